@@ -1,0 +1,27 @@
+using System.Net;
+
+namespace Broadcast.Ingest;
+
+/// <summary>What a publisher asked for: <c>rtmp://host/{App}/{StreamKey}</c>.</summary>
+public sealed record PublishRequest(string App, string StreamKey, IPEndPoint? RemoteEndPoint, string Protocol = "rtmp");
+
+/// <summary>
+/// The answer to a publish request. When allowed, <see cref="StreamName"/> is the public name of the
+/// live stream (the channel slug) and <see cref="ChannelId"/> identifies the channel in logs —
+/// the stream key itself is never logged.
+/// </summary>
+public readonly record struct PublishDecision(bool Allowed, string? StreamName, string? ChannelId, string? Reason)
+{
+    public static PublishDecision Allow(string streamName, string channelId) => new(true, streamName, channelId, null);
+
+    public static PublishDecision Deny(string reason) => new(false, null, null, reason);
+}
+
+/// <summary>Decides whether a stream key may publish. Owned by ingest, implemented by the control plane.</summary>
+public interface IPublishAuthorizer
+{
+    ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Told when an authorised publish has ended, so schedules and live state can follow.</summary>
+    ValueTask OnUnpublishedAsync(PublishDecision decision, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+}

@@ -1,0 +1,304 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+
+namespace Broadcast.Media;
+
+/// <summary>
+/// The fan-out hub of one live broadcast: the publisher writes frames, any number of readers
+/// (packager, transcoder, restream, preview) read them, each through its own bounded queue.
+/// A reader that falls behind loses frames up to the next video keyframe; the publisher never waits.
+/// </summary>
+public sealed class LiveStream
+{
+    /// <summary>Upper bounds on the cached group of pictures handed to a reader that joins mid-stream.</summary>
+    private const int GopCacheMaxFrames = 2048;
+    private const long GopCacheMaxBytes = 64L * 1024 * 1024;
+
+    private readonly object _gate = new();
+    private readonly List<LiveStreamReader> _readers = new();
+    private readonly List<MediaFrame> _gopCache = new();
+    private long _gopCacheBytes;
+    private VideoTrack? _video;
+    private AudioTrack? _audio;
+    private IReadOnlyDictionary<string, object?> _metadata = new Dictionary<string, object?>();
+    private bool _completed;
+
+    public LiveStream(string name, TimeProvider? timeProvider = null)
+    {
+        Name = name;
+        TimeProvider = timeProvider ?? TimeProvider.System;
+        StartedAt = TimeProvider.GetUtcNow();
+        Statistics = new StreamStatistics(TimeProvider);
+    }
+
+    /// <summary>The stream's name in URLs: the channel slug.</summary>
+    public string Name { get; }
+
+    /// <summary>Opaque tag set by whoever authorised the publish (e.g. the channel id) for logs and the control plane.</summary>
+    public string? Tag { get; set; }
+
+    public TimeProvider TimeProvider { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    public StreamStatistics Statistics { get; }
+
+    public VideoTrack? Video { get { lock (_gate) return _video; } }
+
+    public AudioTrack? Audio { get { lock (_gate) return _audio; } }
+
+    /// <summary>Encoder metadata (RTMP <c>onMetaData</c>): names to numbers, strings, booleans.</summary>
+    public IReadOnlyDictionary<string, object?> Metadata { get { lock (_gate) return _metadata; } }
+
+    public bool IsCompleted { get { lock (_gate) return _completed; } }
+
+    /// <summary>Raised once when the publisher has ended (after every reader has been completed).</summary>
+    public event Action<LiveStream>? Completed;
+
+    /// <summary>Raised when a track is announced or its decoder configuration changes.</summary>
+    public event Action<LiveStream, MediaTrack>? TrackChanged;
+
+    public void SetMetadata(IReadOnlyDictionary<string, object?> metadata)
+    {
+        lock (_gate) _metadata = metadata;
+    }
+
+    public void SetTrack(MediaTrack track)
+    {
+        lock (_gate)
+        {
+            switch (track)
+            {
+                case VideoTrack v: _video = v; break;
+                case AudioTrack a: _audio = a; break;
+            }
+        }
+        TrackChanged?.Invoke(this, track);
+    }
+
+    /// <summary>
+    /// Publishes a frame. Takes over the caller's reference: the caller must not release it afterwards.
+    /// </summary>
+    public void Write(MediaFrame frame)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        Statistics.OnFrame(frame);
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                frame.Release();
+                return;
+            }
+            UpdateGopCache(frame);
+            foreach (var reader in _readers) reader.Offer(frame);
+        }
+        frame.Release();
+    }
+
+    /// <summary>
+    /// Opens a reader. It starts at the most recent video keyframe (the cached group of pictures), so
+    /// a late joiner can decode from its first frame.
+    /// </summary>
+    public LiveStreamReader OpenReader(string name, int capacity = 1024)
+    {
+        var reader = new LiveStreamReader(this, name, capacity);
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                reader.Complete();
+                return reader;
+            }
+            foreach (var cached in _gopCache) reader.Offer(cached);
+            _readers.Add(reader);
+        }
+        return reader;
+    }
+
+    internal void Detach(LiveStreamReader reader)
+    {
+        lock (_gate) _readers.Remove(reader);
+    }
+
+    /// <summary>Ends the stream: every reader drains what it has and then sees completion.</summary>
+    public void Complete()
+    {
+        List<LiveStreamReader> readers;
+        lock (_gate)
+        {
+            if (_completed) return;
+            _completed = true;
+            readers = new List<LiveStreamReader>(_readers);
+            _readers.Clear();
+            ClearGopCache();
+        }
+        foreach (var reader in readers) reader.Complete();
+        Completed?.Invoke(this);
+    }
+
+    private void UpdateGopCache(MediaFrame frame)
+    {
+        bool hasVideo = _video is not null;
+        if (frame.Kind == MediaKind.Video && frame.IsKeyframe) ClearGopCache();
+        else if (hasVideo && _gopCache.Count == 0) return; // wait for the first keyframe
+        if (_gopCache.Count >= GopCacheMaxFrames || _gopCacheBytes + frame.Length > GopCacheMaxBytes)
+        {
+            // An encoder with a very long GOP: keep nothing rather than an undecodable tail.
+            ClearGopCache();
+            return;
+        }
+        _gopCache.Add(frame.AddRef());
+        _gopCacheBytes += frame.Length;
+    }
+
+    private void ClearGopCache()
+    {
+        foreach (var f in _gopCache) f.Release();
+        _gopCache.Clear();
+        _gopCacheBytes = 0;
+    }
+}
+
+/// <summary>
+/// One consumer's view of a <see cref="LiveStream"/>: a bounded queue. When it is full the queue is emptied
+/// and frames are skipped until the next video keyframe, so the reader resumes with something decodable.
+/// </summary>
+public sealed class LiveStreamReader : IDisposable
+{
+    private readonly LiveStream _stream;
+    private readonly Channel<MediaFrame> _queue;
+    private bool _waitingForKeyframe;
+    private long _dropped;
+    private int _disposed;
+
+    internal LiveStreamReader(LiveStream stream, string name, int capacity)
+    {
+        _stream = stream;
+        Name = name;
+        _queue = Channel.CreateBounded<MediaFrame>(new BoundedChannelOptions(capacity)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+        _waitingForKeyframe = stream.Video is not null;
+    }
+
+    public string Name { get; }
+
+    public LiveStream Stream => _stream;
+
+    /// <summary>Frames this reader lost because it fell behind.</summary>
+    public long DroppedFrames => Interlocked.Read(ref _dropped);
+
+    /// <summary>Called by the hub under its lock; never blocks.</summary>
+    internal void Offer(MediaFrame frame)
+    {
+        if (_waitingForKeyframe)
+        {
+            if (frame.Kind == MediaKind.Video && frame.IsKeyframe) _waitingForKeyframe = false;
+            else if (_stream.Video is not null)
+            {
+                Interlocked.Increment(ref _dropped);
+                _stream.Statistics.OnReaderDrop(1);
+                return;
+            }
+            else _waitingForKeyframe = false;
+        }
+        frame.AddRef();
+        if (_queue.Writer.TryWrite(frame)) return;
+        frame.Release();
+        // Full: this reader is too slow. Empty its queue and resync at the next keyframe.
+        long dropped = 0;
+        while (_queue.Reader.TryRead(out var stale))
+        {
+            stale.Release();
+            dropped++;
+        }
+        bool resumeNow = _stream.Video is null || (frame.Kind == MediaKind.Video && frame.IsKeyframe);
+        _waitingForKeyframe = !resumeNow;
+        if (!resumeNow || !_queue.Writer.TryWrite(frame.AddRef()))
+        {
+            if (resumeNow) frame.Release();
+            dropped++;
+        }
+        Interlocked.Add(ref _dropped, dropped);
+        _stream.Statistics.OnReaderDrop(dropped);
+    }
+
+    internal void Complete() => _queue.Writer.TryComplete();
+
+    /// <summary>Waits for the next frame; returns null when the stream has ended and the queue is drained.
+    /// The caller owns one reference of the returned frame and must release it.</summary>
+    public async ValueTask<MediaFrame?> ReadAsync(CancellationToken cancellationToken = default)
+    {
+        while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_queue.Reader.TryRead(out var frame)) return frame;
+        }
+        return null;
+    }
+
+    public bool TryRead(out MediaFrame? frame)
+    {
+        if (_queue.Reader.TryRead(out var f))
+        {
+            frame = f;
+            return true;
+        }
+        frame = null;
+        return false;
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _stream.Detach(this);
+        _queue.Writer.TryComplete();
+        while (_queue.Reader.TryRead(out var f)) f.Release();
+    }
+}
+
+/// <summary>
+/// Live streams by name. Publishing a name that is already live is refused; readers find streams here.
+/// </summary>
+public sealed class LiveStreamRegistry
+{
+    private readonly ConcurrentDictionary<string, LiveStream> _streams = new(StringComparer.Ordinal);
+    private readonly TimeProvider _timeProvider;
+
+    public LiveStreamRegistry(TimeProvider? timeProvider = null) => _timeProvider = timeProvider ?? TimeProvider.System;
+
+    /// <summary>Raised after a publisher has started a stream (tracks may not be known yet).</summary>
+    public event Action<LiveStream>? Published;
+
+    /// <summary>Raised after a stream has completed.</summary>
+    public event Action<LiveStream>? Unpublished;
+
+    public IReadOnlyCollection<LiveStream> Active => _streams.Values.ToArray();
+
+    public LiveStream? Find(string name) => _streams.TryGetValue(name, out var s) ? s : null;
+
+    public bool TryStartPublish(string name, out LiveStream stream)
+    {
+        var candidate = new LiveStream(name, _timeProvider);
+        if (!_streams.TryAdd(name, candidate))
+        {
+            stream = _streams[name];
+            return false;
+        }
+        stream = candidate;
+        Published?.Invoke(candidate);
+        return true;
+    }
+
+    public void EndPublish(LiveStream stream)
+    {
+        stream.Complete();
+        if (_streams.TryGetValue(stream.Name, out var current) && ReferenceEquals(current, stream))
+            _streams.TryRemove(new KeyValuePair<string, LiveStream>(stream.Name, stream));
+        Unpublished?.Invoke(stream);
+    }
+}

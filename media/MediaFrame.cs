@@ -1,0 +1,121 @@
+using System.Buffers;
+
+namespace Broadcast.Media;
+
+/// <summary>
+/// One access unit of one track: a video frame (length-prefixed NAL units, AVCC/HVCC framing, or AV1 OBUs)
+/// or one audio frame (raw AAC without ADTS). The payload lives in a pooled buffer shared by every reader
+/// of a <see cref="LiveStream"/>; each holder releases its reference exactly once.
+/// </summary>
+public sealed class MediaFrame
+{
+    private static readonly ConcurrentObjectPool<MediaFrame> Pool = new(1024);
+
+    private byte[] _buffer = Array.Empty<byte>();
+    private int _length;
+    private int _references;
+
+    private MediaFrame()
+    {
+    }
+
+    /// <summary>The track this frame belongs to; a new instance after a decoder-configuration change.</summary>
+    public MediaTrack Track { get; private set; } = null!;
+
+    public MediaKind Kind => Track.Kind;
+
+    /// <summary>Decode timestamp in <see cref="MediaTrack.Timescale"/> ticks (unwrapped, 64-bit).</summary>
+    public long Dts { get; private set; }
+
+    /// <summary>Presentation minus decode time, in the track's timescale (the FLV composition time offset).</summary>
+    public int CompositionOffset { get; private set; }
+
+    public long Pts => Dts + CompositionOffset;
+
+    /// <summary>A sync sample: IDR/CRA for video; every audio frame is one.</summary>
+    public bool IsKeyframe { get; private set; }
+
+    public ReadOnlyMemory<byte> Data => new(_buffer, 0, _length);
+
+    public int Length => _length;
+
+    /// <summary>Rents a frame whose payload is a copy of <paramref name="payload"/>. The caller holds one reference.</summary>
+    public static MediaFrame Rent(MediaTrack track, long dts, int compositionOffset, bool isKeyframe, ReadOnlySpan<byte> payload)
+    {
+        var frame = Rent(track, dts, compositionOffset, isKeyframe, payload.Length);
+        payload.CopyTo(frame._buffer);
+        return frame;
+    }
+
+    /// <summary>Rents a frame with an uninitialised payload of <paramref name="length"/> bytes, to be filled through <see cref="WritableData"/>.</summary>
+    public static MediaFrame Rent(MediaTrack track, long dts, int compositionOffset, bool isKeyframe, int length)
+    {
+        ArgumentNullException.ThrowIfNull(track);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var frame = Pool.Rent() ?? new MediaFrame();
+        frame.Track = track;
+        frame.Dts = dts;
+        frame.CompositionOffset = compositionOffset;
+        frame.IsKeyframe = isKeyframe;
+        frame._buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        frame._length = length;
+        frame._references = 1;
+        return frame;
+    }
+
+    /// <summary>The payload for the renting code to fill before the frame is shared.</summary>
+    public Span<byte> WritableData => _buffer.AsSpan(0, _length);
+
+    /// <summary>Adds a reference for another holder (a reader queue, a cache).</summary>
+    public MediaFrame AddRef()
+    {
+        if (Interlocked.Increment(ref _references) <= 1)
+            throw new InvalidOperationException("MediaFrame used after its last release.");
+        return this;
+    }
+
+    /// <summary>Drops one reference; the last one returns the buffer to the pool.</summary>
+    public void Release()
+    {
+        int left = Interlocked.Decrement(ref _references);
+        if (left > 0) return;
+        if (left < 0) throw new InvalidOperationException("MediaFrame released more often than referenced.");
+        var buffer = _buffer;
+        _buffer = Array.Empty<byte>();
+        _length = 0;
+        Track = null!;
+        ArrayPool<byte>.Shared.Return(buffer);
+        Pool.Return(this);
+    }
+
+    public override string ToString() =>
+        $"{Kind} dts={Dts}/{Track?.Timescale} cto={CompositionOffset} key={IsKeyframe} bytes={_length}";
+}
+
+/// <summary>A small lock-free bounded pool of reusable objects.</summary>
+internal sealed class ConcurrentObjectPool<T> where T : class
+{
+    private readonly T?[] _items;
+
+    public ConcurrentObjectPool(int size) => _items = new T?[size];
+
+    public T? Rent()
+    {
+        var items = _items;
+        for (int i = 0; i < items.Length; i++)
+        {
+            var item = Volatile.Read(ref items[i]);
+            if (item is not null && Interlocked.CompareExchange(ref items[i], null, item) == item) return item;
+        }
+        return null;
+    }
+
+    public void Return(T item)
+    {
+        var items = _items;
+        for (int i = 0; i < items.Length; i++)
+        {
+            if (Volatile.Read(ref items[i]) is null && Interlocked.CompareExchange(ref items[i], item, null) is null) return;
+        }
+    }
+}

@@ -1,0 +1,23 @@
+namespace Broadcast.Packager.Storage;
+
+/// <summary>
+/// Where segments and manifests live. Keys are relative paths below <c>/live/</c>, built only from
+/// validated channel and rendition names: <c>{channel}/master.m3u8</c>, <c>{channel}/{rendition}/{file}</c>.
+/// Implementations: filesystem (embedded default) and S3.
+/// </summary>
+public interface ISegmentStore
+{
+    /// <summary>Stores an object. Replacing an existing key is atomic: readers see the old or the new bytes, never a mix.</summary>
+    ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, CancellationToken cancellationToken);
+
+    /// <summary>Reads an object, or null when it does not exist.</summary>
+    ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken);
+
+    ValueTask DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
+
+    /// <summary>Keys under a prefix (for cleanup and recordings).</summary>
+    IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken);
+}
+
+/// <summary>An object read from the store. <see cref="ETag"/> is a strong validator of <see cref="Data"/>.</summary>
+public sealed record StoredObject(ReadOnlyMemory<byte> Data, string ContentType, DateTimeOffset LastModified, string ETag);
