@@ -7,8 +7,12 @@ namespace Broadcast.Packager.Storage;
 /// </summary>
 public interface ISegmentStore
 {
-    /// <summary>Stores an object. Replacing an existing key is atomic: readers see the old or the new bytes, never a mix.</summary>
-    ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores an object. Replacing an existing key is atomic: readers see the old or the new bytes, never a mix.
+    /// <paramref name="cacheControl"/> is the HTTP Cache-Control the packager chose (segments immutable, live
+    /// manifests short); stores keep it with the object so any origin serves the same policy.
+    /// </summary>
+    ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken);
 
     /// <summary>Reads an object, or null when it does not exist.</summary>
     ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken);
@@ -20,4 +24,4 @@ public interface ISegmentStore
 }
 
 /// <summary>An object read from the store. <see cref="ETag"/> is a strong validator of <see cref="Data"/>.</summary>
-public sealed record StoredObject(ReadOnlyMemory<byte> Data, string ContentType, DateTimeOffset LastModified, string ETag);
+public sealed record StoredObject(ReadOnlyMemory<byte> Data, string ContentType, string? CacheControl, DateTimeOffset LastModified, string ETag);
