@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs the test dependencies (Debian packages, npm packages, NuGet restore), starts a throwaway
+# PostgreSQL cluster on loopback, and runs every test. Idempotent; safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(pwd)
+
+scripts/deps.sh ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium postgresql \
+  nginx libnginx-mod-rtmp wrk
+
+# Browser players for end-to-end tests, from the npm registry (never a CDN at test time).
+if [[ -f tests/players/package.json ]]; then
+  (cd tests/players && if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
+fi
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+# A throwaway PostgreSQL 15 cluster for repository and scheduling tests.
+PGBIN=/usr/lib/postgresql/15/bin
+PGDIR=$(mktemp -d /tmp/broadcast-pg.XXXXXX)
+chown postgres: "$PGDIR"
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 30000))
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+PGPORT=$(free_port)
+cleanup() {
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$PGDIR"
+}
+trap cleanup EXIT
+runuser -u postgres -- "$PGBIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust >/dev/null
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" \
+  -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1" -w start >/dev/null
+export BROADCAST_TEST_PG="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres"
+
+dotnet build Broadcast.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+
+results=$(mktemp -d)
+status=0
+run_tests() { # project [extra args]
+  local project=$1; shift
+  local name; name=$(basename "$project")
+  echo "== $name"
+  if ! dotnet test "$project" -c Release --no-build -nologo --logger "trx;LogFileName=$name.trx" \
+    --results-directory "$results" "$@" 2>&1 | tee "$results/$name.log"; then
+    status=1
+  fi
+}
+for project in tests/Broadcast.*.Tests; do
+  [[ "$project" == *EndToEnd* ]] && continue
+  run_tests "$project"
+done
+run_tests tests/Broadcast.EndToEnd.Tests
+
+# One closing line for CI: totals across every test project's TRX summary.
+passed=0 failed=0 skipped=0
+for trx in "$results"/*.trx; do
+  [[ -f "$trx" ]] || continue
+  counters=$(grep -o '<Counters [^>]*' "$trx" | head -n 1)
+  get() { local v; v=$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"); echo "${v:-0}"; }
+  passed=$((passed + $(get passed))); failed=$((failed + $(get failed) + $(get error) + $(get timeout)))
+  skipped=$((skipped + $(get notExecuted)))
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
