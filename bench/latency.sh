@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Packaging latency: how long after a segment's last frame was sent does the media playlist list that segment?
+# A live publisher (ffmpeg -re -c copy of a testsrc2 + sine clip, H.264 2 s GOP + AAC) pushes to nginx-rtmp with its own
+# HLS (the peer), then to our server, in one run. The media playlist is polled every POLL_MS ms with curl; every
+# newly listed segment is timed against the wall clock two ways:
+#   (a) PDT:  listed_at - (EXT-X-PROGRAM-DATE-TIME + EXTINF), the server's own wall-clock stamp of the segment end
+#             (ours only: nginx-rtmp writes no PROGRAM-DATE-TIME);
+#   (b) sent: listed_at - (publisher connect + media end time), media end = the sum of EXTINF from the first
+#             segment; the clock starts when the publisher's TCP connection is up (ffmpeg start-up excluded).
+#             Same method for both servers; needs no PROGRAM-DATE-TIME.
+# A segment can be listed only once the next keyframe arrives (it closes the segment), so the floor is ~0 s; the
+# target for ours is (a) <= ~150 ms. listed_at is when the poll that first saw it started: resolution ~POLL_MS.
+#
+# Usage: bench/latency.sh                    DURATION=40 s of publishing per server, POLL_MS=20
+#        ONLY=nginx bench/latency.sh          (peer half only; ONLY=ours for ours only)
+#        BUILD=0 skips the dotnet build; KEEP_TMP=1 keeps logs and the per-segment timings.
+set -euo pipefail
+export LC_ALL=C
+source "$(dirname "$0")/lib.sh"
+
+DURATION=${DURATION:-40}
+POLL_MS=${POLL_MS:-20}
+ONLY=${ONLY:-both}
+((DURATION >= 10 && DURATION <= 600)) || die "DURATION must be 10..600 seconds"
+((POLL_MS >= 5 && POLL_MS <= 1000)) || die "POLL_MS must be 5..1000"
+only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
+BENCH_COMMAND="${only_arg}DURATION=$DURATION POLL_MS=$POLL_MS bench/latency.sh"
+POLL_S=$(awk -v m="$POLL_MS" 'BEGIN { printf "%.3f", m / 1000 }')
+
+"$REPO_DIR/scripts/deps.sh" nginx libnginx-mod-rtmp ffmpeg curl
+bench_init
+
+# The publisher sends a pre-encoded testsrc2 clip (-c copy) rather than encoding live: ffmpeg opens the RTMP
+# connection before it starts the -re clock, and with no encoder to initialise the two are a few ms apart, so
+# the connect time is a good wall-clock origin for media time 0. (Encoding live put a variable 0.1-0.7 s of x264
+# start-up on this loaded machine between the two.)
+LCLIP="$BENCH_CACHE/clip-360p30-gop2s-120s.flv"
+if [[ ! -s "$LCLIP" ]]; then
+  log "generating $LCLIP (once)"
+  ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30" \
+    -f lavfi -i "sine=frequency=1000:sample_rate=48000" -t 120 -map 0:v -map 1:a \
+    -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -b:v 800k -maxrate 800k -bufsize 1600k \
+    -g 60 -keyint_min 60 -sc_threshold 0 -c:a aac -b:a 96k -f flv "$LCLIP.tmp"
+  mv "$LCLIP.tmp" "$LCLIP"
+fi
+
+# Media playlist -> one line per segment: "seq uri extinf pdt_epoch" (pdt "-" when the playlist has none).
+# PROGRAM-DATE-TIME applies to its segment and, advanced by EXTINF, to the ones after it (RFC 8216 4.3.2.6).
+# ISO 8601 -> epoch in awk (days from civil), so a poll forks nothing but curl.
+parse_playlist() {
+  awk '
+    function epoch(s,   y, mo, d, h, mi, sec, rest, tz, sign, era, yoe, doy, doe, days) {
+      y = substr(s, 1, 4) + 0; mo = substr(s, 6, 2) + 0; d = substr(s, 9, 2) + 0
+      h = substr(s, 12, 2) + 0; mi = substr(s, 15, 2) + 0
+      rest = substr(s, 18); sec = rest + 0; tz = 0
+      if (match(rest, /[+-][0-9][0-9]:?[0-9][0-9]$/)) {
+        z = substr(rest, RSTART); sign = substr(z, 1, 1) == "-" ? -1 : 1; gsub(":", "", z)
+        tz = sign * (substr(z, 2, 2) * 3600 + substr(z, 4, 2) * 60)
+      }
+      if (mo <= 2) y -= 1
+      era = int(y / 400); yoe = y - era * 400
+      doy = int((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1
+      doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
+      days = era * 146097 + doe - 719468
+      return days * 86400 + h * 3600 + mi * 60 + sec - tz
+    }
+    /^#EXT-X-MEDIA-SEQUENCE:/ { seq = substr($0, 23) + 0 }
+    /^#EXT-X-PROGRAM-DATE-TIME:/ { pdt = epoch(substr($0, 26)) }
+    /^#EXTINF:/ { dur = substr($0, 9) + 0 }
+    /^[^#]/ && NF {
+      printf "%d %s %.6f %s\n", seq, $0, dur, (pdt == "" ? "-" : sprintf("%.3f", pdt))
+      if (pdt != "") pdt += dur
+      seq++
+    }'
+}
+
+# measure NAME PLAYLIST_URL RTMP_URL RTMP_PORT -> appends per-segment lines to $BENCH_TMP/NAME.segs and sets MEASURE_RESULT
+measure() {
+  local name=$1 url=$2 rtmp=$3 segs="$BENCH_TMP/$1.segs" t_start pub seq uri dur pdt now body
+  local -A seen=() durs=()
+  : >"$segs"
+  t_start=$EPOCHREALTIME
+  local loop=(); ((DURATION > 120)) && loop=(-stream_loop -1)
+  timeout --kill-after=5 $((DURATION + 20)) ffmpeg -nostdin -hide_banner -loglevel warning -re "${loop[@]}" -i "$LCLIP" \
+    -t "$DURATION" -c copy -f flv "$rtmp" >"$BENCH_TMP/$name.publisher.log" 2>&1 &
+  pub=$!
+  BENCH_PIDS+=("$pub")
+  # Media time 0 leaves the publisher when its TCP connection to the RTMP port is up (see LCLIP above).
+  local porthex t_conn="" i
+  porthex=$(printf ":%04X" "$4")
+  for ((i = 0; i < 2000; i++)); do
+    if awk -v p="$porthex" '$3 ~ p"$" && $4 == "01" { f = 1 } END { exit !f }' /proc/net/tcp 2>/dev/null; then t_conn=$EPOCHREALTIME; break; fi
+    sleep 0.005
+  done
+  [[ -n "$t_conn" ]] || { log "$name: publisher never connected"; t_conn=$t_start; }
+  log "$name: publisher connected after $(awk -v a="$t_start" -v b="$t_conn" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms"
+  t_start=$t_conn
+  log "$name: publishing ${DURATION}s, polling $url every ${POLL_MS} ms"
+  local deadline=$((SECONDS + DURATION + 20))
+  local polls=0 t_poll0=$EPOCHREALTIME
+  while kill -0 "$pub" 2>/dev/null && ((SECONDS < deadline)); do
+    now=$EPOCHREALTIME
+    polls=$((polls + 1))
+    if body=$(curl -fsS --max-time 2 "$url" 2>/dev/null); then
+      while read -r seq uri dur pdt; do
+        [[ -n "${seen[$uri]:-}" ]] && continue
+        seen[$uri]=1; durs[$seq]=$dur
+        echo "$seq $now $dur $pdt $uri" >>"$segs"
+      done < <(parse_playlist <<<"$body")
+    fi
+    sleep "$POLL_S"
+  done
+  POLL_MEAN_MS=$(awk -v a="$t_poll0" -v b="$EPOCHREALTIME" -v n="$polls" 'BEGIN { printf "%.0f", (b - a) * 1000 / (n ? n : 1) }')
+  log "$name: $polls polls, one every $POLL_MEAN_MS ms on average"
+  wait "$pub" 2>/dev/null || log "$name: publisher exited non-zero: $(tail -2 "$BENCH_TMP/$name.publisher.log" | tr '\n' ' ')"
+  # Per segment: (a) listed - (pdt + dur); (b) listed - (t_start + cumulative media end). (b) needs the first
+  # segment seen to be the stream's first (sequence numbers from 0 or 1 with no gap), else "-".
+  sort -n "$segs" | awk -v t0="$t_start" '
+    NR == 1 { first = $1; ok_b = 1 }
+    {
+      if ($1 != first + NR - 1) ok_b = 0
+      cum += $3
+      a = ($4 == "-") ? "-" : sprintf("%.3f", $2 - ($4 + $3))
+      b = ok_b ? sprintf("%.3f", $2 - (t0 + cum)) : "-"
+      print $1, $3, a, b
+    }' >"$segs.lat"
+  # Skip the first segment (start-up: encoder warm-up, channel set-up) from the statistics, keep it in the log.
+  MEASURE_RESULT=$(awk '
+    NR > 1 {
+      n++
+      if ($3 != "-") { na++; sa += $3; if (na == 1 || $3 > ma) ma = $3; if (na == 1 || $3 < mina) mina = $3 }
+      if ($4 != "-") { nb++; sb += $4; if (nb == 1 || $4 > mb) mb = $4 }
+      sd += $2
+    }
+    function f(x) { return sprintf("%.0f", x * 1000) }
+    END {
+      printf "%d %s %s %s %s %s %s %s\n", n, (n ? sprintf("%.2f", sd / n) : "-"),
+        (na ? f(sa / na) : "-"), (na ? f(mina) : "-"), (na ? f(ma) : "-"), (nb ? f(sb / nb) : "-"), (nb ? f(mb) : "-"), na
+    }' "$segs.lat")
+  log "$name: $MEASURE_RESULT (segments, mean dur s, pdt mean/min/max ms, sent mean/max ms)"
+}
+
+NGINX_RESULT="" OURS_RESULT=""
+
+if [[ $ONLY == both || $ONLY == nginx ]]; then
+  NGX_DIR="$BENCH_TMP/nginx"; NGX_RTMP=$(free_port); NGX_HTTP=$(free_port)
+  mkdir -p "$NGX_DIR/www/hls"; chmod -R 777 "$NGX_DIR/www"
+  nginx_start "$NGX_DIR" "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+worker_processes 1;
+events { worker_connections 1024; }
+rtmp { server { listen 127.0.0.1:$NGX_RTMP; chunk_size 4096;
+  application live { live on; record off; hls on; hls_path $NGX_DIR/www/hls; hls_fragment 2s; hls_playlist_length 12s; } } }
+http { types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; } access_log off; sendfile on;
+  server { listen 127.0.0.1:$NGX_HTTP; root $NGX_DIR/www; } }"
+  wait_until 20 port_listening "$NGX_RTMP" || die "nginx-rtmp did not listen"
+  measure nginx "http://127.0.0.1:$NGX_HTTP/hls/bench.m3u8" "rtmp://127.0.0.1:$NGX_RTMP/live/bench" "$NGX_RTMP"
+  NGINX_RESULT=$MEASURE_RESULT
+  NGINX_POLL=$POLL_MEAN_MS
+  stop_tree "$NGINX_PID"
+fi
+
+if [[ $ONLY == both || $ONLY == ours ]]; then
+  server_build
+  server_start "$BENCH_TMP/ours"
+  read -r KEY SLUG < <(create_channel "latency-bench-$RANDOM")
+  measure ours "$HTTP_BASE/live/$SLUG/source/index.m3u8" "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" "$RTMP_PORT"
+  OURS_RESULT=$MEASURE_RESULT
+  OURS_POLL=$POLL_MEAN_MS
+fi
+
+read -r nn nd npm npmin npx nsm nsx npn <<<"${NGINX_RESULT:-0 - - - - - - 0}"
+read -r on od opm opmin opx osm osx opn <<<"${OURS_RESULT:-0 - - - - - - 0}"
+verdict=$(awk -v m="$opm" -v x="$opx" 'BEGIN { if (m == "-") print "n/a"; else print ((m + 0 <= 150) ? "met" : "NOT met") " (mean " m " ms, max " x " ms)" }')
+table="| server | segments | mean EXTINF s | (a) listed - PDT end: mean / min / max ms | (b) listed - sent end: mean / max ms |
+|---|---|---|---|---|
+| nginx-rtmp HLS (hls_fragment 2s) | $nn | $nd | $npm / $npmin / $npx | $nsm / $nsx |
+| Broadcast (source rendition) | $on | $od | $opm / $opmin / $opx | $osm / $osx |
+
+Publisher: \`ffmpeg -re -c copy\` of a testsrc2 640x360 30 fps clip, H.264 GOP 60 (2 s), AAC; ${DURATION}s per server;
+playlist polled every ${POLL_MS} ms (measured: nginx every ${NGINX_POLL:--} ms, ours every ${OURS_POLL:--} ms, curl included) (first segment left out of the statistics). (b) counts from the publisher's TCP connect (ffmpeg start-up excluded).
+Target: (a) <= ~150 ms: **$verdict**."
+echo
+echo "$table"
+[[ "${NO_RESULTS:-0}" == 1 ]] || results_append "latency: segment end to playlist" "$table"
