@@ -22,10 +22,9 @@ DURATION=${DURATION:-40}
 POLL_MS=${POLL_MS:-20}
 ONLY=${ONLY:-both}
 ((DURATION >= 10 && DURATION <= 600)) || die "DURATION must be 10..600 seconds"
-((POLL_MS >= 5 && POLL_MS <= 1000)) || die "POLL_MS must be 5..1000"
+((POLL_MS >= 5 && POLL_MS <= 999)) || die "POLL_MS must be 5..999"
 only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
 BENCH_COMMAND="${only_arg}DURATION=$DURATION POLL_MS=$POLL_MS bench/latency.sh"
-POLL_S=$(awk -v m="$POLL_MS" 'BEGIN { printf "%.3f", m / 1000 }')
 
 "$REPO_DIR/scripts/deps.sh" nginx libnginx-mod-rtmp ffmpeg curl
 bench_init
@@ -96,6 +95,7 @@ measure() {
   log "$name: publisher connected after $(awk -v a="$t_start" -v b="$t_conn" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms"
   t_start=$t_conn
   log "$name: publishing ${DURATION}s, polling $url every ${POLL_MS} ms"
+  mkfifo "$BENCH_TMP/$name.sleep"; exec {SLEEP_FD}<>"$BENCH_TMP/$name.sleep"
   local deadline=$((SECONDS + DURATION + 20))
   local polls=0 t_poll0=$EPOCHREALTIME
   while kill -0 "$pub" 2>/dev/null && ((SECONDS < deadline)); do
@@ -108,7 +108,10 @@ measure() {
         echo "$seq $now $dur $pdt $uri" >>"$segs"
       done < <(parse_playlist <<<"$body")
     fi
-    sleep "$POLL_S"
+    # Sleep what is left of the period, without forking: read -t on a FIFO nobody writes to.
+    local spent=$(( ${EPOCHREALTIME/./} - ${now/./} )) left
+    left=$(( POLL_MS * 1000 - spent ))
+    if ((left > 0)); then printf -v left '0.%06d' "$left"; read -r -t "$left" -u "$SLEEP_FD" || true; fi
   done
   POLL_MEAN_MS=$(awk -v a="$t_poll0" -v b="$EPOCHREALTIME" -v n="$polls" 'BEGIN { printf "%.0f", (b - a) * 1000 / (n ? n : 1) }')
   log "$name: $polls polls, one every $POLL_MEAN_MS ms on average"
