@@ -28,7 +28,8 @@ public static class Slugs
             }
 
             var c = char.ToLowerInvariant(ch);
-            if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+            var folded = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? null : FoldLatin(c);
+            if (folded is not null || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
             {
                 if (pendingDash && builder.Length > 0)
                 {
@@ -36,9 +37,18 @@ public static class Slugs
                 }
 
                 pendingDash = false;
-                builder.Append(c);
+                if (folded is null)
+                {
+                    builder.Append(c);
+                }
+                else
+                {
+                    builder.Append(folded);
+                }
+
                 if (builder.Length >= MaxLength)
                 {
+                    builder.Length = MaxLength;
                     break;
                 }
             }
@@ -51,6 +61,26 @@ public static class Slugs
         var slug = builder.ToString().TrimEnd('-');
         return slug.Length == 0 ? Fallback : slug;
     }
+
+    // InvariantGlobalization leaves string.Normalize without decomposition data, so the accented
+    // Latin-1 letters that most channel names use are folded by hand.
+    private static string? FoldLatin(char c) => c switch
+    {
+        'à' or 'á' or 'â' or 'ã' or 'ä' or 'å' => "a",
+        'æ' => "ae",
+        'ç' => "c",
+        'è' or 'é' or 'ê' or 'ë' => "e",
+        'ì' or 'í' or 'î' or 'ï' => "i",
+        'ð' => "d",
+        'ñ' => "n",
+        'ò' or 'ó' or 'ô' or 'õ' or 'ö' or 'ø' => "o",
+        'œ' => "oe",
+        'ù' or 'ú' or 'û' or 'ü' => "u",
+        'ý' or 'ÿ' => "y",
+        'þ' => "th",
+        'ß' => "ss",
+        _ => null,
+    };
 
     /// <summary><paramref name="baseSlug"/> with suffix <c>-n</c>, shortened so the whole stays within <see cref="MaxLength"/>.</summary>
     public static string WithSuffix(string baseSlug, int n)
