@@ -73,7 +73,9 @@ public static class OriginPath
             rawTarget = rawTarget[..query];
         }
 
-        if (rawTarget.IndexOf("..", StringComparison.Ordinal) >= 0)
+        if (rawTarget.IndexOf("..", StringComparison.Ordinal) >= 0
+            || rawTarget.IndexOf("/./", StringComparison.Ordinal) >= 0
+            || rawTarget.EndsWith("/.", StringComparison.Ordinal))
         {
             return "dot segment in request target";
         }
