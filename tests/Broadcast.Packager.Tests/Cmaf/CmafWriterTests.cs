@@ -9,11 +9,11 @@ namespace Broadcast.Packager.Tests.Cmaf;
 /// <summary>Structure of whole CMAF headers and fragments, and the clear errors for input the writer cannot honour.</summary>
 public class CmafWriterTests
 {
-    // An AVCDecoderConfigurationRecord as x264 writes one: version 1, High profile, level 3.0, 4-byte lengths, one SPS, one PPS.
-    private static readonly byte[] AvcC =
-        Convert.FromHexString("0164001EFFE1000967640 01EACD94141FB0110000003001000000303C0F162D96001000568EBECB22C".Replace(" ", ""));
+    // The avcC x264 wrote for the 320x240 test clip: version 1, High profile, level 1.3, 4-byte lengths, one SPS, one PPS.
+    private static readonly byte[] AvcC = Convert.FromHexString(
+        "0164000DFFE100196764000DACD94141FB0110000003001000000303C0F142996001000668EBE3CB22C0FDF8F800");
 
-    private static readonly VideoTrack Video = new(Codec.H264, AvcC, "avc1.64001e", 320, 240);
+    private static readonly VideoTrack Video = new(Codec.H264, AvcC, "avc1.64000d", 320, 240);
     private static readonly AudioTrack Audio = new(Codec.Aac, new byte[] { 0x11, 0x90 }, "mp4a.40.2", 48000, 2);
 
     private static readonly CmafSample[] VideoSamples =
