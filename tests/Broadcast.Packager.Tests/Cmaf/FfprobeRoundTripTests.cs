@@ -65,6 +65,26 @@ public class FfprobeRoundTripTests(FlvClipFixture clip) : IClassFixture<FlvClipF
     }
 
     [Fact]
+    public void Multi_segment_files_decode_every_frame_in_ffmpeg_and_gstreamer()
+    {
+        var video = clip.VideoSamples.ToArray();
+        int cut = Array.FindIndex(video, 1, s => s.IsSync);
+        string videoFile = WriteFile("decode-video.mp4", clip.Video, [video[..cut], video[cut..]]);
+        var audio = clip.AudioSamples.ToArray();
+        string audioFile = WriteFile("decode-audio.mp4", clip.Audio, [audio[..40], audio[40..]]);
+
+        // -count_frames decodes the whole stream; a broken fragment shows up as missing frames.
+        Assert.Equal(video.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), MediaTools.Run("ffprobe", "-v", "error", "-count_frames",
+            "-select_streams", "v:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", videoFile).Trim());
+        Assert.Equal(audio.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), MediaTools.Run("ffprobe", "-v", "error", "-count_frames",
+            "-select_streams", "a:0", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", audioFile).Trim());
+
+        // GStreamer's qtdemux is a second, independent fMP4 reader; gst-launch exits non-zero on any error.
+        MediaTools.Run("gst-launch-1.0", "-q", "filesrc", $"location={videoFile}", "!", "qtdemux", "!", "h264parse", "!", "avdec_h264", "!", "fakesink");
+        MediaTools.Run("gst-launch-1.0", "-q", "filesrc", $"location={audioFile}", "!", "qtdemux", "!", "aacparse", "!", "avdec_aac", "!", "fakesink");
+    }
+
+    [Fact]
     public void Init_segment_carries_the_decoder_configs_verbatim()
     {
         var init = new ArrayBufferWriter<byte>();
