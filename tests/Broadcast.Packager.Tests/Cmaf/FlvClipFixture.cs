@@ -66,6 +66,7 @@ public sealed class FlvClipFixture : IDisposable
 
     public TempDirectory Directory => _directory;
 
+    /// <summary>Deletes the clip and written files, unless CMAF_TESTS_KEEP is set (to inspect them by hand).</summary>
     public void Dispose()
     {
         if (Environment.GetEnvironmentVariable("CMAF_TESTS_KEEP") is null) _directory.Dispose();
