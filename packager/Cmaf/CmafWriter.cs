@@ -117,6 +117,24 @@ public static class CmafWriter
     public static void WriteFragment(IBufferWriter<byte> output, uint sequenceNumber, uint trackId, long baseMediaDecodeTime,
         ReadOnlySpan<CmafSample> samples, MediaKind kind)
     {
+        long payloadLength = ValidateFragment(output, trackId, baseMediaDecodeTime, samples, kind);
+        WriteValidatedFragment(output, sequenceNumber, trackId, baseMediaDecodeTime, samples, kind, payloadLength);
+    }
+
+    /// <summary>styp followed by one fragment: a whole media segment.</summary>
+    public static void WriteMediaSegment(IBufferWriter<byte> output, uint sequenceNumber, uint trackId, long baseMediaDecodeTime,
+        ReadOnlySpan<CmafSample> samples, MediaKind kind)
+    {
+        // Validate before the styp goes out, so a rejected segment leaves nothing half-written in the output.
+        long payloadLength = ValidateFragment(output, trackId, baseMediaDecodeTime, samples, kind);
+        WriteSegmentType(output);
+        WriteValidatedFragment(output, sequenceNumber, trackId, baseMediaDecodeTime, samples, kind, payloadLength);
+    }
+
+    /// <summary>Checks a fragment's arguments; returns the total sample payload length.</summary>
+    private static long ValidateFragment(IBufferWriter<byte> output, uint trackId, long baseMediaDecodeTime,
+        ReadOnlySpan<CmafSample> samples, MediaKind kind)
+    {
         ArgumentNullException.ThrowIfNull(output);
         if (samples.IsEmpty) throw new ArgumentException("A CMAF fragment needs at least one sample.", nameof(samples));
         if (trackId == 0) throw new ArgumentOutOfRangeException(nameof(trackId), trackId, "Track ID 0 is reserved.");
@@ -132,7 +150,12 @@ public static class CmafWriter
             if (length == 0) throw new ArgumentException($"Sample {i} has no data.", nameof(samples));
             payloadLength += length;
         }
+        return payloadLength;
+    }
 
+    private static void WriteValidatedFragment(IBufferWriter<byte> output, uint sequenceNumber, uint trackId, long baseMediaDecodeTime,
+        ReadOnlySpan<CmafSample> samples, MediaKind kind, long payloadLength)
+    {
         bool isVideo = kind == MediaKind.Video;
         // Audio frames are all sync samples (ISO/IEC 14496-12 §8.8.3.1, depends_on = 2): say it once in tfhd
         // instead of in every trun entry. Video keeps per-sample flags: fragments and LL parts may start mid-GOP.
@@ -165,14 +188,6 @@ public static class CmafWriter
         output.Advance(writer.Position);
 
         foreach (ref readonly var sample in samples) output.Write(sample.Data.Span);
-    }
-
-    /// <summary>styp followed by one fragment: a whole media segment.</summary>
-    public static void WriteMediaSegment(IBufferWriter<byte> output, uint sequenceNumber, uint trackId, long baseMediaDecodeTime,
-        ReadOnlySpan<CmafSample> samples, MediaKind kind)
-    {
-        WriteSegmentType(output);
-        WriteFragment(output, sequenceNumber, trackId, baseMediaDecodeTime, samples, kind);
     }
 
     private static VisualSampleEntry CreateVisualSampleEntry(VideoTrack video)
