@@ -110,6 +110,7 @@ public ref struct BitReader
         }
         if (leadingZeros == 0) return 0;
         ulong value = (1UL << leadingZeros) - 1 + ReadBits(leadingZeros);
+        if (Overrun) return 0;
         if (value > uint.MaxValue)
         {
             Overrun = true;
@@ -136,6 +137,7 @@ public ref struct BitReader
             leadingZeros++;
         }
         if (leadingZeros >= 32) return uint.MaxValue;
-        return (uint)((1UL << leadingZeros) - 1 + ReadBits(leadingZeros));
+        uint info = ReadBits(leadingZeros);
+        return Overrun ? 0 : (uint)((1UL << leadingZeros) - 1 + info);
     }
 }

@@ -89,6 +89,7 @@ public static class MediaTrackFactory
         if (codec != Codec.Aac) return Fail($"unsupported audio codec {codec}", out error);
         if (!AudioSpecificConfig.TryRead(decoderConfig, out var asc, out _))
             return Fail("malformed or unsupported AAC AudioSpecificConfig", out error);
+        if (!asc.IsAacFamily) return Fail($"unsupported audio object type {asc.CoreObjectType}", out error);
         track = new AudioTrack(Codec.Aac, decoderConfig.ToArray(), asc.CodecString, asc.SamplingFrequency, asc.Channels,
             asc.SamplesPerFrame);
         return true;

@@ -76,6 +76,9 @@ public sealed record AudioSpecificConfig
     /// <summary>RFC 6381 / RFC 6416 codecs parameter: mp4a.40.{object type}, e.g. mp4a.40.2.</summary>
     public string CodecString => $"mp4a.40.{ObjectType}";
 
+    /// <summary>True when the core coder is one of the General Audio (AAC family) object types we can carry.</summary>
+    public bool IsAacFamily => IsGeneralAudio(CoreObjectType);
+
     /// <summary>General Audio object types whose specific config is GASpecificConfig (1.6.2.1, Table 1.15).</summary>
     private static bool IsGeneralAudio(int aot) => aot is 1 or 2 or 3 or 4 or 6 or 7 or 17 or 19 or 20 or 21 or 22 or 23;
 
@@ -98,7 +101,19 @@ public sealed record AudioSpecificConfig
             if (!TryReadFrequency(ref r, out extIndex, out extFrequency)) return false;
             coreAot = ReadObjectType(ref r);
         }
-        if (!IsGeneralAudio(coreAot) || r.Overrun) return false; // not AAC: no GASpecificConfig to read
+        if (r.Overrun) return false;
+        if (!IsGeneralAudio(coreAot))
+        {
+            // Not the AAC family (e.g. USAC, ALS): the header fields describe it; the factory decides what it carries.
+            config = new AudioSpecificConfig
+            {
+                ObjectType = aot, CoreObjectType = coreAot, SamplingFrequencyIndex = freqIndex, SamplingFrequency = frequency,
+                ChannelConfiguration = channelConfig, SbrPresent = sbr, PsPresent = ps,
+                ExtensionSamplingFrequencyIndex = extIndex, ExtensionSamplingFrequency = extFrequency,
+            };
+            consumed = (int)((r.Position + 7) / 8);
+            return true;
+        }
         if (channelConfig is 0 or (> 7 and < 11) or > 14) return false; // program_config_element / reserved: not handled
         bool frame960 = r.ReadFlag();
         bool dependsOnCore = r.ReadFlag();
@@ -188,10 +203,13 @@ public sealed record AudioSpecificConfig
             WriteFrequency(ref w, ExtensionSamplingFrequencyIndex, ExtensionSamplingFrequency);
             WriteObjectType(ref w, CoreObjectType);
         }
-        w.WriteFlag(FrameLength960);
-        w.WriteFlag(DependsOnCoreCoder);
-        if (DependsOnCoreCoder) w.WriteBits((uint)CoreCoderDelay, 14);
-        w.WriteFlag(ExtensionFlag);
+        if (IsAacFamily)
+        {
+            w.WriteFlag(FrameLength960);
+            w.WriteFlag(DependsOnCoreCoder);
+            if (DependsOnCoreCoder) w.WriteBits((uint)CoreCoderDelay, 14);
+            w.WriteFlag(ExtensionFlag);
+        }
         if (SbrSignalledBySyncExtension)
         {
             w.WriteBits(0x2B7, 11);
