@@ -11,17 +11,17 @@ namespace Broadcast.Media.Tests.Codecs;
 public class FfprobeSpsTests
 {
     [Theory]
-    [InlineData("baseline", 320, 240, "yuv420p")]
-    [InlineData("main", 1280, 720, "yuv420p")]
-    [InlineData("high", 1920, 1080, "yuv420p")]
-    [InlineData("high", 426, 240, "yuv420p")]
-    [InlineData("high444", 320, 240, "yuv444p")]
-    public void H264_sps_matches_ffprobe(string profile, int width, int height, string pixelFormat)
+    [InlineData("baseline", 320, 240, "yuv420p", "Constrained Baseline")]
+    [InlineData("main", 1280, 720, "yuv420p", "Main")]
+    [InlineData("high", 1920, 1080, "yuv420p", "High")]
+    [InlineData("high", 426, 240, "yuv420p", "High")]
+    [InlineData("high444", 320, 240, "yuv444p", "High 4:4:4 Predictive")]
+    public void H264_sps_matches_ffprobe(string profile, int width, int height, string pixelFormat, string profileName)
     {
         using var dir = new TempDir();
         string clip = dir.File("clip.h264");
         Ffmpeg.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", $"testsrc2=size={width}x{height}:rate=30",
-            "-frames:v", "2", "-pix_fmt", pixelFormat, "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", profile,
+            "-frames:v", "2", "-pix_fmt", pixelFormat, "-c:v", "libx264", "-preset", "veryfast", "-profile:v", profile,
             "-f", "h264", clip);
 
         byte[]? spsNal = null, ppsNal = null;
@@ -43,6 +43,7 @@ public class FfprobeSpsTests
         // Coded in whole macroblocks and cropped to the display size (ffprobe reports the cropped size only).
         Assert.Equal(((width + 15) / 16 * 16, (height + 15) / 16 * 16), (sps.CodedWidth, sps.CodedHeight));
         Assert.Equal(probe.GetProperty("profile").GetString(), sps.ProfileName);
+        Assert.Equal(profileName, sps.ProfileName); // x264 lowers the profile when a preset needs no more: make sure it did not
         Assert.Equal(probe.GetProperty("level").GetInt32(), sps.LevelIdc);
         Assert.Equal(pixelFormat == "yuv444p" ? 3 : 1, sps.ChromaFormatIdc);
         Assert.Equal(new FrameRate(30, 1), sps.FrameRate);
