@@ -17,7 +17,7 @@ public static class MediaTrackFactory
         out MediaTrack track, out string? error)
     {
         track = null!;
-        if (codec == Codec.Aac)
+        if (codec is Codec.Aac or Codec.Mp3 or Codec.Opus)
         {
             bool ok = TryCreateAudio(codec, decoderConfig, out var audio, out error);
             track = audio;
