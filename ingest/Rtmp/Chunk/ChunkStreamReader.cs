@@ -82,6 +82,9 @@ public sealed class ChunkStreamReader : IDisposable
 
     public int OpenChunkStreams => _streams.Count;
 
+    /// <summary>True while a message or chunk has been started and not finished.</summary>
+    public bool HasPartialMessage => _current is not null || _buffered > 0;
+
     /// <summary>
     /// Consumes chunks from <paramref name="buffer"/> (sliced past what was consumed) until a message is complete,
     /// the data runs out, or the peer breaks the protocol.
