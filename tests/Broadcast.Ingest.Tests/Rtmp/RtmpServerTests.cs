@@ -163,6 +163,8 @@ public class RtmpServerTests
         // Still healthy and still publishing.
         await healthy.SendCommandAsync("createStream", null);
         await healthy.WaitForCommandAsync(c => c.Name == "_result");
+        // The closed connection leaves the dashboard list just after its socket closes.
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Connections.Count == 1));
         Assert.Equal(RtmpConnectionState.Publishing, Assert.Single(host.Connections.Snapshot()).State);
     }
 
