@@ -1,7 +1,7 @@
-// Composition root: wired up by the server work item.
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.MapGet("/healthz", () => Results.Text("ok"));
-app.Run();
+using Broadcast.Server;
 
+var app = BroadcastApp.Build(args);
+await app.RunAsync();
+
+/// <summary>Entry point type, visible to WebApplicationFactory in tests.</summary>
 public partial class Program;

@@ -1,25 +1,170 @@
 using Broadcast.Media;
+using Broadcast.Media.Codecs;
 
 namespace Broadcast.Ingest.Flv;
 
 /// <summary>
 /// Turns FLV tag bodies (as carried in RTMP audio/video messages) into <see cref="MediaFrame"/>s written to a
 /// <see cref="LiveStream"/>. Understands legacy FLV AVC/AAC and Enhanced RTMP FourCC video (hvc1, av01).
-/// CONTRACT STUB: implemented by the FLV work item.
 /// </summary>
+/// <remarks>
+/// Sequence headers build a track through <see cref="MediaTrackFactory"/>; the stream hears of it only when the
+/// decoder configuration actually changed (encoders resend identical headers, e.g. OBS on every reconnect and
+/// some hardware encoders before every keyframe). Frames are copied once into a pooled <see cref="MediaFrame"/>,
+/// with times rescaled from RTMP milliseconds to the track's timescale; nothing else is allocated per frame.
+/// Not thread-safe: one publisher connection drives one demuxer.
+/// </remarks>
 public sealed class FlvDemuxer
 {
+    private VideoTrack? _video;
+    private AudioTrack? _audio;
+    private FrameRate? _metadataFrameRate;
+    private long _videoFramesOnTrack;
+
     public FlvDemuxer(LiveStream stream) => Stream = stream;
 
     public LiveStream Stream { get; }
 
     /// <summary>Handles one RTMP video message (type 9). <paramref name="timestampMs"/> is already unwrapped to 64 bits.
     /// Returns false with a reason when the payload is malformed; the caller closes the connection.</summary>
-    public bool TryWriteVideo(long timestampMs, ReadOnlySpan<byte> body, out string? error) => throw new NotImplementedException();
+    public bool TryWriteVideo(long timestampMs, ReadOnlySpan<byte> body, out string? error)
+    {
+        error = null;
+        if (!FlvVideoTagHeader.TryRead(body, out var header, out int consumed))
+        {
+            error = body.IsEmpty ? "empty video tag" : $"truncated or malformed video tag header ({body.Length} bytes)";
+            return false;
+        }
+        var payload = body[consumed..];
+        switch (header.PacketType)
+        {
+            case FlvVideoPacketType.SequenceStart:
+                return TrySetVideoConfig(header, payload, out error);
+            case FlvVideoPacketType.CodedFrames:
+            case FlvVideoPacketType.CodedFramesX:
+                break;
+            case FlvVideoPacketType.SequenceEnd:
+            case FlvVideoPacketType.Metadata: // HDR colour info: not needed to package the stream
+                return true;
+            default:
+                error = $"unsupported enhanced RTMP video packet type {(int)header.PacketType}";
+                return false;
+        }
+        if (header.FrameType == FlvVideoFrameType.Command) return true; // no picture in it
+        var codec = header.Codec;
+        if (codec == Codec.Unknown) return UnsupportedVideo(header, out error);
+        if (_video is null || _video.Codec != codec)
+        {
+            error = $"{codec} video frame before its sequence header";
+            return false;
+        }
+        if (payload.IsEmpty) return true; // some encoders send empty NALU packets (e.g. at stream end): nothing to decode
+        long dts = Timescales.Rescale(timestampMs, Timescales.Milliseconds, _video.Timescale);
+        int cto = (int)Timescales.Rescale(header.CompositionTimeMs, Timescales.Milliseconds, _video.Timescale);
+        var frame = MediaFrame.Rent(_video, dts, cto, header.IsKeyframe, payload);
+        _videoFramesOnTrack++;
+        Stream.Write(frame);
+        return true;
+    }
 
     /// <summary>Handles one RTMP audio message (type 8).</summary>
-    public bool TryWriteAudio(long timestampMs, ReadOnlySpan<byte> body, out string? error) => throw new NotImplementedException();
+    public bool TryWriteAudio(long timestampMs, ReadOnlySpan<byte> body, out string? error)
+    {
+        error = null;
+        if (!FlvAudioTagHeader.TryRead(body, out var header, out int consumed))
+        {
+            error = body.IsEmpty ? "empty audio tag" : $"truncated audio tag header ({body.Length} bytes)";
+            return false;
+        }
+        if (header.SoundFormat != FlvSoundFormat.Aac)
+        {
+            error = $"unsupported audio codec {FlvAudioTagHeader.FormatName(header.SoundFormat)}";
+            return false;
+        }
+        var payload = body[consumed..];
+        switch (header.AacPacketType)
+        {
+            case FlvAudioTagHeader.AacSequenceHeader:
+                return TrySetAudioConfig(payload, out error);
+            case FlvAudioTagHeader.AacRaw:
+                break;
+            default:
+                error = $"unknown AACPacketType {header.AacPacketType}";
+                return false;
+        }
+        if (_audio is null)
+        {
+            error = "AAC frame before its sequence header (AudioSpecificConfig)";
+            return false;
+        }
+        if (payload.IsEmpty) return true;
+        long dts = Timescales.Rescale(timestampMs, Timescales.Milliseconds, _audio.Timescale);
+        Stream.Write(MediaFrame.Rent(_audio, dts, 0, true, payload));
+        return true;
+    }
 
     /// <summary>Handles <c>@setDataFrame</c>/<c>onMetaData</c> values (framerate, width, height, encoder...).</summary>
-    public void SetMetadata(IReadOnlyDictionary<string, object?> metadata) => Stream.SetMetadata(metadata);
+    public void SetMetadata(IReadOnlyDictionary<string, object?> metadata)
+    {
+        Stream.SetMetadata(metadata);
+        _metadataFrameRate = metadata.TryGetValue("framerate", out var value) ? ToFrameRate(value) : null;
+        // Metadata that arrives after the sequence header still names the rate, as long as no frame was described yet.
+        if (_video is { FrameRate: null } video && _metadataFrameRate is not null && _videoFramesOnTrack == 0)
+        {
+            _video = video.WithFrameRate(_metadataFrameRate);
+            Stream.SetTrack(_video);
+        }
+    }
+
+    private bool TrySetVideoConfig(in FlvVideoTagHeader header, ReadOnlySpan<byte> config, out string? error)
+    {
+        error = null;
+        var codec = header.Codec;
+        if (codec == Codec.Unknown) return UnsupportedVideo(header, out error);
+        if (config.IsEmpty)
+        {
+            error = $"empty {codec} sequence header";
+            return false;
+        }
+        if (_video is not null && _video.Codec == codec && _video.DecoderConfig.Span.SequenceEqual(config)) return true;
+        if (!MediaTrackFactory.TryCreateVideo(codec, config, _metadataFrameRate, out var track, out error)) return false;
+        _video = track;
+        _videoFramesOnTrack = 0;
+        Stream.SetTrack(track);
+        return true;
+    }
+
+    private bool TrySetAudioConfig(ReadOnlySpan<byte> config, out string? error)
+    {
+        error = null;
+        if (config.IsEmpty)
+        {
+            error = "empty AAC sequence header";
+            return false;
+        }
+        if (_audio is not null && _audio.DecoderConfig.Span.SequenceEqual(config)) return true;
+        if (!MediaTrackFactory.TryCreateAudio(Codec.Aac, config, out var track, out error)) return false;
+        _audio = track;
+        Stream.SetTrack(track);
+        return true;
+    }
+
+    private static bool UnsupportedVideo(in FlvVideoTagHeader header, out string? error)
+    {
+        error = header.IsExHeader
+            ? $"unsupported video codec FourCC '{FlvVideoTagHeader.FourCcToString(header.FourCc)}'"
+            : $"unsupported video codec id {header.CodecId}";
+        return false;
+    }
+
+    private static FrameRate? ToFrameRate(object? value) => value switch
+    {
+        double d => FrameRate.FromDouble(d),
+        float f => FrameRate.FromDouble(f),
+        int i => FrameRate.FromDouble(i),
+        long l => FrameRate.FromDouble(l),
+        decimal m => FrameRate.FromDouble((double)m),
+        string s when double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) => FrameRate.FromDouble(d),
+        _ => null,
+    };
 }

@@ -1,0 +1,36 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Broadcast.Control.Channels;
+
+namespace Broadcast.Control.Api;
+
+/// <summary>Body of <c>POST /api/channels</c>.</summary>
+public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency);
+
+/// <summary>
+/// A channel as the admin API shows it. <see cref="StreamKey"/> is in full after create and rotate,
+/// masked everywhere else. <see cref="Live"/> is filled on <c>GET /api/channels/{id}</c> only.
+/// </summary>
+public sealed record ChannelResponse(
+    string Id,
+    string Name,
+    string Slug,
+    string StreamKey,
+    string RtmpUrl,
+    string HlsUrl,
+    string DashUrl,
+    bool RequireSchedule,
+    bool LowLatency,
+    bool Revoked,
+    DateTimeOffset CreatedAt,
+    ChannelLiveState? Live = null);
+
+/// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
+public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CreateChannelRequest))]
+[JsonSerializable(typeof(ChannelResponse))]
+[JsonSerializable(typeof(List<ChannelResponse>))]
+[JsonSerializable(typeof(RevealKeyResponse))]
+internal sealed partial class ControlJsonContext : JsonSerializerContext;

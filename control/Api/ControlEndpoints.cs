@@ -1,0 +1,167 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Broadcast.Control.Channels;
+using Broadcast.Control.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broadcast.Control.Api;
+
+/// <summary>The admin REST API for channels. Every route requires the "admin" policy.</summary>
+public static class ControlEndpoints
+{
+    // A create request is a name and two flags; anything much bigger is not one.
+    private const long MaxBodyBytes = 16 * 1024;
+
+    public static RouteGroupBuilder MapControlApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy);
+        group.MapPost("", CreateAsync);
+        group.MapGet("", ListAsync);
+        group.MapGet("/{id}", GetAsync);
+        group.MapPost("/{id}/rotate-key", RotateKeyAsync);
+        group.MapPost("/{id}/reveal-key", RevealKeyAsync);
+        group.MapPost("/{id}/revoke", RevokeAsync);
+        group.MapDelete("/{id}", DeleteAsync);
+        return group;
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, ChannelService channels, PublicUrls urls, CancellationToken cancellationToken)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
+                detail: $"The body must be at most {MaxBodyBytes} bytes.");
+        }
+
+        CreateChannelRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(context.Request.Body, ControlJsonContext.Default.CreateChannelRequest, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            var field = FieldOf(e.Path);
+            return field is null
+                ? Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: "The request body is not valid JSON.")
+                : Results.ValidationProblem(
+                    new Dictionary<string, string[]> { [field] = [$"The value of '{field}' has the wrong type or is malformed."] },
+                    title: "Invalid request");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
+                detail: $"The body must be at most {MaxBodyBytes} bytes.");
+        }
+
+        if (request is null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: "The request body must be a JSON object.");
+        }
+
+        IssuedChannel issued;
+        try
+        {
+            issued = await channels.CreateAsync(
+                new ChannelSpec(request.Name, request.RequireSchedule ?? false, request.LowLatency ?? false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelValidationException e)
+        {
+            return Results.ValidationProblem(e.Errors.ToDictionary(kv => kv.Key, kv => kv.Value), title: "Invalid request");
+        }
+
+        var body = ToResponse(issued.Channel, issued.StreamKey, context.Request, urls);
+        context.Response.Headers.Location = $"/api/channels/{issued.Channel.Id}";
+        return Results.Json(body, ControlJsonContext.Default.ChannelResponse, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ListAsync(HttpRequest request, ChannelService channels, PublicUrls urls, CancellationToken cancellationToken)
+    {
+        var list = await channels.ListAsync(cancellationToken).ConfigureAwait(false);
+        var body = list.Select(c => ToResponse(c, c.StreamKeyHint, request, urls)).ToList();
+        return Results.Json(body, ControlJsonContext.Default.ListChannelResponse);
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpRequest request, ChannelService channels, IChannelLiveStatus live, PublicUrls urls,
+        CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (channel is null)
+        {
+            return NotFound(id);
+        }
+
+        var state = await live.GetAsync(channel, cancellationToken).ConfigureAwait(false);
+        return Results.Json(ToResponse(channel, channel.StreamKeyHint, request, urls) with { Live = state },
+            ControlJsonContext.Default.ChannelResponse);
+    }
+
+    private static async Task<IResult> RotateKeyAsync(string id, HttpRequest request, ChannelService channels, PublicUrls urls,
+        CancellationToken cancellationToken)
+    {
+        var issued = await channels.RotateKeyAsync(id, cancellationToken).ConfigureAwait(false);
+        return issued is null
+            ? NotFound(id)
+            : Results.Json(ToResponse(issued.Channel, issued.StreamKey, request, urls), ControlJsonContext.Default.ChannelResponse);
+    }
+
+    private static async Task<IResult> RevealKeyAsync(string id, HttpRequest request, ChannelService channels, PublicUrls urls,
+        CancellationToken cancellationToken)
+    {
+        IssuedChannel? issued;
+        try
+        {
+            issued = await channels.RevealKeyAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CryptographicException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Stream key cannot be revealed",
+                detail: "The key was encrypted under a different server secret (Secrets:Key). Rotate it to issue a new one.");
+        }
+
+        return issued is null
+            ? NotFound(id)
+            : Results.Json(new RevealKeyResponse(issued.Channel.Id, issued.StreamKey, urls.RtmpUrl(request)), ControlJsonContext.Default.RevealKeyResponse);
+    }
+
+    private static async Task<IResult> RevokeAsync(string id, HttpRequest request, ChannelService channels, PublicUrls urls,
+        CancellationToken cancellationToken)
+    {
+        var channel = await channels.RevokeAsync(id, cancellationToken).ConfigureAwait(false);
+        return channel is null
+            ? NotFound(id)
+            : Results.Json(ToResponse(channel, channel.StreamKeyHint, request, urls), ControlJsonContext.Default.ChannelResponse);
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, ChannelService channels, CancellationToken cancellationToken)
+        => await channels.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : NotFound(id);
+
+    private static ChannelResponse ToResponse(Channel channel, string streamKey, HttpRequest request, PublicUrls urls)
+        => new(channel.Id, channel.Name, channel.Slug, streamKey, urls.RtmpUrl(request), urls.HlsUrl(request, channel.Slug),
+            urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt);
+
+    private static IResult NotFound(string id)
+        => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");
+
+    /// <summary>"$.requireSchedule" → "requireSchedule"; null for the document itself ("$" or no path).</summary>
+    private static string? FieldOf(string? path)
+    {
+        if (path is null || !path.StartsWith("$.", StringComparison.Ordinal) || path.Length == 2)
+        {
+            return null;
+        }
+
+        var field = path[2..];
+        var end = field.IndexOfAny(['.', '[']);
+        return end < 0 ? field : field[..end];
+    }
+}

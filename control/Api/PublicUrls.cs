@@ -1,0 +1,33 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+
+namespace Broadcast.Control.Api;
+
+/// <summary>
+/// The URLs an encoder and a player use for a channel. Behind a CDN or a proxy the request's own
+/// host is not what the public sees, hence the <c>Public:*</c> overrides.
+/// </summary>
+public sealed class PublicUrls(ControlSettings settings)
+{
+    /// <summary><c>Public:RtmpBaseUrl</c>, else <c>rtmp://{request host}:{Rtmp:Port}/live</c>. The key goes in OBS's key field.</summary>
+    public string RtmpUrl(HttpRequest request)
+    {
+        if (!string.IsNullOrWhiteSpace(settings.PublicRtmpBaseUrl))
+        {
+            return settings.PublicRtmpBaseUrl.TrimEnd('/');
+        }
+
+        var host = string.IsNullOrEmpty(request.Host.Host) ? "localhost" : request.Host.Host;
+        return string.Create(CultureInfo.InvariantCulture, $"rtmp://{host}:{settings.RtmpPort}/live");
+    }
+
+    public string HlsUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/master.m3u8";
+
+    public string DashUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/manifest.mpd";
+
+    /// <summary><c>Public:HttpBaseUrl</c>, else the request's scheme and host.</summary>
+    private string HttpBase(HttpRequest request)
+        => !string.IsNullOrWhiteSpace(settings.PublicHttpBaseUrl)
+            ? settings.PublicHttpBaseUrl.TrimEnd('/')
+            : $"{request.Scheme}://{request.Host.Value}{request.PathBase.Value}";
+}

@@ -1,0 +1,59 @@
+namespace Broadcast.Control.Channels;
+
+/// <summary>A channel as the rest of the system sees it: never carries the stream key.</summary>
+/// <param name="StreamKeyHint">The key masked to its last four characters, for telling keys apart in lists.</param>
+public sealed record Channel(
+    string Id,
+    string Name,
+    string Slug,
+    bool RequireSchedule,
+    bool LowLatency,
+    bool Revoked,
+    DateTimeOffset CreatedAt,
+    string StreamKeyHint);
+
+/// <summary>What an admin asks for when creating a channel.</summary>
+public sealed record ChannelSpec(string? Name, bool RequireSchedule = false, bool LowLatency = false);
+
+/// <summary>A channel together with its full stream key: returned only by create, rotate and reveal.</summary>
+public sealed record IssuedChannel(Channel Channel, string StreamKey);
+
+/// <summary>The default channel at start-up. <see cref="StreamKey"/> is null when the key cannot be decrypted with the current secret.</summary>
+public sealed record DefaultChannel(Channel Channel, string? StreamKey, bool Created);
+
+public enum StreamKeyRejection
+{
+    None = 0,
+
+    /// <summary>Not shaped like a key (wrong prefix, length or alphabet).</summary>
+    Malformed,
+
+    /// <summary>Well-formed but no channel has it (never issued, rotated away, or channel deleted).</summary>
+    Unknown,
+
+    /// <summary>The channel exists but its key was revoked.</summary>
+    Revoked,
+}
+
+/// <summary>The answer to "which channel does this key publish to?"; <see cref="Channel"/> is null when rejected.</summary>
+public readonly record struct StreamKeyLookup(Channel? Channel, StreamKeyRejection Rejection)
+{
+    public bool Found => Channel is not null;
+
+    /// <summary>A reason fit for logs and for the publisher; never contains the key.</summary>
+    public string? Reason => Rejection switch
+    {
+        StreamKeyRejection.None => null,
+        StreamKeyRejection.Malformed => "stream key is malformed",
+        StreamKeyRejection.Unknown => "stream key is unknown",
+        StreamKeyRejection.Revoked => "stream key was revoked",
+        _ => "stream key rejected",
+    };
+}
+
+/// <summary>A request that failed validation; <see cref="Errors"/> maps each field (camelCase) to its messages.</summary>
+public sealed class ChannelValidationException(IReadOnlyDictionary<string, string[]> errors)
+    : Exception("Channel request is invalid: " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")))
+{
+    public IReadOnlyDictionary<string, string[]> Errors { get; } = errors;
+}

@@ -1,0 +1,259 @@
+using System.Security.Cryptography;
+using Broadcast.Control.Persistence;
+using Broadcast.Control.Security;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Control.Channels;
+
+/// <summary>
+/// Channels and their stream keys. The plaintext key leaves this class only from create, rotate and
+/// reveal; it is stored as a SHA-256 (lookup) and as AES-GCM ciphertext (reveal), never as itself.
+/// </summary>
+public sealed partial class ChannelService(
+    IChannelRepository repository,
+    StreamKeyProtector protector,
+    TimeProvider time,
+    ILogger<ChannelService> logger)
+{
+    public const int NameMaxLength = 100;
+    public const string DefaultChannelName = "default";
+
+    // Slug and key-hash collisions between concurrent creators are resolved by retrying with a fresh pick.
+    private const int InsertAttempts = 8;
+
+    /// <summary>Field errors of a spec (camelCase field names); empty when valid.</summary>
+    public static IReadOnlyDictionary<string, string[]> Validate(ChannelSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var name = spec.Name?.Trim();
+        if (string.IsNullOrEmpty(name))
+        {
+            errors["name"] = ["The name is required."];
+        }
+        else if (name.Length > NameMaxLength)
+        {
+            errors["name"] = [$"The name must be at most {NameMaxLength} characters."];
+        }
+        else if (name.Any(char.IsControl))
+        {
+            errors["name"] = ["The name must not contain control characters."];
+        }
+
+        return errors;
+    }
+
+    /// <summary>Creates a channel and returns its key in full: the only time the key is handed out unasked.</summary>
+    /// <exception cref="ChannelValidationException">The spec is invalid.</exception>
+    public Task<IssuedChannel> CreateAsync(ChannelSpec spec, CancellationToken cancellationToken = default)
+    {
+        var errors = Validate(spec);
+        if (errors.Count > 0)
+        {
+            throw new ChannelValidationException(errors);
+        }
+
+        return CreateCoreAsync(spec with { Name = spec.Name!.Trim() }, fixedSlug: null, cancellationToken);
+    }
+
+    public async Task<Channel?> GetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
+        return record is null ? null : ToChannel(record);
+    }
+
+    public async Task<Channel?> GetBySlugAsync(string slug, CancellationToken cancellationToken = default)
+    {
+        var record = await repository.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false);
+        return record is null ? null : ToChannel(record);
+    }
+
+    public async Task<IReadOnlyList<Channel>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        var records = await repository.ListAsync(cancellationToken).ConfigureAwait(false);
+        return records.Select(ToChannel).ToList();
+    }
+
+    /// <summary>
+    /// Which channel may publish with <paramref name="streamKey"/>. An indexed lookup by the key's
+    /// SHA-256, then a constant-time compare of the stored hash, so no branch depends on how much
+    /// of a guessed key was right.
+    /// </summary>
+    public async Task<StreamKeyLookup> FindByStreamKeyAsync(string? streamKey, CancellationToken cancellationToken = default)
+    {
+        if (!StreamKeys.IsWellFormed(streamKey))
+        {
+            return new StreamKeyLookup(null, StreamKeyRejection.Malformed);
+        }
+
+        var hash = StreamKeys.Hash(streamKey!);
+        var record = await repository.FindByKeyHashAsync(hash, cancellationToken).ConfigureAwait(false);
+        if (record is null || !CryptographicOperations.FixedTimeEquals(hash, record.KeyHash))
+        {
+            return new StreamKeyLookup(null, StreamKeyRejection.Unknown);
+        }
+
+        return record.Revoked
+            ? new StreamKeyLookup(null, StreamKeyRejection.Revoked)
+            : new StreamKeyLookup(ToChannel(record), StreamKeyRejection.None);
+    }
+
+    /// <summary>Issues a new key; the old one stops working at once. Also lifts a revocation. Null when no such channel.</summary>
+    public async Task<IssuedChannel?> RotateKeyAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var key = StreamKeys.Generate();
+        if (!await repository.ReplaceKeyAsync(id, StreamKeys.Hash(key), protector.Protect(id, key), cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return null;
+        }
+
+        LogKeyRotated(id);
+        return new IssuedChannel(ToChannel(record, key), key);
+    }
+
+    /// <summary>Decrypts the stored key. Null when no such channel.</summary>
+    /// <exception cref="CryptographicException">The key was encrypted under another server secret.</exception>
+    public async Task<IssuedChannel?> RevealKeyAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
+        return record is null ? null : new IssuedChannel(ToChannel(record), protector.Unprotect(record.Id, record.KeyCiphertext));
+    }
+
+    /// <summary>Stops the key from working without issuing a new one; rotate to re-enable. Null when no such channel.</summary>
+    public async Task<Channel?> RevokeAsync(string id, CancellationToken cancellationToken = default)
+    {
+        if (!await repository.SetRevokedAsync(id, true, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        LogKeyRevoked(id);
+        return await GetAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var deleted = await repository.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+        if (deleted)
+        {
+            LogDeleted(id);
+        }
+
+        return deleted;
+    }
+
+    /// <summary>
+    /// The channel with slug "default", created on first start, with its key decrypted so the
+    /// embedded server can print it at every start.
+    /// </summary>
+    public async Task<DefaultChannel> EnsureDefaultChannelAsync(CancellationToken cancellationToken = default)
+    {
+        var created = false;
+        var record = await repository.GetBySlugAsync(DefaultChannelName, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            try
+            {
+                var issued = await CreateCoreAsync(new ChannelSpec(DefaultChannelName), DefaultChannelName, cancellationToken).ConfigureAwait(false);
+                return new DefaultChannel(issued.Channel, issued.StreamKey, Created: true);
+            }
+            catch (InvalidOperationException)
+            {
+                // Another node created it between our read and our insert.
+                record = await repository.GetBySlugAsync(DefaultChannelName, cancellationToken).ConfigureAwait(false)
+                    ?? throw new InvalidOperationException("The default channel could not be created.");
+            }
+        }
+
+        try
+        {
+            return new DefaultChannel(ToChannel(record), protector.Unprotect(record.Id, record.KeyCiphertext), created);
+        }
+        catch (CryptographicException)
+        {
+            LogCannotReveal(record.Id);
+            return new DefaultChannel(ToChannel(record), null, created);
+        }
+    }
+
+    private async Task<IssuedChannel> CreateCoreAsync(ChannelSpec spec, string? fixedSlug, CancellationToken cancellationToken)
+    {
+        var name = spec.Name!;
+        var baseSlug = fixedSlug ?? Slugs.FromName(name);
+        // Suffixes may shorten a long base slug, so search by a prefix that every suffixed form keeps.
+        var prefix = baseSlug.Length > Slugs.MaxLength - 8 ? baseSlug[..(Slugs.MaxLength - 8)].TrimEnd('-') : baseSlug;
+        for (var attempt = 0; attempt < InsertAttempts; attempt++)
+        {
+            string slug;
+            if (fixedSlug is not null)
+            {
+                slug = fixedSlug;
+            }
+            else
+            {
+                var taken = await repository.ListSlugsWithPrefixAsync(prefix, cancellationToken).ConfigureAwait(false);
+                slug = Slugs.FirstFree(baseSlug, taken);
+            }
+
+            var id = Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
+            var key = StreamKeys.Generate();
+            // Millisecond precision: what both SQLite text and PostgreSQL timestamptz round-trip exactly.
+            var now = time.GetUtcNow();
+            var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+            var record = new ChannelRecord(id, name, slug, StreamKeys.Hash(key), protector.Protect(id, key),
+                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt);
+            if (await repository.TryInsertAsync(record, cancellationToken).ConfigureAwait(false))
+            {
+                LogCreated(id, slug);
+                return new IssuedChannel(ToChannel(record, key), key);
+            }
+
+            if (fixedSlug is not null && await repository.GetBySlugAsync(fixedSlug, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                break;
+            }
+        }
+
+        throw new InvalidOperationException($"Could not find a free slug for '{baseSlug}'.");
+    }
+
+    private Channel ToChannel(ChannelRecord record)
+    {
+        string? key = null;
+        try
+        {
+            key = protector.Unprotect(record.Id, record.KeyCiphertext);
+        }
+        catch (CryptographicException)
+        {
+            // Encrypted under another secret: the hint stays fully masked; reveal will report the problem.
+        }
+
+        return ToChannel(record, key);
+    }
+
+    private static Channel ToChannel(ChannelRecord record, string? key)
+        => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key));
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Channel {ChannelId} created with slug {Slug}")]
+    private partial void LogCreated(string channelId, string slug);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Stream key of channel {ChannelId} rotated")]
+    private partial void LogKeyRotated(string channelId);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Stream key of channel {ChannelId} revoked")]
+    private partial void LogKeyRevoked(string channelId);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Channel {ChannelId} deleted")]
+    private partial void LogDeleted(string channelId);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
+        Message = "The stream key of the default channel {ChannelId} cannot be decrypted with the current server secret; rotate it with POST /api/channels/{ChannelId}/rotate-key")]
+    private partial void LogCannotReveal(string channelId);
+}

@@ -1,0 +1,64 @@
+namespace Broadcast.Control.Channels;
+
+/// <summary>Whether a channel is on air right now, as the pipeline sees it, with the health an admin watches.</summary>
+/// <param name="Online">A publisher is connected and media is flowing.</param>
+/// <param name="Since">When the current publish started.</param>
+/// <param name="Viewers">Current viewer count when the origin knows it.</param>
+public sealed record ChannelLiveState(bool Online, DateTimeOffset? Since = null, long? Viewers = null)
+{
+    public static ChannelLiveState Offline { get; } = new(false);
+
+    public LiveVideoStatus? Video { get; init; }
+
+    public LiveAudioStatus? Audio { get; init; }
+
+    /// <summary>Frames received from the encoder since the publish started.</summary>
+    public long VideoFrames { get; init; }
+
+    public long AudioFrames { get; init; }
+
+    /// <summary>Bytes of media payload received.</summary>
+    public long Bytes { get; init; }
+
+    /// <summary>Ingest bitrate in bits per second over the last seconds.</summary>
+    public long Bitrate { get; init; }
+
+    /// <summary>Video frames per second received over the last seconds.</summary>
+    public double Fps { get; init; }
+
+    /// <summary>Media time between the last two keyframes.</summary>
+    public long KeyframeIntervalMs { get; init; }
+
+    /// <summary>Frames readers (packager, transcoder) lost because they fell behind.</summary>
+    public long FramesDroppedByReaders { get; init; }
+
+    /// <summary>Renditions being packaged, e.g. "source", "audio".</summary>
+    public IReadOnlyList<string> Renditions { get; init; } = Array.Empty<string>();
+
+    public long SegmentsWritten { get; init; }
+
+    /// <summary>Plain-words advice for the operator, e.g. a keyframe interval longer than the segment target.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+}
+
+/// <summary>The live video track as the encoder sends it.</summary>
+public sealed record LiveVideoStatus(string Codec, string CodecString, int Width, int Height, double? FrameRate, string? Profile, string? Level);
+
+/// <summary>The live audio track as the encoder sends it.</summary>
+public sealed record LiveAudioStatus(string Codec, string CodecString, int SampleRate, int Channels);
+
+/// <summary>
+/// Live status of channels. Owned by control (its consumer); the server implements it over the
+/// pipeline's live-stream registry. Without one, every channel reads as offline.
+/// </summary>
+public interface IChannelLiveStatus
+{
+    ValueTask<ChannelLiveState> GetAsync(Channel channel, CancellationToken cancellationToken);
+}
+
+/// <summary>The stand-in when no pipeline is wired (control role alone, tests).</summary>
+public sealed class OfflineChannelLiveStatus : IChannelLiveStatus
+{
+    public ValueTask<ChannelLiveState> GetAsync(Channel channel, CancellationToken cancellationToken)
+        => ValueTask.FromResult(ChannelLiveState.Offline);
+}

@@ -1,0 +1,144 @@
+using System.Data.Common;
+using Broadcast.Control.Channels;
+
+namespace Broadcast.Control.Persistence;
+
+/// <summary>
+/// Channels in plain ADO.NET over either back-end. The SQL is the common subset of SQLite and
+/// PostgreSQL; both providers bind <c>@name</c> parameters, booleans and byte arrays, and read
+/// <see cref="DateTimeOffset"/> from TEXT (SQLite) or timestamptz (PostgreSQL).
+/// </summary>
+public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRepository
+{
+    private const string Columns = "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at";
+
+    public async Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, @created_at)";
+        Add(command, "id", record.Id);
+        Add(command, "name", record.Name);
+        Add(command, "slug", record.Slug);
+        Add(command, "key_hash", record.KeyHash);
+        Add(command, "key_ciphertext", record.KeyCiphertext);
+        Add(command, "require_schedule", record.RequireSchedule);
+        Add(command, "low_latency", record.LowLatency);
+        Add(command, "revoked", record.Revoked);
+        Add(command, "created_at", record.CreatedAt.ToUniversalTime());
+        try
+        {
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (DbException e) when (database.IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public Task<ChannelRecord?> GetByIdAsync(string id, CancellationToken cancellationToken = default)
+        => SingleAsync("id = @v", id, cancellationToken);
+
+    public Task<ChannelRecord?> GetBySlugAsync(string slug, CancellationToken cancellationToken = default)
+        => SingleAsync("slug = @v", slug, cancellationToken);
+
+    public Task<ChannelRecord?> FindByKeyHashAsync(byte[] keyHash, CancellationToken cancellationToken = default)
+        => SingleAsync("key_hash = @v", keyHash, cancellationToken);
+
+    public async Task<IReadOnlyList<ChannelRecord>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM channels ORDER BY created_at, id";
+        return await ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<string>> ListSlugsWithPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        if (!Slugs.IsValid(prefix.TrimEnd('-')))
+        {
+            throw new ArgumentException("A slug prefix holds only [a-z0-9-].", nameof(prefix));
+        }
+
+        // Slugs hold only [a-z0-9-], so the LIKE pattern needs no escaping.
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT slug FROM channels WHERE slug LIKE @pattern";
+        Add(command, "pattern", prefix + "%");
+        var slugs = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            slugs.Add(reader.GetString(0));
+        }
+
+        return slugs;
+    }
+
+    public async Task<bool> ReplaceKeyAsync(string id, byte[] keyHash, byte[] keyCiphertext, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE channels SET key_hash = @key_hash, key_ciphertext = @key_ciphertext, revoked = @revoked WHERE id = @id";
+        Add(command, "key_hash", keyHash);
+        Add(command, "key_ciphertext", keyCiphertext);
+        Add(command, "revoked", false);
+        Add(command, "id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE channels SET revoked = @revoked WHERE id = @id";
+        Add(command, "revoked", revoked);
+        Add(command, "id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM channels WHERE id = @id";
+        Add(command, "id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    private async Task<ChannelRecord?> SingleAsync(string where, object value, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {Columns} FROM channels WHERE {where}";
+        Add(command, "v", value);
+        var rows = await ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    private static async Task<List<ChannelRecord>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
+    {
+        var rows = new List<ChannelRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new ChannelRecord(
+                Id: reader.GetString(0),
+                Name: reader.GetString(1),
+                Slug: reader.GetString(2),
+                KeyHash: reader.GetFieldValue<byte[]>(3),
+                KeyCiphertext: reader.GetFieldValue<byte[]>(4),
+                RequireSchedule: reader.GetBoolean(5),
+                LowLatency: reader.GetBoolean(6),
+                Revoked: reader.GetBoolean(7),
+                CreatedAt: reader.GetFieldValue<DateTimeOffset>(8).ToUniversalTime()));
+        }
+
+        return rows;
+    }
+
+    private static void Add(DbCommand command, string name, object? value) => MigrationRunner.AddParameter(command, name, value);
+}

@@ -1,0 +1,32 @@
+using Broadcast.Ingest.Rtmp;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+
+namespace Broadcast.Ingest;
+
+public static class IngestServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the RTMP ingest server (options from the "Rtmp" section) as a hosted service, and
+    /// <see cref="IRtmpConnections"/> for the dashboard. The composition root registers
+    /// <see cref="Broadcast.Media.LiveStreamRegistry"/> and <see cref="IPublishAuthorizer"/>.
+    /// </summary>
+    public static IServiceCollection AddRtmpIngest(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<RtmpOptions>()
+            .Bind(configuration.GetSection(RtmpOptions.SectionName))
+            .Validate(o => o.Port is >= 0 and <= 65535, "Rtmp:Port must be 0..65535.")
+            .Validate(o => o.MaxConnections > 0, "Rtmp:MaxConnections must be positive.")
+            .Validate(o => o.MaxMessageSize is >= 1024 and <= 256 * 1024 * 1024, "Rtmp:MaxMessageSize must be 1 KiB..256 MiB.")
+            .Validate(o => o.ChunkSize is >= 128 and <= 65536, "Rtmp:ChunkSize must be 128..65536.")
+            .Validate(o => o.HandshakeTimeoutSeconds > 0 && o.IdleTimeoutSeconds > 0, "Rtmp timeouts must be positive.")
+            .Validate(o => System.Net.IPAddress.TryParse(o.BindAddress, out _), "Rtmp:BindAddress must be an IP address.");
+        services.TryAddSingleton<IRtmpConnections, RtmpConnectionRegistry>();
+        services.TryAddSingleton<RtmpServer>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RtmpServer>());
+        return services;
+    }
+}

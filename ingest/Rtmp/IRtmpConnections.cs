@@ -1,0 +1,46 @@
+using System.Collections.Concurrent;
+
+namespace Broadcast.Ingest.Rtmp;
+
+public enum RtmpConnectionState
+{
+    Handshake,
+    Connected,
+    Publishing,
+    Closed,
+}
+
+/// <summary>A snapshot of one RTMP connection for the dashboard. No stream key: it is a secret.</summary>
+public sealed record RtmpConnectionInfo(
+    long Id,
+    string RemoteEndPoint,
+    RtmpConnectionState State,
+    long BytesIn,
+    string? App,
+    string? StreamName,
+    string? ChannelId,
+    DateTimeOffset ConnectedAt);
+
+/// <summary>The RTMP connections open right now.</summary>
+public interface IRtmpConnections
+{
+    int Count { get; }
+
+    IReadOnlyList<RtmpConnectionInfo> Snapshot();
+}
+
+internal sealed class RtmpConnectionRegistry : IRtmpConnections
+{
+    private readonly ConcurrentDictionary<long, RtmpConnection> _connections = new();
+
+    public int Count => _connections.Count;
+
+    public IReadOnlyList<RtmpConnectionInfo> Snapshot() =>
+        _connections.Values.Select(c => c.Info).OrderBy(i => i.Id).ToArray();
+
+    internal void Add(RtmpConnection connection) => _connections[connection.Id] = connection;
+
+    internal void Remove(RtmpConnection connection) => _connections.TryRemove(connection.Id, out _);
+
+    internal ICollection<RtmpConnection> All => _connections.Values;
+}

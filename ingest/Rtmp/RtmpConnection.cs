@@ -1,0 +1,470 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Broadcast.Ingest.Flv;
+using Broadcast.Media;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Ingest.Rtmp;
+
+/// <summary>
+/// One RTMP client: handshake, then the publish flow (connect → createStream → publish) and media into a
+/// <see cref="LiveStream"/>. A protocol fault closes only this connection, with one log line naming the reason.
+/// All writes happen on the connection's own read loop, so the output needs no lock.
+/// </summary>
+internal sealed class RtmpConnection
+{
+    private const int ControlChunkStream = 2;
+    private const int CommandChunkStream = 3;
+    private const int StreamCommandChunkStream = 5;
+
+    private readonly Socket _socket;
+    private readonly RtmpOptions _options;
+    private readonly LiveStreamRegistry _registry;
+    private readonly IPublishAuthorizer _authorizer;
+    private readonly ILogger _logger;
+    private readonly ChunkStreamReader _chunks;
+    private readonly ChunkStreamWriter _writer = new();
+    private readonly ArrayBufferWriter<byte> _scratch = new(256);
+    private readonly string _remote;
+    private PipeReader _input = null!;
+    private PipeWriter _output = null!;
+    private CancellationTokenSource _timeout = null!;
+
+    private long _bytesIn;
+    private long _bytesAtLastAck;
+    private uint _peerWindow;
+    private uint _lastStreamId;
+    private double _objectEncoding;
+    private volatile RtmpConnectionState _state = RtmpConnectionState.Handshake;
+    private string? _app;
+    private PublishDecision _decision;
+    private LiveStream? _stream;
+    private FlvDemuxer? _demuxer;
+    private uint _publishStreamId;
+    private TimestampUnwrapper _audioClock;
+    private TimestampUnwrapper _videoClock;
+
+    public RtmpConnection(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger, DateTimeOffset connectedAt)
+    {
+        Id = id;
+        _socket = socket;
+        _options = options;
+        _registry = registry;
+        _authorizer = authorizer;
+        _logger = logger;
+        ConnectedAt = connectedAt;
+        RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
+        _remote = RemoteEndPoint?.ToString() ?? "?";
+        _chunks = new ChunkStreamReader(new ChunkStreamReaderOptions
+        {
+            MaxMessageSize = options.MaxMessageSize,
+            MaxChunkStreams = options.MaxChunkStreams,
+            MaxBufferedBytes = checked(options.MaxMessageSize * 2),
+        });
+    }
+
+    public long Id { get; }
+
+    public IPEndPoint? RemoteEndPoint { get; }
+
+    public DateTimeOffset ConnectedAt { get; }
+
+    public RtmpConnectionInfo Info => new(Id, _remote, _state, Interlocked.Read(ref _bytesIn), _app, _stream?.Name, _decision.ChannelId, ConnectedAt);
+
+    /// <summary>Why the loop stops: a reason to log once, or null when the peer simply left.</summary>
+    private sealed class CloseException(string reason, bool logged = false) : Exception(reason)
+    {
+        public bool Logged { get; } = logged;
+    }
+
+    public async Task RunAsync(CancellationToken serverStopping)
+    {
+        await using var network = new NetworkStream(_socket, ownsSocket: true);
+        _input = PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
+        _output = PipeWriter.Create(network);
+        _timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
+        var token = _timeout.Token;
+        string? phase = "handshake";
+        try
+        {
+            _timeout.CancelAfter(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds));
+            await HandshakeAsync(token).ConfigureAwait(false);
+            _state = RtmpConnectionState.Connected;
+            phase = null;
+            await ReadMessagesAsync(token).ConfigureAwait(false);
+        }
+        catch (CloseException close)
+        {
+            if (!close.Logged) RtmpLog.ProtocolError(_logger, Id, _remote, close.Message, _app, _decision.ChannelId);
+        }
+        catch (OperationCanceledException) when (!serverStopping.IsCancellationRequested)
+        {
+            RtmpLog.ProtocolError(_logger, Id, _remote, phase is null ? $"idle for {_options.IdleTimeoutSeconds} s" : $"handshake not completed within {_options.HandshakeTimeoutSeconds} s", _app, _decision.ChannelId);
+        }
+        catch (OperationCanceledException)
+        {
+            // server shutting down
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            RtmpLog.Closed(_logger, Id, _remote, Interlocked.Read(ref _bytesIn));
+        }
+        catch (Exception ex)
+        {
+            RtmpLog.Failed(_logger, ex, Id, _remote, _app, _decision.ChannelId);
+        }
+        finally
+        {
+            _state = RtmpConnectionState.Closed;
+            await EndPublishAsync(sendStatus: false).ConfigureAwait(false);
+            _chunks.Dispose();
+            _timeout.Dispose();
+            await _input.CompleteAsync().ConfigureAwait(false);
+            try
+            {
+                await _output.CompleteAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            {
+            }
+        }
+    }
+
+    /// <summary>Aborts the connection (server shutdown).</summary>
+    public void Abort()
+    {
+        try
+        {
+            _timeout?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task HandshakeAsync(CancellationToken token)
+    {
+        // C0 + C1
+        ReadOnlySequence<byte> buffer;
+        while (true)
+        {
+            var result = await _input.ReadAsync(token).ConfigureAwait(false);
+            buffer = result.Buffer;
+            // Refuse garbage on the first byte rather than waiting for 1537 bytes that may never come.
+            if (buffer.Length >= 1 && buffer.FirstSpan[0] != HandshakeC0.Rtmp)
+                throw new CloseException($"unsupported RTMP version byte 0x{buffer.FirstSpan[0]:X2}");
+            if (buffer.Length >= HandshakeResponder.ClientHelloLength) break;
+            if (result.IsCompleted) throw new CloseException("connection ended during the handshake");
+            _input.AdvanceTo(buffer.Start, buffer.End);
+        }
+        var c0c1 = ArrayPool<byte>.Shared.Rent(HandshakeResponder.ClientHelloLength);
+        HandshakeDigestScheme scheme;
+        try
+        {
+            buffer.Slice(0, HandshakeResponder.ClientHelloLength).CopyTo(c0c1);
+            _input.AdvanceTo(buffer.GetPosition(HandshakeResponder.ClientHelloLength));
+            AddBytesIn(HandshakeResponder.ClientHelloLength);
+            var response = _output.GetSpan(HandshakeResponder.ServerHelloLength);
+            uint now = (uint)Environment.TickCount64;
+            HandshakeResponder.TryRespond(c0c1.AsSpan(0, HandshakeResponder.ClientHelloLength), response, now, out scheme);
+            _output.Advance(HandshakeResponder.ServerHelloLength);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(c0c1);
+        }
+        await FlushAsync(token).ConfigureAwait(false);
+
+        // C2: read and discarded (not every encoder signs it as the digest scheme says).
+        while (true)
+        {
+            var result = await _input.ReadAsync(token).ConfigureAwait(false);
+            buffer = result.Buffer;
+            if (buffer.Length >= HandshakePacket.Length)
+            {
+                _input.AdvanceTo(buffer.GetPosition(HandshakePacket.Length));
+                AddBytesIn(HandshakePacket.Length);
+                break;
+            }
+            if (result.IsCompleted) throw new CloseException("connection ended during the handshake");
+            _input.AdvanceTo(buffer.Start, buffer.End);
+        }
+        RtmpLog.HandshakeDone(_logger, Id, _remote, scheme);
+    }
+
+    private async Task ReadMessagesAsync(CancellationToken token)
+    {
+        var idle = TimeSpan.FromSeconds(_options.IdleTimeoutSeconds);
+        while (true)
+        {
+            _timeout.CancelAfter(idle);
+            var result = await _input.ReadAsync(token).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            long before = buffer.Length;
+            ChunkReadStatus status;
+            try
+            {
+                while ((status = _chunks.TryRead(ref buffer, out var message)) == ChunkReadStatus.Message)
+                {
+                    if (message.TypeId is RtmpMessageType.Audio or RtmpMessageType.Video) HandleMedia(message.TypeId, message.Timestamp, message.Payload.Span);
+                    else await HandleMessageAsync(message, token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                AddBytesIn(before - buffer.Length);
+                _input.AdvanceTo(buffer.Start, buffer.End);
+            }
+            if (status == ChunkReadStatus.Error) throw new CloseException($"chunk stream error: {_chunks.Error}");
+            if (_peerWindow > 0 && _bytesIn - _bytesAtLastAck >= _peerWindow)
+            {
+                // §5.4.3: acknowledge after every window's worth of bytes, with the running total (wrapping at 2^32).
+                _bytesAtLastAck = _bytesIn;
+                SendControl(RtmpMessageType.Acknowledgement, new Acknowledgement((uint)_bytesIn));
+            }
+            if (_output.UnflushedBytes > 0) await FlushAsync(token).ConfigureAwait(false);
+            if (result.IsCompleted)
+            {
+                if (buffer.Length > 0 || _chunks.HasPartialMessage) throw new CloseException("connection ended inside a chunk");
+                RtmpLog.Closed(_logger, Id, _remote, Interlocked.Read(ref _bytesIn));
+                return;
+            }
+        }
+    }
+
+    private void HandleMedia(byte typeId, uint timestamp, ReadOnlySpan<byte> payload)
+    {
+        if (_demuxer is null) throw new CloseException(typeId == RtmpMessageType.Audio ? "audio before publish" : "video before publish");
+        string? error;
+        bool ok = typeId == RtmpMessageType.Audio
+            ? _demuxer.TryWriteAudio(_audioClock.Unwrap(timestamp), payload, out error)
+            : _demuxer.TryWriteVideo(_videoClock.Unwrap(timestamp), payload, out error);
+        if (!ok) throw new CloseException($"invalid {(typeId == RtmpMessageType.Audio ? "audio" : "video")} message: {error}");
+    }
+
+    private async ValueTask HandleMessageAsync(RtmpMessage message, CancellationToken token)
+    {
+        var payload = message.Payload.Span;
+        switch (message.TypeId)
+        {
+            case RtmpMessageType.SetChunkSize:
+            case RtmpMessageType.Abort:
+                return; // applied by the chunk reader
+            case RtmpMessageType.Acknowledgement:
+            case RtmpMessageType.SetPeerBandwidth:
+                return;
+            case RtmpMessageType.WindowAcknowledgementSize:
+                if (!WindowAcknowledgementSize.TryRead(payload, out var window, out _)) throw new CloseException("malformed Window Acknowledgement Size");
+                _peerWindow = window.Size;
+                return;
+            case RtmpMessageType.UserControl:
+                if (!UserControlMessage.TryRead(payload, out var control, out _)) throw new CloseException("malformed User Control message");
+                if (control.EventType == UserControlEventType.PingRequest)
+                    SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.PingResponse, control.Value));
+                return;
+            case RtmpMessageType.CommandAmf0:
+            case RtmpMessageType.CommandAmf3:
+            {
+                if (!RtmpCommand.TryRead(payload, message.TypeId == RtmpMessageType.CommandAmf3, out var command, out _, out var amfError))
+                    throw new CloseException($"malformed AMF in command message: {amfError}");
+                await HandleCommandAsync(command!, message.MessageStreamId, token).ConfigureAwait(false);
+                return;
+            }
+            case RtmpMessageType.DataAmf0:
+            case RtmpMessageType.DataAmf3:
+            {
+                if (!RtmpDataMessage.TryRead(payload, message.TypeId == RtmpMessageType.DataAmf3, out var data, out var amfError))
+                    throw new CloseException($"malformed AMF in data message: {amfError}");
+                if (_demuxer is not null && data!.TryGetMetadata(out var metadata)) _demuxer.SetMetadata(metadata);
+                return;
+            }
+            case RtmpMessageType.Aggregate:
+                HandleAggregate(message.Timestamp, payload);
+                return;
+            default:
+                // Shared objects and types this server has no use for: harmless, ignored.
+                RtmpLog.IgnoredMessage(_logger, Id, message.TypeId);
+                return;
+        }
+    }
+
+    /// <summary>
+    /// Aggregate message (§7.1.6): FLV-style sub-messages (type, size, timestamp, stream id, body, back pointer).
+    /// Sub-message timestamps are shifted so the first one equals the aggregate's timestamp.
+    /// </summary>
+    private void HandleAggregate(uint timestamp, ReadOnlySpan<byte> payload)
+    {
+        bool first = true;
+        uint baseTimestamp = 0;
+        while (!payload.IsEmpty)
+        {
+            if (payload.Length < 11) throw new CloseException("truncated aggregate message");
+            byte type = payload[0];
+            int size = (int)ChunkHeader.ReadUInt24(payload[1..]);
+            uint ts = ChunkHeader.ReadUInt24(payload[4..]) | (uint)payload[7] << 24;
+            if (payload.Length < 11 + size + 4) throw new CloseException("truncated aggregate message");
+            if (first)
+            {
+                baseTimestamp = ts;
+                first = false;
+            }
+            var body = payload.Slice(11, size);
+            if (type is RtmpMessageType.Audio or RtmpMessageType.Video) HandleMedia(type, timestamp + (ts - baseTimestamp), body);
+            payload = payload[(11 + size + 4)..];
+        }
+    }
+
+    private async ValueTask HandleCommandAsync(RtmpCommand command, uint messageStreamId, CancellationToken token)
+    {
+        if (command.Name != RtmpCommandNames.Connect && _app is null)
+            throw new CloseException($"command {Truncate(command.Name)} before connect");
+        switch (command.Name)
+        {
+            case RtmpCommandNames.Connect:
+                HandleConnect(command);
+                return;
+            case RtmpCommandNames.CreateStream:
+                _lastStreamId++;
+                SendCommand(0, CommandChunkStream, RtmpReplies.Result(command.TransactionId, (double)_lastStreamId));
+                return;
+            case RtmpCommandNames.ReleaseStream:
+                SendCommand(0, CommandChunkStream, RtmpReplies.Result(command.TransactionId, AmfUndefined.Value));
+                return;
+            case RtmpCommandNames.FCPublish:
+                SendCommand(0, CommandChunkStream, RtmpReplies.OnFCPublish(RtmpStatusCodes.PublishStart, "FCPublish"));
+                return;
+            case RtmpCommandNames.Publish:
+                await HandlePublishAsync(command, messageStreamId, token).ConfigureAwait(false);
+                return;
+            case RtmpCommandNames.FCUnpublish:
+            case RtmpCommandNames.DeleteStream:
+            case RtmpCommandNames.CloseStream:
+                await EndPublishAsync(sendStatus: true).ConfigureAwait(false);
+                return;
+            default:
+                RtmpLog.IgnoredCommand(_logger, Id, Truncate(command.Name));
+                return;
+        }
+    }
+
+    private void HandleConnect(RtmpCommand command)
+    {
+        if (_app is not null) throw new CloseException("connect sent twice");
+        string? app = command.GetProperty("app");
+        if (app is null) throw new CloseException("connect without an app");
+        // "live?token=…" and "live/" both mean app "live".
+        int query = app.IndexOf('?');
+        if (query >= 0) app = app[..query];
+        app = app.Trim('/');
+        if (app.Length == 0) throw new CloseException("connect with an empty app");
+        _app = Truncate(app);
+        _objectEncoding = command.CommandObject is AmfObject obj && obj.TryGetValue("objectEncoding", out var enc) && enc is double d ? d : 0;
+
+        uint window = (uint)_options.WindowAcknowledgementSize;
+        SendControl(RtmpMessageType.WindowAcknowledgementSize, new WindowAcknowledgementSize(window));
+        SendControl(RtmpMessageType.SetPeerBandwidth, new SetPeerBandwidth(window, PeerBandwidthLimit.Dynamic));
+        int chunkSize = Math.Clamp(_options.ChunkSize, 128, 65536);
+        SendControl(RtmpMessageType.SetChunkSize, new SetChunkSize((uint)chunkSize));
+        _writer.ChunkSize = chunkSize;
+        SendCommand(0, CommandChunkStream, RtmpReplies.ConnectResult(command.TransactionId, _objectEncoding));
+    }
+
+    private async ValueTask HandlePublishAsync(RtmpCommand command, uint messageStreamId, CancellationToken token)
+    {
+        if (_stream is not null) throw new CloseException("publish sent twice");
+        string? name = command.FirstStringArgument;
+        int query = name?.IndexOf('?') ?? -1;
+        if (query >= 0) name = name![..query];
+        if (string.IsNullOrEmpty(name))
+        {
+            await RefuseAsync(messageStreamId, "publish without a stream name", token).ConfigureAwait(false);
+            return;
+        }
+
+        var decision = await _authorizer.AuthorizeAsync(new PublishRequest(_app!, name, RemoteEndPoint), token).ConfigureAwait(false);
+        if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName))
+        {
+            await RefuseAsync(messageStreamId, decision.Reason ?? "publish not allowed", token).ConfigureAwait(false);
+            return;
+        }
+        _decision = decision;
+        if (!_registry.TryStartPublish(decision.StreamName, out var stream))
+        {
+            await RefuseAsync(messageStreamId, "already publishing", token).ConfigureAwait(false);
+            return;
+        }
+        stream.Tag = decision.ChannelId;
+        _stream = stream;
+        _demuxer = new FlvDemuxer(stream);
+        _publishStreamId = messageStreamId;
+        _state = RtmpConnectionState.Publishing;
+        SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
+        SendCommand(messageStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
+        RtmpLog.PublishStarted(_logger, Id, _remote, _app!, stream.Name, decision.ChannelId);
+    }
+
+    /// <summary>NetStream.Publish.BadName with the reason as description, then close (ffmpeg and OBS report the description).</summary>
+    private async ValueTask RefuseAsync(uint messageStreamId, string reason, CancellationToken token)
+    {
+        SendCommand(messageStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("error", RtmpStatusCodes.PublishBadName, reason));
+        await FlushAsync(token).ConfigureAwait(false);
+        RtmpLog.PublishBadName(_logger, Id, _remote, reason, _app, _decision.ChannelId);
+        throw new CloseException(reason, logged: true);
+    }
+
+    private async ValueTask EndPublishAsync(bool sendStatus)
+    {
+        var stream = _stream;
+        if (stream is null) return;
+        _stream = null;
+        _demuxer = null;
+        if (_state == RtmpConnectionState.Publishing) _state = RtmpConnectionState.Connected;
+        _registry.EndPublish(stream);
+        RtmpLog.PublishEnded(_logger, Id, _remote, stream.Name, _app, _decision.ChannelId);
+        if (sendStatus) SendCommand(_publishStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.UnpublishSuccess, $"{stream.Name} is now unpublished."));
+        try
+        {
+            await _authorizer.OnUnpublishedAsync(_decision, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            RtmpLog.Failed(_logger, ex, Id, _remote, _app, _decision.ChannelId);
+        }
+    }
+
+    private void SendControl<T>(byte typeId, T message) where T : struct
+    {
+        _scratch.ResetWrittenCount();
+        switch (message)
+        {
+            case WindowAcknowledgementSize w: w.Write(_scratch); break;
+            case SetPeerBandwidth b: b.Write(_scratch); break;
+            case SetChunkSize c: c.Write(_scratch); break;
+            case Acknowledgement a: a.Write(_scratch); break;
+            case UserControlMessage u: u.Write(_scratch); break;
+            default: throw new ArgumentException("Not a protocol control message.", nameof(message));
+        }
+        _writer.Write(_output, ControlChunkStream, typeId, 0, 0, _scratch.WrittenSpan);
+    }
+
+    private void SendCommand(uint messageStreamId, int chunkStreamId, RtmpCommand command)
+    {
+        _scratch.ResetWrittenCount();
+        command.Write(_scratch);
+        _writer.Write(_output, chunkStreamId, RtmpMessageType.CommandAmf0, 0, messageStreamId, _scratch.WrittenSpan);
+    }
+
+    private async ValueTask FlushAsync(CancellationToken token)
+    {
+        var flush = await _output.FlushAsync(token).ConfigureAwait(false);
+        if (flush.IsCompleted) throw new IOException("peer closed");
+    }
+
+    private void AddBytesIn(long count) => Interlocked.Add(ref _bytesIn, count);
+
+    /// <summary>Names from the wire go into logs; keep them short.</summary>
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];
+}

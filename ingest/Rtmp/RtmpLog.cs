@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Ingest.Rtmp;
+
+/// <summary>
+/// RTMP ingest log events, ids 1000-1099, stable for alerting. Connection lines name the connection id, remote
+/// endpoint, app, stream name and channel id — never the stream key, which is a secret.
+/// </summary>
+internal static partial class RtmpLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "RTMP ingest listening on {EndPoint}")]
+    public static partial void Listening(ILogger logger, string endPoint);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} accepted from {RemoteEndPoint}")]
+    public static partial void Accepted(ILogger logger, long connectionId, string remoteEndPoint);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "RTMP connection from {RemoteEndPoint} refused: {MaxConnections} connections already open")]
+    public static partial void TooManyConnections(ILogger logger, string remoteEndPoint, int maxConnections);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} handshake done ({DigestScheme})")]
+    public static partial void HandshakeDone(ILogger logger, long connectionId, string remoteEndPoint, HandshakeDigestScheme digestScheme);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} closed: {Reason} (app {App}, channel {ChannelId})")]
+    public static partial void ProtocolError(ILogger logger, long connectionId, string remoteEndPoint, string reason, string? app, string? channelId);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} publishing {StreamName} (app {App}, channel {ChannelId})")]
+    public static partial void PublishStarted(ILogger logger, long connectionId, string remoteEndPoint, string app, string streamName, string? channelId);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} publish refused with NetStream.Publish.BadName: {Reason} (app {App}, channel {ChannelId})")]
+    public static partial void PublishBadName(ILogger logger, long connectionId, string remoteEndPoint, string reason, string? app, string? channelId);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} stopped publishing {StreamName} (app {App}, channel {ChannelId})")]
+    public static partial void PublishEnded(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string? app, string? channelId);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} closed after {BytesIn} bytes")]
+    public static partial void Closed(ILogger logger, long connectionId, string remoteEndPoint, long bytesIn);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} ignored message type {TypeId}")]
+    public static partial void IgnoredMessage(ILogger logger, long connectionId, byte typeId);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} failed (app {App}, channel {ChannelId})")]
+    public static partial void Failed(ILogger logger, Exception exception, long connectionId, string remoteEndPoint, string? app, string? channelId);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "RTMP accept loop failed")]
+    public static partial void AcceptFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} ignored command {Command}")]
+    public static partial void IgnoredCommand(ILogger logger, long connectionId, string command);
+}

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Broadcast.Media;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Ingest.Rtmp;
+
+/// <summary>
+/// The RTMP ingest listener: accepts TCP connections up to <see cref="RtmpOptions.MaxConnections"/> and runs one
+/// <see cref="RtmpConnection"/> per client. Binding happens in <see cref="StartAsync"/>, so <see cref="LocalEndPoint"/>
+/// is known (the real port for Port=0) when the host has started.
+/// </summary>
+public sealed class RtmpServer : IHostedService, IAsyncDisposable
+{
+    private readonly RtmpOptions _options;
+    private readonly LiveStreamRegistry _registry;
+    private readonly IPublishAuthorizer _authorizer;
+    private readonly RtmpConnectionRegistry _connections;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly TaskCompletionSource<IPEndPoint> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ConcurrentDictionary<long, Task> _running = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Socket? _listener;
+    private Task? _acceptLoop;
+    private long _nextId;
+
+    public RtmpServer(IOptions<RtmpOptions> options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, IRtmpConnections connections,
+        ILogger<RtmpServer> logger, TimeProvider? time = null)
+    {
+        _options = options.Value;
+        _registry = registry;
+        _authorizer = authorizer;
+        _connections = connections as RtmpConnectionRegistry ?? throw new ArgumentException("Use the registry registered by AddRtmpIngest.", nameof(connections));
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>The bound endpoint once started; null before.</summary>
+    public IPEndPoint? LocalEndPoint { get; private set; }
+
+    /// <summary>Completes with the bound endpoint when the server is listening.</summary>
+    public Task<IPEndPoint> Listening => _listening.Task;
+
+    public IRtmpConnections Connections => _connections;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var address = IPAddress.Parse(_options.BindAddress);
+        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listener.Bind(new IPEndPoint(address, _options.Port));
+            listener.Listen(512);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+        _listener = listener;
+        LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+        RtmpLog.Listening(_logger, LocalEndPoint.ToString());
+        _listening.TrySetResult(LocalEndPoint);
+        _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, _stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task AcceptLoopAsync(Socket listener, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                if (stopping.IsCancellationRequested) return;
+                RtmpLog.AcceptFailed(_logger, ex);
+                continue;
+            }
+
+            string remote = socket.RemoteEndPoint?.ToString() ?? "?";
+            if (_connections.Count >= _options.MaxConnections)
+            {
+                RtmpLog.TooManyConnections(_logger, remote, _options.MaxConnections);
+                socket.Dispose();
+                continue;
+            }
+            socket.NoDelay = true;
+            long id = Interlocked.Increment(ref _nextId);
+            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow());
+            _connections.Add(connection);
+            RtmpLog.Accepted(_logger, id, remote);
+            _running[id] = RunConnectionAsync(connection, stopping);
+        }
+    }
+
+    private async Task RunConnectionAsync(RtmpConnection connection, CancellationToken stopping)
+    {
+        await Task.Yield(); // leave the accept loop at once
+        try
+        {
+            await connection.RunAsync(stopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.Remove(connection);
+            _running.TryRemove(connection.Id, out _);
+        }
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_stopping.IsCancellationRequested) return;
+        _stopping.Cancel();
+        _listener?.Dispose();
+        foreach (var connection in _connections.All) connection.Abort();
+        var tasks = _running.Values.ToList();
+        if (_acceptLoop is not null) tasks.Add(_acceptLoop);
+        try
+        {
+            await Task.WhenAll(tasks).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+}

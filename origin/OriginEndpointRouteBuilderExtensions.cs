@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Origin;
+
+public static class OriginEndpointRouteBuilderExtensions
+{
+    private static readonly string[] GetHead = [HttpMethods.Get, HttpMethods.Head];
+    private static readonly string[] Options = [HttpMethods.Options];
+
+    /// <summary>
+    /// Maps <c>/live/{**path}</c> (GET, HEAD, OPTIONS) and <c>/time</c> (GET, HEAD, OPTIONS). Handlers are plain
+    /// <see cref="RequestDelegate"/>s on one handler instance: no parameter binding or service lookup per request.
+    /// </summary>
+    public static IEndpointRouteBuilder MapOrigin(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        OriginRequestHandler handler = endpoints.ServiceProvider.GetRequiredService<OriginRequestHandler>();
+
+        endpoints.MapMethods("/live/{**path}", GetHead, handler.ServeLiveAsync).WithDisplayName("Origin live object");
+        endpoints.MapMethods("/live/{**path}", Options, handler.PreflightAsync).WithDisplayName("Origin live preflight");
+        endpoints.MapMethods("/time", GetHead, handler.ServeTimeAsync).WithDisplayName("Origin time");
+        endpoints.MapMethods("/time", Options, handler.PreflightAsync).WithDisplayName("Origin time preflight");
+        return endpoints;
+    }
+}

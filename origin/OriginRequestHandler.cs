@@ -1,0 +1,293 @@
+using System.Buffers;
+using System.Globalization;
+using Broadcast.Packager.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Broadcast.Origin;
+
+/// <summary>
+/// Serves <c>/live/{key}</c> from the segment store with the headers a CDN and a browser player need, and
+/// <c>/time</c> for DASH UTCTiming. One instance per application, built by
+/// <see cref="OriginEndpointRouteBuilderExtensions.MapOrigin"/>, so no service is resolved per request.
+/// </summary>
+internal sealed class OriginRequestHandler
+{
+    // Header values are static: assigning a cached StringValues allocates nothing.
+    private static readonly StringValues AllowOriginAny = "*";
+    private static readonly StringValues ExposeHeaders = "Content-Length, Content-Range, ETag, Date, Last-Modified, Accept-Ranges";
+    private static readonly StringValues AllowMethods = "GET, HEAD, OPTIONS";
+    private static readonly StringValues AllowHeaders = "Range, If-None-Match, If-Modified-Since, If-Range, Accept, Accept-Encoding, Origin, Cache-Control";
+    private static readonly StringValues PreflightMaxAge = "86400";
+    private static readonly StringValues AcceptRangesBytes = "bytes";
+    private static readonly StringValues NoSniff = "nosniff";
+    private static readonly StringValues NotFoundCacheControl = MediaObjectKinds.NotFoundCacheControl;
+    private static readonly StringValues TimeCacheControl = "no-cache, no-store";
+    private static readonly StringValues TextPlain = "text/plain; charset=utf-8";
+    private static readonly StringValues ErrorCacheControl = "no-store";
+
+    private readonly ISegmentStore _store;
+    private readonly ViewerCounter _viewers;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string _endedManifestCacheControl;
+
+    public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, TimeProvider time, IOptions<OriginOptions> options, ILogger<OriginRequestHandler> logger)
+    {
+        _store = store;
+        _viewers = viewers;
+        _time = time;
+        _logger = logger;
+        _endedManifestCacheControl = "public, max-age=" + options.Value.EndedManifestMaxAgeSeconds.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>GET and HEAD <c>/live/{**path}</c>.</summary>
+    public async Task ServeLiveAsync(HttpContext context)
+    {
+        HttpResponse response = context.Response;
+        IHeaderDictionary headers = response.Headers;
+        headers.AccessControlAllowOrigin = AllowOriginAny;
+        headers.AccessControlExposeHeaders = ExposeHeaders;
+
+        string rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
+        string? key = context.Request.RouteValues["path"] as string;
+        string? rejection = OriginPath.ValidateRawTarget(rawTarget) ?? OriginPath.Validate(key);
+        if (rejection is not null || key is null)
+        {
+            OriginLog.RejectedPath(_logger, rawTarget, rejection ?? "no key");
+            response.StatusCode = StatusCodes.Status400BadRequest;
+            headers.CacheControl = ErrorCacheControl;
+            return;
+        }
+
+        StoredObject? stored;
+        try
+        {
+            stored = await _store.GetAsync(key, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception ex)
+        {
+            OriginLog.StoreReadFailed(_logger, key, ex);
+            // 503, not 500: the store is a dependency that comes back; a CDN may retry another origin.
+            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            headers.CacheControl = ErrorCacheControl;
+            return;
+        }
+
+        if (stored is null)
+        {
+            // The next segment or a not-yet-started channel: it may exist within a second, so no CDN may keep this.
+            response.StatusCode = StatusCodes.Status404NotFound;
+            headers.CacheControl = NotFoundCacheControl;
+            return;
+        }
+
+        MediaObjectKind kind = MediaObjectKinds.Classify(key);
+        CountViewer(context, key, kind);
+
+        string etag = EntityTags.ToHeaderValue(stored.ETag);
+        long length = stored.Data.Length;
+        headers.ETag = etag;
+        headers.LastModified = HeaderUtilities.FormatDate(stored.LastModified);
+        headers.CacheControl = CacheControlFor(stored, kind);
+        headers.AcceptRanges = AcceptRangesBytes;
+        headers.XContentTypeOptions = NoSniff;
+
+        if (IsNotModified(context.Request.Headers, etag, stored.LastModified))
+        {
+            // 304 carries the validators and Cache-Control (RFC 9110 15.4.5) but no body or Content-Type.
+            response.StatusCode = StatusCodes.Status304NotModified;
+            return;
+        }
+
+        headers.ContentType = string.IsNullOrEmpty(stored.ContentType) ? MediaObjectKinds.ContentTypeFor(key) : stored.ContentType;
+
+        long offset = 0;
+        long count = length;
+        // Range is defined for GET only; a HEAD ignores it (RFC 9110 14.2).
+        if (HttpMethods.IsGet(context.Request.Method) && RangeApplies(context.Request.Headers, etag, stored.LastModified, out string? rangeHeader))
+        {
+            switch (ByteRangeRequest.Resolve(rangeHeader, length, out offset, out count))
+            {
+                case RangeOutcome.Unsatisfiable:
+                    response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+                    headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes */{length}");
+                    response.ContentLength = 0;
+                    return;
+                case RangeOutcome.Partial:
+                    response.StatusCode = StatusCodes.Status206PartialContent;
+                    headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {offset}-{offset + count - 1}/{length}");
+                    break;
+                default:
+                    offset = 0;
+                    count = length;
+                    break;
+            }
+        }
+
+        response.ContentLength = count;
+        if (HttpMethods.IsHead(context.Request.Method) || count == 0)
+        {
+            return;
+        }
+
+        // The store's memory goes straight to Kestrel's output pipe: no intermediate array or stream copy.
+        try
+        {
+            await response.BodyWriter.WriteAsync(stored.Data.Slice((int)offset, (int)count), context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The viewer left mid-body; nothing to report.
+        }
+    }
+
+    /// <summary>OPTIONS preflight for /live and /time: 204 with what a browser player may send.</summary>
+    public Task PreflightAsync(HttpContext context)
+    {
+        IHeaderDictionary headers = context.Response.Headers;
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        headers.AccessControlAllowOrigin = AllowOriginAny;
+        headers.AccessControlAllowMethods = AllowMethods;
+        headers.AccessControlAllowHeaders = AllowHeaders;
+        headers.AccessControlMaxAge = PreflightMaxAge;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// GET/HEAD /time: ISO 8601 UTC with milliseconds, the body DASH's urn:mpeg:dash:utc:http-iso:2014 expects
+    /// (DASH-IF IOP 4.7). Formatted straight into the output pipe.
+    /// </summary>
+    public Task ServeTimeAsync(HttpContext context)
+    {
+        const int Length = 24; // 2026-11-21T05:45:12.345Z
+        HttpResponse response = context.Response;
+        IHeaderDictionary headers = response.Headers;
+        headers.AccessControlAllowOrigin = AllowOriginAny;
+        headers.AccessControlExposeHeaders = ExposeHeaders;
+        headers.CacheControl = TimeCacheControl;
+        headers.ContentType = TextPlain;
+        response.ContentLength = Length;
+        if (HttpMethods.IsHead(context.Request.Method))
+        {
+            return Task.CompletedTask;
+        }
+
+        DateTime now = _time.GetUtcNow().UtcDateTime;
+        Span<byte> span = response.BodyWriter.GetSpan(Length);
+        if (!now.TryFormat(span, out int written, "yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fff'Z'", CultureInfo.InvariantCulture) || written != Length)
+        {
+            throw new InvalidOperationException("UTC time did not format to 24 bytes.");
+        }
+
+        response.BodyWriter.Advance(written);
+        return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
+    }
+
+    private string CacheControlFor(StoredObject stored, MediaObjectKind kind)
+    {
+        // The packager's own policy wins: it knows whether a manifest is live, DVR or finished.
+        if (!string.IsNullOrEmpty(stored.CacheControl))
+        {
+            return stored.CacheControl;
+        }
+
+        return kind switch
+        {
+            MediaObjectKind.Segment => MediaObjectKinds.ImmutableCacheControl,
+            MediaObjectKind.HlsPlaylist or MediaObjectKind.DashManifest =>
+                MediaObjectKinds.HasEnded(kind, stored.Data.Span) ? _endedManifestCacheControl : MediaObjectKinds.LiveManifestCacheControl,
+            // Unknown files may be rewritten in place: keep them as short as manifests.
+            _ => MediaObjectKinds.LiveManifestCacheControl,
+        };
+    }
+
+    /// <summary>
+    /// RFC 9110 13.2.2 order: If-None-Match decides when present (weak comparison, 13.1.2); only without it does
+    /// If-Modified-Since apply.
+    /// </summary>
+    private static bool IsNotModified(IHeaderDictionary request, string etag, DateTimeOffset lastModified)
+    {
+        StringValues ifNoneMatch = request.IfNoneMatch;
+        if (!StringValues.IsNullOrEmpty(ifNoneMatch))
+        {
+            return EntityTags.IfNoneMatchMatches(ifNoneMatch, etag);
+        }
+
+        StringValues ifModifiedSince = request.IfModifiedSince;
+        if (!StringValues.IsNullOrEmpty(ifModifiedSince)
+            && HeaderUtilities.TryParseDate(ifModifiedSince.ToString(), out DateTimeOffset since))
+        {
+            return TruncateToSeconds(lastModified) <= since;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A Range applies unless If-Range names another version (RFC 9110 13.1.5): an entity-tag must match strongly,
+    /// a date must equal Last-Modified exactly; otherwise the whole current object is sent.
+    /// </summary>
+    private static bool RangeApplies(IHeaderDictionary request, string etag, DateTimeOffset lastModified, out string? range)
+    {
+        StringValues rangeValues = request.Range;
+        range = rangeValues.Count == 1 ? rangeValues[0] : null;
+        if (string.IsNullOrEmpty(range))
+        {
+            // Absent, or sent twice (invalid): ignore.
+            return false;
+        }
+
+        StringValues ifRange = request.IfRange;
+        if (StringValues.IsNullOrEmpty(ifRange))
+        {
+            return true;
+        }
+
+        string value = ifRange.ToString().Trim();
+        if (value.Length > 0 && (value[0] == '"' || value.StartsWith("W/", StringComparison.Ordinal)))
+        {
+            return EntityTags.StrongMatches(value, etag);
+        }
+
+        return HeaderUtilities.TryParseDate(value, out DateTimeOffset date) && date == TruncateToSeconds(lastModified);
+    }
+
+    private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
+        new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+
+    /// <summary>Only media playlists, MPDs and segments count: a master playlist is fetched once, not while watching.</summary>
+    private void CountViewer(HttpContext context, string key, MediaObjectKind kind)
+    {
+        int firstSlash = key.IndexOf('/');
+        if (firstSlash <= 0)
+        {
+            return;
+        }
+
+        bool underRendition = key.IndexOf('/', firstSlash + 1) > 0;
+        bool counts = kind switch
+        {
+            MediaObjectKind.Segment => true,
+            MediaObjectKind.DashManifest => true,
+            MediaObjectKind.HlsPlaylist => underRendition,
+            _ => false,
+        };
+        if (!counts)
+        {
+            return;
+        }
+
+        string? userAgent = context.Request.Headers.UserAgent;
+        ulong client = ViewerCounter.HashClient(context.Connection.RemoteIpAddress, userAgent);
+        _viewers.Touch(key.AsSpan(0, firstSlash), client);
+    }
+}

@@ -1,0 +1,86 @@
+using Broadcast.Packager.Storage;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Origin;
+
+public static class OriginServiceCollectionExtensions
+{
+    /// <summary>Service key under which the store that <see cref="RecentObjectCache"/> wraps stays registered.</summary>
+    public const string InnerStoreKey = "Broadcast.Origin.InnerSegmentStore";
+
+    /// <summary>
+    /// Registers the origin: options from the <c>Origin</c> section, the viewer counter, and
+    /// <see cref="RecentObjectCache"/> around the <see cref="ISegmentStore"/> registered before this call, so the
+    /// packager's writes (through the same ISegmentStore) land in the origin's memory. Call it after the store
+    /// registration.
+    /// </summary>
+    public static IServiceCollection AddOrigin(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        services.AddOptions<OriginOptions>()
+            .Bind(configuration.GetSection(OriginOptions.SectionName))
+            .Validate(static o => o.CacheBytes >= 0, "Origin:CacheBytes must not be negative.")
+            .Validate(static o => o.ViewerWindow > TimeSpan.Zero, "Origin:ViewerWindow must be positive.")
+            .Validate(static o => o.EndedManifestMaxAgeSeconds >= 0, "Origin:EndedManifestMaxAgeSeconds must not be negative.");
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ViewerCounter>();
+        services.TryAddSingleton<IViewerCounter>(static sp => sp.GetRequiredService<ViewerCounter>());
+        services.TryAddSingleton<OriginRequestHandler>();
+        DecorateStore(services);
+        return services;
+    }
+
+    /// <summary>
+    /// Moves the existing ISegmentStore registration under <see cref="InnerStoreKey"/> (the container still
+    /// creates and disposes it) and registers the cache in its place. No scanning, no decorator library.
+    /// </summary>
+    private static void DecorateStore(IServiceCollection services)
+    {
+        ServiceDescriptor? existing = null;
+        for (int i = services.Count - 1; i >= 0; i--)
+        {
+            ServiceDescriptor d = services[i];
+            if (d.ServiceType == typeof(ISegmentStore) && !d.IsKeyedService)
+            {
+                existing = d;
+                break;
+            }
+        }
+
+        if (existing is null)
+        {
+            throw new InvalidOperationException("AddOrigin needs an ISegmentStore registration first: register the store, then call AddOrigin.");
+        }
+
+        if (existing.ImplementationType == typeof(RecentObjectCache)
+            || (existing.ImplementationFactory?.Method.DeclaringType == typeof(OriginServiceCollectionExtensions)))
+        {
+            // AddOrigin called twice: already decorated.
+            return;
+        }
+
+        services.Remove(existing);
+        ServiceDescriptor inner = existing switch
+        {
+            { ImplementationInstance: { } instance } => new ServiceDescriptor(typeof(ISegmentStore), InnerStoreKey, instance),
+            { ImplementationFactory: { } factory } => new ServiceDescriptor(typeof(ISegmentStore), InnerStoreKey, (sp, _) => factory(sp), ServiceLifetime.Singleton),
+            { ImplementationType: { } type } => new ServiceDescriptor(typeof(ISegmentStore), InnerStoreKey, type, ServiceLifetime.Singleton),
+            _ => throw new InvalidOperationException("Unsupported ISegmentStore registration."),
+        };
+        services.Add(inner);
+        services.AddSingleton<ISegmentStore>(CreateCache);
+        services.TryAddSingleton(static sp => (RecentObjectCache)sp.GetRequiredService<ISegmentStore>());
+    }
+
+    private static RecentObjectCache CreateCache(IServiceProvider sp) => new(
+        sp.GetRequiredKeyedService<ISegmentStore>(InnerStoreKey),
+        sp.GetRequiredService<IOptions<OriginOptions>>(),
+        sp.GetRequiredService<TimeProvider>(),
+        sp.GetRequiredService<ILogger<RecentObjectCache>>());
+}

@@ -1,0 +1,195 @@
+using System.Collections.Concurrent;
+using Broadcast.Media;
+using Broadcast.Packager.Storage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>
+/// Packages every published stream: subscribes to <see cref="LiveStreamRegistry.Published"/>, opens a reader,
+/// waits until it knows which tracks the stream carries, then writes the source video (passthrough) and audio
+/// renditions as CMAF with HLS and DASH manifests. On unpublish the manifests are finalised.
+/// </summary>
+public sealed partial class LivePackager : IHostedService, IPackagerStatus, IManifestNotifications, IAsyncDisposable
+{
+    /// <summary>Frames held while deciding whether a stream has audio, video or both.</summary>
+    private const int ProbeMaxFrames = 300;
+
+    private readonly LiveStreamRegistry _registry;
+    private readonly ISegmentStore _store;
+    private readonly IRecordingPolicy _recording;
+    private readonly PackagerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<LivePackager> _logger;
+    private readonly ConcurrentDictionary<string, StreamPackager> _active = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Task, byte> _tasks = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private int _started;
+
+    public LivePackager(LiveStreamRegistry registry, ISegmentStore store, IRecordingPolicy recording, IOptions<PackagerOptions> options,
+        TimeProvider time, ILogger<LivePackager> logger)
+    {
+        _registry = registry;
+        _store = store;
+        _recording = recording;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    public event Action<ManifestUpdated>? ManifestUpdated;
+
+    /// <summary>Raised when a stream's packaging has finished (final manifests written).</summary>
+    public event Action<StreamPackagerStatus>? StreamFinished;
+
+    public IReadOnlyList<StreamPackagerStatus> Streams =>
+        _active.Values.Select(p => p.Status).Concat(_finished.Values.Where(f => !_active.ContainsKey(f.Channel))).ToArray();
+
+    public StreamPackagerStatus? Find(string channel) =>
+        _active.TryGetValue(channel, out var p) ? p.Status : _finished.GetValueOrDefault(channel);
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0) return Task.CompletedTask;
+        _registry.Published += OnPublished;
+        foreach (var s in _registry.Active) OnPublished(s);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _registry.Published -= OnPublished;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(_tasks.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void OnPublished(LiveStream stream)
+    {
+        // Open the reader now, on the publisher's thread, so no frame published from here on is missed.
+        var reader = stream.OpenReader("packager", capacity: 4096);
+        var task = Task.Run(() => PackageAsync(stream, reader, _stopping.Token));
+        _tasks.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    private async Task PackageAsync(LiveStream stream, LiveStreamReader reader, CancellationToken cancellationToken)
+    {
+        using var _ = reader;
+        StreamPackager? packager = null;
+        var probe = new List<MediaFrame>();
+        try
+        {
+            if (!StoreKeys.IsValidName(stream.Name))
+            {
+                LogInvalidName(stream.Name);
+                return;
+            }
+            bool record = await _recording.ShouldRecordAsync(stream, cancellationToken).ConfigureAwait(false);
+
+            // Learn the tracks from the frames themselves: hold frames until both kinds were seen, or a few
+            // seconds of one kind passed without the other (an audio-only or video-only stream).
+            bool sawVideo = false, sawAudio = false;
+            long? firstMs = null;
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            {
+                probe.Add(frame);
+                sawVideo |= frame.Kind == MediaKind.Video;
+                sawAudio |= frame.Kind == MediaKind.Audio;
+                long ms = Timescales.Rescale(frame.Dts, frame.Track.Timescale, 1000);
+                firstMs ??= ms;
+                if ((sawVideo && sawAudio) || probe.Count >= ProbeMaxFrames || ms - firstMs >= 3000) break;
+            }
+            if (!sawVideo && !sawAudio) return;
+
+            packager = new StreamPackager(stream.Name, _store, _options, _time, record,
+                sawVideo ? [StoreKeys.SourceRendition] : [], sawAudio ? StoreKeys.AudioRendition : null);
+            packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
+            _active[stream.Name] = packager;
+            LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
+
+            foreach (var frame in probe.ToArray())
+            {
+                probe.Remove(frame);
+                await PushAsync(packager, frame, sawVideo, cancellationToken).ConfigureAwait(false);
+            }
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+                await PushAsync(packager, frame, sawVideo, cancellationToken).ConfigureAwait(false);
+
+            await packager.CompleteAsync(cancellationToken).ConfigureAwait(false);
+            var status = packager.Status;
+            _finished[stream.Name] = status;
+            LogFinished(stream.Name, packager.BroadcastId, status.SegmentsWritten);
+            StreamFinished?.Invoke(status);
+            ScheduleFinalDeletes(packager);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogFailed(ex, stream.Name);
+        }
+        finally
+        {
+            foreach (var f in probe) f.Release();
+            if (packager is not null)
+            {
+                _active.TryRemove(new KeyValuePair<string, StreamPackager>(stream.Name, packager));
+                await packager.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static Task PushAsync(StreamPackager packager, MediaFrame frame, bool hasVideo, CancellationToken cancellationToken)
+    {
+        if (frame.Kind == MediaKind.Video)
+        {
+            if (hasVideo) return packager.PushVideoAsync(0, frame, cancellationToken);
+            frame.Release(); // video appeared after the stream was set up audio-only
+            return Task.CompletedTask;
+        }
+        return packager.PushAudioAsync(frame, cancellationToken);
+    }
+
+    /// <summary>Out-of-window segments of an ended, unrecorded broadcast still go after their grace period.</summary>
+    private void ScheduleFinalDeletes(StreamPackager packager)
+    {
+        if (packager.LastDeleteDue is not DateTimeOffset due) return;
+        var delay = due - _time.GetUtcNow();
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                if (delay > TimeSpan.Zero) await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
+                await packager.RunDueDeletesAsync(CancellationToken.None, all: true).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception ex) { LogFailed(ex, packager.Channel); }
+        });
+        _tasks.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _registry.Published -= OnPublished;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try { await Task.WhenAll(_tasks.Keys).ConfigureAwait(false); } catch (OperationCanceledException) { }
+        _stopping.Dispose();
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Packaging {Channel} as broadcast {BroadcastId} (video {Video}, audio {Audio}, recording {Recording})")]
+    private partial void LogStarted(string channel, string broadcastId, bool video, bool audio, bool recording);
+
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Finished packaging {Channel} broadcast {BroadcastId}: {Segments} segments")]
+    private partial void LogFinished(string channel, string broadcastId, long segments);
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Packaging {Channel} failed")]
+    private partial void LogFailed(Exception exception, string channel);
+
+    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
+    private partial void LogInvalidName(string channel);
+}

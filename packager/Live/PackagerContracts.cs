@@ -1,0 +1,62 @@
+using Broadcast.Media;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>Decides, per broadcast, whether it is recorded (segments kept, VOD manifests written). Owned by the packager; the control plane may replace it.</summary>
+public interface IRecordingPolicy
+{
+    ValueTask<bool> ShouldRecordAsync(LiveStream stream, CancellationToken cancellationToken);
+}
+
+/// <summary>The default: <c>Packager:RecordByDefault</c>.</summary>
+public sealed class DefaultRecordingPolicy(Microsoft.Extensions.Options.IOptions<PackagerOptions> options) : IRecordingPolicy
+{
+    public ValueTask<bool> ShouldRecordAsync(LiveStream stream, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(options.Value.RecordByDefault);
+}
+
+/// <summary>A snapshot of one stream's packaging, for the dashboard and /metrics.</summary>
+public sealed record StreamPackagerStatus(
+    string Channel,
+    string BroadcastId,
+    bool Recording,
+    bool Ended,
+    long SegmentsWritten,
+    TimeSpan? LastSegmentDuration,
+    long TargetDurationSeconds,
+    IReadOnlyList<string> Warnings);
+
+/// <summary>Per-stream packager state for dashboards and metrics.</summary>
+public interface IPackagerStatus
+{
+    IReadOnlyList<StreamPackagerStatus> Streams { get; }
+
+    StreamPackagerStatus? Find(string channel);
+}
+
+/// <summary>A manifest object was replaced in the store (the origin uses it for blocking playlist reloads).</summary>
+public sealed record ManifestUpdated(string Channel, string Key, long LastSegmentNumber);
+
+public interface IManifestNotifications
+{
+    event Action<ManifestUpdated>? ManifestUpdated;
+}
+
+/// <summary>Cache-Control values the packager stores with each object.</summary>
+public static class CachePolicies
+{
+    /// <summary>Segments and init segments: their URLs are never reused (broadcast id in the name).</summary>
+    public const string Immutable = "public, max-age=31536000, immutable";
+
+    /// <summary>Recording manifests: unique URLs whose content no longer changes.</summary>
+    public const string Vod = "public, max-age=86400";
+
+    /// <summary>Live manifests: at most half a segment, so an edge never hides a whole new segment.</summary>
+    public static string Live(PackagerOptions options) => $"public, max-age={options.LiveManifestMaxAgeSeconds}";
+
+    /// <summary>
+    /// Live manifests after unpublish. Short on purpose: the channel's next broadcast rewrites the same URL
+    /// (index.m3u8, manifest.mpd), and a day-long cache would hide it.
+    /// </summary>
+    public static string Ended(PackagerOptions options) => $"public, max-age={options.SegmentSeconds}";
+}

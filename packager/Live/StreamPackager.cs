@@ -1,0 +1,308 @@
+using System.Buffers;
+using System.Text;
+using Broadcast.Media;
+using Broadcast.Packager.Cmaf;
+using Broadcast.Packager.Manifests;
+using Broadcast.Packager.Segmenting;
+using Broadcast.Packager.Storage;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>
+/// Packages one broadcast of one channel: N video renditions plus at most one audio rendition go through one
+/// <see cref="StreamSegmenter"/>; each closed segment is written as CMAF to the store, then the manifests that
+/// name it. Ordering rule: a manifest is put only after every segment it names has been stored.
+/// Calls may come from several producers (one per rendition); they are serialised internally.
+/// </summary>
+public sealed class StreamPackager : IAsyncDisposable
+{
+    private readonly ISegmentStore _store;
+    private readonly PackagerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly StreamSegmenter _segmenter;
+    private readonly RenditionTimeline[] _videoTimelines;
+    private readonly RenditionTimeline? _audioTimeline;
+    private readonly Dictionary<string, RenditionTimeline> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _deletedUpTo = new(StringComparer.Ordinal);
+    private readonly List<(DateTimeOffset Due, string Key)> _pendingDeletes = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly List<ClosedSegment> _closed = new();
+    private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
+    private DateTimeOffset? _anchorWall;
+    private long _anchorMedia; // 90 kHz
+    private bool _masterWritten;
+    private bool _ended;
+    private long _segmentsWritten;
+    private TimeSpan? _lastDuration;
+
+    public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
+        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null)
+    {
+        if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
+        foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
+            if (!StoreKeys.IsValidName(r) || r == "recordings") throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(videoRenditions));
+        Channel = channel;
+        _store = store;
+        _options = options;
+        _time = time;
+        Recording = record;
+        BroadcastId = broadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
+        _segmenter = new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds);
+        _videoTimelines = videoRenditions.Select(r => new RenditionTimeline(r, MediaKind.Video)).ToArray();
+        if (audioRendition is not null) _audioTimeline = new RenditionTimeline(audioRendition, MediaKind.Audio);
+        foreach (var t in _videoTimelines.Append(_audioTimeline)) if (t is not null) _byName[t.Name] = t;
+    }
+
+    public string Channel { get; }
+
+    public string BroadcastId { get; }
+
+    public bool Recording { get; }
+
+    /// <summary>Raised after a segment is stored (before the manifests naming it are).</summary>
+    public event Action<SegmentDescription>? SegmentClosed;
+
+    /// <summary>Raised after a manifest object was replaced.</summary>
+    public event Action<ManifestUpdated>? ManifestUpdated;
+
+    public IReadOnlyList<RenditionTimeline> VideoTimelines => _videoTimelines;
+
+    public RenditionTimeline? AudioTimeline => _audioTimeline;
+
+    public StreamPackagerStatus Status
+    {
+        get
+        {
+            var warnings = new List<string>();
+            if (_segmenter.KeyframeWarning is { } w) warnings.Add(w);
+            if (_segmenter.AudioReanchors > 0) warnings.Add($"audio timestamps jumped {_segmenter.AudioReanchors} time(s); audio clock re-anchored");
+            var lead = _videoTimelines.Length > 0 ? _videoTimelines[0] : _audioTimeline;
+            long target = lead is null || lead.Entries.Count == 0 ? _options.SegmentSeconds : ManifestFormat.CeilSeconds(lead.LongestDuration, lead.Timescale);
+            return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten), _lastDuration, target, warnings);
+        }
+    }
+
+    public async Task PushVideoAsync(int rendition, MediaFrame frame, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Anchor(frame);
+            _segmenter.PushVideo(rendition, frame, _closed);
+            await DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally { _gate.Release(); }
+    }
+
+    public async Task PushAudioAsync(MediaFrame frame, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_videoTimelines.Length == 0) Anchor(frame);
+            _segmenter.PushAudio(frame, _closed);
+            await DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>Unpublish: closes open segments, writes ENDLIST playlists, a static MPD and, when recording, the VOD manifests.</summary>
+    public async Task CompleteAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_ended) return;
+            _segmenter.Flush(_closed);
+            await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _ended, true);
+            await WriteManifestsAsync(PlaylistState.Ended, cancellationToken).ConfigureAwait(false);
+            if (Recording) await WriteRecordingAsync(cancellationToken).ConfigureAwait(false);
+            await RunDueDeletesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>Deletes that were scheduled (segments out of the window) and are due; the rest, when <paramref name="all"/>.</summary>
+    public async Task RunDueDeletesAsync(CancellationToken cancellationToken, bool all = false)
+    {
+        var now = _time.GetUtcNow();
+        var due = _pendingDeletes.Where(d => all || d.Due <= now).Select(d => d.Key).ToList();
+        if (due.Count == 0) return;
+        _pendingDeletes.RemoveAll(d => all || d.Due <= now);
+        await _store.DeleteAsync(due, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>When the last scheduled delete is due, or null.</summary>
+    public DateTimeOffset? LastDeleteDue => _pendingDeletes.Count == 0 ? null : _pendingDeletes.Max(d => d.Due);
+
+    /// <summary>Reads a hub reader to its end: video into the first video rendition, audio into the audio rendition.</summary>
+    public async Task RunAsync(LiveStreamReader reader, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+        {
+            if (frame.Kind == MediaKind.Video && _videoTimelines.Length > 0) await PushVideoAsync(0, frame, cancellationToken).ConfigureAwait(false);
+            else if (frame.Kind == MediaKind.Audio) await PushAudioAsync(frame, cancellationToken).ConfigureAwait(false);
+            else frame.Release();
+        }
+    }
+
+    private void Anchor(MediaFrame frame)
+    {
+        if (_anchorWall is not null) return;
+        _anchorWall = _time.GetUtcNow();
+        _anchorMedia = Timescales.Rescale(frame.Dts, frame.Track.Timescale, Timescales.Video);
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        if (_closed.Count == 0) return;
+        await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
+        await WriteManifestsAsync(PlaylistState.Live, cancellationToken).ConfigureAwait(false);
+        ScheduleDeletes();
+        await RunDueDeletesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task StoreSegmentsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var seg in _closed)
+            {
+                var timeline = _byName[seg.Rendition];
+                string contentType = seg.Track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
+                string initName = StoreKeys.InitName(BroadcastId, seg.InitVersion);
+                if (!_storedInit.TryGetValue(seg.Rendition, out int stored) || stored != seg.InitVersion)
+                {
+                    _buffer.ResetWrittenCount();
+                    CmafWriter.WriteInitSegment(_buffer, seg.Track);
+                    await _store.PutAsync(StoreKeys.Init(Channel, seg.Rendition, BroadcastId, seg.InitVersion), _buffer.WrittenMemory,
+                        contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+                    _storedInit[seg.Rendition] = seg.InitVersion;
+                }
+                _buffer.ResetWrittenCount();
+                CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind);
+                long size = _buffer.WrittenCount;
+                await _store.PutAsync(StoreKeys.Segment(Channel, seg.Rendition, BroadcastId, seg.Number), _buffer.WrittenMemory,
+                    contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+
+                var description = new SegmentDescription(seg.Rendition, seg.Track.Kind, seg.Number, seg.StartTime, seg.Duration, seg.Timescale,
+                    size, seg.StartsWithKeyframe, seg.Discontinuity, initName, seg.Track, seg.Samples.Length);
+                timeline.Add(description, ProgramDateTime(seg.StartTime, seg.Timescale));
+                Interlocked.Increment(ref _segmentsWritten);
+                _lastDuration = TimeSpan.FromTicks((long)((Int128)seg.Duration * TimeSpan.TicksPerSecond / seg.Timescale));
+                SegmentClosed?.Invoke(description);
+            }
+        }
+        finally
+        {
+            foreach (var seg in _closed) seg.Dispose();
+            _closed.Clear();
+        }
+    }
+
+    /// <summary>Wall clock of a media time: the TimeProvider's clock when the first frame arrived, plus media time since.</summary>
+    private DateTimeOffset ProgramDateTime(long start, int timescale)
+    {
+        var wall = _anchorWall ?? _time.GetUtcNow();
+        long media = Timescales.Rescale(start, timescale, Timescales.Video) - _anchorMedia;
+        return wall + TimeSpan.FromTicks((long)((Int128)media * TimeSpan.TicksPerSecond / Timescales.Video));
+    }
+
+    private IEnumerable<RenditionTimeline> AllTimelines() => _videoTimelines.Concat(_audioTimeline is null ? [] : [_audioTimeline]);
+
+    private async Task WriteManifestsAsync(PlaylistState state, CancellationToken cancellationToken)
+    {
+        string cache = state == PlaylistState.Live ? CachePolicies.Live(_options) : CachePolicies.Ended(_options);
+        long last = AllTimelines().Select(t => t.Entries.Count > 0 ? t.Entries[^1].Number : 0).DefaultIfEmpty(0).Max();
+        foreach (var t in AllTimelines())
+        {
+            if (t.Entries.Count == 0) continue;
+            string text = HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), state);
+            await PutManifestAsync(StoreKeys.MediaPlaylist(Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
+        }
+        // The master waits until every rendition has a segment, so BANDWIDTH and CODECS are measured, not guessed.
+        bool allHave = AllTimelines().All(t => t.Entries.Count > 0);
+        if (allHave && (!_masterWritten || state != PlaylistState.Live))
+        {
+            string master = HlsPlaylistWriter.WriteMaster(_videoTimelines, _audioTimeline, r => $"{r}/index.m3u8");
+            await PutManifestAsync(StoreKeys.Master(Channel), master, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
+            _masterWritten = true;
+        }
+        if (AllTimelines().Any(t => t.Entries.Count > 0))
+        {
+            string mpd = DashManifestWriter.Write(_videoTimelines, _audioTimeline, MpdSettings(LeaderWindowFirstNumber(), isStatic: state != PlaylistState.Live, ""));
+            await PutManifestAsync(StoreKeys.Mpd(Channel), mpd, ContentTypes.Dash, cache, last, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteRecordingAsync(CancellationToken cancellationToken)
+    {
+        long last = AllTimelines().Select(t => t.Entries.Count > 0 ? t.Entries[^1].Number : 0).DefaultIfEmpty(0).Max();
+        foreach (var t in AllTimelines())
+        {
+            if (t.Entries.Count == 0) continue;
+            string text = HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, 0, PlaylistState.Vod);
+            await PutManifestAsync(StoreKeys.VodPlaylist(Channel, t.Name, BroadcastId), text, ContentTypes.Hls, CachePolicies.Vod, last, cancellationToken).ConfigureAwait(false);
+        }
+        var withSegments = _videoTimelines.Where(t => t.Entries.Count > 0).ToList();
+        var audio = _audioTimeline is { Entries.Count: > 0 } ? _audioTimeline : null;
+        string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{BroadcastId}.m3u8");
+        await PutManifestAsync(StoreKeys.RecordingMaster(Channel, BroadcastId), master, ContentTypes.Hls, CachePolicies.Vod, last, cancellationToken).ConfigureAwait(false);
+        string mpd = DashManifestWriter.Write(withSegments, audio, MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel));
+        await PutManifestAsync(StoreKeys.RecordingMpd(Channel, BroadcastId), mpd, ContentTypes.Dash, CachePolicies.Vod, last, cancellationToken).ConfigureAwait(false);
+    }
+
+    private MpdSettings MpdSettings(long firstNumber, bool isStatic, string prefix)
+    {
+        var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
+        var ast = lead is null ? _time.GetUtcNow() : lead.Entries[0].ProgramDateTime;
+        int shift = _options.DvrSeconds > 0 ? _options.DvrSeconds : _options.WindowSegments * _options.SegmentSeconds;
+        return new MpdSettings(BroadcastId, isStatic, ast, _time.GetUtcNow(), _options.SegmentSeconds, shift, _options.UtcTimingUrl, firstNumber, prefix);
+    }
+
+    private int WindowStart(RenditionTimeline t) => t.WindowStart(_options.WindowSegments, _options.DvrSeconds);
+
+    private long LeaderWindowFirstNumber()
+    {
+        var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
+        if (lead is null) return 1;
+        int start = WindowStart(lead);
+        return lead.Entries[Math.Min(start, lead.Entries.Count - 1)].Number;
+    }
+
+    private async Task PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber, CancellationToken cancellationToken)
+    {
+        await _store.PutAsync(key, Encoding.UTF8.GetBytes(text), contentType, cacheControl, cancellationToken).ConfigureAwait(false);
+        ManifestUpdated?.Invoke(new ManifestUpdated(Channel, key, lastNumber));
+    }
+
+    /// <summary>Segments that left every manifest are deleted after the grace period, unless the broadcast is recorded.</summary>
+    private void ScheduleDeletes()
+    {
+        if (Recording) return;
+        var due = _time.GetUtcNow().AddSeconds(_options.DeleteGraceSeconds);
+        foreach (var t in AllTimelines())
+        {
+            int start = WindowStart(t);
+            _deletedUpTo.TryGetValue(t.Name, out int from);
+            for (int i = from; i < start; i++)
+                _pendingDeletes.Add((due, StoreKeys.Segment(Channel, t.Name, BroadcastId, t.Entries[i].Number)));
+            if (start > from) _deletedUpTo[t.Name] = start;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var seg in _closed) seg.Dispose();
+            _closed.Clear();
+            _segmenter.Dispose();
+        }
+        finally { _gate.Release(); }
+    }
+}

@@ -1,0 +1,172 @@
+using System.Security;
+using System.Text;
+using Broadcast.Media;
+
+namespace Broadcast.Packager.Manifests;
+
+/// <summary>What one MPD needs beyond the timelines.</summary>
+public sealed record MpdSettings(
+    string BroadcastId,
+    bool IsStatic,
+    DateTimeOffset AvailabilityStartTime,
+    DateTimeOffset PublishTime,
+    int SegmentSeconds,
+    int TimeShiftBufferSeconds,
+    string UtcTimingUrl,
+    long FirstNumber = 1,
+    string PathPrefix = "");
+
+/// <summary>
+/// DASH MPD (ISO/IEC 23009-1) for the same CMAF files the HLS playlists name: SegmentTemplate with $Number$
+/// and a SegmentTimeline per Representation, one video and one audio AdaptationSet, live profile plus CMAF.
+/// A decoder-configuration change (new init segment) opens a new Period at that segment number: one
+/// SegmentTemplate can only name one initialization segment (section 5.3.9.2). <see cref="MpdSettings.FirstNumber"/>
+/// is the first segment number shown (the live window); earlier Periods with nothing shown are left out.
+/// </summary>
+public static class DashManifestWriter
+{
+    public static string Write(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, MpdSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(video);
+        ArgumentNullException.ThrowIfNull(settings);
+        var all = new List<RenditionTimeline>(video);
+        if (audio is not null) all.Add(audio);
+        var leader = all.FirstOrDefault(t => t.Entries.Count > 0);
+        var sb = new StringBuilder(2048);
+        sb.Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        sb.Append("<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" profiles=\"urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019\"");
+        sb.Append(" type=\"").Append(settings.IsStatic ? "static" : "dynamic").Append('"');
+
+        long media0 = leader?.Entries[0].Start ?? 0;
+        int leaderScale = leader?.Timescale ?? 1;
+        long longest = all.Count == 0 ? 0 : all.Max(t => t.LongestDuration == 0 ? 0 : ManifestFormat.CeilSeconds(t.LongestDuration, t.Timescale));
+
+        // Periods: segment numbers where any rendition switched to a new init segment.
+        var periodStarts = new SortedSet<long>();
+        if (leader is not null) periodStarts.Add(leader.Entries[0].Number);
+        foreach (var t in all)
+            foreach (var e in t.Entries)
+                if (e.Segment.Discontinuity) periodStarts.Add(e.Number);
+        var starts = periodStarts.ToList();
+
+        // Which periods have something shown.
+        var shown = new List<(long From, long To, int Index)>();
+        for (int p = 0; p < starts.Count; p++)
+        {
+            long from = starts[p];
+            long to = p + 1 < starts.Count ? starts[p + 1] : long.MaxValue;
+            if (to > settings.FirstNumber) shown.Add((Math.Max(from, settings.FirstNumber), to, p));
+        }
+
+        // Static (ended) presentations start at the first shown segment; dynamic ones keep Period@start fixed
+        // across updates (section 5.3.2) and so keep presentationTimeOffset at each Period's first segment.
+        long baseTime = media0;
+        if (settings.IsStatic && shown.Count > 0 && leader is not null)
+            baseTime = FirstAtOrAfter(leader, shown[0].From)?.Start ?? media0;
+
+        if (settings.IsStatic)
+        {
+            long end = leader is null ? 0 : leader.Entries[^1].End;
+            sb.Append(" mediaPresentationDuration=\"").Append(ManifestFormat.XsDuration(end - baseTime, leaderScale)).Append('"');
+        }
+        else
+        {
+            sb.Append(" availabilityStartTime=\"").Append(ManifestFormat.DateTime(settings.AvailabilityStartTime)).Append('"');
+            sb.Append(" publishTime=\"").Append(ManifestFormat.DateTime(settings.PublishTime)).Append('"');
+            sb.Append(" minimumUpdatePeriod=\"").Append(ManifestFormat.XsDurationMs(settings.SegmentSeconds * 1000L)).Append('"');
+            sb.Append(" timeShiftBufferDepth=\"").Append(ManifestFormat.XsDurationMs(settings.TimeShiftBufferSeconds * 1000L)).Append('"');
+            // Three segments behind the live edge, as DASH-IF IOP suggests for segment-based live.
+            sb.Append(" suggestedPresentationDelay=\"").Append(ManifestFormat.XsDurationMs(settings.SegmentSeconds * 3000L)).Append('"');
+        }
+        if (longest > 0) sb.Append(" maxSegmentDuration=\"").Append(ManifestFormat.XsDurationMs(longest * 1000)).Append('"');
+        sb.Append(" minBufferTime=\"").Append(ManifestFormat.XsDurationMs(settings.SegmentSeconds * 1000L)).Append("\">\n");
+
+        foreach (var (from, to, index) in shown)
+        {
+            long periodFirst = settings.IsStatic ? from : starts[index];
+            long leaderStart = leader is null ? 0 : (FirstAtOrAfter(leader, periodFirst)?.Start ?? media0);
+            sb.Append("  <Period id=\"p").Append(ManifestFormat.Int(index)).Append("\" start=\"")
+              .Append(ManifestFormat.XsDuration(leaderStart - baseTime, leaderScale)).Append("\">\n");
+            int asId = 0;
+            if (video.Count > 0)
+            {
+                sb.Append("    <AdaptationSet id=\"").Append(asId++).Append("\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
+                foreach (var v in video) AppendRepresentation(sb, v, settings, periodFirst, from, to);
+                sb.Append("    </AdaptationSet>\n");
+            }
+            if (audio is not null)
+            {
+                sb.Append("    <AdaptationSet id=\"").Append(asId).Append("\" contentType=\"audio\" mimeType=\"audio/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" lang=\"und\">\n");
+                AppendRepresentation(sb, audio, settings, periodFirst, from, to);
+                sb.Append("    </AdaptationSet>\n");
+            }
+            sb.Append("  </Period>\n");
+        }
+        if (!settings.IsStatic)
+            sb.Append("  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"")
+              .Append(SecurityElement.Escape(settings.UtcTimingUrl)).Append("\"/>\n");
+        sb.Append("</MPD>\n");
+        return sb.ToString();
+    }
+
+    private static TimelineEntry? FirstAtOrAfter(RenditionTimeline t, long number)
+    {
+        foreach (var e in t.Entries)
+            if (e.Number >= number) return e;
+        return null;
+    }
+
+    private static void AppendRepresentation(StringBuilder sb, RenditionTimeline t, MpdSettings settings, long periodFirst, long from, long to)
+    {
+        var entries = t.Entries.Where(e => e.Number >= from && e.Number < to).ToList();
+        if (entries.Count == 0) return;
+        var anchor = FirstAtOrAfter(t, periodFirst) ?? entries[0];
+        var track = entries[^1].Segment.Track;
+        sb.Append("      <Representation id=\"").Append(t.Name).Append("\" codecs=\"").Append(track.CodecString)
+          .Append("\" bandwidth=\"").Append(ManifestFormat.Int(Math.Max(1, t.PeakBitrate))).Append('"');
+        if (track is VideoTrack v)
+        {
+            if (v.Width > 0 && v.Height > 0)
+                sb.Append(" width=\"").Append(ManifestFormat.Int(v.Width)).Append("\" height=\"").Append(ManifestFormat.Int(v.Height)).Append('"');
+            string? fr = v.FrameRate is { Denominator: > 0 } r
+                ? (r.Denominator == 1 ? ManifestFormat.Int(r.Numerator) : $"{ManifestFormat.Int(r.Numerator)}/{ManifestFormat.Int(r.Denominator)}")
+                : (t.MeasuredFrameRateMilli > 0 ? $"{ManifestFormat.Int(t.MeasuredFrameRateMilli)}/1000" : null);
+            if (fr is not null) sb.Append(" frameRate=\"").Append(fr).Append('"');
+            sb.Append(" sar=\"1:1\">\n");
+        }
+        else if (track is AudioTrack a)
+        {
+            sb.Append(" audioSamplingRate=\"").Append(ManifestFormat.Int(a.SampleRate)).Append("\">\n");
+            sb.Append("        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:mpegB:cicp:ChannelConfiguration\" value=\"")
+              .Append(ManifestFormat.Int(a.Channels)).Append("\"/>\n");
+        }
+        else sb.Append(">\n");
+
+        // $RepresentationID$ is the rendition folder, so these are the very files the HLS playlists name.
+        string prefix = settings.PathPrefix;
+        sb.Append("        <SegmentTemplate timescale=\"").Append(ManifestFormat.Int(entries[0].Segment.Timescale))
+          .Append("\" presentationTimeOffset=\"").Append(ManifestFormat.Int(anchor.Start))
+          .Append("\" initialization=\"").Append(prefix).Append("$RepresentationID$/").Append(entries[0].Segment.InitName)
+          .Append("\" media=\"").Append(prefix).Append("$RepresentationID$/").Append(settings.BroadcastId).Append("-$Number$.m4s")
+          .Append("\" startNumber=\"").Append(ManifestFormat.Int(entries[0].Number)).Append("\">\n");
+        sb.Append("          <SegmentTimeline>\n");
+        int i = 0;
+        while (i < entries.Count)
+        {
+            var e = entries[i];
+            int repeat = 0;
+            while (i + repeat + 1 < entries.Count
+                   && entries[i + repeat + 1].Duration == e.Duration
+                   && entries[i + repeat + 1].Start == entries[i + repeat].End
+                   && entries[i + repeat + 1].Number == entries[i + repeat].Number + 1)
+                repeat++;
+            sb.Append("            <S t=\"").Append(ManifestFormat.Int(e.Start)).Append("\" d=\"").Append(ManifestFormat.Int(e.Duration)).Append('"');
+            if (repeat > 0) sb.Append(" r=\"").Append(ManifestFormat.Int(repeat)).Append('"');
+            sb.Append("/>\n");
+            i += repeat + 1;
+        }
+        sb.Append("          </SegmentTimeline>\n");
+        sb.Append("        </SegmentTemplate>\n");
+        sb.Append("      </Representation>\n");
+    }
+}

@@ -1,0 +1,126 @@
+using System.Text;
+using Broadcast.Media;
+
+namespace Broadcast.Packager.Manifests;
+
+public enum PlaylistState
+{
+    /// <summary>A sliding window (or DVR range) that grows; no end tag.</summary>
+    Live,
+
+    /// <summary>The live playlist after unpublish: the same window plus EXT-X-ENDLIST.</summary>
+    Ended,
+
+    /// <summary>The whole broadcast, EXT-X-PLAYLIST-TYPE:VOD and EXT-X-ENDLIST (recordings).</summary>
+    Vod,
+}
+
+/// <summary>
+/// HLS playlists (RFC 8216) for CMAF segments: version 7 (EXT-X-MAP in non-I-frame playlists, section 7),
+/// one media playlist per rendition and a master that groups audio as an EXT-X-MEDIA rendition.
+/// </summary>
+public static class HlsPlaylistWriter
+{
+    /// <summary>
+    /// A media playlist. <paramref name="windowStart"/> is the index of the first entry to list (0 for VOD).
+    /// Segment and init URIs are file names in the playlist's own folder.
+    /// </summary>
+    public static string WriteMediaPlaylist(RenditionTimeline timeline, string broadcastId, int windowStart, PlaylistState state)
+    {
+        ArgumentNullException.ThrowIfNull(timeline);
+        var entries = timeline.Entries;
+        if (state == PlaylistState.Vod) windowStart = 0;
+        windowStart = Math.Clamp(windowStart, 0, entries.Count);
+        var sb = new StringBuilder(256 + 64 * (entries.Count - windowStart));
+        sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
+        // Section 4.3.3.1: the longest EXTINF over the whole broadcast, so the value never decreases (6.2.1).
+        long target = entries.Count == 0 ? 1 : ManifestFormat.CeilSeconds(timeline.LongestDuration, timeline.Timescale);
+        sb.Append("#EXT-X-TARGETDURATION:").Append(ManifestFormat.Int(target)).Append('\n');
+        if (state == PlaylistState.Vod) sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n");
+        long mediaSequence = windowStart < entries.Count ? entries[windowStart].Number : (entries.Count > 0 ? entries[^1].Number + 1 : 1);
+        // Section 4.3.3.3: discontinuities that slid out of the window are counted so clients keep their timelines.
+        long discontinuitySequence = 0;
+        for (int i = 0; i < windowStart; i++)
+            if (entries[i].Segment.Discontinuity) discontinuitySequence++;
+        sb.Append("#EXT-X-MEDIA-SEQUENCE:").Append(ManifestFormat.Int(mediaSequence)).Append('\n');
+        sb.Append("#EXT-X-DISCONTINUITY-SEQUENCE:").Append(ManifestFormat.Int(discontinuitySequence)).Append('\n');
+        sb.Append("#EXT-X-INDEPENDENT-SEGMENTS\n");
+
+        string? currentInit = null;
+        for (int i = windowStart; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            var s = e.Segment;
+            bool first = i == windowStart;
+            if (s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
+            if (!string.Equals(currentInit, s.InitName, StringComparison.Ordinal))
+            {
+                // Section 4.3.2.5: a new EXT-X-MAP applies to every following segment until the next one.
+                sb.Append("#EXT-X-MAP:URI=\"").Append(s.InitName).Append("\"\n");
+                currentInit = s.InitName;
+            }
+            if (first || s.Discontinuity)
+                sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(e.ProgramDateTime)).Append('\n');
+            sb.Append("#EXTINF:").Append(ManifestFormat.Seconds3(s.Duration, s.Timescale)).Append(",\n");
+            sb.Append(s.FileName(broadcastId)).Append('\n');
+        }
+        if (state != PlaylistState.Live) sb.Append("#EXT-X-ENDLIST\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The master playlist. <paramref name="playlistUri"/> maps a rendition name to its media playlist URI,
+    /// relative to the master (e.g. <c>source/index.m3u8</c>, or <c>../../source/{id}.m3u8</c> for a recording).
+    /// BANDWIDTH is the peak segment bitrate of video plus audio, AVERAGE-BANDWIDTH the measured average
+    /// (section 4.3.4.2), both from the sizes of the segments actually stored.
+    /// </summary>
+    public static string WriteMaster(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, Func<string, string> playlistUri)
+    {
+        ArgumentNullException.ThrowIfNull(video);
+        ArgumentNullException.ThrowIfNull(playlistUri);
+        var sb = new StringBuilder(512);
+        sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        var audioTrack = audio?.Track as AudioTrack;
+        if (audio is not null && video.Count > 0)
+        {
+            sb.Append("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"").Append(audio.Name)
+              .Append("\",DEFAULT=YES,AUTOSELECT=YES");
+            if (audioTrack is not null) sb.Append(",CHANNELS=\"").Append(ManifestFormat.Int(audioTrack.Channels)).Append('"');
+            sb.Append(",URI=\"").Append(playlistUri(audio.Name)).Append("\"\n");
+        }
+        foreach (var v in video)
+        {
+            var track = v.Track as VideoTrack;
+            long peak = v.PeakBitrate + (audio?.PeakBitrate ?? 0);
+            long average = v.AverageBitrate + (audio?.AverageBitrate ?? 0);
+            string codecs = track?.CodecString ?? "";
+            if (audio?.Track is not null) codecs += "," + audio.Track.CodecString;
+            sb.Append("#EXT-X-STREAM-INF:BANDWIDTH=").Append(ManifestFormat.Int(peak))
+              .Append(",AVERAGE-BANDWIDTH=").Append(ManifestFormat.Int(average))
+              .Append(",CODECS=\"").Append(codecs).Append('"');
+            if (track is not null && track.Width > 0 && track.Height > 0)
+                sb.Append(",RESOLUTION=").Append(ManifestFormat.Int(track.Width)).Append('x').Append(ManifestFormat.Int(track.Height));
+            long fps = FrameRateMilli(v);
+            if (fps > 0) sb.Append(",FRAME-RATE=").Append(ManifestFormat.Milli3(fps));
+            if (audio is not null) sb.Append(",AUDIO=\"audio\"");
+            sb.Append('\n').Append(playlistUri(v.Name)).Append('\n');
+        }
+        if (video.Count == 0 && audio is not null)
+        {
+            // Audio-only stream: the audio playlist is the variant itself.
+            sb.Append("#EXT-X-STREAM-INF:BANDWIDTH=").Append(ManifestFormat.Int(audio.PeakBitrate))
+              .Append(",AVERAGE-BANDWIDTH=").Append(ManifestFormat.Int(audio.AverageBitrate))
+              .Append(",CODECS=\"").Append(audio.Track?.CodecString ?? "").Append("\"\n")
+              .Append(playlistUri(audio.Name)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The encoder's nominal rate when known, else the measured one.</summary>
+    internal static long FrameRateMilli(RenditionTimeline video)
+    {
+        if (video.Track is VideoTrack { FrameRate: { Denominator: > 0 } fr })
+            return (long)Math.Round((decimal)fr.Numerator * 1000 / fr.Denominator, MidpointRounding.AwayFromZero);
+        return video.MeasuredFrameRateMilli;
+    }
+}

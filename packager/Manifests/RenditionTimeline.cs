@@ -1,0 +1,80 @@
+using Broadcast.Media;
+using Broadcast.Packager.Segmenting;
+
+namespace Broadcast.Packager.Manifests;
+
+/// <summary>One stored segment as the manifests see it.</summary>
+public sealed record TimelineEntry(SegmentDescription Segment, DateTimeOffset ProgramDateTime)
+{
+    public long Number => Segment.Number;
+    public long Start => Segment.StartTime;
+    public long Duration => Segment.Duration;
+    public long End => Segment.StartTime + Segment.Duration;
+}
+
+/// <summary>
+/// Everything one rendition has stored in this broadcast, in order, plus the measurements the manifests publish
+/// (peak and average bitrate from real segment sizes, the longest segment). HLS and DASH both read this.
+/// </summary>
+public sealed class RenditionTimeline
+{
+    private readonly List<TimelineEntry> _entries = new();
+    private long _bytes;
+    private long _durationTicks;
+    private long _samples;
+
+    public RenditionTimeline(string name, MediaKind kind)
+    {
+        Name = name;
+        Kind = kind;
+    }
+
+    public string Name { get; }
+
+    public MediaKind Kind { get; }
+
+    public IReadOnlyList<TimelineEntry> Entries => _entries;
+
+    /// <summary>The decoder configuration of the newest segment.</summary>
+    public MediaTrack? Track => _entries.Count > 0 ? _entries[^1].Segment.Track : null;
+
+    public int Timescale => _entries.Count > 0 ? _entries[^1].Segment.Timescale : 1;
+
+    /// <summary>Highest bitrate of any one segment, bits per second (HLS BANDWIDTH, RFC 8216 section 4.3.4.2).</summary>
+    public long PeakBitrate { get; private set; }
+
+    /// <summary>Total bytes over total duration, bits per second (HLS AVERAGE-BANDWIDTH).</summary>
+    public long AverageBitrate => _durationTicks == 0 ? 0 : (long)((Int128)_bytes * 8 * Timescale / _durationTicks);
+
+    /// <summary>Measured frame rate in thousandths (29970 = 29.97), from sample counts over media time; 0 when unknown.</summary>
+    public long MeasuredFrameRateMilli => _durationTicks == 0 ? 0 : (long)Math.Round((decimal)_samples * 1000 * Timescale / _durationTicks);
+
+    /// <summary>Longest segment duration seen, in ticks of <see cref="Timescale"/>.</summary>
+    public long LongestDuration { get; private set; }
+
+    public void Add(SegmentDescription segment, DateTimeOffset programDateTime)
+    {
+        _entries.Add(new TimelineEntry(segment, programDateTime));
+        _bytes += segment.ByteSize;
+        _durationTicks += segment.Duration;
+        _samples += segment.SampleCount;
+        LongestDuration = Math.Max(LongestDuration, segment.Duration);
+        if (segment.Duration > 0)
+            PeakBitrate = Math.Max(PeakBitrate, (long)((Int128)segment.ByteSize * 8 * segment.Timescale / segment.Duration));
+    }
+
+    /// <summary>
+    /// The live window: the last <paramref name="windowSegments"/> entries, or with DVR every entry that ends
+    /// within <paramref name="dvrSeconds"/> of the newest (never fewer than three, RFC 8216 section 6.2.2).
+    /// </summary>
+    public int WindowStart(int windowSegments, int dvrSeconds)
+    {
+        if (_entries.Count == 0) return 0;
+        if (dvrSeconds <= 0) return Math.Max(0, _entries.Count - windowSegments);
+        long keep = (long)dvrSeconds * Timescale;
+        long end = _entries[^1].End;
+        int start = _entries.Count - 1;
+        while (start > 0 && end - _entries[start - 1].Start <= keep) start--;
+        return Math.Min(start, Math.Max(0, _entries.Count - 3));
+    }
+}

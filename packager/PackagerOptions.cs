@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Packager;
+
+/// <summary>Live packaging settings, bound from the configuration section <c>Packager</c>.</summary>
+public sealed class PackagerOptions
+{
+    public const string SectionName = "Packager";
+
+    /// <summary>Target segment duration in whole seconds (1..10). Segments are cut on the first keyframe past each multiple.</summary>
+    public int SegmentSeconds { get; set; } = 2;
+
+    /// <summary>Segments kept in a live playlist when DVR is off.</summary>
+    public int WindowSegments { get; set; } = 6;
+
+    /// <summary>When above zero the live playlist keeps this many seconds (DVR) instead of <see cref="WindowSegments"/>.</summary>
+    public int DvrSeconds { get; set; }
+
+    /// <summary>How long a segment that left the window stays in the store (players that loaded an older playlist still fetch it).</summary>
+    public int DeleteGraceSeconds { get; set; } = 30;
+
+    /// <summary>Whether broadcasts are recorded (kept whole, with a VOD playlist) when no policy decides otherwise.</summary>
+    public bool RecordByDefault { get; set; }
+
+    /// <summary>DASH UTCTiming source (ISO 8601 over HTTP): an absolute URL or one relative to the page, e.g. <c>/time</c>.</summary>
+    public string UtcTimingUrl { get; set; } = "/time";
+
+    /// <summary>Live manifest max-age: at most half a segment so a CDN never hides a whole new segment; at least 1 s.</summary>
+    public int LiveManifestMaxAgeSeconds => Math.Max(1, SegmentSeconds / 2);
+}
+
+/// <summary>Start-up validation: a bad value stops the server with a message naming the key.</summary>
+public sealed class PackagerOptionsValidator : IValidateOptions<PackagerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PackagerOptions options)
+    {
+        var errors = new List<string>();
+        if (options.SegmentSeconds is < 1 or > 10)
+            errors.Add($"Packager:SegmentSeconds must be between 1 and 10 (was {options.SegmentSeconds}).");
+        if (options.WindowSegments is < 3 or > 1000)
+            errors.Add($"Packager:WindowSegments must be between 3 and 1000 (was {options.WindowSegments}); RFC 8216 section 6.2.2 wants at least three segments live.");
+        if (options.DvrSeconds is < 0 or > 86_400)
+            errors.Add($"Packager:DvrSeconds must be between 0 (off) and 86400 (was {options.DvrSeconds}).");
+        if (options.DeleteGraceSeconds is < 0 or > 86_400)
+            errors.Add($"Packager:DeleteGraceSeconds must be between 0 and 86400 (was {options.DeleteGraceSeconds}).");
+        if (string.IsNullOrWhiteSpace(options.UtcTimingUrl))
+            errors.Add("Packager:UtcTimingUrl must not be empty.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,185 @@
+using Broadcast.Media;
+using Broadcast.Packager.Cmaf;
+
+namespace Broadcast.Packager.Segmenting;
+
+/// <summary>
+/// Cuts the audio rendition at the media times where the leading video rendition cut, so audio and video
+/// segments with the same number cover the same span. Audio timestamps come from a running sample count
+/// (1024 per AAC frame) anchored at the first frame: RTMP's rounded millisecond stamps would make every
+/// duration 23 or 24 ms instead of 1024/48000 s. The anchor moves only when the stamps drift more than a frame
+/// away (a real gap or jump from the encoder). Pure: no I/O, no clock.
+/// </summary>
+internal sealed class AudioSegmenter
+{
+    /// <summary>Audio held while no video cut has arrived yet (a stalled video track): about 20 s at 48 kHz.</summary>
+    private const int MaxPendingFrames = 1000;
+
+    private readonly string _rendition;
+    private readonly int _segmentSeconds;
+    private readonly List<Entry> _pending = new();
+    private readonly Queue<(long Number, long VideoTime)> _boundaries = new();
+    private MediaTrack? _track;
+    private int _initVersion = -1;
+    private bool _anchored;
+    private long _anchor;
+    private long _count;
+    private long? _startVideoTime;
+    private long _selfNumber;
+    private long _selfBucket = long.MinValue;
+
+    private readonly record struct Entry(MediaFrame Frame, long Time, int InitVersion);
+
+    public AudioSegmenter(string rendition, int segmentSeconds)
+    {
+        _rendition = rendition;
+        _segmentSeconds = segmentSeconds;
+    }
+
+    /// <summary>True when there is no video: audio then cuts on its own at multiples of the target.</summary>
+    public bool SelfTimed { get; init; }
+
+    /// <summary>Frames dropped because no video boundary came to place them.</summary>
+    public long Dropped { get; private set; }
+
+    /// <summary>Times re-anchored because the encoder's stamps drifted more than a frame from the sample count.</summary>
+    public long Reanchors { get; private set; }
+
+    /// <summary>The leading video rendition opened its first segment at this 90 kHz time: audio before it is dropped.</summary>
+    public void SetStart(long videoTime) => _startVideoTime ??= videoTime;
+
+    /// <summary>The leading video rendition closed segment <paramref name="number"/>; the next one starts at <paramref name="videoEnd"/>.</summary>
+    public void AddBoundary(long number, long videoEnd, List<ClosedSegment> output)
+    {
+        _boundaries.Enqueue((number, videoEnd));
+        TryClose(output);
+    }
+
+    /// <summary>Takes over the caller's reference. Closed segments are appended to <paramref name="output"/>.</summary>
+    public void Push(MediaFrame frame, List<ClosedSegment> output)
+    {
+        var audio = frame.Track as AudioTrack;
+        long spf = audio?.SamplesPerFrame ?? 1024;
+        if (!ReferenceEquals(frame.Track, _track))
+        {
+            if (!frame.Track.HasSameConfig(_track))
+            {
+                _initVersion++;
+                _anchored = false; // a new sample rate means a new clock
+            }
+            _track = frame.Track;
+        }
+
+        long expected = _anchor + _count * spf;
+        if (!_anchored || Math.Abs(frame.Dts - expected) > spf)
+        {
+            if (_anchored) Reanchors++;
+            _anchored = true;
+            _anchor = frame.Dts;
+            _count = 0;
+            expected = frame.Dts;
+        }
+        _count++;
+
+        if (_startVideoTime is long start && expected < Timescales.RescaleFloor(start, Timescales.Video, frame.Track.Timescale))
+        {
+            frame.Release(); // before the first video keyframe: nothing to align it with
+            Dropped++;
+            return;
+        }
+        if (!SelfTimed && _startVideoTime is null && _pending.Count >= MaxPendingFrames)
+        {
+            _pending[0].Frame.Release();
+            _pending.RemoveAt(0);
+            Dropped++;
+        }
+        _pending.Add(new Entry(frame, expected, _initVersion));
+
+        if (SelfTimed)
+        {
+            long target = (long)_segmentSeconds * frame.Track.Timescale;
+            long bucket = FloorDiv(expected, target);
+            if (_selfBucket == long.MinValue) _selfBucket = bucket;
+            else if (bucket > _selfBucket)
+            {
+                _selfBucket = bucket;
+                _boundaries.Enqueue((++_selfNumber, Timescales.Rescale(expected, frame.Track.Timescale, Timescales.Video)));
+            }
+        }
+        TryClose(output);
+    }
+
+    /// <summary>End of stream: closes everything left. Audio past the last video cut joins the last segment.</summary>
+    public void Flush(List<ClosedSegment> output)
+    {
+        while (_boundaries.Count > 0)
+        {
+            var (number, videoEnd) = _boundaries.Dequeue();
+            bool last = _boundaries.Count == 0 && !SelfTimed;
+            if (_pending.Count > 0)
+                TakeSegment(number, last ? long.MaxValue : Timescales.Rescale(videoEnd, Timescales.Video, _pending[0].Frame.Track.Timescale), output);
+            _lastNumber = Math.Max(_lastNumber, number);
+        }
+        while (_pending.Count > 0) TakeSegment(_lastNumber + 1, long.MaxValue, output);
+    }
+
+    private long _lastNumber;
+    private int _lastEmittedInit = -1;
+
+    private void TryClose(List<ClosedSegment> output)
+    {
+        while (_boundaries.Count > 0)
+        {
+            var (number, videoEnd) = _boundaries.Peek();
+            if (_pending.Count == 0) return;
+            long end = Timescales.Rescale(videoEnd, Timescales.Video, _pending[0].Frame.Track.Timescale);
+            // Wait until audio has reached the boundary: audio often trails video in an RTMP interleave.
+            if (_pending[^1].Time < end) return;
+            _boundaries.Dequeue();
+            TakeSegment(number, end, output);
+            _lastNumber = Math.Max(_lastNumber, number);
+        }
+    }
+
+    private void TakeSegment(long number, long end, List<ClosedSegment> output)
+    {
+        int first = _pending[0].InitVersion;
+        int n = 0;
+        while (n < _pending.Count && _pending[n].Time < end && _pending[n].InitVersion == first) n++;
+        // Nothing before this boundary (a gap in the audio, or a new config starting right here): no segment.
+        if (n == 0) return;
+
+        var frames = new List<MediaFrame>(n);
+        var samples = new CmafSample[n];
+        for (int i = 0; i < n; i++)
+        {
+            var e = _pending[i];
+            long spf = (e.Frame.Track as AudioTrack)?.SamplesPerFrame ?? 1024;
+            long duration = spf;
+            // Across a re-anchor the sample before the jump absorbs the gap so the timeline stays continuous.
+            if (i + 1 < n && _pending[i + 1].Time - e.Time is long gap && gap > 0 && gap != spf) duration = gap;
+            frames.Add(e.Frame);
+            samples[i] = new CmafSample(e.Frame.Data, (uint)Math.Min(duration, uint.MaxValue), 0, true);
+        }
+        bool discontinuity = _lastEmittedInit >= 0 && first != _lastEmittedInit;
+        _lastEmittedInit = first;
+        var seg = new ClosedSegment(_rendition, _pending[0].Frame.Track, first, number, _pending[0].Time, frames, samples, discontinuity);
+        _pending.RemoveRange(0, n);
+        _lastNumber = Math.Max(_lastNumber, number);
+        output.Add(seg);
+    }
+
+    /// <summary>Releases what is still held without emitting it (the stream was abandoned).</summary>
+    public void Discard()
+    {
+        foreach (var e in _pending) e.Frame.Release();
+        _pending.Clear();
+    }
+
+    private static long FloorDiv(long a, long b)
+    {
+        long q = a / b;
+        if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+        return q;
+    }
+}

@@ -1,0 +1,90 @@
+using Broadcast.Media;
+using Broadcast.Packager.Cmaf;
+
+namespace Broadcast.Packager.Segmenting;
+
+/// <summary>
+/// A media segment the segmenter has closed: its samples (timed for a CMAF fragment) and the frames that back
+/// their payloads. Owns one reference of each frame; <see cref="Dispose"/> releases them once the bytes are written.
+/// </summary>
+public sealed class ClosedSegment : IDisposable
+{
+    private readonly List<MediaFrame> _frames;
+    private int _disposed;
+
+    internal ClosedSegment(string rendition, MediaTrack track, int initVersion, long number, long startTime, List<MediaFrame> frames,
+        CmafSample[] samples, bool discontinuity)
+    {
+        Rendition = rendition;
+        Track = track;
+        InitVersion = initVersion;
+        Number = number;
+        StartTime = startTime;
+        _frames = frames;
+        Samples = samples;
+        Discontinuity = discontinuity;
+        long duration = 0, bytes = 0;
+        foreach (var s in samples)
+        {
+            duration += s.Duration;
+            bytes += s.Data.Length;
+        }
+        Duration = duration;
+        PayloadBytes = bytes;
+    }
+
+    public string Rendition { get; }
+
+    /// <summary>The decoder configuration every sample of this segment uses.</summary>
+    public MediaTrack Track { get; }
+
+    /// <summary>0 for the broadcast's first init segment of this rendition; +1 on each decoder-configuration change.</summary>
+    public int InitVersion { get; }
+
+    /// <summary>Segment number, shared by every rendition of the stream for the same media time span.</summary>
+    public long Number { get; }
+
+    /// <summary>baseMediaDecodeTime of the first sample, in <see cref="MediaTrack.Timescale"/> ticks.</summary>
+    public long StartTime { get; }
+
+    /// <summary>Sum of sample durations, in the track's timescale.</summary>
+    public long Duration { get; }
+
+    public long PayloadBytes { get; }
+
+    public bool Discontinuity { get; }
+
+    public bool StartsWithKeyframe => Samples.Length > 0 && Samples[0].IsSync;
+
+    public CmafSample[] Samples { get; }
+
+    public int Timescale => Track.Timescale;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        foreach (var f in _frames) f.Release();
+        _frames.Clear();
+    }
+}
+
+/// <summary>
+/// The neutral description of a stored segment that HLS and DASH writers listen to (shaka-packager's
+/// MuxerListener::OnNewSegment role): no bytes, only what a manifest needs.
+/// </summary>
+public sealed record SegmentDescription(
+    string Rendition,
+    MediaKind Kind,
+    long Number,
+    long StartTime,
+    long Duration,
+    int Timescale,
+    long ByteSize,
+    bool StartsWithKeyframe,
+    bool Discontinuity,
+    string InitName,
+    MediaTrack Track,
+    int SampleCount)
+{
+    public string FileName(string broadcastId) => $"{broadcastId}-{Number}.m4s";
+}

@@ -1,0 +1,103 @@
+using System.Globalization;
+using Broadcast.Media;
+
+namespace Broadcast.Packager.Segmenting;
+
+/// <summary>
+/// Segments one live stream: N video renditions (the source passthrough, later the transcoder's rungs) and at
+/// most one audio rendition. Each video rendition cuts by the same floor(dts / target) rule, so renditions fed
+/// the same timestamps share boundaries and numbers; the first video rendition leads the audio cuts.
+/// Pure and single-threaded: the caller serialises calls and owns the I/O.
+/// </summary>
+public sealed class StreamSegmenter : IDisposable
+{
+    private readonly VideoSegmenter[] _video;
+    private readonly AudioSegmenter? _audio;
+    private readonly int _segmentSeconds;
+
+    public StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, int segmentSeconds)
+    {
+        ArgumentNullException.ThrowIfNull(videoRenditions);
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentSeconds, 1);
+        if (videoRenditions.Count == 0 && audioRendition is null)
+            throw new ArgumentException("A stream needs at least one rendition.", nameof(videoRenditions));
+        _segmentSeconds = segmentSeconds;
+        _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds)).ToArray();
+        if (audioRendition is not null)
+            _audio = new AudioSegmenter(audioRendition, segmentSeconds) { SelfTimed = _video.Length == 0 };
+    }
+
+    public int SegmentSeconds => _segmentSeconds;
+
+    public IReadOnlyList<string> VideoRenditions => _video.Select(v => v.Rendition).ToArray();
+
+    /// <summary>Audio frames dropped (before the first video keyframe, or held too long without a video cut).</summary>
+    public long AudioFramesDropped => _audio?.Dropped ?? 0;
+
+    /// <summary>Times the audio clock was re-anchored to the encoder's stamps.</summary>
+    public long AudioReanchors => _audio?.Reanchors ?? 0;
+
+    /// <summary>Longest keyframe interval of the leading video rendition, 90 kHz ticks.</summary>
+    public long LongestKeyframeInterval => _video.Length > 0 ? _video[0].LongestKeyframeInterval : 0;
+
+    /// <summary>
+    /// A warning when keyframes come less often than the target (segments then last a whole GOP), e.g.
+    /// "keyframes every 8 s, longer than the 2 s segment target"; null when all is well.
+    /// </summary>
+    public string? KeyframeWarning
+    {
+        get
+        {
+            if (_video.Length == 0) return null;
+            var lead = _video[0];
+            long interval = lead.LongestKeyframeInterval;
+            if (interval <= lead.TargetTicks + lead.ToleranceTicks) return null;
+            decimal seconds = Math.Round(interval / (decimal)Timescales.Video, 1);
+            return string.Create(CultureInfo.InvariantCulture,
+                $"keyframes every {seconds:0.#} s, longer than the {_segmentSeconds} s segment target");
+        }
+    }
+
+    /// <summary>Adds a frame of video rendition <paramref name="index"/>; takes over the caller's reference.</summary>
+    public void PushVideo(int index, MediaFrame frame, List<ClosedSegment> output)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var seg = _video[index];
+        var closed = seg.Push(frame);
+        if (index == 0 && _audio is not null && seg.OpenSegmentStart is long start) _audio.SetStart(start);
+        if (closed is null) return;
+        output.Add(closed);
+        if (index == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
+    }
+
+    /// <summary>Adds an audio frame; takes over the caller's reference.</summary>
+    public void PushAudio(MediaFrame frame, List<ClosedSegment> output)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        if (_audio is null)
+        {
+            frame.Release();
+            return;
+        }
+        _audio.Push(frame, output);
+    }
+
+    /// <summary>End of stream: closes every open segment.</summary>
+    public void Flush(List<ClosedSegment> output)
+    {
+        for (int i = 0; i < _video.Length; i++)
+        {
+            var closed = _video[i].Flush();
+            if (closed is null) continue;
+            output.Add(closed);
+            if (i == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
+        }
+        _audio?.Flush(output);
+    }
+
+    public void Dispose()
+    {
+        foreach (var v in _video) v.Flush()?.Dispose();
+        _audio?.Discard();
+    }
+}

@@ -1,0 +1,148 @@
+using Broadcast.Media;
+using Broadcast.Packager.Cmaf;
+
+namespace Broadcast.Packager.Segmenting;
+
+/// <summary>
+/// Cuts one video rendition into segments: a new segment starts at the first keyframe whose decode time falls in
+/// a later multiple of the target duration than the current segment's start (floor(dts / target) changes), so
+/// every rendition fed the same timestamps cuts at the same frames without talking to the others (the rule of
+/// shaka-packager's chunking handler). Pure: no I/O, no clock.
+/// </summary>
+internal sealed class VideoSegmenter
+{
+    /// <summary>Lower bound of the boundary tolerance: RTMP millisecond timestamps jitter by a tick or two.</summary>
+    private const long MinToleranceTicks = Timescales.Video / 50; // 20 ms
+
+    private readonly string _rendition;
+    private readonly long _targetTicks;
+    private readonly List<MediaFrame> _frames = new();
+    private MediaTrack? _track;
+    private int _initVersion = -1;
+    private long _segmentBucket;
+    private long _number;
+    private bool _discontinuity;
+    private long _lastDelta;
+    private long _lastKeyframeDts = long.MinValue;
+
+    public VideoSegmenter(string rendition, int segmentSeconds, long firstNumber = 1)
+    {
+        _rendition = rendition;
+        _targetTicks = (long)segmentSeconds * Timescales.Video;
+        _number = firstNumber - 1;
+    }
+
+    public string Rendition => _rendition;
+
+    /// <summary>Longest interval seen between two keyframes, in 90 kHz ticks.</summary>
+    public long LongestKeyframeInterval { get; private set; }
+
+    public long TargetTicks => _targetTicks;
+
+    /// <summary>Decode time of the first frame of the open segment, or null before the first keyframe.</summary>
+    public long? OpenSegmentStart => _frames.Count > 0 ? _frames[0].Dts : null;
+
+    /// <summary>
+    /// Tolerance before a boundary: about one frame. GStreamer's flvmux stamps a keyframe one frame early
+    /// (1.933 s for a 2 s GOP at 15 fps); without slack a strict rule would wait for the next GOP and double the
+    /// first segment. One and a half observed frame intervals, at least 20 ms, never more than a quarter segment.
+    /// </summary>
+    public long ToleranceTicks
+    {
+        get
+        {
+            long frame = _lastDelta > 0 ? _lastDelta : Timescales.Video / 30;
+            long tol = Math.Max(frame + frame / 2, MinToleranceTicks);
+            return Math.Min(tol, _targetTicks / 4);
+        }
+    }
+
+    private long Bucket(long dts) => FloorDiv(dts + ToleranceTicks, _targetTicks);
+
+    private static long FloorDiv(long a, long b)
+    {
+        long q = a / b;
+        if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
+        return q;
+    }
+
+    /// <summary>
+    /// Takes over the caller's reference to <paramref name="frame"/>. Returns the segment that the frame closed, if any.
+    /// </summary>
+    public ClosedSegment? Push(MediaFrame frame)
+    {
+        if (_frames.Count == 0 && _track is null)
+        {
+            if (!frame.IsKeyframe)
+            {
+                // Nothing decodable before the first keyframe.
+                frame.Release();
+                return null;
+            }
+            StartSegment(frame, configChanged: true, discontinuity: false);
+            return null;
+        }
+
+        var last = _frames.Count > 0 ? _frames[^1] : null;
+        if (last is not null && frame.Dts > last.Dts) _lastDelta = frame.Dts - last.Dts;
+
+        bool configChanged = !ReferenceEquals(frame.Track, _track) && !frame.Track.HasSameConfig(_track);
+        if (!configChanged && !ReferenceEquals(frame.Track, _track)) _track = frame.Track; // same config, newer description
+
+        if (frame.IsKeyframe)
+        {
+            if (_lastKeyframeDts != long.MinValue && frame.Dts > _lastKeyframeDts)
+                LongestKeyframeInterval = Math.Max(LongestKeyframeInterval, frame.Dts - _lastKeyframeDts);
+            _lastKeyframeDts = frame.Dts;
+        }
+
+        if (configChanged || (frame.IsKeyframe && _frames.Count > 0 && Bucket(frame.Dts) > _segmentBucket))
+        {
+            var closed = _frames.Count > 0 ? Close(frame.Dts) : null;
+            StartSegment(frame, configChanged, discontinuity: configChanged);
+            return closed;
+        }
+
+        _frames.Add(frame);
+        return null;
+    }
+
+    /// <summary>Closes the open segment at the end of the stream; the last frame lasts as long as the one before it.</summary>
+    public ClosedSegment? Flush()
+    {
+        if (_frames.Count == 0) return null;
+        long lastDuration = _lastDelta > 0 ? _lastDelta : Timescales.Video / 30;
+        return Close(_frames[^1].Dts + lastDuration);
+    }
+
+    private void StartSegment(MediaFrame frame, bool configChanged, bool discontinuity)
+    {
+        if (configChanged)
+        {
+            _track = frame.Track;
+            _initVersion++;
+        }
+        _discontinuity |= discontinuity;
+        _segmentBucket = Bucket(frame.Dts);
+        _number++;
+        _frames.Add(frame);
+    }
+
+    private ClosedSegment Close(long endDts)
+    {
+        var frames = new List<MediaFrame>(_frames);
+        _frames.Clear();
+        var samples = new CmafSample[frames.Count];
+        for (int i = 0; i < frames.Count; i++)
+        {
+            var f = frames[i];
+            long next = i + 1 < frames.Count ? frames[i + 1].Dts : endDts;
+            // Non-increasing decode times (a broken encoder) become zero-length samples rather than negative ones.
+            long duration = Math.Clamp(next - f.Dts, 0, uint.MaxValue);
+            samples[i] = new CmafSample(f.Data, (uint)duration, f.CompositionOffset, f.IsKeyframe);
+        }
+        bool discontinuity = _discontinuity && _initVersion > 0;
+        _discontinuity = false;
+        return new ClosedSegment(_rendition, frames[0].Track, _initVersion, _number, frames[0].Dts, frames, samples, discontinuity);
+    }
+}

@@ -1,0 +1,154 @@
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace Broadcast.Packager.Storage;
+
+/// <summary>
+/// Stores objects as plain files under a root folder (<c>Storage:Path</c>, default ./data/media), so the bytes on
+/// disk are exactly what is served and any static server could serve them too.
+/// <list type="bullet">
+/// <item>Atomic replace: the bytes go to a temporary file in the same folder, flushed, then
+/// <see cref="File.Move(string, string, bool)"/> with overwrite (rename(2) on POSIX): a reader holding the old file
+/// keeps reading the old bytes; a new open sees the new file whole.</item>
+/// <item>Content-Type and Cache-Control are kept in a sidecar <c>.meta/{key}.json</c>; the <c>.meta</c> tree cannot
+/// collide with a key because no key segment may start with '.'. Without a sidecar the type is derived from the
+/// extension and Cache-Control is null.</item>
+/// <item>ETag: a strong validator computed from the bytes returned (SHA-256, first 128 bits, quoted), so the
+/// ETag always describes exactly <see cref="StoredObject.Data"/> even while a replace races a read.</item>
+/// </list>
+/// </summary>
+public sealed class FileSystemSegmentStore : ISegmentStore
+{
+    private const string MetaFolder = ".meta";
+    private readonly string _root;
+
+    public FileSystemSegmentStore(string root)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        _root = Path.GetFullPath(root);
+        Directory.CreateDirectory(_root);
+    }
+
+    public string Root => _root;
+
+    /// <summary>The file that holds <paramref name="key"/>'s bytes (for tools and tests).</summary>
+    public string PathOf(string key)
+    {
+        StoreKeys.Validate(key);
+        return Path.Combine(_root, key);
+    }
+
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
+    {
+        string path = PathOf(key);
+        ArgumentException.ThrowIfNullOrEmpty(contentType);
+        await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
+        var meta = JsonSerializer.SerializeToUtf8Bytes(new Meta(contentType, cacheControl), MetaJson.Default.Meta);
+        await WriteAtomicAsync(MetaPath(key), meta, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        string path = PathOf(key);
+        byte[] data;
+        DateTimeOffset lastModified;
+        try
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+            lastModified = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
+            data = new byte[stream.Length];
+            await stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException) { return null; }
+        catch (DirectoryNotFoundException) { return null; }
+
+        Meta? meta = null;
+        try
+        {
+            var bytes = await File.ReadAllBytesAsync(MetaPath(key), cancellationToken).ConfigureAwait(false);
+            meta = JsonSerializer.Deserialize(bytes, MetaJson.Default.Meta);
+        }
+        catch (IOException) { }
+        catch (JsonException) { }
+        return new StoredObject(data, meta?.ContentType ?? ContentTypes.FromKey(key), meta?.CacheControl, lastModified, ETagOf(data));
+    }
+
+    public ValueTask DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        foreach (var key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string path = PathOf(key);
+            File.Delete(path); // no error when missing
+            File.Delete(MetaPath(key));
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public async IAsyncEnumerable<string> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        await Task.Yield();
+        // Walk from the deepest folder the prefix names, then filter by the full prefix.
+        int slash = prefix.LastIndexOf('/');
+        string folderKey = slash < 0 ? "" : prefix[..slash];
+        if (folderKey.Length > 0) StoreKeys.Validate(folderKey);
+        string folder = folderKey.Length == 0 ? _root : Path.Combine(_root, folderKey);
+        if (!Directory.Exists(folder)) yield break;
+        var keys = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories))
+        {
+            string key = Path.GetRelativePath(_root, file).Replace(Path.DirectorySeparatorChar, '/');
+            if (!key.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            if (!StoreKeys.IsValid(key, out _)) continue; // temp files, the .meta tree
+            keys.Add(key);
+        }
+        keys.Sort(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return key;
+        }
+    }
+
+    /// <summary>Quoted hex of the first 128 bits of SHA-256: strong (RFC 9110 section 8.8.3), stable across restarts.</summary>
+    public static string ETagOf(ReadOnlySpan<byte> data)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(data, hash);
+        return "\"" + Convert.ToHexStringLower(hash[..16]) + "\"";
+    }
+
+    private string MetaPath(string key) => Path.Combine(_root, MetaFolder, key + ".json");
+
+    private static async Task WriteAtomicAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        string dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        // ".~" prefix: never a valid key, so listings skip a temp file that a crash left behind.
+        string temp = Path.Combine(dir, ".~" + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, useAsync: true))
+            {
+                await stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    internal sealed record Meta(string ContentType, string? CacheControl);
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(FileSystemSegmentStore.Meta))]
+internal sealed partial class MetaJson : System.Text.Json.Serialization.JsonSerializerContext
+{
+}

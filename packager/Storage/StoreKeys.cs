@@ -1,0 +1,103 @@
+namespace Broadcast.Packager.Storage;
+
+/// <summary>
+/// Object keys (URL paths below <c>/live/</c>) and their validation. Layout of one broadcast:
+/// <code>
+/// {channel}/master.m3u8                              live HLS master
+/// {channel}/manifest.mpd                             live DASH MPD (static after unpublish)
+/// {channel}/{rendition}/index.m3u8                   live media playlist
+/// {channel}/{rendition}/{broadcastId}-init[-N].mp4   CMAF header; -N after the Nth decoder-config change
+/// {channel}/{rendition}/{broadcastId}-{number}.m4s   CMAF segment
+/// {channel}/{rendition}/{broadcastId}.m3u8           recording: VOD media playlist of the whole broadcast
+/// {channel}/recordings/{broadcastId}/master.m3u8     recording: master naming ../../{rendition}/{broadcastId}.m3u8
+/// {channel}/recordings/{broadcastId}/manifest.mpd    recording: static MPD naming ../../{rendition}/...
+/// </code>
+/// broadcastId is the UTC start (20261121T054512Z): a channel's next broadcast never reuses an immutable URL.
+/// </summary>
+public static class StoreKeys
+{
+    public const string SourceRendition = "source";
+    public const string AudioRendition = "audio";
+
+    /// <summary>Throws <see cref="ArgumentException"/> unless the key is a safe relative path.</summary>
+    public static void Validate(string key)
+    {
+        if (!IsValid(key, out var reason)) throw new ArgumentException($"Invalid store key '{key}': {reason}.", nameof(key));
+    }
+
+    /// <summary>
+    /// Keys are relative paths of segments made of [A-Za-z0-9._-], separated by '/'. No empty segment (so no
+    /// leading '/', no '//'), no segment starting with '.' (so no '..' traversal and no hidden files, which the
+    /// filesystem store uses for its own bookkeeping), no backslash.
+    /// </summary>
+    public static bool IsValid(string? key, out string reason)
+    {
+        if (string.IsNullOrEmpty(key)) { reason = "empty"; return false; }
+        if (key.Length > 1024) { reason = "longer than 1024 characters"; return false; }
+        int segmentStart = 0;
+        for (int i = 0; i <= key.Length; i++)
+        {
+            char c = i < key.Length ? key[i] : '/';
+            if (c == '/')
+            {
+                if (i == segmentStart) { reason = i == 0 ? "absolute path" : "empty path segment"; return false; }
+                if (key[segmentStart] == '.') { reason = "path segment starting with '.'"; return false; }
+                segmentStart = i + 1;
+                continue;
+            }
+            bool ok = c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '.' or '_' or '-';
+            if (!ok) { reason = c == '\\' ? "backslash" : $"character U+{(int)c:X4} outside [A-Za-z0-9._-/]"; return false; }
+        }
+        reason = "";
+        return true;
+    }
+
+    /// <summary>A channel or rendition name usable as one key segment.</summary>
+    public static bool IsValidName(string? name) => !string.IsNullOrEmpty(name) && !name.Contains('/') && IsValid(name, out _);
+
+    public static string BroadcastId(DateTimeOffset start) =>
+        start.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    public static string Master(string channel) => $"{channel}/master.m3u8";
+
+    public static string Mpd(string channel) => $"{channel}/manifest.mpd";
+
+    public static string MediaPlaylist(string channel, string rendition) => $"{channel}/{rendition}/index.m3u8";
+
+    public static string InitName(string broadcastId, int initVersion) =>
+        initVersion == 0 ? $"{broadcastId}-init.mp4" : $"{broadcastId}-init-{initVersion}.mp4";
+
+    public static string Init(string channel, string rendition, string broadcastId, int initVersion) =>
+        $"{channel}/{rendition}/{InitName(broadcastId, initVersion)}";
+
+    public static string Segment(string channel, string rendition, string broadcastId, long number) =>
+        $"{channel}/{rendition}/{broadcastId}-{number}.m4s";
+
+    public static string VodPlaylist(string channel, string rendition, string broadcastId) => $"{channel}/{rendition}/{broadcastId}.m3u8";
+
+    public static string RecordingMaster(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/master.m3u8";
+
+    public static string RecordingMpd(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/manifest.mpd";
+
+    /// <summary>From the recording folder back to the channel folder (URIs in recording manifests are relative).</summary>
+    public const string RecordingToChannel = "../../";
+}
+
+/// <summary>HTTP metadata the packager chooses per object.</summary>
+public static class ContentTypes
+{
+    public const string Hls = "application/vnd.apple.mpegurl";
+    public const string Dash = "application/dash+xml";
+    public const string VideoMp4 = "video/mp4";
+    public const string AudioMp4 = "audio/mp4";
+
+    /// <summary>Derived from the extension when a store has no recorded type.</summary>
+    public static string FromKey(string key) => Path.GetExtension(key) switch
+    {
+        ".m3u8" => Hls,
+        ".mpd" => Dash,
+        ".mp4" or ".m4s" => VideoMp4,
+        ".m4a" => AudioMp4,
+        _ => "application/octet-stream",
+    };
+}

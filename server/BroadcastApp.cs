@@ -1,0 +1,112 @@
+using Broadcast.Control;
+using Broadcast.Control.Api;
+using Broadcast.Control.Channels;
+using Broadcast.Control.Persistence;
+using Broadcast.Ingest;
+using Broadcast.Media;
+using Broadcast.Origin;
+using Broadcast.Packager;
+using Broadcast.Packager.Storage;
+using Broadcast.Server.Metrics;
+using Serilog;
+
+namespace Broadcast.Server;
+
+/// <summary>
+/// The composition root: reads configuration, picks the roles this process runs and wires each module through
+/// its own Add…/Map… extension. Nothing else lives here.
+/// </summary>
+public static class BroadcastApp
+{
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        // ./data and the other relative paths in configuration are relative to where the server was started.
+        builder.Configuration.SetBasePath(Directory.GetCurrentDirectory());
+        var configuration = builder.Configuration;
+        var roles = ServerRoles.Parse(configuration["Roles"]);
+
+        builder.WebHost.UseUrls(configuration["Http:Urls"] is { Length: > 0 } urls ? urls : "http://0.0.0.0:8080");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+
+        var logger = new LoggerConfiguration().ReadFrom.Configuration(configuration).CreateLogger();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger, dispose: true);
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new LiveStreamRegistry(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(roles);
+
+        // Ingest nodes check stream keys against the same database the control plane writes.
+        if (roles.Control || roles.Ingest) services.AddControl(configuration);
+        if (roles.Ingest || roles.Origin) AddSegmentStore(services, configuration);
+        if (roles.Ingest)
+        {
+            services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
+            services.AddPackager(configuration);
+            services.AddRtmpIngest(configuration);
+            services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
+        }
+        if (roles.Origin) services.AddOrigin(configuration);
+        if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
+        services.AddProblemDetails();
+
+        var app = builder.Build();
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", ReadyAsync);
+        app.MapMetrics();
+        if (roles.Control)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapControlApi();
+        }
+        if (roles.Origin) app.MapOrigin();
+        return app;
+    }
+
+    private static void AddSegmentStore(IServiceCollection services, IConfiguration configuration)
+    {
+        string kind = configuration["Storage:Kind"] is { Length: > 0 } k ? k : "filesystem";
+        if (!string.Equals(kind, "filesystem", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"Storage:Kind '{kind}' is not supported by this build; use 'filesystem'.");
+        string path = configuration["Storage:Path"] is { Length: > 0 } p ? p : "./data/media";
+        services.AddSingleton<ISegmentStore>(_ => new FileSystemSegmentStore(Path.GetFullPath(path)));
+    }
+
+    /// <summary>Ready when the database answers and the store can be read.</summary>
+    private static async Task<IResult> ReadyAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        var failures = new List<string>();
+        if (services.GetService<ControlDatabase>() is { } database)
+        {
+            try
+            {
+                await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failures.Add($"database: {ex.Message}");
+            }
+        }
+        if (services.GetService<ISegmentStore>() is { } store)
+        {
+            try
+            {
+                await store.GetAsync("readyz-probe", cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failures.Add($"store: {ex.Message}");
+            }
+        }
+        return failures.Count == 0
+            ? Results.Text("ready\n")
+            : Results.Text("not ready\n" + string.Join('\n', failures) + "\n", statusCode: StatusCodes.Status503ServiceUnavailable);
+    }
+}

@@ -1,0 +1,80 @@
+using Broadcast.Ingest.Rtmp;
+using Broadcast.Media;
+using Broadcast.Origin;
+using Broadcast.Packager.Live;
+
+namespace Broadcast.Server.Metrics;
+
+/// <summary><c>GET /metrics</c>: per-stream ingest counters, packager progress, connections and viewers in Prometheus text.</summary>
+internal static class MetricsEndpoint
+{
+    public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/metrics", (HttpContext context) =>
+        {
+            var services = context.RequestServices;
+            var text = Render(
+                services.GetService<LiveStreamRegistry>(),
+                services.GetService<IRtmpConnections>(),
+                services.GetService<IPackagerStatus>(),
+                services.GetService<IViewerCounter>());
+            return Results.Text(text, PrometheusTextWriter.ContentType);
+        });
+        return endpoints;
+    }
+
+    internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers)
+    {
+        var w = new PrometheusTextWriter();
+        if (connections is not null)
+        {
+            w.Family("broadcast_rtmp_connections", "gauge", "RTMP connections open now.")
+             .Sample("broadcast_rtmp_connections", connections.Count);
+        }
+        if (streams is not null)
+        {
+            var active = streams.Active;
+            w.Family("broadcast_streams_live", "gauge", "Streams being published now.").Sample("broadcast_streams_live", active.Count);
+            w.Family("broadcast_stream_received_bytes_total", "counter", "Media payload bytes received from the encoder.");
+            w.Family("broadcast_stream_video_frames_total", "counter", "Video frames received from the encoder.");
+            w.Family("broadcast_stream_audio_frames_total", "counter", "Audio frames received from the encoder.");
+            w.Family("broadcast_stream_bitrate_bits_per_second", "gauge", "Ingest bitrate over the last seconds.");
+            w.Family("broadcast_stream_video_fps", "gauge", "Video frames per second received over the last seconds.");
+            w.Family("broadcast_stream_keyframe_interval_seconds", "gauge", "Media time between the last two keyframes.");
+            w.Family("broadcast_stream_reader_dropped_frames_total", "counter", "Frames slow readers lost (resynced at the next keyframe).");
+            w.Family("broadcast_stream_uptime_seconds", "gauge", "Seconds since the publish started.");
+            foreach (var stream in active)
+            {
+                var s = stream.Statistics;
+                var label = ("stream", stream.Name);
+                w.Sample("broadcast_stream_received_bytes_total", s.Bytes, label)
+                 .Sample("broadcast_stream_video_frames_total", s.VideoFrames, label)
+                 .Sample("broadcast_stream_audio_frames_total", s.AudioFrames, label)
+                 .Sample("broadcast_stream_bitrate_bits_per_second", s.BitsPerSecond, label)
+                 .Sample("broadcast_stream_video_fps", s.VideoFpsMilli / 1000.0, label)
+                 .Sample("broadcast_stream_keyframe_interval_seconds", s.KeyframeIntervalMs / 1000.0, label)
+                 .Sample("broadcast_stream_reader_dropped_frames_total", s.FramesDroppedByReaders, label)
+                 .Sample("broadcast_stream_uptime_seconds", (stream.TimeProvider.GetUtcNow() - stream.StartedAt).TotalSeconds, label);
+            }
+        }
+        if (packager is not null)
+        {
+            w.Family("broadcast_packager_segments_total", "counter", "Segments written for the stream's current broadcast.");
+            w.Family("broadcast_packager_last_segment_seconds", "gauge", "Duration of the newest segment.");
+            w.Family("broadcast_packager_warnings", "gauge", "Packaging warnings standing for the stream.");
+            foreach (var status in packager.Streams)
+            {
+                var label = ("stream", status.Channel);
+                w.Sample("broadcast_packager_segments_total", status.SegmentsWritten, label)
+                 .Sample("broadcast_packager_last_segment_seconds", status.LastSegmentDuration?.TotalSeconds ?? 0, label)
+                 .Sample("broadcast_packager_warnings", status.Warnings.Count, label);
+            }
+        }
+        if (viewers is not null && streams is not null)
+        {
+            w.Family("broadcast_viewers", "gauge", "Distinct clients fetching the stream in the last 30 s.");
+            foreach (var stream in streams.Active) w.Sample("broadcast_viewers", viewers.GetViewers(stream.Name), ("stream", stream.Name));
+        }
+        return w.ToString();
+    }
+}

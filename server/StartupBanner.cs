@@ -1,0 +1,64 @@
+using Broadcast.Control.Channels;
+using Broadcast.Control.Security;
+using Broadcast.Ingest.Rtmp;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace Broadcast.Server;
+
+/// <summary>
+/// Once the server listens, makes sure the default channel exists and prints what an operator needs to go
+/// live: the RTMP server URL, the default channel's stream key, playback URLs and where the admin token is.
+/// Printed to the console, never to the log files: the key is a secret.
+/// </summary>
+internal sealed class StartupBanner(
+    IHostApplicationLifetime lifetime,
+    IServer server,
+    ServerRoles roles,
+    IServiceProvider services) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = new TaskCompletionSource();
+        using var registration = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
+
+        string http = HttpBase();
+        var lines = new List<string> { "", "Broadcast is running (roles: " + roles + ")" };
+        if (roles.Ingest && services.GetService<RtmpServer>() is { } rtmp)
+        {
+            var endpoint = await rtmp.Listening.WaitAsync(stoppingToken).ConfigureAwait(false);
+            var channels = services.GetRequiredService<ChannelService>();
+            var defaultChannel = await channels.EnsureDefaultChannelAsync(stoppingToken).ConfigureAwait(false);
+            string host = new Uri(http).Host;
+            lines.Add($"  RTMP server (OBS: Settings > Stream > Custom): rtmp://{host}:{endpoint.Port}/live");
+            lines.Add(defaultChannel.StreamKey is { } key
+                ? $"  Stream key of channel '{defaultChannel.Channel.Name}':        {key}"
+                : $"  Stream key of channel '{defaultChannel.Channel.Name}': cannot be decrypted with the current secret; rotate it through the API");
+            lines.Add($"  HLS:  {http}/live/{defaultChannel.Channel.Slug}/master.m3u8");
+            lines.Add($"  DASH: {http}/live/{defaultChannel.Channel.Slug}/manifest.mpd");
+        }
+        if (roles.Control)
+        {
+            var token = services.GetRequiredService<AdminToken>();
+            lines.Add($"  Admin API: {http}/api/channels (Authorization: Bearer <token>)");
+            lines.Add(token.FilePath is { } path
+                ? $"  Admin token: in {Path.GetFullPath(path)}"
+                : "  Admin token: as configured in Admin:Token");
+        }
+        lines.Add($"  Health: {http}/healthz  Metrics: {http}/metrics");
+        lines.Add("");
+        await Console.Out.WriteLineAsync(string.Join(Environment.NewLine, lines)).ConfigureAwait(false);
+    }
+
+    private string HttpBase()
+    {
+        var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "http://localhost:8080";
+        // A wildcard bind is reachable as localhost on this machine; print something a browser can open.
+        return address.Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal)
+                      .Replace("://[::]", "://localhost", StringComparison.Ordinal)
+                      .Replace("://+", "://localhost", StringComparison.Ordinal)
+                      .Replace("://*", "://localhost", StringComparison.Ordinal)
+                      .TrimEnd('/');
+    }
+}

@@ -1,0 +1,202 @@
+using Broadcast.Ingest.Rtmp;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Ingest.Tests.Rtmp;
+
+/// <summary>Component tests: a real RtmpServer on 127.0.0.1, raw sockets as clients.</summary>
+public class RtmpServerTests
+{
+    private const int ProtocolErrorEvent = 1004;
+    private const int BadNameEvent = 1006;
+
+    [Fact]
+    public async Task Publisher_completes_the_publish_flow_and_the_stream_goes_live()
+    {
+        await using var host = await RtmpTestHost.StartAsync();
+        await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.HandshakeAsync();
+        var status = await client.PublishAsync("live", TestPublishAuthorizer.GoodKey);
+        Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(status));
+
+        var stream = host.Registry.Find("news");
+        Assert.NotNull(stream);
+        Assert.Equal("channel-1", stream!.Tag);
+        var info = Assert.Single(host.Connections.Snapshot());
+        Assert.Equal(RtmpConnectionState.Publishing, info.State);
+        Assert.Equal("live", info.App);
+        Assert.Equal("news", info.StreamName);
+        Assert.True(info.BytesIn > HandshakeResponder.ClientHelloLength);
+
+        await client.SendCommandAsync("FCUnpublish", null, 0, TestPublishAuthorizer.GoodKey);
+        await client.SendCommandAsync("deleteStream", null, 0, 1.0);
+        var unpublished = await client.WaitForCommandAsync(c => c.Name == "onStatus");
+        Assert.Equal(RtmpStatusCodes.UnpublishSuccess, RtmpTestClient.StatusCode(unpublished));
+        Assert.True(stream.IsCompleted);
+        Assert.Null(host.Registry.Find("news"));
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Authorizer.Unpublished.Count == 1));
+        // The key is a secret: no log line may contain it.
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("/" + TestPublishAuthorizer.GoodKey, StringComparison.Ordinal) || e.Message.Contains(" good ", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(HandshakeDigestScheme.Offset8)]
+    [InlineData(HandshakeDigestScheme.Offset772)]
+    public async Task Digest_handshake_gets_a_signed_S1_and_S2(HandshakeDigestScheme scheme)
+    {
+        await using var host = await RtmpTestHost.StartAsync();
+        await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        var (s1, s2, c1) = await client.HandshakeAsync(scheme);
+        int clientOffset = HandshakeDigest.GetDigestOffset(c1, scheme);
+        Assert.True(HandshakeDigest.VerifyResponse(s2, c1.AsSpan(clientOffset, 32), HandshakeDigest.ServerKey));
+        int s1Offset = HandshakeDigest.GetDigestOffset(s1, scheme);
+        var digest = new byte[32];
+        HandshakeDigest.Compute(s1, s1Offset, HandshakeDigest.ServerKey[..HandshakeDigest.ServerKeyTextLength], digest);
+        Assert.Equal(digest, s1.AsSpan(s1Offset, 32).ToArray());
+        Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await client.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+    }
+
+    [Fact]
+    public async Task Wrong_key_gets_BadName_and_is_closed()
+    {
+        await using var host = await RtmpTestHost.StartAsync();
+        await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.HandshakeAsync();
+        var status = await client.PublishAsync("live", "wrong-secret");
+        Assert.Equal(RtmpStatusCodes.PublishBadName, RtmpTestClient.StatusCode(status));
+        var info = Assert.IsType<AmfObject>(status.Arguments[0]);
+        Assert.Equal("error", info["level"]);
+        Assert.Equal("unknown stream key", info["description"]);
+        Assert.True(await client.WaitClosedByServerAsync());
+        Assert.Single(host.Logs.Entries, e => e.EventId == BadNameEvent);
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("wrong-secret", StringComparison.Ordinal));
+        Assert.Empty(host.Registry.Active);
+    }
+
+    [Fact]
+    public async Task Second_publisher_of_a_live_stream_gets_BadName()
+    {
+        await using var host = await RtmpTestHost.StartAsync();
+        await using var first = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await first.HandshakeAsync();
+        Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await first.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+
+        await using var second = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await second.HandshakeAsync();
+        var status = await second.PublishAsync("live", TestPublishAuthorizer.GoodKey);
+        Assert.Equal(RtmpStatusCodes.PublishBadName, RtmpTestClient.StatusCode(status));
+        Assert.Equal("already publishing", ((AmfObject)status.Arguments[0]!)["description"]);
+        Assert.True(await second.WaitClosedByServerAsync());
+        Assert.False(host.Registry.Find("news")!.IsCompleted); // the first publisher is untouched
+    }
+
+    [Fact]
+    public async Task Disconnect_ends_the_publish()
+    {
+        await using var host = await RtmpTestHost.StartAsync();
+        var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.HandshakeAsync();
+        await client.PublishAsync("live", TestPublishAuthorizer.GoodKey);
+        var stream = host.Registry.Find("news")!;
+        await client.DisposeAsync();
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.IsCompleted && host.Registry.Find("news") is null && host.Connections.Count == 0));
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Authorizer.Unpublished.Count == 1));
+    }
+
+    [Fact]
+    public async Task Acknowledgement_follows_the_clients_window()
+    {
+        await using var host = await RtmpTestHost.StartAsync();
+        await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.HandshakeAsync();
+        await client.SendMessageAsync(2, RtmpMessageType.WindowAcknowledgementSize, 0, 0, Hex.Bytes("00001000"));
+        await client.PublishAsync("live", TestPublishAuthorizer.GoodKey);
+        await client.SendMessageAsync(3, RtmpMessageType.DataAmf0, 0, 1, Hex.Written(w =>
+        {
+            Amf0Writer.WriteString(w, "@setDataFrame");
+            Amf0Writer.WriteString(w, "onMetaData");
+            Amf0Writer.WriteEcmaArray(w, new AmfEcmaArray { ["pad"] = new string('x', 5000) });
+        }));
+        RtmpTestClient.Message ack;
+        do ack = await client.ReadMessageAsync(); while (ack.TypeId != RtmpMessageType.Acknowledgement);
+        Assert.True(Acknowledgement.TryRead(ack.Payload, out var value, out _));
+        Assert.True(value.SequenceNumber >= 4096);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news")!.Metadata.ContainsKey("pad")));
+    }
+
+    private static byte[] Chunk(string hex) => Hex.Bytes(hex);
+
+    /// <summary>Each case: what a bad client sends after its handshake (or instead of it) and the reason logged.</summary>
+    public static TheoryData<string, bool, string, string> BadInput => new()
+    {
+        { "garbage instead of a handshake", false, Convert.ToHexString("GET / HTTP/1.1\r\n\r\n"u8), "unsupported RTMP version byte 0x47" },
+        { "chunk size 0", true, "02 000000 000004 01 00000000 00000000", "InvalidChunkSize" },
+        { "chunk stream never opened", true, "47 000000 000010 14", "ChunkStreamNotOpened" },
+        { "message above the size limit", true, "03 000000 100000 09 01000000", "MessageTooLarge" },
+        { "malformed AMF in a command", true, "03 000000 000005 14 00000000 02 00FF 6162", "malformed AMF in command message: Truncated" },
+        { "video before publish", true, "04 000000 000002 09 01000000 1700", "video before publish" },
+        { "truncated chunk, then end of stream", true, "03 000000 000040 14 00000000 0200", "connection ended inside a chunk" },
+        { "command before connect", true, "03 000000 000018 14 00000000 02 000C 63726561746553747265616D 00 4000000000000000", "command createStream before connect" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInput))]
+    public async Task Bad_input_closes_only_that_connection_with_one_logged_reason(string name, bool handshake, string hex, string reason)
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:MaxMessageSize"] = "65536" });
+        await using var healthy = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await healthy.HandshakeAsync();
+
+        await using var bad = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        if (handshake) await bad.HandshakeAsync();
+        await bad.SendRawAsync(Chunk(hex));
+        if (reason.StartsWith("connection ended", StringComparison.Ordinal)) bad.ShutdownSend();
+
+        // The healthy client completes its publish on the same server meanwhile.
+        Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await healthy.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+        Assert.True(await bad.WaitClosedByServerAsync(), name);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == ProtocolErrorEvent)));
+        var entry = Assert.Single(host.Logs.Entries, e => e.EventId == ProtocolErrorEvent);
+        Assert.Contains(reason, entry.Message);
+        Assert.Equal(LogLevel.Warning, entry.Level);
+        Assert.DoesNotContain(host.Logs.Entries, e => e.Level >= LogLevel.Error);
+
+        // Still healthy and still publishing.
+        await healthy.SendCommandAsync("createStream", null);
+        await healthy.WaitForCommandAsync(c => c.Name == "_result");
+        // The closed connection leaves the dashboard list just after its socket closes.
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Connections.Count == 1));
+        Assert.Equal(RtmpConnectionState.Publishing, Assert.Single(host.Connections.Snapshot()).State);
+    }
+
+    [Fact]
+    public async Task Silent_client_is_closed_after_the_handshake_timeout()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:HandshakeTimeoutSeconds"] = "1" });
+        await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.SendRawAsync([3, 0, 0]);
+        Assert.True(await client.WaitClosedByServerAsync());
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == ProtocolErrorEvent && e.Message.Contains("handshake not completed"))));
+    }
+
+    [Fact]
+    public async Task Idle_client_is_closed_after_the_idle_timeout()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:IdleTimeoutSeconds"] = "1" });
+        await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.HandshakeAsync();
+        Assert.True(await client.WaitClosedByServerAsync());
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == ProtocolErrorEvent && e.Message.Contains("idle for 1 s"))));
+    }
+
+    [Fact]
+    public async Task Connections_beyond_the_limit_are_refused()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:MaxConnections"] = "1" });
+        await using var first = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await first.HandshakeAsync();
+        await using var second = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        Assert.True(await second.WaitClosedByServerAsync());
+        Assert.Contains(host.Logs.Entries, e => e.EventId == 1002);
+        Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await first.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+    }
+}

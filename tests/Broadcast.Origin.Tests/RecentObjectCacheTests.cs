@@ -1,0 +1,250 @@
+using System.Net;
+using Broadcast.Packager.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Origin.Tests;
+
+public sealed class RecentObjectCacheTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+
+    private static RecentObjectCache Create(ISegmentStore inner, long capacity = 1 << 20) =>
+        new(inner, Options.Create(new OriginOptions { CacheBytes = capacity }), TimeProvider.System, NullLogger<RecentObjectCache>.Instance);
+
+    [Fact]
+    public async Task Put_then_get_is_served_from_memory_without_an_inner_read()
+    {
+        InMemorySegmentStore inner = new();
+        RecentObjectCache cache = Create(inner);
+        byte[] data = [1, 2, 3, 4];
+        await cache.PutAsync("ch/v0/seg_1.m4s", data, "video/iso.segment", "public, max-age=31536000, immutable", default);
+
+        // The caller's buffer is typically pooled and reused: the cache must hold its own copy.
+        data[0] = 99;
+        StoredObject? got = await cache.GetAsync("ch/v0/seg_1.m4s", default);
+
+        Assert.NotNull(got);
+        Assert.Equal(new byte[] { 1, 2, 3, 4 }, got.Data.ToArray());
+        Assert.Equal("video/iso.segment", got.ContentType);
+        Assert.Equal("public, max-age=31536000, immutable", got.CacheControl);
+        Assert.Matches("^\"[0-9a-f]{32}\"$", got.ETag);
+        Assert.Empty(inner.GetCalls);
+        Assert.Equal(["ch/v0/seg_1.m4s"], inner.PutCalls);
+        Assert.NotNull(await inner.GetAsync("ch/v0/seg_1.m4s", default));
+    }
+
+    [Fact]
+    public async Task Same_bytes_give_the_same_etag_and_new_bytes_a_new_one()
+    {
+        RecentObjectCache cache = Create(new InMemorySegmentStore());
+        await cache.PutAsync("a/v0/x.m4s", new byte[] { 1, 2 }, "", null, default);
+        await cache.PutAsync("b/v0/x.m4s", new byte[] { 1, 2 }, "", null, default);
+        await cache.PutAsync("c/v0/x.m4s", new byte[] { 1, 3 }, "", null, default);
+        string a = (await cache.GetAsync("a/v0/x.m4s", default))!.ETag;
+        Assert.Equal(a, (await cache.GetAsync("b/v0/x.m4s", default))!.ETag);
+        Assert.NotEqual(a, (await cache.GetAsync("c/v0/x.m4s", default))!.ETag);
+    }
+
+    [Fact]
+    public async Task A_manifest_put_replaces_the_previous_version()
+    {
+        InMemorySegmentStore inner = new();
+        RecentObjectCache cache = Create(inner);
+        await cache.PutAsync("ch/v0/index.m3u8", "#EXTM3U\n#1"u8.ToArray(), "application/vnd.apple.mpegurl", "max-age=1", default);
+        long afterFirst = cache.CachedBytes;
+        await cache.PutAsync("ch/v0/index.m3u8", "#EXTM3U\n#2"u8.ToArray(), "application/vnd.apple.mpegurl", "max-age=1", default);
+
+        StoredObject? got = await cache.GetAsync("ch/v0/index.m3u8", default);
+        Assert.Equal("#EXTM3U\n#2"u8.ToArray(), got!.Data.ToArray());
+        Assert.Equal(1, cache.Count);
+        Assert.Equal(afterFirst, cache.CachedBytes);
+        Assert.Empty(inner.GetCalls);
+    }
+
+    [Fact]
+    public async Task Eviction_keeps_the_cache_within_its_byte_bound_oldest_first()
+    {
+        InMemorySegmentStore inner = new();
+        const long capacity = 10_000;
+        RecentObjectCache cache = Create(inner, capacity);
+        for (int i = 0; i < 20; i++)
+        {
+            await cache.PutAsync($"ch/v0/seg_{i}.m4s", new byte[1000], "", null, default);
+            Assert.InRange(cache.CachedBytes, 0, capacity);
+        }
+
+        Assert.False(cache.Contains("ch/v0/seg_0.m4s"));
+        Assert.True(cache.Contains("ch/v0/seg_19.m4s"));
+        Assert.InRange(cache.Count, 1, 9);
+
+        // An evicted object still comes from the inner store.
+        Assert.NotNull(await cache.GetAsync("ch/v0/seg_0.m4s", default));
+        Assert.Equal(["ch/v0/seg_0.m4s"], inner.GetCalls);
+        Assert.InRange(cache.CachedBytes, 0, capacity);
+    }
+
+    [Fact]
+    public async Task An_object_larger_than_the_whole_cache_is_stored_but_not_kept()
+    {
+        InMemorySegmentStore inner = new();
+        RecentObjectCache cache = Create(inner, 1000);
+        await cache.PutAsync("ch/v0/big.m4s", new byte[5000], "", null, default);
+        Assert.False(cache.Contains("ch/v0/big.m4s"));
+        Assert.Equal(0, cache.CachedBytes);
+        Assert.Equal(5000, (await cache.GetAsync("ch/v0/big.m4s", default))!.Data.Length);
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_misses_share_one_inner_read()
+    {
+        InMemorySegmentStore inner = new();
+        inner.Seed("ch/v0/seg_7.m4s", [7, 7, 7], "video/iso.segment", null, DateTimeOffset.UtcNow, "s7");
+        inner.GetGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        RecentObjectCache cache = Create(inner);
+
+        // Each call registers as leader or follower synchronously; the leader's inner read blocks on the gate.
+        Task<StoredObject?>[] reads = new Task<StoredObject?>[50];
+        for (int i = 0; i < reads.Length; i++)
+        {
+            reads[i] = cache.GetAsync("ch/v0/seg_7.m4s", default).AsTask();
+        }
+
+        Assert.Single(inner.GetCalls);
+        Assert.All(reads, r => Assert.False(r.IsCompleted));
+        inner.GetGate.SetResult();
+
+        StoredObject?[] results = await Task.WhenAll(reads).WaitAsync(Bound);
+        Assert.All(results, r => Assert.Same(results[0], r));
+        Assert.Equal("s7", results[0]!.ETag);
+        Assert.Equal(1, inner.GetCount("ch/v0/seg_7.m4s"));
+
+        // A segment read through is kept: the next read is a memory hit.
+        await cache.GetAsync("ch/v0/seg_7.m4s", default);
+        Assert.Equal(1, inner.GetCount("ch/v0/seg_7.m4s"));
+    }
+
+    [Fact]
+    public async Task A_waiter_that_gives_up_does_not_fail_the_others()
+    {
+        InMemorySegmentStore inner = new();
+        inner.Seed("ch/v0/seg_8.m4s", [8], "", null, DateTimeOffset.UtcNow, "s8");
+        inner.GetGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        RecentObjectCache cache = Create(inner);
+
+        using CancellationTokenSource leaderGone = new();
+        Task<StoredObject?> leader = cache.GetAsync("ch/v0/seg_8.m4s", leaderGone.Token).AsTask();
+        Task<StoredObject?> follower = cache.GetAsync("ch/v0/seg_8.m4s", default).AsTask();
+        leaderGone.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => leader.WaitAsync(Bound));
+
+        inner.GetGate.SetResult();
+        Assert.Equal("s8", (await follower.WaitAsync(Bound))!.ETag);
+        Assert.Single(inner.GetCalls);
+    }
+
+    [Fact]
+    public async Task An_inner_failure_reaches_every_waiter_and_the_next_read_retries()
+    {
+        InMemorySegmentStore inner = new() { FailGetsWith = new IOException("disk gone") };
+        inner.GetGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        RecentObjectCache cache = Create(inner);
+
+        Task<StoredObject?> a = cache.GetAsync("ch/v0/seg_9.m4s", default).AsTask();
+        Task<StoredObject?> b = cache.GetAsync("ch/v0/seg_9.m4s", default).AsTask();
+        inner.GetGate.SetResult();
+        await Assert.ThrowsAsync<IOException>(() => a.WaitAsync(Bound));
+        await Assert.ThrowsAsync<IOException>(() => b.WaitAsync(Bound));
+
+        inner.FailGetsWith = null;
+        Assert.Null(await cache.GetAsync("ch/v0/seg_9.m4s", default));
+        Assert.Equal(2, inner.GetCount("ch/v0/seg_9.m4s"));
+    }
+
+    [Fact]
+    public async Task Manifests_read_through_are_not_kept()
+    {
+        // Another node may be rewriting a manifest this node never saw a put for.
+        InMemorySegmentStore inner = new();
+        inner.Seed("ch/v0/index.m3u8", "#EXTM3U"u8.ToArray(), "", null, DateTimeOffset.UtcNow, "m");
+        RecentObjectCache cache = Create(inner);
+        await cache.GetAsync("ch/v0/index.m3u8", default);
+        await cache.GetAsync("ch/v0/index.m3u8", default);
+        Assert.Equal(2, inner.GetCount("ch/v0/index.m3u8"));
+    }
+
+    [Fact]
+    public async Task Missing_objects_are_not_remembered()
+    {
+        InMemorySegmentStore inner = new();
+        RecentObjectCache cache = Create(inner);
+        Assert.Null(await cache.GetAsync("ch/v0/seg_10.m4s", default));
+        await inner.PutAsync("ch/v0/seg_10.m4s", new byte[] { 1 }, "", null, default);
+        Assert.NotNull(await cache.GetAsync("ch/v0/seg_10.m4s", default));
+    }
+
+    [Fact]
+    public async Task Delete_removes_from_memory_and_the_inner_store()
+    {
+        InMemorySegmentStore inner = new();
+        RecentObjectCache cache = Create(inner);
+        await cache.PutAsync("ch/v0/seg_11.m4s", new byte[] { 1 }, "", null, default);
+        await cache.DeleteAsync(["ch/v0/seg_11.m4s"], default);
+        Assert.False(cache.Contains("ch/v0/seg_11.m4s"));
+        Assert.Equal(0, cache.CachedBytes);
+        Assert.Null(await cache.GetAsync("ch/v0/seg_11.m4s", default));
+    }
+
+    [Fact]
+    public async Task Composition_wraps_the_registered_store_and_serves_puts_from_memory_over_http()
+    {
+        InMemorySegmentStore inner = new();
+        await using OriginServer server = await OriginServer.StartAsync(inner);
+        ISegmentStore store = server.Services.GetRequiredService<ISegmentStore>();
+        RecentObjectCache cache = Assert.IsType<RecentObjectCache>(store);
+        Assert.Same(cache, server.Services.GetRequiredService<RecentObjectCache>());
+
+        // The packager writes through the ISegmentStore it resolves, which is the cache.
+        await store.PutAsync("ch/v0/seg_1.m4s", new byte[] { 5, 6, 7 }, "video/iso.segment", null, default);
+        using HttpResponseMessage response = await server.Client.GetAsync("/live/ch/v0/seg_1.m4s");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(new byte[] { 5, 6, 7 }, await response.Content.ReadAsByteArrayAsync());
+        Assert.Empty(inner.GetCalls);
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_http_gets_of_a_missing_key_make_one_inner_read()
+    {
+        InMemorySegmentStore inner = new();
+        inner.Seed("ch/v0/seg_2.m4s", new byte[4096], "video/iso.segment", null, DateTimeOffset.UtcNow, "s2");
+        inner.GetGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using OriginServer server = await OriginServer.StartAsync(inner);
+        RecentObjectCache cache = server.Services.GetRequiredService<RecentObjectCache>();
+
+        Task<HttpResponseMessage>[] gets = new Task<HttpResponseMessage>[50];
+        for (int i = 0; i < gets.Length; i++)
+        {
+            gets[i] = server.Client.GetAsync("/live/ch/v0/seg_2.m4s");
+        }
+
+        // Wait (bounded) for the leader's read to reach the store, then release it; late arrivals are memory hits.
+        using CancellationTokenSource timeout = new(Bound);
+        while (inner.GetCalls.Count == 0)
+        {
+            await Task.Delay(10, timeout.Token);
+        }
+
+        inner.GetGate.SetResult();
+        HttpResponseMessage[] responses = await Task.WhenAll(gets).WaitAsync(Bound);
+        foreach (HttpResponseMessage response in responses)
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(4096, (await response.Content.ReadAsByteArrayAsync()).Length);
+            response.Dispose();
+        }
+
+        Assert.Equal(1, inner.GetCount("ch/v0/seg_2.m4s"));
+        Assert.True(cache.Contains("ch/v0/seg_2.m4s"));
+    }
+}

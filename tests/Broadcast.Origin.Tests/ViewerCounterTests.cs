@@ -1,0 +1,91 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Origin.Tests;
+
+public sealed class ViewerCounterTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 21, 5, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void Distinct_clients_count_once_within_the_window()
+    {
+        ManualTimeProvider clock = new(Start);
+        ViewerCounter counter = new(Options.Create(new OriginOptions()), clock);
+        ulong a = ViewerCounter.HashClient(IPAddress.Parse("10.0.0.1"), "hls.js");
+        ulong b = ViewerCounter.HashClient(IPAddress.Parse("10.0.0.1"), "Safari");
+        ulong c = ViewerCounter.HashClient(IPAddress.Parse("10.0.0.2"), "hls.js");
+
+        counter.Touch("ch", a);
+        counter.Touch("ch", a);
+        counter.Touch("ch", b);
+        counter.Touch("ch", c);
+        counter.Touch("other", a);
+
+        Assert.Equal(3, counter.GetViewers("ch"));
+        Assert.Equal(1, counter.GetViewers("other"));
+        Assert.Equal(0, counter.GetViewers("nobody"));
+
+        clock.Advance(TimeSpan.FromSeconds(20));
+        counter.Touch("ch", a);
+        clock.Advance(TimeSpan.FromSeconds(11));
+        // b and c were last seen 31 s ago; a 11 s ago.
+        Assert.Equal(1, counter.GetViewers("ch"));
+        Assert.Equal(0, counter.GetViewers("other"));
+
+        clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, counter.GetViewers("ch"));
+    }
+
+    [Fact]
+    public void Ipv4_mapped_addresses_hash_like_plain_ipv4()
+    {
+        Assert.Equal(
+            ViewerCounter.HashClient(IPAddress.Parse("192.0.2.7"), "ua"),
+            ViewerCounter.HashClient(IPAddress.Parse("::ffff:192.0.2.7"), "ua"));
+        Assert.NotEqual(
+            ViewerCounter.HashClient(IPAddress.Parse("192.0.2.7"), "ua"),
+            ViewerCounter.HashClient(IPAddress.Parse("192.0.2.7"), "ub"));
+    }
+
+    [Fact]
+    public async Task Http_fetches_of_media_playlists_and_segments_count_viewers()
+    {
+        ManualTimeProvider clock = new(Start);
+        InMemorySegmentStore store = new();
+        foreach (string key in new[] { "ch/master.m3u8", "ch/v0/index.m3u8", "ch/v0/seg_1.m4s", "ch/manifest.mpd" })
+        {
+            store.Seed(key, [1], "", null, Start, "e");
+        }
+
+        await using OriginServer server = await OriginServer.StartAsync(store, clock);
+        IViewerCounter viewers = server.Services.GetRequiredService<IViewerCounter>();
+
+        async Task FetchAsync(string path, string userAgent)
+        {
+            using HttpRequestMessage request = new(HttpMethod.Get, path);
+            request.Headers.TryAddWithoutValidation("User-Agent", userAgent);
+            using HttpResponseMessage response = await server.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // A master playlist alone is not watching.
+        await FetchAsync("/live/ch/master.m3u8", "player-0");
+        Assert.Equal(0, viewers.GetViewers("ch"));
+
+        await FetchAsync("/live/ch/v0/index.m3u8", "player-1");
+        await FetchAsync("/live/ch/v0/seg_1.m4s", "player-1");
+        await FetchAsync("/live/ch/v0/seg_1.m4s", "player-2");
+        await FetchAsync("/live/ch/manifest.mpd", "player-3");
+        Assert.Equal(3, viewers.GetViewers("ch"));
+
+        // 404s do not create channels: a scan of random names cannot grow the table.
+        using HttpResponseMessage missing = await server.Client.GetAsync("/live/ghost/v0/seg_1.m4s");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal(0, viewers.GetViewers("ghost"));
+
+        clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(0, viewers.GetViewers("ch"));
+    }
+}

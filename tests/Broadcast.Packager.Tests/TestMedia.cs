@@ -1,0 +1,38 @@
+using Broadcast.Media;
+
+namespace Broadcast.Packager.Tests;
+
+/// <summary>Synthetic tracks and frames for pure segmenter and manifest tests.</summary>
+internal static class TestMedia
+{
+    // A real avcC header (High profile 3.1) so codec strings and init segments are believable.
+    public static readonly byte[] AvcConfig = [0x01, 0x64, 0x00, 0x1F, 0xFF, 0xE1, 0x00, 0x04, 0x67, 0x64, 0x00, 0x1F, 0x01, 0x00, 0x04, 0x68, 0xEB, 0xE3, 0xCB];
+
+    public static VideoTrack Video(int width = 1280, int height = 720, FrameRate? frameRate = null, byte[]? config = null) =>
+        new(Codec.H264, config ?? AvcConfig, "avc1.64001f", width, height, "High", "3.1", frameRate ?? new FrameRate(30, 1));
+
+    /// <summary>AAC-LC AudioSpecificConfig for the rate (ISO/IEC 14496-3 1.6.2.1).</summary>
+    public static AudioTrack Audio(int sampleRate = 48000, int channels = 2)
+    {
+        int index = sampleRate switch { 48000 => 3, 44100 => 4, 32000 => 5, _ => 3 };
+        byte[] asc = [(byte)(2 << 3 | index >> 1), (byte)((index & 1) << 7 | channels << 3)];
+        return new AudioTrack(Codec.Aac, asc, "mp4a.40.2", sampleRate, channels);
+    }
+
+    public static MediaFrame Frame(MediaTrack track, long dts, bool key, int size = 100, int cto = 0)
+    {
+        var payload = new byte[size];
+        payload[0] = key ? (byte)0x65 : (byte)0x41;
+        return MediaFrame.Rent(track, dts, cto, key, payload);
+    }
+}
+
+/// <summary>A TimeProvider whose clock the test moves (timers are not needed by the code under test).</summary>
+internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
+{
+    private DateTimeOffset _now = start;
+
+    public override DateTimeOffset GetUtcNow() => _now;
+
+    public void Advance(TimeSpan by) => _now += by;
+}
