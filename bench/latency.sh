@@ -3,13 +3,13 @@
 # A live publisher (ffmpeg -re -c copy of a testsrc2 + sine clip, H.264 2 s GOP + AAC) pushes to nginx-rtmp with its own
 # HLS (the peer), then to our server, in one run. The media playlist is polled every POLL_MS ms with curl; every
 # newly listed segment is timed against the wall clock two ways:
-#   (a) PDT:  listed_at - (EXT-X-PROGRAM-DATE-TIME + EXTINF), the server's own wall-clock stamp of the segment end
-#             (ours only: nginx-rtmp writes no PROGRAM-DATE-TIME);
-#   (b) sent: listed_at - (publisher connect + media end time), media end = the sum of EXTINF from the first
-#             segment; the clock starts when the publisher's TCP connection is up (ffmpeg start-up excluded).
-#             Same method for both servers; needs no PROGRAM-DATE-TIME.
-# A segment can be listed only once the next keyframe arrives (it closes the segment), so the floor is ~0 s; the
-# target for ours is (a) <= ~150 ms. listed_at is when the poll that first saw it started: resolution ~POLL_MS.
+#   (b) sent: listed_at - the moment the keyframe that ends the segment left the publisher (a segment can only be
+#             closed when the next keyframe arrives). That moment is read from the kernel: the publisher socket's
+#             bytes_sent (ss -ti), sampled every ~6 ms around each expected keyframe; a keyframe is the one jump of
+#             > 6 KB. Independent of the server's clock, same method for both servers. Target: <= ~150 ms.
+#   (a) PDT:  listed_at - (EXT-X-PROGRAM-DATE-TIME + EXTINF), by the server's own wall-clock stamp (ours only:
+#             nginx-rtmp writes no PDT). (a) - (b) shows how far the PDT is from the real send clock.
+# listed_at is when the poll that first saw it started, so both carry +-POLL_MS of resolution.
 #
 # Usage: bench/latency.sh                    DURATION=40 s of publishing per server, POLL_MS=20
 #        ONLY=nginx bench/latency.sh          (peer half only; ONLY=ours for ours only)
@@ -26,13 +26,13 @@ ONLY=${ONLY:-both}
 only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
 BENCH_COMMAND="${only_arg}DURATION=$DURATION POLL_MS=$POLL_MS bench/latency.sh"
 
-"$REPO_DIR/scripts/deps.sh" nginx libnginx-mod-rtmp ffmpeg curl
+"$REPO_DIR/scripts/deps.sh" nginx libnginx-mod-rtmp ffmpeg curl iproute2
 bench_init
 
-# The publisher sends a pre-encoded testsrc2 clip (-c copy) rather than encoding live: ffmpeg opens the RTMP
-# connection before it starts the -re clock, and with no encoder to initialise the two are a few ms apart, so
-# the connect time is a good wall-clock origin for media time 0. (Encoding live put a variable 0.1-0.7 s of x264
-# start-up on this loaded machine between the two.)
+# The publisher sends a pre-encoded testsrc2 clip (-c copy) rather than encoding live: with no encoder, ffmpeg's
+# -re clock starts as it sends the first keyframe and nothing slow comes after, so "first keyframe sent + media
+# time" is when each later frame leaves. (Encoding live put a variable 0.1-0.7 s of x264 start-up on this loaded
+# machine inside the stream's first seconds.)
 LCLIP="$BENCH_CACHE/clip-360p30-gop2s-120s.flv"
 if [[ ! -s "$LCLIP" ]]; then
   log "generating $LCLIP (once)"
@@ -80,22 +80,32 @@ measure() {
   : >"$segs"
   t_start=$EPOCHREALTIME
   local loop=(); ((DURATION > 120)) && loop=(-stream_loop -1)
-  timeout --kill-after=5 $((DURATION + 20)) ffmpeg -nostdin -hide_banner -loglevel warning -re "${loop[@]}" -i "$LCLIP" \
+  ffmpeg -nostdin -nostats -hide_banner -loglevel warning -re "${loop[@]}" -i "$LCLIP" \
     -t "$DURATION" -c copy -f flv "$rtmp" >"$BENCH_TMP/$name.publisher.log" 2>&1 &
   pub=$!
   BENCH_PIDS+=("$pub")
-  # Media time 0 leaves the publisher when its TCP connection to the RTMP port is up (see LCLIP above).
-  local porthex t_conn="" i
-  porthex=$(printf ":%04X" "$4")
-  for ((i = 0; i < 2000; i++)); do
-    if awk -v p="$porthex" '$3 ~ p"$" && $4 == "01" { f = 1 } END { exit !f }' /proc/net/tcp 2>/dev/null; then t_conn=$EPOCHREALTIME; break; fi
-    sleep 0.005
-  done
-  [[ -n "$t_conn" ]] || { log "$name: publisher never connected"; t_conn=$t_start; }
-  log "$name: publisher connected after $(awk -v a="$t_start" -v b="$t_conn" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms"
-  t_start=$t_conn
-  log "$name: publishing ${DURATION}s, polling $url every ${POLL_MS} ms"
+  # Media time 0 leaves the publisher with its first keyframe: the first moment its socket to the RTMP port has
+  # sent more than handshake + connect/publish commands + metadata + sequence headers (~4.5 KB; the clip's
+  # keyframes are > 8 KB and each goes out in one write). Read from the kernel's per-socket bytes_sent (ss -ti),
+  # polled every ~5 ms: ffmpeg writes sockets with send(), which /proc/PID/io does not count.
   mkfifo "$BENCH_TMP/$name.sleep"; exec {SLEEP_FD}<>"$BENCH_TMP/$name.sleep"
+  local sent t_first="" i
+  for ((i = 0; i < 2000; i++)); do
+    sent=$(ss -tinH state established "dport = :$4" 2>/dev/null | grep -o 'bytes_sent:[0-9]*' | head -1 || true)
+    if [[ -n "$sent" ]] && ((${sent#bytes_sent:} >= 8000)); then t_first=$EPOCHREALTIME; break; fi
+    kill -0 "$pub" 2>/dev/null || break
+    read -r -t 0.003 -u "$SLEEP_FD" || true
+  done
+  [[ -n "$t_first" ]] || die "$name: could not see the publisher send its first keyframe"
+  log "$name: first keyframe sent $(awk -v a="$t_start" -v b="$t_first" 'BEGIN { printf "%.0f", (b - a) * 1000 }') ms after launch"
+  t_start=$t_first
+  # Every later keyframe's real send time: around each expected time (first + k * GOP) sample bytes_sent every
+  # few ms; the keyframe is the sample whose increase is >= 6000 bytes (keyframes are > 8 KB, a P-frame plus
+  # audio < 5 KB in this clip). Extrapolating from the first keyframe instead is off by ffmpeg's -re start-up.
+  keyframe_sampler "$4" "$t_first" "$pub" "$BENCH_TMP/$name.keys" &
+  local ksampler=$!
+  BENCH_PIDS+=("$ksampler")
+  log "$name: publishing ${DURATION}s, polling $url every ${POLL_MS} ms"
   local deadline=$((SECONDS + DURATION + 20))
   local polls=0 t_poll0=$EPOCHREALTIME
   while kill -0 "$pub" 2>/dev/null && ((SECONDS < deadline)); do
@@ -115,16 +125,28 @@ measure() {
   done
   POLL_MEAN_MS=$(awk -v a="$t_poll0" -v b="$EPOCHREALTIME" -v n="$polls" 'BEGIN { printf "%.0f", (b - a) * 1000 / (n ? n : 1) }')
   log "$name: $polls polls, one every $POLL_MEAN_MS ms on average"
+  kill "$ksampler" 2>/dev/null || true; wait "$ksampler" 2>/dev/null || true
+  kill -0 "$pub" 2>/dev/null && { log "$name: publisher overran; stopping it"; stop_tree "$pub"; }
   wait "$pub" 2>/dev/null || log "$name: publisher exited non-zero: $(tail -2 "$BENCH_TMP/$name.publisher.log" | tr '\n' ' ')"
   # Per segment: (a) listed - (pdt + dur); (b) listed - (t_start + cumulative media end). (b) needs the first
   # segment seen to be the stream's first (sequence numbers from 0 or 1 with no gap), else "-".
-  sort -n "$segs" | awk -v t0="$t_start" '
+  # keyframe send times: "k t" for each k with a detected jump.
+  # The jump happened after the previous query (>= its t_before) and before this one (<= its t_after): the
+  # midpoint, +-half the gap (~6 ms here).
+  awk '$1 != win { win = $1; prev = "" }
+    prev != "" && $4 - prev >= 6000 && !($1 in key) { key[$1] = 1; printf "%d %.6f\n", $1, (ptb + $3) / 2 }
+    { prev = $4; ptb = $2 }' "$BENCH_TMP/$name.keys" >"$BENCH_TMP/$name.keytimes"
+  log "$name: saw $(wc -l <"$BENCH_TMP/$name.keytimes") keyframes leave the publisher"
+  sort -n "$segs" | awk -v t0="$t_start" -v gop="$GOP_S" -v keys="$BENCH_TMP/$name.keytimes" '
+    BEGIN { while ((getline line < keys) > 0) { split(line, f, " "); kt[f[1]] = f[2] } }
     NR == 1 { first = $1; ok_b = 1 }
     {
       if ($1 != first + NR - 1) ok_b = 0
       cum += $3
       a = ($4 == "-") ? "-" : sprintf("%.3f", $2 - ($4 + $3))
-      b = ok_b ? sprintf("%.3f", $2 - (t0 + cum)) : "-"
+      # The segment ends where keyframe k = round(cum / GOP) starts; its send time if seen, else "-".
+      k = int(cum / gop + 0.5)
+      b = (ok_b && (k in kt)) ? sprintf("%.3f", $2 - kt[k]) : "-"
       print $1, $3, a, b
     }' >"$segs.lat"
   # Skip the first segment (start-up: encoder warm-up, channel set-up) from the statistics, keep it in the log.
@@ -141,6 +163,35 @@ measure() {
         (na ? f(sa / na) : "-"), (na ? f(mina) : "-"), (na ? f(ma) : "-"), (nb ? f(sb / nb) : "-"), (nb ? f(mb) : "-"), na
     }' "$segs.lat")
   log "$name: $MEASURE_RESULT (segments, mean dur s, pdt mean/min/max ms, sent mean/max ms)"
+}
+
+GOP_S=2 # the clip's keyframe interval (-g 60 at 30 fps)
+
+# keyframe_sampler PORT T_FIRST PUB_PID OUT: for k = 1, 2, ... while the publisher runs, samples the publisher
+# socket's bytes_sent from 250 ms before to 350 ms after T_FIRST + k * GOP_S; writes "k t_before t_after bytes_sent"
+# (the clock read just before and just after ss, which takes a few ms to fork and query the kernel).
+keyframe_sampler() {
+  set +e +o pipefail
+  local port=$1 t0=$2 pub=$3 out=$4 k fd now target from to s
+  mkfifo "$BENCH_TMP/sampler.$BASHPID.fifo" && exec {fd}<>"$BENCH_TMP/sampler.$BASHPID.fifo"
+  local t0us=${t0/./}
+  for ((k = 1; k <= DURATION / GOP_S + 1; k++)); do
+    kill -0 "$pub" 2>/dev/null || break
+    target=$((t0us + k * GOP_S * 1000000)); from=$((target - 250000)); to=$((target + 350000))
+    now=${EPOCHREALTIME/./}
+    while ((now < from)); do
+      local left=$((from - now)); ((left > 900000)) && left=900000
+      printf -v left '0.%06d' "$left"; read -r -t "$left" -u "$fd"
+      now=${EPOCHREALTIME/./}
+    done
+    while ((now < to)); do
+      local tb=$EPOCHREALTIME
+      s=$(ss -tinH state established "dport = :$port" 2>/dev/null | grep -o 'bytes_sent:[0-9]*' | head -1)
+      [[ -n "$s" ]] && echo "$k $tb $EPOCHREALTIME ${s#bytes_sent:}"
+      read -r -t 0.002 -u "$fd"
+      now=${EPOCHREALTIME/./}
+    done
+  done >"$out"
 }
 
 NGINX_RESULT="" OURS_RESULT=""
@@ -173,15 +224,15 @@ fi
 
 read -r nn nd npm npmin npx nsm nsx npn <<<"${NGINX_RESULT:-0 - - - - - - 0}"
 read -r on od opm opmin opx osm osx opn <<<"${OURS_RESULT:-0 - - - - - - 0}"
-verdict=$(awk -v m="$opm" -v x="$opx" 'BEGIN { if (m == "-") print "n/a"; else print ((m + 0 <= 150) ? "met" : "NOT met") " (mean " m " ms, max " x " ms)" }')
-table="| server | segments | mean EXTINF s | (a) listed - PDT end: mean / min / max ms | (b) listed - sent end: mean / max ms |
+verdict=$(awk -v m="$osm" -v x="$osx" 'BEGIN { if (m == "-") print "n/a"; else print ((x + 0 <= 150) ? "met" : "NOT met") " (mean " m " ms, max " x " ms)" }')
+table="| server | segments | mean EXTINF s | (b) listed - closing keyframe sent: mean / max ms | (a) listed - PDT end: mean / min / max ms |
 |---|---|---|---|---|
-| nginx-rtmp HLS (hls_fragment 2s) | $nn | $nd | $npm / $npmin / $npx | $nsm / $nsx |
-| Broadcast (source rendition) | $on | $od | $opm / $opmin / $opx | $osm / $osx |
+| nginx-rtmp HLS (hls_fragment 2s) | $nn | $nd | $nsm / $nsx | $npm / $npmin / $npx |
+| Broadcast (source rendition) | $on | $od | $osm / $osx | $opm / $opmin / $opx |
 
 Publisher: \`ffmpeg -re -c copy\` of a testsrc2 640x360 30 fps clip, H.264 GOP 60 (2 s), AAC; ${DURATION}s per server;
-playlist polled every ${POLL_MS} ms (measured: nginx every ${NGINX_POLL:--} ms, ours every ${OURS_POLL:--} ms, curl included) (first segment left out of the statistics). (b) counts from the publisher's TCP connect (ffmpeg start-up excluded).
-Target: (a) <= ~150 ms: **$verdict**."
+playlist polled every ${POLL_MS} ms (measured: nginx every ${NGINX_POLL:--} ms, ours every ${OURS_POLL:--} ms, curl included) (first segment left out of the statistics). (b) is timed from the closing keyframe leaving the publisher's socket (ss -ti bytes_sent, ~6 ms samples).
+Target: (b) <= ~150 ms for ours: **$verdict**."
 echo
 echo "$table"
 [[ "${NO_RESULTS:-0}" == 1 ]] || results_append "latency: segment end to playlist" "$table"
