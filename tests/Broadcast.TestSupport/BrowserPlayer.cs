@@ -156,6 +156,13 @@ public sealed class BrowserPlayer : IAsyncDisposable
 
     public Task<int> GetVideoHeightAsync() => _page.EvaluateAsync<int>("() => window.__player.videoHeight");
 
+    /// <summary>Duration in seconds; -1 while unknown or infinite (live).</summary>
+    public Task<double> GetDurationAsync() => _page.EvaluateAsync<double>("() => window.__player.duration");
+
+    /// <summary>Seeks the video element (VOD), e.g. close to the end to test the tail without playing it all.</summary>
+    public Task SeekAsync(double seconds) =>
+        _page.EvaluateAsync($"() => {{ document.getElementById('video').currentTime = {seconds.ToString(CultureInfo.InvariantCulture)}; }}");
+
     public Task<string> GetStateAsync() => _page.EvaluateAsync<string>("() => window.__player.state");
 
     /// <summary>Live latency in seconds as the library measures it, or null.</summary>

@@ -103,7 +103,7 @@ public static class FfProbe
         double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d : 0;
 
     /// <summary>ffprobe rates are fractions like "30000/1001" or "0/0".</summary>
-    internal static double Rate(string? s)
+    public static double Rate(string? s)
     {
         if (string.IsNullOrEmpty(s))
         {
