@@ -137,15 +137,18 @@ public static class ChannelStatusPaths
 }
 
 /// <summary>The admin REST API as the end-to-end tests use it.</summary>
-public sealed class BroadcastApi(HttpClient http)
+/// <param name="diagnostics">Appended to every error (the server's log tail), so a failed call explains itself.</param>
+public sealed class BroadcastApi(HttpClient http, Func<string>? diagnostics = null)
 {
+    private string Diagnostics => diagnostics is null ? "" : $"{Environment.NewLine}--- server log tail ---{Environment.NewLine}{diagnostics()}";
+
     public async Task<ChannelInfo> CreateChannelAsync(string name)
     {
         using var response = await http.PostAsJsonAsync("api/channels", new { name }).ConfigureAwait(false);
         var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            throw new HttpRequestException($"POST /api/channels {{\"name\":\"{name}\"}} -> {(int)response.StatusCode}: {body}");
+            throw new HttpRequestException($"POST /api/channels {{\"name\":\"{name}\"}} -> {(int)response.StatusCode}: {body}{Diagnostics}");
         }
 
         return ChannelStatusPaths.ReadChannel(JsonNode.Parse(body));
@@ -157,7 +160,7 @@ public sealed class BroadcastApi(HttpClient http)
         var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            throw new HttpRequestException($"GET /api/channels/{id} -> {(int)response.StatusCode}: {body}");
+            throw new HttpRequestException($"GET /api/channels/{id} -> {(int)response.StatusCode}: {body}{Diagnostics}");
         }
 
         return ChannelStatusPaths.ReadStatus(JsonNode.Parse(body));

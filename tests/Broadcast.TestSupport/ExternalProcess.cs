@@ -35,9 +35,13 @@ public sealed class ExternalProcess : IDisposable, IAsyncDisposable
 
     public int Id => _process.Id;
 
-    public bool HasExited => _process.HasExited;
+    /// <summary>True once the process has exited (or was killed by <see cref="Dispose"/>).</summary>
+    public bool HasExited => _disposed != 0 || _process.HasExited;
 
-    public int ExitCode => _process.ExitCode;
+    /// <summary>The exit code; after dispose, the code the process had (or -1 when it never reported one).</summary>
+    public int ExitCode => _disposed != 0 ? _exitCodeAfterDispose : _process.ExitCode;
+
+    private int _exitCodeAfterDispose = -1;
 
     /// <summary>Raised for each output line (stdout and stderr) on a thread-pool thread.</summary>
     public event Action<string>? LineReceived;
@@ -188,7 +192,10 @@ public sealed class ExternalProcess : IDisposable, IAsyncDisposable
         Kill();
         try
         {
-            _process.WaitForExit(5000);
+            if (_process.WaitForExit(5000))
+            {
+                _exitCodeAfterDispose = _process.ExitCode;
+            }
         }
         catch (InvalidOperationException)
         {

@@ -14,6 +14,9 @@ public sealed record ServerOptions
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>Path of Broadcast.Server.dll; null to locate it (<see cref="ServerProcess.LocateServerDll"/>).</summary>
+    public string? ServerDll { get; init; }
+
     /// <summary>Environment overrides (null value removes a variable).</summary>
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
 }
@@ -40,7 +43,7 @@ public sealed class ServerProcess : IAsyncDisposable
         Http = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
         Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
         Viewer = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(30) };
-        Api = new BroadcastApi(Http);
+        Api = new BroadcastApi(Http, () => LogTail(80));
     }
 
     public int RtmpPort { get; }
@@ -80,7 +83,7 @@ public sealed class ServerProcess : IAsyncDisposable
     public static async Task<ServerProcess> StartAsync(ServerOptions? options = null)
     {
         options ??= new ServerOptions();
-        var dll = LocateServerDll();
+        var dll = options.ServerDll ?? LocateServerDll();
         var dataDir = new TempDirectory("broadcast-server");
         Directory.CreateDirectory(Path.Combine(dataDir.Path, "media"));
         var rtmpPort = FreePort.Tcp();
@@ -117,6 +120,8 @@ public sealed class ServerProcess : IAsyncDisposable
                 {
                     if (process.HasExited)
                     {
+                        // Let the last output lines arrive: they usually say why it died.
+                        await process.WaitForExitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
                         throw new ConditionFailedException($"Broadcast.Server exited with code {process.ExitCode} before /healthz answered.{System.Environment.NewLine}{process.Output.Tail(200)}");
                     }
 
