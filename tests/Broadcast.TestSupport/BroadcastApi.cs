@@ -47,6 +47,9 @@ public static class ChannelStatusPaths
     public const string DashUrl = "dashUrl";
 
     public const string Live = "live";
+
+    /// <summary>Control's ChannelLiveState shape ({"live": {"online": bool, ...}}), read when "live" is an object.</summary>
+    public const string LiveOnline = "live.online";
     public const string VideoCodec = "status.video.codec";
     public const string VideoCodecString = "status.video.codecString";
     public const string Width = "status.video.width";
@@ -109,7 +112,7 @@ public static class ChannelStatusPaths
     };
 
     public static ChannelStatus ReadStatus(JsonNode? root) => new(
-        Bool(root, Live),
+        Bool(root, Live) ?? Bool(root, LiveOnline),
         String(root, VideoCodec),
         String(root, VideoCodecString),
         (int?)Number(root, Width),

@@ -20,8 +20,13 @@ public sealed class HarnessFixture : IAsyncLifetime
     public TempDirectory Media { get; } = new("broadcast-harness-media");
 
     /// <summary>The shared browser, started on first use (tests that need none don't pay for it).</summary>
-    public Task<BrowserHost> BrowserAsync() =>
-        _browser ??= BrowserHost.StartAsync(new Dictionary<string, string> { ["media"] = Media.Path });
+    public Task<BrowserHost> BrowserAsync()
+    {
+        lock (Media)
+        {
+            return _browser ??= BrowserHost.StartAsync(new Dictionary<string, string> { ["media"] = Media.Path });
+        }
+    }
 
     public Task InitializeAsync() => Task.CompletedTask;
 

@@ -90,6 +90,13 @@ public sealed class SupportUnitTests
     }
 
     [Fact]
+    public void Channel_status_reader_accepts_live_as_an_online_object()
+    {
+        Assert.Equal(true, ChannelStatusPaths.ReadStatus(JsonNode.Parse("""{"id":"a","live":{"online":true,"viewers":3}}""")).Live);
+        Assert.Equal(false, ChannelStatusPaths.ReadStatus(JsonNode.Parse("""{"id":"a","live":{"online":false}}""")).Live);
+    }
+
+    [Fact]
     public void Channel_reader_requires_id_and_stream_key()
     {
         var c = ChannelStatusPaths.ReadChannel(JsonNode.Parse("""{"id":"c1","name":"n","slug":"s","streamKey":"k","hlsUrl":"/live/s/master.m3u8"}"""));

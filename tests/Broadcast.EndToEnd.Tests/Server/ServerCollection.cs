@@ -19,7 +19,13 @@ public sealed class ServerFixture : IAsyncLifetime
     public ServerProcess Server => _server ?? throw new InvalidOperationException("Server not started.");
 
     /// <summary>The shared browser, started on first use.</summary>
-    public Task<BrowserHost> BrowserAsync() => _browser ??= BrowserHost.StartAsync();
+    public Task<BrowserHost> BrowserAsync()
+    {
+        lock (_scenarios)
+        {
+            return _browser ??= BrowserHost.StartAsync();
+        }
+    }
 
     /// <summary>
     /// Runs <paramref name="run"/> once per fixture and shares its task: lets several tests assert on one
