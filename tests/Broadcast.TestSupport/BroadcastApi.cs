@@ -50,20 +50,20 @@ public static class ChannelStatusPaths
 
     /// <summary>Control's ChannelLiveState shape ({"live": {"online": bool, ...}}), read when "live" is an object.</summary>
     public const string LiveOnline = "live.online";
-    public const string VideoCodec = "status.video.codec";
-    public const string VideoCodecString = "status.video.codecString";
-    public const string Width = "status.video.width";
-    public const string Height = "status.video.height";
-    public const string FrameRate = "status.video.frameRate";
-    public const string AudioCodec = "status.audio.codec";
-    public const string AudioCodecString = "status.audio.codecString";
-    public const string SampleRate = "status.audio.sampleRate";
-    public const string Channels = "status.audio.channels";
-    public const string VideoFrames = "status.videoFrames";
-    public const string AudioFrames = "status.audioFrames";
-    public const string Bitrate = "status.bitrate";
-    public const string Fps = "status.fps";
-    public const string KeyframeIntervalMs = "status.keyframeIntervalMs";
+    public const string VideoCodec = "live.video.codec";
+    public const string VideoCodecString = "live.video.codecString";
+    public const string Width = "live.video.width";
+    public const string Height = "live.video.height";
+    public const string FrameRate = "live.video.frameRate";
+    public const string AudioCodec = "live.audio.codec";
+    public const string AudioCodecString = "live.audio.codecString";
+    public const string SampleRate = "live.audio.sampleRate";
+    public const string Channels = "live.audio.channels";
+    public const string VideoFrames = "live.videoFrames";
+    public const string AudioFrames = "live.audioFrames";
+    public const string Bitrate = "live.bitrate";
+    public const string Fps = "live.fps";
+    public const string KeyframeIntervalMs = "live.keyframeIntervalMs";
 
     /// <summary>Follows a dot path through objects, ignoring case; null when any step is missing.</summary>
     public static JsonNode? Select(JsonNode? node, string path)
