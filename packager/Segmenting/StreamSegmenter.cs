@@ -96,7 +96,7 @@ public sealed class StreamSegmenter : IDisposable
             var closed = _video[i].Flush();
             if (closed is null) continue;
             output.Add(closed);
-            if (i == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
+            if (i == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
         }
         _audio?.Flush(output);
     }

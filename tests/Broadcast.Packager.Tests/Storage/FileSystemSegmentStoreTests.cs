@@ -94,7 +94,8 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
         });
         var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
         {
-            while (!writer.IsCompleted)
+            // Each reader keeps going until the writer is done, and reads at least 50 times either way.
+            for (int mine = 0; !writer.IsCompleted || mine < 50; mine++)
             {
                 var got = await store.GetAsync(key, cts.Token);
                 Assert.NotNull(got); // the rename never leaves a moment without the key
