@@ -58,8 +58,8 @@ public sealed class SupportUnitTests
     public void Channel_status_reader_follows_the_contract_paths_and_ignores_extra_fields()
     {
         var json = JsonNode.Parse("""
-            {"id":7,"name":"Main","slug":"main","live":true,"extra":{"x":1},
-             "status":{"video":{"codec":"h264","codecString":"avc1.64001e","width":640,"height":360,"frameRate":30,"bframes":false},
+            {"id":7,"name":"Main","slug":"main","extra":{"x":1},
+             "live":{"online":true,"video":{"codec":"h264","codecString":"avc1.64001e","width":640,"height":360,"frameRate":30,"bframes":false},
                        "audio":{"codec":"aac","codecString":"mp4a.40.2","sampleRate":48000,"channels":2},
                        "videoFrames":300,"audioFrames":469,"bitrate":512000.5,"fps":29.97,"keyframeIntervalMs":2000}}
             """);
