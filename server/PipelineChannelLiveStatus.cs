@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Origin;
@@ -5,30 +6,52 @@ using Broadcast.Packager.Live;
 
 namespace Broadcast.Server;
 
-/// <summary>Channel live status read from the pipeline: the live-stream hub, the packager and the origin's viewer count.</summary>
-internal sealed class PipelineChannelLiveStatus(
-    LiveStreamRegistry streams,
-    IPackagerStatus? packager = null,
-    IViewerCounter? viewers = null) : IChannelLiveStatus
+/// <summary>
+/// Channel live status read from the pipeline: the live-stream hub, the packager and the origin's viewer count.
+/// After a publish ends, its final counters stay visible (with <see cref="ChannelLiveState.EndedAt"/>) until the
+/// next publish, so an operator can check what the encoder delivered.
+/// </summary>
+internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
 {
+    private readonly LiveStreamRegistry _streams;
+    private readonly IPackagerStatus? _packager;
+    private readonly IViewerCounter? _viewers;
+    private readonly ConcurrentDictionary<string, (LiveStream Stream, DateTimeOffset EndedAt)> _lastEnded = new(StringComparer.Ordinal);
+
+    public PipelineChannelLiveStatus(LiveStreamRegistry streams, IPackagerStatus? packager = null, IViewerCounter? viewers = null)
+    {
+        _streams = streams;
+        _packager = packager;
+        _viewers = viewers;
+        streams.Unpublished += stream => _lastEnded[stream.Name] = (stream, stream.TimeProvider.GetUtcNow());
+    }
+
     public ValueTask<ChannelLiveState> GetAsync(Channel channel, CancellationToken cancellationToken)
     {
-        long? viewerCount = viewers?.GetViewers(channel.Slug);
-        var stream = streams.Find(channel.Slug);
-        if (stream is null) return ValueTask.FromResult(ChannelLiveState.Offline with { Viewers = viewerCount });
+        long? viewerCount = _viewers?.GetViewers(channel.Slug);
+        var stream = _streams.Find(channel.Slug);
+        if (stream is not null) return ValueTask.FromResult(Describe(stream, online: true, endedAt: null, viewerCount));
+        return ValueTask.FromResult(_lastEnded.TryGetValue(channel.Slug, out var ended)
+            ? Describe(ended.Stream, online: false, ended.EndedAt, viewerCount)
+            : ChannelLiveState.Offline with { Viewers = viewerCount });
+    }
+
+    private ChannelLiveState Describe(LiveStream stream, bool online, DateTimeOffset? endedAt, long? viewerCount)
+    {
 
         var stats = stream.Statistics;
         var video = stream.Video;
         var audio = stream.Audio;
-        var packaging = packager?.Find(channel.Slug);
+        var packaging = _packager?.Find(stream.Name);
         var renditions = new List<string>(2);
         if (video is not null) renditions.Add("source");
         if (audio is not null) renditions.Add("audio");
         var warnings = new List<string>();
         if (packaging is not null) warnings.AddRange(packaging.Warnings);
 
-        return ValueTask.FromResult(new ChannelLiveState(true, stream.StartedAt, viewerCount)
+        return new ChannelLiveState(online, stream.StartedAt, viewerCount)
         {
+            EndedAt = endedAt,
             Video = video is null ? null : new LiveVideoStatus(
                 CodecName(video.Codec), video.CodecString, video.Width, video.Height,
                 video.FrameRate is { } fr ? Math.Round((double)fr.Numerator / fr.Denominator, 3) : null,
@@ -43,8 +66,8 @@ internal sealed class PipelineChannelLiveStatus(
             FramesDroppedByReaders = stats.FramesDroppedByReaders,
             Renditions = renditions,
             SegmentsWritten = packaging?.SegmentsWritten ?? 0,
-            Warnings = warnings,
-        });
+            Warnings = online ? warnings : Array.Empty<string>(),
+        };
     }
 
     /// <summary>Codec names as ffprobe spells them, which is what operators compare against.</summary>

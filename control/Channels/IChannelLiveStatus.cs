@@ -8,6 +8,9 @@ public sealed record ChannelLiveState(bool Online, DateTimeOffset? Since = null,
 {
     public static ChannelLiveState Offline { get; } = new(false);
 
+    /// <summary>When off air after a publish: when that publish ended. The counters below then describe it.</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
     public LiveVideoStatus? Video { get; init; }
 
     public LiveAudioStatus? Audio { get; init; }

@@ -12,7 +12,7 @@ namespace Broadcast.Packager.Live;
 /// waits until it knows which tracks the stream carries, then writes the source video (passthrough) and audio
 /// renditions as CMAF with HLS and DASH manifests. On unpublish the manifests are finalised.
 /// </summary>
-public sealed partial class LivePackager : IHostedService, IPackagerStatus, IManifestNotifications, IAsyncDisposable
+public sealed partial class LivePackager : IHostedService, IPackagerStatus, IManifestNotifications, IAsyncDisposable, IDisposable
 {
     /// <summary>Frames held while deciding whether a stream has audio, video or both.</summary>
     private const int ProbeMaxFrames = 300;
@@ -28,6 +28,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly CancellationTokenSource _stopping = new();
     private int _started;
+    private int _disposed;
 
     public LivePackager(LiveStreamRegistry registry, ISegmentStore store, IRecordingPolicy recording, IOptions<PackagerOptions> options,
         TimeProvider time, ILogger<LivePackager> logger)
@@ -173,8 +174,12 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
     }
 
+    /// <summary>Synchronous disposal for containers that dispose synchronously: stops the background work and waits for it.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _registry.Published -= OnPublished;
         await _stopping.CancelAsync().ConfigureAwait(false);
         try { await Task.WhenAll(_tasks.Keys).ConfigureAwait(false); } catch (OperationCanceledException) { }

@@ -39,7 +39,8 @@ public static class DashManifestWriter
 
         long media0 = leader?.Entries[0].Start ?? 0;
         int leaderScale = leader?.Timescale ?? 1;
-        long longest = all.Count == 0 ? 0 : all.Max(t => t.LongestDuration == 0 ? 0 : ManifestFormat.CeilSeconds(t.LongestDuration, t.Timescale));
+        // Exact, in milliseconds rounded up: a 2.005 s audio segment must not claim a 3 s maximum.
+        long longestMs = all.Count == 0 ? 0 : all.Max(t => (t.LongestDuration * 1000 + t.Timescale - 1) / t.Timescale);
 
         // Periods: segment numbers where any rendition switched to a new init segment.
         var periodStarts = new SortedSet<long>();
@@ -78,7 +79,7 @@ public static class DashManifestWriter
             // Three segments behind the live edge, as DASH-IF IOP suggests for segment-based live.
             sb.Append(" suggestedPresentationDelay=\"").Append(ManifestFormat.XsDurationMs(settings.SegmentSeconds * 3000L)).Append('"');
         }
-        if (longest > 0) sb.Append(" maxSegmentDuration=\"").Append(ManifestFormat.XsDurationMs(longest * 1000)).Append('"');
+        if (longestMs > 0) sb.Append(" maxSegmentDuration=\"").Append(ManifestFormat.XsDurationMs(longestMs)).Append('"');
         sb.Append(" minBufferTime=\"").Append(ManifestFormat.XsDurationMs(settings.SegmentSeconds * 1000L)).Append("\">\n");
 
         foreach (var (from, to, index) in shown)

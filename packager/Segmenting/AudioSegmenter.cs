@@ -49,10 +49,11 @@ internal sealed class AudioSegmenter
     public void SetStart(long videoTime) => _startVideoTime ??= videoTime;
 
     /// <summary>The leading video rendition closed segment <paramref name="number"/>; the next one starts at <paramref name="videoEnd"/>.</summary>
-    public void AddBoundary(long number, long videoEnd, List<ClosedSegment> output)
+    public void AddBoundary(long number, long videoEnd, List<ClosedSegment> output, bool final = false)
     {
         _boundaries.Enqueue((number, videoEnd));
-        TryClose(output);
+        // The last video segment's end is not a cut: audio past it belongs to that last segment (see Flush).
+        if (!final) TryClose(output);
     }
 
     /// <summary>Takes over the caller's reference. Closed segments are appended to <paramref name="output"/>.</summary>

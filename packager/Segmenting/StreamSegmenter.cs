@@ -62,6 +62,12 @@ public sealed class StreamSegmenter : IDisposable
     public void PushVideo(int index, MediaFrame frame, List<ClosedSegment> output)
     {
         ArgumentNullException.ThrowIfNull(frame);
+        if (frame.Length == 0)
+        {
+            // An empty access unit (e.g. FLV's AVC end-of-sequence tag) is not a sample: CMAF has nothing to carry.
+            frame.Release();
+            return;
+        }
         var seg = _video[index];
         var closed = seg.Push(frame);
         if (index == 0 && _audio is not null && seg.OpenSegmentStart is long start) _audio.SetStart(start);
@@ -74,7 +80,7 @@ public sealed class StreamSegmenter : IDisposable
     public void PushAudio(MediaFrame frame, List<ClosedSegment> output)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        if (_audio is null)
+        if (_audio is null || frame.Length == 0)
         {
             frame.Release();
             return;
@@ -90,7 +96,7 @@ public sealed class StreamSegmenter : IDisposable
             var closed = _video[i].Flush();
             if (closed is null) continue;
             output.Add(closed);
-            if (i == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
+            if (i == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
         }
         _audio?.Flush(output);
     }

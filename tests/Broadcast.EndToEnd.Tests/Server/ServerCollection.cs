@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using Broadcast.TestSupport;
+
+namespace Broadcast.EndToEnd.Tests.Server;
+
+/// <summary>One Broadcast.Server (and one browser, on first use) shared by every test against the server.</summary>
+[CollectionDefinition(Name)]
+public sealed class ServerCollection : ICollectionFixture<ServerFixture>
+{
+    public const string Name = "server";
+}
+
+public sealed class ServerFixture : IAsyncLifetime
+{
+    private readonly ConcurrentDictionary<string, Lazy<Task<object>>> _scenarios = new();
+    private ServerProcess? _server;
+    private Task<BrowserHost>? _browser;
+
+    public ServerProcess Server => _server ?? throw new InvalidOperationException("Server not started.");
+
+    /// <summary>The shared browser, started on first use.</summary>
+    public Task<BrowserHost> BrowserAsync()
+    {
+        lock (_scenarios)
+        {
+            return _browser ??= BrowserHost.StartAsync();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/> once per fixture and shares its task: lets several tests assert on one
+    /// publish (and lets a test start another test's publish early so they overlap).
+    /// </summary>
+    public async Task<T> Scenario<T>(string name, Func<Task<T>> run)
+        where T : class =>
+        (T)await _scenarios.GetOrAdd(name, _ => new Lazy<Task<object>>(async () => await run().ConfigureAwait(false))).Value.ConfigureAwait(false);
+
+    /// <summary>Appends the server's log tail to a failure message, as every server test should.</summary>
+    public string WithLog(string message) =>
+        $"{message}{Environment.NewLine}--- server log tail ---{Environment.NewLine}{_server?.LogTail() ?? "(server not started)"}";
+
+    /// <summary>Assert.True with the server log tail in the message.</summary>
+    public void Check(bool condition, string message)
+    {
+        if (!condition)
+        {
+            Assert.Fail(WithLog(message));
+        }
+    }
+
+    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is { IsCompletedSuccessfully: true })
+        {
+            await (await _browser).DisposeAsync();
+        }
+
+        foreach (var s in _scenarios.Values)
+        {
+            if (s.IsValueCreated && s.Value.IsCompletedSuccessfully && s.Value.Result is IAsyncDisposable d)
+            {
+                await d.DisposeAsync();
+            }
+        }
+
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}
+
+/// <summary>A channel with a publisher pushing a clip into it.</summary>
+public sealed class PublishedChannel(ChannelInfo channel, RtmpPublisher publisher, string clipPath, ClipSpec spec) : IAsyncDisposable
+{
+    public ChannelInfo Channel { get; } = channel;
+
+    public RtmpPublisher Publisher { get; } = publisher;
+
+    public string ClipPath { get; } = clipPath;
+
+    public ClipSpec Spec { get; } = spec;
+
+    public ValueTask DisposeAsync() => Publisher.DisposeAsync();
+}

@@ -1,0 +1,80 @@
+using Broadcast.Media;
+using Broadcast.Packager.Live;
+using Broadcast.Packager.Storage;
+using Broadcast.Packager.Tests.Cmaf;
+
+namespace Broadcast.Packager.Tests.Live;
+
+public sealed class StreamPackagerTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private async Task FeedAsync(StreamPackager p, ManualTimeProvider time, int seconds)
+    {
+        var video = TestMedia.Video();
+        var audio = TestMedia.Audio();
+        for (int i = 0; i < seconds * 30; i++)
+        {
+            await p.PushVideoAsync(0, TestMedia.Frame(video, i * 3000L, i % 60 == 0, 500), default);
+            // 1.6 AAC frames per video frame at 48 kHz.
+            while (true)
+            {
+                long next = (long)Math.Floor(i * 1.6);
+                if (_audioCount > next) break;
+                await p.PushAudioAsync(TestMedia.Frame(audio, _audioCount * 1024L, true, 20), default);
+                _audioCount++;
+            }
+            time.Advance(TimeSpan.FromMilliseconds(1000.0 / 30));
+        }
+    }
+
+    private long _audioCount;
+
+    [Fact]
+    public async Task Segments_that_leave_the_window_are_deleted_after_the_grace_period_and_manifests_follow_segments()
+    {
+        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
+        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
+        Assert.Equal("20261121T054512Z", p.BroadcastId);
+        var events = new List<string>();
+        p.SegmentClosed += s => events.Add($"segment {s.Rendition} {s.Number}");
+        p.ManifestUpdated += m =>
+        {
+            events.Add("manifest " + m.Key);
+            // Ordering rule: every segment a playlist names is already in the store.
+            if (!m.Key.EndsWith("index.m3u8", StringComparison.Ordinal)) return;
+            var text = File.ReadAllText(store.PathOf(m.Key));
+            foreach (var line in text.Split('\n').Where(l => l.EndsWith(".m4s", StringComparison.Ordinal)))
+                Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(store.PathOf(m.Key))!, line)), $"{m.Key} names missing {line}");
+        };
+
+        await FeedAsync(p, time, 20);
+        var first = StoreKeys.Segment("chan", "source", p.BroadcastId, 1);
+        Assert.False(File.Exists(store.PathOf(first))); // left the window > 4 s ago
+        Assert.True(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, 6))));
+        Assert.True(File.Exists(store.PathOf(StoreKeys.Init("chan", "source", p.BroadcastId, 0))));
+        var master = await store.GetAsync("chan/master.m3u8", default);
+        Assert.Equal("public, max-age=1", master!.CacheControl);
+        var seg = await store.GetAsync(StoreKeys.Segment("chan", "audio", p.BroadcastId, 8), default);
+        Assert.Equal(CachePolicies.Immutable, seg!.CacheControl);
+        Assert.Equal("audio/mp4", seg.ContentType);
+
+        await p.CompleteAsync(default);
+        var status = p.Status;
+        Assert.True(status.Ended);
+        Assert.Equal(2, status.TargetDurationSeconds);
+        Assert.Equal(20, status.SegmentsWritten); // 10 video + 10 audio
+        string playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
+        Assert.EndsWith("#EXT-X-ENDLIST\n", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:8\n", playlist, StringComparison.Ordinal);
+        string mpd = await File.ReadAllTextAsync(store.PathOf("chan/manifest.mpd"));
+        Assert.Contains("type=\"static\"", mpd, StringComparison.Ordinal);
+        Assert.DoesNotContain("minimumUpdatePeriod", mpd, StringComparison.Ordinal);
+        Assert.False(File.Exists(store.PathOf(StoreKeys.VodPlaylist("chan", "source", p.BroadcastId)))); // not recorded
+        Assert.True(events.IndexOf("segment source 1") < events.IndexOf("manifest chan/source/index.m3u8"));
+    }
+}

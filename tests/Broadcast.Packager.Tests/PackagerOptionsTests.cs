@@ -1,0 +1,40 @@
+using Broadcast.Packager.Live;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Packager.Tests;
+
+public sealed class PackagerOptionsTests
+{
+    private static ServiceProvider Build(Dictionary<string, string?> values)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddPackager(config);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public void Defaults_bind_and_validate()
+    {
+        using var sp = Build(new() { ["Storage:Path"] = Path.Combine(Path.GetTempPath(), "pk-" + Guid.NewGuid().ToString("N")) });
+        var o = sp.GetRequiredService<IOptions<PackagerOptions>>().Value;
+        Assert.Equal(2, o.SegmentSeconds);
+        Assert.Equal(6, o.WindowSegments);
+        Assert.Equal(0, o.DvrSeconds);
+        Assert.Equal("public, max-age=1", CachePolicies.Live(o));
+        Assert.Same(sp.GetRequiredService<LivePackager>(), sp.GetRequiredService<IPackagerStatus>());
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("11")]
+    public void Out_of_range_segment_seconds_fail_naming_the_key(string value)
+    {
+        using var sp = Build(new() { ["Packager:SegmentSeconds"] = value });
+        var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<PackagerOptions>>().Value);
+        Assert.Contains("Packager:SegmentSeconds", ex.Message, StringComparison.Ordinal);
+    }
+}

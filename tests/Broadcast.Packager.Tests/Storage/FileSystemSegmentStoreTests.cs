@@ -1,0 +1,115 @@
+using Broadcast.Packager.Storage;
+using Broadcast.Packager.Tests.Cmaf;
+
+namespace Broadcast.Packager.Tests.Storage;
+
+public sealed class FileSystemSegmentStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Put_then_get_keeps_bytes_type_cache_control_and_a_content_etag()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        byte[] data = "#EXTM3U\n"u8.ToArray();
+        await store.PutAsync("ch/source/index.m3u8", data, "application/vnd.apple.mpegurl", "public, max-age=1", default);
+        var got = await store.GetAsync("ch/source/index.m3u8", default);
+        Assert.NotNull(got);
+        Assert.Equal(data, got.Data.ToArray());
+        Assert.Equal("application/vnd.apple.mpegurl", got.ContentType);
+        Assert.Equal("public, max-age=1", got.CacheControl);
+        Assert.Equal(FileSystemSegmentStore.ETagOf(data), got.ETag);
+        Assert.Equal(data, await File.ReadAllBytesAsync(Path.Combine(_dir.Path, "ch", "source", "index.m3u8")));
+
+        await store.PutAsync("ch/source/index.m3u8", "#EXTM3U\n#X\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=1", default);
+        var replaced = await store.GetAsync("ch/source/index.m3u8", default);
+        Assert.NotEqual(got.ETag, replaced!.ETag);
+    }
+
+    [Fact]
+    public async Task Missing_keys_read_as_null_and_delete_is_idempotent()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        Assert.Null(await store.GetAsync("nope/a.m4s", default));
+        await store.PutAsync("ch/a.m4s", new byte[] { 1 }, "video/mp4", null, default);
+        await store.DeleteAsync(["ch/a.m4s", "ch/b.m4s"], default);
+        Assert.Null(await store.GetAsync("ch/a.m4s", default));
+    }
+
+    [Fact]
+    public async Task List_returns_keys_under_a_prefix_without_bookkeeping_files()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        foreach (var k in new[] { "ch/source/x-1.m4s", "ch/source/x-2.m4s", "ch/audio/x-1.m4s", "other/master.m3u8" })
+            await store.PutAsync(k, new byte[] { 1 }, "video/mp4", "c", default);
+        var keys = new List<string>();
+        await foreach (var k in store.ListAsync("ch/", default)) keys.Add(k);
+        Assert.Equal(["ch/audio/x-1.m4s", "ch/source/x-1.m4s", "ch/source/x-2.m4s"], keys);
+        var source = new List<string>();
+        await foreach (var k in store.ListAsync("ch/source/x-", default)) source.Add(k);
+        Assert.Equal(2, source.Count);
+    }
+
+    public static TheoryData<string> BadKeys => new()
+    {
+        "", "/abs/key.m4s", "../escape.m4s", "ch/../../etc/passwd", "ch/./x", "ch//x.m4s", "ch/x.m4s/", "ch\\x.m4s",
+        "ch/.hidden", "ch/x y.m4s", "ch/x%2e.m4s", "ch/é.m4s", "C:/x", "ch/x\0.m4s",
+    };
+
+    [Theory]
+    [MemberData(nameof(BadKeys))]
+    public async Task Unsafe_keys_are_rejected(string key)
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.PutAsync(key, new byte[] { 1 }, "video/mp4", null, default));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.GetAsync(key, default));
+        await Assert.ThrowsAsync<ArgumentException>(async () => await store.DeleteAsync([key], default));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.GetDirectoryName(_dir.Path)!, "passwd"));
+    }
+
+    [Theory]
+    [InlineData("ch/source/20261121T054512Z-12.m4s")]
+    [InlineData("a_b-c.d/e")]
+    public void Safe_keys_are_accepted(string key) => Assert.True(StoreKeys.IsValid(key, out _));
+
+    [Fact]
+    public async Task Readers_never_see_a_torn_object_while_it_is_replaced()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        const string key = "ch/source/index.m3u8";
+        byte[] a = Enumerable.Repeat((byte)'a', 256 * 1024).ToArray();
+        byte[] b = Enumerable.Repeat((byte)'b', 100 * 1024).ToArray();
+        await store.PutAsync(key, a, "application/vnd.apple.mpegurl", null, default);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        int writes = 0, reads = 0;
+        var writer = Task.Run(async () =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                await store.PutAsync(key, i % 2 == 0 ? b : a, "application/vnd.apple.mpegurl", null, cts.Token);
+                Interlocked.Increment(ref writes);
+            }
+        });
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            // Each reader keeps going until the writer is done, and reads at least 50 times either way.
+            for (int mine = 0; !writer.IsCompleted || mine < 50; mine++)
+            {
+                var got = await store.GetAsync(key, cts.Token);
+                Assert.NotNull(got); // the rename never leaves a moment without the key
+                var span = got.Data.Span;
+                Assert.True(span.Length == a.Length || span.Length == b.Length, $"torn length {span.Length}");
+                Assert.Equal(-1, span.IndexOfAnyExcept(span[0]));
+                Assert.Equal(FileSystemSegmentStore.ETagOf(span), got.ETag);
+                Interlocked.Increment(ref reads);
+            }
+        })).ToArray();
+        await writer;
+        await Task.WhenAll(readers);
+        Assert.Equal(200, writes);
+        Assert.True(reads > 0);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir.Path, "ch", "source"), "*.tmp"));
+    }
+}

@@ -1,0 +1,257 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace Broadcast.TestSupport;
+
+public enum PlayerKind
+{
+    /// <summary>tests/players/hls.html (hls.js).</summary>
+    Hls,
+
+    /// <summary>tests/players/dash.html (dash.js).</summary>
+    Dash,
+}
+
+/// <summary>A fatal error reported by the player library or the video element.</summary>
+public sealed record PlayerError(string Type, string Details);
+
+/// <summary>A rendition the player sees in the manifest.</summary>
+public sealed record PlayerLevel(int Width, int Height, long Bitrate);
+
+/// <summary>
+/// One headless Debian Chromium (Playwright, ExecutablePath=/usr/bin/chromium, never a downloaded browser)
+/// with a fresh profile, plus the static server for the player pages. Share one per test collection and
+/// open a <see cref="BrowserPlayer"/> (a tab) per playback.
+/// </summary>
+public sealed class BrowserHost : IAsyncDisposable
+{
+    public const string ChromiumPath = "/usr/bin/chromium";
+
+    private static readonly string[] s_args =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
+    ];
+
+    private readonly IPlaywright _playwright;
+    private readonly IBrowserContext _context;
+    private readonly TempDirectory _profile;
+
+    private BrowserHost(IPlaywright playwright, IBrowserContext context, TempDirectory profile, StaticFileServer pages)
+    {
+        _playwright = playwright;
+        _context = context;
+        _profile = profile;
+        Pages = pages;
+    }
+
+    /// <summary>Serves tests/players at / and each extra mount (prefix → folder), e.g. VOD fixtures.</summary>
+    public StaticFileServer Pages { get; }
+
+    /// <param name="extraMounts">URL prefix → folder, served next to the player pages.</param>
+    public static async Task<BrowserHost> StartAsync(IReadOnlyDictionary<string, string>? extraMounts = null)
+    {
+        // Playwright must never fetch a browser; the .NET package bundles its node driver, so this runs offline.
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_BROWSERS_PATH", "0");
+        var playersDir = await PlayerAssets.EnsureInstalledAsync().ConfigureAwait(false);
+        var mounts = new Dictionary<string, string>(extraMounts ?? new Dictionary<string, string>()) { [""] = playersDir };
+        var pages = await StaticFileServer.StartAsync(mounts).ConfigureAwait(false);
+        var profile = new TempDirectory("broadcast-chromium");
+        IPlaywright? playwright = null;
+        try
+        {
+            playwright = await Playwright.CreateAsync().ConfigureAwait(false);
+            var context = await playwright.Chromium.LaunchPersistentContextAsync(profile.Path, new BrowserTypeLaunchPersistentContextOptions
+            {
+                ExecutablePath = ChromiumPath,
+                Headless = true,
+                Args = s_args,
+                Timeout = 60_000,
+            }).ConfigureAwait(false);
+            return new BrowserHost(playwright, context, profile, pages);
+        }
+        catch
+        {
+            playwright?.Dispose();
+            await pages.DisposeAsync().ConfigureAwait(false);
+            profile.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a new tab with the given player page; call <see cref="BrowserPlayer.StartAsync"/> next.</summary>
+    public async Task<BrowserPlayer> OpenAsync(PlayerKind kind)
+    {
+        var page = await _context.NewPageAsync().ConfigureAwait(false);
+        return new BrowserPlayer(page, kind, Pages);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _context.CloseAsync().ConfigureAwait(false);
+        }
+        catch (PlaywrightException)
+        {
+            // Browser already gone.
+        }
+
+        _playwright.Dispose();
+        await Pages.DisposeAsync().ConfigureAwait(false);
+        _profile.Dispose();
+    }
+}
+
+/// <summary>One player tab: drives tests/players/{hls,dash}.html through window.__player.</summary>
+public sealed class BrowserPlayer : IAsyncDisposable
+{
+    private readonly IPage _page;
+    private readonly StaticFileServer _pages;
+    private readonly LineRingBuffer _console = new(200);
+
+    internal BrowserPlayer(IPage page, PlayerKind kind, StaticFileServer pages)
+    {
+        _page = page;
+        _pages = pages;
+        Kind = kind;
+        _page.Console += (_, m) => _console.Add($"console.{m.Type}: {m.Text}");
+        _page.PageError += (_, e) => _console.Add($"pageerror: {e}");
+        _page.RequestFailed += (_, r) => _console.Add($"requestfailed: {r.Url} {r.Failure}");
+    }
+
+    public PlayerKind Kind { get; }
+
+    public IPage Page => _page;
+
+    /// <summary>Loads the player page with ?src=<paramref name="url"/>; playback starts muted.</summary>
+    public async Task StartAsync(string url)
+    {
+        var pageName = Kind == PlayerKind.Hls ? "hls.html" : "dash.html";
+        var pageUrl = _pages.Url($"{pageName}?src={Uri.EscapeDataString(url)}");
+        await _page.GotoAsync(pageUrl.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Load, Timeout = 30_000 }).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits until the video element plays and its clock has moved; fails early on a fatal error.</summary>
+    public Task WaitUntilPlayingAsync(TimeSpan? timeout = null, Func<string>? diagnostics = null) =>
+        WaitUntilAsync("playing with currentTime > 0", "() => window.__player.state === 'playing' && window.__player.currentTime > 0", timeout ?? TimeSpan.FromSeconds(60), diagnostics);
+
+    /// <summary>Waits until currentTime reaches <paramref name="seconds"/>.</summary>
+    public Task WaitForCurrentTimeAsync(double seconds, TimeSpan? timeout = null, Func<string>? diagnostics = null) =>
+        WaitUntilAsync(
+            $"currentTime >= {seconds.ToString(CultureInfo.InvariantCulture)}",
+            $"() => window.__player.currentTime >= {seconds.ToString(CultureInfo.InvariantCulture)}",
+            timeout ?? TimeSpan.FromSeconds(60),
+            diagnostics);
+
+    /// <summary>Waits for the video element's ended event.</summary>
+    public Task WaitForEndedAsync(TimeSpan? timeout = null, Func<string>? diagnostics = null) =>
+        WaitUntilAsync("ended event", "() => window.__player.ended === true", timeout ?? TimeSpan.FromSeconds(60), diagnostics);
+
+    public Task<double> GetCurrentTimeAsync() => _page.EvaluateAsync<double>("() => window.__player.currentTime");
+
+    public Task<int> GetVideoWidthAsync() => _page.EvaluateAsync<int>("() => window.__player.videoWidth");
+
+    public Task<int> GetVideoHeightAsync() => _page.EvaluateAsync<int>("() => window.__player.videoHeight");
+
+    /// <summary>Duration in seconds; -1 while unknown or infinite (live).</summary>
+    public Task<double> GetDurationAsync() => _page.EvaluateAsync<double>("() => window.__player.duration");
+
+    /// <summary>Seeks the video element (VOD), e.g. close to the end to test the tail without playing it all.</summary>
+    public Task SeekAsync(double seconds) =>
+        _page.EvaluateAsync($"() => {{ document.getElementById('video').currentTime = {seconds.ToString(CultureInfo.InvariantCulture)}; }}");
+
+    public Task<string> GetStateAsync() => _page.EvaluateAsync<string>("() => window.__player.state");
+
+    /// <summary>Live latency in seconds as the library measures it, or null.</summary>
+    public Task<double?> GetLatencyAsync() => _page.EvaluateAsync<double?>("() => window.__player.latency");
+
+    /// <summary>Pins the rendition (hls.js currentLevel; dash.js representation index); -1 for automatic.</summary>
+    public Task SetLevelAsync(int level) =>
+        _page.EvaluateAsync($"() => window.__setLevel({level.ToString(CultureInfo.InvariantCulture)})");
+
+    public async Task<IReadOnlyList<PlayerError>> GetFatalErrorsAsync()
+    {
+        var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.fatalErrors)").ConfigureAwait(false);
+        return JsonSerializer.Deserialize<List<PlayerError>>(json, JsonOptions) ?? [];
+    }
+
+    public async Task<IReadOnlyList<PlayerLevel>> GetLevelsAsync()
+    {
+        var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.levels)").ConfigureAwait(false);
+        return JsonSerializer.Deserialize<List<PlayerLevel>>(json, JsonOptions) ?? [];
+    }
+
+    public async Task ScreenshotAsync(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        await _page.ScreenshotAsync(new PageScreenshotOptions { Path = path }).ConfigureAwait(false);
+    }
+
+    /// <summary>Player state, recent media events and the console tail, for assertion messages.</summary>
+    public async Task<string> DescribeAsync()
+    {
+        string state;
+        try
+        {
+            state = await _page.EvaluateAsync<string>(
+                "() => JSON.stringify({state: window.__player.state, currentTime: window.__player.currentTime, videoWidth: window.__player.videoWidth, readyState: window.__player.readyState, fatalErrors: window.__player.fatalErrors, errors: window.__player.errors.slice(-10), events: window.__player.events})").ConfigureAwait(false);
+        }
+        catch (PlaywrightException e)
+        {
+            state = $"(page not readable: {e.Message})";
+        }
+
+        return $"{Kind} player: {state}{Environment.NewLine}--- browser console ---{Environment.NewLine}{_console.Tail(60)}";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _page.CloseAsync().ConfigureAwait(false);
+        }
+        catch (PlaywrightException)
+        {
+        }
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNameCaseInsensitive = true };
+
+    private async Task WaitUntilAsync(string what, string predicate, TimeSpan timeout, Func<string>? diagnostics)
+    {
+        string? describe = null;
+        try
+        {
+            await WaitFor.ConditionAsync(
+                async () =>
+                {
+                    var fatal = await GetFatalErrorsAsync().ConfigureAwait(false);
+                    if (fatal.Count > 0)
+                    {
+                        describe = await DescribeAsync().ConfigureAwait(false);
+                        throw new PlayerFatalErrorException($"{Kind} player reported a fatal error while waiting for {what}: {string.Join("; ", fatal)}{Environment.NewLine}{describe}{Extra(diagnostics)}");
+                    }
+
+                    return await _page.EvaluateAsync<bool>(predicate).ConfigureAwait(false);
+                },
+                timeout,
+                $"{Kind} player {what}",
+                () => describe ?? "",
+                TimeSpan.FromMilliseconds(250)).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            describe = await DescribeAsync().ConfigureAwait(false);
+            throw new TimeoutException($"{e.Message}{Environment.NewLine}{describe}{Extra(diagnostics)}", e);
+        }
+    }
+
+    private static string Extra(Func<string>? diagnostics) =>
+        diagnostics is null ? "" : $"{Environment.NewLine}--- diagnostics ---{Environment.NewLine}{diagnostics()}";
+}
+
+/// <summary>The player gave up; waiting longer cannot help.</summary>
+public sealed class PlayerFatalErrorException(string message) : ConditionFailedException(message);

@@ -1,0 +1,56 @@
+// Shared state for the test player pages. Tests read window.__player through Playwright; every field is a
+// plain value or a getter so page.evaluate returns a fresh snapshot.
+(function () {
+  'use strict';
+  const video = document.getElementById('video');
+  const params = new URLSearchParams(location.search);
+  const events = [];
+  const player = {
+    src: params.get('src'),
+    state: 'idle',          // idle | loading | playing | waiting | paused | ended | error
+    fatalErrors: [],        // [{type, details}] from the player library or the <video> element
+    errors: [],             // non-fatal errors, for diagnostics only
+    levels: [],             // [{width, height, bitrate}]
+    latency: null,          // live latency in seconds, when the library reports it
+    ended: false,
+    playingSince: null,
+    get currentTime() { return video.currentTime; },
+    get videoWidth() { return video.videoWidth; },
+    get videoHeight() { return video.videoHeight; },
+    get duration() { return isFinite(video.duration) ? video.duration : -1; },
+    get readyState() { return video.readyState; },
+    get events() { return events.slice(-50); },
+    currentLevel: -1,
+  };
+  window.__player = player;
+
+  const log = (e) => { events.push(Math.round(performance.now()) + 'ms ' + e); };
+  player.log = log;
+  ['loadedmetadata', 'playing', 'waiting', 'pause', 'ended', 'stalled', 'seeking', 'seeked'].forEach((name) =>
+    video.addEventListener(name, () => {
+      log(name);
+      if (name === 'playing') { player.state = 'playing'; if (player.playingSince === null) player.playingSince = Date.now(); }
+      else if (name === 'waiting') { player.state = 'waiting'; }
+      else if (name === 'pause' && !video.ended) { player.state = 'paused'; }
+      else if (name === 'ended') { player.state = 'ended'; player.ended = true; }
+    }));
+  video.addEventListener('error', () => {
+    const err = video.error;
+    player.fatalErrors.push({ type: 'media', details: err ? (err.code + ' ' + err.message) : 'unknown' });
+    player.state = 'error';
+    log('video error');
+  });
+
+  window.__fatal = (type, details) => {
+    player.fatalErrors.push({ type: String(type), details: String(details) });
+    player.state = 'error';
+    log('fatal ' + type + ' ' + details);
+  };
+  window.__nonFatal = (type, details) => {
+    player.errors.push({ type: String(type), details: String(details) });
+    if (player.errors.length > 100) player.errors.shift();
+  };
+
+  // Muted autoplay is allowed without a gesture; call play() too in case the library doesn't.
+  window.__play = () => { video.muted = true; const p = video.play(); if (p) p.catch((e) => log('play() rejected: ' + e)); };
+})();
