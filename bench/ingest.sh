@@ -19,7 +19,9 @@ ONLY=${ONLY:-both}
 ((N >= 1 && N <= 200)) || die "N must be 1..200"
 ((DURATION >= 5 && DURATION <= 600)) || die "DURATION must be 5..600 seconds"
 only_arg=""; [[ $ONLY == both ]] || only_arg=" ONLY=$ONLY"
-BENCH_COMMAND="N=$N DURATION=$DURATION$only_arg${SERVER_ARGS:+ SERVER_ARGS='$SERVER_ARGS'} bench/ingest.sh"
+WARMUP=${WARMUP:-5}
+((WARMUP >= 0 && WARMUP <= 60)) || die "WARMUP must be 0..60 seconds"
+BENCH_COMMAND="$(dotnet_env)N=$N DURATION=$DURATION WARMUP=$WARMUP$only_arg${SERVER_ARGS:+ SERVER_ARGS='$SERVER_ARGS'} bench/ingest.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx libnginx-mod-rtmp ffmpeg curl
 bench_init
@@ -45,10 +47,17 @@ publish_all() {
   done <"$keys"
 }
 
-# run_side NAME ROOT_PID URL_PREFIX KEYS_FILE -> sets SIDE_RESULT="cpu rss procs ok"
+# run_side NAME ROOT_PID URL_PREFIX KEYS_FILE WARMUP_KEY -> sets SIDE_RESULT="cpu rss procs ok hwm"
+# Before measuring, one publisher streams WARMUP seconds to WARMUP_KEY (unmeasured): the first connection's
+# one-time costs (the .NET JIT, lazily created services) are not what N steady publishers cost.
 run_side() {
-  local name=$1 root=$2 prefix=$3 keys=$4 samples="$BENCH_TMP/$1.samples" out="$BENCH_TMP/$1.pub" t0 t1 ok p
+  local name=$1 root=$2 prefix=$3 keys=$4 warm=$5 samples="$BENCH_TMP/$1.samples" out="$BENCH_TMP/$1.pub" t0 t1 ok p
   PUB_PIDS=()
+  if ((WARMUP > 0)); then
+    log "$name: warm-up, one publisher for ${WARMUP}s (not measured)"
+    timeout --kill-after=5 $((WARMUP + 30)) ffmpeg -nostdin -hide_banner -loglevel warning -re -i "$CLIP" -t "$WARMUP" \
+      -c copy -f flv "$prefix/$warm" >"$BENCH_TMP/$name.warmup.log" 2>&1 || log "$name: warm-up publisher failed: $(tail -1 "$BENCH_TMP/$name.warmup.log")"
+  fi
   sampler_start "$root" "$samples"
   sleep 1 # one idle sample before the load starts: the CPU baseline
   t0=$EPOCHREALTIME
@@ -79,7 +88,7 @@ events { worker_connections 1024; }
 rtmp { server { listen 127.0.0.1:$NGX_PORT; chunk_size 4096; application live { live on; record off; } } }"
   wait_until 20 port_listening "$NGX_PORT" || die "nginx-rtmp did not listen on $NGX_PORT"
   for ((i = 1; i <= N; i++)); do echo "bench$i"; done >"$BENCH_TMP/nginx.keys"
-  run_side nginx "$NGINX_PID" "rtmp://127.0.0.1:$NGX_PORT/live" "$BENCH_TMP/nginx.keys"
+  run_side nginx "$NGINX_PID" "rtmp://127.0.0.1:$NGX_PORT/live" "$BENCH_TMP/nginx.keys" warmup
   NGINX_RESULT=$SIDE_RESULT
   stop_tree "$NGINX_PID"
 fi
@@ -94,7 +103,8 @@ if [[ $ONLY == both || $ONLY == ours ]]; then
     echo "$key" >>"$BENCH_TMP/ours.keys"
     echo "$slug" >>"$BENCH_TMP/ours.slugs"
   done
-  run_side ours "$SERVER_PID" "rtmp://127.0.0.1:$RTMP_PORT/live" "$BENCH_TMP/ours.keys"
+  read -r warm_key _ < <(create_channel "warmup-$RANDOM")
+  run_side ours "$SERVER_PID" "rtmp://127.0.0.1:$RTMP_PORT/live" "$BENCH_TMP/ours.keys" "$warm_key"
   OURS_RESULT=$SIDE_RESULT
   # A publisher that exits 0 proves only that the server took the bytes: count channels that produced a playlist.
   served=0
@@ -119,7 +129,7 @@ table="| server | publishers ok | CPU-seconds | peak RSS MB (tree) | main VmHWM 
 | Broadcast | ${ook}/$N (playlists: ${oserved}) | $ocpu | $orss | $ohwm | $oprocs |
 | **ours / nginx** | | **$cpu_ratio** | **$rss_ratio** | | |
 
-$N publishers x ${DURATION}s of 1280x720 30 fps H.264 2.5 Mb/s + AAC 128k, \`ffmpeg -re -c copy\`.
+$N publishers x ${DURATION}s (after a ${WARMUP}s one-publisher warm-up, unmeasured) of 1280x720 30 fps H.264 2.5 Mb/s + AAC 128k, \`ffmpeg -re -c copy\`.
 Targets: CPU <= 1.0x nginx-rtmp: **$verdict_cpu**; RSS <= 300 MB: **$verdict_rss**."
 echo
 echo "$table"

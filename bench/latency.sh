@@ -24,7 +24,7 @@ ONLY=${ONLY:-both}
 ((DURATION >= 10 && DURATION <= 600)) || die "DURATION must be 10..600 seconds"
 ((POLL_MS >= 5 && POLL_MS <= 999)) || die "POLL_MS must be 5..999"
 only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
-BENCH_COMMAND="${only_arg}DURATION=$DURATION POLL_MS=$POLL_MS bench/latency.sh"
+BENCH_COMMAND="$(dotnet_env)${only_arg}DURATION=$DURATION POLL_MS=$POLL_MS bench/latency.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx libnginx-mod-rtmp ffmpeg curl iproute2
 bench_init

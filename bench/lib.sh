@@ -225,4 +225,8 @@ results_append() {
   log "appended to $file"
 }
 
+# DOTNET_* variables in the environment change how our server runs (GC mode, tiered compilation): the recorded
+# command must show them.
+dotnet_env() { env | grep '^DOTNET_' | sort | awk '{ printf "%s ", $0 }' || true; }
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }

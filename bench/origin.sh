@@ -23,7 +23,7 @@ ONLY=${ONLY:-both}
 ((ROUNDS >= 1 && ROUNDS <= 10)) || die "ROUNDS must be 1..10"
 ((WRK_SECONDS >= 1 && WRK_SECONDS <= 120)) || die "WRK_SECONDS must be 1..120"
 only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
-BENCH_COMMAND="${only_arg}ROUNDS=$ROUNDS WRK_SECONDS=$WRK_SECONDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS bench/origin.sh"
+BENCH_COMMAND="$(dotnet_env)${only_arg}ROUNDS=$ROUNDS WRK_SECONDS=$WRK_SECONDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS bench/origin.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx wrk ffmpeg curl
 bench_init
