@@ -226,7 +226,10 @@ results_append() {
 }
 
 # DOTNET_* variables in the environment change how our server runs (GC mode, tiered compilation): the recorded
-# command must show them.
-dotnet_env() { env | grep '^DOTNET_' | sort | awk '{ printf "%s ", $0 }' || true; }
+# command must show them. The SDK's own switches (CLI, telemetry, first-run) do not touch the runtime: left out.
+dotnet_env() {
+  env | grep '^DOTNET_' | grep -Ev '^DOTNET_(CLI_|NOLOGO|GENERATE_ASPNET_CERTIFICATE|SKIP_FIRST_TIME|ADD_GLOBAL_TOOLS|ROOT|INSTALL_DIR|MULTILEVEL_LOOKUP|HOST_PATH|TELEMETRY)' \
+    | sort | awk '{ printf "%s ", $0 }' || true
+}
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
