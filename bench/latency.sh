@@ -132,10 +132,10 @@ measure() {
   # segment seen to be the stream's first (sequence numbers from 0 or 1 with no gap), else "-".
   # keyframe send times: "k t" for each k with a detected jump.
   # The jump happened after the previous query (>= its t_before) and before this one (<= its t_after): the
-  # midpoint, +-half the gap (~6 ms here). A gap over 20 ms (ss stalled on the loaded machine) can hold several
-  # P-frames adding up to 6 KB, so such a jump is not trusted: that segment gets no (b) value.
+  # midpoint, +-half the gap (~6 ms on a quiet machine). A gap over 30 ms (ss stalled under load) can hold two
+  # frames (33 ms apart) adding up to 6 KB, so such a jump is not trusted: that segment gets no (b) value.
   awk '$1 != win { win = $1; prev = "" }
-    prev != "" && $4 - prev >= 6000 && !($1 in key) { key[$1] = 1; if ($3 - ptb <= 0.020) printf "%d %.6f\n", $1, (ptb + $3) / 2 }
+    prev != "" && $4 - prev >= 6000 && !($1 in key) { key[$1] = 1; if ($3 - ptb <= 0.030) printf "%d %.6f\n", $1, (ptb + $3) / 2 }
     { prev = $4; ptb = $2 }' "$BENCH_TMP/$name.keys" >"$BENCH_TMP/$name.keytimes"
   log "$name: saw $(wc -l <"$BENCH_TMP/$name.keytimes") keyframes leave the publisher"
   sort -n "$segs" | awk -v t0="$t_start" -v gop="$GOP_S" -v keys="$BENCH_TMP/$name.keytimes" '

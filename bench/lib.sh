@@ -22,6 +22,10 @@ bench_init() {
   trap bench_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+  trap 'exit 129' HUP
+  # A reader of our output that goes away (| head) must not kill us by SIGPIPE before the cleanup ran. A handler,
+  # not "ignore": ignored signals are inherited by the programs we start, handlers are not.
+  trap 'exit 141' PIPE
   mkdir -p "$BENCH_CACHE"
 }
 
@@ -53,7 +57,8 @@ stop_tree() {
 
 bench_cleanup() {
   local rc=$? p
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
+  trap '' PIPE # stderr may be the broken pipe that brought us here
   for p in "${BENCH_PIDS[@]}"; do stop_tree "$p"; done
   if [[ -n "$BENCH_TMP" && -d "$BENCH_TMP" ]]; then
     if [[ "${KEEP_TMP:-0}" == 1 || $rc -ne 0 ]]; then log "work files kept in $BENCH_TMP"; else rm -rf "$BENCH_TMP"; fi
@@ -62,14 +67,18 @@ bench_cleanup() {
 }
 
 # A TCP port nobody listens on or uses (checked in /proc/net/tcp{,6}); random in 20000-59999.
+# One awk decides (no "| grep -q": with pipefail, a writer cut off by grep's early exit fails the pipeline).
+port_in_use() { # port [state]: any socket with that local port (in that state, e.g. 0A = LISTEN)
+  local hex; hex=$(printf '%04X' "$1")
+  awk -v p="$hex" -v st="${2:-}" '{ split($2, a, ":"); if (a[2] == p && (st == "" || $4 == st)) f = 1 } END { exit !f }' \
+    /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 free_port() {
-  local port hex i
+  local port i
   for ((i = 0; i < 200; i++)); do
     port=$((20000 + RANDOM % 40000))
-    hex=$(printf ':%04X ' "$port")
-    if ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '{print $2" "}' | grep -q -- "$hex"; then
-      echo "$port"; return 0
-    fi
+    port_in_use "$port" || { echo "$port"; return 0; }
   done
   die "no free port found"
 }
@@ -84,10 +93,7 @@ wait_until() {
   done
 }
 
-port_listening() { # port
-  local hex; hex=$(printf ':%04X ' "$1")
-  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "0A" {print $2" "}' | grep -q -- "$hex"
-}
+port_listening() { port_in_use "$1" 0A; }
 
 # ---------------------------------------------------------------- resource sampling
 # sampler_start ROOT_PID OUT_FILE: every SAMPLE_INTERVAL s, writes "epoch pid ticks rss_kb" for ROOT and all its
