@@ -1,0 +1,232 @@
+# Shared helpers for the bench/ scripts. Sourced, not run. Bash + coreutils + awk + curl + /proc only:
+# no python, so the benchmarks run on a fresh Debian with nothing but scripts/deps.sh.
+#
+# Every helper that starts a process records its pid in BENCH_PIDS; bench_cleanup (installed as an
+# EXIT/INT/TERM trap by bench_init) stops exactly those pids and their children, nothing by name.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+BENCH_CACHE="$BENCH_DIR/.cache"
+BENCH_PIDS=()
+BENCH_TMP=""
+CLK_TCK=$(getconf CLK_TCK)
+PAGE_KB=$(( $(getconf PAGESIZE) / 1024 ))
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+bench_init() {
+  BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
+  # nginx workers drop to "nobody" when the master runs as root: they must be able to read the tree.
+  chmod 755 "$BENCH_TMP"
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  mkdir -p "$BENCH_CACHE"
+}
+
+# Descendants of a pid (children first found through /proc/*/stat's ppid field).
+descendants() {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v root="$1" '
+    { i = index($0, ") "); n = split(substr($0, i + 2), f, " "); pid = $1 + 0; ppid[pid] = f[2] + 0 }
+    END {
+      want[root] = 1; changed = 1
+      while (changed) { changed = 0; for (p in ppid) if (!(p in want) && (ppid[p] in want)) { want[p] = 1; changed = 1 } }
+      for (p in want) if (p != root) print p
+    }'
+}
+
+# Stops a pid and all its descendants: TERM, up to 10 s grace, then KILL.
+stop_tree() {
+  local root=$1 pids p i
+  pids="$root $(descendants "$root" | tr '\n' ' ')"
+  for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+  for ((i = 0; i < 100; i++)); do
+    local alive=0
+    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+    ((alive)) || break
+    sleep 0.1
+  done
+  for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+  wait "$root" 2>/dev/null || true
+}
+
+bench_cleanup() {
+  local rc=$? p
+  trap - EXIT INT TERM
+  for p in "${BENCH_PIDS[@]}"; do stop_tree "$p"; done
+  if [[ -n "$BENCH_TMP" && -d "$BENCH_TMP" ]]; then
+    if [[ "${KEEP_TMP:-0}" == 1 || $rc -ne 0 ]]; then log "work files kept in $BENCH_TMP"; else rm -rf "$BENCH_TMP"; fi
+  fi
+  exit "$rc"
+}
+
+# A TCP port nobody listens on or uses (checked in /proc/net/tcp{,6}); random in 20000-59999.
+free_port() {
+  local port hex i
+  for ((i = 0; i < 200; i++)); do
+    port=$((20000 + RANDOM % 40000))
+    hex=$(printf ':%04X ' "$port")
+    if ! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '{print $2" "}' | grep -q -- "$hex"; then
+      echo "$port"; return 0
+    fi
+  done
+  die "no free port found"
+}
+
+# Waits (bounded) until a command succeeds.
+wait_until() {
+  local timeout=$1; shift
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+port_listening() { # port
+  local hex; hex=$(printf ':%04X ' "$1")
+  cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | awk '$4 == "0A" {print $2" "}' | grep -q -- "$hex"
+}
+
+# ---------------------------------------------------------------- resource sampling
+# sampler_start ROOT_PID OUT_FILE: every SAMPLE_INTERVAL s, writes "epoch pid ticks rss_kb" for ROOT and all its
+# descendants (utime+stime from /proc/PID/stat fields 14+15, rss field 24). Summing per pid afterwards keeps the
+# CPU of children that exit mid-run (a transcoder restart) instead of losing it.
+sampler_start() {
+  local root=$1 out=$2
+  (
+    set +e +o pipefail # a process vanishing between listing and reading is normal here
+    while kill -0 "$root" 2>/dev/null; do
+      local now=$EPOCHREALTIME
+      { echo "$root"; descendants "$root"; } | while read -r p; do
+        [[ -r /proc/$p/stat ]] && cat "/proc/$p/stat" 2>/dev/null
+      done | awk -v t="$now" -v pk="$PAGE_KB" '
+        { i = index($0, ") "); split(substr($0, i + 2), f, " "); print t, $1, f[12] + f[13], f[22] * pk }'
+      sleep "${SAMPLE_INTERVAL:-0.5}"
+    done
+  ) >>"$out" 2>/dev/null &
+  SAMPLER_PID=$!
+}
+
+sampler_stop() { kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; }
+
+# sampler_report FILE T0 T1 -> "cpu_seconds peak_rss_mb max_procs" over samples with T0 <= t <= T1.
+# CPU: per pid, last ticks in window minus the ticks at its first sample in the window (a pid born inside the
+# window counts from 0). RSS: the largest sum of VmRSS over the tree at one sample.
+sampler_report() {
+  awk -v t0="$2" -v t1="$3" -v hz="$CLK_TCK" '
+    $1 < t0 || $1 > t1 { next }
+    {
+      if (tfirst == "") tfirst = $1
+      if (!($2 in first)) first[$2] = ($1 == tfirst) ? $3 : 0
+      last[$2] = $3; rss[$1] += $4; n[$1]++
+    }
+    END {
+      for (p in last) cpu += last[p] - first[p]
+      for (t in rss) { if (rss[t] > peak) peak = rss[t]; if (n[t] > procs) procs = n[t] }
+      printf "%.2f %.1f %d\n", cpu / hz, peak / 1024, procs
+    }' "$1"
+}
+
+# ---------------------------------------------------------------- media
+# The ingest clip: 30 s 1280x720 30 fps H.264 at ~2.5 Mb/s (CBR-ish), 2 s GOP, AAC 128k stereo. Made once.
+ensure_clip() {
+  CLIP="$BENCH_CACHE/clip-720p30-2500k-30s.flv"
+  if [[ ! -s "$CLIP" ]]; then
+    log "generating $CLIP (once; cached under bench/.cache)"
+    ffmpeg -nostdin -hide_banner -loglevel error -y \
+      -f lavfi -i "testsrc2=size=1280x720:rate=30" \
+      -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
+      -t 30 -map 0:v -map 1:a \
+      -c:v libx264 -preset veryfast -profile:v high -pix_fmt yuv420p \
+      -b:v 2500k -maxrate 2500k -bufsize 5000k -g 60 -keyint_min 60 -sc_threshold 0 \
+      -c:a aac -b:a 128k -ac 2 \
+      -f flv "$CLIP.tmp"
+    mv "$CLIP.tmp" "$CLIP"
+  fi
+}
+
+# ---------------------------------------------------------------- nginx (peer)
+NGINX_MIME='types { application/vnd.apple.mpegurl m3u8; video/mp4 mp4 m4s; audio/mp4 m4a; video/mp2t ts; text/html html; }'
+
+# nginx_start DIR CONF_BODY: writes DIR/nginx.conf (CONF_BODY after the common header), starts nginx in the
+# foreground as a child of this shell; sets NGINX_PID (the master).
+nginx_start() {
+  local dir=$1 body=$2
+  mkdir -p "$dir/logs"
+  chmod 755 "$dir"
+  cat >"$dir/nginx.conf" <<EOF
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+$body
+EOF
+  nginx -t -q -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" || die "nginx config rejected ($dir/nginx.conf)"
+  nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/logs/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  BENCH_PIDS+=("$NGINX_PID")
+}
+
+# ---------------------------------------------------------------- our server
+SERVER_DLL="$REPO_DIR/server/bin/Release/net10.0/Broadcast.Server.dll"
+
+server_build() {
+  if [[ "${BUILD:-1}" == 1 || ! -f "$SERVER_DLL" ]]; then
+    log "building server (Release); BUILD=0 skips when the dll exists"
+    (cd "$REPO_DIR" && dotnet build server/Broadcast.Server.csproj -c Release -nologo -v quiet -clp:ErrorsOnly) >&2 \
+      || die "server build failed"
+  fi
+}
+
+# server_start DIR: starts Broadcast.Server with its state under DIR on free ports.
+# Sets SERVER_PID, RTMP_PORT, HTTP_PORT, HTTP_BASE, ADMIN_TOKEN. Extra server switches: SERVER_ARGS (env).
+server_start() {
+  local dir=$1
+  mkdir -p "$dir/media"
+  RTMP_PORT=$(free_port); HTTP_PORT=$(free_port)
+  HTTP_BASE="http://127.0.0.1:$HTTP_PORT"
+  ADMIN_TOKEN="bench-$RANDOM$RANDOM"
+  # shellcheck disable=SC2086
+  (cd "$dir" && exec dotnet "$SERVER_DLL" --Rtmp:Port="$RTMP_PORT" --Http:Urls="$HTTP_BASE" \
+      --Storage:Path="$dir/media" --Database:ConnectionString="Data Source=$dir/broadcast.db" \
+      --Admin:Token="$ADMIN_TOKEN" ${SERVER_ARGS:-}) >"$dir/server.log" 2>&1 &
+  SERVER_PID=$!
+  BENCH_PIDS+=("$SERVER_PID")
+  wait_until 90 curl -fsS "$HTTP_BASE/healthz" || { tail -20 "$dir/server.log" >&2; die "server did not answer /healthz"; }
+  wait_until 30 port_listening "$RTMP_PORT" || { tail -20 "$dir/server.log" >&2; die "server does not listen for RTMP on $RTMP_PORT"; }
+}
+
+# create_channel NAME -> prints "streamKey slug"
+create_channel() {
+  local body key slug
+  body=$(curl -fsS -X POST "$HTTP_BASE/api/channels" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' -d "{\"name\":\"$1\"}") || die "POST /api/channels failed for $1"
+  key=$(json_field streamKey <<<"$body"); slug=$(json_field slug <<<"$body")
+  [[ -n "$key" && -n "$slug" ]] || die "channel response lacks streamKey/slug: $body"
+  echo "$key $slug"
+}
+
+# json_field NAME: the string value of a top-level "NAME":"value" pair (enough for our flat API answers).
+json_field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" | head -1; }
+
+# ---------------------------------------------------------------- results
+# results_append TITLE BODY: appends a dated section with the exact command to bench/RESULTS.md.
+results_append() {
+  local file="$BENCH_DIR/RESULTS.md"
+  [[ -f "$file" ]] || die "$file is missing"
+  {
+    echo
+    echo "## $1 — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo
+    echo "Command: \`$BENCH_COMMAND\` (commit $(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    echo
+    echo "$2"
+  } >>"$file"
+  log "appended to $file"
+}
+
+# DOTNET_* variables in the environment change how our server runs (GC mode, tiered compilation): the recorded
+# command must show them.
+dotnet_env() { env | grep '^DOTNET_' | sort | awk '{ printf "%s ", $0 }' || true; }
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }

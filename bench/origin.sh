@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Origin HTTP throughput: our origin serving a hot live segment and the live media playlist, against plain nginx
+# serving byte-identical copies of the same two files from disk (sendfile on, same Content-Type), in one run.
+# wrk (THREADS threads, CONNECTIONS connections, WRK_SECONDS s) per URL; the runs alternate ours/nginx so drift on
+# this shared machine hits both sides. Reports req/s and ours/nginx. Target (issue): >= 0.8x nginx.
+#
+# While wrk runs, one publisher keeps streaming to our server (the origin serves a live channel, as in production);
+# it runs during the nginx measurements too, so both sides share the machine with the same background load.
+#
+# Usage: bench/origin.sh
+#        ROUNDS=3 WRK_SECONDS=10 CONNECTIONS=64 THREADS=2 bench/origin.sh
+#        ONLY=nginx bench/origin.sh  (peer half only, with CMAF files made by ffmpeg's HLS muxer instead of ours)
+#        BUILD=0 skips the dotnet build; KEEP_TMP=1 keeps logs.
+set -euo pipefail
+export LC_ALL=C
+source "$(dirname "$0")/lib.sh"
+
+ROUNDS=${ROUNDS:-1}
+WRK_SECONDS=${WRK_SECONDS:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+ONLY=${ONLY:-both}
+((ROUNDS >= 1 && ROUNDS <= 10)) || die "ROUNDS must be 1..10"
+((WRK_SECONDS >= 1 && WRK_SECONDS <= 120)) || die "WRK_SECONDS must be 1..120"
+only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
+BENCH_COMMAND="$(dotnet_env)${only_arg}ROUNDS=$ROUNDS WRK_SECONDS=$WRK_SECONDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS bench/origin.sh"
+
+"$REPO_DIR/scripts/deps.sh" nginx wrk ffmpeg curl
+bench_init
+ensure_clip
+
+WWW="$BENCH_TMP/www"
+mkdir -p "$WWW"
+
+# Relative URI -> absolute URL, against the playlist's URL.
+resolve() { # base_url uri
+  case $2 in
+    http://* | https://*) echo "$2" ;;
+    /*) echo "${1%%/live/*}$2" ;;
+    *) echo "${1%/*}/$2" ;;
+  esac
+}
+
+if [[ $ONLY != nginx ]]; then
+  server_build
+  SRV_DIR="$BENCH_TMP/ours"
+  server_start "$SRV_DIR"
+  read -r KEY SLUG < <(create_channel "origin-bench-$RANDOM")
+  PLAYLIST_URL="$HTTP_BASE/live/$SLUG/source/index.m3u8"
+  log "publishing to our server (channel $SLUG)"
+  timeout --kill-after=5 600 ffmpeg -nostdin -hide_banner -loglevel warning -re -stream_loop -1 -i "$CLIP" \
+    -c copy -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" >"$BENCH_TMP/publisher.log" 2>&1 &
+  BENCH_PIDS+=($!)
+  has_segments() { [[ $(curl -fsS "$PLAYLIST_URL" | grep -c '^#EXTINF') -ge 3 ]]; }
+  wait_until 90 has_segments || { tail -20 "$SRV_DIR/server.log" >&2; die "no 3 segments in $PLAYLIST_URL after 90 s"; }
+else
+  # Peer-only mode: a CMAF stream from ffmpeg's own HLS muxer stands in for ours.
+  mkdir -p "$WWW/live/peer/source"
+  ffmpeg -nostdin -hide_banner -loglevel error -i "$CLIP" -t 10 -map 0:v -c copy -f hls -hls_time 2 \
+    -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 -hls_segment_filename "$WWW/live/peer/source/0-%d.m4s" \
+    "$WWW/live/peer/source/index.m3u8"
+  PLAYLIST_URL="http://127.0.0.1:0/live/peer/source/index.m3u8"
+fi
+
+# The hot segment: the newest one listed (what every viewer at the live edge asks for next).
+if [[ $ONLY != nginx ]]; then
+  playlist=$(curl -fsS "$PLAYLIST_URL")
+else
+  playlist=$(cat "$WWW/live/peer/source/index.m3u8")
+fi
+SEG_URI=$(grep -v '^#' <<<"$playlist" | grep -v '^[[:space:]]*$' | tail -1)
+[[ -n "$SEG_URI" ]] || die "no segment in the playlist"
+SEG_URL=$(resolve "$PLAYLIST_URL" "$SEG_URI")
+SEG_PATH="/${SEG_URL#http://*/}"
+PL_PATH="/${PLAYLIST_URL#http://*/}"
+
+if [[ $ONLY != nginx ]]; then
+  mkdir -p "$WWW$(dirname "$SEG_PATH")" "$WWW$(dirname "$PL_PATH")"
+  curl -fsS -o "$WWW$SEG_PATH" "$SEG_URL"
+  curl -fsS -o "$WWW$PL_PATH" "$PLAYLIST_URL"
+  SEG_TYPE=$(curl -fsS -o /dev/null -w '%{content_type}' "$SEG_URL")
+  PL_TYPE=$(curl -fsS -o /dev/null -w '%{content_type}' "$PLAYLIST_URL")
+else
+  SEG_TYPE="video/mp4"; PL_TYPE="application/vnd.apple.mpegurl"
+fi
+SEG_BYTES=$(stat -c %s "$WWW$SEG_PATH")
+PL_BYTES=$(stat -c %s "$WWW$PL_PATH")
+log "segment $SEG_PATH ($SEG_BYTES B, $SEG_TYPE); playlist $PL_PATH ($PL_BYTES B, $PL_TYPE)"
+chmod -R a+rX "$WWW"
+
+NGX_DIR="$BENCH_TMP/nginx"; NGX_PORT=$(free_port)
+seg_ext=${SEG_PATH##*.}; pl_ext=${PL_PATH##*.}
+nginx_start "$NGX_DIR" "worker_processes auto;
+events { worker_connections 4096; }
+http {
+  types { $SEG_TYPE $seg_ext; $PL_TYPE $pl_ext; }
+  default_type application/octet-stream;
+  sendfile on; tcp_nopush on; tcp_nodelay on;
+  access_log off;
+  keepalive_timeout 65; keepalive_requests 1000000;
+  server { listen 127.0.0.1:$NGX_PORT; root $WWW; }
+}"
+NGX_BASE="http://127.0.0.1:$NGX_PORT"
+wait_until 20 curl -fsS -o /dev/null "$NGX_BASE$SEG_PATH" || die "nginx does not serve $SEG_PATH"
+[[ $(curl -fsS -o /dev/null -w '%{content_type}' "$NGX_BASE$SEG_PATH") == "$SEG_TYPE" ]] || die "nginx Content-Type differs for the segment"
+if [[ $ONLY != nginx ]]; then
+  curl -fsS "$SEG_URL" | cmp -s - "$WWW$SEG_PATH" || die "our origin's segment bytes changed between two GETs"
+fi
+
+# run_wrk LABEL URL -> prints "req_per_s avg_latency non2xx socket_errors"
+run_wrk() {
+  local out="$BENCH_TMP/wrk-$1.txt"
+  timeout --kill-after=5 $((WRK_SECONDS + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$2" >"$out" 2>&1 \
+    || die "wrk failed for $2: $(tail -3 "$out")"
+  awk '
+    /Requests\/sec:/ { rps = $2 }
+    /^ +Latency / && !lat { lat = $2 }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    /Socket errors:/ { gsub(",", ""); errs = $4 + $6 + $8 + $10 }
+    END { printf "%s %s %d %d\n", rps, lat, bad, errs }' "$out"
+}
+
+rows=""
+declare -A SUM=()
+for ((r = 1; r <= ROUNDS; r++)); do
+  for what in segment playlist; do
+    path=$SEG_PATH; [[ $what == playlist ]] && path=$PL_PATH
+    for side in ours nginx; do
+      [[ $side == ours && $ONLY == nginx ]] && continue
+      [[ $side == nginx && $ONLY == ours ]] && continue
+      base=$NGX_BASE; [[ $side == ours ]] && base=$HTTP_BASE
+      log "round $r: wrk $what on $side ($base$path)"
+      read -r rps lat bad errs < <(run_wrk "$r-$what-$side" "$base$path")
+      ((bad == 0)) || log "  WARNING: $bad non-2xx responses"
+      SUM["$what-$side"]=$(awk -v a="${SUM["$what-$side"]:-0}" -v b="$rps" 'BEGIN { print a + b }')
+      log "  $rps req/s, avg latency $lat, non-2xx $bad, socket errors $errs"
+      rows+="| $r | $what | $side | $rps | $lat | $bad | $errs |"$'\n'
+    done
+  done
+done
+
+summary=""
+for what in segment playlist; do
+  o=$(awk -v s="${SUM["$what-ours"]:-}" -v n="$ROUNDS" 'BEGIN { if (s == "") print "-"; else printf "%.0f", s / n }')
+  g=$(awk -v s="${SUM["$what-nginx"]:-}" -v n="$ROUNDS" 'BEGIN { if (s == "") print "-"; else printf "%.0f", s / n }')
+  rr=$(ratio "$o" "$g")
+  v=$(awk -v r="$rr" 'BEGIN { if (r == "n/a") print "n/a"; else print (r >= 0.8 ? "met" : "NOT met") }')
+  summary+="| $what | $o | $g | **$rr** | $v |"$'\n'
+done
+
+table="| object | ours req/s | nginx req/s | ours / nginx | target >= 0.8 |
+|---|---|---|---|---|
+${summary}
+Segment: \`$SEG_PATH\` ($SEG_BYTES bytes, \`$SEG_TYPE\`); playlist: \`$PL_PATH\` ($PL_BYTES bytes, \`$PL_TYPE\`).
+wrk -t$THREADS -c$CONNECTIONS -d${WRK_SECONDS}s per row, $ROUNDS round(s), ours and nginx alternating; means over rounds above.
+
+| round | object | server | req/s | avg latency | non-2xx | socket errors |
+|---|---|---|---|---|---|---|
+${rows}"
+echo
+echo "$table"
+[[ "${NO_RESULTS:-0}" == 1 ]] || results_append "origin: hot segment and live playlist over HTTP" "$table"
