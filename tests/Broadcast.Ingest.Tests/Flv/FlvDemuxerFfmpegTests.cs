@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using System.Buffers;
 using System.Buffers.Binary;
 using Broadcast.Ingest.Flv;
@@ -15,9 +16,9 @@ public class FlvDemuxerFfmpegTests
     [Fact]
     public void Ffmpeg_flv_with_h264_and_aac_yields_the_tracks_and_frame_counts_ffprobe_sees()
     {
-        using var dir = new TempDir();
-        string clip = dir.File("clip.flv");
-        Ffmpeg.Run("ffmpeg", "-hide_banner", "-loglevel", "error",
+        using var dir = new TempDirectory();
+        string clip = dir.Combine("clip.flv");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error",
             "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
             "-t", "2", "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-g", "30", "-c:a", "aac", "-b:a", "64k", "-ac", "2", "-f", "flv", clip);
 
@@ -38,8 +39,8 @@ public class FlvDemuxerFfmpegTests
             tags++;
         }
 
-        var videoProbe = Ffmpeg.ProbeFirstStream(clip, "-count_frames", "-select_streams", "v:0");
-        var audioProbe = Ffmpeg.ProbeFirstStream(clip, "-count_frames", "-select_streams", "a:0");
+        var videoProbe = MediaTools.ProbeFirstStream(clip, "-count_frames", "-select_streams", "v:0");
+        var audioProbe = MediaTools.ProbeFirstStream(clip, "-count_frames", "-select_streams", "a:0");
 
         var video = stream.Video!;
         Assert.Equal(Codec.H264, video.Codec);
@@ -87,13 +88,13 @@ public class FlvDemuxerFfmpegTests
     [Fact]
     public void Enhanced_rtmp_hevc_tags_built_from_a_libx265_clip()
     {
-        using var dir = new TempDir();
-        string mp4 = dir.File("clip.mp4");
-        string annexB = dir.File("clip.hevc");
-        Ffmpeg.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+        using var dir = new TempDirectory();
+        string mp4 = dir.Combine("clip.mp4");
+        string annexB = dir.Combine("clip.hevc");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
             "-frames:v", "30", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:aud=1:keyint=10",
             "-tag:v", "hvc1", mp4);
-        Ffmpeg.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", mp4, "-c", "copy", "-bsf:v", "hevc_mp4toannexb", "-f", "hevc", annexB);
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", mp4, "-c", "copy", "-bsf:v", "hevc_mp4toannexb", "-f", "hevc", annexB);
 
         byte[] hvcC = FindBox(File.ReadAllBytes(mp4), "hvcC");
         var stream = new LiveStream("hevc");
@@ -117,7 +118,7 @@ public class FlvDemuxerFfmpegTests
         }
         Assert.True(demuxer.TryWriteVideo(accessUnits.Count * 40, VideoTag(0x90, FlvVideoPacketType.SequenceEnd, 0, []), out error), error);
 
-        var probe = Ffmpeg.ProbeFirstStream(mp4, "-count_frames");
+        var probe = MediaTools.ProbeFirstStream(mp4, "-count_frames");
         var video = stream.Video!;
         Assert.Equal(Codec.H265, video.Codec);
         Assert.Equal((320, 240), (video.Width, video.Height));

@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using Broadcast.Media.Codecs;
 using Broadcast.Media.Codecs.H264;
 using Broadcast.Media.Codecs.Hevc;
@@ -18,9 +19,9 @@ public class FfprobeSpsTests
     [InlineData("high444", 320, 240, "yuv444p", "High 4:4:4 Predictive")]
     public void H264_sps_matches_ffprobe(string profile, int width, int height, string pixelFormat, string profileName)
     {
-        using var dir = new TempDir();
-        string clip = dir.File("clip.h264");
-        Ffmpeg.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", $"testsrc2=size={width}x{height}:rate=30",
+        using var dir = new TempDirectory();
+        string clip = dir.Combine("clip.h264");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", $"testsrc2=size={width}x{height}:rate=30",
             "-frames:v", "2", "-pix_fmt", pixelFormat, "-c:v", "libx264", "-preset", "veryfast", "-profile:v", profile,
             "-f", "h264", clip);
 
@@ -36,7 +37,7 @@ public class FfprobeSpsTests
         Assert.NotNull(ppsNal);
         Assert.True(H264Sps.TryParse(spsNal, out var sps));
 
-        var probe = Ffmpeg.ProbeFirstStream(clip);
+        var probe = MediaTools.ProbeFirstStream(clip);
         Assert.Equal(probe.GetProperty("width").GetInt32(), sps.Width);
         Assert.Equal(probe.GetProperty("height").GetInt32(), sps.Height);
         Assert.Equal((width, height), (sps.Width, sps.Height));
@@ -58,9 +59,9 @@ public class FfprobeSpsTests
     [Fact]
     public void Hevc_sps_matches_ffprobe_at_1080p()
     {
-        using var dir = new TempDir();
-        string clip = dir.File("clip.hevc");
-        Ffmpeg.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25",
+        using var dir = new TempDirectory();
+        string clip = dir.Combine("clip.hevc");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25",
             "-frames:v", "1", "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error", "-f", "hevc", clip);
 
         byte[]? spsNal = null;
@@ -70,7 +71,7 @@ public class FfprobeSpsTests
         Assert.NotNull(spsNal);
         Assert.True(HevcSps.TryParse(spsNal, out var sps));
 
-        var probe = Ffmpeg.ProbeFirstStream(clip);
+        var probe = MediaTools.ProbeFirstStream(clip);
         Assert.Equal((1920, 1080), (sps.Width, sps.Height));
         Assert.Equal(probe.GetProperty("width").GetInt32(), sps.Width);
         Assert.Equal(probe.GetProperty("height").GetInt32(), sps.Height);

@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using System.Buffers;
 using System.Text.Json;
 using Broadcast.Media;
@@ -112,7 +113,7 @@ public class FfprobeRoundTripTests(FlvClipFixture clip) : IClassFixture<FlvClipF
             var samples = segment.Select(s => s.ToCmaf()).ToArray();
             CmafWriter.WriteMediaSegment(output, sequence++, 1, segment[0].Dts, samples, track.Kind);
         }
-        string path = clip.Directory.File(name);
+        string path = clip.Directory.Combine(name);
         File.WriteAllBytes(path, output.WrittenSpan.ToArray());
         return path;
     }

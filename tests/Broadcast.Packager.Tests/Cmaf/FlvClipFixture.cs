@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using Broadcast.Media;
 using Broadcast.Packager.Cmaf;
 
@@ -20,7 +21,7 @@ public sealed class FlvClipFixture : IDisposable
 
     public FlvClipFixture()
     {
-        string flv = _directory.File("clip.flv");
+        string flv = _directory.Combine("clip.flv");
         MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
             "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
             "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",

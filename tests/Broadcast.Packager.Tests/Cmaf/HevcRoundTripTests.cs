@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using System.Buffers;
 using Broadcast.Media;
 using Broadcast.Packager.Cmaf;
@@ -16,7 +17,7 @@ public sealed class HevcRoundTripTests : IDisposable
     [Fact]
     public void Hevc_clip_probes_back_exactly()
     {
-        string source = _directory.File("source.mp4");
+        string source = _directory.Combine("source.mp4");
         MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
             "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "2",
             "-c:v", "libx265", "-pix_fmt", "yuv420p",
@@ -32,7 +33,7 @@ public sealed class HevcRoundTripTests : IDisposable
         CmafWriter.WriteInitSegment(output, track);
         CmafWriter.WriteMediaSegment(output, 1, 1, samples[0].Dts, samples[..cut].Select(s => s.ToCmaf()).ToArray(), MediaKind.Video);
         CmafWriter.WriteMediaSegment(output, 2, 1, samples[cut].Dts, samples[cut..].Select(s => s.ToCmaf()).ToArray(), MediaKind.Video);
-        string written = _directory.File("cmaf.mp4");
+        string written = _directory.Combine("cmaf.mp4");
         File.WriteAllBytes(written, output.WrittenSpan.ToArray());
 
         using var probe = MediaTools.Probe(written);

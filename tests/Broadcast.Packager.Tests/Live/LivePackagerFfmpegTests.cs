@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using System.Text.Json;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
@@ -20,7 +21,7 @@ public sealed class LivePackagerFfmpegTests : IDisposable
     [Fact]
     public async Task Ffmpeg_flv_through_the_packager_plays_in_ffprobe_as_hls_and_dash()
     {
-        string flv = _dir.File("in.flv");
+        string flv = _dir.Combine("in.flv");
         MediaTools.Run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
             "-t", "7", "-c:v", "libx264", "-preset", "ultrafast", "-profile:v", "high", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
             "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", flv);

@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Storage;

@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using Broadcast.Packager.Storage;
 using Broadcast.Packager.Tests.Cmaf;
 

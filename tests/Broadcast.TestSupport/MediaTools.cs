@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace Broadcast.Packager.Tests.Cmaf;
+namespace Broadcast.TestSupport;
 
-/// <summary>Runs the real ffmpeg/ffprobe binaries (argument lists, never a joined command line).</summary>
+/// <summary>
+/// Runs the machine's ffmpeg and ffprobe synchronously for parser and writer tests that check their bytes
+/// against the real tools (argument lists, never a joined command line).
+/// </summary>
 public static class MediaTools
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
@@ -31,22 +34,17 @@ public static class MediaTools
         return stdout.Result;
     }
 
+    /// <summary><c>ffprobe -show_packets -show_streams -of json</c>.</summary>
     public static JsonDocument Probe(string path) =>
         JsonDocument.Parse(Run("ffprobe", "-v", "error", "-show_packets", "-show_streams", "-of", "json", path));
-}
 
-/// <summary>A temporary directory deleted with the test class.</summary>
-public sealed class TempDirectory : IDisposable
-{
-    public TempDirectory() => Directory.CreateDirectory(Path);
-
-    public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cmaf-tests-" + Guid.NewGuid().ToString("N"));
-
-    public string File(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
+    /// <summary>The first stream of <c>ffprobe -show_streams -of json</c>.</summary>
+    public static JsonElement ProbeFirstStream(string path, params string[] extra)
     {
-        try { Directory.Delete(Path, recursive: true); }
-        catch (IOException) { }
+        var args = new List<string> { "-v", "error" };
+        args.AddRange(extra);
+        args.AddRange(["-show_streams", "-of", "json", path]);
+        using var json = JsonDocument.Parse(Run("ffprobe", args.ToArray()));
+        return json.RootElement.GetProperty("streams")[0].Clone();
     }
 }

@@ -1,0 +1,72 @@
+using Broadcast.Server;
+using Broadcast.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Server.Tests;
+
+/// <summary>The real composition root, started in-process on loopback ports with its state in a temp directory.</summary>
+internal sealed class InProcessServer : IAsyncDisposable
+{
+    public const string Token = "server-tests-token";
+
+    private readonly TempDirectory _data;
+
+    private InProcessServer(WebApplication app, TempDirectory data, Uri baseAddress, int rtmpPort)
+    {
+        App = app;
+        _data = data;
+        BaseAddress = baseAddress;
+        RtmpPort = rtmpPort;
+        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public WebApplication App { get; }
+
+    public Uri BaseAddress { get; }
+
+    public int RtmpPort { get; }
+
+    public HttpClient Http { get; }
+
+    public IServiceProvider Services => App.Services;
+
+    public static async Task<InProcessServer> StartAsync(params string[] extra)
+    {
+        var data = new TempDirectory("server-tests");
+        int rtmpPort = FreePort.Tcp();
+        var args = new List<string>
+        {
+            "--Http:Urls=http://127.0.0.1:0",
+            $"--Rtmp:Port={rtmpPort}",
+            "--Rtmp:BindAddress=127.0.0.1",
+            $"--Storage:Path={Path.Combine(data.Path, "media")}",
+            $"--Database:ConnectionString=Data Source={Path.Combine(data.Path, "broadcast.db")}",
+            $"--Secrets:KeyPath={Path.Combine(data.Path, "secret.key")}",
+            $"--Admin:Token={Token}",
+            "--Serilog:MinimumLevel:Default=Warning",
+        };
+        args.AddRange(extra);
+        var app = BroadcastApp.Build(args.ToArray());
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new InProcessServer(app, data, new Uri(address), rtmpPort);
+    }
+
+    public HttpRequestMessage Authorized(HttpMethod method, string path)
+    {
+        var request = new HttpRequestMessage(method, path);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        return request;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        _data.Dispose();
+    }
+}
