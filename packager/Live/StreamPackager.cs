@@ -78,7 +78,7 @@ public sealed class StreamPackager : IAsyncDisposable
             if (_segmenter.KeyframeWarning is { } w) warnings.Add(w);
             if (_segmenter.AudioReanchors > 0) warnings.Add($"audio timestamps jumped {_segmenter.AudioReanchors} time(s); audio clock re-anchored");
             var lead = _videoTimelines.Length > 0 ? _videoTimelines[0] : _audioTimeline;
-            long target = lead is null || lead.Entries.Count == 0 ? _options.SegmentSeconds : ManifestFormat.CeilSeconds(lead.LongestDuration, lead.Timescale);
+            long target = lead is null || lead.Entries.Count == 0 ? _options.SegmentSeconds : ManifestFormat.TargetSeconds(lead.LongestDuration, lead.Timescale);
             return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten), _lastDuration, target, warnings);
         }
     }
@@ -189,7 +189,8 @@ public sealed class StreamPackager : IAsyncDisposable
                     contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
 
                 var description = new SegmentDescription(seg.Rendition, seg.Track.Kind, seg.Number, seg.StartTime, seg.Duration, seg.Timescale,
-                    size, seg.StartsWithKeyframe, seg.Discontinuity, initName, seg.Track, seg.Samples.Length);
+                    size, seg.StartsWithKeyframe, seg.Discontinuity, initName, seg.Track, seg.Samples.Length,
+                    seg.PresentationStartOffset, seg.PresentationEndOffset);
                 timeline.Add(description, ProgramDateTime(seg.StartTime, seg.Timescale));
                 Interlocked.Increment(ref _segmentsWritten);
                 _lastDuration = TimeSpan.FromTicks((long)((Int128)seg.Duration * TimeSpan.TicksPerSecond / seg.Timescale));
@@ -263,13 +264,27 @@ public sealed class StreamPackager : IAsyncDisposable
         return new MpdSettings(BroadcastId, isStatic, ast, _time.GetUtcNow(), _options.SegmentSeconds, shift, _options.UtcTimingUrl, firstNumber, prefix);
     }
 
-    private int WindowStart(RenditionTimeline t) => t.WindowStart(_options.WindowSegments, _options.DvrSeconds);
+    /// <summary>
+    /// Index of the first entry of <paramref name="t"/> in the live window. The leading rendition decides the window
+    /// (by count or DVR seconds); every other rendition shows the same segment numbers from there. Counting each
+    /// rendition on its own would let audio and video windows start at different numbers, and the MPD (which names
+    /// all renditions from the leader's first number) would then name audio segments already deleted.
+    /// </summary>
+    private int WindowStart(RenditionTimeline t)
+    {
+        var lead = AllTimelines().FirstOrDefault(x => x.Entries.Count > 0);
+        if (lead is null || ReferenceEquals(lead, t)) return t.WindowStart(_options.WindowSegments, _options.DvrSeconds);
+        long first = LeaderWindowFirstNumber();
+        int i = 0;
+        while (i < t.Entries.Count && t.Entries[i].Number < first) i++;
+        return i;
+    }
 
     private long LeaderWindowFirstNumber()
     {
         var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
         if (lead is null) return 1;
-        int start = WindowStart(lead);
+        int start = lead.WindowStart(_options.WindowSegments, _options.DvrSeconds);
         return lead.Entries[Math.Min(start, lead.Entries.Count - 1)].Number;
     }
 
