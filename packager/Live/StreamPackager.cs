@@ -265,26 +265,18 @@ public sealed class StreamPackager : IAsyncDisposable
     }
 
     /// <summary>
-    /// Index of the first entry of <paramref name="t"/> in the live window. The leading rendition decides the window
-    /// (by count or DVR seconds); every other rendition shows the same segment numbers from there. Counting each
-    /// rendition on its own would let audio and video windows start at different numbers, and the MPD (which names
-    /// all renditions from the leader's first number) would then name audio segments already deleted.
+    /// Each rendition counts its own window back from its newest segment. Audio's numbers are a subset of the
+    /// leader's and end at or before the leader's newest, so its window never starts after the leader's first
+    /// number: the MPD (which names every rendition from that number) only names stored segments, and a lagging
+    /// audio playlist keeps its three segments (RFC 8216 section 6.2.2).
     /// </summary>
-    private int WindowStart(RenditionTimeline t)
-    {
-        var lead = AllTimelines().FirstOrDefault(x => x.Entries.Count > 0);
-        if (lead is null || ReferenceEquals(lead, t)) return t.WindowStart(_options.WindowSegments, _options.DvrSeconds);
-        long first = LeaderWindowFirstNumber();
-        int i = 0;
-        while (i < t.Entries.Count && t.Entries[i].Number < first) i++;
-        return i;
-    }
+    private int WindowStart(RenditionTimeline t) => t.WindowStart(_options.WindowSegments, _options.DvrSeconds);
 
     private long LeaderWindowFirstNumber()
     {
         var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
         if (lead is null) return 1;
-        int start = lead.WindowStart(_options.WindowSegments, _options.DvrSeconds);
+        int start = WindowStart(lead);
         return lead.Entries[Math.Min(start, lead.Entries.Count - 1)].Number;
     }
 
