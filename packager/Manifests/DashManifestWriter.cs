@@ -72,15 +72,19 @@ public static class DashManifestWriter
 
         if (settings.IsStatic)
         {
-            // Up to where the last track really ends, rounded up: a player (dash.js) ends playback itself once
-            // currentTime reaches Period@start + duration, so media running past it makes the element's own
-            // duration longer than the MPD's and playback stops (seek back, pause) without an 'ended' event.
+            // Strictly past where the last track really ends. dash.js ends playback itself (seek to the Period
+            // end, pause; no 'ended' event) as soon as currentTime >= Period@start + duration, so the media
+            // element must reach its own end first: media running past the MPD's end (8.01 s of media under
+            // PT8S) loses that race every time, and even an equal end loses it sometimes. Browsers round the
+            // buffered end up to the millisecond (Chromium reports 8.001 for 8.000333 s), hence the true end
+            // rounded up to the millisecond plus one more: the element's end then stays below the MPD's, and a
+            // static presentation may end after its last sample (ISO/IEC 23009-1 5.3.1.2 sets an upper bound).
             long endMs = 0;
             if (leader is not null)
                 foreach (var t in all)
                     if (t.Entries.Count > 0)
                         endMs = Math.Max(endMs, CeilMs(t.Entries[^1].PresentationEnd, t.Timescale, baseTime, leaderScale));
-            sb.Append(" mediaPresentationDuration=\"").Append(ManifestFormat.XsDurationMs(endMs)).Append('"');
+            sb.Append(" mediaPresentationDuration=\"").Append(ManifestFormat.XsDurationMs(endMs + 1)).Append('"');
         }
         else
         {
