@@ -78,7 +78,7 @@ public sealed class StreamPackager : IAsyncDisposable
             if (_segmenter.KeyframeWarning is { } w) warnings.Add(w);
             if (_segmenter.AudioReanchors > 0) warnings.Add($"audio timestamps jumped {_segmenter.AudioReanchors} time(s); audio clock re-anchored");
             var lead = _videoTimelines.Length > 0 ? _videoTimelines[0] : _audioTimeline;
-            long target = lead is null || lead.Entries.Count == 0 ? _options.SegmentSeconds : ManifestFormat.CeilSeconds(lead.LongestDuration, lead.Timescale);
+            long target = lead is null || lead.Entries.Count == 0 ? _options.SegmentSeconds : ManifestFormat.TargetSeconds(lead.LongestDuration, lead.Timescale);
             return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten), _lastDuration, target, warnings);
         }
     }
@@ -189,7 +189,8 @@ public sealed class StreamPackager : IAsyncDisposable
                     contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
 
                 var description = new SegmentDescription(seg.Rendition, seg.Track.Kind, seg.Number, seg.StartTime, seg.Duration, seg.Timescale,
-                    size, seg.StartsWithKeyframe, seg.Discontinuity, initName, seg.Track, seg.Samples.Length);
+                    size, seg.StartsWithKeyframe, seg.Discontinuity, initName, seg.Track, seg.Samples.Length,
+                    seg.PresentationStartOffset, seg.PresentationEndOffset);
                 timeline.Add(description, ProgramDateTime(seg.StartTime, seg.Timescale));
                 Interlocked.Increment(ref _segmentsWritten);
                 _lastDuration = TimeSpan.FromTicks((long)((Int128)seg.Duration * TimeSpan.TicksPerSecond / seg.Timescale));
@@ -263,6 +264,12 @@ public sealed class StreamPackager : IAsyncDisposable
         return new MpdSettings(BroadcastId, isStatic, ast, _time.GetUtcNow(), _options.SegmentSeconds, shift, _options.UtcTimingUrl, firstNumber, prefix);
     }
 
+    /// <summary>
+    /// Each rendition counts its own window back from its newest segment. Audio's numbers are a subset of the
+    /// leader's and end at or before the leader's newest, so its window never starts after the leader's first
+    /// number: the MPD (which names every rendition from that number) only names stored segments, and a lagging
+    /// audio playlist keeps its three segments (RFC 8216 section 6.2.2).
+    /// </summary>
     private int WindowStart(RenditionTimeline t) => t.WindowStart(_options.WindowSegments, _options.DvrSeconds);
 
     private long LeaderWindowFirstNumber()

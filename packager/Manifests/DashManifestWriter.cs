@@ -37,7 +37,6 @@ public static class DashManifestWriter
         sb.Append("<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" profiles=\"urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019\"");
         sb.Append(" type=\"").Append(settings.IsStatic ? "static" : "dynamic").Append('"');
 
-        long media0 = leader?.Entries[0].Start ?? 0;
         int leaderScale = leader?.Timescale ?? 1;
         // Exact, in milliseconds rounded up: a 2.005 s audio segment must not claim a 3 s maximum.
         long longestMs = all.Count == 0 ? 0 : all.Max(t => (t.LongestDuration * 1000 + t.Timescale - 1) / t.Timescale);
@@ -59,16 +58,33 @@ public static class DashManifestWriter
             if (to > settings.FirstNumber) shown.Add((Math.Max(from, settings.FirstNumber), to, p));
         }
 
+        // One presentation instant per Period, in the leader's timescale: the earliest presentation time (pts,
+        // not dts: with B-frames the first picture comes two frames after its decode time) of the leader's first
+        // segment there. Every AdaptationSet's presentationTimeOffset is that same instant rescaled to its own
+        // timescale (ISO/IEC 23009-1 5.3.9.2; DASH-IF IOP 4.4.3.2: presentation time = (t - PTO) / timescale +
+        // Period@start, the same instant for all tracks). Giving each track its own first t instead would shift
+        // audio against video by however far apart the encoder started them.
         // Static (ended) presentations start at the first shown segment; dynamic ones keep Period@start fixed
-        // across updates (section 5.3.2) and so keep presentationTimeOffset at each Period's first segment.
-        long baseTime = media0;
+        // across updates (section 5.3.2) and so measure from the broadcast's first segment.
+        long baseTime = leader?.Entries[0].PresentationStart ?? 0;
         if (settings.IsStatic && shown.Count > 0 && leader is not null)
-            baseTime = FirstAtOrAfter(leader, shown[0].From)?.Start ?? media0;
+            baseTime = FirstAtOrAfter(leader, shown[0].From)?.PresentationStart ?? baseTime;
 
         if (settings.IsStatic)
         {
-            long end = leader is null ? 0 : leader.Entries[^1].End;
-            sb.Append(" mediaPresentationDuration=\"").Append(ManifestFormat.XsDuration(end - baseTime, leaderScale)).Append('"');
+            // Strictly past where the last track really ends. dash.js ends playback itself (seek to the Period
+            // end, pause; no 'ended' event) as soon as currentTime >= Period@start + duration, so the media
+            // element must reach its own end first: media running past the MPD's end (8.01 s of media under
+            // PT8S) loses that race every time, and even an equal end loses it sometimes. Browsers round the
+            // buffered end up to the millisecond (Chromium reports 8.001 for 8.000333 s), hence the true end
+            // rounded up to the millisecond plus one more: the element's end then stays below the MPD's, and a
+            // static presentation may end after its last sample (ISO/IEC 23009-1 5.3.1.2 sets an upper bound).
+            long endMs = 0;
+            if (leader is not null)
+                foreach (var t in all)
+                    if (t.Entries.Count > 0)
+                        endMs = Math.Max(endMs, CeilMs(t.Entries[^1].PresentationEnd, t.Timescale, baseTime, leaderScale));
+            sb.Append(" mediaPresentationDuration=\"").Append(ManifestFormat.XsDurationMs(endMs + 1)).Append('"');
         }
         else
         {
@@ -85,20 +101,20 @@ public static class DashManifestWriter
         foreach (var (from, to, index) in shown)
         {
             long periodFirst = settings.IsStatic ? from : starts[index];
-            long leaderStart = leader is null ? 0 : (FirstAtOrAfter(leader, periodFirst)?.Start ?? media0);
+            long leaderStart = leader is null ? 0 : (FirstAtOrAfter(leader, periodFirst)?.PresentationStart ?? baseTime);
             sb.Append("  <Period id=\"p").Append(ManifestFormat.Int(index)).Append("\" start=\"")
               .Append(ManifestFormat.XsDuration(leaderStart - baseTime, leaderScale)).Append("\">\n");
             int asId = 0;
             if (video.Count > 0)
             {
                 sb.Append("    <AdaptationSet id=\"").Append(asId++).Append("\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
-                foreach (var v in video) AppendRepresentation(sb, v, settings, periodFirst, from, to);
+                foreach (var v in video) AppendRepresentation(sb, v, settings, leaderStart, leaderScale, from, to);
                 sb.Append("    </AdaptationSet>\n");
             }
             if (audio is not null)
             {
                 sb.Append("    <AdaptationSet id=\"").Append(asId).Append("\" contentType=\"audio\" mimeType=\"audio/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" lang=\"und\">\n");
-                AppendRepresentation(sb, audio, settings, periodFirst, from, to);
+                AppendRepresentation(sb, audio, settings, leaderStart, leaderScale, from, to);
                 sb.Append("    </AdaptationSet>\n");
             }
             sb.Append("  </Period>\n");
@@ -117,11 +133,22 @@ public static class DashManifestWriter
         return null;
     }
 
-    private static void AppendRepresentation(StringBuilder sb, RenditionTimeline t, MpdSettings settings, long periodFirst, long from, long to)
+    /// <summary>(<paramref name="ticks"/> / <paramref name="timescale"/> - <paramref name="baseTicks"/> / <paramref name="baseScale"/>) in milliseconds, rounded up.</summary>
+    private static long CeilMs(long ticks, int timescale, long baseTicks, int baseScale)
+    {
+        Int128 num = ((Int128)ticks * baseScale - (Int128)baseTicks * timescale) * 1000;
+        Int128 den = (Int128)timescale * baseScale;
+        if (num <= 0) return 0;
+        return (long)((num + den - 1) / den);
+    }
+
+    /// <param name="periodStart">The Period's start instant in <paramref name="periodScale"/> ticks (see <see cref="Write"/>).</param>
+    private static void AppendRepresentation(StringBuilder sb, RenditionTimeline t, MpdSettings settings, long periodStart, int periodScale, long from, long to)
     {
         var entries = t.Entries.Where(e => e.Number >= from && e.Number < to).ToList();
         if (entries.Count == 0) return;
-        var anchor = FirstAtOrAfter(t, periodFirst) ?? entries[0];
+        int timescale = entries[0].Segment.Timescale;
+        long presentationTimeOffset = Timescales.Rescale(periodStart, periodScale, timescale);
         var track = entries[^1].Segment.Track;
         sb.Append("      <Representation id=\"").Append(t.Name).Append("\" codecs=\"").Append(track.CodecString)
           .Append("\" bandwidth=\"").Append(ManifestFormat.Int(Math.Max(1, t.PeakBitrate))).Append('"');
@@ -145,8 +172,8 @@ public static class DashManifestWriter
 
         // $RepresentationID$ is the rendition folder, so these are the very files the HLS playlists name.
         string prefix = settings.PathPrefix;
-        sb.Append("        <SegmentTemplate timescale=\"").Append(ManifestFormat.Int(entries[0].Segment.Timescale))
-          .Append("\" presentationTimeOffset=\"").Append(ManifestFormat.Int(anchor.Start))
+        sb.Append("        <SegmentTemplate timescale=\"").Append(ManifestFormat.Int(timescale))
+          .Append("\" presentationTimeOffset=\"").Append(ManifestFormat.Int(presentationTimeOffset))
           .Append("\" initialization=\"").Append(prefix).Append("$RepresentationID$/").Append(entries[0].Segment.InitName)
           .Append("\" media=\"").Append(prefix).Append("$RepresentationID$/").Append(settings.BroadcastId).Append("-$Number$.m4s")
           .Append("\" startNumber=\"").Append(ManifestFormat.Int(entries[0].Number)).Append("\">\n");

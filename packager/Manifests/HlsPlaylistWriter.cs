@@ -33,8 +33,9 @@ public static class HlsPlaylistWriter
         windowStart = Math.Clamp(windowStart, 0, entries.Count);
         var sb = new StringBuilder(256 + 64 * (entries.Count - windowStart));
         sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
-        // Section 4.3.3.1: the longest EXTINF over the whole broadcast, so the value never decreases (6.2.1).
-        long target = entries.Count == 0 ? 1 : ManifestFormat.CeilSeconds(timeline.LongestDuration, timeline.Timescale);
+        // Section 4.3.3.1: the longest EXTINF over the whole broadcast rounded to the nearest second, so the value
+        // never decreases (6.2.1).
+        long target = entries.Count == 0 ? 1 : ManifestFormat.TargetSeconds(timeline.LongestDuration, timeline.Timescale);
         sb.Append("#EXT-X-TARGETDURATION:").Append(ManifestFormat.Int(target)).Append('\n');
         if (state == PlaylistState.Vod) sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n");
         long mediaSequence = windowStart < entries.Count ? entries[windowStart].Number : (entries.Count > 0 ? entries[^1].Number + 1 : 1);

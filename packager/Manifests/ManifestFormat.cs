@@ -19,8 +19,17 @@ internal static class ManifestFormat
         return string.Create(CultureInfo.InvariantCulture, $"{sign}{milli / 1000}.{milli % 1000:D3}");
     }
 
-    /// <summary>Whole seconds rounded up: EXT-X-TARGETDURATION (RFC 8216 section 4.3.3.1).</summary>
-    public static long CeilSeconds(long ticks, int timescale) => Math.Max(1, (ticks + timescale - 1) / timescale);
+    /// <summary>
+    /// EXT-X-TARGETDURATION for a longest segment of <paramref name="ticks"/>: RFC 8216 section 4.3.3.1 wants every
+    /// EXTINF, "when rounded to the nearest integer", to be at most the target, so it is the longest EXTINF as
+    /// written (milliseconds) rounded to the nearest second, halves up; a 2.048 s audio segment gives 2, not 3.
+    /// At least 1.
+    /// </summary>
+    public static long TargetSeconds(long ticks, int timescale)
+    {
+        long ms = (long)Math.Round((decimal)ticks * 1000 / timescale, MidpointRounding.AwayFromZero);
+        return Math.Max(1, (ms + 500) / 1000);
+    }
 
     /// <summary>xs:duration with millisecond precision, e.g. PT2S, PT12.345S.</summary>
     public static string XsDuration(long ticks, int timescale)

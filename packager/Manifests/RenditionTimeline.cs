@@ -10,6 +10,12 @@ public sealed record TimelineEntry(SegmentDescription Segment, DateTimeOffset Pr
     public long Start => Segment.StartTime;
     public long Duration => Segment.Duration;
     public long End => Segment.StartTime + Segment.Duration;
+
+    /// <summary>Earliest presentation time (pts) of the segment: what DASH presentationTimeOffset is measured against.</summary>
+    public long PresentationStart => Segment.PresentationStart;
+
+    /// <summary>Latest presentation end of the segment: where the media really stops playing.</summary>
+    public long PresentationEnd => Segment.PresentationEnd;
 }
 
 /// <summary>

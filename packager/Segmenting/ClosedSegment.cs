@@ -24,13 +24,20 @@ public sealed class ClosedSegment : IDisposable
         Samples = samples;
         Discontinuity = discontinuity;
         long duration = 0, bytes = 0;
+        long first = long.MaxValue, last = long.MinValue;
         foreach (var s in samples)
         {
+            // Presentation time = decode time + composition offset (ISO/IEC 14496-12 8.6.1.3); no edit list is written.
+            long pts = duration + s.CompositionOffset;
+            first = Math.Min(first, pts);
+            last = Math.Max(last, pts + s.Duration);
             duration += s.Duration;
             bytes += s.Data.Length;
         }
         Duration = duration;
         PayloadBytes = bytes;
+        PresentationStartOffset = samples.Length == 0 ? 0 : first;
+        PresentationEndOffset = samples.Length == 0 ? 0 : last - duration;
     }
 
     public string Rendition { get; }
@@ -51,6 +58,15 @@ public sealed class ClosedSegment : IDisposable
     public long Duration { get; }
 
     public long PayloadBytes { get; }
+
+    /// <summary>
+    /// Earliest presentation time minus <see cref="StartTime"/>: with B-frames the first picture is shown a
+    /// couple of frames after it is decoded (an ffmpeg/x264 stream starts at pts = dts + 2 frames). 0 for audio.
+    /// </summary>
+    public long PresentationStartOffset { get; }
+
+    /// <summary>Latest presentation end (pts + duration over the samples) minus the decode end <c>StartTime + Duration</c>.</summary>
+    public long PresentationEndOffset { get; }
 
     public bool Discontinuity { get; }
 
@@ -84,7 +100,15 @@ public sealed record SegmentDescription(
     bool Discontinuity,
     string InitName,
     MediaTrack Track,
-    int SampleCount)
+    int SampleCount,
+    long PresentationStartOffset = 0,
+    long PresentationEndOffset = 0)
 {
+    /// <summary>Earliest presentation time of the segment (decode start plus the composition delay), in <see cref="Timescale"/> ticks.</summary>
+    public long PresentationStart => StartTime + PresentationStartOffset;
+
+    /// <summary>Latest presentation end of the segment, in <see cref="Timescale"/> ticks.</summary>
+    public long PresentationEnd => StartTime + Duration + PresentationEndOffset;
+
     public string FileName(string broadcastId) => $"{broadcastId}-{Number}.m4s";
 }

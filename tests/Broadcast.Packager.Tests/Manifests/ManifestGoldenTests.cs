@@ -112,4 +112,74 @@ public sealed class ManifestGoldenTests
         Golden.Verify("static.mpd", DashManifestWriter.Write([v], a,
             new MpdSettings(Id, true, Start, Start.AddSeconds(10), 2, 12, "/time", PathPrefix: "../../")));
     }
+
+    [Theory]
+    [InlineData(180_000, 90_000, 2)]      // 2.000
+    [InlineData(98_304, 48_000, 2)]       // 2.048: audio, was 3 when rounded up
+    [InlineData(99_312, 48_000, 2)]       // 2.069
+    [InlineData(224_910, 90_000, 2)]      // 2.499
+    [InlineData(225_000, 90_000, 3)]      // 2.500: halves round up
+    [InlineData(9_000, 90_000, 1)]        // 0.1 (after a 1 s segment): 1
+    [InlineData(720_000, 90_000, 8)]
+    public void Target_duration_is_the_longest_extinf_rounded_to_the_nearest_second(long ticks, int timescale, long expected)
+    {
+        var kind = timescale == 90_000 ? MediaKind.Video : MediaKind.Audio;
+        MediaTrack track = kind == MediaKind.Video ? Video : Audio;
+        var t = new RenditionTimeline("r", kind);
+        t.Add(new SegmentDescription("r", kind, 1, 0, timescale, timescale, 1000, true, false, StoreKeys.InitName(Id, 0), track, 1), Start);
+        t.Add(new SegmentDescription("r", kind, 2, timescale, ticks, timescale, 1000, true, false, StoreKeys.InitName(Id, 0), track, 1), Start);
+        Assert.Contains($"#EXT-X-TARGETDURATION:{expected}\n", Media(t, PlaylistState.Live), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// An ffmpeg-like broadcast: video with B-frames (first picture 2 frames = 6000 ticks after its decode time),
+    /// audio starting 46 ms after video's first decode time and running 21 ms past video's last picture.
+    /// </summary>
+    private static (RenditionTimeline Video, RenditionTimeline Audio) BuildBFrames(int count)
+    {
+        var v = new RenditionTimeline("source", MediaKind.Video);
+        var a = new RenditionTimeline("audio", MediaKind.Audio);
+        long at = 2208; // 46 ms
+        for (int n = 1; n <= count; n++)
+        {
+            long vt = (n - 1) * 180_000L;
+            v.Add(new SegmentDescription("source", MediaKind.Video, n, vt, 180_000, 90_000, 400_000, true, false,
+                StoreKeys.InitName(Id, 0), Video, 60, PresentationStartOffset: 6000, PresentationEndOffset: 6000), Start);
+            // Audio cut where video's decode time cut; the last audio segment takes what came after the last cut.
+            long aEnd = n == count ? n * 96_000L + 2208 + 1024 + 3216 : n * 96_000L + 2208;
+            long ad = (aEnd - at) / 1024 * 1024;
+            a.Add(new SegmentDescription("audio", MediaKind.Audio, n, at, ad, 48_000, 32_000, true, false, StoreKeys.InitName(Id, 0), Audio, (int)(ad / 1024)), Start);
+            at += ad;
+        }
+        return (v, a);
+    }
+
+    [Fact]
+    public void Static_mpd_shares_one_period_start_across_tracks_and_lasts_to_the_latest_end()
+    {
+        var (v, a) = BuildBFrames(4);
+        string mpd = DashManifestWriter.Write([v], a, new MpdSettings(Id, true, Start, Start.AddSeconds(10), 2, 12, "/time"));
+        // Video: the first picture (pts 6000), not the first decode time. Audio: the same instant at 48 kHz
+        // (6000 / 90000 s = 3200 / 48000 s), not audio's own first t (2208), which would play audio 46 ms early.
+        Assert.Contains("timescale=\"90000\" presentationTimeOffset=\"6000\"", mpd, StringComparison.Ordinal);
+        Assert.Contains("timescale=\"48000\" presentationTimeOffset=\"3200\"", mpd, StringComparison.Ordinal);
+        // Video shows [6000, 726000): 8 s. Audio ends at 390304 / 48000 s, 8.0647 s after the start: the duration is
+        // the later end rounded up to the millisecond plus one, so no track reaches the Period end.
+        long audioEnd = a.Entries[^1].End;
+        long audioMs = (long)Math.Ceiling((audioEnd / 48_000m - 6000 / 90_000m) * 1000);
+        Assert.Equal(8065, audioMs);
+        Assert.Contains("mediaPresentationDuration=\"PT8.066S\"", mpd, StringComparison.Ordinal);
+        Golden.Verify("static-bframes.mpd", mpd);
+    }
+
+    [Fact]
+    public void Dynamic_mpd_keeps_the_common_period_start_as_the_window_slides()
+    {
+        var (v, a) = BuildBFrames(8);
+        string mpd = DashManifestWriter.Write([v], a, new MpdSettings(Id, false, Start, Start.AddSeconds(16), 2, 12, "/time", FirstNumber: 4));
+        Assert.Contains("<Period id=\"p0\" start=\"PT0S\">", mpd, StringComparison.Ordinal);
+        Assert.Contains("presentationTimeOffset=\"6000\"", mpd, StringComparison.Ordinal);
+        Assert.Contains("presentationTimeOffset=\"3200\"", mpd, StringComparison.Ordinal);
+        Assert.Contains("startNumber=\"4\"", mpd, StringComparison.Ordinal);
+    }
 }

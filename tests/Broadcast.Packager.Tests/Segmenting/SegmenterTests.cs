@@ -251,4 +251,26 @@ public sealed class SegmenterTests
         }
         finally { output.ForEach(x => x.Dispose()); }
     }
+
+    [Fact]
+    public void B_frame_segments_know_their_presentation_span()
+    {
+        // x264 with B-frames, as ffmpeg sends it over RTMP: decode order I P B B ..., the I shown two frames after
+        // its decode time. Presentation order per 3000-tick frame: pts = dts + cto.
+        int[] ctos = [6000, 12000, 3000, 3000];
+        using var s = new StreamSegmenter(["source"], null, 2);
+        var output = new List<ClosedSegment>();
+        for (int i = 0; i < 120; i++)
+            s.PushVideo(0, TestMedia.Frame(TestMedia.Video(), i * 3000L, i % 60 == 0, cto: i % 60 == 59 ? 3000 : ctos[i % 4]), output);
+        s.Flush(output);
+        try
+        {
+            Assert.Equal(2, output.Count);
+            Assert.Equal([6000L, 6000], output.Select(x => x.PresentationStartOffset));
+            // The latest picture of each segment (a B-frame decoded at 171000 / 351000, cto 12000) ends at
+            // 186000 / 366000: 6000 past the decode ends of 180000 / 360000.
+            Assert.Equal([6000L, 6000], output.Select(x => x.PresentationEndOffset));
+        }
+        finally { output.ForEach(x => x.Dispose()); }
+    }
 }
