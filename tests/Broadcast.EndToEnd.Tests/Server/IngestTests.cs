@@ -55,10 +55,11 @@ public sealed class IngestTests(ServerFixture fixture)
                 async () =>
                 {
                     last = await Task.WhenAll(channels.Select(c => Server.Api.GetChannelAsync(c.Id)));
-                    return last.All(s => s.Live == true);
+                    // On air as soon as the publish is accepted; the track description follows with the first sequence header.
+                    return last.All(s => s.Live == true && s.Width is > 0);
                 },
                 TimeSpan.FromSeconds(45),
-                "all three channels to report live",
+                "all three channels to report live with their video described",
                 () => fixture.WithLog($"statuses:{Environment.NewLine}{string.Join(Environment.NewLine, last.Select(s => s.ToString()))}{Environment.NewLine}{string.Join(Environment.NewLine, publishers.Select(p => p.Log.Tail(10)))}"));
             foreach (var (s, c) in last.Zip(channels))
             {
