@@ -197,6 +197,23 @@ keyframe_sampler() {
 
 NGINX_RESULT="" OURS_RESULT=""
 
+# Player-side latency: publish the same clip live again and let hls.js (in Debian's Chromium, through
+# bench/player-latency.mjs) report its distance to the live edge, and, where the playlist carries
+# EXT-X-PROGRAM-DATE-TIME, the wall-clock latency of the frame on screen. Prints "latency_mean latency_max wall_mean wall_max".
+PLAYER_SECONDS=${PLAYER_SECONDS:-20}
+player_measure() { # playlist_url rtmp_url
+  local url=$1 rtmp=$2 out
+  ffmpeg -nostdin -hide_banner -loglevel error -re -i "$LCLIP" -c copy -f flv "$rtmp" &
+  local pub=$!
+  wait_until 30 curl -sf -o /dev/null "$url" || { kill "$pub" 2>/dev/null; echo "- - - -"; return; }
+  out=$(node "$REPO_DIR/bench/player-latency.mjs" "$url" "$PLAYER_SECONDS" --plain 2>/dev/null || echo "- - - -")
+  kill "$pub" 2>/dev/null || true; wait "$pub" 2>/dev/null || true
+  log "player: $out"
+  echo "$out"
+}
+(cd "$REPO_DIR/bench" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in bench/ failed"
+(cd "$REPO_DIR/tests/players" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in tests/players failed"
+
 if [[ $ONLY == both || $ONLY == nginx ]]; then
   NGX_DIR="$BENCH_TMP/nginx"; NGX_RTMP=$(free_port); NGX_HTTP=$(free_port)
   mkdir -p "$NGX_DIR/www/hls"; chmod -R 777 "$NGX_DIR/www"
@@ -206,11 +223,12 @@ events { worker_connections 1024; }
 rtmp { server { listen 127.0.0.1:$NGX_RTMP; chunk_size 4096;
   application live { live on; record off; hls on; hls_path $NGX_DIR/www/hls; hls_fragment 2s; hls_playlist_length 12s; } } }
 http { types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; } access_log off; sendfile on;
-  server { listen 127.0.0.1:$NGX_HTTP; root $NGX_DIR/www; } }"
+  server { listen 127.0.0.1:$NGX_HTTP; root $NGX_DIR/www; add_header Access-Control-Allow-Origin * always; } }"
   wait_until 20 port_listening "$NGX_RTMP" || die "nginx-rtmp did not listen"
   measure nginx "http://127.0.0.1:$NGX_HTTP/hls/bench.m3u8" "rtmp://127.0.0.1:$NGX_RTMP/live/bench" "$NGX_RTMP"
   NGINX_RESULT=$MEASURE_RESULT
   NGINX_POLL=$POLL_MEAN_MS
+  NGINX_PLAYER=$(player_measure "http://127.0.0.1:$NGX_HTTP/hls/bench2.m3u8" "rtmp://127.0.0.1:$NGX_RTMP/live/bench2")
   stop_tree "$NGINX_PID"
 fi
 
@@ -221,6 +239,8 @@ if [[ $ONLY == both || $ONLY == ours ]]; then
   measure ours "$HTTP_BASE/live/$SLUG/source/index.m3u8" "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" "$RTMP_PORT"
   OURS_RESULT=$MEASURE_RESULT
   OURS_POLL=$POLL_MEAN_MS
+  read -r KEY2 SLUG2 < <(create_channel "latency-player-$RANDOM")
+  OURS_PLAYER=$(player_measure "$HTTP_BASE/live/$SLUG2/master.m3u8" "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY2")
 fi
 
 read -r nn nd npm npmin npx nsm nsx npn <<<"${NGINX_RESULT:-0 - - - - - - 0}"
@@ -237,3 +257,15 @@ Target: (b) <= ~150 ms for ours: **$verdict**."
 echo
 echo "$table"
 [[ "${NO_RESULTS:-0}" == 1 ]] || results_append "latency: segment end to playlist" "$table"
+
+read -r nlm nlx nwm nwx <<<"${NGINX_PLAYER:-- - - -}"
+read -r olm olx owm owx <<<"${OURS_PLAYER:-- - - -}"
+player_table="| server | hls.js latency mean / max s | wall clock (now - PROGRAM-DATE-TIME on screen) mean / max s |
+|---|---|---|
+| nginx-rtmp HLS (hls_fragment 2s, MPEG-TS) | $nlm / $nlx | $nwm / $nwx |
+| Broadcast (master.m3u8, CMAF) | $olm / $olx | $owm / $owx |
+
+hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") with default live settings (3 target durations back from the edge), muted autoplay in Debian's Chromium, sampled once a second for ${PLAYER_SECONDS} s after playback starts; the publisher is the same clip with \`ffmpeg -re -c copy\`. nginx-rtmp writes no PROGRAM-DATE-TIME, so it has no wall-clock column."
+echo
+echo "$player_table"
+[[ "${NO_RESULTS:-0}" == 1 ]] || results_append "latency: live latency hls.js reports" "$player_table"

@@ -1,0 +1,63 @@
+// Plays a live HLS URL in hls.js (tests/players/hls.html) in Debian's Chromium and samples, once a second,
+// the latency hls.js reports (distance to the live edge) and the wall-clock latency (now minus the
+// EXT-X-PROGRAM-DATE-TIME of the frame on screen). Prints one JSON line.
+// Usage: node bench/player-latency.mjs URL SECONDS [--plain]
+// --plain prints "latency_mean latency_max wall_mean wall_max" ('-' where unknown) for shell scripts.
+import { chromium } from 'playwright-core';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const plain = process.argv.includes('--plain');
+const [url, secondsArg] = process.argv.slice(2).filter((a) => a !== '--plain');
+if (!url) { console.error('usage: node player-latency.mjs URL [SECONDS]'); process.exit(2); }
+const seconds = Number(secondsArg ?? 20);
+const players = join(dirname(fileURLToPath(import.meta.url)), '..', 'tests', 'players');
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
+
+const server = createServer(async (req, res) => {
+  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
+  try {
+    const body = await readFile(join(players, path));
+    res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
+    res.end(body);
+  } catch { res.writeHead(404); res.end(); }
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const page_url = `http://127.0.0.1:${server.address().port}/hls.html?src=${encodeURIComponent(url)}`;
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+});
+try {
+  const page = await browser.newPage();
+  await page.goto(page_url);
+  await page.waitForFunction(() => window.__player && window.__player.currentTime > 1, null, { timeout: 60000 });
+  const latency = [], wall = [];
+  for (let i = 0; i < seconds; i++) {
+    await page.waitForTimeout(1000);
+    const p = await page.evaluate(() => ({ latency: window.__player.latency, wall: window.__player.wallLatency, fatal: window.__player.fatalErrors }));
+    if (p.fatal && p.fatal.length) throw new Error('player fatal error: ' + JSON.stringify(p.fatal));
+    if (Number.isFinite(p.latency)) latency.push(p.latency);
+    if (Number.isFinite(p.wall)) wall.push(p.wall);
+  }
+  const stats = (a) => a.length === 0 ? null : {
+    samples: a.length,
+    mean: +(a.reduce((x, y) => x + y, 0) / a.length).toFixed(2),
+    min: +Math.min(...a).toFixed(2),
+    max: +Math.max(...a).toFixed(2),
+  };
+  const result = { hlsjsLatency: stats(latency), wallClockLatency: stats(wall) };
+  if (plain) {
+    const f = (s, k) => (s ? String(s[k]) : '-');
+    console.log([f(result.hlsjsLatency, 'mean'), f(result.hlsjsLatency, 'max'), f(result.wallClockLatency, 'mean'), f(result.wallClockLatency, 'max')].join(' '));
+  } else {
+    console.log(JSON.stringify(result));
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
