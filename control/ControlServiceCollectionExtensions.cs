@@ -1,5 +1,7 @@
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
+using Broadcast.Control.Recordings;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
 using Microsoft.AspNetCore.Authentication;
@@ -28,6 +30,12 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton(_ => new StreamKeyProtector(StreamKeyProtector.LoadSecret(settings.SecretKey, settings.SecretKeyPath)));
         services.AddSingleton(_ => new AdminToken(settings.AdminToken, settings.AdminTokenPath));
         services.AddSingleton<ChannelService>();
+        services.AddSingleton<IEventRepository, SqlEventRepository>();
+        services.AddSingleton<IRecordingRepository, SqlRecordingRepository>();
+        services.AddSingleton<EventService>();
+        services.AddSingleton<RecordingService>();
+        services.TryAddSingleton<IBroadcastTerminator, NoBroadcastTerminator>();
+        services.TryAddSingleton<IRecordingMedia, NoRecordingMedia>();
         services.AddSingleton<PublicUrls>();
         services.TryAddSingleton<IChannelLiveStatus, OfflineChannelLiveStatus>();
         services.AddHostedService<ControlStartup>();
