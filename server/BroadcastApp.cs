@@ -62,8 +62,7 @@ public static class BroadcastApp
         app.MapMetrics();
         if (roles.Control)
         {
-            app.UseAuthentication();
-            app.UseAuthorization();
+            app.UseControl();
             app.MapControlApi();
         }
         if (roles.Origin) app.MapOrigin();

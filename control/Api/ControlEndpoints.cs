@@ -18,7 +18,8 @@ public static class ControlEndpoints
     public static RouteGroupBuilder MapControlApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy);
+        var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy)
+            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("channels");
         group.MapPost("", CreateAsync);
         group.MapGet("", ListAsync);
         group.MapGet("/{id}", GetAsync);
@@ -29,6 +30,8 @@ public static class ControlEndpoints
         group.MapPost("/{id}/revoke", RevokeAsync);
         group.MapDelete("/{id}", DeleteAsync);
         endpoints.MapEventsApi();
+        endpoints.MapSessionApi();
+        endpoints.MapOpenApi();
         return group;
     }
 
