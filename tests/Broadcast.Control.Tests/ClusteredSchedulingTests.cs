@@ -70,6 +70,11 @@ public sealed class ClusteredSchedulingTests(PostgresTestCluster cluster)
             // Done when every event ended and no trigger of theirs is left in the shared store: after that no node can fire one again.
             var schedulerA = await a.Services.GetRequiredService<ISchedulerFactory>().GetScheduler(CancellationToken.None);
             var keys = created.SelectMany(e => new[] { "open", "late", "end" }.Select(s => new TriggerKey($"{e.Id}.{s}", EventScheduler.Group))).ToList();
+            // The triggers node A scheduled are visible to node B: one shared (clustered) store, not two RAM stores.
+            var schedulerB = await b.Services.GetRequiredService<ISchedulerFactory>().GetScheduler(CancellationToken.None);
+            Assert.NotEqual(schedulerA.SchedulerInstanceId, schedulerB.SchedulerInstanceId);
+            Assert.True(await schedulerB.Exists(keys.First(k => k.Name.EndsWith(".end", StringComparison.Ordinal)), CancellationToken.None),
+                "node B does not see node A's trigger");
             await WaitFor.ConditionAsync(async () =>
                 {
                     foreach (var e in created)
