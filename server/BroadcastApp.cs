@@ -1,6 +1,9 @@
 using Broadcast.Control;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
+using Broadcast.Control.Recordings;
+using Broadcast.Packager.Live;
 using Broadcast.Control.Persistence;
 using Broadcast.Ingest;
 using Broadcast.Media;
@@ -48,6 +51,12 @@ public static class BroadcastApp
         if (roles.Ingest)
         {
             services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
+            // Before AddPackager, which only adds its default policy when none is registered.
+            services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
+            services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
+            services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
+            services.AddHostedService<RecordingListener>();
+            services.AddHostedService<EventEndWatchdog>();
             services.AddPackager(configuration);
             services.AddRtmpIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
@@ -62,8 +71,7 @@ public static class BroadcastApp
         app.MapMetrics();
         if (roles.Control)
         {
-            app.UseAuthentication();
-            app.UseAuthorization();
+            app.UseControl();
             app.MapControlApi();
         }
         if (roles.Origin) app.MapOrigin();

@@ -1,5 +1,6 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
+using Broadcast.Control.Users;
 using Broadcast.Ingest.Rtmp;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -46,6 +47,10 @@ internal sealed class StartupBanner(
                 ? $"  Admin token: in {Path.GetFullPath(path)}"
                 : "  Admin token: as configured in Admin:Token");
         }
+        // Printed once, whatever the roles (any node with the database may be the one that created the user): the
+        // password exists only in memory until here, and only on the start that created the user.
+        if (services.GetService<FirstAdminCredentials>() is { } firstAdmin && firstAdmin.TakePassword() is { } password)
+            lines.Add($"  Dashboard sign-in (shown once, change it after signing in): user '{firstAdmin.Name}', password {password}");
         lines.Add($"  Health: {http}/healthz  Metrics: {http}/metrics");
         lines.Add("");
         await Console.Out.WriteLineAsync(string.Join(Environment.NewLine, lines)).ConfigureAwait(false);
