@@ -54,7 +54,7 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
         _options = options;
         _logger = logger ?? NullLogger<S3SegmentStore>.Instance;
         _uploads = new SemaphoreSlim(options.MaxConcurrentUploads);
-        _retry = new ResiliencePipelineBuilder()
+        _retry = options.MaxAttempts == 1 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is { } e && IsTransient(e, args.Context.CancellationToken)),

@@ -5,7 +5,7 @@ namespace Broadcast.Packager.Storage.S3;
 /// R2, Ceph). Credentials: <see cref="AccessKey"/>/<see cref="SecretKey"/> when set, otherwise the SDK's standard
 /// chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profile, instance role).
 /// </summary>
-public sealed class S3StoreOptions
+public sealed record S3StoreOptions
 {
     public const string SectionName = "Storage:S3";
 

@@ -257,20 +257,30 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
             while (true)
             {
                 await _wake.WaitAsync(token).ConfigureAwait(false);
+                // Take a slot before taking the item: an object stays in the queue (droppable, replaceable)
+                // until an upload can actually start.
+                await slots.WaitAsync(token).ConfigureAwait(false);
                 Item? item;
                 lock (_gate)
                 {
                     item = _queue.First?.Value;
-                    if (item is null) continue; // its put was superseded or dropped
-                    _queue.RemoveFirst();
-                    item.Node = null;
-                    _inFlight++;
+                    if (item is not null)
+                    {
+                        _queue.RemoveFirst();
+                        item.Node = null;
+                        _inFlight++;
+                    }
+                }
+
+                if (item is null)
+                {
+                    slots.Release(); // its put was superseded or dropped
+                    continue;
                 }
 
                 uploads.RemoveAll(t => t.IsCompleted);
                 if (item.Kind == ItemKind.Put && IsSegment(item.Key))
                 {
-                    await slots.WaitAsync(token).ConfigureAwait(false);
                     uploads.Add(Task.Run(async () =>
                     {
                         try { await ApplyAsync(item, token).ConfigureAwait(false); }
@@ -280,9 +290,13 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
                 else
                 {
                     // A manifest names segments queued before it; a delete may target them: both wait for them.
-                    await Task.WhenAll(uploads).ConfigureAwait(false);
-                    uploads.Clear();
-                    await ApplyAsync(item, token).ConfigureAwait(false);
+                    try
+                    {
+                        await Task.WhenAll(uploads).ConfigureAwait(false);
+                        uploads.Clear();
+                        await ApplyAsync(item, token).ConfigureAwait(false);
+                    }
+                    finally { slots.Release(); }
                 }
             }
         }
