@@ -38,7 +38,8 @@ public sealed class EdgeNginx : IAsyncDisposable
         var adapted = new List<string>(lines.Count + 8);
         foreach (var line in lines)
         {
-            int marker = line.IndexOf("# test: ", StringComparison.Ordinal);
+            // A marker ends a directive line; comment lines (the file's header) are kept as they are.
+            int marker = line.TrimStart().StartsWith('#') ? -1 : line.IndexOf("# test: ", StringComparison.Ordinal);
             if (marker < 0)
             {
                 adapted.Add(line);
