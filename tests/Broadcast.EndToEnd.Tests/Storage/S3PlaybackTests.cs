@@ -54,6 +54,33 @@ public sealed class S3PlaybackTests(StorageFixture fixture)
         Assert.Equal("public, max-age=31536000, immutable", segment!.CacheControl);
         using var fromOrigin = await origin.Viewer.GetAsync($"live/{channel.Slug}/source/{segments[^1]}");
         Assert.Equal(segment.ETag, fromOrigin.Headers.ETag?.Tag);
+
+        // The origin does not hold a live playlist past its update: a new version in the bucket is served at once.
+        string before = await origin.Viewer.GetStringAsync($"live/{channel.Slug}/source/index.m3u8");
+        await WaitFor.ConditionAsync(async () => await origin.Viewer.GetStringAsync($"live/{channel.Slug}/source/index.m3u8") != before,
+            TimeSpan.FromSeconds(20), "the separate origin to serve the next version of the live playlist", Logs);
+    }
+
+    [Fact]
+    public async Task Start_up_fails_with_a_message_naming_a_missing_bucket_or_rejected_credentials()
+    {
+        string url = await S3TestServer.SharedUrlAsync();
+        var missing = await Assert.ThrowsAsync<ConditionFailedException>(() => ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Roles=origin", .. S3Nodes.StorageArguments(url, "no-such-bucket-e2e", createBucket: false)],
+            StartTimeout = TimeSpan.FromSeconds(60),
+        }));
+        Assert.Contains("S3 bucket 'no-such-bucket-e2e' does not exist", missing.Message);
+
+        string bucket = S3TestServer.NewBucketName("creds");
+        var rejected = await Assert.ThrowsAsync<ConditionFailedException>(() => ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Roles=origin", .. S3Nodes.StorageArguments(url, bucket, createBucket: true), 
+                // s3rver knows one access key and does not check the secret of a known key: an unknown key it rejects.
+                "--Storage:S3:AccessKey=NOT-A-KEY", "--Storage:S3:SecretKey=NOT-A-SECRET"],
+            StartTimeout = TimeSpan.FromSeconds(60),
+        }));
+        Assert.Contains("rejected the credentials", rejected.Message);
     }
 
     [Fact]
