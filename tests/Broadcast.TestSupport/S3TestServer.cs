@@ -33,6 +33,9 @@ public sealed class S3TestServer : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>s3rver's data folder (objects are plain files there: {bucket}/{key}._S3rver_object).</summary>
+    public string DataDirectory => _data.Path;
+
     public static string Directory => Path.Combine(RepoPaths.Root, "tests", "s3");
 
     /// <summary>The URL of a running S3 peer: <see cref="EnvironmentVariable"/> when set, else one s3rver per test process.</summary>
@@ -50,7 +53,11 @@ public sealed class S3TestServer : IAsyncDisposable
             {
                 s_shared = await StartAsync().ConfigureAwait(false);
                 var shared = s_shared;
-                AppDomain.CurrentDomain.ProcessExit += (_, _) => shared.Kill();
+                AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+                {
+                    shared.Kill();
+                    shared._data.Dispose();
+                };
             }
 
             return s_shared.Url;
@@ -101,10 +108,10 @@ public sealed class S3TestServer : IAsyncDisposable
 
     private async Task RunAsync()
     {
-        string bin = Path.Combine(Directory, "node_modules", "s3rver", "bin", "s3rver.js");
+        // serve.js exits when our end of its stdin closes: a killed test host leaves no server behind.
         var env = new Dictionary<string, string?> { ["NODE_OPTIONS"] = "--openssl-legacy-provider" };
-        _process = ExternalProcess.Start("node", [bin, "-d", _data.Path, "-a", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--no-vhost-buckets"],
-            workingDirectory: Directory, environment: env, tailLines: 400);
+        _process = ExternalProcess.Start("node", [Path.Combine(Directory, "serve.js"), _data.Path, Port.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            workingDirectory: Directory, environment: env, tailLines: 400, keepStandardInputOpen: true);
         var process = _process;
         await WaitFor.ConditionAsync(async () =>
             {

@@ -18,8 +18,9 @@ namespace Broadcast.Packager.Storage.S3;
 /// <item>Objects carry Content-Type and Cache-Control, so any origin (or a CDN reading the bucket directly) serves
 /// the packager's policy.</item>
 /// <item>ETag: S3's own ETag is an MD5 (or a multipart digest) and differs from <see cref="FileSystemSegmentStore.ETagOf"/>;
-/// every origin must hand out the same validator for the same bytes, so the store's tag travels as user metadata
-/// <c>x-amz-meta-etag</c> and is recomputed from the bytes for objects written by someone else.</item>
+/// every origin must hand out the same validator for the same bytes, so reads compute it from the bytes, and the
+/// tag also travels as user metadata <c>x-amz-meta-etag</c> (for tools and CDNs reading the bucket directly, and
+/// to detect a torn read).</item>
 /// <item>Retries: transient faults (5xx, 429, timeouts, refused connections) are retried with exponential backoff
 /// and jitter by a Polly pipeline; the SDK's own retries are off so there is one retry policy, not two nested.</item>
 /// <item>Uploads in flight are bounded by <see cref="S3StoreOptions.MaxConcurrentUploads"/>.</item>
@@ -200,8 +201,13 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
             {
                 byte[] data = new byte[response.ContentLength];
                 await response.ResponseStream.ReadExactlyAsync(data, ct).ConfigureAwait(false);
-                string? etag = response.Metadata[ETagMetadata];
-                if (string.IsNullOrEmpty(etag)) etag = FileSystemSegmentStore.ETagOf(data);
+                // The tag always describes these bytes. A stored tag that disagrees means the read raced a replace on
+                // a service whose replace is not atomic (s3rver rewrites the file in place, then the metadata):
+                // a torn read, retried like any transient fault.
+                string etag = FileSystemSegmentStore.ETagOf(data);
+                string? stored = response.Metadata[ETagMetadata];
+                if (!string.IsNullOrEmpty(stored) && stored != etag)
+                    throw new TornReadException($"S3 object '{objectKey}' read {data.Length} bytes whose ETag {etag} differs from its metadata {stored}.");
                 string type = string.IsNullOrEmpty(response.Headers.ContentType) ? ContentTypes.FromKey(key) : response.Headers.ContentType;
                 string? cache = string.IsNullOrEmpty(response.Headers.CacheControl) ? null : response.Headers.CacheControl;
                 DateTimeOffset modified = response.LastModified is { } lm ? new DateTimeOffset(DateTime.SpecifyKind(lm.ToUniversalTime(), DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
@@ -280,6 +286,9 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
     [LoggerMessage(EventId = 4502, Level = LogLevel.Information, Message = "Created S3 bucket {Bucket} at {Where}")]
     private static partial void LogBucketCreated(ILogger logger, string bucket, string where);
 }
+
+/// <summary>The bytes read do not match the object's recorded ETag (a read that raced a non-atomic replace).</summary>
+public sealed class TornReadException(string message) : IOException(message);
 
 /// <summary>The S3 store cannot work as configured; the message names the failing part and the setting.</summary>
 public sealed class S3StoreUnavailableException(string message, Exception? inner) : Exception(message, inner);

@@ -34,6 +34,13 @@ public sealed class S3PlaybackTests(StorageFixture fixture)
                 return r.IsSuccessStatusCode;
             }, TimeSpan.FromSeconds(40), $"GET {master} through the separate origin", () => Logs() + publisher.Log.Tail(10));
 
+        // The origin does not hold a live playlist past its update: a new version in the bucket is served at once.
+        using var first = await origin.Viewer.GetAsync($"live/{channel.Slug}/source/index.m3u8");
+        Assert.True(first.IsSuccessStatusCode, $"{(int)first.StatusCode} for the live playlist{Environment.NewLine}{Logs()}");
+        string before = await first.Content.ReadAsStringAsync();
+        await WaitFor.ConditionAsync(async () => await origin.Viewer.GetStringAsync($"live/{channel.Slug}/source/index.m3u8") != before,
+            TimeSpan.FromSeconds(20), "the separate origin to serve the next version of the live playlist", Logs);
+
         var browser = await fixture.BrowserAsync();
         await using var player = await browser.OpenAsync(PlayerKind.Hls);
         await player.StartAsync(master.ToString());
@@ -55,10 +62,6 @@ public sealed class S3PlaybackTests(StorageFixture fixture)
         using var fromOrigin = await origin.Viewer.GetAsync($"live/{channel.Slug}/source/{segments[^1]}");
         Assert.Equal(segment.ETag, fromOrigin.Headers.ETag?.Tag);
 
-        // The origin does not hold a live playlist past its update: a new version in the bucket is served at once.
-        string before = await origin.Viewer.GetStringAsync($"live/{channel.Slug}/source/index.m3u8");
-        await WaitFor.ConditionAsync(async () => await origin.Viewer.GetStringAsync($"live/{channel.Slug}/source/index.m3u8") != before,
-            TimeSpan.FromSeconds(20), "the separate origin to serve the next version of the live playlist", Logs);
     }
 
     [Fact]

@@ -111,6 +111,25 @@ public sealed class UploadQueueOutageTests : IAsyncLifetime
         Assert.Equal(["ch/source/b-2.m4s"], await ToListAsync(queue.ListAsync("ch/", default)));
     }
 
+    [Fact]
+    public async Task Bytes_that_disagree_with_the_stored_etag_are_a_torn_read_not_a_response()
+    {
+        string bucket = S3TestServer.NewBucketName("torn");
+        using var s3 = NewS3(bucket);
+        await s3.EnsureBucketAsync(default);
+        await s3.PutAsync("ch/source/index.m3u8", "#EXTM3U\n#A\n"u8.ToArray(), ContentTypes.Hls, "public, max-age=1", default);
+
+        // What a GET sees while s3rver rewrites an object in place: new bytes, old metadata.
+        string file = Path.Combine(_s3.DataDirectory, bucket, "ch", "source", "index.m3u8._S3rver_object");
+        Assert.True(File.Exists(file), $"s3rver layout changed: {file}");
+        await File.WriteAllBytesAsync(file, "#EXTM3U\n#B\n"u8.ToArray());
+
+        // Either check catches it: the SDK's MD5 check against S3's ETag, or ours against x-amz-meta-etag (which
+        // also covers services whose ETag is not an MD5). Never a response whose ETag lies about its bytes.
+        var e = await Assert.ThrowsAnyAsync<Exception>(async () => await s3.GetAsync("ch/source/index.m3u8", default));
+        Assert.True(e is TornReadException || (e is Amazon.Runtime.AmazonClientException && e.Message.Contains("hash", StringComparison.OrdinalIgnoreCase)), e.ToString());
+    }
+
     private static async Task<List<string>> ToListAsync(IAsyncEnumerable<string> items)
     {
         var list = new List<string>();
