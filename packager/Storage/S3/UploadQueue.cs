@@ -135,12 +135,14 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
         }
 
         List<Item>? dropped = null;
+        Item? superseded = null;
         lock (_gate)
         {
             if (_latest.TryGetValue(key, out var older) && older.Node is not null)
             {
                 // Only the newest version of a waiting manifest needs to reach the store.
                 RemoveQueuedLocked(older);
+                superseded = older;
             }
 
             item.Node = _queue.AddLast(item);
@@ -151,6 +153,7 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
             dropped = EnforceBoundLocked();
         }
 
+        if (superseded is not null) DeleteSpill(superseded);
         if (dropped is { Count: > 0 })
         {
             Interlocked.Add(ref _dropped, dropped.Count);
