@@ -15,6 +15,9 @@ if [[ -f tests/players/package.json ]]; then
 fi
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
+# S3-compatible peer for the S3 store tests (npm s3rver, pinned in tests/s3/package-lock.json).
+(cd tests/s3 && npm ci --no-audit --no-fund --loglevel=error)
+
 # A throwaway PostgreSQL 15 cluster for repository and scheduling tests.
 PGBIN=/usr/lib/postgresql/15/bin
 PGDIR=$(mktemp -d /tmp/broadcast-pg.XXXXXX)
@@ -27,7 +30,10 @@ free_port() {
   done
 }
 PGPORT=$(free_port)
+S3PID=""
 cleanup() {
+  [[ -n "$S3PID" ]] && kill "$S3PID" 2>/dev/null || true
+  [[ -n "${S3DIR:-}" ]] && rm -rf "$S3DIR" "$S3DIR.log"
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true
   rm -rf "$PGDIR"
 }
@@ -36,6 +42,15 @@ runuser -u postgres -- "$PGBIN/initdb" -D "$PGDIR/data" -U postgres --auth=trust
 runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" \
   -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1" -w start >/dev/null
 export BROADCAST_TEST_PG="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres"
+
+# One shared s3rver on loopback; tests make a bucket each (tests that stop S3 start their own).
+S3DIR=$(mktemp -d /tmp/broadcast-s3.XXXXXX)
+S3PORT=$(free_port)
+NODE_OPTIONS=--openssl-legacy-provider node tests/s3/node_modules/s3rver/bin/s3rver.js \
+  -d "$S3DIR" -a 127.0.0.1 -p "$S3PORT" --no-vhost-buckets --silent >"$S3DIR.log" 2>&1 &
+S3PID=$!
+for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$S3PORT") 2>/dev/null && break; sleep 0.1; done
+export BROADCAST_TEST_S3="http://127.0.0.1:$S3PORT"
 
 dotnet build Broadcast.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 

@@ -47,7 +47,7 @@ public static class BroadcastApp
 
         // Ingest nodes check stream keys against the same database the control plane writes.
         if (roles.Control || roles.Ingest) services.AddControl(configuration);
-        if (roles.Ingest || roles.Origin) AddSegmentStore(services, configuration);
+        if (roles.Ingest || roles.Origin) SegmentStoreSetup.AddSegmentStore(services, configuration, roles);
         if (roles.Ingest)
         {
             services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
@@ -75,16 +75,8 @@ public static class BroadcastApp
             app.MapControlApi();
         }
         if (roles.Origin) app.MapOrigin();
+        if (roles.Ingest) SegmentStoreSetup.MapStoreStatus(app);
         return app;
-    }
-
-    private static void AddSegmentStore(IServiceCollection services, IConfiguration configuration)
-    {
-        string kind = configuration["Storage:Kind"] is { Length: > 0 } k ? k : "filesystem";
-        if (!string.Equals(kind, "filesystem", StringComparison.OrdinalIgnoreCase))
-            throw new InvalidOperationException($"Storage:Kind '{kind}' is not supported by this build; use 'filesystem'.");
-        string path = configuration["Storage:Path"] is { Length: > 0 } p ? p : "./data/media";
-        services.AddSingleton<ISegmentStore>(_ => new FileSystemSegmentStore(Path.GetFullPath(path)));
     }
 
     /// <summary>Ready when the database answers and the store can be read.</summary>

@@ -53,7 +53,8 @@ public sealed class ExternalProcess : IDisposable, IAsyncDisposable
         IReadOnlyDictionary<string, string?>? environment = null,
         int tailLines = 200,
         bool keepStandardOutput = false,
-        int maxStandardOutputChars = 16 * 1024 * 1024)
+        int maxStandardOutputChars = 16 * 1024 * 1024,
+        bool keepStandardInputOpen = false)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -103,7 +104,8 @@ public sealed class ExternalProcess : IDisposable, IAsyncDisposable
         }
 
         // Nobody types into our children; closing stdin also stops ffmpeg from reading 'q' from a tty.
-        process.StandardInput.Close();
+        // A child may ask for it open instead, to notice through end-of-file that this process has gone.
+        if (!keepStandardInputOpen) process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return ep;

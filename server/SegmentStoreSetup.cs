@@ -1,0 +1,96 @@
+using Broadcast.Packager.Live;
+using Broadcast.Packager.Storage;
+using Broadcast.Packager.Storage.S3;
+
+namespace Broadcast.Server;
+
+/// <summary>
+/// Store selection (<c>Storage:Kind</c>): the filesystem under <c>Storage:Path</c>, or an S3 bucket
+/// (<c>Storage:S3:*</c>). On ingest nodes the S3 store sits behind an <see cref="UploadQueue"/>, so an S3 outage
+/// delays uploads instead of stalling the packager; origin-only nodes read the bucket directly.
+/// </summary>
+internal static partial class SegmentStoreSetup
+{
+    public static void AddSegmentStore(IServiceCollection services, IConfiguration configuration, ServerRoles roles)
+    {
+        string kind = configuration["Storage:Kind"] is { Length: > 0 } k ? k : "filesystem";
+        if (string.Equals(kind, "filesystem", StringComparison.OrdinalIgnoreCase))
+        {
+            string path = configuration["Storage:Path"] is { Length: > 0 } p ? p : "./data/media";
+            services.AddSingleton<ISegmentStore>(_ => new FileSystemSegmentStore(Path.GetFullPath(path)));
+            return;
+        }
+
+        if (!string.Equals(kind, "s3", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"Storage:Kind '{kind}' is not supported; use 'filesystem' or 's3'.");
+
+        var s3 = configuration.GetSection(S3StoreOptions.SectionName).Get<S3StoreOptions>() ?? new S3StoreOptions();
+        s3.Validate(); // a missing bucket name fails here, before anything listens
+        var queue = configuration.GetSection(UploadQueueOptions.SectionName).Get<UploadQueueOptions>() ?? new UploadQueueOptions();
+        queue.SpillDirectory ??= Path.GetFullPath("./data/upload-spill");
+
+        services.AddSingleton(sp => new S3SegmentStore(s3, sp.GetRequiredService<ILogger<S3SegmentStore>>()));
+        // First hosted service of the store: the process stops with a message naming the bucket, endpoint or
+        // credentials before it accepts a publish it could not store.
+        services.AddHostedService<S3StartupCheck>();
+        if (roles.Ingest)
+        {
+            services.AddSingleton(sp => new UploadQueue(
+                sp.GetRequiredService<S3SegmentStore>(), queue, s3.MaxConcurrentUploads,
+                key => IsRecorded(sp.GetService<IPackagerStatus>(), key),
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<UploadQueue>>()));
+            services.AddSingleton<IUploadBacklog>(sp => sp.GetRequiredService<UploadQueue>());
+            services.AddSingleton<ISegmentStore>(sp => sp.GetRequiredService<UploadQueue>());
+        }
+        else
+        {
+            services.AddSingleton<ISegmentStore>(sp => sp.GetRequiredService<S3SegmentStore>());
+        }
+    }
+
+    /// <summary><c>GET /status/store</c>: the upload backlog of this node (ingest with S3), as JSON.</summary>
+    public static void MapStoreStatus(WebApplication app)
+    {
+        app.MapGet("/status/store", (IServiceProvider sp) => sp.GetService<IUploadBacklog>() is { } backlog
+            ? Results.Json(backlog.GetStatus())
+            : Results.Json(new { kind = "filesystem" }));
+    }
+
+    /// <summary>A segment key of a broadcast the packager records: those are never dropped from the backlog.</summary>
+    private static bool IsRecorded(IPackagerStatus? packager, string key)
+    {
+        if (packager is null) return true;
+        foreach (var s in packager.Streams)
+        {
+            if (s.Recording && key.StartsWith(s.Channel + "/", StringComparison.Ordinal) && key.Contains("/" + s.BroadcastId + "-", StringComparison.Ordinal))
+                return true;
+        }
+
+        return false;
+    }
+
+    private sealed partial class S3StartupCheck(S3SegmentStore store, ILogger<S3StartupCheck> logger) : IHostedService
+    {
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                await store.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
+                LogReady(logger, store.Bucket);
+            }
+            catch (S3StoreUnavailableException e)
+            {
+                LogFailed(logger, e.Message);
+                throw;
+            }
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(EventId = 9101, Level = LogLevel.Information, Message = "S3 segment store ready: bucket {Bucket}")]
+        private static partial void LogReady(ILogger logger, string bucket);
+
+        [LoggerMessage(EventId = 9102, Level = LogLevel.Critical, Message = "Start-up failed: {Reason}")]
+        private static partial void LogFailed(ILogger logger, string reason);
+    }
+}
