@@ -1,6 +1,7 @@
 using Broadcast.Control;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Dashboard;
 using Broadcast.Control.Persistence;
 using Broadcast.Ingest;
 using Broadcast.Media;
@@ -44,6 +45,7 @@ public static class BroadcastApp
 
         // Ingest nodes check stream keys against the same database the control plane writes.
         if (roles.Control || roles.Ingest) services.AddControl(configuration);
+        if (roles.Control) services.AddDashboard(configuration);
         if (roles.Ingest || roles.Origin) AddSegmentStore(services, configuration);
         if (roles.Ingest)
         {
@@ -62,9 +64,11 @@ public static class BroadcastApp
         app.MapMetrics();
         if (roles.Control)
         {
+            app.UseDashboard();
             app.UseAuthentication();
             app.UseAuthorization();
             app.MapControlApi();
+            app.MapDashboard();
         }
         if (roles.Origin) app.MapOrigin();
         return app;
