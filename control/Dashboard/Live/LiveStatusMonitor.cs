@@ -107,7 +107,19 @@ public sealed partial class LiveStatusMonitor(
                 LogPollFailed(e);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        while (await NextTickAsync(timer, stoppingToken).ConfigureAwait(false));
+    }
+
+    private static async ValueTask<bool> NextTickAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     private async Task<Entry> PollAsync(Channel channel, CancellationToken cancellationToken)
