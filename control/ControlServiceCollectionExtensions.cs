@@ -1,8 +1,16 @@
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
+using Broadcast.Control.Recordings;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
+using System.Threading.RateLimiting;
+using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -28,18 +36,92 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton(_ => new StreamKeyProtector(StreamKeyProtector.LoadSecret(settings.SecretKey, settings.SecretKeyPath)));
         services.AddSingleton(_ => new AdminToken(settings.AdminToken, settings.AdminTokenPath));
         services.AddSingleton<ChannelService>();
+        services.AddSingleton<IEventRepository, SqlEventRepository>();
+        services.AddSingleton<IRecordingRepository, SqlRecordingRepository>();
+        services.AddSingleton<EventService>();
+        services.AddSingleton<RecordingService>();
+        services.TryAddSingleton<IBroadcastTerminator, NoBroadcastTerminator>();
+        services.TryAddSingleton<IRecordingMedia, NoRecordingMedia>();
         services.AddSingleton<PublicUrls>();
         services.TryAddSingleton<IChannelLiveStatus, OfflineChannelLiveStatus>();
         services.AddHostedService<ControlStartup>();
 
-        services.AddAuthentication()
-            .AddScheme<AuthenticationSchemeOptions, AdminBearerAuthenticationHandler>(ControlAuth.BearerScheme, displayName: null, _ => { });
+        services.AddSingleton<IAdminUserRepository, SqlAdminUserRepository>();
+        services.AddSingleton<FirstAdminCredentials>();
+        services.AddSingleton<AdminUserService>();
+        services.AddOpenApi();
+        services.AddAntiforgery(options => options.HeaderName = ControlAuth.AntiforgeryHeader);
+
+        services.AddAuthentication(ControlAuth.AdminScheme)
+            .AddScheme<AuthenticationSchemeOptions, AdminBearerAuthenticationHandler>(ControlAuth.BearerScheme, displayName: null, _ => { })
+            .AddCookie(ControlAuth.CookieScheme, options =>
+            {
+                options.Cookie.Name = ControlAuth.SessionCookieName;
+                options.Cookie.HttpOnly = true;
+                // Strict: the session never rides on a cross-site request; the antiforgery token is the second line.
+                options.Cookie.SameSite = SameSiteMode.Strict;
+                options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
+                options.ExpireTimeSpan = TimeSpan.FromHours(12);
+                options.SlidingExpiration = true;
+                options.LoginPath = ControlAuth.SignInPath;
+                options.Events.OnRedirectToLogin = context => IsApi(context.Request)
+                    ? WriteProblemAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized",
+                        "Send the admin token as 'Authorization: Bearer {token}' or sign in to the dashboard.")
+                    : RedirectAsync(context);
+                options.Events.OnRedirectToAccessDenied = context => IsApi(context.Request)
+                    ? WriteProblemAsync(context.HttpContext, StatusCodes.Status403Forbidden, "Forbidden", "This account may not use the admin API.")
+                    : RedirectAsync(context);
+            })
+            // One scheme for the "admin" policy: a request with an Authorization header is judged by the
+            // bearer token alone, any other by the session cookie.
+            .AddPolicyScheme(ControlAuth.AdminScheme, displayName: null, options => options.ForwardDefaultSelector = context =>
+                context.Request.Headers.Authorization.Count > 0 ? ControlAuth.BearerScheme : ControlAuth.CookieScheme);
         services.AddAuthorizationBuilder()
             .AddPolicy(ControlAuth.AdminPolicy, policy => policy
-                .AddAuthenticationSchemes(ControlAuth.BearerScheme)
+                .AddAuthenticationSchemes(ControlAuth.AdminScheme)
                 .RequireAuthenticatedUser()
                 .RequireRole(ControlAuth.AdminRole));
+
+        var permits = int.TryParse(configuration["Admin:SignInPermitsPerMinute"], out var p) && p > 0 ? p : 5;
+        services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.OnRejected = (context, _) => new ValueTask(WriteProblemAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
+                "Too many sign-in attempts", $"At most {permits} sign-in attempts a minute from one address; wait and try again."));
+            // Per client address: a password guesser gets a handful of tries a minute, others are unaffected.
+            options.AddPolicy(ControlAuth.SignInRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
+                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
+        });
         return services;
+    }
+
+    /// <summary>Authentication, authorization and the sign-in rate limiter, in that order. Call before mapping endpoints.</summary>
+    public static IApplicationBuilder UseControl(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    private static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments("/api", StringComparison.Ordinal);
+
+    private static Task RedirectAsync(RedirectContext<CookieAuthenticationOptions> context)
+    {
+        context.Response.Redirect(context.RedirectUri);
+        return Task.CompletedTask;
+    }
+
+    private static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
+    {
+        if (status == StatusCodes.Status401Unauthorized)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer realm=\"broadcast\"";
+        }
+
+        return Results.Problem(statusCode: status, title: title, detail: detail).ExecuteAsync(context);
     }
 }
 
@@ -47,13 +129,14 @@ public static class ControlServiceCollectionExtensions
 /// Brings the schema up to date and loads the secrets before the server accepts requests, so a bad
 /// database or secret fails the start instead of the first publish.
 /// </summary>
-internal sealed class ControlStartup(ControlDatabase database, StreamKeyProtector protector, AdminToken token) : IHostedService
+internal sealed class ControlStartup(ControlDatabase database, StreamKeyProtector protector, AdminToken token, AdminUserService users) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = protector;
         _ = token;
         await database.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        await users.EnsureFirstAdminAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

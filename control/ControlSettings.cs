@@ -26,6 +26,18 @@ public sealed record ControlSettings
 
     public string? PublicHttpBaseUrl { get; init; }
 
+    /// <summary><c>Events:PublishLeadSeconds</c>: publishing opens this long before an event's start (default 15 min; tests use 0).</summary>
+    public TimeSpan PublishLead { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary><c>Events:LateAfterSeconds</c>: an event without a publisher this long after its start is marked late.</summary>
+    public TimeSpan LateAfter { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary><c>Recordings:RetentionDays</c>: recordings older than this are deleted; null keeps them forever.</summary>
+    public TimeSpan? RecordingRetention { get; init; }
+
+    /// <summary><c>Scheduling:Clustered</c>: Quartz's AdoJobStore on PostgreSQL; defaults to on when Database:Kind is postgres.</summary>
+    public bool? ClusteredScheduling { get; init; }
+
     public static ControlSettings From(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -44,7 +56,25 @@ public sealed record ControlSettings
                 : throw new InvalidOperationException($"Rtmp:Port '{port}' is not a TCP port."),
             PublicRtmpBaseUrl = NonEmpty(configuration["Public:RtmpBaseUrl"]),
             PublicHttpBaseUrl = NonEmpty(configuration["Public:HttpBaseUrl"]),
+            PublishLead = Seconds(configuration, "Events:PublishLeadSeconds") ?? defaults.PublishLead,
+            LateAfter = Seconds(configuration, "Events:LateAfterSeconds") ?? defaults.LateAfter,
+            RecordingRetention = NonEmpty(configuration["Recordings:RetentionDays"]) is { } days
+                ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0 && d <= 36_500 ? TimeSpan.FromDays(d)
+                    : throw new InvalidOperationException($"Recordings:RetentionDays '{days}' is not a number of days above 0.")
+                : null,
+            ClusteredScheduling = NonEmpty(configuration["Scheduling:Clustered"]) is { } clustered
+                ? bool.TryParse(clustered, out var c) ? c : throw new InvalidOperationException($"Scheduling:Clustered '{clustered}' is not true or false.")
+                : null,
         };
+    }
+
+    private static TimeSpan? Seconds(IConfiguration configuration, string key)
+    {
+        var value = NonEmpty(configuration[key]);
+        if (value is null) return null;
+        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s <= 7 * 86_400
+            ? TimeSpan.FromSeconds(s)
+            : throw new InvalidOperationException($"{key} '{value}' is not a whole number of seconds between 0 and 604800.");
     }
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();

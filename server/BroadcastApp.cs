@@ -65,8 +65,7 @@ public static class BroadcastApp
         if (roles.Control)
         {
             app.UseDashboard();
-            app.UseAuthentication();
-            app.UseAuthorization();
+            app.UseControl();
             app.MapControlApi();
             app.MapDashboard();
         }

@@ -1,5 +1,6 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
+using Broadcast.Control.Users;
 using Broadcast.Ingest.Rtmp;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -45,6 +46,10 @@ internal sealed class StartupBanner(
             lines.Add(token.FilePath is { } path
                 ? $"  Admin token: in {Path.GetFullPath(path)}"
                 : "  Admin token: as configured in Admin:Token");
+            // Printed once: the password exists only in memory until here, and only on the start that created the user.
+            var firstAdmin = services.GetRequiredService<FirstAdminCredentials>();
+            if (firstAdmin.TakePassword() is { } password)
+                lines.Add($"  Dashboard sign-in (shown once, change it after signing in): user '{firstAdmin.Name}', password {password}");
         }
         lines.Add($"  Health: {http}/healthz  Metrics: {http}/metrics");
         lines.Add("");

@@ -18,14 +18,20 @@ public static class ControlEndpoints
     public static RouteGroupBuilder MapControlApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy);
+        var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy)
+            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("channels");
         group.MapPost("", CreateAsync);
         group.MapGet("", ListAsync);
         group.MapGet("/{id}", GetAsync);
+        group.MapPatch("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u, replace: false, ct));
+        group.MapPut("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u, replace: true, ct));
         group.MapPost("/{id}/rotate-key", RotateKeyAsync);
         group.MapPost("/{id}/reveal-key", RevealKeyAsync);
         group.MapPost("/{id}/revoke", RevokeAsync);
         group.MapDelete("/{id}", DeleteAsync);
+        endpoints.MapEventsApi();
+        endpoints.MapSessionApi();
+        endpoints.MapOpenApi();
         return group;
     }
 
@@ -103,6 +109,37 @@ public static class ControlEndpoints
         var state = await live.GetAsync(channel, cancellationToken).ConfigureAwait(false);
         return Results.Json(ToResponse(channel, channel.StreamKeyHint, request, urls) with { Live = state },
             ControlJsonContext.Default.ChannelResponse);
+    }
+
+    private static async Task<IResult> UpdateAsync(string id, HttpContext context, ChannelService channels, PublicUrls urls, bool replace,
+        CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.UpdateChannelRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        if (replace && request!.Name is null)
+        {
+            return RequestBodies.Invalid("name", "The name is required.");
+        }
+
+        Channel? channel;
+        try
+        {
+            // PUT: flags not sent return to their defaults (false); PATCH keeps them.
+            channel = await channels.UpdateAsync(id, request!.Name, request.RequireSchedule ?? (replace ? false : null),
+                request.LowLatency ?? (replace ? false : null), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelValidationException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+
+        return channel is null
+            ? NotFound(id)
+            : Results.Json(ToResponse(channel, channel.StreamKeyHint, context.Request, urls), ControlJsonContext.Default.ChannelResponse);
     }
 
     private static async Task<IResult> RotateKeyAsync(string id, HttpRequest request, ChannelService channels, PublicUrls urls,

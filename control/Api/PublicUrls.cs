@@ -26,7 +26,7 @@ public sealed class PublicUrls(ControlSettings settings)
     public string DashUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/manifest.mpd";
 
     /// <summary><c>Public:HttpBaseUrl</c>, else the request's scheme and host.</summary>
-    private string HttpBase(HttpRequest request)
+    public string HttpBase(HttpRequest request)
         => !string.IsNullOrWhiteSpace(settings.PublicHttpBaseUrl)
             ? settings.PublicHttpBaseUrl.TrimEnd('/')
             : $"{request.Scheme}://{request.Host.Value}{request.PathBase.Value}";

@@ -125,6 +125,38 @@ public sealed partial class ChannelService(
         return record is null ? null : new IssuedChannel(ToChannel(record), protector.Unprotect(record.Id, record.KeyCiphertext));
     }
 
+    /// <summary>
+    /// Changes a channel's name and flags; null fields keep their value. The slug stays: it is in every
+    /// playback URL already handed out. Null when no such channel.
+    /// </summary>
+    /// <exception cref="ChannelValidationException">The name is invalid.</exception>
+    public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, CancellationToken cancellationToken = default)
+    {
+        var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return null;
+        }
+
+        if (name is not null)
+        {
+            var errors = Validate(new ChannelSpec(name));
+            if (errors.Count > 0)
+            {
+                throw new ChannelValidationException(errors);
+            }
+        }
+
+        if (!await repository.UpdateAsync(id, name?.Trim() ?? record.Name, requireSchedule ?? record.RequireSchedule, lowLatency ?? record.LowLatency,
+                cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        LogUpdated(id);
+        return await GetAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops the key from working without issuing a new one; rotate to re-enable. Null when no such channel.</summary>
     public async Task<Channel?> RevokeAsync(string id, CancellationToken cancellationToken = default)
     {
@@ -249,6 +281,9 @@ public sealed partial class ChannelService(
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Information, Message = "Stream key of channel {ChannelId} revoked")]
     private partial void LogKeyRevoked(string channelId);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Channel {ChannelId} updated")]
+    private partial void LogUpdated(string channelId);
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Channel {ChannelId} deleted")]
     private partial void LogDeleted(string channelId);

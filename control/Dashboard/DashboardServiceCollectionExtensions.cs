@@ -3,7 +3,6 @@ using System.Threading.RateLimiting;
 using Broadcast.Control.Dashboard.Live;
 using Broadcast.Control.Dashboard.Schedule;
 using Broadcast.Control.Security;
-using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
@@ -32,7 +31,8 @@ public static class DashboardServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var permitsPerMinute = int.TryParse(configuration["Dashboard:SignInAttemptsPerMinute"], NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p > 0 ? p : 10;
+        // The same setting as the API's sign-in limit (AddControl), so one knob governs both doors.
+        var permitsPerMinute = int.TryParse(configuration["Admin:SignInPermitsPerMinute"], NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p > 0 ? p : 5;
 
         var mvc = services.AddRazorPages(options =>
         {
@@ -51,64 +51,24 @@ public static class DashboardServiceCollectionExtensions
         {
             options.Cookie.Name = "broadcast.af";
             options.Cookie.SameSite = SameSiteMode.Strict;
-            options.HeaderName = "X-CSRF-TOKEN";
+            options.HeaderName = ControlAuth.AntiforgeryHeader;
         });
         services.AddSignalR();
 
-        services.AddAuthentication().AddCookie(DashboardAuth.CookieScheme, options =>
-        {
-            options.Cookie.Name = "broadcast.session";
-            options.Cookie.HttpOnly = true;
-            options.Cookie.SameSite = SameSiteMode.Strict;
-            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            options.ExpireTimeSpan = TimeSpan.FromHours(8);
-            options.SlidingExpiration = true;
-            options.LoginPath = DashboardAuth.SignInPath;
-            options.AccessDeniedPath = DashboardAuth.SignInPath;
-            options.Events.OnRedirectToLogin = context =>
-            {
-                // Scripts (the hub, fetch handlers) get a status code, people get the sign-in page.
-                if (context.Request.Path.StartsWithSegments("/dashboard/hub") || context.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal))
-                {
-                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                }
-                else
-                {
-                    context.Response.Redirect(context.RedirectUri);
-                }
+        // The session cookie, the "admin" policy and the limiter's rejection answer come from AddControl; the
+        // dashboard adds a POST-only limit for its own sign-in form so that viewing the form costs nothing.
+        services.AddRateLimiter(options => options.AddPolicy(DashboardAuth.SignInRateLimit, context => HttpMethods.IsPost(context.Request.Method)
+            ? RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                _ => new FixedWindowRateLimiterOptions { PermitLimit = permitsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
+            : RateLimitPartition.GetNoLimiter("view")));
 
-                return Task.CompletedTask;
-            };
-        });
-        services.AddAuthorizationBuilder().AddPolicy(DashboardAuth.Policy, policy => policy
-            .AddAuthenticationSchemes(DashboardAuth.CookieScheme)
-            .RequireAuthenticatedUser()
-            .RequireRole(ControlAuth.AdminRole));
-
-        services.AddRateLimiter(options =>
-        {
-            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.OnRejected = async (context, cancellationToken) =>
-            {
-                context.HttpContext.Response.ContentType = "text/plain; charset=utf-8";
-                context.HttpContext.Response.Headers.RetryAfter = "60";
-                await context.HttpContext.Response.WriteAsync("Too many sign-in attempts. Wait a minute and try again.\n", cancellationToken).ConfigureAwait(false);
-            };
-            // Per client address, POSTs only: viewing the form is free, guessing passwords is not.
-            options.AddPolicy(DashboardAuth.SignInRateLimit, context => HttpMethods.IsPost(context.Request.Method)
-                ? RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                    _ => new FixedWindowRateLimiterOptions { PermitLimit = permitsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
-                : RateLimitPartition.GetNoLimiter("view"));
-        });
-
-        services.TryAddSingleton<IDashboardSignIn, AdminTokenSignIn>();
-        services.TryAddSingleton<IDashboardSchedule, InMemoryDashboardSchedule>();
+        services.TryAddSingleton<IDashboardSchedule, ServiceDashboardSchedule>();
         services.AddSingleton<LiveStatusMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveStatusMonitor>());
         return services;
     }
 
-    /// <summary>Security headers on dashboard and watch responses, the static files under <c>/assets</c>, the sign-in rate limiter.</summary>
+    /// <summary>Security headers on dashboard and watch responses and the static files under <c>/assets</c>. Call before <c>UseControl</c>.</summary>
     public static IApplicationBuilder UseDashboard(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -135,7 +95,6 @@ public static class DashboardServiceCollectionExtensions
             });
         }
 
-        app.UseRateLimiter();
         return app;
     }
 

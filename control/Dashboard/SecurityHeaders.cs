@@ -31,5 +31,6 @@ public static class SecurityHeaders
     public static bool Covers(PathString path)
         => path.StartsWithSegments("/dashboard", StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/watch", StringComparison.OrdinalIgnoreCase)
+            || path.StartsWithSegments("/sign-in", StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/assets", StringComparison.OrdinalIgnoreCase);
 }

@@ -26,6 +26,11 @@ public abstract class ControlDatabase : IAsyncDisposable
 
     internal abstract bool IsUniqueViolation(DbException exception);
 
+    /// <summary>The events overlap guard (PostgreSQL exclusion constraint, SQLite trigger) refused a write.</summary>
+    internal abstract bool IsOverlapViolation(DbException exception);
+
+    internal abstract bool IsForeignKeyViolation(DbException exception);
+
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
     {
         var connection = CreateConnection();

@@ -22,6 +22,9 @@ public interface IChannelRepository
     /// <summary>Replaces the key (hash and ciphertext) and clears <c>revoked</c>; false when no such channel.</summary>
     Task<bool> ReplaceKeyAsync(string id, byte[] keyHash, byte[] keyCiphertext, CancellationToken cancellationToken = default);
 
+    /// <summary>Changes name and flags; false when no such channel. The slug never changes (it is in every URL).</summary>
+    Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, CancellationToken cancellationToken = default);
+
     Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default);
 
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);

@@ -32,6 +32,12 @@ public sealed class PostgresControlDatabase : ControlDatabase
     internal override bool IsUniqueViolation(DbException exception)
         => exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
+    internal override bool IsOverlapViolation(DbException exception)
+        => exception is PostgresException { SqlState: PostgresErrorCodes.ExclusionViolation };
+
+    internal override bool IsForeignKeyViolation(DbException exception)
+        => exception is PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation };
+
     public override async ValueTask DisposeAsync()
     {
         await _dataSource.DisposeAsync().ConfigureAwait(false);

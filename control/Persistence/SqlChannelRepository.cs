@@ -90,6 +90,18 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
+    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency WHERE id = @id";
+        Add(command, "name", name);
+        Add(command, "require_schedule", requireSchedule);
+        Add(command, "low_latency", lowLatency);
+        Add(command, "id", id);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
     public async Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -43,7 +43,16 @@ public sealed class SqliteControlDatabase : ControlDatabase
         => ValueTask.FromResult<DbTransaction>(((SqliteConnection)connection).BeginTransaction(deferred: false));
 
     // SQLITE_CONSTRAINT (19): UNIQUE index violations on slug or key_hash.
-    internal override bool IsUniqueViolation(DbException exception) => exception is SqliteException { SqliteErrorCode: 19 };
+    internal override bool IsUniqueViolation(DbException exception)
+        => exception is SqliteException { SqliteErrorCode: 19 } && !IsOverlapViolation(exception) && !IsForeignKeyViolation(exception);
+
+    // RAISE(ABORT, 'events_overlap') in the 0002 triggers surfaces as SQLITE_CONSTRAINT with that message.
+    internal override bool IsOverlapViolation(DbException exception)
+        => exception is SqliteException { SqliteErrorCode: 19 } e && e.Message.Contains("events_overlap", StringComparison.Ordinal);
+
+    // SQLITE_CONSTRAINT_FOREIGNKEY (787) is the extended code of a foreign-key failure.
+    internal override bool IsForeignKeyViolation(DbException exception)
+        => exception is SqliteException { SqliteExtendedErrorCode: 787 };
 
     protected override async Task OnOpenedAsync(DbConnection connection, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using Broadcast.Control.Security;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -11,7 +12,7 @@ public sealed class SignOutModel : PageModel
 
     public async Task<IActionResult> OnPostAsync()
     {
-        await HttpContext.SignOutAsync(DashboardAuth.CookieScheme).ConfigureAwait(false);
+        await HttpContext.SignOutAsync(ControlAuth.CookieScheme).ConfigureAwait(false);
         return Redirect(DashboardAuth.SignInPath);
     }
 }

@@ -129,7 +129,7 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         await page.ClickAsync("#create-event button[type=submit]");
         await page.WaitForSelectorAsync("span[data-valmsg-for='Input.Title'].field-validation-error");
         Assert.Equal("The title is required.", (await page.TextContentAsync("span[data-valmsg-for='Input.Title']"))!.Trim());
-        Assert.Equal("The end must be after the start.", (await page.TextContentAsync("span[data-valmsg-for='Input.EndsAt']"))!.Trim());
+        Assert.Equal("The end time must be after the start.", (await page.TextContentAsync("span[data-valmsg-for='Input.EndsAt']"))!.Trim());
         await session.ScreenshotAsync("dashboard-event-form-errors.png");
         // What was typed stays in the form, and nothing was scheduled.
         Assert.Equal(channel.Id, await page.InputValueAsync("#Input_ChannelId"));

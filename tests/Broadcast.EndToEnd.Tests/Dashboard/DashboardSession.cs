@@ -10,9 +10,6 @@ namespace Broadcast.EndToEnd.Tests.Dashboard;
 /// </summary>
 public sealed partial class DashboardSession : IAsyncDisposable
 {
-    /// <summary>Until admin users exist the sign-in accepts user "admin" with the server's Admin:Token.</summary>
-    public const string UserName = "admin";
-
     private readonly LineRingBuffer _console = new(200);
 
     private DashboardSession(IPage page, ServerProcess server)
@@ -39,10 +36,11 @@ public sealed partial class DashboardSession : IAsyncDisposable
         var session = new DashboardSession(page, server);
         await page.GotoAsync(session.Url("/dashboard"));
         // Not signed in: the dashboard sends us to the sign-in form, keeping where we wanted to go.
-        if (page.Url.Contains("/dashboard/signin", StringComparison.Ordinal))
+        if (page.Url.Contains("/sign-in", StringComparison.Ordinal))
         {
-            await page.FillAsync("#UserName", UserName);
-            await page.FillAsync("#Password", server.AdminToken);
+            var (user, password) = await server.DashboardCredentialsAsync();
+            await page.FillAsync("#UserName", user);
+            await page.FillAsync("#Password", password);
             await page.ClickAsync("#signin");
             await page.WaitForURLAsync(DashboardHome());
         }

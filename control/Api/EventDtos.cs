@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
+using Broadcast.Control.Recordings;
+
+namespace Broadcast.Control.Api;
+
+/// <summary>
+/// Body of <c>POST /api/events</c>, <c>PUT</c> and <c>PATCH /api/events/{id}</c>. Times are strings so a
+/// malformed one is reported under its own field: ISO 8601 in UTC, ending in <c>Z</c> or <c>+00:00</c>;
+/// any other offset is rejected (not converted), so an admin never schedules at a time they did not mean.
+/// </summary>
+public sealed record EventRequest(string? ChannelId, string? Title, string? Description, string? StartsAt, string? EndsAt, bool? Record);
+
+/// <summary>An event as the API shows it. <c>state</c> is scheduled | ready | live | ended | cancelled; <c>opensAt</c> is when publishing is first accepted.</summary>
+public sealed record EventResponse(
+    string Id,
+    string ChannelId,
+    string Title,
+    string Description,
+    DateTimeOffset StartsAt,
+    DateTimeOffset EndsAt,
+    DateTimeOffset OpensAt,
+    bool Record,
+    string State,
+    bool Late,
+    DateTimeOffset? LiveAt,
+    DateTimeOffset? EndedAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt);
+
+/// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>.</summary>
+public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency);
+
+/// <summary>A recording. <c>hlsUrl</c>/<c>dashUrl</c> are absolute (Public:HttpBaseUrl or the request's host); the paths are origin-relative.</summary>
+public sealed record RecordingResponse(
+    string Id,
+    string ChannelId,
+    string? EventId,
+    string BroadcastId,
+    string HlsPath,
+    string DashPath,
+    string HlsUrl,
+    string DashUrl,
+    long DurationMs,
+    long SizeBytes,
+    DateTimeOffset CreatedAt);
+
+/// <summary>Body of <c>POST /api/session</c> (JSON sign-in).</summary>
+public sealed record SignInRequest(string? Name, string? Password);
+
+/// <summary>Who is signed in, and the antiforgery token the dashboard sends as <c>X-CSRF-TOKEN</c> on unsafe cookie-authenticated API calls.</summary>
+public sealed record SessionResponse(string Name, string Scheme, string? AntiforgeryToken, string AntiforgeryHeader);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(EventRequest))]
+[JsonSerializable(typeof(EventResponse))]
+[JsonSerializable(typeof(List<EventResponse>))]
+[JsonSerializable(typeof(UpdateChannelRequest))]
+[JsonSerializable(typeof(RecordingResponse))]
+[JsonSerializable(typeof(List<RecordingResponse>))]
+[JsonSerializable(typeof(SignInRequest))]
+[JsonSerializable(typeof(SessionResponse))]
+internal sealed partial class ControlJsonContext2 : JsonSerializerContext;
+
+internal static class EventMapping
+{
+    public static EventResponse ToResponse(this BroadcastEvent ev, TimeSpan lead) => new(
+        ev.Id, ev.ChannelId, ev.Title, ev.Description, ev.StartsAt, ev.EndsAt, ev.OpensAt(lead), ev.Record, ev.State.ToWire(), ev.Late,
+        ev.LiveAt, ev.EndedAt, ev.CreatedAt, ev.UpdatedAt);
+
+    public static RecordingResponse ToResponse(this Recording r, string httpBase) => new(
+        r.Id, r.ChannelId, r.EventId, r.BroadcastId, r.HlsPath, r.DashPath, httpBase + r.HlsPath, httpBase + r.DashPath, r.DurationMs, r.SizeBytes,
+        r.CreatedAt);
+}

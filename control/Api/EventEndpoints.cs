@@ -1,0 +1,187 @@
+using Broadcast.Control.Events;
+using Broadcast.Control.Recordings;
+using Broadcast.Control.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broadcast.Control.Api;
+
+/// <summary>
+/// <c>/api/events</c> and <c>/api/recordings</c>. Every route requires the "admin" policy.
+/// </summary>
+public static class EventEndpoints
+{
+    public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var events = endpoints.MapGroup("/api/events").RequireAuthorization(ControlAuth.AdminPolicy).AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("events");
+        events.MapPost("", CreateAsync).Produces<EventResponse>(StatusCodes.Status201Created).ProducesValidationProblem();
+        events.MapGet("", ListAsync).Produces<List<EventResponse>>().ProducesValidationProblem();
+        events.MapGet("/{id}", GetAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        events.MapPut("/{id}", (string id, HttpContext c, EventService s, CancellationToken ct) => UpdateAsync(id, c, s, replace: true, ct))
+            .Produces<EventResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+        events.MapPatch("/{id}", (string id, HttpContext c, EventService s, CancellationToken ct) => UpdateAsync(id, c, s, replace: false, ct))
+            .Produces<EventResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+        events.MapPost("/{id}/cancel", CancelAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status409Conflict);
+        events.MapPost("/{id}/end", EndAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status409Conflict);
+        events.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status409Conflict);
+
+        var recordings = endpoints.MapGroup("/api/recordings").RequireAuthorization(ControlAuth.AdminPolicy).AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("recordings");
+        recordings.MapGet("", ListRecordingsAsync).Produces<List<RecordingResponse>>();
+        recordings.MapGet("/{id}", GetRecordingAsync).Produces<RecordingResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        recordings.MapDelete("/{id}", DeleteRecordingAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        return endpoints;
+    }
+
+    private static async Task<IResult> CreateAsync(HttpContext context, EventService events, CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.EventRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
+        try
+        {
+            var ev = await events.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
+            context.Response.Headers.Location = $"/api/events/{ev.Id}";
+            return Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse, statusCode: StatusCodes.Status201Created);
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+    }
+
+    private static async Task<IResult> ListAsync(string? channelId, string? from, string? to, EventService events, CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        DateTimeOffset? f = null, t = null;
+        if (from is not null)
+        {
+            if (RequestBodies.TryParseUtc(from, out var v, out var message)) f = v;
+            else errors["from"] = [$"The from {message}"];
+        }
+
+        if (to is not null)
+        {
+            if (RequestBodies.TryParseUtc(to, out var v, out var message)) t = v;
+            else errors["to"] = [$"The to {message}"];
+        }
+
+        if (f is not null && t is not null && t <= f) errors["to"] = ["The to must be after from."];
+        if (errors.Count > 0) return RequestBodies.Invalid(errors);
+        var list = await events.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, f, t, cancellationToken).ConfigureAwait(false);
+        return Results.Json(list.Select(e => e.ToResponse(events.PublishLead)).ToList(), ControlJsonContext2.Default.ListEventResponse);
+    }
+
+    private static async Task<IResult> GetAsync(string id, EventService events, CancellationToken cancellationToken)
+        => await events.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } ev
+            ? Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse)
+            : RequestBodies.NotFound("Event", id);
+
+    private static async Task<IResult> UpdateAsync(string id, HttpContext context, EventService events, bool replace, CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.EventRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
+        if (replace)
+        {
+            // PUT replaces: every field the event has must be sent (description and record may be omitted: "" and false).
+            var missing = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            if (request!.Title is null) missing["title"] = ["The title is required."];
+            if (request.StartsAt is null) missing["startsAt"] = ["The startsAt is required."];
+            if (request.EndsAt is null) missing["endsAt"] = ["The endsAt is required."];
+            if (missing.Count > 0) return RequestBodies.Invalid(missing);
+            spec = spec with { Description = spec.Description ?? "", Record = spec.Record ?? false };
+        }
+
+        try
+        {
+            var ev = await events.UpdateAsync(id, spec, cancellationToken).ConfigureAwait(false);
+            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse);
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+        catch (ConflictException e)
+        {
+            return RequestBodies.Conflict(e.Message);
+        }
+    }
+
+    private static async Task<IResult> CancelAsync(string id, EventService events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var ev = await events.CancelAsync(id, cancellationToken).ConfigureAwait(false);
+            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse);
+        }
+        catch (ConflictException e)
+        {
+            return RequestBodies.Conflict(e.Message);
+        }
+    }
+
+    private static async Task<IResult> EndAsync(string id, EventService events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var ev = await events.EndAsync(id, "ended by an admin", cancellationToken).ConfigureAwait(false);
+            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse);
+        }
+        catch (ConflictException e)
+        {
+            return RequestBodies.Conflict(e.Message);
+        }
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, EventService events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await events.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : RequestBodies.NotFound("Event", id);
+        }
+        catch (ConflictException e)
+        {
+            return RequestBodies.Conflict(e.Message);
+        }
+    }
+
+    private static async Task<IResult> ListRecordingsAsync(string? channelId, string? eventId, HttpRequest request, RecordingService recordings,
+        PublicUrls urls, CancellationToken cancellationToken)
+    {
+        var list = await recordings.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, string.IsNullOrEmpty(eventId) ? null : eventId,
+            cancellationToken).ConfigureAwait(false);
+        var http = urls.HttpBase(request);
+        return Results.Json(list.Select(r => r.ToResponse(http)).ToList(), ControlJsonContext2.Default.ListRecordingResponse);
+    }
+
+    private static async Task<IResult> GetRecordingAsync(string id, HttpRequest request, RecordingService recordings, PublicUrls urls,
+        CancellationToken cancellationToken)
+        => await recordings.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } r
+            ? Results.Json(r.ToResponse(urls.HttpBase(request)), ControlJsonContext2.Default.RecordingResponse)
+            : RequestBodies.NotFound("Recording", id);
+
+    private static async Task<IResult> DeleteRecordingAsync(string id, RecordingService recordings, CancellationToken cancellationToken)
+        => await recordings.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : RequestBodies.NotFound("Recording", id);
+
+    private static bool TryToSpec(EventRequest request, out EventSpec spec, out Dictionary<string, string[]> errors)
+    {
+        errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        DateTimeOffset? startsAt = null, endsAt = null;
+        if (request.StartsAt is not null)
+        {
+            if (RequestBodies.TryParseUtc(request.StartsAt, out var s, out var message)) startsAt = s;
+            else errors["startsAt"] = [$"The startsAt {message}"];
+        }
+
+        if (request.EndsAt is not null)
+        {
+            if (RequestBodies.TryParseUtc(request.EndsAt, out var e, out var message)) endsAt = e;
+            else errors["endsAt"] = [$"The endsAt {message}"];
+        }
+
+        spec = new EventSpec(request.ChannelId, request.Title, request.Description, startsAt, endsAt, request.Record);
+        return errors.Count == 0;
+    }
+}

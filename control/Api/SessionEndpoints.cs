@@ -1,0 +1,157 @@
+using System.Security.Claims;
+using Broadcast.Control.Security;
+using Broadcast.Control.Users;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broadcast.Control.Api;
+
+/// <summary>
+/// Dashboard sign-in. <c>POST /account/sign-in</c> takes the dashboard's form (name, password, returnUrl,
+/// antiforgery token) and redirects; <c>POST /api/session</c> is the JSON twin. Both are rate-limited per
+/// client address. <c>GET /api/session</c> tells who is signed in and hands out the antiforgery token that
+/// unsafe cookie-authenticated API calls send as <c>X-CSRF-TOKEN</c>.
+/// </summary>
+public static class SessionEndpoints
+{
+    public static IEndpointRouteBuilder MapSessionApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        endpoints.MapPost("/account/sign-in", SignInFormAsync).RequireRateLimiting(ControlAuth.SignInRateLimit).DisableAntiforgery()
+            .ExcludeFromDescription();
+        endpoints.MapPost("/account/sign-out", SignOutFormAsync).DisableAntiforgery().ExcludeFromDescription();
+        var api = endpoints.MapGroup("/api/session").WithTags("session");
+        api.MapPost("", SignInJsonAsync).RequireRateLimiting(ControlAuth.SignInRateLimit)
+            .Produces<SessionResponse>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
+        api.MapGet("", GetSession).RequireAuthorization(ControlAuth.AdminPolicy).Produces<SessionResponse>();
+        api.MapDelete("", SignOutAsync).RequireAuthorization(ControlAuth.AdminPolicy).Produces(StatusCodes.Status204NoContent);
+        return endpoints;
+    }
+
+    /// <summary>Signs <paramref name="user"/> in with the session cookie. For the dashboard's own pages too.</summary>
+    public static Task SignInAsync(HttpContext context, AdminUser user)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(user);
+        var identity = new ClaimsIdentity(
+            [new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(ClaimTypes.Name, user.Name), new Claim(ClaimTypes.Role, ControlAuth.AdminRole)],
+            ControlAuth.CookieScheme);
+        return context.SignInAsync(ControlAuth.CookieScheme, new ClaimsPrincipal(identity));
+    }
+
+    private static async Task<IResult> SignInFormAsync(HttpContext context, IAntiforgery antiforgery, AdminUserService users, CancellationToken cancellationToken)
+    {
+        if (!context.Request.HasFormContentType)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Form expected",
+                detail: "Post the sign-in form as application/x-www-form-urlencoded.");
+        }
+
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Antiforgery token missing or invalid",
+                detail: "Reload the sign-in page and try again.");
+        }
+
+        var form = await context.Request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+        var returnUrl = LocalOrRoot(form["returnUrl"].ToString());
+        var user = await users.VerifyAsync(form["name"].ToString(), form["password"].ToString(), cancellationToken).ConfigureAwait(false);
+        if (user is null)
+        {
+            return Results.Redirect($"{ControlAuth.SignInPath}?error=invalid&returnUrl={Uri.EscapeDataString(returnUrl)}");
+        }
+
+        await SignInAsync(context, user).ConfigureAwait(false);
+        return Results.LocalRedirect(returnUrl);
+    }
+
+    private static async Task<IResult> SignOutFormAsync(HttpContext context, IAntiforgery antiforgery)
+    {
+        try
+        {
+            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
+        }
+        catch (AntiforgeryValidationException)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Antiforgery token missing or invalid");
+        }
+
+        await context.SignOutAsync(ControlAuth.CookieScheme).ConfigureAwait(false);
+        return Results.LocalRedirect(ControlAuth.SignInPath);
+    }
+
+    private static async Task<IResult> SignInJsonAsync(HttpContext context, AdminUserService users, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.SignInRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(request!.Name)) errors["name"] = ["The name is required."];
+        if (string.IsNullOrEmpty(request.Password)) errors["password"] = ["The password is required."];
+        if (errors.Count > 0) return RequestBodies.Invalid(errors);
+        var user = await users.VerifyAsync(request.Name, request.Password, cancellationToken).ConfigureAwait(false);
+        if (user is null)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "The name or password is wrong.");
+        }
+
+        await SignInAsync(context, user).ConfigureAwait(false);
+        // The new identity is not on this request yet; issue the token for the signed-in user explicitly.
+        context.User = new ClaimsPrincipal(new ClaimsIdentity(
+            [new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(ClaimTypes.Name, user.Name)], ControlAuth.CookieScheme));
+        var tokens = antiforgery.GetAndStoreTokens(context);
+        return Results.Json(new SessionResponse(user.Name, ControlAuth.CookieScheme, tokens.RequestToken, ControlAuth.AntiforgeryHeader),
+            ControlJsonContext2.Default.SessionResponse);
+    }
+
+    private static IResult GetSession(HttpContext context, IAntiforgery antiforgery)
+    {
+        var scheme = context.User.Identity?.AuthenticationType ?? ControlAuth.BearerScheme;
+        var token = scheme == ControlAuth.CookieScheme ? antiforgery.GetAndStoreTokens(context).RequestToken : null;
+        return Results.Json(new SessionResponse(context.User.Identity?.Name ?? "admin", scheme, token, ControlAuth.AntiforgeryHeader),
+            ControlJsonContext2.Default.SessionResponse);
+    }
+
+    private static async Task<IResult> SignOutAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        await context.SignOutAsync(ControlAuth.CookieScheme).ConfigureAwait(false);
+        return Results.NoContent();
+    }
+
+    private static string LocalOrRoot(string? url)
+        => !string.IsNullOrEmpty(url) && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) ? url : "/";
+}
+
+/// <summary>
+/// Cookie-authenticated unsafe requests to the API must carry the antiforgery token (<c>X-CSRF-TOKEN</c>):
+/// the cookie rides along on any cross-site request, the token does not. Bearer requests need none.
+/// </summary>
+internal sealed class CookieAntiforgeryFilter(IAntiforgery antiforgery) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        var http = context.HttpContext;
+        if (http.User.Identity is { IsAuthenticated: true, AuthenticationType: ControlAuth.CookieScheme }
+            && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method) && !HttpMethods.IsOptions(http.Request.Method))
+        {
+            try
+            {
+                await antiforgery.ValidateRequestAsync(http).ConfigureAwait(false);
+            }
+            catch (AntiforgeryValidationException)
+            {
+                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Antiforgery token missing or invalid",
+                    detail: $"Send the token from GET /api/session as the {ControlAuth.AntiforgeryHeader} header.");
+            }
+        }
+
+        return await next(context).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Data.Common;
+
+namespace Broadcast.Control.Persistence;
+
+/// <summary>Small ADO.NET helpers shared by the repositories (plain SQL, both back-ends).</summary>
+internal static class Sql
+{
+    public static void Add(DbCommand command, string name, object? value) => MigrationRunner.AddParameter(command, name, value);
+
+    public static DateTimeOffset Time(DbDataReader reader, int ordinal) => reader.GetFieldValue<DateTimeOffset>(ordinal).ToUniversalTime();
+
+    public static DateTimeOffset? NullableTime(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : Time(reader, ordinal);
+
+    public static string? NullableString(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    /// <summary>Millisecond precision in UTC: what both SQLite text and PostgreSQL timestamptz round-trip exactly.</summary>
+    public static DateTimeOffset Millis(DateTimeOffset value)
+    {
+        var utc = value.ToUniversalTime();
+        return new DateTimeOffset(utc.UtcTicks - utc.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
+    }
+
+    public static async Task<int> ExecuteAsync(ControlDatabase database, string sql, Action<DbCommand> bind, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        bind(command);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public static async Task<List<T>> QueryAsync<T>(ControlDatabase database, string sql, Action<DbCommand> bind, Func<DbDataReader, T> map,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        bind(command);
+        var rows = new List<T>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(map(reader));
+        }
+
+        return rows;
+    }
+}

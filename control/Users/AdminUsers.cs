@@ -1,0 +1,188 @@
+using System.Security.Cryptography;
+using System.Text;
+using Broadcast.Control.Persistence;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Control.Users;
+
+public sealed record AdminUser(string Id, string Name, string PasswordHash, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// PBKDF2-HMAC-SHA256 password hashes as <c>pbkdf2-sha256${iterations}${salt}${hash}</c> (base64). 600,000
+/// iterations is OWASP's 2023 figure for PBKDF2-SHA256; the count is stored per hash, so raising it later
+/// leaves old hashes verifiable.
+/// </summary>
+public static class PasswordHasher
+{
+    public const int DefaultIterations = 600_000;
+    private const string Prefix = "pbkdf2-sha256";
+    private const int SaltBytes = 16;
+    private const int HashBytes = 32;
+
+    // A cap so a tampered row cannot make one sign-in burn minutes of CPU.
+    private const int MaxIterations = 10_000_000;
+
+    public static string Hash(string password, int iterations = DefaultIterations)
+    {
+        ArgumentNullException.ThrowIfNull(password);
+        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        var salt = RandomNumberGenerator.GetBytes(SaltBytes);
+        var hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, HashBytes);
+        return $"{Prefix}${iterations}${Convert.ToBase64String(salt)}${Convert.ToBase64String(hash)}";
+    }
+
+    /// <summary>Constant-time compare of the derived bytes; false for any malformed stored hash.</summary>
+    public static bool Verify(string password, string stored)
+    {
+        ArgumentNullException.ThrowIfNull(password);
+        var parts = stored?.Split('$');
+        if (parts is not { Length: 4 } || parts[0] != Prefix || !int.TryParse(parts[1], out var iterations) || iterations is < 1 or > MaxIterations)
+        {
+            return false;
+        }
+
+        byte[] salt, expected;
+        try
+        {
+            salt = Convert.FromBase64String(parts[2]);
+            expected = Convert.FromBase64String(parts[3]);
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+
+        if (expected.Length == 0) return false;
+        var actual = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, expected.Length);
+        return CryptographicOperations.FixedTimeEquals(actual, expected);
+    }
+
+    /// <summary>A random password for the first admin: 18 random bytes, base64url (24 characters).</summary>
+    public static string GeneratePassword() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(18)).Replace('+', '-').Replace('/', '_');
+}
+
+public interface IAdminUserRepository
+{
+    Task<bool> TryInsertAsync(AdminUser user, CancellationToken cancellationToken = default);
+
+    Task<AdminUser?> GetByNameAsync(string name, CancellationToken cancellationToken = default);
+
+    Task<long> CountAsync(CancellationToken cancellationToken = default);
+
+    Task<bool> SetPasswordHashAsync(string id, string passwordHash, CancellationToken cancellationToken = default);
+}
+
+public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUserRepository
+{
+    public async Task<bool> TryInsertAsync(AdminUser user, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        try
+        {
+            await Sql.ExecuteAsync(database, "INSERT INTO admin_users (id, name, password_hash, created_at) VALUES (@id, @name, @hash, @created_at)", c =>
+            {
+                Sql.Add(c, "id", user.Id);
+                Sql.Add(c, "name", user.Name);
+                Sql.Add(c, "hash", user.PasswordHash);
+                Sql.Add(c, "created_at", Sql.Millis(user.CreatedAt));
+            }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (System.Data.Common.DbException e) when (database.IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public async Task<AdminUser?> GetByNameAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var rows = await Sql.QueryAsync(database, "SELECT id, name, password_hash, created_at FROM admin_users WHERE name = @name",
+            c => Sql.Add(c, "name", name), r => new AdminUser(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3)), cancellationToken)
+            .ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<long> CountAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = await Sql.QueryAsync(database, "SELECT COUNT(*) FROM admin_users", _ => { }, r => Convert.ToInt64(r.GetValue(0),
+            System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        return rows[0];
+    }
+
+    public async Task<bool> SetPasswordHashAsync(string id, string passwordHash, CancellationToken cancellationToken = default)
+        => await Sql.ExecuteAsync(database, "UPDATE admin_users SET password_hash = @hash WHERE id = @id", c =>
+        {
+            Sql.Add(c, "hash", passwordHash);
+            Sql.Add(c, "id", id);
+        }, cancellationToken).ConfigureAwait(false) == 1;
+}
+
+/// <summary>The first admin's generated password, held in memory only until the start-up banner prints it.</summary>
+public sealed class FirstAdminCredentials
+{
+    private string? _password;
+
+    public string? Name { get; private set; }
+
+    internal void Set(string name, string password)
+    {
+        Name = name;
+        _password = password;
+    }
+
+    /// <summary>Returns the password once and forgets it.</summary>
+    public string? TakePassword() => Interlocked.Exchange(ref _password, null);
+}
+
+public sealed partial class AdminUserService(
+    IAdminUserRepository repository,
+    FirstAdminCredentials firstAdmin,
+    TimeProvider time,
+    ILogger<AdminUserService> logger)
+{
+    public const string FirstAdminName = "admin";
+    public const int NameMaxLength = 100;
+
+    // Verifying against this when the name is unknown keeps the response time the same as for a known name.
+    private static readonly Lazy<string> DummyHash = new(() => PasswordHasher.Hash(PasswordHasher.GeneratePassword()));
+
+    /// <summary>Creates the first admin when there is none; its generated password waits in <see cref="FirstAdminCredentials"/>.</summary>
+    public async Task<bool> EnsureFirstAdminAsync(CancellationToken cancellationToken = default)
+    {
+        if (await repository.CountAsync(cancellationToken).ConfigureAwait(false) > 0) return false;
+        var password = PasswordHasher.GeneratePassword();
+        var now = time.GetUtcNow();
+        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), FirstAdminName, PasswordHasher.Hash(password), now);
+        // Another node may win the race; then it prints the password, not us.
+        if (!await repository.TryInsertAsync(user, cancellationToken).ConfigureAwait(false)) return false;
+        firstAdmin.Set(user.Name, password);
+        LogFirstAdmin(user.Name);
+        return true;
+    }
+
+    /// <summary>Creates an admin. False when the name is taken.</summary>
+    /// <exception cref="ValidationFailedException">Name or password invalid.</exception>
+    public async Task<bool> CreateAsync(string name, string password, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > NameMaxLength || name.Any(char.IsControl))
+            throw ValidationFailedException.For("name", $"The name is required, at most {NameMaxLength} characters, no control characters.");
+        if (password is null || password.Length < 12)
+            throw ValidationFailedException.For("password", "The password must be at least 12 characters.");
+        var now = time.GetUtcNow();
+        return await repository.TryInsertAsync(new AdminUser(Guid.CreateVersion7(now).ToString("N"), name.Trim(), PasswordHasher.Hash(password), now),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The user when name and password match; null otherwise (same work either way).</summary>
+    public async Task<AdminUser?> VerifyAsync(string? name, string? password, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrWhiteSpace(name) || string.IsNullOrEmpty(password) || name.Length > NameMaxLength || password.Length > 1024) return null;
+        var user = await repository.GetByNameAsync(name.Trim(), cancellationToken).ConfigureAwait(false);
+        // PBKDF2 at 600k iterations is CPU-heavy: keep it off the request thread pool's hot path.
+        var ok = await Task.Run(() => PasswordHasher.Verify(password, user?.PasswordHash ?? DummyHash.Value), cancellationToken).ConfigureAwait(false);
+        return ok && user is not null ? user : null;
+    }
+
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "First admin user '{Name}' created; its password is printed once in the start-up banner")]
+    private partial void LogFirstAdmin(string name);
+}
