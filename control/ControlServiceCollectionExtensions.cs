@@ -3,6 +3,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Recordings;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Scheduling;
 using Broadcast.Control.Security;
 using System.Threading.RateLimiting;
 using Broadcast.Control.Users;
@@ -45,6 +46,8 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<PublicUrls>();
         services.TryAddSingleton<IChannelLiveStatus, OfflineChannelLiveStatus>();
         services.AddHostedService<ControlStartup>();
+        // After ControlStartup: the schedule is derived from a migrated events table.
+        services.AddEventScheduling(settings);
 
         services.AddSingleton<IAdminUserRepository, SqlAdminUserRepository>();
         services.AddSingleton<FirstAdminCredentials>();

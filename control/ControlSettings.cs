@@ -38,6 +38,9 @@ public sealed record ControlSettings
     /// <summary><c>Scheduling:Clustered</c>: Quartz's AdoJobStore on PostgreSQL; defaults to on when Database:Kind is postgres.</summary>
     public bool? ClusteredScheduling { get; init; }
 
+    /// <summary><c>Scheduling:InstanceId</c>: this node's Quartz instance id; generated when unset.</summary>
+    public string? SchedulerInstanceId { get; init; }
+
     public static ControlSettings From(IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -62,6 +65,7 @@ public sealed record ControlSettings
                 ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0 && d <= 36_500 ? TimeSpan.FromDays(d)
                     : throw new InvalidOperationException($"Recordings:RetentionDays '{days}' is not a number of days above 0.")
                 : null,
+            SchedulerInstanceId = NonEmpty(configuration["Scheduling:InstanceId"]),
             ClusteredScheduling = NonEmpty(configuration["Scheduling:Clustered"]) is { } clustered
                 ? bool.TryParse(clustered, out var c) ? c : throw new InvalidOperationException($"Scheduling:Clustered '{clustered}' is not true or false.")
                 : null,

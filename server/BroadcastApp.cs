@@ -2,6 +2,9 @@ using Broadcast.Control;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Dashboard;
+using Broadcast.Control.Events;
+using Broadcast.Control.Recordings;
+using Broadcast.Packager.Live;
 using Broadcast.Control.Persistence;
 using Broadcast.Ingest;
 using Broadcast.Media;
@@ -50,6 +53,11 @@ public static class BroadcastApp
         if (roles.Ingest)
         {
             services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
+            // Before AddPackager, which only adds its default policy when none is registered.
+            services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
+            services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
+            services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
+            services.AddHostedService<RecordingListener>();
             services.AddPackager(configuration);
             services.AddRtmpIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();

@@ -1,19 +1,31 @@
 using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
 using Broadcast.Ingest;
 
 namespace Broadcast.Server;
 
-/// <summary>Lets a stream key publish when it belongs to a channel that is not revoked; the stream is named after the channel's slug.</summary>
-internal sealed class ChannelPublishAuthorizer(ChannelService channels) : IPublishAuthorizer
+/// <summary>
+/// Lets a stream key publish when it belongs to a channel that is not revoked and, for a channel with
+/// RequireSchedule, only inside an event's window; the stream is named after the channel's slug. A refusal
+/// becomes NetStream.Publish.BadName with the reason as its description (e.g. when the next event opens).
+/// </summary>
+internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventService events, TimeProvider time) : IPublishAuthorizer
 {
     public async ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken)
     {
         if (!string.Equals(request.App, "live", StringComparison.Ordinal))
             return PublishDecision.Deny($"unknown application '{Truncate(request.App)}': publish to rtmp://HOST/live");
         var lookup = await channels.FindByStreamKeyAsync(request.StreamKey, cancellationToken).ConfigureAwait(false);
-        return lookup.Channel is { } channel
-            ? PublishDecision.Allow(channel.Slug, channel.Id)
-            : PublishDecision.Deny(lookup.Reason ?? "stream key refused");
+        if (lookup.Channel is not { } channel)
+            return PublishDecision.Deny(lookup.Reason ?? "stream key refused");
+
+        var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (!permission.Allowed)
+            return PublishDecision.Deny(permission.Reason ?? "publishing is not allowed now");
+        // The event in window goes live now, so the dashboard and the late-start job see it at once.
+        if (permission.Event is not null)
+            await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
+        return PublishDecision.Allow(channel.Slug, channel.Id);
     }
 
     private static string Truncate(string value) => value.Length <= 32 ? value : value[..32] + "…";

@@ -39,6 +39,7 @@ public sealed class ControlApiTests : IAsyncLifetime
         builder.Services.AddControl(builder.Configuration);
         builder.Services.AddSingleton<IChannelLiveStatus, FakeLiveStatus>();
         _app = builder.Build();
+        _app.UseControl();
         _app.MapControlApi();
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
