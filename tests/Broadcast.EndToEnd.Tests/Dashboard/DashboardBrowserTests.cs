@@ -33,7 +33,7 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         await page.ClickAsync("#create-channel button[type=submit]");
         await page.WaitForURLAsync(ChannelPage());
         var channelId = ChannelPage().Match(page.Url).Groups[1].Value;
-        Assert.Equal(name, (await page.TextContentAsync("h1"))?.Split('\n')[0].Trim());
+        Assert.StartsWith(name, (await page.TextContentAsync("h1"))!.Trim(), StringComparison.Ordinal);
         var rtmpUrl = await page.InputValueAsync("#rtmp-url");
         Assert.Equal($"rtmp://127.0.0.1:{Server.RtmpPort}/live", rtmpUrl);
 
