@@ -44,6 +44,8 @@ public sealed partial class LiveStatusMonitor(
     // The channel list changes rarely; re-reading it every few ticks bounds the database load.
     private const int ChannelListRefreshTicks = 5;
 
+    private const long SettleMs = 10_000;
+
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private IReadOnlyList<Channel> _channels = [];
 
@@ -135,7 +137,10 @@ public sealed partial class LiveStatusMonitor(
         }
 
         entry.WasOnline = state.Online;
-        var recentFps = entry.Ring.Snapshot(now - 15_000).Select(s => s.Fps).Where(f => f > 0).ToList();
+        // The encoder's first seconds fill the statistics window (fps climbs from 0), which is not instability:
+        // judge only samples taken once the publish has run for a while.
+        var settledFrom = Math.Max(now - 15_000, (state.Since?.ToUnixTimeMilliseconds() ?? now) + SettleMs);
+        var recentFps = entry.Ring.Snapshot(settledFrom).Select(s => s.Fps).ToList();
         entry.View = new ChannelLiveView(
             channel.Id,
             state.Online,

@@ -25,6 +25,28 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
 
     public string Heading => Event?.Title ?? Recording?.Title ?? Channel.Name;
 
+    /// <summary>The line under the title: the channel (when the title is an event's) and when.</summary>
+    public string Subtitle
+    {
+        get
+        {
+            var parts = new List<string>(2);
+            if (Event is not null || Recording is not null)
+            {
+                parts.Add(Channel.Name);
+            }
+
+            parts.Add(Mode switch
+            {
+                "live" => "Live now",
+                "recording" => $"Recorded {Format.Utc(Recording!.EndedAt)}",
+                "offline" => "No broadcast right now",
+                _ => Format.Utc(Event!.StartsAt),
+            });
+            return string.Join(" · ", parts);
+        }
+    }
+
     public string Badge => Mode switch
     {
         "live" => "LIVE",

@@ -55,7 +55,7 @@
             scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max * 1.2, 1)] } },
             axes: [
                 { stroke: '#6b7585', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' } },
-                { stroke: '#6b7585', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, size: 64, values: (u, vals) => vals.map(valueFormat) },
+                { stroke: '#6b7585', grid: { stroke: '#eef0f3' }, ticks: { stroke: '#e2e5ea' }, size: 84, values: (u, vals) => vals.map(valueFormat) },
             ],
             series: [{}, { label, stroke: color, width: 2, fill: color + '22', points: { show: false } }],
         };
