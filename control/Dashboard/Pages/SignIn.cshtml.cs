@@ -27,8 +27,16 @@ public sealed class SignInModel(AdminUserService users) : PageModel
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
+    /// <summary>Set by the API's form endpoint (<c>POST /account/sign-in</c>) when it sends a failed attempt back here.</summary>
+    [BindProperty(SupportsGet = true, Name = "error")]
+    public string? Error { get; set; }
+
     public void OnGet()
     {
+        if (Error == "invalid")
+        {
+            ModelState.AddModelError(string.Empty, "Wrong user name or password.");
+        }
     }
 
     public async Task<IActionResult> OnPostAsync(CancellationToken cancellationToken)

@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Dashboard;
@@ -115,5 +118,36 @@ public sealed class DashboardHttpTests : IAsyncLifetime
         {
             Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
         }
+
+        // An event in an hour: the page counts down to it (the countdown itself ticks in watch.js).
+        var startsAt = DateTimeOffset.UtcNow.AddHours(1);
+        var body = JsonSerializer.Serialize(new
+        {
+            channelId = channel.Id,
+            title = "Saturday final",
+            startsAt = startsAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            endsAt = startsAt.AddHours(2).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            record = true,
+        });
+        string eventId;
+        using (var r = await Server.Http.PostAsync("api/events", new StringContent(body, Encoding.UTF8, "application/json")))
+        {
+            var text = await r.Content.ReadAsStringAsync();
+            Assert.True(r.StatusCode == HttpStatusCode.Created, $"POST /api/events answered {(int)r.StatusCode}: {text}");
+            eventId = JsonDocument.Parse(text).RootElement.GetProperty("id").GetString()!;
+        }
+
+        var countdown = await Server.Viewer.GetStringAsync($"watch/{channel.Slug}");
+        Assert.Contains("data-mode=\"countdown\"", countdown, StringComparison.Ordinal);
+        Assert.Contains("id=\"countdown\"", countdown, StringComparison.Ordinal);
+        Assert.Contains("Saturday final", countdown, StringComparison.Ordinal);
+
+        using (var r = await Server.Http.PostAsync($"api/events/{eventId}/cancel", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        }
+
+        var cancelled = await Server.Viewer.GetStringAsync($"watch/{channel.Slug}");
+        Assert.Contains("This event was cancelled", cancelled, StringComparison.Ordinal);
     }
 }
