@@ -55,6 +55,7 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         await page.WaitForURLAsync(new Regex(@"/dashboard/events\?week=\d{4}-\d{2}-\d{2}$"));
         Assert.Contains(title, await page.TextContentAsync("#upcoming") ?? "", StringComparison.Ordinal);
         Assert.Contains(title, await page.TextContentAsync("#week") ?? "", StringComparison.Ordinal);
+        await session.ScreenshotAsync("dashboard-events.png");
 
         // Publish with the revealed key, as an encoder operator would.
         var clip = await clipTask;

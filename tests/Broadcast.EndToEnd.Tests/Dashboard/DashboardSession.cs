@@ -38,6 +38,7 @@ public sealed partial class DashboardSession : IAsyncDisposable
         // Not signed in: the dashboard sends us to the sign-in form, keeping where we wanted to go.
         if (page.Url.Contains("/sign-in", StringComparison.Ordinal))
         {
+            await session.ScreenshotAsync("sign-in.png");
             var (user, password) = await server.DashboardCredentialsAsync();
             await page.FillAsync("#UserName", user);
             await page.FillAsync("#Password", password);
