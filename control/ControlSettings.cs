@@ -38,6 +38,12 @@ public sealed record ControlSettings
     /// <summary><c>Scheduling:Clustered</c>: Quartz's AdoJobStore on PostgreSQL; defaults to on when Database:Kind is postgres.</summary>
     public bool? ClusteredScheduling { get; init; }
 
+    /// <summary>
+    /// <c>Admin:PasswordHashIterations</c>: PBKDF2-SHA256 iterations for new password hashes (default 600,000, OWASP 2023).
+    /// Tests lower it to keep hashing cheap; production should not. Stored per hash, so a change never locks anyone out.
+    /// </summary>
+    public int PasswordHashIterations { get; init; } = Users.PasswordHasher.DefaultIterations;
+
     /// <summary><c>Scheduling:InstanceId</c>: this node's Quartz instance id; generated when unset.</summary>
     public string? SchedulerInstanceId { get; init; }
 
@@ -65,6 +71,10 @@ public sealed record ControlSettings
                 ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d > 0 && d <= 36_500 ? TimeSpan.FromDays(d)
                     : throw new InvalidOperationException($"Recordings:RetentionDays '{days}' is not a number of days above 0.")
                 : null,
+            PasswordHashIterations = NonEmpty(configuration["Admin:PasswordHashIterations"]) is { } iterations
+                ? int.TryParse(iterations, NumberStyles.None, CultureInfo.InvariantCulture, out var it) && it is >= 1_000 and <= 10_000_000 ? it
+                    : throw new InvalidOperationException($"Admin:PasswordHashIterations '{iterations}' must be between 1000 and 10000000.")
+                : defaults.PasswordHashIterations,
             SchedulerInstanceId = NonEmpty(configuration["Scheduling:InstanceId"]),
             ClusteredScheduling = NonEmpty(configuration["Scheduling:Clustered"]) is { } clustered
                 ? bool.TryParse(clustered, out var c) ? c : throw new InvalidOperationException($"Scheduling:Clustered '{clustered}' is not true or false.")

@@ -20,13 +20,16 @@ public static class ControlEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy)
             .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("channels");
-        group.MapPost("", CreateAsync);
-        group.MapGet("", ListAsync);
-        group.MapGet("/{id}", GetAsync);
-        group.MapPatch("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u, replace: false, ct));
-        group.MapPut("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u, replace: true, ct));
-        group.MapPost("/{id}/rotate-key", RotateKeyAsync);
-        group.MapPost("/{id}/reveal-key", RevealKeyAsync);
+        group.MapPost("", CreateAsync).Accepts<CreateChannelRequest>("application/json").Produces<ChannelResponse>(StatusCodes.Status201Created)
+            .ProducesValidationProblem();
+        group.MapGet("", ListAsync).Produces<List<ChannelResponse>>();
+        group.MapGet("/{id}", GetAsync).Produces<ChannelResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPatch("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u, replace: false, ct))
+            .Accepts<UpdateChannelRequest>("application/json").Produces<ChannelResponse>().ProducesValidationProblem();
+        group.MapPut("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u, replace: true, ct))
+            .Accepts<UpdateChannelRequest>("application/json").Produces<ChannelResponse>().ProducesValidationProblem();
+        group.MapPost("/{id}/rotate-key", RotateKeyAsync).Produces<ChannelResponse>();
+        group.MapPost("/{id}/reveal-key", RevealKeyAsync).Produces<RevealKeyResponse>();
         group.MapPost("/{id}/revoke", RevokeAsync);
         group.MapDelete("/{id}", DeleteAsync);
         endpoints.MapEventsApi();

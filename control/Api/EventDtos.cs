@@ -53,6 +53,9 @@ public sealed record SignInRequest(string? Name, string? Password);
 /// <summary>Who is signed in, and the antiforgery token the dashboard sends as <c>X-CSRF-TOKEN</c> on unsafe cookie-authenticated API calls.</summary>
 public sealed record SessionResponse(string Name, string Scheme, string? AntiforgeryToken, string AntiforgeryHeader);
 
+/// <summary><c>GET /account/antiforgery</c>: the token for a hand-built sign-in form (field <c>formFieldName</c>) or fetch call (header <c>headerName</c>).</summary>
+public sealed record AntiforgeryResponse(string? Token, string FormFieldName, string? HeaderName);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(EventRequest))]
 [JsonSerializable(typeof(EventResponse))]
@@ -62,6 +65,7 @@ public sealed record SessionResponse(string Name, string Scheme, string? Antifor
 [JsonSerializable(typeof(List<RecordingResponse>))]
 [JsonSerializable(typeof(SignInRequest))]
 [JsonSerializable(typeof(SessionResponse))]
+[JsonSerializable(typeof(AntiforgeryResponse))]
 internal sealed partial class ControlJsonContext2 : JsonSerializerContext;
 
 internal static class EventMapping

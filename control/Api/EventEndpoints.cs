@@ -16,13 +16,13 @@ public static class EventEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var events = endpoints.MapGroup("/api/events").RequireAuthorization(ControlAuth.AdminPolicy).AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("events");
-        events.MapPost("", CreateAsync).Produces<EventResponse>(StatusCodes.Status201Created).ProducesValidationProblem();
+        events.MapPost("", CreateAsync).Accepts<EventRequest>("application/json").Produces<EventResponse>(StatusCodes.Status201Created).ProducesValidationProblem();
         events.MapGet("", ListAsync).Produces<List<EventResponse>>().ProducesValidationProblem();
         events.MapGet("/{id}", GetAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         events.MapPut("/{id}", (string id, HttpContext c, EventService s, CancellationToken ct) => UpdateAsync(id, c, s, replace: true, ct))
-            .Produces<EventResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+            .Accepts<EventRequest>("application/json").Produces<EventResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         events.MapPatch("/{id}", (string id, HttpContext c, EventService s, CancellationToken ct) => UpdateAsync(id, c, s, replace: false, ct))
-            .Produces<EventResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+            .Accepts<EventRequest>("application/json").Produces<EventResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
         events.MapPost("/{id}/cancel", CancelAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status409Conflict);
         events.MapPost("/{id}/end", EndAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status409Conflict);
         events.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status409Conflict);

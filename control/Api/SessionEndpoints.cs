@@ -22,6 +22,7 @@ public static class SessionEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapPost("/account/sign-in", SignInFormAsync).RequireRateLimiting(ControlAuth.SignInRateLimit).DisableAntiforgery()
             .ExcludeFromDescription();
+        endpoints.MapGet("/account/antiforgery", IssueAntiforgery).ExcludeFromDescription();
         endpoints.MapPost("/account/sign-out", SignOutFormAsync).DisableAntiforgery().ExcludeFromDescription();
         var api = endpoints.MapGroup("/api/session").WithTags("session");
         api.MapPost("", SignInJsonAsync).RequireRateLimiting(ControlAuth.SignInRateLimit)
@@ -70,6 +71,17 @@ public static class SessionEndpoints
 
         await SignInAsync(context, user).ConfigureAwait(false);
         return Results.LocalRedirect(returnUrl);
+    }
+
+    /// <summary>
+    /// For a front end that renders its own sign-in form (no Razor tag helper): sets the antiforgery cookie and
+    /// returns the token to put in the form's <c>__RequestVerificationToken</c> field.
+    /// </summary>
+    private static IResult IssueAntiforgery(HttpContext context, IAntiforgery antiforgery)
+    {
+        var tokens = antiforgery.GetAndStoreTokens(context);
+        return Results.Json(new AntiforgeryResponse(tokens.RequestToken, tokens.FormFieldName, tokens.HeaderName),
+            ControlJsonContext2.Default.AntiforgeryResponse);
     }
 
     private static async Task<IResult> SignOutFormAsync(HttpContext context, IAntiforgery antiforgery)

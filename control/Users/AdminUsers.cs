@@ -137,6 +137,7 @@ public sealed class FirstAdminCredentials
 public sealed partial class AdminUserService(
     IAdminUserRepository repository,
     FirstAdminCredentials firstAdmin,
+    ControlSettings settings,
     TimeProvider time,
     ILogger<AdminUserService> logger)
 {
@@ -144,7 +145,7 @@ public sealed partial class AdminUserService(
     public const int NameMaxLength = 100;
 
     // Verifying against this when the name is unknown keeps the response time the same as for a known name.
-    private static readonly Lazy<string> DummyHash = new(() => PasswordHasher.Hash(PasswordHasher.GeneratePassword()));
+    private readonly Lazy<string> _dummyHash = new(() => PasswordHasher.Hash(PasswordHasher.GeneratePassword(), settings.PasswordHashIterations));
 
     /// <summary>Creates the first admin when there is none; its generated password waits in <see cref="FirstAdminCredentials"/>.</summary>
     public async Task<bool> EnsureFirstAdminAsync(CancellationToken cancellationToken = default)
@@ -152,7 +153,7 @@ public sealed partial class AdminUserService(
         if (await repository.CountAsync(cancellationToken).ConfigureAwait(false) > 0) return false;
         var password = PasswordHasher.GeneratePassword();
         var now = time.GetUtcNow();
-        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), FirstAdminName, PasswordHasher.Hash(password), now);
+        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), FirstAdminName, PasswordHasher.Hash(password, settings.PasswordHashIterations), now);
         // Another node may win the race; then it prints the password, not us.
         if (!await repository.TryInsertAsync(user, cancellationToken).ConfigureAwait(false)) return false;
         firstAdmin.Set(user.Name, password);
@@ -169,7 +170,7 @@ public sealed partial class AdminUserService(
         if (password is null || password.Length < 12)
             throw ValidationFailedException.For("password", "The password must be at least 12 characters.");
         var now = time.GetUtcNow();
-        return await repository.TryInsertAsync(new AdminUser(Guid.CreateVersion7(now).ToString("N"), name.Trim(), PasswordHasher.Hash(password), now),
+        return await repository.TryInsertAsync(new AdminUser(Guid.CreateVersion7(now).ToString("N"), name.Trim(), PasswordHasher.Hash(password, settings.PasswordHashIterations), now),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -179,7 +180,7 @@ public sealed partial class AdminUserService(
         if (string.IsNullOrWhiteSpace(name) || string.IsNullOrEmpty(password) || name.Length > NameMaxLength || password.Length > 1024) return null;
         var user = await repository.GetByNameAsync(name.Trim(), cancellationToken).ConfigureAwait(false);
         // PBKDF2 at 600k iterations is CPU-heavy: keep it off the request thread pool's hot path.
-        var ok = await Task.Run(() => PasswordHasher.Verify(password, user?.PasswordHash ?? DummyHash.Value), cancellationToken).ConfigureAwait(false);
+        var ok = await Task.Run(() => PasswordHasher.Verify(password, user?.PasswordHash ?? _dummyHash.Value), cancellationToken).ConfigureAwait(false);
         return ok && user is not null ? user : null;
     }
 

@@ -36,6 +36,8 @@ public sealed class EventApiTests : IAsyncLifetime
             ["Secrets:KeyPath"] = _directory.File("data/secret.key"),
             ["Admin:Token"] = Token,
             ["Admin:SignInPermitsPerMinute"] = "4",
+            // PBKDF2 at the production 600k iterations costs ~1 s per hash here; the hashing itself is tested in the store contract.
+            ["Admin:PasswordHashIterations"] = "1000",
             ["Events:PublishLeadSeconds"] = "0",
         });
         builder.Services.AddControl(builder.Configuration);
@@ -337,6 +339,32 @@ public sealed class EventApiTests : IAsyncLifetime
         using var response = await anonymous.PostAsync("/account/sign-in",
             new FormUrlEncodedContent(new Dictionary<string, string> { ["name"] = "admin", ["password"] = "x" }));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Form_sign_in_with_the_antiforgery_token_sets_the_session_and_redirects_locally()
+    {
+        var password = _app.Services.GetRequiredService<FirstAdminCredentials>().TakePassword()!;
+        using var handler = new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true, AllowAutoRedirect = false };
+        using var browser = new HttpClient(handler) { BaseAddress = _base };
+        var antiforgery = await BodyAsync(await browser.GetAsync("/account/antiforgery"));
+        var field = antiforgery.GetProperty("formFieldName").GetString()!;
+        var token = antiforgery.GetProperty("token").GetString()!;
+
+        using (var wrong = await browser.PostAsync("/account/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
+               { ["name"] = "admin", ["password"] = "nope", [field] = token, ["returnUrl"] = "/channels" })))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, wrong.StatusCode);
+            Assert.StartsWith("/sign-in?error=invalid", wrong.Headers.Location!.OriginalString, StringComparison.Ordinal);
+        }
+
+        // An absolute returnUrl (open redirect) is replaced by "/".
+        using var ok = await browser.PostAsync("/account/sign-in", new FormUrlEncodedContent(new Dictionary<string, string>
+            { ["name"] = "admin", ["password"] = password, [field] = token, ["returnUrl"] = "https://evil.example/" }));
+        Assert.Equal(HttpStatusCode.Redirect, ok.StatusCode);
+        Assert.Equal("/", ok.Headers.Location!.OriginalString);
+        using var read = await browser.GetAsync("/api/session");
+        Assert.Equal("admin", (await BodyAsync(read)).GetProperty("name").GetString());
     }
 
     [Fact]

@@ -195,11 +195,56 @@ public abstract class EventStoreContract : IAsyncLifetime
         Assert.False(await repo.DeleteAsync("r1"));
     }
 
+    private sealed class MediaLog : IRecordingMedia
+    {
+        public List<string> Deleted { get; } = [];
+
+        public ValueTask DeleteAsync(Recording recording, CancellationToken cancellationToken)
+        {
+            Deleted.Add(recording.Id);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task Retention_deletes_rows_and_media_older_than_the_setting_only_when_set()
+    {
+        var channel = await NewChannelAsync();
+        var repo = new SqlRecordingRepository(Database);
+        var media = new MediaLog();
+        Clock.Now = T0;
+        var keepForever = new RecordingService(repo, media, new ControlSettings(), Clock, NullLogger<RecordingService>.Instance);
+        var old = await keepForever.AddAsync(channel.Id, null, "20300401T000000Z", "/live/a/recordings/1/master.m3u8", "/live/a/recordings/1/manifest.mpd", 1000, 10);
+        Clock.Now = T0.AddDays(9);
+        var recent = await keepForever.AddAsync(channel.Id, null, "20300510T000000Z", "/live/a/recordings/2/master.m3u8", "/live/a/recordings/2/manifest.mpd", 1000, 10);
+        Clock.Now = T0.AddDays(10);
+        Assert.Equal(0, await keepForever.ApplyRetentionAsync());
+
+        var sevenDays = new RecordingService(repo, media, new ControlSettings { RecordingRetention = TimeSpan.FromDays(7) }, Clock,
+            NullLogger<RecordingService>.Instance);
+        Assert.Equal(1, await sevenDays.ApplyRetentionAsync());
+        Assert.Equal([old.Id], media.Deleted);
+        Assert.Equal([recent.Id], (await repo.ListAsync(channel.Id, null)).Select(r => r.Id));
+    }
+
+    [Fact]
+    public void Password_hash_is_pbkdf2_sha256_with_its_iterations_and_rejects_tampering()
+    {
+        var hash = PasswordHasher.Hash("correct horse battery staple", 1000);
+        Assert.StartsWith("pbkdf2-sha256$1000$", hash, StringComparison.Ordinal);
+        Assert.True(PasswordHasher.Verify("correct horse battery staple", hash));
+        Assert.False(PasswordHasher.Verify("correct horse battery stapl", hash));
+        Assert.NotEqual(hash, PasswordHasher.Hash("correct horse battery staple", 1000)); // salted
+        foreach (var bad in new[] { "", "pbkdf2-sha256$1000$", "md5$1$a$b", "pbkdf2-sha256$0$AAAA$AAAA", "pbkdf2-sha256$1000$!!$AAAA",
+                     "pbkdf2-sha256$99999999999$AAAA$AAAA", hash.Replace("$1000$", "$1001$", StringComparison.Ordinal) })
+            Assert.False(PasswordHasher.Verify("correct horse battery staple", bad));
+    }
+
     [Fact]
     public async Task First_admin_is_created_once_and_verifies_only_with_its_password()
     {
         var credentials = new FirstAdminCredentials();
-        var users = new AdminUserService(new SqlAdminUserRepository(Database), credentials, Clock, NullLogger<AdminUserService>.Instance);
+        var users = new AdminUserService(new SqlAdminUserRepository(Database), credentials, new ControlSettings(), Clock, NullLogger<AdminUserService>.Instance);
         Assert.True(await users.EnsureFirstAdminAsync());
         Assert.False(await users.EnsureFirstAdminAsync());
         var password = credentials.TakePassword();

@@ -26,6 +26,9 @@ public sealed class ScheduledPublishTests
             ExtraArguments = ["--Events:PublishLeadSeconds=0", "--Events:LateAfterSeconds=30", "--Packager:RecordByDefault=false"],
         });
         string Diagnostics() => server.LogTail(60);
+        // The first admin's generated password is printed once by the start-up banner.
+        await WaitFor.ConditionAsync(() => Task.FromResult(server.Log.Contains("Dashboard sign-in (shown once")), TimeSpan.FromSeconds(30),
+            "the banner to print the first admin's password", Diagnostics);
 
         using var created = await server.Http.PostAsJsonAsync("/api/channels", new { name = "Scheduled stage", requireSchedule = true });
         var channel = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement;
