@@ -58,10 +58,25 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     };
 
     public async Task<IActionResult> OnGetAsync(string slug, string? recording, CancellationToken cancellationToken)
+        => await ResolveAsync(slug, recording, cancellationToken).ConfigureAwait(false) ? Page() : NotFound();
+
+    /// <summary>
+    /// <c>?handler=State</c>: the mode alone, polled by watch.js every few seconds so the page turns into the player
+    /// when the encoder connects (even before the nominal start) and into "ended" when the broadcast stops.
+    /// </summary>
+    public async Task<IActionResult> OnGetStateAsync(string slug, CancellationToken cancellationToken)
+    {
+        Response.Headers.CacheControl = "no-store";
+        return await ResolveAsync(slug, null, cancellationToken).ConfigureAwait(false)
+            ? new JsonResult(new { mode = Mode, recording = Recording?.Id })
+            : NotFound();
+    }
+
+    private async Task<bool> ResolveAsync(string slug, string? recording, CancellationToken cancellationToken)
     {
         if (!Slugs.IsValid(slug) || await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
         {
-            return NotFound();
+            return false;
         }
 
         Channel = channel;
@@ -71,12 +86,12 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
             Recording = recordings.FirstOrDefault(r => r.Id == recording);
             if (Recording is null)
             {
-                return NotFound();
+                return false;
             }
 
             Mode = "recording";
             Source = SameOrigin(Recording.HlsUrl);
-            return Page();
+            return true;
         }
 
         var now = time.GetUtcNow();
@@ -87,7 +102,7 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
         {
             Mode = "live";
             Source = $"/live/{channel.Slug}/master.m3u8";
-            return Page();
+            return true;
         }
 
         var next = events.FirstOrDefault(e => e.StartsAt > now && e.State is "scheduled" or "ready");
@@ -109,7 +124,7 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
             Recording = recordings.Where(r => r.EventId == last.Id).OrderByDescending(r => r.EndedAt).FirstOrDefault();
         }
 
-        return Page();
+        return true;
     }
 
     // Recording URLs may be absolute (Public:HttpBaseUrl); the page plays them from its own origin.

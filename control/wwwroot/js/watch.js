@@ -5,6 +5,21 @@
     if (!root) return;
     const mode = root.dataset.mode;
 
+    // Follow the channel: when its state changes (the encoder connects, the broadcast ends, the recording is
+    // ready), load the page again in its new form. A recording being watched stays put.
+    if (mode !== 'recording') {
+        const known = JSON.stringify({ mode, recording: document.getElementById('watch-recording') ? 'yes' : 'no' });
+        setInterval(async () => {
+            try {
+                const r = await fetch(`${location.pathname}?handler=State`, { cache: 'no-store' });
+                if (!r.ok) return;
+                const s = await r.json();
+                const now = JSON.stringify({ mode: s.mode, recording: s.recording ? 'yes' : 'no' });
+                if (now !== known) location.reload();
+            } catch { /* offline for a moment: try again next time */ }
+        }, 4000);
+    }
+
     if (mode === 'countdown') {
         const starts = Date.parse(root.dataset.starts);
         const el = document.getElementById('countdown');
@@ -20,14 +35,9 @@
         };
         tick();
         setInterval(tick, 1000);
-        // Once the window opens, look again every 10 s: the page turns into the player when the encoder connects.
-        setInterval(() => { if (Date.now() >= starts) location.reload(); }, 10000);
         return;
     }
-    if (mode === 'offline' || mode === 'ended' || mode === 'cancelled') {
-        if (mode === 'offline') setInterval(() => location.reload(), 30000);
-        return;
-    }
+    if (mode === 'offline' || mode === 'ended' || mode === 'cancelled') return;
 
     const video = document.getElementById('player');
     const overlay = document.getElementById('watch-overlay');
@@ -40,7 +50,7 @@
             if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
             overlay.textContent = live ? 'The broadcast was interrupted. Reconnecting…' : 'This recording cannot be played.';
             overlay.hidden = false;
-            if (live) setTimeout(() => location.reload(), 5000);
+            if (live) setTimeout(() => location.reload(), 8000);
         });
         hls.loadSource(src);
         hls.attachMedia(video);
