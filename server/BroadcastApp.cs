@@ -58,6 +58,7 @@ public static class BroadcastApp
             services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
             services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
             services.AddHostedService<RecordingListener>();
+            services.AddHostedService<EventEndWatchdog>();
             services.AddPackager(configuration);
             services.AddRtmpIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();

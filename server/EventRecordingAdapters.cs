@@ -142,9 +142,7 @@ internal sealed partial class RecordingListener(
             foreach (var key in await RecordingKeys.ListAsync(store, status.Channel, status.BroadcastId, cancellationToken).ConfigureAwait(false))
                 size += (await store.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Data.Length ?? 0;
 
-            var now = time.GetUtcNow();
-            var recent = await events.ListAsync(channel.Id, now - TimeSpan.FromDays(7), now + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-            var ev = recent.Where(e => e.LiveAt is not null).MaxBy(e => e.LiveAt);
+            var ev = await EventOfAsync(channel.Id, status.BroadcastId, cancellationToken).ConfigureAwait(false);
             await recordings.AddAsync(channel.Id, ev?.Id, status.BroadcastId, "/live/" + masterKey,
                 "/live/" + StoreKeys.RecordingMpd(status.Channel, status.BroadcastId), durationMs, size, cancellationToken).ConfigureAwait(false);
         }
@@ -155,6 +153,23 @@ internal sealed partial class RecordingListener(
         {
             LogFailed(ex, status.Channel, status.BroadcastId);
         }
+    }
+
+    /// <summary>
+    /// The event whose window held the broadcast's start (the broadcast id is its UTC start, yyyyMMddTHHmmssZ);
+    /// null for a broadcast outside every event (a channel without RequireSchedule).
+    /// </summary>
+    private async Task<BroadcastEvent?> EventOfAsync(string channelId, string broadcastId, CancellationToken cancellationToken)
+    {
+        if (!DateTimeOffset.TryParseExact(broadcastId, "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var started))
+            started = time.GetUtcNow();
+        // The id has whole seconds; allow one second either side of the window.
+        var candidates = await events.ListAsync(channelId, started - TimeSpan.FromSeconds(1), started + events.PublishLead + TimeSpan.FromSeconds(1),
+            cancellationToken).ConfigureAwait(false);
+        return candidates.Where(e => e.State != EventState.Cancelled
+                && e.OpensAt(events.PublishLead) - TimeSpan.FromSeconds(1) <= started && started < e.EndsAt)
+            .OrderByDescending(e => e.LiveAt is not null).ThenBy(e => e.StartsAt).FirstOrDefault();
     }
 
     /// <summary>Sum of EXTINF of the first media playlist the master names (RFC 8216 §4.3.2.1).</summary>
@@ -182,4 +197,71 @@ internal sealed partial class RecordingListener(
 
     [LoggerMessage(EventId = 9102, Level = LogLevel.Error, Message = "Storing the recording of {Channel}/{BroadcastId} failed")]
     private partial void LogFailed(Exception ex, string channel, string broadcastId);
+}
+
+/// <summary>
+/// Ends live streams on this node whose publish no longer holds: a RequireSchedule channel outside every window,
+/// or any channel whose event was ended after the stream started. The end job runs on one node of a cluster,
+/// which need not be the ingest node holding the publisher; this check on every ingest node closes that gap
+/// within <see cref="Interval"/>.
+/// </summary>
+internal sealed partial class EventEndWatchdog(
+    LiveStreamRegistry registry,
+    ChannelService channels,
+    EventService events,
+    IBroadcastTerminator terminator,
+    TimeProvider time,
+    ILogger<EventEndWatchdog> logger) : BackgroundService
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                foreach (var stream in registry.Active)
+                {
+                    try
+                    {
+                        await CheckAsync(stream, stoppingToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        LogCheckFailed(ex, stream.Name);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task CheckAsync(LiveStream stream, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
+        if (channel is null) return;
+        var now = time.GetUtcNow();
+        string? reason = null;
+        if (channel.RequireSchedule && !(await events.CanPublishAsync(channel, now, cancellationToken).ConfigureAwait(false)).Allowed)
+            reason = "outside every event window";
+        else
+        {
+            var recent = await events.ListAsync(channel.Id, stream.StartedAt, now + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            if (recent.Any(e => e.State == EventState.Ended && e.EndedAt >= stream.StartedAt && e.LiveAt is not null))
+                reason = "its event was ended";
+        }
+        if (reason is null) return;
+        LogEnding(stream.Name, reason);
+        await terminator.EndBroadcastAsync(channel, reason, cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 9103, Level = LogLevel.Information, Message = "Ending the live stream of {Channel}: {Reason}")]
+    private partial void LogEnding(string channel, string reason);
+
+    [LoggerMessage(EventId = 9104, Level = LogLevel.Warning, Message = "Checking the live stream of {Channel} against its events failed")]
+    private partial void LogCheckFailed(Exception ex, string channel);
 }

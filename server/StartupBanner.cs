@@ -46,11 +46,11 @@ internal sealed class StartupBanner(
             lines.Add(token.FilePath is { } path
                 ? $"  Admin token: in {Path.GetFullPath(path)}"
                 : "  Admin token: as configured in Admin:Token");
-            // Printed once: the password exists only in memory until here, and only on the start that created the user.
-            var firstAdmin = services.GetRequiredService<FirstAdminCredentials>();
-            if (firstAdmin.TakePassword() is { } password)
-                lines.Add($"  Dashboard sign-in (shown once, change it after signing in): user '{firstAdmin.Name}', password {password}");
         }
+        // Printed once, whatever the roles (any node with the database may be the one that created the user): the
+        // password exists only in memory until here, and only on the start that created the user.
+        if (services.GetService<FirstAdminCredentials>() is { } firstAdmin && firstAdmin.TakePassword() is { } password)
+            lines.Add($"  Dashboard sign-in (shown once, change it after signing in): user '{firstAdmin.Name}', password {password}");
         lines.Add($"  Health: {http}/healthz  Metrics: {http}/metrics");
         lines.Add("");
         await Console.Out.WriteLineAsync(string.Join(Environment.NewLine, lines)).ConfigureAwait(false);

@@ -50,6 +50,9 @@ public sealed record RecordingResponse(
 /// <summary>Body of <c>POST /api/session</c> (JSON sign-in).</summary>
 public sealed record SignInRequest(string? Name, string? Password);
 
+/// <summary>Body of <c>POST /api/session/password</c>.</summary>
+public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
 /// <summary>Who is signed in, and the antiforgery token the dashboard sends as <c>X-CSRF-TOKEN</c> on unsafe cookie-authenticated API calls.</summary>
 public sealed record SessionResponse(string Name, string Scheme, string? AntiforgeryToken, string AntiforgeryHeader);
 
@@ -65,6 +68,7 @@ public sealed record AntiforgeryResponse(string? Token, string FormFieldName, st
 [JsonSerializable(typeof(List<RecordingResponse>))]
 [JsonSerializable(typeof(SignInRequest))]
 [JsonSerializable(typeof(SessionResponse))]
+[JsonSerializable(typeof(ChangePasswordRequest))]
 [JsonSerializable(typeof(AntiforgeryResponse))]
 internal sealed partial class ControlJsonContext2 : JsonSerializerContext;
 

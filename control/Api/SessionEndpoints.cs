@@ -28,6 +28,9 @@ public static class SessionEndpoints
         api.MapPost("", SignInJsonAsync).RequireRateLimiting(ControlAuth.SignInRateLimit)
             .Produces<SessionResponse>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
         api.MapGet("", GetSession).RequireAuthorization(ControlAuth.AdminPolicy).Produces<SessionResponse>();
+        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(ControlAuth.AdminPolicy).AddEndpointFilter<CookieAntiforgeryFilter>()
+            .RequireRateLimiting(ControlAuth.SignInRateLimit).Accepts<ChangePasswordRequest>("application/json")
+            .Produces(StatusCodes.Status204NoContent).ProducesValidationProblem();
         api.MapDelete("", SignOutAsync).RequireAuthorization(ControlAuth.AdminPolicy).Produces(StatusCodes.Status204NoContent);
         return endpoints;
     }
@@ -128,6 +131,26 @@ public static class SessionEndpoints
         var token = scheme == ControlAuth.CookieScheme ? antiforgery.GetAndStoreTokens(context).RequestToken : null;
         return Results.Json(new SessionResponse(context.User.Identity?.Name ?? "admin", scheme, token, ControlAuth.AntiforgeryHeader),
             ControlJsonContext2.Default.SessionResponse);
+    }
+
+    /// <summary>The signed-in user changes their own password (the current one is checked, as with sign-in).</summary>
+    private static async Task<IResult> ChangePasswordAsync(HttpContext context, AdminUserService users, CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.ChangePasswordRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        if (context.User.Identity?.AuthenticationType != ControlAuth.CookieScheme || context.User.Identity.Name is not { } name)
+            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "No user session",
+                detail: "Sign in as the user whose password changes; the bearer token belongs to no user.");
+        try
+        {
+            return await users.ChangePasswordAsync(name, request!.CurrentPassword, request.NewPassword, cancellationToken).ConfigureAwait(false)
+                ? Results.NoContent()
+                : RequestBodies.Invalid("currentPassword", "The current password is wrong.");
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
     }
 
     private static async Task<IResult> SignOutAsync(HttpContext context, CancellationToken cancellationToken)

@@ -22,13 +22,6 @@ public interface IBroadcastTerminator
     ValueTask<bool> EndBroadcastAsync(Channel channel, string reason, CancellationToken cancellationToken);
 }
 
-internal sealed class NoScheduleSink : IEventScheduleSink
-{
-    public Task EventChangedAsync(BroadcastEvent ev, CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task EventRemovedAsync(string eventId, CancellationToken cancellationToken) => Task.CompletedTask;
-}
-
 internal sealed class NoBroadcastTerminator : IBroadcastTerminator
 {
     public ValueTask<bool> EndBroadcastAsync(Channel channel, string reason, CancellationToken cancellationToken) => ValueTask.FromResult(false);

@@ -174,6 +174,18 @@ public sealed partial class AdminUserService(
             cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Replaces the password after checking the current one. False when name or current password is wrong.</summary>
+    /// <exception cref="ValidationFailedException">The new password is too short.</exception>
+    public async Task<bool> ChangePasswordAsync(string name, string? currentPassword, string? newPassword, CancellationToken cancellationToken = default)
+    {
+        if (newPassword is null || newPassword.Length < 12 || newPassword.Length > 1024)
+            throw ValidationFailedException.For("newPassword", "The new password must be 12 to 1024 characters.");
+        var user = await VerifyAsync(name, currentPassword, cancellationToken).ConfigureAwait(false);
+        if (user is null) return false;
+        return await repository.SetPasswordHashAsync(user.Id, PasswordHasher.Hash(newPassword, settings.PasswordHashIterations), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
     /// <summary>The user when name and password match; null otherwise (same work either way).</summary>
     public async Task<AdminUser?> VerifyAsync(string? name, string? password, CancellationToken cancellationToken = default)
     {

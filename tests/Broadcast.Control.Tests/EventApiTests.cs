@@ -35,7 +35,7 @@ public sealed class EventApiTests : IAsyncLifetime
             ["Database:ConnectionString"] = $"Data Source={_directory.File("data/broadcast.db")}",
             ["Secrets:KeyPath"] = _directory.File("data/secret.key"),
             ["Admin:Token"] = Token,
-            ["Admin:SignInPermitsPerMinute"] = "4",
+            ["Admin:SignInPermitsPerMinute"] = "6",
             // PBKDF2 at the production 600k iterations costs ~1 s per hash here; the hashing itself is tested in the store contract.
             ["Admin:PasswordHashIterations"] = "1000",
             ["Events:PublishLeadSeconds"] = "0",
@@ -311,10 +311,29 @@ public sealed class EventApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Created, withToken.StatusCode);
         }
 
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/api/session/password") { Content = Json("""{"currentPassword":"wrong","newPassword":"a-new-long-password"}""") })
+        {
+            request.Headers.Add("X-CSRF-TOKEN", csrf);
+            using var wrongCurrent = await browser.SendAsync(request);
+            await AssertFieldProblemAsync(wrongCurrent, "currentPassword");
+        }
+
+        using (var request = new HttpRequestMessage(HttpMethod.Post, "/api/session/password")
+               { Content = Json(JsonSerializer.Serialize(new { currentPassword = password, newPassword = "a-new-long-password" })) })
+        {
+            request.Headers.Add("X-CSRF-TOKEN", csrf);
+            using var changed = await browser.SendAsync(request);
+            Assert.Equal(HttpStatusCode.NoContent, changed.StatusCode);
+        }
+
         using (var signOut = await browser.DeleteAsync("/api/session"))
             Assert.Equal(HttpStatusCode.NoContent, signOut.StatusCode);
         using (var after = await browser.GetAsync("/api/events"))
             Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
+        using (var oldPassword = await browser.PostAsync("/api/session", Json(JsonSerializer.Serialize(new { name = "admin", password }))))
+            Assert.Equal(HttpStatusCode.Unauthorized, oldPassword.StatusCode);
+        using (var newPassword = await browser.PostAsync("/api/session", Json("""{"name":"admin","password":"a-new-long-password"}""")))
+            Assert.Equal(HttpStatusCode.OK, newPassword.StatusCode);
     }
 
     [Fact]
@@ -322,14 +341,13 @@ public sealed class EventApiTests : IAsyncLifetime
     {
         using var anonymous = new HttpClient { BaseAddress = _base };
         var statuses = new List<HttpStatusCode>();
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 7; i++)
         {
             using var response = await anonymous.PostAsync("/api/session", Json("""{"name":"admin","password":"guess-guess-guess"}"""));
             statuses.Add(response.StatusCode);
         }
 
-        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized,
-            HttpStatusCode.TooManyRequests], statuses);
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 6), HttpStatusCode.TooManyRequests], statuses);
     }
 
     [Fact]
