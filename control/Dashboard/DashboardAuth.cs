@@ -13,6 +13,9 @@ public static class DashboardAuth
     /// <summary>Rate-limiter policy on the sign-in form's POSTs (viewing the form is not limited).</summary>
     public const string SignInRateLimit = "dashboard-sign-in";
 
+    /// <summary>Rate-limiter policy on the password-change form's POSTs: each one checks the current password.</summary>
+    public const string PasswordRateLimit = "dashboard-password";
+
     /// <summary>Where the session cookie sends browsers that are not signed in.</summary>
     public const string SignInPath = ControlAuth.SignInPath;
 }

@@ -57,10 +57,16 @@ public static class DashboardServiceCollectionExtensions
 
         // The session cookie, the "admin" policy and the limiter's rejection answer come from AddControl; the
         // dashboard adds a POST-only limit for its own sign-in form so that viewing the form costs nothing.
-        services.AddRateLimiter(options => options.AddPolicy(DashboardAuth.SignInRateLimit, context => HttpMethods.IsPost(context.Request.Method)
-            ? RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                _ => new FixedWindowRateLimiterOptions { PermitLimit = permitsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
-            : RateLimitPartition.GetNoLimiter("view")));
+        services.AddRateLimiter(options =>
+        {
+            foreach (var policy in new[] { DashboardAuth.SignInRateLimit, DashboardAuth.PasswordRateLimit })
+            {
+                options.AddPolicy(policy, context => HttpMethods.IsPost(context.Request.Method)
+                    ? RateLimitPartition.GetFixedWindowLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                        _ => new FixedWindowRateLimiterOptions { PermitLimit = permitsPerMinute, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 })
+                    : RateLimitPartition.GetNoLimiter("view"));
+            }
+        });
 
         services.TryAddSingleton<IDashboardSchedule, ServiceDashboardSchedule>();
         services.AddSingleton<LiveStatusMonitor>();

@@ -136,6 +136,22 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         Assert.Equal(channel.Id, await page.InputValueAsync("#Input_ChannelId"));
         await session.GotoAsync("/dashboard/events");
         Assert.Equal(upcomingBefore, await page.Locator("#upcoming tbody tr").CountAsync());
+
+        // Password form: a mismatched repeat and a wrong current password are named at their fields. (The password
+        // is never changed here: the other tests sign in with the one the banner printed.)
+        await session.GotoAsync("/dashboard/account");
+        await page.FillAsync("#Input_CurrentPassword", "not-the-password");
+        await page.FillAsync("#Input_NewPassword", "a-long-new-password-1");
+        await page.FillAsync("#Input_ConfirmPassword", "a-long-new-password-2");
+        await page.ClickAsync("#change-password button[type=submit]");
+        await page.WaitForSelectorAsync("span[data-valmsg-for='Input.ConfirmPassword'].field-validation-error");
+        Assert.Equal("The two new passwords differ.", (await page.TextContentAsync("span[data-valmsg-for='Input.ConfirmPassword']"))!.Trim());
+        await page.FillAsync("#Input_CurrentPassword", "not-the-password");
+        await page.FillAsync("#Input_NewPassword", "a-long-new-password-1");
+        await page.FillAsync("#Input_ConfirmPassword", "a-long-new-password-1");
+        await page.ClickAsync("#change-password button[type=submit]");
+        await page.WaitForSelectorAsync("span[data-valmsg-for='Input.CurrentPassword'].field-validation-error");
+        Assert.Equal("The current password is wrong.", (await page.TextContentAsync("span[data-valmsg-for='Input.CurrentPassword']"))!.Trim());
     }
 
     private async Task<int> ChannelCountAsync()
