@@ -35,7 +35,8 @@ public sealed class ScheduledPublishTests
         var channelId = channel.GetProperty("id").GetString()!;
         var key = channel.GetProperty("streamKey").GetString()!;
 
-        var startsAt = DateTimeOffset.UtcNow.AddSeconds(5);
+        // ~5 s as in the issue, plus one for a loaded machine: the refused attempt must land before the window.
+        var startsAt = DateTimeOffset.UtcNow.AddSeconds(6);
         var endsAt = startsAt.AddSeconds(9);
         using var scheduled = await server.Http.PostAsJsonAsync("/api/events",
             new { channelId, title = "Keynote", startsAt = Iso(startsAt), endsAt = Iso(endsAt), record = true });
@@ -80,6 +81,8 @@ public sealed class ScheduledPublishTests
         var media = await server.Viewer.GetStringAsync(new Uri(masterUrl, mediaUri));
         Assert.Contains("#EXT-X-ENDLIST", media, StringComparison.Ordinal);
         Assert.Contains("#EXT-X-PLAYLIST-TYPE:VOD", media, StringComparison.Ordinal);
+        var mpd = await server.Viewer.GetStringAsync(new Uri(server.BaseUri, recording.GetProperty("dashPath").GetString()));
+        Assert.Contains("type=\"static\"", mpd, StringComparison.Ordinal);
 
         // A publish after the end is refused again.
         await using (var late = FfmpegPublisher.Start(clip, server.RtmpUrl(key)))
