@@ -6,13 +6,15 @@ cd "$(dirname "$0")"
 ROOT=$(pwd)
 
 scripts/deps.sh ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
-  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium postgresql \
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium postgresql npm \
   nginx libnginx-mod-rtmp wrk
 
 # Browser players for end-to-end tests, from the npm registry (never a CDN at test time).
 if [[ -f tests/players/package.json ]]; then
   (cd tests/players && if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi)
 fi
+# The dashboard's browser libraries, copied into control/wwwroot/lib (served by the app, never a CDN).
+scripts/dashboard-assets.sh
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 # S3-compatible peer for the S3 store tests (npm s3rver, pinned in tests/s3/package-lock.json).

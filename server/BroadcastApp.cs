@@ -1,6 +1,7 @@
 using Broadcast.Control;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Dashboard;
 using Broadcast.Control.Events;
 using Broadcast.Control.Recordings;
 using Broadcast.Packager.Live;
@@ -47,6 +48,7 @@ public static class BroadcastApp
 
         // Ingest nodes check stream keys against the same database the control plane writes.
         if (roles.Control || roles.Ingest) services.AddControl(configuration);
+        if (roles.Control) services.AddDashboard(configuration);
         if (roles.Ingest || roles.Origin) SegmentStoreSetup.AddSegmentStore(services, configuration, roles);
         if (roles.Ingest)
         {
@@ -71,8 +73,10 @@ public static class BroadcastApp
         app.MapMetrics();
         if (roles.Control)
         {
+            app.UseDashboard();
             app.UseControl();
             app.MapControlApi();
+            app.MapDashboard();
         }
         if (roles.Origin) app.MapOrigin();
         if (roles.Ingest) SegmentStoreSetup.MapStoreStatus(app);

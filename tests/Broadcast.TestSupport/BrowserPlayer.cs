@@ -88,6 +88,12 @@ public sealed class BrowserHost : IAsyncDisposable
         return new BrowserPlayer(page, kind, Pages);
     }
 
+    /// <summary>
+    /// A blank tab for driving any page (e.g. the server's own dashboard). Tabs share the browser's cookies, so a
+    /// sign-in in one is seen by the others. Close it with <see cref="IPage.CloseAsync"/>.
+    /// </summary>
+    public Task<IPage> NewPageAsync() => _context.NewPageAsync();
+
     public async ValueTask DisposeAsync()
     {
         try

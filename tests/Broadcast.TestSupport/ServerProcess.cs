@@ -73,6 +73,39 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string RtmpUrl(string streamKey) => $"rtmp://127.0.0.1:{RtmpPort}/live/{streamKey}";
 
+    /// <summary>
+    /// The first dashboard admin's generated password, which the start-up banner prints once
+    /// ("Dashboard sign-in (shown once, …): user 'admin', password …"). Read from the log and kept.
+    /// </summary>
+    public async Task<(string User, string Password)> DashboardCredentialsAsync()
+    {
+        if (_dashboardCredentials is { } known)
+        {
+            return known;
+        }
+
+        (string, string)? found = null;
+        await WaitFor.ConditionAsync(
+            () =>
+            {
+                var match = System.Text.RegularExpressions.Regex.Match(_process.Output.Tail(5000), @"Dashboard sign-in \(shown once[^)]*\): user '([^']+)', password (\S+)");
+                if (match.Success)
+                {
+                    found = (match.Groups[1].Value, match.Groups[2].Value);
+                }
+
+                return Task.FromResult(match.Success);
+            },
+            TimeSpan.FromSeconds(30),
+            "the start-up banner to print the first dashboard admin's password",
+            () => LogTail(80),
+            TimeSpan.FromMilliseconds(200)).ConfigureAwait(false);
+        _dashboardCredentials = found;
+        return found!.Value;
+    }
+
+    private (string User, string Password)? _dashboardCredentials;
+
     /// <summary>Resolves a URL the API returned (absolute or server-relative) against this server.</summary>
     public Uri Absolute(string url) => new(BaseUri, url);
 

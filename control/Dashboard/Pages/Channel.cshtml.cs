@@ -1,0 +1,87 @@
+using System.Security.Cryptography;
+using Broadcast.Control.Api;
+using Broadcast.Control.Channels;
+using Broadcast.Control.Dashboard.Live;
+using Broadcast.Control.Dashboard.Schedule;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Broadcast.Control.Dashboard.Pages;
+
+/// <summary>
+/// One channel: encoder setup (RTMP server and masked key with reveal, copy, rotate), live preview, health
+/// figures and charts (pushed over SignalR), encoder advice, playback URLs and upcoming events.
+/// </summary>
+public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor monitor, PublicUrls urls, IDashboardSchedule schedule,
+    IAntiforgery antiforgery, TimeProvider time) : PageModel
+{
+    public Channel Channel { get; private set; } = null!;
+
+    public ChannelLiveView View { get; private set; } = null!;
+
+    public string RtmpUrl { get; private set; } = "";
+
+    public string HlsUrl { get; private set; } = "";
+
+    public string DashUrl { get; private set; } = "";
+
+    /// <summary>Same-origin playlist path for the preview (the CSP allows only our own origin).</summary>
+    public string HlsPath => $"/live/{Channel.Slug}/master.m3u8";
+
+    public IReadOnlyList<DashboardEvent> Upcoming { get; private set; } = [];
+
+    public string AntiforgeryToken { get; private set; } = "";
+
+    [TempData]
+    public string? Flash { get; set; }
+
+    public async Task<IActionResult> OnGetAsync(string id, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (channel is null)
+        {
+            return NotFound();
+        }
+
+        Channel = channel;
+        (View, _) = await monitor.GetAsync(channel, cancellationToken).ConfigureAwait(false);
+        RtmpUrl = urls.RtmpUrl(Request);
+        HlsUrl = urls.HlsUrl(Request, channel.Slug);
+        DashUrl = urls.DashUrl(Request, channel.Slug);
+        var now = time.GetUtcNow();
+        Upcoming = (await schedule.ListEventsAsync(now, now.AddDays(60), channel.Id, cancellationToken).ConfigureAwait(false))
+            .Where(e => e.IsOpen).Take(5).ToList();
+        AntiforgeryToken = antiforgery.GetAndStoreTokens(HttpContext).RequestToken ?? "";
+        return Page();
+    }
+
+    /// <summary>The full key as JSON for the reveal button; antiforgery-checked POST, never cached.</summary>
+    public async Task<IActionResult> OnPostRevealKeyAsync(string id, CancellationToken cancellationToken)
+    {
+        Response.Headers.CacheControl = "no-store";
+        IssuedChannel? issued;
+        try
+        {
+            issued = await channels.RevealKeyAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        catch (CryptographicException)
+        {
+            return new JsonResult(new { error = "The key was encrypted under a different server secret. Rotate it to issue a new one." }) { StatusCode = 409 };
+        }
+
+        return issued is null ? NotFound() : new JsonResult(new { streamKey = issued.StreamKey, rtmpUrl = urls.RtmpUrl(Request) });
+    }
+
+    public async Task<IActionResult> OnPostRotateKeyAsync(string id, CancellationToken cancellationToken)
+    {
+        var issued = await channels.RotateKeyAsync(id, cancellationToken).ConfigureAwait(false);
+        if (issued is null)
+        {
+            return NotFound();
+        }
+
+        Flash = "Stream key rotated. Reveal it and give the new key to the encoder operator.";
+        return Redirect($"/dashboard/channels/{id}");
+    }
+}

@@ -1,0 +1,49 @@
+using Broadcast.Control.Channels;
+using Broadcast.Control.Dashboard.Live;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Broadcast.Control.Dashboard.Pages;
+
+/// <summary>The channel list with live state, and the create form (server-side validation; nothing saved when invalid).</summary>
+public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor monitor) : PageModel
+{
+    public sealed class CreateInput
+    {
+        public string? Name { get; set; }
+
+        public bool RequireSchedule { get; set; }
+
+        public bool LowLatency { get; set; }
+    }
+
+    public sealed record Row(Channel Channel, ChannelListItem Live);
+
+    [BindProperty]
+    public CreateInput Input { get; set; } = new();
+
+    public IReadOnlyList<Row> Channels { get; private set; } = [];
+
+    public async Task OnGetAsync(CancellationToken cancellationToken) => await LoadAsync(cancellationToken).ConfigureAwait(false);
+
+    public async Task<IActionResult> OnPostCreateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var issued = await channels.CreateAsync(new ChannelSpec(Input.Name, Input.RequireSchedule, Input.LowLatency), cancellationToken).ConfigureAwait(false);
+            return Redirect($"/dashboard/channels/{issued.Channel.Id}");
+        }
+        catch (ChannelValidationException e)
+        {
+            FormErrors.Add(ModelState, e.Errors, nameof(Input));
+            await LoadAsync(cancellationToken).ConfigureAwait(false);
+            return Page();
+        }
+    }
+
+    private async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        var list = await channels.ListAsync(cancellationToken).ConfigureAwait(false);
+        Channels = list.OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).Select(c => new Row(c, monitor.ListItem(c))).ToList();
+    }
+}

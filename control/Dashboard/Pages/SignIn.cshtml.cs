@@ -1,0 +1,60 @@
+using System.ComponentModel.DataAnnotations;
+using Broadcast.Control.Api;
+using Broadcast.Control.Users;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.RateLimiting;
+
+namespace Broadcast.Control.Dashboard.Pages;
+
+/// <summary>
+/// The sign-in form (<c>/sign-in</c>, where the session cookie sends browsers): antiforgery-checked POST, rate-limited
+/// per client address, PBKDF2 check by <see cref="AdminUserService"/>, session cookie on success.
+/// </summary>
+[EnableRateLimiting(DashboardAuth.SignInRateLimit)]
+public sealed class SignInModel(AdminUserService users) : PageModel
+{
+    [BindProperty]
+    [Required(ErrorMessage = "Enter your user name.")]
+    [StringLength(AdminUserService.NameMaxLength, ErrorMessage = "The user name is at most 100 characters.")]
+    public string? UserName { get; set; }
+
+    [BindProperty]
+    [Required(ErrorMessage = "Enter your password.")]
+    [StringLength(1024, ErrorMessage = "The password is at most 1024 characters.")]
+    public string? Password { get; set; }
+
+    [BindProperty(SupportsGet = true)]
+    public string? ReturnUrl { get; set; }
+
+    /// <summary>Set by the API's form endpoint (<c>POST /account/sign-in</c>) when it sends a failed attempt back here.</summary>
+    [BindProperty(SupportsGet = true, Name = "error")]
+    public string? Error { get; set; }
+
+    public void OnGet()
+    {
+        if (Error == "invalid")
+        {
+            ModelState.AddModelError(string.Empty, "Wrong user name or password.");
+        }
+    }
+
+    public async Task<IActionResult> OnPostAsync(CancellationToken cancellationToken)
+    {
+        if (!ModelState.IsValid)
+        {
+            return Page();
+        }
+
+        var user = await users.VerifyAsync(UserName, Password, cancellationToken).ConfigureAwait(false);
+        if (user is null)
+        {
+            // One message for a wrong name and a wrong password: which one was wrong is not for a guesser to learn.
+            ModelState.AddModelError(string.Empty, "Wrong user name or password.");
+            return Page();
+        }
+
+        await SessionEndpoints.SignInAsync(HttpContext, user).ConfigureAwait(false);
+        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) && ReturnUrl!.StartsWith("/dashboard", StringComparison.Ordinal) ? ReturnUrl : "/dashboard");
+    }
+}

@@ -1,0 +1,133 @@
+using Broadcast.Control.Channels;
+using Broadcast.Control.Dashboard.Schedule;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace Broadcast.Control.Dashboard.Pages;
+
+/// <summary>
+/// The public viewer page. What it shows follows the channel's state: the live player while on air, a countdown
+/// before the next event, "ended" with the recording after one, a recording when one is asked for.
+/// </summary>
+public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live, IDashboardSchedule schedule, TimeProvider time) : PageModel
+{
+    public Channel Channel { get; private set; } = null!;
+
+    /// <summary>live, recording, countdown, ended, cancelled or offline.</summary>
+    public string Mode { get; private set; } = "offline";
+
+    public DashboardEvent? Event { get; private set; }
+
+    public DashboardRecording? Recording { get; private set; }
+
+    /// <summary>The playlist the player opens (same origin, as the CSP requires).</summary>
+    public string Source { get; private set; } = "";
+
+    public string Heading => Event?.Title ?? Recording?.Title ?? Channel.Name;
+
+    /// <summary>The line under the title: the channel (when the title is an event's) and when.</summary>
+    public string Subtitle
+    {
+        get
+        {
+            var parts = new List<string>(2);
+            if (Event is not null || Recording is not null)
+            {
+                parts.Add(Channel.Name);
+            }
+
+            parts.Add(Mode switch
+            {
+                "live" => "Live now",
+                "recording" => $"Recorded {Format.Utc(Recording!.EndedAt)}",
+                "offline" => "No broadcast right now",
+                _ => Format.Utc(Event!.StartsAt),
+            });
+            return string.Join(" · ", parts);
+        }
+    }
+
+    public string Badge => Mode switch
+    {
+        "live" => "LIVE",
+        "recording" => "Recording",
+        "countdown" => "Upcoming",
+        "ended" => "Ended",
+        "cancelled" => "Cancelled",
+        _ => "Offline",
+    };
+
+    public async Task<IActionResult> OnGetAsync(string slug, string? recording, CancellationToken cancellationToken)
+        => await ResolveAsync(slug, recording, cancellationToken).ConfigureAwait(false) ? Page() : NotFound();
+
+    /// <summary>
+    /// <c>?handler=State</c>: the mode alone, polled by watch.js every few seconds so the page turns into the player
+    /// when the encoder connects (even before the nominal start) and into "ended" when the broadcast stops.
+    /// </summary>
+    public async Task<IActionResult> OnGetStateAsync(string slug, CancellationToken cancellationToken)
+    {
+        Response.Headers.CacheControl = "no-store";
+        return await ResolveAsync(slug, null, cancellationToken).ConfigureAwait(false)
+            ? new JsonResult(new { mode = Mode, recording = Recording?.Id })
+            : NotFound();
+    }
+
+    private async Task<bool> ResolveAsync(string slug, string? recording, CancellationToken cancellationToken)
+    {
+        if (!Slugs.IsValid(slug) || await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
+        {
+            return false;
+        }
+
+        Channel = channel;
+        var recordings = await schedule.ListRecordingsAsync(channel.Id, cancellationToken).ConfigureAwait(false);
+        if (recording is not null)
+        {
+            Recording = recordings.FirstOrDefault(r => r.Id == recording);
+            if (Recording is null)
+            {
+                return false;
+            }
+
+            Mode = "recording";
+            Source = SameOrigin(Recording.HlsUrl);
+            return true;
+        }
+
+        var now = time.GetUtcNow();
+        var events = await schedule.ListEventsAsync(now.AddDays(-7), now.AddDays(60), channel.Id, cancellationToken).ConfigureAwait(false);
+        var state = await live.GetAsync(channel, cancellationToken).ConfigureAwait(false);
+        Event = events.FirstOrDefault(e => e.StartsAt <= now && now < e.EndsAt && e.State != "cancelled");
+        if (state.Online)
+        {
+            Mode = "live";
+            Source = $"/live/{channel.Slug}/master.m3u8";
+            return true;
+        }
+
+        var next = events.FirstOrDefault(e => e.StartsAt > now && e.State is "scheduled" or "ready");
+        var last = events.Where(e => e.EndsAt <= now || e.State is "ended" or "cancelled").OrderByDescending(e => e.EndsAt).FirstOrDefault();
+        if (Event is not null)
+        {
+            // Inside the window but the encoder is not (yet, or any more) connected.
+            Mode = "countdown";
+        }
+        else if (next is not null && (last is null || next.StartsAt - now < now - last.EndsAt))
+        {
+            Event = next;
+            Mode = "countdown";
+        }
+        else if (last is not null)
+        {
+            Event = last;
+            Mode = last.State == "cancelled" ? "cancelled" : "ended";
+            Recording = recordings.Where(r => r.EventId == last.Id).OrderByDescending(r => r.EndedAt).FirstOrDefault();
+        }
+
+        return true;
+    }
+
+    // Recording URLs may be absolute (Public:HttpBaseUrl); the page plays them from its own origin.
+    private static string SameOrigin(string url)
+        => Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? u.PathAndQuery : url;
+}

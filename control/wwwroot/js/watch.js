@@ -1,0 +1,65 @@
+// Public watch page: hls.js player for live and recordings, countdown before an event.
+(function () {
+    'use strict';
+    const root = document.getElementById('watch');
+    if (!root) return;
+    const mode = root.dataset.mode;
+
+    // Follow the channel: when its state changes (the encoder connects, the broadcast ends, the recording is
+    // ready), load the page again in its new form. A recording being watched stays put.
+    if (mode !== 'recording') {
+        const known = JSON.stringify({ mode, recording: document.getElementById('watch-recording') ? 'yes' : 'no' });
+        setInterval(async () => {
+            try {
+                const r = await fetch(`${location.pathname}?handler=State`, { cache: 'no-store' });
+                if (!r.ok) return;
+                const s = await r.json();
+                const now = JSON.stringify({ mode: s.mode, recording: s.recording ? 'yes' : 'no' });
+                if (now !== known) location.reload();
+            } catch { /* offline for a moment: try again next time */ }
+        }, 4000);
+    }
+
+    if (mode === 'countdown') {
+        const starts = Date.parse(root.dataset.starts);
+        const el = document.getElementById('countdown');
+        const pad = (n) => String(n).padStart(2, '0');
+        const tick = () => {
+            const ms = starts - Date.now();
+            if (ms <= 0) {
+                el.textContent = 'Starting…';
+                return;
+            }
+            const s = Math.floor(ms / 1000), d = Math.floor(s / 86400), h = Math.floor((s % 86400) / 3600), m = Math.floor((s % 3600) / 60);
+            el.textContent = (d > 0 ? `${d}d ` : '') + `${pad(h)}:${pad(m)}:${pad(s % 60)}`;
+        };
+        tick();
+        setInterval(tick, 1000);
+        return;
+    }
+    if (mode === 'offline' || mode === 'ended' || mode === 'cancelled') return;
+
+    const video = document.getElementById('player');
+    const overlay = document.getElementById('watch-overlay');
+    const src = root.dataset.src;
+    const live = mode === 'live';
+    if (window.Hls && Hls.isSupported()) {
+        const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', liveSyncDurationCount: 3 });
+        hls.on(Hls.Events.ERROR, (_, data) => {
+            if (!data.fatal) return;
+            if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
+            overlay.textContent = live ? 'The broadcast was interrupted. Reconnecting…' : 'This recording cannot be played.';
+            overlay.hidden = false;
+            if (live) setTimeout(() => location.reload(), 8000);
+        });
+        hls.loadSource(src);
+        hls.attachMedia(video);
+        hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+        window.__watch = { hls, video };
+    } else {
+        video.src = src; // Safari plays HLS natively.
+    }
+    if (live) {
+        video.addEventListener('ended', () => { overlay.textContent = 'The broadcast has ended.'; overlay.hidden = false; });
+    }
+})();
