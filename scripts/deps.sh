@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs Debian packages that are missing, as root or through passwordless sudo.
 # Without either it prints the exact command and fails, so nothing half-installs silently.
-# Usage: scripts/deps.sh PACKAGE...
+# Usage: scripts/deps.sh PACKAGE...   (a package named like a command on PATH is taken as present)
 set -euo pipefail
 missing=()
 for pkg in "$@"; do
+  # A tool the machine already has from elsewhere (e.g. npm shipped with a Node.js install) counts as present:
+  # asking apt for Debian's package beside it would conflict.
+  command -v "$pkg" >/dev/null 2>&1 && continue
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
