@@ -294,11 +294,13 @@ public sealed class LiveStreamRegistry
         return true;
     }
 
+    /// <summary>
+    /// Ends a publish. Idempotent: the publisher's own disconnect and a server-side end (a scheduled event
+    /// closing) may both call it, and <see cref="Unpublished"/> is raised once.
+    /// </summary>
     public void EndPublish(LiveStream stream)
     {
         stream.Complete();
-        if (_streams.TryGetValue(stream.Name, out var current) && ReferenceEquals(current, stream))
-            _streams.TryRemove(new KeyValuePair<string, LiveStream>(stream.Name, stream));
-        Unpublished?.Invoke(stream);
+        if (_streams.TryRemove(new KeyValuePair<string, LiveStream>(stream.Name, stream))) Unpublished?.Invoke(stream);
     }
 }

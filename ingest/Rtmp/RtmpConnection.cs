@@ -42,6 +42,7 @@ internal sealed class RtmpConnection
     private string? _app;
     private PublishDecision _decision;
     private LiveStream? _stream;
+    private LiveStream? _endedByServer;
     private FlvDemuxer? _demuxer;
     private uint _publishStreamId;
     private TimestampUnwrapper _audioClock;
@@ -99,6 +100,10 @@ internal sealed class RtmpConnection
         catch (CloseException close)
         {
             if (!close.Logged) RtmpLog.ProtocolError(_logger, Id, _remote, close.Message, _app, _decision.ChannelId);
+        }
+        catch (OperationCanceledException) when (_endedByServer is { } ended)
+        {
+            RtmpLog.EndedByServer(_logger, Id, _remote, ended.Name, _decision.ChannelId);
         }
         catch (OperationCanceledException) when (!serverStopping.IsCancellationRequested)
         {
@@ -398,12 +403,25 @@ internal sealed class RtmpConnection
         }
         stream.Tag = decision.ChannelId;
         _stream = stream;
+        stream.Completed += OnStreamCompleted;
         _demuxer = new FlvDemuxer(stream);
         _publishStreamId = messageStreamId;
         _state = RtmpConnectionState.Publishing;
         SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
         SendCommand(messageStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
         RtmpLog.PublishStarted(_logger, Id, _remote, _app!, stream.Name, decision.ChannelId);
+    }
+
+    /// <summary>
+    /// The stream ended while this encoder still publishes it: the server ended the broadcast (a scheduled event
+    /// closed, an admin stopped it). Close the connection so the encoder stops sending and its operator sees it.
+    /// </summary>
+    private void OnStreamCompleted(LiveStream stream)
+    {
+        stream.Completed -= OnStreamCompleted;
+        if (!ReferenceEquals(Volatile.Read(ref _stream), stream)) return;
+        _endedByServer = stream;
+        Abort();
     }
 
     /// <summary>NetStream.Publish.BadName with the reason as description, then close (ffmpeg and OBS report the description).</summary>
@@ -419,6 +437,7 @@ internal sealed class RtmpConnection
     {
         var stream = _stream;
         if (stream is null) return;
+        stream.Completed -= OnStreamCompleted;
         _stream = null;
         _demuxer = null;
         if (_state == RtmpConnectionState.Publishing) _state = RtmpConnectionState.Connected;

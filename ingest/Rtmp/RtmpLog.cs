@@ -32,6 +32,9 @@ internal static partial class RtmpLog
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} stopped publishing {StreamName} (app {App}, channel {ChannelId})")]
     public static partial void PublishEnded(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string? app, string? channelId);
 
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} closed: the server ended the broadcast of {StreamName} (channel {ChannelId})")]
+    public static partial void EndedByServer(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string? channelId);
+
     [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} closed after {BytesIn} bytes")]
     public static partial void Closed(ILogger logger, long connectionId, string remoteEndPoint, long bytesIn);
 

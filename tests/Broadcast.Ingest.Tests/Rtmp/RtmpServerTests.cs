@@ -169,6 +169,28 @@ public class RtmpServerTests
     }
 
     [Fact]
+    public async Task A_broadcast_ended_by_the_server_closes_its_publisher_once()
+    {
+        await using var host = await RtmpTestHost.StartAsync();
+        await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.HandshakeAsync();
+        await client.PublishAsync("live", TestPublishAuthorizer.GoodKey);
+        var stream = host.Registry.Find("news")!;
+        int unpublishedEvents = 0;
+        host.Registry.Unpublished += _ => Interlocked.Increment(ref unpublishedEvents);
+
+        // What a scheduled event's end does: the stream is ended from outside the connection.
+        host.Registry.EndPublish(stream);
+
+        Assert.True(await client.WaitClosedByServerAsync());
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Connections.Count == 0));
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == 1013 && e.Message.Contains("ended the broadcast of news"))));
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Authorizer.Unpublished.Count == 1));
+        Assert.Equal(1, Volatile.Read(ref unpublishedEvents));
+        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId == ProtocolErrorEvent);
+    }
+
+    [Fact]
     public async Task Silent_client_is_closed_after_the_handshake_timeout()
     {
         await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:HandshakeTimeoutSeconds"] = "1" });
