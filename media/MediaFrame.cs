@@ -57,7 +57,7 @@ public sealed class MediaFrame
         frame.Dts = dts;
         frame.CompositionOffset = compositionOffset;
         frame.IsKeyframe = isKeyframe;
-        frame._buffer = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        frame._buffer = FrameBufferPool.Rent(Math.Max(length, 1));
         frame._length = length;
         frame._references = 1;
         return frame;
@@ -84,7 +84,7 @@ public sealed class MediaFrame
         _buffer = Array.Empty<byte>();
         _length = 0;
         Track = null!;
-        ArrayPool<byte>.Shared.Return(buffer);
+        FrameBufferPool.Return(buffer);
         Pool.Return(this);
     }
 
@@ -117,5 +117,66 @@ internal sealed class ConcurrentObjectPool<T> where T : class
         {
             if (Volatile.Read(ref items[i]) is null && Interlocked.CompareExchange(ref items[i], item, null) is null) return;
         }
+    }
+}
+
+/// <summary>
+/// The pool behind every <see cref="MediaFrame"/> payload. <see cref="ArrayPool{T}.Shared"/> keeps at most 32 arrays
+/// per size per core, while a live stream holds a whole group of pictures at once (the GOP cache and the open segment:
+/// ~150 frames per 2 s publisher, most of them ~400-byte AAC frames in one size class). With 20 publishers almost every
+/// rent missed and allocated, every return was dropped, and those arrays lived ~2 s: promoted, then collected by gen2,
+/// which is where bench/ingest.sh's CPU in page clearing and its RSS went. This pool keeps up to a byte budget of
+/// returned arrays in power-of-two classes; beyond it a returned array is left to the GC, so a spike of many streams
+/// does not pin its memory forever.
+/// </summary>
+internal static class FrameBufferPool
+{
+    private const int MinShift = 8;   // 256 bytes
+    private const int MaxShift = 24;  // 16 MiB; larger frames are allocated and dropped
+    private const long RetainedBudget = 64L * 1024 * 1024;
+
+    private static readonly System.Collections.Concurrent.ConcurrentQueue<byte[]>[] Buckets = CreateBuckets();
+    private static long _retained;
+
+    /// <summary>Bytes held by the pool for reuse (for tests and diagnostics).</summary>
+    internal static long RetainedBytes => Interlocked.Read(ref _retained);
+
+    public static byte[] Rent(int length)
+    {
+        int bucket = BucketOf(length);
+        if (bucket < 0) return new byte[length];
+        if (Buckets[bucket].TryDequeue(out var array))
+        {
+            Interlocked.Add(ref _retained, -array.Length);
+            return array;
+        }
+        return GC.AllocateUninitializedArray<byte>(1 << (bucket + MinShift));
+    }
+
+    public static void Return(byte[] array)
+    {
+        int bucket = BucketOf(array.Length);
+        // Only arrays this pool made (exact class sizes) come back in.
+        if (bucket < 0 || array.Length != 1 << (bucket + MinShift)) return;
+        if (Interlocked.Add(ref _retained, array.Length) > RetainedBudget)
+        {
+            Interlocked.Add(ref _retained, -array.Length);
+            return;
+        }
+        Buckets[bucket].Enqueue(array);
+    }
+
+    private static int BucketOf(int length)
+    {
+        if (length > 1 << MaxShift) return -1;
+        int shift = length <= 1 << MinShift ? MinShift : 32 - System.Numerics.BitOperations.LeadingZeroCount((uint)length - 1);
+        return shift - MinShift;
+    }
+
+    private static System.Collections.Concurrent.ConcurrentQueue<byte[]>[] CreateBuckets()
+    {
+        var buckets = new System.Collections.Concurrent.ConcurrentQueue<byte[]>[MaxShift - MinShift + 1];
+        for (int i = 0; i < buckets.Length; i++) buckets[i] = new();
+        return buckets;
     }
 }

@@ -7,9 +7,14 @@ public sealed class OriginOptions
 
     /// <summary>
     /// Bytes of recently written or read objects kept in memory by <see cref="RecentObjectCache"/>.
-    /// 256 MiB holds about a minute of a six-rung ladder: every segment a live viewer can ask for.
+    /// The default, 64 MiB, holds the live window (6 segments of 2 s, plus the one being fetched) of about 40 Mb/s
+    /// of renditions: e.g. 8 channels of a 2.5 Mb/s source plus a small ladder, or 20 passthrough channels for
+    /// the newest ~10 s. A miss costs one read from the store (for the filesystem store, usually the page cache)
+    /// and the object is kept again, so the bound trades memory for disk reads, not correctness. It was 256 MiB,
+    /// which with write-through kept every segment of 20 publishers for 30 s whether anyone watched or not:
+    /// bench/ingest.sh peaked at ~390 MB RSS. Raise it (Origin:CacheBytes) for many channels or long DVR windows.
     /// </summary>
-    public long CacheBytes { get; set; } = 256L * 1024 * 1024;
+    public long CacheBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>A client counts as a viewer while it fetched a media playlist or segment within this window.</summary>
     public TimeSpan ViewerWindow { get; set; } = TimeSpan.FromSeconds(30);

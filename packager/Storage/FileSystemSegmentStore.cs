@@ -23,6 +23,12 @@ public sealed class FileSystemSegmentStore : ISegmentStore
     private const string MetaFolder = ".meta";
     private readonly string _root;
 
+    // The sidecar last written for each manifest key. Live playlists and the MPD are rewritten on every segment with
+    // the same type and Cache-Control; rewriting their sidecar each time cost an inode create and a delete (rename
+    // over the old one) per manifest per segment, and ext4's inode allocator was a third of the ingest profile.
+    // Only manifests are remembered: segment keys are written once, so remembering them would only grow.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Meta> _manifestMeta = new(StringComparer.Ordinal);
+
     public FileSystemSegmentStore(string root)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
@@ -44,8 +50,12 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         string path = PathOf(key);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
         await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
-        var meta = JsonSerializer.SerializeToUtf8Bytes(new Meta(contentType, cacheControl), MetaJson.Default.Meta);
-        await WriteAtomicAsync(MetaPath(key), meta, cancellationToken).ConfigureAwait(false);
+        var meta = new Meta(contentType, cacheControl);
+        string metaPath = MetaPath(key);
+        bool remember = IsManifest(key);
+        if (remember && _manifestMeta.TryGetValue(key, out var written) && written == meta && File.Exists(metaPath)) return;
+        await WriteAtomicAsync(metaPath, JsonSerializer.SerializeToUtf8Bytes(meta, MetaJson.Default.Meta), cancellationToken).ConfigureAwait(false);
+        if (remember) _manifestMeta[key] = meta;
     }
 
     public async ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken)
@@ -82,6 +92,7 @@ public sealed class FileSystemSegmentStore : ISegmentStore
             cancellationToken.ThrowIfCancellationRequested();
             string path = PathOf(key);
             File.Delete(path); // no error when missing
+            _manifestMeta.TryRemove(key, out _);
             File.Delete(MetaPath(key));
         }
         return ValueTask.CompletedTask;
@@ -120,6 +131,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         SHA256.HashData(data, hash);
         return "\"" + Convert.ToHexStringLower(hash[..16]) + "\"";
     }
+
+    private static bool IsManifest(string key) => key.EndsWith(".m3u8", StringComparison.Ordinal) || key.EndsWith(".mpd", StringComparison.Ordinal);
 
     private string MetaPath(string key) => Path.Combine(_root, MetaFolder, key + ".json");
 

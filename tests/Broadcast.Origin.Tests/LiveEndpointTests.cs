@@ -329,4 +329,32 @@ public sealed class LiveEndpointTests(LiveEndpointFixture fixture) : IClassFixtu
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("no-store", Header(response, "Cache-Control"));
     }
+
+    [Theory]
+    [InlineData(64 * 1024)]          // exactly one body chunk
+    [InlineData(64 * 1024 + 1)]      // one byte into a second chunk
+    [InlineData(700_000)]            // a 2 s 2.5 Mb/s segment: many chunks
+    public async Task Bodies_larger_than_one_write_chunk_arrive_whole_and_in_order(int length)
+    {
+        byte[] data = Pattern(length);
+        data[^1] = 0xEE; // the last byte is distinct, so a lost final chunk shows
+        string url = Seed($"big/v0/seg_{length}.m4s", data);
+        using HttpResponseMessage response = await _client.GetAsync(url);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(length, response.Content.Headers.ContentLength);
+        Assert.Equal(data, await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task A_range_spanning_several_write_chunks_returns_exactly_those_bytes()
+    {
+        byte[] data = Pattern(500_000);
+        string url = Seed("big/v0/range.m4s", data);
+        using HttpRequestMessage request = new(HttpMethod.Get, url);
+        request.Headers.Range = new RangeHeaderValue(1000, 300_999);
+        using HttpResponseMessage response = await _client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+        Assert.Equal("bytes 1000-300999/500000", Header(response, "Content-Range"));
+        Assert.Equal(data.AsSpan(1000, 300_000).ToArray(), await response.Content.ReadAsByteArrayAsync());
+    }
 }

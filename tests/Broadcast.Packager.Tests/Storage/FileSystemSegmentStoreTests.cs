@@ -30,6 +30,38 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Rewriting_a_manifest_keeps_its_sidecar_and_a_changed_policy_replaces_it()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        const string key = "ch/source/index.m3u8";
+        string sidecar = Path.Combine(_dir.Path, ".meta", "ch", "source", "index.m3u8.json");
+        await store.PutAsync(key, "#EXTM3U\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=1", default);
+        var marked = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(sidecar, marked);
+
+        // The same type and policy: the sidecar is not rewritten, and the object still reads with it.
+        await store.PutAsync(key, "#EXTM3U\n#A\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=1", default);
+        Assert.Equal(marked, File.GetLastWriteTimeUtc(sidecar));
+        var same = await store.GetAsync(key, default);
+        Assert.Equal("#EXTM3U\n#A\n"u8.ToArray(), same!.Data.ToArray());
+        Assert.Equal("public, max-age=1", same.CacheControl);
+
+        // A new policy (the broadcast ended) is written.
+        await store.PutAsync(key, "#EXTM3U\n#B\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=2", default);
+        Assert.Equal("public, max-age=2", (await store.GetAsync(key, default))!.CacheControl);
+
+        // A sidecar removed behind the store's back is written again.
+        File.Delete(sidecar);
+        await store.PutAsync(key, "#EXTM3U\n#C\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=2", default);
+        Assert.Equal("public, max-age=2", (await store.GetAsync(key, default))!.CacheControl);
+
+        // After a delete the next put of the key writes its sidecar again.
+        await store.DeleteAsync([key], default);
+        Assert.False(File.Exists(sidecar));
+        await store.PutAsync(key, "#EXTM3U\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=2", default);
+        Assert.Equal("public, max-age=2", (await store.GetAsync(key, default))!.CacheControl);
+    }
+    [Fact]
     public async Task Missing_keys_read_as_null_and_delete_is_idempotent()
     {
         var store = new FileSystemSegmentStore(_dir.Path);
