@@ -39,24 +39,53 @@ internal static class SecretFile
                 stream.Flush(flushToDisk: true);
             }
 
-            try
+            if (TryPublish(temp, fullPath))
             {
-                File.Move(temp, fullPath, overwrite: false);
                 created = true;
                 return value;
             }
-            catch (IOException) when (File.Exists(fullPath))
-            {
-                // Another process won the race: use its value.
-                created = false;
-                return ReadExisting(fullPath);
-            }
+
+            // Another process won the race: use its value.
+            created = false;
+            return ReadExisting(fullPath);
         }
         finally
         {
             File.Delete(temp);
         }
     }
+
+    /// <summary>
+    /// Puts the finished temp file at <paramref name="path"/> unless something is already there, atomically.
+    /// .NET's File.Move without overwrite checks and then renames on Unix, so two processes can both "win";
+    /// link(2) fails with EEXIST instead, which is the guarantee this needs.
+    /// </summary>
+    private static bool TryPublish(string temp, string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                return false;
+            }
+        }
+
+        if (link(temp, path) == 0) return true;
+        int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+        const int EEXIST = 17;
+        if (errno == EEXIST) return false;
+        throw new IOException($"Could not create the secret file '{path}' (errno {errno}).");
+    }
+
+#pragma warning disable SYSLIB1054 // DllImport keeps this free of unsafe code; it runs once per start.
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int link(string oldpath, string newpath);
+#pragma warning restore SYSLIB1054
 
     private static string ReadExisting(string path)
     {
