@@ -49,6 +49,7 @@ public static class BroadcastApp
         {
             services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
             services.AddPackager(configuration);
+            Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddRtmpIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
         }

@@ -33,7 +33,7 @@ public sealed class TranscodeOptions
     public IReadOnlyList<string> Backends { get; init; } = [];
 
     /// <summary>Grace period between closing ffmpeg's stdin and killing it.</summary>
-    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(3);
+    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Speed below which, sustained for <see cref="ShedAfter"/>, the lowest rung is shed.</summary>
     public double ShedBelowSpeed { get; init; } = 0.9;

@@ -29,6 +29,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     private readonly List<string> _shed = new();
     private readonly List<string> _warnings = new();
     private readonly CancellationTokenSource _stop = new();
+    private const int MaxReplayFrames = 1200;
+    private readonly List<MediaFrame> _replay = new();
     private LiveStreamReader? _firstReader;
     private FfmpegProgress _progress = new();
     private Task? _run;
@@ -65,7 +67,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             var p = _progress;
             lock (_warnings)
                 return new TranscodeStreamStatus(_source.Name, Backend.Name, _active.Select(r => r.Name).ToArray(), _shed.ToArray(),
-                    p.Speed, p.Fps, p.DroppedFrames, Restarts, Interlocked.Read(ref _inputDropped) + (_firstReader?.DroppedFrames ?? 0), _warnings.ToArray());
+                    p.WindowSpeed ?? p.Speed, p.Fps, p.DroppedFrames, Restarts, Interlocked.Read(ref _inputDropped) + (_firstReader?.DroppedFrames ?? 0), _warnings.ToArray());
         }
     }
 
@@ -138,6 +140,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         var listeners = rungs.Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
         foreach (var l in listeners) l.Start(1);
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<bool>? pumpTask = null;
         try
         {
             var urls = listeners.Select(l => $"tcp://127.0.0.1:{((IPEndPoint)l.LocalEndpoint).Port}").ToArray();
@@ -170,7 +173,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             }
             var stderrTask = PumpStderrAsync(process, runCts.Token);
             var progressTask = PumpProgressAsync(process, runCts.Token);
-            var pumpTask = PumpInputAsync(reader, process, runCts.Token);
+            long? resumeAt = Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null).Min();
+            pumpTask = PumpInputAsync(reader, process, resumeAt, runCts.Token);
 
             var exitTask = process.WaitForExitAsync(CancellationToken.None);
             long slowSince = -1;
@@ -203,7 +207,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                     await DrainAsync(readers).ConfigureAwait(false);
                     return RunOutcome.Hung;
                 }
-                if (_progress.Speed is double speed && _active.Count > 1 && _progress.Blocks > 5)
+                if (_progress.WindowSpeed is double speed && _active.Count > 1)
                 {
                     if (speed >= _settings.ShedBelowSpeed) slowSince = -1;
                     else if (slowSince < 0) slowSince = Environment.TickCount64;
@@ -227,6 +231,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         {
             await runCts.CancelAsync().ConfigureAwait(false);
             foreach (var l in listeners) l.Stop();
+            // The replay list belongs to the pump: the next run may only start once this one's pump is done.
+            if (pumpTask is not null) try { await pumpTask.ConfigureAwait(false); } catch (Exception) { }
             _process = null;
         }
     }
@@ -252,12 +258,24 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     }
 
     /// <summary>Source video as FLV into ffmpeg's stdin. Returns true when the source ended, false when ffmpeg went away.</summary>
-    private static async Task<bool> PumpInputAsync(LiveStreamReader reader, Process process, CancellationToken cancellationToken)
+    private async Task<bool> PumpInputAsync(LiveStreamReader reader, Process process, long? resumeAt, CancellationToken cancellationToken)
     {
         var stdin = process.StandardInput.BaseStream;
         var buffer = new ArrayBufferWriter<byte>(256 * 1024);
         var muxer = new FlvMuxer();
         FlvMuxer.WriteHeader(buffer, hasAudio: false, hasVideo: true);
+        long lastWritten = long.MinValue;
+        if (resumeAt is long resume)
+        {
+            // A restart: re-encode from the last source keyframe at or before the last frame every rung delivered, so the
+            // rungs' next keyframe is the source keyframe right after it (no skipped segment, numbers stay aligned).
+            int start = _replay.FindLastIndex(f => f.IsKeyframe && f.Dts <= resume);
+            if (start >= 0)
+            {
+                for (int i = start; i < _replay.Count; i++) muxer.Write(buffer, _replay[i]);
+                lastWritten = _replay[^1].Dts;
+            }
+        }
         try
         {
             // Audio stays the source's (copied by the packager): only video goes through ffmpeg.
@@ -265,7 +283,11 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             {
                 try
                 {
-                    if (frame.Kind == MediaKind.Video) muxer.Write(buffer, frame);
+                    if (frame.Kind == MediaKind.Video && frame.Dts > lastWritten)
+                    {
+                        if (muxer.Write(buffer, frame)) Remember(frame);
+                        lastWritten = frame.Dts;
+                    }
                 }
                 finally { frame.Release(); }
                 if (buffer.WrittenCount == 0) continue;
@@ -283,6 +305,28 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         {
             return false;
         }
+    }
+
+    /// <summary>Keeps the source video since the keyframe before the latest one (two GOPs at most, bounded) for a restart's replay.</summary>
+    private void Remember(MediaFrame frame)
+    {
+        if (frame.IsKeyframe)
+        {
+            int keyframes = _replay.Count(f => f.IsKeyframe);
+            if (keyframes >= 2)
+            {
+                int second = _replay.FindIndex(1, f => f.IsKeyframe);
+                for (int i = 0; i < second; i++) _replay[i].Release();
+                _replay.RemoveRange(0, second);
+            }
+        }
+        if (_replay.Count >= MaxReplayFrames)
+        {
+            foreach (var f in _replay) f.Release();
+            _replay.Clear();
+            if (!frame.IsKeyframe) return;
+        }
+        _replay.Add(frame.AddRef());
     }
 
     private async Task ReadRungAsync(Stream network, RungOutput output, Action onData, CancellationToken cancellationToken)
@@ -327,6 +371,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 offset += consumed;
                 if (tag.Type == FlvTagType.Video && tag.Data.Length > 1 && tag.Data[1] == 0) output.OnNewSequence();
                 if (!frames.TryHandle(tag, out error)) Warn($"{output.Rung.Name}: {error}");
+                output.LastDts = frames.LastVideoDts;
                 onData();
                 if (error is not null) break;
             }
@@ -375,6 +420,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         if (_process is { } p) Kill(p);
         try { await Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
         _firstReader?.Dispose();
+        foreach (var f in _replay) f.Release();
+        _replay.Clear();
         _stop.Dispose();
     }
 
@@ -415,6 +462,9 @@ public sealed class RungOutput(PlannedRung rung, LiveStream stream)
 
     /// <summary>Sequence headers seen (one per ffmpeg run, normally).</summary>
     public int Sequences { get; private set; }
+
+    /// <summary>Decode time (90 kHz) of the last frame this rung delivered, across restarts.</summary>
+    public long? LastDts { get; internal set; }
 
     internal void OnNewSequence() => Sequences++;
 }
