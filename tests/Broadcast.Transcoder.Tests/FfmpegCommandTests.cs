@@ -9,7 +9,7 @@ public class FfmpegCommandTests
     private static readonly string[] Urls = ["tcp://127.0.0.1:5001", "tcp://127.0.0.1:5002"];
 
     private const string Head = "-hide_banner -nostats -loglevel warning -progress pipe:1";
-    private const string Input = "-copyts -fflags +nobuffer -analyzeduration 1000000 -f flv -i pipe:0";
+    private const string Input = "-copyts -analyzeduration 1000000 -f flv -i pipe:0";
     private const string Out0 = "-map [v0] -an -fps_mode passthrough -force_key_frames source";
     private const string Out1 = "-map [v1] -an -fps_mode passthrough -force_key_frames source";
     private const string Tail0 = "-flvflags no_duration_filesize -f flv tcp://127.0.0.1:5001";

@@ -17,6 +17,8 @@ public static class FfmpegCommand
     /// way (<c>-g 9999</c>, no scene cuts) so no other keyframe exists. <c>-copyts</c> keeps the source's timestamps, so
     /// the rungs' keyframes carry the source's keyframe times and the packager's floor(dts / target) rule cuts every
     /// rendition at the same media time. <c>-fps_mode passthrough</c> stops ffmpeg from dropping or duplicating frames.
+    /// Not <c>-fflags +nobuffer</c>: with it ffmpeg 5.1 loses the packets read while probing, i.e. the first GOP
+    /// (found by TranscodeSessionTests.RungKeyframesAreTheSourceKeyframes).
     /// </summary>
     public static List<string> Build(EncoderBackend backend, IReadOnlyList<PlannedRung> rungs, IReadOnlyList<string> outputUrls)
     {
@@ -28,7 +30,7 @@ public static class FfmpegCommand
 
         var args = new List<string> { "-hide_banner", "-nostats", "-loglevel", "warning", "-progress", "pipe:1" };
         backend.AddInputArguments(args);
-        args.AddRange(["-copyts", "-fflags", "+nobuffer", "-analyzeduration", "1000000", "-f", "flv", "-i", "pipe:0"]);
+        args.AddRange(["-copyts", "-analyzeduration", "1000000", "-f", "flv", "-i", "pipe:0"]);
 
         var graph = new StringBuilder();
         graph.Append(CultureInfo.InvariantCulture, $"[0:v:0]split={rungs.Count}");
