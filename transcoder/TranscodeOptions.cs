@@ -35,7 +35,7 @@ public sealed class TranscodeOptions
     /// <summary>Grace period between closing ffmpeg's stdin and killing it.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Speed below which, sustained for <see cref="ShedAfter"/>, the lowest rung is shed.</summary>
+    /// <summary>Speed below which, sustained for <see cref="ShedAfter"/>, the lowest rung is shed (<c>Transcode:ShedBelowSpeed</c>; 0 never sheds).</summary>
     public double ShedBelowSpeed { get; init; } = 0.9;
 
     public TimeSpan ShedAfter { get; init; } = TimeSpan.FromSeconds(10);
@@ -91,7 +91,18 @@ public sealed class TranscodeOptions
             X264Preset = preset,
             FfmpegPath = section["FfmpegPath"] is { Length: > 0 } f ? f : "ffmpeg",
             Backends = backends,
+            ShedBelowSpeed = ReadDouble(section, "ShedBelowSpeed", 0.9, 0, 1),
+            ShedAfter = TimeSpan.FromSeconds(section["ShedAfterSeconds"] is null ? 10 : ReadLong(section, "ShedAfterSeconds", SectionName, 1, 3600)),
+            StopGrace = TimeSpan.FromSeconds(section["StopGraceSeconds"] is null ? 10 : ReadLong(section, "StopGraceSeconds", SectionName, 1, 120)),
         };
+    }
+
+    private static double ReadDouble(IConfigurationSection section, string key, double fallback, double min, double max)
+    {
+        string? raw = section[key];
+        if (raw is null) return fallback;
+        if (double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v >= min && v <= max) return v;
+        throw Invalid($"{section.Path}:{key}", raw, $"a number from {min} to {max}");
     }
 
     private static bool IsUrlSafe(string s) => s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
