@@ -32,7 +32,7 @@ public sealed class TranscodeOptions
     /// <summary>Restrict the hardware probe to these back-ends (names as in <see cref="Encoding.EncoderBackends"/>); empty: all, in order.</summary>
     public IReadOnlyList<string> Backends { get; init; } = [];
 
-    /// <summary>Grace period between closing ffmpeg's stdin and killing it.</summary>
+    /// <summary>After ffmpeg's stdin is closed, how long it may go without writing output before it is killed.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Speed below which, sustained for <see cref="ShedAfter"/>, the lowest rung is shed (<c>Transcode:ShedBelowSpeed</c>; 0 never sheds).</summary>

@@ -37,6 +37,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     private int _restarts;
     private long _inputDropped;
     private Process? _process;
+    private int _disposed;
 
     public TranscodeSession(LiveStream source, LiveStreamReader reader, IReadOnlyList<PlannedRung> rungs, IReadOnlyList<EncoderBackend> backends,
         TranscodeSessionSettings settings, ILogger logger)
@@ -186,7 +187,17 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                     // The source ended (or the pipe broke): let ffmpeg finish the rungs, then stop it.
                     bool sourceEnded = pumpTask.IsCompletedSuccessfully && pumpTask.Result;
                     try { process.StandardInput.Close(); } catch (IOException) { }
-                    await WaitOrKillAsync(process, exitTask).ConfigureAwait(false);
+                    // ffmpeg may still be working through a backlog (speed < 1): it is stuck only once it stops writing.
+                    while (!exitTask.IsCompleted)
+                    {
+                        await Task.WhenAny(exitTask, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
+                        if (!exitTask.IsCompleted && Environment.TickCount64 - Volatile.Read(ref lastOutputTicks) > _settings.StopGrace.TotalMilliseconds)
+                        {
+                            Kill(process);
+                            break;
+                        }
+                    }
+                    await exitTask.ConfigureAwait(false);
                     await DrainAsync(readers).ConfigureAwait(false);
                     return sourceEnded ? RunOutcome.SourceEnded : RunOutcome.Exited;
                 }
@@ -234,15 +245,6 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             // The replay list belongs to the pump: the next run may only start once this one's pump is done.
             if (pumpTask is not null) try { await pumpTask.ConfigureAwait(false); } catch (Exception) { }
             _process = null;
-        }
-    }
-
-    private async Task WaitOrKillAsync(Process process, Task exitTask)
-    {
-        if (await Task.WhenAny(exitTask, Task.Delay(_settings.StopGrace)).ConfigureAwait(false) != exitTask)
-        {
-            Kill(process);
-            await exitTask.ConfigureAwait(false);
         }
     }
 
@@ -416,6 +418,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_process is { } p) Kill(p);
         try { await Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }

@@ -24,6 +24,7 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
     private readonly ConcurrentDictionary<string, TranscodeSession> _sessions = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private ProbeResult? _probeResult;
+    private int _disposed;
 
     public TranscoderService(LiveStreamRegistry registry, TranscodeOptions options, IEncoderProbe probe, TranscodeSessionSettings settings,
         ILogger<TranscoderService> logger, ILadderOverride? ladderOverride = null)
@@ -148,6 +149,8 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
 
     public async ValueTask DisposeAsync()
     {
+        // Registered both as itself and as IHostedService: the container disposes it twice.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _registry.Published -= OnPublished;
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var s in _sessions.Values) await s.DisposeAsync().ConfigureAwait(false);

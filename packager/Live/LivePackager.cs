@@ -137,8 +137,8 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
                 await PushAsync(packager, frame, sawVideo, cancellationToken).ConfigureAwait(false);
 
-            // The rungs end shortly after the source (the transcoder drains); never wait for them forever.
-            try { await Task.WhenAll(extraTasks).WaitAsync(TimeSpan.FromSeconds(20), cancellationToken).ConfigureAwait(false); }
+            // The rungs end after the source once the transcoder has drained its backlog; never wait for them forever.
+            try { await Task.WhenAll(extraTasks).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false); }
             catch (TimeoutException) { LogNoRenditions(stream.Name); }
             await packager.CompleteAsync(cancellationToken).ConfigureAwait(false);
             var status = packager.Status;
