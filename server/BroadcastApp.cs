@@ -60,6 +60,7 @@ public static class BroadcastApp
             services.AddHostedService<RecordingListener>();
             services.AddHostedService<EventEndWatchdog>();
             services.AddPackager(configuration);
+            Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddRtmpIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
         }

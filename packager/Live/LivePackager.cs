@@ -23,6 +23,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private readonly PackagerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<LivePackager> _logger;
+    private readonly IRenditionSource? _renditions;
     private readonly ConcurrentDictionary<string, StreamPackager> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
@@ -31,8 +32,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private int _disposed;
 
     public LivePackager(LiveStreamRegistry registry, ISegmentStore store, IRecordingPolicy recording, IOptions<PackagerOptions> options,
-        TimeProvider time, ILogger<LivePackager> logger)
+        TimeProvider time, ILogger<LivePackager> logger, IRenditionSource? renditions = null)
     {
+        _renditions = renditions;
         _registry = registry;
         _store = store;
         _recording = recording;
@@ -105,12 +107,28 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             }
             if (!sawVideo && !sawAudio) return;
 
+            // Transcoded rungs (if any) are more video renditions of the same StreamPackager: same cut rule, same numbers.
+            IReadOnlyList<KeyValuePair<string, LiveStream>> extras = [];
+            if (sawVideo && _renditions is not null)
+            {
+                try
+                {
+                    extras = await _renditions.GetAsync(stream, cancellationToken).WaitAsync(TimeSpan.FromSeconds(15), cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    LogNoRenditions(stream.Name);
+                }
+                extras = extras.Where(e => StoreKeys.IsValidName(e.Key) && e.Key != StoreKeys.SourceRendition && e.Key != StoreKeys.AudioRendition).ToArray();
+            }
+            string[] videoNames = sawVideo ? [StoreKeys.SourceRendition, .. extras.Select(e => e.Key)] : [];
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
-                sawVideo ? [StoreKeys.SourceRendition] : [], sawAudio ? StoreKeys.AudioRendition : null);
+                videoNames, sawAudio ? StoreKeys.AudioRendition : null);
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             _active[stream.Name] = packager;
             LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
 
+            var extraTasks = extras.Select((e, i) => Task.Run(() => PackageRenditionAsync(packager, i + 1, e.Value, cancellationToken))).ToArray();
             foreach (var frame in probe.ToArray())
             {
                 probe.Remove(frame);
@@ -119,6 +137,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
                 await PushAsync(packager, frame, sawVideo, cancellationToken).ConfigureAwait(false);
 
+            // The rungs end after the source once the transcoder has drained its backlog; never wait for them forever.
+            try { await Task.WhenAll(extraTasks).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false); }
+            catch (TimeoutException) { LogNoRenditions(stream.Name); }
             await packager.CompleteAsync(cancellationToken).ConfigureAwait(false);
             var status = packager.Status;
             _finished[stream.Name] = status;
@@ -141,6 +162,44 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 _active.TryRemove(new KeyValuePair<string, StreamPackager>(stream.Name, packager));
                 await packager.DisposeAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>
+    /// Feeds one transcoded rendition. After a transcoder restart (a new sequence header, i.e. a new track instance)
+    /// frames are dropped until a keyframe later than the last frame packaged, so the rendition never goes back in
+    /// time and never continues with frames whose references were in the previous encoder run.
+    /// </summary>
+    private async Task PackageRenditionAsync(StreamPackager packager, int index, LiveStream rendition, CancellationToken cancellationToken)
+    {
+        using var reader = rendition.OpenReader("packager", capacity: 4096);
+        MediaTrack? track = null;
+        long lastDts = long.MinValue;
+        bool resync = false;
+        try
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            {
+                if (frame.Kind != MediaKind.Video) { frame.Release(); continue; }
+                if (track is not null && !ReferenceEquals(frame.Track, track)) resync = true;
+                track = frame.Track;
+                if (resync)
+                {
+                    if (!frame.IsKeyframe || frame.Dts <= lastDts) { frame.Release(); continue; }
+                    resync = false;
+                    await packager.MarkDiscontinuityAsync(index, cancellationToken).ConfigureAwait(false);
+                }
+                else if (frame.Dts < lastDts) { frame.Release(); continue; }
+                lastDts = frame.Dts;
+                await packager.PushVideoAsync(index, frame, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogFailed(ex, rendition.Name);
         }
     }
 
@@ -194,6 +253,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Packaging {Channel} failed")]
     private partial void LogFailed(Exception exception, string channel);
+
+    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Transcoded renditions of {Channel} did not arrive in time; packaging without them")]
+    private partial void LogNoRenditions(string channel);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     private partial void LogInvalidName(string channel);

@@ -95,6 +95,14 @@ public sealed class StreamPackager : IAsyncDisposable
         finally { _gate.Release(); }
     }
 
+    /// <summary>Video rendition <paramref name="index"/>'s producer restarted: its next segment carries a discontinuity.</summary>
+    public async Task MarkDiscontinuityAsync(int index, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try { _segmenter.MarkDiscontinuity(index); }
+        finally { _gate.Release(); }
+    }
+
     public async Task PushAudioAsync(MediaFrame frame, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -76,6 +76,9 @@ public sealed class StreamSegmenter : IDisposable
         if (index == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
     }
 
+    /// <summary>Marks the next segment of video rendition <paramref name="index"/> discontinuous (its producer restarted).</summary>
+    public void MarkDiscontinuity(int index) => _video[index].MarkDiscontinuity();
+
     /// <summary>Adds an audio frame; takes over the caller's reference.</summary>
     public void PushAudio(MediaFrame frame, List<ClosedSegment> output)
     {

@@ -22,6 +22,8 @@ internal sealed class VideoSegmenter
     private long _segmentBucket;
     private long _number;
     private bool _discontinuity;
+    private bool _pendingMark;
+    private bool _marked;
     private long _lastDelta;
     private long _lastKeyframeDts = long.MinValue;
 
@@ -65,6 +67,12 @@ internal sealed class VideoSegmenter
         if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
         return q;
     }
+
+    /// <summary>
+    /// The producer restarted (e.g. the transcoder's ffmpeg): the next segment this rendition starts is marked
+    /// discontinuous even though the decoder configuration is unchanged. No extra cut, so numbers stay aligned.
+    /// </summary>
+    public void MarkDiscontinuity() => _pendingMark = true;
 
     /// <summary>
     /// Takes over the caller's reference to <paramref name="frame"/>. Returns the segment that the frame closed, if any.
@@ -123,6 +131,8 @@ internal sealed class VideoSegmenter
             _initVersion++;
         }
         _discontinuity |= discontinuity;
+        _marked |= _pendingMark;
+        _pendingMark = false;
         _segmentBucket = Bucket(frame.Dts);
         _number++;
         _frames.Add(frame);
@@ -141,8 +151,9 @@ internal sealed class VideoSegmenter
             long duration = Math.Clamp(next - f.Dts, 0, uint.MaxValue);
             samples[i] = new CmafSample(f.Data, (uint)duration, f.CompositionOffset, f.IsKeyframe);
         }
-        bool discontinuity = _discontinuity && _initVersion > 0;
+        bool discontinuity = (_discontinuity && _initVersion > 0) || _marked;
         _discontinuity = false;
+        _marked = false;
         return new ClosedSegment(_rendition, frames[0].Track, _initVersion, _number, frames[0].Dts, frames, samples, discontinuity);
     }
 }

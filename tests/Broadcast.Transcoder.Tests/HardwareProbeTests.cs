@@ -1,0 +1,92 @@
+using Broadcast.Transcoder.Encoding;
+
+namespace Broadcast.Transcoder.Tests;
+
+public class HardwareProbeTests
+{
+    /// <summary>A stand-in for ffmpeg (no GPU here to make NVENC/QSV/VAAPI succeed): answers from a fixed set.</summary>
+    private sealed class FakeProbe(params string[] working) : IEncoderProbe
+    {
+        public List<string> Asked { get; } = new();
+
+        public Task<ProbeAttempt> ProbeAsync(EncoderBackend backend, CancellationToken cancellationToken)
+        {
+            Asked.Add(backend.Name);
+            bool works = working.Contains(backend.Name);
+            return Task.FromResult(new ProbeAttempt(backend.Name, works, works ? "ok" : "no device"));
+        }
+    }
+
+    private static IReadOnlyList<EncoderBackend> AllFour => EncoderBackends.Candidates(new TranscodeOptions(), ["/dev/dri/renderD128"]);
+
+    [Theory]
+    [InlineData("nvenc", "nvenc", "nvenc")]
+    [InlineData("qsv", "nvenc,qsv", "qsv,vaapi,x264")]
+    [InlineData("vaapi", "nvenc,qsv,vaapi", "vaapi,x264")]
+    [InlineData("x264", "nvenc,qsv,vaapi,x264", "x264")]
+    public async Task PicksFirstWorkingInOrder(string expected, string asked, string working)
+    {
+        var probe = new FakeProbe(working.Split(','));
+        var result = await HardwareProbe.SelectAsync(AllFour, probe, CancellationToken.None);
+        Assert.Equal(expected, result.Selected.Name);
+        Assert.Equal(asked.Split(','), probe.Asked);
+        Assert.Equal(asked.Split(','), result.Attempts.Select(a => a.Backend));
+    }
+
+    [Fact]
+    public async Task FallbacksAreTheLaterCandidates()
+    {
+        var result = await HardwareProbe.SelectAsync(AllFour, new FakeProbe("qsv", "x264"), CancellationToken.None);
+        Assert.Equal(["vaapi", "x264"], result.Fallbacks.Select(b => b.Name));
+    }
+
+    [Fact]
+    public async Task NothingWorkingIsAnErrorListingEachAttempt()
+    {
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => HardwareProbe.SelectAsync(AllFour, new FakeProbe(), CancellationToken.None));
+        Assert.Contains("nvenc: no device", ex.Message);
+        Assert.Contains("x264: no device", ex.Message);
+    }
+
+    /// <summary>The real probe on this machine (no GPU, no render node): every hardware encoder fails its one-frame encode, libx264 works.</summary>
+    [Fact]
+    public async Task RealProbeOnThisMachinePicksLibx264()
+    {
+        string ffmpeg = FfmpegLocator.Resolve("ffmpeg");
+        var result = await HardwareProbe.SelectAsync(EncoderBackends.Candidates(new TranscodeOptions()), new FfmpegEncoderProbe(ffmpeg), CancellationToken.None);
+        Assert.Equal("x264", result.Selected.Name);
+        Assert.Equal("x264", result.Attempts[^1].Backend);
+        Assert.All(result.Attempts.SkipLast(1), a => Assert.False(a.Works, a.ToString()));
+        Assert.Equal("nvenc", result.Attempts[0].Backend);
+    }
+
+    [Fact]
+    public void MissingFfmpegNamesTheDebianPackage()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => FfmpegLocator.Resolve("ffmpeg-that-does-not-exist"));
+        Assert.Contains("Debian package 'ffmpeg'", ex.Message);
+        ex = Assert.Throws<InvalidOperationException>(() => FfmpegLocator.Resolve("/nonexistent/bin/ffmpeg"));
+        Assert.Contains("Transcode:FfmpegPath", ex.Message);
+    }
+
+    [Fact]
+    public void ProgressParsesBlocksAndWindowSpeed()
+    {
+        var p = new FfmpegProgress { WindowMs = 1000 };
+        string[] block(long outUs, string speed) => ["frame=30", "fps=29.97", "drop_frames=2", $"out_time_us={outUs}", $"speed={speed}", "progress=continue"];
+        foreach (var l in block(1_000_000, "0.5x")) p.OnLine(l, 0);
+        Assert.Null(p.WindowSpeed);
+        Assert.Equal(0.5, p.Speed);
+        Assert.Equal(29.97, p.Fps);
+        Assert.Equal(2, p.DroppedFrames);
+        foreach (var l in block(2_000_000, "0.6x")) p.OnLine(l, 1000);
+        Assert.Equal(1.0, p.WindowSpeed!.Value, 3);
+        foreach (var l in block(2_500_000, "N/A")) p.OnLine(l, 2000);
+        Assert.Equal(0.5, p.WindowSpeed!.Value, 3);
+        Assert.Equal(0.6, p.Speed); // N/A keeps the last known value
+        Assert.False(p.Ended);
+        Assert.True(p.OnLine("progress=end", 2100));
+        Assert.True(p.Ended);
+        Assert.False(p.OnLine("garbage without equals", 2200));
+    }
+}

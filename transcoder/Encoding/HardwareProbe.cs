@@ -1,0 +1,86 @@
+using System.Diagnostics;
+
+namespace Broadcast.Transcoder.Encoding;
+
+/// <summary>Runs one back-end's probe. The real one starts ffmpeg; tests substitute a fake that says so.</summary>
+public interface IEncoderProbe
+{
+    Task<ProbeAttempt> ProbeAsync(EncoderBackend backend, CancellationToken cancellationToken);
+}
+
+public sealed record ProbeAttempt(string Backend, bool Works, string Detail);
+
+public sealed record ProbeResult(EncoderBackend Selected, IReadOnlyList<ProbeAttempt> Attempts)
+{
+    /// <summary>The back-ends after the selected one that also work, for falling back when the selected one fails mid-stream.</summary>
+    public IReadOnlyList<EncoderBackend> Fallbacks { get; init; } = [];
+}
+
+/// <summary>Tries the candidates in order (NVENC, QSV, VAAPI, libx264) and keeps the first whose one-frame encode succeeds.</summary>
+public static class HardwareProbe
+{
+    public static async Task<ProbeResult> SelectAsync(IReadOnlyList<EncoderBackend> candidates, IEncoderProbe probe, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(probe);
+        var attempts = new List<ProbeAttempt>();
+        for (int i = 0; i < candidates.Count; i++)
+        {
+            var attempt = await probe.ProbeAsync(candidates[i], cancellationToken).ConfigureAwait(false);
+            attempts.Add(attempt);
+            if (attempt.Works)
+                return new ProbeResult(candidates[i], attempts) { Fallbacks = candidates.Skip(i + 1).ToArray() };
+        }
+        throw new InvalidOperationException("No video encoder works: " + string.Join("; ", attempts.Select(a => $"{a.Backend}: {a.Detail}")));
+    }
+}
+
+/// <summary>The real probe: <c>ffmpeg … -f lavfi -i color=… -frames:v 1 -c:v ENC -f null -</c>, 20 s at most.</summary>
+public sealed class FfmpegEncoderProbe(string ffmpegPath) : IEncoderProbe
+{
+    public async Task<ProbeAttempt> ProbeAsync(EncoderBackend backend, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        var psi = new ProcessStartInfo(ffmpegPath) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in backend.ProbeArguments()) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {ffmpegPath}.");
+        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
+        _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(20));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            process.Kill(entireProcessTree: true);
+            return new ProbeAttempt(backend.Name, false, "timed out after 20 s");
+        }
+        string err = (await stderr.ConfigureAwait(false)).Trim();
+        if (process.ExitCode == 0) return new ProbeAttempt(backend.Name, true, "one-frame encode succeeded");
+        string last = err.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? $"exit code {process.ExitCode}";
+        return new ProbeAttempt(backend.Name, false, last.Trim());
+    }
+}
+
+/// <summary>Finds ffmpeg at start-up; its absence is a clear error naming the Debian package.</summary>
+public static class FfmpegLocator
+{
+    public static string Resolve(string configured)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(configured);
+        if (configured.Contains('/'))
+            return File.Exists(configured) ? configured : throw Missing(configured);
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string candidate = Path.Combine(dir, configured);
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw Missing(configured);
+    }
+
+    private static InvalidOperationException Missing(string name) =>
+        new($"ffmpeg ('{name}', Transcode:FfmpegPath) was not found. Install the Debian package 'ffmpeg' (apt-get install ffmpeg), " +
+            "point Transcode:FfmpegPath at an ffmpeg binary, or set Transcode:Enabled=false to serve the source only.");
+}

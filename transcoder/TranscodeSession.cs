@@ -1,0 +1,475 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Broadcast.Media;
+using Broadcast.Transcoder.Encoding;
+using Broadcast.Transcoder.Flv;
+using Broadcast.Transcoder.Ladder;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Transcoder;
+
+/// <summary>
+/// The supervised ffmpeg child of one live stream. The source's video goes to ffmpeg's stdin as FLV from a bounded
+/// <see cref="LiveStreamReader"/> (a slow ffmpeg loses frames up to the next keyframe; the publisher never waits);
+/// each rung comes back as FLV over its own loopback TCP connection and is published on its own <see cref="LiveStream"/>,
+/// which outlives restarts. Crash or silence for <see cref="TranscodeSessionSettings.HangTimeout"/> restarts ffmpeg with
+/// backoff; a hardware back-end that dies early moves to the next back-end; sustained speed below the threshold sheds
+/// the lowest rung.
+/// </summary>
+public sealed partial class TranscodeSession : IAsyncDisposable
+{
+    private readonly LiveStream _source;
+    private readonly TranscodeSessionSettings _settings;
+    private readonly ILogger _logger;
+    private readonly List<EncoderBackend> _backends;
+    private readonly List<PlannedRung> _active;
+    private readonly List<string> _shed = new();
+    private readonly List<string> _warnings = new();
+    private readonly CancellationTokenSource _stop = new();
+    private const int MaxReplayFrames = 1200;
+    private readonly List<MediaFrame> _replay = new();
+    private LiveStreamReader? _firstReader;
+    private FfmpegProgress _progress = new();
+    private Task? _run;
+    private int _restarts;
+    private long _inputDropped;
+    private Process? _process;
+    private int _disposed;
+
+    public TranscodeSession(LiveStream source, LiveStreamReader reader, IReadOnlyList<PlannedRung> rungs, IReadOnlyList<EncoderBackend> backends,
+        TranscodeSessionSettings settings, ILogger logger)
+    {
+        _source = source;
+        _firstReader = reader;
+        _settings = settings;
+        _logger = logger;
+        _backends = backends.ToList();
+        _active = rungs.ToList();
+        Outputs = rungs.Select(r => new RungOutput(r, new LiveStream(source.Name + "/" + r.Name, source.TimeProvider))).ToArray();
+    }
+
+    public IReadOnlyList<RungOutput> Outputs { get; }
+
+    public EncoderBackend Backend => _backends[0];
+
+    /// <summary>The running ffmpeg's process id (tests kill it to prove supervision), or null between runs.</summary>
+    public int? ProcessId { get { try { return _process is { HasExited: false } p ? p.Id : null; } catch (InvalidOperationException) { return null; } } }
+
+    /// <summary>Raised with the rung name when ffmpeg restarted: that rung's next frames do not continue the previous ones.</summary>
+    public int Restarts => Volatile.Read(ref _restarts);
+
+    public TranscodeStreamStatus Status
+    {
+        get
+        {
+            var p = _progress;
+            lock (_warnings)
+                return new TranscodeStreamStatus(_source.Name, Backend.Name, _active.Select(r => r.Name).ToArray(), _shed.ToArray(),
+                    p.WindowSpeed ?? p.Speed, p.Fps, p.DroppedFrames, Restarts, Interlocked.Read(ref _inputDropped) + (_firstReader?.DroppedFrames ?? 0), _warnings.ToArray());
+        }
+    }
+
+    public void Start() => _run = Task.Run(() => SuperviseAsync(_stop.Token));
+
+    /// <summary>Completes when the source ended and ffmpeg has drained (or was killed after the grace period).</summary>
+    public Task Completion => _run ?? Task.CompletedTask;
+
+    private async Task SuperviseAsync(CancellationToken cancellationToken)
+    {
+        var backoff = TimeSpan.FromMilliseconds(250);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && _active.Count > 0)
+            {
+                var reader = _firstReader ?? _source.OpenReader("transcoder", capacity: 1024);
+                _firstReader = null;
+                var started = Stopwatch.StartNew();
+                RunOutcome outcome;
+                try
+                {
+                    outcome = await RunOnceAsync(reader, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Interlocked.Add(ref _inputDropped, reader.DroppedFrames);
+                    reader.Dispose();
+                }
+                if (outcome == RunOutcome.SourceEnded || cancellationToken.IsCancellationRequested) break;
+
+                Interlocked.Increment(ref _restarts);
+                foreach (var o in Outputs) o.Generation++;
+                if (outcome == RunOutcome.Shed)
+                {
+                    backoff = TimeSpan.FromMilliseconds(250);
+                    continue;
+                }
+                // A hardware encoder that fails (session limit, driver error) moves to the next back-end.
+                if (Backend.IsHardware && _backends.Count > 1)
+                {
+                    var failed = Backend;
+                    _backends.RemoveAt(0);
+                    Warn($"{failed.Name} failed mid-stream; continuing on {Backend.Name}");
+                    LogBackendFallback(_source.Name, failed.Name, Backend.Name);
+                }
+                if (started.Elapsed > TimeSpan.FromSeconds(30)) backoff = TimeSpan.FromMilliseconds(250);
+                LogRestart(_source.Name, outcome.ToString(), backoff.TotalMilliseconds);
+                await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(8).Ticks));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogFailed(ex, _source.Name);
+        }
+        finally
+        {
+            foreach (var o in Outputs) o.Stream.Complete();
+        }
+    }
+
+    private enum RunOutcome { SourceEnded, Exited, Hung, Shed }
+
+    private async Task<RunOutcome> RunOnceAsync(LiveStreamReader reader, CancellationToken cancellationToken)
+    {
+        var rungs = _active.ToArray();
+        var listeners = rungs.Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        foreach (var l in listeners) l.Start(1);
+        using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<bool>? pumpTask = null;
+        try
+        {
+            var urls = listeners.Select(l => $"tcp://127.0.0.1:{((IPEndPoint)l.LocalEndpoint).Port}").ToArray();
+            var args = FfmpegCommand.Build(Backend, rungs, urls);
+            var psi = new ProcessStartInfo(_settings.FfmpegPath)
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var process = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg did not start");
+            _process = process;
+            _progress = new FfmpegProgress();
+            LogStarted(_source.Name, process.Id, Backend.Name, string.Join(",", rungs.Select(r => $"{r.Name}={r.Width}x{r.Height}@{r.VideoBitrate}")));
+
+            long lastOutputTicks = Environment.TickCount64;
+            bool sawOutput = false;
+            var readers = new Task[rungs.Length];
+            for (int i = 0; i < rungs.Length; i++)
+            {
+                var output = Outputs.First(o => o.Rung.Name == rungs[i].Name);
+                var listener = listeners[i];
+                readers[i] = Task.Run(async () =>
+                {
+                    using var client = await listener.AcceptTcpClientAsync(runCts.Token).ConfigureAwait(false);
+                    await ReadRungAsync(client.GetStream(), output, () => { Volatile.Write(ref lastOutputTicks, Environment.TickCount64); sawOutput = true; }, runCts.Token).ConfigureAwait(false);
+                }, runCts.Token);
+            }
+            var stderrTask = PumpStderrAsync(process, runCts.Token);
+            var progressTask = PumpProgressAsync(process, runCts.Token);
+            long? resumeAt = Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null).Min();
+            pumpTask = PumpInputAsync(reader, process, resumeAt, runCts.Token);
+
+            var exitTask = process.WaitForExitAsync(CancellationToken.None);
+            long slowSince = -1;
+            while (true)
+            {
+                var done = await Task.WhenAny(exitTask, pumpTask, Task.Delay(250, cancellationToken)).ConfigureAwait(false);
+                if (done == pumpTask)
+                {
+                    // The source ended (or the pipe broke): let ffmpeg finish the rungs, then stop it.
+                    bool sourceEnded = pumpTask.IsCompletedSuccessfully && pumpTask.Result;
+                    try { process.StandardInput.Close(); } catch (IOException) { }
+                    // ffmpeg may still be working through a backlog (speed < 1): it is stuck only once it stops writing.
+                    while (!exitTask.IsCompleted)
+                    {
+                        await Task.WhenAny(exitTask, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
+                        if (!exitTask.IsCompleted && Environment.TickCount64 - Volatile.Read(ref lastOutputTicks) > _settings.StopGrace.TotalMilliseconds)
+                        {
+                            Kill(process);
+                            break;
+                        }
+                    }
+                    await exitTask.ConfigureAwait(false);
+                    await DrainAsync(readers).ConfigureAwait(false);
+                    return sourceEnded ? RunOutcome.SourceEnded : RunOutcome.Exited;
+                }
+                if (done == exitTask)
+                {
+                    LogExited(_source.Name, process.ExitCode);
+                    await runCts.CancelAsync().ConfigureAwait(false);
+                    await DrainAsync(readers).ConfigureAwait(false);
+                    return RunOutcome.Exited;
+                }
+                long silentMs = Environment.TickCount64 - Volatile.Read(ref lastOutputTicks);
+                var limit = sawOutput ? _settings.HangTimeout : _settings.StartTimeout;
+                if (silentMs > limit.TotalMilliseconds)
+                {
+                    LogHung(_source.Name, silentMs);
+                    Kill(process);
+                    await runCts.CancelAsync().ConfigureAwait(false);
+                    await DrainAsync(readers).ConfigureAwait(false);
+                    return RunOutcome.Hung;
+                }
+                if (_progress.WindowSpeed is double speed && _active.Count > 1)
+                {
+                    if (speed >= _settings.ShedBelowSpeed) slowSince = -1;
+                    else if (slowSince < 0) slowSince = Environment.TickCount64;
+                    else if (Environment.TickCount64 - slowSince > _settings.ShedAfter.TotalMilliseconds)
+                    {
+                        var shed = _active[^1];
+                        _active.RemoveAt(_active.Count - 1);
+                        lock (_warnings) _shed.Add(shed.Name);
+                        Warn($"shed {shed.Name}: encoding at {speed:0.00}x, below {_settings.ShedBelowSpeed:0.00}x");
+                        LogShed(_source.Name, shed.Name, speed);
+                        Outputs.First(o => o.Rung.Name == shed.Name).Stream.Complete();
+                        Kill(process);
+                        await runCts.CancelAsync().ConfigureAwait(false);
+                        await DrainAsync(readers).ConfigureAwait(false);
+                        return RunOutcome.Shed;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            await runCts.CancelAsync().ConfigureAwait(false);
+            foreach (var l in listeners) l.Stop();
+            // The replay list belongs to the pump: the next run may only start once this one's pump is done.
+            if (pumpTask is not null) try { await pumpTask.ConfigureAwait(false); } catch (Exception) { }
+            _process = null;
+        }
+    }
+
+    private static async Task DrainAsync(Task[] readers)
+    {
+        try { await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+        catch (Exception) { } // cancelled accepts and broken sockets after a crash are expected here
+    }
+
+    private static void Kill(Process process)
+    {
+        try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
+    }
+
+    /// <summary>Source video as FLV into ffmpeg's stdin. Returns true when the source ended, false when ffmpeg went away.</summary>
+    private async Task<bool> PumpInputAsync(LiveStreamReader reader, Process process, long? resumeAt, CancellationToken cancellationToken)
+    {
+        var stdin = process.StandardInput.BaseStream;
+        var buffer = new ArrayBufferWriter<byte>(256 * 1024);
+        var muxer = new FlvMuxer();
+        FlvMuxer.WriteHeader(buffer, hasAudio: false, hasVideo: true);
+        long lastWritten = long.MinValue;
+        if (resumeAt is long resume)
+        {
+            // A restart: re-encode from the last source keyframe at or before the last frame every rung delivered, so the
+            // rungs' next keyframe is the source keyframe right after it (no skipped segment, numbers stay aligned).
+            int start = _replay.FindLastIndex(f => f.IsKeyframe && f.Dts <= resume);
+            if (start >= 0)
+            {
+                for (int i = start; i < _replay.Count; i++) muxer.Write(buffer, _replay[i]);
+                lastWritten = _replay[^1].Dts;
+            }
+        }
+        try
+        {
+            // Audio stays the source's (copied by the packager): only video goes through ffmpeg.
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            {
+                try
+                {
+                    if (frame.Kind == MediaKind.Video && frame.Dts > lastWritten)
+                    {
+                        if (muxer.Write(buffer, frame)) Remember(frame);
+                        lastWritten = frame.Dts;
+                    }
+                }
+                finally { frame.Release(); }
+                if (buffer.WrittenCount == 0) continue;
+                await stdin.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                buffer.ResetWrittenCount();
+                await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Keeps the source video since the keyframe before the latest one (two GOPs at most, bounded) for a restart's replay.</summary>
+    private void Remember(MediaFrame frame)
+    {
+        if (frame.IsKeyframe)
+        {
+            int keyframes = _replay.Count(f => f.IsKeyframe);
+            if (keyframes >= 2)
+            {
+                int second = _replay.FindIndex(1, f => f.IsKeyframe);
+                for (int i = 0; i < second; i++) _replay[i].Release();
+                _replay.RemoveRange(0, second);
+            }
+        }
+        if (_replay.Count >= MaxReplayFrames)
+        {
+            foreach (var f in _replay) f.Release();
+            _replay.Clear();
+            if (!frame.IsKeyframe) return;
+        }
+        _replay.Add(frame.AddRef());
+    }
+
+    private async Task ReadRungAsync(Stream network, RungOutput output, Action onData, CancellationToken cancellationToken)
+    {
+        var pipe = PipeReader.Create(network);
+        var frames = new FlvFrameReader(output.Stream) { };
+        bool headerRead = false;
+        while (true)
+        {
+            var result = await pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var consumedTo = Consume(buffer, ref headerRead, frames, output, onData);
+            pipe.AdvanceTo(consumedTo, buffer.End);
+            if (result.IsCompleted) break;
+        }
+        await pipe.CompleteAsync().ConfigureAwait(false);
+    }
+
+    private SequencePosition Consume(ReadOnlySequence<byte> buffer, ref bool headerRead, FlvFrameReader frames, RungOutput output, Action onData)
+    {
+        // Tags are small next to the pipe's segments; copy only when one straddles two segments.
+        byte[]? rented = null;
+        ReadOnlySpan<byte> span;
+        if (buffer.IsSingleSegment) span = buffer.FirstSpan;
+        else
+        {
+            rented = ArrayPool<byte>.Shared.Rent((int)buffer.Length);
+            buffer.CopyTo(rented);
+            span = rented.AsSpan(0, (int)buffer.Length);
+        }
+        int offset = 0;
+        try
+        {
+            if (!headerRead)
+            {
+                if (!FlvFileHeader.TryRead(span, out _, out int c)) return buffer.Start;
+                offset = c;
+                headerRead = true;
+            }
+            while (FlvTag.TryRead(span[offset..], out var tag, out int consumed, out string? error))
+            {
+                offset += consumed;
+                if (tag.Type == FlvTagType.Video && tag.Data.Length > 1 && tag.Data[1] == 0) output.OnNewSequence();
+                if (!frames.TryHandle(tag, out error)) Warn($"{output.Rung.Name}: {error}");
+                output.LastDts = frames.LastVideoDts;
+                onData();
+                if (error is not null) break;
+            }
+            return buffer.GetPosition(offset);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private async Task PumpStderrAsync(Process process, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await process.StandardError.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+                if (line.Length > 0) LogFfmpeg(_source.Name, line);
+        }
+        catch (OperationCanceledException) { }
+        catch (IOException) { }
+    }
+
+    private async Task PumpProgressAsync(Process process, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+                _progress.OnLine(line);
+        }
+        catch (OperationCanceledException) { }
+        catch (IOException) { }
+    }
+
+    private void Warn(string warning)
+    {
+        lock (_warnings)
+        {
+            _warnings.Add(warning);
+            if (_warnings.Count > 20) _warnings.RemoveAt(0);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_process is { } p) Kill(p);
+        try { await Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        _firstReader?.Dispose();
+        foreach (var f in _replay) f.Release();
+        _replay.Clear();
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Transcoding {Channel}: ffmpeg pid {Pid} on {Backend}, rungs {Rungs}")]
+    private partial void LogStarted(string channel, int pid, string backend, string rungs);
+
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} exited with code {Code}")]
+    private partial void LogExited(string channel, int code);
+
+    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} produced nothing for {SilentMs} ms; killing it")]
+    private partial void LogHung(string channel, long silentMs);
+
+    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Restarting the transcoder of {Channel} ({Reason}) after {BackoffMs} ms")]
+    private partial void LogRestart(string channel, string reason, double backoffMs);
+
+    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: {Failed} failed, falling back to {Next}")]
+    private partial void LogBackendFallback(string channel, string failed, string next);
+
+    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Transcoder of {Channel} sheds rung {Rung}: speed {Speed}x")]
+    private partial void LogShed(string channel, string rung, double speed);
+
+    [LoggerMessage(EventId = 3107, Level = LogLevel.Error, Message = "Transcoder of {Channel} failed")]
+    private partial void LogFailed(Exception exception, string channel);
+
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Debug, Message = "ffmpeg[{Channel}]: {Line}")]
+    private partial void LogFfmpeg(string channel, string line);
+}
+
+/// <summary>One rung's output: its plan and the <see cref="LiveStream"/> the packager reads, kept across ffmpeg restarts.</summary>
+public sealed class RungOutput(PlannedRung rung, LiveStream stream)
+{
+    public PlannedRung Rung { get; } = rung;
+
+    public LiveStream Stream { get; } = stream;
+
+    /// <summary>Incremented on every ffmpeg restart; frames of a new generation do not continue the old ones.</summary>
+    public int Generation { get; internal set; }
+
+    /// <summary>Sequence headers seen (one per ffmpeg run, normally).</summary>
+    public int Sequences { get; private set; }
+
+    /// <summary>Decode time (90 kHz) of the last frame this rung delivered, across restarts.</summary>
+    public long? LastDts { get; internal set; }
+
+    internal void OnNewSequence() => Sequences++;
+}
+
+public sealed record TranscodeSessionSettings(string FfmpegPath, TimeSpan HangTimeout, TimeSpan StartTimeout, TimeSpan StopGrace, double ShedBelowSpeed, TimeSpan ShedAfter);
