@@ -3,6 +3,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
+using Broadcast.Transcoder;
 
 namespace Broadcast.Server;
 
@@ -16,10 +17,13 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
     private readonly LiveStreamRegistry _streams;
     private readonly IPackagerStatus? _packager;
     private readonly IViewerCounter? _viewers;
+    private readonly ITranscoderStatus? _transcoder;
     private readonly ConcurrentDictionary<string, (LiveStream Stream, DateTimeOffset EndedAt)> _lastEnded = new(StringComparer.Ordinal);
 
-    public PipelineChannelLiveStatus(LiveStreamRegistry streams, IPackagerStatus? packager = null, IViewerCounter? viewers = null)
+    public PipelineChannelLiveStatus(LiveStreamRegistry streams, IPackagerStatus? packager = null, IViewerCounter? viewers = null,
+        ITranscoderStatus? transcoder = null)
     {
+        _transcoder = transcoder;
         _streams = streams;
         _packager = packager;
         _viewers = viewers;
@@ -48,6 +52,14 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
         if (audio is not null) renditions.Add("audio");
         var warnings = new List<string>();
         if (packaging is not null) warnings.AddRange(packaging.Warnings);
+        var transcoding = online ? _transcoder?.Find(stream.Name) : null;
+        if (transcoding is not null)
+        {
+            renditions.InsertRange(video is null ? 0 : 1, transcoding.Renditions.Where(r => !renditions.Contains(r)));
+            warnings.AddRange(transcoding.Warnings);
+            if (transcoding.Shed.Count > 0)
+                warnings.Add($"the machine cannot keep up: renditions {string.Join(", ", transcoding.Shed)} were shed");
+        }
 
         return new ChannelLiveState(online, stream.StartedAt, viewerCount)
         {
@@ -66,6 +78,8 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
             FramesDroppedByReaders = stats.FramesDroppedByReaders,
             Renditions = renditions,
             SegmentsWritten = packaging?.SegmentsWritten ?? 0,
+            EncoderBackend = transcoding?.Backend,
+            TranscodeSpeed = transcoding?.Speed,
             Warnings = online ? warnings : Array.Empty<string>(),
         };
     }

@@ -40,6 +40,12 @@ public sealed record ChannelLiveState(bool Online, DateTimeOffset? Since = null,
 
     public long SegmentsWritten { get; init; }
 
+    /// <summary>The encoder back-end transcoding the ladder (nvenc, qsv, vaapi, x264), or null without transcoding.</summary>
+    public string? EncoderBackend { get; init; }
+
+    /// <summary>Transcoder speed as ffmpeg reports it (1.0 = real time), when transcoding.</summary>
+    public double? TranscodeSpeed { get; init; }
+
     /// <summary>Plain-words advice for the operator, e.g. a keyframe interval longer than the segment target.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 }

@@ -2,6 +2,7 @@ using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
+using Broadcast.Transcoder;
 
 namespace Broadcast.Server.Metrics;
 
@@ -17,13 +18,15 @@ internal static class MetricsEndpoint
                 services.GetService<LiveStreamRegistry>(),
                 services.GetService<IRtmpConnections>(),
                 services.GetService<IPackagerStatus>(),
-                services.GetService<IViewerCounter>());
+                services.GetService<IViewerCounter>(),
+                services.GetService<ITranscoderStatus>());
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
     }
 
-    internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers)
+    internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
+        ITranscoderStatus? transcoder = null)
     {
         var w = new PrometheusTextWriter();
         if (connections is not null)
@@ -68,6 +71,23 @@ internal static class MetricsEndpoint
                 w.Sample("broadcast_packager_segments_total", status.SegmentsWritten, label)
                  .Sample("broadcast_packager_last_segment_seconds", status.LastSegmentDuration?.TotalSeconds ?? 0, label)
                  .Sample("broadcast_packager_warnings", status.Warnings.Count, label);
+            }
+        }
+        if (transcoder is { Enabled: true })
+        {
+            w.Family("broadcast_transcoder_backend_info", "gauge", "The encoder back-end the start-up probe chose (1 for the chosen one).")
+             .Sample("broadcast_transcoder_backend_info", 1, ("backend", transcoder.Backend ?? "none"));
+            w.Family("broadcast_transcode_speed", "gauge", "ffmpeg's reported speed for the stream's ladder (1.0 = real time).");
+            w.Family("broadcast_transcode_restarts_total", "counter", "Times the stream's ffmpeg was restarted.");
+            w.Family("broadcast_transcode_dropped_frames_total", "counter", "Frames ffmpeg dropped for the stream.");
+            w.Family("broadcast_transcode_shed_renditions", "gauge", "Renditions shed because the machine could not keep up.");
+            foreach (var status in transcoder.Streams)
+            {
+                var label = ("stream", status.Channel);
+                w.Sample("broadcast_transcode_speed", status.Speed ?? 0, label)
+                 .Sample("broadcast_transcode_restarts_total", status.Restarts, label)
+                 .Sample("broadcast_transcode_dropped_frames_total", status.DroppedFrames, label)
+                 .Sample("broadcast_transcode_shed_renditions", status.Shed.Count, label);
             }
         }
         if (viewers is not null && streams is not null)

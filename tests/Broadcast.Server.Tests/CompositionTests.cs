@@ -23,6 +23,8 @@ public class CompositionTests
         string text = await metrics.Content.ReadAsStringAsync();
         Assert.Contains("# TYPE broadcast_rtmp_connections gauge\nbroadcast_rtmp_connections 0\n", text);
         Assert.Contains("broadcast_streams_live 0\n", text);
+        // The start-up probe ran a real one-frame encode per back-end; with no GPU here it chose x264.
+        Assert.Contains("broadcast_transcoder_backend_info{backend=\"x264\"} 1\n", text);
 
         using var anonymous = await server.Http.PostAsJsonAsync("/api/channels", new { name = "x" });
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
