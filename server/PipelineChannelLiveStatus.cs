@@ -3,6 +3,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
+using Broadcast.Packager.Storage.S3;
 using Broadcast.Transcoder;
 
 namespace Broadcast.Server;
@@ -18,12 +19,14 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
     private readonly IPackagerStatus? _packager;
     private readonly IViewerCounter? _viewers;
     private readonly ITranscoderStatus? _transcoder;
+    private readonly IUploadBacklog? _backlog;
     private readonly ConcurrentDictionary<string, (LiveStream Stream, DateTimeOffset EndedAt)> _lastEnded = new(StringComparer.Ordinal);
 
     public PipelineChannelLiveStatus(LiveStreamRegistry streams, IPackagerStatus? packager = null, IViewerCounter? viewers = null,
-        ITranscoderStatus? transcoder = null)
+        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null)
     {
         _transcoder = transcoder;
+        _backlog = backlog;
         _streams = streams;
         _packager = packager;
         _viewers = viewers;
@@ -52,6 +55,12 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
         if (audio is not null) renditions.Add("audio");
         var warnings = new List<string>();
         if (packaging is not null) warnings.AddRange(packaging.Warnings);
+        if (online && _backlog?.GetStatus() is { PendingObjects: > 0 } pending && !pending.StoreReachable)
+        {
+            warnings.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"object storage unreachable: {pending.PendingObjects} objects ({pending.PendingBytes / (1024.0 * 1024.0):0.0} MB) waiting to upload" +
+                $"{(pending.OldestPendingSince is { } since ? $" since {since:HH:mm:ss}Z" : "")}; viewers are served from this node's memory meanwhile"));
+        }
         var transcoding = online ? _transcoder?.Find(stream.Name) : null;
         if (transcoding is not null)
         {

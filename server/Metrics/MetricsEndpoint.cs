@@ -2,6 +2,7 @@ using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
+using Broadcast.Packager.Storage.S3;
 using Broadcast.Transcoder;
 
 namespace Broadcast.Server.Metrics;
@@ -19,14 +20,15 @@ internal static class MetricsEndpoint
                 services.GetService<IRtmpConnections>(),
                 services.GetService<IPackagerStatus>(),
                 services.GetService<IViewerCounter>(),
-                services.GetService<ITranscoderStatus>());
+                services.GetService<ITranscoderStatus>(),
+                services.GetService<IUploadBacklog>());
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
     }
 
     internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
-        ITranscoderStatus? transcoder = null)
+        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null)
     {
         var w = new PrometheusTextWriter();
         if (connections is not null)
@@ -72,6 +74,15 @@ internal static class MetricsEndpoint
                  .Sample("broadcast_packager_last_segment_seconds", status.LastSegmentDuration?.TotalSeconds ?? 0, label)
                  .Sample("broadcast_packager_warnings", status.Warnings.Count, label);
             }
+        }
+        if (backlog?.GetStatus() is { } store)
+        {
+            w.Family("broadcast_store_pending_objects", "gauge", "Objects waiting to upload to object storage.").Sample("broadcast_store_pending_objects", store.PendingObjects);
+            w.Family("broadcast_store_pending_bytes", "gauge", "Bytes waiting to upload, in memory and spilled.").Sample("broadcast_store_pending_bytes", store.PendingBytes);
+            w.Family("broadcast_store_spilled_bytes", "gauge", "Waiting bytes spilled to the local directory.").Sample("broadcast_store_spilled_bytes", store.SpilledBytes);
+            w.Family("broadcast_store_uploaded_total", "counter", "Objects uploaded since start.").Sample("broadcast_store_uploaded_total", store.Uploaded);
+            w.Family("broadcast_store_dropped_total", "counter", "Live-only segments dropped because the backlog passed its bound.").Sample("broadcast_store_dropped_total", store.Dropped);
+            w.Family("broadcast_store_reachable", "gauge", "1 while uploads succeed, 0 from a failure until the next success.").Sample("broadcast_store_reachable", store.StoreReachable ? 1 : 0);
         }
         if (transcoder is { Enabled: true })
         {
