@@ -168,4 +168,25 @@ public sealed class BroadcastApi(HttpClient http, Func<string>? diagnostics = nu
 
         return ChannelStatusPaths.ReadStatus(JsonNode.Parse(body));
     }
+
+    /// <summary><c>GET /api/recordings?channelId=</c>: each recording's HLS and DASH URLs (absolute or origin-relative).</summary>
+    public async Task<IReadOnlyList<RecordingInfo>> ListRecordingsAsync(string channelId)
+    {
+        using var response = await http.GetAsync($"api/recordings?channelId={Uri.EscapeDataString(channelId)}").ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"GET /api/recordings?channelId={channelId} -> {(int)response.StatusCode}: {body}{Diagnostics}");
+        }
+
+        return JsonNode.Parse(body)!.AsArray()
+            .Select(r => new RecordingInfo(
+                ChannelStatusPaths.String(r, "id") ?? "",
+                ChannelStatusPaths.String(r, "hlsUrl") ?? ChannelStatusPaths.String(r, "hlsPath") ?? "",
+                ChannelStatusPaths.String(r, "dashUrl") ?? ChannelStatusPaths.String(r, "dashPath") ?? ""))
+            .ToList();
+    }
 }
+
+/// <summary>A recording as the admin API lists it.</summary>
+public sealed record RecordingInfo(string Id, string HlsUrl, string DashUrl);

@@ -54,8 +54,19 @@ public sealed class PlaybackTests(ServerFixture fixture)
             async () => (await Server.Viewer.GetStringAsync(dash)).Contains("type=\"static\"", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30), $"{dash} to become type=\"static\"", () => fixture.WithLog(""));
 
+        // The recording of the whole broadcast is listed once the packager has finalised it.
+        RecordingInfo? recording = null;
+        await WaitFor.ConditionAsync(
+            async () => (recording = (await Server.Api.ListRecordingsAsync(vod.Channel.Id)).FirstOrDefault()) is not null,
+            TimeSpan.FromSeconds(30), $"a recording of channel {vod.Channel.Id} to be listed", () => fixture.WithLog(""));
+        var recordedHls = Server.Absolute(recording!.HlsUrl);
+        var recordedDash = Server.Absolute(recording.DashUrl);
+        string recordedPlaylist = await MediaPlaylistAsync(recordedHls);
+        fixture.Check(recordedPlaylist.Contains("#EXT-X-PLAYLIST-TYPE:VOD", StringComparison.Ordinal) && recordedPlaylist.Contains("#EXT-X-ENDLIST", StringComparison.Ordinal),
+            $"{recordedHls} names a media playlist that is not a finished VOD:{Environment.NewLine}{recordedPlaylist}");
+
         var browser = await fixture.BrowserAsync();
-        await Task.WhenAll(PlayVodAsync(browser, PlayerKind.Hls, hls), PlayVodAsync(browser, PlayerKind.Dash, dash));
+        await Task.WhenAll(PlayVodAsync(browser, PlayerKind.Hls, recordedHls), PlayVodAsync(browser, PlayerKind.Dash, recordedDash));
     }
 
     private async Task<PublishedChannel> PublishAsync(string name, ClipSpec spec)

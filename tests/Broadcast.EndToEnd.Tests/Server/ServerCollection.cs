@@ -48,7 +48,11 @@ public sealed class ServerFixture : IAsyncLifetime
         }
     }
 
-    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync();
+    // Broadcasts are recorded, so the playback tests can play a finished broadcast from its recording.
+    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new ServerOptions
+    {
+        ExtraArguments = ["--Packager:RecordByDefault=true"],
+    });
 
     public async Task DisposeAsync()
     {
