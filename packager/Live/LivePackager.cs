@@ -128,7 +128,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             _active[stream.Name] = packager;
             LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
 
-            var extraTasks = extras.Select((e, i) => Task.Run(() => PackageRenditionAsync(packager, i + 1, e.Value, cancellationToken))).ToArray();
+            var extraTasks = extras.Select((e, i) => Task.Run(() => PackageRenditionAsync(packager, stream, i + 1, e.Value, cancellationToken))).ToArray();
             foreach (var frame in probe.ToArray())
             {
                 probe.Remove(frame);
@@ -168,9 +168,11 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     /// <summary>
     /// Feeds one transcoded rendition. After a transcoder restart (a new sequence header, i.e. a new track instance)
     /// frames are dropped until a keyframe later than the last frame packaged, so the rendition never goes back in
-    /// time and never continues with frames whose references were in the previous encoder run.
+    /// time and never continues with frames whose references were in the previous encoder run. A rendition that ends
+    /// while its source is still live (the transcoder shed it: the machine cannot keep up) is retired: its playlist
+    /// ends and the master playlist and MPD stop offering it.
     /// </summary>
-    private async Task PackageRenditionAsync(StreamPackager packager, int index, LiveStream rendition, CancellationToken cancellationToken)
+    private async Task PackageRenditionAsync(StreamPackager packager, LiveStream source, int index, LiveStream rendition, CancellationToken cancellationToken)
     {
         using var reader = rendition.OpenReader("packager", capacity: 4096);
         MediaTrack? track = null;
@@ -193,6 +195,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 lastDts = frame.Dts;
                 await packager.PushVideoAsync(index, frame, cancellationToken).ConfigureAwait(false);
             }
+            // The source completes before its rungs drain, so a rung that ends first was stopped on its own.
+            if (!source.IsCompleted && await packager.RetireVideoAsync(index, cancellationToken).ConfigureAwait(false))
+                LogRetired(source.Name, rendition.Name);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -256,6 +261,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Transcoded renditions of {Channel} did not arrive in time; packaging without them")]
     private partial void LogNoRenditions(string channel);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Rendition {Rendition} of {Channel} stopped while the stream goes on (shed by the transcoder); removed from the master playlist and the MPD")]
+    private partial void LogRetired(string channel, string rendition);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     private partial void LogInvalidName(string channel);
