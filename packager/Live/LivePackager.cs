@@ -101,7 +101,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             {
                 probe.Add(frame);
                 sawVideo |= frame.Kind == MediaKind.Video;
-                sawAudio |= frame.Kind == MediaKind.Audio;
+                sawAudio |= IsPackageableAudio(frame);
                 long ms = Timescales.Rescale(frame.Dts, frame.Track.Timescale, 1000);
                 firstMs ??= ms;
                 if ((sawVideo && sawAudio) || probe.Count >= ProbeMaxFrames || ms - firstMs >= 3000) break;
@@ -234,8 +234,17 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             frame.Release();
             return Task.CompletedTask;
         }
+        if (!IsPackageableAudio(frame))
+        {
+            // CMAF here carries AAC only (CmafWriter): other audio would fail the whole broadcast's init segment.
+            // Ingest accepts only AAC today; a future non-AAC source is to be encoded to AAC by the transcoder.
+            frame.Release();
+            return Task.CompletedTask;
+        }
         return packager.PushAudioAsync(frame, cancellationToken);
     }
+
+    private static bool IsPackageableAudio(MediaFrame frame) => frame.Kind == MediaKind.Audio && frame.Track.Codec == Codec.Aac;
 
     /// <summary>Out-of-window segments of an ended, unrecorded broadcast still go after their grace period.</summary>
     private void ScheduleFinalDeletes(StreamPackager packager)

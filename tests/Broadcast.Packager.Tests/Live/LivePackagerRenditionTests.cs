@@ -146,4 +146,26 @@ public sealed class LivePackagerRenditionTests : IDisposable
         Assert.DoesNotContain("360p", rig.Read("chan/manifest.mpd"), StringComparison.Ordinal);
         Assert.Contains("-6.m4s\n", rig.Read("chan/source/index.m3u8"), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Non_aac_audio_is_left_out_instead_of_failing_the_broadcast()
+    {
+        // Ingest accepts only AAC today; should another codec ever arrive un-transcoded, the video is still served.
+        var mp3 = new AudioTrack(Codec.Mp3, ReadOnlyMemory<byte>.Empty, "mp4a.40.34", 44100, 2);
+        await using var rig = await StartAsync(_ => []);
+        Assert.True(rig.Registry.TryStartPublish("chan", out var source));
+        for (int i = 0; i < 6 * 30; i++)
+        {
+            source.Write(TestMedia.Frame(_sourceTrack, i * 3000L, i % Gop == 0, 400));
+            source.Write(TestMedia.Frame(mp3, i * 1470L, true, 50));
+        }
+        rig.Registry.EndPublish(source);
+        var done = await Task.WhenAny(rig.Finished.Task, Task.Delay(TimeSpan.FromSeconds(60)));
+        Assert.True(done == rig.Finished.Task, "packaging did not finish: " + rig.Logs);
+        Assert.DoesNotContain("failed", rig.Logs, StringComparison.OrdinalIgnoreCase);
+        string master = rig.Read("chan/master.m3u8");
+        Assert.Contains("\nsource/index.m3u8\n", master, StringComparison.Ordinal);
+        Assert.DoesNotContain("audio", master, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(rig.Store.Root, "chan", "audio")));
+    }
 }
