@@ -127,7 +127,7 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
             handedOver = true;
             _sessions[stream.Name] = session;
             session.Start();
-            plan.TrySetResult(session.Outputs.Select(o => new KeyValuePair<string, LiveStream>(o.Rung.Name, o.Stream)).ToArray());
+            plan.TrySetResult(RenditionList(stream, planned.Passthrough, session.Outputs));
             await session.Completion.ConfigureAwait(false);
             _sessions.TryRemove(new KeyValuePair<string, TranscodeSession>(stream.Name, session));
             await session.DisposeAsync().ConfigureAwait(false);
@@ -146,6 +146,22 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
             if (!handedOver) reader.Dispose();
         }
     }
+
+    /// <summary>
+    /// The packager's view of the ladder: <c>source</c> (the published stream itself) first when it is the passthrough
+    /// rung, then the transcoded rungs. Without the <c>source</c> entry the packager serves only the rungs' video.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, LiveStream>> RenditionList(LiveStream source, bool passthrough, IReadOnlyList<RungOutput> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        var list = new List<KeyValuePair<string, LiveStream>>(outputs.Count + 1);
+        if (passthrough) list.Add(new KeyValuePair<string, LiveStream>(SourceRendition, source));
+        list.AddRange(outputs.Select(o => new KeyValuePair<string, LiveStream>(o.Rung.Name, o.Stream)));
+        return list;
+    }
+
+    /// <summary>The packager's name for the source's own video (its <c>StoreKeys.SourceRendition</c>; no reference on purpose).</summary>
+    public const string SourceRendition = "source";
 
     public async ValueTask DisposeAsync()
     {

@@ -9,7 +9,12 @@ namespace Broadcast.Packager.Live;
 /// </summary>
 public interface IRenditionSource
 {
-    /// <summary>Rendition name to the stream carrying it, in ladder order; empty when the stream has none.</summary>
+    /// <summary>
+    /// Rendition name to the stream carrying it, in ladder order; empty when the stream has none (the source alone is
+    /// served). A non-empty list is the whole video ladder: an entry named <c>source</c> (its value the published stream)
+    /// keeps the source as the passthrough rung; without one the source's video is not packaged (passthrough off) and
+    /// the first rung leads.
+    /// </summary>
     Task<IReadOnlyList<KeyValuePair<string, LiveStream>>> GetAsync(LiveStream source, CancellationToken cancellationToken);
 }
 

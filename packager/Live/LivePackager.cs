@@ -9,8 +9,9 @@ namespace Broadcast.Packager.Live;
 
 /// <summary>
 /// Packages every published stream: subscribes to <see cref="LiveStreamRegistry.Published"/>, opens a reader,
-/// waits until it knows which tracks the stream carries, then writes the source video (passthrough) and audio
-/// renditions as CMAF with HLS and DASH manifests. On unpublish the manifests are finalised.
+/// waits until it knows which tracks the stream carries, then writes the source video (passthrough), the transcoded
+/// rungs from <see cref="IRenditionSource"/> and the audio as CMAF with HLS and DASH manifests. On unpublish the
+/// manifests are finalised.
 /// </summary>
 public sealed partial class LivePackager : IHostedService, IPackagerStatus, IManifestNotifications, IAsyncDisposable, IDisposable
 {
@@ -100,7 +101,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             {
                 probe.Add(frame);
                 sawVideo |= frame.Kind == MediaKind.Video;
-                sawAudio |= frame.Kind == MediaKind.Audio;
+                sawAudio |= IsPackageableAudio(frame);
                 long ms = Timescales.Rescale(frame.Dts, frame.Track.Timescale, 1000);
                 firstMs ??= ms;
                 if ((sawVideo && sawAudio) || probe.Count >= ProbeMaxFrames || ms - firstMs >= 3000) break;
@@ -119,23 +120,37 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 {
                     LogNoRenditions(stream.Name);
                 }
-                extras = extras.Where(e => StoreKeys.IsValidName(e.Key) && e.Key != StoreKeys.SourceRendition && e.Key != StoreKeys.AudioRendition).ToArray();
             }
-            string[] videoNames = sawVideo ? [StoreKeys.SourceRendition, .. extras.Select(e => e.Key)] : [];
+            // The list is the video ladder: a `source` entry is the passthrough, and a ladder without one
+            // (Transcode:Passthrough=false) serves only the transcoded rungs; the source then gives only its audio.
+            bool passthrough = extras.Count == 0 || extras.Any(e => e.Key == StoreKeys.SourceRendition);
+            extras = extras.Where(e => StoreKeys.IsValidName(e.Key) && e.Key != StoreKeys.SourceRendition && e.Key != StoreKeys.AudioRendition).ToArray();
+            if (extras.Count == 0) passthrough = true;
+            int first = passthrough ? 1 : 0;
+            string[] videoNames = !sawVideo ? [] : passthrough ? [StoreKeys.SourceRendition, .. extras.Select(e => e.Key)] : [.. extras.Select(e => e.Key)];
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
                 videoNames, sawAudio ? StoreKeys.AudioRendition : null);
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
+            // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed
+            // (earlier ones come from the rung's cached GOP).
+            var current = packager;
+            var extraTasks = extras.Select((e, i) =>
+            {
+                var rungReader = e.Value.OpenReader("packager", capacity: 4096);
+                return Task.Run(() => PackageRenditionAsync(current, stream, i + first, rungReader, cancellationToken));
+            }).ToArray();
             _active[stream.Name] = packager;
             LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
+            if (sawVideo && !passthrough) LogNoPassthrough(stream.Name, string.Join(", ", videoNames));
 
-            var extraTasks = extras.Select((e, i) => Task.Run(() => PackageRenditionAsync(packager, i + 1, e.Value, cancellationToken))).ToArray();
+            bool sourceVideo = sawVideo && passthrough;
             foreach (var frame in probe.ToArray())
             {
                 probe.Remove(frame);
-                await PushAsync(packager, frame, sawVideo, cancellationToken).ConfigureAwait(false);
+                await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
             }
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
-                await PushAsync(packager, frame, sawVideo, cancellationToken).ConfigureAwait(false);
+                await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
 
             // The rungs end after the source once the transcoder has drained its backlog; never wait for them forever.
             try { await Task.WhenAll(extraTasks).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false); }
@@ -168,11 +183,14 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     /// <summary>
     /// Feeds one transcoded rendition. After a transcoder restart (a new sequence header, i.e. a new track instance)
     /// frames are dropped until a keyframe later than the last frame packaged, so the rendition never goes back in
-    /// time and never continues with frames whose references were in the previous encoder run.
+    /// time and never continues with frames whose references were in the previous encoder run. A rendition that ends
+    /// while its source is still live (the transcoder shed it: the machine cannot keep up) is retired: its playlist
+    /// ends and the master playlist and MPD stop offering it.
     /// </summary>
-    private async Task PackageRenditionAsync(StreamPackager packager, int index, LiveStream rendition, CancellationToken cancellationToken)
+    private async Task PackageRenditionAsync(StreamPackager packager, LiveStream source, int index, LiveStreamReader reader, CancellationToken cancellationToken)
     {
-        using var reader = rendition.OpenReader("packager", capacity: 4096);
+        using var _ = reader;
+        var rendition = reader.Stream;
         MediaTrack? track = null;
         long lastDts = long.MinValue;
         bool resync = false;
@@ -193,6 +211,10 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 lastDts = frame.Dts;
                 await packager.PushVideoAsync(index, frame, cancellationToken).ConfigureAwait(false);
             }
+            // The source completes before its rungs drain, so a rung that ends first was stopped on its own.
+            // The leading rendition (the top rung without passthrough) times audio: it stays listed, its segments just stop.
+            if (!source.IsCompleted && index > 0 && await packager.RetireVideoAsync(index, cancellationToken).ConfigureAwait(false))
+                LogRetired(source.Name, rendition.Name);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -203,16 +225,26 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         }
     }
 
-    private static Task PushAsync(StreamPackager packager, MediaFrame frame, bool hasVideo, CancellationToken cancellationToken)
+    private static Task PushAsync(StreamPackager packager, MediaFrame frame, bool sourceVideo, CancellationToken cancellationToken)
     {
         if (frame.Kind == MediaKind.Video)
         {
-            if (hasVideo) return packager.PushVideoAsync(0, frame, cancellationToken);
-            frame.Release(); // video appeared after the stream was set up audio-only
+            if (sourceVideo) return packager.PushVideoAsync(0, frame, cancellationToken);
+            // Video appeared after the stream was set up audio-only, or the source's video is not served (no passthrough).
+            frame.Release();
+            return Task.CompletedTask;
+        }
+        if (!IsPackageableAudio(frame))
+        {
+            // CMAF here carries AAC only (CmafWriter): other audio would fail the whole broadcast's init segment.
+            // Ingest accepts only AAC today; a future non-AAC source is to be encoded to AAC by the transcoder.
+            frame.Release();
             return Task.CompletedTask;
         }
         return packager.PushAudioAsync(frame, cancellationToken);
     }
+
+    private static bool IsPackageableAudio(MediaFrame frame) => frame.Kind == MediaKind.Audio && frame.Track.Codec == Codec.Aac;
 
     /// <summary>Out-of-window segments of an ended, unrecorded broadcast still go after their grace period.</summary>
     private void ScheduleFinalDeletes(StreamPackager packager)
@@ -256,6 +288,12 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Transcoded renditions of {Channel} did not arrive in time; packaging without them")]
     private partial void LogNoRenditions(string channel);
+
+    [LoggerMessage(EventId = 4007, Level = LogLevel.Information, Message = "{Channel}: passthrough off, the source's video is not packaged; video renditions {Renditions}")]
+    private partial void LogNoPassthrough(string channel, string renditions);
+
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Rendition {Rendition} of {Channel} stopped while the stream goes on (shed by the transcoder); removed from the master playlist and the MPD")]
+    private partial void LogRetired(string channel, string rendition);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     private partial void LogInvalidName(string channel);

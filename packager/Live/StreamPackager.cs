@@ -77,6 +77,8 @@ public sealed class StreamPackager : IAsyncDisposable
             var warnings = new List<string>();
             if (_segmenter.KeyframeWarning is { } w) warnings.Add(w);
             if (_segmenter.AudioReanchors > 0) warnings.Add($"audio timestamps jumped {_segmenter.AudioReanchors} time(s); audio clock re-anchored");
+            var retired = _videoTimelines.Where(t => t.Retired).Select(t => t.Name).ToArray();
+            if (retired.Length > 0) warnings.Add($"renditions {string.Join(", ", retired)} stopped and were removed from the manifests");
             var lead = _videoTimelines.Length > 0 ? _videoTimelines[0] : _audioTimeline;
             long target = lead is null || lead.Entries.Count == 0 ? _options.SegmentSeconds : ManifestFormat.TargetSeconds(lead.LongestDuration, lead.Timescale);
             return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten), _lastDuration, target, warnings);
@@ -100,6 +102,37 @@ public sealed class StreamPackager : IAsyncDisposable
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try { _segmenter.MarkDiscontinuity(index); }
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>
+    /// Video rendition <paramref name="index"/>'s producer stopped for good while the stream goes on (a transcoder rung
+    /// was shed). Its media playlist ends now (EXT-X-ENDLIST over what it has stored) and the master playlist and the
+    /// MPD are rewritten without it. The leading rendition (index 0) times the audio and cannot be retired.
+    /// Returns false when there was nothing to do (already retired, or the broadcast ended).
+    /// </summary>
+    public async Task<bool> RetireVideoAsync(int index, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(index, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, _videoTimelines.Length);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var timeline = _videoTimelines[index];
+            if (_ended || timeline.Retired) return false;
+            // Its playlist ends: a player pinned to it stops asking for segments that will never come.
+            if (timeline.Entries.Count > 0)
+            {
+                long last = AllTimelines().Select(t => t.Entries.Count > 0 ? t.Entries[^1].Number : 0).DefaultIfEmpty(0).Max();
+                string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, BroadcastId, WindowStart(timeline), PlaylistState.Ended);
+                await PutManifestAsync(StoreKeys.MediaPlaylist(Channel, timeline.Name), text, ContentTypes.Hls, CachePolicies.Ended(_options), last, cancellationToken).ConfigureAwait(false);
+            }
+            timeline.Retire();
+            // The master is otherwise written once per broadcast; it must now drop the variant.
+            _masterWritten = false;
+            await WriteManifestsAsync(PlaylistState.Live, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
         finally { _gate.Release(); }
     }
 
@@ -228,12 +261,13 @@ public sealed class StreamPackager : IAsyncDisposable
         long last = AllTimelines().Select(t => t.Entries.Count > 0 ? t.Entries[^1].Number : 0).DefaultIfEmpty(0).Max();
         foreach (var t in AllTimelines())
         {
-            if (t.Entries.Count == 0) continue;
+            // A retired rendition's ended playlist was written when it retired; it does not change while live.
+            if (t.Entries.Count == 0 || (t.Retired && state == PlaylistState.Live)) continue;
             string text = HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), state);
             await PutManifestAsync(StoreKeys.MediaPlaylist(Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
         }
         // The master waits until every rendition has a segment, so BANDWIDTH and CODECS are measured, not guessed.
-        bool allHave = AllTimelines().All(t => t.Entries.Count > 0);
+        bool allHave = AllTimelines().All(t => t.Entries.Count > 0 || t.Retired);
         if (allHave && (!_masterWritten || state != PlaylistState.Live))
         {
             string master = HlsPlaylistWriter.WriteMaster(_videoTimelines, _audioTimeline, r => $"{r}/index.m3u8");

@@ -22,6 +22,8 @@ public sealed record MpdSettings(
 /// A decoder-configuration change (new init segment) opens a new Period at that segment number: one
 /// SegmentTemplate can only name one initialization segment (section 5.3.9.2). <see cref="MpdSettings.FirstNumber"/>
 /// is the first segment number shown (the live window); earlier Periods with nothing shown are left out.
+/// Retired video renditions (<see cref="RenditionTimeline.Retired"/>) get no Representation: on the next MPD
+/// update the player's ABR only sees the Representations that still grow.
 /// </summary>
 public static class DashManifestWriter
 {
@@ -29,6 +31,7 @@ public static class DashManifestWriter
     {
         ArgumentNullException.ThrowIfNull(video);
         ArgumentNullException.ThrowIfNull(settings);
+        video = video.Where(v => !v.Retired).ToArray();
         var all = new List<RenditionTimeline>(video);
         if (audio is not null) all.Add(audio);
         var leader = all.FirstOrDefault(t => t.Entries.Count > 0);

@@ -73,12 +73,14 @@ public static class HlsPlaylistWriter
     /// The master playlist. <paramref name="playlistUri"/> maps a rendition name to its media playlist URI,
     /// relative to the master (e.g. <c>source/index.m3u8</c>, or <c>../../source/{id}.m3u8</c> for a recording).
     /// BANDWIDTH is the peak segment bitrate of video plus audio, AVERAGE-BANDWIDTH the measured average
-    /// (section 4.3.4.2), both from the sizes of the segments actually stored.
+    /// (section 4.3.4.2), both from the sizes of the segments actually stored. Retired video renditions
+    /// (<see cref="RenditionTimeline.Retired"/>) are left out: a variant that stopped growing must not be offered.
     /// </summary>
     public static string WriteMaster(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, Func<string, string> playlistUri)
     {
         ArgumentNullException.ThrowIfNull(video);
         ArgumentNullException.ThrowIfNull(playlistUri);
+        video = video.Where(v => !v.Retired).ToArray();
         var sb = new StringBuilder(512);
         sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
         var audioTrack = audio?.Track as AudioTrack;

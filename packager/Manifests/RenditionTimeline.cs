@@ -55,6 +55,16 @@ public sealed class RenditionTimeline
     /// <summary>Measured frame rate in thousandths (29970 = 29.97), from sample counts over media time; 0 when unknown.</summary>
     public long MeasuredFrameRateMilli => _durationTicks == 0 ? 0 : (long)Math.Round((decimal)_samples * 1000 * Timescale / _durationTicks);
 
+    /// <summary>
+    /// The rendition's producer stopped for good before the stream ended (a transcoder rung shed because the machine
+    /// cannot keep up). Its media playlist then ends (EXT-X-ENDLIST) and the master playlist and the MPD leave it
+    /// out, so players switch to the renditions still growing instead of stalling on one that never will.
+    /// </summary>
+    public bool Retired { get; private set; }
+
+    /// <summary>Marks the rendition retired (see <see cref="Retired"/>); its entries stay for its ended playlist.</summary>
+    public void Retire() => Retired = true;
+
     /// <summary>Longest segment duration seen, in ticks of <see cref="Timescale"/>.</summary>
     public long LongestDuration { get; private set; }
 

@@ -101,4 +101,18 @@ public class LadderPlannerTests
     }
 
     private static IConfiguration Config(Dictionary<string, string?> values) => new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+
+    [Theory]
+    [InlineData(true, "source=chan;480p=chan/480p;360p=chan/360p")]
+    [InlineData(false, "480p=chan/480p;360p=chan/360p")]
+    public void The_packager_gets_source_only_with_passthrough(bool passthrough, string expected)
+    {
+        // The packager serves the source's video exactly when the list names `source`: passthrough off must leave it out.
+        var source = new LiveStream("chan");
+        var outputs = new[] { new PlannedRung("480p", 854, 480, 1_200_000), new PlannedRung("360p", 640, 360, 700_000) }
+            .Select(r => new RungOutput(r, new LiveStream("chan/" + r.Name))).ToArray();
+        var list = TranscoderService.RenditionList(source, passthrough, outputs);
+        Assert.Equal(expected, string.Join(";", list.Select(e => $"{e.Key}={e.Value.Name}")));
+        if (passthrough) Assert.Same(source, list[0].Value);
+    }
 }

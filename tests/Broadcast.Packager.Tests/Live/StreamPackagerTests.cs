@@ -78,4 +78,56 @@ public sealed class StreamPackagerTests : IDisposable
         Assert.False(File.Exists(store.PathOf(StoreKeys.VodPlaylist("chan", "source", p.BroadcastId)))); // not recorded
         Assert.True(events.IndexOf("segment source 1") < events.IndexOf("manifest chan/source/index.m3u8"));
     }
+
+    [Fact]
+    public async Task A_retired_rendition_ends_its_playlist_and_leaves_the_master_and_the_mpd()
+    {
+        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
+        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
+        var source = TestMedia.Video();
+        var low = TestMedia.Video(640, 360);
+        var audio = TestMedia.Audio();
+        long audioCount = 0;
+        async Task Feed(int from, int to, bool withLow)
+        {
+            for (int i = from; i < to; i++)
+            {
+                await p.PushVideoAsync(0, TestMedia.Frame(source, i * 3000L, i % 60 == 0, 500), default);
+                if (withLow) await p.PushVideoAsync(1, TestMedia.Frame(low, i * 3000L, i % 60 == 0, 100), default);
+                while (audioCount <= (long)Math.Floor(i * 1.6))
+                    await p.PushAudioAsync(TestMedia.Frame(audio, audioCount++ * 1024L, true, 20), default);
+                time.Advance(TimeSpan.FromMilliseconds(1000.0 / 30));
+            }
+        }
+        string Read(string key) => File.ReadAllText(store.PathOf(key));
+
+        await Feed(0, 8 * 30, withLow: true);
+        Assert.Contains("360p/index.m3u8", Read("chan/master.m3u8"), StringComparison.Ordinal);
+        Assert.Contains("<Representation id=\"360p\"", Read("chan/manifest.mpd"), StringComparison.Ordinal);
+        Assert.DoesNotContain("#EXT-X-ENDLIST", Read("chan/360p/index.m3u8"), StringComparison.Ordinal);
+
+        Assert.True(await p.RetireVideoAsync(1, default));
+        Assert.False(await p.RetireVideoAsync(1, default)); // once
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => p.RetireVideoAsync(0, default)); // the leader times audio
+        string ended = Read("chan/360p/index.m3u8");
+        Assert.EndsWith("#EXT-X-ENDLIST\n", ended, StringComparison.Ordinal);
+        Assert.DoesNotContain("360p", Read("chan/master.m3u8"), StringComparison.Ordinal);
+        Assert.Contains("source/index.m3u8", Read("chan/master.m3u8"), StringComparison.Ordinal);
+        Assert.DoesNotContain("360p", Read("chan/manifest.mpd"), StringComparison.Ordinal);
+        Assert.Contains("renditions 360p stopped", string.Join(";", p.Status.Warnings), StringComparison.Ordinal);
+
+        // The stream goes on without it: the source keeps growing, the retired playlist stays as it ended.
+        string sourceBefore = Read("chan/source/index.m3u8");
+        await Feed(8 * 30, 14 * 30, withLow: false);
+        Assert.NotEqual(sourceBefore, Read("chan/source/index.m3u8"));
+        Assert.Equal(ended, Read("chan/360p/index.m3u8"));
+        Assert.DoesNotContain("360p", Read("chan/manifest.mpd"), StringComparison.Ordinal);
+
+        await p.CompleteAsync(default);
+        Assert.DoesNotContain("360p", Read("chan/master.m3u8"), StringComparison.Ordinal);
+        Assert.DoesNotContain("360p", Read("chan/manifest.mpd"), StringComparison.Ordinal);
+        Assert.False(await p.RetireVideoAsync(1, default));
+    }
 }

@@ -90,6 +90,31 @@ public sealed class ManifestGoldenTests
     public void Vod_playlist() => Golden.Verify("vod.m3u8", Media(Build(8).Video, PlaylistState.Vod));
 
     [Fact]
+    public void Retired_renditions_leave_the_master_and_the_mpd()
+    {
+        var (v, a) = Build(4);
+        var (rung, _) = Build(3);
+        var low = new RenditionTimeline("360p", MediaKind.Video);
+        foreach (var e in rung.Entries) low.Add(e.Segment with { Rendition = "360p" }, e.ProgramDateTime);
+        string Master() => HlsPlaylistWriter.WriteMaster([v, low], a, r => $"{r}/index.m3u8");
+        string Mpd() => DashManifestWriter.Write([v, low], a, new MpdSettings(Id, false, Start, Start.AddSeconds(8), 2, 12, "/time"));
+        Assert.Contains("\n360p/index.m3u8\n", Master(), StringComparison.Ordinal);
+        Assert.Contains("<Representation id=\"360p\"", Mpd(), StringComparison.Ordinal);
+
+        low.Retire();
+        string master = Master();
+        Assert.DoesNotContain("360p", master, StringComparison.Ordinal);
+        Assert.Equal(1, master.Split('\n').Count(l => l.StartsWith("#EXT-X-STREAM-INF:", StringComparison.Ordinal)));
+        Assert.Contains("\nsource/index.m3u8\n", master, StringComparison.Ordinal);
+        Assert.Equal(HlsPlaylistWriter.WriteMaster([v], a, r => $"{r}/index.m3u8"), master);
+        string mpd = Mpd();
+        Assert.DoesNotContain("360p", mpd, StringComparison.Ordinal);
+        Assert.Equal(DashManifestWriter.Write([v], a, new MpdSettings(Id, false, Start, Start.AddSeconds(8), 2, 12, "/time")), mpd);
+        // Its own playlist still lists what it stored, and ends.
+        Assert.EndsWith("#EXT-X-ENDLIST\n", Media(low, PlaylistState.Ended), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Dynamic_mpd()
     {
         var (v, a) = Build(8);
