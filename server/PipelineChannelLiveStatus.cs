@@ -20,11 +20,13 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
     private readonly IViewerCounter? _viewers;
     private readonly ITranscoderStatus? _transcoder;
     private readonly IUploadBacklog? _backlog;
+    private readonly bool _passthrough;
     private readonly ConcurrentDictionary<string, (LiveStream Stream, DateTimeOffset EndedAt)> _lastEnded = new(StringComparer.Ordinal);
 
     public PipelineChannelLiveStatus(LiveStreamRegistry streams, IPackagerStatus? packager = null, IViewerCounter? viewers = null,
-        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null)
+        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, TranscodeOptions? transcodeOptions = null)
     {
+        _passthrough = transcodeOptions?.Passthrough ?? true;
         _transcoder = transcoder;
         _backlog = backlog;
         _streams = streams;
@@ -45,13 +47,15 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
 
     private ChannelLiveState Describe(LiveStream stream, bool online, DateTimeOffset? endedAt, long? viewerCount)
     {
-
         var stats = stream.Statistics;
         var video = stream.Video;
         var audio = stream.Audio;
         var packaging = _packager?.Find(stream.Name);
-        var renditions = new List<string>(2);
-        if (video is not null) renditions.Add("source");
+        var transcoding = online ? _transcoder?.Find(stream.Name) : null;
+        var renditions = new List<string>();
+        // With passthrough off and a ladder running, the source itself is not served.
+        if (video is not null && (_passthrough || transcoding is null)) renditions.Add("source");
+        if (transcoding is not null) renditions.AddRange(transcoding.Renditions.Where(r => !renditions.Contains(r)));
         if (audio is not null) renditions.Add("audio");
         var warnings = new List<string>();
         if (packaging is not null) warnings.AddRange(packaging.Warnings);
@@ -61,10 +65,8 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
                 $"object storage unreachable: {pending.PendingObjects} objects ({pending.PendingBytes / (1024.0 * 1024.0):0.0} MB) waiting to upload" +
                 $"{(pending.OldestPendingSince is { } since ? $" since {since:HH:mm:ss}Z" : "")}; viewers are served from this node's memory meanwhile"));
         }
-        var transcoding = online ? _transcoder?.Find(stream.Name) : null;
         if (transcoding is not null)
         {
-            renditions.InsertRange(video is null ? 0 : 1, transcoding.Renditions.Where(r => !renditions.Contains(r)));
             warnings.AddRange(transcoding.Warnings);
             if (transcoding.Shed.Count > 0)
                 warnings.Add($"the machine cannot keep up: renditions {string.Join(", ", transcoding.Shed)} were shed");

@@ -114,6 +114,7 @@ public class CompositionTests
         Assert.Equal(1280, live.GetProperty("video").GetProperty("width").GetInt32());
         Assert.Equal(30, live.GetProperty("video").GetProperty("frameRate").GetDouble());
         Assert.Equal(10, live.GetProperty("videoFrames").GetInt64());
+        Assert.Equal(new[] { "source" }, live.GetProperty("renditions").EnumerateArray().Select(r => r.GetString()));
 
         string metrics = await server.Http.GetStringAsync("/metrics");
         Assert.Contains($"broadcast_stream_video_frames_total{{stream=\"{issued.Channel.Slug}\"}} 10\n", metrics);
