@@ -18,43 +18,20 @@ namespace Broadcast.Control.Tests;
 public sealed class ControlApiTests : IAsyncLifetime
 {
     private const string Token = "test-admin-token-0123456789";
-    private readonly TempDirectory _directory = new();
+    private ControlApiHost _host = null!;
     private WebApplication _app = null!;
     private HttpClient _client = null!;
     private Uri _base = null!;
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Database:Kind"] = "sqlite",
-            ["Database:ConnectionString"] = $"Data Source={_directory.File("data/broadcast.db")}",
-            ["Secrets:KeyPath"] = _directory.File("data/secret.key"),
-            ["Admin:Token"] = Token,
-            ["Rtmp:Port"] = "19350",
-        });
-        builder.Services.AddControl(builder.Configuration);
-        builder.Services.AddSingleton<IChannelLiveStatus, FakeLiveStatus>();
-        _app = builder.Build();
-        _app.UseControl();
-        _app.MapControlApi();
-        await _app.StartAsync();
-        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        _base = new Uri(address);
-        _client = new HttpClient { BaseAddress = _base };
-        _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        _host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?> { ["Rtmp:Port"] = "19350" }, services => services.AddSingleton<IChannelLiveStatus, FakeLiveStatus>());
+        _app = _host.App;
+        _client = _host.Client;
+        _base = _host.BaseAddress;
     }
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _directory.Dispose();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     /// <summary>Stands in for the pipeline's registry: a channel is live when its slug starts with "live".</summary>
     private sealed class FakeLiveStatus : IChannelLiveStatus

@@ -19,44 +19,26 @@ namespace Broadcast.Control.Tests;
 public sealed class EventApiTests : IAsyncLifetime
 {
     private const string Token = "test-admin-token-events-0123456789";
-    private readonly TempDirectory _directory = new();
+    private ControlApiHost _host = null!;
     private WebApplication _app = null!;
     private HttpClient _client = null!;
     private Uri _base = null!;
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        _host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>
         {
-            ["Database:Kind"] = "sqlite",
-            ["Database:ConnectionString"] = $"Data Source={_directory.File("data/broadcast.db")}",
-            ["Secrets:KeyPath"] = _directory.File("data/secret.key"),
-            ["Admin:Token"] = Token,
             ["Admin:SignInPermitsPerMinute"] = "6",
             // PBKDF2 at the production 600k iterations costs ~1 s per hash here; the hashing itself is tested in the store contract.
             ["Admin:PasswordHashIterations"] = "1000",
             ["Events:PublishLeadSeconds"] = "0",
         });
-        builder.Services.AddControl(builder.Configuration);
-        _app = builder.Build();
-        _app.UseControl();
-        _app.MapControlApi();
-        await _app.StartAsync();
-        _base = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        _client = new HttpClient { BaseAddress = _base };
-        _client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        _app = _host.App;
+        _client = _host.Client;
+        _base = _host.BaseAddress;
     }
 
-    public async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        _directory.Dispose();
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

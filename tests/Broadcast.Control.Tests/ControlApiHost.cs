@@ -1,0 +1,71 @@
+using System.Net.Http.Headers;
+using Broadcast.Control.Api;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Control.Tests;
+
+/// <summary>
+/// The control plane's API on a real Kestrel bound to 127.0.0.1:0 over a SQLite file in a temp directory, with
+/// an HttpClient that carries the admin bearer token.
+/// </summary>
+internal sealed class ControlApiHost : IAsyncDisposable
+{
+    private readonly TempDirectory _directory;
+
+    private ControlApiHost(WebApplication app, TempDirectory directory, Uri baseAddress, string token)
+    {
+        App = app;
+        _directory = directory;
+        BaseAddress = baseAddress;
+        Client = new HttpClient { BaseAddress = baseAddress };
+        Client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    }
+
+    public WebApplication App { get; }
+
+    public Uri BaseAddress { get; }
+
+    public HttpClient Client { get; }
+
+    /// <param name="settings">Configuration beside the database, secret and token ones the host sets itself.</param>
+    /// <param name="services">Extra registrations after <c>AddControl</c> (e.g. a live-status stand-in).</param>
+    public static async Task<ControlApiHost> StartAsync(string token, IReadOnlyDictionary<string, string?> settings,
+        Action<IServiceCollection>? services = null)
+    {
+        var directory = new TempDirectory();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var configuration = new Dictionary<string, string?>
+        {
+            ["Database:Kind"] = "sqlite",
+            ["Database:ConnectionString"] = $"Data Source={directory.File("data/broadcast.db")}",
+            ["Secrets:KeyPath"] = directory.File("data/secret.key"),
+            ["Admin:Token"] = token,
+        };
+        foreach (var (key, value) in settings) configuration[key] = value;
+        builder.Configuration.AddInMemoryCollection(configuration);
+        builder.Services.AddControl(builder.Configuration);
+        services?.Invoke(builder.Services);
+        var app = builder.Build();
+        app.UseControl();
+        app.MapControlApi();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ControlApiHost(app, directory, new Uri(address), token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+        _directory.Dispose();
+    }
+}
