@@ -12,8 +12,10 @@ namespace Broadcast.Packager.Storage;
 /// <see cref="File.Move(string, string, bool)"/> with overwrite (rename(2) on POSIX): a reader holding the old file
 /// keeps reading the old bytes; a new open sees the new file whole.</item>
 /// <item>Content-Type and Cache-Control are kept in a sidecar <c>.meta/{key}.json</c>; the <c>.meta</c> tree cannot
-/// collide with a key because no key segment may start with '.'. Without a sidecar the type is derived from the
-/// extension and Cache-Control is null.</item>
+/// collide with a key because no key segment may start with '.'. Segments and init segments whose metadata is the
+/// packager's fixed one (see <see cref="ImpliedMeta"/>) get no sidecar: that metadata follows from the key. Without
+/// a sidecar the type and Cache-Control are the implied ones for such keys; for any other key the type is derived
+/// from the extension and Cache-Control is null.</item>
 /// <item>ETag: a strong validator computed from the bytes returned (SHA-256, first 128 bits, quoted), so the
 /// ETag always describes exactly <see cref="StoredObject.Data"/> even while a replace races a read.</item>
 /// </list>
@@ -52,6 +54,14 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
         var meta = new Meta(contentType, cacheControl);
         string metaPath = MetaPath(key);
+        if (ImpliedMeta(key) is { } implied && implied == meta)
+        {
+            // No sidecar to create: two of the seven files each segment event created were these. A sidecar left by
+            // an earlier put of the same key with other metadata would now be wrong, so it goes (unlink of a
+            // missing file is a cheap ENOENT, no inode work).
+            DeleteSidecar(metaPath);
+            return;
+        }
         bool remember = IsManifest(key);
         if (remember && _manifestMeta.TryGetValue(key, out var written) && written == meta && File.Exists(metaPath)) return;
         await WriteAtomicAsync(metaPath, JsonSerializer.SerializeToUtf8Bytes(meta, MetaJson.Default.Meta), cancellationToken).ConfigureAwait(false);
@@ -74,13 +84,20 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         catch (DirectoryNotFoundException) { return null; }
 
         Meta? meta = null;
-        try
+        string metaPath = MetaPath(key);
+        // Checked first: segments normally have no sidecar, and a FileNotFoundException per read costs more than
+        // the stat. A sidecar deleted between the check and the read is caught below.
+        if (File.Exists(metaPath))
         {
-            var bytes = await File.ReadAllBytesAsync(MetaPath(key), cancellationToken).ConfigureAwait(false);
-            meta = JsonSerializer.Deserialize(bytes, MetaJson.Default.Meta);
+            try
+            {
+                var bytes = await File.ReadAllBytesAsync(metaPath, cancellationToken).ConfigureAwait(false);
+                meta = JsonSerializer.Deserialize(bytes, MetaJson.Default.Meta);
+            }
+            catch (IOException) { }
+            catch (JsonException) { }
         }
-        catch (IOException) { }
-        catch (JsonException) { }
+        meta ??= ImpliedMeta(key);
         return new StoredObject(data, meta?.ContentType ?? ContentTypes.FromKey(key), meta?.CacheControl, lastModified, ETagOf(data));
     }
 
@@ -93,7 +110,7 @@ public sealed class FileSystemSegmentStore : ISegmentStore
             string path = PathOf(key);
             File.Delete(path); // no error when missing
             _manifestMeta.TryRemove(key, out _);
-            File.Delete(MetaPath(key));
+            DeleteSidecar(MetaPath(key));
         }
         return ValueTask.CompletedTask;
     }
@@ -130,6 +147,31 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(data, hash);
         return "\"" + Convert.ToHexStringLower(hash[..16]) + "\"";
+    }
+
+    /// <summary>
+    /// The metadata the packager always stores with a CMAF segment (.m4s) or init segment (.mp4): immutable
+    /// Cache-Control (<see cref="Live.CachePolicies.Immutable"/>: the broadcast id in the name means the URL is never reused) and audio/mp4 in the audio
+    /// rendition's folder (<see cref="StoreKeys.AudioRendition"/>), video/mp4 elsewhere. Null for other keys.
+    /// </summary>
+    internal static Meta? ImpliedMeta(string key)
+    {
+        if (!key.EndsWith(".m4s", StringComparison.Ordinal) && !key.EndsWith(".mp4", StringComparison.Ordinal)) return null;
+        int last = key.LastIndexOf('/');
+        if (last <= 0) return null;
+        int previous = key.LastIndexOf('/', last - 1);
+        bool audio = key.AsSpan(previous + 1, last - previous - 1).SequenceEqual(StoreKeys.AudioRendition);
+        return audio ? ImpliedAudio : ImpliedVideo;
+    }
+
+    private static readonly Meta ImpliedVideo = new(ContentTypes.VideoMp4, Live.CachePolicies.Immutable);
+    private static readonly Meta ImpliedAudio = new(ContentTypes.AudioMp4, Live.CachePolicies.Immutable);
+
+    /// <summary>No error when the sidecar or its folder is missing (segments usually have none).</summary>
+    private static void DeleteSidecar(string metaPath)
+    {
+        try { File.Delete(metaPath); }
+        catch (DirectoryNotFoundException) { }
     }
 
     private static bool IsManifest(string key) => key.EndsWith(".m3u8", StringComparison.Ordinal) || key.EndsWith(".mpd", StringComparison.Ordinal);

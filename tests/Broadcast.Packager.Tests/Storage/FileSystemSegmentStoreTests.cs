@@ -61,6 +61,53 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
         await store.PutAsync(key, "#EXTM3U\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=2", default);
         Assert.Equal("public, max-age=2", (await store.GetAsync(key, default))!.CacheControl);
     }
+
+    [Theory]
+    [InlineData("ch/source/20261121T054512Z-7.m4s", "video/mp4")]
+    [InlineData("ch/480p/20261121T054512Z-init-1.mp4", "video/mp4")]
+    [InlineData("ch/audio/20261121T054512Z-7.m4s", "audio/mp4")]
+    [InlineData("ch/audio/20261121T054512Z-init.mp4", "audio/mp4")]
+    public async Task Segments_with_the_packagers_metadata_get_no_sidecar_and_read_back_the_same(string key, string type)
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        string sidecar = Path.Combine(_dir.Path, ".meta", key.Replace('/', Path.DirectorySeparatorChar) + ".json");
+        byte[] data = [0, 0, 0, 8, (byte)'s', (byte)'t', (byte)'y', (byte)'p'];
+        await store.PutAsync(key, data, type, Broadcast.Packager.Live.CachePolicies.Immutable, default);
+        Assert.False(File.Exists(sidecar));
+        var got = await store.GetAsync(key, default);
+        Assert.Equal(data, got!.Data.ToArray());
+        Assert.Equal(type, got.ContentType);
+        Assert.Equal(Broadcast.Packager.Live.CachePolicies.Immutable, got.CacheControl);
+        Assert.Equal(FileSystemSegmentStore.ETagOf(data), got.ETag);
+    }
+
+    [Fact]
+    public async Task A_segment_with_other_metadata_keeps_a_sidecar_until_a_put_with_the_implied_metadata()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        const string key = "ch/audio/x-1.m4s";
+        string sidecar = Path.Combine(_dir.Path, ".meta", "ch", "audio", "x-1.m4s.json");
+
+        // Video type in the audio folder, no Cache-Control: not what the key implies, so it is recorded.
+        await store.PutAsync(key, new byte[] { 1 }, "video/mp4", null, default);
+        Assert.True(File.Exists(sidecar));
+        var first = await store.GetAsync(key, default);
+        Assert.Equal("video/mp4", first!.ContentType);
+        Assert.Null(first.CacheControl);
+
+        // Replaced with the implied metadata: the stale sidecar must not survive and override it.
+        await store.PutAsync(key, new byte[] { 2 }, "audio/mp4", Broadcast.Packager.Live.CachePolicies.Immutable, default);
+        Assert.False(File.Exists(sidecar));
+        var second = await store.GetAsync(key, default);
+        Assert.Equal("audio/mp4", second!.ContentType);
+        Assert.Equal(Broadcast.Packager.Live.CachePolicies.Immutable, second.CacheControl);
+
+        // Same type but another Cache-Control: recorded again.
+        await store.PutAsync(key, new byte[] { 3 }, "audio/mp4", "no-store", default);
+        Assert.True(File.Exists(sidecar));
+        Assert.Equal("no-store", (await store.GetAsync(key, default))!.CacheControl);
+    }
+
     [Fact]
     public async Task Missing_keys_read_as_null_and_delete_is_idempotent()
     {
