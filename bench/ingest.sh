@@ -21,7 +21,7 @@ ONLY=${ONLY:-both}
 only_arg=""; [[ $ONLY == both ]] || only_arg=" ONLY=$ONLY"
 WARMUP=${WARMUP:-5}
 ((WARMUP >= 0 && WARMUP <= 60)) || die "WARMUP must be 0..60 seconds"
-BENCH_COMMAND="$(dotnet_env)N=$N DURATION=$DURATION WARMUP=$WARMUP$only_arg${SERVER_ARGS:+ SERVER_ARGS='$SERVER_ARGS'} bench/ingest.sh"
+BENCH_COMMAND="$(dotnet_env)N=$N DURATION=$DURATION WARMUP=$WARMUP$only_arg${SERVER_ARGS+ SERVER_ARGS='$SERVER_ARGS'} bench/ingest.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx libnginx-mod-rtmp ffmpeg curl
 bench_init

@@ -186,6 +186,8 @@ server_build() {
 
 # server_start DIR: starts Broadcast.Server with its state under DIR on free ports.
 # Sets SERVER_PID, RTMP_PORT, HTTP_PORT, HTTP_BASE, ADMIN_TOKEN. Extra server switches: SERVER_ARGS (env).
+# SERVER_ARGS defaults to --Transcode:Enabled=false: the ingest, origin and latency peers (nginx) do not transcode,
+# so neither does ours there; bench/transcode.sh measures the ladder. SERVER_ARGS= (empty) keeps the ladder on.
 server_start() {
   local dir=$1
   mkdir -p "$dir/media"
@@ -195,7 +197,7 @@ server_start() {
   # shellcheck disable=SC2086
   (cd "$dir" && exec dotnet "$SERVER_DLL" --Rtmp:Port="$RTMP_PORT" --Http:Urls="$HTTP_BASE" \
       --Storage:Path="$dir/media" --Database:ConnectionString="Data Source=$dir/broadcast.db" \
-      --Admin:Token="$ADMIN_TOKEN" ${SERVER_ARGS:-}) >"$dir/server.log" 2>&1 &
+      --Admin:Token="$ADMIN_TOKEN" ${SERVER_ARGS---Transcode:Enabled=false}) >"$dir/server.log" 2>&1 &
   SERVER_PID=$!
   BENCH_PIDS+=("$SERVER_PID")
   wait_until 90 curl -fsS "$HTTP_BASE/healthz" || { tail -20 "$dir/server.log" >&2; die "server did not answer /healthz"; }
