@@ -1,4 +1,9 @@
+using System.Buffers;
+
 namespace Broadcast.Media.Bits;
+
+/// <summary>Parses an unescaped RBSP (the payload after the NAL unit header).</summary>
+public delegate bool RbspParser<T>(ReadOnlySpan<byte> rbsp, out T value);
 
 /// <summary>
 /// Removes emulation-prevention bytes from a NAL unit (H.264 7.4.1, HEVC 7.4.2): inside a NAL unit the
@@ -33,5 +38,26 @@ public static class NalUnescaper
             zeros = b == 0 ? zeros + 1 : 0;
         }
         return written;
+    }
+
+    /// <summary>
+    /// Unescapes <paramref name="payload"/> (a NAL unit without its header) into a stack buffer, or a pooled one for
+    /// the rare larger unit, and hands the RBSP to <paramref name="parse"/>.
+    /// </summary>
+    public static bool TryParse<T>(ReadOnlySpan<byte> payload, RbspParser<T> parse, out T value)
+    {
+        byte[]? rented = null;
+        Span<byte> buffer = payload.Length <= StackLimit
+            ? stackalloc byte[StackLimit]
+            : (rented = ArrayPool<byte>.Shared.Rent(payload.Length));
+        try
+        {
+            int length = Unescape(payload, buffer);
+            return parse(buffer[..length], out value);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 }

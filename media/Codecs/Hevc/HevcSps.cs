@@ -41,19 +41,7 @@ public sealed record HevcSps
     {
         sps = null!;
         if (nal.Length < 4 || ((nal[0] >> 1) & 0x3F) != 33 || (nal[0] & 0x80) != 0) return false;
-        byte[]? rented = null;
-        Span<byte> buffer = nal.Length <= NalUnescaper.StackLimit
-            ? stackalloc byte[NalUnescaper.StackLimit]
-            : (rented = ArrayPool<byte>.Shared.Rent(nal.Length));
-        try
-        {
-            int length = NalUnescaper.Unescape(nal[2..], buffer);
-            return TryParseRbsp(buffer[..length], out sps);
-        }
-        finally
-        {
-            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
-        }
+        return NalUnescaper.TryParse(nal[2..], TryParseRbsp, out sps);
     }
 
     private static bool TryParseRbsp(ReadOnlySpan<byte> rbsp, out HevcSps sps)
