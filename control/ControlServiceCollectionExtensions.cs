@@ -103,17 +103,13 @@ public static class ControlServiceCollectionExtensions
     public static IApplicationBuilder UseControl(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // The origin's media paths are public and carry no credentials: authenticating them only ran the default
-        // (admin) scheme's cookie handler to find no cookie, on every segment and playlist request. Every other
-        // path still gets the default scheme, so pages that show the signed-in user keep working.
-        app.UseWhen(static context => !IsPublicMedia(context.Request.Path), static branch => branch.UseAuthentication());
+        // Not inside a UseWhen branch for non-media paths: a branch's properties are copy-on-write, so WebApplication
+        // would not see authentication as added and would add it again in front of the whole pipeline.
+        app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
         return app;
     }
-
-    private static bool IsPublicMedia(PathString path) =>
-        path.StartsWithSegments("/live", StringComparison.Ordinal) || path.StartsWithSegments("/time", StringComparison.Ordinal);
 
     private static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments("/api", StringComparison.Ordinal);
 
