@@ -26,7 +26,6 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
     private Task? _acceptLoop;
-    private long _nextId;
 
     public RtmpServer(IOptions<RtmpOptions> options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, IRtmpConnections connections,
         ILogger<RtmpServer> logger, TimeProvider? time = null)
@@ -46,6 +45,9 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
     public Task<IPEndPoint> Listening => _listening.Task;
 
     public IRtmpConnections Connections => _connections;
+
+    /// <summary>Wraps each accepted socket before the RTMP handshake (the RTMPS listener sets TLS); null for plain RTMP.</summary>
+    internal IRtmpTransport? Transport { get; init; }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -97,8 +99,8 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
                 continue;
             }
             socket.NoDelay = true;
-            long id = Interlocked.Increment(ref _nextId);
-            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow());
+            long id = _connections.NextId();
+            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow()) { Transport = Transport };
             _connections.Add(connection);
             RtmpLog.Accepted(_logger, id, remote);
             _running[id] = RunConnectionAsync(connection, stopping);
