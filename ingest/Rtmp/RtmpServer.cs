@@ -65,7 +65,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         }
         _listener = listener;
         LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
-        RtmpLog.Listening(_logger, LocalEndPoint.ToString());
+        if (Transport is null) RtmpLog.Listening(_logger, LocalEndPoint.ToString()); // RTMPS logs its own line
         _listening.TrySetResult(LocalEndPoint);
         _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, _stopping.Token), CancellationToken.None);
         return Task.CompletedTask;

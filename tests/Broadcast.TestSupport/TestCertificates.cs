@@ -39,4 +39,12 @@ public static class TestCertificates
         File.WriteAllBytes(path, certificate.Export(X509ContentType.Pkcs12, password));
         return path;
     }
+
+    /// <summary>Server switches turning RTMPS on at <paramref name="port"/> with a fresh PEM pair written into <paramref name="directory"/>.</summary>
+    public static IReadOnlyList<string> RtmpsServerArguments(int port, string directory)
+    {
+        using var certificate = CreateSelfSigned("broadcast-rtmps-test");
+        var (certificatePath, keyPath) = WritePem(certificate, directory, "rtmps");
+        return [$"--Rtmps:Port={port.ToString(System.Globalization.CultureInfo.InvariantCulture)}", $"--Rtmps:CertificatePath={certificatePath}", $"--Rtmps:KeyPath={keyPath}"];
+    }
 }
