@@ -43,18 +43,10 @@ public sealed class RtmpsTests(ServerFixture fixture)
         var otherStatus = await Server.Api.GetChannelAsync(other.Id);
         fixture.Check(otherStatus.Live != true, $"the channel the plain client aimed at went live: {otherStatus}");
 
-        ProbeResult probe;
-        try
-        {
-            probe = await FfProbe.ProbeAsync(hls.ToString(), timeout: TimeSpan.FromSeconds(60));
-        }
-        catch (Exception e) when (e is InvalidOperationException or TimeoutException)
-        {
-            Assert.Fail(fixture.WithLog(e.Message));
-            return;
-        }
-
-        fixture.Check(probe.Video is { CodecName: "h264", Width: 320, Height: 240 }, $"ffprobe {hls}: video {probe.Video}, expected h264 320x240");
+        ProbeResult? probe = null;
+        var probeError = await Record.ExceptionAsync(async () => probe = await FfProbe.ProbeAsync(hls.ToString(), timeout: TimeSpan.FromSeconds(60)));
+        fixture.Check(probe is not null, $"ffprobe {hls} failed: {probeError?.Message}");
+        fixture.Check(probe!.Video is { CodecName: "h264", Width: 320, Height: 240 }, $"ffprobe {hls}: video {probe.Video}, expected h264 320x240");
         fixture.Check(probe.Audio is { CodecName: "aac" }, $"ffprobe {hls}: audio {probe.Audio}, expected aac");
 
         var browser = await fixture.BrowserAsync();
