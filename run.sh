@@ -2,9 +2,14 @@
 # Runs Broadcast on one machine with embedded defaults: SQLite and segments under ./data.
 # Installs ffmpeg when missing, builds, starts the server. Extra arguments are passed to the server,
 # e.g. ./run.sh --Rtmp:Port=1936. Ctrl-C stops it cleanly.
+# ./run.sh --rtmps (or BROADCAST_RTMPS=1) adds RTMPS ingest on 1936, with a self-signed test certificate in
+# ./data/tls unless Rtmps:CertificatePath is given (scripts/rtmps-setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/deps.sh ffmpeg npm
+rtmps=${BROADCAST_RTMPS:-0}
+args=()
+for a in "$@"; do if [[ $a == --rtmps ]]; then rtmps=1; else args+=("$a"); fi; done
+scripts/deps.sh ffmpeg npm openssl
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download (dotnet not on PATH)" >&2
   exit 1
@@ -13,4 +18,5 @@ fi
 scripts/dashboard-assets.sh
 dotnet build server/Broadcast.Server.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
 mkdir -p data
-exec dotnet server/bin/Release/net10.0/Broadcast.Server.dll "$@"
+if [[ $rtmps == 1 ]]; then mapfile -t extra < <(scripts/rtmps-setup.sh "${args[@]}"); args+=("${extra[@]}"); fi
+exec dotnet server/bin/Release/net10.0/Broadcast.Server.dll "${args[@]}"

@@ -1,4 +1,5 @@
 using Broadcast.Ingest.Rtmp;
+using Broadcast.Ingest.Rtmps;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,6 +28,7 @@ public static class IngestServiceCollectionExtensions
         services.TryAddSingleton<IRtmpConnections, RtmpConnectionRegistry>();
         services.TryAddSingleton<RtmpServer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RtmpServer>());
+        services.AddRtmpsIngest(configuration); // only when Rtmps:Port is set
         return services;
     }
 }

@@ -33,6 +33,8 @@ internal sealed class StartupBanner(
             var defaultChannel = await channels.EnsureDefaultChannelAsync(stoppingToken).ConfigureAwait(false);
             string host = new Uri(http).Host;
             lines.Add($"  RTMP server (OBS: Settings > Stream > Custom): rtmp://{host}:{endpoint.Port}/live");
+            if (services.GetService<Broadcast.Ingest.Rtmps.RtmpsServer>() is { } rtmps)
+                lines.Add($"  RTMPS server (TLS, same stream keys):          rtmps://{host}:{(await rtmps.Listening.WaitAsync(stoppingToken).ConfigureAwait(false)).Port}/live");
             lines.Add(defaultChannel.StreamKey is { } key
                 ? $"  Stream key of channel '{defaultChannel.Channel.Name}':        {key}"
                 : $"  Stream key of channel '{defaultChannel.Channel.Name}': cannot be decrypted with the current secret; rotate it through the API");

@@ -32,11 +32,15 @@ public interface IRtmpConnections
 internal sealed class RtmpConnectionRegistry : IRtmpConnections
 {
     private readonly ConcurrentDictionary<long, RtmpConnection> _connections = new();
+    private long _lastId;
 
     public int Count => _connections.Count;
 
     public IReadOnlyList<RtmpConnectionInfo> Snapshot() =>
         _connections.Values.Select(c => c.Info).OrderBy(i => i.Id).ToArray();
+
+    /// <summary>Connection ids, unique across every listener that shares this registry (RTMP and RTMPS).</summary>
+    internal long NextId() => Interlocked.Increment(ref _lastId);
 
     internal void Add(RtmpConnection connection) => _connections[connection.Id] = connection;
 

@@ -81,9 +81,19 @@ internal sealed class RtmpConnection
         public bool Logged { get; } = logged;
     }
 
+    /// <summary>Wraps the socket before the RTMP handshake (RTMPS: TLS); null runs RTMP on the socket itself.</summary>
+    internal IRtmpTransport? Transport { get; init; }
+
     public async Task RunAsync(CancellationToken serverStopping)
     {
-        await using var network = new NetworkStream(_socket, ownsSocket: true);
+        await using var network = Transport is null ? new NetworkStream(_socket, ownsSocket: true) : await Transport.OpenAsync(_socket, Id, _remote, serverStopping).ConfigureAwait(false);
+        if (network is null)
+        {
+            // Refused by the transport, which logged why and closed the socket.
+            _state = RtmpConnectionState.Closed;
+            _chunks.Dispose();
+            return;
+        }
         _input = PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
         _output = PipeWriter.Create(network);
         _timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);

@@ -26,7 +26,6 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
     private Task? _acceptLoop;
-    private long _nextId;
 
     public RtmpServer(IOptions<RtmpOptions> options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, IRtmpConnections connections,
         ILogger<RtmpServer> logger, TimeProvider? time = null)
@@ -47,6 +46,9 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
 
     public IRtmpConnections Connections => _connections;
 
+    /// <summary>Wraps each accepted socket before the RTMP handshake (the RTMPS listener sets TLS); null for plain RTMP.</summary>
+    internal IRtmpTransport? Transport { get; init; }
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var address = IPAddress.Parse(_options.BindAddress);
@@ -63,7 +65,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         }
         _listener = listener;
         LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
-        RtmpLog.Listening(_logger, LocalEndPoint.ToString());
+        if (Transport is null) RtmpLog.Listening(_logger, LocalEndPoint.ToString()); // RTMPS logs its own line
         _listening.TrySetResult(LocalEndPoint);
         _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, _stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
@@ -97,8 +99,8 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
                 continue;
             }
             socket.NoDelay = true;
-            long id = Interlocked.Increment(ref _nextId);
-            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow());
+            long id = _connections.NextId();
+            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow()) { Transport = Transport };
             _connections.Add(connection);
             RtmpLog.Accepted(_logger, id, remote);
             _running[id] = RunConnectionAsync(connection, stopping);

@@ -48,10 +48,17 @@ public sealed class ServerFixture : IAsyncLifetime
         }
     }
 
+    // RTMPS is on too, with a certificate made for this run, so the RTMPS tests publish to this same server.
+    private readonly TempDirectory _tls = new("server-tls");
+
+    public int RtmpsPort { get; } = FreePort.Tcp();
+
+    public string RtmpsUrl(string streamKey) => $"rtmps://127.0.0.1:{RtmpsPort}/live/{streamKey}";
+
     // Broadcasts are recorded, so the playback tests can play a finished broadcast from its recording.
     public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new ServerOptions
     {
-        ExtraArguments = ["--Packager:RecordByDefault=true"],
+        ExtraArguments = ["--Packager:RecordByDefault=true", .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path)],
     });
 
     public async Task DisposeAsync()
@@ -73,6 +80,8 @@ public sealed class ServerFixture : IAsyncLifetime
         {
             await _server.DisposeAsync();
         }
+
+        _tls.Dispose();
     }
 }
 

@@ -74,6 +74,8 @@ internal sealed class RtmpTestHost : IAsyncDisposable
 
     public RtmpServer Server => _host.Services.GetRequiredService<RtmpServer>();
 
+    public IServiceProvider Services => _host.Services;
+
     public LiveStreamRegistry Registry => _host.Services.GetRequiredService<LiveStreamRegistry>();
 
     public TestPublishAuthorizer Authorizer => (TestPublishAuthorizer)_host.Services.GetRequiredService<IPublishAuthorizer>();
