@@ -25,6 +25,9 @@ public static class IngestServiceCollectionExtensions
             .Validate(o => o.ChunkSize is >= 128 and <= 65536, "Rtmp:ChunkSize must be 128..65536.")
             .Validate(o => o.HandshakeTimeoutSeconds > 0 && o.IdleTimeoutSeconds > 0, "Rtmp timeouts must be positive.")
             .Validate(o => System.Net.IPAddress.TryParse(o.BindAddress, out _), "Rtmp:BindAddress must be an IP address.");
+        services.AddOptions<IngestOptions>()
+            .Bind(configuration.GetSection(IngestOptions.SectionName))
+            .Validate(o => o.ReconnectGraceSeconds is >= 0 and <= 3600, "Ingest:ReconnectGraceSeconds must be 0..3600.");
         services.TryAddSingleton<IRtmpConnections, RtmpConnectionRegistry>();
         services.TryAddSingleton<RtmpServer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RtmpServer>());

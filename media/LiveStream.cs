@@ -23,6 +23,18 @@ public sealed class LiveStream
     private IReadOnlyDictionary<string, object?> _metadata = new Dictionary<string, object?>();
     private bool _completed;
 
+    // Reconnect continuity (see TryInterrupt/TryResume); 90 kHz media times.
+    private bool _reconnecting;
+    private DateTimeOffset? _reconnectDeadline;
+    private DateTimeOffset _interruptedAt;
+    private int _epoch;
+    private bool _joinPending;
+    private long _joinGap;
+    private long _joinOffset;
+    private long _end = long.MinValue;
+    private long _lastVideoDts = long.MinValue;
+    private long _lastVideoDelta;
+
     public LiveStream(string name, TimeProvider? timeProvider = null)
     {
         Name = name;
@@ -51,6 +63,62 @@ public sealed class LiveStream
     public IReadOnlyDictionary<string, object?> Metadata { get { lock (_gate) return _metadata; } }
 
     public bool IsCompleted { get { lock (_gate) return _completed; } }
+
+    /// <summary>The publisher left and the broadcast waits (until <see cref="ReconnectDeadline"/>) for it to come back.</summary>
+    public bool IsReconnecting { get { lock (_gate) return _reconnecting; } }
+
+    /// <summary>While <see cref="IsReconnecting"/>: when the broadcast ends unless the publisher is back.</summary>
+    public DateTimeOffset? ReconnectDeadline { get { lock (_gate) return _reconnectDeadline; } }
+
+    /// <summary>How many times a publisher rejoined this broadcast; frames carry it as <see cref="MediaFrame.Epoch"/>.</summary>
+    public int Epoch { get { lock (_gate) return _epoch; } }
+
+    /// <summary>
+    /// The publisher left (its connection dropped) but the broadcast goes on: readers keep their place, nothing is
+    /// completed. False when the stream already ended or already waits.
+    /// </summary>
+    public bool TryInterrupt(DateTimeOffset deadline)
+    {
+        lock (_gate)
+        {
+            if (_completed || _reconnecting) return false;
+            _reconnecting = true;
+            _reconnectDeadline = deadline;
+            _interruptedAt = TimeProvider.GetUtcNow();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// A publisher took the interrupted broadcast over: from now on frames belong to a new <see cref="Epoch"/> and are
+    /// moved on the timeline (<see cref="TimelineJoin"/>) to follow the previous media plus the time the broadcast
+    /// waited. False unless the stream <see cref="IsReconnecting"/>.
+    /// </summary>
+    public bool TryResume()
+    {
+        lock (_gate)
+        {
+            if (_completed || !_reconnecting) return false;
+            _reconnecting = false;
+            _reconnectDeadline = null;
+            _epoch++;
+            _joinPending = true;
+            _joinGap = TimelineJoin.ToVideoTicks(TimeProvider.GetUtcNow() - _interruptedAt);
+            return true;
+        }
+    }
+
+    /// <summary>The grace period of <paramref name="epoch"/> ran out: true when the caller is to end the stream (no resume won the race).</summary>
+    internal bool TryExpire(int epoch)
+    {
+        lock (_gate)
+        {
+            if (_completed || !_reconnecting || _epoch != epoch) return false;
+            _reconnecting = false;
+            _reconnectDeadline = null;
+            return true;
+        }
+    }
 
     /// <summary>Raised once when the publisher has ended (after every reader has been completed).</summary>
     public event Action<LiveStream>? Completed;
@@ -90,6 +158,7 @@ public sealed class LiveStream
                 frame.Release();
                 return;
             }
+            Place(frame);
             UpdateGopCache(frame);
             foreach (var reader in _readers) reader.Offer(frame);
         }
@@ -135,6 +204,35 @@ public sealed class LiveStream
         }
         foreach (var reader in readers) reader.Complete();
         Completed?.Invoke(this);
+    }
+
+    /// <summary>Applies the current join offset and epoch to a frame, and keeps track of where the media ends.</summary>
+    private void Place(MediaFrame frame)
+    {
+        int timescale = frame.Track.Timescale;
+        if (_epoch > 0)
+        {
+            if (_joinPending)
+            {
+                _joinPending = false;
+                long first = Timescales.Rescale(frame.Dts, timescale, Timescales.Video);
+                _joinOffset = _end == long.MinValue ? 0 : TimelineJoin.Offset(_end, _joinGap, first);
+                _lastVideoDts = long.MinValue;
+            }
+            if (_joinOffset != 0) frame.Shift(Timescales.Rescale(_joinOffset, Timescales.Video, timescale));
+            frame.Epoch = _epoch;
+        }
+        long dts = Timescales.Rescale(frame.Dts, timescale, Timescales.Video);
+        long duration;
+        if (frame.Track is AudioTrack audio)
+            duration = Timescales.Rescale(audio.SamplesPerFrame, audio.SampleRate, Timescales.Video);
+        else
+        {
+            if (_lastVideoDts != long.MinValue && dts > _lastVideoDts) _lastVideoDelta = dts - _lastVideoDts;
+            _lastVideoDts = dts;
+            duration = _lastVideoDelta > 0 ? _lastVideoDelta : Timescales.Video / 30;
+        }
+        if (dts + duration > _end) _end = dts + duration;
     }
 
     private void UpdateGopCache(MediaFrame frame)
@@ -267,6 +365,7 @@ public sealed class LiveStreamReader : IDisposable
 public sealed class LiveStreamRegistry
 {
     private readonly ConcurrentDictionary<string, LiveStream> _streams = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<LiveStream, ITimer> _graceTimers = new();
     private readonly TimeProvider _timeProvider;
 
     public LiveStreamRegistry(TimeProvider? timeProvider = null) => _timeProvider = timeProvider ?? TimeProvider.System;
@@ -281,13 +380,26 @@ public sealed class LiveStreamRegistry
 
     public LiveStream? Find(string name) => _streams.TryGetValue(name, out var s) ? s : null;
 
+    /// <summary>Raised when a publisher dropped and the stream waits for it (<see cref="Interrupt"/>).</summary>
+    public event Action<LiveStream>? Interrupted;
+
+    /// <summary>Raised when a publisher took an interrupted stream over again: the same broadcast continues.</summary>
+    public event Action<LiveStream>? Resumed;
+
+    /// <summary>
+    /// Starts a publish. A stream of that name that waits for its publisher (<see cref="LiveStream.IsReconnecting"/>)
+    /// is resumed and returned (true, <see cref="Resumed"/> raised); one that still has its publisher is refused (false).
+    /// </summary>
     public bool TryStartPublish(string name, out LiveStream stream)
     {
         var candidate = new LiveStream(name, _timeProvider);
         if (!_streams.TryAdd(name, candidate))
         {
-            stream = _streams[name];
-            return false;
+            stream = _streams.TryGetValue(name, out var existing) ? existing : candidate;
+            if (ReferenceEquals(stream, candidate) || !stream.TryResume()) return false;
+            if (_graceTimers.TryRemove(stream, out var timer)) timer.Dispose();
+            Resumed?.Invoke(stream);
+            return true;
         }
         stream = candidate;
         Published?.Invoke(candidate);
@@ -300,7 +412,33 @@ public sealed class LiveStreamRegistry
     /// </summary>
     public void EndPublish(LiveStream stream)
     {
+        if (_graceTimers.TryRemove(stream, out var timer)) timer.Dispose();
         stream.Complete();
         if (_streams.TryRemove(new KeyValuePair<string, LiveStream>(stream.Name, stream))) Unpublished?.Invoke(stream);
+    }
+
+    /// <summary>
+    /// The publisher of <paramref name="stream"/> dropped. With a positive <paramref name="grace"/> the broadcast waits
+    /// that long for the same stream name to publish again (<see cref="TryStartPublish"/> resumes it) and otherwise
+    /// ends exactly as <see cref="EndPublish"/> does; with none it ends now. Returns true when the stream waits.
+    /// </summary>
+    public bool Interrupt(LiveStream stream, TimeSpan grace)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (grace <= TimeSpan.Zero || !stream.TryInterrupt(_timeProvider.GetUtcNow() + grace))
+        {
+            EndPublish(stream);
+            return false;
+        }
+        int epoch = stream.Epoch;
+        var timer = _timeProvider.CreateTimer(_ =>
+        {
+            if (stream.TryExpire(epoch)) EndPublish(stream);
+        }, null, grace, Timeout.InfiniteTimeSpan);
+        if (_graceTimers.TryRemove(stream, out var previous)) previous.Dispose();
+        _graceTimers[stream] = timer;
+        if (stream.IsCompleted && _graceTimers.TryRemove(stream, out var late)) late.Dispose();
+        Interrupted?.Invoke(stream);
+        return true;
     }
 }

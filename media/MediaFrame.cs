@@ -35,6 +35,16 @@ public sealed class MediaFrame
     /// <summary>A sync sample: IDR/CRA for video; every audio frame is one.</summary>
     public bool IsKeyframe { get; private set; }
 
+    /// <summary>
+    /// Which publish of the broadcast this frame came from: 0 for the first publisher, +1 each time a publisher
+    /// reconnected within the grace period (<see cref="LiveStream.TryResume"/>). Readers that see it change know
+    /// the media does not continue the previous frames (a discontinuity). Set by the hub.
+    /// </summary>
+    public int Epoch { get; internal set; }
+
+    /// <summary>Moves the frame on the timeline (the hub's reconnect offset); only while one holder owns it.</summary>
+    internal void Shift(long ticks) => Dts += ticks;
+
     public ReadOnlyMemory<byte> Data => new(_buffer, 0, _length);
 
     public int Length => _length;
@@ -57,6 +67,7 @@ public sealed class MediaFrame
         frame.Dts = dts;
         frame.CompositionOffset = compositionOffset;
         frame.IsKeyframe = isKeyframe;
+        frame.Epoch = 0;
         frame._buffer = FrameBufferPool.Rent(Math.Max(length, 1));
         frame._length = length;
         frame._references = 1;

@@ -72,9 +72,12 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
                 warnings.Add($"the machine cannot keep up: renditions {string.Join(", ", transcoding.Shed)} were shed");
         }
 
+        var reconnectDeadline = online ? stream.ReconnectDeadline : null;
         return new ChannelLiveState(online, stream.StartedAt, viewerCount)
         {
             EndedAt = endedAt,
+            Reconnecting = reconnectDeadline is not null,
+            ReconnectDeadline = reconnectDeadline,
             Video = video is null ? null : new LiveVideoStatus(
                 CodecName(video.Codec), video.CodecString, video.Width, video.Height,
                 video.FrameRate is { } fr ? Math.Round((double)fr.Numerator / fr.Denominator, 3) : null,

@@ -74,6 +74,19 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
     public void Start() => _run = Task.Run(() => SuperviseAsync(_stop.Token));
 
+    private int _joinRestart;
+
+    /// <summary>
+    /// The source's encoder reconnected and its media joins the same broadcast: ffmpeg restarts at once for the new
+    /// publish (no backoff, not counted as a back-end failure); the rungs' new sequence headers make the packager mark
+    /// the join as a discontinuity.
+    /// </summary>
+    public void RestartForJoin()
+    {
+        Volatile.Write(ref _joinRestart, 1);
+        if (_process is { } p) Kill(p);
+    }
+
     /// <summary>Completes when the source ended and ffmpeg has drained (or was killed after the grace period).</summary>
     public Task Completion => _run ?? Task.CompletedTask;
 
@@ -104,6 +117,12 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 if (outcome == RunOutcome.Shed)
                 {
                     backoff = TimeSpan.FromMilliseconds(250);
+                    continue;
+                }
+                if (Interlocked.Exchange(ref _joinRestart, 0) == 1)
+                {
+                    backoff = TimeSpan.FromMilliseconds(250);
+                    LogJoinRestart(_source.Name);
                     continue;
                 }
                 // A hardware encoder that fails (session limit, driver error) moves to the next back-end.
@@ -210,7 +229,9 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 }
                 long silentMs = Environment.TickCount64 - Volatile.Read(ref lastOutputTicks);
                 var limit = sawOutput ? _settings.HangTimeout : _settings.StartTimeout;
-                if (silentMs > limit.TotalMilliseconds)
+                // While the source waits for its encoder to reconnect there is nothing to encode: silence is not a hang.
+                if (_source.IsReconnecting) Volatile.Write(ref lastOutputTicks, Environment.TickCount64);
+                else if (silentMs > limit.TotalMilliseconds)
                 {
                     LogHung(_source.Name, silentMs);
                     Kill(process);
@@ -430,6 +451,9 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Transcoding {Channel}: ffmpeg pid {Pid} on {Backend}, rungs {Rungs}")]
     private partial void LogStarted(string channel, int pid, string backend, string rungs);
+
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "The encoder of {Channel} reconnected; ffmpeg restarts for the new publish")]
+    private partial void LogJoinRestart(string channel);
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} exited with code {Code}")]
     private partial void LogExited(string channel, int code);

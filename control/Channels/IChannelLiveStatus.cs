@@ -11,6 +11,15 @@ public sealed record ChannelLiveState(bool Online, DateTimeOffset? Since = null,
     /// <summary>When off air after a publish: when that publish ended. The counters below then describe it.</summary>
     public DateTimeOffset? EndedAt { get; init; }
 
+    /// <summary>
+    /// The encoder dropped and the broadcast waits for it (<c>Ingest:ReconnectGraceSeconds</c>): still on air (its
+    /// manifests stay live), ending at <see cref="ReconnectDeadline"/> unless the same stream key publishes again.
+    /// </summary>
+    public bool Reconnecting { get; init; }
+
+    /// <summary>While <see cref="Reconnecting"/>: when the broadcast ends unless the encoder is back.</summary>
+    public DateTimeOffset? ReconnectDeadline { get; init; }
+
     public LiveVideoStatus? Video { get; init; }
 
     public LiveAudioStatus? Audio { get; init; }

@@ -47,6 +47,7 @@ internal sealed class RtmpConnection
     private uint _publishStreamId;
     private TimestampUnwrapper _audioClock;
     private TimestampUnwrapper _videoClock;
+    private bool _serverStopping;
 
     public RtmpConnection(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger, DateTimeOffset connectedAt)
     {
@@ -72,6 +73,9 @@ internal sealed class RtmpConnection
     public IPEndPoint? RemoteEndPoint { get; }
 
     public DateTimeOffset ConnectedAt { get; }
+
+    /// <summary>How long a dropped publish waits for its encoder (<see cref="IngestOptions.ReconnectGraceSeconds"/>); zero ends it at once.</summary>
+    internal TimeSpan ReconnectGrace { get; init; }
 
     public RtmpConnectionInfo Info => new(Id, _remote, _state, Interlocked.Read(ref _bytesIn), _app, _stream?.Name, _decision.ChannelId, ConnectedAt);
 
@@ -134,6 +138,7 @@ internal sealed class RtmpConnection
         finally
         {
             _state = RtmpConnectionState.Closed;
+            _serverStopping = serverStopping.IsCancellationRequested;
             await EndPublishAsync(sendStatus: false).ConfigureAwait(false);
             _chunks.Dispose();
             _timeout.Dispose();
@@ -451,6 +456,14 @@ internal sealed class RtmpConnection
         _stream = null;
         _demuxer = null;
         if (_state == RtmpConnectionState.Publishing) _state = RtmpConnectionState.Connected;
+        // A dropped connection (no unpublish command, not ended by the server, not a shutdown) may come back: the
+        // broadcast waits for the grace period instead of ending.
+        bool dropped = !sendStatus && _endedByServer is null && !_serverStopping;
+        if (dropped && _registry.Interrupt(stream, ReconnectGrace))
+        {
+            RtmpLog.PublishInterrupted(_logger, Id, _remote, stream.Name, (int)ReconnectGrace.TotalSeconds, _decision.ChannelId);
+            return;
+        }
         _registry.EndPublish(stream);
         RtmpLog.PublishEnded(_logger, Id, _remote, stream.Name, _app, _decision.ChannelId);
         if (sendStatus) SendCommand(_publishStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.UnpublishSuccess, $"{stream.Name} is now unpublished."));

@@ -49,4 +49,7 @@ internal static partial class RtmpLog
 
     [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} ignored command {Command}")]
     public static partial void IgnoredCommand(ILogger logger, long connectionId, string command);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} dropped while publishing {StreamName} (channel {ChannelId}); waiting {GraceSeconds} s for the encoder to reconnect")]
+    public static partial void PublishInterrupted(ILogger logger, long connectionId, string remoteEndPoint, string streamName, int graceSeconds, string? channelId);
 }

@@ -26,10 +26,12 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
     private Task? _acceptLoop;
+    private readonly TimeSpan _reconnectGrace;
 
     public RtmpServer(IOptions<RtmpOptions> options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, IRtmpConnections connections,
-        ILogger<RtmpServer> logger, TimeProvider? time = null)
+        ILogger<RtmpServer> logger, TimeProvider? time = null, IOptions<IngestOptions>? ingest = null)
     {
+        _reconnectGrace = TimeSpan.FromSeconds(Math.Max(0, ingest?.Value.ReconnectGraceSeconds ?? 0));
         _options = options.Value;
         _registry = registry;
         _authorizer = authorizer;
@@ -100,7 +102,11 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
             }
             socket.NoDelay = true;
             long id = _connections.NextId();
-            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow()) { Transport = Transport };
+            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow())
+            {
+                Transport = Transport,
+                ReconnectGrace = _reconnectGrace,
+            };
             _connections.Add(connection);
             RtmpLog.Accepted(_logger, id, remote);
             _running[id] = RunConnectionAsync(connection, stopping);

@@ -19,13 +19,15 @@ public sealed class RtmpsServer : IHostedService, IAsyncDisposable
     private readonly ILogger _logger;
 
     public RtmpsServer(IOptions<RtmpsOptions> tls, IOptionsMonitor<RtmpOptions> rtmp, LiveStreamRegistry registry, IPublishAuthorizer authorizer,
-        IRtmpConnections connections, ILogger<RtmpsServer> logger, ILogger<RtmpServer> rtmpLogger, TimeProvider? time = null)
+        IRtmpConnections connections, ILogger<RtmpsServer> logger, ILogger<RtmpServer> rtmpLogger, TimeProvider? time = null,
+        IOptions<IngestOptions>? ingest = null)
     {
         // The RTMP section bound again under this name, with the RTMPS port and address (see AddRtmpIngest).
         var options = rtmp.Get(RtmpsOptions.SectionName);
         _logger = logger;
         Certificates = new RtmpsCertificateSource(tls.Value, logger);
-        _server = new RtmpServer(Options.Create(options), registry, authorizer, connections, rtmpLogger, time)
+        // Same reconnect grace as RTMP: an encoder that drops off TLS and returns continues its broadcast.
+        _server = new RtmpServer(Options.Create(options), registry, authorizer, connections, rtmpLogger, time, ingest)
         {
             Transport = new TlsTransport(Certificates, TimeSpan.FromSeconds(options.HandshakeTimeoutSeconds), logger),
         };

@@ -144,13 +144,18 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             if (sawVideo && !passthrough) LogNoPassthrough(stream.Name, string.Join(", ", videoNames));
 
             bool sourceVideo = sawVideo && passthrough;
+            int epoch = 0;
             foreach (var frame in probe.ToArray())
             {
                 probe.Remove(frame);
+                epoch = await JoinIfNewEpochAsync(packager, frame, epoch, sourceVideo, cancellationToken).ConfigureAwait(false);
                 await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
             }
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            {
+                epoch = await JoinIfNewEpochAsync(packager, frame, epoch, sourceVideo, cancellationToken).ConfigureAwait(false);
                 await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
+            }
 
             // The rungs end after the source once the transcoder has drained its backlog; never wait for them forever.
             try { await Task.WhenAll(extraTasks).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false); }
@@ -225,6 +230,15 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         }
     }
 
+    /// <summary>A frame of a new publish (the encoder reconnected within the grace period): the broadcast continues after a discontinuity.</summary>
+    private async Task<int> JoinIfNewEpochAsync(StreamPackager packager, MediaFrame frame, int epoch, bool sourceVideo, CancellationToken cancellationToken)
+    {
+        if (frame.Epoch == epoch) return epoch;
+        await packager.JoinAsync(sourceVideo ? 0 : -1, cancellationToken).ConfigureAwait(false);
+        LogJoined(packager.Channel, packager.BroadcastId, frame.Epoch);
+        return frame.Epoch;
+    }
+
     private static Task PushAsync(StreamPackager packager, MediaFrame frame, bool sourceVideo, CancellationToken cancellationToken)
     {
         if (frame.Kind == MediaKind.Video)
@@ -294,6 +308,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Rendition {Rendition} of {Channel} stopped while the stream goes on (shed by the transcoder); removed from the master playlist and the MPD")]
     private partial void LogRetired(string channel, string rendition);
+
+    [LoggerMessage(EventId = 4020, Level = LogLevel.Information, Message = "{Channel}: the encoder reconnected; broadcast {BroadcastId} continues after a discontinuity (join {Join})")]
+    private partial void LogJoined(string channel, string broadcastId, int join);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     private partial void LogInvalidName(string channel);

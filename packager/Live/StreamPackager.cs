@@ -136,6 +136,24 @@ public sealed class StreamPackager : IAsyncDisposable
         finally { _gate.Release(); }
     }
 
+    /// <summary>
+    /// The source's publisher reconnected within the grace period: the same broadcast continues. What the source video
+    /// rendition <paramref name="sourceVideoIndex"/> (-1 when the source's video is not packaged) and the audio hold is
+    /// stored now, and their next segments (same numbering, next numbers) carry EXT-X-DISCONTINUITY and open a new DASH
+    /// Period. Call it before the first frame of the new publisher.
+    /// </summary>
+    public async Task JoinAsync(int sourceVideoIndex, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_ended) return;
+            _segmenter.Interrupt(sourceVideoIndex < _videoTimelines.Length ? sourceVideoIndex : -1, _closed);
+            await DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally { _gate.Release(); }
+    }
+
     public async Task PushAudioAsync(MediaFrame frame, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);

@@ -46,7 +46,37 @@ internal sealed class AudioSegmenter
     public long Reanchors { get; private set; }
 
     /// <summary>The leading video rendition opened its first segment at this 90 kHz time: audio before it is dropped.</summary>
-    public void SetStart(long videoTime) => _startVideoTime ??= videoTime;
+    public void SetStart(long videoTime)
+    {
+        if (_startVideoTime is not null) return;
+        _startVideoTime = videoTime;
+        // Audio that came before the first keyframe (after a rejoin: of the new publisher) has nothing to align with.
+        int before = 0;
+        while (before < _pending.Count && _pending[before].Time < Timescales.RescaleFloor(videoTime, Timescales.Video, _pending[before].Frame.Track.Timescale)) before++;
+        if (before == 0) return;
+        for (int i = 0; i < before; i++) _pending[i].Frame.Release();
+        _pending.RemoveRange(0, before);
+        Dropped += before;
+    }
+
+    /// <summary>
+    /// The publisher went away and comes back with media that does not continue this one: everything held is closed
+    /// (after the caller added the leading video's last boundary), the clock re-anchors on the next frame without
+    /// counting a jump, and the next segment is discontinuous. Audio before the next video start is dropped.
+    /// </summary>
+    /// <param name="flush">False when the leading video is not the source's (a transcoder rung that has not cut yet): then
+    /// the held audio waits for the rung's boundaries as usual and only the clock and the mark change.</param>
+    public void Interrupt(List<ClosedSegment> output, bool flush = true)
+    {
+        if (flush || SelfTimed) Flush(output);
+        _anchored = false;
+        _startVideoTime = null;
+        _markNext = _lastEmittedInit >= 0;
+        _selfNumber = _lastNumber;
+        _selfBucket = long.MinValue;
+    }
+
+    private bool _markNext;
 
     /// <summary>The leading video rendition closed segment <paramref name="number"/>; the next one starts at <paramref name="videoEnd"/>.</summary>
     public void AddBoundary(long number, long videoEnd, List<ClosedSegment> output, bool final = false)
@@ -162,7 +192,8 @@ internal sealed class AudioSegmenter
             frames.Add(e.Frame);
             samples[i] = new CmafSample(e.Frame.Data, (uint)Math.Min(duration, uint.MaxValue), 0, true);
         }
-        bool discontinuity = _lastEmittedInit >= 0 && first != _lastEmittedInit;
+        bool discontinuity = (_lastEmittedInit >= 0 && first != _lastEmittedInit) || _markNext;
+        _markNext = false;
         _lastEmittedInit = first;
         var seg = new ClosedSegment(_rendition, _pending[0].Frame.Track, first, number, _pending[0].Time, frames, samples, discontinuity);
         _pending.RemoveRange(0, n);

@@ -79,6 +79,23 @@ public sealed class StreamSegmenter : IDisposable
     /// <summary>Marks the next segment of video rendition <paramref name="index"/> discontinuous (its producer restarted).</summary>
     public void MarkDiscontinuity(int index) => _video[index].MarkDiscontinuity();
 
+    /// <summary>
+    /// The source's publisher reconnected (<see cref="MediaFrame.Epoch"/> changed): video rendition
+    /// <paramref name="videoIndex"/> (the one fed by the source, or -1 when none is) and the audio close what they
+    /// hold and continue with discontinuous segments under the next numbers. Renditions fed by another producer
+    /// (transcoder rungs) follow their producer's own restart (<see cref="MarkDiscontinuity"/>).
+    /// </summary>
+    public void Interrupt(int videoIndex, List<ClosedSegment> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (videoIndex >= 0 && _video[videoIndex].Interrupt() is { } closed)
+        {
+            output.Add(closed);
+            if (videoIndex == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
+        }
+        _audio?.Interrupt(output, flush: videoIndex == 0);
+    }
+
     /// <summary>Adds an audio frame; takes over the caller's reference.</summary>
     public void PushAudio(MediaFrame frame, List<ClosedSegment> output)
     {

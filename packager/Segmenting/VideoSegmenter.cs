@@ -26,6 +26,7 @@ internal sealed class VideoSegmenter
     private bool _marked;
     private long _lastDelta;
     private long _lastKeyframeDts = long.MinValue;
+    private bool _rejoin;
 
     public VideoSegmenter(string rendition, int segmentSeconds, long firstNumber = 1)
     {
@@ -79,6 +80,21 @@ internal sealed class VideoSegmenter
     /// </summary>
     public ClosedSegment? Push(MediaFrame frame)
     {
+        if (_rejoin)
+        {
+            // After an interruption the next segment starts at the new publisher's first keyframe.
+            if (!frame.IsKeyframe)
+            {
+                frame.Release();
+                return null;
+            }
+            _rejoin = false;
+            _lastKeyframeDts = frame.Dts;
+            bool changed = !frame.Track.HasSameConfig(_track);
+            if (!changed) _track = frame.Track;
+            StartSegment(frame, changed, discontinuity: changed);
+            return null;
+        }
         if (_frames.Count == 0 && _track is null)
         {
             if (!frame.IsKeyframe)
@@ -113,6 +129,22 @@ internal sealed class VideoSegmenter
 
         _frames.Add(frame);
         return null;
+    }
+
+    /// <summary>
+    /// The producer stopped and comes back with media that does not continue this one (a publisher reconnected, its
+    /// timestamps moved past the gap): the open segment closes now, its last frame lasting as long as the one before
+    /// (not across the gap), and the next segment (the next number, from the next keyframe) is discontinuous; with a
+    /// new decoder configuration it also gets a new init segment. Nothing happens before the first segment.
+    /// </summary>
+    public ClosedSegment? Interrupt()
+    {
+        if (_track is null) return null;
+        var closed = Flush();
+        _pendingMark = true;
+        _rejoin = true;
+        _lastKeyframeDts = long.MinValue;
+        return closed;
     }
 
     /// <summary>Closes the open segment at the end of the stream; the last frame lasts as long as the one before it.</summary>

@@ -92,7 +92,8 @@ public class RtmpServerTests
     [Fact]
     public async Task Disconnect_ends_the_publish()
     {
-        await using var host = await RtmpTestHost.StartAsync();
+        // Without a reconnect grace a dropped connection ends the publish at once.
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Ingest:ReconnectGraceSeconds"] = "0" });
         var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
         await client.HandshakeAsync();
         await client.PublishAsync("live", TestPublishAuthorizer.GoodKey);
@@ -100,6 +101,27 @@ public class RtmpServerTests
         await client.DisposeAsync();
         Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.IsCompleted && host.Registry.Find("news") is null && host.Connections.Count == 0));
         Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Authorizer.Unpublished.Count == 1));
+    }
+
+    [Fact]
+    public async Task Disconnect_with_a_grace_keeps_the_stream_waiting_for_the_encoder()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Ingest:ReconnectGraceSeconds"] = "30" });
+        var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.HandshakeAsync();
+        await client.PublishAsync("live", TestPublishAuthorizer.GoodKey);
+        var stream = host.Registry.Find("news")!;
+        await client.DisposeAsync();
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.IsReconnecting && host.Connections.Count == 0));
+        Assert.False(stream.IsCompleted);
+        Assert.Same(stream, host.Registry.Find("news"));
+
+        // The same key again: the same stream goes on.
+        await using var again = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await again.HandshakeAsync();
+        await again.PublishAsync("live", TestPublishAuthorizer.GoodKey);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => !stream.IsReconnecting && stream.Epoch == 1));
+        Assert.Same(stream, host.Registry.Find("news"));
     }
 
     [Fact]

@@ -1,0 +1,17 @@
+namespace Broadcast.Ingest;
+
+/// <summary>Protocol-independent ingest settings, bound from the "Ingest" configuration section.</summary>
+public sealed class IngestOptions
+{
+    public const string SectionName = "Ingest";
+
+    /// <summary>
+    /// When a publisher's connection drops, the broadcast waits this long for the same stream key to publish again
+    /// and then continues as the same broadcast (a discontinuity marks the join). 0 ends the broadcast at once.
+    /// An explicit unpublish (FCUnpublish/deleteStream, what an encoder's "stop" sends) always ends it at once.
+    /// </summary>
+    public int ReconnectGraceSeconds { get; set; } = 30;
+
+    /// <summary>Optional still image shown while waiting for a reconnect (not yet implemented; see the packager README).</summary>
+    public string? Slate { get; set; }
+}

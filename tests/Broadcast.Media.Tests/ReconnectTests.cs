@@ -1,0 +1,158 @@
+using Broadcast.Media;
+using Broadcast.TestSupport;
+
+namespace Broadcast.Media.Tests;
+
+/// <summary>
+/// Encoder reconnects at the hub: a dropped publish waits for its grace period (<see cref="LiveStreamRegistry.Interrupt"/>),
+/// the same name publishing again resumes the same <see cref="LiveStream"/> with its timestamps moved after the previous
+/// media plus the time away, and past the grace the stream ends as an unpublish does.
+/// </summary>
+public sealed class ReconnectTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+    private static readonly VideoTrack Video = new(Codec.H264, new byte[] { 1, 0x64, 0, 0x1F }, "avc1.64001f", 320, 240);
+    private static readonly AudioTrack Audio = new(Codec.Aac, new byte[] { 0x11, 0x90 }, "mp4a.40.2", 48000, 2);
+
+    private static MediaFrame Frame(MediaTrack track, long dts, bool key) => MediaFrame.Rent(track, dts, 0, key, new byte[] { 1, 2, 3 });
+
+    public static TheoryData<string, long, long, long, long> JoinCases => new()
+    {
+        // name, previous end, gap, first new, offset (all 90 kHz)
+        { "restart at zero after 5 s", 900_000, 450_000, 0, 1_350_000 },
+        { "restart at a late timestamp", 900_000, 450_000, 2_700_000, -1_350_000 },
+        { "no gap", 900_000, 0, 0, 900_000 },
+        { "negative gap counts as none", 900_000, -90_000, 0, 900_000 },
+        { "new stamps already past", 900_000, 90_000, 90_000_000, -89_010_000 },
+    };
+
+    [Theory]
+    [MemberData(nameof(JoinCases))]
+    public void Join_offset_places_the_first_new_frame_after_the_previous_media_and_the_gap(string name, long end, long gap, long first, long expected)
+    {
+        Assert.True(expected == TimelineJoin.Offset(end, gap, first), name);
+        Assert.Equal(end + Math.Max(0, gap), first + TimelineJoin.Offset(end, gap, first));
+    }
+
+    [Fact]
+    public void Wall_clock_spans_become_90_kHz_ticks_without_overflow()
+    {
+        Assert.Equal(450_000, TimelineJoin.ToVideoTicks(TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, TimelineJoin.ToVideoTicks(TimeSpan.FromSeconds(-1)));
+        Assert.Equal((long)((Int128)TimeSpan.MaxValue.Ticks * 9 / 1000), TimelineJoin.ToVideoTicks(TimeSpan.MaxValue));
+    }
+
+    [Fact]
+    public void A_reconnect_within_the_grace_resumes_the_same_stream_with_timestamps_after_the_gap()
+    {
+        var clock = new ManualClock(Start);
+        var registry = new LiveStreamRegistry(clock);
+        var resumed = new List<LiveStream>();
+        registry.Resumed += resumed.Add;
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        using var reader = stream.OpenReader("test");
+        // 1 s of 30 fps video (last dts 87000) and 48 kHz audio (last 46 frames, ends at 47104 samples).
+        for (int i = 0; i < 30; i++) stream.Write(Frame(Video, i * 3000L, i == 0));
+        for (int i = 0; i < 46; i++) stream.Write(Frame(Audio, i * 1024L, true));
+        Drain(reader);
+
+        Assert.True(registry.Interrupt(stream, TimeSpan.FromSeconds(30)));
+        Assert.True(stream.IsReconnecting);
+        Assert.Equal(Start + TimeSpan.FromSeconds(30), stream.ReconnectDeadline);
+        Assert.Same(stream, registry.Find("chan"));
+
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(registry.TryStartPublish("chan", out var again));
+        Assert.Same(stream, again);
+        Assert.Equal([stream], resumed);
+        Assert.False(stream.IsReconnecting);
+        Assert.Equal(1, stream.Epoch);
+
+        // The new connection starts its clock at 0 again.
+        stream.Write(Frame(Video, 0, true));
+        stream.Write(Frame(Audio, 0, true));
+        stream.Write(Frame(Video, 3000, false));
+        var frames = Drain(reader);
+        // Previous end: video 87000 + 3000 = 90000 (audio ends at 47104/48000 s = 88320), plus 5 s = 540000.
+        Assert.Equal([540_000L, 540_000L * 48000 / 90000, 543_000L], frames.Select(f => f.Dts));
+        Assert.All(frames, f => Assert.Equal(1, f.Epoch));
+        Assert.False(stream.IsCompleted);
+
+        // Its grace timer is gone: the original deadline passes without ending the broadcast.
+        clock.Advance(TimeSpan.FromSeconds(60));
+        Assert.False(stream.IsCompleted);
+    }
+
+    [Fact]
+    public void Past_the_grace_the_stream_ends_as_an_unpublish_does()
+    {
+        var clock = new ManualClock(Start);
+        var registry = new LiveStreamRegistry(clock);
+        var ended = new List<LiveStream>();
+        registry.Unpublished += ended.Add;
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Assert.True(registry.Interrupt(stream, TimeSpan.FromSeconds(30)));
+
+        clock.Advance(TimeSpan.FromSeconds(29));
+        Assert.False(stream.IsCompleted);
+        Assert.Empty(ended);
+
+        clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.True(stream.IsCompleted);
+        Assert.False(stream.IsReconnecting);
+        Assert.Equal([stream], ended);
+        Assert.Null(registry.Find("chan"));
+
+        // The next publish is a new broadcast.
+        Assert.True(registry.TryStartPublish("chan", out var next));
+        Assert.NotSame(stream, next);
+        Assert.Equal(0, next.Epoch);
+    }
+
+    [Fact]
+    public void A_second_publisher_while_the_first_is_connected_is_refused()
+    {
+        var registry = new LiveStreamRegistry(new ManualClock(Start));
+        Assert.True(registry.TryStartPublish("chan", out var first));
+        Assert.False(registry.TryStartPublish("chan", out var existing));
+        Assert.Same(first, existing);
+        Assert.Equal(0, first.Epoch);
+    }
+
+    [Fact]
+    public void Without_a_grace_a_drop_ends_at_once()
+    {
+        var registry = new LiveStreamRegistry(new ManualClock(Start));
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Assert.False(registry.Interrupt(stream, TimeSpan.Zero));
+        Assert.True(stream.IsCompleted);
+        Assert.Null(registry.Find("chan"));
+    }
+
+    [Fact]
+    public void An_end_by_the_server_during_the_grace_ends_the_stream_and_cancels_the_timer()
+    {
+        var clock = new ManualClock(Start);
+        var registry = new LiveStreamRegistry(clock);
+        int unpublished = 0;
+        registry.Unpublished += _ => unpublished++;
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Assert.True(registry.Interrupt(stream, TimeSpan.FromSeconds(30)));
+        registry.EndPublish(stream);
+        Assert.True(stream.IsCompleted);
+        Assert.False(stream.TryResume());
+        clock.Advance(TimeSpan.FromSeconds(31));
+        Assert.Equal(1, unpublished);
+    }
+
+    private static List<(long Dts, int Epoch)> Drain(LiveStreamReader reader)
+    {
+        var list = new List<(long, int)>();
+        for (int i = 0; i < 10_000 && reader.TryRead(out var f); i++)
+        {
+            list.Add((f!.Dts, f.Epoch));
+            f.Release();
+        }
+        return list;
+    }
+}
