@@ -152,52 +152,23 @@ internal sealed class RtmpConnection
 
     private async Task HandshakeAsync(CancellationToken token)
     {
-        // C0 + C1
-        ReadOnlySequence<byte> buffer;
+        var handshake = new ServerHandshake();
         while (true)
         {
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
-            buffer = result.Buffer;
-            // Refuse garbage on the first byte rather than waiting for 1537 bytes that may never come.
-            if (buffer.Length >= 1 && buffer.FirstSpan[0] != HandshakeC0.Rtmp)
-                throw new CloseException($"unsupported RTMP version byte 0x{buffer.FirstSpan[0]:X2}");
-            if (buffer.Length >= HandshakeResponder.ClientHelloLength) break;
+            var buffer = result.Buffer;
+            long before = buffer.Length;
+            var status = handshake.TryAdvance(ref buffer, _output, (uint)Environment.TickCount64);
+            AddBytesIn(before - buffer.Length);
+            // Once done, bytes after C2 are the chunk stream: leave them unexamined so the next read returns them.
+            if (status == ServerHandshake.Status.Done) _input.AdvanceTo(buffer.Start);
+            else _input.AdvanceTo(buffer.Start, buffer.End);
+            if (status == ServerHandshake.Status.Error) throw new CloseException(handshake.Error!);
+            if (_output.UnflushedBytes > 0) await FlushAsync(token).ConfigureAwait(false);
+            if (status == ServerHandshake.Status.Done) break;
             if (result.IsCompleted) throw new CloseException("connection ended during the handshake");
-            _input.AdvanceTo(buffer.Start, buffer.End);
         }
-        var c0c1 = ArrayPool<byte>.Shared.Rent(HandshakeResponder.ClientHelloLength);
-        HandshakeDigestScheme scheme;
-        try
-        {
-            buffer.Slice(0, HandshakeResponder.ClientHelloLength).CopyTo(c0c1);
-            _input.AdvanceTo(buffer.GetPosition(HandshakeResponder.ClientHelloLength));
-            AddBytesIn(HandshakeResponder.ClientHelloLength);
-            var response = _output.GetSpan(HandshakeResponder.ServerHelloLength);
-            uint now = (uint)Environment.TickCount64;
-            HandshakeResponder.TryRespond(c0c1.AsSpan(0, HandshakeResponder.ClientHelloLength), response, now, out scheme);
-            _output.Advance(HandshakeResponder.ServerHelloLength);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(c0c1);
-        }
-        await FlushAsync(token).ConfigureAwait(false);
-
-        // C2: read and discarded (not every encoder signs it as the digest scheme says).
-        while (true)
-        {
-            var result = await _input.ReadAsync(token).ConfigureAwait(false);
-            buffer = result.Buffer;
-            if (buffer.Length >= HandshakePacket.Length)
-            {
-                _input.AdvanceTo(buffer.GetPosition(HandshakePacket.Length));
-                AddBytesIn(HandshakePacket.Length);
-                break;
-            }
-            if (result.IsCompleted) throw new CloseException("connection ended during the handshake");
-            _input.AdvanceTo(buffer.Start, buffer.End);
-        }
-        RtmpLog.HandshakeDone(_logger, Id, _remote, scheme);
+        RtmpLog.HandshakeDone(_logger, Id, _remote, handshake.Scheme);
     }
 
     private async Task ReadMessagesAsync(CancellationToken token)
