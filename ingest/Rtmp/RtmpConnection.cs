@@ -47,9 +47,17 @@ internal sealed class RtmpConnection
     private uint _publishStreamId;
     private TimestampUnwrapper _audioClock;
     private TimestampUnwrapper _videoClock;
+    private readonly RtmpAdmission _admission;
+    private readonly long _startedMs = Environment.TickCount64;
+    private bool _everPublished;
+    private string _timeoutReason = "";
+    private bool _timeoutIsSlowClient;
 
-    public RtmpConnection(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger, DateTimeOffset connectedAt)
+    public RtmpConnection(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger, DateTimeOffset connectedAt,
+        RtmpAdmission admission, IPAddress address)
     {
+        _admission = admission;
+        Address = address;
         Id = id;
         _socket = socket;
         _options = options;
@@ -71,14 +79,19 @@ internal sealed class RtmpConnection
 
     public IPEndPoint? RemoteEndPoint { get; }
 
+    /// <summary>The peer's address as the per-IP limits count it (IPv4-mapped addresses unmapped).</summary>
+    public IPAddress Address { get; }
+
     public DateTimeOffset ConnectedAt { get; }
 
     public RtmpConnectionInfo Info => new(Id, _remote, _state, Interlocked.Read(ref _bytesIn), _app, _stream?.Name, _decision.ChannelId, ConnectedAt);
 
     /// <summary>Why the loop stops: a reason to log once, or null when the peer simply left.</summary>
-    private sealed class CloseException(string reason, bool logged = false) : Exception(reason)
+    private sealed class CloseException(string reason, bool logged = false, bool slowClient = false) : Exception(reason)
     {
         public bool Logged { get; } = logged;
+
+        public bool SlowClient { get; } = slowClient;
     }
 
     public async Task RunAsync(CancellationToken serverStopping)
@@ -88,14 +101,17 @@ internal sealed class RtmpConnection
         _output = PipeWriter.Create(network);
         _timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
         var token = _timeout.Token;
-        string? phase = "handshake";
         try
         {
-            _timeout.CancelAfter(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds));
+            ArmTimeout(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds), $"handshake not completed within {_options.HandshakeTimeoutSeconds} s");
             await HandshakeAsync(token).ConfigureAwait(false);
             _state = RtmpConnectionState.Connected;
-            phase = null;
             await ReadMessagesAsync(token).ConfigureAwait(false);
+        }
+        catch (CloseException close) when (close.SlowClient)
+        {
+            _admission.Counters.OnSlowClient();
+            RtmpLog.SlowClient(_logger, Id, _remote, close.Message);
         }
         catch (CloseException close)
         {
@@ -107,7 +123,9 @@ internal sealed class RtmpConnection
         }
         catch (OperationCanceledException) when (!serverStopping.IsCancellationRequested)
         {
-            RtmpLog.ProtocolError(_logger, Id, _remote, phase is null ? $"idle for {_options.IdleTimeoutSeconds} s" : $"handshake not completed within {_options.HandshakeTimeoutSeconds} s", _app, _decision.ChannelId);
+            if (!_everPublished) _admission.Counters.OnSlowClient();
+            if (_timeoutIsSlowClient) RtmpLog.SlowClient(_logger, Id, _remote, _timeoutReason);
+            else RtmpLog.ProtocolError(_logger, Id, _remote, _timeoutReason, _app, _decision.ChannelId);
         }
         catch (OperationCanceledException)
         {
@@ -157,6 +175,7 @@ internal sealed class RtmpConnection
         {
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var buffer = result.Buffer;
+            CheckSlowClient(buffer.Length);
             long before = buffer.Length;
             var status = handshake.TryAdvance(ref buffer, _output, (uint)Environment.TickCount64);
             AddBytesIn(before - buffer.Length);
@@ -176,9 +195,10 @@ internal sealed class RtmpConnection
         var idle = TimeSpan.FromSeconds(_options.IdleTimeoutSeconds);
         while (true)
         {
-            _timeout.CancelAfter(idle);
+            ArmTimeout(idle, $"idle for {_options.IdleTimeoutSeconds} s");
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var buffer = result.Buffer;
+            CheckSlowClient(buffer.Length);
             long before = buffer.Length;
             ChunkReadStatus status;
             try
@@ -360,7 +380,15 @@ internal sealed class RtmpConnection
             return;
         }
 
+        if (_admission.IsPublishBlocked(Address, out int blockedFailures, out var blockLeft))
+        {
+            RtmpLog.PublishBlocked(_logger, Id, _remote, blockedFailures, (int)Math.Ceiling(blockLeft.TotalSeconds));
+            await RefuseAsync(messageStreamId, "too many refused stream keys from this address: try again later", token).ConfigureAwait(false);
+            return;
+        }
         var decision = await _authorizer.AuthorizeAsync(new PublishRequest(_app!, name, RemoteEndPoint), token).ConfigureAwait(false);
+        if (!decision.Allowed && decision.KeyRejected && _admission.RecordFailedPublish(Address, out int failures))
+            RtmpLog.AddressBlocked(_logger, Address.ToString(), failures, _options.FailedPublishWindowSeconds, _options.FailedPublishBlockSeconds);
         if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName))
         {
             await RefuseAsync(messageStreamId, decision.Reason ?? "publish not allowed", token).ConfigureAwait(false);
@@ -378,6 +406,7 @@ internal sealed class RtmpConnection
         _demuxer = new FlvDemuxer(stream);
         _publishStreamId = messageStreamId;
         _state = RtmpConnectionState.Publishing;
+        _everPublished = true;
         SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
         SendCommand(messageStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
         RtmpLog.PublishStarted(_logger, Id, _remote, _app!, stream.Name, decision.ChannelId);
@@ -454,6 +483,43 @@ internal sealed class RtmpConnection
     }
 
     private void AddBytesIn(long count) => Interlocked.Add(ref _bytesIn, count);
+
+    /// <summary>
+    /// Arms the timeout of the next wait: the phase's own limit, cut short by Rtmp:PublishTimeoutSeconds (counted from
+    /// accept) while the connection has not published yet. The reason is what the close logs.
+    /// </summary>
+    private void ArmTimeout(TimeSpan limit, string reason)
+    {
+        _timeoutReason = reason;
+        _timeoutIsSlowClient = false;
+        if (!_everPublished && _options.PublishTimeoutSeconds > 0)
+        {
+            var left = TimeSpan.FromMilliseconds(_startedMs + _options.PublishTimeoutSeconds * 1000L - Environment.TickCount64);
+            if (left <= limit)
+            {
+                limit = left > TimeSpan.Zero ? left : TimeSpan.Zero;
+                _timeoutReason = $"not publishing within {_options.PublishTimeoutSeconds} s of connecting (Rtmp:PublishTimeoutSeconds)";
+                _timeoutIsSlowClient = true;
+            }
+        }
+        _timeout.CancelAfter(limit);
+    }
+
+    /// <summary>
+    /// Slowloris: before its first publish, a connection must keep up an average of Rtmp:MinBytesPerSecondBeforePublish
+    /// since accept (after a short grace). <paramref name="pending"/> counts bytes received and not yet consumed.
+    /// </summary>
+    private void CheckSlowClient(long pending)
+    {
+        if (_everPublished || _options.MinBytesPerSecondBeforePublish <= 0) return;
+        long elapsedMs = Environment.TickCount64 - _startedMs;
+        if (elapsedMs < _options.SlowClientGraceSeconds * 1000L) return;
+        long received = Interlocked.Read(ref _bytesIn) + pending;
+        if (received * 1000 >= (long)_options.MinBytesPerSecondBeforePublish * elapsedMs) return;
+        throw new CloseException(
+            $"{received} bytes in {elapsedMs / 1000.0:F1} s before publishing, below {_options.MinBytesPerSecondBeforePublish} bytes/s (Rtmp:MinBytesPerSecondBeforePublish)",
+            slowClient: true);
+    }
 
     /// <summary>Names from the wire go into logs; keep them short.</summary>
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];
