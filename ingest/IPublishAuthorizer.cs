@@ -15,6 +15,15 @@ public readonly record struct PublishDecision(bool Allowed, string? StreamName, 
     public static PublishDecision Allow(string streamName, string channelId) => new(true, streamName, channelId, null);
 
     public static PublishDecision Deny(string reason) => new(false, null, null, reason);
+
+    /// <summary>
+    /// A refusal because the stream key itself is unknown or revoked (not, say, outside a schedule): ingest counts
+    /// these per IP address and blocks an address that keeps guessing.
+    /// </summary>
+    public static PublishDecision DenyKey(string reason) => new(false, null, null, reason) { KeyRejected = true };
+
+    /// <summary>True when the stream key was refused (see <see cref="DenyKey"/>).</summary>
+    public bool KeyRejected { get; init; }
 }
 
 /// <summary>Decides whether a stream key may publish. Owned by ingest, implemented by the control plane.</summary>

@@ -24,7 +24,11 @@ public static class IngestServiceCollectionExtensions
             .Validate(o => o.MaxMessageSize is >= 1024 and <= 256 * 1024 * 1024, "Rtmp:MaxMessageSize must be 1 KiB..256 MiB.")
             .Validate(o => o.ChunkSize is >= 128 and <= 65536, "Rtmp:ChunkSize must be 128..65536.")
             .Validate(o => o.HandshakeTimeoutSeconds > 0 && o.IdleTimeoutSeconds > 0, "Rtmp timeouts must be positive.")
-            .Validate(o => System.Net.IPAddress.TryParse(o.BindAddress, out _), "Rtmp:BindAddress must be an IP address.");
+            .Validate(o => System.Net.IPAddress.TryParse(o.BindAddress, out _), "Rtmp:BindAddress must be an IP address.")
+            .Validate(o => o.MaxConnectionsPerIp >= 0 && o.HandshakesPerSecondPerIp >= 0 && o.HandshakeBurstPerIp >= 0
+                && o.PublishTimeoutSeconds >= 0 && o.MinBytesPerSecondBeforePublish >= 0 && o.SlowClientGraceSeconds >= 0
+                && o.MaxFailedPublishesPerIp >= 0 && o.FailedPublishWindowSeconds >= 0 && o.FailedPublishBlockSeconds >= 0,
+                "Rtmp per-IP limits and slow-client settings must not be negative (0 turns one off).");
         services.AddOptions<IngestOptions>()
             .Bind(configuration.GetSection(IngestOptions.SectionName))
             .Validate(o => o.ReconnectGraceSeconds is >= 0 and <= 3600, "Ingest:ReconnectGraceSeconds must be 0..3600.");

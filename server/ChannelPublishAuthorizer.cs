@@ -17,7 +17,7 @@ internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventSer
             return PublishDecision.Deny($"unknown application '{Truncate(request.App)}': publish to rtmp://HOST/live");
         var lookup = await channels.FindByStreamKeyAsync(request.StreamKey, cancellationToken).ConfigureAwait(false);
         if (lookup.Channel is not { } channel)
-            return PublishDecision.Deny(lookup.Reason ?? "stream key refused");
+            return PublishDecision.DenyKey(lookup.Reason ?? "stream key refused");
 
         var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (!permission.Allowed)

@@ -48,9 +48,17 @@ internal sealed class RtmpConnection
     private TimestampUnwrapper _audioClock;
     private TimestampUnwrapper _videoClock;
     private bool _serverStopping;
+    private readonly RtmpAdmission _admission;
+    private readonly long _startedMs = Environment.TickCount64;
+    private bool _everPublished;
+    private string _timeoutReason = "";
+    private bool _timeoutIsSlowClient;
 
-    public RtmpConnection(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger, DateTimeOffset connectedAt)
+    public RtmpConnection(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger, DateTimeOffset connectedAt,
+        RtmpAdmission admission, IPAddress address)
     {
+        _admission = admission;
+        Address = address;
         Id = id;
         _socket = socket;
         _options = options;
@@ -72,6 +80,9 @@ internal sealed class RtmpConnection
 
     public IPEndPoint? RemoteEndPoint { get; }
 
+    /// <summary>The peer's address as the per-IP limits count it (IPv4-mapped addresses unmapped).</summary>
+    public IPAddress Address { get; }
+
     public DateTimeOffset ConnectedAt { get; }
 
     /// <summary>How long a dropped publish waits for its encoder (<see cref="IngestOptions.ReconnectGraceSeconds"/>); zero ends it at once.</summary>
@@ -80,9 +91,11 @@ internal sealed class RtmpConnection
     public RtmpConnectionInfo Info => new(Id, _remote, _state, Interlocked.Read(ref _bytesIn), _app, _stream?.Name, _decision.ChannelId, ConnectedAt);
 
     /// <summary>Why the loop stops: a reason to log once, or null when the peer simply left.</summary>
-    private sealed class CloseException(string reason, bool logged = false) : Exception(reason)
+    private sealed class CloseException(string reason, bool logged = false, bool slowClient = false) : Exception(reason)
     {
         public bool Logged { get; } = logged;
+
+        public bool SlowClient { get; } = slowClient;
     }
 
     /// <summary>Wraps the socket before the RTMP handshake (RTMPS: TLS); null runs RTMP on the socket itself.</summary>
@@ -102,14 +115,17 @@ internal sealed class RtmpConnection
         _output = PipeWriter.Create(network);
         _timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
         var token = _timeout.Token;
-        string? phase = "handshake";
         try
         {
-            _timeout.CancelAfter(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds));
+            ArmTimeout(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds), $"handshake not completed within {_options.HandshakeTimeoutSeconds} s");
             await HandshakeAsync(token).ConfigureAwait(false);
             _state = RtmpConnectionState.Connected;
-            phase = null;
             await ReadMessagesAsync(token).ConfigureAwait(false);
+        }
+        catch (CloseException close) when (close.SlowClient)
+        {
+            _admission.Counters.OnSlowClient();
+            RtmpLog.SlowClient(_logger, Id, _remote, close.Message);
         }
         catch (CloseException close)
         {
@@ -121,7 +137,9 @@ internal sealed class RtmpConnection
         }
         catch (OperationCanceledException) when (!serverStopping.IsCancellationRequested)
         {
-            RtmpLog.ProtocolError(_logger, Id, _remote, phase is null ? $"idle for {_options.IdleTimeoutSeconds} s" : $"handshake not completed within {_options.HandshakeTimeoutSeconds} s", _app, _decision.ChannelId);
+            if (!_everPublished) _admission.Counters.OnSlowClient();
+            if (_timeoutIsSlowClient) RtmpLog.SlowClient(_logger, Id, _remote, _timeoutReason);
+            else RtmpLog.ProtocolError(_logger, Id, _remote, _timeoutReason, _app, _decision.ChannelId);
         }
         catch (OperationCanceledException)
         {
@@ -167,52 +185,24 @@ internal sealed class RtmpConnection
 
     private async Task HandshakeAsync(CancellationToken token)
     {
-        // C0 + C1
-        ReadOnlySequence<byte> buffer;
+        var handshake = new ServerHandshake();
         while (true)
         {
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
-            buffer = result.Buffer;
-            // Refuse garbage on the first byte rather than waiting for 1537 bytes that may never come.
-            if (buffer.Length >= 1 && buffer.FirstSpan[0] != HandshakeC0.Rtmp)
-                throw new CloseException($"unsupported RTMP version byte 0x{buffer.FirstSpan[0]:X2}");
-            if (buffer.Length >= HandshakeResponder.ClientHelloLength) break;
+            var buffer = result.Buffer;
+            CheckSlowClient(buffer.Length);
+            long before = buffer.Length;
+            var status = handshake.TryAdvance(ref buffer, _output, (uint)Environment.TickCount64);
+            AddBytesIn(before - buffer.Length);
+            // Once done, bytes after C2 are the chunk stream: leave them unexamined so the next read returns them.
+            if (status == ServerHandshake.Status.Done) _input.AdvanceTo(buffer.Start);
+            else _input.AdvanceTo(buffer.Start, buffer.End);
+            if (status == ServerHandshake.Status.Error) throw new CloseException(handshake.Error!);
+            if (_output.UnflushedBytes > 0) await FlushAsync(token).ConfigureAwait(false);
+            if (status == ServerHandshake.Status.Done) break;
             if (result.IsCompleted) throw new CloseException("connection ended during the handshake");
-            _input.AdvanceTo(buffer.Start, buffer.End);
         }
-        var c0c1 = ArrayPool<byte>.Shared.Rent(HandshakeResponder.ClientHelloLength);
-        HandshakeDigestScheme scheme;
-        try
-        {
-            buffer.Slice(0, HandshakeResponder.ClientHelloLength).CopyTo(c0c1);
-            _input.AdvanceTo(buffer.GetPosition(HandshakeResponder.ClientHelloLength));
-            AddBytesIn(HandshakeResponder.ClientHelloLength);
-            var response = _output.GetSpan(HandshakeResponder.ServerHelloLength);
-            uint now = (uint)Environment.TickCount64;
-            HandshakeResponder.TryRespond(c0c1.AsSpan(0, HandshakeResponder.ClientHelloLength), response, now, out scheme);
-            _output.Advance(HandshakeResponder.ServerHelloLength);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(c0c1);
-        }
-        await FlushAsync(token).ConfigureAwait(false);
-
-        // C2: read and discarded (not every encoder signs it as the digest scheme says).
-        while (true)
-        {
-            var result = await _input.ReadAsync(token).ConfigureAwait(false);
-            buffer = result.Buffer;
-            if (buffer.Length >= HandshakePacket.Length)
-            {
-                _input.AdvanceTo(buffer.GetPosition(HandshakePacket.Length));
-                AddBytesIn(HandshakePacket.Length);
-                break;
-            }
-            if (result.IsCompleted) throw new CloseException("connection ended during the handshake");
-            _input.AdvanceTo(buffer.Start, buffer.End);
-        }
-        RtmpLog.HandshakeDone(_logger, Id, _remote, scheme);
+        RtmpLog.HandshakeDone(_logger, Id, _remote, handshake.Scheme);
     }
 
     private async Task ReadMessagesAsync(CancellationToken token)
@@ -220,9 +210,10 @@ internal sealed class RtmpConnection
         var idle = TimeSpan.FromSeconds(_options.IdleTimeoutSeconds);
         while (true)
         {
-            _timeout.CancelAfter(idle);
+            ArmTimeout(idle, $"idle for {_options.IdleTimeoutSeconds} s");
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var buffer = result.Buffer;
+            CheckSlowClient(buffer.Length);
             long before = buffer.Length;
             ChunkReadStatus status;
             try
@@ -404,7 +395,15 @@ internal sealed class RtmpConnection
             return;
         }
 
+        if (_admission.IsPublishBlocked(Address, out int blockedFailures, out var blockLeft))
+        {
+            RtmpLog.PublishBlocked(_logger, Id, _remote, blockedFailures, (int)Math.Ceiling(blockLeft.TotalSeconds));
+            await RefuseAsync(messageStreamId, "too many refused stream keys from this address: try again later", token).ConfigureAwait(false);
+            return;
+        }
         var decision = await _authorizer.AuthorizeAsync(new PublishRequest(_app!, name, RemoteEndPoint), token).ConfigureAwait(false);
+        if (!decision.Allowed && decision.KeyRejected && _admission.RecordFailedPublish(Address, out int failures))
+            RtmpLog.AddressBlocked(_logger, Address.ToString(), failures, _options.FailedPublishWindowSeconds, _options.FailedPublishBlockSeconds);
         if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName))
         {
             await RefuseAsync(messageStreamId, decision.Reason ?? "publish not allowed", token).ConfigureAwait(false);
@@ -422,6 +421,7 @@ internal sealed class RtmpConnection
         _demuxer = new FlvDemuxer(stream);
         _publishStreamId = messageStreamId;
         _state = RtmpConnectionState.Publishing;
+        _everPublished = true;
         SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
         SendCommand(messageStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
         RtmpLog.PublishStarted(_logger, Id, _remote, _app!, stream.Name, decision.ChannelId);
@@ -506,6 +506,43 @@ internal sealed class RtmpConnection
     }
 
     private void AddBytesIn(long count) => Interlocked.Add(ref _bytesIn, count);
+
+    /// <summary>
+    /// Arms the timeout of the next wait: the phase's own limit, cut short by Rtmp:PublishTimeoutSeconds (counted from
+    /// accept) while the connection has not published yet. The reason is what the close logs.
+    /// </summary>
+    private void ArmTimeout(TimeSpan limit, string reason)
+    {
+        _timeoutReason = reason;
+        _timeoutIsSlowClient = false;
+        if (!_everPublished && _options.PublishTimeoutSeconds > 0)
+        {
+            var left = TimeSpan.FromMilliseconds(_startedMs + _options.PublishTimeoutSeconds * 1000L - Environment.TickCount64);
+            if (left <= limit)
+            {
+                limit = left > TimeSpan.Zero ? left : TimeSpan.Zero;
+                _timeoutReason = $"not publishing within {_options.PublishTimeoutSeconds} s of connecting (Rtmp:PublishTimeoutSeconds)";
+                _timeoutIsSlowClient = true;
+            }
+        }
+        _timeout.CancelAfter(limit);
+    }
+
+    /// <summary>
+    /// Slowloris: before its first publish, a connection must keep up an average of Rtmp:MinBytesPerSecondBeforePublish
+    /// since accept (after a short grace). <paramref name="pending"/> counts bytes received and not yet consumed.
+    /// </summary>
+    private void CheckSlowClient(long pending)
+    {
+        if (_everPublished || _options.MinBytesPerSecondBeforePublish <= 0) return;
+        long elapsedMs = Environment.TickCount64 - _startedMs;
+        if (elapsedMs < _options.SlowClientGraceSeconds * 1000L) return;
+        long received = Interlocked.Read(ref _bytesIn) + pending;
+        if (received * 1000 >= (long)_options.MinBytesPerSecondBeforePublish * elapsedMs) return;
+        throw new CloseException(
+            $"{received} bytes in {elapsedMs / 1000.0:F1} s before publishing, below {_options.MinBytesPerSecondBeforePublish} bytes/s (Rtmp:MinBytesPerSecondBeforePublish)",
+            slowClient: true);
+    }
 
     /// <summary>Names from the wire go into logs; keep them short.</summary>
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];

@@ -47,6 +47,21 @@ internal static partial class RtmpLog
     [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "RTMP accept loop failed")]
     public static partial void AcceptFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 1040, Level = LogLevel.Warning, Message = "RTMP connection from {RemoteAddress} refused: {Open} connections already open from this address (Rtmp:MaxConnectionsPerIp); {Refused} refused so far")]
+    public static partial void TooManyConnectionsFromAddress(ILogger logger, string remoteAddress, int open, long refused);
+
+    [LoggerMessage(EventId = 1041, Level = LogLevel.Warning, Message = "RTMP connection from {RemoteAddress} refused: more than {Rate} handshakes per second (burst {Burst}) from this address; {Refused} refused so far")]
+    public static partial void HandshakeRateExceeded(ILogger logger, string remoteAddress, double rate, int burst, long refused);
+
+    [LoggerMessage(EventId = 1042, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} closed as a slow client: {Reason}")]
+    public static partial void SlowClient(ILogger logger, long connectionId, string remoteEndPoint, string reason);
+
+    [LoggerMessage(EventId = 1043, Level = LogLevel.Warning, Message = "RTMP publishes from {RemoteAddress} blocked for {BlockSeconds} s: {Failures} refused stream keys within {WindowSeconds} s")]
+    public static partial void AddressBlocked(ILogger logger, string remoteAddress, int failures, int windowSeconds, int blockSeconds);
+
+    [LoggerMessage(EventId = 1044, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} publish refused: address blocked after {Failures} refused stream keys ({RemainingSeconds} s left)")]
+    public static partial void PublishBlocked(ILogger logger, long connectionId, string remoteEndPoint, int failures, int remainingSeconds);
+
     [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} ignored command {Command}")]
     public static partial void IgnoredCommand(ILogger logger, long connectionId, string command);
 

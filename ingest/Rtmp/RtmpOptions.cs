@@ -28,4 +28,34 @@ public sealed class RtmpOptions
 
     /// <summary>Window Acknowledgement Size and Set Peer Bandwidth we announce after connect.</summary>
     public int WindowAcknowledgementSize { get; set; } = 2_500_000;
+
+    // Hostile clients (RtmpAdmission): 0 turns a limit off.
+
+    /// <summary>Connections open at once from one IP address (encoders behind one NAT share an address).</summary>
+    public int MaxConnectionsPerIp { get; set; } = 100;
+
+    /// <summary>New connections (each a handshake) per second from one IP address, refilled continuously...</summary>
+    public double HandshakesPerSecondPerIp { get; set; } = 20;
+
+    /// <summary>...and the burst allowed above that rate (the token bucket's size).</summary>
+    public int HandshakeBurstPerIp { get; set; } = 100;
+
+    /// <summary>From accept to NetStream.Publish.Start: handshake, connect, createStream and publish together.</summary>
+    public int PublishTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>
+    /// Slowloris: before publishing, a connection whose average rate since accept falls below this many bytes per
+    /// second (checked from <see cref="SlowClientGraceSeconds"/> on) is closed. A real encoder sends ~3.5 KB at once.
+    /// </summary>
+    public int MinBytesPerSecondBeforePublish { get; set; } = 128;
+
+    public int SlowClientGraceSeconds { get; set; } = 2;
+
+    /// <summary>Stream-key guessing: this many refused keys from one IP address within the window...</summary>
+    public int MaxFailedPublishesPerIp { get; set; } = 10;
+
+    public int FailedPublishWindowSeconds { get; set; } = 60;
+
+    /// <summary>...block that address's publishes (even with a good key) for this long.</summary>
+    public int FailedPublishBlockSeconds { get; set; } = 300;
 }

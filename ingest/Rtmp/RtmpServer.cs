@@ -21,6 +21,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
     private readonly RtmpConnectionRegistry _connections;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly RtmpAdmission _admission;
     private readonly TaskCompletionSource<IPEndPoint> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -38,7 +39,13 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         _connections = connections as RtmpConnectionRegistry ?? throw new ArgumentException("Use the registry registered by AddRtmpIngest.", nameof(connections));
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        _admission = new RtmpAdmission(_options, _time);
     }
+
+    /// <summary>How often the per-IP and slow-client limits were hit.</summary>
+    public RtmpLimitCounters Limits => _admission.Counters;
+
+    internal RtmpAdmission Admission => _admission;
 
     /// <summary>The bound endpoint once started; null before.</summary>
     public IPEndPoint? LocalEndPoint { get; private set; }
@@ -100,9 +107,22 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
                 socket.Dispose();
                 continue;
             }
+            var address = (socket.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+            if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+            var verdict = _admission.TryAdmit(address, out int open, out long refused);
+            if (verdict != RtmpAdmission.Verdict.Admitted)
+            {
+                if (RtmpAdmission.ShouldLog(refused))
+                {
+                    if (verdict == RtmpAdmission.Verdict.TooManyConnections) RtmpLog.TooManyConnectionsFromAddress(_logger, address.ToString(), open, refused);
+                    else RtmpLog.HandshakeRateExceeded(_logger, address.ToString(), _options.HandshakesPerSecondPerIp, _options.HandshakeBurstPerIp, refused);
+                }
+                socket.Dispose();
+                continue;
+            }
             socket.NoDelay = true;
             long id = _connections.NextId();
-            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow())
+            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow(), _admission, address)
             {
                 Transport = Transport,
                 ReconnectGrace = _reconnectGrace,
@@ -122,6 +142,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         }
         finally
         {
+            _admission.Release(connection.Address);
             _connections.Remove(connection);
             _running.TryRemove(connection.Id, out _);
         }

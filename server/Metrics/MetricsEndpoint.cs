@@ -21,20 +21,31 @@ internal static class MetricsEndpoint
                 services.GetService<IPackagerStatus>(),
                 services.GetService<IViewerCounter>(),
                 services.GetService<ITranscoderStatus>(),
-                services.GetService<IUploadBacklog>());
+                services.GetService<IUploadBacklog>(),
+                limits: services.GetService<RtmpServer>()?.Limits);
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
     }
 
     internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
-        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null)
+        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null)
     {
         var w = new PrometheusTextWriter();
         if (connections is not null)
         {
             w.Family("broadcast_rtmp_connections", "gauge", "RTMP connections open now.")
              .Sample("broadcast_rtmp_connections", connections.Count);
+        }
+        if (limits is not null)
+        {
+            w.Family("broadcast_rtmp_limit_hits_total", "counter", "RTMP connections and publishes refused or closed by a hostile-client limit.")
+             .Sample("broadcast_rtmp_limit_hits_total", limits.ConnectionsRefusedPerIp, ("limit", "connections_per_ip"))
+             .Sample("broadcast_rtmp_limit_hits_total", limits.HandshakesRateLimited, ("limit", "handshake_rate_per_ip"))
+             .Sample("broadcast_rtmp_limit_hits_total", limits.SlowClientsClosed, ("limit", "slow_client"))
+             .Sample("broadcast_rtmp_limit_hits_total", limits.BlockedPublishes, ("limit", "publish_blocked"));
+            w.Family("broadcast_rtmp_publish_key_refused_total", "counter", "Publishes refused for an unknown or revoked stream key.")
+             .Sample("broadcast_rtmp_publish_key_refused_total", limits.FailedPublishes);
         }
         if (streams is not null)
         {

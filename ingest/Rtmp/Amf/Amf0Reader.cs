@@ -16,6 +16,7 @@ public ref struct Amf0Reader
     private readonly ReadOnlySpan<byte> _source;
     private int _position;
     private int _values;
+    private long _declaredItems;
     private Amf3Reader.Tables? _amf3;
 
     public Amf0Reader(ReadOnlySpan<byte> source)
@@ -23,6 +24,7 @@ public ref struct Amf0Reader
         _source = source;
         _position = 0;
         _values = 0;
+        _declaredItems = 0;
         _amf3 = null;
         Error = AmfError.None;
     }
@@ -113,6 +115,10 @@ public ref struct Amf0Reader
                 // Every value takes at least one byte: a count beyond the remaining bytes is a lie; do not allocate for it.
                 if (count > (uint)(_source.Length - _position)) return Fail(AmfError.Truncated);
                 if (count > AmfLimits.MaxValues) return Fail(AmfError.TooManyValues);
+                // Nested arrays may each claim every byte left; all the arrays' items together cannot exceed the
+                // bytes of the message, so the sum of counts is what bounds the allocation (found by fuzzing).
+                _declaredItems += count;
+                if (_declaredItems > _source.Length) return Fail(AmfError.Truncated);
                 var items = new object?[count];
                 for (int i = 0; i < items.Length; i++)
                 {

@@ -23,6 +23,7 @@ public ref struct Amf3Reader
     private readonly int _baseDepth;
     private int _position;
     private int _values;
+    private long _declaredItems;
 
     public Amf3Reader(ReadOnlySpan<byte> source, Tables? tables = null, int baseDepth = 0)
     {
@@ -31,6 +32,7 @@ public ref struct Amf3Reader
         _baseDepth = baseDepth;
         _position = 0;
         _values = 0;
+        _declaredItems = 0;
         Error = AmfError.None;
     }
 
@@ -118,7 +120,7 @@ public ref struct Amf3Reader
     {
         if (!TryReadReferenceOrLength(out int denseCount, out value)) return false;
         if (value is not null) return true;
-        if (denseCount > _source.Length - _position) return Fail(AmfError.Truncated);
+        if (!TryDeclareItems(denseCount)) return false;
         int slot = _tables.Objects.Count;
         _tables.Objects.Add(null);
         AmfEcmaArray? assoc = null;
@@ -161,7 +163,7 @@ public ref struct Amf3Reader
             if ((header & 4) != 0) return Fail(AmfError.UnsupportedType); // externalizable: class-specific encoding
             bool dynamic = (header & 8) != 0;
             uint sealedCount = header >> 4;
-            if (sealedCount > (uint)(_source.Length - _position)) return Fail(AmfError.Truncated);
+            if (!TryDeclareItems(sealedCount)) return false;
             if (!TryReadString(out string className)) return false;
             var members = new string[sealedCount];
             for (int i = 0; i < members.Length; i++)
@@ -190,6 +192,18 @@ public ref struct Amf3Reader
         }
         value = obj;
         return true;
+    }
+
+    /// <summary>
+    /// Every array item and sealed member name takes at least one byte of its own, so the counts of all containers
+    /// together cannot exceed the bytes left. Checking the sum, not each count alone, keeps nested containers that
+    /// each claim the whole remainder from allocating it again at every level (found by fuzzing).
+    /// </summary>
+    private bool TryDeclareItems(long count)
+    {
+        if (count > _source.Length - _position) return Fail(AmfError.Truncated);
+        _declaredItems += count;
+        return _declaredItems <= _source.Length || Fail(AmfError.Truncated);
     }
 
     /// <summary>U29 with the low bit choosing between an object reference and an inline length.</summary>

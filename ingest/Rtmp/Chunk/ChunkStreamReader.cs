@@ -59,8 +59,8 @@ public sealed class ChunkStreamReaderOptions
 /// Incremental RTMP chunk stream parser (RTMP 1.0 §5.3): fed bytes as they arrive, it returns whole messages.
 /// It keeps per-chunk-stream header state, reassembles interleaved chunk streams into pooled buffers, and applies
 /// Set Chunk Size and Abort Message (§5.4.1, §5.4.2) itself because they change how the next chunks are read
-/// (it still returns them, so the caller may log them). No allocation per chunk: buffers are rented per chunk stream
-/// and reused for its next message.
+/// (it still returns them, so the caller may log them). No allocation per chunk: buffers are rented per chunk stream,
+/// grown as payload arrives, and reused for its next message.
 /// </summary>
 public sealed class ChunkStreamReader : IDisposable
 {
@@ -81,6 +81,20 @@ public sealed class ChunkStreamReader : IDisposable
     public ChunkReadError Error { get; private set; }
 
     public int OpenChunkStreams => _streams.Count;
+
+    /// <summary>
+    /// Bytes of reassembly buffer held now. Buffers grow with the bytes that actually arrived (doubling, up to the
+    /// message length), never with the length a header declares: a 16 MB length followed by 10 bytes costs little.
+    /// </summary>
+    public long ReservedBytes
+    {
+        get
+        {
+            long sum = 0;
+            foreach (var state in _streams.Values) sum += state.Buffer.Length;
+            return sum;
+        }
+    }
 
     /// <summary>True while a message or chunk has been started and not finished.</summary>
     public bool HasPartialMessage => _current is not null || _buffered > 0;
@@ -111,6 +125,7 @@ public sealed class ChunkStreamReader : IDisposable
             {
                 if (buffer.IsEmpty) return ChunkReadStatus.NeedMoreData;
                 int take = (int)Math.Min(buffer.Length, _chunkRemaining);
+                state.EnsureCapacity(state.Received + take);
                 buffer.Slice(0, take).CopyTo(state.Buffer.AsSpan(state.Received, take));
                 buffer = buffer.Slice(take);
                 state.Received += take;
@@ -205,7 +220,6 @@ public sealed class ChunkStreamReader : IDisposable
             if (state.Length > _options.MaxMessageSize) return Fail(ChunkReadError.MessageTooLarge);
             if (_buffered + state.Length > _options.MaxBufferedBytes) return Fail(ChunkReadError.TooMuchBufferedData);
             _buffered += state.Length;
-            state.EnsureCapacity(state.Length);
         }
 
         buffer = buffer.Slice(consumed);
@@ -272,11 +286,15 @@ public sealed class ChunkStreamReader : IDisposable
         public int Received;
         public byte[] Buffer = [];
 
-        public void EnsureCapacity(int length)
+        /// <summary>Room for <paramref name="needed"/> bytes of the current message, keeping those received so far.</summary>
+        public void EnsureCapacity(int needed)
         {
-            if (Buffer.Length >= length) return;
+            if (Buffer.Length >= needed) return;
+            int size = Math.Min(Length, Math.Max(needed, Math.Max(Buffer.Length * 2, 256)));
+            var grown = ArrayPool<byte>.Shared.Rent(size);
+            Buffer.AsSpan(0, Received).CopyTo(grown);
             ReturnBuffer();
-            Buffer = ArrayPool<byte>.Shared.Rent(length);
+            Buffer = grown;
         }
 
         public void ReturnBuffer()

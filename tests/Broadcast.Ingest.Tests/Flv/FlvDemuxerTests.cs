@@ -8,15 +8,15 @@ namespace Broadcast.Ingest.Tests.Flv;
 public class FlvDemuxerTests
 {
     // libx264 High 1280x720 25 fps avcC (SPS with VUI timing info), and libx265 Main 320x240 hvcC (no timing info).
-    private static readonly byte[] HighAvcC = Convert.FromHexString(
+    internal static readonly byte[] HighAvcC = Convert.FromHexString(
         "0164001fffe1001a6764001facd9405005bb011000000300100000030320f1831960010006" + "68ebe3cb22c0" + "fdf8f800");
-    private static readonly byte[] MainHvcC = Convert.FromHexString(
+    internal static readonly byte[] MainHvcC = Convert.FromHexString(
         "0101600000009000000000003cf000fcfdf8f800000f03" +
         "a00001001840010c01ffff01600000030090000003000003003c959409" +
         "a10001002a42010101600000030090000003000003003ca00a080f16595952930bc05a020000030002000003003c10" +
         "a2000100064401c073c189");
-    private static readonly byte[] LibaomAv1C = Convert.FromHexString("81000c000a0b000000043cffbcdaf90040");
-    private static readonly byte[] AacLc48kStereo = [0x11, 0x90];
+    internal static readonly byte[] LibaomAv1C = Convert.FromHexString("81000c000a0b000000043cffbcdaf90040");
+    internal static readonly byte[] AacLc48kStereo = [0x11, 0x90];
 
     private static byte[] Tag(ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload) => [.. header, .. payload];
 
@@ -28,7 +28,7 @@ public class FlvDemuxerTests
         return buffer.WrittenSpan.ToArray();
     }
 
-    private static readonly byte[] OneNal = [0x00, 0x00, 0x00, 0x02, 0x65, 0x88];
+    internal static readonly byte[] OneNal = [0x00, 0x00, 0x00, 0x02, 0x65, 0x88];
 
     private static (LiveStream Stream, FlvDemuxer Demuxer, LiveStreamReader Reader, List<MediaTrack> Changes) Create()
     {

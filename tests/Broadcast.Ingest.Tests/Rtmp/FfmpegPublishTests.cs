@@ -10,7 +10,7 @@ public sealed class FfmpegPublishTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int ExitCode, string Output)> RunAsync(string file, params string[] arguments)
+    internal static async Task<(int ExitCode, string Output)> RunAsync(string file, params string[] arguments)
     {
         var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments) start.ArgumentList.Add(argument);

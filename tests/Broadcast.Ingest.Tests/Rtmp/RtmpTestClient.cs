@@ -23,9 +23,12 @@ internal sealed class RtmpTestClient : IAsyncDisposable
         _stream = tcp.GetStream();
     }
 
-    public static async Task<RtmpTestClient> ConnectAsync(IPEndPoint endPoint)
+    public static Task<RtmpTestClient> ConnectAsync(IPEndPoint endPoint) => ConnectAsync(endPoint, null);
+
+    /// <summary>Connects from <paramref name="source"/> (e.g. 127.0.0.2: Linux routes all of 127/8 to loopback).</summary>
+    public static async Task<RtmpTestClient> ConnectAsync(IPEndPoint endPoint, IPAddress? source)
     {
-        var tcp = new TcpClient();
+        var tcp = source is null ? new TcpClient() : new TcpClient(new IPEndPoint(source, 0));
         await tcp.ConnectAsync(endPoint.Address, endPoint.Port);
         tcp.NoDelay = true;
         return new RtmpTestClient(tcp);

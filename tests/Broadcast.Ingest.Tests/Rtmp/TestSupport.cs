@@ -21,7 +21,7 @@ internal sealed class TestPublishAuthorizer : IPublishAuthorizer
         {
             GoodKey when request.App == "live" => PublishDecision.Allow("news", "channel-1"),
             SecondKey when request.App == "live" => PublishDecision.Allow("sport", "channel-2"),
-            _ => PublishDecision.Deny("unknown stream key"),
+            _ => PublishDecision.DenyKey("unknown stream key"),
         });
 
     public ValueTask OnUnpublishedAsync(PublishDecision decision, CancellationToken cancellationToken)

@@ -1,0 +1,286 @@
+using System.Diagnostics;
+using System.Net;
+using Broadcast.Ingest.Rtmp;
+using Broadcast.Ingest.Tests.Fuzzing;
+using Broadcast.Media;
+using Broadcast.TestSupport.Fuzzing;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Broadcast.Ingest.Tests.Rtmp;
+
+/// <summary>
+/// Hostile clients against a real RtmpServer on loopback: per-IP connection and handshake limits, slowloris,
+/// clients that never finish, stream-key guessing, and garbage next to a real ffmpeg publisher. A second source
+/// address is 127.0.0.2 (Linux routes all of 127.0.0.0/8 to loopback).
+/// </summary>
+public sealed class RtmpLimitsTests(ITestOutputHelper output)
+{
+    private const int TooManyFromAddressEvent = 1040;
+    private const int HandshakeRateEvent = 1041;
+    private const int SlowClientEvent = 1042;
+    private const int AddressBlockedEvent = 1043;
+    private const int PublishBlockedEvent = 1044;
+    private static readonly IPAddress SecondAddress = IPAddress.Parse("127.0.0.2");
+
+    private void DumpLog(RtmpTestHost host)
+    {
+        foreach (var entry in host.Logs.Entries.TakeLast(40)) output.WriteLine($"{entry.EventId} {entry.Level}: {entry.Message}");
+    }
+
+    [Fact]
+    public async Task Per_ip_connection_limit_refuses_the_next_connection_and_not_other_addresses()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:MaxConnectionsPerIp"] = "3" });
+        try
+        {
+            var open = new List<RtmpTestClient>();
+            for (int i = 0; i < 3; i++)
+            {
+                var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+                await client.HandshakeAsync();
+                open.Add(client);
+            }
+            await using var fourth = await RtmpTestClient.ConnectAsync(host.EndPoint);
+            Assert.True(await fourth.WaitClosedByServerAsync());
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == TooManyFromAddressEvent)));
+            Assert.Contains(host.Logs.Entries, e => e.EventId == TooManyFromAddressEvent && e.Message.Contains("127.0.0.1") && e.Message.Contains("3 connections"));
+            Assert.Equal(1, host.Server.Limits.ConnectionsRefusedPerIp);
+
+            // Another address is not affected, and a closed connection frees its slot.
+            await using var other = await RtmpTestClient.ConnectAsync(host.EndPoint, SecondAddress);
+            await other.HandshakeAsync();
+            await open[0].DisposeAsync();
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Connections.Count == 3));
+            await using var again = await RtmpTestClient.ConnectAsync(host.EndPoint);
+            await again.HandshakeAsync();
+            Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await again.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+            foreach (var client in open.Skip(1)) await client.DisposeAsync();
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+
+    [Fact]
+    public async Task Handshake_rate_limit_refuses_a_burst_beyond_the_bucket()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:HandshakesPerSecondPerIp"] = "0.5", ["Rtmp:HandshakeBurstPerIp"] = "3" });
+        try
+        {
+            var clients = new List<RtmpTestClient>();
+            for (int i = 0; i < 3; i++)
+            {
+                var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+                await client.HandshakeAsync();
+                clients.Add(client);
+            }
+            await using var refused = await RtmpTestClient.ConnectAsync(host.EndPoint);
+            Assert.True(await refused.WaitClosedByServerAsync());
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == HandshakeRateEvent && e.Message.Contains("127.0.0.1"))));
+            Assert.Equal(1, host.Server.Limits.HandshakesRateLimited);
+            await using var other = await RtmpTestClient.ConnectAsync(host.EndPoint, SecondAddress);
+            await other.HandshakeAsync();
+            foreach (var client in clients) await client.DisposeAsync();
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+
+    [Fact]
+    public async Task Slowloris_sending_one_byte_per_second_is_closed()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new()
+        {
+            ["Rtmp:HandshakeTimeoutSeconds"] = "60", // the rate limit must be what closes it, not the handshake timeout
+            ["Rtmp:MinBytesPerSecondBeforePublish"] = "64",
+            ["Rtmp:SlowClientGraceSeconds"] = "2",
+        });
+        try
+        {
+            await using var slow = await RtmpTestClient.ConnectAsync(host.EndPoint);
+            var clock = Stopwatch.StartNew();
+            bool closed = false;
+            // The client under test trickles: one byte a second (C0 first, then C1 bytes), at most 30.
+            for (int i = 0; i < 30 && !closed; i++)
+            {
+                try
+                {
+                    await slow.SendRawAsync([i == 0 ? HandshakeC0.Rtmp : (byte)i]);
+                }
+                catch (IOException)
+                {
+                    closed = true;
+                    break;
+                }
+                closed = host.Logs.Entries.Any(e => e.EventId == SlowClientEvent);
+                if (!closed) await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+            Assert.True(await slow.WaitClosedByServerAsync());
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"closed after {clock.Elapsed}");
+            var entry = Assert.Single(host.Logs.Entries, e => e.EventId == SlowClientEvent);
+            Assert.Contains("bytes/s", entry.Message);
+            Assert.Equal(LogLevel.Warning, entry.Level);
+            Assert.Equal(1, host.Server.Limits.SlowClientsClosed);
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+
+    [Fact]
+    public async Task Client_that_never_completes_the_handshake_is_closed()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:HandshakeTimeoutSeconds"] = "2", ["Rtmp:MinBytesPerSecondBeforePublish"] = "0" });
+        try
+        {
+            await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+            await client.SendRawAsync([HandshakeC0.Rtmp, .. new byte[HandshakePacket.Length]]); // C0C1, never C2
+            Assert.True(await client.WaitClosedByServerAsync());
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.Message.Contains("handshake not completed within 2 s"))));
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Server.Limits.SlowClientsClosed == 1));
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+
+    [Fact]
+    public async Task Client_that_connects_but_never_publishes_is_closed_at_the_publish_timeout()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:PublishTimeoutSeconds"] = "3", ["Rtmp:MinBytesPerSecondBeforePublish"] = "0" });
+        try
+        {
+            await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+            await client.HandshakeAsync();
+            await client.SendCommandAsync("connect", new AmfObject { ["app"] = "live" });
+            await client.WaitForCommandAsync(c => c.Name == "_result");
+            Assert.True(await client.WaitClosedByServerAsync());
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == SlowClientEvent && e.Message.Contains("not publishing within 3 s"))));
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+
+    [Fact]
+    public async Task Repeated_bad_keys_block_the_address_for_a_cool_down_but_not_other_addresses()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new()
+        {
+            ["Rtmp:MaxFailedPublishesPerIp"] = "3",
+            ["Rtmp:FailedPublishWindowSeconds"] = "60",
+            ["Rtmp:FailedPublishBlockSeconds"] = "60",
+        });
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                await using var guesser = await RtmpTestClient.ConnectAsync(host.EndPoint);
+                await guesser.HandshakeAsync();
+                var status = await guesser.PublishAsync("live", $"guess-{i}-secret");
+                Assert.Equal(RtmpStatusCodes.PublishBadName, RtmpTestClient.StatusCode(status));
+            }
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == AddressBlockedEvent)));
+            var blocked = Assert.Single(host.Logs.Entries, e => e.EventId == AddressBlockedEvent);
+            Assert.Contains("127.0.0.1", blocked.Message);
+            Assert.Contains("3 refused stream keys", blocked.Message);
+
+            // The right key from the same address is refused during the cool-down...
+            await using (var owner = await RtmpTestClient.ConnectAsync(host.EndPoint))
+            {
+                await owner.HandshakeAsync();
+                var refused = await owner.PublishAsync("live", TestPublishAuthorizer.GoodKey);
+                Assert.Equal(RtmpStatusCodes.PublishBadName, RtmpTestClient.StatusCode(refused));
+                Assert.True(await owner.WaitClosedByServerAsync());
+            }
+            Assert.Contains(host.Logs.Entries, e => e.EventId == PublishBlockedEvent && e.Message.Contains("127.0.0.1"));
+            Assert.Null(host.Registry.Find("news"));
+
+            // ...while another address publishes with it.
+            await using var elsewhere = await RtmpTestClient.ConnectAsync(host.EndPoint, SecondAddress);
+            await elsewhere.HandshakeAsync();
+            Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await elsewhere.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+            Assert.NotNull(host.Registry.Find("news"));
+
+            Assert.Equal(3, host.Server.Limits.FailedPublishes);
+            Assert.Equal(1, host.Server.Limits.BlockedPublishes);
+            // Keys are secrets, the guessed ones too: no log line names one.
+            Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("secret", StringComparison.Ordinal) || e.Message.Contains("/" + TestPublishAuthorizer.GoodKey, StringComparison.Ordinal));
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+
+    [Fact]
+    public async Task Garbage_connections_never_crash_the_server_while_ffmpeg_publishes()
+    {
+        using var dir = new Broadcast.TestSupport.TempDirectory("rtmp-limits");
+        string clip = Path.Combine(dir.Path, "clip.flv");
+        var (clipCode, clipOutput) = await FfmpegPublishTests.RunAsync("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+            "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", clip);
+        Assert.True(clipCode == 0, clipOutput);
+
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:HandshakeTimeoutSeconds"] = "3" });
+        try
+        {
+            LiveStream? published = null;
+            host.Registry.Published += s => published = s;
+            var publisher = FfmpegPublishTests.RunAsync("ffmpeg", "-hide_banner", "-loglevel", "warning", "-re", "-i", clip,
+                "-c", "copy", "-f", "flv", $"rtmp://127.0.0.1:{host.EndPoint.Port}/live/{TestPublishAuthorizer.GoodKey}");
+
+            // Garbage from the second address while ffmpeg streams: mutated handshakes, and mutated chunk streams
+            // after a good handshake. Bounded: 80 connections, 4 at a time.
+            var handshakeSeeds = RtmpFuzzTests.HandshakeSeeds();
+            var chunkSeeds = RtmpFuzzTests.ChunkSeeds();
+            var mutator = new Mutator(8 * 1024);
+            await Parallel.ForAsync(0, 80, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
+            {
+                var random = FuzzRandom.ForIteration(FuzzSettings.Seed, i);
+                await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint, SecondAddress);
+                try
+                {
+                    if (i % 2 == 0)
+                    {
+                        await client.SendRawAsync(mutator.Mutate(random.Pick(handshakeSeeds), handshakeSeeds, random));
+                    }
+                    else
+                    {
+                        await client.HandshakeAsync();
+                        await client.SendRawAsync(mutator.Mutate(random.Pick(chunkSeeds), chunkSeeds, random));
+                    }
+                    client.ShutdownSend();
+                    await client.WaitClosedByServerAsync();
+                }
+                catch (IOException)
+                {
+                    // the server closed first: what garbage deserves
+                }
+            });
+
+            var (code, ffmpegOutput) = await publisher;
+            Assert.True(code == 0, ffmpegOutput);
+            Assert.NotNull(published);
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => published!.IsCompleted));
+            Assert.True(published!.Statistics.VideoFrames >= 190, $"{published.Statistics.VideoFrames} video frames");
+            Assert.True(published.Statistics.AudioFrames > 0);
+            // No exception escaped a parser (event 1010 logs those at Error) and every garbage connection is gone.
+            Assert.DoesNotContain(host.Logs.Entries, e => e.Level >= LogLevel.Error);
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Connections.Count == 0));
+            Assert.True(host.Logs.Entries.Count(e => e.EventId == 1004) >= 40, "garbage was refused with logged reasons");
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+}
