@@ -19,14 +19,19 @@ internal sealed class ControlRestreamDestinations(ChannelService channels, Desti
     }
 }
 
-/// <summary>Destination states for the API and dashboard, from the restream supervisor; changes applied at once.</summary>
-internal sealed class PipelineDestinationLiveStatus(RestreamSupervisor supervisor) : IDestinationLiveStatus
+/// <summary>
+/// Destination states for the API and dashboard, from the restream supervisor; changes applied at once. The supervisor
+/// is resolved on first use: it reads destinations through <see cref="DestinationService"/>, which reports to this.
+/// </summary>
+internal sealed class PipelineDestinationLiveStatus(IServiceProvider services) : IDestinationLiveStatus
 {
-    public DestinationLiveState? Get(string destinationId) => supervisor.GetState(destinationId) is { } s
+    private RestreamSupervisor Supervisor => services.GetRequiredService<RestreamSupervisor>();
+
+    public DestinationLiveState? Get(string destinationId) => Supervisor.GetState(destinationId) is { } s
         ? new DestinationLiveState(Name(s.Phase), s.BytesSent, s.ConnectedSince, s.LastError, s.LastErrorAt, s.NextAttemptAt, s.Attempts, s.FramesDropped)
         : null;
 
-    public Task DestinationsChangedAsync(string channelSlug, CancellationToken cancellationToken) => supervisor.RefreshAsync(channelSlug);
+    public Task DestinationsChangedAsync(string channelSlug, CancellationToken cancellationToken) => Supervisor.RefreshAsync(channelSlug);
 
     private static string Name(RestreamPhase phase) => phase switch
     {
