@@ -81,10 +81,10 @@ public class RtmpPublishClientTests
         Assert.False(string.IsNullOrEmpty(ex.Message));
     }
 
-    private sealed record Source(VideoTrack? Video, AudioTrack? Audio, List<MediaFrame> Frames);
+    internal sealed record Source(VideoTrack? Video, AudioTrack? Audio, List<MediaFrame> Frames);
 
     /// <summary>Two seconds of libx264 (with B-frames, so composition offsets) and AAC from ffmpeg, demuxed into frames.</summary>
-    private static Source DemuxFfmpegClip()
+    internal static Source DemuxFfmpegClip()
     {
         using var dir = new TempDirectory();
         string clip = dir.Combine("clip.flv");
