@@ -124,6 +124,7 @@ internal sealed class RestreamSession
                     }
                 }
                 if (token.IsCancellationRequested || _stream.IsCompleted) return;
+                reason = Redact(reason);
                 failures++;
                 var delay = _backoff.Delay(failures, _random);
                 var now = _time.GetUtcNow();
@@ -173,6 +174,10 @@ internal sealed class RestreamSession
             }
         }
     }
+
+    /// <summary>A server may echo the publish name in its error description: the key never reaches a state or a log.</summary>
+    private string Redact(string reason) =>
+        Destination.StreamKey.Length >= 4 ? reason.Replace(Destination.StreamKey, "***", StringComparison.Ordinal) : reason;
 
     private void SetState(Func<RestreamState, RestreamState> change)
     {

@@ -46,6 +46,7 @@ public sealed class RtmpPublishClient : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
+    private CancellationTokenSource _writeTimeout = new();
     private Task _readLoop = Task.CompletedTask;
     private MediaTrack? _sentVideo;
     private MediaTrack? _sentAudio;
@@ -272,20 +273,36 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         return phase;
     }
 
-    /// <summary>Flushes under the write timeout: a destination that stops reading fails the send instead of hanging it.</summary>
+    /// <summary>
+    /// Flushes under the write timeout: a destination that stops reading fails the send instead of hanging it. One
+    /// timeout source serves every flush (reset each time), so a frame costs no allocation here.
+    /// </summary>
     private async ValueTask FlushAsync(CancellationToken token)
     {
         long pending = _output.UnflushedBytes;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token);
-        timeout.CancelAfter(_options.WriteTimeout);
+        if (!_writeTimeout.TryReset())
+        {
+            _writeTimeout.Dispose();
+            _writeTimeout = new CancellationTokenSource();
+        }
+        _writeTimeout.CancelAfter(_options.WriteTimeout);
+        var registration = token.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), _writeTimeout);
         try
         {
-            var flush = await _output.FlushAsync(timeout.Token).ConfigureAwait(false);
+            var flush = await _output.FlushAsync(_writeTimeout.Token).ConfigureAwait(false);
             if (flush.IsCompleted) throw new RtmpPublishException("the server closed the connection");
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested)
         {
             throw new RtmpPublishException($"the server accepted no data for {_options.WriteTimeout.TotalSeconds:0} s");
+        }
+        catch (OperationCanceledException)
+        {
+            throw new OperationCanceledException(token);
+        }
+        finally
+        {
+            await registration.DisposeAsync().ConfigureAwait(false);
         }
         Interlocked.Add(ref _bytesSent, pending);
     }
@@ -355,5 +372,6 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         _tcp.Dispose();
         _reader.Dispose();
         _stop.Dispose();
+        _writeTimeout.Dispose();
     }
 }
