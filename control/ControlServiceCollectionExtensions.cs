@@ -40,6 +40,9 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<IEventRepository, SqlEventRepository>();
         services.AddSingleton<IRecordingRepository, SqlRecordingRepository>();
         services.AddSingleton<EventService>();
+        services.AddSingleton<Restream.IDestinationRepository, Restream.SqlDestinationRepository>();
+        services.TryAddSingleton<Restream.IDestinationLiveStatus, Restream.NoDestinationLiveStatus>();
+        services.AddSingleton<Restream.DestinationService>();
         services.AddSingleton<RecordingService>();
         services.TryAddSingleton<IBroadcastTerminator, NoBroadcastTerminator>();
         services.TryAddSingleton<IRecordingMedia, NoRecordingMedia>();

@@ -63,6 +63,9 @@ public static class BroadcastApp
             Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddRtmpIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
+            services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
+            Broadcast.Ingest.Restream.RestreamServiceCollectionExtensions.AddRestream(services, configuration);
+            services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
         }
         if (roles.Origin) services.AddOrigin(configuration);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();

@@ -67,17 +67,21 @@ public static class HandshakeDigest
 
     /// <summary>Finds which scheme, if any, the client used to sign C1 (validated against the client key's text part).</summary>
     public static HandshakeDigestScheme DetectClientScheme(ReadOnlySpan<byte> c1, out int digestOffset)
+        => DetectScheme(c1, ClientKey[..ClientKeyTextLength], out digestOffset);
+
+    /// <summary>Finds which scheme, if any, signed a C1 or S1 under <paramref name="key"/> (the text part of the peer's key).</summary>
+    public static HandshakeDigestScheme DetectScheme(ReadOnlySpan<byte> packet, ReadOnlySpan<byte> key, out int digestOffset)
     {
         digestOffset = -1;
-        if (c1.Length != HandshakePacket.Length) return HandshakeDigestScheme.None;
-        // A zero version field means a plain RTMP 1.0 client (the spec requires zeros there).
-        if (BinaryPrimitives.ReadUInt32BigEndian(c1[4..]) == 0) return HandshakeDigestScheme.None;
+        if (packet.Length != HandshakePacket.Length) return HandshakeDigestScheme.None;
+        // A zero version field means a plain RTMP 1.0 peer (the spec requires zeros there).
+        if (BinaryPrimitives.ReadUInt32BigEndian(packet[4..]) == 0) return HandshakeDigestScheme.None;
         Span<byte> digest = stackalloc byte[DigestLength];
         foreach (var scheme in (ReadOnlySpan<HandshakeDigestScheme>)[HandshakeDigestScheme.Offset8, HandshakeDigestScheme.Offset772])
         {
-            int offset = GetDigestOffset(c1, scheme);
-            Compute(c1, offset, ClientKey[..ClientKeyTextLength], digest);
-            if (CryptographicOperations.FixedTimeEquals(digest, c1.Slice(offset, DigestLength)))
+            int offset = GetDigestOffset(packet, scheme);
+            Compute(packet, offset, key, digest);
+            if (CryptographicOperations.FixedTimeEquals(digest, packet.Slice(offset, DigestLength)))
             {
                 digestOffset = offset;
                 return scheme;

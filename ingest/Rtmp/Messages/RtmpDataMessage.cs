@@ -39,6 +39,13 @@ public sealed record RtmpDataMessage(string Name, IReadOnlyList<object?> Values)
         return true;
     }
 
+    /// <summary>Writes the AMF0 payload (type 18): the name, then each value.</summary>
+    public void Write(System.Buffers.IBufferWriter<byte> writer)
+    {
+        Amf0Writer.WriteString(writer, Name);
+        foreach (var value in Values) Amf0Writer.WriteValue(writer, value);
+    }
+
     /// <summary>The onMetaData properties, whether sent directly or through @setDataFrame.</summary>
     public bool TryGetMetadata(out IReadOnlyDictionary<string, object?> metadata)
     {

@@ -187,7 +187,7 @@ public class FlvDemuxerFfmpegTests
     }
 
     /// <summary>Walks an FLV file (E.2-E.3): header, then tags each followed by PreviousTagSize.</summary>
-    private static IEnumerable<(byte Type, long TimestampMs, byte[] Body)> ReadTags(byte[] file)
+    internal static IEnumerable<(byte Type, long TimestampMs, byte[] Body)> ReadTags(byte[] file)
     {
         Assert.True(FlvFileHeader.TryRead(file, out var header, out _));
         int pos = header.DataOffset + 4;

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Broadcast.Control.Restream;
+using Broadcast.Control.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broadcast.Control.Api;
+
+/// <summary>Body of <c>POST /api/channels/{id}/destinations</c> and <c>PATCH …/destinations/{destinationId}</c>.</summary>
+public sealed record DestinationRequest(string? Url, string? StreamKey, bool? Enabled, bool? AllowUntrustedCertificate);
+
+/// <summary>A destination as the API shows it: the stream key masked, the pipeline's state alongside.</summary>
+public sealed record DestinationResponse(
+    string Id,
+    string ChannelId,
+    string Url,
+    string StreamKey,
+    bool Enabled,
+    bool AllowUntrustedCertificate,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DestinationLiveState State);
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(DestinationRequest))]
+[JsonSerializable(typeof(DestinationResponse))]
+[JsonSerializable(typeof(List<DestinationResponse>))]
+internal sealed partial class DestinationJsonContext : JsonSerializerContext;
+
+/// <summary><c>/api/channels/{id}/destinations</c>: restream destinations. Every route requires the "admin" policy.</summary>
+public static class DestinationEndpoints
+{
+    public static IEndpointRouteBuilder MapDestinationsApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var group = endpoints.MapGroup("/api/channels/{id}/destinations").RequireAuthorization(ControlAuth.AdminPolicy)
+            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("destinations");
+        group.MapPost("", CreateAsync).Accepts<DestinationRequest>("application/json").Produces<DestinationResponse>(StatusCodes.Status201Created)
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("", ListAsync).Produces<List<DestinationResponse>>().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{destinationId}", GetAsync).Produces<DestinationResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPatch("/{destinationId}", UpdateAsync).Accepts<DestinationRequest>("application/json").Produces<DestinationResponse>()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapDelete("/{destinationId}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        return endpoints;
+    }
+
+    private static async Task<IResult> CreateAsync(string id, HttpContext context, DestinationService destinations, CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, DestinationJsonContext.Default.DestinationRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        Destination? created;
+        try
+        {
+            created = await destinations.CreateAsync(id, ToSpec(request!), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+        if (created is null) return RequestBodies.NotFound("Channel", id);
+        context.Response.Headers.Location = $"/api/channels/{id}/destinations/{created.Id}";
+        return Results.Json(ToResponse(created, destinations), DestinationJsonContext.Default.DestinationResponse, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> ListAsync(string id, DestinationService destinations, CancellationToken cancellationToken)
+    {
+        var list = await destinations.ListAsync(id, cancellationToken).ConfigureAwait(false);
+        return list is null
+            ? RequestBodies.NotFound("Channel", id)
+            : Results.Json(list.Select(d => ToResponse(d, destinations)).ToList(), DestinationJsonContext.Default.ListDestinationResponse);
+    }
+
+    private static async Task<IResult> GetAsync(string id, string destinationId, DestinationService destinations, CancellationToken cancellationToken)
+    {
+        var destination = await destinations.GetAsync(id, destinationId, cancellationToken).ConfigureAwait(false);
+        return destination is null
+            ? RequestBodies.NotFound("Destination", destinationId)
+            : Results.Json(ToResponse(destination, destinations), DestinationJsonContext.Default.DestinationResponse);
+    }
+
+    private static async Task<IResult> UpdateAsync(string id, string destinationId, HttpContext context, DestinationService destinations,
+        CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, DestinationJsonContext.Default.DestinationRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        Destination? updated;
+        try
+        {
+            updated = await destinations.UpdateAsync(id, destinationId, ToSpec(request!), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+        return updated is null
+            ? RequestBodies.NotFound("Destination", destinationId)
+            : Results.Json(ToResponse(updated, destinations), DestinationJsonContext.Default.DestinationResponse);
+    }
+
+    private static async Task<IResult> DeleteAsync(string id, string destinationId, DestinationService destinations, CancellationToken cancellationToken) =>
+        await destinations.DeleteAsync(id, destinationId, cancellationToken).ConfigureAwait(false)
+            ? Results.NoContent()
+            : RequestBodies.NotFound("Destination", destinationId);
+
+    private static DestinationSpec ToSpec(DestinationRequest r) => new(r.Url, r.StreamKey, r.Enabled, r.AllowUntrustedCertificate);
+
+    private static DestinationResponse ToResponse(Destination d, DestinationService destinations) =>
+        new(d.Id, d.ChannelId, d.Url, d.StreamKeyHint, d.Enabled, d.AllowUntrustedCertificate, d.CreatedAt, d.UpdatedAt, destinations.StateOf(d));
+}

@@ -1,0 +1,115 @@
+// Channel page, restream section: list, add, enable/disable and remove destinations through the admin API (cookie
+// session + antiforgery header), with their state refreshed every few seconds. Values from the API go into the page
+// through textContent only.
+(function () {
+    'use strict';
+    const section = document.getElementById('destinations');
+    if (!section) return;
+    const api = section.dataset.api;
+    const token = document.querySelector('#antiforgery input[name=__RequestVerificationToken]').value;
+    const $ = (id) => document.getElementById(id);
+    const table = $('destination-table');
+    const body = table.querySelector('tbody');
+    const empty = $('destination-empty');
+    const error = $('destination-error');
+
+    function bytes(n) {
+        if (!n) return '0 B';
+        const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+        let i = 0;
+        while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+        return (i === 0 ? n : n.toFixed(1)) + ' ' + units[i];
+    }
+
+    function el(tag, text, className) {
+        const e = document.createElement(tag);
+        if (text !== undefined && text !== null) e.textContent = text;
+        if (className) e.className = className;
+        return e;
+    }
+
+    function describe(state) {
+        switch (state.state) {
+            case 'retrying': {
+                const next = state.nextAttemptAt ? Math.max(0, Math.round((Date.parse(state.nextAttemptAt) - Date.now()) / 1000)) : null;
+                return (state.lastError || 'failed') + (next !== null ? ` — retry in ${next} s` : '');
+            }
+            case 'live':
+                return state.connectedSince ? 'since ' + new Date(state.connectedSince).toLocaleTimeString() : '';
+            default:
+                return state.lastError ? 'last error: ' + state.lastError : '';
+        }
+    }
+
+    function render(list) {
+        body.replaceChildren();
+        table.hidden = list.length === 0;
+        empty.hidden = list.length > 0;
+        for (const d of list) {
+            const row = document.createElement('tr');
+            row.append(el('td', d.url, 'mono'), el('td', d.streamKey, 'mono'));
+            const stateCell = el('td');
+            stateCell.append(el('span', d.state.state, 'state state-' + d.state.state));
+            const detail = describe(d.state);
+            if (detail) stateCell.append(' ', el('span', detail, 'muted small'));
+            row.append(stateCell, el('td', bytes(d.state.bytesSent), 'num'));
+            const actions = el('td', null, 'actions');
+            const toggle = el('button', d.enabled ? 'Disable' : 'Enable', 'btn btn-sm');
+            toggle.type = 'button';
+            toggle.addEventListener('click', () => send('PATCH', `${api}/${d.id}`, { enabled: !d.enabled }));
+            const remove = el('button', 'Remove', 'btn btn-ghost btn-sm');
+            remove.type = 'button';
+            remove.addEventListener('click', () => {
+                if (confirm('Remove this destination?')) send('DELETE', `${api}/${d.id}`);
+            });
+            actions.append(toggle, ' ', remove);
+            row.append(actions);
+            body.append(row);
+        }
+    }
+
+    async function load() {
+        try {
+            const response = await fetch(api, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } });
+            if (response.ok) render(await response.json());
+        } catch (e) {
+            // a missed refresh; the next one catches up
+        }
+    }
+
+    async function send(method, url, payload) {
+        error.textContent = '';
+        const init = { method, credentials: 'same-origin', headers: { 'X-CSRF-TOKEN': token, 'Accept': 'application/json' } };
+        if (payload) {
+            init.headers['Content-Type'] = 'application/json';
+            init.body = JSON.stringify(payload);
+        }
+        const response = await fetch(url, init);
+        if (!response.ok) {
+            let message = `Request failed (${response.status}).`;
+            try {
+                const problem = await response.json();
+                const fields = problem.errors ? Object.values(problem.errors).flat() : [];
+                message = fields.length > 0 ? fields.join(' ') : (problem.detail || problem.title || message);
+            } catch (e) {
+                // not problem+json
+            }
+            error.textContent = message;
+            return false;
+        }
+        await load();
+        return true;
+    }
+
+    $('destination-form').addEventListener('submit', async (event) => {
+        event.preventDefault();
+        const url = $('destination-url'), key = $('destination-key');
+        if (await send('POST', api, { url: url.value.trim(), streamKey: key.value, enabled: true })) {
+            url.value = '';
+            key.value = '';
+        }
+    });
+
+    load();
+    setInterval(load, 3000);
+})();

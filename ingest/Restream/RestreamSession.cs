@@ -1,0 +1,192 @@
+using System.Net.Sockets;
+using Broadcast.Ingest.Rtmp.Client;
+using Broadcast.Media;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Ingest.Restream;
+
+/// <summary>
+/// One destination of one live stream: connect, publish, pass frames through from its own
+/// <see cref="LiveStreamReader"/> (starting at a keyframe, sequence headers first), and on any failure retry with
+/// backoff until stopped or the stream ends. Its failures stay here: the reader's bounded queue means a stuck
+/// destination only loses its own frames, never the publisher's or another destination's.
+/// </summary>
+internal sealed class RestreamSession
+{
+    private readonly LiveStream _stream;
+    private readonly RtmpPublishTarget _target;
+    private readonly RestreamOptions _options;
+    private readonly RestreamBackoff _backoff;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Random _random = new();
+    private RestreamState _state;
+    private RtmpPublishClient? _client;
+    private LiveStreamReader? _reader;
+    private long _bytesBefore;
+    private Task _run = Task.CompletedTask;
+
+    public RestreamSession(LiveStream stream, RestreamDestination destination, RtmpPublishTarget target, RestreamOptions options, TimeProvider time, ILogger logger)
+    {
+        _stream = stream;
+        Destination = destination;
+        _target = target;
+        _options = options;
+        _backoff = options.Backoff;
+        _time = time;
+        _logger = logger;
+        _state = new RestreamState(destination.Id, RestreamPhase.Connecting);
+    }
+
+    public RestreamDestination Destination { get; }
+
+    /// <summary>The current state with live byte and drop counters.</summary>
+    public RestreamState State
+    {
+        get
+        {
+            var state = Volatile.Read(ref _state);
+            long bytes = Interlocked.Read(ref _bytesBefore) + (Volatile.Read(ref _client)?.BytesSent ?? 0);
+            return state with { BytesSent = bytes, FramesDropped = state.FramesDropped + (Volatile.Read(ref _reader)?.DroppedFrames ?? 0) };
+        }
+    }
+
+    public void Start() => _run = Task.Run(RunAsync);
+
+    /// <summary>Stops the session (unpublishing politely) and waits for it.</summary>
+    public async Task StopAsync()
+    {
+        if (!_stop.IsCancellationRequested) _stop.Cancel();
+        await _run.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync()
+    {
+        var token = _stop.Token;
+        int failures = 0;
+        long dropped = 0;
+        var clientOptions = new RtmpPublishClientOptions
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(_options.ConnectTimeoutSeconds),
+            WriteTimeout = TimeSpan.FromSeconds(_options.WriteTimeoutSeconds),
+            ChunkSize = _options.ChunkSize,
+            AllowUntrustedCertificate = _options.AllowUntrustedCertificates || Destination.AllowUntrustedCertificate,
+        };
+        try
+        {
+            while (!token.IsCancellationRequested && !_stream.IsCompleted)
+            {
+                SetState(s => s with { Phase = RestreamPhase.Connecting, NextAttemptAt = null, ConnectedSince = null });
+                string reason;
+                RtmpPublishClient? client = null;
+                try
+                {
+                    client = await RtmpPublishClient.PublishAsync(_target, clientOptions, token).ConfigureAwait(false);
+                    Volatile.Write(ref _client, client);
+                    failures = 0;
+                    SetState(s => s with { Phase = RestreamPhase.Live, ConnectedSince = _time.GetUtcNow(), Attempts = 0 });
+                    RestreamLog.Live(_logger, _stream.Name, _target.TcUrl, Destination.Id);
+                    if (await PumpAsync(client, token).ConfigureAwait(false)) return; // the stream ended
+                    reason = "stopped";
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (RtmpPublishException ex)
+                {
+                    reason = ex.Message;
+                }
+                catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+                {
+                    reason = ex.Message;
+                }
+                catch (Exception ex)
+                {
+                    RestreamLog.Crashed(_logger, ex, _stream.Name, _target.TcUrl, Destination.Id);
+                    reason = "internal error: " + ex.Message;
+                }
+                finally
+                {
+                    if (client is not null)
+                    {
+                        if (Volatile.Read(ref _reader) is { } reader)
+                        {
+                            dropped += reader.DroppedFrames;
+                            reader.Dispose();
+                            Volatile.Write(ref _reader, null);
+                        }
+                        Interlocked.Add(ref _bytesBefore, client.BytesSent);
+                        Volatile.Write(ref _client, null);
+                        await client.DisposeAsync().ConfigureAwait(false);
+                    }
+                }
+                if (token.IsCancellationRequested || _stream.IsCompleted) return;
+                reason = Redact(reason);
+                failures++;
+                var delay = _backoff.Delay(failures, _random);
+                var now = _time.GetUtcNow();
+                long droppedSoFar = dropped;
+                SetState(s => s with
+                {
+                    Phase = RestreamPhase.Retrying, ConnectedSince = null, LastError = reason, LastErrorAt = now, NextAttemptAt = now + delay,
+                    Attempts = failures, FramesDropped = droppedSoFar,
+                });
+                RestreamLog.Failed(_logger, _stream.Name, _target.TcUrl, Destination.Id, reason, failures, (long)delay.TotalMilliseconds);
+                try
+                {
+                    await Task.Delay(delay, _time, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            SetState(s => s with { Phase = RestreamPhase.Stopped, ConnectedSince = null, NextAttemptAt = null });
+            RestreamLog.Stopped(_logger, _stream.Name, _target.TcUrl, Destination.Id, Interlocked.Read(ref _bytesBefore));
+        }
+    }
+
+    /// <summary>Frames from a fresh reader to the client until the stream ends (true) or sending fails (throws).</summary>
+    private async Task<bool> PumpAsync(RtmpPublishClient client, CancellationToken token)
+    {
+        // Opened after the publish was accepted: it starts at the newest cached keyframe, so the destination's first
+        // picture decodes; the client puts the sequence headers in front of the first frame of each track.
+        var reader = _stream.OpenReader($"restream:{Destination.Id}", _options.QueueFrames);
+        Volatile.Write(ref _reader, reader);
+        await client.SendMetadataAsync(RtmpMetadata.From(_stream.Video, _stream.Audio), token).ConfigureAwait(false);
+        while (true)
+        {
+            var frame = await reader.ReadAsync(token).ConfigureAwait(false);
+            if (frame is null) return true;
+            try
+            {
+                await client.SendFrameAsync(frame, token).ConfigureAwait(false);
+            }
+            finally
+            {
+                frame.Release();
+            }
+        }
+    }
+
+    /// <summary>A server may echo the publish name in its error description: the key never reaches a state or a log.</summary>
+    private string Redact(string reason) =>
+        Destination.StreamKey.Length >= 4 ? reason.Replace(Destination.StreamKey, "***", StringComparison.Ordinal) : reason;
+
+    private void SetState(Func<RestreamState, RestreamState> change)
+    {
+        RestreamState current, next;
+        do
+        {
+            current = Volatile.Read(ref _state);
+            next = change(current);
+        }
+        while (Interlocked.CompareExchange(ref _state, next, current) != current);
+    }
+}

@@ -1,0 +1,112 @@
+using Broadcast.Ingest.Flv;
+using Broadcast.Ingest.Rtmp;
+using Broadcast.Ingest.Rtmp.Client;
+using Broadcast.Ingest.Tests.Flv;
+using Broadcast.Ingest.Tests.Rtmp;
+using Broadcast.Media;
+using Broadcast.TestSupport;
+
+namespace Broadcast.Ingest.Tests.Restream;
+
+/// <summary>Component tests: our publishing client against our own RtmpServer on loopback.</summary>
+public class RtmpPublishClientTests
+{
+    [Fact]
+    public async Task Frames_published_by_the_client_arrive_intact_in_the_server()
+    {
+        var source = DemuxFfmpegClip();
+        await using var host = await RtmpTestHost.StartAsync();
+        var target = new RtmpPublishTarget(false, "127.0.0.1", host.EndPoint.Port, "live", TestPublishAuthorizer.GoodKey);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var client = await RtmpPublishClient.PublishAsync(target, null, timeout.Token);
+
+        var stream = host.Registry.Find("news");
+        Assert.NotNull(stream);
+        using var reader = stream!.OpenReader("check", 8192);
+        await client.SendMetadataAsync(RtmpMetadata.From(source.Video, source.Audio), timeout.Token);
+        foreach (var frame in source.Frames) Assert.True(await client.SendFrameAsync(frame, timeout.Token));
+
+        var received = new List<MediaFrame>();
+        while (received.Count < source.Frames.Count)
+        {
+            var frame = await reader.ReadAsync(timeout.Token);
+            Assert.NotNull(frame);
+            received.Add(frame!);
+        }
+
+        Assert.True(source.Video!.HasSameConfig(stream.Video));
+        Assert.True(source.Audio!.HasSameConfig(stream.Audio));
+        Assert.Equal(640.0, stream.Metadata["width"]);
+        long baseMs = Timescales.Rescale(source.Frames[0].Dts, source.Frames[0].Track.Timescale, Timescales.Milliseconds);
+        for (int i = 0; i < source.Frames.Count; i++)
+        {
+            var (sent, got) = (source.Frames[i], received[i]);
+            Assert.Equal(sent.Kind, got.Kind);
+            Assert.Equal(sent.IsKeyframe, got.IsKeyframe);
+            Assert.Equal(sent.Data.ToArray(), got.Data.ToArray());
+            long sentMs = Timescales.Rescale(sent.Dts, sent.Track.Timescale, Timescales.Milliseconds) - baseMs;
+            Assert.Equal(sentMs, Timescales.Rescale(got.Dts, got.Track.Timescale, Timescales.Milliseconds));
+            Assert.Equal(sent.CompositionOffset, got.CompositionOffset);
+            got.Release();
+        }
+        Assert.True(client.BytesSent > source.Frames.Sum(f => f.Length));
+        foreach (var f in source.Frames) f.Release();
+    }
+
+    [Fact]
+    public async Task Wrong_key_fails_with_the_servers_BadName_reason()
+    {
+        await using var host = await RtmpTestHost.StartAsync();
+        var target = new RtmpPublishTarget(false, "127.0.0.1", host.EndPoint.Port, "live", "wrong-key");
+        var ex = await Assert.ThrowsAsync<RtmpPublishException>(() => RtmpPublishClient.PublishAsync(target, null, CancellationToken.None));
+        Assert.Equal("NetStream.Publish.BadName: unknown stream key", ex.Message);
+    }
+
+    [Fact]
+    public async Task Closed_port_fails_with_connection_refused()
+    {
+        var target = new RtmpPublishTarget(false, "127.0.0.1", FreePort.Tcp(), "live", "k");
+        var ex = await Assert.ThrowsAsync<RtmpPublishException>(() => RtmpPublishClient.PublishAsync(target, null, CancellationToken.None));
+        Assert.Equal("connection refused", ex.Message);
+    }
+
+    [Fact]
+    public async Task Server_going_away_completes_the_client_with_a_reason()
+    {
+        var host = await RtmpTestHost.StartAsync();
+        var target = new RtmpPublishTarget(false, "127.0.0.1", host.EndPoint.Port, "live", TestPublishAuthorizer.GoodKey);
+        await using var client = await RtmpPublishClient.PublishAsync(target, null, CancellationToken.None);
+        await host.DisposeAsync();
+        var ex = await Assert.ThrowsAsync<RtmpPublishException>(() => client.Completion.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.False(string.IsNullOrEmpty(ex.Message));
+    }
+
+    internal sealed record Source(VideoTrack? Video, AudioTrack? Audio, List<MediaFrame> Frames);
+
+    /// <summary>Two seconds of libx264 (with B-frames, so composition offsets) and AAC from ffmpeg, demuxed into frames.</summary>
+    internal static Source DemuxFfmpegClip()
+    {
+        using var dir = new TempDirectory();
+        string clip = dir.Combine("clip.flv");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error",
+            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+            "-t", "2", "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30", "-c:a", "aac", "-b:a", "64k", "-f", "flv", clip);
+        var stream = new LiveStream("source");
+        var demuxer = new FlvDemuxer(stream);
+        using var reader = stream.OpenReader("collect", 8192);
+        foreach (var (type, timestamp, body) in FlvDemuxerFfmpegTests.ReadTags(File.ReadAllBytes(clip)))
+        {
+            string? error = null;
+            Assert.True(type switch
+            {
+                FlvTagHeader.Video => demuxer.TryWriteVideo(timestamp, body, out error),
+                FlvTagHeader.Audio => demuxer.TryWriteAudio(timestamp, body, out error),
+                _ => true,
+            }, error);
+        }
+        var frames = new List<MediaFrame>();
+        while (reader.TryRead(out var frame)) frames.Add(frame!);
+        Assert.Contains(frames, f => f.CompositionOffset != 0);
+        return new Source(stream.Video, stream.Audio, frames);
+    }
+}
