@@ -64,6 +64,8 @@ public static class BroadcastApp
             services.AddRtmpIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
         }
+        // Private playback needs the channel database: every role that has it checks tokens on the origin.
+        if (roles.Origin && (roles.Control || roles.Ingest)) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
         if (roles.Origin) services.AddOrigin(configuration);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();
