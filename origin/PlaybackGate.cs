@@ -38,7 +38,14 @@ public static class PlaybackGate
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(access);
         HttpRequest request = context.Request;
-        if (request.Query.TryGetValue(TokenParameter, out StringValues fromQuery))
+        return Authorize(context, stream, request.Query.TryGetValue(TokenParameter, out StringValues fromQuery), fromQuery, access);
+    }
+
+    /// <summary>As <see cref="Authorize(HttpContext, ReadOnlySpan{char}, IPlaybackAccess)"/> with the query token(s) given separately.</summary>
+    internal static bool Authorize(HttpContext context, ReadOnlySpan<char> stream, bool hasQueryToken, StringValues fromQuery, IPlaybackAccess access)
+    {
+        HttpRequest request = context.Request;
+        if (hasQueryToken)
         {
             if (fromQuery.Count != 1 || !access.IsAuthorized(stream, fromQuery[0], out DateTimeOffset expiresAt))
             {

@@ -64,8 +64,9 @@ public static class BroadcastApp
             services.AddRtmpIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
         }
-        // Private playback needs the channel database: every role that has it checks tokens on the origin.
-        if (roles.Origin && (roles.Control || roles.Ingest)) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
+        // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
+        // CDN edges at /playback/authorize).
+        if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
         if (roles.Origin) services.AddOrigin(configuration);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();
@@ -82,6 +83,7 @@ public static class BroadcastApp
             app.MapDashboard();
         }
         if (roles.Origin) app.MapOrigin();
+        if (roles.Control || roles.Ingest) app.MapPlaybackAuthorization();
         if (roles.Ingest) SegmentStoreSetup.MapStoreStatus(app);
         return app;
     }

@@ -20,7 +20,7 @@ public sealed partial class AnonymousAccessTests
         "GET /", "GET /healthz", "GET /readyz", "GET /metrics", "GET /status/store", "GET /openapi/{documentName}.json",
         "GET /live/{**path}", "HEAD /live/{**path}", "OPTIONS /live/{**path}", "GET /time", "HEAD /time", "OPTIONS /time",
         "GET /watch/{slug}", "GET /sign-in", "POST /sign-in", "POST /account/sign-in", "GET /account/antiforgery", "POST /account/sign-out",
-        "POST /api/session",
+        "POST /api/session", "GET /playback/authorize", "HEAD /playback/authorize",
     };
 
     [Fact]

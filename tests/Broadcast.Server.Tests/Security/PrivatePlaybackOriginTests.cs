@@ -164,6 +164,53 @@ public sealed class PrivatePlaybackOriginTests
         Assert.Equal("public, max-age=31536000, immutable", segment.Headers.CacheControl!.ToString());
     }
 
+    [Fact]
+    public async Task The_edge_token_check_answers_204_or_403_without_touching_the_store()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        string id = await CreateChannelAsync(server, "Checked", privatePlayback: true);
+        await CreateChannelAsync(server, "Open Checked", privatePlayback: false);
+        var minted = await MintAsync(server, id, 600);
+
+        async Task<HttpResponseMessage> CheckAsync(string originalUri, string? cookie = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/playback/authorize");
+            request.Headers.Add("X-Original-URI", originalUri);
+            if (cookie is not null) request.Headers.Add("Cookie", cookie);
+            using var client = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = server.BaseAddress };
+            return await client.SendAsync(request);
+        }
+
+        // Nothing is stored for these streams: the check never reads the store.
+        using (var open = await CheckAsync("/live/open-checked/720p/b1-9.m4s"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, open.StatusCode);
+        }
+
+        using (var none = await CheckAsync("/live/checked/720p/b1-9.m4s"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, none.StatusCode);
+        }
+
+        using (var query = await CheckAsync($"/live/checked/master.m3u8?token={minted.Token}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, query.StatusCode);
+            Assert.Contains("path=/live/checked/", query.Headers.GetValues("Set-Cookie").Single());
+        }
+
+        using (var cookie = await CheckAsync("/live/checked/360p/b1-9.m4s", $"{PlaybackGateCookie}={minted.Token}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, cookie.StatusCode);
+            Assert.False(cookie.Headers.Contains("Set-Cookie"));
+        }
+
+        foreach (string target in new[] { "/live/checked/master.m3u8?token=forged", "/live/../checked/master.m3u8", "/other/checked/x", "" })
+        {
+            using var refused = await CheckAsync(target, $"{PlaybackGateCookie}=nonsense");
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+    }
+
     private const string PlaybackGateCookie = Broadcast.Origin.PlaybackGate.CookieName;
 
     private static async Task<HttpStatusCode> StatusAsync(InProcessServer server, string slug, string token)
