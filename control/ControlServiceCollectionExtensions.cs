@@ -3,6 +3,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Recordings;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Playback;
 using Broadcast.Control.Scheduling;
 using Broadcast.Control.Security;
 using System.Threading.RateLimiting;
@@ -49,6 +50,8 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<PublicUrls>();
         services.TryAddSingleton<IChannelLiveStatus, OfflineChannelLiveStatus>();
         services.AddHostedService<ControlStartup>();
+        // After ControlStartup: private channels and signing keys are read from a migrated database.
+        services.AddPrivatePlayback(configuration);
         // After ControlStartup: the schedule is derived from a migrated events table.
         services.AddEventScheduling(settings);
 
@@ -106,13 +109,24 @@ public static class ControlServiceCollectionExtensions
     public static IApplicationBuilder UseControl(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // Not inside a UseWhen branch for non-media paths: a branch's properties are copy-on-write, so WebApplication
-        // would not see authentication as added and would add it again in front of the whole pipeline.
-        app.UseAuthentication();
+        // The origin's paths (/live, /time) carry no admin credentials: authenticating them ran the admin scheme's
+        // cookie handler on every segment and playlist request. Endpoints that need the admin policy authenticate
+        // through the policy's own scheme anyway. A UseWhen branch's properties are copy-on-write, so the marker
+        // WebApplication looks for is set on the main builder too; without it WebApplication would add
+        // authentication again in front of the whole pipeline (including /live).
+        app.UseWhen(static context => !IsOriginPath(context.Request.Path), static branch => branch.UseAuthentication());
+        app.Properties[AuthenticationMiddlewareSetKey] = true;
         app.UseAuthorization();
         app.UseRateLimiter();
         return app;
     }
+
+    // The key WebApplication (and UseAuthentication) use to record that authentication is in the pipeline.
+    private const string AuthenticationMiddlewareSetKey = "__AuthenticationMiddlewareSet";
+
+    /// <summary>Public media served by the origin: no admin authentication runs for these.</summary>
+    public static bool IsOriginPath(PathString path) =>
+        path.StartsWithSegments("/live", StringComparison.Ordinal) || path.StartsWithSegments("/time", StringComparison.Ordinal);
 
     private static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments("/api", StringComparison.Ordinal);
 

@@ -24,4 +24,11 @@ public sealed class OriginOptions
     /// gave no Cache-Control. Not a year: a channel that goes live again republishes at the same URL.
     /// </summary>
     public int EndedManifestMaxAgeSeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// True when a CDN edge in front checks playback tokens of private streams itself (infra/nginx-edge.conf's
+    /// auth_request): then a private stream's objects keep their public Cache-Control and the edge caches them.
+    /// False (default): they are answered <c>private</c>, so no shared cache keeps them.
+    /// </summary>
+    public bool EdgeValidatesPlaybackTokens { get; set; }
 }

@@ -39,9 +39,14 @@ internal sealed class OriginRequestHandler
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _endedManifestCacheControl;
+    private readonly IPlaybackAccess? _access;
+    private readonly bool _edgeValidatesTokens;
 
-    public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, TimeProvider time, IOptions<OriginOptions> options, ILogger<OriginRequestHandler> logger)
+    public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, TimeProvider time, IOptions<OriginOptions> options, ILogger<OriginRequestHandler> logger,
+        IPlaybackAccess? access = null)
     {
+        _access = access;
+        _edgeValidatesTokens = options.Value.EdgeValidatesPlaybackTokens;
         _store = store;
         _viewers = viewers;
         _time = time;
@@ -65,6 +70,14 @@ internal sealed class OriginRequestHandler
             OriginLog.RejectedPath(_logger, rawTarget, rejection ?? "no key");
             response.StatusCode = StatusCodes.Status400BadRequest;
             headers.CacheControl = ErrorCacheControl;
+            return;
+        }
+
+        // Public streams pay one set lookup on a span (no allocation); private ones need a token.
+        bool isPrivate = _access is not null && _access.IsPrivate(PlaybackGate.StreamOf(key));
+        if (isPrivate && !PlaybackGate.Authorize(context, PlaybackGate.StreamOf(key), _access!))
+        {
+            PlaybackGate.Forbid(response);
             return;
         }
 
@@ -101,7 +114,7 @@ internal sealed class OriginRequestHandler
         long length = stored.Data.Length;
         headers.ETag = etag;
         headers.LastModified = HeaderUtilities.FormatDate(stored.LastModified);
-        headers.CacheControl = CacheControlFor(stored, kind);
+        headers.CacheControl = isPrivate && !_edgeValidatesTokens ? PlaybackGate.ViewerOnly(CacheControlFor(stored, kind)) : CacheControlFor(stored, kind);
         headers.AcceptRanges = AcceptRangesBytes;
         headers.XContentTypeOptions = NoSniff;
 

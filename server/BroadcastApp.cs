@@ -67,6 +67,9 @@ public static class BroadcastApp
             Broadcast.Ingest.Restream.RestreamServiceCollectionExtensions.AddRestream(services, configuration);
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
         }
+        // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
+        // CDN edges at /playback/authorize).
+        if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
         if (roles.Origin) services.AddOrigin(configuration);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();
@@ -83,6 +86,7 @@ public static class BroadcastApp
             app.MapDashboard();
         }
         if (roles.Origin) app.MapOrigin();
+        if (roles.Control || roles.Ingest) app.MapPlaybackAuthorization();
         if (roles.Ingest) SegmentStoreSetup.MapStoreStatus(app);
         return app;
     }

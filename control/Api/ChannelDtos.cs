@@ -5,7 +5,7 @@ using Broadcast.Control.Channels;
 namespace Broadcast.Control.Api;
 
 /// <summary>Body of <c>POST /api/channels</c>.</summary>
-public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency);
+public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null);
 
 /// <summary>
 /// A channel as the admin API shows it. <see cref="StreamKey"/> is in full after create and rotate,
@@ -23,7 +23,8 @@ public sealed record ChannelResponse(
     bool LowLatency,
     bool Revoked,
     DateTimeOffset CreatedAt,
-    ChannelLiveState? Live = null);
+    ChannelLiveState? Live = null,
+    bool PrivatePlayback = false);
 
 /// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
 public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl);

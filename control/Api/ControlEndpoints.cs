@@ -1,11 +1,13 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Playback;
 using Broadcast.Control.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Control.Api;
 
@@ -34,6 +36,7 @@ public static class ControlEndpoints
         group.MapDelete("/{id}", DeleteAsync);
         endpoints.MapEventsApi();
         endpoints.MapDestinationsApi();
+        endpoints.MapPlaybackApi();
         endpoints.MapSessionApi();
         endpoints.MapOpenApi();
         return group;
@@ -89,6 +92,11 @@ public static class ControlEndpoints
             return Results.ValidationProblem(e.Errors.ToDictionary(kv => kv.Key, kv => kv.Value), title: "Invalid request");
         }
 
+        if (request.PrivatePlayback == true)
+        {
+            await context.RequestServices.GetRequiredService<PlaybackAccessService>().SetPrivateAsync(issued.Channel.Id, true, cancellationToken).ConfigureAwait(false);
+        }
+
         var body = ToResponse(issued.Channel, issued.StreamKey, context.Request, urls);
         context.Response.Headers.Location = $"/api/channels/{issued.Channel.Id}";
         return Results.Json(body, ControlJsonContext.Default.ChannelResponse, statusCode: StatusCodes.Status201Created);
@@ -141,6 +149,12 @@ public static class ControlEndpoints
             return RequestBodies.Invalid(e.Errors);
         }
 
+        // PUT: like the other flags, an omitted privatePlayback becomes false.
+        if (channel is not null && (request.PrivatePlayback ?? (replace ? false : null)) is { } privatePlayback)
+        {
+            await context.RequestServices.GetRequiredService<PlaybackAccessService>().SetPrivateAsync(id, privatePlayback, cancellationToken).ConfigureAwait(false);
+        }
+
         return channel is null
             ? NotFound(id)
             : Results.Json(ToResponse(channel, channel.StreamKeyHint, context.Request, urls), ControlJsonContext.Default.ChannelResponse);
@@ -188,7 +202,8 @@ public static class ControlEndpoints
 
     private static ChannelResponse ToResponse(Channel channel, string streamKey, HttpRequest request, PublicUrls urls)
         => new(channel.Id, channel.Name, channel.Slug, streamKey, urls.RtmpUrl(request), urls.HlsUrl(request, channel.Slug),
-            urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt);
+            urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt,
+            PrivatePlayback: request.HttpContext.RequestServices.GetService<PlaybackAccessService>()?.IsPrivate(channel.Slug) ?? false);
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

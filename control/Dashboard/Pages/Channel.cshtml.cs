@@ -27,7 +27,12 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
     public string DashUrl { get; private set; } = "";
 
     /// <summary>Same-origin playlist path for the preview (the CSP allows only our own origin).</summary>
-    public string HlsPath => $"/live/{Channel.Slug}/master.m3u8";
+    public string HlsPath => $"/live/{Channel.Slug}/master.m3u8{PreviewQuery}";
+
+    /// <summary>True when viewers need a signed token (the preview then carries one minted for this page).</summary>
+    public bool PrivatePlayback { get; private set; }
+
+    private string PreviewQuery { get; set; } = "";
 
     public IReadOnlyList<DashboardEvent> Upcoming { get; private set; } = [];
 
@@ -53,6 +58,7 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         Upcoming = (await schedule.ListEventsAsync(now, now.AddDays(60), channel.Id, cancellationToken).ConfigureAwait(false))
             .Where(e => e.IsOpen).Take(5).ToList();
         AntiforgeryToken = antiforgery.GetAndStoreTokens(HttpContext).RequestToken ?? "";
+        (PrivatePlayback, PreviewQuery) = await ChannelPrivatePlayback.PreviewAsync(HttpContext, channel.Slug, cancellationToken).ConfigureAwait(false);
         return Page();
     }
 
@@ -71,6 +77,24 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         }
 
         return issued is null ? NotFound() : new JsonResult(new { streamKey = issued.StreamKey, rtmpUrl = urls.RtmpUrl(Request) });
+    }
+
+    public async Task<IActionResult> OnPostPrivatePlaybackAsync(string id, bool enabled, CancellationToken cancellationToken)
+    {
+        if (!await ChannelPrivatePlayback.SetAsync(HttpContext, id, enabled, cancellationToken).ConfigureAwait(false))
+        {
+            return NotFound();
+        }
+
+        Flash = enabled ? "Playback is private: viewers need a signed link." : "Playback is public again.";
+        return Redirect($"/dashboard/channels/{id}");
+    }
+
+    public async Task<IActionResult> OnPostRotateSigningKeysAsync(string id, CancellationToken cancellationToken)
+    {
+        var ring = await ChannelPrivatePlayback.RotateAsync(HttpContext, cancellationToken).ConfigureAwait(false);
+        Flash = $"Playback signing keys rotated: links now signed with key {ring.Current.Id}; key {ring.Previous?.Id} still verifies.";
+        return Redirect($"/dashboard/channels/{id}");
     }
 
     public async Task<IActionResult> OnPostRotateKeyAsync(string id, CancellationToken cancellationToken)

@@ -14,14 +14,14 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     public Channel Channel { get; private set; } = null!;
 
     /// <summary>live, recording, countdown, ended, cancelled or offline.</summary>
-    public string Mode { get; private set; } = "offline";
+    public string Mode { get; internal set; } = "offline";
 
     public DashboardEvent? Event { get; private set; }
 
     public DashboardRecording? Recording { get; private set; }
 
     /// <summary>The playlist the player opens (same origin, as the CSP requires).</summary>
-    public string Source { get; private set; } = "";
+    public string Source { get; internal set; } = "";
 
     public string Heading => Event?.Title ?? Recording?.Title ?? Channel.Name;
 
@@ -41,6 +41,7 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
                 "live" => "Live now",
                 "recording" => $"Recorded {Format.Utc(Recording!.EndedAt)}",
                 "offline" => "No broadcast right now",
+                "private" => "Private broadcast",
                 _ => Format.Utc(Event!.StartsAt),
             });
             return string.Join(" · ", parts);
@@ -49,6 +50,7 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
 
     public string Badge => Mode switch
     {
+        "private" => "Private",
         "live" => "LIVE",
         "recording" => "Recording",
         "countdown" => "Upcoming",
@@ -58,7 +60,8 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     };
 
     public async Task<IActionResult> OnGetAsync(string slug, string? recording, CancellationToken cancellationToken)
-        => await ResolveAsync(slug, recording, cancellationToken).ConfigureAwait(false) ? Page() : NotFound();
+        => await ResolveAsync(slug, recording, cancellationToken).ConfigureAwait(false)
+            && await PrivatePlayback.ApplyAsync(this, cancellationToken).ConfigureAwait(false) ? Page() : NotFound();
 
     /// <summary>
     /// <c>?handler=State</c>: the mode alone, polled by watch.js every few seconds so the page turns into the player
@@ -68,6 +71,7 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     {
         Response.Headers.CacheControl = "no-store";
         return await ResolveAsync(slug, null, cancellationToken).ConfigureAwait(false)
+            && await PrivatePlayback.ApplyAsync(this, cancellationToken, mint: false).ConfigureAwait(false)
             ? new JsonResult(new { mode = Mode, recording = Recording?.Id })
             : NotFound();
     }

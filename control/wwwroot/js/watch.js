@@ -37,7 +37,7 @@
         setInterval(tick, 1000);
         return;
     }
-    if (mode === 'offline' || mode === 'ended' || mode === 'cancelled') return;
+    if (mode === 'offline' || mode === 'ended' || mode === 'cancelled' || mode === 'private') return;
 
     const video = document.getElementById('player');
     const overlay = document.getElementById('watch-overlay');

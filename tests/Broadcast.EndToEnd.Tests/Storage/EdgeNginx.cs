@@ -32,7 +32,7 @@ public sealed class EdgeNginx : IAsyncDisposable
     public static string ConfigPath => Path.Combine(RepoPaths.Root, "infra", "nginx-edge.conf");
 
     /// <summary>infra/nginx-edge.conf with the marked lines replaced for <paramref name="dir"/> and the ports.</summary>
-    public static string Adapt(string config, string dir, int listenPort, int originPort)
+    public static string Adapt(string config, string dir, int listenPort, int originPort, int? controlPort = null)
     {
         var lines = config.Split('\n').ToList();
         var adapted = new List<string>(lines.Count + 8);
@@ -66,6 +66,8 @@ public sealed class EdgeNginx : IAsyncDisposable
                 "access_log" => $"{indent}access_log {dir}/access.log;",
                 "upstream" => string.Create(CultureInfo.InvariantCulture, $"{indent}server 127.0.0.1:{originPort} max_fails=2 fail_timeout=5s;"),
                 "cache" => $"{indent}proxy_cache_path {dir}/cache levels=1:2 keys_zone=broadcast:64m",
+                "control-upstream" => string.Create(CultureInfo.InvariantCulture, $"{indent}server 127.0.0.1:{controlPort ?? originPort} max_fails=2 fail_timeout=5s;"),
+                "auth-cache" => $"{indent}proxy_cache_path {dir}/auth-cache levels=1:2 keys_zone=playback_auth:8m",
                 "listen" => string.Create(CultureInfo.InvariantCulture, $"{indent}listen 127.0.0.1:{listenPort};"),
                 _ => throw new InvalidOperationException($"unknown test marker '{what}' in {ConfigPath}"),
             });
@@ -74,11 +76,12 @@ public sealed class EdgeNginx : IAsyncDisposable
         return string.Join('\n', adapted);
     }
 
-    public static async Task<EdgeNginx> StartAsync(int originPort)
+    /// <param name="controlPort">A node with the channel database, for the token check (default: the origin itself).</param>
+    public static async Task<EdgeNginx> StartAsync(int originPort, int? controlPort = null)
     {
         var dir = new TempDirectory("broadcast-edge");
         // Workers run as an unprivileged user when the master is root: they must be able to write the cache.
-        foreach (var sub in new[] { "cache", "client_body", "proxy", "fastcgi", "uwsgi", "scgi" })
+        foreach (var sub in new[] { "cache", "auth-cache", "client_body", "proxy", "fastcgi", "uwsgi", "scgi" })
         {
             var path = Directory.CreateDirectory(dir.Combine(sub)).FullName;
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)0x1FF); // 0777
@@ -86,7 +89,7 @@ public sealed class EdgeNginx : IAsyncDisposable
 
         int port = FreePort.Tcp();
         var conf = dir.Combine("nginx.conf");
-        await File.WriteAllTextAsync(conf, Adapt(await File.ReadAllTextAsync(ConfigPath), dir.Path, port, originPort));
+        await File.WriteAllTextAsync(conf, Adapt(await File.ReadAllTextAsync(ConfigPath), dir.Path, port, originPort, controlPort));
         var test = await ExternalProcess.RunAsync("nginx", ["-t", "-p", dir.Path + "/", "-c", conf, "-e", "stderr"], TimeSpan.FromSeconds(30), workingDirectory: dir.Path);
         if (test.ExitCode != 0) throw new InvalidOperationException($"nginx -t rejected the adapted {ConfigPath}:{Environment.NewLine}{test.OutputTail}");
 

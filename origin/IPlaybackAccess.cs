@@ -1,0 +1,18 @@
+namespace Broadcast.Origin;
+
+/// <summary>
+/// Which streams need a signed playback token and whether a token is good, owned by the origin and implemented
+/// by whoever knows the channels (the server wires the control plane's). Without a registration every stream
+/// is public.
+/// </summary>
+public interface IPlaybackAccess
+{
+    /// <summary>
+    /// True when <paramref name="stream"/> (the first path segment under <c>/live/</c>) requires a token. Called on
+    /// every origin request: it must not allocate, and must be cheap when no stream is private.
+    /// </summary>
+    bool IsPrivate(ReadOnlySpan<char> stream);
+
+    /// <summary>True when <paramref name="token"/> authorises the path prefix <c>/live/{stream}/</c> now; then <paramref name="expiresAt"/> says until when.</summary>
+    bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt);
+}

@@ -1,0 +1,97 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Broadcast.Origin;
+
+/// <summary>
+/// Signed playback on the origin, in the style of CloudFront signed cookies: the token arrives once as
+/// <c>?token=</c> (on the master playlist or MPD, or any object of the stream), and the answer sets a cookie
+/// holding the same token, scoped to <c>Path=/live/{stream}/</c>; media playlists and segments are then requested
+/// with their plain URLs, so their cache keys hold no per-viewer part. The cookie is the token itself (stateless:
+/// any origin verifies it), HttpOnly, SameSite=Lax, Secure on https, and lives as long as the token.
+/// </summary>
+public static class PlaybackGate
+{
+    /// <summary>Query parameter that carries a token.</summary>
+    public const string TokenParameter = "token";
+
+    /// <summary>Cookie that carries a token for the rest of the stream.</summary>
+    public const string CookieName = "broadcast_playback";
+
+    private static readonly StringValues ForbiddenCacheControl = "no-store";
+
+    /// <summary>The stream a store key belongs to: its first segment (<c>{stream}/…</c>).</summary>
+    public static ReadOnlySpan<char> StreamOf(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        int slash = key.IndexOf('/');
+        return slash < 0 ? key : key.AsSpan(0, slash);
+    }
+
+    /// <summary>
+    /// True when the request carries a good token for <paramref name="stream"/>: the query parameter first (then
+    /// the cookie is set), else the cookie. A bad query token is not rescued by a cookie: the URL the viewer opened
+    /// is what they asked for.
+    /// </summary>
+    public static bool Authorize(HttpContext context, ReadOnlySpan<char> stream, IPlaybackAccess access)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(access);
+        HttpRequest request = context.Request;
+        return Authorize(context, stream, request.Query.TryGetValue(TokenParameter, out StringValues fromQuery), fromQuery, access);
+    }
+
+    /// <summary>As <see cref="Authorize(HttpContext, ReadOnlySpan{char}, IPlaybackAccess)"/> with the query token(s) given separately.</summary>
+    internal static bool Authorize(HttpContext context, ReadOnlySpan<char> stream, bool hasQueryToken, StringValues fromQuery, IPlaybackAccess access)
+    {
+        HttpRequest request = context.Request;
+        if (hasQueryToken)
+        {
+            if (fromQuery.Count != 1 || !access.IsAuthorized(stream, fromQuery[0], out DateTimeOffset expiresAt))
+            {
+                return false;
+            }
+
+            context.Response.Cookies.Append(CookieName, fromQuery[0]!, new CookieOptions
+            {
+                Path = "/live/" + stream.ToString() + "/",
+                HttpOnly = true,
+                Secure = request.IsHttps,
+                SameSite = SameSiteMode.Lax,
+                Expires = expiresAt,
+                IsEssential = true,
+            });
+            return true;
+        }
+
+        return request.Cookies.TryGetValue(CookieName, out string? fromCookie)
+            && access.IsAuthorized(stream, fromCookie, out _);
+    }
+
+    /// <summary>403 with no body and nothing that says why (expired, forged, other stream and unknown key look alike).</summary>
+    public static void Forbid(HttpResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        response.StatusCode = StatusCodes.Status403Forbidden;
+        response.Headers.CacheControl = ForbiddenCacheControl;
+        response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// The Cache-Control of a private stream's object when no edge validates tokens: the same lifetime, but only the
+    /// viewer's own browser may keep it (<c>private</c>), so a shared cache never hands it to someone without a token.
+    /// </summary>
+    public static string ViewerOnly(string cacheControl)
+    {
+        ArgumentNullException.ThrowIfNull(cacheControl);
+        const string Public = "public";
+        if (cacheControl.StartsWith(Public, StringComparison.OrdinalIgnoreCase))
+        {
+            return string.Concat("private", cacheControl.AsSpan(Public.Length));
+        }
+
+        return cacheControl.Contains("private", StringComparison.OrdinalIgnoreCase) || cacheControl.Contains("no-store", StringComparison.OrdinalIgnoreCase)
+            ? cacheControl
+            : "private, " + cacheControl;
+    }
+}

@@ -1,0 +1,116 @@
+using System.Security.Cryptography;
+using Broadcast.Control.Channels;
+using Broadcast.Control.Persistence;
+using Broadcast.Control.Playback;
+using Broadcast.Control.Security;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broadcast.Control.Tests.Playback;
+
+/// <summary>Private channels and signing keys on each back-end (migration 0005), as two nodes sharing one database see them.</summary>
+public abstract class PlaybackAccessStoreContract : IAsyncLifetime
+{
+    private readonly Func<ControlDatabase> _create;
+    private readonly byte[] _secret = RandomNumberGenerator.GetBytes(32);
+
+    protected PlaybackAccessStoreContract(Func<ControlDatabase> create) => _create = create;
+
+    private ControlDatabase Database { get; set; } = null!;
+
+    private ChannelService Channels { get; set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Database = _create();
+        await Database.MigrateAsync();
+        Channels = new ChannelService(new SqlChannelRepository(Database), new StreamKeyProtector(_secret), TimeProvider.System, NullLogger<ChannelService>.Instance);
+    }
+
+    public async Task DisposeAsync() => await Database.DisposeAsync();
+
+    private PlaybackAccessService NewNode() =>
+        new(Database, new StreamKeyProtector(_secret), TimeProvider.System, NullLogger<PlaybackAccessService>.Instance);
+
+    [Fact]
+    public async Task Private_flags_and_keys_are_shared_through_the_database_and_two_rotations_retire_a_key()
+    {
+        var nodeA = NewNode();
+        var nodeB = NewNode();
+        var first = await nodeA.RefreshAsync();
+        Assert.Null(first.Previous);
+        Assert.Equal(first.Current.Id, (await nodeB.RefreshAsync()).Current.Id);
+
+        var channel = (await Channels.CreateAsync(new ChannelSpec("Members Only"))).Channel;
+        Assert.False(nodeA.IsPrivate(channel.Slug));
+        Assert.True(await nodeA.SetPrivateAsync(channel.Id, true));
+        Assert.True(await nodeA.SetPrivateAsync(channel.Id, true)); // idempotent
+        Assert.False(await nodeA.SetPrivateAsync("no-such-channel", true));
+        Assert.True(nodeA.IsPrivate(channel.Slug));
+        Assert.False(nodeB.IsPrivate(channel.Slug)); // until its next refresh
+        await nodeB.RefreshAsync();
+        Assert.True(nodeB.IsPrivate(channel.Slug));
+        Assert.False(nodeB.IsPrivate("members-onl"));
+
+        var token = await nodeA.MintAsync(channel.Slug, TimeSpan.FromMinutes(5));
+        Assert.Equal(PlaybackTokenResult.Valid, nodeB.Verify(channel.Slug, token.Token, out var expiresAt));
+        Assert.Equal(token.ExpiresAt, expiresAt);
+
+        var once = await nodeA.RotateAsync();
+        Assert.Equal(first.Current.Id, once.Previous!.Id);
+        await nodeB.RefreshAsync();
+        Assert.Equal(PlaybackTokenResult.Valid, nodeB.Verify(channel.Slug, token.Token, out _));
+
+        var twice = await nodeB.RotateAsync();
+        Assert.Equal(once.Current.Id, twice.Previous!.Id);
+        await nodeA.RefreshAsync();
+        Assert.Equal(PlaybackTokenResult.UnknownKey, nodeA.Verify(channel.Slug, token.Token, out _));
+        Assert.Equal(2, await CountAsync("SELECT COUNT(*) FROM playback_signing_keys"));
+
+        Assert.True(await nodeA.SetPrivateAsync(channel.Id, false));
+        Assert.False(nodeA.IsPrivate(channel.Slug));
+
+        // Deleting a private channel takes its flag with it.
+        Assert.True(await nodeA.SetPrivateAsync(channel.Id, true));
+        Assert.True(await Channels.DeleteAsync(channel.Id));
+        Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM private_playback_channels"));
+    }
+
+    [Fact]
+    public async Task Signing_keys_are_stored_encrypted_under_the_server_secret()
+    {
+        var node = NewNode();
+        var ring = await node.RefreshAsync();
+        byte[] raw = ring.Current.Secret;
+        await using var connection = await Database.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT secret_ciphertext FROM playback_signing_keys";
+        byte[] stored = (byte[])(await command.ExecuteScalarAsync())!;
+        Assert.Equal(-1, stored.AsSpan().IndexOf(raw));
+        Assert.Equal(-1, stored.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(raw))));
+    }
+
+    private async Task<long> CountAsync(string sql)
+    {
+        await using var connection = await Database.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+public sealed class SqlitePlaybackAccessStoreTests : PlaybackAccessStoreContract, IDisposable
+{
+    private static readonly TempDirectory Directory = new();
+
+    public SqlitePlaybackAccessStoreTests()
+        : base(() => new SqliteControlDatabase($"Data Source={Directory.File(Guid.NewGuid().ToString("N") + ".db")}"))
+    {
+    }
+
+    public void Dispose() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+}
+
+[Collection(PostgresCollection.Name)]
+public sealed class PostgresPlaybackAccessStoreTests(PostgresTestCluster cluster)
+    : PlaybackAccessStoreContract(() => new PostgresControlDatabase(cluster.CreateDatabase("playback")));

@@ -1,0 +1,177 @@
+using System.Text;
+using Broadcast.Control.Playback;
+
+namespace Broadcast.Control.Tests.Playback;
+
+public class PlaybackTokenTests
+{
+    private const long Now = 1_800_000_000;
+    private static readonly PlaybackSigningKey KeyA = new("keya", Enumerable.Range(1, 32).Select(i => (byte)i).ToArray());
+    private static readonly PlaybackSigningKey KeyB = new("keyb", Enumerable.Range(101, 32).Select(i => (byte)i).ToArray());
+    private static readonly PlaybackSigningKey KeyC = new("keyc", Enumerable.Range(201, 32).Select(i => (byte)i).ToArray());
+
+    private static PlaybackKeyRing Ring => new(KeyA, null);
+
+    [Fact]
+    public void A_signed_token_verifies_for_its_stream_until_its_expiry()
+    {
+        string token = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(token, "keynote", Now, Ring));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(token, "keynote", Now + 59, Ring));
+        // The expiry is exclusive: at the second it names, the token is over.
+        Assert.Equal(PlaybackTokenResult.Expired, PlaybackToken.Verify(token, "keynote", Now + 60, Ring));
+        Assert.Equal(PlaybackTokenResult.Expired, PlaybackToken.Verify(token, "keynote", Now + 61, Ring));
+    }
+
+    [Fact]
+    public void The_token_has_the_documented_shape_and_mac()
+    {
+        string token = PlaybackToken.Sign("keynote", 1_800_000_060, KeyA);
+        string[] parts = token.Split('.');
+
+        Assert.Equal(["keya", "1800000060"], parts[..2]);
+        byte[] expected = System.Security.Cryptography.HMACSHA256.HashData(
+            Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), Encoding.ASCII.GetBytes("bpt1\n/live/keynote/\n1800000060\nkeya"));
+        Assert.Equal(System.Buffers.Text.Base64Url.EncodeToString(expected), parts[2]);
+        Assert.Equal("/live/keynote/", PlaybackToken.ScopeOf("keynote"));
+    }
+
+    [Theory]
+    [InlineData("keynote2")]
+    [InlineData("keynot")]
+    [InlineData("other")]
+    [InlineData("")]
+    public void A_token_for_one_stream_is_refused_for_another(string stream)
+    {
+        string token = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(token, stream, Now, Ring));
+    }
+
+    [Fact]
+    public void A_forged_mac_is_refused()
+    {
+        string token = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        // Flip every position of the MAC in turn: each is a bad signature, never valid.
+        int macStart = token.LastIndexOf('.') + 1;
+        for (int i = macStart; i < token.Length; i++)
+        {
+            char replacement = token[i] == 'A' ? 'B' : 'A';
+            string forged = string.Concat(token.AsSpan(0, i), replacement.ToString(), token.AsSpan(i + 1));
+            var result = PlaybackToken.Verify(forged, "keynote", Now, Ring);
+            // The last character holds 4 spare bits in base64url: a change there may leave an invalid encoding.
+            Assert.True(result is PlaybackTokenResult.BadSignature or PlaybackTokenResult.Malformed, $"position {i}: {result}");
+        }
+    }
+
+    [Fact]
+    public void A_token_signed_with_an_unknown_secret_under_a_known_id_is_refused()
+    {
+        var impostor = new PlaybackSigningKey("keya", new byte[32]);
+        string token = PlaybackToken.Sign("keynote", Now + 60, impostor);
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(token, "keynote", Now, Ring));
+    }
+
+    [Fact]
+    public void A_tampered_expiry_is_refused()
+    {
+        string token = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        string extended = token.Replace($".{Now + 60}.", $".{Now + 86_400}.", StringComparison.Ordinal);
+        Assert.NotEqual(token, extended);
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(extended, "keynote", Now, Ring));
+
+        // Expired and then "renewed" by hand: still a bad signature, not valid.
+        string old = PlaybackToken.Sign("keynote", Now - 1, KeyA);
+        string renewed = old.Replace($".{Now - 1}.", $".{Now + 60}.", StringComparison.Ordinal);
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(renewed, "keynote", Now, Ring));
+    }
+
+    [Fact]
+    public void An_unknown_key_id_is_refused()
+    {
+        string token = PlaybackToken.Sign("keynote", Now + 60, KeyB);
+        Assert.Equal(PlaybackTokenResult.UnknownKey, PlaybackToken.Verify(token, "keynote", Now, Ring));
+    }
+
+    [Fact]
+    public void After_a_rotation_the_previous_key_still_verifies_and_two_rotations_later_it_does_not()
+    {
+        string signedByA = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        PlaybackKeyRing once = Ring.Rotate(KeyB);
+        Assert.Same(KeyB, once.Current);
+        Assert.Same(KeyA, once.Previous);
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(signedByA, "keynote", Now, once));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(PlaybackToken.Sign("keynote", Now + 60, once.Current), "keynote", Now, once));
+
+        PlaybackKeyRing twice = once.Rotate(KeyC);
+        Assert.Equal(PlaybackTokenResult.UnknownKey, PlaybackToken.Verify(signedByA, "keynote", Now, twice));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(PlaybackToken.Sign("keynote", Now + 60, KeyB), "keynote", Now, twice));
+    }
+
+    public static TheoryData<string, string> MalformedTokens()
+    {
+        string good = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        string mac = good[(good.LastIndexOf('.') + 1)..];
+        return new TheoryData<string, string>
+        {
+            { "empty", "" },
+            { "one dot", "." },
+            { "two dots", ".." },
+            { "no dots", "keya" + (Now + 60) + mac },
+            { "one field missing", $"keya.{mac}" },
+            { "four fields", $"keya.{Now + 60}.{mac}.x" },
+            { "empty key id", $".{Now + 60}.{mac}" },
+            { "empty expiry", $"keya..{mac}" },
+            { "empty mac", $"keya.{Now + 60}." },
+            { "key id too long", $"{new string('k', 17)}.{Now + 60}.{mac}" },
+            { "key id with a slash", $"ke/a.{Now + 60}.{mac}" },
+            { "key id with a space", $"ke a.{Now + 60}.{mac}" },
+            { "key id non-ascii", $"kéya.{Now + 60}.{mac}" },
+            { "expiry with a sign", $"keya.+{Now + 60}.{mac}" },
+            { "negative expiry", $"keya.-{Now + 60}.{mac}" },
+            { "expiry leading zero", $"keya.0{Now + 60}.{mac}" },
+            { "expiry zero", $"keya.0.{mac}" },
+            { "expiry hex", $"keya.0x6B49D200.{mac}" },
+            { "expiry with a fraction", $"keya.{Now + 60}.5.{mac}" },
+            { "expiry too many digits", $"keya.123456789012.{mac}" },
+            { "expiry arabic-indic digits", $"keya.١٢٣.{mac}" },
+            { "mac too short", $"keya.{Now + 60}.{mac[..42]}" },
+            { "mac too long", $"keya.{Now + 60}.{mac}A" },
+            { "mac with padding", $"keya.{Now + 60}.{mac[..42]}=" },
+            { "mac in standard base64", $"keya.{Now + 60}.{mac[..41]}+/" },
+            { "mac with a NUL", $"keya.{Now + 60}.{mac[..42]}\0" },
+            { "whitespace around", $" {good} " },
+            { "percent-encoded", good.Replace(".", "%2E", StringComparison.Ordinal) },
+            { "far too long", new string('a', 10_000) },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(MalformedTokens))]
+    public void Malformed_tokens_are_refused_without_an_exception(string name, string token)
+    {
+        Assert.True(PlaybackToken.Verify(token, "keynote", Now, Ring) == PlaybackTokenResult.Malformed, name);
+        Assert.False(PlaybackToken.TryParse(token, out _, out _, out _, out _), name);
+    }
+
+    [Fact]
+    public void Every_truncation_of_a_good_token_is_refused()
+    {
+        string good = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        for (int length = 0; length < good.Length; length++)
+        {
+            Assert.NotEqual(PlaybackTokenResult.Valid, PlaybackToken.Verify(good.AsSpan(0, length), "keynote", Now, Ring));
+        }
+    }
+
+    [Fact]
+    public void Keys_refuse_bad_ids_and_short_secrets_and_never_print_their_secret()
+    {
+        Assert.Throws<ArgumentException>(() => new PlaybackSigningKey("bad.id", new byte[32]));
+        Assert.Throws<ArgumentException>(() => new PlaybackSigningKey("", new byte[32]));
+        Assert.Throws<ArgumentException>(() => new PlaybackSigningKey("ok", new byte[8]));
+        var generated = PlaybackSigningKey.Generate();
+        Assert.True(PlaybackToken.IsKeyId(generated.Id));
+        Assert.Equal("PlaybackSigningKey " + generated.Id, generated.ToString());
+    }
+}

@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Broadcast.EndToEnd.Tests.Storage;
+using Broadcast.TestSupport;
+
+namespace Broadcast.EndToEnd.Tests.Security;
+
+/// <summary>
+/// infra/nginx-edge.conf in front of a server for a private channel: the edge refuses viewers without a good token
+/// even for a segment it has cached, passes the stream-scoped cookie on, caches each segment once for all viewers
+/// with tokens (cache key without the token), and leaves public channels alone.
+/// </summary>
+public sealed class PrivatePlaybackEdgeTests
+{
+    [Fact]
+    public async Task The_edge_checks_tokens_before_serving_private_objects_from_its_cache()
+    {
+        // Its own server: Origin:EdgeValidatesPlaybackTokens=true, the setting for origins behind this edge.
+        await using var server = await ServerProcess.StartAsync(new ServerOptions { ExtraArguments = ["--Origin:EdgeValidatesPlaybackTokens=true"] });
+        await using var edge = await EdgeNginx.StartAsync(server.HttpPort);
+        string Logs() => $"--- server ---{Environment.NewLine}{server.LogTail(40)}{Environment.NewLine}--- edge ---{Environment.NewLine}{edge.LogTail(20)}";
+
+        string slug = await CreateAsync(server, $"edge private {Guid.NewGuid():N}", privatePlayback: true);
+        string openSlug = await CreateAsync(server, $"edge public {Guid.NewGuid():N}", privatePlayback: false);
+        string id = await IdOfAsync(server, slug);
+        // Objects written straight into the filesystem store: this test is about access, not media.
+        foreach (string s in new[] { slug, openSlug })
+        {
+            Directory.CreateDirectory(Path.Combine(server.MediaDirectory, s, "360p"));
+            await File.WriteAllTextAsync(Path.Combine(server.MediaDirectory, s, "master.m3u8"), "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=700000\n360p/index.m3u8\n");
+            await File.WriteAllTextAsync(Path.Combine(server.MediaDirectory, s, "360p", "b1-1.m4s"), $"segment of {s}");
+        }
+
+        string first = await MintAsync(server, id);
+        string second = await MintAsync(server, id);
+        using var stranger = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = edge.BaseUri };
+
+        using (var r = await stranger.GetAsync($"live/{slug}/360p/b1-1.m4s"))
+        {
+            Assert.True(r.StatusCode == HttpStatusCode.Forbidden, $"{(int)r.StatusCode}{Environment.NewLine}{Logs()}");
+        }
+
+        // Viewer one: token on the master, cookie from the edge, then a plain segment URL (a cache miss).
+        var jar = new CookieContainer();
+        using var viewer = new HttpClient(new HttpClientHandler { CookieContainer = jar }) { BaseAddress = edge.BaseUri };
+        using (var master = await viewer.GetAsync($"live/{slug}/master.m3u8?token={first}"))
+        {
+            Assert.True(master.StatusCode == HttpStatusCode.OK, $"{(int)master.StatusCode}{Environment.NewLine}{Logs()}");
+            Assert.Contains(master.Headers.GetValues("Set-Cookie"), c => c.Contains($"path=/live/{slug}/", StringComparison.Ordinal));
+        }
+
+        using (var segment = await viewer.GetAsync($"live/{slug}/360p/b1-1.m4s"))
+        {
+            Assert.True(segment.StatusCode == HttpStatusCode.OK, Logs());
+            Assert.Equal($"segment of {slug}", await segment.Content.ReadAsStringAsync());
+            Assert.Equal("public, max-age=31536000, immutable", segment.Headers.CacheControl!.ToString());
+        }
+
+        // Viewer two, another token: the same segment comes from the edge's cache (its key holds no token).
+        using (var other = await stranger.GetAsync($"live/{slug}/360p/b1-1.m4s?token={second}"))
+        {
+            Assert.True(other.StatusCode == HttpStatusCode.OK, Logs());
+            Assert.Equal("HIT", other.Headers.GetValues("X-Cache-Status").Single());
+        }
+
+        // Cached, yet still refused without a good token or cookie.
+        foreach (string attempt in new[] { $"live/{slug}/360p/b1-1.m4s", $"live/{slug}/360p/b1-1.m4s?token=forged" })
+        {
+            using var refused = await stranger.GetAsync(attempt);
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        using (var forgedCookie = new HttpRequestMessage(HttpMethod.Get, $"live/{slug}/360p/b1-1.m4s"))
+        {
+            forgedCookie.Headers.Add("Cookie", "broadcast_playback=" + first[..^2] + "AA");
+            using var refused = await stranger.SendAsync(forgedCookie);
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        // A public channel through the same edge: no token needed.
+        using (var open = await stranger.GetAsync($"live/{openSlug}/360p/b1-1.m4s"))
+        {
+            Assert.True(open.StatusCode == HttpStatusCode.OK, Logs());
+        }
+    }
+
+    private static async Task<string> CreateAsync(ServerProcess server, string name, bool privatePlayback)
+    {
+        using var r = await server.Http.PostAsJsonAsync("api/channels", new { name, privatePlayback });
+        Assert.Equal(HttpStatusCode.Created, r.StatusCode);
+        return JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("slug").GetString()!;
+    }
+
+    private static async Task<string> IdOfAsync(ServerProcess server, string slug)
+    {
+        var list = JsonDocument.Parse(await server.Http.GetStringAsync("api/channels")).RootElement;
+        return list.EnumerateArray().Single(c => c.GetProperty("slug").GetString() == slug).GetProperty("id").GetString()!;
+    }
+
+    private static async Task<string> MintAsync(ServerProcess server, string id)
+    {
+        using var r = await server.Http.PostAsJsonAsync($"api/channels/{id}/playback-tokens", new { expiresInSeconds = 600 });
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        return JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
+    }
+}

@@ -1,0 +1,99 @@
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Server.Tests.Security;
+
+/// <summary>
+/// Every endpoint the real application maps, found through its EndpointDataSource, is asked without credentials:
+/// /api answers 401, dashboard pages redirect to sign-in, and only the intended public endpoints answer anything else.
+/// A new endpoint that forgets its policy fails here.
+/// </summary>
+public sealed partial class AnonymousAccessTests
+{
+    // Public on purpose: sign-in, health and metrics for probes and scrapers, playback (origin and watch page), the
+    // OpenAPI document, the store backlog on ingest nodes, and "/" which redirects to the dashboard.
+    private static readonly HashSet<string> IntendedAnonymous = new(StringComparer.Ordinal)
+    {
+        "GET /", "GET /healthz", "GET /readyz", "GET /metrics", "GET /status/store", "GET /openapi/{documentName}.json",
+        "GET /live/{**path}", "HEAD /live/{**path}", "OPTIONS /live/{**path}", "GET /time", "HEAD /time", "OPTIONS /time",
+        "GET /watch/{slug}", "GET /sign-in", "POST /sign-in", "POST /account/sign-in", "GET /account/antiforgery", "POST /account/sign-out",
+        "POST /api/session", "GET /playback/authorize", "HEAD /playback/authorize",
+    };
+
+    [Fact]
+    public async Task Every_endpoint_but_the_public_ones_requires_an_admin()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = server.BaseAddress };
+        var sources = server.Services.GetServices<EndpointDataSource>();
+        var checkedRoutes = new List<string>();
+        var failures = new List<string>();
+        foreach (var endpoint in sources.SelectMany(s => s.Endpoints).OfType<RouteEndpoint>())
+        {
+            // Group routes mapped with "" end in '/' ("/api/session/"): the same route as without it.
+            string pattern = "/" + endpoint.RoutePattern.RawText!.Trim('/');
+            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? [HttpMethods.Get];
+            foreach (string method in methods)
+            {
+                string route = $"{method} {pattern}";
+                if (IntendedAnonymous.Contains(route))
+                {
+                    continue;
+                }
+
+                checkedRoutes.Add(route);
+                using var request = new HttpRequestMessage(new HttpMethod(method), Concrete(pattern));
+                if (method is "POST" or "PUT" or "PATCH")
+                {
+                    request.Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json");
+                }
+
+                using var response = await client.SendAsync(request);
+                bool ok = pattern.StartsWith("/api/", StringComparison.Ordinal) || pattern == "/api"
+                    ? response.StatusCode == HttpStatusCode.Unauthorized
+                    : response.StatusCode == HttpStatusCode.Redirect
+                        && response.Headers.Location?.OriginalString.StartsWith("/sign-in", StringComparison.Ordinal) == true
+                        || response.StatusCode == HttpStatusCode.Redirect && response.Headers.Location?.AbsolutePath == "/sign-in";
+                if (!ok)
+                {
+                    failures.Add($"{route} -> {(int)response.StatusCode} {response.Headers.Location}");
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, "Reachable without credentials:\n" + string.Join('\n', failures));
+        // The enumeration really saw the API and the dashboard.
+        Assert.Contains("POST /api/channels", checkedRoutes);
+        Assert.Contains("POST /api/channels/{id}/playback-tokens", checkedRoutes);
+        Assert.Contains("POST /api/playback/signing-keys/rotate", checkedRoutes);
+        Assert.Contains(checkedRoutes, r => r.StartsWith("GET /dashboard", StringComparison.Ordinal));
+        Assert.Contains(checkedRoutes, r => r.StartsWith("GET /api/events", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Dashboard_watch_and_sign_in_pages_carry_the_security_headers()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = server.BaseAddress };
+        foreach (string path in new[] { "/sign-in", "/dashboard", "/watch/default" })
+        {
+            using var response = await client.GetAsync(path);
+            Assert.True(response.Headers.TryGetValues("Content-Security-Policy", out var csp), path);
+            Assert.Contains("default-src 'self'", csp!.Single());
+            Assert.Contains("frame-ancestors 'none'", csp!.Single());
+            Assert.DoesNotContain("unsafe-inline", csp!.Single());
+            Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
+            Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+            Assert.Equal("same-origin", response.Headers.GetValues("Referrer-Policy").Single());
+        }
+    }
+
+    /// <summary>A request path for a route pattern: every parameter becomes a harmless value.</summary>
+    private static string Concrete(string pattern) => RouteParameter().Replace(pattern, m => m.Value.Contains("**", StringComparison.Ordinal) ? "x/y" : "x");
+
+    [GeneratedRegex(@"\{[^}]+\}")]
+    private static partial Regex RouteParameter();
+}
