@@ -24,4 +24,11 @@ public sealed class OriginOptions
     /// gave no Cache-Control. Not a year: a channel that goes live again republishes at the same URL.
     /// </summary>
     public int EndedManifestMaxAgeSeconds { get; set; } = 3600;
+
+    /// <summary>
+    /// LL-HLS blocking reloads wake when this process stores the object they wait for. An origin whose packager runs
+    /// in another process sees no such put: set this (e.g. 100) to look in the store again at that interval; 0, the
+    /// default, only wakes on puts (a node with the ingest role, or an all-in-one server).
+    /// </summary>
+    public int BlockingRecheckMilliseconds { get; set; }
 }
