@@ -111,6 +111,66 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
         return null;
     }
 
+    /// <summary>
+    /// LL-DASH: a segment of a low-latency rendition that is being written (its playlist's hint is in it, or it is
+    /// the next one) is sent as it grows, one part after another with chunked transfer, and ends with the rest of the
+    /// finished segment (the segment is its parts' concatenation). False when the segment is not in progress (404).
+    /// Each wait for the next part lasts at most three target durations; a stall after the first bytes aborts the
+    /// response, so no cache keeps a truncated segment.
+    /// </summary>
+    public async Task<bool> TryStreamGrowingSegmentAsync(HttpContext context, string key)
+    {
+        var cancellationToken = context.RequestAborted;
+        string name = key[(key.LastIndexOf('/') + 1)..];
+        int dash = name.LastIndexOf('-');
+        if (!name.EndsWith(".m4s", StringComparison.Ordinal) || dash < 0
+            || !long.TryParse(name.AsSpan(dash + 1, name.Length - dash - 5), NumberStyles.None, CultureInfo.InvariantCulture, out long number))
+            return false;
+        string folder = ObjectArrivals.FolderOf(key);
+        string broadcastId = name[..dash];
+        StoredObject? playlist = await store.GetAsync(folder + "/index.m3u8", cancellationToken).ConfigureAwait(false);
+        if (playlist is null) return false;
+        var position = LowLatencyPlaylist.ReadPosition(playlist.Data.Span);
+        if (!position.HasHint || (number != position.NextMsn && number != position.NextMsn + 1)) return false;
+        var wait = TimeSpan.FromSeconds(LowLatencyPlaylist.BlockingTargetDurations * Math.Max(1, position.TargetSeconds));
+
+        var response = context.Response;
+        long sent = 0;
+        int part = 0;
+        var deadline = time.GetUtcNow() + wait;
+        for (int i = 0; i < MaxWakeUps; i++)
+        {
+            Task arrival = arrivals.NextIn(folder);
+            if (await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } segment)
+            {
+                if (sent == 0) Start(response, segment.ContentType);
+                if (segment.Data.Length > sent) await response.BodyWriter.WriteAsync(segment.Data[(int)sent..], cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            if (await store.GetAsync($"{folder}/{LowLatencyPlaylist.PartName(broadcastId, number, part)}", cancellationToken).ConfigureAwait(false) is { } chunk)
+            {
+                if (sent == 0) Start(response, chunk.ContentType);
+                await response.BodyWriter.WriteAsync(chunk.Data, cancellationToken).ConfigureAwait(false);
+                sent += chunk.Data.Length;
+                part++;
+                deadline = time.GetUtcNow() + wait;
+                continue;
+            }
+            if (!await WaitAsync(arrival, deadline, cancellationToken).ConfigureAwait(false)) break;
+        }
+        if (sent == 0) return false;
+        context.Abort();
+        return true;
+    }
+
+    private static void Start(HttpResponse response, string contentType)
+    {
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = string.IsNullOrEmpty(contentType) ? "video/mp4" : contentType;
+        // The bytes are the final segment's: as cacheable as the segment itself once complete.
+        response.Headers.CacheControl = "public, max-age=31536000, immutable";
+    }
+
     /// <summary>The delta update of a stored low-latency playlist, or the playlist itself when nothing can be skipped.</summary>
     public StoredObject DeltaOf(string key, StoredObject playlist)
     {

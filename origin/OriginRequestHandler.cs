@@ -88,6 +88,11 @@ internal sealed class OriginRequestHandler
             {
                 stored = await _lowLatency.WaitForPartAsync(key, context.RequestAborted).ConfigureAwait(false);
             }
+            else if (stored is null && HttpMethods.IsGet(context.Request.Method) && MediaObjectKinds.Classify(key) == MediaObjectKind.Segment
+                && await _lowLatency.TryStreamGrowingSegmentAsync(context, key).ConfigureAwait(false))
+            {
+                return;
+            }
             else if (stored is not null && lowLatency.Skip)
             {
                 stored = _lowLatency.DeltaOf(key, stored);

@@ -34,6 +34,9 @@ public sealed class PackagerOptions
     /// <summary>Whether a broadcast is packaged with parts when no policy decides (the control plane's channel setting does).</summary>
     public bool LowLatencyByDefault { get; set; }
 
+    /// <summary>Low-latency DASH: the latency target players are told (ServiceDescription), in milliseconds.</summary>
+    public int LowLatencyTargetMilliseconds { get; set; } = 2000;
+
     /// <summary><see cref="PartSeconds"/> in 90 kHz ticks.</summary>
     public long PartTicks => (long)(PartSeconds * 90_000);
 
@@ -57,6 +60,8 @@ public sealed class PackagerOptionsValidator : IValidateOptions<PackagerOptions>
             errors.Add($"Packager:DeleteGraceSeconds must be between 0 and 86400 (was {options.DeleteGraceSeconds}).");
         if (options.PartSeconds is < 0.2m or > 1.0m)
             errors.Add($"Packager:PartSeconds must be between 0.2 and 1.0 (was {options.PartSeconds}).");
+        if (options.LowLatencyTargetMilliseconds is < 500 or > 30_000)
+            errors.Add($"Packager:LowLatencyTargetMilliseconds must be between 500 and 30000 (was {options.LowLatencyTargetMilliseconds}).");
         if (string.IsNullOrWhiteSpace(options.UtcTimingUrl))
             errors.Add("Packager:UtcTimingUrl must not be empty.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

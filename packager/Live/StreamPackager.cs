@@ -291,6 +291,9 @@ public sealed class StreamPackager : IAsyncDisposable
         if (AllTimelines().Any(t => t.Entries.Count > 0))
         {
             string mpd = DashManifestWriter.Write(_videoTimelines, _audioTimeline, MpdSettings(LeaderWindowFirstNumber(), isStatic: state != PlaylistState.Live, ""));
+            if (_lowLatency is not null && state == PlaylistState.Live)
+                mpd = LowLatencyMpd.Decorate(mpd, new LowLatencyMpdSettings(_options.SegmentSeconds, _lowLatency.PartTargetMilliseconds,
+                    MpdSettings(1, false, "").AvailabilityStartTime, _options.LowLatencyTargetMilliseconds));
             await PutManifestAsync(StoreKeys.Mpd(Channel), mpd, ContentTypes.Dash, cache, last, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -145,6 +145,34 @@ public sealed class LowLatencyOriginTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_segment_being_written_is_sent_part_by_part_and_ends_as_the_whole_segment()
+    {
+        byte[] p0 = [0, 0, 0, 12, (byte)'s', (byte)'t', (byte)'y', (byte)'p', 1, 2, 3, 4];
+        byte[] p1 = [0, 0, 0, 8, (byte)'m', (byte)'o', (byte)'o', (byte)'f'];
+        byte[] p2 = [0, 0, 0, 9, (byte)'m', (byte)'d', (byte)'a', (byte)'t', 7];
+        await PutAsync(Key, Playlist(5, 1));
+        await Cache.PutAsync($"chan/source/{Id}-5.0.m4s", p0, ContentTypes.VideoMp4, CachePolicies.Immutable, default);
+        using var response = await _server.Client.GetAsync($"/live/chan/source/{Id}-5.m4s", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Null(response.Content.Headers.ContentLength); // chunked: the length is not known yet
+        await using var body = await response.Content.ReadAsStreamAsync();
+        byte[] first = new byte[p0.Length];
+        await body.ReadExactlyAsync(first);
+        Assert.Equal(p0, first);
+
+        await Cache.PutAsync($"chan/source/{Id}-5.1.m4s", p1, ContentTypes.VideoMp4, CachePolicies.Immutable, default);
+        await Cache.PutAsync($"chan/source/{Id}-5.2.m4s", p2, ContentTypes.VideoMp4, CachePolicies.Immutable, default);
+        await Cache.PutAsync($"chan/source/{Id}-5.m4s", (byte[])[.. p0, .. p1, .. p2], ContentTypes.VideoMp4, CachePolicies.Immutable, default);
+        using var rest = new MemoryStream();
+        await body.CopyToAsync(rest);
+        Assert.Equal([.. p1, .. p2], rest.ToArray());
+
+        // A segment far from the one being written is not waited for.
+        using var far = await _server.Client.GetAsync($"/live/chan/source/{Id}-9.m4s");
+        Assert.Equal(HttpStatusCode.NotFound, far.StatusCode);
+    }
+
+    [Fact]
     public async Task A_delta_update_skips_old_segments_and_has_its_own_validator()
     {
         await PutAsync(Key, Playlist(14, 1, segments: 12));

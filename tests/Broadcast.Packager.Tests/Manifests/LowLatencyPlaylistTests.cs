@@ -51,6 +51,22 @@ public sealed class LowLatencyPlaylistTests
     }
 
     [Fact]
+    public void Low_latency_mpd_announces_the_segment_being_written_and_its_chunks()
+    {
+        var (v, a) = ManifestGoldenTests.Build(8);
+        var start = new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+        string mpd = DashManifestWriter.Write([v], a, new MpdSettings(Id, false, start, start.AddSeconds(16), 2, 12, "/time", FirstNumber: 3));
+        string ll = LowLatencyMpd.Decorate(mpd, new LowLatencyMpdSettings(2, 333, start, 2000));
+        Golden.Verify("ll-dynamic.mpd", ll);
+        Assert.Contains("availabilityTimeOffset=\"1.667\" availabilityTimeComplete=\"false\"", ll, StringComparison.Ordinal);
+        // Video: eight 2 s segments from 10 s; the one being written starts at 26 s.
+        Assert.Contains("<S t=\"2340000\" d=\"180000\"/>\n          </SegmentTimeline>", ll, StringComparison.Ordinal);
+        Assert.Contains("<ProducerReferenceTime id=\"0\" type=\"encoder\" wallClockTime=\"2026-11-21T05:45:12.000Z\" presentationTime=\"900000\"/>", ll, StringComparison.Ordinal);
+        Assert.Contains("<Latency referenceId=\"0\" target=\"2000\"", ll, StringComparison.Ordinal);
+        Assert.Equal("MPD", System.Xml.Linq.XDocument.Parse(ll).Root!.Name.LocalName);
+    }
+
+    [Fact]
     public void A_short_playlist_has_nothing_to_skip() => Assert.Null(LowLatencyPlaylist.ToDeltaUpdate(Live(4, 6, 2)));
 
     [Fact]
