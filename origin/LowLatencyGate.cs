@@ -94,19 +94,21 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
     {
         if (!LowLatencyPlaylist.TryParsePartName(key, out long number, out int index)) return null;
         string folder = ObjectArrivals.FolderOf(key);
-        StoredObject? playlist = await store.GetAsync(folder + "/index.m3u8", cancellationToken).ConfigureAwait(false);
-        if (playlist is null) return null;
-        var position = LowLatencyPlaylist.ReadPosition(playlist.Data.Span);
-        bool hinted = position.HasHint
-            && ((number == position.NextMsn && index >= position.NextPart && index <= position.NextPart + 1)
-                || (number == position.NextMsn + 1 && index == 0));
-        if (!hinted) return null;
-        var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(LowLatencyPlaylist.BlockingTargetDurations * Math.Max(1, position.TargetSeconds));
+        DateTimeOffset? deadline = null;
         for (int i = 0; i < MaxWakeUps; i++)
         {
             Task arrival = arrivals.NextIn(folder);
             if (await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } part) return part;
-            if (!await WaitAsync(arrival, deadline, cancellationToken).ConfigureAwait(false)) return null;
+            // Still hinted? A hint that moved on without this part (it will not come) ends the wait at once.
+            StoredObject? playlist = await store.GetAsync(folder + "/index.m3u8", cancellationToken).ConfigureAwait(false);
+            if (playlist is null) return null;
+            var position = LowLatencyPlaylist.ReadPosition(playlist.Data.Span);
+            bool hinted = position.HasHint
+                && ((number == position.NextMsn && index >= position.NextPart && index <= position.NextPart + 1)
+                    || (number == position.NextMsn + 1 && index == 0));
+            if (!hinted) return null;
+            deadline ??= time.GetUtcNow() + TimeSpan.FromSeconds(LowLatencyPlaylist.BlockingTargetDurations * Math.Max(1, position.TargetSeconds));
+            if (!await WaitAsync(arrival, deadline.Value, cancellationToken).ConfigureAwait(false)) return null;
         }
         return null;
     }

@@ -156,8 +156,11 @@ internal sealed class AudioSegmenter
             int m = _partFrom;
             while (m < _pending.Count && _pending[m].Time < limit && _pending[m].InitVersion == first
                    && _pending[m].Time + SamplesPerFrame(m) - start <= target) m++;
-            // The part is full only when the frame after it is here and would take it past the target.
+            // The part is full only when the frame after it is here and would take it past the target. That frame must
+            // itself be known to belong to the open segment: the segment then keeps at least one frame for its final
+            // part, so the part a playlist hints always comes.
             if (m == _partFrom || m >= _pending.Count || _pending[m].Time + SamplesPerFrame(m) - start <= target) return;
+            if (_pending[m].Time >= limit || _pending[m].InitVersion != first) return;
             if (_pending[m - 1].Time >= limit || _pending[m - 1].InitVersion != first) return;
             var samples = new CmafSample[m - _partFrom];
             for (int i = _partFrom; i < m; i++) samples[i - _partFrom] = SampleAt(i, m < _pending.Count);

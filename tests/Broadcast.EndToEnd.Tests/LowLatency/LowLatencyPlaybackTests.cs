@@ -17,10 +17,40 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
     [Fact]
     public async Task Hlsjs_plays_a_low_latency_channel_within_2_5_s_of_the_wall_clock_for_30_s()
     {
+        var (channel, publisher) = await PublishAsync();
+        await using var _ = publisher;
+        string playlist = await WaitForPartsAsync(channel, publisher);
+        fixture.Check(playlist.Contains("#EXT-X-VERSION:9", StringComparison.Ordinal) && playlist.Contains("CAN-BLOCK-RELOAD=YES", StringComparison.Ordinal)
+            && playlist.Contains("INDEPENDENT=YES", StringComparison.Ordinal) && playlist.Contains("#EXT-X-PRELOAD-HINT:TYPE=PART", StringComparison.Ordinal),
+            $"not a low-latency playlist:{Environment.NewLine}{playlist}");
+        // hls.js: now minus the EXT-X-PROGRAM-DATE-TIME of the frame on screen.
+        await PlayAsync(PlayerKind.Hls, PlaybackUrls.Hls(Server, channel), p => p.GetWallLatencyAsync(), 2.5);
+    }
+
+    [Fact]
+    public async Task Dashjs_plays_a_low_latency_channel_within_3_s_of_the_wall_clock_for_30_s()
+    {
+        var (channel, publisher) = await PublishAsync();
+        await using var _ = publisher;
+        await WaitForPartsAsync(channel, publisher);
+        var dash = PlaybackUrls.Dash(Server, channel);
+        string mpd = await Server.Viewer.GetStringAsync(dash);
+        fixture.Check(mpd.Contains("availabilityTimeComplete=\"false\"", StringComparison.Ordinal) && mpd.Contains("<ServiceDescription", StringComparison.Ordinal)
+            && mpd.Contains("<ProducerReferenceTime", StringComparison.Ordinal), $"not a low-latency MPD:{Environment.NewLine}{mpd}");
+        // dash.js: its live latency against the wall clock it synchronises through UTCTiming (/time).
+        await PlayAsync(PlayerKind.Dash, dash, p => p.GetLatencyAsync(), 3.0);
+    }
+
+    private async Task<(ChannelInfo Channel, FfmpegPublisher Publisher)> PublishAsync()
+    {
         var clip = await TestMedia.GetClipAsync(LowLatencyServerFixture.Clip);
         var channel = await Server.Api.CreateChannelAsync($"ll {Guid.NewGuid():N}", lowLatency: true);
         // 10 s x 5: the publish outlasts joining plus 30 s of watching.
-        await using var publisher = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 4);
+        return (channel, FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 4));
+    }
+
+    private async Task<string> WaitForPartsAsync(ChannelInfo channel, FfmpegPublisher publisher)
+    {
         var hls = PlaybackUrls.Hls(Server, channel);
         var media = new Uri(hls, "source/index.m3u8");
         string playlist = "";
@@ -34,13 +64,15 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
                 return master.IsSuccessStatusCode;
             },
             TimeSpan.FromSeconds(40), $"{media} to list parts", () => fixture.WithLog($"publisher:{Environment.NewLine}{publisher.Log.Tail(15)}"));
-        fixture.Check(playlist.Contains("#EXT-X-VERSION:9", StringComparison.Ordinal) && playlist.Contains("CAN-BLOCK-RELOAD=YES", StringComparison.Ordinal)
-            && playlist.Contains("INDEPENDENT=YES", StringComparison.Ordinal) && playlist.Contains("#EXT-X-PRELOAD-HINT:TYPE=PART", StringComparison.Ordinal),
-            $"not a low-latency playlist:{Environment.NewLine}{playlist}");
+        return playlist;
+    }
 
+    /// <summary>Plays 30 s, sampling the latency once per second of playback; the median of the last 20 samples must be within <paramref name="bound"/>.</summary>
+    private async Task PlayAsync(PlayerKind kind, Uri url, Func<BrowserPlayer, Task<double?>> latencyOf, double bound)
+    {
         var browser = await fixture.BrowserAsync();
-        await using var player = await browser.OpenAsync(PlayerKind.Hls);
-        await player.StartAsync(hls.ToString());
+        await using var player = await browser.OpenAsync(kind);
+        await player.StartAsync(url.ToString());
         var samples = new List<double>();
         try
         {
@@ -50,23 +82,23 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
             for (int i = 1; i <= 30; i++)
             {
                 await player.WaitForCurrentTimeAsync(start + i, TimeSpan.FromSeconds(20), () => fixture.WithLog(""));
-                if (await player.GetWallLatencyAsync() is double latency) samples.Add(latency);
+                if (await latencyOf(player) is double latency) samples.Add(latency);
             }
             var fatal = await player.GetFatalErrorsAsync();
-            fixture.Check(fatal.Count == 0, $"hls.js fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
+            fixture.Check(fatal.Count == 0, $"{kind} fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
         }
         catch
         {
-            await player.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", "low-latency-hls.png"));
+            await player.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", $"low-latency-{kind}.png"));
             throw;
         }
 
         string all = string.Join(" ", samples.Select(s => s.ToString("0.00", CultureInfo.InvariantCulture)));
-        fixture.Check(samples.Count >= 20, $"hls.js reported a wall-clock latency only {samples.Count} times: {all}");
-        // The settled latency: the median of the last 20 s (the first seconds include hls.js catching up to the live edge).
+        fixture.Check(samples.Count >= 20, $"{kind} reported a latency only {samples.Count} times: {all}");
+        // The settled latency: the median of the last 20 s (the first seconds include the player catching up to the live edge).
         var settled = samples.Skip(samples.Count - 20).Order().ToArray();
         double median = settled[settled.Length / 2];
-        output.WriteLine($"hls.js wall-clock latency: median {median:0.00} s over the last 20 s; samples {all}");
-        fixture.Check(median <= 2.5, $"wall-clock latency median {median:0.00} s over the last 20 s, above 2.5 s; samples: {all}{Environment.NewLine}{await player.DescribeAsync()}");
+        output.WriteLine($"{kind} latency: median {median:0.00} s over the last 20 s; samples {all}");
+        fixture.Check(median <= bound, $"{kind} latency median {median:0.00} s over the last 20 s, above {bound} s; samples: {all}{Environment.NewLine}{await player.DescribeAsync()}");
     }
 }
