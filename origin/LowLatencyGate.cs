@@ -171,6 +171,8 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
         response.ContentType = string.IsNullOrEmpty(contentType) ? "video/mp4" : contentType;
         // The bytes are the final segment's: as cacheable as the segment itself once complete.
         response.Headers.CacheControl = "public, max-age=31536000, immutable";
+        // nginx (and proxies that honour it) pass each chunk on at once instead of buffering the growing body.
+        response.Headers["X-Accel-Buffering"] = "no";
     }
 
     /// <summary>The delta update of a stored low-latency playlist, or the playlist itself when nothing can be skipped.</summary>

@@ -41,6 +41,31 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
         await PlayAsync(PlayerKind.Dash, dash, p => p.GetLatencyAsync(), 3.0);
     }
 
+    [Fact]
+    public async Task Through_the_nginx_edge_hlsjs_and_dashjs_play_within_their_bounds()
+    {
+        var (channel, publisher) = await PublishAsync();
+        await using var _ = publisher;
+        await WaitForPartsAsync(channel, publisher);
+        var edge = await fixture.EdgeAsync();
+        Uri ViaEdge(Uri url) => new(edge.BaseUri, url.PathAndQuery);
+        try
+        {
+            await Task.WhenAll(
+                PlayAsync(PlayerKind.Hls, ViaEdge(PlaybackUrls.Hls(Server, channel)), p => p.GetWallLatencyAsync(), 2.5),
+                PlayAsync(PlayerKind.Dash, ViaEdge(PlaybackUrls.Dash(Server, channel)), p => p.GetLatencyAsync(), 3.0));
+        }
+        catch
+        {
+            output.WriteLine($"edge log:{Environment.NewLine}{edge.LogTail()}");
+            throw;
+        }
+        // The players really went through the edge, blocking reloads and parts included.
+        string log = await File.ReadAllTextAsync(edge.AccessLog);
+        fixture.Check(log.Contains("_HLS_msn=", StringComparison.Ordinal) && log.Contains(".m4s", StringComparison.Ordinal),
+            $"the edge's access log shows no LL-HLS traffic:{Environment.NewLine}{string.Join(Environment.NewLine, log.Split('\n').TakeLast(20))}");
+    }
+
     private async Task<(ChannelInfo Channel, FfmpegPublisher Publisher)> PublishAsync()
     {
         var clip = await TestMedia.GetClipAsync(LowLatencyServerFixture.Clip);

@@ -1,3 +1,4 @@
+using Broadcast.EndToEnd.Tests.Storage;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.LowLatency;
@@ -11,6 +12,7 @@ public sealed class LowLatencyServerFixture : IAsyncLifetime
 {
     private ServerProcess? _server;
     private Task<BrowserHost>? _browser;
+    private Task<EdgeNginx>? _edge;
 
     /// <summary>10 s looped: 240p, 1 s GOP so an INDEPENDENT part comes every second for a player to join on.</summary>
     public static readonly ClipSpec Clip = new() { Seconds = 10, Width = 426, Height = 240, Fps = 30, GopFrames = 30, VideoBitrateKbps = 400 };
@@ -22,6 +24,15 @@ public sealed class LowLatencyServerFixture : IAsyncLifetime
         lock (this)
         {
             return _browser ??= BrowserHost.StartAsync();
+        }
+    }
+
+    /// <summary>infra/nginx-edge.conf in front of the server, started on first use.</summary>
+    public Task<EdgeNginx> EdgeAsync()
+    {
+        lock (this)
+        {
+            return _edge ??= EdgeNginx.StartAsync(Server.HttpPort);
         }
     }
 
@@ -41,6 +52,7 @@ public sealed class LowLatencyServerFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         if (_browser is { IsCompletedSuccessfully: true }) await (await _browser).DisposeAsync();
+        if (_edge is { IsCompletedSuccessfully: true }) await (await _edge).DisposeAsync();
         if (_server is not null) await _server.DisposeAsync();
     }
 }
