@@ -228,14 +228,7 @@ public sealed class StreamPackager : IAsyncDisposable
                 var timeline = _byName[seg.Rendition];
                 string contentType = seg.Track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
                 string initName = StoreKeys.InitName(BroadcastId, seg.InitVersion);
-                if (!_storedInit.TryGetValue(seg.Rendition, out int stored) || stored != seg.InitVersion)
-                {
-                    _buffer.ResetWrittenCount();
-                    CmafWriter.WriteInitSegment(_buffer, seg.Track);
-                    await _store.PutAsync(StoreKeys.Init(Channel, seg.Rendition, BroadcastId, seg.InitVersion), _buffer.WrittenMemory,
-                        contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
-                    _storedInit[seg.Rendition] = seg.InitVersion;
-                }
+                await StoreInitAsync(seg.Rendition, seg.Track, seg.InitVersion, contentType, cancellationToken).ConfigureAwait(false);
                 _buffer.ResetWrittenCount();
                 if (seg.PartStarts is not null) CmafPartWriter.WriteSegment(_buffer, seg);
                 else CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind);
@@ -377,14 +370,7 @@ public sealed class StreamPackager : IAsyncDisposable
             foreach (var part in parts)
             {
                 string contentType = part.Track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
-                if (!_storedInit.TryGetValue(part.Rendition, out int stored) || stored != part.InitVersion)
-                {
-                    _buffer.ResetWrittenCount();
-                    CmafWriter.WriteInitSegment(_buffer, part.Track);
-                    await _store.PutAsync(StoreKeys.Init(Channel, part.Rendition, BroadcastId, part.InitVersion), _buffer.WrittenMemory,
-                        contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
-                    _storedInit[part.Rendition] = part.InitVersion;
-                }
+                await StoreInitAsync(part.Rendition, part.Track, part.InitVersion, contentType, cancellationToken).ConfigureAwait(false);
                 _buffer.ResetWrittenCount();
                 CmafPartWriter.WritePart(_buffer, part);
                 await _store.PutAsync($"{Channel}/{part.Rendition}/{LowLatencyPlaylist.PartName(BroadcastId, part.Number, part.Index)}", _buffer.WrittenMemory,
@@ -399,6 +385,17 @@ public sealed class StreamPackager : IAsyncDisposable
         }
         foreach (var seg in _closed) _lowLatency.SegmentClosing(seg.Rendition, seg.Number);
         return touched;
+    }
+
+    /// <summary>Stores a rendition's init segment the first time a segment or part of that decoder configuration goes out.</summary>
+    private async Task StoreInitAsync(string rendition, MediaTrack track, int initVersion, string contentType, CancellationToken cancellationToken)
+    {
+        if (_storedInit.TryGetValue(rendition, out int stored) && stored == initVersion) return;
+        _buffer.ResetWrittenCount();
+        CmafWriter.WriteInitSegment(_buffer, track);
+        await _store.PutAsync(StoreKeys.Init(Channel, rendition, BroadcastId, initVersion), _buffer.WrittenMemory,
+            contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+        _storedInit[rendition] = initVersion;
     }
 
     /// <summary>Rewrites the media playlists of renditions that gained parts (no segment closed: master and MPD stay).</summary>
