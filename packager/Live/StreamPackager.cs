@@ -216,6 +216,7 @@ public sealed class StreamPackager : IAsyncDisposable
         await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
         await WriteManifestsAsync(PlaylistState.Live, cancellationToken).ConfigureAwait(false);
         ScheduleDeletes();
+        SchedulePartDeletesOfRecording();
         await RunDueDeletesAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -385,6 +386,22 @@ public sealed class StreamPackager : IAsyncDisposable
         }
         foreach (var seg in _closed) _lowLatency.SegmentClosing(seg.Rendition, seg.Number);
         return touched;
+    }
+
+    /// <summary>
+    /// A recorded low-latency broadcast keeps its segments for the VOD manifests, which name no parts: a segment's
+    /// parts go once it leaves the live window, like an unrecorded broadcast's segments.
+    /// </summary>
+    private void SchedulePartDeletesOfRecording()
+    {
+        if (!Recording || _lowLatency is null) return;
+        var due = _time.GetUtcNow().AddSeconds(_options.DeleteGraceSeconds);
+        foreach (var t in AllTimelines())
+        {
+            int start = WindowStart(t);
+            for (int i = 0; i < start; i++)
+                foreach (var part in _lowLatency.PartNames(t.Name, t.Entries[i].Number)) _pendingDeletes.Add((due, $"{Channel}/{t.Name}/{part}"));
+        }
     }
 
     /// <summary>Stores a rendition's init segment the first time a segment or part of that decoder configuration goes out.</summary>

@@ -26,12 +26,12 @@ public sealed class LowLatencyPackagerTests : IDisposable
         }
     }
 
-    private (StreamPackager Packager, FileSystemSegmentStore Store, ManualTimeProvider Time) Create(bool lowLatency = true)
+    private (StreamPackager Packager, FileSystemSegmentStore Store, ManualTimeProvider Time) Create(bool lowLatency = true, bool record = false, int grace = 60)
     {
         var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
-        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 6, DeleteGraceSeconds = 60, PartSeconds = 0.333m };
-        return (new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition, lowLatency: lowLatency), store, time);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = grace, PartSeconds = 0.333m };
+        return (new StreamPackager("chan", store, options, time, record, [StoreKeys.SourceRendition], StoreKeys.AudioRendition, lowLatency: lowLatency), store, time);
     }
 
     [Fact]
@@ -103,5 +103,18 @@ public sealed class LowLatencyPackagerTests : IDisposable
         Assert.StartsWith("#EXTM3U\n#EXT-X-VERSION:7\n", playlist, StringComparison.Ordinal);
         Assert.DoesNotContain("#EXT-X-PART", playlist, StringComparison.Ordinal);
         Assert.False(File.Exists(store.PathOf($"chan/source/{LowLatencyPlaylist.PartName(p.BroadcastId, 1, 0)}")));
+    }
+
+    [Fact]
+    public async Task A_recorded_broadcast_keeps_its_segments_but_drops_parts_that_left_the_window()
+    {
+        var (p, store, time) = Create(record: true, grace: 0);
+        await using var _ = p;
+        await FeedAsync(p, time, 0, 12 * 30);
+        string part = store.PathOf($"chan/source/{LowLatencyPlaylist.PartName(p.BroadcastId, 1, 0)}");
+        string recent = store.PathOf($"chan/source/{LowLatencyPlaylist.PartName(p.BroadcastId, 5, 0)}");
+        Assert.False(File.Exists(part), "segment 1 left the 3-segment window: its parts go");
+        Assert.True(File.Exists(recent));
+        Assert.True(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, 1)))); // the recording keeps it
     }
 }
