@@ -185,4 +185,22 @@ public sealed class LowLatencyOriginTests : IAsyncLifetime
         Assert.NotEqual(full.Headers.ETag, delta.Headers.ETag);
         Assert.Equal(delta.Content.Headers.ContentLength, Encoding.UTF8.GetByteCount(text));
     }
+
+    [Fact]
+    public async Task An_origin_whose_packager_runs_elsewhere_rechecks_the_store_when_configured()
+    {
+        // The playlist is written straight into the store, as another node's upload would: no put through this origin.
+        var shared = new InMemorySegmentStore();
+        await using var remote = await OriginServer.StartAsync(shared, settings: new Dictionary<string, string?> { ["Origin:BlockingRecheckMilliseconds"] = "50" });
+        await shared.PutAsync(Key, Encoding.UTF8.GetBytes(Playlist(5, 1)), ContentTypes.Hls, "public, max-age=1", default);
+        var request = remote.Client.GetAsync($"/live/{Key}?_HLS_msn=5&_HLS_part=1");
+        await WaitFor.ConditionAsync(() => remote.Services.GetRequiredService<ObjectArrivals>().HasWaiters("chan/source") || request.IsCompleted,
+            TimeSpan.FromSeconds(10), "the request to wait");
+        var clock = Stopwatch.StartNew();
+        await shared.PutAsync(Key, Encoding.UTF8.GetBytes(Playlist(5, 2)), ContentTypes.Hls, "public, max-age=1", default);
+        using var response = await request;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains($"{Id}-5.1.m4s", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"{clock.ElapsedMilliseconds} ms");
+    }
 }
