@@ -13,7 +13,7 @@ public sealed record LowLatencyMpdSettings(int SegmentSeconds, int PartMilliseco
 /// <summary>
 /// Turns a live MPD written by <see cref="DashManifestWriter"/> into low-latency DASH: each SegmentTemplate gets
 /// availabilityTimeOffset (segment minus one chunk) with availabilityTimeComplete="false" (the origin sends the
-/// segment being written chunk by chunk), each SegmentTimeline ends with the segment being written, each
+/// segment being written chunk by chunk), each SegmentTimeline ends with the segment being written and the next, each
 /// Representation gets a ProducerReferenceTime tying its media time to the wall clock, and the MPD a
 /// ServiceDescription with the latency target. Works on the finished text, so the writer's Periods stay as they are.
 /// </summary>
@@ -68,10 +68,13 @@ public static class LowLatencyMpd
             }
             else if (trimmed.StartsWith("</SegmentTimeline>", StringComparison.Ordinal) && lastEnd >= 0)
             {
-                // The segment being written, at its target duration; the next update gives its real one.
+                // The segment being written and the one after it, at the target duration; the next update gives their
+                // real ones. Announcing the next one too keeps a player whose MPD is a little old (a CDN's max-age)
+                // fetching on time: it asks once that segment's first chunk is due, and the origin holds the request
+                // until the chunk exists.
                 string indent = line[..(line.Length - trimmed.Length)];
                 sb.Append(indent).Append("  <S t=\"").Append(ManifestFormat.Int(lastEnd)).Append("\" d=\"")
-                  .Append(ManifestFormat.Int((long)settings.SegmentSeconds * timescale)).Append("\"/>\n");
+                  .Append(ManifestFormat.Int((long)settings.SegmentSeconds * timescale)).Append("\" r=\"1\"/>\n");
             }
             sb.Append(line);
             sb.Append('\n');

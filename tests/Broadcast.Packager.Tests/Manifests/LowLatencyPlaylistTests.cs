@@ -59,8 +59,8 @@ public sealed class LowLatencyPlaylistTests
         string ll = LowLatencyMpd.Decorate(mpd, new LowLatencyMpdSettings(2, 333, start, 2000));
         Golden.Verify("ll-dynamic.mpd", ll);
         Assert.Contains("availabilityTimeOffset=\"1.667\" availabilityTimeComplete=\"false\"", ll, StringComparison.Ordinal);
-        // Video: eight 2 s segments from 10 s; the one being written starts at 26 s.
-        Assert.Contains("<S t=\"2340000\" d=\"180000\"/>\n          </SegmentTimeline>", ll, StringComparison.Ordinal);
+        // Video: eight 2 s segments from 10 s; the one being written starts at 26 s, the next at 28 s.
+        Assert.Contains("<S t=\"2340000\" d=\"180000\" r=\"1\"/>\n          </SegmentTimeline>", ll, StringComparison.Ordinal);
         Assert.Contains("<ProducerReferenceTime id=\"0\" type=\"encoder\" wallClockTime=\"2026-11-21T05:45:12.000Z\" presentationTime=\"900000\"/>", ll, StringComparison.Ordinal);
         Assert.Contains("<Latency referenceId=\"0\" target=\"2000\"", ll, StringComparison.Ordinal);
         Assert.Equal("MPD", System.Xml.Linq.XDocument.Parse(ll).Root!.Name.LocalName);
