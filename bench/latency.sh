@@ -195,18 +195,72 @@ keyframe_sampler() {
   done >"$out"
 }
 
-NGINX_RESULT="" OURS_RESULT=""
+NGINX_RESULT="" OURS_RESULT="" PART_RESULT=""
+
+# Low latency: frame arrival to the part holding it being listed. The LL-HLS media playlist is polled every POLL_MS
+# ms; each newly listed EXT-X-PART is timed from its start on the server's wall clock (the segment's
+# EXT-X-PROGRAM-DATE-TIME plus the parts before it: the packager stamps media time against the arrival of the first
+# frame, and the publisher sends in real time, so this is when the part's first frame arrived). A part can only be
+# listed once its last frame (and the one after, which closes it) has arrived: the target is its duration + <= 100 ms.
+# Sets PART_RESULT="parts mean_dur_ms mean_ms max_ms over_target mean_excess_ms".
+part_measure() { # playlist_url rtmp_url
+  local url=$1 rtmp=$2 pub body now out="$BENCH_TMP/parts.lat"
+  local -A seen=()
+  : >"$out"
+  ffmpeg -nostdin -hide_banner -loglevel error -re -i "$LCLIP" -t 30 -c copy -f flv "$rtmp" &
+  pub=$!
+  BENCH_PIDS+=("$pub")
+  mkfifo "$BENCH_TMP/parts.sleep"; exec {PSLEEP}<>"$BENCH_TMP/parts.sleep"
+  while kill -0 "$pub" 2>/dev/null; do
+    now=$EPOCHREALTIME
+    if body=$(curl -fsS --max-time 2 "$url" 2>/dev/null); then
+      while read -r uri start dur; do
+        [[ -n "${seen[$uri]:-}" ]] && continue
+        seen[$uri]=1
+        echo "$uri $now $start $dur" >>"$out"
+      done < <(awk '
+        function epoch(s,   y, mo, d, era, yoe, doy, doe) {
+          y = substr(s, 1, 4) + 0; mo = substr(s, 6, 2) + 0; d = substr(s, 9, 2) + 0
+          if (mo <= 2) y -= 1
+          era = int(y / 400); yoe = y - era * 400
+          doy = int((153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5) + d - 1
+          doe = yoe * 365 + int(yoe / 4) - int(yoe / 100) + doy
+          return (era * 146097 + doe - 719468) * 86400 + substr(s, 12, 2) * 3600 + substr(s, 15, 2) * 60 + substr(s, 18) + 0
+        }
+        /^#EXT-X-PROGRAM-DATE-TIME:/ { cur = epoch(substr($0, 26)); po = 0 }
+        /^#EXT-X-PART:/ {
+          d = $0; sub(/.*DURATION=/, "", d); d += 0
+          u = $0; sub(/.*URI="/, "", u); sub(/".*/, "", u)
+          if (cur != "") printf "%s %.3f %.5f\n", u, cur + po, d
+          po += d
+        }
+        /^#EXTINF:/ { dur = substr($0, 9) + 0 }
+        /^[^#]/ && NF { if (cur != "") cur += dur; po = 0 }' <<<"$body")
+    fi
+    local spent=$(( ${EPOCHREALTIME/./} - ${now/./} )) left
+    left=$(( POLL_MS * 1000 - spent ))
+    if ((left > 0)); then printf -v left '0.%06d' "$left"; read -r -t "$left" -u "$PSLEEP" || true; fi
+  done
+  wait "$pub" 2>/dev/null || true
+  # The first listing shows parts that were written before polling began: only parts first seen after the first poll count.
+  PART_RESULT=$(awk 'NR == 1 { t0 = $2 } $2 > t0 {
+      n++; l = ($2 - $3) * 1000; sl += l; sd += $4 * 1000; if (l > mx) mx = l
+      ex = l - $4 * 1000; se += ex; if (ex > 100) over++ }
+    END { if (!n) { print "0 - - - - -"; exit }
+      printf "%d %.0f %.0f %.0f %d %.0f\n", n, sd / n, sl / n, mx, over + 0, se / n }' "$out")
+  log "parts: $PART_RESULT (parts, mean duration ms, listed - part start: mean / max ms, parts over duration + 100 ms, mean excess ms)"
+}
 
 # Player-side latency: publish the same clip live again and let hls.js (in Debian's Chromium, through
 # bench/player-latency.mjs) report its distance to the live edge, and, where the playlist carries
 # EXT-X-PROGRAM-DATE-TIME, the wall-clock latency of the frame on screen. Prints "latency_mean latency_max wall_mean wall_max".
 PLAYER_SECONDS=${PLAYER_SECONDS:-20}
-player_measure() { # playlist_url rtmp_url
+player_measure() { # playlist_url rtmp_url [--dash]
   local url=$1 rtmp=$2 out
   ffmpeg -nostdin -hide_banner -loglevel error -re -i "$LCLIP" -c copy -f flv "$rtmp" &
   local pub=$!
   wait_until 30 curl -sf -o /dev/null "$url" || { kill "$pub" 2>/dev/null; echo "- - - -"; return; }
-  out=$(node "$REPO_DIR/bench/player-latency.mjs" "$url" "$PLAYER_SECONDS" --plain 2>/dev/null || echo "- - - -")
+  out=$(node "$REPO_DIR/bench/player-latency.mjs" "$url" "$PLAYER_SECONDS" --plain ${3:-} 2>/dev/null || echo "- - - -")
   kill "$pub" 2>/dev/null || true; wait "$pub" 2>/dev/null || true
   log "player: $out"
   echo "$out"
@@ -241,6 +295,15 @@ if [[ $ONLY == both || $ONLY == ours ]]; then
   OURS_POLL=$POLL_MEAN_MS
   read -r KEY2 SLUG2 < <(create_channel "latency-player-$RANDOM")
   OURS_PLAYER=$(player_measure "$HTTP_BASE/live/$SLUG2/master.m3u8" "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY2")
+  # Low latency: the same clip into lowLatency channels. Part listing first, then the players.
+  read -r KEY3 SLUG3 < <(create_channel "latency-ll-parts-$RANDOM" true)
+  part_measure "$HTTP_BASE/live/$SLUG3/source/index.m3u8" "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY3"
+  read -r KEY4 SLUG4 < <(create_channel "latency-llhls-$RANDOM" true)
+  OURS_LLHLS=$(player_measure "$HTTP_BASE/live/$SLUG4/master.m3u8" "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY4")
+  read -r KEY5 SLUG5 < <(create_channel "latency-dash-$RANDOM")
+  OURS_DASH=$(player_measure "$HTTP_BASE/live/$SLUG5/manifest.mpd" "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY5" --dash)
+  read -r KEY6 SLUG6 < <(create_channel "latency-lldash-$RANDOM" true)
+  OURS_LLDASH=$(player_measure "$HTTP_BASE/live/$SLUG6/manifest.mpd" "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY6" --dash)
 fi
 
 read -r nn nd npm npmin npx nsm nsx npn <<<"${NGINX_RESULT:-0 - - - - - - 0}"
@@ -269,3 +332,24 @@ hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package
 echo
 echo "$player_table"
 [[ "${NO_RESULTS:-0}" == 1 ]] || results_append "latency: live latency hls.js reports" "$player_table"
+
+if [[ $ONLY == both || $ONLY == ours ]]; then
+  read -r llm llx lwm lwx <<<"${OURS_LLHLS:-- - - -}"
+  read -r dlm dlx dwm dwx <<<"${OURS_DASH:-- - - -}"
+  read -r zlm zlx zwm zwx <<<"${OURS_LLDASH:-- - - -}"
+  read -r pn pd pm px po pe <<<"${PART_RESULT:-0 - - - - -}"
+  ll_table="| Broadcast | player | latency mean / max s | wall clock mean / max s |
+|---|---|---|---|
+| standard HLS (2 s segments) | hls.js | $olm / $olx | $owm / $owx |
+| LL-HLS (lowLatency channel, 0.333 s parts) | hls.js lowLatencyMode | $llm / $llx | $lwm / $lwx |
+| DASH (2 s segments) | dash.js | $dlm / $dlx | $dwm / $dwx |
+| LL-DASH (lowLatency channel, chunked) | dash.js | $zlm / $zlx | $zwm / $zwx |
+
+Frame arrival to its part being listed (LL-HLS playlist polled every ${POLL_MS} ms, ${pn} parts of ${pd} ms mean):
+mean ${pm} ms, max ${px} ms from the part's first frame; mean excess over the part's own duration ${pe} ms, ${po} parts
+more than 100 ms over it. Same clip as above (\`ffmpeg -re -c copy\`, 2 s GOP, no ladder); wall clock = now minus the
+PROGRAM-DATE-TIME of the frame on screen (hls.js) or dash.js's latency against the UTCTiming clock."
+  echo
+  echo "$ll_table"
+  [[ "${NO_RESULTS:-0}" == 1 ]] || results_append "latency: LL-HLS and LL-DASH" "$ll_table"
+fi

@@ -9,8 +9,11 @@ import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// --dash plays the URL (an MPD) in dash.js (tests/players/dash.html) instead; its latency is against the wall clock
+// it synchronises through the MPD's UTCTiming, so both columns carry it.
 const plain = process.argv.includes('--plain');
-const [url, secondsArg] = process.argv.slice(2).filter((a) => a !== '--plain');
+const dash = process.argv.includes('--dash');
+const [url, secondsArg] = process.argv.slice(2).filter((a) => a !== '--plain' && a !== '--dash');
 if (!url) { console.error('usage: node player-latency.mjs URL [SECONDS]'); process.exit(2); }
 const seconds = Number(secondsArg ?? 20);
 const players = join(dirname(fileURLToPath(import.meta.url)), '..', 'tests', 'players');
@@ -25,7 +28,7 @@ const server = createServer(async (req, res) => {
   } catch { res.writeHead(404); res.end(); }
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const page_url = `http://127.0.0.1:${server.address().port}/hls.html?src=${encodeURIComponent(url)}`;
+const page_url = `http://127.0.0.1:${server.address().port}/${dash ? 'dash' : 'hls'}.html?src=${encodeURIComponent(url)}`;
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
@@ -43,6 +46,7 @@ try {
     if (p.fatal && p.fatal.length) throw new Error('player fatal error: ' + JSON.stringify(p.fatal));
     if (Number.isFinite(p.latency)) latency.push(p.latency);
     if (Number.isFinite(p.wall)) wall.push(p.wall);
+    else if (dash && Number.isFinite(p.latency)) wall.push(p.latency);
   }
   const stats = (a) => a.length === 0 ? null : {
     samples: a.length,

@@ -31,4 +31,11 @@ public sealed class OriginOptions
     /// False (default): they are answered <c>private</c>, so no shared cache keeps them.
     /// </summary>
     public bool EdgeValidatesPlaybackTokens { get; set; }
+
+    /// <summary>
+    /// LL-HLS blocking reloads wake when this process stores the object they wait for. An origin whose packager runs
+    /// in another process sees no such put: set this (e.g. 100) to look in the store again at that interval; 0, the
+    /// default, only wakes on puts (a node with the ingest role, or an all-in-one server).
+    /// </summary>
+    public int BlockingRecheckMilliseconds { get; set; }
 }

@@ -41,10 +41,12 @@ internal sealed class OriginRequestHandler
     private readonly string _endedManifestCacheControl;
     private readonly IPlaybackAccess? _access;
     private readonly bool _edgeValidatesTokens;
+    private readonly LowLatencyGate _lowLatency;
 
     public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, TimeProvider time, IOptions<OriginOptions> options, ILogger<OriginRequestHandler> logger,
-        IPlaybackAccess? access = null)
+        LowLatencyGate lowLatency, IPlaybackAccess? access = null)
     {
+        _lowLatency = lowLatency;
         _access = access;
         _edgeValidatesTokens = options.Value.EdgeValidatesPlaybackTokens;
         _store = store;
@@ -82,9 +84,31 @@ internal sealed class OriginRequestHandler
         }
 
         StoredObject? stored;
+        LowLatencyQuery lowLatency = default;
         try
         {
+            // LL-HLS delivery directives: a blocking reload answers only once the playlist holds what was asked for.
+            if (context.Request.QueryString.HasValue && MediaObjectKinds.Classify(key) == MediaObjectKind.HlsPlaylist
+                && !await BlockAsync(context, key, out lowLatency).ConfigureAwait(false))
+            {
+                return;
+            }
+
             stored = await _store.GetAsync(key, context.RequestAborted).ConfigureAwait(false);
+            // A preload-hinted part is held open until it is written; a delta update replaces the playlist body.
+            if (stored is null && LowLatencyGate.IsPartKey(key))
+            {
+                stored = await _lowLatency.WaitForPartAsync(key, context.RequestAborted).ConfigureAwait(false);
+            }
+            else if (stored is null && HttpMethods.IsGet(context.Request.Method) && MediaObjectKinds.Classify(key) == MediaObjectKind.Segment
+                && await _lowLatency.TryStreamGrowingSegmentAsync(context, key).ConfigureAwait(false))
+            {
+                return;
+            }
+            else if (stored is not null && lowLatency.Skip)
+            {
+                stored = _lowLatency.DeltaOf(key, stored);
+            }
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -165,6 +189,43 @@ internal sealed class OriginRequestHandler
         {
             // The viewer left mid-body; nothing to report.
         }
+    }
+
+    /// <summary>
+    /// Parses the LL-HLS directives and, for <c>_HLS_msn</c>, waits for the playlist. False when the response is
+    /// already decided: 400 for a malformed or too-far directive, 503 when the part did not come in three target
+    /// durations (RFC 8216bis 6.2.5.2). Error answers are never cached.
+    /// </summary>
+    private Task<bool> BlockAsync(HttpContext context, string key, out LowLatencyQuery query)
+    {
+        if (!LowLatencyQuery.TryParse(context.Request.Query, out query))
+        {
+            Refuse(context.Response, StatusCodes.Status400BadRequest);
+            return Task.FromResult(false);
+        }
+
+        return query.Msn is long msn ? WaitAsync(context, key, msn, query.Part) : Task.FromResult(true);
+
+        async Task<bool> WaitAsync(HttpContext context, string key, long msn, int? part)
+        {
+            switch (await _lowLatency.WaitForPlaylistAsync(key, msn, part, context.RequestAborted).ConfigureAwait(false))
+            {
+                case BlockOutcome.TooFarAhead:
+                    Refuse(context.Response, StatusCodes.Status400BadRequest);
+                    return false;
+                case BlockOutcome.TimedOut:
+                    Refuse(context.Response, StatusCodes.Status503ServiceUnavailable);
+                    return false;
+                default:
+                    return true;
+            }
+        }
+    }
+
+    private static void Refuse(HttpResponse response, int status)
+    {
+        response.StatusCode = status;
+        response.Headers.CacheControl = ErrorCacheControl;
     }
 
     /// <summary>

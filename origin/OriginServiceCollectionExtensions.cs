@@ -27,10 +27,13 @@ public static class OriginServiceCollectionExtensions
             .Bind(configuration.GetSection(OriginOptions.SectionName))
             .Validate(static o => o.CacheBytes >= 0, "Origin:CacheBytes must not be negative.")
             .Validate(static o => o.ViewerWindow > TimeSpan.Zero, "Origin:ViewerWindow must be positive.")
-            .Validate(static o => o.EndedManifestMaxAgeSeconds >= 0, "Origin:EndedManifestMaxAgeSeconds must not be negative.");
+            .Validate(static o => o.EndedManifestMaxAgeSeconds >= 0, "Origin:EndedManifestMaxAgeSeconds must not be negative.")
+            .Validate(static o => o.BlockingRecheckMilliseconds is >= 0 and <= 10_000, "Origin:BlockingRecheckMilliseconds must be between 0 (puts only) and 10000.");
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ViewerCounter>();
         services.TryAddSingleton<IViewerCounter>(static sp => sp.GetRequiredService<ViewerCounter>());
+        services.TryAddSingleton<ObjectArrivals>();
+        services.TryAddSingleton<LowLatencyGate>();
         services.TryAddSingleton<OriginRequestHandler>();
         DecorateStore(services);
         return services;
@@ -78,9 +81,15 @@ public static class OriginServiceCollectionExtensions
         services.TryAddSingleton(static sp => (RecentObjectCache)sp.GetRequiredService<ISegmentStore>());
     }
 
-    private static RecentObjectCache CreateCache(IServiceProvider sp) => new(
-        sp.GetRequiredKeyedService<ISegmentStore>(InnerStoreKey),
-        sp.GetRequiredService<IOptions<OriginOptions>>(),
-        sp.GetRequiredService<TimeProvider>(),
-        sp.GetRequiredService<ILogger<RecentObjectCache>>());
+    private static RecentObjectCache CreateCache(IServiceProvider sp)
+    {
+        RecentObjectCache cache = new(
+            sp.GetRequiredKeyedService<ISegmentStore>(InnerStoreKey),
+            sp.GetRequiredService<IOptions<OriginOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<RecentObjectCache>>());
+        // Every put wakes the LL-HLS requests waiting in its folder.
+        cache.Stored += sp.GetRequiredService<ObjectArrivals>().Notify;
+        return cache;
+    }
 }

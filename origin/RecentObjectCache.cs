@@ -70,7 +70,11 @@ public sealed class RecentObjectCache : ISegmentStore
         DateTimeOffset lastModified = new(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
         StoredObject stored = new(copy, contentType, cacheControl, lastModified, ComputeETag(copy));
         Insert(key, stored, replace: true, generation: -1);
+        Stored?.Invoke(key);
     }
+
+    /// <summary>Raised after every put, once the object is readable here (LL-HLS waiters wake on it).</summary>
+    public event Action<string>? Stored;
 
     public ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken)
     {

@@ -25,6 +25,21 @@ public sealed class PackagerOptions
     /// <summary>DASH UTCTiming source (ISO 8601 over HTTP): an absolute URL or one relative to the page, e.g. <c>/time</c>.</summary>
     public string UtcTimingUrl { get; set; } = "/time";
 
+    /// <summary>
+    /// Low latency: target duration of a part (LL-HLS partial segment, LL-DASH chunk) in seconds, 0.2..1.0. Parts are
+    /// cut on frame boundaries and never longer than this.
+    /// </summary>
+    public decimal PartSeconds { get; set; } = 0.333m;
+
+    /// <summary>Whether a broadcast is packaged with parts when no policy decides (the control plane's channel setting does).</summary>
+    public bool LowLatencyByDefault { get; set; }
+
+    /// <summary>Low-latency DASH: the latency target players are told (ServiceDescription), in milliseconds.</summary>
+    public int LowLatencyTargetMilliseconds { get; set; } = 2000;
+
+    /// <summary><see cref="PartSeconds"/> in 90 kHz ticks.</summary>
+    public long PartTicks => (long)(PartSeconds * 90_000);
+
     /// <summary>Live manifest max-age: at most half a segment so a CDN never hides a whole new segment; at least 1 s.</summary>
     public int LiveManifestMaxAgeSeconds => Math.Max(1, SegmentSeconds / 2);
 }
@@ -43,6 +58,10 @@ public sealed class PackagerOptionsValidator : IValidateOptions<PackagerOptions>
             errors.Add($"Packager:DvrSeconds must be between 0 (off) and 86400 (was {options.DvrSeconds}).");
         if (options.DeleteGraceSeconds is < 0 or > 86_400)
             errors.Add($"Packager:DeleteGraceSeconds must be between 0 and 86400 (was {options.DeleteGraceSeconds}).");
+        if (options.PartSeconds is < 0.2m or > 1.0m)
+            errors.Add($"Packager:PartSeconds must be between 0.2 and 1.0 (was {options.PartSeconds}).");
+        if (options.LowLatencyTargetMilliseconds is < 500 or > 30_000)
+            errors.Add($"Packager:LowLatencyTargetMilliseconds must be between 500 and 30000 (was {options.LowLatencyTargetMilliseconds}).");
         if (string.IsNullOrWhiteSpace(options.UtcTimingUrl))
             errors.Add("Packager:UtcTimingUrl must not be empty.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

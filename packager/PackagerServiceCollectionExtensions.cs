@@ -27,6 +27,7 @@ public static class PackagerServiceCollectionExtensions
         string path = configuration["Storage:Path"] is { Length: > 0 } p ? p : "./data/media";
         services.TryAddSingleton<ISegmentStore>(_ => new FileSystemSegmentStore(path));
         services.TryAddSingleton<IRecordingPolicy, DefaultRecordingPolicy>();
+        services.TryAddSingleton<ILowLatencyPolicy, DefaultLowLatencyPolicy>();
         services.TryAddSingleton<LivePackager>();
         services.TryAddSingleton<IPackagerStatus>(sp => sp.GetRequiredService<LivePackager>());
         services.TryAddSingleton<IManifestNotifications>(sp => sp.GetRequiredService<LivePackager>());

@@ -55,6 +55,7 @@ public static class BroadcastApp
             services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
             // Before AddPackager, which only adds its default policy when none is registered.
             services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
+            services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
             services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
             services.AddHostedService<RecordingListener>();

@@ -25,6 +25,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private readonly TimeProvider _time;
     private readonly ILogger<LivePackager> _logger;
     private readonly IRenditionSource? _renditions;
+    private readonly ILowLatencyPolicy? _lowLatency;
     private readonly ConcurrentDictionary<string, StreamPackager> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
@@ -33,8 +34,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private int _disposed;
 
     public LivePackager(LiveStreamRegistry registry, ISegmentStore store, IRecordingPolicy recording, IOptions<PackagerOptions> options,
-        TimeProvider time, ILogger<LivePackager> logger, IRenditionSource? renditions = null)
+        TimeProvider time, ILogger<LivePackager> logger, IRenditionSource? renditions = null, ILowLatencyPolicy? lowLatency = null)
     {
+        _lowLatency = lowLatency;
         _renditions = renditions;
         _registry = registry;
         _store = store;
@@ -92,6 +94,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 return;
             }
             bool record = await _recording.ShouldRecordAsync(stream, cancellationToken).ConfigureAwait(false);
+            bool lowLatency = _lowLatency is not null && await _lowLatency.IsLowLatencyAsync(stream, cancellationToken).ConfigureAwait(false);
 
             // Learn the tracks from the frames themselves: hold frames until both kinds were seen, or a few
             // seconds of one kind passed without the other (an audio-only or video-only stream).
@@ -129,7 +132,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             int first = passthrough ? 1 : 0;
             string[] videoNames = !sawVideo ? [] : passthrough ? [StoreKeys.SourceRendition, .. extras.Select(e => e.Key)] : [.. extras.Select(e => e.Key)];
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
-                videoNames, sawAudio ? StoreKeys.AudioRendition : null);
+                videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency);
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed
             // (earlier ones come from the rung's cached GOP).
@@ -141,6 +144,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             }).ToArray();
             _active[stream.Name] = packager;
             LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
+            if (lowLatency) LogLowLatency(stream.Name, _options.PartSeconds);
             if (sawVideo && !passthrough) LogNoPassthrough(stream.Name, string.Join(", ", videoNames));
 
             bool sourceVideo = sawVideo && passthrough;
@@ -311,6 +315,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     [LoggerMessage(EventId = 4020, Level = LogLevel.Information, Message = "{Channel}: the encoder reconnected; broadcast {BroadcastId} continues after a discontinuity (join {Join})")]
     private partial void LogJoined(string channel, string broadcastId, int join);
+
+    [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "{Channel}: low latency on, parts of {PartSeconds} s (LL-HLS, LL-DASH)")]
+    private partial void LogLowLatency(string channel, decimal partSeconds);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     private partial void LogInvalidName(string channel);

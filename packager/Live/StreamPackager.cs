@@ -35,9 +35,10 @@ public sealed class StreamPackager : IAsyncDisposable
     private bool _ended;
     private long _segmentsWritten;
     private TimeSpan? _lastDuration;
+    private readonly LowLatencyParts? _lowLatency;
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
-        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null)
+        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false)
     {
         if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
         foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
@@ -48,7 +49,10 @@ public sealed class StreamPackager : IAsyncDisposable
         _time = time;
         Recording = record;
         BroadcastId = broadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
-        _segmenter = new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds);
+        _segmenter = lowLatency
+            ? new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds, options.PartTicks)
+            : new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds);
+        if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, (int)(options.PartSeconds * 1000));
         _videoTimelines = videoRenditions.Select(r => new RenditionTimeline(r, MediaKind.Video)).ToArray();
         if (audioRendition is not null) _audioTimeline = new RenditionTimeline(audioRendition, MediaKind.Audio);
         foreach (var t in _videoTimelines.Append(_audioTimeline)) if (t is not null) _byName[t.Name] = t;
@@ -59,6 +63,9 @@ public sealed class StreamPackager : IAsyncDisposable
     public string BroadcastId { get; }
 
     public bool Recording { get; }
+
+    /// <summary>Packaged with parts: LL-HLS playlists and LL-DASH.</summary>
+    public bool LowLatency => _lowLatency is not null;
 
     /// <summary>Raised after a segment is stored (before the manifests naming it are).</summary>
     public event Action<SegmentDescription>? SegmentClosed;
@@ -174,6 +181,7 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             if (_ended) return;
             _segmenter.Flush(_closed);
+            await StorePartsAsync(cancellationToken).ConfigureAwait(false);
             await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _ended, true);
             await WriteManifestsAsync(PlaylistState.Ended, cancellationToken).ConfigureAwait(false);
@@ -217,10 +225,16 @@ public sealed class StreamPackager : IAsyncDisposable
 
     private async Task DrainAsync(CancellationToken cancellationToken)
     {
-        if (_closed.Count == 0) return;
+        var parted = await StorePartsAsync(cancellationToken).ConfigureAwait(false);
+        if (_closed.Count == 0)
+        {
+            if (parted is not null) await WritePartPlaylistsAsync(parted, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
         await WriteManifestsAsync(PlaylistState.Live, cancellationToken).ConfigureAwait(false);
         ScheduleDeletes();
+        SchedulePartDeletesOfRecording();
         await RunDueDeletesAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -233,16 +247,10 @@ public sealed class StreamPackager : IAsyncDisposable
                 var timeline = _byName[seg.Rendition];
                 string contentType = seg.Track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
                 string initName = StoreKeys.InitName(BroadcastId, seg.InitVersion);
-                if (!_storedInit.TryGetValue(seg.Rendition, out int stored) || stored != seg.InitVersion)
-                {
-                    _buffer.ResetWrittenCount();
-                    CmafWriter.WriteInitSegment(_buffer, seg.Track);
-                    await _store.PutAsync(StoreKeys.Init(Channel, seg.Rendition, BroadcastId, seg.InitVersion), _buffer.WrittenMemory,
-                        contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
-                    _storedInit[seg.Rendition] = seg.InitVersion;
-                }
+                await StoreInitAsync(seg.Rendition, seg.Track, seg.InitVersion, contentType, cancellationToken).ConfigureAwait(false);
                 _buffer.ResetWrittenCount();
-                CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind);
+                if (seg.PartStarts is not null) CmafPartWriter.WriteSegment(_buffer, seg);
+                else CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind);
                 long size = _buffer.WrittenCount;
                 await _store.PutAsync(StoreKeys.Segment(Channel, seg.Rendition, BroadcastId, seg.Number), _buffer.WrittenMemory,
                     contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
@@ -281,7 +289,7 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             // A retired rendition's ended playlist was written when it retired; it does not change while live.
             if (t.Entries.Count == 0 || (t.Retired && state == PlaylistState.Live)) continue;
-            string text = HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), state);
+            string text = LowLatencyText(t, HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), state), state);
             await PutManifestAsync(StoreKeys.MediaPlaylist(Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
         }
         // The master waits until every rendition has a segment, so BANDWIDTH and CODECS are measured, not guessed.
@@ -295,6 +303,9 @@ public sealed class StreamPackager : IAsyncDisposable
         if (AllTimelines().Any(t => t.Entries.Count > 0))
         {
             string mpd = DashManifestWriter.Write(_videoTimelines, _audioTimeline, MpdSettings(LeaderWindowFirstNumber(), isStatic: state != PlaylistState.Live, ""));
+            if (_lowLatency is not null && state == PlaylistState.Live)
+                mpd = LowLatencyMpd.Decorate(mpd, new LowLatencyMpdSettings(_options.SegmentSeconds, _lowLatency.PartTargetMilliseconds,
+                    MpdSettings(1, false, "").AvailabilityStartTime, _options.LowLatencyTargetMilliseconds));
             await PutManifestAsync(StoreKeys.Mpd(Channel), mpd, ContentTypes.Dash, cache, last, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -356,9 +367,91 @@ public sealed class StreamPackager : IAsyncDisposable
             int start = WindowStart(t);
             _deletedUpTo.TryGetValue(t.Name, out int from);
             for (int i = from; i < start; i++)
+            {
                 _pendingDeletes.Add((due, StoreKeys.Segment(Channel, t.Name, BroadcastId, t.Entries[i].Number)));
+                if (_lowLatency is not null)
+                    foreach (var part in _lowLatency.PartNames(t.Name, t.Entries[i].Number)) _pendingDeletes.Add((due, $"{Channel}/{t.Name}/{part}"));
+            }
             if (start > from) _deletedUpTo[t.Name] = start;
         }
+    }
+
+    /// <summary>
+    /// Low latency: stores the parts the segmenter cut (each an immutable object named after its segment and index)
+    /// and notes the segments about to be stored. Returns the renditions that gained parts, or null.
+    /// </summary>
+    private async Task<HashSet<string>?> StorePartsAsync(CancellationToken cancellationToken)
+    {
+        if (_lowLatency is null || _segmenter.Parts is not { } parts) return null;
+        HashSet<string>? touched = null;
+        try
+        {
+            foreach (var part in parts)
+            {
+                string contentType = part.Track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
+                await StoreInitAsync(part.Rendition, part.Track, part.InitVersion, contentType, cancellationToken).ConfigureAwait(false);
+                _buffer.ResetWrittenCount();
+                CmafPartWriter.WritePart(_buffer, part);
+                await _store.PutAsync($"{Channel}/{part.Rendition}/{LowLatencyPlaylist.PartName(BroadcastId, part.Number, part.Index)}", _buffer.WrittenMemory,
+                    contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+                _lowLatency.Add(part);
+                (touched ??= new HashSet<string>(StringComparer.Ordinal)).Add(part.Rendition);
+            }
+        }
+        finally
+        {
+            parts.Clear();
+        }
+        foreach (var seg in _closed) _lowLatency.SegmentClosing(seg.Rendition, seg.Number);
+        return touched;
+    }
+
+    /// <summary>
+    /// A recorded low-latency broadcast keeps its segments for the VOD manifests, which name no parts: a segment's
+    /// parts go once it leaves the live window, like an unrecorded broadcast's segments.
+    /// </summary>
+    private void SchedulePartDeletesOfRecording()
+    {
+        if (!Recording || _lowLatency is null) return;
+        var due = _time.GetUtcNow().AddSeconds(_options.DeleteGraceSeconds);
+        foreach (var t in AllTimelines())
+        {
+            int start = WindowStart(t);
+            for (int i = 0; i < start; i++)
+                foreach (var part in _lowLatency.PartNames(t.Name, t.Entries[i].Number)) _pendingDeletes.Add((due, $"{Channel}/{t.Name}/{part}"));
+        }
+    }
+
+    /// <summary>Stores a rendition's init segment the first time a segment or part of that decoder configuration goes out.</summary>
+    private async Task StoreInitAsync(string rendition, MediaTrack track, int initVersion, string contentType, CancellationToken cancellationToken)
+    {
+        if (_storedInit.TryGetValue(rendition, out int stored) && stored == initVersion) return;
+        _buffer.ResetWrittenCount();
+        CmafWriter.WriteInitSegment(_buffer, track);
+        await _store.PutAsync(StoreKeys.Init(Channel, rendition, BroadcastId, initVersion), _buffer.WrittenMemory,
+            contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+        _storedInit[rendition] = initVersion;
+    }
+
+    /// <summary>Rewrites the media playlists of renditions that gained parts (no segment closed: master and MPD stay).</summary>
+    private async Task WritePartPlaylistsAsync(HashSet<string> renditions, CancellationToken cancellationToken)
+    {
+        string cache = CachePolicies.Live(_options);
+        long last = AllTimelines().Select(t => t.Entries.Count > 0 ? t.Entries[^1].Number : 0).DefaultIfEmpty(0).Max();
+        foreach (var t in AllTimelines())
+        {
+            if (!renditions.Contains(t.Name) || t.Entries.Count == 0 || t.Retired) continue;
+            string text = LowLatencyText(t, HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), PlaylistState.Live), PlaylistState.Live);
+            await PutManifestAsync(StoreKeys.MediaPlaylist(Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A live playlist of a low-latency broadcast gets its parts, hint and rendition reports; others are unchanged.</summary>
+    private string LowLatencyText(RenditionTimeline timeline, string playlist, PlaylistState state)
+    {
+        if (_lowLatency is null || state != PlaylistState.Live) return playlist;
+        var others = AllTimelines().Where(o => !o.Retired && o.Entries.Count > 0).Select(o => o.Name);
+        return LowLatencyPlaylist.Decorate(playlist, _lowLatency.View(timeline.Name, others));
     }
 
     public async ValueTask DisposeAsync()

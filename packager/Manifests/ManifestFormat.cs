@@ -12,6 +12,13 @@ internal static class ManifestFormat
         return Milli3(ms);
     }
 
+    /// <summary>Seconds with five decimals (EXT-X-PART DURATION: a part is a fraction of a second), rounded to 10 µs.</summary>
+    public static string Seconds5(long ticks, int timescale)
+    {
+        long units = (long)Math.Round((decimal)ticks * 100_000 / timescale, MidpointRounding.AwayFromZero);
+        return string.Create(CultureInfo.InvariantCulture, $"{units / 100_000}.{units % 100_000:D5}");
+    }
+
     public static string Milli3(long milli)
     {
         string sign = milli < 0 ? "-" : "";

@@ -28,12 +28,38 @@ internal sealed class AudioSegmenter
     private long _selfNumber;
     private long _selfBucket = long.MinValue;
 
+    private readonly List<ClosedPart>? _parts;
+    private readonly long _partTicks; // 90 kHz
+    private readonly List<int> _partStarts = new();
+    private readonly List<CmafSample> _partSamples = new();
+    private int _partFrom;
+    private long _partTime; // decode time where the next part starts: the segment's start plus the parts' durations
+    private long _videoProgress = long.MinValue; // 90 kHz decode time of the leader's newest frame
+
     private readonly record struct Entry(MediaFrame Frame, long Time, int InitVersion);
 
     public AudioSegmenter(string rendition, int segmentSeconds)
     {
         _rendition = rendition;
         _segmentSeconds = segmentSeconds;
+    }
+
+    /// <summary>Low latency: parts of about <paramref name="partTicks"/> (90 kHz) go to <paramref name="parts"/> as the segment grows.</summary>
+    public AudioSegmenter(string rendition, int segmentSeconds, long partTicks, List<ClosedPart> parts)
+        : this(rendition, segmentSeconds)
+    {
+        _partTicks = partTicks;
+        _parts = parts;
+    }
+
+    /// <summary>
+    /// The leading video rendition has a frame at <paramref name="videoDts"/> that did not cut: its next cut comes
+    /// later, so audio before this time belongs to the open segment and may go out as parts.
+    /// </summary>
+    public void SetVideoProgress(long videoDts)
+    {
+        _videoProgress = Math.Max(_videoProgress, videoDts);
+        TryCutParts();
     }
 
     /// <summary>True when there is no video: audio then cuts on its own at multiples of the target.</summary>
@@ -138,6 +164,57 @@ internal sealed class AudioSegmenter
             }
         }
         TryClose(output);
+        TryCutParts();
+    }
+
+    /// <summary>
+    /// Cuts parts from the open segment's audio: frames known to precede the next cut (before the first pending
+    /// boundary, or before the leader's newest frame) whose successor has arrived (so every duration is final).
+    /// </summary>
+    private void TryCutParts()
+    {
+        if (_parts is null || _pending.Count == 0) return;
+        int timescale = _pending[0].Frame.Track.Timescale;
+        long limit = _boundaries.Count > 0 ? Timescales.Rescale(_boundaries.Peek().VideoTime, Timescales.Video, timescale)
+            : SelfTimed ? long.MaxValue
+            : _videoProgress == long.MinValue ? long.MinValue : Timescales.Rescale(_videoProgress, Timescales.Video, timescale);
+        long target = Timescales.RescaleFloor(_partTicks, Timescales.Video, timescale);
+        int first = _pending[0].InitVersion;
+        while (_partFrom < _pending.Count)
+        {
+            long start = _pending[_partFrom].Time;
+            int m = _partFrom;
+            while (m < _pending.Count && _pending[m].Time < limit && _pending[m].InitVersion == first
+                   && _pending[m].Time + SamplesPerFrame(m) - start <= target) m++;
+            // The part is full only when the frame after it is here and would take it past the target. That frame must
+            // itself be known to belong to the open segment: the segment then keeps at least one frame for its final
+            // part, so the part a playlist hints always comes.
+            if (m == _partFrom || m >= _pending.Count || _pending[m].Time + SamplesPerFrame(m) - start <= target) return;
+            if (_pending[m].Time >= limit || _pending[m].InitVersion != first) return;
+            if (_pending[m - 1].Time >= limit || _pending[m - 1].InitVersion != first) return;
+            var samples = new CmafSample[m - _partFrom];
+            for (int i = _partFrom; i < m; i++) samples[i - _partFrom] = SampleAt(i, m < _pending.Count);
+            _partSamples.AddRange(samples);
+            long number = _boundaries.Count > 0 ? _boundaries.Peek().Number : _lastNumber + 1;
+            long time = _partStarts.Count == 0 ? _pending[0].Time : _partTime;
+            var part = new ClosedPart(_rendition, _pending[0].Frame.Track, first, number, _partStarts.Count, time, samples);
+            _parts.Add(part);
+            _partTime = time + part.Duration;
+            _partStarts.Add(_partFrom);
+            _partFrom = m;
+        }
+    }
+
+    private long SamplesPerFrame(int index) => (_pending[index].Frame.Track as AudioTrack)?.SamplesPerFrame ?? 1024;
+
+    /// <summary>Sample <paramref name="i"/> of the pending frames; across a re-anchor the sample before the jump absorbs the gap.</summary>
+    private CmafSample SampleAt(int i, bool nextInSegment)
+    {
+        var e = _pending[i];
+        long spf = SamplesPerFrame(i);
+        long duration = spf;
+        if (nextInSegment && i + 1 < _pending.Count && _pending[i + 1].Time - e.Time is long gap && gap > 0 && gap != spf) duration = gap;
+        return new CmafSample(e.Frame.Data, (uint)Math.Min(duration, uint.MaxValue), 0, true);
     }
 
     /// <summary>End of stream: closes everything left. Audio past the last video cut joins the last segment.</summary>
@@ -182,20 +259,30 @@ internal sealed class AudioSegmenter
 
         var frames = new List<MediaFrame>(n);
         var samples = new CmafSample[n];
+        // Frames already sent as parts keep the samples those parts carried: the segment is their concatenation.
+        int fromParts = Math.Min(_partFrom, n);
         for (int i = 0; i < n; i++)
         {
-            var e = _pending[i];
-            long spf = (e.Frame.Track as AudioTrack)?.SamplesPerFrame ?? 1024;
-            long duration = spf;
-            // Across a re-anchor the sample before the jump absorbs the gap so the timeline stays continuous.
-            if (i + 1 < n && _pending[i + 1].Time - e.Time is long gap && gap > 0 && gap != spf) duration = gap;
-            frames.Add(e.Frame);
-            samples[i] = new CmafSample(e.Frame.Data, (uint)Math.Min(duration, uint.MaxValue), 0, true);
+            frames.Add(_pending[i].Frame);
+            samples[i] = i < fromParts ? _partSamples[i] : SampleAt(i, i + 1 < n);
         }
         bool discontinuity = (_lastEmittedInit >= 0 && first != _lastEmittedInit) || _markNext;
         _markNext = false;
         _lastEmittedInit = first;
-        var seg = new ClosedSegment(_rendition, _pending[0].Frame.Track, first, number, _pending[0].Time, frames, samples, discontinuity);
+        int[]? partStarts = null;
+        if (_parts is not null)
+        {
+            int finalStart = fromParts;
+            if (finalStart < n) _partStarts.Add(finalStart);
+            partStarts = [.. _partStarts];
+            if (finalStart < n)
+                _parts.Add(new ClosedPart(_rendition, _pending[0].Frame.Track, first, number, partStarts.Length - 1,
+                    partStarts.Length == 1 ? _pending[0].Time : _partTime, samples[finalStart..]) { Final = true });
+            _partStarts.Clear();
+            _partSamples.Clear();
+            _partFrom = 0;
+        }
+        var seg = new ClosedSegment(_rendition, _pending[0].Frame.Track, first, number, _pending[0].Time, frames, samples, discontinuity) { PartStarts = partStarts };
         _pending.RemoveRange(0, n);
         _lastNumber = Math.Max(_lastNumber, number);
         output.Add(seg);

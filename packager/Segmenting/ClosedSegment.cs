@@ -76,6 +76,21 @@ public sealed class ClosedSegment : IDisposable
 
     public int Timescale => Track.Timescale;
 
+    /// <summary>
+    /// With low latency on: the index in <see cref="Samples"/> where each of the segment's parts starts (the first
+    /// is 0); the segment's bytes are the concatenation of these parts. Null when the segment was cut without parts.
+    /// </summary>
+    public int[]? PartStarts { get; internal init; }
+
+    /// <summary>The samples of part <paramref name="index"/> (see <see cref="PartStarts"/>).</summary>
+    public ReadOnlySpan<CmafSample> PartSamples(int index)
+    {
+        if (PartStarts is null) return index == 0 ? Samples : throw new ArgumentOutOfRangeException(nameof(index));
+        int start = PartStarts[index];
+        int end = index + 1 < PartStarts.Length ? PartStarts[index + 1] : Samples.Length;
+        return Samples.AsSpan(start, end - start);
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;

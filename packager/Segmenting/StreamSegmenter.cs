@@ -11,6 +11,7 @@ namespace Broadcast.Packager.Segmenting;
 /// </summary>
 public sealed class StreamSegmenter : IDisposable
 {
+    // Replaced by the low-latency constructor: parts need segmenters that know where to put them.
     private readonly VideoSegmenter[] _video;
     private readonly AudioSegmenter? _audio;
     private readonly int _segmentSeconds;
@@ -26,6 +27,23 @@ public sealed class StreamSegmenter : IDisposable
         if (audioRendition is not null)
             _audio = new AudioSegmenter(audioRendition, segmentSeconds) { SelfTimed = _video.Length == 0 };
     }
+
+    /// <summary>
+    /// Low latency: every rendition also cuts parts of at most <paramref name="partTicks"/> (90 kHz) as its segment
+    /// grows; they collect in <see cref="Parts"/> in the order they were cut, a segment's final part just before it.
+    /// </summary>
+    public StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, int segmentSeconds, long partTicks)
+        : this(videoRenditions, audioRendition, segmentSeconds)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(partTicks, Timescales.Video / 100);
+        Parts = new List<ClosedPart>();
+        _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds, partTicks, Parts)).ToArray();
+        if (audioRendition is not null)
+            _audio = new AudioSegmenter(audioRendition, segmentSeconds, partTicks, Parts) { SelfTimed = _video.Length == 0 };
+    }
+
+    /// <summary>Parts cut so far and not yet taken by the caller (null without low latency). The caller clears it.</summary>
+    public List<ClosedPart>? Parts { get; }
 
     public int SegmentSeconds => _segmentSeconds;
 
@@ -69,9 +87,14 @@ public sealed class StreamSegmenter : IDisposable
             return;
         }
         var seg = _video[index];
+        long dts = frame.Dts;
         var closed = seg.Push(frame);
         if (index == 0 && _audio is not null && seg.OpenSegmentStart is long start) _audio.SetStart(start);
-        if (closed is null) return;
+        if (closed is null)
+        {
+            if (index == 0 && Parts is not null) _audio?.SetVideoProgress(dts);
+            return;
+        }
         output.Add(closed);
         if (index == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
     }

@@ -27,12 +27,25 @@ internal sealed class VideoSegmenter
     private long _lastDelta;
     private long _lastKeyframeDts = long.MinValue;
     private bool _rejoin;
+    private readonly List<ClosedPart>? _parts;
+    private readonly long _partTicks;
+    private readonly List<int> _partStarts = new();
+    private int _partFrom;
+    private long _partTime; // decode time where the next part starts: the segment's start plus the parts' durations
 
     public VideoSegmenter(string rendition, int segmentSeconds, long firstNumber = 1)
     {
         _rendition = rendition;
         _targetTicks = (long)segmentSeconds * Timescales.Video;
         _number = firstNumber - 1;
+    }
+
+    /// <summary>Low latency: parts of about <paramref name="partTicks"/> (90 kHz) go to <paramref name="parts"/> as the segment grows.</summary>
+    public VideoSegmenter(string rendition, int segmentSeconds, long partTicks, List<ClosedPart> parts)
+        : this(rendition, segmentSeconds)
+    {
+        _partTicks = partTicks;
+        _parts = parts;
     }
 
     public string Rendition => _rendition;
@@ -127,6 +140,7 @@ internal sealed class VideoSegmenter
             return closed;
         }
 
+        if (_parts is not null) TryCutPart(frame.Dts);
         _frames.Add(frame);
         return null;
     }
@@ -145,6 +159,39 @@ internal sealed class VideoSegmenter
         _rejoin = true;
         _lastKeyframeDts = long.MinValue;
         return closed;
+    }
+
+    /// <summary>
+    /// Before <paramref name="nextDts"/>'s frame joins the open segment: when that frame would take the open part past
+    /// the part target, the frames since the last part become a part (their durations are all known now).
+    /// </summary>
+    private void TryCutPart(long nextDts)
+    {
+        if (_frames.Count <= _partFrom) return;
+        long partStart = _frames[_partFrom].Dts;
+        long frame = _lastDelta > 0 ? _lastDelta : Timescales.Video / 30;
+        if (nextDts + frame - partStart <= _partTicks) return;
+        var samples = BuildSamples(_partFrom, _frames.Count, nextDts);
+        long time = _partStarts.Count == 0 ? _frames[0].Dts : _partTime;
+        var part = new ClosedPart(_rendition, _frames[0].Track, _initVersion, _number, _partStarts.Count, time, samples);
+        _parts!.Add(part);
+        _partTime = time + part.Duration;
+        _partStarts.Add(_partFrom);
+        _partFrom = _frames.Count;
+    }
+
+    private CmafSample[] BuildSamples(int from, int to, long endDts)
+    {
+        var samples = new CmafSample[to - from];
+        for (int i = from; i < to; i++)
+        {
+            var f = _frames[i];
+            long next = i + 1 < to ? _frames[i + 1].Dts : endDts;
+            // Non-increasing decode times (a broken encoder) become zero-length samples rather than negative ones.
+            long duration = Math.Clamp(next - f.Dts, 0, uint.MaxValue);
+            samples[i - from] = new CmafSample(f.Data, (uint)duration, f.CompositionOffset, f.IsKeyframe);
+        }
+        return samples;
     }
 
     /// <summary>Closes the open segment at the end of the stream; the last frame lasts as long as the one before it.</summary>
@@ -172,20 +219,23 @@ internal sealed class VideoSegmenter
 
     private ClosedSegment Close(long endDts)
     {
+        var samples = BuildSamples(0, _frames.Count, endDts);
+        int[]? partStarts = null;
+        if (_parts is not null)
+        {
+            // The frames since the last part are the segment's final part; its samples are those the segment holds.
+            _partStarts.Add(_partFrom);
+            partStarts = [.. _partStarts];
+            _parts.Add(new ClosedPart(_rendition, _frames[0].Track, _initVersion, _number, partStarts.Length - 1,
+                partStarts.Length == 1 ? _frames[0].Dts : _partTime, samples[_partFrom..]) { Final = true });
+            _partStarts.Clear();
+            _partFrom = 0;
+        }
         var frames = new List<MediaFrame>(_frames);
         _frames.Clear();
-        var samples = new CmafSample[frames.Count];
-        for (int i = 0; i < frames.Count; i++)
-        {
-            var f = frames[i];
-            long next = i + 1 < frames.Count ? frames[i + 1].Dts : endDts;
-            // Non-increasing decode times (a broken encoder) become zero-length samples rather than negative ones.
-            long duration = Math.Clamp(next - f.Dts, 0, uint.MaxValue);
-            samples[i] = new CmafSample(f.Data, (uint)duration, f.CompositionOffset, f.IsKeyframe);
-        }
         bool discontinuity = (_discontinuity && _initVersion > 0) || _marked;
         _discontinuity = false;
         _marked = false;
-        return new ClosedSegment(_rendition, frames[0].Track, _initVersion, _number, frames[0].Dts, frames, samples, discontinuity);
+        return new ClosedSegment(_rendition, frames[0].Track, _initVersion, _number, frames[0].Dts, frames, samples, discontinuity) { PartStarts = partStarts };
     }
 }

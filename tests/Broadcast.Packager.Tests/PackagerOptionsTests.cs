@@ -37,4 +37,26 @@ public sealed class PackagerOptionsTests
         var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<PackagerOptions>>().Value);
         Assert.Contains("Packager:SegmentSeconds", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("0.1")]
+    [InlineData("1.5")]
+    [InlineData("0")]
+    public void Out_of_range_part_seconds_fail_naming_the_key(string value)
+    {
+        using var sp = Build(new() { ["Packager:PartSeconds"] = value });
+        var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<PackagerOptions>>().Value);
+        Assert.Contains("Packager:PartSeconds", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Low_latency_defaults_are_a_third_of_a_second_and_off()
+    {
+        using var sp = Build(new() { ["Storage:Path"] = Path.Combine(Path.GetTempPath(), "pk-" + Guid.NewGuid().ToString("N")) });
+        var o = sp.GetRequiredService<IOptions<PackagerOptions>>().Value;
+        Assert.Equal(0.333m, o.PartSeconds);
+        Assert.Equal(29_970, o.PartTicks);
+        Assert.False(o.LowLatencyByDefault);
+        Assert.IsType<DefaultLowLatencyPolicy>(sp.GetRequiredService<ILowLatencyPolicy>());
+    }
 }

@@ -157,6 +157,19 @@ public sealed class BroadcastApi(HttpClient http, Func<string>? diagnostics = nu
         return ChannelStatusPaths.ReadChannel(JsonNode.Parse(body));
     }
 
+    /// <summary>A channel with its <c>lowLatency</c> setting (LL-HLS and LL-DASH packaging).</summary>
+    public async Task<ChannelInfo> CreateChannelAsync(string name, bool lowLatency)
+    {
+        using var response = await http.PostAsJsonAsync("api/channels", new { name, lowLatency }).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"POST /api/channels {{\"name\":\"{name}\",\"lowLatency\":{(lowLatency ? "true" : "false")}}} -> {(int)response.StatusCode}: {body}{Diagnostics}");
+        }
+
+        return ChannelStatusPaths.ReadChannel(JsonNode.Parse(body));
+    }
+
     public async Task<ChannelStatus> GetChannelAsync(string id)
     {
         using var response = await http.GetAsync($"api/channels/{Uri.EscapeDataString(id)}").ConfigureAwait(false);

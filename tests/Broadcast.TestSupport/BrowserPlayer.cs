@@ -174,6 +174,9 @@ public sealed class BrowserPlayer : IAsyncDisposable
     /// <summary>Live latency in seconds as the library measures it, or null.</summary>
     public Task<double?> GetLatencyAsync() => _page.EvaluateAsync<double?>("() => window.__player.latency");
 
+    /// <summary>Wall-clock latency: now minus the EXT-X-PROGRAM-DATE-TIME (HLS) or wall-clock time (DASH) of the frame on screen; null before it is known.</summary>
+    public Task<double?> GetWallLatencyAsync() => _page.EvaluateAsync<double?>("() => window.__player.wallLatency");
+
     /// <summary>Pins the rendition (hls.js currentLevel; dash.js representation index); -1 for automatic.</summary>
     public Task SetLevelAsync(int level) =>
         _page.EvaluateAsync($"() => window.__setLevel({level.ToString(CultureInfo.InvariantCulture)})");

@@ -8,7 +8,7 @@ namespace Broadcast.Packager.Tests.Manifests;
 /// <summary>HLS and DASH output for hand-built timelines, checked against golden files.</summary>
 public sealed class ManifestGoldenTests
 {
-    private const string Id = "20261121T054512Z";
+    internal const string Id = "20261121T054512Z";
     private static readonly DateTimeOffset Start = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
     private static readonly VideoTrack Video = TestMedia.Video(1280, 720, new FrameRate(30, 1));
     private static readonly VideoTrack Video2 = TestMedia.Video(1920, 1080, new FrameRate(30, 1), [0x01, 0x64, 0x00, 0x28, 0xFF, 0xE1, 0x00, 0x00, 0x01, 0x00, 0x00]);
@@ -18,7 +18,7 @@ public sealed class ManifestGoldenTests
     /// A video and an audio timeline of <paramref name="count"/> segments of about 2 s, starting at media time
     /// 10 s; the optional <paramref name="discontinuityAt"/> switches video to a new init there.
     /// </summary>
-    private static (RenditionTimeline Video, RenditionTimeline Audio) Build(int count, long? discontinuityAt = null, int lastVideoTicks = 0)
+    internal static (RenditionTimeline Video, RenditionTimeline Audio) Build(int count, long? discontinuityAt = null, int lastVideoTicks = 0)
     {
         var v = new RenditionTimeline("source", MediaKind.Video);
         var a = new RenditionTimeline("audio", MediaKind.Audio);

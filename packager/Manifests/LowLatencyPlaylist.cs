@@ -1,0 +1,230 @@
+using System.Globalization;
+using System.Text;
+
+namespace Broadcast.Packager.Manifests;
+
+/// <summary>One partial segment as a playlist lists it (EXT-X-PART).</summary>
+public sealed record PartEntry(long Number, int Index, long Duration, int Timescale, bool Independent, string Uri);
+
+/// <summary>Another rendition's newest part (EXT-X-RENDITION-REPORT), its URI relative to this playlist.</summary>
+public sealed record RenditionReport(string Uri, long LastMsn, int LastPart);
+
+/// <summary>What a live media playlist gains with low latency: the parts, the next part's hint, the other renditions' reports.</summary>
+public sealed record LowLatencyView(
+    int PartTargetMilliseconds,
+    IReadOnlyList<PartEntry> Parts,
+    string? PreloadHintUri,
+    IReadOnlyList<RenditionReport> Reports);
+
+/// <summary>
+/// LL-HLS (RFC 8216bis section 4.4.3.7-4.4.5.3, 6.2.5): turns a live media playlist written by
+/// <see cref="HlsPlaylistWriter"/> into its low-latency form (EXT-X-VERSION:9, EXT-X-SERVER-CONTROL, EXT-X-PART-INF,
+/// EXT-X-PART before each recent segment and after the last, EXT-X-PRELOAD-HINT, EXT-X-RENDITION-REPORT), and
+/// makes delta updates (EXT-X-SKIP) from that form. It works on the finished text, segment block by segment block,
+/// so whatever tags the ordinary writer puts on a segment stay with it. A client that knows no LL tags ignores
+/// them (section 4.1) and sees the same segments as before.
+/// </summary>
+public static class LowLatencyPlaylist
+{
+    /// <summary>Block reloads wait at most this many target durations (section 6.2.5.2).</summary>
+    public const int BlockingTargetDurations = 3;
+
+    /// <summary>The low-latency form of a live media playlist.</summary>
+    public static string Decorate(string playlist, LowLatencyView view)
+    {
+        ArgumentNullException.ThrowIfNull(playlist);
+        ArgumentNullException.ThrowIfNull(view);
+        var lines = Lines(playlist);
+        var sb = new StringBuilder(playlist.Length + 96 * (view.Parts.Count + view.Reports.Count + 3));
+        long lastListed = long.MinValue;
+        bool ended = false;
+        int partTarget = view.PartTargetMilliseconds;
+        for (int i = 0; i < lines.Count; i++)
+        {
+            string line = lines[i];
+            if (line.StartsWith("#EXT-X-VERSION:", StringComparison.Ordinal))
+            {
+                // Section 7: EXT-X-SKIP and the LL tags need version 9 (delta updates are served from the same text).
+                sb.Append("#EXT-X-VERSION:9\n");
+                continue;
+            }
+            if (line == "#EXT-X-ENDLIST") ended = true;
+            if (line.StartsWith("#EXTINF:", StringComparison.Ordinal) && i + 1 < lines.Count && SegmentNumber(lines[i + 1]) is long n)
+            {
+                // Section 4.4.4.9: a segment's parts come before its EXTINF.
+                foreach (var p in view.Parts)
+                    if (p.Number == n) AppendPart(sb, p);
+                lastListed = n;
+            }
+            sb.Append(line).Append('\n');
+            if (line.StartsWith("#EXT-X-TARGETDURATION:", StringComparison.Ordinal)
+                && long.TryParse(line.AsSpan("#EXT-X-TARGETDURATION:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out long target))
+            {
+                // PART-HOLD-BACK at least three part targets (section 4.4.3.8); CAN-SKIP-UNTIL at least six target durations.
+                sb.Append("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=").Append(ManifestFormat.Milli3(3L * partTarget))
+                  .Append(",CAN-SKIP-UNTIL=").Append(ManifestFormat.Int(6 * target)).Append(".0\n");
+                sb.Append("#EXT-X-PART-INF:PART-TARGET=").Append(ManifestFormat.Milli3(partTarget)).Append('\n');
+            }
+        }
+        if (!ended)
+        {
+            foreach (var p in view.Parts)
+                if (p.Number > lastListed) AppendPart(sb, p);
+            if (view.PreloadHintUri is { } hint)
+                sb.Append("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"").Append(hint).Append("\"\n");
+            foreach (var r in view.Reports)
+                sb.Append("#EXT-X-RENDITION-REPORT:URI=\"").Append(r.Uri).Append("\",LAST-MSN=").Append(ManifestFormat.Int(r.LastMsn))
+                  .Append(",LAST-PART=").Append(ManifestFormat.Int(r.LastPart)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static void AppendPart(StringBuilder sb, PartEntry p)
+    {
+        sb.Append("#EXT-X-PART:DURATION=").Append(ManifestFormat.Seconds5(p.Duration, p.Timescale)).Append(",URI=\"").Append(p.Uri).Append('"');
+        if (p.Independent) sb.Append(",INDEPENDENT=YES");
+        sb.Append('\n');
+    }
+
+    /// <summary>
+    /// The delta update of a low-latency playlist (section 6.2.5.1, asked for with <c>_HLS_skip=YES</c>): segments that
+    /// end more than CAN-SKIP-UNTIL before the end of the playlist are replaced by EXT-X-SKIP:SKIPPED-SEGMENTS. The
+    /// first segment kept repeats the EXT-X-MAP in force. Null when nothing can be skipped (serve the whole playlist).
+    /// </summary>
+    public static string? ToDeltaUpdate(string playlist)
+    {
+        ArgumentNullException.ThrowIfNull(playlist);
+        var lines = Lines(playlist);
+        decimal skipUntil = -1;
+        int firstBlock = -1;
+        var uriLines = new List<int>();
+        var durations = new List<decimal>();
+        decimal pending = 0;
+        for (int i = 0; i < lines.Count; i++)
+        {
+            string line = lines[i];
+            if (line.StartsWith("#EXT-X-SERVER-CONTROL:", StringComparison.Ordinal))
+                skipUntil = Attribute(line, "CAN-SKIP-UNTIL") is { } v && decimal.TryParse(v, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d) ? d : -1;
+            if (firstBlock < 0 && IsSegmentTag(line)) firstBlock = i;
+            if (line.StartsWith("#EXTINF:", StringComparison.Ordinal))
+            {
+                var value = line.AsSpan("#EXTINF:".Length);
+                int comma = value.IndexOf(',');
+                if (decimal.TryParse(comma >= 0 ? value[..comma] : value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)) pending = seconds;
+            }
+            if (line.Length > 0 && line[0] != '#')
+            {
+                if (firstBlock < 0) firstBlock = i;
+                uriLines.Add(i);
+                durations.Add(pending);
+                pending = 0;
+            }
+        }
+        if (skipUntil <= 0 || uriLines.Count == 0) return null;
+        // Skip segment k when everything after it lasts at least the skip boundary.
+        int skipped = 0;
+        decimal after = durations.Sum();
+        for (int k = 0; k < uriLines.Count - 1; k++)
+        {
+            after -= durations[k];
+            if (after < skipUntil) break;
+            skipped = k + 1;
+        }
+        if (skipped == 0) return null;
+
+        var sb = new StringBuilder(playlist.Length);
+        for (int i = 0; i < firstBlock; i++) sb.Append(lines[i]).Append('\n');
+        sb.Append("#EXT-X-SKIP:SKIPPED-SEGMENTS=").Append(ManifestFormat.Int(skipped)).Append('\n');
+        string? map = null;
+        int keepFrom = uriLines[skipped - 1] + 1;
+        for (int i = firstBlock; i < keepFrom; i++)
+            if (lines[i].StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)) map = lines[i];
+        bool keptHasMap = false;
+        for (int i = keepFrom; i <= uriLines[skipped]; i++)
+            keptHasMap |= lines[i].StartsWith("#EXT-X-MAP:", StringComparison.Ordinal);
+        if (map is not null && !keptHasMap) sb.Append(map).Append('\n');
+        for (int i = keepFrom; i < lines.Count; i++) sb.Append(lines[i]).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>Where a live low-latency playlist stands: the part its EXT-X-PRELOAD-HINT names, and its target duration.</summary>
+    public readonly record struct Position(long NextMsn, int NextPart, long TargetSeconds, bool HasHint);
+
+    /// <summary>
+    /// Reads the preload hint (the next part: segment number and part index) and EXT-X-TARGETDURATION of a playlist
+    /// this packager wrote. Without a hint (an ordinary or ended playlist) <see cref="Position.HasHint"/> is false.
+    /// </summary>
+    public static Position ReadPosition(ReadOnlySpan<byte> playlist)
+    {
+        long target = 0;
+        long msn = 0;
+        int part = 0;
+        bool hint = false;
+        int t = playlist.IndexOf("#EXT-X-TARGETDURATION:"u8);
+        if (t >= 0)
+        {
+            var rest = playlist[(t + 22)..];
+            int end = rest.IndexOf((byte)'\n');
+            if (end < 0) end = rest.Length;
+            _ = long.TryParse(Encoding.ASCII.GetString(rest[..end]), NumberStyles.None, CultureInfo.InvariantCulture, out target);
+        }
+        int h = playlist.IndexOf("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""u8);
+        if (h >= 0)
+        {
+            var rest = playlist[(h + 35)..];
+            int end = rest.IndexOf((byte)'"');
+            if (end > 0 && TryParsePartName(Encoding.ASCII.GetString(rest[..end]), out msn, out part)) hint = true;
+        }
+        return new Position(msn, part, target, hint);
+    }
+
+    /// <summary>Part file name: <c>{broadcastId}-{number}.{index}.m4s</c>.</summary>
+    public static string PartName(string broadcastId, long number, int index) =>
+        string.Create(CultureInfo.InvariantCulture, $"{broadcastId}-{number}.{index}.m4s");
+
+    /// <summary>Reads a part file name (or a key ending in one) back into its segment number and part index.</summary>
+    public static bool TryParsePartName(string name, out long number, out int index)
+    {
+        number = 0;
+        index = 0;
+        if (!name.EndsWith(".m4s", StringComparison.Ordinal)) return false;
+        var stem = name.AsSpan(0, name.Length - 4);
+        int dot = stem.LastIndexOf('.');
+        int dash = stem.LastIndexOf('-');
+        if (dot < 0 || dash < 0 || dash > dot) return false;
+        return long.TryParse(stem[(dash + 1)..dot], NumberStyles.None, CultureInfo.InvariantCulture, out number)
+            && int.TryParse(stem[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out index);
+    }
+
+    /// <summary>Segment number of a segment URI <c>{broadcastId}-{number}.m4s</c>, or null.</summary>
+    private static long? SegmentNumber(string uri)
+    {
+        if (uri.Length == 0 || uri[0] == '#' || !uri.EndsWith(".m4s", StringComparison.Ordinal)) return null;
+        var stem = uri.AsSpan(0, uri.Length - 4);
+        int dash = stem.LastIndexOf('-');
+        return dash >= 0 && long.TryParse(stem[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : null;
+    }
+
+    /// <summary>Tags that belong to a segment (or its parts) rather than to the playlist.</summary>
+    private static bool IsSegmentTag(string line) =>
+        line.StartsWith("#EXTINF:", StringComparison.Ordinal) || line.StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)
+        || line.StartsWith("#EXT-X-PART:", StringComparison.Ordinal) || line == "#EXT-X-DISCONTINUITY"
+        || line.StartsWith("#EXT-X-PROGRAM-DATE-TIME:", StringComparison.Ordinal) || line.StartsWith("#EXT-X-DATERANGE:", StringComparison.Ordinal)
+        || line == "#EXT-X-GAP" || line.StartsWith("#EXT-X-BITRATE:", StringComparison.Ordinal) || line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal);
+
+    private static string? Attribute(string line, string name)
+    {
+        int i = line.IndexOf(name + "=", StringComparison.Ordinal);
+        if (i < 0) return null;
+        int start = i + name.Length + 1;
+        int end = line.IndexOf(',', start);
+        return end < 0 ? line[start..] : line[start..end];
+    }
+
+    private static List<string> Lines(string text)
+    {
+        var lines = new List<string>(text.Split('\n'));
+        if (lines.Count > 0 && lines[^1].Length == 0) lines.RemoveAt(lines.Count - 1);
+        return lines;
+    }
+}

@@ -1,0 +1,17 @@
+using Broadcast.Control.Channels;
+using Broadcast.Media;
+using Broadcast.Packager;
+using Broadcast.Packager.Live;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Server;
+
+/// <summary>Packages a broadcast for low latency when its channel says so (<c>lowLatency</c>); a stream with no channel follows <c>Packager:LowLatencyByDefault</c>.</summary>
+internal sealed class ChannelLowLatencyPolicy(ChannelService channels, IOptions<PackagerOptions> options) : ILowLatencyPolicy
+{
+    public async ValueTask<bool> IsLowLatencyAsync(LiveStream stream, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
+        return channel?.LowLatency ?? options.Value.LowLatencyByDefault;
+    }
+}

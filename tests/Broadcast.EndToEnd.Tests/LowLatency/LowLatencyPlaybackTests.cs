@@ -1,0 +1,129 @@
+using System.Globalization;
+using Broadcast.EndToEnd.Tests.Server;
+using Broadcast.TestSupport;
+using Xunit.Abstractions;
+
+namespace Broadcast.EndToEnd.Tests.LowLatency;
+
+/// <summary>
+/// A lowLatency channel end to end: ffmpeg publishes in real time, hls.js (lowLatencyMode) plays the LL-HLS
+/// playlists, and the wall-clock latency (now minus the EXT-X-PROGRAM-DATE-TIME of the frame on screen) is measured
+/// over 30 s of playback.
+/// </summary>
+public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITestOutputHelper output) : IClassFixture<LowLatencyServerFixture>
+{
+    private ServerProcess Server => fixture.Server;
+
+    [Fact]
+    public async Task Hlsjs_plays_a_low_latency_channel_within_2_5_s_of_the_wall_clock_for_30_s()
+    {
+        var (channel, publisher) = await PublishAsync();
+        await using var _ = publisher;
+        string playlist = await WaitForPartsAsync(channel, publisher);
+        fixture.Check(playlist.Contains("#EXT-X-VERSION:9", StringComparison.Ordinal) && playlist.Contains("CAN-BLOCK-RELOAD=YES", StringComparison.Ordinal)
+            && playlist.Contains("INDEPENDENT=YES", StringComparison.Ordinal) && playlist.Contains("#EXT-X-PRELOAD-HINT:TYPE=PART", StringComparison.Ordinal),
+            $"not a low-latency playlist:{Environment.NewLine}{playlist}");
+        // hls.js: now minus the EXT-X-PROGRAM-DATE-TIME of the frame on screen.
+        await PlayAsync(PlayerKind.Hls, PlaybackUrls.Hls(Server, channel), p => p.GetWallLatencyAsync(), 2.5);
+    }
+
+    [Fact]
+    public async Task Dashjs_plays_a_low_latency_channel_within_3_s_of_the_wall_clock_for_30_s()
+    {
+        var (channel, publisher) = await PublishAsync();
+        await using var _ = publisher;
+        await WaitForPartsAsync(channel, publisher);
+        var dash = PlaybackUrls.Dash(Server, channel);
+        string mpd = await Server.Viewer.GetStringAsync(dash);
+        fixture.Check(mpd.Contains("availabilityTimeComplete=\"false\"", StringComparison.Ordinal) && mpd.Contains("<ServiceDescription", StringComparison.Ordinal)
+            && mpd.Contains("<ProducerReferenceTime", StringComparison.Ordinal), $"not a low-latency MPD:{Environment.NewLine}{mpd}");
+        // dash.js: its live latency against the wall clock it synchronises through UTCTiming (/time).
+        await PlayAsync(PlayerKind.Dash, dash, p => p.GetLatencyAsync(), 3.0);
+    }
+
+    [Fact]
+    public async Task Through_the_nginx_edge_hlsjs_and_dashjs_play_within_their_bounds()
+    {
+        var (channel, publisher) = await PublishAsync();
+        await using var _ = publisher;
+        await WaitForPartsAsync(channel, publisher);
+        var edge = await fixture.EdgeAsync();
+        Uri ViaEdge(Uri url) => new(edge.BaseUri, url.PathAndQuery);
+        try
+        {
+            await Task.WhenAll(
+                PlayAsync(PlayerKind.Hls, ViaEdge(PlaybackUrls.Hls(Server, channel)), p => p.GetWallLatencyAsync(), 2.5),
+                PlayAsync(PlayerKind.Dash, ViaEdge(PlaybackUrls.Dash(Server, channel)), p => p.GetLatencyAsync(), 3.0));
+        }
+        catch
+        {
+            output.WriteLine($"edge log:{Environment.NewLine}{edge.LogTail()}");
+            throw;
+        }
+        // The players really went through the edge, blocking reloads and parts included.
+        string log = await File.ReadAllTextAsync(edge.AccessLog);
+        fixture.Check(log.Contains("_HLS_msn=", StringComparison.Ordinal) && log.Contains(".m4s", StringComparison.Ordinal),
+            $"the edge's access log shows no LL-HLS traffic:{Environment.NewLine}{string.Join(Environment.NewLine, log.Split('\n').TakeLast(20))}");
+    }
+
+    private async Task<(ChannelInfo Channel, FfmpegPublisher Publisher)> PublishAsync()
+    {
+        var clip = await TestMedia.GetClipAsync(LowLatencyServerFixture.Clip);
+        var channel = await Server.Api.CreateChannelAsync($"ll {Guid.NewGuid():N}", lowLatency: true);
+        // 10 s x 5: the publish outlasts joining plus 30 s of watching.
+        return (channel, FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 4));
+    }
+
+    private async Task<string> WaitForPartsAsync(ChannelInfo channel, FfmpegPublisher publisher)
+    {
+        var hls = PlaybackUrls.Hls(Server, channel);
+        var media = new Uri(hls, "source/index.m3u8");
+        string playlist = "";
+        await WaitFor.ConditionAsync(
+            async () =>
+            {
+                using var r = await Server.Viewer.GetAsync(media);
+                playlist = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : "";
+                if (!playlist.Contains("#EXT-X-PART:", StringComparison.Ordinal)) return false;
+                using var master = await Server.Viewer.GetAsync(hls);
+                return master.IsSuccessStatusCode;
+            },
+            TimeSpan.FromSeconds(40), $"{media} to list parts", () => fixture.WithLog($"publisher:{Environment.NewLine}{publisher.Log.Tail(15)}"));
+        return playlist;
+    }
+
+    /// <summary>Plays 30 s, sampling the latency once per second of playback; the median of the last 20 samples must be within <paramref name="bound"/>.</summary>
+    private async Task PlayAsync(PlayerKind kind, Uri url, Func<BrowserPlayer, Task<double?>> latencyOf, double bound)
+    {
+        var browser = await fixture.BrowserAsync();
+        await using var player = await browser.OpenAsync(kind);
+        await player.StartAsync(url.ToString());
+        var samples = new List<double>();
+        try
+        {
+            await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => fixture.WithLog(""));
+            double start = await player.GetCurrentTimeAsync();
+            // One sample per second of playback, 30 of them; each waits for the playhead, never a fixed sleep.
+            for (int i = 1; i <= 30; i++)
+            {
+                await player.WaitForCurrentTimeAsync(start + i, TimeSpan.FromSeconds(20), () => fixture.WithLog(""));
+                if (await latencyOf(player) is double latency) samples.Add(latency);
+            }
+            var fatal = await player.GetFatalErrorsAsync();
+            fixture.Check(fatal.Count == 0, $"{kind} fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
+        }
+        catch
+        {
+            await player.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", $"low-latency-{kind}.png"));
+            throw;
+        }
+
+        string all = string.Join(" ", samples.Select(s => s.ToString("0.00", CultureInfo.InvariantCulture)));
+        fixture.Check(samples.Count >= 20, $"{kind} reported a latency only {samples.Count} times: {all}");
+        // The settled latency: the median of the last 20 s (the first seconds include the player catching up to the live edge).
+        var settled = samples.Skip(samples.Count - 20).Order().ToArray();
+        double median = settled[settled.Length / 2];
+        output.WriteLine($"{kind} latency: median {median:0.00} s over the last 20 s; samples {all}");
+        fixture.Check(median <= bound, $"{kind} latency median {median:0.00} s over the last 20 s, above {bound} s; samples: {all}{Environment.NewLine}{await player.DescribeAsync()}");
+    }
+}

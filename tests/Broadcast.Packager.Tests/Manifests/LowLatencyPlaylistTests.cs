@@ -1,0 +1,103 @@
+using Broadcast.Packager.Manifests;
+
+namespace Broadcast.Packager.Tests.Manifests;
+
+/// <summary>LL-HLS playlists (parts, preload hint, rendition reports, delta updates) against golden files.</summary>
+public sealed class LowLatencyPlaylistTests
+{
+    private const string Id = ManifestGoldenTests.Id;
+
+    /// <summary>Parts of 0.3 s (9 frames) for segments <paramref name="from"/>..<paramref name="to"/>, the last open with <paramref name="openParts"/> parts.</summary>
+    private static List<PartEntry> Parts(long from, long to, int openParts)
+    {
+        var parts = new List<PartEntry>();
+        for (long n = from; n <= to; n++)
+        {
+            int count = n == to ? openParts : 7;
+            for (int k = 0; k < count; k++)
+            {
+                long duration = n < to && k == 6 ? 18_000 : 27_000; // 6 x 0.3 s + 0.2 s = 2 s
+                parts.Add(new PartEntry(n, k, duration, 90_000, k == 0, LowLatencyPlaylist.PartName(Id, n, k)));
+            }
+        }
+        return parts;
+    }
+
+    private static string Live(int segments, int window, int openParts)
+    {
+        var (video, _) = ManifestGoldenTests.Build(segments);
+        string text = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, video.WindowStart(window, 0), PlaylistState.Live);
+        var view = new LowLatencyView(333, Parts(segments - 1, segments + 1, openParts),
+            LowLatencyPlaylist.PartName(Id, segments + 1, openParts), [new RenditionReport("../audio/index.m3u8", segments + 1, openParts - 1)]);
+        return LowLatencyPlaylist.Decorate(text, view);
+    }
+
+    [Fact]
+    public void Parts_preload_hint_and_rendition_reports() => Golden.Verify("ll-media.m3u8", Live(4, 6, 2));
+
+    [Fact]
+    public void Delta_update_skips_segments_older_than_the_skip_boundary()
+    {
+        string full = Live(12, 12, 3);
+        Golden.Verify("ll-window.m3u8", full);
+        string? delta = LowLatencyPlaylist.ToDeltaUpdate(full);
+        Assert.NotNull(delta);
+        Golden.Verify("ll-delta.m3u8", delta);
+        // 12 segments of 2 s, skip boundary 12 s: the first six end at least 12 s before the end.
+        Assert.Contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n", delta, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:1\n", delta, StringComparison.Ordinal);
+        Assert.DoesNotContain($"{Id}-6.m4s\n", delta, StringComparison.Ordinal);
+        Assert.Contains($"{Id}-7.m4s\n", delta, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Low_latency_mpd_announces_the_segment_being_written_and_its_chunks()
+    {
+        var (v, a) = ManifestGoldenTests.Build(8);
+        var start = new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+        string mpd = DashManifestWriter.Write([v], a, new MpdSettings(Id, false, start, start.AddSeconds(16), 2, 12, "/time", FirstNumber: 3));
+        string ll = LowLatencyMpd.Decorate(mpd, new LowLatencyMpdSettings(2, 333, start, 2000));
+        Golden.Verify("ll-dynamic.mpd", ll);
+        Assert.Contains("availabilityTimeOffset=\"1.667\" availabilityTimeComplete=\"false\"", ll, StringComparison.Ordinal);
+        // Video: eight 2 s segments from 10 s; the one being written starts at 26 s, the next at 28 s.
+        Assert.Contains("<S t=\"2340000\" d=\"180000\" r=\"1\"/>\n          </SegmentTimeline>", ll, StringComparison.Ordinal);
+        Assert.Contains("<ProducerReferenceTime id=\"0\" type=\"encoder\" wallClockTime=\"2026-11-21T05:45:12.000Z\" presentationTime=\"900000\"/>", ll, StringComparison.Ordinal);
+        Assert.Contains("<Latency referenceId=\"0\" target=\"2000\"", ll, StringComparison.Ordinal);
+        Assert.Equal("MPD", System.Xml.Linq.XDocument.Parse(ll).Root!.Name.LocalName);
+    }
+
+    [Fact]
+    public void A_short_playlist_has_nothing_to_skip() => Assert.Null(LowLatencyPlaylist.ToDeltaUpdate(Live(4, 6, 2)));
+
+    [Fact]
+    public void An_ordinary_playlist_has_no_position_and_no_delta()
+    {
+        var (video, _) = ManifestGoldenTests.Build(9);
+        string text = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, 0, PlaylistState.Live);
+        Assert.Null(LowLatencyPlaylist.ToDeltaUpdate(text));
+        Assert.False(LowLatencyPlaylist.ReadPosition(System.Text.Encoding.UTF8.GetBytes(text)).HasHint);
+    }
+
+    [Theory]
+    [InlineData("20261121T054512Z-12.3.m4s", true, 12L, 3)]
+    [InlineData("chan/source/20261121T054512Z-1.0.m4s", true, 1L, 0)]
+    [InlineData("20261121T054512Z-12.m4s", false, 0L, 0)]
+    [InlineData("20261121T054512Z-x.3.m4s", false, 0L, 0)]
+    [InlineData("20261121T054512Z-12.-3.m4s", false, 0L, 0)]
+    [InlineData("12.3.m4s", false, 0L, 0)]
+    [InlineData("a-1.2.mp4", false, 0L, 0)]
+    [InlineData("", false, 0L, 0)]
+    public void Part_names_read_back(string name, bool ok, long number, int index)
+    {
+        Assert.Equal(ok, LowLatencyPlaylist.TryParsePartName(name, out long n, out int k));
+        if (ok) Assert.Equal((number, index), (n, k));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("#EXTM3U\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"")]
+    [InlineData("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"junk.m4s\"\n#EXT-X-TARGETDURATION:abc\n")]
+    [InlineData("#EXT-X-TARGETDURATION:")]
+    public void Malformed_playlists_have_no_position(string text) =>
+        Assert.False(LowLatencyPlaylist.ReadPosition(System.Text.Encoding.UTF8.GetBytes(text)).HasHint);
+}
