@@ -48,6 +48,7 @@ public static class ControlServiceCollectionExtensions
         services.AddHostedService<ControlStartup>();
         // After ControlStartup: the schedule is derived from a migrated events table.
         services.AddEventScheduling(settings);
+        Sources.PullSourceServiceCollectionExtensions.AddPullSources(services);
 
         services.AddSingleton<IAdminUserRepository, SqlAdminUserRepository>();
         services.AddSingleton<FirstAdminCredentials>();

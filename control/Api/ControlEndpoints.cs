@@ -33,6 +33,7 @@ public static class ControlEndpoints
         group.MapPost("/{id}/revoke", RevokeAsync);
         group.MapDelete("/{id}", DeleteAsync);
         endpoints.MapEventsApi();
+        endpoints.MapPullSourceApi();
         endpoints.MapSessionApi();
         endpoints.MapOpenApi();
         return group;
