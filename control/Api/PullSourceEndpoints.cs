@@ -45,7 +45,7 @@ public static class PullSourceEndpoints
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         return await sources.GetForChannelAsync(id, cancellationToken).ConfigureAwait(false) is { } source
-            ? Results.Json(ToResponse(source, sources.StatusOf(channel, null)), PullSourceJsonContext.Default.PullSourceResponse)
+            ? Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), PullSourceJsonContext.Default.PullSourceResponse)
             : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No pull source",
                 detail: $"Channel '{id}' takes its input from a publisher; PUT a source to pull one instead.");
     }
@@ -61,7 +61,7 @@ public static class PullSourceEndpoints
             var source = await sources.SetForChannelAsync(id, request!.Url, request.Loop ?? false, cancellationToken).ConfigureAwait(false);
             return source is null
                 ? RequestBodies.NotFound("Channel", id)
-                : Results.Json(ToResponse(source, sources.StatusOf(channel, null)), PullSourceJsonContext.Default.PullSourceResponse);
+                : Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), PullSourceJsonContext.Default.PullSourceResponse);
         }
         catch (ValidationFailedException e)
         {
@@ -115,6 +115,6 @@ public static class PullSourceEndpoints
         var sources = context.RequestServices.GetRequiredService<PullSourceService>();
         if (await sources.GetForEventAsync(response.Id, cancellationToken).ConfigureAwait(false) is not { } source) return response;
         var channel = await context.RequestServices.GetRequiredService<ChannelService>().GetAsync(response.ChannelId, cancellationToken).ConfigureAwait(false);
-        return response with { PullSource = ToResponse(source, channel is null ? null : sources.StatusOf(channel, response.Id)) };
+        return response with { PullSource = ToResponse(source, channel is null ? null : sources.StatusOf(channel, response.Id, source)) };
     }
 }

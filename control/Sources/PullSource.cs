@@ -9,9 +9,6 @@ public sealed record PullAssignment(string ChannelId, string Slug, string Url, b
     public static string ChannelKey(string channelId, PullSource source) => $"channel:{channelId}:{source.UpdatedAt.UtcTicks}";
 
     public static string EventKey(string eventId, PullSource source) => $"event:{eventId}:{source.UpdatedAt.UtcTicks}";
-
-    /// <summary>Whether <paramref name="key"/> belongs to the channel's own source or to the event (any version of it).</summary>
-    public static bool IsOf(string key, string owner, string id) => key.StartsWith($"{owner}:{id}:", StringComparison.Ordinal);
 }
 
 /// <summary>The state of the pull running (or last run) on a channel, as the node running it reports it.</summary>

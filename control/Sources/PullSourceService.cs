@@ -68,15 +68,13 @@ public sealed class PullSourceService(
         return source;
     }
 
-    /// <summary>The state of the pull of this owner's source, when it is the one running (or last run) on the channel.</summary>
-    public PullSourceStatus? StatusOf(Channel channel, string? eventId)
+    /// <summary>The state of the pull of this version of the owner's source, when it is the one running (or last run) on the channel.</summary>
+    public PullSourceStatus? StatusOf(Channel channel, string? eventId, PullSource source)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        var status = runner.Find(channel.Slug);
-        if (status is null) return null;
-        return eventId is null
-            ? PullAssignment.IsOf(status.Key, "channel", channel.Id) ? status : null
-            : PullAssignment.IsOf(status.Key, "event", eventId) ? status : null;
+        ArgumentNullException.ThrowIfNull(source);
+        var key = eventId is null ? PullAssignment.ChannelKey(channel.Id, source) : PullAssignment.EventKey(eventId, source);
+        return runner.Find(channel.Slug) is { } status && status.Key == key ? status : null;
     }
 
     /// <summary>What should pull into which channel at <paramref name="now"/>.</summary>
