@@ -91,7 +91,8 @@ public sealed partial class PullSession : IAsyncDisposable
                 }
                 attempts = outcome.LiveFor >= PullBackoff.StableAfter ? 1 : attempts + 1;
                 var wait = _backoff.Next(outcome.LiveFor);
-                lock (_gate) _status = _status with { State = PullState.Retrying, Reason = outcome.Reason, Attempts = attempts, Since = _time.GetUtcNow(), NextAttemptAt = _time.GetUtcNow() + wait };
+                var now = _time.GetUtcNow();
+                lock (_gate) _status = _status with { State = PullState.Retrying, Reason = outcome.Reason, Attempts = attempts, Since = now, NextAttemptAt = now + wait };
                 StateChanged?.Invoke(this, Status);
                 LogRetrying(Spec.StreamName, input.Display, outcome.Reason, wait.TotalMilliseconds);
                 await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
