@@ -166,3 +166,54 @@ public sealed class PullSourceTests(ServerFixture fixture)
         fixture.Check((await list.Content.ReadAsStringAsync()).Trim() == "[]", "a refused event was stored");
     }
 }
+
+/// <summary>The dashboard's pull-source editor on the shared server: a bad URL is refused next to its field, a file pulls and shows its state.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class PullSourceDashboardTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task The_channel_page_sets_shows_and_removes_a_pull_source()
+    {
+        var server = fixture.Server;
+        var library = Directory.CreateDirectory(Path.Combine(server.DataDirectory, "data", "media-library")).FullName;
+        File.Copy(await TestMedia.GetClipAsync(new ClipSpec { Seconds = 10, Width = 320, Height = 240, Container = ClipContainer.Mp4 }),
+            Path.Combine(library, "dashboard.mp4"), overwrite: true);
+        var channel = await server.Api.CreateChannelAsync($"pull dashboard {Guid.NewGuid():N}");
+        await using var session = await Dashboard.DashboardSession.SignInAsync(await fixture.BrowserAsync(), server);
+        var page = session.Page;
+        try
+        {
+            await session.GotoAsync($"/dashboard/channels/{channel.Id}");
+            fixture.Check((await page.InnerTextAsync("#pull-source-card")).Contains("A publisher (RTMP push)", StringComparison.Ordinal), "the card does not say push");
+            await page.ClickAsync("#pull-source-card a");
+
+            await page.FillAsync("#SourceUrl", "ftp://example.com/a.mp4");
+            await page.ClickAsync("#pull-source-form button[type=submit]");
+            var error = await page.InnerTextAsync("#url-error");
+            fixture.Check(error.Contains("'ftp' is not supported", StringComparison.Ordinal), $"no field error for ftp: '{error}'");
+
+            await page.FillAsync("#SourceUrl", "file:dashboard.mp4");
+            await page.CheckAsync("input[name=Loop]");
+            await page.ClickAsync("#pull-source-form button[type=submit]");
+            await WaitFor.ConditionAsync(async () =>
+            {
+                await page.ReloadAsync();
+                return await page.Locator("#pull-state").CountAsync() > 0 && (await page.TextContentAsync("#pull-state"))?.Trim() == "live";
+            }, TimeSpan.FromSeconds(60), "the dashboard to show the pull live", () => fixture.WithLog(session.Console));
+
+            await session.GotoAsync($"/dashboard/channels/{channel.Id}");
+            var card = await page.TextContentAsync("#pull-source-card") ?? "";
+            fixture.Check(card.Contains("file:dashboard.mp4 (loop)", StringComparison.Ordinal) && card.Contains("live", StringComparison.Ordinal), $"card: {card}");
+
+            await page.ClickAsync("#pull-source-card a");
+            await page.ClickAsync("form[action*=Remove] button");
+            await WaitFor.ConditionAsync(async () => (await server.Api.GetChannelAsync(channel.Id)).Live != true, TimeSpan.FromSeconds(60),
+                "the channel off air after removing its source", () => fixture.WithLog(""));
+        }
+        catch
+        {
+            await session.ScreenshotAsync("pull-dashboard.png");
+            throw;
+        }
+    }
+}
