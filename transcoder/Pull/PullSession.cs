@@ -317,7 +317,7 @@ public sealed partial class PullSession : IAsyncDisposable
     /// <summary>The hub side of one attempt: the publish starts at the first tag, frames go in, and it ends when the attempt ends.</summary>
     private sealed class Publish(PullSession session, CancellationTokenSource run)
     {
-        private bool _headerRead;
+        private readonly FlvStreamReader _reader = new();
         private FlvFrameReader? _frames;
         private bool _ending;
 
@@ -329,51 +329,27 @@ public sealed partial class PullSession : IAsyncDisposable
 
         public SequencePosition Consume(ReadOnlySequence<byte> buffer, out string? refused)
         {
-            refused = null;
-            byte[]? rented = null;
-            ReadOnlySpan<byte> span;
-            if (buffer.IsSingleSegment) span = buffer.FirstSpan;
-            else
+            string? refusal = null;
+            var position = _reader.Read(buffer, tag =>
             {
-                rented = ArrayPool<byte>.Shared.Rent((int)buffer.Length);
-                buffer.CopyTo(rented);
-                span = rented.AsSpan(0, (int)buffer.Length);
-            }
-            try
-            {
-                int offset = 0;
-                if (!_headerRead)
+                if (_frames is null)
                 {
-                    if (!FlvFileHeader.TryRead(span, out _, out int c)) return buffer.Start;
-                    offset = c;
-                    _headerRead = true;
-                }
-                string? error;
-                while (FlvTag.TryRead(span[offset..], out var tag, out int consumed, out error))
-                {
-                    offset += consumed;
-                    if (_frames is null)
+                    if (!session._registry.TryStartPublish(session.Spec.StreamName, out var stream))
                     {
-                        if (!session._registry.TryStartPublish(session.Spec.StreamName, out var stream))
-                        {
-                            refused = "the channel is already live from another publisher";
-                            return buffer.GetPosition(offset);
-                        }
-                        stream.Tag = session.Spec.Tag;
-                        stream.Completed += OnCompleted;
-                        Stream = stream;
-                        _frames = new FlvFrameReader(stream);
+                        refusal = "the channel is already live from another publisher";
+                        return false;
                     }
-                    if (!_frames.TryHandle(tag, out var frameError) && frameError is not null) Error = frameError;
+                    stream.Tag = session.Spec.Tag;
+                    stream.Completed += OnCompleted;
+                    Stream = stream;
+                    _frames = new FlvFrameReader(stream);
                 }
-                // Bytes that can never be a tag: stop this attempt rather than buffer forever.
-                if (error is not null) refused = "ffmpeg's FLV output is malformed: " + error;
-                return buffer.GetPosition(offset);
-            }
-            finally
-            {
-                if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
-            }
+                if (!_frames.TryHandle(tag, out var frameError) && frameError is not null) Error = frameError;
+                return true;
+            }, out string? error);
+            // Bytes that can never be a tag: stop this attempt rather than buffer forever.
+            refused = refusal ?? (error is null ? null : "ffmpeg's FLV output is malformed: " + error);
+            return position;
         }
 
         private void OnCompleted(LiveStream stream)
