@@ -1,4 +1,5 @@
 using Broadcast.Control.Events;
+using Broadcast.Control.Persistence;
 using Broadcast.Control.Scheduling;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -13,9 +14,24 @@ namespace Broadcast.Control.Sources;
 /// scheduler's open/late/end triggers. It wakes the coordinator, so a premiere starts on time; the event's end trigger (which
 /// ends the broadcast) stops it. The coordinator's periodic check repairs a missed trigger and covers clustered nodes.
 /// </summary>
-public sealed partial class PullSourceScheduler(ISchedulerFactory factory, SqlPullSourceRepository sources, ILogger<PullSourceScheduler> logger)
-    : IEventScheduleSink
+public sealed partial class PullSourceScheduler(ISchedulerFactory factory, SqlPullSourceRepository sources, IEventRepository events,
+    ILogger<PullSourceScheduler> logger) : IEventScheduleSink
 {
+    /// <summary>Re-derives the start triggers of open events with a source (start-up: the RAM store starts empty).</summary>
+    public async Task<int> RebuildAsync(CancellationToken cancellationToken)
+    {
+        var withSource = await sources.ListAsync(Owner.Event, cancellationToken).ConfigureAwait(false);
+        if (withSource.Count == 0) return 0;
+        int count = 0;
+        foreach (var ev in await events.ListOpenAsync(null, cancellationToken).ConfigureAwait(false))
+        {
+            if (!withSource.ContainsKey(ev.Id)) continue;
+            await EventChangedAsync(ev, cancellationToken).ConfigureAwait(false);
+            count++;
+        }
+        return count;
+    }
+
     internal static readonly JobKey StartJob = new("start-pull-source", "broadcast");
 
     public async Task EventChangedAsync(BroadcastEvent ev, CancellationToken cancellationToken)
@@ -66,6 +82,7 @@ public sealed class StartPullSourceJob(PullSourceSignal signal) : IJob
 /// </summary>
 public sealed partial class PullSourceCoordinator(
     PullSourceService sources,
+    PullSourceScheduler scheduler,
     IPullSourceRunner runner,
     PullSourceSignal signal,
     TimeProvider time,
@@ -75,10 +92,12 @@ public sealed partial class PullSourceCoordinator(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        bool rebuilt = false;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
+                if (!rebuilt) rebuilt = await scheduler.RebuildAsync(stoppingToken).ConfigureAwait(false) >= 0;
                 runner.Apply(await sources.AssignmentsAsync(time.GetUtcNow(), stoppingToken).ConfigureAwait(false));
                 await signal.WaitAsync(Interval, stoppingToken).ConfigureAwait(false);
             }
