@@ -1,8 +1,10 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Sources;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -105,5 +107,33 @@ public sealed class PullSourceModel(PullSourceService sources, ChannelService ch
         }
         Status = Source is null ? null : sources.StatusOf(_channel, _event?.Id, Source);
         return true;
+    }
+}
+
+/// <summary>The optional pull-source field of the event create form: checked before the event is created, stored after.</summary>
+internal static class PullSourceForm
+{
+    public static bool Validate(HttpContext context, EventFormInput input, Microsoft.AspNetCore.Mvc.ModelBinding.ModelStateDictionary modelState)
+    {
+        if (string.IsNullOrWhiteSpace(input.PullSourceUrl)) return true;
+        try
+        {
+            context.RequestServices.GetRequiredService<PullSourceService>().Validate(input.PullSourceUrl, "url");
+            return true;
+        }
+        catch (ValidationFailedException e)
+        {
+            foreach (var message in e.Errors.SelectMany(x => x.Value)) modelState.AddModelError("Input." + nameof(EventFormInput.PullSourceUrl), message);
+            return false;
+        }
+    }
+
+    public static async Task SaveAsync(HttpContext context, string eventId, EventFormInput input, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(input.PullSourceUrl)) return;
+        var ev = await context.RequestServices.GetRequiredService<EventService>().GetAsync(eventId, cancellationToken).ConfigureAwait(false);
+        if (ev is not null)
+            await context.RequestServices.GetRequiredService<PullSourceService>().SetForEventAsync(ev, input.PullSourceUrl, input.PullSourceLoop, cancellationToken)
+                .ConfigureAwait(false);
     }
 }

@@ -209,6 +209,26 @@ public sealed class PullSourceDashboardTests(ServerFixture fixture)
             await page.ClickAsync("form[action*=Remove] button");
             await WaitFor.ConditionAsync(async () => (await server.Api.GetChannelAsync(channel.Id)).Live != true, TimeSpan.FromSeconds(60),
                 "the channel off air after removing its source", () => fixture.WithLog(""));
+
+            // The event form takes a source too: refused next to its field, then stored with the event.
+            var start = DateTime.UtcNow.AddDays(3);
+            await session.GotoAsync($"/dashboard/events?channel={channel.Id}");
+            await page.SelectOptionAsync("#Input_ChannelId", channel.Id);
+            await page.FillAsync("#Input_Title", "Dashboard premiere");
+            await page.FillAsync("#Input_StartsAt", start.ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture));
+            await page.FillAsync("#Input_EndsAt", start.AddHours(1).ToString("yyyy-MM-dd'T'HH:mm", CultureInfo.InvariantCulture));
+            await page.FillAsync("#Input_PullSourceUrl", "file:../outside.mp4");
+            await page.ClickAsync("#create-event button[type=submit]");
+            var fieldError = await page.TextContentAsync("[data-valmsg-for='Input.PullSourceUrl']") ?? "";
+            fixture.Check(fieldError.Contains("'..'", StringComparison.Ordinal), $"no field error for a path leaving the library: '{fieldError}'");
+            await page.FillAsync("#Input_PullSourceUrl", "file:dashboard.mp4");
+            await page.ClickAsync("#create-event button[type=submit]");
+            await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("week="));
+            using var events = await server.Http.GetAsync($"api/events?channelId={channel.Id}");
+            var list = JsonNode.Parse(await events.Content.ReadAsStringAsync())!.AsArray();
+            fixture.Check(list.Count == 1, $"events after the form: {list}");
+            var ev = await PullApi.GetEventAsync(server, list[0]!["id"]!.GetValue<string>());
+            fixture.Check(ev["pullSource"]?["url"]?.GetValue<string>() == "file:dashboard.mp4", $"the event from the form has no source: {ev}");
         }
         catch
         {
