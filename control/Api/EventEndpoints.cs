@@ -54,7 +54,7 @@ public static class EventEndpoints
         }
     }
 
-    private static async Task<IResult> ListAsync(string? channelId, string? from, string? to, EventService events, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(string? channelId, string? from, string? to, HttpContext context, EventService events, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         DateTimeOffset? f = null, t = null;
@@ -73,7 +73,9 @@ public static class EventEndpoints
         if (f is not null && t is not null && t <= f) errors["to"] = ["The to must be after from."];
         if (errors.Count > 0) return RequestBodies.Invalid(errors);
         var list = await events.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, f, t, cancellationToken).ConfigureAwait(false);
-        return Results.Json(list.Select(e => e.ToResponse(events.PublishLead)).ToList(), ControlJsonContext2.Default.ListEventResponse);
+        var responses = await PullSourceEndpoints.WithEventSourcesAsync(context, list.Select(e => e.ToResponse(events.PublishLead)).ToList(), cancellationToken)
+            .ConfigureAwait(false);
+        return Results.Json(responses, ControlJsonContext2.Default.ListEventResponse);
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, EventService events, CancellationToken cancellationToken)

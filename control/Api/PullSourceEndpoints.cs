@@ -117,4 +117,12 @@ public static class PullSourceEndpoints
         var channel = await context.RequestServices.GetRequiredService<ChannelService>().GetAsync(response.ChannelId, cancellationToken).ConfigureAwait(false);
         return response with { PullSource = ToResponse(source, channel is null ? null : sources.StatusOf(channel, response.Id, source)) };
     }
+
+    /// <summary>Event list entries with their <c>pullSource</c> (url and loop; the state is on <c>GET /api/events/{id}</c>).</summary>
+    internal static async Task<List<EventResponse>> WithEventSourcesAsync(HttpContext context, List<EventResponse> responses, CancellationToken cancellationToken)
+    {
+        var sources = await context.RequestServices.GetRequiredService<PullSourceService>().ListForEventsAsync(cancellationToken).ConfigureAwait(false);
+        return sources.Count == 0 ? responses : responses
+            .Select(r => sources.TryGetValue(r.Id, out var s) ? r with { PullSource = ToResponse(s, null) } : r).ToList();
+    }
 }

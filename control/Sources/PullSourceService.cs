@@ -33,6 +33,10 @@ public sealed class PullSourceService(
     public Task<PullSource?> GetForEventAsync(string eventId, CancellationToken cancellationToken = default)
         => repository.GetAsync(Owner.Event, eventId, cancellationToken);
 
+    /// <summary>Every event's source, by event id.</summary>
+    public Task<IReadOnlyDictionary<string, PullSource>> ListForEventsAsync(CancellationToken cancellationToken = default)
+        => repository.ListAsync(Owner.Event, cancellationToken);
+
     /// <summary>Sets the channel's own source. Null when there is no such channel.</summary>
     /// <exception cref="ValidationFailedException">The url is invalid (field <c>url</c>).</exception>
     public async Task<PullSource?> SetForChannelAsync(string channelId, string? url, bool loop, CancellationToken cancellationToken = default)

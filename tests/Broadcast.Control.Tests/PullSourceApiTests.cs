@@ -153,6 +153,9 @@ public sealed class PullSourceApiTests : IAsyncLifetime
         Assert.Equal("file:premiere.mp4", ev.GetProperty("pullSource").GetProperty("url").GetString());
         Assert.True(ev.GetProperty("pullSource").GetProperty("loop").GetBoolean());
 
+        using (var list = await _client.GetAsync($"/api/events?channelId={id}"))
+            Assert.Equal("file:premiere.mp4", (await BodyAsync(list))[0].GetProperty("pullSource").GetProperty("url").GetString());
+
         // PATCH without pullSource keeps it; with another url changes it; with an empty url removes it.
         using (var patch = await _client.PatchAsync($"/api/events/{eventId}", Json(new { title = "Premiere (director's cut)" })))
             Assert.Equal("file:premiere.mp4", (await BodyAsync(patch)).GetProperty("pullSource").GetProperty("url").GetString());
