@@ -54,6 +54,7 @@ public static class ControlServiceCollectionExtensions
         services.AddPrivatePlayback(configuration);
         // After ControlStartup: the schedule is derived from a migrated events table.
         services.AddEventScheduling(settings);
+        Sources.PullSourceServiceCollectionExtensions.AddPullSources(services);
 
         services.AddSingleton<IAdminUserRepository, SqlAdminUserRepository>();
         services.AddSingleton<FirstAdminCredentials>();

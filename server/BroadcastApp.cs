@@ -71,6 +71,7 @@ public static class BroadcastApp
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).
         if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
+        PullSourceSetup.AddPullSources(services, configuration, roles);
         if (roles.Origin) services.AddOrigin(configuration);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();

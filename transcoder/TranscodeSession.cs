@@ -356,54 +356,25 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     {
         var pipe = PipeReader.Create(network);
         var frames = new FlvFrameReader(output.Stream) { };
-        bool headerRead = false;
+        var flv = new FlvStreamReader();
         while (true)
         {
             var result = await pipe.ReadAsync(cancellationToken).ConfigureAwait(false);
             var buffer = result.Buffer;
-            var consumedTo = Consume(buffer, ref headerRead, frames, output, onData);
+            var consumedTo = flv.Read(buffer, tag => OnRungTag(tag, frames, output, onData), out _);
             pipe.AdvanceTo(consumedTo, buffer.End);
             if (result.IsCompleted) break;
         }
         await pipe.CompleteAsync().ConfigureAwait(false);
     }
 
-    private SequencePosition Consume(ReadOnlySequence<byte> buffer, ref bool headerRead, FlvFrameReader frames, RungOutput output, Action onData)
+    private bool OnRungTag(FlvTag tag, FlvFrameReader frames, RungOutput output, Action onData)
     {
-        // Tags are small next to the pipe's segments; copy only when one straddles two segments.
-        byte[]? rented = null;
-        ReadOnlySpan<byte> span;
-        if (buffer.IsSingleSegment) span = buffer.FirstSpan;
-        else
-        {
-            rented = ArrayPool<byte>.Shared.Rent((int)buffer.Length);
-            buffer.CopyTo(rented);
-            span = rented.AsSpan(0, (int)buffer.Length);
-        }
-        int offset = 0;
-        try
-        {
-            if (!headerRead)
-            {
-                if (!FlvFileHeader.TryRead(span, out _, out int c)) return buffer.Start;
-                offset = c;
-                headerRead = true;
-            }
-            while (FlvTag.TryRead(span[offset..], out var tag, out int consumed, out string? error))
-            {
-                offset += consumed;
-                if (tag.Type == FlvTagType.Video && tag.Data.Length > 1 && tag.Data[1] == 0) output.OnNewSequence();
-                if (!frames.TryHandle(tag, out error)) Warn($"{output.Rung.Name}: {error}");
-                output.LastDts = frames.LastVideoDts;
-                onData();
-                if (error is not null) break;
-            }
-            return buffer.GetPosition(offset);
-        }
-        finally
-        {
-            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
-        }
+        if (tag.Type == FlvTagType.Video && tag.Data.Length > 1 && tag.Data[1] == 0) output.OnNewSequence();
+        if (!frames.TryHandle(tag, out var error)) Warn($"{output.Rung.Name}: {error}");
+        output.LastDts = frames.LastVideoDts;
+        onData();
+        return error is null;
     }
 
     private async Task PumpStderrAsync(Process process, CancellationToken cancellationToken)

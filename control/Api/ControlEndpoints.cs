@@ -37,6 +37,7 @@ public static class ControlEndpoints
         endpoints.MapEventsApi();
         endpoints.MapDestinationsApi();
         endpoints.MapPlaybackApi();
+        endpoints.MapPullSourceApi();
         endpoints.MapSessionApi();
         endpoints.MapOpenApi();
         return group;

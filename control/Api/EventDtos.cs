@@ -11,7 +11,11 @@ namespace Broadcast.Control.Api;
 /// malformed one is reported under its own field: ISO 8601 in UTC, ending in <c>Z</c> or <c>+00:00</c>;
 /// any other offset is rejected (not converted), so an admin never schedules at a time they did not mean.
 /// </summary>
-public sealed record EventRequest(string? ChannelId, string? Title, string? Description, string? StartsAt, string? EndsAt, bool? Record);
+public sealed record EventRequest(string? ChannelId, string? Title, string? Description, string? StartsAt, string? EndsAt, bool? Record)
+{
+    /// <summary>A URL the event pulls from its start to its end instead of waiting for a publisher; an empty url removes it.</summary>
+    public PullSourceRequest? PullSource { get; init; }
+}
 
 /// <summary>An event as the API shows it. <c>state</c> is scheduled | ready | live | ended | cancelled; <c>opensAt</c> is when publishing is first accepted.</summary>
 public sealed record EventResponse(
@@ -28,7 +32,11 @@ public sealed record EventResponse(
     DateTimeOffset? LiveAt,
     DateTimeOffset? EndedAt,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>The event's pull source, with its state while it runs; absent when the event waits for a publisher.</summary>
+    public PullSourceResponse? PullSource { get; init; }
+}
 
 /// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>.</summary>
 public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null);

@@ -39,11 +39,14 @@ public static class EventEndpoints
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.EventRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
+        if (PullSourceEndpoints.ValidateEventSource(context, request!) is { } invalidSource) return invalidSource;
         try
         {
             var ev = await events.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             context.Response.Headers.Location = $"/api/events/{ev.Id}";
-            return Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse, statusCode: StatusCodes.Status201Created);
+            var response = await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace: false, ev.ToResponse(events.PublishLead), cancellationToken)
+                .ConfigureAwait(false);
+            return Results.Json(response, ControlJsonContext2.Default.EventResponse, statusCode: StatusCodes.Status201Created);
         }
         catch (ValidationFailedException e)
         {
@@ -51,7 +54,7 @@ public static class EventEndpoints
         }
     }
 
-    private static async Task<IResult> ListAsync(string? channelId, string? from, string? to, EventService events, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(string? channelId, string? from, string? to, HttpContext context, EventService events, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         DateTimeOffset? f = null, t = null;
@@ -70,12 +73,15 @@ public static class EventEndpoints
         if (f is not null && t is not null && t <= f) errors["to"] = ["The to must be after from."];
         if (errors.Count > 0) return RequestBodies.Invalid(errors);
         var list = await events.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, f, t, cancellationToken).ConfigureAwait(false);
-        return Results.Json(list.Select(e => e.ToResponse(events.PublishLead)).ToList(), ControlJsonContext2.Default.ListEventResponse);
+        var responses = await PullSourceEndpoints.WithEventSourcesAsync(context, list.Select(e => e.ToResponse(events.PublishLead)).ToList(), cancellationToken)
+            .ConfigureAwait(false);
+        return Results.Json(responses, ControlJsonContext2.Default.ListEventResponse);
     }
 
-    private static async Task<IResult> GetAsync(string id, EventService events, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(string id, HttpContext context, EventService events, CancellationToken cancellationToken)
         => await events.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } ev
-            ? Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse)
+            ? Results.Json(await PullSourceEndpoints.WithEventSourceAsync(context, ev.ToResponse(events.PublishLead), cancellationToken).ConfigureAwait(false),
+                ControlJsonContext2.Default.EventResponse)
             : RequestBodies.NotFound("Event", id);
 
     private static async Task<IResult> UpdateAsync(string id, HttpContext context, EventService events, bool replace, CancellationToken cancellationToken)
@@ -94,10 +100,14 @@ public static class EventEndpoints
             spec = spec with { Description = spec.Description ?? "", Record = spec.Record ?? false };
         }
 
+        if (PullSourceEndpoints.ValidateEventSource(context, request!) is { } invalidSource) return invalidSource;
         try
         {
             var ev = await events.UpdateAsync(id, spec, cancellationToken).ConfigureAwait(false);
-            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse);
+            return ev is null
+                ? RequestBodies.NotFound("Event", id)
+                : Results.Json(await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace, ev.ToResponse(events.PublishLead), cancellationToken)
+                    .ConfigureAwait(false), ControlJsonContext2.Default.EventResponse);
         }
         catch (ValidationFailedException e)
         {

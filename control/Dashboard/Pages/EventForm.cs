@@ -17,6 +17,11 @@ public sealed class EventFormInput
 
     public bool Record { get; set; } = true;
 
+    /// <summary>Create form only: a URL the event pulls from its start to its end instead of waiting for a publisher.</summary>
+    public string? PullSourceUrl { get; set; }
+
+    public bool PullSourceLoop { get; set; }
+
     public DashboardEventInput ToInput() => new(ChannelId, Title, Description, Utc(StartsAt), Utc(EndsAt), Record);
 
     public static EventFormInput From(DashboardEvent e) => new()

@@ -40,11 +40,12 @@ public sealed class EventsModel(ChannelService channels, IDashboardSchedule sche
 
     public async Task<IActionResult> OnPostAsync(CancellationToken cancellationToken)
     {
-        if (ModelState.IsValid)
+        if (ModelState.IsValid && PullSourceForm.Validate(HttpContext, Input, ModelState))
         {
             var result = await schedule.CreateEventAsync(Input.ToInput(), cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)
             {
+                await PullSourceForm.SaveAsync(HttpContext, result.Event!.Id, Input, cancellationToken).ConfigureAwait(false);
                 var week = Monday(DateOnly.FromDateTime(result.Event!.StartsAt.UtcDateTime));
                 return Redirect("/dashboard/events?week=" + week.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
             }

@@ -1,0 +1,139 @@
+using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
+using Broadcast.Control.Sources;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Control.Dashboard.Pages;
+
+/// <summary>What the pull-source card of the channel and event pages shows: whose source, and where its editor is.</summary>
+public sealed record PullSourceCardModel(string Owner, string Id);
+
+/// <summary>
+/// The pull source of a channel (<c>owner</c> = channel) or an event (<c>owner</c> = event): the URL and loop flag with the
+/// state of its pull, a form to set it and a button to go back to a publisher. Invalid URLs are shown next to the field.
+/// </summary>
+public sealed class PullSourceModel(PullSourceService sources, ChannelService channels, EventService events) : PageModel
+{
+    [BindProperty]
+    public string? SourceUrl { get; set; }
+
+    [BindProperty]
+    public bool Loop { get; set; }
+
+    public string Owner { get; private set; } = "channel";
+
+    public string Id { get; private set; } = "";
+
+    public string Title { get; private set; } = "";
+
+    public string BackUrl { get; private set; } = "";
+
+    public PullSource? Source { get; private set; }
+
+    public PullSourceStatus? Status { get; private set; }
+
+    [TempData]
+    public string? Flash { get; set; }
+
+    private Channel? _channel;
+    private BroadcastEvent? _event;
+
+    public async Task<IActionResult> OnGetAsync(string owner, string id, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(owner, id, cancellationToken).ConfigureAwait(false)) return NotFound();
+        SourceUrl = Source?.Url;
+        Loop = Source?.Loop ?? false;
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostAsync(string owner, string id, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(owner, id, cancellationToken).ConfigureAwait(false)) return NotFound();
+        try
+        {
+            if (_event is not null)
+            {
+                sources.Validate(SourceUrl, "url");
+                await sources.SetForEventAsync(_event, SourceUrl, Loop, cancellationToken).ConfigureAwait(false);
+            }
+            else await sources.SetForChannelAsync(Id, SourceUrl, Loop, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ValidationFailedException e)
+        {
+            foreach (var (field, messages) in e.Errors)
+                foreach (var m in messages) ModelState.AddModelError(nameof(SourceUrl), m);
+            return Page();
+        }
+        Flash = _event is null ? "Pull source saved: the channel pulls it now." : "Pull source saved: the event pulls it from its start to its end.";
+        return Redirect($"/dashboard/sources/{Owner}/{Id}");
+    }
+
+    public async Task<IActionResult> OnPostRemoveAsync(string owner, string id, CancellationToken cancellationToken)
+    {
+        if (!await LoadAsync(owner, id, cancellationToken).ConfigureAwait(false)) return NotFound();
+        if (_event is not null) await sources.SetForEventAsync(_event, null, false, cancellationToken).ConfigureAwait(false);
+        else await sources.DeleteForChannelAsync(Id, cancellationToken).ConfigureAwait(false);
+        Flash = "Pull source removed: the channel takes a publisher again.";
+        return Redirect($"/dashboard/sources/{Owner}/{Id}");
+    }
+
+    private async Task<bool> LoadAsync(string owner, string id, CancellationToken cancellationToken)
+    {
+        Owner = owner;
+        Id = id;
+        switch (owner)
+        {
+            case "channel":
+                _channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
+                if (_channel is null) return false;
+                Title = _channel.Name;
+                BackUrl = $"/dashboard/channels/{id}";
+                Source = await sources.GetForChannelAsync(id, cancellationToken).ConfigureAwait(false);
+                break;
+            case "event":
+                _event = await events.GetAsync(id, cancellationToken).ConfigureAwait(false);
+                if (_event is null) return false;
+                _channel = await channels.GetAsync(_event.ChannelId, cancellationToken).ConfigureAwait(false);
+                if (_channel is null) return false;
+                Title = _event.Title;
+                BackUrl = $"/dashboard/events/{id}/edit";
+                Source = await sources.GetForEventAsync(id, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                return false;
+        }
+        Status = Source is null ? null : sources.StatusOf(_channel, _event?.Id, Source);
+        return true;
+    }
+}
+
+/// <summary>The optional pull-source field of the event create form: checked before the event is created, stored after.</summary>
+internal static class PullSourceForm
+{
+    public static bool Validate(HttpContext context, EventFormInput input, Microsoft.AspNetCore.Mvc.ModelBinding.ModelStateDictionary modelState)
+    {
+        if (string.IsNullOrWhiteSpace(input.PullSourceUrl)) return true;
+        try
+        {
+            context.RequestServices.GetRequiredService<PullSourceService>().Validate(input.PullSourceUrl, "url");
+            return true;
+        }
+        catch (ValidationFailedException e)
+        {
+            foreach (var message in e.Errors.SelectMany(x => x.Value)) modelState.AddModelError("Input." + nameof(EventFormInput.PullSourceUrl), message);
+            return false;
+        }
+    }
+
+    public static async Task SaveAsync(HttpContext context, string eventId, EventFormInput input, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(input.PullSourceUrl)) return;
+        var ev = await context.RequestServices.GetRequiredService<EventService>().GetAsync(eventId, cancellationToken).ConfigureAwait(false);
+        if (ev is not null)
+            await context.RequestServices.GetRequiredService<PullSourceService>().SetForEventAsync(ev, input.PullSourceUrl, input.PullSourceLoop, cancellationToken)
+                .ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,69 @@
+using System.Data.Common;
+using Broadcast.Control.Persistence;
+
+namespace Broadcast.Control.Sources;
+
+/// <summary>Pull sources of channels and events (tables <c>channel_pull_sources</c>, <c>event_pull_sources</c>); SQL shared by both back-ends.</summary>
+public sealed class SqlPullSourceRepository(ControlDatabase database)
+{
+    public enum Owner
+    {
+        Channel,
+        Event,
+    }
+
+    private static (string Table, string Column) Of(Owner owner) => owner == Owner.Channel
+        ? ("channel_pull_sources", "channel_id")
+        : ("event_pull_sources", "event_id");
+
+    /// <summary>Inserts or replaces. False when the owner does not exist (foreign key).</summary>
+    public async Task<bool> SetAsync(Owner owner, string id, PullSource source, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var (table, column) = Of(owner);
+        try
+        {
+            await Sql.ExecuteAsync(database,
+                $"INSERT INTO {table} ({column}, url, looped, updated_at) VALUES (@id, @url, @looped, @updated_at) " +
+                $"ON CONFLICT ({column}) DO UPDATE SET url = excluded.url, looped = excluded.looped, updated_at = excluded.updated_at",
+                c =>
+                {
+                    Sql.Add(c, "id", id);
+                    Sql.Add(c, "url", source.Url);
+                    Sql.Add(c, "looped", source.Loop);
+                    Sql.Add(c, "updated_at", Sql.Millis(source.UpdatedAt));
+                }, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (DbException e) when (database.IsForeignKeyViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public async Task<PullSource?> GetAsync(Owner owner, string id, CancellationToken cancellationToken)
+    {
+        var (table, column) = Of(owner);
+        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at FROM {table} WHERE {column} = @id",
+            c => Sql.Add(c, "id", id), Map, cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0].Source;
+    }
+
+    public async Task<bool> DeleteAsync(Owner owner, string id, CancellationToken cancellationToken)
+    {
+        var (table, column) = Of(owner);
+        return await Sql.ExecuteAsync(database, $"DELETE FROM {table} WHERE {column} = @id", c => Sql.Add(c, "id", id), cancellationToken)
+            .ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>Every source of one kind of owner, by owner id.</summary>
+    public async Task<IReadOnlyDictionary<string, PullSource>> ListAsync(Owner owner, CancellationToken cancellationToken)
+    {
+        var (table, column) = Of(owner);
+        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at FROM {table}", _ => { }, Map, cancellationToken)
+            .ConfigureAwait(false);
+        return rows.ToDictionary(r => r.Id, r => r.Source, StringComparer.Ordinal);
+    }
+
+    private static (string Id, PullSource Source) Map(DbDataReader r) => (r.GetString(0), new PullSource(r.GetString(1), r.GetBoolean(2), Sql.Time(r, 3)));
+}

@@ -1,0 +1,75 @@
+using Broadcast.Control.Events;
+using Broadcast.Control.Sources;
+using Broadcast.Transcoder.Pull;
+
+namespace Broadcast.Server;
+
+/// <summary>Wires pull sources: the control plane decides what pulls where, the transcoder's <see cref="PullSupervisor"/> runs it.</summary>
+internal static class PullSourceSetup
+{
+    public static void AddPullSources(IServiceCollection services, IConfiguration configuration, ServerRoles roles)
+    {
+        var options = PullOptions.FromConfiguration(configuration);
+        if (roles.Control || roles.Ingest) services.AddSingleton<IPullSourceValidator>(new PipelinePullSourceValidator(options));
+        if (!roles.Ingest || !options.Enabled) return;
+        services.AddPull(configuration);
+        services.AddSingleton<IPullSourceRunner, PipelinePullSourceRunner>();
+    }
+}
+
+/// <summary>The transcoder's rules for a pull URL (schemes, <c>Pull:MediaRoot</c> containment), so the API refuses what could never run.</summary>
+internal sealed class PipelinePullSourceValidator(PullOptions options) : IPullSourceValidator
+{
+    public bool IsValid(string url, out string error)
+    {
+        if (PullInput.TryResolve(url, options.MediaRoot, out _, out var reason))
+        {
+            error = "";
+            return true;
+        }
+        error = "is not a usable source: " + reason + ".";
+        return false;
+    }
+}
+
+/// <summary>Hands the control plane's assignments to the supervisor; a pull going live marks the channel's event live, like a publish.</summary>
+internal sealed partial class PipelinePullSourceRunner : IPullSourceRunner
+{
+    private readonly PullSupervisor _supervisor;
+    private readonly EventService _events;
+    private readonly ILogger<PipelinePullSourceRunner> _logger;
+
+    public PipelinePullSourceRunner(PullSupervisor supervisor, EventService events, ILogger<PipelinePullSourceRunner> logger)
+    {
+        _supervisor = supervisor;
+        _events = events;
+        _logger = logger;
+        supervisor.WentLive += spec => _ = MarkLiveAsync(spec);
+    }
+
+    public void Apply(IReadOnlyList<PullAssignment> assignments) =>
+        _supervisor.Apply(assignments.Select(a => new PullSpec(a.Slug, a.ChannelId, a.Url, a.Loop, a.Key)));
+
+    public PullSourceStatus? Find(string slug)
+    {
+        if (_supervisor.Find(slug) is not { } session) return null;
+        var s = session.Status;
+        return new PullSourceStatus(session.Spec.Key, s.State.ToWire(), s.Reason, s.Attempts, s.Since, s.NextAttemptAt, s.Source, s.Detail);
+    }
+
+    private async Task MarkLiveAsync(PullSpec spec)
+    {
+        if (spec.Tag is null) return;
+        try
+        {
+            await _events.OnPublishedAsync(spec.Tag).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogMarkLiveFailed(ex, spec.StreamName);
+        }
+    }
+
+    [LoggerMessage(EventId = 9111, Level = LogLevel.Warning, Message = "Marking the event of {Channel} live after its pull started failed")]
+    private partial void LogMarkLiveFailed(Exception ex, string channel);
+}

@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Broadcast.Control.Sources;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Control.Tests;
+
+/// <summary>
+/// Pull sources through the admin API on a real Kestrel over SQLite: channel sources, an event's <c>pullSource</c>, validation,
+/// and what the coordinator hands the runner. The runner is a recorder standing in for the pipeline (ffmpeg and the hub have no
+/// place in the control plane's tests; the server's end-to-end tests run the real one).
+/// </summary>
+public sealed class PullSourceApiTests : IAsyncLifetime
+{
+    private const string Token = "test-admin-token-pull-0123456789";
+    private readonly RecordingRunner _runner = new();
+    private ControlApiHost _host = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?> { ["Events:PublishLeadSeconds"] = "0" },
+            services => services.AddSingleton<IPullSourceRunner>(_runner));
+        _client = _host.Client;
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
+
+    private static StringContent Raw(string json) => new(json, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonElement> BodyAsync(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private async Task<(string Id, string Slug)> ChannelAsync(bool requireSchedule = false)
+    {
+        using var response = await _client.PostAsync("/api/channels", Json(new { name = $"Stage {Guid.NewGuid():N}", requireSchedule }));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await BodyAsync(response);
+        return (body.GetProperty("id").GetString()!, body.GetProperty("slug").GetString()!);
+    }
+
+    private Task WaitForAssignmentAsync(Func<IReadOnlyList<PullAssignment>, bool> condition, string what) =>
+        Broadcast.TestSupport.WaitFor.ConditionAsync(() => condition(_runner.Last), TimeSpan.FromSeconds(20), what,
+            () => string.Join("; ", _runner.Last));
+
+    [Fact]
+    public async Task A_channel_source_is_set_read_and_removed()
+    {
+        var (id, slug) = await ChannelAsync();
+        using (var none = await _client.GetAsync($"/api/channels/{id}/source"))
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+
+        using (var put = await _client.PutAsync($"/api/channels/{id}/source", Json(new { url = "rtmp://guest.example.com/live/KEY", loop = false })))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            var body = await BodyAsync(put);
+            Assert.Equal("rtmp://guest.example.com/live/KEY", body.GetProperty("url").GetString());
+            Assert.False(body.GetProperty("loop").GetBoolean());
+        }
+        await WaitForAssignmentAsync(a => a.Any(x => x.Slug == slug && x.Url == "rtmp://guest.example.com/live/KEY" && x.Key.StartsWith($"channel:{id}:", StringComparison.Ordinal)),
+            "the channel's source handed to the runner");
+
+        // The runner's state shows on GET, for this version of the source.
+        var assignment = _runner.Last.Single(x => x.Slug == slug);
+        _runner.States[slug] = new PullSourceStatus(assignment.Key, "retrying", "Connection refused", 3, DateTimeOffset.UtcNow,
+            DateTimeOffset.UtcNow.AddSeconds(4), "rtmp://guest.example.com/live/…", null);
+        using (var get = await _client.GetAsync($"/api/channels/{id}/source"))
+        {
+            var status = (await BodyAsync(get)).GetProperty("status");
+            Assert.Equal("retrying", status.GetProperty("state").GetString());
+            Assert.Equal("Connection refused", status.GetProperty("reason").GetString());
+            Assert.Equal(3, status.GetProperty("attempts").GetInt32());
+            Assert.Equal("rtmp://guest.example.com/live/…", status.GetProperty("source").GetString());
+        }
+
+        // A new version of the source does not show the old one's state.
+        using (var put = await _client.PutAsync($"/api/channels/{id}/source", Json(new { url = "file:intro.mp4", loop = true })))
+        {
+            var body = await BodyAsync(put);
+            Assert.True(body.GetProperty("loop").GetBoolean());
+            Assert.False(body.TryGetProperty("status", out _));
+        }
+        await WaitForAssignmentAsync(a => a.Any(x => x.Slug == slug && x.Url == "file:intro.mp4" && x.Loop), "the changed source");
+
+        using (var delete = await _client.DeleteAsync($"/api/channels/{id}/source"))
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        await WaitForAssignmentAsync(a => a.All(x => x.Slug != slug), "the source gone from the runner");
+        using (var gone = await _client.GetAsync($"/api/channels/{id}/source"))
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+    }
+
+    [Fact]
+    public async Task Unknown_channels_are_404()
+    {
+        using var put = await _client.PutAsync("/api/channels/nope/source", Json(new { url = "rtmp://h/live/k" }));
+        Assert.Equal(HttpStatusCode.NotFound, put.StatusCode);
+        using var delete = await _client.DeleteAsync("/api/channels/nope/source");
+        Assert.Equal(HttpStatusCode.NotFound, delete.StatusCode);
+    }
+
+    // (body, field named)
+    public static TheoryData<string, string> Invalid => new()
+    {
+        { """{"url":"ftp://example.com/a.mp4"}""", "url" },
+        { """{"url":"rtsp://camera/1"}""", "url" },
+        { """{"url":"example.com/live"}""", "url" },
+        { """{"url":""}""", "url" },
+        { """{}""", "url" },
+        { """{"url":"   "}""", "url" },
+        { """{"url":42}""", "url" },
+        { """{"url":"rtmp://h/live/k","loop":"yes"}""", "loop" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Invalid))]
+    public async Task Invalid_sources_are_400_naming_the_field(string json, string field)
+    {
+        var (id, _) = await ChannelAsync();
+        using var response = await _client.PutAsync($"/api/channels/{id}/source", Raw(json));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.True((await BodyAsync(response)).GetProperty("errors").TryGetProperty(field, out _), json);
+        using var get = await _client.GetAsync($"/api/channels/{id}/source");
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_event_names_a_source_that_patch_and_put_change_or_remove()
+    {
+        var (id, _) = await ChannelAsync();
+        var start = DateTimeOffset.UtcNow.AddDays(1);
+        using var bad = await _client.PostAsync("/api/events", Json(new
+        {
+            channelId = id, title = "Premiere", startsAt = Iso(start), endsAt = Iso(start.AddHours(1)), pullSource = new { url = "gopher://x/y" },
+        }));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.True((await BodyAsync(bad)).GetProperty("errors").TryGetProperty("pullSource.url", out _));
+        using (var list = await _client.GetAsync($"/api/events?channelId={id}"))
+            Assert.Equal(0, (await BodyAsync(list)).GetArrayLength());
+
+        using var created = await _client.PostAsync("/api/events", Json(new
+        {
+            channelId = id, title = "Premiere", startsAt = Iso(start), endsAt = Iso(start.AddHours(1)), pullSource = new { url = "file:premiere.mp4", loop = true },
+        }));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var ev = await BodyAsync(created);
+        var eventId = ev.GetProperty("id").GetString()!;
+        Assert.Equal("file:premiere.mp4", ev.GetProperty("pullSource").GetProperty("url").GetString());
+        Assert.True(ev.GetProperty("pullSource").GetProperty("loop").GetBoolean());
+
+        using (var list = await _client.GetAsync($"/api/events?channelId={id}"))
+            Assert.Equal("file:premiere.mp4", (await BodyAsync(list))[0].GetProperty("pullSource").GetProperty("url").GetString());
+
+        // PATCH without pullSource keeps it; with another url changes it; with an empty url removes it.
+        using (var patch = await _client.PatchAsync($"/api/events/{eventId}", Json(new { title = "Premiere (director's cut)" })))
+            Assert.Equal("file:premiere.mp4", (await BodyAsync(patch)).GetProperty("pullSource").GetProperty("url").GetString());
+        using (var patch = await _client.PatchAsync($"/api/events/{eventId}", Json(new { pullSource = new { url = "https://cdn.example.com/show/index.m3u8" } })))
+            Assert.Equal("https://cdn.example.com/show/index.m3u8", (await BodyAsync(patch)).GetProperty("pullSource").GetProperty("url").GetString());
+        using (var patch = await _client.PatchAsync($"/api/events/{eventId}", Json(new { pullSource = new { url = "ftp://nohost/a.mp4" } })))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, patch.StatusCode);
+            Assert.True((await BodyAsync(patch)).GetProperty("errors").TryGetProperty("pullSource.url", out _));
+        }
+        using (var get = await _client.GetAsync($"/api/events/{eventId}"))
+            Assert.Equal("https://cdn.example.com/show/index.m3u8", (await BodyAsync(get)).GetProperty("pullSource").GetProperty("url").GetString());
+        using (var patch = await _client.PatchAsync($"/api/events/{eventId}", Json(new { pullSource = new { url = "" } })))
+            Assert.False((await BodyAsync(patch)).TryGetProperty("pullSource", out _));
+
+        // PUT replaces: a source omitted is removed.
+        using (var patch = await _client.PatchAsync($"/api/events/{eventId}", Json(new { pullSource = new { url = "file:a.mp4" } })))
+            Assert.True((await BodyAsync(patch)).TryGetProperty("pullSource", out _));
+        using (var put = await _client.PutAsync($"/api/events/{eventId}", Json(new { title = "Premiere", startsAt = Iso(start), endsAt = Iso(start.AddHours(1)) })))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            Assert.False((await BodyAsync(put)).TryGetProperty("pullSource", out _));
+        }
+    }
+
+    [Fact]
+    public async Task An_event_source_pulls_from_its_start_to_its_end_and_wins_over_the_channel_source()
+    {
+        var (id, slug) = await ChannelAsync(requireSchedule: true);
+        using (var put = await _client.PutAsync($"/api/channels/{id}/source", Json(new { url = "rtmp://studio/live/k" })))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        // A later event: nothing pulls yet (the channel publishes only inside events).
+        var later = DateTimeOffset.UtcNow.AddHours(3);
+        using (var future = await _client.PostAsync("/api/events", Json(new
+        {
+            channelId = id, title = "Later", startsAt = Iso(later), endsAt = Iso(later.AddHours(1)), pullSource = new { url = "file:later.mp4" },
+        })))
+            Assert.Equal(HttpStatusCode.Created, future.StatusCode);
+
+        // An event in progress with a source: it pulls, not the channel's own source.
+        var now = DateTimeOffset.UtcNow;
+        using var current = await _client.PostAsync("/api/events", Json(new
+        {
+            channelId = id, title = "Now", startsAt = Iso(now.AddMinutes(-1)), endsAt = Iso(now.AddHours(1)), pullSource = new { url = "file:now.mp4", loop = true },
+        }));
+        Assert.Equal(HttpStatusCode.Created, current.StatusCode);
+        var eventId = (await BodyAsync(current)).GetProperty("id").GetString()!;
+        await WaitForAssignmentAsync(a => a.Any(x => x.Slug == slug && x.Url == "file:now.mp4" && x.Key.StartsWith($"event:{eventId}:", StringComparison.Ordinal)),
+            "the event's source on the channel");
+        Assert.Single(_runner.Last, x => x.Slug == slug);
+
+        // Ended: the event's source goes, and outside every window so does the channel's.
+        using (var end = await _client.PostAsync($"/api/events/{eventId}/end", null))
+            Assert.Equal(HttpStatusCode.OK, end.StatusCode);
+        await WaitForAssignmentAsync(a => a.All(x => x.Slug != slug), "nothing pulling after the event ended");
+    }
+
+    [Fact]
+    public async Task The_openapi_document_lists_the_source_routes()
+    {
+        using var response = await _client.GetAsync("/openapi/v1.json");
+        var doc = await BodyAsync(response);
+        var path = doc.GetProperty("paths").GetProperty("/api/channels/{id}/source");
+        Assert.True(path.TryGetProperty("get", out _));
+        Assert.True(path.TryGetProperty("put", out _));
+        Assert.True(path.TryGetProperty("delete", out _));
+        Assert.True(doc.GetProperty("components").GetProperty("schemas").TryGetProperty("PullSourceRequest", out _));
+    }
+
+    /// <summary>Keeps what the coordinator last applied and answers states the test sets.</summary>
+    private sealed class RecordingRunner : IPullSourceRunner
+    {
+        private IReadOnlyList<PullAssignment> _last = [];
+
+        public IReadOnlyList<PullAssignment> Last => Volatile.Read(ref _last);
+
+        public System.Collections.Concurrent.ConcurrentDictionary<string, PullSourceStatus> States { get; } = new();
+
+        public void Apply(IReadOnlyList<PullAssignment> assignments) => Volatile.Write(ref _last, assignments);
+
+        public PullSourceStatus? Find(string slug) => States.GetValueOrDefault(slug);
+    }
+}

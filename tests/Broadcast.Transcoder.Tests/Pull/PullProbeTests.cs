@@ -1,0 +1,146 @@
+using Microsoft.Extensions.Configuration;
+using Broadcast.Transcoder.Pull;
+
+namespace Broadcast.Transcoder.Tests.Pull;
+
+public sealed class PullProbeTests
+{
+    // (name, ffprobe csv lines, video, audio)
+    public static TheoryData<string, string[], string?, string?> Media => new()
+    {
+        { "h264 + aac", ["h264,video", "aac,audio"], "h264", "aac" },
+        { "audio first", ["aac,audio", "h264,video"], "h264", "aac" },
+        { "hevc + opus + data", ["hevc,video", "opus,audio", "bin_data,data"], "hevc", "opus" },
+        { "two video streams: the first", ["h264,video", "mjpeg,video"], "h264", null },
+        { "trailing comma and spaces", [" h264,video, ", "", "aac,audio"], "h264", "aac" },
+        { "type first", ["video,h264"], "h264", null },
+    };
+
+    [Theory]
+    [MemberData(nameof(Media))]
+    public void Parses_the_first_video_and_audio_codec(string name, string[] lines, string? video, string? audio)
+    {
+        Assert.True(PullProbe.TryParse(lines, out var result, out var failure), name);
+        Assert.Null(failure);
+        Assert.Equal(video, result.VideoCodec);
+        Assert.Equal(audio, result.AudioCodec);
+    }
+
+    [Theory]
+    [InlineData(new[] { "aac,audio" }, "no video stream (found: aac)")]
+    [InlineData(new[] { "bin_data,data" }, "no video stream (found: data only)")]
+    [InlineData(new string[0], "no audio or video streams")]
+    [InlineData(new[] { "garbage", ",", "video" }, "no video stream")]
+    [InlineData(new[] { ",video" }, "no video stream")]
+    public void A_source_without_video_is_not_media(string[] lines, string reason)
+    {
+        Assert.False(PullProbe.TryParse(lines, out _, out var failure));
+        Assert.Equal(PullFailureKind.NotMedia, failure!.Kind);
+        Assert.Contains(reason, failure.Reason, StringComparison.Ordinal);
+    }
+
+    // (stderr as ffmpeg 5.1 writes it, kind, verdict, reason)
+    public static TheoryData<string[], PullSourceKind, PullFailureKind, string> Failures => new()
+    {
+        { ["http://127.0.0.1:5000/notes.txt: Invalid data found when processing input"], PullSourceKind.Http, PullFailureKind.NotMedia,
+            "not a media stream: ffmpeg says \"Invalid data found when processing input\"" },
+        { ["[tcp @ 0x561dd9561c80] Connection to tcp://127.0.0.1:1?tcp_nodelay=0 failed: Connection refused",
+           "[rtmp @ 0x561dd9561180] Cannot open connection tcp://127.0.0.1:1?tcp_nodelay=0",
+           "rtmp://127.0.0.1:1/live/SECRET: Connection refused"], PullSourceKind.Rtmp, PullFailureKind.Unreachable, "Connection refused" },
+        { ["[http @ 0x55] HTTP error 404 Not Found", "http://h/x.m3u8: Server returned 404 Not Found"], PullSourceKind.Http, PullFailureKind.Unreachable,
+            "Server returned 404 Not Found" },
+        { ["file:/srv/media/gone.mp4: No such file or directory"], PullSourceKind.File, PullFailureKind.Missing, "the file does not exist in the media library" },
+        { ["[hls @ 0x1] Opening 'x' for reading", "  "], PullSourceKind.Http, PullFailureKind.Unreachable, "Opening 'x' for reading" },
+        { [], PullSourceKind.Rtmp, PullFailureKind.Unreachable, "ffmpeg exited with code 1" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Failures))]
+    public void Classifies_failures_and_keeps_urls_out_of_the_reason(string[] stderr, PullSourceKind kind, PullFailureKind verdict, string reason)
+    {
+        var failure = PullProbe.Classify(1, stderr, kind);
+        Assert.Equal(verdict, failure.Kind);
+        Assert.Equal(reason, failure.Reason);
+        Assert.DoesNotContain("SECRET", failure.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_very_long_message_is_cut()
+    {
+        var failure = PullProbe.Classify(1, [new string('x', 5000)], PullSourceKind.Rtmp);
+        Assert.True(failure.Reason.Length <= 301);
+    }
+
+    [Fact]
+    public void Describes_what_is_copied_and_what_is_encoded()
+    {
+        Assert.Equal("video h264 (copied), audio aac (copied)", new PullProbeResult("h264", "aac").Describe());
+        Assert.Equal("video hevc (encoded to h264), audio mp3 (encoded to aac)", new PullProbeResult("hevc", "mp3").Describe());
+        Assert.Equal("video h264 (copied), audio none", new PullProbeResult("h264", null).Describe());
+    }
+}
+
+public sealed class PullBackoffTests
+{
+    [Fact]
+    public void Doubles_from_the_initial_wait_up_to_the_cap()
+    {
+        var backoff = new PullBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
+        var waits = Enumerable.Range(0, 7).Select(_ => backoff.Next(TimeSpan.Zero).TotalSeconds).ToArray();
+        Assert.Equal([1, 2, 4, 8, 10, 10, 10], waits);
+    }
+
+    [Fact]
+    public void A_run_that_stayed_up_starts_over()
+    {
+        var backoff = new PullBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+        backoff.Next(TimeSpan.Zero);
+        backoff.Next(TimeSpan.Zero);
+        Assert.Equal(4, backoff.Next(TimeSpan.FromSeconds(5)).TotalSeconds);
+        Assert.Equal(1, backoff.Next(PullBackoff.StableAfter).TotalSeconds);
+        Assert.Equal(2, backoff.Next(TimeSpan.Zero).TotalSeconds);
+    }
+
+    [Fact]
+    public void An_initial_wait_above_the_cap_is_capped()
+    {
+        var backoff = new PullBackoff(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(5));
+        Assert.Equal(5, backoff.Next(TimeSpan.Zero).TotalSeconds);
+    }
+}
+
+public sealed class PullOptionsTests
+{
+    [Fact]
+    public void Defaults_and_keys()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Pull:MediaRoot"] = "/srv/library",
+            ["Pull:RetryMaxSeconds"] = "60",
+            ["Transcode:FfmpegPath"] = "/opt/ffmpeg/bin/ffmpeg",
+            ["Packager:SegmentSeconds"] = "4",
+        }).Build();
+        var o = PullOptions.FromConfiguration(config);
+        Assert.True(o.Enabled);
+        Assert.Equal("/srv/library", o.MediaRoot);
+        Assert.Equal(TimeSpan.FromSeconds(60), o.RetryMax);
+        Assert.Equal(TimeSpan.FromSeconds(1), o.RetryInitial);
+        Assert.Equal("/opt/ffmpeg/bin/ffmpeg", o.FfmpegPath);
+        Assert.Equal("/opt/ffmpeg/bin/ffprobe", o.FfprobePath);
+        Assert.Equal(4, o.KeyframeSeconds);
+    }
+
+    [Theory]
+    [InlineData("Pull:RetryMaxSeconds", "0")]
+    [InlineData("Pull:RetryInitialSeconds", "soon")]
+    [InlineData("Pull:Enabled", "yes")]
+    [InlineData("Pull:ConnectTimeoutSeconds", "-1")]
+    public void An_invalid_value_names_its_key(string key, string value)
+    {
+        var config = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
+        var e = Assert.Throws<InvalidOperationException>(() => PullOptions.FromConfiguration(config));
+        Assert.Contains(key, e.Message, StringComparison.Ordinal);
+    }
+}

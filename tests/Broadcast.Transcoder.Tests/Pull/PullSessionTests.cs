@@ -1,0 +1,172 @@
+using Broadcast.Media;
+using Broadcast.TestSupport;
+using Broadcast.Transcoder.Pull;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broadcast.Transcoder.Tests.Pull;
+
+/// <summary>Pull sessions with the real ffprobe and ffmpeg reading real files and a closed port, publishing into a real hub.</summary>
+public sealed class PullSessionTests : IDisposable
+{
+    private static readonly ClipSpec Clip = new() { Seconds = 4, Width = 320, Height = 240, Container = ClipContainer.Mp4 };
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+    private readonly string _root = Directory.CreateTempSubdirectory("pull-session").FullName;
+    private readonly LiveStreamRegistry _registry = new();
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private PullOptions Options => new()
+    {
+        MediaRoot = _root,
+        RetryInitial = TimeSpan.FromMilliseconds(200),
+        RetryMax = TimeSpan.FromSeconds(2),
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+    };
+
+    private async Task<string> LibraryClipAsync(string name)
+    {
+        File.Copy(await TestMedia.GetClipAsync(Clip), Path.Combine(_root, name), overwrite: true);
+        return name;
+    }
+
+    private PullSession Start(string url, bool loop = false, string name = "pulled")
+    {
+        var session = new PullSession(new PullSpec(name, "channel-1", url, loop, "k1"), _registry, Options, NullLogger.Instance);
+        session.Start();
+        return session;
+    }
+
+    private static Task WaitAsync(Func<bool> condition, string what, PullSession session) =>
+        WaitFor.ConditionAsync(condition, Bound, what, () => session.Status.ToString());
+
+    [Fact]
+    public async Task A_file_played_once_goes_live_in_the_hub_and_stops_at_its_end()
+    {
+        var file = await LibraryClipAsync("once.mp4");
+        LiveStream? seen = null;
+        _registry.Published += s => seen = s;
+        await using var session = Start("file:" + file);
+        int lives = 0;
+        session.WentLive += _ => lives++;
+
+        await WaitAsync(() => seen is { Video: not null, Audio: not null } s && s.Statistics.VideoFrames > 10, "frames of the file in the hub", session);
+        Assert.Equal("channel-1", seen!.Tag);
+        Assert.Equal(Codec.H264, seen.Video!.Codec);
+        Assert.Equal(320, seen.Video.Width);
+        Assert.Equal(PullState.Live, session.Status.State);
+        Assert.Equal("video h264 (copied), audio aac (copied)", session.Status.Detail);
+
+        await session.Completion.WaitAsync(Bound);
+        Assert.Equal(PullState.Stopped, session.Status.State);
+        Assert.Equal("the source played to its end", session.Status.Reason);
+        Assert.True(seen.IsCompleted);
+        Assert.Null(_registry.Find("pulled"));
+        Assert.Equal(1, lives);
+        // Read at native rate: 4 s of media took about 4 s, all of it arrived.
+        Assert.InRange(seen.Statistics.VideoFrames, Clip.ExpectedVideoFrames - 2, Clip.ExpectedVideoFrames);
+    }
+
+    [Fact]
+    public async Task A_text_file_is_not_media_and_fails_without_retrying()
+    {
+        File.WriteAllText(Path.Combine(_root, "notes.txt"), "These are not the frames you are looking for.\n");
+        bool published = false;
+        _registry.Published += _ => published = true;
+        await using var session = Start("file:notes.txt");
+
+        await session.Completion.WaitAsync(Bound);
+        Assert.Equal(PullState.Failed, session.Status.State);
+        Assert.Equal("not a media stream: ffmpeg says \"Invalid data found when processing input\"", session.Status.Reason);
+        Assert.Equal(1, session.Status.Attempts);
+        Assert.False(published);
+        Assert.Null(session.ProcessId);
+    }
+
+    [Fact]
+    public async Task A_missing_file_fails_with_its_reason()
+    {
+        await using var session = Start("file:nowhere.mp4");
+        await session.Completion.WaitAsync(Bound);
+        Assert.Equal(PullState.Failed, session.Status.State);
+        Assert.Equal("the file does not exist in the media library", session.Status.Reason);
+    }
+
+    [Fact]
+    public async Task An_unreachable_source_retries_with_growing_backoff_until_stopped()
+    {
+        int port = FreePort.Tcp();
+        var session = Start($"rtmp://127.0.0.1:{port}/live/key");
+        var waits = new List<TimeSpan>();
+        session.StateChanged += (_, s) =>
+        {
+            if (s is { State: PullState.Retrying, NextAttemptAt: { } next }) lock (waits) waits.Add(next - s.Since);
+        };
+        await WaitAsync(() => { lock (waits) return waits.Count >= 3; }, "three retries", session);
+        var status = session.Status;
+        Assert.Contains(status.State, new[] { PullState.Retrying, PullState.Starting });
+        Assert.Equal("Connection refused", status.Reason);
+        Assert.Equal($"rtmp://127.0.0.1:{port}/live/…", status.Source);
+        lock (waits)
+        {
+            Assert.Equal(TimeSpan.FromMilliseconds(200), waits[0]);
+            Assert.Equal(TimeSpan.FromMilliseconds(400), waits[1]);
+            Assert.Equal(TimeSpan.FromMilliseconds(800), waits[2]);
+        }
+
+        await session.DisposeAsync();
+        Assert.Equal(PullState.Stopped, session.Status.State);
+        Assert.Null(_registry.Find("pulled"));
+    }
+
+    [Fact]
+    public async Task A_looped_file_keeps_going_until_the_server_ends_the_broadcast()
+    {
+        var file = await LibraryClipAsync("loop.mp4");
+        await using var session = Start("file:" + file, loop: true);
+        await WaitAsync(() => _registry.Find("pulled") is { } s && s.Statistics.VideoFrames > Clip.ExpectedVideoFrames + 15, "the loop past the file's end", session);
+        Assert.Equal(PullState.Live, session.Status.State);
+
+        // An event's end or an admin ends the stream: the pull stops for good instead of coming back.
+        _registry.EndPublish(_registry.Find("pulled")!);
+        await session.Completion.WaitAsync(Bound);
+        Assert.Equal(PullState.Stopped, session.Status.State);
+        Assert.StartsWith("the server ended the broadcast", session.Status.Reason, StringComparison.Ordinal);
+        Assert.Null(session.ProcessId);
+    }
+
+    [Fact]
+    public async Task A_channel_already_live_from_a_publisher_is_retried_not_taken_over()
+    {
+        var file = await LibraryClipAsync("busy.mp4");
+        Assert.True(_registry.TryStartPublish("pulled", out var pushed));
+        await using var session = Start("file:" + file);
+        await WaitAsync(() => session.Status is { State: PullState.Retrying, Reason: "the channel is already live from another publisher" }, "a refused publish", session);
+        Assert.Same(pushed, _registry.Find("pulled"));
+        Assert.False(pushed.IsCompleted);
+    }
+
+    [Fact]
+    public async Task The_supervisor_starts_replaces_and_stops_sessions_by_assignment()
+    {
+        var file = await LibraryClipAsync("sup.mp4");
+        var supervisor = new PullSupervisor(_registry, Options, NullLoggerFactory.Instance);
+        supervisor.Apply([new PullSpec("a", "ch-a", "file:" + file, true, "v1")]);
+        var first = supervisor.Find("a")!;
+        await WaitAsync(() => first.Status.State == PullState.Live, "the first session live", first);
+
+        supervisor.Apply([new PullSpec("a", "ch-a", "file:" + file, true, "v1")]);
+        Assert.Same(first, supervisor.Find("a"));
+
+        supervisor.Apply([new PullSpec("a", "ch-a", "file:" + file, true, "v2")]);
+        var second = supervisor.Find("a")!;
+        Assert.NotSame(first, second);
+        await first.Completion.WaitAsync(Bound);
+        await WaitAsync(() => second.Status.State == PullState.Live, "the replacement live", second);
+
+        supervisor.Apply([]);
+        Assert.Null(supervisor.Find("a"));
+        await second.Completion.WaitAsync(Bound);
+        await supervisor.StopAsync(CancellationToken.None);
+        Assert.Null(_registry.Find("a"));
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace Broadcast.Transcoder.Pull;
+
+/// <summary>
+/// Pull sources, from the configuration section <c>Pull</c>. Read by hand so an invalid value stops start-up naming its key.
+/// </summary>
+public sealed class PullOptions
+{
+    public const string SectionName = "Pull";
+
+    /// <summary>Whether this node runs pull sources (<c>Pull:Enabled</c>). In a cluster with several ingest nodes, enable it on one.</summary>
+    public bool Enabled { get; init; } = true;
+
+    /// <summary>Where <c>file:</c> sources live (<c>Pull:MediaRoot</c>); paths may not leave it.</summary>
+    public string MediaRoot { get; init; } = "./data/media-library";
+
+    public string FfmpegPath { get; init; } = "ffmpeg";
+
+    public string FfprobePath { get; init; } = "ffprobe";
+
+    /// <summary>First wait before retrying an unreachable source; doubles per failure up to <see cref="RetryMax"/>.</summary>
+    public TimeSpan RetryInitial { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan RetryMax { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Open/read timeout of network sources (ffmpeg <c>rw_timeout</c>) and the limit on silence once live.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long ffprobe may take to identify the source.</summary>
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>After 'q', how long ffmpeg may take to exit before it is killed.</summary>
+    public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Keyframe spacing when the video must be encoded (the packager's segment duration).</summary>
+    public int KeyframeSeconds { get; init; } = 2;
+
+    public string X264Preset { get; init; } = "veryfast";
+
+    public long AudioBitrate { get; init; } = 128_000;
+
+    public static PullOptions FromConfiguration(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var s = configuration.GetSection(SectionName);
+        var transcode = configuration.GetSection(TranscodeOptions.SectionName);
+        string ffmpeg = s["FfmpegPath"] is { Length: > 0 } f ? f : transcode["FfmpegPath"] is { Length: > 0 } t ? t : "ffmpeg";
+        return new PullOptions
+        {
+            Enabled = Bool(s, "Enabled", true),
+            MediaRoot = s["MediaRoot"] is { Length: > 0 } root ? root : "./data/media-library",
+            FfmpegPath = ffmpeg,
+            FfprobePath = s["FfprobePath"] is { Length: > 0 } p ? p : Sibling(ffmpeg, "ffprobe"),
+            RetryInitial = Seconds(s, "RetryInitialSeconds", 1, 0.1, 60),
+            RetryMax = Seconds(s, "RetryMaxSeconds", 30, 1, 3600),
+            ConnectTimeout = Seconds(s, "ConnectTimeoutSeconds", 10, 1, 300),
+            ProbeTimeout = Seconds(s, "ProbeTimeoutSeconds", 30, 1, 300),
+            StopGrace = Seconds(s, "StopGraceSeconds", 3, 0, 60),
+            KeyframeSeconds = int.TryParse(configuration["Packager:SegmentSeconds"], NumberStyles.Integer, CultureInfo.InvariantCulture, out int seg) && seg is > 0 and <= 10 ? seg : 2,
+            X264Preset = transcode["X264Preset"] is { Length: > 0 } preset ? preset : "veryfast",
+        };
+    }
+
+    /// <summary>ffprobe beside a configured ffmpeg path (…/bin/ffmpeg → …/bin/ffprobe), else on PATH.</summary>
+    internal static string Sibling(string ffmpeg, string tool)
+    {
+        string? dir = Path.GetDirectoryName(ffmpeg);
+        return string.IsNullOrEmpty(dir) ? tool : Path.Combine(dir, tool);
+    }
+
+    private static bool Bool(IConfigurationSection s, string key, bool fallback)
+    {
+        if (s[key] is not { Length: > 0 } v) return fallback;
+        return bool.TryParse(v, out bool b) ? b : throw new InvalidOperationException($"{SectionName}:{key} must be true or false, not '{v}'.");
+    }
+
+    private static TimeSpan Seconds(IConfigurationSection s, string key, double fallback, double min, double max)
+    {
+        if (s[key] is not { Length: > 0 } v) return TimeSpan.FromSeconds(fallback);
+        if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || d < min || d > max)
+            throw new InvalidOperationException($"{SectionName}:{key} must be a number of seconds from {min} to {max}, not '{v}'.");
+        return TimeSpan.FromSeconds(d);
+    }
+}

@@ -1,0 +1,418 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.IO.Pipelines;
+using Broadcast.Media;
+using Broadcast.Transcoder.Flv;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Transcoder.Pull;
+
+/// <summary>What to pull into which stream. <paramref name="Key"/> identifies this assignment: a different key is a new session.</summary>
+/// <param name="Tag">Set on the <see cref="LiveStream"/> like an RTMP publish's channel id.</param>
+public sealed record PullSpec(string StreamName, string? Tag, string Url, bool Loop, string Key);
+
+/// <summary>
+/// One pull source as a supervised ffmpeg child: ffprobe names the codecs (and tells media from anything else), then ffmpeg
+/// reads the source and writes FLV to stdout (copy where the codecs allow), which <see cref="FlvFrameReader"/> turns into frames
+/// published on the hub under <see cref="PullSpec.StreamName"/> from the first tag on, exactly as an RTMP publish would be. An
+/// unreachable or dropped source is retried with <see cref="PullBackoff"/>; a source that is not media, or a missing file, ends
+/// in <see cref="PullState.Failed"/> and is not retried. Each attempt is one broadcast (one publish, one end).
+/// </summary>
+public sealed partial class PullSession : IAsyncDisposable
+{
+    private readonly LiveStreamRegistry _registry;
+    private readonly PullOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly PullBackoff _backoff;
+    private readonly object _gate = new();
+    private PullStatus _status;
+    private Task? _run;
+    private Process? _process;
+    private int _disposed;
+
+    public PullSession(PullSpec spec, LiveStreamRegistry registry, PullOptions options, ILogger logger, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        Spec = spec;
+        _registry = registry;
+        _options = options;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _backoff = new PullBackoff(options.RetryInitial, options.RetryMax);
+        string display = PullInput.TryResolve(spec.Url, options.MediaRoot, out var input, out _) ? input.Display : "(invalid)";
+        _status = new PullStatus(spec.StreamName, display, PullState.Starting, null, 0, _time.GetUtcNow(), null, null);
+    }
+
+    public PullSpec Spec { get; }
+
+    public PullStatus Status { get { lock (_gate) return _status; } }
+
+    /// <summary>Raised each time an attempt starts publishing (its first frame reached the hub).</summary>
+    public event Action<PullSession>? WentLive;
+
+    /// <summary>Raised on every state change.</summary>
+    public event Action<PullSession, PullStatus>? StateChanged;
+
+    /// <summary>The running ffmpeg's (or ffprobe's) process id, for tests that kill it.</summary>
+    public int? ProcessId { get { try { return _process is { HasExited: false } p ? p.Id : null; } catch (InvalidOperationException) { return null; } } }
+
+    /// <summary>Completes when the session reached a final state.</summary>
+    public Task Completion => _run ?? Task.CompletedTask;
+
+    public void Start() => _run ??= Task.Run(() => RunAsync(_stop.Token));
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!PullInput.TryResolve(Spec.Url, _options.MediaRoot, out var input, out var invalid))
+            {
+                SetState(PullState.Failed, "invalid source: " + invalid);
+                return;
+            }
+            int attempts = 0;
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                SetState(PullState.Starting, Status.Reason, attempts);
+                var outcome = await AttemptAsync(input, cancellationToken).ConfigureAwait(false);
+                if (cancellationToken.IsCancellationRequested) break;
+                switch (outcome.Kind)
+                {
+                    case OutcomeKind.Finished:
+                        SetState(PullState.Stopped, outcome.Reason, attempts);
+                        LogStopped(Spec.StreamName, input.Display, outcome.Reason);
+                        return;
+                    case OutcomeKind.Failed:
+                        SetState(PullState.Failed, outcome.Reason, attempts + 1);
+                        LogFailed(Spec.StreamName, input.Display, outcome.Reason);
+                        return;
+                }
+                attempts = outcome.LiveFor >= PullBackoff.StableAfter ? 1 : attempts + 1;
+                var wait = _backoff.Next(outcome.LiveFor);
+                var now = _time.GetUtcNow();
+                lock (_gate) _status = _status with { State = PullState.Retrying, Reason = outcome.Reason, Attempts = attempts, Since = now, NextAttemptAt = now + wait };
+                StateChanged?.Invoke(this, Status);
+                LogRetrying(Spec.StreamName, input.Display, outcome.Reason, wait.TotalMilliseconds);
+                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogCrashed(ex, Spec.StreamName);
+            SetState(PullState.Failed, "internal error: " + ex.Message);
+            return;
+        }
+        if (!Status.State.IsFinal()) SetState(PullState.Stopped, "stopped");
+    }
+
+    private enum OutcomeKind { Retry, Finished, Failed }
+
+    private sealed record Outcome(OutcomeKind Kind, string Reason, TimeSpan LiveFor = default);
+
+    private async Task<Outcome> AttemptAsync(PullInput input, CancellationToken cancellationToken)
+    {
+        // 1. ffprobe: which codecs, and is it media at all.
+        var probeRun = await RunToEndAsync(_options.FfprobePath, PullCommand.BuildProbe(input, _options), _options.ProbeTimeout, cancellationToken).ConfigureAwait(false);
+        if (probeRun.TimedOut) return new Outcome(OutcomeKind.Retry, $"the source did not answer within {_options.ProbeTimeout.TotalSeconds:0} s");
+        if (probeRun.ExitCode != 0) return FromFailure(PullProbe.Classify(probeRun.ExitCode, probeRun.Stderr, input.Kind));
+        if (!PullProbe.TryParse(probeRun.Stdout, out var probe, out var notMedia)) return FromFailure(notMedia!);
+        lock (_gate) _status = _status with { Detail = probe.Describe() };
+
+        // 2. ffmpeg: the source as FLV on stdout, into the hub.
+        return await RunFfmpegAsync(input, probe, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Outcome FromFailure(PullFailure failure) =>
+        new(failure.Kind == PullFailureKind.Unreachable ? OutcomeKind.Retry : OutcomeKind.Failed, failure.Reason);
+
+    private sealed record ToolRun(int ExitCode, bool TimedOut, List<string> Stdout, List<string> Stderr);
+
+    private async Task<ToolRun> RunToEndAsync(string tool, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var process = StartProcess(tool, args, stdin: false);
+        var stdout = new List<string>();
+        var stderr = new List<string>();
+        var outTask = ReadLinesAsync(process.StandardOutput, stdout, 64);
+        var errTask = ReadLinesAsync(process.StandardError, stderr, 32);
+        using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutCts.CancelAfter(timeout);
+        bool timedOut = false;
+        try
+        {
+            await process.WaitForExitAsync(timeoutCts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            timedOut = !cancellationToken.IsCancellationRequested;
+            Kill(process);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            _process = null;
+        }
+        await Task.WhenAll(outTask, errTask).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return new ToolRun(process.ExitCode, timedOut, stdout, stderr);
+    }
+
+    private static async Task ReadLinesAsync(StreamReader reader, List<string> lines, int keep)
+    {
+        try
+        {
+            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                lock (lines)
+                {
+                    lines.Add(line);
+                    if (lines.Count > keep) lines.RemoveAt(0);
+                }
+            }
+        }
+        catch (IOException) { }
+        catch (ObjectDisposedException) { }
+    }
+
+    private Process StartProcess(string tool, IReadOnlyList<string> args, bool stdin)
+    {
+        var psi = new ProcessStartInfo(tool)
+        {
+            RedirectStandardInput = stdin,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"{tool} did not start");
+        _process = process;
+        return process;
+    }
+
+    private async Task<Outcome> RunFfmpegAsync(PullInput input, PullProbeResult probe, CancellationToken cancellationToken)
+    {
+        using var process = StartProcess(_options.FfmpegPath, PullCommand.Build(input, Spec.Loop, probe, _options), stdin: true);
+        LogStarting(Spec.StreamName, input.Display, process.Id, probe.Describe());
+        var stderr = new List<string>();
+        var errTask = PumpStderrAsync(process, stderr);
+        using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var publish = new Publish(this, runCts);
+        long liveSince = 0;
+        long lastData = Environment.TickCount64;
+        bool hung = false;
+        var watchdog = Task.Run(async () =>
+        {
+            // Silence before the first byte may be a slow open (rw_timeout covers it); once live, it is a stalled source.
+            while (!runCts.IsCancellationRequested)
+            {
+                await Task.Delay(500, runCts.Token).ConfigureAwait(false);
+                var limit = publish.Stream is null ? _options.ProbeTimeout : _options.ConnectTimeout;
+                if (Environment.TickCount64 - Volatile.Read(ref lastData) > limit.TotalMilliseconds)
+                {
+                    hung = true;
+                    Kill(process);
+                    return;
+                }
+            }
+        }, CancellationToken.None);
+        try
+        {
+            var pipe = PipeReader.Create(process.StandardOutput.BaseStream);
+            while (true)
+            {
+                var result = await pipe.ReadAsync(runCts.Token).ConfigureAwait(false);
+                Volatile.Write(ref lastData, Environment.TickCount64);
+                var consumed = publish.Consume(result.Buffer, out string? refused);
+                pipe.AdvanceTo(consumed, result.Buffer.End);
+                if (refused is not null) return new Outcome(OutcomeKind.Retry, refused);
+                if (publish.Stream is not null && liveSince == 0)
+                {
+                    liveSince = Environment.TickCount64;
+                    SetState(PullState.Live, null, Status.Attempts);
+                    LogLive(Spec.StreamName, input.Display);
+                    WentLive?.Invoke(this);
+                }
+                if (result.IsCompleted) break;
+            }
+            await pipe.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        finally
+        {
+            await StopProcessAsync(process).ConfigureAwait(false);
+            await runCts.CancelAsync().ConfigureAwait(false);
+            try { await watchdog.ConfigureAwait(false); } catch (OperationCanceledException) { }
+            publish.End(_registry);
+            _process = null;
+        }
+        await errTask.ConfigureAwait(false);
+        var liveFor = liveSince == 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Environment.TickCount64 - liveSince);
+        if (cancellationToken.IsCancellationRequested) return new Outcome(OutcomeKind.Finished, "stopped", liveFor);
+        if (publish.EndedByServer) return new Outcome(OutcomeKind.Finished, "the server ended the broadcast (event end or an admin)", liveFor);
+        if (hung) return new Outcome(OutcomeKind.Retry, publish.Stream is null ? "the source sent nothing" : $"no data from the source for {_options.ConnectTimeout.TotalSeconds:0} s", liveFor);
+        if (process.ExitCode == 0 && liveSince != 0)
+        {
+            if (input.EndsByItself && !Spec.Loop) return new Outcome(OutcomeKind.Finished, "the source played to its end", liveFor);
+            return new Outcome(OutcomeKind.Retry, Spec.Loop ? "the source ended; starting it again" : "the source ended the stream", liveFor);
+        }
+        lock (stderr)
+        {
+            if (publish.Error is { } error) return new Outcome(OutcomeKind.Retry, "unreadable output: " + error, liveFor);
+            var failure = PullProbe.Classify(process.ExitCode, stderr, input.Kind);
+            return failure.Kind == PullFailureKind.Unreachable ? new Outcome(OutcomeKind.Retry, failure.Reason, liveFor) : FromFailure(failure) with { LiveFor = liveFor };
+        }
+    }
+
+    /// <summary>'q' on stdin (ffmpeg's own clean stop), then kill after the grace period.</summary>
+    private async Task StopProcessAsync(Process process)
+    {
+        if (process.HasExited) return;
+        try
+        {
+            await process.StandardInput.WriteAsync("q").ConfigureAwait(false);
+            await process.StandardInput.FlushAsync().ConfigureAwait(false);
+            process.StandardInput.Close();
+        }
+        catch (IOException) { }
+        catch (ObjectDisposedException) { }
+        try
+        {
+            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(_options.StopGrace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            Kill(process);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PumpStderrAsync(Process process, List<string> tail)
+    {
+        try
+        {
+            while (await process.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
+            {
+                if (line.Length == 0) continue;
+                LogFfmpeg(Spec.StreamName, line);
+                lock (tail)
+                {
+                    tail.Add(line);
+                    if (tail.Count > 32) tail.RemoveAt(0);
+                }
+            }
+        }
+        catch (IOException) { }
+        catch (ObjectDisposedException) { }
+    }
+
+    /// <summary>The hub side of one attempt: the publish starts at the first tag, frames go in, and it ends when the attempt ends.</summary>
+    private sealed class Publish(PullSession session, CancellationTokenSource run)
+    {
+        private readonly FlvStreamReader _reader = new();
+        private FlvFrameReader? _frames;
+        private bool _ending;
+
+        public LiveStream? Stream { get; private set; }
+
+        public bool EndedByServer { get; private set; }
+
+        public string? Error { get; private set; }
+
+        public SequencePosition Consume(ReadOnlySequence<byte> buffer, out string? refused)
+        {
+            string? refusal = null;
+            var position = _reader.Read(buffer, tag =>
+            {
+                if (_frames is null)
+                {
+                    if (!session._registry.TryStartPublish(session.Spec.StreamName, out var stream))
+                    {
+                        refusal = "the channel is already live from another publisher";
+                        return false;
+                    }
+                    stream.Tag = session.Spec.Tag;
+                    stream.Completed += OnCompleted;
+                    Stream = stream;
+                    _frames = new FlvFrameReader(stream);
+                }
+                if (!_frames.TryHandle(tag, out var frameError) && frameError is not null) Error = frameError;
+                return true;
+            }, out string? error);
+            // Bytes that can never be a tag: stop this attempt rather than buffer forever.
+            refused = refusal ?? (error is null ? null : "ffmpeg's FLV output is malformed: " + error);
+            return position;
+        }
+
+        private void OnCompleted(LiveStream stream)
+        {
+            stream.Completed -= OnCompleted;
+            if (Volatile.Read(ref _ending)) return;
+            // Someone else ended it (an event's end, an admin): this attempt is over and must not come back by itself.
+            EndedByServer = true;
+            try { run.Cancel(); } catch (ObjectDisposedException) { }
+        }
+
+        public void End(LiveStreamRegistry registry)
+        {
+            if (Stream is not { } stream) return;
+            Volatile.Write(ref _ending, true);
+            stream.Completed -= OnCompleted;
+            registry.EndPublish(stream);
+        }
+    }
+
+    private void SetState(PullState state, string? reason, int? attempts = null)
+    {
+        PullStatus status;
+        lock (_gate)
+        {
+            _status = _status with { State = state, Reason = reason, Attempts = attempts ?? _status.Attempts, Since = _time.GetUtcNow(), NextAttemptAt = null };
+            status = _status;
+        }
+        StateChanged?.Invoke(this, status);
+    }
+
+    private static void Kill(Process process)
+    {
+        try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
+    }
+
+    /// <summary>Stops ffmpeg (gracefully, then by force) and ends the publish; the state becomes stopped unless it already was final.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try { await Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
+        _stop.Dispose();
+    }
+
+    [LoggerMessage(EventId = 3701, Level = LogLevel.Information, Message = "Pulling {Source} into {Channel}: ffmpeg pid {Pid}, {Detail}")]
+    private partial void LogStarting(string channel, string source, int pid, string detail);
+
+    [LoggerMessage(EventId = 3702, Level = LogLevel.Information, Message = "Pull of {Source} into {Channel} is live")]
+    private partial void LogLive(string channel, string source);
+
+    [LoggerMessage(EventId = 3703, Level = LogLevel.Warning, Message = "Pull of {Source} into {Channel}: {Reason}; retrying in {BackoffMs} ms")]
+    private partial void LogRetrying(string channel, string source, string reason, double backoffMs);
+
+    [LoggerMessage(EventId = 3704, Level = LogLevel.Error, Message = "Pull of {Source} into {Channel} failed and will not be retried: {Reason}")]
+    private partial void LogFailed(string channel, string source, string reason);
+
+    [LoggerMessage(EventId = 3705, Level = LogLevel.Information, Message = "Pull of {Source} into {Channel} stopped: {Reason}")]
+    private partial void LogStopped(string channel, string source, string reason);
+
+    [LoggerMessage(EventId = 3706, Level = LogLevel.Error, Message = "Pull session of {Channel} crashed")]
+    private partial void LogCrashed(Exception exception, string channel);
+
+    [LoggerMessage(EventId = 3707, Level = LogLevel.Debug, Message = "ffmpeg pull[{Channel}]: {Line}")]
+    private partial void LogFfmpeg(string channel, string line);
+}
