@@ -85,6 +85,7 @@ public sealed class LiveStream
             _reconnecting = true;
             _reconnectDeadline = deadline;
             _interruptedAt = TimeProvider.GetUtcNow();
+            GapLocked();
             return true;
         }
     }
@@ -106,6 +107,25 @@ public sealed class LiveStream
             _joinGap = TimelineJoin.ToVideoTicks(TimeProvider.GetUtcNow() - _interruptedAt);
             return true;
         }
+    }
+
+    /// <summary>
+    /// The producer stopped here and what comes next (if anything) does not continue it: a transcoder's ffmpeg drained
+    /// at its source's interruption. Readers see a gap after the frames already queued (<see cref="LiveStreamReader.ReadOrGapAsync"/>),
+    /// and a reader opened from now on does not start with the cached frames from before it.
+    /// </summary>
+    public void MarkGap()
+    {
+        lock (_gate)
+        {
+            if (!_completed) GapLocked();
+        }
+    }
+
+    private void GapLocked()
+    {
+        foreach (var reader in _readers) reader.OfferGap();
+        ClearGopCache();
     }
 
     /// <summary>The grace period of <paramref name="epoch"/> ran out: true when the caller is to end the stream (no resume won the race).</summary>
@@ -291,6 +311,12 @@ public sealed class LiveStreamReader : IDisposable
     /// <summary>Frames this reader lost because it fell behind.</summary>
     public long DroppedFrames => Interlocked.Read(ref _dropped);
 
+    /// <summary>The in-band gap marker (<see cref="LiveStream.MarkGap"/>): never handed out by <see cref="ReadAsync"/> or <see cref="TryRead"/>.</summary>
+    private static readonly MediaFrame GapMarker = MediaFrame.CreateMarker();
+
+    /// <summary>Called by the hub under its lock; never blocks. A reader whose queue is full misses the gap (it resyncs anyway).</summary>
+    internal void OfferGap() => _queue.Writer.TryWrite(GapMarker);
+
     /// <summary>Called by the hub under its lock; never blocks.</summary>
     internal void Offer(MediaFrame frame)
     {
@@ -312,6 +338,7 @@ public sealed class LiveStreamReader : IDisposable
         long dropped = 0;
         while (_queue.Reader.TryRead(out var stale))
         {
+            if (ReferenceEquals(stale, GapMarker)) continue;
             stale.Release();
             dropped++;
         }
@@ -334,15 +361,31 @@ public sealed class LiveStreamReader : IDisposable
     {
         while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (_queue.Reader.TryRead(out var frame)) return frame;
+            if (_queue.Reader.TryRead(out var frame) && !ReferenceEquals(frame, GapMarker)) return frame;
         }
         return null;
     }
 
+    /// <summary>
+    /// Like <see cref="ReadAsync"/>, and also reports where the producer stopped (its publisher dropped,
+    /// <see cref="LiveStream.TryInterrupt"/>, or <see cref="LiveStream.MarkGap"/>), in order with the frames: every frame
+    /// from before the gap comes first. The end of the stream is a result with neither a frame nor a gap.
+    /// </summary>
+    public async ValueTask<LiveStreamRead> ReadOrGapAsync(CancellationToken cancellationToken = default)
+    {
+        while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_queue.Reader.TryRead(out var frame))
+                return ReferenceEquals(frame, GapMarker) ? new LiveStreamRead(null, IsGap: true) : new LiveStreamRead(frame, IsGap: false);
+        }
+        return default;
+    }
+
     public bool TryRead(out MediaFrame? frame)
     {
-        if (_queue.Reader.TryRead(out var f))
+        while (_queue.Reader.TryRead(out var f))
         {
+            if (ReferenceEquals(f, GapMarker)) continue;
             frame = f;
             return true;
         }
@@ -355,7 +398,8 @@ public sealed class LiveStreamReader : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stream.Detach(this);
         _queue.Writer.TryComplete();
-        while (_queue.Reader.TryRead(out var f)) f.Release();
+        while (_queue.Reader.TryRead(out var f))
+            if (!ReferenceEquals(f, GapMarker)) f.Release();
     }
 }
 
