@@ -485,14 +485,14 @@ internal sealed class RtmpConnection
     /// </summary>
     private void EndAfterGrace(LiveStream stream)
     {
-        int epoch = stream.Epoch;
+        int resumes = stream.Resumes;
         var decision = _decision;
         string app = _app ?? "";
         int ended = 0;
         void OnCompleted(LiveStream completed)
         {
             completed.Completed -= OnCompleted;
-            if (completed.Epoch != epoch || Interlocked.Exchange(ref ended, 1) != 0) return;
+            if (completed.Resumes != resumes || Interlocked.Exchange(ref ended, 1) != 0) return;
             RtmpLog.ReconnectGraceExpired(_logger, Id, _remote, completed.Name, app, decision.ChannelId);
             _ = NotifyUnpublishedAsync(decision, app);
         }
