@@ -48,7 +48,7 @@ public sealed partial class DashReconnectTests(ServerFixture fixture)
             first.Stop();
             await first.DisposeAsync();
         }
-        await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(channel.Id)).Raw?["live"]?["reconnecting"]?.GetValue<bool>() == true,
+        await WaitFor.ConditionAsync(async () => await Playlists.IsReconnectingAsync(Server, channel.Id),
             TimeSpan.FromSeconds(30), "the channel to show as reconnecting", () => fixture.WithLog(""));
 
         // The scenario's gap (the encoder is away 5 s), not a synchronisation wait.

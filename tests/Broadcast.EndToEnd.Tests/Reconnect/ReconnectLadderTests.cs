@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using Broadcast.EndToEnd.Tests.Server;
 using Broadcast.TestSupport;
 
@@ -13,7 +11,7 @@ namespace Broadcast.EndToEnd.Tests.Reconnect;
 /// gap (EXT-X-TARGETDURATION stays the 2 s target).
 /// </summary>
 [Collection(ServerCollection.Name)]
-public sealed partial class ReconnectLadderTests(ServerFixture fixture)
+public sealed class ReconnectLadderTests(ServerFixture fixture)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 640, Height = 480, Fps = 30, VideoBitrateKbps = 500 };
     private static readonly string[] Renditions = ["source", "360p", "audio"];
@@ -36,20 +34,20 @@ public sealed partial class ReconnectLadderTests(ServerFixture fixture)
         long lastBeforeDrop;
         await using (var first = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 5))
         {
-            await WaitFor.ConditionAsync(() => AllAsync((_, text) => Numbers(text).Count >= 3), TimeSpan.FromSeconds(90),
+            await WaitFor.ConditionAsync(() => AllAsync((_, text) => Playlists.Numbers(text).Count >= 3), TimeSpan.FromSeconds(90),
                 "three segments in the source, the 360p rung and the audio", () => fixture.WithLog($"{Describe()}\n{first.Log.Tail(15)}"));
-            lastBeforeDrop = Numbers(playlists["source"])[^1];
+            lastBeforeDrop = Playlists.Numbers(playlists["source"])[^1];
             // Killed: the connection drops without FCUnpublish/deleteStream.
             first.Stop();
         }
-        await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(channel.Id)).Raw?["live"]?["reconnecting"]?.GetValue<bool>() == true,
+        await WaitFor.ConditionAsync(async () => await Playlists.IsReconnectingAsync(Server, channel.Id),
             TimeSpan.FromSeconds(30), "the channel to show as reconnecting", () => fixture.WithLog(""));
 
         // At the drop, before any reconnect: the segment each rendition had open is stored, under one number.
         long atDrop = 0;
         await WaitFor.ConditionAsync(() => AllAsync((r, text) =>
             {
-                var numbers = Numbers(text);
+                var numbers = Playlists.Numbers(text);
                 if (r == "source") atDrop = numbers.Count > 0 ? numbers[^1] : 0;
                 return numbers.Count > 0 && numbers[^1] > lastBeforeDrop && numbers[^1] == atDrop;
             }), TimeSpan.FromSeconds(30), "every rendition to store its segment in progress at the drop", () => fixture.WithLog(Describe()));
@@ -61,19 +59,19 @@ public sealed partial class ReconnectLadderTests(ServerFixture fixture)
         await WaitFor.ConditionAsync(() => AllAsync((_, text) =>
             {
                 int at = text.IndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal);
-                return at >= 0 && Numbers(text[at..]).Count >= 3;
+                return at >= 0 && Playlists.Numbers(text[at..]).Count >= 3;
             }), TimeSpan.FromSeconds(90), "three segments after the join in every rendition", () => fixture.WithLog($"{Describe()}\n{second.Log.Tail(15)}"));
 
         foreach (var r in Renditions)
         {
             var text = playlists[r];
-            fixture.Check(Regex.Matches(text, "#EXT-X-DISCONTINUITY\n").Count == 1, $"{r}: expected one discontinuity\n{Describe()}");
-            var after = Numbers(text[text.IndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal)..]);
+            fixture.Check(Playlists.Discontinuities(text) == 1, $"{r}: expected one discontinuity\n{Describe()}");
+            var after = Playlists.Numbers(text[text.IndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal)..]);
             fixture.Check(after[0] == atDrop + 1, $"{r}: the join is not at segment {atDrop + 1}\n{Describe()}");
-            var numbers = Numbers(text);
+            var numbers = Playlists.Numbers(text);
             fixture.Check(numbers.Zip(numbers.Skip(1)).All(p => p.Second == p.First + 1), $"{r}: numbers not contiguous\n{Describe()}");
             fixture.Check(text.Contains("#EXT-X-TARGETDURATION:2\n", StringComparison.Ordinal), $"{r}: a segment spans the gap\n{Describe()}");
-            fixture.Check(Durations(text).All(d => d <= 2.6), $"{r}: a segment spans the gap\n{Describe()}");
+            fixture.Check(Playlists.Durations(text).All(d => d <= 2.6), $"{r}: a segment spans the gap\n{Describe()}");
         }
         second.Stop();
     }
@@ -83,16 +81,4 @@ public sealed partial class ReconnectLadderTests(ServerFixture fixture)
         using var response = await Server.Viewer.GetAsync(url);
         return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : null;
     }
-
-    private static List<long> Numbers(string playlist) =>
-        SegmentName().Matches(playlist).Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
-
-    private static List<double> Durations(string playlist) =>
-        Extinf().Matches(playlist).Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList();
-
-    [GeneratedRegex(@"^\w+-(\d+)\.m4s$", RegexOptions.Multiline)]
-    private static partial Regex SegmentName();
-
-    [GeneratedRegex(@"#EXTINF:([\d.]+),")]
-    private static partial Regex Extinf();
 }

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Reconnect;
@@ -9,7 +8,7 @@ namespace Broadcast.EndToEnd.Tests.Reconnect;
 /// slate segments (behind one discontinuity) and hls.js keeps advancing well past what it had buffered; when the same
 /// key publishes again the live media follows behind a second discontinuity and playback goes on.
 /// </summary>
-public sealed partial class SlateTests
+public sealed class SlateTests
 {
     // 320x240 stays below every ladder rung: only the source and the audio are packaged, which keeps the test light.
     private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 320, Height = 240, Fps = 30, VideoBitrateKbps = 300 };
@@ -58,17 +57,17 @@ public sealed partial class SlateTests
 
         // During the gap: slate segments behind a discontinuity, the playlist growing, hls.js going on well past the
         // 3 target durations it holds back from the live edge.
-        await WaitFor.ConditionAsync(async () => (await server.Api.GetChannelAsync(channel.Id)).Raw?["live"]?["reconnecting"]?.GetValue<bool>() == true,
+        await WaitFor.ConditionAsync(async () => await Playlists.IsReconnectingAsync(server, channel.Id),
             TimeSpan.FromSeconds(30), "the channel to show as reconnecting", () => Log(""));
         double atDrop = await player.GetCurrentTimeAsync();
         await WaitFor.ConditionAsync(async () =>
             {
                 var text = await MediaAsync();
                 int at = text.IndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal);
-                return at >= 0 && Numbers(text[at..]).Count >= 4;
+                return at >= 0 && Playlists.Numbers(text[at..]).Count >= 4;
             }, TimeSpan.FromSeconds(60), "four slate segments after the drop", () => Log(playlist));
         await player.WaitForCurrentTimeAsync(atDrop + 12, TimeSpan.FromSeconds(60), () => Log($"{playlist}\n{player.DescribeAsync().GetAwaiter().GetResult()}"));
-        Assert.True((await server.Api.GetChannelAsync(channel.Id)).Raw?["live"]?["reconnecting"]?.GetValue<bool>() == true, Log("the slate played after the gap ended"));
+        Assert.True(await Playlists.IsReconnectingAsync(server, channel.Id), Log("the slate played after the gap ended"));
         Assert.DoesNotContain("#EXT-X-ENDLIST", playlist, StringComparison.Ordinal);
 
         // The encoder is back: the live media follows the slate behind a second discontinuity.
@@ -77,9 +76,9 @@ public sealed partial class SlateTests
             {
                 var text = await MediaAsync();
                 int at = text.LastIndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal);
-                return Regex.Matches(text, "#EXT-X-DISCONTINUITY\n").Count + DiscontinuitySequence(text) >= 2 && at >= 0 && Numbers(text[at..]).Count >= 2;
+                return Playlists.Discontinuities(text) + Playlists.DiscontinuitySequence(text) >= 2 && at >= 0 && Playlists.Numbers(text[at..]).Count >= 2;
             }, TimeSpan.FromSeconds(60), "two segments of the new publish after the slate", () => Log($"{playlist}\n{second.Log.Tail(10)}"));
-        var numbers = Numbers(playlist);
+        var numbers = Playlists.Numbers(playlist);
         Assert.True(numbers.Zip(numbers.Skip(1)).All(p => p.Second == p.First + 1), Log($"numbers not contiguous:\n{playlist}"));
         var atJoin = await player.GetCurrentTimeAsync();
         await player.WaitForCurrentTimeAsync(atJoin + 4, TimeSpan.FromSeconds(60), () => Log(playlist));
@@ -87,16 +86,4 @@ public sealed partial class SlateTests
         Assert.True(fatal.Count == 0, Log($"hls.js fatal errors: {string.Join("; ", fatal)}\n{await player.DescribeAsync()}"));
         second.Stop();
     }
-
-    private static List<long> Numbers(string playlist) =>
-        SegmentName().Matches(playlist).Select(m => long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
-
-    private static int DiscontinuitySequence(string playlist) =>
-        DiscontinuitySequenceTag().Match(playlist) is { Success: true } m ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-
-    [GeneratedRegex(@"^\w+-(\d+)\.m4s$", RegexOptions.Multiline)]
-    private static partial Regex SegmentName();
-
-    [GeneratedRegex(@"#EXT-X-DISCONTINUITY-SEQUENCE:(\d+)")]
-    private static partial Regex DiscontinuitySequenceTag();
 }
