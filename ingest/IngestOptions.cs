@@ -12,6 +12,9 @@ public sealed class IngestOptions
     /// </summary>
     public int ReconnectGraceSeconds { get; set; } = 30;
 
-    /// <summary>Optional still image shown while waiting for a reconnect (not yet implemented; see the packager README).</summary>
+    /// <summary>
+    /// Optional still image shown while waiting for a reconnect: the transcoder encodes it with silence once per source
+    /// size and audio format and plays it into the waiting stream (see the transcoder's SlateFiller). Null: the live edge holds.
+    /// </summary>
     public string? Slate { get; set; }
 }

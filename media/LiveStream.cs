@@ -34,6 +34,8 @@ public sealed class LiveStream
     private long _end = long.MinValue;
     private long _lastVideoDts = long.MinValue;
     private long _lastVideoDelta;
+    private int _resumes;
+    private bool _filling;
 
     public LiveStream(string name, TimeProvider? timeProvider = null)
     {
@@ -73,6 +75,47 @@ public sealed class LiveStream
     /// <summary>How many times a publisher rejoined this broadcast; frames carry it as <see cref="MediaFrame.Epoch"/>.</summary>
     public int Epoch { get { lock (_gate) return _epoch; } }
 
+    /// <summary>How many times a publisher took the broadcast over again after a drop (a slate fill does not count).</summary>
+    public int Resumes { get { lock (_gate) return _resumes; } }
+
+    /// <summary>
+    /// While the broadcast waits for its publisher: starts filling the gap with stand-in media (a slate). The fill is a
+    /// new <see cref="Epoch"/> placed like a reconnect (after the media plus the time away) and written with
+    /// <see cref="WriteFill"/>; it ends when a publisher resumes (readers then see a gap before the new publish) or the
+    /// grace runs out. Returns the fill's epoch, or -1 when the stream does not wait or already fills.
+    /// </summary>
+    public int TryBeginFill()
+    {
+        lock (_gate)
+        {
+            if (_completed || !_reconnecting || _filling) return -1;
+            _filling = true;
+            _epoch++;
+            _joinPending = true;
+            _joinGap = TimelineJoin.ToVideoTicks(TimeProvider.GetUtcNow() - _interruptedAt);
+            return _epoch;
+        }
+    }
+
+    /// <summary>Writes a frame of the fill <paramref name="fillEpoch"/>; takes over the reference. False (frame dropped) once that fill ended.</summary>
+    public bool WriteFill(MediaFrame frame, int fillEpoch)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        lock (_gate)
+        {
+            if (_completed || !_filling || _epoch != fillEpoch)
+            {
+                frame.Release();
+                return false;
+            }
+            Place(frame);
+            UpdateGopCache(frame);
+            foreach (var reader in _readers) reader.Offer(frame);
+        }
+        frame.Release();
+        return true;
+    }
+
     /// <summary>
     /// The publisher left (its connection dropped) but the broadcast goes on: readers keep their place, nothing is
     /// completed. False when the stream already ended or already waits.
@@ -85,6 +128,7 @@ public sealed class LiveStream
             _reconnecting = true;
             _reconnectDeadline = deadline;
             _interruptedAt = TimeProvider.GetUtcNow();
+            GapLocked();
             return true;
         }
     }
@@ -99,8 +143,16 @@ public sealed class LiveStream
         lock (_gate)
         {
             if (_completed || !_reconnecting) return false;
+            if (_filling)
+            {
+                // The slate stops here: readers see a gap after its last frame, and it kept pace with the clock.
+                _filling = false;
+                GapLocked();
+                _interruptedAt = TimeProvider.GetUtcNow();
+            }
             _reconnecting = false;
             _reconnectDeadline = null;
+            _resumes++;
             _epoch++;
             _joinPending = true;
             _joinGap = TimelineJoin.ToVideoTicks(TimeProvider.GetUtcNow() - _interruptedAt);
@@ -108,12 +160,32 @@ public sealed class LiveStream
         }
     }
 
-    /// <summary>The grace period of <paramref name="epoch"/> ran out: true when the caller is to end the stream (no resume won the race).</summary>
-    internal bool TryExpire(int epoch)
+    /// <summary>
+    /// The producer stopped here and what comes next (if anything) does not continue it: a transcoder's ffmpeg drained
+    /// at its source's interruption. Readers see a gap after the frames already queued (<see cref="LiveStreamReader.ReadOrGapAsync"/>),
+    /// and a reader opened from now on does not start with the cached frames from before it.
+    /// </summary>
+    public void MarkGap()
     {
         lock (_gate)
         {
-            if (_completed || !_reconnecting || _epoch != epoch) return false;
+            if (!_completed) GapLocked();
+        }
+    }
+
+    private void GapLocked()
+    {
+        foreach (var reader in _readers) reader.OfferGap();
+        ClearGopCache();
+    }
+
+    /// <summary>The grace period started after <paramref name="resumes"/> resumes ran out: true when the caller is to end the stream (no resume won the race).</summary>
+    internal bool TryExpire(int resumes)
+    {
+        lock (_gate)
+        {
+            if (_completed || !_reconnecting || _resumes != resumes) return false;
+            _filling = false;
             _reconnecting = false;
             _reconnectDeadline = null;
             return true;
@@ -291,6 +363,12 @@ public sealed class LiveStreamReader : IDisposable
     /// <summary>Frames this reader lost because it fell behind.</summary>
     public long DroppedFrames => Interlocked.Read(ref _dropped);
 
+    /// <summary>The in-band gap marker (<see cref="LiveStream.MarkGap"/>): never handed out by <see cref="ReadAsync"/> or <see cref="TryRead"/>.</summary>
+    private static readonly MediaFrame GapMarker = MediaFrame.CreateMarker();
+
+    /// <summary>Called by the hub under its lock; never blocks. A reader whose queue is full misses the gap (it resyncs anyway).</summary>
+    internal void OfferGap() => _queue.Writer.TryWrite(GapMarker);
+
     /// <summary>Called by the hub under its lock; never blocks.</summary>
     internal void Offer(MediaFrame frame)
     {
@@ -312,6 +390,7 @@ public sealed class LiveStreamReader : IDisposable
         long dropped = 0;
         while (_queue.Reader.TryRead(out var stale))
         {
+            if (ReferenceEquals(stale, GapMarker)) continue;
             stale.Release();
             dropped++;
         }
@@ -334,15 +413,31 @@ public sealed class LiveStreamReader : IDisposable
     {
         while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (_queue.Reader.TryRead(out var frame)) return frame;
+            if (_queue.Reader.TryRead(out var frame) && !ReferenceEquals(frame, GapMarker)) return frame;
         }
         return null;
     }
 
+    /// <summary>
+    /// Like <see cref="ReadAsync"/>, and also reports where the producer stopped (its publisher dropped,
+    /// <see cref="LiveStream.TryInterrupt"/>, or <see cref="LiveStream.MarkGap"/>), in order with the frames: every frame
+    /// from before the gap comes first. The end of the stream is a result with neither a frame nor a gap.
+    /// </summary>
+    public async ValueTask<LiveStreamRead> ReadOrGapAsync(CancellationToken cancellationToken = default)
+    {
+        while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_queue.Reader.TryRead(out var frame))
+                return ReferenceEquals(frame, GapMarker) ? new LiveStreamRead(null, IsGap: true) : new LiveStreamRead(frame, IsGap: false);
+        }
+        return default;
+    }
+
     public bool TryRead(out MediaFrame? frame)
     {
-        if (_queue.Reader.TryRead(out var f))
+        while (_queue.Reader.TryRead(out var f))
         {
+            if (ReferenceEquals(f, GapMarker)) continue;
             frame = f;
             return true;
         }
@@ -355,7 +450,8 @@ public sealed class LiveStreamReader : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _stream.Detach(this);
         _queue.Writer.TryComplete();
-        while (_queue.Reader.TryRead(out var f)) f.Release();
+        while (_queue.Reader.TryRead(out var f))
+            if (!ReferenceEquals(f, GapMarker)) f.Release();
     }
 }
 
@@ -430,10 +526,10 @@ public sealed class LiveStreamRegistry
             EndPublish(stream);
             return false;
         }
-        int epoch = stream.Epoch;
+        int resumes = stream.Resumes;
         var timer = _timeProvider.CreateTimer(_ =>
         {
-            if (stream.TryExpire(epoch)) EndPublish(stream);
+            if (stream.TryExpire(resumes)) EndPublish(stream);
         }, null, grace, Timeout.InfiniteTimeSpan);
         if (_graceTimers.TryRemove(stream, out var previous)) previous.Dispose();
         _graceTimers[stream] = timer;

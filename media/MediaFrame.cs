@@ -19,6 +19,9 @@ public sealed class MediaFrame
     {
     }
 
+    /// <summary>A frame that carries nothing and is never pooled: an in-band marker in reader queues (see <see cref="LiveStreamReader"/>).</summary>
+    internal static MediaFrame CreateMarker() => new() { _references = int.MaxValue / 2 };
+
     /// <summary>The track this frame belongs to; a new instance after a decoder-configuration change.</summary>
     public MediaTrack Track { get; private set; } = null!;
 

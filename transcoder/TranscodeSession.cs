@@ -74,18 +74,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
     public void Start() => _run = Task.Run(() => SuperviseAsync(_stop.Token));
 
-    private int _joinRestart;
-
-    /// <summary>
-    /// The source's encoder reconnected and its media joins the same broadcast: ffmpeg restarts at once for the new
-    /// publish (no backoff, not counted as a back-end failure); the rungs' new sequence headers make the packager mark
-    /// the join as a discontinuity.
-    /// </summary>
-    public void RestartForJoin()
-    {
-        Volatile.Write(ref _joinRestart, 1);
-        if (_process is { } p) Kill(p);
-    }
+    /// <summary>Set when the last run ended at the source's drop: the next run starts fresh on the new publish (no replay).</summary>
+    private bool _afterGap;
 
     /// <summary>Completes when the source ended and ffmpeg has drained (or was killed after the grace period).</summary>
     public Task Completion => _run ?? Task.CompletedTask;
@@ -111,18 +101,22 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                     reader.Dispose();
                 }
                 if (outcome == RunOutcome.SourceEnded || cancellationToken.IsCancellationRequested) break;
+                if (outcome == RunOutcome.Interrupted)
+                {
+                    // The source's encoder dropped and ffmpeg drained: the next run waits for the reconnect (or the end of
+                    // the grace) and encodes the new publish from its first keyframe; nothing from before the gap is replayed.
+                    foreach (var f in _replay) f.Release();
+                    _replay.Clear();
+                    _afterGap = true;
+                    LogInterrupted(_source.Name);
+                    continue;
+                }
 
                 Interlocked.Increment(ref _restarts);
                 foreach (var o in Outputs) o.Generation++;
                 if (outcome == RunOutcome.Shed)
                 {
                     backoff = TimeSpan.FromMilliseconds(250);
-                    continue;
-                }
-                if (Interlocked.Exchange(ref _joinRestart, 0) == 1)
-                {
-                    backoff = TimeSpan.FromMilliseconds(250);
-                    LogJoinRestart(_source.Name);
                     continue;
                 }
                 // A hardware encoder that fails (session limit, driver error) moves to the next back-end.
@@ -152,7 +146,9 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         }
     }
 
-    private enum RunOutcome { SourceEnded, Exited, Hung, Shed }
+    private enum RunOutcome { SourceEnded, Exited, Hung, Shed, Interrupted }
+
+    private enum PumpEnd { SourceEnded, Broken, Gap }
 
     private async Task<RunOutcome> RunOnceAsync(LiveStreamReader reader, CancellationToken cancellationToken)
     {
@@ -160,7 +156,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         var listeners = rungs.Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
         foreach (var l in listeners) l.Start(1);
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<bool>? pumpTask = null;
+        Task<PumpEnd>? pumpTask = null;
         try
         {
             var urls = listeners.Select(l => $"tcp://127.0.0.1:{((IPEndPoint)l.LocalEndpoint).Port}").ToArray();
@@ -193,7 +189,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             }
             var stderrTask = PumpStderrAsync(process, runCts.Token);
             var progressTask = PumpProgressAsync(process, runCts.Token);
-            long? resumeAt = Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null).Min();
+            long? resumeAt = _afterGap ? null : Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null).Min();
+            _afterGap = false;
             pumpTask = PumpInputAsync(reader, process, resumeAt, runCts.Token);
 
             var exitTask = process.WaitForExitAsync(CancellationToken.None);
@@ -203,8 +200,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 var done = await Task.WhenAny(exitTask, pumpTask, Task.Delay(250, cancellationToken)).ConfigureAwait(false);
                 if (done == pumpTask)
                 {
-                    // The source ended (or the pipe broke): let ffmpeg finish the rungs, then stop it.
-                    bool sourceEnded = pumpTask.IsCompletedSuccessfully && pumpTask.Result;
+                    // The source ended or dropped (or the pipe broke): let ffmpeg finish the rungs, then stop it.
+                    var end = pumpTask.IsCompletedSuccessfully ? pumpTask.Result : PumpEnd.Broken;
                     try { process.StandardInput.Close(); } catch (IOException) { }
                     // ffmpeg may still be working through a backlog (speed < 1): it is stuck only once it stops writing.
                     while (!exitTask.IsCompleted)
@@ -218,7 +215,13 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                     }
                     await exitTask.ConfigureAwait(false);
                     await DrainAsync(readers).ConfigureAwait(false);
-                    return sourceEnded ? RunOutcome.SourceEnded : RunOutcome.Exited;
+                    if (end == PumpEnd.Gap)
+                    {
+                        // Every rung frame of the dropped publish is out: the packager closes each rung's segment here.
+                        foreach (var o in Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name))) o.Stream.MarkGap();
+                        return RunOutcome.Interrupted;
+                    }
+                    return end == PumpEnd.SourceEnded ? RunOutcome.SourceEnded : RunOutcome.Exited;
                 }
                 if (done == exitTask)
                 {
@@ -280,8 +283,11 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
     }
 
-    /// <summary>Source video as FLV into ffmpeg's stdin. Returns true when the source ended, false when ffmpeg went away.</summary>
-    private async Task<bool> PumpInputAsync(LiveStreamReader reader, Process process, long? resumeAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Source video as FLV into ffmpeg's stdin until the source ends, its publisher drops (a gap: ffmpeg is to drain
+    /// what it holds) or ffmpeg goes away.
+    /// </summary>
+    private async Task<PumpEnd> PumpInputAsync(LiveStreamReader reader, Process process, long? resumeAt, CancellationToken cancellationToken)
     {
         var stdin = process.StandardInput.BaseStream;
         var buffer = new ArrayBufferWriter<byte>(256 * 1024);
@@ -302,8 +308,19 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         try
         {
             // Audio stays the source's (copied by the packager): only video goes through ffmpeg.
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            int? epoch = null;
+            while (true)
             {
+                var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
+                if (read.IsGap) return PumpEnd.Gap;
+                if (read.Frame is not { } frame) break;
+                // A new publish whose drop this reader missed (it fell behind): the same as a gap.
+                if (epoch is int e && frame.Epoch != e)
+                {
+                    frame.Release();
+                    return PumpEnd.Gap;
+                }
+                epoch = frame.Epoch;
                 try
                 {
                     if (frame.Kind == MediaKind.Video && frame.Dts > lastWritten)
@@ -318,15 +335,15 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 buffer.ResetWrittenCount();
                 await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
-            return true;
+            return PumpEnd.SourceEnded;
         }
         catch (IOException)
         {
-            return false;
+            return PumpEnd.Broken;
         }
         catch (OperationCanceledException)
         {
-            return false;
+            return PumpEnd.Broken;
         }
     }
 
@@ -423,8 +440,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Transcoding {Channel}: ffmpeg pid {Pid} on {Backend}, rungs {Rungs}")]
     private partial void LogStarted(string channel, int pid, string backend, string rungs);
 
-    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "The encoder of {Channel} reconnected; ffmpeg restarts for the new publish")]
-    private partial void LogJoinRestart(string channel);
+    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "The encoder of {Channel} dropped; ffmpeg drained its renditions and waits for the reconnect")]
+    private partial void LogInterrupted(string channel);
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} exited with code {Code}")]
     private partial void LogExited(string channel, int code);

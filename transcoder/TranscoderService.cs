@@ -58,17 +58,12 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
         foreach (var a in _probeResult.Attempts) LogProbe(a.Backend, a.Works, a.Detail);
         LogSelected(_probeResult.Selected.Name);
         _registry.Published += OnPublished;
-        _registry.Resumed += OnResumed;
         foreach (var s in _registry.Active) OnPublished(s);
     }
-
-    /// <summary>A reconnecting encoder joined its broadcast again: its ffmpeg restarts for the new media.</summary>
-    private void OnResumed(LiveStream stream) => FindSession(stream.Name)?.RestartForJoin();
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _registry.Published -= OnPublished;
-        _registry.Resumed -= OnResumed;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_sessions.Values.Select(s => s.DisposeAsync().AsTask())).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -173,7 +168,6 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
         // Registered both as itself and as IHostedService: the container disposes it twice.
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _registry.Published -= OnPublished;
-        _registry.Resumed -= OnResumed;
         await _stopping.CancelAsync().ConfigureAwait(false);
         foreach (var s in _sessions.Values) await s.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();

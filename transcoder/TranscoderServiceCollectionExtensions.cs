@@ -32,6 +32,10 @@ public static class TranscoderServiceCollectionExtensions
             sp.GetRequiredService<ILogger<TranscoderService>>(), sp.GetService<Ladder.ILadderOverride>()));
         services.TryAddSingleton<ITranscoderStatus>(sp => sp.GetRequiredService<TranscoderService>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<TranscoderService>());
+        // Ingest:Slate (a still image): reconnect gaps are filled with it, encoded by the same ffmpeg.
+        if (options.Enabled && configuration["Ingest:Slate"] is { Length: > 0 } slate)
+            services.AddSingleton<IHostedService>(sp => new Slate.SlateFiller(sp.GetRequiredService<Media.LiveStreamRegistry>(), ffmpeg,
+                Path.GetFullPath(slate), segmentSeconds, sp.GetRequiredService<ILogger<Slate.SlateFiller>>()));
         return services;
     }
 }

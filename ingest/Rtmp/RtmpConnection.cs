@@ -462,6 +462,7 @@ internal sealed class RtmpConnection
         if (dropped && _registry.Interrupt(stream, ReconnectGrace))
         {
             RtmpLog.PublishInterrupted(_logger, Id, _remote, stream.Name, (int)ReconnectGrace.TotalSeconds, _decision.ChannelId);
+            EndAfterGrace(stream);
             return;
         }
         _registry.EndPublish(stream);
@@ -474,6 +475,40 @@ internal sealed class RtmpConnection
         catch (Exception ex)
         {
             RtmpLog.Failed(_logger, ex, Id, _remote, _app, _decision.ChannelId);
+        }
+    }
+
+    /// <summary>
+    /// When the grace of a dropped publish runs out with no encoder back (the stream completes in the same epoch), the
+    /// publish ends exactly as an unpublish would: logged, and the authorizer told (schedules, live state). A reconnect
+    /// hands the broadcast to the new connection, which ends it itself.
+    /// </summary>
+    private void EndAfterGrace(LiveStream stream)
+    {
+        int resumes = stream.Resumes;
+        var decision = _decision;
+        string app = _app ?? "";
+        int ended = 0;
+        void OnCompleted(LiveStream completed)
+        {
+            completed.Completed -= OnCompleted;
+            if (completed.Resumes != resumes || Interlocked.Exchange(ref ended, 1) != 0) return;
+            RtmpLog.ReconnectGraceExpired(_logger, Id, _remote, completed.Name, app, decision.ChannelId);
+            _ = NotifyUnpublishedAsync(decision, app);
+        }
+        stream.Completed += OnCompleted;
+        if (stream.IsCompleted) OnCompleted(stream);
+    }
+
+    private async Task NotifyUnpublishedAsync(PublishDecision decision, string app)
+    {
+        try
+        {
+            await _authorizer.OnUnpublishedAsync(decision, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            RtmpLog.Failed(_logger, ex, Id, _remote, app, decision.ChannelId);
         }
     }
 

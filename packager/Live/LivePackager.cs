@@ -148,16 +148,26 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             if (sawVideo && !passthrough) LogNoPassthrough(stream.Name, string.Join(", ", videoNames));
 
             bool sourceVideo = sawVideo && passthrough;
-            int epoch = 0;
+            var join = new JoinState();
             foreach (var frame in probe.ToArray())
             {
                 probe.Remove(frame);
-                epoch = await JoinIfNewEpochAsync(packager, frame, epoch, sourceVideo, cancellationToken).ConfigureAwait(false);
+                await JoinIfNewEpochAsync(packager, frame, join, sourceVideo, cancellationToken).ConfigureAwait(false);
                 await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
             }
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            while (true)
             {
-                epoch = await JoinIfNewEpochAsync(packager, frame, epoch, sourceVideo, cancellationToken).ConfigureAwait(false);
+                var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
+                if (read.IsGap)
+                {
+                    // The publisher dropped: what the source video and the audio hold is stored now, not at the join.
+                    // Without passthrough the leading rung closes the audio once its ffmpeg has drained.
+                    if (!join.Interrupted && (sourceVideo || !sawVideo)) await packager.InterruptAsync(sourceVideo ? 0 : -1, cancellationToken).ConfigureAwait(false);
+                    join.Interrupted = true;
+                    continue;
+                }
+                if (read.Frame is not { } frame) break;
+                await JoinIfNewEpochAsync(packager, frame, join, sourceVideo, cancellationToken).ConfigureAwait(false);
                 await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
             }
 
@@ -205,8 +215,17 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         bool resync = false;
         try
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
+            while (true)
             {
+                var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
+                if (read.IsGap)
+                {
+                    // The source's publisher dropped and this rung's ffmpeg drained: close its segment at its last frame,
+                    // so every rendition's boundary stays at the drop and the join.
+                    await packager.InterruptAsync(index, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                if (read.Frame is not { } frame) break;
                 if (frame.Kind != MediaKind.Video) { frame.Release(); continue; }
                 if (track is not null && !ReferenceEquals(frame.Track, track)) resync = true;
                 track = frame.Track;
@@ -234,13 +253,24 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         }
     }
 
-    /// <summary>A frame of a new publish (the encoder reconnected within the grace period): the broadcast continues after a discontinuity.</summary>
-    private async Task<int> JoinIfNewEpochAsync(StreamPackager packager, MediaFrame frame, int epoch, bool sourceVideo, CancellationToken cancellationToken)
+    /// <summary>Where the source reader is: the publish epoch it packages, and whether the drop before the next one was handled.</summary>
+    private sealed class JoinState
     {
-        if (frame.Epoch == epoch) return epoch;
-        await packager.JoinAsync(sourceVideo ? 0 : -1, cancellationToken).ConfigureAwait(false);
+        public int Epoch;
+        public bool Interrupted;
+    }
+
+    /// <summary>
+    /// A frame of a new publish (the encoder reconnected within the grace period): the broadcast continues after a
+    /// discontinuity. Segments were already closed at the drop unless that gap was missed (a reader that fell behind).
+    /// </summary>
+    private async Task JoinIfNewEpochAsync(StreamPackager packager, MediaFrame frame, JoinState join, bool sourceVideo, CancellationToken cancellationToken)
+    {
+        if (frame.Epoch == join.Epoch) return;
+        if (!join.Interrupted) await packager.JoinAsync(sourceVideo ? 0 : -1, cancellationToken).ConfigureAwait(false);
+        join.Interrupted = false;
+        join.Epoch = frame.Epoch;
         LogJoined(packager.Channel, packager.BroadcastId, frame.Epoch);
-        return frame.Epoch;
     }
 
     private static Task PushAsync(StreamPackager packager, MediaFrame frame, bool sourceVideo, CancellationToken cancellationToken)

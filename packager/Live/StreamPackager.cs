@@ -161,6 +161,26 @@ public sealed class StreamPackager : IAsyncDisposable
         finally { _gate.Release(); }
     }
 
+    /// <summary>
+    /// The producer of video rendition <paramref name="index"/> stopped (the publisher dropped; for a transcoded rung,
+    /// its ffmpeg drained at that drop): its open segment (and, for the leading rendition, the audio's) closes at its
+    /// last frame and is stored now, so players can play up to the live edge during the gap. With no video rendition
+    /// (-1 on an audio-only stream) the audio closes. The next segments are discontinuous (see <see cref="JoinAsync"/>).
+    /// </summary>
+    public async Task InterruptAsync(int index, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_ended) return;
+            if (index >= 0 && index < _videoTimelines.Length) _segmenter.InterruptVideo(index, _closed);
+            else if (_videoTimelines.Length == 0) _segmenter.Interrupt(-1, _closed);
+            else return;
+            await DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally { _gate.Release(); }
+    }
+
     public async Task PushAudioAsync(MediaFrame frame, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);

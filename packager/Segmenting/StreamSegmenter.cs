@@ -119,6 +119,22 @@ public sealed class StreamSegmenter : IDisposable
         _audio?.Interrupt(output, flush: videoIndex == 0);
     }
 
+    /// <summary>
+    /// The producer of video rendition <paramref name="index"/> stopped (its publisher dropped, or a transcoder rung
+    /// drained at that drop): its open segment closes now at its last frame, and its next segment (the next number,
+    /// from the next keyframe) is discontinuous. The leading rendition (index 0) closes the audio at the same end.
+    /// </summary>
+    public void InterruptVideo(int index, List<ClosedSegment> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (_video[index].Interrupt() is { } closed)
+        {
+            output.Add(closed);
+            if (index == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
+        }
+        if (index == 0) _audio?.Interrupt(output, flush: true);
+    }
+
     /// <summary>Adds an audio frame; takes over the caller's reference.</summary>
     public void PushAudio(MediaFrame frame, List<ClosedSegment> output)
     {

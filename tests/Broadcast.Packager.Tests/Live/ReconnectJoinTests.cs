@@ -67,7 +67,9 @@ public sealed class ReconnectJoinTests : IDisposable
         Assert.Same(stream, again);
         var second = newResolution ? TestMedia.Video(1920, 1080, config: [0x01, 0x64, 0x00, 0x28, 0xFF, 0xE1, 0x00, 0x00, 0x01, 0x00, 0x00]) : TestMedia.Video(1280, 720);
         Publish(stream, second, 5);
-        await Until(() => Read("chan/source/index.m3u8").Contains("-5.m4s") && Read("chan/audio/index.m3u8").Contains("-5.m4s"), () => Logs());
+        // The MPD is written just after the playlists: wait for it to list both new segments too.
+        await Until(() => Read("chan/source/index.m3u8").Contains("-5.m4s") && Read("chan/audio/index.m3u8").Contains("-5.m4s")
+            && CountOf(Read("chan/manifest.mpd"), "r=\"1\"") == 2, () => Logs());
 
         string suffix = newResolution ? "-newinit" : "";
         Golden.Verify($"reconnect{suffix}.m3u8", Read("chan/source/index.m3u8"));
