@@ -96,6 +96,11 @@ public static class BroadcastApp
             try
             {
                 await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+                // A pooled connection opens without a round trip: ask the server, so a restarted database shows.
+                await using var probe = connection.CreateCommand();
+                probe.CommandText = "SELECT 1";
+                probe.CommandTimeout = 5;
+                await probe.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
