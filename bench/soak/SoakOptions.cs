@@ -43,6 +43,9 @@ public sealed record SoakOptions
     /// <summary>Largest accepted share of failed client fetches (HTTP errors and timeouts over all playlist and segment fetches).</summary>
     public double MaxErrorRate { get; init; } = 0.005;
 
+    /// <summary>Environment of the server process (e.g. GC settings); a null value removes a variable.</summary>
+    public IReadOnlyDictionary<string, string?> ServerEnvironment { get; init; } = new Dictionary<string, string?>();
+
     /// <summary>Extra server switches.</summary>
     public IReadOnlyList<string> ServerArguments { get; init; } = [];
 

@@ -8,7 +8,7 @@ using Broadcast.TestSupport;
 namespace Broadcast.Soak;
 
 /// <summary>One sample of the server process: resident memory and open file descriptors.</summary>
-public sealed record ResourceSample(TimeSpan At, long RssKb, int OpenFds, int PublishersOnline);
+public sealed record ResourceSample(TimeSpan At, long RssKb, int OpenFds, int PublishersOnline, long GcHeapBytes);
 
 /// <summary>The outcome of a soak run: the numbers, and each check with its verdict.</summary>
 public sealed record SoakReport(
@@ -19,6 +19,8 @@ public sealed record SoakReport(
     double RssFinalMb,
     double OpenFdsBaseline,
     double OpenFdsFinal,
+    double GcHeapBaselineMb,
+    double GcHeapFinalMb,
     long Publishes,
     long PlaylistFetches,
     long SegmentFetches,
@@ -42,7 +44,7 @@ public sealed record SoakReport(
         var s = new StringBuilder();
         s.AppendLine(CultureInfo.InvariantCulture, $"soak: {Options.Describe()}; ran {Elapsed.TotalMinutes:0.0} min");
         s.AppendLine(CultureInfo.InvariantCulture, $"  publishes {Publishes}, playlist fetches {PlaylistFetches}, segment fetches {SegmentFetches}, failed {FailedFetches} ({ErrorRate:P3})");
-        s.AppendLine(CultureInfo.InvariantCulture, $"  RSS {RssBaselineMb:0.0} MB -> {RssFinalMb:0.0} MB ({RssGrowth:+0.0%;-0.0%}), open fds {OpenFdsBaseline:0.0} -> {OpenFdsFinal:0.0}");
+        s.AppendLine(CultureInfo.InvariantCulture, $"  RSS {RssBaselineMb:0.0} MB -> {RssFinalMb:0.0} MB ({RssGrowth:+0.0%;-0.0%}), managed heap after GC {GcHeapBaselineMb:0.0} MB -> {GcHeapFinalMb:0.0} MB, open fds {OpenFdsBaseline:0.0} -> {OpenFdsFinal:0.0}");
         s.AppendLine(CultureInfo.InvariantCulture, $"  gaps {Gaps}, marked discontinuities {Discontinuities}, new broadcasts {NewBroadcasts}");
         foreach (var (check, passed, detail) in Checks) s.AppendLine(CultureInfo.InvariantCulture, $"  [{(passed ? "ok" : "FAIL")}] {check}: {detail}");
         foreach (var g in GapDescriptions.Take(5)) s.AppendLine("  gap: " + g);
@@ -64,7 +66,7 @@ public sealed record SoakReport(
         s.AppendLine();
         s.AppendLine(CultureInfo.InvariantCulture,
             $"{Options.Describe()}. Passthrough (`--Transcode:Enabled=false`): 10 ladders do not fit on 2 cores, and the soak is about the ingest, packager, store and origin holding up, not the encoder. " +
-            $"Publishes {Publishes}, playlist fetches {PlaylistFetches}, segment fetches {SegmentFetches}, failed {FailedFetches}; marked discontinuities {Discontinuities}, new broadcasts {NewBroadcasts}; {Samples.Count} samples every {Options.SampleInterval.TotalSeconds:0} s.");
+            $"Managed heap after GC (server /metrics) {GcHeapBaselineMb:0.0} MB -> {GcHeapFinalMb:0.0} MB in the same windows. Publishes {Publishes}, playlist fetches {PlaylistFetches}, segment fetches {SegmentFetches}, failed {FailedFetches}; marked discontinuities {Discontinuities}, new broadcasts {NewBroadcasts}; {Samples.Count} samples every {Options.SampleInterval.TotalSeconds:0} s.");
         s.AppendLine();
         return s.ToString();
     }
@@ -82,6 +84,7 @@ public static class SoakRun
         await using var server = await ServerProcess.StartAsync(new ServerOptions
         {
             ExtraArguments = ["--Transcode:Enabled=false", .. options.ServerArguments],
+            Environment = options.ServerEnvironment,
         }).ConfigureAwait(false);
         log($"server pid {server.ProcessId} on {server.BaseUri}; {options.Describe()}");
         var channels = new List<ChannelInfo>();
@@ -112,9 +115,10 @@ public static class SoakRun
         // Sampling until the duration is over (or the server dies).
         while (clock.Elapsed < options.Duration && !server.HasExited)
         {
-            if (TrySample(server.ProcessId, out long rss, out int fds)) samples.Add(new ResourceSample(clock.Elapsed, rss, fds, Volatile.Read(ref online)));
+            if (TrySample(server.ProcessId, out long rss, out int fds))
+                samples.Add(new ResourceSample(clock.Elapsed, rss, fds, Volatile.Read(ref online), await GcHeapAsync(server, cancellationToken).ConfigureAwait(false)));
             if (samples.Count % 20 == 1 && samples.Count > 0)
-                log(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed:mm\\:ss} RSS {samples[^1].RssKb / 1024.0:0.0} MB, fds {samples[^1].OpenFds}, online {samples[^1].PublishersOnline}/{options.Publishers}, fetches {counters.Playlists + counters.Segments}, failed {counters.Failed}"));
+                log(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed:mm\\:ss} RSS {samples[^1].RssKb / 1024.0:0.0} MB, GC heap {samples[^1].GcHeapBytes / 1048576.0:0.0} MB, fds {samples[^1].OpenFds}, online {samples[^1].PublishersOnline}/{options.Publishers}, fetches {counters.Playlists + counters.Segments}, failed {counters.Failed}"));
             try { await Task.Delay(options.SampleInterval, cancellationToken).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }
         }
@@ -130,6 +134,8 @@ public static class SoakRun
         double rss1 = last.Count == 0 ? 0 : last.Average(s => s.RssKb) / 1024.0;
         double fd0 = first.Count == 0 ? 0 : first.Average(s => s.OpenFds);
         double fd1 = last.Count == 0 ? 0 : last.Average(s => s.OpenFds);
+        double heap0 = first.Where(s => s.GcHeapBytes >= 0).Select(s => s.GcHeapBytes / 1048576.0).DefaultIfEmpty(-1).Average();
+        double heap1 = last.Where(s => s.GcHeapBytes >= 0).Select(s => s.GcHeapBytes / 1048576.0).DefaultIfEmpty(-1).Average();
         int gaps = trackers.Sum(t => t.Gaps);
         var gapList = trackers.SelectMany(t => t.GapDescriptions).Take(20).ToList();
         long fetches = counters.Playlists + counters.Segments;
@@ -147,7 +153,7 @@ public static class SoakRun
                 string.Create(CultureInfo.InvariantCulture, $"{counters.Failed} of {fetches} failed ({errorRate:P3}); limit {options.MaxErrorRate:P1}")),
             ("publishers", counters.Publishes >= options.Publishers, $"{counters.Publishes} publishes ({counters.Drops} drops and returns)"),
         };
-        return new SoakReport(options, elapsed, samples, rss0, rss1, fd0, fd1, counters.Publishes, counters.Playlists, counters.Segments, counters.Failed,
+        return new SoakReport(options, elapsed, samples, rss0, rss1, fd0, fd1, heap0, heap1, counters.Publishes, counters.Playlists, counters.Segments, counters.Failed,
             gaps, trackers.Sum(t => t.Discontinuities), trackers.Sum(t => t.NewBroadcasts), gapList, [.. counters.Errors.Take(20)], alive, checks);
     }
 
@@ -252,6 +258,25 @@ public static class SoakRun
         }
         catch (OperationCanceledException) when (end.IsCancellationRequested) { }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { counters.Fail($"{url}: {e.Message}"); }
+    }
+
+    /// <summary>broadcast_gc_heap_bytes from the server's /metrics, or -1.</summary>
+    private static async Task<long> GcHeapAsync(ServerProcess server, CancellationToken cancellationToken)
+    {
+        try
+        {
+            string text = await server.Viewer.GetStringAsync("metrics", cancellationToken).ConfigureAwait(false);
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith("broadcast_gc_heap_bytes ", StringComparison.Ordinal))
+                    return (long)double.Parse(line["broadcast_gc_heap_bytes ".Length..], CultureInfo.InvariantCulture);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException)
+        {
+        }
+
+        return -1;
     }
 
     /// <summary>VmRSS from /proc/PID/status and the entries of /proc/PID/fd.</summary>

@@ -29,6 +29,8 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly ConcurrentDictionary<Task, byte> _packaging = new();
+    // Per channel: the last window of its previous unrecorded broadcast, deleted once the next broadcast replaced its playlists.
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _leftovers = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _started;
     private int _disposed;
@@ -159,6 +161,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 return Task.Run(() => PackageRenditionAsync(current, stream, i + first, rungReader, cancellationToken));
             }).ToArray();
             _active[stream.Name] = packager;
+            if (_leftovers.TryRemove(stream.Name, out var leftovers)) ScheduleLeftoverDeletes(stream.Name, leftovers);
             LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
             if (sawVideo && !passthrough) LogNoPassthrough(stream.Name, string.Join(", ", videoNames));
 
@@ -180,6 +183,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             LogFinished(stream.Name, packager.BroadcastId, status.SegmentsWritten);
             StreamFinished?.Invoke(status);
             ScheduleFinalDeletes(packager);
+            _leftovers[stream.Name] = packager.UnscheduledSegmentKeys();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -296,6 +300,28 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             }
             catch (OperationCanceledException) { }
             catch (Exception ex) { LogFailed(ex, packager.Channel); }
+        });
+        _tasks.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// A new broadcast of <paramref name="channel"/> started: the previous one's last window leaves the store after the
+    /// grace period (its ended playlist is replaced by then). Without this every unrecorded broadcast left its last
+    /// window on disk and in the origin's cache for good (bench/soak.sh found it: memory grew with each reconnect).
+    /// </summary>
+    private void ScheduleLeftoverDeletes(string channel, IReadOnlyList<string> keys)
+    {
+        if (keys.Count == 0) return;
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(_options.DeleteGraceSeconds), _time, _stopping.Token).ConfigureAwait(false);
+                await _store.DeleteAsync(keys, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception ex) { LogFailed(ex, channel); }
         });
         _tasks.TryAdd(task, 0);
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
