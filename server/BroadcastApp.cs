@@ -45,6 +45,9 @@ public static class BroadcastApp
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new LiveStreamRegistry(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(roles);
+        // SIGTERM: live broadcasts end (final manifests) within the packager's drain, inside this bound; pending S3
+        // uploads then flush while the container disposes (Storage:Queue:FlushTimeout).
+        services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configuration.GetValue("Shutdown:TimeoutSeconds", 25)));
 
         // Ingest nodes check stream keys against the same database the control plane writes.
         if (roles.Control || roles.Ingest) services.AddControl(configuration);
@@ -102,6 +105,11 @@ public static class BroadcastApp
             try
             {
                 await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+                // A pooled connection opens without a round trip: ask the server, so a restarted database shows.
+                await using var probe = connection.CreateCommand();
+                probe.CommandText = "SELECT 1";
+                probe.CommandTimeout = 5;
+                await probe.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex)
             {

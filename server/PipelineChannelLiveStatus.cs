@@ -3,6 +3,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
+using Broadcast.Packager.Storage;
 using Broadcast.Packager.Storage.S3;
 using Broadcast.Transcoder;
 
@@ -62,7 +63,7 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
         if (online && _backlog?.GetStatus() is { PendingObjects: > 0 } pending && !pending.StoreReachable)
         {
             warnings.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"object storage unreachable: {pending.PendingObjects} objects ({pending.PendingBytes / (1024.0 * 1024.0):0.0} MB) waiting to upload" +
+                $"{(_backlog is WriteFallbackSegmentStore ? $"segment storage cannot write ({pending.LastError})" : "object storage unreachable")}: {pending.PendingObjects} objects ({pending.PendingBytes / (1024.0 * 1024.0):0.0} MB) waiting to upload" +
                 $"{(pending.OldestPendingSince is { } since ? $" since {since:HH:mm:ss}Z" : "")}; viewers are served from this node's memory meanwhile"));
         }
         if (transcoding is not null)

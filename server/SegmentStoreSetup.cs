@@ -17,7 +17,18 @@ internal static partial class SegmentStoreSetup
         if (string.Equals(kind, "filesystem", StringComparison.OrdinalIgnoreCase))
         {
             string path = configuration["Storage:Path"] is { Length: > 0 } p ? p : "./data/media";
-            services.AddSingleton<ISegmentStore>(_ => new FileSystemSegmentStore(Path.GetFullPath(path)));
+            if (!roles.Ingest)
+            {
+                services.AddSingleton<ISegmentStore>(_ => new FileSystemSegmentStore(Path.GetFullPath(path)));
+                return;
+            }
+            // Ingest writes through a fallback: a full disk holds the live window in memory instead of failing the broadcast.
+            var held = configuration.GetSection(UploadQueueOptions.SectionName).Get<UploadQueueOptions>() ?? new UploadQueueOptions();
+            services.AddSingleton(sp => new WriteFallbackSegmentStore(new FileSystemSegmentStore(Path.GetFullPath(path)), Path.GetFullPath(path), held,
+                sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<WriteFallbackSegmentStore>>(),
+                key => IsRecorded(sp.GetService<IPackagerStatus>(), key)));
+            services.AddSingleton<IUploadBacklog>(sp => sp.GetRequiredService<WriteFallbackSegmentStore>());
+            services.AddSingleton<ISegmentStore>(sp => sp.GetRequiredService<WriteFallbackSegmentStore>());
             return;
         }
 
@@ -48,7 +59,7 @@ internal static partial class SegmentStoreSetup
         }
     }
 
-    /// <summary><c>GET /status/store</c>: the upload backlog of this node (ingest with S3), as JSON.</summary>
+    /// <summary><c>GET /status/store</c>: the upload backlog of this node (ingest with S3), or the objects a failing disk holds in memory, as JSON.</summary>
     public static void MapStoreStatus(WebApplication app)
     {
         app.MapGet("/status/store", (IServiceProvider sp) => sp.GetService<IUploadBacklog>() is { } backlog

@@ -29,6 +29,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private readonly ConcurrentDictionary<string, StreamPackager> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
+    private readonly ConcurrentDictionary<Task, byte> _packaging = new();
+    // Per channel: the last window of its previous unrecorded broadcast, deleted once the next broadcast replaced its playlists.
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _leftovers = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private int _started;
     private int _disposed;
@@ -65,12 +68,29 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// Shutdown: ingest stops first (it is registered later), which ends every live stream; each packaging then writes
+    /// its final manifests (ENDLIST, static MPD) as on an unpublish. That gets up to <see cref="ShutdownDrain"/> (and the
+    /// host's shutdown timeout); a packaging still running after it is cancelled and still finalises what it stored.
+    /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _registry.Published -= OnPublished;
+        try
+        {
+            await Task.WhenAll(_packaging.Keys).WaitAsync(ShutdownDrain, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException) { }
+        catch (OperationCanceledException) { }
         await _stopping.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_tasks.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>How long shutdown waits for live broadcasts to end on their own before cancelling their packaging.</summary>
+    public static TimeSpan ShutdownDrain { get; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A cancelled packaging still gets this long to write its final manifests.</summary>
+    private static readonly TimeSpan FinaliseBound = TimeSpan.FromSeconds(5);
 
     private void OnPublished(LiveStream stream)
     {
@@ -78,7 +98,8 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         var reader = stream.OpenReader("packager", capacity: 4096);
         var task = Task.Run(() => PackageAsync(stream, reader, _stopping.Token));
         _tasks.TryAdd(task, 0);
-        _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+        _packaging.TryAdd(task, 0);
+        _ = task.ContinueWith(t => { _tasks.TryRemove(t, out _); _packaging.TryRemove(t, out _); }, TaskScheduler.Default);
     }
 
     private async Task PackageAsync(LiveStream stream, LiveStreamReader reader, CancellationToken cancellationToken)
@@ -143,6 +164,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 return Task.Run(() => PackageRenditionAsync(current, stream, i + first, rungReader, cancellationToken));
             }).ToArray();
             _active[stream.Name] = packager;
+            if (_leftovers.TryRemove(stream.Name, out var leftovers)) ScheduleLeftoverDeletes(stream.Name, leftovers);
             LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
             if (lowLatency) LogLowLatency(stream.Name, _options.PartSeconds);
             if (sawVideo && !passthrough) LogNoPassthrough(stream.Name, string.Join(", ", videoNames));
@@ -180,9 +202,13 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             LogFinished(stream.Name, packager.BroadcastId, status.SegmentsWritten);
             StreamFinished?.Invoke(status);
             ScheduleFinalDeletes(packager);
+            _leftovers[stream.Name] = packager.UnscheduledSegmentKeys();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // Shutdown before the stream ended: what was stored still gets ended manifests, so no player waits for
+            // segments that will never come.
+            if (packager is not null) await FinaliseOnShutdownAsync(packager).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -294,6 +320,20 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     private static bool IsPackageableAudio(MediaFrame frame) => frame.Kind == MediaKind.Audio && frame.Track.Codec == Codec.Aac;
 
+    private async Task FinaliseOnShutdownAsync(StreamPackager packager)
+    {
+        using var bound = new CancellationTokenSource(FinaliseBound);
+        try
+        {
+            await packager.CompleteAsync(bound.Token).ConfigureAwait(false);
+            LogFinished(packager.Channel, packager.BroadcastId, packager.Status.SegmentsWritten);
+        }
+        catch (Exception ex)
+        {
+            LogFailed(ex, packager.Channel);
+        }
+    }
+
     /// <summary>Out-of-window segments of an ended, unrecorded broadcast still go after their grace period.</summary>
     private void ScheduleFinalDeletes(StreamPackager packager)
     {
@@ -308,6 +348,28 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             }
             catch (OperationCanceledException) { }
             catch (Exception ex) { LogFailed(ex, packager.Channel); }
+        });
+        _tasks.TryAdd(task, 0);
+        _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// A new broadcast of <paramref name="channel"/> started: the previous one's last window leaves the store after the
+    /// grace period (its ended playlist is replaced by then). Without this every unrecorded broadcast left its last
+    /// window on disk and in the origin's cache for good (bench/soak.sh found it: memory grew with each reconnect).
+    /// </summary>
+    private void ScheduleLeftoverDeletes(string channel, IReadOnlyList<string> keys)
+    {
+        if (keys.Count == 0) return;
+        var task = Task.Run(async () =>
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(_options.DeleteGraceSeconds), _time, _stopping.Token).ConfigureAwait(false);
+                await _store.DeleteAsync(keys, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception ex) { LogFailed(ex, channel); }
         });
         _tasks.TryAdd(task, 0);
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);

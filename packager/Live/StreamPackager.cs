@@ -221,6 +221,26 @@ public sealed class StreamPackager : IAsyncDisposable
         await _store.DeleteAsync(due, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Keys of this broadcast's segments and init segments no delete was scheduled for: its last live window. Once it
+    /// has ended and the channel's playlists name the next broadcast, nothing names them any more. Empty when recording.
+    /// Call after <see cref="CompleteAsync"/>.
+    /// </summary>
+    public IReadOnlyList<string> UnscheduledSegmentKeys()
+    {
+        if (Recording) return [];
+        var keys = new List<string>();
+        foreach (var t in AllTimelines())
+        {
+            _deletedUpTo.TryGetValue(t.Name, out int from);
+            for (int i = from; i < t.Entries.Count; i++) keys.Add(StoreKeys.Segment(Channel, t.Name, BroadcastId, t.Entries[i].Number));
+            if (_storedInit.TryGetValue(t.Name, out int version))
+                for (int v = 0; v <= version; v++) keys.Add(StoreKeys.Init(Channel, t.Name, BroadcastId, v));
+        }
+
+        return keys;
+    }
+
     /// <summary>When the last scheduled delete is due, or null.</summary>
     public DateTimeOffset? LastDeleteDue => _pendingDeletes.Count == 0 ? null : _pendingDeletes.Max(d => d.Due);
 

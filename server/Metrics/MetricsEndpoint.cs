@@ -117,6 +117,10 @@ internal static class MetricsEndpoint
             w.Family("broadcast_viewers", "gauge", "Distinct clients fetching the stream in the last 30 s.");
             foreach (var stream in streams.Active) w.Sample("broadcast_viewers", viewers.GetViewers(stream.Name), ("stream", stream.Name));
         }
+        // The managed heap as the last GC left it: with RSS (from /proc) it tells a leak from the GC's own growth (bench/soak.sh).
+        var gc = GC.GetGCMemoryInfo();
+        w.Family("broadcast_gc_heap_bytes", "gauge", "Managed heap size after the last garbage collection.").Sample("broadcast_gc_heap_bytes", gc.HeapSizeBytes);
+        w.Family("broadcast_gc_committed_bytes", "gauge", "Memory the GC has committed.").Sample("broadcast_gc_committed_bytes", gc.TotalCommittedBytes);
         return w.ToString();
     }
 }

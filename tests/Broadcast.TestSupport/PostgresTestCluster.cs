@@ -24,8 +24,17 @@ public sealed class PostgresTestCluster : IDisposable
     private readonly DbConnectionStringBuilder _server;
 
     public PostgresTestCluster()
+        : this(ownCluster: false)
     {
-        var external = Environment.GetEnvironmentVariable(EnvironmentVariable);
+    }
+
+    /// <param name="ownCluster">
+    /// True: always a throwaway cluster of this instance, even when <c>BROADCAST_TEST_PG</c> is set, for tests that
+    /// stop and restart the server (<see cref="Stop"/>, <see cref="Start"/>).
+    /// </param>
+    public PostgresTestCluster(bool ownCluster)
+    {
+        var external = ownCluster ? null : Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(external))
         {
             _server = new DbConnectionStringBuilder { ConnectionString = external };
@@ -49,8 +58,7 @@ public sealed class PostgresTestCluster : IDisposable
                 var port = FreeTcpPort();
                 try
                 {
-                    RunAsPostgres("pg_ctl", ["-D", data, "-l", Path.Combine(_clusterDirectory, "server.log"), "-w", "-t", "120",
-                        "-o", $"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]);
+                    StartOn(port);
                     Port = port;
                     break;
                 }
@@ -78,6 +86,27 @@ public sealed class PostgresTestCluster : IDisposable
     public bool IsExternal { get; }
 
     public int Port { get; }
+
+    /// <summary>Stops this instance's own cluster (fast shutdown: open sessions are disconnected), as an outage would.</summary>
+    public void Stop()
+    {
+        var data = OwnDataDirectory();
+        RunAsPostgres("pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "120", "stop"]);
+    }
+
+    /// <summary>Starts this instance's own cluster again on the same port.</summary>
+    public void Start() => StartOn(Port);
+
+    private void StartOn(int port)
+    {
+        var data = OwnDataDirectory();
+        RunAsPostgres("pg_ctl", ["-D", data, "-l", Path.Combine(_clusterDirectory!, "server.log"), "-w", "-t", "120",
+            "-o", $"-p {port} -k {Path.Combine(_clusterDirectory!, "sock")} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]);
+    }
+
+    private string OwnDataDirectory() => _clusterDirectory is null
+        ? throw new InvalidOperationException($"The cluster comes from {EnvironmentVariable} and is not this test's to stop or start.")
+        : Path.Combine(_clusterDirectory, "data");
 
     /// <summary>Creates an empty database and returns a connection string (Npgsql keywords) for it.</summary>
     public string CreateDatabase(string prefix = "test")

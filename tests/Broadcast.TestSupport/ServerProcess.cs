@@ -71,6 +71,15 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The server's pid (<c>dotnet exec</c> runs the server in the host process itself), for signals and /proc.</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>The exit code once the server has exited; valid after <see cref="WaitForExitAsync"/>.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Waits for the server to exit on its own (after a signal) and returns its exit code.</summary>
+    public Task<int> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
+
     public string RtmpUrl(string streamKey) => $"rtmp://127.0.0.1:{RtmpPort}/live/{streamKey}";
 
     /// <summary>
