@@ -13,14 +13,14 @@ namespace Broadcast.Server;
 /// verification keys come from the control plane's <c>GET /api/playback/access</c>, polled by
 /// <see cref="RemotePlaybackRefresher"/>; tokens are verified here with the control plane's own
 /// <see cref="PlaybackToken"/> code, so a viewer's request never waits on the network. Fails closed: until the first
-/// snapshot arrives every stream counts as private and no token is good (so <c>/live</c> answers 403 and
-/// <c>/readyz</c> 503); once one has arrived it stays in force while the control plane is unreachable.
+/// snapshot arrives every stream counts as private and no token is good (so <c>/live</c> answers 503 with
+/// Retry-After, as <c>/readyz</c> does); once one has arrived it stays in force while the control plane is unreachable.
 /// </summary>
 internal sealed class RemotePlaybackAccess(TimeProvider time) : IPlaybackAccess
 {
     private volatile Snapshot? _snapshot;
 
-    /// <summary>True once a snapshot has arrived from the control plane.</summary>
+    /// <summary>True once a snapshot has arrived from the control plane (before it, refused requests get 503).</summary>
     public bool IsReady => _snapshot is not null;
 
     /// <summary>The version (ETag) of the snapshot in force, null before the first.</summary>

@@ -111,12 +111,14 @@ public sealed class OriginOnlyPrivatePlaybackTests
         await StoreObjectsAsync(origin, "open-show");
         await StoreObjectsAsync(origin, "closed-show");
 
-        // Nothing known yet: public and private alike are refused, and /readyz says why.
+        // Nothing known yet: public and private alike are refused as unavailable (retry), and /readyz says why.
         foreach (string slug in new[] { "open-show", "closed-show" })
         {
             using var refused = await origin.Http.GetAsync($"/live/{slug}/master.m3u8");
-            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
             Assert.Equal("no-store", refused.Headers.CacheControl!.ToString());
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter!.Delta);
+            Assert.Empty(await refused.Content.ReadAsByteArrayAsync());
         }
 
         using (var notReady = await origin.Http.GetAsync("/readyz"))
