@@ -191,6 +191,27 @@ public sealed class OriginOnlyPrivatePlaybackTests
     }
 
     [Fact]
+    public async Task A_dashboard_session_cannot_fetch_the_node_snapshot_with_its_secrets()
+    {
+        await using var control = await InProcessServer.StartAsync();
+        var users = control.Services.GetRequiredService<Broadcast.Control.Users.AdminUserService>();
+        Assert.True(await users.CreateAsync("viewer-admin", "a-long-enough-password-1"));
+        var cookies = new CookieContainer();
+        using var browser = new HttpClient(new HttpClientHandler { CookieContainer = cookies }) { BaseAddress = control.BaseAddress };
+        using (var signIn = await browser.PostAsync("/api/session",
+            System.Net.Http.Json.JsonContent.Create(new { name = "viewer-admin", password = "a-long-enough-password-1" })))
+        {
+            Assert.True(signIn.IsSuccessStatusCode, $"sign-in: {(int)signIn.StatusCode}");
+        }
+
+        // The session is good for the admin API, not for the cluster nodes' endpoint.
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/api/session")).StatusCode);
+        using var refused = await browser.GetAsync("/api/playback/access");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.DoesNotContain("currentKey", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void An_origin_only_node_without_a_control_url_or_admin_token_does_not_start()
     {
         using var data = new TempDirectory("origin-only");
