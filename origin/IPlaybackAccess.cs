@@ -15,4 +15,11 @@ public interface IPlaybackAccess
 
     /// <summary>True when <paramref name="token"/> authorises the path prefix <c>/live/{stream}/</c> now; then <paramref name="expiresAt"/> says until when.</summary>
     bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt);
+
+    /// <summary>
+    /// False while this node does not yet know which streams are private (a node that fetches them from elsewhere,
+    /// before the first answer): every stream then counts as private, and a refused request gets 503 with
+    /// Retry-After instead of 403, so an edge tries another origin or again later.
+    /// </summary>
+    bool IsReady => true;
 }

@@ -79,7 +79,8 @@ internal sealed class OriginRequestHandler
         bool isPrivate = _access is not null && _access.IsPrivate(PlaybackGate.StreamOf(key));
         if (isPrivate && !PlaybackGate.Authorize(context, PlaybackGate.StreamOf(key), _access!))
         {
-            PlaybackGate.Forbid(response);
+            if (_access!.IsReady) PlaybackGate.Forbid(response);
+            else PlaybackGate.NotReady(response);
             return;
         }
 

@@ -19,6 +19,7 @@ public static class PlaybackGate
     public const string CookieName = "broadcast_playback";
 
     private static readonly StringValues ForbiddenCacheControl = "no-store";
+    private static readonly StringValues NotReadyRetryAfter = "5";
 
     /// <summary>The stream a store key belongs to: its first segment (<c>{stream}/…</c>).</summary>
     public static ReadOnlySpan<char> StreamOf(string key)
@@ -74,6 +75,16 @@ public static class PlaybackGate
         ArgumentNullException.ThrowIfNull(response);
         response.StatusCode = StatusCodes.Status403Forbidden;
         response.Headers.CacheControl = ForbiddenCacheControl;
+        response.ContentLength = 0;
+    }
+
+    /// <summary>503 with Retry-After and no body: this node does not know yet which streams are private (fail closed).</summary>
+    public static void NotReady(HttpResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        response.Headers.CacheControl = ForbiddenCacheControl;
+        response.Headers.RetryAfter = NotReadyRetryAfter;
         response.ContentLength = 0;
     }
 

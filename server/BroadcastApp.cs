@@ -74,6 +74,8 @@ public static class BroadcastApp
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).
         if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
+        // A node without it (origin only) fetches private channels and keys from a control node and checks tokens itself.
+        else if (roles.Origin) RemotePlaybackSettings.AddTo(services, configuration);
         PullSourceSetup.AddPullSources(services, configuration, roles);
         if (roles.Origin) services.AddOrigin(configuration);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
@@ -115,6 +117,10 @@ public static class BroadcastApp
             {
                 failures.Add($"database: {ex.Message}");
             }
+        }
+        if (services.GetService<RemotePlaybackAccess>() is { IsReady: false })
+        {
+            failures.Add("playback: no private channel list from the control plane yet (Playback:ControlUrl)");
         }
         if (services.GetService<ISegmentStore>() is { } store)
         {

@@ -53,6 +53,9 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
     /// <summary>The keys in force (null before the first refresh).</summary>
     public PlaybackKeyRing? Keys => _snapshot.Keys;
 
+    /// <summary>The private channels' slugs in the current snapshot (for cluster nodes without the database).</summary>
+    public IReadOnlyCollection<string> PrivateSlugs => _snapshot.PrivateSlugs.Set;
+
     /// <summary>Signs a token for <paramref name="slug"/> that expires after <paramref name="lifetime"/> (1 s to 7 days).</summary>
     public async Task<MintedPlaybackToken> MintAsync(string slug, TimeSpan lifetime, CancellationToken cancellationToken = default)
     {

@@ -39,6 +39,7 @@ public static class PlaybackEndpoints
             .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("playback");
         keys.MapGet("", (PlaybackAccessService access) => ToResponse(access.Keys));
         keys.MapPost("/rotate", async (PlaybackAccessService access, CancellationToken ct) => ToResponse(await access.RotateAsync(ct).ConfigureAwait(false)));
+        endpoints.MapPlaybackNodeAccess();
         return endpoints;
     }
 

@@ -133,7 +133,7 @@ public class CompositionTests
     [Fact]
     public async Task The_origin_role_alone_serves_playback_and_no_admin_api()
     {
-        await using var server = await InProcessServer.StartAsync("--Roles=origin");
+        await using var server = await InProcessServer.StartAsync("--Roles=origin", "--Playback:PublicOnly=true");
         Assert.Equal("ok\n", await server.Http.GetStringAsync("/healthz"));
         using var api = server.Authorized(HttpMethod.Get, "/api/channels");
         using var apiResponse = await server.Http.SendAsync(api);

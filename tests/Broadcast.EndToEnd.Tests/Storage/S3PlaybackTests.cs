@@ -70,7 +70,7 @@ public sealed class S3PlaybackTests(StorageFixture fixture)
         string url = await S3TestServer.SharedUrlAsync();
         var missing = await Assert.ThrowsAsync<ConditionFailedException>(() => ServerProcess.StartAsync(new ServerOptions
         {
-            ExtraArguments = ["--Roles=origin", .. S3Nodes.StorageArguments(url, "no-such-bucket-e2e", createBucket: false)],
+            ExtraArguments = ["--Roles=origin", "--Playback:PublicOnly=true", .. S3Nodes.StorageArguments(url, "no-such-bucket-e2e", createBucket: false)],
             StartTimeout = TimeSpan.FromSeconds(60),
         }));
         Assert.Contains("S3 bucket 'no-such-bucket-e2e' does not exist", missing.Message);
@@ -78,7 +78,7 @@ public sealed class S3PlaybackTests(StorageFixture fixture)
         string bucket = S3TestServer.NewBucketName("creds");
         var rejected = await Assert.ThrowsAsync<ConditionFailedException>(() => ServerProcess.StartAsync(new ServerOptions
         {
-            ExtraArguments = ["--Roles=origin", .. S3Nodes.StorageArguments(url, bucket, createBucket: true), 
+            ExtraArguments = ["--Roles=origin", "--Playback:PublicOnly=true", .. S3Nodes.StorageArguments(url, bucket, createBucket: true), 
                 // s3rver knows one access key and does not check the secret of a known key: an unknown key it rejects.
                 "--Storage:S3:AccessKey=NOT-A-KEY", "--Storage:S3:SecretKey=NOT-A-SECRET"],
             StartTimeout = TimeSpan.FromSeconds(60),

@@ -211,15 +211,15 @@ public sealed class PrivatePlaybackOriginTests
         }
     }
 
-    private const string PlaybackGateCookie = Broadcast.Origin.PlaybackGate.CookieName;
+    internal const string PlaybackGateCookie = Broadcast.Origin.PlaybackGate.CookieName;
 
-    private static async Task<HttpStatusCode> StatusAsync(InProcessServer server, string slug, string token)
+    internal static async Task<HttpStatusCode> StatusAsync(InProcessServer server, string slug, string token)
     {
         using var response = await server.Http.GetAsync($"/live/{slug}/720p/b1-1.m4s?token={token}");
         return response.StatusCode;
     }
 
-    private static async Task<string> CreateChannelAsync(InProcessServer server, string name, bool privatePlayback)
+    internal static async Task<string> CreateChannelAsync(InProcessServer server, string name, bool privatePlayback)
     {
         using var request = server.Authorized(HttpMethod.Post, "/api/channels");
         request.Content = JsonContent.Create(new { name, privatePlayback });
@@ -230,7 +230,7 @@ public sealed class PrivatePlaybackOriginTests
         return body.RootElement.GetProperty("id").GetString()!;
     }
 
-    private static async Task<PlaybackTokenResponse> MintAsync(InProcessServer server, string channelId, int seconds)
+    internal static async Task<PlaybackTokenResponse> MintAsync(InProcessServer server, string channelId, int seconds)
     {
         using var request = server.Authorized(HttpMethod.Post, $"/api/channels/{channelId}/playback-tokens");
         request.Content = JsonContent.Create(new { expiresInSeconds = seconds });
@@ -239,7 +239,7 @@ public sealed class PrivatePlaybackOriginTests
         return (await response.Content.ReadFromJsonAsync<PlaybackTokenResponse>(JsonSerializerOptions.Web))!;
     }
 
-    private static async Task<JsonElement> RotateAsync(InProcessServer server)
+    internal static async Task<JsonElement> RotateAsync(InProcessServer server)
     {
         using var request = server.Authorized(HttpMethod.Post, "/api/playback/signing-keys/rotate");
         using var response = await server.Http.SendAsync(request);
@@ -247,7 +247,7 @@ public sealed class PrivatePlaybackOriginTests
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
     }
 
-    private static async Task StoreObjectsAsync(InProcessServer server, string slug)
+    internal static async Task StoreObjectsAsync(InProcessServer server, string slug)
     {
         var store = server.Services.GetRequiredService<ISegmentStore>();
         foreach (string name in StreamObjects)
@@ -259,5 +259,5 @@ public sealed class PrivatePlaybackOriginTests
         }
     }
 
-    private static string Body(string slug, string name) => $"object {name} of {slug}";
+    internal static string Body(string slug, string name) => $"object {name} of {slug}";
 }

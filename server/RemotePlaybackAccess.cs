@@ -1,0 +1,241 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Broadcast.Control.Playback;
+using Broadcast.Origin;
+
+namespace Broadcast.Server;
+
+/// <summary>
+/// Private playback on a node without the channel database (<c>--Roles=origin</c>): the private channels and the
+/// verification keys come from the control plane's <c>GET /api/playback/access</c>, polled by
+/// <see cref="RemotePlaybackRefresher"/>; tokens are verified here with the control plane's own
+/// <see cref="PlaybackToken"/> code, so a viewer's request never waits on the network. Fails closed: until the first
+/// snapshot arrives every stream counts as private and no token is good (so <c>/live</c> answers 503 with
+/// Retry-After, as <c>/readyz</c> does); once one has arrived it stays in force while the control plane is unreachable.
+/// </summary>
+internal sealed class RemotePlaybackAccess(TimeProvider time) : IPlaybackAccess
+{
+    private volatile Snapshot? _snapshot;
+
+    /// <summary>True once a snapshot has arrived from the control plane (before it, refused requests get 503).</summary>
+    public bool IsReady => _snapshot is not null;
+
+    /// <summary>The version (ETag) of the snapshot in force, null before the first.</summary>
+    public string? Version => _snapshot?.Version;
+
+    public bool IsPrivate(ReadOnlySpan<char> stream)
+    {
+        Snapshot? snapshot = _snapshot;
+        return snapshot is null || (snapshot.PrivateCount != 0 && snapshot.PrivateSlugs.Contains(stream));
+    }
+
+    public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
+    {
+        expiresAt = default;
+        Snapshot? snapshot = _snapshot;
+        if (snapshot is null
+            || PlaybackToken.Verify(token, stream, time.GetUtcNow().ToUnixTimeSeconds(), snapshot.Keys) != PlaybackTokenResult.Valid
+            || !PlaybackToken.TryParse(token, out _, out _, out long expires, out _))
+        {
+            return false;
+        }
+
+        expiresAt = DateTimeOffset.FromUnixTimeSeconds(expires);
+        return true;
+    }
+
+    /// <summary>Puts a snapshot from the control plane in force; throws (keeping the previous one) when it is malformed.</summary>
+    public void Apply(PlaybackNodeSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        if (snapshot.Version is not { Length: > 0 } || snapshot.PrivateChannels is null || snapshot.CurrentKey is null)
+        {
+            throw new FormatException("The playback access snapshot lacks its version, channel list or current key.");
+        }
+
+        var keys = new PlaybackKeyRing(ToKey(snapshot.CurrentKey), snapshot.PreviousKey is { } previous ? ToKey(previous) : null);
+        _snapshot = new Snapshot(snapshot.Version, new HashSet<string>(snapshot.PrivateChannels, StringComparer.Ordinal), keys);
+    }
+
+    private static PlaybackSigningKey ToKey(PlaybackNodeKey key)
+    {
+        if (key.Id is null || key.Secret is null)
+        {
+            throw new FormatException("A playback key lacks its id or secret.");
+        }
+
+        return new PlaybackSigningKey(key.Id, Base64Url.DecodeFromChars(key.Secret));
+    }
+
+    private sealed class Snapshot(string version, HashSet<string> privateSlugs, PlaybackKeyRing keys)
+    {
+        public string Version { get; } = version;
+
+        public int PrivateCount { get; } = privateSlugs.Count;
+
+        public HashSet<string>.AlternateLookup<ReadOnlySpan<char>> PrivateSlugs { get; } = privateSlugs.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        public PlaybackKeyRing Keys { get; } = keys;
+    }
+}
+
+/// <summary>
+/// Polls the control plane's <c>GET /api/playback/access</c> every <c>Playback:RefreshSeconds</c> with the admin bearer
+/// token and <c>If-None-Match</c>, putting each new snapshot in force. A failure keeps the last snapshot and is logged
+/// once until a poll succeeds again.
+/// </summary>
+internal sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess access, RemotePlaybackSettings settings, ILogger<RemotePlaybackRefresher> logger)
+    : BackgroundService
+{
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+    {
+        BaseAddress = settings.ControlUrl,
+        Timeout = TimeSpan.FromSeconds(10),
+    };
+
+    private bool _failing;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(settings.Interval);
+        do
+        {
+            await PollAsync(stoppingToken).ConfigureAwait(false);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    /// <summary>One poll; false when it failed (the snapshot in force stays).</summary>
+    internal async Task<bool> PollAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, PlaybackNodeEndpoint.Path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.AdminToken);
+            if (access.Version is { } version)
+            {
+                request.Headers.IfNoneMatch.Add(new EntityTagHeaderValue("\"" + version + "\""));
+            }
+
+            using var response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode != HttpStatusCode.NotModified)
+            {
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new HttpRequestException($"{(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
+                }
+
+                var snapshot = await response.Content.ReadFromJsonAsync(PlaybackNodeJsonContext.Default.PlaybackNodeSnapshot, cancellationToken)
+                    .ConfigureAwait(false) ?? throw new FormatException("The playback access snapshot is empty.");
+                bool first = !access.IsReady;
+                access.Apply(snapshot);
+                if (first)
+                {
+                    LogFirstSnapshot(snapshot.PrivateChannels.Count, snapshot.CurrentKey.Id);
+                }
+            }
+
+            if (_failing)
+            {
+                _failing = false;
+                LogRecovered();
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (!_failing)
+            {
+                _failing = true;
+                if (access.IsReady)
+                {
+                    LogUnreachable(settings.ControlUrl, e.Message);
+                }
+                else
+                {
+                    LogNotReady(settings.ControlUrl, e.Message);
+                }
+            }
+
+            return false;
+        }
+    }
+
+    public override void Dispose()
+    {
+        _http.Dispose();
+        base.Dispose();
+    }
+
+    [LoggerMessage(EventId = 9201, Level = LogLevel.Information, Message = "Private playback snapshot received: {PrivateChannels} private channel(s), current key {KeyId}")]
+    private partial void LogFirstSnapshot(int privateChannels, string keyId);
+
+    [LoggerMessage(EventId = 9202, Level = LogLevel.Warning,
+        Message = "Private playback: control plane {ControlUrl} unreachable ({Reason}); the last snapshot stays in force")]
+    private partial void LogUnreachable(Uri controlUrl, string reason);
+
+    [LoggerMessage(EventId = 9203, Level = LogLevel.Error,
+        Message = "Private playback: no snapshot yet from control plane {ControlUrl} ({Reason}); every /live request is refused until one arrives")]
+    private partial void LogNotReady(Uri controlUrl, string reason);
+
+    [LoggerMessage(EventId = 9204, Level = LogLevel.Information, Message = "Private playback: control plane reachable again")]
+    private partial void LogRecovered();
+}
+
+/// <summary>Where an origin-only node fetches private playback from, how often, and with which token.</summary>
+internal sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, string AdminToken)
+{
+    /// <summary>
+    /// Reads <c>Playback:ControlUrl</c> (required), <c>Playback:RefreshSeconds</c> (default 5, 1–300) and
+    /// <c>Admin:Token</c> (required); throws a clear error at startup when one is missing.
+    /// </summary>
+    public static RemotePlaybackSettings From(IConfiguration configuration)
+    {
+        string? url = configuration["Playback:ControlUrl"];
+        if (string.IsNullOrWhiteSpace(url) || !Uri.TryCreate(url, UriKind.Absolute, out Uri? controlUrl)
+            || (controlUrl.Scheme != Uri.UriSchemeHttp && controlUrl.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new InvalidOperationException(
+                "An origin-only node (Roles without control or ingest) must enforce private playback: set Playback:ControlUrl to a control node's " +
+                "base URL (e.g. http://broadcast:8080) and Admin:Token to its admin token, or Playback:PublicOnly=true if no channel is ever private.");
+        }
+
+        string? token = configuration["Admin:Token"];
+        if (string.IsNullOrWhiteSpace(token))
+        {
+            throw new InvalidOperationException(
+                "Playback:ControlUrl is set but Admin:Token is not: an origin-only node fetches private channels and playback keys from the control " +
+                "plane with the admin bearer token; set Admin:Token to the control node's token.");
+        }
+
+        int seconds = int.TryParse(configuration["Playback:RefreshSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out int s) && s is >= 1 and <= 300
+            ? s
+            : 5;
+        return new RemotePlaybackSettings(controlUrl, TimeSpan.FromSeconds(seconds), token.Trim());
+    }
+
+    /// <summary>Never the token.</summary>
+    public override string ToString() => $"RemotePlaybackSettings {ControlUrl} every {Interval}";
+
+    /// <summary>
+    /// Registers the remote access and its refresher on a node without the channel database, unless
+    /// <c>Playback:PublicOnly=true</c> says every stream is public here.
+    /// </summary>
+    public static void AddTo(IServiceCollection services, IConfiguration configuration)
+    {
+        if (configuration.GetValue<bool>("Playback:PublicOnly"))
+        {
+            return;
+        }
+
+        services.AddSingleton(From(configuration));
+        services.AddSingleton<RemotePlaybackAccess>();
+        services.AddSingleton<IPlaybackAccess>(sp => sp.GetRequiredService<RemotePlaybackAccess>());
+        services.AddSingleton<RemotePlaybackRefresher>();
+        services.AddHostedService(sp => sp.GetRequiredService<RemotePlaybackRefresher>());
+    }
+}
