@@ -28,11 +28,14 @@ public sealed class PostgresTestCluster : IDisposable
     {
     }
 
-    /// <param name="ownCluster">
-    /// True: always a throwaway cluster of this instance, even when <c>BROADCAST_TEST_PG</c> is set, for tests that
-    /// stop and restart the server (<see cref="Stop"/>, <see cref="Start"/>).
-    /// </param>
-    public PostgresTestCluster(bool ownCluster)
+    /// <summary>
+    /// Always a throwaway cluster of this instance, even when <c>BROADCAST_TEST_PG</c> is set, for tests that stop and
+    /// restart the server (<see cref="Stop"/>, <see cref="Start"/>). A factory, not a constructor: xunit requires a
+    /// collection fixture to have a single public constructor.
+    /// </summary>
+    public static PostgresTestCluster StartOwn() => new(ownCluster: true);
+
+    private PostgresTestCluster(bool ownCluster)
     {
         var external = ownCluster ? null : Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(external))

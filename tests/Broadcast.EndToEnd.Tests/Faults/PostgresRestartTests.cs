@@ -20,7 +20,7 @@ public sealed class PostgresRestartTests
     [Fact]
     public async Task Live_streams_go_on_through_a_PostgreSQL_restart_and_the_control_plane_reconnects()
     {
-        using var pg = new PostgresTestCluster(ownCluster: true);
+        using var pg = PostgresTestCluster.StartOwn();
         string connection = pg.CreateDatabase("pgrestart");
         await using var server = await ServerProcess.StartAsync(new ServerOptions
         {

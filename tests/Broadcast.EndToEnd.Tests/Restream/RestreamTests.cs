@@ -44,8 +44,15 @@ public sealed class RestreamTests(ServerFixture fixture)
             await WaitFor.ConditionAsync(async () => await plain.IsPublishingAsync("dest-plain") && await tls.IsPublishingAsync("dest-tls"),
                 TimeSpan.FromSeconds(30), "both nginx servers to list their stream as published", Diagnostics);
 
+            // Destinations go live with the first frames; the playlists need a closed segment first.
+            var master = Server.Absolute($"/live/{channel.Slug}/master.m3u8");
+            await WaitFor.ConditionAsync(async () =>
+            {
+                using var r = await Server.Viewer.GetAsync(master);
+                return r.IsSuccessStatusCode;
+            }, TimeSpan.FromSeconds(40), $"GET {master} to answer 200 while publishing", Diagnostics);
             await using var player = await (await fixture.BrowserAsync()).OpenAsync(PlayerKind.Hls);
-            await player.StartAsync(Server.Absolute($"/live/{channel.Slug}/master.m3u8").ToString());
+            await player.StartAsync(master.ToString());
             await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), Diagnostics);
 
             await ProbeAsync(plain.RtmpUrl("dest-plain"), Diagnostics);
