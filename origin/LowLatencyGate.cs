@@ -194,7 +194,7 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
     {
         TimeSpan remaining = deadline - time.GetUtcNow();
         if (remaining <= TimeSpan.Zero) return false;
-        if (_recheckMs > 0 && remaining > TimeSpan.FromMilliseconds(_recheckMs)) remaining = TimeSpan.FromMilliseconds(_recheckMs);
+        if (_recheckMs > 0 && !arrivals.Subscribed && remaining > TimeSpan.FromMilliseconds(_recheckMs)) remaining = TimeSpan.FromMilliseconds(_recheckMs);
         try
         {
             await arrival.WaitAsync(remaining, time, cancellationToken).ConfigureAwait(false);
