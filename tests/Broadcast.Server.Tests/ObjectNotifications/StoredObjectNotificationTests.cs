@@ -7,6 +7,7 @@ using Broadcast.Server.ObjectNotifications;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
 
 namespace Broadcast.Server.Tests.ObjectNotifications;
 
@@ -16,7 +17,7 @@ namespace Broadcast.Server.Tests.ObjectNotifications;
 /// wired on an ingest node (<see cref="NotifyingSegmentStore"/> + <see cref="StoredObjectNotifier"/>), writing into the
 /// store both nodes share, so the origin sees no put of its own and can only learn of the part by notification.
 /// </summary>
-public sealed class StoredObjectNotificationTests
+public sealed class StoredObjectNotificationTests(ITestOutputHelper output)
 {
     private const string Id = "20261121T054512Z";
     private const string Key = "chan/source/index.m3u8";
@@ -58,7 +59,9 @@ public sealed class StoredObjectNotificationTests
             }
 
             Assert.True(best < WakeBound, $"best answer {best.TotalMilliseconds} ms after the part was stored (recheck is off: only NOTIFY wakes it)");
-            Assert.True(notifier.Sent >= 6, $"{notifier.Sent} notifications sent");
+            // Puts of one key queued together are coalesced into one notification: at least one per wake-up.
+            Assert.True(notifier.Sent >= 3, $"{notifier.Sent} notifications sent");
+            output.WriteLine($"best wake-up via NOTIFY: {best.TotalMilliseconds:F1} ms");
         }
         finally
         {
