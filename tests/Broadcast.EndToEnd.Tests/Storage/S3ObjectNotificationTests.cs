@@ -64,6 +64,11 @@ public sealed partial class S3ObjectNotificationTests(ITestOutputHelper output)
             string partUri = hint.Groups["uri"].Value;
             string msn = hint.Groups["msn"].Value, part = hint.Groups["part"].Value;
 
+            // The part is listed as a part, or (its segment complete, the parts of older segments trimmed) by the segment.
+            string segmentUri = partUri[..partUri.LastIndexOf('-')] + $"-{msn}.m4s";
+            bool Lists(string text) => text.Split('\n').Any(l => l == segmentUri
+                || (l.StartsWith("#EXT-X-PART:", StringComparison.Ordinal) && l.Contains($"URI=\"{partUri}\"", StringComparison.Ordinal)));
+            int readFailures = StoreReadFailures(origin);
             var clock = Stopwatch.StartNew();
             var request = origin.Viewer.GetAsync($"{playlistPath}?_HLS_msn={msn}&_HLS_part={part}");
             var answeredAt = request.ContinueWith(_ => clock.Elapsed, TaskScheduler.Default);
@@ -72,8 +77,18 @@ public sealed partial class S3ObjectNotificationTests(ITestOutputHelper output)
             bool sawUnlisted = false;
             for (int i = 0; i < 1000 && storedAt is null && clock.Elapsed < TimeSpan.FromSeconds(20); i++)
             {
-                var stored = await bucketStore.GetAsync(key, default);
-                if (stored is not null && Encoding.UTF8.GetString(stored.Data.Span).Split('\n').Any(l => l.StartsWith("#EXT-X-PART:", StringComparison.Ordinal) && l.Contains($"URI=\"{partUri}\"", StringComparison.Ordinal)))
+                Packager.Storage.StoredObject? stored;
+                try
+                {
+                    stored = await bucketStore.GetAsync(key, default);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // s3rver can answer a read racing an overwrite with a bad checksum: look again.
+                    stored = null;
+                }
+
+                if (stored is not null && Lists(Encoding.UTF8.GetString(stored.Data.Span)))
                 {
                     storedAt = clock.Elapsed;
                 }
@@ -87,10 +102,20 @@ public sealed partial class S3ObjectNotificationTests(ITestOutputHelper output)
             Assert.True(storedAt is not null, $"the bucket's playlist never listed {partUri}{Environment.NewLine}{Logs()}");
             using var response = await request;
             TimeSpan answered = await answeredAt;
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Contains(partUri, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            string body = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && StoreReadFailures(origin) > readFailures)
+            {
+                // s3rver writes an object in place: a read racing the next overwrite of the playlist fails its checksum
+                // and the origin answers 503 (retryable). Not a wake-up to measure.
+                output.WriteLine($"attempt {attempt}: part {msn}.{part}: the origin's store read raced an overwrite (503), not counted");
+                continue;
+            }
+
+            Assert.True(response.StatusCode == HttpStatusCode.OK && Lists(body),
+                $"{(int)response.StatusCode} for _HLS_msn={msn}&_HLS_part={part}:{Environment.NewLine}{body}{Environment.NewLine}{Logs()}");
             TimeSpan lag = answered - storedAt.Value;
             output.WriteLine($"attempt {attempt}: part {msn}.{part} listed in the bucket at {storedAt.Value.TotalMilliseconds:F0} ms, origin answered at {answered.TotalMilliseconds:F0} ms (lag {lag.TotalMilliseconds:F0} ms){(sawUnlisted ? "" : ", not counted: already listed")}");
+            if (lag >= WakeBound) output.WriteLine($"slow wake-up:{Environment.NewLine}{Logs()}");
             if (sawUnlisted) lags.Add(lag);
         }
 
@@ -98,6 +123,9 @@ public sealed partial class S3ObjectNotificationTests(ITestOutputHelper output)
         var best = lags.Min();
         Assert.True(best < WakeBound, $"best answer {best.TotalMilliseconds:F0} ms after the bucket listed the part (no recheck: only NOTIFY wakes it){Environment.NewLine}{Logs()}");
     }
+
+    private static int StoreReadFailures(ServerProcess origin) =>
+        Regex.Count(origin.LogTail(5000), "Segment store failed reading");
 
     [GeneratedRegex("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"(?<uri>[^\"]*-(?<msn>\\d+)\\.(?<part>\\d+)\\.m4s)\"")]
     private static partial Regex Hint();
