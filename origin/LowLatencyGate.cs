@@ -48,8 +48,9 @@ internal readonly record struct LowLatencyQuery(long? Msn, int? Part, bool Skip)
 /// <summary>
 /// LL-HLS at the origin: holds a blocking playlist reload until the playlist lists the part asked for, holds a
 /// request for the preload-hinted part until it is stored, and makes delta updates. It learns of new objects from
-/// <see cref="ObjectArrivals"/> (puts through this process's store); an origin whose packager runs elsewhere looks
-/// again every <see cref="OriginOptions.BlockingRecheckMilliseconds"/> when that is set.
+/// <see cref="ObjectArrivals"/> (puts through this process's store, or PostgreSQL notifications on an origin-only
+/// node); such a node looks again every <see cref="OriginOptions.BlockingRecheckMilliseconds"/>, when that is set,
+/// only while it receives no notifications.
 /// </summary>
 internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrivals, TimeProvider time, IOptions<OriginOptions> options)
 {
