@@ -48,8 +48,9 @@ internal readonly record struct LowLatencyQuery(long? Msn, int? Part, bool Skip)
 /// <summary>
 /// LL-HLS at the origin: holds a blocking playlist reload until the playlist lists the part asked for, holds a
 /// request for the preload-hinted part until it is stored, and makes delta updates. It learns of new objects from
-/// <see cref="ObjectArrivals"/> (puts through this process's store); an origin whose packager runs elsewhere looks
-/// again every <see cref="OriginOptions.BlockingRecheckMilliseconds"/> when that is set.
+/// <see cref="ObjectArrivals"/> (puts through this process's store, or PostgreSQL notifications on an origin-only
+/// node); such a node looks again every <see cref="OriginOptions.BlockingRecheckMilliseconds"/>, when that is set,
+/// only while it receives no notifications.
 /// </summary>
 internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrivals, TimeProvider time, IOptions<OriginOptions> options)
 {
@@ -194,7 +195,7 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
     {
         TimeSpan remaining = deadline - time.GetUtcNow();
         if (remaining <= TimeSpan.Zero) return false;
-        if (_recheckMs > 0 && remaining > TimeSpan.FromMilliseconds(_recheckMs)) remaining = TimeSpan.FromMilliseconds(_recheckMs);
+        if (_recheckMs > 0 && !arrivals.Subscribed && remaining > TimeSpan.FromMilliseconds(_recheckMs)) remaining = TimeSpan.FromMilliseconds(_recheckMs);
         try
         {
             await arrival.WaitAsync(remaining, time, cancellationToken).ConfigureAwait(false);

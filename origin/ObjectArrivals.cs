@@ -17,6 +17,19 @@ public sealed class ObjectArrivals
     /// <summary>Whether a request waits on <paramref name="folder"/> now (for tests and diagnostics).</summary>
     public bool HasWaiters(string folder) => _folders.ContainsKey(folder);
 
+    private volatile bool _subscribed;
+
+    /// <summary>
+    /// True while another process's puts reach <see cref="Notify"/> through a live subscription (PostgreSQL
+    /// <c>LISTEN</c> on an origin-only node): waiters then need no store polling
+    /// (<see cref="OriginOptions.BlockingRecheckMilliseconds"/> is the fallback while it is false).
+    /// </summary>
+    public bool Subscribed
+    {
+        get => _subscribed;
+        set => _subscribed = value;
+    }
+
     /// <summary>An object was stored (or replaced) under <paramref name="key"/>.</summary>
     public void Notify(string key)
     {

@@ -34,8 +34,9 @@ public sealed class OriginOptions
 
     /// <summary>
     /// LL-HLS blocking reloads wake when this process stores the object they wait for. An origin whose packager runs
-    /// in another process sees no such put: set this (e.g. 100) to look in the store again at that interval; 0, the
-    /// default, only wakes on puts (a node with the ingest role, or an all-in-one server).
+    /// in another process sees no such put: it learns of them from PostgreSQL notifications
+    /// (<see cref="ObjectArrivals.Subscribed"/>), and while those are not received, looks in the store again at this
+    /// interval when set (e.g. 100); 0, the default, only wakes on puts and notifications.
     /// </summary>
     public int BlockingRecheckMilliseconds { get; set; }
 }

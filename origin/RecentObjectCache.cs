@@ -76,6 +76,22 @@ public sealed class RecentObjectCache : ISegmentStore
     /// <summary>Raised after every put, once the object is readable here (LL-HLS waiters wake on it).</summary>
     public event Action<string>? Stored;
 
+    /// <summary>
+    /// Another process stored <paramref name="key"/> (an origin-only node told by the ingest node): drops the copy held
+    /// here and forgets a read of it already in flight, so the next <see cref="GetAsync"/> reads the new version.
+    /// </summary>
+    public void Invalidate(string key)
+    {
+        _inflight.TryRemove(key, out _);
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(key, out Entry? entry))
+            {
+                RemoveLocked(entry);
+            }
+        }
+    }
+
     public ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken)
     {
         if (_entries.TryGetValue(key, out Entry? entry))

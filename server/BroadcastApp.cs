@@ -78,6 +78,7 @@ public static class BroadcastApp
         else if (roles.Origin) RemotePlaybackSettings.AddTo(services, configuration);
         PullSourceSetup.AddPullSources(services, configuration, roles);
         if (roles.Origin) services.AddOrigin(configuration);
+        ObjectNotifications.ObjectNotificationSetup.Add(services, configuration, roles);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();
 

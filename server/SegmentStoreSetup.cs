@@ -47,7 +47,7 @@ internal static partial class SegmentStoreSetup
         if (roles.Ingest)
         {
             services.AddSingleton(sp => new UploadQueue(
-                sp.GetRequiredService<S3SegmentStore>(), queue, s3.MaxConcurrentUploads,
+                ObjectNotifications.ObjectNotificationSetup.UploadTarget(sp, sp.GetRequiredService<S3SegmentStore>()), queue, s3.MaxConcurrentUploads,
                 key => IsRecorded(sp.GetService<IPackagerStatus>(), key),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<UploadQueue>>()));
             services.AddSingleton<IUploadBacklog>(sp => sp.GetRequiredService<UploadQueue>());
