@@ -90,6 +90,20 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         return Redirect($"/dashboard/channels/{id}");
     }
 
+    /// <summary>Switches the channel's low-latency packaging (LL-HLS, LL-DASH); a broadcast keeps what it started with.</summary>
+    public async Task<IActionResult> OnPostLowLatencyAsync(string id, bool enabled, CancellationToken cancellationToken)
+    {
+        if (await channels.UpdateAsync(id, name: null, requireSchedule: null, lowLatency: enabled, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return NotFound();
+        }
+
+        Flash = enabled
+            ? "Low latency on: the next broadcast is packaged with parts (LL-HLS, LL-DASH)."
+            : "Standard latency: the next broadcast is packaged without parts.";
+        return Redirect($"/dashboard/channels/{id}");
+    }
+
     public async Task<IActionResult> OnPostRotateSigningKeysAsync(string id, CancellationToken cancellationToken)
     {
         var ring = await ChannelPrivatePlayback.RotateAsync(HttpContext, cancellationToken).ConfigureAwait(false);

@@ -5,7 +5,7 @@ using Broadcast.EndToEnd.Tests.Server;
 
 namespace Broadcast.EndToEnd.Tests.Security;
 
-/// <summary>The channel page's private-playback toggle and signing-key rotation, clicked in Chromium by a signed-in admin.</summary>
+/// <summary>The channel page's private-playback and low-latency toggles and signing-key rotation, clicked in Chromium by a signed-in admin.</summary>
 [Collection(ServerCollection.Name)]
 public sealed class PrivatePlaybackDashboardTests(ServerFixture fixture)
 {
@@ -42,6 +42,28 @@ public sealed class PrivatePlaybackDashboardTests(ServerFixture fixture)
         await session.Page.WaitForSelectorAsync("#private-playback-state:text('Public')");
         Assert.False(await PrivateAsync(channel.Id));
     }
+
+    [Fact]
+    public async Task The_low_latency_toggle_switches_the_channel_setting_both_ways()
+    {
+        var server = fixture.Server;
+        var channel = await server.Api.CreateChannelAsync($"dashboard low latency {Guid.NewGuid():N}");
+        var browser = await fixture.BrowserAsync();
+        await using var session = await DashboardSession.SignInAsync(browser, server);
+        await session.GotoAsync($"/dashboard/channels/{channel.Id}");
+        Assert.Equal("Standard latency", (await session.Page.TextContentAsync("#low-latency-state"))!.Trim());
+
+        await session.Page.ClickAsync("#low-latency-toggle");
+        await session.Page.WaitForSelectorAsync("#low-latency-state:text('Low latency')");
+        Assert.True(await LowLatencyAsync(channel.Id), fixture.WithLog("the API does not show the channel low-latency"));
+
+        await session.Page.ClickAsync("#low-latency-toggle");
+        await session.Page.WaitForSelectorAsync("#low-latency-state:text('Standard latency')");
+        Assert.False(await LowLatencyAsync(channel.Id), fixture.WithLog("the API still shows the channel low-latency"));
+    }
+
+    private async Task<bool> LowLatencyAsync(string id)
+        => JsonDocument.Parse(await fixture.Server.Http.GetStringAsync($"api/channels/{id}")).RootElement.GetProperty("lowLatency").GetBoolean();
 
     private async Task<bool> PrivateAsync(string id)
         => JsonDocument.Parse(await fixture.Server.Http.GetStringAsync($"api/channels/{id}")).RootElement.GetProperty("privatePlayback").GetBoolean();
