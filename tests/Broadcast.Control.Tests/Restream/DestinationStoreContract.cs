@@ -44,7 +44,10 @@ public abstract class DestinationStoreContract(Func<ControlDatabase> create) : I
         Assert.True(b.AllowUntrustedCertificate);
 
         var list = await _destinations.ListAsync(channel.Id);
-        Assert.Equal([a.Id, b.Id], list!.Select(d => d.Id));
+        // Listed oldest first; two destinations created within one timestamp tick are ordered by id (random after
+        // its time prefix), so the list is checked for that (created, id) order instead of assuming a before b.
+        Assert.Equal(new[] { a.Id, b.Id }.Order(StringComparer.Ordinal), list!.Select(d => d.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(list!.OrderBy(d => d.CreatedAt).ThenBy(d => d.Id, StringComparer.Ordinal).Select(d => d.Id), list!.Select(d => d.Id));
         Assert.Equal(a, await _destinations.GetAsync(channel.Id, a.Id));
         Assert.Null(await _destinations.GetAsync("other-channel", a.Id));
 
