@@ -111,8 +111,10 @@ internal sealed class RtmpConnection
             _chunks.Dispose();
             return;
         }
-        _input = PipeReader.Create(network, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024));
-        _output = PipeWriter.Create(network);
+        // A peer that stops reading what we send is dropped after this, instead of holding the receive thread.
+        _socket.SendTimeout = checked(Math.Max(1, _options.IdleTimeoutSeconds) * 1000);
+        _input = BlockingReceivePump.Start(network, $"rtmp-{Id}");
+        _output = PipeWriter.Create(new SynchronousWriteStream(network), new StreamPipeWriterOptions(leaveOpen: true));
         _timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
         var token = _timeout.Token;
         try
