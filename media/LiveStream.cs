@@ -241,9 +241,17 @@ public sealed class LiveStream
     /// Opens a reader. It starts at the most recent video keyframe (the cached group of pictures), so
     /// a late joiner can decode from its first frame.
     /// </summary>
-    public LiveStreamReader OpenReader(string name, int capacity = 1024)
+    /// <param name="name">For logs and counters.</param>
+    /// <param name="capacity">Frames the reader may fall behind before it is resynced at the next keyframe.</param>
+    /// <param name="consumeOnWriterThread">
+    /// When the reader is waiting, its continuation runs on the thread that writes the frame (inside <see cref="Write"/>)
+    /// instead of being queued to the thread pool. For consumers whose per-frame work is short CPU work and that hand
+    /// slow work (storage) to real asynchronous I/O, such as the packager: it saves a thread wake-up per frame. While the
+    /// consumer is busy elsewhere (awaiting a store), frames queue as usual and the writer never waits for it.
+    /// </param>
+    public LiveStreamReader OpenReader(string name, int capacity = 1024, bool consumeOnWriterThread = false)
     {
-        var reader = new LiveStreamReader(this, name, capacity);
+        var reader = new LiveStreamReader(this, name, capacity, consumeOnWriterThread);
         lock (_gate)
         {
             if (_completed)
@@ -342,7 +350,7 @@ public sealed class LiveStreamReader : IDisposable
     private long _dropped;
     private int _disposed;
 
-    internal LiveStreamReader(LiveStream stream, string name, int capacity)
+    internal LiveStreamReader(LiveStream stream, string name, int capacity, bool consumeOnWriterThread)
     {
         _stream = stream;
         Name = name;
@@ -351,7 +359,7 @@ public sealed class LiveStreamReader : IDisposable
             SingleReader = true,
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
+            AllowSynchronousContinuations = consumeOnWriterThread,
         });
         _waitingForKeyframe = stream.Video is not null;
     }

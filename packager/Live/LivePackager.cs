@@ -95,7 +95,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private void OnPublished(LiveStream stream)
     {
         // Open the reader now, on the publisher's thread, so no frame published from here on is missed.
-        var reader = stream.OpenReader("packager", capacity: 4096);
+        var reader = stream.OpenReader("packager", capacity: 4096, consumeOnWriterThread: true);
         var task = Task.Run(() => PackageAsync(stream, reader, _stopping.Token));
         _tasks.TryAdd(task, 0);
         _packaging.TryAdd(task, 0);
@@ -160,7 +160,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             var current = packager;
             var extraTasks = extras.Select((e, i) =>
             {
-                var rungReader = e.Value.OpenReader("packager", capacity: 4096);
+                var rungReader = e.Value.OpenReader("packager", capacity: 4096, consumeOnWriterThread: true);
                 return Task.Run(() => PackageRenditionAsync(current, stream, i + first, rungReader, cancellationToken));
             }).ToArray();
             _active[stream.Name] = packager;

@@ -36,6 +36,33 @@ public class LiveStreamTests
     }
 
     [Fact]
+    public async Task A_reader_that_consumes_on_the_writer_thread_has_each_frame_before_Write_returns()
+    {
+        var stream = new LiveStream("ch");
+        stream.SetTrack(Video);
+        using var inline = stream.OpenReader("packager", consumeOnWriterThread: true);
+        var threads = new List<int>();
+        // Runs synchronously up to its first wait on the empty queue, so it is parked before the first Write.
+        async Task ConsumeAsync()
+        {
+            while (await inline.ReadAsync() is { } frame)
+            {
+                threads.Add(Environment.CurrentManagedThreadId);
+                frame.Release();
+            }
+        }
+        var consumer = ConsumeAsync();
+        for (int i = 0; i < 5; i++)
+        {
+            stream.Write(VideoFrame(i * 3000, i == 0, (byte)i));
+            Assert.Equal(i + 1, threads.Count);
+        }
+        Assert.All(threads, t => Assert.Equal(Environment.CurrentManagedThreadId, t));
+        stream.Complete();
+        await consumer;
+    }
+
+    [Fact]
     public async Task A_slow_reader_is_dropped_to_the_next_keyframe_and_never_blocks_the_publisher()
     {
         var stream = new LiveStream("ch");
