@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Win32.SafeHandles;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -51,7 +52,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
     {
         string path = PathOf(key);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
-        await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
+        if (IsManifest(key)) ReplaceManifest(path, data.Span);
+        else await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
         var meta = new Meta(contentType, cacheControl);
         string metaPath = MetaPath(key);
         if (ImpliedMeta(key) is { } implied && implied == meta)
@@ -73,15 +75,24 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         string path = PathOf(key);
         byte[] data;
         DateTimeOffset lastModified;
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
-            lastModified = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
-            data = new byte[stream.Length];
-            await stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+                lastModified = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
+                data = new byte[stream.Length];
+                await stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (FileNotFoundException) { return null; }
+            catch (DirectoryNotFoundException) { return null; }
+            catch (IOException) when (attempt < 5 && IsManifest(key))
+            {
+                // The path named an inode that, by the time the shared lock was asked for, had been swapped out and was
+                // being rewritten under its exclusive lock (see ReplaceManifest). Opening the path again finds the new one.
+            }
         }
-        catch (FileNotFoundException) { return null; }
-        catch (DirectoryNotFoundException) { return null; }
 
         Meta? meta = null;
         string metaPath = MetaPath(key);
@@ -109,6 +120,7 @@ public sealed class FileSystemSegmentStore : ISegmentStore
             cancellationToken.ThrowIfCancellationRequested();
             string path = PathOf(key);
             File.Delete(path); // no error when missing
+            if (IsManifest(key)) File.Delete(ExchangeSibling(path));
             _manifestMeta.TryRemove(key, out _);
             DeleteSidecar(MetaPath(key));
         }
@@ -178,12 +190,70 @@ public sealed class FileSystemSegmentStore : ISegmentStore
 
     private string MetaPath(string key) => Path.Combine(_root, MetaFolder, key + ".json");
 
+    /// <summary>
+    /// A manifest's bytes go into its fixed sibling (<see cref="ExchangeSibling"/>), which then swaps places with the
+    /// manifest (<see cref="AtomicExchange"/>): the same atomic replace as <see cref="WriteAtomicAsync"/> for readers, but
+    /// the two inodes are reused on every update. The sibling is the previous version, which a reader may still be
+    /// reading: <see cref="GetAsync"/> opens with a shared lock (.NET takes flock(LOCK_SH) for a shared open) and this
+    /// writer opens the sibling exclusively (LOCK_EX, taken before the truncation), so a sibling in use is never
+    /// rewritten; that write takes the temp-file path instead. A process reading the files without that lock (a static
+    /// server on the same folder) is safe as long as it reads a manifest faster than two updates.
+    /// Synchronous on purpose: a manifest is a few KB written to the page cache, cheaper in place than handed to the
+    /// thread pool and back. Writes of one manifest are serialised here, since they share the sibling.
+    /// </summary>
+    private void ReplaceManifest(string path, ReadOnlySpan<byte> data)
+    {
+        string sibling = ExchangeSibling(path);
+        lock (_manifestLocks[(uint)StringComparer.Ordinal.GetHashCode(path) % (uint)_manifestLocks.Length])
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            SafeFileHandle handle;
+            try
+            {
+                handle = File.OpenHandle(sibling, FileMode.Create, FileAccess.Write, FileShare.None);
+            }
+            catch (IOException) when (File.Exists(sibling))
+            {
+                // A reader still holds the previous version: leave it alone this time.
+                WriteViaTemp(path, data);
+                return;
+            }
+            using (handle) RandomAccess.Write(handle, data, 0);
+            if (AtomicExchange.TryExchange(sibling, path) == AtomicExchange.Result.Exchanged) return;
+            // First write of this manifest (nothing to swap with), or no exchange on this file system: a plain rename.
+            File.Move(sibling, path, overwrite: true);
+        }
+    }
+
+    private static void WriteViaTemp(string path, ReadOnlySpan<byte> data)
+    {
+        string temp = TempPath(path);
+        try
+        {
+            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None)) RandomAccess.Write(handle, data, 0);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    // ".~" prefix: never a valid key, so listings skip a temp file that a crash left behind.
+    private static string TempPath(string path) =>
+        Path.Combine(Path.GetDirectoryName(path)!, ".~" + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+
+    /// <summary>".~" prefix: never a valid key, so listings skip it, like the temp files of <see cref="WriteAtomicAsync"/>.</summary>
+    private static string ExchangeSibling(string path) => Path.Combine(Path.GetDirectoryName(path)!, ".~" + Path.GetFileName(path) + ".next");
+
+    private readonly object[] _manifestLocks = Enumerable.Range(0, 32).Select(_ => new object()).ToArray();
+
     private static async Task WriteAtomicAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         string dir = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(dir);
-        // ".~" prefix: never a valid key, so listings skip a temp file that a crash left behind.
-        string temp = Path.Combine(dir, ".~" + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
+        string temp = TempPath(path);
         try
         {
             await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, useAsync: true))
