@@ -174,7 +174,8 @@ EOF
 }
 
 # ---------------------------------------------------------------- our server
-SERVER_DLL="$REPO_DIR/server/bin/Release/net10.0/Broadcast.Server.dll"
+# SERVER_DLL (with BUILD=0) runs another build, to compare two commits on the same machine state.
+SERVER_DLL=${SERVER_DLL:-"$REPO_DIR/server/bin/Release/net10.0/Broadcast.Server.dll"}
 
 server_build() {
   if [[ "${BUILD:-1}" == 1 || ! -f "$SERVER_DLL" ]]; then
