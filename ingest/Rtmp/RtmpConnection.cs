@@ -157,6 +157,9 @@ internal sealed class RtmpConnection
         }
         finally
         {
+            // A timeout or shutdown resumes the parser on the thread that cancelled it (the pipe's reader runs inline):
+            // the runtime's timer thread, say. Ending the publish (final segments, manifests) belongs on the pool.
+            await Task.Yield();
             _state = RtmpConnectionState.Closed;
             _serverStopping = serverStopping.IsCancellationRequested;
             await EndPublishAsync(sendStatus: false).ConfigureAwait(false);
@@ -424,6 +427,7 @@ internal sealed class RtmpConnection
         _publishStreamId = messageStreamId;
         _state = RtmpConnectionState.Publishing;
         _everPublished = true;
+        if (Transport is null && OperatingSystem.IsLinux()) BlockingReceivePump.CoalesceReceives(_socket);
         SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
         SendCommand(messageStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
         RtmpLog.PublishStarted(_logger, Id, _remote, _app!, stream.Name, decision.ChannelId);
