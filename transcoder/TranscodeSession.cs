@@ -371,7 +371,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
     private async Task ReadRungAsync(Stream network, RungOutput output, Action onData, CancellationToken cancellationToken)
     {
-        var pipe = PipeReader.Create(network);
+        // A thread of its own with blocking reads, the rung's frames parsed and packaged on it (as RTMP ingest does).
+        var pipe = BlockingReadPump.Start(network, $"rung-{output.Rung.Name}");
         var frames = new FlvFrameReader(output.Stream) { };
         var flv = new FlvStreamReader();
         while (true)

@@ -113,7 +113,7 @@ internal sealed class RtmpConnection
         }
         // A peer that stops reading what we send is dropped after this, instead of holding the receive thread.
         _socket.SendTimeout = checked(Math.Max(1, _options.IdleTimeoutSeconds) * 1000);
-        _input = BlockingReceivePump.Start(network, $"rtmp-{Id}");
+        _input = BlockingReadPump.Start(network, $"rtmp-{Id}", ReceiveCoalescing.IsIdleTimeout);
         _output = PipeWriter.Create(new SynchronousWriteStream(network), new StreamPipeWriterOptions(leaveOpen: true));
         _timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
         var token = _timeout.Token;
@@ -427,7 +427,7 @@ internal sealed class RtmpConnection
         _publishStreamId = messageStreamId;
         _state = RtmpConnectionState.Publishing;
         _everPublished = true;
-        if (Transport is null && OperatingSystem.IsLinux()) BlockingReceivePump.CoalesceReceives(_socket);
+        if (Transport is null && OperatingSystem.IsLinux()) ReceiveCoalescing.Apply(_socket);
         SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
         SendCommand(messageStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
         RtmpLog.PublishStarted(_logger, Id, _remote, _app!, stream.Name, decision.ChannelId);

@@ -2,7 +2,7 @@ namespace Broadcast.Ingest.Rtmp;
 
 /// <summary>
 /// Passes writes to the connection's stream synchronously, so a plain socket never switches to the runtime's
-/// non-blocking mode and the <see cref="BlockingReceivePump"/>'s reads stay real blocking reads (once a socket has had
+/// non-blocking mode and the <see cref="Broadcast.Media.BlockingReadPump"/>'s reads stay real blocking reads (once a socket has had
 /// an async operation, its sync reads are emulated through the epoll thread: two wake-ups per read instead of one).
 /// What the server writes to a publisher is small (acknowledgements, command replies); a peer that stops reading is
 /// cut off by the socket's send timeout rather than holding a thread.

@@ -1,16 +1,16 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using Broadcast.Ingest.Rtmp;
+using Broadcast.Media;
 
-namespace Broadcast.Ingest.Tests.Rtmp;
+namespace Broadcast.Media.Tests;
 
-public class BlockingReceivePumpTests
+public class BlockingReadPumpTests
 {
     [Fact]
     public async Task Every_byte_arrives_in_order_and_the_end_of_the_stream_completes_the_reader()
     {
         byte[] data = Enumerable.Range(0, 3 * 1024 * 1024).Select(i => (byte)(i * 7)).ToArray();
-        var reader = BlockingReceivePump.Start(new MemoryStream(data), "pump-test");
+        var reader = BlockingReadPump.Start(new MemoryStream(data), "pump-test");
         var received = new MemoryStream();
         while (true)
         {
@@ -27,7 +27,7 @@ public class BlockingReceivePumpTests
     [Fact]
     public async Task A_read_error_reaches_the_reader()
     {
-        var reader = BlockingReceivePump.Start(new FailingStream(), "pump-test");
+        var reader = BlockingReadPump.Start(new FailingStream(), "pump-test");
         // The connection was reset: the reader fails with the socket's error (bytes still unread may go with it, as
         // with a reset socket), it never sees a clean end.
         await Assert.ThrowsAsync<IOException>(async () =>
@@ -45,7 +45,7 @@ public class BlockingReceivePumpTests
     public async Task A_reader_that_completes_stops_the_pump()
     {
         var source = new EndlessStream();
-        var reader = BlockingReceivePump.Start(source, "pump-test");
+        var reader = BlockingReadPump.Start(source, "pump-test");
         var result = await reader.ReadAsync();
         Assert.True(result.Buffer.Length > 0);
         reader.AdvanceTo(result.Buffer.End);
@@ -56,55 +56,6 @@ public class BlockingReceivePumpTests
         long reads = source.Reads;
         await Task.Delay(200);
         Assert.Equal(reads, source.Reads);
-    }
-
-    [Fact]
-    public async Task A_coalescing_socket_delivers_small_writes_after_the_timeout_and_keeps_working_when_idle()
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        using var client = new System.Net.Sockets.TcpClient { NoDelay = true };
-        await client.ConnectAsync(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
-        using var server = listener.AcceptSocket();
-        BlockingReceivePump.CoalesceReceives(server);
-        var reader = BlockingReceivePump.Start(new System.Net.Sockets.NetworkStream(server, ownsSocket: false), "pump-test");
-        var peer = client.GetStream();
-
-        // Idle for several timeouts first: each is a timed-out read the pump ignores; the socket stays usable.
-        await Task.Delay(BlockingReceivePump.CoalesceMilliseconds * 5);
-        for (int round = 0; round < 3; round++)
-        {
-            // Fewer bytes than the low-water mark still arrive, once the receive timeout ends.
-            await peer.WriteAsync(new byte[] { 1, 2, 3, (byte)round });
-            var got = await ReadAtLeastAsync(reader, 4);
-            Assert.Equal(new byte[] { 1, 2, 3, (byte)round }, got);
-        }
-        // A burst above the low-water mark arrives whole and in order.
-        byte[] burst = Enumerable.Range(0, 3 * BlockingReceivePump.CoalesceBytes).Select(i => (byte)i).ToArray();
-        await peer.WriteAsync(burst);
-        Assert.Equal(burst, await ReadAtLeastAsync(reader, burst.Length));
-        client.Close();
-        var end = await reader.ReadAsync();
-        Assert.True(end.IsCompleted);
-        await reader.CompleteAsync();
-    }
-
-    private static async Task<byte[]> ReadAtLeastAsync(PipeReader reader, int count)
-    {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var result = await reader.ReadAsync(cts.Token);
-            if (result.Buffer.Length >= count)
-            {
-                byte[] bytes = result.Buffer.Slice(0, count).ToArray();
-                reader.AdvanceTo(result.Buffer.GetPosition(count));
-                return bytes;
-            }
-            Assert.False(result.IsCompleted, "the stream ended early");
-            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
-        }
     }
 
     private sealed class FailingStream : Stream

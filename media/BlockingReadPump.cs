@@ -1,0 +1,72 @@
+using System.IO.Pipelines;
+
+namespace Broadcast.Media;
+
+/// <summary>
+/// Reads one connection's bytes (an RTMP publisher, a transcoder rung) on a thread of its own with blocking reads,
+/// into a pipe whose reader runs inline on that thread. A publisher sends a chunk every few milliseconds; with async
+/// socket reads each chunk woke the socket engine's epoll thread, then a thread-pool worker to parse it, then often a
+/// second worker the pool added for the backlog. Here the kernel wakes exactly one thread, which reads, parses and
+/// hands the frames on before it sleeps again (measured in bench/RESULTS.md). The reader's own await points are
+/// unchanged: when it waits for something else (the publish authorizer), the pipe fills to <see cref="PauseBytes"/>
+/// and this thread blocks until the reader catches up, so memory per connection stays bounded.
+/// </summary>
+public static class BlockingReadPump
+{
+    private const int ReadSize = 16 * 1024;
+    private const int PauseBytes = 1024 * 1024;
+
+    /// <summary>
+    /// Starts the pump and returns the reader side. The pump ends when the stream ends or fails (the reader then sees
+    /// the end or the error) or when the reader completes; disposing the stream unblocks a pending read.
+    /// </summary>
+    /// <param name="source">Read with blocking <see cref="Stream.Read(Span{byte})"/> calls; disposing it ends the pump.</param>
+    /// <param name="threadName">For debuggers and profilers.</param>
+    /// <param name="isIdleTimeout">A read error that only means "nothing arrived in time" (a receive timeout): the pump reads again.</param>
+    public static PipeReader Start(Stream source, string threadName, Func<IOException, bool>? isIdleTimeout = null)
+    {
+        var pipe = new Pipe(new PipeOptions(
+            readerScheduler: PipeScheduler.Inline,
+            writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: PauseBytes,
+            resumeWriterThreshold: PauseBytes / 2,
+            minimumSegmentSize: ReadSize,
+            useSynchronizationContext: false));
+        // A small stack: the thread only reads, parses and hands frames over; deep work happens elsewhere.
+        var thread = new Thread(() => Run(source, pipe.Writer, isIdleTimeout), maxStackSize: 512 * 1024) { IsBackground = true, Name = threadName };
+        thread.UnsafeStart();
+        return pipe.Reader;
+    }
+
+    private static void Run(Stream source, PipeWriter writer, Func<IOException, bool>? isIdleTimeout)
+    {
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                Memory<byte> memory = writer.GetMemory(ReadSize);
+                int read;
+                try
+                {
+                    read = source.Read(memory.Span);
+                }
+                catch (IOException ex) when (isIdleTimeout?.Invoke(ex) == true)
+                {
+                    continue;
+                }
+                if (read == 0) break;
+                writer.Advance(read);
+                // With the inline reader scheduler the parser runs inside this flush, on this thread.
+                ValueTask<FlushResult> flush = writer.FlushAsync();
+                FlushResult result = flush.IsCompletedSuccessfully ? flush.Result : flush.AsTask().GetAwaiter().GetResult();
+                if (result.IsCompleted || result.IsCanceled) break;
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+        writer.Complete(error);
+    }
+}
