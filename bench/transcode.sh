@@ -6,10 +6,12 @@
 #
 #   bench/transcode.sh            # build the server (Release), generate the source once, run both, append results
 #   SECONDS_MEDIA=30 bench/transcode.sh   # shorter source
+#   WARMUP=0 bench/transcode.sh           # no unmeasured warm-up publish: includes the process's one-time JIT cost
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 MEDIA=${SECONDS_MEDIA:-60}
+WARMUP=${WARMUP:-5} # seconds of an unmeasured first publish per server run; WARMUP=0 measures a cold process
 WORK=${BENCH_WORK:-/tmp/broadcast-bench-transcode}
 mkdir -p "$WORK"
 SRC="$WORK/src-1280x720p30-${MEDIA}s.flv"
@@ -62,6 +64,16 @@ run_server() { # $1 = true|false (Transcode:Enabled); sets CPU, SRC_LAST, R480_L
   CH=$(curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"bench"}' "http://127.0.0.1:$HTTP/api/channels")
   KEY=$(echo "$CH" | python3 -c 'import json,sys;print(json.load(sys.stdin)["streamKey"])')
   SLUG=$(echo "$CH" | python3 -c 'import json,sys;print(json.load(sys.stdin)["slug"])')
+  # Warm-up, not measured (as in bench/ingest.sh): a first short publish on another channel pays the process's one-time
+  # costs (the JIT compiling the ingest, packaging and transcoding paths, lazily built services), which a server that
+  # runs for days pays once; the target is the steady cost per media-second.
+  if ((WARMUP > 0)); then
+    local WKEY
+    WKEY=$(curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"warmup"}' "http://127.0.0.1:$HTTP/api/channels" \
+      | python3 -c 'import json,sys;print(json.load(sys.stdin)["streamKey"])')
+    ffmpeg -hide_banner -loglevel error -re -i "$SRC" -t "$WARMUP" -c copy -f flv "rtmp://127.0.0.1:$RTMP/live/$WKEY" || true
+    for _ in $(seq 1 120); do pgrep -P $SERVER ffmpeg >/dev/null || break; sleep 0.5; done
+  fi
   sleep 2
   before=$(cpu_ticks $SERVER)
   ffmpeg -hide_banner -loglevel error -re -i "$SRC" -c copy -f flv "rtmp://127.0.0.1:$RTMP/live/$KEY"
@@ -91,7 +103,7 @@ f() { printf "%.3f" "$1"; }
 REPORT=$(cat <<MD
 
 ## Transcoding: plain ffmpeg vs Broadcast.Server ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(ffmpeg -version | head -1 | cut -d' ' -f1-3))
-Command: \`bench/transcode.sh\` (SECONDS_MEDIA=$MEDIA). Source: ${MEDIA} s 1280x720p30 H.264 2.5 Mbps + AAC (FLV).
+Command: \`bench/transcode.sh\` (SECONDS_MEDIA=$MEDIA WARMUP=$WARMUP: each server run first takes an unmeasured ${WARMUP} s publish on another channel). Source: ${MEDIA} s 1280x720p30 H.264 2.5 Mbps + AAC (FLV).
 Ladder: 480p 1.2 Mbps + 360p 700 kbps, libx264 veryfast, keyframes at the source's; the server also packages source + audio + both rungs as CMAF/HLS/DASH.
 
 | run | CPU-s | CPU-s per media-s | notes |
