@@ -58,7 +58,7 @@ public class BlockingReadPumpTests
         Assert.Equal(reads, source.Reads);
     }
 
-    private sealed class FailingStream : Stream
+    private sealed class FailingStream : ReadOnlyStream
     {
         private int _calls;
 
@@ -72,20 +72,10 @@ public class BlockingReadPumpTests
             throw new IOException("connection reset");
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     /// <summary>Always has bytes; notes when the pump stops asking (its reads stop growing).</summary>
-    private sealed class EndlessStream : Stream
+    private sealed class EndlessStream : ReadOnlyStream
     {
         private long _reads;
         private long _lastSeen = -1;
@@ -113,6 +103,12 @@ public class BlockingReadPumpTests
             return n;
         }
 
+    }
+
+    /// <summary>A source the pump reads: only Read(Span) differs between the test streams.</summary>
+    private abstract class ReadOnlyStream : Stream
+    {
+        public abstract override int Read(Span<byte> buffer);
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
         public override bool CanRead => true;
         public override bool CanSeek => false;
