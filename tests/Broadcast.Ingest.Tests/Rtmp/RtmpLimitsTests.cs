@@ -151,6 +151,54 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Client_that_never_reads_the_replies_it_asks_for_is_cut_off_and_others_keep_working()
+    {
+        // Each connection is parsed on its own thread and the server writes to it synchronously: a peer that floods
+        // requests for replies (Ping Request, RTMP 7.1.7) and never reads them fills both socket buffers, and the
+        // server's blocked write must end at the send timeout (Rtmp:IdleTimeoutSeconds), not hold the thread forever.
+        await using var host = await RtmpTestHost.StartAsync(new()
+        {
+            ["Rtmp:IdleTimeoutSeconds"] = "2",
+            ["Rtmp:PublishTimeoutSeconds"] = "120",
+            ["Rtmp:MinBytesPerSecondBeforePublish"] = "0",
+        });
+        try
+        {
+            await using var hostile = await RtmpTestClient.ConnectAsync(host.EndPoint);
+            await hostile.HandshakeAsync();
+            hostile.Socket.ReceiveBufferSize = 4096;
+            // 10,000 Ping Requests per write: chunk stream 2, type 4, stream 0, event 6 with a 4-byte value.
+            byte[] ping = [0x02, 0, 0, 0, 0, 0, 6, RtmpMessageType.UserControl, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1];
+            byte[] batch = Enumerable.Repeat(ping, 10_000).SelectMany(b => b).ToArray();
+            var flooding = Stopwatch.StartNew();
+            bool stalled = false;
+            while (!stalled && flooding.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                // A write that does not finish within a second: the server stopped reading, stuck writing its replies.
+                var write = hostile.SendRawAsync(batch);
+                stalled = await Task.WhenAny(write, Task.Delay(TimeSpan.FromSeconds(1))) != write;
+                if (!stalled) await write;
+            }
+            Assert.True(stalled, "the server kept reading a peer that never read its replies");
+
+            // While that connection's thread is blocked, another publisher is served as usual.
+            await using (var healthy = await RtmpTestClient.ConnectAsync(host.EndPoint))
+            {
+                await healthy.HandshakeAsync();
+                Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await healthy.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+            }
+
+            // The blocked write gives up after the send timeout and the server closes the connection.
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Server.Connections.Count == 0, timeoutSeconds: 30),
+                $"{host.Server.Connections.Count} connection(s) still open");
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+
+    [Fact]
     public async Task Client_that_connects_but_never_publishes_is_closed_at_the_publish_timeout()
     {
         await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:PublishTimeoutSeconds"] = "3", ["Rtmp:MinBytesPerSecondBeforePublish"] = "0" });

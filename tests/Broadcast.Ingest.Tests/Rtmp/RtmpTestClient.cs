@@ -38,6 +38,9 @@ internal sealed class RtmpTestClient : IAsyncDisposable
 
     public void ShutdownSend() => _tcp.Client.Shutdown(SocketShutdown.Send);
 
+    /// <summary>The client's socket, for tests that play a misbehaving peer (a tiny receive buffer, say).</summary>
+    public Socket Socket => _tcp.Client;
+
     /// <summary>Plain or digest handshake; returns S1 and S2 for the caller to check.</summary>
     public async Task<(byte[] S1, byte[] S2, byte[] C1)> HandshakeAsync(HandshakeDigestScheme scheme = HandshakeDigestScheme.None)
     {
