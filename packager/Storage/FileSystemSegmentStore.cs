@@ -32,6 +32,9 @@ public sealed class FileSystemSegmentStore : ISegmentStore
     // Only manifests are remembered: segment keys are written once, so remembering them would only grow.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Meta> _manifestMeta = new(StringComparer.Ordinal);
 
+    // Writes of one manifest share its exchange sibling (ReplaceManifest): serialised per key, striped.
+    private readonly object[] _manifestLocks = Enumerable.Range(0, 32).Select(_ => new object()).ToArray();
+
     public FileSystemSegmentStore(string root)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
@@ -52,7 +55,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
     {
         string path = PathOf(key);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
-        if (IsManifest(key)) ReplaceManifest(path, data.Span);
+        bool manifest = IsManifest(key);
+        if (manifest) ReplaceManifest(path, data.Span);
         else await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
         var meta = new Meta(contentType, cacheControl);
         string metaPath = MetaPath(key);
@@ -64,10 +68,9 @@ public sealed class FileSystemSegmentStore : ISegmentStore
             DeleteSidecar(metaPath);
             return;
         }
-        bool remember = IsManifest(key);
-        if (remember && _manifestMeta.TryGetValue(key, out var written) && written == meta && File.Exists(metaPath)) return;
+        if (manifest && _manifestMeta.TryGetValue(key, out var written) && written == meta && File.Exists(metaPath)) return;
         await WriteAtomicAsync(metaPath, JsonSerializer.SerializeToUtf8Bytes(meta, MetaJson.Default.Meta), cancellationToken).ConfigureAwait(false);
-        if (remember) _manifestMeta[key] = meta;
+        if (manifest) _manifestMeta[key] = meta;
     }
 
     public async ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken)
@@ -246,8 +249,6 @@ public sealed class FileSystemSegmentStore : ISegmentStore
 
     /// <summary>".~" prefix: never a valid key, so listings skip it, like the temp files of <see cref="WriteAtomicAsync"/>.</summary>
     private static string ExchangeSibling(string path) => Path.Combine(Path.GetDirectoryName(path)!, ".~" + Path.GetFileName(path) + ".next");
-
-    private readonly object[] _manifestLocks = Enumerable.Range(0, 32).Select(_ => new object()).ToArray();
 
     private static async Task WriteAtomicAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
