@@ -51,13 +51,16 @@ public abstract class DestinationStoreContract(Func<ControlDatabase> create) : I
         Assert.Equal(a, await _destinations.GetAsync(channel.Id, a.Id));
         Assert.Null(await _destinations.GetAsync("other-channel", a.Id));
 
+        // Each destination decrypts to its own key, in the same (created, id) order as the list.
         var keys = await _destinations.ListWithKeysAsync(channel.Id);
-        Assert.Equal(["key-aaaa-1111", "key-bbbb-2222"], keys.Select(k => k.StreamKey));
+        Assert.Equal(list!.Select(d => d.Id), keys.Select(k => k.Destination.Id));
+        Assert.Equal("key-aaaa-1111", keys.Single(k => k.Destination.Id == a.Id).StreamKey);
+        Assert.Equal("key-bbbb-2222", keys.Single(k => k.Destination.Id == b.Id).StreamKey);
 
         var updated = await _destinations.UpdateAsync(channel.Id, b.Id, new DestinationSpec("rtmps://c.example/app", null, true, null));
         Assert.Equal("rtmps://c.example/app", updated!.Url);
         Assert.True(updated.Enabled);
-        Assert.Equal("key-bbbb-2222", (await _destinations.ListWithKeysAsync(channel.Id))[1].StreamKey);
+        Assert.Equal("key-bbbb-2222", (await _destinations.ListWithKeysAsync(channel.Id)).Single(k => k.Destination.Id == b.Id).StreamKey);
 
         Assert.True(await _destinations.DeleteAsync(channel.Id, a.Id));
         Assert.False(await _destinations.DeleteAsync(channel.Id, a.Id));
