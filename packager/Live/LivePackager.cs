@@ -183,8 +183,8 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 if (read.IsGap)
                 {
                     // The publisher dropped: what the source video and the audio hold is stored now, not at the join.
-                    // Without passthrough the leading rung closes the audio once its ffmpeg has drained.
-                    if (!join.Interrupted && (sourceVideo || !sawVideo)) await packager.InterruptAsync(sourceVideo ? 0 : -1, cancellationToken).ConfigureAwait(false);
+                    // Without passthrough the audio closes at the leading rung's end, once its ffmpeg has drained too.
+                    if (!join.Interrupted) await packager.InterruptAsync(sourceVideo ? 0 : -1, cancellationToken).ConfigureAwait(false);
                     join.Interrupted = true;
                     continue;
                 }
@@ -248,7 +248,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 {
                     // The source's publisher dropped and this rung's ffmpeg drained: close its segment at its last frame,
                     // so every rendition's boundary stays at the drop and the join.
-                    await packager.InterruptAsync(index, cancellationToken).ConfigureAwait(false);
+                    await packager.InterruptRenditionAsync(index, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 if (read.Frame is not { } frame) break;

@@ -162,19 +162,31 @@ public sealed class StreamPackager : IAsyncDisposable
     }
 
     /// <summary>
-    /// The producer of video rendition <paramref name="index"/> stopped (the publisher dropped; for a transcoded rung,
-    /// its ffmpeg drained at that drop): its open segment (and, for the leading rendition, the audio's) closes at its
-    /// last frame and is stored now, so players can play up to the live edge during the gap. With no video rendition
-    /// (-1 on an audio-only stream) the audio closes. The next segments are discontinuous (see <see cref="JoinAsync"/>).
+    /// The source's publisher dropped and its reader has everything sent before the drop: the source video rendition
+    /// <paramref name="sourceVideoIndex"/> (-1 when the source's video is not packaged) and the audio close at their last
+    /// frames and are stored now, so players can play up to the live edge during the gap. Without the source's video the
+    /// audio closes once the leading rung has stopped as well (<see cref="InterruptRenditionAsync"/>), at that rung's
+    /// end. The next segments are discontinuous (see <see cref="JoinAsync"/>).
     /// </summary>
-    public async Task InterruptAsync(int index, CancellationToken cancellationToken)
+    public Task InterruptAsync(int sourceVideoIndex, CancellationToken cancellationToken) =>
+        InterruptCoreAsync(sourceVideoIndex, audioAtDrop: true, cancellationToken);
+
+    /// <summary>
+    /// A transcoded rung's ffmpeg drained at the publisher's drop: the rung's open segment closes at its last frame and
+    /// is stored now. For the leading rung (<paramref name="index"/> 0, no passthrough) the audio closes at the same end
+    /// once the source's reader has reached the drop too (<see cref="InterruptAsync"/>).
+    /// </summary>
+    public Task InterruptRenditionAsync(int index, CancellationToken cancellationToken) =>
+        InterruptCoreAsync(index, audioAtDrop: false, cancellationToken);
+
+    private async Task InterruptCoreAsync(int index, bool audioAtDrop, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (_ended) return;
-            if (index >= 0 && index < _videoTimelines.Length) _segmenter.InterruptVideo(index, _closed);
-            else if (_videoTimelines.Length == 0) _segmenter.Interrupt(-1, _closed);
+            if (index >= 0 && index < _videoTimelines.Length) _segmenter.InterruptVideo(index, _closed, audioAtDrop);
+            else if (audioAtDrop) _segmenter.InterruptAudio(_closed);
             else return;
             await DrainAsync(cancellationToken).ConfigureAwait(false);
         }

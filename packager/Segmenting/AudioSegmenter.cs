@@ -18,7 +18,7 @@ internal sealed class AudioSegmenter
     private readonly string _rendition;
     private readonly int _segmentSeconds;
     private readonly List<Entry> _pending = new();
-    private readonly Queue<(long Number, long VideoTime)> _boundaries = new();
+    private readonly Queue<(long Number, long VideoTime, bool Final)> _boundaries = new();
     private MediaTrack? _track;
     private int _initVersion = -1;
     private bool _anchored;
@@ -107,7 +107,7 @@ internal sealed class AudioSegmenter
     /// <summary>The leading video rendition closed segment <paramref name="number"/>; the next one starts at <paramref name="videoEnd"/>.</summary>
     public void AddBoundary(long number, long videoEnd, List<ClosedSegment> output, bool final = false)
     {
-        _boundaries.Enqueue((number, videoEnd));
+        _boundaries.Enqueue((number, videoEnd, final));
         // The last video segment's end is not a cut: audio past it belongs to that last segment (see Flush).
         if (!final) TryClose(output);
     }
@@ -160,7 +160,7 @@ internal sealed class AudioSegmenter
             else if (bucket > _selfBucket)
             {
                 _selfBucket = bucket;
-                _boundaries.Enqueue((++_selfNumber, Timescales.Rescale(expected, frame.Track.Timescale, Timescales.Video)));
+                _boundaries.Enqueue((++_selfNumber, Timescales.Rescale(expected, frame.Track.Timescale, Timescales.Video), false));
             }
         }
         TryClose(output);
@@ -222,7 +222,7 @@ internal sealed class AudioSegmenter
     {
         while (_boundaries.Count > 0)
         {
-            var (number, videoEnd) = _boundaries.Dequeue();
+            var (number, videoEnd, _) = _boundaries.Dequeue();
             bool last = _boundaries.Count == 0 && !SelfTimed;
             if (_pending.Count > 0)
                 TakeSegment(number, last ? long.MaxValue : Timescales.Rescale(videoEnd, Timescales.Video, _pending[0].Frame.Track.Timescale), output);
@@ -238,8 +238,9 @@ internal sealed class AudioSegmenter
     {
         while (_boundaries.Count > 0)
         {
-            var (number, videoEnd) = _boundaries.Peek();
-            if (_pending.Count == 0) return;
+            var (number, videoEnd, final) = _boundaries.Peek();
+            // A final end waits for Flush: the audio the publisher sent before the drop may still be on its way.
+            if (final || _pending.Count == 0) return;
             long end = Timescales.Rescale(videoEnd, Timescales.Video, _pending[0].Frame.Track.Timescale);
             // Wait until audio has reached the boundary: audio often trails video in an RTMP interleave.
             if (_pending[^1].Time < end) return;

@@ -116,15 +116,26 @@ public sealed class StreamSegmenter : IDisposable
             output.Add(closed);
             if (videoIndex == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
         }
-        _audio?.Interrupt(output, flush: videoIndex == 0);
+        // A leading rung that already stopped at the drop was waiting for this audio: it closes now.
+        bool flush = videoIndex == 0 || _leadAtDrop;
+        _leadAtDrop = _audioAtDrop = false;
+        _audio?.Interrupt(output, flush);
     }
+
+    // Without passthrough the audio comes from the source and the leading video from a transcoder rung: each reaches
+    // a drop on its own reader, in either order. The audio's last segment ends with the rung's and must hold all the
+    // source's audio before the drop, so the audio closes once both have arrived.
+    private bool _leadAtDrop;
+    private bool _audioAtDrop;
 
     /// <summary>
     /// The producer of video rendition <paramref name="index"/> stopped (its publisher dropped, or a transcoder rung
     /// drained at that drop): its open segment closes now at its last frame, and its next segment (the next number,
     /// from the next keyframe) is discontinuous. The leading rendition (index 0) closes the audio at the same end.
     /// </summary>
-    public void InterruptVideo(int index, List<ClosedSegment> output)
+    /// <param name="audioAtDrop">True when the caller's reader also carries the audio (the source passthrough), so the
+    /// audio has reached the drop too; false for a transcoder rung, whose audio comes with <see cref="InterruptAudio"/>.</param>
+    public void InterruptVideo(int index, List<ClosedSegment> output, bool audioAtDrop = true)
     {
         ArgumentNullException.ThrowIfNull(output);
         if (_video[index].Interrupt() is { } closed)
@@ -132,7 +143,33 @@ public sealed class StreamSegmenter : IDisposable
             output.Add(closed);
             if (index == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
         }
-        if (index == 0) _audio?.Interrupt(output, flush: true);
+        if (index != 0) return;
+        _leadAtDrop = true;
+        _audioAtDrop |= audioAtDrop;
+        CloseAudioAtDrop(output);
+    }
+
+    /// <summary>
+    /// The source's audio reached a drop while the leading video is a transcoder rung: the audio closes once that rung
+    /// has stopped too (<see cref="InterruptVideo"/>), at the rung's last frame, with every audio frame sent before the drop.
+    /// </summary>
+    public void InterruptAudio(List<ClosedSegment> output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        if (_video.Length == 0)
+        {
+            Interrupt(-1, output);
+            return;
+        }
+        _audioAtDrop = true;
+        CloseAudioAtDrop(output);
+    }
+
+    private void CloseAudioAtDrop(List<ClosedSegment> output)
+    {
+        if (!_leadAtDrop || !_audioAtDrop) return;
+        _leadAtDrop = _audioAtDrop = false;
+        _audio?.Interrupt(output, flush: true);
     }
 
     /// <summary>Adds an audio frame; takes over the caller's reference.</summary>

@@ -153,6 +153,51 @@ public sealed class SegmenterTests
         finally { output.ForEach(x => x.Dispose()); }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Without_passthrough_the_audio_closes_at_a_drop_once_both_the_rung_and_the_source_audio_reached_it(bool rungFirst)
+    {
+        // The leading rung (a transcoder's) and the source's audio reach a drop on separate readers, in either order;
+        // audio still on its way when the rung stops belongs to the rung's last segment, not to a stub after it.
+        var video = TestMedia.Video();
+        var audio = TestMedia.Audio(48000);
+        using var s = new StreamSegmenter(["360p"], "audio", 2);
+        var output = new List<ClosedSegment>();
+        for (int v = 0; v < 150; v++) s.PushVideo(0, TestMedia.Frame(video, v * 3000L, v % 60 == 0), output); // 0..5 s
+        int sent = 0;
+        void SendAudioUpTo(double seconds)
+        {
+            for (; sent * 1024.0 / 48000 < seconds; sent++) s.PushAudio(TestMedia.Frame(audio, sent * 1024L, true, 10), output);
+        }
+        SendAudioUpTo(4.5);
+        if (rungFirst)
+        {
+            s.InterruptVideo(0, output, audioAtDrop: false);
+            Assert.DoesNotContain(output, x => x.Rendition == "audio" && x.Number == 3);
+            SendAudioUpTo(5.1); // the rest of the source's audio from before the drop
+            Assert.DoesNotContain(output, x => x.Rendition == "audio" && x.Number == 3);
+            s.InterruptAudio(output);
+        }
+        else
+        {
+            SendAudioUpTo(5.1);
+            s.InterruptAudio(output);
+            Assert.DoesNotContain(output, x => x.Rendition == "audio" && x.Number == 3);
+            s.InterruptVideo(0, output, audioAtDrop: false);
+        }
+        try
+        {
+            var au = output.Where(x => x.Rendition == "audio").ToList();
+            Assert.Equal([1L, 2, 3], au.Select(x => x.Number));
+            Assert.Equal(sent, au.Sum(x => x.Samples.Length));
+            Assert.InRange(au[2].StartTime + au[2].Samples.Length * 1024L, 5.1 * 48000, 5.1 * 48000 + 1024);
+            var rung = output.Where(x => x.Rendition == "360p").ToList();
+            Assert.Equal([1L, 2, 3], rung.Select(x => x.Number));
+        }
+        finally { output.ForEach(x => x.Dispose()); }
+    }
+
     [Fact]
     public void Audio_clock_reanchors_only_when_stamps_drift_more_than_a_frame()
     {
