@@ -10,9 +10,9 @@ public sealed class OriginOptions
     /// The default, 64 MiB, holds the live window (6 segments of 2 s, plus the one being fetched) of about 40 Mb/s
     /// of renditions: e.g. 8 channels of a 2.5 Mb/s source plus a small ladder, or 20 passthrough channels for
     /// the newest ~10 s. A miss costs one read from the store (for the filesystem store, usually the page cache)
-    /// and the object is kept again, so the bound trades memory for disk reads, not correctness. It was 256 MiB,
-    /// which with write-through kept every segment of 20 publishers for 30 s whether anyone watched or not:
-    /// bench/ingest.sh peaked at ~390 MB RSS. Raise it (Origin:CacheBytes) for many channels or long DVR windows.
+    /// and the object is kept again, so the bound trades memory for disk reads, not correctness. Segments are
+    /// written through only for renditions someone read in the last minute (<see cref="RecentObjectCache.WatchedWindow"/>),
+    /// so channels nobody watches take none of it. Raise it (Origin:CacheBytes) for many watched channels or long DVR windows.
     /// </summary>
     public long CacheBytes { get; set; } = 64L * 1024 * 1024;
 

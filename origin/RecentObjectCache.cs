@@ -14,6 +14,11 @@ namespace Broadcast.Origin;
 /// <item>Write-through: <see cref="PutAsync"/> stores in the inner store first (a failed write leaves no phantom
 /// object in memory), then keeps a private copy (the caller may reuse its buffer) and replaces any older entry,
 /// which is how a live manifest's new version displaces the old.</item>
+/// <item>Segments are written through only into folders (a rendition) read within <see cref="WatchedWindow"/>: a
+/// channel nobody watches (a rehearsal, a recording-only event, an ingest node behind separate origins) costs no
+/// memory, no copy and no hash per segment. Its first viewer's reads go to the inner store (for the filesystem, the
+/// page cache the write just filled), are kept as read-through segments, and mark the folder watched for the next
+/// puts. Manifests are small and always written through.</item>
 /// <item>Bounded by <see cref="OriginOptions.CacheBytes"/> with FIFO eviction: live viewers ask for the newest
 /// objects, so insertion order is nearly the access order, and FIFO keeps hits lock-free (an LRU would take a
 /// lock on every hit to move the entry).</item>
@@ -37,6 +42,14 @@ public sealed class RecentObjectCache : ISegmentStore
     private long _bytes;
     private long _deleteGeneration;
 
+    /// <summary>How long a folder counts as watched after its last read.</summary>
+    public static readonly TimeSpan WatchedWindow = TimeSpan.FromSeconds(60);
+
+    /// <summary>Folders (the key up to its last '/') with the UTC ticks of their last read.</summary>
+    private readonly ConcurrentDictionary<string, long> _lastReadByFolder = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> _lastReadLookup;
+    private const int FoldersBeforePrune = 4096;
+
     public RecentObjectCache(ISegmentStore inner, IOptions<OriginOptions> options, TimeProvider time, ILogger<RecentObjectCache> logger)
     {
         ArgumentNullException.ThrowIfNull(inner);
@@ -44,6 +57,7 @@ public sealed class RecentObjectCache : ISegmentStore
         _time = time;
         _logger = logger;
         _capacity = options.Value.CacheBytes;
+        _lastReadLookup = _lastReadByFolder.GetAlternateLookup<ReadOnlySpan<char>>();
         if (_capacity < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(options), "Origin:CacheBytes must not be negative.");
@@ -62,6 +76,14 @@ public sealed class RecentObjectCache : ISegmentStore
     public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
     {
         await _inner.PutAsync(key, data, contentType, cacheControl, cancellationToken).ConfigureAwait(false);
+
+        if (MediaObjectKinds.Classify(key) == MediaObjectKind.Segment && !IsWatched(key))
+        {
+            // Readable from the inner store now; a copy held from an earlier write of this key would be stale.
+            Invalidate(key);
+            Stored?.Invoke(key);
+            return;
+        }
 
         // One copy per write (not per read): the caller's buffer is typically pooled and reused after we return.
         byte[] copy = data.ToArray();
@@ -97,6 +119,7 @@ public sealed class RecentObjectCache : ISegmentStore
         if (_entries.TryGetValue(key, out Entry? entry))
         {
             // Hit: no lock, no allocation, no await.
+            NoteRead(key);
             return new ValueTask<StoredObject?>(entry.Object);
         }
 
@@ -123,6 +146,35 @@ public sealed class RecentObjectCache : ISegmentStore
 
     public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) =>
         _inner.ListAsync(prefix, cancellationToken);
+
+    /// <summary>
+    /// Marks the folder of <paramref name="key"/>, an object that exists, as read now. Only existing objects count, so
+    /// requests for made-up paths cannot grow the map; it allocates only the first time a folder is read.
+    /// </summary>
+    private void NoteRead(string key)
+    {
+        ReadOnlySpan<char> folder = Folder(key);
+        long now = _time.GetUtcNow().UtcTicks;
+        if (!_lastReadLookup.ContainsKey(folder) && _lastReadByFolder.Count >= FoldersBeforePrune)
+        {
+            // Forget folders not read within the window (channels deleted, renditions gone): they count as unwatched anyway.
+            foreach (KeyValuePair<string, long> stale in _lastReadByFolder)
+            {
+                if (now - stale.Value > WatchedWindow.Ticks)
+                {
+                    _lastReadByFolder.TryRemove(stale);
+                }
+            }
+        }
+
+        // An existing folder's value is replaced in place (a long is written atomically): no allocation per read.
+        _lastReadLookup[folder] = now;
+    }
+
+    private bool IsWatched(string key) =>
+        _lastReadLookup.TryGetValue(Folder(key), out long lastRead) && _time.GetUtcNow().UtcTicks - lastRead <= WatchedWindow.Ticks;
+
+    private static ReadOnlySpan<char> Folder(string key) => key.AsSpan(0, key.LastIndexOf('/') + 1);
 
     private async ValueTask<StoredObject?> ReadThroughAsync(string key, CancellationToken cancellationToken)
     {
@@ -151,12 +203,18 @@ public sealed class RecentObjectCache : ISegmentStore
             // A put may have landed between the caller's miss and our registration.
             if (_entries.TryGetValue(key, out Entry? entry))
             {
+                NoteRead(key);
                 leader.TrySetResult(entry.Object);
                 return;
             }
 
             long generation = Interlocked.Read(ref _deleteGeneration);
             StoredObject? stored = await _inner.GetAsync(key, CancellationToken.None).ConfigureAwait(false);
+            if (stored is not null)
+            {
+                NoteRead(key);
+            }
+
             if (stored is not null && MediaObjectKinds.Classify(key) == MediaObjectKind.Segment)
             {
                 Insert(key, stored, replace: false, generation);

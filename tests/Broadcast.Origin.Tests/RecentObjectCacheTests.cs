@@ -1,5 +1,6 @@
 using System.Net;
 using Broadcast.Packager.Storage;
+using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -10,14 +11,22 @@ public sealed class RecentObjectCacheTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
-    private static RecentObjectCache Create(ISegmentStore inner, long capacity = 1 << 20) =>
-        new(inner, Options.Create(new OriginOptions { CacheBytes = capacity }), TimeProvider.System, NullLogger<RecentObjectCache>.Instance);
+    private static RecentObjectCache Create(ISegmentStore inner, long capacity = 1 << 20, TimeProvider? time = null) =>
+        new(inner, Options.Create(new OriginOptions { CacheBytes = capacity }), time ?? TimeProvider.System, NullLogger<RecentObjectCache>.Instance);
+
+    /// <summary>A player reads the rendition's playlist: its folder counts as watched, so segments written there next are kept.</summary>
+    private static async Task WatchAsync(ISegmentStore cache, string folder)
+    {
+        await cache.PutAsync(folder + "index.m3u8", "#EXTM3U\n"u8.ToArray(), MediaObjectKinds.HlsContentType, null, default);
+        Assert.NotNull(await cache.GetAsync(folder + "index.m3u8", default));
+    }
 
     [Fact]
     public async Task Put_then_get_is_served_from_memory_without_an_inner_read()
     {
         InMemorySegmentStore inner = new();
         RecentObjectCache cache = Create(inner);
+        await WatchAsync(cache, "ch/v0/");
         byte[] data = [1, 2, 3, 4];
         await cache.PutAsync("ch/v0/seg_1.m4s", data, "video/iso.segment", "public, max-age=31536000, immutable", default);
 
@@ -31,7 +40,7 @@ public sealed class RecentObjectCacheTests
         Assert.Equal("public, max-age=31536000, immutable", got.CacheControl);
         Assert.Matches("^\"[0-9a-f]{32}\"$", got.ETag);
         Assert.Empty(inner.GetCalls);
-        Assert.Equal(["ch/v0/seg_1.m4s"], inner.PutCalls);
+        Assert.Equal(["ch/v0/index.m3u8", "ch/v0/seg_1.m4s"], inner.PutCalls);
         Assert.NotNull(await inner.GetAsync("ch/v0/seg_1.m4s", default));
     }
 
@@ -39,6 +48,11 @@ public sealed class RecentObjectCacheTests
     public async Task Same_bytes_give_the_same_etag_and_new_bytes_a_new_one()
     {
         RecentObjectCache cache = Create(new InMemorySegmentStore());
+        foreach (string folder in new[] { "a/v0/", "b/v0/", "c/v0/" })
+        {
+            await WatchAsync(cache, folder);
+        }
+
         await cache.PutAsync("a/v0/x.m4s", new byte[] { 1, 2 }, "", null, default);
         await cache.PutAsync("b/v0/x.m4s", new byte[] { 1, 2 }, "", null, default);
         await cache.PutAsync("c/v0/x.m4s", new byte[] { 1, 3 }, "", null, default);
@@ -64,11 +78,69 @@ public sealed class RecentObjectCacheTests
     }
 
     [Fact]
+    public async Task Segments_of_a_folder_nobody_reads_are_stored_but_not_kept_until_a_viewer_comes()
+    {
+        InMemorySegmentStore inner = new();
+        ManualClock clock = new(new DateTimeOffset(2026, 11, 21, 14, 0, 0, TimeSpan.Zero));
+        RecentObjectCache cache = Create(inner, time: clock);
+        List<string> stored = [];
+        cache.Stored += stored.Add;
+
+        // No viewer: the segment goes to the store only (no copy, no memory), and LL-HLS waiters still hear of it.
+        await cache.PutAsync("ch/v0/seg_1.m4s", new byte[] { 1 }, "video/iso.segment", null, default);
+        Assert.False(cache.Contains("ch/v0/seg_1.m4s"));
+        Assert.Equal(0, cache.CachedBytes);
+        Assert.Equal(["ch/v0/seg_1.m4s"], stored);
+
+        // The first viewer's read comes from the store, is kept, and marks the folder watched.
+        Assert.Equal(new byte[] { 1 }, (await cache.GetAsync("ch/v0/seg_1.m4s", default))!.Data.ToArray());
+        Assert.Equal(["ch/v0/seg_1.m4s"], inner.GetCalls);
+        Assert.True(cache.Contains("ch/v0/seg_1.m4s"));
+        await cache.PutAsync("ch/v0/seg_2.m4s", new byte[] { 2 }, "video/iso.segment", null, default);
+        Assert.True(cache.Contains("ch/v0/seg_2.m4s"));
+        Assert.False(cache.Contains("ch/v1/seg_2.m4s"));
+        await cache.PutAsync("ch/v1/seg_2.m4s", new byte[] { 2 }, "video/iso.segment", null, default);
+        Assert.False(cache.Contains("ch/v1/seg_2.m4s")); // another rendition, still unwatched
+
+        // Memory hits keep the folder watched; once nobody has read it for the window, new segments are not kept.
+        clock.Advance(RecentObjectCache.WatchedWindow - TimeSpan.FromSeconds(1));
+        Assert.NotNull(await cache.GetAsync("ch/v0/seg_2.m4s", default));
+        clock.Advance(RecentObjectCache.WatchedWindow - TimeSpan.FromSeconds(1));
+        await cache.PutAsync("ch/v0/seg_3.m4s", new byte[] { 3 }, "video/iso.segment", null, default);
+        Assert.True(cache.Contains("ch/v0/seg_3.m4s"));
+        clock.Advance(RecentObjectCache.WatchedWindow + TimeSpan.FromSeconds(1));
+        await cache.PutAsync("ch/v0/seg_4.m4s", new byte[] { 4 }, "video/iso.segment", null, default);
+        Assert.False(cache.Contains("ch/v0/seg_4.m4s"));
+        Assert.Single(inner.GetCalls);
+
+        // Requests for objects that do not exist mark nothing.
+        Assert.Null(await cache.GetAsync("ch/v9/seg_1.m4s", default));
+        await cache.PutAsync("ch/v9/seg_1.m4s", new byte[] { 9 }, "video/iso.segment", null, default);
+        Assert.False(cache.Contains("ch/v9/seg_1.m4s"));
+    }
+
+    [Fact]
+    public async Task A_rewrite_of_a_kept_segment_in_an_unwatched_folder_drops_the_stale_copy()
+    {
+        InMemorySegmentStore inner = new();
+        ManualClock clock = new(new DateTimeOffset(2026, 11, 21, 14, 0, 0, TimeSpan.Zero));
+        RecentObjectCache cache = Create(inner, time: clock);
+        await WatchAsync(cache, "ch/v0/");
+        await cache.PutAsync("ch/v0/init.mp4", new byte[] { 1 }, "video/mp4", null, default);
+        Assert.True(cache.Contains("ch/v0/init.mp4"));
+        clock.Advance(RecentObjectCache.WatchedWindow * 2);
+        await cache.PutAsync("ch/v0/init.mp4", new byte[] { 2 }, "video/mp4", null, default);
+        Assert.False(cache.Contains("ch/v0/init.mp4"));
+        Assert.Equal(new byte[] { 2 }, (await cache.GetAsync("ch/v0/init.mp4", default))!.Data.ToArray());
+    }
+
+    [Fact]
     public async Task Eviction_keeps_the_cache_within_its_byte_bound_oldest_first()
     {
         InMemorySegmentStore inner = new();
         const long capacity = 10_000;
         RecentObjectCache cache = Create(inner, capacity);
+        await WatchAsync(cache, "ch/v0/");
         for (int i = 0; i < 20; i++)
         {
             await cache.PutAsync($"ch/v0/seg_{i}.m4s", new byte[1000], "", null, default);
@@ -90,9 +162,10 @@ public sealed class RecentObjectCacheTests
     {
         InMemorySegmentStore inner = new();
         RecentObjectCache cache = Create(inner, 1000);
+        await WatchAsync(cache, "ch/v0/");
         await cache.PutAsync("ch/v0/big.m4s", new byte[5000], "", null, default);
         Assert.False(cache.Contains("ch/v0/big.m4s"));
-        Assert.Equal(0, cache.CachedBytes);
+        Assert.True(cache.Contains("ch/v0/index.m3u8")); // nothing evicted for it
         Assert.Equal(5000, (await cache.GetAsync("ch/v0/big.m4s", default))!.Data.Length);
     }
 
@@ -189,8 +262,10 @@ public sealed class RecentObjectCacheTests
     {
         InMemorySegmentStore inner = new();
         RecentObjectCache cache = Create(inner);
+        await WatchAsync(cache, "ch/v0/");
         await cache.PutAsync("ch/v0/seg_11.m4s", new byte[] { 1 }, "", null, default);
-        await cache.DeleteAsync(["ch/v0/seg_11.m4s"], default);
+        Assert.True(cache.Contains("ch/v0/seg_11.m4s"));
+        await cache.DeleteAsync(["ch/v0/seg_11.m4s", "ch/v0/index.m3u8"], default);
         Assert.False(cache.Contains("ch/v0/seg_11.m4s"));
         Assert.Equal(0, cache.CachedBytes);
         Assert.Null(await cache.GetAsync("ch/v0/seg_11.m4s", default));
@@ -205,7 +280,13 @@ public sealed class RecentObjectCacheTests
         RecentObjectCache cache = Assert.IsType<RecentObjectCache>(store);
         Assert.Same(cache, server.Services.GetRequiredService<RecentObjectCache>());
 
-        // The packager writes through the ISegmentStore it resolves, which is the cache.
+        // The packager writes through the ISegmentStore it resolves, which is the cache; a player reads the playlist.
+        await store.PutAsync("ch/v0/index.m3u8", "#EXTM3U\n"u8.ToArray(), MediaObjectKinds.HlsContentType, null, default);
+        using (HttpResponseMessage playlist = await server.Client.GetAsync("/live/ch/v0/index.m3u8"))
+        {
+            Assert.Equal(HttpStatusCode.OK, playlist.StatusCode);
+        }
+
         await store.PutAsync("ch/v0/seg_1.m4s", new byte[] { 5, 6, 7 }, "video/iso.segment", null, default);
         using HttpResponseMessage response = await server.Client.GetAsync("/live/ch/v0/seg_1.m4s");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
