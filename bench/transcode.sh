@@ -7,11 +7,17 @@
 #   bench/transcode.sh            # build the server (Release), generate the source once, run both, append results
 #   SECONDS_MEDIA=30 bench/transcode.sh   # shorter source
 #   WARMUP=0 bench/transcode.sh           # no unmeasured warm-up publish: includes the process's one-time JIT cost
+#   ROUNDS=5 bench/transcode.sh           # more alternating rounds of (paced plain ffmpeg, server): the ratio is their median
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 MEDIA=${SECONDS_MEDIA:-60}
 WARMUP=${WARMUP:-5} # seconds of an unmeasured first publish per server run; WARMUP=0 measures a cold process
+# x264's own CPU for the same 60 s varies by 1-3 CPU-seconds between runs on this shared machine (as much as the whole
+# difference being measured), so the peer and the server run in alternating rounds and the ratio is the median of the
+# rounds' ratios.
+ROUNDS=${ROUNDS:-3}
+((ROUNDS >= 1 && ROUNDS <= 9)) || { echo "ROUNDS must be 1..9" >&2; exit 2; }
 WORK=${BENCH_WORK:-/tmp/broadcast-bench-transcode}
 mkdir -p "$WORK"
 SRC="$WORK/src-1280x720p30-${MEDIA}s.flv"
@@ -27,6 +33,7 @@ fi
 
 # /proc/PID/stat fields 14-17: utime stime cutime cstime (clock ticks); cutime/cstime include waited-for children (ffmpeg).
 cpu_ticks() { awk '{print $14+$15+$16+$17}' "/proc/$1/stat"; }
+own_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; } # the server process alone, without its ffmpeg child
 
 # ---- 1. plain ffmpeg: the argument list FfmpegCommand builds for x264 (golden list in FfmpegCommandTests), file in, null out.
 PLAIN_ARGS=(-hide_banner -nostats -loglevel error -copyts -analyzeduration 1000000 -f flv -i "$SRC"
@@ -42,9 +49,11 @@ read -r pu ps < "$WORK/plain.time"
 PLAIN_FAST_CPU=$(echo "$pu + $ps" | bc -l)
 PLAIN_WALL=$(echo "$end - $start" | bc -l)
 PLAIN_SPEED=$(echo "$MEDIA / $PLAIN_WALL" | bc -l)
-/usr/bin/time -f "%U %S" -o "$WORK/plain-re.time" ffmpeg -re "${PLAIN_ARGS[@]}"
-read -r pu ps < "$WORK/plain-re.time"
-PLAIN_CPU=$(echo "$pu + $ps" | bc -l)
+plain_paced() { # sets PLAIN_CPU
+  /usr/bin/time -f "%U %S" -o "$WORK/plain-re.time" ffmpeg -re "${PLAIN_ARGS[@]}"
+  read -r pu ps < "$WORK/plain-re.time"
+  PLAIN_CPU=$(echo "$pu + $ps" | bc -l)
+}
 
 # ---- 2. our server: real-time RTMP publish of the same file; CPU of the server process and its ffmpeg child during
 # the publish. Run twice: transcoding on, and off (source passthrough only), to separate what ingest + packaging cost.
@@ -75,13 +84,14 @@ run_server() { # $1 = true|false (Transcode:Enabled); sets CPU, SRC_LAST, R480_L
     for _ in $(seq 1 120); do pgrep -P $SERVER ffmpeg >/dev/null || break; sleep 0.5; done
   fi
   sleep 2
-  before=$(cpu_ticks $SERVER)
+  before=$(cpu_ticks $SERVER); local own_before; own_before=$(own_ticks $SERVER)
   ffmpeg -hide_banner -loglevel error -re -i "$SRC" -c copy -f flv "rtmp://127.0.0.1:$RTMP/live/$KEY"
   # The transcoder drains and its ffmpeg exits after the publish ends: wait until the server has no ffmpeg child left.
   for _ in $(seq 1 120); do pgrep -P $SERVER ffmpeg >/dev/null || break; sleep 0.5; done
   sleep 1
   after=$(cpu_ticks $SERVER)
   CPU=$(echo "($after - $before) / $HZ" | bc -l)
+  OWN_CPU=$(echo "($(own_ticks $SERVER) - $own_before) / $HZ" | bc -l)
   last() { curl -sf "http://127.0.0.1:$HTTP/live/$SLUG/$1/index.m3u8" | grep '\.m4s$' | tail -1 | sed 's/.*-\([0-9]*\)\.m4s/\1/' || true; }
   SRC_LAST=$(last source); R480_LAST=$(last 480p); R360_LAST=$(last 360p)
   SHED=$(grep -c "sheds rung" "$WORK/server-$1.log" || true)
@@ -91,29 +101,43 @@ run_server() { # $1 = true|false (Transcode:Enabled); sets CPU, SRC_LAST, R480_L
 }
 run_server false
 PASS_CPU=$CPU
-run_server true
-SERVER_CPU=$CPU
-
-PLAIN_PER=$(echo "$PLAIN_CPU / $MEDIA" | bc -l)
-SERVER_PER=$(echo "$SERVER_CPU / $MEDIA" | bc -l)
-RATIO=$(echo "$SERVER_CPU / $PLAIN_CPU" | bc -l)
-PASS_PER=$(echo "$PASS_CPU / $MEDIA" | bc -l)
-TX_RATIO=$(echo "($SERVER_CPU - $PASS_CPU) / $PLAIN_CPU" | bc -l)
 f() { printf "%.3f" "$1"; }
+ROUND_ROWS="" RATIOS=() TX_RATIOS=()
+for ((round = 1; round <= ROUNDS; round++)); do
+  echo "round $round/$ROUNDS: plain ffmpeg paced, then the server" >&2
+  plain_paced
+  run_server true
+  SERVER_CPU=$CPU
+  SERVER_OWN_CPU=$OWN_CPU
+  CHILD_CPU=$(echo "$SERVER_CPU - $SERVER_OWN_CPU" | bc -l)
+  RATIO=$(echo "$SERVER_CPU / $PLAIN_CPU" | bc -l)
+  RATIOS+=("$RATIO")
+  TX_RATIOS+=("$(echo "($SERVER_CPU - $PASS_CPU) / $PLAIN_CPU" | bc -l)")
+  ROUND_ROWS+="| $round | $(f $PLAIN_CPU) | $(f $SERVER_CPU) | $(f $SERVER_OWN_CPU) | $(f $CHILD_CPU) ($(f $(echo "$CHILD_CPU / $PLAIN_CPU" | bc -l))x) | **$(f $RATIO)** | source $SRC_LAST, 480p $R480_LAST, 360p $R360_LAST; restarts $RESTARTS; sheds $SHED |
+"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+RATIO=$(median "${RATIOS[@]}")
+TX_RATIO=$(median "${TX_RATIOS[@]}")
+PASS_PER=$(echo "$PASS_CPU / $MEDIA" | bc -l)
 REPORT=$(cat <<MD
 
 ## Transcoding: plain ffmpeg vs Broadcast.Server ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(ffmpeg -version | head -1 | cut -d' ' -f1-3))
-Command: \`bench/transcode.sh\` (SECONDS_MEDIA=$MEDIA WARMUP=$WARMUP: each server run first takes an unmeasured ${WARMUP} s publish on another channel). Source: ${MEDIA} s 1280x720p30 H.264 2.5 Mbps + AAC (FLV).
+Command: \`bench/transcode.sh\` (SECONDS_MEDIA=$MEDIA WARMUP=$WARMUP ROUNDS=$ROUNDS: each server run first takes an unmeasured ${WARMUP} s publish on another channel). Source: ${MEDIA} s 1280x720p30 H.264 2.5 Mbps + AAC (FLV).
 Ladder: 480p 1.2 Mbps + 360p 700 kbps, libx264 veryfast, keyframes at the source's; the server also packages source + audio + both rungs as CMAF/HLS/DASH.
 
 | run | CPU-s | CPU-s per media-s | notes |
 |---|---|---|---|
 | plain ffmpeg, as fast as it goes (file in, null out) | $(f $PLAIN_FAST_CPU) | $(f $(echo "$PLAIN_FAST_CPU / $MEDIA" | bc -l)) | encode speed $(f $PLAIN_SPEED)x realtime |
-| plain ffmpeg, paced at real time (\`-re\`): the peer | $(f $PLAIN_CPU) | $(f $PLAIN_PER) | same arguments |
 | Broadcast.Server, transcoding off (ingest + packaging of source and audio only) | $(f $PASS_CPU) | $(f $PASS_PER) | baseline |
-| Broadcast.Server, transcoding on (server + its ffmpeg child) | $(f $SERVER_CPU) | $(f $SERVER_PER) | last segment: source $SRC_LAST, 480p $R480_LAST, 360p $R360_LAST; restarts $RESTARTS; sheds $SHED |
 
-Ratio server / paced plain ffmpeg: **$(f $RATIO)** (target <= 1.05); transcoding alone ((on - off) / paced plain): **$(f $TX_RATIO)**.
+Alternating rounds, CPU-seconds for the ${MEDIA} s: plain ffmpeg paced at real time (\`-re\`, same arguments: the peer), then the
+server with transcoding on (the server process itself: ingest, ffmpeg feed, rung reads, packaging of 4 tracks; and its ffmpeg child).
+
+| round | plain ffmpeg paced | server total | server process | its ffmpeg child (vs peer) | ratio | last segment |
+|---|---|---|---|---|---|---|
+$ROUND_ROWS
+Ratio server / paced plain ffmpeg, median of $ROUNDS rounds: **$(f $RATIO)** (target <= 1.05); transcoding alone ((on - off) / paced plain): **$(f $TX_RATIO)**.
 Encode speed (plain ffmpeg, same ladder): **$(f $PLAIN_SPEED)x** (target >= 1.0x); the server kept up when every rung's last segment equals the source's.
 This machine is shared with other builds: compare the ratio, not the absolute seconds.
 MD
