@@ -78,7 +78,10 @@ run_side() {
   fi
 }
 
-NGINX_RESULT="" OURS_RESULT=""
+NGINX_RESULT="" NGINX_HLS_RESULT="" OURS_RESULT=""
+# The target's peer only relays (hls off). We also package every stream, so a second peer row runs nginx-rtmp with
+# its HLS writer on (MPEG-TS segments and a playlist per stream on disk): the like-for-like cost. NGINX_HLS=0 skips it.
+NGINX_HLS=${NGINX_HLS:-1}
 
 if [[ $ONLY == both || $ONLY == nginx ]]; then
   NGX_DIR="$BENCH_TMP/nginx"; NGX_PORT=$(free_port)
@@ -91,6 +94,19 @@ rtmp { server { listen 127.0.0.1:$NGX_PORT; chunk_size 4096; application live { 
   run_side nginx "$NGINX_PID" "rtmp://127.0.0.1:$NGX_PORT/live" "$BENCH_TMP/nginx.keys" warmup
   NGINX_RESULT=$SIDE_RESULT
   stop_tree "$NGINX_PID"
+
+  if [[ $NGINX_HLS == 1 ]]; then
+    NGX_DIR="$BENCH_TMP/nginx-hls"; NGX_PORT=$(free_port); mkdir -p "$NGX_DIR/hls"
+    nginx_start "$NGX_DIR" "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+worker_processes 1;
+events { worker_connections 1024; }
+rtmp { server { listen 127.0.0.1:$NGX_PORT; chunk_size 4096; application live { live on; record off;
+  hls on; hls_path $NGX_DIR/hls; hls_fragment 2s; hls_playlist_length 12s; } } }"
+    wait_until 20 port_listening "$NGX_PORT" || die "nginx-rtmp (hls on) did not listen on $NGX_PORT"
+    run_side nginx-hls "$NGINX_PID" "rtmp://127.0.0.1:$NGX_PORT/live" "$BENCH_TMP/nginx.keys" warmup
+    NGINX_HLS_RESULT="$SIDE_RESULT $(find "$NGX_DIR/hls" -name '*.m3u8' | wc -l)"
+    stop_tree "$NGINX_PID"
+  fi
 fi
 
 if [[ $ONLY == both || $ONLY == ours ]]; then
@@ -127,7 +143,14 @@ table="| server | publishers ok | CPU-seconds | peak RSS MB (tree) | main VmHWM 
 |---|---|---|---|---|---|
 | nginx-rtmp (1 worker) | ${nok}/$N | $ncpu | $nrss | $nhwm | $nprocs |
 | Broadcast | ${ook}/$N (playlists: ${oserved}) | $ocpu | $orss | $ohwm | $oprocs |
-| **ours / nginx** | | **$cpu_ratio** | **$rss_ratio** | | |
+| **ours / nginx** | | **$cpu_ratio** | **$rss_ratio** | | |"
+if [[ -n $NGINX_HLS_RESULT ]]; then
+  read -r hcpu hrss hprocs hok hhwm hserved <<<"$NGINX_HLS_RESULT"
+  table+="
+| nginx-rtmp, hls on (1 worker) | ${hok}/$N (playlists: ${hserved}) | $hcpu | $hrss | $hhwm | $hprocs |
+| **ours / nginx hls on** | | **$(ratio "$ocpu" "$hcpu")** | **$(ratio "$orss" "$hrss")** | | |"
+fi
+table+="
 
 $N publishers x ${DURATION}s (after a ${WARMUP}s one-publisher warm-up, unmeasured) of 1280x720 30 fps H.264 2.5 Mb/s + AAC 128k, \`ffmpeg -re -c copy\`.
 Targets: CPU <= 1.0x nginx-rtmp: **$verdict_cpu**; RSS <= 300 MB: **$verdict_rss**."
