@@ -168,13 +168,22 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
         return keys;
     }
 
-    private Task InsertKeyAsync(PlaybackSigningKey key, DateTimeOffset now, CancellationToken cancellationToken)
-        => Sql.ExecuteAsync(database, "INSERT INTO playback_signing_keys (id, secret_ciphertext, created_at) VALUES (@id, @secret, @created_at)", c =>
+    // The newest key is the current one, so a new key must sort after every existing one: two rotations within one
+    // millisecond (rotating twice is how every token is revoked) would otherwise tie, and the random id would pick the
+    // current key. created_at is therefore max(now, newest + 1 ms).
+    private async Task InsertKeyAsync(PlaybackSigningKey key, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var newest = await Sql.QueryAsync(database, "SELECT MAX(created_at) FROM playback_signing_keys", _ => { },
+            r => Sql.NullableTime(r, 0), cancellationToken).ConfigureAwait(false);
+        DateTimeOffset createdAt = Sql.Millis(now);
+        if (newest is [{ } latest] && latest >= createdAt) createdAt = latest.AddMilliseconds(1);
+        await Sql.ExecuteAsync(database, "INSERT INTO playback_signing_keys (id, secret_ciphertext, created_at) VALUES (@id, @secret, @created_at)", c =>
         {
             Sql.Add(c, "id", key.Id);
             Sql.Add(c, "secret", protector.Protect(AssociatedData(key.Id), Convert.ToBase64String(key.Secret)));
-            Sql.Add(c, "created_at", Sql.Millis(now));
-        }, cancellationToken);
+            Sql.Add(c, "created_at", createdAt);
+        }, cancellationToken).ConfigureAwait(false);
+    }
 
     // The row id is bound into the ciphertext, so a ciphertext copied onto another key row does not decrypt.
     private static string AssociatedData(string keyId) => "playback-signing-key:" + keyId;

@@ -29,8 +29,26 @@ public abstract class PlaybackAccessStoreContract : IAsyncLifetime
 
     public async Task DisposeAsync() => await Database.DisposeAsync();
 
-    private PlaybackAccessService NewNode() =>
-        new(Database, new StreamKeyProtector(_secret), TimeProvider.System, NullLogger<PlaybackAccessService>.Instance);
+    private PlaybackAccessService NewNode(TimeProvider? time = null) =>
+        new(Database, new StreamKeyProtector(_secret), time ?? TimeProvider.System, NullLogger<PlaybackAccessService>.Instance);
+
+    [Fact]
+    public async Task Each_rotation_makes_its_own_key_current_even_within_one_millisecond()
+    {
+        // A stopped clock: every key gets the same wall time, as rotating twice in a row (revoking every token) can.
+        var frozen = new ManualClock(new DateTimeOffset(2026, 11, 21, 15, 0, 0, TimeSpan.Zero));
+        var node = NewNode(frozen);
+        var previous = (await node.RefreshAsync()).Current;
+        for (int i = 0; i < 5; i++)
+        {
+            var ring = await node.RotateAsync();
+            Assert.Equal(previous.Id, ring.Previous!.Id);
+            Assert.Equal(ring.Current.Id, (await NewNode(frozen).RefreshAsync()).Current.Id);
+            previous = ring.Current;
+        }
+
+        Assert.Equal(2, await CountAsync("SELECT COUNT(*) FROM playback_signing_keys"));
+    }
 
     [Fact]
     public async Task Private_flags_and_keys_are_shared_through_the_database_and_two_rotations_retire_a_key()
