@@ -43,6 +43,12 @@ public sealed class SlateTests
         {
             await WaitFor.ConditionAsync(async () => (await MediaAsync()).Contains(".m4s", StringComparison.Ordinal), TimeSpan.FromSeconds(60),
                 "the media playlist while publishing", () => Log(first.Log.Tail(15)));
+            // The master is written once every rendition (the transcoded rungs too) has a segment: the source's can be first.
+            await WaitFor.ConditionAsync(async () =>
+                {
+                    using var r = await server.Viewer.GetAsync(master);
+                    return r.IsSuccessStatusCode;
+                }, TimeSpan.FromSeconds(60), "the master playlist while publishing", () => Log(first.Log.Tail(15)));
             await player.StartAsync(master.ToString());
             await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Log(""));
             var playing = await player.GetCurrentTimeAsync();
