@@ -16,6 +16,14 @@ public sealed class OriginOptions
     /// </summary>
     public long CacheBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Whether segments of renditions nobody read lately are written through into the cache too. Unset: no for the
+    /// filesystem store (the page cache already holds what was just written, and a local read is cheap), yes for S3
+    /// (the server sets it): then the live window survives a bucket outage in memory, so a viewer who arrives during
+    /// it still plays segments uploaded before it began.
+    /// </summary>
+    public bool? KeepUnwatchedSegments { get; set; }
+
     /// <summary>A client counts as a viewer while it fetched a media playlist or segment within this window.</summary>
     public TimeSpan ViewerWindow { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -14,11 +14,11 @@ namespace Broadcast.Origin;
 /// <item>Write-through: <see cref="PutAsync"/> stores in the inner store first (a failed write leaves no phantom
 /// object in memory), then keeps a private copy (the caller may reuse its buffer) and replaces any older entry,
 /// which is how a live manifest's new version displaces the old.</item>
-/// <item>Segments are written through only into folders (a rendition) read within <see cref="WatchedWindow"/>: a
-/// channel nobody watches (a rehearsal, a recording-only event, an ingest node behind separate origins) costs no
-/// memory, no copy and no hash per segment. Its first viewer's reads go to the inner store (for the filesystem, the
-/// page cache the write just filled), are kept as read-through segments, and mark the folder watched for the next
-/// puts. Manifests are small and always written through.</item>
+/// <item>Segments are written through only into folders (a rendition) read within <see cref="WatchedWindow"/>, unless
+/// <see cref="OriginOptions.KeepUnwatchedSegments"/> (S3): a channel nobody watches (a rehearsal, a recording-only
+/// event) costs no memory, no copy and no hash per segment. Its first viewer's reads go to the inner store (for the
+/// filesystem, the page cache the write just filled), are kept as read-through segments, and mark the folder watched
+/// for the next puts. Manifests are small and always written through.</item>
 /// <item>Bounded by <see cref="OriginOptions.CacheBytes"/> with FIFO eviction: live viewers ask for the newest
 /// objects, so insertion order is nearly the access order, and FIFO keeps hits lock-free (an LRU would take a
 /// lock on every hit to move the entry).</item>
@@ -49,6 +49,7 @@ public sealed class RecentObjectCache : ISegmentStore
     private readonly ConcurrentDictionary<string, long> _lastReadByFolder = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long>.AlternateLookup<ReadOnlySpan<char>> _lastReadLookup;
     private const int FoldersBeforePrune = 4096;
+    private readonly bool _keepUnwatchedSegments;
 
     public RecentObjectCache(ISegmentStore inner, IOptions<OriginOptions> options, TimeProvider time, ILogger<RecentObjectCache> logger)
     {
@@ -57,6 +58,7 @@ public sealed class RecentObjectCache : ISegmentStore
         _time = time;
         _logger = logger;
         _capacity = options.Value.CacheBytes;
+        _keepUnwatchedSegments = options.Value.KeepUnwatchedSegments ?? false;
         _lastReadLookup = _lastReadByFolder.GetAlternateLookup<ReadOnlySpan<char>>();
         if (_capacity < 0)
         {
@@ -77,7 +79,7 @@ public sealed class RecentObjectCache : ISegmentStore
     {
         await _inner.PutAsync(key, data, contentType, cacheControl, cancellationToken).ConfigureAwait(false);
 
-        if (MediaObjectKinds.Classify(key) == MediaObjectKind.Segment && !IsWatched(key))
+        if (!_keepUnwatchedSegments && MediaObjectKinds.Classify(key) == MediaObjectKind.Segment && !IsWatched(key))
         {
             // Readable from the inner store now; a copy held from an earlier write of this key would be stale.
             Invalidate(key);

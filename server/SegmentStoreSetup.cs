@@ -1,3 +1,4 @@
+using Broadcast.Origin;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Storage;
 using Broadcast.Packager.Storage.S3;
@@ -44,6 +45,8 @@ internal static partial class SegmentStoreSetup
         // First hosted service of the store: the process stops with a message naming the bucket, endpoint or
         // credentials before it accepts a publish it could not store.
         services.AddHostedService<S3StartupCheck>();
+        // The bucket can be away: this node's origin keeps every segment it writes, so the live window plays through an outage.
+        services.PostConfigure<OriginOptions>(o => o.KeepUnwatchedSegments ??= true);
         if (roles.Ingest)
         {
             services.AddSingleton(sp => new UploadQueue(

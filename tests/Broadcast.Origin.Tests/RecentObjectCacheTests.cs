@@ -120,6 +120,18 @@ public sealed class RecentObjectCacheTests
     }
 
     [Fact]
+    public async Task With_keep_unwatched_segments_every_segment_is_kept_so_a_store_outage_does_not_lose_the_live_window()
+    {
+        InMemorySegmentStore inner = new();
+        RecentObjectCache cache = new(inner, Options.Create(new OriginOptions { KeepUnwatchedSegments = true }), TimeProvider.System,
+            NullLogger<RecentObjectCache>.Instance);
+        await cache.PutAsync("ch/v0/seg_1.m4s", new byte[] { 1 }, "video/iso.segment", null, default);
+        Assert.True(cache.Contains("ch/v0/seg_1.m4s"));
+        inner.FailGetsWith = new IOException("the bucket is away");
+        Assert.Equal(new byte[] { 1 }, (await cache.GetAsync("ch/v0/seg_1.m4s", default))!.Data.ToArray());
+    }
+
+    [Fact]
     public async Task A_rewrite_of_a_kept_segment_in_an_unwatched_folder_drops_the_stale_copy()
     {
         InMemorySegmentStore inner = new();
