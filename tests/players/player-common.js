@@ -19,7 +19,13 @@
     get videoHeight() { return video.videoHeight; },
     get duration() { return isFinite(video.duration) ? video.duration : -1; },
     get readyState() { return video.readyState; },
-    get events() { return events.slice(-50); },
+    get events() { return events.slice(-80); },
+    // The element's buffered ranges, "start-end" in seconds.
+    get buffered() {
+      const ranges = [];
+      for (let i = 0; i < video.buffered.length; i++) ranges.push(video.buffered.start(i).toFixed(3) + '-' + video.buffered.end(i).toFixed(3));
+      return ranges.join(' ');
+    },
     currentLevel: -1,
   };
   window.__player = player;

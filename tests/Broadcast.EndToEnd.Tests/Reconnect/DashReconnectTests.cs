@@ -60,7 +60,8 @@ public sealed partial class DashReconnectTests(ServerFixture fixture)
         fixture.Check(mpd.Contains("type=\"dynamic\"", StringComparison.Ordinal), $"the MPD is not live:\n{mpd}");
 
         // dash.js plays into the new Period and on.
-        await player.WaitForCurrentTimeAsync(join + 4, TimeSpan.FromSeconds(90), () => fixture.WithLog($"{mpd}\n{player.DescribeAsync().GetAwaiter().GetResult()}"));
+        await player.WaitForCurrentTimeAsync(join + 4, TimeSpan.FromSeconds(90),
+            () => fixture.WithLog($"{MpdAsync().GetAwaiter().GetResult()}\n{player.DescribeAsync().GetAwaiter().GetResult()}"));
         var fatal = await player.GetFatalErrorsAsync();
         fixture.Check(fatal.Count == 0, $"dash.js fatal errors: {string.Join("; ", fatal)}\n{await player.DescribeAsync()}");
         second.Stop();
