@@ -32,7 +32,7 @@ internal sealed class OriginRequestHandler
     private static readonly StringValues ErrorCacheControl = "no-store";
 
     /// <summary>Body bytes copied into the response pipe per step (see <see cref="WriteBodyAsync"/>).</summary>
-    private const int BodyChunk = 64 * 1024;
+    private const int BodyChunk = 256 * 1024;
 
     private readonly ISegmentStore _store;
     private readonly ViewerCounter _viewers;
@@ -232,8 +232,10 @@ internal sealed class OriginRequestHandler
     /// <summary>
     /// Copies a body into the response pipe in chunks of up to <see cref="BodyChunk"/> bytes. PipeWriter.WriteAsync
     /// fills Kestrel's 4 KiB pool blocks one by one (a 636 KB segment: ~155 GetSpan and block rents, then a
-    /// 155-entry sendmsg); asking for a larger span gets one buffer per chunk, so the same copy goes in a few large
-    /// pieces. Flushing per chunk also lets the socket start sending before the whole body is copied.
+    /// 155-entry sendmsg); asking for a larger span gets one buffer per chunk. Each flush wakes the socket sender, so
+    /// fewer, larger chunks mean fewer thread hops per response: with 256 KiB chunks and Kestrel's response buffer at
+    /// 1 MiB (server appsettings.json) a 2 s 720p segment goes out in three flushes instead of ten (bench/RESULTS.md,
+    /// origin, commit message of this change). Memory per connection stays bounded by that buffer.
     /// </summary>
     private static async ValueTask WriteBodyAsync(PipeWriter writer, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {

@@ -331,9 +331,10 @@ public sealed class LiveEndpointTests(LiveEndpointFixture fixture) : IClassFixtu
     }
 
     [Theory]
-    [InlineData(64 * 1024)]          // exactly one body chunk
-    [InlineData(64 * 1024 + 1)]      // one byte into a second chunk
-    [InlineData(700_000)]            // a 2 s 2.5 Mb/s segment: many chunks
+    [InlineData(256 * 1024)]         // exactly one body chunk
+    [InlineData(256 * 1024 + 1)]     // one byte into a second chunk
+    [InlineData(700_000)]            // a 2 s 2.5 Mb/s segment: three chunks
+    [InlineData(3_000_000)]          // a 1080p segment: more than Kestrel's response buffer
     public async Task Bodies_larger_than_one_write_chunk_arrive_whole_and_in_order(int length)
     {
         byte[] data = Pattern(length);
@@ -348,13 +349,13 @@ public sealed class LiveEndpointTests(LiveEndpointFixture fixture) : IClassFixtu
     [Fact]
     public async Task A_range_spanning_several_write_chunks_returns_exactly_those_bytes()
     {
-        byte[] data = Pattern(500_000);
+        byte[] data = Pattern(600_000);
         string url = Seed("big/v0/range.m4s", data);
         using HttpRequestMessage request = new(HttpMethod.Get, url);
         request.Headers.Range = new RangeHeaderValue(1000, 300_999);
         using HttpResponseMessage response = await _client.SendAsync(request);
         Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
-        Assert.Equal("bytes 1000-300999/500000", Header(response, "Content-Range"));
+        Assert.Equal("bytes 1000-300999/600000", Header(response, "Content-Range"));
         Assert.Equal(data.AsSpan(1000, 300_000).ToArray(), await response.Content.ReadAsByteArrayAsync());
     }
 }
