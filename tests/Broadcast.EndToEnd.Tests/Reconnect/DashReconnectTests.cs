@@ -35,8 +35,11 @@ public sealed partial class DashReconnectTests(ServerFixture fixture)
         var first = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 5);
         try
         {
-            await WaitFor.ConditionAsync(async () => (await MpdAsync()).Contains("<S ", StringComparison.Ordinal), TimeSpan.FromSeconds(60),
-                "the MPD while publishing", () => fixture.WithLog(first.Log.Tail(15)));
+            // A viewer joins a running stream: dash.js starts its presentation delay (6 s) behind the live edge with that
+            // much buffered. Started on the first segment it would sit at the very edge, starved every segment, which no
+            // viewer does and which once left it waiting on Period p0's last segment across the drop.
+            await WaitFor.ConditionAsync(async () => FirstTimelineSegments(await MpdAsync()) >= 4, TimeSpan.FromSeconds(60),
+                "four segments in the MPD while publishing", () => fixture.WithLog($"{mpd}\n{first.Log.Tail(15)}"));
             await player.StartAsync(mpdUrl.ToString());
             await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => fixture.WithLog(mpd));
             var playing = await player.GetCurrentTimeAsync();
@@ -66,6 +69,23 @@ public sealed partial class DashReconnectTests(ServerFixture fixture)
         fixture.Check(fatal.Count == 0, $"dash.js fatal errors: {string.Join("; ", fatal)}\n{await player.DescribeAsync()}");
         second.Stop();
     }
+
+    /// <summary>Segments in the MPD's first SegmentTimeline (S elements and their repeats).</summary>
+    private static int FirstTimelineSegments(string mpd)
+    {
+        int start = mpd.IndexOf("<SegmentTimeline>", StringComparison.Ordinal);
+        int end = start < 0 ? -1 : mpd.IndexOf("</SegmentTimeline>", start, StringComparison.Ordinal);
+        if (end < 0) return 0;
+        return TimelineEntry().Matches(mpd[start..end]).Sum(m => RepeatCount().Match(m.Value) is { Success: true } r
+            ? 1 + int.Parse(r.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+            : 1);
+    }
+
+    [GeneratedRegex(@"<S\b[^>]*/>")]
+    private static partial Regex TimelineEntry();
+
+    [GeneratedRegex(@"\br=""(\d+)""")]
+    private static partial Regex RepeatCount();
 
     /// <summary>Period@start values in seconds (PT…S).</summary>
     private static List<double> PeriodStarts(string mpd) =>
