@@ -19,7 +19,8 @@
     get videoHeight() { return video.videoHeight; },
     get duration() { return isFinite(video.duration) ? video.duration : -1; },
     get readyState() { return video.readyState; },
-    get events() { return events.slice(-80); },
+    // The first events (start-up) and the latest, so a long wait does not push out how playback began.
+    get events() { return events.length <= 80 ? events.slice() : events.slice(0, 30).concat(['…'], events.slice(-50)); },
     // The element's buffered ranges, "start-end" in seconds.
     get buffered() {
       const ranges = [];
