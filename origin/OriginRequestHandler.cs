@@ -234,8 +234,9 @@ internal sealed class OriginRequestHandler
     /// fills Kestrel's 4 KiB pool blocks one by one (a 636 KB segment: ~155 GetSpan and block rents, then a
     /// 155-entry sendmsg); asking for a larger span gets one buffer per chunk. Each flush wakes the socket sender, so
     /// fewer, larger chunks mean fewer thread hops per response: with 256 KiB chunks and Kestrel's response buffer at
-    /// 1 MiB (server appsettings.json) a 2 s 720p segment goes out in three flushes instead of ten (bench/RESULTS.md,
-    /// origin, commit message of this change). Memory per connection stays bounded by that buffer.
+    /// 1 MiB (server appsettings.json) a 2 s 720p segment goes out in three flushes instead of ten, which measured
+    /// about a fifth less CPU per response (bench/README.md, origin). What one slow connection holds stays bounded by
+    /// that buffer plus one chunk.
     /// </summary>
     private static async ValueTask WriteBodyAsync(PipeWriter writer, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
