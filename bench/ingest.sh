@@ -85,11 +85,7 @@ NGINX_HLS=${NGINX_HLS:-1}
 
 if [[ $ONLY == both || $ONLY == nginx ]]; then
   NGX_DIR="$BENCH_TMP/nginx"; NGX_PORT=$(free_port)
-  nginx_start "$NGX_DIR" "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-worker_processes 1;
-events { worker_connections 1024; }
-rtmp { server { listen 127.0.0.1:$NGX_PORT; chunk_size 4096; application live { live on; record off; } } }"
-  wait_until 20 port_listening "$NGX_PORT" || die "nginx-rtmp did not listen on $NGX_PORT"
+  nginx_rtmp_start "$NGX_DIR" "$NGX_PORT"
   for ((i = 1; i <= N; i++)); do echo "bench$i"; done >"$BENCH_TMP/nginx.keys"
   run_side nginx "$NGINX_PID" "rtmp://127.0.0.1:$NGX_PORT/live" "$BENCH_TMP/nginx.keys" warmup
   NGINX_RESULT=$SIDE_RESULT
@@ -97,12 +93,7 @@ rtmp { server { listen 127.0.0.1:$NGX_PORT; chunk_size 4096; application live { 
 
   if [[ $NGINX_HLS == 1 ]]; then
     NGX_DIR="$BENCH_TMP/nginx-hls"; NGX_PORT=$(free_port); mkdir -p "$NGX_DIR/hls"
-    nginx_start "$NGX_DIR" "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-worker_processes 1;
-events { worker_connections 1024; }
-rtmp { server { listen 127.0.0.1:$NGX_PORT; chunk_size 4096; application live { live on; record off;
-  hls on; hls_path $NGX_DIR/hls; hls_fragment 2s; hls_playlist_length 12s; } } }"
-    wait_until 20 port_listening "$NGX_PORT" || die "nginx-rtmp (hls on) did not listen on $NGX_PORT"
+    nginx_rtmp_start "$NGX_DIR" "$NGX_PORT" "hls on; hls_path $NGX_DIR/hls; hls_fragment 2s; hls_playlist_length 12s;"
     run_side nginx-hls "$NGINX_PID" "rtmp://127.0.0.1:$NGX_PORT/live" "$BENCH_TMP/nginx.keys" warmup
     NGINX_HLS_RESULT="$SIDE_RESULT $(find "$NGX_DIR/hls" -name '*.m3u8' | wc -l)"
     stop_tree "$NGINX_PID"

@@ -271,14 +271,9 @@ player_measure() { # playlist_url rtmp_url [--dash]
 if [[ $ONLY == both || $ONLY == nginx ]]; then
   NGX_DIR="$BENCH_TMP/nginx"; NGX_RTMP=$(free_port); NGX_HTTP=$(free_port)
   mkdir -p "$NGX_DIR/www/hls"; chmod -R 777 "$NGX_DIR/www"
-  nginx_start "$NGX_DIR" "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
-worker_processes 1;
-events { worker_connections 1024; }
-rtmp { server { listen 127.0.0.1:$NGX_RTMP; chunk_size 4096;
-  application live { live on; record off; hls on; hls_path $NGX_DIR/www/hls; hls_fragment 2s; hls_playlist_length 12s; } } }
-http { types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; } access_log off; sendfile on;
+  nginx_rtmp_start "$NGX_DIR" "$NGX_RTMP" "hls on; hls_path $NGX_DIR/www/hls; hls_fragment 2s; hls_playlist_length 12s;" \
+    "http { types { application/vnd.apple.mpegurl m3u8; video/mp2t ts; } access_log off; sendfile on;
   server { listen 127.0.0.1:$NGX_HTTP; root $NGX_DIR/www; add_header Access-Control-Allow-Origin * always; } }"
-  wait_until 20 port_listening "$NGX_RTMP" || die "nginx-rtmp did not listen"
   measure nginx "http://127.0.0.1:$NGX_HTTP/hls/bench.m3u8" "rtmp://127.0.0.1:$NGX_RTMP/live/bench" "$NGX_RTMP"
   NGINX_RESULT=$MEASURE_RESULT
   NGINX_POLL=$POLL_MEAN_MS

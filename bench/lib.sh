@@ -173,6 +173,19 @@ EOF
   BENCH_PIDS+=("$NGINX_PID")
 }
 
+# nginx_rtmp_start DIR PORT [APP_DIRECTIVES] [EXTRA_BLOCKS]: nginx-rtmp (one worker, chunk size 4096, record off) on
+# 127.0.0.1:PORT with application "live" plus APP_DIRECTIVES (e.g. its HLS writer) and EXTRA_BLOCKS after the rtmp
+# block (e.g. an http server); waits until it listens. Sets NGINX_PID like nginx_start.
+nginx_rtmp_start() {
+  local dir=$1 port=$2 app=${3:-} extra=${4:-}
+  nginx_start "$dir" "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;
+worker_processes 1;
+events { worker_connections 1024; }
+rtmp { server { listen 127.0.0.1:$port; chunk_size 4096; application live { live on; record off; $app } } }
+$extra"
+  wait_until 20 port_listening "$port" || die "nginx-rtmp did not listen on $port ($dir)"
+}
+
 # ---------------------------------------------------------------- our server
 # SERVER_DLL (with BUILD=0) runs another build, to compare two commits on the same machine state.
 SERVER_DLL=${SERVER_DLL:-"$REPO_DIR/server/bin/Release/net10.0/Broadcast.Server.dll"}
