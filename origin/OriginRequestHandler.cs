@@ -233,10 +233,10 @@ internal sealed class OriginRequestHandler
     /// Copies a body into the response pipe in chunks of up to <see cref="BodyChunk"/> bytes. PipeWriter.WriteAsync
     /// fills Kestrel's 4 KiB pool blocks one by one (a 636 KB segment: ~155 GetSpan and block rents, then a
     /// 155-entry sendmsg); asking for a larger span gets one buffer per chunk. Each flush wakes the socket sender, so
-    /// fewer, larger chunks mean fewer thread hops per response: with 256 KiB chunks and Kestrel's response buffer at
-    /// 1 MiB (server appsettings.json) a 2 s 720p segment goes out in three flushes instead of ten, which measured
-    /// about a fifth less CPU per response (bench/README.md, origin). What one slow connection holds stays bounded by
-    /// that buffer plus one chunk.
+    /// fewer, larger chunks mean fewer thread hops per response: with 256 KiB chunks a 2 s 720p segment goes out in
+    /// three flushes instead of ten, which measured about a fifth less CPU per response (bench/README.md, origin).
+    /// Each flush waits until Kestrel's response buffer (its default, 64 KiB) has drained, so one slow connection holds
+    /// at most one chunk plus that buffer.
     /// </summary>
     private static async ValueTask WriteBodyAsync(PipeWriter writer, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
