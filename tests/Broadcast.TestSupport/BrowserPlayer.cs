@@ -152,22 +152,6 @@ public sealed class BrowserPlayer : IAsyncDisposable
             timeout ?? TimeSpan.FromSeconds(60),
             diagnostics);
 
-    /// <summary>
-    /// Waits until playback has reached the last frame: the ended event, or a position within <paramref name="tolerance"/>
-    /// seconds of the duration. For dash.js on presentations whose every track ends exactly at mediaPresentationDuration
-    /// (ffmpeg's DASH muxer writes such): dash.js 5.2 then sometimes holds the last frame and re-seeks there every
-    /// 200 ms instead of ending the stream, about one run in five here.
-    /// </summary>
-    public Task WaitForLastFrameAsync(double tolerance, TimeSpan? timeout = null, Func<string>? diagnostics = null)
-    {
-        string tol = tolerance.ToString(CultureInfo.InvariantCulture);
-        return WaitUntilAsync(
-            $"ended event or currentTime within {tol} s of the duration",
-            $"() => window.__player.ended === true || (window.__player.duration > 0 && window.__player.currentTime >= window.__player.duration - {tol})",
-            timeout ?? TimeSpan.FromSeconds(60),
-            diagnostics);
-    }
-
     /// <summary>Waits for the video element's ended event.</summary>
     public Task WaitForEndedAsync(TimeSpan? timeout = null, Func<string>? diagnostics = null) =>
         WaitUntilAsync("ended event", "() => window.__player.ended === true", timeout ?? TimeSpan.FromSeconds(60), diagnostics);
