@@ -52,7 +52,7 @@ public sealed class StreamPackager : IAsyncDisposable
         _segmenter = lowLatency
             ? new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds, options.PartTicks)
             : new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds);
-        if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, (int)(options.PartSeconds * 1000));
+        if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds);
         _videoTimelines = videoRenditions.Select(r => new RenditionTimeline(r, MediaKind.Video)).ToArray();
         if (audioRendition is not null) _audioTimeline = new RenditionTimeline(audioRendition, MediaKind.Audio);
         foreach (var t in _videoTimelines.Append(_audioTimeline)) if (t is not null) _byName[t.Name] = t;
@@ -84,6 +84,8 @@ public sealed class StreamPackager : IAsyncDisposable
             var warnings = new List<string>();
             if (_segmenter.KeyframeWarning is { } w) warnings.Add(w);
             if (_segmenter.AudioReanchors > 0) warnings.Add($"audio timestamps jumped {_segmenter.AudioReanchors} time(s); audio clock re-anchored");
+            if (_segmenter.AudioOverlapsDropped > 0)
+                warnings.Add($"audio timestamps stepped back into audio already sent; {_segmenter.AudioOverlapsDropped} overlapping frame(s) dropped");
             var retired = _videoTimelines.Where(t => t.Retired).Select(t => t.Name).ToArray();
             if (retired.Length > 0) warnings.Add($"renditions {string.Join(", ", retired)} stopped and were removed from the manifests");
             var lead = _videoTimelines.Length > 0 ? _videoTimelines[0] : _audioTimeline;

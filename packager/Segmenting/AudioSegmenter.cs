@@ -29,7 +29,8 @@ internal sealed class AudioSegmenter
     private long _selfBucket = long.MinValue;
 
     private readonly List<ClosedPart>? _parts;
-    private readonly long _partTicks; // 90 kHz
+    private readonly PartGrid _grid;
+    private long? _openVideoStart; // 90 kHz start of the open segment's span (the leader's cut), the origin of its part grid
     private readonly List<int> _partStarts = new();
     private readonly List<CmafSample> _partSamples = new();
     private int _partFrom;
@@ -44,11 +45,11 @@ internal sealed class AudioSegmenter
         _segmentSeconds = segmentSeconds;
     }
 
-    /// <summary>Low latency: parts of about <paramref name="partTicks"/> (90 kHz) go to <paramref name="parts"/> as the segment grows.</summary>
-    public AudioSegmenter(string rendition, int segmentSeconds, long partTicks, List<ClosedPart> parts)
+    /// <summary>Low latency: parts on <paramref name="grid"/> go to <paramref name="parts"/> as the segment grows.</summary>
+    public AudioSegmenter(string rendition, int segmentSeconds, PartGrid grid, List<ClosedPart> parts)
         : this(rendition, segmentSeconds)
     {
-        _partTicks = partTicks;
+        _grid = grid;
         _parts = parts;
     }
 
@@ -71,11 +72,21 @@ internal sealed class AudioSegmenter
     /// <summary>Times re-anchored because the encoder's stamps drifted more than a frame from the sample count.</summary>
     public long Reanchors { get; private set; }
 
+    /// <summary>
+    /// Frames dropped because the encoder's stamps fell more than a frame behind the audio already taken (its audio
+    /// overlapped itself, e.g. a looping source): dropping keeps the track contiguous and in sync within a frame.
+    /// </summary>
+    public long OverlapsDropped { get; private set; }
+
+    /// <summary>A jump back further than this is a new timeline (re-anchored), not an overlap to drop.</summary>
+    private const long MaxDroppedOverlapMilliseconds = 1000;
+
     /// <summary>The leading video rendition opened its first segment at this 90 kHz time: audio before it is dropped.</summary>
     public void SetStart(long videoTime)
     {
         if (_startVideoTime is not null) return;
         _startVideoTime = videoTime;
+        _openVideoStart = videoTime;
         // Audio that came before the first keyframe (after a rejoin: of the new publisher) has nothing to align with.
         int before = 0;
         while (before < _pending.Count && _pending[before].Time < Timescales.RescaleFloor(videoTime, Timescales.Video, _pending[before].Frame.Track.Timescale)) before++;
@@ -97,6 +108,7 @@ internal sealed class AudioSegmenter
         if (flush || SelfTimed) Flush(output);
         _anchored = false;
         _startVideoTime = null;
+        _openVideoStart = null;
         _markNext = _lastEmittedInit >= 0;
         _selfNumber = _lastNumber;
         _selfBucket = long.MinValue;
@@ -128,6 +140,14 @@ internal sealed class AudioSegmenter
         }
 
         long expected = _anchor + _count * spf;
+        if (_anchored && expected - frame.Dts > spf
+            && expected - frame.Dts <= Timescales.Rescale(MaxDroppedOverlapMilliseconds, Timescales.Milliseconds, frame.Track.Timescale))
+        {
+            // The stamps stepped back into audio already taken: re-anchoring would overlap it, so this frame goes.
+            frame.Release();
+            OverlapsDropped++;
+            return;
+        }
         if (!_anchored || Math.Abs(frame.Dts - expected) > spf)
         {
             if (_anchored) Reanchors++;
@@ -168,32 +188,48 @@ internal sealed class AudioSegmenter
     }
 
     /// <summary>
-    /// Cuts parts from the open segment's audio: frames known to precede the next cut (before the first pending
-    /// boundary, or before the leader's newest frame) whose successor has arrived (so every duration is final).
+    /// Cuts parts from the open segment's audio on the segment's <see cref="PartGrid"/>: a part ends before the first
+    /// frame that starts after its grid point. That frame must be here and known to belong to the open segment (before
+    /// the first pending cut, or before the leader's newest frame), so every duration is final and the segment keeps at
+    /// least one frame for its final part. Past the segment's target end parts are filled up to the Part Target, and cut
+    /// only once the segment is known to go on for half a cell after the cut: the leader usually cuts right at the target
+    /// end, give or take a frame, and the audio up to that cut is the final part (a part cut there would leave a final part
+    /// of a frame or two).
     /// </summary>
     private void TryCutParts()
     {
         if (_parts is null || _pending.Count == 0) return;
         int timescale = _pending[0].Frame.Track.Timescale;
+        long segmentTarget = (long)_segmentSeconds * timescale;
         long limit = _boundaries.Count > 0 ? Timescales.Rescale(_boundaries.Peek().VideoTime, Timescales.Video, timescale)
-            : SelfTimed ? long.MaxValue
+            : SelfTimed ? (FloorDiv(_pending[0].Time, segmentTarget) + 1) * segmentTarget
             : _videoProgress == long.MinValue ? long.MinValue : Timescales.Rescale(_videoProgress, Timescales.Video, timescale);
-        long target = Timescales.RescaleFloor(_partTicks, Timescales.Video, timescale);
+        long segmentStart = SelfTimed ? Timescales.Rescale(FloorDiv(_pending[0].Time, segmentTarget) * segmentTarget, timescale, Timescales.Video)
+            : _openVideoStart ?? Timescales.Rescale(_pending[0].Time, timescale, Timescales.Video);
+        long halfCell = Timescales.Rescale(_grid.CellTicks, Timescales.Video, timescale) / 2;
+        long target = Timescales.RescaleFloor(_grid.TargetTicks, Timescales.Video, timescale);
         int first = _pending[0].InitVersion;
         while (_partFrom < _pending.Count)
         {
-            long start = _pending[_partFrom].Time;
-            int m = _partFrom;
-            while (m < _pending.Count && _pending[m].Time < limit && _pending[m].InitVersion == first
-                   && _pending[m].Time + SamplesPerFrame(m) - start <= target) m++;
-            // The part is full only when the frame after it is here and would take it past the target. That frame must
-            // itself be known to belong to the open segment: the segment then keeps at least one frame for its final
-            // part, so the part a playlist hints always comes.
-            if (m == _partFrom || m >= _pending.Count || _pending[m].Time + SamplesPerFrame(m) - start <= target) return;
-            if (_pending[m].Time >= limit || _pending[m].InitVersion != first) return;
-            if (_pending[m - 1].Time >= limit || _pending[m - 1].InitVersion != first) return;
+            int index = _partStarts.Count + 1;
+            int m = _partFrom + 1;
+            if (index < _grid.Cells)
+            {
+                long point = Timescales.Rescale(_grid.Point(segmentStart, index), Timescales.Video, timescale);
+                while (m < _pending.Count && !PartGrid.StartsAfter(_pending[m].Time, SamplesPerFrame(m), point)) m++;
+            }
+            else
+            {
+                // Past the target end, as the video does: parts filled up to the Part Target.
+                long start = _pending[_partFrom].Time;
+                while (m < _pending.Count && _pending[m].Time + SamplesPerFrame(m) - start <= target) m++;
+            }
+            if (m >= _pending.Count || _pending[m].Time >= limit) return;
+            if (index >= _grid.Cells && limit - _pending[m].Time < halfCell) return;
+            for (int i = _partFrom; i <= m; i++)
+                if (_pending[i].InitVersion != first) return;
             var samples = new CmafSample[m - _partFrom];
-            for (int i = _partFrom; i < m; i++) samples[i - _partFrom] = SampleAt(i, m < _pending.Count);
+            for (int i = _partFrom; i < m; i++) samples[i - _partFrom] = SampleAt(i, nextInSegment: true);
             _partSamples.AddRange(samples);
             long number = _boundaries.Count > 0 ? _boundaries.Peek().Number : _lastNumber + 1;
             long time = _partStarts.Count == 0 ? _pending[0].Time : _partTime;
@@ -207,13 +243,19 @@ internal sealed class AudioSegmenter
 
     private long SamplesPerFrame(int index) => (_pending[index].Frame.Track as AudioTrack)?.SamplesPerFrame ?? 1024;
 
-    /// <summary>Sample <paramref name="i"/> of the pending frames; across a re-anchor the sample before the jump absorbs the gap.</summary>
+    /// <summary>
+    /// Sample <paramref name="i"/> of the pending frames; across a re-anchor the sample before the jump absorbs the gap, so
+    /// the track stays contiguous. The last sample of a segment (<paramref name="nextInSegment"/> false) absorbs a gap to
+    /// the next segment's first frame too, unless it is longer than a segment (the audio really stopped).
+    /// </summary>
     private CmafSample SampleAt(int i, bool nextInSegment)
     {
         var e = _pending[i];
         long spf = SamplesPerFrame(i);
         long duration = spf;
-        if (nextInSegment && i + 1 < _pending.Count && _pending[i + 1].Time - e.Time is long gap && gap > 0 && gap != spf) duration = gap;
+        if (i + 1 < _pending.Count && _pending[i + 1].Time - e.Time is long gap && gap > 0 && gap != spf
+            && (nextInSegment || gap <= (long)_segmentSeconds * e.Frame.Track.Timescale))
+            duration = gap;
         return new CmafSample(e.Frame.Data, (uint)Math.Min(duration, uint.MaxValue), 0, true);
     }
 
@@ -227,6 +269,7 @@ internal sealed class AudioSegmenter
             if (_pending.Count > 0)
                 TakeSegment(number, last ? long.MaxValue : Timescales.Rescale(videoEnd, Timescales.Video, _pending[0].Frame.Track.Timescale), output);
             _lastNumber = Math.Max(_lastNumber, number);
+            _openVideoStart = videoEnd;
         }
         while (_pending.Count > 0) TakeSegment(_lastNumber + 1, long.MaxValue, output);
     }
@@ -247,6 +290,7 @@ internal sealed class AudioSegmenter
             _boundaries.Dequeue();
             TakeSegment(number, end, output);
             _lastNumber = Math.Max(_lastNumber, number);
+            _openVideoStart = videoEnd;
         }
     }
 
@@ -265,7 +309,7 @@ internal sealed class AudioSegmenter
         for (int i = 0; i < n; i++)
         {
             frames.Add(_pending[i].Frame);
-            samples[i] = i < fromParts ? _partSamples[i] : SampleAt(i, i + 1 < n);
+            samples[i] = i < fromParts ? _partSamples[i] : SampleAt(i, nextInSegment: i + 1 < n);
         }
         bool discontinuity = (_lastEmittedInit >= 0 && first != _lastEmittedInit) || _markNext;
         _markNext = false;

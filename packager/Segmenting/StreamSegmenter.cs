@@ -37,10 +37,17 @@ public sealed class StreamSegmenter : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(partTicks, Timescales.Video / 100);
         Parts = new List<ClosedPart>();
-        _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds, partTicks, Parts)).ToArray();
+        PartGrid = new PartGrid((long)segmentSeconds * Timescales.Video, partTicks);
+        _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds, PartGrid, Parts)).ToArray();
         if (audioRendition is not null)
-            _audio = new AudioSegmenter(audioRendition, segmentSeconds, partTicks, Parts) { SelfTimed = _video.Length == 0 };
+            _audio = new AudioSegmenter(audioRendition, segmentSeconds, PartGrid, Parts) { SelfTimed = _video.Length == 0 };
     }
+
+    /// <summary>Low latency: where parts end inside a segment, and the Part Target Duration to declare.</summary>
+    public PartGrid PartGrid { get; }
+
+    /// <summary>Low latency: the Part Target Duration the manifests declare, ms (0 without low latency).</summary>
+    public int PartTargetMilliseconds => Parts is null ? 0 : PartGrid.TargetMilliseconds;
 
     /// <summary>Parts cut so far and not yet taken by the caller (null without low latency). The caller clears it.</summary>
     public List<ClosedPart>? Parts { get; }
@@ -54,6 +61,9 @@ public sealed class StreamSegmenter : IDisposable
 
     /// <summary>Times the audio clock was re-anchored to the encoder's stamps.</summary>
     public long AudioReanchors => _audio?.Reanchors ?? 0;
+
+    /// <summary>Audio frames dropped because the encoder's stamps stepped back into audio already taken.</summary>
+    public long AudioOverlapsDropped => _audio?.OverlapsDropped ?? 0;
 
     /// <summary>Longest keyframe interval of the leading video rendition, 90 kHz ticks.</summary>
     public long LongestKeyframeInterval => _video.Length > 0 ? _video[0].LongestKeyframeInterval : 0;

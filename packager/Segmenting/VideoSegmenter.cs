@@ -28,7 +28,7 @@ internal sealed class VideoSegmenter
     private long _lastKeyframeDts = long.MinValue;
     private bool _rejoin;
     private readonly List<ClosedPart>? _parts;
-    private readonly long _partTicks;
+    private readonly PartGrid _grid;
     private readonly List<int> _partStarts = new();
     private int _partFrom;
     private long _partTime; // decode time where the next part starts: the segment's start plus the parts' durations
@@ -40,11 +40,11 @@ internal sealed class VideoSegmenter
         _number = firstNumber - 1;
     }
 
-    /// <summary>Low latency: parts of about <paramref name="partTicks"/> (90 kHz) go to <paramref name="parts"/> as the segment grows.</summary>
-    public VideoSegmenter(string rendition, int segmentSeconds, long partTicks, List<ClosedPart> parts)
+    /// <summary>Low latency: parts on <paramref name="grid"/> go to <paramref name="parts"/> as the segment grows.</summary>
+    public VideoSegmenter(string rendition, int segmentSeconds, PartGrid grid, List<ClosedPart> parts)
         : this(rendition, segmentSeconds)
     {
-        _partTicks = partTicks;
+        _grid = grid;
         _parts = parts;
     }
 
@@ -162,15 +162,21 @@ internal sealed class VideoSegmenter
     }
 
     /// <summary>
-    /// Before <paramref name="nextDts"/>'s frame joins the open segment: when that frame would take the open part past
-    /// the part target, the frames since the last part become a part (their durations are all known now).
+    /// Before <paramref name="nextDts"/>'s frame joins the open segment: when that frame starts after the open part's grid
+    /// point (<see cref="PartGrid"/>), or past the segment's target would overfill the part, the frames since the last part
+    /// become a part (their durations are all known now).
     /// </summary>
     private void TryCutPart(long nextDts)
     {
         if (_frames.Count <= _partFrom) return;
-        long partStart = _frames[_partFrom].Dts;
         long frame = _lastDelta > 0 ? _lastDelta : Timescales.Video / 30;
-        if (nextDts + frame - partStart <= _partTicks) return;
+        int index = _partStarts.Count + 1;
+        bool cut = index < _grid.Cells
+            ? PartGrid.StartsAfter(nextDts, frame, _grid.Point(_frames[0].Dts, index))
+            // Past the target end the segment waits for a keyframe: the part grows until the next frame would take it
+            // past the Part Target, so a keyframe one frame late joins the final part instead of leaving a part of one frame.
+            : nextDts + frame - _frames[_partFrom].Dts > _grid.TargetTicks;
+        if (!cut) return;
         var samples = BuildSamples(_partFrom, _frames.Count, nextDts);
         long time = _partStarts.Count == 0 ? _frames[0].Dts : _partTime;
         var part = new ClosedPart(_rendition, _frames[0].Track, _initVersion, _number, _partStarts.Count, time, samples);

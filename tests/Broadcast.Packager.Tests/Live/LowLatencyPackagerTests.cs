@@ -66,16 +66,20 @@ public sealed class LowLatencyPackagerTests : IDisposable
         await FeedAsync(p, time, 0, 7 * 30 + 5);
         string playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
         Assert.StartsWith("#EXTM3U\n#EXT-X-VERSION:9\n", playlist, StringComparison.Ordinal);
-        Assert.Contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.999,CAN-SKIP-UNTIL=12.0\n", playlist, StringComparison.Ordinal);
-        Assert.Contains("#EXT-X-PART-INF:PART-TARGET=0.333\n", playlist, StringComparison.Ordinal);
+        // Six grid cells of 1/3 s per 2 s segment; the declared target is a cell plus 10 % and a millisecond (PartGrid.TargetMilliseconds).
+        Assert.Contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.104,CAN-SKIP-UNTIL=12.0\n", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-PART-INF:PART-TARGET=0.368\n", playlist, StringComparison.Ordinal);
         var parts = playlist.Split('\n').Where(l => l.StartsWith("#EXT-X-PART:", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(parts);
         foreach (var line in parts)
         {
             var duration = decimal.Parse(line.Split(',')[0]["#EXT-X-PART:DURATION=".Length..], System.Globalization.CultureInfo.InvariantCulture);
-            Assert.InRange(duration, 0.01m, 0.333m);
+            // RFC 8216bis 4.4.4.9: at most the target and at least 85 % of it. Here every part is one full cell, the
+            // final part of each segment included: a short final part is what a catching-up hls.js skips.
+            Assert.InRange(duration, 0.85m * 0.368m, 0.368m);
+            Assert.Equal(0.33333m, duration);
         }
-        Assert.Contains($"#EXT-X-PART:DURATION=0.30000,URI=\"{p.BroadcastId}-3.0.m4s\",INDEPENDENT=YES\n", playlist, StringComparison.Ordinal);
+        Assert.Contains($"#EXT-X-PART:DURATION=0.33333,URI=\"{p.BroadcastId}-3.0.m4s\",INDEPENDENT=YES\n", playlist, StringComparison.Ordinal);
         Assert.Contains($"URI=\"{p.BroadcastId}-3.1.m4s\"\n", playlist, StringComparison.Ordinal); // mid-GOP: not independent
         // Open segment 4 has three parts (frames 180..206); the next one is hinted.
         Assert.Contains($"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{p.BroadcastId}-4.3.m4s\"\n", playlist, StringComparison.Ordinal);

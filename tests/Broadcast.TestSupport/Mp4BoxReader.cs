@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Broadcast.Packager.Tests.Cmaf;
+namespace Broadcast.TestSupport;
 
 /// <summary>One ISO BMFF box as read back from bytes (ISO/IEC 14496-12 §4.2). Test-side only.</summary>
 public sealed class Mp4Box
@@ -136,5 +136,36 @@ public static class Mp4BoxReader
         }
         if (pos != p.Length) throw new InvalidDataException($"trun has {p.Length - pos} trailing bytes.");
         return new TrunContents(version, flags, dataOffset, firstFlags, entries);
+    }
+}
+
+/// <summary>The media time a CMAF segment or chunk covers: its first baseMediaDecodeTime and the sum of its sample durations.</summary>
+public readonly record struct FragmentTiming(long DecodeTime, long Duration, int Samples)
+{
+    public long End => DecodeTime + Duration;
+
+    /// <summary>
+    /// Reads every moof of one-track CMAF media (one segment, or one chunk): tfdt (ISO/IEC 14496-12 §8.8.12) of the first,
+    /// sample durations from each trun. Each following moof must start where the one before ended.
+    /// </summary>
+    public static FragmentTiming Read(ReadOnlyMemory<byte> media)
+    {
+        long? start = null;
+        long end = 0;
+        int samples = 0;
+        foreach (var moof in Mp4BoxReader.Read(media).Where(b => b.Type == "moof"))
+        {
+            var traf = moof.Find("traf");
+            var tfdt = traf.Find("tfdt");
+            long decodeTime = tfdt.Version == 1 ? (long)tfdt.ReadUInt64(4) : tfdt.ReadUInt32(4);
+            if (start is not null && decodeTime != end)
+                throw new InvalidDataException($"moof at {moof.Offset} starts at {decodeTime}, the one before ended at {end}.");
+            start ??= decodeTime;
+            var trun = Mp4BoxReader.ReadTrun(traf.Find("trun"));
+            end = decodeTime + trun.Entries.Sum(e => (long)e.Duration);
+            samples += trun.Entries.Count;
+        }
+        if (start is null) throw new InvalidDataException("No moof.");
+        return new FragmentTiming(start.Value, end - start.Value, samples);
     }
 }
