@@ -16,4 +16,13 @@ internal static partial class OriginLog
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "Object {Key} of {Bytes} bytes is larger than the whole cache ({Limit} bytes); not cached")]
     public static partial void CacheObjectTooLarge(ILogger logger, string key, long bytes, long limit);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "LL-HLS {Key}: the reload blocked for segment {Msn} part {Part} was answered after {WaitedMs} ms (a part is due every Part Target: the packager or the store was late)")]
+    public static partial void SlowBlockingReload(ILogger logger, string key, long msn, int? part, long waitedMs);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "LL-HLS {Key}: the reload blocked for segment {Msn} part {Part} timed out after {WaitedMs} ms (503)")]
+    public static partial void BlockingReloadTimedOut(ILogger logger, string key, long msn, int? part, long waitedMs);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Information, Message = "LL-HLS: the hinted part {Key} came after {WaitedMs} ms{Outcome}")]
+    public static partial void SlowHintedPart(ILogger logger, string key, long waitedMs, string outcome);
 }

@@ -99,7 +99,10 @@ internal sealed class OriginRequestHandler
             // A preload-hinted part is held open until it is written; a delta update replaces the playlist body.
             if (stored is null && LowLatencyGate.IsPartKey(key))
             {
+                long waitStart = _time.GetTimestamp();
                 stored = await _lowLatency.WaitForPartAsync(key, context.RequestAborted).ConfigureAwait(false);
+                long waited = (long)_time.GetElapsedTime(waitStart).TotalMilliseconds;
+                if (waited >= SlowLowLatencyWaitMilliseconds) OriginLog.SlowHintedPart(_logger, key, waited, stored is null ? " and was not stored (404)" : "");
             }
             else if (stored is null && HttpMethods.IsGet(context.Request.Method) && MediaObjectKinds.Classify(key) == MediaObjectKind.Segment
                 && await _lowLatency.TryStreamGrowingSegmentAsync(context, key).ConfigureAwait(false))
@@ -209,19 +212,31 @@ internal sealed class OriginRequestHandler
 
         async Task<bool> WaitAsync(HttpContext context, string key, long msn, int? part)
         {
-            switch (await _lowLatency.WaitForPlaylistAsync(key, msn, part, context.RequestAborted).ConfigureAwait(false))
+            long waitStart = _time.GetTimestamp();
+            var outcome = await _lowLatency.WaitForPlaylistAsync(key, msn, part, context.RequestAborted).ConfigureAwait(false);
+            long waited = (long)_time.GetElapsedTime(waitStart).TotalMilliseconds;
+            switch (outcome)
             {
                 case BlockOutcome.TooFarAhead:
                     Refuse(context.Response, StatusCodes.Status400BadRequest);
                     return false;
                 case BlockOutcome.TimedOut:
+                    OriginLog.BlockingReloadTimedOut(_logger, key, msn, part, waited);
                     Refuse(context.Response, StatusCodes.Status503ServiceUnavailable);
                     return false;
                 default:
+                    if (waited >= SlowLowLatencyWaitMilliseconds) OriginLog.SlowBlockingReload(_logger, key, msn, part, waited);
                     return true;
             }
         }
     }
+
+    /// <summary>
+    /// A blocked LL-HLS request answered after this long is logged: the part it waits for is due within one Part Target
+    /// (about 0.37 s) of the request, so a second means the packager or the store fell behind. A stalled player's log
+    /// names the part it missed; this names the wait on the server's side.
+    /// </summary>
+    private const long SlowLowLatencyWaitMilliseconds = 1000;
 
     private static void Refuse(HttpResponse response, int status)
     {

@@ -181,6 +181,13 @@ public sealed class BrowserPlayer : IAsyncDisposable
     public Task SetLevelAsync(int level) =>
         _page.EvaluateAsync($"() => window.__setLevel({level.ToString(CultureInfo.InvariantCulture)})");
 
+    /// <summary>Buffer stalls after the first second of playback, each described with the requests before it (hls.js).</summary>
+    public async Task<IReadOnlyList<string>> GetStallsAsync()
+    {
+        var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.stalls)").ConfigureAwait(false);
+        return JsonSerializer.Deserialize<List<string>>(json, JsonOptions) ?? [];
+    }
+
     public async Task<IReadOnlyList<PlayerError>> GetFatalErrorsAsync()
     {
         var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.fatalErrors)").ConfigureAwait(false);

@@ -10,6 +10,7 @@
     state: 'idle',          // idle | loading | playing | waiting | paused | ended | error
     fatalErrors: [],        // [{type, details}] from the player library or the <video> element
     errors: [],             // non-fatal errors, for diagnostics only
+    stalls: [],             // buffer stalls after the first second of playback, each with the requests before it (hls.html)
     levels: [],             // [{width, height, bitrate}]
     latency: null,          // live latency in seconds, when the library reports it
     ended: false,
