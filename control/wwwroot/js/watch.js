@@ -44,7 +44,10 @@
     const src = root.dataset.src;
     const live = mode === 'live';
     if (window.Hls && Hls.isSupported()) {
-        const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', liveSyncDurationCount: 3 });
+        // No liveSyncDuration(Count): set by the page, it would override a low-latency playlist's PART-HOLD-BACK and
+        // hold LL viewers three segments (6 s) back. hls.js's own default keeps other channels three segments back.
+        // A gentle catch-up (at most 5 % faster, pitch kept) brings a viewer back to the target after a late part.
+        const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05 });
         hls.on(Hls.Events.ERROR, (_, data) => {
             if (!data.fatal) return;
             if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }

@@ -66,6 +66,44 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
             $"the edge's access log shows no LL-HLS traffic:{Environment.NewLine}{string.Join(Environment.NewLine, log.Split('\n').TakeLast(20))}");
     }
 
+    [Fact]
+    public async Task The_watch_page_plays_a_low_latency_channel_at_its_part_hold_back()
+    {
+        var (channel, publisher) = await PublishAsync();
+        await using var _ = publisher;
+        await WaitForPartsAsync(channel, publisher);
+        var browser = await fixture.BrowserAsync();
+        var page = await browser.NewPageAsync();
+        try
+        {
+            await page.GotoAsync(new Uri(Server.BaseUri, $"watch/{channel.Slug}").ToString());
+            // The page reloads itself when the channel's state changes: look again after a navigation.
+            async Task<T?> InPageAsync<T>(string script)
+            {
+                try { return await page.EvaluateAsync<T>(script); }
+                catch (Microsoft.Playwright.PlaywrightException) { return default; }
+            }
+            await WaitFor.ConditionAsync(async () => await InPageAsync<bool>("() => !!window.__watch && !!window.__watch.hls && window.__watch.video.currentTime > 3"),
+                TimeSpan.FromSeconds(60), "the watch page to play for 3 s", () => fixture.WithLog($"url: {page.Url}"));
+            // hls.js aims at the playlist's PART-HOLD-BACK (1.104 s), not at three segments back (6 s): the page's own
+            // configuration must not override it.
+            double target = await page.EvaluateAsync<double>("() => window.__watch.hls.targetLatency");
+            string playlist = await Server.Viewer.GetStringAsync(new Uri(PlaybackUrls.Hls(Server, channel), "source/index.m3u8"));
+            fixture.Check(target <= 1.5, $"the watch page's hls.js targets {target:0.000} s behind the live edge{Environment.NewLine}{playlist[..Math.Min(400, playlist.Length)]}");
+            double wall = 0;
+            await WaitFor.ConditionAsync(async () =>
+            {
+                wall = await InPageAsync<double?>("() => window.__watch.hls.playingDate ? (Date.now() - window.__watch.hls.playingDate.getTime()) / 1000 : null") ?? double.MaxValue;
+                return wall <= 2.5;
+            }, TimeSpan.FromSeconds(20), "the watch page to play within 2.5 s of the wall clock", () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+            output.WriteLine($"watch page: hls.js target {target:0.000} s, wall-clock latency {wall:0.00} s");
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
     private async Task<(ChannelInfo Channel, FfmpegPublisher Publisher)> PublishAsync()
     {
         var clip = await TestMedia.GetClipAsync(LowLatencyServerFixture.Clip);
