@@ -3,6 +3,9 @@
 // EXT-X-PROGRAM-DATE-TIME of the frame on screen). Prints one JSON line.
 // Usage: node bench/player-latency.mjs URL SECONDS [--plain]
 // --plain prints "latency_mean latency_max wall_mean wall_max" ('-' where unknown) for shell scripts.
+// --percentiles prints "wall_p50 wall_p95 wall_max samples stalls" instead: the wall-clock latency's median, 95th
+// percentile and maximum, and the stalls after the first second of playback (hls.js: tests/players/hls.html), for
+// long runs (bench/lowlatency.sh).
 import { chromium } from 'playwright-core';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -13,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 // it synchronises through the MPD's UTCTiming, so both columns carry it.
 const plain = process.argv.includes('--plain');
 const dash = process.argv.includes('--dash');
-const [url, secondsArg] = process.argv.slice(2).filter((a) => a !== '--plain' && a !== '--dash');
+const percentiles = process.argv.includes('--percentiles');
+const [url, secondsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 if (!url) { console.error('usage: node player-latency.mjs URL [SECONDS]'); process.exit(2); }
 const seconds = Number(secondsArg ?? 20);
 const players = join(dirname(fileURLToPath(import.meta.url)), '..', 'tests', 'players');
@@ -40,9 +44,11 @@ try {
   await page.goto(page_url);
   await page.waitForFunction(() => window.__player && window.__player.currentTime > 1, null, { timeout: 60000 });
   const latency = [], wall = [];
+  let stalls = 0;
   for (let i = 0; i < seconds; i++) {
     await page.waitForTimeout(1000);
-    const p = await page.evaluate(() => ({ latency: window.__player.latency, wall: window.__player.wallLatency, fatal: window.__player.fatalErrors }));
+    const p = await page.evaluate(() => ({ latency: window.__player.latency, wall: window.__player.wallLatency, fatal: window.__player.fatalErrors, stalls: (window.__player.stalls || []).length }));
+    stalls = Math.max(stalls, p.stalls || 0);
     if (p.fatal && p.fatal.length) throw new Error('player fatal error: ' + JSON.stringify(p.fatal));
     if (Number.isFinite(p.latency)) latency.push(p.latency);
     if (Number.isFinite(p.wall)) wall.push(p.wall);
@@ -54,8 +60,11 @@ try {
     min: +Math.min(...a).toFixed(2),
     max: +Math.max(...a).toFixed(2),
   };
-  const result = { hlsjsLatency: stats(latency), wallClockLatency: stats(wall) };
-  if (plain) {
+  const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(2) : '-'; };
+  const result = { hlsjsLatency: stats(latency), wallClockLatency: stats(wall), wallP50: pct(wall, 0.5), wallP95: pct(wall, 0.95), stalls };
+  if (percentiles) {
+    console.log([result.wallP50, result.wallP95, result.wallClockLatency ? String(result.wallClockLatency.max) : '-', wall.length, stalls].join(' '));
+  } else if (plain) {
     const f = (s, k) => (s ? String(s[k]) : '-');
     console.log([f(result.hlsjsLatency, 'mean'), f(result.hlsjsLatency, 'max'), f(result.wallClockLatency, 'mean'), f(result.wallClockLatency, 'max')].join(' '));
   } else {
