@@ -35,6 +35,8 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton(settings);
         services.AddSingleton(_ => ControlDatabase.Create(settings.DatabaseKind, settings.DatabaseConnectionString));
         services.AddSingleton<IChannelRepository, SqlChannelRepository>();
+        // Where pull sources and restream destinations may point (Outbound:AllowedHosts, Outbound:AllowedNetworks).
+        services.AddOutboundGuard(configuration);
         services.AddSingleton(_ => new StreamKeyProtector(StreamKeyProtector.LoadSecret(settings.SecretKey, settings.SecretKeyPath)));
         services.AddSingleton(_ => new AdminToken(settings.AdminToken, settings.AdminTokenPath));
         services.AddSingleton<ChannelService>();

@@ -39,7 +39,7 @@ public static class EventEndpoints
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.EventRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
-        if (PullSourceEndpoints.ValidateEventSource(context, request!) is { } invalidSource) return invalidSource;
+        if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!, cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
         try
         {
             var ev = await events.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
@@ -100,7 +100,7 @@ public static class EventEndpoints
             spec = spec with { Description = spec.Description ?? "", Record = spec.Record ?? false };
         }
 
-        if (PullSourceEndpoints.ValidateEventSource(context, request!) is { } invalidSource) return invalidSource;
+        if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!, cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
         try
         {
             var ev = await events.UpdateAsync(id, spec, cancellationToken).ConfigureAwait(false);

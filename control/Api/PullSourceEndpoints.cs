@@ -12,10 +12,11 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Broadcast.Control.Api;
 
 /// <summary>Body of <c>PUT /api/channels/{id}/source</c> and the <c>pullSource</c> field of an event request.</summary>
-public sealed record PullSourceRequest(string? Url, bool? Loop);
+/// <param name="AllowUntrustedCertificate">rtmps:// and https:// only: accept a certificate that does not validate (test servers). Default false.</param>
+public sealed record PullSourceRequest(string? Url, bool? Loop, bool? AllowUntrustedCertificate = null);
 
 /// <summary>A pull source and, when its pull runs (or last ran) on the channel, its state.</summary>
-public sealed record PullSourceResponse(string Url, bool Loop, DateTimeOffset UpdatedAt, PullSourceStateResponse? Status);
+public sealed record PullSourceResponse(string Url, bool Loop, DateTimeOffset UpdatedAt, PullSourceStateResponse? Status, bool AllowUntrustedCertificate = false);
 
 /// <summary>state: starting | live | retrying | stopped | failed; reason: the last error, why it failed or stopped.</summary>
 public sealed record PullSourceStateResponse(string State, string? Reason, int Attempts, DateTimeOffset Since, DateTimeOffset? NextAttemptAt, string Source,
@@ -58,7 +59,8 @@ public static class PullSourceEndpoints
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         try
         {
-            var source = await sources.SetForChannelAsync(id, request!.Url, request.Loop ?? false, cancellationToken).ConfigureAwait(false);
+            var source = await sources.SetForChannelAsync(id, request!.Url, request.Loop ?? false, request.AllowUntrustedCertificate ?? false, cancellationToken)
+                .ConfigureAwait(false);
             return source is null
                 ? RequestBodies.NotFound("Channel", id)
                 : Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), PullSourceJsonContext.Default.PullSourceResponse);
@@ -77,15 +79,16 @@ public static class PullSourceEndpoints
     }
 
     internal static PullSourceResponse ToResponse(PullSource source, PullSourceStatus? status) => new(source.Url, source.Loop, source.UpdatedAt,
-        status is null ? null : new PullSourceStateResponse(status.State, status.Reason, status.Attempts, status.Since, status.NextAttemptAt, status.Source, status.Detail));
+        status is null ? null : new PullSourceStateResponse(status.State, status.Reason, status.Attempts, status.Since, status.NextAttemptAt, status.Source, status.Detail),
+        source.AllowUntrustedCertificate);
 
     /// <summary>Validates an event request's <c>pullSource</c> (400 naming <c>pullSource.url</c>) before anything is stored.</summary>
-    internal static IResult? ValidateEventSource(HttpContext context, EventRequest request)
+    internal static async Task<IResult?> ValidateEventSourceAsync(HttpContext context, EventRequest request, CancellationToken cancellationToken)
     {
         if (request.PullSource is not { Url: { Length: > 0 } url }) return null;
         try
         {
-            context.RequestServices.GetRequiredService<PullSourceService>().Validate(url, "pullSource.url");
+            await context.RequestServices.GetRequiredService<PullSourceService>().ValidateAsync(url, "pullSource.url", cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (ValidationFailedException e)
@@ -103,9 +106,9 @@ public static class PullSourceEndpoints
     {
         var sources = context.RequestServices.GetRequiredService<PullSourceService>();
         if (request.PullSource is { } wanted)
-            await sources.SetForEventAsync(ev, wanted.Url, wanted.Loop ?? false, cancellationToken).ConfigureAwait(false);
+            await sources.SetForEventAsync(ev, wanted.Url, wanted.Loop ?? false, wanted.AllowUntrustedCertificate ?? false, cancellationToken).ConfigureAwait(false);
         else if (replace && await sources.GetForEventAsync(ev.Id, cancellationToken).ConfigureAwait(false) is not null)
-            await sources.SetForEventAsync(ev, null, false, cancellationToken).ConfigureAwait(false);
+            await sources.SetForEventAsync(ev, null, false, false, cancellationToken).ConfigureAwait(false);
         return await WithEventSourceAsync(context, response, cancellationToken).ConfigureAwait(false);
     }
 

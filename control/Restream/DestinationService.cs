@@ -1,5 +1,6 @@
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
+using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Restream;
@@ -15,6 +16,7 @@ public sealed partial class DestinationService(
     IChannelRepository channels,
     StreamKeyProtector protector,
     IDestinationLiveStatus live,
+    OutboundGuard outbound,
     TimeProvider time,
     ILogger<DestinationService> logger)
 {
@@ -37,12 +39,25 @@ public sealed partial class DestinationService(
         return errors;
     }
 
+    /// <summary>
+    /// <see cref="Validate"/>, then the outbound policy on the URL's host as it resolves now (the pipeline checks again at every
+    /// connection and connects to the addresses it checked).
+    /// </summary>
+    /// <exception cref="ValidationFailedException">A named field is invalid or the URL is refused (field <c>url</c>).</exception>
+    public async Task ValidateAsync(DestinationSpec spec, bool create, CancellationToken cancellationToken)
+    {
+        var errors = Validate(spec, create);
+        if (errors.Count == 0 && spec.Url is { } url && Uri.TryCreate(url.Trim(), UriKind.Absolute, out var uri)
+            && await outbound.RefusalAsync(uri, cancellationToken).ConfigureAwait(false) is { } refused)
+            errors = new Dictionary<string, string[]>(StringComparer.Ordinal) { ["url"] = ["The URL " + refused] };
+        if (errors.Count > 0) throw new ValidationFailedException(errors);
+    }
+
     /// <summary>Null when the channel does not exist.</summary>
     /// <exception cref="ValidationFailedException">The spec is invalid, or the channel has too many destinations.</exception>
     public async Task<Destination?> CreateAsync(string channelId, DestinationSpec spec, CancellationToken cancellationToken = default)
     {
-        var errors = Validate(spec, create: true);
-        if (errors.Count > 0) throw new ValidationFailedException(errors);
+        await ValidateAsync(spec, create: true, cancellationToken).ConfigureAwait(false);
         var channel = await channels.GetByIdAsync(channelId, cancellationToken).ConfigureAwait(false);
         if (channel is null) return null;
         var existing = await repository.ListAsync(channelId, cancellationToken).ConfigureAwait(false);
@@ -97,8 +112,7 @@ public sealed partial class DestinationService(
     /// <exception cref="ValidationFailedException">A named field is invalid.</exception>
     public async Task<Destination?> UpdateAsync(string channelId, string id, DestinationSpec spec, CancellationToken cancellationToken = default)
     {
-        var errors = Validate(spec, create: false);
-        if (errors.Count > 0) throw new ValidationFailedException(errors);
+        await ValidateAsync(spec, create: false, cancellationToken).ConfigureAwait(false);
         var record = await repository.GetAsync(channelId, id, cancellationToken).ConfigureAwait(false);
         if (record is null) return null;
         var updated = record with

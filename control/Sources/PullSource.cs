@@ -1,10 +1,11 @@
 namespace Broadcast.Control.Sources;
 
 /// <summary>A URL a channel or an event takes its input from instead of a publisher. <see cref="Loop"/>: a file plays again and again.</summary>
-public sealed record PullSource(string Url, bool Loop, DateTimeOffset UpdatedAt);
+/// <param name="AllowUntrustedCertificate">rtmps:// and https:// only: accept a certificate that does not validate (test servers).</param>
+public sealed record PullSource(string Url, bool Loop, DateTimeOffset UpdatedAt, bool AllowUntrustedCertificate = false);
 
 /// <summary>What should pull into a channel right now. <see cref="Key"/> changes whenever the assignment does (another owner, an edited source).</summary>
-public sealed record PullAssignment(string ChannelId, string Slug, string Url, bool Loop, string Key)
+public sealed record PullAssignment(string ChannelId, string Slug, string Url, bool Loop, string Key, bool AllowUntrustedCertificate = false)
 {
     public static string ChannelKey(string channelId, PullSource source) => $"channel:{channelId}:{source.UpdatedAt.UtcTicks}";
 

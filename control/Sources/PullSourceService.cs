@@ -1,6 +1,8 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Security;
+using Broadcast.Media.Outbound;
 using Owner = Broadcast.Control.Sources.SqlPullSourceRepository.Owner;
 
 namespace Broadcast.Control.Sources;
@@ -18,13 +20,22 @@ public sealed class PullSourceService(
     IPullSourceRunner runner,
     PullSourceSignal signal,
     PullSourceScheduler scheduler,
+    OutboundGuard outbound,
     TimeProvider time)
 {
-    /// <summary>Throws <see cref="ValidationFailedException"/> naming <paramref name="field"/> when the URL cannot be a pull source.</summary>
-    public void Validate(string? url, string field)
+    /// <summary>
+    /// Throws <see cref="ValidationFailedException"/> naming <paramref name="field"/> when the URL cannot be a pull source: the pipeline's
+    /// rules, then for network URLs the outbound policy on the addresses its host resolves to now (the pipeline checks again at each start).
+    /// </summary>
+    public async Task ValidateAsync(string? url, string field, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(url)) throw ValidationFailedException.For(field, $"The {field} is required: rtmp://, rtmps://, srt://, http(s):// (HLS) or file:PATH.");
-        if (!validator.IsValid(url.Trim(), out var error)) throw ValidationFailedException.For(field, $"The {field} {error}");
+        url = url.Trim();
+        if (!validator.IsValid(url, out var error)) throw ValidationFailedException.For(field, $"The {field} {error}");
+        if (url.StartsWith("file:", StringComparison.OrdinalIgnoreCase)) return;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)) throw ValidationFailedException.For(field, $"The {field} is not an absolute URL.");
+        if (await outbound.RefusalAsync(uri, cancellationToken).ConfigureAwait(false) is { } refused)
+            throw ValidationFailedException.For(field, $"The {field} {refused}");
     }
 
     public Task<PullSource?> GetForChannelAsync(string channelId, CancellationToken cancellationToken = default)
@@ -39,10 +50,11 @@ public sealed class PullSourceService(
 
     /// <summary>Sets the channel's own source. Null when there is no such channel.</summary>
     /// <exception cref="ValidationFailedException">The url is invalid (field <c>url</c>).</exception>
-    public async Task<PullSource?> SetForChannelAsync(string channelId, string? url, bool loop, CancellationToken cancellationToken = default)
+    public async Task<PullSource?> SetForChannelAsync(string channelId, string? url, bool loop, bool allowUntrustedCertificate = false,
+        CancellationToken cancellationToken = default)
     {
-        Validate(url, "url");
-        var source = new PullSource(url!.Trim(), loop, Sql.Millis(time.GetUtcNow()));
+        await ValidateAsync(url, "url", cancellationToken).ConfigureAwait(false);
+        var source = new PullSource(url!.Trim(), loop, Sql.Millis(time.GetUtcNow()), allowUntrustedCertificate);
         if (!await repository.SetAsync(Owner.Channel, channelId, source, cancellationToken).ConfigureAwait(false)) return null;
         signal.Wake();
         return source;
@@ -56,15 +68,16 @@ public sealed class PullSourceService(
         return deleted;
     }
 
-    /// <summary>Sets (or with a null url removes) the event's source and schedules its start.</summary>
-    public async Task<PullSource?> SetForEventAsync(BroadcastEvent ev, string? url, bool loop, CancellationToken cancellationToken = default)
+    /// <summary>Sets (or with a null url removes) the event's source and schedules its start. The caller validated the url (<see cref="ValidateAsync"/>).</summary>
+    public async Task<PullSource?> SetForEventAsync(BroadcastEvent ev, string? url, bool loop, bool allowUntrustedCertificate = false,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ev);
         PullSource? source = null;
         if (string.IsNullOrWhiteSpace(url)) await repository.DeleteAsync(Owner.Event, ev.Id, cancellationToken).ConfigureAwait(false);
         else
         {
-            source = new PullSource(url.Trim(), loop, Sql.Millis(time.GetUtcNow()));
+            source = new PullSource(url.Trim(), loop, Sql.Millis(time.GetUtcNow()), allowUntrustedCertificate);
             if (!await repository.SetAsync(Owner.Event, ev.Id, source, cancellationToken).ConfigureAwait(false)) return null;
         }
         await scheduler.EventChangedAsync(ev, cancellationToken).ConfigureAwait(false);
@@ -92,7 +105,8 @@ public sealed class PullSourceService(
             {
                 if (!eventSources.TryGetValue(ev.Id, out var source) || now < ev.StartsAt || now >= ev.EndsAt) continue;
                 if (await channels.GetAsync(ev.ChannelId, cancellationToken).ConfigureAwait(false) is not { Revoked: false } channel) continue;
-                result.TryAdd(channel.Slug, new PullAssignment(channel.Id, channel.Slug, source.Url, source.Loop, PullAssignment.EventKey(ev.Id, source)));
+                result.TryAdd(channel.Slug, new PullAssignment(channel.Id, channel.Slug, source.Url, source.Loop, PullAssignment.EventKey(ev.Id, source),
+                    source.AllowUntrustedCertificate));
             }
         }
         foreach (var (channelId, source) in await repository.ListAsync(Owner.Channel, cancellationToken).ConfigureAwait(false))
@@ -100,7 +114,8 @@ public sealed class PullSourceService(
             if (await channels.GetAsync(channelId, cancellationToken).ConfigureAwait(false) is not { Revoked: false } channel) continue;
             if (result.ContainsKey(channel.Slug)) continue;
             if (!(await events.CanPublishAsync(channel, now, cancellationToken).ConfigureAwait(false)).Allowed) continue;
-            result[channel.Slug] = new PullAssignment(channel.Id, channel.Slug, source.Url, source.Loop, PullAssignment.ChannelKey(channel.Id, source));
+            result[channel.Slug] = new PullAssignment(channel.Id, channel.Slug, source.Url, source.Loop, PullAssignment.ChannelKey(channel.Id, source),
+                source.AllowUntrustedCertificate);
         }
         return result.Values.ToList();
     }

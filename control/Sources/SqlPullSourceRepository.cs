@@ -24,13 +24,15 @@ public sealed class SqlPullSourceRepository(ControlDatabase database)
         try
         {
             await Sql.ExecuteAsync(database,
-                $"INSERT INTO {table} ({column}, url, looped, updated_at) VALUES (@id, @url, @looped, @updated_at) " +
-                $"ON CONFLICT ({column}) DO UPDATE SET url = excluded.url, looped = excluded.looped, updated_at = excluded.updated_at",
+                $"INSERT INTO {table} ({column}, url, looped, allow_untrusted_certificate, updated_at) VALUES (@id, @url, @looped, @untrusted, @updated_at) " +
+                $"ON CONFLICT ({column}) DO UPDATE SET url = excluded.url, looped = excluded.looped, " +
+                "allow_untrusted_certificate = excluded.allow_untrusted_certificate, updated_at = excluded.updated_at",
                 c =>
                 {
                     Sql.Add(c, "id", id);
                     Sql.Add(c, "url", source.Url);
                     Sql.Add(c, "looped", source.Loop);
+                    Sql.Add(c, "untrusted", source.AllowUntrustedCertificate);
                     Sql.Add(c, "updated_at", Sql.Millis(source.UpdatedAt));
                 }, cancellationToken).ConfigureAwait(false);
             return true;
@@ -44,7 +46,7 @@ public sealed class SqlPullSourceRepository(ControlDatabase database)
     public async Task<PullSource?> GetAsync(Owner owner, string id, CancellationToken cancellationToken)
     {
         var (table, column) = Of(owner);
-        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at FROM {table} WHERE {column} = @id",
+        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at, allow_untrusted_certificate FROM {table} WHERE {column} = @id",
             c => Sql.Add(c, "id", id), Map, cancellationToken).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0].Source;
     }
@@ -60,10 +62,10 @@ public sealed class SqlPullSourceRepository(ControlDatabase database)
     public async Task<IReadOnlyDictionary<string, PullSource>> ListAsync(Owner owner, CancellationToken cancellationToken)
     {
         var (table, column) = Of(owner);
-        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at FROM {table}", _ => { }, Map, cancellationToken)
+        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at, allow_untrusted_certificate FROM {table}", _ => { }, Map, cancellationToken)
             .ConfigureAwait(false);
         return rows.ToDictionary(r => r.Id, r => r.Source, StringComparer.Ordinal);
     }
 
-    private static (string Id, PullSource Source) Map(DbDataReader r) => (r.GetString(0), new PullSource(r.GetString(1), r.GetBoolean(2), Sql.Time(r, 3)));
+    private static (string Id, PullSource Source) Map(DbDataReader r) => (r.GetString(0), new PullSource(r.GetString(1), r.GetBoolean(2), Sql.Time(r, 3), r.GetBoolean(4)));
 }

@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using Broadcast.Control.Api;
+using Broadcast.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -33,6 +34,9 @@ internal sealed class ControlApiHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The name resolution every control test host uses.</summary>
+    public static FakeHostResolver Resolver { get; } = new();
+
     /// <param name="settings">Configuration beside the database, secret and token ones the host sets itself.</param>
     /// <param name="services">Extra registrations after <c>AddControl</c> (e.g. a live-status stand-in).</param>
     public static async Task<ControlApiHost> StartAsync(string token, IReadOnlyDictionary<string, string?> settings,
@@ -52,6 +56,8 @@ internal sealed class ControlApiHost : IAsyncDisposable
         foreach (var (key, value) in settings) configuration[key] = value;
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Services.AddControl(builder.Configuration);
+        // No test asks a real DNS server: names resolve through the fake (a public address unless it names a refused range).
+        builder.Services.AddSingleton<Broadcast.Media.Outbound.IHostResolver>(Resolver);
         services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseControl();

@@ -239,4 +239,99 @@ public sealed class PullSourceApiTests : IAsyncLifetime
 
         public PullSourceStatus? Find(string slug) => States.GetValueOrDefault(slug);
     }
+
+    // (url, words in the 400's message for field url): each kind the outbound policy refuses, by IP literal and by a name that resolves
+    // (through the test host's fake resolver) into the range. Nothing is connected to.
+    public static TheoryData<string, string> Refused => new()
+    {
+        { "rtmp://127.0.0.1/live/key", "a loopback address" },
+        { "rtmp://loopback.test/live/key", "the host resolves to a loopback address" },
+        { "http://[::1]:8080/live.m3u8", "a loopback address" },
+        { "http://169.254.169.254/latest/meta-data/", "link-local" },
+        { "https://metadata.test/latest/meta-data/", "the host resolves to a link-local address" },
+        { "rtmp://10.0.0.5/live/key", "a private address" },
+        { "rtmps://private.test/live/key", "the host resolves to a private address" },
+        { "srt://192.168.1.10:9000", "a private address" },
+        { "srt://172.16.0.1:9000", "a private address" },
+        { "rtmp://100.64.0.1/live/key", "carrier-grade NAT" },
+        { "http://[fd00::1]:8080/a.m3u8", "unique-local" },
+        { "http://[fe80::1]:8080/a.m3u8", "link-local" },
+        { "http://[::ffff:127.0.0.1]:8080/a.m3u8", "a loopback address" },
+        { "http://mapped.test:8080/a.m3u8", "the host resolves to a private address" },
+        { "rtmp://rebind.test/live/key", "the host resolves to a loopback address" },
+        { "srt://0.0.0.0:9000", "unspecified" },
+        { "srt://0.0.0.0:9000?mode=listener", "mode=listener" },
+        { "srt://guest.example.com:9000?mode=listener", "only caller mode" },
+        { "srt://guest.example.com:9000?mode=rendezvous", "mode=rendezvous" },
+        { "srt://guest.example.com:9000?localport=9000", "'localport'" },
+        { "rtmp://guest.example.com/live/key?listen=1", "listen" },
+        { "http://guest.example.com:22/a.m3u8", "port 22" },
+        { "rtmp://224.0.0.1/live/key", "multicast" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refused))]
+    public async Task Sources_the_outbound_policy_refuses_are_400_naming_the_field_and_the_reason(string url, string words)
+    {
+        var (id, _) = await ChannelAsync();
+        using var response = await _client.PutAsync($"/api/channels/{id}/source", Json(new { url }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var message = (await BodyAsync(response)).GetProperty("errors").GetProperty("url")[0].GetString()!;
+        Assert.Contains(words, message, StringComparison.Ordinal);
+        Assert.StartsWith("The url ", message, StringComparison.Ordinal);
+        using (var get = await _client.GetAsync($"/api/channels/{id}/source"))
+            Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+
+        // The same URL as an event's source: 400 naming pullSource.url, and no event stored.
+        var start = DateTimeOffset.UtcNow.AddDays(1);
+        using var ev = await _client.PostAsync("/api/events", Json(new
+        {
+            channelId = id, title = "Refused premiere", startsAt = Iso(start), endsAt = Iso(start.AddHours(1)), pullSource = new { url },
+        }));
+        Assert.Equal(HttpStatusCode.BadRequest, ev.StatusCode);
+        Assert.Contains(words, (await BodyAsync(ev)).GetProperty("errors").GetProperty("pullSource.url")[0].GetString(), StringComparison.Ordinal);
+        using (var list = await _client.GetAsync($"/api/events?channelId={id}"))
+            Assert.Equal(0, (await BodyAsync(list)).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_name_that_does_not_resolve_now_is_stored_and_checked_again_when_the_pull_starts()
+    {
+        var (id, _) = await ChannelAsync();
+        using var put = await _client.PutAsync($"/api/channels/{id}/source", Json(new { url = "rtmp://not-yet.invalid/live/key" }));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_allow_listed_loopback_source_is_accepted_and_stores_its_certificate_switch()
+    {
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>
+        {
+            ["Outbound:AllowedNetworks"] = "127.0.0.0/8, ::1/128",
+            ["Outbound:AllowedHosts"] = "studio.test",
+        }, services => services.AddSingleton<IPullSourceRunner>(new RecordingRunner()));
+        using var channel = await host.Client.PostAsync("/api/channels", Json(new { name = $"Allowed {Guid.NewGuid():N}" }));
+        var id = (await BodyAsync(channel)).GetProperty("id").GetString()!;
+        ControlApiHost.Resolver.Map("studio.test", "10.20.30.40");
+
+        foreach (var url in new[] { "rtmp://127.0.0.1:19350/live/key", "https://[::1]:8443/live.m3u8", "rtmps://localhost:8443/live/key", "srt://studio.test:9000" })
+        {
+            using var put = await host.Client.PutAsync($"/api/channels/{id}/source", Json(new { url, allowUntrustedCertificate = true }));
+            Assert.True(put.StatusCode == HttpStatusCode.OK, $"{url}: {await put.Content.ReadAsStringAsync()}");
+            var body = await BodyAsync(put);
+            Assert.Equal(url, body.GetProperty("url").GetString());
+            Assert.True(body.GetProperty("allowUntrustedCertificate").GetBoolean());
+        }
+        using (var get = await host.Client.GetAsync($"/api/channels/{id}/source"))
+            Assert.True((await BodyAsync(get)).GetProperty("allowUntrustedCertificate").GetBoolean());
+        // The allow-list lifts the address rules only: a listener is still refused, and other private ranges too.
+        using (var listener = await host.Client.PutAsync($"/api/channels/{id}/source", Json(new { url = "srt://127.0.0.1:9000?mode=listener" })))
+            Assert.Equal(HttpStatusCode.BadRequest, listener.StatusCode);
+        using (var other = await host.Client.PutAsync($"/api/channels/{id}/source", Json(new { url = "rtmp://10.0.0.5/live/key" })))
+            Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
+        using (var off = await host.Client.PutAsync($"/api/channels/{id}/source", Json(new { url = "rtmp://127.0.0.1:19350/live/key" })))
+            Assert.False((await BodyAsync(off)).GetProperty("allowUntrustedCertificate").GetBoolean());
+    }
+
 }

@@ -40,7 +40,7 @@ public sealed class EventsModel(ChannelService channels, IDashboardSchedule sche
 
     public async Task<IActionResult> OnPostAsync(CancellationToken cancellationToken)
     {
-        if (ModelState.IsValid && PullSourceForm.Validate(HttpContext, Input, ModelState))
+        if (ModelState.IsValid && await PullSourceForm.ValidateAsync(HttpContext, Input, ModelState, cancellationToken).ConfigureAwait(false))
         {
             var result = await schedule.CreateEventAsync(Input.ToInput(), cancellationToken).ConfigureAwait(false);
             if (result.Succeeded)

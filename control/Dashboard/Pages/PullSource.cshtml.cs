@@ -23,6 +23,10 @@ public sealed class PullSourceModel(PullSourceService sources, ChannelService ch
     [BindProperty]
     public bool Loop { get; set; }
 
+    /// <summary>rtmps:// and https:// sources: accept a certificate that does not validate (test servers only).</summary>
+    [BindProperty]
+    public bool AllowUntrustedCertificate { get; set; }
+
     public string Owner { get; private set; } = "channel";
 
     public string Id { get; private set; } = "";
@@ -46,6 +50,7 @@ public sealed class PullSourceModel(PullSourceService sources, ChannelService ch
         if (!await LoadAsync(owner, id, cancellationToken).ConfigureAwait(false)) return NotFound();
         SourceUrl = Source?.Url;
         Loop = Source?.Loop ?? false;
+        AllowUntrustedCertificate = Source?.AllowUntrustedCertificate ?? false;
         return Page();
     }
 
@@ -56,10 +61,10 @@ public sealed class PullSourceModel(PullSourceService sources, ChannelService ch
         {
             if (_event is not null)
             {
-                sources.Validate(SourceUrl, "url");
-                await sources.SetForEventAsync(_event, SourceUrl, Loop, cancellationToken).ConfigureAwait(false);
+                await sources.ValidateAsync(SourceUrl, "url", cancellationToken).ConfigureAwait(false);
+                await sources.SetForEventAsync(_event, SourceUrl, Loop, AllowUntrustedCertificate, cancellationToken).ConfigureAwait(false);
             }
-            else await sources.SetForChannelAsync(Id, SourceUrl, Loop, cancellationToken).ConfigureAwait(false);
+            else await sources.SetForChannelAsync(Id, SourceUrl, Loop, AllowUntrustedCertificate, cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationFailedException e)
         {
@@ -74,7 +79,7 @@ public sealed class PullSourceModel(PullSourceService sources, ChannelService ch
     public async Task<IActionResult> OnPostRemoveAsync(string owner, string id, CancellationToken cancellationToken)
     {
         if (!await LoadAsync(owner, id, cancellationToken).ConfigureAwait(false)) return NotFound();
-        if (_event is not null) await sources.SetForEventAsync(_event, null, false, cancellationToken).ConfigureAwait(false);
+        if (_event is not null) await sources.SetForEventAsync(_event, null, false, false, cancellationToken).ConfigureAwait(false);
         else await sources.DeleteForChannelAsync(Id, cancellationToken).ConfigureAwait(false);
         Flash = "Pull source removed: the channel takes a publisher again.";
         return Redirect($"/dashboard/sources/{Owner}/{Id}");
@@ -113,12 +118,13 @@ public sealed class PullSourceModel(PullSourceService sources, ChannelService ch
 /// <summary>The optional pull-source field of the event create form: checked before the event is created, stored after.</summary>
 internal static class PullSourceForm
 {
-    public static bool Validate(HttpContext context, EventFormInput input, Microsoft.AspNetCore.Mvc.ModelBinding.ModelStateDictionary modelState)
+    public static async Task<bool> ValidateAsync(HttpContext context, EventFormInput input, Microsoft.AspNetCore.Mvc.ModelBinding.ModelStateDictionary modelState,
+        CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(input.PullSourceUrl)) return true;
         try
         {
-            context.RequestServices.GetRequiredService<PullSourceService>().Validate(input.PullSourceUrl, "url");
+            await context.RequestServices.GetRequiredService<PullSourceService>().ValidateAsync(input.PullSourceUrl, "url", cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ValidationFailedException e)
@@ -133,7 +139,7 @@ internal static class PullSourceForm
         if (string.IsNullOrWhiteSpace(input.PullSourceUrl)) return;
         var ev = await context.RequestServices.GetRequiredService<EventService>().GetAsync(eventId, cancellationToken).ConfigureAwait(false);
         if (ev is not null)
-            await context.RequestServices.GetRequiredService<PullSourceService>().SetForEventAsync(ev, input.PullSourceUrl, input.PullSourceLoop, cancellationToken)
+            await context.RequestServices.GetRequiredService<PullSourceService>().SetForEventAsync(ev, input.PullSourceUrl, input.PullSourceLoop, false, cancellationToken)
                 .ConfigureAwait(false);
     }
 }

@@ -169,4 +169,65 @@ public sealed class DestinationApiTests : IAsyncLifetime
 
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    [Theory]
+    [InlineData("rtmp://127.0.0.1/live", "a loopback address")]
+    [InlineData("rtmp://loopback.test/live", "the host resolves to a loopback address")]
+    [InlineData("rtmp://[::1]:1935/live", "a loopback address")]
+    [InlineData("rtmp://169.254.169.254/live", "link-local")]
+    [InlineData("rtmps://metadata.test/live", "the host resolves to a link-local address")]
+    [InlineData("rtmp://10.0.0.5/live", "a private address")]
+    [InlineData("rtmps://private.test/live2", "the host resolves to a private address")]
+    [InlineData("rtmp://172.20.1.1/live", "a private address")]
+    [InlineData("rtmp://192.168.0.2/live", "a private address")]
+    [InlineData("rtmp://100.100.100.100/live", "carrier-grade NAT")]
+    [InlineData("rtmp://[fc00::1]/live", "unique-local")]
+    [InlineData("rtmp://[fe80::1]/live", "link-local")]
+    [InlineData("rtmp://[::ffff:10.0.0.1]/live", "a private address")]
+    [InlineData("rtmp://mapped.test/live", "the host resolves to a private address")]
+    [InlineData("rtmp://rebind.test/live", "the host resolves to a loopback address")]
+    [InlineData("rtmp://0.0.0.0/live", "unspecified")]
+    [InlineData("rtmp://255.255.255.255/live", "broadcast")]
+    [InlineData("rtmp://live.example.com:25/live", "port 25")]
+    public async Task Destinations_the_outbound_policy_refuses_are_400_naming_the_url(string url, string words)
+    {
+        var (channelId, _) = await CreateChannelAsync("restream-refused");
+        using var response = await PostAsync($"/api/channels/{channelId}/destinations", JsonSerializer.Serialize(new { url, streamKey = "key-1234" }));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var message = (await JsonAsync(response)).GetProperty("errors").GetProperty("url")[0].GetString()!;
+        Assert.Contains("refused by the outbound policy", message, StringComparison.Ordinal);
+        Assert.Contains(words, message, StringComparison.Ordinal);
+        Assert.Empty((await JsonAsync(await _client.GetAsync($"/api/channels/{channelId}/destinations"))).EnumerateArray());
+
+        // A PATCH to the same URL is refused too, and changes nothing.
+        var id = (await JsonAsync(await PostAsync($"/api/channels/{channelId}/destinations", """{"url":"rtmp://live.example.com/live","streamKey":"key-1"}""")))
+            .GetProperty("id").GetString();
+        using var patch = await _client.PatchAsync($"/api/channels/{channelId}/destinations/{id}",
+            new StringContent(JsonSerializer.Serialize(new { url }), Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, patch.StatusCode);
+        Assert.Contains(words, (await JsonAsync(patch)).GetProperty("errors").GetProperty("url")[0].GetString(), StringComparison.Ordinal);
+        Assert.Equal("rtmp://live.example.com/live",
+            (await JsonAsync(await _client.GetAsync($"/api/channels/{channelId}/destinations/{id}"))).GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task An_allow_listed_loopback_destination_is_accepted()
+    {
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?> { ["Outbound:AllowedNetworks"] = "127.0.0.0/8" },
+            services => services.AddSingleton<IDestinationLiveStatus>(new FakeDestinationStatus()));
+        using var channel = await host.Client.PostAsync("/api/channels",
+            new StringContent(JsonSerializer.Serialize(new { name = $"Allowed {Guid.NewGuid():N}" }), Encoding.UTF8, "application/json"));
+        var channelId = (await JsonAsync(channel)).GetProperty("id").GetString();
+        foreach (var url in new[] { "rtmp://127.0.0.1:19350/live", "rtmps://localhost:19360/live" })
+        {
+            using var created = await host.Client.PostAsync($"/api/channels/{channelId}/destinations",
+                new StringContent(JsonSerializer.Serialize(new { url, streamKey = "key-1234" }), Encoding.UTF8, "application/json"));
+            Assert.True(created.StatusCode == HttpStatusCode.Created, $"{url}: {await created.Content.ReadAsStringAsync()}");
+        }
+        using var refused = await host.Client.PostAsync($"/api/channels/{channelId}/destinations",
+            new StringContent("""{"url":"rtmp://10.0.0.5/live","streamKey":"key-1234"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+    }
+
 }

@@ -25,7 +25,8 @@ public abstract class DestinationStoreContract(Func<ControlDatabase> create) : I
         var channelRepository = new SqlChannelRepository(_database);
         _channels = new ChannelService(channelRepository, _protector, TimeProvider.System, NullLogger<ChannelService>.Instance);
         _repository = new SqlDestinationRepository(_database);
-        _destinations = new DestinationService(_repository, channelRepository, _protector, new NoDestinationLiveStatus(), TimeProvider.System,
+        _destinations = new DestinationService(_repository, channelRepository, _protector, new NoDestinationLiveStatus(),
+            new Broadcast.Media.Outbound.OutboundGuard(new Broadcast.Media.Outbound.OutboundUrlPolicy(), new FakeHostResolver()), TimeProvider.System,
             NullLogger<DestinationService>.Instance);
     }
 
