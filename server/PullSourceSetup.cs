@@ -48,7 +48,7 @@ internal sealed partial class PipelinePullSourceRunner : IPullSourceRunner
     }
 
     public void Apply(IReadOnlyList<PullAssignment> assignments) =>
-        _supervisor.Apply(assignments.Select(a => new PullSpec(a.Slug, a.ChannelId, a.Url, a.Loop, a.Key)));
+        _supervisor.Apply(assignments.Select(a => new PullSpec(a.Slug, a.ChannelId, a.Url, a.Loop, a.Key, a.AllowUntrustedCertificate)));
 
     public PullSourceStatus? Find(string slug)
     {

@@ -25,4 +25,10 @@ internal static partial class RestreamLog
 
     [LoggerMessage(EventId = 1405, Level = LogLevel.Error, Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) crashed")]
     public static partial void Crashed(ILogger logger, Exception exception, string streamName, string destinationUrl, string destinationId);
+
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning, Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) refused by the outbound policy: {Reason}")]
+    public static partial void Refused(ILogger logger, string streamName, string destinationUrl, string destinationId, string reason);
+
+    [LoggerMessage(EventId = 1407, Level = LogLevel.Debug, Message = "Restream {StreamName} ({DestinationId}): the destination said {Detail}")]
+    public static partial void FailureDetail(ILogger logger, string streamName, string destinationId, string detail);
 }

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Broadcast.Ingest.Rtmp.Client;
 using Broadcast.Media;
+using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Ingest.Restream;
@@ -16,6 +17,7 @@ internal sealed class RestreamSession
     private readonly LiveStream _stream;
     private readonly RtmpPublishTarget _target;
     private readonly RestreamOptions _options;
+    private readonly OutboundGuard _outbound;
     private readonly RestreamBackoff _backoff;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -27,12 +29,14 @@ internal sealed class RestreamSession
     private long _bytesBefore;
     private Task _run = Task.CompletedTask;
 
-    public RestreamSession(LiveStream stream, RestreamDestination destination, RtmpPublishTarget target, RestreamOptions options, TimeProvider time, ILogger logger)
+    public RestreamSession(LiveStream stream, RestreamDestination destination, RtmpPublishTarget target, RestreamOptions options, OutboundGuard outbound,
+        TimeProvider time, ILogger logger)
     {
         _stream = stream;
         Destination = destination;
         _target = target;
         _options = options;
+        _outbound = outbound;
         _backoff = options.Backoff;
         _time = time;
         _logger = logger;
@@ -83,7 +87,15 @@ internal sealed class RestreamSession
                 RtmpPublishClient? client = null;
                 try
                 {
-                    client = await RtmpPublishClient.PublishAsync(_target, clientOptions, token).ConfigureAwait(false);
+                    // Checked at every connection (DNS may have changed since the API took the URL); the client connects to the
+                    // addresses checked, and TLS still names and verifies the host.
+                    var check = await _outbound.CheckAsync(new Uri(Destination.Url.Trim()), token).ConfigureAwait(false);
+                    if (!check.IsAllowed)
+                    {
+                        if (check.Decision.Verdict == OutboundVerdict.Refused) RestreamLog.Refused(_logger, _stream.Name, _target.TcUrl, Destination.Id, check.Decision.Reason);
+                        throw new RtmpPublishException(check.Decision.Describe());
+                    }
+                    client = await RtmpPublishClient.PublishAsync(_target, clientOptions, token, check.Addresses).ConfigureAwait(false);
                     Volatile.Write(ref _client, client);
                     failures = 0;
                     SetState(s => s with { Phase = RestreamPhase.Live, ConnectedSince = _time.GetUtcNow(), Attempts = 0 });
@@ -98,15 +110,17 @@ internal sealed class RestreamSession
                 catch (RtmpPublishException ex)
                 {
                     reason = ex.Message;
+                    if (ex.Detail is { } detail) RestreamLog.FailureDetail(_logger, _stream.Name, Destination.Id, Redact(detail));
                 }
                 catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
                 {
-                    reason = ex.Message;
+                    reason = "remote closed the connection";
+                    RestreamLog.FailureDetail(_logger, _stream.Name, Destination.Id, Redact(ex.Message));
                 }
                 catch (Exception ex)
                 {
                     RestreamLog.Crashed(_logger, ex, _stream.Name, _target.TcUrl, Destination.Id);
-                    reason = "internal error: " + ex.Message;
+                    reason = "internal error";
                 }
                 finally
                 {

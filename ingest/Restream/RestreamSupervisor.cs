@@ -1,5 +1,6 @@
 using Broadcast.Ingest.Rtmp.Client;
 using Broadcast.Media;
+using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ public sealed class RestreamSupervisor : IHostedService, IAsyncDisposable
     private readonly LiveStreamRegistry _registry;
     private readonly IRestreamDestinationSource _source;
     private readonly RestreamOptions _options;
+    private readonly OutboundGuard _outbound;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly object _gate = new();
@@ -27,12 +29,14 @@ public sealed class RestreamSupervisor : IHostedService, IAsyncDisposable
     private Task _refreshLoop = Task.CompletedTask;
     private bool _started;
 
-    public RestreamSupervisor(LiveStreamRegistry registry, IRestreamDestinationSource source, IOptions<RestreamOptions> options, TimeProvider time,
-        ILogger<RestreamSupervisor> logger)
+    /// <param name="outbound">Vets every destination before each connection (the composition registers it; see <c>Outbound:*</c>).</param>
+    public RestreamSupervisor(LiveStreamRegistry registry, IRestreamDestinationSource source, IOptions<RestreamOptions> options, OutboundGuard outbound,
+        TimeProvider time, ILogger<RestreamSupervisor> logger)
     {
         _registry = registry;
         _source = source;
         _options = options.Value;
+        _outbound = outbound;
         _time = time;
         _logger = logger;
     }
@@ -170,7 +174,7 @@ public sealed class RestreamSupervisor : IHostedService, IAsyncDisposable
                         RestreamLog.InvalidDestination(_logger, destination.Id, error!);
                         continue;
                     }
-                    var session = new RestreamSession(entry.Stream, destination, target!, _options, _time, _logger);
+                    var session = new RestreamSession(entry.Stream, destination, target!, _options, _outbound, _time, _logger);
                     entry.Sessions[destination.Id] = session;
                     _ended.Remove(destination.Id);
                     session.Start();

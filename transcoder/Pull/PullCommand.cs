@@ -13,28 +13,33 @@ public static class PullCommand
     private static string RwTimeout(PullOptions options) =>
         ((long)options.ConnectTimeout.TotalMicroseconds).ToString(CultureInfo.InvariantCulture);
 
-    public static IReadOnlyList<string> BuildProbe(PullInput input, PullOptions options)
+    /// <param name="target">What to open (<see cref="PullTarget"/>); null: the source as given, with the default fences.</param>
+    public static IReadOnlyList<string> BuildProbe(PullInput input, PullOptions options, PullTarget? target = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(options);
+        target ??= PullTarget.For(input, options, allowUntrustedCertificate: false);
         var args = new List<string> { "-hide_banner", "-v", "error" };
         if (input.Kind != PullSourceKind.File) args.AddRange(["-rw_timeout", RwTimeout(options)]);
-        args.AddRange(["-show_entries", "stream=codec_name,codec_type", "-of", "csv=p=0", input.FfmpegInput]);
+        args.AddRange(target.InputOptions);
+        args.AddRange(["-show_entries", "stream=codec_name,codec_type", "-of", "csv=p=0", target.Url]);
         return args;
     }
 
-    public static IReadOnlyList<string> Build(PullInput input, bool loop, PullProbeResult probe, PullOptions options)
+    public static IReadOnlyList<string> Build(PullInput input, bool loop, PullProbeResult probe, PullOptions options, PullTarget? target = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(probe);
         ArgumentNullException.ThrowIfNull(options);
+        target ??= PullTarget.For(input, options, allowUntrustedCertificate: false);
         // stdin stays open: 'q' on it is ffmpeg's graceful stop.
         var args = new List<string> { "-hide_banner", "-nostats", "-v", "error" };
         if (input.Kind != PullSourceKind.File) args.AddRange(["-rw_timeout", RwTimeout(options)]);
+        args.AddRange(target.InputOptions);
         if (input.ReadAtNativeRate) args.Add("-re");
         // A file loops inside ffmpeg (timestamps keep increasing); other sources are re-opened by the session.
         if (loop && input.Kind == PullSourceKind.File) args.AddRange(["-stream_loop", "-1"]);
-        args.AddRange(["-i", input.FfmpegInput, "-map", "0:v:0", "-map", "0:a:0?"]);
+        args.AddRange(["-i", target.Url, "-map", "0:v:0", "-map", "0:a:0?"]);
         if (probe.CopyVideo) args.AddRange(["-c:v", "copy"]);
         else
         {

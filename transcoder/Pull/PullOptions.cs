@@ -20,6 +20,11 @@ public sealed class PullOptions
 
     public string FfprobePath { get; init; } = "ffprobe";
 
+    /// <summary>CA bundle ffmpeg checks rtmps:// and https:// certificates against (<c>Pull:CaFile</c>); empty: ffmpeg's TLS library default.</summary>
+    public string CaFile { get; init; } = DefaultCaFile;
+
+    public const string DefaultCaFile = "/etc/ssl/certs/ca-certificates.crt";
+
     /// <summary>First wait before retrying an unreachable source; doubles per failure up to <see cref="RetryMax"/>.</summary>
     public TimeSpan RetryInitial { get; init; } = TimeSpan.FromSeconds(1);
 
@@ -53,6 +58,7 @@ public sealed class PullOptions
             MediaRoot = s["MediaRoot"] is { Length: > 0 } root ? root : "./data/media-library",
             FfmpegPath = ffmpeg,
             FfprobePath = s["FfprobePath"] is { Length: > 0 } p ? p : Sibling(ffmpeg, "ffprobe"),
+            CaFile = s["CaFile"] ?? DefaultCaFile,
             RetryInitial = Seconds(s, "RetryInitialSeconds", 1, 0.1, 60),
             RetryMax = Seconds(s, "RetryMaxSeconds", 30, 1, 3600),
             ConnectTimeout = Seconds(s, "ConnectTimeoutSeconds", 10, 1, 300),

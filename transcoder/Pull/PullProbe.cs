@@ -62,7 +62,12 @@ public static class PullProbe
         return failure is null;
     }
 
-    /// <summary>Classifies a failed ffprobe/ffmpeg run from its exit code and its last stderr lines.</summary>
+    /// <summary>
+    /// Classifies a failed ffprobe/ffmpeg run from its exit code and its last stderr lines into a short reason from a fixed set
+    /// ("connection refused", "timed out", "host not found", "TLS verification failed", "the server answered HTTP 404", …). The remote's
+    /// own words (an RTMP server's error text, a URL, an address) never reach the reason: a status that echoed them would tell whoever
+    /// reads it what answers where.
+    /// </summary>
     public static PullFailure Classify(int exitCode, IReadOnlyList<string> stderr, PullSourceKind kind)
     {
         ArgumentNullException.ThrowIfNull(stderr);
@@ -70,19 +75,33 @@ public static class PullProbe
             return new PullFailure(PullFailureKind.NotMedia, "not a media stream: ffmpeg says \"" + InvalidData + "\"");
         if (kind == PullSourceKind.File && stderr.Any(l => l.Contains("No such file or directory", StringComparison.Ordinal)))
             return new PullFailure(PullFailureKind.Missing, "the file does not exist in the media library");
-        string? last = stderr.LastOrDefault(l => !string.IsNullOrWhiteSpace(l));
-        return new PullFailure(PullFailureKind.Unreachable, last is null ? $"ffmpeg exited with code {exitCode}" : Clean(last));
+        return new PullFailure(PullFailureKind.Unreachable, Reason(exitCode, stderr, kind));
     }
 
-    /// <summary>ffmpeg prefixes messages with the input URL ("rtmp://host/app/key: Connection refused"): keep the message, not the URL.</summary>
-    internal static string Clean(string line)
+    private static string Reason(int exitCode, IReadOnlyList<string> stderr, PullSourceKind kind)
     {
-        line = line.Trim();
-        int scheme = line.IndexOf("://", StringComparison.Ordinal);
-        int sep = line.LastIndexOf(": ", StringComparison.Ordinal);
-        if ((scheme >= 0 || line.StartsWith("file:", StringComparison.Ordinal)) && sep > scheme) line = line[(sep + 2)..];
-        // "[tcp @ 0x55d…] Connection to tcp://… failed": drop the context pointer.
-        if (line.StartsWith('[') && line.IndexOf("] ", StringComparison.Ordinal) is int close and > 0) line = line[(close + 2)..];
-        return line.Length <= 300 ? line : line[..300] + "…";
+        bool Any(string text) => stderr.Any(l => l.Contains(text, StringComparison.OrdinalIgnoreCase));
+        if (stderr.Any(l => l.StartsWith("[tls", StringComparison.Ordinal) && l.Contains("certificate", StringComparison.OrdinalIgnoreCase)))
+            return "TLS verification failed";
+        if (Any("Connection refused")) return "connection refused";
+        if (Any("Failed to resolve hostname") || Any("Name or service not known") || Any("name resolution") || Any("No address associated"))
+            return "host not found";
+        if (Any("timed out")) return "timed out";
+        if (Any("Network is unreachable") || Any("No route to host")) return "network unreachable";
+        if (Any("Connection reset by peer")) return "connection reset by the remote";
+        foreach (var line in stderr)
+        {
+            int at = line.IndexOf("Server returned ", StringComparison.Ordinal);
+            if (at < 0) continue;
+            string code = line.Substring(at + 16, Math.Min(3, line.Length - at - 16));
+            return code.Length == 3 && (char.IsDigit(code[0]) || code[1] == 'X') ? $"the server answered HTTP {code.ToLowerInvariant()}" : "the server answered an HTTP error";
+        }
+        if (Any("Server error:") || Any("Server rejected")) return "the RTMP server refused the stream";
+        if (stderr.Any(l => l.StartsWith("[tls", StringComparison.Ordinal))) return "TLS handshake failed";
+        if (kind == PullSourceKind.Srt && Any("Connection to srt://")) return "no answer from an SRT listener";
+        if (Any("End of file")) return "remote closed the connection";
+        if (Any("Input/output error"))
+            return kind == PullSourceKind.Http ? "the source could not be read (a redirect, which is not followed, or a dropped connection)" : "remote closed the connection";
+        return $"the source could not be read (ffmpeg exit code {exitCode})";
     }
 }

@@ -1,4 +1,5 @@
 using Broadcast.Media;
+using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,14 +12,15 @@ public static class PullServiceCollectionExtensions
     /// <summary>
     /// Pull sources: <see cref="PullOptions"/> from <c>Pull</c> (read now: a bad value stops start-up naming its key) and the
     /// <see cref="PullSupervisor"/> (also a hosted service, so shutdown stops every ffmpeg). Nothing runs until someone calls
-    /// <see cref="PullSupervisor.Apply"/>.
+    /// <see cref="PullSupervisor.Apply"/>. The composition registers the <see cref="OutboundGuard"/> that vets every network source.
     /// </summary>
     public static IServiceCollection AddPull(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = PullOptions.FromConfiguration(configuration);
         services.AddSingleton(options);
-        services.AddSingleton(sp => new PullSupervisor(sp.GetRequiredService<LiveStreamRegistry>(), options, sp.GetRequiredService<ILoggerFactory>(),
+        services.AddSingleton(sp => new PullSupervisor(sp.GetRequiredService<LiveStreamRegistry>(), options, sp.GetRequiredService<OutboundGuard>(),
+            sp.GetRequiredService<ILoggerFactory>(),
             sp.GetService<TimeProvider>()));
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<PullSupervisor>());
         return services;

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.IO.Pipelines;
 using Broadcast.Media;
+using Broadcast.Media.Outbound;
 using Broadcast.Transcoder.Flv;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +10,8 @@ namespace Broadcast.Transcoder.Pull;
 
 /// <summary>What to pull into which stream. <paramref name="Key"/> identifies this assignment: a different key is a new session.</summary>
 /// <param name="Tag">Set on the <see cref="LiveStream"/> like an RTMP publish's channel id.</param>
-public sealed record PullSpec(string StreamName, string? Tag, string Url, bool Loop, string Key);
+/// <param name="AllowUntrustedCertificate">rtmps:// and https://: accept a certificate that does not validate (test servers).</param>
+public sealed record PullSpec(string StreamName, string? Tag, string Url, bool Loop, string Key, bool AllowUntrustedCertificate = false);
 
 /// <summary>
 /// One pull source as a supervised ffmpeg child: ffprobe names the codecs (and tells media from anything else), then ffmpeg
@@ -22,6 +24,7 @@ public sealed partial class PullSession : IAsyncDisposable
 {
     private readonly LiveStreamRegistry _registry;
     private readonly PullOptions _options;
+    private readonly OutboundGuard _outbound;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
@@ -31,13 +34,17 @@ public sealed partial class PullSession : IAsyncDisposable
     private Task? _run;
     private Process? _process;
     private int _disposed;
+    private int _connects;
 
-    public PullSession(PullSpec spec, LiveStreamRegistry registry, PullOptions options, ILogger logger, TimeProvider? time = null)
+    /// <param name="outbound">Checks a network source's URL and addresses before every attempt (the API checked it when it was set).</param>
+    public PullSession(PullSpec spec, LiveStreamRegistry registry, PullOptions options, OutboundGuard outbound, ILogger logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(outbound);
         Spec = spec;
         _registry = registry;
         _options = options;
+        _outbound = outbound;
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _backoff = new PullBackoff(options.RetryInitial, options.RetryMax);
@@ -116,15 +123,43 @@ public sealed partial class PullSession : IAsyncDisposable
 
     private async Task<Outcome> AttemptAsync(PullInput input, CancellationToken cancellationToken)
     {
+        // 0. The outbound policy, again: DNS may have changed since the source was set.
+        var (target, refused) = await PrepareAsync(input, cancellationToken).ConfigureAwait(false);
+        if (refused is not null) return refused;
+
         // 1. ffprobe: which codecs, and is it media at all.
-        var probeRun = await RunToEndAsync(_options.FfprobePath, PullCommand.BuildProbe(input, _options), _options.ProbeTimeout, cancellationToken).ConfigureAwait(false);
+        var probeRun = await RunToEndAsync(_options.FfprobePath, PullCommand.BuildProbe(input, _options, target), _options.ProbeTimeout, cancellationToken).ConfigureAwait(false);
         if (probeRun.TimedOut) return new Outcome(OutcomeKind.Retry, $"the source did not answer within {_options.ProbeTimeout.TotalSeconds:0} s");
-        if (probeRun.ExitCode != 0) return FromFailure(PullProbe.Classify(probeRun.ExitCode, probeRun.Stderr, input.Kind));
+        if (probeRun.ExitCode != 0)
+        {
+            foreach (var line in probeRun.Stderr) LogProbeOutput(Spec.StreamName, line);
+            return FromFailure(PullProbe.Classify(probeRun.ExitCode, probeRun.Stderr, input.Kind));
+        }
         if (!PullProbe.TryParse(probeRun.Stdout, out var probe, out var notMedia)) return FromFailure(notMedia!);
         lock (_gate) _status = _status with { Detail = probe.Describe() };
 
         // 2. ffmpeg: the source as FLV on stdout, into the hub.
-        return await RunFfmpegAsync(input, probe, cancellationToken).ConfigureAwait(false);
+        return await RunFfmpegAsync(input, target!, probe, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What ffprobe and ffmpeg open this attempt. A network source's host is resolved and checked now; rtmp:// and srt:// connect to
+    /// the checked address itself (one of them, in turn per attempt), rtmps:// and https:// by name for TLS.
+    /// </summary>
+    private async Task<(PullTarget? Target, Outcome? Refused)> PrepareAsync(PullInput input, CancellationToken cancellationToken)
+    {
+        if (input.Kind == PullSourceKind.File) return (PullTarget.For(input, _options, Spec.AllowUntrustedCertificate), null);
+        var check = await _outbound.CheckAsync(new Uri(input.FfmpegInput), cancellationToken).ConfigureAwait(false);
+        switch (check.Decision.Verdict)
+        {
+            case OutboundVerdict.Refused:
+                LogRefused(Spec.StreamName, input.Display, check.Decision.Reason);
+                return (null, new Outcome(OutcomeKind.Failed, check.Decision.Describe()));
+            case OutboundVerdict.HostNotFound:
+                return (null, new Outcome(OutcomeKind.Retry, "host not found"));
+        }
+        var address = check.Addresses[_connects++ % check.Addresses.Count];
+        return (PullTarget.For(input, _options, Spec.AllowUntrustedCertificate, address), null);
     }
 
     private static Outcome FromFailure(PullFailure failure) =>
@@ -193,9 +228,9 @@ public sealed partial class PullSession : IAsyncDisposable
         return process;
     }
 
-    private async Task<Outcome> RunFfmpegAsync(PullInput input, PullProbeResult probe, CancellationToken cancellationToken)
+    private async Task<Outcome> RunFfmpegAsync(PullInput input, PullTarget target, PullProbeResult probe, CancellationToken cancellationToken)
     {
-        using var process = StartProcess(_options.FfmpegPath, PullCommand.Build(input, Spec.Loop, probe, _options), stdin: true);
+        using var process = StartProcess(_options.FfmpegPath, PullCommand.Build(input, Spec.Loop, probe, _options, target), stdin: true);
         LogStarting(Spec.StreamName, input.Display, process.Id, probe.Describe());
         var stderr = new List<string>();
         var errTask = PumpStderrAsync(process, stderr);
@@ -415,4 +450,10 @@ public sealed partial class PullSession : IAsyncDisposable
 
     [LoggerMessage(EventId = 3707, Level = LogLevel.Debug, Message = "ffmpeg pull[{Channel}]: {Line}")]
     private partial void LogFfmpeg(string channel, string line);
+
+    [LoggerMessage(EventId = 3709, Level = LogLevel.Warning, Message = "Pull of {Source} into {Channel} refused by the outbound policy: {Reason}")]
+    private partial void LogRefused(string channel, string source, string reason);
+
+    [LoggerMessage(EventId = 3710, Level = LogLevel.Debug, Message = "ffprobe pull[{Channel}]: {Line}")]
+    private partial void LogProbeOutput(string channel, string line);
 }

@@ -1,4 +1,5 @@
 using Broadcast.Media;
+using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -10,7 +11,8 @@ namespace Broadcast.Transcoder.Pull;
 /// is gone or changed is stopped, a new assignment starts a session. A session that reached a final state (failed, or a file
 /// that played once) stays, with its state, until its assignment changes or goes: it is not started again by itself.
 /// </summary>
-public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOptions options, ILoggerFactory loggers, TimeProvider? time = null)
+public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOptions options, OutboundGuard outbound, ILoggerFactory loggers,
+    TimeProvider? time = null)
     : IHostedService
 {
     private readonly Dictionary<string, PullSession> _sessions = new(StringComparer.Ordinal);
@@ -55,7 +57,7 @@ public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOpti
             foreach (var (name, spec) in wanted)
             {
                 if (_sessions.ContainsKey(name)) continue;
-                var session = new PullSession(spec, registry, Options, loggers.CreateLogger<PullSession>(), time);
+                var session = new PullSession(spec, registry, Options, outbound, loggers.CreateLogger<PullSession>(), time);
                 session.WentLive += s => WentLive?.Invoke(s.Spec);
                 session.StateChanged += (s, status) => StateChanged?.Invoke(s.Spec, status);
                 _sessions[name] = session;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using Broadcast.Ingest.Flv;
@@ -25,8 +26,15 @@ public sealed class RtmpPublishClientOptions
     public bool AllowUntrustedCertificate { get; init; }
 }
 
-/// <summary>The destination refused or broke the publish; <see cref="Exception.Message"/> is its reason.</summary>
-public sealed class RtmpPublishException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// The destination refused or broke the publish; <see cref="Exception.Message"/> is the reason in a few fixed words ("connection
+/// refused", "TLS verification failed", "the server refused the publish (NetStream.Publish.BadName)"), never the remote's own text,
+/// which is in <see cref="Detail"/> for a debug log.
+/// </summary>
+public sealed class RtmpPublishException(string message, Exception? inner = null, string? detail = null) : Exception(message, inner)
+{
+    public string? Detail { get; } = detail;
+}
 
 /// <summary>
 /// Publishes to an RTMP or RTMPS server: TCP (or TLS with SNI for rtmps://), the handshake, the publish flow of
@@ -80,8 +88,11 @@ public sealed class RtmpPublishClient : IAsyncDisposable
     public Task Completion => _readLoop;
 
     /// <summary>Connects, handshakes and publishes; returns once the server said NetStream.Publish.Start.</summary>
+    /// <param name="addresses">Connect to these (the addresses an outbound check vetted for <see cref="RtmpPublishTarget.Host"/>) instead of
+    /// resolving the host again; TLS still names and checks the host.</param>
     /// <exception cref="RtmpPublishException">The server refused the publish or the connection failed; the message says why.</exception>
-    public static async Task<RtmpPublishClient> PublishAsync(RtmpPublishTarget target, RtmpPublishClientOptions? options, CancellationToken cancellationToken)
+    public static async Task<RtmpPublishClient> PublishAsync(RtmpPublishTarget target, RtmpPublishClientOptions? options, CancellationToken cancellationToken,
+        IReadOnlyList<IPAddress>? addresses = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         options ??= new RtmpPublishClientOptions();
@@ -92,7 +103,8 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         RtmpPublishClient? client = null;
         try
         {
-            await tcp.ConnectAsync(target.Host, target.Port, token).ConfigureAwait(false);
+            if (addresses is { Count: > 0 }) await tcp.ConnectAsync(addresses.ToArray(), target.Port, token).ConfigureAwait(false);
+            else await tcp.ConnectAsync(target.Host, target.Port, token).ConfigureAwait(false);
             Stream stream = tcp.GetStream();
             if (target.Secure)
             {
@@ -267,8 +279,8 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         {
             _writeLock.Release();
         }
-        if (phase == RtmpPublishPhase.Failed) throw new RtmpPublishException(_protocol.Error ?? "the server refused the publish");
-        if (status == ChunkReadStatus.Error) throw new RtmpPublishException($"malformed chunk stream from the server: {_reader.Error}");
+        if (phase == RtmpPublishPhase.Failed) throw new RtmpPublishException(Refusal(_protocol.Error), detail: _protocol.Error);
+        if (status == ChunkReadStatus.Error) throw new RtmpPublishException("malformed data from the server", detail: _reader.Error.ToString());
         if (result.IsCompleted) throw new RtmpPublishException("the server closed the connection");
         return phase;
     }
@@ -307,6 +319,18 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         Interlocked.Add(ref _bytesSent, pending);
     }
 
+    /// <summary>
+    /// "the server refused the publish (NetStream.Publish.BadName)": the status code when it is one (a word list, not prose), never the
+    /// server's description.
+    /// </summary>
+    internal static string Refusal(string? error)
+    {
+        string? code = error is null ? null : error.Split(": ", 2)[0];
+        return code is { Length: <= 64 } && System.Text.RegularExpressions.Regex.IsMatch(code, @"^Net(Stream|Connection)(\.[A-Za-z]+){1,4}$")
+            ? $"the server refused the publish ({code})"
+            : "the server refused the publish";
+    }
+
     private static string Describe(Exception ex, TimeSpan connectTimeout) => ex switch
     {
         RtmpPublishException p => p.Message,
@@ -314,15 +338,18 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         SocketException s => s.SocketErrorCode switch
         {
             SocketError.ConnectionRefused => "connection refused",
-            SocketError.HostNotFound or SocketError.NoData => "host not found",
-            SocketError.TimedOut => "connection timed out",
+            SocketError.HostNotFound or SocketError.NoData or SocketError.TryAgain => "host not found",
+            SocketError.TimedOut => "timed out",
             SocketError.ConnectionReset => "connection reset by the server",
-            _ => s.Message,
+            SocketError.NetworkUnreachable or SocketError.HostUnreachable => "network unreachable",
+            _ => $"connection failed ({s.SocketErrorCode})",
         },
-        System.Security.Authentication.AuthenticationException a => $"TLS handshake failed: {a.Message}",
+        System.Security.Authentication.AuthenticationException a => a.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase)
+            ? "TLS verification failed"
+            : "TLS handshake failed",
         IOException { InnerException: SocketException s } => Describe(s, connectTimeout),
-        IOException io => io.Message,
-        _ => ex.Message,
+        IOException => "remote closed the connection",
+        _ => "connection failed",
     };
 
     /// <summary>Unpublishes politely (best effort, briefly) and closes the connection.</summary>

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Broadcast.Ingest.Restream;
 using Broadcast.Ingest.Tests.Rtmp;
 using Broadcast.Media;
+using Broadcast.Media.Outbound;
+using Broadcast.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -34,7 +36,7 @@ public class RestreamSupervisorTests
         var supervisor = new RestreamSupervisor(registry, destinations, Options.Create(new RestreamOptions
         {
             BackoffInitialSeconds = 0.1, BackoffMaxSeconds = 0.5, RefreshSeconds = 0, ConnectTimeoutSeconds = 5, WriteTimeoutSeconds = 5,
-        }), TimeProvider.System, NullLogger<RestreamSupervisor>.Instance);
+        }), LoopbackAllowed, TimeProvider.System, NullLogger<RestreamSupervisor>.Instance);
         await supervisor.StartAsync(CancellationToken.None);
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         Assert.True(registry.TryStartPublish("src", out var stream));
@@ -89,6 +91,54 @@ public class RestreamSupervisorTests
             await supervisor.DisposeAsync();
             await first.DisposeAsync();
             await second.DisposeAsync();
+            foreach (var f in source.Frames) f.Release();
+        }
+    }
+
+    /// <summary>These tests restream to servers on loopback: the outbound policy must be told so, as an operator would.</summary>
+    private static OutboundGuard LoopbackAllowed { get; } =
+        new(new OutboundUrlPolicy(OutboundAllowList.Parse([], ["127.0.0.0/8"])), new FakeHostResolver());
+
+    [Fact]
+    public async Task Destinations_are_checked_at_every_connection_and_connected_to_by_the_checked_address()
+    {
+        var source = RtmpPublishClientTests.DemuxFfmpegClip();
+        var server = await RtmpTestHost.StartAsync();
+        int port = server.EndPoint.Port;
+        // "pinned.test" exists only in this resolver: the publish reaches the server only if the client connects to the address the
+        // check resolved, not to the name. "rebind.test" resolves to a public and a loopback address; the policy refuses it.
+        var resolver = new FakeHostResolver().Map("pinned.test", "127.0.0.1");
+        var guard = new OutboundGuard(new OutboundUrlPolicy(OutboundAllowList.Parse(["pinned.test"], [])), resolver);
+        var registry = new LiveStreamRegistry();
+        var destinations = new Destinations();
+        destinations.Items["pinned"] = new RestreamDestination("pinned", $"rtmp://pinned.test:{port}/live", TestPublishAuthorizer.GoodKey);
+        destinations.Items["loopback"] = new RestreamDestination("loopback", $"rtmp://127.0.0.1:{port}/other", TestPublishAuthorizer.GoodKey);
+        destinations.Items["rebind"] = new RestreamDestination("rebind", $"rtmp://rebind.test:{port}/third", TestPublishAuthorizer.GoodKey);
+        var supervisor = new RestreamSupervisor(registry, destinations, Options.Create(new RestreamOptions
+        {
+            BackoffInitialSeconds = 0.1, BackoffMaxSeconds = 0.5, RefreshSeconds = 0, ConnectTimeoutSeconds = 5, WriteTimeoutSeconds = 5,
+        }), guard, TimeProvider.System, NullLogger<RestreamSupervisor>.Instance);
+        await supervisor.StartAsync(CancellationToken.None);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        Assert.True(registry.TryStartPublish("src", out var stream));
+        var feeding = FeedAsync(stream, source, stop.Token);
+        try
+        {
+            await Until(() => State(supervisor, "pinned") == RestreamPhase.Live && server.Registry.Find("news") is not null, "the allow-listed name live");
+            await Until(() => supervisor.GetState("loopback") is { Phase: RestreamPhase.Retrying or RestreamPhase.Connecting, Attempts: >= 2 }, "loopback refused twice");
+            await Until(() => supervisor.GetState("rebind") is { Phase: RestreamPhase.Retrying or RestreamPhase.Connecting, Attempts: >= 2 }, "rebind refused twice");
+            Assert.Equal("refused by outbound policy: a loopback address", supervisor.GetState("loopback")!.LastError);
+            Assert.Equal("refused by outbound policy: the host resolves to a loopback address", supervisor.GetState("rebind")!.LastError);
+            // One publish reached the server: the allowed one (the refused ones never connected, so never published).
+            Assert.Single(server.Registry.Active);
+            Assert.Contains("pinned.test", resolver.Asked);
+        }
+        finally
+        {
+            stop.Cancel();
+            await feeding;
+            await supervisor.DisposeAsync();
+            await server.DisposeAsync();
             foreach (var f in source.Frames) f.Release();
         }
     }

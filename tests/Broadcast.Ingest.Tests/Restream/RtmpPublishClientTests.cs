@@ -54,13 +54,25 @@ public class RtmpPublishClientTests
     }
 
     [Fact]
-    public async Task Wrong_key_fails_with_the_servers_BadName_reason()
+    public async Task Wrong_key_fails_with_the_servers_BadName_code_and_keeps_its_words_for_the_log()
     {
         await using var host = await RtmpTestHost.StartAsync();
         var target = new RtmpPublishTarget(false, "127.0.0.1", host.EndPoint.Port, "live", "wrong-key");
         var ex = await Assert.ThrowsAsync<RtmpPublishException>(() => RtmpPublishClient.PublishAsync(target, null, CancellationToken.None));
-        Assert.Equal("NetStream.Publish.BadName: unknown stream key", ex.Message);
+        // The status shows the code (a word list), never the server's description.
+        Assert.Equal("the server refused the publish (NetStream.Publish.BadName)", ex.Message);
+        Assert.Equal("NetStream.Publish.BadName: unknown stream key", ex.Detail);
     }
+
+    [Theory]
+    [InlineData("NetStream.Publish.BadName: unknown stream key", "the server refused the publish (NetStream.Publish.BadName)")]
+    [InlineData("NetConnection.Connect.Rejected: app not found", "the server refused the publish (NetConnection.Connect.Rejected)")]
+    [InlineData("NetConnection.Connect.Rejected", "the server refused the publish (NetConnection.Connect.Rejected)")]
+    [InlineData("redis_version:7.2.4 on 10.0.0.3", "the server refused the publish")]
+    [InlineData("NetStream.Publish.<script>: x", "the server refused the publish")]
+    [InlineData("refused without a reason", "the server refused the publish")]
+    [InlineData(null, "the server refused the publish")]
+    public void A_refusal_names_the_status_code_only(string? error, string reason) => Assert.Equal(reason, RtmpPublishClient.Refusal(error));
 
     [Fact]
     public async Task Closed_port_fails_with_connection_refused()

@@ -1,4 +1,5 @@
 using Broadcast.Media;
+using Broadcast.Media.Outbound;
 using Broadcast.TestSupport;
 using Broadcast.Transcoder.Pull;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -23,6 +24,10 @@ public sealed class PullSessionTests : IDisposable
         ConnectTimeout = TimeSpan.FromSeconds(5),
     };
 
+    /// <summary>The unreachable source below is on loopback: the outbound policy is told so, as an operator would.</summary>
+    private static OutboundGuard LoopbackAllowed { get; } =
+        new(new OutboundUrlPolicy(OutboundAllowList.Parse([], ["127.0.0.0/8"])), new FakeHostResolver());
+
     private async Task<string> LibraryClipAsync(string name)
     {
         File.Copy(await TestMedia.GetClipAsync(Clip), Path.Combine(_root, name), overwrite: true);
@@ -31,7 +36,7 @@ public sealed class PullSessionTests : IDisposable
 
     private PullSession Start(string url, bool loop = false, string name = "pulled")
     {
-        var session = new PullSession(new PullSpec(name, "channel-1", url, loop, "k1"), _registry, Options, NullLogger.Instance);
+        var session = new PullSession(new PullSpec(name, "channel-1", url, loop, "k1"), _registry, Options, LoopbackAllowed, NullLogger.Instance);
         session.Start();
         return session;
     }
@@ -104,7 +109,7 @@ public sealed class PullSessionTests : IDisposable
         await WaitAsync(() => { lock (waits) return waits.Count >= 3; }, "three retries", session);
         var status = session.Status;
         Assert.Contains(status.State, new[] { PullState.Retrying, PullState.Starting });
-        Assert.Equal("Connection refused", status.Reason);
+        Assert.Equal("connection refused", status.Reason);
         Assert.Equal($"rtmp://127.0.0.1:{port}/live/…", status.Source);
         lock (waits)
         {
@@ -149,7 +154,7 @@ public sealed class PullSessionTests : IDisposable
     public async Task The_supervisor_starts_replaces_and_stops_sessions_by_assignment()
     {
         var file = await LibraryClipAsync("sup.mp4");
-        var supervisor = new PullSupervisor(_registry, Options, NullLoggerFactory.Instance);
+        var supervisor = new PullSupervisor(_registry, Options, LoopbackAllowed, NullLoggerFactory.Instance);
         supervisor.Apply([new PullSpec("a", "ch-a", "file:" + file, true, "v1")]);
         var first = supervisor.Find("a")!;
         await WaitAsync(() => first.Status.State == PullState.Live, "the first session live", first);
@@ -169,4 +174,50 @@ public sealed class PullSessionTests : IDisposable
         await supervisor.StopAsync(CancellationToken.None);
         Assert.Null(_registry.Find("a"));
     }
+
+    private PullSession StartWith(OutboundGuard guard, string url)
+    {
+        var session = new PullSession(new PullSpec("pulled", "channel-1", url, false, "k1"), _registry, Options, guard, NullLogger.Instance);
+        session.Start();
+        return session;
+    }
+
+    [Theory]
+    [InlineData("rtmp://127.0.0.1:{port}/live/key", "refused by outbound policy: a loopback address")]
+    [InlineData("http://[::ffff:127.0.0.1]:{port}/a.m3u8", "refused by outbound policy: a loopback address")]
+    [InlineData("https://metadata.test:{port}/latest/meta-data/", "refused by outbound policy: the host resolves to a link-local address (the cloud metadata range)")]
+    [InlineData("srt://loopback.test:{port}", "refused by outbound policy: the host resolves to a loopback address")]
+    [InlineData("srt://0.0.0.0:{port}?mode=listener", "refused by outbound policy: srt mode=listener would make the server listen or bind a local port; only caller mode is allowed")]
+    public async Task A_source_the_policy_refuses_at_start_fails_before_ffmpeg_runs(string url, string reason)
+    {
+        // The default policy (no allow-list), as a source stored before its DNS changed would meet it.
+        int port = FreePort.Tcp();
+        await using var session = StartWith(new OutboundGuard(new OutboundUrlPolicy(), new FakeHostResolver()), url.Replace("{port}", port.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        await session.Completion.WaitAsync(Bound);
+        Assert.Equal(PullState.Failed, session.Status.State);
+        Assert.Equal(reason, session.Status.Reason);
+        Assert.Equal(1, session.Status.Attempts);
+        Assert.Null(session.Status.Detail);
+    }
+
+    [Fact]
+    public async Task Rtmp_connects_to_the_address_the_policy_checked()
+    {
+        // "pinned.test" exists only in the fake resolver: ffmpeg reaching the closed port ("connection refused") rather than failing to
+        // resolve the name ("host not found") shows it was handed the checked address.
+        int port = FreePort.Tcp();
+        var guard = new OutboundGuard(new OutboundUrlPolicy(OutboundAllowList.Parse(["pinned.test"], [])), new FakeHostResolver().Map("pinned.test", "127.0.0.1"));
+        await using var session = StartWith(guard, $"rtmp://pinned.test:{port}/live/key");
+        await WaitAsync(() => session.Status is { State: PullState.Retrying, Reason: not null }, "a retry", session);
+        Assert.Equal("connection refused", session.Status.Reason);
+    }
+
+    [Fact]
+    public async Task A_name_that_does_not_resolve_is_retried_as_host_not_found()
+    {
+        await using var session = StartWith(new OutboundGuard(new OutboundUrlPolicy(), new FakeHostResolver()), "rtmp://gone.invalid/live/key");
+        await WaitAsync(() => session.Status is { State: PullState.Retrying, Reason: not null }, "a retry", session);
+        Assert.Equal("host not found", session.Status.Reason);
+    }
+
 }
