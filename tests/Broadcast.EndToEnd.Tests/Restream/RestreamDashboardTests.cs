@@ -25,11 +25,18 @@ public sealed class RestreamDashboardTests(ServerFixture fixture)
             await page.WaitForFunctionAsync("() => document.getElementById('destination-error').textContent.includes('rtmp://')");
             Assert.True(await page.IsVisibleAsync("#destination-empty"));
 
-            await page.FillAsync("#destination-url", "rtmps://a.rtmps.example.com/live2");
+            // The cloud metadata address: refused by the outbound policy, next to the field.
+            await page.FillAsync("#destination-url", "rtmp://169.254.169.254/live");
+            await page.ClickAsync("#destination-form button[type=submit]");
+            await page.WaitForFunctionAsync("() => document.getElementById('destination-error').textContent.includes('outbound policy')");
+            Assert.True(await page.IsVisibleAsync("#destination-empty"));
+
+            // Loopback is allowed on the shared test server (Outbound:AllowedNetworks); nothing connects while the channel is off air.
+            await page.FillAsync("#destination-url", "rtmps://127.0.0.1:19443/live2");
             await page.ClickAsync("#destination-form button[type=submit]");
             await page.WaitForSelectorAsync("#destination-table tbody tr");
             var row = await page.TextContentAsync("#destination-table tbody tr") ?? "";
-            Assert.Contains("rtmps://a.rtmps.example.com/live2", row, StringComparison.Ordinal);
+            Assert.Contains("rtmps://127.0.0.1:19443/live2", row, StringComparison.Ordinal);
             Assert.Contains("1234", row, StringComparison.Ordinal);
             Assert.DoesNotContain("ui-secret-key", row, StringComparison.Ordinal);
             Assert.Contains("idle", row, StringComparison.Ordinal);

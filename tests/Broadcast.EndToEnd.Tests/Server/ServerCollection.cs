@@ -55,10 +55,13 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public string RtmpsUrl(string streamKey) => $"rtmps://127.0.0.1:{RtmpsPort}/live/{streamKey}";
 
-    // Broadcasts are recorded, so the playback tests can play a finished broadcast from its recording.
+    // Broadcasts are recorded, so the playback tests can play a finished broadcast from its recording. The pull and restream tests
+    // use peers on loopback (nginx-rtmp, a static HTTP server), which the outbound policy refuses unless allowed: allowed here, as an
+    // operator would, not by weakening the default.
     public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new ServerOptions
     {
-        ExtraArguments = ["--Packager:RecordByDefault=true", .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path)],
+        ExtraArguments = ["--Packager:RecordByDefault=true", "--Outbound:AllowedNetworks=127.0.0.0/8",
+            .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path)],
     });
 
     public async Task DisposeAsync()
