@@ -38,10 +38,12 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     private long _inputDropped;
     private Process? _process;
     private int _disposed;
+    private readonly bool _lowLatency;
 
     public TranscodeSession(LiveStream source, LiveStreamReader reader, IReadOnlyList<PlannedRung> rungs, IReadOnlyList<EncoderBackend> backends,
-        TranscodeSessionSettings settings, ILogger logger)
+        TranscodeSessionSettings settings, ILogger logger, bool lowLatency = false)
     {
+        _lowLatency = lowLatency;
         _source = source;
         _firstReader = reader;
         _settings = settings;
@@ -160,7 +162,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         try
         {
             var urls = listeners.Select(l => $"tcp://127.0.0.1:{((IPEndPoint)l.LocalEndpoint).Port}").ToArray();
-            var args = FfmpegCommand.Build(Backend, rungs, urls);
+            var args = FfmpegCommand.Build(Backend, rungs, urls, _lowLatency);
             var psi = new ProcessStartInfo(_settings.FfmpegPath)
             {
                 RedirectStandardInput = true,

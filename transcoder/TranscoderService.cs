@@ -18,6 +18,7 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
     private readonly TranscodeOptions _options;
     private readonly IEncoderProbe _probe;
     private readonly ILadderOverride? _override;
+    private readonly ILowLatencyPolicy? _lowLatency;
     private readonly TranscodeSessionSettings _settings;
     private readonly ILogger<TranscoderService> _logger;
     private readonly ConcurrentDictionary<LiveStream, TaskCompletionSource<IReadOnlyList<KeyValuePair<string, LiveStream>>>> _plans = new();
@@ -27,8 +28,9 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
     private int _disposed;
 
     public TranscoderService(LiveStreamRegistry registry, TranscodeOptions options, IEncoderProbe probe, TranscodeSessionSettings settings,
-        ILogger<TranscoderService> logger, ILadderOverride? ladderOverride = null)
+        ILogger<TranscoderService> logger, ILadderOverride? ladderOverride = null, ILowLatencyPolicy? lowLatency = null)
     {
+        _lowLatency = lowLatency;
         _registry = registry;
         _options = options;
         _probe = probe;
@@ -123,7 +125,8 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
             }
             var backends = new List<EncoderBackend> { _probeResult.Selected };
             backends.AddRange(_probeResult.Fallbacks);
-            var session = new TranscodeSession(stream, reader, planned.Rungs, backends, _settings, _logger);
+            bool lowLatency = _lowLatency is not null && await _lowLatency.IsLowLatencyAsync(stream, _stopping.Token).ConfigureAwait(false);
+            var session = new TranscodeSession(stream, reader, planned.Rungs, backends, _settings, _logger, lowLatency);
             handedOver = true;
             _sessions[stream.Name] = session;
             session.Start();

@@ -29,7 +29,8 @@ public static class TranscoderServiceCollectionExtensions
         services.TryAddSingleton<IEncoderProbe>(_ => new FfmpegEncoderProbe(ffmpeg));
         services.TryAddSingleton<TranscoderService>(sp => new TranscoderService(
             sp.GetRequiredService<Media.LiveStreamRegistry>(), options, sp.GetRequiredService<IEncoderProbe>(), settings,
-            sp.GetRequiredService<ILogger<TranscoderService>>(), sp.GetService<Ladder.ILadderOverride>()));
+            sp.GetRequiredService<ILogger<TranscoderService>>(), sp.GetService<Ladder.ILadderOverride>(),
+            sp.GetService<Broadcast.Media.ILowLatencyPolicy>()));
         services.TryAddSingleton<ITranscoderStatus>(sp => sp.GetRequiredService<TranscoderService>());
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<TranscoderService>());
         // Ingest:Slate (a still image): reconnect gaps are filled with it, encoded by the same ffmpeg.

@@ -1,3 +1,4 @@
+using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

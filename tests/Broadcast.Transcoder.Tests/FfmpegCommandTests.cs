@@ -63,6 +63,20 @@ public class FfmpegCommandTests
     }
 
     [Fact]
+    public void A_low_latency_broadcast_encodes_every_x264_rung_with_the_zerolatency_tune()
+    {
+        var args = FfmpegCommand.Build(new H264X264Backend(), Rungs, Urls, lowLatency: true);
+        // Once per rung, after that rung's encoder and before its output.
+        var tunes = args.Select((a, i) => (a, i)).Where(x => x.a == "-tune").Select(x => x.i).ToList();
+        Assert.Equal(Rungs.Length, tunes.Count);
+        Assert.All(tunes, i => Assert.Equal("zerolatency", args[i + 1]));
+        var outputs = Urls.Select(u => args.IndexOf(u)).ToList();
+        for (int r = 0; r < Rungs.Length; r++) Assert.InRange(tunes[r], r == 0 ? 0 : outputs[r - 1], outputs[r]);
+        Assert.DoesNotContain("-tune", FfmpegCommand.Build(new H264X264Backend(), Rungs, Urls));
+        Assert.Equal(1, FfmpegCommand.Build(new H264NvencBackend(), Rungs[..1], Urls[..1], lowLatency: true).Count(a => a == "-tune"));
+    }
+
+    [Fact]
     public void RefusesMismatchedOutputs()
     {
         Assert.Throws<ArgumentException>(() => FfmpegCommand.Build(new H264X264Backend(), Rungs, Urls[..1]));

@@ -20,7 +20,8 @@ public static class FfmpegCommand
     /// Not <c>-fflags +nobuffer</c>: with it ffmpeg 5.1 loses the packets read while probing, i.e. the first GOP
     /// (found by TranscodeSessionTests.RungKeyframesAreTheSourceKeyframes).
     /// </summary>
-    public static List<string> Build(EncoderBackend backend, IReadOnlyList<PlannedRung> rungs, IReadOnlyList<string> outputUrls)
+    /// <param name="lowLatency">A low-latency broadcast: each encoder adds <see cref="EncoderBackend.AddLowLatencyArguments"/>.</param>
+    public static List<string> Build(EncoderBackend backend, IReadOnlyList<PlannedRung> rungs, IReadOnlyList<string> outputUrls, bool lowLatency = false)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(rungs);
@@ -43,6 +44,7 @@ public static class FfmpegCommand
         {
             args.AddRange(["-map", $"[v{i}]", "-an", "-fps_mode", "passthrough", "-force_key_frames", "source"]);
             backend.AddEncoderArguments(args, rungs[i]);
+            if (lowLatency) backend.AddLowLatencyArguments(args);
             args.AddRange(["-flvflags", "no_duration_filesize", "-f", "flv", outputUrls[i]]);
         }
         return args;
