@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Broadcast.Ingest;
 
@@ -23,6 +24,10 @@ public static class IngestServiceCollectionExtensions
             .Validate(o => o.MaxConnections > 0, "Rtmp:MaxConnections must be positive.")
             .Validate(o => o.MaxMessageSize is >= 1024 and <= 256 * 1024 * 1024, "Rtmp:MaxMessageSize must be 1 KiB..256 MiB.")
             .Validate(o => o.ChunkSize is >= 128 and <= 65536, "Rtmp:ChunkSize must be 128..65536.")
+            .Validate(o => o.MemoryBudgetBeforePublish >= 64 * 1024 && o.MemoryBudgetAfterPublish >= o.MemoryBudgetBeforePublish
+                && o.MemoryBudgetTotal >= o.MemoryBudgetAfterPublish,
+                "Rtmp memory budgets: MemoryBudgetBeforePublish at least 64 KiB, MemoryBudgetAfterPublish at least that, MemoryBudgetTotal at least MemoryBudgetAfterPublish.")
+            .Validate(o => o.MaxPartialMessagesBeforePublish is >= 1 and <= 64, "Rtmp:MaxPartialMessagesBeforePublish must be 1..64.")
             .Validate(o => o.HandshakeTimeoutSeconds > 0 && o.IdleTimeoutSeconds > 0, "Rtmp timeouts must be positive.")
             .Validate(o => System.Net.IPAddress.TryParse(o.BindAddress, out _), "Rtmp:BindAddress must be an IP address.")
             .Validate(o => o.MaxConnectionsPerIp >= 0 && o.HandshakesPerSecondPerIp >= 0 && o.HandshakeBurstPerIp >= 0
@@ -33,6 +38,8 @@ public static class IngestServiceCollectionExtensions
             .Bind(configuration.GetSection(IngestOptions.SectionName))
             .Validate(o => o.ReconnectGraceSeconds is >= 0 and <= 3600, "Ingest:ReconnectGraceSeconds must be 0..3600.");
         services.TryAddSingleton<IRtmpConnections, RtmpConnectionRegistry>();
+        // One memory budget for every RTMP connection of the process, the RTMPS listener's too.
+        services.TryAddSingleton(sp => new RtmpMemoryBudget(sp.GetRequiredService<IOptions<RtmpOptions>>().Value.MemoryBudgetTotal));
         services.TryAddSingleton<RtmpServer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RtmpServer>());
         services.AddRtmpsIngest(configuration); // only when Rtmps:Port is set

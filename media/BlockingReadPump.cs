@@ -23,13 +23,15 @@ public static class BlockingReadPump
     /// <param name="source">Read with blocking <see cref="Stream.Read(Span{byte})"/> calls; disposing it ends the pump.</param>
     /// <param name="threadName">For debuggers and profilers.</param>
     /// <param name="isIdleTimeout">A read error that only means "nothing arrived in time" (a receive timeout): the pump reads again.</param>
-    public static PipeReader Start(Stream source, string threadName, Func<IOException, bool>? isIdleTimeout = null)
+    /// <param name="pauseBytes">Unconsumed bytes at which the pump stops reading (0: the default, 1 MiB); a read may add up to 16 KiB more.</param>
+    public static PipeReader Start(Stream source, string threadName, Func<IOException, bool>? isIdleTimeout = null, int pauseBytes = 0)
     {
+        if (pauseBytes <= 0) pauseBytes = PauseBytes;
         var pipe = new Pipe(new PipeOptions(
             readerScheduler: PipeScheduler.Inline,
             writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: PauseBytes,
-            resumeWriterThreshold: PauseBytes / 2,
+            pauseWriterThreshold: pauseBytes,
+            resumeWriterThreshold: pauseBytes / 2,
             minimumSegmentSize: ReadSize,
             useSynchronizationContext: false));
         // A small stack: the thread only reads, parses and hands frames over; deep work happens elsewhere.

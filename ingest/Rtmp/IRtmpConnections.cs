@@ -19,7 +19,11 @@ public sealed record RtmpConnectionInfo(
     string? App,
     string? StreamName,
     string? ChannelId,
-    DateTimeOffset ConnectedAt);
+    DateTimeOffset ConnectedAt)
+{
+    /// <summary>Bytes the connection holds now against its memory budget (reassembly buffers, unparsed input, unsent replies).</summary>
+    public long MemoryBytes { get; init; }
+}
 
 /// <summary>The RTMP connections open right now.</summary>
 public interface IRtmpConnections

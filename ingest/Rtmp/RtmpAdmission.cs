@@ -10,6 +10,7 @@ public sealed class RtmpLimitCounters
     private long _slowClients;
     private long _failedPublishes;
     private long _blockedPublishes;
+    private long _memoryBudget;
 
     /// <summary>Connections refused because their address had <see cref="RtmpOptions.MaxConnectionsPerIp"/> open.</summary>
     public long ConnectionsRefusedPerIp => Interlocked.Read(ref _connectionsPerIp);
@@ -25,6 +26,11 @@ public sealed class RtmpLimitCounters
 
     /// <summary>Publishes refused because their address was blocked for guessing keys.</summary>
     public long BlockedPublishes => Interlocked.Read(ref _blockedPublishes);
+
+    /// <summary>Connections closed because they would have held more than their memory budget or the total (event 1045).</summary>
+    public long MemoryBudgetCloses => Interlocked.Read(ref _memoryBudget);
+
+    internal void OnMemoryBudget() => Interlocked.Increment(ref _memoryBudget);
 
     internal void OnConnectionRefusedPerIp() => Interlocked.Increment(ref _connectionsPerIp);
 

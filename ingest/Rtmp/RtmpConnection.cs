@@ -20,12 +20,20 @@ internal sealed class RtmpConnection
     private const int CommandChunkStream = 3;
     private const int StreamCommandChunkStream = 5;
 
+    /// <summary>
+    /// The input pipe's pause threshold. The parser runs inline on the reading thread and consumes everything it is
+    /// given, so the pipe fills only while the parser awaits (the publish authorizer); then the reading thread stops at
+    /// this many bytes instead of the pump's default 1 MiB. Counted in the connection's memory budget.
+    /// </summary>
+    internal const int InputPauseBytes = 64 * 1024;
+
     private readonly Socket _socket;
     private readonly RtmpOptions _options;
     private readonly LiveStreamRegistry _registry;
     private readonly IPublishAuthorizer _authorizer;
     private readonly ILogger _logger;
     private readonly ChunkStreamReader _chunks;
+    private readonly RtmpConnectionMemory _memory;
     private readonly ChunkStreamWriter _writer = new();
     private readonly ArrayBufferWriter<byte> _scratch = new(256);
     private readonly string _remote;
@@ -55,7 +63,7 @@ internal sealed class RtmpConnection
     private bool _timeoutIsSlowClient;
 
     public RtmpConnection(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger, DateTimeOffset connectedAt,
-        RtmpAdmission admission, IPAddress address)
+        RtmpAdmission admission, IPAddress address, RtmpMemoryBudget memory)
     {
         _admission = admission;
         Address = address;
@@ -68,12 +76,20 @@ internal sealed class RtmpConnection
         ConnectedAt = connectedAt;
         RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
         _remote = RemoteEndPoint?.ToString() ?? "?";
+        // Until a publish is accepted the peer is a stranger: a small budget, a few partial messages at a time, buffers
+        // that grow only with the bytes that arrived, and only the message types its phase allows (IsAllowedNow).
+        _memory = new RtmpConnectionMemory(memory, options.MemoryBudgetBeforePublish);
         _chunks = new ChunkStreamReader(new ChunkStreamReaderOptions
         {
             MaxMessageSize = options.MaxMessageSize,
             MaxChunkStreams = options.MaxChunkStreams,
-            MaxBufferedBytes = checked(options.MaxMessageSize * 2),
-        });
+            MaxBufferedBytes = options.MemoryBudgetBeforePublish,
+            MaxPartialMessages = options.MaxPartialMessagesBeforePublish,
+            Buffers = _memory,
+        })
+        {
+            MessageTypeFilter = IsAllowedNow,
+        };
     }
 
     public long Id { get; }
@@ -88,14 +104,19 @@ internal sealed class RtmpConnection
     /// <summary>How long a dropped publish waits for its encoder (<see cref="IngestOptions.ReconnectGraceSeconds"/>); zero ends it at once.</summary>
     internal TimeSpan ReconnectGrace { get; init; }
 
-    public RtmpConnectionInfo Info => new(Id, _remote, _state, Interlocked.Read(ref _bytesIn), _app, _stream?.Name, _decision.ChannelId, ConnectedAt);
+    public RtmpConnectionInfo Info => new(Id, _remote, _state, Interlocked.Read(ref _bytesIn), _app, _stream?.Name, _decision.ChannelId, ConnectedAt)
+    {
+        MemoryBytes = _memory.HeldBytes,
+    };
 
     /// <summary>Why the loop stops: a reason to log once, or null when the peer simply left.</summary>
-    private sealed class CloseException(string reason, bool logged = false, bool slowClient = false) : Exception(reason)
+    private sealed class CloseException(string reason, bool logged = false, bool slowClient = false, bool memoryBudget = false) : Exception(reason)
     {
         public bool Logged { get; } = logged;
 
         public bool SlowClient { get; } = slowClient;
+
+        public bool MemoryBudget { get; } = memoryBudget;
     }
 
     /// <summary>Wraps the socket before the RTMP handshake (RTMPS: TLS); null runs RTMP on the socket itself.</summary>
@@ -109,11 +130,12 @@ internal sealed class RtmpConnection
             // Refused by the transport, which logged why and closed the socket.
             _state = RtmpConnectionState.Closed;
             _chunks.Dispose();
+            _memory.Dispose();
             return;
         }
         // A peer that stops reading what we send is dropped after this, instead of holding the receive thread.
         _socket.SendTimeout = checked(Math.Max(1, _options.IdleTimeoutSeconds) * 1000);
-        _input = BlockingReadPump.Start(network, $"rtmp-{Id}", ReceiveCoalescing.IsIdleTimeout);
+        _input = BlockingReadPump.Start(network, $"rtmp-{Id}", ReceiveCoalescing.IsIdleTimeout, InputPauseBytes);
         _output = PipeWriter.Create(new SynchronousWriteStream(network), new StreamPipeWriterOptions(leaveOpen: true));
         _timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
         var token = _timeout.Token;
@@ -123,6 +145,11 @@ internal sealed class RtmpConnection
             await HandshakeAsync(token).ConfigureAwait(false);
             _state = RtmpConnectionState.Connected;
             await ReadMessagesAsync(token).ConfigureAwait(false);
+        }
+        catch (CloseException close) when (close.MemoryBudget)
+        {
+            _admission.Counters.OnMemoryBudget();
+            RtmpLog.MemoryBudgetExceeded(_logger, Id, _remote, close.Message, _state, _app, _decision.ChannelId);
         }
         catch (CloseException close) when (close.SlowClient)
         {
@@ -163,9 +190,11 @@ internal sealed class RtmpConnection
             _state = RtmpConnectionState.Closed;
             _serverStopping = serverStopping.IsCancellationRequested;
             await EndPublishAsync(sendStatus: false).ConfigureAwait(false);
+            // Every buffer back to the pool and every byte charged back to the budget: nothing stays behind the connection.
             _chunks.Dispose();
             _timeout.Dispose();
             await _input.CompleteAsync().ConfigureAwait(false);
+            _memory.Dispose();
             try
             {
                 await _output.CompleteAsync().ConfigureAwait(false);
@@ -196,6 +225,7 @@ internal sealed class RtmpConnection
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var buffer = result.Buffer;
             CheckSlowClient(buffer.Length);
+            ChargeInput(buffer.Length);
             long before = buffer.Length;
             var status = handshake.TryAdvance(ref buffer, _output, (uint)Environment.TickCount64);
             AddBytesIn(before - buffer.Length);
@@ -219,6 +249,7 @@ internal sealed class RtmpConnection
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var buffer = result.Buffer;
             CheckSlowClient(buffer.Length);
+            ChargeInput(buffer.Length);
             long before = buffer.Length;
             ChunkReadStatus status;
             try
@@ -234,7 +265,8 @@ internal sealed class RtmpConnection
                 AddBytesIn(before - buffer.Length);
                 _input.AdvanceTo(buffer.Start, buffer.End);
             }
-            if (status == ChunkReadStatus.Error) throw new CloseException($"chunk stream error: {_chunks.Error}");
+            ChargeInput(buffer.Length); // what is left of the read: a partial chunk header at most
+            if (status == ChunkReadStatus.Error) throw ChunkError();
             if (_peerWindow > 0 && _bytesIn - _bytesAtLastAck >= _peerWindow)
             {
                 // §5.4.3: acknowledge after every window's worth of bytes, with the running total (wrapping at 2^32).
@@ -249,6 +281,63 @@ internal sealed class RtmpConnection
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// The message types a peer may send in its phase, decided at the message's first chunk header, before any of its
+    /// payload is buffered. Before connect, RTMP 1.0 §7.2.1.1 has the client send connect first; only the protocol
+    /// control messages (§5.4: Set Chunk Size, Abort, Acknowledgement, Window Acknowledgement Size, Set Peer Bandwidth)
+    /// and user control (§6.2: ping) may precede it, since they are about the connection, not the session; a command
+    /// other than connect is refused once parsed. Between connect and publish, media and aggregates are refused.
+    /// </summary>
+    private bool IsAllowedNow(byte typeId)
+    {
+        if (_app is null) return typeId is >= RtmpMessageType.SetChunkSize and <= RtmpMessageType.SetPeerBandwidth or RtmpMessageType.CommandAmf0 or RtmpMessageType.CommandAmf3;
+        if (_demuxer is null) return typeId is not (RtmpMessageType.Audio or RtmpMessageType.Video or RtmpMessageType.Aggregate);
+        return true;
+    }
+
+    /// <summary>The exception that closes the connection for the reader's error, with a reason for the log.</summary>
+    private CloseException ChunkError()
+    {
+        byte type = _chunks.RejectedTypeId;
+        return _chunks.Error switch
+        {
+            ChunkReadError.MessageTypeNotAllowed when _app is null => new CloseException($"{TypeName(type)} message (type {type}) before connect"),
+            ChunkReadError.MessageTypeNotAllowed => new CloseException($"{TypeName(type)} before publish"),
+            ChunkReadError.MessageTooLarge => new CloseException($"chunk stream error: MessageTooLarge ({TypeName(type)} message of {_chunks.RejectedLength} bytes, above Rtmp:MaxMessageSize {_options.MaxMessageSize})"),
+            ChunkReadError.TooManyPartialMessages => new CloseException(
+                $"a message on a chunk stream while {_chunks.PartialMessages} others hold partial messages before publish (Rtmp:MaxPartialMessagesBeforePublish {_chunks.MaxPartialMessages})",
+                memoryBudget: true),
+            ChunkReadError.TooMuchBufferedData => new CloseException(
+                $"a {TypeName(type)} message declaring {_chunks.RejectedLength} bytes while {_chunks.BufferedBytes} bytes are being reassembled, above the budget of {_chunks.MaxBufferedBytes} bytes ({_memory.LimitKey})",
+                memoryBudget: true),
+            ChunkReadError.BufferRefused => new CloseException(_memory.Refusal ?? "reassembly buffer refused", memoryBudget: true),
+            _ => new CloseException($"chunk stream error: {_chunks.Error}"),
+        };
+    }
+
+    private static string TypeName(byte typeId) => typeId switch
+    {
+        RtmpMessageType.SetChunkSize => "set chunk size",
+        RtmpMessageType.Abort => "abort",
+        RtmpMessageType.Acknowledgement => "acknowledgement",
+        RtmpMessageType.UserControl => "user control",
+        RtmpMessageType.WindowAcknowledgementSize => "window acknowledgement size",
+        RtmpMessageType.SetPeerBandwidth => "set peer bandwidth",
+        RtmpMessageType.Audio => "audio",
+        RtmpMessageType.Video => "video",
+        RtmpMessageType.DataAmf0 or RtmpMessageType.DataAmf3 => "data",
+        RtmpMessageType.SharedObjectAmf0 or RtmpMessageType.SharedObjectAmf3 => "shared object",
+        RtmpMessageType.CommandAmf0 or RtmpMessageType.CommandAmf3 => "command",
+        RtmpMessageType.Aggregate => "aggregate",
+        _ => "unknown",
+    };
+
+    /// <summary>Charges the received bytes not consumed yet to the connection's memory budget.</summary>
+    private void ChargeInput(long pending)
+    {
+        if (!_memory.TrySetInput(pending)) throw new CloseException(_memory.Refusal!, memoryBudget: true);
     }
 
     private void HandleMedia(byte typeId, uint timestamp, ReadOnlySpan<byte> payload)
@@ -427,6 +516,12 @@ internal sealed class RtmpConnection
         _publishStreamId = messageStreamId;
         _state = RtmpConnectionState.Publishing;
         _everPublished = true;
+        // An authorized encoder: the larger budget, any number of interleaved chunk streams (audio, video, data), and a
+        // message's whole declared length rented at once (no copying as a keyframe arrives).
+        _memory.MarkPublished(_options.MemoryBudgetAfterPublish);
+        _chunks.MaxBufferedBytes = _options.MemoryBudgetAfterPublish;
+        _chunks.MaxPartialMessages = 0;
+        _chunks.AllocateDeclaredLength = true;
         if (Transport is null && OperatingSystem.IsLinux()) ReceiveCoalescing.Apply(_socket);
         SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
         SendCommand(messageStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
@@ -542,7 +637,9 @@ internal sealed class RtmpConnection
 
     private async ValueTask FlushAsync(CancellationToken token)
     {
+        if (!_memory.TrySetOutput(_output.UnflushedBytes)) throw new CloseException(_memory.Refusal!, memoryBudget: true);
         var flush = await _output.FlushAsync(token).ConfigureAwait(false);
+        _memory.TrySetOutput(0);
         if (flush.IsCompleted) throw new IOException("peer closed");
     }
 

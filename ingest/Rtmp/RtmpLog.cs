@@ -62,6 +62,9 @@ internal static partial class RtmpLog
     [LoggerMessage(EventId = 1044, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} publish refused: address blocked after {Failures} refused stream keys ({RemainingSeconds} s left)")]
     public static partial void PublishBlocked(ILogger logger, long connectionId, string remoteEndPoint, int failures, int remainingSeconds);
 
+    [LoggerMessage(EventId = 1045, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} closed: memory budget exceeded: {Reason} (state {State}, app {App}, channel {ChannelId})")]
+    public static partial void MemoryBudgetExceeded(ILogger logger, long connectionId, string remoteEndPoint, string reason, RtmpConnectionState state, string? app, string? channelId);
+
     [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "RTMP connection {ConnectionId} ignored command {Command}")]
     public static partial void IgnoredCommand(ILogger logger, long connectionId, string command);
 

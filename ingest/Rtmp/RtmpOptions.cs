@@ -18,6 +18,24 @@ public sealed class RtmpOptions
     /// <summary>Distinct chunk streams a client may open.</summary>
     public int MaxChunkStreams { get; set; } = 64;
 
+    // Memory (RtmpMemoryBudget): what a connection may hold — reassembly buffers, received bytes not yet parsed, replies
+    // not yet sent. A connection that would pass its budget, or the total, is closed with event 1045.
+
+    /// <summary>
+    /// What a connection may hold until its publish is accepted (an unauthenticated peer): handshake, connect,
+    /// createStream and publish are a few hundred bytes each. A longer message is refused at its header.
+    /// </summary>
+    public int MemoryBudgetBeforePublish { get; set; } = 256 * 1024;
+
+    /// <summary>What a publishing connection may hold: its largest message (a keyframe; ~2 MB at 1080p) at once, and more.</summary>
+    public int MemoryBudgetAfterPublish { get; set; } = 16 * 1024 * 1024;
+
+    /// <summary>What all RTMP connections together may hold (RTMP and RTMPS listeners share it).</summary>
+    public long MemoryBudgetTotal { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>Chunk streams that may hold a partial message at once before the publish is accepted.</summary>
+    public int MaxPartialMessagesBeforePublish { get; set; } = 4;
+
     public int HandshakeTimeoutSeconds { get; set; } = 10;
 
     /// <summary>A connection that sends nothing for this long is closed.</summary>

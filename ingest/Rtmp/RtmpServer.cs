@@ -30,7 +30,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
     private readonly TimeSpan _reconnectGrace;
 
     public RtmpServer(IOptions<RtmpOptions> options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, IRtmpConnections connections,
-        ILogger<RtmpServer> logger, TimeProvider? time = null, IOptions<IngestOptions>? ingest = null)
+        ILogger<RtmpServer> logger, TimeProvider? time = null, IOptions<IngestOptions>? ingest = null, RtmpMemoryBudget? memory = null)
     {
         _reconnectGrace = TimeSpan.FromSeconds(Math.Max(0, ingest?.Value.ReconnectGraceSeconds ?? 0));
         _options = options.Value;
@@ -40,7 +40,11 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _admission = new RtmpAdmission(_options, _time);
+        Memory = memory ?? new RtmpMemoryBudget(_options.MemoryBudgetTotal);
     }
+
+    /// <summary>What the RTMP connections hold now, against Rtmp:MemoryBudgetTotal (shared with the RTMPS listener).</summary>
+    public RtmpMemoryBudget Memory { get; }
 
     /// <summary>How often the per-IP and slow-client limits were hit.</summary>
     public RtmpLimitCounters Limits => _admission.Counters;
@@ -122,7 +126,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
             }
             socket.NoDelay = true;
             long id = _connections.NextId();
-            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow(), _admission, address)
+            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow(), _admission, address, Memory)
             {
                 Transport = Transport,
                 ReconnectGrace = _reconnectGrace,

@@ -20,14 +20,14 @@ public sealed class RtmpsServer : IHostedService, IAsyncDisposable
 
     public RtmpsServer(IOptions<RtmpsOptions> tls, IOptionsMonitor<RtmpOptions> rtmp, LiveStreamRegistry registry, IPublishAuthorizer authorizer,
         IRtmpConnections connections, ILogger<RtmpsServer> logger, ILogger<RtmpServer> rtmpLogger, TimeProvider? time = null,
-        IOptions<IngestOptions>? ingest = null)
+        IOptions<IngestOptions>? ingest = null, RtmpMemoryBudget? memory = null)
     {
         // The RTMP section bound again under this name, with the RTMPS port and address (see AddRtmpIngest).
         var options = rtmp.Get(RtmpsOptions.SectionName);
         _logger = logger;
         Certificates = new RtmpsCertificateSource(tls.Value, logger);
         // Same reconnect grace as RTMP: an encoder that drops off TLS and returns continues its broadcast.
-        _server = new RtmpServer(Options.Create(options), registry, authorizer, connections, rtmpLogger, time, ingest)
+        _server = new RtmpServer(Options.Create(options), registry, authorizer, connections, rtmpLogger, time, ingest, memory)
         {
             Transport = new TlsTransport(Certificates, TimeSpan.FromSeconds(options.HandshakeTimeoutSeconds), logger),
         };

@@ -22,14 +22,15 @@ internal static class MetricsEndpoint
                 services.GetService<IViewerCounter>(),
                 services.GetService<ITranscoderStatus>(),
                 services.GetService<IUploadBacklog>(),
-                limits: services.GetService<RtmpServer>()?.Limits);
+                limits: services.GetService<RtmpServer>()?.Limits,
+                memory: services.GetService<RtmpServer>()?.Memory);
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
     }
 
     internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
-        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null)
+        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null)
     {
         var w = new PrometheusTextWriter();
         if (connections is not null)
@@ -43,9 +44,17 @@ internal static class MetricsEndpoint
              .Sample("broadcast_rtmp_limit_hits_total", limits.ConnectionsRefusedPerIp, ("limit", "connections_per_ip"))
              .Sample("broadcast_rtmp_limit_hits_total", limits.HandshakesRateLimited, ("limit", "handshake_rate_per_ip"))
              .Sample("broadcast_rtmp_limit_hits_total", limits.SlowClientsClosed, ("limit", "slow_client"))
-             .Sample("broadcast_rtmp_limit_hits_total", limits.BlockedPublishes, ("limit", "publish_blocked"));
+             .Sample("broadcast_rtmp_limit_hits_total", limits.BlockedPublishes, ("limit", "publish_blocked"))
+             .Sample("broadcast_rtmp_limit_hits_total", limits.MemoryBudgetCloses, ("limit", "memory_budget"));
             w.Family("broadcast_rtmp_publish_key_refused_total", "counter", "Publishes refused for an unknown or revoked stream key.")
              .Sample("broadcast_rtmp_publish_key_refused_total", limits.FailedPublishes);
+        }
+        if (memory is not null)
+        {
+            w.Family("broadcast_rtmp_memory_held_bytes", "gauge", "Bytes all RTMP connections hold now against Rtmp:MemoryBudgetTotal.")
+             .Sample("broadcast_rtmp_memory_held_bytes", memory.HeldBytes);
+            w.Family("broadcast_rtmp_memory_budget_bytes", "gauge", "Rtmp:MemoryBudgetTotal.")
+             .Sample("broadcast_rtmp_memory_budget_bytes", memory.Limit);
         }
         if (streams is not null)
         {

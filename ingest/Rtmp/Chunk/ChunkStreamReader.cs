@@ -39,6 +39,44 @@ public enum ChunkReadError
 
     /// <summary>A malformed Abort Message.</summary>
     InvalidAbortMessage,
+
+    /// <summary>A message type <see cref="ChunkStreamReader.MessageTypeFilter"/> refuses now (e.g. video before connect); see <see cref="ChunkStreamReader.RejectedTypeId"/>.</summary>
+    MessageTypeNotAllowed,
+
+    /// <summary>A protocol or user control message (types 1-6) longer than <see cref="ChunkStreamReader.MaxControlMessageLength"/>.</summary>
+    ControlMessageTooLarge,
+
+    /// <summary>A new message would leave more than <see cref="ChunkStreamReader.MaxPartialMessages"/> chunk streams holding partial messages.</summary>
+    TooManyPartialMessages,
+
+    /// <summary>The buffer source (a memory budget) refused the reassembly buffer a message needed.</summary>
+    BufferRefused,
+}
+
+/// <summary>
+/// Where a <see cref="ChunkStreamReader"/> gets its reassembly buffers. A source may refuse (return null): a memory
+/// budget that is spent. Every buffer rented is returned exactly once.
+/// </summary>
+public interface IChunkBufferSource
+{
+    /// <summary>An array of at least <paramref name="minimumLength"/> bytes, or null when none may be had now.</summary>
+    byte[]? TryRent(int minimumLength);
+
+    void Return(byte[] buffer);
+}
+
+/// <summary>The default source: <see cref="ArrayPool{T}.Shared"/>, never refusing (clients, tests).</summary>
+public sealed class SharedChunkBufferSource : IChunkBufferSource
+{
+    public static readonly SharedChunkBufferSource Instance = new();
+
+    private SharedChunkBufferSource()
+    {
+    }
+
+    public byte[]? TryRent(int minimumLength) => ArrayPool<byte>.Shared.Rent(minimumLength);
+
+    public void Return(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
 }
 
 public sealed class ChunkStreamReaderOptions
@@ -51,29 +89,75 @@ public sealed class ChunkStreamReaderOptions
     /// <summary>Distinct chunk streams a peer may open (encoders use fewer than ten).</summary>
     public int MaxChunkStreams { get; init; } = 64;
 
-    /// <summary>Sum of the lengths of messages being reassembled at once, the bound on reassembly memory.</summary>
+    /// <summary>Sum of the declared lengths of messages being reassembled at once (changeable later: <see cref="ChunkStreamReader.MaxBufferedBytes"/>).</summary>
     public int MaxBufferedBytes { get; init; } = 2 * DefaultMaxMessageSize;
+
+    /// <summary>Chunk streams that may hold a partial message at once; 0: no limit but <see cref="MaxChunkStreams"/>.</summary>
+    public int MaxPartialMessages { get; init; }
+
+    /// <summary>Reassembly buffers; null: <see cref="SharedChunkBufferSource"/>.</summary>
+    public IChunkBufferSource? Buffers { get; init; }
 }
 
 /// <summary>
 /// Incremental RTMP chunk stream parser (RTMP 1.0 §5.3): fed bytes as they arrive, it returns whole messages.
 /// It keeps per-chunk-stream header state, reassembles interleaved chunk streams into pooled buffers, and applies
 /// Set Chunk Size and Abort Message (§5.4.1, §5.4.2) itself because they change how the next chunks are read
-/// (it still returns them, so the caller may log them). No allocation per chunk: buffers are rented per chunk stream,
-/// grown as payload arrives, and reused for its next message.
+/// (it still returns them, so the caller may log them). No allocation per chunk: a message's buffer is rented from
+/// <see cref="ChunkStreamReaderOptions.Buffers"/> when its first payload arrives, grown as payload arrives (or, with
+/// <see cref="AllocateDeclaredLength"/>, rented at the declared length at once), and returned as soon as the caller is
+/// done with the message (at the next call): a chunk stream holds memory only while a message on it is incomplete.
 /// </summary>
 public sealed class ChunkStreamReader : IDisposable
 {
     private const int MaxChunkSize = 0x7FFFFFFF;
 
+    /// <summary>Set Chunk Size, Abort, Acknowledgement and Window Acknowledgement Size have 4 bytes, Set Peer Bandwidth 5, user control events at most 44 (SWF verification).</summary>
+    public const int MaxControlMessageLength = 64;
+
     private readonly ChunkStreamReaderOptions _options;
+    private readonly IChunkBufferSource _buffers;
     private readonly Dictionary<int, ChunkStreamState> _streams = new();
     private ChunkStreamState? _current;   // the chunk whose payload we are in the middle of, or null at a chunk boundary
     private int _chunkRemaining;
-    private ChunkStreamState? _completed; // the message returned last time; its buffer is reused from the next call on
+    private ChunkStreamState? _completed; // the message returned last time; its buffer goes back at the next call
     private int _buffered;
+    private int _partial;
 
-    public ChunkStreamReader(ChunkStreamReaderOptions? options = null) => _options = options ?? new ChunkStreamReaderOptions();
+    public ChunkStreamReader(ChunkStreamReaderOptions? options = null)
+    {
+        _options = options ?? new ChunkStreamReaderOptions();
+        _buffers = _options.Buffers ?? SharedChunkBufferSource.Instance;
+        MaxBufferedBytes = _options.MaxBufferedBytes;
+        MaxPartialMessages = _options.MaxPartialMessages;
+    }
+
+    /// <summary>Sum of the declared lengths of the messages being reassembled at once; checked when a message starts.</summary>
+    public int MaxBufferedBytes { get; set; }
+
+    /// <summary>Chunk streams that may hold a partial message at once; 0: no limit but the number of chunk streams.</summary>
+    public int MaxPartialMessages { get; set; }
+
+    /// <summary>
+    /// Rent a message's whole declared length at its first payload byte (one buffer, no copying as it grows): for a
+    /// peer that is trusted to send what it declares. Off, a buffer grows with the bytes that actually arrived.
+    /// </summary>
+    public bool AllocateDeclaredLength { get; set; }
+
+    /// <summary>Decides, at a message's first chunk header, whether its type is acceptable now; null accepts all.</summary>
+    public Func<byte, bool>? MessageTypeFilter { get; set; }
+
+    /// <summary>Type id of the message whose header caused the last header-stage error.</summary>
+    public byte RejectedTypeId { get; private set; }
+
+    /// <summary>Declared length of the message whose header caused the last header-stage error.</summary>
+    public int RejectedLength { get; private set; }
+
+    /// <summary>Sum of the declared lengths of the messages being reassembled now.</summary>
+    public int BufferedBytes => _buffered;
+
+    /// <summary>Chunk streams holding a partial message now (one longer than a chunk, not complete yet).</summary>
+    public int PartialMessages => _partial;
 
     /// <summary>The peer's chunk size: 128 until it sends Set Chunk Size.</summary>
     public int ChunkSize { get; private set; } = 128;
@@ -97,7 +181,7 @@ public sealed class ChunkStreamReader : IDisposable
     }
 
     /// <summary>True while a message or chunk has been started and not finished.</summary>
-    public bool HasPartialMessage => _current is not null || _buffered > 0;
+    public bool HasPartialMessage => _current is not null || _buffered > 0 || _partial > 0;
 
     /// <summary>
     /// Consumes chunks from <paramref name="buffer"/> (sliced past what was consumed) until a message is complete,
@@ -110,6 +194,7 @@ public sealed class ChunkStreamReader : IDisposable
         if (_completed is not null)
         {
             _completed.Received = 0;
+            _completed.ReturnBuffer(_buffers);
             _completed = null;
         }
         while (true)
@@ -125,7 +210,7 @@ public sealed class ChunkStreamReader : IDisposable
             {
                 if (buffer.IsEmpty) return ChunkReadStatus.NeedMoreData;
                 int take = (int)Math.Min(buffer.Length, _chunkRemaining);
-                state.EnsureCapacity(state.Received + take);
+                if (!state.EnsureCapacity(state.Received + take, AllocateDeclaredLength, _buffers)) return Fail(ChunkReadError.BufferRefused);
                 buffer.Slice(0, take).CopyTo(state.Buffer.AsSpan(state.Received, take));
                 buffer = buffer.Slice(take);
                 state.Received += take;
@@ -138,6 +223,7 @@ public sealed class ChunkStreamReader : IDisposable
 
             // A whole message.
             _buffered -= state.Length;
+            state.EndPartial(ref _partial);
             message = new RtmpMessage(state.ChunkStreamId, state.TypeId, state.Timestamp, state.StreamId, state.Buffer.AsMemory(0, state.Length));
             _completed = state;
             if (!ApplyControl(message)) return ChunkReadStatus.Error;
@@ -217,9 +303,24 @@ public sealed class ChunkStreamReader : IDisposable
 
         if (startsMessage)
         {
+            // Everything a message may cost is decided here, from its header, before any of its payload is buffered.
+            RejectedTypeId = state.TypeId;
+            RejectedLength = state.Length;
             if (state.Length > _options.MaxMessageSize) return Fail(ChunkReadError.MessageTooLarge);
-            if (_buffered + state.Length > _options.MaxBufferedBytes) return Fail(ChunkReadError.TooMuchBufferedData);
+            if (MessageTypeFilter is { } filter && !filter(state.TypeId)) return Fail(ChunkReadError.MessageTypeNotAllowed);
+            if (state.TypeId is >= RtmpMessageType.SetChunkSize and <= RtmpMessageType.SetPeerBandwidth && state.Length > MaxControlMessageLength)
+                return Fail(ChunkReadError.ControlMessageTooLarge);
+            // Only a message longer than one chunk can be left partial while other chunk streams go on; one that fits its
+            // first chunk is complete before another header is read (a ping or an abort between partial messages is fine).
+            bool spansChunks = state.Length > ChunkSize;
+            if (spansChunks && MaxPartialMessages > 0 && _partial >= MaxPartialMessages) return Fail(ChunkReadError.TooManyPartialMessages);
+            if ((long)_buffered + state.Length > MaxBufferedBytes) return Fail(ChunkReadError.TooMuchBufferedData);
             _buffered += state.Length;
+            if (spansChunks)
+            {
+                state.Partial = true;
+                _partial++;
+            }
         }
 
         buffer = buffer.Slice(consumed);
@@ -251,7 +352,9 @@ public sealed class ChunkStreamReader : IDisposable
                 if (_streams.TryGetValue((int)Math.Min(abort.ChunkStreamId, int.MaxValue), out var aborted) && aborted.Received > 0 && aborted != _completed)
                 {
                     _buffered -= aborted.Length;
+                    aborted.EndPartial(ref _partial);
                     aborted.Received = 0;
+                    aborted.ReturnBuffer(_buffers);
                 }
                 return true;
             default:
@@ -265,12 +368,15 @@ public sealed class ChunkStreamReader : IDisposable
         return ChunkReadStatus.Error;
     }
 
+    /// <summary>Returns every buffer to its source; the reader must not be used afterwards.</summary>
     public void Dispose()
     {
-        foreach (var state in _streams.Values) state.ReturnBuffer();
+        foreach (var state in _streams.Values) state.ReturnBuffer(_buffers);
         _streams.Clear();
         _current = null;
         _completed = null;
+        _buffered = 0;
+        _partial = 0;
     }
 
     private sealed class ChunkStreamState(int chunkStreamId)
@@ -284,22 +390,35 @@ public sealed class ChunkStreamReader : IDisposable
         public bool Extended;
         public uint ExtendedField;
         public int Received;
+        public bool Partial; // counted in the reader's partial messages: spans more than one chunk
         public byte[] Buffer = [];
 
-        /// <summary>Room for <paramref name="needed"/> bytes of the current message, keeping those received so far.</summary>
-        public void EnsureCapacity(int needed)
+        public void EndPartial(ref int partial)
         {
-            if (Buffer.Length >= needed) return;
-            int size = Math.Min(Length, Math.Max(needed, Math.Max(Buffer.Length * 2, 256)));
-            var grown = ArrayPool<byte>.Shared.Rent(size);
-            Buffer.AsSpan(0, Received).CopyTo(grown);
-            ReturnBuffer();
-            Buffer = grown;
+            if (!Partial) return;
+            Partial = false;
+            partial--;
         }
 
-        public void ReturnBuffer()
+        /// <summary>
+        /// Room for <paramref name="needed"/> bytes of the current message, keeping those received so far: the whole
+        /// declared length when <paramref name="declared"/>, else doubling with what arrived. False: the source refused.
+        /// </summary>
+        public bool EnsureCapacity(int needed, bool declared, IChunkBufferSource source)
         {
-            if (Buffer.Length > 0) ArrayPool<byte>.Shared.Return(Buffer);
+            if (Buffer.Length >= needed) return true;
+            int size = declared ? Length : Math.Min(Length, Math.Max(needed, Math.Max(Buffer.Length * 2, 256)));
+            var grown = source.TryRent(size);
+            if (grown is null) return false;
+            Buffer.AsSpan(0, Received).CopyTo(grown);
+            ReturnBuffer(source);
+            Buffer = grown;
+            return true;
+        }
+
+        public void ReturnBuffer(IChunkBufferSource source)
+        {
+            if (Buffer.Length > 0) source.Return(Buffer);
             Buffer = [];
         }
     }

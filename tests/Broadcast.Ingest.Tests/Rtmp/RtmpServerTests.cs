@@ -155,7 +155,10 @@ public class RtmpServerTests
         { "chunk stream never opened", true, "47 000000 000010 14", "ChunkStreamNotOpened" },
         { "message above the size limit", true, "03 000000 100000 09 01000000", "MessageTooLarge" },
         { "malformed AMF in a command", true, "03 000000 000005 14 00000000 02 00FF 6162", "malformed AMF in command message: Truncated" },
-        { "video before publish", true, "04 000000 000002 09 01000000 1700", "video before publish" },
+        { "video before connect", true, "04 000000 000002 09 01000000 1700", "video message (type 9) before connect" },
+        { "data before connect", true, "03 000000 000001 12 00000000 05", "data message (type 18) before connect" },
+        { "acknowledgement, then an unassigned type before connect", true, "02 000000 000004 03 00000000 00000010 03 000000 000002 07 00000000 0000", "unknown message (type 7) before connect" },
+        { "control message longer than any real one", true, "02 000000 000100 05 00000000", "ControlMessageTooLarge" },
         { "truncated chunk, then end of stream", true, "03 000000 000040 14 00000000 0200", "connection ended inside a chunk" },
         { "command before connect", true, "03 000000 000018 14 00000000 02 000C 63726561746553747265616D 00 4000000000000000", "command createStream before connect" },
     };
