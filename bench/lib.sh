@@ -207,7 +207,7 @@ server_start() {
   mkdir -p "$dir/media"
   RTMP_PORT=$(free_port); HTTP_PORT=$(free_port)
   HTTP_BASE="http://127.0.0.1:$HTTP_PORT"
-  ADMIN_TOKEN="bench-$RANDOM$RANDOM"
+  ADMIN_TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")"
   # shellcheck disable=SC2086
   (cd "$dir" && exec dotnet "$SERVER_DLL" --Rtmp:Port="$RTMP_PORT" --Http:Urls="$HTTP_BASE" \
       --Storage:Path="$dir/media" --Database:ConnectionString="Data Source=$dir/broadcast.db" \

@@ -63,7 +63,7 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 run_server() { # $1 = true|false (Transcode:Enabled); sets CPU, SRC_LAST, R480_LAST, R360_LAST, SHED, RESTARTS
   local DATA="$WORK/data-$1"; rm -rf "$DATA"; mkdir -p "$DATA"
   local RTMP HTTP TOKEN CH KEY SLUG before after
-  RTMP=$(free_port); HTTP=$(free_port); TOKEN=bench-$RANDOM$RANDOM
+  RTMP=$(free_port); HTTP=$(free_port); TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")"
   dotnet "$WORK/server/Broadcast.Server.dll" --Rtmp:Port="$RTMP" --Http:Urls="http://127.0.0.1:$HTTP" --Urls="http://127.0.0.1:$HTTP" \
     --Storage:Path="$DATA/media" "--Database:ConnectionString=Data Source=$DATA/b.db" --Admin:Token="$TOKEN" \
     --Transcode:Enabled="$1" --Transcode:ShedBelowSpeed=0 > "$WORK/server-$1.log" 2>&1 &

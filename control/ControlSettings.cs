@@ -58,7 +58,7 @@ public sealed record ControlSettings
             DatabaseConnectionString = NonEmpty(configuration["Database:ConnectionString"]) ?? defaults.DatabaseConnectionString,
             SecretKey = NonEmpty(configuration["Secrets:Key"]),
             SecretKeyPath = NonEmpty(configuration["Secrets:KeyPath"]) ?? defaults.SecretKeyPath,
-            AdminToken = NonEmpty(configuration["Admin:Token"]),
+            AdminToken = AdminTokenOf(configuration["Admin:Token"]),
             AdminTokenPath = NonEmpty(configuration["Admin:TokenPath"]) ?? defaults.AdminTokenPath,
             RtmpPort = port is null ? defaults.RtmpPort
                 : int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is > 0 and <= 65535 ? p
@@ -80,6 +80,22 @@ public sealed record ControlSettings
                 ? bool.TryParse(clustered, out var c) ? c : throw new InvalidOperationException($"Scheduling:Clustered '{clustered}' is not true or false.")
                 : null,
         };
+    }
+
+    /// <summary>The shortest <c>Admin:Token</c> accepted: 32 characters, 128 bits of randomness as hex.</summary>
+    public const int MinAdminTokenLength = 32;
+
+    /// <summary>
+    /// A configured admin token unlocks the whole API from anywhere the HTTP port reaches: a short or example value is
+    /// refused at start-up, with how to make a good one. Unset, one is generated into <c>Admin:TokenPath</c>.
+    /// </summary>
+    private static string? AdminTokenOf(string? configured)
+    {
+        var token = NonEmpty(configured)?.Trim();
+        if (token is null || token.Length >= MinAdminTokenLength) return token;
+        throw new InvalidOperationException(
+            $"Admin:Token has {token.Length} characters; it must be at least {MinAdminTokenLength} random characters (e.g. `openssl rand -hex 32`), " +
+            "or be left unset to have one generated into Admin:TokenPath.");
     }
 
     private static TimeSpan? Seconds(IConfiguration configuration, string key)

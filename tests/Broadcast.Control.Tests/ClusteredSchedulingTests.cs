@@ -35,7 +35,7 @@ public sealed class ClusteredSchedulingTests(PostgresTestCluster cluster)
             ["Database:ConnectionString"] = connectionString,
             // Both nodes share the secret like production nodes do.
             ["Secrets:KeyPath"] = Path.Combine(dataDir, "secret.key"),
-            ["Admin:Token"] = "cluster-test-token-0123456789",
+            ["Admin:Token"] = "cluster-test-token-0123456789abcdef",
             ["Events:PublishLeadSeconds"] = "0",
             ["Events:LateAfterSeconds"] = "1",
             ["Scheduling:InstanceId"] = instanceId,

@@ -12,7 +12,7 @@ namespace Broadcast.Control.Tests;
 /// <summary>The admin API on a real Kestrel bound to 127.0.0.1:0, over a SQLite file.</summary>
 public sealed class ControlApiTests : IAsyncLifetime
 {
-    private const string Token = "test-admin-token-0123456789";
+    private const string Token = "test-admin-token-0123456789abcdef";
     private ControlApiHost _host = null!;
     private WebApplication _app = null!;
     private HttpClient _client = null!;
@@ -205,11 +205,11 @@ public sealed class ControlApiTests : IAsyncLifetime
     [Theory]
     [InlineData(null)]
     [InlineData("Bearer wrong-token")]
-    [InlineData("Bearer test-admin-token-012345678")]
-    [InlineData("Bearer test-admin-token-01234567890")]
+    [InlineData("Bearer test-admin-token-0123456789abcde")]
+    [InlineData("Bearer test-admin-token-0123456789abcdef0")]
     [InlineData("Bearer ")]
-    [InlineData("Basic dGVzdC1hZG1pbi10b2tlbi0wMTIzNDU2Nzg5")]
-    [InlineData("test-admin-token-0123456789")]
+    [InlineData("Basic dGVzdC1hZG1pbi10b2tlbi0wMTIzNDU2Nzg5YWJjZGVm")]
+    [InlineData("test-admin-token-0123456789abcdef")]
     public async Task Missing_or_wrong_credentials_get_401_with_a_bearer_challenge(string? authorization)
     {
         using var anonymous = new HttpClient { BaseAddress = _base };

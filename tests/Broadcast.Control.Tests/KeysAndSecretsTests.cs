@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.Security.Cryptography;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
@@ -157,6 +158,28 @@ public sealed class SecretsTests
         Assert.Equal(configured, StreamKeyProtector.LoadSecret(Convert.ToBase64String(configured), path));
         Assert.Throws<InvalidOperationException>(() => StreamKeyProtector.LoadSecret("not base64!", path));
         Assert.Throws<InvalidOperationException>(() => StreamKeyProtector.LoadSecret(Convert.ToBase64String(new byte[16]), path));
+    }
+
+    [Theory]
+    [InlineData("change-me-admin-token")] // the compose file's old default
+    [InlineData("0123456789abcdef0123456789abcde")] // 31 characters
+    public void A_configured_admin_token_shorter_than_32_characters_stops_the_start(string token)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Admin:Token"] = token }).Build();
+        var error = Assert.Throws<InvalidOperationException>(() => ControlSettings.From(configuration));
+        Assert.Contains("Admin:Token", error.Message, StringComparison.Ordinal);
+        Assert.Contains("openssl rand -hex 32", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(token, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_configured_admin_token_of_32_characters_or_none_is_accepted()
+    {
+        static ControlSettings With(string? token) => ControlSettings.From(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Admin:Token"] = token }).Build());
+        Assert.Equal("0123456789abcdef0123456789abcdef", With(" 0123456789abcdef0123456789abcdef ").AdminToken);
+        Assert.Null(With(null).AdminToken); // generated into Admin:TokenPath at start
     }
 
     [Fact]

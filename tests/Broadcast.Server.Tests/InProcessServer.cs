@@ -10,7 +10,7 @@ namespace Broadcast.Server.Tests;
 /// <summary>The real composition root, started in-process on loopback ports with its state in a temp directory.</summary>
 internal sealed class InProcessServer : IAsyncDisposable
 {
-    public const string Token = "server-tests-token";
+    public const string Token = "server-tests-token-0123456789abcdef";
 
     private readonly TempDirectory _data;
 

@@ -17,7 +17,7 @@ namespace Broadcast.Control.Tests.Playback;
 /// </summary>
 public sealed class OriginPathAuthenticationTests
 {
-    private const string Token = "origin-path-auth-token";
+    private const string Token = "origin-path-auth-token-0123456789";
 
     [Theory]
     [InlineData("/live/show/master.m3u8", false)]

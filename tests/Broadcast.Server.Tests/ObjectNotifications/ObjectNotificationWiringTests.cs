@@ -58,7 +58,7 @@ public sealed class ObjectNotificationWiringTests
         "--Database:Kind=postgres",
         $"--Database:ConnectionString={Postgres}",
         $"--Secrets:KeyPath={data.Combine("secret.key")}",
-        "--Admin:Token=wiring-token",
+        "--Admin:Token=wiring-token-0123456789abcdef0123456789",
         .. extra,
     ];
 }

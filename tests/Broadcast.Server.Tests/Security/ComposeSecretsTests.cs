@@ -1,0 +1,52 @@
+using System.Text.RegularExpressions;
+using Broadcast.TestSupport;
+
+namespace Broadcast.Server.Tests.Security;
+
+/// <summary>
+/// docker-compose.yml is the production recipe: it must not ship a secret anyone can read in this repository. Every
+/// secret is required from .env (<c>${NAME:?…}</c>, compose refuses to start without it), none has a default, and
+/// MinIO's console, which holds the bucket's root credentials, is not published.
+/// </summary>
+public sealed partial class ComposeSecretsTests
+{
+    private static readonly string Compose = File.ReadAllText(Path.Combine(RepoPaths.Root, "docker-compose.yml"));
+
+    [Fact]
+    public void Every_secret_is_required_from_the_environment_with_no_default()
+    {
+        var secrets = Interpolation().Matches(Compose).Where(m => SecretName().IsMatch(m.Groups["name"].Value)).ToList();
+        Assert.Contains(secrets, m => m.Groups["name"].Value == "BROADCAST_ADMIN_TOKEN");
+        Assert.Contains(secrets, m => m.Groups["name"].Value == "POSTGRES_PASSWORD");
+        Assert.Contains(secrets, m => m.Groups["name"].Value == "MINIO_ROOT_PASSWORD");
+        Assert.Contains(secrets, m => m.Groups["name"].Value == "BROADCAST_DB_PASSWORD");
+        Assert.All(secrets, m => Assert.True(m.Groups["op"].Value == ":?", $"{m.Value} has a default or may be empty"));
+    }
+
+    [Fact]
+    public void No_password_is_written_into_the_file()
+    {
+        Assert.DoesNotMatch(new Regex(@"Password=(?!\$\{)", RegexOptions.IgnoreCase), Compose);
+        Assert.DoesNotContain("change-me", Compose, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("broadcast-secret", Compose, StringComparison.Ordinal);
+        // The database role is created from the environment too.
+        Assert.False(File.Exists(Path.Combine(RepoPaths.Root, "infra", "postgres", "01-broadcast.sql")));
+        Assert.Contains("PASSWORD :'pw'", File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "postgres", "01-broadcast.sh")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MinIO_publishes_no_port()
+    {
+        int start = Compose.IndexOf("\n  minio:\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "no minio service");
+        int end = Compose.IndexOf("\n  minio-init:\n", start, StringComparison.Ordinal);
+        Assert.DoesNotMatch(new Regex(@"^\s+ports:", RegexOptions.Multiline), Compose[start..end]);
+    }
+
+    // ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}
+    [GeneratedRegex(@"\$\{(?<name>[A-Z0-9_]+)(?<op>:?[-?])?[^}]*\}")]
+    private static partial Regex Interpolation();
+
+    [GeneratedRegex("TOKEN|PASSWORD|SECRET|ROOT_USER")]
+    private static partial Regex SecretName();
+}
