@@ -19,15 +19,18 @@
 #
 # Usage: bench/lowlatency.sh                         MINUTES=10, MODES="direct edge direct+load edge+load"
 #        MINUTES=2 MODES=direct bench/lowlatency.sh  a short look
-#        BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append to RESULTS.md.
+#        WATCH_PAGE=1 plays hls.js with the watch page's settings (a catch-up of at most 5 % to the live target)
+#        instead of hls.js's defaults; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append to RESULTS.md.
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
 
 MINUTES=${MINUTES:-10}
 MODES=${MODES:-"direct edge direct+load edge+load"}
+WATCH_PAGE=${WATCH_PAGE:-0}
+hls_settings=(); [[ $WATCH_PAGE == 1 ]] && hls_settings=(--watch-page-settings)
 ((MINUTES >= 1 && MINUTES <= 30)) || die "MINUTES must be 1..30"
-BENCH_COMMAND="$(dotnet_env)MINUTES=$MINUTES MODES=\"$MODES\" bench/lowlatency.sh"
+BENCH_COMMAND="$(dotnet_env)MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE bench/lowlatency.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx ffmpeg curl chromium
 bench_init
@@ -105,7 +108,7 @@ for mode in $MODES; do
   fi
   wait_until 60 curl -sf -o /dev/null "$HTTP_BASE/live/$SLUG/master.m3u8" || die "$mode: no master playlist"
   log "$mode: hls.js and dash.js play for $MINUTES min"
-  node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/master.m3u8" "$seconds" --percentiles >"$BENCH_TMP/hls-$mode.out" 2>"$BENCH_TMP/hls-$mode.err" &
+  node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/master.m3u8" "$seconds" --percentiles "${hls_settings[@]}" >"$BENCH_TMP/hls-$mode.out" 2>"$BENCH_TMP/hls-$mode.err" &
   hp=$!
   node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/manifest.mpd" "$seconds" --percentiles --dash >"$BENCH_TMP/dash-$mode.out" 2>"$BENCH_TMP/dash-$mode.err" &
   dp=$!
@@ -127,7 +130,7 @@ table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples 
 |---|---|---|---|---|---|
 ${ROWS}
 One server, ladder on; publisher \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360 30 fps clip (1 s GOP, AAC) into a
-lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, default live settings) and dash.js
+lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05" || echo "default live settings")) and dash.js
 play it side by side in Debian's Chromium for ${MINUTES} min per mode, sampled once a second. Wall clock: now minus
 the PROGRAM-DATE-TIME of the frame on screen (hls.js), dash.js's latency against /time (dash.js). Load: a 1080p30
 x264 publish that the same server transcodes into its ladder. Edge: infra/nginx-edge.conf on loopback.

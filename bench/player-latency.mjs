@@ -18,6 +18,9 @@ const plain = process.argv.includes('--plain');
 const dash = process.argv.includes('--dash');
 const percentiles = process.argv.includes('--percentiles');
 const [url, secondsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+// --watch-page-settings: hls.js as the product's watch page configures it (control/wwwroot/js/watch.js: a catch-up of
+// at most 5 % to the live target), rather than hls.js's defaults.
+const watchPageSettings = process.argv.includes('--watch-page-settings') ? '&maxLiveSyncPlaybackRate=1.05' : '';
 if (!url) { console.error('usage: node player-latency.mjs URL [SECONDS]'); process.exit(2); }
 const seconds = Number(secondsArg ?? 20);
 const players = join(dirname(fileURLToPath(import.meta.url)), '..', 'tests', 'players');
@@ -32,7 +35,7 @@ const server = createServer(async (req, res) => {
   } catch { res.writeHead(404); res.end(); }
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const page_url = `http://127.0.0.1:${server.address().port}/${dash ? 'dash' : 'hls'}.html?src=${encodeURIComponent(url)}`;
+const page_url = `http://127.0.0.1:${server.address().port}/${dash ? 'dash' : 'hls'}.html?src=${encodeURIComponent(url)}${watchPageSettings}`;
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
