@@ -331,3 +331,23 @@ public sealed class PostgresChannelStoreTests(PostgresTestCluster cluster) : Cha
         public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
     }
 }
+
+/// <summary>
+/// The SQLite engine the embedded database runs on, as the bundled native library reports it: at least 3.50.2, the
+/// release that fixed CVE-2025-6965 (SQLitePCLRaw.bundle_e_sqlite3 2.0.6 bundled 3.35.5).
+/// </summary>
+public sealed class SqliteEngineTests
+{
+    [Fact]
+    public async Task The_bundled_SQLite_is_at_least_3_50_2()
+    {
+        using var directory = new TempDirectory();
+        var database = new SqliteControlDatabase($"Data Source={directory.File("version.db")}");
+        await using var connection = await database.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sqlite_version()";
+        var text = (string)(await command.ExecuteScalarAsync())!;
+        var version = Version.Parse(text);
+        Assert.True(version >= new Version(3, 50, 2), $"SQLite {text} is older than 3.50.2 (CVE-2025-6965)");
+    }
+}
