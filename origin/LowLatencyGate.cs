@@ -170,7 +170,8 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
     {
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = string.IsNullOrEmpty(contentType) ? "video/mp4" : contentType;
-        // The bytes are the final segment's: as cacheable as the segment itself once complete.
+        // The bytes are the final segment's: as cacheable as the segment itself once complete (a private stream's
+        // response is made viewer-only before it starts, by PlaybackGate.KeepViewerOnly, like every other answer).
         response.Headers.CacheControl = "public, max-age=31536000, immutable";
         // nginx (and proxies that honour it) pass each chunk on at once instead of buffering the growing body.
         response.Headers["X-Accel-Buffering"] = "no";

@@ -84,6 +84,13 @@ internal sealed class OriginRequestHandler
             return;
         }
 
+        // Unless an edge checks tokens, whatever path answers below (object, range, 304, 404, LL part, growing LL-DASH
+        // segment, error) goes out with a viewer-only Cache-Control: one hook for every path, not one per path.
+        if (isPrivate && !_edgeValidatesTokens)
+        {
+            PlaybackGate.KeepViewerOnly(response);
+        }
+
         StoredObject? stored;
         LowLatencyQuery lowLatency = default;
         try
@@ -142,7 +149,7 @@ internal sealed class OriginRequestHandler
         long length = stored.Data.Length;
         headers.ETag = etag;
         headers.LastModified = HeaderUtilities.FormatDate(stored.LastModified);
-        headers.CacheControl = isPrivate && !_edgeValidatesTokens ? PlaybackGate.ViewerOnly(CacheControlFor(stored, kind)) : CacheControlFor(stored, kind);
+        headers.CacheControl = CacheControlFor(stored, kind);
         headers.AcceptRanges = AcceptRangesBytes;
         headers.XContentTypeOptions = NoSniff;
 

@@ -20,6 +20,7 @@ public static class PlaybackGate
 
     private static readonly StringValues ForbiddenCacheControl = "no-store";
     private static readonly StringValues NotReadyRetryAfter = "5";
+    private static readonly StringValues ViewerOnlyDefault = "private, no-cache";
 
     /// <summary>The stream a store key belongs to: its first segment (<c>{stream}/…</c>).</summary>
     public static ReadOnlySpan<char> StreamOf(string key)
@@ -86,6 +87,24 @@ public static class PlaybackGate
         response.Headers.CacheControl = ForbiddenCacheControl;
         response.Headers.RetryAfter = NotReadyRetryAfter;
         response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// Makes whatever the origin answers for a private stream (an object, a range, a 304, a 404, an LL-HLS part held
+    /// until written, an LL-DASH segment sent while it grows, an error) viewer-only: just before the headers go out,
+    /// the Cache-Control the serving path chose is passed through <see cref="ViewerOnly"/>, so no path can hand a
+    /// shared cache a public policy for it. Called once per authorised request of a private stream.
+    /// </summary>
+    public static void KeepViewerOnly(HttpResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        response.OnStarting(static state =>
+        {
+            IHeaderDictionary headers = ((HttpResponse)state).Headers;
+            string current = headers.CacheControl.ToString();
+            headers.CacheControl = current.Length == 0 ? ViewerOnlyDefault : ViewerOnly(current);
+            return Task.CompletedTask;
+        }, response);
     }
 
     /// <summary>

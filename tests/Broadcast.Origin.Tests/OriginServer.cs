@@ -33,7 +33,8 @@ public sealed class OriginServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<OriginServer> StartAsync(ISegmentStore store, TimeProvider? time = null, IDictionary<string, string?>? settings = null)
+    public static async Task<OriginServer> StartAsync(ISegmentStore store, TimeProvider? time = null, IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Testing" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -49,6 +50,7 @@ public sealed class OriginServer : IAsyncDisposable
         }
 
         builder.Services.AddSingleton(store);
+        services?.Invoke(builder.Services);
         builder.Services.AddOrigin(builder.Configuration);
 
         WebApplication app = builder.Build();
