@@ -49,6 +49,8 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<RecordingService>();
         services.TryAddSingleton<IBroadcastTerminator, NoBroadcastTerminator>();
         services.TryAddSingleton<IRecordingMedia, NoRecordingMedia>();
+        services.TryAddSingleton<IChannelMedia, NoChannelMedia>();
+        services.AddSingleton<ChannelDeletion>();
         services.AddSingleton<PublicUrls>();
         services.TryAddSingleton<IChannelLiveStatus, OfflineChannelLiveStatus>();
         services.AddHostedService<ControlStartup>();

@@ -116,6 +116,37 @@ public sealed class RecentObjectCache : ISegmentStore
         }
     }
 
+    /// <summary>
+    /// Drops every object held here whose key starts with <paramref name="prefix"/> (a stream's <c>{slug}/</c>) and
+    /// keeps reads already in flight from putting theirs back. An origin-only node calls it when a stream stops being
+    /// private (its channel was deleted, or taken over by another channel), so copies read with a token are not then
+    /// served without one.
+    /// </summary>
+    public int InvalidatePrefix(string prefix)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(prefix);
+        foreach (string key in _inflight.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal)) _inflight.TryRemove(key, out _);
+        }
+
+        int removed = 0;
+        lock (_gate)
+        {
+            _deleteGeneration++;
+            foreach (Entry entry in _entries.Values)
+            {
+                if (entry.Key.StartsWith(prefix, StringComparison.Ordinal))
+                {
+                    RemoveLocked(entry);
+                    removed++;
+                }
+            }
+        }
+
+        return removed;
+    }
+
     public ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken)
     {
         if (_entries.TryGetValue(key, out Entry? entry))

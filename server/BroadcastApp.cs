@@ -52,7 +52,14 @@ public static class BroadcastApp
         // Ingest nodes check stream keys against the same database the control plane writes.
         if (roles.Control || roles.Ingest) services.AddControl(configuration);
         if (roles.Control) services.AddDashboard(configuration);
-        if (roles.Ingest || roles.Origin) SegmentStoreSetup.AddSegmentStore(services, configuration, roles);
+        // Control nodes have the store too: deleting a channel or a recording deletes its media.
+        if (roles.Ingest || roles.Origin || roles.Control) SegmentStoreSetup.AddSegmentStore(services, configuration, roles);
+        if (roles.Control || roles.Ingest)
+        {
+            services.AddSingleton<IChannelMedia>(sp => new StoreChannelMedia(sp.GetRequiredService<ISegmentStore>(),
+                sp.GetService<Broadcast.Packager.Storage.S3.S3SegmentStore>(), sp.GetService<LiveStreamRegistry>(), sp.GetService<LivePackager>()));
+            services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
+        }
         if (roles.Ingest)
         {
             services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
@@ -60,8 +67,8 @@ public static class BroadcastApp
             services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
-            services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
             services.AddHostedService<RecordingListener>();
+            services.AddHostedService<DeletedChannelMediaSweeper>();
             services.AddHostedService<EventEndWatchdog>();
             services.AddPackager(configuration);
             Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
@@ -81,10 +88,11 @@ public static class BroadcastApp
         ObjectNotifications.ObjectNotificationSetup.Add(services, configuration, roles);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();
+        services.AddSingleton<ReadinessProbe>();
 
         var app = builder.Build();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", ReadyAsync);
+        app.MapGet("/readyz", (HttpContext context, ReadinessProbe probe) => probe.HandleAsync(context));
         app.MapMetrics();
         if (roles.Control)
         {
@@ -97,45 +105,5 @@ public static class BroadcastApp
         if (roles.Control || roles.Ingest) app.MapPlaybackAuthorization();
         if (roles.Ingest) SegmentStoreSetup.MapStoreStatus(app);
         return app;
-    }
-
-    /// <summary>Ready when the database answers and the store can be read.</summary>
-    private static async Task<IResult> ReadyAsync(IServiceProvider services, CancellationToken cancellationToken)
-    {
-        var failures = new List<string>();
-        if (services.GetService<ControlDatabase>() is { } database)
-        {
-            try
-            {
-                await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-                // A pooled connection opens without a round trip: ask the server, so a restarted database shows.
-                await using var probe = connection.CreateCommand();
-                probe.CommandText = "SELECT 1";
-                probe.CommandTimeout = 5;
-                await probe.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                failures.Add($"database: {ex.Message}");
-            }
-        }
-        if (services.GetService<RemotePlaybackAccess>() is { IsReady: false })
-        {
-            failures.Add("playback: no private channel list from the control plane yet (Playback:ControlUrl)");
-        }
-        if (services.GetService<ISegmentStore>() is { } store)
-        {
-            try
-            {
-                await store.GetAsync("readyz-probe", cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                failures.Add($"store: {ex.Message}");
-            }
-        }
-        return failures.Count == 0
-            ? Results.Text("ready\n")
-            : Results.Text("not ready\n" + string.Join('\n', failures) + "\n", statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 }

@@ -201,7 +201,7 @@ internal sealed partial class RecordingListener(
 
 /// <summary>
 /// Ends live streams on this node whose publish no longer holds: a RequireSchedule channel outside every window,
-/// or any channel whose event was ended after the stream started. The end job runs on one node of a cluster,
+/// any channel whose event was ended after the stream started, or a channel that was deleted. The end job runs on one node of a cluster,
 /// which need not be the ingest node holding the publisher; this check on every ingest node closes that gap
 /// within <see cref="Interval"/>.
 /// </summary>
@@ -243,7 +243,15 @@ internal sealed partial class EventEndWatchdog(
     private async Task CheckAsync(LiveStream stream, CancellationToken cancellationToken)
     {
         var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
-        if (channel is null) return;
+        if (channel is null)
+        {
+            // Deleted while live (through a node that could not see this stream): its private flag went with the row,
+            // so nothing it stores may stay. End it now; DeletedChannelMediaSweeper removes its objects once finished.
+            LogEnding(stream.Name, "its channel was deleted");
+            registry.EndPublish(stream);
+            return;
+        }
+
         var now = time.GetUtcNow();
         string? reason = null;
         if (channel.RequireSchedule && !(await events.CanPublishAsync(channel, now, cancellationToken).ConfigureAwait(false)).Allowed)

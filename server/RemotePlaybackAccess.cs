@@ -16,7 +16,7 @@ namespace Broadcast.Server;
 /// snapshot arrives every stream counts as private and no token is good (so <c>/live</c> answers 503 with
 /// Retry-After, as <c>/readyz</c> does); once one has arrived it stays in force while the control plane is unreachable.
 /// </summary>
-internal sealed class RemotePlaybackAccess(TimeProvider time) : IPlaybackAccess
+internal sealed class RemotePlaybackAccess(TimeProvider time, RecentObjectCache? cache = null) : IPlaybackAccess
 {
     private volatile Snapshot? _snapshot;
 
@@ -29,7 +29,7 @@ internal sealed class RemotePlaybackAccess(TimeProvider time) : IPlaybackAccess
     public bool IsPrivate(ReadOnlySpan<char> stream)
     {
         Snapshot? snapshot = _snapshot;
-        return snapshot is null || (snapshot.PrivateCount != 0 && snapshot.PrivateSlugs.Contains(stream));
+        return snapshot is null || (snapshot.PrivateCount != 0 && snapshot.PrivateChannelIds.ContainsKey(stream));
     }
 
     public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
@@ -37,7 +37,8 @@ internal sealed class RemotePlaybackAccess(TimeProvider time) : IPlaybackAccess
         expiresAt = default;
         Snapshot? snapshot = _snapshot;
         if (snapshot is null
-            || PlaybackToken.Verify(token, stream, time.GetUtcNow().ToUnixTimeSeconds(), snapshot.Keys) != PlaybackTokenResult.Valid
+            || !snapshot.PrivateChannelIds.TryGetValue(stream, out string? channelId)
+            || PlaybackToken.Verify(token, stream, channelId, time.GetUtcNow().ToUnixTimeSeconds(), snapshot.Keys) != PlaybackTokenResult.Valid
             || !PlaybackToken.TryParse(token, out _, out _, out long expires, out _))
         {
             return false;
@@ -51,13 +52,38 @@ internal sealed class RemotePlaybackAccess(TimeProvider time) : IPlaybackAccess
     public void Apply(PlaybackNodeSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        if (snapshot.Version is not { Length: > 0 } || snapshot.PrivateChannels is null || snapshot.CurrentKey is null)
+        if (snapshot.Version is not { Length: > 0 } || snapshot.CurrentKey is null)
         {
-            throw new FormatException("The playback access snapshot lacks its version, channel list or current key.");
+            throw new FormatException("The playback access snapshot lacks its version or current key.");
+        }
+
+        if (snapshot.Channels is null)
+        {
+            // A control node from before tokens were bound to channel ids: no token it mints would verify here.
+            throw new FormatException("The playback access snapshot lacks the private channels' ids: upgrade the control node to this version.");
+        }
+
+        var channels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var channel in snapshot.Channels)
+        {
+            if (channel?.Slug is not { Length: > 0 } slug || channel.Id is not { Length: > 0 } id)
+            {
+                throw new FormatException("A private channel in the playback access snapshot lacks its slug or id.");
+            }
+
+            channels[slug] = id;
         }
 
         var keys = new PlaybackKeyRing(ToKey(snapshot.CurrentKey), snapshot.PreviousKey is { } previous ? ToKey(previous) : null);
-        _snapshot = new Snapshot(snapshot.Version, new HashSet<string>(snapshot.PrivateChannels, StringComparer.Ordinal), keys);
+        var before = _snapshot;
+        // A stream that stops being private (its channel deleted or made public), or whose slug another channel took:
+        // this node's cached copies of it were read with a token and must not be served without one, or to the new
+        // channel's viewers. They go before the new snapshot is in force (while it still needs a token) and again after
+        // it (a read that was in flight meanwhile).
+        var gone = before is null ? [] : before.Channels.Where(c => !channels.TryGetValue(c.Key, out string? id) || id != c.Value).Select(c => c.Key).ToList();
+        foreach (string slug in gone) cache?.InvalidatePrefix(slug + "/");
+        _snapshot = new Snapshot(snapshot.Version, channels, keys);
+        foreach (string slug in gone) cache?.InvalidatePrefix(slug + "/");
     }
 
     private static PlaybackSigningKey ToKey(PlaybackNodeKey key)
@@ -70,13 +96,17 @@ internal sealed class RemotePlaybackAccess(TimeProvider time) : IPlaybackAccess
         return new PlaybackSigningKey(key.Id, Base64Url.DecodeFromChars(key.Secret));
     }
 
-    private sealed class Snapshot(string version, HashSet<string> privateSlugs, PlaybackKeyRing keys)
+    private sealed class Snapshot(string version, Dictionary<string, string> privateChannels, PlaybackKeyRing keys)
     {
         public string Version { get; } = version;
 
-        public int PrivateCount { get; } = privateSlugs.Count;
+        public int PrivateCount { get; } = privateChannels.Count;
 
-        public HashSet<string>.AlternateLookup<ReadOnlySpan<char>> PrivateSlugs { get; } = privateSlugs.GetAlternateLookup<ReadOnlySpan<char>>();
+        public IReadOnlyDictionary<string, string> Channels { get; } = privateChannels;
+
+        /// <summary>Slug → id of the private channel that holds it, looked up by span.</summary>
+        public Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> PrivateChannelIds { get; } =
+            privateChannels.GetAlternateLookup<ReadOnlySpan<char>>();
 
         public PlaybackKeyRing Keys { get; } = keys;
     }
@@ -134,7 +164,7 @@ internal sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess acces
                 access.Apply(snapshot);
                 if (first)
                 {
-                    LogFirstSnapshot(snapshot.PrivateChannels.Count, snapshot.CurrentKey.Id);
+                    LogFirstSnapshot(snapshot.Channels!.Count, snapshot.CurrentKey.Id);
                 }
             }
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Security.Cryptography;
+using Broadcast.Control.Channels;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
 using Microsoft.Extensions.Logging;
@@ -28,10 +29,14 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
     public bool IsPrivate(ReadOnlySpan<char> slug)
     {
         Snapshot snapshot = _snapshot;
-        return snapshot.PrivateCount != 0 && snapshot.PrivateSlugs.Contains(slug);
+        return snapshot.PrivateCount != 0 && snapshot.PrivateChannelIds.ContainsKey(slug);
     }
 
-    /// <summary>Checks a token for a stream against the keys in force.</summary>
+    /// <summary>
+    /// Checks a token for a private channel's stream against the keys in force and the channel that holds the slug now
+    /// (a token signed for a deleted channel with the same slug is refused). A slug that is not private has no channel
+    /// here: <see cref="PlaybackTokenResult.UnknownChannel"/>.
+    /// </summary>
     public PlaybackTokenResult Verify(ReadOnlySpan<char> slug, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
     {
         expiresAt = default;
@@ -41,7 +46,12 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
             return PlaybackTokenResult.UnknownKey;
         }
 
-        PlaybackTokenResult result = PlaybackToken.Verify(token, slug, time.GetUtcNow().ToUnixTimeSeconds(), snapshot.Keys);
+        if (!snapshot.PrivateChannelIds.TryGetValue(slug, out string? channelId))
+        {
+            return PlaybackTokenResult.UnknownChannel;
+        }
+
+        PlaybackTokenResult result = PlaybackToken.Verify(token, slug, channelId, time.GetUtcNow().ToUnixTimeSeconds(), snapshot.Keys);
         if (result == PlaybackTokenResult.Valid && PlaybackToken.TryParse(token, out _, out _, out long expires, out _))
         {
             expiresAt = DateTimeOffset.FromUnixTimeSeconds(expires);
@@ -53,13 +63,16 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
     /// <summary>The keys in force (null before the first refresh).</summary>
     public PlaybackKeyRing? Keys => _snapshot.Keys;
 
-    /// <summary>The private channels' slugs in the current snapshot (for cluster nodes without the database).</summary>
-    public IReadOnlyCollection<string> PrivateSlugs => _snapshot.PrivateSlugs.Set;
+    /// <summary>The private channels in the current snapshot, slug to channel id (for cluster nodes without the database).</summary>
+    public IReadOnlyDictionary<string, string> PrivateChannels => _snapshot.PrivateChannelIds.Dictionary;
 
-    /// <summary>Signs a token for <paramref name="slug"/> that expires after <paramref name="lifetime"/> (1 s to 7 days).</summary>
-    public async Task<MintedPlaybackToken> MintAsync(string slug, TimeSpan lifetime, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Signs a token for <paramref name="channel"/>'s stream, bound to its slug and its id, that expires after
+    /// <paramref name="lifetime"/> (1 s to 7 days).
+    /// </summary>
+    public async Task<MintedPlaybackToken> MintAsync(Channel channel, TimeSpan lifetime, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(slug);
+        ArgumentNullException.ThrowIfNull(channel);
         if (lifetime < TimeSpan.FromSeconds(1) || lifetime > MaxLifetime)
         {
             throw new ArgumentOutOfRangeException(nameof(lifetime), "A token lives from 1 second to 7 days.");
@@ -67,7 +80,7 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
 
         PlaybackKeyRing keys = _snapshot.Keys ?? await RefreshAsync(cancellationToken).ConfigureAwait(false);
         long expires = time.GetUtcNow().Add(lifetime).ToUnixTimeSeconds();
-        return new MintedPlaybackToken(PlaybackToken.Sign(slug, expires, keys.Current), DateTimeOffset.FromUnixTimeSeconds(expires));
+        return new MintedPlaybackToken(PlaybackToken.Sign(channel.Slug, channel.Id, expires, keys.Current), DateTimeOffset.FromUnixTimeSeconds(expires));
     }
 
     /// <summary>Makes a channel private or public; false when no such channel.</summary>
@@ -130,9 +143,9 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
     /// <summary>Reloads private channels and keys from the database (creating the first key when there is none).</summary>
     public async Task<PlaybackKeyRing> RefreshAsync(CancellationToken cancellationToken = default)
     {
-        var slugs = await Sql.QueryAsync(database,
-            "SELECT c.slug FROM private_playback_channels p JOIN channels c ON c.id = p.channel_id", _ => { }, r => r.GetString(0),
-            cancellationToken).ConfigureAwait(false);
+        var channels = await Sql.QueryAsync(database,
+            "SELECT c.slug, c.id FROM private_playback_channels p JOIN channels c ON c.id = p.channel_id", _ => { },
+            r => KeyValuePair.Create(r.GetString(0), r.GetString(1)), cancellationToken).ConfigureAwait(false);
         var keys = await LoadKeysAsync(cancellationToken).ConfigureAwait(false);
         if (keys.Count == 0)
         {
@@ -142,7 +155,7 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
         }
 
         var ring = new PlaybackKeyRing(keys[0], keys.Count > 1 ? keys[1] : null);
-        _snapshot = new Snapshot(new HashSet<string>(slugs, StringComparer.Ordinal), ring);
+        _snapshot = new Snapshot(new Dictionary<string, string>(channels, StringComparer.Ordinal), ring);
         return ring;
     }
 
@@ -188,13 +201,15 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
     // The row id is bound into the ciphertext, so a ciphertext copied onto another key row does not decrypt.
     private static string AssociatedData(string keyId) => "playback-signing-key:" + keyId;
 
-    private sealed class Snapshot(HashSet<string> privateSlugs, PlaybackKeyRing? keys)
+    private sealed class Snapshot(Dictionary<string, string> privateChannels, PlaybackKeyRing? keys)
     {
-        public static readonly Snapshot Empty = new([], null);
+        public static readonly Snapshot Empty = new(new Dictionary<string, string>(StringComparer.Ordinal), null);
 
-        public int PrivateCount { get; } = privateSlugs.Count;
+        public int PrivateCount { get; } = privateChannels.Count;
 
-        public HashSet<string>.AlternateLookup<ReadOnlySpan<char>> PrivateSlugs { get; } = privateSlugs.GetAlternateLookup<ReadOnlySpan<char>>();
+        /// <summary>Slug → id of the channel that holds it, looked up by span.</summary>
+        public Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> PrivateChannelIds { get; } =
+            privateChannels.GetAlternateLookup<ReadOnlySpan<char>>();
 
         public PlaybackKeyRing? Keys { get; } = keys;
     }

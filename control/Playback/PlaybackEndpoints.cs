@@ -69,7 +69,7 @@ public static class PlaybackEndpoints
             return RequestBodies.NotFound("Channel", id);
         }
 
-        var minted = await access.MintAsync(channel.Slug, TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
+        var minted = await access.MintAsync(channel, TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
         string query = "?token=" + minted.Token;
         return Results.Json(new PlaybackTokenResponse(minted.Token, urls.HlsUrl(context.Request, channel.Slug) + query,
             urls.DashUrl(context.Request, channel.Slug) + query, minted.ExpiresAt), PlaybackJsonContext.Default.PlaybackTokenResponse);

@@ -13,32 +13,45 @@ public enum PlaybackTokenResult
     Expired,
     UnknownKey,
     BadSignature,
+
+    /// <summary>The stream is no private channel this node knows, so there is no channel for the token to belong to.</summary>
+    UnknownChannel,
 }
 
 /// <summary>
 /// A signed playback token: <c>{keyId}.{expires}.{mac}</c>, URL-safe without escaping, in the style of
 /// CloudFront's and Akamai's path-scoped tokens. <c>expires</c> is Unix seconds (decimal, no sign, no leading
 /// zero); <c>mac</c> is base64url (no padding) of HMAC-SHA256 under the key named by <c>keyId</c> over
-/// <c>"bpt1\n" + scope + "\n" + expires + "\n" + keyId</c>, where the scope is the stream's path prefix
-/// <c>/live/{stream}/</c>. The scope is not in the token: the verifier rebuilds it from the request path, so a
-/// token works for every object under that prefix (master, media playlists, MPD, init and media segments of every
-/// rendition) and for no other stream. The token is valid while now &lt; expires.
+/// <c>"bpt2\n" + scope + "\n" + channelId + "\n" + expires + "\n" + keyId</c>, where the scope is the stream's path
+/// prefix <c>/live/{stream}/</c> and the channel id is the id of the channel that held the slug when the token was
+/// signed. Neither is in the token: the verifier rebuilds the scope from the request path and takes the channel id
+/// from its list of private channels, so a token works for every object under that prefix (master, media playlists,
+/// MPD, init and media segments of every rendition) of that one channel, for no other stream, and not for a later
+/// channel that takes the slug of a deleted one. The token is valid while now &lt; expires.
 /// </summary>
+/// <remarks>
+/// "bpt1" tokens (signed over the scope alone, before channel ids were bound) no longer verify: a slug freed by a
+/// deleted channel could otherwise be opened with its old tokens.
+/// </remarks>
 public static class PlaybackToken
 {
     public const int MaxKeyIdLength = 16;
     public const int MacLength = 43; // base64url of 32 bytes, no padding
     public const int MaxExpiryDigits = 11; // Unix seconds up to year 5138
     public const int MaxLength = MaxKeyIdLength + 1 + MaxExpiryDigits + 1 + MacLength;
-    private const string Domain = "bpt1";
+    private const string Domain = "bpt2";
 
     /// <summary>The path prefix a token for <paramref name="stream"/> covers.</summary>
     public static string ScopeOf(string stream) => "/live/" + stream + "/";
 
-    /// <summary>Signs a token for <paramref name="stream"/> (a channel slug) valid until <paramref name="expiresUnixSeconds"/>.</summary>
-    public static string Sign(string stream, long expiresUnixSeconds, PlaybackSigningKey key)
+    /// <summary>
+    /// Signs a token for <paramref name="stream"/> (a channel slug) of the channel <paramref name="channelId"/>, valid
+    /// until <paramref name="expiresUnixSeconds"/>.
+    /// </summary>
+    public static string Sign(string stream, string channelId, long expiresUnixSeconds, PlaybackSigningKey key)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrEmpty(channelId);
         ArgumentNullException.ThrowIfNull(key);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(expiresUnixSeconds);
         string expires = expiresUnixSeconds.ToString(CultureInfo.InvariantCulture);
@@ -48,17 +61,19 @@ public static class PlaybackToken
         }
 
         Span<byte> mac = stackalloc byte[32];
-        ComputeMac(key.Secret, stream, expires, key.Id, mac);
+        ComputeMac(key.Secret, stream, channelId, expires, key.Id, mac);
         return string.Concat(key.Id, ".", expires, ".", Base64Url.EncodeToString(mac));
     }
 
     /// <summary>
-    /// Checks <paramref name="token"/> for <paramref name="stream"/> at <paramref name="nowUnixSeconds"/>. The parser is
-    /// strict: exactly three dot-separated fields, an id of [A-Za-z0-9_-], a decimal expiry, a 43-character MAC.
-    /// The MAC is compared in constant time, and it is checked before the expiry so that an attacker learns nothing
-    /// about a forged token's expiry from the answer (which is the same 403 anyway).
+    /// Checks <paramref name="token"/> for <paramref name="stream"/> of the channel <paramref name="channelId"/> at
+    /// <paramref name="nowUnixSeconds"/>. The parser is strict: exactly three dot-separated fields, an id of
+    /// [A-Za-z0-9_-], a decimal expiry, a 43-character MAC. The MAC is compared in constant time, and it is checked
+    /// before the expiry so that an attacker learns nothing about a forged token's expiry from the answer (which is the
+    /// same 403 anyway).
     /// </summary>
-    public static PlaybackTokenResult Verify(ReadOnlySpan<char> token, ReadOnlySpan<char> stream, long nowUnixSeconds, PlaybackKeyRing keys)
+    public static PlaybackTokenResult Verify(ReadOnlySpan<char> token, ReadOnlySpan<char> stream, ReadOnlySpan<char> channelId, long nowUnixSeconds,
+        PlaybackKeyRing keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         if (!TryParse(token, out ReadOnlySpan<char> keyId, out ReadOnlySpan<char> expires, out long expiresAt, out ReadOnlySpan<char> macText))
@@ -85,8 +100,13 @@ public static class PlaybackToken
             return PlaybackTokenResult.UnknownKey;
         }
 
+        if (channelId.IsEmpty)
+        {
+            return PlaybackTokenResult.BadSignature;
+        }
+
         Span<byte> expected = stackalloc byte[32];
-        ComputeMac(key.Secret, stream, expires, keyId, expected);
+        ComputeMac(key.Secret, stream, channelId, expires, keyId, expected);
         if (!CryptographicOperations.FixedTimeEquals(expected, presented))
         {
             return PlaybackTokenResult.BadSignature;
@@ -165,11 +185,13 @@ public static class PlaybackToken
         return true;
     }
 
-    private static void ComputeMac(ReadOnlySpan<byte> secret, ReadOnlySpan<char> stream, ReadOnlySpan<char> expires, ReadOnlySpan<char> keyId,
-        Span<byte> destination)
+    private static void ComputeMac(ReadOnlySpan<byte> secret, ReadOnlySpan<char> stream, ReadOnlySpan<char> channelId, ReadOnlySpan<char> expires,
+        ReadOnlySpan<char> keyId, Span<byte> destination)
     {
-        // "bpt1\n/live/{stream}/\n{expires}\n{keyId}" in ASCII; a stream name is at most a few hundred characters.
-        int length = Domain.Length + 1 + 6 + Encoding.UTF8.GetByteCount(stream) + 1 + 1 + expires.Length + 1 + keyId.Length;
+        // "bpt2\n/live/{stream}/\n{channelId}\n{expires}\n{keyId}"; a stream name and a channel id are at most a few
+        // hundred characters.
+        int length = Domain.Length + 1 + 6 + Encoding.UTF8.GetByteCount(stream) + 1 + 1 + Encoding.UTF8.GetByteCount(channelId) + 1 + expires.Length + 1
+            + keyId.Length;
         byte[]? rented = null;
         Span<byte> message = length <= 512 ? stackalloc byte[512] : (rented = new byte[length]);
         int n = 0;
@@ -178,6 +200,8 @@ public static class PlaybackToken
         n += Encoding.ASCII.GetBytes("/live/", message[n..]);
         n += Encoding.UTF8.GetBytes(stream, message[n..]);
         message[n++] = (byte)'/';
+        message[n++] = (byte)'\n';
+        n += Encoding.UTF8.GetBytes(channelId, message[n..]);
         message[n++] = (byte)'\n';
         n += Encoding.ASCII.GetBytes(expires, message[n..]);
         message[n++] = (byte)'\n';

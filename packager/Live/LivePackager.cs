@@ -30,6 +30,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly ConcurrentDictionary<Task, byte> _packaging = new();
+    // Per stream name: packagings under way, from the publish (before the first frame is probed) until the final
+    // manifests are written and StreamFinished has been raised.
+    private readonly ConcurrentDictionary<string, int> _handling = new(StringComparer.Ordinal);
     // Per channel: the last window of its previous unrecorded broadcast, deleted once the next broadcast replaced its playlists.
     private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _leftovers = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
@@ -59,6 +62,12 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     public StreamPackagerStatus? Find(string channel) =>
         _active.TryGetValue(channel, out var p) ? p.Status : _finished.GetValueOrDefault(channel);
+
+    /// <summary>
+    /// True while a broadcast of <paramref name="channel"/> is being packaged here: from its publish until its final
+    /// manifests are written, including the seconds after the publisher left (the store still gets objects then).
+    /// </summary>
+    public bool IsPackaging(string channel) => _handling.TryGetValue(channel, out int n) && n > 0;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -96,10 +105,17 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     {
         // Open the reader now, on the publisher's thread, so no frame published from here on is missed.
         var reader = stream.OpenReader("packager", capacity: 4096, consumeOnWriterThread: true);
+        string name = stream.Name;
+        _handling.AddOrUpdate(name, 1, static (_, n) => n + 1);
         var task = Task.Run(() => PackageAsync(stream, reader, _stopping.Token));
         _tasks.TryAdd(task, 0);
         _packaging.TryAdd(task, 0);
-        _ = task.ContinueWith(t => { _tasks.TryRemove(t, out _); _packaging.TryRemove(t, out _); }, TaskScheduler.Default);
+        _ = task.ContinueWith(t =>
+        {
+            _tasks.TryRemove(t, out _);
+            _packaging.TryRemove(t, out _);
+            if (_handling.AddOrUpdate(name, 0, static (_, n) => n - 1) <= 0) _handling.TryRemove(new KeyValuePair<string, int>(name, 0));
+        }, TaskScheduler.Default);
     }
 
     private async Task PackageAsync(LiveStream stream, LiveStreamReader reader, CancellationToken cancellationToken)

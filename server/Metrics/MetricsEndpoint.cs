@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
 using Broadcast.Origin;
@@ -7,14 +9,32 @@ using Broadcast.Transcoder;
 
 namespace Broadcast.Server.Metrics;
 
-/// <summary><c>GET /metrics</c>: per-stream ingest counters, packager progress, connections and viewers in Prometheus text.</summary>
+/// <summary>
+/// <c>GET /metrics</c>: per-stream ingest counters, packager progress, connections and viewers in Prometheus text.
+/// A private channel (private playback) is never named: its streams are summed into one series per metric under
+/// <c>stream="_private"</c> (a value no slug can take; gauges that do not add up take the worst stream's value).
+/// With <c>Metrics:Token</c> set, a scrape must send <c>Authorization: Bearer {token}</c>.
+/// </summary>
 internal static class MetricsEndpoint
 {
+    /// <summary>The label value under which every private channel's samples are aggregated.</summary>
+    public const string PrivateStreams = "_private";
+
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder endpoints)
     {
+        byte[]? token = endpoints.ServiceProvider.GetRequiredService<IConfiguration>()["Metrics:Token"] is { Length: > 0 } configured
+            ? SHA256.HashData(Encoding.UTF8.GetBytes(configured.Trim()))
+            : null;
         endpoints.MapGet("/metrics", (HttpContext context) =>
         {
+            if (token is not null && !HasToken(context.Request, token))
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"metrics\"";
+                return Results.StatusCode(StatusCodes.Status401Unauthorized);
+            }
+
             var services = context.RequestServices;
+            var access = services.GetService<IPlaybackAccess>();
             var text = Render(
                 services.GetService<LiveStreamRegistry>(),
                 services.GetService<IRtmpConnections>(),
@@ -23,14 +43,29 @@ internal static class MetricsEndpoint
                 services.GetService<ITranscoderStatus>(),
                 services.GetService<IUploadBacklog>(),
                 limits: services.GetService<RtmpServer>()?.Limits,
-                memory: services.GetService<RtmpServer>()?.Memory);
+                memory: services.GetService<RtmpServer>()?.Memory,
+                isPrivate: access is null ? null : access.IsPrivate);
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
     }
 
+    /// <summary>Bearer token compared in constant time (as hashes, so the length does not show either).</summary>
+    private static bool HasToken(HttpRequest request, byte[] expectedHash)
+    {
+        string header = request.Headers.Authorization.ToString();
+        const string Bearer = "Bearer ";
+        if (!header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase)) return false;
+        byte[] presented = SHA256.HashData(Encoding.UTF8.GetBytes(header[Bearer.Length..].Trim()));
+        return CryptographicOperations.FixedTimeEquals(presented, expectedHash);
+    }
+
+    /// <summary>Tells whether a stream (channel slug) is private; <see cref="IPlaybackAccess.IsPrivate"/> fits.</summary>
+    internal delegate bool PrivateStreamCheck(ReadOnlySpan<char> stream);
+
     internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
-        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null)
+        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null,
+        PrivateStreamCheck? isPrivate = null)
     {
         var w = new PrometheusTextWriter();
         if (connections is not null)
@@ -56,44 +91,57 @@ internal static class MetricsEndpoint
             w.Family("broadcast_rtmp_memory_budget_bytes", "gauge", "Rtmp:MemoryBudgetTotal.")
              .Sample("broadcast_rtmp_memory_budget_bytes", memory.Limit);
         }
+        // Which label a stream's samples go under: its slug, or the one aggregate of the private channels.
+        string LabelOf(string stream) => isPrivate is not null && isPrivate(stream) ? PrivateStreams : stream;
         if (streams is not null)
         {
             var active = streams.Active;
             w.Family("broadcast_streams_live", "gauge", "Streams being published now.").Sample("broadcast_streams_live", active.Count);
-            w.Family("broadcast_stream_received_bytes_total", "counter", "Media payload bytes received from the encoder.");
-            w.Family("broadcast_stream_video_frames_total", "counter", "Video frames received from the encoder.");
-            w.Family("broadcast_stream_audio_frames_total", "counter", "Audio frames received from the encoder.");
-            w.Family("broadcast_stream_bitrate_bits_per_second", "gauge", "Ingest bitrate over the last seconds.");
-            w.Family("broadcast_stream_video_fps", "gauge", "Video frames per second received over the last seconds.");
-            w.Family("broadcast_stream_keyframe_interval_seconds", "gauge", "Media time between the last two keyframes.");
-            w.Family("broadcast_stream_reader_dropped_frames_total", "counter", "Frames slow readers lost (resynced at the next keyframe).");
-            w.Family("broadcast_stream_uptime_seconds", "gauge", "Seconds since the publish started.");
+            var bytes = new StreamSeries("broadcast_stream_received_bytes_total", Aggregate.Sum);
+            var videoFrames = new StreamSeries("broadcast_stream_video_frames_total", Aggregate.Sum);
+            var audioFrames = new StreamSeries("broadcast_stream_audio_frames_total", Aggregate.Sum);
+            var bitrate = new StreamSeries("broadcast_stream_bitrate_bits_per_second", Aggregate.Sum);
+            var fps = new StreamSeries("broadcast_stream_video_fps", Aggregate.Min);
+            var keyframes = new StreamSeries("broadcast_stream_keyframe_interval_seconds", Aggregate.Max);
+            var dropped = new StreamSeries("broadcast_stream_reader_dropped_frames_total", Aggregate.Sum);
+            var uptime = new StreamSeries("broadcast_stream_uptime_seconds", Aggregate.Max);
             foreach (var stream in active)
             {
                 var s = stream.Statistics;
-                var label = ("stream", stream.Name);
-                w.Sample("broadcast_stream_received_bytes_total", s.Bytes, label)
-                 .Sample("broadcast_stream_video_frames_total", s.VideoFrames, label)
-                 .Sample("broadcast_stream_audio_frames_total", s.AudioFrames, label)
-                 .Sample("broadcast_stream_bitrate_bits_per_second", s.BitsPerSecond, label)
-                 .Sample("broadcast_stream_video_fps", s.VideoFpsMilli / 1000.0, label)
-                 .Sample("broadcast_stream_keyframe_interval_seconds", s.KeyframeIntervalMs / 1000.0, label)
-                 .Sample("broadcast_stream_reader_dropped_frames_total", s.FramesDroppedByReaders, label)
-                 .Sample("broadcast_stream_uptime_seconds", (stream.TimeProvider.GetUtcNow() - stream.StartedAt).TotalSeconds, label);
+                string label = LabelOf(stream.Name);
+                bytes.Add(label, s.Bytes);
+                videoFrames.Add(label, s.VideoFrames);
+                audioFrames.Add(label, s.AudioFrames);
+                bitrate.Add(label, s.BitsPerSecond);
+                fps.Add(label, s.VideoFpsMilli / 1000.0);
+                keyframes.Add(label, s.KeyframeIntervalMs / 1000.0);
+                dropped.Add(label, s.FramesDroppedByReaders);
+                uptime.Add(label, (stream.TimeProvider.GetUtcNow() - stream.StartedAt).TotalSeconds);
             }
+            bytes.Write(w, "counter", "Media payload bytes received from the encoder.");
+            videoFrames.Write(w, "counter", "Video frames received from the encoder.");
+            audioFrames.Write(w, "counter", "Audio frames received from the encoder.");
+            bitrate.Write(w, "gauge", "Ingest bitrate over the last seconds.");
+            fps.Write(w, "gauge", "Video frames per second received over the last seconds.");
+            keyframes.Write(w, "gauge", "Media time between the last two keyframes.");
+            dropped.Write(w, "counter", "Frames slow readers lost (resynced at the next keyframe).");
+            uptime.Write(w, "gauge", "Seconds since the publish started.");
         }
         if (packager is not null)
         {
-            w.Family("broadcast_packager_segments_total", "counter", "Segments written for the stream's current broadcast.");
-            w.Family("broadcast_packager_last_segment_seconds", "gauge", "Duration of the newest segment.");
-            w.Family("broadcast_packager_warnings", "gauge", "Packaging warnings standing for the stream.");
+            var segments = new StreamSeries("broadcast_packager_segments_total", Aggregate.Sum);
+            var lastSegment = new StreamSeries("broadcast_packager_last_segment_seconds", Aggregate.Max);
+            var warnings = new StreamSeries("broadcast_packager_warnings", Aggregate.Sum);
             foreach (var status in packager.Streams)
             {
-                var label = ("stream", status.Channel);
-                w.Sample("broadcast_packager_segments_total", status.SegmentsWritten, label)
-                 .Sample("broadcast_packager_last_segment_seconds", status.LastSegmentDuration?.TotalSeconds ?? 0, label)
-                 .Sample("broadcast_packager_warnings", status.Warnings.Count, label);
+                string label = LabelOf(status.Channel);
+                segments.Add(label, status.SegmentsWritten);
+                lastSegment.Add(label, status.LastSegmentDuration?.TotalSeconds ?? 0);
+                warnings.Add(label, status.Warnings.Count);
             }
+            segments.Write(w, "counter", "Segments written for the stream's current broadcast.");
+            lastSegment.Write(w, "gauge", "Duration of the newest segment.");
+            warnings.Write(w, "gauge", "Packaging warnings standing for the stream.");
         }
         if (backlog?.GetStatus() is { } store)
         {
@@ -108,28 +156,75 @@ internal static class MetricsEndpoint
         {
             w.Family("broadcast_transcoder_backend_info", "gauge", "The encoder back-end the start-up probe chose (1 for the chosen one).")
              .Sample("broadcast_transcoder_backend_info", 1, ("backend", transcoder.Backend ?? "none"));
-            w.Family("broadcast_transcode_speed", "gauge", "ffmpeg's reported speed for the stream's ladder (1.0 = real time).");
-            w.Family("broadcast_transcode_restarts_total", "counter", "Times the stream's ffmpeg was restarted.");
-            w.Family("broadcast_transcode_dropped_frames_total", "counter", "Frames ffmpeg dropped for the stream.");
-            w.Family("broadcast_transcode_shed_renditions", "gauge", "Renditions shed because the machine could not keep up.");
+            var speed = new StreamSeries("broadcast_transcode_speed", Aggregate.Min);
+            var restarts = new StreamSeries("broadcast_transcode_restarts_total", Aggregate.Sum);
+            var transcodeDropped = new StreamSeries("broadcast_transcode_dropped_frames_total", Aggregate.Sum);
+            var shed = new StreamSeries("broadcast_transcode_shed_renditions", Aggregate.Sum);
             foreach (var status in transcoder.Streams)
             {
-                var label = ("stream", status.Channel);
-                w.Sample("broadcast_transcode_speed", status.Speed ?? 0, label)
-                 .Sample("broadcast_transcode_restarts_total", status.Restarts, label)
-                 .Sample("broadcast_transcode_dropped_frames_total", status.DroppedFrames, label)
-                 .Sample("broadcast_transcode_shed_renditions", status.Shed.Count, label);
+                string label = LabelOf(status.Channel);
+                speed.Add(label, status.Speed ?? 0);
+                restarts.Add(label, status.Restarts);
+                transcodeDropped.Add(label, status.DroppedFrames);
+                shed.Add(label, status.Shed.Count);
             }
+            speed.Write(w, "gauge", "ffmpeg's reported speed for the stream's ladder (1.0 = real time).");
+            restarts.Write(w, "counter", "Times the stream's ffmpeg was restarted.");
+            transcodeDropped.Write(w, "counter", "Frames ffmpeg dropped for the stream.");
+            shed.Write(w, "gauge", "Renditions shed because the machine could not keep up.");
         }
         if (viewers is not null && streams is not null)
         {
-            w.Family("broadcast_viewers", "gauge", "Distinct clients fetching the stream in the last 30 s.");
-            foreach (var stream in streams.Active) w.Sample("broadcast_viewers", viewers.GetViewers(stream.Name), ("stream", stream.Name));
+            var watching = new StreamSeries("broadcast_viewers", Aggregate.Sum);
+            foreach (var stream in streams.Active) watching.Add(LabelOf(stream.Name), viewers.GetViewers(stream.Name));
+            watching.Write(w, "gauge", "Distinct clients fetching the stream in the last 30 s.");
         }
         // The managed heap as the last GC left it: with RSS (from /proc) it tells a leak from the GC's own growth (bench/soak.sh).
         var gc = GC.GetGCMemoryInfo();
         w.Family("broadcast_gc_heap_bytes", "gauge", "Managed heap size after the last garbage collection.").Sample("broadcast_gc_heap_bytes", gc.HeapSizeBytes);
         w.Family("broadcast_gc_committed_bytes", "gauge", "Memory the GC has committed.").Sample("broadcast_gc_committed_bytes", gc.TotalCommittedBytes);
         return w.ToString();
+    }
+
+    private enum Aggregate
+    {
+        Sum,
+        Min,
+        Max,
+    }
+
+    /// <summary>
+    /// One metric's samples by stream label, in the order first seen. Several streams under one label (the private
+    /// aggregate) combine: counters and additive gauges sum, a speed or frame rate keeps the lowest, an interval or
+    /// age the highest, so the aggregate still shows the worst stream.
+    /// </summary>
+    private sealed class StreamSeries(string name, Aggregate aggregate)
+    {
+        private readonly List<(string Label, double Value)> _samples = [];
+        private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
+
+        public void Add(string label, double value)
+        {
+            if (!_index.TryGetValue(label, out int i))
+            {
+                _index[label] = _samples.Count;
+                _samples.Add((label, value));
+                return;
+            }
+
+            double current = _samples[i].Value;
+            _samples[i] = (label, aggregate switch
+            {
+                Aggregate.Min => Math.Min(current, value),
+                Aggregate.Max => Math.Max(current, value),
+                _ => current + value,
+            });
+        }
+
+        public void Write(PrometheusTextWriter w, string type, string help)
+        {
+            w.Family(name, type, help);
+            foreach (var (label, value) in _samples) w.Sample(name, value, ("stream", label));
+        }
     }
 }

@@ -4,7 +4,7 @@ namespace Broadcast.Server.ObjectNotifications;
 
 /// <summary>
 /// Sits between the upload queue and the S3 store on an ingest node: once a put has returned (the object is readable
-/// from S3), queues its key on <see cref="StoredObjectNotifier"/>. Reads, deletes and listings pass through.
+/// from S3), queues its key on <see cref="StoredObjectNotifier"/>; so does a delete. Reads and listings pass through.
 /// </summary>
 internal sealed class NotifyingSegmentStore(ISegmentStore inner, StoredObjectNotifier notifier) : ISegmentStore
 {
@@ -16,7 +16,12 @@ internal sealed class NotifyingSegmentStore(ISegmentStore inner, StoredObjectNot
 
     public ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
 
-    public ValueTask DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken) => inner.DeleteAsync(keys, cancellationToken);
+    /// <summary>Deletes are notified too: an origin-only node then drops its cached copy (a deleted channel's or recording's objects).</summary>
+    public async ValueTask DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)
+    {
+        await inner.DeleteAsync(keys, cancellationToken).ConfigureAwait(false);
+        foreach (string key in keys) notifier.Enqueue(key);
+    }
 
     public IAsyncEnumerable<string> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
 }

@@ -45,6 +45,29 @@ public sealed class RecentObjectCacheTests
     }
 
     [Fact]
+    public async Task Invalidating_a_stream_prefix_drops_only_that_streams_copies()
+    {
+        // An origin-only node whose private channel was deleted: what it read with a token goes, other streams stay.
+        InMemorySegmentStore inner = new();
+        RecentObjectCache cache = Create(inner);
+        foreach (string folder in new[] { "show/v0/", "showcase/v0/" })
+        {
+            await WatchAsync(cache, folder);
+            await cache.PutAsync(folder + "b1-1.m4s", new byte[] { 1, 2, 3 }, "video/iso.segment", null, default);
+        }
+
+        Assert.Equal(4, cache.Count);
+        Assert.Equal(2, cache.InvalidatePrefix("show/"));
+        Assert.False(cache.Contains("show/v0/b1-1.m4s"));
+        Assert.False(cache.Contains("show/v0/index.m3u8"));
+        Assert.True(cache.Contains("showcase/v0/b1-1.m4s"));
+
+        // Gone from the store as well: the next read finds nothing instead of a copy.
+        await inner.DeleteAsync(["show/v0/b1-1.m4s", "show/v0/index.m3u8"], default);
+        Assert.Null(await cache.GetAsync("show/v0/b1-1.m4s", default));
+    }
+
+    [Fact]
     public async Task Same_bytes_give_the_same_etag_and_new_bytes_a_new_one()
     {
         RecentObjectCache cache = Create(new InMemorySegmentStore());

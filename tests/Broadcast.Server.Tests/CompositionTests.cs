@@ -16,7 +16,7 @@ public class CompositionTests
         await using var server = await InProcessServer.StartAsync();
 
         Assert.Equal("ok\n", await server.Http.GetStringAsync("/healthz"));
-        Assert.Equal("ready\n", await server.Http.GetStringAsync("/readyz"));
+        Assert.Equal("{\"status\":\"ready\",\"checks\":{\"database\":\"ok\",\"store\":\"ok\"}}", await server.Http.GetStringAsync("/readyz"));
 
         using var metrics = await server.Http.GetAsync("/metrics");
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", metrics.Content.Headers.ContentType!.ToString());

@@ -58,7 +58,7 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         Upcoming = (await schedule.ListEventsAsync(now, now.AddDays(60), channel.Id, cancellationToken).ConfigureAwait(false))
             .Where(e => e.IsOpen).Take(5).ToList();
         AntiforgeryToken = antiforgery.GetAndStoreTokens(HttpContext).RequestToken ?? "";
-        (PrivatePlayback, PreviewQuery) = await ChannelPrivatePlayback.PreviewAsync(HttpContext, channel.Slug, cancellationToken).ConfigureAwait(false);
+        (PrivatePlayback, PreviewQuery) = await ChannelPrivatePlayback.PreviewAsync(HttpContext, channel, cancellationToken).ConfigureAwait(false);
         return Page();
     }
 

@@ -1,3 +1,4 @@
+using Broadcast.Control.Channels;
 using Broadcast.Control.Playback;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,15 +9,15 @@ namespace Broadcast.Control.Dashboard.Pages;
 internal static class ChannelPrivatePlayback
 {
     /// <summary>Whether the channel is private, and the query the preview's playlist URL needs (a fresh token, or nothing).</summary>
-    public static async Task<(bool Private, string Query)> PreviewAsync(HttpContext context, string slug, CancellationToken cancellationToken)
+    public static async Task<(bool Private, string Query)> PreviewAsync(HttpContext context, Channel channel, CancellationToken cancellationToken)
     {
         var access = context.RequestServices.GetRequiredService<PlaybackAccessService>();
-        if (!access.IsPrivate(slug))
+        if (!access.IsPrivate(channel.Slug))
         {
             return (false, "");
         }
 
-        var token = await access.MintAsync(slug, PrivatePlayback.WatchTokenLifetime, cancellationToken).ConfigureAwait(false);
+        var token = await access.MintAsync(channel, PrivatePlayback.WatchTokenLifetime, cancellationToken).ConfigureAwait(false);
         return (true, "?token=" + token.Token);
     }
 

@@ -20,6 +20,9 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
 
     public DashboardRecording? Recording { get; private set; }
 
+    /// <summary>"&amp;token=…" when a private channel's page was opened with a good viewing token, for the links it shows.</summary>
+    public string TokenQuery { get; private set; } = "";
+
     /// <summary>The playlist the player opens (same origin, as the CSP requires).</summary>
     public string Source { get; internal set; } = "";
 
@@ -60,30 +63,64 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     };
 
     public async Task<IActionResult> OnGetAsync(string slug, string? recording, CancellationToken cancellationToken)
-        => await ResolveAsync(slug, recording, cancellationToken).ConfigureAwait(false)
-            && await PrivatePlayback.ApplyAsync(this, cancellationToken).ConfigureAwait(false) ? Page() : NotFound();
+    {
+        if (await FindAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
+        {
+            return NotFound();
+        }
+
+        Channel = channel;
+        var granted = PrivatePlayback.Authorize(this);
+        if (granted == WatchAccess.Refused)
+        {
+            // Nothing of the channel is looked up: a recording id asked for, real or not, gets this same page.
+            Mode = "private";
+            return Page();
+        }
+
+        if (!await ResolveAsync(channel, recording, cancellationToken).ConfigureAwait(false))
+        {
+            return NotFound();
+        }
+
+        if (granted == WatchAccess.Token)
+        {
+            TokenQuery = "&token=" + Uri.EscapeDataString(Request.Query["token"].ToString());
+        }
+
+        await PrivatePlayback.ApplyAsync(this, granted, cancellationToken).ConfigureAwait(false);
+        return Page();
+    }
 
     /// <summary>
     /// <c>?handler=State</c>: the mode alone, polled by watch.js every few seconds so the page turns into the player
-    /// when the encoder connects (even before the nominal start) and into "ended" when the broadcast stops.
+    /// when the encoder connects (even before the nominal start) and into "ended" when the broadcast stops. A private
+    /// channel answers "private" unless the poll carries the page's viewing token (or comes from an admin).
     /// </summary>
     public async Task<IActionResult> OnGetStateAsync(string slug, CancellationToken cancellationToken)
     {
         Response.Headers.CacheControl = "no-store";
-        return await ResolveAsync(slug, null, cancellationToken).ConfigureAwait(false)
-            && await PrivatePlayback.ApplyAsync(this, cancellationToken, mint: false).ConfigureAwait(false)
+        if (await FindAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
+        {
+            return NotFound();
+        }
+
+        Channel = channel;
+        if (PrivatePlayback.Authorize(this) == WatchAccess.Refused)
+        {
+            return new JsonResult(new { mode = "private", recording = (string?)null });
+        }
+
+        return await ResolveAsync(channel, null, cancellationToken).ConfigureAwait(false)
             ? new JsonResult(new { mode = Mode, recording = Recording?.Id })
             : NotFound();
     }
 
-    private async Task<bool> ResolveAsync(string slug, string? recording, CancellationToken cancellationToken)
-    {
-        if (!Slugs.IsValid(slug) || await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
-        {
-            return false;
-        }
+    private async Task<Channel?> FindAsync(string slug, CancellationToken cancellationToken)
+        => Slugs.IsValid(slug) ? await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) : null;
 
-        Channel = channel;
+    private async Task<bool> ResolveAsync(Channel channel, string? recording, CancellationToken cancellationToken)
+    {
         var recordings = await schedule.ListRecordingsAsync(channel.Id, cancellationToken).ConfigureAwait(false);
         if (recording is not null)
         {

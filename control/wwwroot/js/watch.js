@@ -7,11 +7,14 @@
 
     // Follow the channel: when its state changes (the encoder connects, the broadcast ends, the recording is
     // ready), load the page again in its new form. A recording being watched stays put.
+    // A private channel's page opened from a token link polls with the same token (else it reads as "private").
     if (mode !== 'recording') {
         const known = JSON.stringify({ mode, recording: document.getElementById('watch-recording') ? 'yes' : 'no' });
+        const token = new URLSearchParams(location.search).get('token');
+        const stateUrl = `${location.pathname}?handler=State` + (token ? `&token=${encodeURIComponent(token)}` : '');
         setInterval(async () => {
             try {
-                const r = await fetch(`${location.pathname}?handler=State`, { cache: 'no-store' });
+                const r = await fetch(stateUrl, { cache: 'no-store' });
                 if (!r.ok) return;
                 const s = await r.json();
                 const now = JSON.stringify({ mode: s.mode, recording: s.recording ? 'yes' : 'no' });

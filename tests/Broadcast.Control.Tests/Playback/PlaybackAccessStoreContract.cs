@@ -70,7 +70,7 @@ public abstract class PlaybackAccessStoreContract : IAsyncLifetime
         Assert.True(nodeB.IsPrivate(channel.Slug));
         Assert.False(nodeB.IsPrivate("members-onl"));
 
-        var token = await nodeA.MintAsync(channel.Slug, TimeSpan.FromMinutes(5));
+        var token = await nodeA.MintAsync(channel, TimeSpan.FromMinutes(5));
         Assert.Equal(PlaybackTokenResult.Valid, nodeB.Verify(channel.Slug, token.Token, out var expiresAt));
         Assert.Equal(token.ExpiresAt, expiresAt);
 
@@ -92,6 +92,31 @@ public abstract class PlaybackAccessStoreContract : IAsyncLifetime
         Assert.True(await nodeA.SetPrivateAsync(channel.Id, true));
         Assert.True(await Channels.DeleteAsync(channel.Id));
         Assert.Equal(0, await CountAsync("SELECT COUNT(*) FROM private_playback_channels"));
+    }
+
+    [Fact]
+    public async Task A_token_of_a_deleted_channel_does_not_verify_for_the_channel_that_takes_its_slug()
+    {
+        var node = NewNode();
+        var first = (await Channels.CreateAsync(new ChannelSpec("Reused Slug"))).Channel;
+        Assert.True(await node.SetPrivateAsync(first.Id, true));
+        var old = await node.MintAsync(first, TimeSpan.FromMinutes(5));
+        Assert.Equal(PlaybackTokenResult.Valid, node.Verify(first.Slug, old.Token, out _));
+
+        Assert.True(await Channels.DeleteAsync(first.Id));
+        await node.RefreshAsync();
+        Assert.False(node.IsPrivate(first.Slug));
+        Assert.Equal(PlaybackTokenResult.UnknownChannel, node.Verify(first.Slug, old.Token, out _));
+
+        var second = (await Channels.CreateAsync(new ChannelSpec("Reused Slug"))).Channel;
+        Assert.Equal(first.Slug, second.Slug);
+        Assert.True(await node.SetPrivateAsync(second.Id, true));
+        Assert.Equal(PlaybackTokenResult.BadSignature, node.Verify(second.Slug, old.Token, out _));
+        var otherNode = NewNode();
+        await otherNode.RefreshAsync();
+        Assert.Equal(PlaybackTokenResult.BadSignature, otherNode.Verify(second.Slug, old.Token, out _));
+        var current = await node.MintAsync(second, TimeSpan.FromMinutes(5));
+        Assert.Equal(PlaybackTokenResult.Valid, node.Verify(second.Slug, current.Token, out _));
     }
 
     [Fact]

@@ -12,27 +12,30 @@ public class PlaybackTokenTests
 
     private static PlaybackKeyRing Ring => new(KeyA, null);
 
+    /// <summary>The id of the channel that holds the slug "keynote" in these tests.</summary>
+    private const string Channel = "0199a0b1c2d37e4f8a9b0c1d2e3f4a5b";
+
     [Fact]
     public void A_signed_token_verifies_for_its_stream_until_its_expiry()
     {
-        string token = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        string token = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
 
-        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(token, "keynote", Now, Ring));
-        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(token, "keynote", Now + 59, Ring));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(token, "keynote", Channel, Now, Ring));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(token, "keynote", Channel, Now + 59, Ring));
         // The expiry is exclusive: at the second it names, the token is over.
-        Assert.Equal(PlaybackTokenResult.Expired, PlaybackToken.Verify(token, "keynote", Now + 60, Ring));
-        Assert.Equal(PlaybackTokenResult.Expired, PlaybackToken.Verify(token, "keynote", Now + 61, Ring));
+        Assert.Equal(PlaybackTokenResult.Expired, PlaybackToken.Verify(token, "keynote", Channel, Now + 60, Ring));
+        Assert.Equal(PlaybackTokenResult.Expired, PlaybackToken.Verify(token, "keynote", Channel, Now + 61, Ring));
     }
 
     [Fact]
     public void The_token_has_the_documented_shape_and_mac()
     {
-        string token = PlaybackToken.Sign("keynote", 1_800_000_060, KeyA);
+        string token = PlaybackToken.Sign("keynote", Channel, 1_800_000_060, KeyA);
         string[] parts = token.Split('.');
 
         Assert.Equal(["keya", "1800000060"], parts[..2]);
         byte[] expected = System.Security.Cryptography.HMACSHA256.HashData(
-            Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), Encoding.ASCII.GetBytes("bpt1\n/live/keynote/\n1800000060\nkeya"));
+            Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), Encoding.ASCII.GetBytes($"bpt2\n/live/keynote/\n{Channel}\n1800000060\nkeya"));
         Assert.Equal(System.Buffers.Text.Base64Url.EncodeToString(expected), parts[2]);
         Assert.Equal("/live/keynote/", PlaybackToken.ScopeOf("keynote"));
     }
@@ -44,21 +47,43 @@ public class PlaybackTokenTests
     [InlineData("")]
     public void A_token_for_one_stream_is_refused_for_another(string stream)
     {
-        string token = PlaybackToken.Sign("keynote", Now + 60, KeyA);
-        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(token, stream, Now, Ring));
+        string token = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(token, stream, Channel, Now, Ring));
+    }
+
+    [Fact]
+    public void A_token_is_bound_to_its_channel_not_only_to_the_slug()
+    {
+        // A channel deleted and another created with the same slug: the old channel's token does not open the new one.
+        string token = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
+        const string Successor = "0199a0b1c2d37e4f8a9b0c1d2e3f4a5c";
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(token, "keynote", Successor, Now, Ring));
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(token, "keynote", "", Now, Ring));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(PlaybackToken.Sign("keynote", Successor, Now + 60, KeyA), "keynote", Successor, Now, Ring));
+        Assert.Throws<ArgumentException>(() => PlaybackToken.Sign("keynote", "", Now + 60, KeyA));
+    }
+
+    [Fact]
+    public void A_token_in_the_old_slug_only_format_is_refused()
+    {
+        // "bpt1": signed over the scope, expiry and key id alone, as before channel ids were bound (a documented break).
+        byte[] mac = System.Security.Cryptography.HMACSHA256.HashData(
+            Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), Encoding.ASCII.GetBytes($"bpt1\n/live/keynote/\n{Now + 60}\nkeya"));
+        string old = $"keya.{Now + 60}.{System.Buffers.Text.Base64Url.EncodeToString(mac)}";
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(old, "keynote", Channel, Now, Ring));
     }
 
     [Fact]
     public void A_forged_mac_is_refused()
     {
-        string token = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        string token = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
         // Flip every position of the MAC in turn: each is a bad signature, never valid.
         int macStart = token.LastIndexOf('.') + 1;
         for (int i = macStart; i < token.Length; i++)
         {
             char replacement = token[i] == 'A' ? 'B' : 'A';
             string forged = string.Concat(token.AsSpan(0, i), replacement.ToString(), token.AsSpan(i + 1));
-            var result = PlaybackToken.Verify(forged, "keynote", Now, Ring);
+            var result = PlaybackToken.Verify(forged, "keynote", Channel, Now, Ring);
             // The last character holds 4 spare bits in base64url: a change there may leave an invalid encoding.
             Assert.True(result is PlaybackTokenResult.BadSignature or PlaybackTokenResult.Malformed, $"position {i}: {result}");
         }
@@ -68,49 +93,49 @@ public class PlaybackTokenTests
     public void A_token_signed_with_an_unknown_secret_under_a_known_id_is_refused()
     {
         var impostor = new PlaybackSigningKey("keya", new byte[32]);
-        string token = PlaybackToken.Sign("keynote", Now + 60, impostor);
-        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(token, "keynote", Now, Ring));
+        string token = PlaybackToken.Sign("keynote", Channel, Now + 60, impostor);
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(token, "keynote", Channel, Now, Ring));
     }
 
     [Fact]
     public void A_tampered_expiry_is_refused()
     {
-        string token = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        string token = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
         string extended = token.Replace($".{Now + 60}.", $".{Now + 86_400}.", StringComparison.Ordinal);
         Assert.NotEqual(token, extended);
-        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(extended, "keynote", Now, Ring));
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(extended, "keynote", Channel, Now, Ring));
 
         // Expired and then "renewed" by hand: still a bad signature, not valid.
-        string old = PlaybackToken.Sign("keynote", Now - 1, KeyA);
+        string old = PlaybackToken.Sign("keynote", Channel, Now - 1, KeyA);
         string renewed = old.Replace($".{Now - 1}.", $".{Now + 60}.", StringComparison.Ordinal);
-        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(renewed, "keynote", Now, Ring));
+        Assert.Equal(PlaybackTokenResult.BadSignature, PlaybackToken.Verify(renewed, "keynote", Channel, Now, Ring));
     }
 
     [Fact]
     public void An_unknown_key_id_is_refused()
     {
-        string token = PlaybackToken.Sign("keynote", Now + 60, KeyB);
-        Assert.Equal(PlaybackTokenResult.UnknownKey, PlaybackToken.Verify(token, "keynote", Now, Ring));
+        string token = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyB);
+        Assert.Equal(PlaybackTokenResult.UnknownKey, PlaybackToken.Verify(token, "keynote", Channel, Now, Ring));
     }
 
     [Fact]
     public void After_a_rotation_the_previous_key_still_verifies_and_two_rotations_later_it_does_not()
     {
-        string signedByA = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        string signedByA = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
         PlaybackKeyRing once = Ring.Rotate(KeyB);
         Assert.Same(KeyB, once.Current);
         Assert.Same(KeyA, once.Previous);
-        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(signedByA, "keynote", Now, once));
-        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(PlaybackToken.Sign("keynote", Now + 60, once.Current), "keynote", Now, once));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(signedByA, "keynote", Channel, Now, once));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(PlaybackToken.Sign("keynote", Channel, Now + 60, once.Current), "keynote", Channel, Now, once));
 
         PlaybackKeyRing twice = once.Rotate(KeyC);
-        Assert.Equal(PlaybackTokenResult.UnknownKey, PlaybackToken.Verify(signedByA, "keynote", Now, twice));
-        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(PlaybackToken.Sign("keynote", Now + 60, KeyB), "keynote", Now, twice));
+        Assert.Equal(PlaybackTokenResult.UnknownKey, PlaybackToken.Verify(signedByA, "keynote", Channel, Now, twice));
+        Assert.Equal(PlaybackTokenResult.Valid, PlaybackToken.Verify(PlaybackToken.Sign("keynote", Channel, Now + 60, KeyB), "keynote", Channel, Now, twice));
     }
 
     public static TheoryData<string, string> MalformedTokens()
     {
-        string good = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        string good = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
         string mac = good[(good.LastIndexOf('.') + 1)..];
         return new TheoryData<string, string>
         {
@@ -150,17 +175,17 @@ public class PlaybackTokenTests
     [MemberData(nameof(MalformedTokens))]
     public void Malformed_tokens_are_refused_without_an_exception(string name, string token)
     {
-        Assert.True(PlaybackToken.Verify(token, "keynote", Now, Ring) == PlaybackTokenResult.Malformed, name);
+        Assert.True(PlaybackToken.Verify(token, "keynote", Channel, Now, Ring) == PlaybackTokenResult.Malformed, name);
         Assert.False(PlaybackToken.TryParse(token, out _, out _, out _, out _), name);
     }
 
     [Fact]
     public void Every_truncation_of_a_good_token_is_refused()
     {
-        string good = PlaybackToken.Sign("keynote", Now + 60, KeyA);
+        string good = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
         for (int length = 0; length < good.Length; length++)
         {
-            Assert.NotEqual(PlaybackTokenResult.Valid, PlaybackToken.Verify(good.AsSpan(0, length), "keynote", Now, Ring));
+            Assert.NotEqual(PlaybackTokenResult.Valid, PlaybackToken.Verify(good.AsSpan(0, length), "keynote", Channel, Now, Ring));
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Broadcast.Control.Playback;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using static Broadcast.Server.Tests.Security.PrivatePlaybackOriginTests;
@@ -209,6 +210,35 @@ public sealed class OriginOnlyPrivatePlaybackTests
         using var refused = await browser.GetAsync("/api/playback/access");
         Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         Assert.DoesNotContain("currentKey", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_private_channel_leaving_the_snapshot_takes_the_origins_cached_copies_with_it()
+    {
+        // The control node deleted the private channel (or another channel took its slug): what this origin-only node
+        // read with tokens must not stay in its memory, to be served without one.
+        await using var origin = await InProcessServer.StartAsync("--Roles=origin", "--Playback:ControlUrl=http://127.0.0.1:9/");
+        var access = origin.Services.GetRequiredService<RemotePlaybackAccess>();
+        var cache = origin.Services.GetRequiredService<Broadcast.Origin.RecentObjectCache>();
+        var key = new PlaybackNodeKey("k1", new string('A', 43));
+        PlaybackNodeSnapshot Snapshot(string version, params PlaybackNodeChannel[] channels) =>
+            new(version, channels.Select(c => c.Slug).ToArray(), key, null) { Channels = channels };
+
+        access.Apply(Snapshot("v1", new PlaybackNodeChannel("members", "id-1"), new PlaybackNodeChannel("staff", "id-2")));
+        Assert.True(access.IsPrivate("members"));
+        await cache.PutAsync("members/master.m3u8", "#EXTM3U\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=1", default);
+        await cache.PutAsync("staff/master.m3u8", "#EXTM3U\n"u8.ToArray(), "application/vnd.apple.mpegurl", "public, max-age=1", default);
+        Assert.True(cache.Contains("members/master.m3u8"));
+
+        // "members" deleted; "staff" taken over by a new channel with the same slug.
+        access.Apply(Snapshot("v2", new PlaybackNodeChannel("staff", "id-3")));
+        Assert.False(access.IsPrivate("members"));
+        Assert.False(cache.Contains("members/master.m3u8"));
+        Assert.False(cache.Contains("staff/master.m3u8"));
+
+        // A control node from before channel ids were bound: refused, the snapshot in force stays.
+        Assert.Throws<FormatException>(() => access.Apply(new PlaybackNodeSnapshot("v3", ["staff"], key, null)));
+        Assert.Equal("v2", access.Version);
     }
 
     [Fact]
