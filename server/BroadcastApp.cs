@@ -68,7 +68,6 @@ public static class BroadcastApp
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
             services.AddHostedService<RecordingListener>();
-            services.AddHostedService<DeletedChannelMediaSweeper>();
             services.AddHostedService<EventEndWatchdog>();
             services.AddPackager(configuration);
             Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));

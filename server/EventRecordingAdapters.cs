@@ -75,9 +75,12 @@ internal static class RecordingKeys
 }
 
 /// <summary>
-/// Stores a Recording row when a recorded broadcast finishes: the event it belongs to (the channel's event
-/// that went live most recently), the VOD manifest paths, the duration (sum of the first rendition's EXTINF)
-/// and the size of every object of the recording.
+/// What happens when a broadcast finishes on this ingest node. A recorded broadcast gets its Recording row: the event
+/// it belongs to (the channel's event that went live most recently), the VOD manifest paths, the duration (sum of
+/// the first rendition's EXTINF) and the size of every object of the recording. A broadcast whose channel no longer
+/// exists (deleted through a node that could not see it live, or a publish that slipped in while it was being
+/// deleted; <see cref="EventEndWatchdog"/> ends it within seconds) has everything it stored under its slug removed,
+/// final manifests included, so a deleted private channel leaves nothing behind that would now be served openly.
 /// </summary>
 internal sealed partial class RecordingListener(
     LivePackager packager,
@@ -85,6 +88,7 @@ internal sealed partial class RecordingListener(
     ChannelService channels,
     EventService events,
     RecordingService recordings,
+    IChannelMedia media,
     TimeProvider time,
     ILogger<RecordingListener> logger) : IHostedService
 {
@@ -114,7 +118,6 @@ internal sealed partial class RecordingListener(
 
     private void OnFinished(StreamPackagerStatus status)
     {
-        if (!status.Recording) return;
         var task = Task.Run(() => StoreAsync(status, _stopping.Token));
         lock (_pending)
         {
@@ -128,7 +131,13 @@ internal sealed partial class RecordingListener(
         try
         {
             var channel = await channels.GetBySlugAsync(status.Channel, cancellationToken).ConfigureAwait(false);
-            if (channel is null) return;
+            if (channel is null)
+            {
+                await SweepDeletedChannelAsync(status.Channel, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+
+            if (!status.Recording) return;
             var masterKey = StoreKeys.RecordingMaster(status.Channel, status.BroadcastId);
             var master = await store.GetAsync(masterKey, cancellationToken).ConfigureAwait(false);
             if (master is null)
@@ -152,6 +161,18 @@ internal sealed partial class RecordingListener(
         catch (Exception ex)
         {
             LogFailed(ex, status.Channel, status.BroadcastId);
+        }
+    }
+
+    private async Task SweepDeletedChannelAsync(string slug, CancellationToken cancellationToken)
+    {
+        try
+        {
+            LogDeletedChannelSwept(slug, await media.DeleteAllAsync(slug, cancellationToken).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogSweepFailed(ex, slug);
         }
     }
 
@@ -197,6 +218,12 @@ internal sealed partial class RecordingListener(
 
     [LoggerMessage(EventId = 9102, Level = LogLevel.Error, Message = "Storing the recording of {Channel}/{BroadcastId} failed")]
     private partial void LogFailed(Exception ex, string channel, string broadcastId);
+
+    [LoggerMessage(EventId = 9105, Level = LogLevel.Information, Message = "Broadcast of deleted channel {Channel} finished: its {Objects} stored objects were removed")]
+    private partial void LogDeletedChannelSwept(string channel, int objects);
+
+    [LoggerMessage(EventId = 9106, Level = LogLevel.Error, Message = "Removing the stored objects of deleted channel {Channel} failed")]
+    private partial void LogSweepFailed(Exception ex, string channel);
 }
 
 /// <summary>
@@ -246,7 +273,7 @@ internal sealed partial class EventEndWatchdog(
         if (channel is null)
         {
             // Deleted while live (through a node that could not see this stream): its private flag went with the row,
-            // so nothing it stores may stay. End it now; DeletedChannelMediaSweeper removes its objects once finished.
+            // so nothing it stores may stay. End it now; RecordingListener removes its objects once it has finished.
             LogEnding(stream.Name, "its channel was deleted");
             registry.EndPublish(stream);
             return;

@@ -8,7 +8,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Api;
 
@@ -204,22 +203,8 @@ public static class ControlEndpoints
     /// Deletes the channel with its live and recorded media (see <see cref="ChannelDeletion"/>): 409 while it is live,
     /// 503 when the store could not be emptied (the channel is kept, private flag included; try again).
     /// </summary>
-    private static async Task<IResult> DeleteAsync(string id, ChannelDeletion deletion, ILoggerFactory loggers, CancellationToken cancellationToken)
-    {
-        ChannelDeletionOutcome outcome;
-        try
-        {
-            outcome = await deletion.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-        {
-            LogMediaDeleteFailed(loggers.CreateLogger(typeof(ControlEndpoints)), e, id);
-            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Channel media could not be deleted",
-                detail: "The channel's objects in the segment store could not all be deleted, so the channel is kept (a private one stays private). " +
-                    "Try again when the store is reachable.");
-        }
-
-        return outcome switch
+    private static async Task<IResult> DeleteAsync(string id, ChannelDeletion deletion, CancellationToken cancellationToken)
+        => await deletion.DeleteAsync(id, cancellationToken).ConfigureAwait(false) switch
         {
             ChannelDeletionOutcome.Deleted => Results.NoContent(),
             ChannelDeletionOutcome.Live => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Channel is live",
@@ -227,14 +212,11 @@ public static class ControlEndpoints
                     "still being written). End the broadcast first: stop the encoder, " +
                     "end its event (POST /api/events/{id}/end) or remove its pull source (DELETE /api/channels/{id}/source), then delete the " +
                     "channel again. Its live and recorded media are deleted with it; to keep a recording, download it before."),
+            ChannelDeletionOutcome.StoreFailed => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Channel media could not be deleted",
+                detail: "The channel's objects in the segment store could not all be deleted, so the channel is kept (a private one stays private). " +
+                    "Try again when the store is reachable."),
             _ => NotFound(id),
         };
-    }
-
-    private static readonly Action<ILogger, string, Exception?> LogMediaDeleteFailedMessage = LoggerMessage.Define<string>(LogLevel.Warning,
-        new EventId(3008, "ChannelMediaDeleteFailed"), "Deleting the media of channel {ChannelId} failed; the channel is kept");
-
-    private static void LogMediaDeleteFailed(ILogger logger, Exception exception, string id) => LogMediaDeleteFailedMessage(logger, id, exception);
 
     private static ChannelResponse ToResponse(Channel channel, string streamKey, HttpRequest request, PublicUrls urls)
         => new(channel.Id, channel.Name, channel.Slug, streamKey, urls.RtmpUrl(request), urls.HlsUrl(request, channel.Slug),

@@ -41,6 +41,9 @@ public enum ChannelDeletionOutcome
     /// manifests are still being written): nothing was deleted.
     /// </summary>
     Live,
+
+    /// <summary>The store could not be listed or emptied: the channel (and its private flag) stays; try again.</summary>
+    StoreFailed,
 }
 
 /// <summary>
@@ -50,7 +53,7 @@ public enum ChannelDeletionOutcome
 /// to try again, never media without its channel. A slug freed this way starts empty for the next channel that
 /// takes it. A publish that slips in between, or a broadcast held by another ingest node that this node cannot see,
 /// is ended by that ingest node once the row is gone, and what it stored is removed then (server: EventEndWatchdog,
-/// DeletedChannelMediaSweeper).
+/// RecordingListener).
 /// </summary>
 public sealed partial class ChannelDeletion(ChannelService channels, IChannelLiveStatus live, IChannelMedia media, PlaybackAccessService playback,
     ILogger<ChannelDeletion> logger)
@@ -69,7 +72,17 @@ public sealed partial class ChannelDeletion(ChannelService channels, IChannelLiv
             return ChannelDeletionOutcome.Live;
         }
 
-        int objects = await media.DeleteAllAsync(channel.Slug, cancellationToken).ConfigureAwait(false);
+        int objects;
+        try
+        {
+            objects = await media.DeleteAllAsync(channel.Slug, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogMediaDeleteFailed(e, id, channel.Slug);
+            return ChannelDeletionOutcome.StoreFailed;
+        }
+
         if (!await channels.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
         {
             return ChannelDeletionOutcome.NotFound;
@@ -84,4 +97,7 @@ public sealed partial class ChannelDeletion(ChannelService channels, IChannelLiv
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Channel {ChannelId} ({Slug}) deleted with its {Objects} stored objects")]
     private partial void LogMediaDeleted(string channelId, string slug, int objects);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Deleting the stored objects of channel {ChannelId} ({Slug}) failed; the channel is kept")]
+    private partial void LogMediaDeleteFailed(Exception exception, string channelId, string slug);
 }

@@ -190,6 +190,52 @@ public sealed class ControlApiTests : IAsyncLifetime
         await AssertProblemAsync(await _client.GetAsync($"/api/channels/{id}"), HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task Delete_is_refused_while_live_and_keeps_a_private_channel_whose_media_cannot_be_deleted()
+    {
+        // A live channel (the fake says so for slugs starting with "live"): 409, nothing deleted.
+        var live = await CreateAsync("Live Keynote");
+        string liveId = live.GetProperty("id").GetString()!;
+        var refused = await AssertProblemAsync(await _client.DeleteAsync($"/api/channels/{liveId}"), HttpStatusCode.Conflict);
+        Assert.Contains("End the broadcast first", refused.GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync($"/api/channels/{liveId}")).StatusCode);
+
+        // A store that fails: 503, the channel and its private flag stay; once the store answers, the delete goes through.
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>(),
+            services => services.AddSingleton<IChannelMedia, FailingMedia>());
+        using var created = await PostJsonAsync("/api/channels", JsonSerializer.Serialize(new { name = "Vault", privatePlayback = true }), host.Client);
+        string id = (await JsonAsync(created)).GetProperty("id").GetString()!;
+        var media = (FailingMedia)host.App.Services.GetRequiredService<IChannelMedia>();
+        await AssertProblemAsync(await host.Client.DeleteAsync($"/api/channels/{id}"), HttpStatusCode.ServiceUnavailable);
+        using (var kept = await host.Client.GetAsync($"/api/channels/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, kept.StatusCode);
+            Assert.True((await JsonAsync(kept)).GetProperty("privatePlayback").GetBoolean());
+        }
+
+        media.Fail = false;
+        using var deleted = await host.Client.DeleteAsync($"/api/channels/{id}");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal(["vault"], media.Deleted);
+    }
+
+    /// <summary>A store that cannot be emptied until told otherwise.</summary>
+    private sealed class FailingMedia : IChannelMedia
+    {
+        public bool Fail { get; set; } = true;
+
+        public List<string> Deleted { get; } = [];
+
+        public bool IsWriting(string slug) => false;
+
+        public ValueTask<int> DeleteAllAsync(string slug, CancellationToken cancellationToken)
+        {
+            if (Fail) throw new IOException("the store is unreachable");
+            Deleted.Add(slug);
+            return ValueTask.FromResult(0);
+        }
+    }
+
     [Theory]
     [InlineData("GET", "/api/channels/unknown")]
     [InlineData("POST", "/api/channels/unknown/rotate-key")]

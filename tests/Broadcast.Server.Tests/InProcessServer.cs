@@ -1,3 +1,4 @@
+using Broadcast.Media;
 using Broadcast.Server;
 using Broadcast.TestSupport;
 using Microsoft.AspNetCore.Builder;
@@ -53,6 +54,15 @@ internal sealed class InProcessServer : IAsyncDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new InProcessServer(app, data, new Uri(address), rtmpPort);
+    }
+
+    /// <summary>Gives a stream published straight into the hub an H.264 track and <paramref name="frames"/> frames (a keyframe first).</summary>
+    public static void FeedVideo(LiveStream stream, int frames = 10)
+    {
+        var video = new VideoTrack(Codec.H264, new byte[] { 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0 }, "avc1.64001f", 1280, 720,
+            "High", "3.1", new FrameRate(30, 1));
+        stream.SetTrack(video);
+        for (int i = 0; i < frames; i++) stream.Write(MediaFrame.Rent(video, i * 3000L, 0, i == 0, new byte[] { 0, 0, 0, 1, 0x65 }));
     }
 
     public HttpRequestMessage Authorized(HttpMethod method, string path)

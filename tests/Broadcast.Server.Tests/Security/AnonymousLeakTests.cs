@@ -28,7 +28,7 @@ public sealed class AnonymousLeakTests
         foreach (string slug in new[] { "hidden-stage", "hidden-annex", "open-stage" })
         {
             Assert.True(registry.TryStartPublish(slug, out var stream));
-            FeedVideo(stream, frames: 10);
+            InProcessServer.FeedVideo(stream);
         }
 
         string metrics = await server.Http.GetStringAsync("/metrics");
@@ -158,12 +158,4 @@ public sealed class AnonymousLeakTests
         server.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>()["Storage:Path"]!;
 
     private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
-    private static void FeedVideo(LiveStream stream, int frames)
-    {
-        var video = new VideoTrack(Codec.H264, new byte[] { 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0 }, "avc1.64001f", 1280, 720,
-            "High", "3.1", new FrameRate(30, 1));
-        stream.SetTrack(video);
-        for (int i = 0; i < frames; i++) stream.Write(MediaFrame.Rent(video, i * 3000L, 0, i == 0, new byte[] { 0, 0, 0, 1, 0x65 }));
-    }
 }

@@ -95,7 +95,7 @@ public sealed class DeletedChannelTests
         string id = await CreateChannelAsync(server, "On Air", privatePlayback: true);
         var registry = server.Services.GetRequiredService<LiveStreamRegistry>();
         Assert.True(registry.TryStartPublish("on-air", out var stream));
-        FeedVideo(stream);
+        InProcessServer.FeedVideo(stream);
         await StoreObjectsAsync(server, "on-air");
 
         using (var refused = await server.Http.SendAsync(server.Authorized(HttpMethod.Delete, $"/api/channels/{id}")))
@@ -136,7 +136,7 @@ public sealed class DeletedChannelTests
         string id = await CreateChannelAsync(server, "Elsewhere", privatePlayback: true);
         var registry = server.Services.GetRequiredService<LiveStreamRegistry>();
         Assert.True(registry.TryStartPublish("elsewhere", out var stream));
-        FeedVideo(stream);
+        InProcessServer.FeedVideo(stream);
         Assert.True(await server.Services.GetRequiredService<ChannelService>().DeleteAsync(id));
         await StoreObjectsAsync(server, "elsewhere");
 
@@ -151,21 +151,7 @@ public sealed class DeletedChannelTests
             TimeSpan.FromSeconds(30), "the deleted channel to be gone from this node's private channels");
     }
 
-    private static IEnumerable<string> AllObjects => StreamObjects().Concat(RecordingObjects);
-
-    private static string[] StreamObjects() =>
-    [
-        "master.m3u8", "manifest.mpd", "720p/index.m3u8", "720p/b1-init.mp4", "720p/b1-1.m4s", "360p/index.m3u8", "360p/b1-init.mp4",
-        "360p/b1-1.m4s", "audio/b1-1.m4s",
-    ];
-
-    private static void FeedVideo(LiveStream stream)
-    {
-        var video = new VideoTrack(Codec.H264, new byte[] { 1, 0x64, 0, 0x1f, 0xff, 0xe1, 0, 0 }, "avc1.64001f", 1280, 720,
-            "High", "3.1", new FrameRate(30, 1));
-        stream.SetTrack(video);
-        for (int i = 0; i < 10; i++) stream.Write(MediaFrame.Rent(video, i * 3000L, 0, i == 0, new byte[] { 0, 0, 0, 1, 0x65 }));
-    }
+    private static IEnumerable<string> AllObjects => StreamObjects.Concat(RecordingObjects);
 
     private static async Task StoreRecordingAsync(InProcessServer server, string slug)
     {

@@ -16,7 +16,7 @@ namespace Broadcast.Server.Tests.Security;
 /// </summary>
 public sealed class PrivatePlaybackOriginTests
 {
-    private static readonly string[] StreamObjects =
+    internal static readonly string[] StreamObjects =
     [
         "master.m3u8", "manifest.mpd", "720p/index.m3u8", "720p/b1-init.mp4", "720p/b1-1.m4s", "360p/index.m3u8", "360p/b1-init.mp4",
         "360p/b1-1.m4s", "audio/b1-1.m4s",
