@@ -22,4 +22,12 @@ public interface IPlaybackAccess
     /// Retry-After instead of 403, so an edge tries another origin or again later.
     /// </summary>
     bool IsReady => true;
+
+    /// <summary>
+    /// An opaque value that differs between two channels that held the same (private) slug, for a CDN edge's cache key
+    /// (<see cref="PlaybackAuthorizationEndpoint"/> sends it as <c>X-Playback-Scope</c>): what an edge cached for a
+    /// private channel is then never what it serves after that channel was deleted or its slug taken over. Null for a
+    /// public stream.
+    /// </summary>
+    string? ScopeOf(ReadOnlySpan<char> stream) => null;
 }

@@ -12,13 +12,17 @@ namespace Broadcast.Origin;
 /// cache (nginx <c>auth_request</c>; the CloudFront/Akamai equivalent is the edge validating the token itself). The
 /// original request target comes in <c>X-Original-URI</c> (path and query, as nginx's <c>$request_uri</c>), the
 /// viewer's cookie in <c>Cookie</c>. Answers 204 when the stream is public or the token is good (with the
-/// stream-scoped Set-Cookie when the token came in the query, for the edge to pass on), else 403. No store read,
-/// no body: an edge may cache the answer briefly, keyed by the stream and the token or cookie.
+/// stream-scoped Set-Cookie when the token came in the query, for the edge to pass on, and for a private stream
+/// <c>X-Playback-Scope</c>, which the edge puts in its cache key), else 403. No store read, no body: an edge may
+/// cache the answer briefly, keyed by the stream and the token or cookie.
 /// </summary>
 public static class PlaybackAuthorizationEndpoint
 {
     public const string Path = "/playback/authorize";
     public const string OriginalUriHeader = "X-Original-URI";
+
+    /// <summary>On a 204 for a private stream: its <see cref="IPlaybackAccess.ScopeOf"/>, for the edge's cache key.</summary>
+    public const string ScopeHeader = "X-Playback-Scope";
 
     private static readonly StringValues NoStore = "no-store";
     private static readonly StringValues ShortLived = "private, max-age=10";
@@ -68,6 +72,7 @@ public static class PlaybackAuthorizationEndpoint
         {
             response.StatusCode = StatusCodes.Status204NoContent;
             response.Headers.CacheControl = hasQueryToken ? NoStore : ShortLived;
+            if (access.ScopeOf(stream) is { } scope) response.Headers[ScopeHeader] = scope;
             return Task.CompletedTask;
         }
 

@@ -10,4 +10,6 @@ internal sealed class ControlPlaybackAccess(PlaybackAccessService access) : IPla
 
     public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
         => access.Verify(stream, token, out expiresAt) == PlaybackTokenResult.Valid;
+
+    public string? ScopeOf(ReadOnlySpan<char> stream) => access.ScopeOf(stream);
 }

@@ -60,6 +60,15 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
         return result;
     }
 
+    /// <summary>
+    /// For a private channel's slug, a short value derived from its channel id (16 hex characters of SHA-256, so the id
+    /// itself is not handed out) that a CDN edge puts in its cache key; null for a public slug.
+    /// </summary>
+    public string? ScopeOf(ReadOnlySpan<char> slug)
+        => _snapshot.PrivateChannelIds.TryGetValue(slug, out string? channelId)
+            ? Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("playback-scope:" + channelId)))[..16]
+            : null;
+
     /// <summary>The keys in force (null before the first refresh).</summary>
     public PlaybackKeyRing? Keys => _snapshot.Keys;
 

@@ -85,6 +85,72 @@ public sealed class PrivatePlaybackEdgeTests
         }
     }
 
+    [Fact]
+    public async Task The_edge_serves_no_part_without_a_token_and_nothing_it_cached_of_a_deleted_private_channel()
+    {
+        await using var server = await ServerProcess.StartAsync(new ServerOptions { ExtraArguments = ["--Origin:EdgeValidatesPlaybackTokens=true"] });
+        await using var edge = await EdgeNginx.StartAsync(server.HttpPort);
+        string Logs() => $"--- server ---{Environment.NewLine}{server.LogTail(40)}{Environment.NewLine}--- edge ---{Environment.NewLine}{edge.LogTail(20)}";
+
+        string slug = await CreateAsync(server, $"edge deleted {Guid.NewGuid():N}", privatePlayback: true);
+        string id = await IdOfAsync(server, slug);
+        Directory.CreateDirectory(Path.Combine(server.MediaDirectory, slug, "360p"));
+        await File.WriteAllTextAsync(Path.Combine(server.MediaDirectory, slug, "master.m3u8"), "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=700000\n360p/index.m3u8\n");
+        await File.WriteAllTextAsync(Path.Combine(server.MediaDirectory, slug, "360p", "b1-1.m4s"), $"segment of {slug}");
+        await File.WriteAllTextAsync(Path.Combine(server.MediaDirectory, slug, "360p", "b1-2.0.m4s"), $"part of {slug}");
+        string token = await MintAsync(server, id);
+
+        var jar = new CookieContainer();
+        using var viewer = new HttpClient(new HttpClientHandler { CookieContainer = jar }) { BaseAddress = edge.BaseUri };
+        using (var master = await viewer.GetAsync($"live/{slug}/master.m3u8?token={token}"))
+        {
+            Assert.True(master.StatusCode == HttpStatusCode.OK, Logs());
+        }
+
+        // An LL-HLS part the viewer fetched (and the edge cached) is still checked for the next one who asks.
+        using (var part = await viewer.GetAsync($"live/{slug}/360p/b1-2.0.m4s"))
+        {
+            Assert.True(part.StatusCode == HttpStatusCode.OK, $"{(int)part.StatusCode}{Environment.NewLine}{Logs()}");
+        }
+
+        using var stranger = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = edge.BaseUri };
+        using (var refused = await stranger.GetAsync($"live/{slug}/360p/b1-2.0.m4s"))
+        {
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{(int)refused.StatusCode}{Environment.NewLine}{Logs()}");
+        }
+
+        // The segment is cached once; the viewer's next request (its token check answered from the edge's own cache) hits it.
+        using (var miss = await viewer.GetAsync($"live/{slug}/360p/b1-1.m4s"))
+        {
+            Assert.True(miss.StatusCode == HttpStatusCode.OK, Logs());
+        }
+
+        using (var hit = await viewer.GetAsync($"live/{slug}/360p/b1-1.m4s"))
+        {
+            Assert.True(hit.StatusCode == HttpStatusCode.OK, Logs());
+            Assert.Equal("HIT", hit.Headers.GetValues("X-Cache-Status").Single());
+        }
+
+        // The channel is deleted. Once the edge's check says the slug is public, what the edge cached for the private
+        // channel is not what it serves: the origin has nothing left (404).
+        using (var deleted = await server.Http.DeleteAsync($"api/channels/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        HttpStatusCode status = HttpStatusCode.Forbidden;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            // A fresh cookie value each time: its own entry in the edge's cache of token checks.
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"live/{slug}/360p/b1-1.m4s");
+            request.Headers.Add("Cookie", $"broadcast_playback={Guid.NewGuid():N}");
+            using var response = await stranger.SendAsync(request);
+            status = response.StatusCode;
+            return status != HttpStatusCode.Forbidden;
+        }, TimeSpan.FromSeconds(30), "the edge's token check to see the deleted channel as no longer private", Logs);
+        Assert.True(status == HttpStatusCode.NotFound, $"{(int)status}{Environment.NewLine}{Logs()}");
+    }
+
     private static async Task<string> CreateAsync(ServerProcess server, string name, bool privatePlayback)
     {
         using var r = await server.Http.PostAsJsonAsync("api/channels", new { name, privatePlayback });

@@ -59,6 +59,7 @@ public sealed class DeletedChannelTests
         await using var server = await InProcessServer.StartAsync("--Transcode:Enabled=false");
         string first = await CreateChannelAsync(server, "Reused Name", privatePlayback: true);
         var old = await MintAsync(server, first, 600);
+        string oldScope = await EdgeScopeAsync(server, "reused-name", old.Token);
         using (var delete = await server.Http.SendAsync(server.Authorized(HttpMethod.Delete, $"/api/channels/{first}")))
         {
             Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
@@ -83,9 +84,20 @@ public sealed class DeletedChannelTests
             Assert.DoesNotContain(old.Token, await watch.Content.ReadAsStringAsync());
         }
 
-        // The new channel's own token plays.
+        // The new channel's own token plays, and an edge keys what it caches for it apart from the old channel's.
         var fresh = await MintAsync(server, second, 600);
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, "reused-name", fresh.Token));
+        Assert.NotEqual(oldScope, await EdgeScopeAsync(server, "reused-name", fresh.Token));
+    }
+
+    /// <summary>The X-Playback-Scope of the edge token check's 204 for a good token.</summary>
+    private static async Task<string> EdgeScopeAsync(InProcessServer server, string slug, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/playback/authorize");
+        request.Headers.Add("X-Original-URI", $"/live/{slug}/master.m3u8?token={token}");
+        using var check = await server.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NoContent, check.StatusCode);
+        return check.Headers.GetValues(Broadcast.Origin.PlaybackAuthorizationEndpoint.ScopeHeader).Single();
     }
 
     [Fact]

@@ -185,6 +185,7 @@ public sealed class PrivatePlaybackOriginTests
         using (var open = await CheckAsync("/live/open-checked/720p/b1-9.m4s"))
         {
             Assert.Equal(HttpStatusCode.NoContent, open.StatusCode);
+            Assert.False(open.Headers.Contains(Broadcast.Origin.PlaybackAuthorizationEndpoint.ScopeHeader));
         }
 
         using (var none = await CheckAsync("/live/checked/720p/b1-9.m4s"))
@@ -202,6 +203,10 @@ public sealed class PrivatePlaybackOriginTests
         {
             Assert.Equal(HttpStatusCode.NoContent, cookie.StatusCode);
             Assert.False(cookie.Headers.Contains("Set-Cookie"));
+            // The edge's cache key for a private stream: opaque, per channel (not the channel id itself).
+            string scope = cookie.Headers.GetValues(Broadcast.Origin.PlaybackAuthorizationEndpoint.ScopeHeader).Single();
+            Assert.Matches("^[0-9a-f]{16}$", scope);
+            Assert.DoesNotContain(scope, id, StringComparison.Ordinal);
         }
 
         foreach (string target in new[] { "/live/checked/master.m3u8?token=forged", "/live/../checked/master.m3u8", "/other/checked/x", "" })
