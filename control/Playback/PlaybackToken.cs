@@ -82,7 +82,7 @@ public static class PlaybackToken
         }
 
         Span<byte> presented = stackalloc byte[32];
-        if (!Base64Url.TryDecodeFromChars(macText, presented, out int macBytes) || macBytes != 32)
+        if (!TryDecodeMac(macText, presented))
         {
             return PlaybackTokenResult.Malformed;
         }
@@ -113,6 +113,23 @@ public static class PlaybackToken
         }
 
         return nowUnixSeconds < expiresAt ? PlaybackTokenResult.Valid : PlaybackTokenResult.Expired;
+    }
+
+    /// <summary>
+    /// Decodes a MAC of <see cref="MacLength"/> base64url characters; false when it is not one. TryDecodeFromChars
+    /// returns false only for a short destination and throws for bad input (e.g. a last character whose spare bits are
+    /// set, which a forger gets by changing one character): anyone can send that, so it must be a refusal, not a 500.
+    /// </summary>
+    private static bool TryDecodeMac(ReadOnlySpan<char> macText, Span<byte> presented)
+    {
+        try
+        {
+            return Base64Url.TryDecodeFromChars(macText, presented, out int macBytes) && macBytes == 32;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Splits a token into its fields; false for anything that is not exactly the documented shape.</summary>

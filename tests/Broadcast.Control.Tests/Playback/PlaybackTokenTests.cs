@@ -90,6 +90,20 @@ public class PlaybackTokenTests
     }
 
     [Fact]
+    public void A_mac_whose_last_character_has_its_spare_bits_set_is_malformed_not_an_exception()
+    {
+        // 32 bytes in 43 base64url characters leave 2 spare bits in the last one; 'B' sets one. A forger who changes
+        // the last character of a token ending in 'A' sends exactly this: it must be refused like any bad token (the
+        // decoder throws for it, which the origin answered with a 500).
+        string good = PlaybackToken.Sign("keynote", Channel, Now + 60, KeyA);
+        foreach (char last in "BCDFGHJ-_")
+        {
+            string forged = good[..^1] + last;
+            Assert.Equal(PlaybackTokenResult.Malformed, PlaybackToken.Verify(forged, "keynote", Channel, Now, Ring));
+        }
+    }
+
+    [Fact]
     public void A_token_signed_with_an_unknown_secret_under_a_known_id_is_refused()
     {
         var impostor = new PlaybackSigningKey("keya", new byte[32]);
