@@ -33,15 +33,7 @@ bench_init
 # -re clock starts as it sends the first keyframe and nothing slow comes after, so "first keyframe sent + media
 # time" is when each later frame leaves. (Encoding live put a variable 0.1-0.7 s of x264 start-up on this loaded
 # machine inside the stream's first seconds.)
-LCLIP="$BENCH_CACHE/clip-360p30-gop2s-120s.flv"
-if [[ ! -s "$LCLIP" ]]; then
-  log "generating $LCLIP (once)"
-  ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30" \
-    -f lavfi -i "sine=frequency=1000:sample_rate=48000" -t 120 -map 0:v -map 1:a \
-    -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -b:v 800k -maxrate 800k -bufsize 1600k \
-    -g 60 -keyint_min 60 -sc_threshold 0 -c:a aac -b:a 96k -f flv "$LCLIP.tmp"
-  mv "$LCLIP.tmp" "$LCLIP"
-fi
+testsrc_clip 120 60
 
 # Media playlist -> one line per segment: "seq uri extinf pdt_epoch" (pdt "-" when the playlist has none).
 # PROGRAM-DATE-TIME applies to its segment and, advanced by EXTINF, to the ones after it (RFC 8216 4.3.2.6).

@@ -153,6 +153,21 @@ ensure_clip() {
   fi
 }
 
+# testsrc_clip SECONDS GOP_FRAMES: sets LCLIP to a cached 640x360 30 fps testsrc2 + 1 kHz sine clip (H.264 zerolatency
+# 800 kb/s with a keyframe every GOP_FRAMES frames, AAC), generated once under bench/.cache. Publishing it with
+# ffmpeg -re -c copy puts no encoder start-up inside the stream (latency.sh, lowlatency.sh).
+testsrc_clip() {
+  local seconds=$1 gop=$2
+  LCLIP="$BENCH_CACHE/clip-360p30-gop$((gop / 30))s-${seconds}s.flv"
+  [[ -s "$LCLIP" ]] && return
+  log "generating $LCLIP (once)"
+  ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30" \
+    -f lavfi -i "sine=frequency=1000:sample_rate=48000" -t "$seconds" -map 0:v -map 1:a \
+    -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -b:v 800k -maxrate 800k -bufsize 1600k \
+    -g "$gop" -keyint_min "$gop" -sc_threshold 0 -c:a aac -b:a 96k -f flv "$LCLIP.tmp"
+  mv "$LCLIP.tmp" "$LCLIP"
+}
+
 # ---------------------------------------------------------------- nginx (peer)
 NGINX_MIME='types { application/vnd.apple.mpegurl m3u8; video/mp4 mp4 m4s; audio/mp4 m4a; video/mp2t ts; text/html html; }'
 

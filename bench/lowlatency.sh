@@ -37,15 +37,7 @@ bench_init
 (cd "$REPO_DIR/bench" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in bench/ failed"
 (cd "$REPO_DIR/tests/players" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in tests/players failed"
 
-LCLIP="$BENCH_CACHE/clip-360p30-gop1s-60s.flv"
-if [[ ! -s "$LCLIP" ]]; then
-  log "generating $LCLIP (once)"
-  ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30" \
-    -f lavfi -i "sine=frequency=1000:sample_rate=48000" -t 60 -map 0:v -map 1:a \
-    -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -b:v 800k -maxrate 800k -bufsize 1600k \
-    -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 96k -f flv "$LCLIP.tmp"
-  mv "$LCLIP.tmp" "$LCLIP"
-fi
+testsrc_clip 60 30
 
 # edge_start ORIGIN_PORT: infra/nginx-edge.conf with the lines marked "# test: ..." rewritten for loopback (as
 # tests/Broadcast.EndToEnd.Tests/Storage/EdgeNginx.cs does). Sets EDGE_PORT and EDGE_PID.
