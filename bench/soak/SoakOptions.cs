@@ -38,7 +38,10 @@ public sealed record SoakOptions
     /// Largest accepted rise of open descriptors from the first compare window to the last. Publishers come and go at
     /// random, so each may hold its RTMP socket in one window and not the other: the allowance is one per publisher plus a few.
     /// </summary>
-    public int FdAllowance => Publishers + 8;
+    public int FdAllowance => Publishers + FdNoise;
+
+    /// <summary>Open descriptors that come and go with the HLS clients' connections: the allowance at equal publishers online.</summary>
+    public const int FdNoise = 8;
 
     /// <summary>Largest accepted share of failed client fetches (HTTP errors and timeouts over all playlist and segment fetches).</summary>
     public double MaxErrorRate { get; init; } = 0.005;
