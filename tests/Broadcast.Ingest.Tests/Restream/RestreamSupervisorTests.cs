@@ -33,11 +33,7 @@ public class RestreamSupervisorTests
         var registry = new LiveStreamRegistry();
         var destinations = new Destinations();
         destinations.Items["d1"] = new RestreamDestination("d1", $"rtmp://127.0.0.1:{first.EndPoint.Port}/live", TestPublishAuthorizer.GoodKey);
-        var supervisor = new RestreamSupervisor(registry, destinations, Options.Create(new RestreamOptions
-        {
-            BackoffInitialSeconds = 0.1, BackoffMaxSeconds = 0.5, RefreshSeconds = 0, ConnectTimeoutSeconds = 5, WriteTimeoutSeconds = 5,
-        }), LoopbackAllowed, TimeProvider.System, NullLogger<RestreamSupervisor>.Instance);
-        await supervisor.StartAsync(CancellationToken.None);
+        var supervisor = await StartSupervisorAsync(registry, destinations, LoopbackAllowed);
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         Assert.True(registry.TryStartPublish("src", out var stream));
         var feeding = FeedAsync(stream, source, stop.Token);
@@ -96,6 +92,17 @@ public class RestreamSupervisorTests
     }
 
     /// <summary>These tests restream to servers on loopback: the outbound policy must be told so, as an operator would.</summary>
+    /// <summary>A started supervisor with quick retries, checking destinations with <paramref name="guard"/>.</summary>
+    private static async Task<RestreamSupervisor> StartSupervisorAsync(LiveStreamRegistry registry, Destinations destinations, OutboundGuard guard)
+    {
+        var supervisor = new RestreamSupervisor(registry, destinations, Options.Create(new RestreamOptions
+        {
+            BackoffInitialSeconds = 0.1, BackoffMaxSeconds = 0.5, RefreshSeconds = 0, ConnectTimeoutSeconds = 5, WriteTimeoutSeconds = 5,
+        }), guard, TimeProvider.System, NullLogger<RestreamSupervisor>.Instance);
+        await supervisor.StartAsync(CancellationToken.None);
+        return supervisor;
+    }
+
     private static OutboundGuard LoopbackAllowed { get; } =
         new(new OutboundUrlPolicy(OutboundAllowList.Parse([], ["127.0.0.0/8"])), new FakeHostResolver());
 
@@ -114,11 +121,7 @@ public class RestreamSupervisorTests
         destinations.Items["pinned"] = new RestreamDestination("pinned", $"rtmp://pinned.test:{port}/live", TestPublishAuthorizer.GoodKey);
         destinations.Items["loopback"] = new RestreamDestination("loopback", $"rtmp://127.0.0.1:{port}/other", TestPublishAuthorizer.GoodKey);
         destinations.Items["rebind"] = new RestreamDestination("rebind", $"rtmp://rebind.test:{port}/third", TestPublishAuthorizer.GoodKey);
-        var supervisor = new RestreamSupervisor(registry, destinations, Options.Create(new RestreamOptions
-        {
-            BackoffInitialSeconds = 0.1, BackoffMaxSeconds = 0.5, RefreshSeconds = 0, ConnectTimeoutSeconds = 5, WriteTimeoutSeconds = 5,
-        }), guard, TimeProvider.System, NullLogger<RestreamSupervisor>.Instance);
-        await supervisor.StartAsync(CancellationToken.None);
+        var supervisor = await StartSupervisorAsync(registry, destinations, guard);
         using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         Assert.True(registry.TryStartPublish("src", out var stream));
         var feeding = FeedAsync(stream, source, stop.Token);
