@@ -328,7 +328,7 @@ if [[ $ONLY == both || $ONLY == ours ]]; then
   ll_table="| Broadcast | player | latency mean / max s | wall clock mean / max s |
 |---|---|---|---|
 | standard HLS (2 s segments) | hls.js | $olm / $olx | $owm / $owx |
-| LL-HLS (lowLatency channel, 0.333 s parts) | hls.js lowLatencyMode | $llm / $llx | $lwm / $lwx |
+| LL-HLS (lowLatency channel, parts of 1/3 s) | hls.js lowLatencyMode | $llm / $llx | $lwm / $lwx |
 | DASH (2 s segments) | dash.js | $dlm / $dlx | $dwm / $dwx |
 | LL-DASH (lowLatency channel, chunked) | dash.js | $zlm / $zlx | $zwm / $zwx |
 

@@ -26,8 +26,9 @@ public sealed class PackagerOptions
     public string UtcTimingUrl { get; set; } = "/time";
 
     /// <summary>
-    /// Low latency: target duration of a part (LL-HLS partial segment, LL-DASH chunk) in seconds, 0.2..1.0. Parts are
-    /// cut on frame boundaries and never longer than this.
+    /// Low latency: about how long a part (LL-HLS partial segment, LL-DASH chunk) is, in seconds, 0.2..1.0. The segment
+    /// target is divided into a whole number of parts of about this length (Segmenting.PartGrid); the declared Part
+    /// Target is a part plus 10 % and a millisecond.
     /// </summary>
     public decimal PartSeconds { get; set; } = 0.333m;
 
