@@ -39,6 +39,9 @@ public static class ControlServiceCollectionExtensions
         services.AddOutboundGuard(configuration);
         services.AddSingleton(_ => new StreamKeyProtector(StreamKeyProtector.LoadSecret(settings.SecretKey, settings.SecretKeyPath)));
         services.AddSingleton(_ => new AdminToken(settings.AdminToken, settings.AdminTokenPath));
+        // Checked here, not at first use: a bad node token fails the start.
+        var nodeToken = PlaybackNodeToken.From(settings.PlaybackNodeToken, settings.AdminToken);
+        services.AddSingleton(nodeToken);
         services.AddSingleton<ChannelService>();
         services.AddSingleton<IEventRepository, SqlEventRepository>();
         services.AddSingleton<IRecordingRepository, SqlRecordingRepository>();
@@ -68,6 +71,7 @@ public static class ControlServiceCollectionExtensions
 
         services.AddAuthentication(ControlAuth.AdminScheme)
             .AddScheme<AuthenticationSchemeOptions, AdminBearerAuthenticationHandler>(ControlAuth.BearerScheme, displayName: null, _ => { })
+            .AddScheme<AuthenticationSchemeOptions, PlaybackNodeAuthenticationHandler>(ControlAuth.PlaybackNodeScheme, displayName: null, _ => { })
             .AddCookie(ControlAuth.CookieScheme, options =>
             {
                 options.Cookie.Name = ControlAuth.SessionCookieName;

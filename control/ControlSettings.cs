@@ -20,6 +20,9 @@ public sealed record ControlSettings
 
     public string AdminTokenPath { get; init; } = "./data/admin-token";
 
+    /// <summary><c>Playback:NodeToken</c>: origin nodes' read-only credential; unset, none can read private playback here.</summary>
+    public string? PlaybackNodeToken { get; init; }
+
     public int RtmpPort { get; init; } = 1935;
 
     public string? PublicRtmpBaseUrl { get; init; }
@@ -60,6 +63,7 @@ public sealed record ControlSettings
             SecretKeyPath = NonEmpty(configuration["Secrets:KeyPath"]) ?? defaults.SecretKeyPath,
             AdminToken = AdminTokenOf(configuration["Admin:Token"]),
             AdminTokenPath = NonEmpty(configuration["Admin:TokenPath"]) ?? defaults.AdminTokenPath,
+            PlaybackNodeToken = NonEmpty(configuration[Security.PlaybackNodeToken.ConfigurationKey]),
             RtmpPort = port is null ? defaults.RtmpPort
                 : int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is > 0 and <= 65535 ? p
                 : throw new InvalidOperationException($"Rtmp:Port '{port}' is not a TCP port."),

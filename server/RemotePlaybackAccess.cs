@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Broadcast.Control.Playback;
+using Broadcast.Control.Security;
 using Broadcast.Origin;
 
 namespace Broadcast.Server;
@@ -113,8 +114,8 @@ internal sealed class RemotePlaybackAccess(TimeProvider time, RecentObjectCache?
 }
 
 /// <summary>
-/// Polls the control plane's <c>GET /api/playback/access</c> every <c>Playback:RefreshSeconds</c> with the admin bearer
-/// token and <c>If-None-Match</c>, putting each new snapshot in force. A failure keeps the last snapshot and is logged
+/// Polls the control plane's <c>GET /api/playback/access</c> every <c>Playback:RefreshSeconds</c> with the playback node
+/// token (<c>Playback:NodeToken</c>) and <c>If-None-Match</c>, putting each new snapshot in force. A failure keeps the last snapshot and is logged
 /// once until a poll succeeds again.
 /// </summary>
 internal sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess access, RemotePlaybackSettings settings, ILogger<RemotePlaybackRefresher> logger)
@@ -144,7 +145,7 @@ internal sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess acces
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, PlaybackNodeEndpoint.Path);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.AdminToken);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", settings.NodeToken);
             if (access.Version is { } version)
             {
                 request.Headers.IfNoneMatch.Add(new EntityTagHeaderValue("\"" + version + "\""));
@@ -217,11 +218,12 @@ internal sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess acces
 }
 
 /// <summary>Where an origin-only node fetches private playback from, how often, and with which token.</summary>
-internal sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, string AdminToken)
+internal sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, string NodeToken)
 {
     /// <summary>
     /// Reads <c>Playback:ControlUrl</c> (required), <c>Playback:RefreshSeconds</c> (default 5, 1–300) and
-    /// <c>Admin:Token</c> (required); throws a clear error at startup when one is missing.
+    /// <c>Playback:NodeToken</c> (required); throws a clear error at startup when one is missing, or when the node also
+    /// holds <c>Admin:Token</c>, which it never needs: one compromised origin would be a full admin.
     /// </summary>
     public static RemotePlaybackSettings From(IConfiguration configuration)
     {
@@ -231,15 +233,23 @@ internal sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval,
         {
             throw new InvalidOperationException(
                 "An origin-only node (Roles without control or ingest) must enforce private playback: set Playback:ControlUrl to a control node's " +
-                "base URL (e.g. http://broadcast:8080) and Admin:Token to its admin token, or Playback:PublicOnly=true if no channel is ever private.");
+                "base URL (e.g. http://broadcast:8080) and Playback:NodeToken to its playback node token, or Playback:PublicOnly=true if no channel is ever private.");
         }
 
-        string? token = configuration["Admin:Token"];
-        if (string.IsNullOrWhiteSpace(token))
+        string? token = configuration[PlaybackNodeToken.ConfigurationKey];
+        if (string.IsNullOrWhiteSpace(token) || token.Trim().Length < PlaybackNodeToken.MinLength)
         {
             throw new InvalidOperationException(
-                "Playback:ControlUrl is set but Admin:Token is not: an origin-only node fetches private channels and playback keys from the control " +
-                "plane with the admin bearer token; set Admin:Token to the control node's token.");
+                "Playback:ControlUrl is set but Playback:NodeToken is not (or is shorter than " + PlaybackNodeToken.MinLength + " characters): an " +
+                "origin-only node reads private channels and playback keys from the control plane with the playback node token; set " +
+                "Playback:NodeToken to the control node's.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(configuration["Admin:Token"]))
+        {
+            throw new InvalidOperationException(
+                "Admin:Token is set on an origin-only node: it unlocks the whole admin API and an origin needs only Playback:NodeToken. Remove it " +
+                "from this node's configuration.");
         }
 
         int seconds = int.TryParse(configuration["Playback:RefreshSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out int s) && s is >= 1 and <= 300

@@ -35,9 +35,9 @@ public sealed partial class PlaybackNodeJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// <c>GET /api/playback/access</c>: private channels and playback verification keys <b>with their secrets</b>, for
-/// cluster nodes only (origin-only nodes poll it to check tokens locally). It accepts the admin bearer token
-/// (<c>Admin:Token</c>) and nothing else: not anonymous, not a dashboard session, so a browser never fetches the
-/// secrets. Answers <c>304</c> to <c>If-None-Match</c> with the current version, so an unchanged snapshot costs a
+/// cluster nodes only (origin-only nodes poll it to check tokens locally). It accepts the playback node token
+/// (<c>Playback:NodeToken</c>) and nothing else: not the admin token (an origin must not need it), not anonymous, not a
+/// dashboard session, so a browser never fetches the secrets. Answers <c>304</c> to <c>If-None-Match</c> with the current version, so an unchanged snapshot costs a
 /// hash and no body.
 /// </summary>
 public static class PlaybackNodeEndpoint
@@ -48,7 +48,7 @@ public static class PlaybackNodeEndpoint
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapGet(Path, Get)
-            .RequireAuthorization(policy => policy.AddAuthenticationSchemes(ControlAuth.BearerScheme).RequireAuthenticatedUser().RequireRole(ControlAuth.AdminRole))
+            .RequireAuthorization(policy => policy.AddAuthenticationSchemes(ControlAuth.PlaybackNodeScheme).RequireAuthenticatedUser().RequireRole(ControlAuth.PlaybackNodeRole))
             .WithTags("playback").Produces<PlaybackNodeSnapshot>().Produces(StatusCodes.Status304NotModified);
         return endpoints;
     }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 
 namespace Broadcast.Control.Security;
 
@@ -9,7 +8,7 @@ namespace Broadcast.Control.Security;
 /// </summary>
 public sealed class AdminToken
 {
-    private readonly byte[] _hash;
+    private readonly BearerSecret _secret;
 
     public AdminToken(string? configuredToken, string tokenPath)
     {
@@ -24,7 +23,7 @@ public sealed class AdminToken
             Value = configuredToken.Trim();
         }
 
-        _hash = SHA256.HashData(Encoding.UTF8.GetBytes(Value));
+        _secret = new BearerSecret(Value);
     }
 
     public string Value { get; }
@@ -35,15 +34,6 @@ public sealed class AdminToken
     /// <summary>True when this start generated the token file.</summary>
     public bool Generated { get; }
 
-    /// <summary>
-    /// Compares in constant time. Both sides are hashed first so that neither the length nor any
-    /// prefix of the real token shows in the timing.
-    /// </summary>
-    public bool Matches(ReadOnlySpan<char> candidate)
-    {
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        var bytes = Encoding.UTF8.GetBytes(candidate.ToArray());
-        SHA256.HashData(bytes, hash);
-        return CryptographicOperations.FixedTimeEquals(hash, _hash);
-    }
+    /// <summary>Compares in constant time (<see cref="BearerSecret"/>).</summary>
+    public bool Matches(ReadOnlySpan<char> candidate) => _secret.Matches(candidate);
 }

@@ -183,6 +183,25 @@ public sealed class SecretsTests
     }
 
     [Fact]
+    public void The_playback_node_token_is_optional_at_least_32_characters_and_never_the_admin_token()
+    {
+        const string admin = "0123456789abcdef0123456789abcdef";
+        Assert.False(PlaybackNodeToken.From(null, admin).IsConfigured);
+        Assert.False(PlaybackNodeToken.From(" ", admin).Matches(""));
+
+        var node = PlaybackNodeToken.From(" fedcba9876543210fedcba9876543210 ", admin);
+        Assert.True(node.IsConfigured);
+        Assert.True(node.Matches("fedcba9876543210fedcba9876543210"));
+        Assert.False(node.Matches(admin));
+
+        var tooShort = Assert.Throws<InvalidOperationException>(() => PlaybackNodeToken.From("fedcba9876543210", admin));
+        Assert.Contains("Playback:NodeToken", tooShort.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("fedcba9876543210", tooShort.Message, StringComparison.Ordinal);
+        var same = Assert.Throws<InvalidOperationException>(() => PlaybackNodeToken.From(admin, " " + admin));
+        Assert.Contains("Admin:Token", same.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Admin_token_is_generated_once_with_mode_600_unless_configured()
     {
         using var dir = new TempDirectory();

@@ -13,6 +13,9 @@ internal sealed class InProcessServer : IAsyncDisposable
 {
     public const string Token = "server-tests-token-0123456789abcdef";
 
+    /// <summary>The playback node token (<c>Playback:NodeToken</c>) every test server is started with.</summary>
+    public const string NodeToken = "server-tests-node-token-0123456789abcdef";
+
     private readonly TempDirectory _data;
 
     private InProcessServer(WebApplication app, TempDirectory data, Uri baseAddress, int rtmpPort)
@@ -47,6 +50,7 @@ internal sealed class InProcessServer : IAsyncDisposable
             $"--Database:ConnectionString=Data Source={Path.Combine(data.Path, "broadcast.db")}",
             $"--Secrets:KeyPath={Path.Combine(data.Path, "secret.key")}",
             $"--Admin:Token={Token}",
+            $"--Playback:NodeToken={NodeToken}",
             "--Serilog:MinimumLevel:Default=Warning",
         };
         args.AddRange(extra);
@@ -65,10 +69,15 @@ internal sealed class InProcessServer : IAsyncDisposable
         for (int i = 0; i < frames; i++) stream.Write(MediaFrame.Rent(video, i * 3000L, 0, i == 0, new byte[] { 0, 0, 0, 1, 0x65 }));
     }
 
-    public HttpRequestMessage Authorized(HttpMethod method, string path)
+    public HttpRequestMessage Authorized(HttpMethod method, string path) => WithBearer(method, path, Token);
+
+    /// <summary>A request with the playback node token, as an origin-only node sends it.</summary>
+    public HttpRequestMessage NodeAuthorized(HttpMethod method, string path) => WithBearer(method, path, NodeToken);
+
+    private static HttpRequestMessage WithBearer(HttpMethod method, string path, string token)
     {
         var request = new HttpRequestMessage(method, path);
-        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
         return request;
     }
 

@@ -20,6 +20,7 @@ public sealed partial class ComposeSecretsTests
         Assert.Contains(secrets, m => m.Groups["name"].Value == "POSTGRES_PASSWORD");
         Assert.Contains(secrets, m => m.Groups["name"].Value == "MINIO_ROOT_PASSWORD");
         Assert.Contains(secrets, m => m.Groups["name"].Value == "BROADCAST_DB_PASSWORD");
+        Assert.Contains(secrets, m => m.Groups["name"].Value == "BROADCAST_PLAYBACK_NODE_TOKEN");
         Assert.All(secrets, m => Assert.True(m.Groups["op"].Value == ":?", $"{m.Value} has a default or may be empty"));
     }
 
@@ -32,6 +33,24 @@ public sealed partial class ComposeSecretsTests
         // The database role is created from the environment too.
         Assert.False(File.Exists(Path.Combine(RepoPaths.Root, "infra", "postgres", "01-broadcast.sql")));
         Assert.Contains("PASSWORD :'pw'", File.ReadAllText(Path.Combine(RepoPaths.Root, "infra", "postgres", "01-broadcast.sh")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Origins_hold_the_read_only_node_token_and_not_the_admin_token()
+    {
+        string origin = Service("origin");
+        Assert.Contains("Playback__NodeToken: ${BROADCAST_PLAYBACK_NODE_TOKEN:?", origin, StringComparison.Ordinal);
+        Assert.DoesNotContain("Admin__Token", origin, StringComparison.Ordinal);
+        Assert.DoesNotContain("BROADCAST_ADMIN_TOKEN", origin, StringComparison.Ordinal);
+        Assert.Contains("Playback__NodeToken: ${BROADCAST_PLAYBACK_NODE_TOKEN:?", Service("broadcast"), StringComparison.Ordinal);
+    }
+
+    private static string Service(string name)
+    {
+        int start = Compose.IndexOf($"\n  {name}:\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"no {name} service");
+        var next = new Regex(@"\n  [a-z][a-z0-9-]*:\n|\nvolumes:").Match(Compose, start + 1);
+        return next.Success ? Compose[start..next.Index] : Compose[start..];
     }
 
     [Fact]

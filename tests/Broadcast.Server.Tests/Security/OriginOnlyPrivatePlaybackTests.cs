@@ -140,7 +140,7 @@ public sealed class OriginOnlyPrivatePlaybackTests
     }
 
     [Fact]
-    public async Task The_node_snapshot_endpoint_needs_the_admin_bearer_token_and_answers_304_when_unchanged()
+    public async Task The_node_snapshot_endpoint_needs_the_playback_node_token_and_answers_304_when_unchanged()
     {
         await using var control = await InProcessServer.StartAsync();
         string id = await CreateChannelAsync(control, "Snap", privatePlayback: true);
@@ -158,7 +158,23 @@ public sealed class OriginOnlyPrivatePlaybackTests
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
 
-        using var first = control.Authorized(HttpMethod.Get, "/api/playback/access");
+        // The admin token is not a node credential: an origin never needs to hold it.
+        using (var admin = control.Authorized(HttpMethod.Get, "/api/playback/access"))
+        {
+            using var refused = await control.Http.SendAsync(admin);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        // And the node token is not an admin credential: it reads this snapshot and opens nothing else.
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "/api/channels"), (HttpMethod.Get, $"/api/channels/{id}"), (HttpMethod.Post, $"/api/channels/{id}/reveal-key"),
+                     (HttpMethod.Post, "/api/playback/signing-keys/rotate"), (HttpMethod.Delete, $"/api/channels/{id}") })
+        {
+            using var asNode = control.NodeAuthorized(method, path);
+            using var refused = await control.Http.SendAsync(asNode);
+            Assert.True(refused.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path} with the node token: {(int)refused.StatusCode}");
+        }
+
+        using var first = control.NodeAuthorized(HttpMethod.Get, "/api/playback/access");
         using var snapshot = await control.Http.SendAsync(first);
         Assert.Equal(HttpStatusCode.OK, snapshot.StatusCode);
         Assert.Equal("no-store", snapshot.Headers.CacheControl!.ToString());
@@ -172,7 +188,7 @@ public sealed class OriginOnlyPrivatePlaybackTests
         var minted = await MintAsync(control, id, 600);
         Assert.StartsWith(currentId + ".", minted.Token);
 
-        using var again = control.Authorized(HttpMethod.Get, "/api/playback/access");
+        using var again = control.NodeAuthorized(HttpMethod.Get, "/api/playback/access");
         again.Headers.IfNoneMatch.Add(etag);
         using (var unchanged = await control.Http.SendAsync(again))
         {
@@ -181,7 +197,7 @@ public sealed class OriginOnlyPrivatePlaybackTests
         }
 
         await RotateAsync(control);
-        using var afterRotation = control.Authorized(HttpMethod.Get, "/api/playback/access");
+        using var afterRotation = control.NodeAuthorized(HttpMethod.Get, "/api/playback/access");
         afterRotation.Headers.IfNoneMatch.Add(etag);
         using var changed = await control.Http.SendAsync(afterRotation);
         Assert.Equal(HttpStatusCode.OK, changed.StatusCode);
@@ -217,7 +233,7 @@ public sealed class OriginOnlyPrivatePlaybackTests
     {
         // The control node deleted the private channel (or another channel took its slug): what this origin-only node
         // read with tokens must not stay in its memory, to be served without one.
-        await using var origin = await InProcessServer.StartAsync("--Roles=origin", "--Playback:ControlUrl=http://127.0.0.1:9/");
+        await using var origin = await InProcessServer.StartAsync("--Roles=origin", "--Playback:ControlUrl=http://127.0.0.1:9/", "--Admin:Token=");
         var access = origin.Services.GetRequiredService<RemotePlaybackAccess>();
         var cache = origin.Services.GetRequiredService<Broadcast.Origin.RecentObjectCache>();
         var key = new PlaybackNodeKey("k1", new string('A', 43));
@@ -242,7 +258,7 @@ public sealed class OriginOnlyPrivatePlaybackTests
     }
 
     [Fact]
-    public void An_origin_only_node_without_a_control_url_or_admin_token_does_not_start()
+    public void An_origin_only_node_without_a_control_url_or_node_token_or_with_the_admin_token_does_not_start()
     {
         using var data = new TempDirectory("origin-only");
         string storage = $"--Storage:Path={Path.Combine(data.Path, "media")}";
@@ -250,13 +266,23 @@ public sealed class OriginOnlyPrivatePlaybackTests
         Assert.Contains("Playback:ControlUrl", noUrl.Message);
 
         var noToken = Assert.Throws<InvalidOperationException>(() => BroadcastApp.Build(
-            ["--Roles=origin", "--Http:Urls=http://127.0.0.1:0", storage, "--Playback:ControlUrl=http://127.0.0.1:9/", "--Admin:Token="]));
-        Assert.Contains("Admin:Token", noToken.Message);
+            ["--Roles=origin", "--Http:Urls=http://127.0.0.1:0", storage, "--Playback:ControlUrl=http://127.0.0.1:9/"]));
+        Assert.Contains("Playback:NodeToken", noToken.Message);
+
+        var shortToken = Assert.Throws<InvalidOperationException>(() => BroadcastApp.Build(
+            ["--Roles=origin", "--Http:Urls=http://127.0.0.1:0", storage, "--Playback:ControlUrl=http://127.0.0.1:9/", "--Playback:NodeToken=short"]));
+        Assert.Contains("Playback:NodeToken", shortToken.Message);
+
+        // The hole this closes: an origin holding the admin token makes one compromised origin a full admin.
+        var withAdmin = Assert.Throws<InvalidOperationException>(() => BroadcastApp.Build(
+            ["--Roles=origin", "--Http:Urls=http://127.0.0.1:0", storage, "--Playback:ControlUrl=http://127.0.0.1:9/",
+             $"--Playback:NodeToken={InProcessServer.NodeToken}", $"--Admin:Token={InProcessServer.Token}"]));
+        Assert.Contains("Admin:Token", withAdmin.Message);
     }
 
-    /// <summary>An origin-only node polling <paramref name="controlUrl"/> every second, with the control node's admin token.</summary>
+    /// <summary>An origin-only node polling <paramref name="controlUrl"/> every second with the playback node token, and no admin token.</summary>
     private static Task<InProcessServer> StartOriginAsync(Uri controlUrl) =>
-        InProcessServer.StartAsync("--Roles=origin", $"--Playback:ControlUrl={controlUrl}", "--Playback:RefreshSeconds=1");
+        InProcessServer.StartAsync("--Roles=origin", $"--Playback:ControlUrl={controlUrl}", "--Playback:RefreshSeconds=1", "--Admin:Token=");
 
     private static Task WaitReadyAsync(InProcessServer origin) => WaitFor.ConditionAsync(async () =>
     {
