@@ -62,13 +62,18 @@ internal static partial class SegmentStoreSetup
         }
     }
 
-    /// <summary><c>GET /status/store</c>: the upload backlog of this node (ingest with S3), or the objects a failing disk holds in memory, as JSON.</summary>
+    /// <summary>
+    /// <c>GET /status/store</c> (anonymous, for monitoring): the upload backlog of this node (ingest with S3), or the objects
+    /// a failing disk holds in memory, as JSON. The last error is classified words only (<see cref="StoreErrorSummary"/>).
+    /// </summary>
     public static void MapStoreStatus(WebApplication app)
     {
         app.MapGet("/status/store", (IServiceProvider sp) => sp.GetService<IUploadBacklog>() is { } backlog
-            ? Results.Json(backlog.GetStatus())
+            ? Results.Json(Anonymous(backlog.GetStatus()))
             : Results.Json(new { kind = "filesystem" }));
     }
+
+    private static UploadBacklogStatus Anonymous(UploadBacklogStatus status) => status with { LastError = StoreErrorSummary.Of(status.LastError) };
 
     /// <summary>A segment key of a broadcast the packager records: those are never dropped from the backlog.</summary>
     private static bool IsRecorded(IPackagerStatus? packager, string key)
