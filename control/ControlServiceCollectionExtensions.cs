@@ -6,6 +6,10 @@ using Broadcast.Control.Persistence;
 using Broadcast.Control.Playback;
 using Broadcast.Control.Scheduling;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.DataProtection;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.Extensions.Options;
 using System.Threading.RateLimiting;
 using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Authentication;
@@ -66,6 +70,17 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<IAdminUserRepository, SqlAdminUserRepository>();
         services.AddSingleton<FirstAdminCredentials>();
         services.AddSingleton<AdminUserService>();
+        services.AddSingleton<AdminSessions>();
+        // Session cookies and antiforgery tokens: one key ring in the database for every control node, each key
+        // encrypted under the server secret (not per node, not in plain text on disk).
+        services.AddSingleton(_ => new DataProtectionKeyCipher(StreamKeyProtector.LoadSecret(settings.SecretKey, settings.SecretKeyPath)));
+        services.AddSingleton<SqlXmlRepository>();
+        services.AddDataProtection().SetApplicationName("broadcast");
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp => new ConfigureOptions<KeyManagementOptions>(options =>
+        {
+            options.XmlRepository = sp.GetRequiredService<SqlXmlRepository>();
+            options.XmlEncryptor = new ServerSecretXmlEncryptor(sp.GetRequiredService<DataProtectionKeyCipher>());
+        }));
         services.AddOpenApi();
         services.AddAntiforgery(options => options.HeaderName = ControlAuth.AntiforgeryHeader);
 
@@ -82,6 +97,8 @@ public static class ControlServiceCollectionExtensions
                 options.ExpireTimeSpan = TimeSpan.FromHours(12);
                 options.SlidingExpiration = true;
                 options.LoginPath = ControlAuth.SignInPath;
+                // Sign-out and password changes end every session of the user (see AdminSessions).
+                options.Events.OnValidatePrincipal = context => context.HttpContext.RequestServices.GetRequiredService<AdminSessions>().ValidateAsync(context);
                 options.Events.OnRedirectToLogin = context => IsApi(context.Request)
                     ? WriteProblemAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized",
                         "Send the admin token as 'Authorization: Bearer {token}' or sign in to the dashboard.")
@@ -114,7 +131,10 @@ public static class ControlServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>Authentication, authorization and the sign-in rate limiter, in that order. Call before mapping endpoints.</summary>
+    /// <summary>
+    /// Authentication, authorization, the antiforgery check of cookie-authenticated unsafe requests and the sign-in rate
+    /// limiter, in that order. Call before mapping endpoints.
+    /// </summary>
     public static IApplicationBuilder UseControl(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -126,6 +146,7 @@ public static class ControlServiceCollectionExtensions
         app.UseWhen(static context => !IsOriginPath(context.Request.Path), static branch => branch.UseAuthentication());
         app.Properties[AuthenticationMiddlewareSetKey] = true;
         app.UseAuthorization();
+        app.UseMiddleware<CookieAntiforgeryMiddleware>();
         app.UseRateLimiter();
         return app;
     }

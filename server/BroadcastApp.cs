@@ -89,7 +89,11 @@ public static class BroadcastApp
         services.AddProblemDetails();
         services.AddSingleton<ReadinessProbe>();
 
+        // Read before Build so a bad entry fails the start with the rest of the configuration.
+        var forwardedHeaders = TrustedProxies.From(configuration[TrustedProxies.ConfigurationKey]);
         var app = builder.Build();
+        // First: everything after (sign-in rate limits, the cookie's Secure flag, logs) sees the client, not the proxy.
+        if (forwardedHeaders is not null) app.UseForwardedHeaders(forwardedHeaders);
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (HttpContext context, ReadinessProbe probe) => probe.HandleAsync(context));
         app.MapMetrics();

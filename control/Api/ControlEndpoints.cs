@@ -21,7 +21,7 @@ public static class ControlEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy)
-            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("channels");
+            .WithTags("channels");
         group.MapPost("", CreateAsync).Accepts<CreateChannelRequest>("application/json").Produces<ChannelResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
         group.MapGet("", ListAsync).Produces<List<ChannelResponse>>();

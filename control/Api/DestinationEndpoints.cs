@@ -36,7 +36,7 @@ public static class DestinationEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels/{id}/destinations").RequireAuthorization(ControlAuth.AdminPolicy)
-            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("destinations");
+            .WithTags("destinations");
         group.MapPost("", CreateAsync).Accepts<DestinationRequest>("application/json").Produces<DestinationResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("", ListAsync).Produces<List<DestinationResponse>>().ProducesProblem(StatusCodes.Status404NotFound);

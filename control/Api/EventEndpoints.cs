@@ -15,7 +15,7 @@ public static class EventEndpoints
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var events = endpoints.MapGroup("/api/events").RequireAuthorization(ControlAuth.AdminPolicy).AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("events");
+        var events = endpoints.MapGroup("/api/events").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("events");
         events.MapPost("", CreateAsync).Accepts<EventRequest>("application/json").Produces<EventResponse>(StatusCodes.Status201Created).ProducesValidationProblem();
         events.MapGet("", ListAsync).Produces<List<EventResponse>>().ProducesValidationProblem();
         events.MapGet("/{id}", GetAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status404NotFound);
@@ -27,7 +27,7 @@ public static class EventEndpoints
         events.MapPost("/{id}/end", EndAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status409Conflict);
         events.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status409Conflict);
 
-        var recordings = endpoints.MapGroup("/api/recordings").RequireAuthorization(ControlAuth.AdminPolicy).AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("recordings");
+        var recordings = endpoints.MapGroup("/api/recordings").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("recordings");
         recordings.MapGet("", ListRecordingsAsync).Produces<List<RecordingResponse>>();
         recordings.MapGet("/{id}", GetRecordingAsync).Produces<RecordingResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         recordings.MapDelete("/{id}", DeleteRecordingAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);

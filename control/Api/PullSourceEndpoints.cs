@@ -34,7 +34,7 @@ public static class PullSourceEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels/{id}/source").RequireAuthorization(ControlAuth.AdminPolicy)
-            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("channels");
+            .WithTags("channels");
         group.MapGet("", GetAsync).Produces<PullSourceResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("", PutAsync).Accepts<PullSourceRequest>("application/json").Produces<PullSourceResponse>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);

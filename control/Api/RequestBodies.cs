@@ -25,6 +25,14 @@ internal static class RequestBodies
             return (null, TooLarge());
         }
 
+        // JSON only: a cross-site page can send a text/plain or form body without asking (a "simple" request), but not
+        // application/json, so this closes login CSRF on POST /api/session and any body-borne forgery elsewhere.
+        if (!context.Request.HasJsonContentType())
+        {
+            return (null, Results.Problem(statusCode: StatusCodes.Status415UnsupportedMediaType, title: "JSON expected",
+                detail: "Send the request body as application/json."));
+        }
+
         T? value;
         try
         {

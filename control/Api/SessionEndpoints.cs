@@ -25,10 +25,11 @@ public static class SessionEndpoints
         endpoints.MapGet("/account/antiforgery", IssueAntiforgery).ExcludeFromDescription();
         endpoints.MapPost("/account/sign-out", SignOutFormAsync).DisableAntiforgery().ExcludeFromDescription();
         var api = endpoints.MapGroup("/api/session").WithTags("session");
-        api.MapPost("", SignInJsonAsync).RequireRateLimiting(ControlAuth.SignInRateLimit)
+        // No antiforgery token before there is a session: JSON only (RequestBodies), which a cross-site page cannot send.
+        api.MapPost("", SignInJsonAsync).RequireRateLimiting(ControlAuth.SignInRateLimit).DisableAntiforgery()
             .Produces<SessionResponse>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
         api.MapGet("", GetSession).RequireAuthorization(ControlAuth.AdminPolicy).Produces<SessionResponse>();
-        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(ControlAuth.AdminPolicy).AddEndpointFilter<CookieAntiforgeryFilter>()
+        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(ControlAuth.AdminPolicy)
             .RequireRateLimiting(ControlAuth.SignInRateLimit).Accepts<ChangePasswordRequest>("application/json")
             .Produces(StatusCodes.Status204NoContent).ProducesValidationProblem();
         api.MapDelete("", SignOutAsync).RequireAuthorization(ControlAuth.AdminPolicy).Produces(StatusCodes.Status204NoContent);
@@ -36,15 +37,7 @@ public static class SessionEndpoints
     }
 
     /// <summary>Signs <paramref name="user"/> in with the session cookie. For the dashboard's own pages too.</summary>
-    public static Task SignInAsync(HttpContext context, AdminUser user)
-    {
-        ArgumentNullException.ThrowIfNull(context);
-        ArgumentNullException.ThrowIfNull(user);
-        var identity = new ClaimsIdentity(
-            [new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(ClaimTypes.Name, user.Name), new Claim(ClaimTypes.Role, ControlAuth.AdminRole)],
-            ControlAuth.CookieScheme);
-        return context.SignInAsync(ControlAuth.CookieScheme, new ClaimsPrincipal(identity));
-    }
+    public static Task SignInAsync(HttpContext context, AdminUser user) => AdminSessions.SignInAsync(context, user);
 
     private static async Task<IResult> SignInFormAsync(HttpContext context, IAntiforgery antiforgery, AdminUserService users, CancellationToken cancellationToken)
     {
@@ -87,7 +80,7 @@ public static class SessionEndpoints
             ControlJsonContext2.Default.AntiforgeryResponse);
     }
 
-    private static async Task<IResult> SignOutFormAsync(HttpContext context, IAntiforgery antiforgery)
+    private static async Task<IResult> SignOutFormAsync(HttpContext context, IAntiforgery antiforgery, AdminSessions sessions, CancellationToken cancellationToken)
     {
         try
         {
@@ -98,7 +91,7 @@ public static class SessionEndpoints
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Antiforgery token missing or invalid");
         }
 
-        await context.SignOutAsync(ControlAuth.CookieScheme).ConfigureAwait(false);
+        await sessions.SignOutEverywhereAsync(context, cancellationToken).ConfigureAwait(false);
         return Results.LocalRedirect(ControlAuth.SignInPath);
     }
 
@@ -118,8 +111,7 @@ public static class SessionEndpoints
 
         await SignInAsync(context, user).ConfigureAwait(false);
         // The new identity is not on this request yet; issue the token for the signed-in user explicitly.
-        context.User = new ClaimsPrincipal(new ClaimsIdentity(
-            [new Claim(ClaimTypes.NameIdentifier, user.Id), new Claim(ClaimTypes.Name, user.Name)], ControlAuth.CookieScheme));
+        context.User = AdminSessions.PrincipalFor(user);
         var tokens = antiforgery.GetAndStoreTokens(context);
         return Results.Json(new SessionResponse(user.Name, ControlAuth.CookieScheme, tokens.RequestToken, ControlAuth.AntiforgeryHeader),
             ControlJsonContext2.Default.SessionResponse);
@@ -134,7 +126,7 @@ public static class SessionEndpoints
     }
 
     /// <summary>The signed-in user changes their own password (the current one is checked, as with sign-in).</summary>
-    private static async Task<IResult> ChangePasswordAsync(HttpContext context, AdminUserService users, CancellationToken cancellationToken)
+    private static async Task<IResult> ChangePasswordAsync(HttpContext context, AdminUserService users, AdminSessions sessions, CancellationToken cancellationToken)
     {
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.ChangePasswordRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
@@ -143,9 +135,11 @@ public static class SessionEndpoints
                 detail: "Sign in as the user whose password changes; the bearer token belongs to no user.");
         try
         {
-            return await users.ChangePasswordAsync(name, request!.CurrentPassword, request.NewPassword, cancellationToken).ConfigureAwait(false)
-                ? Results.NoContent()
-                : RequestBodies.Invalid("currentPassword", "The current password is wrong.");
+            if (!await users.ChangePasswordAsync(name, request!.CurrentPassword, request.NewPassword, cancellationToken).ConfigureAwait(false))
+                return RequestBodies.Invalid("currentPassword", "The current password is wrong.");
+            // Every session of this user ended with the change; this one continues under the new version.
+            await sessions.RenewAsync(context, name, cancellationToken).ConfigureAwait(false);
+            return Results.NoContent();
         }
         catch (ValidationFailedException e)
         {
@@ -153,40 +147,13 @@ public static class SessionEndpoints
         }
     }
 
-    private static async Task<IResult> SignOutAsync(HttpContext context, CancellationToken cancellationToken)
+    /// <summary>Ends every session of the signed-in user, on every node (a bearer caller has none: nothing happens).</summary>
+    private static async Task<IResult> SignOutAsync(HttpContext context, AdminSessions sessions, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        await context.SignOutAsync(ControlAuth.CookieScheme).ConfigureAwait(false);
+        await sessions.SignOutEverywhereAsync(context, cancellationToken).ConfigureAwait(false);
         return Results.NoContent();
     }
 
     private static string LocalOrRoot(string? url)
         => !string.IsNullOrEmpty(url) && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) ? url : "/";
-}
-
-/// <summary>
-/// Cookie-authenticated unsafe requests to the API must carry the antiforgery token (<c>X-CSRF-TOKEN</c>):
-/// the cookie rides along on any cross-site request, the token does not. Bearer requests need none.
-/// </summary>
-internal sealed class CookieAntiforgeryFilter(IAntiforgery antiforgery) : IEndpointFilter
-{
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var http = context.HttpContext;
-        if (http.User.Identity is { IsAuthenticated: true, AuthenticationType: ControlAuth.CookieScheme }
-            && !HttpMethods.IsGet(http.Request.Method) && !HttpMethods.IsHead(http.Request.Method) && !HttpMethods.IsOptions(http.Request.Method))
-        {
-            try
-            {
-                await antiforgery.ValidateRequestAsync(http).ConfigureAwait(false);
-            }
-            catch (AntiforgeryValidationException)
-            {
-                return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Antiforgery token missing or invalid",
-                    detail: $"Send the token from GET /api/session as the {ControlAuth.AntiforgeryHeader} header.");
-            }
-        }
-
-        return await next(context).ConfigureAwait(false);
-    }
 }

@@ -33,10 +33,10 @@ public static class PlaybackEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapPost("/api/channels/{id}/playback-tokens", MintAsync).RequireAuthorization(ControlAuth.AdminPolicy)
-            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("playback")
+            .WithTags("playback")
             .Accepts<PlaybackTokenRequest>("application/json").Produces<PlaybackTokenResponse>().ProducesValidationProblem();
         var keys = endpoints.MapGroup("/api/playback/signing-keys").RequireAuthorization(ControlAuth.AdminPolicy)
-            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("playback");
+            .WithTags("playback");
         keys.MapGet("", (PlaybackAccessService access) => ToResponse(access.Keys));
         keys.MapPost("/rotate", async (PlaybackAccessService access, CancellationToken ct) => ToResponse(await access.RotateAsync(ct).ConfigureAwait(false)));
         endpoints.MapPlaybackNodeAccess();

@@ -5,7 +5,14 @@ using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Users;
 
-public sealed record AdminUser(string Id, string Name, string PasswordHash, DateTimeOffset CreatedAt);
+public sealed record AdminUser(string Id, string Name, string PasswordHash, DateTimeOffset CreatedAt)
+{
+    /// <summary>
+    /// Bumped by sign-out and password changes; a session cookie issued under an older version is no longer accepted, so
+    /// those end every session of the user, copies of the cookie included.
+    /// </summary>
+    public long SessionVersion { get; init; }
+}
 
 /// <summary>
 /// PBKDF2-HMAC-SHA256 password hashes as <c>pbkdf2-sha256${iterations}${salt}${hash}</c> (base64). 600,000
@@ -69,7 +76,14 @@ public interface IAdminUserRepository
 
     Task<long> CountAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Replaces the hash and bumps the session version (ending every session). False when the user is gone.</summary>
     Task<bool> SetPasswordHashAsync(string id, string passwordHash, CancellationToken cancellationToken = default);
+
+    /// <summary>The user's current session version; null when the user no longer exists.</summary>
+    Task<long?> GetSessionVersionAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Bumps the session version, ending every session of the user. False when the user is gone.</summary>
+    Task<bool> EndSessionsAsync(string id, CancellationToken cancellationToken = default);
 }
 
 public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUserRepository
@@ -96,9 +110,9 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
 
     public async Task<AdminUser?> GetByNameAsync(string name, CancellationToken cancellationToken = default)
     {
-        var rows = await Sql.QueryAsync(database, "SELECT id, name, password_hash, created_at FROM admin_users WHERE name = @name",
-            c => Sql.Add(c, "name", name), r => new AdminUser(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3)), cancellationToken)
-            .ConfigureAwait(false);
+        var rows = await Sql.QueryAsync(database, "SELECT id, name, password_hash, created_at, session_version FROM admin_users WHERE name = @name",
+            c => Sql.Add(c, "name", name), r => new AdminUser(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3)) { SessionVersion = r.GetInt64(4) },
+            cancellationToken).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
 
@@ -110,11 +124,22 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
     }
 
     public async Task<bool> SetPasswordHashAsync(string id, string passwordHash, CancellationToken cancellationToken = default)
-        => await Sql.ExecuteAsync(database, "UPDATE admin_users SET password_hash = @hash WHERE id = @id", c =>
+        => await Sql.ExecuteAsync(database, "UPDATE admin_users SET password_hash = @hash, session_version = session_version + 1 WHERE id = @id", c =>
         {
             Sql.Add(c, "hash", passwordHash);
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
+
+    public async Task<long?> GetSessionVersionAsync(string id, CancellationToken cancellationToken = default)
+    {
+        var rows = await Sql.QueryAsync(database, "SELECT session_version FROM admin_users WHERE id = @id", c => Sql.Add(c, "id", id),
+            r => r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<bool> EndSessionsAsync(string id, CancellationToken cancellationToken = default)
+        => await Sql.ExecuteAsync(database, "UPDATE admin_users SET session_version = session_version + 1 WHERE id = @id",
+            c => Sql.Add(c, "id", id), cancellationToken).ConfigureAwait(false) == 1;
 }
 
 /// <summary>The first admin's generated password, held in memory only until the start-up banner prints it.</summary>

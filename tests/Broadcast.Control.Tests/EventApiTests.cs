@@ -303,8 +303,16 @@ public sealed class EventApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.NoContent, changed.StatusCode);
         }
 
-        using (var signOut = await browser.DeleteAsync("/api/session"))
-            Assert.Equal(HttpStatusCode.NoContent, signOut.StatusCode);
+        // Signing out is a state change too: a forged DELETE (no token) does not sign the admin out.
+        using (var forged = await browser.DeleteAsync("/api/session"))
+            Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        using (var signOut = new HttpRequestMessage(HttpMethod.Delete, "/api/session"))
+        {
+            signOut.Headers.Add("X-CSRF-TOKEN", csrf);
+            using var ended = await browser.SendAsync(signOut);
+            Assert.Equal(HttpStatusCode.NoContent, ended.StatusCode);
+        }
+
         using (var after = await browser.GetAsync("/api/events"))
             Assert.Equal(HttpStatusCode.Unauthorized, after.StatusCode);
         using (var oldPassword = await browser.PostAsync("/api/session", Json(JsonSerializer.Serialize(new { name = "admin", password }))))

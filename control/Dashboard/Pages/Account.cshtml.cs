@@ -1,3 +1,4 @@
+using Broadcast.Control.Security;
 using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -5,9 +6,12 @@ using Microsoft.AspNetCore.RateLimiting;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
-/// <summary>The signed-in admin changes their password (the current one is checked: a borrowed session is not enough).</summary>
+/// <summary>
+/// The signed-in admin changes their password (the current one is checked: a borrowed session is not enough). The change
+/// ends every other session of the user.
+/// </summary>
 [EnableRateLimiting(DashboardAuth.PasswordRateLimit)]
-public sealed class AccountModel(AdminUserService users) : PageModel
+public sealed class AccountModel(AdminUserService users, AdminSessions sessions) : PageModel
 {
     public sealed class PasswordInput
     {
@@ -58,6 +62,8 @@ public sealed class AccountModel(AdminUserService users) : PageModel
             return Page();
         }
 
+        // The change ended every session of this user (other browsers, stolen cookies); this one continues.
+        await sessions.RenewAsync(HttpContext, name, cancellationToken).ConfigureAwait(false);
         Changed = true;
         Input = new PasswordInput();
         ModelState.Clear();
