@@ -6,6 +6,8 @@ using Broadcast.Media.Outbound;
 using Broadcast.Transcoder.Flv;
 using Microsoft.Extensions.Logging;
 
+using Broadcast.Transcoder.Pull.Proxy;
+
 namespace Broadcast.Transcoder.Pull;
 
 /// <summary>What to pull into which stream. <paramref name="Key"/> identifies this assignment: a different key is a new session.</summary>
@@ -123,8 +125,23 @@ public sealed partial class PullSession : IAsyncDisposable
 
     private async Task<Outcome> AttemptAsync(PullInput input, CancellationToken cancellationToken)
     {
+        // http(s) sources: every request ffmpeg and ffprobe make goes through this attempt's checking proxy.
+        await using var proxy = IsHttp(input) ? OutboundHttpProxy.Start(_outbound, _logger, _options.ConnectTimeout) : null;
+        var outcome = await AttemptAsync(input, proxy, cancellationToken).ConfigureAwait(false);
+        // A destination the policy refused (an HLS playlist naming a private address) is the reason, whatever ffmpeg said.
+        return proxy?.LastRefusal is { } refusal && outcome.Kind != OutcomeKind.Finished
+            ? new Outcome(OutcomeKind.Failed, refusal, outcome.LiveFor)
+            : outcome;
+    }
+
+    private static bool IsHttp(PullInput input) =>
+        input.Kind != PullSourceKind.File && (input.FfmpegInput.StartsWith("http://", StringComparison.OrdinalIgnoreCase)
+            || input.FfmpegInput.StartsWith("https://", StringComparison.OrdinalIgnoreCase));
+
+    private async Task<Outcome> AttemptAsync(PullInput input, OutboundHttpProxy? proxy, CancellationToken cancellationToken)
+    {
         // 0. The outbound policy, again: DNS may have changed since the source was set.
-        var (target, refused) = await PrepareAsync(input, cancellationToken).ConfigureAwait(false);
+        var (target, refused) = await PrepareAsync(input, proxy, cancellationToken).ConfigureAwait(false);
         if (refused is not null) return refused;
 
         // 1. ffprobe: which codecs, and is it media at all.
@@ -144,9 +161,10 @@ public sealed partial class PullSession : IAsyncDisposable
 
     /// <summary>
     /// What ffprobe and ffmpeg open this attempt. A network source's host is resolved and checked now; rtmp:// and srt:// connect to
-    /// the checked address itself (one of them, in turn per attempt), rtmps:// and https:// by name for TLS.
+    /// the checked address itself (one of them, in turn per attempt), rtmps:// by name for TLS; http(s):// through the attempt's
+    /// proxy, which checks each request's host again and connects to the address it checked.
     /// </summary>
-    private async Task<(PullTarget? Target, Outcome? Refused)> PrepareAsync(PullInput input, CancellationToken cancellationToken)
+    private async Task<(PullTarget? Target, Outcome? Refused)> PrepareAsync(PullInput input, OutboundHttpProxy? proxy, CancellationToken cancellationToken)
     {
         if (input.Kind == PullSourceKind.File) return (PullTarget.For(input, _options, Spec.AllowUntrustedCertificate), null);
         var check = await _outbound.CheckAsync(new Uri(input.FfmpegInput), cancellationToken).ConfigureAwait(false);
@@ -159,7 +177,7 @@ public sealed partial class PullSession : IAsyncDisposable
                 return (null, new Outcome(OutcomeKind.Retry, "host not found"));
         }
         var address = check.Addresses[_connects++ % check.Addresses.Count];
-        return (PullTarget.For(input, _options, Spec.AllowUntrustedCertificate, address), null);
+        return (PullTarget.For(input, _options, Spec.AllowUntrustedCertificate, address, proxy?.Url), null);
     }
 
     private static Outcome FromFailure(PullFailure failure) =>
@@ -223,6 +241,9 @@ public sealed partial class PullSession : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        // ffmpeg reads these from the environment; only the attempt's own proxy (an argument) may route its requests.
+        foreach (var name in new[] { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY" })
+            psi.Environment.Remove(name);
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"{tool} did not start");
         _process = process;
         return process;

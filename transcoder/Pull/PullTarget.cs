@@ -11,6 +11,8 @@ namespace Broadcast.Transcoder.Pull;
 /// can make ffmpeg open file:, udp:, concat: or the like.</item>
 /// <item>rtmps:// and https://: <c>-tls_verify 1</c> with the CA bundle, unless the source allows an untrusted certificate.</item>
 /// <item>http(s)://: <c>-max_redirects 0</c>: ffmpeg would follow a redirect to any address without asking us.</item>
+/// <item>http(s)://: <c>-http_proxy</c>, the attempt's <see cref="Proxy.OutboundHttpProxy"/>: every request ffmpeg makes (the
+/// playlist, each segment an HLS playlist names, on whatever host) is checked there and connected to the checked address.</item>
 /// <item>rtmp:// and srt:// (no TLS): the host is replaced by the address the outbound policy checked (and <c>-rtmp_tcurl</c> keeps the
 /// name in the RTMP connect command), so what was checked is what is connected to. rtmps:// and https:// keep the name, which TLS
 /// needs for SNI and certificate checks: ffmpeg resolves it again a moment after the check (see README, "Outbound connections").</item>
@@ -18,7 +20,7 @@ namespace Broadcast.Transcoder.Pull;
 /// </summary>
 public sealed record PullTarget(string Url, IReadOnlyList<string> InputOptions)
 {
-    public static PullTarget For(PullInput input, PullOptions options, bool allowUntrustedCertificate, IPAddress? pinned = null)
+    public static PullTarget For(PullInput input, PullOptions options, bool allowUntrustedCertificate, IPAddress? pinned = null, string? httpProxy = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(options);
@@ -33,7 +35,7 @@ public sealed record PullTarget(string Url, IReadOnlyList<string> InputOptions)
                 "rtmp" => "rtmp,tcp",
                 "rtmps" => "rtmps,tls,tcp",
                 "srt" => "srt",
-                _ => "http,https,tls,tcp,crypto,data",
+                _ => httpProxy is null ? "http,https,tls,tcp,crypto,data" : "http,https,tls,tcp,crypto,data,httpproxy",
             },
         };
         if (scheme is "rtmps" or "https" && !allowUntrustedCertificate)
@@ -42,6 +44,7 @@ public sealed record PullTarget(string Url, IReadOnlyList<string> InputOptions)
             if (options.CaFile is { Length: > 0 } ca && File.Exists(ca)) args.AddRange(["-ca_file", ca]);
         }
         if (scheme is "http" or "https") args.AddRange(["-max_redirects", "0"]);
+        if (scheme is "http" or "https" && httpProxy is not null) args.AddRange(["-http_proxy", httpProxy]);
         string url = input.FfmpegInput;
         if (pinned is not null && scheme is "rtmp" or "srt")
         {
