@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-
 using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Logging;
 
