@@ -57,8 +57,9 @@ edge_start() {
     what == "user" { print ""; next }
     what == "pid" { print "pid " dir "/nginx.pid;"; next }
     what == "error_log" { print "error_log " dir "/error.log warn;"; next }
-    what == "access_log" { print i "access_log " dir "/access.log;"; next }
-    what == "upstream" || what == "control-upstream" { print i "server 127.0.0.1:" origin " max_fails=2 fail_timeout=5s;"; next }
+    what == "access_log" { print i "access_log " dir "/access.log edge;"; next }
+    what == "resolver" { print ""; next }
+    what == "upstream" { print i "server 127.0.0.1:" origin " max_fails=2 fail_timeout=5s;"; next }
     what == "cache" { print i "proxy_cache_path " dir "/cache levels=1:2 keys_zone=broadcast:64m"; next }
     what == "auth-cache" { print i "proxy_cache_path " dir "/auth-cache levels=1:2 keys_zone=playback_auth:8m"; next }
     what == "listen" { print i "listen 127.0.0.1:" port ";"; next }

@@ -18,10 +18,28 @@ public static class OriginEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         OriginRequestHandler handler = endpoints.ServiceProvider.GetRequiredService<OriginRequestHandler>();
+        OriginMetrics metrics = endpoints.ServiceProvider.GetRequiredService<OriginMetrics>();
 
-        endpoints.MapMethods("/live/{**path}", GetHead, handler.ServeLiveAsync).WithDisplayName("Origin live object");
+        endpoints.MapMethods("/live/{**path}", GetHead, async context =>
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await handler.ServeLiveAsync(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                string key = context.Request.RouteValues["path"] as string ?? "";
+                metrics.Record(OriginMetrics.KindOf(key, context.Request.Query.ContainsKey("_HLS_msn")), context.Response.StatusCode, start);
+            }
+        }).WithDisplayName("Origin live object");
         endpoints.MapMethods("/live/{**path}", Options, handler.PreflightAsync).WithDisplayName("Origin live preflight");
-        endpoints.MapMethods("/time", GetHead, handler.ServeTimeAsync).WithDisplayName("Origin time");
+        endpoints.MapMethods("/time", GetHead, async context =>
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            await handler.ServeTimeAsync(context).ConfigureAwait(false);
+            metrics.Record(OriginRequestKind.Time, context.Response.StatusCode, start);
+        }).WithDisplayName("Origin time");
         endpoints.MapMethods("/time", Options, handler.PreflightAsync).WithDisplayName("Origin time preflight");
         return endpoints;
     }

@@ -35,6 +35,7 @@ public static class OriginServiceCollectionExtensions
         services.TryAddSingleton<ObjectArrivals>();
         services.TryAddSingleton<LowLatencyGate>();
         services.TryAddSingleton<OriginRequestHandler>();
+        services.TryAddSingleton<OriginMetrics>();
         DecorateStore(services);
         return services;
     }

@@ -14,7 +14,8 @@ namespace Broadcast.Origin;
 /// viewer's cookie in <c>Cookie</c>. Answers 204 when the stream is public or the token is good (with the
 /// stream-scoped Set-Cookie when the token came in the query, for the edge to pass on, and for a private stream
 /// <c>X-Playback-Scope</c>, which the edge puts in its cache key), else 403. No store read, no body: an edge may
-/// cache the answer briefly, keyed by the stream and the token or cookie.
+/// cache the answer briefly, keyed by the stream and the token or cookie. Every origin answers it (from the snapshot it
+/// holds), so the viewer path does not depend on the control node.
 /// </summary>
 public static class PlaybackAuthorizationEndpoint
 {
@@ -27,11 +28,15 @@ public static class PlaybackAuthorizationEndpoint
     private static readonly StringValues NoStore = "no-store";
     private static readonly StringValues ShortLived = "private, max-age=10";
 
-    /// <summary>Maps the check; needs an <see cref="IPlaybackAccess"/> registration (a node with the channel database).</summary>
+    /// <summary>
+    /// Maps the check on every node that serves <c>/live/</c> or holds the channel database, so an edge can ask any origin
+    /// (and fail over between them) rather than one control node. Without an <see cref="IPlaybackAccess"/> registration
+    /// (<c>Playback:PublicOnly</c>) every stream is public.
+    /// </summary>
     public static IEndpointRouteBuilder MapPlaybackAuthorization(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        IPlaybackAccess access = endpoints.ServiceProvider.GetRequiredService<IPlaybackAccess>();
+        IPlaybackAccess access = endpoints.ServiceProvider.GetService<IPlaybackAccess>() ?? PublicPlaybackAccess.Instance;
         endpoints.MapMethods(Path, [HttpMethods.Get, HttpMethods.Head], context => Handle(context, access)).WithDisplayName("Playback token check");
         return endpoints;
     }
@@ -48,6 +53,14 @@ public static class PlaybackAuthorizationEndpoint
         {
             response.StatusCode = StatusCodes.Status403Forbidden;
             response.Headers.CacheControl = NoStore;
+            return Task.CompletedTask;
+        }
+
+        // An origin-only node that has no snapshot of the private channels yet cannot tell: 503, so the edge asks
+        // another origin (or serves its last answer) instead of caching a refusal.
+        if (!access.IsReady)
+        {
+            PlaybackGate.NotReady(response);
             return Task.CompletedTask;
         }
 

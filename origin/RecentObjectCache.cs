@@ -147,15 +147,26 @@ public sealed class RecentObjectCache : ISegmentStore
         return removed;
     }
 
+    private long _hits;
+    private long _misses;
+
+    /// <summary>Reads answered from memory.</summary>
+    public long Hits => Volatile.Read(ref _hits);
+
+    /// <summary>Reads that went to the store (or joined a read already on its way there).</summary>
+    public long Misses => Volatile.Read(ref _misses);
+
     public ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken)
     {
         if (_entries.TryGetValue(key, out Entry? entry))
         {
             // Hit: no lock, no allocation, no await.
+            Interlocked.Increment(ref _hits);
             NoteRead(key);
             return new ValueTask<StoredObject?>(entry.Object);
         }
 
+        Interlocked.Increment(ref _misses);
         return ReadThroughAsync(key, cancellationToken);
     }
 

@@ -65,6 +65,8 @@ public sealed class ViewerCounter : IViewerCounter
         }
     }
 
+    public IReadOnlyCollection<string> Channels => [.. _channels.Keys];
+
     public int GetViewers(string channel)
     {
         ArgumentNullException.ThrowIfNull(channel);

@@ -105,7 +105,8 @@ public static class BroadcastApp
             app.MapDashboard();
         }
         if (roles.Origin) app.MapOrigin();
-        if (roles.Control || roles.Ingest) app.MapPlaybackAuthorization();
+        // Every node that serves /live/ or holds the channel database answers an edge's token check.
+        if (roles.Control || roles.Ingest || roles.Origin) app.MapPlaybackAuthorization();
         if (roles.Ingest) SegmentStoreSetup.MapStoreStatus(app);
         return app;
     }

@@ -33,6 +33,10 @@ internal sealed class RemotePlaybackAccess(TimeProvider time, RecentObjectCache?
         return snapshot is null || (snapshot.PrivateCount != 0 && snapshot.PrivateChannelIds.ContainsKey(stream));
     }
 
+    /// <summary>Derived from the channel id exactly as on control nodes, so an edge's cache key does not depend on which node it asked.</summary>
+    public string? ScopeOf(ReadOnlySpan<char> stream)
+        => _snapshot is { } snapshot && snapshot.PrivateChannelIds.TryGetValue(stream, out string? channelId) ? PlaybackScope.Of(channelId) : null;
+
     public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
     {
         expiresAt = default;

@@ -66,7 +66,7 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
     /// </summary>
     public string? ScopeOf(ReadOnlySpan<char> slug)
         => _snapshot.PrivateChannelIds.TryGetValue(slug, out string? channelId)
-            ? Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes("playback-scope:" + channelId)))[..16]
+            ? PlaybackScope.Of(channelId)
             : null;
 
     /// <summary>The keys in force (null before the first refresh).</summary>

@@ -44,7 +44,9 @@ internal static class MetricsEndpoint
                 services.GetService<IUploadBacklog>(),
                 limits: services.GetService<RtmpServer>()?.Limits,
                 memory: services.GetService<RtmpServer>()?.Memory,
-                isPrivate: access is null ? null : access.IsPrivate);
+                isPrivate: access is null ? null : access.IsPrivate,
+                origin: services.GetService<OriginMetrics>(),
+                originCache: services.GetService<RecentObjectCache>());
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
@@ -65,7 +67,7 @@ internal static class MetricsEndpoint
 
     internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
         ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null,
-        PrivateStreamCheck? isPrivate = null)
+        PrivateStreamCheck? isPrivate = null, OriginMetrics? origin = null, RecentObjectCache? originCache = null)
     {
         var w = new PrometheusTextWriter();
         if (connections is not null)
@@ -173,18 +175,71 @@ internal static class MetricsEndpoint
             transcodeDropped.Write(w, "counter", "Frames ffmpeg dropped for the stream.");
             shed.Write(w, "gauge", "Renditions shed because the machine could not keep up.");
         }
-        if (viewers is not null && streams is not null)
+        if (viewers is not null)
         {
+            // Counted where viewers arrive: this node's live streams, and every stream this node served (an origin-only
+            // node has no live stream of its own; behind a CDN edge its clients are the edges).
             var watching = new StreamSeries("broadcast_viewers", Aggregate.Sum);
-            foreach (var stream in streams.Active) watching.Add(LabelOf(stream.Name), viewers.GetViewers(stream.Name));
-            watching.Write(w, "gauge", "Distinct clients fetching the stream in the last 30 s.");
+            var names = new SortedSet<string>(viewers.Channels.Where(c => viewers.GetViewers(c) > 0), StringComparer.Ordinal);
+            if (streams is not null) foreach (var stream in streams.Active) names.Add(stream.Name);
+            foreach (var name in names) watching.Add(LabelOf(name), viewers.GetViewers(name));
+            watching.Write(w, "gauge", "Distinct clients fetching the stream from this node in the last 30 s.");
         }
+        if (origin is not null) WriteOrigin(w, origin, originCache);
         // The managed heap as the last GC left it: with RSS (from /proc) it tells a leak from the GC's own growth (bench/soak.sh).
         var gc = GC.GetGCMemoryInfo();
         w.Family("broadcast_gc_heap_bytes", "gauge", "Managed heap size after the last garbage collection.").Sample("broadcast_gc_heap_bytes", gc.HeapSizeBytes);
         w.Family("broadcast_gc_committed_bytes", "gauge", "Memory the GC has committed.").Sample("broadcast_gc_committed_bytes", gc.TotalCommittedBytes);
         return w.ToString();
     }
+
+    private static void WriteOrigin(PrometheusTextWriter w, OriginMetrics origin, RecentObjectCache? cache)
+    {
+        var kinds = Enum.GetValues<OriginRequestKind>();
+        w.Family("broadcast_origin_requests_total", "counter", "Origin requests by what was asked for and the status class answered.");
+        foreach (var kind in kinds)
+        {
+            for (int c = 0; c < OriginMetrics.StatusClasses.Length; c++)
+            {
+                long n = origin.Requests(kind, c);
+                if (n > 0) w.Sample("broadcast_origin_requests_total", n, ("kind", KindLabel(kind)), ("status", OriginMetrics.StatusClasses[c]));
+            }
+        }
+
+        w.Family("broadcast_origin_request_seconds", "histogram", "Time from request to the end of the answer (blocking reloads and hinted parts include their wait).");
+        foreach (var kind in kinds)
+        {
+            long total = origin.CumulativeBucket(kind, OriginMetrics.Buckets.Length);
+            if (total == 0) continue;
+            string label = KindLabel(kind);
+            for (int b = 0; b < OriginMetrics.Buckets.Length; b++)
+            {
+                w.Sample("broadcast_origin_request_seconds_bucket", origin.CumulativeBucket(kind, b),
+                    ("kind", label), ("le", OriginMetrics.Buckets[b].ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+
+            w.Sample("broadcast_origin_request_seconds_bucket", total, ("kind", label), ("le", "+Inf"));
+            w.Sample("broadcast_origin_request_seconds_sum", origin.SecondsSum(kind), ("kind", label));
+            w.Sample("broadcast_origin_request_seconds_count", total, ("kind", label));
+        }
+
+        if (cache is not null)
+        {
+            w.Family("broadcast_origin_cache_reads_total", "counter", "Origin reads answered from its memory cache (hit) or from the store (miss).")
+             .Sample("broadcast_origin_cache_reads_total", cache.Hits, ("result", "hit"))
+             .Sample("broadcast_origin_cache_reads_total", cache.Misses, ("result", "miss"));
+        }
+    }
+
+    private static string KindLabel(OriginRequestKind kind) => kind switch
+    {
+        OriginRequestKind.Playlist => "playlist",
+        OriginRequestKind.BlockingPlaylist => "blocking_playlist",
+        OriginRequestKind.Segment => "segment",
+        OriginRequestKind.Part => "part",
+        OriginRequestKind.Time => "time",
+        _ => "other",
+    };
 
     private enum Aggregate
     {

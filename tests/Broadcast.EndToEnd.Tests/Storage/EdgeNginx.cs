@@ -5,7 +5,7 @@ namespace Broadcast.EndToEnd.Tests.Storage;
 
 /// <summary>
 /// Debian's nginx running infra/nginx-edge.conf, rewritten only where the file marks a line "# test: ...":
-/// loopback listen port, the origin under test as the upstream, and pid/log/cache paths in a temp folder.
+/// loopback listen port, the origins under test as the upstream, no resolver, and pid/log/cache paths in a temp folder.
 /// Every cache directive is the file's own.
 /// </summary>
 public sealed class EdgeNginx : IAsyncDisposable
@@ -32,7 +32,7 @@ public sealed class EdgeNginx : IAsyncDisposable
     public static string ConfigPath => Path.Combine(RepoPaths.Root, "infra", "nginx-edge.conf");
 
     /// <summary>infra/nginx-edge.conf with the marked lines replaced for <paramref name="dir"/> and the ports.</summary>
-    public static string Adapt(string config, string dir, int listenPort, int originPort, int? controlPort = null)
+    public static string Adapt(string config, string dir, int listenPort, IReadOnlyList<int> originPorts)
     {
         var lines = config.Split('\n').ToList();
         var adapted = new List<string>(lines.Count + 8);
@@ -58,15 +58,22 @@ public sealed class EdgeNginx : IAsyncDisposable
 
             string what = line[(marker + "# test: ".Length)..].Split(' ', 2)[0];
             string indent = line[..(line.Length - line.TrimStart().Length)];
+            if (what == "upstream")
+            {
+                // One server line per origin under test, in place of the name the file resolves.
+                foreach (int port in originPorts)
+                    adapted.Add(string.Create(CultureInfo.InvariantCulture, $"{indent}server 127.0.0.1:{port} max_fails=2 fail_timeout=5s;"));
+                continue;
+            }
+
             adapted.Add(what switch
             {
                 "user" => "",
                 "pid" => $"pid {dir}/nginx.pid;",
                 "error_log" => $"error_log {dir}/error.log warn;",
-                "access_log" => $"{indent}access_log {dir}/access.log;",
-                "upstream" => string.Create(CultureInfo.InvariantCulture, $"{indent}server 127.0.0.1:{originPort} max_fails=2 fail_timeout=5s;"),
+                "access_log" => $"{indent}access_log {dir}/access.log edge;",
                 "cache" => $"{indent}proxy_cache_path {dir}/cache levels=1:2 keys_zone=broadcast:64m",
-                "control-upstream" => string.Create(CultureInfo.InvariantCulture, $"{indent}server 127.0.0.1:{controlPort ?? originPort} max_fails=2 fail_timeout=5s;"),
+                "resolver" => "", // the origins are loopback addresses here, nothing to resolve
                 "auth-cache" => $"{indent}proxy_cache_path {dir}/auth-cache levels=1:2 keys_zone=playback_auth:8m",
                 "listen" => string.Create(CultureInfo.InvariantCulture, $"{indent}listen 127.0.0.1:{listenPort};"),
                 _ => throw new InvalidOperationException($"unknown test marker '{what}' in {ConfigPath}"),
@@ -76,8 +83,10 @@ public sealed class EdgeNginx : IAsyncDisposable
         return string.Join('\n', adapted);
     }
 
-    /// <param name="controlPort">A node with the channel database, for the token check (default: the origin itself).</param>
-    public static async Task<EdgeNginx> StartAsync(int originPort, int? controlPort = null)
+    public static Task<EdgeNginx> StartAsync(int originPort) => StartAsync([originPort]);
+
+    /// <param name="originPorts">The origins behind the edge; they also answer its token checks.</param>
+    public static async Task<EdgeNginx> StartAsync(IReadOnlyList<int> originPorts)
     {
         var dir = new TempDirectory("broadcast-edge");
         // Workers run as an unprivileged user when the master is root: they must be able to write the cache.
@@ -89,7 +98,7 @@ public sealed class EdgeNginx : IAsyncDisposable
 
         int port = FreePort.Tcp();
         var conf = dir.Combine("nginx.conf");
-        await File.WriteAllTextAsync(conf, Adapt(await File.ReadAllTextAsync(ConfigPath), dir.Path, port, originPort, controlPort));
+        await File.WriteAllTextAsync(conf, Adapt(await File.ReadAllTextAsync(ConfigPath), dir.Path, port, originPorts));
         var test = await ExternalProcess.RunAsync("nginx", ["-t", "-p", dir.Path + "/", "-c", conf, "-e", "stderr"], TimeSpan.FromSeconds(30), workingDirectory: dir.Path);
         if (test.ExitCode != 0) throw new InvalidOperationException($"nginx -t rejected the adapted {ConfigPath}:{Environment.NewLine}{test.OutputTail}");
 

@@ -208,6 +208,65 @@ public sealed class OriginOnlyPrivatePlaybackTests
     }
 
     [Fact]
+    public async Task Origin_only_nodes_answer_the_edges_token_check_so_the_viewer_path_needs_no_control_node()
+    {
+        // Before its first snapshot the origin cannot tell private from public: 503, so the edge asks another origin.
+        await using (var early = await InProcessServer.StartAsync("--Roles=origin", "--Playback:ControlUrl=http://127.0.0.1:9/", "--Admin:Token="))
+        {
+            using var notReady = await CheckAsync(early, "/live/anything/master.m3u8");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        }
+
+        var control = await InProcessServer.StartAsync();
+        bool controlStopped = false;
+        try
+        {
+            string id = await CreateChannelAsync(control, "Edge Checked", privatePlayback: true);
+            await CreateChannelAsync(control, "Edge Open", privatePlayback: false);
+            var minted = await MintAsync(control, id, 600);
+            await using var origin = await StartOriginAsync(control.BaseAddress);
+            await WaitReadyAsync(origin);
+
+            using (var fromControl = await CheckAsync(control, $"/live/edge-checked/master.m3u8?token={minted.Token}"))
+            using (var fromOrigin = await CheckAsync(origin, $"/live/edge-checked/master.m3u8?token={minted.Token}"))
+            {
+                Assert.Equal(HttpStatusCode.NoContent, fromOrigin.StatusCode);
+                Assert.Contains("path=/live/edge-checked/", fromOrigin.Headers.GetValues("Set-Cookie").Single());
+                // The same cache scope whichever node the edge asked.
+                Assert.Equal(fromControl.Headers.GetValues(Broadcast.Origin.PlaybackAuthorizationEndpoint.ScopeHeader).Single(),
+                    fromOrigin.Headers.GetValues(Broadcast.Origin.PlaybackAuthorizationEndpoint.ScopeHeader).Single());
+            }
+
+            // The control node goes away: the origin keeps answering from the snapshot it holds.
+            await control.DisposeAsync();
+            controlStopped = true;
+            using (var open = await CheckAsync(origin, "/live/edge-open/720p/b1-1.m4s"))
+                Assert.Equal(HttpStatusCode.NoContent, open.StatusCode);
+            using (var none = await CheckAsync(origin, "/live/edge-checked/720p/b1-1.m4s"))
+                Assert.Equal(HttpStatusCode.Forbidden, none.StatusCode);
+            using (var token = await CheckAsync(origin, $"/live/edge-checked/720p/b1-1.m4s?token={minted.Token}"))
+                Assert.Equal(HttpStatusCode.NoContent, token.StatusCode);
+        }
+        finally
+        {
+            if (!controlStopped) await control.DisposeAsync();
+        }
+
+        // A node where every stream is public answers the check too (an edge in front of it asks all the same).
+        await using var publicOnly = await InProcessServer.StartAsync("--Roles=origin", "--Playback:PublicOnly=true", "--Admin:Token=");
+        using var anyStream = await CheckAsync(publicOnly, "/live/whatever/master.m3u8");
+        Assert.Equal(HttpStatusCode.NoContent, anyStream.StatusCode);
+    }
+
+    private static async Task<HttpResponseMessage> CheckAsync(InProcessServer server, string originalUri)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/playback/authorize");
+        request.Headers.Add("X-Original-URI", originalUri);
+        using var client = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = server.BaseAddress };
+        return await client.SendAsync(request);
+    }
+
+    [Fact]
     public async Task A_dashboard_session_cannot_fetch_the_node_snapshot_with_its_secrets()
     {
         await using var control = await InProcessServer.StartAsync();

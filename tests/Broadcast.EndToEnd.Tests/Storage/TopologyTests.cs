@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Broadcast.EndToEnd.Tests.Faults;
+using Broadcast.TestSupport;
+using Xunit.Abstractions;
+
+namespace Broadcast.EndToEnd.Tests.Storage;
+
+/// <summary>
+/// docker-compose's topology as processes on loopback: PostgreSQL and the S3 peer, an ingest + control node, a second
+/// control node, two origin-only nodes that poll that control node with the playback node token, and
+/// infra/nginx-edge.conf in front of both origins. While hls.js plays a public channel through the edge, one origin is
+/// killed (the edge fails over, playback goes on), then the control node the origins poll is killed (public playback
+/// and private playback with a token go on: the origins answer the edge's token checks from the keys they hold).
+/// </summary>
+[Collection(StorageCollection.Name)]
+public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper output)
+{
+    private const string NodeToken = "topology-node-token-0123456789abcdef0123";
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Playback_through_the_edge_survives_losing_an_origin_and_the_control_node()
+    {
+        using var pg = new PostgresTestCluster();
+        string[] database = ["--Database:Kind=postgres", $"--Database:ConnectionString={pg.CreateDatabase("topology")}"];
+        string url = await S3TestServer.SharedUrlAsync();
+        string bucket = S3TestServer.NewBucketName("topology");
+        // The ingest node passes the source through (no ladder): this test is about the viewer path, not transcoding.
+        await using var ingest = await ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Roles=ingest,control", "--Transcode:Enabled=false", $"--Playback:NodeToken={NodeToken}",
+                .. S3Nodes.StorageArguments(url, bucket, createBucket: true), .. database],
+        });
+        await using var control = await ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Roles=control", $"--Playback:NodeToken={NodeToken}", .. S3Nodes.StorageArguments(url, bucket, createBucket: false), .. database],
+        });
+        string[] originArguments =
+        [
+            "--Roles=origin", "--Admin:Token=", $"--Playback:ControlUrl={control.BaseUri}", $"--Playback:NodeToken={NodeToken}",
+            "--Playback:RefreshSeconds=1", "--Origin:EdgeValidatesPlaybackTokens=true", .. S3Nodes.StorageArguments(url, bucket, createBucket: false), .. database,
+        ];
+        await using var originA = await ServerProcess.StartAsync(new ServerOptions { ExtraArguments = originArguments });
+        await using var originB = await ServerProcess.StartAsync(new ServerOptions { ExtraArguments = originArguments });
+        await using var edge = await EdgeNginx.StartAsync([originA.HttpPort, originB.HttpPort]);
+        string Logs(string what) => $"{what}{Environment.NewLine}--- ingest ---{Environment.NewLine}{ingest.LogTail(30)}{Environment.NewLine}--- control ---{Environment.NewLine}{control.LogTail(20)}"
+            + $"{Environment.NewLine}--- origin A ---{Environment.NewLine}{originA.LogTail(20)}{Environment.NewLine}--- origin B ---{Environment.NewLine}{originB.LogTail(20)}"
+            + $"{Environment.NewLine}--- edge access log ---{Environment.NewLine}{Tail(edge.AccessLog, 20)}";
+
+        var publicChannel = await ingest.Api.CreateChannelAsync($"topology {Guid.NewGuid():N}");
+        var (privateSlug, privateId, privateKey) = await CreatePrivateAsync(control, $"topology private {Guid.NewGuid():N}");
+        string token = await MintAsync(control, privateId);
+        var clip = await TestMedia.GetClipAsync(StorageFixture.Clip);
+        await using var publisher = FfmpegPublisher.Start(clip, ingest.RtmpUrl(publicChannel.StreamKey), loops: 6);
+        await using var privatePublisher = FfmpegPublisher.Start(clip, ingest.RtmpUrl(privateKey), loops: 6);
+
+        using var anonymous = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = edge.BaseUri, Timeout = TimeSpan.FromSeconds(15) };
+        await WaitFor.ConditionAsync(async () => await StatusAsync(anonymous, $"live/{privateSlug}/master.m3u8?token={token}") == HttpStatusCode.OK,
+            Bound, "the private channel through the edge with a token (both origins have the snapshot and the media)", () => Logs(""));
+
+        // hls.js plays the public channel through the edge.
+        var browser = await fixture.BrowserAsync();
+        await using var player = await browser.OpenAsync(PlayerKind.Hls);
+        await player.StartAsync(new Uri(edge.BaseUri, $"live/{publicChannel.Slug}/master.m3u8").ToString());
+        await player.WaitUntilPlayingAsync(Bound, () => Logs("hls.js through the edge"));
+        await player.WaitForCurrentTimeAsync(await player.GetCurrentTimeAsync() + 2, Bound, () => Logs("hls.js playing"));
+
+        // 1. One origin dies: the edge's next request to it fails over to the other.
+        await Fault.SignalAsync(originA.ProcessId, "KILL");
+        double atOriginKill = await player.GetCurrentTimeAsync();
+        await player.WaitForCurrentTimeAsync(atOriginKill + 6, Bound, () => Logs("hls.js after origin A was killed"));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(anonymous, $"live/{privateSlug}/master.m3u8?token={token}"));
+        Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(anonymous, $"live/{privateSlug}/master.m3u8"));
+
+        // 2. The control node the origins poll dies: no control node is on the viewer path.
+        await Fault.SignalAsync(control.ProcessId, "KILL");
+        double atControlKill = await player.GetCurrentTimeAsync();
+        await player.WaitForCurrentTimeAsync(atControlKill + 6, Bound, () => Logs("hls.js after the control node was killed"));
+        using (var freshViewer = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = edge.BaseUri, Timeout = TimeSpan.FromSeconds(15) })
+        {
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(freshViewer, $"live/{publicChannel.Slug}/master.m3u8?viewer=new"));
+            Assert.Equal(HttpStatusCode.OK, await StatusAsync(freshViewer, $"live/{privateSlug}/master.m3u8?token={token}&viewer=new"));
+            Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(freshViewer, $"live/{privateSlug}/source/index.m3u8?viewer=new"));
+        }
+
+        var fatal = await player.GetFatalErrorsAsync();
+        Assert.True(fatal.Count == 0, $"hls.js fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}{Environment.NewLine}{Logs("")}");
+        output.WriteLine($"played {await player.GetCurrentTimeAsync():0.0} s through the edge; stalls: {string.Join("; ", await player.GetStallsAsync())}");
+        output.WriteLine(Tail(edge.AccessLog, 15));
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(path);
+        return response.StatusCode;
+    }
+
+    private static string Tail(string path, int lines) =>
+        File.Exists(path) ? string.Join(Environment.NewLine, File.ReadLines(path).TakeLast(lines)) : "(no access log yet)";
+
+    private static async Task<(string Slug, string Id, string StreamKey)> CreatePrivateAsync(ServerProcess server, string name)
+    {
+        using var r = await server.Http.PostAsJsonAsync("api/channels", new { name, privatePlayback = true });
+        Assert.Equal(HttpStatusCode.Created, r.StatusCode);
+        var root = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+        return (root.GetProperty("slug").GetString()!, root.GetProperty("id").GetString()!, root.GetProperty("streamKey").GetString()!);
+    }
+
+    private static async Task<string> MintAsync(ServerProcess server, string id)
+    {
+        using var r = await server.Http.PostAsJsonAsync($"api/channels/{id}/playback-tokens", new { expiresInSeconds = 600 });
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        return JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
+    }
+}
