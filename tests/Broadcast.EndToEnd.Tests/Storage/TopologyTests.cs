@@ -67,7 +67,12 @@ public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper outp
         await player.WaitUntilPlayingAsync(Bound, () => Logs("hls.js through the edge"));
         await player.WaitForCurrentTimeAsync(await player.GetCurrentTimeAsync() + 2, Bound, () => Logs("hls.js playing"));
 
+        // What a viewer sees in each phase: seconds the picture stood still, and requests through the edge that failed.
+        await using var watch = ViewerWatch.Start(player, anonymous, $"live/{publicChannel.Slug}/source/index.m3u8");
+        await player.WaitForCurrentTimeAsync(await player.GetCurrentTimeAsync() + 4, Bound, () => Logs("hls.js before the kills"));
+
         // 1. One origin dies: the edge's next request to it fails over to the other.
+        watch.Phase("origin killed");
         await Fault.SignalAsync(originA.ProcessId, "KILL");
         double atOriginKill = await player.GetCurrentTimeAsync();
         await player.WaitForCurrentTimeAsync(atOriginKill + 6, Bound, () => Logs("hls.js after origin A was killed"));
@@ -75,9 +80,11 @@ public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper outp
         Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(anonymous, $"live/{privateSlug}/master.m3u8"));
 
         // 2. The control node the origins poll dies: no control node is on the viewer path.
+        watch.Phase("control node killed");
         await Fault.SignalAsync(control.ProcessId, "KILL");
         double atControlKill = await player.GetCurrentTimeAsync();
         await player.WaitForCurrentTimeAsync(atControlKill + 6, Bound, () => Logs("hls.js after the control node was killed"));
+        var phases = await watch.StopAsync();
         using (var freshViewer = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = edge.BaseUri, Timeout = TimeSpan.FromSeconds(15) })
         {
             Assert.Equal(HttpStatusCode.OK, await StatusAsync(freshViewer, $"live/{publicChannel.Slug}/master.m3u8?viewer=new"));
@@ -87,8 +94,132 @@ public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper outp
 
         var fatal = await player.GetFatalErrorsAsync();
         Assert.True(fatal.Count == 0, $"hls.js fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}{Environment.NewLine}{Logs("")}");
+        string json = JsonSerializer.Serialize(phases);
+        output.WriteLine(json);
+        var artifacts = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(artifacts, "topology.json"), json);
+        // Failover is invisible to a viewer with a few seconds of buffer; a picture frozen for seconds is not failover.
+        foreach (var phase in phases)
+        {
+            Assert.True(phase.FailedRequests == 0, $"requests through the edge failed while {phase.Name}: {json}{Environment.NewLine}{Logs("")}");
+            Assert.True(phase.FrozenSeconds < 3, $"the picture stood still {phase.FrozenSeconds:0.0} s while {phase.Name}: {json}{Environment.NewLine}{Logs("")}");
+        }
+
         output.WriteLine($"played {await player.GetCurrentTimeAsync():0.0} s through the edge; stalls: {string.Join("; ", await player.GetStallsAsync())}");
         output.WriteLine(Tail(edge.AccessLog, 15));
+    }
+
+    /// <summary>One phase of the run as a viewer saw it.</summary>
+    public sealed record PhaseReport(string Name, double Seconds, double FrozenSeconds, int Requests, int FailedRequests);
+
+    /// <summary>
+    /// Samples the player's position every 250 ms (a sample that did not advance while the page was supposed to play
+    /// counts its interval as frozen) and requests the playlist through the edge every 250 ms, per named phase.
+    /// </summary>
+    private sealed class ViewerWatch : IAsyncDisposable
+    {
+        private readonly BrowserPlayer _player;
+        private readonly HttpClient _edge;
+        private readonly string _path;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<PhaseReport> _done = [];
+        private readonly object _gate = new();
+        private Task _loop = Task.CompletedTask;
+        private string _phase = "before the kills";
+        private DateTime _phaseStart = DateTime.UtcNow;
+        private double _frozen;
+        private int _requests;
+        private int _failed;
+
+        private ViewerWatch(BrowserPlayer player, HttpClient edge, string path)
+        {
+            _player = player;
+            _edge = edge;
+            _path = path;
+        }
+
+        public static ViewerWatch Start(BrowserPlayer player, HttpClient edge, string path)
+        {
+            var watch = new ViewerWatch(player, edge, path);
+            watch._loop = watch.RunAsync();
+            return watch;
+        }
+
+        public void Phase(string name)
+        {
+            lock (_gate)
+            {
+                Close();
+                _phase = name;
+            }
+        }
+
+        public async Task<IReadOnlyList<PhaseReport>> StopAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
+            lock (_gate)
+            {
+                Close();
+                return [.. _done];
+            }
+        }
+
+        private void Close()
+        {
+            _done.Add(new PhaseReport(_phase, Math.Round((DateTime.UtcNow - _phaseStart).TotalSeconds, 1), Math.Round(_frozen, 2), _requests, _failed));
+            _phaseStart = DateTime.UtcNow;
+            _frozen = 0;
+            _requests = 0;
+            _failed = 0;
+        }
+
+        private async Task RunAsync()
+        {
+            double last = await _player.GetCurrentTimeAsync();
+            var tick = DateTime.UtcNow;
+            while (!_stop.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(250, _stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+
+                bool ok;
+                try
+                {
+                    using var response = await _edge.GetAsync(_path);
+                    ok = response.IsSuccessStatusCode;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    ok = false;
+                }
+
+                double now = await _player.GetCurrentTimeAsync();
+                var at = DateTime.UtcNow;
+                lock (_gate)
+                {
+                    _requests++;
+                    if (!ok) _failed++;
+                    if (now - last < 0.05) _frozen += (at - tick).TotalSeconds;
+                }
+
+                last = now;
+                tick = at;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop;
+            _stop.Dispose();
+        }
     }
 
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path)
