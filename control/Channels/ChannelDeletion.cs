@@ -16,6 +16,13 @@ public interface IChannelMedia
     bool IsWriting(string slug);
 
     /// <summary>
+    /// True when the store shows the channel on air through another node: its live manifest is still dynamic and was
+    /// rewritten moments ago (an ingest node rewrites it every segment). A control node cannot see another node's
+    /// streams; this is how it still refuses to delete a channel while it is being written.
+    /// </summary>
+    ValueTask<bool> IsWrittenElsewhereAsync(string slug, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+
+    /// <summary>
     /// Removes every object under <c>{slug}/</c> and returns how many there were. Throws when the store cannot be
     /// listed or the deletion does not reach it; then nothing is promised about what is left.
     /// </summary>
@@ -38,7 +45,7 @@ public enum ChannelDeletionOutcome
 
     /// <summary>
     /// The channel is on air on this node (or waiting for its encoder to reconnect, or its ended broadcast's final
-    /// manifests are still being written): nothing was deleted.
+    /// manifests are still being written), or the store shows it on air through another node: nothing was deleted.
     /// </summary>
     Live,
 
@@ -67,7 +74,7 @@ public sealed partial class ChannelDeletion(ChannelService channels, IChannelLiv
         }
 
         var state = await live.GetAsync(channel, cancellationToken).ConfigureAwait(false);
-        if (state.Online || media.IsWriting(channel.Slug))
+        if (state.Online || media.IsWriting(channel.Slug) || await media.IsWrittenElsewhereAsync(channel.Slug, cancellationToken).ConfigureAwait(false))
         {
             return ChannelDeletionOutcome.Live;
         }

@@ -54,6 +54,48 @@ public sealed class DeletedChannelTests
     }
 
     [Fact]
+    public async Task A_channel_on_air_through_another_node_is_refused_deletion_while_its_live_manifest_is_written()
+    {
+        // This node has no stream of the channel: only the store shows that an ingest node elsewhere writes it.
+        await using var server = await InProcessServer.StartAsync("--Transcode:Enabled=false");
+        string id = await CreateChannelAsync(server, "Elsewhere", privatePlayback: true);
+        var store = server.Services.GetRequiredService<ISegmentStore>();
+        await store.PutAsync("elsewhere/manifest.mpd", Encoding.UTF8.GetBytes("<MPD type=\"dynamic\"></MPD>"), "application/dash+xml", "public, max-age=1", default);
+        await store.PutAsync("elsewhere/720p/b1-1.m4s", Encoding.UTF8.GetBytes("segment"), "video/mp4", null, default);
+
+        using (var refused = await server.Http.SendAsync(server.Authorized(HttpMethod.Delete, $"/api/channels/{id}")))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        }
+
+        Assert.NotEmpty(await KeysAsync(server, "elsewhere/"));
+        Assert.Equal(HttpStatusCode.Forbidden, await AnonymousStatusAsync(server, "/live/elsewhere/720p/b1-1.m4s"));
+
+        // The broadcast ends there (its MPD turns static): deleting goes ahead.
+        await store.PutAsync("elsewhere/manifest.mpd", Encoding.UTF8.GetBytes("<MPD type=\"static\"></MPD>"), "application/dash+xml", "public, max-age=1", default);
+        using (var deleted = await server.Http.SendAsync(server.Authorized(HttpMethod.Delete, $"/api/channels/{id}")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        }
+
+        Assert.Empty(await KeysAsync(server, "elsewhere/"));
+    }
+
+    [Fact]
+    public async Task A_dynamic_manifest_that_stopped_changing_is_a_crashed_nodes_leftover_not_a_broadcast()
+    {
+        using var data = new TempDirectory("on-air");
+        var store = new FileSystemSegmentStore(data.Path);
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        var media = new StoreChannelMedia(store, time: clock);
+        Assert.False(await media.IsWrittenElsewhereAsync("show", default));
+        await store.PutAsync("show/manifest.mpd", Encoding.UTF8.GetBytes("<MPD type=\"dynamic\"></MPD>"), "application/dash+xml", null, default);
+        Assert.True(await media.IsWrittenElsewhereAsync("show", default));
+        clock.Advance(StoreChannelMedia.OnAirWithin + TimeSpan.FromSeconds(1));
+        Assert.False(await media.IsWrittenElsewhereAsync("show", default));
+    }
+
+    [Fact]
     public async Task A_token_of_a_deleted_channel_does_not_open_the_new_channel_that_takes_its_slug()
     {
         await using var server = await InProcessServer.StartAsync("--Transcode:Enabled=false");
