@@ -106,6 +106,10 @@ public static class HlsPlaylistWriter
             long fps = FrameRateMilli(v);
             if (fps > 0) sb.Append(",FRAME-RATE=").Append(ManifestFormat.Milli3(fps));
             if (audio is not null) sb.Append(",AUDIO=\"audio\"");
+            // RFC 8216 §4.3.4.2: NONE says no variant carries closed captions (none are declared or packaged yet), so a
+            // player does not download segments to look for CEA-608 in them. Shaka Player does that probe by default and
+            // fails on an LL-HLS playlist whose last segment is still parts only.
+            sb.Append(",CLOSED-CAPTIONS=NONE");
             sb.Append('\n').Append(playlistUri(v.Name)).Append('\n');
         }
         if (video.Count == 0 && audio is not null)

@@ -11,6 +11,12 @@ public enum PlayerKind
 
     /// <summary>tests/players/dash.html (dash.js).</summary>
     Dash,
+
+    /// <summary>tests/players/shaka.html (Shaka Player), HLS or DASH as the manifest says.</summary>
+    Shaka,
+
+    /// <summary>tests/players/shaka.html with Shaka's low-latency mode on (LL-HLS parts and blocking reloads, LL-DASH chunks).</summary>
+    ShakaLowLatency,
 }
 
 /// <summary>A fatal error reported by the player library or the video element.</summary>
@@ -135,8 +141,14 @@ public sealed class BrowserPlayer : IAsyncDisposable
     /// <summary>Loads the player page with ?src=<paramref name="url"/>; playback starts muted.</summary>
     public async Task StartAsync(string url)
     {
-        var pageName = Kind == PlayerKind.Hls ? "hls.html" : "dash.html";
-        var pageUrl = _pages.Url($"{pageName}?src={Uri.EscapeDataString(url)}");
+        var page = Kind switch
+        {
+            PlayerKind.Hls => "hls.html?",
+            PlayerKind.Dash => "dash.html?",
+            PlayerKind.ShakaLowLatency => "shaka.html?lowLatency=1&",
+            _ => "shaka.html?",
+        };
+        var pageUrl = _pages.Url($"{page}src={Uri.EscapeDataString(url)}");
         await _page.GotoAsync(pageUrl.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Load, Timeout = 30_000 }).ConfigureAwait(false);
     }
 

@@ -1,7 +1,7 @@
 namespace Broadcast.TestSupport;
 
 /// <summary>
-/// tests/players: the static player pages and their npm dependencies (hls.js, dashjs, pinned in
+/// tests/players: the static player pages and their npm dependencies (hls.js, dashjs, shaka-player, pinned in
 /// package.json/package-lock.json). ./test.sh runs <c>npm ci</c>; when node_modules is missing (a test run
 /// straight from an IDE) this runs it once, under a lock so parallel hosts don't race.
 /// </summary>
@@ -47,5 +47,6 @@ public static class PlayerAssets
 
     private static bool Installed() =>
         File.Exists(Path.Combine(Directory, "node_modules", "hls.js", "dist", "hls.min.js"))
-        && File.Exists(Path.Combine(Directory, "node_modules", "dashjs", "dist", "modern", "umd", "dash.all.min.js"));
+        && File.Exists(Path.Combine(Directory, "node_modules", "dashjs", "dist", "modern", "umd", "dash.all.min.js"))
+        && File.Exists(Path.Combine(Directory, "node_modules", "shaka-player", "dist", "shaka-player.compiled.js"));
 }

@@ -42,6 +42,16 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
     }
 
     [Fact]
+    public async Task Shaka_plays_the_low_latency_hls_playlist_within_2_5_s_of_the_wall_clock_for_30_s()
+    {
+        var (channel, publisher) = await PublishAsync();
+        await using var _ = publisher;
+        await WaitForPartsAsync(channel, publisher);
+        // Shaka in low-latency mode: parts and blocking reloads; its playhead as a date (PROGRAM-DATE-TIME) against the clock.
+        await PlayAsync(PlayerKind.ShakaLowLatency, PlaybackUrls.Hls(Server, channel), p => p.GetWallLatencyAsync(), 2.5);
+    }
+
+    [Fact]
     public async Task Through_the_nginx_edge_hlsjs_and_dashjs_play_within_their_bounds()
     {
         var (channel, publisher) = await PublishAsync();

@@ -33,7 +33,9 @@ public sealed class PlaybackTests(ServerFixture fixture)
             ProbeAsync(hls, live),
             ProbeAsync(dash, live),
             PlayLiveAsync(browser, PlayerKind.Hls, hls, live),
-            PlayLiveAsync(browser, PlayerKind.Dash, dash, live));
+            PlayLiveAsync(browser, PlayerKind.Dash, dash, live),
+            PlayLiveAsync(browser, PlayerKind.Shaka, hls, live),
+            PlayLiveAsync(browser, PlayerKind.Shaka, dash, live));
     }
 
     [Fact]
