@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# CI checks of the deployment files, without a Docker engine (./test.sh runs this; it also runs alone):
+#   1. docker-compose.yml is valid for Debian's docker-compose (1.29.2) with a throwaway .env of generated secrets,
+#      and is refused without them (every secret is required, none has a default);
+#   2. every path infra/Dockerfile copies from the build context exists in a clean clone and is not dockerignored;
+#   3. infra/build-server.sh, which the Dockerfile's build stage runs, builds the server and its dashboard libraries
+#      from that clean clone (a git clone of this checkout's HEAD: commit before running it).
+# Stops at the first failure with a line saying what failed. Idempotent; installs docker-compose when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+fail() { echo "check-deploy: FAILED: $*" >&2; exit 1; }
+step() { echo "check-deploy: $*"; }
+
+scripts/deps.sh docker-compose openssl git
+
+work=$(mktemp -d /tmp/broadcast-deploy.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# --- 1. compose --------------------------------------------------------------------------------------------------
+cat >"$work/.env" <<ENV
+BROADCAST_ADMIN_TOKEN=$(openssl rand -hex 32)
+BROADCAST_PLAYBACK_NODE_TOKEN=$(openssl rand -hex 32)
+POSTGRES_PASSWORD=$(openssl rand -hex 24)
+BROADCAST_DB_PASSWORD=$(openssl rand -hex 24)
+S3_ACCESS_KEY=broadcast-$(openssl rand -hex 4)
+S3_SECRET_KEY=$(openssl rand -hex 24)
+BROADCAST_HTTP_BASE_URL=https://broadcast.example.com
+BROADCAST_RTMP_BASE_URL=rtmp://ingest.example.com:1935/live
+ENV
+# Only the .env file speaks: a variable of the caller's environment must not stand in for a missing one.
+compose() { env -i PATH="$PATH" HOME="$work" docker-compose --project-directory "$ROOT" --env-file "$1" -f "$ROOT/docker-compose.yml" config -q; }
+if ! out=$(compose "$work/.env" 2>&1); then
+  echo "$out" >&2
+  fail "docker-compose config rejected docker-compose.yml with a complete .env (above)"
+fi
+: >"$work/empty.env"
+if out=$(compose "$work/empty.env" 2>&1); then
+  fail "docker-compose config accepted docker-compose.yml with no secrets in .env: some secret has a default"
+fi
+grep -q "BROADCAST_ADMIN_TOKEN\|S3_SECRET_KEY\|POSTGRES_PASSWORD\|BROADCAST_DB_PASSWORD\|PLAYBACK_NODE_TOKEN\|S3_ACCESS_KEY" <<<"$out" \
+  || { echo "$out" >&2; fail "docker-compose refused an empty .env, but not for a missing secret (above)"; }
+step "docker-compose.yml valid ($(docker-compose version --short 2>/dev/null || echo docker-compose)); refused without secrets"
+
+# --- 2. clean clone and the Dockerfile's context paths ------------------------------------------------------------
+git clone -q --no-hardlinks "$ROOT" "$work/src" || fail "git clone of $ROOT failed"
+[[ -z "$(git status --porcelain --untracked-files=no)" ]] \
+  || step "note: uncommitted changes are not in the clean clone (it is HEAD, $(git rev-parse --short HEAD))"
+mapfile -t ignored < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$work/src/.dockerignore" 2>/dev/null)
+checked=0
+# COPY/ADD lines without --from: the sources are every argument but the last (flags like --chown skipped).
+while read -r -a words; do
+  args=()
+  for w in "${words[@]:1}"; do [[ $w == --* ]] || args+=("$w"); done
+  ((${#args[@]} >= 2)) || fail "infra/Dockerfile: cannot read '${words[*]}'"
+  for src in "${args[@]:0:${#args[@]}-1}"; do
+    src=${src%/}
+    [[ -e "$work/src/$src" ]] || fail "infra/Dockerfile copies '$src', which a clean clone does not have"
+    for pattern in "${ignored[@]}"; do
+      p=${pattern#\*\*/}; p=${p%/}
+      if [[ "$src" == $p || "$src" == $p/* || "$src" == */$p || "$src" == */$p/* ]]; then
+        fail "infra/Dockerfile copies '$src', which .dockerignore ('$pattern') leaves out of the build context"
+      fi
+    done
+    checked=$((checked + 1))
+  done
+done < <(grep -E '^(COPY|ADD)[[:space:]]' "$work/src/infra/Dockerfile" | grep -v -- '--from=')
+((checked > 0)) || fail "infra/Dockerfile has no COPY from the build context"
+grep -q '^RUN infra/build-server.sh ' "$work/src/infra/Dockerfile" || fail "infra/Dockerfile does not run infra/build-server.sh"
+step "infra/Dockerfile: $checked context paths exist in a clean clone"
+
+# --- 3. the image's build script, from the clean clone -------------------------------------------------------------
+start=$SECONDS
+"$work/src/infra/build-server.sh" linux-x64 "$work/out" || fail "infra/build-server.sh failed from a clean clone"
+[[ -x "$work/out/Broadcast.Server" ]] || fail "no Broadcast.Server executable in the published output"
+for f in hls.min.js hls.worker.js signalr.min.js uPlot.iife.min.js uPlot.min.css; do
+  [[ -s "$work/out/wwwroot/lib/$f" ]] || fail "published output lacks wwwroot/lib/$f"
+done
+step "infra/build-server.sh from a clean clone: published in $((SECONDS - start)) s"
