@@ -4,7 +4,9 @@
 #      and is refused when any one of them is missing (every secret is required, none has a default);
 #   2. every path infra/Dockerfile copies from the build context exists in a clean clone and is not dockerignored;
 #   3. infra/build-server.sh, which the Dockerfile's build stage runs, builds the server and its dashboard libraries
-#      from that clean clone (a git clone of this checkout's HEAD: commit before running it).
+#      from that clean clone (a git clone of this checkout's HEAD: commit before running it);
+#   4. that published server starts as the image starts it (roles ingest,control,origin; JSON logs), answers /readyz,
+#      serves the dashboard's libraries and exits 0 on SIGTERM.
 # Stops at the first failure with a line saying what failed. Idempotent; installs docker-compose when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,3 +86,46 @@ for f in hls.min.js hls.worker.js signalr.min.js uPlot.iife.min.js uPlot.min.css
   [[ -s "$work/out/wwwroot/lib/$f" ]] || fail "published output lacks wwwroot/lib/$f"
 done
 step "infra/build-server.sh from a clean clone: published in $((SECONDS - start)) s"
+
+# --- 4. the published server starts as the image starts it ---------------------------------------------------------
+# The Dockerfile's ENTRYPOINT and working-directory layout, without Docker: the self-contained executable with its
+# content root in the output and ./data in an empty working directory, the compose roles, JSON logs. It must answer
+# /readyz, serve the dashboard's libraries and stop cleanly on SIGTERM.
+free_port() {
+  local port
+  while :; do
+    port=$((20000 + RANDOM % 30000))
+    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+  done
+}
+http_port=$(free_port)
+rtmp_port=$(free_port)
+mkdir -p "$work/run"
+(cd "$work/run" && exec "$work/out/Broadcast.Server" --contentRoot="$work/out" --Roles=ingest,control,origin \
+  --Http:Urls="http://127.0.0.1:$http_port" --Rtmp:Port="$rtmp_port" --Logging:Format=json \
+  --Transcode:Enabled=false >"$work/server.log" 2>&1) &
+server=$!
+ready=""
+for _ in $(seq 1 300); do
+  if curl -fsS -o /dev/null "http://127.0.0.1:$http_port/readyz" 2>/dev/null; then ready=1; break; fi
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.2
+done
+if [[ -z "$ready" ]]; then
+  kill "$server" 2>/dev/null || true
+  tail -n 30 "$work/server.log" >&2
+  fail "the published server did not answer /readyz within 60 s (log above)"
+fi
+curl -fsS -o /dev/null "http://127.0.0.1:$http_port/assets/lib/hls.min.js" || { kill "$server"; fail "the published server does not serve /assets/lib/hls.min.js"; }
+kill -TERM "$server"
+wait "$server" || fail "the published server did not exit 0 on SIGTERM (log: $(tail -n 5 "$work/server.log"))"
+# Logging:Format=json: every line the server wrote is a JSON object, and the start-up lines carry their event id.
+python3 - "$work/server.log" <<'PY' || fail "Logging:Format=json output is not one JSON object per line (see above)"
+import json, sys
+lines = [l for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+assert lines, "no log lines"
+events = [json.loads(l) for l in lines]
+assert all("Level" in e and "RenderedMessage" in e for e in events), "missing Level/RenderedMessage"
+assert any("EventId" in e.get("Properties", {}) for e in events), "no line carries an EventId"
+PY
+step "the published server started with the compose roles, answered /readyz, served the dashboard libraries, stopped on SIGTERM; $(grep -c . "$work/server.log") JSON log lines"
