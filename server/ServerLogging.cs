@@ -1,3 +1,6 @@
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Serilog;
 using Serilog.Formatting;
 using Serilog.Formatting.Json;
@@ -23,6 +26,33 @@ public static class ServerLogging
         var json = JsonFormatter(configuration);
         logger = json is null ? logger.WriteTo.Console(outputTemplate: TextTemplate) : logger.WriteTo.Console(json);
         return logger.CreateLogger();
+    }
+
+    /// <summary>
+    /// What the server prints straight to the console, outside the log pipeline (the start-up banner: it holds secrets
+    /// that must never reach a log file): the text as it is, or with <c>Logging:Format=json</c> one JSON object shaped
+    /// like the log lines (<c>Timestamp</c>, <c>Level</c>, <c>MessageTemplate</c>, <c>RenderedMessage</c>,
+    /// <c>Properties.SourceContext</c>), so that a shipper reading the console still sees only JSON.
+    /// </summary>
+    public static string ConsoleText(IConfiguration configuration, string text, string source, DateTimeOffset now)
+    {
+        if (JsonFormatter(configuration) is null) return text;
+        var buffer = new MemoryStream();
+        // Console text, never HTML: keep > and ' readable, as Serilog's formatter does.
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            json.WriteStartObject();
+            json.WriteString("Timestamp", now);
+            json.WriteString("Level", "Information");
+            json.WriteString("MessageTemplate", "{Text}");
+            json.WriteString("RenderedMessage", text.Trim('\r', '\n'));
+            json.WriteStartObject("Properties");
+            json.WriteString("SourceContext", source);
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
     /// <summary>

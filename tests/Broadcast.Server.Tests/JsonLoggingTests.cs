@@ -82,6 +82,22 @@ public sealed class JsonLoggingTests
         Assert.True(text.IsEnabled(LogEventLevel.Information));
     }
 
+    [Fact]
+    public void The_start_up_banner_is_one_json_object_in_json_mode_and_plain_text_otherwise()
+    {
+        const string banner = "\nBroadcast is running (roles: all)\n  RTMP server: rtmp://localhost:1935/live\n";
+        var now = new DateTimeOffset(2026, 11, 22, 15, 0, 0, TimeSpan.Zero);
+        Assert.Equal(banner, ServerLogging.ConsoleText(Config(null), banner, "Broadcast.Server.StartupBanner", now));
+
+        string line = ServerLogging.ConsoleText(Config("json"), banner, "Broadcast.Server.StartupBanner", now);
+        Assert.DoesNotContain('\n', line);
+        using var json = JsonDocument.Parse(line);
+        Assert.Equal("Information", json.RootElement.GetProperty("Level").GetString());
+        Assert.Equal(now, json.RootElement.GetProperty("Timestamp").GetDateTimeOffset());
+        Assert.Equal("Broadcast is running (roles: all)\n  RTMP server: rtmp://localhost:1935/live", json.RootElement.GetProperty("RenderedMessage").GetString());
+        Assert.Equal("Broadcast.Server.StartupBanner", json.RootElement.GetProperty("Properties").GetProperty("SourceContext").GetString());
+    }
+
     private static IConfiguration Config(string? format)
         => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [ServerLogging.FormatKey] = format }).Build();
 
