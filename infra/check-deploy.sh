@@ -4,7 +4,8 @@
 #      and is refused when any one of them is missing (every secret is required, none has a default);
 #   2. every path infra/Dockerfile copies from the build context exists in a clean clone and is not dockerignored;
 #   3. infra/build-server.sh, which the Dockerfile's build stage runs, builds the server and its dashboard libraries
-#      from that clean clone (a git clone of this checkout's HEAD: commit before running it);
+#      from that clean clone (a git clone of this checkout's HEAD: commit before running it), for linux-x64 and for
+#      linux-arm64 (the Dockerfile's TARGETARCH=arm64 build);
 #   4. that published server starts as the image starts it (roles ingest,control,origin; JSON logs), answers /readyz,
 #      serves the dashboard's libraries and exits 0 on SIGTERM.
 # Stops at the first failure with a line saying what failed. Idempotent; installs docker-compose when missing.
@@ -85,7 +86,14 @@ start=$SECONDS
 for f in hls.min.js hls.worker.js signalr.min.js uPlot.iife.min.js uPlot.min.css; do
   [[ -s "$work/out/wwwroot/lib/$f" ]] || fail "published output lacks wwwroot/lib/$f"
 done
-step "infra/build-server.sh from a clean clone: published in $((SECONDS - start)) s"
+step "infra/build-server.sh from a clean clone: published for linux-x64 in $((SECONDS - start)) s"
+# The Dockerfile's arm64 build (TARGETARCH=arm64) cross-publishes the same way: prove the RID restores and builds.
+start=$SECONDS
+"$work/src/infra/build-server.sh" arm64 "$work/out-arm64" >/dev/null || fail "infra/build-server.sh arm64 failed from a clean clone"
+machine=$(od -An -tx1 -j18 -N2 "$work/out-arm64/Broadcast.Server" | tr -d ' \n')
+[[ "$machine" == "b700" ]] || fail "the arm64 Broadcast.Server is not an aarch64 executable (ELF machine $machine)"
+rm -rf "$work/out-arm64"
+step "infra/build-server.sh arm64: an aarch64 server in $((SECONDS - start)) s"
 
 # --- 4. the published server starts as the image starts it ---------------------------------------------------------
 # The Dockerfile's ENTRYPOINT and working-directory layout, without Docker: the self-contained executable with its
