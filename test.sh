@@ -18,7 +18,8 @@ scripts/dashboard-assets.sh
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 # Deployment files, without a Docker engine (about 1.5 min): docker-compose.yml through Debian's docker-compose,
-# infra/Dockerfile's paths and its build script (infra/build-server.sh) from a clean clone of this checkout's HEAD.
+# infra/Dockerfile's paths and its build script (infra/build-server.sh, amd64 and arm64) from a clean clone of this
+# checkout's HEAD, and that server started as the image starts it.
 infra/check-deploy.sh
 
 # S3-compatible peer for the S3 store tests (npm s3rver, pinned in tests/s3/package-lock.json).
