@@ -16,7 +16,7 @@ ROOT=$(pwd)
 fail() { echo "check-deploy: FAILED: $*" >&2; exit 1; }
 step() { echo "check-deploy: $*"; }
 
-scripts/deps.sh docker-compose openssl git
+scripts/deps.sh docker-compose openssl git curl python3
 
 work=$(mktemp -d /tmp/broadcast-deploy.XXXXXX)
 trap 'rm -rf "$work"' EXIT
