@@ -7,7 +7,7 @@ ROOT=$(pwd)
 
 scripts/deps.sh ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium postgresql npm \
-  nginx libnginx-mod-rtmp libnginx-mod-stream wrk
+  nginx libnginx-mod-rtmp libnginx-mod-stream wrk docker-compose
 
 # Browser players for end-to-end tests, from the npm registry (never a CDN at test time).
 if [[ -f tests/players/package.json ]]; then
@@ -16,6 +16,11 @@ fi
 # The dashboard's browser libraries, copied into control/wwwroot/lib (served by the app, never a CDN).
 scripts/dashboard-assets.sh
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+# Deployment files, without a Docker engine (about 1.5 min): docker-compose.yml through Debian's docker-compose,
+# infra/Dockerfile's paths and its build script (infra/build-server.sh, amd64 and arm64) from a clean clone of this
+# checkout's HEAD, and that server started as the image starts it.
+infra/check-deploy.sh
 
 # S3-compatible peer for the S3 store tests (npm s3rver, pinned in tests/s3/package-lock.json).
 (cd tests/s3 && npm ci --no-audit --no-fund --loglevel=error)

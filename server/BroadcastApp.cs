@@ -37,7 +37,7 @@ public static class BroadcastApp
         builder.WebHost.UseUrls(configuration["Http:Urls"] is { Length: > 0 } urls ? urls : "http://0.0.0.0:8080");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
 
-        var logger = new LoggerConfiguration().ReadFrom.Configuration(configuration).CreateLogger();
+        var logger = ServerLogging.CreateLogger(configuration);
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
 

@@ -10,12 +10,15 @@ namespace Broadcast.Server;
 /// <summary>
 /// Once the server listens, makes sure the default channel exists and prints what an operator needs to go
 /// live: the RTMP server URL, the default channel's stream key, playback URLs and where the admin token is.
-/// Printed to the console, never to the log files: the key is a secret.
+/// Printed to the console, never to the log files: the key is a secret. With <c>Logging:Format=json</c> it is one JSON
+/// object like the log lines, so the console stays parseable.
 /// </summary>
 internal sealed class StartupBanner(
     IHostApplicationLifetime lifetime,
     IServer server,
     ServerRoles roles,
+    IConfiguration configuration,
+    TimeProvider time,
     IServiceProvider services) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -55,7 +58,8 @@ internal sealed class StartupBanner(
             lines.Add($"  Dashboard sign-in (shown once, change it after signing in): user '{firstAdmin.Name}', password {password}");
         lines.Add($"  Health: {http}/healthz  Metrics: {http}/metrics");
         lines.Add("");
-        await Console.Out.WriteLineAsync(string.Join(Environment.NewLine, lines)).ConfigureAwait(false);
+        string banner = ServerLogging.ConsoleText(configuration, string.Join(Environment.NewLine, lines), typeof(StartupBanner).FullName!, time.GetUtcNow());
+        await Console.Out.WriteLineAsync(banner).ConfigureAwait(false);
     }
 
     private string HttpBase()

@@ -6,7 +6,7 @@ namespace Broadcast.Server.Tests.Security;
 /// <summary>
 /// docker-compose.yml is the production recipe: it must not ship a secret anyone can read in this repository. Every
 /// secret is required from .env (<c>${NAME:?…}</c>, compose refuses to start without it), none has a default, and
-/// MinIO's console, which holds the bucket's root credentials, is not published.
+/// the S3 service (SeaweedFS), whose master, volume and filer APIs take no credentials, publishes no port.
 /// </summary>
 public sealed partial class ComposeSecretsTests
 {
@@ -18,7 +18,8 @@ public sealed partial class ComposeSecretsTests
         var secrets = Interpolation().Matches(Compose).Where(m => SecretName().IsMatch(m.Groups["name"].Value)).ToList();
         Assert.Contains(secrets, m => m.Groups["name"].Value == "BROADCAST_ADMIN_TOKEN");
         Assert.Contains(secrets, m => m.Groups["name"].Value == "POSTGRES_PASSWORD");
-        Assert.Contains(secrets, m => m.Groups["name"].Value == "MINIO_ROOT_PASSWORD");
+        Assert.Contains(secrets, m => m.Groups["name"].Value == "S3_ACCESS_KEY");
+        Assert.Contains(secrets, m => m.Groups["name"].Value == "S3_SECRET_KEY");
         Assert.Contains(secrets, m => m.Groups["name"].Value == "BROADCAST_DB_PASSWORD");
         Assert.Contains(secrets, m => m.Groups["name"].Value == "BROADCAST_PLAYBACK_NODE_TOKEN");
         Assert.All(secrets, m => Assert.True(m.Groups["op"].Value == ":?", $"{m.Value} has a default or may be empty"));
@@ -54,18 +55,19 @@ public sealed partial class ComposeSecretsTests
     }
 
     [Fact]
-    public void MinIO_publishes_no_port()
+    public void The_S3_service_publishes_no_port()
     {
-        int start = Compose.IndexOf("\n  minio:\n", StringComparison.Ordinal);
-        Assert.True(start >= 0, "no minio service");
-        int end = Compose.IndexOf("\n  minio-init:\n", start, StringComparison.Ordinal);
-        Assert.DoesNotMatch(new Regex(@"^\s+ports:", RegexOptions.Multiline), Compose[start..end]);
+        string s3 = Service("seaweedfs");
+        Assert.DoesNotMatch(new Regex(@"^\s+ports:", RegexOptions.Multiline), s3);
+        // Its identity comes from .env at every start, never from a file in the repository.
+        Assert.Contains("S3_SECRET_KEY: ${S3_SECRET_KEY:?", s3, StringComparison.Ordinal);
+        Assert.DoesNotMatch(new Regex(@"secretKey""\s*:\s*""[^%]", RegexOptions.IgnoreCase), s3);
     }
 
     // ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}
     [GeneratedRegex(@"\$\{(?<name>[A-Z0-9_]+)(?<op>:?[-?])?[^}]*\}")]
     private static partial Regex Interpolation();
 
-    [GeneratedRegex("TOKEN|PASSWORD|SECRET|ROOT_USER")]
+    [GeneratedRegex("TOKEN|PASSWORD|SECRET|ACCESS_KEY|ROOT_USER")]
     private static partial Regex SecretName();
 }
