@@ -5,24 +5,24 @@ namespace Broadcast.Origin;
 /// <summary>Source-generated log messages of the origin; event ids are stable (dashboards filter on them).</summary>
 internal static partial class OriginLog
 {
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "Rejected request path {RawTarget}: {Reason}")]
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Debug, Message = "Rejected request path {RawTarget}: {Reason}")]
     public static partial void RejectedPath(ILogger logger, string rawTarget, string reason);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Error, Message = "Segment store failed reading {Key}")]
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "Segment store failed reading {Key}")]
     public static partial void StoreReadFailed(ILogger logger, string key, Exception exception);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Debug, Message = "Recent-object cache evicted {Key} ({Bytes} bytes) to stay within {Limit} bytes")]
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Debug, Message = "Recent-object cache evicted {Key} ({Bytes} bytes) to stay within {Limit} bytes")]
     public static partial void CacheEvicted(ILogger logger, string key, long bytes, long limit);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Debug, Message = "Object {Key} of {Bytes} bytes is larger than the whole cache ({Limit} bytes); not cached")]
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Debug, Message = "Object {Key} of {Bytes} bytes is larger than the whole cache ({Limit} bytes); not cached")]
     public static partial void CacheObjectTooLarge(ILogger logger, string key, long bytes, long limit);
 
-    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "LL-HLS {Key}: the reload blocked for segment {Msn} part {Part} was answered after {WaitedMs} ms (a part is due every Part Target: the packager or the store was late)")]
+    [LoggerMessage(EventId = 5011, Level = LogLevel.Information, Message = "LL-HLS {Key}: the reload blocked for segment {Msn} part {Part} was answered after {WaitedMs} ms (a part is due every Part Target: the packager or the store was late)")]
     public static partial void SlowBlockingReload(ILogger logger, string key, long msn, int? part, long waitedMs);
 
-    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "LL-HLS {Key}: the reload blocked for segment {Msn} part {Part} timed out after {WaitedMs} ms (503)")]
+    [LoggerMessage(EventId = 5012, Level = LogLevel.Warning, Message = "LL-HLS {Key}: the reload blocked for segment {Msn} part {Part} timed out after {WaitedMs} ms (503)")]
     public static partial void BlockingReloadTimedOut(ILogger logger, string key, long msn, int? part, long waitedMs);
 
-    [LoggerMessage(EventId = 3013, Level = LogLevel.Information, Message = "LL-HLS: the hinted part {Key} came after {WaitedMs} ms{Outcome}")]
+    [LoggerMessage(EventId = 5013, Level = LogLevel.Information, Message = "LL-HLS: the hinted part {Key} came after {WaitedMs} ms{Outcome}")]
     public static partial void SlowHintedPart(ILogger logger, string key, long waitedMs, string outcome);
 }

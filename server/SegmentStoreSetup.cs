@@ -106,10 +106,10 @@ internal static partial class SegmentStoreSetup
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-        [LoggerMessage(EventId = 9101, Level = LogLevel.Information, Message = "S3 segment store ready: bucket {Bucket}")]
+        [LoggerMessage(EventId = 9121, Level = LogLevel.Information, Message = "S3 segment store ready: bucket {Bucket}")]
         private static partial void LogReady(ILogger logger, string bucket);
 
-        [LoggerMessage(EventId = 9102, Level = LogLevel.Critical, Message = "Start-up failed: {Reason}")]
+        [LoggerMessage(EventId = 9122, Level = LogLevel.Critical, Message = "Start-up failed: {Reason}")]
         private static partial void LogFailed(ILogger logger, string reason);
     }
 }

@@ -440,31 +440,31 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Transcoding {Channel}: ffmpeg pid {Pid} on {Backend}, rungs {Rungs}")]
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Transcoding {Channel}: ffmpeg pid {Pid} on {Backend}, rungs {Rungs}")]
     private partial void LogStarted(string channel, int pid, string backend, string rungs);
 
-    [LoggerMessage(EventId = 3120, Level = LogLevel.Information, Message = "The encoder of {Channel} dropped; ffmpeg drained its renditions and waits for the reconnect")]
+    [LoggerMessage(EventId = 2120, Level = LogLevel.Information, Message = "The encoder of {Channel} dropped; ffmpeg drained its renditions and waits for the reconnect")]
     private partial void LogInterrupted(string channel);
 
-    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} exited with code {Code}")]
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} exited with code {Code}")]
     private partial void LogExited(string channel, int code);
 
-    [LoggerMessage(EventId = 3103, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} produced nothing for {SilentMs} ms; killing it")]
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} produced nothing for {SilentMs} ms; killing it")]
     private partial void LogHung(string channel, long silentMs);
 
-    [LoggerMessage(EventId = 3104, Level = LogLevel.Warning, Message = "Restarting the transcoder of {Channel} ({Reason}) after {BackoffMs} ms")]
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Restarting the transcoder of {Channel} ({Reason}) after {BackoffMs} ms")]
     private partial void LogRestart(string channel, string reason, double backoffMs);
 
-    [LoggerMessage(EventId = 3105, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: {Failed} failed, falling back to {Next}")]
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: {Failed} failed, falling back to {Next}")]
     private partial void LogBackendFallback(string channel, string failed, string next);
 
-    [LoggerMessage(EventId = 3106, Level = LogLevel.Warning, Message = "Transcoder of {Channel} sheds rung {Rung}: speed {Speed}x")]
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Transcoder of {Channel} sheds rung {Rung}: speed {Speed}x")]
     private partial void LogShed(string channel, string rung, double speed);
 
-    [LoggerMessage(EventId = 3107, Level = LogLevel.Error, Message = "Transcoder of {Channel} failed")]
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Error, Message = "Transcoder of {Channel} failed")]
     private partial void LogFailed(Exception exception, string channel);
 
-    [LoggerMessage(EventId = 3108, Level = LogLevel.Debug, Message = "ffmpeg[{Channel}]: {Line}")]
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Debug, Message = "ffmpeg[{Channel}]: {Line}")]
     private partial void LogFfmpeg(string channel, string line);
 }
 

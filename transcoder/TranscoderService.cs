@@ -176,15 +176,15 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
         _stopping.Dispose();
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Encoder probe {Backend}: works={Works} ({Detail})")]
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Information, Message = "Encoder probe {Backend}: works={Works} ({Detail})")]
     private partial void LogProbe(string backend, bool works, string detail);
 
-    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Transcoder back-end: {Backend}")]
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Transcoder back-end: {Backend}")]
     private partial void LogSelected(string backend);
 
-    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "{Channel}: ffmpeg cannot decode {Codec} from FLV here; serving the source only (passthrough)")]
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "{Channel}: ffmpeg cannot decode {Codec} from FLV here; serving the source only (passthrough)")]
     private partial void LogPassthroughOnly(string channel, string codec);
 
-    [LoggerMessage(EventId = 3004, Level = LogLevel.Error, Message = "Planning the transcoder of {Channel} failed; serving the source only")]
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Planning the transcoder of {Channel} failed; serving the source only")]
     private partial void LogPlanFailed(Exception exception, string channel);
 }

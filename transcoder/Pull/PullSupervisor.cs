@@ -92,6 +92,6 @@ public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOpti
         await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    [LoggerMessage(EventId = 3708, Level = LogLevel.Information, Message = "Pull source of {Channel} removed or changed; stopping its session")]
+    [LoggerMessage(EventId = 2708, Level = LogLevel.Information, Message = "Pull source of {Channel} removed or changed; stopping its session")]
     private partial void LogRemoved(string channel);
 }

@@ -177,6 +177,6 @@ public sealed partial class LiveStatusMonitor(
         public bool WasOnline;
     }
 
-    [LoggerMessage(EventId = 3401, Level = LogLevel.Warning, Message = "Polling channel live status for the dashboard failed; retrying next second")]
+    [LoggerMessage(EventId = 3411, Level = LogLevel.Warning, Message = "Polling channel live status for the dashboard failed; retrying next second")]
     private partial void LogPollFailed(Exception exception);
 }

@@ -160,7 +160,7 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
             var fatal = await player.GetFatalErrorsAsync();
             fixture.Check(fatal.Count == 0, $"{kind} fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
             // A stall once playing is a hole or a late part: each names the buffers and the requests before it, and the
-            // server log tail (WithLog) the blocked requests that waited (events 3011-3013).
+            // server log tail (WithLog) the blocked requests that waited (events 5011-5013).
             var stalls = await player.GetStallsAsync();
             fixture.Check(stalls.Count == 0, $"{kind} stalled {stalls.Count} time(s) after the first second:{Environment.NewLine}{string.Join(Environment.NewLine, stalls)}");
         }
