@@ -1,0 +1,70 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Broadcast.TestSupport;
+
+namespace Broadcast.Server.Tests;
+
+/// <summary>
+/// ARCHITECTURE.md's "References allowed" table is the rule; the product's .csproj files must keep to it (no cycle, no
+/// pipeline project reaching into control or server, origin reading only the packager). A new reference is a decision
+/// made in that table first.
+/// </summary>
+public sealed partial class ProjectReferenceTests
+{
+    [Fact]
+    public void Every_product_project_references_only_what_the_architecture_allows()
+    {
+        var allowed = AllowedReferences();
+        Assert.Equal(new[] { "control", "ingest", "media", "origin", "packager", "server", "transcoder" }, allowed.Keys.Order(StringComparer.Ordinal).ToArray());
+        var problems = new List<string>();
+        foreach (var (project, may) in allowed)
+        {
+            string csproj = Directory.GetFiles(Path.Combine(RepoPaths.Root, project), "*.csproj").Single();
+            foreach (var reference in XDocument.Load(csproj).Descendants("ProjectReference"))
+            {
+                string include = reference.Attribute("Include")!.Value.Replace('\\', '/');
+                string target = include.Split('/', StringSplitOptions.RemoveEmptyEntries).SkipWhile(s => s == "..").First();
+                if (!may.Contains(target)) problems.Add($"{project} references {target} ({include}); ARCHITECTURE.md allows {(may.Count == 0 ? "nothing" : string.Join(", ", may))}");
+            }
+        }
+
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    [Fact]
+    public void No_product_project_is_missing_from_the_table()
+    {
+        var allowed = AllowedReferences();
+        var projects = Directory.GetFiles(RepoPaths.Root, "*.csproj", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(RepoPaths.Root, p).Replace('\\', '/'))
+            .Where(p => !p.StartsWith("tests/", StringComparison.Ordinal) && !p.StartsWith("bench/", StringComparison.Ordinal) && !p.Contains("/obj/", StringComparison.Ordinal))
+            .Select(p => p.Split('/')[0])
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Empty(projects.Except(allowed.Keys));
+    }
+
+    /// <summary>project → projects it may reference, from ARCHITECTURE.md.</summary>
+    private static Dictionary<string, HashSet<string>> AllowedReferences()
+    {
+        string text = File.ReadAllText(Path.Combine(RepoPaths.Root, "ARCHITECTURE.md"));
+        int start = text.IndexOf("### References allowed", StringComparison.Ordinal);
+        Assert.True(start >= 0, "ARCHITECTURE.md has no 'References allowed' table");
+        int end = text.IndexOf("\n## ", start, StringComparison.Ordinal);
+        string section = end < 0 ? text[start..] : text[start..end];
+        var table = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        foreach (Match row in Row().Matches(section))
+        {
+            string project = row.Groups["project"].Value.Trim();
+            if (project is "project" || project.StartsWith('-')) continue;
+            var may = row.Groups["may"].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Where(s => s != "—").ToHashSet(StringComparer.Ordinal);
+            table[project] = may;
+        }
+
+        return table;
+    }
+
+    // "| origin | packager, media |" rows of the section.
+    [GeneratedRegex(@"^\|\s*(?<project>[a-z-]+)\s*\|\s*(?<may>[^|]*)\|\s*$", RegexOptions.Multiline)]
+    private static partial Regex Row();
+}
