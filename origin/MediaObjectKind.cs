@@ -61,6 +61,7 @@ public static class MediaObjectKinds
         if (key.EndsWith(".m4a", StringComparison.OrdinalIgnoreCase)) return "audio/mp4";
         if (key.EndsWith(".vtt", StringComparison.OrdinalIgnoreCase)) return "text/vtt";
         if (key.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return "application/json";
+        if (key.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase)) return "image/jpeg";
         return "application/octet-stream";
     }
 

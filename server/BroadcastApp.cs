@@ -67,6 +67,8 @@ public static class BroadcastApp
             services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
+            // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
+            services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();
             services.AddHostedService<RecordingListener>();
             services.AddHostedService<EventEndWatchdog>();
             services.AddPackager(configuration);

@@ -37,6 +37,39 @@ public static class TranscoderServiceCollectionExtensions
         if (options.Enabled && configuration["Ingest:Slate"] is { Length: > 0 } slate)
             services.AddSingleton<IHostedService>(sp => new Slate.SlateFiller(sp.GetRequiredService<Media.LiveStreamRegistry>(), ffmpeg,
                 Path.GetFullPath(slate), segmentSeconds, sp.GetRequiredService<ILogger<Slate.SlateFiller>>()));
+        AddThumbnails(services, configuration, options.Enabled ? ffmpeg : options.FfmpegPath);
         return services;
+    }
+
+    /// <summary>
+    /// <c>Thumbnails:*</c>: a JPEG of each live stream every <c>Thumbnails:IntervalSeconds</c>, handed to the host's
+    /// <see cref="Thumbnails.IThumbnailSink"/> (none registered: no thumbnails).
+    /// </summary>
+    private static void AddThumbnails(IServiceCollection services, IConfiguration configuration, string ffmpeg)
+    {
+        var thumbnails = new Thumbnails.ThumbnailOptions
+        {
+            Enabled = !bool.TryParse(configuration["Thumbnails:Enabled"], out bool enabled) || enabled,
+            IntervalSeconds = int.TryParse(configuration["Thumbnails:IntervalSeconds"], out int interval) ? interval : 10,
+            Height = int.TryParse(configuration["Thumbnails:Height"], out int height) ? Math.Clamp(height, 90, 1080) : 360,
+            FfmpegPath = ffmpeg,
+        };
+        if (!thumbnails.Enabled) return;
+        services.AddSingleton(sp => new Thumbnails.ThumbnailService(sp.GetRequiredService<Media.LiveStreamRegistry>(),
+            sp.GetRequiredService<Thumbnails.IThumbnailSink>(), Microsoft.Extensions.Options.Options.Create(thumbnails),
+            sp.GetRequiredService<ILogger<Thumbnails.ThumbnailService>>()));
+        services.AddSingleton<IHostedService>(sp => sp.GetService<Thumbnails.IThumbnailSink>() is null
+            ? NoHostedService.Instance
+            : sp.GetRequiredService<Thumbnails.ThumbnailService>());
+    }
+
+    /// <summary>A hosted service that does nothing (a feature whose host part is not registered).</summary>
+    private sealed class NoHostedService : IHostedService
+    {
+        public static NoHostedService Instance { get; } = new();
+
+        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -62,6 +62,9 @@ public static class StoreKeys
 
     public static string Mpd(string channel) => $"{channel}/manifest.mpd";
 
+    /// <summary>The live channel's latest thumbnail (and, once it ends, its poster).</summary>
+    public static string Thumbnail(string channel) => $"{channel}/thumbnail.jpg";
+
     public static string MediaPlaylist(string channel, string rendition) => $"{channel}/{rendition}/index.m3u8";
 
     public static string InitName(string broadcastId, int initVersion) =>

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace Broadcast.Control.Dashboard.Pages;
 
 /// <summary>The channel list with live state, and the create form (server-side validation; nothing saved when invalid).</summary>
-public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor monitor) : PageModel
+public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor monitor, Broadcast.Control.Playback.PlaybackAccessService playback) : PageModel
 {
     public sealed class CreateInput
     {
@@ -23,6 +23,16 @@ public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor mon
     public CreateInput Input { get; set; } = new();
 
     public IReadOnlyList<Row> Channels { get; private set; } = [];
+
+    /// <summary>
+    /// The live thumbnail's URL for a public channel that is on air; null otherwise (a private channel's thumbnail needs a
+    /// viewer token, which the dashboard does not hold).
+    /// </summary>
+    public string? ThumbnailOf(Row row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return row.Live.Online && !playback.IsPrivate(row.Channel.Slug) ? $"/live/{row.Channel.Slug}/thumbnail.jpg" : null;
+    }
 
     public async Task OnGetAsync(CancellationToken cancellationToken) => await LoadAsync(cancellationToken).ConfigureAwait(false);
 

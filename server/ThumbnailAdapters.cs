@@ -1,0 +1,13 @@
+using System.Globalization;
+using Broadcast.Packager.Storage;
+using Broadcast.Transcoder.Thumbnails;
+
+namespace Broadcast.Server;
+
+/// <summary>Thumbnails go into the store as <c>{channel}/thumbnail.jpg</c>, cacheable until the next one.</summary>
+internal sealed class StoreThumbnailSink(ISegmentStore store) : IThumbnailSink
+{
+    public async ValueTask PutAsync(string stream, ReadOnlyMemory<byte> jpeg, TimeSpan maxAge, CancellationToken cancellationToken) =>
+        await store.PutAsync(StoreKeys.Thumbnail(stream), jpeg, "image/jpeg",
+            "public, max-age=" + ((int)maxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+}
