@@ -1,0 +1,221 @@
+using System.Text.Json;
+using Broadcast.EndToEnd.Tests.Server;
+using Broadcast.TestSupport;
+using Microsoft.Playwright;
+
+namespace Broadcast.EndToEnd.Tests.Chat;
+
+/// <summary>
+/// Chat with two anonymous viewers and a moderator in real browsers (Debian's Chromium) against the real server:
+/// delivery to the other viewer, markup shown as text, hold-for-review, a ban that silences a viewer, and a
+/// recording's page replaying its chat in order at the moments it was shown.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class ChatBrowserTests(ServerFixture fixture) : IAsyncLifetime
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private readonly LineRingBuffer _console = new(200);
+    private ChatBrowsers? _browsers;
+
+    private ServerProcess Server => fixture.Server;
+
+    public async Task InitializeAsync() => _browsers = await ChatBrowsers.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_browsers is not null) await _browsers.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_message_reaches_the_other_viewer_as_text_and_runs_no_script()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"chat {Guid.NewGuid():N}");
+        var alice = await OpenViewerAsync(channel.Slug, "alice");
+        var bob = await OpenViewerAsync(channel.Slug, "bob");
+
+        const string markup = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script><b>hi</b> see https://example.com";
+        await SendAsync(alice, "Alice", markup);
+        await WaitInPageAsync(bob, "bob to receive alice's message",
+            "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", markup);
+
+        // Shown as the characters typed: no element made from it, no script run, the link not clickable (default).
+        foreach (var page in new[] { alice, bob })
+        {
+            Assert.Equal(0, await page.Locator("#chat-messages img, #chat-messages script, #chat-messages b, #chat-messages a").CountAsync());
+            Assert.True(await page.EvaluateAsync<bool>("() => window.__pwned === undefined"), Describe("a chat message ran script"));
+        }
+
+        Assert.Equal("Alice", await bob.Locator("#chat-messages .chat-name").Last.TextContentAsync());
+
+        // The display name and the viewer id are remembered by the browser.
+        var viewerId = await alice.EvaluateAsync<string>("() => localStorage.getItem('broadcast.chat.viewer')");
+        await alice.ReloadAsync();
+        await WaitReadyAsync(alice, "alice after reload");
+        Assert.Equal("Alice", await alice.InputValueAsync("#chat-name"));
+        Assert.Equal(viewerId, await alice.EvaluateAsync<string>("() => window.__chat.joined.viewerId"));
+
+        // A malformed message gets a clear error and is not sent.
+        await SendAsync(alice, "Alice", new string('x', 501));
+        await WaitInPageAsync(alice, "the too-long error", "() => document.getElementById('chat-error').textContent.includes('at most 500')");
+    }
+
+    [Fact]
+    public async Task Hold_for_review_shows_a_message_only_after_approval_and_a_banned_viewer_reaches_nobody()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"moderated {Guid.NewGuid():N}");
+        var alice = await OpenViewerAsync(channel.Slug, "alice");
+        var bob = await OpenViewerAsync(channel.Slug, "bob");
+        var moderator = await _browsers!.NewModeratorAsync(Server, _console);
+        await moderator.GotoAsync(new Uri(Server.BaseUri, $"dashboard/channels/{channel.Id}").ToString());
+        await WaitReadyAsync(moderator, "the moderator's chat");
+        Assert.True(await moderator.EvaluateAsync<bool>("() => window.__chat.joined.moderator"), Describe("the dashboard did not join as moderator"));
+
+        // Hold for review, set from the dashboard; viewers are told.
+        await moderator.SelectOptionAsync("#chat-mode", "hold");
+        await moderator.ClickAsync("#chat-save-settings");
+        await WaitInPageAsync(bob, "bob to see hold mode", "() => window.__chat.settings.mode === 'hold'");
+
+        await SendAsync(alice, "Alice", "first, waiting for review");
+        await WaitInPageAsync(alice, "alice to be told it waits", "() => document.getElementById('chat-error').textContent.includes('waits for a moderator')");
+        var held = moderator.Locator("#chat-held li", new() { HasText = "first, waiting for review" });
+        await held.WaitForAsync();
+        // The moderator had it as held: viewers were never sent it, and the moderator's own list does not show it yet.
+        Assert.False(await HasMessageAsync(bob, "first, waiting for review"), Describe("bob saw a held message"));
+        Assert.False(await HasMessageAsync(alice, "first, waiting for review"), Describe("alice saw her held message as shown"));
+        Assert.False(await HasMessageAsync(moderator, "first, waiting for review"), Describe("a held message was shown"));
+
+        await held.Locator("button.chat-approve").ClickAsync();
+        await WaitInPageAsync(bob, "bob to receive the approved message",
+            "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", "first, waiting for review");
+        await WaitInPageAsync(moderator, "the held list to empty", "() => document.querySelectorAll('#chat-held li').length === 0");
+
+        // Back to open; alice misbehaves and is banned (by viewer id: every browser here shares 127.0.0.1).
+        await moderator.SelectOptionAsync("#chat-mode", "open");
+        await moderator.ClickAsync("#chat-save-settings");
+        await WaitInPageAsync(alice, "alice to see open mode", "() => window.__chat.settings.mode === 'open'");
+        await SendAsync(alice, "Alice", "buy followers now");
+        var offending = moderator.Locator("#chat-messages li", new() { HasText = "buy followers now" });
+        await offending.WaitForAsync();
+        await moderator.FillAsync("#chat-ban-reason", "spam");
+        await moderator.UncheckAsync("#chat-ban-address");
+        await offending.Locator("button.chat-ban").ClickAsync();
+        await moderator.Locator("#chat-bans li", new() { HasText = "spam" }).WaitForAsync();
+        Assert.Contains("Alice", await moderator.Locator("#chat-bans li").First.TextContentAsync() ?? "", StringComparison.Ordinal);
+        // The banned message is removed for everyone.
+        await WaitInPageAsync(bob, "the banned message to disappear for bob",
+            "(t) => ![...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", "buy followers now");
+
+        await SendAsync(alice, "Alice", "am I still here?");
+        await WaitInPageAsync(alice, "alice to be told she is banned", "() => document.getElementById('chat-error').textContent.includes('banned')");
+        // A later message from bob reaches everyone; alice's, sent before it, reached nobody.
+        await SendAsync(bob, "Bob", "bob after the ban");
+        foreach (var (page, who) in new[] { (moderator, "moderator"), (bob, "bob"), (alice, "alice") })
+        {
+            await WaitInPageAsync(page, $"{who} to receive bob's message",
+                "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", "bob after the ban");
+            Assert.False(await HasMessageAsync(page, "am I still here?"), Describe($"{who} received a banned viewer's message"));
+        }
+
+        // The ban list through the API names the reason; lifting it lets alice talk again.
+        using var bans = JsonDocument.Parse(await Server.Http.GetStringAsync($"api/channels/{channel.Id}/chat/bans"));
+        var ban = Assert.Single(bans.RootElement.EnumerateArray());
+        Assert.Equal("spam", ban.GetProperty("reason").GetString());
+        await moderator.Locator("#chat-bans li button.chat-unban").ClickAsync();
+        await WaitInPageAsync(moderator, "the ban list to empty", "() => document.querySelectorAll('#chat-bans li').length === 0");
+        await WaitFor.ConditionAsync(async () =>
+        {
+            await SendAsync(alice, "Alice", "back again");
+            return await HasMessageAsync(bob, "back again");
+        }, Bound, "alice to be heard after the ban is lifted", () => Describe("unban"), TimeSpan.FromSeconds(2.5));
+    }
+
+    [Fact]
+    public async Task A_recording_replays_its_chat_in_order_at_the_moments_it_was_shown()
+    {
+        var clip = await TestMedia.GetClipAsync(new ClipSpec { Seconds = 16, Width = 640, Height = 360, Fps = 30, VideoBitrateKbps = 600 });
+        var channel = await Server.Api.CreateChannelAsync($"replay {Guid.NewGuid():N}");
+        var alice = await OpenViewerAsync(channel.Slug, "alice");
+        string[] lines = ["one: kick-off", "two: what a save", "three: half time"];
+        await using (var publisher = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey)))
+        {
+            await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(channel.Id)).Live == true, TimeSpan.FromSeconds(60),
+                "the channel to go live", () => fixture.WithLog(publisher.Log.Tail(15)));
+            // Three messages about three seconds apart, while the broadcast runs (the clip plays 16 s in real time).
+            long previous = 0;
+            foreach (var line in lines)
+            {
+                if (previous > 0)
+                {
+                    await alice.WaitForFunctionAsync("(t) => Date.now() >= t", previous + 3000, new() { Timeout = 10_000 });
+                }
+
+                previous = await alice.EvaluateAsync<long>("() => Date.now()");
+                await SendAsync(alice, "Alice", line);
+                await WaitInPageAsync(alice, $"'{line}' to be shown",
+                    "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", line);
+            }
+        }
+
+        RecordingInfo? recording = null;
+        await WaitFor.ConditionAsync(async () => (recording = (await Server.Api.ListRecordingsAsync(channel.Id)).FirstOrDefault()) is not null,
+            TimeSpan.FromSeconds(90), "the recording to be finalised", () => fixture.WithLog(""));
+
+        var viewer = await _browsers!.NewPersonAsync(_console, "replay");
+        await viewer.GotoAsync(new Uri(Server.BaseUri, $"watch/{channel.Slug}?recording={recording!.Id}").ToString());
+        await WaitInPageAsync(viewer, "the replay to show all three messages", "(n) => window.__chat && window.__chat.shown.length === n", lines.Length,
+            TimeSpan.FromSeconds(60));
+        var shown = JsonDocument.Parse(await viewer.EvaluateAsync<string>("() => JSON.stringify(window.__chat.shown)")).RootElement.EnumerateArray().ToList();
+        var texts = await viewer.Locator("#chat-messages .chat-text").AllTextContentsAsync();
+        Assert.Equal(lines, texts);
+        var replay = JsonDocument.Parse(await viewer.EvaluateAsync<string>("() => JSON.stringify(window.__chat.replay)")).RootElement;
+        var start = replay.GetProperty("start").GetInt64();
+        for (var i = 0; i < shown.Count; i++)
+        {
+            var at = shown[i].GetProperty("at").GetInt64();
+            var playingAt = shown[i].GetProperty("playingAt").GetDouble();
+            Assert.Equal("program-date-time", shown[i].GetProperty("clock").GetString());
+            // Each appeared when the recording's program date-time reached the moment it was shown live (the page looks
+            // every 100 ms; a second of slack for a busy machine), and not before.
+            Assert.True(playingAt >= at && playingAt - at < 1000,
+                Describe($"message {i} ('{lines[i]}', shown live at {at}, {at - start} ms into the broadcast) appeared at program time {playingAt}"));
+        }
+
+        Assert.True(shown[1].GetProperty("at").GetInt64() - shown[0].GetProperty("at").GetInt64() >= 2900, Describe("messages were not spaced"));
+    }
+
+    private async Task<IPage> OpenViewerAsync(string slug, string who)
+    {
+        var page = await _browsers!.NewPersonAsync(_console, who);
+        await page.GotoAsync(new Uri(Server.BaseUri, $"watch/{slug}").ToString());
+        await WaitReadyAsync(page, who);
+        return page;
+    }
+
+    private Task WaitReadyAsync(IPage page, string who)
+        => WaitInPageAsync(page, $"{who}'s chat to join", "() => !!window.__chat && window.__chat.ready === true");
+
+    private static async Task SendAsync(IPage page, string name, string text)
+    {
+        await page.FillAsync("#chat-name", name);
+        await page.FillAsync("#chat-text", text);
+        await page.ClickAsync("#chat-send");
+    }
+
+    private static Task<bool> HasMessageAsync(IPage page, string text)
+        => page.EvaluateAsync<bool>("(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", text);
+
+    private async Task WaitInPageAsync(IPage page, string what, string predicate, object? arg = null, TimeSpan? timeout = null)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync(predicate, arg, new() { Timeout = (float)(timeout ?? Bound).TotalMilliseconds, PollingInterval = 100 });
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail(Describe($"timed out waiting for {what} (url {page.Url})"));
+        }
+    }
+
+    private string Describe(string what)
+        => fixture.WithLog($"{what}{Environment.NewLine}--- browsers ---{Environment.NewLine}{_console.Tail(60)}");
+}
