@@ -30,7 +30,8 @@ public sealed class ChatRateLimiter(ChatOptions options, TimeProvider time)
 
     /// <summary>
     /// Takes one message for <paramref name="viewerId"/> from <paramref name="addressHash"/> on a channel, or says which
-    /// limit refused it (nothing is taken then). <paramref name="retryAfter"/> is how long until it would pass.
+    /// limit refused it (nothing is taken then). <paramref name="retryAfter"/> is how long until it would pass. Slow mode
+    /// is checked here and started by <see cref="MarkSent"/>.
     /// </summary>
     public ChatLimitVerdict TryAcquire(string channelId, string viewerId, string addressHash, int slowModeSeconds, out TimeSpan retryAfter)
     {
@@ -70,12 +71,21 @@ public sealed class ChatRateLimiter(ChatOptions options, TimeProvider time)
             channel.Tokens--;
         }
 
-        if (slowModeSeconds > 0 && (_lastMessage.Count < MaxEntries || _lastMessage.ContainsKey(slowKey)))
-        {
-            _lastMessage[slowKey] = now;
-        }
-
         return ChatLimitVerdict.Allowed;
+    }
+
+    /// <summary>
+    /// Starts a viewer's slow-mode interval: called once a message is accepted (after the filter), so a refused
+    /// message does not make its sender wait.
+    /// </summary>
+    public void MarkSent(string channelId, string viewerId, int slowModeSeconds)
+    {
+        if (slowModeSeconds <= 0) return;
+        var slowKey = string.Concat(channelId, "/", viewerId);
+        if (_lastMessage.Count < MaxEntries || _lastMessage.ContainsKey(slowKey))
+        {
+            _lastMessage[slowKey] = time.GetTimestamp();
+        }
     }
 
     /// <summary>Forgets buckets that are full again and slow-mode marks older than an hour.</summary>

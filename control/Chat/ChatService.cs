@@ -100,6 +100,7 @@ public sealed class ChatService(IChatRepository repository, ChatRateLimiter limi
 
             var verdict = room.Filter.Check(t);
             if (verdict != ChatFilterVerdict.None) throw Refuse(channelId, ChatFilter.Describe(verdict));
+            limiter.MarkSent(channelId, viewer.ViewerId, room.Settings.SlowModeSeconds);
         }
 
         var held = !moderator && room.Settings.Mode == ChatMode.Hold;
