@@ -10,7 +10,7 @@
     const list = $('chat-messages');
     const stateLine = $('chat-state');
     const token = new URLSearchParams(location.search).get('token');
-    const chat = { received: [], shown: [], reactions: {}, joined: null, settings: { mode: 'open', slowModeSeconds: 0, links: 'text' } };
+    const chat = { received: [], shown: [], reactions: {}, reactionMessages: 0, joined: null, settings: { mode: 'open', slowModeSeconds: 0, links: 'text' } };
     window.__chat = chat;
 
     const linkPattern = /\bhttps?:\/\/[^\s<>"']+/gi;
@@ -194,6 +194,7 @@
     }
 
     function floatReactions(r) {
+        chat.reactionMessages = (chat.reactionMessages || 0) + 1;
         const layer = $('reactions-layer');
         r.emoji.forEach((emoji, i) => {
             const n = r.counts[i];

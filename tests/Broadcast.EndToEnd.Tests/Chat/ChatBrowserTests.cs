@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using Broadcast.EndToEnd.Tests.Server;
 using Broadcast.TestSupport;
@@ -181,6 +182,68 @@ public sealed class ChatBrowserTests(ServerFixture fixture) : IAsyncLifetime
         }
 
         Assert.True(shown[1].GetProperty("at").GetInt64() - shown[0].GetProperty("at").GetInt64() >= 2900, Describe("messages were not spaced"));
+    }
+
+    [Fact]
+    public async Task A_private_channels_chat_needs_its_viewing_token()
+    {
+        using var create = await Server.Http.PostAsJsonAsync("api/channels", new { name = $"private chat {Guid.NewGuid():N}", privatePlayback = true });
+        using var created = JsonDocument.Parse(await create.Content.ReadAsStringAsync());
+        var id = created.RootElement.GetProperty("id").GetString()!;
+        var slug = created.RootElement.GetProperty("slug").GetString()!;
+        using var mint = await Server.Http.PostAsJsonAsync($"api/channels/{id}/playback-tokens", new { expiresInSeconds = 900 });
+        using var minted = JsonDocument.Parse(await mint.Content.ReadAsStringAsync());
+        var token = minted.RootElement.GetProperty("token").GetString()!;
+
+        // The page without a token has no chat at all.
+        var stranger = await _browsers!.NewPersonAsync(_console, "stranger");
+        await stranger.GotoAsync(new Uri(Server.BaseUri, $"watch/{slug}").ToString());
+        Assert.Equal(0, await stranger.Locator("#chat").CountAsync());
+
+        // Straight to the hub (from a public channel's page, which loads the SignalR client): refused like an unknown
+        // channel, with a wrong token too; nothing of the channel's messages comes back.
+        var insider = await OpenViewerAsync(slug + "?token=" + Uri.EscapeDataString(token), "insider");
+        await SendAsync(insider, "Insider", "secret plans");
+        var publicChannel = await Server.Api.CreateChannelAsync($"public {Guid.NewGuid():N}");
+        await stranger.GotoAsync(new Uri(Server.BaseUri, $"watch/{publicChannel.Slug}").ToString());
+        await WaitReadyAsync(stranger, "the stranger's public chat");
+        foreach (var presented in new[] { (string?)null, "bpt2.forged", token[..^2] + (token[^2..] == "AA" ? "BB" : "AA") })
+        {
+            var outcome = await stranger.EvaluateAsync<string>(@"async ([slug, token]) => {
+                const c = new signalR.HubConnectionBuilder().withUrl('/chat/hub').build();
+                await c.start();
+                try { const j = await c.invoke('Join', slug, null, token); return 'joined ' + JSON.stringify(j.messages); }
+                catch (e) { return 'refused ' + e.message; }
+                finally { await c.stop(); }
+            }", new[] { slug, presented });
+            Assert.StartsWith("refused", outcome, StringComparison.Ordinal);
+            Assert.Contains("There is no such channel.", outcome, StringComparison.Ordinal);
+            Assert.DoesNotContain("secret plans", outcome, StringComparison.Ordinal);
+        }
+
+        var joined = await stranger.EvaluateAsync<string>(@"async ([slug, token]) => {
+            const c = new signalR.HubConnectionBuilder().withUrl('/chat/hub').build();
+            await c.start();
+            try { const j = await c.invoke('Join', slug, null, token); return JSON.stringify(j.messages.map(m => m.text)); }
+            finally { await c.stop(); }
+        }", new[] { slug, token });
+        Assert.Equal("[\"secret plans\"]", joined);
+    }
+
+    [Fact]
+    public async Task Reactions_float_over_the_video_for_every_viewer_summed_by_the_server()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"reactions {Guid.NewGuid():N}");
+        var alice = await OpenViewerAsync(channel.Slug, "alice");
+        var bob = await OpenViewerAsync(channel.Slug, "bob");
+        // Alice sends a burst of 200 hearts; bob counts the hearts and the "reactions" messages that carried them.
+        await alice.EvaluateAsync("() => { const b = [...document.querySelectorAll('#chat-reactions button')].find(x => x.textContent === '❤️'); for (let i = 0; i < 200; i++) b.click(); }");
+        // The server takes at most Chat:ReactionsPerSecond × 2 from one connection at once (20 by default) and sums them.
+        await WaitInPageAsync(bob, "bob to receive alice's hearts", "() => (window.__chat.reactions['❤️'] || 0) >= 10");
+        var hearts = await bob.EvaluateAsync<int>("() => window.__chat.reactions['❤️']");
+        Assert.InRange(hearts, 10, 40);
+        Assert.Equal(hearts, await alice.EvaluateAsync<int>("() => window.__chat.reactions['❤️'] || 0"));
+        Assert.InRange(await bob.EvaluateAsync<int>("() => window.__chat.reactionMessages"), 1, 4);
     }
 
     private async Task<IPage> OpenViewerAsync(string slug, string who)
