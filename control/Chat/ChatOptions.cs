@@ -82,5 +82,5 @@ public sealed record ChatOptions
     private static double Number(IConfigurationSection s, string key, double fallback)
         => s[key] is not { Length: > 0 } v ? fallback
             : double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0 && n <= 1_000_000 ? n
-            : throw new InvalidOperationException($"Chat:{key} '{v}' must be a number above 0.");
+            : throw new InvalidOperationException($"Chat:{key} '{v}' must be a number above 0 and at most 1000000.");
 }
