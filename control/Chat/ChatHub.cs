@@ -9,7 +9,8 @@ namespace Broadcast.Control.Chat;
 
 /// <summary>What a viewer gets on joining: their (signed) viewer id to keep, their author tag, the settings and recent messages.</summary>
 public sealed record ChatJoined(string ViewerId, string Author, bool Moderator, ChatSettingsView Settings, IReadOnlyList<ChatMessageView> Messages,
-    IReadOnlyList<string> Reactions, IReadOnlyList<ChatHeldView>? Held, IReadOnlyList<ChatBanView>? Bans, IReadOnlyList<string>? BlockedWords);
+    IReadOnlyList<string> Reactions, IReadOnlyList<ChatQuestionView> Questions, IReadOnlyList<ChatHeldView>? Held, IReadOnlyList<ChatBanView>? Bans,
+    IReadOnlyList<string>? BlockedWords);
 
 /// <summary>The result of <see cref="ChatHub.Send"/>: the message id and whether it waits for a moderator.</summary>
 public sealed record ChatSent(string Id, bool Held);
@@ -57,7 +58,8 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
             await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Moderators(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);
         }
 
-        return new ChatJoined(viewer.ViewerId, viewer.Author, moderator, ChatService.View(settings), visible, ReactionAggregator.Emoji,
+        var questions = await chat.QuestionsAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
+        return new ChatJoined(viewer.ViewerId, viewer.Author, moderator, ChatService.View(settings), visible, ReactionAggregator.Emoji, questions,
             moderator ? held : null,
             moderator ? await chat.ListBansAsync(channel.Id, Context.ConnectionAborted).ConfigureAwait(false) : null,
             moderator ? settings.BlockedWords : null);
@@ -74,6 +76,50 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
         catch (ChatRefusedException e)
         {
             throw new HubException(e.Message);
+        }
+    }
+
+    /// <summary>Asks a question (Q&amp;A): the same checks as <see cref="Send"/>.</summary>
+    public async Task<ChatSent> Ask(string? name, string? text)
+    {
+        var (channelId, viewer) = Joined();
+        try
+        {
+            var q = await chat.AskAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted).ConfigureAwait(false);
+            return new ChatSent(q.Id, q.State == QuestionState.Held);
+        }
+        catch (ChatRefusedException e)
+        {
+            throw new HubException(e.Message);
+        }
+    }
+
+    /// <summary>Upvotes a question, once per viewer: false when already voted (or the question is closed).</summary>
+    public async Task<bool> Upvote(string questionId)
+    {
+        var (channelId, viewer) = Joined();
+        if (Context.Items[ReactionBudgetKey] is ReactionBudget budget && !budget.TryTake(Environment.TickCount64)) return false;
+        try
+        {
+            return await chat.UpvoteAsync(channelId, questionId ?? "", viewer, Context.ConnectionAborted).ConfigureAwait(false);
+        }
+        catch (ChatRefusedException e)
+        {
+            throw new HubException(e.Message);
+        }
+    }
+
+    /// <summary>Moderators: <c>approve</c>, <c>answering</c>, <c>answered</c> or <c>dismiss</c> a question.</summary>
+    public async Task<bool> ModerateQuestion(string questionId, string action)
+    {
+        var channelId = Moderating();
+        try
+        {
+            return await chat.ModerateQuestionAsync(channelId, questionId ?? "", action ?? "", ModeratorName, Context.ConnectionAborted).ConfigureAwait(false);
+        }
+        catch (ValidationFailedException e)
+        {
+            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
         }
     }
 
@@ -151,13 +197,14 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
 
     private sealed class ReactionBudget(double perSecond)
     {
+        private readonly Lock _gate = new();
         private readonly double _capacity = Math.Max(1, perSecond * 2);
         private double _tokens = Math.Max(1, perSecond * 2);
         private long _stamp = Environment.TickCount64;
 
         public bool TryTake(long now)
         {
-            lock (this)
+            lock (_gate)
             {
                 _tokens = Math.Min(_capacity, _tokens + (now - _stamp) / 1000.0 * perSecond);
                 _stamp = now;

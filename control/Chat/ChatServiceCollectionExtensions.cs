@@ -38,6 +38,8 @@ public static class ChatServiceCollectionExtensions
             return new ChatIdentity(StreamKeyProtector.LoadSecret(s.SecretKey, s.SecretKeyPath));
         });
         services.AddSingleton<ChatRateLimiter>();
+        services.AddSingleton<IQuestionRepository, SqlQuestionRepository>();
+        services.AddSingleton<QuestionVoteBatch>();
         services.AddSingleton<ChatService>();
         var settings = ControlSettings.From(configuration);
         var fanout = options.Fanout ?? (settings.DatabaseKind is "postgres" or "postgresql" ? "postgres" : "local");

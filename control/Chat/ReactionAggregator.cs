@@ -6,9 +6,11 @@ namespace Broadcast.Control.Chat;
 /// <summary>
 /// Reactions summed per channel and sent out every <see cref="ChatOptions.ReactionFlushMilliseconds"/> as one
 /// "reactions" message with a count per emoji: a burst of thousands costs each viewer a few messages a second.
-/// Adding is a lock-free increment. Also sweeps the rate limiter's idle buckets once a minute.
+/// Adding is a lock-free increment. The same tick sends the questions' new upvote totals (<see cref="QuestionVoteBatch"/>)
+/// and, once a minute, sweeps the rate limiter's idle buckets.
 /// </summary>
-public sealed class ReactionAggregator(IChatFanout fanout, ChatRateLimiter limiter, ChatOptions options, TimeProvider time) : BackgroundService
+public sealed class ReactionAggregator(IChatFanout fanout, ChatRateLimiter limiter, QuestionVoteBatch votes, ChatOptions options, TimeProvider time)
+    : BackgroundService
 {
     /// <summary>The reactions viewers may send, in the order the page shows them.</summary>
     public static readonly IReadOnlyList<string> Emoji = ["👍", "❤️", "😂", "😮", "👏", "🎉"];
@@ -59,6 +61,7 @@ public sealed class ReactionAggregator(IChatFanout fanout, ChatRateLimiter limit
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 Flush();
+                votes.Flush();
                 if (time.GetElapsedTime(lastSweep) > TimeSpan.FromMinutes(1))
                 {
                     limiter.Sweep();

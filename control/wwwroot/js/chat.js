@@ -149,6 +149,67 @@
     connection.on('settings', applySettings);
     connection.on('bans', renderBans);
     connection.on('reactions', floatReactions);
+    connection.on('question', upsertQuestion);
+    connection.on('questionState', (e) => { const q = chat.questions.get(e.id); if (q) { q.state = e.state; renderQuestions(); } });
+    connection.on('questionVotes', (e) => {
+        e.ids.forEach((id, i) => { const q = chat.questions.get(id); if (q) q.votes = Math.max(q.votes, e.votes[i]); });
+        renderQuestions();
+    });
+
+    // --- questions (Q&A) ---------------------------------------------------------------------------
+    chat.questions = new Map();
+    const stateRank = { answering: 0, held: 1, open: 2, answered: 3 };
+    function upsertQuestion(q) {
+        const known = chat.questions.get(q.id);
+        chat.questions.set(q.id, known ? Object.assign(known, q, { votes: Math.max(known.votes, q.votes) }) : q);
+        renderQuestions();
+    }
+    function renderQuestions() {
+        const ul = $('chat-questions');
+        if (!ul) return;
+        const moderator = chat.joined && chat.joined.moderator;
+        const list = [...chat.questions.values()].filter((q) => q.state !== 'dismissed' && (moderator || q.state !== 'held'))
+            .sort((a, b) => (stateRank[a.state] - stateRank[b.state]) || (b.votes - a.votes) || (a.at - b.at));
+        ul.replaceChildren();
+        for (const q of list) {
+            const li = document.createElement('li');
+            li.className = 'chat-question q-' + q.state;
+            li.dataset.id = q.id;
+            const votes = document.createElement('span');
+            votes.className = 'q-votes';
+            votes.textContent = String(q.votes);
+            const up = button('▲', 'q-upvote', async () => {
+                try { await connection.invoke('Upvote', q.id); } catch (e) { showError(hubError(e)); }
+            });
+            up.disabled = q.state === 'held' || q.state === 'answered' || chat.voted.has(q.id);
+            up.addEventListener('click', () => chat.voted.add(q.id));
+            const name = document.createElement('span');
+            name.className = 'chat-name';
+            name.textContent = q.name;
+            const text = document.createElement('span');
+            text.className = 'chat-text';
+            text.textContent = q.text;
+            li.append(up, votes, name, text);
+            if (q.state === 'answering') { const tag = document.createElement('span'); tag.className = 'badge badge-live'; tag.textContent = 'Answering'; li.append(tag); }
+            if (q.state === 'answered') { const tag = document.createElement('span'); tag.className = 'badge badge-muted'; tag.textContent = 'Answered'; li.append(tag); }
+            if (moderator) {
+                const tools = document.createElement('span');
+                tools.className = 'chat-tools';
+                if (q.state === 'held') tools.append(button('Approve', 'q-approve', () => moderateQuestion(q.id, 'approve')));
+                if (q.state === 'open' || q.state === 'answered') tools.append(button('Answer now', 'q-answer', () => moderateQuestion(q.id, 'answering')));
+                if (q.state === 'answering') tools.append(button('Done', 'q-done', () => moderateQuestion(q.id, 'answered')));
+                tools.append(button('Dismiss', 'q-dismiss', () => moderateQuestion(q.id, 'dismiss')));
+                li.append(tools);
+            }
+            ul.append(li);
+        }
+        const count = $('chat-questions-count');
+        if (count) count.textContent = list.length ? `(${list.length})` : '';
+    }
+    async function moderateQuestion(id, action) {
+        try { await connection.invoke('ModerateQuestion', id, action); } catch (e) { showError(hubError(e)); }
+    }
+    chat.voted = new Set();
 
     function applySettings(s) {
         chat.settings = s;
@@ -229,6 +290,9 @@
                 bar.append(b);
             }
         }
+        chat.questions.clear();
+        (joined.questions || []).forEach((q) => chat.questions.set(q.id, q));
+        renderQuestions();
         if (joined.moderator) {
             $('chat-moderation').hidden = false;
             const held = $('chat-held');
@@ -249,6 +313,17 @@
                 const sent = await connection.invoke('Send', name, textInput.value);
                 textInput.value = '';
                 showError(sent.held ? 'Your message waits for a moderator.' : '');
+            } catch (e) {
+                showError(hubError(e));
+            }
+        });
+        $('chat-ask').addEventListener('click', async () => {
+            const name = nameInput.value.trim();
+            storage.set('broadcast.chat.name', name);
+            try {
+                const sent = await connection.invoke('Ask', name, textInput.value);
+                textInput.value = '';
+                showError(sent.held ? 'Your question waits for a moderator.' : '');
             } catch (e) {
                 showError(hubError(e));
             }

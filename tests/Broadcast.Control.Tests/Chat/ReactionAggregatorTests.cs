@@ -9,7 +9,7 @@ public sealed class ReactionAggregatorTests
     {
         var fanout = new CountingFanout();
         var options = new ChatOptions();
-        var aggregator = new ReactionAggregator(fanout, new ChatRateLimiter(options, TimeProvider.System), options, TimeProvider.System);
+        var aggregator = new ReactionAggregator(fanout, new ChatRateLimiter(options, TimeProvider.System), new QuestionVoteBatch(fanout), options, TimeProvider.System);
         // 8 threads × 1,000 reactions on one channel, 10 on another.
         await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(() =>
         {

@@ -246,6 +246,48 @@ public sealed class ChatBrowserTests(ServerFixture fixture) : IAsyncLifetime
         Assert.InRange(await bob.EvaluateAsync<int>("() => window.__chat.reactionMessages"), 1, 4);
     }
 
+    [Fact]
+    public async Task Questions_are_upvoted_by_viewers_and_marked_answering_by_the_host()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"qa {Guid.NewGuid():N}");
+        var alice = await OpenViewerAsync(channel.Slug, "alice");
+        var bob = await OpenViewerAsync(channel.Slug, "bob");
+        var host = await _browsers!.NewModeratorAsync(Server, _console);
+        await host.GotoAsync(new Uri(Server.BaseUri, $"dashboard/channels/{channel.Id}").ToString());
+        await WaitReadyAsync(host, "the host's chat");
+
+        await alice.FillAsync("#chat-name", "Alice");
+        await alice.FillAsync("#chat-text", "Will the slides be shared?");
+        await alice.ClickAsync("#chat-ask");
+        await alice.FillAsync("#chat-text", "Is there a break?");
+        await alice.ClickAsync("#chat-ask");
+        var slides = bob.Locator("#chat-questions li", new() { HasText = "Will the slides be shared?" });
+        await slides.WaitForAsync();
+        await bob.Locator("#chat-questions li", new() { HasText = "Is there a break?" }).WaitForAsync();
+
+        // Bob upvotes the second question: it moves to the top for everyone, with one vote.
+        await bob.Locator("#chat-questions li", new() { HasText = "Is there a break?" }).Locator("button.q-upvote").ClickAsync();
+        foreach (var (page, who) in new[] { (alice, "alice"), (bob, "bob"), (host, "host") })
+        {
+            await WaitInPageAsync(page, $"{who} to see the upvoted question first with 1 vote",
+                "() => { const li = document.querySelector('#chat-questions li'); return !!li && li.querySelector('.chat-text').textContent === 'Is there a break?' && li.querySelector('.q-votes').textContent === '1'; }");
+        }
+
+        // The host answers the other one: it goes first, marked for every viewer; the chat itself is not touched.
+        await host.Locator("#chat-questions li", new() { HasText = "Will the slides be shared?" }).Locator("button.q-answer").ClickAsync();
+        foreach (var (page, who) in new[] { (alice, "alice"), (bob, "bob") })
+        {
+            await WaitInPageAsync(page, $"{who} to see the question being answered",
+                "() => { const li = document.querySelector('#chat-questions li'); return !!li && li.classList.contains('q-answering') && li.querySelector('.chat-text').textContent === 'Will the slides be shared?'; }");
+            Assert.Equal(0, await page.Locator("#chat-questions button.q-answer").CountAsync());
+        }
+
+        // A viewer joining later gets the same order and state.
+        var carol = await OpenViewerAsync(channel.Slug, "carol");
+        Assert.Equal(["Will the slides be shared?", "Is there a break?"], await carol.Locator("#chat-questions li .chat-text").AllTextContentsAsync());
+        Assert.Contains("q-answering", await carol.Locator("#chat-questions li").First.GetAttributeAsync("class") ?? "", StringComparison.Ordinal);
+    }
+
     private async Task<IPage> OpenViewerAsync(string slug, string who)
     {
         var page = await _browsers!.NewPersonAsync(_console, who);

@@ -41,3 +41,25 @@ CREATE TABLE chat_bans (
     expires_at   TEXT NULL
 );
 CREATE INDEX ix_chat_bans_channel ON chat_bans (channel_id, created_at);
+
+-- Questions (Q&A): state held (waiting for a moderator, in hold mode), open, answering (the one the host is on),
+-- answered, dismissed. votes counts the rows of chat_question_votes (one per viewer id).
+CREATE TABLE chat_questions (
+    id           TEXT    NOT NULL PRIMARY KEY,
+    channel_id   TEXT    NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+    viewer_id    TEXT    NOT NULL,
+    address_hash TEXT    NOT NULL,
+    author       TEXT    NOT NULL,
+    display_name TEXT    NOT NULL,
+    body         TEXT    NOT NULL,
+    state        TEXT    NOT NULL CHECK (state IN ('held', 'open', 'answering', 'answered', 'dismissed')),
+    votes        INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT    NOT NULL
+);
+CREATE INDEX ix_chat_questions_channel_state ON chat_questions (channel_id, state);
+
+CREATE TABLE chat_question_votes (
+    question_id TEXT NOT NULL REFERENCES chat_questions (id) ON DELETE CASCADE,
+    viewer_id   TEXT NOT NULL,
+    PRIMARY KEY (question_id, viewer_id)
+);
