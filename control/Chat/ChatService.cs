@@ -26,11 +26,14 @@ public sealed class ChatRefusedException(string message) : Exception(message);
 /// The chat of every channel: posting (validation, bans, limits, filter, hold-for-review), moderation (approve,
 /// delete, time out, ban) and settings. Storage is <see cref="IChatRepository"/>, delivery <see cref="IChatFanout"/>.
 /// Settings and bans are cached per channel for a moment (<see cref="CacheLifetime"/>): a change made on this node
-/// applies at once, one made on another node within that time.
+/// applies at once, one made on another node as soon as its fan-out event arrives (<see cref="ChatRoomVersions"/>), and
+/// within that time at the latest.
 /// </summary>
 public sealed class ChatService(IChatRepository repository, IQuestionRepository questions, QuestionVoteBatch votes, ChatRateLimiter limiter,
-    ChatIdentity identity, IChatFanout fanout, ChatOptions options, TimeProvider time, ILogger<ChatService> logger)
+    ChatIdentity identity, IChatFanout fanout, ChatOptions options, TimeProvider time, ILogger<ChatService> logger, ChatRoomVersions? versions = null)
 {
+    private readonly ChatRoomVersions _versions = versions ?? new ChatRoomVersions();
+
     public static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(2);
     public const int MaxReasonLength = 200;
     public const int MaxTimeoutMinutes = 60 * 24 * 30;
@@ -321,16 +324,19 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     private async Task<Room> RoomAsync(string channelId, CancellationToken cancellationToken)
     {
         var now = time.GetTimestamp();
-        if (_rooms.TryGetValue(channelId, out var room) && time.GetElapsedTime(room.LoadedAt, now) < CacheLifetime) return room;
+        var version = _versions.Get(channelId);
+        if (_rooms.TryGetValue(channelId, out var room) && room.Version == version && time.GetElapsedTime(room.LoadedAt, now) < CacheLifetime) return room;
         var settings = await repository.GetSettingsAsync(channelId, cancellationToken).ConfigureAwait(false) ?? ChatRoomSettings.Default;
         var bans = await repository.ListBansAsync(channelId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        room = new Room(settings, new ChatFilter(settings), bans, now);
+        room = new Room(settings, new ChatFilter(settings), bans, now, version);
         _rooms[channelId] = room;
         return room;
     }
 
-    private sealed class Room(ChatRoomSettings settings, ChatFilter filter, IReadOnlyList<ChatBan> bans, long loadedAt)
+    private sealed class Room(ChatRoomSettings settings, ChatFilter filter, IReadOnlyList<ChatBan> bans, long loadedAt, long version)
     {
+        public long Version { get; } = version;
+
         public ChatRoomSettings Settings { get; } = settings;
 
         public ChatFilter Filter { get; } = filter;

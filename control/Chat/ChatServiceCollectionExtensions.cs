@@ -40,13 +40,17 @@ public static class ChatServiceCollectionExtensions
         services.AddSingleton<ChatRateLimiter>();
         services.AddSingleton<IQuestionRepository, SqlQuestionRepository>();
         services.AddSingleton<QuestionVoteBatch>();
-        services.AddSingleton<ChatService>();
+        services.AddSingleton<ChatRoomVersions>();
+        services.AddSingleton(sp => new ChatService(sp.GetRequiredService<IChatRepository>(), sp.GetRequiredService<IQuestionRepository>(),
+            sp.GetRequiredService<QuestionVoteBatch>(), sp.GetRequiredService<ChatRateLimiter>(), sp.GetRequiredService<ChatIdentity>(),
+            sp.GetRequiredService<IChatFanout>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChatService>>(),
+            sp.GetRequiredService<ChatRoomVersions>()));
         var settings = ControlSettings.From(configuration);
         var fanout = options.Fanout ?? (settings.DatabaseKind is "postgres" or "postgresql" ? "postgres" : "local");
         if (fanout == "postgres")
         {
             services.AddSingleton(sp => new PostgresChatFanout(settings.DatabaseConnectionString, sp.GetRequiredService<IHubContext<ChatHub>>(),
-                sp.GetRequiredService<ILogger<PostgresChatFanout>>()));
+                sp.GetRequiredService<ChatRoomVersions>(), sp.GetRequiredService<ILogger<PostgresChatFanout>>()));
             services.AddSingleton<IChatFanout>(sp => sp.GetRequiredService<PostgresChatFanout>());
             services.AddHostedService(sp => sp.GetRequiredService<PostgresChatFanout>());
         }

@@ -34,17 +34,20 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
     private readonly ILogger _logger;
     private readonly Channel<string> _outgoing;
     private readonly string _node = Guid.NewGuid().ToString("N")[..12];
+    private readonly ChatRoomVersions? _versions;
     private long _dropped;
     private long _received;
 
-    public PostgresChatFanout(string connectionString, IHubContext<ChatHub> hub, ILogger<PostgresChatFanout> logger)
-        : this(connectionString, (c, a, m, p) => LocalChatFanout.Deliver(hub, c, a, m, p), logger)
+    public PostgresChatFanout(string connectionString, IHubContext<ChatHub> hub, ChatRoomVersions versions, ILogger<PostgresChatFanout> logger)
+        : this(connectionString, (c, a, m, p) => LocalChatFanout.Deliver(hub, c, a, m, p), logger, versions)
     {
     }
 
     /// <summary>With a delivery callback of one's own (tests that stand for a node without a hub).</summary>
-    public PostgresChatFanout(string connectionString, Action<string, ChatAudience, string, object> deliver, ILogger<PostgresChatFanout> logger)
+    public PostgresChatFanout(string connectionString, Action<string, ChatAudience, string, object> deliver, ILogger<PostgresChatFanout> logger,
+        ChatRoomVersions? versions = null)
     {
+        _versions = versions;
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         // TCP keepalive: a silently dropped connection is noticed and reconnected.
         _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { KeepAlive = 15 }.ConnectionString;
@@ -187,6 +190,8 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
 
         if (envelope is null || envelope.Node == _node || string.IsNullOrEmpty(envelope.Channel) || string.IsNullOrEmpty(envelope.Method)) return;
         Interlocked.Increment(ref _received);
+        // Settings or bans changed on another node: this node's cached copy is read again before the next message.
+        if (ChatRoomVersions.Changes(envelope.Method)) _versions?.Bump(envelope.Channel);
         _deliver(envelope.Channel, envelope.Moderators ? ChatAudience.Moderators : ChatAudience.Viewers, envelope.Method, envelope.Payload);
     }
 

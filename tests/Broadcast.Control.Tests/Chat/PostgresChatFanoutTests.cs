@@ -18,8 +18,9 @@ public sealed class PostgresChatFanoutTests(PostgresTestCluster cluster)
         var deliveredB = new ConcurrentQueue<(string Channel, ChatAudience Audience, string Method, string Json)>();
         var a = new PostgresChatFanout(connection, (c, au, m, p) => deliveredA.Enqueue((c, au, m, JsonSerializer.Serialize(p, p.GetType(), JsonSerializerOptions.Web))),
             NullLogger<PostgresChatFanout>.Instance);
+        var versionsB = new ChatRoomVersions();
         var b = new PostgresChatFanout(connection, (c, au, m, p) => deliveredB.Enqueue((c, au, m, JsonSerializer.Serialize(p, p.GetType(), JsonSerializerOptions.Web))),
-            NullLogger<PostgresChatFanout>.Instance);
+            NullLogger<PostgresChatFanout>.Instance, versionsB);
         using var stop = new CancellationTokenSource();
         await a.StartAsync(stop.Token);
         await b.StartAsync(stop.Token);
@@ -43,6 +44,12 @@ public sealed class PostgresChatFanoutTests(PostgresTestCluster cluster)
             Assert.Equal(("ch1", ChatAudience.Moderators, "held"), (b1[50].Channel, b1[50].Audience, b1[50].Method));
             Assert.Equal(51, b.Received);
             Assert.Equal(0, a.Received);
+            Assert.Equal(0, versionsB.Get("ch1"));
+
+            // A settings change on A makes B read the channel's settings again (its cache is stale from now on).
+            a.Publish("ch1", ChatAudience.Viewers, "settings", new ChatSettingsView("hold", 0, "text"));
+            await WaitFor.ConditionAsync(() => Task.FromResult(versionsB.Get("ch1") == 1), TimeSpan.FromSeconds(20), "node B to see the settings change");
+            Assert.Equal(0, versionsB.Get("ch2"));
         }
         finally
         {
