@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Broadcast.EndToEnd.Tests.Server;
 using Broadcast.TestSupport;
 using Microsoft.Playwright;
 
@@ -11,8 +10,7 @@ namespace Broadcast.EndToEnd.Tests.Chat;
 /// delivery to the other viewer, markup shown as text, hold-for-review, a ban that silences a viewer, and a
 /// recording's page replaying its chat in order at the moments it was shown.
 /// </summary>
-[Collection(ServerCollection.Name)]
-public sealed class ChatBrowserTests(ServerFixture fixture) : IAsyncLifetime
+public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<ChatServerFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private readonly LineRingBuffer _console = new(200);
@@ -135,13 +133,19 @@ public sealed class ChatBrowserTests(ServerFixture fixture) : IAsyncLifetime
     {
         var clip = await TestMedia.GetClipAsync(new ClipSpec { Seconds = 16, Width = 640, Height = 360, Fps = 30, VideoBitrateKbps = 600 });
         var channel = await Server.Api.CreateChannelAsync($"replay {Guid.NewGuid():N}");
-        var alice = await OpenViewerAsync(channel.Slug, "alice");
         string[] lines = ["one: kick-off", "two: what a save", "three: half time"];
-        await using (var publisher = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey)))
+        // The clip twice (32 s in real time): the messages are all posted well before the broadcast ends.
+        await using (var publisher = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 1))
         {
             await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(channel.Id)).Live == true, TimeSpan.FromSeconds(60),
                 "the channel to go live", () => fixture.WithLog(publisher.Log.Tail(15)));
-            // Three messages about three seconds apart, while the broadcast runs (the clip plays 16 s in real time).
+            // Opened once live, and used once it plays: the watch page reloads itself when the channel's state changes
+            // and when the player gives up early (the first playlist not there yet), so wait across reloads first.
+            var alice = await _browsers!.NewPersonAsync(_console, "alice");
+            await alice.GotoAsync(new Uri(Server.BaseUri, $"watch/{channel.Slug}").ToString());
+            await WaitAcrossReloadsAsync(alice, "alice's live page to play with its chat joined",
+                "() => document.getElementById('watch').dataset.mode === 'live' && !!window.__watch && window.__watch.video.currentTime > 0 && !!window.__chat && window.__chat.ready === true");
+            // Three messages about three seconds apart (by the server's clock, which stamps them), while the broadcast runs.
             long previous = 0;
             foreach (var line in lines)
             {
@@ -150,10 +154,10 @@ public sealed class ChatBrowserTests(ServerFixture fixture) : IAsyncLifetime
                     await alice.WaitForFunctionAsync("(t) => Date.now() >= t", previous + 3000, new() { Timeout = 10_000 });
                 }
 
-                previous = await alice.EvaluateAsync<long>("() => Date.now()");
                 await SendAsync(alice, "Alice", line);
                 await WaitInPageAsync(alice, $"'{line}' to be shown",
                     "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", line);
+                previous = await alice.EvaluateAsync<long>("(t) => window.__chat.received.find(m => m.text === t).at", line);
             }
         }
 
@@ -320,6 +324,21 @@ public sealed class ChatBrowserTests(ServerFixture fixture) : IAsyncLifetime
             Assert.Fail(Describe($"timed out waiting for {what} (url {page.Url})"));
         }
     }
+
+    private async Task WaitAcrossReloadsAsync(IPage page, string what, string predicate)
+        => await WaitFor.ConditionAsync(
+            async () =>
+            {
+                try
+                {
+                    return await page.EvaluateAsync<bool>(predicate);
+                }
+                catch (PlaywrightException)
+                {
+                    return false; // navigating: the next look sees the new page
+                }
+            },
+            TimeSpan.FromSeconds(60), what, () => Describe($"url: {page.Url}"), TimeSpan.FromMilliseconds(200));
 
     private string Describe(string what)
         => fixture.WithLog($"{what}{Environment.NewLine}--- browsers ---{Environment.NewLine}{_console.Tail(60)}");
