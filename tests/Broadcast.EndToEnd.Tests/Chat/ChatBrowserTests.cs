@@ -53,6 +53,34 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         Assert.Equal("Alice", await alice.InputValueAsync("#chat-name"));
         Assert.Equal(viewerId, await alice.EvaluateAsync<string>("() => window.__chat.joined.viewerId"));
 
+        // A channel that allows links: an http(s) URL becomes a link that opens apart from the page; nothing else does.
+        using (var put = await Server.Http.PutAsJsonAsync($"api/channels/{channel.Id}/chat", new { links = "clickable" }))
+        {
+            Assert.True(put.IsSuccessStatusCode, Describe($"PUT chat answered {(int)put.StatusCode}"));
+        }
+
+        await WaitInPageAsync(bob, "bob to see clickable links", "() => window.__chat.settings.links === 'clickable'");
+        const string linked = "slides at https://example.com/deck?x=1 and javascript:window.__pwned=3";
+        await SendAsync(alice, "Alice", linked);
+        await WaitInPageAsync(bob, "bob to receive the linked message",
+            "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", linked);
+        var anchor = bob.Locator("#chat-messages li", new() { HasText = "slides at" }).Locator("a");
+        Assert.Equal(1, await anchor.CountAsync());
+        Assert.Equal("https://example.com/deck?x=1", await anchor.GetAttributeAsync("href"));
+        Assert.Equal("nofollow noopener noreferrer ugc", await anchor.GetAttributeAsync("rel"));
+        Assert.Equal("_blank", await anchor.GetAttributeAsync("target"));
+
+        // A bad setting is refused naming the field, and changes nothing.
+        using (var bad = await Server.Http.PutAsJsonAsync($"api/channels/{channel.Id}/chat", new { links = "sometimes", slowModeSeconds = -3 }))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+            var problem = await bad.Content.ReadAsStringAsync();
+            Assert.Contains("\"links\"", problem, StringComparison.Ordinal);
+            Assert.Contains("\"slowModeSeconds\"", problem, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("\"links\":\"clickable\"", await Server.Http.GetStringAsync($"api/channels/{channel.Id}/chat"), StringComparison.Ordinal);
+
         // A malformed message gets a clear error and is not sent.
         await SendAsync(alice, "Alice", new string('x', 501));
         await WaitInPageAsync(alice, "the too-long error", "() => document.getElementById('chat-error').textContent.includes('at most 500')");
