@@ -23,6 +23,12 @@ internal static partial class ChatLog
     [LoggerMessage(EventId = 7006, Level = LogLevel.Information, Message = "Chat message {MessageId} on channel {ChannelId} {Action} by {Moderator}")]
     public static partial void Moderated(ILogger logger, string messageId, string channelId, string action, string moderator);
 
+    [LoggerMessage(EventId = 7007, Level = LogLevel.Information, Message = "Chat retention deleted {Rows} rows older than {Days} days")]
+    public static partial void RetentionDeleted(ILogger logger, int rows, double days);
+
+    [LoggerMessage(EventId = 7008, Level = LogLevel.Warning, Message = "Chat retention pass failed ({Reason}); trying again in an hour")]
+    public static partial void RetentionFailed(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 7010, Level = LogLevel.Information, Message = "Chat fan-out listening on PostgreSQL channel {Channel} (reconnected: {Reconnected})")]
     public static partial void Listening(ILogger logger, string channel, bool reconnected);
 

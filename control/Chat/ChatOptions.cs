@@ -42,6 +42,9 @@ public sealed record ChatOptions
     /// <summary><c>Chat:HistoryCount</c>: recent messages a joining viewer gets.</summary>
     public int HistoryCount { get; init; } = 50;
 
+    /// <summary><c>Chat:RetentionDays</c>: messages and questions older than this are deleted (hourly); null keeps them.</summary>
+    public TimeSpan? Retention { get; init; }
+
     /// <summary><c>Chat:Fanout</c>: <c>local</c> (one node) or <c>postgres</c> (LISTEN/NOTIFY across nodes; the default on PostgreSQL).</summary>
     public string? Fanout { get; init; }
 
@@ -64,6 +67,10 @@ public sealed record ChatOptions
             ReactionsPerSecond = Number(s, "ReactionsPerSecond", d.ReactionsPerSecond),
             ReactionFlushMilliseconds = Int(s, "ReactionFlushMilliseconds", d.ReactionFlushMilliseconds, 50, 10_000),
             HistoryCount = Int(s, "HistoryCount", d.HistoryCount, 0, 500),
+            Retention = s["RetentionDays"] is { Length: > 0 } days
+                ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var dd) && dd > 0 && dd <= 36_500 ? TimeSpan.FromDays(dd)
+                    : throw new InvalidOperationException($"Chat:RetentionDays '{days}' is not a number of days above 0.")
+                : null,
             Fanout = string.IsNullOrWhiteSpace(s["Fanout"]) ? null
                 : s["Fanout"]!.Trim().ToLowerInvariant() is "local" or "postgres" ? s["Fanout"]!.Trim().ToLowerInvariant()
                 : throw new InvalidOperationException($"Chat:Fanout '{s["Fanout"]}' must be 'local' or 'postgres'."),

@@ -59,6 +59,8 @@ public static class ChatServiceCollectionExtensions
             services.AddSingleton<IChatFanout, LocalChatFanout>();
         }
 
+        services.AddSingleton<ChatRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChatRetention>());
         services.AddSingleton<ReactionAggregator>();
         services.AddHostedService(sp => sp.GetRequiredService<ReactionAggregator>());
         return services;

@@ -31,6 +31,9 @@ public interface IChatRepository
     Task<IReadOnlyList<ChatBan>> ListBansAsync(string channelId, DateTimeOffset now, CancellationToken cancellationToken = default);
 
     Task<bool> DeleteBanAsync(string channelId, string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes messages sent and questions asked before <paramref name="cutoff"/>, and expired time-outs; returns how many rows went.</summary>
+    Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default);
 }
 
 public sealed class SqlChatRepository(ControlDatabase database) : IChatRepository
@@ -176,6 +179,22 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
             Sql.Add(c, "channel_id", channelId);
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
+
+    public async Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
+    {
+        var deleted = 0;
+        foreach (var sql in new[]
+        {
+            "DELETE FROM chat_messages WHERE sent_at < @cutoff",
+            "DELETE FROM chat_questions WHERE created_at < @cutoff",
+            "DELETE FROM chat_bans WHERE expires_at IS NOT NULL AND expires_at < @cutoff",
+        })
+        {
+            deleted += await Sql.ExecuteAsync(database, sql, c => Sql.Add(c, "cutoff", Sql.Millis(cutoff)), cancellationToken).ConfigureAwait(false);
+        }
+
+        return deleted;
+    }
 
     private static string StateName(ChatMessageState state) => state switch
     {

@@ -230,6 +230,35 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
     }
 
     [Fact]
+    public async Task Retention_deletes_old_chat_and_expired_time_outs_and_keeps_the_rest()
+    {
+        var channel = await ChannelAsync();
+        var viewer = _chat.Identify(null, IPAddress.Parse("192.0.2.50"));
+        var old = await _chat.PostAsync(channel, viewer, "Old", "from last month", true, default);
+        var oldQuestion = await _chat.AskAsync(channel, viewer, "Old", "an old question", true, default);
+        var troll = _chat.Identify(null, IPAddress.Parse("192.0.2.51"));
+        var trolled = await _chat.PostAsync(channel, troll, "T", "x", false, default);
+        await _chat.BanAsync(channel, trolled.Id, "short", 60, false, "mod", default);
+        var banned = await _chat.PostAsync(channel, _chat.Identify(null, IPAddress.Parse("192.0.2.52")), "B", "y", false, default);
+        await _chat.BanAsync(channel, banned.Id, "forever", null, false, "mod", default);
+        _clock.Advance(TimeSpan.FromDays(10));
+        var recent = await _chat.PostAsync(channel, viewer, "New", "today", true, default);
+
+        var off = new ChatRetention(_repository, new ChatOptions(), _clock, NullLogger<ChatRetention>.Instance);
+        Assert.Equal(0, await off.RunOnceAsync(default));
+        Assert.NotNull(await _repository.GetMessageAsync(channel, old.Id));
+
+        var week = new ChatRetention(_repository, new ChatOptions { Retention = TimeSpan.FromDays(7) }, _clock, NullLogger<ChatRetention>.Instance);
+        Assert.True(await week.RunOnceAsync(default) >= 5); // 3 messages (one deleted by its ban), a question, an expired time-out
+        Assert.Null(await _repository.GetMessageAsync(channel, old.Id));
+        Assert.Null(await _questions.GetAsync(channel, oldQuestion.Id));
+        Assert.NotNull(await _repository.GetMessageAsync(channel, recent.Id));
+        var bans = await _repository.ListBansAsync(channel, _clock.GetUtcNow().AddYears(-1));
+        Assert.Equal(["forever"], bans.Select(b => b.Reason));
+        Assert.Equal(0, await week.RunOnceAsync(default));
+    }
+
+    [Fact]
     public async Task Deleting_the_channel_deletes_its_chat()
     {
         var channel = await ChannelAsync();
