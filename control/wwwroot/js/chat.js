@@ -309,9 +309,10 @@
             ev.preventDefault();
             const name = nameInput.value.trim();
             storage.set('broadcast.chat.name', name);
+            const text = textInput.value;
             try {
-                const sent = await connection.invoke('Send', name, textInput.value);
-                textInput.value = '';
+                const sent = await connection.invoke('Send', name, text);
+                if (textInput.value === text) textInput.value = ''; // keep what was typed meanwhile
                 showError(sent.held ? 'Your message waits for a moderator.' : '');
             } catch (e) {
                 showError(hubError(e));
@@ -320,9 +321,10 @@
         $('chat-ask').addEventListener('click', async () => {
             const name = nameInput.value.trim();
             storage.set('broadcast.chat.name', name);
+            const text = textInput.value;
             try {
-                const sent = await connection.invoke('Ask', name, textInput.value);
-                textInput.value = '';
+                const sent = await connection.invoke('Ask', name, text);
+                if (textInput.value === text) textInput.value = ''; // keep what was typed meanwhile
                 showError(sent.held ? 'Your question waits for a moderator.' : '');
             } catch (e) {
                 showError(hubError(e));

@@ -45,6 +45,7 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         }
 
         Assert.Equal("Alice", await bob.Locator("#chat-messages .chat-name").Last.TextContentAsync());
+        await ScreenshotAsync(bob, "watch-chat.png");
 
         // The display name and the viewer id are remembered by the browser.
         var viewerId = await alice.EvaluateAsync<string>("() => localStorage.getItem('broadcast.chat.viewer')");
@@ -111,6 +112,7 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         Assert.False(await HasMessageAsync(alice, "first, waiting for review"), Describe("alice saw her held message as shown"));
         Assert.False(await HasMessageAsync(moderator, "first, waiting for review"), Describe("a held message was shown"));
 
+        await ScreenshotAsync(moderator, "dashboard-chat-held.png");
         await held.Locator("button.chat-approve").ClickAsync();
         await WaitInPageAsync(bob, "bob to receive the approved message",
             "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", "first, waiting for review");
@@ -314,6 +316,9 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
             Assert.Equal(0, await page.Locator("#chat-questions button.q-answer").CountAsync());
         }
 
+        await ScreenshotAsync(host, "dashboard-chat-questions.png");
+        await ScreenshotAsync(bob, "watch-chat-questions.png");
+
         // A viewer joining later gets the same order and state.
         var carol = await OpenViewerAsync(channel.Slug, "carol");
         Assert.Equal(["Will the slides be shared?", "Is there a break?"], await carol.Locator("#chat-questions li .chat-text").AllTextContentsAsync());
@@ -351,6 +356,12 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         {
             Assert.Fail(Describe($"timed out waiting for {what} (url {page.Url})"));
         }
+    }
+
+    private static async Task ScreenshotAsync(IPage page, string name)
+    {
+        Directory.CreateDirectory(Dashboard.DashboardSession.ArtifactsDirectory);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Dashboard.DashboardSession.ArtifactsDirectory, name), FullPage = true });
     }
 
     private async Task WaitAcrossReloadsAsync(IPage page, string what, string predicate)
