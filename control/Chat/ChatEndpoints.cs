@@ -28,7 +28,7 @@ public static class ChatEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels/{id}/chat").RequireAuthorization(ControlAuth.AdminPolicy)
-            .AddEndpointFilter<CookieAntiforgeryFilter>().WithTags("chat");
+            .AddEndpointFilter<ChatAntiforgeryFilter>().WithTags("chat");
         group.MapGet("", GetAsync).Produces<ChatSettingsResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("", PutAsync).Accepts<ChatSettingsRequest>("application/json").Produces<ChatSettingsResponse>()
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);

@@ -118,6 +118,14 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
             "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", "first, waiting for review");
         await WaitInPageAsync(moderator, "the held list to empty", "() => document.querySelectorAll('#chat-held li').length === 0");
 
+        // The moderator's session cookie alone cannot change the settings through the API (a forged cross-site request
+        // would carry it): without the antiforgery header it is refused and nothing changes.
+        var forged = await moderator.EvaluateAsync<int>(@"async (id) => (await fetch(`/api/channels/${id}/chat`, {
+            method: 'PUT', credentials: 'same-origin', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ mode: 'off' }) })).status",
+            channel.Id);
+        Assert.Equal(400, forged);
+        Assert.Contains("\"mode\":\"hold\"", await Server.Http.GetStringAsync($"api/channels/{channel.Id}/chat"), StringComparison.Ordinal);
+
         // Back to open; alice misbehaves and is banned (by viewer id: every browser here shares 127.0.0.1).
         await moderator.SelectOptionAsync("#chat-mode", "open");
         await moderator.ClickAsync("#chat-save-settings");
