@@ -283,9 +283,11 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         // The server takes at most Chat:ReactionsPerSecond × 2 from one connection at once (20 by default) and sums them.
         await WaitInPageAsync(bob, "bob to receive alice's hearts", "() => (window.__chat.reactions['❤️'] || 0) >= 10");
         var hearts = await bob.EvaluateAsync<int>("() => window.__chat.reactions['❤️']");
-        Assert.InRange(hearts, 10, 40);
+        // 20 at once, plus what the bucket refills (10/s) while the server works through the burst on a busy machine.
+        Assert.InRange(hearts, 10, 60);
         Assert.Equal(hearts, await alice.EvaluateAsync<int>("() => window.__chat.reactions['❤️'] || 0"));
-        Assert.InRange(await bob.EvaluateAsync<int>("() => window.__chat.reactionMessages"), 1, 4);
+        // Summed: a handful of "reactions" messages (one per 250 ms flush while the burst lasts), not one per heart.
+        Assert.InRange(await bob.EvaluateAsync<int>("() => window.__chat.reactionMessages"), 1, 10);
     }
 
     [Fact]
