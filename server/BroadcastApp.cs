@@ -52,6 +52,7 @@ public static class BroadcastApp
         // Ingest nodes check stream keys against the same database the control plane writes.
         if (roles.Control || roles.Ingest) services.AddControl(configuration);
         if (roles.Control) services.AddDashboard(configuration);
+        if (roles.Control) Broadcast.Control.Chat.ChatServiceCollectionExtensions.AddChat(services, configuration);
         // Control nodes have the store too: deleting a channel or a recording deletes its media.
         if (roles.Ingest || roles.Origin || roles.Control) SegmentStoreSetup.AddSegmentStore(services, configuration, roles);
         if (roles.Control || roles.Ingest)
@@ -105,6 +106,7 @@ public static class BroadcastApp
             app.UseControl();
             app.MapControlApi();
             app.MapDashboard();
+            Broadcast.Control.Chat.ChatServiceCollectionExtensions.MapChat(app);
         }
         if (roles.Origin) app.MapOrigin();
         // Every node that serves /live/ or holds the channel database answers an edge's token check.

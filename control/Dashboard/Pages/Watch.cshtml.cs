@@ -116,6 +116,35 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
             : NotFound();
     }
 
+    /// <summary>
+    /// <c>?handler=ChatReplay&amp;recording={id}</c>: the chat of a recorded broadcast, in the order and at the wall-clock
+    /// times viewers saw it (Unix milliseconds), with the broadcast's start. The player shows each message when its
+    /// program date-time reaches the message's time. A private channel answers only with the page's viewing token.
+    /// </summary>
+    public async Task<IActionResult> OnGetChatReplayAsync(string slug, string? recording, CancellationToken cancellationToken)
+    {
+        Response.Headers.CacheControl = "no-store";
+        var chat = HttpContext.RequestServices.GetService(typeof(Chat.ChatService)) as Chat.ChatService;
+        var recordings = HttpContext.RequestServices.GetService(typeof(Recordings.IRecordingRepository)) as Recordings.IRecordingRepository;
+        if (chat is null || recordings is null || recording is null || await FindAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
+        {
+            return NotFound();
+        }
+
+        Channel = channel;
+        if (PrivatePlayback.Authorize(this) == WatchAccess.Refused
+            || await recordings.GetAsync(recording, cancellationToken).ConfigureAwait(false) is not { } rec || rec.ChannelId != channel.Id
+            || !DateTimeOffset.TryParseExact(rec.BroadcastId, "yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var start))
+        {
+            return NotFound();
+        }
+
+        // The broadcast id is its start to the second; the recording is finalised a moment after the last segment.
+        var messages = await chat.ReplayAsync(channel.Id, start.AddSeconds(-1), rec.CreatedAt.AddSeconds(5), cancellationToken).ConfigureAwait(false);
+        return new JsonResult(new { start = start.ToUnixTimeMilliseconds(), durationMs = rec.DurationMs, messages });
+    }
+
     private async Task<Channel?> FindAsync(string slug, CancellationToken cancellationToken)
         => Slugs.IsValid(slug) ? await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) : null;
 

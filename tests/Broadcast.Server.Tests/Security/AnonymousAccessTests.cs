@@ -21,6 +21,8 @@ public sealed partial class AnonymousAccessTests
         "GET /live/{**path}", "HEAD /live/{**path}", "OPTIONS /live/{**path}", "GET /time", "HEAD /time", "OPTIONS /time",
         "GET /watch/{slug}", "GET /sign-in", "POST /sign-in", "POST /account/sign-in", "GET /account/antiforgery", "POST /account/sign-out",
         "POST /api/session", "GET /playback/authorize", "HEAD /playback/authorize",
+        // The chat hub: anonymous viewers; Join checks a private channel's viewing token, moderation needs an admin.
+        "POST /chat/hub/negotiate", "GET /chat/hub/negotiate", "GET /chat/hub", "POST /chat/hub", "DELETE /chat/hub",
     };
 
     [Fact]

@@ -1,0 +1,217 @@
+using Broadcast.Control.Channels;
+using Broadcast.Control.Playback;
+using Broadcast.Control.Security;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Control.Chat;
+
+/// <summary>What a viewer gets on joining: their (signed) viewer id to keep, their author tag, the settings and recent messages.</summary>
+public sealed record ChatJoined(string ViewerId, string Author, bool Moderator, ChatSettingsView Settings, IReadOnlyList<ChatMessageView> Messages,
+    IReadOnlyList<string> Reactions, IReadOnlyList<ChatQuestionView> Questions, IReadOnlyList<ChatHeldView>? Held, IReadOnlyList<ChatBanView>? Bans,
+    IReadOnlyList<string>? BlockedWords);
+
+/// <summary>The result of <see cref="ChatHub.Send"/>: the message id and whether it waits for a moderator.</summary>
+public sealed record ChatSent(string Id, bool Held);
+
+/// <summary>
+/// The chat hub (<c>/chat/hub</c>), open to anonymous viewers. A connection first calls <see cref="Join"/> for one
+/// channel (a private channel needs the same viewing token as its stream, or a signed-in admin); then
+/// <see cref="Send"/> and <see cref="React"/>. Admins (the dashboard's session) are the moderators: they also get
+/// held messages and bans, and may approve, delete, time out, ban and change the settings. Errors come back as hub
+/// errors with a sentence for the viewer.
+/// </summary>
+[AllowAnonymous]
+public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionAggregator reactions) : Hub
+{
+    private const string ChannelKey = "chat.channel";
+    private const string ViewerKey = "chat.viewer";
+    private const string ReactionBudgetKey = "chat.reactions";
+
+    public async Task<ChatJoined> Join(string slug, string? viewerId, string? token)
+    {
+        if (Context.Items.ContainsKey(ChannelKey)) throw new HubException("This connection has joined a chat already; open another one for another channel.");
+        if (!Slugs.IsValid(slug) || await channels.GetBySlugAsync(slug, Context.ConnectionAborted).ConfigureAwait(false) is not { } channel)
+        {
+            throw new HubException("There is no such channel.");
+        }
+
+        var moderator = IsModerator;
+        var access = Context.GetHttpContext()?.RequestServices.GetService<PlaybackAccessService>();
+        if (!moderator && access is not null && access.IsPrivate(channel.Slug)
+            && (token is null || access.Verify(channel.Slug, token, out _) != PlaybackTokenResult.Valid))
+        {
+            // The same answer as an unknown channel: nothing tells a caller that a private channel exists.
+            throw new HubException("There is no such channel.");
+        }
+
+        var viewer = chat.Identify(viewerId, Context.GetHttpContext()?.Connection.RemoteIpAddress);
+        var settings = await chat.GetSettingsAsync(channel.Id, Context.ConnectionAborted).ConfigureAwait(false);
+        var (visible, held) = await chat.RecentAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
+        Context.Items[ChannelKey] = channel.Id;
+        Context.Items[ViewerKey] = viewer;
+        Context.Items[ReactionBudgetKey] = new ReactionBudget(chat.Options.ReactionsPerSecond);
+        await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Viewers(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);
+        if (moderator)
+        {
+            await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Moderators(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);
+        }
+
+        var questions = await chat.QuestionsAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
+        return new ChatJoined(viewer.ViewerId, viewer.Author, moderator, ChatService.View(settings), visible, ReactionAggregator.Emoji, questions,
+            moderator ? held : null,
+            moderator ? await chat.ListBansAsync(channel.Id, Context.ConnectionAborted).ConfigureAwait(false) : null,
+            moderator ? settings.BlockedWords : null);
+    }
+
+    public async Task<ChatSent> Send(string? name, string? text)
+    {
+        var (channelId, viewer) = Joined();
+        try
+        {
+            var m = await chat.PostAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted).ConfigureAwait(false);
+            return new ChatSent(m.Id, m.State == ChatMessageState.Held);
+        }
+        catch (ChatRefusedException e)
+        {
+            throw new HubException(e.Message);
+        }
+    }
+
+    /// <summary>Asks a question (Q&amp;A): the same checks as <see cref="Send"/>.</summary>
+    public async Task<ChatSent> Ask(string? name, string? text)
+    {
+        var (channelId, viewer) = Joined();
+        try
+        {
+            var q = await chat.AskAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted).ConfigureAwait(false);
+            return new ChatSent(q.Id, q.State == QuestionState.Held);
+        }
+        catch (ChatRefusedException e)
+        {
+            throw new HubException(e.Message);
+        }
+    }
+
+    /// <summary>Upvotes a question, once per viewer: false when already voted (or the question is closed).</summary>
+    public async Task<bool> Upvote(string questionId)
+    {
+        var (channelId, viewer) = Joined();
+        if (Context.Items[ReactionBudgetKey] is ReactionBudget budget && !budget.TryTake(Environment.TickCount64)) return false;
+        try
+        {
+            return await chat.UpvoteAsync(channelId, questionId ?? "", viewer, Context.ConnectionAborted).ConfigureAwait(false);
+        }
+        catch (ChatRefusedException e)
+        {
+            throw new HubException(e.Message);
+        }
+    }
+
+    /// <summary>Moderators: <c>approve</c>, <c>answering</c>, <c>answered</c> or <c>dismiss</c> a question.</summary>
+    public async Task<bool> ModerateQuestion(string questionId, string action)
+    {
+        var channelId = Moderating();
+        try
+        {
+            return await chat.ModerateQuestionAsync(channelId, questionId ?? "", action ?? "", ModeratorName, Context.ConnectionAborted).ConfigureAwait(false);
+        }
+        catch (ValidationFailedException e)
+        {
+            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
+        }
+    }
+
+    /// <summary>One reaction; more than <c>Chat:ReactionsPerSecond</c> from one connection are dropped silently.</summary>
+    public void React(string? emoji)
+    {
+        var (channelId, _) = Joined();
+        if (Context.Items[ReactionBudgetKey] is ReactionBudget budget && budget.TryTake(Environment.TickCount64) && !reactions.Add(channelId, emoji))
+        {
+            throw new HubException("That reaction is not offered here.");
+        }
+    }
+
+    public async Task<bool> Approve(string messageId)
+    {
+        var channelId = Moderating();
+        return await chat.ApproveAsync(channelId, messageId ?? "", ModeratorName, Context.ConnectionAborted).ConfigureAwait(false);
+    }
+
+    public async Task<bool> Delete(string messageId)
+    {
+        var channelId = Moderating();
+        return await chat.DeleteAsync(channelId, messageId ?? "", ModeratorName, Context.ConnectionAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>Bans (no <paramref name="minutes"/>) or times out the author of a message.</summary>
+    public async Task<ChatBanView?> Ban(string messageId, string? reason, int? minutes, bool byAddress)
+    {
+        var channelId = Moderating();
+        try
+        {
+            var ban = await chat.BanAsync(channelId, messageId ?? "", reason, minutes, byAddress, ModeratorName, Context.ConnectionAborted).ConfigureAwait(false);
+            return ban is null ? null : new ChatBanView(ban.Id, ban.Author, ban.DisplayName, ban.Reason, ban.CreatedBy, ban.CreatedAt.ToUnixTimeMilliseconds(),
+                ban.ExpiresAt?.ToUnixTimeMilliseconds(), ban.AddressHash is not null);
+        }
+        catch (ValidationFailedException e)
+        {
+            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
+        }
+    }
+
+    public async Task<bool> Unban(string banId)
+    {
+        var channelId = Moderating();
+        return await chat.UnbanAsync(channelId, banId ?? "", ModeratorName, Context.ConnectionAborted).ConfigureAwait(false);
+    }
+
+    public async Task<ChatSettingsView> SaveSettings(string? mode, int? slowModeSeconds, string? links, string[]? blockedWords)
+    {
+        var channelId = Moderating();
+        try
+        {
+            return ChatService.View(await chat.SaveSettingsAsync(channelId, mode, slowModeSeconds, links, blockedWords, Context.ConnectionAborted).ConfigureAwait(false));
+        }
+        catch (ValidationFailedException e)
+        {
+            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
+        }
+    }
+
+    private bool IsModerator => Context.User?.IsInRole(ControlAuth.AdminRole) == true;
+
+    private string ModeratorName => Context.User?.Identity?.Name ?? "admin";
+
+    private (string ChannelId, ChatViewer Viewer) Joined()
+        => Context.Items.TryGetValue(ChannelKey, out var c) && c is string channelId && Context.Items[ViewerKey] is ChatViewer viewer
+            ? (channelId, viewer)
+            : throw new HubException("Join a channel's chat first.");
+
+    private string Moderating()
+    {
+        var (channelId, _) = Joined();
+        return IsModerator ? channelId : throw new HubException("Only moderators may do that.");
+    }
+
+    private sealed class ReactionBudget(double perSecond)
+    {
+        private readonly Lock _gate = new();
+        private readonly double _capacity = Math.Max(1, perSecond * 2);
+        private double _tokens = Math.Max(1, perSecond * 2);
+        private long _stamp = Environment.TickCount64;
+
+        public bool TryTake(long now)
+        {
+            lock (_gate)
+            {
+                _tokens = Math.Min(_capacity, _tokens + (now - _stamp) / 1000.0 * perSecond);
+                _stamp = now;
+                if (_tokens < 1) return false;
+                _tokens--;
+                return true;
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Broadcast.Control.Chat;
+
+/// <summary>
+/// Viewer identities without accounts. A viewer id is 16 random bytes plus an HMAC tag (<c>{id}.{tag}</c>, base64url),
+/// issued by the server and kept in the browser's localStorage: a viewer cannot post under another's id (and get
+/// them banned). Addresses are never stored: a ban keeps a salted hash (HMAC-SHA256, truncated) of the address. The
+/// keys are derived from the server secret (<c>Secrets:Key</c>), so every node agrees and nothing new is stored.
+/// Viewers see each other only by <see cref="AuthorTag"/>, a one-way tag of the id.
+/// </summary>
+public sealed class ChatIdentity
+{
+    private readonly byte[] _idKey;
+    private readonly byte[] _addressKey;
+    private readonly byte[] _tagKey;
+
+    public ChatIdentity(byte[] serverSecret)
+    {
+        ArgumentNullException.ThrowIfNull(serverSecret);
+        _idKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, serverSecret, 32, info: "broadcast chat viewer id"u8.ToArray());
+        _addressKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, serverSecret, 32, info: "broadcast chat address salt"u8.ToArray());
+        _tagKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, serverSecret, 32, info: "broadcast chat author tag"u8.ToArray());
+    }
+
+    public const int ViewerIdLength = 22 + 1 + 22;
+
+    /// <summary>A new signed viewer id.</summary>
+    public string NewViewerId()
+    {
+        Span<byte> id = stackalloc byte[16];
+        RandomNumberGenerator.Fill(id);
+        var body = Base64Url(id);
+        return body + "." + Sign(body);
+    }
+
+    /// <summary>Whether <paramref name="viewerId"/> was issued by this server (any node sharing the secret).</summary>
+    public bool IsValid(string? viewerId)
+    {
+        if (viewerId is not { Length: ViewerIdLength } || viewerId[22] != '.') return false;
+        var body = viewerId[..22];
+        var expected = Encoding.ASCII.GetBytes(Sign(body));
+        return CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(viewerId[23..]));
+    }
+
+    /// <summary>The salted hash of a client address (32 hex characters); "unknown" hashes as one address.</summary>
+    public string HashAddress(IPAddress? address)
+    {
+        var a = address is null ? "unknown" : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+        return Convert.ToHexStringLower(HMACSHA256.HashData(_addressKey, Encoding.UTF8.GetBytes(a)).AsSpan(0, 16));
+    }
+
+    /// <summary>What other viewers see of an author: 12 hex characters, the same for every message of one viewer.</summary>
+    public string AuthorTag(string viewerId)
+        => Convert.ToHexStringLower(HMACSHA256.HashData(_tagKey, Encoding.UTF8.GetBytes(viewerId)).AsSpan(0, 6));
+
+    private string Sign(string body) => Base64Url(HMACSHA256.HashData(_idKey, Encoding.ASCII.GetBytes(body)).AsSpan(0, 16));
+
+    private static string Base64Url(ReadOnlySpan<byte> bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,360 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Control.Chat;
+
+/// <summary>A message as viewers receive it: no viewer id or address, only the author tag. <c>At</c>: Unix milliseconds it was shown.</summary>
+public sealed record ChatMessageView(string Id, string Author, string Name, string Text, long At, bool Moderator);
+
+/// <summary>A message waiting for a moderator. <c>SentAt</c>: Unix milliseconds.</summary>
+public sealed record ChatHeldView(string Id, string Author, string Name, string Text, long SentAt);
+
+/// <summary>A channel's settings as viewers see them (the blocked words stay with moderators).</summary>
+public sealed record ChatSettingsView(string Mode, int SlowModeSeconds, string Links);
+
+/// <summary>A ban or time-out as moderators see it. <c>ExpiresAt</c>: Unix milliseconds, null for a ban.</summary>
+public sealed record ChatBanView(string Id, string Author, string Name, string Reason, string CreatedBy, long CreatedAt, long? ExpiresAt, bool ByAddress);
+
+/// <summary>Who is posting: a verified viewer id and the salted hash of the connection's address.</summary>
+public sealed record ChatViewer(string ViewerId, string AddressHash, string Author);
+
+/// <summary>Something a chat request got wrong or may not do now; the message is meant for the viewer.</summary>
+public sealed class ChatRefusedException(string message) : Exception(message);
+
+/// <summary>
+/// The chat of every channel: posting (validation, bans, limits, filter, hold-for-review), moderation (approve,
+/// delete, time out, ban) and settings. Storage is <see cref="IChatRepository"/>, delivery <see cref="IChatFanout"/>.
+/// Settings and bans are cached per channel for a moment (<see cref="CacheLifetime"/>): a change made on this node
+/// applies at once, one made on another node as soon as its fan-out event arrives (<see cref="ChatRoomVersions"/>), and
+/// within that time at the latest.
+/// </summary>
+public sealed class ChatService(IChatRepository repository, IQuestionRepository questions, QuestionVoteBatch votes, ChatRateLimiter limiter,
+    ChatIdentity identity, IChatFanout fanout, ChatOptions options, TimeProvider time, ILogger<ChatService> logger, ChatRoomVersions? versions = null)
+{
+    private readonly ChatRoomVersions _versions = versions ?? new ChatRoomVersions();
+
+    public static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(2);
+    public const int MaxReasonLength = 200;
+    public const int MaxTimeoutMinutes = 60 * 24 * 30;
+
+    private readonly ConcurrentDictionary<string, Room> _rooms = new(StringComparer.Ordinal);
+
+    public ChatOptions Options => options;
+
+    /// <summary>The viewer behind a presented id (a fresh id when none or a forged one is presented).</summary>
+    public ChatViewer Identify(string? presentedViewerId, IPAddress? address)
+    {
+        var id = identity.IsValid(presentedViewerId) ? presentedViewerId! : identity.NewViewerId();
+        return new ChatViewer(id, identity.HashAddress(address), identity.AuthorTag(id));
+    }
+
+    public async Task<ChatRoomSettings> GetSettingsAsync(string channelId, CancellationToken cancellationToken)
+        => (await RoomAsync(channelId, cancellationToken).ConfigureAwait(false)).Settings;
+
+    public async Task<ChatRoomSettings> SaveSettingsAsync(string channelId, string? mode, int? slowModeSeconds, string? links,
+        IReadOnlyList<string?>? blockedWords, CancellationToken cancellationToken)
+    {
+        var current = await GetSettingsAsync(channelId, cancellationToken).ConfigureAwait(false);
+        var settings = ChatRoomSettings.Parse(current, mode, slowModeSeconds, links, blockedWords);
+        await repository.SaveSettingsAsync(channelId, settings, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        _rooms.TryRemove(channelId, out _);
+        ChatLog.SettingsChanged(logger, channelId, ChatRoomSettings.ModeName(settings.Mode), settings.SlowModeSeconds,
+            ChatRoomSettings.LinksName(settings.Links), settings.BlockedWords.Count);
+        fanout.Publish(channelId, ChatAudience.Viewers, "settings", View(settings));
+        return settings;
+    }
+
+    public static ChatSettingsView View(ChatRoomSettings s) => new(ChatRoomSettings.ModeName(s.Mode), s.SlowModeSeconds, ChatRoomSettings.LinksName(s.Links));
+
+    /// <summary>
+    /// Posts a message. Returns it (visible or held). Refusals throw <see cref="ChatRefusedException"/> with a
+    /// sentence for the viewer; nothing is stored or sent then.
+    /// </summary>
+    public async Task<ChatMessage> PostAsync(string channelId, ChatViewer viewer, string? name, string? text, bool moderator,
+        CancellationToken cancellationToken)
+    {
+        var (held, n, t, now) = await AdmitAsync(channelId, viewer, name, text, moderator, cancellationToken).ConfigureAwait(false);
+        var message = new ChatMessage(Guid.CreateVersion7(now).ToString("N"), channelId, viewer.ViewerId, viewer.AddressHash, viewer.Author, n, t,
+            held ? ChatMessageState.Held : ChatMessageState.Visible, moderator, now, held ? null : now);
+        await repository.InsertMessageAsync(message, cancellationToken).ConfigureAwait(false);
+        if (held)
+        {
+            fanout.Publish(channelId, ChatAudience.Moderators, "held", HeldView(message));
+        }
+        else
+        {
+            fanout.Publish(channelId, ChatAudience.Viewers, "message", View(message));
+        }
+
+        return message;
+    }
+
+    /// <summary>
+    /// Asks a question (Q&amp;A). The same checks as a message (mode, bans, limits, filter); in hold mode it waits for a
+    /// moderator like a message. Refusals throw <see cref="ChatRefusedException"/>.
+    /// </summary>
+    public async Task<ChatQuestion> AskAsync(string channelId, ChatViewer viewer, string? name, string? text, bool moderator,
+        CancellationToken cancellationToken)
+    {
+        var (held, n, t, now) = await AdmitAsync(channelId, viewer, name, text, moderator, cancellationToken).ConfigureAwait(false);
+        var question = new ChatQuestion(Guid.CreateVersion7(now).ToString("N"), channelId, viewer.ViewerId, viewer.AddressHash, viewer.Author, n, t,
+            held ? QuestionState.Held : QuestionState.Open, 0, now);
+        await questions.InsertAsync(question, cancellationToken).ConfigureAwait(false);
+        fanout.Publish(channelId, held ? ChatAudience.Moderators : ChatAudience.Viewers, "question", ChatQuestionView.Of(question));
+        return question;
+    }
+
+    /// <summary>The questions viewers see (answering first, then by votes), and held ones too for moderators.</summary>
+    public async Task<IReadOnlyList<ChatQuestionView>> QuestionsAsync(string channelId, bool moderator, CancellationToken cancellationToken)
+    {
+        QuestionState[] states = moderator
+            ? [QuestionState.Held, QuestionState.Open, QuestionState.Answering, QuestionState.Answered]
+            : [QuestionState.Open, QuestionState.Answering, QuestionState.Answered];
+        return (await questions.ListAsync(channelId, states, 200, cancellationToken).ConfigureAwait(false)).Select(ChatQuestionView.Of).ToList();
+    }
+
+    /// <summary>One upvote per viewer id on an open or answering question; the new total goes out with the next flush.</summary>
+    public async Task<bool> UpvoteAsync(string channelId, string questionId, ChatViewer viewer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(viewer);
+        var room = await RoomAsync(channelId, cancellationToken).ConfigureAwait(false);
+        if (room.BanOf(viewer, time.GetUtcNow()) is not null) throw new ChatRefusedException("You are banned from this chat.");
+        var total = await questions.VoteAsync(channelId, questionId, viewer.ViewerId, cancellationToken).ConfigureAwait(false);
+        if (total is not { } v) return false;
+        votes.Add(channelId, questionId, v);
+        return true;
+    }
+
+    /// <summary>
+    /// Moderators: <c>approve</c> a held question, mark one <c>answering</c> (the one before it becomes answered),
+    /// <c>answered</c> or <c>dismiss</c> it. False when the question is not in a state that allows it.
+    /// </summary>
+    public async Task<bool> ModerateQuestionAsync(string channelId, string questionId, string action, string moderator, CancellationToken cancellationToken)
+    {
+        bool done;
+        switch (action)
+        {
+            case "approve":
+                done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Held], QuestionState.Open, cancellationToken).ConfigureAwait(false);
+                if (done && await questions.GetAsync(channelId, questionId, cancellationToken).ConfigureAwait(false) is { } q)
+                {
+                    fanout.Publish(channelId, ChatAudience.Viewers, "question", ChatQuestionView.Of(q));
+                }
+
+                break;
+            case "answering":
+                foreach (var current in await questions.ListAsync(channelId, [QuestionState.Answering], 10, cancellationToken).ConfigureAwait(false))
+                {
+                    if (current.Id == questionId) continue;
+                    if (await questions.TransitionAsync(channelId, current.Id, [QuestionState.Answering], QuestionState.Answered, cancellationToken).ConfigureAwait(false))
+                    {
+                        fanout.Publish(channelId, ChatAudience.Viewers, "questionState", new { id = current.Id, state = "answered" });
+                    }
+                }
+
+                done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Open, QuestionState.Answered], QuestionState.Answering,
+                    cancellationToken).ConfigureAwait(false);
+                if (done) fanout.Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "answering" });
+                break;
+            case "answered":
+                done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Open, QuestionState.Answering], QuestionState.Answered,
+                    cancellationToken).ConfigureAwait(false);
+                if (done) fanout.Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "answered" });
+                break;
+            case "dismiss":
+                done = await questions.TransitionAsync(channelId, questionId,
+                    [QuestionState.Held, QuestionState.Open, QuestionState.Answering, QuestionState.Answered], QuestionState.Dismissed, cancellationToken).ConfigureAwait(false);
+                if (done)
+                {
+                    fanout.Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "dismissed" });
+                    fanout.Publish(channelId, ChatAudience.Moderators, "questionState", new { id = questionId, state = "dismissed" });
+                }
+
+                break;
+            default:
+                throw ValidationFailedException.For("action", "The action must be 'approve', 'answering', 'answered' or 'dismiss'.");
+        }
+
+        if (done) ChatLog.Moderated(logger, questionId, channelId, "question " + action, moderator);
+        return done;
+    }
+
+    // The checks every message and question passes: name and text, then (for viewers) chat off, bans, limits, filter.
+    private async Task<(bool Held, string Name, string Text, DateTimeOffset Now)> AdmitAsync(string channelId, ChatViewer viewer, string? name, string? text,
+        bool moderator, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(viewer);
+        var room = await RoomAsync(channelId, cancellationToken).ConfigureAwait(false);
+        var n = ChatText.ValidateName(name, options.MaxNameLength, out var nameError) ?? throw new ChatRefusedException(nameError!);
+        var t = ChatText.ValidateMessage(text, options.MaxMessageLength, out var textError) ?? throw new ChatRefusedException(textError!);
+        var now = time.GetUtcNow();
+        if (!moderator)
+        {
+            if (room.Settings.Mode == ChatMode.Off) throw Refuse(channelId, "The chat is off.");
+            if (room.BanOf(viewer, now) is { } ban)
+            {
+                throw Refuse(channelId, ban.ExpiresAt is { } until
+                    ? $"You are timed out of this chat until {until.UtcDateTime:HH:mm} UTC."
+                    : "You are banned from this chat.");
+            }
+
+            switch (limiter.TryAcquire(channelId, viewer.ViewerId, viewer.AddressHash, room.Settings.SlowModeSeconds, out var wait))
+            {
+                case ChatLimitVerdict.SlowMode:
+                    throw Refuse(channelId, $"Slow mode is on: wait {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s before your next message.");
+                case ChatLimitVerdict.Viewer:
+                case ChatLimitVerdict.Address:
+                    throw Refuse(channelId, $"You are sending messages too fast: wait {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s.");
+                case ChatLimitVerdict.Channel:
+                    ChatLog.ChannelCap(logger, channelId, options.ChannelMessagesPerSecond);
+                    throw new ChatRefusedException("The chat is very busy right now: try again in a moment.");
+            }
+
+            var verdict = room.Filter.Check(t);
+            if (verdict != ChatFilterVerdict.None) throw Refuse(channelId, ChatFilter.Describe(verdict));
+            limiter.MarkSent(channelId, viewer.ViewerId, room.Settings.SlowModeSeconds);
+        }
+
+        return (!moderator && room.Settings.Mode == ChatMode.Hold, n, t, now);
+    }
+
+    /// <summary>The recent visible messages, and for moderators the held ones, of a channel.</summary>
+    public async Task<(IReadOnlyList<ChatMessageView> Visible, IReadOnlyList<ChatHeldView> Held)> RecentAsync(string channelId, bool moderator,
+        CancellationToken cancellationToken)
+    {
+        var visible = options.HistoryCount == 0 ? []
+            : await repository.ListRecentAsync(channelId, ChatMessageState.Visible, options.HistoryCount, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ChatMessage> held = moderator
+            ? await repository.ListRecentAsync(channelId, ChatMessageState.Held, 200, cancellationToken).ConfigureAwait(false)
+            : [];
+        return (visible.Select(View).ToList(), held.Select(HeldView).ToList());
+    }
+
+    /// <summary>Shows a held message to everyone. False when it is not held (approved or deleted already).</summary>
+    public async Task<bool> ApproveAsync(string channelId, string messageId, string moderator, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (!await repository.TransitionAsync(channelId, messageId, ChatMessageState.Held, ChatMessageState.Visible, now, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        var message = await repository.GetMessageAsync(channelId, messageId, cancellationToken).ConfigureAwait(false);
+        if (message is null) return false;
+        ChatLog.Moderated(logger, messageId, channelId, "approved", moderator);
+        fanout.Publish(channelId, ChatAudience.Moderators, "resolved", new { id = messageId });
+        fanout.Publish(channelId, ChatAudience.Viewers, "message", View(message));
+        return true;
+    }
+
+    /// <summary>Removes a visible or held message for everyone. False when there is no such message left.</summary>
+    public async Task<bool> DeleteAsync(string channelId, string messageId, string moderator, CancellationToken cancellationToken)
+    {
+        var done = await repository.TransitionAsync(channelId, messageId, ChatMessageState.Visible, ChatMessageState.Deleted, null, cancellationToken).ConfigureAwait(false)
+            || await repository.TransitionAsync(channelId, messageId, ChatMessageState.Held, ChatMessageState.Deleted, null, cancellationToken).ConfigureAwait(false);
+        if (!done) return false;
+        ChatLog.Moderated(logger, messageId, channelId, "deleted", moderator);
+        fanout.Publish(channelId, ChatAudience.Viewers, "removed", new { id = messageId });
+        fanout.Publish(channelId, ChatAudience.Moderators, "resolved", new { id = messageId });
+        return true;
+    }
+
+    /// <summary>
+    /// Bans (no <paramref name="minutes"/>) or times out the author of a message, by viewer id and, when
+    /// <paramref name="byAddress"/>, by the salted hash of their address too; the message is removed.
+    /// </summary>
+    /// <exception cref="ValidationFailedException">Reason or minutes out of range.</exception>
+    public async Task<ChatBan?> BanAsync(string channelId, string messageId, string? reason, int? minutes, bool byAddress, string moderator,
+        CancellationToken cancellationToken)
+    {
+        var r = (reason ?? "").Trim();
+        if (r.Length > MaxReasonLength || r.Any(char.IsControl))
+            throw ValidationFailedException.For("reason", $"The reason is at most {MaxReasonLength} characters, no control characters.");
+        if (minutes is < 1 or > MaxTimeoutMinutes)
+            throw ValidationFailedException.For("minutes", $"A time-out lasts 1 to {MaxTimeoutMinutes} minutes; leave it out for a ban.");
+        var message = await repository.GetMessageAsync(channelId, messageId, cancellationToken).ConfigureAwait(false);
+        if (message is null) return null;
+        var now = time.GetUtcNow();
+        var ban = new ChatBan(Guid.CreateVersion7(now).ToString("N"), channelId, message.ViewerId, byAddress ? message.AddressHash : null,
+            message.Author, message.DisplayName, r.Length == 0 ? "(no reason given)" : r, moderator, now, minutes is { } m ? now.AddMinutes(m) : null);
+        await repository.InsertBanAsync(ban, cancellationToken).ConfigureAwait(false);
+        _rooms.TryRemove(channelId, out _);
+        ChatLog.Banned(logger, ban.Author, ban.DisplayName, channelId, minutes is null ? "banned" : "timed out", moderator,
+            ban.ExpiresAt?.ToString("O", System.Globalization.CultureInfo.InvariantCulture) ?? "revoked", ban.Reason);
+        await DeleteAsync(channelId, messageId, moderator, cancellationToken).ConfigureAwait(false);
+        fanout.Publish(channelId, ChatAudience.Moderators, "bans", await ListBansAsync(channelId, cancellationToken).ConfigureAwait(false));
+        return ban;
+    }
+
+    public async Task<bool> UnbanAsync(string channelId, string banId, string moderator, CancellationToken cancellationToken)
+    {
+        if (!await repository.DeleteBanAsync(channelId, banId, cancellationToken).ConfigureAwait(false)) return false;
+        _rooms.TryRemove(channelId, out _);
+        ChatLog.Unbanned(logger, banId, channelId, moderator);
+        fanout.Publish(channelId, ChatAudience.Moderators, "bans", await ListBansAsync(channelId, cancellationToken).ConfigureAwait(false));
+        return true;
+    }
+
+    public async Task<IReadOnlyList<ChatBanView>> ListBansAsync(string channelId, CancellationToken cancellationToken)
+        => (await repository.ListBansAsync(channelId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+            .Select(b => new ChatBanView(b.Id, b.Author, b.DisplayName, b.Reason, b.CreatedBy, b.CreatedAt.ToUnixTimeMilliseconds(),
+                b.ExpiresAt?.ToUnixTimeMilliseconds(), b.AddressHash is not null))
+            .ToList();
+
+    /// <summary>Whether a viewer is banned or timed out on a channel now.</summary>
+    public async Task<bool> IsBannedAsync(string channelId, ChatViewer viewer, CancellationToken cancellationToken)
+        => (await RoomAsync(channelId, cancellationToken).ConfigureAwait(false)).BanOf(viewer, time.GetUtcNow()) is not null;
+
+    /// <summary>The messages a recording's replay shows: those shown between its start and end, in order.</summary>
+    public async Task<IReadOnlyList<ChatMessageView>> ReplayAsync(string channelId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+        => (await repository.ListShownBetweenAsync(channelId, from, to, 10_000, cancellationToken).ConfigureAwait(false)).Select(View).ToList();
+
+    public static ChatMessageView View(ChatMessage m)
+        => new(m.Id, m.Author, m.DisplayName, m.Text, (m.ShownAt ?? m.SentAt).ToUnixTimeMilliseconds(), m.FromModerator);
+
+    public static ChatHeldView HeldView(ChatMessage m) => new(m.Id, m.Author, m.DisplayName, m.Text, m.SentAt.ToUnixTimeMilliseconds());
+
+    private ChatRefusedException Refuse(string channelId, string reason)
+    {
+        ChatLog.Refused(logger, channelId, reason);
+        return new ChatRefusedException(reason);
+    }
+
+    private async Task<Room> RoomAsync(string channelId, CancellationToken cancellationToken)
+    {
+        var now = time.GetTimestamp();
+        var version = _versions.Get(channelId);
+        if (_rooms.TryGetValue(channelId, out var room) && room.Version == version && time.GetElapsedTime(room.LoadedAt, now) < CacheLifetime) return room;
+        var settings = await repository.GetSettingsAsync(channelId, cancellationToken).ConfigureAwait(false) ?? ChatRoomSettings.Default;
+        var bans = await repository.ListBansAsync(channelId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        room = new Room(settings, new ChatFilter(settings), bans, now, version);
+        _rooms[channelId] = room;
+        return room;
+    }
+
+    private sealed class Room(ChatRoomSettings settings, ChatFilter filter, IReadOnlyList<ChatBan> bans, long loadedAt, long version)
+    {
+        public long Version { get; } = version;
+
+        public ChatRoomSettings Settings { get; } = settings;
+
+        public ChatFilter Filter { get; } = filter;
+
+        public long LoadedAt { get; } = loadedAt;
+
+        public ChatBan? BanOf(ChatViewer viewer, DateTimeOffset now)
+        {
+            foreach (var b in bans)
+            {
+                if (b.IsActive(now) && (string.Equals(b.ViewerId, viewer.ViewerId, StringComparison.Ordinal)
+                    || (b.AddressHash is not null && string.Equals(b.AddressHash, viewer.AddressHash, StringComparison.Ordinal))))
+                {
+                    return b;
+                }
+            }
+
+            return null;
+        }
+    }
+}

@@ -1,0 +1,199 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Broadcast.Control.Chat;
+
+/// <summary>
+/// Chat across nodes through PostgreSQL, the way stored-object notifications already travel: every event is
+/// delivered to this node's viewers at once and queued for <c>NOTIFY broadcast_chat</c> (one statement per batch,
+/// on one connection; bounded queue, oldest dropped when the database is slow or away). One more connection holds
+/// <c>LISTEN broadcast_chat</c> and hands other nodes' events to this node's hub groups; a node skips its own by
+/// its node id. Both reconnect with backoff and log once per outage.
+/// </summary>
+public sealed class PostgresChatFanout : BackgroundService, IChatFanout
+{
+    /// <summary>The PostgreSQL notification channel.</summary>
+    public const string ChannelName = "broadcast_chat";
+
+    /// <summary>PostgreSQL refuses payloads of 8000 bytes or more; a chat event is far smaller (a message is ≤ 4000 characters).</summary>
+    public const int MaxPayloadBytes = 7999;
+
+    private const int Capacity = 8192;
+    private const int MaxBatch = 256;
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private readonly string _connectionString;
+    private readonly Action<string, ChatAudience, string, object> _deliver;
+    private readonly ILogger _logger;
+    private readonly Channel<string> _outgoing;
+    private readonly string _node = Guid.NewGuid().ToString("N")[..12];
+    private readonly ChatRoomVersions? _versions;
+    private long _dropped;
+    private long _received;
+
+    public PostgresChatFanout(string connectionString, IHubContext<ChatHub> hub, ChatRoomVersions versions, ILogger<PostgresChatFanout> logger)
+        : this(connectionString, (c, a, m, p) => LocalChatFanout.Deliver(hub, c, a, m, p), logger, versions)
+    {
+    }
+
+    /// <summary>With a delivery callback of one's own (tests that stand for a node without a hub).</summary>
+    public PostgresChatFanout(string connectionString, Action<string, ChatAudience, string, object> deliver, ILogger<PostgresChatFanout> logger,
+        ChatRoomVersions? versions = null)
+    {
+        _versions = versions;
+        ArgumentException.ThrowIfNullOrEmpty(connectionString);
+        // TCP keepalive: a silently dropped connection is noticed and reconnected.
+        _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { KeepAlive = 15 }.ConnectionString;
+        _deliver = deliver;
+        _logger = logger;
+        _outgoing = Channel.CreateBounded<string>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            _ => Interlocked.Increment(ref _dropped));
+    }
+
+    /// <summary>Events dropped because the queue was full.</summary>
+    public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Events received from other nodes.</summary>
+    public long Received => Interlocked.Read(ref _received);
+
+    /// <summary>Whether the LISTEN connection is up.</summary>
+    public bool Listening { get; private set; }
+
+    public void Publish(string channelId, ChatAudience audience, string method, object payload)
+    {
+        _deliver(channelId, audience, method, payload);
+        var json = JsonSerializer.Serialize(new Envelope(_node, channelId, audience == ChatAudience.Moderators, method,
+            JsonSerializer.SerializeToElement(payload, payload.GetType(), Json)), Json);
+        if (Encoding.UTF8.GetByteCount(json) > MaxPayloadBytes) return; // cannot happen within the configured limits
+        _outgoing.Writer.TryWrite(json);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+        => Task.WhenAll(ListenAsync(stoppingToken), NotifyAsync(stoppingToken));
+
+    private async Task NotifyAsync(CancellationToken stoppingToken)
+    {
+        NpgsqlConnection? connection = null;
+        var batch = new List<string>(MaxBatch);
+        var delay = FirstRetryDelay;
+        try
+        {
+            while (await _outgoing.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < MaxBatch && _outgoing.Reader.TryRead(out var json)) batch.Add(json);
+                try
+                {
+                    if (connection is null)
+                    {
+                        connection = new NpgsqlConnection(_connectionString);
+                        await connection.OpenAsync(stoppingToken).ConfigureAwait(false);
+                    }
+
+                    // One statement per batch; unnest keeps the order of the array.
+                    await using var command = new NpgsqlCommand("SELECT pg_notify($1, e) FROM unnest($2::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n", connection);
+                    command.Parameters.Add(new NpgsqlParameter { Value = ChannelName });
+                    command.Parameters.Add(new NpgsqlParameter { Value = batch.ToArray() });
+                    await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                    delay = FirstRetryDelay;
+                }
+                catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or InvalidOperationException or TimeoutException)
+                {
+                    // These events are lost for other nodes (viewers here had them); try a fresh connection after a pause.
+                    Interlocked.Add(ref _dropped, batch.Count);
+                    if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
+                    connection = null;
+                    await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            if (connection is not null) await connection.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        var delay = FirstRetryDelay;
+        var failing = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var listener = new NpgsqlConnection(_connectionString);
+                listener.Notification += OnNotification;
+                await listener.OpenAsync(stoppingToken).ConfigureAwait(false);
+                await using (var command = new NpgsqlCommand("LISTEN " + ChannelName, listener))
+                {
+                    await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
+                }
+
+                Listening = true;
+                ChatLog.Listening(_logger, ChannelName, failing);
+                failing = false;
+                delay = FirstRetryDelay;
+                while (true)
+                {
+                    await listener.WaitAsync(stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                Listening = false;
+                if (!failing) ChatLog.FanoutLost(_logger, e.Message);
+                failing = true;
+            }
+
+            try
+            {
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
+        }
+
+        Listening = false;
+    }
+
+    private void OnNotification(object? sender, NpgsqlNotificationEventArgs e)
+    {
+        Envelope? envelope;
+        try
+        {
+            envelope = JsonSerializer.Deserialize<Envelope>(e.Payload, Json);
+        }
+        catch (JsonException x)
+        {
+            ChatLog.FanoutMalformed(_logger, x.Message);
+            return;
+        }
+
+        if (envelope is null || envelope.Node == _node || string.IsNullOrEmpty(envelope.Channel) || string.IsNullOrEmpty(envelope.Method)) return;
+        Interlocked.Increment(ref _received);
+        // Settings or bans changed on another node: this node's cached copy is read again before the next message.
+        if (ChatRoomVersions.Changes(envelope.Method)) _versions?.Bump(envelope.Channel);
+        _deliver(envelope.Channel, envelope.Moderators ? ChatAudience.Moderators : ChatAudience.Viewers, envelope.Method, envelope.Payload);
+    }
+
+    private sealed record Envelope(string Node, string Channel, bool Moderators, string Method, JsonElement Payload);
+}

@@ -1,0 +1,40 @@
+using System.Net;
+using System.Security.Cryptography;
+using Broadcast.Control.Chat;
+
+namespace Broadcast.Control.Tests.Chat;
+
+public sealed class ChatIdentityTests
+{
+    private readonly byte[] _secret = RandomNumberGenerator.GetBytes(32);
+
+    [Fact]
+    public void Viewer_ids_are_verified_by_any_node_with_the_same_secret_and_refused_when_forged()
+    {
+        var a = new ChatIdentity(_secret);
+        var id = a.NewViewerId();
+        Assert.Equal(ChatIdentity.ViewerIdLength, id.Length);
+        Assert.True(new ChatIdentity(_secret).IsValid(id));
+        Assert.False(new ChatIdentity(RandomNumberGenerator.GetBytes(32)).IsValid(id));
+        Assert.False(a.IsValid(null));
+        Assert.False(a.IsValid("short"));
+        Assert.False(a.IsValid((id[0] == 'A' ? 'B' : 'A') + id[1..]));
+        Assert.NotEqual(id, a.NewViewerId());
+
+        // The author tag is stable per viewer and reveals nothing of the id.
+        Assert.Equal(a.AuthorTag(id), new ChatIdentity(_secret).AuthorTag(id));
+        Assert.DoesNotContain(a.AuthorTag(id), id, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Addresses_hash_with_the_salt_and_mapped_ipv4_is_the_same_address()
+    {
+        var a = new ChatIdentity(_secret);
+        var v4 = a.HashAddress(IPAddress.Parse("203.0.113.7"));
+        Assert.Equal(v4, a.HashAddress(IPAddress.Parse("::ffff:203.0.113.7")));
+        Assert.NotEqual(v4, a.HashAddress(IPAddress.Parse("203.0.113.8")));
+        Assert.NotEqual(v4, new ChatIdentity(RandomNumberGenerator.GetBytes(32)).HashAddress(IPAddress.Parse("203.0.113.7")));
+        Assert.DoesNotContain("203", v4, StringComparison.Ordinal);
+        Assert.Equal(32, v4.Length);
+    }
+}
