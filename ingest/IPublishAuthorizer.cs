@@ -33,4 +33,11 @@ public interface IPublishAuthorizer
 
     /// <summary>Told when an authorised publish has ended, so schedules and live state can follow.</summary>
     ValueTask OnUnpublishedAsync(PublishDecision decision, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Asked when a publisher stops on purpose (FCUnpublish, deleteStream, closeStream): how long the broadcast waits for
+    /// it to come back, as it does for a dropped connection (slate included), instead of ending now; null ends it now.
+    /// A stop inside a scheduled event is an operator changing a setting, not the end of the show.
+    /// </summary>
+    ValueTask<TimeSpan?> HoldAfterStopAsync(PublishDecision decision, CancellationToken cancellationToken) => ValueTask.FromResult<TimeSpan?>(null);
 }

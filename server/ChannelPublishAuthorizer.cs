@@ -7,7 +7,8 @@ namespace Broadcast.Server;
 /// <summary>
 /// Lets a stream key publish when it belongs to a channel that is not revoked and, for a channel with
 /// RequireSchedule, only inside an event's window; the stream is named after the channel's slug. A refusal
-/// becomes NetStream.Publish.BadName with the reason as its description (e.g. when the next event opens).
+/// becomes NetStream.Publish.BadName with the reason as its description (e.g. when the next event opens). A stop inside
+/// the channel's live event is held like a drop until the event ends.
 /// </summary>
 internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventService events, TimeProvider time) : IPublishAuthorizer
 {
@@ -26,6 +27,18 @@ internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventSer
         if (permission.Event is not null)
             await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
         return PublishDecision.Allow(channel.Slug, channel.Id);
+    }
+
+    /// <summary>
+    /// Inside the channel's live scheduled event, a stop is an operator restarting the encoder: the broadcast waits for it
+    /// until the event's end (the event's end, or an admin's "End broadcast", ends it). Outside an event a stop ends it.
+    /// </summary>
+    public async ValueTask<TimeSpan?> HoldAfterStopAsync(PublishDecision decision, CancellationToken cancellationToken)
+    {
+        if (decision.ChannelId is not { } channelId) return null;
+        var now = time.GetUtcNow();
+        var current = await events.FindCurrentAsync(channelId, now, cancellationToken).ConfigureAwait(false);
+        return current is { State: EventState.Live } && current.EndsAt > now ? current.EndsAt - now : null;
     }
 
     private static string Truncate(string value) => value.Length <= 32 ? value : value[..32] + "…";

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
 using Broadcast.Control.Playback;
 using Broadcast.Control.Security;
 using Microsoft.AspNetCore.Builder;
@@ -33,6 +34,8 @@ public static class ControlEndpoints
         group.MapPost("/{id}/rotate-key", RotateKeyAsync).Produces<ChannelResponse>();
         group.MapPost("/{id}/reveal-key", RevealKeyAsync).Produces<RevealKeyResponse>();
         group.MapPost("/{id}/revoke", RevokeAsync);
+        group.MapPost("/{id}/end-broadcast", EndBroadcastAsync).Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         endpoints.MapEventsApi();
@@ -197,6 +200,20 @@ public static class ControlEndpoints
         return channel is null
             ? NotFound(id)
             : Results.Json(ToResponse(channel, channel.StreamKeyHint, request, urls), ControlJsonContext.Default.ChannelResponse);
+    }
+
+    /// <summary>
+    /// "End broadcast": ends the channel's live broadcast now (final manifests, the recording closed), also one that is
+    /// waiting for its encoder (a drop, or a stop inside a scheduled event). 409 when nothing is live here.
+    /// </summary>
+    private static async Task<IResult> EndBroadcastAsync(string id, ChannelService channels, IBroadcastTerminator terminator, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (channel is null) return NotFound(id);
+        return await terminator.EndBroadcastAsync(channel, "ended by an admin", cancellationToken).ConfigureAwait(false)
+            ? Results.NoContent()
+            : Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not live",
+                detail: $"Channel '{channel.Slug}' has no live broadcast on this node.");
     }
 
     /// <summary>

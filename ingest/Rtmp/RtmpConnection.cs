@@ -566,6 +566,16 @@ internal sealed class RtmpConnection
             EndAfterGrace(stream);
             return;
         }
+
+        // A stop on purpose that the authorizer holds (inside a scheduled event) waits like a drop, for as long as it says.
+        if (sendStatus && _endedByServer is null && !_serverStopping && await HoldAfterStopAsync().ConfigureAwait(false) is { } hold
+            && _registry.Interrupt(stream, hold))
+        {
+            RtmpLog.PublishHeldAfterStop(_logger, Id, _remote, stream.Name, (int)hold.TotalSeconds, _decision.ChannelId);
+            SendCommand(_publishStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.UnpublishSuccess, $"{stream.Name} is now unpublished."));
+            EndAfterGrace(stream);
+            return;
+        }
         _registry.EndPublish(stream);
         RtmpLog.PublishEnded(_logger, Id, _remote, stream.Name, _app, _decision.ChannelId);
         if (sendStatus) SendCommand(_publishStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.UnpublishSuccess, $"{stream.Name} is now unpublished."));
@@ -576,6 +586,20 @@ internal sealed class RtmpConnection
         catch (Exception ex)
         {
             RtmpLog.Failed(_logger, ex, Id, _remote, _app, _decision.ChannelId);
+        }
+    }
+
+    private async ValueTask<TimeSpan?> HoldAfterStopAsync()
+    {
+        try
+        {
+            return await _authorizer.HoldAfterStopAsync(_decision, CancellationToken.None).ConfigureAwait(false) is { } hold && hold > TimeSpan.Zero ? hold : null;
+        }
+        catch (Exception ex)
+        {
+            // Not knowing is no reason to keep a broadcast open: it ends as a stop always did.
+            RtmpLog.Failed(_logger, ex, Id, _remote, _app, _decision.ChannelId);
+            return null;
         }
     }
 

@@ -71,6 +71,9 @@ internal static partial class RtmpLog
     [LoggerMessage(EventId = 1014, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} dropped while publishing {StreamName} (channel {ChannelId}); waiting {GraceSeconds} s for the encoder to reconnect")]
     public static partial void PublishInterrupted(ILogger logger, long connectionId, string remoteEndPoint, string streamName, int graceSeconds, string? channelId);
 
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} stopped publishing {StreamName} inside its scheduled event (channel {ChannelId}); the broadcast waits up to {HoldSeconds} s for the encoder to start again")]
+    public static partial void PublishHeldAfterStop(ILogger logger, long connectionId, string remoteEndPoint, string streamName, int holdSeconds, string? channelId);
+
     [LoggerMessage(EventId = 1015, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: no encoder reconnected to {StreamName} (app {App}, channel {ChannelId}) within the grace; the publish ended")]
     public static partial void ReconnectGraceExpired(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string app, string? channelId);
 }

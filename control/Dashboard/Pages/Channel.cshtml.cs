@@ -14,7 +14,7 @@ namespace Broadcast.Control.Dashboard.Pages;
 /// figures and charts (pushed over SignalR), encoder advice, playback URLs and upcoming events.
 /// </summary>
 public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor monitor, PublicUrls urls, IDashboardSchedule schedule,
-    IAntiforgery antiforgery, TimeProvider time) : PageModel
+    IAntiforgery antiforgery, TimeProvider time, Broadcast.Control.Events.IBroadcastTerminator terminator) : PageModel
 {
     public Channel Channel { get; private set; } = null!;
 
@@ -108,6 +108,21 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
     {
         var ring = await ChannelPrivatePlayback.RotateAsync(HttpContext, cancellationToken).ConfigureAwait(false);
         Flash = $"Playback signing keys rotated: links now signed with key {ring.Current.Id}; key {ring.Previous?.Id} still verifies.";
+        return Redirect($"/dashboard/channels/{id}");
+    }
+
+    /// <summary>"End broadcast": the live broadcast ends now, even inside its scheduled event or while it waits for the encoder.</summary>
+    public async Task<IActionResult> OnPostEndBroadcastAsync(string id, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (channel is null)
+        {
+            return NotFound();
+        }
+
+        Flash = await terminator.EndBroadcastAsync(channel, "ended by an admin", cancellationToken).ConfigureAwait(false)
+            ? "Broadcast ended. The recording is closed; a new publish starts a new broadcast."
+            : "Nothing was live on this channel.";
         return Redirect($"/dashboard/channels/{id}");
     }
 

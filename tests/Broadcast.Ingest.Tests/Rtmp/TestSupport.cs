@@ -16,6 +16,11 @@ internal sealed class TestPublishAuthorizer : IPublishAuthorizer
 
     public ConcurrentQueue<PublishDecision> Unpublished { get; } = new();
 
+    /// <summary>What <see cref="HoldAfterStopAsync"/> answers (a stop inside a scheduled event); null: a stop ends the publish.</summary>
+    public TimeSpan? HoldAfterStop { get; set; }
+
+    public ValueTask<TimeSpan?> HoldAfterStopAsync(PublishDecision decision, CancellationToken cancellationToken) => ValueTask.FromResult(HoldAfterStop);
+
     public ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken) =>
         ValueTask.FromResult(request.StreamKey switch
         {
