@@ -19,6 +19,7 @@
 #
 # Usage: bench/lowlatency.sh                         MINUTES=10, MODES="direct edge direct+load edge+load"
 #        MINUTES=2 MODES=direct bench/lowlatency.sh  a short look
+#        SHAKA=0 leaves Shaka Player (low-latency mode, LL-HLS) out; it plays beside hls.js and dash.js by default.
 #        WATCH_PAGE=1 plays hls.js with the watch page's settings (a catch-up of at most 5 % to the live target)
 #        instead of hls.js's defaults; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append to RESULTS.md.
 set -euo pipefail
@@ -28,9 +29,10 @@ source "$(dirname "$0")/lib.sh"
 MINUTES=${MINUTES:-10}
 MODES=${MODES:-"direct edge direct+load edge+load"}
 WATCH_PAGE=${WATCH_PAGE:-0}
+SHAKA=${SHAKA:-1}
 hls_settings=(); [[ $WATCH_PAGE == 1 ]] && hls_settings=(--watch-page-settings)
 ((MINUTES >= 1 && MINUTES <= 30)) || die "MINUTES must be 1..30"
-BENCH_COMMAND="$(dotnet_env)MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE bench/lowlatency.sh"
+BENCH_COMMAND="$(dotnet_env)MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE SHAKA=$SHAKA bench/lowlatency.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx ffmpeg curl chromium
 bench_init
@@ -105,10 +107,17 @@ for mode in $MODES; do
   hp=$!
   node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/manifest.mpd" "$seconds" --percentiles --dash >"$BENCH_TMP/dash-$mode.out" 2>"$BENCH_TMP/dash-$mode.err" &
   dp=$!
+  sp=""
+  if [[ $SHAKA == 1 ]]; then
+    node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/master.m3u8" "$seconds" --percentiles --shaka >"$BENCH_TMP/shaka-$mode.out" 2>"$BENCH_TMP/shaka-$mode.err" &
+    sp=$!
+  fi
   wait "$hp" || log "$mode: hls.js run failed: $(tail -3 "$BENCH_TMP/hls-$mode.err")"
   wait "$dp" || log "$mode: dash.js run failed: $(tail -3 "$BENCH_TMP/dash-$mode.err")"
+  [[ -n "$sp" ]] && { wait "$sp" || log "$mode: Shaka run failed: $(tail -3 "$BENCH_TMP/shaka-$mode.err")"; }
   read -r hp50 hp95 hmax hn hst _ <<<"$(cat "$BENCH_TMP/hls-$mode.out" 2>/dev/null || true) - - - - -"
   read -r dp50 dp95 dmax dn _ <<<"$(cat "$BENCH_TMP/dash-$mode.out" 2>/dev/null || true) - - - - -"
+  read -r sp50 sp95 smax sn sst _ <<<"$(cat "$BENCH_TMP/shaka-$mode.out" 2>/dev/null || true) - - - - -"
   [[ -n "$load" ]] && { kill "$load" 2>/dev/null || true; wait "$load" 2>/dev/null || true; }
   kill "$pub" 2>/dev/null || true; wait "$pub" 2>/dev/null || true
   hv=$(awk -v a="$hp50" -v b="$hp95" 'BEGIN { if (a == "-") print "n/a"; else print ((a + 0 <= 1.5 && b + 0 <= 2.0) ? "met" : "NOT met") }')
@@ -117,13 +126,19 @@ for mode in $MODES; do
   ROWS+="| $mode | LL-HLS, hls.js | $hp50 / $hp95 / $hmax | $hn | $hst | $hv |
 | $mode | LL-DASH, dash.js | $dp50 / $dp95 / $dmax | $dn | - | $dv |
 "
+  if [[ $SHAKA == 1 ]]; then
+    sv=$(awk -v a="$sp50" -v b="$sp95" 'BEGIN { if (a == "-") print "n/a"; else print ((a + 0 <= 1.5 && b + 0 <= 2.0) ? "met" : "NOT met") }')
+    log "$mode: LL-HLS in Shaka p50 $sp50 p95 $sp95 max $smax ($sn samples, $sst stalls) $sv"
+    ROWS+="| $mode | LL-HLS, Shaka (low-latency mode) | $sp50 / $sp95 / $smax | $sn | $sst | $sv |
+"
+  fi
 done
 
-table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples | hls.js stalls after 1 s | target |
+table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples | stalls after 1 s (hls.js, Shaka) | target |
 |---|---|---|---|---|---|
 ${ROWS}
 One server, ladder on; publisher \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360 30 fps clip (1 s GOP, AAC) into a
-lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05" || echo "default live settings")) and dash.js
+lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05" || echo "default live settings")), dash.js$([[ $SHAKA == 1 ]] && echo " and Shaka Player (low-latency mode)")
 play it side by side in Debian's Chromium for ${MINUTES} min per mode, sampled once a second. Wall clock: now minus
 the PROGRAM-DATE-TIME of the frame on screen (hls.js), dash.js's latency against /time (dash.js). Load: a 1080p30
 x264 publish that the same server transcodes into its ladder. Edge: infra/nginx-edge.conf on loopback.

@@ -16,6 +16,9 @@ import { fileURLToPath } from 'node:url';
 // it synchronises through the MPD's UTCTiming, so both columns carry it.
 const plain = process.argv.includes('--plain');
 const dash = process.argv.includes('--dash');
+// --shaka plays the URL in Shaka Player (tests/players/shaka.html) in its low-latency mode; its wall-clock latency is
+// now minus its playhead as a date (PROGRAM-DATE-TIME for HLS).
+const shaka = process.argv.includes('--shaka');
 const percentiles = process.argv.includes('--percentiles');
 const [url, secondsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 // --watch-page-settings: hls.js as the product's watch page configures it (control/wwwroot/js/watch.js: a catch-up of
@@ -35,7 +38,8 @@ const server = createServer(async (req, res) => {
   } catch { res.writeHead(404); res.end(); }
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const page_url = `http://127.0.0.1:${server.address().port}/${dash ? 'dash' : 'hls'}.html?src=${encodeURIComponent(url)}${watchPageSettings}`;
+const page = shaka ? 'shaka.html?lowLatency=1&' : `${dash ? 'dash' : 'hls'}.html?`;
+const page_url = `http://127.0.0.1:${server.address().port}/${page}src=${encodeURIComponent(url)}${shaka ? '' : watchPageSettings}`;
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
