@@ -1,3 +1,4 @@
+using Broadcast.Control.Persistence;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -126,52 +127,18 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
-        var delay = FirstRetryDelay;
-        var failing = false;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+        await PostgresListener.RunAsync(_connectionString, ChannelName, OnNotification,
+            reconnected =>
             {
-                await using var listener = new NpgsqlConnection(_connectionString);
-                listener.Notification += OnNotification;
-                await listener.OpenAsync(stoppingToken).ConfigureAwait(false);
-                await using (var command = new NpgsqlCommand("LISTEN " + ChannelName, listener))
-                {
-                    await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-                }
-
                 Listening = true;
-                ChatLog.Listening(_logger, ChannelName, failing);
-                failing = false;
-                delay = FirstRetryDelay;
-                while (true)
-                {
-                    await listener.WaitAsync(stoppingToken).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
+                ChatLog.Listening(_logger, ChannelName, reconnected);
+            },
+            (e, firstFailure) =>
             {
                 Listening = false;
-                if (!failing) ChatLog.FanoutLost(_logger, e.Message);
-                failing = true;
-            }
-
-            try
-            {
-                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
-        }
-
+                if (firstFailure) ChatLog.FanoutLost(_logger, e.Message);
+            },
+            FirstRetryDelay, MaxRetryDelay, stoppingToken).ConfigureAwait(false);
         Listening = false;
     }
 

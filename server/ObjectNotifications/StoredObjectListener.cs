@@ -1,3 +1,4 @@
+using Broadcast.Control.Persistence;
 using Broadcast.Origin;
 using Npgsql;
 
@@ -26,52 +27,18 @@ internal sealed partial class StoredObjectListener(string connectionString, Obje
     {
         // TCP keepalive: a silently dropped connection (no RST) is noticed and reconnected.
         string connection = new NpgsqlConnectionStringBuilder(connectionString) { KeepAlive = 15 }.ConnectionString;
-        var delay = FirstRetryDelay;
-        bool failing = false;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
+        await PostgresListener.RunAsync(connection, StoredObjectNotifier.ChannelName, OnNotification,
+            reconnected =>
             {
-                await using var listener = new NpgsqlConnection(connection);
-                listener.Notification += OnNotification;
-                await listener.OpenAsync(stoppingToken).ConfigureAwait(false);
-                await using (var command = new NpgsqlCommand("LISTEN " + StoredObjectNotifier.ChannelName, listener))
-                {
-                    await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
-                }
-
                 arrivals.Subscribed = true;
-                LogListening(logger, StoredObjectNotifier.ChannelName, failing);
-                failing = false;
-                delay = FirstRetryDelay;
-                while (true)
-                {
-                    await listener.WaitAsync(stoppingToken).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
+                LogListening(logger, StoredObjectNotifier.ChannelName, reconnected);
+            },
+            (e, firstFailure) =>
             {
                 arrivals.Subscribed = false;
-                if (!failing) LogLost(logger, e.Message);
-                failing = true;
-            }
-
-            try
-            {
-                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
-
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
-        }
-
+                if (firstFailure) LogLost(logger, e.Message);
+            },
+            FirstRetryDelay, MaxRetryDelay, stoppingToken).ConfigureAwait(false);
         arrivals.Subscribed = false;
     }
 
