@@ -54,20 +54,10 @@ public sealed partial class ReconnectTests
         // The scenario's gap (the operator changes a setting), not a synchronisation wait.
         await Task.Delay(TimeSpan.FromSeconds(5));
         await using var second = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 5);
-        string? joined = null;
-        await WaitFor.ConditionAsync(async () =>
-        {
-            var text = await GetAsync(media);
-            if (text is null) return false;
-            lastPlaylist = text;
-            int at = text.IndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal);
-            if (at < 0 || SegmentNumbers(text[at..]).Count < 2) return false;
-            joined = text;
-            return true;
-        }, TimeSpan.FromSeconds(90), "two segments after the restart", () => fixture.WithLog($"{lastPlaylist}\n{second.Log.Tail(15)}"),
-            pollInterval: TimeSpan.FromMilliseconds(500));
-        fixture.Check(Count(joined!, "#EXT-X-DISCONTINUITY\n") == 1, $"expected exactly one discontinuity:\n{joined}");
-        var numbers = SegmentNumbers(joined!);
+        string joined = await WaitForSegmentsAfterJoinAsync(media, 2, second);
+        lastPlaylist = joined;
+        fixture.Check(Count(joined, "#EXT-X-DISCONTINUITY\n") == 1, $"expected exactly one discontinuity:\n{joined}");
+        var numbers = SegmentNumbers(joined);
         fixture.Check(numbers.Zip(numbers.Skip(1)).All(p => p.Second == p.First + 1), $"segment numbers not contiguous across the restart:\n{joined}");
 
         // hls.js plays across the restart.

@@ -55,22 +55,11 @@ public sealed partial class ReconnectTests(ServerFixture fixture)
                 await using var second = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 5);
 
                 // Poll the media playlist until three segments follow the join, recording every number seen.
-                string? joined = null;
-                await WaitFor.ConditionAsync(async () =>
-                {
-                    var text = await GetAsync(media);
-                    if (text is null) return false;
-                    lastPlaylist = text;
-                    foreach (var n in SegmentNumbers(text)) seen.Add(n);
-                    int at = text.IndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal);
-                    if (at < 0 || SegmentNumbers(text[at..]).Count < 3) return false;
-                    joined = text;
-                    return true;
-                }, TimeSpan.FromSeconds(90), "three segments after the join", () => fixture.WithLog($"{lastPlaylist}\n{second.Log.Tail(15)}"),
-                    pollInterval: TimeSpan.FromMilliseconds(500));
+                string joined = await WaitForSegmentsAfterJoinAsync(media, 3, second, text => { foreach (var n in SegmentNumbers(text)) seen.Add(n); });
+                lastPlaylist = joined;
 
-                fixture.Check(Count(joined!, "#EXT-X-DISCONTINUITY\n") == 1, $"expected exactly one discontinuity:\n{joined}");
-                fixture.Check(joined!.Contains("#EXT-X-DISCONTINUITY-SEQUENCE:0\n", StringComparison.Ordinal), $"the join is still in the window:\n{joined}");
+                fixture.Check(Count(joined, "#EXT-X-DISCONTINUITY\n") == 1, $"expected exactly one discontinuity:\n{joined}");
+                fixture.Check(joined.Contains("#EXT-X-DISCONTINUITY-SEQUENCE:0\n", StringComparison.Ordinal), $"the join is still in the window:\n{joined}");
                 var numbers = SegmentNumbers(joined);
                 long sequence = long.Parse(MediaSequence().Match(joined).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
                 fixture.Check(numbers[0] == sequence && numbers.Zip(numbers.Skip(1)).All(p => p.Second == p.First + 1),
@@ -91,6 +80,29 @@ public sealed partial class ReconnectTests(ServerFixture fixture)
                 throw;
             }
         }
+    }
+
+    /// <summary>
+    /// Polls <paramref name="media"/> until <paramref name="count"/> segments follow its discontinuity (the join) and
+    /// returns that playlist; <paramref name="seen"/> gets every playlist read on the way.
+    /// </summary>
+    private async Task<string> WaitForSegmentsAfterJoinAsync(Uri media, int count, RtmpPublisher publisher, Action<string>? seen = null)
+    {
+        string last = "";
+        string? joined = null;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            var text = await GetAsync(media);
+            if (text is null) return false;
+            last = text;
+            seen?.Invoke(text);
+            int at = text.IndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal);
+            if (at < 0 || SegmentNumbers(text[at..]).Count < count) return false;
+            joined = text;
+            return true;
+        }, TimeSpan.FromSeconds(90), $"{count} segments after the join", () => fixture.WithLog($"{last}\n{publisher.Log.Tail(15)}"),
+            pollInterval: TimeSpan.FromMilliseconds(500));
+        return joined!;
     }
 
     private async Task<string?> GetAsync(Uri url)
