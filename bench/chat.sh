@@ -39,7 +39,8 @@ fi
 # Two sockets per viewer on this machine (client and server side) plus the runtime's own.
 ulimit -n $((CLIENTS * 2 + 4096)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-CHAT_ARGS="--Chat:ViewerMessagesPerMinute=60000 --Chat:ViewerBurst=1000 --Chat:AddressMessagesPerMinute=600000 --Chat:AddressBurst=100000 \
+# Every client comes from loopback: lift the connection caps that protect a real node.
+CHAT_ARGS="--Chat:MaxConnectionsPerAddress=$((CLIENTS + 100)) --Chat:MaxConnections=$((CLIENTS + 20000)) --Chat:ViewerMessagesPerMinute=60000 --Chat:ViewerBurst=1000 --Chat:AddressMessagesPerMinute=600000 --Chat:AddressBurst=100000 \
 --Chat:ChannelMessagesPerSecond=$((RATE * 4)) --Chat:ChannelBurst=$((RATE * 4)) --Transcode:Enabled=false"
 URLS=""
 if ((NODES == 1)); then

@@ -37,4 +37,10 @@ internal static partial class ChatLog
 
     [LoggerMessage(EventId = 7012, Level = LogLevel.Warning, Message = "Chat fan-out dropped a malformed notification ({Reason})")]
     public static partial void FanoutMalformed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 7013, Level = LogLevel.Warning, Message = "Chat connection refused: its address holds {Max} open connections (Chat:MaxConnectionsPerAddress)")]
+    public static partial void AddressConnectionCap(ILogger logger, int max);
+
+    [LoggerMessage(EventId = 7014, Level = LogLevel.Warning, Message = "Chat connection refused: this node holds {Max} open chat connections (Chat:MaxConnections)")]
+    public static partial void ServerConnectionCap(ILogger logger, int max);
 }

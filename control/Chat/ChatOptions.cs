@@ -45,6 +45,12 @@ public sealed record ChatOptions
     /// <summary><c>Chat:RetentionDays</c>: messages and questions older than this are deleted (hourly); null keeps them.</summary>
     public TimeSpan? Retention { get; init; }
 
+    /// <summary><c>Chat:MaxConnectionsPerAddress</c>: open hub connections from one client address (an IPv6 /64).</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 100;
+
+    /// <summary><c>Chat:MaxConnections</c>: open hub connections on this node: the bound on what the hub's buffers may hold.</summary>
+    public int MaxConnections { get; init; } = 20_000;
+
     /// <summary><c>Chat:Fanout</c>: <c>local</c> (one node) or <c>postgres</c> (LISTEN/NOTIFY across nodes; the default on PostgreSQL).</summary>
     public string? Fanout { get; init; }
 
@@ -67,6 +73,8 @@ public sealed record ChatOptions
             ReactionsPerSecond = Number(s, "ReactionsPerSecond", d.ReactionsPerSecond),
             ReactionFlushMilliseconds = Int(s, "ReactionFlushMilliseconds", d.ReactionFlushMilliseconds, 50, 10_000),
             HistoryCount = Int(s, "HistoryCount", d.HistoryCount, 0, 500),
+            MaxConnectionsPerAddress = Int(s, "MaxConnectionsPerAddress", d.MaxConnectionsPerAddress, 1, 1_000_000),
+            MaxConnections = Int(s, "MaxConnections", d.MaxConnections, 1, 10_000_000),
             Retention = s["RetentionDays"] is { Length: > 0 } days
                 ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var dd) && dd > 0 && dd <= 36_500 ? TimeSpan.FromDays(dd)
                     : throw new InvalidOperationException($"Chat:RetentionDays '{days}' is not a number of days above 0.")

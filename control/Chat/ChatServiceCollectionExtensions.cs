@@ -38,6 +38,7 @@ public static class ChatServiceCollectionExtensions
             return new ChatIdentity(StreamKeyProtector.LoadSecret(s.SecretKey, s.SecretKeyPath));
         });
         services.AddSingleton<ChatRateLimiter>();
+        services.AddSingleton(new ChatConnectionLimiter(options.MaxConnectionsPerAddress, options.MaxConnections));
         services.AddSingleton<IQuestionRepository, SqlQuestionRepository>();
         services.AddSingleton<QuestionVoteBatch>();
         services.AddSingleton<ChatRoomVersions>();
@@ -77,7 +78,9 @@ public static class ChatServiceCollectionExtensions
             o.ApplicationMaxBufferSize = MaxHubMessageBytes;
             // WebSockets and long polling; server-sent events buy nothing here.
             o.Transports = HttpTransportType.WebSockets | HttpTransportType.LongPolling;
-        });
+        }).Add(endpoint => endpoint.RequestDelegate = new ChatConnectionGate(endpoint.RequestDelegate!,
+            endpoints.ServiceProvider.GetRequiredService<ChatConnectionLimiter>(),
+            endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<ChatConnectionGate>()).InvokeAsync);
         endpoints.MapChatApi();
         return endpoints;
     }

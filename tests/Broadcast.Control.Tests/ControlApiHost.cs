@@ -39,8 +39,9 @@ internal sealed class ControlApiHost : IAsyncDisposable
 
     /// <param name="settings">Configuration beside the database, secret and token ones the host sets itself.</param>
     /// <param name="services">Extra registrations after <c>AddControl</c> (e.g. a live-status stand-in).</param>
+    /// <param name="map">Extra endpoints after the control API (e.g. the chat hub).</param>
     public static async Task<ControlApiHost> StartAsync(string token, IReadOnlyDictionary<string, string?> settings,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null, Action<WebApplication>? map = null)
     {
         var directory = new TempDirectory();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
@@ -62,6 +63,7 @@ internal sealed class ControlApiHost : IAsyncDisposable
         var app = builder.Build();
         app.UseControl();
         app.MapControlApi();
+        map?.Invoke(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ControlApiHost(app, directory, new Uri(address), token);

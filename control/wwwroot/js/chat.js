@@ -304,32 +304,26 @@
         chat.ready = true;
     }
 
+    // A message (Send) and a question (Ask) go the same way: the name is remembered, the box cleared on success.
+    async function post(method, heldNotice) {
+        const name = nameInput.value.trim();
+        storage.set('broadcast.chat.name', name);
+        const text = textInput.value;
+        try {
+            const sent = await connection.invoke(method, name, text);
+            if (textInput.value === text) textInput.value = ''; // keep what was typed meanwhile
+            showError(sent.held ? heldNotice : '');
+        } catch (e) {
+            showError(hubError(e));
+        }
+    }
+
     if (form) {
-        form.addEventListener('submit', async (ev) => {
+        form.addEventListener('submit', (ev) => {
             ev.preventDefault();
-            const name = nameInput.value.trim();
-            storage.set('broadcast.chat.name', name);
-            const text = textInput.value;
-            try {
-                const sent = await connection.invoke('Send', name, text);
-                if (textInput.value === text) textInput.value = ''; // keep what was typed meanwhile
-                showError(sent.held ? 'Your message waits for a moderator.' : '');
-            } catch (e) {
-                showError(hubError(e));
-            }
+            post('Send', 'Your message waits for a moderator.');
         });
-        $('chat-ask').addEventListener('click', async () => {
-            const name = nameInput.value.trim();
-            storage.set('broadcast.chat.name', name);
-            const text = textInput.value;
-            try {
-                const sent = await connection.invoke('Ask', name, text);
-                if (textInput.value === text) textInput.value = ''; // keep what was typed meanwhile
-                showError(sent.held ? 'Your question waits for a moderator.' : '');
-            } catch (e) {
-                showError(hubError(e));
-            }
-        });
+        $('chat-ask').addEventListener('click', () => post('Ask', 'Your question waits for a moderator.'));
         textInput.addEventListener('keydown', (ev) => {
             if (ev.key === 'Enter' && !ev.shiftKey) { ev.preventDefault(); form.requestSubmit(); }
         });
