@@ -97,6 +97,8 @@ public static class ControlServiceCollectionExtensions
                 options.ExpireTimeSpan = TimeSpan.FromHours(12);
                 options.SlidingExpiration = true;
                 options.LoginPath = ControlAuth.SignInPath;
+                // Only a moderator account is ever denied a dashboard page: send it to the one it may use.
+                options.AccessDeniedPath = ControlAuth.ModerationPath;
                 // Sign-out and password changes end every session of the user (see AdminSessions).
                 options.Events.OnValidatePrincipal = context => context.HttpContext.RequestServices.GetRequiredService<AdminSessions>().ValidateAsync(context);
                 options.Events.OnRedirectToLogin = context => IsApi(context.Request)
@@ -115,7 +117,11 @@ public static class ControlServiceCollectionExtensions
             .AddPolicy(ControlAuth.AdminPolicy, policy => policy
                 .AddAuthenticationSchemes(ControlAuth.AdminScheme)
                 .RequireAuthenticatedUser()
-                .RequireRole(ControlAuth.AdminRole));
+                .RequireRole(ControlAuth.AdminRole))
+            .AddPolicy(ControlAuth.ChatModerationPolicy, policy => policy
+                .AddAuthenticationSchemes(ControlAuth.AdminScheme)
+                .RequireAuthenticatedUser()
+                .RequireRole(ControlAuth.AdminRole, ControlAuth.ModeratorRole));
 
         var permits = int.TryParse(configuration["Admin:SignInPermitsPerMinute"], out var p) && p > 0 ? p : 5;
         services.AddRateLimiter(options =>

@@ -43,6 +43,7 @@ public static class ControlEndpoints
         endpoints.MapPlaybackApi();
         endpoints.MapPullSourceApi();
         endpoints.MapSessionApi();
+        endpoints.MapAccountsApi();
         endpoints.MapOpenApi();
         return group;
     }

@@ -61,8 +61,11 @@ public sealed record SignInRequest(string? Name, string? Password);
 /// <summary>Body of <c>POST /api/session/password</c>.</summary>
 public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
 
-/// <summary>Who is signed in, and the antiforgery token the dashboard sends as <c>X-CSRF-TOKEN</c> on unsafe cookie-authenticated API calls.</summary>
-public sealed record SessionResponse(string Name, string Scheme, string? AntiforgeryToken, string AntiforgeryHeader);
+/// <summary>
+/// Who is signed in (and their role: <c>admin</c> or <c>moderator</c>), and the antiforgery token the dashboard sends as
+/// <c>X-CSRF-TOKEN</c> on unsafe cookie-authenticated API calls.
+/// </summary>
+public sealed record SessionResponse(string Name, string Scheme, string? AntiforgeryToken, string AntiforgeryHeader, string Role);
 
 /// <summary><c>GET /account/antiforgery</c>: the token for a hand-built sign-in form (field <c>formFieldName</c>) or fetch call (header <c>headerName</c>).</summary>
 public sealed record AntiforgeryResponse(string? Token, string FormFieldName, string? HeaderName);

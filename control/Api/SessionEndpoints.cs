@@ -28,11 +28,12 @@ public static class SessionEndpoints
         // No antiforgery token before there is a session: JSON only (RequestBodies), which a cross-site page cannot send.
         api.MapPost("", SignInJsonAsync).RequireRateLimiting(ControlAuth.SignInRateLimit).DisableAntiforgery()
             .Produces<SessionResponse>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);
-        api.MapGet("", GetSession).RequireAuthorization(ControlAuth.AdminPolicy).Produces<SessionResponse>();
-        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(ControlAuth.AdminPolicy)
+        // Your own session and password: any account, a moderator's too.
+        api.MapGet("", GetSession).RequireAuthorization(ControlAuth.ChatModerationPolicy).Produces<SessionResponse>();
+        api.MapPost("/password", ChangePasswordAsync).RequireAuthorization(ControlAuth.ChatModerationPolicy)
             .RequireRateLimiting(ControlAuth.SignInRateLimit).Accepts<ChangePasswordRequest>("application/json")
             .Produces(StatusCodes.Status204NoContent).ProducesValidationProblem();
-        api.MapDelete("", SignOutAsync).RequireAuthorization(ControlAuth.AdminPolicy).Produces(StatusCodes.Status204NoContent);
+        api.MapDelete("", SignOutAsync).RequireAuthorization(ControlAuth.ChatModerationPolicy).Produces(StatusCodes.Status204NoContent);
         return endpoints;
     }
 
@@ -113,7 +114,7 @@ public static class SessionEndpoints
         // The new identity is not on this request yet; issue the token for the signed-in user explicitly.
         context.User = AdminSessions.PrincipalFor(user);
         var tokens = antiforgery.GetAndStoreTokens(context);
-        return Results.Json(new SessionResponse(user.Name, ControlAuth.CookieScheme, tokens.RequestToken, ControlAuth.AntiforgeryHeader),
+        return Results.Json(new SessionResponse(user.Name, ControlAuth.CookieScheme, tokens.RequestToken, ControlAuth.AntiforgeryHeader, user.Role),
             ControlJsonContext2.Default.SessionResponse);
     }
 
@@ -121,7 +122,8 @@ public static class SessionEndpoints
     {
         var scheme = context.User.Identity?.AuthenticationType ?? ControlAuth.BearerScheme;
         var token = scheme == ControlAuth.CookieScheme ? antiforgery.GetAndStoreTokens(context).RequestToken : null;
-        return Results.Json(new SessionResponse(context.User.Identity?.Name ?? "admin", scheme, token, ControlAuth.AntiforgeryHeader),
+        return Results.Json(new SessionResponse(context.User.Identity?.Name ?? "admin", scheme, token, ControlAuth.AntiforgeryHeader,
+            context.User.IsInRole(ControlAuth.AdminRole) ? ControlAuth.AdminRole : ControlAuth.ModeratorRole),
             ControlJsonContext2.Default.SessionResponse);
     }
 

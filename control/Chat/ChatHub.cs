@@ -18,7 +18,7 @@ public sealed record ChatSent(string Id, bool Held);
 /// <summary>
 /// The chat hub (<c>/chat/hub</c>), open to anonymous viewers. A connection first calls <see cref="Join"/> for one
 /// channel (a private channel needs the same viewing token as its stream, or a signed-in admin); then
-/// <see cref="Send"/> and <see cref="React"/>. Admins (the dashboard's session) are the moderators: they also get
+/// <see cref="Send"/> and <see cref="React"/>. Admins and moderator accounts (signed in with the dashboard's session) are the moderators: they also get
 /// held messages and bans, and may approve, delete, time out, ban and change the settings. Errors come back as hub
 /// errors with a sentence for the viewer.
 /// </summary>
@@ -180,7 +180,7 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
         }
     }
 
-    private bool IsModerator => Context.User?.IsInRole(ControlAuth.AdminRole) == true;
+    private bool IsModerator => Context.User is { } user && (user.IsInRole(ControlAuth.AdminRole) || user.IsInRole(ControlAuth.ModeratorRole));
 
     private string ModeratorName => Context.User?.Identity?.Name ?? "admin";
 

@@ -4,11 +4,18 @@ namespace Broadcast.Control.Dashboard;
 
 /// <summary>
 /// The dashboard signs admins in with the control plane's session cookie (<see cref="ControlAuth.CookieScheme"/>)
-/// and guards pages and the live hub with the same "admin" policy as the API.
+/// and guards pages and the live hub with the same "admin" policy as the API; moderator accounts open only the pages
+/// <see cref="PolicyFor"/> names.
 /// </summary>
 public static class DashboardAuth
 {
     public const string Policy = ControlAuth.AdminPolicy;
+
+    /// <summary>The pages a moderator account may open as well as an admin: moderation, its own account, signing out.</summary>
+    private static readonly HashSet<string> ModeratorPages = new(StringComparer.Ordinal) { "/Moderate", "/Account", "/SignOut" };
+
+    /// <summary>The policy guarding the page at <paramref name="viewEnginePath"/> (e.g. <c>/Moderate</c>): admin unless listed above.</summary>
+    public static string PolicyFor(string viewEnginePath) => ModeratorPages.Contains(viewEnginePath) ? ControlAuth.ChatModerationPolicy : Policy;
 
     /// <summary>Rate-limiter policy on the sign-in form's POSTs (viewing the form is not limited).</summary>
     public const string SignInRateLimit = "dashboard-sign-in";

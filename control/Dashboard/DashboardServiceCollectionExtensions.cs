@@ -37,7 +37,9 @@ public static class DashboardServiceCollectionExtensions
         var mvc = services.AddRazorPages(options =>
         {
             options.RootDirectory = "/Dashboard/Pages";
-            options.Conventions.AuthorizeFolder("/", DashboardAuth.Policy);
+            // Every page needs an admin, but for the few a moderator account may use too (DashboardAuth.PolicyFor).
+            options.Conventions.AddFolderApplicationModelConvention("/", page =>
+                page.EndpointMetadata.Add(new Microsoft.AspNetCore.Authorization.AuthorizeAttribute(DashboardAuth.PolicyFor(page.ViewEnginePath))));
             options.Conventions.AllowAnonymousToPage("/SignIn");
             options.Conventions.AllowAnonymousToPage("/Watch");
         });

@@ -25,7 +25,7 @@ public sealed class AdminSessions(IAdminUserRepository users)
         [
             new Claim(ClaimTypes.NameIdentifier, user.Id),
             new Claim(ClaimTypes.Name, user.Name),
-            new Claim(ClaimTypes.Role, ControlAuth.AdminRole),
+            new Claim(ClaimTypes.Role, user.Role),
             new Claim(VersionClaim, user.SessionVersion.ToString(CultureInfo.InvariantCulture)),
         ], ControlAuth.CookieScheme));
     }

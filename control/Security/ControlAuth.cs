@@ -15,6 +15,9 @@ public static class ControlAuth
     /// <summary>The dashboard's sign-in page; the cookie scheme redirects browsers there (API paths get a 401 instead).</summary>
     public const string SignInPath = "/sign-in";
 
+    /// <summary>The moderation page: where a moderator account lands after signing in.</summary>
+    public const string ModerationPath = "/dashboard/moderate";
+
     /// <summary>Rate-limiter policy on the sign-in endpoints (per client address).</summary>
     public const string SignInRateLimit = "sign-in";
 
@@ -26,7 +29,13 @@ public static class ControlAuth
     /// <summary>The authorization policy every admin endpoint requires.</summary>
     public const string AdminPolicy = "admin";
 
-    public const string AdminRole = "admin";
+    public const string AdminRole = Users.AccountRoles.Admin;
+
+    /// <summary>A moderator account's role: chat moderation only.</summary>
+    public const string ModeratorRole = Users.AccountRoles.Moderator;
+
+    /// <summary>The policy of what admins and moderator accounts may both do: moderate chat, see the moderation page, manage their own account.</summary>
+    public const string ChatModerationPolicy = "chat-moderation";
 
     /// <summary>Origin nodes' scheme (<c>Playback:NodeToken</c>), used by <c>GET /api/playback/access</c> alone.</summary>
     public const string PlaybackNodeScheme = "PlaybackNodeBearer";

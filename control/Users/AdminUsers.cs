@@ -12,7 +12,22 @@ public sealed record AdminUser(string Id, string Name, string PasswordHash, Date
     /// those end every session of the user, copies of the cookie included.
     /// </summary>
     public long SessionVersion { get; init; }
+
+    /// <summary><see cref="AccountRoles.Admin"/> or <see cref="AccountRoles.Moderator"/>.</summary>
+    public string Role { get; init; } = AccountRoles.Admin;
 }
+
+/// <summary>What an account may do: an admin everything; a moderator only moderate chat (never the admin API or dashboard).</summary>
+public static class AccountRoles
+{
+    public const string Admin = "admin";
+    public const string Moderator = "moderator";
+
+    public static bool IsKnown(string? role) => role is Admin or Moderator;
+}
+
+/// <summary>An account as the user list shows it (no hash).</summary>
+public sealed record AccountView(string Id, string Name, string Role, DateTimeOffset CreatedAt);
 
 /// <summary>
 /// PBKDF2-HMAC-SHA256 password hashes as <c>pbkdf2-sha256${iterations}${salt}${hash}</c> (base64). 600,000
@@ -84,6 +99,21 @@ public interface IAdminUserRepository
 
     /// <summary>Bumps the session version, ending every session of the user. False when the user is gone.</summary>
     Task<bool> EndSessionsAsync(string id, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<AccountView>> ListAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes the account unless it is the last admin (checked in the same statement, so two deletes racing cannot
+    /// remove both of the last two admins). Its sessions end with it.
+    /// </summary>
+    Task<AccountDeletion> DeleteAsync(string id, CancellationToken cancellationToken = default);
+}
+
+public enum AccountDeletion
+{
+    Deleted,
+    NotFound,
+    LastAdmin,
 }
 
 public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUserRepository
@@ -93,9 +123,10 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
         ArgumentNullException.ThrowIfNull(user);
         try
         {
-            await Sql.ExecuteAsync(database, "INSERT INTO admin_users (id, name, password_hash, created_at) VALUES (@id, @name, @hash, @created_at)", c =>
+            await Sql.ExecuteAsync(database, "INSERT INTO admin_users (id, name, password_hash, created_at, role) VALUES (@id, @name, @hash, @created_at, @role)", c =>
             {
                 Sql.Add(c, "id", user.Id);
+                Sql.Add(c, "role", user.Role);
                 Sql.Add(c, "name", user.Name);
                 Sql.Add(c, "hash", user.PasswordHash);
                 Sql.Add(c, "created_at", Sql.Millis(user.CreatedAt));
@@ -110,8 +141,9 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
 
     public async Task<AdminUser?> GetByNameAsync(string name, CancellationToken cancellationToken = default)
     {
-        var rows = await Sql.QueryAsync(database, "SELECT id, name, password_hash, created_at, session_version FROM admin_users WHERE name = @name",
-            c => Sql.Add(c, "name", name), r => new AdminUser(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3)) { SessionVersion = r.GetInt64(4) },
+        var rows = await Sql.QueryAsync(database, "SELECT id, name, password_hash, created_at, session_version, role FROM admin_users WHERE name = @name",
+            c => Sql.Add(c, "name", name),
+            r => new AdminUser(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3)) { SessionVersion = r.GetInt64(4), Role = r.GetString(5) },
             cancellationToken).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
@@ -140,6 +172,20 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
     public async Task<bool> EndSessionsAsync(string id, CancellationToken cancellationToken = default)
         => await Sql.ExecuteAsync(database, "UPDATE admin_users SET session_version = session_version + 1 WHERE id = @id",
             c => Sql.Add(c, "id", id), cancellationToken).ConfigureAwait(false) == 1;
+
+    public async Task<IReadOnlyList<AccountView>> ListAsync(CancellationToken cancellationToken = default)
+        => await Sql.QueryAsync(database, "SELECT id, name, role, created_at FROM admin_users ORDER BY name", _ => { },
+            r => new AccountView(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3)), cancellationToken).ConfigureAwait(false);
+
+    public async Task<AccountDeletion> DeleteAsync(string id, CancellationToken cancellationToken = default)
+    {
+        // A moderator goes at once; an admin only while another admin remains.
+        var deleted = await Sql.ExecuteAsync(database, @"DELETE FROM admin_users WHERE id = @id
+            AND (role <> 'admin' OR (SELECT COUNT(*) FROM admin_users WHERE role = 'admin') > 1)", c => Sql.Add(c, "id", id),
+            cancellationToken).ConfigureAwait(false);
+        if (deleted == 1) return AccountDeletion.Deleted;
+        return await GetSessionVersionAsync(id, cancellationToken).ConfigureAwait(false) is null ? AccountDeletion.NotFound : AccountDeletion.LastAdmin;
+    }
 }
 
 /// <summary>The first admin's generated password, held in memory only until the start-up banner prints it.</summary>
@@ -186,18 +232,33 @@ public sealed partial class AdminUserService(
         return true;
     }
 
-    /// <summary>Creates an admin. False when the name is taken.</summary>
-    /// <exception cref="ValidationFailedException">Name or password invalid.</exception>
+    /// <summary>Creates an account (an admin unless <paramref name="role"/> says otherwise). False when the name is taken.</summary>
+    /// <exception cref="ValidationFailedException">Name, password or role invalid.</exception>
     public async Task<bool> CreateAsync(string name, string password, CancellationToken cancellationToken = default)
+        => await CreateAsync(name, password, AccountRoles.Admin, cancellationToken).ConfigureAwait(false) is not null;
+
+    /// <summary>Creates an account with <paramref name="role"/>; null when the name is taken.</summary>
+    /// <exception cref="ValidationFailedException">Name, password or role invalid.</exception>
+    public async Task<AccountView?> CreateAsync(string? name, string? password, string? role, CancellationToken cancellationToken = default)
     {
+        if (!AccountRoles.IsKnown(role))
+            throw ValidationFailedException.For("role", $"The role must be '{AccountRoles.Admin}' or '{AccountRoles.Moderator}'.");
         if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > NameMaxLength || name.Any(char.IsControl))
             throw ValidationFailedException.For("name", $"The name is required, at most {NameMaxLength} characters, no control characters.");
-        if (password is null || password.Length < 12)
-            throw ValidationFailedException.For("password", "The password must be at least 12 characters.");
+        if (password is null || password.Length < 12 || password.Length > 1024)
+            throw ValidationFailedException.For("password", "The password must be 12 to 1024 characters.");
         var now = time.GetUtcNow();
-        return await repository.TryInsertAsync(new AdminUser(Guid.CreateVersion7(now).ToString("N"), name.Trim(), PasswordHasher.Hash(password, settings.PasswordHashIterations), now),
-            cancellationToken).ConfigureAwait(false);
+        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), name.Trim(), PasswordHasher.Hash(password, settings.PasswordHashIterations), now)
+        {
+            Role = role!,
+        };
+        return await repository.TryInsertAsync(user, cancellationToken).ConfigureAwait(false) ? new AccountView(user.Id, user.Name, user.Role, user.CreatedAt) : null;
     }
+
+    public Task<IReadOnlyList<AccountView>> ListAsync(CancellationToken cancellationToken = default) => repository.ListAsync(cancellationToken);
+
+    /// <summary>Deletes an account; never the last admin, so the service always keeps someone who can manage it.</summary>
+    public Task<AccountDeletion> DeleteAsync(string id, CancellationToken cancellationToken = default) => repository.DeleteAsync(id, cancellationToken);
 
     /// <summary>Replaces the password after checking the current one. False when name or current password is wrong.</summary>
     /// <exception cref="ValidationFailedException">The new password is too short.</exception>

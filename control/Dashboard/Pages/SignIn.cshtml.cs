@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Broadcast.Control.Api;
+using Broadcast.Control.Security;
 using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -55,6 +56,7 @@ public sealed class SignInModel(AdminUserService users) : PageModel
         }
 
         await SessionEndpoints.SignInAsync(HttpContext, user).ConfigureAwait(false);
-        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) && ReturnUrl!.StartsWith("/dashboard", StringComparison.Ordinal) ? ReturnUrl : "/dashboard");
+        var home = user.Role == AccountRoles.Moderator ? ControlAuth.ModerationPath : "/dashboard";
+        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) && ReturnUrl!.StartsWith("/dashboard", StringComparison.Ordinal) ? ReturnUrl : home);
     }
 }

@@ -335,6 +335,51 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         Assert.Contains("q-answering", await carol.Locator("#chat-questions li").First.GetAttributeAsync("class") ?? "", StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_moderator_account_made_on_the_accounts_page_approves_held_messages_from_the_watch_page()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"mod account {Guid.NewGuid():N}");
+        string name = $"mod-{Guid.NewGuid():N}"[..12];
+        const string password = "moderator-password-1";
+
+        // An admin makes the account in the dashboard.
+        var admin = await _browsers!.NewModeratorAsync(Server, _console);
+        await admin.GotoAsync(new Uri(Server.BaseUri, "dashboard/accounts").ToString());
+        await admin.FillAsync("#Input_Name", name);
+        await admin.FillAsync("#Input_Password", password);
+        await admin.SelectOptionAsync("#Input_Role", "moderator");
+        await admin.ClickAsync("#create-account button[type=submit]");
+        await admin.Locator($"#accounts tr[data-account='{name}']", new() { HasText = "moderator" }).WaitForAsync();
+
+        // The moderator signs in through the same form and lands on the moderation page, not the admin's.
+        var moderator = await _browsers.NewPersonAsync(_console, "moderator account");
+        await moderator.GotoAsync(new Uri(Server.BaseUri, "dashboard").ToString());
+        await moderator.FillAsync("#UserName", name);
+        await moderator.FillAsync("#Password", password);
+        await moderator.ClickAsync("#signin");
+        await moderator.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/dashboard/moderate");
+        Assert.Equal(0, await moderator.Locator("nav a[href='/dashboard/events']").CountAsync());
+        await moderator.Locator($"#moderate-channels tr[data-channel-slug='{channel.Slug}'] a").ClickAsync();
+        await WaitReadyAsync(moderator, "the moderator account's chat");
+        Assert.True(await moderator.EvaluateAsync<bool>("() => window.__chat.joined.moderator"), Describe("the watch page did not join as moderator"));
+
+        // It holds the chat for review and approves a viewer's message.
+        var viewer = await OpenViewerAsync(channel.Slug, "carol");
+        await moderator.SelectOptionAsync("#chat-mode", "hold");
+        await moderator.ClickAsync("#chat-save-settings");
+        await WaitInPageAsync(viewer, "carol to see hold mode", "() => window.__chat.settings.mode === 'hold'");
+        await SendAsync(viewer, "Carol", "held until a moderator says yes");
+        var held = moderator.Locator("#chat-held li", new() { HasText = "held until a moderator says yes" });
+        await held.WaitForAsync();
+        await held.Locator("button.chat-approve").ClickAsync();
+        await WaitInPageAsync(viewer, "carol's approved message to show",
+            "(t) => [...document.querySelectorAll('#chat-messages .chat-text')].some(e => e.textContent === t)", "held until a moderator says yes");
+
+        // The admin API stays closed to it, cookie and all.
+        var status = await moderator.EvaluateAsync<int>("async () => (await fetch('/api/channels', { credentials: 'same-origin' })).status");
+        Assert.Equal(403, status);
+    }
+
     private async Task<IPage> OpenViewerAsync(string slug, string who)
     {
         var page = await _browsers!.NewPersonAsync(_console, who);
