@@ -23,8 +23,9 @@ public sealed record ChatSent(string Id, bool Held);
 /// errors with a sentence for the viewer.
 /// </summary>
 [AllowAnonymous]
-public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionAggregator reactions) : Hub
+public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionAggregator reactions, TimeProvider time) : Hub
 {
+    private const string TokenExpiryKey = "chat.token-expiry";
     private const string ChannelKey = "chat.channel";
     private const string ViewerKey = "chat.viewer";
     private const string ReactionBudgetKey = "chat.reactions";
@@ -39,8 +40,9 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
 
         var moderator = IsModerator;
         var access = Context.GetHttpContext()?.RequestServices.GetService<PlaybackAccessService>();
+        var tokenExpires = default(DateTimeOffset);
         if (!moderator && access is not null && access.IsPrivate(channel.Slug)
-            && (token is null || access.Verify(channel.Slug, token, out _) != PlaybackTokenResult.Valid))
+            && (token is null || access.Verify(channel.Slug, token, out tokenExpires) != PlaybackTokenResult.Valid))
         {
             // The same answer as an unknown channel: nothing tells a caller that a private channel exists.
             throw new HubException("There is no such channel.");
@@ -52,6 +54,14 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
         Context.Items[ChannelKey] = channel.Id;
         Context.Items[ViewerKey] = viewer;
         Context.Items[ReactionBudgetKey] = new ReactionBudget(chat.Options.ReactionsPerSecond);
+        if (tokenExpires != default)
+        {
+            // A private channel's viewer is in its chat for as long as their viewing token is: the connection closes when
+            // it expires, and reconnecting needs a valid token, as the stream does.
+            var context = Context;
+            Context.Items[TokenExpiryKey] = time.CreateTimer(_ => context.Abort(), null, Max(tokenExpires - time.GetUtcNow(), TimeSpan.Zero),
+                Timeout.InfiniteTimeSpan);
+        }
         await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Viewers(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);
         if (moderator)
         {
@@ -179,6 +189,14 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
             throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
         }
     }
+
+    public override Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Context.Items.TryGetValue(TokenExpiryKey, out var timer) && timer is ITimer expiry) expiry.Dispose();
+        return base.OnDisconnectedAsync(exception);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private bool IsModerator => Context.User is { } user && (user.IsInRole(ControlAuth.AdminRole) || user.IsInRole(ControlAuth.ModeratorRole));
 

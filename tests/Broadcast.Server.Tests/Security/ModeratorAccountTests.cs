@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Broadcast.Control.Chat;
 using Broadcast.Control.Security;
+using Broadcast.Server.Tests.Chat;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -63,13 +63,13 @@ public sealed class ModeratorAccountTests
         }
 
         // The chat hub takes the moderator's session as a moderator's; an anonymous viewer is not one.
-        await using var moderatorHub = await JoinAsync(server, slug, cookies);
+        await using var moderatorHub = await ChatHubClient.ConnectAsync(server, cookies);
         var joined = await moderatorHub.InvokeAsync<JsonElement>("Join", slug, null, null);
         Assert.True(joined.GetProperty("moderator").GetBoolean());
         var settings = await moderatorHub.InvokeAsync<JsonElement>("SaveSettings", "hold", 0, null, null);
         Assert.Equal("hold", settings.GetProperty("mode").GetString());
 
-        await using var viewerHub = await JoinAsync(server, slug, new CookieContainer());
+        await using var viewerHub = await ChatHubClient.ConnectAsync(server);
         var viewer = await viewerHub.InvokeAsync<JsonElement>("Join", slug, null, null);
         Assert.False(viewer.GetProperty("moderator").GetBoolean());
         var refused = await Assert.ThrowsAsync<HubException>(() => viewerHub.InvokeAsync<JsonElement>("SaveSettings", "open", 0, null, null));
@@ -110,16 +110,6 @@ public sealed class ModeratorAccountTests
         Assert.Equal(HttpStatusCode.Conflict, last.StatusCode);
         Assert.Contains("last admin", await last.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         Assert.Single(await AdminIdsAsync(server));
-    }
-
-    private static async Task<HubConnection> JoinAsync(InProcessServer server, string slug, CookieContainer cookies)
-    {
-        var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(server.BaseAddress, ChatServiceCollectionExtensions.HubPath), o => o.Cookies = cookies)
-            .Build();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await hub.StartAsync(timeout.Token);
-        return hub;
     }
 
     private static async Task<HttpResponseMessage> PostAccountAsync(InProcessServer server, string name, string password, string role)
