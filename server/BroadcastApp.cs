@@ -64,6 +64,7 @@ public static class BroadcastApp
         if (roles.Ingest)
         {
             services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
+            services.AddChannelLeases(configuration).AddSingleton<IChannelStreamPresence, RegistryStreamPresence>();
             // Before AddPackager, which only adds its default policy when none is registered.
             services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();

@@ -1,6 +1,7 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Ingest;
+using Broadcast.Media;
 
 namespace Broadcast.Server;
 
@@ -8,9 +9,10 @@ namespace Broadcast.Server;
 /// Lets a stream key publish when it belongs to a channel that is not revoked and, for a channel with
 /// RequireSchedule, only inside an event's window; the stream is named after the channel's slug. A refusal
 /// becomes NetStream.Publish.BadName with the reason as its description (e.g. when the next event opens). A stop inside
-/// the channel's live event is held like a drop until the event ends.
+/// the channel's live event is held like a drop until the event ends. A channel held by another ingest node's lease is
+/// refused until that lease lapses.
 /// </summary>
-internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventService events, TimeProvider time) : IPublishAuthorizer
+internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventService events, ChannelLeases leases, TimeProvider time) : IPublishAuthorizer
 {
     public async ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken)
     {
@@ -23,6 +25,10 @@ internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventSer
         var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (!permission.Allowed)
             return PublishDecision.Deny(permission.Reason ?? "publishing is not allowed now");
+        // One ingest node at a time: a second encoder (or a backup URL on another node) waits for the holder's lease.
+        if (await leases.TryAcquireAsync(channel, cancellationToken).ConfigureAwait(false) is { } holder)
+            return PublishDecision.Deny($"channel '{channel.Slug}' is live on ingest node {holder.NodeId}; publish there, or again after "
+                + $"{holder.ExpiresAt.UtcDateTime.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture)} UTC when its lease lapses");
         // The event in window goes live now, so the dashboard and the late-start job see it at once.
         if (permission.Event is not null)
             await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
@@ -42,4 +48,15 @@ internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventSer
     }
 
     private static string Truncate(string value) => value.Length <= 32 ? value : value[..32] + "…";
+}
+
+/// <summary>The channel leases' view of this node's live streams (named after channel slugs).</summary>
+internal sealed class RegistryStreamPresence(LiveStreamRegistry registry) : IChannelStreamPresence
+{
+    public bool IsLive(string slug) => registry.Find(slug) is not null;
+
+    public void End(string slug)
+    {
+        if (registry.Find(slug) is { } stream) registry.EndPublish(stream);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Sources;
 using PostgresTestCluster = Broadcast.TestSupport.PostgresTestCluster;
@@ -7,30 +6,14 @@ using Owner = Broadcast.Control.Sources.SqlPullSourceRepository.Owner;
 namespace Broadcast.Control.Tests;
 
 /// <summary>The pull-source tables (migration 0004) behave the same on SQLite and PostgreSQL.</summary>
-public abstract class PullSourceStoreContract : IAsyncLifetime
+public abstract class PullSourceStoreContract : ChannelTableContract
 {
-    private ControlDatabase _database = null!;
     private SqlPullSourceRepository _sources = null!;
-    private SqlChannelRepository _channels = null!;
 
-    protected abstract ControlDatabase Create();
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _database = Create();
-        await _database.MigrateAsync();
-        _sources = new SqlPullSourceRepository(_database);
-        _channels = new SqlChannelRepository(_database);
-    }
-
-    public virtual async Task DisposeAsync() => await _database.DisposeAsync();
-
-    private async Task<string> ChannelAsync()
-    {
-        var id = Guid.NewGuid().ToString("N");
-        Assert.True(await _channels.TryInsertAsync(new ChannelRecord(id, "Stage", "stage-" + id[..8], RandomNumberGenerator.GetBytes(32),
-            RandomNumberGenerator.GetBytes(60), RequireSchedule: false, LowLatency: false, Revoked: false, DateTimeOffset.UtcNow)));
-        return id;
+        await base.InitializeAsync();
+        _sources = new SqlPullSourceRepository(Database);
     }
 
     private static readonly DateTimeOffset At = new(2026, 5, 1, 13, 45, 0, 123, TimeSpan.Zero);
@@ -61,22 +44,14 @@ public abstract class PullSourceStoreContract : IAsyncLifetime
 
         var id = await ChannelAsync();
         Assert.True(await _sources.SetAsync(Owner.Channel, id, new PullSource("rtmp://h/a/b", false, At), default));
-        Assert.True(await _channels.DeleteAsync(id));
+        Assert.True(await Channels.DeleteAsync(id));
         Assert.Null(await _sources.GetAsync(Owner.Channel, id, default));
     }
 }
 
 public sealed class SqlitePullSourceStoreTests : PullSourceStoreContract
 {
-    private readonly TempDirectory _directory = new();
-
-    protected override ControlDatabase Create() => new SqliteControlDatabase($"Data Source={_directory.File("broadcast.db")}");
-
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        _directory.Dispose();
-    }
+    protected override ControlDatabase Create() => Sqlite();
 }
 
 [Collection(PostgresCollection.Name)]

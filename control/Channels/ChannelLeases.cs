@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Broadcast.Control.Persistence;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Control.Channels;
+
+/// <summary>Who holds a channel, until when.</summary>
+public sealed record ChannelLease(string ChannelId, string NodeId, DateTimeOffset ExpiresAt);
+
+public interface IChannelLeaseRepository
+{
+    /// <summary>
+    /// Takes or renews the lease for <paramref name="nodeId"/> when it is free, lapsed (at <paramref name="now"/>) or already
+    /// this node's; returns whoever holds it afterwards (this node when it won). Null when the channel no longer exists.
+    /// </summary>
+    Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+
+    /// <summary>Gives the lease up, if <paramref name="nodeId"/> still holds it.</summary>
+    Task ReleaseAsync(string channelId, string nodeId, CancellationToken cancellationToken);
+}
+
+public sealed class SqlChannelLeaseRepository(ControlDatabase database) : IChannelLeaseRepository
+{
+    public async Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // One statement decides, so two nodes racing for a free channel cannot both win: the row's conflict is
+            // resolved under its lock (PostgreSQL) or the database's write lock (SQLite).
+            await Sql.ExecuteAsync(database, @"INSERT INTO channel_leases (channel_id, node_id, expires_at) VALUES (@channel_id, @node_id, @expires_at)
+                ON CONFLICT (channel_id) DO UPDATE SET node_id = excluded.node_id, expires_at = excluded.expires_at
+                WHERE channel_leases.node_id = excluded.node_id OR channel_leases.expires_at <= @now", c =>
+            {
+                Sql.Add(c, "channel_id", channelId);
+                Sql.Add(c, "node_id", nodeId);
+                Sql.Add(c, "expires_at", Sql.Millis(expiresAt));
+                Sql.Add(c, "now", Sql.Millis(now));
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException e) when (database.IsForeignKeyViolation(e))
+        {
+            return null;
+        }
+
+        var rows = await Sql.QueryAsync(database, "SELECT node_id, expires_at FROM channel_leases WHERE channel_id = @channel_id",
+            c => Sql.Add(c, "channel_id", channelId), r => new ChannelLease(channelId, r.GetString(0), Sql.Time(r, 1)), cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public Task ReleaseAsync(string channelId, string nodeId, CancellationToken cancellationToken)
+        => Sql.ExecuteAsync(database, "DELETE FROM channel_leases WHERE channel_id = @channel_id AND node_id = @node_id", c =>
+        {
+            Sql.Add(c, "channel_id", channelId);
+            Sql.Add(c, "node_id", nodeId);
+        }, cancellationToken);
+}
+
+/// <summary>What the pipeline tells the lease keeper (implemented by the server over the node's live streams).</summary>
+public interface IChannelStreamPresence
+{
+    /// <summary>True while the channel's broadcast lives on this node, reconnect grace included.</summary>
+    bool IsLive(string slug);
+
+    /// <summary>Ends the channel's broadcast on this node now (its lease went to another node).</summary>
+    void End(string slug);
+}
+
+/// <summary>
+/// <c>Ingest:NodeId</c> (this node's name in leases; on PostgreSQL a random one per process when unset, so a node restarted
+/// after a crash waits for its previous lease to lapse; <c>embedded</c> on SQLite) and <c>Ingest:LeaseSeconds</c> (how long a lease lives unrenewed; renewed every third of it).
+/// </summary>
+public sealed record ChannelLeaseOptions(string NodeId, TimeSpan Duration)
+{
+    public static ChannelLeaseOptions From(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        // Embedded SQLite has one node by definition: a fixed name, so a restart after a crash takes its channels back at
+        // once. On a shared database a crashed node cannot be told from a live one, so each process is its own holder.
+        var embedded = ControlSettings.From(configuration).DatabaseKind is not ("postgres" or "postgresql");
+        var node = configuration["Ingest:NodeId"] is { Length: > 0 } id ? id.Trim()
+            : embedded ? "embedded"
+            : $"{Environment.MachineName}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
+        if (node.Length > 100) throw new InvalidOperationException("Ingest:NodeId must be at most 100 characters.");
+        var seconds = configuration["Ingest:LeaseSeconds"] is { Length: > 0 } s
+            ? int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 3 and <= 3600 ? n
+                : throw new InvalidOperationException($"Ingest:LeaseSeconds '{s}' must be a whole number from 3 to 3600.")
+            : 15;
+        return new ChannelLeaseOptions(node, TimeSpan.FromSeconds(seconds));
+    }
+}
+
+/// <summary>
+/// Per-channel ownership across ingest nodes. A publish takes the channel's lease (<see cref="TryAcquireAsync"/>); while
+/// the broadcast lives here the keeper renews it, and releases it when the broadcast ends. Another node's publish of
+/// the same key is refused while the lease lives and accepted once it lapses (the holder died), so two nodes never write
+/// one channel's playlists. A node that finds its lease taken (it could not renew in time) ends its copy of the broadcast.
+/// </summary>
+public sealed partial class ChannelLeases(IChannelLeaseRepository repository, ChannelLeaseOptions options, TimeProvider time,
+    IChannelStreamPresence presence, ILogger<ChannelLeases> logger) : BackgroundService
+{
+    private readonly ConcurrentDictionary<string, string> _held = new(StringComparer.Ordinal); // channel id → slug
+
+    public string NodeId => options.NodeId;
+
+    /// <summary>Takes the lease for this node; null when taken, else the other holder's lease.</summary>
+    public async Task<ChannelLease?> TryAcquireAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        var now = time.GetUtcNow();
+        var lease = await repository.AcquireAsync(channel.Id, options.NodeId, now, now + options.Duration, cancellationToken).ConfigureAwait(false);
+        if (lease is null || lease.NodeId == options.NodeId)
+        {
+            _held[channel.Id] = channel.Slug;
+            return null;
+        }
+
+        LogRefused(channel.Id, lease.NodeId, lease.ExpiresAt);
+        return lease;
+    }
+
+    /// <summary>Renews the leases of live broadcasts and releases the others, every third of the lease's life.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Duration / 3, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await RenewOnceAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One pass of the keeper (public for tests).</summary>
+    public async Task RenewOnceAsync(CancellationToken cancellationToken)
+    {
+        foreach (var (channelId, slug) in _held)
+        {
+            try
+            {
+                if (!presence.IsLive(slug))
+                {
+                    _held.TryRemove(channelId, out _);
+                    await repository.ReleaseAsync(channelId, options.NodeId, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                var now = time.GetUtcNow();
+                var lease = await repository.AcquireAsync(channelId, options.NodeId, now, now + options.Duration, cancellationToken).ConfigureAwait(false);
+                if (lease is not null && lease.NodeId != options.NodeId)
+                {
+                    // Another node took the channel after this one missed its renewals: two writers would corrupt the
+                    // playlists, so this copy ends.
+                    _held.TryRemove(channelId, out _);
+                    LogLost(channelId, lease.NodeId);
+                    presence.End(slug);
+                }
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
+            {
+                // The database is away: keep broadcasting; the lease runs until it lapses, and the next pass tries again.
+                LogRenewFailed(channelId, e.Message);
+            }
+        }
+    }
+
+    /// <summary>On shutdown the leases go at once, so a backup node may take the channels without waiting for them to lapse.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var channelId in _held.Keys)
+        {
+            try
+            {
+                await repository.ReleaseAsync(channelId, options.NodeId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException or OperationCanceledException)
+            {
+                LogRenewFailed(channelId, e.Message);
+            }
+        }
+
+        _held.Clear();
+    }
+
+    [LoggerMessage(EventId = 3601, Level = LogLevel.Warning, Message = "Publish of channel {ChannelId} refused: ingest node {Holder} holds it until {ExpiresAt:O}")]
+    private partial void LogRefused(string channelId, string holder, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 3602, Level = LogLevel.Error, Message = "Channel {ChannelId} was taken by ingest node {Holder} after this node missed its lease renewals; its broadcast here ends")]
+    private partial void LogLost(string channelId, string holder);
+
+    [LoggerMessage(EventId = 3603, Level = LogLevel.Warning, Message = "Lease of channel {ChannelId} could not be renewed ({Reason}); trying again")]
+    private partial void LogRenewFailed(string channelId, string reason);
+}
+
+public static class ChannelLeaseServiceCollectionExtensions
+{
+    /// <summary>Channel leases for an ingest node; the host registers <see cref="IChannelStreamPresence"/> over its live streams.</summary>
+    public static IServiceCollection AddChannelLeases(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton(ChannelLeaseOptions.From(configuration));
+        services.AddSingleton<IChannelLeaseRepository, SqlChannelLeaseRepository>();
+        services.AddSingleton<ChannelLeases>();
+        services.AddHostedService(sp => sp.GetRequiredService<ChannelLeases>());
+        return services;
+    }
+}
