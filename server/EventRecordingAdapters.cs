@@ -147,6 +147,7 @@ internal sealed partial class RecordingListener(
             }
 
             var durationMs = await DurationMsAsync(masterKey, master, cancellationToken).ConfigureAwait(false);
+            await KeepPosterAsync(status, cancellationToken).ConfigureAwait(false);
             long size = 0;
             foreach (var key in await RecordingKeys.ListAsync(store, status.Channel, status.BroadcastId, cancellationToken).ConfigureAwait(false))
                 size += (await store.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Data.Length ?? 0;
@@ -162,6 +163,17 @@ internal sealed partial class RecordingListener(
         {
             LogFailed(ex, status.Channel, status.BroadcastId);
         }
+    }
+
+    /// <summary>
+    /// The broadcast's last live thumbnail becomes the recording's poster (the watch page's picture before playback and
+    /// its link preview). A broadcast too short for a thumbnail has none.
+    /// </summary>
+    private async Task KeepPosterAsync(StreamPackagerStatus status, CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(StoreKeys.Thumbnail(status.Channel), cancellationToken).ConfigureAwait(false) is not { } thumbnail) return;
+        await store.PutAsync(StoreKeys.RecordingPoster(status.Channel, status.BroadcastId), thumbnail.Data, "image/jpeg", "public, max-age=86400",
+            cancellationToken).ConfigureAwait(false);
     }
 
     private async Task SweepDeletedChannelAsync(string slug, CancellationToken cancellationToken)

@@ -82,6 +82,9 @@ public static class StoreKeys
 
     public static string RecordingMpd(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/manifest.mpd";
 
+    /// <summary>A recording's poster: the broadcast's last live thumbnail, kept beside its manifests.</summary>
+    public static string RecordingPoster(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/poster.jpg";
+
     /// <summary>From the recording folder back to the channel folder (URIs in recording manifests are relative).</summary>
     public const string RecordingToChannel = "../../";
 }

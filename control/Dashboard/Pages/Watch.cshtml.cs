@@ -1,3 +1,4 @@
+using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Dashboard.Schedule;
 using Microsoft.AspNetCore.Mvc;
@@ -9,7 +10,7 @@ namespace Broadcast.Control.Dashboard.Pages;
 /// The public viewer page. What it shows follows the channel's state: the live player while on air, a countdown
 /// before the next event, "ended" with the recording after one, a recording when one is asked for.
 /// </summary>
-public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live, IDashboardSchedule schedule, TimeProvider time) : PageModel
+public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live, IDashboardSchedule schedule, TimeProvider time, PublicUrls urls) : PageModel
 {
     public Channel Channel { get; private set; } = null!;
 
@@ -27,6 +28,23 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     public string Source { get; internal set; } = "";
 
     public string Heading => Event?.Title ?? Recording?.Title ?? Channel.Name;
+
+    /// <summary>
+    /// The picture shown before playback starts: the live thumbnail while on air, the recording's poster (the broadcast's
+    /// last thumbnail, kept with the recording) for a recording; same-origin paths. Null otherwise.
+    /// </summary>
+    public string? Poster => Mode switch
+    {
+        "live" => $"/live/{Channel.Slug}/thumbnail.jpg{(TokenQuery.Length > 0 ? "?" + TokenQuery[1..] : "")}",
+        "recording" or "ended" when Recording is not null => PosterOf(SameOrigin(Recording.HlsUrl)) + (TokenQuery.Length > 0 ? "?" + TokenQuery[1..] : ""),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The link preview (Open Graph) image: an absolute URL of <see cref="Poster"/>, for public channels only (a private
+    /// channel's picture needs a token, which a link preview must not carry).
+    /// </summary>
+    public string? PreviewImage => Poster is { } poster && TokenQuery.Length == 0 && Mode != "private" ? urls.HttpBase(Request) + poster : null;
 
     /// <summary>The line under the title: the channel (when the title is an event's) and when.</summary>
     public string Subtitle
@@ -196,6 +214,9 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
 
         return true;
     }
+
+    /// <summary>"/live/{channel}/recordings/{broadcast}/master.m3u8" → ".../poster.jpg" beside it.</summary>
+    private static string PosterOf(string recordingPlaylist) => recordingPlaylist[..(recordingPlaylist.LastIndexOf('/') + 1)] + "poster.jpg";
 
     // Recording URLs may be absolute (Public:HttpBaseUrl); the page plays them from its own origin.
     private static string SameOrigin(string url)

@@ -49,6 +49,10 @@ public sealed class WatchPageBrowserTests(ServerFixture fixture)
             await WaitInPageAsync(page, "the watch page to turn live and play",
                 "() => document.getElementById('watch-badge').textContent.trim() === 'LIVE' && !!window.__watch && window.__watch.video.currentTime > 0",
                 publisher);
+            // A link preview of the live page shows the channel's live thumbnail (absolute URL, public channel).
+            var preview = await page.GetAttributeAsync("meta[property='og:image']", "content");
+            Assert.EndsWith($"/live/{channel.Slug}/thumbnail.jpg", preview ?? "", StringComparison.Ordinal);
+            Assert.True(Uri.TryCreate(preview, UriKind.Absolute, out _), $"og:image is not absolute: {preview}");
 
             // After the end: "ended", with a link to the recording once it is finalised.
             await WaitFor.ConditionAsync(
@@ -63,6 +67,13 @@ public sealed class WatchPageBrowserTests(ServerFixture fixture)
             await page.ClickAsync("#watch-recording");
             await page.WaitForFunctionAsync("() => window.__watch && window.__watch.video.currentTime > 1", null, new() { Timeout = 60_000 });
             Assert.Equal("Recording", (await page.TextContentAsync("#watch-badge"))!.Trim());
+
+            // The recording keeps the broadcast's last thumbnail as its poster.
+            var poster = await page.GetAttributeAsync("#player", "poster");
+            Assert.Matches($"^/live/{channel.Slug}/recordings/[^/]+/poster\\.jpg$", poster ?? "");
+            using var posterResponse = await Server.Viewer.GetAsync(poster!.TrimStart('/'));
+            Assert.Equal(System.Net.HttpStatusCode.OK, posterResponse.StatusCode);
+            Assert.Equal("image/jpeg", posterResponse.Content.Headers.ContentType?.MediaType);
         }
         finally
         {
