@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Broadcast.Media;
 using Broadcast.Transcoder.Encoding;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Transcoder.Ladder;
 using Broadcast.Transcoder.Processes;
 using Microsoft.Extensions.Logging;
@@ -349,7 +349,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     {
         // A thread of its own with blocking reads, the rung's frames parsed and packaged on it (as RTMP ingest does).
         var pipe = BlockingReadPump.Start(network, $"rung-{output.Rung.Name}");
-        var frames = new FlvFrameReader(output.Stream) { };
+        var frames = new FlvDemuxer(output.Stream);
         var flv = new FlvStreamReader();
         while (true)
         {
@@ -362,10 +362,10 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         await pipe.CompleteAsync().ConfigureAwait(false);
     }
 
-    private bool OnRungTag(FlvTag tag, FlvFrameReader frames, RungOutput output, Action onData)
+    private bool OnRungTag(FlvTag tag, FlvDemuxer frames, RungOutput output, Action onData)
     {
         if (tag.Type == FlvTagType.Video && tag.Data.Length > 1 && tag.Data[1] == 0) output.OnNewSequence();
-        if (!frames.TryHandle(tag, out var error)) Warn($"{output.Rung.Name}: {error}");
+        if (!frames.TryWrite(tag, out var error)) Warn($"{output.Rung.Name}: {error}");
         output.LastDts = frames.LastVideoDts;
         onData();
         return error is null;

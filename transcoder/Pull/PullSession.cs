@@ -2,7 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using Broadcast.Media;
 using Broadcast.Media.Outbound;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Transcoder.Processes;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +17,7 @@ public sealed record PullSpec(string StreamName, string? Tag, string Url, bool L
 
 /// <summary>
 /// One pull source as a supervised ffmpeg child: ffprobe names the codecs (and tells media from anything else), then ffmpeg
-/// reads the source and writes FLV to stdout (copy where the codecs allow), which <see cref="FlvFrameReader"/> turns into frames
+/// reads the source and writes FLV to stdout (copy where the codecs allow), which <see cref="FlvDemuxer"/> turns into frames
 /// published on the hub under <see cref="PullSpec.StreamName"/> from the first tag on, exactly as an RTMP publish would be. An
 /// unreachable or dropped source is retried with <see cref="RestartBackoff"/>; a source that is not media, or a missing file, ends
 /// in <see cref="PullState.Failed"/> and is not retried. Each attempt is one broadcast (one publish, one end).
@@ -288,7 +288,7 @@ public sealed partial class PullSession : IAsyncDisposable
     private sealed class Publish(PullSession session, CancellationTokenSource run)
     {
         private readonly FlvStreamReader _reader = new();
-        private FlvFrameReader? _frames;
+        private FlvDemuxer? _frames;
         private bool _ending;
 
         public LiveStream? Stream { get; private set; }
@@ -312,9 +312,9 @@ public sealed partial class PullSession : IAsyncDisposable
                     stream.Tag = session.Spec.Tag;
                     stream.Completed += OnCompleted;
                     Stream = stream;
-                    _frames = new FlvFrameReader(stream);
+                    _frames = new FlvDemuxer(stream);
                 }
-                if (!_frames.TryHandle(tag, out var frameError) && frameError is not null) Error = frameError;
+                if (!_frames.TryWrite(tag, out var frameError) && frameError is not null) Error = frameError;
                 return true;
             }, out string? error);
             // Bytes that can never be a tag: stop this attempt rather than buffer forever.

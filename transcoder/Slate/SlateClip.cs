@@ -1,6 +1,6 @@
 using System.Globalization;
 using Broadcast.Media;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Transcoder.Processes;
 
 namespace Broadcast.Transcoder.Slate;
@@ -65,12 +65,12 @@ public sealed class SlateClip : IDisposable
     {
         var sink = new LiveStream("slate");
         using var reader = sink.OpenReader("slate", capacity: 100_000);
-        var frames = new FlvFrameReader(sink);
+        var frames = new FlvDemuxer(sink);
         if (!FlvFileHeader.TryRead(flv, out _, out int offset)) throw new InvalidDataException("the slate is not FLV");
         while (FlvTag.TryRead(flv[offset..], out var tag, out int consumed, out string? error))
         {
             offset += consumed;
-            if (!frames.TryHandle(tag, out error)) throw new InvalidDataException($"the slate's FLV: {error}");
+            if (!frames.TryWrite(tag, out error)) throw new InvalidDataException($"the slate's FLV: {error}");
         }
         sink.Complete();
         var video = new List<MediaFrame>();
