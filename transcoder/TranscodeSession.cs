@@ -1,12 +1,12 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Broadcast.Media;
 using Broadcast.Transcoder.Encoding;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Transcoder.Ladder;
+using Broadcast.Transcoder.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Transcoder;
@@ -36,7 +36,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     private Task? _run;
     private int _restarts;
     private long _inputDropped;
-    private Process? _process;
+    private SupervisedProcess? _process;
     private int _disposed;
     private readonly bool _lowLatency;
 
@@ -58,7 +58,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     public EncoderBackend Backend => _backends[0];
 
     /// <summary>The running ffmpeg's process id (tests kill it to prove supervision), or null between runs.</summary>
-    public int? ProcessId { get { try { return _process is { HasExited: false } p ? p.Id : null; } catch (InvalidOperationException) { return null; } } }
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
 
     /// <summary>Raised with the rung name when ffmpeg restarted: that rung's next frames do not continue the previous ones.</summary>
     public int Restarts => Volatile.Read(ref _restarts);
@@ -84,56 +84,10 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
     private async Task SuperviseAsync(CancellationToken cancellationToken)
     {
-        var backoff = TimeSpan.FromMilliseconds(250);
         try
         {
-            while (!cancellationToken.IsCancellationRequested && _active.Count > 0)
-            {
-                var reader = _firstReader ?? _source.OpenReader("transcoder", capacity: 1024);
-                _firstReader = null;
-                var started = Stopwatch.StartNew();
-                RunOutcome outcome;
-                try
-                {
-                    outcome = await RunOnceAsync(reader, cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    Interlocked.Add(ref _inputDropped, reader.DroppedFrames);
-                    reader.Dispose();
-                }
-                if (outcome == RunOutcome.SourceEnded || cancellationToken.IsCancellationRequested) break;
-                if (outcome == RunOutcome.Interrupted)
-                {
-                    // The source's encoder dropped and ffmpeg drained: the next run waits for the reconnect (or the end of
-                    // the grace) and encodes the new publish from its first keyframe; nothing from before the gap is replayed.
-                    foreach (var f in _replay) f.Release();
-                    _replay.Clear();
-                    _afterGap = true;
-                    LogInterrupted(_source.Name);
-                    continue;
-                }
-
-                Interlocked.Increment(ref _restarts);
-                foreach (var o in Outputs) o.Generation++;
-                if (outcome == RunOutcome.Shed)
-                {
-                    backoff = TimeSpan.FromMilliseconds(250);
-                    continue;
-                }
-                // A hardware encoder that fails (session limit, driver error) moves to the next back-end.
-                if (Backend.IsHardware && _backends.Count > 1)
-                {
-                    var failed = Backend;
-                    _backends.RemoveAt(0);
-                    Warn($"{failed.Name} failed mid-stream; continuing on {Backend.Name}");
-                    LogBackendFallback(_source.Name, failed.Name, Backend.Name);
-                }
-                if (started.Elapsed > TimeSpan.FromSeconds(30)) backoff = TimeSpan.FromMilliseconds(250);
-                LogRestart(_source.Name, outcome.ToString(), backoff.TotalMilliseconds);
-                await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
-                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(8).Ticks));
-            }
+            await RestartLoop.RunAsync(RunAndJudgeAsync, new RestartBackoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(8)),
+                (wait, verdict) => LogRestart(_source.Name, verdict.Reason!, wait.TotalMilliseconds), TimeProvider.System, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -146,6 +100,49 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         {
             foreach (var o in Outputs) o.Stream.Complete();
         }
+    }
+
+    /// <summary>One ffmpeg run, and what follows it: the end, a fresh start after a gap or a shed rung, or a backoff after a failure.</summary>
+    private async Task<RunVerdict> RunAndJudgeAsync(CancellationToken cancellationToken)
+    {
+        if (_active.Count == 0) return RunVerdict.Stop;
+        var reader = _firstReader ?? _source.OpenReader("transcoder", capacity: 1024);
+        _firstReader = null;
+        long started = Environment.TickCount64;
+        RunOutcome outcome;
+        try
+        {
+            outcome = await RunOnceAsync(reader, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Add(ref _inputDropped, reader.DroppedFrames);
+            reader.Dispose();
+        }
+        if (outcome == RunOutcome.SourceEnded || cancellationToken.IsCancellationRequested) return RunVerdict.Stop;
+        if (outcome == RunOutcome.Interrupted)
+        {
+            // The source's encoder dropped and ffmpeg drained: the next run waits for the reconnect (or the end of
+            // the grace) and encodes the new publish from its first keyframe; nothing from before the gap is replayed.
+            foreach (var f in _replay) f.Release();
+            _replay.Clear();
+            _afterGap = true;
+            LogInterrupted(_source.Name);
+            return RunVerdict.RestartNow(resetBackoff: false);
+        }
+
+        Interlocked.Increment(ref _restarts);
+        foreach (var o in Outputs) o.Generation++;
+        if (outcome == RunOutcome.Shed) return RunVerdict.RestartNow(resetBackoff: true);
+        // A hardware encoder that fails (session limit, driver error) moves to the next back-end.
+        if (Backend.IsHardware && _backends.Count > 1)
+        {
+            var failed = Backend;
+            _backends.RemoveAt(0);
+            Warn($"{failed.Name} failed mid-stream; continuing on {Backend.Name}");
+            LogBackendFallback(_source.Name, failed.Name, Backend.Name);
+        }
+        return RunVerdict.Failed(TimeSpan.FromMilliseconds(Environment.TickCount64 - started), outcome.ToString());
     }
 
     private enum RunOutcome { SourceEnded, Exited, Hung, Shed, Interrupted }
@@ -163,17 +160,11 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         {
             var urls = listeners.Select(l => $"tcp://127.0.0.1:{((IPEndPoint)l.LocalEndpoint).Port}").ToArray();
             var args = FfmpegCommand.Build(Backend, rungs, urls, _lowLatency);
-            var psi = new ProcessStartInfo(_settings.FfmpegPath)
-            {
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            using var process = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg did not start");
-            _process = process;
             _progress = new FfmpegProgress();
+            // Input ends with end of file on stdin (the FLV pipe): ffmpeg then flushes the rungs and exits.
+            var launch = new ProcessLaunch(_settings.FfmpegPath, args) { Progress = _progress, OnStderrLine = line => LogFfmpeg(_source.Name, line) };
+            await using var process = SupervisedProcess.Start(launch);
+            _process = process;
             LogStarted(_source.Name, process.Id, Backend.Name, string.Join(",", rungs.Select(r => $"{r.Name}={r.Width}x{r.Height}@{r.VideoBitrate}")));
 
             long lastOutputTicks = Environment.TickCount64;
@@ -189,13 +180,11 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                     await ReadRungAsync(client.GetStream(), output, () => { Volatile.Write(ref lastOutputTicks, Environment.TickCount64); sawOutput = true; }, runCts.Token).ConfigureAwait(false);
                 }, runCts.Token);
             }
-            var stderrTask = PumpStderrAsync(process, runCts.Token);
-            var progressTask = PumpProgressAsync(process, runCts.Token);
             long? resumeAt = _afterGap ? null : Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null).Min();
             _afterGap = false;
             pumpTask = PumpInputAsync(reader, process, resumeAt, runCts.Token);
 
-            var exitTask = process.WaitForExitAsync(CancellationToken.None);
+            var exitTask = process.Exited;
             long slowSince = -1;
             while (true)
             {
@@ -204,18 +193,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 {
                     // The source ended or dropped (or the pipe broke): let ffmpeg finish the rungs, then stop it.
                     var end = pumpTask.IsCompletedSuccessfully ? pumpTask.Result : PumpEnd.Broken;
-                    try { process.StandardInput.Close(); } catch (IOException) { }
                     // ffmpeg may still be working through a backlog (speed < 1): it is stuck only once it stops writing.
-                    while (!exitTask.IsCompleted)
-                    {
-                        await Task.WhenAny(exitTask, Task.Delay(250, CancellationToken.None)).ConfigureAwait(false);
-                        if (!exitTask.IsCompleted && Environment.TickCount64 - Volatile.Read(ref lastOutputTicks) > _settings.StopGrace.TotalMilliseconds)
-                        {
-                            Kill(process);
-                            break;
-                        }
-                    }
-                    await exitTask.ConfigureAwait(false);
+                    await process.StopAsync(_settings.StopGrace, () => Volatile.Read(ref lastOutputTicks)).ConfigureAwait(false);
                     await DrainAsync(readers).ConfigureAwait(false);
                     if (end == PumpEnd.Gap)
                     {
@@ -239,7 +218,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 else if (silentMs > limit.TotalMilliseconds)
                 {
                     LogHung(_source.Name, silentMs);
-                    Kill(process);
+                    process.Kill();
                     await runCts.CancelAsync().ConfigureAwait(false);
                     await DrainAsync(readers).ConfigureAwait(false);
                     return RunOutcome.Hung;
@@ -256,7 +235,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                         Warn($"shed {shed.Name}: encoding at {speed:0.00}x, below {_settings.ShedBelowSpeed:0.00}x");
                         LogShed(_source.Name, shed.Name, speed);
                         Outputs.First(o => o.Rung.Name == shed.Name).Stream.Complete();
-                        Kill(process);
+                        process.Kill();
                         await runCts.CancelAsync().ConfigureAwait(false);
                         await DrainAsync(readers).ConfigureAwait(false);
                         return RunOutcome.Shed;
@@ -280,18 +259,13 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         catch (Exception) { } // cancelled accepts and broken sockets after a crash are expected here
     }
 
-    private static void Kill(Process process)
-    {
-        try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
-    }
-
     /// <summary>
     /// Source video as FLV into ffmpeg's stdin until the source ends, its publisher drops (a gap: ffmpeg is to drain
     /// what it holds) or ffmpeg goes away.
     /// </summary>
-    private async Task<PumpEnd> PumpInputAsync(LiveStreamReader reader, Process process, long? resumeAt, CancellationToken cancellationToken)
+    private async Task<PumpEnd> PumpInputAsync(LiveStreamReader reader, SupervisedProcess process, long? resumeAt, CancellationToken cancellationToken)
     {
-        var stdin = process.StandardInput.BaseStream;
+        var stdin = process.Stdin;
         var buffer = new ArrayBufferWriter<byte>(256 * 1024);
         var muxer = new FlvMuxer();
         FlvMuxer.WriteHeader(buffer, hasAudio: false, hasVideo: true);
@@ -375,7 +349,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     {
         // A thread of its own with blocking reads, the rung's frames parsed and packaged on it (as RTMP ingest does).
         var pipe = BlockingReadPump.Start(network, $"rung-{output.Rung.Name}");
-        var frames = new FlvFrameReader(output.Stream) { };
+        var frames = new FlvDemuxer(output.Stream);
         var flv = new FlvStreamReader();
         while (true)
         {
@@ -388,35 +362,13 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         await pipe.CompleteAsync().ConfigureAwait(false);
     }
 
-    private bool OnRungTag(FlvTag tag, FlvFrameReader frames, RungOutput output, Action onData)
+    private bool OnRungTag(FlvTag tag, FlvDemuxer frames, RungOutput output, Action onData)
     {
         if (tag.Type == FlvTagType.Video && tag.Data.Length > 1 && tag.Data[1] == 0) output.OnNewSequence();
-        if (!frames.TryHandle(tag, out var error)) Warn($"{output.Rung.Name}: {error}");
+        if (!frames.TryWrite(tag, out var error)) Warn($"{output.Rung.Name}: {error}");
         output.LastDts = frames.LastVideoDts;
         onData();
         return error is null;
-    }
-
-    private async Task PumpStderrAsync(Process process, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (await process.StandardError.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-                if (line.Length > 0) LogFfmpeg(_source.Name, line);
-        }
-        catch (OperationCanceledException) { }
-        catch (IOException) { }
-    }
-
-    private async Task PumpProgressAsync(Process process, CancellationToken cancellationToken)
-    {
-        try
-        {
-            while (await process.StandardOutput.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
-                _progress.OnLine(line);
-        }
-        catch (OperationCanceledException) { }
-        catch (IOException) { }
     }
 
     private void Warn(string warning)
@@ -432,7 +384,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _stop.CancelAsync().ConfigureAwait(false);
-        if (_process is { } p) Kill(p);
+        _process?.Kill();
         try { await Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
         _firstReader?.Dispose();
         foreach (var f in _replay) f.Release();

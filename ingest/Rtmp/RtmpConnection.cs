@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
-using Broadcast.Ingest.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Media;
 using Microsoft.Extensions.Logging;
 

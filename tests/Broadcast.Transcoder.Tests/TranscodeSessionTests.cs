@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Broadcast.Media;
 using Broadcast.TestSupport;
 using Broadcast.Transcoder.Encoding;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Transcoder.Ladder;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -57,14 +57,14 @@ public class TranscodeSessionTests
         var shifted = new LiveStream("shift");
         using (var hubReader = shifted.OpenReader("copy", capacity: 100_000))
         {
-            var fr = new FlvFrameReader(shifted);
+            var fr = new FlvDemuxer(shifted);
             var bytes = await File.ReadAllBytesAsync(clip);
             Assert.True(FlvFileHeader.TryRead(bytes, out _, out int offset));
             ReadOnlyMemory<byte> rest = bytes.AsMemory(offset);
             while (FlvTag.TryRead(rest.Span, out var tag, out int c, out _))
             {
                 var shiftedTag = new FlvTag(tag.Type, tag.TimestampMs + 3_600_000, tag.Data);
-                Assert.True(fr.TryHandle(shiftedTag, out var err), err);
+                Assert.True(fr.TryWrite(shiftedTag, out var err), err);
                 rest = rest[c..];
             }
             shifted.Complete();

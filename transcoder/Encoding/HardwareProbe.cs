@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Broadcast.Transcoder.Processes;
 
 namespace Broadcast.Transcoder.Encoding;
 
@@ -38,29 +38,15 @@ public static class HardwareProbe
 /// <summary>The real probe: <c>ffmpeg … -f lavfi -i color=… -frames:v 1 -c:v ENC -f null -</c>, 20 s at most.</summary>
 public sealed class FfmpegEncoderProbe(string ffmpegPath) : IEncoderProbe
 {
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
     public async Task<ProbeAttempt> ProbeAsync(EncoderBackend backend, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        var psi = new ProcessStartInfo(ffmpegPath) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in backend.ProbeArguments()) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {ffmpegPath}.");
-        var stderr = process.StandardError.ReadToEndAsync(cancellationToken);
-        _ = process.StandardOutput.ReadToEndAsync(cancellationToken);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(20));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            process.Kill(entireProcessTree: true);
-            return new ProbeAttempt(backend.Name, false, "timed out after 20 s");
-        }
-        string err = (await stderr.ConfigureAwait(false)).Trim();
-        if (process.ExitCode == 0) return new ProbeAttempt(backend.Name, true, "one-frame encode succeeded");
-        string last = err.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? $"exit code {process.ExitCode}";
-        return new ProbeAttempt(backend.Name, false, last.Trim());
+        var run = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, backend.ProbeArguments()), Timeout, cancellationToken).ConfigureAwait(false);
+        if (run.TimedOut) return new ProbeAttempt(backend.Name, false, $"timed out after {Timeout.TotalSeconds:0} s");
+        if (run.ExitCode == 0) return new ProbeAttempt(backend.Name, true, "one-frame encode succeeded");
+        return new ProbeAttempt(backend.Name, false, run.StderrTail.LastOrDefault()?.Trim() ?? $"exit code {run.ExitCode}");
     }
 }
 

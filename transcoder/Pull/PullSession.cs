@@ -1,9 +1,9 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.IO.Pipelines;
 using Broadcast.Media;
 using Broadcast.Media.Outbound;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
+using Broadcast.Transcoder.Processes;
 using Microsoft.Extensions.Logging;
 
 using Broadcast.Transcoder.Pull.Proxy;
@@ -17,9 +17,9 @@ public sealed record PullSpec(string StreamName, string? Tag, string Url, bool L
 
 /// <summary>
 /// One pull source as a supervised ffmpeg child: ffprobe names the codecs (and tells media from anything else), then ffmpeg
-/// reads the source and writes FLV to stdout (copy where the codecs allow), which <see cref="FlvFrameReader"/> turns into frames
+/// reads the source and writes FLV to stdout (copy where the codecs allow), which <see cref="FlvDemuxer"/> turns into frames
 /// published on the hub under <see cref="PullSpec.StreamName"/> from the first tag on, exactly as an RTMP publish would be. An
-/// unreachable or dropped source is retried with <see cref="PullBackoff"/>; a source that is not media, or a missing file, ends
+/// unreachable or dropped source is retried with <see cref="RestartBackoff"/>; a source that is not media, or a missing file, ends
 /// in <see cref="PullState.Failed"/> and is not retried. Each attempt is one broadcast (one publish, one end).
 /// </summary>
 public sealed partial class PullSession : IAsyncDisposable
@@ -30,11 +30,11 @@ public sealed partial class PullSession : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
-    private readonly PullBackoff _backoff;
+    private readonly RestartBackoff _backoff;
     private readonly object _gate = new();
     private PullStatus _status;
     private Task? _run;
-    private Process? _process;
+    private SupervisedProcess? _process;
     private int _disposed;
     private int _connects;
 
@@ -49,7 +49,7 @@ public sealed partial class PullSession : IAsyncDisposable
         _outbound = outbound;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        _backoff = new PullBackoff(options.RetryInitial, options.RetryMax);
+        _backoff = new RestartBackoff(options.RetryInitial, options.RetryMax);
         string display = PullInput.TryResolve(spec.Url, options.MediaRoot, out var input, out _) ? input.Display : "(invalid)";
         _status = new PullStatus(spec.StreamName, display, PullState.Starting, null, 0, _time.GetUtcNow(), null, null);
     }
@@ -65,7 +65,7 @@ public sealed partial class PullSession : IAsyncDisposable
     public event Action<PullSession, PullStatus>? StateChanged;
 
     /// <summary>The running ffmpeg's (or ffprobe's) process id, for tests that kill it.</summary>
-    public int? ProcessId { get { try { return _process is { HasExited: false } p ? p.Id : null; } catch (InvalidOperationException) { return null; } } }
+    public int? ProcessId => _process is { HasExited: false } p ? p.Id : null;
 
     /// <summary>Completes when the session reached a final state.</summary>
     public Task Completion => _run ?? Task.CompletedTask;
@@ -82,30 +82,31 @@ public sealed partial class PullSession : IAsyncDisposable
                 return;
             }
             int attempts = 0;
-            while (!cancellationToken.IsCancellationRequested)
+            await RestartLoop.RunAsync(async ct =>
             {
                 SetState(PullState.Starting, Status.Reason, attempts);
-                var outcome = await AttemptAsync(input, cancellationToken).ConfigureAwait(false);
-                if (cancellationToken.IsCancellationRequested) break;
+                var outcome = await AttemptAsync(input, ct).ConfigureAwait(false);
+                if (ct.IsCancellationRequested) return RunVerdict.Stop;
                 switch (outcome.Kind)
                 {
                     case OutcomeKind.Finished:
                         SetState(PullState.Stopped, outcome.Reason, attempts);
                         LogStopped(Spec.StreamName, input.Display, outcome.Reason);
-                        return;
+                        return RunVerdict.Stop;
                     case OutcomeKind.Failed:
                         SetState(PullState.Failed, outcome.Reason, attempts + 1);
                         LogFailed(Spec.StreamName, input.Display, outcome.Reason);
-                        return;
+                        return RunVerdict.Stop;
                 }
-                attempts = outcome.LiveFor >= PullBackoff.StableAfter ? 1 : attempts + 1;
-                var wait = _backoff.Next(outcome.LiveFor);
+                attempts = outcome.LiveFor >= _backoff.StableAfter ? 1 : attempts + 1;
+                return RunVerdict.Failed(outcome.LiveFor, outcome.Reason);
+            }, _backoff, (wait, verdict) =>
+            {
                 var now = _time.GetUtcNow();
-                lock (_gate) _status = _status with { State = PullState.Retrying, Reason = outcome.Reason, Attempts = attempts, Since = now, NextAttemptAt = now + wait };
+                lock (_gate) _status = _status with { State = PullState.Retrying, Reason = verdict.Reason, Attempts = attempts, Since = now, NextAttemptAt = now + wait };
                 StateChanged?.Invoke(this, Status);
-                LogRetrying(Spec.StreamName, input.Display, outcome.Reason, wait.TotalMilliseconds);
-                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
-            }
+                LogRetrying(Spec.StreamName, input.Display, verdict.Reason!, wait.TotalMilliseconds);
+            }, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -145,14 +146,14 @@ public sealed partial class PullSession : IAsyncDisposable
         if (refused is not null) return refused;
 
         // 1. ffprobe: which codecs, and is it media at all.
-        var probeRun = await RunToEndAsync(_options.FfprobePath, PullCommand.BuildProbe(input, _options, target), _options.ProbeTimeout, cancellationToken).ConfigureAwait(false);
+        var probeRun = await ProbeAsync(input, target, cancellationToken).ConfigureAwait(false);
         if (probeRun.TimedOut) return new Outcome(OutcomeKind.Retry, $"the source did not answer within {_options.ProbeTimeout.TotalSeconds:0} s");
         if (probeRun.ExitCode != 0)
         {
-            foreach (var line in probeRun.Stderr) LogProbeOutput(Spec.StreamName, line);
-            return FromFailure(PullProbe.Classify(probeRun.ExitCode, probeRun.Stderr, input.Kind));
+            foreach (var line in probeRun.StderrTail) LogProbeOutput(Spec.StreamName, line);
+            return FromFailure(PullProbe.Classify(probeRun.ExitCode, probeRun.StderrTail, input.Kind));
         }
-        if (!PullProbe.TryParse(probeRun.Stdout, out var probe, out var notMedia)) return FromFailure(notMedia!);
+        if (!PullProbe.TryParse(probeRun.StdoutLines(), out var probe, out var notMedia)) return FromFailure(notMedia!);
         lock (_gate) _status = _status with { Detail = probe.Describe() };
 
         // 2. ffmpeg: the source as FLV on stdout, into the hub.
@@ -183,78 +184,36 @@ public sealed partial class PullSession : IAsyncDisposable
     private static Outcome FromFailure(PullFailure failure) =>
         new(failure.Kind == PullFailureKind.Unreachable ? OutcomeKind.Retry : OutcomeKind.Failed, failure.Reason);
 
-    private sealed record ToolRun(int ExitCode, bool TimedOut, List<string> Stdout, List<string> Stderr);
+    /// <summary>ffmpeg reads these from the environment; only the attempt's own proxy (an argument) may route its requests.</summary>
+    private static readonly string[] ProxyVariables = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"];
 
-    private async Task<ToolRun> RunToEndAsync(string tool, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<ProcessResult> ProbeAsync(PullInput input, PullTarget? target, CancellationToken cancellationToken)
     {
-        using var process = StartProcess(tool, args, stdin: false);
-        var stdout = new List<string>();
-        var stderr = new List<string>();
-        var outTask = ReadLinesAsync(process.StandardOutput, stdout, 64);
-        var errTask = ReadLinesAsync(process.StandardError, stderr, 32);
-        using var timeoutCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutCts.CancelAfter(timeout);
-        bool timedOut = false;
+        var launch = new ProcessLaunch(_options.FfprobePath, PullCommand.BuildProbe(input, _options, target)) { RemovedEnvironment = ProxyVariables };
+        await using var process = SupervisedProcess.Start(launch);
+        _process = process;
         try
         {
-            await process.WaitForExitAsync(timeoutCts.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            timedOut = !cancellationToken.IsCancellationRequested;
-            Kill(process);
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            return await process.CompleteAsync(ReadOnlyMemory<byte>.Empty, _options.ProbeTimeout, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _process = null;
         }
-        await Task.WhenAll(outTask, errTask).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
-        return new ToolRun(process.ExitCode, timedOut, stdout, stderr);
-    }
-
-    private static async Task ReadLinesAsync(StreamReader reader, List<string> lines, int keep)
-    {
-        try
-        {
-            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
-            {
-                lock (lines)
-                {
-                    lines.Add(line);
-                    if (lines.Count > keep) lines.RemoveAt(0);
-                }
-            }
-        }
-        catch (IOException) { }
-        catch (ObjectDisposedException) { }
-    }
-
-    private Process StartProcess(string tool, IReadOnlyList<string> args, bool stdin)
-    {
-        var psi = new ProcessStartInfo(tool)
-        {
-            RedirectStandardInput = stdin,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        // ffmpeg reads these from the environment; only the attempt's own proxy (an argument) may route its requests.
-        foreach (var name in new[] { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY" })
-            psi.Environment.Remove(name);
-        var process = Process.Start(psi) ?? throw new InvalidOperationException($"{tool} did not start");
-        _process = process;
-        return process;
     }
 
     private async Task<Outcome> RunFfmpegAsync(PullInput input, PullTarget target, PullProbeResult probe, CancellationToken cancellationToken)
     {
-        using var process = StartProcess(_options.FfmpegPath, PullCommand.Build(input, Spec.Loop, probe, _options, target), stdin: true);
+        // stdin stays open: 'q' on it is ffmpeg's graceful stop.
+        var launch = new ProcessLaunch(_options.FfmpegPath, PullCommand.Build(input, Spec.Loop, probe, _options, target))
+        {
+            Stop = StopRequest.QuitKey,
+            RemovedEnvironment = ProxyVariables,
+            OnStderrLine = line => LogFfmpeg(Spec.StreamName, line),
+        };
+        await using var process = SupervisedProcess.Start(launch);
+        _process = process;
         LogStarting(Spec.StreamName, input.Display, process.Id, probe.Describe());
-        var stderr = new List<string>();
-        var errTask = PumpStderrAsync(process, stderr);
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var publish = new Publish(this, runCts);
         long liveSince = 0;
@@ -270,14 +229,14 @@ public sealed partial class PullSession : IAsyncDisposable
                 if (Environment.TickCount64 - Volatile.Read(ref lastData) > limit.TotalMilliseconds)
                 {
                     hung = true;
-                    Kill(process);
+                    process.Kill();
                     return;
                 }
             }
         }, CancellationToken.None);
         try
         {
-            var pipe = PipeReader.Create(process.StandardOutput.BaseStream);
+            var pipe = PipeReader.Create(process.Stdout);
             while (true)
             {
                 var result = await pipe.ReadAsync(runCts.Token).ConfigureAwait(false);
@@ -304,13 +263,13 @@ public sealed partial class PullSession : IAsyncDisposable
         }
         finally
         {
-            await StopProcessAsync(process).ConfigureAwait(false);
+            await process.StopAsync(_options.StopGrace).ConfigureAwait(false);
             await runCts.CancelAsync().ConfigureAwait(false);
             try { await watchdog.ConfigureAwait(false); } catch (OperationCanceledException) { }
             publish.End(_registry);
             _process = null;
         }
-        await errTask.ConfigureAwait(false);
+        await process.DrainStderrAsync().ConfigureAwait(false);
         var liveFor = liveSince == 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Environment.TickCount64 - liveSince);
         if (cancellationToken.IsCancellationRequested) return new Outcome(OutcomeKind.Finished, "stopped", liveFor);
         if (publish.EndedByServer) return new Outcome(OutcomeKind.Finished, "the server ended the broadcast (event end or an admin)", liveFor);
@@ -320,61 +279,16 @@ public sealed partial class PullSession : IAsyncDisposable
             if (input.EndsByItself && !Spec.Loop) return new Outcome(OutcomeKind.Finished, "the source played to its end", liveFor);
             return new Outcome(OutcomeKind.Retry, Spec.Loop ? "the source ended; starting it again" : "the source ended the stream", liveFor);
         }
-        lock (stderr)
-        {
-            if (publish.Error is { } error) return new Outcome(OutcomeKind.Retry, "unreadable output: " + error, liveFor);
-            var failure = PullProbe.Classify(process.ExitCode, stderr, input.Kind);
-            return failure.Kind == PullFailureKind.Unreachable ? new Outcome(OutcomeKind.Retry, failure.Reason, liveFor) : FromFailure(failure) with { LiveFor = liveFor };
-        }
-    }
-
-    /// <summary>'q' on stdin (ffmpeg's own clean stop), then kill after the grace period.</summary>
-    private async Task StopProcessAsync(Process process)
-    {
-        if (process.HasExited) return;
-        try
-        {
-            await process.StandardInput.WriteAsync("q").ConfigureAwait(false);
-            await process.StandardInput.FlushAsync().ConfigureAwait(false);
-            process.StandardInput.Close();
-        }
-        catch (IOException) { }
-        catch (ObjectDisposedException) { }
-        try
-        {
-            await process.WaitForExitAsync(CancellationToken.None).WaitAsync(_options.StopGrace).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            Kill(process);
-            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-    }
-
-    private async Task PumpStderrAsync(Process process, List<string> tail)
-    {
-        try
-        {
-            while (await process.StandardError.ReadLineAsync().ConfigureAwait(false) is { } line)
-            {
-                if (line.Length == 0) continue;
-                LogFfmpeg(Spec.StreamName, line);
-                lock (tail)
-                {
-                    tail.Add(line);
-                    if (tail.Count > 32) tail.RemoveAt(0);
-                }
-            }
-        }
-        catch (IOException) { }
-        catch (ObjectDisposedException) { }
+        if (publish.Error is { } error) return new Outcome(OutcomeKind.Retry, "unreadable output: " + error, liveFor);
+        var failure = PullProbe.Classify(process.ExitCode, process.StderrTail, input.Kind);
+        return failure.Kind == PullFailureKind.Unreachable ? new Outcome(OutcomeKind.Retry, failure.Reason, liveFor) : FromFailure(failure) with { LiveFor = liveFor };
     }
 
     /// <summary>The hub side of one attempt: the publish starts at the first tag, frames go in, and it ends when the attempt ends.</summary>
     private sealed class Publish(PullSession session, CancellationTokenSource run)
     {
         private readonly FlvStreamReader _reader = new();
-        private FlvFrameReader? _frames;
+        private FlvDemuxer? _frames;
         private bool _ending;
 
         public LiveStream? Stream { get; private set; }
@@ -398,9 +312,9 @@ public sealed partial class PullSession : IAsyncDisposable
                     stream.Tag = session.Spec.Tag;
                     stream.Completed += OnCompleted;
                     Stream = stream;
-                    _frames = new FlvFrameReader(stream);
+                    _frames = new FlvDemuxer(stream);
                 }
-                if (!_frames.TryHandle(tag, out var frameError) && frameError is not null) Error = frameError;
+                if (!_frames.TryWrite(tag, out var frameError) && frameError is not null) Error = frameError;
                 return true;
             }, out string? error);
             // Bytes that can never be a tag: stop this attempt rather than buffer forever.
@@ -435,11 +349,6 @@ public sealed partial class PullSession : IAsyncDisposable
             status = _status;
         }
         StateChanged?.Invoke(this, status);
-    }
-
-    private static void Kill(Process process)
-    {
-        try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { } catch (System.ComponentModel.Win32Exception) { }
     }
 
     /// <summary>Stops ffmpeg (gracefully, then by force) and ends the publish; the state becomes stopped unless it already was final.</summary>

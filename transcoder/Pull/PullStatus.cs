@@ -44,25 +44,3 @@ public sealed record PullStatus(
     DateTimeOffset Since,
     DateTimeOffset? NextAttemptAt,
     string? Detail);
-
-/// <summary>Exponential backoff: initial, doubled per failure, capped; back to initial after a run that stayed up.</summary>
-public sealed class PullBackoff(TimeSpan initial, TimeSpan max)
-{
-    private TimeSpan _next = initial;
-
-    /// <summary>A run that stayed live this long resets the backoff.</summary>
-    public static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(30);
-
-    public TimeSpan Initial { get; } = initial;
-
-    public TimeSpan Max { get; } = max;
-
-    /// <summary>The wait before the next attempt; grows for the one after.</summary>
-    public TimeSpan Next(TimeSpan lastRunLive)
-    {
-        if (lastRunLive >= StableAfter) _next = Initial;
-        var wait = _next;
-        _next = TimeSpan.FromTicks(Math.Min(_next.Ticks * 2, Max.Ticks));
-        return wait < Max ? wait : Max;
-    }
-}

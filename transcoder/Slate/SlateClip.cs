@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using Broadcast.Media;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
+using Broadcast.Transcoder.Processes;
 
 namespace Broadcast.Transcoder.Slate;
 
@@ -14,6 +14,9 @@ public sealed class SlateClip : IDisposable
 {
     /// <summary>Slate frame rate: a still image needs few frames, and the ladder re-encodes it cheaply.</summary>
     public const int FramesPerSecond = 10;
+
+    /// <summary>How long one slate encode may take (a still image: seconds, even on a loaded machine).</summary>
+    private static readonly TimeSpan EncodeTimeout = TimeSpan.FromSeconds(60);
 
     private SlateClip(IReadOnlyList<MediaFrame> video, IReadOnlyList<MediaFrame> audio)
     {
@@ -50,28 +53,11 @@ public sealed class SlateClip : IDisposable
     public static async Task<SlateClip> EncodeAsync(string ffmpeg, string imagePath, int width, int height, int sampleRate, int channels, int segmentSeconds,
         CancellationToken cancellationToken)
     {
-        var psi = new ProcessStartInfo(ffmpeg)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in Arguments(imagePath, width, height, sampleRate, channels, segmentSeconds)) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg did not start");
-        using var output = new MemoryStream();
-        var copy = process.StandardOutput.BaseStream.CopyToAsync(output, cancellationToken);
-        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
-        try
-        {
-            await Task.WhenAll(copy, errors, process.WaitForExitAsync(cancellationToken)).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            throw;
-        }
-        if (process.ExitCode != 0) throw new InvalidOperationException($"ffmpeg could not encode the slate {imagePath}: {(await errors.ConfigureAwait(false)).Trim()}");
-        return Parse(output.GetBuffer().AsSpan(0, (int)output.Length));
+        var launch = new ProcessLaunch(ffmpeg, Arguments(imagePath, width, height, sampleRate, channels, segmentSeconds));
+        var run = await SupervisedProcess.RunAsync(launch, EncodeTimeout, cancellationToken).ConfigureAwait(false);
+        if (run.TimedOut) throw new TimeoutException($"ffmpeg did not encode the slate {imagePath} within {EncodeTimeout.TotalSeconds:0} s");
+        if (!run.Succeeded) throw new InvalidOperationException($"ffmpeg could not encode the slate {imagePath}: {run.Stderr.Trim()}");
+        return Parse(run.Stdout);
     }
 
     /// <summary>Reads ffmpeg's FLV (H.264 + AAC) into frames.</summary>
@@ -79,12 +65,12 @@ public sealed class SlateClip : IDisposable
     {
         var sink = new LiveStream("slate");
         using var reader = sink.OpenReader("slate", capacity: 100_000);
-        var frames = new FlvFrameReader(sink);
+        var frames = new FlvDemuxer(sink);
         if (!FlvFileHeader.TryRead(flv, out _, out int offset)) throw new InvalidDataException("the slate is not FLV");
         while (FlvTag.TryRead(flv[offset..], out var tag, out int consumed, out string? error))
         {
             offset += consumed;
-            if (!frames.TryHandle(tag, out error)) throw new InvalidDataException($"the slate's FLV: {error}");
+            if (!frames.TryWrite(tag, out error)) throw new InvalidDataException($"the slate's FLV: {error}");
         }
         sink.Complete();
         var video = new List<MediaFrame>();

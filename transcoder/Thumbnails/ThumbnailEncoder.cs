@@ -1,7 +1,7 @@
 using System.Buffers;
-using System.Diagnostics;
 using Broadcast.Media;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
+using Broadcast.Transcoder.Processes;
 
 namespace Broadcast.Transcoder.Thumbnails;
 
@@ -33,49 +33,13 @@ public static class ThumbnailEncoder
     public static async Task<(byte[]? Jpeg, string? Error)> EncodeAsync(string ffmpegPath, MediaFrame keyframe, int height, TimeSpan timeout,
         CancellationToken cancellationToken)
     {
-        byte[] input = ToFlv(keyframe);
-        var psi = new ProcessStartInfo(ffmpegPath)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in Arguments(height)) psi.ArgumentList.Add(argument);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"{ffmpegPath} did not start");
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            var stdout = new MemoryStream();
-            var copyOut = process.StandardOutput.BaseStream.CopyToAsync(stdout, deadline.Token);
-            var stderr = process.StandardError.ReadToEndAsync(deadline.Token);
-            await process.StandardInput.BaseStream.WriteAsync(input, deadline.Token).ConfigureAwait(false);
-            process.StandardInput.Close();
-            await copyOut.ConfigureAwait(false);
-            string errors = await stderr.ConfigureAwait(false);
-            await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-            byte[] jpeg = stdout.ToArray();
-            // A JPEG starts with SOI (FF D8).
-            return process.ExitCode == 0 && jpeg.Length > 2 && jpeg[0] == 0xFF && jpeg[1] == 0xD8
-                ? (jpeg, null)
-                : (null, $"ffmpeg exited {process.ExitCode}: {Tail(errors)}");
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return (null, $"ffmpeg ran past {timeout.TotalSeconds:0} s");
-        }
-        catch (IOException e)
-        {
-            return (null, "ffmpeg closed its pipes: " + e.Message);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            }
-        }
+        var run = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, Arguments(height)), timeout, cancellationToken, ToFlv(keyframe))
+            .ConfigureAwait(false);
+        if (run.TimedOut) return (null, $"ffmpeg ran past {timeout.TotalSeconds:0} s");
+        // A JPEG starts with SOI (FF D8).
+        return run.Succeeded && run.Stdout.Length > 2 && run.Stdout[0] == 0xFF && run.Stdout[1] == 0xD8
+            ? (run.Stdout, null)
+            : (null, $"ffmpeg exited {run.ExitCode}: {Tail(run.Stderr)}");
     }
 
     private static string Tail(string text)

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Broadcast.Media;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

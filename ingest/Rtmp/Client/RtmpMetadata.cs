@@ -1,4 +1,4 @@
-using Broadcast.Ingest.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Media;
 
 namespace Broadcast.Ingest.Rtmp.Client;

@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using Broadcast.Ingest.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Media;
 
 namespace Broadcast.Ingest.Rtmp.Client;

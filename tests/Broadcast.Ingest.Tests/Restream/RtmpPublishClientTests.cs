@@ -1,7 +1,6 @@
-using Broadcast.Ingest.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Ingest.Rtmp.Client;
-using Broadcast.Ingest.Tests.Flv;
 using Broadcast.Ingest.Tests.Rtmp;
 using Broadcast.Media;
 using Broadcast.TestSupport;
@@ -106,16 +105,11 @@ public class RtmpPublishClientTests
         var stream = new LiveStream("source");
         var demuxer = new FlvDemuxer(stream);
         using var reader = stream.OpenReader("collect", 8192);
-        foreach (var (type, timestamp, body) in FlvDemuxerFfmpegTests.ReadTags(File.ReadAllBytes(clip)))
-        {
-            string? error = null;
-            Assert.True(type switch
-            {
-                FlvTagHeader.Video => demuxer.TryWriteVideo(timestamp, body, out error),
-                FlvTagHeader.Audio => demuxer.TryWriteAudio(timestamp, body, out error),
-                _ => true,
-            }, error);
-        }
+        byte[] file = File.ReadAllBytes(clip);
+        string? error = null;
+        var consumed = new FlvStreamReader().Read(new System.Buffers.ReadOnlySequence<byte>(file), tag => demuxer.TryWrite(tag, out error), out string? fileError);
+        Assert.True(error is null && fileError is null, error ?? fileError);
+        Assert.Equal(file.Length, consumed.GetInteger());
         var frames = new List<MediaFrame>();
         while (reader.TryRead(out var frame)) frames.Add(frame!);
         Assert.Contains(frames, f => f.CompositionOffset != 0);

@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using System.Buffers;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Ingest.Rtmp.Client;

@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using Broadcast.Ingest.Rtmp;

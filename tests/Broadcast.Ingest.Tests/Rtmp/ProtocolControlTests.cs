@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using Broadcast.Ingest.Rtmp;
 
 namespace Broadcast.Ingest.Tests.Rtmp;

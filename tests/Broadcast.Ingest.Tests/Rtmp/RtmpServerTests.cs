@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using Broadcast.Ingest.Rtmp;
 using Microsoft.Extensions.Logging;
 

@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;

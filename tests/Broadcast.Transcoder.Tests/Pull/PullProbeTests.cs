@@ -110,35 +110,6 @@ public sealed class PullProbeTests
     }
 }
 
-public sealed class PullBackoffTests
-{
-    [Fact]
-    public void Doubles_from_the_initial_wait_up_to_the_cap()
-    {
-        var backoff = new PullBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10));
-        var waits = Enumerable.Range(0, 7).Select(_ => backoff.Next(TimeSpan.Zero).TotalSeconds).ToArray();
-        Assert.Equal([1, 2, 4, 8, 10, 10, 10], waits);
-    }
-
-    [Fact]
-    public void A_run_that_stayed_up_starts_over()
-    {
-        var backoff = new PullBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
-        backoff.Next(TimeSpan.Zero);
-        backoff.Next(TimeSpan.Zero);
-        Assert.Equal(4, backoff.Next(TimeSpan.FromSeconds(5)).TotalSeconds);
-        Assert.Equal(1, backoff.Next(PullBackoff.StableAfter).TotalSeconds);
-        Assert.Equal(2, backoff.Next(TimeSpan.Zero).TotalSeconds);
-    }
-
-    [Fact]
-    public void An_initial_wait_above_the_cap_is_capped()
-    {
-        var backoff = new PullBackoff(TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(5));
-        Assert.Equal(5, backoff.Next(TimeSpan.Zero).TotalSeconds);
-    }
-}
-
 public sealed class PullOptionsTests
 {
     [Fact]

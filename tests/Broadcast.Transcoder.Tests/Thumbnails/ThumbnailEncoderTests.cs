@@ -1,6 +1,6 @@
 using System.Buffers;
 using Broadcast.Media;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 using Broadcast.Transcoder.Thumbnails;
 
 namespace Broadcast.Transcoder.Tests.Thumbnails;

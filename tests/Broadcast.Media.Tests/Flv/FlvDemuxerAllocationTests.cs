@@ -1,7 +1,6 @@
-using Broadcast.Ingest.Flv;
-using Broadcast.Media;
+using Broadcast.Media.Flv;
 
-namespace Broadcast.Ingest.Tests.Flv;
+namespace Broadcast.Media.Tests.Flv;
 
 public class FlvDemuxerAllocationTests
 {

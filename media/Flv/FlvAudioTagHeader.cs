@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Broadcast.Ingest.Flv;
+namespace Broadcast.Media.Flv;
 
 /// <summary>FLV AUDIODATA SoundFormat (FLV spec E.4.2.1).</summary>
 public enum FlvSoundFormat : byte
@@ -28,10 +28,13 @@ public enum FlvSoundFormat : byte
 /// For AAC the rate/size/type bits are fixed (44 kHz, 16 bit, stereo) and the AudioSpecificConfig is authoritative.
 /// </summary>
 public readonly record struct FlvAudioTagHeader(FlvSoundFormat SoundFormat, byte SoundRate, bool Is16Bit, bool IsStereo,
-    byte AacPacketType)
+    byte AacPacketType) : IFlvTagBodyHeader
 {
     public const byte AacSequenceHeader = 0;
     public const byte AacRaw = 1;
+
+    /// <summary>How many bytes <see cref="Write"/> writes: 2 for AAC (with its packet type), 1 otherwise.</summary>
+    public int Length => SoundFormat == FlvSoundFormat.Aac ? 2 : 1;
 
     public static bool TryRead(ReadOnlySpan<byte> body, out FlvAudioTagHeader header, out int consumed)
     {

@@ -1,8 +1,9 @@
 using System.Buffers;
 
-namespace Broadcast.Ingest.Tests.Rtmp;
+namespace Broadcast.TestSupport;
 
-internal static class Hex
+/// <summary>Bytes of case tables written as hex, and what a writer wrote.</summary>
+public static class Hex
 {
     /// <summary>"02 00 03 61" → bytes; spaces ignored, so case tables can group fields.</summary>
     public static byte[] Bytes(string hex) => Convert.FromHexString(hex.Replace(" ", string.Empty));

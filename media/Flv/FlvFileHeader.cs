@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 
-namespace Broadcast.Transcoder.Flv;
+namespace Broadcast.Media.Flv;
 
 /// <summary>
 /// The FLV file header (Adobe FLV spec v10.1, E.2) followed by PreviousTagSize0 = 0:
@@ -14,13 +14,16 @@ public readonly record struct FlvFileHeader(bool HasAudio, bool HasVideo)
     /// <summary>Header (9 bytes) plus PreviousTagSize0 (4 bytes).</summary>
     public const int Size = 13;
 
+    /// <summary>Largest DataOffset taken: writers use 9; a huge one would make a stream reader wait for gigabytes of padding.</summary>
+    public const int MaxDataOffset = 1024;
+
     public static bool TryRead(ReadOnlySpan<byte> source, out FlvFileHeader header, out int consumed)
     {
         header = default;
         consumed = 0;
         if (source.Length < Size || source[0] != (byte)'F' || source[1] != (byte)'L' || source[2] != (byte)'V' || source[3] != 1) return false;
         uint offset = BinaryPrimitives.ReadUInt32BigEndian(source[5..]);
-        if (offset < 9 || source.Length < offset + 4) return false;
+        if (offset < 9 || offset > MaxDataOffset || source.Length < offset + 4) return false;
         header = new FlvFileHeader((source[4] & 0x04) != 0, (source[4] & 0x01) != 0);
         consumed = (int)offset + 4;
         return true;

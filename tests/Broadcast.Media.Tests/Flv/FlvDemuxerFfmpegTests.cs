@@ -1,11 +1,10 @@
 using Broadcast.TestSupport;
 using System.Buffers;
 using System.Buffers.Binary;
-using Broadcast.Ingest.Flv;
-using Broadcast.Media;
+using Broadcast.Media.Flv;
 using Broadcast.Media.Codecs;
 
-namespace Broadcast.Ingest.Tests.Flv;
+namespace Broadcast.Media.Tests.Flv;
 
 /// <summary>
 /// The demuxer fed with what real encoders produce: an ffmpeg-written FLV (libx264 + aac), and Enhanced RTMP
@@ -31,8 +30,8 @@ public class FlvDemuxerFfmpegTests
             string? error = null;
             bool ok = type switch
             {
-                FlvTagHeader.Video => demuxer.TryWriteVideo(timestamp, body, out error),
-                FlvTagHeader.Audio => demuxer.TryWriteAudio(timestamp, body, out error),
+                FlvTagType.Video => demuxer.TryWriteVideo(timestamp, body, out error),
+                FlvTagType.Audio => demuxer.TryWriteAudio(timestamp, body, out error),
                 _ => true, // onMetaData: AMF0 is the RTMP work item's; the SPS has the timing info here anyway
             };
             Assert.True(ok, $"tag {tags} (type {type} at {timestamp} ms): {error}");
@@ -186,18 +185,17 @@ public class FlvDemuxerFfmpegTests
         return file.AsSpan(i + 4, size - 8).ToArray();
     }
 
-    /// <summary>Walks an FLV file (E.2-E.3): header, then tags each followed by PreviousTagSize.</summary>
-    internal static IEnumerable<(byte Type, long TimestampMs, byte[] Body)> ReadTags(byte[] file)
+    /// <summary>Walks an FLV file (E.2-E.3) with the stream reader: header, then tags each followed by PreviousTagSize.</summary>
+    internal static List<(FlvTagType Type, long TimestampMs, byte[] Body)> ReadTags(byte[] file)
     {
-        Assert.True(FlvFileHeader.TryRead(file, out var header, out _));
-        int pos = header.DataOffset + 4;
-        while (pos + FlvTagHeader.Length <= file.Length)
+        var tags = new List<(FlvTagType, long, byte[])>();
+        var consumed = new FlvStreamReader().Read(new ReadOnlySequence<byte>(file), tag =>
         {
-            Assert.True(FlvTagHeader.TryRead(file.AsSpan(pos), out var tag, out int consumed));
-            pos += consumed;
-            Assert.True(pos + tag.DataSize <= file.Length, "truncated tag in the ffmpeg file");
-            yield return (tag.TagType, tag.Timestamp, file.AsSpan(pos, tag.DataSize).ToArray());
-            pos += tag.DataSize + 4;
-        }
+            tags.Add((tag.Type, tag.TimestampMs, tag.Data.ToArray()));
+            return true;
+        }, out string? error);
+        Assert.Null(error);
+        Assert.Equal(file.Length, consumed.GetInteger());
+        return tags;
     }
 }

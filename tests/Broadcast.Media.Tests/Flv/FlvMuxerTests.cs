@@ -1,11 +1,11 @@
 using System.Buffers;
-using Broadcast.Media;
 using Broadcast.Media.Codecs;
 using Broadcast.TestSupport;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 
-namespace Broadcast.Transcoder.Tests;
+namespace Broadcast.Media.Tests.Flv;
 
+/// <summary>The FLV stream writer (what ffmpeg reads on stdin) byte for byte, and its tags read back.</summary>
 public class FlvMuxerTests
 {
     // The muxer copies configuration bytes verbatim; these tracks need no parsing.
@@ -137,18 +137,30 @@ public class FlvMuxerTests
     [InlineData("464C5601050000000500000000")]
     public void MalformedFileHeaders(string hex) => Assert.False(FlvFileHeader.TryRead(Convert.FromHexString(hex), out _, out _));
 
-    [Fact]
-    public void FrameReaderRejectsWhatOurFfmpegNeverWrites()
+    [Theory]
+    [InlineData(FlvFileHeader.MaxDataOffset, true)]
+    [InlineData(FlvFileHeader.MaxDataOffset + 1, false)] // more padding than any writer uses: refused, not waited for
+    public void DataOffsetIsBounded(int dataOffset, bool taken)
     {
-        var reader = new FlvFrameReader(new LiveStream("t"));
-        Assert.False(reader.TryHandle(new FlvTag(FlvTagType.Video, 0, [0x27, 1, 0, 0, 0, 1]), out var e1));
+        byte[] bytes = new byte[dataOffset + 4];
+        Convert.FromHexString("464C560105").CopyTo(bytes, 0);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes.AsSpan(5), dataOffset);
+        Assert.Equal(taken, FlvFileHeader.TryRead(bytes, out _, out int consumed));
+        Assert.Equal(taken ? bytes.Length : 0, consumed);
+    }
+
+    [Fact]
+    public void WholeTagsFromAPipeAreRefusedWithAReason()
+    {
+        var reader = new FlvDemuxer(new LiveStream("t"));
+        Assert.False(reader.TryWrite(new FlvTag(FlvTagType.Video, 0, [0x27, 1, 0, 0, 0, 1]), out var e1));
         Assert.Contains("before its sequence header", e1);
-        Assert.False(reader.TryHandle(new FlvTag(FlvTagType.Video, 0, [0x12, 0, 0, 0, 0]), out var e2));
-        Assert.Contains("not legacy H.264", e2);
-        Assert.False(reader.TryHandle(new FlvTag(FlvTagType.Audio, 0, [0x2F, 1, 0]), out var e3));
-        Assert.Contains("not AAC", e3);
-        Assert.False(reader.TryHandle(new FlvTag(FlvTagType.Video, 0, [0x17, 0, 0, 0, 0, 0xFF]), out _)); // bad avcC
-        Assert.True(reader.TryHandle(new FlvTag(FlvTagType.Script, 0, [2, 0, 0]), out _));
+        Assert.False(reader.TryWrite(new FlvTag(FlvTagType.Video, 0, [0x12, 0, 0, 0, 0]), out var e2));
+        Assert.Contains("unsupported video codec", e2);
+        Assert.False(reader.TryWrite(new FlvTag(FlvTagType.Audio, 0, [0x2F, 1, 0]), out var e3));
+        Assert.Contains("unsupported audio codec", e3);
+        Assert.False(reader.TryWrite(new FlvTag(FlvTagType.Video, 0, [0x17, 0, 0, 0, 0, 0xFF]), out _)); // bad avcC
+        Assert.True(reader.TryWrite(new FlvTag(FlvTagType.Script, 0, [2, 0, 0]), out _));
     }
 
     /// <summary>
@@ -162,13 +174,13 @@ public class FlvMuxerTests
         string clip = await TestMedia.GetClipAsync(spec);
         var stream = new LiveStream("clip");
         var hub = stream.OpenReader("test", capacity: 100_000);
-        var frameReader = new FlvFrameReader(stream);
+        var frameReader = new FlvDemuxer(stream);
         var bytes = await File.ReadAllBytesAsync(clip);
         Assert.True(FlvFileHeader.TryRead(bytes, out _, out int offset));
         ReadOnlySpan<byte> rest = bytes.AsSpan(offset);
         while (FlvTag.TryRead(rest, out var tag, out int c, out string? error))
         {
-            Assert.True(frameReader.TryHandle(tag, out error), error);
+            Assert.True(frameReader.TryWrite(tag, out error), error);
             rest = rest[c..];
         }
         Assert.Equal(0, rest.Length);

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Broadcast.Transcoder;
+namespace Broadcast.Transcoder.Processes;
 
 /// <summary>
 /// Parses ffmpeg's <c>-progress</c> output: blocks of <c>key=value</c> lines, each ended by <c>progress=continue</c>
@@ -47,21 +47,20 @@ public sealed class FfmpegProgress
         switch (key)
         {
             case "speed":
-                var v = value.EndsWith("x") ? value[..^1] : value;
-                _pendingSpeed = double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double s) ? s : null;
+                _pendingSpeed = Real(value.EndsWith("x") ? value[..^1] : value);
                 break;
             case "fps":
-                _pendingFps = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double f) ? f : null;
+                _pendingFps = Real(value);
                 break;
             case "drop_frames":
-                _pendingDrop = long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long d) ? d : null;
+                _pendingDrop = Whole(value);
                 break;
             case "frame":
-                _pendingFrame = long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? n : null;
+                _pendingFrame = Whole(value);
                 break;
             case "out_time_us":
             case "out_time_ms": // despite the name, also microseconds
-                _pendingOutUs = long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long us) ? us : null;
+                _pendingOutUs = Whole(value);
                 break;
             case "progress":
                 if (_pendingSpeed is not null) Speed = _pendingSpeed;
@@ -85,4 +84,11 @@ public sealed class FfmpegProgress
         }
         return false;
     }
+
+    /// <summary>A number, or null for ffmpeg's "N/A" (the last known value then stays).</summary>
+    private static double? Real(ReadOnlySpan<char> value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double number) ? number : null;
+
+    private static long? Whole(ReadOnlySpan<char> value) =>
+        long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long number) ? number : null;
 }

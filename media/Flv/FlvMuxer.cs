@@ -1,12 +1,11 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using Broadcast.Media;
 
-namespace Broadcast.Transcoder.Flv;
+namespace Broadcast.Media.Flv;
 
 /// <summary>
-/// Writes <see cref="MediaFrame"/>s as an FLV byte stream (what ffmpeg reads on stdin). A sequence header is written
-/// before the first frame of every new decoder configuration:
+/// Writes <see cref="MediaFrame"/>s as an FLV byte stream (what ffmpeg reads on stdin): FLV file tags around the tag bodies
+/// of <see cref="FlvTagBodyWriter"/>, the same bodies an RTMP message carries. A sequence header is written before the first
+/// frame of every new decoder configuration:
 /// <list type="bullet">
 /// <item>H.264, legacy FLV (E.4.3.1): <c>FrameType&lt;&lt;4 | 7</c>, AVCPacketType (0 = avcC, 1 = NALUs), CompositionTime SI24 ms.</item>
 /// <item>HEVC, Enhanced RTMP v1: <c>0x80 | FrameType&lt;&lt;4 | PacketType</c> (0 SequenceStart, 1 CodedFrames), FourCC <c>hvc1</c>, SI24 composition time for CodedFrames.</item>
@@ -58,55 +57,29 @@ public sealed class FlvMuxer
         _audio = null;
     }
 
-    public static void WriteVideoTag(IBufferWriter<byte> writer, Codec codec, uint ms, bool keyframe, byte packetType, int cto, ReadOnlySpan<byte> payload)
+    /// <summary>One video tag: header, the body <see cref="FlvTagBodyWriter"/> describes (0 = sequence start, 1 = coded frames), PreviousTagSize.</summary>
+    public static void WriteVideoTag(IBufferWriter<byte> writer, Codec codec, uint ms, bool keyframe, byte packetType, int cto, ReadOnlySpan<byte> payload) =>
+        WriteTag(writer, FlvTagType.Video, ms, FlvTagBodyWriter.VideoHeader(codec, keyframe, (FlvVideoPacketType)packetType, cto), payload);
+
+    /// <summary>One AAC audio tag (packet type 0 = AudioSpecificConfig, 1 = raw frame).</summary>
+    public static void WriteAudioTag(IBufferWriter<byte> writer, uint ms, byte packetType, ReadOnlySpan<byte> payload) =>
+        WriteTag(writer, FlvTagType.Audio, ms, FlvTagBodyWriter.AudioHeader(packetType), payload);
+
+    private static void WriteTag<THeader>(IBufferWriter<byte> writer, FlvTagType type, uint ms, THeader header, ReadOnlySpan<byte> payload)
+        where THeader : struct, IFlvTagBodyHeader
     {
-        int frameType = keyframe ? 1 : 2;
-        bool hevc = codec == Codec.H265;
-        int headerSize = hevc ? (packetType == 1 ? 8 : 5) : 5;
-        int size = headerSize + payload.Length;
-        FlvTag.WriteHeader(writer, FlvTagType.Video, ms, size);
-        var span = writer.GetSpan(headerSize);
-        if (hevc)
-        {
-            span[0] = (byte)(0x80 | (frameType << 4) | packetType);
-            "hvc1"u8.CopyTo(span[1..]);
-            if (packetType == 1) WriteSi24(span[5..], cto);
-        }
-        else
-        {
-            span[0] = (byte)((frameType << 4) | 7);
-            span[1] = packetType;
-            WriteSi24(span[2..], cto);
-        }
-        writer.Advance(headerSize);
+        int size = header.Length + payload.Length;
+        FlvTag.WriteHeader(writer, type, ms, size);
+        header.Write(writer);
         writer.Write(payload);
         FlvTag.WritePreviousTagSize(writer, size);
     }
+}
 
-    public static void WriteAudioTag(IBufferWriter<byte> writer, uint ms, byte packetType, ReadOnlySpan<byte> payload)
-    {
-        int size = 2 + payload.Length;
-        FlvTag.WriteHeader(writer, FlvTagType.Audio, ms, size);
-        var span = writer.GetSpan(2);
-        span[0] = 0xAF;
-        span[1] = packetType;
-        writer.Advance(2);
-        writer.Write(payload);
-        FlvTag.WritePreviousTagSize(writer, size);
-    }
+/// <summary>The header at the start of an audio or video tag body: how long it is and how it is written.</summary>
+internal interface IFlvTagBodyHeader
+{
+    int Length { get; }
 
-    private static void WriteSi24(Span<byte> span, int value)
-    {
-        span[0] = (byte)(value >> 16);
-        span[1] = (byte)(value >> 8);
-        span[2] = (byte)value;
-    }
-
-    internal static int ReadSi24(ReadOnlySpan<byte> span)
-    {
-        int v = (span[0] << 16) | (span[1] << 8) | span[2];
-        return (v << 8) >> 8; // sign-extend 24 bits
-    }
-
-    internal static uint ReadU32(ReadOnlySpan<byte> span) => BinaryPrimitives.ReadUInt32BigEndian(span);
+    void Write(IBufferWriter<byte> writer);
 }

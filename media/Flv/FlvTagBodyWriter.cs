@@ -1,11 +1,10 @@
 using System.Buffers;
-using Broadcast.Media;
 
-namespace Broadcast.Ingest.Flv;
+namespace Broadcast.Media.Flv;
 
 /// <summary>
 /// The mirror of <see cref="FlvDemuxer"/>: writes the FLV tag bodies an RTMP audio or video message carries, from
-/// tracks and <see cref="MediaFrame"/>s.
+/// tracks and <see cref="MediaFrame"/>s. <see cref="FlvMuxer"/> wraps the same bodies in FLV file tags.
 /// <code>
 /// H.264 (legacy, E.4.3.1): FrameType(4) CodecID=7(4) AVCPacketType(8) CompositionTime(SI24 ms) | avcC or NALUs
 /// HEVC, AV1 (Enhanced RTMP): 1 FrameType(3) PacketType(4) FourCC(32) [CompositionTime(SI24) for hvc1 CodedFrames] | hvcC/av1C or data
@@ -48,7 +47,7 @@ public static class FlvTagBodyWriter
         writer.Write(frame.Data.Span);
     }
 
-    private static FlvVideoTagHeader VideoHeader(Codec codec, bool keyframe, FlvVideoPacketType packetType, int cto)
+    internal static FlvVideoTagHeader VideoHeader(Codec codec, bool keyframe, FlvVideoPacketType packetType, int cto)
     {
         var frameType = keyframe ? FlvVideoFrameType.Keyframe : FlvVideoFrameType.InterFrame;
         return codec switch
@@ -61,5 +60,5 @@ public static class FlvTagBodyWriter
     }
 
     // AAC: SoundRate 3 (44 kHz), 16-bit, stereo — fixed by the spec for AAC; the AudioSpecificConfig is authoritative.
-    private static FlvAudioTagHeader AudioHeader(byte packetType) => new(FlvSoundFormat.Aac, 3, true, true, packetType);
+    internal static FlvAudioTagHeader AudioHeader(byte packetType) => new(FlvSoundFormat.Aac, 3, true, true, packetType);
 }

@@ -1,7 +1,7 @@
 using System.Buffers;
-using Broadcast.Transcoder.Flv;
+using Broadcast.Media.Flv;
 
-namespace Broadcast.Transcoder.Tests.Pull;
+namespace Broadcast.Media.Tests.Flv;
 
 /// <summary>The FLV stream reader over real FLV bytes, whole, split at every byte, spread over segments, and corrupt.</summary>
 public sealed class FlvStreamReaderTests

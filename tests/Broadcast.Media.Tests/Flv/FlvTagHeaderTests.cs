@@ -1,7 +1,7 @@
 using System.Buffers;
-using Broadcast.Ingest.Flv;
+using Broadcast.Media.Flv;
 
-namespace Broadcast.Ingest.Tests.Flv;
+namespace Broadcast.Media.Tests.Flv;
 
 public class FlvTagHeaderTests
 {
@@ -37,13 +37,7 @@ public class FlvTagHeaderTests
 
     [Theory]
     [MemberData(nameof(VideoCases))]
-    public void Writes_video_headers(string name, FlvVideoTagHeader decoded, byte[] bytes)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        decoded.Write(buffer);
-        Assert.Equal(bytes, buffer.WrittenSpan.ToArray());
-        Assert.NotNull(name);
-    }
+    public void Writes_video_headers(string name, FlvVideoTagHeader decoded, byte[] bytes) => AssertWrites(name, decoded, bytes);
 
     [Theory]
     [InlineData("empty", new byte[0])]
@@ -68,6 +62,16 @@ public class FlvTagHeaderTests
         Assert.True(hevc.IsKeyframe);
     }
 
+    /// <summary>The header writes the case's bytes, and says beforehand how many (the muxer sizes its tags by it).</summary>
+    private static void AssertWrites<THeader>(string name, THeader decoded, byte[] bytes)
+        where THeader : struct, IFlvTagBodyHeader
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        decoded.Write(buffer);
+        Assert.True(bytes.AsSpan().SequenceEqual(buffer.WrittenSpan), name);
+        Assert.Equal(bytes.Length, decoded.Length);
+    }
+
     // (name, decoded, bytes): FLV spec E.4.2.1 audio tag headers.
     public static TheoryData<string, FlvAudioTagHeader, byte[]> AudioCases => new()
     {
@@ -89,13 +93,7 @@ public class FlvTagHeaderTests
 
     [Theory]
     [MemberData(nameof(AudioCases))]
-    public void Writes_audio_headers(string name, FlvAudioTagHeader decoded, byte[] bytes)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        decoded.Write(buffer);
-        Assert.Equal(bytes, buffer.WrittenSpan.ToArray());
-        Assert.NotNull(name);
-    }
+    public void Writes_audio_headers(string name, FlvAudioTagHeader decoded, byte[] bytes) => AssertWrites(name, decoded, bytes);
 
     [Theory]
     [InlineData("empty", new byte[0])]
@@ -105,21 +103,26 @@ public class FlvTagHeaderTests
         Assert.False(FlvAudioTagHeader.TryRead(bytes, out _, out _), name);
     }
 
-    public static TheoryData<string, FlvTagHeader, byte[]> TagCases => new()
+    // name, tag type, timestamp, data, the whole tag (header, data, PreviousTagSize = 11 + data size)
+    public static TheoryData<string, FlvTagType, uint, byte[], byte[]> TagCases => new()
     {
-        { "video tag, 300 bytes at 0 ms", new(9, 300, 0), [0x09, 0x00, 0x01, 0x2C, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00] },
-        { "audio tag with extended timestamp", new(8, 5, 0x1234_5678), [0x08, 0x00, 0x00, 0x05, 0x34, 0x56, 0x78, 0x12, 0x00, 0x00, 0x00] },
+        { "video tag, 3 bytes at 0 ms", FlvTagType.Video, 0, [0x17, 0x01, 0x00],
+            [0x09, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x17, 0x01, 0x00, 0x00, 0x00, 0x00, 0x0E] },
+        { "audio tag with extended timestamp", FlvTagType.Audio, 0x1234_5678, [0xAF, 0x01],
+            [0x08, 0x00, 0x00, 0x02, 0x34, 0x56, 0x78, 0x12, 0x00, 0x00, 0x00, 0xAF, 0x01, 0x00, 0x00, 0x00, 0x0D] },
     };
 
     [Theory]
     [MemberData(nameof(TagCases))]
-    public void Reads_and_writes_file_tag_headers(string name, FlvTagHeader decoded, byte[] bytes)
+    public void Reads_and_writes_file_tags(string name, FlvTagType type, uint timestampMs, byte[] data, byte[] bytes)
     {
-        Assert.True(FlvTagHeader.TryRead(bytes, out var header, out int consumed), name);
-        Assert.Equal(decoded, header);
-        Assert.Equal(FlvTagHeader.Length, consumed);
+        Assert.True(FlvTag.TryRead(bytes, out var tag, out int consumed, out string? error), name);
+        Assert.Null(error);
+        Assert.Equal((type, timestampMs), (tag.Type, tag.TimestampMs));
+        Assert.Equal(data, tag.Data.ToArray());
+        Assert.Equal(bytes.Length, consumed);
         var buffer = new ArrayBufferWriter<byte>();
-        decoded.Write(buffer);
+        new FlvTag(type, timestampMs, data).Write(buffer);
         Assert.Equal(bytes, buffer.WrittenSpan.ToArray());
     }
 

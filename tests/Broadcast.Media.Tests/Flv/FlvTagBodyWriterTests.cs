@@ -1,8 +1,7 @@
-using Broadcast.Ingest.Flv;
-using Broadcast.Ingest.Tests.Rtmp;
-using Broadcast.Media;
+using Broadcast.TestSupport;
+using Broadcast.Media.Flv;
 
-namespace Broadcast.Ingest.Tests.Flv;
+namespace Broadcast.Media.Tests.Flv;
 
 /// <summary>FLV tag bodies written for RTMP messages, byte for byte, and read back by the demuxer's header reader.</summary>
 public class FlvTagBodyWriterTests

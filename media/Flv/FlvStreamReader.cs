@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Broadcast.Transcoder.Flv;
+namespace Broadcast.Media.Flv;
 
 /// <summary>Handles one tag; returns false to stop reading the current buffer (the rest stays unconsumed).</summary>
 public delegate bool FlvTagHandler(FlvTag tag);

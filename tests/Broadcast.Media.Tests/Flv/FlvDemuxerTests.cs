@@ -1,8 +1,7 @@
 using System.Buffers;
-using Broadcast.Ingest.Flv;
-using Broadcast.Media;
+using Broadcast.Media.Flv;
 
-namespace Broadcast.Ingest.Tests.Flv;
+namespace Broadcast.Media.Tests.Flv;
 
 /// <summary>The demuxer on hand-built tags around real encoder parameter sets.</summary>
 public class FlvDemuxerTests

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 
-namespace Broadcast.Transcoder.Flv;
+namespace Broadcast.Media.Flv;
 
 public enum FlvTagType : byte
 {

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 
-namespace Broadcast.Ingest.Flv;
+namespace Broadcast.Media.Flv;
 
 /// <summary>FLV VIDEODATA FrameType (FLV spec E.4.3.1; Enhanced RTMP keeps the values in 3 bits).</summary>
 public enum FlvVideoFrameType : byte
@@ -44,7 +44,7 @@ public readonly record struct FlvVideoTagHeader(
     byte CodecId,
     uint FourCc,
     FlvVideoPacketType PacketType,
-    int CompositionTimeMs)
+    int CompositionTimeMs) : IFlvTagBodyHeader
 {
     public const byte CodecIdAvc = 7;
     public const uint FourCcAvc1 = 0x61766331; // 'avc1'
@@ -52,19 +52,24 @@ public readonly record struct FlvVideoTagHeader(
     public const uint FourCcAv01 = 0x61763031; // 'av01'
     public const uint FourCcVp09 = 0x76703039; // 'vp09'
 
+    /// <summary>How many bytes <see cref="Write"/> writes: 1 (legacy non-AVC), 5, or 8 (FourCC coded frames with a composition time).</summary>
+    public int Length => IsExHeader
+        ? PacketType == FlvVideoPacketType.CodedFrames && FourCc is FourCcAvc1 or FourCcHvc1 ? 8 : 5
+        : CodecId == CodecIdAvc ? 5 : 1;
+
     /// <summary>True for FrameType 1 (keyframe); for every codec, legacy or FourCC.</summary>
     public bool IsKeyframe => FrameType == FlvVideoFrameType.Keyframe;
 
     /// <summary>The codec this header names, <see cref="Codec.Unknown"/> for codecs we do not carry.</summary>
-    public Broadcast.Media.Codec Codec => IsExHeader
+    public Codec Codec => IsExHeader
         ? FourCc switch
         {
-            FourCcAvc1 => Broadcast.Media.Codec.H264,
-            FourCcHvc1 => Broadcast.Media.Codec.H265,
-            FourCcAv01 => Broadcast.Media.Codec.Av1,
-            _ => Broadcast.Media.Codec.Unknown,
+            FourCcAvc1 => Codec.H264,
+            FourCcHvc1 => Codec.H265,
+            FourCcAv01 => Codec.Av1,
+            _ => Codec.Unknown,
         }
-        : CodecId == CodecIdAvc ? Broadcast.Media.Codec.H264 : Broadcast.Media.Codec.Unknown;
+        : CodecId == CodecIdAvc ? Codec.H264 : Codec.Unknown;
 
     /// <summary>Reads the header; false only when the body is too short for the fields its first byte announces.</summary>
     public static bool TryRead(ReadOnlySpan<byte> body, out FlvVideoTagHeader header, out int consumed)

@@ -1,18 +1,19 @@
-using Broadcast.Media;
 using Broadcast.Media.Codecs;
 
-namespace Broadcast.Ingest.Flv;
+namespace Broadcast.Media.Flv;
 
 /// <summary>
-/// Turns FLV tag bodies (as carried in RTMP audio/video messages) into <see cref="MediaFrame"/>s written to a
-/// <see cref="LiveStream"/>. Understands legacy FLV AVC/AAC and Enhanced RTMP FourCC video (hvc1, av01).
+/// Turns FLV tag bodies (as carried in RTMP audio/video messages, or whole tags of an FLV stream through
+/// <see cref="TryWrite"/>) into <see cref="MediaFrame"/>s written to a <see cref="LiveStream"/>. Understands legacy FLV
+/// AVC/AAC and Enhanced RTMP FourCC video (hvc1, av01). The one FLV reader: RTMP ingest, the transcoder's rungs, pull
+/// sources and the slate all go through it.
 /// </summary>
 /// <remarks>
 /// Sequence headers build a track through <see cref="MediaTrackFactory"/>; the stream hears of it only when the
 /// decoder configuration actually changed (encoders resend identical headers, e.g. OBS on every reconnect and
 /// some hardware encoders before every keyframe). Frames are copied once into a pooled <see cref="MediaFrame"/>,
 /// with times rescaled from RTMP milliseconds to the track's timescale; nothing else is allocated per frame.
-/// Not thread-safe: one publisher connection drives one demuxer.
+/// Not thread-safe: one publisher connection (or one pipe) drives one demuxer.
 /// </remarks>
 public sealed class FlvDemuxer
 {
@@ -20,10 +21,30 @@ public sealed class FlvDemuxer
     private AudioTrack? _audio;
     private FrameRate? _metadataFrameRate;
     private long _videoFramesOnTrack;
+    private TimestampUnwrapper _fileTimestamps;
 
     public FlvDemuxer(LiveStream stream) => Stream = stream;
 
     public LiveStream Stream { get; }
+
+    /// <summary>The last video frame's decode time (in the video track's timescale), or null before the first.</summary>
+    public long? LastVideoDts { get; private set; }
+
+    /// <summary>
+    /// Handles one tag of an FLV byte stream (ffmpeg's output on a pipe): its 32-bit timestamp unwrapped, its body handled as an
+    /// RTMP message's would be. Script data (onMetaData) is skipped: what the stream needs comes from the sequence headers.
+    /// </summary>
+    public bool TryWrite(FlvTag tag, out string? error)
+    {
+        long ms = _fileTimestamps.Unwrap(tag.TimestampMs);
+        error = null;
+        return tag.Type switch
+        {
+            FlvTagType.Video => TryWriteVideo(ms, tag.Data, out error),
+            FlvTagType.Audio => TryWriteAudio(ms, tag.Data, out error),
+            _ => true,
+        };
+    }
 
     /// <summary>Handles one RTMP video message (type 9). <paramref name="timestampMs"/> is already unwrapped to 64 bits.
     /// Returns false with a reason when the payload is malformed; the caller closes the connection.</summary>
@@ -63,6 +84,7 @@ public sealed class FlvDemuxer
         int cto = (int)Timescales.Rescale(header.CompositionTimeMs, Timescales.Milliseconds, _video.Timescale);
         var frame = MediaFrame.Rent(_video, dts, cto, header.IsKeyframe, payload);
         _videoFramesOnTrack++;
+        LastVideoDts = dts;
         Stream.Write(frame);
         return true;
     }
