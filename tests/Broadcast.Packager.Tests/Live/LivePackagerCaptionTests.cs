@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Storage;
@@ -26,23 +27,26 @@ public sealed class LivePackagerCaptionTests : IDisposable
     [InlineData(CaptionDeclaration.Never, 0, false)]
     public async Task The_manifests_declare_captions_as_configured(CaptionDeclaration setting, int captionsFrom, bool declared)
     {
-        var (master, mpd, _) = await RunAsync(setting, captionsFrom, seconds: 6);
+        var (master, mpd, _, firstSegment) = await RunAsync(setting, captionsFrom, seconds: 6);
         Assert.Equal(declared, master.Contains("#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"cc\"", StringComparison.Ordinal));
         Assert.Equal(declared, master.Contains(",CLOSED-CAPTIONS=\"cc\"\n", StringComparison.Ordinal));
         Assert.Equal(!declared, master.Contains(",CLOSED-CAPTIONS=NONE\n", StringComparison.Ordinal));
         Assert.Equal(declared, mpd.Contains("urn:scte:dash:cc:cea-608:2015", StringComparison.Ordinal));
+        // The CMAF writer copies samples whole: the caption SEI NAL unit is in the source's segment byte for byte.
+        byte[] sei = CaptionClip.Avcc(4, CaptionClip.CaptionSeiNal(null));
+        Assert.Equal(captionsFrom == 0, firstSegment.AsSpan().IndexOf(sei) >= 0);
     }
 
     [Fact]
     public async Task Captions_that_start_after_the_first_master_get_it_rewritten()
     {
-        var (master, mpd, logs) = await RunAsync(CaptionDeclaration.Detect, captionsFrom: 5 * 30, seconds: 8);
+        var (master, mpd, logs, _) = await RunAsync(CaptionDeclaration.Detect, captionsFrom: 5 * 30, seconds: 8);
         Assert.Contains(",CLOSED-CAPTIONS=\"cc\"\n", master, StringComparison.Ordinal);
         Assert.Contains("value=\"CC1=eng\"", mpd, StringComparison.Ordinal);
         Assert.Contains("captions found", logs, StringComparison.Ordinal);
     }
 
-    private async Task<(string Master, string Mpd, string Logs)> RunAsync(CaptionDeclaration setting, int captionsFrom, int seconds)
+    private async Task<(string Master, string Mpd, string Logs, byte[] FirstSegment)> RunAsync(CaptionDeclaration setting, int captionsFrom, int seconds)
     {
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, Captions = setting };
         var registry = new LiveStreamRegistry();
@@ -81,7 +85,9 @@ public sealed class LivePackagerCaptionTests : IDisposable
         string logs;
         lock (log.Lines) logs = string.Join("\n", log.Lines);
         lock (masters) if (captionsFrom > 0 && setting == CaptionDeclaration.Detect) Assert.Contains("CLOSED-CAPTIONS=NONE", masters[0], StringComparison.Ordinal);
-        return (File.ReadAllText(store.PathOf(StoreKeys.Master("chan"))), File.ReadAllText(store.PathOf(StoreKeys.Mpd("chan"))), logs);
+        string firstSegment = Regex.Match(File.ReadAllText(store.PathOf(StoreKeys.MediaPlaylist("chan", StoreKeys.SourceRendition))), @"^[^#\s]+\.m4s$", RegexOptions.Multiline).Value;
+        return (File.ReadAllText(store.PathOf(StoreKeys.Master("chan"))), File.ReadAllText(store.PathOf(StoreKeys.Mpd("chan"))), logs,
+            await File.ReadAllBytesAsync(store.PathOf($"chan/{StoreKeys.SourceRendition}/{firstSegment}")));
     }
 
     /// <summary>One picture in AVCC framing: the caption SEI (padding) when <paramref name="captions"/>, then a slice.</summary>
