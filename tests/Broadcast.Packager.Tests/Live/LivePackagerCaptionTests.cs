@@ -12,7 +12,7 @@ namespace Broadcast.Packager.Tests.Live;
 /// frames and the manifests declare them (Detect), always (Always) or never (Never). Synthetic frames: 30 fps, a
 /// keyframe every 2 s, the caption SEI in every picture from <c>captionsFrom</c> on (as an inserter sends padding).
 /// </summary>
-public sealed class LivePackagerCaptionTests : IDisposable
+public sealed partial class LivePackagerCaptionTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
     private readonly VideoTrack _video = TestMedia.Video(1280, 720);
@@ -46,14 +46,30 @@ public sealed class LivePackagerCaptionTests : IDisposable
         Assert.Contains("captions found", logs, StringComparison.Ordinal);
     }
 
-    private async Task<(string Master, string Mpd, string Logs, byte[] FirstSegment)> RunAsync(CaptionDeclaration setting, int captionsFrom, int seconds)
+    [Fact]
+    public async Task A_low_latency_broadcast_declares_them_and_its_parts_carry_them()
     {
-        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, Captions = setting };
+        var (master, mpd, _, _) = await RunAsync(CaptionDeclaration.Detect, captionsFrom: 0, seconds: 6, lowLatency: true);
+        Assert.Contains(",CLOSED-CAPTIONS=\"cc\"\n", master, StringComparison.Ordinal);
+        Assert.Contains("value=\"CC1=eng\"", mpd, StringComparison.Ordinal);
+        var parts = Directory.GetFiles(Path.Combine(_dir.Path, "media", "chan", StoreKeys.SourceRendition)).Where(f => PartFile().IsMatch(f)).ToList();
+        Assert.NotEmpty(parts);
+        byte[] sei = CaptionClip.Avcc(4, CaptionClip.CaptionSeiNal(null));
+        Assert.All(parts, f => Assert.True(File.ReadAllBytes(f).AsSpan().IndexOf(sei) >= 0, f));
+    }
+
+    [GeneratedRegex(@"-\d+\.\d+\.m4s$")]
+    private static partial Regex PartFile();
+
+    private async Task<(string Master, string Mpd, string Logs, byte[] FirstSegment)> RunAsync(CaptionDeclaration setting, int captionsFrom, int seconds,
+        bool lowLatency = false)
+    {
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, Captions = setting, LowLatencyByDefault = lowLatency };
         var registry = new LiveStreamRegistry();
         var store = new FileSystemSegmentStore(Path.Combine(_dir.Path, "media"));
         var log = new ListLogger<LivePackager>();
         await using var packager = new LivePackager(registry, store, new DefaultRecordingPolicy(Options.Create(options)), Options.Create(options),
-            TimeProvider.System, log);
+            TimeProvider.System, log, lowLatency: new DefaultLowLatencyPolicy(Options.Create(options)));
         var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         packager.StreamFinished += _ => finished.TrySetResult();
         await packager.StartAsync(default);
