@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Broadcast.Media.Codecs.Captions;
 
 namespace Broadcast.Media;
 
@@ -36,6 +37,7 @@ public sealed class LiveStream
     private long _lastVideoDelta;
     private int _resumes;
     private bool _filling;
+    private volatile bool _hasCaptions;
 
     public LiveStream(string name, TimeProvider? timeProvider = null)
     {
@@ -71,6 +73,14 @@ public sealed class LiveStream
 
     /// <summary>While <see cref="IsReconnecting"/>: when the broadcast ends unless the publisher is back.</summary>
     public DateTimeOffset? ReconnectDeadline { get { lock (_gate) return _reconnectDeadline; } }
+
+    /// <summary>
+    /// ATSC A/53 captions (CTA-608/708 cc_data in the video's SEI) were seen in a frame of this broadcast; it stays set for
+    /// the rest of it, reconnects included. Every input gets it, since the check runs where frames enter the hub: until
+    /// the first caption payload each video frame's SEI NAL units are looked at (<see cref="CaptionSei"/>, allocation-free),
+    /// after it nothing more is done.
+    /// </summary>
+    public bool HasCaptions => _hasCaptions;
 
     /// <summary>How many times a publisher rejoined this broadcast; frames carry it as <see cref="MediaFrame.Epoch"/>.</summary>
     public int Epoch { get { lock (_gate) return _epoch; } }
@@ -223,6 +233,9 @@ public sealed class LiveStream
     {
         ArgumentNullException.ThrowIfNull(frame);
         Statistics.OnFrame(frame);
+        if (!_hasCaptions && frame.Track is VideoTrack video
+            && CaptionSei.TryFind(frame.Data.Span, video.Codec, video.NalLengthSize, out var captions) && captions.CarriesCaptions)
+            _hasCaptions = true;
         lock (_gate)
         {
             if (_completed)

@@ -38,11 +38,27 @@ public sealed class PackagerOptions
     /// <summary>Low-latency DASH: the latency target players are told (ServiceDescription), in milliseconds.</summary>
     public int LowLatencyTargetMilliseconds { get; set; } = 2000;
 
+    /// <summary>
+    /// When the manifests declare CTA-608 closed captions (HLS CLOSED-CAPTIONS, the DASH Accessibility descriptor):
+    /// <see cref="CaptionDeclaration.Detect"/> once A/53 captions are seen in the source's video, <see cref="CaptionDeclaration.Always"/>
+    /// from the start (a caption inserter that starts late, players that read the master playlist once),
+    /// <see cref="CaptionDeclaration.Never"/>. The caption bytes themselves pass through either way.
+    /// </summary>
+    public CaptionDeclaration Captions { get; set; } = CaptionDeclaration.Detect;
+
     /// <summary><see cref="PartSeconds"/> in 90 kHz ticks.</summary>
     public long PartTicks => (long)(PartSeconds * 90_000);
 
     /// <summary>Live manifest max-age: at most half a segment so a CDN never hides a whole new segment; at least 1 s.</summary>
     public int LiveManifestMaxAgeSeconds => Math.Max(1, SegmentSeconds / 2);
+}
+
+/// <summary>See <see cref="PackagerOptions.Captions"/>.</summary>
+public enum CaptionDeclaration
+{
+    Detect,
+    Always,
+    Never,
 }
 
 /// <summary>Start-up validation: a bad value stops the server with a message naming the key.</summary>
@@ -63,6 +79,8 @@ public sealed class PackagerOptionsValidator : IValidateOptions<PackagerOptions>
             errors.Add($"Packager:PartSeconds must be between 0.2 and 1.0 (was {options.PartSeconds}).");
         if (options.LowLatencyTargetMilliseconds is < 500 or > 30_000)
             errors.Add($"Packager:LowLatencyTargetMilliseconds must be between 500 and 30000 (was {options.LowLatencyTargetMilliseconds}).");
+        if (!Enum.IsDefined(options.Captions))
+            errors.Add($"Packager:Captions must be Detect, Always or Never (was {options.Captions}).");
         if (string.IsNullOrWhiteSpace(options.UtcTimingUrl))
             errors.Add("Packager:UtcTimingUrl must not be empty.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

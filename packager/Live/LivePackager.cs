@@ -169,7 +169,8 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             int first = passthrough ? 1 : 0;
             string[] videoNames = !sawVideo ? [] : passthrough ? [StoreKeys.SourceRendition, .. extras.Select(e => e.Key)] : [.. extras.Select(e => e.Key)];
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
-                videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency);
+                videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency,
+                captions: sawVideo && _options.Captions == CaptionDeclaration.Always);
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed
             // (earlier ones come from the rung's cached GOP).
@@ -190,6 +191,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             foreach (var frame in probe.ToArray())
             {
                 probe.Remove(frame);
+                await DeclareCaptionsIfSeenAsync(packager, stream, sawVideo, cancellationToken).ConfigureAwait(false);
                 await JoinIfNewEpochAsync(packager, frame, join, sourceVideo, cancellationToken).ConfigureAwait(false);
                 await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
             }
@@ -205,6 +207,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                     continue;
                 }
                 if (read.Frame is not { } frame) break;
+                await DeclareCaptionsIfSeenAsync(packager, stream, sawVideo, cancellationToken).ConfigureAwait(false);
                 await JoinIfNewEpochAsync(packager, frame, join, sourceVideo, cancellationToken).ConfigureAwait(false);
                 await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
             }
@@ -293,6 +296,19 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         {
             LogFailed(ex, rendition.Name);
         }
+    }
+
+    /// <summary>
+    /// Captions: the hub notes A/53 captions in the source's video as its frames arrive (<see cref="LiveStream.HasCaptions"/>).
+    /// Caption inserters send cc_data with every picture, so with <see cref="CaptionDeclaration.Detect"/> the flag is
+    /// normally up within the first frames, before the master playlist (written once every rendition has its first
+    /// segment); a service that starts later gets the master rewritten. The check per frame is one volatile read.
+    /// </summary>
+    private async Task DeclareCaptionsIfSeenAsync(StreamPackager packager, LiveStream stream, bool sawVideo, CancellationToken cancellationToken)
+    {
+        if (!sawVideo || packager.Captions || _options.Captions != CaptionDeclaration.Detect || !stream.HasCaptions) return;
+        await packager.DeclareCaptionsAsync(cancellationToken).ConfigureAwait(false);
+        LogCaptions(stream.Name, packager.BroadcastId);
     }
 
     /// <summary>Where the source reader is: the publish epoch it packages, and whether the drop before the next one was handled.</summary>
@@ -426,6 +442,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "{Channel}: low latency on, parts of {PartSeconds} s (LL-HLS, LL-DASH)")]
     private partial void LogLowLatency(string channel, decimal partSeconds);
+
+    [LoggerMessage(EventId = 4040, Level = LogLevel.Information, Message = "{Channel}: CTA-608/708 captions found in the video (A/53 SEI); broadcast {BroadcastId} declares them in the master playlist and the MPD")]
+    private partial void LogCaptions(string channel, string broadcastId);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     private partial void LogInvalidName(string channel);

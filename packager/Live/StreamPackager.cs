@@ -36,10 +36,12 @@ public sealed class StreamPackager : IAsyncDisposable
     private long _segmentsWritten;
     private TimeSpan? _lastDuration;
     private readonly LowLatencyParts? _lowLatency;
+    private bool _captions;
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
-        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false)
+        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false)
     {
+        _captions = captions;
         if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
         foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
             if (!StoreKeys.IsValidName(r) || r == "recordings") throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(videoRenditions));
@@ -92,6 +94,30 @@ public sealed class StreamPackager : IAsyncDisposable
             long target = lead is null || lead.Entries.Count == 0 ? _options.SegmentSeconds : ManifestFormat.TargetSeconds(lead.LongestDuration, lead.Timescale);
             return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten), _lastDuration, target, warnings);
         }
+    }
+
+    /// <summary>The manifests declare CTA-608 closed captions (see <see cref="DeclareCaptionsAsync"/>).</summary>
+    public bool Captions => Volatile.Read(ref _captions);
+
+    /// <summary>
+    /// The video carries closed captions (found in the source after the packaging started): from now on the master
+    /// playlist names the CLOSED-CAPTIONS rendition and the MPD's video AdaptationSet the Accessibility descriptor. A
+    /// master already written is rewritten at once: players that load it from here on show the captions (one that read
+    /// it before does not re-read a master, hence <see cref="CaptionDeclaration.Always"/> for inserters that start late).
+    /// The declaration stays for the rest of the broadcast and its recording.
+    /// </summary>
+    public async Task DeclareCaptionsAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_captions || _ended) return;
+            Volatile.Write(ref _captions, true);
+            if (!_masterWritten) return;
+            _masterWritten = false;
+            await WriteManifestsAsync(PlaylistState.Live, cancellationToken).ConfigureAwait(false);
+        }
+        finally { _gate.Release(); }
     }
 
     public async Task PushVideoAsync(int rendition, MediaFrame frame, CancellationToken cancellationToken)
@@ -350,7 +376,7 @@ public sealed class StreamPackager : IAsyncDisposable
         bool allHave = AllTimelines().All(t => t.Entries.Count > 0 || t.Retired);
         if (allHave && (!_masterWritten || state != PlaylistState.Live))
         {
-            string master = HlsPlaylistWriter.WriteMaster(_videoTimelines, _audioTimeline, r => $"{r}/index.m3u8");
+            string master = HlsPlaylistWriter.WriteMaster(_videoTimelines, _audioTimeline, r => $"{r}/index.m3u8", _captions);
             await PutManifestAsync(StoreKeys.Master(Channel), master, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
             _masterWritten = true;
         }
@@ -375,7 +401,7 @@ public sealed class StreamPackager : IAsyncDisposable
         }
         var withSegments = _videoTimelines.Where(t => t.Entries.Count > 0).ToList();
         var audio = _audioTimeline is { Entries.Count: > 0 } ? _audioTimeline : null;
-        string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{BroadcastId}.m3u8");
+        string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{BroadcastId}.m3u8", _captions);
         await PutManifestAsync(StoreKeys.RecordingMaster(Channel, BroadcastId), master, ContentTypes.Hls, CachePolicies.Vod, last, cancellationToken).ConfigureAwait(false);
         string mpd = DashManifestWriter.Write(withSegments, audio, MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel));
         await PutManifestAsync(StoreKeys.RecordingMpd(Channel, BroadcastId), mpd, ContentTypes.Dash, CachePolicies.Vod, last, cancellationToken).ConfigureAwait(false);
@@ -386,7 +412,7 @@ public sealed class StreamPackager : IAsyncDisposable
         var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
         var ast = lead is null ? _time.GetUtcNow() : lead.Entries[0].ProgramDateTime;
         int shift = _options.DvrSeconds > 0 ? _options.DvrSeconds : _options.WindowSegments * _options.SegmentSeconds;
-        return new MpdSettings(BroadcastId, isStatic, ast, _time.GetUtcNow(), _options.SegmentSeconds, shift, _options.UtcTimingUrl, firstNumber, prefix);
+        return new MpdSettings(BroadcastId, isStatic, ast, _time.GetUtcNow(), _options.SegmentSeconds, shift, _options.UtcTimingUrl, firstNumber, prefix, _captions);
     }
 
     /// <summary>

@@ -14,7 +14,8 @@ public sealed record MpdSettings(
     int TimeShiftBufferSeconds,
     string UtcTimingUrl,
     long FirstNumber = 1,
-    string PathPrefix = "");
+    string PathPrefix = "",
+    bool ClosedCaptions = false);
 
 /// <summary>
 /// DASH MPD (ISO/IEC 23009-1) for the same CMAF files the HLS playlists name: SegmentTemplate with $Number$
@@ -111,6 +112,9 @@ public static class DashManifestWriter
             if (video.Count > 0)
             {
                 sb.Append("    <AdaptationSet id=\"").Append(asId++).Append("\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
+                // DASH-IF IOP (CEA-608 in the video's SEI): the channel and its ISO 639-2 language, CC1 as in the HLS master.
+                if (settings.ClosedCaptions)
+                    sb.Append("      <Accessibility schemeIdUri=\"urn:scte:dash:cc:cea-608:2015\" value=\"CC1=eng\"/>\n");
                 foreach (var v in video) AppendRepresentation(sb, v, settings, leaderStart, leaderScale, from, to);
                 sb.Append("    </AdaptationSet>\n");
             }

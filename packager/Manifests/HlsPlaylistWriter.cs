@@ -21,6 +21,9 @@ public enum PlaylistState
 /// </summary>
 public static class HlsPlaylistWriter
 {
+    /// <summary>GROUP-ID of the closed-caption rendition.</summary>
+    public const string ClosedCaptionsGroup = "cc";
+
     /// <summary>
     /// A media playlist. <paramref name="windowStart"/> is the index of the first entry to list (0 for VOD).
     /// Segment and init URIs are file names in the playlist's own folder.
@@ -75,8 +78,11 @@ public static class HlsPlaylistWriter
     /// BANDWIDTH is the peak segment bitrate of video plus audio, AVERAGE-BANDWIDTH the measured average
     /// (section 4.3.4.2), both from the sizes of the segments actually stored. Retired video renditions
     /// (<see cref="RenditionTimeline.Retired"/>) are left out: a variant that stopped growing must not be offered.
+    /// <paramref name="closedCaptions"/>: the video carries CTA-608 captions in its SEI (A/53), declared as one
+    /// CLOSED-CAPTIONS rendition that every variant names.
     /// </summary>
-    public static string WriteMaster(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, Func<string, string> playlistUri)
+    public static string WriteMaster(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, Func<string, string> playlistUri,
+        bool closedCaptions = false)
     {
         ArgumentNullException.ThrowIfNull(video);
         ArgumentNullException.ThrowIfNull(playlistUri);
@@ -90,6 +96,14 @@ public static class HlsPlaylistWriter
               .Append("\",DEFAULT=YES,AUTOSELECT=YES");
             if (audioTrack is not null) sb.Append(",CHANNELS=\"").Append(ManifestFormat.Int(audioTrack.Channels)).Append('"');
             sb.Append(",URI=\"").Append(playlistUri(audio.Name)).Append("\"\n");
+        }
+        closedCaptions &= video.Count > 0;
+        if (closedCaptions)
+        {
+            // RFC 8216 section 4.3.4.1: a CLOSED-CAPTIONS rendition has no URI, INSTREAM-ID names the CTA-608 channel in the
+            // video's SEI. CC1 (field 1, channel 1) is where caption inserters put the primary language.
+            sb.Append("#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"").Append(ClosedCaptionsGroup)
+              .Append("\",NAME=\"English\",LANGUAGE=\"en\",INSTREAM-ID=\"CC1\",DEFAULT=YES,AUTOSELECT=YES\n");
         }
         foreach (var v in video)
         {
@@ -106,10 +120,11 @@ public static class HlsPlaylistWriter
             long fps = FrameRateMilli(v);
             if (fps > 0) sb.Append(",FRAME-RATE=").Append(ManifestFormat.Milli3(fps));
             if (audio is not null) sb.Append(",AUDIO=\"audio\"");
-            // RFC 8216 §4.3.4.2: NONE says no variant carries closed captions (none are declared or packaged yet), so a
-            // player does not download segments to look for CEA-608 in them. Shaka Player does that probe by default and
+            // RFC 8216 section 4.3.4.2: the group when captions are carried; otherwise NONE says no variant carries them, so
+            // a player does not download segments to look for CEA-608 in them. Shaka Player does that probe by default and
             // fails on an LL-HLS playlist whose last segment is still parts only.
-            sb.Append(",CLOSED-CAPTIONS=NONE");
+            if (closedCaptions) sb.Append(",CLOSED-CAPTIONS=\"").Append(ClosedCaptionsGroup).Append('"');
+            else sb.Append(",CLOSED-CAPTIONS=NONE");
             sb.Append('\n').Append(playlistUri(v.Name)).Append('\n');
         }
         if (video.Count == 0 && audio is not null)

@@ -50,6 +50,24 @@ public sealed class PackagerOptionsTests
         Assert.Contains("Packager:PartSeconds", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(null, CaptionDeclaration.Detect)]
+    [InlineData("always", CaptionDeclaration.Always)]
+    [InlineData("Never", CaptionDeclaration.Never)]
+    public void Captions_setting_binds_by_name(string? value, CaptionDeclaration expected)
+    {
+        using var sp = Build(new() { ["Packager:Captions"] = value });
+        Assert.Equal(expected, sp.GetRequiredService<IOptions<PackagerOptions>>().Value.Captions);
+    }
+
+    [Fact]
+    public void An_unknown_captions_setting_fails_naming_the_key()
+    {
+        using var sp = Build(new() { ["Packager:Captions"] = "7" });
+        var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<PackagerOptions>>().Value);
+        Assert.Contains("Packager:Captions", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Low_latency_defaults_are_a_third_of_a_second_and_off()
     {

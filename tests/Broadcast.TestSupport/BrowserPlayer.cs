@@ -164,6 +164,29 @@ public sealed class BrowserPlayer : IAsyncDisposable
             timeout ?? TimeSpan.FromSeconds(60),
             diagnostics);
 
+    /// <summary>
+    /// The video element's text tracks as "label: cue text" lines (closed captions a player found in the video, for
+    /// one). A disabled track holds no cues, so each is set to hidden first: the player keeps adding cues, none are drawn.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> GetTextTrackCuesAsync()
+    {
+        const string script = """
+            () => {
+              const out = [];
+              for (const t of document.getElementById('video').textTracks) {
+                if (t.mode === 'disabled') t.mode = 'hidden';
+                for (const c of Array.from(t.cues || [])) out.push(t.label + ': ' + c.text);
+              }
+              return JSON.stringify(out);
+            }
+            """;
+        var json = await _page.EvaluateAsync<string>(script).ConfigureAwait(false);
+        return JsonSerializer.Deserialize<List<string>>(json, JsonOptions) ?? [];
+    }
+
+    /// <summary>Runs a script in the player's page (a function expression) and returns its result; for player-specific checks.</summary>
+    public Task<T> EvaluateAsync<T>(string script) => _page.EvaluateAsync<T>(script);
+
     /// <summary>Waits for the video element's ended event.</summary>
     public Task WaitForEndedAsync(TimeSpan? timeout = null, Func<string>? diagnostics = null) =>
         WaitUntilAsync("ended event", "() => window.__player.ended === true", timeout ?? TimeSpan.FromSeconds(60), diagnostics);

@@ -19,14 +19,14 @@ public class FfmpegCommandTests
     public static TheoryData<string, string> Golden => new()
     {
         { "x264", $"{Head} {Input} -filter_complex [0:v:0]split=2[s0][s1];[s0]scale=854:480[v0];[s1]scale=640:360[v1] " +
-            $"{Out0} -c:v libx264 -preset veryfast -profile:v high -sc_threshold 0 -g 9999 -keyint_min 1 -b:v 1200000 -maxrate 1200000 -bufsize 1200000 {Tail0} " +
-            $"{Out1} -c:v libx264 -preset veryfast -profile:v high -sc_threshold 0 -g 9999 -keyint_min 1 -b:v 700000 -maxrate 700000 -bufsize 700000 {Tail1}" },
+            $"{Out0} -c:v libx264 -preset veryfast -profile:v high -sc_threshold 0 -g 9999 -keyint_min 1 -b:v 1200000 -maxrate 1200000 -bufsize 1200000 -a53cc 1 {Tail0} " +
+            $"{Out1} -c:v libx264 -preset veryfast -profile:v high -sc_threshold 0 -g 9999 -keyint_min 1 -b:v 700000 -maxrate 700000 -bufsize 700000 -a53cc 1 {Tail1}" },
         { "nvenc", $"{Head} -hwaccel cuda -hwaccel_output_format cuda {Input} -filter_complex [0:v:0]split=2[s0][s1];[s0]scale_cuda=854:480[v0];[s1]scale_cuda=640:360[v1] " +
-            $"{Out0} -c:v h264_nvenc -preset p4 -tune ll -rc cbr -forced-idr 1 -g 9999 -b:v 1200000 -maxrate 1200000 -bufsize 1200000 {Tail0} " +
-            $"{Out1} -c:v h264_nvenc -preset p4 -tune ll -rc cbr -forced-idr 1 -g 9999 -b:v 700000 -maxrate 700000 -bufsize 700000 {Tail1}" },
+            $"{Out0} -c:v h264_nvenc -preset p4 -tune ll -rc cbr -forced-idr 1 -g 9999 -b:v 1200000 -maxrate 1200000 -bufsize 1200000 -a53cc 1 {Tail0} " +
+            $"{Out1} -c:v h264_nvenc -preset p4 -tune ll -rc cbr -forced-idr 1 -g 9999 -b:v 700000 -maxrate 700000 -bufsize 700000 -a53cc 1 {Tail1}" },
         { "qsv", $"{Head} -init_hw_device qsv=hw -filter_hw_device hw {Input} -filter_complex [0:v:0]split=2[s0][s1];[s0]scale=854:480,hwupload=extra_hw_frames=64,format=qsv[v0];[s1]scale=640:360,hwupload=extra_hw_frames=64,format=qsv[v1] " +
-            $"{Out0} -c:v h264_qsv -preset veryfast -g 9999 -b:v 1200000 -maxrate 1200000 -bufsize 1200000 {Tail0} " +
-            $"{Out1} -c:v h264_qsv -preset veryfast -g 9999 -b:v 700000 -maxrate 700000 -bufsize 700000 {Tail1}" },
+            $"{Out0} -c:v h264_qsv -preset veryfast -g 9999 -b:v 1200000 -maxrate 1200000 -bufsize 1200000 -a53cc 1 {Tail0} " +
+            $"{Out1} -c:v h264_qsv -preset veryfast -g 9999 -b:v 700000 -maxrate 700000 -bufsize 700000 -a53cc 1 {Tail1}" },
         { "vaapi", $"{Head} -init_hw_device vaapi=va:/dev/dri/renderD128 -filter_hw_device va {Input} -filter_complex [0:v:0]split=2[s0][s1];[s0]scale=854:480,format=nv12,hwupload[v0];[s1]scale=640:360,format=nv12,hwupload[v1] " +
             $"{Out0} -c:v h264_vaapi -rc_mode CBR -g 9999 -b:v 1200000 -maxrate 1200000 -bufsize 1200000 {Tail0} " +
             $"{Out1} -c:v h264_vaapi -rc_mode CBR -g 9999 -b:v 700000 -maxrate 700000 -bufsize 700000 {Tail1}" },

@@ -62,6 +62,15 @@ public abstract class EncoderBackend
         args.AddRange(["-b:v", Bits(rung.VideoBitrate), "-maxrate", Bits(rung.VideoBitrate), "-bufsize", Bits(rung.VideoBitrate)]);
     }
 
+    /// <summary>
+    /// Closed captions: ffmpeg's H.264 decoder attaches the source's A/53 cc_data to each decoded picture as side data,
+    /// split and scale keep frame side data, and encoders with an <c>a53cc</c> option write it back as the same SEI
+    /// (user_data_registered_itu_t_t35, "GA94"). On by default in ffmpeg 5.1's libx264, h264_nvenc and h264_qsv, but said
+    /// out loud so a build or version with another default cannot drop a broadcaster's captions. h264_vaapi has no
+    /// such option (its SEI flags are timing, identifier and recovery point only): a VAAPI rung loses the captions.
+    /// </summary>
+    protected static void AddKeepCaptions(List<string> args) => args.AddRange(["-a53cc", "1"]);
+
     protected static string Size(int width, int height) =>
         string.Create(CultureInfo.InvariantCulture, $"{width}:{height}");
 
@@ -89,6 +98,7 @@ public sealed class H264NvencBackend : EncoderBackend
     {
         args.AddRange(["-c:v", Encoder, "-preset", "p4", "-tune", "ll", "-rc", "cbr", "-forced-idr", "1", "-g", "9999"]);
         AddRate(args, rung);
+        AddKeepCaptions(args);
     }
 }
 
@@ -109,6 +119,7 @@ public sealed class H264QsvBackend : EncoderBackend
     {
         args.AddRange(["-c:v", Encoder, "-preset", "veryfast", "-g", "9999"]);
         AddRate(args, rung);
+        AddKeepCaptions(args);
     }
 }
 
@@ -150,6 +161,7 @@ public sealed class H264X264Backend(string preset = "veryfast") : EncoderBackend
     {
         args.AddRange(["-c:v", Encoder, "-preset", Preset, "-profile:v", "high", "-sc_threshold", "0", "-g", "9999", "-keyint_min", "1"]);
         AddRate(args, rung);
+        AddKeepCaptions(args);
     }
 
     /// <summary>

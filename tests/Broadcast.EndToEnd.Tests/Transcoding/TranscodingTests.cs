@@ -36,13 +36,7 @@ public sealed class TranscodingTests
         var mpd = server.Absolute($"/live/{channel.Slug}/manifest.mpd");
 
         // 1. The master lists the source, both rungs and the audio.
-        string masterText = "";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            using var r = await server.Viewer.GetAsync(master);
-            masterText = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : "";
-            return Video.All(v => masterText.Contains($"{v}/index.m3u8", StringComparison.Ordinal));
-        }, TimeSpan.FromSeconds(60), "master.m3u8 listing source, 480p and 360p", () => Log(masterText));
+        string masterText = await LadderPlaylists.WaitForMasterAsync(server, master, Video, Log);
         Assert.Contains("RESOLUTION=1280x720", masterText);
         Assert.Contains("RESOLUTION=854x480", masterText);
         Assert.Contains("RESOLUTION=640x360", masterText);
@@ -87,12 +81,7 @@ public sealed class TranscodingTests
 
         // 4. After the publish ends: every video playlist has the same MEDIA-SEQUENCE, segment numbers and durations (within a frame).
         Assert.Equal(0, await publisher.WaitForExitAsync(TimeSpan.FromSeconds(90)));
-        var playlists = new Dictionary<string, string>();
-        await WaitFor.ConditionAsync(async () =>
-        {
-            foreach (var v in Video) playlists[v] = await server.Viewer.GetStringAsync(server.Absolute($"/live/{channel.Slug}/{v}/index.m3u8"));
-            return playlists.Values.All(p => p.Contains("#EXT-X-ENDLIST", StringComparison.Ordinal));
-        }, TimeSpan.FromSeconds(60), "every video playlist to end", () => Log(string.Join("\n", playlists.Values)));
+        var playlists = await LadderPlaylists.WaitForEndedAsync(server, channel.Slug, Video, Log);
         var sequences = Video.Select(v => Regex.Match(playlists[v], @"#EXT-X-MEDIA-SEQUENCE:(\d+)").Groups[1].Value).Distinct().ToList();
         Assert.True(sequences.Count == 1, Log(string.Join("\n----\n", playlists.Values)));
         var durations = Video.ToDictionary(v => v, v => Regex.Matches(playlists[v], @"#EXTINF:([\d.]+),").Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToList());

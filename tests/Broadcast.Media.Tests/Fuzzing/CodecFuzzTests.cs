@@ -1,6 +1,7 @@
 using Broadcast.Media.Codecs;
 using Broadcast.Media.Codecs.Aac;
 using Broadcast.Media.Codecs.Av1;
+using Broadcast.Media.Codecs.Captions;
 using Broadcast.Media.Codecs.H264;
 using Broadcast.Media.Codecs.Hevc;
 using Broadcast.Media.Tests.Codecs;
@@ -76,6 +77,14 @@ public class CodecFuzzTests(ITestOutputHelper output)
         var report = FuzzRunner.Run("AudioSpecificConfig", Records(AudioSpecificConfigTests.Cases), (input, random) =>
             MediaTrackFactory.TryCreateAudio(Codec.Aac, input, out _, out var error) || Refused(error));
         Check(report);
+    }
+
+    [Fact]
+    public void Caption_sei_in_access_units()
+    {
+        // The hub runs this on every video frame until captions show up: whatever a publisher sends, false or true, never a throw.
+        Check(FuzzRunner.Run("caption sei", CaptionSeiTests.AccessUnits().ToList(), (input, random) =>
+            CaptionSei.TryFind(input, Codec.H264, 4, out _)));
     }
 
     /// <summary>A refusal must say why: the reason ends up in the connection's close log line.</summary>

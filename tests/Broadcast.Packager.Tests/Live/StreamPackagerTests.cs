@@ -33,6 +33,44 @@ public sealed class StreamPackagerTests : IDisposable
 
     private long _audioCount;
 
+    /// <summary>
+    /// A caption service found after the master playlist went out: the master is rewritten at once with the
+    /// CLOSED-CAPTIONS rendition, the next MPD has the Accessibility descriptor, and the recording declares them too.
+    /// </summary>
+    [Fact]
+    public async Task Captions_found_late_rewrite_the_master_and_stay_declared()
+    {
+        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3 };
+        await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
+        var masters = new List<string>();
+        p.ManifestUpdated += m =>
+        {
+            if (m.Key == StoreKeys.Master("chan")) masters.Add(File.ReadAllText(store.PathOf(m.Key)));
+        };
+
+        await FeedAsync(p, time, 5);
+        Assert.Single(masters);
+        Assert.Contains("CLOSED-CAPTIONS=NONE", masters[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("Accessibility", await File.ReadAllTextAsync(store.PathOf(StoreKeys.Mpd("chan"))), StringComparison.Ordinal);
+
+        await p.DeclareCaptionsAsync(default);
+        Assert.True(p.Captions);
+        Assert.Equal(2, masters.Count);
+        Assert.Contains("#EXT-X-MEDIA:TYPE=CLOSED-CAPTIONS,GROUP-ID=\"cc\",NAME=\"English\",LANGUAGE=\"en\",INSTREAM-ID=\"CC1\",DEFAULT=YES,AUTOSELECT=YES\n", masters[1], StringComparison.Ordinal);
+        Assert.Contains(",CLOSED-CAPTIONS=\"cc\"\n", masters[1], StringComparison.Ordinal);
+        Assert.Contains("<Accessibility schemeIdUri=\"urn:scte:dash:cc:cea-608:2015\" value=\"CC1=eng\"/>", await File.ReadAllTextAsync(store.PathOf(StoreKeys.Mpd("chan"))), StringComparison.Ordinal);
+        await p.DeclareCaptionsAsync(default);
+        Assert.Equal(2, masters.Count); // once is enough
+
+        await FeedAsync(p, time, 3);
+        await p.CompleteAsync(default);
+        Assert.All(masters[1..], m => Assert.Contains(",CLOSED-CAPTIONS=\"cc\"", m, StringComparison.Ordinal));
+        Assert.Contains(",CLOSED-CAPTIONS=\"cc\"", await File.ReadAllTextAsync(store.PathOf(StoreKeys.RecordingMaster("chan", p.BroadcastId))), StringComparison.Ordinal);
+        Assert.Contains("CC1=eng", await File.ReadAllTextAsync(store.PathOf(StoreKeys.RecordingMpd("chan", p.BroadcastId))), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Segments_that_leave_the_window_are_deleted_after_the_grace_period_and_manifests_follow_segments()
     {

@@ -47,6 +47,21 @@ public sealed class ManifestGoldenTests
     public void Master_playlist() =>
         Golden.Verify("master.m3u8", HlsPlaylistWriter.WriteMaster([Build(3).Video], Build(3).Audio, r => $"{r}/index.m3u8"));
 
+    /// <summary>CTA-608 captions in the video: one CLOSED-CAPTIONS rendition, named by every variant (RFC 8216 4.3.4.1, 4.3.4.2).</summary>
+    [Fact]
+    public void Master_playlist_with_closed_captions()
+    {
+        var (v, a) = Build(3);
+        var low = new RenditionTimeline("360p", MediaKind.Video);
+        foreach (var e in Build(3).Video.Entries) low.Add(e.Segment with { Rendition = "360p" }, e.ProgramDateTime);
+        string master = HlsPlaylistWriter.WriteMaster([v, low], a, r => $"{r}/index.m3u8", closedCaptions: true);
+        Golden.Verify("master-captions.m3u8", master);
+        Assert.Equal(2, master.Split('\n').Count(l => l.StartsWith("#EXT-X-STREAM-INF:", StringComparison.Ordinal) && l.EndsWith(",CLOSED-CAPTIONS=\"cc\"", StringComparison.Ordinal)));
+        Assert.DoesNotContain("CLOSED-CAPTIONS=NONE", master, StringComparison.Ordinal);
+        // Audio only: no video to carry them, nothing declared.
+        Assert.DoesNotContain("CLOSED-CAPTIONS", HlsPlaylistWriter.WriteMaster([], a, r => $"{r}/index.m3u8", closedCaptions: true), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Media_playlist() => Golden.Verify("media.m3u8", Media(Build(3).Video, PlaylistState.Live));
 
@@ -120,6 +135,18 @@ public sealed class ManifestGoldenTests
         var (v, a) = Build(8);
         Golden.Verify("dynamic.mpd", DashManifestWriter.Write([v], a,
             new MpdSettings(Id, false, Start, Start.AddSeconds(16), 2, 12, "/time", FirstNumber: 3)));
+    }
+
+    /// <summary>DASH-IF IOP: CEA-608 in the video's SEI is an Accessibility descriptor of the video AdaptationSet, in every Period.</summary>
+    [Fact]
+    public void Dynamic_mpd_with_closed_captions()
+    {
+        var (v, a) = Build(6, discontinuityAt: 4);
+        string mpd = DashManifestWriter.Write([v], a,
+            new MpdSettings(Id, false, Start, Start.AddSeconds(12), 2, 12, "/time", ClosedCaptions: true));
+        Golden.Verify("dynamic-captions.mpd", mpd);
+        Assert.Equal(2, mpd.Split('\n').Count(l => l.Contains("<Accessibility schemeIdUri=\"urn:scte:dash:cc:cea-608:2015\" value=\"CC1=eng\"/>", StringComparison.Ordinal)));
+        Assert.DoesNotContain("Accessibility", DashManifestWriter.Write([v], a, new MpdSettings(Id, false, Start, Start.AddSeconds(12), 2, 12, "/time")), StringComparison.Ordinal);
     }
 
     [Fact]
