@@ -4,7 +4,6 @@ using Broadcast.Media.Scte35;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Manifests;
 using Broadcast.Packager.Storage;
-using Broadcast.Packager.Tests.Cmaf;
 using Broadcast.TestSupport;
 
 namespace Broadcast.Packager.Tests.Live;
@@ -25,21 +24,8 @@ public sealed class AdBreakPackagerTests : IDisposable
         await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
         var changes = new List<AdBreak>();
         p.BreakChanged += changes.Add;
-        var source = TestMedia.Video();
-        var low = TestMedia.Video(640, 360);
-        var audio = TestMedia.Audio();
-        long audioCount = 0;
-        async Task Feed(int from, int to)
-        {
-            for (int i = from; i < to; i++)
-            {
-                await p.PushVideoAsync(0, TestMedia.Frame(source, i * 3000L, i % 60 == 0, 500), default);
-                await p.PushVideoAsync(1, TestMedia.Frame(low, i * 3000L, i % 60 == 0, 100), default);
-                while (audioCount <= (long)Math.Floor(i * 1.6))
-                    await p.PushAudioAsync(TestMedia.Frame(audio, audioCount++ * 1024L, true, 20), default);
-                time.Advance(TimeSpan.FromMilliseconds(1000.0 / 30));
-            }
-        }
+        var ladder = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));
+        Task Feed(int from, int to) => ladder.FeedAsync(from, to);
         string Read(string key) => File.ReadAllText(store.PathOf(key));
 
         await Feed(0, 5 * 30 + 7); // 5.23 s: segment 3 (4-6 s) is open
