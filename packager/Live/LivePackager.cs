@@ -262,13 +262,28 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     private void StartInsertBreak(StreamPackager packager, SpliceCue cue, CancellationToken cancellationToken) =>
         _ = InsertBreakAsync(packager, cue, cancellationToken);
 
-    private async Task InsertBreakAsync(StreamPackager packager, SpliceCue cue, CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks for an ad break on <paramref name="channel"/>'s broadcast packaged here (see <see cref="StreamPackager.InsertBreakAsync"/>):
+    /// null when nothing of that name is packaged on this node, false when another break waits or runs.
+    /// <see cref="BreakChanged"/> says when it begins.
+    /// </summary>
+    public async Task<bool?> InsertBreakAsync(string channel, SpliceCue cue, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cue);
+        if (!_active.TryGetValue(channel, out var packager)) return null;
+        return await InsertBreakAsync(packager, cue, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> InsertBreakAsync(StreamPackager packager, SpliceCue cue, CancellationToken cancellationToken)
     {
         try
         {
             if (await packager.InsertBreakAsync(cue, cancellationToken).ConfigureAwait(false))
+            {
                 LogBreakAsked(packager.Channel, cue.EventId, cue.Duration * 1000 / Timescales.Video, cue.Source);
-            else LogBreakRefused(packager.Channel, cue.EventId, cue.Source);
+                return true;
+            }
+            LogBreakRefused(packager.Channel, cue.EventId, cue.Source);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -277,6 +292,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         {
             LogFailed(ex, packager.Channel);
         }
+        return false;
     }
 
     /// <summary>
