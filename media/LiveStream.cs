@@ -198,6 +198,12 @@ public sealed class LiveStream
     /// <summary>Raised when a track is announced or its decoder configuration changes.</summary>
     public event Action<LiveStream, MediaTrack>? TrackChanged;
 
+    /// <summary>
+    /// The newest video frame's decode time in the stream's timeline (90 kHz, after any reconnect join shifted the
+    /// publisher's clock); null before the first. Where a publisher's signal (an ad cue point) lands among the frames.
+    /// </summary>
+    public long? LastVideoTime { get { lock (_gate) return _lastVideoDts == long.MinValue ? null : _lastVideoDts; } }
+
     /// <summary>Raised when an ad break is asked for on this stream (see <see cref="InsertCue"/>); the packager places it.</summary>
     public event Action<LiveStream, Scte35.SpliceCue>? CueInserted;
 
