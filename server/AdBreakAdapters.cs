@@ -22,7 +22,8 @@ internal sealed class PipelineAdBreakInserter(LivePackager packager, TimeProvide
         var started = new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnChanged(string name, AdBreak b)
         {
-            if (name == channel.Slug && b.EventId == id) started.TrySetResult(b.StartDate);
+            // To the millisecond, as START-DATE is written (RFC 8216 dates; ManifestFormat.DateTime).
+            if (name == channel.Slug && b.EventId == id) started.TrySetResult(b.StartDate.AddTicks(-(b.StartDate.Ticks % TimeSpan.TicksPerMillisecond)));
         }
         packager.BreakChanged += OnChanged;
         try

@@ -481,17 +481,17 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "{Channel}: low latency on, parts of {PartSeconds} s (LL-HLS, LL-DASH)")]
     private partial void LogLowLatency(string channel, decimal partSeconds);
 
-    [LoggerMessage(EventId = 4030, Level = LogLevel.Information, Message = "{Channel}: ad break {EventId} of {DurationMs} ms asked for ({Source}); it begins at the next segment boundary")]
-    private partial void LogBreakAsked(string channel, uint eventId, long durationMs, string source);
+    [LoggerMessage(EventId = 4030, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} of {DurationMs} ms asked for ({Source}); it begins at the next segment boundary")]
+    private partial void LogBreakAsked(string channel, uint spliceEventId, long durationMs, string source);
 
-    [LoggerMessage(EventId = 4031, Level = LogLevel.Warning, Message = "{Channel}: ad break {EventId} ({Source}) refused: another break is waiting or running, or the broadcast ended")]
-    private partial void LogBreakRefused(string channel, uint eventId, string source);
+    [LoggerMessage(EventId = 4031, Level = LogLevel.Warning, Message = "{Channel}: ad break {SpliceEventId} ({Source}) refused: another break is waiting or running, or the broadcast ended")]
+    private partial void LogBreakRefused(string channel, uint spliceEventId, string source);
 
-    [LoggerMessage(EventId = 4032, Level = LogLevel.Information, Message = "{Channel}: ad break {EventId} begins with segment {Number} at {StartDate}")]
-    private partial void LogBreakStarted(string channel, uint eventId, long number, DateTimeOffset startDate);
+    [LoggerMessage(EventId = 4032, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} begins with segment {Number} at {StartDate}")]
+    private partial void LogBreakStarted(string channel, uint spliceEventId, long number, DateTimeOffset startDate);
 
-    [LoggerMessage(EventId = 4033, Level = LogLevel.Information, Message = "{Channel}: ad break {EventId} ends at segment {Number} after {DurationMs} ms")]
-    private partial void LogBreakEnded(string channel, uint eventId, long number, long durationMs);
+    [LoggerMessage(EventId = 4033, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} ends at segment {Number} after {DurationMs} ms")]
+    private partial void LogBreakEnded(string channel, uint spliceEventId, long number, long durationMs);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     private partial void LogInvalidName(string channel);
