@@ -36,10 +36,13 @@ public sealed record AdBreak(
 /// The ad breaks of one broadcast: asked-for breaks wait for the leading rendition's next segment boundary, then are
 /// <see cref="AdBreak"/>s the manifest writers mark (HLS DATERANGE and CUE tags, DASH EventStream).
 /// <para>
-/// Why a boundary and not the exact splice time: renditions are cut on keyframes the encoder placed (ffmpeg's rungs on a
-/// fixed GOP), and a running ffmpeg cannot be told to put an IDR at a new time without a restart. So a break begins with
-/// the first segment that starts at or after the splice time (up to one segment late), and ends at the boundary nearest
-/// to its planned end. Every rendition has its boundaries at the same media times, so all of them mark the same edges.
+/// Why a boundary and not the exact splice time: segments are cut on keyframes, and those are the encoder's (the
+/// transcoder gives every rung the source's keyframes with <c>-force_key_frames source</c>). Nothing here can add one:
+/// the encoder is remote, and a running ffmpeg reads <c>-force_key_frames</c> once, at launch. So a break begins with the
+/// first segment that starts at or after the splice time (up to one segment late) and ends at the boundary nearest to its
+/// planned end. Every rendition has its boundaries at the same media times, so all of them mark the same edges. (An
+/// encoder that sends an IDR at the splice point already has it in every rung; cutting an extra segment there is a
+/// segmenter rule not written yet.)
 /// </para>
 /// Breaks do not overlap (an SCTE-35 avail is one at a time): a cue that arrives while another break waits or runs is
 /// refused, which also bounds the list by the broadcast's length.
