@@ -56,6 +56,16 @@ public sealed class AdBreakTests(ServerFixture fixture)
             fixture.Check(start.GetDateTimeOffset() == marks.StartDate, $"the answer's start {start} is not the playlists' START-DATE {marks.StartDate:O}");
         await WaitForMpdEventAsync(dash, id);
 
+        // A real client reads it so: hls.js takes the DATERANGE as valid (the OUT and IN tags agree) and anchors it to a
+        // segment whose program date is its START-DATE, so the break starts where that segment starts, and it sees the
+        // return once the break has ended.
+        HlsDateRange? range = null;
+        await WaitFor.ConditionAsync(async () => (range = await player.GetHlsDateRangeAsync($"splice-{id}")) is { Scte35In: true },
+            Generous, $"hls.js to read splice-{id} with its SCTE35-IN", () => fixture.WithLog($"hls.js: {range}"));
+        fixture.Check(range!.Valid && range.Scte35Out && range.AnchorDate == range.StartDate && range.AnchorStart is { } anchor
+            && Math.Abs(range.StartTime - anchor) < 0.001, $"hls.js reads the break as {range}");
+        fixture.Check(range.StartDate == marks.StartDate.ToUnixTimeMilliseconds(), $"hls.js start {range.StartDate}, playlists {marks.StartDate:O}");
+
         // hls.js (and dash.js, reading the MPD's EventStream) play on through the break and past its end: ten more seconds
         // of media each, no fatal error.
         await Task.WhenAll(PlaysOnAsync(player, "hls.js"), PlaysOnAsync(dashPlayer, "dash.js"));
