@@ -57,6 +57,8 @@ internal sealed class RtmpConnection
     private TimestampUnwrapper _audioClock;
     private TimestampUnwrapper _videoClock;
     private uint? _lastVideoTimestamp;
+    private uint? _lastCueTimestamp;
+    private bool _cueFloodLogged;
     private bool _serverStopping;
     private readonly RtmpAdmission _admission;
     private readonly long _startedMs = Environment.TickCount64;
@@ -360,6 +362,15 @@ internal sealed class RtmpConnection
     /// </summary>
     private void HandleCuePoint(LiveStream stream, RtmpDataMessage data, uint timestamp)
     {
+        // A break is seconds long: more than one cue point per second of media is a runaway encoder or a flood, not ads.
+        // Each would cost a log line and a packager call; they are dropped, with one line per connection saying so.
+        if (_lastCueTimestamp is uint previous && unchecked((int)(timestamp - previous)) is > -1000 and < 1000)
+        {
+            if (!_cueFloodLogged) RtmpLog.CuePointRefused(_logger, Id, _remote, stream.Name, "cue points closer than one second apart are dropped", _decision.ChannelId);
+            _cueFloodLogged = true;
+            return;
+        }
+        _lastCueTimestamp = timestamp;
         if (!RtmpCuePoint.TryRead(data, out var cue, out var refusal))
         {
             if (refusal is not null) RtmpLog.CuePointRefused(_logger, Id, _remote, stream.Name, refusal, _decision.ChannelId);

@@ -103,7 +103,7 @@ public class CuePointTests
     [Fact]
     public async Task A_cue_point_published_on_loopback_asks_the_stream_for_a_break_at_its_place_among_the_frames()
     {
-        var source = RtmpPublishClientTests.DemuxFfmpegClip();
+        var source = RtmpPublishClientTests.DemuxFfmpegClip(seconds: 5);
         await using var host = await RtmpTestHost.StartAsync();
         var target = new RtmpPublishTarget(false, "127.0.0.1", host.EndPoint.Port, "live", TestPublishAuthorizer.GoodKey);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -112,31 +112,48 @@ public class CuePointTests
         var cues = new BlockingCollection<(SpliceCue Cue, long? VideoTime)>();
         stream.CueInserted += (s, cue) => cues.Add((cue, s.LastVideoTime));
         using var reader = stream.OpenReader("check", 8192);
-        foreach (var frame in source.Frames) Assert.True(await client.SendFrameAsync(frame, timeout.Token));
+        long Ms(MediaFrame f) => Timescales.Rescale(f.Dts, f.Track.Timescale, Timescales.Milliseconds);
+        long baseMs = Ms(source.Frames[0]);
+        int sent = 0;
+        async Task SendUntilAsync(long ms)
+        {
+            while (sent < source.Frames.Count && Ms(source.Frames[sent]) - baseMs < ms)
+                Assert.True(await client.SendFrameAsync(source.Frames[sent++], timeout.Token));
+        }
+        Task Cue(AmfObject body) => client.SendDataAsync(new RtmpDataMessage(RtmpCuePoint.OnCuePoint, [body]), timeout.Token).AsTask();
 
-        await client.SendDataAsync(new RtmpDataMessage(RtmpCuePoint.OnCuePoint, [YouTube(30, preRoll: 1)]), timeout.Token);
+        await SendUntilAsync(500);
+        await Cue(YouTube(30, preRoll: 1));
         Assert.True(cues.TryTake(out var youTube, TimeSpan.FromSeconds(20)), "no cue reached the stream");
         Assert.Equal(7u, youTube.Cue.EventId);
         Assert.Equal(30 * 90_000, youTube.Cue.Duration);
         Assert.Equal("rtmp", youTube.Cue.Source);
-        // The client stamps it with its newest frame's time (the clip's audio runs a little past its video): the break is
-        // asked for that far past the newest video frame, plus the pre-roll.
-        long Ms(MediaFrame f) => Timescales.Rescale(f.Dts, f.Track.Timescale, Timescales.Milliseconds);
-        long audioLead = source.Frames.Max(Ms) - source.Frames.Where(f => f.Kind == MediaKind.Video).Max(Ms);
+        // The client stamps it with its newest frame's time (audio may run a little ahead of video): the break is asked
+        // for that far past the newest video frame, plus the pre-roll.
+        var sentFrames = source.Frames.Take(sent).ToList();
+        long audioLead = sentFrames.Max(Ms) - sentFrames.Where(f => f.Kind == MediaKind.Video).Max(Ms);
         Assert.Equal(youTube.VideoTime + Timescales.Rescale(audioLead + 1000, Timescales.Milliseconds, Timescales.Video), youTube.Cue.SpliceTime);
 
-        await client.SendDataAsync(new RtmpDataMessage(RtmpCuePoint.OnCuePoint, [Adobe(Convert.ToBase64String(SpliceOut.ToArray()))]), timeout.Token);
+        // A second one in the same second is a flood: dropped, said once.
+        await Cue(YouTube(30, id: 8));
+        await SendUntilAsync(1700);
+        await Cue(Adobe(Convert.ToBase64String(SpliceOut.ToArray())));
         Assert.True(cues.TryTake(out var scte35, TimeSpan.FromSeconds(20)), "no SCTE-35 cue reached the stream");
         Assert.Equal(SpliceOut, scte35.Cue.Section);
         Assert.Equal(0x4800008Fu, scte35.Cue.EventId);
 
         // One it cannot use is logged and the publish goes on.
-        await client.SendDataAsync(new RtmpDataMessage(RtmpCuePoint.OnCuePoint, [YouTube(-1)]), timeout.Token);
-        await client.SendDataAsync(new RtmpDataMessage(RtmpCuePoint.OnCuePoint, [YouTube(20, preRoll: 0, id: 9)]), timeout.Token);
+        await SendUntilAsync(2900);
+        await Cue(YouTube(-1));
+        await SendUntilAsync(4100);
+        await Cue(YouTube(20, preRoll: 0, id: 9));
         Assert.True(cues.TryTake(out var after, TimeSpan.FromSeconds(20)));
         Assert.Equal(9u, after.Cue.EventId);
+        await SendUntilAsync(long.MaxValue);
         Assert.Contains(host.Logs.Entries, e => e.EventId == 1051 && e.Message.Contains("break_duration_sec", StringComparison.Ordinal));
+        Assert.Single(host.Logs.Entries, e => e.EventId == 1051 && e.Message.Contains("closer than one second", StringComparison.Ordinal));
         Assert.Equal(3, host.Logs.Entries.Count(e => e.EventId == 1050));
+        Assert.Empty(cues);
         foreach (var f in source.Frames) f.Release();
     }
 }
