@@ -17,8 +17,11 @@ namespace Broadcast.EndToEnd.Tests.AdBreaks;
 [Collection(ServerCollection.Name)]
 public sealed class AdBreakTests(ServerFixture fixture)
 {
-    /// <summary>Long enough for a player to join, the break to begin, run 6 s and end, and the player to pass it.</summary>
-    private static readonly ClipSpec Clip = new() { Seconds = 50, Width = 640, Height = 360, Fps = 30, VideoBitrateKbps = 600 };
+    /// <summary>
+    /// Long enough for a player to join, the break to begin, run 6 s and end, and the player to pass it. 480p so the ladder
+    /// has a transcoded rung (360p) beside the source and the audio: three media playlists to agree.
+    /// </summary>
+    private static readonly ClipSpec Clip = new() { Seconds = 50, Width = 854, Height = 480, Fps = 30, VideoBitrateKbps = 800 };
 
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
 
@@ -123,9 +126,9 @@ public sealed class AdBreakTests(ServerFixture fixture)
         await WaitFor.ConditionAsync(async () =>
             {
                 using var r = await Server.Viewer.GetAsync(master);
-                return r.IsSuccessStatusCode && (await MediaPlaylistsAsync(master)).Count >= 2;
+                return r.IsSuccessStatusCode && (await MediaPlaylistsAsync(master)).Count >= 3;
             },
-            Generous, $"{master} to list its renditions", () => fixture.WithLog($"publisher:{Environment.NewLine}{publisherLog()}"));
+            Generous, $"{master} to list its renditions (source, a transcoded rung, audio)", () => fixture.WithLog($"publisher:{Environment.NewLine}{publisherLog()}"));
 
     /// <summary>
     /// Waits until every media playlist marks break <paramref name="id"/> at a segment boundary, and returns what the
