@@ -150,7 +150,8 @@ public sealed class AdBreakTests(ServerFixture fixture)
                     marks.Add(mark);
                 }
                 // One break, one START-DATE and one section everywhere (RFC 8216 §4.3.2.7).
-                fixture.Check(marks.Select(m => (m.StartDate, m.OutSection)).Distinct().Count() == 1, $"the renditions disagree: {string.Join("; ", marks)}");
+                if (marks.Select(m => (m.StartDate, m.OutSection)).Distinct().Count() != 1)
+                    throw new ConditionFailedException($"the renditions disagree: {string.Join("; ", marks)}");
                 found = marks[0];
                 return true;
             },
