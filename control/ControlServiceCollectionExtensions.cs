@@ -55,6 +55,7 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<Restream.DestinationService>();
         services.AddSingleton<RecordingService>();
         services.TryAddSingleton<IBroadcastTerminator, NoBroadcastTerminator>();
+        services.TryAddSingleton<Breaks.IAdBreakInserter, Breaks.NoAdBreakInserter>();
         services.TryAddSingleton<IRecordingMedia, NoRecordingMedia>();
         services.TryAddSingleton<IChannelMedia, NoChannelMedia>();
         services.AddSingleton<ChannelDeletion>();

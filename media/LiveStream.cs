@@ -208,6 +208,28 @@ public sealed class LiveStream
     /// <summary>Raised when a track is announced or its decoder configuration changes.</summary>
     public event Action<LiveStream, MediaTrack>? TrackChanged;
 
+    /// <summary>
+    /// The newest video frame's decode time in the stream's timeline (90 kHz, after any reconnect join shifted the
+    /// publisher's clock); null before the first. Where a publisher's signal (an ad cue point) lands among the frames.
+    /// </summary>
+    public long? LastVideoTime { get { lock (_gate) return _lastVideoDts == long.MinValue ? null : _lastVideoDts; } }
+
+    /// <summary>Raised when an ad break is asked for on this stream (see <see cref="InsertCue"/>); the packager places it.</summary>
+    public event Action<LiveStream, Scte35.SpliceCue>? CueInserted;
+
+    /// <summary>
+    /// An ad break for this broadcast: from the encoder (RTMP onCuePoint) or an admin. Signalled beside the frames, not in
+    /// them: every reader but the packager would only skip it. Returns whether anyone listened (false: nothing packages it).
+    /// </summary>
+    public bool InsertCue(Scte35.SpliceCue cue)
+    {
+        ArgumentNullException.ThrowIfNull(cue);
+        var handlers = CueInserted;
+        if (handlers is null || IsCompleted) return false;
+        handlers(this, cue);
+        return true;
+    }
+
     public void SetMetadata(IReadOnlyDictionary<string, object?> metadata)
     {
         lock (_gate) _metadata = metadata;

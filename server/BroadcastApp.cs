@@ -69,6 +69,7 @@ public static class BroadcastApp
             services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
+            services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();
             services.AddHostedService<RecordingListener>();

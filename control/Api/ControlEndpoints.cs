@@ -39,6 +39,7 @@ public static class ControlEndpoints
         group.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         endpoints.MapEventsApi();
+        endpoints.MapBreaksApi();
         endpoints.MapDestinationsApi();
         endpoints.MapPlaybackApi();
         endpoints.MapPullSourceApi();

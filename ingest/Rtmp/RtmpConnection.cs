@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using Broadcast.Media.Flv;
 using Broadcast.Media;
+using Broadcast.Media.Scte35;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Ingest.Rtmp;
@@ -55,6 +56,9 @@ internal sealed class RtmpConnection
     private uint _publishStreamId;
     private TimestampUnwrapper _audioClock;
     private TimestampUnwrapper _videoClock;
+    private uint? _lastVideoTimestamp;
+    private uint? _lastCueTimestamp;
+    private bool _cueFloodLogged;
     private bool _serverStopping;
     private readonly RtmpAdmission _admission;
     private readonly long _startedMs = Environment.TickCount64;
@@ -347,7 +351,37 @@ internal sealed class RtmpConnection
         bool ok = typeId == RtmpMessageType.Audio
             ? _demuxer.TryWriteAudio(_audioClock.Unwrap(timestamp), payload, out error)
             : _demuxer.TryWriteVideo(_videoClock.Unwrap(timestamp), payload, out error);
+        if (typeId == RtmpMessageType.Video) _lastVideoTimestamp = timestamp;
         if (!ok) throw new CloseException($"invalid {(typeId == RtmpMessageType.Audio ? "audio" : "video")} message: {error}");
+    }
+
+    /// <summary>
+    /// An encoder's ad cue point: the break is asked of the stream's packager at the message's place among the frames (the
+    /// newest video frame's stream time plus how far the cue's timestamp is past that frame's, plus its pre-roll). One the
+    /// service cannot use is logged and dropped; it is no reason to close a publisher.
+    /// </summary>
+    private void HandleCuePoint(LiveStream stream, RtmpDataMessage data, uint timestamp)
+    {
+        // A break is seconds long: more than one cue point per second of media is a runaway encoder or a flood, not ads.
+        // Each would cost a log line and a packager call; they are dropped, with one line per connection saying so.
+        if (_lastCueTimestamp is uint previous && unchecked((int)(timestamp - previous)) is > -1000 and < 1000)
+        {
+            if (!_cueFloodLogged) RtmpLog.CuePointRefused(_logger, Id, _remote, stream.Name, "cue points closer than one second apart are dropped", _decision.ChannelId);
+            _cueFloodLogged = true;
+            return;
+        }
+        _lastCueTimestamp = timestamp;
+        if (!RtmpCuePoint.TryRead(data, out var cue, out var refusal))
+        {
+            if (refusal is not null) RtmpLog.CuePointRefused(_logger, Id, _remote, stream.Name, refusal, _decision.ChannelId);
+            return;
+        }
+        long ahead = _lastVideoTimestamp is uint last ? unchecked((int)(timestamp - last)) : 0;
+        long delayMs = Math.Clamp(ahead, 0, RtmpCuePoint.MaxPreRollMs) + cue.PreRollMs;
+        long? at = stream.LastVideoTime is long t ? t + Timescales.Rescale(delayMs, Timescales.Milliseconds, Timescales.Video) : null;
+        uint id = cue.EventId ?? (uint)Random.Shared.NextInt64(1, uint.MaxValue);
+        bool packaged = stream.InsertCue(new SpliceCue(id, at, Timescales.Rescale(cue.DurationMs, Timescales.Milliseconds, Timescales.Video), cue.Section, "rtmp"));
+        RtmpLog.CuePoint(_logger, Id, _remote, stream.Name, id, cue.DurationMs, delayMs, packaged, _decision.ChannelId);
     }
 
     private async ValueTask HandleMessageAsync(RtmpMessage message, CancellationToken token)
@@ -384,6 +418,7 @@ internal sealed class RtmpConnection
                 if (!RtmpDataMessage.TryRead(payload, message.TypeId == RtmpMessageType.DataAmf3, out var data, out var amfError))
                     throw new CloseException($"malformed AMF in data message: {amfError}");
                 if (_demuxer is not null && data!.TryGetMetadata(out var metadata)) _demuxer.SetMetadata(metadata);
+                else if (_stream is not null && data!.Name == RtmpCuePoint.OnCuePoint) HandleCuePoint(_stream, data, message.Timestamp);
                 return;
             }
             case RtmpMessageType.Aggregate:

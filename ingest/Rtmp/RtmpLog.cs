@@ -76,4 +76,10 @@ internal static partial class RtmpLog
 
     [LoggerMessage(EventId = 1015, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: no encoder reconnected to {StreamName} (app {App}, channel {ChannelId}) within the grace; the publish ended")]
     public static partial void ReconnectGraceExpired(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string app, string? channelId);
+
+    [LoggerMessage(EventId = 1050, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: cue point on {StreamName}, ad break {SpliceEventId} of {DurationMs} ms in {DelayMs} ms (packaged: {Packaged}, channel {ChannelId})")]
+    public static partial void CuePoint(ILogger logger, long connectionId, string remoteEndPoint, string streamName, uint spliceEventId, long durationMs, long delayMs, bool packaged, string? channelId);
+
+    [LoggerMessage(EventId = 1051, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: cue point on {StreamName} ignored: {Reason} (channel {ChannelId})")]
+    public static partial void CuePointRefused(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string reason, string? channelId);
 }

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using Broadcast.Media;
+using Broadcast.Media.Scte35;
+using Broadcast.Packager.Manifests;
 using Broadcast.Packager.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -53,6 +55,9 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     }
 
     public event Action<ManifestUpdated>? ManifestUpdated;
+
+    /// <summary>Raised when an ad break of a stream packaged here begins (its first segment is stored) and when it ends.</summary>
+    public event Action<string, AdBreak>? BreakChanged;
 
     /// <summary>Raised when a stream's packaging has finished (final manifests written).</summary>
     public event Action<StreamPackagerStatus>? StreamFinished;
@@ -122,6 +127,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     {
         using var _ = reader;
         StreamPackager? packager = null;
+        Action<LiveStream, SpliceCue>? cueHandler = null;
         var probe = new List<MediaFrame>();
         try
         {
@@ -181,6 +187,16 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 return Task.Run(() => PackageRenditionAsync(current, stream, i + first, rungReader, cancellationToken));
             }).ToArray();
             _active[stream.Name] = packager;
+            // Ad breaks (the breaks API, the encoder's cue points) reach the packaging through the hub, beside the frames.
+            void OnCue(LiveStream s, SpliceCue cue) => StartInsertBreak(current, cue, cancellationToken);
+            cueHandler = OnCue;
+            stream.CueInserted += cueHandler;
+            packager.BreakChanged += b =>
+            {
+                if (b.EndNumber is null) LogBreakStarted(stream.Name, b.EventId, b.StartNumber, b.StartDate);
+                else LogBreakEnded(stream.Name, b.EventId, b.EndNumber.Value, b.Duration!.Value * 1000 / b.Timescale);
+                BreakChanged?.Invoke(stream.Name, b);
+            };
             if (_leftovers.TryRemove(stream.Name, out var leftovers)) ScheduleLeftoverDeletes(stream.Name, leftovers);
             LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
             if (lowLatency) LogLowLatency(stream.Name, _options.PartSeconds);
@@ -235,6 +251,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         }
         finally
         {
+            if (cueHandler is not null) stream.CueInserted -= cueHandler;
             foreach (var f in probe) f.Release();
             if (packager is not null)
             {
@@ -242,6 +259,43 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 await packager.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>The hub raises cues on the caller's thread (the API request, the RTMP read loop): never wait for the packager there.</summary>
+    private void StartInsertBreak(StreamPackager packager, SpliceCue cue, CancellationToken cancellationToken) =>
+        _ = InsertBreakAsync(packager, cue, cancellationToken);
+
+    /// <summary>
+    /// Asks for an ad break on <paramref name="channel"/>'s broadcast packaged here (see <see cref="StreamPackager.InsertBreakAsync"/>):
+    /// null when nothing of that name is packaged on this node, false when another break waits or runs.
+    /// <see cref="BreakChanged"/> says when it begins.
+    /// </summary>
+    public async Task<bool?> InsertBreakAsync(string channel, SpliceCue cue, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cue);
+        if (!_active.TryGetValue(channel, out var packager)) return null;
+        return await InsertBreakAsync(packager, cue, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> InsertBreakAsync(StreamPackager packager, SpliceCue cue, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await packager.InsertBreakAsync(cue, cancellationToken).ConfigureAwait(false))
+            {
+                LogBreakAsked(packager.Channel, cue.EventId, cue.Duration * 1000 / Timescales.Video, cue.Source);
+                return true;
+            }
+            LogBreakRefused(packager.Channel, cue.EventId, cue.Source);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogFailed(ex, packager.Channel);
+        }
+        return false;
     }
 
     /// <summary>
@@ -445,6 +499,18 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
 
     [LoggerMessage(EventId = 4040, Level = LogLevel.Information, Message = "{Channel}: CTA-608/708 captions found in the video (A/53 SEI); broadcast {BroadcastId} declares them in the master playlist and the MPD")]
     private partial void LogCaptions(string channel, string broadcastId);
+
+    [LoggerMessage(EventId = 4030, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} of {DurationMs} ms asked for ({Source}); it begins at the next segment boundary")]
+    private partial void LogBreakAsked(string channel, uint spliceEventId, long durationMs, string source);
+
+    [LoggerMessage(EventId = 4031, Level = LogLevel.Warning, Message = "{Channel}: ad break {SpliceEventId} ({Source}) refused: another break is waiting or running, or the broadcast ended")]
+    private partial void LogBreakRefused(string channel, uint spliceEventId, string source);
+
+    [LoggerMessage(EventId = 4032, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} begins with segment {Number} at {StartDate}")]
+    private partial void LogBreakStarted(string channel, uint spliceEventId, long number, DateTimeOffset startDate);
+
+    [LoggerMessage(EventId = 4033, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} ends at segment {Number} after {DurationMs} ms")]
+    private partial void LogBreakEnded(string channel, uint spliceEventId, long number, long durationMs);
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     private partial void LogInvalidName(string channel);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using Broadcast.Media;
+using Broadcast.Media.Scte35;
 using Broadcast.Packager.Cmaf;
 using Broadcast.Packager.Manifests;
 using Broadcast.Packager.Segmenting;
@@ -37,6 +38,9 @@ public sealed class StreamPackager : IAsyncDisposable
     private TimeSpan? _lastDuration;
     private readonly LowLatencyParts? _lowLatency;
     private bool _captions;
+    private readonly AdBreakSchedule _breaks;
+    private long _leaderLast = long.MinValue; // the leading rendition's newest frame, in its track's timescale
+    private int _leaderTimescale = Timescales.Video;
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
         IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false)
@@ -58,6 +62,7 @@ public sealed class StreamPackager : IAsyncDisposable
         _videoTimelines = videoRenditions.Select(r => new RenditionTimeline(r, MediaKind.Video)).ToArray();
         if (audioRendition is not null) _audioTimeline = new RenditionTimeline(audioRendition, MediaKind.Audio);
         foreach (var t in _videoTimelines.Append(_audioTimeline)) if (t is not null) _byName[t.Name] = t;
+        _breaks = new AdBreakSchedule(options.SegmentSeconds);
     }
 
     public string Channel { get; }
@@ -71,6 +76,12 @@ public sealed class StreamPackager : IAsyncDisposable
 
     /// <summary>Raised after a segment is stored (before the manifests naming it are).</summary>
     public event Action<SegmentDescription>? SegmentClosed;
+
+    /// <summary>Raised when an ad break got its first segment (the break begins) and again when it got its last (it ends).</summary>
+    public event Action<AdBreak>? BreakChanged;
+
+    /// <summary>The broadcast's ad breaks, placed on the leading rendition's segments.</summary>
+    public IReadOnlyList<AdBreak> Breaks => _breaks.Placed;
 
     /// <summary>Raised after a manifest object was replaced.</summary>
     public event Action<ManifestUpdated>? ManifestUpdated;
@@ -126,6 +137,7 @@ public sealed class StreamPackager : IAsyncDisposable
         try
         {
             Anchor(frame);
+            if (rendition == 0) NoteLeader(frame);
             _segmenter.PushVideo(rendition, frame, _closed);
             await DrainAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -159,7 +171,7 @@ public sealed class StreamPackager : IAsyncDisposable
             if (timeline.Entries.Count > 0)
             {
                 long last = AllTimelines().Select(t => t.Entries.Count > 0 ? t.Entries[^1].Number : 0).DefaultIfEmpty(0).Max();
-                string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, BroadcastId, WindowStart(timeline), PlaylistState.Ended);
+                string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, BroadcastId, WindowStart(timeline), PlaylistState.Ended, _breaks.Placed);
                 await PutManifestAsync(StoreKeys.MediaPlaylist(Channel, timeline.Name), text, ContentTypes.Hls, CachePolicies.Ended(_options), last, cancellationToken).ConfigureAwait(false);
             }
             timeline.Retire();
@@ -226,9 +238,32 @@ public sealed class StreamPackager : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_videoTimelines.Length == 0) Anchor(frame);
+            if (_videoTimelines.Length == 0)
+            {
+                Anchor(frame);
+                NoteLeader(frame);
+            }
             _segmenter.PushAudio(frame, _closed);
             await DrainAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>
+    /// An ad break: it begins with the leading rendition's first segment that starts at or after
+    /// <see cref="SpliceCue.SpliceTime"/> (90 kHz; null: the newest frame packaged so far, i.e. the next boundary) and is
+    /// marked in every rendition's playlist and the MPD from then on (see <see cref="AdBreakSchedule"/>). False when the
+    /// broadcast has ended or another break waits or runs.
+    /// </summary>
+    public async Task<bool> InsertBreakAsync(SpliceCue cue, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cue);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_ended) return false;
+            long at = cue.SpliceTime is { } t ? Timescales.Rescale(t, Timescales.Video, _leaderTimescale) : Math.Max(_leaderLast, 0);
+            return _breaks.TryAdd(cue, at, _leaderTimescale);
         }
         finally { _gate.Release(); }
     }
@@ -296,6 +331,12 @@ public sealed class StreamPackager : IAsyncDisposable
         }
     }
 
+    private void NoteLeader(MediaFrame frame)
+    {
+        _leaderTimescale = frame.Track.Timescale;
+        _leaderLast = Math.Max(_leaderLast, frame.Dts);
+    }
+
     private void Anchor(MediaFrame frame)
     {
         if (_anchorWall is not null) return;
@@ -339,6 +380,7 @@ public sealed class StreamPackager : IAsyncDisposable
                     size, seg.StartsWithKeyframe, seg.Discontinuity, initName, seg.Track, seg.Samples.Length,
                     seg.PresentationStartOffset, seg.PresentationEndOffset);
                 timeline.Add(description, ProgramDateTime(seg.StartTime, seg.Timescale));
+                if (ReferenceEquals(timeline, Leader) && _breaks.OnLeaderSegment(timeline.Entries[^1]) is { } changed) BreakChanged?.Invoke(changed);
                 Interlocked.Increment(ref _segmentsWritten);
                 _lastDuration = TimeSpan.FromTicks((long)((Int128)seg.Duration * TimeSpan.TicksPerSecond / seg.Timescale));
                 SegmentClosed?.Invoke(description);
@@ -359,6 +401,9 @@ public sealed class StreamPackager : IAsyncDisposable
         return wall + TimeSpan.FromTicks((long)((Int128)media * TimeSpan.TicksPerSecond / Timescales.Video));
     }
 
+    /// <summary>The rendition whose segments place ad breaks: the first video rendition (never retired), else the audio.</summary>
+    private RenditionTimeline? Leader => _videoTimelines.Length > 0 ? _videoTimelines[0] : _audioTimeline;
+
     private IEnumerable<RenditionTimeline> AllTimelines() => _videoTimelines.Concat(_audioTimeline is null ? [] : [_audioTimeline]);
 
     private async Task WriteManifestsAsync(PlaylistState state, CancellationToken cancellationToken)
@@ -369,7 +414,7 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             // A retired rendition's ended playlist was written when it retired; it does not change while live.
             if (t.Entries.Count == 0 || (t.Retired && state == PlaylistState.Live)) continue;
-            string text = LowLatencyText(t, HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), state), state);
+            string text = LowLatencyText(t, HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), state, _breaks.Placed), state);
             await PutManifestAsync(StoreKeys.MediaPlaylist(Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
         }
         // The master waits until every rendition has a segment, so BANDWIDTH and CODECS are measured, not guessed.
@@ -396,7 +441,7 @@ public sealed class StreamPackager : IAsyncDisposable
         foreach (var t in AllTimelines())
         {
             if (t.Entries.Count == 0) continue;
-            string text = HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, 0, PlaylistState.Vod);
+            string text = HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, 0, PlaylistState.Vod, _breaks.Placed);
             await PutManifestAsync(StoreKeys.VodPlaylist(Channel, t.Name, BroadcastId), text, ContentTypes.Hls, CachePolicies.Vod, last, cancellationToken).ConfigureAwait(false);
         }
         var withSegments = _videoTimelines.Where(t => t.Entries.Count > 0).ToList();
@@ -412,7 +457,8 @@ public sealed class StreamPackager : IAsyncDisposable
         var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
         var ast = lead is null ? _time.GetUtcNow() : lead.Entries[0].ProgramDateTime;
         int shift = _options.DvrSeconds > 0 ? _options.DvrSeconds : _options.WindowSegments * _options.SegmentSeconds;
-        return new MpdSettings(BroadcastId, isStatic, ast, _time.GetUtcNow(), _options.SegmentSeconds, shift, _options.UtcTimingUrl, firstNumber, prefix, _captions);
+        return new MpdSettings(BroadcastId, isStatic, ast, _time.GetUtcNow(), _options.SegmentSeconds, shift, _options.UtcTimingUrl, firstNumber, prefix,
+            _captions, _breaks.Placed);
     }
 
     /// <summary>
@@ -521,7 +567,7 @@ public sealed class StreamPackager : IAsyncDisposable
         foreach (var t in AllTimelines())
         {
             if (!renditions.Contains(t.Name) || t.Entries.Count == 0 || t.Retired) continue;
-            string text = LowLatencyText(t, HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), PlaylistState.Live), PlaylistState.Live);
+            string text = LowLatencyText(t, HlsPlaylistWriter.WriteMediaPlaylist(t, BroadcastId, WindowStart(t), PlaylistState.Live, _breaks.Placed), PlaylistState.Live);
             await PutManifestAsync(StoreKeys.MediaPlaylist(Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -15,7 +15,8 @@ public sealed record MpdSettings(
     string UtcTimingUrl,
     long FirstNumber = 1,
     string PathPrefix = "",
-    bool ClosedCaptions = false);
+    bool ClosedCaptions = false,
+    IReadOnlyList<AdBreak>? Breaks = null);
 
 /// <summary>
 /// DASH MPD (ISO/IEC 23009-1) for the same CMAF files the HLS playlists name: SegmentTemplate with $Number$
@@ -108,6 +109,7 @@ public static class DashManifestWriter
             long leaderStart = leader is null ? 0 : (FirstAtOrAfter(leader, periodFirst)?.PresentationStart ?? baseTime);
             sb.Append("  <Period id=\"p").Append(ManifestFormat.Int(index)).Append("\" start=\"")
               .Append(ManifestFormat.XsDuration(leaderStart - baseTime, leaderScale)).Append("\">\n");
+            AdBreakTags.AppendDash(sb, settings.Breaks, from, to, leaderStart, leaderScale);
             int asId = 0;
             if (video.Count > 0)
             {

@@ -26,9 +26,11 @@ public static class HlsPlaylistWriter
 
     /// <summary>
     /// A media playlist. <paramref name="windowStart"/> is the index of the first entry to list (0 for VOD).
-    /// Segment and init URIs are file names in the playlist's own folder.
+    /// Segment and init URIs are file names in the playlist's own folder. <paramref name="breaks"/> are marked at their
+    /// segments (see <see cref="AdBreakTags"/>) while those are in the window.
     /// </summary>
-    public static string WriteMediaPlaylist(RenditionTimeline timeline, string broadcastId, int windowStart, PlaylistState state)
+    public static string WriteMediaPlaylist(RenditionTimeline timeline, string broadcastId, int windowStart, PlaylistState state,
+        IReadOnlyList<AdBreak>? breaks = null)
     {
         ArgumentNullException.ThrowIfNull(timeline);
         var entries = timeline.Entries;
@@ -63,7 +65,8 @@ public static class HlsPlaylistWriter
                 sb.Append("#EXT-X-MAP:URI=\"").Append(s.InitName).Append("\"\n");
                 currentInit = s.InitName;
             }
-            if (first || s.Discontinuity)
+            bool marked = AdBreakTags.AppendHls(sb, breaks, e.Number, i > 0 ? entries[i - 1].Number : null, e.ProgramDateTime);
+            if (first || s.Discontinuity || marked)
                 sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(e.ProgramDateTime)).Append('\n');
             sb.Append("#EXTINF:").Append(ManifestFormat.Seconds3(s.Duration, s.Timescale)).Append(",\n");
             sb.Append(s.FileName(broadcastId)).Append('\n');

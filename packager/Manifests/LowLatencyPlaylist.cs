@@ -137,6 +137,10 @@ public static class LowLatencyPlaylist
         sb.Append("#EXT-X-SKIP:SKIPPED-SEGMENTS=").Append(ManifestFormat.Int(skipped)).Append('\n');
         string? map = null;
         int keepFrom = uriLines[skipped - 1] + 1;
+        // Without CAN-SKIP-DATERANGES in EXT-X-SERVER-CONTROL a delta update keeps the EXT-X-DATERANGE tags of the segments
+        // it skips (RFC 8216bis section 6.2.5.1): an ad break's SCTE35-OUT must reach a player that joined by delta.
+        for (int i = firstBlock; i < keepFrom; i++)
+            if (lines[i].StartsWith("#EXT-X-DATERANGE:", StringComparison.Ordinal)) sb.Append(lines[i]).Append('\n');
         for (int i = firstBlock; i < keepFrom; i++)
             if (lines[i].StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)) map = lines[i];
         bool keptHasMap = false;

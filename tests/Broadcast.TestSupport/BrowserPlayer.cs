@@ -23,6 +23,9 @@ public enum PlayerKind
 public sealed record PlayerError(string Type, string Details);
 
 /// <summary>A rendition the player sees in the manifest.</summary>
+/// <summary>An EXT-X-DATERANGE as hls.js holds it (<see cref="BrowserPlayer.GetHlsDateRangeAsync"/>); dates in Unix milliseconds.</summary>
+public sealed record HlsDateRange(bool Valid, string? Reason, double StartTime, double? AnchorStart, double? AnchorDate, double StartDate, bool Scte35Out, bool Scte35In);
+
 public sealed record PlayerLevel(int Width, int Height, long Bitrate);
 
 /// <summary>
@@ -233,6 +236,31 @@ public sealed class BrowserPlayer : IAsyncDisposable
     {
         var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.levels)").ConfigureAwait(false);
         return JsonSerializer.Deserialize<List<PlayerLevel>>(json, JsonOptions) ?? [];
+    }
+
+    /// <summary>
+    /// hls.js's reading of the EXT-X-DATERANGE <paramref name="id"/> in any level's playlist (hls.js only): whether it is
+    /// valid (tags with the same ID agree), its start on the media timeline, the start and program date of the segment it
+    /// is anchored to, and which SCTE-35 attributes it holds. Null while no level's playlist has it.
+    /// </summary>
+    public async Task<HlsDateRange?> GetHlsDateRangeAsync(string id)
+    {
+        const string script = """
+            (id) => {
+              const h = window.__hls;
+              for (const level of (h && h.levels) || []) {
+                const r = level.details && level.details.dateRanges && level.details.dateRanges[id];
+                if (!r) continue;
+                const a = r.tagAnchor;
+                return JSON.stringify({ valid: r.isValid, reason: r.invalidReason, startTime: r.startTime,
+                  anchorStart: a ? a.start : null, anchorDate: a ? a.programDateTime : null, startDate: r.startDate.getTime(),
+                  scte35Out: 'SCTE35-OUT' in r.attr, scte35In: 'SCTE35-IN' in r.attr });
+              }
+              return null;
+            }
+            """;
+        var json = await _page.EvaluateAsync<string?>(script, id).ConfigureAwait(false);
+        return json is null ? null : JsonSerializer.Deserialize<HlsDateRange>(json, JsonOptions);
     }
 
     public async Task ScreenshotAsync(string path)

@@ -59,6 +59,7 @@ public sealed class RtmpPublishClient : IAsyncDisposable
     private MediaTrack? _sentVideo;
     private MediaTrack? _sentAudio;
     private long? _baseMs;
+    private uint _lastTimestamp;
     private long _bytesSent;
     private int _disposed;
 
@@ -153,6 +154,25 @@ public sealed class RtmpPublishClient : IAsyncDisposable
     }
 
     /// <summary>
+    /// Sends a data message (an onCuePoint ad marker, say) stamped with the newest frame's time, so the receiver places it
+    /// there among the frames.
+    /// </summary>
+    public async ValueTask SendDataAsync(RtmpDataMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _protocol.WriteData(_output, _lastTimestamp, message);
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    /// <summary>
     /// Sends a frame, preceded by its track's sequence header whenever the decoder configuration is new. Times are
     /// rebased so the first frame sent is at 0 ms. False (nothing sent) when the codec cannot travel over RTMP.
     /// </summary>
@@ -168,6 +188,7 @@ public sealed class RtmpPublishClient : IAsyncDisposable
             long ms = Timescales.Rescale(frame.Dts, track.Timescale, Timescales.Milliseconds);
             _baseMs ??= ms;
             uint timestamp = (uint)Math.Max(0, ms - _baseMs.Value);
+            _lastTimestamp = Math.Max(_lastTimestamp, timestamp);
             bool video = track.Kind == MediaKind.Video;
             ref var sent = ref video ? ref _sentVideo : ref _sentAudio;
             if (!ReferenceEquals(sent, track) && !track.HasSameConfig(sent))

@@ -144,6 +144,15 @@ public sealed class RtmpPublishProtocol
         _chunks.Write(output, StreamChunkStream, RtmpMessageType.DataAmf0, 0, StreamId, _scratch.WrittenSpan);
     }
 
+    /// <summary>A data message (type 18) on the stream, e.g. an onCuePoint ad marker, stamped among the frames at <paramref name="timestampMs"/>.</summary>
+    public void WriteData(IBufferWriter<byte> output, uint timestampMs, RtmpDataMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        _scratch.ResetWrittenCount();
+        message.Write(_scratch);
+        _chunks.Write(output, StreamChunkStream, RtmpMessageType.DataAmf0, timestampMs, StreamId, _scratch.WrittenSpan);
+    }
+
     /// <summary>An audio message (type 8) whose payload is an FLV audio tag body.</summary>
     public void WriteAudio(IBufferWriter<byte> output, uint timestampMs, ReadOnlySpan<byte> body) =>
         _chunks.Write(output, AudioChunkStream, RtmpMessageType.Audio, timestampMs, StreamId, body);

@@ -205,4 +205,21 @@ public class RtmpFuzzTests(ITestOutputHelper output)
         });
         Check(report);
     }
+
+    [Fact]
+    public void Cue_point_data_messages()
+    {
+        var seeds = FuzzSeeds.Column(CuePointTests.Cases, 2).Concat(FuzzSeeds.Column(CuePointTests.Refusals, 1)).ToList();
+        var report = FuzzRunner.Run("onCuePoint", seeds, (input, random) =>
+        {
+            if (!RtmpDataMessage.TryRead(input, false, out var message, out var error))
+                return error != AmfError.None ? false : throw new InvalidOperationException("data failure without an error");
+            if (RtmpCuePoint.TryRead(message!, out var cue, out var refusal))
+                return cue.DurationMs >= 1000 && cue.PreRollMs is >= 0 and <= RtmpCuePoint.MaxPreRollMs
+                    ? true
+                    : throw new InvalidOperationException($"a cue outside the bounds: {cue}");
+            return message!.Name != RtmpCuePoint.OnCuePoint || refusal is not null ? false : throw new InvalidOperationException("refused without a reason");
+        });
+        Check(report);
+    }
 }

@@ -4,7 +4,9 @@ using Broadcast.Media.Codecs.Av1;
 using Broadcast.Media.Codecs.Captions;
 using Broadcast.Media.Codecs.H264;
 using Broadcast.Media.Codecs.Hevc;
+using Broadcast.Media.Scte35;
 using Broadcast.Media.Tests.Codecs;
+using Broadcast.Media.Tests.Scte35;
 using Broadcast.TestSupport.Fuzzing;
 using Xunit.Abstractions;
 
@@ -85,6 +87,25 @@ public class CodecFuzzTests(ITestOutputHelper output)
         // The hub runs this on every video frame until captions show up: whatever a publisher sends, false or true, never a throw.
         Check(FuzzRunner.Run("caption sei", CaptionSeiTests.AccessUnits().ToList(), (input, random) =>
             CaptionSei.TryFind(input, Codec.H264, 4, out _)));
+    }
+
+    [Fact]
+    public void Scte35_splice_info_section()
+    {
+        // Seeds: the case table and the refused rows (their CRCs right, so mutations reach past the CRC check only when
+        // the mutator keeps it right: most land on CrcMismatch, the rest walk the command and descriptor parsers).
+        var seeds = Records(SpliceInfoSectionTests.Cases).Concat(FuzzSeeds.Column(SpliceInfoSectionTests.Malformed, 1)).Where(s => s.Length > 0).ToList();
+        var report = FuzzRunner.Run("splice_info_section", seeds, (input, random) =>
+        {
+            if (!SpliceInfoSection.TryRead(input, out var section, out int consumed, out var error))
+                return error != SpliceInfoError.None ? false : throw new InvalidOperationException("refused without a reason");
+            // What was read writes back to a section that reads the same (reserved bits and a legacy 0xFFF command length
+            // are normalised on the way, nothing else may change).
+            return SpliceInfoSection.TryRead(section!.ToArray(), out var again, out _, out _) && again == section && consumed <= input.Length
+                ? true
+                : throw new InvalidOperationException("read, written and read again differ");
+        });
+        Check(report);
     }
 
     /// <summary>A refusal must say why: the reason ends up in the connection's close log line.</summary>

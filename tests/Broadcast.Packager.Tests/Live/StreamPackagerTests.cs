@@ -124,21 +124,8 @@ public sealed class StreamPackagerTests : IDisposable
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
         await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
-        var source = TestMedia.Video();
-        var low = TestMedia.Video(640, 360);
-        var audio = TestMedia.Audio();
-        long audioCount = 0;
-        async Task Feed(int from, int to, bool withLow)
-        {
-            for (int i = from; i < to; i++)
-            {
-                await p.PushVideoAsync(0, TestMedia.Frame(source, i * 3000L, i % 60 == 0, 500), default);
-                if (withLow) await p.PushVideoAsync(1, TestMedia.Frame(low, i * 3000L, i % 60 == 0, 100), default);
-                while (audioCount <= (long)Math.Floor(i * 1.6))
-                    await p.PushAudioAsync(TestMedia.Frame(audio, audioCount++ * 1024L, true, 20), default);
-                time.Advance(TimeSpan.FromMilliseconds(1000.0 / 30));
-            }
-        }
+        var ladder = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));
+        Task Feed(int from, int to, bool withLow) => ladder.FeedAsync(from, to, withLow ? 2 : 1);
         string Read(string key) => File.ReadAllText(store.PathOf(key));
 
         await Feed(0, 8 * 30, withLow: true);

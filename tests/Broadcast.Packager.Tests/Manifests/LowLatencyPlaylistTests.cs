@@ -1,3 +1,4 @@
+using Broadcast.Media.Scte35;
 using Broadcast.Packager.Manifests;
 
 namespace Broadcast.Packager.Tests.Manifests;
@@ -23,10 +24,10 @@ public sealed class LowLatencyPlaylistTests
         return parts;
     }
 
-    private static string Live(int segments, int window, int openParts)
+    private static string Live(int segments, int window, int openParts, IReadOnlyList<AdBreak>? breaks = null)
     {
         var (video, _) = ManifestGoldenTests.Build(segments);
-        string text = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, video.WindowStart(window, 0), PlaylistState.Live);
+        string text = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, video.WindowStart(window, 0), PlaylistState.Live, breaks);
         var view = new LowLatencyView(333, Parts(segments - 1, segments + 1, openParts),
             LowLatencyPlaylist.PartName(Id, segments + 1, openParts), [new RenditionReport("../audio/index.m3u8", segments + 1, openParts - 1)]);
         return LowLatencyPlaylist.Decorate(text, view);
@@ -64,6 +65,23 @@ public sealed class LowLatencyPlaylistTests
         Assert.Contains("<ProducerReferenceTime id=\"0\" type=\"encoder\" wallClockTime=\"2026-11-21T05:45:12.000Z\" presentationTime=\"900000\"/>", ll, StringComparison.Ordinal);
         Assert.Contains("<Latency referenceId=\"0\" target=\"2000\"", ll, StringComparison.Ordinal);
         Assert.Equal("MPD", System.Xml.Linq.XDocument.Parse(ll).Root!.Name.LocalName);
+    }
+
+    [Fact]
+    public void Delta_update_keeps_the_date_ranges_of_the_segments_it_skips()
+    {
+        // A 4 s break from segment 2 to 4 (10 s + 2 s, + 4 s): both edges are among the six skipped segments.
+        var (video, _) = ManifestGoldenTests.Build(12);
+        var schedule = new AdBreakSchedule(2);
+        Assert.True(schedule.TryAdd(new SpliceCue(5, 11 * 90_000, 4 * 90_000, null, "test"), 11 * 90_000, 90_000));
+        foreach (var e in video.Entries) schedule.OnLeaderSegment(e);
+        string full = Live(12, 12, 3, schedule.Placed);
+        string delta = LowLatencyPlaylist.ToDeltaUpdate(full)!;
+        Assert.Contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n", delta, StringComparison.Ordinal);
+        // No CAN-SKIP-DATERANGES is declared, so both DATERANGEs stay (RFC 8216bis section 6.2.5.1).
+        var ranges = full.Split('\n').Where(l => l.StartsWith("#EXT-X-DATERANGE:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, ranges.Count);
+        foreach (var range in ranges) Assert.Contains(range + "\n", delta, StringComparison.Ordinal);
     }
 
     [Fact]

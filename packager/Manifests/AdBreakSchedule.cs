@@ -1,0 +1,120 @@
+using Broadcast.Media;
+using Broadcast.Media.Scte35;
+
+namespace Broadcast.Packager.Manifests;
+
+/// <summary>
+/// One ad break placed on the leading rendition's segment grid. It starts at the start of segment
+/// <see cref="StartNumber"/> and ends at the start of <see cref="EndNumber"/> (once that segment exists), so every
+/// rendition (they share segment numbers and boundaries) marks the same two edges. Times are ticks of
+/// <see cref="Timescale"/>, the leading rendition's.
+/// </summary>
+public sealed record AdBreak(
+    uint EventId,
+    long StartNumber,
+    DateTimeOffset StartDate,
+    long StartTime,
+    long StartPresentation,
+    int Timescale,
+    long PlannedDuration,
+    ReadOnlyMemory<byte> OutSection)
+{
+    /// <summary>The DATERANGE ID: one per splice out/in pair (RFC 8216 §4.4.5.1.4).</summary>
+    public string Id => $"splice-{EventId}";
+
+    /// <summary>The segment at whose start the programme returns; null while the break runs.</summary>
+    public long? EndNumber { get; init; }
+
+    /// <summary>The real length, from the break's first segment to <see cref="EndNumber"/>'s start; null while it runs.</summary>
+    public long? Duration { get; init; }
+
+    /// <summary>The splice_info_section of the return (out_of_network_indicator 0); empty while the break runs.</summary>
+    public ReadOnlyMemory<byte> InSection { get; init; }
+}
+
+/// <summary>
+/// The ad breaks of one broadcast: asked-for breaks wait for the leading rendition's next segment boundary, then are
+/// <see cref="AdBreak"/>s the manifest writers mark (HLS DATERANGE and CUE tags, DASH EventStream).
+/// <para>
+/// Why a boundary and not the exact splice time: segments are cut on keyframes, and those are the encoder's (the
+/// transcoder gives every rung the source's keyframes with <c>-force_key_frames source</c>). Nothing here can add one:
+/// the encoder is remote, and a running ffmpeg reads <c>-force_key_frames</c> once, at launch. So a break begins with the
+/// first segment that starts at or after the splice time (up to one segment late) and ends at the boundary nearest to its
+/// planned end. Every rendition has its boundaries at the same media times, so all of them mark the same edges. (An
+/// encoder that sends an IDR at the splice point already has it in every rung; cutting an extra segment there is a
+/// segmenter rule not written yet.)
+/// </para>
+/// Breaks do not overlap (an SCTE-35 avail is one at a time): a cue that arrives while another break waits or runs is
+/// refused, which also bounds the list by the broadcast's length.
+/// </summary>
+public sealed class AdBreakSchedule(int segmentSeconds)
+{
+    private readonly List<AdBreak> _placed = new();
+    private (SpliceCue Cue, long SpliceTime, int Timescale)? _pending;
+
+    /// <summary>Placed breaks, oldest first; the newest may still run.</summary>
+    public IReadOnlyList<AdBreak> Placed => _placed;
+
+    /// <summary>
+    /// Asks for a break starting at <paramref name="spliceTime"/> (ticks of <paramref name="timescale"/>, the leading
+    /// rendition's media time). False when a break already waits or runs.
+    /// </summary>
+    public bool TryAdd(SpliceCue cue, long spliceTime, int timescale)
+    {
+        ArgumentNullException.ThrowIfNull(cue);
+        if (_pending is not null || (_placed.Count > 0 && _placed[^1].EndNumber is null)) return false;
+        _pending = (cue, spliceTime, timescale);
+        return true;
+    }
+
+    /// <summary>
+    /// The leading rendition stored <paramref name="segment"/>: a waiting break whose splice time it reaches starts
+    /// here, a running break whose planned end is nearest to its start ends here. Returns the break that changed, or null.
+    /// </summary>
+    public AdBreak? OnLeaderSegment(TimelineEntry segment)
+    {
+        ArgumentNullException.ThrowIfNull(segment);
+        int timescale = segment.Segment.Timescale;
+        if (_placed.Count > 0 && _placed[^1] is { EndNumber: null } running && segment.Number > running.StartNumber)
+        {
+            long plannedEnd = running.StartTime + Timescales.Rescale(running.PlannedDuration, running.Timescale, timescale);
+            // The boundary nearest the planned end: half a segment early is closer than a whole segment late.
+            if (segment.Start >= plannedEnd - (long)segmentSeconds * timescale / 2)
+            {
+                long duration = Timescales.Rescale(segment.Start - running.StartTime, timescale, running.Timescale);
+                var ended = running with
+                {
+                    EndNumber = segment.Number,
+                    Duration = duration,
+                    InSection = Section(running.EventId, outOfNetwork: false, Timescales.Rescale(segment.PresentationStart, timescale, Timescales.Video), null),
+                };
+                _placed[^1] = ended;
+                return ended;
+            }
+            return null;
+        }
+        if (_pending is not { } pending || segment.Start < Timescales.Rescale(pending.SpliceTime, pending.Timescale, timescale)) return null;
+        _pending = null;
+        var cue = pending.Cue;
+        long planned = Timescales.Rescale(cue.Duration, Timescales.Video, timescale);
+        var placed = new AdBreak(cue.EventId, segment.Number, segment.ProgramDateTime, segment.Start, segment.PresentationStart, timescale, planned,
+            cue.Section is { } sent ? sent.ToArray() : Section(cue.EventId, outOfNetwork: true,
+                Timescales.Rescale(segment.PresentationStart, timescale, Timescales.Video), cue.Duration));
+        _placed.Add(placed);
+        return placed;
+    }
+
+    /// <summary>
+    /// The splice_insert this service writes when the encoder sent none (the breaks API, a YouTube-style cue point): a
+    /// program splice at the break's edge, 90 kHz PTS of the packaged media, break_duration with auto return on the out.
+    /// </summary>
+    private static byte[] Section(uint eventId, bool outOfNetwork, long pts, long? duration) => new SpliceInfoSection
+    {
+        CommandType = SpliceCommandType.SpliceInsert,
+        Insert = new SpliceInsert
+        {
+            EventId = eventId, OutOfNetwork = outOfNetwork, PtsTime = pts & SpliceInfoSection.PtsMask, BreakDuration = duration,
+            AutoReturn = duration is not null,
+        },
+    }.ToArray();
+}

@@ -1,0 +1,80 @@
+using System.Globalization;
+using Broadcast.Media;
+using Broadcast.Media.Scte35;
+using Broadcast.Packager.Live;
+using Broadcast.Packager.Manifests;
+using Broadcast.Packager.Storage;
+using Broadcast.TestSupport;
+
+namespace Broadcast.Packager.Tests.Live;
+
+/// <summary>A break asked for while packaging lands at one segment boundary in every rendition, live and in the recording.</summary>
+public sealed class AdBreakPackagerTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task A_break_is_marked_at_the_same_boundary_in_every_playlist_the_mpd_and_the_recording()
+    {
+        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
+        await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
+        var changes = new List<AdBreak>();
+        p.BreakChanged += changes.Add;
+        var ladder = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));
+        Task Feed(int from, int to) => ladder.FeedAsync(from, to);
+        string Read(string key) => File.ReadAllText(store.PathOf(key));
+
+        await Feed(0, 5 * 30 + 7); // 5.23 s: segment 3 (4-6 s) is open
+        Assert.True(await p.InsertBreakAsync(new SpliceCue(77, null, 4 * 90_000, null, "test"), default));
+        Assert.False(await p.InsertBreakAsync(new SpliceCue(78, null, 4 * 90_000, null, "test"), default)); // one at a time
+        await Feed(5 * 30 + 7, 16 * 30);
+
+        // Begins at the next boundary (6 s: segment 4), ends 4 s later (segment 6).
+        Assert.Equal(2, changes.Count);
+        var b = Assert.Single(p.Breaks);
+        Assert.Equal((4L, 6L), (b.StartNumber, b.EndNumber!.Value));
+        foreach (var rendition in new[] { "source", "360p", "audio" })
+        {
+            string playlist = Read($"chan/{rendition}/index.m3u8");
+            AssertMarkedAt(playlist, "SCTE35-OUT", b, rendition);
+            AssertMarkedAt(playlist, "SCTE35-IN", b, rendition);
+        }
+        string mpd = Read("chan/manifest.mpd");
+        Assert.Contains($"<Event presentationTime=\"{6 * 90_000}\" duration=\"{4 * 90_000}\" id=\"77\">", mpd, StringComparison.Ordinal);
+
+        await p.CompleteAsync(default);
+        Assert.False(await p.InsertBreakAsync(new SpliceCue(79, null, 90_000, null, "test"), default)); // ended
+        foreach (var rendition in new[] { "source", "360p", "audio" })
+        {
+            string vod = Read(StoreKeys.VodPlaylist("chan", rendition, p.BroadcastId));
+            AssertMarkedAt(vod, "SCTE35-OUT", b, rendition);
+            AssertMarkedAt(vod, "SCTE35-IN", b, rendition);
+        }
+        Assert.Contains("id=\"77\"", Read(StoreKeys.RecordingMpd("chan", p.BroadcastId)), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The DATERANGE carrying <paramref name="attribute"/> is followed (after its CUE tag) by the PROGRAM-DATE-TIME and the
+    /// segment at the break's edge; for video that date is the DATERANGE's own instant, audio is cut within a frame of it.
+    /// </summary>
+    private static void AssertMarkedAt(string playlist, string attribute, AdBreak b, string rendition)
+    {
+        var lines = playlist.Split('\n');
+        int at = Array.FindIndex(lines, l => l.StartsWith("#EXT-X-DATERANGE:", StringComparison.Ordinal) && l.Contains(attribute, StringComparison.Ordinal));
+        Assert.True(at >= 0, $"{rendition}: no DATERANGE with {attribute} in\n{playlist}");
+        Assert.Contains($"START-DATE=\"{b.StartDate.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}\"", lines[at], StringComparison.Ordinal);
+        Assert.StartsWith("#EXT-X-CUE-", lines[at + 1], StringComparison.Ordinal);
+        Assert.StartsWith("#EXT-X-PROGRAM-DATE-TIME:", lines[at + 2], StringComparison.Ordinal);
+        Assert.StartsWith("#EXTINF:", lines[at + 3], StringComparison.Ordinal);
+        long number = attribute == "SCTE35-OUT" ? b.StartNumber : b.EndNumber!.Value;
+        Assert.EndsWith($"-{number}.m4s", lines[at + 4], StringComparison.Ordinal);
+        var segmentDate = DateTimeOffset.Parse(lines[at + 2]["#EXT-X-PROGRAM-DATE-TIME:".Length..], CultureInfo.InvariantCulture);
+        var edge = attribute == "SCTE35-OUT" ? b.StartDate : b.StartDate + TimeSpan.FromTicks(b.Duration!.Value * TimeSpan.TicksPerSecond / b.Timescale);
+        var tolerance = rendition == "audio" ? TimeSpan.FromMilliseconds(22) : TimeSpan.Zero;
+        Assert.True((segmentDate - edge).Duration() <= tolerance, $"{rendition}: segment at {segmentDate:O}, edge at {edge:O}");
+    }
+}
