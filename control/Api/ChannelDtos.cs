@@ -29,9 +29,3 @@ public sealed record ChannelResponse(
 /// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
 public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(CreateChannelRequest))]
-[JsonSerializable(typeof(ChannelResponse))]
-[JsonSerializable(typeof(List<ChannelResponse>))]
-[JsonSerializable(typeof(RevealKeyResponse))]
-internal sealed partial class ControlJsonContext : JsonSerializerContext;

@@ -15,9 +15,6 @@ namespace Broadcast.Control.Api;
 /// <summary>The admin REST API for channels. Every route requires the "admin" policy.</summary>
 public static class ControlEndpoints
 {
-    // A create request is a name and two flags; anything much bigger is not one.
-    private const long MaxBodyBytes = 16 * 1024;
-
     public static RouteGroupBuilder MapControlApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -51,52 +48,18 @@ public static class ControlEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext context, ChannelService channels, PublicUrls urls, CancellationToken cancellationToken)
     {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = MaxBodyBytes;
-        }
-
-        if (context.Request.ContentLength > MaxBodyBytes)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
-                detail: $"The body must be at most {MaxBodyBytes} bytes.");
-        }
-
-        CreateChannelRequest? request;
-        try
-        {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, ControlJsonContext.Default.CreateChannelRequest, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (JsonException e)
-        {
-            var field = FieldOf(e.Path);
-            return field is null
-                ? Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: "The request body is not valid JSON.")
-                : Results.ValidationProblem(
-                    new Dictionary<string, string[]> { [field] = [$"The value of '{field}' has the wrong type or is malformed."] },
-                    title: "Invalid request");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
-                detail: $"The body must be at most {MaxBodyBytes} bytes.");
-        }
-
-        if (request is null)
-        {
-            return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: "The request body must be a JSON object.");
-        }
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.CreateChannelRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
 
         IssuedChannel issued;
         try
         {
             issued = await channels.CreateAsync(
-                new ChannelSpec(request.Name, request.RequireSchedule ?? false, request.LowLatency ?? false), cancellationToken).ConfigureAwait(false);
+                new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false), cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelValidationException e)
+        catch (ValidationFailedException e)
         {
-            return Results.ValidationProblem(e.Errors.ToDictionary(kv => kv.Key, kv => kv.Value), title: "Invalid request");
+            return RequestBodies.Invalid(e.Errors);
         }
 
         if (request.PrivatePlayback == true)
@@ -133,7 +96,7 @@ public static class ControlEndpoints
     private static async Task<IResult> UpdateAsync(string id, HttpContext context, ChannelService channels, PublicUrls urls, bool replace,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.UpdateChannelRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.UpdateChannelRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
@@ -151,7 +114,7 @@ public static class ControlEndpoints
             channel = await channels.UpdateAsync(id, request!.Name, request.RequireSchedule ?? (replace ? false : null),
                 request.LowLatency ?? (replace ? false : null), cancellationToken).ConfigureAwait(false);
         }
-        catch (ChannelValidationException e)
+        catch (ValidationFailedException e)
         {
             return RequestBodies.Invalid(e.Errors);
         }
@@ -244,17 +207,4 @@ public static class ControlEndpoints
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");
-
-    /// <summary>"$.requireSchedule" → "requireSchedule"; null for the document itself ("$" or no path).</summary>
-    private static string? FieldOf(string? path)
-    {
-        if (path is null || !path.StartsWith("$.", StringComparison.Ordinal) || path.Length == 2)
-        {
-            return null;
-        }
-
-        var field = path[2..];
-        var end = field.IndexOfAny(['.', '[']);
-        return end < 0 ? field : field[..end];
-    }
 }

@@ -70,18 +70,6 @@ public sealed record SessionResponse(string Name, string Scheme, string? Antifor
 /// <summary><c>GET /account/antiforgery</c>: the token for a hand-built sign-in form (field <c>formFieldName</c>) or fetch call (header <c>headerName</c>).</summary>
 public sealed record AntiforgeryResponse(string? Token, string FormFieldName, string? HeaderName);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(EventRequest))]
-[JsonSerializable(typeof(EventResponse))]
-[JsonSerializable(typeof(List<EventResponse>))]
-[JsonSerializable(typeof(UpdateChannelRequest))]
-[JsonSerializable(typeof(RecordingResponse))]
-[JsonSerializable(typeof(List<RecordingResponse>))]
-[JsonSerializable(typeof(SignInRequest))]
-[JsonSerializable(typeof(SessionResponse))]
-[JsonSerializable(typeof(ChangePasswordRequest))]
-[JsonSerializable(typeof(AntiforgeryResponse))]
-internal sealed partial class ControlJsonContext2 : JsonSerializerContext;
 
 internal static class EventMapping
 {

@@ -36,7 +36,7 @@ public static class EventEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext context, EventService events, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.EventRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.EventRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
         if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!, cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
@@ -46,7 +46,7 @@ public static class EventEndpoints
             context.Response.Headers.Location = $"/api/events/{ev.Id}";
             var response = await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace: false, ev.ToResponse(events.PublishLead), cancellationToken)
                 .ConfigureAwait(false);
-            return Results.Json(response, ControlJsonContext2.Default.EventResponse, statusCode: StatusCodes.Status201Created);
+            return Results.Json(response, ControlJsonContext.Default.EventResponse, statusCode: StatusCodes.Status201Created);
         }
         catch (ValidationFailedException e)
         {
@@ -75,18 +75,18 @@ public static class EventEndpoints
         var list = await events.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, f, t, cancellationToken).ConfigureAwait(false);
         var responses = await PullSourceEndpoints.WithEventSourcesAsync(context, list.Select(e => e.ToResponse(events.PublishLead)).ToList(), cancellationToken)
             .ConfigureAwait(false);
-        return Results.Json(responses, ControlJsonContext2.Default.ListEventResponse);
+        return Results.Json(responses, ControlJsonContext.Default.ListEventResponse);
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, EventService events, CancellationToken cancellationToken)
         => await events.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } ev
             ? Results.Json(await PullSourceEndpoints.WithEventSourceAsync(context, ev.ToResponse(events.PublishLead), cancellationToken).ConfigureAwait(false),
-                ControlJsonContext2.Default.EventResponse)
+                ControlJsonContext.Default.EventResponse)
             : RequestBodies.NotFound("Event", id);
 
     private static async Task<IResult> UpdateAsync(string id, HttpContext context, EventService events, bool replace, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.EventRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.EventRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
         if (replace)
@@ -107,7 +107,7 @@ public static class EventEndpoints
             return ev is null
                 ? RequestBodies.NotFound("Event", id)
                 : Results.Json(await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace, ev.ToResponse(events.PublishLead), cancellationToken)
-                    .ConfigureAwait(false), ControlJsonContext2.Default.EventResponse);
+                    .ConfigureAwait(false), ControlJsonContext.Default.EventResponse);
         }
         catch (ValidationFailedException e)
         {
@@ -124,7 +124,7 @@ public static class EventEndpoints
         try
         {
             var ev = await events.CancelAsync(id, cancellationToken).ConfigureAwait(false);
-            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse);
+            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
         }
         catch (ConflictException e)
         {
@@ -137,7 +137,7 @@ public static class EventEndpoints
         try
         {
             var ev = await events.EndAsync(id, "ended by an admin", cancellationToken).ConfigureAwait(false);
-            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext2.Default.EventResponse);
+            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
         }
         catch (ConflictException e)
         {
@@ -163,13 +163,13 @@ public static class EventEndpoints
         var list = await recordings.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, string.IsNullOrEmpty(eventId) ? null : eventId,
             cancellationToken).ConfigureAwait(false);
         var http = urls.HttpBase(request);
-        return Results.Json(list.Select(r => r.ToResponse(http)).ToList(), ControlJsonContext2.Default.ListRecordingResponse);
+        return Results.Json(list.Select(r => r.ToResponse(http)).ToList(), ControlJsonContext.Default.ListRecordingResponse);
     }
 
     private static async Task<IResult> GetRecordingAsync(string id, HttpRequest request, RecordingService recordings, PublicUrls urls,
         CancellationToken cancellationToken)
         => await recordings.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } r
-            ? Results.Json(r.ToResponse(urls.HttpBase(request)), ControlJsonContext2.Default.RecordingResponse)
+            ? Results.Json(r.ToResponse(urls.HttpBase(request)), ControlJsonContext.Default.RecordingResponse)
             : RequestBodies.NotFound("Recording", id);
 
     private static async Task<IResult> DeleteRecordingAsync(string id, RecordingService recordings, CancellationToken cancellationToken)

@@ -78,7 +78,7 @@ public static class SessionEndpoints
     {
         var tokens = antiforgery.GetAndStoreTokens(context);
         return Results.Json(new AntiforgeryResponse(tokens.RequestToken, tokens.FormFieldName, tokens.HeaderName),
-            ControlJsonContext2.Default.AntiforgeryResponse);
+            ControlJsonContext.Default.AntiforgeryResponse);
     }
 
     private static async Task<IResult> SignOutFormAsync(HttpContext context, IAntiforgery antiforgery, AdminSessions sessions, CancellationToken cancellationToken)
@@ -98,7 +98,7 @@ public static class SessionEndpoints
 
     private static async Task<IResult> SignInJsonAsync(HttpContext context, AdminUserService users, IAntiforgery antiforgery, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.SignInRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.SignInRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (string.IsNullOrWhiteSpace(request!.Name)) errors["name"] = ["The name is required."];
@@ -115,7 +115,7 @@ public static class SessionEndpoints
         context.User = AdminSessions.PrincipalFor(user);
         var tokens = antiforgery.GetAndStoreTokens(context);
         return Results.Json(new SessionResponse(user.Name, ControlAuth.CookieScheme, tokens.RequestToken, ControlAuth.AntiforgeryHeader, user.Role),
-            ControlJsonContext2.Default.SessionResponse);
+            ControlJsonContext.Default.SessionResponse);
     }
 
     private static IResult GetSession(HttpContext context, IAntiforgery antiforgery)
@@ -124,13 +124,13 @@ public static class SessionEndpoints
         var token = scheme == ControlAuth.CookieScheme ? antiforgery.GetAndStoreTokens(context).RequestToken : null;
         return Results.Json(new SessionResponse(context.User.Identity?.Name ?? "admin", scheme, token, ControlAuth.AntiforgeryHeader,
             context.User.IsInRole(ControlAuth.AdminRole) ? ControlAuth.AdminRole : ControlAuth.ModeratorRole),
-            ControlJsonContext2.Default.SessionResponse);
+            ControlJsonContext.Default.SessionResponse);
     }
 
     /// <summary>The signed-in user changes their own password (the current one is checked, as with sign-in).</summary>
     private static async Task<IResult> ChangePasswordAsync(HttpContext context, AdminUserService users, AdminSessions sessions, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext2.Default.ChangePasswordRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ChangePasswordRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (context.User.Identity?.AuthenticationType != ControlAuth.CookieScheme || context.User.Identity.Name is not { } name)
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "No user session",

@@ -50,10 +50,3 @@ public readonly record struct StreamKeyLookup(Channel? Channel, StreamKeyRejecti
         _ => "stream key rejected",
     };
 }
-
-/// <summary>A request that failed validation; <see cref="Errors"/> maps each field (camelCase) to its messages.</summary>
-public sealed class ChannelValidationException(IReadOnlyDictionary<string, string[]> errors)
-    : Exception("Channel request is invalid: " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(", ", e.Value)}")))
-{
-    public IReadOnlyDictionary<string, string[]> Errors { get; } = errors;
-}

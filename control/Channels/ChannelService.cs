@@ -44,13 +44,13 @@ public sealed partial class ChannelService(
     }
 
     /// <summary>Creates a channel and returns its key in full: the only time the key is handed out unasked.</summary>
-    /// <exception cref="ChannelValidationException">The spec is invalid.</exception>
+    /// <exception cref="ValidationFailedException">The spec is invalid.</exception>
     public Task<IssuedChannel> CreateAsync(ChannelSpec spec, CancellationToken cancellationToken = default)
     {
         var errors = Validate(spec);
         if (errors.Count > 0)
         {
-            throw new ChannelValidationException(errors);
+            throw new ValidationFailedException(errors);
         }
 
         return CreateCoreAsync(spec with { Name = spec.Name!.Trim() }, fixedSlug: null, cancellationToken);
@@ -129,7 +129,7 @@ public sealed partial class ChannelService(
     /// Changes a channel's name and flags; null fields keep their value. The slug stays: it is in every
     /// playback URL already handed out. Null when no such channel.
     /// </summary>
-    /// <exception cref="ChannelValidationException">The name is invalid.</exception>
+    /// <exception cref="ValidationFailedException">The name is invalid.</exception>
     public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, CancellationToken cancellationToken = default)
     {
         var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
@@ -143,7 +143,7 @@ public sealed partial class ChannelService(
             var errors = Validate(new ChannelSpec(name));
             if (errors.Count > 0)
             {
-                throw new ChannelValidationException(errors);
+                throw new ValidationFailedException(errors);
             }
         }
 

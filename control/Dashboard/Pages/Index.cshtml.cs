@@ -43,7 +43,7 @@ public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor mon
             var issued = await channels.CreateAsync(new ChannelSpec(Input.Name, Input.RequireSchedule, Input.LowLatency), cancellationToken).ConfigureAwait(false);
             return Redirect($"/dashboard/channels/{issued.Channel.Id}");
         }
-        catch (ChannelValidationException e)
+        catch (ValidationFailedException e)
         {
             FormErrors.Add(ModelState, e.Errors, nameof(Input));
             await LoadAsync(cancellationToken).ConfigureAwait(false);
