@@ -30,7 +30,7 @@ public abstract class EventStoreContract : IAsyncLifetime
 
     private EventService Service { get; set; } = null!;
 
-    private ManualTime Clock { get; } = new(T0 - TimeSpan.FromHours(1));
+    private ManualClock Clock { get; } = new(T0 - TimeSpan.FromHours(1));
 
     public async Task InitializeAsync()
     {
@@ -142,24 +142,24 @@ public abstract class EventStoreContract : IAsyncLifetime
     public async Task Service_window_opens_lead_before_start_and_closes_at_end()
     {
         var channel = await NewChannelAsync("Keynote hall");
-        Clock.Now = T0 - TimeSpan.FromHours(2);
+        Clock.SetUtcNow(T0 - TimeSpan.FromHours(2));
         var ev = await Service.CreateAsync(new EventSpec(channel.Id, "Keynote", null, T0, T0.AddHours(1), true));
 
-        Clock.Now = T0 - TimeSpan.FromMinutes(16);
-        var before = await Service.CanPublishAsync(channel, Clock.Now);
+        Clock.SetUtcNow(T0 - TimeSpan.FromMinutes(16));
+        var before = await Service.CanPublishAsync(channel, Clock.GetUtcNow());
         Assert.False(before.Allowed);
         Assert.Equal("no event scheduled now; next event 'Keynote' opens at 2030-05-01 11:45:00Z", before.Reason);
 
-        Clock.Now = T0 - TimeSpan.FromMinutes(15);
-        var open = await Service.CanPublishAsync(channel, Clock.Now);
+        Clock.SetUtcNow(T0 - TimeSpan.FromMinutes(15));
+        var open = await Service.CanPublishAsync(channel, Clock.GetUtcNow());
         Assert.True(open.Allowed);
         Assert.Equal(ev.Id, open.Event!.Id);
         Assert.Equal(EventState.Live, (await Service.OnPublishedAsync(channel.Id))!.State);
 
-        Clock.Now = T0.AddHours(1);
-        Assert.False((await Service.CanPublishAsync(channel, Clock.Now)).Allowed);
+        Clock.SetUtcNow(T0.AddHours(1));
+        Assert.False((await Service.CanPublishAsync(channel, Clock.GetUtcNow())).Allowed);
         // A channel without RequireSchedule always may publish.
-        Assert.True((await Service.CanPublishAsync(channel with { RequireSchedule = false }, Clock.Now)).Allowed);
+        Assert.True((await Service.CanPublishAsync(channel with { RequireSchedule = false }, Clock.GetUtcNow())).Allowed);
     }
 
     [Fact]
@@ -212,12 +212,12 @@ public abstract class EventStoreContract : IAsyncLifetime
         var channel = await NewChannelAsync();
         var repo = new SqlRecordingRepository(Database);
         var media = new MediaLog();
-        Clock.Now = T0;
+        Clock.SetUtcNow(T0);
         var keepForever = new RecordingService(repo, media, new ControlSettings(), Clock, NullLogger<RecordingService>.Instance);
         var old = await keepForever.AddAsync(channel.Id, null, "20300401T000000Z", "/live/a/recordings/1/master.m3u8", "/live/a/recordings/1/manifest.mpd", 1000, 10);
-        Clock.Now = T0.AddDays(9);
+        Clock.SetUtcNow(T0.AddDays(9));
         var recent = await keepForever.AddAsync(channel.Id, null, "20300510T000000Z", "/live/a/recordings/2/master.m3u8", "/live/a/recordings/2/manifest.mpd", 1000, 10);
-        Clock.Now = T0.AddDays(10);
+        Clock.SetUtcNow(T0.AddDays(10));
         Assert.Equal(0, await keepForever.ApplyRetentionAsync());
 
         var sevenDays = new RecordingService(repo, media, new ControlSettings { RecordingRetention = TimeSpan.FromDays(7) }, Clock,
@@ -279,12 +279,4 @@ public sealed class PostgresEventStoreTests(PostgresTestCluster cluster) : Event
 
         public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
     }
-}
-
-/// <summary>A clock the test sets.</summary>
-public sealed class ManualTime(DateTimeOffset now) : TimeProvider
-{
-    public DateTimeOffset Now { get; set; } = now;
-
-    public override DateTimeOffset GetUtcNow() => Now;
 }

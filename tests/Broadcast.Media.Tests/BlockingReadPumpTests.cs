@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Broadcast.Media;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Media.Tests;
 
@@ -51,8 +52,7 @@ public class BlockingReadPumpTests
         reader.AdvanceTo(result.Buffer.End);
         await reader.CompleteAsync();
         // The pump's next flush sees the completed reader and stops reading.
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (!source.Stopped && !cts.IsCancellationRequested) await Task.Delay(10);
+        await WaitFor.ConditionAsync(() => source.Stopped, TimeSpan.FromSeconds(30), "the pump to stop reading", () => $"{source.Reads} reads");
         long reads = source.Reads;
         await Task.Delay(200);
         Assert.Equal(reads, source.Reads);

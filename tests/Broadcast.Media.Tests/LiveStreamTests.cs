@@ -1,4 +1,5 @@
 using Broadcast.Media;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Media.Tests;
 
@@ -118,7 +119,7 @@ public class LiveStreamTests
     [Fact]
     public void Statistics_count_frames_bytes_and_keyframe_interval()
     {
-        var time = new ManualTime(DateTimeOffset.Parse("2026-11-21T10:00:00Z"));
+        var time = new ManualClock(DateTimeOffset.Parse("2026-11-21T10:00:00Z"));
         var stream = new LiveStream("ch", time);
         stream.SetTrack(Video);
         for (int i = 0; i < 60; i++)
@@ -159,14 +160,5 @@ public class LiveStreamTests
         Assert.Equal(4, frame.Length);
         frame.Release();
         Assert.Throws<InvalidOperationException>(() => frame.AddRef());
-    }
-
-    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
-    {
-        private DateTimeOffset _now = now;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }

@@ -345,11 +345,7 @@ public sealed class RecentObjectCacheTests
         }
 
         // Wait (bounded) for the leader's read to reach the store, then release it; late arrivals are memory hits.
-        using CancellationTokenSource timeout = new(Bound);
-        while (inner.GetCalls.Count == 0)
-        {
-            await Task.Delay(10, timeout.Token);
-        }
+        await WaitFor.ConditionAsync(() => inner.GetCalls.Count > 0, Bound, "the leader's read to reach the store", pollInterval: TimeSpan.FromMilliseconds(10));
 
         inner.GetGate.SetResult();
         HttpResponseMessage[] responses = await Task.WhenAll(gets).WaitAsync(Bound);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Origin.Tests;
 
@@ -29,7 +30,7 @@ public sealed class TimeEndpointTests
     [Fact]
     public async Task Time_comes_from_the_registered_time_provider()
     {
-        ManualTimeProvider clock = new(new DateTimeOffset(2026, 11, 21, 5, 45, 12, 345, TimeSpan.Zero));
+        ManualClock clock = new(new DateTimeOffset(2026, 11, 21, 5, 45, 12, 345, TimeSpan.Zero));
         await using OriginServer server = await OriginServer.StartAsync(new InMemorySegmentStore(), clock);
         Assert.Equal("2026-11-21T05:45:12.345Z", await server.Client.GetStringAsync("/time"));
         clock.Advance(TimeSpan.FromMilliseconds(1_007));

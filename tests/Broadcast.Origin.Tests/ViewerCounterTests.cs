@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Origin.Tests;
 
@@ -11,7 +12,7 @@ public sealed class ViewerCounterTests
     [Fact]
     public void Distinct_clients_count_once_within_the_window()
     {
-        ManualTimeProvider clock = new(Start);
+        ManualClock clock = new(Start);
         ViewerCounter counter = new(Options.Create(new OriginOptions()), clock);
         ulong a = ViewerCounter.HashClient(IPAddress.Parse("10.0.0.1"), "hls.js");
         ulong b = ViewerCounter.HashClient(IPAddress.Parse("10.0.0.1"), "Safari");
@@ -52,7 +53,7 @@ public sealed class ViewerCounterTests
     [Fact]
     public async Task Http_fetches_of_media_playlists_and_segments_count_viewers()
     {
-        ManualTimeProvider clock = new(Start);
+        ManualClock clock = new(Start);
         InMemorySegmentStore store = new();
         foreach (string key in new[] { "ch/master.m3u8", "ch/v0/index.m3u8", "ch/v0/seg_1.m4s", "ch/manifest.mpd" })
         {

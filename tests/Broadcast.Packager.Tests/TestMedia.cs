@@ -27,16 +27,6 @@ internal static class TestMedia
     }
 }
 
-/// <summary>A TimeProvider whose clock the test moves (timers are not needed by the code under test).</summary>
-internal sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
-{
-    private DateTimeOffset _now = start;
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by) => _now += by;
-}
-
 /// <summary>Collects log lines so a test can show why background work failed.</summary>
 internal sealed class ListLogger<T> : Microsoft.Extensions.Logging.ILogger<T>
 {

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Broadcast.Control.Channels;
 using Broadcast.Ingest;
 using Broadcast.Media;
+using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Server.Tests;
@@ -48,15 +49,10 @@ public class CompositionTests
     {
         await using var server = await InProcessServer.StartAsync();
         var channels = server.Services.GetRequiredService<ChannelService>();
-        DefaultChannel? defaultChannel = null;
-        for (int i = 0; i < 100 && defaultChannel is null; i++)
-        {
-            var list = await channels.ListAsync();
-            if (list.Any(c => c.Slug == "default")) defaultChannel = await channels.EnsureDefaultChannelAsync();
-            else await Task.Delay(50);
-        }
-        Assert.NotNull(defaultChannel);
-        Assert.False(defaultChannel!.Created); // the start-up banner made it
+        await WaitFor.ConditionAsync(async () => (await channels.ListAsync()).Any(c => c.Slug == "default"), TimeSpan.FromSeconds(30),
+            "the start-up to create the default channel");
+        var defaultChannel = await channels.EnsureDefaultChannelAsync();
+        Assert.False(defaultChannel.Created); // the start-up banner made it
 
         var authorizer = server.Services.GetRequiredService<IPublishAuthorizer>();
         var allowed = await authorizer.AuthorizeAsync(new PublishRequest("live", defaultChannel.StreamKey!, null), default);

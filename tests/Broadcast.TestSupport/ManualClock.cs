@@ -1,8 +1,10 @@
 namespace Broadcast.TestSupport;
 
 /// <summary>
-/// A <see cref="TimeProvider"/> whose clock only moves when a test calls <see cref="Advance"/>; timers created through it
-/// fire (synchronously, on the caller's thread) when the clock passes their due time. For grace periods and deadlines.
+/// The tests' one <see cref="TimeProvider"/> that moves only when a test tells it: wall time, timestamps and timers alike.
+/// <see cref="Advance"/> moves all three and fires every timer that came due (synchronously, on the caller's thread).
+/// <see cref="SetUtcNow"/> sets the wall time; forwards it is an <see cref="Advance"/>, backwards it steps the wall clock
+/// alone (as a wall-clock correction does), because timestamps and timers are monotonic.
 /// </summary>
 public sealed class ManualClock(DateTimeOffset start) : TimeProvider
 {
@@ -10,23 +12,51 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
     private readonly List<ManualTimer> _timers = new();
     private DateTimeOffset _now = start;
 
+    // Monotonic ticks since an arbitrary non-zero origin (as Stopwatch's are), so code that reads 0 as "never" still works.
+    private long _timestamp = start.UtcTicks;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
     public override DateTimeOffset GetUtcNow()
     {
         lock (_gate) return _now;
     }
 
+    public override long GetTimestamp()
+    {
+        lock (_gate) return _timestamp;
+    }
+
     /// <summary>Moves the clock and fires every timer that came due, in due order (bounded: each fires at most once per call).</summary>
     public void Advance(TimeSpan by)
     {
-        DateTimeOffset now;
+        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
+        long timestamp;
         List<ManualTimer> due;
         lock (_gate)
         {
             _now += by;
-            now = _now;
-            due = _timers.Where(t => t.Due is { } d && d <= now).OrderBy(t => t.Due).ToList();
+            _timestamp += by.Ticks;
+            timestamp = _timestamp;
+            due = _timers.Where(t => t.Due is { } d && d <= timestamp).OrderBy(t => t.Due).ToList();
         }
-        foreach (var t in due) t.Fire(now);
+        foreach (var t in due) t.Fire(timestamp);
+    }
+
+    /// <summary>Sets the wall time: forwards as <see cref="Advance"/>; backwards the wall clock only.</summary>
+    public void SetUtcNow(DateTimeOffset value)
+    {
+        TimeSpan forward;
+        lock (_gate)
+        {
+            forward = value - _now;
+            if (forward < TimeSpan.Zero)
+            {
+                _now = value;
+                return;
+            }
+        }
+        Advance(forward);
     }
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
@@ -41,24 +71,25 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
     {
         private TimeSpan _period = Timeout.InfiniteTimeSpan;
 
-        public DateTimeOffset? Due { get; private set; }
+        /// <summary>The timestamp at which the timer fires next; null when stopped.</summary>
+        public long? Due { get; private set; }
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
             lock (clock._gate)
             {
-                Due = dueTime == Timeout.InfiniteTimeSpan ? null : clock._now + dueTime;
+                Due = dueTime == Timeout.InfiniteTimeSpan ? null : clock._timestamp + dueTime.Ticks;
                 _period = period;
             }
             return true;
         }
 
-        public void Fire(DateTimeOffset now)
+        public void Fire(long timestamp)
         {
             lock (clock._gate)
             {
-                if (Due is not { } d || d > now) return;
-                Due = _period > TimeSpan.Zero && _period != Timeout.InfiniteTimeSpan ? d + _period : null;
+                if (Due is not { } d || d > timestamp) return;
+                Due = _period > TimeSpan.Zero && _period != Timeout.InfiniteTimeSpan ? d + _period.Ticks : null;
             }
             callback(state);
         }

@@ -1,10 +1,11 @@
 using Broadcast.Control.Chat;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Control.Tests.Chat;
 
 public sealed class ChatRateLimiterTests
 {
-    private readonly ChatTestClock _clock = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
 
     private ChatRateLimiter Limiter(ChatOptions? options = null) => new(options ?? new ChatOptions
     {

@@ -12,7 +12,7 @@ namespace Broadcast.Control.Tests.Chat;
 /// <summary>Chat through the real service and repository on each back-end (migration 0008); delivery is recorded.</summary>
 public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLifetime
 {
-    private readonly ChatTestClock _clock = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+    private readonly ManualClock _clock = new(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
     private readonly RecordingFanout _fanout = new();
     private ControlDatabase _database = null!;
     private ChannelService _channels = null!;

@@ -1,36 +1,27 @@
 using System.Net;
 using Broadcast.Ingest.Rtmp;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Ingest.Tests.Rtmp;
 
 /// <summary>The per-address bookkeeping on a manual clock: token bucket, connection count, guessing block, sweep.</summary>
 public class RtmpAdmissionTests
 {
-    private sealed class ManualClock : TimeProvider
-    {
-        public long Now { get; private set; } = 1_000_000;
-
-        public override long TimestampFrequency => 1000;
-
-        public override long GetTimestamp() => Now;
-
-        public void Advance(double seconds) => Now += (long)(seconds * 1000);
-    }
-
+    private static readonly DateTimeOffset Start = new(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
     private static readonly IPAddress A = IPAddress.Parse("192.0.2.1");
     private static readonly IPAddress B = IPAddress.Parse("192.0.2.2");
 
     [Fact]
     public void Handshake_bucket_allows_the_burst_then_the_rate()
     {
-        var clock = new ManualClock();
+        var clock = new ManualClock(Start);
         var admission = new RtmpAdmission(new RtmpOptions { HandshakesPerSecondPerIp = 1, HandshakeBurstPerIp = 2, MaxConnectionsPerIp = 0 }, clock);
         Assert.Equal(RtmpAdmission.Verdict.Admitted, admission.TryAdmit(A, out _, out _));
         Assert.Equal(RtmpAdmission.Verdict.Admitted, admission.TryAdmit(A, out _, out _));
         Assert.Equal(RtmpAdmission.Verdict.HandshakeRateExceeded, admission.TryAdmit(A, out _, out long refused));
         Assert.Equal(1, refused);
         Assert.Equal(RtmpAdmission.Verdict.Admitted, admission.TryAdmit(B, out _, out _));
-        clock.Advance(1);
+        clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(RtmpAdmission.Verdict.Admitted, admission.TryAdmit(A, out _, out _));
         Assert.Equal(RtmpAdmission.Verdict.HandshakeRateExceeded, admission.TryAdmit(A, out _, out _));
         Assert.Equal(2, admission.Counters.HandshakesRateLimited);
@@ -39,7 +30,7 @@ public class RtmpAdmissionTests
     [Fact]
     public void Connections_per_address_are_counted_until_released()
     {
-        var admission = new RtmpAdmission(new RtmpOptions { MaxConnectionsPerIp = 2, HandshakesPerSecondPerIp = 0 }, new ManualClock());
+        var admission = new RtmpAdmission(new RtmpOptions { MaxConnectionsPerIp = 2, HandshakesPerSecondPerIp = 0 }, new ManualClock(Start));
         Assert.Equal(RtmpAdmission.Verdict.Admitted, admission.TryAdmit(A, out _, out _));
         Assert.Equal(RtmpAdmission.Verdict.Admitted, admission.TryAdmit(A, out _, out _));
         Assert.Equal(RtmpAdmission.Verdict.TooManyConnections, admission.TryAdmit(A, out int open, out _));
@@ -52,11 +43,11 @@ public class RtmpAdmissionTests
     [Fact]
     public void Failed_publishes_within_the_window_block_the_address_for_the_cool_down()
     {
-        var clock = new ManualClock();
+        var clock = new ManualClock(Start);
         var admission = new RtmpAdmission(new RtmpOptions { MaxFailedPublishesPerIp = 3, FailedPublishWindowSeconds = 10, FailedPublishBlockSeconds = 30 }, clock);
         Assert.False(admission.RecordFailedPublish(A, out _));
         Assert.False(admission.RecordFailedPublish(A, out _));
-        clock.Advance(11); // those two leave the window
+        clock.Advance(TimeSpan.FromSeconds(11)); // those two leave the window
         Assert.False(admission.RecordFailedPublish(A, out _));
         Assert.False(admission.RecordFailedPublish(A, out _));
         Assert.False(admission.IsPublishBlocked(A, out _, out _));
@@ -66,14 +57,14 @@ public class RtmpAdmissionTests
         Assert.Equal(3, failures);
         Assert.Equal(TimeSpan.FromSeconds(30), remaining);
         Assert.False(admission.IsPublishBlocked(B, out _, out _));
-        clock.Advance(31);
+        clock.Advance(TimeSpan.FromSeconds(31));
         Assert.False(admission.IsPublishBlocked(A, out _, out _));
     }
 
     [Fact]
     public void Addresses_with_nothing_to_remember_are_swept()
     {
-        var clock = new ManualClock();
+        var clock = new ManualClock(Start);
         var admission = new RtmpAdmission(new RtmpOptions { HandshakesPerSecondPerIp = 10, HandshakeBurstPerIp = 10 }, clock);
         for (int i = 0; i < 100; i++)
         {
@@ -82,7 +73,7 @@ public class RtmpAdmissionTests
             admission.Release(address);
         }
         Assert.Equal(100, admission.TrackedAddresses);
-        clock.Advance(10); // buckets full again, nothing open
+        clock.Advance(TimeSpan.FromSeconds(10)); // buckets full again, nothing open
         admission.TryAdmit(A, out _, out _);
         Assert.Equal(1, admission.TrackedAddresses);
     }

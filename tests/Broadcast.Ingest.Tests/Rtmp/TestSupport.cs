@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
+using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
@@ -112,16 +113,21 @@ internal sealed class RtmpTestHost : IAsyncDisposable
         return new RtmpTestHost(host, logs);
     }
 
-    /// <summary>Waits for a condition with a generous bound instead of sleeping a fixed time.</summary>
+    /// <summary>
+    /// Waits for a condition with a generous bound instead of sleeping a fixed time; false when it never held, so a
+    /// test can also assert that something does not happen within the bound.
+    /// </summary>
     public static async Task<bool> EventuallyAsync(Func<bool> condition, int timeoutSeconds = 20)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(timeoutSeconds);
-        while (DateTime.UtcNow < deadline)
+        try
         {
-            if (condition()) return true;
-            await Task.Delay(20);
+            await WaitFor.ConditionAsync(condition, TimeSpan.FromSeconds(timeoutSeconds), "an RTMP host condition", pollInterval: TimeSpan.FromMilliseconds(20));
+            return true;
         }
-        return condition();
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()

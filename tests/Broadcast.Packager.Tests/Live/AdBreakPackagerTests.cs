@@ -18,7 +18,7 @@ public sealed class AdBreakPackagerTests : IDisposable
     [Fact]
     public async Task A_break_is_marked_at_the_same_boundary_in_every_playlist_the_mpd_and_the_recording()
     {
-        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
         await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);

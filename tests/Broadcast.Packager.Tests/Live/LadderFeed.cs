@@ -9,7 +9,7 @@ namespace Broadcast.Packager.Tests.Live;
 /// Feeds a <see cref="StreamPackager"/> like a transcoded ladder: 30 fps video with a keyframe every 2 s into each video
 /// rendition at the same times, 48 kHz AAC beside it, the clock advancing one frame at a time.
 /// </summary>
-internal sealed class LadderFeed(StreamPackager packager, ManualTimeProvider time, params VideoTrack[] renditions)
+internal sealed class LadderFeed(StreamPackager packager, ManualClock time, params VideoTrack[] renditions)
 {
     private readonly AudioTrack _audio = TestMedia.Audio();
     private long _audioCount;

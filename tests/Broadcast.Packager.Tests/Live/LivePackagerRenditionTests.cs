@@ -15,6 +15,7 @@ namespace Broadcast.Packager.Tests.Live;
 public sealed class LivePackagerRenditionTests : IDisposable
 {
     private const int Gop = 60;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _dir = new();
     private readonly VideoTrack _sourceTrack = TestMedia.Video(1280, 720);
     private readonly VideoTrack _rungTrack = TestMedia.Video(640, 360);
@@ -69,18 +70,8 @@ public sealed class LivePackagerRenditionTests : IDisposable
     {
         Assert.True(rig.Registry.TryStartPublish("chan", out var source));
         firstFrames(source);
-        await Until(() => rig.Packager.Find("chan") is not null, () => "packaging did not start: " + rig.Logs);
+        await WaitFor.ConditionAsync(() => rig.Packager.Find("chan") is not null, Bound, "packaging to start", () => rig.Logs);
         return source;
-    }
-
-    private static async Task Until(Func<bool> condition, Func<string> why)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, why());
-            await Task.Delay(20);
-        }
     }
 
     [Fact]
@@ -125,12 +116,13 @@ public sealed class LivePackagerRenditionTests : IDisposable
         var source = await PublishAsync(rig, s => Feed(s, null, 0, 1));
         Feed(source, null, 1, Gop);
         Feed(source, rung, Gop, 6 * 30 + 1);
-        await Until(() => rig.Exists("chan/master.m3u8") && rig.Read("chan/master.m3u8").Contains("360p/index.m3u8", StringComparison.Ordinal),
-            () => "the rung never reached the master: " + rig.Logs);
+        await WaitFor.ConditionAsync(() => rig.Exists("chan/master.m3u8") && rig.Read("chan/master.m3u8").Contains("360p/index.m3u8", StringComparison.Ordinal),
+            Bound, "the rung to reach the master", () => rig.Logs);
         Assert.Contains("<Representation id=\"360p\"", rig.Read("chan/manifest.mpd"), StringComparison.Ordinal);
 
         rung.Complete(); // shed: the transcoder stops the rung, the source goes on
-        await Until(() => !rig.Read("chan/master.m3u8").Contains("360p", StringComparison.Ordinal), () => "the shed rung stayed in the master: " + rig.Logs);
+        await WaitFor.ConditionAsync(() => !rig.Read("chan/master.m3u8").Contains("360p", StringComparison.Ordinal), Bound, "the shed rung to leave the master",
+            () => rig.Logs);
         Assert.EndsWith("#EXT-X-ENDLIST\n", rig.Read("chan/360p/index.m3u8"), StringComparison.Ordinal);
         Assert.DoesNotContain("360p", rig.Read("chan/manifest.mpd"), StringComparison.Ordinal);
         Assert.Contains("renditions 360p stopped", string.Join(";", rig.Packager.Find("chan")!.Warnings), StringComparison.Ordinal);

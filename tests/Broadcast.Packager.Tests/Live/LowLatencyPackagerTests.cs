@@ -12,7 +12,7 @@ public sealed class LowLatencyPackagerTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static async Task FeedAsync(StreamPackager p, ManualTimeProvider time, int from, int to, int gop = 60)
+    private static async Task FeedAsync(StreamPackager p, ManualClock time, int from, int to, int gop = 60)
     {
         var video = TestMedia.Video();
         var audio = TestMedia.Audio();
@@ -26,9 +26,9 @@ public sealed class LowLatencyPackagerTests : IDisposable
         }
     }
 
-    private (StreamPackager Packager, FileSystemSegmentStore Store, ManualTimeProvider Time) Create(bool lowLatency = true, bool record = false, int grace = 60)
+    private (StreamPackager Packager, FileSystemSegmentStore Store, ManualClock Time) Create(bool lowLatency = true, bool record = false, int grace = 60)
     {
-        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = grace, PartSeconds = 0.333m };
         return (new StreamPackager("chan", store, options, time, record, [StoreKeys.SourceRendition], StoreKeys.AudioRendition, lowLatency: lowLatency), store, time);

@@ -21,6 +21,7 @@ public sealed partial class ReconnectDropTests : IDisposable
 {
     private const int Gop = 60;
     private static readonly DateTimeOffset Start = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _dir = new();
     private readonly AudioTrack _audio = TestMedia.Audio();
     private long _audioCount;
@@ -55,16 +56,18 @@ public sealed partial class ReconnectDropTests : IDisposable
         for (int i = 0; i < Gop; i++) rung.Write(TestMedia.Frame(rungTrack, i * 3000L, i == 0, 100));
         Assert.True(registry.TryStartPublish("chan", out var source));
         Feed(source, sourceTrack, null, null, 0, 1, 0);
-        await Until(() => packager.Find("chan") is not null, Logs);
+        await WaitFor.ConditionAsync(() => packager.Find("chan") is not null, Bound, "packaging to start", Logs);
         Feed(source, sourceTrack, null, null, 1, Gop, 0);
         // 5 s: segments 1 and 2 close on the keyframes at 2 s and 4 s; 4..5 s is open at the drop.
         Feed(source, sourceTrack, rung, rungTrack, Gop, 150, 0);
-        await Until(() => renditions.All(r => Read($"chan/{r}/index.m3u8").Contains("-2.m4s", StringComparison.Ordinal)), Logs);
+        await WaitFor.ConditionAsync(() => renditions.All(r => Read($"chan/{r}/index.m3u8").Contains("-2.m4s", StringComparison.Ordinal)), Bound,
+            "every rendition to list segment 2", Logs);
 
         // The drop: the hub tells the source's readers; the transcoder tells the rung's once its ffmpeg has drained.
         Assert.True(registry.Interrupt(source, TimeSpan.FromSeconds(30)));
         rung.MarkGap();
-        await Until(() => renditions.All(r => Read($"chan/{r}/index.m3u8").Contains("-3.m4s", StringComparison.Ordinal)), Logs);
+        await WaitFor.ConditionAsync(() => renditions.All(r => Read($"chan/{r}/index.m3u8").Contains("-3.m4s", StringComparison.Ordinal)), Bound,
+            "every rendition to close segment 3 at the drop", Logs);
         foreach (var r in renditions)
         {
             var text = Read($"chan/{r}/index.m3u8");
@@ -94,7 +97,8 @@ public sealed partial class ReconnectDropTests : IDisposable
             Feed(null, sourceTrack, rung, rungAfter, 0, 1, shift);
             Feed(source, sourceTrack, rung, rungAfter, 1, 5 * 30, shift);
         }
-        await Until(() => renditions.All(r => Read($"chan/{r}/index.m3u8").Contains("-5.m4s", StringComparison.Ordinal)), Logs);
+        await WaitFor.ConditionAsync(() => renditions.All(r => Read($"chan/{r}/index.m3u8").Contains("-5.m4s", StringComparison.Ordinal)), Bound,
+            "every rendition to list segment 5 after the join", Logs);
 
         foreach (var r in renditions)
         {
@@ -124,14 +128,4 @@ public sealed partial class ReconnectDropTests : IDisposable
 
     [GeneratedRegex(@"#EXTINF:([\d.]+),")]
     private static partial Regex Extinf();
-
-    private static async Task Until(Func<bool> condition, Func<string> why)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail("timed out: " + why());
-            await Task.Delay(20);
-        }
-    }
 }

@@ -18,6 +18,7 @@ namespace Broadcast.Packager.Tests.Live;
 public sealed class ReconnectJoinTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _dir = new();
     private readonly AudioTrack _audio = TestMedia.Audio();
 
@@ -60,7 +61,8 @@ public sealed class ReconnectJoinTests : IDisposable
         Assert.True(registry.TryStartPublish("chan", out var stream));
         Publish(stream, TestMedia.Video(1280, 720), 5);
         // Segments 1 and 2 close on the keyframes at 2 s and 4 s; 4..5 s stays open until the join.
-        await Until(() => Read("chan/source/index.m3u8").Contains("-2.m4s") && Read("chan/audio/index.m3u8").Contains("-2.m4s"), () => Logs());
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-2.m4s") && Read("chan/audio/index.m3u8").Contains("-2.m4s"), Bound,
+            "video and audio to list segment 2", Logs);
         Assert.True(registry.Interrupt(stream, TimeSpan.FromSeconds(30)));
         clock.Advance(TimeSpan.FromSeconds(5));
         Assert.True(registry.TryStartPublish("chan", out var again));
@@ -68,8 +70,8 @@ public sealed class ReconnectJoinTests : IDisposable
         var second = newResolution ? TestMedia.Video(1920, 1080, config: [0x01, 0x64, 0x00, 0x28, 0xFF, 0xE1, 0x00, 0x00, 0x01, 0x00, 0x00]) : TestMedia.Video(1280, 720);
         Publish(stream, second, 5);
         // The MPD is written just after the playlists: wait for it to list both new segments too.
-        await Until(() => Read("chan/source/index.m3u8").Contains("-5.m4s") && Read("chan/audio/index.m3u8").Contains("-5.m4s")
-            && CountOf(Read("chan/manifest.mpd"), "r=\"1\"") == 2, () => Logs());
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-5.m4s") && Read("chan/audio/index.m3u8").Contains("-5.m4s")
+            && CountOf(Read("chan/manifest.mpd"), "r=\"1\"") == 2, Bound, "playlists and MPD to list the segments after the join", Logs);
 
         string suffix = newResolution ? "-newinit" : "";
         Golden.Verify($"reconnect{suffix}.m3u8", Read("chan/source/index.m3u8"));
@@ -87,7 +89,7 @@ public sealed class ReconnectJoinTests : IDisposable
             while (audioCount <= (long)Math.Floor((i - 150) * 1.6))
                 stream.Write(TestMedia.Frame(_audio, (audioCount++ + (long)Math.Floor(150 * 1.6) + 1) * 1024L, true, 20));
         }
-        await Until(() => Read("chan/source/index.m3u8").Contains("-7.m4s"), () => Logs());
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-7.m4s"), Bound, "video to list segment 7", Logs);
         var slid = Read("chan/source/index.m3u8");
         Assert.Contains("#EXT-X-DISCONTINUITY-SEQUENCE:1\n", slid, StringComparison.Ordinal);
         Assert.DoesNotContain("#EXT-X-DISCONTINUITY\n", slid, StringComparison.Ordinal);
@@ -105,15 +107,5 @@ public sealed class ReconnectJoinTests : IDisposable
         int n = 0;
         for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
         return n;
-    }
-
-    private static async Task Until(Func<bool> condition, Func<string> why)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline) Assert.Fail("timed out: " + why());
-            await Task.Delay(20);
-        }
     }
 }

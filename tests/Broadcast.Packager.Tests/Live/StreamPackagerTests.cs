@@ -12,7 +12,7 @@ public sealed class StreamPackagerTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private async Task FeedAsync(StreamPackager p, ManualTimeProvider time, int seconds)
+    private async Task FeedAsync(StreamPackager p, ManualClock time, int seconds)
     {
         var video = TestMedia.Video();
         var audio = TestMedia.Audio();
@@ -40,7 +40,7 @@ public sealed class StreamPackagerTests : IDisposable
     [Fact]
     public async Task Captions_found_late_rewrite_the_master_and_stay_declared()
     {
-        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3 };
         await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
@@ -74,7 +74,7 @@ public sealed class StreamPackagerTests : IDisposable
     [Fact]
     public async Task Segments_that_leave_the_window_are_deleted_after_the_grace_period_and_manifests_follow_segments()
     {
-        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
         await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
@@ -120,7 +120,7 @@ public sealed class StreamPackagerTests : IDisposable
     [Fact]
     public async Task A_retired_rendition_ends_its_playlist_and_leaves_the_master_and_the_mpd()
     {
-        var time = new ManualTimeProvider(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
         await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Broadcast.TestSupport;
 
-namespace Broadcast.Control.Tests;
+namespace Broadcast.EndToEnd.Tests.Events;
 
 /// <summary>
 /// The scheduling acceptance test through the real server (child process) and a real encoder (ffmpeg):
