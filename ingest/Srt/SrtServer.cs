@@ -135,7 +135,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         {
             var server = (SrtServer)GCHandle.FromIntPtr(opaque).Target!;
             var remote = LibSrt.ReadSockaddr(peer);
-            string? text = streamId is null ? null : Marshal.PtrToStringUTF8((nint)streamId);
+            var text = streamId is null ? default : MemoryMarshal.CreateReadOnlySpanFromNullTerminated(streamId);
             int reject = server.Screen(socket, handshakeVersion, remote, text);
             if (reject == 0) return 0;
             LibSrt.srt_setrejectreason(socket, reject);
@@ -151,7 +151,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
     /// Decides on a caller during its handshake (libsrt's receive thread for this port: kept short). Returns 0 to let it
     /// in, or the reject code it will see.
     /// </summary>
-    private int Screen(int socket, int handshakeVersion, IPEndPoint? remote, string? streamIdText)
+    private int Screen(int socket, int handshakeVersion, IPEndPoint? remote, ReadOnlySpan<byte> streamIdText)
     {
         string remoteText = remote?.ToString() ?? "?";
         int Refuse(int code, string reason)

@@ -16,6 +16,25 @@ public readonly record struct SrtStreamId(string App, string StreamKey, string? 
 
     private const string AccessControlPrefix = "#!::";
 
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Parses the stream id as it arrives (SRTO_STREAMID bytes, UTF-8); invalid UTF-8 is refused.</summary>
+    public static bool TryParse(ReadOnlySpan<byte> utf8, out SrtStreamId id, out string? error)
+    {
+        id = default;
+        if (utf8.Length > MaxLength) return Fail($"stream id of {utf8.Length} bytes, above SRT's {MaxLength}", out error);
+        string text;
+        try
+        {
+            text = StrictUtf8.GetString(utf8);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return Fail("stream id is not UTF-8", out error);
+        }
+        return TryParse(text, out id, out error);
+    }
+
     /// <summary>Parses a stream id; false with a reason fit for a log (it never repeats the key).</summary>
     public static bool TryParse(string? text, out SrtStreamId id, out string? error)
     {

@@ -17,6 +17,9 @@ public static class TsStreamType
     /// <summary>PES private data: Opus (with an 'Opus' registration descriptor), KLV, SMPTE 302M, DVB subtitles…</summary>
     public const byte PrivatePes = 0x06;
 
+    /// <summary>ISO/IEC 11172-3 MPEG-1 audio (MP2).</summary>
+    public const byte Mpeg1Audio = 0x03;
+
     /// <summary>SCTE 35 splice information (SCTE 35 §8.1).</summary>
     public const byte Scte35 = 0x86;
 }
