@@ -16,6 +16,9 @@ internal static unsafe partial class LibSrt
     internal static readonly string[] LibraryNames = ["libsrt-openssl.so.1.5", "libsrt-gnutls.so.1.5", "libsrt.so.1.5", "libsrt.so"];
 
     public const int Error = -1;
+
+    /// <summary>syslog's LOG_CRIT, libsrt's log levels.</summary>
+    private const int LogCritical = 2;
     public const int InvalidSocket = -1;
 
     // SRT_SOCKOPT (srt.h)
@@ -70,13 +73,16 @@ internal static unsafe partial class LibSrt
         if (handle == 0)
             return $"libsrt not found (tried {string.Join(", ", LibraryNames)}): install Debian's libsrt1.5-openssl or libsrt1.5-gnutls";
         NativeLibrary.SetDllImportResolver(typeof(LibSrt).Assembly, (name, _, _) => name == Library ? handle : 0);
-        return srt_startup() < 0 ? "srt_startup failed: " + LastError() : null;
+        if (srt_startup() < 0) return "srt_startup failed: " + LastError();
+        srt_setloglevel(LogCritical); // libsrt writes to stderr; what matters to us it reports through return codes, and we log that
+        return null;
     }
 
     public static string LastError() => Marshal.PtrToStringUTF8(srt_getlasterror_str()) ?? "unknown SRT error";
 
     [LibraryImport(Library)] private static partial int srt_startup();
     [LibraryImport(Library)] private static partial nint srt_getlasterror_str();
+    [LibraryImport(Library)] private static partial void srt_setloglevel(int level);
     [LibraryImport(Library)] public static partial int srt_getlasterror(nint errnoLocation);
     [LibraryImport(Library)] public static partial int srt_create_socket();
     [LibraryImport(Library)] public static partial int srt_bind(int socket, byte* address, int addressLength);

@@ -214,7 +214,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
                 for (int i = 0; i < ready; i++)
                 {
                     var ev = events[i];
-                    if (ev.Socket == _listener) AcceptAll();
+                    if (ev.Socket == _listener) AcceptOne();
                     else if (_publishers.TryGetValue(ev.Socket, out var publisher)) Receive(publisher, ev.Events, buffer);
                 }
                 while (_endedByServer.TryDequeue(out int socket))
@@ -239,17 +239,13 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         }
     }
 
-    private void AcceptAll()
+    /// <summary>One accept per readiness event: the epoll reports the listener once for each connection waiting.</summary>
+    private void AcceptOne()
     {
         byte* sockaddr = stackalloc byte[LibSrt.SockaddrCapacity];
-        while (true)
-        {
-            int length = LibSrt.SockaddrCapacity;
-            int socket = LibSrt.srt_accept(_listener, sockaddr, &length);
-            if (socket == LibSrt.InvalidSocket) return; // SRT_EASYNCRCV: no more pending
-            var remote = LibSrt.ReadSockaddr(sockaddr);
-            Accept(socket, remote);
-        }
+        int length = LibSrt.SockaddrCapacity;
+        int socket = LibSrt.srt_accept(_listener, sockaddr, &length);
+        if (socket != LibSrt.InvalidSocket) Accept(socket, LibSrt.ReadSockaddr(sockaddr));
     }
 
     private void Accept(int socket, IPEndPoint? remote)

@@ -26,6 +26,15 @@ public sealed class SrtPublisher : RtmpPublisher
     /// <summary>The SRT Access Control stream id for publishing a key to app "live".</summary>
     public static string StreamId(string streamKey) => $"#!::r=live/{streamKey},m=publish";
 
+    /// <summary><c>ffmpeg -re -i clip -c copy -f mpegts srt://…</c>: a clip sent at its own pace, as an encoder would.</summary>
+    public static SrtPublisher StartClip(string clipPath, string srtUrl, int loops = 0)
+    {
+        var args = new List<string> { "-hide_banner", "-nostdin", "-loglevel", "info", "-re" };
+        if (loops != 0) args.AddRange(["-stream_loop", loops.ToString(CultureInfo.InvariantCulture)]);
+        args.AddRange(["-i", clipPath, "-c", "copy", "-f", "mpegts", srtUrl]);
+        return new SrtPublisher(ExternalProcess.Start("ffmpeg", args), srtUrl);
+    }
+
     /// <summary>A live test pattern with a tone (libx264 + AAC in MPEG-TS), like <see cref="LavfiPublisher"/> over RTMP.</summary>
     public static SrtPublisher StartLavfi(string srtUrl, int width = 320, int height = 180, int fps = 25, string videoCodec = "libx264", double? seconds = null)
     {
