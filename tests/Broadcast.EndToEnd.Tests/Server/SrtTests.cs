@@ -43,6 +43,9 @@ public sealed class SrtTests(ServerFixture fixture)
             TimeSpan.FromSeconds(15), "the server log to say why the wrong key was refused", () => fixture.WithLog(""));
         fixture.Check(!Server.Log.Contains("not-a-key"), "the refused stream key went into the server log");
         fixture.Check(!publisher.HasExited, $"the SRT publisher stopped when a wrong key was refused{Environment.NewLine}{Publisher()}");
+        string metrics = await Server.Viewer.GetStringAsync("metrics");
+        fixture.Check(MetricAtLeast(metrics, "broadcast_srt_publishers", 1) && MetricAtLeast(metrics, "broadcast_srt_publish_key_refused_total", 1),
+            $"/metrics while publishing over SRT after a refused key:{Environment.NewLine}{string.Join(Environment.NewLine, metrics.Split('\n').Where(l => l.Contains("srt", StringComparison.Ordinal)))}");
 
         var status = await Server.Api.GetChannelAsync(channel.Id);
         fixture.Check(status.Live == true && string.Equals(status.VideoCodec, "h264", StringComparison.OrdinalIgnoreCase) && status.Width == 320 && status.Height == 240,
@@ -61,4 +64,8 @@ public sealed class SrtTests(ServerFixture fixture)
         }
         publisher.Stop();
     }
+
+    private static bool MetricAtLeast(string metrics, string name, long least) =>
+        System.Text.RegularExpressions.Regex.Match(metrics, $@"^{name} (\d+)$", System.Text.RegularExpressions.RegexOptions.Multiline) is { Success: true } m
+        && long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= least;
 }
