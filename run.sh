@@ -4,6 +4,7 @@
 # e.g. ./run.sh --Rtmp:Port=1936. Ctrl-C stops it cleanly.
 # ./run.sh --rtmps (or BROADCAST_RTMPS=1) adds RTMPS ingest on 1936, with a self-signed test certificate in
 # ./data/tls unless Rtmps:CertificatePath is given (scripts/rtmps-setup.sh).
+# SRT ingest listens on UDP 9710 unless Srt:Port is given (an argument or Srt__Port); libsrt comes with ffmpeg.
 set -euo pipefail
 cd "$(dirname "$0")"
 rtmps=${BROADCAST_RTMPS:-0}
@@ -18,5 +19,6 @@ fi
 scripts/dashboard-assets.sh
 dotnet build server/Broadcast.Server.csproj -c Release -nologo -v quiet -clp:ErrorsOnly
 mkdir -p data
+if [[ -z ${Srt__Port-} && " ${args[*]-} " != *"Srt:Port"* ]]; then args+=("--Srt:Port=9710"); fi
 if [[ $rtmps == 1 ]]; then mapfile -t extra < <(scripts/rtmps-setup.sh "${args[@]}"); args+=("${extra[@]}"); fi
 exec dotnet server/bin/Release/net10.0/Broadcast.Server.dll "${args[@]}"

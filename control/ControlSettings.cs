@@ -27,6 +27,12 @@ public sealed record ControlSettings
 
     public string? PublicRtmpBaseUrl { get; init; }
 
+    /// <summary><c>Srt:Port</c> when SRT ingest is on (a positive port), else null.</summary>
+    public int? SrtPort { get; init; }
+
+    /// <summary><c>Public:SrtBaseUrl</c>: <c>srt://host:port</c> as encoders reach the SRT listener (behind NAT or a load balancer).</summary>
+    public string? PublicSrtBaseUrl { get; init; }
+
     public string? PublicHttpBaseUrl { get; init; }
 
     /// <summary><c>Events:PublishLeadSeconds</c>: publishing opens this long before an event's start (default 15 min; tests use 0).</summary>
@@ -68,6 +74,8 @@ public sealed record ControlSettings
                 : int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is > 0 and <= 65535 ? p
                 : throw new InvalidOperationException($"Rtmp:Port '{port}' is not a TCP port."),
             PublicRtmpBaseUrl = NonEmpty(configuration["Public:RtmpBaseUrl"]),
+            SrtPort = int.TryParse(configuration["Srt:Port"], NumberStyles.None, CultureInfo.InvariantCulture, out var srt) && srt is > 0 and <= 65535 ? srt : null,
+            PublicSrtBaseUrl = NonEmpty(configuration["Public:SrtBaseUrl"]),
             PublicHttpBaseUrl = NonEmpty(configuration["Public:HttpBaseUrl"]),
             PublishLead = Seconds(configuration, "Events:PublishLeadSeconds") ?? defaults.PublishLead,
             LateAfter = Seconds(configuration, "Events:LateAfterSeconds") ?? defaults.LateAfter,

@@ -1,5 +1,6 @@
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Ingest.Rtmps;
+using Broadcast.Ingest.Srt;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -43,6 +44,7 @@ public static class IngestServiceCollectionExtensions
         services.TryAddSingleton<RtmpServer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RtmpServer>());
         services.AddRtmpsIngest(configuration); // only when Rtmps:Port is set
+        services.AddSrtIngest(configuration); // only when Srt:Port is set
         return services;
     }
 }

@@ -41,24 +41,45 @@ public static class Timescales
 /// </summary>
 public struct TimestampUnwrapper
 {
-    private const long Range = 1L << 32;
     private long _last;
     private bool _started;
 
-    public long Unwrap(uint timestamp)
+    public long Unwrap(uint timestamp) => Unwrap(ref _last, ref _started, timestamp, 1L << 32);
+
+    /// <summary>
+    /// Extends <paramref name="value"/>, a counter that wraps at <paramref name="range"/>, to the 64-bit timeline of
+    /// <paramref name="last"/>: a backwards jump of more than half the range is a wrap. Shared by the 32-bit RTMP and
+    /// the 33-bit MPEG-TS clocks.
+    /// </summary>
+    internal static long Unwrap(ref long last, ref bool started, long value, long range)
     {
-        if (!_started)
+        if (!started)
         {
-            _started = true;
-            _last = timestamp;
-            return _last;
+            started = true;
+            last = value;
+            return last;
         }
-        long epoch = _last & ~(Range - 1);
-        long candidate = epoch | timestamp;
-        long diff = candidate - _last;
-        if (diff < -(Range / 2)) candidate += Range;
-        else if (diff > Range / 2 && candidate >= Range) candidate -= Range;
-        _last = candidate;
+        long epoch = last & ~(range - 1);
+        long candidate = epoch | value;
+        long diff = candidate - last;
+        if (diff < -(range / 2)) candidate += range;
+        else if (diff > range / 2 && candidate >= range) candidate -= range;
+        last = candidate;
         return candidate;
     }
+}
+
+/// <summary>
+/// Unwraps the 33-bit 90 kHz PTS/DTS of MPEG-TS (ISO/IEC 13818-1 2.4.3.7) into a 64-bit timeline: they wrap after
+/// 2^33 ticks (about 26.5 hours), and hardware encoders start them anywhere in that range.
+/// </summary>
+public struct PtsUnwrapper
+{
+    /// <summary>2^33: the range of a PTS or DTS.</summary>
+    public const long Range = 1L << 33;
+
+    private long _last;
+    private bool _started;
+
+    public long Unwrap(long pts) => TimestampUnwrapper.Unwrap(ref _last, ref _started, pts & (Range - 1), Range);
 }

@@ -17,7 +17,9 @@ internal sealed class ChannelPublishAuthorizer(ChannelService channels, EventSer
     public async ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken)
     {
         if (!string.Equals(request.App, "live", StringComparison.Ordinal))
-            return PublishDecision.Deny($"unknown application '{Truncate(request.App)}': publish to rtmp://HOST/live");
+            return PublishDecision.Deny($"unknown application '{Truncate(request.App)}': " + (request.Protocol == "srt"
+                ? "use the stream id #!::r=live/{streamKey},m=publish"
+                : "publish to rtmp://HOST/live"));
         var lookup = await channels.FindByStreamKeyAsync(request.StreamKey, cancellationToken).ConfigureAwait(false);
         if (lookup.Channel is not { } channel)
             return PublishDecision.DenyKey(lookup.Reason ?? "stream key refused");

@@ -41,6 +41,8 @@ internal sealed class StartupBanner(
             lines.Add(defaultChannel.StreamKey is { } key
                 ? $"  Stream key of channel '{defaultChannel.Channel.Name}':        {key}"
                 : $"  Stream key of channel '{defaultChannel.Channel.Name}': cannot be decrypted with the current secret; rotate it through the API");
+            if (services.GetService<Broadcast.Ingest.Srt.SrtServer>() is { LocalEndPoint: { } srt } && defaultChannel.StreamKey is { } srtKey)
+                lines.Add($"  SRT (MPEG-TS, OBS: Server field, key empty):   srt://{host}:{srt.Port}?streamid=#!::r=live/{srtKey},m=publish");
             lines.Add($"  HLS:  {http}/live/{defaultChannel.Channel.Slug}/master.m3u8");
             lines.Add($"  DASH: {http}/live/{defaultChannel.Channel.Slug}/manifest.mpd");
         }

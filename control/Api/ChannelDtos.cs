@@ -9,7 +9,8 @@ public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, b
 
 /// <summary>
 /// A channel as the admin API shows it. <see cref="StreamKey"/> is in full after create and rotate,
-/// masked everywhere else. <see cref="Live"/> is filled on <c>GET /api/channels/{id}</c> only.
+/// masked everywhere else. <see cref="Live"/> is filled on <c>GET /api/channels/{id}</c> only. <see cref="SrtUrl"/> (present
+/// while SRT ingest is on) carries the stream key in its stream id, masked or in full as <see cref="StreamKey"/> is.
 /// </summary>
 public sealed record ChannelResponse(
     string Id,
@@ -24,8 +25,9 @@ public sealed record ChannelResponse(
     bool Revoked,
     DateTimeOffset CreatedAt,
     ChannelLiveState? Live = null,
-    bool PrivatePlayback = false);
+    bool PrivatePlayback = false,
+    string? SrtUrl = null);
 
 /// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
-public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl);
+public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl, string? SrtUrl = null);
 

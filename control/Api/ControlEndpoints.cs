@@ -155,7 +155,7 @@ public static class ControlEndpoints
 
         return issued is null
             ? NotFound(id)
-            : Results.Json(new RevealKeyResponse(issued.Channel.Id, issued.StreamKey, urls.RtmpUrl(request)), ControlJsonContext.Default.RevealKeyResponse);
+            : Results.Json(new RevealKeyResponse(issued.Channel.Id, issued.StreamKey, urls.RtmpUrl(request), urls.SrtUrl(request, issued.StreamKey)), ControlJsonContext.Default.RevealKeyResponse);
     }
 
     private static async Task<IResult> RevokeAsync(string id, HttpRequest request, ChannelService channels, PublicUrls urls,
@@ -203,7 +203,8 @@ public static class ControlEndpoints
     private static ChannelResponse ToResponse(Channel channel, string streamKey, HttpRequest request, PublicUrls urls)
         => new(channel.Id, channel.Name, channel.Slug, streamKey, urls.RtmpUrl(request), urls.HlsUrl(request, channel.Slug),
             urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt,
-            PrivatePlayback: request.HttpContext.RequestServices.GetService<PlaybackAccessService>()?.IsPrivate(channel.Slug) ?? false);
+            PrivatePlayback: request.HttpContext.RequestServices.GetService<PlaybackAccessService>()?.IsPrivate(channel.Slug) ?? false,
+            SrtUrl: urls.SrtUrl(request, streamKey));
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

@@ -21,6 +21,18 @@ public sealed class PublicUrls(ControlSettings settings)
         return string.Create(CultureInfo.InvariantCulture, $"rtmp://{host}:{settings.RtmpPort}/live");
     }
 
+    /// <summary>
+    /// The whole SRT URL an encoder publishes to, stream id included (SRT has no separate key field):
+    /// <c>{Public:SrtBaseUrl or srt://{request host}:{Srt:Port}}?streamid=#!::r=live/{streamKey},m=publish</c>; null while SRT is off.
+    /// </summary>
+    public string? SrtUrl(HttpRequest request, string streamKey)
+    {
+        string? baseUrl = !string.IsNullOrWhiteSpace(settings.PublicSrtBaseUrl) ? settings.PublicSrtBaseUrl.TrimEnd('/')
+            : settings.SrtPort is { } port ? string.Create(CultureInfo.InvariantCulture, $"srt://{(string.IsNullOrEmpty(request.Host.Host) ? "localhost" : request.Host.Host)}:{port}")
+            : null;
+        return baseUrl is null ? null : $"{baseUrl}?streamid=#!::r=live/{streamKey},m=publish";
+    }
+
     public string HlsUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/master.m3u8";
 
     public string DashUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/manifest.mpd";

@@ -614,14 +614,7 @@ internal sealed class RtmpConnection
         _registry.EndPublish(stream);
         RtmpLog.PublishEnded(_logger, Id, _remote, stream.Name, _app, _decision.ChannelId);
         if (sendStatus) SendCommand(_publishStreamId, StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.UnpublishSuccess, $"{stream.Name} is now unpublished."));
-        try
-        {
-            await _authorizer.OnUnpublishedAsync(_decision, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            RtmpLog.Failed(_logger, ex, Id, _remote, _app, _decision.ChannelId);
-        }
+        await PublishGrace.NotifyUnpublishedAsync(_authorizer, _decision, ex => RtmpLog.Failed(_logger, ex, Id, _remote, _app, _decision.ChannelId)).ConfigureAwait(false);
     }
 
     private async ValueTask<TimeSpan?> HoldAfterStopAsync()
@@ -639,37 +632,18 @@ internal sealed class RtmpConnection
     }
 
     /// <summary>
-    /// When the grace of a dropped publish runs out with no encoder back (the stream completes in the same epoch), the
-    /// publish ends exactly as an unpublish would: logged, and the authorizer told (schedules, live state). A reconnect
-    /// hands the broadcast to the new connection, which ends it itself.
+    /// When the grace of a dropped publish runs out with no encoder back, the publish ends exactly as an unpublish would:
+    /// logged, and the authorizer told (schedules, live state).
     /// </summary>
     private void EndAfterGrace(LiveStream stream)
     {
-        int resumes = stream.Resumes;
         var decision = _decision;
         string app = _app ?? "";
-        int ended = 0;
-        void OnCompleted(LiveStream completed)
+        PublishGrace.WhenExpired(stream, completed =>
         {
-            completed.Completed -= OnCompleted;
-            if (completed.Resumes != resumes || Interlocked.Exchange(ref ended, 1) != 0) return;
             RtmpLog.ReconnectGraceExpired(_logger, Id, _remote, completed.Name, app, decision.ChannelId);
-            _ = NotifyUnpublishedAsync(decision, app);
-        }
-        stream.Completed += OnCompleted;
-        if (stream.IsCompleted) OnCompleted(stream);
-    }
-
-    private async Task NotifyUnpublishedAsync(PublishDecision decision, string app)
-    {
-        try
-        {
-            await _authorizer.OnUnpublishedAsync(decision, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            RtmpLog.Failed(_logger, ex, Id, _remote, app, decision.ChannelId);
-        }
+            _ = PublishGrace.NotifyUnpublishedAsync(_authorizer, decision, ex => RtmpLog.Failed(_logger, ex, Id, _remote, app, decision.ChannelId));
+        });
     }
 
     private void SendControl<T>(byte typeId, T message) where T : struct

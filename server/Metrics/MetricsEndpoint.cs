@@ -43,6 +43,7 @@ internal static class MetricsEndpoint
                 services.GetService<ITranscoderStatus>(),
                 services.GetService<IUploadBacklog>(),
                 limits: services.GetService<RtmpServer>()?.Limits,
+                srt: services.GetService<Broadcast.Ingest.Srt.SrtServer>(),
                 memory: services.GetService<RtmpServer>()?.Memory,
                 isPrivate: access is null ? null : access.IsPrivate,
                 origin: services.GetService<OriginMetrics>(),
@@ -67,7 +68,8 @@ internal static class MetricsEndpoint
 
     internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
         ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null,
-        PrivateStreamCheck? isPrivate = null, OriginMetrics? origin = null, RecentObjectCache? originCache = null)
+        PrivateStreamCheck? isPrivate = null, OriginMetrics? origin = null, RecentObjectCache? originCache = null,
+        Broadcast.Ingest.Srt.SrtServer? srt = null)
     {
         var w = new PrometheusTextWriter();
         if (connections is not null)
@@ -85,6 +87,18 @@ internal static class MetricsEndpoint
              .Sample("broadcast_rtmp_limit_hits_total", limits.MemoryBudgetCloses, ("limit", "memory_budget"));
             w.Family("broadcast_rtmp_publish_key_refused_total", "counter", "Publishes refused for an unknown or revoked stream key.")
              .Sample("broadcast_rtmp_publish_key_refused_total", limits.FailedPublishes);
+        }
+        if (srt is not null)
+        {
+            // SRT applies RTMP's per-address limits with counters of its own; slow clients and memory budgets are libsrt's.
+            w.Family("broadcast_srt_publishers", "gauge", "SRT connections publishing now.")
+             .Sample("broadcast_srt_publishers", srt.Publishers);
+            w.Family("broadcast_srt_limit_hits_total", "counter", "SRT callers refused by a per-address limit.")
+             .Sample("broadcast_srt_limit_hits_total", srt.Limits.ConnectionsRefusedPerIp, ("limit", "connections_per_ip"))
+             .Sample("broadcast_srt_limit_hits_total", srt.Limits.HandshakesRateLimited, ("limit", "handshake_rate_per_ip"))
+             .Sample("broadcast_srt_limit_hits_total", srt.Limits.BlockedPublishes, ("limit", "publish_blocked"));
+            w.Family("broadcast_srt_publish_key_refused_total", "counter", "SRT callers refused for an unknown or revoked stream key.")
+             .Sample("broadcast_srt_publish_key_refused_total", srt.Limits.FailedPublishes);
         }
         if (memory is not null)
         {

@@ -307,6 +307,18 @@ public sealed class ControlApiTests : IAsyncLifetime
         Assert.Equal("rtmp://10.0.0.5:1935/live", derived.RtmpUrl(context.Request));
         Assert.Equal("http://10.0.0.5:8080/live/news/master.m3u8", derived.HlsUrl(context.Request, "news"));
     }
+
+    [Fact]
+    public void The_srt_url_carries_the_key_in_its_stream_id_and_is_absent_while_srt_is_off()
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Request.Host = new Microsoft.AspNetCore.Http.HostString("10.0.0.5", 8080);
+        Assert.Null(new PublicUrls(new ControlSettings()).SrtUrl(context.Request, "k1"));
+        Assert.Equal("srt://10.0.0.5:9710?streamid=#!::r=live/k1,m=publish",
+            new PublicUrls(new ControlSettings { SrtPort = 9710 }).SrtUrl(context.Request, "k1"));
+        Assert.Equal("srt://ingest.example.com:4000?streamid=#!::r=live/k1,m=publish",
+            new PublicUrls(new ControlSettings { SrtPort = 9710, PublicSrtBaseUrl = "srt://ingest.example.com:4000/" }).SrtUrl(context.Request, "k1"));
+    }
 }
 
 internal static class HttpContentExtensions

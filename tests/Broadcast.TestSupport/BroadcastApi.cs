@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Broadcast.TestSupport;
 
 /// <summary>POST /api/channels response (DESIGN.md contract).</summary>
-public sealed record ChannelInfo(string Id, string Name, string Slug, string StreamKey, string? RtmpUrl, string? HlsUrl, string? DashUrl);
+public sealed record ChannelInfo(string Id, string Name, string Slug, string StreamKey, string? RtmpUrl, string? HlsUrl, string? DashUrl, string? SrtUrl = null);
 
 /// <summary>
 /// GET /api/channels/{id} live status, read through <see cref="ChannelStatusPaths"/> so extra fields are
@@ -45,6 +45,7 @@ public static class ChannelStatusPaths
     public const string RtmpUrl = "rtmpUrl";
     public const string HlsUrl = "hlsUrl";
     public const string DashUrl = "dashUrl";
+    public const string SrtUrl = "srtUrl";
 
     public const string Live = "live";
 
@@ -136,7 +137,8 @@ public static class ChannelStatusPaths
         String(root, StreamKey) ?? throw new FormatException($"channel JSON has no '{StreamKey}': {root?.ToJsonString()}"),
         String(root, RtmpUrl),
         String(root, HlsUrl),
-        String(root, DashUrl));
+        String(root, DashUrl),
+        String(root, SrtUrl));
 }
 
 /// <summary>The admin REST API as the end-to-end tests use it.</summary>

@@ -22,6 +22,9 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
 
     public string RtmpUrl { get; private set; } = "";
 
+    /// <summary>The SRT publish URL with the masked key (the reveal button fills in the real one); null while SRT is off.</summary>
+    public string? SrtUrl { get; private set; }
+
     public string HlsUrl { get; private set; } = "";
 
     public string DashUrl { get; private set; } = "";
@@ -52,6 +55,7 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         Channel = channel;
         (View, _) = await monitor.GetAsync(channel, cancellationToken).ConfigureAwait(false);
         RtmpUrl = urls.RtmpUrl(Request);
+        SrtUrl = urls.SrtUrl(Request, channel.StreamKeyHint);
         HlsUrl = urls.HlsUrl(Request, channel.Slug);
         DashUrl = urls.DashUrl(Request, channel.Slug);
         var now = time.GetUtcNow();
@@ -76,7 +80,7 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
             return new JsonResult(new { error = "The key was encrypted under a different server secret. Rotate it to issue a new one." }) { StatusCode = 409 };
         }
 
-        return issued is null ? NotFound() : new JsonResult(new { streamKey = issued.StreamKey, rtmpUrl = urls.RtmpUrl(Request) });
+        return issued is null ? NotFound() : new JsonResult(new { streamKey = issued.StreamKey, rtmpUrl = urls.RtmpUrl(Request), srtUrl = urls.SrtUrl(Request, issued.StreamKey) });
     }
 
     public async Task<IActionResult> OnPostPrivatePlaybackAsync(string id, bool enabled, CancellationToken cancellationToken)

@@ -13,6 +13,8 @@
     const keyInput = $('stream-key');
     const revealButton = $('reveal-key');
     const maskedValue = keyInput.value;
+    const srtInput = $('srt-url'); // present while SRT ingest is on
+    const maskedSrt = srtInput ? srtInput.value : '';
 
     async function reveal() {
         const response = await fetch(`${location.pathname}?handler=RevealKey`, {
@@ -28,6 +30,10 @@
         $('key-error').textContent = '';
         keyInput.value = body.streamKey;
         keyInput.dataset.masked = 'false';
+        if (srtInput && body.srtUrl) {
+            srtInput.value = body.srtUrl;
+            srtInput.dataset.masked = 'false';
+        }
         revealButton.textContent = 'Hide';
         return true;
     }
@@ -36,6 +42,10 @@
         if (keyInput.dataset.masked === 'false') {
             keyInput.value = maskedValue;
             keyInput.dataset.masked = 'true';
+            if (srtInput) {
+                srtInput.value = maskedSrt;
+                srtInput.dataset.masked = 'true';
+            }
             revealButton.textContent = 'Reveal';
         } else {
             await reveal();

@@ -151,6 +151,36 @@ public sealed class HevcDecoderConfigurationRecord
         Write(buffer);
         return buffer.WrittenSpan.ToArray();
     }
+
+    /// <summary>
+    /// Builds the record an encoder would send from its parameter sets (e.g. taken from an Annex B stream in MPEG-TS):
+    /// profile, tier, level, chroma format, bit depths and temporal layers come from the first SPS (14496-15 8.3.3.1.2).
+    /// </summary>
+    public static bool TryCreate(IReadOnlyList<byte[]> videoParameterSets, IReadOnlyList<byte[]> sequenceParameterSets,
+        IReadOnlyList<byte[]> pictureParameterSets, out HevcDecoderConfigurationRecord record)
+    {
+        record = null!;
+        if (videoParameterSets.Count == 0 || sequenceParameterSets.Count == 0 || pictureParameterSets.Count == 0) return false;
+        foreach (var set in videoParameterSets.Concat(sequenceParameterSets).Concat(pictureParameterSets))
+            if (set.Length is 0 or > ushort.MaxValue) return false;
+        if (!HevcSps.TryParse(sequenceParameterSets[0], out var sps)) return false;
+        record = new HevcDecoderConfigurationRecord
+        {
+            ProfileTierLevel = sps.ProfileTierLevel,
+            ChromaFormat = sps.ChromaFormatIdc,
+            BitDepthLuma = sps.BitDepthLuma,
+            BitDepthChroma = sps.BitDepthChroma,
+            NumTemporalLayers = sps.MaxSubLayersMinus1 + 1,
+            TemporalIdNested = sps.TemporalIdNesting,
+            Arrays =
+            [
+                new HevcNalArray(true, 32, videoParameterSets.ToArray()),
+                new HevcNalArray(true, 33, sequenceParameterSets.ToArray()),
+                new HevcNalArray(true, 34, pictureParameterSets.ToArray()),
+            ],
+        };
+        return true;
+    }
 }
 
 /// <summary>One NAL unit array of hvcC: all parameter sets (or SEI) of one NAL unit type.</summary>

@@ -45,6 +45,8 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         var key = await page.InputValueAsync("#stream-key");
         Assert.Matches("^live_[a-z2-7]{26}$", key);
         Assert.EndsWith(masked[^4..], key, StringComparison.Ordinal);
+        // SRT is on in the shared server: its URL carries the key in the stream id, and the reveal fills in the real one.
+        Assert.Equal($"srt://127.0.0.1:{fixture.SrtPort}?streamid=#!::r=live/{key},m=publish", await page.InputValueAsync("#srt-url"));
 
         // Schedule an event on it; it shows up in the upcoming list and the week view.
         await session.GotoAsync($"/dashboard/events?channel={channelId}");

@@ -21,16 +21,28 @@ public sealed partial class ReconnectTests(ServerFixture fixture)
     private ServerProcess Server => fixture.Server;
 
     [Fact]
-    public async Task Hls_keeps_playing_across_an_encoder_reconnect_with_one_discontinuity()
+    public Task Hls_keeps_playing_across_an_encoder_reconnect_with_one_discontinuity() =>
+        KeepsPlayingAcrossReconnectAsync("reconnect-hls", (clip, channel) => FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 5));
+
+    /// <summary>
+    /// The same over SRT, through the URL the channel API gives: an SRT connection has no unpublish, and a killed caller
+    /// is noticed when libsrt's peer idle timeout (5 s) passes.
+    /// </summary>
+    [Fact]
+    public Task Hls_keeps_playing_across_an_srt_encoder_reconnect_with_one_discontinuity() =>
+        KeepsPlayingAcrossReconnectAsync("reconnect-srt", (clip, channel) => SrtPublisher.StartClip(clip,
+            channel.SrtUrl ?? throw new InvalidOperationException("the channel API gave no srtUrl although Srt:Port is set"), loops: 5));
+
+    private async Task KeepsPlayingAcrossReconnectAsync(string name, Func<string, ChannelInfo, RtmpPublisher> startPublisher)
     {
         var clip = await TestMedia.GetClipAsync(Clip);
-        var channel = await Server.Api.CreateChannelAsync($"reconnect {Guid.NewGuid():N}");
+        var channel = await Server.Api.CreateChannelAsync($"{name} {Guid.NewGuid():N}");
         var master = Server.Absolute($"/live/{channel.Slug}/master.m3u8");
         var media = Server.Absolute($"/live/{channel.Slug}/source/index.m3u8");
         var seen = new SortedSet<long>();
         string lastPlaylist = "";
 
-        await using (var first = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 5))
+        await using (var first = startPublisher(clip, channel))
         {
             await WaitFor.ConditionAsync(async () => (await GetAsync(master)) is not null, TimeSpan.FromSeconds(60),
                 "the master playlist while publishing", () => fixture.WithLog(first.Log.Tail(15)));
@@ -52,7 +64,7 @@ public sealed partial class ReconnectTests(ServerFixture fixture)
 
                 // The scenario's gap (the encoder is away 5 s), not a synchronisation wait.
                 await Task.Delay(TimeSpan.FromSeconds(5));
-                await using var second = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 5);
+                await using var second = startPublisher(clip, channel);
 
                 // Poll the media playlist until three segments follow the join, recording every number seen.
                 string joined = await WaitForSegmentsAfterJoinAsync(media, 3, second, text => { foreach (var n in SegmentNumbers(text)) seen.Add(n); });
@@ -76,7 +88,7 @@ public sealed partial class ReconnectTests(ServerFixture fixture)
             }
             catch
             {
-                await player.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", "reconnect-hls.png"));
+                await player.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", name + ".png"));
                 throw;
             }
         }

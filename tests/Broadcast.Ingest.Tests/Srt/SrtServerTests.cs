@@ -1,0 +1,146 @@
+using Broadcast.Ingest.Srt;
+using Broadcast.Ingest.Tests.Rtmp;
+using Broadcast.Media;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Ingest.Tests.Srt;
+
+/// <summary>
+/// The SRT listener with real callers: ffmpeg publishing MPEG-TS over libsrt, the same authorizer, registry and grace as
+/// RTMP. A refused caller is refused during the handshake (ffmpeg fails to connect); a malformed stream closes only
+/// its own connection.
+/// </summary>
+public class SrtServerTests
+{
+    private const int RefusedEvent = 1101;
+    private const int ProtocolErrorEvent = 1103;
+    private const int InterruptedEvent = 1104;
+
+    private static Task<RtmpTestHost> StartAsync(Dictionary<string, string?>? settings = null)
+    {
+        var all = new Dictionary<string, string?> { ["Srt:Port"] = "0", ["Srt:BindAddress"] = "127.0.0.1" };
+        foreach (var (key, value) in settings ?? []) all[key] = value;
+        return RtmpTestHost.StartAsync(all);
+    }
+
+    private static string Logs(RtmpTestHost host) => string.Join("\n", host.Logs.Entries.Select(e => $"{e.EventId} {e.Message}"));
+
+    private static SrtServer Srt(RtmpTestHost host) => host.Services.GetRequiredService<SrtServer>();
+
+    [Theory]
+    [InlineData("access control", "#!::r=live/good,m=publish", "libx264", Codec.H264)]
+    [InlineData("plain", "live/good", "libx264", Codec.H264)]
+    [InlineData("access control, HEVC", "#!::u=studio,r=live/good,m=publish,t=stream", "libx265", Codec.H265)]
+    public async Task Ffmpeg_publishes_over_srt_into_the_channels_stream(string name, string streamId, string codec, Codec expected)
+    {
+        await using var host = await StartAsync();
+        await using var publisher = SrtPublisher.StartLavfi(SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, streamId), videoCodec: codec);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Statistics.VideoFrames: > 50, Statistics.AudioFrames: > 50 }, 60),
+            $"{name}: {publisher.Log.Tail(30)}\n{Logs(host)}");
+        var stream = host.Registry.Find("news")!;
+        Assert.Equal("channel-1", stream.Tag);
+        Assert.Equal(expected, stream.Video!.Codec);
+        Assert.Equal((320, 180), (stream.Video.Width, stream.Video.Height));
+        Assert.Equal((48000, 2), (stream.Audio!.SampleRate, stream.Audio.Channels));
+        Assert.Equal(1, Srt(host).Publishers);
+    }
+
+    [Theory]
+    [InlineData("unknown key", "#!::r=live/wrong,m=publish", 1401)]
+    [InlineData("playback mode", "#!::r=live/good,m=request", 1400)]
+    [InlineData("no stream id", "", 1400)]
+    public async Task A_refused_caller_fails_at_the_handshake(string name, string streamId, int code)
+    {
+        await using var host = await StartAsync();
+        await using var publisher = SrtPublisher.StartLavfi(SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, streamId), seconds: 5);
+        Assert.NotEqual(0, await publisher.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("reject", publisher.Log.Tail(200), StringComparison.OrdinalIgnoreCase);
+        var refusal = Assert.Single(host.Logs.Entries, e => e.EventId == RefusedEvent);
+        Assert.Contains($"reject code {code}", refusal.Message);
+        Assert.DoesNotContain("wrong", refusal.Message); // the key never goes into a log
+        Assert.Null(host.Registry.Find("news"));
+        Assert.Equal(0, Srt(host).Publishers);
+        Assert.NotNull(name);
+    }
+
+    [Fact]
+    public async Task A_second_publisher_of_a_live_channel_is_refused()
+    {
+        await using var host = await StartAsync();
+        var url = SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, SrtPublisher.StreamId(TestPublishAuthorizer.GoodKey));
+        await using var first = SrtPublisher.StartLavfi(url);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Statistics.VideoFrames: > 10 }, 60), first.Log.Tail(30) + "\n" + Logs(host));
+        await using var second = SrtPublisher.StartLavfi(url, seconds: 5);
+        Assert.NotEqual(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains(host.Logs.Entries, e => e.EventId == RefusedEvent && e.Message.Contains("reject code 1409"));
+        Assert.False(first.HasExited);
+    }
+
+    [Fact]
+    public async Task A_dropped_publisher_that_returns_within_the_grace_continues_the_broadcast()
+    {
+        await using var host = await StartAsync(new() { ["Ingest:ReconnectGraceSeconds"] = "30" });
+        var url = SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, SrtPublisher.StreamId(TestPublishAuthorizer.GoodKey));
+        var first = SrtPublisher.StartLavfi(url);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Statistics.VideoFrames: > 25 }, 60), first.Log.Tail(30) + "\n" + Logs(host));
+        var stream = host.Registry.Find("news")!;
+
+        first.Stop(); // killed: no SRT shutdown reaches us; libsrt notices the silence (peer idle timeout)
+        await first.DisposeAsync();
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.IsReconnecting, 30));
+        Assert.Contains(host.Logs.Entries, e => e.EventId == InterruptedEvent);
+
+        long before = stream.Statistics.VideoFrames;
+        await using var second = SrtPublisher.StartLavfi(url);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => !stream.IsReconnecting && stream.Epoch == 1 && stream.Statistics.VideoFrames > before + 25, 60),
+            second.Log.Tail(30) + "\n" + Logs(host));
+        Assert.Same(stream, host.Registry.Find("news"));
+        Assert.False(stream.IsCompleted);
+        Assert.Empty(host.Authorizer.Unpublished);
+    }
+
+    [Fact]
+    public async Task Malformed_ts_closes_that_connection_with_a_reason_and_the_server_keeps_serving()
+    {
+        await using var host = await StartAsync(new() { ["Ingest:ReconnectGraceSeconds"] = "0" });
+        using var dir = new TempDirectory();
+        string clip = dir.Combine("clip.ts");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+            "-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-f", "mpegts", clip);
+        var bytes = File.ReadAllBytes(clip);
+        bytes[188 * 40] = 0x00; // packet 40 loses its sync byte
+        string broken = dir.Combine("broken.ts");
+        File.WriteAllBytes(broken, bytes);
+
+        var url = SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, SrtPublisher.StreamId(TestPublishAuthorizer.GoodKey));
+        await using (var bad = SrtPublisher.StartRawBytes(broken, url))
+        {
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == ProtocolErrorEvent), 60), bad.Log.Tail(30) + "\n" + Logs(host));
+        }
+        var error = Assert.Single(host.Logs.Entries, e => e.EventId == ProtocolErrorEvent);
+        Assert.Contains("lost MPEG-TS sync", error.Message);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is null && Srt(host).Publishers == 0));
+
+        await using var good = SrtPublisher.StartLavfi(url);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Statistics.VideoFrames: > 25 }, 60), good.Log.Tail(30) + "\n" + Logs(host));
+    }
+
+    [Fact]
+    public async Task With_a_passphrase_only_callers_that_know_it_get_in()
+    {
+        const string passphrase = "correct-horse-battery";
+        await using var host = await StartAsync(new() { ["Srt:Passphrase"] = passphrase, ["Srt:KeyLength"] = "32", ["Srt:LatencyMs"] = "200" });
+        var server = Srt(host).LocalEndPoint!;
+        string streamId = SrtPublisher.StreamId(TestPublishAuthorizer.GoodKey);
+
+        await using (var plain = SrtPublisher.StartLavfi(SrtPublisher.UrlFor(server, streamId), seconds: 5))
+            Assert.NotEqual(0, await plain.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        await using (var wrong = SrtPublisher.StartLavfi(SrtPublisher.UrlFor(server, streamId, "not the passphrase"), seconds: 5))
+            Assert.NotEqual(0, await wrong.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Null(host.Registry.Find("news"));
+
+        await using var right = SrtPublisher.StartLavfi(SrtPublisher.UrlFor(server, streamId, passphrase));
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Statistics.VideoFrames: > 25 }, 60), right.Log.Tail(30) + "\n" + Logs(host));
+    }
+}

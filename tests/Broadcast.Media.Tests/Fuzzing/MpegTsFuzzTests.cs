@@ -1,0 +1,69 @@
+using Broadcast.Media.MpegTs;
+using Broadcast.Media.Tests.MpegTs;
+using Broadcast.TestSupport;
+using Broadcast.TestSupport.Fuzzing;
+using Xunit.Abstractions;
+
+namespace Broadcast.Media.Tests.Fuzzing;
+
+/// <summary>
+/// Fuzzes the MPEG-TS wire types with mutations of their case tables, and the demuxer — what an SRT publisher's bytes
+/// reach — with mutations of the start of real ffmpeg streams (H.264 and HEVC with AAC: PSI, PES headers, parameter
+/// sets and ADTS), fed in random slices. Failure paths are <c>false</c> with a reason; nothing may throw.
+/// </summary>
+public class MpegTsFuzzTests(ITestOutputHelper output)
+{
+    private void Check(FuzzReport report)
+    {
+        output.WriteLine(report.ToString());
+        Assert.Equal(FuzzSettings.Iterations, report.Accepted + report.Refused);
+        Assert.True(report.Accepted > 0 && report.Refused > 0, report.ToString());
+    }
+
+    private static List<byte[]> Seeds(IEnumerable<object?[]> cases) => FuzzSeeds.Column(cases, 2).ToList();
+
+    [Fact]
+    public void Wire_types()
+    {
+        Check(FuzzRunner.Run("ts packet header", Seeds(MpegTsWireTests.PacketHeaders).Select(s => MpegTsWireTests.Packet(Convert.ToHexString(s))).ToList(),
+            (input, random) => TsPacketHeader.TryRead(input, out _, out _)));
+        Check(FuzzRunner.Run("pes header", Seeds(MpegTsWireTests.PesHeaders), (input, random) => PesHeader.TryRead(input, out _, out _)));
+        Check(FuzzRunner.Run("adts header", Seeds(MpegTsWireTests.AdtsHeaders), (input, random) => AdtsHeader.TryRead(input, out _, out _)));
+        var sections = Seeds(MpegTsWireTests.Pats).Concat(Seeds(MpegTsWireTests.Pmts)).ToList();
+        Check(FuzzRunner.Run("psi sections", sections, (input, random) =>
+            ProgramAssociationSection.TryRead(input, out _, out _) | ProgramMapSection.TryRead(input, out _, out _)));
+    }
+
+    [Fact]
+    public void Demuxer()
+    {
+        using var dir = new TempDirectory();
+        var seeds = new List<byte[]>();
+        foreach (var encoder in new[] { "libx264", "libx265" })
+        {
+            string path = dir.Combine(encoder + ".ts");
+            MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10",
+                "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000", "-t", "1", "-c:v", encoder, "-preset", "ultrafast",
+                "-x265-params", "log-level=error", "-c:a", "aac", "-b:a", "16k", "-ac", "1", "-f", "mpegts", path);
+            var ts = File.ReadAllBytes(path);
+            // The start of the stream (SDT, PAT, PMT, the first keyframe with its parameter sets, audio): under 16 KiB.
+            seeds.Add(ts[..Math.Min(ts.Length, 80 * 188)]);
+            seeds.Add(ts[..Math.Min(ts.Length, 12 * 188)]);
+        }
+        Check(FuzzRunner.Run("ts demuxer", seeds, (input, random) =>
+        {
+            var stream = new LiveStream("fuzz");
+            using var demuxer = new MpegTsDemuxer(stream, maxPesSize: 64 * 1024);
+            var rest = input.AsSpan();
+            while (!rest.IsEmpty)
+            {
+                int slice = Math.Min(rest.Length, (int)random.Between(1, 1500));
+                if (!demuxer.TryWrite(rest[..slice], out var error))
+                    return !string.IsNullOrEmpty(error) ? false : throw new InvalidOperationException("refused without a reason");
+                rest = rest[slice..];
+            }
+            stream.Complete();
+            return true;
+        }, new FuzzOptions { MaxInputLength = 16 * 1024 }));
+    }
+}

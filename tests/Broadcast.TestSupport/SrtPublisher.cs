@@ -1,0 +1,62 @@
+using System.Globalization;
+using System.Net;
+
+namespace Broadcast.TestSupport;
+
+/// <summary>ffmpeg publishing MPEG-TS over SRT in caller mode (Debian's ffmpeg is built with libsrt), as OBS and hardware encoders do.</summary>
+public sealed class SrtPublisher : RtmpPublisher
+{
+    private SrtPublisher(ExternalProcess process, string url) : base(process, url)
+    {
+    }
+
+    /// <summary>
+    /// <c>srt://HOST:PORT?streamid=…</c> with the stream id as written: Debian's ffmpeg 5.1 passes it on without
+    /// percent-decoding, and '#', ',', ':' and '=' survive its URL parsing.
+    /// </summary>
+    public static string UrlFor(IPEndPoint server, string streamId, string? passphrase = null, int? latencyMs = null)
+    {
+        var url = $"srt://{server.Address}:{server.Port.ToString(CultureInfo.InvariantCulture)}?streamid={streamId}";
+        if (passphrase is not null) url += "&passphrase=" + passphrase;
+        // ffmpeg's latency option is in microseconds.
+        if (latencyMs is { } ms) url += "&latency=" + (ms * 1000L).ToString(CultureInfo.InvariantCulture);
+        return url;
+    }
+
+    /// <summary>The SRT Access Control stream id for publishing a key to app "live".</summary>
+    public static string StreamId(string streamKey) => $"#!::r=live/{streamKey},m=publish";
+
+    /// <summary><c>ffmpeg -re -i clip -c copy -f mpegts srt://…</c>: a clip sent at its own pace, as an encoder would.</summary>
+    public static SrtPublisher StartClip(string clipPath, string srtUrl, int loops = 0)
+    {
+        var args = new List<string> { "-hide_banner", "-nostdin", "-loglevel", "info", "-re" };
+        if (loops != 0) args.AddRange(["-stream_loop", loops.ToString(CultureInfo.InvariantCulture)]);
+        args.AddRange(["-i", clipPath, "-c", "copy", "-f", "mpegts", srtUrl]);
+        return new SrtPublisher(ExternalProcess.Start("ffmpeg", args), srtUrl);
+    }
+
+    /// <summary>A live test pattern with a tone (libx264 + AAC in MPEG-TS), like <see cref="LavfiPublisher"/> over RTMP.</summary>
+    public static SrtPublisher StartLavfi(string srtUrl, int width = 320, int height = 180, int fps = 25, string videoCodec = "libx264", double? seconds = null)
+    {
+        var args = new List<string>
+        {
+            "-hide_banner", "-nostdin", "-loglevel", "info",
+            "-re", "-f", "lavfi", "-i", string.Create(CultureInfo.InvariantCulture, $"testsrc2=size={width}x{height}:rate={fps}"),
+            "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+        };
+        if (seconds is { } t) args.AddRange(["-t", t.ToString(CultureInfo.InvariantCulture)]);
+        args.AddRange(["-c:v", videoCodec, "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", (fps * 2).ToString(CultureInfo.InvariantCulture), "-b:v", "300k"]);
+        if (videoCodec == "libx264") args.AddRange(["-tune", "zerolatency"]);
+        if (videoCodec == "libx265") args.AddRange(["-x265-params", "log-level=error"]);
+        args.AddRange(["-c:a", "aac", "-b:a", "64k", "-ac", "2", "-f", "mpegts", srtUrl]);
+        return new SrtPublisher(ExternalProcess.Start("ffmpeg", args), srtUrl);
+    }
+
+    /// <summary>
+    /// Sends a file's bytes unchanged (ffmpeg's data muxer): for TS that is broken on purpose. The data muxer has no
+    /// pace, so the whole file is queued at once; linger keeps the socket open until it has been delivered (live mode
+    /// drops unsent data at close otherwise).
+    /// </summary>
+    public static SrtPublisher StartRawBytes(string path, string srtUrl) =>
+        new(ExternalProcess.Start("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "info", "-f", "data", "-i", path, "-map", "0", "-c", "copy", "-f", "data", srtUrl + "&linger=10"]), srtUrl);
+}
