@@ -78,7 +78,7 @@ internal static class PsiSection
         var whole = section[..(3 + length)];
         if ((whole[5] & 0x01) == 0) return false; // current_next_indicator 0: a table not yet applicable
         if (whole[6] != 0 || whole[7] != 0) return false; // PAT/PMT of a live encoder fit one section
-        if (PsiCrc32.Compute(whole) != 0) return false;
+        if (Crc32Mpeg2.Compute(whole) != 0) return false;
         body = whole[8..^4];
         consumed = whole.Length;
         return true;
@@ -96,7 +96,7 @@ internal static class PsiSection
         section[6] = 0;
         section[7] = 0;
         body.CopyTo(section.AsSpan(8));
-        BinaryPrimitives.WriteUInt32BigEndian(section.AsSpan(section.Length - 4), PsiCrc32.Compute(section.AsSpan(0, section.Length - 4)));
+        BinaryPrimitives.WriteUInt32BigEndian(section.AsSpan(section.Length - 4), Crc32Mpeg2.Compute(section.AsSpan(0, section.Length - 4)));
         writer.Write(section);
     }
 }

@@ -204,7 +204,7 @@ public class MpegTsWireTests
         var body = Convert.FromHexString("02B0170001C10000E100F0001BE100F0000FE101F0FF");
         var section = new byte[body.Length + 4];
         body.CopyTo(section, 0);
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(section.AsSpan(body.Length), PsiCrc32.Compute(body));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(section.AsSpan(body.Length), Crc32Mpeg2.Compute(body));
         Assert.False(ProgramMapSection.TryRead(section, out _, out _));
     }
 

@@ -1,10 +1,11 @@
-namespace Broadcast.Media.MpegTs;
+namespace Broadcast.Media;
 
 /// <summary>
-/// The CRC_32 of PSI sections (ISO/IEC 13818-1 Annex A): polynomial 0x04C11DB7, initial 0xFFFFFFFF, no reflection,
-/// no final XOR. A section with its CRC appended checks to 0.
+/// CRC-32/MPEG-2 (ISO/IEC 13818-1 Annex A): polynomial 0x04C11DB7, initial value 0xFFFFFFFF, no reflection, no final
+/// XOR. It protects MPEG-TS PSI sections (PAT, PMT) and SCTE 35 splice_info_sections (§9.6); over a whole section, CRC
+/// included, it yields zero.
 /// </summary>
-public static class PsiCrc32
+public static class Crc32Mpeg2
 {
     private static readonly uint[] Table = BuildTable();
 
