@@ -27,6 +27,12 @@ public sealed record ControlSettings
 
     public string? PublicRtmpBaseUrl { get; init; }
 
+    /// <summary>
+    /// <c>Public:BackupRtmpBaseUrl</c>: a second ingest address (another node or region) shown beside the primary, as
+    /// platforms show a backup server; unset: none.
+    /// </summary>
+    public string? PublicBackupRtmpBaseUrl { get; init; }
+
     /// <summary><c>Srt:Port</c> when SRT ingest is on (a positive port), else null.</summary>
     public int? SrtPort { get; init; }
 
@@ -76,6 +82,7 @@ public sealed record ControlSettings
             PublicRtmpBaseUrl = NonEmpty(configuration["Public:RtmpBaseUrl"]),
             SrtPort = int.TryParse(configuration["Srt:Port"], NumberStyles.None, CultureInfo.InvariantCulture, out var srt) && srt is > 0 and <= 65535 ? srt : null,
             PublicSrtBaseUrl = NonEmpty(configuration["Public:SrtBaseUrl"]),
+            PublicBackupRtmpBaseUrl = NonEmpty(configuration["Public:BackupRtmpBaseUrl"]),
             PublicHttpBaseUrl = NonEmpty(configuration["Public:HttpBaseUrl"]),
             PublishLead = Seconds(configuration, "Events:PublishLeadSeconds") ?? defaults.PublishLead,
             LateAfter = Seconds(configuration, "Events:LateAfterSeconds") ?? defaults.LateAfter,

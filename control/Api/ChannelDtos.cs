@@ -11,6 +11,7 @@ public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, b
 /// A channel as the admin API shows it. <see cref="StreamKey"/> is in full after create and rotate,
 /// masked everywhere else. <see cref="Live"/> is filled on <c>GET /api/channels/{id}</c> only. <see cref="SrtUrl"/> (present
 /// while SRT ingest is on) carries the stream key in its stream id, masked or in full as <see cref="StreamKey"/> is.
+/// <see cref="BackupRtmpUrl"/> is there when a backup ingest server is configured (<c>Public:BackupRtmpBaseUrl</c>).
 /// </summary>
 public sealed record ChannelResponse(
     string Id,
@@ -26,7 +27,8 @@ public sealed record ChannelResponse(
     DateTimeOffset CreatedAt,
     ChannelLiveState? Live = null,
     bool PrivatePlayback = false,
-    string? SrtUrl = null);
+    string? SrtUrl = null,
+    string? BackupRtmpUrl = null);
 
 /// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
 public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl, string? SrtUrl = null);

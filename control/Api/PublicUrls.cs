@@ -33,6 +33,9 @@ public sealed class PublicUrls(ControlSettings settings)
         return baseUrl is null ? null : $"{baseUrl}?streamid=#!::r=live/{streamKey},m=publish";
     }
 
+    /// <summary><c>Public:BackupRtmpBaseUrl</c> (the backup server an encoder falls back to), or null when none is set.</summary>
+    public string? BackupRtmpUrl() => string.IsNullOrWhiteSpace(settings.PublicBackupRtmpBaseUrl) ? null : settings.PublicBackupRtmpBaseUrl.TrimEnd('/');
+
     public string HlsUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/master.m3u8";
 
     public string DashUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/manifest.mpd";

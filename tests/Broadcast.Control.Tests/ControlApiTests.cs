@@ -79,6 +79,23 @@ public sealed class ControlApiTests : IAsyncLifetime
         var flagsDefault = await CreateAsync("Plain");
         Assert.False(flagsDefault.GetProperty("requireSchedule").GetBoolean());
         Assert.False(flagsDefault.GetProperty("lowLatency").GetBoolean());
+        // No backup ingest server configured here: the field is left out.
+        Assert.False(body.TryGetProperty("backupRtmpUrl", out _));
+    }
+
+    [Fact]
+    public async Task A_configured_backup_ingest_server_is_named_beside_the_primary()
+    {
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>
+        {
+            ["Public:RtmpBaseUrl"] = "rtmp://ingest-a.example.net/live",
+            ["Public:BackupRtmpBaseUrl"] = "rtmp://ingest-b.example.net/live/",
+        });
+        using var response = await PostJsonAsync("/api/channels", JsonSerializer.Serialize(new { name = "Redundant" }), host.Client);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await JsonAsync(response);
+        Assert.Equal("rtmp://ingest-a.example.net/live", body.GetProperty("rtmpUrl").GetString());
+        Assert.Equal("rtmp://ingest-b.example.net/live", body.GetProperty("backupRtmpUrl").GetString());
     }
 
     [Theory]

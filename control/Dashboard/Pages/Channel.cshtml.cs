@@ -25,6 +25,9 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
     /// <summary>The SRT publish URL with the masked key (the reveal button fills in the real one); null while SRT is off.</summary>
     public string? SrtUrl { get; private set; }
 
+    /// <summary>The backup ingest server (<c>Public:BackupRtmpBaseUrl</c>), or null.</summary>
+    public string? BackupRtmpUrl => urls.BackupRtmpUrl();
+
     public string HlsUrl { get; private set; } = "";
 
     public string DashUrl { get; private set; } = "";
