@@ -10,6 +10,9 @@ namespace Broadcast.Control.Persistence;
 /// </summary>
 public static class PostgresListener
 {
+    /// <summary>Seconds of silence after which the listening connection sends a keepalive, unless the connection string sets one.</summary>
+    public const int DefaultKeepAliveSeconds = 30;
+
     /// <param name="onListening">Listening now; true when this follows a lost connection.</param>
     /// <param name="onLost">The connection failed or could not be opened; true for the first failure of an outage.</param>
     public static async Task RunAsync(string connectionString, string channel, NotificationEventHandler onNotification,
@@ -18,6 +21,7 @@ public static class PostgresListener
         ArgumentNullException.ThrowIfNull(onNotification);
         ArgumentNullException.ThrowIfNull(onListening);
         ArgumentNullException.ThrowIfNull(onLost);
+        connectionString = WithKeepAlive(connectionString);
         var delay = firstRetry;
         bool failing = false;
         while (!stoppingToken.IsCancellationRequested)
@@ -61,5 +65,17 @@ public static class PostgresListener
 
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, maxRetry.Ticks));
         }
+    }
+
+    /// <summary>
+    /// A LISTEN connection is idle by design: without keepalives a peer that vanished (a failover, a NAT that dropped the
+    /// flow) leaves it waiting forever and notifications silently stop. Npgsql's keepalive makes the wait fail instead,
+    /// and the loop reconnects.
+    /// </summary>
+    internal static string WithKeepAlive(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (builder.KeepAlive == 0) builder.KeepAlive = DefaultKeepAliveSeconds;
+        return builder.ConnectionString;
     }
 }
