@@ -63,8 +63,8 @@ public static class BroadcastApp
         }
         if (roles.Ingest)
         {
-            services.AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
-            services.AddChannelLeases(configuration).AddSingleton<IChannelStreamPresence, RegistryStreamPresence>();
+            services.AddPublishPolicy(configuration).AddSingleton<IChannelStreamPresence, RegistryStreamPresence>()
+                .AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
             // Before AddPackager, which only adds its default policy when none is registered.
             services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();

@@ -200,16 +200,20 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
     private partial void LogRenewFailed(string channelId, string reason);
 }
 
-public static class ChannelLeaseServiceCollectionExtensions
+public static class PublishPolicyServiceCollectionExtensions
 {
-    /// <summary>Channel leases for an ingest node; the host registers <see cref="IChannelStreamPresence"/> over its live streams.</summary>
-    public static IServiceCollection AddChannelLeases(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// What an ingest node asks before a publish: the <see cref="PublishPolicy"/> and the channel leases behind it. The host
+    /// registers <see cref="IChannelStreamPresence"/> over its live streams.
+    /// </summary>
+    public static IServiceCollection AddPublishPolicy(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton(ChannelLeaseOptions.From(configuration));
         services.AddSingleton<IChannelLeaseRepository, SqlChannelLeaseRepository>();
         services.AddSingleton<ChannelLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelLeases>());
+        services.AddSingleton<PublishPolicy>();
         return services;
     }
 }

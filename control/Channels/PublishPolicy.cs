@@ -1,0 +1,62 @@
+using System.Globalization;
+using Broadcast.Control.Events;
+
+namespace Broadcast.Control.Channels;
+
+/// <summary>The control plane's answer to "may this stream key publish now?" (ingest's protocols map it onto their own).</summary>
+/// <param name="KeyRejected">The stream key itself was refused (unknown or revoked): ingest counts these against the address.</param>
+public sealed record PublishVerdict(bool Allowed, string? Slug, string? ChannelId, string? Reason, bool KeyRejected = false)
+{
+    public static PublishVerdict Allow(Channel channel) => new(true, channel.Slug, channel.Id, null);
+
+    public static PublishVerdict Deny(string reason, bool keyRejected = false) => new(false, null, null, reason, keyRejected);
+}
+
+/// <summary>
+/// Who may publish: a stream key of a channel that is not revoked, for a channel with RequireSchedule only inside an
+/// event's window, and only on the ingest node that holds (or takes) the channel's lease. An allowed publish of an event in
+/// its window marks the event live at once. A stop inside the channel's live event is held like a drop until the event
+/// ends. The publish authorizer of the server maps this onto ingest's decision; the reasons reach the encoder.
+/// </summary>
+public sealed class PublishPolicy(ChannelService channels, EventService events, ChannelLeases leases, TimeProvider time)
+{
+    /// <summary>The application every publish URL names: <c>rtmp://HOST/live</c>, SRT stream id <c>#!::r=live/{key}</c>.</summary>
+    public const string Application = "live";
+
+    /// <param name="protocol"><c>rtmp</c> or <c>srt</c>: what a refusal of a wrong application tells the encoder to use.</param>
+    public async Task<PublishVerdict> DecideAsync(string application, string streamKey, string protocol, CancellationToken cancellationToken)
+    {
+        if (!string.Equals(application, Application, StringComparison.Ordinal))
+            return PublishVerdict.Deny($"unknown application '{Truncate(application)}': " + (protocol == "srt"
+                ? "use the stream id #!::r=live/{streamKey},m=publish"
+                : "publish to rtmp://HOST/live"));
+        var lookup = await channels.FindByStreamKeyAsync(streamKey, cancellationToken).ConfigureAwait(false);
+        if (lookup.Channel is not { } channel)
+            return PublishVerdict.Deny(lookup.Reason ?? "stream key refused", keyRejected: true);
+
+        var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        if (!permission.Allowed)
+            return PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
+        // One ingest node at a time: a second encoder (or a backup URL on another node) waits for the holder's lease.
+        if (await leases.TryAcquireAsync(channel, cancellationToken).ConfigureAwait(false) is { } holder)
+            return PublishVerdict.Deny($"channel '{channel.Slug}' is live on ingest node {holder.NodeId}; publish there, or again after "
+                + $"{holder.ExpiresAt.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} UTC when its lease lapses");
+        // The event in window goes live now, so the dashboard and the late-start job see it at once.
+        if (permission.Event is not null)
+            await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
+        return PublishVerdict.Allow(channel);
+    }
+
+    /// <summary>
+    /// Inside the channel's live scheduled event, a stop is an operator restarting the encoder: the broadcast waits for it
+    /// until the event's end (the event's end, or an admin's "End broadcast", ends it). Outside an event a stop ends it (null).
+    /// </summary>
+    public async Task<TimeSpan?> HoldAfterStopAsync(string channelId, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var current = await events.FindCurrentAsync(channelId, now, cancellationToken).ConfigureAwait(false);
+        return current is { State: EventState.Live } && current.EndsAt > now ? current.EndsAt - now : null;
+    }
+
+    private static string Truncate(string value) => value.Length <= 32 ? value : value[..32] + "…";
+}
