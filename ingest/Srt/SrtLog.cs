@@ -52,4 +52,10 @@ internal static partial class SrtLog
 
     [LoggerMessage(EventId = 1114, Level = LogLevel.Error, Message = "SRT caller {RemoteEndPoint}: the publish authorizer failed")]
     public static partial void AuthorizerFailed(ILogger logger, Exception exception, string remoteEndPoint);
+
+    [LoggerMessage(EventId = 1115, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} from {RemoteEndPoint}: SCTE-35 splice_insert on {StreamName}, ad break {SpliceEventId} of {DurationMs} ms in {DelayMs} ms (packaged: {Packaged}, channel {ChannelId})")]
+    public static partial void SpliceCue(ILogger logger, long connectionId, string remoteEndPoint, string streamName, uint spliceEventId, long durationMs, long delayMs, bool packaged, string? channelId);
+
+    [LoggerMessage(EventId = 1116, Level = LogLevel.Warning, Message = "SRT connection {ConnectionId} from {RemoteEndPoint}: SCTE-35 on {StreamName} ignored: {Reason} (channel {ChannelId}); further ones like it are not logged")]
+    public static partial void SpliceIgnored(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string reason, string? channelId);
 }
