@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Broadcast.Ingest.Srt;
 using Broadcast.Ingest.Tests.Rtmp;
 using Broadcast.Media;
-using Broadcast.Media.MpegTs;
 using Broadcast.Media.Scte35;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +17,6 @@ public class SrtScte35Tests
 {
     private const int SpliceCueEvent = 1115;
     private const int SpliceIgnoredEvent = 1116;
-    private const int VideoPid = 0x100; // ffmpeg's mpegts muxer
 
     [Fact]
     public async Task A_splice_insert_on_the_splice_pid_asks_the_stream_for_a_break_at_its_splice_time()
@@ -37,7 +35,7 @@ public class SrtScte35Tests
 
         // After the video PES that begins past the clip's second second: a heartbeat, the break (2 s after that
         // picture, split across two packets), its repeat, and a cancel.
-        var (packet, pts) = VideoPesFrom(ts, 2 * Timescales.Video);
+        var (packet, pts) = TsVideoPes.From(ts, 2 * Timescales.Video);
         long spliceTime = pts + 2 * Timescales.Video;
         var breakOut = new SpliceInfoSection
         {
@@ -74,19 +72,4 @@ public class SrtScte35Tests
     }
 
     private static string Logs(RtmpTestHost host) => string.Join("\n", host.Logs.Entries.Select(e => $"{e.EventId} {e.Message}"));
-
-    /// <summary>The first video PES starting at least <paramref name="after"/> ticks past the first one: its packet and PTS.</summary>
-    private static (int Packet, long Pts) VideoPesFrom(byte[] ts, long after)
-    {
-        long? first = null;
-        for (int at = 0; at + 188 <= ts.Length; at += 188)
-        {
-            if ((((ts[at + 1] & 0x1F) << 8) | ts[at + 2]) != VideoPid || (ts[at + 1] & 0x40) == 0) continue;
-            int payload = at + ((ts[at + 3] & 0x20) != 0 ? 5 + ts[at + 4] : 4);
-            Assert.True(PesHeader.TryRead(ts.AsSpan(payload, at + 188 - payload), out var pes, out _));
-            first ??= pes.Pts;
-            if (pes.Pts - first >= after) return (at / 188, pes.Pts);
-        }
-        throw new InvalidOperationException("the clip is too short");
-    }
 }
