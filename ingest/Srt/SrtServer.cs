@@ -18,7 +18,8 @@ namespace Broadcast.Ingest.Srt;
 /// and a broadcast already live under that name are refused there with an SRT reject code the encoder shows. One
 /// receive thread waits on an SRT epoll for every socket (the listener's accepts and each publisher's data) and feeds
 /// each publisher's MPEG-TS to its own <see cref="MpegTsDemuxer"/>, which writes the frames into the channel's
-/// <see cref="LiveStream"/> exactly as an RTMP publish does. Malformed TS closes that one connection with a reason.
+/// <see cref="LiveStream"/> exactly as an RTMP publish does; SCTE-35 on the program's splice PID asks that stream for ad
+/// breaks. Malformed TS closes that one connection with a reason (a malformed SCTE-35 section is only logged).
 /// SRT has no "stop publishing" message, so every end of a connection is treated as a drop: the broadcast waits
 /// <see cref="IngestOptions.ReconnectGraceSeconds"/> for the encoder to come back (<see cref="PublishGrace"/>).
 /// </summary>
