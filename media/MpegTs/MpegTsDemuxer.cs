@@ -20,11 +20,12 @@ namespace Broadcast.Media.MpegTs;
 /// 33-bit PTS/DTS are unwrapped per stream. The program's SCTE-35 PID (stream_type 0x86) is assembled like PSI and each
 /// splice_info_section read becomes a <see cref="SpliceSignal"/> in <see cref="SpliceSignals"/>: a splice_insert starting
 /// a break (<see cref="SpliceBreak"/>) as a <see cref="SpliceCue"/> at its splice time in the stream's media time, anything
-/// else (malformed sections included) as a refusal with its reason; an ad marker never closes the connection. A continuity counter gap (packets lost) drops the PES being assembled and,
-/// for video, every frame up to the next keyframe. Malformed input — lost sync, an impossible adaptation field, a PSI
-/// section failing its CRC, a broken PES header, a PES past the size bound, a broken ADTS frame — makes
-/// <see cref="TryWrite"/> return false with a reason; the caller closes the connection. Not thread-safe: one
-/// publisher drives one demuxer. Nothing is allocated per frame beyond the pooled frame itself.
+/// else (malformed sections included) as a refusal with its reason; an ad marker never closes the connection. A
+/// continuity counter gap (packets lost) drops the PES being assembled and, for video, every frame up to the next
+/// keyframe. Malformed input — lost sync, an impossible adaptation field, a PSI section failing its CRC, a broken PES
+/// header, a PES past the size bound, a broken ADTS frame — makes <see cref="TryWrite"/> return false with a reason; the
+/// caller closes the connection. Not thread-safe: one publisher drives one demuxer. Nothing is allocated per frame beyond
+/// the pooled frame itself (an SCTE-35 section, seconds apart, allocates what it is read into).
 /// </remarks>
 public sealed class MpegTsDemuxer : IDisposable
 {
