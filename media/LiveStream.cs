@@ -218,7 +218,7 @@ public sealed class LiveStream
     public event Action<LiveStream, Scte35.SpliceCue>? CueInserted;
 
     /// <summary>
-    /// An ad break for this broadcast: from the encoder (RTMP onCuePoint) or an admin. Signalled beside the frames, not in
+    /// An ad break for this broadcast: from the encoder (RTMP onCuePoint, SCTE-35 in MPEG-TS) or an admin. Signalled beside the frames, not in
     /// them: every reader but the packager would only skip it. Returns whether anyone listened (false: nothing packages it).
     /// </summary>
     public bool InsertCue(Scte35.SpliceCue cue)

@@ -57,8 +57,7 @@ internal sealed class RtmpConnection
     private TimestampUnwrapper _audioClock;
     private TimestampUnwrapper _videoClock;
     private uint? _lastVideoTimestamp;
-    private uint? _lastCueTimestamp;
-    private bool _cueFloodLogged;
+    private CueFloodGuard _cueFlood;
     private bool _serverStopping;
     private readonly RtmpAdmission _admission;
     private readonly long _startedMs = Environment.TickCount64;
@@ -362,15 +361,11 @@ internal sealed class RtmpConnection
     /// </summary>
     private void HandleCuePoint(LiveStream stream, RtmpDataMessage data, uint timestamp)
     {
-        // A break is seconds long: more than one cue point per second of media is a runaway encoder or a flood, not ads.
-        // Each would cost a log line and a packager call; they are dropped, with one line per connection saying so.
-        if (_lastCueTimestamp is uint previous && unchecked((int)(timestamp - previous)) is > -1000 and < 1000)
+        if (!_cueFlood.Admit(timestamp, out bool firstDrop))
         {
-            if (!_cueFloodLogged) RtmpLog.CuePointRefused(_logger, Id, _remote, stream.Name, "cue points closer than one second apart are dropped", _decision.ChannelId);
-            _cueFloodLogged = true;
+            if (firstDrop) RtmpLog.CuePointRefused(_logger, Id, _remote, stream.Name, "cue points closer than one second apart are dropped", _decision.ChannelId);
             return;
         }
-        _lastCueTimestamp = timestamp;
         if (!RtmpCuePoint.TryRead(data, out var cue, out var refusal))
         {
             if (refusal is not null) RtmpLog.CuePointRefused(_logger, Id, _remote, stream.Name, refusal, _decision.ChannelId);

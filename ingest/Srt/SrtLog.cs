@@ -47,9 +47,15 @@ internal static partial class SrtLog
     [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "SRT publishes from {RemoteAddress} blocked for {BlockSeconds} s: {Failures} refused stream keys within {WindowSeconds} s")]
     public static partial void AddressBlocked(ILogger logger, string remoteAddress, int failures, int windowSeconds, int blockSeconds);
 
-    [LoggerMessage(EventId = 1113, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} ({StreamName}): the program's streams of types {Ignored} are not ingested (only H.264/HEVC video and ADTS AAC are)")]
+    [LoggerMessage(EventId = 1113, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} ({StreamName}): the program's streams of types {Ignored} are not ingested (only H.264/HEVC video, ADTS AAC and one SCTE-35 PID are)")]
     public static partial void IgnoredStreams(ILogger logger, long connectionId, string streamName, string ignored);
 
     [LoggerMessage(EventId = 1114, Level = LogLevel.Error, Message = "SRT caller {RemoteEndPoint}: the publish authorizer failed")]
     public static partial void AuthorizerFailed(ILogger logger, Exception exception, string remoteEndPoint);
+
+    [LoggerMessage(EventId = 1115, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} from {RemoteEndPoint}: SCTE-35 splice_insert on {StreamName}, ad break {SpliceEventId} of {DurationMs} ms in {DelayMs} ms (packaged: {Packaged}, channel {ChannelId})")]
+    public static partial void SpliceCue(ILogger logger, long connectionId, string remoteEndPoint, string streamName, uint spliceEventId, long durationMs, long delayMs, bool packaged, string? channelId);
+
+    [LoggerMessage(EventId = 1116, Level = LogLevel.Warning, Message = "SRT connection {ConnectionId} from {RemoteEndPoint}: SCTE-35 on {StreamName} ignored: {Reason} (channel {ChannelId}); further ones like it are not logged")]
+    public static partial void SpliceIgnored(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string reason, string? channelId);
 }

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
 using Broadcast.Media.MpegTs;
+using Broadcast.Media.Scte35;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,7 +18,8 @@ namespace Broadcast.Ingest.Srt;
 /// and a broadcast already live under that name are refused there with an SRT reject code the encoder shows. One
 /// receive thread waits on an SRT epoll for every socket (the listener's accepts and each publisher's data) and feeds
 /// each publisher's MPEG-TS to its own <see cref="MpegTsDemuxer"/>, which writes the frames into the channel's
-/// <see cref="LiveStream"/> exactly as an RTMP publish does. Malformed TS closes that one connection with a reason.
+/// <see cref="LiveStream"/> exactly as an RTMP publish does; SCTE-35 on the program's splice PID asks that stream for ad
+/// breaks. Malformed TS closes that one connection with a reason (a malformed SCTE-35 section is only logged).
 /// SRT has no "stop publishing" message, so every end of a connection is treated as a drop: the broadcast waits
 /// <see cref="IngestOptions.ReconnectGraceSeconds"/> for the encoder to come back (<see cref="PublishGrace"/>).
 /// </summary>
@@ -313,12 +315,46 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
                     Close(publisher, CloseKind.Malformed, error);
                     return;
                 }
+                if (publisher.Demuxer.SpliceSignals.Count > 0) HandleSpliceSignals(publisher);
                 if (publisher.Demuxer.ProgramChanged && publisher.Demuxer.IgnoredStreams.Count > 0)
                     SrtLog.IgnoredStreams(_logger, publisher.Id, publisher.Stream.Name,
                         string.Join(", ", publisher.Demuxer.IgnoredStreams.Select(s => $"0x{s.StreamType:X2}")));
             }
         }
         if ((readyEvents & LibSrt.SRT_EPOLL_ERR) != 0) Close(publisher, CloseKind.Dropped, "connection lost");
+    }
+
+    /// <summary>
+    /// SCTE-35 from the program's splice PID: a break is asked of the stream's packager at its splice time, under the same
+    /// one-per-second rule as an RTMP cue point (<see cref="CueFloodGuard"/>). Encoders repeat a splice_insert until its
+    /// splice time (SCTE 67), so one naming the event of the last break asked is the same break. Sections not acted on
+    /// (returns, cancels, time_signal, splice_null heartbeats, malformed ones) are logged once per kind per connection.
+    /// </summary>
+    private void HandleSpliceSignals(SrtPublisher publisher)
+    {
+        var stream = publisher.Stream;
+        foreach (var signal in publisher.Demuxer.SpliceSignals)
+        {
+            if (signal.Cue is not { } cue)
+            {
+                var kind = (signal.Section?.CommandType, signal.Section?.Insert?.Cancel, signal.Section?.Insert?.OutOfNetwork);
+                if (publisher.IgnoredSpliceKinds.Add(kind))
+                    SrtLog.SpliceIgnored(_logger, publisher.Id, publisher.Remote, stream.Name, signal.Refusal!, publisher.Decision.ChannelId);
+                continue;
+            }
+            if (cue.EventId == publisher.LastSpliceEventId) continue;
+            long positionMs = Timescales.Rescale(stream.LastVideoTime ?? 0, Timescales.Video, Timescales.Milliseconds);
+            if (!publisher.CueFlood.Admit(positionMs, out bool firstDrop))
+            {
+                if (firstDrop) SrtLog.SpliceIgnored(_logger, publisher.Id, publisher.Remote, stream.Name, "splice_inserts closer than one second apart are dropped", publisher.Decision.ChannelId);
+                continue;
+            }
+            publisher.LastSpliceEventId = cue.EventId;
+            var asked = cue with { Source = "srt" };
+            bool packaged = stream.InsertCue(asked);
+            long delayMs = asked.SpliceTime is long at ? Timescales.Rescale(at - (stream.LastVideoTime ?? at), Timescales.Video, Timescales.Milliseconds) : 0;
+            SrtLog.SpliceCue(_logger, publisher.Id, publisher.Remote, stream.Name, cue.EventId, Timescales.Rescale(cue.Duration, Timescales.Video, Timescales.Milliseconds), delayMs, packaged, publisher.Decision.ChannelId);
+        }
     }
 
     private enum CloseKind
@@ -398,5 +434,12 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         public long LastDataAt { get; set; } = Environment.TickCount64;
 
         public Action<LiveStream> OnCompleted { get; set; } = _ => { };
+
+        public CueFloodGuard CueFlood;
+
+        public uint? LastSpliceEventId { get; set; }
+
+        /// <summary>The kinds of splice sections not acted on that were logged already (one line each per connection).</summary>
+        public HashSet<(SpliceCommandType?, bool?, bool?)> IgnoredSpliceKinds { get; } = [];
     }
 }

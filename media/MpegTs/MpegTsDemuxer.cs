@@ -2,6 +2,7 @@ using System.Buffers;
 using Broadcast.Media.Codecs;
 using Broadcast.Media.Codecs.H264;
 using Broadcast.Media.Codecs.Hevc;
+using Broadcast.Media.Scte35;
 
 namespace Broadcast.Media.MpegTs;
 
@@ -16,11 +17,15 @@ namespace Broadcast.Media.MpegTs;
 /// pooled buffer per stream, bounded by <c>maxPesSize</c>. Annex B access units become 4-byte length-prefixed NAL units
 /// with the parameter sets and access unit delimiters taken out (the parameter sets build the track's avcC/hvcC, a new
 /// track when they change); ADTS frames become raw AAC frames with their AudioSpecificConfig from the ADTS header.
-/// 33-bit PTS/DTS are unwrapped per stream. A continuity counter gap (packets lost) drops the PES being assembled and,
-/// for video, every frame up to the next keyframe. Malformed input — lost sync, an impossible adaptation field, a PSI
-/// section failing its CRC, a broken PES header, a PES past the size bound, a broken ADTS frame — makes
-/// <see cref="TryWrite"/> return false with a reason; the caller closes the connection. Not thread-safe: one
-/// publisher drives one demuxer. Nothing is allocated per frame beyond the pooled frame itself.
+/// 33-bit PTS/DTS are unwrapped per stream. The program's SCTE-35 PID (stream_type 0x86) is assembled like PSI and each
+/// splice_info_section read becomes a <see cref="SpliceSignal"/> in <see cref="SpliceSignals"/>: a splice_insert starting
+/// a break (<see cref="SpliceBreak"/>) as a <see cref="SpliceCue"/> at its splice time in the stream's media time, anything
+/// else (malformed sections included) as a refusal with its reason; an ad marker never closes the connection. A
+/// continuity counter gap (packets lost) drops the PES being assembled and, for video, every frame up to the next
+/// keyframe. Malformed input — lost sync, an impossible adaptation field, a PSI section failing its CRC, a broken PES
+/// header, a PES past the size bound, a broken ADTS frame — makes <see cref="TryWrite"/> return false with a reason; the
+/// caller closes the connection. Not thread-safe: one publisher drives one demuxer. Nothing is allocated per frame beyond
+/// the pooled frame itself (an SCTE-35 section, seconds apart, allocates what it is read into).
 /// </remarks>
 public sealed class MpegTsDemuxer : IDisposable
 {
@@ -33,12 +38,23 @@ public sealed class MpegTsDemuxer : IDisposable
     /// <summary>PTS minus DTS beyond this is no encoder's reorder delay (10 s at 90 kHz).</summary>
     private const long MaxCompositionOffset = 10L * Timescales.Video;
 
+    /// <summary>
+    /// A splice time further than this from the newest picture (either way) is on another clock, not an announcement of
+    /// the next break: the same one-minute bound as an RTMP cue point's pre-roll.
+    /// </summary>
+    private const long MaxSpliceDistance = 60L * Timescales.Video;
+
     private readonly int _maxPesSize;
     private readonly byte[] _carry = new byte[TsPacketHeader.PacketSize];
     private int _carryLength;
     private readonly PsiAssembly _patSection = new();
     private readonly PsiAssembly _pmtSection = new();
     private int _pmtPid = NoPid;
+    private readonly PsiAssembly _spliceSection = new(SpliceInfoSection.MaxLength);
+    private int _splicePid = NoPid;
+    private int? _spliceContinuity;
+    private readonly List<SpliceSignal> _spliceSignals = [];
+    private long? _lastVideoDts;
     private ElementaryStream? _video;
     private ElementaryStream? _audio;
 
@@ -67,11 +83,17 @@ public sealed class MpegTsDemuxer : IDisposable
     /// <summary>Continuity counter gaps seen (packets lost on the way); each drops the PES it fell into.</summary>
     public long ContinuityErrors { get; private set; }
 
-    /// <summary>The program's elementary streams the demuxer does not take (other codecs, data, SCTE-35), from the last PMT.</summary>
+    /// <summary>The program's elementary streams the demuxer does not take (other codecs, data, a second SCTE-35 PID), from the last PMT.</summary>
     public IReadOnlyList<PmtStream> IgnoredStreams { get; private set; } = [];
 
     /// <summary>Set when the last <see cref="TryWrite"/> read a new PMT (for a log line naming what is taken and ignored).</summary>
     public bool ProgramChanged { get; private set; }
+
+    /// <summary>The PID of the program's SCTE-35 splice information, from the last PMT; null when it has none.</summary>
+    public int? SplicePid => _splicePid == NoPid ? null : _splicePid;
+
+    /// <summary>The splice_info_sections the last <see cref="TryWrite"/> read, in order (a repeat of the last one is not read again).</summary>
+    public IReadOnlyList<SpliceSignal> SpliceSignals => _spliceSignals;
 
     /// <summary>
     /// Reads <paramref name="data"/>, any number of bytes continuing the stream. False with a reason when the stream is
@@ -81,6 +103,7 @@ public sealed class MpegTsDemuxer : IDisposable
     {
         error = null;
         ProgramChanged = false;
+        _spliceSignals.Clear();
         if (_carryLength > 0)
         {
             int take = Math.Min(TsPacketHeader.PacketSize - _carryLength, data.Length);
@@ -139,6 +162,11 @@ public sealed class MpegTsDemuxer : IDisposable
         var payload = header.HasPayload ? packet[payloadStart..] : ReadOnlySpan<byte>.Empty;
         if (header.Pid == PatPid) return TryReadPsi(_patSection, header, payload, out error);
         if (header.Pid == _pmtPid) return TryReadPsi(_pmtSection, header, payload, out error);
+        if (header.Pid == _splicePid)
+        {
+            ReadSplicePacket(header, payload);
+            return true;
+        }
         if (_video is { } video && header.Pid == video.Pid) return TryReadPes(video, header, payload, out error);
         if (_audio is { } audio && header.Pid == audio.Pid) return TryReadPes(audio, header, payload, out error);
         return true;
@@ -174,7 +202,7 @@ public sealed class MpegTsDemuxer : IDisposable
         {
             if (assembly.Overlong)
             {
-                error = $"PSI section on PID {pid} longer than {PsiSection.MaxSectionLength} bytes";
+                error = $"PSI section on PID {pid} longer than {assembly.Capacity - 3} bytes";
                 return false;
             }
             return true;
@@ -182,7 +210,10 @@ public sealed class MpegTsDemuxer : IDisposable
         assembly.Active = false;
         if (stuffing || assembly.IsUnchanged(section)) return true; // the table repeats every ~100 ms; parse it once
         assembly.Remember(section);
-        return pid == PatPid ? TryApplyPat(section, out error) : TryApplyPmt(section, out error);
+        if (pid == PatPid) return TryApplyPat(section, out error);
+        if (pid == _pmtPid) return TryApplyPmt(section, out error);
+        ReadSpliceSection(section);
+        return true;
     }
 
     private bool TryApplyPat(ReadOnlySpan<byte> section, out string? error)
@@ -214,12 +245,13 @@ public sealed class MpegTsDemuxer : IDisposable
             error = "malformed program map table (syntax or CRC_32)";
             return false;
         }
-        PmtStream? video = null, audio = null;
+        PmtStream? video = null, audio = null, splice = null;
         var ignored = new List<PmtStream>();
         foreach (var stream in pmt.Streams)
         {
             if (video is null && stream.StreamType is TsStreamType.H264 or TsStreamType.Hevc) video = stream;
             else if (audio is null && stream.StreamType == TsStreamType.AacAdts) audio = stream;
+            else if (splice is null && stream.StreamType == TsStreamType.Scte35) splice = stream;
             else ignored.Add(stream);
         }
         if (video is null && audio is null)
@@ -230,6 +262,13 @@ public sealed class MpegTsDemuxer : IDisposable
         }
         _video = Rebind(_video, video);
         _audio = Rebind(_audio, audio);
+        int splicePid = splice?.Pid ?? NoPid;
+        if (splicePid != _splicePid)
+        {
+            _splicePid = splicePid;
+            _spliceSection.Forget();
+            _spliceContinuity = null;
+        }
         IgnoredStreams = ignored;
         ProgramChanged = true;
         return true;
@@ -377,6 +416,7 @@ public sealed class MpegTsDemuxer : IDisposable
             error = $"video PTS {header.Pts} and DTS {header.DecodeTime} are {offset} ticks apart";
             return false;
         }
+        _lastVideoDts = dts;
         var frame = MediaFrame.Rent(_videoTrack, dts, (int)offset, keyframe, size);
         var output = frame.WritableData;
         reader = new AnnexBReader(accessUnit);
@@ -464,6 +504,71 @@ public sealed class MpegTsDemuxer : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// A packet on the SCTE-35 PID: sections are gathered as PSI (pointer_field, spanning packets), with the continuity
+    /// check of a PES stream, since a section missing a packet would fail its CRC anyway. Faults become refusals.
+    /// </summary>
+    private void ReadSplicePacket(in TsPacketHeader header, ReadOnlySpan<byte> payload)
+    {
+        if (!header.HasPayload) return;
+        if (_spliceContinuity is int last)
+        {
+            if (header.ContinuityCounter == last) return; // 2.4.3.3: a duplicate packet
+            if (header.ContinuityCounter != ((last + 1) & 0x0F))
+            {
+                ContinuityErrors++;
+                _spliceSection.Active = false; // the section being gathered lost bytes: wait for the next one to start
+            }
+        }
+        _spliceContinuity = header.ContinuityCounter;
+        if (!TryReadPsi(_spliceSection, header, payload, out var error))
+        {
+            _spliceSection.Active = false;
+            _spliceSignals.Add(new SpliceSignal(null, null, error));
+        }
+    }
+
+    private void ReadSpliceSection(ReadOnlySpan<byte> bytes)
+    {
+        if (!SpliceInfoSection.TryRead(bytes, out var section, out _, out var fault))
+        {
+            _spliceSignals.Add(new SpliceSignal(null, null, $"malformed SCTE-35 splice_info_section on PID {_splicePid}: {fault}"));
+            return;
+        }
+        if (!SpliceBreak.TryRead(section!, out var insert, out long duration, out var refusal) || !TryPlaceSplice(section!, insert, out var at, out refusal))
+        {
+            _spliceSignals.Add(new SpliceSignal(section, null, refusal));
+            return;
+        }
+        _spliceSignals.Add(new SpliceSignal(section, new SpliceCue(insert.EventId, at, duration, section, "mpegts"), null));
+    }
+
+    /// <summary>
+    /// The splice time in the stream's media time. pts_time + pts_adjustment (SCTE 35 §9.6, §9.8.1) is a 33-bit 90 kHz
+    /// time on the clock of the video's PTS, so it lies as far from the newest picture's decode time as it does on the
+    /// stream's timeline, whatever offset a reconnect join gave it. A time already past (the section came late) and
+    /// splice_immediate_flag mean now; before the first picture there is nothing to measure from: as soon as possible.
+    /// </summary>
+    private bool TryPlaceSplice(SpliceInfoSection section, SpliceInsert insert, out long? at, out string? refusal)
+    {
+        at = null;
+        refusal = null;
+        if (_lastVideoDts is not long lastDts || Stream.LastVideoTime is not long now) return true;
+        if (insert.Immediate || insert.PtsTime is not long pts)
+        {
+            at = now;
+            return true;
+        }
+        long ahead = WrapDifference(pts + section.PtsAdjustment - lastDts);
+        if (Math.Abs(ahead) > MaxSpliceDistance)
+        {
+            refusal = $"SCTE-35 splice_insert {insert.EventId} is {ahead / Timescales.Video} s from the video (pts_time {pts}, pts_adjustment {section.PtsAdjustment}): not on this stream's clock";
+            return false;
+        }
+        at = now + Math.Max(0, ahead);
+        return true;
+    }
+
     /// <summary>The difference of two 33-bit timestamps, taking the shorter way round the wrap.</summary>
     private static long WrapDifference(long difference)
     {
@@ -472,12 +577,14 @@ public sealed class MpegTsDemuxer : IDisposable
     }
 
     /// <summary>One PSI section being gathered from packets, and the bytes of the last one applied.</summary>
-    private sealed class PsiAssembly
+    private sealed class PsiAssembly(int capacity = 3 + PsiSection.MaxSectionLength)
     {
-        private readonly byte[] _buffer = new byte[3 + PsiSection.MaxSectionLength];
-        private readonly byte[] _last = new byte[3 + PsiSection.MaxSectionLength];
+        private readonly byte[] _buffer = new byte[capacity];
+        private readonly byte[] _last = new byte[capacity];
         private int _length;
         private int _lastLength;
+
+        public int Capacity => _buffer.Length;
 
         public bool Active { get; set; }
 

@@ -35,6 +35,9 @@ public sealed class ExternalProcess : IDisposable, IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>The child's standard input, for a process started with <c>keepStandardInputOpen</c>.</summary>
+    public Stream StandardInput => _process.StandardInput.BaseStream;
+
     /// <summary>True once the process has exited (or was killed by <see cref="Dispose"/>).</summary>
     public bool HasExited => _disposed != 0 || _process.HasExited;
 

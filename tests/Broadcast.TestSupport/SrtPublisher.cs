@@ -59,4 +59,47 @@ public sealed class SrtPublisher : RtmpPublisher
     /// </summary>
     public static SrtPublisher StartRawBytes(string path, string srtUrl) =>
         new(ExternalProcess.Start("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "info", "-f", "data", "-i", path, "-map", "0", "-c", "copy", "-f", "data", srtUrl + "&linger=10"]), srtUrl);
+
+    /// <summary>
+    /// Sends MPEG-TS bytes as they are (ffmpeg's data muxer, reading its standard input) at the pace of their video: each
+    /// video PES is written when its PTS comes, as a live encoder sends. For TS that ffmpeg's muxer cannot make, such as
+    /// one carrying SCTE-35 (<see cref="Scte35TsWriter"/>).
+    /// </summary>
+    public static SrtPublisher StartPacedTs(byte[] ts, string srtUrl, int videoPid = TsVideoPes.FfmpegVideoPid)
+    {
+        var process = ExternalProcess.Start("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "info", "-probesize", "32", "-analyzeduration", "0",
+            "-f", "data", "-i", "pipe:0", "-map", "0", "-c", "copy", "-f", "data", "-flush_packets", "1", srtUrl], keepStandardInputOpen: true);
+        _ = Task.Run(() => PaceAsync(ts, process.StandardInput, videoPid));
+        return new SrtPublisher(process, srtUrl);
+    }
+
+    private static async Task PaceAsync(byte[] ts, Stream input, int videoPid)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long? firstPts = null;
+        int sent = 0;
+        try
+        {
+            foreach (var (packet, pts) in TsVideoPes.Starts(ts, videoPid))
+            {
+                firstPts ??= pts;
+                var due = TimeSpan.FromMilliseconds((pts - firstPts.Value) / 90) - clock.Elapsed;
+                if (due <= TimeSpan.Zero) continue;
+                int at = packet * 188;
+                await input.WriteAsync(ts.AsMemory(sent, at - sent)).ConfigureAwait(false);
+                await input.FlushAsync().ConfigureAwait(false);
+                sent = at;
+                await Task.Delay(due).ConfigureAwait(false);
+            }
+            await input.WriteAsync(ts.AsMemory(sent)).ConfigureAwait(false);
+            input.Close();
+        }
+        catch (IOException)
+        {
+            // the test stopped ffmpeg before the end
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
 }

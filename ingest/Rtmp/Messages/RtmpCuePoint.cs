@@ -80,24 +80,9 @@ public readonly record struct RtmpCuePoint(uint? EventId, long PreRollMs, long D
     private static bool TryFromSection(SpliceInfoSection section, out RtmpCuePoint cue, out string? refusal)
     {
         cue = default;
-        if (section.Insert is not { } insert)
-        {
-            refusal = $"SCTE-35 {section.CommandType} is not a splice_insert; only splice_insert breaks are carried";
-            return false;
-        }
-        if (insert.Cancel || !insert.OutOfNetwork)
-        {
-            refusal = $"SCTE-35 splice_insert {insert.EventId} is a {(insert.Cancel ? "cancel" : "return to the network")}; breaks end by their duration";
-            return false;
-        }
-        if (insert.BreakDuration is not { } ticks || TooShort(ticks / 90))
-        {
-            refusal = $"SCTE-35 splice_insert {insert.EventId} has no break_duration of a second or more";
-            return false;
-        }
+        if (!SpliceBreak.TryRead(section, out var insert, out long ticks, out refusal)) return false;
         // The splice time is the message's own timestamp: pts_time counts on the encoder's MPEG-TS clock, which RTMP does not carry.
         cue = new RtmpCuePoint(insert.EventId, 0, ticks / 90, section);
-        refusal = null;
         return true;
     }
 

@@ -10,7 +10,8 @@ using Broadcast.TestSupport;
 namespace Broadcast.EndToEnd.Tests.AdBreaks;
 
 /// <summary>
-/// Ad markers end to end: a break asked for through the API, and one an encoder sends as an RTMP onCuePoint, appear in every
+/// Ad markers end to end: a break asked for through the API, one an encoder sends as an RTMP onCuePoint, and one on the
+/// SCTE-35 PID of an SRT publisher's MPEG-TS appear in every
 /// rendition's media playlist as an EXT-X-DATERANGE at a segment boundary (the segment after it starts at the START-DATE)
 /// and in the MPD as an SCTE-35 event, while hls.js plays on through the break.
 /// </summary>
@@ -102,6 +103,35 @@ public sealed class AdBreakTests(ServerFixture fixture)
 
         await WaitForMarksAsync(hls, 4242, TimeSpan.FromSeconds(6));
         await WaitForMpdEventAsync(PlaybackUrls.Dash(Server, channel), 4242);
+    }
+
+    [Fact]
+    public async Task An_scte35_splice_insert_over_srt_is_marked_the_same_way()
+    {
+        // A broadcast encoder's TS: the clip remuxed by ffmpeg, its PMT listing a splice PID, and 15 s in a splice_insert
+        // announcing a 6 s break 2 s ahead, split across two packets, after a splice_null heartbeat.
+        var mp4 = await TestMedia.GetClipAsync(Clip);
+        using var dir = new TempDirectory();
+        string remuxed = dir.Combine("clip.ts");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", mp4, "-c", "copy", "-f", "mpegts", remuxed);
+        var writer = new Scte35TsWriter();
+        var ts = writer.WithSplicePid(await File.ReadAllBytesAsync(remuxed));
+        var (packet, pts) = TsVideoPes.From(ts, 15 * 90_000);
+        const uint id = 5151;
+        var breakOut = new SpliceInfoSection
+        {
+            CommandType = SpliceCommandType.SpliceInsert,
+            Insert = new SpliceInsert { EventId = id, OutOfNetwork = true, PtsTime = pts + 2 * 90_000, BreakDuration = 6 * 90_000, AutoReturn = true },
+        };
+        byte[] sections = [.. writer.Packets(new SpliceInfoSection { CommandType = SpliceCommandType.SpliceNull }), .. writer.Packets(breakOut, firstChunk: 16)];
+
+        var channel = await Server.Api.CreateChannelAsync($"breaks srt {Guid.NewGuid():N}");
+        await using var publisher = SrtPublisher.StartPacedTs(Scte35TsWriter.Insert(ts, packet + 1, sections), channel.SrtUrl!);
+        var hls = PlaybackUrls.Hls(Server, channel);
+        await WaitForRenditionsAsync(hls, () => publisher.Log.Tail(15));
+        var marks = await WaitForMarksAsync(hls, id, TimeSpan.FromSeconds(6));
+        fixture.Check(string.Equals(marks.OutSection, Convert.ToHexString(breakOut.ToArray()), StringComparison.OrdinalIgnoreCase), $"SCTE35-OUT {marks.OutSection} is not the encoder's section");
+        await WaitForMpdEventAsync(PlaybackUrls.Dash(Server, channel), id);
     }
 
     private async Task<HttpResponseMessage> PostJsonAsync(string path, string json) =>

@@ -1,4 +1,5 @@
 using Broadcast.Media.MpegTs;
+using Broadcast.Media.Scte35;
 using Broadcast.Media.Tests.MpegTs;
 using Broadcast.TestSupport;
 using Broadcast.TestSupport.Fuzzing;
@@ -9,7 +10,8 @@ namespace Broadcast.Media.Tests.Fuzzing;
 /// <summary>
 /// Fuzzes the MPEG-TS wire types with mutations of their case tables, and the demuxer — what an SRT publisher's bytes
 /// reach — with mutations of the start of real ffmpeg streams (H.264 and HEVC with AAC: PSI, PES headers, parameter
-/// sets and ADTS), fed in random slices. Failure paths are <c>false</c> with a reason; nothing may throw.
+/// sets and ADTS), and of one carrying SCTE-35 on a splice PID (a splice_insert split across two packets, a
+/// time_signal), fed in random slices. Failure paths are <c>false</c> with a reason; nothing may throw.
 /// </summary>
 public class MpegTsFuzzTests(ITestOutputHelper output)
 {
@@ -49,7 +51,18 @@ public class MpegTsFuzzTests(ITestOutputHelper output)
             // The start of the stream (SDT, PAT, PMT, the first keyframe with its parameter sets, audio): under 16 KiB.
             seeds.Add(ts[..Math.Min(ts.Length, 80 * 188)]);
             seeds.Add(ts[..Math.Min(ts.Length, 12 * 188)]);
+            if (encoder != "libx264") continue;
+            var scte35 = new Scte35TsWriter();
+            var breakOut = new SpliceInfoSection
+            {
+                CommandType = SpliceCommandType.SpliceInsert,
+                Insert = new SpliceInsert { EventId = 1, OutOfNetwork = true, PtsTime = 200_000, BreakDuration = 2_700_000 },
+                Descriptors = Convert.FromHexString("00084355454900000135"),
+            };
+            byte[] splices = [.. scte35.Packets(breakOut, firstChunk: 12), .. scte35.Packets(new SpliceInfoSection { CommandType = SpliceCommandType.TimeSignal, TimeSignalPts = 5 })];
+            seeds.Add(Scte35TsWriter.Insert(scte35.WithSplicePid(ts)[..(78 * 188)], 40, splices));
         }
+        long breaks = 0, refusals = 0;
         Check(FuzzRunner.Run("ts demuxer", seeds, (input, random) =>
         {
             var stream = new LiveStream("fuzz");
@@ -60,10 +73,17 @@ public class MpegTsFuzzTests(ITestOutputHelper output)
                 int slice = Math.Min(rest.Length, (int)random.Between(1, 1500));
                 if (!demuxer.TryWrite(rest[..slice], out var error))
                     return !string.IsNullOrEmpty(error) ? false : throw new InvalidOperationException("refused without a reason");
+                foreach (var signal in demuxer.SpliceSignals)
+                    if (signal.Cue is null == string.IsNullOrEmpty(signal.Refusal) || signal.Cue is { Duration: < Timescales.Video })
+                        throw new InvalidOperationException($"splice signal neither a break nor a refusal with a reason: {signal}");
+                    else if (signal.Cue is null) Interlocked.Increment(ref refusals);
+                    else Interlocked.Increment(ref breaks);
                 rest = rest[slice..];
             }
             stream.Complete();
             return true;
         }, new FuzzOptions { MaxInputLength = 16 * 1024 }));
+        output.WriteLine($"SCTE-35: {breaks} breaks and {refusals} refusals read");
+        Assert.True(breaks > 0 && refusals > 0, "the SCTE-35 seed's sections never reached the demuxer");
     }
 }
