@@ -29,14 +29,7 @@ infra/check-deploy.sh
 PGBIN=/usr/lib/postgresql/15/bin
 PGDIR=$(mktemp -d /tmp/broadcast-pg.XXXXXX)
 chown postgres: "$PGDIR"
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-}
-PGPORT=$(free_port)
+PGPORT=$(scripts/free-port.sh)
 S3PID=""
 cleanup() {
   [[ -n "$S3PID" ]] && kill "$S3PID" 2>/dev/null || true
@@ -52,7 +45,7 @@ export BROADCAST_TEST_PG="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database
 
 # One shared s3rver on loopback; tests make a bucket each (tests that stop S3 start their own).
 S3DIR=$(mktemp -d /tmp/broadcast-s3.XXXXXX)
-S3PORT=$(free_port)
+S3PORT=$(scripts/free-port.sh)
 NODE_OPTIONS=--openssl-legacy-provider node tests/s3/node_modules/s3rver/bin/s3rver.js \
   -d "$S3DIR" -a 127.0.0.1 -p "$S3PORT" --no-vhost-buckets --silent >"$S3DIR.log" 2>&1 &
 S3PID=$!

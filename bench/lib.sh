@@ -66,7 +66,7 @@ bench_cleanup() {
   exit "$rc"
 }
 
-# A TCP port nobody listens on or uses (checked in /proc/net/tcp{,6}); random in 20000-59999.
+# Is a TCP port in use (checked in /proc/net/tcp{,6})? free_port asks scripts/free-port.sh, which checks the same way.
 # One awk decides (no "| grep -q": with pipefail, a writer cut off by grep's early exit fails the pipeline).
 port_in_use() { # port [state]: any socket with that local port (in that state, e.g. 0A = LISTEN)
   local hex; hex=$(printf '%04X' "$1")
@@ -74,14 +74,7 @@ port_in_use() { # port [state]: any socket with that local port (in that state, 
     /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-free_port() {
-  local port i
-  for ((i = 0; i < 200; i++)); do
-    port=$((20000 + RANDOM % 40000))
-    port_in_use "$port" || { echo "$port"; return 0; }
-  done
-  die "no free port found"
-}
+free_port() { "$REPO_DIR/scripts/free-port.sh" || die "no free port found"; }
 
 # Waits (bounded) until a command succeeds.
 wait_until() {

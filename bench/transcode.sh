@@ -59,7 +59,7 @@ plain_paced() { # sets PLAIN_CPU
 # the publish. Run twice: transcoding on, and off (source passthrough only), to separate what ingest + packaging cost.
 echo "building the server (Release)" >&2
 dotnet build server -c Release -o "$WORK/server" -v quiet -nologo >/dev/null
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+free_port() { "$ROOT/scripts/free-port.sh"; }
 run_server() { # $1 = true|false (Transcode:Enabled); sets CPU, SRC_LAST, R480_LAST, R360_LAST, SHED, RESTARTS
   local DATA="$WORK/data-$1"; rm -rf "$DATA"; mkdir -p "$DATA"
   local RTMP HTTP TOKEN CH KEY SLUG before after

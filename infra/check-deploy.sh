@@ -99,15 +99,8 @@ step "infra/build-server.sh arm64: an aarch64 server in $((SECONDS - start)) s"
 # The Dockerfile's ENTRYPOINT and working-directory layout, without Docker: the self-contained executable with its
 # content root in the output and ./data in an empty working directory, the compose roles, JSON logs. It must answer
 # /readyz, serve the dashboard's libraries and stop cleanly on SIGTERM.
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 30000))
-    (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-  done
-}
-http_port=$(free_port)
-rtmp_port=$(free_port)
+http_port=$("$ROOT/scripts/free-port.sh")
+rtmp_port=$("$ROOT/scripts/free-port.sh")
 mkdir -p "$work/run"
 (cd "$work/run" && exec "$work/out/Broadcast.Server" --contentRoot="$work/out" --Roles=ingest,control,origin \
   --Http:Urls="http://127.0.0.1:$http_port" --Rtmp:Port="$rtmp_port" --Logging:Format=json \
