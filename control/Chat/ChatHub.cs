@@ -78,30 +78,16 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<ChatSent> Send(string? name, string? text)
     {
         var (channelId, viewer) = Joined();
-        try
-        {
-            var m = await chat.PostAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted).ConfigureAwait(false);
-            return new ChatSent(m.Id, m.State == ChatMessageState.Held);
-        }
-        catch (ChatRefusedException e)
-        {
-            throw new HubException(e.Message);
-        }
+        var m = await ToViewerAsync(() => chat.PostAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted)).ConfigureAwait(false);
+        return new ChatSent(m.Id, m.State == ChatMessageState.Held);
     }
 
     /// <summary>Asks a question (Q&amp;A): the same checks as <see cref="Send"/>.</summary>
     public async Task<ChatSent> Ask(string? name, string? text)
     {
         var (channelId, viewer) = Joined();
-        try
-        {
-            var q = await chat.AskAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted).ConfigureAwait(false);
-            return new ChatSent(q.Id, q.State == QuestionState.Held);
-        }
-        catch (ChatRefusedException e)
-        {
-            throw new HubException(e.Message);
-        }
+        var q = await ToViewerAsync(() => chat.AskAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted)).ConfigureAwait(false);
+        return new ChatSent(q.Id, q.State == QuestionState.Held);
     }
 
     /// <summary>Upvotes a question, once per viewer: false when already voted (or the question is closed).</summary>
@@ -109,28 +95,15 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     {
         var (channelId, viewer) = Joined();
         if (Context.Items[ReactionBudgetKey] is ReactionBudget budget && !budget.TryTake(Environment.TickCount64)) return false;
-        try
-        {
-            return await chat.UpvoteAsync(channelId, questionId ?? "", viewer, Context.ConnectionAborted).ConfigureAwait(false);
-        }
-        catch (ChatRefusedException e)
-        {
-            throw new HubException(e.Message);
-        }
+        return await ToViewerAsync(() => chat.UpvoteAsync(channelId, questionId ?? "", viewer, Context.ConnectionAborted)).ConfigureAwait(false);
     }
 
     /// <summary>Moderators: <c>approve</c>, <c>answering</c>, <c>answered</c> or <c>dismiss</c> a question.</summary>
     public async Task<bool> ModerateQuestion(string questionId, string action)
     {
         var channelId = Moderating();
-        try
-        {
-            return await chat.ModerateQuestionAsync(channelId, questionId ?? "", action ?? "", ModeratorName, Context.ConnectionAborted).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
-        }
+        return await ToViewerAsync(() => chat.ModerateQuestionAsync(channelId, questionId ?? "", action ?? "", ModeratorName, Context.ConnectionAborted))
+            .ConfigureAwait(false);
     }
 
     /// <summary>One reaction; more than <c>Chat:ReactionsPerSecond</c> from one connection are dropped silently.</summary>
@@ -159,16 +132,10 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<ChatBanView?> Ban(string messageId, string? reason, int? minutes, bool byAddress)
     {
         var channelId = Moderating();
-        try
-        {
-            var ban = await chat.BanAsync(channelId, messageId ?? "", reason, minutes, byAddress, ModeratorName, Context.ConnectionAborted).ConfigureAwait(false);
-            return ban is null ? null : new ChatBanView(ban.Id, ban.Author, ban.DisplayName, ban.Reason, ban.CreatedBy, ban.CreatedAt.ToUnixTimeMilliseconds(),
-                ban.ExpiresAt?.ToUnixTimeMilliseconds(), ban.AddressHash is not null);
-        }
-        catch (ValidationFailedException e)
-        {
-            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
-        }
+        var ban = await ToViewerAsync(() => chat.BanAsync(channelId, messageId ?? "", reason, minutes, byAddress, ModeratorName, Context.ConnectionAborted))
+            .ConfigureAwait(false);
+        return ban is null ? null : new ChatBanView(ban.Id, ban.Author, ban.DisplayName, ban.Reason, ban.CreatedBy, ban.CreatedAt.ToUnixTimeMilliseconds(),
+            ban.ExpiresAt?.ToUnixTimeMilliseconds(), ban.AddressHash is not null);
     }
 
     public async Task<bool> Unban(string banId)
@@ -180,20 +147,34 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<ChatSettingsView> SaveSettings(string? mode, int? slowModeSeconds, string? links, string[]? blockedWords)
     {
         var channelId = Moderating();
-        try
-        {
-            return ChatService.View(await chat.SaveSettingsAsync(channelId, mode, slowModeSeconds, links, blockedWords, Context.ConnectionAborted).ConfigureAwait(false));
-        }
-        catch (ValidationFailedException e)
-        {
-            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
-        }
+        return ChatService.View(await ToViewerAsync(() => chat.SaveSettingsAsync(channelId, mode, slowModeSeconds, links, blockedWords, Context.ConnectionAborted))
+            .ConfigureAwait(false));
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         if (Context.Items.TryGetValue(TokenExpiryKey, out var timer) && timer is ITimer expiry) expiry.Dispose();
         return base.OnDisconnectedAsync(exception);
+    }
+
+    /// <summary>
+    /// Runs a chat operation, turning its refusals (a viewer's message refused, a moderator's field invalid) into hub errors
+    /// with the sentence for the person: SignalR sends a <see cref="HubException"/>'s message, nothing else.
+    /// </summary>
+    private static async Task<T> ToViewerAsync<T>(Func<Task<T>> operation)
+    {
+        try
+        {
+            return await operation().ConfigureAwait(false);
+        }
+        catch (ChatRefusedException e)
+        {
+            throw new HubException(e.Message);
+        }
+        catch (ValidationFailedException e)
+        {
+            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
+        }
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
