@@ -58,6 +58,7 @@ public static class HlsPlaylistWriter
             var e = entries[i];
             var s = e.Segment;
             bool first = i == windowStart;
+            if (!first) AppendGaps(sb, entries[i - 1], e, broadcastId);
             if (s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
             if (!string.Equals(currentInit, s.InitName, StringComparison.Ordinal))
             {
@@ -73,6 +74,27 @@ public static class HlsPlaylistWriter
         }
         if (state != PlaylistState.Live) sb.Append("#EXT-X-ENDLIST\n");
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Segment numbers this rendition has no segment for (its track had no frames in that stretch of the grid, e.g. audio
+    /// beside the encoder's last lone video frame before a slate) are listed as EXT-X-GAP segments (RFC 8216bis 4.4.4.7).
+    /// A media sequence number is a segment's position in the playlist (section 6.2.1): without the placeholder, the
+    /// segments after a hole would change sequence numbers when the window slides past it, and players refuse that.
+    /// </summary>
+    private static void AppendGaps(StringBuilder sb, TimelineEntry previous, TimelineEntry next, string broadcastId)
+    {
+        long missing = next.Number - previous.Number - 1;
+        if (missing <= 0) return;
+        var s = next.Segment;
+        long hole = Math.Max(0, next.Start - previous.End);
+        for (long n = previous.Number + 1; n < next.Number; n++)
+        {
+            // The hole's length shared out, the last one taking the rounding so the durations add up.
+            long duration = n == next.Number - 1 ? hole - hole / missing * (missing - 1) : hole / missing;
+            sb.Append("#EXT-X-GAP\n#EXTINF:").Append(ManifestFormat.Seconds3(duration, s.Timescale)).Append(",\n")
+              .Append(Segmenting.SegmentDescription.FileNameOf(broadcastId, n)).Append('\n');
+        }
     }
 
     /// <summary>

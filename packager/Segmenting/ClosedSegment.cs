@@ -125,5 +125,8 @@ public sealed record SegmentDescription(
     /// <summary>Latest presentation end of the segment, in <see cref="Timescale"/> ticks.</summary>
     public long PresentationEnd => StartTime + Duration + PresentationEndOffset;
 
-    public string FileName(string broadcastId) => $"{broadcastId}-{Number}.m4s";
+    public string FileName(string broadcastId) => FileNameOf(broadcastId, Number);
+
+    /// <summary>The media segment file of number <paramref name="number"/> in every rendition of a broadcast.</summary>
+    public static string FileNameOf(string broadcastId, long number) => $"{broadcastId}-{number}.m4s";
 }
