@@ -132,8 +132,8 @@ public static class SoakRun
         var last = samples.Where(s => s.At >= elapsed - options.CompareWindow).ToList();
         double rss0 = first.Count == 0 ? 0 : first.Average(s => s.RssKb) / 1024.0;
         double rss1 = last.Count == 0 ? 0 : last.Average(s => s.RssKb) / 1024.0;
-        // Each window's lowest fd count: a leaked descriptor stays open and raises it, while client connections that
-        // come and go (20 HLS clients opening a second connection for a concurrent fetch) only move the average. A
+        // Each window's lowest fd count, established inbound connections left out (TrySample): a leaked descriptor stays
+        // open and raises it, while files opened for a fetch in flight only move the average. A
         // publisher online holds descriptors of its own (its RTMP socket, and with the ladder its ffmpeg's pipes and rung
         // sockets: 5-6 here), so the windows are compared at the same number of publishers online where they share one:
         // the smallest rise over those counts, which a leak raises at every count. Otherwise, the lowest of each window.
@@ -152,8 +152,8 @@ public static class SoakRun
                 string.Create(CultureInfo.InvariantCulture, $"{rss0:0.0} MB -> {rss1:0.0} MB ({growth:+0.0%;-0.0%}); limit {options.MaxRssGrowth:+0%}")),
             ("open fds", first.Count > 0 && last.Count > 0 && fd1 - fd0 <= (matched is null ? options.FdAllowance : SoakOptions.FdNoise),
                 matched is int sharedOnline
-                    ? string.Create(CultureInfo.InvariantCulture, $"lowest {fd0:0} -> {fd1:0} with {sharedOnline} publisher(s) online in both windows; allowance +{SoakOptions.FdNoise} (client connections that come and go)")
-                    : string.Create(CultureInfo.InvariantCulture, $"lowest {fd0:0} -> {fd1:0}; allowance +{options.FdAllowance} (one RTMP socket per publisher that may be online in one window and not the other, plus {SoakOptions.FdNoise})")),
+                    ? string.Create(CultureInfo.InvariantCulture, $"lowest {fd0:0} -> {fd1:0} with {sharedOnline} publisher(s) online in both windows, established inbound connections left out; allowance +{SoakOptions.FdNoise}")
+                    : string.Create(CultureInfo.InvariantCulture, $"lowest {fd0:0} -> {fd1:0}, established inbound connections left out; allowance +{options.FdAllowance} (a publisher's own descriptors, plus {SoakOptions.FdNoise})")),
             ("media sequences", gaps == 0, $"{gaps} gaps; {trackers.Sum(t => t.Discontinuities)} marked discontinuities and {trackers.Sum(t => t.NewBroadcasts)} new broadcasts accepted"),
             ("client fetches", fetches > 0 && errorRate <= options.MaxErrorRate,
                 string.Create(CultureInfo.InvariantCulture, $"{counters.Failed} of {fetches} failed ({errorRate:P3}); limit {options.MaxErrorRate:P1}")),
@@ -316,6 +316,7 @@ public static class SoakRun
                 break;
             }
 
+            var socketInodes = new List<long>();
             foreach (var entry in Directory.EnumerateFileSystemEntries($"/proc/{pid}/fd"))
             {
                 string? target;
@@ -328,12 +329,50 @@ public static class SoakRun
                     continue; // closed between the listing and the read
                 }
                 if (target is not null && IsLoadedCode(target)) continue;
+                if (target is not null && TryParseSocketInode(target, out long inode)) socketInodes.Add(inode);
                 fds++;
             }
+            fds -= CountPeerHeldConnections(pid, socketInodes);
             return rssKb > 0;
         }
         catch (IOException) { return false; }
         catch (UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>
+    /// How many of the process's sockets are established inbound connections: accepted on a port the process listens on
+    /// and still open at both ends. Their number is the peers' choice (an HTTP client's keep-alive pool grows to the
+    /// highest concurrency it has seen and keeps it; a publisher online holds its RTMP socket), not the server's, so the
+    /// leak check leaves them out. A connection the peer closed and the server did not is CLOSE_WAIT, and still counts.
+    /// </summary>
+    public static int CountPeerHeldConnections(int pid, IReadOnlyCollection<long> socketInodes)
+    {
+        if (socketInodes.Count == 0) return 0;
+        var rows = new List<TcpSocketRow>();
+        foreach (var table in new[] { $"/proc/{pid}/net/tcp", $"/proc/{pid}/net/tcp6" })
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(table))
+                    if (TcpSocketRow.TryParse(line, out var row)) rows.Add(row);
+            }
+            catch (IOException) { }
+        }
+        return CountPeerHeldConnections(rows, socketInodes);
+    }
+
+    public static int CountPeerHeldConnections(IReadOnlyList<TcpSocketRow> rows, IReadOnlyCollection<long> socketInodes)
+    {
+        var own = socketInodes as ISet<long> ?? new HashSet<long>(socketInodes);
+        var listening = rows.Where(r => r.State == TcpSocketRow.Listen && own.Contains(r.Inode)).Select(r => r.LocalPort).ToHashSet();
+        return rows.Count(r => r.State == TcpSocketRow.Established && own.Contains(r.Inode) && listening.Contains(r.LocalPort));
+    }
+
+    private static bool TryParseSocketInode(string target, out long inode)
+    {
+        inode = 0;
+        return target.StartsWith("socket:[", StringComparison.Ordinal) && target.EndsWith(']')
+            && long.TryParse(target.AsSpan(8, target.Length - 9), NumberStyles.None, CultureInfo.InvariantCulture, out inode);
     }
 
     private static bool IsLoadedCode(string target) =>

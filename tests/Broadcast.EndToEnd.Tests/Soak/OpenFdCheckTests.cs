@@ -34,3 +34,40 @@ public sealed class OpenFdCheckTests
         Assert.Equal((0d, 0d, (int?)null), SoakRun.LowestOpenFds([], [At(3, 45)]));
     }
 }
+
+/// <summary>
+/// Established inbound connections (an HTTP client's keep-alive pool, a publisher's RTMP socket) are the peers' choice
+/// and left out of the soak's fd count; a connection the peer closed and the server kept (CLOSE_WAIT) still counts.
+/// </summary>
+public sealed class PeerHeldConnectionTests
+{
+    private const string Header = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+
+    [Fact]
+    public void Rows_of_proc_net_tcp_parse_and_malformed_ones_do_not()
+    {
+        Assert.True(TcpSocketRow.TryParse("   0: 0100007F:A88D 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 123456 1 0000000000000000 100 0 0 10 0", out var row));
+        Assert.Equal(new TcpSocketRow(0xA88D, TcpSocketRow.Listen, 123456), row);
+        Assert.False(TcpSocketRow.TryParse(Header, out _));
+        Assert.False(TcpSocketRow.TryParse("", out _));
+        Assert.False(TcpSocketRow.TryParse("   0: 0100007F 00000000:0000 0A 0 0 0 1000 0 123", out _));
+        Assert.False(TcpSocketRow.TryParse("   0: 0100007F:ZZZZ 00000000:0000 0A 0 0 0 1000 0 123", out _));
+        Assert.False(TcpSocketRow.TryParse("   0: 0100007F:0050 00000000:0000 0A 0 0 0 1000 0 -5", out _));
+    }
+
+    [Fact]
+    public void Only_established_connections_accepted_on_an_own_listening_port_are_peer_held()
+    {
+        TcpSocketRow[] rows =
+        [
+            new(8080, TcpSocketRow.Listen, 1),
+            new(8080, TcpSocketRow.Established, 2),    // accepted HTTP keep-alive connection
+            new(8080, TcpSocketRow.Established, 3),
+            new(8080, 0x08, 4),                        // CLOSE_WAIT: the peer left, the server kept it
+            new(41000, TcpSocketRow.Established, 5),   // outbound (to PostgreSQL, S3): the server's own
+            new(1935, TcpSocketRow.Established, 6),    // another process's listener: not ours
+            new(1935, TcpSocketRow.Listen, 7),
+        ];
+        Assert.Equal(2, SoakRun.CountPeerHeldConnections(rows, [1, 2, 3, 4, 5, 6]));
+    }
+}
