@@ -1,10 +1,10 @@
 using Broadcast.Control.Events;
 using Broadcast.Control.Sources;
-using Broadcast.Transcoder.Pull;
+using Broadcast.Ingest.Pull;
 
 namespace Broadcast.Server;
 
-/// <summary>Wires pull sources: the control plane decides what pulls where, the transcoder's <see cref="PullSupervisor"/> runs it.</summary>
+/// <summary>Wires pull sources: the control plane decides what pulls where, ingest's <see cref="PullSupervisor"/> runs it.</summary>
 internal static class PullSourceSetup
 {
     public static void AddPullSources(IServiceCollection services, IConfiguration configuration, ServerRoles roles)
@@ -17,7 +17,7 @@ internal static class PullSourceSetup
     }
 }
 
-/// <summary>The transcoder's rules for a pull URL (schemes, <c>Pull:MediaRoot</c> containment), so the API refuses what could never run.</summary>
+/// <summary>Ingest's rules for a pull URL (schemes, <c>Pull:MediaRoot</c> containment), so the API refuses what could never run.</summary>
 internal sealed class PipelinePullSourceValidator(PullOptions options) : IPullSourceValidator
 {
     public bool IsValid(string url, out string error)

@@ -6,7 +6,7 @@ using Broadcast.Media;
 using Broadcast.Transcoder.Encoding;
 using Broadcast.Media.Flv;
 using Broadcast.Transcoder.Ladder;
-using Broadcast.Transcoder.Processes;
+using Broadcast.Processes;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Transcoder;

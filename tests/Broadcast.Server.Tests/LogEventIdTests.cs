@@ -16,6 +16,8 @@ public sealed partial class LogEventIdTests
         ["media"] = [(100, 999)],
         ["ingest"] = [(1000, 1999)],
         ["transcoder"] = [(2000, 2999)],
+        // The supervised process type logs nothing itself: each caller logs its child's story under its own ids.
+        ["processes"] = [],
         ["control"] = [(3000, 3999), (7000, 7999)],
         ["packager"] = [(4000, 4999)],
         ["origin"] = [(5000, 5999)],

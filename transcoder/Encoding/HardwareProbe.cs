@@ -1,4 +1,4 @@
-using Broadcast.Transcoder.Processes;
+using Broadcast.Processes;
 
 namespace Broadcast.Transcoder.Encoding;
 

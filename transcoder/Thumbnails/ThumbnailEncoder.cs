@@ -1,7 +1,7 @@
 using System.Buffers;
 using Broadcast.Media;
 using Broadcast.Media.Flv;
-using Broadcast.Transcoder.Processes;
+using Broadcast.Processes;
 
 namespace Broadcast.Transcoder.Thumbnails;
 

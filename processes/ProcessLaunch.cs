@@ -1,4 +1,4 @@
-namespace Broadcast.Transcoder.Processes;
+namespace Broadcast.Processes;
 
 /// <summary>
 /// What to start and how to treat it: the program and its arguments (one list entry each, handed to

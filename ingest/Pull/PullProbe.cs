@@ -1,4 +1,4 @@
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 /// <summary>The codecs ffprobe found in a source: the first video and the first audio stream.</summary>
 public sealed record PullProbeResult(string? VideoCodec, string? AudioCodec)

@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Logging;
 
-namespace Broadcast.Transcoder.Pull.Proxy;
+namespace Broadcast.Ingest.Pull.Proxy;
 
 /// <summary>
 /// A forward proxy on loopback that ffmpeg and ffprobe reach every http:// and https:// address through
@@ -257,9 +257,9 @@ public sealed partial class OutboundHttpProxy : IAsyncDisposable
         _slots.Dispose();
     }
 
-    [LoggerMessage(EventId = 2711, Level = LogLevel.Warning, Message = "Pull proxy: refused {Host}:{Port}: {Reason}")]
+    [LoggerMessage(EventId = 1711, Level = LogLevel.Warning, Message = "Pull proxy: refused {Host}:{Port}: {Reason}")]
     private static partial void LogRefused(ILogger logger, string host, int port, string reason);
 
-    [LoggerMessage(EventId = 2712, Level = LogLevel.Debug, Message = "Pull proxy: malformed request from ffmpeg: {Reason}")]
+    [LoggerMessage(EventId = 1712, Level = LogLevel.Debug, Message = "Pull proxy: malformed request from ffmpeg: {Reason}")]
     private static partial void LogMalformed(ILogger logger, string reason);
 }

@@ -1,6 +1,4 @@
-using Broadcast.Transcoder.Processes;
-
-namespace Broadcast.Transcoder.Tests.Processes;
+namespace Broadcast.Processes.Tests;
 
 /// <summary>The restart policy of the long-running children (the transcode and each pull).</summary>
 public sealed class RestartBackoffTests

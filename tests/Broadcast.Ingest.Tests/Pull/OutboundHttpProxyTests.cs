@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Sockets;
 using Broadcast.Media.Outbound;
 using Broadcast.TestSupport;
-using Broadcast.Transcoder.Pull.Proxy;
+using Broadcast.Ingest.Pull.Proxy;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broadcast.Transcoder.Tests.Pull;
+namespace Broadcast.Ingest.Tests.Pull;
 
 /// <summary>
 /// The pull proxy on loopback. The policy allows 127.0.0.1 alone (<c>Outbound:AllowedNetworks=127.0.0.1/32</c>), so a

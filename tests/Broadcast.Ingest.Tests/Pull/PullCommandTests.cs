@@ -1,8 +1,8 @@
 using System.Net;
 using Broadcast.TestSupport;
-using Broadcast.Transcoder.Pull;
+using Broadcast.Ingest.Pull;
 
-namespace Broadcast.Transcoder.Tests.Pull;
+namespace Broadcast.Ingest.Tests.Pull;
 
 public sealed class PullCommandTests
 {

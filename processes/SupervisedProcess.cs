@@ -1,10 +1,11 @@
 using System.ComponentModel;
 using System.Diagnostics;
 
-namespace Broadcast.Transcoder.Processes;
+namespace Broadcast.Processes;
 
 /// <summary>
-/// One child process (ffmpeg, ffprobe) started from a <see cref="ProcessLaunch"/>, the only way the transcoder starts one.
+/// One child process (ffmpeg, ffprobe) started from a <see cref="ProcessLaunch"/>, the only way the product starts one
+/// (transcode, slate, thumbnails and the hardware probe in the transcoder; pull and its ffprobe in ingest).
 /// All three standard streams are pipes: <see cref="Stdin"/> and <see cref="Stdout"/> for callers that feed or read media,
 /// stderr read line by line into a bounded <see cref="StderrTail"/> (and the launch's line callback), stdout optionally
 /// parsed as ffmpeg progress. <see cref="StopAsync"/> asks politely and kills the process tree after a grace period;

@@ -1,4 +1,4 @@
-namespace Broadcast.Transcoder.Pull.Proxy;
+namespace Broadcast.Ingest.Pull.Proxy;
 
 /// <summary>What a forward-proxy request asks for (RFC 9112 §3.2.2 absolute-form, §3.2.3 authority-form for CONNECT).</summary>
 public enum ProxyMethod

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Configuration;
-using Broadcast.Transcoder.Pull;
+using Broadcast.Ingest.Pull;
 
-namespace Broadcast.Transcoder.Tests.Pull;
+namespace Broadcast.Ingest.Tests.Pull;
 
 public sealed class PullProbeTests
 {

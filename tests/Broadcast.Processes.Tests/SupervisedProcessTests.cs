@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using Broadcast.TestSupport;
-using Broadcast.Transcoder.Processes;
 
-namespace Broadcast.Transcoder.Tests.Processes;
+namespace Broadcast.Processes.Tests;
 
 /// <summary>
 /// The one process type every ffmpeg launcher uses, proven on real short-lived children (/bin/sh, cat, sleep, ffmpeg):

@@ -1,4 +1,4 @@
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 /// <summary>What kind of source a pull URL names; decides pacing (<c>-re</c>), looping and what "ended" means.</summary>
 public enum PullSourceKind

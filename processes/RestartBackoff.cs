@@ -1,4 +1,4 @@
-namespace Broadcast.Transcoder.Processes;
+namespace Broadcast.Processes;
 
 /// <summary>
 /// The restart policy of a long-running child (the transcode, a pull): wait <see cref="Initial"/> after a failure, doubled per

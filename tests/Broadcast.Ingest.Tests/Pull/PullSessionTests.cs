@@ -1,10 +1,10 @@
 using Broadcast.Media;
 using Broadcast.Media.Outbound;
 using Broadcast.TestSupport;
-using Broadcast.Transcoder.Pull;
+using Broadcast.Ingest.Pull;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broadcast.Transcoder.Tests.Pull;
+namespace Broadcast.Ingest.Tests.Pull;
 
 /// <summary>Pull sessions with the real ffprobe and ffmpeg reading real files and a closed port, publishing into a real hub.</summary>
 public sealed class PullSessionTests : IDisposable

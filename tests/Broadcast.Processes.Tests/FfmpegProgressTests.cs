@@ -1,6 +1,4 @@
-using Broadcast.Transcoder.Processes;
-
-namespace Broadcast.Transcoder.Tests.Processes;
+namespace Broadcast.Processes.Tests;
 
 /// <summary>ffmpeg's <c>-progress</c> blocks, as the transcode reads them from stdout.</summary>
 public sealed class FfmpegProgressTests

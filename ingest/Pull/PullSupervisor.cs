@@ -3,7 +3,7 @@ using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 /// <summary>
 /// The pull sessions of this node, one per stream name, driven by <see cref="Apply"/>: the caller (the control plane's
@@ -92,6 +92,6 @@ public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOpti
         await Task.WhenAll(pending).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    [LoggerMessage(EventId = 2708, Level = LogLevel.Information, Message = "Pull source of {Channel} removed or changed; stopping its session")]
+    [LoggerMessage(EventId = 1708, Level = LogLevel.Information, Message = "Pull source of {Channel} removed or changed; stopping its session")]
     private partial void LogRemoved(string channel);
 }

@@ -3,12 +3,12 @@ using System.IO.Pipelines;
 using Broadcast.Media;
 using Broadcast.Media.Outbound;
 using Broadcast.Media.Flv;
-using Broadcast.Transcoder.Processes;
+using Broadcast.Processes;
 using Microsoft.Extensions.Logging;
 
-using Broadcast.Transcoder.Pull.Proxy;
+using Broadcast.Ingest.Pull.Proxy;
 
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 /// <summary>What to pull into which stream. <paramref name="Key"/> identifies this assignment: a different key is a new session.</summary>
 /// <param name="Tag">Set on the <see cref="LiveStream"/> like an RTMP publish's channel id.</param>
@@ -360,30 +360,30 @@ public sealed partial class PullSession : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(EventId = 2701, Level = LogLevel.Information, Message = "Pulling {Source} into {Channel}: ffmpeg pid {Pid}, {Detail}")]
+    [LoggerMessage(EventId = 1701, Level = LogLevel.Information, Message = "Pulling {Source} into {Channel}: ffmpeg pid {Pid}, {Detail}")]
     private partial void LogStarting(string channel, string source, int pid, string detail);
 
-    [LoggerMessage(EventId = 2702, Level = LogLevel.Information, Message = "Pull of {Source} into {Channel} is live")]
+    [LoggerMessage(EventId = 1702, Level = LogLevel.Information, Message = "Pull of {Source} into {Channel} is live")]
     private partial void LogLive(string channel, string source);
 
-    [LoggerMessage(EventId = 2703, Level = LogLevel.Warning, Message = "Pull of {Source} into {Channel}: {Reason}; retrying in {BackoffMs} ms")]
+    [LoggerMessage(EventId = 1703, Level = LogLevel.Warning, Message = "Pull of {Source} into {Channel}: {Reason}; retrying in {BackoffMs} ms")]
     private partial void LogRetrying(string channel, string source, string reason, double backoffMs);
 
-    [LoggerMessage(EventId = 2704, Level = LogLevel.Error, Message = "Pull of {Source} into {Channel} failed and will not be retried: {Reason}")]
+    [LoggerMessage(EventId = 1704, Level = LogLevel.Error, Message = "Pull of {Source} into {Channel} failed and will not be retried: {Reason}")]
     private partial void LogFailed(string channel, string source, string reason);
 
-    [LoggerMessage(EventId = 2705, Level = LogLevel.Information, Message = "Pull of {Source} into {Channel} stopped: {Reason}")]
+    [LoggerMessage(EventId = 1705, Level = LogLevel.Information, Message = "Pull of {Source} into {Channel} stopped: {Reason}")]
     private partial void LogStopped(string channel, string source, string reason);
 
-    [LoggerMessage(EventId = 2706, Level = LogLevel.Error, Message = "Pull session of {Channel} crashed")]
+    [LoggerMessage(EventId = 1706, Level = LogLevel.Error, Message = "Pull session of {Channel} crashed")]
     private partial void LogCrashed(Exception exception, string channel);
 
-    [LoggerMessage(EventId = 2707, Level = LogLevel.Debug, Message = "ffmpeg pull[{Channel}]: {Line}")]
+    [LoggerMessage(EventId = 1707, Level = LogLevel.Debug, Message = "ffmpeg pull[{Channel}]: {Line}")]
     private partial void LogFfmpeg(string channel, string line);
 
-    [LoggerMessage(EventId = 2709, Level = LogLevel.Warning, Message = "Pull of {Source} into {Channel} refused by the outbound policy: {Reason}")]
+    [LoggerMessage(EventId = 1709, Level = LogLevel.Warning, Message = "Pull of {Source} into {Channel} refused by the outbound policy: {Reason}")]
     private partial void LogRefused(string channel, string source, string reason);
 
-    [LoggerMessage(EventId = 2710, Level = LogLevel.Debug, Message = "ffprobe pull[{Channel}]: {Line}")]
+    [LoggerMessage(EventId = 1710, Level = LogLevel.Debug, Message = "ffprobe pull[{Channel}]: {Line}")]
     private partial void LogProbeOutput(string channel, string line);
 }

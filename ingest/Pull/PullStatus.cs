@@ -1,4 +1,4 @@
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 /// <summary>
 /// Where a pull session is: <c>starting</c> (probing, connecting) → <c>live</c> (frames flow into the hub) →

@@ -1,8 +1,8 @@
 using Broadcast.TestSupport.Fuzzing;
-using Broadcast.Transcoder.Pull.Proxy;
+using Broadcast.Ingest.Pull.Proxy;
 using Xunit.Abstractions;
 
-namespace Broadcast.Transcoder.Tests.Pull;
+namespace Broadcast.Ingest.Tests.Pull;
 
 /// <summary>The pull proxy's request heads (RFC 9112 §3.2): what ffmpeg sends is read, anything else is refused with a reason.</summary>
 public sealed class ProxyRequestHeadTests(ITestOutputHelper output)

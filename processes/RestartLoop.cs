@@ -1,4 +1,4 @@
-namespace Broadcast.Transcoder.Processes;
+namespace Broadcast.Processes;
 
 /// <summary>
 /// Keeps a long-running child going: runs one attempt (start the child, use it, see how it ended), then, as the attempt's

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Broadcast.Media.Outbound;
 
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 /// <summary>
 /// What ffprobe and ffmpeg are told to open for one attempt: the input URL and the input options that fence it in.

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Broadcast.Transcoder.Processes;
+namespace Broadcast.Processes;
 
 /// <summary>
 /// Parses ffmpeg's <c>-progress</c> output: blocks of <c>key=value</c> lines, each ended by <c>progress=continue</c>

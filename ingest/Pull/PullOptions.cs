@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 /// <summary>
 /// Pull sources, from the configuration section <c>Pull</c>. Read by hand so an invalid value stops start-up naming its key.
@@ -50,7 +50,8 @@ public sealed class PullOptions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var s = configuration.GetSection(SectionName);
-        var transcode = configuration.GetSection(TranscodeOptions.SectionName);
+        // Transcode:FfmpegPath and Transcode:X264Preset are the defaults here too, so one setting serves every ffmpeg.
+        var transcode = configuration.GetSection("Transcode");
         string ffmpeg = s["FfmpegPath"] is { Length: > 0 } f ? f : transcode["FfmpegPath"] is { Length: > 0 } t ? t : "ffmpeg";
         return new PullOptions
         {

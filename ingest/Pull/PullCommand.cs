@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 /// <summary>
 /// ffprobe and ffmpeg argument lists for a pull (each argument one list entry: <see cref="System.Diagnostics.ProcessStartInfo.ArgumentList"/>,

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Broadcast.Transcoder.Pull;
+namespace Broadcast.Ingest.Pull;
 
 public static class PullServiceCollectionExtensions
 {

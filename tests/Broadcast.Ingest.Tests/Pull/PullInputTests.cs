@@ -1,6 +1,6 @@
-using Broadcast.Transcoder.Pull;
+using Broadcast.Ingest.Pull;
 
-namespace Broadcast.Transcoder.Tests.Pull;
+namespace Broadcast.Ingest.Tests.Pull;
 
 public sealed class PullInputTests : IDisposable
 {
