@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broadcast.Packager.Storage.S3;
+namespace Broadcast.Storage;
 
 /// <summary><c>Storage:Queue</c>: how much the ingest node holds while the remote store is unreachable.</summary>
 public sealed class UploadQueueOptions
