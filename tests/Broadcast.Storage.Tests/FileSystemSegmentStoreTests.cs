@@ -1,5 +1,5 @@
-using Broadcast.TestSupport;
 using Broadcast.Storage;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Storage.Tests;
 
