@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Broadcast.Packager.Manifests;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;

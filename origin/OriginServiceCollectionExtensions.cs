@@ -1,4 +1,4 @@
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

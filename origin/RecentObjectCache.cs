@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -1,6 +1,6 @@
 using Broadcast.Media;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

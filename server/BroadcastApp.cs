@@ -10,7 +10,7 @@ using Broadcast.Ingest;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.Server.Metrics;
 using Serilog;
 
@@ -58,7 +58,7 @@ public static class BroadcastApp
         if (roles.Control || roles.Ingest)
         {
             services.AddSingleton<IChannelMedia>(sp => new StoreChannelMedia(sp.GetRequiredService<ISegmentStore>(),
-                sp.GetService<Broadcast.Packager.Storage.S3.S3SegmentStore>(), sp.GetService<LiveStreamRegistry>(), sp.GetService<LivePackager>()));
+                sp.GetService<Broadcast.Storage.S3.S3SegmentStore>(), sp.GetService<LiveStreamRegistry>(), sp.GetService<LivePackager>()));
             services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
         }
         if (roles.Ingest)
@@ -89,7 +89,7 @@ public static class BroadcastApp
         else if (roles.Origin) RemotePlaybackSettings.AddTo(services, configuration);
         PullSourceSetup.AddPullSources(services, configuration, roles);
         if (roles.Origin) services.AddOrigin(configuration);
-        ObjectNotifications.ObjectNotificationSetup.Add(services, configuration, roles);
+        ObjectNotificationSetup.Add(services, configuration, roles);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();
         services.AddSingleton<ReadinessProbe>();

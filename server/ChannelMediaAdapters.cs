@@ -1,8 +1,8 @@
 using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
+using Broadcast.Storage.S3;
 
 namespace Broadcast.Server;
 

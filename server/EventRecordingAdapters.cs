@@ -5,7 +5,7 @@ using Broadcast.Control.Recordings;
 using Broadcast.Media;
 using Broadcast.Packager;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.Extensions.Options;
 
 namespace Broadcast.Server;

@@ -3,8 +3,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
 using Broadcast.Transcoder;
 
 namespace Broadcast.Server;

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Broadcast.Control.Persistence;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 
 namespace Broadcast.Server;
 

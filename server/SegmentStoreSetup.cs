@@ -1,7 +1,7 @@
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
+using Broadcast.Storage.S3;
 
 namespace Broadcast.Server;
 
@@ -50,7 +50,7 @@ internal static partial class SegmentStoreSetup
         if (roles.Ingest)
         {
             services.AddSingleton(sp => new UploadQueue(
-                ObjectNotifications.ObjectNotificationSetup.UploadTarget(sp, sp.GetRequiredService<S3SegmentStore>()), queue, s3.MaxConcurrentUploads,
+                ObjectNotificationSetup.UploadTarget(sp, sp.GetRequiredService<S3SegmentStore>()), queue, s3.MaxConcurrentUploads,
                 key => IsRecorded(sp.GetService<IPackagerStatus>(), key),
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<UploadQueue>>()));
             services.AddSingleton<IUploadBacklog>(sp => sp.GetRequiredService<UploadQueue>());

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.Transcoder.Thumbnails;
 
 namespace Broadcast.Server;

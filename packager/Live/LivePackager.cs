@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Broadcast.Media;
 using Broadcast.Media.Scte35;
 using Broadcast.Packager.Manifests;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

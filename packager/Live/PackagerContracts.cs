@@ -46,7 +46,7 @@ public interface IManifestNotifications
 public static class CachePolicies
 {
     /// <summary>Segments and init segments: their URLs are never reused (broadcast id in the name).</summary>
-    public const string Immutable = "public, max-age=31536000, immutable";
+    public const string Immutable = Broadcast.Storage.StoreCacheControl.Immutable;
 
     /// <summary>Recording manifests: unique URLs whose content no longer changes.</summary>
     public const string Vod = "public, max-age=86400";

@@ -5,7 +5,7 @@ using Broadcast.Media.Scte35;
 using Broadcast.Packager.Cmaf;
 using Broadcast.Packager.Manifests;
 using Broadcast.Packager.Segmenting;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 
 namespace Broadcast.Packager.Live;
 

@@ -4,7 +4,7 @@ using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
 using Broadcast.Transcoder;
 
 namespace Broadcast.Server.Metrics;

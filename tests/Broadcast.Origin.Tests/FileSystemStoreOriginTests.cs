@@ -1,5 +1,5 @@
 using System.Net;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Origin.Tests;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 
 namespace Broadcast.Origin.Tests;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Origin.Tests;

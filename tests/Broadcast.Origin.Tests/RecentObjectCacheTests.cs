@@ -1,5 +1,5 @@
 using System.Net;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -19,9 +19,12 @@ public sealed partial class LogEventIdTests
         // The supervised process type logs nothing itself: each caller logs its child's story under its own ids.
         ["processes"] = [],
         ["control"] = [(3000, 3999), (7000, 7999)],
-        ["packager"] = [(4000, 4999)],
+        ["packager"] = [(4000, 4499)],
+        ["storage-s3"] = [(4500, 4509)],
+        ["storage"] = [(4510, 4599)],
         ["origin"] = [(5000, 5999)],
-        ["server"] = [(9000, 9999)],
+        ["storage-notifications"] = [(9300, 9399)],
+        ["server"] = [(9000, 9299), (9400, 9999)],
     };
 
     [Fact]

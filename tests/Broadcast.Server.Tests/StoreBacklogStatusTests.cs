@@ -1,6 +1,6 @@
 using Broadcast.Control.Channels;
 using Broadcast.Media;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
 using Broadcast.Server.Metrics;
 
 namespace Broadcast.Server.Tests;

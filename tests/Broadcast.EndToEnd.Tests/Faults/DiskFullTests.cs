@@ -1,5 +1,5 @@
 using Broadcast.EndToEnd.Tests.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Faults;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Broadcast.EndToEnd.Tests.Storage;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Faults;

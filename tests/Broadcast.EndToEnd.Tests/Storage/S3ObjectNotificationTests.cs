@@ -77,7 +77,7 @@ public sealed partial class S3ObjectNotificationTests(ITestOutputHelper output)
             bool sawUnlisted = false;
             for (int i = 0; i < 1000 && storedAt is null && clock.Elapsed < TimeSpan.FromSeconds(20); i++)
             {
-                Packager.Storage.StoredObject? stored;
+                global::Broadcast.Storage.StoredObject? stored;
                 try
                 {
                     stored = await bucketStore.GetAsync(key, default);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
+using Broadcast.Storage.S3;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Storage;

@@ -3,7 +3,7 @@ using Broadcast.Media;
 using Broadcast.Media.Scte35;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Manifests;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 
 namespace Broadcast.Packager.Tests.Live;

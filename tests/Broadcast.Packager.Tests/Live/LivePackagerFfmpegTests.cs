@@ -2,7 +2,7 @@ using Broadcast.TestSupport;
 using System.Text.Json;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.Packager.Tests.Cmaf;
 using Microsoft.Extensions.Options;
 

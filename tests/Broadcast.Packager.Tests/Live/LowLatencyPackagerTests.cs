@@ -1,7 +1,7 @@
 using Broadcast.TestSupport;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Manifests;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 
 namespace Broadcast.Packager.Tests.Live;
 

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.Options;
 

@@ -1,7 +1,7 @@
 using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Manifests;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.Packager.Tests.Manifests;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.Options;

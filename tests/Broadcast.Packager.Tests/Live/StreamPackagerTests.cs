@@ -1,7 +1,7 @@
 using Broadcast.TestSupport;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.Packager.Tests.Cmaf;
 
 namespace Broadcast.Packager.Tests.Live;

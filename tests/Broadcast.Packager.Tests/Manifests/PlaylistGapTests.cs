@@ -1,7 +1,7 @@
 using Broadcast.Media;
 using Broadcast.Packager.Manifests;
 using Broadcast.Packager.Segmenting;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 
 namespace Broadcast.Packager.Tests.Manifests;
 

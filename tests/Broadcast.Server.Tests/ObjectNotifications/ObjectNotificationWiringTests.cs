@@ -1,6 +1,5 @@
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
-using Broadcast.Server.ObjectNotifications;
+using Broadcast.Storage;
+using Broadcast.Storage.Notifications;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Broadcast.Control.Channels;
 using Broadcast.Media;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using static Broadcast.Server.Tests.Security.PrivatePlaybackOriginTests;

@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Broadcast.Control.Playback;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 

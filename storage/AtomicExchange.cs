@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Broadcast.Packager.Storage;
+namespace Broadcast.Storage;
 
 /// <summary>
 /// renameat2(2) with RENAME_EXCHANGE (Linux 3.15+; ext4, xfs, btrfs, tmpfs): swaps two paths in one atomic step, so

@@ -1,7 +1,9 @@
+using Broadcast.Control.Persistence;
 using Broadcast.Origin;
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
+using Broadcast.Storage.Notifications;
 
-namespace Broadcast.Server.ObjectNotifications;
+namespace Broadcast.Server;
 
 /// <summary>
 /// PostgreSQL <c>LISTEN/NOTIFY</c> "object stored" notifications between processes, when <c>Database:Kind</c> is
@@ -23,8 +25,19 @@ internal static class ObjectNotificationSetup
 
         if (roles.Origin && !roles.Ingest)
         {
-            services.AddSingleton(sp => new StoredObjectListener(connectionString, sp.GetRequiredService<ObjectArrivals>(),
-                sp.GetRequiredService<RecentObjectCache>(), sp.GetRequiredService<ILogger<StoredObjectListener>>()));
+            services.AddSingleton(sp =>
+            {
+                var arrivals = sp.GetRequiredService<ObjectArrivals>();
+                var cache = sp.GetRequiredService<RecentObjectCache>();
+                return new StoredObjectListener(connectionString, PostgresListener.RunAsync,
+                    key =>
+                    {
+                        // Invalidate first: a waiter woken by Notify must read the new version, not a copy held from before.
+                        cache.Invalidate(key);
+                        arrivals.Notify(key);
+                    },
+                    subscribed => arrivals.Subscribed = subscribed, sp.GetRequiredService<ILogger<StoredObjectListener>>());
+            });
             services.AddHostedService(sp => sp.GetRequiredService<StoredObjectListener>());
         }
     }

@@ -1,8 +1,7 @@
+using Broadcast.Storage;
 using Broadcast.TestSupport;
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Tests.Cmaf;
 
-namespace Broadcast.Packager.Tests.Storage;
+namespace Broadcast.Storage.Tests;
 
 public sealed class FileSystemSegmentStoreTests : IDisposable
 {
@@ -72,12 +71,12 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
         var store = new FileSystemSegmentStore(_dir.Path);
         string sidecar = Path.Combine(_dir.Path, ".meta", key.Replace('/', Path.DirectorySeparatorChar) + ".json");
         byte[] data = [0, 0, 0, 8, (byte)'s', (byte)'t', (byte)'y', (byte)'p'];
-        await store.PutAsync(key, data, type, Broadcast.Packager.Live.CachePolicies.Immutable, default);
+        await store.PutAsync(key, data, type, StoreCacheControl.Immutable, default);
         Assert.False(File.Exists(sidecar));
         var got = await store.GetAsync(key, default);
         Assert.Equal(data, got!.Data.ToArray());
         Assert.Equal(type, got.ContentType);
-        Assert.Equal(Broadcast.Packager.Live.CachePolicies.Immutable, got.CacheControl);
+        Assert.Equal(StoreCacheControl.Immutable, got.CacheControl);
         Assert.Equal(FileSystemSegmentStore.ETagOf(data), got.ETag);
     }
 
@@ -96,11 +95,11 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
         Assert.Null(first.CacheControl);
 
         // Replaced with the implied metadata: the stale sidecar must not survive and override it.
-        await store.PutAsync(key, new byte[] { 2 }, "audio/mp4", Broadcast.Packager.Live.CachePolicies.Immutable, default);
+        await store.PutAsync(key, new byte[] { 2 }, "audio/mp4", StoreCacheControl.Immutable, default);
         Assert.False(File.Exists(sidecar));
         var second = await store.GetAsync(key, default);
         Assert.Equal("audio/mp4", second!.ContentType);
-        Assert.Equal(Broadcast.Packager.Live.CachePolicies.Immutable, second.CacheControl);
+        Assert.Equal(StoreCacheControl.Immutable, second.CacheControl);
 
         // Same type but another Cache-Control: recorded again.
         await store.PutAsync(key, new byte[] { 3 }, "audio/mp4", "no-store", default);

@@ -1,8 +1,8 @@
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
+using Broadcast.Storage.S3;
 using Broadcast.TestSupport;
 
-namespace Broadcast.Packager.Tests.Storage.S3;
+namespace Broadcast.Storage.Tests.S3;
 
 /// <summary>
 /// The upload queue in front of a real S3 peer that goes away: each test starts its own s3rver and stops it.

@@ -1,19 +1,27 @@
-using Broadcast.Control.Persistence;
-using Broadcast.Origin;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
-namespace Broadcast.Server.ObjectNotifications;
+namespace Broadcast.Storage.Notifications;
+
+/// <summary>
+/// The one PostgreSQL LISTEN loop of the process (control's <c>PostgresListener.RunAsync</c>, which chat fan-out uses
+/// too), handed in by the composition root so that this project knows no control code.
+/// </summary>
+public delegate Task PostgresListenLoop(string connectionString, string channel, NotificationEventHandler onNotification,
+    Action<bool> onListening, Action<Exception, bool> onLost, TimeSpan firstRetry, TimeSpan maxRetry, CancellationToken stoppingToken);
 
 /// <summary>
 /// Origin-only side of the "object stored" notifications: holds one PostgreSQL connection with
-/// <c>LISTEN broadcast_objects</c>; each notification drops the origin's copy of that key
-/// (<see cref="RecentObjectCache.Invalidate"/>) and wakes the requests waiting in its folder
-/// (<see cref="ObjectArrivals.Notify"/>). While the connection is down it reconnects with backoff (one log line per
-/// outage) and <see cref="ObjectArrivals.Subscribed"/> is false, so waiters fall back to
+/// <c>LISTEN broadcast_objects</c>; each notification hands its key to <paramref name="onStored"/> (the origin drops
+/// its copy of that key and wakes the requests waiting in its folder). While the connection is down it reconnects
+/// with backoff (one log line per outage) and <paramref name="onSubscribed"/> hears false, so waiters fall back to
 /// <c>Origin:BlockingRecheckMilliseconds</c> when that is set.
 /// </summary>
-internal sealed partial class StoredObjectListener(string connectionString, ObjectArrivals arrivals, RecentObjectCache cache,
-    ILogger<StoredObjectListener> logger) : BackgroundService
+/// <param name="onStored">The key another node stored or deleted.</param>
+/// <param name="onSubscribed">True while listening, false while the connection is down and after stopping.</param>
+public sealed partial class StoredObjectListener(string connectionString, PostgresListenLoop listen, Action<string> onStored,
+    Action<bool> onSubscribed, ILogger<StoredObjectListener> logger) : BackgroundService
 {
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(10);
@@ -27,27 +35,25 @@ internal sealed partial class StoredObjectListener(string connectionString, Obje
     {
         // TCP keepalive: a silently dropped connection (no RST) is noticed and reconnected.
         string connection = new NpgsqlConnectionStringBuilder(connectionString) { KeepAlive = 15 }.ConnectionString;
-        await PostgresListener.RunAsync(connection, StoredObjectNotifier.ChannelName, OnNotification,
+        await listen(connection, StoredObjectNotifier.ChannelName, OnNotification,
             reconnected =>
             {
-                arrivals.Subscribed = true;
+                onSubscribed(true);
                 LogListening(logger, StoredObjectNotifier.ChannelName, reconnected);
             },
             (e, firstFailure) =>
             {
-                arrivals.Subscribed = false;
+                onSubscribed(false);
                 if (firstFailure) LogLost(logger, e.Message);
             },
             FirstRetryDelay, MaxRetryDelay, stoppingToken).ConfigureAwait(false);
-        arrivals.Subscribed = false;
+        onSubscribed(false);
     }
 
     private void OnNotification(object? sender, NpgsqlNotificationEventArgs e)
     {
         Interlocked.Increment(ref _received);
-        // Invalidate first: a waiter woken by Notify must read the new version, not a copy held from before.
-        cache.Invalidate(e.Payload);
-        arrivals.Notify(e.Payload);
+        onStored(e.Payload);
     }
 
     [LoggerMessage(EventId = 9303, Level = LogLevel.Information, Message = "Listening for stored objects on PostgreSQL channel {Channel} (reconnected: {Reconnected})")]

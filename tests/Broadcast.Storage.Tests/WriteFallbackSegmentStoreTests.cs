@@ -1,9 +1,8 @@
 using System.Text;
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 
-namespace Broadcast.Packager.Tests.Storage;
+namespace Broadcast.Storage.Tests;
 
 /// <summary>
 /// The write fallback over the real filesystem store. The failing disk here is a test-only stand-in

@@ -1,9 +1,9 @@
 using System.Security.Cryptography;
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
+using Broadcast.Storage.S3;
 using Broadcast.TestSupport;
 
-namespace Broadcast.Packager.Tests.Storage;
+namespace Broadcast.Storage.Tests;
 
 /// <summary>
 /// What every <see cref="ISegmentStore"/> promises, run against each implementation: the filesystem store and the S3

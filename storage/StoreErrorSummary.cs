@@ -1,4 +1,4 @@
-namespace Broadcast.Packager.Storage;
+namespace Broadcast.Storage;
 
 /// <summary>
 /// What anonymous callers (<c>GET /status/store</c>, for monitoring) learn of a store failure: a few classified words,

@@ -1,4 +1,4 @@
-namespace Broadcast.Packager.Storage;
+namespace Broadcast.Storage;
 
 /// <summary>
 /// Where segments and manifests live. Keys are relative paths below <c>/live/</c>, built only from

@@ -1,8 +1,10 @@
 using System.Text;
 using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
-namespace Broadcast.Server.ObjectNotifications;
+namespace Broadcast.Storage.Notifications;
 
 /// <summary>
 /// Ingest side of the "object stored" notifications: after an object's S3 upload completes,
@@ -12,7 +14,7 @@ namespace Broadcast.Server.ObjectNotifications;
 /// database drops batches with one log line per outage. A lost notification only delays a waiting LL-HLS request
 /// until the next part of its rendition (or its recheck fallback).
 /// </summary>
-internal sealed partial class StoredObjectNotifier : BackgroundService
+public sealed partial class StoredObjectNotifier : BackgroundService
 {
     /// <summary>The PostgreSQL notification channel (origin-only nodes <c>LISTEN</c> on it).</summary>
     public const string ChannelName = "broadcast_objects";

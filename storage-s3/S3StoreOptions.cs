@@ -1,4 +1,4 @@
-namespace Broadcast.Packager.Storage.S3;
+namespace Broadcast.Storage.S3;
 
 /// <summary>
 /// <c>Storage:S3</c>: where segments live when <c>Storage:Kind=s3</c>. Any S3-compatible service (AWS S3, MinIO,

@@ -1,4 +1,4 @@
-namespace Broadcast.Packager.Storage;
+namespace Broadcast.Storage;
 
 /// <summary>
 /// Object keys (URL paths below <c>/live/</c>) and their validation. Layout of one broadcast:
@@ -87,6 +87,13 @@ public static class StoreKeys
 
     /// <summary>From the recording folder back to the channel folder (URIs in recording manifests are relative).</summary>
     public const string RecordingToChannel = "../../";
+}
+
+/// <summary>Cache-Control a store implies for a segment stored without its metadata (see <see cref="FileSystemSegmentStore"/>).</summary>
+public static class StoreCacheControl
+{
+    /// <summary>Segments and init segments: their URLs are never reused (broadcast id in the name).</summary>
+    public const string Immutable = "public, max-age=31536000, immutable";
 }
 
 /// <summary>HTTP metadata the packager chooses per object.</summary>

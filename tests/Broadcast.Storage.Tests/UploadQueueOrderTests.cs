@@ -1,9 +1,8 @@
 using System.Collections.Concurrent;
-using Broadcast.Packager.Storage;
-using Broadcast.Packager.Storage.S3;
+using Broadcast.Storage;
 using Broadcast.TestSupport;
 
-namespace Broadcast.Packager.Tests.Storage.S3;
+namespace Broadcast.Storage.Tests;
 
 /// <summary>
 /// Ordering of the upload queue over a real filesystem store whose puts take uneven time (a wrapper adds the

@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 using System.Security.Cryptography;
 using System.Text.Json;
 
-namespace Broadcast.Packager.Storage;
+namespace Broadcast.Storage;
 
 /// <summary>
 /// Stores objects as plain files under a root folder (<c>Storage:Path</c>, default ./data/media), so the bytes on
@@ -166,7 +166,7 @@ public sealed class FileSystemSegmentStore : ISegmentStore
 
     /// <summary>
     /// The metadata the packager always stores with a CMAF segment (.m4s) or init segment (.mp4): immutable
-    /// Cache-Control (<see cref="Live.CachePolicies.Immutable"/>: the broadcast id in the name means the URL is never reused) and audio/mp4 in the audio
+    /// Cache-Control (<see cref="StoreCacheControl.Immutable"/>: the broadcast id in the name means the URL is never reused) and audio/mp4 in the audio
     /// rendition's folder (<see cref="StoreKeys.AudioRendition"/>), video/mp4 elsewhere. Null for other keys.
     /// </summary>
     internal static Meta? ImpliedMeta(string key)
@@ -179,8 +179,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         return audio ? ImpliedAudio : ImpliedVideo;
     }
 
-    private static readonly Meta ImpliedVideo = new(ContentTypes.VideoMp4, Live.CachePolicies.Immutable);
-    private static readonly Meta ImpliedAudio = new(ContentTypes.AudioMp4, Live.CachePolicies.Immutable);
+    private static readonly Meta ImpliedVideo = new(ContentTypes.VideoMp4, StoreCacheControl.Immutable);
+    private static readonly Meta ImpliedAudio = new(ContentTypes.AudioMp4, StoreCacheControl.Immutable);
 
     /// <summary>No error when the sidecar or its folder is missing (segments usually have none).</summary>
     private static void DeleteSidecar(string metaPath)

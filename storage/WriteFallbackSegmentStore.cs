@@ -1,9 +1,8 @@
 using System.Runtime.CompilerServices;
-using Broadcast.Packager.Storage.S3;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broadcast.Packager.Storage;
+namespace Broadcast.Storage;
 
 /// <summary>
 /// Keeps the live window going when a local store stops taking writes (a full disk, a quota, a read-only remount):

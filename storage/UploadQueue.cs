@@ -2,45 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broadcast.Packager.Storage.S3;
-
-/// <summary><c>Storage:Queue</c>: how much the ingest node holds while the remote store is unreachable.</summary>
-public sealed class UploadQueueOptions
-{
-    public const string SectionName = "Storage:Queue";
-
-    /// <summary>Bytes of waiting objects kept in memory; the rest spill to <see cref="SpillDirectory"/>.</summary>
-    public long MemoryBytes { get; set; } = 64L * 1024 * 1024;
-
-    /// <summary>Folder for waiting objects beyond <see cref="MemoryBytes"/>; null or empty keeps everything in memory.</summary>
-    public string? SpillDirectory { get; set; }
-
-    /// <summary>Bytes allowed in <see cref="SpillDirectory"/>. Memory plus spill is the bound past which live-only segments are dropped.</summary>
-    public long SpillBytes { get; set; } = 1024L * 1024 * 1024;
-
-    /// <summary>Longest wait between two attempts on an object while the store is down.</summary>
-    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>How long shutdown waits for the backlog to drain before giving up on it.</summary>
-    public TimeSpan FlushTimeout { get; set; } = TimeSpan.FromSeconds(10);
-}
-
-/// <summary>The upload backlog, for status pages and metrics.</summary>
-public interface IUploadBacklog
-{
-    UploadBacklogStatus GetStatus();
-}
-
-/// <param name="PendingObjects">Puts and deletes not yet done (queued or in flight).</param>
-/// <param name="PendingBytes">Bytes of waiting objects, in memory and spilled.</param>
-/// <param name="SpilledBytes">Of those, bytes in the spill folder.</param>
-/// <param name="Uploaded">Objects stored since start.</param>
-/// <param name="Dropped">Live-only segments dropped because the backlog passed its bound.</param>
-/// <param name="StoreReachable">False from a failed attempt until the next success.</param>
-/// <param name="LastError">The last failure's message.</param>
-/// <param name="OldestPendingSince">When the oldest waiting object was handed in.</param>
-public sealed record UploadBacklogStatus(int PendingObjects, long PendingBytes, long SpilledBytes, long Uploaded, long Dropped,
-    bool StoreReachable, string? LastError, DateTimeOffset? OldestPendingSince);
+namespace Broadcast.Storage;
 
 /// <summary>
 /// An <see cref="ISegmentStore"/> decorator for a remote store: puts and deletes return once queued, and a worker
@@ -71,12 +33,12 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _worker;
+    private readonly UploadSpill? _spill;
     private int _inFlight;
     private long _memoryBytes;
     private long _spilledBytes;
     private long _uploaded;
     private long _dropped;
-    private long _sequence;
     private bool _reachable = true;
     private string? _lastError;
     private TaskCompletionSource _idle = NewIdle(completed: true);
@@ -94,7 +56,7 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
         _isRecorded = isRecorded ?? (static _ => true);
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger<UploadQueue>.Instance;
-        if (!string.IsNullOrEmpty(options.SpillDirectory)) Directory.CreateDirectory(options.SpillDirectory);
+        if (!string.IsNullOrEmpty(options.SpillDirectory)) _spill = new UploadSpill(options.SpillDirectory);
         _worker = Task.Run(RunAsync);
     }
 
@@ -126,12 +88,10 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
         // A private copy: the caller reuses its (pooled) buffer as soon as we return.
         byte[] copy = data.ToArray();
         var item = new Item(ItemKind.Put, key, contentType, cacheControl, copy.Length, _time.GetUtcNow()) { Data = copy };
-        if (!string.IsNullOrEmpty(_options.SpillDirectory) && Volatile.Read(ref _memoryBytes) + copy.Length > _options.MemoryBytes)
+        if (_spill is not null && Volatile.Read(ref _memoryBytes) + copy.Length > _options.MemoryBytes)
         {
-            string path = Path.Combine(_options.SpillDirectory, $"{Interlocked.Increment(ref _sequence):D12}.spill");
-            await File.WriteAllBytesAsync(path, copy, cancellationToken).ConfigureAwait(false);
+            item.SpillPath = await _spill.WriteAsync(copy, cancellationToken).ConfigureAwait(false);
             item.Data = null;
-            item.SpillPath = path;
         }
 
         List<Item>? dropped = null;
@@ -171,11 +131,7 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
         if (pending is not null)
         {
             byte[]? data = pending.Data;
-            if (data is null && pending.SpillPath is { } path)
-            {
-                try { data = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false); }
-                catch (FileNotFoundException) { data = null; } // uploaded and removed meanwhile: the store has it
-            }
+            if (data is null && pending.SpillPath is { } path) data = await UploadSpill.TryReadAsync(path, cancellationToken).ConfigureAwait(false);
 
             if (data is not null)
             {
@@ -248,7 +204,7 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
         _stop.Dispose();
     }
 
-    private long Bound => _options.MemoryBytes + (string.IsNullOrEmpty(_options.SpillDirectory) ? 0 : _options.SpillBytes);
+    private long Bound => _options.MemoryBytes + (_spill is null ? 0 : _options.SpillBytes);
 
     private async Task RunAsync()
     {
@@ -327,7 +283,7 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
                     }
                     else
                     {
-                        byte[] data = item.Data ?? await File.ReadAllBytesAsync(item.SpillPath!, token).ConfigureAwait(false);
+                        byte[] data = item.Data ?? await UploadSpill.ReadAsync(item.SpillPath!, token).ConfigureAwait(false);
                         await _inner.PutAsync(item.Key, data, item.ContentType, item.CacheControl, token).ConfigureAwait(false);
                         Interlocked.Increment(ref _uploaded);
                     }
@@ -428,11 +384,7 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
 
     private static void DeleteSpill(Item item)
     {
-        if (item.SpillPath is { } path)
-        {
-            try { File.Delete(path); }
-            catch (IOException) { }
-        }
+        if (item.SpillPath is { } path) UploadSpill.Delete(path);
     }
 
     /// <summary>Segments and init segments: immutable URLs, safe to upload in any order among themselves.</summary>

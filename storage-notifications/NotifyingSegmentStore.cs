@@ -1,12 +1,11 @@
-using Broadcast.Packager.Storage;
 
-namespace Broadcast.Server.ObjectNotifications;
+namespace Broadcast.Storage.Notifications;
 
 /// <summary>
 /// Sits between the upload queue and the S3 store on an ingest node: once a put has returned (the object is readable
 /// from S3), queues its key on <see cref="StoredObjectNotifier"/>; so does a delete. Reads and listings pass through.
 /// </summary>
-internal sealed class NotifyingSegmentStore(ISegmentStore inner, StoredObjectNotifier notifier) : ISegmentStore
+public sealed class NotifyingSegmentStore(ISegmentStore inner, StoredObjectNotifier notifier) : ISegmentStore
 {
     public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
     {

@@ -1,6 +1,6 @@
-using Broadcast.Packager.Storage;
+using Broadcast.Storage;
 
-namespace Broadcast.Packager.Tests.Storage;
+namespace Broadcast.Storage.Tests;
 
 /// <summary>Anonymous status pages get classified words, never a path, a key or a bucket (which can name a private channel).</summary>
 public sealed class StoreErrorSummaryTests

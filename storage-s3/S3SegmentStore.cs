@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.Retry;
 
-namespace Broadcast.Packager.Storage.S3;
+namespace Broadcast.Storage.S3;
 
 /// <summary>
 /// <see cref="ISegmentStore"/> on an S3 bucket (AWS S3, MinIO, R2, Ceph) through AWSSDK.S3.
