@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Broadcast.Media.Codecs.Captions;
 
 namespace Broadcast.Media;
@@ -11,14 +9,9 @@ namespace Broadcast.Media;
 /// </summary>
 public sealed class LiveStream
 {
-    /// <summary>Upper bounds on the cached group of pictures handed to a reader that joins mid-stream.</summary>
-    private const int GopCacheMaxFrames = 2048;
-    private const long GopCacheMaxBytes = 64L * 1024 * 1024;
-
     private readonly object _gate = new();
     private readonly List<LiveStreamReader> _readers = new();
-    private readonly List<MediaFrame> _gopCache = new();
-    private long _gopCacheBytes;
+    private readonly GopCache _gopCache = new();
     private VideoTrack? _video;
     private AudioTrack? _audio;
     private IReadOnlyDictionary<string, object?> _metadata = new Dictionary<string, object?>();
@@ -119,7 +112,7 @@ public sealed class LiveStream
                 return false;
             }
             Place(frame);
-            UpdateGopCache(frame);
+            _gopCache.Add(frame, hasVideo: _video is not null);
             foreach (var reader in _readers) reader.Offer(frame);
         }
         frame.Release();
@@ -186,7 +179,7 @@ public sealed class LiveStream
     private void GapLocked()
     {
         foreach (var reader in _readers) reader.OfferGap();
-        ClearGopCache();
+        _gopCache.Clear();
     }
 
     /// <summary>The grace period started after <paramref name="resumes"/> resumes ran out: true when the caller is to end the stream (no resume won the race).</summary>
@@ -266,7 +259,7 @@ public sealed class LiveStream
                 return;
             }
             Place(frame);
-            UpdateGopCache(frame);
+            _gopCache.Add(frame, hasVideo: _video is not null);
             foreach (var reader in _readers) reader.Offer(frame);
         }
         frame.Release();
@@ -294,7 +287,7 @@ public sealed class LiveStream
                 reader.Complete();
                 return reader;
             }
-            foreach (var cached in _gopCache) reader.Offer(cached);
+            _gopCache.OfferTo(reader);
             _readers.Add(reader);
         }
         return reader;
@@ -315,7 +308,7 @@ public sealed class LiveStream
             _completed = true;
             readers = new List<LiveStreamReader>(_readers);
             _readers.Clear();
-            ClearGopCache();
+            _gopCache.Clear();
         }
         foreach (var reader in readers) reader.Complete();
         Completed?.Invoke(this);
@@ -348,236 +341,5 @@ public sealed class LiveStream
             duration = _lastVideoDelta > 0 ? _lastVideoDelta : Timescales.Video / 30;
         }
         if (dts + duration > _end) _end = dts + duration;
-    }
-
-    private void UpdateGopCache(MediaFrame frame)
-    {
-        bool hasVideo = _video is not null;
-        if (frame.Kind == MediaKind.Video && frame.IsKeyframe) ClearGopCache();
-        else if (hasVideo && _gopCache.Count == 0) return; // wait for the first keyframe
-        if (_gopCache.Count >= GopCacheMaxFrames || _gopCacheBytes + frame.Length > GopCacheMaxBytes)
-        {
-            // An encoder with a very long GOP: keep nothing rather than an undecodable tail.
-            ClearGopCache();
-            return;
-        }
-        _gopCache.Add(frame.AddRef());
-        _gopCacheBytes += frame.Length;
-    }
-
-    private void ClearGopCache()
-    {
-        foreach (var f in _gopCache) f.Release();
-        _gopCache.Clear();
-        _gopCacheBytes = 0;
-    }
-}
-
-/// <summary>
-/// One consumer's view of a <see cref="LiveStream"/>: a bounded queue. When it is full the queue is emptied
-/// and frames are skipped until the next video keyframe, so the reader resumes with something decodable.
-/// </summary>
-public sealed class LiveStreamReader : IDisposable
-{
-    private readonly LiveStream _stream;
-    private readonly Channel<MediaFrame> _queue;
-    private bool _waitingForKeyframe;
-    private long _dropped;
-    private int _disposed;
-
-    internal LiveStreamReader(LiveStream stream, string name, int capacity, bool consumeOnWriterThread)
-    {
-        _stream = stream;
-        Name = name;
-        _queue = Channel.CreateBounded<MediaFrame>(new BoundedChannelOptions(capacity)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = consumeOnWriterThread,
-        });
-        _waitingForKeyframe = stream.Video is not null;
-    }
-
-    public string Name { get; }
-
-    public LiveStream Stream => _stream;
-
-    /// <summary>Frames this reader lost because it fell behind.</summary>
-    public long DroppedFrames => Interlocked.Read(ref _dropped);
-
-    /// <summary>The in-band gap marker (<see cref="LiveStream.MarkGap"/>): never handed out by <see cref="ReadAsync"/> or <see cref="TryRead"/>.</summary>
-    private static readonly MediaFrame GapMarker = MediaFrame.CreateMarker();
-
-    /// <summary>Called by the hub under its lock; never blocks. A reader whose queue is full misses the gap (it resyncs anyway).</summary>
-    internal void OfferGap() => _queue.Writer.TryWrite(GapMarker);
-
-    /// <summary>Called by the hub under its lock; never blocks.</summary>
-    internal void Offer(MediaFrame frame)
-    {
-        if (_waitingForKeyframe)
-        {
-            if (frame.Kind == MediaKind.Video && frame.IsKeyframe) _waitingForKeyframe = false;
-            else if (_stream.Video is not null)
-            {
-                Interlocked.Increment(ref _dropped);
-                _stream.Statistics.OnReaderDrop(1);
-                return;
-            }
-            else _waitingForKeyframe = false;
-        }
-        frame.AddRef();
-        if (_queue.Writer.TryWrite(frame)) return;
-        frame.Release();
-        // Full: this reader is too slow. Empty its queue and resync at the next keyframe.
-        long dropped = 0;
-        while (_queue.Reader.TryRead(out var stale))
-        {
-            if (ReferenceEquals(stale, GapMarker)) continue;
-            stale.Release();
-            dropped++;
-        }
-        bool resumeNow = _stream.Video is null || (frame.Kind == MediaKind.Video && frame.IsKeyframe);
-        _waitingForKeyframe = !resumeNow;
-        if (!resumeNow || !_queue.Writer.TryWrite(frame.AddRef()))
-        {
-            if (resumeNow) frame.Release();
-            dropped++;
-        }
-        Interlocked.Add(ref _dropped, dropped);
-        _stream.Statistics.OnReaderDrop(dropped);
-    }
-
-    internal void Complete() => _queue.Writer.TryComplete();
-
-    /// <summary>Waits for the next frame; returns null when the stream has ended and the queue is drained.
-    /// The caller owns one reference of the returned frame and must release it.</summary>
-    public async ValueTask<MediaFrame?> ReadAsync(CancellationToken cancellationToken = default)
-    {
-        while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (_queue.Reader.TryRead(out var frame) && !ReferenceEquals(frame, GapMarker)) return frame;
-        }
-        return null;
-    }
-
-    /// <summary>
-    /// Like <see cref="ReadAsync"/>, and also reports where the producer stopped (its publisher dropped,
-    /// <see cref="LiveStream.TryInterrupt"/>, or <see cref="LiveStream.MarkGap"/>), in order with the frames: every frame
-    /// from before the gap comes first. The end of the stream is a result with neither a frame nor a gap.
-    /// </summary>
-    public async ValueTask<LiveStreamRead> ReadOrGapAsync(CancellationToken cancellationToken = default)
-    {
-        while (await _queue.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (_queue.Reader.TryRead(out var frame))
-                return ReferenceEquals(frame, GapMarker) ? new LiveStreamRead(null, IsGap: true) : new LiveStreamRead(frame, IsGap: false);
-        }
-        return default;
-    }
-
-    public bool TryRead(out MediaFrame? frame)
-    {
-        while (_queue.Reader.TryRead(out var f))
-        {
-            if (ReferenceEquals(f, GapMarker)) continue;
-            frame = f;
-            return true;
-        }
-        frame = null;
-        return false;
-    }
-
-    public void Dispose()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        _stream.Detach(this);
-        _queue.Writer.TryComplete();
-        while (_queue.Reader.TryRead(out var f))
-            if (!ReferenceEquals(f, GapMarker)) f.Release();
-    }
-}
-
-/// <summary>
-/// Live streams by name. Publishing a name that is already live is refused; readers find streams here.
-/// </summary>
-public sealed class LiveStreamRegistry
-{
-    private readonly ConcurrentDictionary<string, LiveStream> _streams = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<LiveStream, ITimer> _graceTimers = new();
-    private readonly TimeProvider _timeProvider;
-
-    public LiveStreamRegistry(TimeProvider? timeProvider = null) => _timeProvider = timeProvider ?? TimeProvider.System;
-
-    /// <summary>Raised after a publisher has started a stream (tracks may not be known yet).</summary>
-    public event Action<LiveStream>? Published;
-
-    /// <summary>Raised after a stream has completed.</summary>
-    public event Action<LiveStream>? Unpublished;
-
-    public IReadOnlyCollection<LiveStream> Active => _streams.Values.ToArray();
-
-    public LiveStream? Find(string name) => _streams.TryGetValue(name, out var s) ? s : null;
-
-    /// <summary>Raised when a publisher dropped and the stream waits for it (<see cref="Interrupt"/>).</summary>
-    public event Action<LiveStream>? Interrupted;
-
-    /// <summary>Raised when a publisher took an interrupted stream over again: the same broadcast continues.</summary>
-    public event Action<LiveStream>? Resumed;
-
-    /// <summary>
-    /// Starts a publish. A stream of that name that waits for its publisher (<see cref="LiveStream.IsReconnecting"/>)
-    /// is resumed and returned (true, <see cref="Resumed"/> raised); one that still has its publisher is refused (false).
-    /// </summary>
-    public bool TryStartPublish(string name, out LiveStream stream)
-    {
-        var candidate = new LiveStream(name, _timeProvider);
-        if (!_streams.TryAdd(name, candidate))
-        {
-            stream = _streams.TryGetValue(name, out var existing) ? existing : candidate;
-            if (ReferenceEquals(stream, candidate) || !stream.TryResume()) return false;
-            if (_graceTimers.TryRemove(stream, out var timer)) timer.Dispose();
-            Resumed?.Invoke(stream);
-            return true;
-        }
-        stream = candidate;
-        Published?.Invoke(candidate);
-        return true;
-    }
-
-    /// <summary>
-    /// Ends a publish. Idempotent: the publisher's own disconnect and a server-side end (a scheduled event
-    /// closing) may both call it, and <see cref="Unpublished"/> is raised once.
-    /// </summary>
-    public void EndPublish(LiveStream stream)
-    {
-        if (_graceTimers.TryRemove(stream, out var timer)) timer.Dispose();
-        stream.Complete();
-        if (_streams.TryRemove(new KeyValuePair<string, LiveStream>(stream.Name, stream))) Unpublished?.Invoke(stream);
-    }
-
-    /// <summary>
-    /// The publisher of <paramref name="stream"/> dropped. With a positive <paramref name="grace"/> the broadcast waits
-    /// that long for the same stream name to publish again (<see cref="TryStartPublish"/> resumes it) and otherwise
-    /// ends exactly as <see cref="EndPublish"/> does; with none it ends now. Returns true when the stream waits.
-    /// </summary>
-    public bool Interrupt(LiveStream stream, TimeSpan grace)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        if (grace <= TimeSpan.Zero || !stream.TryInterrupt(_timeProvider.GetUtcNow() + grace))
-        {
-            EndPublish(stream);
-            return false;
-        }
-        int resumes = stream.Resumes;
-        var timer = _timeProvider.CreateTimer(_ =>
-        {
-            if (stream.TryExpire(resumes)) EndPublish(stream);
-        }, null, grace, Timeout.InfiniteTimeSpan);
-        if (_graceTimers.TryRemove(stream, out var previous)) previous.Dispose();
-        _graceTimers[stream] = timer;
-        if (stream.IsCompleted && _graceTimers.TryRemove(stream, out var late)) late.Dispose();
-        Interrupted?.Invoke(stream);
-        return true;
     }
 }

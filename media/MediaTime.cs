@@ -82,4 +82,11 @@ public struct PtsUnwrapper
     private bool _started;
 
     public long Unwrap(long pts) => TimestampUnwrapper.Unwrap(ref _last, ref _started, pts & (Range - 1), Range);
+
+    /// <summary>The difference of two 33-bit timestamps, taking the shorter way round the wrap.</summary>
+    internal static long WrapDifference(long difference)
+    {
+        difference &= Range - 1;
+        return difference >= Range / 2 ? difference - Range : difference;
+    }
 }

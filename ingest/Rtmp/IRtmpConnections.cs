@@ -35,7 +35,7 @@ public interface IRtmpConnections
 
 internal sealed class RtmpConnectionRegistry : IRtmpConnections
 {
-    private readonly ConcurrentDictionary<long, RtmpConnection> _connections = new();
+    private readonly ConcurrentDictionary<long, RtmpServerSession> _connections = new();
     private long _lastId;
 
     public int Count => _connections.Count;
@@ -46,9 +46,9 @@ internal sealed class RtmpConnectionRegistry : IRtmpConnections
     /// <summary>Connection ids, unique across every listener that shares this registry (RTMP and RTMPS).</summary>
     internal long NextId() => Interlocked.Increment(ref _lastId);
 
-    internal void Add(RtmpConnection connection) => _connections[connection.Id] = connection;
+    internal void Add(RtmpServerSession connection) => _connections[connection.Id] = connection;
 
-    internal void Remove(RtmpConnection connection) => _connections.TryRemove(connection.Id, out _);
+    internal void Remove(RtmpServerSession connection) => _connections.TryRemove(connection.Id, out _);
 
-    internal ICollection<RtmpConnection> All => _connections.Values;
+    internal ICollection<RtmpServerSession> All => _connections.Values;
 }

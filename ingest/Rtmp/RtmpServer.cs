@@ -10,7 +10,7 @@ namespace Broadcast.Ingest.Rtmp;
 
 /// <summary>
 /// The RTMP ingest listener: accepts TCP connections up to <see cref="RtmpOptions.MaxConnections"/> and runs one
-/// <see cref="RtmpConnection"/> per client. Binding happens in <see cref="StartAsync"/>, so <see cref="LocalEndPoint"/>
+/// <see cref="RtmpServerSession"/> per client. Binding happens in <see cref="StartAsync"/>, so <see cref="LocalEndPoint"/>
 /// is known (the real port for Port=0) when the host has started.
 /// </summary>
 public sealed class RtmpServer : IHostedService, IAsyncDisposable
@@ -126,7 +126,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
             }
             socket.NoDelay = true;
             long id = _connections.NextId();
-            var connection = new RtmpConnection(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow(), _admission, address, Memory)
+            var connection = new RtmpServerSession(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow(), _admission, address, Memory)
             {
                 Transport = Transport,
                 ReconnectGrace = _reconnectGrace,
@@ -137,7 +137,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task RunConnectionAsync(RtmpConnection connection, CancellationToken stopping)
+    private async Task RunConnectionAsync(RtmpServerSession connection, CancellationToken stopping)
     {
         await Task.Yield(); // leave the accept loop at once
         try

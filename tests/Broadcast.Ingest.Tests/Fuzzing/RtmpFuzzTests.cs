@@ -10,7 +10,7 @@ namespace Broadcast.Ingest.Tests.Fuzzing;
 /// <summary>
 /// Fuzzes the RTMP wire parsers with mutations of their case tables. The documented failure path of each is a result
 /// value (<see cref="ServerHandshake.Status.Error"/>, <see cref="ChunkReadStatus.Error"/>, <see cref="AmfError"/>),
-/// which <c>RtmpConnection</c> turns into one logged close; an exception escaping a parser would instead be logged
+/// which <c>RtmpServerSession</c> turns into one logged close; an exception escaping a parser would instead be logged
 /// as a failure (event 1010), so none may. Iterations: BROADCAST_FUZZ_ITERATIONS (default 100000 per parser).
 /// </summary>
 public class RtmpFuzzTests(ITestOutputHelper output)

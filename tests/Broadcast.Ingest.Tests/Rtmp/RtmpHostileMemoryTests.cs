@@ -191,7 +191,7 @@ public sealed class RtmpHostileMemoryTests(HostileClipFixture clip, ITestOutputH
                 i => new HostileRtmpOptions { MessageBytes = 2 * 1024 * 1024, MessageType = types[i % 3], Hold = TimeSpan.FromSeconds(10) }));
             AssertAllClosedByServer(result.Outcomes);
             // Refused at the first message's header: nothing but the bytes in flight was ever held for an attacker.
-            Assert.InRange(result.MaxAttackerBytes, 0, RtmpConnection.InputPauseBytes + 16 * 1024);
+            Assert.InRange(result.MaxAttackerBytes, 0, RtmpServerSession.InputPauseBytes + 16 * 1024);
             await AssertReasonsAsync(host,
                 (MemoryBudgetEvent, "declaring 2097152 bytes while 0 bytes are being reassembled, above the budget of 262144 bytes (Rtmp:MemoryBudgetBeforePublish)", 4),
                 (ProtocolErrorEvent, "ControlMessageTooLarge", 3),
@@ -214,7 +214,7 @@ public sealed class RtmpHostileMemoryTests(HostileClipFixture clip, ITestOutputH
             var result = await AttackBesidePublishAsync(host, server => RunAsync(server, HostileRtmpPattern.HugeLengths, 10,
                 _ => new HostileRtmpOptions { MessageBytes = 8 * 1024 * 1024, Hold = TimeSpan.FromSeconds(10) }));
             AssertAllClosedByServer(result.Outcomes);
-            Assert.InRange(result.MaxAttackerBytes, 0, RtmpConnection.InputPauseBytes + 16 * 1024);
+            Assert.InRange(result.MaxAttackerBytes, 0, RtmpServerSession.InputPauseBytes + 16 * 1024);
             await AssertReasonsAsync(host,
                 (MemoryBudgetEvent, "declaring 8388608 bytes", 5),
                 (ProtocolErrorEvent, "MessageTooLarge (command message of 16777215 bytes, above Rtmp:MaxMessageSize 8388608)", 5));
@@ -258,7 +258,7 @@ public sealed class RtmpHostileMemoryTests(HostileClipFixture clip, ITestOutputH
             var result = await AttackBesidePublishAsync(host, server => RunAsync(server, HostileRtmpPattern.Aggregates, 10,
                 _ => new HostileRtmpOptions { Hold = TimeSpan.FromSeconds(10) }));
             AssertAllClosedByServer(result.Outcomes);
-            Assert.InRange(result.MaxAttackerBytes, 0, RtmpConnection.InputPauseBytes + 16 * 1024);
+            Assert.InRange(result.MaxAttackerBytes, 0, RtmpServerSession.InputPauseBytes + 16 * 1024);
             await AssertReasonsAsync(host,
                 (ProtocolErrorEvent, "aggregate message (type 22) before connect", 5),
                 (ProtocolErrorEvent, "aggregate before publish", 5));
@@ -303,7 +303,7 @@ public sealed class RtmpHostileMemoryTests(HostileClipFixture clip, ITestOutputH
             var result = await AttackBesidePublishAsync(host, server => RunAsync(server, HostileRtmpPattern.BeforeConnect, 12,
                 _ => new HostileRtmpOptions { Hold = TimeSpan.FromSeconds(10) }));
             AssertAllClosedByServer(result.Outcomes);
-            Assert.InRange(result.MaxAttackerBytes, 0, RtmpConnection.InputPauseBytes + 16 * 1024);
+            Assert.InRange(result.MaxAttackerBytes, 0, RtmpServerSession.InputPauseBytes + 16 * 1024);
             await AssertReasonsAsync(host,
                 (ProtocolErrorEvent, "data message (type 18) before connect", 2),
                 (ProtocolErrorEvent, "shared object message (type 19) before connect", 2),

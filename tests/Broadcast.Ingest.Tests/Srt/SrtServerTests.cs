@@ -89,7 +89,8 @@ public class SrtServerTests
         first.Stop(); // killed: no SRT shutdown reaches us; libsrt notices the silence (peer idle timeout)
         await first.DisposeAsync();
         Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.IsReconnecting, 30));
-        Assert.Contains(host.Logs.Entries, e => e.EventId == InterruptedEvent);
+        // The stream waits a moment before the line saying so is written (the server logs after Interrupt returns).
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == InterruptedEvent), 30), Logs(host));
 
         long before = stream.Statistics.VideoFrames;
         await using var second = SrtPublisher.StartLavfi(url);

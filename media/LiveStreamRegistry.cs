@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+
+namespace Broadcast.Media;
+
+/// <summary>
+/// Live streams by name. Publishing a name that is already live is refused; readers find streams here.
+/// </summary>
+public sealed class LiveStreamRegistry
+{
+    private readonly ConcurrentDictionary<string, LiveStream> _streams = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<LiveStream, ITimer> _graceTimers = new();
+    private readonly TimeProvider _timeProvider;
+
+    public LiveStreamRegistry(TimeProvider? timeProvider = null) => _timeProvider = timeProvider ?? TimeProvider.System;
+
+    /// <summary>Raised after a publisher has started a stream (tracks may not be known yet).</summary>
+    public event Action<LiveStream>? Published;
+
+    /// <summary>Raised after a stream has completed.</summary>
+    public event Action<LiveStream>? Unpublished;
+
+    public IReadOnlyCollection<LiveStream> Active => _streams.Values.ToArray();
+
+    public LiveStream? Find(string name) => _streams.TryGetValue(name, out var s) ? s : null;
+
+    /// <summary>Raised when a publisher dropped and the stream waits for it (<see cref="Interrupt"/>).</summary>
+    public event Action<LiveStream>? Interrupted;
+
+    /// <summary>Raised when a publisher took an interrupted stream over again: the same broadcast continues.</summary>
+    public event Action<LiveStream>? Resumed;
+
+    /// <summary>
+    /// Starts a publish. A stream of that name that waits for its publisher (<see cref="LiveStream.IsReconnecting"/>)
+    /// is resumed and returned (true, <see cref="Resumed"/> raised); one that still has its publisher is refused (false).
+    /// </summary>
+    public bool TryStartPublish(string name, out LiveStream stream)
+    {
+        var candidate = new LiveStream(name, _timeProvider);
+        if (!_streams.TryAdd(name, candidate))
+        {
+            stream = _streams.TryGetValue(name, out var existing) ? existing : candidate;
+            if (ReferenceEquals(stream, candidate) || !stream.TryResume()) return false;
+            if (_graceTimers.TryRemove(stream, out var timer)) timer.Dispose();
+            Resumed?.Invoke(stream);
+            return true;
+        }
+        stream = candidate;
+        Published?.Invoke(candidate);
+        return true;
+    }
+
+    /// <summary>
+    /// Ends a publish. Idempotent: the publisher's own disconnect and a server-side end (a scheduled event
+    /// closing) may both call it, and <see cref="Unpublished"/> is raised once.
+    /// </summary>
+    public void EndPublish(LiveStream stream)
+    {
+        if (_graceTimers.TryRemove(stream, out var timer)) timer.Dispose();
+        stream.Complete();
+        if (_streams.TryRemove(new KeyValuePair<string, LiveStream>(stream.Name, stream))) Unpublished?.Invoke(stream);
+    }
+
+    /// <summary>
+    /// The publisher of <paramref name="stream"/> dropped. With a positive <paramref name="grace"/> the broadcast waits
+    /// that long for the same stream name to publish again (<see cref="TryStartPublish"/> resumes it) and otherwise
+    /// ends exactly as <see cref="EndPublish"/> does; with none it ends now. Returns true when the stream waits.
+    /// </summary>
+    public bool Interrupt(LiveStream stream, TimeSpan grace)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (grace <= TimeSpan.Zero || !stream.TryInterrupt(_timeProvider.GetUtcNow() + grace))
+        {
+            EndPublish(stream);
+            return false;
+        }
+        int resumes = stream.Resumes;
+        var timer = _timeProvider.CreateTimer(_ =>
+        {
+            if (stream.TryExpire(resumes)) EndPublish(stream);
+        }, null, grace, Timeout.InfiniteTimeSpan);
+        if (_graceTimers.TryRemove(stream, out var previous)) previous.Dispose();
+        _graceTimers[stream] = timer;
+        if (stream.IsCompleted && _graceTimers.TryRemove(stream, out var late)) late.Dispose();
+        Interrupted?.Invoke(stream);
+        return true;
+    }
+}
