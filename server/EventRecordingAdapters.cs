@@ -76,8 +76,8 @@ internal static class RecordingKeys
 
 /// <summary>
 /// What happens when a broadcast finishes on this ingest node. A recorded broadcast gets its Recording row: the event
-/// it belongs to (the channel's event that went live most recently), the VOD manifest paths, and the duration and size
-/// the packager counted as it stored the recording (<see cref="RecordedMedia"/>), plus the poster kept here. A broadcast whose channel no longer
+/// it belongs to (the channel's event that went live most recently), the VOD manifest paths, and the duration and
+/// size of the recording (<see cref="RecordedMedia"/>, plus the poster stored here). A broadcast whose channel no longer
 /// exists (deleted through a node that could not see it live, or a publish that slipped in while it was being
 /// deleted; <see cref="EventEndWatchdog"/> ends it within seconds) has everything it stored under its slug removed,
 /// final manifests included, so a deleted private channel leaves nothing behind that would now be served openly.
