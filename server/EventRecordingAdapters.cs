@@ -76,8 +76,8 @@ internal static class RecordingKeys
 
 /// <summary>
 /// What happens when a broadcast finishes on this ingest node. A recorded broadcast gets its Recording row: the event
-/// it belongs to (the channel's event that went live most recently), the VOD manifest paths, the duration (sum of
-/// the first rendition's EXTINF) and the size of every object of the recording. A broadcast whose channel no longer
+/// it belongs to (the channel's event that went live most recently), the VOD manifest paths, and the duration and
+/// size of the recording (<see cref="RecordedMedia"/>, plus the poster stored here). A broadcast whose channel no longer
 /// exists (deleted through a node that could not see it live, or a publish that slipped in while it was being
 /// deleted; <see cref="EventEndWatchdog"/> ends it within seconds) has everything it stored under its slug removed,
 /// final manifests included, so a deleted private channel leaves nothing behind that would now be served openly.
@@ -116,9 +116,9 @@ internal sealed partial class RecordingListener(
         }
     }
 
-    private void OnFinished(StreamPackagerStatus status)
+    private void OnFinished(BroadcastFinished finished)
     {
-        var task = Task.Run(() => StoreAsync(status, _stopping.Token));
+        var task = Task.Run(() => StoreAsync(finished, _stopping.Token));
         lock (_pending)
         {
             _pending.RemoveAll(t => t.IsCompleted);
@@ -126,8 +126,9 @@ internal sealed partial class RecordingListener(
         }
     }
 
-    internal async Task StoreAsync(StreamPackagerStatus status, CancellationToken cancellationToken)
+    internal async Task StoreAsync(BroadcastFinished finished, CancellationToken cancellationToken)
     {
+        var status = finished.Status;
         try
         {
             var channel = await channels.GetBySlugAsync(status.Channel, cancellationToken).ConfigureAwait(false);
@@ -139,22 +140,17 @@ internal sealed partial class RecordingListener(
 
             if (!status.Recording) return;
             var masterKey = StoreKeys.RecordingMaster(status.Channel, status.BroadcastId);
-            var master = await store.GetAsync(masterKey, cancellationToken).ConfigureAwait(false);
-            if (master is null)
+            if (finished.Recording is not { } recorded)
             {
                 LogNoManifest(status.Channel, status.BroadcastId);
                 return;
             }
 
-            var durationMs = await DurationMsAsync(masterKey, master, cancellationToken).ConfigureAwait(false);
-            await KeepPosterAsync(status, cancellationToken).ConfigureAwait(false);
-            long size = 0;
-            foreach (var key in await RecordingKeys.ListAsync(store, status.Channel, status.BroadcastId, cancellationToken).ConfigureAwait(false))
-                size += (await store.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Data.Length ?? 0;
-
+            // The packager counted what it stored for the recording as it stored it; the poster is the one object added here.
+            long size = recorded.Bytes + await KeepPosterAsync(status, cancellationToken).ConfigureAwait(false);
             var ev = await EventOfAsync(channel.Id, status.BroadcastId, cancellationToken).ConfigureAwait(false);
             await recordings.AddAsync(channel.Id, ev?.Id, status.BroadcastId, "/live/" + masterKey,
-                "/live/" + StoreKeys.RecordingMpd(status.Channel, status.BroadcastId), durationMs, size, cancellationToken).ConfigureAwait(false);
+                "/live/" + StoreKeys.RecordingMpd(status.Channel, status.BroadcastId), recorded.DurationMilliseconds, size, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -167,13 +163,14 @@ internal sealed partial class RecordingListener(
 
     /// <summary>
     /// The broadcast's last live thumbnail becomes the recording's poster (the watch page's picture before playback and
-    /// its link preview). A broadcast too short for a thumbnail has none.
+    /// its link preview). A broadcast too short for a thumbnail has none. Returns the bytes stored.
     /// </summary>
-    private async Task KeepPosterAsync(StreamPackagerStatus status, CancellationToken cancellationToken)
+    private async Task<long> KeepPosterAsync(StreamPackagerStatus status, CancellationToken cancellationToken)
     {
-        if (await store.GetAsync(StoreKeys.Thumbnail(status.Channel), cancellationToken).ConfigureAwait(false) is not { } thumbnail) return;
+        if (await store.GetAsync(StoreKeys.Thumbnail(status.Channel), cancellationToken).ConfigureAwait(false) is not { } thumbnail) return 0;
         await store.PutAsync(StoreKeys.RecordingPoster(status.Channel, status.BroadcastId), thumbnail.Data, "image/jpeg", "public, max-age=86400",
             cancellationToken).ConfigureAwait(false);
+        return thumbnail.Data.Length;
     }
 
     private async Task SweepDeletedChannelAsync(string slug, CancellationToken cancellationToken)
@@ -203,26 +200,6 @@ internal sealed partial class RecordingListener(
         return candidates.Where(e => e.State != EventState.Cancelled
                 && e.OpensAt(events.PublishLead) - TimeSpan.FromSeconds(1) <= started && started < e.EndsAt)
             .OrderByDescending(e => e.LiveAt is not null).ThenBy(e => e.StartsAt).FirstOrDefault();
-    }
-
-    /// <summary>Sum of EXTINF of the first media playlist the master names (RFC 8216 §4.3.2.1).</summary>
-    private async Task<long> DurationMsAsync(string masterKey, StoredObject master, CancellationToken cancellationToken)
-    {
-        var text = System.Text.Encoding.UTF8.GetString(master.Data.Span);
-        var uri = text.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.Length > 0 && !l.StartsWith('#'));
-        if (uri is null) return 0;
-        var baseUri = new Uri("http://store/" + masterKey);
-        var mediaKey = new Uri(baseUri, uri).AbsolutePath.TrimStart('/');
-        var media = await store.GetAsync(mediaKey, cancellationToken).ConfigureAwait(false);
-        if (media is null) return 0;
-        double seconds = 0;
-        foreach (var line in System.Text.Encoding.UTF8.GetString(media.Data.Span).Split('\n'))
-        {
-            if (!line.StartsWith("#EXTINF:", StringComparison.Ordinal)) continue;
-            var value = line["#EXTINF:".Length..].Split(',')[0];
-            if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) seconds += d;
-        }
-        return (long)Math.Round(seconds * 1000);
     }
 
     [LoggerMessage(EventId = 9101, Level = LogLevel.Warning, Message = "Recorded broadcast {Channel}/{BroadcastId} finished without a recording manifest")]

@@ -15,7 +15,7 @@ namespace Broadcast.Packager.Live;
 /// rungs from <see cref="IRenditionSource"/> and the audio as CMAF with HLS and DASH manifests. On unpublish the
 /// manifests are finalised.
 /// </summary>
-public sealed partial class LivePackager : IHostedService, IPackagerStatus, IManifestNotifications, IAsyncDisposable, IDisposable
+public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNotifications, IAsyncDisposable, IDisposable
 {
     /// <summary>Frames held while deciding whether a stream has audio, video or both.</summary>
     private const int ProbeMaxFrames = 300;
@@ -59,8 +59,11 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
     /// <summary>Raised when an ad break of a stream packaged here begins (its first segment is stored) and when it ends.</summary>
     public event Action<string, AdBreak>? BreakChanged;
 
-    /// <summary>Raised when a stream's packaging has finished (final manifests written).</summary>
-    public event Action<StreamPackagerStatus>? StreamFinished;
+    /// <summary>
+    /// Raised when a stream's packaging has finished (final manifests written), with what its recording holds when it
+    /// was recorded (<see cref="StreamPackager.Recorded"/>).
+    /// </summary>
+    public event Action<BroadcastFinished>? StreamFinished;
 
     public IReadOnlyList<StreamPackagerStatus> Streams =>
         _active.Values.Select(p => p.Status).Concat(_finished.Values.Where(f => !_active.ContainsKey(f.Channel))).ToArray();
@@ -133,7 +136,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         {
             if (!StoreKeys.IsValidName(stream.Name))
             {
-                LogInvalidName(stream.Name);
+                _logger.LogInvalidName(stream.Name);
                 return;
             }
             bool record = await _recording.ShouldRecordAsync(stream, cancellationToken).ConfigureAwait(false);
@@ -147,7 +150,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             {
                 probe.Add(frame);
                 sawVideo |= frame.Kind == MediaKind.Video;
-                sawAudio |= IsPackageableAudio(frame);
+                sawAudio |= BroadcastFeed.IsPackageableAudio(frame);
                 long ms = Timescales.Rescale(frame.Dts, frame.Track.Timescale, 1000);
                 firstMs ??= ms;
                 if ((sawVideo && sawAudio) || probe.Count >= ProbeMaxFrames || ms - firstMs >= 3000) break;
@@ -164,7 +167,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 }
                 catch (TimeoutException)
                 {
-                    LogNoRenditions(stream.Name);
+                    _logger.LogNoRenditions(stream.Name);
                 }
             }
             // The list is the video ladder: a `source` entry is the passthrough, and a ladder without one
@@ -184,7 +187,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             var extraTasks = extras.Select((e, i) =>
             {
                 var rungReader = e.Value.OpenReader("packager", capacity: 4096, consumeOnWriterThread: true);
-                return Task.Run(() => PackageRenditionAsync(current, stream, i + first, rungReader, cancellationToken));
+                return Task.Run(() => BroadcastFeed.FeedRenditionAsync(current, stream, i + first, rungReader, _logger, cancellationToken));
             }).ToArray();
             _active[stream.Name] = packager;
             // Ad breaks (the breaks API, the encoder's cue points) reach the packaging through the hub, beside the frames.
@@ -193,49 +196,42 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
             stream.CueInserted += cueHandler;
             packager.BreakChanged += b =>
             {
-                if (b.EndNumber is null) LogBreakStarted(stream.Name, b.EventId, b.StartNumber, b.StartDate);
-                else LogBreakEnded(stream.Name, b.EventId, b.EndNumber.Value, b.Duration!.Value * 1000 / b.Timescale);
+                if (b.EndNumber is null) _logger.LogBreakStarted(stream.Name, b.EventId, b.StartNumber, b.StartDate);
+                else _logger.LogBreakEnded(stream.Name, b.EventId, b.EndNumber.Value, b.Duration!.Value * 1000 / b.Timescale);
                 BreakChanged?.Invoke(stream.Name, b);
             };
             if (_leftovers.TryRemove(stream.Name, out var leftovers)) ScheduleLeftoverDeletes(stream.Name, leftovers);
-            LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
-            if (lowLatency) LogLowLatency(stream.Name, _options.PartSeconds);
-            if (sawVideo && !passthrough) LogNoPassthrough(stream.Name, string.Join(", ", videoNames));
+            _logger.LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
+            if (lowLatency) _logger.LogLowLatency(stream.Name, _options.PartSeconds);
+            if (sawVideo && !passthrough) _logger.LogNoPassthrough(stream.Name, string.Join(", ", videoNames));
 
             bool sourceVideo = sawVideo && passthrough;
-            var join = new JoinState();
+            var feed = new BroadcastFeed(packager, stream, sawVideo, sourceVideo, _options.Captions, _logger);
             foreach (var frame in probe.ToArray())
             {
                 probe.Remove(frame);
-                await DeclareCaptionsIfSeenAsync(packager, stream, sawVideo, cancellationToken).ConfigureAwait(false);
-                await JoinIfNewEpochAsync(packager, frame, join, sourceVideo, cancellationToken).ConfigureAwait(false);
-                await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
+                await feed.PushAsync(frame, cancellationToken).ConfigureAwait(false);
             }
             while (true)
             {
                 var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
                 if (read.IsGap)
                 {
-                    // The publisher dropped: what the source video and the audio hold is stored now, not at the join.
-                    // Without passthrough the audio closes at the leading rung's end, once its ffmpeg has drained too.
-                    if (!join.Interrupted) await packager.InterruptAsync(sourceVideo ? 0 : -1, cancellationToken).ConfigureAwait(false);
-                    join.Interrupted = true;
+                    await feed.DropAsync(cancellationToken).ConfigureAwait(false);
                     continue;
                 }
                 if (read.Frame is not { } frame) break;
-                await DeclareCaptionsIfSeenAsync(packager, stream, sawVideo, cancellationToken).ConfigureAwait(false);
-                await JoinIfNewEpochAsync(packager, frame, join, sourceVideo, cancellationToken).ConfigureAwait(false);
-                await PushAsync(packager, frame, sourceVideo, cancellationToken).ConfigureAwait(false);
+                await feed.PushAsync(frame, cancellationToken).ConfigureAwait(false);
             }
 
             // The rungs end after the source once the transcoder has drained its backlog; never wait for them forever.
             try { await Task.WhenAll(extraTasks).WaitAsync(TimeSpan.FromSeconds(60), cancellationToken).ConfigureAwait(false); }
-            catch (TimeoutException) { LogNoRenditions(stream.Name); }
+            catch (TimeoutException) { _logger.LogNoRenditions(stream.Name); }
             await packager.CompleteAsync(cancellationToken).ConfigureAwait(false);
             var status = packager.Status;
             _finished[stream.Name] = status;
-            LogFinished(stream.Name, packager.BroadcastId, status.SegmentsWritten);
-            StreamFinished?.Invoke(status);
+            _logger.LogFinished(stream.Name, packager.BroadcastId, status.SegmentsWritten);
+            StreamFinished?.Invoke(new BroadcastFinished(status, packager.Recorded));
             ScheduleFinalDeletes(packager);
             _leftovers[stream.Name] = packager.UnscheduledSegmentKeys();
         }
@@ -247,7 +243,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         }
         catch (Exception ex)
         {
-            LogFailed(ex, stream.Name);
+            _logger.LogFailed(ex, stream.Name);
         }
         finally
         {
@@ -283,128 +279,20 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         {
             if (await packager.InsertBreakAsync(cue, cancellationToken).ConfigureAwait(false))
             {
-                LogBreakAsked(packager.Channel, cue.EventId, cue.Duration * 1000 / Timescales.Video, cue.Source);
+                _logger.LogBreakAsked(packager.Channel, cue.EventId, cue.Duration * 1000 / Timescales.Video, cue.Source);
                 return true;
             }
-            LogBreakRefused(packager.Channel, cue.EventId, cue.Source);
+            _logger.LogBreakRefused(packager.Channel, cue.EventId, cue.Source);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
         catch (Exception ex)
         {
-            LogFailed(ex, packager.Channel);
+            _logger.LogFailed(ex, packager.Channel);
         }
         return false;
     }
-
-    /// <summary>
-    /// Feeds one transcoded rendition. After a transcoder restart (a new sequence header, i.e. a new track instance)
-    /// frames are dropped until a keyframe later than the last frame packaged, so the rendition never goes back in
-    /// time and never continues with frames whose references were in the previous encoder run. A rendition that ends
-    /// while its source is still live (the transcoder shed it: the machine cannot keep up) is retired: its playlist
-    /// ends and the master playlist and MPD stop offering it.
-    /// </summary>
-    private async Task PackageRenditionAsync(StreamPackager packager, LiveStream source, int index, LiveStreamReader reader, CancellationToken cancellationToken)
-    {
-        using var _ = reader;
-        var rendition = reader.Stream;
-        MediaTrack? track = null;
-        long lastDts = long.MinValue;
-        bool resync = false;
-        try
-        {
-            while (true)
-            {
-                var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
-                if (read.IsGap)
-                {
-                    // The source's publisher dropped and this rung's ffmpeg drained: close its segment at its last frame,
-                    // so every rendition's boundary stays at the drop and the join.
-                    await packager.InterruptRenditionAsync(index, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                if (read.Frame is not { } frame) break;
-                if (frame.Kind != MediaKind.Video) { frame.Release(); continue; }
-                if (track is not null && !ReferenceEquals(frame.Track, track)) resync = true;
-                track = frame.Track;
-                if (resync)
-                {
-                    if (!frame.IsKeyframe || frame.Dts <= lastDts) { frame.Release(); continue; }
-                    resync = false;
-                    await packager.MarkDiscontinuityAsync(index, cancellationToken).ConfigureAwait(false);
-                }
-                else if (frame.Dts < lastDts) { frame.Release(); continue; }
-                lastDts = frame.Dts;
-                await packager.PushVideoAsync(index, frame, cancellationToken).ConfigureAwait(false);
-            }
-            // The source completes before its rungs drain, so a rung that ends first was stopped on its own.
-            // The leading rendition (the top rung without passthrough) times audio: it stays listed, its segments just stop.
-            if (!source.IsCompleted && index > 0 && await packager.RetireVideoAsync(index, cancellationToken).ConfigureAwait(false))
-                LogRetired(source.Name, rendition.Name);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex)
-        {
-            LogFailed(ex, rendition.Name);
-        }
-    }
-
-    /// <summary>
-    /// Captions: the hub notes A/53 captions in the source's video as its frames arrive (<see cref="LiveStream.HasCaptions"/>).
-    /// Caption inserters send cc_data with every picture, so with <see cref="CaptionDeclaration.Detect"/> the flag is
-    /// normally up within the first frames, before the master playlist (written once every rendition has its first
-    /// segment); a service that starts later gets the master rewritten. The check per frame is one volatile read.
-    /// </summary>
-    private async Task DeclareCaptionsIfSeenAsync(StreamPackager packager, LiveStream stream, bool sawVideo, CancellationToken cancellationToken)
-    {
-        if (!sawVideo || packager.Captions || _options.Captions != CaptionDeclaration.Detect || !stream.HasCaptions) return;
-        await packager.DeclareCaptionsAsync(cancellationToken).ConfigureAwait(false);
-        LogCaptions(stream.Name, packager.BroadcastId);
-    }
-
-    /// <summary>Where the source reader is: the publish epoch it packages, and whether the drop before the next one was handled.</summary>
-    private sealed class JoinState
-    {
-        public int Epoch;
-        public bool Interrupted;
-    }
-
-    /// <summary>
-    /// A frame of a new publish (the encoder reconnected within the grace period): the broadcast continues after a
-    /// discontinuity. Segments were already closed at the drop unless that gap was missed (a reader that fell behind).
-    /// </summary>
-    private async Task JoinIfNewEpochAsync(StreamPackager packager, MediaFrame frame, JoinState join, bool sourceVideo, CancellationToken cancellationToken)
-    {
-        if (frame.Epoch == join.Epoch) return;
-        if (!join.Interrupted) await packager.JoinAsync(sourceVideo ? 0 : -1, cancellationToken).ConfigureAwait(false);
-        join.Interrupted = false;
-        join.Epoch = frame.Epoch;
-        LogJoined(packager.Channel, packager.BroadcastId, frame.Epoch);
-    }
-
-    private static Task PushAsync(StreamPackager packager, MediaFrame frame, bool sourceVideo, CancellationToken cancellationToken)
-    {
-        if (frame.Kind == MediaKind.Video)
-        {
-            if (sourceVideo) return packager.PushVideoAsync(0, frame, cancellationToken);
-            // Video appeared after the stream was set up audio-only, or the source's video is not served (no passthrough).
-            frame.Release();
-            return Task.CompletedTask;
-        }
-        if (!IsPackageableAudio(frame))
-        {
-            // CMAF here carries AAC only (CmafWriter): other audio would fail the whole broadcast's init segment.
-            // Ingest accepts only AAC today; a future non-AAC source is to be encoded to AAC by the transcoder.
-            frame.Release();
-            return Task.CompletedTask;
-        }
-        return packager.PushAudioAsync(frame, cancellationToken);
-    }
-
-    private static bool IsPackageableAudio(MediaFrame frame) => frame.Kind == MediaKind.Audio && frame.Track.Codec == Codec.Aac;
 
     private async Task FinaliseOnShutdownAsync(StreamPackager packager)
     {
@@ -412,11 +300,11 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         try
         {
             await packager.CompleteAsync(bound.Token).ConfigureAwait(false);
-            LogFinished(packager.Channel, packager.BroadcastId, packager.Status.SegmentsWritten);
+            _logger.LogFinished(packager.Channel, packager.BroadcastId, packager.Status.SegmentsWritten);
         }
         catch (Exception ex)
         {
-            LogFailed(ex, packager.Channel);
+            _logger.LogFailed(ex, packager.Channel);
         }
     }
 
@@ -433,7 +321,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 await packager.RunDueDeletesAsync(CancellationToken.None, all: true).ConfigureAwait(false);
             }
             catch (OperationCanceledException) { }
-            catch (Exception ex) { LogFailed(ex, packager.Channel); }
+            catch (Exception ex) { _logger.LogFailed(ex, packager.Channel); }
         });
         _tasks.TryAdd(task, 0);
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
@@ -455,7 +343,7 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
                 await _store.DeleteAsync(keys, CancellationToken.None).ConfigureAwait(false);
             }
             catch (OperationCanceledException) { }
-            catch (Exception ex) { LogFailed(ex, channel); }
+            catch (Exception ex) { _logger.LogFailed(ex, channel); }
         });
         _tasks.TryAdd(task, 0);
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
@@ -472,46 +360,4 @@ public sealed partial class LivePackager : IHostedService, IPackagerStatus, IMan
         try { await Task.WhenAll(_tasks.Keys).ConfigureAwait(false); } catch (OperationCanceledException) { }
         _stopping.Dispose();
     }
-
-    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Packaging {Channel} as broadcast {BroadcastId} (video {Video}, audio {Audio}, recording {Recording})")]
-    private partial void LogStarted(string channel, string broadcastId, bool video, bool audio, bool recording);
-
-    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Finished packaging {Channel} broadcast {BroadcastId}: {Segments} segments")]
-    private partial void LogFinished(string channel, string broadcastId, long segments);
-
-    [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Packaging {Channel} failed")]
-    private partial void LogFailed(Exception exception, string channel);
-
-    [LoggerMessage(EventId = 4005, Level = LogLevel.Warning, Message = "Transcoded renditions of {Channel} did not arrive in time; packaging without them")]
-    private partial void LogNoRenditions(string channel);
-
-    [LoggerMessage(EventId = 4007, Level = LogLevel.Information, Message = "{Channel}: passthrough off, the source's video is not packaged; video renditions {Renditions}")]
-    private partial void LogNoPassthrough(string channel, string renditions);
-
-    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "Rendition {Rendition} of {Channel} stopped while the stream goes on (shed by the transcoder); removed from the master playlist and the MPD")]
-    private partial void LogRetired(string channel, string rendition);
-
-    [LoggerMessage(EventId = 4020, Level = LogLevel.Information, Message = "{Channel}: the encoder reconnected; broadcast {BroadcastId} continues after a discontinuity (join {Join})")]
-    private partial void LogJoined(string channel, string broadcastId, int join);
-
-    [LoggerMessage(EventId = 4008, Level = LogLevel.Information, Message = "{Channel}: low latency on, parts of {PartSeconds} s (LL-HLS, LL-DASH)")]
-    private partial void LogLowLatency(string channel, decimal partSeconds);
-
-    [LoggerMessage(EventId = 4040, Level = LogLevel.Information, Message = "{Channel}: CTA-608/708 captions found in the video (A/53 SEI); broadcast {BroadcastId} declares them in the master playlist and the MPD")]
-    private partial void LogCaptions(string channel, string broadcastId);
-
-    [LoggerMessage(EventId = 4030, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} of {DurationMs} ms asked for ({Source}); it begins at the next segment boundary")]
-    private partial void LogBreakAsked(string channel, uint spliceEventId, long durationMs, string source);
-
-    [LoggerMessage(EventId = 4031, Level = LogLevel.Warning, Message = "{Channel}: ad break {SpliceEventId} ({Source}) refused: another break is waiting or running, or the broadcast ended")]
-    private partial void LogBreakRefused(string channel, uint spliceEventId, string source);
-
-    [LoggerMessage(EventId = 4032, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} begins with segment {Number} at {StartDate}")]
-    private partial void LogBreakStarted(string channel, uint spliceEventId, long number, DateTimeOffset startDate);
-
-    [LoggerMessage(EventId = 4033, Level = LogLevel.Information, Message = "{Channel}: ad break {SpliceEventId} ends at segment {Number} after {DurationMs} ms")]
-    private partial void LogBreakEnded(string channel, uint spliceEventId, long number, long durationMs);
-
-    [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
-    private partial void LogInvalidName(string channel);
 }

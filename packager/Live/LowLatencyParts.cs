@@ -5,9 +5,11 @@ namespace Broadcast.Packager.Live;
 
 /// <summary>
 /// The parts each rendition of a low-latency broadcast has stored: the recent ones its playlist lists, the next one
-/// (its preload hint) and, for clean-up, how many parts each segment had. Serialised by its StreamPackager.
+/// (its preload hint) and, for clean-up, how many parts each segment had: the low-latency listener of a broadcast, read by
+/// <see cref="HlsLiveWriter"/> (parts in the playlists), <see cref="DashLiveWriter"/> and <see cref="SegmentRetention"/>.
+/// Serialised by its StreamPackager.
 /// </summary>
-internal sealed class LowLatencyParts(string broadcastId, int partTargetMilliseconds)
+internal sealed class LowLatencyParts(string broadcastId, int partTargetMilliseconds) : IPackagerListener
 {
     /// <summary>Complete segments whose parts stay listed besides the open one (RFC 8216bis 6.2.2: about three target durations).</summary>
     private const int ListedCompleteSegments = 2;
@@ -18,7 +20,7 @@ internal sealed class LowLatencyParts(string broadcastId, int partTargetMillisec
 
     public int PartTargetMilliseconds => partTargetMilliseconds;
 
-    public void Add(ClosedPart part)
+    public void OnPartStored(ClosedPart part)
     {
         if (!_listed.TryGetValue(part.Rendition, out var list)) _listed[part.Rendition] = list = new List<PartEntry>();
         list.Add(new PartEntry(part.Number, part.Index, part.Duration, part.Timescale, part.Independent,
@@ -28,7 +30,7 @@ internal sealed class LowLatencyParts(string broadcastId, int partTargetMillisec
     }
 
     /// <summary>A segment is about to be stored: the next part is in a later one; older parts leave the playlist.</summary>
-    public void SegmentClosing(string rendition, long number)
+    public void OnSegmentClosing(string rendition, long number)
     {
         if (!_next.TryGetValue(rendition, out var next) || next.Number <= number) _next[rendition] = (number + 1, 0);
         if (_listed.TryGetValue(rendition, out var list)) list.RemoveAll(p => p.Number <= number - ListedCompleteSegments);

@@ -26,6 +26,20 @@ public sealed record StreamPackagerStatus(
     long TargetDurationSeconds,
     IReadOnlyList<string> Warnings);
 
+/// <summary>
+/// What a broadcast's recording holds, counted as the packager stored it: its duration in integer ticks of
+/// <see cref="Timescale"/> (the first variant's segments, as its VOD playlist's EXTINF values add up) and the bytes of
+/// every object it stored for it (segments, init segments, VOD playlists, the recording's master and MPD).
+/// </summary>
+public sealed record RecordedMedia(long DurationTicks, int Timescale, long Bytes)
+{
+    /// <summary>The duration in whole milliseconds, rounded to nearest.</summary>
+    public long DurationMilliseconds => Timescales.Rescale(DurationTicks, Timescale, Timescales.Milliseconds);
+}
+
+/// <summary>A broadcast's packaging finished (final manifests written): its last status and, when it was recorded, its recording.</summary>
+public sealed record BroadcastFinished(StreamPackagerStatus Status, RecordedMedia? Recording);
+
 /// <summary>Per-stream packager state for dashboards and metrics.</summary>
 public interface IPackagerStatus
 {

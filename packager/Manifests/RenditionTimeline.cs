@@ -68,6 +68,27 @@ public sealed class RenditionTimeline
     /// <summary>Longest segment duration seen, in ticks of <see cref="Timescale"/>.</summary>
     public long LongestDuration { get; private set; }
 
+    /// <summary>
+    /// The media time a whole-broadcast playlist of this rendition lists, in ticks of <see cref="Timescale"/>: every
+    /// segment's duration plus the holes its EXT-X-GAP entries fill (see <see cref="HlsPlaylistWriter"/>), i.e. what
+    /// its EXTINF values add up to before their rounding to milliseconds.
+    /// </summary>
+    public long ListedDuration
+    {
+        get
+        {
+            long total = 0;
+            for (int i = 0; i < _entries.Count; i++)
+            {
+                var e = _entries[i];
+                long listed = e.Duration;
+                if (i > 0 && e.Number - _entries[i - 1].Number > 1) listed += Math.Max(0, e.Start - _entries[i - 1].End);
+                total += Timescales.Rescale(listed, e.Segment.Timescale, Timescale);
+            }
+            return total;
+        }
+    }
+
     public void Add(SegmentDescription segment, DateTimeOffset programDateTime)
     {
         _entries.Add(new TimelineEntry(segment, programDateTime));

@@ -38,7 +38,7 @@ public sealed class LivePackagerFfmpegTests : IDisposable
         await using var packager = new LivePackager(registry, store, new DefaultRecordingPolicy(Options.Create(options)), Options.Create(options),
             TimeProvider.System, log);
         var finished = new TaskCompletionSource<StreamPackagerStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        packager.StreamFinished += s => finished.TrySetResult(s);
+        packager.StreamFinished += s => finished.TrySetResult(s.Status);
         var manifests = new List<string>();
         packager.ManifestUpdated += m => { lock (manifests) manifests.Add(m.Key); };
         await packager.StartAsync(default);

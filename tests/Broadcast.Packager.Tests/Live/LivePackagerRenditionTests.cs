@@ -45,7 +45,7 @@ public sealed class LivePackagerRenditionTests : IDisposable
         var packager = new LivePackager(registry, store, new DefaultRecordingPolicy(Options.Create(options)), Options.Create(options),
             TimeProvider.System, log, new DelegateRenditionSource((s, _) => Task.FromResult(ladder(s))));
         var finished = new TaskCompletionSource<StreamPackagerStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        packager.StreamFinished += s => finished.TrySetResult(s);
+        packager.StreamFinished += s => finished.TrySetResult(s.Status);
         await packager.StartAsync(default);
         return new Rig(packager, registry, store, log, finished);
     }

@@ -48,7 +48,7 @@ public sealed class ReconnectJoinTests : IDisposable
         var log = new ListLogger<LivePackager>();
         await using var packager = new LivePackager(registry, store, new DefaultRecordingPolicy(Options.Create(options)), Options.Create(options), clock, log);
         var finished = new TaskCompletionSource<StreamPackagerStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
-        packager.StreamFinished += s => finished.TrySetResult(s);
+        packager.StreamFinished += s => finished.TrySetResult(s.Status);
         await packager.StartAsync(default);
         string Read(string key) => File.Exists(store.PathOf(key)) ? File.ReadAllText(store.PathOf(key)) : "";
         string Logs()

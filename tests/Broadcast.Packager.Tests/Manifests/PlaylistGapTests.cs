@@ -35,6 +35,29 @@ public sealed class PlaylistGapTests
         Assert.Equal(6, SequenceOf(later, $"{ManifestGoldenTests.Id}-6.m4s"));
     }
 
+    [Fact]
+    public void The_listed_duration_counts_every_segment_and_the_gaps_as_the_vod_playlists_extinfs_add_up()
+    {
+        var audio = new RenditionTimeline("audio", MediaKind.Audio);
+        long at = 0;
+        foreach (long n in new long[] { 1, 2, 4, 5 })
+        {
+            if (n == 4) at += 3_888; // one missing number, 81 ms of hole
+            long duration = n == 5 ? 50_000 : 96_000;
+            audio.Add(new SegmentDescription("audio", MediaKind.Audio, n, at, duration, 48_000, 32_000, true, false,
+                StoreKeys.InitName(ManifestGoldenTests.Id, 0), TestMedia.Audio(48000), 93), DateTimeOffset.UnixEpoch);
+            at += duration;
+        }
+
+        Assert.Equal(3 * 96_000L + 50_000 + 3_888, audio.ListedDuration);
+        string vod = HlsPlaylistWriter.WriteMediaPlaylist(audio, ManifestGoldenTests.Id, 0, PlaylistState.Vod);
+        var extinf = vod.Split('\n').Where(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal))
+            .Select(l => decimal.Parse(l[8..].TrimEnd(','), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(5, extinf.Count); // four segments and the gap
+        Assert.Equal(7.123m, extinf.Sum()); // 2 + 2 + 0.081 + 2 + 1.042 (50 000 / 48 000 rounded)
+        Assert.Equal(extinf.Sum(), Math.Round((decimal)audio.ListedDuration / 48_000, 3));
+    }
+
     /// <summary>The media sequence number a playlist gives a segment URI: EXT-X-MEDIA-SEQUENCE plus its position.</summary>
     private static long SequenceOf(string playlist, string uri)
     {

@@ -1,0 +1,79 @@
+using Broadcast.Packager.Manifests;
+using Broadcast.Storage;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>
+/// The live HLS playlists of one broadcast (RFC 8216): each rendition's media playlist over its window, rewritten with
+/// every segment (and, with low latency, every part), the master once every rendition has a segment, and the ended
+/// playlists (EXT-X-ENDLIST) at the end.
+/// </summary>
+internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts? lowLatency) : IPackagerListener
+{
+    /// <summary>The master as it stands was stored; it is otherwise written once per broadcast.</summary>
+    public bool MasterWritten { get; private set; }
+
+    public Task OnSegmentsAddedAsync(CancellationToken cancellationToken) => WriteAsync(PlaylistState.Live, cancellationToken);
+
+    public Task OnEndedAsync(CancellationToken cancellationToken) => WriteAsync(PlaylistState.Ended, cancellationToken);
+
+    /// <summary>The master must drop a retired variant or name the captions: it is written again.</summary>
+    public Task OnLadderChangedAsync(CancellationToken cancellationToken)
+    {
+        MasterWritten = false;
+        return WriteAsync(PlaylistState.Live, cancellationToken);
+    }
+
+    /// <summary>Its playlist ends: a player pinned to it stops asking for segments that will never come.</summary>
+    public async Task OnRenditionRetiringAsync(RenditionTimeline timeline, CancellationToken cancellationToken)
+    {
+        if (timeline.Entries.Count == 0) return;
+        string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, broadcast.BroadcastId, broadcast.WindowStart(timeline), PlaylistState.Ended, broadcast.Breaks.Placed);
+        await broadcast.PutManifestAsync(StoreKeys.MediaPlaylist(broadcast.Channel, timeline.Name), text, ContentTypes.Hls,
+            CachePolicies.Ended(broadcast.Options), broadcast.LastNumber(), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Rewrites the media playlists of renditions that gained parts (no segment closed: master and MPD stay).</summary>
+    public async Task OnPartsAddedAsync(IReadOnlySet<string> renditions, CancellationToken cancellationToken)
+    {
+        string cache = CachePolicies.Live(broadcast.Options);
+        long last = broadcast.LastNumber();
+        foreach (var t in broadcast.AllTimelines())
+        {
+            if (!renditions.Contains(t.Name) || t.Entries.Count == 0 || t.Retired) continue;
+            await PutMediaPlaylistAsync(t, PlaylistState.Live, cache, last, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteAsync(PlaylistState state, CancellationToken cancellationToken)
+    {
+        string cache = state == PlaylistState.Live ? CachePolicies.Live(broadcast.Options) : CachePolicies.Ended(broadcast.Options);
+        long last = broadcast.LastNumber();
+        foreach (var t in broadcast.AllTimelines())
+        {
+            // A retired rendition's ended playlist was written when it retired; it does not change while live.
+            if (t.Entries.Count == 0 || (t.Retired && state == PlaylistState.Live)) continue;
+            await PutMediaPlaylistAsync(t, state, cache, last, cancellationToken).ConfigureAwait(false);
+        }
+        // The master waits until every rendition has a segment, so BANDWIDTH and CODECS are measured, not guessed.
+        bool allHave = broadcast.AllTimelines().All(t => t.Entries.Count > 0 || t.Retired);
+        if (allHave && (!MasterWritten || state != PlaylistState.Live))
+        {
+            string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8", broadcast.Captions);
+            await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
+            MasterWritten = true;
+        }
+    }
+
+    /// <summary>A live playlist of a low-latency broadcast gets its parts, hint and rendition reports; others are unchanged.</summary>
+    private Task PutMediaPlaylistAsync(RenditionTimeline t, PlaylistState state, string cache, long last, CancellationToken cancellationToken)
+    {
+        string text = HlsPlaylistWriter.WriteMediaPlaylist(t, broadcast.BroadcastId, broadcast.WindowStart(t), state, broadcast.Breaks.Placed);
+        if (lowLatency is not null && state == PlaylistState.Live)
+        {
+            var others = broadcast.AllTimelines().Where(o => !o.Retired && o.Entries.Count > 0).Select(o => o.Name);
+            text = LowLatencyPlaylist.Decorate(text, lowLatency.View(t.Name, others));
+        }
+        return broadcast.PutManifestAsync(StoreKeys.MediaPlaylist(broadcast.Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken);
+    }
+}

@@ -1,0 +1,94 @@
+using System.Text;
+using Broadcast.Media;
+using Broadcast.Packager.Manifests;
+using Broadcast.Storage;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>
+/// What the listeners of one broadcast share: its names, settings, store and clock, the renditions' timelines, the ad
+/// breaks and the captions declaration, and the one way a manifest is put (which raises <see cref="ManifestUpdated"/>).
+/// Owned and serialised by its <see cref="StreamPackager"/>.
+/// </summary>
+internal sealed class PackagedBroadcast
+{
+    private int _captions;
+
+    public PackagedBroadcast(string channel, string broadcastId, bool recording, ISegmentStore store, PackagerOptions options, TimeProvider time,
+        IReadOnlyList<string> videoRenditions, string? audioRendition, bool captions, Action<ManifestUpdated> manifestUpdated)
+    {
+        Channel = channel;
+        BroadcastId = broadcastId;
+        Recording = recording;
+        Store = store;
+        Options = options;
+        Time = time;
+        VideoTimelines = videoRenditions.Select(r => new RenditionTimeline(r, MediaKind.Video)).ToArray();
+        if (audioRendition is not null) AudioTimeline = new RenditionTimeline(audioRendition, MediaKind.Audio);
+        Breaks = new AdBreakSchedule(options.SegmentSeconds);
+        _captions = captions ? 1 : 0;
+        ManifestUpdated = manifestUpdated;
+    }
+
+    public string Channel { get; }
+
+    public string BroadcastId { get; }
+
+    public bool Recording { get; }
+
+    public ISegmentStore Store { get; }
+
+    public PackagerOptions Options { get; }
+
+    public TimeProvider Time { get; }
+
+    public RenditionTimeline[] VideoTimelines { get; }
+
+    public RenditionTimeline? AudioTimeline { get; }
+
+    public AdBreakSchedule Breaks { get; }
+
+    private Action<ManifestUpdated> ManifestUpdated { get; }
+
+    /// <summary>The manifests declare CTA-608 closed captions; once set it stays for the broadcast and its recording.</summary>
+    public bool Captions
+    {
+        get => Volatile.Read(ref _captions) != 0;
+        set => Volatile.Write(ref _captions, value ? 1 : 0);
+    }
+
+    /// <summary>The rendition whose segments place ad breaks: the first video rendition (never retired), else the audio.</summary>
+    public RenditionTimeline? Leader => VideoTimelines.Length > 0 ? VideoTimelines[0] : AudioTimeline;
+
+    public IEnumerable<RenditionTimeline> AllTimelines() => VideoTimelines.Concat(AudioTimeline is null ? [] : [AudioTimeline]);
+
+    /// <summary>The newest segment number of any rendition (what a manifest update announces), 0 before the first.</summary>
+    public long LastNumber() => AllTimelines().Select(t => t.Entries.Count > 0 ? t.Entries[^1].Number : 0).DefaultIfEmpty(0).Max();
+
+    /// <summary>
+    /// Each rendition counts its own window back from its newest segment. Audio's numbers are a subset of the
+    /// leader's and end at or before the leader's newest, so its window never starts after the leader's first
+    /// number: the MPD (which names every rendition from that number) only names stored segments, and a lagging
+    /// audio playlist keeps its three segments (RFC 8216 section 6.2.2).
+    /// </summary>
+    public int WindowStart(RenditionTimeline t) => t.WindowStart(Options.WindowSegments, Options.DvrSeconds);
+
+    /// <summary>MPD settings of this broadcast: its availability starts at the first stored segment's wall clock.</summary>
+    public MpdSettings MpdSettings(long firstNumber, bool isStatic, string prefix)
+    {
+        var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
+        var ast = lead is null ? Time.GetUtcNow() : lead.Entries[0].ProgramDateTime;
+        int shift = Options.DvrSeconds > 0 ? Options.DvrSeconds : Options.WindowSegments * Options.SegmentSeconds;
+        return new MpdSettings(BroadcastId, isStatic, ast, Time.GetUtcNow(), Options.SegmentSeconds, shift, Options.UtcTimingUrl, firstNumber, prefix,
+            Captions, Breaks.Placed);
+    }
+
+    /// <summary>Puts a manifest and tells who waits for it; returns the bytes stored.</summary>
+    public async Task<long> PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber, CancellationToken cancellationToken)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        await Store.PutAsync(key, bytes, contentType, cacheControl, cancellationToken).ConfigureAwait(false);
+        ManifestUpdated(new ManifestUpdated(Channel, key, lastNumber));
+        return bytes.Length;
+    }
+}

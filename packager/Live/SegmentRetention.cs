@@ -1,0 +1,101 @@
+using Broadcast.Packager.Manifests;
+using Broadcast.Storage;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>
+/// What leaves the store, and when: segments (and their parts) of an unrecorded broadcast that slid out of every live
+/// window go after the delete grace period; a recorded broadcast keeps its segments for the recording, but a
+/// low-latency one's parts still go (the VOD manifests name no parts). At the end, the last window of an unrecorded
+/// broadcast is handed to <see cref="LivePackager"/>, which deletes it once the channel's next broadcast replaced its playlists.
+/// </summary>
+internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyParts? lowLatency) : IPackagerListener
+{
+    private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _deletedUpTo = new(StringComparer.Ordinal);
+    private readonly List<(DateTimeOffset Due, string Key)> _pendingDeletes = new();
+
+    /// <summary>When the last scheduled delete is due, or null.</summary>
+    public DateTimeOffset? LastDeleteDue => _pendingDeletes.Count == 0 ? null : _pendingDeletes.Max(d => d.Due);
+
+    public void OnInitStored(string rendition, int initVersion, long bytes) => _storedInit[rendition] = initVersion;
+
+    public Task OnSegmentsAddedAsync(CancellationToken cancellationToken)
+    {
+        ScheduleDeletes();
+        SchedulePartDeletesOfRecording();
+        return RunDueDeletesAsync(cancellationToken);
+    }
+
+    public Task OnEndedAsync(CancellationToken cancellationToken) => RunDueDeletesAsync(cancellationToken);
+
+    /// <summary>Deletes that were scheduled (segments out of the window) and are due; the rest, when <paramref name="all"/>.</summary>
+    public async Task RunDueDeletesAsync(CancellationToken cancellationToken, bool all = false)
+    {
+        var now = broadcast.Time.GetUtcNow();
+        var due = _pendingDeletes.Where(d => all || d.Due <= now).Select(d => d.Key).ToList();
+        if (due.Count == 0) return;
+        _pendingDeletes.RemoveAll(d => all || d.Due <= now);
+        await broadcast.Store.DeleteAsync(due, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Keys of this broadcast's segments and init segments no delete was scheduled for: its last live window. Once it
+    /// has ended and the channel's playlists name the next broadcast, nothing names them any more. Empty when recording.
+    /// </summary>
+    public IReadOnlyList<string> UnscheduledSegmentKeys()
+    {
+        if (broadcast.Recording) return [];
+        var keys = new List<string>();
+        foreach (var t in broadcast.AllTimelines())
+        {
+            _deletedUpTo.TryGetValue(t.Name, out int from);
+            for (int i = from; i < t.Entries.Count; i++) keys.Add(SegmentKey(t, i));
+            if (_storedInit.TryGetValue(t.Name, out int version))
+                for (int v = 0; v <= version; v++) keys.Add(StoreKeys.Init(broadcast.Channel, t.Name, broadcast.BroadcastId, v));
+        }
+
+        return keys;
+    }
+
+    /// <summary>Segments that left every manifest are deleted after the grace period, unless the broadcast is recorded.</summary>
+    private void ScheduleDeletes()
+    {
+        if (broadcast.Recording) return;
+        var due = broadcast.Time.GetUtcNow().AddSeconds(broadcast.Options.DeleteGraceSeconds);
+        foreach (var t in broadcast.AllTimelines())
+        {
+            int start = broadcast.WindowStart(t);
+            _deletedUpTo.TryGetValue(t.Name, out int from);
+            for (int i = from; i < start; i++)
+            {
+                _pendingDeletes.Add((due, SegmentKey(t, i)));
+                SchedulePartDeletes(t, i, due);
+            }
+            if (start > from) _deletedUpTo[t.Name] = start;
+        }
+    }
+
+    /// <summary>
+    /// A recorded low-latency broadcast keeps its segments for the VOD manifests, which name no parts: a segment's
+    /// parts go once it leaves the live window, like an unrecorded broadcast's segments.
+    /// </summary>
+    private void SchedulePartDeletesOfRecording()
+    {
+        if (!broadcast.Recording || lowLatency is null) return;
+        var due = broadcast.Time.GetUtcNow().AddSeconds(broadcast.Options.DeleteGraceSeconds);
+        foreach (var t in broadcast.AllTimelines())
+        {
+            int start = broadcast.WindowStart(t);
+            for (int i = 0; i < start; i++) SchedulePartDeletes(t, i, due);
+        }
+    }
+
+    private void SchedulePartDeletes(RenditionTimeline t, int entry, DateTimeOffset due)
+    {
+        if (lowLatency is null) return;
+        foreach (var part in lowLatency.PartNames(t.Name, t.Entries[entry].Number)) _pendingDeletes.Add((due, $"{broadcast.Channel}/{t.Name}/{part}"));
+    }
+
+    private string SegmentKey(RenditionTimeline t, int entry) => StoreKeys.Segment(broadcast.Channel, t.Name, broadcast.BroadcastId, t.Entries[entry].Number);
+}
