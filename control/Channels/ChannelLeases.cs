@@ -59,16 +59,6 @@ public sealed class SqlChannelLeaseRepository(ControlDatabase database) : IChann
         }, cancellationToken);
 }
 
-/// <summary>What the pipeline tells the lease keeper (implemented by the server over the node's live streams).</summary>
-public interface IChannelStreamPresence
-{
-    /// <summary>True while the channel's broadcast lives on this node, reconnect grace included.</summary>
-    bool IsLive(string slug);
-
-    /// <summary>Ends the channel's broadcast on this node now (its lease went to another node).</summary>
-    void End(string slug);
-}
-
 /// <summary>
 /// <c>Ingest:NodeId</c> (this node's name in leases; on PostgreSQL a random one per process when unset, so a node restarted
 /// after a crash waits for its previous lease to lapse; <c>embedded</c> on SQLite) and <c>Ingest:LeaseSeconds</c> (how long a lease lives unrenewed; renewed every third of it).
@@ -203,8 +193,9 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
 public static class PublishPolicyServiceCollectionExtensions
 {
     /// <summary>
-    /// What an ingest node asks before a publish: the <see cref="PublishPolicy"/> and the channel leases behind it. The host
-    /// registers <see cref="IChannelStreamPresence"/> over its live streams.
+    /// What an ingest node asks before a publish: the <see cref="PublishPolicy"/> and the channel leases behind it, and
+    /// what keeps asking during the broadcast (<see cref="Events.EventWindowEnforcer"/>). The host registers
+    /// <see cref="IChannelStreamPresence"/> over its live streams.
     /// </summary>
     public static IServiceCollection AddPublishPolicy(this IServiceCollection services, IConfiguration configuration)
     {
@@ -214,6 +205,7 @@ public static class PublishPolicyServiceCollectionExtensions
         services.AddSingleton<ChannelLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelLeases>());
         services.AddSingleton<PublishPolicy>();
+        services.AddHostedService<Events.EventWindowEnforcer>();
         return services;
     }
 }
