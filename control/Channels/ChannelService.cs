@@ -176,15 +176,15 @@ public sealed partial class ChannelService(
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
-        var deleted = record is not null && await repository.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-        if (deleted)
+        if (record is null || !await repository.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
         {
-            LogDeleted(id);
-            // A broadcast of it that another node holds (one this node could not see) ends there.
-            changes.Announce(record!.Slug);
+            return false;
         }
 
-        return deleted;
+        LogDeleted(id);
+        // A broadcast of it that another node holds (one this node could not see) ends there.
+        changes.Announce(record.Slug);
+        return true;
     }
 
     /// <summary>
