@@ -50,11 +50,25 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<IEventRepository, SqlEventRepository>();
         services.AddSingleton<IRecordingRepository, SqlRecordingRepository>();
         services.AddSingleton<EventService>();
+        services.AddSingleton<EventRecordingPolicy>();
+        // Every node hears of a channel's rule changes made on any node (EventWindowEnforcer acts on them where streams are).
+        if (settings.DatabaseKind.Trim().ToLowerInvariant() is "postgres" or "postgresql")
+        {
+            services.AddSingleton(sp => new PostgresPublishRuleChanges(settings.DatabaseConnectionString,
+                sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<PostgresPublishRuleChanges>>()));
+            services.AddSingleton<IPublishRuleChanges>(sp => sp.GetRequiredService<PostgresPublishRuleChanges>());
+            services.AddHostedService(sp => sp.GetRequiredService<PostgresPublishRuleChanges>());
+        }
+        else
+        {
+            services.AddSingleton<IPublishRuleChanges, LocalPublishRuleChanges>();
+        }
         services.AddSingleton<Restream.IDestinationRepository, Restream.SqlDestinationRepository>();
         services.TryAddSingleton<Restream.IDestinationLiveStatus, Restream.NoDestinationLiveStatus>();
         services.AddSingleton<Restream.DestinationService>();
         services.AddSingleton<RecordingService>();
-        services.TryAddSingleton<IBroadcastTerminator, NoBroadcastTerminator>();
+        services.TryAddSingleton<IChannelStreamPresence, NoStreamPresence>();
+        services.TryAddSingleton<IBroadcastTerminator, PresenceBroadcastTerminator>();
         services.TryAddSingleton<Breaks.IAdBreakInserter, Breaks.NoAdBreakInserter>();
         services.TryAddSingleton<IRecordingMedia, NoRecordingMedia>();
         services.TryAddSingleton<IChannelMedia, NoChannelMedia>();

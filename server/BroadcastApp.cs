@@ -66,14 +66,12 @@ public static class BroadcastApp
             services.AddPublishPolicy(configuration).AddSingleton<IChannelStreamPresence, RegistryStreamPresence>()
                 .AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
             // Before AddPackager, which only adds its default policy when none is registered.
-            services.AddSingleton<IRecordingPolicy, EventRecordingPolicy>();
+            services.AddSingleton<IRecordingPolicy, ChannelRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
-            services.AddSingleton<IBroadcastTerminator, PipelineBroadcastTerminator>();
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();
             services.AddHostedService<RecordingListener>();
-            services.AddHostedService<EventEndWatchdog>();
             services.AddPackager(configuration);
             Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddRtmpIngest(configuration);
@@ -86,7 +84,8 @@ public static class BroadcastApp
         // CDN edges at /playback/authorize).
         if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
         // A node without it (origin only) fetches private channels and keys from a control node and checks tokens itself.
-        else if (roles.Origin) RemotePlaybackSettings.AddTo(services, configuration);
+        else if (roles.Origin && Broadcast.Control.Playback.RemotePlaybackSettings.AddTo(services, configuration))
+            services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();
         PullSourceSetup.AddPullSources(services, configuration, roles);
         if (roles.Origin) services.AddOrigin(configuration);
         ObjectNotificationSetup.Add(services, configuration, roles);

@@ -22,13 +22,29 @@ internal sealed class ChannelPublishAuthorizer(PublishPolicy policy) : IPublishA
         => decision.ChannelId is { } channelId ? await policy.HoldAfterStopAsync(channelId, cancellationToken).ConfigureAwait(false) : null;
 }
 
-/// <summary>The channel leases' view of this node's live streams (named after channel slugs).</summary>
-internal sealed class RegistryStreamPresence(LiveStreamRegistry registry) : IChannelStreamPresence
+/// <summary>Control's view of this node's live streams (named after channel slugs), over the pipeline's registry.</summary>
+internal sealed class RegistryStreamPresence : IChannelStreamPresence
 {
-    public bool IsLive(string slug) => registry.Find(slug) is not null;
+    private readonly LiveStreamRegistry _registry;
 
-    public void End(string slug)
+    public RegistryStreamPresence(LiveStreamRegistry registry)
     {
-        if (registry.Find(slug) is { } stream) registry.EndPublish(stream);
+        _registry = registry;
+        registry.Published += stream => Started?.Invoke(OnAir(stream));
     }
+
+    public event Action<OnAirStream>? Started;
+
+    IReadOnlyCollection<OnAirStream> IChannelStreamPresence.OnAir => [.. _registry.Active.Select(OnAir)];
+
+    public OnAirStream? Find(string slug) => _registry.Find(slug) is { } stream ? OnAir(stream) : null;
+
+    public bool End(string slug)
+    {
+        if (_registry.Find(slug) is not { } stream) return false;
+        _registry.EndPublish(stream);
+        return true;
+    }
+
+    private static OnAirStream OnAir(LiveStream stream) => new(stream.Name, stream.StartedAt);
 }

@@ -13,3 +13,27 @@ internal sealed class ControlPlaybackAccess(PlaybackAccessService access) : IPla
 
     public string? ScopeOf(ReadOnlySpan<char> stream) => access.ScopeOf(stream);
 }
+
+/// <summary>
+/// The origin's view of private playback on a node without the channel database: the snapshot fetched from a control
+/// node. A stream withdrawn from it loses the copies this node cached of it.
+/// </summary>
+internal sealed class RemoteOriginPlaybackAccess : IPlaybackAccess
+{
+    private readonly RemotePlaybackAccess _access;
+
+    public RemoteOriginPlaybackAccess(RemotePlaybackAccess access, RecentObjectCache? cache = null)
+    {
+        _access = access;
+        if (cache is not null) access.Withdrawn += slug => cache.InvalidatePrefix(slug + "/");
+    }
+
+    public bool IsReady => _access.IsReady;
+
+    public bool IsPrivate(ReadOnlySpan<char> stream) => _access.IsPrivate(stream);
+
+    public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
+        => _access.IsAuthorized(stream, token, out expiresAt);
+
+    public string? ScopeOf(ReadOnlySpan<char> stream) => _access.ScopeOf(stream);
+}

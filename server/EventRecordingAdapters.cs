@@ -10,34 +10,6 @@ using Microsoft.Extensions.Options;
 
 namespace Broadcast.Server;
 
-/// <summary>Records a broadcast when the channel's event in window says so; without an event, <c>Packager:RecordByDefault</c>.</summary>
-internal sealed class EventRecordingPolicy(ChannelService channels, EventService events, TimeProvider time, IOptions<PackagerOptions> options)
-    : IRecordingPolicy
-{
-    public async ValueTask<bool> ShouldRecordAsync(LiveStream stream, CancellationToken cancellationToken)
-    {
-        var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
-        if (channel is null) return options.Value.RecordByDefault;
-        var current = await events.FindCurrentAsync(channel.Id, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        return current?.Record ?? options.Value.RecordByDefault;
-    }
-}
-
-/// <summary>Ends the channel's live stream: its readers drain, the packager writes the final (ENDLIST) manifests and the recording.</summary>
-/// <remarks>
-/// Ingest has no call to close a publisher's socket yet; completing the stream ends everything downstream and
-/// the authorizer refuses a reconnect outside a window. The encoder's further frames are dropped.
-/// </remarks>
-internal sealed class PipelineBroadcastTerminator(LiveStreamRegistry registry) : IBroadcastTerminator
-{
-    public ValueTask<bool> EndBroadcastAsync(Channel channel, string reason, CancellationToken cancellationToken)
-    {
-        if (registry.Find(channel.Slug) is not { } stream) return ValueTask.FromResult(false);
-        registry.EndPublish(stream);
-        return ValueTask.FromResult(true);
-    }
-}
-
 /// <summary>Deletes a recording's manifests, VOD playlists and segments from the store.</summary>
 internal sealed class StoreRecordingMedia(ISegmentStore store) : IRecordingMedia
 {
@@ -79,7 +51,7 @@ internal static class RecordingKeys
 /// it belongs to (the channel's event that went live most recently), the VOD manifest paths, and the duration and
 /// size of the recording (<see cref="RecordedMedia"/>, plus the poster stored here). A broadcast whose channel no longer
 /// exists (deleted through a node that could not see it live, or a publish that slipped in while it was being
-/// deleted; <see cref="EventEndWatchdog"/> ends it within seconds) has everything it stored under its slug removed,
+/// deleted; <see cref="Broadcast.Control.Events.EventWindowEnforcer"/> ends it at once) has everything it stored under its slug removed,
 /// final manifests included, so a deleted private channel leaves nothing behind that would now be served openly.
 /// </summary>
 internal sealed partial class RecordingListener(
@@ -213,79 +185,4 @@ internal sealed partial class RecordingListener(
 
     [LoggerMessage(EventId = 9106, Level = LogLevel.Error, Message = "Removing the stored objects of deleted channel {Channel} failed")]
     private partial void LogSweepFailed(Exception ex, string channel);
-}
-
-/// <summary>
-/// Ends live streams on this node whose publish no longer holds: a RequireSchedule channel outside every window,
-/// any channel whose event was ended after the stream started, or a channel that was deleted. The end job runs on one node of a cluster,
-/// which need not be the ingest node holding the publisher; this check on every ingest node closes that gap
-/// within <see cref="Interval"/>.
-/// </summary>
-internal sealed partial class EventEndWatchdog(
-    LiveStreamRegistry registry,
-    ChannelService channels,
-    EventService events,
-    IBroadcastTerminator terminator,
-    TimeProvider time,
-    ILogger<EventEndWatchdog> logger) : BackgroundService
-{
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(Interval, time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
-            {
-                foreach (var stream in registry.Active)
-                {
-                    try
-                    {
-                        await CheckAsync(stream, stoppingToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        LogCheckFailed(ex, stream.Name);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task CheckAsync(LiveStream stream, CancellationToken cancellationToken)
-    {
-        var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
-        if (channel is null)
-        {
-            // Deleted while live (through a node that could not see this stream): its private flag went with the row,
-            // so nothing it stores may stay. End it now; RecordingListener removes its objects once it has finished.
-            LogEnding(stream.Name, "its channel was deleted");
-            registry.EndPublish(stream);
-            return;
-        }
-
-        var now = time.GetUtcNow();
-        string? reason = null;
-        if (channel.RequireSchedule && !(await events.CanPublishAsync(channel, now, cancellationToken).ConfigureAwait(false)).Allowed)
-            reason = "outside every event window";
-        else
-        {
-            var recent = await events.ListAsync(channel.Id, stream.StartedAt, now + TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-            if (recent.Any(e => e.State == EventState.Ended && e.EndedAt >= stream.StartedAt && e.LiveAt is not null))
-                reason = "its event was ended";
-        }
-        if (reason is null) return;
-        LogEnding(stream.Name, reason);
-        await terminator.EndBroadcastAsync(channel, reason, cancellationToken).ConfigureAwait(false);
-    }
-
-    [LoggerMessage(EventId = 9103, Level = LogLevel.Information, Message = "Ending the live stream of {Channel}: {Reason}")]
-    private partial void LogEnding(string channel, string reason);
-
-    [LoggerMessage(EventId = 9104, Level = LogLevel.Warning, Message = "Checking the live stream of {Channel} against its events failed")]
-    private partial void LogCheckFailed(Exception ex, string channel);
 }

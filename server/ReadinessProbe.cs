@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Playback;
 using Broadcast.Storage;
 
 namespace Broadcast.Server;

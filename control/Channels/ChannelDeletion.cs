@@ -59,8 +59,8 @@ public enum ChannelDeletionOutcome
 /// deleted from the store <em>before</em> the row, so a failure leaves the channel (and its private flag) in place
 /// to try again, never media without its channel. A slug freed this way starts empty for the next channel that
 /// takes it. A publish that slips in between, or a broadcast held by another ingest node that this node cannot see,
-/// is ended by that ingest node once the row is gone, and what it stored is removed then (server: EventEndWatchdog,
-/// RecordingListener).
+/// is ended by that ingest node as soon as it hears of the deletion (<see cref="Events.EventWindowEnforcer"/>), and what
+/// it stored is removed then (server: RecordingListener).
 /// </summary>
 public sealed partial class ChannelDeletion(ChannelService channels, IChannelLiveStatus live, IChannelMedia media, PlaybackAccessService playback,
     ILogger<ChannelDeletion> logger)

@@ -8,67 +8,6 @@ using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Channels;
 
-/// <summary>Who holds a channel, until when.</summary>
-public sealed record ChannelLease(string ChannelId, string NodeId, DateTimeOffset ExpiresAt);
-
-public interface IChannelLeaseRepository
-{
-    /// <summary>
-    /// Takes or renews the lease for <paramref name="nodeId"/> when it is free, lapsed (at <paramref name="now"/>) or already
-    /// this node's; returns whoever holds it afterwards (this node when it won). Null when the channel no longer exists.
-    /// </summary>
-    Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken);
-
-    /// <summary>Gives the lease up, if <paramref name="nodeId"/> still holds it.</summary>
-    Task ReleaseAsync(string channelId, string nodeId, CancellationToken cancellationToken);
-}
-
-public sealed class SqlChannelLeaseRepository(ControlDatabase database) : IChannelLeaseRepository
-{
-    public async Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
-    {
-        try
-        {
-            // One statement decides, so two nodes racing for a free channel cannot both win: the row's conflict is
-            // resolved under its lock (PostgreSQL) or the database's write lock (SQLite).
-            await Sql.ExecuteAsync(database, @"INSERT INTO channel_leases (channel_id, node_id, expires_at) VALUES (@channel_id, @node_id, @expires_at)
-                ON CONFLICT (channel_id) DO UPDATE SET node_id = excluded.node_id, expires_at = excluded.expires_at
-                WHERE channel_leases.node_id = excluded.node_id OR channel_leases.expires_at <= @now", c =>
-            {
-                Sql.Add(c, "channel_id", channelId);
-                Sql.Add(c, "node_id", nodeId);
-                Sql.Add(c, "expires_at", Sql.Millis(expiresAt));
-                Sql.Add(c, "now", Sql.Millis(now));
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (System.Data.Common.DbException e) when (database.IsForeignKeyViolation(e))
-        {
-            return null;
-        }
-
-        var rows = await Sql.QueryAsync(database, "SELECT node_id, expires_at FROM channel_leases WHERE channel_id = @channel_id",
-            c => Sql.Add(c, "channel_id", channelId), r => new ChannelLease(channelId, r.GetString(0), Sql.Time(r, 1)), cancellationToken).ConfigureAwait(false);
-        return rows.Count == 0 ? null : rows[0];
-    }
-
-    public Task ReleaseAsync(string channelId, string nodeId, CancellationToken cancellationToken)
-        => Sql.ExecuteAsync(database, "DELETE FROM channel_leases WHERE channel_id = @channel_id AND node_id = @node_id", c =>
-        {
-            Sql.Add(c, "channel_id", channelId);
-            Sql.Add(c, "node_id", nodeId);
-        }, cancellationToken);
-}
-
-/// <summary>What the pipeline tells the lease keeper (implemented by the server over the node's live streams).</summary>
-public interface IChannelStreamPresence
-{
-    /// <summary>True while the channel's broadcast lives on this node, reconnect grace included.</summary>
-    bool IsLive(string slug);
-
-    /// <summary>Ends the channel's broadcast on this node now (its lease went to another node).</summary>
-    void End(string slug);
-}
-
 /// <summary>
 /// <c>Ingest:NodeId</c> (this node's name in leases; on PostgreSQL a random one per process when unset, so a node restarted
 /// after a crash waits for its previous lease to lapse; <c>embedded</c> on SQLite) and <c>Ingest:LeaseSeconds</c> (how long a lease lives unrenewed; renewed every third of it).
@@ -203,8 +142,9 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
 public static class PublishPolicyServiceCollectionExtensions
 {
     /// <summary>
-    /// What an ingest node asks before a publish: the <see cref="PublishPolicy"/> and the channel leases behind it. The host
-    /// registers <see cref="IChannelStreamPresence"/> over its live streams.
+    /// What an ingest node asks before a publish: the <see cref="PublishPolicy"/> and the channel leases behind it, and
+    /// what keeps asking during the broadcast (<see cref="Events.EventWindowEnforcer"/>). The host registers
+    /// <see cref="IChannelStreamPresence"/> over its live streams.
     /// </summary>
     public static IServiceCollection AddPublishPolicy(this IServiceCollection services, IConfiguration configuration)
     {
@@ -214,6 +154,7 @@ public static class PublishPolicyServiceCollectionExtensions
         services.AddSingleton<ChannelLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelLeases>());
         services.AddSingleton<PublishPolicy>();
+        services.AddHostedService<Events.EventWindowEnforcer>();
         return services;
     }
 }

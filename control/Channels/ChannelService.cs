@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Broadcast.Control.Events;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
 using Microsoft.Extensions.Logging;
@@ -13,6 +14,7 @@ public sealed partial class ChannelService(
     IChannelRepository repository,
     StreamKeyProtector protector,
     TimeProvider time,
+    IPublishRuleChanges changes,
     ILogger<ChannelService> logger)
 {
     public const int NameMaxLength = 100;
@@ -154,6 +156,8 @@ public sealed partial class ChannelService(
         }
 
         LogUpdated(id);
+        // RequireSchedule may have been turned on while the channel is live.
+        changes.Announce(record.Slug);
         return await GetAsync(id, cancellationToken).ConfigureAwait(false);
     }
 
@@ -171,13 +175,16 @@ public sealed partial class ChannelService(
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
-        var deleted = await repository.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-        if (deleted)
+        var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
+        if (record is null || !await repository.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
         {
-            LogDeleted(id);
+            return false;
         }
 
-        return deleted;
+        LogDeleted(id);
+        // A broadcast of it that another node holds (one this node could not see) ends there.
+        changes.Announce(record.Slug);
+        return true;
     }
 
     /// <summary>

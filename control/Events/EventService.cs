@@ -15,18 +15,6 @@ public interface IEventScheduleSink
     Task EventRemovedAsync(string eventId, CancellationToken cancellationToken);
 }
 
-/// <summary>Ends what is on air on a channel: disconnects the publisher so the live manifests end and the recording is finalised. The server implements it.</summary>
-public interface IBroadcastTerminator
-{
-    /// <summary>Returns whether a live broadcast was ended.</summary>
-    ValueTask<bool> EndBroadcastAsync(Channel channel, string reason, CancellationToken cancellationToken);
-}
-
-internal sealed class NoBroadcastTerminator : IBroadcastTerminator
-{
-    public ValueTask<bool> EndBroadcastAsync(Channel channel, string reason, CancellationToken cancellationToken) => ValueTask.FromResult(false);
-}
-
 /// <summary>Scheduled events: validation, the state machine, and the publish-window rule.</summary>
 public sealed partial class EventService(
     IEventRepository repository,
@@ -35,6 +23,7 @@ public sealed partial class EventService(
     TimeProvider time,
     IEnumerable<IEventScheduleSink> sinks,
     IBroadcastTerminator terminator,
+    IPublishRuleChanges changes,
     ILogger<EventService> logger)
 {
     public const int TitleMaxLength = 200;
@@ -222,6 +211,7 @@ public sealed partial class EventService(
         if (deleted)
         {
             foreach (var sink in sinks) await sink.EventRemovedAsync(id, cancellationToken).ConfigureAwait(false);
+            await AnnounceAsync(current.ChannelId, cancellationToken).ConfigureAwait(false);
         }
 
         return deleted;
@@ -328,6 +318,13 @@ public sealed partial class EventService(
     private async Task NotifyChangedAsync(BroadcastEvent ev, CancellationToken cancellationToken)
     {
         foreach (var sink in sinks) await sink.EventChangedAsync(ev, cancellationToken).ConfigureAwait(false);
+        await AnnounceAsync(ev.ChannelId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The broadcast on the channel, on whichever node holds it, is checked against the changed events.</summary>
+    private async Task AnnounceAsync(string channelId, CancellationToken cancellationToken)
+    {
+        if (await channels.GetAsync(channelId, cancellationToken).ConfigureAwait(false) is { } channel) changes.Announce(channel.Slug);
     }
 
     [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Event {EventId} scheduled on channel {ChannelId} from {StartsAt:o} to {EndsAt:o}")]

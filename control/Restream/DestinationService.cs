@@ -2,6 +2,7 @@ using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
 using Broadcast.Media.Outbound;
 using Microsoft.Extensions.Logging;
+using Broadcast.Control.Channels;
 
 namespace Broadcast.Control.Restream;
 

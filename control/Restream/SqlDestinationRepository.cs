@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Channels;
 
 namespace Broadcast.Control.Restream;
 

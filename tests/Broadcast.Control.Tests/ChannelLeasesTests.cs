@@ -95,8 +95,20 @@ public sealed class ChannelLeasesTests
 
         public List<string> Ended { get; } = [];
 
-        public bool IsLive(string slug) => Live.Contains(slug);
+        public event Action<OnAirStream>? Started
+        {
+            add { }
+            remove { }
+        }
 
-        public void End(string slug) => Ended.Add(slug);
+        public IReadOnlyCollection<OnAirStream> OnAir => [.. Live.Select(slug => new OnAirStream(slug, DateTimeOffset.UnixEpoch))];
+
+        public OnAirStream? Find(string slug) => Live.Contains(slug) ? new OnAirStream(slug, DateTimeOffset.UnixEpoch) : null;
+
+        public bool End(string slug)
+        {
+            Ended.Add(slug);
+            return Live.Contains(slug);
+        }
     }
 }

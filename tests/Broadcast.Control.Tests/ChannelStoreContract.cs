@@ -29,7 +29,7 @@ public abstract class ChannelStoreContract : IAsyncLifetime
         Database = _factory.Create();
         await Database.MigrateAsync();
         Repository = new SqlChannelRepository(Database);
-        Service = new ChannelService(Repository, new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), TimeProvider.System,
+        Service = new ChannelService(Repository, new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), TimeProvider.System, new Broadcast.Control.Events.LocalPublishRuleChanges(),
             NullLogger<ChannelService>.Instance);
     }
 
@@ -296,7 +296,7 @@ public abstract class ChannelStoreContract : IAsyncLifetime
         Assert.Equal("default-2", (await Service.CreateAsync(new ChannelSpec("Default"))).Channel.Slug);
 
         // Under another server secret the key cannot be revealed, but start-up still succeeds.
-        var otherSecret = new ChannelService(Repository, new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), TimeProvider.System,
+        var otherSecret = new ChannelService(Repository, new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), TimeProvider.System, new Broadcast.Control.Events.LocalPublishRuleChanges(),
             NullLogger<ChannelService>.Instance);
         var third = await otherSecret.EnsureDefaultChannelAsync();
         Assert.Equal(first.Channel.Id, third.Channel.Id);

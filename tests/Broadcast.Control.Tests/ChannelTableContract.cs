@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Channels;
 
 namespace Broadcast.Control.Tests;
 

@@ -37,10 +37,10 @@ public abstract class EventStoreContract : IAsyncLifetime
         Database = _factory.Create();
         await Database.MigrateAsync();
         Events = new SqlEventRepository(Database);
-        Channels = new ChannelService(new SqlChannelRepository(Database), new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), Clock,
+        Channels = new ChannelService(new SqlChannelRepository(Database), new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), Clock, new Broadcast.Control.Events.LocalPublishRuleChanges(),
             NullLogger<ChannelService>.Instance);
         Service = new EventService(Events, Channels, new ControlSettings { PublishLead = TimeSpan.FromMinutes(15) }, Clock, [],
-            new RecordingTerminator(), NullLogger<EventService>.Instance);
+            new RecordingTerminator(), new LocalPublishRuleChanges(), NullLogger<EventService>.Instance);
     }
 
     public async Task DisposeAsync()

@@ -25,7 +25,7 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
     {
         _database = create();
         await _database.MigrateAsync();
-        _channels = new ChannelService(new SqlChannelRepository(_database), new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), _clock,
+        _channels = new ChannelService(new SqlChannelRepository(_database), new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), _clock, new Broadcast.Control.Events.LocalPublishRuleChanges(),
             NullLogger<ChannelService>.Instance);
         _repository = new SqlChatRepository(_database);
         var options = new ChatOptions();

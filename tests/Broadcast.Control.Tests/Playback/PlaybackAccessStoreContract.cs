@@ -24,7 +24,7 @@ public abstract class PlaybackAccessStoreContract : IAsyncLifetime
     {
         Database = _create();
         await Database.MigrateAsync();
-        Channels = new ChannelService(new SqlChannelRepository(Database), new StreamKeyProtector(_secret), TimeProvider.System, NullLogger<ChannelService>.Instance);
+        Channels = new ChannelService(new SqlChannelRepository(Database), new StreamKeyProtector(_secret), TimeProvider.System, new Broadcast.Control.Events.LocalPublishRuleChanges(), NullLogger<ChannelService>.Instance);
     }
 
     public async Task DisposeAsync() => await Database.DisposeAsync();

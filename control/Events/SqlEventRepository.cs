@@ -1,7 +1,7 @@
 using System.Data.Common;
-using Broadcast.Control.Events;
+using Broadcast.Control.Persistence;
 
-namespace Broadcast.Control.Persistence;
+namespace Broadcast.Control.Events;
 
 public enum EventWriteResult
 {

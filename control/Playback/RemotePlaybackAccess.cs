@@ -3,11 +3,13 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Broadcast.Control.Playback;
 using Broadcast.Control.Security;
-using Broadcast.Origin;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
-namespace Broadcast.Server;
+namespace Broadcast.Control.Playback;
 
 /// <summary>
 /// Private playback on a node without the channel database (<c>--Roles=origin</c>): the private channels and the
@@ -16,13 +18,21 @@ namespace Broadcast.Server;
 /// <see cref="PlaybackToken"/> code, so a viewer's request never waits on the network. Fails closed: until the first
 /// snapshot arrives every stream counts as private and no token is good (so <c>/live</c> answers 503 with
 /// Retry-After, as <c>/readyz</c> does); once one has arrived it stays in force while the control plane is unreachable.
+/// The origin asks it through the server's adapter; <see cref="Withdrawn"/> tells the node's cache which streams' copies to drop.
 /// </summary>
-internal sealed class RemotePlaybackAccess(TimeProvider time, RecentObjectCache? cache = null) : IPlaybackAccess
+public sealed class RemotePlaybackAccess(TimeProvider time)
 {
     private volatile Snapshot? _snapshot;
 
     /// <summary>True once a snapshot has arrived from the control plane (before it, refused requests get 503).</summary>
     public bool IsReady => _snapshot is not null;
+
+    /// <summary>
+    /// Raised with a stream (slug) that stopped being private, or whose slug another channel took: the node's cached
+    /// copies of it were read with a token and must not be served without one. Raised twice per change: before the new
+    /// snapshot is in force and after it.
+    /// </summary>
+    public event Action<string>? Withdrawn;
 
     /// <summary>The version (ETag) of the snapshot in force, null before the first.</summary>
     public string? Version => _snapshot?.Version;
@@ -86,9 +96,9 @@ internal sealed class RemotePlaybackAccess(TimeProvider time, RecentObjectCache?
         // channel's viewers. They go before the new snapshot is in force (while it still needs a token) and again after
         // it (a read that was in flight meanwhile).
         var gone = before is null ? [] : before.Channels.Where(c => !channels.TryGetValue(c.Key, out string? id) || id != c.Value).Select(c => c.Key).ToList();
-        foreach (string slug in gone) cache?.InvalidatePrefix(slug + "/");
+        foreach (string slug in gone) Withdrawn?.Invoke(slug);
         _snapshot = new Snapshot(snapshot.Version, channels, keys);
-        foreach (string slug in gone) cache?.InvalidatePrefix(slug + "/");
+        foreach (string slug in gone) Withdrawn?.Invoke(slug);
     }
 
     private static PlaybackSigningKey ToKey(PlaybackNodeKey key)
@@ -122,7 +132,7 @@ internal sealed class RemotePlaybackAccess(TimeProvider time, RecentObjectCache?
 /// token (<c>Playback:NodeToken</c>) and <c>If-None-Match</c>, putting each new snapshot in force. A failure keeps the last snapshot and is logged
 /// once until a poll succeeds again.
 /// </summary>
-internal sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess access, RemotePlaybackSettings settings, ILogger<RemotePlaybackRefresher> logger)
+public sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess access, RemotePlaybackSettings settings, ILogger<RemotePlaybackRefresher> logger)
     : BackgroundService
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
@@ -144,7 +154,7 @@ internal sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess acces
     }
 
     /// <summary>One poll; false when it failed (the snapshot in force stays).</summary>
-    internal async Task<bool> PollAsync(CancellationToken cancellationToken)
+    public async Task<bool> PollAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -206,23 +216,23 @@ internal sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess acces
         base.Dispose();
     }
 
-    [LoggerMessage(EventId = 9201, Level = LogLevel.Information, Message = "Private playback snapshot received: {PrivateChannels} private channel(s), current key {KeyId}")]
+    [LoggerMessage(EventId = 3805, Level = LogLevel.Information, Message = "Private playback snapshot received: {PrivateChannels} private channel(s), current key {KeyId}")]
     private partial void LogFirstSnapshot(int privateChannels, string keyId);
 
-    [LoggerMessage(EventId = 9202, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = 3806, Level = LogLevel.Warning,
         Message = "Private playback: control plane {ControlUrl} unreachable ({Reason}); the last snapshot stays in force")]
     private partial void LogUnreachable(Uri controlUrl, string reason);
 
-    [LoggerMessage(EventId = 9203, Level = LogLevel.Error,
+    [LoggerMessage(EventId = 3807, Level = LogLevel.Error,
         Message = "Private playback: no snapshot yet from control plane {ControlUrl} ({Reason}); every /live request is refused until one arrives")]
     private partial void LogNotReady(Uri controlUrl, string reason);
 
-    [LoggerMessage(EventId = 9204, Level = LogLevel.Information, Message = "Private playback: control plane reachable again")]
+    [LoggerMessage(EventId = 3808, Level = LogLevel.Information, Message = "Private playback: control plane reachable again")]
     private partial void LogRecovered();
 }
 
 /// <summary>Where an origin-only node fetches private playback from, how often, and with which token.</summary>
-internal sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, string NodeToken)
+public sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, string NodeToken)
 {
     /// <summary>
     /// Reads <c>Playback:ControlUrl</c> (required), <c>Playback:RefreshSeconds</c> (default 5, 1–300) and
@@ -267,19 +277,20 @@ internal sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval,
 
     /// <summary>
     /// Registers the remote access and its refresher on a node without the channel database, unless
-    /// <c>Playback:PublicOnly=true</c> says every stream is public here.
+    /// <c>Playback:PublicOnly=true</c> says every stream is public here. True when registered (the host then puts the
+    /// origin's view over <see cref="RemotePlaybackAccess"/>).
     /// </summary>
-    public static void AddTo(IServiceCollection services, IConfiguration configuration)
+    public static bool AddTo(IServiceCollection services, IConfiguration configuration)
     {
         if (configuration.GetValue<bool>("Playback:PublicOnly"))
         {
-            return;
+            return false;
         }
 
         services.AddSingleton(From(configuration));
         services.AddSingleton<RemotePlaybackAccess>();
-        services.AddSingleton<IPlaybackAccess>(sp => sp.GetRequiredService<RemotePlaybackAccess>());
         services.AddSingleton<RemotePlaybackRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<RemotePlaybackRefresher>());
+        return true;
     }
 }

@@ -1,4 +1,5 @@
 using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
 using Broadcast.Media;
 using Broadcast.Packager;
 using Broadcast.Packager.Live;
@@ -14,4 +15,11 @@ internal sealed class ChannelLowLatencyPolicy(ChannelService channels, IOptions<
         var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
         return channel?.LowLatency ?? options.Value.LowLatencyByDefault;
     }
+}
+
+/// <summary>Records a broadcast when control's <see cref="EventRecordingPolicy"/> says so; without an event, <c>Packager:RecordByDefault</c>.</summary>
+internal sealed class ChannelRecordingPolicy(EventRecordingPolicy policy, IOptions<PackagerOptions> options) : IRecordingPolicy
+{
+    public async ValueTask<bool> ShouldRecordAsync(LiveStream stream, CancellationToken cancellationToken)
+        => await policy.ShouldRecordAsync(stream.Name, cancellationToken).ConfigureAwait(false) ?? options.Value.RecordByDefault;
 }
