@@ -71,7 +71,10 @@ public static class BroadcastApp
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();
-            services.AddHostedService<RecordingListener>();
+            // Before AddPackager: hosted services stop in reverse order, so the packager's final broadcasts are booked.
+            services.AddSingleton<Broadcast.Control.Recordings.FinishedBroadcasts>()
+                .AddHostedService(sp => sp.GetRequiredService<Broadcast.Control.Recordings.FinishedBroadcasts>())
+                .AddHostedService<PackagerFinishedBroadcasts>();
             services.AddPackager(configuration);
             Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddRtmpIngest(configuration);

@@ -8,6 +8,6 @@ namespace Broadcast.Server;
 internal sealed class StoreThumbnailSink(ISegmentStore store) : IThumbnailSink
 {
     public async ValueTask PutAsync(string stream, ReadOnlyMemory<byte> jpeg, TimeSpan maxAge, CancellationToken cancellationToken) =>
-        await store.PutAsync(StoreKeys.Thumbnail(stream), jpeg, "image/jpeg",
+        await store.PutAsync(StoreKeys.Thumbnail(stream), jpeg, ContentTypes.Jpeg,
             "public, max-age=" + ((int)maxAge.TotalSeconds).ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
 }

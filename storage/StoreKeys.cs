@@ -87,6 +87,32 @@ public static class StoreKeys
 
     /// <summary>From the recording folder back to the channel folder (URIs in recording manifests are relative).</summary>
     public const string RecordingToChannel = "../../";
+
+    /// <summary>
+    /// "{channel}/recordings/{broadcastId}/master.m3u8" (or the origin path "/live/" + that) → (channel, broadcastId);
+    /// (null, null) for anything else.
+    /// </summary>
+    public static (string? Channel, string? BroadcastId) ParseRecordingMaster(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var parts = path.Trim('/').Split('/');
+        if (parts is ["live", .. var rest]) parts = rest;
+        return parts is [var channel, "recordings", var id, "master.m3u8"] && IsValidName(channel) && IsValidName(id) ? (channel, id) : (null, null);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="key"/> (below <c>{channel}/</c>) belongs to broadcast <paramref name="broadcastId"/>'s
+    /// recording: its recordings/ folder, or a rendition file named after the broadcast (segments, init segments, VOD
+    /// playlist).
+    /// </summary>
+    public static bool IsRecordingObject(string channel, string broadcastId, string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!key.StartsWith(channel + "/", StringComparison.Ordinal)) return false;
+        if (key.StartsWith($"{channel}/recordings/{broadcastId}/", StringComparison.Ordinal)) return true;
+        var name = key[(key.LastIndexOf('/') + 1)..];
+        return name.StartsWith(broadcastId + "-", StringComparison.Ordinal) || name == broadcastId + ".m3u8";
+    }
 }
 
 /// <summary>Cache-Control a store implies for a segment stored without its metadata (see <see cref="FileSystemSegmentStore"/>).</summary>
@@ -103,6 +129,7 @@ public static class ContentTypes
     public const string Dash = "application/dash+xml";
     public const string VideoMp4 = "video/mp4";
     public const string AudioMp4 = "audio/mp4";
+    public const string Jpeg = "image/jpeg";
 
     /// <summary>Derived from the extension when a store has no recorded type.</summary>
     public static string FromKey(string key) => Path.GetExtension(key) switch
@@ -111,6 +138,7 @@ public static class ContentTypes
         ".mpd" => Dash,
         ".mp4" or ".m4s" => VideoMp4,
         ".m4a" => AudioMp4,
+        ".jpg" => Jpeg,
         _ => "application/octet-stream",
     };
 }

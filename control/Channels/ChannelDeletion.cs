@@ -60,7 +60,7 @@ public enum ChannelDeletionOutcome
 /// to try again, never media without its channel. A slug freed this way starts empty for the next channel that
 /// takes it. A publish that slips in between, or a broadcast held by another ingest node that this node cannot see,
 /// is ended by that ingest node as soon as it hears of the deletion (<see cref="Events.EventWindowEnforcer"/>), and what
-/// it stored is removed then (server: RecordingListener).
+/// it stored is removed then (<see cref="Recordings.FinishedBroadcasts"/>).
 /// </summary>
 public sealed partial class ChannelDeletion(ChannelService channels, IChannelLiveStatus live, IChannelMedia media, PlaybackAccessService playback,
     ILogger<ChannelDeletion> logger)

@@ -5,8 +5,8 @@ namespace Broadcast.Packager.Live;
 
 /// <summary>
 /// The recording (VOD) of a recorded broadcast: once it ended, every rendition's whole-broadcast media playlist
-/// (EXT-X-PLAYLIST-TYPE:VOD), a master and a static MPD under <c>recordings/{broadcastId}/</c> that name them. It counts
-/// what the recording holds as it is stored (segments, init segments, those manifests), so <see cref="Recorded"/> needs
+/// (EXT-X-PLAYLIST-TYPE:VOD), a master and a static MPD under <c>recordings/{broadcastId}/</c> that name them, and its poster (the last live thumbnail). It counts
+/// what the recording holds as it is stored (segments, init segments, those manifests, the poster), so <see cref="Recorded"/> needs
 /// no read of the store.
 /// </summary>
 internal sealed class RecordingWriter(PackagedBroadcast broadcast) : IPackagerListener
@@ -40,6 +40,7 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast) : IPackagerLi
         string mpd = DashManifestWriter.Write(withSegments, audio, broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel));
         bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMpd(channel, id), mpd, ContentTypes.Dash, CachePolicies.Vod, last, cancellationToken)
             .ConfigureAwait(false);
+        bytes += await KeepPosterAsync(channel, id, cancellationToken).ConfigureAwait(false);
 
         // The duration is the first variant's: the rendition the master names first (retired ones it leaves out), as its
         // VOD playlist's EXTINFs add up.
@@ -47,5 +48,17 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast) : IPackagerLi
         Recorded = first is null
             ? new RecordedMedia(0, Media.Timescales.Milliseconds, bytes)
             : new RecordedMedia(first.ListedDuration, first.Timescale, bytes);
+    }
+
+    /// <summary>
+    /// The channel's last live thumbnail becomes the recording's poster (the watch page's picture before playback and its
+    /// link preview). A broadcast too short for a thumbnail has none. Returns the bytes stored.
+    /// </summary>
+    private async Task<long> KeepPosterAsync(string channel, string id, CancellationToken cancellationToken)
+    {
+        if (await broadcast.Store.GetAsync(StoreKeys.Thumbnail(channel), cancellationToken).ConfigureAwait(false) is not { } thumbnail) return 0;
+        await broadcast.Store.PutAsync(StoreKeys.RecordingPoster(channel, id), thumbnail.Data, ContentTypes.Jpeg, CachePolicies.Vod, cancellationToken)
+            .ConfigureAwait(false);
+        return thumbnail.Data.Length;
     }
 }

@@ -227,6 +227,46 @@ public abstract class EventStoreContract : IAsyncLifetime
         Assert.Equal([recent.Id], (await repo.ListAsync(channel.Id, null)).Select(r => r.Id));
     }
 
+    private sealed class ChannelMediaLog : IChannelMedia
+    {
+        public List<string> Swept { get; } = [];
+
+        public bool IsWriting(string slug) => false;
+
+        public ValueTask<int> DeleteAllAsync(string slug, CancellationToken cancellationToken)
+        {
+            Swept.Add(slug);
+            return ValueTask.FromResult(7);
+        }
+    }
+
+    [Fact]
+    public async Task A_finished_recorded_broadcast_is_booked_with_the_pipelines_counts_and_its_event()
+    {
+        var channel = await NewChannelAsync("Booked");
+        var ev = await Service.CreateAsync(new EventSpec(channel.Id, "Keynote", null, T0, T0.AddHours(1), true));
+        var recordings = new RecordingService(new SqlRecordingRepository(Database), new MediaLog(), new ControlSettings(), Clock,
+            NullLogger<RecordingService>.Instance);
+        var media = new ChannelMediaLog();
+        var finished = new FinishedBroadcasts(Channels, Service, recordings, media, Clock, NullLogger<FinishedBroadcasts>.Instance);
+        string master = $"/live/{channel.Slug}/recordings/20300501T120005Z/master.m3u8", mpd = $"/live/{channel.Slug}/recordings/20300501T120005Z/manifest.mpd";
+
+        // Not recorded: nothing booked. Recorded without a recording (its manifests never stored): nothing booked either.
+        await finished.BookAsync(new FinishedBroadcast(channel.Slug, "20300501T115000Z", false, null), CancellationToken.None);
+        await finished.BookAsync(new FinishedBroadcast(channel.Slug, "20300501T115500Z", true, null), CancellationToken.None);
+        Assert.Empty(await recordings.ListAsync(channel.Id));
+
+        await finished.BookAsync(new FinishedBroadcast(channel.Slug, "20300501T120005Z", true, new RecordedBroadcast(master, mpd, 61_533, 4_321_000)),
+            CancellationToken.None);
+        var row = Assert.Single(await recordings.ListAsync(channel.Id));
+        Assert.Equal((ev.Id, "20300501T120005Z", master, mpd, 61_533L, 4_321_000L), (row.EventId, row.BroadcastId, row.HlsPath, row.DashPath, row.DurationMs, row.SizeBytes));
+        Assert.Empty(media.Swept);
+
+        // A broadcast of a channel that no longer exists: what it stored under its slug is swept, nothing is booked.
+        await finished.BookAsync(new FinishedBroadcast("gone-channel", "20300501T120005Z", true, new RecordedBroadcast(master, mpd, 1, 1)), CancellationToken.None);
+        Assert.Equal(["gone-channel"], media.Swept);
+    }
+
     [Fact]
     public void Password_hash_is_pbkdf2_sha256_with_its_iterations_and_rejects_tampering()
     {
