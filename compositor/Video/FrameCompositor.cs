@@ -5,7 +5,7 @@ namespace Broadcast.Compositor.Video;
 /// <summary>
 /// Draws a planned layout onto the program canvas: video black everywhere, then each tile in plan order (inputs by
 /// z, overlays last). A fitted picture's cell is painted black first (its bars), an input without a picture is a dark
-/// placeholder card, overlays are blended with their alpha. Scaling is <see cref="PlaneScaler"/>'s integer bilinear;
+/// placeholder card, overlays are blended with their alpha. Scaling is <see cref="PlaneScaler"/>'s integer resampling (bilinear up, area down);
 /// nothing is allocated per frame once the scratch buffers have grown to the largest overlay.
 /// </summary>
 /// <remarks>

@@ -3,17 +3,21 @@ using Broadcast.Compositor.Layouts;
 namespace Broadcast.Compositor.Video;
 
 /// <summary>
-/// Bilinear scaling of one 8-bit plane from a source rectangle to a destination rectangle, in integer fixed point:
-/// positions in 16.16, weights in 8 bits, no floating point per pixel. Sample centres are aligned (a destination
-/// pixel's centre maps to the matching point of the source, as ffmpeg's bilinear scaler does), and samples past the
-/// crop's edge repeat the edge, so a tile never bleeds in pixels from outside its crop. The per-column tables are kept
-/// and grown, never shrunk, so steady state allocates nothing.
+/// Resizes one 8-bit plane from a source rectangle to a destination rectangle in integer fixed point (no floating
+/// point per pixel): per destination row, the source rows it draws from are combined vertically into a row buffer,
+/// then that row horizontally, with <see cref="ResampleTaps"/>' weights (bilinear when enlarging, area when reducing).
+/// Samples never come from outside the crop. Tables and the row buffer are kept and grown, so steady state allocates
+/// nothing.
 /// </summary>
 internal sealed class PlaneScaler
 {
-    private const int WeightBits = 8, WeightOne = 1 << WeightBits;
+    // The row buffer holds vertically weighted values at 8 fractional bits: up to 255 · 2^8, and a horizontal sum of
+    // those times 2^14 weights stays under 2^31.
+    private const int RowShift = ResampleTaps.Bits - 8;
+    private const int OutputShift = ResampleTaps.Bits + 8;
 
-    private int[] _column0 = [], _column1 = [], _columnWeight = [];
+    private readonly ResampleTaps _columns = new(), _rows = new();
+    private int[] _row = [];
 
     /// <summary>
     /// Draws <paramref name="crop"/> of <paramref name="source"/> into <paramref name="target"/> of
@@ -32,23 +36,22 @@ internal sealed class PlaneScaler
             return;
         }
 
-        Columns(crop, target.Width);
-        var column0 = _column0.AsSpan(0, target.Width);
-        var column1 = _column1.AsSpan(0, target.Width);
-        var columnWeight = _columnWeight.AsSpan(0, target.Width);
+        _columns.Build(crop.Width, target.Width);
+        _rows.Build(crop.Height, target.Height);
+        if (_row.Length < crop.Width) _row = new int[crop.Width];
+        var buffer = _row.AsSpan(0, crop.Width);
+        int[] firsts = _columns.FirstSamples, counts = _columns.Counts, offsets = _columns.Offsets, weights = _columns.AllWeights;
         for (int row = 0; row < target.Height; row++)
         {
-            var (y0, y1, wy) = Tap(row, crop.Height, target.Height);
-            var above = source.Slice((crop.Y + y0) * sourceStride);
-            var below = source.Slice((crop.Y + y1) * sourceStride);
+            Vertical(source, sourceStride, crop, _rows.FirstSamples[row], _rows.Weights(row), buffer);
             var line = destination.Slice((target.Y + row) * destinationStride + target.X, target.Width);
             var alphaRow = alpha.IsEmpty ? default : alpha.Slice(row * alphaStep * alphaStride);
             for (int x = 0; x < line.Length; x++)
             {
-                int a0 = column0[x], a1 = column1[x], wx = columnWeight[x];
-                int top = above[a0] * (WeightOne - wx) + above[a1] * wx;
-                int bottom = below[a0] * (WeightOne - wx) + below[a1] * wx;
-                int value = (top * (WeightOne - wy) + bottom * wy + (1 << (2 * WeightBits - 1))) >> (2 * WeightBits);
+                int first = firsts[x], offset = offsets[x], count = counts[x];
+                int sum = 0;
+                for (int t = 0; t < count; t++) sum += buffer[first + t] * weights[offset + t];
+                int value = (sum + (1 << (OutputShift - 1))) >> OutputShift;
                 if (alphaRow.IsEmpty)
                 {
                     line[x] = (byte)value;
@@ -57,7 +60,7 @@ internal sealed class PlaneScaler
                 {
                     int a = alphaRow[x * alphaStep];
                     a += a >> 7; // 0–255 onto 0–256, so 255 is fully opaque
-                    line[x] = (byte)(line[x] + (((value - line[x]) * a + (WeightOne / 2)) >> WeightBits));
+                    line[x] = (byte)(line[x] + (((value - line[x]) * a + 128) >> 8));
                 }
             }
         }
@@ -72,35 +75,28 @@ internal sealed class PlaneScaler
     /// <summary><paramref name="into"/> = <paramref name="from"/> moved <paramref name="weight"/>/256 of the way to <paramref name="to"/>.</summary>
     public static void Blend(ReadOnlySpan<byte> from, ReadOnlySpan<byte> to, int weight, Span<byte> into)
     {
-        for (int i = 0; i < into.Length; i++) into[i] = (byte)(from[i] + (((to[i] - from[i]) * weight + (WeightOne / 2)) >> WeightBits));
+        for (int i = 0; i < into.Length; i++) into[i] = (byte)(from[i] + (((to[i] - from[i]) * weight + 128) >> 8));
     }
 
-    private void Columns(PixelRect crop, int width)
+    /// <summary>The crop's columns of the source rows <paramref name="first"/>… weighted and summed into <paramref name="buffer"/>.</summary>
+    private static void Vertical(ReadOnlySpan<byte> source, int stride, PixelRect crop, int first, ReadOnlySpan<int> weights, Span<int> buffer)
     {
-        if (_column0.Length < width)
+        var top = source.Slice((crop.Y + first) * stride + crop.X, crop.Width);
+        if (weights.Length == 1)
         {
-            _column0 = new int[width];
-            _column1 = new int[width];
-            _columnWeight = new int[width];
+            for (int x = 0; x < top.Length; x++) buffer[x] = top[x] << 8;
+            return;
         }
 
-        for (int x = 0; x < width; x++)
+        int w0 = weights[0];
+        for (int x = 0; x < top.Length; x++) buffer[x] = top[x] * w0;
+        for (int t = 1; t < weights.Length; t++)
         {
-            var (x0, x1, weight) = Tap(x, crop.Width, width);
-            _column0[x] = crop.X + x0;
-            _column1[x] = crop.X + x1;
-            _columnWeight[x] = weight;
+            var next = source.Slice((crop.Y + first + t) * stride + crop.X, crop.Width);
+            int w = weights[t];
+            for (int x = 0; x < next.Length; x++) buffer[x] += next[x] * w;
         }
-    }
 
-    /// <summary>The two source samples around destination sample <paramref name="index"/> and the second one's weight.</summary>
-    private static (int First, int Second, int Weight) Tap(int index, int sourceLength, int targetLength)
-    {
-        // Centre-aligned: source position = (index + ½) · sourceLength / targetLength − ½, in 16.16.
-        long position = (((2L * index) + 1) * sourceLength << 15) / targetLength - (1 << 15);
-        if (position <= 0) return (0, 0, 0);
-        int first = (int)(position >> 16);
-        if (first >= sourceLength - 1) return (sourceLength - 1, sourceLength - 1, 0);
-        return (first, first + 1, (int)(position >> (16 - WeightBits)) & (WeightOne - 1));
+        for (int x = 0; x < buffer.Length; x++) buffer[x] = (buffer[x] + (1 << (RowShift - 1))) >> RowShift;
     }
 }

@@ -175,6 +175,27 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_large_reduction_averages_detail_finer_than_the_target_instead_of_aliasing()
+    {
+        // Vertical stripes of period 3 (one bright, two dark), reduced 6:1 into a 1280x120 band from a 7680x720
+        // source: every target pixel covers two periods, so each is the mean (16 + 16 + 216) / 3 ≈ 83; sampling two
+        // taps would beat between 16 and 216.
+        var stripes = new Yuv420Frame(7680, 720);
+        _owned.Add(stripes);
+        for (int y = 0; y < 720; y++)
+        {
+            var row = stripes.Y.Slice(y * 7680, 7680);
+            for (int x = 0; x < 7680; x++) row[x] = (byte)(x % 3 == 0 ? 216 : 16);
+        }
+
+        stripes.U.Fill(128);
+        stripes.V.Fill(128);
+        _sources.Frames["stripes"] = stripes;
+        Compose(new(LayoutKind.Free, [new("stripes", Rect: new(0, 0, 1280, 120))]));
+        for (int x = 0; x < 1280; x++) Assert.InRange(Luma(x, 60), 82, 84);
+    }
+
+    [Fact]
     public void Cross_fade_midpoint_is_the_average_and_the_ends_are_exact()
     {
         using var from = new Yuv420Frame(64, 36);
