@@ -84,6 +84,18 @@ public sealed class AudioMixerTests
     }
 
     [Fact]
+    public void Limiter_passes_a_signal_under_its_ceiling_untouched_but_delayed()
+    {
+        var limiter = new PeakLimiter();
+        var input = LoudnessMeterTests.Sine(440, 0.8f, 4 * Frames);
+        var samples = (float[])input.Clone();
+        limiter.Process(samples);
+        int delay = 2 * limiter.LatencyFrames;
+        Assert.All(samples[..delay], s => Assert.Equal(0f, s));
+        for (int i = delay; i < samples.Length; i++) Assert.Equal(input[i - delay], samples[i]);
+    }
+
+    [Fact]
     public void Refuses_bad_settings_and_blocks()
     {
         var mixer = new AudioMixer();
