@@ -1,3 +1,4 @@
+using System.Numerics;
 using Broadcast.Compositor.Layouts;
 
 namespace Broadcast.Compositor.Video;
@@ -81,22 +82,50 @@ internal sealed class PlaneScaler
     /// <summary>The crop's columns of the source rows <paramref name="first"/>… weighted and summed into <paramref name="buffer"/>.</summary>
     private static void Vertical(ReadOnlySpan<byte> source, int stride, PixelRect crop, int first, ReadOnlySpan<int> weights, Span<int> buffer)
     {
-        var top = source.Slice((crop.Y + first) * stride + crop.X, crop.Width);
+        // A single tap has weight One: the row at 8 fractional bits directly.
         if (weights.Length == 1)
         {
-            for (int x = 0; x < top.Length; x++) buffer[x] = top[x] << 8;
+            MultiplyAdd(source.Slice((crop.Y + first) * stride + crop.X, crop.Width), 1 << 8, buffer, assign: true);
             return;
         }
 
-        int w0 = weights[0];
-        for (int x = 0; x < top.Length; x++) buffer[x] = top[x] * w0;
-        for (int t = 1; t < weights.Length; t++)
+        for (int t = 0; t < weights.Length; t++)
+            MultiplyAdd(source.Slice((crop.Y + first + t) * stride + crop.X, crop.Width), weights[t], buffer, assign: t == 0);
+
+        int x = 0;
+        if (Vector.IsHardwareAccelerated)
         {
-            var next = source.Slice((crop.Y + first + t) * stride + crop.X, crop.Width);
-            int w = weights[t];
-            for (int x = 0; x < next.Length; x++) buffer[x] += next[x] * w;
+            var round = new Vector<int>(1 << (RowShift - 1));
+            for (; x <= buffer.Length - Vector<int>.Count; x += Vector<int>.Count)
+                Vector.ShiftRightArithmetic(new Vector<int>(buffer[x..]) + round, RowShift).CopyTo(buffer[x..]);
         }
 
-        for (int x = 0; x < buffer.Length; x++) buffer[x] = (buffer[x] + (1 << (RowShift - 1))) >> RowShift;
+        for (; x < buffer.Length; x++) buffer[x] = (buffer[x] + (1 << (RowShift - 1))) >> RowShift;
     }
+
+    /// <summary><paramref name="buffer"/> (=|+=) <paramref name="row"/> × <paramref name="weight"/>, a vector of pixels at a time where the CPU has vectors.</summary>
+    private static void MultiplyAdd(ReadOnlySpan<byte> row, int weight, Span<int> buffer, bool assign)
+    {
+        int x = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var weights = new Vector<int>(weight);
+            int lanes = Vector<int>.Count;
+            for (; x <= row.Length - Vector<byte>.Count; x += Vector<byte>.Count)
+            {
+                Vector.Widen(new Vector<byte>(row[x..]), out Vector<ushort> low, out Vector<ushort> high);
+                Vector.Widen(low, out Vector<uint> q0, out Vector<uint> q1);
+                Vector.Widen(high, out Vector<uint> q2, out Vector<uint> q3);
+                Accumulate(Vector.AsVectorInt32(q0) * weights, buffer.Slice(x, lanes), assign);
+                Accumulate(Vector.AsVectorInt32(q1) * weights, buffer.Slice(x + lanes, lanes), assign);
+                Accumulate(Vector.AsVectorInt32(q2) * weights, buffer.Slice(x + (2 * lanes), lanes), assign);
+                Accumulate(Vector.AsVectorInt32(q3) * weights, buffer.Slice(x + (3 * lanes), lanes), assign);
+            }
+        }
+
+        for (; x < row.Length; x++) buffer[x] = (assign ? 0 : buffer[x]) + (row[x] * weight);
+    }
+
+    private static void Accumulate(Vector<int> product, Span<int> into, bool assign) =>
+        (assign ? product : product + new Vector<int>(into)).CopyTo(into);
 }
