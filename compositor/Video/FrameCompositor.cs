@@ -71,7 +71,7 @@ public sealed class FrameCompositor
 
     /// <summary>
     /// The alpha plane is scaled to the target once, at luma resolution; luma blends with it pixel for pixel and each
-    /// chroma sample with the alpha of its 2×2 block's top-left luma sample.
+    /// chroma sample with the mean alpha of its 2×2 luma block.
     /// </summary>
     private void DrawWithAlpha(Yuv420Frame canvas, Yuva420Image image, PixelRect crop, PixelRect target)
     {

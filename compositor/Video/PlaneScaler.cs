@@ -22,9 +22,9 @@ internal sealed class PlaneScaler
 
     /// <summary>
     /// Draws <paramref name="crop"/> of <paramref name="source"/> into <paramref name="target"/> of
-    /// <paramref name="destination"/>. With <paramref name="alpha"/> (0–255, one value per destination pixel at
-    /// <paramref name="alphaStep"/> × the position, in rows of <paramref name="alphaStride"/>) the result is blended
-    /// over what is there; without, it replaces it.
+    /// <paramref name="destination"/>. With <paramref name="alpha"/> (0–255 at luma resolution, in rows of
+    /// <paramref name="alphaStride"/>; <paramref name="alphaStep"/> 2 for a chroma plane) the result is blended over
+    /// what is there; without, it replaces it.
     /// </summary>
     public void Scale(ReadOnlySpan<byte> source, int sourceStride, PixelRect crop, Span<byte> destination, int destinationStride, PixelRect target,
         ReadOnlySpan<byte> alpha = default, int alphaStride = 0, int alphaStep = 1)
@@ -47,6 +47,7 @@ internal sealed class PlaneScaler
             Vertical(source, sourceStride, crop, _rows.FirstSamples[row], _rows.Weights(row), buffer);
             var line = destination.Slice((target.Y + row) * destinationStride + target.X, target.Width);
             var alphaRow = alpha.IsEmpty ? default : alpha.Slice(row * alphaStep * alphaStride);
+            var alphaBelow = alphaStep == 2 && !alpha.IsEmpty ? alpha.Slice(((row * 2) + 1) * alphaStride) : default;
             for (int x = 0; x < line.Length; x++)
             {
                 int first = firsts[x], offset = offsets[x], count = counts[x];
@@ -59,7 +60,10 @@ internal sealed class PlaneScaler
                 }
                 else
                 {
-                    int a = alphaRow[x * alphaStep];
+                    // A chroma sample takes the mean alpha of the 2×2 luma block it stands for.
+                    int a = alphaStep == 2
+                        ? (alphaRow[2 * x] + alphaRow[(2 * x) + 1] + alphaBelow[2 * x] + alphaBelow[(2 * x) + 1] + 2) >> 2
+                        : alphaRow[x];
                     a += a >> 7; // 0–255 onto 0–256, so 255 is fully opaque
                     line[x] = (byte)(line[x] + (((value - line[x]) * a + 128) >> 8));
                 }

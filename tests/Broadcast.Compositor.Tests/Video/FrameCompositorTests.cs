@@ -129,6 +129,21 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
         AssertColour(White, (200, 200), (238, 299));
         Assert.InRange(Luma(250, 250), 124, 127); // 16 + (235 - 16) · 128/256
         AssertColour(Black, (262, 200), (299, 299), (199, 250), (300, 250));
+
+        // An edge through a 2x2 block: the chroma sample there is blended by the block's mean alpha (half).
+        for (int y = 0; y < 100; y++)
+        {
+            var row = logo.Alpha.Slice(y * 100, 100);
+            row.Clear();
+            row[..41].Fill(255);
+        }
+
+        logo.Picture.Fill(Blue.Y, Blue.U, Blue.V);
+        Compose(new(LayoutKind.Single, [new("main")]) { Overlays = [new("logo", new(200, 200, 100, 100))] }, extra: ("logo", new PixelSize(100, 100)));
+        Assert.Equal(Blue.Y, Luma(240, 250));
+        Assert.Equal(Black.Y, Luma(241, 250));
+        Assert.Equal((Black.U + Blue.U + 1) / 2, _canvas.U[125 * 640 + 120]);
+        Assert.Equal(Blue.U, _canvas.U[125 * 640 + 119]);
     }
 
     [Fact]
