@@ -185,19 +185,20 @@ public sealed class DeletedChannelTests
     public async Task A_broadcast_whose_channel_was_deleted_elsewhere_is_ended_and_its_media_removed()
     {
         // Another node deleted the row (it did not hold the stream, so it could not see it live): the ingest node
-        // holding the stream ends it and removes what the packager wrote after the delete.
+        // holding the stream ends it and removes what the broadcast stored. The objects are stored before the delete:
+        // the delete is announced at once and may end the broadcast (and sweep its slug) before this test's next line.
         await using var server = await InProcessServer.StartAsync("--Transcode:Enabled=false");
         string id = await CreateChannelAsync(server, "Elsewhere", privatePlayback: true);
         var registry = server.Services.GetRequiredService<LiveStreamRegistry>();
         Assert.True(registry.TryStartPublish("elsewhere", out var stream));
         InProcessServer.FeedVideo(stream);
-        Assert.True(await server.Services.GetRequiredService<ChannelService>().DeleteAsync(id));
         await StoreObjectsAsync(server, "elsewhere");
+        Assert.True(await server.Services.GetRequiredService<ChannelService>().DeleteAsync(id));
 
         await WaitFor.ConditionAsync(() => Task.FromResult(registry.Find("elsewhere") is null), TimeSpan.FromSeconds(30),
             "the broadcast of the deleted channel to end");
         await WaitFor.ConditionAsync(async () => (await KeysAsync(server, "elsewhere/")).Count == 0, TimeSpan.FromSeconds(30),
-            "the deleted channel's media to be removed");
+            "the deleted channel's media to be removed", () => string.Join(", ", KeysAsync(server, "elsewhere/").GetAwaiter().GetResult()));
         // This node learns of the delete at its next refresh of the private channels: until then the slug stays
         // private here (refused), then nothing is left to serve.
         Assert.NotEqual(HttpStatusCode.OK, await AnonymousStatusAsync(server, "/live/elsewhere/master.m3u8"));
