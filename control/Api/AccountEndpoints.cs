@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Broadcast.Control.Security;
 using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Builder;
@@ -14,12 +12,6 @@ public sealed record CreateAccountRequest(string? Name, string? Password, string
 
 /// <summary>An account as the API shows it (never its password hash).</summary>
 public sealed record AccountResponse(string Id, string Name, string Role, DateTimeOffset CreatedAt);
-
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(CreateAccountRequest))]
-[JsonSerializable(typeof(AccountResponse))]
-[JsonSerializable(typeof(List<AccountResponse>))]
-internal sealed partial class AccountJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// <c>/api/users</c>: the accounts that sign in to the dashboard: admins, and moderator accounts that may only moderate
@@ -41,18 +33,18 @@ public static class AccountEndpoints
 
     private static async Task<IResult> ListAsync(AdminUserService users, CancellationToken cancellationToken)
         => Results.Json((await users.ListAsync(cancellationToken).ConfigureAwait(false)).Select(Response).ToList(),
-            AccountJsonContext.Default.ListAccountResponse);
+            ControlJsonContext.Default.ListAccountResponse);
 
     private static async Task<IResult> CreateAsync(HttpContext context, AdminUserService users, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, AccountJsonContext.Default.CreateAccountRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.CreateAccountRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         try
         {
             var created = await users.CreateAsync(request!.Name, request.Password, request.Role ?? AccountRoles.Admin, cancellationToken).ConfigureAwait(false);
             return created is null
                 ? RequestBodies.Conflict($"An account named '{request.Name!.Trim()}' exists already.")
-                : Results.Json(Response(created), AccountJsonContext.Default.AccountResponse, statusCode: StatusCodes.Status201Created);
+                : Results.Json(Response(created), ControlJsonContext.Default.AccountResponse, statusCode: StatusCodes.Status201Created);
         }
         catch (ValidationFailedException e)
         {

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Broadcast.Control.Breaks;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
@@ -17,11 +15,6 @@ public sealed record AdBreakRequest(decimal? Duration);
 /// <c>id</c>); <c>start</c> is the break's START-DATE once its first segment exists, else absent (<c>state</c> "waiting").
 /// </summary>
 public sealed record AdBreakResponse(uint Id, string State, decimal Duration, DateTimeOffset RequestedAt, DateTimeOffset? Start);
-
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(AdBreakRequest))]
-[JsonSerializable(typeof(AdBreakResponse))]
-internal sealed partial class BreakJsonContext : JsonSerializerContext;
 
 /// <summary><c>/api/channels/{id}/breaks</c>: ad breaks (SCTE-35 markers) in the live broadcast. Requires the "admin" policy.</summary>
 public static class BreakEndpoints
@@ -50,7 +43,7 @@ public static class BreakEndpoints
     private static async Task<IResult> InsertAsync(string id, HttpContext context, ChannelService channels, IAdBreakInserter breaks,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, BreakJsonContext.Default.AdBreakRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.AdBreakRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (request!.Duration is not { } seconds) return RequestBodies.Invalid("duration", "The duration (seconds) is required.");
         if (seconds < MinSeconds || seconds > MaxSeconds)
@@ -66,7 +59,7 @@ public static class BreakEndpoints
                 detail: $"Channel '{channel.Slug}' has no live broadcast on this node."),
             AdBreakState.Busy => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "A break is under way",
                 detail: "Another ad break is waiting for its segment boundary or running; breaks do not overlap. Ask again when it has ended."),
-            _ => Results.Json(ToResponse(result), BreakJsonContext.Default.AdBreakResponse,
+            _ => Results.Json(ToResponse(result), ControlJsonContext.Default.AdBreakResponse,
                 statusCode: result.State == AdBreakState.Started ? StatusCodes.Status201Created : StatusCodes.Status202Accepted),
         };
     }

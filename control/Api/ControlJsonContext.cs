@@ -1,11 +1,14 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Broadcast.Control.Chat;
+using Broadcast.Control.Playback;
 
 namespace Broadcast.Control.Api;
 
 /// <summary>
-/// The JSON of the channel, event, recording and session routes (source-generated; nulls left out). Feature routes with
-/// their own DTO file keep their context beside it (destinations, pull sources, playback, breaks, accounts, chat).
+/// The one JSON context of control's HTTP routes (source-generated, web defaults, nulls left out): every request and
+/// response body of the admin API, the chat settings, playback tokens and the playback node's snapshot. A nullable
+/// field that a client expects to see as null says so on the property (<c>JsonIgnoreCondition.Never</c>).
 /// </summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CreateChannelRequest))]
@@ -22,4 +25,21 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(SessionResponse))]
 [JsonSerializable(typeof(ChangePasswordRequest))]
 [JsonSerializable(typeof(AntiforgeryResponse))]
+[JsonSerializable(typeof(DestinationRequest))]
+[JsonSerializable(typeof(DestinationResponse))]
+[JsonSerializable(typeof(List<DestinationResponse>))]
+[JsonSerializable(typeof(PullSourceRequest))]
+[JsonSerializable(typeof(PullSourceResponse))]
+[JsonSerializable(typeof(AdBreakRequest))]
+[JsonSerializable(typeof(AdBreakResponse))]
+[JsonSerializable(typeof(CreateAccountRequest))]
+[JsonSerializable(typeof(AccountResponse))]
+[JsonSerializable(typeof(List<AccountResponse>))]
+[JsonSerializable(typeof(ChatSettingsRequest))]
+[JsonSerializable(typeof(ChatSettingsResponse))]
+[JsonSerializable(typeof(List<ChatBanView>))]
+[JsonSerializable(typeof(PlaybackNodeSnapshot))]
+[JsonSerializable(typeof(PlaybackTokenRequest))]
+[JsonSerializable(typeof(PlaybackTokenResponse))]
+[JsonSerializable(typeof(SigningKeysResponse))]
 internal sealed partial class ControlJsonContext : JsonSerializerContext;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Broadcast.Control.Restream;
 using Broadcast.Control.Security;
 using Microsoft.AspNetCore.Builder;
@@ -23,12 +21,6 @@ public sealed record DestinationResponse(
     DateTimeOffset UpdatedAt,
     DestinationLiveState State);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(DestinationRequest))]
-[JsonSerializable(typeof(DestinationResponse))]
-[JsonSerializable(typeof(List<DestinationResponse>))]
-internal sealed partial class DestinationJsonContext : JsonSerializerContext;
-
 /// <summary><c>/api/channels/{id}/destinations</c>: restream destinations. Every route requires the "admin" policy.</summary>
 public static class DestinationEndpoints
 {
@@ -49,7 +41,7 @@ public static class DestinationEndpoints
 
     private static async Task<IResult> CreateAsync(string id, HttpContext context, DestinationService destinations, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, DestinationJsonContext.Default.DestinationRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.DestinationRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         Destination? created;
         try
@@ -62,7 +54,7 @@ public static class DestinationEndpoints
         }
         if (created is null) return RequestBodies.NotFound("Channel", id);
         context.Response.Headers.Location = $"/api/channels/{id}/destinations/{created.Id}";
-        return Results.Json(ToResponse(created, destinations), DestinationJsonContext.Default.DestinationResponse, statusCode: StatusCodes.Status201Created);
+        return Results.Json(ToResponse(created, destinations), ControlJsonContext.Default.DestinationResponse, statusCode: StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> ListAsync(string id, DestinationService destinations, CancellationToken cancellationToken)
@@ -70,7 +62,7 @@ public static class DestinationEndpoints
         var list = await destinations.ListAsync(id, cancellationToken).ConfigureAwait(false);
         return list is null
             ? RequestBodies.NotFound("Channel", id)
-            : Results.Json(list.Select(d => ToResponse(d, destinations)).ToList(), DestinationJsonContext.Default.ListDestinationResponse);
+            : Results.Json(list.Select(d => ToResponse(d, destinations)).ToList(), ControlJsonContext.Default.ListDestinationResponse);
     }
 
     private static async Task<IResult> GetAsync(string id, string destinationId, DestinationService destinations, CancellationToken cancellationToken)
@@ -78,13 +70,13 @@ public static class DestinationEndpoints
         var destination = await destinations.GetAsync(id, destinationId, cancellationToken).ConfigureAwait(false);
         return destination is null
             ? RequestBodies.NotFound("Destination", destinationId)
-            : Results.Json(ToResponse(destination, destinations), DestinationJsonContext.Default.DestinationResponse);
+            : Results.Json(ToResponse(destination, destinations), ControlJsonContext.Default.DestinationResponse);
     }
 
     private static async Task<IResult> UpdateAsync(string id, string destinationId, HttpContext context, DestinationService destinations,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, DestinationJsonContext.Default.DestinationRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.DestinationRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         Destination? updated;
         try
@@ -97,7 +89,7 @@ public static class DestinationEndpoints
         }
         return updated is null
             ? RequestBodies.NotFound("Destination", destinationId)
-            : Results.Json(ToResponse(updated, destinations), DestinationJsonContext.Default.DestinationResponse);
+            : Results.Json(ToResponse(updated, destinations), ControlJsonContext.Default.DestinationResponse);
     }
 
     private static async Task<IResult> DeleteAsync(string id, string destinationId, DestinationService destinations, CancellationToken cancellationToken) =>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Security;
@@ -22,11 +20,6 @@ public sealed record PullSourceResponse(string Url, bool Loop, DateTimeOffset Up
 public sealed record PullSourceStateResponse(string State, string? Reason, int Attempts, DateTimeOffset Since, DateTimeOffset? NextAttemptAt, string Source,
     string? Detail);
 
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(PullSourceRequest))]
-[JsonSerializable(typeof(PullSourceResponse))]
-internal sealed partial class PullSourceJsonContext : JsonSerializerContext;
-
 /// <summary><c>/api/channels/{id}/source</c>: a channel takes its input from a URL instead of a publisher (PUT), or goes back to push (DELETE).</summary>
 public static class PullSourceEndpoints
 {
@@ -46,7 +39,7 @@ public static class PullSourceEndpoints
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         return await sources.GetForChannelAsync(id, cancellationToken).ConfigureAwait(false) is { } source
-            ? Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), PullSourceJsonContext.Default.PullSourceResponse)
+            ? Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), ControlJsonContext.Default.PullSourceResponse)
             : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No pull source",
                 detail: $"Channel '{id}' takes its input from a publisher; PUT a source to pull one instead.");
     }
@@ -54,7 +47,7 @@ public static class PullSourceEndpoints
     private static async Task<IResult> PutAsync(string id, HttpContext context, ChannelService channels, PullSourceService sources,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, PullSourceJsonContext.Default.PullSourceRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.PullSourceRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         try
@@ -63,7 +56,7 @@ public static class PullSourceEndpoints
                 .ConfigureAwait(false);
             return source is null
                 ? RequestBodies.NotFound("Channel", id)
-                : Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), PullSourceJsonContext.Default.PullSourceResponse);
+                : Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), ControlJsonContext.Default.PullSourceResponse);
         }
         catch (ValidationFailedException e)
         {

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
@@ -14,12 +12,6 @@ public sealed record ChatSettingsRequest(string? Mode, int? SlowModeSeconds, str
 
 /// <summary>A channel's chat settings as the API shows them.</summary>
 public sealed record ChatSettingsResponse(string ChannelId, string Mode, int SlowModeSeconds, string Links, IReadOnlyList<string> BlockedWords);
-
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
-[JsonSerializable(typeof(ChatSettingsRequest))]
-[JsonSerializable(typeof(ChatSettingsResponse))]
-[JsonSerializable(typeof(List<ChatBanView>))]
-internal sealed partial class ChatJsonContext : JsonSerializerContext;
 
 /// <summary><c>/api/channels/{id}/chat</c>: a channel's chat settings and bans. Every route requires the "admin" policy.</summary>
 public static class ChatEndpoints
@@ -40,18 +32,18 @@ public static class ChatEndpoints
     private static async Task<IResult> GetAsync(string id, ChannelService channels, ChatService chat, CancellationToken cancellationToken)
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is null) return RequestBodies.NotFound("Channel", id);
-        return Results.Json(Response(id, await chat.GetSettingsAsync(id, cancellationToken).ConfigureAwait(false)), ChatJsonContext.Default.ChatSettingsResponse);
+        return Results.Json(Response(id, await chat.GetSettingsAsync(id, cancellationToken).ConfigureAwait(false)), ControlJsonContext.Default.ChatSettingsResponse);
     }
 
     private static async Task<IResult> PutAsync(string id, HttpContext context, ChannelService channels, ChatService chat, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ChatJsonContext.Default.ChatSettingsRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ChatSettingsRequest, cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is null) return RequestBodies.NotFound("Channel", id);
         try
         {
             var saved = await chat.SaveSettingsAsync(id, request!.Mode, request.SlowModeSeconds, request.Links, request.BlockedWords, cancellationToken).ConfigureAwait(false);
-            return Results.Json(Response(id, saved), ChatJsonContext.Default.ChatSettingsResponse);
+            return Results.Json(Response(id, saved), ControlJsonContext.Default.ChatSettingsResponse);
         }
         catch (ValidationFailedException e)
         {
@@ -62,7 +54,7 @@ public static class ChatEndpoints
     private static async Task<IResult> ListBansAsync(string id, ChannelService channels, ChatService chat, CancellationToken cancellationToken)
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is null) return RequestBodies.NotFound("Channel", id);
-        return Results.Json((await chat.ListBansAsync(id, cancellationToken).ConfigureAwait(false)).ToList(), ChatJsonContext.Default.ListChatBanView);
+        return Results.Json((await chat.ListBansAsync(id, cancellationToken).ConfigureAwait(false)).ToList(), ControlJsonContext.Default.ListChatBanView);
     }
 
     private static async Task<IResult> DeleteBanAsync(string id, string banId, HttpContext context, ChatService chat, CancellationToken cancellationToken)

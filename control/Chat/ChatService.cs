@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Chat;
@@ -14,7 +15,8 @@ public sealed record ChatHeldView(string Id, string Author, string Name, string 
 public sealed record ChatSettingsView(string Mode, int SlowModeSeconds, string Links);
 
 /// <summary>A ban or time-out as moderators see it. <c>ExpiresAt</c>: Unix milliseconds, null for a ban.</summary>
-public sealed record ChatBanView(string Id, string Author, string Name, string Reason, string CreatedBy, long CreatedAt, long? ExpiresAt, bool ByAddress);
+public sealed record ChatBanView(string Id, string Author, string Name, string Reason, string CreatedBy, long CreatedAt,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] long? ExpiresAt, bool ByAddress);
 
 /// <summary>Who is posting: a verified viewer id and the salted hash of the connection's address.</summary>
 public sealed record ChatViewer(string ViewerId, string AddressHash, string Author);

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
@@ -17,12 +15,6 @@ public sealed record PlaybackTokenResponse(string Token, string HlsUrl, string D
 
 /// <summary>The signing keys in force, by id only: secrets never leave the server.</summary>
 public sealed record SigningKeysResponse(string CurrentKeyId, string? PreviousKeyId);
-
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(PlaybackTokenRequest))]
-[JsonSerializable(typeof(PlaybackTokenResponse))]
-[JsonSerializable(typeof(SigningKeysResponse))]
-internal sealed partial class PlaybackJsonContext : JsonSerializerContext;
 
 /// <summary>Admin routes of private playback: mint a viewer token, see and rotate the signing keys.</summary>
 public static class PlaybackEndpoints
@@ -49,7 +41,7 @@ public static class PlaybackEndpoints
         int seconds = DefaultLifetimeSeconds;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            var (request, error) = await RequestBodies.ReadAsync(context, PlaybackJsonContext.Default.PlaybackTokenRequest, cancellationToken).ConfigureAwait(false);
+            var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.PlaybackTokenRequest, cancellationToken).ConfigureAwait(false);
             if (error is not null)
             {
                 return error;
@@ -72,10 +64,10 @@ public static class PlaybackEndpoints
         var minted = await access.MintAsync(channel, TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
         string query = "?token=" + minted.Token;
         return Results.Json(new PlaybackTokenResponse(minted.Token, urls.HlsUrl(context.Request, channel.Slug) + query,
-            urls.DashUrl(context.Request, channel.Slug) + query, minted.ExpiresAt), PlaybackJsonContext.Default.PlaybackTokenResponse);
+            urls.DashUrl(context.Request, channel.Slug) + query, minted.ExpiresAt), ControlJsonContext.Default.PlaybackTokenResponse);
     }
 
     private static IResult ToResponse(PlaybackKeyRing? ring) => ring is null
         ? Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Signing keys not loaded yet")
-        : Results.Json(new SigningKeysResponse(ring.Current.Id, ring.Previous?.Id), PlaybackJsonContext.Default.SigningKeysResponse);
+        : Results.Json(new SigningKeysResponse(ring.Current.Id, ring.Previous?.Id), ControlJsonContext.Default.SigningKeysResponse);
 }

@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using Broadcast.Control.Security;
 using System.Buffers.Text;
+using Broadcast.Control.Api;
+using Broadcast.Control.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -28,10 +27,6 @@ public sealed record PlaybackNodeSnapshot(string Version, IReadOnlyList<string> 
     /// <summary>The private channels with their ids; a node refuses a snapshot without them (it could verify no token).</summary>
     public IReadOnlyList<PlaybackNodeChannel>? Channels { get; init; }
 }
-
-[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(PlaybackNodeSnapshot))]
-public sealed partial class PlaybackNodeJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// <c>GET /api/playback/access</c>: private channels and playback verification keys <b>with their secrets</b>, for
@@ -71,7 +66,7 @@ public static class PlaybackNodeEndpoint
 
         return Results.Json(new PlaybackNodeSnapshot(version, channels.Select(c => c.Slug).ToArray(), ToNode(keys.Current),
                 keys.Previous is { } previous ? ToNode(previous) : null) { Channels = channels },
-            PlaybackNodeJsonContext.Default.PlaybackNodeSnapshot);
+            ControlJsonContext.Default.PlaybackNodeSnapshot);
     }
 
     private static PlaybackNodeKey ToNode(PlaybackSigningKey key) => new(key.Id, Base64Url.EncodeToString(key.Secret));

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Broadcast.Control.Api;
 using Broadcast.Control.Security;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -173,7 +174,7 @@ public sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess access,
                     throw new HttpRequestException($"{(int)response.StatusCode} {response.ReasonPhrase}", null, response.StatusCode);
                 }
 
-                var snapshot = await response.Content.ReadFromJsonAsync(PlaybackNodeJsonContext.Default.PlaybackNodeSnapshot, cancellationToken)
+                var snapshot = await response.Content.ReadFromJsonAsync(ControlJsonContext.Default.PlaybackNodeSnapshot, cancellationToken)
                     .ConfigureAwait(false) ?? throw new FormatException("The playback access snapshot is empty.");
                 bool first = !access.IsReady;
                 access.Apply(snapshot);
