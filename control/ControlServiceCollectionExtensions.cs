@@ -31,7 +31,7 @@ public static class ControlServiceCollectionExtensions
     /// protector, admin token, the "AdminBearer" scheme and the "admin" policy. Map the routes with
     /// <see cref="ControlEndpoints.MapControlApi"/>. Replace <see cref="IChannelLiveStatus"/> to report live state.
     /// </summary>
-    public static IServiceCollection AddControl(this IServiceCollection services, IConfiguration configuration)
+    internal static IServiceCollection AddControl(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         var settings = ControlSettings.From(configuration);
@@ -156,7 +156,7 @@ public static class ControlServiceCollectionExtensions
     /// Authentication, authorization, the antiforgery check of cookie-authenticated unsafe requests and the sign-in rate
     /// limiter, in that order. Call before mapping endpoints.
     /// </summary>
-    public static IApplicationBuilder UseControl(this IApplicationBuilder app)
+    internal static IApplicationBuilder UseControl(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
         // The origin's paths (/live, /time) carry no admin credentials: authenticating them ran the admin scheme's

@@ -1,3 +1,5 @@
+using Broadcast.Ingest.Pull;
+using Broadcast.Ingest.Restream;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Ingest.Rtmps;
 using Broadcast.Ingest.Srt;
@@ -16,7 +18,20 @@ public static class IngestServiceCollectionExtensions
     /// <see cref="IRtmpConnections"/> for the dashboard. The composition root registers
     /// <see cref="Broadcast.Media.LiveStreamRegistry"/> and <see cref="IPublishAuthorizer"/>.
     /// </summary>
-    public static IServiceCollection AddRtmpIngest(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>
+    /// Everything an ingest node runs: RTMP (with RTMPS and SRT when their ports are set), restream out, and pull
+    /// sources when <c>Pull:Enabled</c>. The composition root registers <see cref="Broadcast.Media.LiveStreamRegistry"/>,
+    /// <see cref="IPublishAuthorizer"/>, the restream destinations and the pull runner.
+    /// </summary>
+    public static IServiceCollection AddIngest(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddRtmpIngest(configuration);
+        services.AddRestream(configuration);
+        if (PullOptions.FromConfiguration(configuration).Enabled) services.AddPull(configuration);
+        return services;
+    }
+
+    internal static IServiceCollection AddRtmpIngest(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<RtmpOptions>()

@@ -49,10 +49,12 @@ public static class BroadcastApp
         // uploads then flush while the container disposes (Storage:Queue:FlushTimeout).
         services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(configuration.GetValue("Shutdown:TimeoutSeconds", 25)));
 
-        // Ingest nodes check stream keys against the same database the control plane writes.
-        if (roles.Control || roles.Ingest) services.AddControl(configuration);
-        if (roles.Control) services.AddDashboard(configuration);
-        if (roles.Control) Broadcast.Control.Chat.ChatServiceCollectionExtensions.AddChat(services, configuration);
+        // Ingest nodes check stream keys against the same database the control plane writes; an origin-only node has no
+        // database and takes private channels from a control node's snapshot.
+        var controlParts = (roles.Control || roles.Ingest ? ControlParts.Database : roles.Origin ? ControlParts.RemotePlayback : ControlParts.None)
+            | (roles.Control ? ControlParts.AdminSurface : ControlParts.None)
+            | (roles.Ingest ? ControlParts.PublishPolicy : ControlParts.None);
+        services.AddControl(configuration, controlParts);
         // Control nodes have the store too: deleting a channel or a recording deletes its media.
         if (roles.Ingest || roles.Origin || roles.Control) SegmentStoreSetup.AddSegmentStore(services, configuration, roles);
         if (roles.Control || roles.Ingest)
@@ -63,8 +65,7 @@ public static class BroadcastApp
         }
         if (roles.Ingest)
         {
-            services.AddPublishPolicy(configuration).AddSingleton<IChannelStreamPresence, RegistryStreamPresence>()
-                .AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
+            services.AddSingleton<IChannelStreamPresence, RegistryStreamPresence>().AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
             // Before AddPackager, which only adds its default policy when none is registered.
             services.AddSingleton<IRecordingPolicy, ChannelRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
@@ -77,17 +78,16 @@ public static class BroadcastApp
                 .AddHostedService<PackagerFinishedBroadcasts>();
             services.AddPackager(configuration);
             Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
-            services.AddRtmpIngest(configuration);
+            services.AddIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
             services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
-            Broadcast.Ingest.Restream.RestreamServiceCollectionExtensions.AddRestream(services, configuration);
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
         }
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).
         if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
         // A node without it (origin only) fetches private channels and keys from a control node and checks tokens itself.
-        else if (roles.Origin && Broadcast.Control.Playback.RemotePlaybackSettings.AddTo(services, configuration))
+        else if (services.Any(d => d.ServiceType == typeof(Broadcast.Control.Playback.RemotePlaybackAccess)))
             services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();
         PullSourceSetup.AddPullSources(services, configuration, roles);
         if (roles.Origin) services.AddOrigin(configuration);
@@ -104,14 +104,7 @@ public static class BroadcastApp
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (HttpContext context, ReadinessProbe probe) => probe.HandleAsync(context));
         app.MapMetrics();
-        if (roles.Control)
-        {
-            app.UseDashboard();
-            app.UseControl();
-            app.MapControlApi();
-            app.MapDashboard();
-            Broadcast.Control.Chat.ChatServiceCollectionExtensions.MapChat(app);
-        }
+        app.MapControl(controlParts);
         if (roles.Origin) app.MapOrigin();
         // Every node that serves /live/ or holds the channel database answers an edge's token check.
         if (roles.Control || roles.Ingest || roles.Origin) app.MapPlaybackAuthorization();

@@ -12,7 +12,6 @@ internal static class PullSourceSetup
         var options = PullOptions.FromConfiguration(configuration);
         if (roles.Control || roles.Ingest) services.AddSingleton<IPullSourceValidator>(new PipelinePullSourceValidator(options));
         if (!roles.Ingest || !options.Enabled) return;
-        services.AddPull(configuration);
         services.AddSingleton<IPullSourceRunner, PipelinePullSourceRunner>();
     }
 }

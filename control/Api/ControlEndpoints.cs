@@ -15,7 +15,7 @@ namespace Broadcast.Control.Api;
 /// <summary>The admin REST API for channels. Every route requires the "admin" policy.</summary>
 public static class ControlEndpoints
 {
-    public static RouteGroupBuilder MapControlApi(this IEndpointRouteBuilder endpoints)
+    internal static RouteGroupBuilder MapControlApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy)

@@ -146,7 +146,7 @@ public static class PublishPolicyServiceCollectionExtensions
     /// what keeps asking during the broadcast (<see cref="Events.EventWindowEnforcer"/>). The host registers
     /// <see cref="IChannelStreamPresence"/> over its live streams.
     /// </summary>
-    public static IServiceCollection AddPublishPolicy(this IServiceCollection services, IConfiguration configuration)
+    internal static IServiceCollection AddPublishPolicy(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton(ChannelLeaseOptions.From(configuration));

@@ -21,7 +21,7 @@ public static class ChatServiceCollectionExtensions
     /// <summary>Largest hub message a client may send: a message of the longest length, its name and JSON framing.</summary>
     public const long MaxHubMessageBytes = 32 * 1024;
 
-    public static IServiceCollection AddChat(this IServiceCollection services, IConfiguration configuration)
+    internal static IServiceCollection AddChat(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = ChatOptions.From(configuration);
@@ -68,7 +68,7 @@ public static class ChatServiceCollectionExtensions
     }
 
     /// <summary>The chat hub (anonymous; moderators are recognised by the dashboard session) and the admin routes.</summary>
-    public static IEndpointRouteBuilder MapChat(this IEndpointRouteBuilder endpoints)
+    internal static IEndpointRouteBuilder MapChat(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         if (!endpoints.ServiceProvider.GetRequiredService<ChatOptions>().Enabled) return endpoints;

@@ -27,7 +27,7 @@ public static class DashboardServiceCollectionExtensions
     /// <summary>Where the dashboard's static files are served from.</summary>
     public const string AssetsPath = "/assets";
 
-    public static IServiceCollection AddDashboard(this IServiceCollection services, IConfiguration configuration)
+    internal static IServiceCollection AddDashboard(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
@@ -77,7 +77,7 @@ public static class DashboardServiceCollectionExtensions
     }
 
     /// <summary>Security headers on dashboard and watch responses and the static files under <c>/assets</c>. Call before <c>UseControl</c>.</summary>
-    public static IApplicationBuilder UseDashboard(this IApplicationBuilder app)
+    internal static IApplicationBuilder UseDashboard(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.Use((context, next) =>
@@ -107,7 +107,7 @@ public static class DashboardServiceCollectionExtensions
     }
 
     /// <summary>Razor Pages of the dashboard and the watch page, the live hub, and <c>/</c> → <c>/dashboard</c>.</summary>
-    public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder endpoints)
+    internal static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapRazorPages();

@@ -281,7 +281,7 @@ public sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, s
     /// <c>Playback:PublicOnly=true</c> says every stream is public here. True when registered (the host then puts the
     /// origin's view over <see cref="RemotePlaybackAccess"/>).
     /// </summary>
-    public static bool AddTo(IServiceCollection services, IConfiguration configuration)
+    internal static bool AddTo(IServiceCollection services, IConfiguration configuration)
     {
         if (configuration.GetValue<bool>("Playback:PublicOnly"))
         {

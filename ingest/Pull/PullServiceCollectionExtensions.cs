@@ -14,7 +14,7 @@ public static class PullServiceCollectionExtensions
     /// <see cref="PullSupervisor"/> (also a hosted service, so shutdown stops every ffmpeg). Nothing runs until someone calls
     /// <see cref="PullSupervisor.Apply"/>. The composition registers the <see cref="OutboundGuard"/> that vets every network source.
     /// </summary>
-    public static IServiceCollection AddPull(this IServiceCollection services, IConfiguration configuration)
+    internal static IServiceCollection AddPull(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         var options = PullOptions.FromConfiguration(configuration);

@@ -11,7 +11,7 @@ public static class RestreamServiceCollectionExtensions
     /// Registers the <see cref="RestreamSupervisor"/> (options from the "Restream" section) as a hosted service. The
     /// composition root registers <see cref="IRestreamDestinationSource"/>; without one nothing is restreamed.
     /// </summary>
-    public static IServiceCollection AddRestream(this IServiceCollection services, IConfiguration configuration)
+    internal static IServiceCollection AddRestream(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<RestreamOptions>()
