@@ -2,6 +2,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Restream;
 using Broadcast.Ingest.Restream;
 using Broadcast.Media;
+using Broadcast.Media.Outbound;
 
 namespace Broadcast.Server;
 
@@ -27,18 +28,7 @@ internal sealed class PipelineDestinationLiveStatus(IServiceProvider services) :
 {
     private RestreamSupervisor Supervisor => services.GetRequiredService<RestreamSupervisor>();
 
-    public DestinationLiveState? Get(string destinationId) => Supervisor.GetState(destinationId) is { } s
-        ? new DestinationLiveState(Name(s.Phase), s.BytesSent, s.ConnectedSince, s.LastError, s.LastErrorAt, s.NextAttemptAt, s.Attempts, s.FramesDropped)
-        : null;
+    public RestreamState? Get(string destinationId) => Supervisor.GetState(destinationId);
 
     public Task DestinationsChangedAsync(string channelSlug, CancellationToken cancellationToken) => Supervisor.RefreshAsync(channelSlug);
-
-    private static string Name(RestreamPhase phase) => phase switch
-    {
-        RestreamPhase.Idle => DestinationLiveState.Idle,
-        RestreamPhase.Connecting => DestinationLiveState.Connecting,
-        RestreamPhase.Live => DestinationLiveState.Live,
-        RestreamPhase.Retrying => DestinationLiveState.Retrying,
-        _ => DestinationLiveState.Stopped,
-    };
 }

@@ -1,5 +1,6 @@
 using Broadcast.Control.Restream;
 using Broadcast.Control.Security;
+using Broadcast.Media.Outbound;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -19,7 +20,34 @@ public sealed record DestinationResponse(
     bool AllowUntrustedCertificate,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    DestinationLiveState State);
+    DestinationStateResponse State);
+
+/// <summary>
+/// A destination's restream state on the wire: <c>idle</c> (channel not live), <c>connecting</c>, <c>live</c>,
+/// <c>retrying</c> (with the last error and the next attempt) or <c>stopped</c> (disabled).
+/// </summary>
+public sealed record DestinationStateResponse(
+    string State,
+    long BytesSent,
+    DateTimeOffset? ConnectedSince,
+    string? LastError,
+    DateTimeOffset? LastErrorAt,
+    DateTimeOffset? NextAttemptAt,
+    int Attempts,
+    long FramesDropped)
+{
+    public static DestinationStateResponse From(RestreamState s) => new(Name(s.Phase), s.BytesSent, s.ConnectedSince, s.LastError, s.LastErrorAt,
+        s.NextAttemptAt, s.Attempts, s.FramesDropped);
+
+    private static string Name(RestreamPhase phase) => phase switch
+    {
+        RestreamPhase.Idle => "idle",
+        RestreamPhase.Connecting => "connecting",
+        RestreamPhase.Live => "live",
+        RestreamPhase.Retrying => "retrying",
+        _ => "stopped",
+    };
+}
 
 /// <summary><c>/api/channels/{id}/destinations</c>: restream destinations. Every route requires the "admin" policy.</summary>
 public static class DestinationEndpoints
@@ -100,5 +128,6 @@ public static class DestinationEndpoints
     private static DestinationSpec ToSpec(DestinationRequest r) => new(r.Url, r.StreamKey, r.Enabled, r.AllowUntrustedCertificate);
 
     private static DestinationResponse ToResponse(Destination d, DestinationService destinations) =>
-        new(d.Id, d.ChannelId, d.Url, d.StreamKeyHint, d.Enabled, d.AllowUntrustedCertificate, d.CreatedAt, d.UpdatedAt, destinations.StateOf(d));
+        new(d.Id, d.ChannelId, d.Url, d.StreamKeyHint, d.Enabled, d.AllowUntrustedCertificate, d.CreatedAt, d.UpdatedAt,
+            DestinationStateResponse.From(destinations.StateOf(d)));
 }

@@ -1,3 +1,4 @@
+using Broadcast.Media.Outbound;
 namespace Broadcast.Control.Restream;
 
 /// <summary>
@@ -33,34 +34,13 @@ public sealed record DestinationRecord(
 public sealed record DestinationSpec(string? Url, string? StreamKey, bool? Enabled, bool? AllowUntrustedCertificate);
 
 /// <summary>
-/// A destination's restream state as the pipeline sees it: <c>idle</c> (channel not live), <c>connecting</c>,
-/// <c>live</c>, <c>retrying</c> (with the last error and the next attempt) or <c>stopped</c> (disabled).
-/// </summary>
-public sealed record DestinationLiveState(
-    string State,
-    long BytesSent = 0,
-    DateTimeOffset? ConnectedSince = null,
-    string? LastError = null,
-    DateTimeOffset? LastErrorAt = null,
-    DateTimeOffset? NextAttemptAt = null,
-    int Attempts = 0,
-    long FramesDropped = 0)
-{
-    public const string Idle = "idle";
-    public const string Connecting = "connecting";
-    public const string Live = "live";
-    public const string Retrying = "retrying";
-    public const string Stopped = "stopped";
-}
-
-/// <summary>
 /// The restreaming pipeline as the control plane needs it. Owned by control (its consumer); the server implements
 /// it over the restream supervisor. Without one, destinations read as idle and changes notify nobody.
 /// </summary>
 public interface IDestinationLiveStatus
 {
     /// <summary>The destination's state, or null when the pipeline has never run it.</summary>
-    DestinationLiveState? Get(string destinationId);
+    RestreamState? Get(string destinationId);
 
     /// <summary>The destinations of <paramref name="channelSlug"/> changed: apply them now if the channel is live.</summary>
     Task DestinationsChangedAsync(string channelSlug, CancellationToken cancellationToken);
@@ -69,7 +49,7 @@ public interface IDestinationLiveStatus
 /// <summary>The stand-in when no pipeline is wired (control role alone, tests).</summary>
 public sealed class NoDestinationLiveStatus : IDestinationLiveStatus
 {
-    public DestinationLiveState? Get(string destinationId) => null;
+    public RestreamState? Get(string destinationId) => null;
 
     public Task DestinationsChangedAsync(string channelSlug, CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -140,15 +140,15 @@ public sealed partial class DestinationService(
     }
 
     /// <summary>The state the API shows: the pipeline's, or idle/stopped from the enabled flag when it has none running.</summary>
-    public DestinationLiveState StateOf(Destination destination)
+    public RestreamState StateOf(Destination destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
         var state = live.Get(destination.Id);
         if (!destination.Enabled)
-            return state is { State: DestinationLiveState.Stopped } ? state : (state ?? new DestinationLiveState(DestinationLiveState.Stopped)) with { State = DestinationLiveState.Stopped };
-        if (state is null) return new DestinationLiveState(DestinationLiveState.Idle);
+            return (state ?? RestreamState.IdleFor(destination.Id)) with { Phase = RestreamPhase.Stopped };
+        if (state is null) return RestreamState.IdleFor(destination.Id);
         // An enabled destination whose last session ended with the broadcast waits for the next one.
-        return state.State == DestinationLiveState.Stopped ? state with { State = DestinationLiveState.Idle } : state;
+        return state.Phase == RestreamPhase.Stopped ? state with { Phase = RestreamPhase.Idle } : state;
     }
 
     private async Task NotifyChannelAsync(string channelId, CancellationToken cancellationToken)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Broadcast.Control.Restream;
+using Broadcast.Media.Outbound;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Control.Tests.Restream;
@@ -28,9 +29,9 @@ public sealed class DestinationApiTests : IAsyncLifetime
     {
         public ConcurrentQueue<string> Changed { get; } = new();
 
-        public ConcurrentDictionary<string, DestinationLiveState> States { get; } = new();
+        public ConcurrentDictionary<string, RestreamState> States { get; } = new();
 
-        public DestinationLiveState? Get(string destinationId) => States.GetValueOrDefault(destinationId);
+        public RestreamState? Get(string destinationId) => States.GetValueOrDefault(destinationId);
 
         public Task DestinationsChangedAsync(string channelSlug, CancellationToken cancellationToken)
         {
@@ -55,7 +56,7 @@ public sealed class DestinationApiTests : IAsyncLifetime
         Assert.Equal("idle", body.GetProperty("state").GetProperty("state").GetString());
         Assert.Equal([slug], _status.Changed);
 
-        _status.States[id] = new DestinationLiveState(DestinationLiveState.Retrying, 1234, LastError: "connection refused", Attempts: 2);
+        _status.States[id] = new RestreamState(id, RestreamPhase.Retrying, 1234, LastError: "connection refused", Attempts: 2);
         var list = await JsonAsync(await _client.GetAsync($"/api/channels/{channelId}/destinations"));
         var only = Assert.Single(list.EnumerateArray());
         Assert.Equal("retrying", only.GetProperty("state").GetProperty("state").GetString());

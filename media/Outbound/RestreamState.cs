@@ -1,5 +1,10 @@
-namespace Broadcast.Ingest.Restream;
+namespace Broadcast.Media.Outbound;
 
+/// <summary>
+/// Where one restream destination's outbound session is. Declared here, beside the outbound URL policy, because the two
+/// sides that share it know nothing of each other: ingest's restream supervisor produces it, control's API and dashboard
+/// show it.
+/// </summary>
 public enum RestreamPhase
 {
     /// <summary>Enabled, but the channel is not live.</summary>
