@@ -83,7 +83,7 @@ public sealed partial class EventWindowEnforcer(
             if (channel is null)
             {
                 // Deleted while live (through a node that could not see this stream): its private flag went with the row,
-                // so nothing it stores may stay. End it now; the recording listener removes its objects once it has finished.
+                // so nothing it stores may stay. End it now; Recordings/FinishedBroadcasts removes its objects once it has finished.
                 End(slug, "its channel was deleted");
                 return;
             }

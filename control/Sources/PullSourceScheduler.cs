@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Quartz;
-using Owner = Broadcast.Control.Sources.SqlPullSourceRepository.Owner;
+using Owner = Broadcast.Control.Sources.PullSourceOwner;
 
 namespace Broadcast.Control.Sources;
 
@@ -14,7 +14,7 @@ namespace Broadcast.Control.Sources;
 /// scheduler's open/late/end triggers. It wakes the coordinator, so a premiere starts on time; the event's end trigger (which
 /// ends the broadcast) stops it. The coordinator's periodic check repairs a missed trigger and covers clustered nodes.
 /// </summary>
-public sealed partial class PullSourceScheduler(ISchedulerFactory factory, SqlPullSourceRepository sources, IEventRepository events,
+public sealed partial class PullSourceScheduler(ISchedulerFactory factory, IPullSourceRepository sources, IEventRepository events,
     ILogger<PullSourceScheduler> logger) : IEventScheduleSink
 {
     /// <summary>Re-derives the start triggers of open events with a source (start-up: the RAM store starts empty).</summary>
@@ -124,7 +124,7 @@ internal static class PullSourceServiceCollectionExtensions
     /// <summary>Pull sources of channels and events, their start triggers and the coordinator; the server replaces the runner and the validator.</summary>
     public static IServiceCollection AddPullSources(this IServiceCollection services)
     {
-        services.AddSingleton<SqlPullSourceRepository>();
+        services.AddSingleton<IPullSourceRepository, SqlPullSourceRepository>();
         services.AddSingleton<PullSourceSignal>();
         services.AddSingleton<PullSourceScheduler>();
         services.AddSingleton<IEventScheduleSink>(sp => sp.GetRequiredService<PullSourceScheduler>());

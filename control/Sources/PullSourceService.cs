@@ -3,7 +3,7 @@ using Broadcast.Control.Events;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
 using Broadcast.Media.Outbound;
-using Owner = Broadcast.Control.Sources.SqlPullSourceRepository.Owner;
+using Owner = Broadcast.Control.Sources.PullSourceOwner;
 
 namespace Broadcast.Control.Sources;
 
@@ -13,7 +13,7 @@ namespace Broadcast.Control.Sources;
 /// channel may publish (always, or inside an event window for a channel with RequireSchedule).
 /// </summary>
 public sealed class PullSourceService(
-    SqlPullSourceRepository repository,
+    IPullSourceRepository repository,
     ChannelService channels,
     EventService events,
     IPullSourceValidator validator,

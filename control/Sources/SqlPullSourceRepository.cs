@@ -3,21 +3,36 @@ using Broadcast.Control.Persistence;
 
 namespace Broadcast.Control.Sources;
 
-/// <summary>Pull sources of channels and events (tables <c>channel_pull_sources</c>, <c>event_pull_sources</c>); SQL shared by both back-ends.</summary>
-public sealed class SqlPullSourceRepository(ControlDatabase database)
+/// <summary>What a pull source belongs to: a channel (pulled whenever it is enabled) or an event (pulled in its window).</summary>
+public enum PullSourceOwner
 {
-    public enum Owner
-    {
-        Channel,
-        Event,
-    }
+    Channel,
+    Event,
+}
 
-    private static (string Table, string Column) Of(Owner owner) => owner == Owner.Channel
+/// <summary>Pull sources of channels and events, keyed by their owner's id.</summary>
+public interface IPullSourceRepository
+{
+    /// <summary>Inserts or replaces. False when the owner does not exist (foreign key).</summary>
+    Task<bool> SetAsync(PullSourceOwner owner, string id, PullSource source, CancellationToken cancellationToken);
+
+    Task<PullSource?> GetAsync(PullSourceOwner owner, string id, CancellationToken cancellationToken);
+
+    Task<bool> DeleteAsync(PullSourceOwner owner, string id, CancellationToken cancellationToken);
+
+    Task<IReadOnlyDictionary<string, PullSource>> ListAsync(PullSourceOwner owner, CancellationToken cancellationToken);
+}
+
+/// <summary>Pull sources of channels and events (tables <c>channel_pull_sources</c>, <c>event_pull_sources</c>); SQL shared by both back-ends.</summary>
+public sealed class SqlPullSourceRepository(ControlDatabase database) : IPullSourceRepository
+{
+
+    private static (string Table, string Column) Of(PullSourceOwner owner) => owner == PullSourceOwner.Channel
         ? ("channel_pull_sources", "channel_id")
         : ("event_pull_sources", "event_id");
 
     /// <summary>Inserts or replaces. False when the owner does not exist (foreign key).</summary>
-    public async Task<bool> SetAsync(Owner owner, string id, PullSource source, CancellationToken cancellationToken)
+    public async Task<bool> SetAsync(PullSourceOwner owner, string id, PullSource source, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         var (table, column) = Of(owner);
@@ -43,7 +58,7 @@ public sealed class SqlPullSourceRepository(ControlDatabase database)
         }
     }
 
-    public async Task<PullSource?> GetAsync(Owner owner, string id, CancellationToken cancellationToken)
+    public async Task<PullSource?> GetAsync(PullSourceOwner owner, string id, CancellationToken cancellationToken)
     {
         var (table, column) = Of(owner);
         var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at, allow_untrusted_certificate FROM {table} WHERE {column} = @id",
@@ -51,7 +66,7 @@ public sealed class SqlPullSourceRepository(ControlDatabase database)
         return rows.Count == 0 ? null : rows[0].Source;
     }
 
-    public async Task<bool> DeleteAsync(Owner owner, string id, CancellationToken cancellationToken)
+    public async Task<bool> DeleteAsync(PullSourceOwner owner, string id, CancellationToken cancellationToken)
     {
         var (table, column) = Of(owner);
         return await Sql.ExecuteAsync(database, $"DELETE FROM {table} WHERE {column} = @id", c => Sql.Add(c, "id", id), cancellationToken)
@@ -59,7 +74,7 @@ public sealed class SqlPullSourceRepository(ControlDatabase database)
     }
 
     /// <summary>Every source of one kind of owner, by owner id.</summary>
-    public async Task<IReadOnlyDictionary<string, PullSource>> ListAsync(Owner owner, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, PullSource>> ListAsync(PullSourceOwner owner, CancellationToken cancellationToken)
     {
         var (table, column) = Of(owner);
         var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at, allow_untrusted_certificate FROM {table}", _ => { }, Map, cancellationToken)

@@ -1,7 +1,7 @@
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Sources;
 using PostgresTestCluster = Broadcast.TestSupport.PostgresTestCluster;
-using Owner = Broadcast.Control.Sources.SqlPullSourceRepository.Owner;
+using Owner = Broadcast.Control.Sources.PullSourceOwner;
 
 namespace Broadcast.Control.Tests;
 
