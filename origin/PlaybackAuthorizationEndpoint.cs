@@ -33,7 +33,7 @@ public static class PlaybackAuthorizationEndpoint
     /// (and fail over between them) rather than one control node. Without an <see cref="IPlaybackAccess"/> registration
     /// (<c>Playback:PublicOnly</c>) every stream is public.
     /// </summary>
-    public static IEndpointRouteBuilder MapPlaybackAuthorization(this IEndpointRouteBuilder endpoints)
+    internal static IEndpointRouteBuilder MapPlaybackAuthorization(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         IPlaybackAccess access = endpoints.ServiceProvider.GetService<IPlaybackAccess>() ?? PublicPlaybackAccess.Instance;

@@ -105,9 +105,9 @@ public static class BroadcastApp
         app.MapGet("/readyz", (HttpContext context, ReadinessProbe probe) => probe.HandleAsync(context));
         app.MapMetrics();
         app.MapControl(controlParts);
-        if (roles.Origin) app.MapOrigin();
         // Every node that serves /live/ or holds the channel database answers an edge's token check.
-        if (roles.Control || roles.Ingest || roles.Origin) app.MapPlaybackAuthorization();
+        app.MapOrigin((roles.Origin ? OriginRoutes.Media : OriginRoutes.None)
+            | (roles.Control || roles.Ingest || roles.Origin ? OriginRoutes.PlaybackAuthorization : OriginRoutes.None));
         if (roles.Ingest) SegmentStoreSetup.MapStoreStatus(app);
         return app;
     }
