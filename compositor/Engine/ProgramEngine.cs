@@ -92,6 +92,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
 
     internal ProgramEncoder? Encoder => _encoder;
 
+    internal IReadOnlyList<ChannelInputDecoder> Inputs => _decoders;
+
     private void Check(ProgramScene scene)
     {
         foreach (var id in scene.Mix.Keys)

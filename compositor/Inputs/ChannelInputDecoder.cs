@@ -19,6 +19,9 @@ public sealed record InputDecoderOptions(string FfmpegPath, PixelSize Canvas, Pr
 {
     public RestartBackoff Backoff { get; init; } = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10));
 
+    /// <summary>How long after a channel's first picture its audio header may come and still be decoded from the start.</summary>
+    public TimeSpan AudioHeaderWait { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How long a started ffmpeg may take to connect its audio output.</summary>
     public TimeSpan AudioConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
@@ -140,6 +143,11 @@ public sealed partial class ChannelInputDecoder : IAsyncDisposable
         }
         var video = (VideoTrack)first.Track;
         var size = FitWithin(new PixelSize(video.Width, video.Height), _options.Canvas);
+        // A publisher's audio header may follow its first picture: give it a moment (frames wait in the reader meanwhile),
+        // since ffmpeg's outputs are fixed when it starts.
+        long waitingSince = _time.GetTimestamp();
+        while (stream.Audio is null && _time.GetElapsedTime(waitingSince) < _options.AudioHeaderWait)
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _time, cancellationToken).ConfigureAwait(false);
         bool hasAudio = stream.Audio is not null;
         var latest = _video is { } current && current.Size == size ? current : new LatestFrame(size);
         _video = latest;
@@ -181,7 +189,10 @@ public sealed partial class ChannelInputDecoder : IAsyncDisposable
         return args;
     }
 
-    /// <summary>The hub's frames as FLV into ffmpeg: true when the stream ended (or its publisher dropped), false when ffmpeg went away.</summary>
+    /// <summary>
+    /// The hub's frames as FLV into ffmpeg: true when the stream ended (or its publisher dropped, or sound started on a
+    /// channel decoded without: ffmpeg must start again with an audio output), false when ffmpeg went away.
+    /// </summary>
     private static async Task<bool> PumpAsync(LiveStreamReader reader, MediaFrame first, Stream stdin, bool hasAudio, CancellationToken cancellationToken)
     {
         var buffer = new ArrayBufferWriter<byte>(256 * 1024);
@@ -200,9 +211,10 @@ public sealed partial class ChannelInputDecoder : IAsyncDisposable
                 await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
                 var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
                 if (read.Frame is not { } next) return true;
-                if (next.Epoch != epoch)
+                if (next.Epoch != epoch || (!hasAudio && next.Kind == MediaKind.Audio))
                 {
                     // A new publish this reader did not see end (it fell behind): its timestamps start again.
+                    // Or sound this ffmpeg has no output for.
                     next.Release();
                     return true;
                 }

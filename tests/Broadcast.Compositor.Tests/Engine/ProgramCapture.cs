@@ -48,6 +48,14 @@ internal static class ProgramCapture
         return stdout[^size..];
     }
 
+    /// <summary>Every picture of the file, in order, scaled to <see cref="Width"/>×<see cref="Height"/>, as rgb24.</summary>
+    public static async Task<List<byte[]>> PicturesAsync(string path)
+    {
+        var stdout = await RunAsync(["-i", path, "-an", "-vf", $"scale={Width}:{Height}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
+        int size = Width * Height * 3;
+        return Enumerable.Range(0, stdout.Length / size).Select(i => stdout[(i * size)..((i + 1) * size)]).ToList();
+    }
+
     /// <summary>The file's last <paramref name="frames"/> audio sample frames, 48 kHz stereo.</summary>
     public static async Task<float[]> LastSamplesAsync(string path, int frames)
     {
