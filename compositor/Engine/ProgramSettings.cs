@@ -1,0 +1,48 @@
+using Broadcast.Compositor.Audio;
+using Broadcast.Compositor.Layouts;
+
+namespace Broadcast.Compositor.Engine;
+
+/// <summary>A program's fixed output: canvas, frame rate, and the ffmpeg that decodes and encodes for it.</summary>
+public sealed record ProgramSettings(string FfmpegPath, PixelSize Canvas, ProgramClock Clock)
+{
+    /// <summary>Frames a layout fade lasts (8 at 30 fps: about a quarter second).</summary>
+    public int FadeFrames { get; init; } = 8;
+
+    public int VideoKilobits { get; init; } = 3000;
+}
+
+/// <summary>A program input that is another channel of this server, by its stream name.</summary>
+public sealed record ChannelInput(string Id, string Channel);
+
+/// <summary>How a layout change reaches the picture.</summary>
+public enum LayoutTransition
+{
+    /// <summary>The next frame shows the new layout.</summary>
+    Cut,
+
+    /// <summary>A cross-fade of the whole composition over <see cref="ProgramSettings.FadeFrames"/>.</summary>
+    Fade,
+}
+
+/// <summary>What a program is doing now.</summary>
+/// <param name="InputsPresent">Per input id, whether it delivers pictures (false: its placeholder is drawn).</param>
+/// <param name="FramesComposed">Program frames composed so far.</param>
+/// <param name="FramesLate">Frames repeated instead of composed because the loop was late.</param>
+/// <param name="IntegratedLoudness">The program's integrated loudness (LUFS, BS.1770), null until measurable.</param>
+/// <param name="EncoderRestarts">Times the encoder's ffmpeg was restarted after a failure.</param>
+/// <param name="EncoderFramesDropped">Frames the encoder was too far behind to take.</param>
+/// <param name="ComposeMicroseconds">Mean time to compose one frame.</param>
+/// <param name="EncoderLagMilliseconds">How far the hub's newest frame trails the frame being composed (the encoder's delay), null before the first.</param>
+public sealed record ProgramStatus(
+    IReadOnlyDictionary<string, bool> InputsPresent,
+    long FramesComposed,
+    long FramesLate,
+    double? IntegratedLoudness,
+    int EncoderRestarts,
+    long EncoderFramesDropped,
+    double ComposeMicroseconds,
+    long? EncoderLagMilliseconds);
+
+/// <summary>The settings a change swaps in at once: a layout with the per-input mix.</summary>
+internal sealed record ProgramScene(ProgramLayout Layout, IReadOnlyDictionary<string, MixSettings> Mix, LayoutTransition Transition, long Version);

@@ -1,0 +1,158 @@
+using Broadcast.Compositor.Audio;
+using Broadcast.Compositor.Engine;
+using Broadcast.Compositor.Layouts;
+using Broadcast.Compositor.Tests.Inputs;
+using Broadcast.Compositor.Video;
+using Broadcast.Media;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace Broadcast.Compositor.Tests.Engine;
+
+/// <summary>
+/// Component tests with the real ffmpeg: two live channels in hubs, a program composing them into its own hub, and
+/// what that hub carries decoded again by ffmpeg. Small sizes so several ffmpegs fit on two cores.
+/// </summary>
+public sealed class ProgramEngineTests(ITestOutputHelper output)
+{
+    private const int CanvasWidth = 640, CanvasHeight = 360;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private static readonly long HalfSecond = Timescales.Video / 2;
+
+    private static readonly ProgramLayout SideBySide = new(LayoutKind.SideBySide, [new LayoutInput("red"), new LayoutInput("blue")]);
+
+    // Blue fills the canvas, red is a 192x108 inset 32 px from the bottom-right corner: its centre is at (512, 274).
+    private static readonly ProgramLayout BlueWithRedInset = new(LayoutKind.PictureInPicture, [new LayoutInput("blue"), new LayoutInput("red")]);
+
+    [Fact]
+    public async Task ComposesLayoutsMutesAndDrawsAPlaceholderWhileAnInputIsAway()
+    {
+        using var dir = new TempDirectory();
+        var registry = new LiveStreamRegistry();
+        var red = ChannelFeed.Start(registry, "red-cam", "red", 440);
+        await using var blue = ChannelFeed.Start(registry, "blue-cam", "blue", 1000);
+        await using var engine = NewEngine(registry, [new ChannelInput("red", "red-cam"), new ChannelInput("blue", "blue-cam")], SideBySide);
+        engine.Start();
+        var program = engine.Output!;
+        await WaitFor.ConditionAsync(() => engine.Status().InputsPresent.Values.All(p => p) && program.LastVideoTime is not null, Bound, "both inputs decoded and the program encoding");
+
+        // Side by side: red on the left, blue on the right, and both tones in the mix (once both inputs' sound flows).
+        string first = dir.Combine("side-by-side.flv");
+        await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + (2 * Timescales.Video), first);
+        var picture = await ProgramCapture.LastPictureAsync(first);
+        AssertRed(ProgramCapture.At(picture, 160, 180, CanvasWidth, CanvasHeight), "left half");
+        AssertBlue(ProgramCapture.At(picture, 480, 180, CanvasWidth, CanvasHeight), "right half");
+        // Over a whole second: on two busy cores a source ffmpeg can stall a moment, and its input is silent meanwhile.
+        var mix = await ProgramCapture.LastSamplesAsync(first, 48_000);
+        output.WriteLine($"side by side: 440 Hz {ToneLevel.Amplitude(mix, 440):0.000}, 1 kHz {ToneLevel.Amplitude(mix, 1000):0.000}");
+        // On failure: the tone's level in each 50 ms, and the inputs' state.
+        string Diag(float[] samples, double hz) => string.Join(' ', Enumerable.Range(0, samples.Length / 4800).Select(i => ToneLevel.Amplitude(samples.AsSpan(i * 4800, 4800), hz).ToString("0.00")))
+            + " | " + string.Join("; ", engine.Inputs.Select(d => $"{d.InputId} present {d.IsPresent} attempts {d.Attempts} ring {d.Audio.Count} dropped {d.Audio.Dropped}"));
+        Assert.True(ToneLevel.Amplitude(mix, 440) > 0.04, $"440 Hz in the mix: {ToneLevel.Amplitude(mix, 440)}: {Diag(mix, 440)}");
+        Assert.True(ToneLevel.Amplitude(mix, 1000) > 0.04, $"1 kHz in the mix: {ToneLevel.Amplitude(mix, 1000)}: {Diag(mix, 1000)}");
+
+        // Picture-in-picture, cut: the program frame half a second of media time after the change shows it.
+        long applied = program.LastVideoTime!.Value;
+        engine.Apply(BlueWithRedInset, null, LayoutTransition.Cut);
+        string pip = dir.Combine("pip.flv");
+        await ProgramCapture.CaptureAsync(program, applied + HalfSecond, pip);
+        picture = await ProgramCapture.LastPictureAsync(pip);
+        AssertBlue(ProgramCapture.At(picture, 160, 100, CanvasWidth, CanvasHeight), "main picture");
+        AssertRed(ProgramCapture.At(picture, 512, 274, CanvasWidth, CanvasHeight), "inset");
+
+        // Back to side by side with a fade: the spot that was blue main picture turns red through frames of both.
+        applied = program.LastVideoTime!.Value;
+        engine.Apply(SideBySide, null, LayoutTransition.Fade);
+        string fade = dir.Combine("fade.flv");
+        await ProgramCapture.CaptureAsync(program, applied + Timescales.Video, fade);
+        var pictures = await ProgramCapture.PicturesAsync(fade);
+        var spot = pictures.Select(p => ProgramCapture.At(p, 160, 100, CanvasWidth, CanvasHeight)).ToList();
+        AssertRed(spot[^1], "left half after the fade");
+        int firstBlend = spot.FindIndex(c => c.R is > 60 and < 200 && c.B is > 60 and < 200);
+        Assert.True(firstBlend >= 0, $"a frame between blue and red: {string.Join(' ', spot)}");
+        Assert.True(spot.Skip(firstBlend).Count(c => c.R is > 60 and < 200 && c.B is > 60 and < 200) >= 3, $"the fade lasts several frames: {string.Join(' ', spot)}");
+        engine.Apply(BlueWithRedInset, null, LayoutTransition.Cut);
+
+        // Muting red takes its tone out of the program audio; blue's stays.
+        engine.Apply(BlueWithRedInset, new Dictionary<string, MixSettings> { ["red"] = new(Muted: true) }, LayoutTransition.Cut);
+        applied = program.LastVideoTime!.Value;
+        string muted = dir.Combine("muted.flv");
+        await ProgramCapture.CaptureAsync(program, applied + (2 * Timescales.Video), muted);
+        mix = await ProgramCapture.LastSamplesAsync(muted, 48_000);
+        output.WriteLine($"red muted: 440 Hz {ToneLevel.Amplitude(mix, 440):0.0000}, 1 kHz {ToneLevel.Amplitude(mix, 1000):0.000}");
+        Assert.True(ToneLevel.Amplitude(mix, 440) < 0.005, $"no 440 Hz once red is muted: {ToneLevel.Amplitude(mix, 440)}: {Diag(mix, 440)}");
+        Assert.True(ToneLevel.Amplitude(mix, 1000) > 0.04, $"1 kHz still in the mix: {ToneLevel.Amplitude(mix, 1000)}: {Diag(mix, 1000)}");
+
+        // Red stops publishing: its inset becomes the dark placeholder and the program carries on.
+        await red.DisposeAsync();
+        await WaitFor.ConditionAsync(() => !engine.Status().InputsPresent["red"], Bound, "red reported missing");
+        applied = program.LastVideoTime!.Value;
+        string away = dir.Combine("away.flv");
+        await ProgramCapture.CaptureAsync(program, applied + Timescales.Video, away);
+        picture = await ProgramCapture.LastPictureAsync(away);
+        AssertBlue(ProgramCapture.At(picture, 160, 100, CanvasWidth, CanvasHeight), "main picture while red is away");
+        AssertPlaceholder(ProgramCapture.At(picture, 512, 274, CanvasWidth, CanvasHeight));
+
+        // Red publishes again: it is back in its inset.
+        await using var redAgain = ChannelFeed.Start(registry, "red-cam", "red", 440);
+        await WaitFor.ConditionAsync(() => engine.Status().InputsPresent["red"], Bound, "red back");
+        applied = program.LastVideoTime!.Value;
+        string back = dir.Combine("back.flv");
+        await ProgramCapture.CaptureAsync(program, applied + Timescales.Video, back);
+        picture = await ProgramCapture.LastPictureAsync(back);
+        AssertRed(ProgramCapture.At(picture, 512, 274, CanvasWidth, CanvasHeight), "inset once red is back");
+        var status = engine.Status();
+        Assert.Equal(0, status.EncoderRestarts);
+        Assert.NotNull(status.IntegratedLoudness);
+        output.WriteLine($"composed {status.FramesComposed}, late {status.FramesLate}, {status.ComposeMicroseconds:0} µs a frame, {status.IntegratedLoudness:0.0} LUFS, encoder dropped {status.EncoderFramesDropped}, encoder lag {status.EncoderLagMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task AnEncoderCrashRestartsAndTheProgramsTimestampsKeepRising()
+    {
+        var registry = new LiveStreamRegistry();
+        await using var feed = ChannelFeed.Start(registry, "cam", "red", 440);
+        await using var engine = NewEngine(registry, [new ChannelInput("cam", "cam")], new ProgramLayout(LayoutKind.Single, [new LayoutInput("cam")]));
+        engine.Start();
+        var program = engine.Output!;
+        await WaitFor.ConditionAsync(() => program.LastVideoTime is not null, Bound, "the program encoding");
+        using var reader = program.OpenReader("test-times", capacity: 4096);
+        var times = new List<long>();
+        void Drain()
+        {
+            while (reader.TryRead(out var frame))
+            {
+                if (frame!.Kind == MediaKind.Video) times.Add(Timescales.Rescale(frame.Dts, frame.Track.Timescale, Timescales.Video));
+                frame.Release();
+            }
+        }
+
+        System.Diagnostics.Process.GetProcessById(engine.Encoder!.ProcessId!.Value).Kill();
+        await WaitFor.ConditionAsync(() => { Drain(); return engine.Status().EncoderRestarts == 1; }, Bound, "the encoder restarted");
+        int beforeRestart = times.Count;
+        await WaitFor.ConditionAsync(() => { Drain(); return times.Count >= beforeRestart + 30; }, Bound, "a second of the restarted encoder's frames in the hub");
+
+        for (int i = 1; i < times.Count; i++)
+        {
+            Assert.True(times[i] > times[i - 1], $"video decode time {times[i]} after {times[i - 1]}");
+            // The restart leaves a gap of about its own length (the program clock ran on), never a jump beyond it.
+            Assert.True(times[i] - times[i - 1] < 5 * Timescales.Video, $"a gap of {times[i] - times[i - 1]} ticks");
+        }
+        Assert.Same(program, registry.Find("program"));
+    }
+
+    private static ProgramEngine NewEngine(LiveStreamRegistry registry, IReadOnlyList<ChannelInput> inputs, ProgramLayout layout) =>
+        new("program", registry, new ProgramSettings("ffmpeg", new PixelSize(CanvasWidth, CanvasHeight), new ProgramClock(30)) { VideoKilobits = 800 },
+            inputs, new Dictionary<string, Yuva420Image>(), layout, NullLogger.Instance);
+
+    private static void AssertRed((int R, int G, int B) c, string where) =>
+        Assert.True(c.R > 200 && c.G < 60 && c.B < 60, $"{where} is red: {c}");
+
+    private static void AssertBlue((int R, int G, int B) c, string where) =>
+        Assert.True(c.B > 200 && c.R < 60 && c.G < 60, $"{where} is blue: {c}");
+
+    // The placeholder's luma 32 is RGB about 19 in limited range: dark and grey.
+    private static void AssertPlaceholder((int R, int G, int B) c) =>
+        Assert.True(c.R is > 8 and < 40 && Math.Abs(c.R - c.G) < 8 && Math.Abs(c.B - c.G) < 8, $"the inset is the dark placeholder: {c}");
+}

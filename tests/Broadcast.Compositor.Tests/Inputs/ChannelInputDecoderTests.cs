@@ -1,0 +1,63 @@
+using Broadcast.Compositor.Audio;
+using Broadcast.Compositor.Inputs;
+using Broadcast.Compositor.Layouts;
+using Broadcast.Media;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broadcast.Compositor.Tests.Inputs;
+
+/// <summary>Component tests with the real ffmpeg: a live channel in a hub decoded to raw pictures and samples.</summary>
+public sealed class ChannelInputDecoderTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public void PictureSizeFitsTheCanvasKeepingAspectAndEven()
+    {
+        var canvas = new PixelSize(1280, 720);
+        Assert.Equal(new PixelSize(1280, 720), ChannelInputDecoder.FitWithin(new PixelSize(640, 360), canvas));
+        Assert.Equal(new PixelSize(960, 720), ChannelInputDecoder.FitWithin(new PixelSize(640, 480), canvas));
+        Assert.Equal(new PixelSize(404, 720), ChannelInputDecoder.FitWithin(new PixelSize(1080, 1920), canvas));
+        Assert.Equal(new PixelSize(1280, 548), ChannelInputDecoder.FitWithin(new PixelSize(2560, 1097), canvas));
+    }
+
+    [Fact]
+    public async Task DecodesTheChannelGoesMissingWhenItEndsAndReturnsWhenItPublishesAgain()
+    {
+        var registry = new LiveStreamRegistry();
+        var options = new InputDecoderOptions("ffmpeg", new PixelSize(640, 360), new ProgramClock(30));
+        await using var decoder = new ChannelInputDecoder("guest", "red", registry, options, NullLogger.Instance);
+        decoder.Start();
+        Assert.False(decoder.IsPresent);
+
+        var feed = ChannelFeed.Start(registry, "red", "red", 440);
+        await WaitFor.ConditionAsync(() => decoder.IsPresent && decoder.Audio.Count >= 4096 * 2, Bound, "the channel's pictures and samples decoded");
+        AssertRed(decoder);
+        var samples = new float[4096 * 2];
+        Assert.True(decoder.Audio.TryRead(samples));
+        Assert.True(ToneLevel.Amplitude(samples, 440) > 0.05, "the 440 Hz tone is in the decoded samples");
+        Assert.True(ToneLevel.Amplitude(samples, 1000) < 0.01, "no 1 kHz in them");
+
+        await feed.DisposeAsync();
+        await WaitFor.ConditionAsync(() => !decoder.IsPresent, Bound, "the input reported missing once the channel ended");
+
+        await using var again = ChannelFeed.Start(registry, "red", "red", 440);
+        long before = decoder.Video!.Published;
+        await WaitFor.ConditionAsync(() => decoder.IsPresent && decoder.Video!.Published > before, Bound, "the input back once the channel published again");
+        AssertRed(decoder);
+        Assert.Equal(2, decoder.Attempts);
+    }
+
+    private static void AssertRed(ChannelInputDecoder decoder)
+    {
+        var frame = decoder.Video!.Read()!;
+        Assert.Equal(new PixelSize(640, 360), frame.Size);
+        int centre = (frame.Height / 2 * frame.Width) + (frame.Width / 2);
+        int chroma = (frame.ChromaHeight / 2 * frame.ChromaWidth) + (frame.ChromaWidth / 2);
+        // Pure red in BT.601 limited range is Y 81, U 90, V 240.
+        Assert.InRange(frame.Y[centre], 76, 86);
+        Assert.InRange(frame.U[chroma], 85, 95);
+        Assert.InRange(frame.V[chroma], 235, 245);
+    }
+}
