@@ -151,10 +151,21 @@ public class LiveStreamTests
         Assert.NotSame(first, second);
     }
 
+}
+
+/// <summary>
+/// The frame pool is static: a test running beside this one could rent the frame it just released, and AddRef would then
+/// find a live frame. So this runs alone (its collection disables parallelization).
+/// </summary>
+[Collection(nameof(FramePoolCollection))]
+public class FramePoolTests
+{
+    private static readonly VideoTrack Video = new(Codec.H264, new byte[] { 1, 0x64, 0, 0x1f }, "avc1.64001f", 640, 360);
+
     [Fact]
     public void Frames_return_to_the_pool_after_the_last_release()
     {
-        var frame = VideoFrame(0, true);
+        var frame = MediaFrame.Rent(Video, 0, 0, true, new byte[] { 0, 1, 2, 3 });
         frame.AddRef();
         frame.Release();
         Assert.Equal(4, frame.Length);
@@ -162,3 +173,6 @@ public class LiveStreamTests
         Assert.Throws<InvalidOperationException>(() => frame.AddRef());
     }
 }
+
+[CollectionDefinition(nameof(FramePoolCollection), DisableParallelization = true)]
+public sealed class FramePoolCollection;
