@@ -45,28 +45,20 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
     public async Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText =
-            $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, @created_at)";
-        Add(command, "id", record.Id);
-        Add(command, "name", record.Name);
-        Add(command, "slug", record.Slug);
-        Add(command, "key_hash", record.KeyHash);
-        Add(command, "key_ciphertext", record.KeyCiphertext);
-        Add(command, "require_schedule", record.RequireSchedule);
-        Add(command, "low_latency", record.LowLatency);
-        Add(command, "revoked", record.Revoked);
-        Add(command, "created_at", record.CreatedAt.ToUniversalTime());
-        try
-        {
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (DbException e) when (database.IsUniqueViolation(e))
-        {
-            return false;
-        }
+        return await Sql.TryInsertAsync(database,
+            $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, @created_at)",
+            command =>
+            {
+                Add(command, "id", record.Id);
+                Add(command, "name", record.Name);
+                Add(command, "slug", record.Slug);
+                Add(command, "key_hash", record.KeyHash);
+                Add(command, "key_ciphertext", record.KeyCiphertext);
+                Add(command, "require_schedule", record.RequireSchedule);
+                Add(command, "low_latency", record.LowLatency);
+                Add(command, "revoked", record.Revoked);
+                Add(command, "created_at", record.CreatedAt.ToUniversalTime());
+            }, cancellationToken).ConfigureAwait(false);
     }
 
     public Task<ChannelRecord?> GetByIdAsync(string id, CancellationToken cancellationToken = default)

@@ -29,6 +29,23 @@ internal static class Sql
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Runs an INSERT; false when it would break a unique constraint (the row, or one with the same unique key, exists),
+    /// so callers tell "already there" from a failure without catching provider exceptions themselves.
+    /// </summary>
+    public static async Task<bool> TryInsertAsync(ControlDatabase database, string sql, Action<DbCommand> bind, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ExecuteAsync(database, sql, bind, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (DbException e) when (database.IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
     public static async Task<List<T>> QueryAsync<T>(ControlDatabase database, string sql, Action<DbCommand> bind, Func<DbDataReader, T> map,
         CancellationToken cancellationToken)
     {

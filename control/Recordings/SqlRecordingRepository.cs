@@ -24,28 +24,20 @@ public sealed class SqlRecordingRepository(ControlDatabase database) : IRecordin
     public async Task<bool> TryInsertAsync(Recording recording, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(recording);
-        try
-        {
-            await Sql.ExecuteAsync(database,
-                $"INSERT INTO recordings ({Columns}) VALUES (@id, @channel_id, @event_id, @broadcast_id, @hls_path, @dash_path, @duration_ms, @size_bytes, @created_at)",
-                c =>
-                {
-                    Sql.Add(c, "id", recording.Id);
-                    Sql.Add(c, "channel_id", recording.ChannelId);
-                    Sql.Add(c, "event_id", recording.EventId);
-                    Sql.Add(c, "broadcast_id", recording.BroadcastId);
-                    Sql.Add(c, "hls_path", recording.HlsPath);
-                    Sql.Add(c, "dash_path", recording.DashPath);
-                    Sql.Add(c, "duration_ms", recording.DurationMs);
-                    Sql.Add(c, "size_bytes", recording.SizeBytes);
-                    Sql.Add(c, "created_at", Sql.Millis(recording.CreatedAt));
-                }, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (System.Data.Common.DbException e) when (database.IsUniqueViolation(e))
-        {
-            return false;
-        }
+        return await Sql.TryInsertAsync(database,
+            $"INSERT INTO recordings ({Columns}) VALUES (@id, @channel_id, @event_id, @broadcast_id, @hls_path, @dash_path, @duration_ms, @size_bytes, @created_at)",
+            c =>
+            {
+                Sql.Add(c, "id", recording.Id);
+                Sql.Add(c, "channel_id", recording.ChannelId);
+                Sql.Add(c, "event_id", recording.EventId);
+                Sql.Add(c, "broadcast_id", recording.BroadcastId);
+                Sql.Add(c, "hls_path", recording.HlsPath);
+                Sql.Add(c, "dash_path", recording.DashPath);
+                Sql.Add(c, "duration_ms", recording.DurationMs);
+                Sql.Add(c, "size_bytes", recording.SizeBytes);
+                Sql.Add(c, "created_at", Sql.Millis(recording.CreatedAt));
+            }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<Recording?> GetAsync(string id, CancellationToken cancellationToken = default)

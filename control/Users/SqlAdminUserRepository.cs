@@ -40,22 +40,14 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
     public async Task<bool> TryInsertAsync(AdminUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
-        try
+        return await Sql.TryInsertAsync(database, "INSERT INTO admin_users (id, name, password_hash, created_at, role) VALUES (@id, @name, @hash, @created_at, @role)", c =>
         {
-            await Sql.ExecuteAsync(database, "INSERT INTO admin_users (id, name, password_hash, created_at, role) VALUES (@id, @name, @hash, @created_at, @role)", c =>
-            {
-                Sql.Add(c, "id", user.Id);
-                Sql.Add(c, "role", user.Role);
-                Sql.Add(c, "name", user.Name);
-                Sql.Add(c, "hash", user.PasswordHash);
-                Sql.Add(c, "created_at", Sql.Millis(user.CreatedAt));
-            }, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (System.Data.Common.DbException e) when (database.IsUniqueViolation(e))
-        {
-            return false;
-        }
+            Sql.Add(c, "id", user.Id);
+            Sql.Add(c, "role", user.Role);
+            Sql.Add(c, "name", user.Name);
+            Sql.Add(c, "hash", user.PasswordHash);
+            Sql.Add(c, "created_at", Sql.Millis(user.CreatedAt));
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<AdminUser?> GetByNameAsync(string name, CancellationToken cancellationToken = default)
