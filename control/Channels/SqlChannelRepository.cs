@@ -47,17 +47,17 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         ArgumentNullException.ThrowIfNull(record);
         return await Sql.TryInsertAsync(database,
             $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, @created_at)",
-            command =>
+            c =>
             {
-                Add(command, "id", record.Id);
-                Add(command, "name", record.Name);
-                Add(command, "slug", record.Slug);
-                Add(command, "key_hash", record.KeyHash);
-                Add(command, "key_ciphertext", record.KeyCiphertext);
-                Add(command, "require_schedule", record.RequireSchedule);
-                Add(command, "low_latency", record.LowLatency);
-                Add(command, "revoked", record.Revoked);
-                Add(command, "created_at", record.CreatedAt.ToUniversalTime());
+                Sql.Add(c, "id", record.Id);
+                Sql.Add(c, "name", record.Name);
+                Sql.Add(c, "slug", record.Slug);
+                Sql.Add(c, "key_hash", record.KeyHash);
+                Sql.Add(c, "key_ciphertext", record.KeyCiphertext);
+                Sql.Add(c, "require_schedule", record.RequireSchedule);
+                Sql.Add(c, "low_latency", record.LowLatency);
+                Sql.Add(c, "revoked", record.Revoked);
+                Sql.Add(c, "created_at", record.CreatedAt.ToUniversalTime());
             }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -70,13 +70,8 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
     public Task<ChannelRecord?> FindByKeyHashAsync(byte[] keyHash, CancellationToken cancellationToken = default)
         => SingleAsync("key_hash = @v", keyHash, cancellationToken);
 
-    public async Task<IReadOnlyList<ChannelRecord>> ListAsync(CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM channels ORDER BY created_at, id";
-        return await ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
-    }
+    public async Task<IReadOnlyList<ChannelRecord>> ListAsync(CancellationToken cancellationToken = default) =>
+        await Sql.QueryAsync(database, $"SELECT {Columns} FROM channels ORDER BY created_at, id", _ => { }, Map, cancellationToken).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<string>> ListSlugsWithPrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
@@ -86,93 +81,53 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         }
 
         // Slugs hold only [a-z0-9-], so the LIKE pattern needs no escaping.
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT slug FROM channels WHERE slug LIKE @pattern";
-        Add(command, "pattern", prefix + "%");
-        var slugs = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        return await Sql.QueryAsync(database, "SELECT slug FROM channels WHERE slug LIKE @pattern", c => Sql.Add(c, "pattern", prefix + "%"),
+            r => r.GetString(0), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> ReplaceKeyAsync(string id, byte[] keyHash, byte[] keyCiphertext, CancellationToken cancellationToken = default) =>
+        await Sql.ExecuteAsync(database, "UPDATE channels SET key_hash = @key_hash, key_ciphertext = @key_ciphertext, revoked = @revoked WHERE id = @id", c =>
         {
-            slugs.Add(reader.GetString(0));
-        }
+            Sql.Add(c, "key_hash", keyHash);
+            Sql.Add(c, "key_ciphertext", keyCiphertext);
+            Sql.Add(c, "revoked", false);
+            Sql.Add(c, "id", id);
+        }, cancellationToken).ConfigureAwait(false) == 1;
 
-        return slugs;
-    }
+    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, CancellationToken cancellationToken = default) =>
+        await Sql.ExecuteAsync(database, "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency WHERE id = @id", c =>
+        {
+            Sql.Add(c, "name", name);
+            Sql.Add(c, "require_schedule", requireSchedule);
+            Sql.Add(c, "low_latency", lowLatency);
+            Sql.Add(c, "id", id);
+        }, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> ReplaceKeyAsync(string id, byte[] keyHash, byte[] keyCiphertext, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE channels SET key_hash = @key_hash, key_ciphertext = @key_ciphertext, revoked = @revoked WHERE id = @id";
-        Add(command, "key_hash", keyHash);
-        Add(command, "key_ciphertext", keyCiphertext);
-        Add(command, "revoked", false);
-        Add(command, "id", id);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-    }
+    public async Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default) =>
+        await Sql.ExecuteAsync(database, "UPDATE channels SET revoked = @revoked WHERE id = @id", c =>
+        {
+            Sql.Add(c, "revoked", revoked);
+            Sql.Add(c, "id", id);
+        }, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency WHERE id = @id";
-        Add(command, "name", name);
-        Add(command, "require_schedule", requireSchedule);
-        Add(command, "low_latency", lowLatency);
-        Add(command, "id", id);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-    }
-
-    public async Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE channels SET revoked = @revoked WHERE id = @id";
-        Add(command, "revoked", revoked);
-        Add(command, "id", id);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-    }
-
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM channels WHERE id = @id";
-        Add(command, "id", id);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
-    }
+    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) =>
+        await Sql.ExecuteAsync(database, "DELETE FROM channels WHERE id = @id", c => Sql.Add(c, "id", id), cancellationToken).ConfigureAwait(false) == 1;
 
     private async Task<ChannelRecord?> SingleAsync(string where, object value, CancellationToken cancellationToken)
     {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {Columns} FROM channels WHERE {where}";
-        Add(command, "v", value);
-        var rows = await ReadAllAsync(command, cancellationToken).ConfigureAwait(false);
+        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM channels WHERE {where}", c => Sql.Add(c, "v", value), Map, cancellationToken)
+            .ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
 
-    private static async Task<List<ChannelRecord>> ReadAllAsync(DbCommand command, CancellationToken cancellationToken)
-    {
-        var rows = new List<ChannelRecord>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            rows.Add(new ChannelRecord(
-                Id: reader.GetString(0),
-                Name: reader.GetString(1),
-                Slug: reader.GetString(2),
-                KeyHash: reader.GetFieldValue<byte[]>(3),
-                KeyCiphertext: reader.GetFieldValue<byte[]>(4),
-                RequireSchedule: reader.GetBoolean(5),
-                LowLatency: reader.GetBoolean(6),
-                Revoked: reader.GetBoolean(7),
-                CreatedAt: reader.GetFieldValue<DateTimeOffset>(8).ToUniversalTime()));
-        }
-
-        return rows;
-    }
-
-    private static void Add(DbCommand command, string name, object? value) => MigrationRunner.AddParameter(command, name, value);
+    private static ChannelRecord Map(DbDataReader reader) => new(
+        Id: reader.GetString(0),
+        Name: reader.GetString(1),
+        Slug: reader.GetString(2),
+        KeyHash: reader.GetFieldValue<byte[]>(3),
+        KeyCiphertext: reader.GetFieldValue<byte[]>(4),
+        RequireSchedule: reader.GetBoolean(5),
+        LowLatency: reader.GetBoolean(6),
+        Revoked: reader.GetBoolean(7),
+        CreatedAt: reader.GetFieldValue<DateTimeOffset>(8).ToUniversalTime());
 }
