@@ -11,7 +11,8 @@
 #   edge         the players read infra/nginx-edge.conf (Debian nginx) rendered with loopback ports in front of it
 #   direct+load  as direct, while the same server transcodes a 1080p30 publish into its ladder (x264)
 #   edge+load    as edge, with that load
-# Reports, per mode and player: wall-clock latency p50 / p95 / max, samples, and hls.js stalls after the first second.
+# Reports, per mode and player: wall-clock latency p50 / p95 / max, samples, and stalls after the first second (hls.js:
+# bufferStalledError and its kin; dash.js: bufferStalled; Shaka: buffering), each logged with the requests before it.
 # Targets (issue "Low latency that holds"): LL-HLS p50 <= 1.5 s and p95 <= 2.0 s; LL-DASH p50 <= 2.0 s.
 #
 # Peer: no open server in the bench set serves LL-HLS; the standard-latency peer (nginx-rtmp's HLS writer) is measured
@@ -75,7 +76,7 @@ edge_start() {
 }
 
 # The ladder on: the load modes need the transcoder, and a viewer of a real channel gets its ladder.
-SERVER_ARGS=""
+SERVER_ARGS=${SERVER_ARGS:-}  # extra server switches, e.g. --Packager:LowLatencyTargetMilliseconds=1500
 server_build
 server_start "$BENCH_TMP/ours"
 EDGE_STARTED=0
@@ -103,28 +104,28 @@ for mode in $MODES; do
   fi
   wait_until 60 curl -sf -o /dev/null "$HTTP_BASE/live/$SLUG/master.m3u8" || die "$mode: no master playlist"
   log "$mode: hls.js and dash.js play for $MINUTES min"
-  node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/master.m3u8" "$seconds" --percentiles "${hls_settings[@]}" >"$BENCH_TMP/hls-$mode.out" 2>"$BENCH_TMP/hls-$mode.err" &
+  node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/master.m3u8" "$seconds" --percentiles --events "${hls_settings[@]}" >"$BENCH_TMP/hls-$mode.out" 2>"$BENCH_TMP/hls-$mode.err" &
   hp=$!
-  node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/manifest.mpd" "$seconds" --percentiles --dash >"$BENCH_TMP/dash-$mode.out" 2>"$BENCH_TMP/dash-$mode.err" &
+  node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/manifest.mpd" "$seconds" --percentiles --events --dash >"$BENCH_TMP/dash-$mode.out" 2>"$BENCH_TMP/dash-$mode.err" &
   dp=$!
   sp=""
   if [[ $SHAKA == 1 ]]; then
-    node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/master.m3u8" "$seconds" --percentiles --shaka >"$BENCH_TMP/shaka-$mode.out" 2>"$BENCH_TMP/shaka-$mode.err" &
+    node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/master.m3u8" "$seconds" --percentiles --events --shaka >"$BENCH_TMP/shaka-$mode.out" 2>"$BENCH_TMP/shaka-$mode.err" &
     sp=$!
   fi
   wait "$hp" || log "$mode: hls.js run failed: $(tail -3 "$BENCH_TMP/hls-$mode.err")"
   wait "$dp" || log "$mode: dash.js run failed: $(tail -3 "$BENCH_TMP/dash-$mode.err")"
   [[ -n "$sp" ]] && { wait "$sp" || log "$mode: Shaka run failed: $(tail -3 "$BENCH_TMP/shaka-$mode.err")"; }
   read -r hp50 hp95 hmax hn hst _ <<<"$(cat "$BENCH_TMP/hls-$mode.out" 2>/dev/null || true) - - - - -"
-  read -r dp50 dp95 dmax dn _ <<<"$(cat "$BENCH_TMP/dash-$mode.out" 2>/dev/null || true) - - - - -"
+  read -r dp50 dp95 dmax dn dst _ <<<"$(cat "$BENCH_TMP/dash-$mode.out" 2>/dev/null || true) - - - - -"
   read -r sp50 sp95 smax sn sst _ <<<"$(cat "$BENCH_TMP/shaka-$mode.out" 2>/dev/null || true) - - - - -"
   [[ -n "$load" ]] && { kill "$load" 2>/dev/null || true; wait "$load" 2>/dev/null || true; }
   kill "$pub" 2>/dev/null || true; wait "$pub" 2>/dev/null || true
   hv=$(awk -v a="$hp50" -v b="$hp95" 'BEGIN { if (a == "-") print "n/a"; else print ((a + 0 <= 1.5 && b + 0 <= 2.0) ? "met" : "NOT met") }')
   dv=$(awk -v a="$dp50" 'BEGIN { if (a == "-") print "n/a"; else print ((a + 0 <= 2.0) ? "met" : "NOT met") }')
-  log "$mode: LL-HLS p50 $hp50 p95 $hp95 max $hmax ($hn samples, $hst stalls) $hv; LL-DASH p50 $dp50 p95 $dp95 ($dn samples) $dv"
+  log "$mode: LL-HLS p50 $hp50 p95 $hp95 max $hmax ($hn samples, $hst stalls) $hv; LL-DASH p50 $dp50 p95 $dp95 ($dn samples, $dst stalls) $dv"
   ROWS+="| $mode | LL-HLS, hls.js | $hp50 / $hp95 / $hmax | $hn | $hst | $hv |
-| $mode | LL-DASH, dash.js | $dp50 / $dp95 / $dmax | $dn | - | $dv |
+| $mode | LL-DASH, dash.js | $dp50 / $dp95 / $dmax | $dn | $dst | $dv |
 "
   if [[ $SHAKA == 1 ]]; then
     sv=$(awk -v a="$sp50" -v b="$sp95" 'BEGIN { if (a == "-") print "n/a"; else print ((a + 0 <= 1.5 && b + 0 <= 2.0) ? "met" : "NOT met") }')
@@ -134,11 +135,11 @@ for mode in $MODES; do
   fi
 done
 
-table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples | stalls after 1 s (hls.js, Shaka) | target |
+table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples | stalls after 1 s | target |
 |---|---|---|---|---|---|
 ${ROWS}
 One server, ladder on; publisher \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360 30 fps clip (1 s GOP, AAC) into a
-lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05" || echo "default live settings")), dash.js$([[ $SHAKA == 1 ]] && echo " and Shaka Player (low-latency mode)")
+lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05" || echo "default live settings")), dash.js$([[ $SHAKA == 1 ]] && echo " and Shaka Player (low-latency mode, parts placed by their tfdt as README recommends)")
 play it side by side in Debian's Chromium for ${MINUTES} min per mode, sampled once a second. Wall clock: now minus
 the PROGRAM-DATE-TIME of the frame on screen (hls.js), dash.js's latency against /time (dash.js). Load: a 1080p30
 x264 publish that the same server transcodes into its ladder. Edge: infra/nginx-edge.conf on loopback.

@@ -20,6 +20,8 @@ const dash = process.argv.includes('--dash');
 // now minus its playhead as a date (PROGRAM-DATE-TIME for HLS).
 const shaka = process.argv.includes('--shaka');
 const percentiles = process.argv.includes('--percentiles');
+// --events prints the player page's event log (start-up, stalls with the requests before them) to stderr at the end.
+const printEvents = process.argv.includes('--events');
 const [url, secondsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 // --watch-page-settings: hls.js as the product's watch page configures it (control/wwwroot/js/watch.js: a catch-up of
 // at most 5 % to the live target), rather than hls.js's defaults.
@@ -68,6 +70,7 @@ try {
     max: +Math.max(...a).toFixed(2),
   };
   const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(2) : '-'; };
+  if (printEvents) console.error((await page.evaluate(() => window.__player.events)).join('\n'));
   const result = { hlsjsLatency: stats(latency), wallClockLatency: stats(wall), wallP50: pct(wall, 0.5), wallP95: pct(wall, 0.95), stalls };
   if (percentiles) {
     console.log([result.wallP50, result.wallP95, result.wallClockLatency ? String(result.wallClockLatency.max) : '-', wall.length, stalls].join(' '));
