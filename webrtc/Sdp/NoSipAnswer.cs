@@ -85,10 +85,20 @@ public static class NoSipAnswer
             if (!map.Encoding.Equals("H264", StringComparison.OrdinalIgnoreCase) || map.ClockRate != 90000) continue;
             var parameters = ParseParameters(media.FormatParameters(map.PayloadType));
             if (!parameters.TryGetValue("packetization-mode", out string? mode) || mode != "1") continue;
-            int profileIdc = parameters.TryGetValue("profile-level-id", out string? pli) && pli.Length == 6
-                && int.TryParse(pli.AsSpan(0, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int p) ? p : -1;
-            bool constrainedBaseline = pli is not null && pli.Length == 6 && profileIdc == 0x42 && pli[2] is 'e' or 'E' or 'c' or 'C' or '4';
-            int rank = profileIdc == preferredProfileIdc ? 0 : constrainedBaseline ? 1 : profileIdc == 0x42 ? 2 : 3;
+            // profile-level-id (RFC 6184 §8.1): profile_idc, the constraint flags byte, level_idc, in hex.
+            int profileIdc = -1, constraints = 0;
+            if (parameters.TryGetValue("profile-level-id", out string? pli) && pli.Length == 6
+                && int.TryParse(pli.AsSpan(0, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int p)
+                && int.TryParse(pli.AsSpan(2, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int c))
+            {
+                profileIdc = p;
+                constraints = c;
+            }
+
+            // Constrained baseline: baseline with constraint_set1_flag (or main with constraint_set0/1), what x264's baseline writes.
+            bool constrainedBaseline = profileIdc == 0x42 && (constraints & 0x40) != 0;
+            bool preferred = preferredProfileIdc == 0x42 ? constrainedBaseline : profileIdc == preferredProfileIdc;
+            int rank = preferred ? 0 : constrainedBaseline ? 1 : profileIdc == 0x42 ? 2 : 3;
             if (rank < bestRank)
             {
                 best = map;
