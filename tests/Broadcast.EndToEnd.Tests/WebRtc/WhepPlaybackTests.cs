@@ -190,6 +190,54 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
         Assert.Equal(HttpStatusCode.MethodNotAllowed, patch.StatusCode);
     }
 
+    [Fact]
+    public async Task The_watch_page_plays_real_time_and_overflows_to_ll_hls_when_the_node_is_full()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"whep watch {Guid.NewGuid():N}", lowLatency: true);
+        await using var publisher = FfmpegPublisher.Start(await TestMedia.GetClipAsync(Baseline), Server.RtmpUrl(channel.StreamKey), loops: -1);
+        await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(channel.Id)).Live == true, Patience, "the channel to be live", Diagnostics);
+        string watchUrl = new Uri(Server.BaseUri, $"watch/{channel.Slug}?realtime=1").ToString();
+        var first = await fixture.Browser.NewPageAsync();
+        var second = await fixture.Browser.NewPageAsync();
+        try
+        {
+            await first.GotoAsync(watchUrl);
+            await WaitForWatchAsync(first, "window.__watch.mode === 'webrtc' && window.__watch.video.currentTime > 0.5");
+            Assert.Equal("Real-time", await first.TextContentAsync("#watch-playback-mode"));
+
+            // The node's cap (1) is taken: the next viewer plays LL-HLS and the page says why.
+            await second.GotoAsync(watchUrl);
+            await WaitForWatchAsync(second, "window.__watch.mode === 'hls' && window.__watch.video.currentTime > 0.5");
+            Assert.Equal("the real-time audience is full", await second.EvaluateAsync<string>("() => window.__watch.why"));
+            Assert.Contains("LL-HLS", await second.TextContentAsync("#watch-playback-mode"), StringComparison.Ordinal);
+
+            // Leaving the page ends its WHEP session (DELETE on pagehide), which frees the node's place.
+            // (Closing its PeerConnection first, Janus may report the end before the DELETE arrives: either way it ends.)
+            await first.EvaluateAsync("() => window.dispatchEvent(new Event('pagehide'))");
+            await WaitFor.ConditionAsync(() => SessionsEnded(channel.Slug) == 1, Patience, "the watch page's WHEP session to end", Diagnostics);
+        }
+        finally
+        {
+            await first.CloseAsync();
+            await second.CloseAsync();
+        }
+    }
+
+    /// <summary>WHEP sessions of <paramref name="slug"/> the server logged as ended (event 8202).</summary>
+    private int SessionsEnded(string slug) => Server.LogTail(5000).Split('\n').Count(line => line.Contains($"WHEP {slug}: session ", StringComparison.Ordinal) && line.Contains(" ended (", StringComparison.Ordinal));
+
+    private async Task WaitForWatchAsync(IPage page, string condition)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync($"() => !!window.__watch && {condition}", null, new() { Timeout = (float)Patience.TotalMilliseconds });
+        }
+        catch (PlaywrightException e)
+        {
+            Assert.Fail($"the watch page did not get there ({condition}): {e.Message}; mode {await page.EvaluateAsync<string>("() => window.__watch ? window.__watch.mode + ' ' + window.__watch.why : 'none'")}{Environment.NewLine}{Diagnostics()}");
+        }
+    }
+
     private async Task<IPage> PlayAsync(string channelId, string slug, string? token)
     {
         var page = await fixture.Browser.NewPageAsync();
