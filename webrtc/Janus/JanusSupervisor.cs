@@ -25,6 +25,7 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
     private readonly Lock _gate = new();
     private TaskCompletionSource<JanusSession> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
+    private int _disposed;
 
     public JanusSupervisor(IOptions<JanusOptions> options, ILogger<JanusSupervisor> logger, TimeProvider? time = null)
     {
@@ -45,8 +46,16 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
         Task<JanusSession> ready;
         lock (_gate)
         {
-            _loop ??= RestartLoop.RunAsync(RunOnceAsync, new RestartBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)),
-                (wait, verdict) => LogRestart(wait.TotalMilliseconds, verdict.Reason ?? ""), _time, _stop.Token);
+            if (_loop is null)
+            {
+                // Janus outlives the request that started it: none of the request's context (log scope) goes with it.
+                using (ExecutionContext.SuppressFlow())
+                {
+                    _loop = Task.Run(() => RestartLoop.RunAsync(RunOnceAsync, new RestartBackoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30)),
+                        (wait, verdict) => LogRestart(wait.TotalMilliseconds, verdict.Reason ?? ""), _time, _stop.Token), CancellationToken.None);
+                }
+            }
+
             ready = _ready.Task;
         }
 
@@ -164,15 +173,18 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (Volatile.Read(ref _disposed) != 0) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         Task? loop;
         lock (_gate) loop = _loop;
         if (loop is not null) await loop.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Idempotent: the container disposes it both as itself and as the hosted service it also is.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _http.Dispose();
         _stop.Dispose();
     }

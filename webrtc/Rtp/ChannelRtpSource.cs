@@ -42,8 +42,12 @@ public sealed partial class ChannelRtpSource : IAsyncDisposable
     public void Start()
     {
         _registry.Published += OnPublished;
-        _loop = RestartLoop.RunAsync(RunOnceAsync, new RestartBackoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10)),
-            (wait, verdict) => LogRestart(Channel, wait.TotalMilliseconds, verdict.Reason ?? ""), _time, _stop.Token);
+        // The source outlives the WHEP request that started it: none of the request's context (log scope) goes with it.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loop = Task.Run(() => RestartLoop.RunAsync(RunOnceAsync, new RestartBackoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(10)),
+                (wait, verdict) => LogRestart(Channel, wait.TotalMilliseconds, verdict.Reason ?? ""), _time, _stop.Token), CancellationToken.None);
+        }
     }
 
     /// <summary>How the current (or next) publish's video is sent, once its first frames were seen.</summary>

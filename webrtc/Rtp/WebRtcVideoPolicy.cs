@@ -19,8 +19,12 @@ public static class WebRtcVideoPolicy
     /// <summary>The x264 baseline the WebRTC rung is encoded in.</summary>
     public const int BaselineProfile = 66;
 
-    /// <summary>Video frames looked at for B-frames before deciding (half a second at 30 fps).</summary>
-    public const int FramesToInspect = 15;
+    /// <summary>
+    /// Video frames looked at for B-frames before deciding (130 ms at 30 fps). Enough: with B-frames the decode order
+    /// shifts every frame's DTS behind its PTS (the IDR's offset is already above 0), and the first reordered frame
+    /// follows within a mini-GOP (x264: at most 16 B-frames, 3 by default).
+    /// </summary>
+    public const int FramesToInspect = 4;
 
     public static WebRtcVideoMode Decide(VideoTrack track, IEnumerable<MediaFrame> firstVideoFrames)
     {

@@ -78,13 +78,17 @@ public sealed partial class WhepService : IAsyncDisposable
         ChannelRtpSource source = AcquireChannel(channel);
         try
         {
+            // Janus (started on the first request) and the channel's first frames are awaited together.
+            var janusReady = _janus.GetSessionAsync(cancellationToken);
+            // Observed even when the channel's picture never comes and this request gives up before Janus answers.
+            _ = janusReady.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             WebRtcVideoMode mode;
             try { mode = await source.WaitForModeAsync(FirstPictureTimeout, cancellationToken).ConfigureAwait(false); }
             catch (TimeoutException) { throw new WhepRefusal(503, $"channel {channel} has sent no picture yet; try again"); }
 
             try
             {
-                janus = await _janus.GetSessionAsync(cancellationToken).ConfigureAwait(false);
+                janus = await janusReady.ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
