@@ -12,6 +12,12 @@ public sealed class JanusOptions
     /// <summary>False: no Janus is started and WHEP answers 503 (viewers use HLS/DASH).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// True: Janus starts with the first WHEP request (a node nobody watches in real time runs none; that viewer waits
+    /// for Janus's start, about half a second). False: it starts with the server.
+    /// </summary>
+    public bool StartOnFirstViewer { get; set; } = true;
+
     /// <summary>The janus executable (Debian's <c>janus</c> package: <c>/usr/bin/janus</c>).</summary>
     public string Binary { get; set; } = "janus";
 

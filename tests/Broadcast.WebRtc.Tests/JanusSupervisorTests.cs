@@ -54,6 +54,19 @@ public sealed class JanusSupervisorTests
     }
 
     [Fact]
+    public async Task With_start_on_first_viewer_off_janus_starts_with_the_server()
+    {
+        using var directory = new TempDirectory("janus-config");
+        var options = new JanusOptions { ConfigDirectory = directory.Path, StartOnFirstViewer = false };
+        await using var supervisor = new JanusSupervisor(Options.Create(options), NullLogger<JanusSupervisor>.Instance);
+        Assert.False(supervisor.IsReady);
+        await supervisor.StartAsync(CancellationToken.None);
+        // Nobody asked for a session: Janus comes up all the same.
+        await WaitFor.ConditionAsync(() => supervisor.IsReady, TimeSpan.FromSeconds(30), "Janus to answer without a viewer asking");
+        Assert.True(File.Exists(new JanusConfigFiles(options, directory.Path).MainFile));
+    }
+
+    [Fact]
     public void Settings_are_quoted_for_libconfig_and_control_characters_refused()
     {
         Assert.Equal("\"a\\\"b\\\\c\"", JanusConfigFiles.Quote("a\"b\\c"));

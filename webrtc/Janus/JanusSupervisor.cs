@@ -36,6 +36,15 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
 
     public bool Enabled => _options.Enabled;
 
+    /// <summary>True while a started Janus answers on its API session.</summary>
+    public bool IsReady
+    {
+        get
+        {
+            lock (_gate) return _ready.Task.IsCompletedSuccessfully;
+        }
+    }
+
     /// <summary>Janus ended (crashed, or stopped answering): every handle of <paramref name="session"/> is gone.</summary>
     public event Action<JanusSession>? Lost;
 
@@ -169,7 +178,17 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_options.Enabled && !_options.StartOnFirstViewer)
+        {
+            // Started now; the first viewer finds it running. A failed start is retried by the loop, not fatal here.
+            _ = GetSessionAsync(CancellationToken.None).ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
