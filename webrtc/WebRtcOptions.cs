@@ -30,8 +30,11 @@ public sealed class JanusOptions
     /// <summary>Janus's HTTP API port on 127.0.0.1; 0 picks a free one at each start.</summary>
     public int HttpPort { get; set; }
 
-    /// <summary>UDP ports for ICE (and the NoSIP plugin's loopback RTP), <c>min-max</c>.</summary>
+    /// <summary>UDP ports for ICE, <c>min-max</c>: what viewers reach (one port per viewer, bundled and RTCP-muxed).</summary>
     public string RtpPortRange { get; set; } = "20000-40000";
+
+    /// <summary>UDP ports on 127.0.0.1 for the NoSIP plugin's plain RTP legs from us (four per viewer), <c>min-max</c>; never published.</summary>
+    public string NoSipPortRange { get; set; } = "40000-49999";
 
     /// <summary>ICE Lite: Janus only answers connectivity checks (a host with a public address, no NAT).</summary>
     public bool IceLite { get; set; }

@@ -98,7 +98,7 @@ public sealed class JanusConfigFiles(JanusOptions options, string directory)
     internal string NoSip() => $$"""
         general: {
           local_ip = "127.0.0.1"
-          rtp_port_range = {{Quote(options.RtpPortRange)}}
+          rtp_port_range = {{Quote(options.NoSipPortRange)}}
           events = false
         }
 
