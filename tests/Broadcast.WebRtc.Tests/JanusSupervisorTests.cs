@@ -67,6 +67,28 @@ public sealed class JanusSupervisorTests
     }
 
     [Fact]
+    public async Task A_janus_that_dies_is_restarted_and_its_old_session_is_reported_lost()
+    {
+        using var directory = new TempDirectory("janus-config");
+        var options = new JanusOptions { ConfigDirectory = directory.Path };
+        await using var supervisor = new JanusSupervisor(Options.Create(options), NullLogger<JanusSupervisor>.Instance);
+        var lost = new TaskCompletionSource<JanusSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+        supervisor.Lost += session => lost.TrySetResult(session);
+        var first = await supervisor.GetSessionAsync(CancellationToken.None);
+        int pid = supervisor.ProcessId;
+        Assert.NotEqual(0, pid);
+
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+        Assert.Same(first, await lost.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+        // The restart waits its backoff (1 s), then a new Janus with a new secret and a new session.
+        await WaitFor.ConditionAsync(() => supervisor.IsReady && supervisor.ProcessId != pid, TimeSpan.FromSeconds(30), "Janus to be restarted");
+        var second = await supervisor.GetSessionAsync(CancellationToken.None);
+        Assert.NotSame(first, second);
+        long handle = await second.AttachAsync("janus.plugin.nosip", CancellationToken.None);
+        await second.DetachAsync(handle, CancellationToken.None);
+    }
+
+    [Fact]
     public void Settings_are_quoted_for_libconfig_and_control_characters_refused()
     {
         Assert.Equal("\"a\\\"b\\\\c\"", JanusConfigFiles.Quote("a\"b\\c"));

@@ -26,6 +26,7 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
     private TaskCompletionSource<JanusSession> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
     private int _disposed;
+    private volatile int _processId;
 
     public JanusSupervisor(IOptions<JanusOptions> options, ILogger<JanusSupervisor> logger, TimeProvider? time = null)
     {
@@ -35,6 +36,9 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
     }
 
     public bool Enabled => _options.Enabled;
+
+    /// <summary>The running Janus's process id, 0 when none runs (tests end it to check the restart).</summary>
+    internal int ProcessId => _processId;
 
     /// <summary>True while a started Janus answers on its API session.</summary>
     public bool IsReady
@@ -85,6 +89,7 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
         });
         // Janus logs to stdout: every line goes to our log (warnings and errors at Warning) and the last ones into the tail.
         var output = Task.Run(() => PumpOutputAsync(process.Stdout, tail), CancellationToken.None);
+        _processId = process.Id;
         LogStarted(process.Id, port, files.Directory);
         var apiUri = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/janus/"));
         JanusSession? session = null;
@@ -124,6 +129,7 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
             // Janus ends its PeerConnections on SIGTERM-free kill as well; nothing of it outlives the process.
             await process.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
             await output.ConfigureAwait(false);
+            _processId = 0;
             LogStopped(process.Id);
         }
     }

@@ -15,6 +15,9 @@ public sealed class WhepRefusal(int status, string detail) : Exception(detail)
     public int Status { get; } = status;
 }
 
+/// <summary>Real-time playback on this node for /metrics: viewers now and the cap, whether Janus answers, sessions started and refused at the cap.</summary>
+public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, long SessionsStarted, long RefusedAtCap);
+
 /// <summary>A WHEP session that was set up: its resource id and Janus's SDP answer for the viewer.</summary>
 public sealed record WhepAnswer(string Id, string Sdp);
 
@@ -40,6 +43,8 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly Dictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
     private readonly HashSet<JanusSession> _watched = [];
     private int _reserved;
+    private long _started;
+    private long _refusedAtCap;
 
     public WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger, TimeProvider? time = null)
     {
@@ -56,6 +61,8 @@ public sealed partial class WhepService : IAsyncDisposable
     /// <summary>WebRTC viewers on this node now (set up or being set up).</summary>
     public int ViewerCount => Volatile.Read(ref _reserved);
 
+    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap));
+
     /// <summary>Answers a viewer's offer for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
     public async Task<WhepAnswer> StartAsync(string channel, string offer, CancellationToken cancellationToken)
     {
@@ -67,6 +74,7 @@ public sealed partial class WhepService : IAsyncDisposable
         if (Interlocked.Increment(ref _reserved) > _options.MaxViewersPerNode)
         {
             Interlocked.Decrement(ref _reserved);
+            Interlocked.Increment(ref _refusedAtCap);
             LogCapReached(channel, _options.MaxViewersPerNode);
             throw new WhepRefusal(503, $"this node serves its limit of {_options.MaxViewersPerNode} real-time viewers; play LL-HLS instead");
         }
@@ -112,6 +120,7 @@ public sealed partial class WhepService : IAsyncDisposable
             lock (_gate) _sessions[id] = session;
             source.Fanout.Add(viewer);
             started = true;
+            Interlocked.Increment(ref _started);
             LogStarted(channel, id, handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount);
             return new WhepAnswer(id, (string)answer!);
         }

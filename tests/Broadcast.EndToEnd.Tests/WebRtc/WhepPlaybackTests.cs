@@ -74,6 +74,9 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
             output.WriteLine($"first frame {await page.EvaluateAsync<int>("() => window.__whep.firstFrameMs")} ms after the POST, jitter buffer {await page.EvaluateAsync<int?>("() => window.__whep.jitterBufferMs")} ms, "
                 + $"{await page.EvaluateAsync<int>("() => window.__whep.frameWidth")}x{await page.EvaluateAsync<int>("() => window.__whep.frameHeight")}, audio packets {await page.EvaluateAsync<int>("() => window.__whep.audioPackets")}");
             Assert.True(await page.EvaluateAsync<int>("() => window.__whep.audioPackets") > 0, "no Opus packets arrived");
+            string metrics = await Server.Viewer.GetStringAsync("metrics");
+            Assert.Contains("broadcast_whep_viewers 1\n", metrics, StringComparison.Ordinal);
+            Assert.Contains("broadcast_janus_up 1\n", metrics, StringComparison.Ordinal);
 
             // The node's cap is 1: the next viewer is sent to LL-HLS.
             using (var second = await PostOfferAsync(channel.Slug, SketchOffer))
