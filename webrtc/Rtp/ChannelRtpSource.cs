@@ -20,7 +20,6 @@ public sealed partial class ChannelRtpSource : IAsyncDisposable
     private readonly WhepOptions _options;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly SemaphoreSlim _published = new(0);
     private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource<WebRtcVideoMode> _mode = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _loop = Task.CompletedTask;
@@ -41,7 +40,6 @@ public sealed partial class ChannelRtpSource : IAsyncDisposable
 
     public void Start()
     {
-        _registry.Published += OnPublished;
         // The source outlives the WHEP request that started it: none of the request's context (log scope) goes with it.
         using (ExecutionContext.SuppressFlow())
         {
@@ -54,27 +52,12 @@ public sealed partial class ChannelRtpSource : IAsyncDisposable
     public Task<WebRtcVideoMode> WaitForModeAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
         Volatile.Read(ref _mode).Task.WaitAsync(timeout, cancellationToken);
 
-    private void OnPublished(LiveStream stream)
-    {
-        if (stream.Name == Channel) _published.Release();
-    }
-
     private async Task<RunVerdict> RunOnceAsync(CancellationToken cancellationToken)
     {
-        var stream = _registry.Find(Channel);
-        if (stream is null || stream.IsCompleted)
-        {
-            try { await _published.WaitAsync(cancellationToken).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return RunVerdict.Stop; }
-            return RunVerdict.RestartNow(resetBackoff: false);
-        }
-
-        long started = _time.GetTimestamp();
-        string reason;
-        try { reason = await RunAsync(stream, cancellationToken).ConfigureAwait(false); }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { return RunVerdict.Stop; }
-        if (reason.Length == 0) return RunVerdict.RestartNow(resetBackoff: true);
-        return RunVerdict.Failed(_time.GetElapsedTime(started), reason);
+        LiveStream stream;
+        try { stream = await _registry.WaitForLiveAsync(Channel, cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return RunVerdict.Stop; }
+        return await RunVerdict.OfAttemptAsync(token => RunAsync(stream, token), _time, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One ffmpeg run: "" when the channel's publish ended, else why ffmpeg failed.</summary>
@@ -218,13 +201,11 @@ public sealed partial class ChannelRtpSource : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _registry.Published -= OnPublished;
         await _stop.CancelAsync().ConfigureAwait(false);
         try { await _loop.ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         Fanout.Dispose();
         _stop.Dispose();
-        _published.Dispose();
     }
 
     [LoggerMessage(EventId = 8101, Level = LogLevel.Information, Message = "WebRTC {Channel}: ffmpeg {Pid} sends RTP ({Mode}: {Reason}), audio {HasAudio}")]
