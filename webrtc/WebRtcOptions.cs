@@ -81,6 +81,12 @@ public sealed class WhepOptions
     /// <summary>Opus bitrate (audio is always encoded once per channel).</summary>
     public int OpusBitrate { get; set; } = 96_000;
 
+    /// <summary>
+    /// How long a session may take from its answer to a working WebRTC connection: one that never connects (a viewer
+    /// gone, or an offer posted only to hold a place) is ended then and frees its place under the cap.
+    /// </summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
     /// <summary>How long a channel's RTP ffmpeg keeps running after its last viewer left.</summary>
     public TimeSpan IdleStop { get; set; } = TimeSpan.FromSeconds(10);
 }

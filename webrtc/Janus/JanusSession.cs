@@ -45,6 +45,9 @@ public sealed class JanusSession : IAsyncDisposable
     /// <summary>A handle's PeerConnection ended on Janus's side (the viewer left, ICE or DTLS failed) or the handle was detached.</summary>
     public event Action<long>? HandleEnded;
 
+    /// <summary>A handle's PeerConnection is up (ICE connected, DTLS done: Janus's <c>webrtcup</c>).</summary>
+    public event Action<long>? HandleUp;
+
     /// <summary>Creates a session on the API at <paramref name="apiUri"/> (ending in <c>/janus/</c>).</summary>
     public static async Task<JanusSession> CreateAsync(HttpClient http, Uri apiUri, string apiSecret, CancellationToken cancellationToken)
     {
@@ -147,7 +150,9 @@ public sealed class JanusSession : IAsyncDisposable
             return true;
         }
 
-        if (kind is "hangup" or "detached" && item["sender"] is JsonValue s && s.TryGetValue(out long sender)) HandleEnded?.Invoke(sender);
+        if (item["sender"] is not JsonValue s || !s.TryGetValue(out long sender)) return true;
+        if (kind is "hangup" or "detached") HandleEnded?.Invoke(sender);
+        else if (kind == "webrtcup") HandleUp?.Invoke(sender);
         return true;
     }
 

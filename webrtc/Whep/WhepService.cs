@@ -119,6 +119,7 @@ public sealed partial class WhepService : IAsyncDisposable
             var session = new WhepSession(id, channel, janus, handle, viewer, source);
             lock (_gate) _sessions[id] = session;
             source.Fanout.Add(viewer);
+            _ = EndIfNeverConnectedAsync(session);
             started = true;
             Interlocked.Increment(ref _started);
             LogStarted(channel, id, handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount);
@@ -183,8 +184,32 @@ public sealed partial class WhepService : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_watched.Add(janus)) janus.HandleEnded += handle => _ = OnHandleEndedAsync(janus, handle);
+            if (_watched.Add(janus))
+            {
+                janus.HandleEnded += handle => _ = OnHandleEndedAsync(janus, handle);
+                janus.HandleUp += handle => OnHandleUp(janus, handle);
+            }
         }
+    }
+
+    private void OnHandleUp(JanusSession janus, long handle)
+    {
+        lock (_gate)
+        {
+            if (_sessions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle) is { } session) session.Connected = true;
+        }
+    }
+
+    /// <summary>A session whose viewer never connected is ended after <see cref="WhepOptions.ConnectTimeout"/>: it frees its place.</summary>
+    private async Task EndIfNeverConnectedAsync(WhepSession session)
+    {
+        await Task.Delay(_options.ConnectTimeout, _time).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (session.Connected || !_sessions.Remove(session.Id)) return;
+        }
+
+        await CloseAsync(session, $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s", detach: true).ConfigureAwait(false);
     }
 
     /// <summary>Janus ended a viewer's PeerConnection (the viewer closed it, ICE or DTLS failed): the session ends here too.</summary>
@@ -282,7 +307,11 @@ public sealed partial class WhepService : IAsyncDisposable
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private sealed record WhepSession(string Id, string Channel, JanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source);
+    private sealed record WhepSession(string Id, string Channel, JanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source)
+    {
+        /// <summary>Janus said <c>webrtcup</c>: the viewer's PeerConnection works (set under the service's lock).</summary>
+        public bool Connected { get; set; }
+    }
 
     private sealed class ChannelEntry(ChannelRtpSource source)
     {

@@ -24,7 +24,7 @@ public sealed class WhepFixture : IAsyncLifetime
         Server = await ServerProcess.StartAsync(new ServerOptions
         {
             ExtraArguments = ["--Transcode:Enabled=false", "--Whep:MaxViewersPerNode=1", "--Whep:IdleStop=00:00:02",
-                "--Whep:IceServers:0:Url=stun:stun.example.net:3478"],
+                "--Whep:IceServers:0:Url=stun:stun.example.net:3478", "--Whep:ConnectTimeout=00:00:06"],
         });
         Browser = await BrowserHost.StartAsync(extraArguments: ["--disable-features=WebRtcHideLocalIpsWithMdns"]);
     }
@@ -146,6 +146,39 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
         {
             await WaitForFramesAsync(page, 10);
             Assert.Equal(200, await page.EvaluateAsync<int>("() => window.__whepStop()"));
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_offer_whose_viewer_never_connects_gives_its_place_back()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"whep abandoned {Guid.NewGuid():N}");
+        await using var publisher = FfmpegPublisher.Start(await TestMedia.GetClipAsync(Baseline), Server.RtmpUrl(channel.StreamKey), loops: -1);
+        await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(channel.Id)).Live == true, Patience, "the channel to be live", Diagnostics);
+        var page = await fixture.Browser.NewPageAsync();
+        try
+        {
+            // A real browser offer, answered with 201, whose answer is never applied: no ICE, no DTLS, the place held.
+            await page.GotoAsync(fixture.Browser.Pages.Url("whep.html").ToString());
+            int status = await page.EvaluateAsync<int>("""
+                async (url) => {
+                  const pc = new RTCPeerConnection();
+                  pc.addTransceiver('video', { direction: 'recvonly' });
+                  await pc.setLocalDescription(await pc.createOffer());
+                  const r = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp });
+                  window.__abandoned = pc;
+                  return r.status;
+                }
+                """, new Uri(Server.BaseUri, $"live/{channel.Slug}/whep").ToString());
+            Assert.Equal(201, status);
+            Assert.Contains("broadcast_whep_viewers 1\n", await Server.Viewer.GetStringAsync("metrics"), StringComparison.Ordinal);
+            await WaitFor.ConditionAsync(() => SessionsEnded(channel.Slug) == 1, Patience, "the unconnected session to be ended", Diagnostics);
+            Assert.Contains("no WebRTC connection within 6 s", Server.LogTail(400), StringComparison.Ordinal);
+            Assert.Contains("broadcast_whep_viewers 0\n", await Server.Viewer.GetStringAsync("metrics"), StringComparison.Ordinal);
         }
         finally
         {
