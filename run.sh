@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Broadcast on one machine with embedded defaults: SQLite and segments under ./data.
-# Installs ffmpeg when missing, builds, starts the server. Extra arguments are passed to the server,
+# Installs ffmpeg (and Janus) when missing, builds, starts the server. Extra arguments are passed to the server,
 # e.g. ./run.sh --Rtmp:Port=1936. Ctrl-C stops it cleanly.
 # ./run.sh --rtmps (or BROADCAST_RTMPS=1) adds RTMPS ingest on 1936, with a self-signed test certificate in
 # ./data/tls unless Rtmps:CertificatePath is given (scripts/rtmps-setup.sh).
@@ -10,7 +10,8 @@ cd "$(dirname "$0")"
 rtmps=${BROADCAST_RTMPS:-0}
 args=()
 for a in "$@"; do if [[ $a == --rtmps ]]; then rtmps=1; else args+=("$a"); fi; done
-scripts/deps.sh ffmpeg npm openssl
+# janus: the WebRTC engine behind real-time (WHEP) playback, started by the server on the first WHEP viewer.
+scripts/deps.sh ffmpeg npm openssl janus
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download (dotnet not on PATH)" >&2
   exit 1

@@ -2,6 +2,10 @@
 // the latency hls.js reports (distance to the live edge) and the wall-clock latency (now minus the
 // EXT-X-PROGRAM-DATE-TIME of the frame on screen). Prints one JSON line.
 // Usage: node bench/player-latency.mjs URL SECONDS [--plain]
+// --whep plays URL (a WHEP endpoint) in the plain WHEP page (tests/players/whep.html) instead.
+// --stamp takes the wall-clock latency from the clock burned into the picture by bench/whep.sh's publisher (a strip of
+// 20 black/white blocks along the bottom 32 of 360 lines: the capture time in ms modulo 2^20, bit k in block k) rather
+// than from PROGRAM-DATE-TIME: glass to glass, the publisher's encode included, the same way for every player.
 // --plain prints "latency_mean latency_max wall_mean wall_max" ('-' where unknown) for shell scripts.
 // --percentiles prints "wall_p50 wall_p95 wall_max samples stalls" instead: the wall-clock latency's median, 95th
 // percentile and maximum, and the stalls after the first second of playback (hls.js: tests/players/hls.html), for
@@ -22,6 +26,8 @@ const shaka = process.argv.includes('--shaka');
 const percentiles = process.argv.includes('--percentiles');
 // --events prints the player page's event log (start-up, stalls with the requests before them) to stderr at the end.
 const printEvents = process.argv.includes('--events');
+const whep = process.argv.includes('--whep');
+const stamp = process.argv.includes('--stamp');
 const [url, secondsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 // --watch-page-settings: hls.js as the product's watch page configures it (control/wwwroot/js/watch.js: a catch-up of
 // at most 5 % to the live target), rather than hls.js's defaults.
@@ -41,25 +47,56 @@ const server = createServer(async (req, res) => {
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const page = shaka ? 'shaka.html?lowLatency=1&' : `${dash ? 'dash' : 'hls'}.html?`;
-const page_url = `http://127.0.0.1:${server.address().port}/${page}src=${encodeURIComponent(url)}${shaka ? '' : watchPageSettings}`;
+const page_url = whep
+  ? `http://127.0.0.1:${server.address().port}/whep.html?url=${encodeURIComponent(url)}`
+  : `http://127.0.0.1:${server.address().port}/${page}src=${encodeURIComponent(url)}${shaka ? '' : watchPageSettings}`;
+
+// The burned-in clock of the frame on screen, as now minus it, in seconds (null before a picture).
+const readStamp = () => {
+  const v = document.querySelector('video');
+  if (!v || v.videoWidth === 0) return null;
+  const c = window.__stampCanvas || (window.__stampCanvas = document.createElement('canvas'));
+  c.width = v.videoWidth; c.height = v.videoHeight;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(v, 0, 0);
+  const row = g.getImageData(0, Math.floor(v.videoHeight * (1 - 16 / 360)), v.videoWidth, 1).data;
+  const block = v.videoWidth / 20;
+  let value = 0;
+  for (let k = 0; k < 20; k++) if (row[Math.floor(block * k + block / 2) * 4] > 128) value += 2 ** k;
+  return (((Date.now() % 1048576) - value + 1048576) % 1048576) / 1000;
+};
 
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
+    '--disable-sync', '--autoplay-policy=no-user-gesture-required',
+    // WebRTC host candidates as addresses, not mDNS names (Janus on the same machine does not resolve those).
+    '--disable-features=WebRtcHideLocalIpsWithMdns'],
 });
 try {
   const page = await browser.newPage();
   await page.goto(page_url);
-  await page.waitForFunction(() => window.__player && window.__player.currentTime > 1, null, { timeout: 60000 });
+  if (whep) {
+    await page.waitForFunction(() => window.__whep && (window.__whep.error || window.__whep.framesDecoded > 30), null, { timeout: 60000 });
+    const error = await page.evaluate(() => window.__whep.error);
+    if (error) throw new Error('WHEP failed: ' + error);
+  } else {
+    await page.waitForFunction(() => window.__player && window.__player.currentTime > 1, null, { timeout: 60000 });
+  }
   const latency = [], wall = [];
   let stalls = 0;
   for (let i = 0; i < seconds; i++) {
     await page.waitForTimeout(1000);
+    if (whep || stamp) {
+      const w = await page.evaluate(readStamp);
+      if (Number.isFinite(w)) wall.push(w);
+      if (whep) continue;
+    }
     const p = await page.evaluate(() => ({ latency: window.__player.latency, wall: window.__player.wallLatency, fatal: window.__player.fatalErrors, stalls: (window.__player.stalls || []).length }));
     stalls = Math.max(stalls, p.stalls || 0);
     if (p.fatal && p.fatal.length) throw new Error('player fatal error: ' + JSON.stringify(p.fatal));
     if (Number.isFinite(p.latency)) latency.push(p.latency);
+    if (stamp) continue;
     if (Number.isFinite(p.wall)) wall.push(p.wall);
     else if (dash && Number.isFinite(p.latency)) wall.push(p.latency);
   }
@@ -72,8 +109,10 @@ try {
   const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(2) : '-'; };
   if (printEvents) console.error((await page.evaluate(() => window.__player.events)).join('\n'));
   const result = { hlsjsLatency: stats(latency), wallClockLatency: stats(wall), wallP50: pct(wall, 0.5), wallP95: pct(wall, 0.95), stalls };
+  if (whep) result.firstFrameMs = await page.evaluate(() => window.__whep.firstFrameMs);
   if (percentiles) {
-    console.log([result.wallP50, result.wallP95, result.wallClockLatency ? String(result.wallClockLatency.max) : '-', wall.length, stalls].join(' '));
+    console.log([result.wallP50, result.wallP95, result.wallClockLatency ? String(result.wallClockLatency.max) : '-', wall.length, whep ? '-' : stalls,
+      whep ? result.firstFrameMs : '-'].join(' '));
   } else if (plain) {
     const f = (s, k) => (s ? String(s[k]) : '-');
     console.log([f(result.hlsjsLatency, 'mean'), f(result.hlsjsLatency, 'max'), f(result.wallClockLatency, 'mean'), f(result.wallClockLatency, 'max')].join(' '));

@@ -23,6 +23,34 @@ public sealed class LiveStreamRegistry
 
     public LiveStream? Find(string name) => _streams.TryGetValue(name, out var s) ? s : null;
 
+    /// <summary>
+    /// The live stream named <paramref name="name"/>: at once while it is live, else when it is next published. For the
+    /// jobs that follow one channel across its publishes (a compositor input, the WebRTC feed).
+    /// </summary>
+    public async Task<LiveStream> WaitForLiveAsync(string name, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var published = new TaskCompletionSource<LiveStream>(TaskCreationOptions.RunContinuationsAsynchronously);
+            void OnPublished(LiveStream stream)
+            {
+                if (stream.Name == name) published.TrySetResult(stream);
+            }
+
+            // Subscribed before looking, so a publish between the two is not missed.
+            Published += OnPublished;
+            try
+            {
+                if (Find(name) is { IsCompleted: false } live) return live;
+                await published.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Published -= OnPublished;
+            }
+        }
+    }
+
     /// <summary>Raised when a publisher dropped and the stream waits for it (<see cref="Interrupt"/>).</summary>
     public event Action<LiveStream>? Interrupted;
 

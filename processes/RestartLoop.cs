@@ -56,4 +56,20 @@ public readonly record struct RunVerdict(RunNext Next, TimeSpan Lasted = default
     public static RunVerdict RestartNow(bool resetBackoff) => new(RunNext.RestartNow, ResetBackoff: resetBackoff);
 
     public static RunVerdict Failed(TimeSpan lasted, string reason) => new(RunNext.RestartAfterBackoff, lasted, reason);
+
+    /// <summary>
+    /// The verdict of one attempt that says how it ended as text: "" when its input ended (start again at once, the
+    /// backoff reset: a new input is not a failure), else why it failed (start again after the backoff, counting how
+    /// long it lasted); cancelled by <paramref name="cancellationToken"/>, stop.
+    /// </summary>
+    public static async Task<RunVerdict> OfAttemptAsync(Func<CancellationToken, Task<string>> attempt, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(attempt);
+        ArgumentNullException.ThrowIfNull(time);
+        long started = time.GetTimestamp();
+        string reason;
+        try { reason = await attempt(cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { return Stop; }
+        return reason.Length == 0 ? RestartNow(resetBackoff: true) : Failed(time.GetElapsedTime(started), reason);
+    }
 }

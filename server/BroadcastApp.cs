@@ -82,6 +82,8 @@ public static class BroadcastApp
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
             services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
+            // Real-time viewers (WHEP) are served where the hubs are: Janus is started on the first request.
+            Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddWebRtc(services, configuration);
         }
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).
@@ -108,7 +110,11 @@ public static class BroadcastApp
         // Every node that serves /live/ or holds the channel database answers an edge's token check.
         app.MapOrigin((roles.Origin ? OriginRoutes.Media : OriginRoutes.None)
             | (roles.Control || roles.Ingest || roles.Origin ? OriginRoutes.PlaybackAuthorization : OriginRoutes.None));
-        if (roles.Ingest) SegmentStoreSetup.MapStoreStatus(app);
+        if (roles.Ingest)
+        {
+            SegmentStoreSetup.MapStoreStatus(app);
+            Broadcast.WebRtc.Whep.WhepEndpoints.MapWhep(app);
+        }
         return app;
     }
 }

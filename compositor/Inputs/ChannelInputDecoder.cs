@@ -45,7 +45,6 @@ public sealed partial class ChannelInputDecoder : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly TcpListener _audioListener = new(IPAddress.Loopback, 0);
-    private readonly SemaphoreSlim _published = new(0);
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private volatile LatestFrame? _video;
@@ -82,7 +81,6 @@ public sealed partial class ChannelInputDecoder : IAsyncDisposable
     public void Start()
     {
         _audioListener.Start();
-        _registry.Published += OnPublished;
         _loop = RestartLoop.RunAsync(RunOnceAsync, _options.Backoff, (wait, verdict) => LogRestart(InputId, wait.TotalMilliseconds, verdict.Reason ?? ""), _time, _stop.Token);
     }
 
@@ -99,33 +97,26 @@ public sealed partial class ChannelInputDecoder : IAsyncDisposable
         return new PixelSize(Math.Max(2, (int)width & ~1), Math.Max(2, (int)height & ~1));
     }
 
-    private void OnPublished(LiveStream stream)
-    {
-        if (stream.Name == Channel) _published.Release();
-    }
-
     private async Task<RunVerdict> RunOnceAsync(CancellationToken cancellationToken)
     {
-        var stream = _registry.Find(Channel);
-        if (stream is null || stream.IsCompleted)
-        {
-            try { await _published.WaitAsync(cancellationToken).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return RunVerdict.Stop; }
-            return RunVerdict.RestartNow(resetBackoff: false);
-        }
-        long started = _time.GetTimestamp();
-        string reason;
-        try { reason = await DecodeAsync(stream, cancellationToken).ConfigureAwait(false); }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { return RunVerdict.Stop; }
-        finally
-        {
-            _present = false;
-            Audio.Clear();
-        }
-        LogMissing(InputId, Channel, reason);
+        LiveStream stream;
+        try { stream = await _registry.WaitForLiveAsync(Channel, cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return RunVerdict.Stop; }
         // The channel ended (or its publisher dropped): wait for it to publish again, no backoff needed.
-        if (reason.Length == 0) return RunVerdict.RestartNow(resetBackoff: true);
-        return RunVerdict.Failed(_time.GetElapsedTime(started), reason);
+        return await RunVerdict.OfAttemptAsync(async token =>
+        {
+            try
+            {
+                string reason = await DecodeAsync(stream, token).ConfigureAwait(false);
+                LogMissing(InputId, Channel, reason);
+                return reason;
+            }
+            finally
+            {
+                _present = false;
+                Audio.Clear();
+            }
+        }, _time, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>One ffmpeg run: "" when the channel's stream ended, else why ffmpeg failed.</summary>
@@ -293,14 +284,12 @@ public sealed partial class ChannelInputDecoder : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _registry.Published -= OnPublished;
         await _stop.CancelAsync().ConfigureAwait(false);
         try { await _loop.ConfigureAwait(false); }
         catch (OperationCanceledException) { }
         _audioListener.Stop();
         _audioListener.Dispose();
         _stop.Dispose();
-        _published.Dispose();
         _video?.Dispose();
     }
 

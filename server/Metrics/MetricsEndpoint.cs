@@ -47,7 +47,8 @@ internal static class MetricsEndpoint
                 memory: services.GetService<RtmpServer>()?.Memory,
                 isPrivate: access is null ? null : access.IsPrivate,
                 origin: services.GetService<OriginMetrics>(),
-                originCache: services.GetService<RecentObjectCache>());
+                originCache: services.GetService<RecentObjectCache>(),
+                whep: services.GetService<Broadcast.WebRtc.Whep.WhepService>()?.Status);
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
@@ -69,9 +70,22 @@ internal static class MetricsEndpoint
     internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
         ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null,
         PrivateStreamCheck? isPrivate = null, OriginMetrics? origin = null, RecentObjectCache? originCache = null,
-        Broadcast.Ingest.Srt.SrtServer? srt = null)
+        Broadcast.Ingest.Srt.SrtServer? srt = null, Broadcast.WebRtc.Whep.WhepStatus? whep = null)
     {
         var w = new PrometheusTextWriter();
+        if (whep is { } realTime)
+        {
+            w.Family("broadcast_whep_viewers", "gauge", "WebRTC (WHEP) viewers on this node now.")
+             .Sample("broadcast_whep_viewers", realTime.Viewers);
+            w.Family("broadcast_whep_viewer_cap", "gauge", "WebRTC viewers this node serves before it sends the next to LL-HLS (Whep:MaxViewersPerNode).")
+             .Sample("broadcast_whep_viewer_cap", realTime.Cap);
+            w.Family("broadcast_whep_sessions_total", "counter", "WHEP sessions started on this node.")
+             .Sample("broadcast_whep_sessions_total", realTime.SessionsStarted);
+            w.Family("broadcast_whep_refused_at_cap_total", "counter", "WHEP offers answered 503 because the node's viewer cap was reached.")
+             .Sample("broadcast_whep_refused_at_cap_total", realTime.RefusedAtCap);
+            w.Family("broadcast_janus_up", "gauge", "1 while this node's Janus runs and answers (it starts with the first WHEP viewer).")
+             .Sample("broadcast_janus_up", realTime.JanusUp ? 1 : 0);
+        }
         if (connections is not null)
         {
             w.Family("broadcast_rtmp_connections", "gauge", "RTMP connections open now.")

@@ -24,6 +24,7 @@ public sealed partial class LogEventIdTests
         ["storage"] = [(4510, 4599)],
         ["origin"] = [(5000, 5999)],
         ["compositor"] = [(6000, 6999)],
+        ["webrtc"] = [(8000, 8999)],
         ["storage-notifications"] = [(9300, 9399)],
         ["server"] = [(9000, 9299), (9400, 9999)],
     };

@@ -59,7 +59,8 @@ public sealed class BrowserHost : IAsyncDisposable
     public StaticFileServer Pages { get; }
 
     /// <param name="extraMounts">URL prefix → folder, served next to the player pages.</param>
-    public static async Task<BrowserHost> StartAsync(IReadOnlyDictionary<string, string>? extraMounts = null)
+    /// <param name="extraArguments">Chromium switches beyond the defaults (e.g. WebRTC's host candidates without mDNS).</param>
+    public static async Task<BrowserHost> StartAsync(IReadOnlyDictionary<string, string>? extraMounts = null, IReadOnlyList<string>? extraArguments = null)
     {
         // Playwright must never fetch a browser; the .NET package bundles its node driver, so this runs offline.
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
@@ -76,7 +77,7 @@ public sealed class BrowserHost : IAsyncDisposable
             {
                 ExecutablePath = ChromiumPath,
                 Headless = true,
-                Args = s_args,
+                Args = [.. s_args, .. extraArguments ?? []],
                 Timeout = 60_000,
             }).ConfigureAwait(false);
             return new BrowserHost(playwright, context, profile, pages);

@@ -13,7 +13,7 @@ namespace Broadcast.Server.Tests.Security;
 /// </summary>
 public sealed partial class AnonymousAccessTests
 {
-    // Public on purpose: sign-in, health and metrics for probes and scrapers, playback (origin and watch page), the
+    // Public on purpose: sign-in, health and metrics for probes and scrapers, playback (origin, WHEP and watch page), the
     // OpenAPI document, the store backlog on ingest nodes, and "/" which redirects to the dashboard.
     private static readonly HashSet<string> IntendedAnonymous = new(StringComparer.Ordinal)
     {
@@ -23,6 +23,10 @@ public sealed partial class AnonymousAccessTests
         "POST /api/session", "GET /playback/authorize", "HEAD /playback/authorize",
         // The chat hub: anonymous viewers; Join checks a private channel's viewing token, moderation needs an admin.
         "POST /chat/hub/negotiate", "GET /chat/hub/negotiate", "GET /chat/hub", "POST /chat/hub", "DELETE /chat/hub",
+        // WHEP: anonymous viewers as for HLS; a private channel's playback token is checked by the route itself. A
+        // session's DELETE is authorised by its unguessable resource id (128 random bits), as WHEP has it.
+        "POST /live/{channel}/whep", "OPTIONS /live/{channel}/whep", "DELETE /live/{channel}/whep/{session}",
+        "OPTIONS /live/{channel}/whep/{session}", "PATCH /live/{channel}/whep/{session}",
     };
 
     [Fact]

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Real-time playback: glass-to-glass latency of WHEP (WebRTC through Janus) side by side with LL-HLS on the same stream.
+# A live ffmpeg encode (640x360 30 fps, x264 veryfast zerolatency, no B-frames, 1 s GOP: passed through to WebRTC) burns
+# its capture clock into the picture (a strip of 20 black/white blocks, the time in ms modulo 2^20) and publishes RTMP
+# into a lowLatency channel. Debian's Chromium plays it twice at once: tests/players/whep.html over WHEP and hls.js
+# (lowLatencyMode) over LL-HLS; once a second each reads the clock of the frame on screen from a canvas and takes
+# now minus it. Both are glass to glass with the publisher's encode included, read the same way, on one machine.
+# Reports p50 / p95 / max per player and WHEP's first frame after its POST: for the first viewer (Janus and the
+# channel's RTP ffmpeg start for it) and for a second viewer right after (both running).
+# Targets (issue "Real-time viewing"): WHEP p50 <= 0.5 s, p95 <= 0.8 s on loopback; first frame <= 1 s.
+#
+# Usage: bench/whep.sh                 SECONDS_TO_PLAY=60
+#        SECONDS_TO_PLAY=20 bench/whep.sh  a short look; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append.
+set -euo pipefail
+export LC_ALL=C
+source "$(dirname "$0")/lib.sh"
+
+PLAY=${SECONDS_TO_PLAY:-60}
+((PLAY >= 10 && PLAY <= 1800)) || die "SECONDS_TO_PLAY must be 10..1800"
+BENCH_COMMAND="$(dotnet_env)SECONDS_TO_PLAY=$PLAY bench/whep.sh"
+
+"$REPO_DIR/scripts/deps.sh" ffmpeg curl chromium janus
+bench_init
+(cd "$REPO_DIR/bench" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in bench/ failed"
+(cd "$REPO_DIR/tests/players" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || die "npm ci in tests/players failed"
+
+server_build
+server_start "$BENCH_TMP/ours"
+read -r KEY SLUG < <(create_channel "whep-$RANDOM" true)
+# The stamp: the strip's pts are set to the wall clock (RTCTIME) so geq's T is the capture time, then back to 0.
+stamp="[1]setpts=RTCTIME/(TB*1000000),geq=lum='255*mod(floor(mod(T*1000\,1048576)/pow(2\,floor(X/32)))\,2)':cb=128:cr=128,setpts=PTS-STARTPTS[s];[0][s]vstack,format=yuv420p"
+ffmpeg -nostdin -hide_banner -loglevel error -re -f lavfi -i "testsrc2=size=640x328:rate=30" -f lavfi -i "color=c=black:size=640x32:rate=30" \
+  -f lavfi -i "sine=frequency=440:sample_rate=48000" -filter_complex "$stamp" -map 2:a -t $((PLAY + 90)) \
+  -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -g 30 -keyint_min 30 -sc_threshold 0 -b:v 1200k -maxrate 1200k -bufsize 600k \
+  -c:a aac -b:a 96k -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" >"$BENCH_TMP/publisher.log" 2>&1 &
+BENCH_PIDS+=("$!")
+wait_until 60 curl -sf -o /dev/null "$HTTP_BASE/live/$SLUG/master.m3u8" || die "no master playlist (publisher: $(tail -3 "$BENCH_TMP/publisher.log"))"
+log "WHEP and LL-HLS play for $PLAY s"
+node "$REPO_DIR/bench/player-latency.mjs" "$HTTP_BASE/live/$SLUG/whep" "$PLAY" --whep --percentiles >"$BENCH_TMP/whep.out" 2>"$BENCH_TMP/whep.err" &
+wp=$!
+node "$REPO_DIR/bench/player-latency.mjs" "$HTTP_BASE/live/$SLUG/master.m3u8" "$PLAY" --stamp --percentiles >"$BENCH_TMP/hls.out" 2>"$BENCH_TMP/hls.err" &
+hp=$!
+wait "$wp" || log "WHEP run failed: $(tail -3 "$BENCH_TMP/whep.err")"
+wait "$hp" || log "LL-HLS run failed: $(tail -3 "$BENCH_TMP/hls.err")"
+# A second viewer right after: Janus and the channel's RTP ffmpeg are running (Whep:IdleStop), so its first frame waits
+# for ICE, DTLS and the next keyframe only.
+node "$REPO_DIR/bench/player-latency.mjs" "$HTTP_BASE/live/$SLUG/whep" 10 --whep --percentiles >"$BENCH_TMP/whep-warm.out" 2>"$BENCH_TMP/whep-warm.err" \
+  || log "second WHEP run failed: $(tail -3 "$BENCH_TMP/whep-warm.err")"
+read -r _ _ _ _ _ wwarm _ <<<"$(cat "$BENCH_TMP/whep-warm.out" 2>/dev/null || true) - - - - - -"
+read -r wp50 wp95 wmax wn _ wfirst _ <<<"$(cat "$BENCH_TMP/whep.out" 2>/dev/null || true) - - - - - -"
+read -r hp50 hp95 hmax hn hst _ <<<"$(cat "$BENCH_TMP/hls.out" 2>/dev/null || true) - - - - - -"
+wv=$(awk -v a="$wp50" -v b="$wp95" 'BEGIN { if (a == "-") print "n/a"; else print ((a + 0 <= 0.5 && b + 0 <= 0.8) ? "met" : "NOT met") }')
+janus_cpu=$(ps -C janus -o times= 2>/dev/null | head -1 | tr -d ' ' || true)
+log "WHEP p50 $wp50 p95 $wp95 max $wmax ($wn samples, first frame $wfirst ms cold, $wwarm ms warm) $wv; LL-HLS p50 $hp50 p95 $hp95 max $hmax ($hn samples, $hst stalls)"
+
+table="| stream, player | glass-to-glass p50 / p95 / max s | samples | first frame after POST | stalls after 1 s | target |
+|---|---|---|---|---|---|
+| WHEP, tests/players/whep.html (WebRTC via Janus NoSIP, H.264 passed through) | $wp50 / $wp95 / $wmax | $wn | $wfirst ms (Janus and ffmpeg cold), $wwarm ms (a second viewer) | - | p50 <= 0.5, p95 <= 0.8: $wv |
+| LL-HLS, hls.js (lowLatencyMode) | $hp50 / $hp95 / $hmax | $hn | - | $hst | - |
+
+One server (ladder off), one lowLatency channel; publisher: a live x264 encode (640x360 30 fps, veryfast, zerolatency,
+no B-frames, 1 s GOP, AAC) with the capture clock burned into the picture, read back from a canvas in Debian's Chromium
+once a second for ${PLAY} s per player, both players at once. Janus CPU time at the end: ${janus_cpu:-?} (one viewer)."
+echo
+echo "$table"
+[[ "${NO_RESULTS:-0}" == 1 ]] || results_append "real-time playback: WHEP vs LL-HLS, ${PLAY} s" "$table"

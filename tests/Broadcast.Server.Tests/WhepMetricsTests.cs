@@ -1,0 +1,24 @@
+using Broadcast.Server.Metrics;
+using Broadcast.WebRtc.Whep;
+
+namespace Broadcast.Server.Tests;
+
+public class WhepMetricsTests
+{
+    [Fact]
+    public void Metrics_show_real_time_viewers_against_the_cap_and_whether_janus_runs()
+    {
+        string text = MetricsEndpoint.Render(null, null, null, null, whep: new WhepStatus(Viewers: 3, Cap: 200, JanusUp: true, SessionsStarted: 11, RefusedAtCap: 2));
+        Assert.Contains("# TYPE broadcast_whep_viewers gauge\nbroadcast_whep_viewers 3\n", text, StringComparison.Ordinal);
+        Assert.Contains("broadcast_whep_viewer_cap 200\n", text, StringComparison.Ordinal);
+        Assert.Contains("# TYPE broadcast_whep_sessions_total counter\nbroadcast_whep_sessions_total 11\n", text, StringComparison.Ordinal);
+        Assert.Contains("broadcast_whep_refused_at_cap_total 2\n", text, StringComparison.Ordinal);
+        Assert.Contains("broadcast_janus_up 1\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_node_without_real_time_playback_ships_no_whep_metrics()
+    {
+        Assert.DoesNotContain("broadcast_whep", MetricsEndpoint.Render(null, null, null, null), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,213 @@
+using System.Text;
+using System.Text.Json;
+using Broadcast.Origin;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Broadcast.WebRtc.Whep;
+
+/// <summary>
+/// The WHEP routes (IETF WISH "WebRTC-HTTP Egress Protocol" draft, the playback twin of WHIP, RFC 9725):
+/// <c>POST /live/{channel}/whep</c> with the viewer's <c>application/sdp</c> offer answers <c>201</c> with the SDP answer
+/// and the session's <c>Location</c>; <c>DELETE</c> on it ends the session; <c>OPTIONS</c> says what is allowed (and is
+/// the CORS preflight: WHEP players run on other origins); ICE servers go out as <c>Link: rel="ice-server"</c> headers
+/// (RFC 9725 §4.6). Trickle ICE is not offered: <c>PATCH</c> answers 405 and viewers send their candidates in the offer.
+/// A private channel's playback token comes as a bearer token (the WHEP way) or as <c>?token=</c>.
+/// </summary>
+public static class WhepEndpoints
+{
+    public const string SdpContentType = "application/sdp";
+    public const int MaxOfferBytes = 64 * 1024;
+
+    public static IEndpointRouteBuilder MapWhep(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var service = endpoints.ServiceProvider.GetRequiredService<WhepService>();
+        endpoints.MapPost("/live/{channel}/whep", context => OfferAsync(context, service)).WithDisplayName("WHEP offer");
+        endpoints.MapMethods("/live/{channel}/whep", [HttpMethods.Options], context => Options(context, service, "OPTIONS, POST")).WithDisplayName("WHEP options");
+        endpoints.MapDelete("/live/{channel}/whep/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHEP end");
+        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, service, "OPTIONS, DELETE")).WithDisplayName("WHEP session options");
+        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Patch], context =>
+        {
+            AddCors(context.Response);
+            context.Response.Headers.Allow = "OPTIONS, DELETE";
+            return Problem(context, StatusCodes.Status405MethodNotAllowed, "trickle ICE is not supported: send every candidate in the offer");
+        }).WithDisplayName("WHEP trickle");
+        return endpoints;
+    }
+
+    private static async Task OfferAsync(HttpContext context, WhepService service)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        AddCors(response);
+        string channel = (string)request.RouteValues["channel"]!;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals(SdpContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            await Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the offer must be sent as {SdpContentType}").ConfigureAwait(false);
+            return;
+        }
+
+        if (!Authorized(context, channel, out int refusal, out string why))
+        {
+            if (refusal == StatusCodes.Status401Unauthorized) response.Headers.WWWAuthenticate = "Bearer";
+            await Problem(context, refusal, why).ConfigureAwait(false);
+            return;
+        }
+
+        string? offer = await ReadOfferAsync(request, context.RequestAborted).ConfigureAwait(false);
+        if (offer is null)
+        {
+            await Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {MaxOfferBytes} bytes").ConfigureAwait(false);
+            return;
+        }
+
+        WhepAnswer answer;
+        try
+        {
+            answer = await service.StartAsync(channel, offer, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (WhepRefusal e)
+        {
+            if (e.Status == StatusCodes.Status503ServiceUnavailable)
+            {
+                // Where the viewer can go instead: the same channel over (LL-)HLS.
+                response.Headers.RetryAfter = "10";
+                response.Headers.Append(HeaderNames.Link, $"</live/{channel}/master.m3u8>; rel=\"alternate\"; type=\"application/vnd.apple.mpegurl\"");
+            }
+
+            await Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        response.StatusCode = StatusCodes.Status201Created;
+        response.ContentType = SdpContentType;
+        response.Headers.Location = $"/live/{channel}/whep/{answer.Id}";
+        response.Headers.CacheControl = "no-store";
+        AddIceServers(response, service.Options);
+        await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task DeleteAsync(HttpContext context, WhepService service)
+    {
+        AddCors(context.Response);
+        string channel = (string)context.Request.RouteValues["channel"]!;
+        string session = (string)context.Request.RouteValues["session"]!;
+        if (!await service.EndAsync(channel, session).ConfigureAwait(false))
+        {
+            await Problem(context, StatusCodes.Status404NotFound, "no such WHEP session").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private static Task Options(HttpContext context, WhepService service, string allow)
+    {
+        var response = context.Response;
+        AddCors(response);
+        response.Headers.Allow = allow;
+        response.Headers.AccessControlAllowMethods = allow;
+        response.Headers.AccessControlAllowHeaders = "Content-Type, Authorization, If-Match";
+        response.Headers.AccessControlMaxAge = "600";
+        if (allow.Contains("POST", StringComparison.Ordinal))
+        {
+            response.Headers["Accept-Post"] = SdpContentType;
+            AddIceServers(response, service.Options);
+        }
+
+        response.StatusCode = StatusCodes.Status204NoContent;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>A private channel needs a good playback token, as its HLS and DASH do: 401 without one, 403 with a bad one.</summary>
+    private static bool Authorized(HttpContext context, string channel, out int refusal, out string why)
+    {
+        refusal = 0;
+        why = "";
+        var access = context.RequestServices.GetService<IPlaybackAccess>();
+        if (access is null) return true;
+        if (!access.IsReady)
+        {
+            refusal = StatusCodes.Status503ServiceUnavailable;
+            why = "this node does not know yet which channels are private; try again";
+            return false;
+        }
+
+        if (!access.IsPrivate(channel)) return true;
+        string? token = null;
+        string authorization = context.Request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = authorization["Bearer ".Length..].Trim();
+        else if (context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues query) && query.Count == 1) token = query[0];
+        if (string.IsNullOrEmpty(token))
+        {
+            refusal = StatusCodes.Status401Unauthorized;
+            why = "this channel is private: send its playback token as a bearer token";
+            return false;
+        }
+
+        if (!access.IsAuthorized(channel, token, out _))
+        {
+            refusal = StatusCodes.Status403Forbidden;
+            why = "the playback token is not valid for this channel";
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The body as text, or null past <see cref="MaxOfferBytes"/> (read no further than that).</summary>
+    private static async Task<string?> ReadOfferAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxOfferBytes) return null;
+        var buffer = new byte[MaxOfferBytes + 1];
+        int length = 0;
+        while (length < buffer.Length)
+        {
+            int n = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            if (n == 0) break;
+            length += n;
+        }
+
+        return length > MaxOfferBytes ? null : Encoding.UTF8.GetString(buffer, 0, length);
+    }
+
+    /// <summary>RFC 9725 §4.6: one <c>Link</c> per ICE server, TURN credentials as its parameters.</summary>
+    internal static void AddIceServers(HttpResponse response, WhepOptions options)
+    {
+        foreach (var server in options.IceServers)
+        {
+            if (string.IsNullOrWhiteSpace(server.Url)) continue;
+            var link = new StringBuilder().Append('<').Append(server.Url).Append(">; rel=\"ice-server\"");
+            if (!string.IsNullOrEmpty(server.Username))
+            {
+                link.Append("; username=\"").Append(server.Username.Replace("\"", "", StringComparison.Ordinal)).Append('"')
+                    .Append("; credential=\"").Append((server.Credential ?? "").Replace("\"", "", StringComparison.Ordinal)).Append('"')
+                    .Append("; credential-type=\"password\"");
+            }
+
+            response.Headers.Append(HeaderNames.Link, link.ToString());
+        }
+    }
+
+    private static void AddCors(HttpResponse response)
+    {
+        response.Headers.AccessControlAllowOrigin = "*";
+        response.Headers.AccessControlExposeHeaders = "Location, Link, Accept-Post, Retry-After";
+    }
+
+    private static Task Problem(HttpContext context, int status, string detail)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/problem+json";
+        response.Headers.CacheControl = "no-store";
+        return response.WriteAsync(JsonSerializer.Serialize(new { type = "about:blank", title = ReasonOf(status), status, detail }), context.RequestAborted);
+    }
+
+    private static string ReasonOf(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+}

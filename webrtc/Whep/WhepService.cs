@@ -1,0 +1,339 @@
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Broadcast.Media;
+using Broadcast.WebRtc.Janus;
+using Broadcast.WebRtc.Rtp;
+using Broadcast.WebRtc.Sdp;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.WebRtc.Whep;
+
+/// <summary>Why a WHEP offer was not answered, as the HTTP status and a sentence for the viewer.</summary>
+public sealed class WhepRefusal(int status, string detail) : Exception(detail)
+{
+    public int Status { get; } = status;
+}
+
+/// <summary>Real-time playback on this node for /metrics: viewers now and the cap, whether Janus answers, sessions started and refused at the cap.</summary>
+public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, long SessionsStarted, long RefusedAtCap);
+
+/// <summary>A WHEP session that was set up: its resource id and Janus's SDP answer for the viewer.</summary>
+public sealed record WhepAnswer(string Id, string Sdp);
+
+/// <summary>
+/// WHEP playback on this node: each viewer is one NoSIP handle on the node's Janus (the viewer's WebRTC offer in, a
+/// plain RTP leg out to us) fed by its channel's <see cref="ChannelRtpSource"/>. Holds the viewer cap, the sessions by
+/// resource id and by Janus handle (Janus says when a viewer's PeerConnection ended), and stops a channel's ffmpeg a
+/// while after its last viewer left.
+/// </summary>
+public sealed partial class WhepService : IAsyncDisposable
+{
+    private const string NoSip = "janus.plugin.nosip";
+    private static readonly TimeSpan JanusReplyTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan FirstPictureTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly JanusSupervisor _janus;
+    private readonly LiveStreamRegistry _registry;
+    private readonly WhepOptions _options;
+    private readonly ILogger<WhepService> _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, WhepSession> _sessions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
+    private readonly HashSet<JanusSession> _watched = [];
+    private int _reserved;
+    private long _started;
+    private long _refusedAtCap;
+
+    public WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger, TimeProvider? time = null)
+    {
+        _janus = janus;
+        _registry = registry;
+        _options = options.Value;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _janus.Lost += OnJanusLost;
+    }
+
+    public WhepOptions Options => _options;
+
+    /// <summary>WebRTC viewers on this node now (set up or being set up).</summary>
+    public int ViewerCount => Volatile.Read(ref _reserved);
+
+    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap));
+
+    /// <summary>Answers a viewer's offer for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
+    public async Task<WhepAnswer> StartAsync(string channel, string offer, CancellationToken cancellationToken)
+    {
+        if (!_janus.Enabled) throw new WhepRefusal(503, "real-time playback is off on this node (Janus:Enabled=false)");
+        if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw new WhepRefusal(400, $"malformed SDP offer: {error}");
+        if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "recvonly" or "sendrecv" && NoSipAnswer.ChooseH264(m, 0) is not null))
+            throw new WhepRefusal(400, "the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
+        if (_registry.Find(channel) is not { IsCompleted: false }) throw new WhepRefusal(404, $"channel {channel} is not live");
+        if (Interlocked.Increment(ref _reserved) > _options.MaxViewersPerNode)
+        {
+            Interlocked.Decrement(ref _reserved);
+            Interlocked.Increment(ref _refusedAtCap);
+            LogCapReached(channel, _options.MaxViewersPerNode);
+            throw new WhepRefusal(503, $"this node serves its limit of {_options.MaxViewersPerNode} real-time viewers; play LL-HLS instead");
+        }
+
+        bool started = false;
+        RtpViewer? viewer = null;
+        JanusSession? janus = null;
+        long handle = 0;
+        ChannelRtpSource source = AcquireChannel(channel);
+        try
+        {
+            // Janus (started on the first request) and the channel's first frames are awaited together.
+            var janusReady = _janus.GetSessionAsync(cancellationToken);
+            // Observed even when the channel's picture never comes and this request gives up before Janus answers.
+            _ = janusReady.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            WebRtcVideoMode mode;
+            try { mode = await source.WaitForModeAsync(FirstPictureTimeout, cancellationToken).ConfigureAwait(false); }
+            catch (TimeoutException) { throw new WhepRefusal(503, $"channel {channel} has sent no picture yet; try again"); }
+
+            try
+            {
+                janus = await janusReady.ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                throw new WhepRefusal(503, "the WebRTC engine (Janus) is not running; play LL-HLS instead");
+            }
+
+            Watch(janus);
+            handle = await janus.AttachAsync(NoSip, cancellationToken).ConfigureAwait(false);
+            var generated = await janus.MessageAsync(handle, new JsonObject { ["request"] = "generate" },
+                new JsonObject { ["type"] = "offer", ["sdp"] = offer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            if (generated.Data["result"]?["sdp"] is not JsonValue plainOffer || !SessionDescription.TryParse((string)plainOffer!, out var rtpOffer, out error))
+                throw new JanusApiException("NoSIP generated no usable plain SDP");
+            viewer = RtpViewer.Bind();
+            if (!NoSipAnswer.TryBuild(rtpOffer, viewer.Port, mode.ProfileIdc, out string rtpAnswer, out var plan, out error)) throw new WhepRefusal(400, error);
+            var processed = await janus.MessageAsync(handle, new JsonObject { ["request"] = "process", ["type"] = "answer", ["sdp"] = rtpAnswer },
+                null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            if (processed.Jsep?["sdp"] is not JsonValue answer) throw new JanusApiException("NoSIP processed our answer but gave no JSEP answer");
+            viewer.Connect(plan);
+            string id = Base64Url(RandomNumberGenerator.GetBytes(16));
+            var session = new WhepSession(id, channel, janus, handle, viewer, source);
+            lock (_gate) _sessions[id] = session;
+            source.Fanout.Add(viewer);
+            _ = EndIfNeverConnectedAsync(session);
+            started = true;
+            Interlocked.Increment(ref _started);
+            LogStarted(channel, id, handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount);
+            return new WhepAnswer(id, (string)answer!);
+        }
+        catch (JanusApiException e)
+        {
+            LogJanusFailed(channel, e.Message);
+            throw new WhepRefusal(502, $"the WebRTC engine refused the session: {e.Message}");
+        }
+        finally
+        {
+            if (!started)
+            {
+                viewer?.Dispose();
+                if (janus is not null && handle != 0) await DetachQuietlyAsync(janus, handle).ConfigureAwait(false);
+                ReleaseChannel(channel);
+                Interlocked.Decrement(ref _reserved);
+            }
+        }
+    }
+
+    /// <summary>Ends the session <paramref name="id"/> of <paramref name="channel"/>; false when there is none.</summary>
+    public async Task<bool> EndAsync(string channel, string id)
+    {
+        WhepSession? session;
+        lock (_gate)
+        {
+            if (!_sessions.TryGetValue(id, out session) || session.Channel != channel) return false;
+            _sessions.Remove(id);
+        }
+
+        await CloseAsync(session, "ended by the viewer", detach: true).ConfigureAwait(false);
+        return true;
+    }
+
+    private async Task CloseAsync(WhepSession session, string reason, bool detach)
+    {
+        session.Source.Fanout.Remove(session.Viewer);
+        long dropped = session.Viewer.Dropped;
+        session.Viewer.Dispose();
+        if (detach) await DetachQuietlyAsync(session.Janus, session.Handle).ConfigureAwait(false);
+        ReleaseChannel(session.Channel);
+        Interlocked.Decrement(ref _reserved);
+        LogEnded(session.Channel, session.Id, reason, dropped, ViewerCount);
+    }
+
+    private static async Task DetachQuietlyAsync(JanusSession janus, long handle)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await janus.DetachAsync(handle, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            // Janus is gone: its handles went with it.
+        }
+    }
+
+    private void Watch(JanusSession janus)
+    {
+        lock (_gate)
+        {
+            if (_watched.Add(janus))
+            {
+                janus.HandleEnded += handle => _ = OnHandleEndedAsync(janus, handle);
+                janus.HandleUp += handle => OnHandleUp(janus, handle);
+            }
+        }
+    }
+
+    private void OnHandleUp(JanusSession janus, long handle)
+    {
+        lock (_gate)
+        {
+            if (_sessions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle) is { } session) session.Connected = true;
+        }
+    }
+
+    /// <summary>A session whose viewer never connected is ended after <see cref="WhepOptions.ConnectTimeout"/>: it frees its place.</summary>
+    private async Task EndIfNeverConnectedAsync(WhepSession session)
+    {
+        await Task.Delay(_options.ConnectTimeout, _time).ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (session.Connected || !_sessions.Remove(session.Id)) return;
+        }
+
+        await CloseAsync(session, $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s", detach: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Janus ended a viewer's PeerConnection (the viewer closed it, ICE or DTLS failed): the session ends here too.</summary>
+    private async Task OnHandleEndedAsync(JanusSession janus, long handle)
+    {
+        WhepSession? session;
+        lock (_gate)
+        {
+            session = _sessions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle);
+            if (session is null) return;
+            _sessions.Remove(session.Id);
+        }
+
+        await CloseAsync(session, "the viewer's PeerConnection ended", detach: true).ConfigureAwait(false);
+    }
+
+    private void OnJanusLost(JanusSession janus)
+    {
+        List<WhepSession> lost;
+        lock (_gate)
+        {
+            _watched.Remove(janus);
+            lost = _sessions.Values.Where(s => s.Janus == janus).ToList();
+            foreach (var session in lost) _sessions.Remove(session.Id);
+        }
+
+        foreach (var session in lost) _ = CloseAsync(session, "Janus stopped", detach: false);
+    }
+
+    private ChannelRtpSource AcquireChannel(string channel)
+    {
+        lock (_gate)
+        {
+            if (!_channels.TryGetValue(channel, out var entry))
+            {
+                entry = new ChannelEntry(new ChannelRtpSource(channel, _registry, _options, _logger, _time));
+                _channels[channel] = entry;
+                entry.Source.Start();
+            }
+
+            entry.Users++;
+            entry.Generation++;
+            return entry.Source;
+        }
+    }
+
+    /// <summary>One user fewer; the last one leaving stops the channel's ffmpeg after <see cref="WhepOptions.IdleStop"/> unless a viewer came back.</summary>
+    private void ReleaseChannel(string channel)
+    {
+        int generation;
+        lock (_gate)
+        {
+            if (!_channels.TryGetValue(channel, out var entry) || --entry.Users > 0) return;
+            generation = entry.Generation;
+        }
+
+        _ = StopIdleAsync(channel, generation);
+    }
+
+    private async Task StopIdleAsync(string channel, int generation)
+    {
+        await Task.Delay(_options.IdleStop, _time).ConfigureAwait(false);
+        ChannelEntry? idle;
+        lock (_gate)
+        {
+            if (!_channels.TryGetValue(channel, out idle) || idle.Users > 0 || idle.Generation != generation) return;
+            _channels.Remove(channel);
+        }
+
+        await idle.Source.DisposeAsync().ConfigureAwait(false);
+        LogChannelIdle(channel);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _janus.Lost -= OnJanusLost;
+        List<WhepSession> sessions;
+        List<ChannelEntry> channels;
+        lock (_gate)
+        {
+            sessions = [.. _sessions.Values];
+            channels = [.. _channels.Values];
+            _sessions.Clear();
+            _channels.Clear();
+        }
+
+        foreach (var session in sessions)
+        {
+            session.Viewer.Dispose();
+            await DetachQuietlyAsync(session.Janus, session.Handle).ConfigureAwait(false);
+        }
+
+        foreach (var channel in channels) await channel.Source.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    private sealed record WhepSession(string Id, string Channel, JanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source)
+    {
+        /// <summary>Janus said <c>webrtcup</c>: the viewer's PeerConnection works (set under the service's lock).</summary>
+        public bool Connected { get; set; }
+    }
+
+    private sealed class ChannelEntry(ChannelRtpSource source)
+    {
+        public ChannelRtpSource Source { get; } = source;
+
+        public int Users { get; set; }
+
+        public int Generation { get; set; }
+    }
+
+    [LoggerMessage(EventId = 8201, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} started (Janus handle {Handle}, {Mode}); {Viewers} real-time viewers on this node")]
+    private partial void LogStarted(string channel, string sessionId, long handle, string mode, int viewers);
+
+    [LoggerMessage(EventId = 8202, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} ended ({Reason}; {Dropped} packets dropped for it); {Viewers} real-time viewers on this node")]
+    private partial void LogEnded(string channel, string sessionId, string reason, long dropped, int viewers);
+
+    [LoggerMessage(EventId = 8203, Level = LogLevel.Warning, Message = "WHEP {Channel}: viewer cap of {Cap} reached; the viewer is sent to LL-HLS")]
+    private partial void LogCapReached(string channel, int cap);
+
+    [LoggerMessage(EventId = 8204, Level = LogLevel.Warning, Message = "WHEP {Channel}: Janus refused the session: {Reason}")]
+    private partial void LogJanusFailed(string channel, string reason);
+
+    [LoggerMessage(EventId = 8205, Level = LogLevel.Information, Message = "WHEP {Channel}: no viewers left, its RTP ffmpeg stopped")]
+    private partial void LogChannelIdle(string channel);
+}
