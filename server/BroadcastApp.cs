@@ -82,6 +82,7 @@ public static class BroadcastApp
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
             services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
+            ProgramSetup.AddPrograms(services, configuration);
         }
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).

@@ -40,6 +40,7 @@ public static class ControlEndpoints
         endpoints.MapDestinationsApi();
         endpoints.MapPlaybackApi();
         endpoints.MapPullSourceApi();
+        endpoints.MapProgramApi();
         endpoints.MapSessionApi();
         endpoints.MapAccountsApi();
         endpoints.MapOpenApi();

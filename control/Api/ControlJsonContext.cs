@@ -30,6 +30,8 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(List<DestinationResponse>))]
 [JsonSerializable(typeof(PullSourceRequest))]
 [JsonSerializable(typeof(PullSourceResponse))]
+[JsonSerializable(typeof(Programs.ProgramRequest))]
+[JsonSerializable(typeof(Programs.ProgramResponse))]
 [JsonSerializable(typeof(AdBreakRequest))]
 [JsonSerializable(typeof(AdBreakResponse))]
 [JsonSerializable(typeof(CreateAccountRequest))]
