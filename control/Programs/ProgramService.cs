@@ -13,8 +13,12 @@ namespace Broadcast.Control.Programs;
 /// as in the body), resolves its channel inputs, hands it to the <see cref="IProgramRunner"/>, stores what took effect
 /// so it resumes after a restart, and logs who changed what.
 /// </summary>
+/// <remarks>
+/// On ingest nodes a program takes its channel's lease like a publish (<see cref="ChannelLeases"/>), so two nodes never run
+/// one program: a node that finds the lease held elsewhere refuses (409) or, at start-up, leaves the program to its holder.
+/// </remarks>
 public sealed partial class ProgramService(IProgramRepository repository, ChannelService channels, IProgramRunner runner, TimeProvider time,
-    ILogger<ProgramService> logger)
+    ILogger<ProgramService> logger, ChannelLeases? leases = null)
 {
     /// <summary>The most inputs a program composes (a 2×2 grid plus images).</summary>
     public const int MaxInputs = 8;
@@ -47,6 +51,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         ArgumentNullException.ThrowIfNull(request);
         var normalized = request with { Transition = request.Transition?.Trim().ToLowerInvariant() ?? "cut" };
         var plan = await PlanAsync(channel, normalized, cancellationToken).ConfigureAwait(false);
+        await LeaseAsync(channel, cancellationToken).ConfigureAwait(false);
         await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
         var stored = new StoredProgram(channel.Id, JsonSerializer.Serialize(normalized, ControlJsonContext.Default.ProgramRequest), actor, time.GetUtcNow());
         if (!await repository.SetAsync(stored, cancellationToken).ConfigureAwait(false))
@@ -80,7 +85,9 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
                 if (await channels.GetAsync(stored.ChannelId, cancellationToken).ConfigureAwait(false) is not { } channel) continue;
                 var request = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)
                     ?? throw new InvalidDataException("the stored program is empty");
-                await runner.ApplyAsync(await PlanAsync(channel, request, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                var plan = await PlanAsync(channel, request, cancellationToken).ConfigureAwait(false);
+                await LeaseAsync(channel, cancellationToken).ConfigureAwait(false);
+                await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
                 LogResumed(channel.Id, stored.UpdatedBy, stored.UpdatedAt);
                 resumed++;
             }
@@ -90,6 +97,14 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             }
         }
         return resumed;
+    }
+
+    /// <summary>Takes (or keeps) the channel's lease for this node before its program runs here; the keeper renews it while the program is on air.</summary>
+    private async Task LeaseAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        if (leases is null || !runner.RunsPrograms || runner.Status(channel.Slug) is not null) return;
+        if (await leases.TryAcquireAsync(channel, cancellationToken).ConfigureAwait(false) is { } holder)
+            throw new ConflictException($"Ingest node {holder.NodeId} holds channel '{channel.Id}' until {holder.ExpiresAt:O}; its program runs there.");
     }
 
     private async Task<ProgramPlan> PlanAsync(Channel channel, ProgramRequest request, CancellationToken cancellationToken)

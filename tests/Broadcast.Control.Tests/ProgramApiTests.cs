@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Broadcast.Control.Channels;
 using Broadcast.Control.Programs;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Control.Tests;
@@ -148,6 +150,32 @@ public sealed class ProgramApiTests : IAsyncLifetime
         Assert.True((await BodyAsync(put)).GetProperty("errors").TryGetProperty("layout.inputs", out _));
         using var get = await _client.GetAsync($"/api/channels/{program}/program");
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_channel_leased_by_another_ingest_node_is_refused_with_409_and_its_program_not_started_here()
+    {
+        var runner = new RecordingProgramRunner();
+        var leaseSettings = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Database:Kind"] = "sqlite" }).Build();
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>(), services => services
+            .AddSingleton<IProgramRunner>(runner)
+            .AddPublishPolicy(leaseSettings));
+        using var program = await host.Client.PostAsync("/api/channels", Json(new { name = "leased program" }));
+        using var input = await host.Client.PostAsync("/api/channels", Json(new { name = "leased input" }));
+        string programId = (await BodyAsync(program)).GetProperty("id").GetString()!, inputId = (await BodyAsync(input)).GetProperty("id").GetString()!;
+        var now = DateTimeOffset.UtcNow;
+        await host.App.Services.GetRequiredService<IChannelLeaseRepository>()
+            .AcquireAsync(programId, "other-node", now, now.AddMinutes(5), default);
+
+        using var put = await host.Client.PutAsync($"/api/channels/{programId}/program", Json(new
+        {
+            inputs = new object[] { new { id = "a", channel = inputId } },
+            layout = new { kind = "single", inputs = new object[] { new { id = "a" } } },
+        }));
+        Assert.Equal(HttpStatusCode.Conflict, put.StatusCode);
+        Assert.Contains("other-node", (await BodyAsync(put)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(runner.Plans);
     }
 
     [Fact]
