@@ -139,7 +139,7 @@ internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSe
     {
         var s = engine.Status();
         return new ProgramRunState(s.InputsPresent, settings.Canvas.Width, settings.Canvas.Height, s.FramesComposed, s.FramesLate, s.IntegratedLoudness,
-            s.EncoderRestarts, s.EncoderLagMilliseconds);
+            s.EncoderRestarts, s.EncoderLagMilliseconds, engine.Output?.StartedAt ?? DateTimeOffset.MinValue);
     }
 
     private async Task<Dictionary<string, Yuva420Image>> DecodeImagesAsync(IReadOnlyList<ProgramSource> inputs, CancellationToken cancellationToken)

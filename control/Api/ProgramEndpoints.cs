@@ -9,7 +9,7 @@ namespace Broadcast.Control.Api;
 
 /// <summary>
 /// <c>/api/channels/{id}/program</c>: the channel's input becomes a composition of other channels and images. PUT (or
-/// POST) sets the whole program and answers with the state that took effect; GET reads it; DELETE stops it.
+/// POST) sets the whole program, PATCH its layout, mix or transition and answers with the state that took effect; GET reads it; DELETE stops it.
 /// </summary>
 public static class ProgramEndpoints
 {
@@ -24,6 +24,8 @@ public static class ProgramEndpoints
         group.MapPut("", SetAsync).Accepts<ProgramRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapPost("", SetAsync).Accepts<ProgramRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPatch("", PatchAsync).Accepts<ProgramPatchRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("", StopAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
@@ -49,6 +51,28 @@ public static class ProgramEndpoints
         {
             var program = await programs.SetAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false);
             return Results.Json(program, ControlJsonContext.Default.ProgramResponse);
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+        catch (ConflictException e)
+        {
+            return RequestBodies.Conflict(e.Message);
+        }
+    }
+
+    private static async Task<IResult> PatchAsync(string id, HttpContext context, ChannelService channels, ProgramService programs,
+        CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ProgramPatchRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
+        try
+        {
+            return await programs.PatchAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false) is { } program
+                ? Results.Json(program, ControlJsonContext.Default.ProgramResponse)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program", detail: $"Channel '{id}' has no program; PUT one first.");
         }
         catch (ValidationFailedException e)
         {

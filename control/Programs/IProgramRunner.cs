@@ -7,9 +7,9 @@ public sealed record ProgramPlan(string Slug, IReadOnlyList<ProgramSource> Input
 /// <summary>An input of a plan: a channel's stream (<see cref="ChannelSlug"/>) or an image (<see cref="Image"/>, PNG or JPEG bytes).</summary>
 public sealed record ProgramSource(string Id, string? ChannelSlug, byte[]? Image, int Width, int Height);
 
-/// <summary>What the compositor reports of a running program.</summary>
+/// <summary>What the compositor reports of a running program; <see cref="StartedAt"/> is when its broadcast began (a restart begins another).</summary>
 public sealed record ProgramRunState(IReadOnlyDictionary<string, bool> InputsPresent, int Width, int Height, long FramesComposed, long FramesLate,
-    double? IntegratedLoudness, int EncoderRestarts, long? EncoderLagMilliseconds);
+    double? IntegratedLoudness, int EncoderRestarts, long? EncoderLagMilliseconds, DateTimeOffset StartedAt);
 
 /// <summary>
 /// Runs programs on this node; the server implements it with the compositor's engine, publishing each program into its

@@ -8,6 +8,12 @@ namespace Broadcast.Control.Programs;
 public sealed record ProgramRequest(List<ProgramInputRequest>? Inputs, ProgramLayoutRequest? Layout, Dictionary<string, ProgramAudioRequest>? Audio,
     string? Transition);
 
+/// <summary>
+/// Body of <c>PATCH /api/channels/{id}/program</c>: what is given replaces that part of the running program, the inputs
+/// (and their images) stay. The dashboard's control room sends these.
+/// </summary>
+public sealed record ProgramPatchRequest(ProgramLayoutRequest? Layout, Dictionary<string, ProgramAudioRequest>? Audio, string? Transition);
+
 /// <summary>One input: exactly one of <see cref="Channel"/> (another channel's id or slug) and <see cref="Image"/>.</summary>
 public sealed record ProgramInputRequest(string? Id, string? Channel, ProgramImageRequest? Image);
 
@@ -45,6 +51,9 @@ public sealed record ProgramInputState(string Id, string? Channel, string? Chann
 
 public sealed record ProgramImageSize(int Width, int Height);
 
-/// <summary>The engine's counters: frames composed and repeated for lateness, the program's integrated loudness (LUFS, null until measurable).</summary>
+/// <summary>
+/// The engine's counters: frames composed and repeated for lateness, the program's integrated loudness (LUFS, null until
+/// measurable); <see cref="StartedAt"/> is when the program's broadcast began (changing the inputs begins a new one).
+/// </summary>
 public sealed record ProgramEngineState(int Width, int Height, long FramesComposed, long FramesLate, double? IntegratedLoudness, int EncoderRestarts,
-    long? EncoderLagMilliseconds);
+    long? EncoderLagMilliseconds, DateTimeOffset StartedAt);

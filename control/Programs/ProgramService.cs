@@ -63,6 +63,24 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         return await ResponseAsync(channel, stored, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Changes the layout, the mix or the transition of the channel's program, keeping its inputs. Null when it has none.</summary>
+    /// <exception cref="ValidationFailedException">A field is invalid (named as in the request).</exception>
+    public async Task<ProgramResponse?> PatchAsync(Channel channel, ProgramPatchRequest patch, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        ArgumentNullException.ThrowIfNull(patch);
+        if (await repository.GetAsync(channel.Id, cancellationToken).ConfigureAwait(false) is not { } stored) return null;
+        var current = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)!;
+        var next = current with
+        {
+            Layout = patch.Layout ?? current.Layout,
+            Audio = patch.Audio ?? current.Audio,
+            // A transition belongs to one change: a patch without one cuts.
+            Transition = patch.Transition ?? "cut",
+        };
+        return await SetAsync(channel, next, actor, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops the channel's program and forgets it. False when it had none.</summary>
     public async Task<bool> StopAsync(Channel channel, string actor, CancellationToken cancellationToken = default)
     {
@@ -216,7 +234,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             inputs.Add(new ProgramInputState(input.Id!, source?.Id, source?.Slug, null, present));
         }
         var engine = status is null ? null : new ProgramEngineState(status.Width, status.Height, status.FramesComposed, status.FramesLate,
-            status.IntegratedLoudness, status.EncoderRestarts, status.EncoderLagMilliseconds);
+            status.IntegratedLoudness, status.EncoderRestarts, status.EncoderLagMilliseconds, status.StartedAt);
         return new ProgramResponse(channel.Id, status is not null, inputs, request.Layout!, request.Audio ?? [], request.Transition ?? "cut",
             stored.UpdatedBy, stored.UpdatedAt, engine);
     }

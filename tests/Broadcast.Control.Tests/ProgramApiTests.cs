@@ -83,6 +83,24 @@ public sealed class ProgramApiTests : IAsyncLifetime
             Assert.True(state.GetProperty("audio").GetProperty("b").GetProperty("muted").GetBoolean());
         }
 
+        // PATCH: a new layout and mix, the same inputs; no transition given is a cut.
+        using (var patch = await _client.PatchAsync($"/api/channels/{program}/program", Json(new
+        {
+            layout = new { kind = "single", inputs = new object[] { new { id = "b" } } },
+            audio = new Dictionary<string, object> { ["a"] = new { muted = true } },
+        })))
+        {
+            Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+            var state = await BodyAsync(patch);
+            Assert.Equal("single", state.GetProperty("layout").GetProperty("kind").GetString());
+            Assert.Equal(2, state.GetProperty("inputs").GetArrayLength());
+        }
+        Assert.Equal([("a", aSlug), ("b", bSlug)], _runner.Plans[^1].Inputs.Select(i => (i.Id, i.ChannelSlug!)).ToArray());
+        Assert.Equal("cut", _runner.Plans[^1].Transition);
+        Assert.Equal(new ProgramAudioRequest(null, true), _runner.Plans[^1].Audio["a"]);
+        using (var badPatch = await _client.PatchAsync($"/api/channels/{program}/program", Json(new { transition = "wipe" })))
+            Assert.True((await BodyAsync(badPatch)).GetProperty("errors").TryGetProperty("transition", out _));
+
         // The stored program is what a restart resumes.
         _runner.Plans.Clear();
         Assert.Equal(1, await _host.App.Services.GetRequiredService<ProgramService>().ResumeAllAsync(default));
@@ -95,6 +113,8 @@ public sealed class ProgramApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
         using (var again = await _client.DeleteAsync($"/api/channels/{program}/program"))
             Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        using (var patchNone = await _client.PatchAsync($"/api/channels/{program}/program", Json(new { transition = "cut" })))
+            Assert.Equal(HttpStatusCode.NotFound, patchNone.StatusCode);
     }
 
     // (name, body, the field the 400 names)
@@ -195,6 +215,8 @@ public sealed class ProgramApiTests : IAsyncLifetime
 
         public ValidationFailedException? Refuse { get; set; }
 
+        private static readonly DateTimeOffset At = new(2026, 5, 1, 13, 45, 0, TimeSpan.Zero);
+
         private readonly Dictionary<string, ProgramPlan> _running = [];
 
         public bool RunsPrograms => true;
@@ -209,7 +231,7 @@ public sealed class ProgramApiTests : IAsyncLifetime
 
         // The first input has a picture, the others not yet: the response must carry each input's own presence.
         public ProgramRunState? Status(string slug) => _running.TryGetValue(slug, out var plan)
-            ? new ProgramRunState(plan.Inputs.Select((input, i) => (input.Id, i == 0)).ToDictionary(p => p.Id, p => p.Item2), 640, 360, 10, 0, null, 0, 40)
+            ? new ProgramRunState(plan.Inputs.Select((input, i) => (input.Id, i == 0)).ToDictionary(p => p.Id, p => p.Item2), 640, 360, 10, 0, null, 0, 40, At)
             : null;
 
         public Task<bool> StopAsync(string slug)

@@ -42,9 +42,7 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
     [Fact]
     public async Task A_program_composes_two_live_channels_changes_layout_five_times_on_air_mutes_an_input_and_outlives_one_dropping()
     {
-        var red = await Server.Api.CreateChannelAsync($"program red {Guid.NewGuid():N}");
-        var blue = await Server.Api.CreateChannelAsync($"program blue {Guid.NewGuid():N}");
-        var program = await Server.Api.CreateChannelAsync($"program {Guid.NewGuid():N}");
+        var (red, blue, program) = await ChannelsAsync("program");
         await using var redPublisher = LavfiPublisher.StartSolid(Server.RtmpUrl(red.StreamKey), "red", RedHz);
         await using var bluePublisher = LavfiPublisher.StartSolid(Server.RtmpUrl(blue.StreamKey), "blue", BlueHz);
         foreach (var channel in new[] { red, blue })
@@ -154,7 +152,74 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
             () => fixture.WithLog(""));
     }
 
+    [Fact]
+    public async Task The_control_room_starts_a_program_from_two_channels_switches_layouts_mutes_and_stops_with_clicks()
+    {
+        var (red, blue, program) = await ChannelsAsync("room");
+        await using var redPublisher = LavfiPublisher.StartSolid(Server.RtmpUrl(red.StreamKey), "red", RedHz);
+        await using var bluePublisher = LavfiPublisher.StartSolid(Server.RtmpUrl(blue.StreamKey), "blue", BlueHz);
+        await using var session = await Dashboard.DashboardSession.SignInAsync(await fixture.BrowserAsync(), Server);
+        session.Page.Dialog += (_, dialog) => _ = dialog.AcceptAsync();
+        var page = session.Page;
+        string api = $"api/channels/{program.Id}/program";
+        async Task<JsonNode?> ProgramAsync()
+        {
+            using var r = await Server.Http.GetAsync(api);
+            return r.IsSuccessStatusCode ? JsonNode.Parse(await r.Content.ReadAsStringAsync()) : null;
+        }
+        Task WaitForStateAsync(Func<JsonNode, bool> condition, string what) => WaitFor.ConditionAsync(
+            async () => await ProgramAsync() is { } state && condition(state), Bound, what, () => session.Describe(what));
+
+        // From the channel page's Input card to the control room; add the two channels as inputs.
+        await session.GotoAsync($"/dashboard/channels/{program.Id}");
+        await page.ClickAsync("#control-room-link");
+        await page.WaitForSelectorAsync("#input-empty:visible");
+        await page.SelectOptionAsync("#input-channel", red.Id);
+        await page.ClickAsync("#input-add");
+        await WaitForStateAsync(s => s["running"]!.GetValue<bool>() && s["inputs"]!.AsArray().Count == 1, "a program of the red channel");
+        await page.SelectOptionAsync("#input-channel", blue.Id);
+        await page.ClickAsync("#input-add");
+        await WaitForStateAsync(s => s["inputs"]!.AsArray().Count == 2, "the blue channel added");
+        var state = (await ProgramAsync())!;
+        string redId = state["inputs"]![0]!["id"]!.GetValue<string>(), blueId = state["inputs"]![1]!["id"]!.GetValue<string>();
+
+        // One click per layout; the picture follows.
+        await page.ClickAsync("#layout-buttons button[data-layout=side-by-side]");
+        await WaitForStateAsync(s => s["layout"]!["kind"]!.GetValue<string>() == "side-by-side", "side by side after its click");
+        await WaitForPictureAsync(program.Slug, "side by side from the control room", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
+        await page.SelectOptionAsync("#program-transition", "fade");
+        await page.ClickAsync("#layout-buttons button[data-layout=pip]");
+        await WaitForStateAsync(s => s["layout"]!["kind"]!.GetValue<string>() == "pip", "picture in picture after its click");
+        await WaitForPictureAsync(program.Slug, "picture in picture from the control room", [(100, 100, Hue.Red), (512, 274, Hue.Blue)]);
+        await page.ClickAsync($"#layout-buttons button[data-layout='single:{blueId}']");
+        await WaitForPictureAsync(program.Slug, "single blue from the control room", [(160, 90, Hue.Blue), (480, 270, Hue.Blue)]);
+
+        // The red input's mute box: the state says so and the program's audio loses its tone.
+        await page.ClickAsync($"tr[data-input='{redId}'] input.muted");
+        await WaitForStateAsync(s => s["audio"]?[redId]?["muted"]?.GetValue<bool>() == true, "red muted after its click");
+        var master = (await Server.Viewer.GetStringAsync(Server.Absolute($"/live/{program.Slug}/master.m3u8")));
+        await WaitForTonesAsync(program.Slug, AudioRendition(master)!, (r, b) => r < 0.005 && b > 0.03, "the red tone gone after the mute click");
+
+        // The preview plays the program; the page shows what the engine reports.
+        await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<double>("() => window.__preview.currentTime") > 1, Bound,
+            "the control room's program preview playing", () => session.Describe("preview: " + page.EvaluateAsync<string>("() => window.__preview.describe()").GetAwaiter().GetResult()));
+        fixture.Check(await page.TextContentAsync("#program-badge") == "On air", session.Describe("the badge does not say On air"));
+        fixture.Check(await page.Locator($"tr[data-input='{blueId}'] .state").TextContentAsync() == "present", session.Describe("blue is not shown present"));
+        await session.ScreenshotAsync("control-room.png");
+
+        await page.ClickAsync("#program-stop");
+        await WaitFor.ConditionAsync(async () => await ProgramAsync() is null, Bound, "the program gone after Stop", () => session.Describe("stop"));
+        await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(program.Id)).Live != true, Bound, "the program channel off air after Stop",
+            () => fixture.WithLog(""));
+    }
+
     private readonly HashSet<string> _initUris = [];
+
+    /// <summary>A red and a blue input channel and the program channel (the names tell the server log's lines apart).</summary>
+    private async Task<(ChannelInfo Red, ChannelInfo Blue, ChannelInfo Program)> ChannelsAsync(string prefix) => (
+        await Server.Api.CreateChannelAsync($"{prefix} red {Guid.NewGuid():N}"),
+        await Server.Api.CreateChannelAsync($"{prefix} blue {Guid.NewGuid():N}"),
+        await Server.Api.CreateChannelAsync($"{prefix} program {Guid.NewGuid():N}"));
 
     private static JsonNode JsonSerializerNode(object value) => System.Text.Json.JsonSerializer.SerializeToNode(value)!;
 
