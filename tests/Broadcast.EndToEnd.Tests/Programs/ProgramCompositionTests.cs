@@ -33,6 +33,7 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
     {
         Red,
         Blue,
+        Green,
         Black,
 
         /// <summary>The placeholder card of an input without a picture (a dark grey, not black).</summary>
@@ -51,11 +52,20 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
                 () => fixture.WithLog(redPublisher.Log.Tail(10) + bluePublisher.Log.Tail(10)));
         }
 
-        // Input b by slug, a by id: both resolve.
-        object[] inputs = [new { id = "a", channel = red.Id }, new { id = "b", channel = blue.Slug }];
+        // Input b by slug, a by id: both resolve; a green PNG logo as the third, drawn as an overlay in one layout.
+        string logo = Convert.ToBase64String(await GreenPngAsync());
+        object[] inputs = [new { id = "a", channel = red.Id }, new { id = "b", channel = blue.Slug }, new { id = "logo", image = new { data = logo, width = 64, height = 64 } }];
         var started = await PutAsync(program.Id, new { inputs, layout = new { kind = "single", inputs = new[] { new { id = "a" } } } });
         fixture.Check(started["running"]!.GetValue<bool>() && started["engine"]!["width"]!.GetValue<int>() == CanvasWidth,
             $"the program did not start on a {CanvasWidth}-wide canvas: {started}");
+
+        // An image ffmpeg cannot decode is refused naming its field, and the running program is left as it was.
+        object[] badInputs = [inputs[0], inputs[1], new { id = "logo", image = new { data = Convert.ToBase64String("not a picture"u8.ToArray()), width = 64, height = 64 } }];
+        using (var bad = await Server.Http.PutAsJsonAsync($"api/channels/{program.Id}/program", new { inputs = badInputs, layout = new { kind = "single", inputs = new[] { new { id = "b" } } } }))
+        {
+            var problem = JsonNode.Parse(await bad.Content.ReadAsStringAsync())!;
+            fixture.Check(bad.StatusCode == HttpStatusCode.BadRequest && problem["errors"]?["inputs[2].image.data"] is not null, $"a bad image: {(int)bad.StatusCode} {problem}");
+        }
 
         var master = Server.Absolute($"/live/{program.Slug}/master.m3u8");
         string masterText = "";
@@ -83,8 +93,12 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
             [
                 ("side-by-side", new { kind = "side-by-side", inputs = new[] { new { id = "a" }, new { id = "b" } } }, null,
                     [(160, 180, Hue.Red), (480, 180, Hue.Blue), (160, 40, Hue.Black)]),
-                ("pip", new { kind = "pip", inputs = new[] { new { id = "a" }, new { id = "b" } }, insetCorner = "bottom-right" }, null,
-                    [(100, 100, Hue.Red), (512, 274, Hue.Blue), (512, 150, Hue.Red)]),
+                ("pip with the logo", new
+                    {
+                        kind = "pip", inputs = new[] { new { id = "a" }, new { id = "b" } }, insetCorner = "bottom-right",
+                        overlays = new[] { new { id = "logo", rect = new { x = 20, y = 20, width = 64, height = 64 } } },
+                    }, null,
+                    [(100, 100, Hue.Red), (512, 274, Hue.Blue), (512, 150, Hue.Red), (52, 52, Hue.Green)]),
                 ("single b, a muted", new { kind = "single", inputs = new[] { new { id = "b" } } }, new() { ["a"] = new { muted = true } },
                     [(160, 90, Hue.Blue), (480, 270, Hue.Blue)]),
                 ("grid", new { kind = "grid", inputs = new[] { new { id = "a" }, new { id = "b" }, new { id = "b" }, new { id = "a" } } }, null,
@@ -339,11 +353,15 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
         int i = ((y * PictureHeight / CanvasHeight * PictureWidth) + (x * PictureWidth / CanvasWidth)) * 3;
         int r = rgb[i], g = rgb[i + 1], b = rgb[i + 2];
         // Limited-range luma 16 decodes to 0 (black), the placeholder's 32 to about 19.
-        Hue? hue = r > 180 && g < 60 && b < 60 ? Hue.Red : b > 180 && r < 60 && g < 60 ? Hue.Blue
+        Hue? hue = r > 180 && g < 60 && b < 60 ? Hue.Red : b > 180 && r < 60 && g < 60 ? Hue.Blue : g > 180 && r < 60 && b < 60 ? Hue.Green
             : r < 10 && g < 10 && b < 10 ? Hue.Black
             : r is >= 12 and < 32 && g is >= 12 and < 32 && b is >= 12 and < 32 ? Hue.Placeholder : null;
         return (hue, $"rgb({r},{g},{b})");
     }
+
+    /// <summary>A 64×64 PNG of ffmpeg's "lime" (pure green), made by ffmpeg.</summary>
+    private static async Task<byte[]> GreenPngAsync() =>
+        await DecodeAsync(["-f", "lavfi", "-i", "color=c=lime:size=64x64", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "pipe:1"]);
 
     private static string? AudioRendition(string master) => AudioUri().Match(master) is { Success: true } m ? m.Groups[1].Value : null;
 
