@@ -199,6 +199,40 @@ public sealed class ProgramApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stored_program_is_resumed_when_the_next_host_has_started()
+    {
+        using var directory = new TempDirectory();
+        var database = new Dictionary<string, string?>
+        {
+            ["Database:ConnectionString"] = $"Data Source={directory.File("broadcast.db")}",
+            ["Secrets:KeyPath"] = directory.File("secret.key"),
+        };
+        string programSlug;
+        await using (var first = await ControlApiHost.StartAsync(Token, database, services => services.AddSingleton<IProgramRunner>(new RecordingProgramRunner())))
+        {
+            using var program = await first.Client.PostAsync("/api/channels", Json(new { name = "resumed program" }));
+            using var input = await first.Client.PostAsync("/api/channels", Json(new { name = "resumed input" }));
+            var created = await BodyAsync(program);
+            programSlug = created.GetProperty("slug").GetString()!;
+            using var put = await first.Client.PutAsync($"/api/channels/{created.GetProperty("id").GetString()}/program", Json(new
+            {
+                inputs = new object[] { new { id = "a", channel = (await BodyAsync(input)).GetProperty("id").GetString() } },
+                layout = new { kind = "single", inputs = new object[] { new { id = "a" } } },
+                transition = "fade",
+            }));
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        var runner = new RecordingProgramRunner();
+        await using var second = await ControlApiHost.StartAsync(Token, database, services => services.AddSingleton<IProgramRunner>(runner));
+        await Broadcast.TestSupport.WaitFor.ConditionAsync(() => runner.Plans.Count > 0, TimeSpan.FromSeconds(20), "the stored program resumed");
+        var plan = Assert.Single(runner.Plans);
+        Assert.Equal(programSlug, plan.Slug);
+        Assert.Equal("fade", plan.Transition);
+        Assert.Equal("a", Assert.Single(plan.Inputs).Id);
+    }
+
+    [Fact]
     public async Task The_program_routes_need_the_admin_token()
     {
         var (program, _) = await ChannelAsync();
