@@ -147,6 +147,23 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void An_image_in_a_tile_is_drawn_with_its_alpha_over_the_cells_black()
+    {
+        Solid("cam", 1280, 720, Red);
+        var slate = new Yuva420Image(64, 36);
+        _owned.Add(slate);
+        slate.Picture.Fill(Blue.Y, Blue.U, Blue.V);
+        slate.Alpha.Fill(255);
+        slate.Alpha[..(64 * 18)].Clear(); // the top half transparent
+        _sources.Images["slate"] = slate;
+        Compose(new(LayoutKind.SideBySide, [new("cam"), new("slate")]), extra: ("slate", new PixelSize(64, 36)));
+        AssertColour(Red, (0, 180), (639, 539));
+        // Fitted into the right half (640x360 at y 180): its transparent top half shows the cell's black, not the placeholder.
+        AssertColour(Blue, (700, 400), (1279, 539));
+        AssertColour(Black, (700, 200), (1279, 340), (960, 100));
+    }
+
+    [Fact]
     public void Odd_source_sizes_scale_a_ramp_smoothly_and_keep_its_ends()
     {
         // A horizontal ramp 0..253 over 254 px, filled into a 642x362 cell at an odd scale: monotonic, ends kept.
