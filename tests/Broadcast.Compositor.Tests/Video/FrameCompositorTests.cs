@@ -113,9 +113,7 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
     public void Overlay_is_blended_by_its_alpha()
     {
         Solid("main", 1280, 720, Black);
-        var logo = new Yuva420Image(100, 100);
-        _owned.Add(logo);
-        logo.Picture.Fill(White.Y, White.U, White.V);
+        var logo = Image(100, 100, White);
         for (int y = 0; y < 100; y++)
         {
             var row = logo.Alpha.Slice(y * 100, 100);
@@ -150,9 +148,7 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
     public void An_image_in_a_tile_is_drawn_with_its_alpha_over_the_cells_black()
     {
         Solid("cam", 1280, 720, Red);
-        var slate = new Yuva420Image(64, 36);
-        _owned.Add(slate);
-        slate.Picture.Fill(Blue.Y, Blue.U, Blue.V);
+        var slate = Image(64, 36, Blue);
         slate.Alpha.Fill(255);
         slate.Alpha[..(64 * 18)].Clear(); // the top half transparent
         _sources.Images["slate"] = slate;
@@ -306,6 +302,15 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
     }
 
     private void Compose(ProgramLayout layout) => Compose(layout, []);
+
+    /// <summary>An image of one colour, owned by the test; its alpha is the caller's to set.</summary>
+    private Yuva420Image Image(int width, int height, (byte Y, byte U, byte V) colour)
+    {
+        var image = new Yuva420Image(width, height);
+        _owned.Add(image);
+        image.Picture.Fill(colour.Y, colour.U, colour.V);
+        return image;
+    }
 
     private void Solid(string id, int width, int height, (byte Y, byte U, byte V) colour)
     {
