@@ -28,6 +28,8 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
 
     public const int MaxImageSide = 4096;
 
+    private readonly SemaphoreSlim _changes = new(1, 1);
+
     private static readonly string[] Kinds = ["single", "pip", "side-by-side", "grid", "free"];
     private static readonly string[] Corners = ["top-left", "top-right", "bottom-left", "bottom-right"];
 
@@ -51,13 +53,23 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         ArgumentNullException.ThrowIfNull(request);
         var normalized = request with { Transition = request.Transition?.Trim().ToLowerInvariant() ?? "cut" };
         var plan = await PlanAsync(channel, normalized, cancellationToken).ConfigureAwait(false);
-        await LeaseAsync(channel, cancellationToken).ConfigureAwait(false);
-        await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
-        var stored = new StoredProgram(channel.Id, JsonSerializer.Serialize(normalized, ControlJsonContext.Default.ProgramRequest), actor, time.GetUtcNow());
-        if (!await repository.SetAsync(stored, cancellationToken).ConfigureAwait(false))
+        StoredProgram stored;
+        // One change at a time: what is stored is what runs, whichever of two concurrent calls lands last.
+        await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            await runner.StopAsync(channel.Slug).ConfigureAwait(false);
-            throw ValidationFailedException.For("channel", $"Channel '{channel.Id}' no longer exists.");
+            await LeaseAsync(channel, cancellationToken).ConfigureAwait(false);
+            await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
+            stored = new StoredProgram(channel.Id, JsonSerializer.Serialize(normalized, ControlJsonContext.Default.ProgramRequest), actor, time.GetUtcNow());
+            if (!await repository.SetAsync(stored, cancellationToken).ConfigureAwait(false))
+            {
+                await runner.StopAsync(channel.Slug).ConfigureAwait(false);
+                throw ValidationFailedException.For("channel", $"Channel '{channel.Id}' no longer exists.");
+            }
+        }
+        finally
+        {
+            _changes.Release();
         }
         LogSet(channel.Id, actor, plan.Inputs.Count, normalized.Layout!.Kind!, normalized.Transition!);
         return await ResponseAsync(channel, stored, cancellationToken).ConfigureAwait(false);
@@ -85,8 +97,17 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
     public async Task<bool> StopAsync(Channel channel, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(channel);
-        bool stopped = await runner.StopAsync(channel.Slug).ConfigureAwait(false);
-        bool deleted = await repository.DeleteAsync(channel.Id, cancellationToken).ConfigureAwait(false);
+        bool stopped, deleted;
+        await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            stopped = await runner.StopAsync(channel.Slug).ConfigureAwait(false);
+            deleted = await repository.DeleteAsync(channel.Id, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _changes.Release();
+        }
         if (stopped || deleted) LogStopped(channel.Id, actor);
         return stopped || deleted;
     }
