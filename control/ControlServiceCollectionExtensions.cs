@@ -81,6 +81,7 @@ public static class ControlServiceCollectionExtensions
         // After ControlStartup: the schedule is derived from a migrated events table.
         services.AddEventScheduling(settings);
         Sources.PullSourceServiceCollectionExtensions.AddPullSources(services);
+        Programs.ProgramServiceCollectionExtensions.AddPrograms(services);
 
         services.AddSingleton<IAdminUserRepository, SqlAdminUserRepository>();
         services.AddSingleton<FirstAdminCredentials>();

@@ -84,6 +84,7 @@ public static class BroadcastApp
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
             // Real-time viewers (WHEP) are served where the hubs are: Janus is started on the first request.
             Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddWebRtc(services, configuration);
+            ProgramSetup.AddPrograms(services, configuration);
         }
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).

@@ -127,7 +127,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         var bus = new float[mixer.BlockSamples];
         ProgramScene? scene = null;
         LayoutPlan? plan = null, fadePlan = null;
-        string planKey = "";
+        // Null: plan on the next frame (the first, or a new scene). A program of images alone has an empty presence key,
+        // so "" cannot stand for "not planned yet".
+        string? planKey = null;
         int fadeStep = 0;
         long mixedSamples = 0, start = _time.GetTimestamp();
         try
@@ -172,7 +174,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
                     fadePlan = scene is not null && current.Transition == LayoutTransition.Fade ? plan : null;
                     fadeStep = 0;
                     scene = current;
-                    planKey = "";
+                    planKey = null;
                 }
                 string key = PresenceKey(sources);
                 if (key != planKey)
@@ -195,6 +197,12 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+        catch (Exception ex)
+        {
+            // A bug, not a fault of an input (those keep the loop going): the program stops composing, and says so.
+            LogLoopFailed(ex, _channel);
+            throw;
         }
         finally
         {
@@ -241,6 +249,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
 
     [LoggerMessage(EventId = 6202, Level = LogLevel.Information, Message = "Program {Channel}: layout {Kind} applied ({Transition})")]
     private partial void LogApplied(string channel, string kind, string transition);
+
+    [LoggerMessage(EventId = 6204, Level = LogLevel.Critical, Message = "Program {Channel}: its compositing loop failed and stopped")]
+    private partial void LogLoopFailed(Exception ex, string channel);
 
     [LoggerMessage(EventId = 6203, Level = LogLevel.Information, Message = "Program {Channel} stopped")]
     private partial void LogStopped(string channel);

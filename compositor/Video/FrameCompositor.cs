@@ -5,7 +5,7 @@ namespace Broadcast.Compositor.Video;
 /// <summary>
 /// Draws a planned layout onto the program canvas: video black everywhere, then each tile in plan order (inputs by
 /// z, overlays last). A fitted picture's cell is painted black first (its bars), an input without a picture is a dark
-/// placeholder card, overlays are blended with their alpha. Scaling is <see cref="PlaneScaler"/>'s integer resampling (bilinear up, area down);
+/// placeholder card, an image input in a tile and overlays are blended with their alpha. Scaling is <see cref="PlaneScaler"/>'s integer resampling (bilinear up, area down);
 /// nothing is allocated per frame once the scratch buffers have grown to the largest overlay.
 /// </summary>
 /// <remarks>
@@ -41,6 +41,12 @@ public sealed class FrameCompositor
             {
                 if (tile.Content != tile.Cell) Paint(canvas, tile.Cell, Yuv420Frame.BlackLuma);
                 Draw(canvas, frame, tile.Crop, tile.Content);
+            }
+            else if (!tile.IsPlaceholder && sources.Images.TryGetValue(tile.SourceId, out var still) && Covers(still.Picture, tile.Crop))
+            {
+                // An image as a tile (a slate, a card filling its cell): drawn with its alpha over the cell's black.
+                Paint(canvas, tile.Cell, Yuv420Frame.BlackLuma);
+                DrawWithAlpha(canvas, still, tile.Crop, tile.Content);
             }
             else
             {

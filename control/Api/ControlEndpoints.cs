@@ -40,6 +40,7 @@ public static class ControlEndpoints
         endpoints.MapDestinationsApi();
         endpoints.MapPlaybackApi();
         endpoints.MapPullSourceApi();
+        endpoints.MapProgramApi();
         endpoints.MapSessionApi();
         endpoints.MapAccountsApi();
         endpoints.MapOpenApi();
@@ -192,7 +193,8 @@ public static class ControlEndpoints
             ChannelDeletionOutcome.Live => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Channel is live",
                 detail: "The channel is broadcasting (or waiting for its encoder to reconnect, or its last broadcast's final manifests are " +
                     "still being written). End the broadcast first: stop the encoder, " +
-                    "end its event (POST /api/events/{id}/end) or remove its pull source (DELETE /api/channels/{id}/source), then delete the " +
+                    "end its event (POST /api/events/{id}/end), remove its pull source (DELETE /api/channels/{id}/source) or stop its program " +
+                    "(DELETE /api/channels/{id}/program), then delete the " +
                     "channel again. Its live and recorded media are deleted with it; to keep a recording, download it before."),
             ChannelDeletionOutcome.StoreFailed => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Channel media could not be deleted",
                 detail: "The channel's objects in the segment store could not all be deleted, so the channel is kept (a private one stays private). " +

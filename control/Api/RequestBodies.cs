@@ -12,17 +12,21 @@ internal static class RequestBodies
     // Admin requests are a few fields; anything much bigger is not one.
     public const long MaxBodyBytes = 16 * 1024;
 
-    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    public static Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        where T : class => ReadAsync(context, type, MaxBodyBytes, cancellationToken);
+
+    /// <summary>As <see cref="ReadAsync{T}(HttpContext, JsonTypeInfo{T}, CancellationToken)"/>, for a route whose bodies may carry more (a program's images).</summary>
+    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, long maxBytes, CancellationToken cancellationToken)
         where T : class
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            limit.MaxRequestBodySize = MaxBodyBytes;
+            limit.MaxRequestBodySize = maxBytes;
         }
 
-        if (context.Request.ContentLength > MaxBodyBytes)
+        if (context.Request.ContentLength > maxBytes)
         {
-            return (null, TooLarge());
+            return (null, TooLarge(maxBytes));
         }
 
         // JSON only: a cross-site page can send a text/plain or form body without asking (a "simple" request), but not
@@ -47,7 +51,7 @@ internal static class RequestBodies
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            return (null, TooLarge());
+            return (null, TooLarge(maxBytes));
         }
 
         return value is null
@@ -102,8 +106,8 @@ internal static class RequestBodies
         return true;
     }
 
-    private static IResult TooLarge() => Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
-        detail: $"The body must be at most {MaxBodyBytes} bytes.");
+    private static IResult TooLarge(long maxBytes) => Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
+        detail: $"The body must be at most {maxBytes} bytes.");
 
     /// <summary>"$.requireSchedule" → "requireSchedule"; null for the document itself ("$" or no path).</summary>
     private static string? FieldOf(string? path)

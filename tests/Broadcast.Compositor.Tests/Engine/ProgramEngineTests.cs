@@ -1,5 +1,6 @@
 using Broadcast.Compositor.Audio;
 using Broadcast.Compositor.Engine;
+using Broadcast.Compositor.Inputs;
 using Broadcast.Compositor.Layouts;
 using Broadcast.Compositor.Tests.Inputs;
 using Broadcast.Compositor.Video;
@@ -140,6 +141,29 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
             Assert.True(times[i] - times[i - 1] < 5 * Timescales.Video, $"a gap of {times[i] - times[i - 1]} ticks");
         }
         Assert.Same(program, registry.Find("program"));
+    }
+
+    [Fact]
+    public async Task AProgramOfImagesAloneIsPlannedAndEncoded()
+    {
+        using var dir = new TempDirectory();
+        string png = dir.Combine("slate.png");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=blue:s=64x36", "-frames:v", "1", png);
+        using var slate = await ImageInput.DecodeAsync("ffmpeg", png, new PixelSize(64, 36), TimeSpan.FromSeconds(20), CancellationToken.None);
+        var registry = new LiveStreamRegistry();
+        await using var engine = new ProgramEngine("program", registry,
+            new ProgramSettings("ffmpeg", new PixelSize(CanvasWidth, CanvasHeight), new ProgramClock(30)) { VideoKilobits = 800 },
+            [], new Dictionary<string, Yuva420Image> { ["slate"] = slate }, new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate", FitMode.Fill)]),
+            NullLogger.Instance);
+        engine.Start();
+        var program = engine.Output!;
+        await WaitFor.ConditionAsync(() => program.LastVideoTime is not null, Bound, "the program encoding");
+
+        // No channel input means an empty presence key: the plan must still be made (it once was not, and the loop died).
+        string file = dir.Combine("slate.flv");
+        await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + HalfSecond, file);
+        AssertBlue(ProgramCapture.At(await ProgramCapture.LastPictureAsync(file), 320, 180, CanvasWidth, CanvasHeight), "the slate filling the canvas");
+        Assert.True(engine.Status().FramesComposed > 0);
     }
 
     private static ProgramEngine NewEngine(LiveStreamRegistry registry, IReadOnlyList<ChannelInput> inputs, ProgramLayout layout) =>

@@ -113,9 +113,7 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
     public void Overlay_is_blended_by_its_alpha()
     {
         Solid("main", 1280, 720, Black);
-        var logo = new Yuva420Image(100, 100);
-        _owned.Add(logo);
-        logo.Picture.Fill(White.Y, White.U, White.V);
+        var logo = Image(100, 100, White);
         for (int y = 0; y < 100; y++)
         {
             var row = logo.Alpha.Slice(y * 100, 100);
@@ -144,6 +142,21 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(Black.Y, Luma(241, 250));
         Assert.Equal((Black.U + Blue.U + 1) / 2, _canvas.U[125 * 640 + 120]);
         Assert.Equal(Blue.U, _canvas.U[125 * 640 + 119]);
+    }
+
+    [Fact]
+    public void An_image_in_a_tile_is_drawn_with_its_alpha_over_the_cells_black()
+    {
+        Solid("cam", 1280, 720, Red);
+        var slate = Image(64, 36, Blue);
+        slate.Alpha.Fill(255);
+        slate.Alpha[..(64 * 18)].Clear(); // the top half transparent
+        _sources.Images["slate"] = slate;
+        Compose(new(LayoutKind.SideBySide, [new("cam"), new("slate")]), extra: ("slate", new PixelSize(64, 36)));
+        AssertColour(Red, (0, 180), (639, 539));
+        // Fitted into the right half (640x360 at y 180): its transparent top half shows the cell's black, not the placeholder.
+        AssertColour(Blue, (700, 400), (1279, 539));
+        AssertColour(Black, (700, 200), (1279, 340), (960, 100));
     }
 
     [Fact]
@@ -289,6 +302,15 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
     }
 
     private void Compose(ProgramLayout layout) => Compose(layout, []);
+
+    /// <summary>An image of one colour, owned by the test; its alpha is the caller's to set.</summary>
+    private Yuva420Image Image(int width, int height, (byte Y, byte U, byte V) colour)
+    {
+        var image = new Yuva420Image(width, height);
+        _owned.Add(image);
+        image.Picture.Fill(colour.Y, colour.U, colour.V);
+        return image;
+    }
 
     private void Solid(string id, int width, int height, (byte Y, byte U, byte V) colour)
     {

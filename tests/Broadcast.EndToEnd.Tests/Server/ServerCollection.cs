@@ -58,13 +58,15 @@ public sealed class ServerFixture : IAsyncLifetime
     // SRT ingest is on as well (run.sh turns it on), so SRT publishes reach this same server.
     public int SrtPort { get; } = FreePort.Udp();
 
+    // Programs compose onto a 640x360 canvas: two inputs and the ladder fit on the two cores beside the other tests.
     // Broadcasts are recorded, so the playback tests can play a finished broadcast from its recording. The pull and restream tests
     // use peers on loopback (nginx-rtmp, a static HTTP server), which the outbound policy refuses unless allowed: allowed here, as an
     // operator would, not by weakening the default.
     public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new ServerOptions
     {
         ExtraArguments = ["--Packager:RecordByDefault=true", "--Outbound:AllowedNetworks=127.0.0.0/8",
-            .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path), $"--Srt:Port={SrtPort}", "--Srt:BindAddress=127.0.0.1"],
+            .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path), $"--Srt:Port={SrtPort}", "--Srt:BindAddress=127.0.0.1",
+            "--Program:Width=640", "--Program:Height=360"],
     });
 
     public async Task DisposeAsync()

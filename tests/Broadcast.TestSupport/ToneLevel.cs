@@ -1,7 +1,7 @@
-namespace Broadcast.Compositor.Tests.Inputs;
+namespace Broadcast.TestSupport;
 
 /// <summary>The Goertzel algorithm: the magnitude of one frequency in a block of samples, relative to a full-scale sine (1.0).</summary>
-internal static class ToneLevel
+public static class ToneLevel
 {
     /// <summary>Amplitude of <paramref name="hz"/> in the left channel of interleaved stereo <paramref name="stereo"/> at 48 kHz.</summary>
     public static double Amplitude(ReadOnlySpan<float> stereo, double hz)

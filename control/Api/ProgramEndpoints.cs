@@ -1,0 +1,98 @@
+using Broadcast.Control.Channels;
+using Broadcast.Control.Programs;
+using Broadcast.Control.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Broadcast.Control.Api;
+
+/// <summary>
+/// <c>/api/channels/{id}/program</c>: the channel's input becomes a composition of other channels and images. PUT (or
+/// POST) sets the whole program, PATCH its layout, mix or transition and answers with the state that took effect; GET reads it; DELETE stops it.
+/// </summary>
+public static class ProgramEndpoints
+{
+    /// <summary>A program body may carry its images (each at most <see cref="ProgramService.MaxImageBytes"/>, base64).</summary>
+    private const long MaxBodyBytes = 2 * 1024 * 1024;
+
+    public static IEndpointRouteBuilder MapProgramApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var group = endpoints.MapGroup("/api/channels/{id}/program").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("channels");
+        group.MapGet("", GetAsync).Produces<ProgramResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapPut("", SetAsync).Accepts<ProgramRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPost("", SetAsync).Accepts<ProgramRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapPatch("", PatchAsync).Accepts<ProgramPatchRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        group.MapDelete("", StopAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        return endpoints;
+    }
+
+    private static async Task<IResult> GetAsync(string id, ChannelService channels, ProgramService programs, CancellationToken cancellationToken)
+    {
+        if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
+        return await programs.GetAsync(channel, cancellationToken).ConfigureAwait(false) is { } program
+            ? Results.Json(program, ControlJsonContext.Default.ProgramResponse)
+            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program",
+                detail: $"Channel '{id}' takes its input from a publisher or a pull; PUT a program to compose one instead.");
+    }
+
+    private static async Task<IResult> SetAsync(string id, HttpContext context, ChannelService channels, ProgramService programs,
+        CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ProgramRequest, MaxBodyBytes, cancellationToken)
+            .ConfigureAwait(false);
+        if (error is not null) return error;
+        if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
+        try
+        {
+            var program = await programs.SetAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false);
+            return Results.Json(program, ControlJsonContext.Default.ProgramResponse);
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+        catch (ConflictException e)
+        {
+            return RequestBodies.Conflict(e.Message);
+        }
+    }
+
+    private static async Task<IResult> PatchAsync(string id, HttpContext context, ChannelService channels, ProgramService programs,
+        CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ProgramPatchRequest, cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
+        try
+        {
+            return await programs.PatchAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false) is { } program
+                ? Results.Json(program, ControlJsonContext.Default.ProgramResponse)
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program", detail: $"Channel '{id}' has no program; PUT one first.");
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+        catch (ConflictException e)
+        {
+            return RequestBodies.Conflict(e.Message);
+        }
+    }
+
+    private static async Task<IResult> StopAsync(string id, HttpContext context, ChannelService channels, ProgramService programs,
+        CancellationToken cancellationToken)
+    {
+        if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
+        return await programs.StopAsync(channel, Actor(context), cancellationToken).ConfigureAwait(false)
+            ? Results.NoContent()
+            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program", detail: $"Channel '{id}' has no program.");
+    }
+
+    /// <summary>Who made the change, for the audit log: the dashboard user's name, or "admin" for the API token.</summary>
+    private static string Actor(HttpContext context) => context.User.Identity?.Name ?? "admin";
+}

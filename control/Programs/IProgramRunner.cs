@@ -1,0 +1,45 @@
+namespace Broadcast.Control.Programs;
+
+/// <summary>A checked program, its channel inputs resolved to the stream names (slugs) the pipeline knows them by.</summary>
+public sealed record ProgramPlan(string Slug, IReadOnlyList<ProgramSource> Inputs, ProgramLayoutRequest Layout,
+    IReadOnlyDictionary<string, ProgramAudioRequest> Audio, string Transition);
+
+/// <summary>An input of a plan: a channel's stream (<see cref="ChannelSlug"/>) or an image (<see cref="Image"/>, PNG or JPEG bytes).</summary>
+public sealed record ProgramSource(string Id, string? ChannelSlug, byte[]? Image, int Width, int Height);
+
+/// <summary>What the compositor reports of a running program; <see cref="StartedAt"/> is when its broadcast began (a restart begins another).</summary>
+public sealed record ProgramRunState(IReadOnlyDictionary<string, bool> InputsPresent, int Width, int Height, long FramesComposed, long FramesLate,
+    double? IntegratedLoudness, int EncoderRestarts, long? EncoderLagMilliseconds, DateTimeOffset StartedAt);
+
+/// <summary>
+/// Runs programs on this node; the server implements it with the compositor's engine, publishing each program into its
+/// channel's hub. <see cref="ApplyAsync"/> starts a program or changes a running one (the same inputs: the layout and
+/// mix swap in live; other inputs: the program restarts with them) and answers with the state that took effect.
+/// </summary>
+public interface IProgramRunner
+{
+    /// <summary>False on a node that runs no programs (no ingest role).</summary>
+    bool RunsPrograms { get; }
+
+    /// <exception cref="ValidationFailedException">The layout cannot be drawn (the field named as in the request, e.g. <c>layout.inputs[1].rect</c>).</exception>
+    /// <exception cref="ConflictException">The channel is on air from another input (an encoder, a pull).</exception>
+    Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken);
+
+    ProgramRunState? Status(string slug);
+
+    /// <summary>Stops the channel's program; false when none runs.</summary>
+    Task<bool> StopAsync(string slug);
+}
+
+/// <summary>A node without the pipeline: programs are stored, none runs here.</summary>
+internal sealed class NoProgramRunner : IProgramRunner
+{
+    public bool RunsPrograms => false;
+
+    public Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken) =>
+        throw new ConflictException("This node runs no programs (it has no ingest role).");
+
+    public ProgramRunState? Status(string slug) => null;
+
+    public Task<bool> StopAsync(string slug) => Task.FromResult(false);
+}

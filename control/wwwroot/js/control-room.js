@@ -1,0 +1,261 @@
+// Control room: a channel's program through the admin API (cookie session + antiforgery header). Inputs with their
+// thumbnails, presence, fader, mute and solo; one-click layouts (PATCH: the inputs stay); the program preview in hls.js.
+// Values from the API go into the page through textContent only.
+(function () {
+    'use strict';
+    const page = document.getElementById('control-room');
+    if (!page) return;
+    const api = page.dataset.api;
+    const hlsSrc = page.dataset.hls;
+    const token = document.querySelector('#antiforgery input[name=__RequestVerificationToken]').value;
+    const $ = (id) => document.getElementById(id);
+    const error = $('program-error');
+    const body = $('input-table').querySelector('tbody');
+    let program = null; // the last ProgramResponse, null when the channel has none
+
+    function el(tag, text, className) {
+        const e = document.createElement(tag);
+        if (text !== undefined && text !== null) e.textContent = text;
+        if (className) e.className = className;
+        return e;
+    }
+
+    async function send(method, payload) {
+        error.textContent = '';
+        const init = { method, credentials: 'same-origin', headers: { 'X-CSRF-TOKEN': token, 'Accept': 'application/json' } };
+        if (payload) {
+            init.headers['Content-Type'] = 'application/json';
+            init.body = JSON.stringify(payload);
+        }
+        const response = await fetch(api, init);
+        if (!response.ok) {
+            let message = `Request failed (${response.status}).`;
+            try {
+                const problem = await response.json();
+                const fields = problem.errors ? Object.entries(problem.errors).map(([k, v]) => `${k}: ${v.join(' ')}`) : [];
+                message = fields.length > 0 ? fields.join(' ') : (problem.detail || problem.title || message);
+            } catch (e) {
+                // not problem+json
+            }
+            error.textContent = message;
+            return false;
+        }
+        render(response.status === 204 ? null : await response.json());
+        return true;
+    }
+
+    const tile = (id, extra) => Object.assign({ id }, extra || {});
+    const channelInputs = () => (program ? program.inputs.filter(i => !i.image) : []);
+    const hasImages = () => !!program && program.inputs.some(i => i.image);
+
+    function layouts() {
+        const ids = channelInputs().map(i => i.id);
+        const list = ids.map(id => ({ name: 'Single: ' + id, layout: { kind: 'single', inputs: [tile(id, { fit: 'fill' })] } }));
+        if (ids.length >= 2) {
+            list.push({ name: 'Side by side', layout: { kind: 'side-by-side', inputs: [tile(ids[0], { fit: 'fill' }), tile(ids[1], { fit: 'fill' })] } });
+            list.push({ name: 'Picture in picture', layout: { kind: 'pip', inputs: [tile(ids[0]), tile(ids[1])] } });
+            list.push({ name: 'Grid', layout: { kind: 'grid', inputs: ids.slice(0, 4).map(id => tile(id, { fit: 'fill' })) } });
+        }
+        return list;
+    }
+
+    function setAudio(id, change) {
+        const audio = Object.assign({}, program.audio);
+        audio[id] = Object.assign({}, audio[id] || {}, change);
+        return send('PATCH', { audio });
+    }
+
+    function describe(layout) {
+        return layout ? `${layout.kind}: ${(layout.inputs || []).map(t => t.id).join(', ')}` : '';
+    }
+
+    function render(next) {
+        program = next;
+        const running = !!program && program.running;
+        const badge = $('program-badge');
+        badge.className = 'badge ' + (running ? 'badge-live' : 'badge-off');
+        badge.textContent = running ? 'On air' : program ? 'Stored' : 'Off';
+        const engine = program && program.engine;
+        $('program-loudness').textContent = engine && engine.integratedLoudness != null ? engine.integratedLoudness.toFixed(1) + ' LUFS' : '–';
+        $('program-frames').textContent = engine ? String(engine.framesComposed) : '–';
+        $('program-late').textContent = engine ? String(engine.framesLate) : '–';
+        $('layout-current').textContent = program ? 'Now: ' + describe(program.layout) : '';
+        $('program-stop').hidden = !program;
+
+        const buttons = $('layout-buttons');
+        buttons.replaceChildren();
+        for (const choice of layouts()) {
+            const b = el('button', choice.name, 'btn btn-sm');
+            b.type = 'button';
+            b.dataset.layout = choice.layout.kind + (choice.layout.kind === 'single' ? ':' + choice.layout.inputs[0].id : '');
+            b.addEventListener('click', () => send('PATCH', { layout: choice.layout, transition: $('program-transition').value }));
+            buttons.append(b);
+        }
+
+        body.replaceChildren();
+        $('input-table').hidden = !program;
+        $('input-empty').hidden = !!program;
+        for (const input of program ? program.inputs : []) {
+            const row = document.createElement('tr');
+            row.dataset.input = input.id;
+            const name = el('td');
+            if (input.channelSlug) {
+                const thumb = el('img', null, 'thumb');
+                thumb.alt = '';
+                thumb.width = 96;
+                thumb.src = `/live/${encodeURIComponent(input.channelSlug)}/thumbnail.jpg?t=${Math.floor(Date.now() / 2000)}`;
+                thumb.addEventListener('error', () => { thumb.hidden = true; });
+                name.append(thumb, ' ');
+            }
+            name.append(el('span', input.id, 'mono'));
+            row.append(name, el('td', input.channelSlug || (input.image ? `image ${input.image.width}×${input.image.height}` : ''), 'mono'));
+            const state = el('td');
+            state.append(el('span', input.present ? 'present' : 'away', 'state state-' + (input.present ? 'live' : 'retrying')));
+            row.append(state);
+            const mix = (program.audio && program.audio[input.id]) || {};
+            const gainCell = el('td'), muteCell = el('td'), soloCell = el('td');
+            if (!input.image) {
+                const gain = el('input');
+                gain.type = 'range';
+                gain.min = '-30';
+                gain.max = '12';
+                gain.step = '1';
+                gain.value = String(mix.gainDb || 0);
+                gain.className = 'gain';
+                gain.setAttribute('aria-label', 'Gain of ' + input.id);
+                const value = el('span', `${mix.gainDb || 0} dB`, 'small');
+                gain.addEventListener('input', () => { value.textContent = gain.value + ' dB'; });
+                gain.addEventListener('change', () => setAudio(input.id, { gainDb: Number(gain.value) }));
+                gainCell.append(gain, ' ', value);
+                for (const [cell, key] of [[muteCell, 'muted'], [soloCell, 'solo']]) {
+                    const box = el('input');
+                    box.type = 'checkbox';
+                    box.className = key;
+                    box.checked = !!mix[key];
+                    box.setAttribute('aria-label', (key === 'muted' ? 'Mute ' : 'Solo ') + input.id);
+                    box.addEventListener('change', () => setAudio(input.id, { [key]: box.checked }));
+                    cell.append(box);
+                }
+            }
+            const actions = el('td', null, 'actions');
+            if (!input.image && !hasImages()) {
+                const remove = el('button', 'Remove', 'btn btn-ghost btn-sm');
+                remove.type = 'button';
+                remove.addEventListener('click', () => removeInput(input.id));
+                actions.append(remove);
+            }
+            row.append(gainCell, muteCell, soloCell, actions);
+            body.append(row);
+        }
+        // Image inputs travel only in a full PUT through the API: the page changes layouts and the mix of such a program.
+        $('input-add').disabled = hasImages();
+        preview(running);
+    }
+
+    function inputsOf(list) {
+        return list.map(i => ({ id: i.id, channel: i.channel }));
+    }
+
+    async function addInput(channelId, slug) {
+        const inputs = program ? inputsOf(channelInputs()) : [];
+        let id = slug.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 28) || 'input';
+        while (inputs.some(i => i.id === id)) id = id.slice(0, 28) + '-' + Math.floor(Math.random() * 1000);
+        inputs.push({ id, channel: channelId });
+        const layout = program ? program.layout : { kind: 'single', inputs: [tile(id, { fit: 'fill' })] };
+        await send('PUT', { inputs, layout, audio: program ? program.audio : {}, transition: 'cut' });
+    }
+
+    async function removeInput(id) {
+        const inputs = inputsOf(channelInputs().filter(i => i.id !== id));
+        if (inputs.length === 0) {
+            await send('DELETE');
+            return;
+        }
+        const audio = Object.assign({}, program.audio);
+        delete audio[id];
+        const uses = (program.layout.inputs || []).some(t => t.id === id) || (program.layout.overlays || []).some(o => o.id === id);
+        const layout = uses ? { kind: 'single', inputs: [tile(inputs[0].id, { fit: 'fill' })] } : program.layout;
+        await send('PUT', { inputs, layout, audio, transition: 'cut' });
+    }
+
+    $('input-form').addEventListener('submit', (event) => {
+        event.preventDefault();
+        const select = $('input-channel');
+        const option = select.options[select.selectedIndex];
+        if (option) addInput(option.value, option.dataset.slug);
+    });
+    $('program-stop').addEventListener('click', () => {
+        if (confirm('Stop the program? Its broadcast ends.')) send('DELETE');
+    });
+
+    // --- preview ---------------------------------------------------------------------------------
+    const video = $('program-preview');
+    const overlay = $('program-preview-overlay');
+    let hls = null;
+    let lastStart = null, lastTime = -1, movedAt = Date.now();
+    const events = [];
+    function stopPreview() {
+        movedAt = Date.now();
+        if (hls) { hls.destroy(); hls = null; }
+        video.removeAttribute('src');
+        video.load();
+    }
+    function preview(running) {
+        // Another start: the program restarted (new inputs) as a new broadcast; the player follows it.
+        const start = program && program.engine ? program.engine.startedAt : null;
+        if (start !== lastStart) stopPreview();
+        lastStart = start;
+        // A player that has not moved for 8 s (it joined between two broadcasts, say) starts again; a paused one is left alone.
+        if (video.currentTime !== lastTime || !hls || video.paused) {
+            lastTime = video.currentTime;
+            movedAt = Date.now();
+        } else if (Date.now() - movedAt > 8000) {
+            events.push('restart stuck');
+            stopPreview();
+        }
+        if (!running) {
+            if (hls) stopPreview();
+            overlay.textContent = program ? 'Program stored, not running on this node' : 'No program';
+            overlay.hidden = false;
+            return;
+        }
+        if (hls || !window.Hls || !Hls.isSupported()) return;
+        hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 6 });
+        hls.on(Hls.Events.ERROR, (_, data) => {
+            if (data.fatal) {
+                events.push('fatal ' + data.details);
+                hls.destroy();
+                hls = null;
+                overlay.textContent = 'Preview interrupted — retrying…';
+                overlay.hidden = false;
+            }
+        });
+        hls.loadSource(hlsSrc);
+        hls.attachMedia(video);
+        hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
+        overlay.textContent = 'Connecting…';
+    }
+    video.addEventListener('playing', () => { overlay.hidden = true; });
+    // A broadcast that ended under the player (the program restarted): the next refresh starts the new one.
+    video.addEventListener('ended', stopPreview);
+    for (const name of ['loadedmetadata', 'playing', 'waiting', 'ended', 'error']) video.addEventListener(name, () => events.push(name));
+    window.__preview = {
+        get currentTime() { return video.currentTime; },
+        describe: () => JSON.stringify({ overlay: overlay.textContent, hls: !!hls, readyState: video.readyState, paused: video.paused, start: lastStart, events: events.slice(-20) }),
+    };
+
+    async function load() {
+        try {
+            const response = await fetch(api, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } });
+            // Not under a fader being dragged: a refresh would replace it mid-move.
+            if (document.activeElement && document.activeElement.classList.contains('gain')) return;
+            if (response.ok) render(await response.json());
+            else if (response.status === 404) render(null);
+        } catch (e) {
+            // a missed refresh; the next one catches up
+        }
+    }
+
+    load();
+    setInterval(load, 2000);
+})();

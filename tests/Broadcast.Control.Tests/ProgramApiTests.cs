@@ -1,0 +1,277 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Broadcast.Control.Channels;
+using Broadcast.Control.Programs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Control.Tests;
+
+/// <summary>
+/// Programs through the admin API on a real Kestrel over SQLite: the body checked field by field, channel inputs resolved by
+/// id or slug, the plan handed to the runner, the stored program read back and resumed, and DELETE. The runner is a recorder
+/// standing in for the pipeline (the compositor's engine has no place in the control plane's tests; the end-to-end
+/// <c>ProgramCompositionTests</c> run the real one).
+/// </summary>
+public sealed class ProgramApiTests : IAsyncLifetime
+{
+    private const string Token = "test-admin-token-program-0123456789";
+    private readonly RecordingProgramRunner _runner = new();
+    private ControlApiHost _host = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>(), services => services.AddSingleton<IProgramRunner>(_runner));
+        _client = _host.Client;
+    }
+
+    public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
+
+    private static async Task<JsonElement> BodyAsync(HttpResponseMessage response) => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    private async Task<(string Id, string Slug)> ChannelAsync()
+    {
+        using var response = await _client.PostAsync("/api/channels", Json(new { name = $"Studio {Guid.NewGuid():N}" }));
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await BodyAsync(response);
+        return (body.GetProperty("id").GetString()!, body.GetProperty("slug").GetString()!);
+    }
+
+    [Fact]
+    public async Task A_program_is_set_by_id_or_slug_answered_with_the_engine_state_read_back_and_stopped()
+    {
+        var (program, programSlug) = await ChannelAsync();
+        var (a, aSlug) = await ChannelAsync();
+        var (_, bSlug) = await ChannelAsync();
+        using (var none = await _client.GetAsync($"/api/channels/{program}/program"))
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+
+        var body = new
+        {
+            inputs = new object[] { new { id = "a", channel = a }, new { id = "b", channel = bSlug } },
+            layout = new { kind = "pip", inputs = new object[] { new { id = "a" }, new { id = "b", fit = "fill" } }, insetCorner = "top-left" },
+            audio = new Dictionary<string, object> { ["b"] = new { gainDb = -6.0, muted = true } },
+            transition = "fade",
+        };
+        using (var put = await _client.PutAsync($"/api/channels/{program}/program", Json(body)))
+        {
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+            var state = await BodyAsync(put);
+            Assert.True(state.GetProperty("running").GetBoolean());
+            Assert.Equal("admin", state.GetProperty("updatedBy").GetString());
+            Assert.Equal("pip", state.GetProperty("layout").GetProperty("kind").GetString());
+            Assert.Equal(aSlug, state.GetProperty("inputs")[0].GetProperty("channelSlug").GetString());
+            Assert.True(state.GetProperty("inputs")[0].GetProperty("present").GetBoolean());
+            Assert.False(state.GetProperty("inputs")[1].GetProperty("present").GetBoolean());
+            Assert.Equal(640, state.GetProperty("engine").GetProperty("width").GetInt32());
+        }
+
+        var plan = _runner.Plans[^1];
+        Assert.Equal(programSlug, plan.Slug);
+        Assert.Equal([("a", aSlug), ("b", bSlug)], plan.Inputs.Select(i => (i.Id, i.ChannelSlug!)).ToArray());
+        Assert.Equal("fade", plan.Transition);
+        Assert.Equal(new ProgramAudioRequest(-6.0, true), plan.Audio["b"]);
+
+        using (var get = await _client.GetAsync($"/api/channels/{program}/program"))
+        {
+            var state = await BodyAsync(get);
+            Assert.Equal("top-left", state.GetProperty("layout").GetProperty("insetCorner").GetString());
+            Assert.True(state.GetProperty("audio").GetProperty("b").GetProperty("muted").GetBoolean());
+        }
+
+        // PATCH: a new layout and mix, the same inputs; no transition given is a cut.
+        using (var patch = await _client.PatchAsync($"/api/channels/{program}/program", Json(new
+        {
+            layout = new { kind = "single", inputs = new object[] { new { id = "b" } } },
+            audio = new Dictionary<string, object> { ["a"] = new { muted = true } },
+        })))
+        {
+            Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+            var state = await BodyAsync(patch);
+            Assert.Equal("single", state.GetProperty("layout").GetProperty("kind").GetString());
+            Assert.Equal(2, state.GetProperty("inputs").GetArrayLength());
+        }
+        Assert.Equal([("a", aSlug), ("b", bSlug)], _runner.Plans[^1].Inputs.Select(i => (i.Id, i.ChannelSlug!)).ToArray());
+        Assert.Equal("cut", _runner.Plans[^1].Transition);
+        Assert.Equal(new ProgramAudioRequest(null, true), _runner.Plans[^1].Audio["a"]);
+        using (var badPatch = await _client.PatchAsync($"/api/channels/{program}/program", Json(new { transition = "wipe" })))
+            Assert.True((await BodyAsync(badPatch)).GetProperty("errors").TryGetProperty("transition", out _));
+
+        // The stored program is what a restart resumes.
+        _runner.Plans.Clear();
+        Assert.Equal(1, await _host.App.Services.GetRequiredService<ProgramService>().ResumeAllAsync(default));
+        Assert.Equal(programSlug, Assert.Single(_runner.Plans).Slug);
+
+        using (var delete = await _client.DeleteAsync($"/api/channels/{program}/program"))
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        Assert.Contains(programSlug, _runner.Stopped);
+        using (var gone = await _client.GetAsync($"/api/channels/{program}/program"))
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        using (var again = await _client.DeleteAsync($"/api/channels/{program}/program"))
+            Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        using (var patchNone = await _client.PatchAsync($"/api/channels/{program}/program", Json(new { transition = "cut" })))
+            Assert.Equal(HttpStatusCode.NotFound, patchNone.StatusCode);
+    }
+
+    // (name, body, the field the 400 names)
+    public static TheoryData<string, string, string> BadBodies => new()
+    {
+        { "no inputs", """{"inputs":[],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs" },
+        { "an id with a space", """{"inputs":[{"id":"a b","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].id" },
+        { "two inputs called a", """{"inputs":[{"id":"a","channel":"CH"},{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[1].id" },
+        { "neither channel nor image", """{"inputs":[{"id":"a"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0]" },
+        { "an unknown channel", """{"inputs":[{"id":"a","channel":"nobody"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].channel" },
+        { "its own channel", """{"inputs":[{"id":"a","channel":"SELF"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].channel" },
+        { "an image that is not base64", """{"inputs":[{"id":"logo","image":{"data":"%%%","width":64,"height":64}}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].image.data" },
+        { "an odd image width", """{"inputs":[{"id":"logo","image":{"data":"iVBORw0KGgo=","width":63,"height":64}}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].image.width" },
+        { "no layout", """{"inputs":[{"id":"a","channel":"CH"}]}""", "layout" },
+        { "an unknown kind", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"mosaic","inputs":[{"id":"a"}]}}""", "layout.kind" },
+        { "an unknown fit", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a","fit":"stretch"}]}}""", "layout.inputs[0].fit" },
+        { "an unknown corner", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}],"insetCorner":"middle"}}""", "layout.insetCorner" },
+        { "an overlay of a channel", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}],"overlays":[{"id":"a","rect":{"x":0,"y":0,"width":10,"height":10}}]}}""", "layout.overlays[0].id" },
+        { "audio of no input", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"audio":{"z":{"muted":true}}}""", "audio.z" },
+        { "a gain too loud", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"audio":{"a":{"gainDb":30}}}""", "audio.a.gainDb" },
+        { "an unknown transition", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"transition":"wipe"}""", "transition" },
+        { "a gain that is a word", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"audio":{"a":{"gainDb":"loud"}}}""", "audio" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadBodies))]
+    public async Task A_bad_body_gets_a_400_naming_the_field_and_changes_nothing(string name, string json, string field)
+    {
+        var (program, _) = await ChannelAsync();
+        var (input, _) = await ChannelAsync();
+        using var put = await _client.PutAsync($"/api/channels/{program}/program",
+            new StringContent(json.Replace("CH", input, StringComparison.Ordinal).Replace("SELF", program, StringComparison.Ordinal), Encoding.UTF8, "application/json"));
+        Assert.True(put.StatusCode == HttpStatusCode.BadRequest, $"{name}: {(int)put.StatusCode}");
+        var errors = (await BodyAsync(put)).GetProperty("errors");
+        Assert.True(errors.TryGetProperty(field, out _), $"{name}: the 400 names {errors}, not {field}");
+        Assert.Empty(_runner.Plans);
+        using var get = await _client.GetAsync($"/api/channels/{program}/program");
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_layout_the_engine_refuses_is_a_400_naming_its_field_and_nothing_is_stored()
+    {
+        var (program, _) = await ChannelAsync();
+        var (input, _) = await ChannelAsync();
+        _runner.Refuse = new ValidationFailedException(new Dictionary<string, string[]> { ["layout.inputs"] = ["a single layout takes exactly 1 input, not 2"] });
+        using var put = await _client.PutAsync($"/api/channels/{program}/program", Json(new
+        {
+            inputs = new object[] { new { id = "a", channel = input } },
+            layout = new { kind = "single", inputs = new object[] { new { id = "a" }, new { id = "a" } } },
+        }));
+        Assert.Equal(HttpStatusCode.BadRequest, put.StatusCode);
+        Assert.True((await BodyAsync(put)).GetProperty("errors").TryGetProperty("layout.inputs", out _));
+        using var get = await _client.GetAsync($"/api/channels/{program}/program");
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_channel_leased_by_another_ingest_node_is_refused_with_409_and_its_program_not_started_here()
+    {
+        var runner = new RecordingProgramRunner();
+        var leaseSettings = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Database:Kind"] = "sqlite" }).Build();
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>(), services => services
+            .AddSingleton<IProgramRunner>(runner)
+            .AddPublishPolicy(leaseSettings));
+        using var program = await host.Client.PostAsync("/api/channels", Json(new { name = "leased program" }));
+        using var input = await host.Client.PostAsync("/api/channels", Json(new { name = "leased input" }));
+        string programId = (await BodyAsync(program)).GetProperty("id").GetString()!, inputId = (await BodyAsync(input)).GetProperty("id").GetString()!;
+        var now = DateTimeOffset.UtcNow;
+        await host.App.Services.GetRequiredService<IChannelLeaseRepository>()
+            .AcquireAsync(programId, "other-node", now, now.AddMinutes(5), default);
+
+        using var put = await host.Client.PutAsync($"/api/channels/{programId}/program", Json(new
+        {
+            inputs = new object[] { new { id = "a", channel = inputId } },
+            layout = new { kind = "single", inputs = new object[] { new { id = "a" } } },
+        }));
+        Assert.Equal(HttpStatusCode.Conflict, put.StatusCode);
+        Assert.Contains("other-node", (await BodyAsync(put)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Empty(runner.Plans);
+    }
+
+    [Fact]
+    public async Task A_stored_program_is_resumed_when_the_next_host_has_started()
+    {
+        using var directory = new TempDirectory();
+        var database = new Dictionary<string, string?>
+        {
+            ["Database:ConnectionString"] = $"Data Source={directory.File("broadcast.db")}",
+            ["Secrets:KeyPath"] = directory.File("secret.key"),
+        };
+        string programSlug;
+        await using (var first = await ControlApiHost.StartAsync(Token, database, services => services.AddSingleton<IProgramRunner>(new RecordingProgramRunner())))
+        {
+            using var program = await first.Client.PostAsync("/api/channels", Json(new { name = "resumed program" }));
+            using var input = await first.Client.PostAsync("/api/channels", Json(new { name = "resumed input" }));
+            var created = await BodyAsync(program);
+            programSlug = created.GetProperty("slug").GetString()!;
+            using var put = await first.Client.PutAsync($"/api/channels/{created.GetProperty("id").GetString()}/program", Json(new
+            {
+                inputs = new object[] { new { id = "a", channel = (await BodyAsync(input)).GetProperty("id").GetString() } },
+                layout = new { kind = "single", inputs = new object[] { new { id = "a" } } },
+                transition = "fade",
+            }));
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        }
+
+        var runner = new RecordingProgramRunner();
+        await using var second = await ControlApiHost.StartAsync(Token, database, services => services.AddSingleton<IProgramRunner>(runner));
+        await Broadcast.TestSupport.WaitFor.ConditionAsync(() => runner.Plans.Count > 0, TimeSpan.FromSeconds(20), "the stored program resumed");
+        var plan = Assert.Single(runner.Plans);
+        Assert.Equal(programSlug, plan.Slug);
+        Assert.Equal("fade", plan.Transition);
+        Assert.Equal("a", Assert.Single(plan.Inputs).Id);
+    }
+
+    [Fact]
+    public async Task The_program_routes_need_the_admin_token()
+    {
+        var (program, _) = await ChannelAsync();
+        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        using var get = await anonymous.GetAsync($"/api/channels/{program}/program");
+        Assert.Equal(HttpStatusCode.Unauthorized, get.StatusCode);
+    }
+
+    private sealed class RecordingProgramRunner : IProgramRunner
+    {
+        public List<ProgramPlan> Plans { get; } = [];
+
+        public List<string> Stopped { get; } = [];
+
+        public ValidationFailedException? Refuse { get; set; }
+
+        private static readonly DateTimeOffset At = new(2026, 5, 1, 13, 45, 0, TimeSpan.Zero);
+
+        private readonly Dictionary<string, ProgramPlan> _running = [];
+
+        public bool RunsPrograms => true;
+
+        public Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken)
+        {
+            if (Refuse is not null) throw Refuse;
+            Plans.Add(plan);
+            _running[plan.Slug] = plan;
+            return Task.FromResult(Status(plan.Slug)!);
+        }
+
+        // The first input has a picture, the others not yet: the response must carry each input's own presence.
+        public ProgramRunState? Status(string slug) => _running.TryGetValue(slug, out var plan)
+            ? new ProgramRunState(plan.Inputs.Select((input, i) => (input.Id, i == 0)).ToDictionary(p => p.Id, p => p.Item2), 640, 360, 10, 0, null, 0, 40, At)
+            : null;
+
+        public Task<bool> StopAsync(string slug)
+        {
+            Stopped.Add(slug);
+            return Task.FromResult(_running.Remove(slug));
+        }
+    }
+}
