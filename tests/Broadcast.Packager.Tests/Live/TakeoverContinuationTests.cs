@@ -129,6 +129,53 @@ public sealed class TakeoverContinuationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_continued_broadcast_continues_again_when_its_second_node_dies_too()
+    {
+        var (deadNode, id) = await DeadNodeAsync();
+        string mpdOfA = Read("chan/manifest.mpd");
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        var registryB = new LiveStreamRegistry(_clock);
+        var nodeB = await NodeAsync(registryB);
+        Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
+        Assert.True(registryB.TryStartPublish("chan", out var streamB));
+        Publish(streamB, 5);
+        await WaitFor.ConditionAsync(() => Read("chan/live-state.json").Contains("\"number\":4", StringComparison.Ordinal)
+            && Read("chan/audio/index.m3u8").Contains("-4.m4s"), Bound, "node B to store segment 4 and its state", Logs);
+        string mpdOfB = Read("chan/manifest.mpd");
+
+        // Node B dies as well; node C continues from B's state.
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        var registryC = new LiveStreamRegistry(_clock);
+        await using var nodeC = await NodeAsync(registryC);
+        Assert.Equal(id, await nodeC.PrepareContinuationAsync("chan", Grace, default));
+        Assert.True(registryC.TryStartPublish("chan", out var streamC));
+        Publish(streamC, 5);
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-6.m4s") && Read("chan/audio/index.m3u8").Contains("-6.m4s")
+            && Read("chan/manifest.mpd").Contains($"{id}-init-2.mp4", StringComparison.Ordinal), Bound, "node C to list segment 6", Logs);
+
+        string playlist = Read("chan/source/index.m3u8");
+        // Window 4..6: B's join (before 3) left it and is counted; C's join is marked before 5.
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:4\n", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-DISCONTINUITY-SEQUENCE:1\n", playlist, StringComparison.Ordinal);
+        Assert.Contains($"{id}-4.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"{id}-init-2.mp4\"", playlist, StringComparison.Ordinal);
+        string mpd = Read("chan/manifest.mpd");
+        Assert.Equal(Attribute(mpdOfA, "availabilityStartTime"), Attribute(mpd, "availabilityStartTime"));
+        // The Period B opened keeps its id and start; C's is the next id.
+        Assert.Equal(PeriodStart(mpdOfB, "p1"), PeriodStart(mpd, "p1"));
+        Assert.Contains("<Period id=\"p2\"", mpd, StringComparison.Ordinal);
+        Assert.DoesNotContain("<Period id=\"p0\"", mpd, StringComparison.Ordinal);
+        await nodeB.DisposeAsync();
+        await deadNode.DisposeAsync();
+    }
+
+    private static string PeriodStart(string mpd, string id)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(mpd, $"<Period id=\"{id}\" start=\"([^\"]+)\"");
+        Assert.True(match.Success, mpd);
+        return match.Groups[1].Value;
+    }
+
+    [Fact]
     public async Task A_low_latency_continuation_skips_the_number_whose_parts_the_dead_node_announced()
     {
         var (deadNode, id) = await DeadNodeAsync(lowLatency: true);
