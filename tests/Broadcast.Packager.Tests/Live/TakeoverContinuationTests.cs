@@ -62,6 +62,17 @@ public sealed class TakeoverContinuationTests : IDisposable
             return string.Join("\n", _log.Lines) + "\n" + Read("chan/source/index.m3u8") + Read("chan/audio/index.m3u8") + Read("chan/manifest.mpd");
     }
 
+    /// <summary>A node takes the channel over: the publish it authorises continues <paramref name="id"/>; 5 s of media from timestamp 0.</summary>
+    private async Task<LivePackager> ContinueOnNewNodeAsync(string id, bool lowLatency = false)
+    {
+        var registry = new LiveStreamRegistry(_clock);
+        var node = await NodeAsync(registry, lowLatency);
+        Assert.Equal(id, await node.PrepareContinuationAsync("chan", Grace, default));
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Publish(stream, 5);
+        return node;
+    }
+
     /// <summary>Node A packages 5 s and dies: segments 1 and 2 and the live state are stored, nothing ended.</summary>
     private async Task<(LivePackager Node, string BroadcastId)> DeadNodeAsync(bool lowLatency = false)
     {
@@ -83,11 +94,7 @@ public sealed class TakeoverContinuationTests : IDisposable
         string mpdBefore = Read("chan/manifest.mpd");
         _clock.Advance(TimeSpan.FromSeconds(5));
 
-        var registry = new LiveStreamRegistry(_clock);
-        await using var node = await NodeAsync(registry);
-        Assert.Equal(id, await node.PrepareContinuationAsync("chan", Grace, default));
-        Assert.True(registry.TryStartPublish("chan", out var stream));
-        Publish(stream, 5);
+        await using var node = await ContinueOnNewNodeAsync(id);
         await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-4.m4s") && Read("chan/audio/index.m3u8").Contains("-4.m4s")
             && Read("chan/manifest.mpd").Contains($"{id}-init-1.mp4", StringComparison.Ordinal), Bound, "node B to list segment 4", Logs);
 
@@ -134,22 +141,14 @@ public sealed class TakeoverContinuationTests : IDisposable
         var (deadNode, id) = await DeadNodeAsync();
         string mpdOfA = Read("chan/manifest.mpd");
         _clock.Advance(TimeSpan.FromSeconds(5));
-        var registryB = new LiveStreamRegistry(_clock);
-        var nodeB = await NodeAsync(registryB);
-        Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
-        Assert.True(registryB.TryStartPublish("chan", out var streamB));
-        Publish(streamB, 5);
+        var nodeB = await ContinueOnNewNodeAsync(id);
         await WaitFor.ConditionAsync(() => Read("chan/live-state.json").Contains("\"number\":4", StringComparison.Ordinal)
             && Read("chan/audio/index.m3u8").Contains("-4.m4s"), Bound, "node B to store segment 4 and its state", Logs);
         string mpdOfB = Read("chan/manifest.mpd");
 
         // Node B dies as well; node C continues from B's state.
         _clock.Advance(TimeSpan.FromSeconds(5));
-        var registryC = new LiveStreamRegistry(_clock);
-        await using var nodeC = await NodeAsync(registryC);
-        Assert.Equal(id, await nodeC.PrepareContinuationAsync("chan", Grace, default));
-        Assert.True(registryC.TryStartPublish("chan", out var streamC));
-        Publish(streamC, 5);
+        await using var nodeC = await ContinueOnNewNodeAsync(id);
         await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-6.m4s") && Read("chan/audio/index.m3u8").Contains("-6.m4s")
             && Read("chan/manifest.mpd").Contains($"{id}-init-2.mp4", StringComparison.Ordinal), Bound, "node C to list segment 6", Logs);
 
@@ -184,11 +183,7 @@ public sealed class TakeoverContinuationTests : IDisposable
         byte[] deadPart = await File.ReadAllBytesAsync(_store.PathOf($"chan/source/{LowLatencyPlaylist.PartName(id, 3, 0)}"));
         _clock.Advance(TimeSpan.FromSeconds(5));
 
-        var registry = new LiveStreamRegistry(_clock);
-        await using var node = await NodeAsync(registry, lowLatency: true);
-        Assert.Equal(id, await node.PrepareContinuationAsync("chan", Grace, default));
-        Assert.True(registry.TryStartPublish("chan", out var stream));
-        Publish(stream, 5);
+        await using var node = await ContinueOnNewNodeAsync(id, lowLatency: true);
         await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains($"\n{id}-5.m4s") && Read("chan/audio/index.m3u8").Contains($"\n{id}-5.m4s"),
             Bound, "node B to list segment 5", Logs);
         foreach (var rendition in new[] { "source", "audio" })
