@@ -132,8 +132,9 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
         {
             stored = await _store.GetAsync(LiveBroadcastState.Key(channel), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // A store that times out (its client's own cancellation) or fails must not refuse the publish.
             _logger.LogContinuationUnreadable(ex, channel);
             return null;
         }
@@ -171,7 +172,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             {
                 if (await _store.GetAsync(part, cancellationToken).ConfigureAwait(false) is not null) return next + 1;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // Unknown: skip the number rather than reuse a part name players may hold.
                 _logger.LogContinuationUnreadable(ex, channel);
