@@ -82,6 +82,25 @@ public sealed class LiveStream
     public int Resumes { get { lock (_gate) return _resumes; } }
 
     /// <summary>
+    /// This hub continues a broadcast another hub carried until its node died (the packager found its stored live
+    /// state): the first frame is placed as a reconnect's would be (<see cref="TimelineJoin"/>), after
+    /// <paramref name="previousEnd"/> (90 kHz, the media end the dead node stored) plus <paramref name="timeAway"/>, and
+    /// frames carry epoch 1. Call before the first frame; false when frames were already written or it was already called.
+    /// </summary>
+    public bool TryContinueAfter(long previousEnd, TimeSpan timeAway)
+    {
+        lock (_gate)
+        {
+            if (_completed || _epoch != 0 || _end != long.MinValue) return false;
+            _epoch = 1;
+            _joinPending = true;
+            _joinGap = TimelineJoin.ToVideoTicks(timeAway);
+            _end = previousEnd;
+            return true;
+        }
+    }
+
+    /// <summary>
     /// While the broadcast waits for its publisher: starts filling the gap with stand-in media (a slate). The fill is a
     /// new <see cref="Epoch"/> placed like a reconnect (after the media plus the time away) and written with
     /// <see cref="WriteFill"/>; it ends when a publisher resumes (readers then see a gap before the new publish) or the

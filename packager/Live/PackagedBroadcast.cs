@@ -73,14 +73,58 @@ internal sealed class PackagedBroadcast
     /// </summary>
     public int WindowStart(RenditionTimeline t) => t.WindowStart(Options.WindowSegments, Options.DvrSeconds);
 
+    /// <summary>
+    /// A broadcast continued from another node's stored state: where its timeline began, which its timelines no longer
+    /// hold (they start at the restored window). Null for a broadcast that began here.
+    /// </summary>
+    public BroadcastOrigin? ContinuedFrom { get; set; }
+
+    /// <summary>The wall clock of the broadcast's first stored segment: the MPD's availabilityStartTime.</summary>
+    public DateTimeOffset AvailabilityStart()
+    {
+        if (ContinuedFrom is { } origin) return origin.AvailabilityStart;
+        var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
+        return lead is null ? Time.GetUtcNow() : lead.Entries[0].ProgramDateTime;
+    }
+
+    /// <summary>The leader's first presentation time (its timescale), what DASH Period@start counts from; null before its first segment.</summary>
+    public long? PresentationOrigin() =>
+        ContinuedFrom?.PresentationOrigin ?? (Leader is { Entries.Count: > 0 } lead ? lead.Entries[0].PresentationStart : null);
+
+    /// <summary>
+    /// The id of the MPD Period that segment <paramref name="number"/> belongs to, as <see cref="DashManifestWriter"/>
+    /// numbers them: one Period from the leader's first segment, one more at each discontinuity of any rendition.
+    /// </summary>
+    public int PeriodIdAt(long number) => Math.Max(0, PeriodStarts().Count(s => s <= number) - 1) + (ContinuedFrom?.PeriodIdBase ?? 0);
+
+    /// <summary>
+    /// The leader's presentation time (its timescale) where the Period holding segment <paramref name="number"/> starts:
+    /// a continued broadcast's first Period keeps the start it had on the node that began it.
+    /// </summary>
+    public long PeriodStartAt(long number)
+    {
+        if (Leader is not { Entries.Count: > 0 } lead) return 0;
+        long first = PeriodStarts().Where(s => s <= number).DefaultIfEmpty(lead.Entries[0].Number).Max();
+        if (ContinuedFrom is { } origin && first == lead.Entries[0].Number) return origin.FirstPeriodStart;
+        return lead.Entries.FirstOrDefault(e => e.Number >= first)?.PresentationStart ?? lead.Entries[0].PresentationStart;
+    }
+
+    private SortedSet<long> PeriodStarts()
+    {
+        var starts = new SortedSet<long>();
+        if (Leader is { Entries.Count: > 0 } lead) starts.Add(lead.Entries[0].Number);
+        foreach (var t in AllTimelines())
+            foreach (var e in t.Entries)
+                if (e.Segment.Discontinuity) starts.Add(e.Number);
+        return starts;
+    }
+
     /// <summary>MPD settings of this broadcast: its availability starts at the first stored segment's wall clock.</summary>
     public MpdSettings MpdSettings(long firstNumber, bool isStatic, string prefix)
     {
-        var lead = AllTimelines().FirstOrDefault(t => t.Entries.Count > 0);
-        var ast = lead is null ? Time.GetUtcNow() : lead.Entries[0].ProgramDateTime;
         int shift = Options.DvrSeconds > 0 ? Options.DvrSeconds : Options.WindowSegments * Options.SegmentSeconds;
-        return new MpdSettings(BroadcastId, isStatic, ast, Time.GetUtcNow(), Options.SegmentSeconds, shift, Options.UtcTimingUrl, firstNumber, prefix,
-            Captions, Breaks.Placed);
+        return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, shift, Options.UtcTimingUrl, firstNumber, prefix,
+            Captions, Breaks.Placed, ContinuedFrom?.PresentationOrigin, ContinuedFrom?.PeriodIdBase ?? 0, ContinuedFrom?.FirstPeriodStart);
     }
 
     /// <summary>Puts a manifest and tells who waits for it; returns the bytes stored.</summary>
@@ -92,3 +136,10 @@ internal sealed class PackagedBroadcast
         return bytes.Length;
     }
 }
+
+/// <summary>Where a continued broadcast's timeline began (see <see cref="PackagedBroadcast.ContinuedFrom"/>).</summary>
+/// <param name="AvailabilityStart">The MPD's availabilityStartTime: the first segment's wall clock.</param>
+/// <param name="PresentationOrigin">The leader's first presentation time, in its timescale.</param>
+/// <param name="PeriodIdBase">The id of the Period the restored window begins in.</param>
+/// <param name="FirstPeriodStart">That Period's start: the leader's presentation time (its timescale) of its first segment.</param>
+public sealed record BroadcastOrigin(DateTimeOffset AvailabilityStart, long PresentationOrigin, int PeriodIdBase, long FirstPeriodStart);

@@ -49,4 +49,16 @@ internal static partial class PackagerLog
 
     [LoggerMessage(EventId = 4004, Level = LogLevel.Warning, Message = "Stream name {Channel} cannot be a storage key; not packaged")]
     public static partial void LogInvalidName(this ILogger logger, string channel);
+
+    [LoggerMessage(EventId = 4050, Level = LogLevel.Information, Message = "{Channel}: broadcast {BroadcastId} continues here after its node stopped, from segment {Number} (one discontinuity)")]
+    public static partial void LogContinued(this ILogger logger, string channel, string broadcastId, long number);
+
+    [LoggerMessage(EventId = 4051, Level = LogLevel.Warning, Message = "{Channel}: stored live state is malformed ({Reason}); a new broadcast starts")]
+    public static partial void LogContinuationMalformed(this ILogger logger, string channel, string reason);
+
+    [LoggerMessage(EventId = 4052, Level = LogLevel.Warning, Message = "{Channel}: stored live state could not be read; a new broadcast starts")]
+    public static partial void LogContinuationUnreadable(this ILogger logger, Exception exception, string channel);
+
+    [LoggerMessage(EventId = 4053, Level = LogLevel.Information, Message = "{Channel}: unfinished broadcast {BroadcastId} ended {SecondsAway} s ago, past the reconnect grace; a new broadcast starts")]
+    public static partial void LogContinuationTooOld(this ILogger logger, string channel, string broadcastId, long secondsAway);
 }

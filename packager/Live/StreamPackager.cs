@@ -31,6 +31,9 @@ public sealed class StreamPackager : IAsyncDisposable
     private readonly SegmentRetention _retention;
     private readonly RecordingWriter? _recording;
     private readonly IPackagerListener[] _listeners;
+    private readonly LiveStateWriter _state;
+    // A continued broadcast: each rendition's window as the dead node stored it, restored with its first new segment.
+    private readonly Dictionary<string, RenditionState> _restore = new(StringComparer.Ordinal);
     private DateTimeOffset? _anchorWall;
     private long _anchorMedia; // 90 kHz
     private bool _ended;
@@ -40,7 +43,8 @@ public sealed class StreamPackager : IAsyncDisposable
     private int _leaderTimescale = Timescales.Video;
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
-        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false)
+        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false,
+        BroadcastContinuation? continues = null)
     {
         if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
         foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
@@ -49,10 +53,12 @@ public sealed class StreamPackager : IAsyncDisposable
         _options = options;
         _time = time;
         Recording = record;
-        BroadcastId = broadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
+        BroadcastId = continues?.State.BroadcastId ?? broadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
         _segmenter = lowLatency
             ? new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds, options.PartTicks)
             : new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds);
+        if (continues is not null)
+            _segmenter.ContinueAfter(continues.FirstNumber - 1, continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
         if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds);
         _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
             m => ManifestUpdated?.Invoke(m));
@@ -62,8 +68,20 @@ public sealed class StreamPackager : IAsyncDisposable
         _hls = new HlsLiveWriter(_broadcast, _lowLatency);
         _retention = new SegmentRetention(_broadcast, _lowLatency);
         if (record) _recording = new RecordingWriter(_broadcast);
-        _listeners = [.. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
+        _state = new LiveStateWriter(_broadcast);
+        // The live state follows the manifests it describes.
+        _listeners = [.. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency), _state,
             .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
+        if (continues is not null)
+        {
+            _broadcast.ContinuedFrom = continues.State.Origin;
+            foreach (var r in continues.State.Renditions)
+            {
+                if (!_byName.TryGetValue(r.Name, out var t) || (t.Kind == MediaKind.Video) != r.Video) continue;
+                _state.NoteRestored(r.Name, r.LastInitVersion);
+                if (r.Segments.Count > 0) _restore[r.Name] = r;
+            }
+        }
     }
 
     public string Channel { get; }
@@ -353,7 +371,8 @@ public sealed class StreamPackager : IAsyncDisposable
 
                 var description = new SegmentDescription(seg.Rendition, seg.Track.Kind, seg.Number, seg.StartTime, seg.Duration, seg.Timescale,
                     size, seg.StartsWithKeyframe, seg.Discontinuity, initName, seg.Track, seg.Samples.Length,
-                    seg.PresentationStartOffset, seg.PresentationEndOffset);
+                    seg.PresentationStartOffset, seg.PresentationEndOffset) { InitVersion = seg.InitVersion };
+                if (_restore.Remove(seg.Rendition, out var restored) && restored.Timescale == seg.Timescale) Restore(timeline, restored, seg.Track);
                 timeline.Add(description, ProgramDateTime(seg.StartTime, seg.Timescale));
                 if (ReferenceEquals(timeline, _broadcast.Leader) && _broadcast.Breaks.OnLeaderSegment(timeline.Entries[^1]) is { } changed)
                     BreakChanged?.Invoke(changed);
@@ -367,6 +386,24 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             foreach (var seg in _closed) seg.Dispose();
             _closed.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Puts back the window a dead node stored for this rendition, before the continuation's first segment: its playlist
+    /// keeps listing it (RFC 8216 section 6.2.2: segments leave a playlist only from its start). The restored entries take
+    /// the new segment's decoder description (the stored state keeps no codec configuration; the init segments they name
+    /// are the dead node's, still in the store).
+    /// </summary>
+    private void Restore(RenditionTimeline timeline, RenditionState state, MediaTrack track)
+    {
+        timeline.DiscontinuitiesBefore = state.DiscontinuitiesBefore;
+        foreach (var s in state.Segments)
+        {
+            var description = new SegmentDescription(timeline.Name, timeline.Kind, s.Number, s.Start, s.Duration, state.Timescale, s.ByteSize,
+                s.StartsWithKeyframe, s.Discontinuity, StoreKeys.InitName(BroadcastId, s.InitVersion), track, s.SampleCount,
+                s.PresentationStartOffset, s.PresentationEndOffset) { InitVersion = s.InitVersion };
+            timeline.Add(description, s.ProgramDateTime);
         }
     }
 

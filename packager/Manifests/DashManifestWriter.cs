@@ -16,7 +16,10 @@ public sealed record MpdSettings(
     long FirstNumber = 1,
     string PathPrefix = "",
     bool ClosedCaptions = false,
-    IReadOnlyList<AdBreak>? Breaks = null);
+    IReadOnlyList<AdBreak>? Breaks = null,
+    long? PresentationOrigin = null,
+    int PeriodIdBase = 0,
+    long? FirstPeriodStart = null);
 
 /// <summary>
 /// DASH MPD (ISO/IEC 23009-1) for the same CMAF files the HLS playlists name: SegmentTemplate with $Number$
@@ -71,7 +74,9 @@ public static class DashManifestWriter
         // audio against video by however far apart the encoder started them.
         // Static (ended) presentations start at the first shown segment; dynamic ones keep Period@start fixed
         // across updates (section 5.3.2) and so measure from the broadcast's first segment.
-        long baseTime = leader?.Entries[0].PresentationStart ?? 0;
+        // A broadcast continued on another node holds only the window it restored: its origin and the Periods before
+        // it come from the stored live state, so Period@start and Period@id stay what players already saw.
+        long baseTime = settings.PresentationOrigin ?? leader?.Entries[0].PresentationStart ?? 0;
         if (settings.IsStatic && shown.Count > 0 && leader is not null)
             baseTime = FirstAtOrAfter(leader, shown[0].From)?.PresentationStart ?? baseTime;
 
@@ -107,7 +112,9 @@ public static class DashManifestWriter
         {
             long periodFirst = settings.IsStatic ? from : starts[index];
             long leaderStart = leader is null ? 0 : (FirstAtOrAfter(leader, periodFirst)?.PresentationStart ?? baseTime);
-            sb.Append("  <Period id=\"p").Append(ManifestFormat.Int(index)).Append("\" start=\"")
+            // A continued broadcast's first Period began before the restored window: it keeps its start (section 5.3.2).
+            if (!settings.IsStatic && index == 0 && settings.FirstPeriodStart is { } firstPeriodStart) leaderStart = firstPeriodStart;
+            sb.Append("  <Period id=\"p").Append(ManifestFormat.Int(index + settings.PeriodIdBase)).Append("\" start=\"")
               .Append(ManifestFormat.XsDuration(leaderStart - baseTime, leaderScale)).Append("\">\n");
             AdBreakTags.AppendDash(sb, settings.Breaks, from, to, leaderStart, leaderScale);
             int asId = 0;

@@ -45,7 +45,7 @@ public static class HlsPlaylistWriter
         if (state == PlaylistState.Vod) sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n");
         long mediaSequence = windowStart < entries.Count ? entries[windowStart].Number : (entries.Count > 0 ? entries[^1].Number + 1 : 1);
         // Section 4.3.3.3: discontinuities that slid out of the window are counted so clients keep their timelines.
-        long discontinuitySequence = 0;
+        long discontinuitySequence = timeline.DiscontinuitiesBefore;
         for (int i = 0; i < windowStart; i++)
             if (entries[i].Segment.Discontinuity) discontinuitySequence++;
         sb.Append("#EXT-X-MEDIA-SEQUENCE:").Append(ManifestFormat.Int(mediaSequence)).Append('\n');
@@ -58,7 +58,7 @@ public static class HlsPlaylistWriter
             var e = entries[i];
             var s = e.Segment;
             bool first = i == windowStart;
-            if (!first) AppendGaps(sb, entries[i - 1], e, broadcastId);
+            if (!first) AppendGaps(sb, entries[i - 1], e, broadcastId, target);
             if (s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
             if (!string.Equals(currentInit, s.InitName, StringComparison.Ordinal))
             {
@@ -81,13 +81,17 @@ public static class HlsPlaylistWriter
     /// beside the encoder's last lone video frame before a slate) are listed as EXT-X-GAP segments (RFC 8216bis 4.4.4.7).
     /// A media sequence number is a segment's position in the playlist (section 6.2.1): without the placeholder, the
     /// segments after a hole would change sequence numbers when the window slides past it, and players refuse that.
+    /// Before a discontinuity the media time between the two is not a hole to fill (the timeline restarts there, and a
+    /// broadcast continued on another node skips the number whose parts the dead node had announced): each placeholder
+    /// then lasts at most the target duration (section 4.3.3.1).
     /// </summary>
-    private static void AppendGaps(StringBuilder sb, TimelineEntry previous, TimelineEntry next, string broadcastId)
+    private static void AppendGaps(StringBuilder sb, TimelineEntry previous, TimelineEntry next, string broadcastId, long targetSeconds)
     {
         long missing = next.Number - previous.Number - 1;
         if (missing <= 0) return;
         var s = next.Segment;
         long hole = Math.Max(0, next.Start - previous.End);
+        if (s.Discontinuity) hole = Math.Min(hole, missing * targetSeconds * s.Timescale);
         for (long n = previous.Number + 1; n < next.Number; n++)
         {
             // The hole's length shared out, the last one taking the rounding so the durations add up.

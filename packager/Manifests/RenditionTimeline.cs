@@ -65,6 +65,12 @@ public sealed class RenditionTimeline
     /// <summary>Marks the rendition retired (see <see cref="Retired"/>); its entries stay for its ended playlist.</summary>
     public void Retire() => Retired = true;
 
+    /// <summary>
+    /// Discontinuities before the first entry: a broadcast continued on another node restores only the window the dead
+    /// node stored, and EXT-X-DISCONTINUITY-SEQUENCE (RFC 8216 section 4.3.3.3) must still count those that left it.
+    /// </summary>
+    public long DiscontinuitiesBefore { get; set; }
+
     /// <summary>Longest segment duration seen, in ticks of <see cref="Timescale"/>.</summary>
     public long LongestDuration { get; private set; }
 

@@ -116,6 +116,23 @@ internal sealed class AudioSegmenter
 
     private bool _markNext;
 
+    public string Rendition => _rendition;
+
+    /// <summary>
+    /// The audio continues a broadcast another node packaged up to segment <paramref name="lastNumber"/> with init
+    /// versions up to <paramref name="lastInitVersion"/>: its first segment is discontinuous, numbered on, with a new init
+    /// version. Call before the first frame.
+    /// </summary>
+    public void ContinueAfter(long lastNumber, int lastInitVersion)
+    {
+        if (_track is not null) throw new InvalidOperationException("The rendition has already started.");
+        _initVersion = Math.Max(lastInitVersion, -1);
+        _lastEmittedInit = _initVersion;
+        _lastNumber = lastNumber;
+        _selfNumber = lastNumber;
+        _markNext = true;
+    }
+
     /// <summary>The leading video rendition closed segment <paramref name="number"/>; the next one starts at <paramref name="videoEnd"/>.</summary>
     public void AddBoundary(long number, long videoEnd, List<ClosedSegment> output, bool final = false)
     {

@@ -125,6 +125,9 @@ public sealed record SegmentDescription(
     /// <summary>Latest presentation end of the segment, in <see cref="Timescale"/> ticks.</summary>
     public long PresentationEnd => StartTime + Duration + PresentationEndOffset;
 
+    /// <summary>The version of the init segment (<see cref="InitName"/>) this segment needs.</summary>
+    public int InitVersion { get; init; }
+
     public string FileName(string broadcastId) => FileNameOf(broadcastId, Number);
 
     /// <summary>The media segment file of number <paramref name="number"/> in every rendition of a broadcast.</summary>

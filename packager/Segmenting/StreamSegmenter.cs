@@ -109,6 +109,18 @@ public sealed class StreamSegmenter : IDisposable
         if (index == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
     }
 
+    /// <summary>
+    /// Every rendition continues a broadcast another node packaged (see <see cref="VideoSegmenter.ContinueAfter"/>):
+    /// numbers go on after <paramref name="lastNumber"/>, init versions after each rendition's in
+    /// <paramref name="lastInitVersions"/> (absent: none stored), and the first segments are discontinuous.
+    /// </summary>
+    public void ContinueAfter(long lastNumber, IReadOnlyDictionary<string, int> lastInitVersions)
+    {
+        ArgumentNullException.ThrowIfNull(lastInitVersions);
+        foreach (var v in _video) v.ContinueAfter(lastNumber, lastInitVersions.GetValueOrDefault(v.Rendition, -1));
+        _audio?.ContinueAfter(lastNumber, lastInitVersions.GetValueOrDefault(_audio.Rendition, -1));
+    }
+
     /// <summary>Marks the next segment of video rendition <paramref name="index"/> discontinuous (its producer restarted).</summary>
     public void MarkDiscontinuity(int index) => _video[index].MarkDiscontinuity();
 

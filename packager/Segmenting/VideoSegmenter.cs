@@ -89,6 +89,19 @@ internal sealed class VideoSegmenter
     public void MarkDiscontinuity() => _pendingMark = true;
 
     /// <summary>
+    /// This rendition continues a broadcast another node packaged up to segment <paramref name="lastNumber"/> with init
+    /// versions up to <paramref name="lastInitVersion"/>: the first segment takes the next number and a new init
+    /// version, and is discontinuous. Call before the first frame.
+    /// </summary>
+    public void ContinueAfter(long lastNumber, int lastInitVersion)
+    {
+        if (_track is not null) throw new InvalidOperationException("The rendition has already started.");
+        _number = lastNumber;
+        _initVersion = Math.Max(lastInitVersion, -1);
+        _pendingMark = true;
+    }
+
+    /// <summary>
     /// Takes over the caller's reference to <paramref name="frame"/>. Returns the segment that the frame closed, if any.
     /// </summary>
     public ClosedSegment? Push(MediaFrame frame)

@@ -43,6 +43,32 @@ public sealed class ReconnectTests
     }
 
     [Fact]
+    public void A_new_hub_continuing_another_nodes_broadcast_places_its_first_frame_after_that_media_and_the_time_away()
+    {
+        var registry = new LiveStreamRegistry(new ManualClock(Start));
+        // The packager continues the broadcast when the publish is announced, before the publisher's first frame.
+        registry.Published += s => Assert.True(s.TryContinueAfter(900_000, TimeSpan.FromSeconds(2)));
+        Assert.True(registry.TryStartPublish("chan", out var continued));
+        using var reader = continued.OpenReader("test");
+        continued.Write(Frame(Video, 0, true));
+        continued.Write(Frame(Audio, 480, true)); // 10 ms at 48 kHz
+        continued.Write(Frame(Video, 3000, false));
+        // 10 s of media plus 2 s away: 12 s, at 90 kHz for video and 48 kHz for audio; the frames carry epoch 1.
+        Assert.Equal([(1_080_000L, 1), (576_480L, 1), (1_083_000L, 1)], Drain(reader));
+        Assert.False(continued.TryContinueAfter(0, TimeSpan.Zero));
+    }
+
+    [Fact]
+    public void A_hub_that_already_has_frames_cannot_be_continued()
+    {
+        var registry = new LiveStreamRegistry(new ManualClock(Start));
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        stream.Write(Frame(Video, 0, true));
+        Assert.False(stream.TryContinueAfter(900_000, TimeSpan.FromSeconds(2)));
+        Assert.Equal(0, stream.Epoch);
+    }
+
+    [Fact]
     public void A_reconnect_within_the_grace_resumes_the_same_stream_with_timestamps_after_the_gap()
     {
         var clock = new ManualClock(Start);

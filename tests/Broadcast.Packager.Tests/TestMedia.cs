@@ -25,6 +25,14 @@ internal static class TestMedia
         payload[0] = key ? (byte)0x65 : (byte)0x41;
         return MediaFrame.Rent(track, dts, cto, key, payload);
     }
+
+    /// <summary>How often <paramref name="what"/> occurs in <paramref name="text"/> (ordinal).</summary>
+    public static int CountOf(string text, string what)
+    {
+        int n = 0;
+        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
+        return n;
+    }
 }
 
 /// <summary>Collects log lines so a test can show why background work failed.</summary>

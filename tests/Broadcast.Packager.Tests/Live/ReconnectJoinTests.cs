@@ -71,14 +71,14 @@ public sealed class ReconnectJoinTests : IDisposable
         Publish(stream, second, 5);
         // The MPD is written just after the playlists: wait for it to list both new segments too.
         await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-5.m4s") && Read("chan/audio/index.m3u8").Contains("-5.m4s")
-            && CountOf(Read("chan/manifest.mpd"), "r=\"1\"") == 2, Bound, "playlists and MPD to list the segments after the join", Logs);
+            && TestMedia.CountOf(Read("chan/manifest.mpd"), "r=\"1\"") == 2, Bound, "playlists and MPD to list the segments after the join", Logs);
 
         string suffix = newResolution ? "-newinit" : "";
         Golden.Verify($"reconnect{suffix}.m3u8", Read("chan/source/index.m3u8"));
         Golden.Verify($"reconnect-audio{suffix}.m3u8", Read("chan/audio/index.m3u8"));
         Golden.Verify($"reconnect{suffix}.mpd", Read("chan/manifest.mpd"));
         var mpd = Read("chan/manifest.mpd");
-        Assert.Equal(2, CountOf(mpd, "<Period "));
+        Assert.Equal(2, TestMedia.CountOf(mpd, "<Period "));
         Assert.Contains("type=\"dynamic\"", mpd, StringComparison.Ordinal);
 
         // More media from the same publisher (its stamps go on from 5 s): the discontinuity slides out of the three-segment window and is counted.
@@ -100,12 +100,5 @@ public sealed class ReconnectJoinTests : IDisposable
         await finished.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.EndsWith("#EXT-X-ENDLIST\n", Read("chan/source/index.m3u8"), StringComparison.Ordinal);
         Assert.Contains("type=\"static\"", Read("chan/manifest.mpd"), StringComparison.Ordinal);
-    }
-
-    private static int CountOf(string text, string what)
-    {
-        int n = 0;
-        for (int i = text.IndexOf(what, StringComparison.Ordinal); i >= 0; i = text.IndexOf(what, i + 1, StringComparison.Ordinal)) n++;
-        return n;
     }
 }

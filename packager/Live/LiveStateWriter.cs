@@ -1,0 +1,61 @@
+using Broadcast.Packager.Manifests;
+using Broadcast.Storage;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>
+/// Keeps the broadcast's <see cref="LiveBroadcastState"/> in the store beside its manifests, so a node that takes the
+/// channel over after this one died continues the same broadcast (<see cref="LivePackager.PrepareContinuationAsync"/>).
+/// Written after the live manifests of every segment batch (it describes what they name) and once more, marked
+/// ended, when the broadcast ends: an ended state is never continued.
+/// </summary>
+internal sealed class LiveStateWriter(PackagedBroadcast broadcast) : IPackagerListener
+{
+    private const string ContentType = "application/json";
+    private const string CacheControl = "no-store";
+    private readonly Dictionary<string, int> _lastInit = new(StringComparer.Ordinal);
+
+    public void OnInitStored(string rendition, int initVersion, long bytes) =>
+        _lastInit[rendition] = Math.Max(initVersion, _lastInit.GetValueOrDefault(rendition, -1));
+
+    public Task OnSegmentsAddedAsync(CancellationToken cancellationToken) => WriteAsync(ended: false, cancellationToken);
+
+    public Task OnEndedAsync(CancellationToken cancellationToken) => WriteAsync(ended: true, cancellationToken);
+
+    /// <summary>Restored renditions already hold init versions up to the dead node's; new ones number above them.</summary>
+    public void NoteRestored(string rendition, int lastInitVersion) =>
+        _lastInit[rendition] = Math.Max(lastInitVersion, _lastInit.GetValueOrDefault(rendition, -1));
+
+    private async Task WriteAsync(bool ended, CancellationToken cancellationToken)
+    {
+        var state = Capture(ended);
+        await broadcast.Store.PutAsync(LiveBroadcastState.Key(broadcast.Channel), state.ToJson(), ContentType, CacheControl, cancellationToken).ConfigureAwait(false);
+    }
+
+    internal LiveBroadcastState Capture(bool ended)
+    {
+        var renditions = new List<RenditionState>();
+        foreach (var t in broadcast.AllTimelines())
+        {
+            int start = broadcast.WindowStart(t);
+            long before = t.DiscontinuitiesBefore;
+            for (int i = 0; i < start; i++)
+                if (t.Entries[i].Segment.Discontinuity) before++;
+            var segments = new List<SegmentState>(t.Entries.Count - start);
+            for (int i = start; i < t.Entries.Count; i++)
+            {
+                var e = t.Entries[i];
+                var s = e.Segment;
+                segments.Add(new SegmentState(s.Number, s.StartTime, s.Duration, s.ByteSize, s.SampleCount, s.StartsWithKeyframe, s.Discontinuity,
+                    s.InitVersion, e.ProgramDateTime, s.PresentationStartOffset, s.PresentationEndOffset));
+            }
+            renditions.Add(new RenditionState(t.Name, t.Kind == Media.MediaKind.Video, t.Timescale, _lastInit.GetValueOrDefault(t.Name, -1),
+                before, segments));
+        }
+        var lead = broadcast.Leader;
+        long windowFirst = lead is { Entries.Count: > 0 } ? lead.Entries[broadcast.WindowStart(lead)].Number : 0;
+        var origin = new BroadcastOrigin(broadcast.AvailabilityStart(), broadcast.PresentationOrigin() ?? 0, broadcast.PeriodIdAt(windowFirst),
+            broadcast.PeriodStartAt(windowFirst));
+        return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions);
+    }
+}

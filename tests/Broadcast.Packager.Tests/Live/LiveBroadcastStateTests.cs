@@ -1,0 +1,92 @@
+using System.Text;
+using Broadcast.Packager.Live;
+using Broadcast.TestSupport.Fuzzing;
+using Xunit.Abstractions;
+
+namespace Broadcast.Packager.Tests.Live;
+
+/// <summary>
+/// The live state object another node reads back to continue a broadcast: what it reads from the bytes a packager
+/// wrote, and every malformed object refused with a reason (the caller then starts a new broadcast), never an exception.
+/// </summary>
+public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset At = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+
+    private static LiveBroadcastState Sample(bool ended = false) => new(LiveBroadcastState.CurrentVersion, "20261121T054512Z", At.AddSeconds(6), ended,
+        new BroadcastOrigin(At, 0, 0, 0),
+        [
+            new RenditionState("source", true, 90_000, 0, 0,
+            [
+                new SegmentState(1, 0, 180_000, 4000, 60, true, false, 0, At, 0, 0),
+                new SegmentState(2, 180_000, 180_000, 4100, 60, true, false, 0, At.AddSeconds(2), 0, 0),
+            ]),
+            new RenditionState("audio", false, 48_000, 0, 0, [new SegmentState(2, 96_000, 96_000, 900, 94, true, false, 0, At.AddSeconds(2), 0, 0)]),
+        ]);
+
+    private const string SampleJson =
+        "{\"version\":1,\"broadcastId\":\"20261121T054512Z\",\"updatedAt\":\"2026-11-21T05:45:18+00:00\",\"ended\":false," +
+        "\"origin\":{\"availabilityStart\":\"2026-11-21T05:45:12+00:00\",\"presentationOrigin\":0,\"periodIdBase\":0,\"firstPeriodStart\":0}," +
+        "\"renditions\":[{\"name\":\"source\",\"video\":true,\"timescale\":90000,\"lastInitVersion\":0,\"discontinuitiesBefore\":0,\"segments\":[" +
+        "{\"number\":1,\"start\":0,\"duration\":180000,\"byteSize\":4000,\"sampleCount\":60,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
+        "\"programDateTime\":\"2026-11-21T05:45:12+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}," +
+        "{\"number\":2,\"start\":180000,\"duration\":180000,\"byteSize\":4100,\"sampleCount\":60,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
+        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}]}," +
+        "{\"name\":\"audio\",\"video\":false,\"timescale\":48000,\"lastInitVersion\":0,\"discontinuitiesBefore\":0,\"segments\":[" +
+        "{\"number\":2,\"start\":96000,\"duration\":96000,\"byteSize\":900,\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
+        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}]}]}";
+
+    [Fact]
+    public void The_written_bytes_read_back_as_the_state()
+    {
+        var bytes = Sample().ToJson();
+        Assert.Equal(SampleJson, Encoding.UTF8.GetString(bytes));
+        var read = LiveBroadcastState.TryParse(bytes, out string? error);
+        Assert.True(read is not null, error);
+        Assert.Equal(SampleJson, Encoding.UTF8.GetString(read.ToJson()));
+        Assert.Equal(2, read.LastNumber);
+        Assert.Equal(360_000, read.MediaEnd);
+        Assert.Equal(At.AddSeconds(4), read.MediaEndWallClock);
+        Assert.Equal("chan/live-state.json", LiveBroadcastState.Key("chan"));
+    }
+
+    public static TheoryData<string, string, string> Malformed => new()
+    {
+        { "not JSON", "]]", "not JSON" },
+        { "null", "null", "empty state" },
+        { "another version", SampleJson.Replace("\"version\":1", "\"version\":7", StringComparison.Ordinal), "version 7" },
+        { "a broadcast id that is no key", SampleJson.Replace("20261121T054512Z", "../other", StringComparison.Ordinal), "invalid broadcast id" },
+        { "no renditions", SampleJson[..SampleJson.IndexOf("\"renditions\"", StringComparison.Ordinal)] + "\"renditions\":[]}", "no renditions" },
+        { "no origin", SampleJson.Replace("\"origin\":{\"availabilityStart\":\"2026-11-21T05:45:12+00:00\",\"presentationOrigin\":0,\"periodIdBase\":0,\"firstPeriodStart\":0},", "", StringComparison.Ordinal), "no origin" },
+        { "a rendition name with a slash", SampleJson.Replace("\"name\":\"audio\"", "\"name\":\"a/b\"", StringComparison.Ordinal), "invalid rendition name" },
+        { "a zero timescale", SampleJson.Replace("\"timescale\":48000", "\"timescale\":0", StringComparison.Ordinal), "timescale 0" },
+        { "numbers out of order", SampleJson.Replace("\"number\":2,\"start\":180000", "\"number\":1,\"start\":180000", StringComparison.Ordinal), "out of order" },
+        { "an init version above the last", SampleJson.Replace("\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0", "\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":3", StringComparison.Ordinal), "out of order" },
+        { "a number that is text", SampleJson.Replace("\"number\":1,", "\"number\":\"one\",", StringComparison.Ordinal), "not JSON" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void A_malformed_state_is_refused_with_its_reason(string name, string json, string reason)
+    {
+        Assert.Null(LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(json), out string? error));
+        Assert.True(error is not null && error.Contains(reason, StringComparison.Ordinal), $"{name}: {error}");
+    }
+
+    [Fact]
+    public void An_object_over_the_size_bound_is_refused_unread()
+    {
+        Assert.Null(LiveBroadcastState.TryParse(new byte[LiveBroadcastState.MaxBytes + 1], out string? error));
+        Assert.Contains("larger than", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Any_bytes_are_read_or_refused_without_an_exception()
+    {
+        byte[][] seeds = [Encoding.UTF8.GetBytes(SampleJson), .. Malformed.Select(row => Encoding.UTF8.GetBytes((string)row[1]))];
+        var report = FuzzRunner.Run("live-state", seeds, (input, _) => LiveBroadcastState.TryParse(input, out string? _) is { } state && state.LastNumber >= 0,
+            new FuzzOptions { MaxInputLength = 4096 });
+        output.WriteLine(report.ToString());
+        Assert.True(report.Accepted > 0 && report.Refused > 0, report.ToString());
+    }
+}

@@ -1,0 +1,279 @@
+using System.Text;
+using Broadcast.Media;
+using Broadcast.Packager.Live;
+using Broadcast.Packager.Manifests;
+using Broadcast.Storage;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Packager.Tests.Live;
+
+/// <summary>
+/// A node takes a channel over after the node packaging it died (no ENDLIST, nothing ended): two
+/// <see cref="LivePackager"/>s with their own hubs share one store, as two ingest nodes share S3. The first packages
+/// 5 s (segments 1 and 2 stored, 4..5 s open) and is abandoned; 5 s later the second, asked to prepare the channel's
+/// publish, finds the stored live state and its publish (timestamps from 0) continues the broadcast: same id, the
+/// restored window, numbers on from 3 after one EXT-X-DISCONTINUITY, a new DASH Period with the first Period's id,
+/// start and the availabilityStartTime kept, media time placed after the stored media plus the time away.
+/// Outside the grace, with an ended or a malformed state, a new broadcast starts.
+/// </summary>
+public sealed class TakeoverContinuationTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Grace = TimeSpan.FromSeconds(30);
+    private readonly TempDirectory _dir = new();
+    private readonly AudioTrack _audio = TestMedia.Audio();
+    private readonly ManualClock _clock = new(Start);
+    private readonly PackagerOptions _options = new() { SegmentSeconds = 2, WindowSegments = 3 };
+    private readonly FileSystemSegmentStore _store;
+    private readonly ListLogger<LivePackager> _log = new();
+
+    public TakeoverContinuationTests() => _store = new FileSystemSegmentStore(Path.Combine(_dir.Path, "media"));
+
+    public void Dispose() => _dir.Dispose();
+
+    private void Publish(LiveStream stream, int seconds)
+    {
+        var video = TestMedia.Video(1280, 720);
+        long audioCount = 0;
+        for (int i = 0; i < seconds * 30; i++)
+        {
+            stream.Write(TestMedia.Frame(video, i * 3000L, i % 60 == 0, 400));
+            while (audioCount <= (long)Math.Floor(i * 1.6))
+                stream.Write(TestMedia.Frame(_audio, audioCount++ * 1024L, true, 20));
+        }
+    }
+
+    /// <summary>A node's packager over the shared store, started.</summary>
+    private async Task<LivePackager> NodeAsync(LiveStreamRegistry registry, bool lowLatency = false)
+    {
+        var node = new LivePackager(registry, _store, new DefaultRecordingPolicy(Options.Create(_options)), Options.Create(_options), _clock, _log,
+            lowLatency: lowLatency ? new DefaultLowLatencyPolicy(Options.Create(new PackagerOptions { LowLatencyByDefault = true })) : null);
+        await node.StartAsync(default);
+        return node;
+    }
+
+    private string Read(string key) => File.Exists(_store.PathOf(key)) ? File.ReadAllText(_store.PathOf(key)) : "";
+
+    private string Logs()
+    {
+        lock (_log.Lines)
+            return string.Join("\n", _log.Lines) + "\n" + Read("chan/source/index.m3u8") + Read("chan/audio/index.m3u8") + Read("chan/manifest.mpd");
+    }
+
+    /// <summary>A node takes the channel over: the publish it authorises continues <paramref name="id"/>; 5 s of media from timestamp 0.</summary>
+    private async Task<LivePackager> ContinueOnNewNodeAsync(string id, bool lowLatency = false)
+    {
+        var registry = new LiveStreamRegistry(_clock);
+        var node = await NodeAsync(registry, lowLatency);
+        Assert.Equal(id, await node.PrepareContinuationAsync("chan", Grace, default));
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Publish(stream, 5);
+        return node;
+    }
+
+    /// <summary>Node A packages 5 s and dies: segments 1 and 2 and the live state are stored, nothing ended.</summary>
+    private async Task<(LivePackager Node, string BroadcastId)> DeadNodeAsync(bool lowLatency = false)
+    {
+        var registry = new LiveStreamRegistry(_clock);
+        var node = await NodeAsync(registry, lowLatency);
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Publish(stream, 5);
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-2.m4s") && Read("chan/audio/index.m3u8").Contains("-2.m4s")
+            && Read("chan/live-state.json").Contains("\"number\":2", StringComparison.Ordinal) && Read("chan/manifest.mpd").Contains("<Period"),
+            Bound, "node A to store segment 2 and its live state", Logs);
+        string id = node.Find("chan")!.BroadcastId;
+        return (node, id);
+    }
+
+    [Fact]
+    public async Task A_publish_on_another_node_within_the_grace_continues_the_same_broadcast()
+    {
+        var (deadNode, id) = await DeadNodeAsync();
+        string mpdBefore = Read("chan/manifest.mpd");
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        await using var node = await ContinueOnNewNodeAsync(id);
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-4.m4s") && Read("chan/audio/index.m3u8").Contains("-4.m4s")
+            && Read("chan/manifest.mpd").Contains($"{id}-init-1.mp4", StringComparison.Ordinal), Bound, "node B to list segment 4", Logs);
+
+        Assert.Equal(id, node.Find("chan")!.BroadcastId);
+        foreach (var rendition in new[] { "source", "audio" })
+        {
+            string playlist = Read($"chan/{rendition}/index.m3u8");
+            // The window keeps the dead node's segment 2; 3 follows after one discontinuity with a new init segment.
+            Assert.Contains("#EXT-X-MEDIA-SEQUENCE:2\n", playlist, StringComparison.Ordinal);
+            Assert.Contains("#EXT-X-DISCONTINUITY-SEQUENCE:0\n", playlist, StringComparison.Ordinal);
+            Assert.Equal(1, TestMedia.CountOf(playlist, "#EXT-X-DISCONTINUITY\n"));
+            int join = playlist.IndexOf("#EXT-X-DISCONTINUITY\n", StringComparison.Ordinal);
+            Assert.True(join > playlist.IndexOf($"{id}-2.m4s", StringComparison.Ordinal) && join < playlist.IndexOf($"{id}-3.m4s", StringComparison.Ordinal), playlist);
+            Assert.Contains($"#EXT-X-MAP:URI=\"{id}-init.mp4\"", playlist, StringComparison.Ordinal);
+            Assert.Contains($"#EXT-X-MAP:URI=\"{id}-init-1.mp4\"", playlist, StringComparison.Ordinal);
+            Assert.True(File.Exists(_store.PathOf($"chan/{rendition}/{id}-init-1.mp4")));
+        }
+
+        // DASH: the availability start and the first Period (id, start) as the dead node wrote them, a second Period at the join.
+        string mpd = Read("chan/manifest.mpd");
+        Assert.Equal(Attribute(mpdBefore, "availabilityStartTime"), Attribute(mpd, "availabilityStartTime"));
+        Assert.Contains("<Period id=\"p0\" start=\"PT0S\">", mpd, StringComparison.Ordinal);
+        Assert.Contains("<Period id=\"p1\"", mpd, StringComparison.Ordinal);
+        Assert.Equal(2, TestMedia.CountOf(mpd, "<Period "));
+
+        // The new media lies after the stored media plus the time away: segment 2 (the last stored) ends at 4 s of media
+        // and of wall clock (the dead node's 4..5 s were never stored), the publish comes at 5 s: 1 s away (90 kHz).
+        var state = LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(Read("chan/live-state.json")), out string? error);
+        Assert.True(state is not null, error);
+        var source = state.Renditions.Single(r => r.Name == "source");
+        var two = source.Segments.Single(s => s.Number == 2);
+        var three = source.Segments.Single(s => s.Number == 3);
+        Assert.Equal(two.Start + two.Duration + 90_000, three.Start);
+        Assert.True(three.Discontinuity);
+        Assert.Equal(1, source.LastInitVersion);
+        Assert.Equal(two.ProgramDateTime + TimeSpan.FromSeconds(3), three.ProgramDateTime);
+        Assert.Contains(_log.Lines, l => l.Contains($"broadcast {id} continues here", StringComparison.Ordinal));
+        await deadNode.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_continued_broadcast_continues_again_when_its_second_node_dies_too()
+    {
+        var (deadNode, id) = await DeadNodeAsync();
+        string mpdOfA = Read("chan/manifest.mpd");
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        var nodeB = await ContinueOnNewNodeAsync(id);
+        await WaitFor.ConditionAsync(() => Read("chan/live-state.json").Contains("\"number\":4", StringComparison.Ordinal)
+            && Read("chan/audio/index.m3u8").Contains("-4.m4s"), Bound, "node B to store segment 4 and its state", Logs);
+        string mpdOfB = Read("chan/manifest.mpd");
+
+        // Node B dies as well; node C continues from B's state.
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        await using var nodeC = await ContinueOnNewNodeAsync(id);
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("-6.m4s") && Read("chan/audio/index.m3u8").Contains("-6.m4s")
+            && Read("chan/manifest.mpd").Contains($"{id}-init-2.mp4", StringComparison.Ordinal), Bound, "node C to list segment 6", Logs);
+
+        string playlist = Read("chan/source/index.m3u8");
+        // Window 4..6: B's join (before 3) left it and is counted; C's join is marked before 5.
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:4\n", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-DISCONTINUITY-SEQUENCE:1\n", playlist, StringComparison.Ordinal);
+        Assert.Contains($"{id}-4.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI=\"{id}-init-2.mp4\"", playlist, StringComparison.Ordinal);
+        string mpd = Read("chan/manifest.mpd");
+        Assert.Equal(Attribute(mpdOfA, "availabilityStartTime"), Attribute(mpd, "availabilityStartTime"));
+        // The Period B opened keeps its id and start; C's is the next id.
+        Assert.Equal(PeriodStart(mpdOfB, "p1"), PeriodStart(mpd, "p1"));
+        Assert.Contains("<Period id=\"p2\"", mpd, StringComparison.Ordinal);
+        Assert.DoesNotContain("<Period id=\"p0\"", mpd, StringComparison.Ordinal);
+        await nodeB.DisposeAsync();
+        await deadNode.DisposeAsync();
+    }
+
+    private static string PeriodStart(string mpd, string id)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(mpd, $"<Period id=\"{id}\" start=\"([^\"]+)\"");
+        Assert.True(match.Success, mpd);
+        return match.Groups[1].Value;
+    }
+
+    [Fact]
+    public async Task A_low_latency_continuation_skips_the_number_whose_parts_the_dead_node_announced()
+    {
+        var (deadNode, id) = await DeadNodeAsync(lowLatency: true);
+        // The dead node had cut parts of segment 3 (4..5 s) and its playlists listed them: players may hold them.
+        Assert.Contains($"URI=\"{LowLatencyPlaylist.PartName(id, 3, 0)}\"", Read("chan/source/index.m3u8"), StringComparison.Ordinal);
+        byte[] deadPart = await File.ReadAllBytesAsync(_store.PathOf($"chan/source/{LowLatencyPlaylist.PartName(id, 3, 0)}"));
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        await using var node = await ContinueOnNewNodeAsync(id, lowLatency: true);
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains($"\n{id}-5.m4s") && Read("chan/audio/index.m3u8").Contains($"\n{id}-5.m4s"),
+            Bound, "node B to list segment 5", Logs);
+        foreach (var rendition in new[] { "source", "audio" })
+        {
+            string playlist = Read($"chan/{rendition}/index.m3u8");
+            // Number 3 stays the dead node's: a gap of the time its parts covered (about 1 s), then the join and 4.
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(playlist, $@"\n{id}-2\.m4s\n#EXT-X-GAP\n#EXTINF:[01]\.[0-9]+,\n{id}-3\.m4s\n#EXT-X-DISCONTINUITY\n"), playlist);
+            Assert.Contains($"\n{id}-4.m4s\n", playlist, StringComparison.Ordinal);
+            Assert.DoesNotContain($"URI=\"{LowLatencyPlaylist.PartName(id, 3, 0)}\"", playlist, StringComparison.Ordinal);
+        }
+        Assert.Equal(deadPart, await File.ReadAllBytesAsync(_store.PathOf($"chan/source/{LowLatencyPlaylist.PartName(id, 3, 0)}")));
+        Assert.Contains(_log.Lines, l => l.Contains($"broadcast {id} continues here after its node stopped, from segment 4", StringComparison.Ordinal));
+        await deadNode.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Past_the_grace_a_publish_on_another_node_starts_a_new_broadcast()
+    {
+        var (deadNode, id) = await DeadNodeAsync();
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        var registry = new LiveStreamRegistry(_clock);
+        await using var node = await NodeAsync(registry);
+        Assert.Null(await node.PrepareContinuationAsync("chan", Grace, default));
+        Assert.Contains(_log.Lines, l => l.Contains($"unfinished broadcast {id} ended", StringComparison.Ordinal));
+        await AssertNewBroadcastAsync(registry, node, id);
+        await deadNode.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task An_ended_broadcast_is_never_continued()
+    {
+        var registry = new LiveStreamRegistry(_clock);
+        await using (var first = await NodeAsync(registry))
+        {
+            var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            first.StreamFinished += _ => finished.TrySetResult();
+            Assert.True(registry.TryStartPublish("chan", out var stream));
+            Publish(stream, 5);
+            registry.EndPublish(stream);
+            await finished.Task.WaitAsync(Bound);
+        }
+        Assert.Contains("\"ended\":true", Read("chan/live-state.json"), StringComparison.Ordinal);
+        var again = new LiveStreamRegistry(_clock);
+        await using var node = await NodeAsync(again);
+        Assert.Null(await node.PrepareContinuationAsync("chan", Grace, default));
+    }
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("{\"version\":1}")]
+    [InlineData("{\"version\":2,\"broadcastId\":\"x\",\"renditions\":[]}")]
+    [InlineData("")]
+    public async Task A_malformed_stored_state_starts_a_new_broadcast_with_a_clear_log_line(string stored)
+    {
+        await _store.PutAsync(LiveBroadcastState.Key("chan"), Encoding.UTF8.GetBytes(stored), "application/json", "no-store", default);
+        var registry = new LiveStreamRegistry(_clock);
+        await using var node = await NodeAsync(registry);
+        Assert.Null(await node.PrepareContinuationAsync("chan", Grace, default));
+        Assert.Contains(_log.Lines, l => l.Contains("chan: stored live state is malformed", StringComparison.Ordinal));
+        await AssertNewBroadcastAsync(registry, node, previousId: null);
+    }
+
+    [Fact]
+    public async Task Without_a_stored_state_nothing_is_continued()
+    {
+        var registry = new LiveStreamRegistry(_clock);
+        await using var node = await NodeAsync(registry);
+        Assert.Null(await node.PrepareContinuationAsync("chan", Grace, default));
+        Assert.DoesNotContain(_log.Lines, l => l.Contains("live state", StringComparison.Ordinal));
+        await AssertNewBroadcastAsync(registry, node, previousId: null);
+    }
+
+    /// <summary>The publish packages as a broadcast of its own: numbers from 1, no discontinuity.</summary>
+    private async Task AssertNewBroadcastAsync(LiveStreamRegistry registry, LivePackager node, string? previousId)
+    {
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Publish(stream, 5);
+        await WaitFor.ConditionAsync(() => node.Find("chan") is { } s && s.BroadcastId != previousId && Read("chan/source/index.m3u8").Contains($"{s.BroadcastId}-2.m4s"),
+            Bound, "the new broadcast to list segment 2", Logs);
+        string playlist = Read("chan/source/index.m3u8");
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:1\n", playlist, StringComparison.Ordinal);
+        Assert.DoesNotContain("#EXT-X-DISCONTINUITY\n", playlist, StringComparison.Ordinal);
+    }
+
+    private static string Attribute(string xml, string name)
+    {
+        int at = xml.IndexOf($" {name}=\"", StringComparison.Ordinal);
+        Assert.True(at >= 0, $"{name} missing");
+        at += name.Length + 3;
+        return xml[at..xml.IndexOf('"', at)];
+    }
+}
