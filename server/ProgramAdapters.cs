@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Broadcast.Compositor;
 using Broadcast.Compositor.Audio;
 using Broadcast.Compositor.Engine;
@@ -33,14 +32,12 @@ internal static class ProgramSetup
 }
 
 /// <summary>
-/// One <see cref="ProgramEngine"/> per program channel. The same inputs again: the layout and mix are applied live; other
-/// inputs: the engine is replaced (a new broadcast). Layout errors come back as the request's field names.
+/// Control's <see cref="IProgramRunner"/> over the compositor's <see cref="ProgramHost"/>: the request's words become the
+/// compositor's types, and the compositor's refusals become the request's field errors or a conflict.
 /// </summary>
 internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger) : IProgramRunner, IHostedService
 {
-    private static readonly TimeSpan ImageDecodeTimeout = TimeSpan.FromSeconds(20);
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, Running> _programs = new(StringComparer.Ordinal);
+    private readonly ProgramHost _host = new(registry, settings, logger);
 
     public bool RunsPrograms => true;
 
@@ -51,89 +48,32 @@ internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSe
         var mix = plan.Audio.ToDictionary(a => a.Key, a => new MixSettings(a.Value?.GainDb ?? 0, a.Value?.Muted ?? false, a.Value?.Solo ?? false),
             StringComparer.Ordinal);
         var transition = plan.Transition == "fade" ? LayoutTransition.Fade : LayoutTransition.Cut;
-        string inputsKey = InputsKey(plan.Inputs);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var inputs = plan.Inputs.Select(i => new ProgramInputSource(i.Id, i.ChannelSlug, i.Image, i.Width, i.Height)).ToList();
         try
         {
-            Running? running;
-            lock (_programs) _programs.TryGetValue(plan.Slug, out running);
-            if (running is not null && running.InputsKey == inputsKey)
-            {
-                Rejected(() => running.Engine.Apply(layout, mix, transition));
-                return State(running.Engine);
-            }
-
-            var images = await DecodeImagesAsync(plan.Inputs, cancellationToken).ConfigureAwait(false);
-            ProgramEngine? engine = null;
-            try
-            {
-                var channels = plan.Inputs.Where(i => i.ChannelSlug is not null).Select(i => new ChannelInput(i.Id, i.ChannelSlug!)).ToList();
-                Rejected(() => engine = new ProgramEngine(plan.Slug, registry, settings, channels, images, layout, logger));
-                if (mix.Count > 0 || transition != LayoutTransition.Cut) Rejected(() => engine!.Apply(layout, mix, LayoutTransition.Cut));
-                if (running is not null) await StopLockedAsync(plan.Slug).ConfigureAwait(false);
-                try
-                {
-                    engine!.Start();
-                }
-                catch (InvalidOperationException e)
-                {
-                    throw new ConflictException($"The channel is on air from another input ({e.Message}); end that broadcast first.");
-                }
-                lock (_programs) _programs[plan.Slug] = new Running(engine, inputsKey, images);
-                return State(engine);
-            }
-            catch
-            {
-                if (engine is not null) await engine.DisposeAsync().ConfigureAwait(false);
-                foreach (var image in images.Values) image.Dispose();
-                throw;
-            }
+            ProgramEngine engine = null!;
+            await Rejected(async () => engine = await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false))
+                .ConfigureAwait(false);
+            return State(engine);
         }
-        finally
+        catch (ProgramImageException e)
         {
-            _gate.Release();
+            throw ValidationFailedException.For($"inputs[{e.Index}].image.data", e.Message);
+        }
+        catch (ProgramChannelOnAirException e)
+        {
+            throw new ConflictException(e.Message);
         }
     }
 
-    public ProgramRunState? Status(string slug)
-    {
-        lock (_programs) return _programs.TryGetValue(slug, out var running) ? State(running.Engine) : null;
-    }
+    public ProgramRunState? Status(string slug) => _host.Find(slug) is { } engine ? State(engine) : null;
 
-    public async Task<bool> StopAsync(string slug)
-    {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
-        {
-            return await StopLockedAsync(slug).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-    }
+    public Task<bool> StopAsync(string slug) => _host.StopAsync(slug);
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Shutdown: every program ends (its broadcast finishes like an encoder's that left).</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        List<string> slugs;
-        lock (_programs) slugs = [.. _programs.Keys];
-        foreach (var slug in slugs) await StopAsync(slug).ConfigureAwait(false);
-    }
-
-    private async Task<bool> StopLockedAsync(string slug)
-    {
-        Running? running;
-        lock (_programs)
-        {
-            if (!_programs.Remove(slug, out running)) return false;
-        }
-        await running.Engine.DisposeAsync().ConfigureAwait(false);
-        foreach (var image in running.Images.Values) image.Dispose();
-        return true;
-    }
+    public async Task StopAsync(CancellationToken cancellationToken) => await _host.DisposeAsync().ConfigureAwait(false);
 
     private ProgramRunState State(ProgramEngine engine)
     {
@@ -142,38 +82,12 @@ internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSe
             s.EncoderRestarts, s.EncoderLagMilliseconds, engine.Output?.StartedAt ?? DateTimeOffset.MinValue);
     }
 
-    private async Task<Dictionary<string, Yuva420Image>> DecodeImagesAsync(IReadOnlyList<ProgramSource> inputs, CancellationToken cancellationToken)
-    {
-        var images = new Dictionary<string, Yuva420Image>(StringComparer.Ordinal);
-        for (int i = 0; i < inputs.Count; i++)
-        {
-            if (inputs[i].Image is not { } bytes) continue;
-            string path = Path.Combine(Path.GetTempPath(), $"broadcast-program-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
-            try
-            {
-                await File.WriteAllBytesAsync(path, bytes, cancellationToken).ConfigureAwait(false);
-                images[inputs[i].Id] = await ImageInput.DecodeAsync(settings.FfmpegPath, path, new PixelSize(inputs[i].Width, inputs[i].Height),
-                    ImageDecodeTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (InvalidDataException)
-            {
-                foreach (var image in images.Values) image.Dispose();
-                throw ValidationFailedException.For($"inputs[{i}].image.data", "ffmpeg cannot decode it as a PNG or JPEG.");
-            }
-            finally
-            {
-                File.Delete(path);
-            }
-        }
-        return images;
-    }
-
     /// <summary>Runs a step that checks a layout; a <see cref="LayoutException"/> becomes the request's field (<c>layout.…</c> or <c>audio.…</c>).</summary>
-    private static void Rejected(Action step)
+    private static async Task Rejected(Func<Task> step)
     {
         try
         {
-            step();
+            await step().ConfigureAwait(false);
         }
         catch (LayoutException e)
         {
@@ -185,9 +99,6 @@ internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSe
             throw ValidationFailedException.For("audio", e.Message);
         }
     }
-
-    private static string InputsKey(IReadOnlyList<ProgramSource> inputs) => string.Join('\n', inputs.Select(i =>
-        i.ChannelSlug is { } slug ? $"{i.Id}=channel:{slug}" : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}"));
 
     /// <summary>Control checked the words (kind, fit, corner); the engine checks the geometry.</summary>
     private static ProgramLayout Layout(ProgramLayoutRequest request)
@@ -217,6 +128,4 @@ internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSe
         if (request.InsetMargin is { } margin) layout = layout with { InsetMargin = margin };
         return layout;
     }
-
-    private sealed record Running(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images);
 }

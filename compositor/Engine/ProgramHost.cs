@@ -1,0 +1,162 @@
+using System.Security.Cryptography;
+using Broadcast.Compositor.Audio;
+using Broadcast.Compositor.Inputs;
+using Broadcast.Compositor.Layouts;
+using Broadcast.Compositor.Video;
+using Broadcast.Media;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Compositor.Engine;
+
+/// <summary>An input of a hosted program: a channel's stream (<see cref="Channel"/>) or a still image (<see cref="Image"/>, PNG or JPEG bytes, decoded to <see cref="Width"/> x <see cref="Height"/>).</summary>
+public sealed record ProgramInputSource(string Id, string? Channel, byte[]? Image, int Width, int Height);
+
+/// <summary>An image input ffmpeg cannot decode; <see cref="Index"/> is its place in the inputs.</summary>
+public sealed class ProgramImageException(int index, string message, Exception inner) : Exception(message, inner)
+{
+    public int Index { get; } = index;
+}
+
+/// <summary>The program's channel is on air from another input (an encoder, a pull): the program cannot publish into it.</summary>
+public sealed class ProgramChannelOnAirException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// The programs of one node, one <see cref="ProgramEngine"/> per program channel. Applying the same inputs again swaps
+/// the layout and mix in live; other inputs replace the engine (its channel gets a new broadcast). Changes to one node's
+/// programs are taken one at a time, so the last change applied is the one that runs.
+/// </summary>
+public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger) : IAsyncDisposable
+{
+    private static readonly TimeSpan ImageDecodeTimeout = TimeSpan.FromSeconds(20);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, Hosted> _programs = new(StringComparer.Ordinal);
+
+    public ProgramSettings Settings => settings;
+
+    /// <summary>Starts the channel's program, or changes the running one, and returns the engine that runs it.</summary>
+    /// <exception cref="LayoutException">The layout cannot be drawn with these inputs (nothing changed).</exception>
+    /// <exception cref="ProgramImageException">An image input cannot be decoded (nothing changed).</exception>
+    /// <exception cref="ProgramChannelOnAirException">The channel is on air from another input.</exception>
+    public async Task<ProgramEngine> ApplyAsync(string channel, IReadOnlyList<ProgramInputSource> inputs, ProgramLayout layout,
+        IReadOnlyDictionary<string, MixSettings> mix, LayoutTransition transition, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        ArgumentNullException.ThrowIfNull(inputs);
+        string inputsKey = InputsKey(inputs);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Hosted? running;
+            lock (_programs) _programs.TryGetValue(channel, out running);
+            if (running is not null && running.InputsKey == inputsKey)
+            {
+                running.Engine.Apply(layout, mix, transition);
+                return running.Engine;
+            }
+
+            var images = await DecodeImagesAsync(inputs, cancellationToken).ConfigureAwait(false);
+            ProgramEngine? engine = null;
+            try
+            {
+                var channels = inputs.Where(i => i.Channel is not null).Select(i => new ChannelInput(i.Id, i.Channel!)).ToList();
+                engine = new ProgramEngine(channel, registry, settings, channels, images, layout, logger);
+                // The first scene is a cut: a fade needs a picture to fade from.
+                if (mix.Count > 0) engine.Apply(layout, mix, LayoutTransition.Cut);
+                if (running is not null) await StopLockedAsync(channel).ConfigureAwait(false);
+                try
+                {
+                    engine.Start();
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new ProgramChannelOnAirException($"The channel is on air from another input ({e.Message}); end that broadcast first.", e);
+                }
+                lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images);
+                return engine;
+            }
+            catch
+            {
+                if (engine is not null) await engine.DisposeAsync().ConfigureAwait(false);
+                foreach (var image in images.Values) image.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The engine running the channel's program, or null.</summary>
+    public ProgramEngine? Find(string channel)
+    {
+        lock (_programs) return _programs.TryGetValue(channel, out var hosted) ? hosted.Engine : null;
+    }
+
+    /// <summary>Stops the channel's program (its broadcast ends like an encoder's that left); false when none runs.</summary>
+    public async Task<bool> StopAsync(string channel)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await StopLockedAsync(channel).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Stops every program.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        List<string> channels;
+        lock (_programs) channels = [.. _programs.Keys];
+        foreach (var channel in channels) await StopAsync(channel).ConfigureAwait(false);
+    }
+
+    private async Task<bool> StopLockedAsync(string channel)
+    {
+        Hosted? hosted;
+        lock (_programs)
+        {
+            if (!_programs.Remove(channel, out hosted)) return false;
+        }
+        await hosted.Engine.DisposeAsync().ConfigureAwait(false);
+        foreach (var image in hosted.Images.Values) image.Dispose();
+        return true;
+    }
+
+    private async Task<Dictionary<string, Yuva420Image>> DecodeImagesAsync(IReadOnlyList<ProgramInputSource> inputs, CancellationToken cancellationToken)
+    {
+        var images = new Dictionary<string, Yuva420Image>(StringComparer.Ordinal);
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Image is not { } bytes) continue;
+            // ffmpeg reads the image from a file of our own naming: the bytes are the caller's, the name is not.
+            string path = Path.Combine(Path.GetTempPath(), $"broadcast-program-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
+            try
+            {
+                await File.WriteAllBytesAsync(path, bytes, cancellationToken).ConfigureAwait(false);
+                images[inputs[i].Id] = await ImageInput.DecodeAsync(settings.FfmpegPath, path, new PixelSize(inputs[i].Width, inputs[i].Height),
+                    ImageDecodeTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                foreach (var image in images.Values) image.Dispose();
+                throw new ProgramImageException(i, "ffmpeg cannot decode it as a PNG or JPEG.", e);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+        return images;
+    }
+
+    /// <summary>Which inputs a program has: equal keys mean a change can be applied live.</summary>
+    private static string InputsKey(IReadOnlyList<ProgramInputSource> inputs) => string.Join('\n', inputs.Select(i =>
+        i.Channel is { } slug ? $"{i.Id}=channel:{slug}" : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}"));
+
+    private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images);
+}

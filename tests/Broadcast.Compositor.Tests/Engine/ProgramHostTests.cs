@@ -1,0 +1,78 @@
+using Broadcast.Compositor.Audio;
+using Broadcast.Compositor.Engine;
+using Broadcast.Compositor.Layouts;
+using Broadcast.Media;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broadcast.Compositor.Tests.Engine;
+
+/// <summary>
+/// The node's programs with the real ffmpeg, image inputs only (no channel needed): the same inputs again change the
+/// running engine in place, other inputs replace it, and a refused change (an image ffmpeg cannot read, a layout the
+/// planner cannot draw, a channel on air from an encoder) leaves what runs untouched.
+/// </summary>
+public sealed class ProgramHostTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private static readonly ProgramSettings Settings = new("ffmpeg", new PixelSize(320, 180), new ProgramClock(10)) { VideoKilobits = 300 };
+    private static readonly Dictionary<string, MixSettings> NoMix = [];
+
+    [Fact]
+    public async Task The_same_inputs_change_the_running_engine_other_inputs_replace_it_and_refusals_change_nothing()
+    {
+        var registry = new LiveStreamRegistry();
+        await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
+        byte[] blue = Png("blue"), red = Png("red");
+        ProgramInputSource[] slate = [new("slate", null, blue, 64, 36)];
+        var single = new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate", FitMode.Fill)]);
+
+        var first = await host.ApplyAsync("program", slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        await WaitFor.ConditionAsync(() => first.Output?.LastVideoTime is not null, Bound, "the program's first encoded frame");
+        var stream = registry.Find("program");
+        Assert.NotNull(stream);
+
+        // The same inputs: the layout is swapped into the running engine, the channel's stream is the same broadcast.
+        var inset = new ProgramLayout(LayoutKind.Free, [new LayoutInput("slate", FitMode.Fit, new PixelRect(0, 0, 160, 90))]);
+        Assert.Same(first, await host.ApplyAsync("program", slate, inset, NoMix, LayoutTransition.Fade, CancellationToken.None));
+        Assert.Same(stream, registry.Find("program"));
+
+        // Refusals: nothing changes.
+        await Assert.ThrowsAsync<LayoutException>(() => host.ApplyAsync("program", slate,
+            new ProgramLayout(LayoutKind.SideBySide, [new LayoutInput("slate")]), NoMix, LayoutTransition.Cut, CancellationToken.None));
+        var unreadable = await Assert.ThrowsAsync<ProgramImageException>(() => host.ApplyAsync("program",
+            [new("slate", null, blue, 64, 36), new("logo", null, "not an image"u8.ToArray(), 32, 32)], single, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Equal(1, unreadable.Index);
+        Assert.Same(first, host.Find("program"));
+        Assert.Same(stream, registry.Find("program"));
+
+        // Other inputs: a new engine (and broadcast) replaces the first.
+        var second = await host.ApplyAsync("program", [new("slate", null, red, 64, 36)], single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        Assert.NotSame(first, second);
+        Assert.Same(second, host.Find("program"));
+        await WaitFor.ConditionAsync(() => second.Output?.LastVideoTime is not null, Bound, "the replacing program's first encoded frame");
+
+        Assert.True(await host.StopAsync("program"));
+        Assert.Null(host.Find("program"));
+        Assert.False(await host.StopAsync("program"));
+    }
+
+    [Fact]
+    public async Task A_channel_on_air_from_an_encoder_refuses_a_program()
+    {
+        var registry = new LiveStreamRegistry();
+        Assert.True(registry.TryStartPublish("taken", out _));
+        await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
+        await Assert.ThrowsAsync<ProgramChannelOnAirException>(() => host.ApplyAsync("taken", [new("slate", null, Png("blue"), 64, 36)],
+            new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]), NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Null(host.Find("taken"));
+    }
+
+    private static byte[] Png(string colour)
+    {
+        using var dir = new TempDirectory();
+        string png = dir.Combine($"{colour}.png");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", $"color=c={colour}:s=64x36", "-frames:v", "1", png);
+        return File.ReadAllBytes(png);
+    }
+}
