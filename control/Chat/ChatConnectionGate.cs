@@ -1,14 +1,15 @@
+using Broadcast.Media.Net;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Chat;
 
 /// <summary>
-/// Wraps the chat hub's endpoint: each hub request holds a <see cref="ChatConnectionLimiter"/> slot for its life (a
+/// Wraps the chat hub's endpoint: each hub request holds a <see cref="ClientAddressSlots"/> slot for its life (a
 /// WebSocket connection is one request), and a request past the caps is refused before any upgrade: 429 when its
 /// address holds too many, 503 when the node does. Negotiation holds no connection and is not counted.
 /// </summary>
-internal sealed class ChatConnectionGate(RequestDelegate next, ChatConnectionLimiter limiter, ILogger<ChatConnectionGate> logger)
+internal sealed class ChatConnectionGate(RequestDelegate next, ClientAddressSlots limiter, ILogger<ChatConnectionGate> logger)
 {
     private const int RetryAfterSeconds = 30;
     private const long LogEveryMilliseconds = 10_000;
@@ -24,7 +25,7 @@ internal sealed class ChatConnectionGate(RequestDelegate next, ChatConnectionLim
 
         var address = context.Connection.RemoteIpAddress;
         var admission = limiter.TryEnter(address);
-        if (admission != ChatConnectionAdmission.Admitted)
+        if (admission != AddressAdmission.Admitted)
         {
             await RefuseAsync(context, admission).ConfigureAwait(false);
             return;
@@ -40,9 +41,9 @@ internal sealed class ChatConnectionGate(RequestDelegate next, ChatConnectionLim
         }
     }
 
-    private async Task RefuseAsync(HttpContext context, ChatConnectionAdmission admission)
+    private async Task RefuseAsync(HttpContext context, AddressAdmission admission)
     {
-        var addressFull = admission == ChatConnectionAdmission.AddressFull;
+        var addressFull = admission == AddressAdmission.AddressFull;
         if (ShouldLog())
         {
             if (addressFull) ChatLog.AddressConnectionCap(logger, limiter.MaxPerAddress);

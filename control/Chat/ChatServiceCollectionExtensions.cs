@@ -1,4 +1,5 @@
 using Broadcast.Control.Security;
+using Broadcast.Media.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Routing;
@@ -38,7 +39,7 @@ public static class ChatServiceCollectionExtensions
             return new ChatIdentity(StreamKeyProtector.LoadSecret(s.SecretKey, s.SecretKeyPath));
         });
         services.AddSingleton<ChatRateLimiter>();
-        services.AddSingleton(new ChatConnectionLimiter(options.MaxConnectionsPerAddress, options.MaxConnections));
+        services.AddSingleton(new ClientAddressSlots(options.MaxConnectionsPerAddress, options.MaxConnections));
         services.AddSingleton<IQuestionRepository, SqlQuestionRepository>();
         services.AddSingleton<QuestionVoteBatch>();
         services.AddSingleton<ChatRoomVersions>();
@@ -79,7 +80,7 @@ public static class ChatServiceCollectionExtensions
             // WebSockets and long polling; server-sent events buy nothing here.
             o.Transports = HttpTransportType.WebSockets | HttpTransportType.LongPolling;
         }).Add(endpoint => endpoint.RequestDelegate = new ChatConnectionGate(endpoint.RequestDelegate!,
-            endpoints.ServiceProvider.GetRequiredService<ChatConnectionLimiter>(),
+            endpoints.ServiceProvider.GetRequiredService<ClientAddressSlots>(),
             endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger<ChatConnectionGate>()).InvokeAsync);
         endpoints.MapChatApi();
         return endpoints;

@@ -1,20 +1,19 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Broadcast.Control.Chat;
+namespace Broadcast.Media.Net;
 
 /// <summary>
-/// Caps the chat hub's open connections per client address and in all, so that one client (or a botnet's worth of
-/// them) cannot hold unbounded server memory through an anonymous hub: every open connection keeps transport and
-/// application buffers. An IPv6 client is counted by its /64, the block one subscriber is routed (RFC 6177), since a
-/// host can pick any address inside it.
+/// Caps what anonymous clients may hold open, per client address and in all, so that one client (or a botnet's worth
+/// of them) cannot take a server's memory or places: the chat hub's connections, real-time (WHEP) sessions. An IPv6
+/// client is counted by its /64, the block one subscriber is routed (RFC 6177), since a host can pick any address
+/// inside it.
 /// </summary>
 /// <remarks>
-/// The cap is on concurrent hub requests: a WebSocket connection is one request for its whole life, a long-polling
-/// one at most a poll and a send at a time. Viewers behind one NAT (a venue, a company) share an address, which is
-/// why the default per address is generous; the global cap is the memory bound.
+/// Clients behind one NAT (a venue, a company) share an address, which is why the per-address limits are generous;
+/// the total is the bound that protects the server.
 /// </remarks>
-public sealed class ChatConnectionLimiter(int maxPerAddress, int maxTotal)
+public sealed class ClientAddressSlots(int maxPerAddress, int maxTotal)
 {
     private readonly Dictionary<UInt128, int> _open = [];
     private readonly Lock _gate = new();
@@ -24,7 +23,7 @@ public sealed class ChatConnectionLimiter(int maxPerAddress, int maxTotal)
 
     public int MaxTotal { get; } = maxTotal > 0 ? maxTotal : throw new ArgumentOutOfRangeException(nameof(maxTotal));
 
-    /// <summary>Open hub requests now.</summary>
+    /// <summary>Slots held now.</summary>
     public int Open
     {
         get
@@ -33,18 +32,18 @@ public sealed class ChatConnectionLimiter(int maxPerAddress, int maxTotal)
         }
     }
 
-    /// <summary>Takes a slot for <paramref name="address"/>; the caller must <see cref="Release"/> it when the request ends.</summary>
-    public ChatConnectionAdmission TryEnter(IPAddress? address)
+    /// <summary>Takes a slot for <paramref name="address"/>; the caller must <see cref="Release"/> it when what it holds ends.</summary>
+    public AddressAdmission TryEnter(IPAddress? address)
     {
         var key = Bucket(address);
         lock (_gate)
         {
-            if (_total >= MaxTotal) return ChatConnectionAdmission.ServerFull;
+            if (_total >= MaxTotal) return AddressAdmission.ServerFull;
             _open.TryGetValue(key, out var count);
-            if (count >= MaxPerAddress) return ChatConnectionAdmission.AddressFull;
+            if (count >= MaxPerAddress) return AddressAdmission.AddressFull;
             _open[key] = count + 1;
             _total++;
-            return ChatConnectionAdmission.Admitted;
+            return AddressAdmission.Admitted;
         }
     }
 
@@ -65,7 +64,7 @@ public sealed class ChatConnectionLimiter(int maxPerAddress, int maxTotal)
     private static readonly UInt128 NoAddress = new(0, 1UL << 41);
 
     /// <summary>The counting key: an IPv4 address (mapped ones included) whole, an IPv6 address by its /64; no address is one bucket.</summary>
-    internal static UInt128 Bucket(IPAddress? address)
+    public static UInt128 Bucket(IPAddress? address)
     {
         if (address is null) return NoAddress;
         if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
@@ -80,7 +79,8 @@ public sealed class ChatConnectionLimiter(int maxPerAddress, int maxTotal)
     }
 }
 
-public enum ChatConnectionAdmission
+/// <summary>What <see cref="ClientAddressSlots.TryEnter"/> decided.</summary>
+public enum AddressAdmission
 {
     Admitted,
     AddressFull,
