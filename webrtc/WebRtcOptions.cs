@@ -66,6 +66,13 @@ public sealed class WhepOptions
     /// <summary>WebRTC viewers this node serves at once; the next one gets 503 and plays LL-HLS instead.</summary>
     public int MaxViewersPerNode { get; set; } = 200;
 
+    /// <summary>
+    /// Sessions one client address (an IPv6 client by its /64) may hold on this node at once; the next gets 429. WHEP is
+    /// anonymous for public channels and a session holds a place until its viewer connects or the connect timeout ends
+    /// it, so without this one client could keep every other viewer on LL-HLS. Generous for viewers behind one NAT.
+    /// </summary>
+    public int MaxSessionsPerAddress { get; set; } = 20;
+
     /// <summary>ICE servers handed to viewers in <c>Link</c> headers (STUN or TURN URLs).</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
 

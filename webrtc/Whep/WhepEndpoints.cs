@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Broadcast.Origin;
@@ -69,10 +70,12 @@ public static class WhepEndpoints
         WhepAnswer answer;
         try
         {
-            answer = await service.StartAsync(channel, offer, context.RequestAborted).ConfigureAwait(false);
+            answer = await service.StartAsync(channel, offer, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
         }
         catch (WhepRefusal e)
         {
+            // An address at its limit may try again once one of its sessions ends (at most the connect timeout).
+            if (e.Status == StatusCodes.Status429TooManyRequests) response.Headers.RetryAfter = ((int)Math.Ceiling(service.Options.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             if (e.Status == StatusCodes.Status503ServiceUnavailable)
             {
                 // Where the viewer can go instead: the same channel over (LL-)HLS.

@@ -1,6 +1,8 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Broadcast.Media;
+using Broadcast.Media.Net;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Rtp;
 using Broadcast.WebRtc.Sdp;
@@ -42,6 +44,7 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly Dictionary<string, WhepSession> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
     private readonly HashSet<JanusSession> _watched = [];
+    private readonly ClientAddressSlots _addresses;
     private int _reserved;
     private long _started;
     private long _refusedAtCap;
@@ -53,6 +56,8 @@ public sealed partial class WhepService : IAsyncDisposable
         _options = options.Value;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        // The node's total is the viewer cap below (its own 503 and log); this counts addresses only.
+        _addresses = new ClientAddressSlots(Math.Max(1, _options.MaxSessionsPerAddress), int.MaxValue);
         _janus.Lost += OnJanusLost;
     }
 
@@ -63,17 +68,23 @@ public sealed partial class WhepService : IAsyncDisposable
 
     public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap));
 
-    /// <summary>Answers a viewer's offer for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
-    public async Task<WhepAnswer> StartAsync(string channel, string offer, CancellationToken cancellationToken)
+    /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
+    public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken)
     {
         if (!_janus.Enabled) throw new WhepRefusal(503, "real-time playback is off on this node (Janus:Enabled=false)");
         if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw new WhepRefusal(400, $"malformed SDP offer: {error}");
         if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "recvonly" or "sendrecv" && NoSipAnswer.ChooseH264(m, 0) is not null))
             throw new WhepRefusal(400, "the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
         if (_registry.Find(channel) is not { IsCompleted: false }) throw new WhepRefusal(404, $"channel {channel} is not live");
+        if (_addresses.TryEnter(client) != AddressAdmission.Admitted)
+        {
+            LogAddressCapReached(channel, _options.MaxSessionsPerAddress);
+            throw new WhepRefusal(429, $"this address holds its limit of {_options.MaxSessionsPerAddress} real-time sessions on this node");
+        }
         if (Interlocked.Increment(ref _reserved) > _options.MaxViewersPerNode)
         {
             Interlocked.Decrement(ref _reserved);
+            _addresses.Release(client);
             Interlocked.Increment(ref _refusedAtCap);
             LogCapReached(channel, _options.MaxViewersPerNode);
             throw new WhepRefusal(503, $"this node serves its limit of {_options.MaxViewersPerNode} real-time viewers; play LL-HLS instead");
@@ -116,7 +127,7 @@ public sealed partial class WhepService : IAsyncDisposable
             if (processed.Jsep?["sdp"] is not JsonValue answer) throw new JanusApiException("NoSIP processed our answer but gave no JSEP answer");
             viewer.Connect(plan);
             string id = Base64Url(RandomNumberGenerator.GetBytes(16));
-            var session = new WhepSession(id, channel, janus, handle, viewer, source);
+            var session = new WhepSession(id, channel, janus, handle, viewer, source, client);
             lock (_gate) _sessions[id] = session;
             source.Fanout.Add(viewer);
             _ = EndIfNeverConnectedAsync(session);
@@ -138,6 +149,7 @@ public sealed partial class WhepService : IAsyncDisposable
                 if (janus is not null && handle != 0) await DetachQuietlyAsync(janus, handle).ConfigureAwait(false);
                 ReleaseChannel(channel);
                 Interlocked.Decrement(ref _reserved);
+                _addresses.Release(client);
             }
         }
     }
@@ -164,6 +176,7 @@ public sealed partial class WhepService : IAsyncDisposable
         if (detach) await DetachQuietlyAsync(session.Janus, session.Handle).ConfigureAwait(false);
         ReleaseChannel(session.Channel);
         Interlocked.Decrement(ref _reserved);
+        _addresses.Release(session.Client);
         LogEnded(session.Channel, session.Id, reason, dropped, ViewerCount);
     }
 
@@ -307,7 +320,7 @@ public sealed partial class WhepService : IAsyncDisposable
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private sealed record WhepSession(string Id, string Channel, JanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source)
+    private sealed record WhepSession(string Id, string Channel, JanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source, IPAddress? Client)
     {
         /// <summary>Janus said <c>webrtcup</c>: the viewer's PeerConnection works (set under the service's lock).</summary>
         public bool Connected { get; set; }
@@ -330,6 +343,9 @@ public sealed partial class WhepService : IAsyncDisposable
 
     [LoggerMessage(EventId = 8203, Level = LogLevel.Warning, Message = "WHEP {Channel}: viewer cap of {Cap} reached; the viewer is sent to LL-HLS")]
     private partial void LogCapReached(string channel, int cap);
+
+    [LoggerMessage(EventId = 8206, Level = LogLevel.Warning, Message = "WHEP {Channel}: a client address already holds {Cap} real-time sessions on this node; refused with 429")]
+    private partial void LogAddressCapReached(string channel, int cap);
 
     [LoggerMessage(EventId = 8204, Level = LogLevel.Warning, Message = "WHEP {Channel}: Janus refused the session: {Reason}")]
     private partial void LogJanusFailed(string channel, string reason);
