@@ -15,6 +15,7 @@ namespace Broadcast.Compositor.Tests.Engine;
 /// Component tests with the real ffmpeg: two live channels in hubs, a program composing them into its own hub, and
 /// what that hub carries decoded again by ffmpeg. Small sizes so several ffmpegs fit on two cores.
 /// </summary>
+[Collection(ProgramEngineCollection.Name)]
 public sealed class ProgramEngineTests(ITestOutputHelper output)
 {
     private const int CanvasWidth = 640, CanvasHeight = 360;
@@ -38,27 +39,34 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         var program = engine.Output!;
         await WaitFor.ConditionAsync(() => engine.Status().InputsPresent.Values.All(p => p) && program.LastVideoTime is not null, Bound, "both inputs decoded and the program encoding");
 
-        // Side by side: red on the left, blue on the right, and both tones in the mix (once both inputs' sound flows).
-        string first = dir.Combine("side-by-side.flv");
-        await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + (2 * Timescales.Video), first);
-        var picture = await ProgramCapture.LastPictureAsync(first);
-        AssertRed(ProgramCapture.At(picture, 160, 180, CanvasWidth, CanvasHeight), "left half");
-        AssertBlue(ProgramCapture.At(picture, 480, 180, CanvasWidth, CanvasHeight), "right half");
-        // Over a whole second: on two busy cores a source ffmpeg can stall a moment, and its input is silent meanwhile.
-        var mix = await ProgramCapture.LastSamplesAsync(first, 48_000);
-        output.WriteLine($"side by side: 440 Hz {ToneLevel.Amplitude(mix, 440):0.000}, 1 kHz {ToneLevel.Amplitude(mix, 1000):0.000}");
-        // On failure: the tone's level in each 50 ms, and the inputs' state.
+        // Side by side: red on the left, blue on the right, and both tones in the mix once both inputs' sound flows. On two
+        // busy cores a source ffmpeg can stall a moment after its start and its input is silent meanwhile, so the tones
+        // are looked for in up to four successive seconds of the program (each capture waits for the program's media).
         string Diag(float[] samples, double hz) => string.Join(' ', Enumerable.Range(0, samples.Length / 4800).Select(i => ToneLevel.Amplitude(samples.AsSpan(i * 4800, 4800), hz).ToString("0.00")))
             + " | " + string.Join("; ", engine.Inputs.Select(d => $"{d.InputId} present {d.IsPresent} attempts {d.Attempts} ring {d.Audio.Count} dropped {d.Audio.Dropped}"));
-        Assert.True(ToneLevel.Amplitude(mix, 440) > 0.04, $"440 Hz in the mix: {ToneLevel.Amplitude(mix, 440)}: {Diag(mix, 440)}");
-        Assert.True(ToneLevel.Amplitude(mix, 1000) > 0.04, $"1 kHz in the mix: {ToneLevel.Amplitude(mix, 1000)}: {Diag(mix, 1000)}");
+        var heard = new List<string>();
+        bool bothTones = false;
+        for (int attempt = 1; attempt <= 4 && !bothTones; attempt++)
+        {
+            string capture = dir.Combine($"side-by-side-{attempt}.flv");
+            await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + (2 * Timescales.Video), capture);
+            var sideBySide = await ProgramCapture.LastPictureAsync(capture);
+            AssertRed(ProgramCapture.At(sideBySide, 160, 180, CanvasWidth, CanvasHeight), "left half");
+            AssertBlue(ProgramCapture.At(sideBySide, 480, 180, CanvasWidth, CanvasHeight), "right half");
+            var both = await ProgramCapture.LastSamplesAsync(capture, 48_000);
+            double low = ToneLevel.Amplitude(both, 440), high = ToneLevel.Amplitude(both, 1000);
+            output.WriteLine($"side by side, second {attempt}: 440 Hz {low:0.000}, 1 kHz {high:0.000}");
+            bothTones = low > 0.04 && high > 0.04;
+            if (!bothTones) heard.Add($"second {attempt}: 440 Hz {low:0.000} [{Diag(both, 440)}], 1 kHz {high:0.000} [{Diag(both, 1000)}]");
+        }
+        Assert.True(bothTones, "both tones in the mix within four seconds: " + string.Join(Environment.NewLine, heard));
 
         // Picture-in-picture, cut: the program frame half a second of media time after the change shows it.
         long applied = program.LastVideoTime!.Value;
         engine.Apply(BlueWithRedInset, null, LayoutTransition.Cut);
         string pip = dir.Combine("pip.flv");
         await ProgramCapture.CaptureAsync(program, applied + HalfSecond, pip);
-        picture = await ProgramCapture.LastPictureAsync(pip);
+        var picture = await ProgramCapture.LastPictureAsync(pip);
         AssertBlue(ProgramCapture.At(picture, 160, 100, CanvasWidth, CanvasHeight), "main picture");
         AssertRed(ProgramCapture.At(picture, 512, 274, CanvasWidth, CanvasHeight), "inset");
 
@@ -80,7 +88,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         applied = program.LastVideoTime!.Value;
         string muted = dir.Combine("muted.flv");
         await ProgramCapture.CaptureAsync(program, applied + (2 * Timescales.Video), muted);
-        mix = await ProgramCapture.LastSamplesAsync(muted, 48_000);
+        var mix = await ProgramCapture.LastSamplesAsync(muted, 48_000);
         output.WriteLine($"red muted: 440 Hz {ToneLevel.Amplitude(mix, 440):0.0000}, 1 kHz {ToneLevel.Amplitude(mix, 1000):0.000}");
         Assert.True(ToneLevel.Amplitude(mix, 440) < 0.005, $"no 440 Hz once red is muted: {ToneLevel.Amplitude(mix, 440)}: {Diag(mix, 440)}");
         Assert.True(ToneLevel.Amplitude(mix, 1000) > 0.04, $"1 kHz still in the mix: {ToneLevel.Amplitude(mix, 1000)}: {Diag(mix, 1000)}");

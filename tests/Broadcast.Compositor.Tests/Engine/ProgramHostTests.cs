@@ -12,6 +12,7 @@ namespace Broadcast.Compositor.Tests.Engine;
 /// running engine in place, other inputs replace it, and a refused change (an image ffmpeg cannot read, a layout the
 /// planner cannot draw, a channel on air from an encoder) leaves what runs untouched.
 /// </summary>
+[Collection(ProgramEngineCollection.Name)]
 public sealed class ProgramHostTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
@@ -75,4 +76,14 @@ public sealed class ProgramHostTests
         MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", $"color=c={colour}:s=64x36", "-frames:v", "1", png);
         return File.ReadAllBytes(png);
     }
+}
+
+/// <summary>
+/// Tests that run whole programs (several ffmpegs each) take turns: side by side on two cores they starve each other's
+/// source encoders, and the program's sound measured then is the stall's silence.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class ProgramEngineCollection
+{
+    public const string Name = "program engines";
 }

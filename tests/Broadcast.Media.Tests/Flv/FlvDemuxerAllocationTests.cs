@@ -3,6 +3,8 @@ using Broadcast.TestSupport;
 
 namespace Broadcast.Media.Tests.Flv;
 
+// The frames come from the process-wide pool: a test renting beside it would make this thread allocate new ones.
+[Collection(nameof(FramePoolCollection))]
 public class FlvDemuxerAllocationTests
 {
     private static readonly byte[] HighAvcC = Convert.FromHexString(

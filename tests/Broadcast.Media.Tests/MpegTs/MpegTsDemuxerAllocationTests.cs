@@ -3,6 +3,8 @@ using Broadcast.TestSupport;
 
 namespace Broadcast.Media.Tests.MpegTs;
 
+// The frames come from the process-wide pool: a test renting beside it would make this thread allocate new ones.
+[Collection(nameof(FramePoolCollection))]
 public class MpegTsDemuxerAllocationTests
 {
     [Fact]
