@@ -5,6 +5,7 @@ using Broadcast.Ingest.Rtmp.Client;
 using Broadcast.Ingest.Tests.Restream;
 using Broadcast.Media;
 using Broadcast.Media.Scte35;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Ingest.Tests.Rtmp;
 
@@ -152,6 +153,8 @@ public class CuePointTests
         await SendUntilAsync(long.MaxValue);
         Assert.Contains(host.Logs.Entries, e => e.EventId == 1051 && e.Message.Contains("break_duration_sec", StringComparison.Ordinal));
         Assert.Single(host.Logs.Entries, e => e.EventId == 1051 && e.Message.Contains("closer than one second", StringComparison.Ordinal));
+        // The stream hears of a cue before the connection logs it: the third line may follow the event a moment later.
+        await WaitFor.ConditionAsync(() => host.Logs.Entries.Count(e => e.EventId == 1050) >= 3, TimeSpan.FromSeconds(20), "the third accepted cue's log line");
         Assert.Equal(3, host.Logs.Entries.Count(e => e.EventId == 1050));
         Assert.Empty(cues);
         foreach (var f in source.Frames) f.Release();
