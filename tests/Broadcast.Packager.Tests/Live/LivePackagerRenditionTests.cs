@@ -116,12 +116,14 @@ public sealed class LivePackagerRenditionTests : IDisposable
         var source = await PublishAsync(rig, s => Feed(s, null, 0, 1));
         Feed(source, null, 1, Gop);
         Feed(source, rung, Gop, 6 * 30 + 1);
-        await WaitFor.ConditionAsync(() => rig.Exists("chan/master.m3u8") && rig.Read("chan/master.m3u8").Contains("360p/index.m3u8", StringComparison.Ordinal),
-            Bound, "the rung to reach the master", () => rig.Logs);
-        Assert.Contains("<Representation id=\"360p\"", rig.Read("chan/manifest.mpd"), StringComparison.Ordinal);
+        // The master and the MPD are written by separate listeners, one after the other: wait for both.
+        await WaitFor.ConditionAsync(() => rig.Exists("chan/master.m3u8") && rig.Read("chan/master.m3u8").Contains("360p/index.m3u8", StringComparison.Ordinal)
+            && rig.Exists("chan/manifest.mpd") && rig.Read("chan/manifest.mpd").Contains("<Representation id=\"360p\"", StringComparison.Ordinal),
+            Bound, "the rung to reach the master and the MPD", () => rig.Logs);
 
         rung.Complete(); // shed: the transcoder stops the rung, the source goes on
-        await WaitFor.ConditionAsync(() => !rig.Read("chan/master.m3u8").Contains("360p", StringComparison.Ordinal), Bound, "the shed rung to leave the master",
+        await WaitFor.ConditionAsync(() => !rig.Read("chan/master.m3u8").Contains("360p", StringComparison.Ordinal)
+            && !rig.Read("chan/manifest.mpd").Contains("360p", StringComparison.Ordinal), Bound, "the shed rung to leave the master and the MPD",
             () => rig.Logs);
         Assert.EndsWith("#EXT-X-ENDLIST\n", rig.Read("chan/360p/index.m3u8"), StringComparison.Ordinal);
         Assert.DoesNotContain("360p", rig.Read("chan/manifest.mpd"), StringComparison.Ordinal);
