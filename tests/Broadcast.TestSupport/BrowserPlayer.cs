@@ -9,6 +9,12 @@ public enum PlayerKind
     /// <summary>tests/players/hls.html (hls.js).</summary>
     Hls,
 
+    /// <summary>
+    /// tests/players/hls.html with the watch page's low-latency setting: a catch-up of at most 5 % to the live target
+    /// (README "Low latency"). hls.js's default never catches up, so a slow start stays as latency for good.
+    /// </summary>
+    HlsCatchingUp,
+
     /// <summary>tests/players/dash.html (dash.js).</summary>
     Dash,
 
@@ -148,6 +154,7 @@ public sealed class BrowserPlayer : IAsyncDisposable
         var page = Kind switch
         {
             PlayerKind.Hls => "hls.html?",
+            PlayerKind.HlsCatchingUp => "hls.html?maxLiveSyncPlaybackRate=1.05&",
             PlayerKind.Dash => "dash.html?",
             PlayerKind.ShakaLowLatency => "shaka.html?lowLatency=1&",
             _ => "shaka.html?",

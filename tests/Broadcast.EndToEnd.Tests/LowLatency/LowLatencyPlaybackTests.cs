@@ -24,7 +24,7 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
             && playlist.Contains("INDEPENDENT=YES", StringComparison.Ordinal) && playlist.Contains("#EXT-X-PRELOAD-HINT:TYPE=PART", StringComparison.Ordinal),
             $"not a low-latency playlist:{Environment.NewLine}{playlist}");
         // hls.js: now minus the EXT-X-PROGRAM-DATE-TIME of the frame on screen.
-        await PlayAsync(PlayerKind.Hls, PlaybackUrls.Hls(Server, channel), p => p.GetWallLatencyAsync(), 2.5);
+        await PlayAsync(PlayerKind.HlsCatchingUp, PlaybackUrls.Hls(Server, channel), p => p.GetWallLatencyAsync(), 2.5);
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
         try
         {
             await Task.WhenAll(
-                PlayAsync(PlayerKind.Hls, ViaEdge(PlaybackUrls.Hls(Server, channel)), p => p.GetWallLatencyAsync(), 2.5),
+                PlayAsync(PlayerKind.HlsCatchingUp, ViaEdge(PlaybackUrls.Hls(Server, channel)), p => p.GetWallLatencyAsync(), 2.5),
                 PlayAsync(PlayerKind.Dash, ViaEdge(PlaybackUrls.Dash(Server, channel)), p => p.GetLatencyAsync(), 3.0));
         }
         catch
