@@ -188,7 +188,7 @@ public sealed class PullSourceDashboardTests(ServerFixture fixture)
         {
             await session.GotoAsync($"/dashboard/channels/{channel.Id}");
             fixture.Check((await page.InnerTextAsync("#pull-source-card")).Contains("A publisher (RTMP push)", StringComparison.Ordinal), "the card does not say push");
-            await page.ClickAsync("#pull-source-card a");
+            await page.ClickAsync("#pull-source-link");
 
             await page.FillAsync("#SourceUrl", "ftp://example.com/a.mp4");
             await page.ClickAsync("#pull-source-form button[type=submit]");
@@ -208,7 +208,7 @@ public sealed class PullSourceDashboardTests(ServerFixture fixture)
             var card = await page.TextContentAsync("#pull-source-card") ?? "";
             fixture.Check(card.Contains("file:dashboard.mp4 (loop)", StringComparison.Ordinal) && card.Contains("live", StringComparison.Ordinal), $"card: {card}");
 
-            await page.ClickAsync("#pull-source-card a");
+            await page.ClickAsync("#pull-source-link");
             await page.ClickAsync("form[action*=Remove] button");
             await WaitFor.ConditionAsync(async () => (await server.Api.GetChannelAsync(channel.Id)).Live != true, TimeSpan.FromSeconds(60),
                 "the channel off air after removing its source", () => fixture.WithLog(""));
