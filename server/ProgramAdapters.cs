@@ -51,10 +51,17 @@ internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSe
         var inputs = plan.Inputs.Select(i => new ProgramInputSource(i.Id, i.ChannelSlug, i.Image, i.Width, i.Height)).ToList();
         try
         {
-            ProgramEngine engine = null!;
-            await Rejected(async () => engine = await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false))
-                .ConfigureAwait(false);
-            return State(engine);
+            return State(await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false));
+        }
+        catch (LayoutException e)
+        {
+            // The planner names the layout's own field (or an audio field): as the request names it.
+            string field = e.Field.StartsWith("audio.", StringComparison.Ordinal) ? e.Field : "layout." + e.Field;
+            throw ValidationFailedException.For(field, e.Message[(e.Field.Length + 2)..]);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "settings")
+        {
+            throw ValidationFailedException.For("audio", e.Message);
         }
         catch (ProgramImageException e)
         {
@@ -80,24 +87,6 @@ internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSe
         var s = engine.Status();
         return new ProgramRunState(s.InputsPresent, settings.Canvas.Width, settings.Canvas.Height, s.FramesComposed, s.FramesLate, s.IntegratedLoudness,
             s.EncoderRestarts, s.EncoderLagMilliseconds, engine.Output?.StartedAt ?? DateTimeOffset.MinValue);
-    }
-
-    /// <summary>Runs a step that checks a layout; a <see cref="LayoutException"/> becomes the request's field (<c>layout.…</c> or <c>audio.…</c>).</summary>
-    private static async Task Rejected(Func<Task> step)
-    {
-        try
-        {
-            await step().ConfigureAwait(false);
-        }
-        catch (LayoutException e)
-        {
-            string field = e.Field.StartsWith("audio.", StringComparison.Ordinal) ? e.Field : "layout." + e.Field;
-            throw ValidationFailedException.For(field, e.Message[(e.Field.Length + 2)..]);
-        }
-        catch (ArgumentOutOfRangeException e) when (e.ParamName == "settings")
-        {
-            throw ValidationFailedException.For("audio", e.Message);
-        }
     }
 
     /// <summary>Control checked the words (kind, fit, corner); the engine checks the geometry.</summary>

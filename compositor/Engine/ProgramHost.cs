@@ -31,8 +31,6 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Hosted> _programs = new(StringComparer.Ordinal);
 
-    public ProgramSettings Settings => settings;
-
     /// <summary>Starts the channel's program, or changes the running one, and returns the engine that runs it.</summary>
     /// <exception cref="LayoutException">The layout cannot be drawn with these inputs (nothing changed).</exception>
     /// <exception cref="ProgramImageException">An image input cannot be decoded (nothing changed).</exception>
