@@ -22,7 +22,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private readonly ProgramSettings _settings;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly List<ChannelInputDecoder> _decoders = [];
+    private readonly List<InputDecoder> _decoders = [];
     private readonly IReadOnlyDictionary<string, Yuva420Image> _images;
     private readonly CancellationTokenSource _stop = new();
     private ProgramScene _scene;
@@ -33,7 +33,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private double _integratedLoudness = double.NaN; // NaN until measurable
 
     public ProgramEngine(string channel, LiveStreamRegistry registry, ProgramSettings settings, IReadOnlyList<ChannelInput> inputs,
-        IReadOnlyDictionary<string, Yuva420Image> images, ProgramLayout layout, ILogger logger, TimeProvider? time = null)
+        IReadOnlyDictionary<string, Yuva420Image> images, ProgramLayout layout, ILogger logger, TimeProvider? time = null, IReadOnlyList<string>? rtpInputs = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -45,6 +45,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         var decoderOptions = new InputDecoderOptions(settings.FfmpegPath, settings.Canvas, settings.Clock);
         foreach (var input in inputs) _decoders.Add(new ChannelInputDecoder(input.Id, input.Channel, registry, decoderOptions, logger, _time));
+        foreach (var id in rtpInputs ?? []) _decoders.Add(new RtpInputDecoder(id, decoderOptions, logger, _time));
         var mix = new Dictionary<string, MixSettings>(StringComparer.Ordinal);
         _scene = new ProgramScene(layout, mix, LayoutTransition.Cut, 0);
         Check(_scene);
@@ -90,9 +91,12 @@ public sealed partial class ProgramEngine : IAsyncDisposable
             _encoder?.Restarts ?? 0, _encoder?.FramesDropped ?? 0, micros, lag);
     }
 
+    /// <summary>The RTP input <paramref name="id"/> (to say who feeds it), or null when the program has none of that id.</summary>
+    public RtpInputDecoder? RtpInput(string id) => _decoders.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
+
     internal ProgramEncoder? Encoder => _encoder;
 
-    internal IReadOnlyList<ChannelInputDecoder> Inputs => _decoders;
+    internal IReadOnlyList<InputDecoder> Inputs => _decoders;
 
     private void Check(ProgramScene scene)
     {

@@ -8,8 +8,17 @@ using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Compositor.Engine;
 
-/// <summary>An input of a hosted program: a channel's stream (<see cref="Channel"/>) or a still image (<see cref="Image"/>, PNG or JPEG bytes, decoded to <see cref="Width"/> x <see cref="Height"/>).</summary>
-public sealed record ProgramInputSource(string Id, string? Channel, byte[]? Image, int Width, int Height);
+/// <summary>
+/// An input of a hosted program: a channel's stream (<see cref="Channel"/>), a still image (<see cref="Image"/>, PNG or
+/// JPEG bytes, decoded to <see cref="Width"/> x <see cref="Height"/>), or RTP on ports of its own (<see cref="Rtp"/>:
+/// a room participant, fed through <see cref="ProgramEngine.RtpInput"/>).
+/// </summary>
+public sealed record ProgramInputSource(string Id, string? Channel, byte[]? Image, int Width, int Height)
+{
+    public bool Rtp { get; init; }
+
+    public static ProgramInputSource RtpSlot(string id) => new(id, null, null, 0, 0) { Rtp = true };
+}
 
 /// <summary>An image input ffmpeg cannot decode; <see cref="Index"/> is its place in the inputs.</summary>
 public sealed class ProgramImageException(int index, string message, Exception inner) : Exception(message, inner)
@@ -57,7 +66,8 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
             try
             {
                 var channels = inputs.Where(i => i.Channel is not null).Select(i => new ChannelInput(i.Id, i.Channel!)).ToList();
-                engine = new ProgramEngine(channel, registry, settings, channels, images, layout, logger);
+                var rtp = inputs.Where(i => i.Rtp).Select(i => i.Id).ToList();
+                engine = new ProgramEngine(channel, registry, settings, channels, images, layout, logger, rtpInputs: rtp);
                 // The first scene is a cut: a fade needs a picture to fade from.
                 if (mix.Count > 0) engine.Apply(layout, mix, LayoutTransition.Cut);
                 if (running is not null) await StopLockedAsync(channel).ConfigureAwait(false);
@@ -154,7 +164,7 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
 
     /// <summary>Which inputs a program has: equal keys mean a change can be applied live.</summary>
     private static string InputsKey(IReadOnlyList<ProgramInputSource> inputs) => string.Join('\n', inputs.Select(i =>
-        i.Channel is { } slug ? $"{i.Id}=channel:{slug}" : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}"));
+        i.Rtp ? $"{i.Id}=rtp" : i.Channel is { } slug ? $"{i.Id}=channel:{slug}" : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}"));
 
     private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images);
 }

@@ -16,10 +16,10 @@ public sealed class ChannelInputDecoderTests
     public void PictureSizeFitsTheCanvasKeepingAspectAndEven()
     {
         var canvas = new PixelSize(1280, 720);
-        Assert.Equal(new PixelSize(1280, 720), ChannelInputDecoder.FitWithin(new PixelSize(640, 360), canvas));
-        Assert.Equal(new PixelSize(960, 720), ChannelInputDecoder.FitWithin(new PixelSize(640, 480), canvas));
-        Assert.Equal(new PixelSize(404, 720), ChannelInputDecoder.FitWithin(new PixelSize(1080, 1920), canvas));
-        Assert.Equal(new PixelSize(1280, 548), ChannelInputDecoder.FitWithin(new PixelSize(2560, 1097), canvas));
+        Assert.Equal(new PixelSize(1280, 720), InputDecoder.FitWithin(new PixelSize(640, 360), canvas));
+        Assert.Equal(new PixelSize(960, 720), InputDecoder.FitWithin(new PixelSize(640, 480), canvas));
+        Assert.Equal(new PixelSize(404, 720), InputDecoder.FitWithin(new PixelSize(1080, 1920), canvas));
+        Assert.Equal(new PixelSize(1280, 548), InputDecoder.FitWithin(new PixelSize(2560, 1097), canvas));
     }
 
     [Fact]

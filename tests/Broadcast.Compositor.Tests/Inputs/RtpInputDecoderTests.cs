@@ -1,0 +1,161 @@
+using System.Diagnostics;
+using System.Globalization;
+using Broadcast.Compositor.Inputs;
+using Broadcast.Compositor.Layouts;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broadcast.Compositor.Tests.Inputs;
+
+/// <summary>The RTP input: its SDP, the size read from ffmpeg's output description, and real RTP from an ffmpeg sender decoded.</summary>
+public sealed class RtpInputDecoderTests
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public void TheSdpDescribesBothPortsAndTheirEncodings()
+    {
+        string vp8 = RtpInputDecoder.Sdp(new RtpFeed("VP8", HasAudio: true, () => { }), 40000, 40002);
+        Assert.Contains("c=IN IP4 127.0.0.1\r\n", vp8, StringComparison.Ordinal);
+        Assert.Contains("m=video 40000 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n", vp8, StringComparison.Ordinal);
+        Assert.Contains("m=audio 40002 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n", vp8, StringComparison.Ordinal);
+
+        string h264 = RtpInputDecoder.Sdp(new RtpFeed("H264", HasAudio: false, () => { }), 40000, 40002);
+        Assert.Contains("a=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\n", h264, StringComparison.Ordinal);
+        Assert.DoesNotContain("m=audio", h264, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() =>
+        {
+            var decoder = new RtpInputDecoder("x", Options(), NullLogger.Instance);
+            decoder.Feed(new RtpFeed("AV1", true, () => { }));
+        });
+    }
+
+    [Theory]
+    [InlineData("  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p(progressive), 480x360 [SAR 1:1 DAR 4:3], q=2-31, 62208 kb/s, 30 fps, 30 tbn", 480, 360)]
+    [InlineData("  Stream #0:0: Video: rawvideo (I420 / 0x30323449), yuv420p, 1280x720, q=2-31, 30 fps", 1280, 720)]
+    public async Task TheRawSizeIsReadFromTheOutputDescriptionOnly(string outputLine, int width, int height)
+    {
+        var size = new RtpInputDecoder.RawOutputSize();
+        size.Observe("Input #0, sdp, from '/tmp/x.sdp':");
+        size.Observe("  Stream #0:0: Video: vp8, yuv420p(progressive), 640x480, 30 tbr, 90k tbn");
+        Assert.False(size.Known.IsCompleted);
+        size.Observe("Output #0, rawvideo, to 'pipe:1':");
+        size.Observe("  Metadata:");
+        size.Observe(outputLine);
+        Assert.True(size.Known.IsCompletedSuccessfully);
+        Assert.Equal(new PixelSize(width, height), await size.Known);
+    }
+
+    [Theory]
+    [InlineData("  Stream #0:0: Video: rawvideo, yuv420p, 0x720")]
+    [InlineData("  Stream #0:0: Video: rawvideo, yuv420p, 99999x720")]
+    [InlineData("  Stream #0:1: Audio: pcm_f32le, 48000 Hz, stereo")]
+    [InlineData("garbage \u0000\u00ff 1x1")]
+    public void AMalformedOrForeignLineGivesNoSize(string line)
+    {
+        var size = new RtpInputDecoder.RawOutputSize();
+        size.Observe("Output #0, rawvideo, to 'pipe:1':");
+        size.Observe(line);
+        Assert.False(size.Known.IsCompleted);
+    }
+
+    [Fact]
+    public async Task DecodesAFeedGoesMissingWhenItStallsOrLeavesAndTakesTheNextFeed()
+    {
+        await using var decoder = new RtpInputDecoder("guest", Options(), NullLogger.Instance);
+        decoder.Start();
+        int keyframeRequests = 0;
+        var red = Sender.Start("red", 440, decoder.VideoPort, decoder.AudioPort);
+        try
+        {
+            decoder.Feed(new RtpFeed("VP8", HasAudio: true, () => Interlocked.Increment(ref keyframeRequests)));
+            await WaitFor.ConditionAsync(() => decoder.IsPresent && decoder.Audio.Count >= 4096 * 2, Bound, "the RTP feed's pictures and samples decoded", red.Tail);
+            Assert.True(Volatile.Read(ref keyframeRequests) >= 1, "the sender was asked for a keyframe");
+            AssertColour(decoder, y: 81, u: 90, v: 240);
+            var samples = new float[4096 * 2];
+            Assert.True(decoder.Audio.TryRead(samples));
+            Assert.True(ToneLevel.Amplitude(samples, 440) > 0.05, "the 440 Hz tone is in the decoded samples");
+        }
+        finally
+        {
+            red.Dispose();
+        }
+
+        // The sender went quiet but still feeds the input: missing after the stall timeout.
+        await WaitFor.ConditionAsync(() => !decoder.IsPresent, Bound, "the input missing once its RTP stopped");
+        decoder.Feed(null);
+
+        using var blue = Sender.Start("blue", 880, decoder.VideoPort, decoder.AudioPort);
+        decoder.Feed(new RtpFeed("VP8", HasAudio: true, () => { }));
+        await WaitFor.ConditionAsync(() => decoder.IsPresent, Bound, "the next feed decoded", blue.Tail);
+        // Pure blue in BT.601 limited range is Y 41, U 240, V 110.
+        AssertColour(decoder, y: 41, u: 240, v: 110);
+        decoder.Feed(null);
+        await WaitFor.ConditionAsync(() => !decoder.IsPresent, Bound, "the input missing once nobody feeds it");
+    }
+
+    private static InputDecoderOptions Options() => new("ffmpeg", new PixelSize(640, 360), new ProgramClock(30));
+
+    private static void AssertColour(RtpInputDecoder decoder, int y, int u, int v)
+    {
+        var frame = decoder.Video!.Read()!;
+        // 640x480 fitted within 640x360.
+        Assert.Equal(new PixelSize(480, 360), frame.Size);
+        int centre = (frame.Height / 2 * frame.Width) + (frame.Width / 2);
+        int chroma = (frame.ChromaHeight / 2 * frame.ChromaWidth) + (frame.ChromaWidth / 2);
+        Assert.InRange(frame.Y[centre], y - 6, y + 6);
+        Assert.InRange(frame.U[chroma], u - 6, u + 6);
+        Assert.InRange(frame.V[chroma], v - 6, v + 6);
+    }
+
+    /// <summary>ffmpeg sending a colour as VP8 and a tone as Opus over RTP in real time, as a room's media server forwards a participant.</summary>
+    private sealed class Sender : IDisposable
+    {
+        private readonly Process _process;
+        private readonly List<string> _stderr = [];
+
+        private Sender(Process process)
+        {
+            _process = process;
+            _process.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is null) return;
+                lock (_stderr) _stderr.Add(e.Data);
+            };
+            _process.BeginErrorReadLine();
+        }
+
+        public static Sender Start(string colour, int toneHz, int videoPort, int audioPort)
+        {
+            var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+            foreach (var arg in new[]
+            {
+                "-hide_banner", "-nostdin", "-loglevel", "warning", "-re",
+                "-f", "lavfi", "-i", $"color=c={colour}:s=640x480:r=30",
+                "-f", "lavfi", "-i", string.Create(CultureInfo.InvariantCulture, $"sine=frequency={toneHz}:sample_rate=48000"),
+                "-t", "60",
+                "-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "30", "-b:v", "500k",
+                "-payload_type", "96", "-f", "rtp", string.Create(CultureInfo.InvariantCulture, $"rtp://127.0.0.1:{videoPort}"),
+                "-map", "1:a", "-c:a", "libopus", "-ac", "2", "-b:a", "64k",
+                "-payload_type", "111", "-f", "rtp", string.Create(CultureInfo.InvariantCulture, $"rtp://127.0.0.1:{audioPort}"),
+            })
+            {
+                info.ArgumentList.Add(arg);
+            }
+            return new Sender(Process.Start(info)!);
+        }
+
+        public string Tail()
+        {
+            lock (_stderr) return "sender: " + string.Join('\n', _stderr.TakeLast(10));
+        }
+
+        public void Dispose()
+        {
+            try { _process.Kill(); }
+            catch (InvalidOperationException) { }
+            _process.WaitForExit(5000);
+            _process.Dispose();
+        }
+    }
+}
