@@ -85,6 +85,7 @@ public static class BroadcastApp
             // Real-time viewers (WHEP) are served where the hubs are: Janus is started on the first request.
             Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddWebRtc(services, configuration);
             ProgramSetup.AddPrograms(services, configuration);
+            RoomSetup.AddRooms(services);
         }
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).
@@ -115,6 +116,7 @@ public static class BroadcastApp
         {
             SegmentStoreSetup.MapStoreStatus(app);
             Broadcast.WebRtc.Whep.WhepEndpoints.MapWhep(app);
+            Broadcast.WebRtc.Room.WhipEndpoints.MapWhip(app);
         }
         return app;
     }

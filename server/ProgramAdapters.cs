@@ -23,8 +23,10 @@ internal static class ProgramSetup
         {
             VideoKilobits = section.GetValue("VideoKilobits", 3000),
         };
-        services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<LiveStreamRegistry>(), settings,
+        // One host per node: the API's programs and the rooms' share it (a channel runs one program).
+        services.AddSingleton(sp => new ProgramHost(sp.GetRequiredService<LiveStreamRegistry>(), settings,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Program")));
+        services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<ProgramHost>(), settings));
         services.AddSingleton<IProgramRunner>(sp => sp.GetRequiredService<EngineProgramRunner>());
         // After the packager: hosted services stop in reverse order, so programs end before the packager drains.
         services.AddHostedService(sp => sp.GetRequiredService<EngineProgramRunner>());
@@ -35,9 +37,9 @@ internal static class ProgramSetup
 /// Control's <see cref="IProgramRunner"/> over the compositor's <see cref="ProgramHost"/>: the request's words become the
 /// compositor's types, and the compositor's refusals become the request's field errors or a conflict.
 /// </summary>
-internal sealed class EngineProgramRunner(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger) : IProgramRunner, IHostedService
+internal sealed class EngineProgramRunner(ProgramHost host, ProgramSettings settings) : IProgramRunner, IHostedService
 {
-    private readonly ProgramHost _host = new(registry, settings, logger);
+    private readonly ProgramHost _host = host;
 
     public bool RunsPrograms => true;
 

@@ -1,4 +1,5 @@
 using Broadcast.WebRtc.Janus;
+using Broadcast.WebRtc.Room;
 using Broadcast.WebRtc.Whep;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -7,7 +8,10 @@ namespace Broadcast.WebRtc;
 
 public static class WebRtcServiceCollectionExtensions
 {
-    /// <summary>Real-time playback: the node's Janus (started on the first WHEP request) and the WHEP sessions. Needs the node's hubs (ingest).</summary>
+    /// <summary>
+    /// Real-time playback and the live room: the node's Janus (started on first use), the WHEP sessions and the rooms.
+    /// Needs the node's hubs (ingest), an <see cref="IRoomShow"/> and an <see cref="IRoomPublishAuthorizer"/>.
+    /// </summary>
     public static IServiceCollection AddWebRtc(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
@@ -16,6 +20,9 @@ public static class WebRtcServiceCollectionExtensions
         services.AddSingleton<JanusSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<JanusSupervisor>());
         services.AddSingleton<WhepService>();
+        // The live room: its show (IRoomShow) and who may publish into it (IRoomPublishAuthorizer) come from the host.
+        services.Configure<RoomOptions>(configuration.GetSection(RoomOptions.Section));
+        services.AddSingleton<RoomService>();
         return services;
     }
 }

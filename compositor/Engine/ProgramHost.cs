@@ -40,6 +40,8 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Hosted> _programs = new(StringComparer.Ordinal);
 
+    public ProgramSettings Settings => settings;
+
     /// <summary>Starts the channel's program, or changes the running one, and returns the engine that runs it.</summary>
     /// <exception cref="LayoutException">The layout cannot be drawn with these inputs (nothing changed).</exception>
     /// <exception cref="ProgramImageException">An image input cannot be decoded (nothing changed).</exception>
@@ -101,12 +103,16 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
         lock (_programs) return _programs.TryGetValue(channel, out var hosted) ? hosted.Engine : null;
     }
 
-    /// <summary>Stops the channel's program (its broadcast ends like an encoder's that left); false when none runs.</summary>
-    public async Task<bool> StopAsync(string channel)
+    /// <summary>
+    /// Stops the channel's program (its broadcast ends like an encoder's that left); false when none runs, or when
+    /// <paramref name="only"/> is given and another engine runs it now.
+    /// </summary>
+    public async Task<bool> StopAsync(string channel, ProgramEngine? only = null)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            if (only is not null && !ReferenceEquals(Find(channel), only)) return false;
             return await StopLockedAsync(channel).ConfigureAwait(false);
         }
         finally

@@ -48,6 +48,19 @@ public sealed class PublishPolicy(ChannelService channels, EventService events, 
     }
 
     /// <summary>
+    /// Whether <paramref name="streamKey"/> may publish into its channel's live room now (WHIP): the key and the channel's
+    /// schedule, as for an encoder. No lease: a room has several publishers, and its one broadcast is the show's.
+    /// </summary>
+    public async Task<PublishVerdict> DecideRoomPublishAsync(string streamKey, CancellationToken cancellationToken)
+    {
+        var lookup = await channels.FindByStreamKeyAsync(streamKey, cancellationToken).ConfigureAwait(false);
+        if (lookup.Channel is not { } channel)
+            return PublishVerdict.Deny(lookup.Reason ?? "stream key refused", keyRejected: true);
+        var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+        return permission.Allowed ? PublishVerdict.Allow(channel) : PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
+    }
+
+    /// <summary>
     /// Inside the channel's live scheduled event, a stop is an operator restarting the encoder: the broadcast waits for it
     /// until the event's end (the event's end, or an admin's "End broadcast", ends it). Outside an event a stop ends it (null).
     /// </summary>

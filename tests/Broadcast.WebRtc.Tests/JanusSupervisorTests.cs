@@ -12,16 +12,19 @@ namespace Broadcast.WebRtc.Tests;
 public sealed class JanusSupervisorTests
 {
     [Fact]
-    public async Task Janus_starts_with_only_nosip_and_answers_a_chromium_offer_through_nosip()
+    public async Task Janus_starts_with_only_nosip_and_videoroom_and_answers_a_chromium_offer_through_nosip()
     {
         using var directory = new TempDirectory("janus-config");
         var options = new JanusOptions { ConfigDirectory = directory.Path };
         await using var supervisor = new JanusSupervisor(Options.Create(options), NullLogger<JanusSupervisor>.Instance);
         var session = await supervisor.GetSessionAsync(CancellationToken.None);
 
-        // Only what WHEP needs is loaded; the API secret's file is the user's alone.
+        // Only what WHEP and the room need is loaded; the files holding the API secret (also VideoRoom's admin key) are the user's alone.
         var files = new JanusConfigFiles(options, directory.Path);
-        Assert.Equal([JanusConfigFiles.NoSipPlugin], Directory.GetFiles(files.PluginsFolder).Select(Path.GetFileName));
+        Assert.Equal([JanusConfigFiles.NoSipPlugin, JanusConfigFiles.VideoRoomPlugin], Directory.GetFiles(files.PluginsFolder).Select(Path.GetFileName).Order());
+        string videoRoom = Path.Combine(directory.Path, "janus.plugin.videoroom.jcfg");
+        Assert.Contains("lock_rtp_forward = true", File.ReadAllText(videoRoom), StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(videoRoom));
         Assert.Equal([JanusConfigFiles.HttpTransport], Directory.GetFiles(files.TransportsFolder).Select(Path.GetFileName));
         if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(files.MainFile));
         Assert.Contains("ip = \"127.0.0.1\"", File.ReadAllText(Path.Combine(directory.Path, "janus.transport.http.jcfg")), StringComparison.Ordinal);
@@ -51,6 +54,33 @@ public sealed class JanusSupervisorTests
 
         await supervisor.StopAsync(CancellationToken.None);
         await session.Ended.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task VideoRoom_creates_rooms_and_rtp_forwarders_only_with_the_admin_key()
+    {
+        using var directory = new TempDirectory("janus-config");
+        var options = new JanusOptions { ConfigDirectory = directory.Path };
+        await using var supervisor = new JanusSupervisor(Options.Create(options), NullLogger<JanusSupervisor>.Instance);
+        var session = await supervisor.GetSessionAsync(CancellationToken.None);
+        long handle = await session.AttachAsync("janus.plugin.videoroom", CancellationToken.None);
+        var create = new JsonObject { ["request"] = "create", ["room"] = 4242, ["is_private"] = true, ["permanent"] = false };
+
+        // No static rooms, and none made without the key: only our server (which holds it) opens a room.
+        var list = await session.MessageAsync(handle, new JsonObject { ["request"] = "list" }, null, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.Empty(list.Data["list"]!.AsArray());
+        var refused = await Assert.ThrowsAsync<JanusApiException>(() => session.MessageAsync(handle, create.DeepClone().AsObject(), null, TimeSpan.FromSeconds(10), CancellationToken.None));
+        Assert.Contains("admin_key", refused.Message, StringComparison.Ordinal);
+
+        var keyed = create.DeepClone().AsObject();
+        keyed["admin_key"] = session.AdminKey;
+        var created = await session.MessageAsync(handle, keyed, null, TimeSpan.FromSeconds(10), CancellationToken.None);
+        Assert.Equal("created", (string?)created.Data["videoroom"]);
+
+        // Forwarding a room's media elsewhere needs the key too.
+        var forward = new JsonObject { ["request"] = "rtp_forward", ["room"] = 4242, ["publisher_id"] = 1, ["host"] = "127.0.0.1", ["streams"] = new JsonArray() };
+        await Assert.ThrowsAsync<JanusApiException>(() => session.MessageAsync(handle, forward, null, TimeSpan.FromSeconds(10), CancellationToken.None));
+        await session.DetachAsync(handle, CancellationToken.None);
     }
 
     [Fact]

@@ -5,13 +5,15 @@ namespace Broadcast.WebRtc.Janus;
 
 /// <summary>
 /// The configuration this server generates for its Janus (libconfig <c>.jcfg</c> files) and the folders Janus loads
-/// its modules from: only the NoSIP plugin and the HTTP transport are linked into them, so nothing else Janus ships
-/// (VideoRoom, Streaming, WebSockets, MQTT…) is loaded or reachable. The HTTP API binds 127.0.0.1 only and every
-/// request needs the generated API secret.
+/// its modules from: only the NoSIP and VideoRoom plugins and the HTTP transport are linked into them, so nothing else
+/// Janus ships (Streaming, SIP, WebSockets, MQTT…) is loaded or reachable. The HTTP API binds 127.0.0.1 only and every
+/// request needs the generated API secret; VideoRoom rooms are created, and their RTP forwarded, only with the same
+/// secret as its admin key (browsers never reach Janus's API: our server signals for them).
 /// </summary>
 public sealed class JanusConfigFiles(JanusOptions options, string directory)
 {
     public const string NoSipPlugin = "libjanus_nosip.so";
+    public const string VideoRoomPlugin = "libjanus_videoroom.so";
     public const string HttpTransport = "libjanus_http.so";
 
     public string Directory { get; } = Path.GetFullPath(directory);
@@ -36,10 +38,12 @@ public sealed class JanusConfigFiles(JanusOptions options, string directory)
         }
 
         File.CreateSymbolicLink(Path.Combine(PluginsFolder, NoSipPlugin), Path.Combine(options.LibraryDirectory, "plugins", NoSipPlugin));
+        File.CreateSymbolicLink(Path.Combine(PluginsFolder, VideoRoomPlugin), Path.Combine(options.LibraryDirectory, "plugins", VideoRoomPlugin));
         File.CreateSymbolicLink(Path.Combine(TransportsFolder, HttpTransport), Path.Combine(options.LibraryDirectory, "transports", HttpTransport));
         WriteSecretFile(MainFile, Main(apiSecret));
         File.WriteAllText(Path.Combine(Directory, "janus.transport.http.jcfg"), Http(httpPort));
         File.WriteAllText(Path.Combine(Directory, "janus.plugin.nosip.jcfg"), NoSip());
+        WriteSecretFile(Path.Combine(Directory, "janus.plugin.videoroom.jcfg"), VideoRoom(apiSecret));
     }
 
     internal string Main(string apiSecret)
@@ -99,6 +103,16 @@ public sealed class JanusConfigFiles(JanusOptions options, string directory)
         general: {
           local_ip = "127.0.0.1"
           rtp_port_range = {{Quote(options.NoSipPortRange)}}
+          events = false
+        }
+
+        """;
+
+    /// <summary>No rooms of its own: each is created through the API with the admin key, as is each RTP forwarder.</summary>
+    internal static string VideoRoom(string adminKey) => $$"""
+        general: {
+          admin_key = {{Quote(adminKey)}}
+          lock_rtp_forward = true
           events = false
         }
 

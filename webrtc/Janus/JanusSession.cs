@@ -39,6 +39,9 @@ public sealed class JanusSession : IAsyncDisposable
 
     public long Id { get; }
 
+    /// <summary>The key VideoRoom asks for to create rooms and RTP forwarders: the API secret (see <see cref="JanusConfigFiles"/>).</summary>
+    internal string AdminKey => _apiSecret;
+
     /// <summary>Completes when the session is gone: Janus stopped answering, forgot the session, or it was disposed.</summary>
     public Task Ended => _poll;
 

@@ -164,7 +164,7 @@ public static class WhepEndpoints
     }
 
     /// <summary>The body as text, or null past <see cref="MaxOfferBytes"/> (read no further than that).</summary>
-    private static async Task<string?> ReadOfferAsync(HttpRequest request, CancellationToken cancellationToken)
+    internal static async Task<string?> ReadOfferAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength > MaxOfferBytes) return null;
         var buffer = new byte[MaxOfferBytes + 1];
@@ -197,13 +197,13 @@ public static class WhepEndpoints
         }
     }
 
-    private static void AddCors(HttpResponse response)
+    internal static void AddCors(HttpResponse response)
     {
         response.Headers.AccessControlAllowOrigin = "*";
         response.Headers.AccessControlExposeHeaders = "Location, Link, Accept-Post, Retry-After";
     }
 
-    private static Task Problem(HttpContext context, int status, string detail)
+    internal static Task Problem(HttpContext context, int status, string detail)
     {
         var response = context.Response;
         response.StatusCode = status;

@@ -69,7 +69,7 @@ public sealed class ProgramHostTests
         Assert.Null(host.Find("taken"));
     }
 
-    private static byte[] Png(string colour)
+    internal static byte[] Png(string colour)
     {
         using var dir = new TempDirectory();
         string png = dir.Combine($"{colour}.png");

@@ -65,7 +65,7 @@ public sealed class RtpInputDecoderTests
         await using var decoder = new RtpInputDecoder("guest", Options(), NullLogger.Instance);
         decoder.Start();
         int keyframeRequests = 0;
-        var red = Sender.Start("red", 440, decoder.VideoPort, decoder.AudioPort);
+        var red = RtpSender.Start("red", 440, decoder.VideoPort, decoder.AudioPort);
         try
         {
             decoder.Feed(new RtpFeed("VP8", HasAudio: true, () => Interlocked.Increment(ref keyframeRequests)));
@@ -85,7 +85,7 @@ public sealed class RtpInputDecoderTests
         await WaitFor.ConditionAsync(() => !decoder.IsPresent, Bound, "the input missing once its RTP stopped");
         decoder.Feed(null);
 
-        using var blue = Sender.Start("blue", 880, decoder.VideoPort, decoder.AudioPort);
+        using var blue = RtpSender.Start("blue", 880, decoder.VideoPort, decoder.AudioPort);
         decoder.Feed(new RtpFeed("VP8", HasAudio: true, () => { }));
         await WaitFor.ConditionAsync(() => decoder.IsPresent, Bound, "the next feed decoded", blue.Tail);
         // Pure blue in BT.601 limited range is Y 41, U 240, V 110.
@@ -106,56 +106,5 @@ public sealed class RtpInputDecoderTests
         Assert.InRange(frame.Y[centre], y - 6, y + 6);
         Assert.InRange(frame.U[chroma], u - 6, u + 6);
         Assert.InRange(frame.V[chroma], v - 6, v + 6);
-    }
-
-    /// <summary>ffmpeg sending a colour as VP8 and a tone as Opus over RTP in real time, as a room's media server forwards a participant.</summary>
-    private sealed class Sender : IDisposable
-    {
-        private readonly Process _process;
-        private readonly List<string> _stderr = [];
-
-        private Sender(Process process)
-        {
-            _process = process;
-            _process.ErrorDataReceived += (_, e) =>
-            {
-                if (e.Data is null) return;
-                lock (_stderr) _stderr.Add(e.Data);
-            };
-            _process.BeginErrorReadLine();
-        }
-
-        public static Sender Start(string colour, int toneHz, int videoPort, int audioPort)
-        {
-            var info = new ProcessStartInfo("ffmpeg") { RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-            foreach (var arg in new[]
-            {
-                "-hide_banner", "-nostdin", "-loglevel", "warning", "-re",
-                "-f", "lavfi", "-i", $"color=c={colour}:s=640x480:r=30",
-                "-f", "lavfi", "-i", string.Create(CultureInfo.InvariantCulture, $"sine=frequency={toneHz}:sample_rate=48000"),
-                "-t", "60",
-                "-map", "0:v", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", "30", "-b:v", "500k",
-                "-payload_type", "96", "-f", "rtp", string.Create(CultureInfo.InvariantCulture, $"rtp://127.0.0.1:{videoPort}"),
-                "-map", "1:a", "-c:a", "libopus", "-ac", "2", "-b:a", "64k",
-                "-payload_type", "111", "-f", "rtp", string.Create(CultureInfo.InvariantCulture, $"rtp://127.0.0.1:{audioPort}"),
-            })
-            {
-                info.ArgumentList.Add(arg);
-            }
-            return new Sender(Process.Start(info)!);
-        }
-
-        public string Tail()
-        {
-            lock (_stderr) return "sender: " + string.Join('\n', _stderr.TakeLast(10));
-        }
-
-        public void Dispose()
-        {
-            try { _process.Kill(); }
-            catch (InvalidOperationException) { }
-            _process.WaitForExit(5000);
-            _process.Dispose();
-        }
     }
 }

@@ -27,18 +27,9 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
     private const int CanvasWidth = 640, CanvasHeight = 360, RedHz = 440, BlueHz = 1000;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
 
+    private readonly ProgramOutput _output = new(fixture, CanvasWidth, CanvasHeight, RedHz, BlueHz);
+
     private ServerProcess Server => fixture.Server;
-
-    private enum Hue
-    {
-        Red,
-        Blue,
-        Green,
-        Black,
-
-        /// <summary>The placeholder card of an input without a picture (a dark grey, not black).</summary>
-        Placeholder,
-    }
 
     [Fact]
     public async Task A_program_composes_two_live_channels_changes_layout_five_times_on_air_mutes_an_input_and_outlives_one_dropping()
@@ -86,7 +77,7 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
         try
         {
             // Single a, as started.
-            await WaitForPictureAsync(program.Slug, "single a", [(320, 180, Hue.Red)]);
+            await _output.WaitForPictureAsync(program.Slug, "single a", [(320, 180, Hue.Red)]);
             var sizes = new List<(int, int)> { (await player.GetVideoWidthAsync(), await player.GetVideoHeightAsync()) };
 
             (string Name, object Layout, Dictionary<string, object>? Audio, (int X, int Y, Hue Hue)[] Expected)[] steps =
@@ -111,18 +102,18 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
                 var state = await PutAsync(program.Id, new { inputs, layout, audio = mix, transition = "cut" });
                 fixture.Check(state["layout"]!["kind"]!.GetValue<string>() == ((JsonObject)JsonSerializerNode(layout))["kind"]!.GetValue<string>()
                     && state["running"]!.GetValue<bool>(), $"{name}: the answer is not the state that took effect: {state}");
-                await WaitForPictureAsync(program.Slug, name, expected);
+                await _output.WaitForPictureAsync(program.Slug, name, expected);
                 output.WriteLine($"{name}: first segment showing it decoded {clock.ElapsedMilliseconds} ms after the PUT");
                 sizes.Add((await player.GetVideoWidthAsync(), await player.GetVideoHeightAsync()));
                 if (name == "side-by-side")
                 {
-                    var (redLevel, blueLevel) = await WaitForTonesAsync(program.Slug, audio, (r, b) => r > 0.03 && b > 0.03, "both tones in the mix");
+                    var (redLevel, blueLevel) = await _output.WaitForTonesAsync(program.Slug, audio, (r, b) => r > 0.03 && b > 0.03, "both tones in the mix");
                     output.WriteLine($"both unmuted: 440 Hz {redLevel:0.000}, 1 kHz {blueLevel:0.000}");
                     bothHeard = true;
                 }
                 if (mix is not null)
                 {
-                    var (redLevel, blueLevel) = await WaitForTonesAsync(program.Slug, audio, (r, b) => r < 0.005 && b > 0.03, "the red input's tone gone after its mute");
+                    var (redLevel, blueLevel) = await _output.WaitForTonesAsync(program.Slug, audio, (r, b) => r < 0.005 && b > 0.03, "the red input's tone gone after its mute");
                     output.WriteLine($"a muted: 440 Hz {redLevel:0.0000}, 1 kHz {blueLevel:0.000}");
                 }
             }
@@ -130,12 +121,12 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
 
             // The blue channel's encoder goes away: its tiles become placeholders and the program carries on; it comes back.
             await bluePublisher.DisposeAsync();
-            await WaitForPictureAsync(program.Slug, "grid, b away", [(160, 90, Hue.Red), (480, 90, Hue.Placeholder), (160, 270, Hue.Placeholder)]);
+            await _output.WaitForPictureAsync(program.Slug, "grid, b away", [(160, 90, Hue.Red), (480, 90, Hue.Placeholder), (160, 270, Hue.Placeholder)]);
             var away = JsonNode.Parse(await Server.Http.GetStringAsync($"api/channels/{program.Id}/program"))!;
             fixture.Check(away["inputs"]![1]!["present"]!.GetValue<bool>() == false && away["inputs"]![0]!["present"]!.GetValue<bool>(),
                 $"input b is not reported away: {away}");
             await using var blueAgain = LavfiPublisher.StartSolid(Server.RtmpUrl(blue.StreamKey), "blue", BlueHz);
-            await WaitForPictureAsync(program.Slug, "grid, b back", [(160, 90, Hue.Red), (480, 90, Hue.Blue), (160, 270, Hue.Blue)]);
+            await _output.WaitForPictureAsync(program.Slug, "grid, b back", [(160, 90, Hue.Red), (480, 90, Hue.Blue), (160, 270, Hue.Blue)]);
             sizes.Add((await player.GetVideoWidthAsync(), await player.GetVideoHeightAsync()));
 
             var time = await player.GetCurrentTimeAsync();
@@ -200,19 +191,19 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
         // One click per layout; the picture follows.
         await page.ClickAsync("#layout-buttons button[data-layout=side-by-side]");
         await WaitForStateAsync(s => s["layout"]!["kind"]!.GetValue<string>() == "side-by-side", "side by side after its click");
-        await WaitForPictureAsync(program.Slug, "side by side from the control room", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
+        await _output.WaitForPictureAsync(program.Slug, "side by side from the control room", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
         await page.SelectOptionAsync("#program-transition", "fade");
         await page.ClickAsync("#layout-buttons button[data-layout=pip]");
         await WaitForStateAsync(s => s["layout"]!["kind"]!.GetValue<string>() == "pip", "picture in picture after its click");
-        await WaitForPictureAsync(program.Slug, "picture in picture from the control room", [(100, 100, Hue.Red), (512, 274, Hue.Blue)]);
+        await _output.WaitForPictureAsync(program.Slug, "picture in picture from the control room", [(100, 100, Hue.Red), (512, 274, Hue.Blue)]);
         await page.ClickAsync($"#layout-buttons button[data-layout='single:{blueId}']");
-        await WaitForPictureAsync(program.Slug, "single blue from the control room", [(160, 90, Hue.Blue), (480, 270, Hue.Blue)]);
+        await _output.WaitForPictureAsync(program.Slug, "single blue from the control room", [(160, 90, Hue.Blue), (480, 270, Hue.Blue)]);
 
         // The red input's mute box: the state says so and the program's audio loses its tone.
         await page.ClickAsync($"tr[data-input='{redId}'] input.muted");
         await WaitForStateAsync(s => s["audio"]?[redId]?["muted"]?.GetValue<bool>() == true, "red muted after its click");
         var master = (await Server.Viewer.GetStringAsync(Server.Absolute($"/live/{program.Slug}/master.m3u8")));
-        await WaitForTonesAsync(program.Slug, AudioRendition(master)!, (r, b) => r < 0.005 && b > 0.03, "the red tone gone after the mute click");
+        await _output.WaitForTonesAsync(program.Slug, AudioRendition(master)!, (r, b) => r < 0.005 && b > 0.03, "the red tone gone after the mute click");
 
         // The preview plays the program; the page shows what the engine reports.
         await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<double>("() => window.__preview.currentTime") > 1, Bound,
@@ -273,105 +264,12 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
         return tracker;
     }
 
-    /// <summary>Waits until the newest segment of the program's source rendition ends on a picture with <paramref name="expected"/> colours.</summary>
-    private async Task WaitForPictureAsync(string slug, string what, (int X, int Y, Hue Hue)[] expected)
-    {
-        string seen = "";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            var file = await NewestSegmentAsync(slug, "source");
-            if (file is null) return false;
-            using (file)
-            {
-                var rgb = await LastPictureAsync(file.Path);
-                var found = expected.Select(e => (e, Classify(rgb, e.X, e.Y))).ToList();
-                seen = string.Join(", ", found.Select(f => $"({f.e.X},{f.e.Y}) {f.Item2.Name} {f.Item2.Rgb}"));
-                return found.All(f => f.Item2.Name == f.e.Hue);
-            }
-        }, Bound, $"a program segment showing {what}", () => fixture.WithLog($"last decoded: {seen}"), pollInterval: TimeSpan.FromMilliseconds(500));
-    }
-
-    /// <summary>Waits until the newest audio segment's tones satisfy <paramref name="condition"/> (440 Hz level, 1 kHz level).</summary>
-    private async Task<(double Red, double Blue)> WaitForTonesAsync(string slug, string rendition, Func<double, double, bool> condition, string what)
-    {
-        (double Red, double Blue) levels = (double.NaN, double.NaN);
-        await WaitFor.ConditionAsync(async () =>
-        {
-            var file = await NewestSegmentAsync(slug, rendition);
-            if (file is null) return false;
-            using (file)
-            {
-                var samples = await SamplesAsync(file.Path);
-                if (samples.Length < 48_000) return false;
-                levels = (ToneLevel.Amplitude(samples, RedHz), ToneLevel.Amplitude(samples, BlueHz));
-                return condition(levels.Red, levels.Blue);
-            }
-        }, Bound, what, () => fixture.WithLog($"last levels: 440 Hz {levels.Red}, 1 kHz {levels.Blue}"), pollInterval: TimeSpan.FromMilliseconds(500));
-        return levels;
-    }
-
-    /// <summary>The newest complete segment of a rendition with its init segment in front, as one playable file; null before there is one.</summary>
-    private async Task<TempFile?> NewestSegmentAsync(string slug, string rendition)
-    {
-        using var response = await Server.Viewer.GetAsync(Server.Absolute($"/live/{slug}/{rendition}/index.m3u8"));
-        if (!response.IsSuccessStatusCode) return null;
-        if (!MediaPlaylistView.TryParse(await response.Content.ReadAsStringAsync(), out var view, out _) || view.InitUri is null || view.Entries.Count == 0) return null;
-        var init = await Server.Viewer.GetByteArrayAsync(Server.Absolute($"/live/{slug}/{rendition}/{view.InitUri}"));
-        var segment = await Server.Viewer.GetByteArrayAsync(Server.Absolute($"/live/{slug}/{rendition}/{view.Entries[^1].Uri}"));
-        var file = new TempFile(".mp4");
-        await File.WriteAllBytesAsync(file.Path, [.. init, .. segment]);
-        return file;
-    }
-
-    private const int PictureWidth = 160, PictureHeight = 90;
-
-    private static async Task<byte[]> LastPictureAsync(string path)
-    {
-        var result = await DecodeAsync(["-i", path, "-an", "-vf", $"scale={PictureWidth}:{PictureHeight}", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]);
-        int size = PictureWidth * PictureHeight * 3;
-        Assert.True(result.Length >= size, $"no picture decoded from {path}");
-        return result[^size..];
-    }
-
-    private static async Task<float[]> SamplesAsync(string path)
-    {
-        var result = await DecodeAsync(["-i", path, "-vn", "-ac", "2", "-ar", "48000", "-f", "f32le", "pipe:1"]);
-        return MemoryMarshal.Cast<byte, float>(result.AsSpan(0, result.Length / 4 * 4)).ToArray();
-    }
-
-    private static async Task<byte[]> DecodeAsync(string[] args)
-    {
-        var result = await SupervisedProcess.RunAsync(new ProcessLaunch("ffmpeg", ["-hide_banner", "-loglevel", "error", .. args]), TimeSpan.FromSeconds(20),
-            CancellationToken.None);
-        Assert.True(result.Succeeded, result.Stderr);
-        return result.Stdout;
-    }
-
-    /// <summary>The colour at canvas point (x, y): red, blue or black (anything else is named by its values).</summary>
-    private static (Hue? Name, string Rgb) Classify(byte[] rgb, int x, int y)
-    {
-        int i = ((y * PictureHeight / CanvasHeight * PictureWidth) + (x * PictureWidth / CanvasWidth)) * 3;
-        int r = rgb[i], g = rgb[i + 1], b = rgb[i + 2];
-        // Limited-range luma 16 decodes to 0 (black), the placeholder's 32 to about 19.
-        Hue? hue = r > 180 && g < 60 && b < 60 ? Hue.Red : b > 180 && r < 60 && g < 60 ? Hue.Blue : g > 180 && r < 60 && b < 60 ? Hue.Green
-            : r < 10 && g < 10 && b < 10 ? Hue.Black
-            : r is >= 12 and < 32 && g is >= 12 and < 32 && b is >= 12 and < 32 ? Hue.Placeholder : null;
-        return (hue, $"rgb({r},{g},{b})");
-    }
-
     /// <summary>A 64×64 PNG of ffmpeg's "lime" (pure green), made by ffmpeg.</summary>
     private static async Task<byte[]> GreenPngAsync() =>
-        await DecodeAsync(["-f", "lavfi", "-i", "color=c=lime:size=64x64", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "pipe:1"]);
+        await ProgramOutput.DecodeAsync(["-f", "lavfi", "-i", "color=c=lime:size=64x64", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "pipe:1"]);
 
     private static string? AudioRendition(string master) => AudioUri().Match(master) is { Success: true } m ? m.Groups[1].Value : null;
 
     [GeneratedRegex(@"TYPE=AUDIO[^\n]*URI=""([\w-]+)/index\.m3u8""")]
     private static partial Regex AudioUri();
-
-    private sealed class TempFile(string extension) : IDisposable
-    {
-        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"program-{Guid.NewGuid():N}{extension}");
-
-        public void Dispose() => File.Delete(Path);
-    }
 }

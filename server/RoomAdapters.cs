@@ -1,0 +1,58 @@
+using Broadcast.Compositor.Engine;
+using Broadcast.Compositor.Inputs;
+using Broadcast.Control.Channels;
+using Broadcast.WebRtc.Room;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Server;
+
+/// <summary>The room's show over the compositor's <see cref="RoomPrograms"/>: its participants become the program's RTP places.</summary>
+internal sealed class RoomProgramShow(RoomPrograms programs) : IRoomShow
+{
+    public async Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants, CancellationToken cancellationToken)
+    {
+        var members = participants.Select(p => new RoomMember(p.ParticipantId, p.VideoCodec, p.HasAudio, p.IsScreen, p.RequestKeyframe)).ToList();
+        try
+        {
+            var ports = await programs.UpdateAsync(channel, members, cancellationToken).ConfigureAwait(false);
+            return ports.ToDictionary(p => p.Key, p => new RoomRtpTarget(p.Value.VideoPort, p.Value.AudioPort, RtpInputDecoder.VideoPayloadType, RtpInputDecoder.AudioPayloadType),
+                StringComparer.Ordinal);
+        }
+        catch (RoomProgramConflictException e)
+        {
+            throw new RoomShowRefusedException(e.Message);
+        }
+        catch (ProgramChannelOnAirException e)
+        {
+            throw new RoomShowRefusedException(e.Message);
+        }
+        catch (ArgumentException e) when (e.ParamName == "members")
+        {
+            throw new RoomShowRefusedException(e.Message);
+        }
+    }
+}
+
+/// <summary>Who may publish into a room over WHIP: control's <see cref="PublishPolicy"/> (the stream key and the schedule).</summary>
+internal sealed class ChannelRoomPublishAuthorizer(PublishPolicy policy) : IRoomPublishAuthorizer
+{
+    public async ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, CancellationToken cancellationToken)
+    {
+        var verdict = await policy.DecideRoomPublishAsync(streamKey, cancellationToken).ConfigureAwait(false);
+        return verdict is { Allowed: true, Slug: { } slug }
+            ? RoomPublishDecision.Allow(slug)
+            : RoomPublishDecision.Deny(verdict.Reason ?? "publishing is not allowed now", verdict.KeyRejected);
+    }
+}
+
+internal static class RoomSetup
+{
+    /// <summary>The room's ports, after <see cref="ProgramSetup.AddPrograms"/> (its <see cref="ProgramHost"/>).</summary>
+    public static void AddRooms(IServiceCollection services)
+    {
+        services.AddSingleton(sp => new RoomPrograms(sp.GetRequiredService<ProgramHost>(), sp.GetRequiredService<IOptions<RoomOptions>>().Value.EmptyHold,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Room")));
+        services.AddSingleton<IRoomShow, RoomProgramShow>();
+        services.AddSingleton<IRoomPublishAuthorizer, ChannelRoomPublishAuthorizer>();
+    }
+}

@@ -1,0 +1,121 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Broadcast.EndToEnd.Tests.Programs;
+using Broadcast.EndToEnd.Tests.Server;
+using Broadcast.TestSupport;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Broadcast.EndToEnd.Tests.WebRtc;
+
+/// <summary>
+/// The live room end to end through WHIP (RFC 9725) on the shared server: a plain WHIP page (tests/players/whip.html, not
+/// our studio) in Chromium publishes a red canvas with a 440 Hz tone, a second one a blue canvas with 1 kHz, both with the
+/// channel's stream key. Janus's VideoRoom takes them, forwards their RTP into the channel's program, and the program's own
+/// HLS segments (decoded by ffmpeg) show red full frame, then red and blue side by side with both tones in the mix, then
+/// red alone again once the blue publisher DELETEs its session. A wrong key, or none, is refused before Janus is asked.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper output)
+{
+    private const int CanvasWidth = 640, CanvasHeight = 360;
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    /// <summary>A minimal send-only VP8 offer: enough for every check that comes before Janus.</summary>
+    private const string SketchOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n"
+        + "a=rtpmap:96 VP8/90000\r\na=sendonly\r\n";
+
+    private readonly ProgramOutput _program = new(fixture, CanvasWidth, CanvasHeight);
+
+    private ServerProcess Server => fixture.Server;
+
+    [Fact]
+    public async Task Two_whip_publishers_are_composed_side_by_side_and_the_show_follows_when_one_leaves()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"room {Guid.NewGuid():N}");
+        await using var browser = await BrowserHost.StartAsync(extraArguments: ["--disable-features=WebRtcHideLocalIpsWithMdns",
+            // Two publishing pages at once: neither may be throttled as a background tab.
+            "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]);
+
+        // Nobody publishes into a room without the channel's key.
+        using (var none = await PostOfferAsync(SketchOffer, bearer: null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        }
+
+        using (var wrong = await PostOfferAsync(SketchOffer, bearer: "not-a-stream-key"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+            Assert.Contains("invalid_token", wrong.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+
+        using (var noVideo = await PostOfferAsync("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=sendonly\r\n", channel.StreamKey))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, noVideo.StatusCode);
+        }
+
+        var red = await PublishAsync(browser, channel.StreamKey, "red", 440);
+        try
+        {
+            await _program.WaitForPictureAsync(channel.Slug, "the first participant full frame", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
+            var blue = await PublishAsync(browser, channel.StreamKey, "blue", 1000);
+            try
+            {
+                await _program.WaitForPictureAsync(channel.Slug, "both participants side by side", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
+                string master = await Server.Viewer.GetStringAsync(Server.Absolute($"/live/{channel.Slug}/master.m3u8"));
+                string audio = System.Text.RegularExpressions.Regex.Match(master, @"TYPE=AUDIO[^\n]*URI=""([\w-]+)/index\.m3u8""").Groups[1].Value;
+                var (redLevel, blueLevel) = await _program.WaitForTonesAsync(channel.Slug, audio, (r, b) => r > 0.02 && b > 0.02, "both participants' tones in the mix");
+                output.WriteLine($"mix: 440 Hz {redLevel:0.000}, 1 kHz {blueLevel:0.000}");
+
+                Assert.Equal(200, await blue.EvaluateAsync<int>("() => window.__whipStop()"));
+                await _program.WaitForPictureAsync(channel.Slug, "the remaining participant full frame again", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
+                string location = await blue.EvaluateAsync<string>("() => window.__whip.location");
+                using var again = await Server.Viewer.DeleteAsync(location);
+                Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+            }
+            finally
+            {
+                await blue.CloseAsync();
+            }
+
+            Assert.Equal(200, await red.EvaluateAsync<int>("() => window.__whipStop()"));
+            Assert.Contains("left (its publisher ended the WHIP session)", Server.LogTail(400), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await red.CloseAsync();
+        }
+    }
+
+    private async Task<IPage> PublishAsync(BrowserHost browser, string streamKey, string colour, int toneHz)
+    {
+        var page = await browser.NewPageAsync();
+        string url = browser.Pages.Url("whip.html").ToString() + "?url=" + Uri.EscapeDataString(new Uri(Server.BaseUri, "whip").ToString())
+            + "&token=" + Uri.EscapeDataString(streamKey) + "&colour=" + colour + "&tone=" + toneHz;
+        await page.GotoAsync(url);
+        try
+        {
+            await page.WaitForFunctionAsync("() => window.__whip.error !== null || (window.__whip.connectionState === 'connected' && window.__whip.framesEncoded > 10)",
+                null, new() { Timeout = (float)Bound.TotalMilliseconds });
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        string? error = await page.EvaluateAsync<string?>("() => window.__whip.error");
+        string state = await page.EvaluateAsync<string>("() => JSON.stringify(window.__whip)");
+        fixture.Check(error is null && await page.EvaluateAsync<string>("() => window.__whip.connectionState") == "connected",
+            $"the {colour} WHIP publisher did not connect: {state}");
+        output.WriteLine($"{colour}: {state}");
+        return page;
+    }
+
+    private async Task<HttpResponseMessage> PostOfferAsync(string offer, string? bearer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "whip") { Content = new StringContent(offer, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/sdp");
+        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        return await Server.Viewer.SendAsync(request);
+    }
+}

@@ -1,0 +1,15 @@
+namespace Broadcast.WebRtc.Room;
+
+/// <summary>The answer to "may this stream key publish into its channel's room now": the channel's slug, or why not.</summary>
+public readonly record struct RoomPublishDecision(bool Allowed, string? Channel, string? Reason, bool KeyRejected)
+{
+    public static RoomPublishDecision Allow(string channel) => new(true, channel, null, false);
+
+    public static RoomPublishDecision Deny(string reason, bool keyRejected = false) => new(false, null, reason, keyRejected);
+}
+
+/// <summary>Decides whether a stream key may publish into its channel's room (WHIP). Owned by the room, implemented by the control plane.</summary>
+public interface IRoomPublishAuthorizer
+{
+    ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, CancellationToken cancellationToken);
+}

@@ -1,0 +1,22 @@
+namespace Broadcast.WebRtc.Room;
+
+/// <summary>The live room (<c>Room:*</c>): one Janus VideoRoom per channel whose participants are composed into the channel's show.</summary>
+public sealed class RoomOptions
+{
+    public const string Section = "Room";
+
+    /// <summary>Participants publishing at once in one room (the show's grid holds four).</summary>
+    public int MaxParticipants { get; set; } = 4;
+
+    /// <summary>Video codecs a room takes, in order of preference (Janus <c>videocodec</c>): VP8 for browsers, H.264 for OBS's WHIP.</summary>
+    public string VideoCodecs { get; set; } = "vp8,h264";
+
+    /// <summary>The video bitrate Janus asks each publisher to stay under (REMB), bits per second.</summary>
+    public int MaxBitrate { get; set; } = 1_500_000;
+
+    /// <summary>How long a participant that joined may take to connect (ICE and DTLS) before its place is freed.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>How long an emptied room's show stays on air (placeholders) waiting for its participants to come back.</summary>
+    public TimeSpan EmptyHold { get; set; } = TimeSpan.FromSeconds(30);
+}

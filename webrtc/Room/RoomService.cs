@@ -1,0 +1,404 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Broadcast.WebRtc.Janus;
+using Broadcast.WebRtc.Sdp;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.WebRtc.Room;
+
+/// <summary>Why a room publish was refused, as the HTTP status and a sentence for the publisher.</summary>
+public sealed class RoomRefusal(int status, string detail) : Exception(detail)
+{
+    public int Status { get; } = status;
+}
+
+/// <summary>A participant that joined: its resource id and Janus's SDP answer for it.</summary>
+public sealed record RoomAnswer(string Id, string Sdp);
+
+/// <summary>A participant of a room, for the API and the dashboard.</summary>
+public sealed record RoomParticipantInfo(string Id, string Display, string Source, bool IsScreen, string VideoCodec, bool HasAudio, bool Connected, DateTimeOffset JoinedAt);
+
+/// <summary>
+/// The live rooms of this node: one Janus VideoRoom per channel, created on its first participant. Every participant is
+/// a VideoRoom publisher handle our server holds (browsers and WHIP encoders only ever talk to us), its media forwarded
+/// as plain RTP to the place the channel's show (<see cref="IRoomShow"/>) gives it. A participant leaves when its
+/// publisher ends the session (WHIP DELETE), when a host removes it, when its PeerConnection ends (Janus's hangup), when
+/// it never connects, or when Janus stops (the show keeps its places as placeholders meanwhile, then lets them go).
+/// </summary>
+public sealed partial class RoomService : IAsyncDisposable
+{
+    private const string VideoRoom = "janus.plugin.videoroom";
+    private static readonly TimeSpan JanusReplyTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly JanusSupervisor _janus;
+    private readonly IRoomShow _show;
+    private readonly RoomOptions _options;
+    private readonly ILogger<RoomService> _logger;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
+    private readonly HashSet<JanusSession> _watched = [];
+
+    public RoomService(JanusSupervisor janus, IRoomShow show, IOptions<RoomOptions> options, ILogger<RoomService> logger, TimeProvider? time = null)
+    {
+        _janus = janus;
+        _show = show;
+        _options = options.Value;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _janus.Lost += OnJanusLost;
+    }
+
+    public RoomOptions Options => _options;
+
+    /// <summary>The participants of <paramref name="channel"/>'s room now, in the order they joined.</summary>
+    public IReadOnlyList<RoomParticipantInfo> Participants(string channel)
+    {
+        lock (_gate)
+        {
+            return _rooms.TryGetValue(channel, out var room)
+                ? [.. room.Participants.Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec, p.AudioMid is not null, p.Connected, p.JoinedAt))]
+                : [];
+        }
+    }
+
+    /// <summary>
+    /// Joins a publisher to <paramref name="channel"/>'s room with its WebRTC <paramref name="offer"/> and returns Janus's
+    /// answer, its media forwarded into the channel's show; or throws <see cref="RoomRefusal"/>.
+    /// </summary>
+    /// <param name="source">Who publishes, for the list and the log: <c>whip</c>, <c>studio</c>, <c>guest</c>.</param>
+    public async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        if (!_janus.Enabled) throw new RoomRefusal(503, "the live room is off on this node (Janus:Enabled=false)");
+        if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw new RoomRefusal(400, $"malformed SDP offer: {error}");
+        if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "sendonly" or "sendrecv"))
+            throw new RoomRefusal(400, "the offer sends no video (a room participant sends a camera or a screen)");
+        display = Display(display);
+
+        var room = RoomOf(channel);
+        await room.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Participant? participant = null;
+        JanusSession? janus = null;
+        long handle = 0;
+        bool joined = false;
+        try
+        {
+            if (room.Participants.Count >= _options.MaxParticipants)
+                throw new RoomRefusal(409, $"the room of {channel} is full ({_options.MaxParticipants} participants)");
+            try
+            {
+                janus = await _janus.GetSessionAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                throw new RoomRefusal(503, "the WebRTC engine (Janus) is not running; try again shortly");
+            }
+
+            Watch(janus);
+            long roomId = await EnsureRoomAsync(janus, room, cancellationToken).ConfigureAwait(false);
+            handle = await janus.AttachAsync(VideoRoom, cancellationToken).ConfigureAwait(false);
+            var reply = await janus.MessageAsync(handle, new JsonObject
+            {
+                ["request"] = "joinandconfigure",
+                ["room"] = roomId,
+                ["ptype"] = "publisher",
+                ["display"] = display,
+            }, new JsonObject { ["type"] = "offer", ["sdp"] = offer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            if ((string?)reply.Data["videoroom"] != "joined" || reply.Data["id"] is not JsonValue idValue || !idValue.TryGetValue(out long publisherId))
+                throw new JanusApiException("VideoRoom did not say the publisher joined");
+            if (reply.Jsep?["sdp"] is not JsonValue answerValue || !SessionDescription.TryParse((string)answerValue!, out var answer, out error))
+                throw new JanusApiException("VideoRoom joined the publisher but gave no usable SDP answer");
+            var video = answer.Media.FirstOrDefault(m => m.Media == "video" && m.Port != 0 && m.RtpMaps().Any());
+            string? codec = video?.RtpMaps().First().Encoding.ToUpperInvariant();
+            if (video?.Mid is null || codec is null)
+                throw new RoomRefusal(400, $"none of the offered video codecs is taken here ({_options.VideoCodecs})");
+            var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase)));
+
+            participant = new Participant(NewId(), channel, display, source, isScreen, janus, roomId, handle, publisherId, codec, video.Mid, audio?.Mid,
+                client, _time.GetUtcNow());
+            lock (_gate) room.Participants.Add(participant);
+            IReadOnlyDictionary<string, RoomRtpTarget> targets;
+            try
+            {
+                targets = await _show.ShowAsync(channel, Feeds(room), cancellationToken).ConfigureAwait(false);
+            }
+            catch (RoomShowRefusedException e)
+            {
+                throw new RoomRefusal(409, e.Message);
+            }
+
+            if (!targets.TryGetValue(participant.Id, out var target)) throw new RoomRefusal(409, "the show has no place for another participant");
+            await ForwardAsync(participant, target, cancellationToken).ConfigureAwait(false);
+            joined = true;
+            _ = LeaveIfNeverConnectedAsync(participant);
+            LogJoined(channel, participant.Id, display, source, codec, audio is not null, room.Participants.Count);
+            return new RoomAnswer(participant.Id, (string)answerValue!);
+        }
+        catch (JanusApiException e)
+        {
+            LogJanusFailed(channel, e.Message);
+            throw new RoomRefusal(502, $"the WebRTC engine refused the participant: {e.Message}");
+        }
+        finally
+        {
+            if (!joined)
+            {
+                if (participant is not null)
+                {
+                    lock (_gate) room.Participants.Remove(participant);
+                    await ShowQuietlyAsync(channel, room).ConfigureAwait(false);
+                }
+
+                if (janus is not null && handle != 0) await DetachQuietlyAsync(janus, handle).ConfigureAwait(false);
+            }
+
+            room.Gate.Release();
+        }
+    }
+
+    /// <summary>Removes participant <paramref name="id"/> from <paramref name="channel"/>'s room (its publisher's DELETE, or a host's removal); false when there is none.</summary>
+    public Task<bool> LeaveAsync(string channel, string id, string reason) => RemoveAsync(channel, p => p.Id == id, reason);
+
+    private async Task<bool> RemoveAsync(string channel, Func<Participant, bool> which, string reason, bool detach = true)
+    {
+        Room? room;
+        lock (_gate) _rooms.TryGetValue(channel, out room);
+        if (room is null) return false;
+        await room.Gate.WaitAsync().ConfigureAwait(false);
+        Participant? participant;
+        try
+        {
+            participant = room.Participants.FirstOrDefault(which);
+            if (participant is null) return false;
+            lock (_gate) room.Participants.Remove(participant);
+            await ShowQuietlyAsync(channel, room).ConfigureAwait(false);
+        }
+        finally
+        {
+            room.Gate.Release();
+        }
+
+        if (detach) await DetachQuietlyAsync(participant.Janus, participant.Handle).ConfigureAwait(false);
+        LogLeft(channel, participant.Id, participant.Display, reason, room.Participants.Count);
+        return true;
+    }
+
+    private async Task ShowQuietlyAsync(string channel, Room room)
+    {
+        try
+        {
+            await _show.ShowAsync(channel, Feeds(room), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (RoomShowRefusedException e)
+        {
+            LogShowRefused(channel, e.Message);
+        }
+    }
+
+    private static List<RoomFeed> Feeds(Room room) =>
+        [.. room.Participants.Select(p => new RoomFeed(p.Id, p.Display, p.VideoCodec, p.AudioMid is not null, p.IsScreen, () => _ = RequestKeyframeAsync(p)))];
+
+    /// <summary>The room's Janus id on <paramref name="janus"/>: created there on its first participant (a restarted Janus has no rooms).</summary>
+    private static async Task<long> EnsureRoomAsync(JanusSession janus, Room room, CancellationToken cancellationToken)
+    {
+        if (room.Janus == janus) return room.JanusRoomId;
+        long roomId = RandomNumberGenerator.GetInt32(1, int.MaxValue);
+        long handle = await janus.AttachAsync(VideoRoom, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await janus.MessageAsync(handle, new JsonObject
+            {
+                ["request"] = "create",
+                ["admin_key"] = janus.AdminKey,
+                ["room"] = roomId,
+                ["description"] = room.Channel,
+                ["is_private"] = true,
+                ["permanent"] = false,
+                ["publishers"] = room.MaxParticipants,
+                ["videocodec"] = room.VideoCodecs,
+                ["audiocodec"] = "opus",
+                ["bitrate"] = room.MaxBitrate,
+                // A keyframe from every publisher at least this often (seconds), beside the ones the show asks for.
+                ["fir_freq"] = 10,
+            }, null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await DetachQuietlyAsync(janus, handle).ConfigureAwait(false);
+        }
+
+        room.Janus = janus;
+        room.JanusRoomId = roomId;
+        return roomId;
+    }
+
+    /// <summary>Forwards the participant's video (and audio) RTP to its place in the show, payload types rewritten to the show's.</summary>
+    private static async Task ForwardAsync(Participant participant, RoomRtpTarget target, CancellationToken cancellationToken)
+    {
+        var streams = new JsonArray { new JsonObject { ["mid"] = participant.VideoMid, ["port"] = target.VideoPort, ["pt"] = target.VideoPayloadType } };
+        if (participant.AudioMid is { } audioMid) streams.Add(new JsonObject { ["mid"] = audioMid, ["port"] = target.AudioPort, ["pt"] = target.AudioPayloadType });
+        await participant.Janus.MessageAsync(participant.Handle, new JsonObject
+        {
+            ["request"] = "rtp_forward",
+            ["admin_key"] = participant.Janus.AdminKey,
+            ["room"] = participant.JanusRoomId,
+            ["publisher_id"] = participant.PublisherId,
+            ["host"] = "127.0.0.1",
+            ["host_family"] = "ipv4",
+            ["streams"] = streams,
+        }, null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Asks Janus to send the participant a keyframe request (PLI): the show's decoder started mid-stream.</summary>
+    private static async Task RequestKeyframeAsync(Participant participant)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(JanusReplyTimeout);
+            await participant.Janus.MessageAsync(participant.Handle, new JsonObject { ["request"] = "configure", ["keyframe"] = true },
+                null, JanusReplyTimeout, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is JanusApiException or HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            // Not connected yet, or gone: the next request (or the room's regular one) brings the keyframe.
+        }
+    }
+
+    private Room RoomOf(string channel)
+    {
+        lock (_gate)
+        {
+            if (!_rooms.TryGetValue(channel, out var room))
+            {
+                room = new Room(channel, _options.MaxParticipants, _options.VideoCodecs, _options.MaxBitrate);
+                _rooms[channel] = room;
+            }
+
+            return room;
+        }
+    }
+
+    private void Watch(JanusSession janus)
+    {
+        lock (_gate)
+        {
+            if (_watched.Add(janus))
+            {
+                janus.HandleEnded += handle => _ = OnHandleEndedAsync(janus, handle);
+                janus.HandleUp += handle => OnHandleUp(janus, handle);
+            }
+        }
+    }
+
+    private void OnHandleUp(JanusSession janus, long handle)
+    {
+        if (Find(janus, handle) is { } participant) participant.Connected = true;
+    }
+
+    private Participant? Find(JanusSession janus, long handle)
+    {
+        lock (_gate)
+        {
+            return _rooms.Values.SelectMany(r => r.Participants.ToArray()).FirstOrDefault(p => p.Janus == janus && p.Handle == handle);
+        }
+    }
+
+    private async Task OnHandleEndedAsync(JanusSession janus, long handle)
+    {
+        if (Find(janus, handle) is { } participant)
+            await RemoveAsync(participant.Channel, p => p == participant, "its PeerConnection ended").ConfigureAwait(false);
+    }
+
+    private async Task LeaveIfNeverConnectedAsync(Participant participant)
+    {
+        await Task.Delay(_options.ConnectTimeout, _time).ConfigureAwait(false);
+        if (!participant.Connected)
+            await RemoveAsync(participant.Channel, p => p == participant, $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s").ConfigureAwait(false);
+    }
+
+    private void OnJanusLost(JanusSession janus)
+    {
+        List<Participant> lost;
+        lock (_gate)
+        {
+            _watched.Remove(janus);
+            lost = [.. _rooms.Values.SelectMany(r => r.Participants.ToArray()).Where(p => p.Janus == janus)];
+        }
+
+        foreach (var participant in lost) _ = RemoveAsync(participant.Channel, p => p == participant, "Janus stopped", detach: false);
+    }
+
+    private static async Task DetachQuietlyAsync(JanusSession janus, long handle)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await janus.DetachAsync(handle, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            // Janus is gone: its handles went with it.
+        }
+    }
+
+    /// <summary>A display name fit for the room list and a name card: trimmed, no control characters, at most 64 characters.</summary>
+    internal static string Display(string? display)
+    {
+        var text = new string((display ?? "").Where(c => !char.IsControl(c)).ToArray()).Trim();
+        if (text.Length > 64) text = text[..64];
+        return text.Length == 0 ? "Guest" : text;
+    }
+
+    private static string NewId() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    public async ValueTask DisposeAsync()
+    {
+        _janus.Lost -= OnJanusLost;
+        List<Participant> all;
+        lock (_gate) all = [.. _rooms.Values.SelectMany(r => r.Participants)];
+        foreach (var participant in all) await DetachQuietlyAsync(participant.Janus, participant.Handle).ConfigureAwait(false);
+    }
+
+    private sealed class Room(string channel, int maxParticipants, string videoCodecs, int maxBitrate)
+    {
+        public string Channel { get; } = channel;
+
+        public int MaxParticipants { get; } = maxParticipants;
+
+        public string VideoCodecs { get; } = videoCodecs;
+
+        public int MaxBitrate { get; } = maxBitrate;
+
+        /// <summary>One join or leave at a time: the show sees each membership in order.</summary>
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        /// <summary>Changed under <see cref="Gate"/> and the service's lock; read under either.</summary>
+        public List<Participant> Participants { get; } = [];
+
+        public JanusSession? Janus { get; set; }
+
+        public long JanusRoomId { get; set; }
+    }
+
+    private sealed record Participant(string Id, string Channel, string Display, string Source, bool IsScreen, JanusSession Janus, long JanusRoomId, long Handle,
+        long PublisherId, string VideoCodec, string VideoMid, string? AudioMid, IPAddress? Client, DateTimeOffset JoinedAt)
+    {
+        public volatile bool Connected;
+    }
+
+    [LoggerMessage(EventId = 8301, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} ({Display}, {Source}) joined with {Codec}, audio {HasAudio}; {Count} participants")]
+    private partial void LogJoined(string channel, string participantId, string display, string source, string codec, bool hasAudio, int count);
+
+    [LoggerMessage(EventId = 8302, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} ({Display}) left ({Reason}); {Count} participants")]
+    private partial void LogLeft(string channel, string participantId, string display, string reason, int count);
+
+    [LoggerMessage(EventId = 8303, Level = LogLevel.Warning, Message = "Room {Channel}: Janus refused a participant: {Reason}")]
+    private partial void LogJanusFailed(string channel, string reason);
+
+    [LoggerMessage(EventId = 8304, Level = LogLevel.Warning, Message = "Room {Channel}: the show refused the room's membership: {Reason}")]
+    private partial void LogShowRefused(string channel, string reason);
+}

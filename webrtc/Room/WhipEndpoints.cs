@@ -1,0 +1,129 @@
+using System.Globalization;
+using Broadcast.WebRtc.Whep;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Broadcast.WebRtc.Room;
+
+/// <summary>
+/// WHIP ingest into a channel's live room (RFC 9725): <c>POST /whip</c> with the channel's stream key as the bearer token
+/// and the encoder's <c>application/sdp</c> offer answers <c>201</c> with the SDP answer and the session's <c>Location</c>
+/// (<c>/whip/{channel}/{id}</c>); <c>DELETE</c> there leaves the room. The resource URL is the session's capability (an
+/// unguessable id, as RFC 9725 §4.2 allows). Trickle ICE and ICE restarts are not offered: <c>PATCH</c> answers 405.
+/// An optional <c>?name=</c> gives the participant's name in the show.
+/// </summary>
+public static class WhipEndpoints
+{
+    public static IEndpointRouteBuilder MapWhip(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var service = endpoints.ServiceProvider.GetRequiredService<RoomService>();
+        var whep = endpoints.ServiceProvider.GetRequiredService<IOptions<WhepOptions>>().Value;
+        endpoints.MapPost("/whip", context => OfferAsync(context, service, whep)).WithDisplayName("WHIP offer");
+        endpoints.MapMethods("/whip", [HttpMethods.Options], context => Options(context, whep, "OPTIONS, POST")).WithDisplayName("WHIP options");
+        endpoints.MapDelete("/whip/{channel}/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHIP end");
+        endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Options], context => Options(context, whep, "OPTIONS, DELETE")).WithDisplayName("WHIP session options");
+        endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Patch], context =>
+        {
+            WhepEndpoints.AddCors(context.Response);
+            context.Response.Headers.Allow = "OPTIONS, DELETE";
+            return WhepEndpoints.Problem(context, StatusCodes.Status405MethodNotAllowed, "trickle ICE and ICE restarts are not supported: send every candidate in the offer");
+        }).WithDisplayName("WHIP trickle");
+        return endpoints;
+    }
+
+    private static async Task OfferAsync(HttpContext context, RoomService service, WhepOptions whep)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        WhepEndpoints.AddCors(response);
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals(WhepEndpoints.SdpContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
+            return;
+        }
+
+        string authorization = request.Headers.Authorization.ToString();
+        string key = authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : "";
+        if (key.Length == 0)
+        {
+            response.Headers.WWWAuthenticate = "Bearer";
+            await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized, "send the channel's stream key as the bearer token").ConfigureAwait(false);
+            return;
+        }
+
+        var authorizer = context.RequestServices.GetRequiredService<IRoomPublishAuthorizer>();
+        var decision = await authorizer.AuthorizeAsync(key, context.RequestAborted).ConfigureAwait(false);
+        if (decision is not { Allowed: true, Channel: { } channel })
+        {
+            if (decision.KeyRejected) response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+            await WhepEndpoints.Problem(context, decision.KeyRejected ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden,
+                decision.Reason ?? "publishing is not allowed now").ConfigureAwait(false);
+            return;
+        }
+
+        string? offer = await WhepEndpoints.ReadOfferAsync(request, context.RequestAborted).ConfigureAwait(false);
+        if (offer is null)
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {WhepEndpoints.MaxOfferBytes} bytes").ConfigureAwait(false);
+            return;
+        }
+
+        string name = request.Query.TryGetValue("name", out var names) && names.Count == 1 ? names[0] ?? "" : "";
+        RoomAnswer answer;
+        try
+        {
+            answer = await service.JoinAsync(channel, name.Length > 0 ? name : "WHIP encoder", "whip", isScreen: false, offer,
+                context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (RoomRefusal e)
+        {
+            if (e.Status == StatusCodes.Status503ServiceUnavailable) response.Headers.RetryAfter = "5";
+            await WhepEndpoints.Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        response.StatusCode = StatusCodes.Status201Created;
+        response.ContentType = WhepEndpoints.SdpContentType;
+        response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/whip/{Uri.EscapeDataString(channel)}/{answer.Id}");
+        response.Headers.CacheControl = "no-store";
+        WhepEndpoints.AddIceServers(response, whep);
+        await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task DeleteAsync(HttpContext context, RoomService service)
+    {
+        WhepEndpoints.AddCors(context.Response);
+        string channel = (string)context.Request.RouteValues["channel"]!;
+        string session = (string)context.Request.RouteValues["session"]!;
+        if (!await service.LeaveAsync(channel, session, "its publisher ended the WHIP session").ConfigureAwait(false))
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status404NotFound, "no such WHIP session").ConfigureAwait(false);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+    }
+
+    private static Task Options(HttpContext context, WhepOptions whep, string allow)
+    {
+        var response = context.Response;
+        WhepEndpoints.AddCors(response);
+        response.Headers.Allow = allow;
+        response.Headers.AccessControlAllowMethods = allow;
+        response.Headers.AccessControlAllowHeaders = "Content-Type, Authorization";
+        response.Headers.AccessControlMaxAge = "600";
+        if (allow.Contains("POST", StringComparison.Ordinal))
+        {
+            response.Headers["Accept-Post"] = WhepEndpoints.SdpContentType;
+            WhepEndpoints.AddIceServers(response, whep);
+        }
+
+        response.StatusCode = StatusCodes.Status204NoContent;
+        return Task.CompletedTask;
+    }
+}
