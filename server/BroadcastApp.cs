@@ -117,6 +117,7 @@ public static class BroadcastApp
             SegmentStoreSetup.MapStoreStatus(app);
             Broadcast.WebRtc.Whep.WhepEndpoints.MapWhep(app);
             Broadcast.WebRtc.Room.WhipEndpoints.MapWhip(app);
+            Broadcast.WebRtc.Room.RoomEndpoints.MapRoom(app, Broadcast.Control.Security.ControlAuth.AdminPolicy);
         }
         return app;
     }

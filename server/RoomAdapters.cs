@@ -34,8 +34,11 @@ internal sealed class RoomProgramShow(RoomPrograms programs) : IRoomShow
 }
 
 /// <summary>Who may publish into a room over WHIP: control's <see cref="PublishPolicy"/> (the stream key and the schedule).</summary>
-internal sealed class ChannelRoomPublishAuthorizer(PublishPolicy policy) : IRoomPublishAuthorizer
+internal sealed class ChannelRoomPublishAuthorizer(PublishPolicy policy, ChannelService channels) : IRoomPublishAuthorizer
 {
+    public async ValueTask<bool> IsChannelAsync(string channel, CancellationToken cancellationToken) =>
+        await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false) is not null;
+
     public async ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, CancellationToken cancellationToken)
     {
         var verdict = await policy.DecideRoomPublishAsync(streamKey, cancellationToken).ConfigureAwait(false);

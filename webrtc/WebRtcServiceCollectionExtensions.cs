@@ -23,6 +23,7 @@ public static class WebRtcServiceCollectionExtensions
         // The live room: its show (IRoomShow) and who may publish into it (IRoomPublishAuthorizer) come from the host.
         services.Configure<RoomOptions>(configuration.GetSection(RoomOptions.Section));
         services.AddSingleton<RoomService>();
+        services.AddSingleton<RoomLobby>();
         return services;
     }
 }

@@ -42,6 +42,7 @@ public static class DashboardServiceCollectionExtensions
                 page.EndpointMetadata.Add(new Microsoft.AspNetCore.Authorization.AuthorizeAttribute(DashboardAuth.PolicyFor(page.ViewEnginePath))));
             options.Conventions.AllowAnonymousToPage("/SignIn");
             options.Conventions.AllowAnonymousToPage("/Watch");
+            options.Conventions.AllowAnonymousToPage("/RoomJoin");
         });
         var assembly = typeof(DashboardAuth).Assembly;
         if (!mvc.PartManager.ApplicationParts.OfType<AssemblyPart>().Any(part => part.Assembly == assembly))

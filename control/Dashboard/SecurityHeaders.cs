@@ -23,7 +23,8 @@ public static class SecurityHeaders
         headers.XFrameOptions = "DENY";
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "same-origin";
-        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()";
+        // The studio and the guest page take a camera, a microphone and (the studio) a screen: from this origin only.
+        headers["Permissions-Policy"] = "camera=(self), microphone=(self), display-capture=(self), geolocation=()";
         headers["Cross-Origin-Opener-Policy"] = "same-origin";
     }
 
@@ -31,6 +32,7 @@ public static class SecurityHeaders
     public static bool Covers(PathString path)
         => path.StartsWithSegments("/dashboard", StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/watch", StringComparison.OrdinalIgnoreCase)
+            || path.StartsWithSegments("/room", StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/sign-in", StringComparison.OrdinalIgnoreCase)
             || path.StartsWithSegments("/assets", StringComparison.OrdinalIgnoreCase);
 }

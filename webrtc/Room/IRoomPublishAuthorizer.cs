@@ -12,4 +12,7 @@ public readonly record struct RoomPublishDecision(bool Allowed, string? Channel,
 public interface IRoomPublishAuthorizer
 {
     ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, CancellationToken cancellationToken);
+
+    /// <summary>Whether <paramref name="channel"/> names a channel (a room exists only for a channel).</summary>
+    ValueTask<bool> IsChannelAsync(string channel, CancellationToken cancellationToken);
 }

@@ -19,4 +19,16 @@ public sealed class RoomOptions
 
     /// <summary>How long an emptied room's show stays on air (placeholders) waiting for its participants to come back.</summary>
     public TimeSpan EmptyHold { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a host's invite link works (it works once).</summary>
+    public TimeSpan InviteLifetime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a guest waits in the green room for a host's answer.</summary>
+    public TimeSpan KnockLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A waiting guest whose page stops asking (closed) leaves the green room after this.</summary>
+    public TimeSpan KnockPollTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long an admitted guest's grant to publish works.</summary>
+    public TimeSpan GrantLifetime { get; set; } = TimeSpan.FromMinutes(2);
 }

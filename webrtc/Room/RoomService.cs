@@ -19,7 +19,10 @@ public sealed class RoomRefusal(int status, string detail) : Exception(detail)
 public sealed record RoomAnswer(string Id, string Sdp);
 
 /// <summary>A participant of a room, for the API and the dashboard.</summary>
-public sealed record RoomParticipantInfo(string Id, string Display, string Source, bool IsScreen, string VideoCodec, bool HasAudio, bool Connected, DateTimeOffset JoinedAt);
+public sealed record RoomParticipantInfo(string Id, string Display, string Source, bool IsScreen, string VideoCodec, bool HasAudio, bool Connected, bool Muted, DateTimeOffset JoinedAt);
+
+/// <summary>A subscription that was set up: its id and Janus's SDP offer for the subscriber to answer.</summary>
+public sealed record RoomOffer(string Id, string Sdp);
 
 /// <summary>
 /// The live rooms of this node: one Janus VideoRoom per channel, created on its first participant. Every participant is
@@ -41,6 +44,7 @@ public sealed partial class RoomService : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
     private readonly HashSet<JanusSession> _watched = [];
+    private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
 
     public RoomService(JanusSupervisor janus, IRoomShow show, IOptions<RoomOptions> options, ILogger<RoomService> logger, TimeProvider? time = null)
     {
@@ -60,7 +64,7 @@ public sealed partial class RoomService : IAsyncDisposable
         lock (_gate)
         {
             return _rooms.TryGetValue(channel, out var room)
-                ? [.. room.Participants.Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec, p.AudioMid is not null, p.Connected, p.JoinedAt))]
+                ? [.. room.Participants.Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec, p.AudioMid is not null, p.Connected, p.Muted, p.JoinedAt))]
                 : [];
         }
     }
@@ -182,9 +186,138 @@ public sealed partial class RoomService : IAsyncDisposable
             room.Gate.Release();
         }
 
+        await EndSubscriptionsOfAsync(participant.Id).ConfigureAwait(false);
         if (detach) await DetachQuietlyAsync(participant.Janus, participant.Handle).ConfigureAwait(false);
         LogLeft(channel, participant.Id, participant.Display, reason, room.Participants.Count);
         return true;
+    }
+
+    /// <summary>Whether <paramref name="id"/> is a participant of <paramref name="channel"/>'s room now (its id is its credential).</summary>
+    public bool IsParticipant(string channel, string id) => FindParticipant(channel, id) is not null;
+
+    /// <summary>The address a participant joined from (for a ban), or null.</summary>
+    public IPAddress? AddressOf(string channel, string id) => FindParticipant(channel, id)?.Client;
+
+    private Participant? FindParticipant(string channel, string id)
+    {
+        lock (_gate) return _rooms.TryGetValue(channel, out var room) ? room.Participants.FirstOrDefault(p => p.Id == id) : null;
+    }
+
+    /// <summary>
+    /// Participant <paramref name="ownerId"/> subscribes to <paramref name="targetId"/>'s media: a VideoRoom subscriber handle
+    /// whose offer the participant's browser answers (<see cref="AnswerAsync"/>). Janus's subscribers only offer.
+    /// </summary>
+    public async Task<RoomOffer> SubscribeAsync(string channel, string ownerId, string targetId, CancellationToken cancellationToken)
+    {
+        var owner = FindParticipant(channel, ownerId) ?? throw new RoomRefusal(403, "only a participant of the room sees the others");
+        var target = FindParticipant(channel, targetId) ?? throw new RoomRefusal(404, "no such participant in the room");
+        if (owner.Id == target.Id) throw new RoomRefusal(400, "a participant sees itself in its own preview");
+        lock (_gate)
+        {
+            if (_subscriptions.Values.Count(s => s.OwnerId == owner.Id) >= _options.MaxParticipants * 2)
+                throw new RoomRefusal(429, "this participant holds its limit of subscriptions; end some first");
+        }
+
+        long handle = 0;
+        try
+        {
+            handle = await target.Janus.AttachAsync(VideoRoom, cancellationToken).ConfigureAwait(false);
+            var reply = await target.Janus.MessageAsync(handle, new JsonObject
+            {
+                ["request"] = "join",
+                ["ptype"] = "subscriber",
+                ["room"] = target.JanusRoomId,
+                ["streams"] = new JsonArray { new JsonObject { ["feed"] = target.PublisherId } },
+            }, null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            if (reply.Jsep?["sdp"] is not JsonValue offer || (string?)reply.Jsep["type"] != "offer") throw new JanusApiException("VideoRoom gave the subscriber no offer");
+            var subscription = new Subscription(NewId(), channel, owner.Id, target.Id, target.Janus, handle);
+            lock (_gate) _subscriptions[subscription.Id] = subscription;
+            handle = 0;
+            LogSubscribed(channel, owner.Id, target.Id);
+            return new RoomOffer(subscription.Id, (string)offer!);
+        }
+        catch (JanusApiException e)
+        {
+            LogJanusFailed(channel, e.Message);
+            throw new RoomRefusal(502, $"the WebRTC engine refused the subscription: {e.Message}");
+        }
+        finally
+        {
+            if (handle != 0) await DetachQuietlyAsync(target.Janus, handle).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The subscriber's answer to Janus's offer starts the media; false when the subscription is not the owner's.</summary>
+    public async Task<bool> AnswerAsync(string channel, string ownerId, string subscriptionId, string answer, CancellationToken cancellationToken)
+    {
+        Subscription? subscription;
+        lock (_gate) _subscriptions.TryGetValue(subscriptionId, out subscription);
+        if (subscription is null || subscription.Channel != channel || subscription.OwnerId != ownerId) return false;
+        if (!SessionDescription.TryParse(answer, out _, out string error)) throw new RoomRefusal(400, $"malformed SDP answer: {error}");
+        try
+        {
+            await subscription.Janus.MessageAsync(subscription.Handle, new JsonObject { ["request"] = "start" },
+                new JsonObject { ["type"] = "answer", ["sdp"] = answer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (JanusApiException e)
+        {
+            throw new RoomRefusal(502, $"the WebRTC engine refused the answer: {e.Message}");
+        }
+    }
+
+    /// <summary>Ends a subscription of <paramref name="ownerId"/>; false when there is none.</summary>
+    public async Task<bool> UnsubscribeAsync(string channel, string ownerId, string subscriptionId)
+    {
+        Subscription? subscription;
+        lock (_gate)
+        {
+            if (!_subscriptions.TryGetValue(subscriptionId, out subscription) || subscription.Channel != channel || subscription.OwnerId != ownerId) return false;
+            _subscriptions.Remove(subscriptionId);
+        }
+
+        await DetachQuietlyAsync(subscription.Janus, subscription.Handle).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>A host mutes or unmutes a participant's sound for everyone (Janus's moderation: the room and the show); false when there is none.</summary>
+    public async Task<bool> MuteAsync(string channel, string id, bool muted, CancellationToken cancellationToken)
+    {
+        if (FindParticipant(channel, id) is not { } participant) return false;
+        if (participant.AudioMid is { } mid)
+        {
+            try
+            {
+                await participant.Janus.MessageAsync(participant.Handle, new JsonObject
+                {
+                    ["request"] = "moderate",
+                    ["room"] = participant.JanusRoomId,
+                    ["id"] = participant.PublisherId,
+                    ["mid"] = mid,
+                    ["mute"] = muted,
+                }, null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (JanusApiException e)
+            {
+                throw new RoomRefusal(502, $"the WebRTC engine refused to mute: {e.Message}");
+            }
+        }
+
+        participant.Muted = muted;
+        LogMuted(channel, id, muted);
+        return true;
+    }
+
+    private async Task EndSubscriptionsOfAsync(string participantId)
+    {
+        List<Subscription> ended;
+        lock (_gate)
+        {
+            ended = [.. _subscriptions.Values.Where(s => s.OwnerId == participantId || s.TargetId == participantId)];
+            foreach (var subscription in ended) _subscriptions.Remove(subscription.Id);
+        }
+
+        foreach (var subscription in ended) await DetachQuietlyAsync(subscription.Janus, subscription.Handle).ConfigureAwait(false);
     }
 
     private async Task ShowQuietlyAsync(string channel, Room room)
@@ -309,6 +442,15 @@ public sealed partial class RoomService : IAsyncDisposable
 
     private async Task OnHandleEndedAsync(JanusSession janus, long handle)
     {
+        lock (_gate)
+        {
+            if (_subscriptions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle) is { } subscription)
+            {
+                _subscriptions.Remove(subscription.Id);
+                return;
+            }
+        }
+
         if (Find(janus, handle) is { } participant)
             await RemoveAsync(participant.Channel, p => p == participant, "its PeerConnection ended").ConfigureAwait(false);
     }
@@ -327,6 +469,7 @@ public sealed partial class RoomService : IAsyncDisposable
         {
             _watched.Remove(janus);
             lost = [.. _rooms.Values.SelectMany(r => r.Participants.ToArray()).Where(p => p.Janus == janus)];
+            foreach (var gone in _subscriptions.Values.Where(s => s.Janus == janus).ToList()) _subscriptions.Remove(gone.Id);
         }
 
         foreach (var participant in lost) _ = RemoveAsync(participant.Channel, p => p == participant, "Janus stopped", detach: false);
@@ -388,7 +531,11 @@ public sealed partial class RoomService : IAsyncDisposable
         long PublisherId, string VideoCodec, string VideoMid, string? AudioMid, IPAddress? Client, DateTimeOffset JoinedAt)
     {
         public volatile bool Connected;
+
+        public volatile bool Muted;
     }
+
+    private sealed record Subscription(string Id, string Channel, string OwnerId, string TargetId, JanusSession Janus, long Handle);
 
     [LoggerMessage(EventId = 8301, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} ({Display}, {Source}) joined with {Codec}, audio {HasAudio}; {Count} participants")]
     private partial void LogJoined(string channel, string participantId, string display, string source, string codec, bool hasAudio, int count);
@@ -398,6 +545,12 @@ public sealed partial class RoomService : IAsyncDisposable
 
     [LoggerMessage(EventId = 8303, Level = LogLevel.Warning, Message = "Room {Channel}: Janus refused a participant: {Reason}")]
     private partial void LogJanusFailed(string channel, string reason);
+
+    [LoggerMessage(EventId = 8305, Level = LogLevel.Debug, Message = "Room {Channel}: {OwnerId} subscribed to {TargetId}")]
+    private partial void LogSubscribed(string channel, string ownerId, string targetId);
+
+    [LoggerMessage(EventId = 8306, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} muted {Muted} by a host")]
+    private partial void LogMuted(string channel, string participantId, bool muted);
 
     [LoggerMessage(EventId = 8304, Level = LogLevel.Warning, Message = "Room {Channel}: the show refused the room's membership: {Reason}")]
     private partial void LogShowRefused(string channel, string reason);

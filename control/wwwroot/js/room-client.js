@@ -1,0 +1,169 @@
+// The live room in the browser, shared by the studio and the guest page. Publishing: an offer with every ICE candidate in
+// it (no trickle) POSTed as application/sdp, the 201's answer applied. The room view: one subscription per other
+// participant (the server asks Janus, which offers; this page answers), each picture in a tile with its name. Values
+// from the server go into the page through textContent only.
+window.RoomClient = (function () {
+    'use strict';
+
+    function gathered(pc) {
+        return new Promise((resolve) => {
+            if (pc.iceGatheringState === 'complete') return resolve();
+            pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+            setTimeout(resolve, 5000); // gather what there is: a host candidate is enough on one network
+        });
+    }
+
+    async function problem(response) {
+        try {
+            const body = await response.json();
+            return body.detail || body.title || `Request failed (${response.status}).`;
+        } catch (e) {
+            return `Request failed (${response.status}).`;
+        }
+    }
+
+    /** Publishes stream's tracks to url (headers: auth); resolves to { pc, location, id }. */
+    async function publish(url, stream, headers) {
+        const pc = new RTCPeerConnection();
+        for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+        await pc.setLocalDescription(await pc.createOffer());
+        await gathered(pc);
+        const response = await fetch(url, {
+            method: 'POST', credentials: 'same-origin',
+            headers: Object.assign({ 'Content-Type': 'application/sdp' }, headers || {}), body: pc.localDescription.sdp,
+        });
+        if (response.status !== 201) {
+            pc.close();
+            throw new Error(await problem(response));
+        }
+        const location = response.headers.get('Location');
+        await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+        return { pc, location, id: location.split('/').pop() };
+    }
+
+    /** Leaves: DELETE on the participant's resource, then the connection closes. */
+    async function leave(published, headers) {
+        if (!published) return;
+        try {
+            await fetch(published.location, { method: 'DELETE', credentials: 'same-origin', headers: headers || {} });
+        } finally {
+            published.pc.close();
+        }
+    }
+
+    /**
+     * Shows the other participants of slug's room in container, as participant selfId. state.remote[id] gets each
+     * one's decoded frames and size; state.firstRemoteFrameMs the time of the first remote frame (performance.now()).
+     */
+    function view(slug, selfId, container, state, headers) {
+        const base = `/room/${encodeURIComponent(slug)}`;
+        const auth = Object.assign({ Authorization: 'Bearer ' + selfId }, headers || {});
+        const subscriptions = new Map(); // participant id -> { pc, tile, subscription, name }
+        let stopped = false;
+        state.remote = state.remote || {};
+
+        async function subscribe(participant) {
+            const response = await fetch(`${base}/subscriptions`, {
+                method: 'POST', credentials: 'same-origin', headers: Object.assign({ 'Content-Type': 'application/json' }, auth),
+                body: JSON.stringify({ participant: participant.id }),
+            });
+            if (response.status !== 201) throw new Error(await problem(response));
+            const offer = await response.json();
+            const pc = new RTCPeerConnection();
+            const tile = document.createElement('div');
+            tile.className = 'room-tile';
+            tile.dataset.participant = participant.id;
+            const video = document.createElement('video');
+            video.autoplay = true;
+            video.playsInline = true;
+            video.muted = state.muteRemote === true;
+            const name = document.createElement('span');
+            name.className = 'room-tile-name';
+            name.textContent = participant.name;
+            tile.append(video, name);
+            container.append(tile);
+            const stream = new MediaStream();
+            pc.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; video.play().catch(() => {}); };
+            subscriptions.set(participant.id, { pc, tile, id: offer.id, name: participant.name });
+            await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+            await pc.setLocalDescription(await pc.createAnswer());
+            await gathered(pc);
+            const answered = await fetch(`${base}/subscriptions/${encodeURIComponent(offer.id)}`, {
+                method: 'PATCH', credentials: 'same-origin', headers: Object.assign({ 'Content-Type': 'application/sdp' }, auth), body: pc.localDescription.sdp,
+            });
+            if (answered.status !== 204) throw new Error(await problem(answered));
+        }
+
+        function drop(id) {
+            const s = subscriptions.get(id);
+            if (!s) return;
+            subscriptions.delete(id);
+            s.pc.close();
+            s.tile.remove();
+            delete state.remote[id];
+            fetch(`${base}/subscriptions/${encodeURIComponent(s.id)}`, { method: 'DELETE', credentials: 'same-origin', headers: auth }).catch(() => {});
+        }
+
+        async function poll() {
+            if (stopped) return;
+            try {
+                const response = await fetch(`${base}/participants`, { credentials: 'same-origin', headers: auth });
+                if (response.ok) {
+                    const list = await response.json();
+                    state.participants = list.map((p) => p.name);
+                    const ids = new Set(list.map((p) => p.id));
+                    for (const id of [...subscriptions.keys()]) if (!ids.has(id)) drop(id);
+                    for (const p of list) {
+                        if (p.id === selfId || subscriptions.has(p.id) || state.excluded?.includes(p.id)) continue;
+                        subscribe(p).catch((e) => { state.error = String(e.message || e); drop(p.id); });
+                    }
+                } else if (response.status === 403) {
+                    state.removed = true; // no longer a participant: a host removed us, or we left
+                }
+                for (const [id, s] of subscriptions) {
+                    const stats = await s.pc.getStats();
+                    stats.forEach((r) => {
+                        if (r.type !== 'inbound-rtp' || r.kind !== 'video') return;
+                        state.remote[id] = { name: s.name, framesDecoded: r.framesDecoded || 0, width: r.frameWidth || 0, height: r.frameHeight || 0 };
+                        if ((r.framesDecoded || 0) > 0 && state.firstRemoteFrameMs == null) state.firstRemoteFrameMs = performance.now();
+                    });
+                }
+            } catch (e) {
+                state.error = String(e.message || e);
+            }
+            if (!stopped) setTimeout(poll, 1000);
+        }
+        poll();
+
+        return {
+            stop() {
+                stopped = true;
+                for (const id of [...subscriptions.keys()]) drop(id);
+            },
+        };
+    }
+
+    /** Fills camera and microphone pickers from the devices the page may use. */
+    async function listDevices(cameraSelect, microphoneSelect) {
+        const devices = await navigator.mediaDevices.enumerateDevices();
+        for (const [select, kind] of [[cameraSelect, 'videoinput'], [microphoneSelect, 'audioinput']]) {
+            if (!select) continue;
+            select.textContent = '';
+            devices.filter((d) => d.kind === kind).forEach((d, i) => {
+                const option = document.createElement('option');
+                option.value = d.deviceId;
+                option.textContent = d.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${i + 1}`;
+                select.append(option);
+            });
+        }
+    }
+
+    /** The camera and microphone chosen in the pickers (or the defaults). */
+    function capture(cameraSelect, microphoneSelect) {
+        const video = cameraSelect && cameraSelect.value ? { deviceId: { exact: cameraSelect.value } } : true;
+        const audio = microphoneSelect && microphoneSelect.value ? { deviceId: { exact: microphoneSelect.value } } : true;
+        return navigator.mediaDevices.getUserMedia({ video, audio });
+    }
+
+    return { publish, leave, view, listDevices, capture, problem };
+})();

@@ -1,0 +1,114 @@
+// The guest's green room: preview, name, "Ask to join" (a knock, with the link's invite or none), waiting for a host's
+// answer, then publishing with the host's one-use grant and seeing the others. window.__guest is what the page knows
+// (the tests read it). Values from the server go into the page through textContent only.
+(function () {
+    'use strict';
+    const page = document.getElementById('room-join');
+    if (!page) return;
+    const slug = page.dataset.slug;
+    const base = `/room/${encodeURIComponent(slug)}`;
+    const invite = new URLSearchParams(location.search).get('invite');
+    const $ = (id) => document.getElementById(id);
+    const state = window.__guest = { state: 'preview', participantId: null, remote: {}, error: null };
+    let stream = null;
+    let published = null;
+    let roomView = null;
+
+    function say(text, step) {
+        state.state = step;
+        $('join-state').textContent = text;
+    }
+
+    function fail(e) {
+        state.error = String(e.message || e);
+        $('join-error').textContent = state.error;
+    }
+
+    async function preview() {
+        if (stream) stream.getTracks().forEach((t) => t.stop());
+        stream = await RoomClient.capture($('join-camera'), $('join-microphone'));
+        $('join-preview').srcObject = stream;
+    }
+
+    async function ask(event) {
+        event.preventDefault();
+        $('join-error').textContent = '';
+        $('join-ask').disabled = true;
+        try {
+            const response = await fetch(`${base}/knocks`, {
+                method: 'POST', headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ name: $('join-name').value, invite }),
+            });
+            if (response.status !== 201) throw new Error(await RoomClient.problem(response));
+            const knock = await response.json();
+            say('Waiting for a host to let you in…', 'waiting');
+            wait(knock);
+        } catch (e) {
+            $('join-ask').disabled = false;
+            fail(e);
+        }
+    }
+
+    async function wait(knock) {
+        try {
+            const response = await fetch(`${base}/knocks/${encodeURIComponent(knock.id)}`, { headers: { Authorization: 'Bearer ' + knock.secret } });
+            if (!response.ok) throw new Error(await RoomClient.problem(response));
+            const status = await response.json();
+            if (status.state === 'admitted') return enter(status.grant);
+            if (status.state === 'refused') return say('A host did not let you in.', 'refused');
+            if (status.state === 'expired') return say('Nobody let you in in time. Reload the page to ask again.', 'expired');
+        } catch (e) {
+            fail(e);
+        }
+        setTimeout(() => wait(knock), 1000);
+    }
+
+    async function enter(grant) {
+        try {
+            state.admittedAtMs = performance.now();
+            published = await RoomClient.publish(`${base}/participants`, stream, { Authorization: 'Bearer ' + grant });
+            state.participantId = published.id;
+            say('You are in the room.', 'joined');
+            roomView = RoomClient.view(slug, published.id, $('room-tiles'), state);
+            $('join-ask').hidden = true;
+            $('join-leave').hidden = false;
+            watchRemoval();
+        } catch (e) {
+            fail(e);
+        }
+    }
+
+    function watchRemoval() {
+        if (state.removed) {
+            if (roomView) roomView.stop();
+            published?.pc.close();
+            published = null;
+            say('A host removed you from the room.', 'removed');
+            $('join-leave').hidden = true;
+            return;
+        }
+        if (published) setTimeout(watchRemoval, 1000);
+    }
+
+    async function leave() {
+        if (roomView) roomView.stop();
+        await RoomClient.leave(published);
+        published = null;
+        say('You left the room.', 'left');
+        $('join-leave').hidden = true;
+    }
+
+    $('join-form').addEventListener('submit', ask);
+    $('join-leave').addEventListener('click', () => leave().catch(fail));
+    $('join-camera').addEventListener('change', () => preview().catch(fail));
+    $('join-microphone').addEventListener('change', () => preview().catch(fail));
+    window.addEventListener('pagehide', () => { if (published) leave(); });
+    (async function start() {
+        try {
+            await preview();
+            await RoomClient.listDevices($('join-camera'), $('join-microphone'));
+        } catch (e) {
+            fail(new Error('The browser gave no camera or microphone: ' + (e.message || e)));
+        }
+    })();
+})();

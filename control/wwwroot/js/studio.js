@@ -1,0 +1,198 @@
+// The studio: the host joins the channel's live room with camera and microphone (pickers, preview, mute, leave) and
+// can share a screen; sees the others; makes invite links; admits, refuses or bans guests from the green room; mutes,
+// removes or bans participants. Admin API with the cookie session + antiforgery header. window.__studio is what the
+// page knows (the tests read it). Values from the API go into the page through textContent only.
+(function () {
+    'use strict';
+    const page = document.getElementById('studio');
+    if (!page) return;
+    const slug = page.dataset.slug;
+    const api = `/api/rooms/${encodeURIComponent(slug)}`;
+    const token = document.querySelector('#antiforgery input[name=__RequestVerificationToken]').value;
+    const csrf = { 'X-CSRF-TOKEN': token };
+    const $ = (id) => document.getElementById(id);
+    const error = $('studio-error');
+    const state = window.__studio = { participantId: null, remote: {}, knocks: [], participants: [], error: null, inviteUrl: null, muteRemote: false };
+    let stream = null;
+    let published = null;
+    let screen = null;
+    let roomView = null;
+
+    function fail(e) {
+        state.error = String(e.message || e);
+        error.textContent = state.error;
+    }
+
+    async function send(method, path, body) {
+        error.textContent = '';
+        const init = { method, credentials: 'same-origin', headers: Object.assign({ Accept: 'application/json' }, csrf) };
+        if (body !== undefined) {
+            init.headers['Content-Type'] = 'application/json';
+            init.body = JSON.stringify(body);
+        }
+        const response = await fetch(api + path, init);
+        if (!response.ok) throw new Error(await RoomClient.problem(response));
+        return response.status === 204 ? null : response.json();
+    }
+
+    async function preview() {
+        if (stream) stream.getTracks().forEach((t) => t.stop());
+        stream = await RoomClient.capture($('studio-camera'), $('studio-microphone'));
+        $('studio-preview').srcObject = stream;
+        if (published) {
+            // Switching devices on air: the new tracks replace the old ones on the same connection.
+            for (const sender of published.pc.getSenders()) {
+                const next = stream.getTracks().find((t) => t.kind === sender.track?.kind);
+                if (next) await sender.replaceTrack(next);
+            }
+        }
+    }
+
+    async function join() {
+        try {
+            published = await RoomClient.publish(`${api}/participants`, stream, csrf);
+            state.participantId = published.id;
+            state.joinedAtMs = performance.now();
+            roomView = RoomClient.view(slug, published.id, $('room-tiles'), state, csrf);
+            $('studio-badge').textContent = 'In the room';
+            $('studio-badge').className = 'badge badge-live';
+            $('studio-join').hidden = true;
+            for (const id of ['studio-mute-audio', 'studio-mute-video', 'studio-share', 'studio-leave']) $(id).hidden = false;
+        } catch (e) {
+            fail(e);
+        }
+    }
+
+    async function leave() {
+        if (roomView) roomView.stop();
+        if (screen) await stopShare();
+        await RoomClient.leave(published, csrf);
+        published = null;
+        state.participantId = null;
+        $('studio-badge').textContent = 'Not in the room';
+        $('studio-badge').className = 'badge badge-off';
+        $('studio-join').hidden = false;
+        for (const id of ['studio-mute-audio', 'studio-mute-video', 'studio-share', 'studio-leave']) $(id).hidden = true;
+    }
+
+    function toggle(kind, button, onText, offText) {
+        const track = stream.getTracks().find((t) => t.kind === kind);
+        if (!track) return;
+        track.enabled = !track.enabled;
+        button.textContent = track.enabled ? onText : offText;
+    }
+
+    async function share() {
+        if (screen) return stopShare();
+        try {
+            const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+            screen = await RoomClient.publish(`${api}/participants?screen=1&name=${encodeURIComponent('Screen')}`, display, csrf);
+            screen.stream = display;
+            state.screenId = screen.id;
+            $('studio-share').textContent = 'Stop sharing';
+            display.getVideoTracks()[0].addEventListener('ended', () => stopShare());
+            if (roomView) (state.excluded = state.excluded || []).push(screen.id);
+        } catch (e) {
+            fail(e);
+        }
+    }
+
+    async function stopShare() {
+        const current = screen;
+        screen = null;
+        if (!current) return;
+        current.stream.getTracks().forEach((t) => t.stop());
+        await RoomClient.leave(current, csrf);
+        state.screenId = null;
+        $('studio-share').textContent = 'Share screen';
+    }
+
+    function button(text, className, onClick) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'btn btn-sm ' + (className || '');
+        b.textContent = text;
+        b.addEventListener('click', () => onClick().catch(fail));
+        return b;
+    }
+
+    function render(room) {
+        const knocks = $('studio-knocks');
+        knocks.textContent = '';
+        const waiting = room.knocks.filter((k) => k.state === 'waiting');
+        state.knocks = waiting;
+        $('studio-knocks-empty').hidden = waiting.length > 0;
+        for (const k of waiting) {
+            const li = document.createElement('li');
+            li.dataset.knock = k.id;
+            const name = document.createElement('span');
+            name.className = 'grow';
+            name.textContent = k.name + (k.invited ? ' (invited)' : ' (asked to join)');
+            li.append(name,
+                button('Admit', 'btn-primary studio-admit', () => send('POST', `/knocks/${encodeURIComponent(k.id)}/admit`)),
+                button('Refuse', 'studio-refuse', () => send('POST', `/knocks/${encodeURIComponent(k.id)}/refuse`)),
+                button('Ban', 'btn-danger studio-ban', () => send('POST', `/knocks/${encodeURIComponent(k.id)}/refuse?ban=true`)));
+            knocks.append(li);
+        }
+
+        const list = $('studio-participants');
+        list.textContent = '';
+        state.participants = room.participants.map((p) => ({ id: p.id, name: p.display, muted: p.muted, source: p.source }));
+        for (const p of room.participants) {
+            const li = document.createElement('li');
+            li.dataset.participant = p.id;
+            const name = document.createElement('span');
+            name.className = 'grow';
+            name.textContent = `${p.display} · ${p.source}${p.isScreen ? ' · screen' : ''}${p.muted ? ' · muted' : ''}`;
+            li.append(name);
+            if (p.id !== state.participantId && p.id !== state.screenId) {
+                li.append(
+                    button(p.muted ? 'Unmute' : 'Mute', 'studio-mute', () => send('POST', `/participants/${encodeURIComponent(p.id)}/mute`, { muted: !p.muted })),
+                    button('Remove', 'studio-remove', () => send('DELETE', `/participants/${encodeURIComponent(p.id)}`)),
+                    button('Ban', 'btn-danger studio-ban-participant', () => send('DELETE', `/participants/${encodeURIComponent(p.id)}?ban=true`)));
+            }
+            list.append(li);
+        }
+    }
+
+    async function poll() {
+        try {
+            const response = await fetch(api, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+            if (response.ok) render(await response.json());
+        } catch (e) {
+            // the next poll tries again
+        }
+        setTimeout(poll, 1000);
+    }
+
+    $('studio-join').addEventListener('click', join);
+    $('studio-leave').addEventListener('click', () => leave().catch(fail));
+    $('studio-mute-audio').addEventListener('click', () => toggle('audio', $('studio-mute-audio'), 'Mute microphone', 'Unmute microphone'));
+    $('studio-mute-video').addEventListener('click', () => toggle('video', $('studio-mute-video'), 'Stop camera', 'Start camera'));
+    $('studio-share').addEventListener('click', () => share().catch(fail));
+    $('studio-camera').addEventListener('change', () => preview().catch(fail));
+    $('studio-microphone').addEventListener('change', () => preview().catch(fail));
+    $('studio-invite').addEventListener('click', async () => {
+        try {
+            const invite = await send('POST', '/invites');
+            const url = new URL(invite.url, location.origin).toString();
+            state.inviteUrl = url;
+            $('studio-invite-url').value = url;
+            $('studio-invite-url').hidden = false;
+            $('studio-invite-url').select();
+        } catch (e) {
+            fail(e);
+        }
+    });
+    window.addEventListener('pagehide', () => { if (published) leave(); });
+
+    (async function start() {
+        try {
+            await preview();
+            await RoomClient.listDevices($('studio-camera'), $('studio-microphone'));
+        } catch (e) {
+            fail(new Error('The browser gave no camera or microphone: ' + (e.message || e)));
+        }
+        poll();
+    })();
+})();

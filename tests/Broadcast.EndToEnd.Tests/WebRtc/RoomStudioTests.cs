@@ -1,0 +1,175 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using Broadcast.EndToEnd.Tests.Dashboard;
+using Broadcast.EndToEnd.Tests.Programs;
+using Broadcast.EndToEnd.Tests.Server;
+using Broadcast.TestSupport;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Broadcast.EndToEnd.Tests.WebRtc;
+
+/// <summary>
+/// The live room with two people, end to end on the shared server: two headless Chromium instances with fake cameras
+/// (each a solid-colour clip, so each person is recognisable: the host red, the guest blue) on loopback ICE. The host
+/// joins from the studio page; a guest comes by the host's invite link, waits in the green room, and is admitted; each
+/// receives the other's video; the channel's HLS shows both side by side, and one again once the host removes the
+/// guest. Then a viewer presses "Request to join" on the watch page, is admitted and appears in the show. Nobody
+/// publishes without a host's admission, and a banned guest cannot ask again.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper output)
+{
+    private const int CanvasWidth = 640, CanvasHeight = 360;
+    private const float Patience = 60_000;
+    private const string SketchOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n"
+        + "a=rtpmap:96 VP8/90000\r\na=sendonly\r\n";
+
+    private readonly ProgramOutput _program = new(fixture, CanvasWidth, CanvasHeight);
+
+    private ServerProcess Server => fixture.Server;
+
+    [Fact]
+    public async Task Host_and_invited_guest_see_each_other_and_share_the_show_and_a_viewer_who_asks_is_admitted_into_it()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"studio {Guid.NewGuid():N}");
+        using var clips = new TempDirectory("room-cameras");
+        await using var hostBrowser = await CameraBrowserAsync(clips, "red");
+        await using var guestBrowser = await CameraBrowserAsync(clips, "blue");
+
+        // The host joins from the studio: the show is the host alone.
+        await using var session = await DashboardSession.SignInAsync(hostBrowser, Server);
+        var studio = session.Page;
+        await session.GotoAsync($"/dashboard/channels/{channel.Id}");
+        await studio.ClickAsync("#studio-link");
+        await studio.WaitForFunctionAsync("() => document.getElementById('studio-preview').videoWidth > 0", null, new() { Timeout = Patience });
+        await studio.ClickAsync("#studio-join");
+        await WaitAsync(studio, "window.__studio.participantId !== null || window.__studio.error !== null", "the host in the room", session);
+        fixture.Check(await studio.EvaluateAsync<string?>("() => window.__studio.error") is null, session.Describe("the host could not join"));
+        await _program.WaitForPictureAsync(channel.Slug, "the host alone", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
+
+        // A guest by invite: green room, admitted, each sees the other, both in the show.
+        await studio.ClickAsync("#studio-invite");
+        await WaitAsync(studio, "window.__studio.inviteUrl !== null", "the invite link", session);
+        string invite = await studio.EvaluateAsync<string>("() => window.__studio.inviteUrl");
+        var guest = await guestBrowser.NewPageAsync();
+        await guest.GotoAsync(invite);
+        await AskToJoinAsync(guest, "Guest Blue", session);
+        await AdmitAsync(studio, session);
+        await WaitAsync(guest, "window.__guest.state === 'joined' && Object.values(window.__guest.remote).some(r => r.framesDecoded > 10)", "the guest seeing the host", session);
+        await WaitAsync(studio, "Object.values(window.__studio.remote).some(r => r.framesDecoded > 10)", "the host seeing the guest", session);
+        double joinMs = await guest.EvaluateAsync<double>("() => window.__guest.firstRemoteFrameMs - window.__guest.admittedAtMs");
+        output.WriteLine($"admit to the guest's first remote frame: {joinMs:0} ms; host sees {await studio.EvaluateAsync<string>("() => JSON.stringify(window.__studio.remote)")}");
+        await _program.WaitForPictureAsync(channel.Slug, "host and guest side by side", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
+
+        // The invite was used: it does not let anybody else knock.
+        using (var reused = await Server.Viewer.PostAsJsonAsync($"room/{channel.Slug}/knocks", new { name = "Someone", invite = new Uri(invite).Query.Split('=')[1] }))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, reused.StatusCode);
+        }
+
+        // The host removes the guest: the show is the host alone again, and the guest's page says so.
+        await studio.ClickAsync("#studio-participants li .studio-remove");
+        await WaitAsync(guest, "window.__guest.state === 'removed'", "the guest told it was removed", session);
+        await _program.WaitForPictureAsync(channel.Slug, "the host alone after the removal", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
+
+        // A viewer of the watch page asks to join, is admitted, and appears in the show.
+        var viewer = await guestBrowser.NewPageAsync();
+        await WaitFor.ConditionAsync(async () =>
+        {
+            await viewer.GotoAsync(new Uri(Server.BaseUri, $"watch/{channel.Slug}").ToString());
+            return await viewer.IsVisibleAsync("#watch-request-join");
+        }, TimeSpan.FromMilliseconds(Patience), "the watch page offering to join", () => session.Describe("watch page"));
+        await viewer.ClickAsync("#watch-request-join");
+        await AskToJoinAsync(viewer, "Viewer", session);
+        await AdmitAsync(studio, session);
+        await WaitAsync(viewer, "window.__guest.state === 'joined'", "the viewer in the room", session);
+        await _program.WaitForPictureAsync(channel.Slug, "host and the viewer side by side", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
+
+        // Nobody publishes without a host: no grant, a made-up grant, a made-up invite; the studio's API needs a host.
+        using (var noGrant = await PostOfferAsync($"room/{channel.Slug}/participants", bearer: null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, noGrant.StatusCode);
+        }
+
+        using (var madeUp = await PostOfferAsync($"room/{channel.Slug}/participants", bearer: "made-up-grant"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, madeUp.StatusCode);
+        }
+
+        using (var noHost = await PostOfferAsync($"api/rooms/{channel.Slug}/participants", bearer: null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, noHost.StatusCode);
+        }
+
+        using (var forged = await Server.Viewer.PostAsJsonAsync($"room/{channel.Slug}/knocks", new { name = "Forger", invite = "not-an-invite" }))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
+        }
+
+        // A host bans a guest who asks: the guest's address cannot ask again.
+        using (var knock = await Server.Viewer.PostAsJsonAsync($"room/{channel.Slug}/knocks", new { name = "Troll" }))
+        {
+            Assert.Equal(HttpStatusCode.Created, knock.StatusCode);
+        }
+
+        await WaitAsync(studio, "window.__studio.knocks.some(k => k.name === 'Troll')", "the troll in the green room", session);
+        await studio.ClickAsync("#studio-knocks li .studio-ban");
+        await WaitAsync(studio, "!window.__studio.knocks.some(k => k.name === 'Troll')", "the troll refused and banned", session);
+        using (var again = await Server.Viewer.PostAsJsonAsync($"room/{channel.Slug}/knocks", new { name = "Troll" }))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, again.StatusCode);
+        }
+
+        await studio.ClickAsync("#studio-leave");
+        await WaitAsync(studio, "window.__studio.participantId === null", "the host out of the room", session);
+    }
+
+    /// <summary>A Chromium whose camera shows a solid <paramref name="colour"/> (a y4m clip Chromium loops), ICE host candidates un-hidden.</summary>
+    private static async Task<BrowserHost> CameraBrowserAsync(TempDirectory clips, string colour)
+    {
+        string clip = clips.Combine($"{colour}.y4m");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", $"color=c={colour}:s=640x480:r=15", "-frames:v", "15", "-pix_fmt", "yuv420p", clip);
+        return await BrowserHost.StartAsync(extraArguments: ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            $"--use-file-for-fake-video-capture={clip}", "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]);
+    }
+
+    private static async Task AskToJoinAsync(IPage page, string name, DashboardSession session)
+    {
+        await page.WaitForFunctionAsync("() => document.getElementById('join-preview').videoWidth > 0", null, new() { Timeout = Patience });
+        await page.FillAsync("#join-name", name);
+        await page.ClickAsync("#join-ask");
+        await WaitAsync(page, "window.__guest.state === 'waiting' || window.__guest.error !== null", $"{name} in the green room", session);
+        Assert.Null(await page.EvaluateAsync<string?>("() => window.__guest.error"));
+    }
+
+    private static async Task AdmitAsync(IPage studio, DashboardSession session)
+    {
+        await WaitAsync(studio, "window.__studio.knocks.length > 0", "a knock in the studio's green room", session);
+        await studio.ClickAsync("#studio-knocks li .studio-admit");
+    }
+
+    private static async Task WaitAsync(IPage page, string condition, string what, DashboardSession session)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync($"() => {condition}", null, new() { Timeout = Patience });
+        }
+        catch (TimeoutException e)
+        {
+            string guest = await page.EvaluateAsync<string>("() => JSON.stringify(window.__guest || window.__studio || {})");
+            throw new TimeoutException(session.Describe($"{what}; page state {guest}"), e);
+        }
+    }
+
+    private async Task<HttpResponseMessage> PostOfferAsync(string path, string? bearer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(SketchOffer, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/sdp");
+        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        return await Server.Viewer.SendAsync(request);
+    }
+}

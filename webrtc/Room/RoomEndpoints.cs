@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Text.Json;
+using Broadcast.WebRtc.Whep;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Net.Http.Headers;
+
+namespace Broadcast.WebRtc.Room;
+
+/// <summary>
+/// The live room's signalling (our server speaks to Janus for every browser). Hosts, under the admin policy
+/// (<c>/api/rooms/{channel}</c>): the room's participants and green room, publishing from the studio, invites, admitting
+/// or refusing guests, muting, removing and banning. Guests and participants (<c>/room/{channel}</c>): asking to join
+/// (a knock, with an invite or none) and polling it with its secret, publishing once admitted (the grant as bearer),
+/// leaving (the participant's resource URL is its capability), the room's list and subscriptions to the others' media
+/// (the participant's id as bearer). Offers and answers are <c>application/sdp</c>, with every ICE candidate in them.
+/// </summary>
+public static class RoomEndpoints
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+
+    public static IEndpointRouteBuilder MapRoom(this IEndpointRouteBuilder endpoints, string hostPolicy)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var rooms = endpoints.ServiceProvider.GetRequiredService<RoomService>();
+        var lobby = endpoints.ServiceProvider.GetRequiredService<RoomLobby>();
+
+        var host = endpoints.MapGroup("/api/rooms/{channel}").RequireAuthorization(hostPolicy).WithTags("rooms");
+        host.MapGet("", (string channel) => Results.Json(new { participants = rooms.Participants(channel), knocks = lobby.Knocks(channel) }, Json));
+        host.MapPost("/participants", (HttpContext context, string channel) => PublishAsync(context, rooms, channel, HostName(context), "studio", Screen(context)));
+        host.MapPost("/invites", async (HttpContext context, string channel) =>
+        {
+            if (!await IsChannelAsync(context, channel).ConfigureAwait(false)) return Refused(404, "no such channel");
+            var invite = lobby.Invite(channel);
+            return Results.Json(new { invite.Token, invite.ExpiresAt, url = $"/room/{Uri.EscapeDataString(channel)}/join?invite={invite.Token}" }, Json, statusCode: 201);
+        });
+        host.MapPost("/knocks/{id}/admit", (string channel, string id) => lobby.Admit(channel, id) ? Results.NoContent() : Refused(404, "no such guest waiting"));
+        host.MapPost("/knocks/{id}/refuse", (string channel, string id, bool? ban) => lobby.Refuse(channel, id, ban == true) ? Results.NoContent() : Refused(404, "no such guest"));
+        host.MapPost("/participants/{id}/mute", async (string channel, string id, MuteRequest request, CancellationToken cancellationToken) =>
+        {
+            try
+            {
+                return await rooms.MuteAsync(channel, id, request.Muted, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : Refused(404, "no such participant");
+            }
+            catch (RoomRefusal e)
+            {
+                return Refused(e.Status, e.Message);
+            }
+        });
+        host.MapDelete("/participants/{id}", async (string channel, string id, bool? ban) =>
+        {
+            var address = rooms.AddressOf(channel, id);
+            if (!await rooms.LeaveAsync(channel, id, ban == true ? "removed and banned by a host" : "removed by a host").ConfigureAwait(false))
+                return Refused(404, "no such participant");
+            if (ban == true) lobby.Ban(channel, address);
+            return Results.NoContent();
+        });
+
+        var room = endpoints.MapGroup("/room/{channel}").WithTags("rooms");
+        room.MapPost("/knocks", async (HttpContext context, string channel, KnockRequest request) =>
+        {
+            if (!await IsChannelAsync(context, channel).ConfigureAwait(false)) return Refused(404, "no such channel");
+            try
+            {
+                var (id, secret) = lobby.Ask(channel, request.Name ?? "", request.Invite, context.Connection.RemoteIpAddress);
+                return Results.Json(new { id, secret }, Json, statusCode: 201);
+            }
+            catch (RoomRefusal e)
+            {
+                return Refused(e.Status, e.Message);
+            }
+        });
+        room.MapGet("/knocks/{id}", (HttpContext context, string channel, string id) =>
+        {
+            var status = lobby.Status(channel, id, Bearer(context));
+            if (status is null) return Refused(404, "no such request to join (or not yours)");
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(new { state = status.State, grant = status.Grant }, Json);
+        });
+        room.MapPost("/participants", async (HttpContext context, string channel) =>
+        {
+            string? name = lobby.Redeem(channel, Bearer(context), context.Connection.RemoteIpAddress);
+            if (name is null)
+            {
+                context.Response.Headers.WWWAuthenticate = "Bearer";
+                await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized,
+                    "a guest publishes once a host admitted them: send the grant from the green room as the bearer token").ConfigureAwait(false);
+                return;
+            }
+
+            await PublishAsync(context, rooms, channel, name, "guest", isScreen: false).ConfigureAwait(false);
+        });
+        room.MapDelete("/participants/{id}", async (string channel, string id) =>
+            await rooms.LeaveAsync(channel, id, "it left").ConfigureAwait(false) ? Results.NoContent() : Refused(404, "no such participant"));
+        room.MapGet("/participants", (HttpContext context, string channel) =>
+        {
+            if (!rooms.IsParticipant(channel, Bearer(context))) return Refused(403, "only a participant of the room sees its list");
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.Muted, p.Connected }), Json);
+        });
+        room.MapPost("/subscriptions", async (HttpContext context, string channel, SubscribeRequest request) =>
+        {
+            try
+            {
+                var offer = await rooms.SubscribeAsync(channel, Bearer(context), request.Participant ?? "", context.RequestAborted).ConfigureAwait(false);
+                return Results.Json(new { offer.Id, offer.Sdp }, Json, statusCode: 201);
+            }
+            catch (RoomRefusal e)
+            {
+                return Refused(e.Status, e.Message);
+            }
+        });
+        room.MapMethods("/subscriptions/{id}", [HttpMethods.Patch], async (HttpContext context, string channel, string id) =>
+        {
+            if (!IsSdp(context.Request))
+            {
+                await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the answer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
+                return;
+            }
+
+            string? answer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+            try
+            {
+                if (answer is null) await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, "the answer is too large").ConfigureAwait(false);
+                else if (!await rooms.AnswerAsync(channel, Bearer(context), id, answer, context.RequestAborted).ConfigureAwait(false))
+                    await WhepEndpoints.Problem(context, StatusCodes.Status404NotFound, "no such subscription of yours").ConfigureAwait(false);
+                else context.Response.StatusCode = StatusCodes.Status204NoContent;
+            }
+            catch (RoomRefusal e)
+            {
+                await WhepEndpoints.Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            }
+        });
+        room.MapDelete("/subscriptions/{id}", async (HttpContext context, string channel, string id) =>
+            await rooms.UnsubscribeAsync(channel, Bearer(context), id).ConfigureAwait(false) ? Results.NoContent() : Refused(404, "no such subscription of yours"));
+        return endpoints;
+    }
+
+    /// <summary>An offer into the room: answered with 201, the SDP answer, and the participant's resource as <c>Location</c>.</summary>
+    private static async Task PublishAsync(HttpContext context, RoomService rooms, string channel, string name, string source, bool isScreen)
+    {
+        if (!IsSdp(context.Request))
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
+            return;
+        }
+
+        if (!await IsChannelAsync(context, channel).ConfigureAwait(false))
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status404NotFound, "no such channel").ConfigureAwait(false);
+            return;
+        }
+
+        string? offer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+        if (offer is null)
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {WhepEndpoints.MaxOfferBytes} bytes").ConfigureAwait(false);
+            return;
+        }
+
+        RoomAnswer answer;
+        try
+        {
+            answer = await rooms.JoinAsync(channel, name, source, isScreen, offer, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (RoomRefusal e)
+        {
+            await WhepEndpoints.Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status201Created;
+        response.ContentType = WhepEndpoints.SdpContentType;
+        response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/room/{Uri.EscapeDataString(channel)}/participants/{answer.Id}");
+        response.Headers.CacheControl = "no-store";
+        await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task<bool> IsChannelAsync(HttpContext context, string channel) =>
+        await context.RequestServices.GetRequiredService<IRoomPublishAuthorizer>().IsChannelAsync(channel, context.RequestAborted).ConfigureAwait(false);
+
+    private static bool IsSdp(HttpRequest request) =>
+        MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.MediaType.Equals(WhepEndpoints.SdpContentType, StringComparison.OrdinalIgnoreCase);
+
+    private static string Bearer(HttpContext context)
+    {
+        string authorization = context.Request.Headers.Authorization.ToString();
+        return authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? authorization["Bearer ".Length..].Trim() : "";
+    }
+
+    private static string HostName(HttpContext context) =>
+        context.Request.Query.TryGetValue("name", out var names) && names.Count == 1 && !string.IsNullOrWhiteSpace(names[0]) ? names[0]! : context.User.Identity?.Name ?? "Host";
+
+    private static bool Screen(HttpContext context) => context.Request.Query.TryGetValue("screen", out var screen) && screen.Count == 1 && screen[0] is "1" or "true";
+
+    private static IResult Refused(int status, string detail) => Results.Problem(statusCode: status, detail: detail);
+
+    /// <summary>A guest's request to join: the name to show and, from a host's link, the invite.</summary>
+    public sealed record KnockRequest(string? Name, string? Invite);
+
+    public sealed record SubscribeRequest(string? Participant);
+
+    public sealed record MuteRequest(bool Muted);
+}
