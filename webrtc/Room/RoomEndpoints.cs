@@ -14,11 +14,14 @@ namespace Broadcast.WebRtc.Room;
 /// (<c>/api/rooms/{channel}</c>): the room's participants and green room, publishing from the studio, invites, admitting
 /// or refusing guests, muting, removing and banning. Guests and participants (<c>/room/{channel}</c>): asking to join
 /// (a knock, with an invite or none) and polling it with its secret, publishing once admitted (the grant as bearer),
-/// leaving (the participant's resource URL is its capability), the room's list and subscriptions to the others' media
-/// (the participant's id as bearer). Offers and answers are <c>application/sdp</c>, with every ICE candidate in them.
+/// leaving (the participant's resource URL, with its token, is its capability), the room's list and subscriptions to the
+/// others' media (the participant's token as bearer). Lists show public ids only: a participant never learns another's token. Offers and answers are <c>application/sdp</c>, with every ICE candidate in them.
 /// </summary>
 public static class RoomEndpoints
 {
+    /// <summary>The response header that gives a publisher its public participant id.</summary>
+    public const string ParticipantIdHeader = "X-Participant-Id";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
 
     public static IEndpointRouteBuilder MapRoom(this IEndpointRouteBuilder endpoints, string hostPolicy)
@@ -52,7 +55,7 @@ public static class RoomEndpoints
         host.MapDelete("/participants/{id}", async (string channel, string id, bool? ban) =>
         {
             var address = rooms.AddressOf(channel, id);
-            if (!await rooms.LeaveAsync(channel, id, ban == true ? "removed and banned by a host" : "removed by a host").ConfigureAwait(false))
+            if (!await rooms.RemoveAsync(channel, id, ban == true ? "removed and banned by a host" : "removed by a host").ConfigureAwait(false))
                 return Refused(404, "no such participant");
             if (ban == true) lobby.Ban(channel, address);
             return Results.NoContent();
@@ -92,13 +95,13 @@ public static class RoomEndpoints
 
             await PublishAsync(context, rooms, channel, name, "guest", isScreen: false).ConfigureAwait(false);
         });
-        room.MapDelete("/participants/{id}", async (string channel, string id) =>
-            await rooms.LeaveAsync(channel, id, "it left").ConfigureAwait(false) ? Results.NoContent() : Refused(404, "no such participant"));
+        room.MapDelete("/participants/{token}", async (string channel, string token) =>
+            await rooms.LeaveAsync(channel, token, "it left").ConfigureAwait(false) ? Results.NoContent() : Refused(404, "no such participant"));
         room.MapGet("/participants", (HttpContext context, string channel) =>
         {
-            if (!rooms.IsParticipant(channel, Bearer(context))) return Refused(403, "only a participant of the room sees its list");
+            if (rooms.ParticipantOf(channel, Bearer(context)) is not { } self) return Refused(403, "only a participant of the room sees its list");
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.Muted, p.Connected }), Json);
+            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.Muted, p.Connected, self = p.Id == self }), Json);
         });
         room.MapPost("/subscriptions", async (HttpContext context, string channel, SubscribeRequest request) =>
         {
@@ -174,7 +177,9 @@ public static class RoomEndpoints
         var response = context.Response;
         response.StatusCode = StatusCodes.Status201Created;
         response.ContentType = WhepEndpoints.SdpContentType;
-        response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/room/{Uri.EscapeDataString(channel)}/participants/{answer.Id}");
+        response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/room/{Uri.EscapeDataString(channel)}/participants/{answer.Token}");
+        // The public id (what the room's lists show and hosts act on), apart from the token in the Location.
+        response.Headers[ParticipantIdHeader] = answer.Id;
         response.Headers.CacheControl = "no-store";
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
     }

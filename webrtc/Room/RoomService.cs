@@ -15,8 +15,11 @@ public sealed class RoomRefusal(int status, string detail) : Exception(detail)
     public int Status { get; } = status;
 }
 
-/// <summary>A participant that joined: its resource id and Janus's SDP answer for it.</summary>
-public sealed record RoomAnswer(string Id, string Sdp);
+/// <summary>
+/// A participant that joined: its public id (in the room's lists, what hosts act on), its token (known to the participant
+/// alone: its resource URL and its bearer for the room's list and subscriptions) and Janus's SDP answer for it.
+/// </summary>
+public sealed record RoomAnswer(string Id, string Token, string Sdp);
 
 /// <summary>A participant of a room, for the API and the dashboard.</summary>
 public sealed record RoomParticipantInfo(string Id, string Display, string Source, bool IsScreen, string VideoCodec, bool HasAudio, bool Connected, bool Muted, DateTimeOffset JoinedAt);
@@ -122,7 +125,7 @@ public sealed partial class RoomService : IAsyncDisposable
                 throw new RoomRefusal(400, $"none of the offered video codecs is taken here ({_options.VideoCodecs})");
             var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase)));
 
-            participant = new Participant(NewId(), channel, display, source, isScreen, janus, roomId, handle, publisherId, codec, video.Mid, audio?.Mid,
+            participant = new Participant(NewId(), NewId(), channel, display, source, isScreen, janus, roomId, handle, publisherId, codec, video.Mid, audio?.Mid,
                 client, _time.GetUtcNow());
             lock (_gate) room.Participants.Add(participant);
             IReadOnlyDictionary<string, RoomRtpTarget> targets;
@@ -140,7 +143,7 @@ public sealed partial class RoomService : IAsyncDisposable
             joined = true;
             _ = LeaveIfNeverConnectedAsync(participant);
             LogJoined(channel, participant.Id, display, source, codec, audio is not null, room.Participants.Count);
-            return new RoomAnswer(participant.Id, (string)answerValue!);
+            return new RoomAnswer(participant.Id, participant.Token, (string)answerValue!);
         }
         catch (JanusApiException e)
         {
@@ -164,8 +167,14 @@ public sealed partial class RoomService : IAsyncDisposable
         }
     }
 
-    /// <summary>Removes participant <paramref name="id"/> from <paramref name="channel"/>'s room (its publisher's DELETE, or a host's removal); false when there is none.</summary>
-    public Task<bool> LeaveAsync(string channel, string id, string reason) => RemoveAsync(channel, p => p.Id == id, reason);
+    /// <summary>A host removes participant <paramref name="id"/> from <paramref name="channel"/>'s room; false when there is none.</summary>
+    public Task<bool> RemoveAsync(string channel, string id, string reason) => RemoveAsync(channel, p => p.Id == id, reason);
+
+    /// <summary>The participant holding <paramref name="token"/> leaves (its resource's DELETE); false when there is none.</summary>
+    public Task<bool> LeaveAsync(string channel, string token, string reason) => RemoveAsync(channel, p => Same(p.Token, token), reason);
+
+    private static bool Same(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(a), System.Text.Encoding.UTF8.GetBytes(b));
 
     private async Task<bool> RemoveAsync(string channel, Func<Participant, bool> which, string reason, bool detach = true)
     {
@@ -192,8 +201,13 @@ public sealed partial class RoomService : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Whether <paramref name="id"/> is a participant of <paramref name="channel"/>'s room now (its id is its credential).</summary>
-    public bool IsParticipant(string channel, string id) => FindParticipant(channel, id) is not null;
+    /// <summary>The public id of the participant holding <paramref name="token"/> in <paramref name="channel"/>'s room now, or null.</summary>
+    public string? ParticipantOf(string channel, string token) => token.Length == 0 ? null : FindByToken(channel, token)?.Id;
+
+    private Participant? FindByToken(string channel, string token)
+    {
+        lock (_gate) return _rooms.TryGetValue(channel, out var room) ? room.Participants.FirstOrDefault(p => Same(p.Token, token)) : null;
+    }
 
     /// <summary>The address a participant joined from (for a ban), or null.</summary>
     public IPAddress? AddressOf(string channel, string id) => FindParticipant(channel, id)?.Client;
@@ -204,12 +218,12 @@ public sealed partial class RoomService : IAsyncDisposable
     }
 
     /// <summary>
-    /// Participant <paramref name="ownerId"/> subscribes to <paramref name="targetId"/>'s media: a VideoRoom subscriber handle
+    /// The participant holding <paramref name="ownerToken"/> subscribes to <paramref name="targetId"/>'s media: a VideoRoom subscriber handle
     /// whose offer the participant's browser answers (<see cref="AnswerAsync"/>). Janus's subscribers only offer.
     /// </summary>
-    public async Task<RoomOffer> SubscribeAsync(string channel, string ownerId, string targetId, CancellationToken cancellationToken)
+    public async Task<RoomOffer> SubscribeAsync(string channel, string ownerToken, string targetId, CancellationToken cancellationToken)
     {
-        var owner = FindParticipant(channel, ownerId) ?? throw new RoomRefusal(403, "only a participant of the room sees the others");
+        var owner = FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room sees the others");
         var target = FindParticipant(channel, targetId) ?? throw new RoomRefusal(404, "no such participant in the room");
         if (owner.Id == target.Id) throw new RoomRefusal(400, "a participant sees itself in its own preview");
         lock (_gate)
@@ -248,8 +262,9 @@ public sealed partial class RoomService : IAsyncDisposable
     }
 
     /// <summary>The subscriber's answer to Janus's offer starts the media; false when the subscription is not the owner's.</summary>
-    public async Task<bool> AnswerAsync(string channel, string ownerId, string subscriptionId, string answer, CancellationToken cancellationToken)
+    public async Task<bool> AnswerAsync(string channel, string ownerToken, string subscriptionId, string answer, CancellationToken cancellationToken)
     {
+        string? ownerId = ParticipantOf(channel, ownerToken);
         Subscription? subscription;
         lock (_gate) _subscriptions.TryGetValue(subscriptionId, out subscription);
         if (subscription is null || subscription.Channel != channel || subscription.OwnerId != ownerId) return false;
@@ -266,9 +281,10 @@ public sealed partial class RoomService : IAsyncDisposable
         }
     }
 
-    /// <summary>Ends a subscription of <paramref name="ownerId"/>; false when there is none.</summary>
-    public async Task<bool> UnsubscribeAsync(string channel, string ownerId, string subscriptionId)
+    /// <summary>Ends a subscription of the participant holding <paramref name="ownerToken"/>; false when there is none.</summary>
+    public async Task<bool> UnsubscribeAsync(string channel, string ownerToken, string subscriptionId)
     {
+        string? ownerId = ParticipantOf(channel, ownerToken);
         Subscription? subscription;
         lock (_gate)
         {
@@ -527,7 +543,7 @@ public sealed partial class RoomService : IAsyncDisposable
         public long JanusRoomId { get; set; }
     }
 
-    private sealed record Participant(string Id, string Channel, string Display, string Source, bool IsScreen, JanusSession Janus, long JanusRoomId, long Handle,
+    private sealed record Participant(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, JanusSession Janus, long JanusRoomId, long Handle,
         long PublisherId, string VideoCodec, string VideoMid, string? AudioMid, IPAddress? Client, DateTimeOffset JoinedAt)
     {
         public volatile bool Connected;

@@ -89,7 +89,7 @@ public static class WhipEndpoints
 
         response.StatusCode = StatusCodes.Status201Created;
         response.ContentType = WhepEndpoints.SdpContentType;
-        response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/whip/{Uri.EscapeDataString(channel)}/{answer.Id}");
+        response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/whip/{Uri.EscapeDataString(channel)}/{answer.Token}");
         response.Headers.CacheControl = "no-store";
         WhepEndpoints.AddIceServers(response, whep);
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);

@@ -22,7 +22,10 @@ window.RoomClient = (function () {
         }
     }
 
-    /** Publishes stream's tracks to url (headers: auth); resolves to { pc, location, id }. */
+    /**
+     * Publishes stream's tracks to url (headers: auth); resolves to { pc, location, token, participantId }: the token (the
+     * last part of the Location) is this participant's alone, its bearer for the room; the id is what lists show.
+     */
     async function publish(url, stream, headers) {
         const pc = new RTCPeerConnection();
         for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
@@ -38,7 +41,7 @@ window.RoomClient = (function () {
         }
         const location = response.headers.get('Location');
         await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
-        return { pc, location, id: location.split('/').pop() };
+        return { pc, location, token: location.split('/').pop(), participantId: response.headers.get('X-Participant-Id') };
     }
 
     /** Leaves: DELETE on the participant's resource, then the connection closes. */
@@ -52,12 +55,12 @@ window.RoomClient = (function () {
     }
 
     /**
-     * Shows the other participants of slug's room in container, as participant selfId. state.remote[id] gets each
+     * Shows the other participants of slug's room in container, as the participant holding token. state.remote[id] gets each
      * one's decoded frames and size; state.firstRemoteFrameMs the time of the first remote frame (performance.now()).
      */
-    function view(slug, selfId, container, state, headers) {
+    function view(slug, token, container, state, headers) {
         const base = `/room/${encodeURIComponent(slug)}`;
-        const auth = Object.assign({ Authorization: 'Bearer ' + selfId }, headers || {});
+        const auth = Object.assign({ Authorization: 'Bearer ' + token }, headers || {});
         const subscriptions = new Map(); // participant id -> { pc, tile, subscription, name }
         let stopped = false;
         state.remote = state.remote || {};
@@ -114,7 +117,7 @@ window.RoomClient = (function () {
                     const ids = new Set(list.map((p) => p.id));
                     for (const id of [...subscriptions.keys()]) if (!ids.has(id)) drop(id);
                     for (const p of list) {
-                        if (p.id === selfId || subscriptions.has(p.id) || state.excluded?.includes(p.id)) continue;
+                        if (p.self || subscriptions.has(p.id) || state.excluded?.includes(p.id)) continue;
                         subscribe(p).catch((e) => { state.error = String(e.message || e); drop(p.id); });
                     }
                 } else if (response.status === 403) {

@@ -67,9 +67,9 @@
         try {
             state.admittedAtMs = performance.now();
             published = await RoomClient.publish(`${base}/participants`, stream, { Authorization: 'Bearer ' + grant });
-            state.participantId = published.id;
+            state.participantId = published.participantId;
             say('You are in the room.', 'joined');
-            roomView = RoomClient.view(slug, published.id, $('room-tiles'), state);
+            roomView = RoomClient.view(slug, published.token, $('room-tiles'), state);
             $('join-ask').hidden = true;
             $('join-leave').hidden = false;
             watchRemoval();

@@ -51,9 +51,9 @@
     async function join() {
         try {
             published = await RoomClient.publish(`${api}/participants`, stream, csrf);
-            state.participantId = published.id;
+            state.participantId = published.participantId;
             state.joinedAtMs = performance.now();
-            roomView = RoomClient.view(slug, published.id, $('room-tiles'), state, csrf);
+            roomView = RoomClient.view(slug, published.token, $('room-tiles'), state, csrf);
             $('studio-badge').textContent = 'In the room';
             $('studio-badge').className = 'badge badge-live';
             $('studio-join').hidden = true;
@@ -88,10 +88,10 @@
             const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
             screen = await RoomClient.publish(`${api}/participants?screen=1&name=${encodeURIComponent('Screen')}`, display, csrf);
             screen.stream = display;
-            state.screenId = screen.id;
+            state.screenId = screen.participantId;
             $('studio-share').textContent = 'Stop sharing';
             display.getVideoTracks()[0].addEventListener('ended', () => stopShare());
-            if (roomView) (state.excluded = state.excluded || []).push(screen.id);
+            (state.excluded = state.excluded || []).push(screen.participantId);
         } catch (e) {
             fail(e);
         }

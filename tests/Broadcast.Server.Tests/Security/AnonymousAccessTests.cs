@@ -27,6 +27,16 @@ public sealed partial class AnonymousAccessTests
         // session's DELETE is authorised by its unguessable resource id (128 random bits), as WHEP has it.
         "POST /live/{channel}/whep", "OPTIONS /live/{channel}/whep", "DELETE /live/{channel}/whep/{session}",
         "OPTIONS /live/{channel}/whep/{session}", "PATCH /live/{channel}/whep/{session}",
+        // WHIP into a live room: the stream key is the bearer token, checked by the route; a session's DELETE is authorised
+        // by its unguessable resource id, as WHIP has it.
+        "POST /whip", "OPTIONS /whip", "DELETE /whip/{channel}/{session}", "OPTIONS /whip/{channel}/{session}", "PATCH /whip/{channel}/{session}",
+        // The live room's guests: anybody may ask to join (bounded per room and address; a host admits), the green room's
+        // page is public, a knock is polled with its secret, an admitted guest publishes with the host's one-use grant,
+        // and a participant's token (128 random bits, known to it alone; lists show only public ids) is its bearer for the room's list and subscriptions
+        // and the capability to leave.
+        "GET /room/{slug}/join", "POST /room/{channel}/knocks", "GET /room/{channel}/knocks/{id}", "POST /room/{channel}/participants",
+        "DELETE /room/{channel}/participants/{token}", "GET /room/{channel}/participants", "POST /room/{channel}/subscriptions",
+        "PATCH /room/{channel}/subscriptions/{id}", "DELETE /room/{channel}/subscriptions/{id}",
     };
 
     [Fact]
