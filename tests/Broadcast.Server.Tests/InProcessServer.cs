@@ -39,6 +39,21 @@ internal sealed class InProcessServer : IAsyncDisposable
 
     public static async Task<InProcessServer> StartAsync(params string[] extra)
     {
+        // A free port can be taken between the pick and the bind (any process's next ephemeral port): pick again.
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(extra);
+            }
+            catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse && attempt < 3)
+            {
+            }
+        }
+    }
+
+    private static async Task<InProcessServer> StartOnceAsync(string[] extra)
+    {
         var data = new TempDirectory("server-tests");
         int rtmpPort = FreePort.Tcp();
         var args = new List<string>
@@ -55,7 +70,17 @@ internal sealed class InProcessServer : IAsyncDisposable
         };
         args.AddRange(extra);
         var app = BroadcastApp.Build(args.ToArray());
-        await app.StartAsync();
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            data.Dispose();
+            throw;
+        }
+
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new InProcessServer(app, data, new Uri(address), rtmpPort);
     }
