@@ -21,7 +21,7 @@ public sealed record RtpFeed(string VideoCodec, bool HasAudio, Action RequestKey
 }
 
 /// <summary>
-/// A program input fed by plain RTP on two loopback ports of its own (video with payload type
+/// A program input fed by plain RTP on two loopback ports it holds for its whole life (video with payload type
 /// <see cref="VideoPayloadType"/>, Opus audio with <see cref="AudioPayloadType"/>): a WebRTC room's participant, forwarded
 /// by the room's media server. Which participant feeds it changes over time (<see cref="Feed"/>); each feed is decoded by
 /// a supervised ffmpeg that reads an SDP describing the ports. The input is missing while nobody feeds it and while the
@@ -43,6 +43,8 @@ public sealed partial class RtpInputDecoder : InputDecoder
     private const int KeyframeRequests = 10;
 
     private readonly ILogger _logger;
+    private readonly RtpRelay _video;
+    private readonly RtpRelay _audio;
     private readonly Lock _gate = new();
     private RtpFeed? _feed;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -51,15 +53,18 @@ public sealed partial class RtpInputDecoder : InputDecoder
         : base(inputId, options, logger, time)
     {
         _logger = logger;
-        VideoPort = FreeUdpPortPair();
-        AudioPort = FreeUdpPortPair(VideoPort);
+        _video = new RtpRelay();
+        _audio = new RtpRelay();
     }
 
-    /// <summary>The loopback UDP port video RTP goes to (RTCP on the next one).</summary>
-    public int VideoPort { get; }
+    /// <summary>The loopback UDP port video RTP goes to (held by this input for its whole life).</summary>
+    public int VideoPort => _video.Port;
 
-    /// <summary>The loopback UDP port Opus RTP goes to (RTCP on the next one).</summary>
-    public int AudioPort { get; }
+    /// <summary>The loopback UDP port Opus RTP goes to (held by this input for its whole life).</summary>
+    public int AudioPort => _audio.Port;
+
+    /// <summary>RTP datagrams received so far (video, audio).</summary>
+    public (long Video, long Audio) Received => (_video.Received, _audio.Received);
 
     /// <summary>Who feeds the input now, or null.</summary>
     public RtpFeed? Current
@@ -123,7 +128,11 @@ public sealed partial class RtpInputDecoder : InputDecoder
     private async Task<string> DecodeAsync(RtpFeed feed, Task changed, CancellationToken cancellationToken)
     {
         string sdpPath = Path.Combine(Path.GetTempPath(), $"broadcast-rtp-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}.sdp");
-        await File.WriteAllTextAsync(sdpPath, Sdp(feed, VideoPort, AudioPort), cancellationToken).ConfigureAwait(false);
+        // This run's ffmpeg listens on ports of its own (RTCP on each next one); our relays forward the held ports to them.
+        int videoPort = FreeUdpPortPair(), audioPort = FreeUdpPortPair(videoPort);
+        await File.WriteAllTextAsync(sdpPath, Sdp(feed, videoPort, audioPort), cancellationToken).ConfigureAwait(false);
+        _video.RelayTo(videoPort);
+        _audio.RelayTo(feed.HasAudio ? audioPort : 0);
         try
         {
             var output = new RawOutputSize();
@@ -149,6 +158,8 @@ public sealed partial class RtpInputDecoder : InputDecoder
         }
         finally
         {
+            _video.RelayTo(0);
+            _audio.RelayTo(0);
             File.Delete(sdpPath);
         }
     }
@@ -254,6 +265,13 @@ public sealed partial class RtpInputDecoder : InputDecoder
             }
         }
         throw new InvalidOperationException("no free pair of loopback UDP ports for RTP");
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync().ConfigureAwait(false);
+        _video.Dispose();
+        _audio.Dispose();
     }
 
     /// <summary>

@@ -71,6 +71,7 @@ public sealed class RtpInputDecoderTests
             decoder.Feed(new RtpFeed("VP8", HasAudio: true, () => Interlocked.Increment(ref keyframeRequests)));
             await WaitFor.ConditionAsync(() => decoder.IsPresent && decoder.Audio.Count >= 4096 * 2, Bound, "the RTP feed's pictures and samples decoded", red.Tail);
             Assert.True(Volatile.Read(ref keyframeRequests) >= 1, "the sender was asked for a keyframe");
+            Assert.True(decoder.Received.Video > 0 && decoder.Received.Audio > 0, "the held ports received the sender's RTP");
             AssertColour(decoder, y: 81, u: 90, v: 240);
             var samples = new float[4096 * 2];
             Assert.True(decoder.Audio.TryRead(samples));
