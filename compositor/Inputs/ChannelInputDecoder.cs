@@ -87,7 +87,7 @@ public sealed partial class ChannelInputDecoder : InputDecoder
         await using var process = SupervisedProcess.Start(new ProcessLaunch(Options.FfmpegPath, Arguments(size, hasAudio)));
         LogStarted(InputId, Channel, process.Id, size.Width, size.Height, hasAudio);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var pictures = ReadPicturesAsync(process.Stdout, latest);
+        var pictures = ReadPicturesAsync(process.Stdout, latest, attempt.Token);
         var samples = hasAudio ? ReadSamplesAsync(attempt.Token) : Task.CompletedTask;
         var pump = PumpAsync(reader, first, process.Stdin, hasAudio, attempt.Token);
         var ended = await Task.WhenAny(pump, pictures, process.Exited).ConfigureAwait(false);

@@ -116,11 +116,15 @@ public abstract partial class InputDecoder : IAsyncDisposable
         return ["-map", "0:a:0", "-ac", "2", "-ar", "48000", "-f", "f32le", string.Create(CultureInfo.InvariantCulture, $"tcp://127.0.0.1:{port}")];
     }
 
-    /// <summary>Blocking reads of whole pictures on a thread of its own, each published as the newest.</summary>
-    protected Task ReadPicturesAsync(Stream stdout, LatestFrame latest) =>
-        Task.Factory.StartNew(() => ReadPictures(stdout, latest), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    /// <summary>
+    /// Blocking reads of whole pictures on a thread of its own, each published as the newest. Once
+    /// <paramref name="attempt"/> is cancelled (the run is being stopped) pictures no longer make the input present:
+    /// ffmpeg flushes the frames it holds when it is stopped, and those are the old source's.
+    /// </summary>
+    protected Task ReadPicturesAsync(Stream stdout, LatestFrame latest, CancellationToken attempt) =>
+        Task.Factory.StartNew(() => ReadPictures(stdout, latest, attempt), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private void ReadPictures(Stream stdout, LatestFrame latest)
+    private void ReadPictures(Stream stdout, LatestFrame latest, CancellationToken attempt)
     {
         try
         {
@@ -128,6 +132,7 @@ public abstract partial class InputDecoder : IAsyncDisposable
             {
                 var frame = latest.Writing;
                 if (!ReadFully(stdout, frame.Y) || !ReadFully(stdout, frame.U) || !ReadFully(stdout, frame.V)) return;
+                if (attempt.IsCancellationRequested) continue; // drained, not shown: ffmpeg must not block on a full pipe while it stops
                 latest.Publish();
                 _present = true;
             }

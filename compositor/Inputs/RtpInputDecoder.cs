@@ -171,7 +171,7 @@ public sealed partial class RtpInputDecoder : InputDecoder
         try { size = await output.Known.WaitAsync(cancellationToken).ConfigureAwait(false); }
         catch (OperationCanceledException) { return; }
         var latest = UseSize(size);
-        var reading = ReadPicturesAsync(process.Stdout, latest);
+        var reading = ReadPicturesAsync(process.Stdout, latest, cancellationToken);
         long seen = latest.Published, seenAt = Time.GetTimestamp();
         while (!reading.IsCompleted && !cancellationToken.IsCancellationRequested)
         {
