@@ -112,6 +112,20 @@ public sealed class JanusSession : IAsyncDisposable
         }
     }
 
+    /// <summary>Detaches a handle within 5 s, ignoring a Janus that is gone (its handles went with it).</summary>
+    public async Task DetachQuietlyAsync(long handle)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            await DetachAsync(handle, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
+        {
+            // Janus is gone: its handles went with it.
+        }
+    }
+
     private Uri HandleUri(long handle) => new(_sessionUri, handle.ToString(CultureInfo.InvariantCulture));
 
     private async Task PollAsync()

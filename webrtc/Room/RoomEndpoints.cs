@@ -85,6 +85,13 @@ public static class RoomEndpoints
         room.MapPost("/participants", async (HttpContext context, string channel) =>
         {
             string? name = lobby.Redeem(channel, Bearer(context), context.Connection.RemoteIpAddress);
+            if (name is null && Bearer(context) is { Length: > 0 } token && IsSdp(context.Request))
+            {
+                // Not a grant: a participant that Janus's restart took out, coming back with its token.
+                await RejoinAsync(context, rooms, channel, token).ConfigureAwait(false);
+                return;
+            }
+
             if (name is null)
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -101,7 +108,7 @@ public static class RoomEndpoints
         {
             if (rooms.ParticipantOf(channel, Bearer(context)) is not { } self) return Refused(403, "only a participant of the room sees its list");
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.Muted, p.Connected, self = p.Id == self }), Json);
+            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.Muted, p.Connected, since = p.JoinedAt, self = p.Id == self }), Json);
         });
         room.MapPost("/subscriptions", async (HttpContext context, string channel, SubscribeRequest request) =>
         {
@@ -174,6 +181,11 @@ public static class RoomEndpoints
             return;
         }
 
+        await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
+    }
+
+    private static async Task WriteAnswerAsync(HttpContext context, string channel, RoomAnswer answer)
+    {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status201Created;
         response.ContentType = WhepEndpoints.SdpContentType;
@@ -182,6 +194,28 @@ public static class RoomEndpoints
         response.Headers[ParticipantIdHeader] = answer.Id;
         response.Headers.CacheControl = "no-store";
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task RejoinAsync(HttpContext context, RoomService rooms, string channel, string token)
+    {
+        string? offer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+        if (offer is null)
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {WhepEndpoints.MaxOfferBytes} bytes").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var answer = await rooms.RejoinAsync(channel, token, offer, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+            await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
+        }
+        catch (RoomRefusal e)
+        {
+            if (e.Status == StatusCodes.Status401Unauthorized) context.Response.Headers.WWWAuthenticate = "Bearer";
+            await WhepEndpoints.Problem(context, e.Status, e.Status == StatusCodes.Status401Unauthorized
+                ? "a guest publishes once a host admitted them: send the grant from the green room as the bearer token" : e.Message).ConfigureAwait(false);
+        }
     }
 
     private static async Task<bool> IsChannelAsync(HttpContext context, string channel) =>

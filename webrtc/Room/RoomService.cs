@@ -48,6 +48,7 @@ public sealed partial class RoomService : IAsyncDisposable
     private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
     private readonly HashSet<JanusSession> _watched = [];
     private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Rejoin> _rejoins = new(StringComparer.Ordinal);
 
     public RoomService(JanusSupervisor janus, IRoomShow show, IOptions<RoomOptions> options, ILogger<RoomService> logger, TimeProvider? time = null)
     {
@@ -78,6 +79,27 @@ public sealed partial class RoomService : IAsyncDisposable
     /// </summary>
     /// <param name="source">Who publishes, for the list and the log: <c>whip</c>, <c>studio</c>, <c>guest</c>.</param>
     public async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, CancellationToken cancellationToken)
+        => await JoinAsync(channel, display, source, isScreen, offer, client, rejoin: null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// A participant that Janus's stop took out of the room comes back with its token (within <see cref="RoomOptions.EmptyHold"/>):
+    /// the same id, name and token. Throws <see cref="RoomRefusal"/> (401 when the token is no such participant).
+    /// </summary>
+    public async Task<RoomAnswer> RejoinAsync(string channel, string token, string offer, IPAddress? client, CancellationToken cancellationToken)
+    {
+        Rejoin? rejoin;
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            foreach (var expired in _rejoins.Where(r => r.Value.Until <= now).Select(r => r.Key).ToList()) _rejoins.Remove(expired);
+            if (!_rejoins.Remove(token, out rejoin) || rejoin.Channel != channel) throw new RoomRefusal(401, "no participant of this room to rejoin with that token");
+        }
+
+        return await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, Rejoin? rejoin,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         if (!_janus.Enabled) throw new RoomRefusal(503, "the live room is off on this node (Janus:Enabled=false)");
@@ -125,7 +147,7 @@ public sealed partial class RoomService : IAsyncDisposable
                 throw new RoomRefusal(400, $"none of the offered video codecs is taken here ({_options.VideoCodecs})");
             var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase)));
 
-            participant = new Participant(NewId(), NewId(), channel, display, source, isScreen, janus, roomId, handle, publisherId, codec, video.Mid, audio?.Mid,
+            participant = new Participant(rejoin?.Id ?? NewId(), rejoin?.Token ?? NewId(), channel, display, source, isScreen, janus, roomId, handle, publisherId, codec, video.Mid, audio?.Mid,
                 client, _time.GetUtcNow());
             lock (_gate) room.Participants.Add(participant);
             IReadOnlyDictionary<string, RoomRtpTarget> targets;
@@ -160,7 +182,7 @@ public sealed partial class RoomService : IAsyncDisposable
                     await ShowQuietlyAsync(channel, room).ConfigureAwait(false);
                 }
 
-                if (janus is not null && handle != 0) await DetachQuietlyAsync(janus, handle).ConfigureAwait(false);
+                if (janus is not null && handle != 0) await janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
             }
 
             room.Gate.Release();
@@ -196,7 +218,7 @@ public sealed partial class RoomService : IAsyncDisposable
         }
 
         await EndSubscriptionsOfAsync(participant.Id).ConfigureAwait(false);
-        if (detach) await DetachQuietlyAsync(participant.Janus, participant.Handle).ConfigureAwait(false);
+        if (detach) await participant.Janus.DetachQuietlyAsync(participant.Handle).ConfigureAwait(false);
         LogLeft(channel, participant.Id, participant.Display, reason, room.Participants.Count);
         return true;
     }
@@ -257,7 +279,7 @@ public sealed partial class RoomService : IAsyncDisposable
         }
         finally
         {
-            if (handle != 0) await DetachQuietlyAsync(target.Janus, handle).ConfigureAwait(false);
+            if (handle != 0) await target.Janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
         }
     }
 
@@ -292,7 +314,7 @@ public sealed partial class RoomService : IAsyncDisposable
             _subscriptions.Remove(subscriptionId);
         }
 
-        await DetachQuietlyAsync(subscription.Janus, subscription.Handle).ConfigureAwait(false);
+        await subscription.Janus.DetachQuietlyAsync(subscription.Handle).ConfigureAwait(false);
         return true;
     }
 
@@ -333,7 +355,7 @@ public sealed partial class RoomService : IAsyncDisposable
             foreach (var subscription in ended) _subscriptions.Remove(subscription.Id);
         }
 
-        foreach (var subscription in ended) await DetachQuietlyAsync(subscription.Janus, subscription.Handle).ConfigureAwait(false);
+        foreach (var subscription in ended) await subscription.Janus.DetachQuietlyAsync(subscription.Handle).ConfigureAwait(false);
     }
 
     private async Task ShowQuietlyAsync(string channel, Room room)
@@ -377,7 +399,7 @@ public sealed partial class RoomService : IAsyncDisposable
         }
         finally
         {
-            await DetachQuietlyAsync(janus, handle).ConfigureAwait(false);
+            await janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
         }
 
         room.Janus = janus;
@@ -488,20 +510,15 @@ public sealed partial class RoomService : IAsyncDisposable
             foreach (var gone in _subscriptions.Values.Where(s => s.Janus == janus).ToList()) _subscriptions.Remove(gone.Id);
         }
 
-        foreach (var participant in lost) _ = RemoveAsync(participant.Channel, p => p == participant, "Janus stopped", detach: false);
-    }
+        // Each may come back with its token while the show holds its place (their pages rejoin by themselves).
+        lock (_gate)
+        {
+            foreach (var participant in lost)
+                _rejoins[participant.Token] = new Rejoin(participant.Id, participant.Token, participant.Channel, participant.Display, participant.Source,
+                    participant.IsScreen, _time.GetUtcNow() + _options.EmptyHold);
+        }
 
-    private static async Task DetachQuietlyAsync(JanusSession janus, long handle)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await janus.DetachAsync(handle, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
-        {
-            // Janus is gone: its handles went with it.
-        }
+        foreach (var participant in lost) _ = RemoveAsync(participant.Channel, p => p == participant, "Janus stopped", detach: false);
     }
 
     /// <summary>A display name fit for the room list and a name card: trimmed, no control characters, at most 64 characters.</summary>
@@ -519,7 +536,7 @@ public sealed partial class RoomService : IAsyncDisposable
         _janus.Lost -= OnJanusLost;
         List<Participant> all;
         lock (_gate) all = [.. _rooms.Values.SelectMany(r => r.Participants)];
-        foreach (var participant in all) await DetachQuietlyAsync(participant.Janus, participant.Handle).ConfigureAwait(false);
+        foreach (var participant in all) await participant.Janus.DetachQuietlyAsync(participant.Handle).ConfigureAwait(false);
     }
 
     private sealed class Room(string channel, int maxParticipants, string videoCodecs, int maxBitrate)
@@ -550,6 +567,8 @@ public sealed partial class RoomService : IAsyncDisposable
 
         public volatile bool Muted;
     }
+
+    private sealed record Rejoin(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, DateTimeOffset Until);
 
     private sealed record Subscription(string Id, string Channel, string OwnerId, string TargetId, JanusSession Janus, long Handle);
 

@@ -146,7 +146,7 @@ public sealed partial class WhepService : IAsyncDisposable
             if (!started)
             {
                 viewer?.Dispose();
-                if (janus is not null && handle != 0) await DetachQuietlyAsync(janus, handle).ConfigureAwait(false);
+                if (janus is not null && handle != 0) await janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
                 ReleaseChannel(channel);
                 Interlocked.Decrement(ref _reserved);
                 _addresses.Release(client);
@@ -173,24 +173,11 @@ public sealed partial class WhepService : IAsyncDisposable
         session.Source.Fanout.Remove(session.Viewer);
         long dropped = session.Viewer.Dropped;
         session.Viewer.Dispose();
-        if (detach) await DetachQuietlyAsync(session.Janus, session.Handle).ConfigureAwait(false);
+        if (detach) await session.Janus.DetachQuietlyAsync(session.Handle).ConfigureAwait(false);
         ReleaseChannel(session.Channel);
         Interlocked.Decrement(ref _reserved);
         _addresses.Release(session.Client);
         LogEnded(session.Channel, session.Id, reason, dropped, ViewerCount);
-    }
-
-    private static async Task DetachQuietlyAsync(JanusSession janus, long handle)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await janus.DetachAsync(handle, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
-        {
-            // Janus is gone: its handles went with it.
-        }
     }
 
     private void Watch(JanusSession janus)
@@ -312,7 +299,7 @@ public sealed partial class WhepService : IAsyncDisposable
         foreach (var session in sessions)
         {
             session.Viewer.Dispose();
-            await DetachQuietlyAsync(session.Janus, session.Handle).ConfigureAwait(false);
+            await session.Janus.DetachQuietlyAsync(session.Handle).ConfigureAwait(false);
         }
 
         foreach (var channel in channels) await channel.Source.DisposeAsync().ConfigureAwait(false);

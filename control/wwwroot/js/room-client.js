@@ -37,11 +37,48 @@ window.RoomClient = (function () {
         });
         if (response.status !== 201) {
             pc.close();
-            throw new Error(await problem(response));
+            const error = new Error(await problem(response));
+            error.status = response.status;
+            throw error;
         }
         const location = response.headers.get('Location');
         await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
         return { pc, location, token: location.split('/').pop(), participantId: response.headers.get('X-Participant-Id') };
+    }
+
+    /**
+     * Keeps a participant in the room: when the room no longer lists it (Janus restarted), it publishes again with its
+     * token (the same id in the lists). A 401 means a host removed it: onRemoved().
+     * session = { published, stream }; state.rejoined counts the rejoins.
+     */
+    function stayIn(slug, session, state, onRemoved) {
+        let bad = 0;
+        let stopped = false;
+        async function check() {
+            if (stopped || !session.published) return;
+            // Only the server's word counts (a connection may blink on a poor network and recover by itself).
+            bad = state.notParticipant ? bad + 1 : 0;
+            if (bad >= 2) {
+                try {
+                    const again = await publish(`/room/${encodeURIComponent(slug)}/participants`, session.stream,
+                        { Authorization: 'Bearer ' + session.published.token });
+                    session.published.pc.close();
+                    session.published = again;
+                    state.rejoined = (state.rejoined || 0) + 1;
+                    state.notParticipant = false;
+                    bad = 0;
+                } catch (e) {
+                    if (e.status === 401) {
+                        stopped = true;
+                        return onRemoved();
+                    }
+                    // Janus still starting, or the network: try again shortly.
+                }
+            }
+            setTimeout(check, 1000);
+        }
+        setTimeout(check, 1000);
+        return { stop() { stopped = true; } };
     }
 
     /** Leaves: DELETE on the participant's resource, then the connection closes. */
@@ -87,7 +124,7 @@ window.RoomClient = (function () {
             container.append(tile);
             const stream = new MediaStream();
             pc.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; video.play().catch(() => {}); };
-            subscriptions.set(participant.id, { pc, tile, id: offer.id, name: participant.name });
+            subscriptions.set(participant.id, { pc, tile, id: offer.id, name: participant.name, since: participant.since });
             await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
             await pc.setLocalDescription(await pc.createAnswer());
             await gathered(pc);
@@ -116,13 +153,18 @@ window.RoomClient = (function () {
                     state.participants = list.map((p) => p.name);
                     const ids = new Set(list.map((p) => p.id));
                     for (const id of [...subscriptions.keys()]) if (!ids.has(id)) drop(id);
+                    // The same participant joined again (after Janus restarted): its old subscription is dead.
+                    for (const p of list) if (subscriptions.has(p.id) && subscriptions.get(p.id).since !== p.since) drop(p.id);
                     for (const p of list) {
                         if (p.self || subscriptions.has(p.id) || state.excluded?.includes(p.id)) continue;
                         subscribe(p).catch((e) => { state.error = String(e.message || e); drop(p.id); });
                     }
+                    state.notParticipant = false;
                 } else if (response.status === 403) {
-                    state.removed = true; // no longer a participant: a host removed us, or we left
+                    state.notParticipant = true; // removed by a host, or out while Janus restarts (stayIn tells which)
                 }
+                // A subscription whose connection died (Janus restarted, its publisher left) is made again next time.
+                for (const [id, s] of [...subscriptions]) if (['failed', 'closed'].includes(s.pc.connectionState)) drop(id);
                 for (const [id, s] of subscriptions) {
                     const stats = await s.pc.getStats();
                     stats.forEach((r) => {
@@ -168,5 +210,5 @@ window.RoomClient = (function () {
         return navigator.mediaDevices.getUserMedia({ video, audio });
     }
 
-    return { publish, leave, view, listDevices, capture, problem };
+    return { publish, leave, view, stayIn, listDevices, capture, problem };
 })();

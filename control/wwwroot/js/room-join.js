@@ -11,8 +11,9 @@
     const $ = (id) => document.getElementById(id);
     const state = window.__guest = { state: 'preview', participantId: null, remote: {}, error: null };
     let stream = null;
-    let published = null;
+    const session = { published: null, stream: null };
     let roomView = null;
+    let keeper = null;
 
     function say(text, step) {
         state.state = step;
@@ -66,34 +67,32 @@
     async function enter(grant) {
         try {
             state.admittedAtMs = performance.now();
-            published = await RoomClient.publish(`${base}/participants`, stream, { Authorization: 'Bearer ' + grant });
-            state.participantId = published.participantId;
+            session.published = await RoomClient.publish(`${base}/participants`, stream, { Authorization: 'Bearer ' + grant });
+            session.stream = stream;
+            state.participantId = session.published.participantId;
             say('You are in the room.', 'joined');
-            roomView = RoomClient.view(slug, published.token, $('room-tiles'), state);
+            roomView = RoomClient.view(slug, session.published.token, $('room-tiles'), state);
+            keeper = RoomClient.stayIn(slug, session, state, removed);
             $('join-ask').hidden = true;
             $('join-leave').hidden = false;
-            watchRemoval();
         } catch (e) {
             fail(e);
         }
     }
 
-    function watchRemoval() {
-        if (state.removed) {
-            if (roomView) roomView.stop();
-            published?.pc.close();
-            published = null;
-            say('A host removed you from the room.', 'removed');
-            $('join-leave').hidden = true;
-            return;
-        }
-        if (published) setTimeout(watchRemoval, 1000);
+    function removed() {
+        if (roomView) roomView.stop();
+        session.published?.pc.close();
+        session.published = null;
+        say('A host removed you from the room.', 'removed');
+        $('join-leave').hidden = true;
     }
 
     async function leave() {
+        if (keeper) keeper.stop();
         if (roomView) roomView.stop();
-        await RoomClient.leave(published);
-        published = null;
+        await RoomClient.leave(session.published);
+        session.published = null;
         say('You left the room.', 'left');
         $('join-leave').hidden = true;
     }
@@ -102,7 +101,7 @@
     $('join-leave').addEventListener('click', () => leave().catch(fail));
     $('join-camera').addEventListener('change', () => preview().catch(fail));
     $('join-microphone').addEventListener('change', () => preview().catch(fail));
-    window.addEventListener('pagehide', () => { if (published) leave(); });
+    window.addEventListener('pagehide', () => { if (session.published) leave(); });
     (async function start() {
         try {
             await preview();

@@ -14,9 +14,10 @@
     const error = $('studio-error');
     const state = window.__studio = { participantId: null, remote: {}, knocks: [], participants: [], error: null, inviteUrl: null, muteRemote: false };
     let stream = null;
-    let published = null;
+    const session = { published: null, stream: null };
     let screen = null;
     let roomView = null;
+    let keeper = null;
 
     function fail(e) {
         state.error = String(e.message || e);
@@ -39,9 +40,10 @@
         if (stream) stream.getTracks().forEach((t) => t.stop());
         stream = await RoomClient.capture($('studio-camera'), $('studio-microphone'));
         $('studio-preview').srcObject = stream;
-        if (published) {
+        session.stream = stream;
+        if (session.published) {
             // Switching devices on air: the new tracks replace the old ones on the same connection.
-            for (const sender of published.pc.getSenders()) {
+            for (const sender of session.published.pc.getSenders()) {
                 const next = stream.getTracks().find((t) => t.kind === sender.track?.kind);
                 if (next) await sender.replaceTrack(next);
             }
@@ -50,10 +52,11 @@
 
     async function join() {
         try {
-            published = await RoomClient.publish(`${api}/participants`, stream, csrf);
-            state.participantId = published.participantId;
+            session.published = await RoomClient.publish(`${api}/participants`, stream, csrf);
+            state.participantId = session.published.participantId;
             state.joinedAtMs = performance.now();
-            roomView = RoomClient.view(slug, published.token, $('room-tiles'), state, csrf);
+            roomView = RoomClient.view(slug, session.published.token, $('room-tiles'), state, csrf);
+            keeper = RoomClient.stayIn(slug, session, state, () => leave().catch(fail));
             $('studio-badge').textContent = 'In the room';
             $('studio-badge').className = 'badge badge-live';
             $('studio-join').hidden = true;
@@ -64,10 +67,11 @@
     }
 
     async function leave() {
+        if (keeper) keeper.stop();
         if (roomView) roomView.stop();
         if (screen) await stopShare();
-        await RoomClient.leave(published, csrf);
-        published = null;
+        await RoomClient.leave(session.published, csrf);
+        session.published = null;
         state.participantId = null;
         $('studio-badge').textContent = 'Not in the room';
         $('studio-badge').className = 'badge badge-off';
@@ -184,7 +188,7 @@
             fail(e);
         }
     });
-    window.addEventListener('pagehide', () => { if (published) leave(); });
+    window.addEventListener('pagehide', () => { if (session.published) leave(); });
 
     (async function start() {
         try {

@@ -1,7 +1,5 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using System.Text;
 using Broadcast.EndToEnd.Tests.Dashboard;
 using Broadcast.EndToEnd.Tests.Programs;
 using Broadcast.EndToEnd.Tests.Server;
@@ -24,8 +22,6 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
 {
     private const int CanvasWidth = 640, CanvasHeight = 360;
     private const float Patience = 60_000;
-    private const string SketchOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n"
-        + "a=rtpmap:96 VP8/90000\r\na=sendonly\r\n";
 
     private readonly ProgramOutput _program = new(fixture, CanvasWidth, CanvasHeight);
 
@@ -64,6 +60,16 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
         output.WriteLine($"admit to the guest's first remote frame: {joinMs:0} ms; host sees {await studio.EvaluateAsync<string>("() => JSON.stringify(window.__studio.remote)")}");
         await _program.WaitForPictureAsync(channel.Slug, "host and guest side by side", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
 
+        // Janus dies: it is restarted, both pages rejoin by themselves with their tokens, see each other again, and the show
+        // (which held its places meanwhile) has both again.
+        KillJanus();
+        await WaitAsync(guest, "window.__guest.rejoined >= 1 && Object.values(window.__guest.remote).some(r => r.framesDecoded > 10)",
+            "the guest back in the room after Janus restarted, seeing the host", session);
+        await WaitAsync(studio, "window.__studio.rejoined >= 1 && Object.values(window.__studio.remote).some(r => r.framesDecoded > 10)",
+            "the host back in the room after Janus restarted, seeing the guest", session);
+        Assert.Contains("Janus restarts", Server.LogTail(2000), StringComparison.Ordinal);
+        await _program.WaitForPictureAsync(channel.Slug, "host and guest side by side after Janus restarted", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
+
         // The invite was used: it does not let anybody else knock.
         using (var reused = await Server.Viewer.PostAsJsonAsync($"room/{channel.Slug}/knocks", new { name = "Someone", invite = new Uri(invite).Query.Split('=')[1] }))
         {
@@ -89,17 +95,17 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
         await _program.WaitForPictureAsync(channel.Slug, "host and the viewer side by side", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
 
         // Nobody publishes without a host: no grant, a made-up grant, a made-up invite; the studio's API needs a host.
-        using (var noGrant = await PostOfferAsync($"room/{channel.Slug}/participants", bearer: null))
+        using (var noGrant = await RoomRequests.PostOfferAsync(Server, $"room/{channel.Slug}/participants", bearer: null))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, noGrant.StatusCode);
         }
 
-        using (var madeUp = await PostOfferAsync($"room/{channel.Slug}/participants", bearer: "made-up-grant"))
+        using (var madeUp = await RoomRequests.PostOfferAsync(Server, $"room/{channel.Slug}/participants", bearer: "made-up-grant"))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, madeUp.StatusCode);
         }
 
-        using (var noHost = await PostOfferAsync($"api/rooms/{channel.Slug}/participants", bearer: null))
+        using (var noHost = await RoomRequests.PostOfferAsync(Server, $"api/rooms/{channel.Slug}/participants", bearer: null))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, noHost.StatusCode);
         }
@@ -125,6 +131,16 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
 
         await studio.ClickAsync("#studio-leave");
         await WaitAsync(studio, "window.__studio.participantId === null", "the host out of the room", session);
+    }
+
+    /// <summary>Kills the shared server's Janus (a child of the server) as a crash would.</summary>
+    private void KillJanus()
+    {
+        var janus = System.Diagnostics.Process.GetProcessesByName("janus")
+            .Where(p => File.ReadAllText($"/proc/{p.Id}/stat").Split(") ")[1].Split(' ')[1] == Server.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .ToList();
+        fixture.Check(janus.Count == 1, $"expected one Janus child of the server, found {janus.Count}");
+        janus[0].Kill();
     }
 
     /// <summary>A Chromium whose camera shows a solid <paramref name="colour"/> (a y4m clip Chromium loops), ICE host candidates un-hidden.</summary>
@@ -165,11 +181,4 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
         }
     }
 
-    private async Task<HttpResponseMessage> PostOfferAsync(string path, string? bearer)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(SketchOffer, Encoding.UTF8) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/sdp");
-        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        return await Server.Viewer.SendAsync(request);
-    }
 }

@@ -1,6 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using Broadcast.EndToEnd.Tests.Programs;
 using Broadcast.EndToEnd.Tests.Server;
 using Broadcast.TestSupport;
@@ -22,9 +20,6 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
     private const int CanvasWidth = 640, CanvasHeight = 360;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
-    /// <summary>A minimal send-only VP8 offer: enough for every check that comes before Janus.</summary>
-    private const string SketchOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\n"
-        + "a=rtpmap:96 VP8/90000\r\na=sendonly\r\n";
 
     private readonly ProgramOutput _program = new(fixture, CanvasWidth, CanvasHeight);
 
@@ -39,18 +34,18 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
             "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]);
 
         // Nobody publishes into a room without the channel's key.
-        using (var none = await PostOfferAsync(SketchOffer, bearer: null))
+        using (var none = await RoomRequests.PostOfferAsync(Server, "whip", bearer: null))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
         }
 
-        using (var wrong = await PostOfferAsync(SketchOffer, bearer: "not-a-stream-key"))
+        using (var wrong = await RoomRequests.PostOfferAsync(Server, "whip", bearer: "not-a-stream-key"))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
             Assert.Contains("invalid_token", wrong.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
         }
 
-        using (var noVideo = await PostOfferAsync("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=sendonly\r\n", channel.StreamKey))
+        using (var noVideo = await RoomRequests.PostOfferAsync(Server, "whip", channel.StreamKey, "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=sendonly\r\n"))
         {
             Assert.Equal(HttpStatusCode.BadRequest, noVideo.StatusCode);
         }
@@ -111,11 +106,4 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
         return page;
     }
 
-    private async Task<HttpResponseMessage> PostOfferAsync(string offer, string? bearer)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "whip") { Content = new StringContent(offer, Encoding.UTF8) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/sdp");
-        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        return await Server.Viewer.SendAsync(request);
-    }
 }
