@@ -12,7 +12,8 @@ namespace Broadcast.EndToEnd.Tests.WebRtc;
 /// our studio) in Chromium publishes a red canvas with a 440 Hz tone, a second one a blue canvas with 1 kHz, both with the
 /// channel's stream key. Janus's VideoRoom takes them, forwards their RTP into the channel's program, and the program's own
 /// HLS segments (decoded by ffmpeg) show red full frame, then red and blue side by side with both tones in the mix, then
-/// red alone again once the blue publisher DELETEs its session. A wrong key, or none, is refused before Janus is asked.
+/// red alone again once the blue publisher DELETEs its session; a plain WHEP page plays the show in real time too. A
+/// wrong key, or none, is refused before Janus is asked.
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper output)
@@ -62,6 +63,23 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
                 string audio = System.Text.RegularExpressions.Regex.Match(master, @"TYPE=AUDIO[^\n]*URI=""([\w-]+)/index\.m3u8""").Groups[1].Value;
                 var (redLevel, blueLevel) = await _program.WaitForTonesAsync(channel.Slug, audio, (r, b) => r > 0.02 && b > 0.02, "both participants' tones in the mix");
                 output.WriteLine($"mix: 440 Hz {redLevel:0.000}, 1 kHz {blueLevel:0.000}");
+
+                // The show is a channel like any other: a real-time (WHEP) viewer plays it too.
+                var viewer = await browser.NewPageAsync();
+                try
+                {
+                    string endpoint = new Uri(Server.BaseUri, $"live/{channel.Slug}/whep").ToString();
+                    await viewer.GotoAsync(browser.Pages.Url($"whep.html?url={Uri.EscapeDataString(endpoint)}").ToString());
+                    await viewer.WaitForFunctionAsync("() => window.__whep.error !== null || window.__whep.framesDecoded > 30", null, new() { Timeout = (float)Bound.TotalMilliseconds });
+                    string whep = await viewer.EvaluateAsync<string>("() => JSON.stringify(window.__whep)");
+                    fixture.Check(await viewer.EvaluateAsync<int>("() => window.__whep.framesDecoded") > 30, $"the show did not play over WHEP: {whep}");
+                    output.WriteLine($"the show over WHEP: {whep}");
+                    Assert.Equal(200, await viewer.EvaluateAsync<int>("() => window.__whepStop()"));
+                }
+                finally
+                {
+                    await viewer.CloseAsync();
+                }
 
                 Assert.Equal(200, await blue.EvaluateAsync<int>("() => window.__whipStop()"));
                 await _program.WaitForPictureAsync(channel.Slug, "the remaining participant full frame again", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
