@@ -1,5 +1,6 @@
 using Broadcast.Compositor.Engine;
 using Broadcast.Compositor.Inputs;
+using Broadcast.Compositor.Layouts;
 using Broadcast.Control.Channels;
 using Broadcast.WebRtc.Room;
 using Microsoft.Extensions.Options;
@@ -29,6 +30,27 @@ internal sealed class RoomProgramShow(RoomPrograms programs) : IRoomShow
         catch (ArgumentException e) when (e.ParamName == "members")
         {
             throw new RoomShowRefusedException(e.Message);
+        }
+    }
+
+    public async Task<bool> ChooseLayoutAsync(string channel, string kind, IReadOnlyList<string> participantIds, CancellationToken cancellationToken)
+    {
+        LayoutKind? layout = kind switch
+        {
+            "auto" => null,
+            "single" => LayoutKind.Single,
+            "side-by-side" => LayoutKind.SideBySide,
+            "grid" => LayoutKind.Grid,
+            "pip" => LayoutKind.PictureInPicture,
+            _ => throw new ArgumentException($"unknown layout '{kind}': auto, single, side-by-side, grid or pip", nameof(kind)),
+        };
+        try
+        {
+            return await programs.ChooseLayoutAsync(channel, layout, participantIds, cancellationToken).ConfigureAwait(false);
+        }
+        catch (LayoutException e)
+        {
+            throw new ArgumentException(e.Message, nameof(participantIds), e);
         }
     }
 }

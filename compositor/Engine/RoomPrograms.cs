@@ -58,6 +58,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             if (running is null) state.Reset();
 
             var placed = Place(state, members);
+            state.Members = [.. members];
             if (members.Count == 0)
             {
                 if (state.Engine is { } engine) Feed(state, engine, placed);
@@ -65,7 +66,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
                 return new Dictionary<string, RtpPorts>();
             }
 
-            var layout = RoomLayout.For([.. members.Select(m => new RoomTile(PlaceId(Array.IndexOf(placed, m)), m.IsScreen))], host.Settings.Canvas);
+            var layout = OverrideFor(state, members, placed) ?? AutoLayout(members, placed);
             if (state.Engine is null)
             {
                 var inputs = Enumerable.Range(0, Places).Select(i => ProgramInputSource.RtpSlot(PlaceId(i))).ToList();
@@ -92,6 +93,82 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             state.Gate.Release();
         }
     }
+
+    /// <summary>
+    /// A host's choice of layout for <paramref name="channel"/>'s room: <paramref name="kind"/> with
+    /// <paramref name="memberIds"/> in order (their places), in force until the room changes so that it no longer fits (a
+    /// member in it left) or until a null <paramref name="kind"/> gives the room its own layout back. False when the room's
+    /// program is not running.
+    /// </summary>
+    /// <exception cref="LayoutException">The layout cannot be drawn with these members (nothing changed).</exception>
+    /// <exception cref="ArgumentException">A member is not in the room.</exception>
+    public async Task<bool> ChooseLayoutAsync(string channel, LayoutKind? kind, IReadOnlyList<string> memberIds, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(memberIds);
+        RoomState? state;
+        lock (_rooms) _rooms.TryGetValue(channel, out state);
+        if (state is null) return false;
+        await state.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (state.Engine is not { } engine || !ReferenceEquals(host.Find(channel), engine)) return false;
+            if (kind is not null)
+            {
+                foreach (var id in memberIds)
+                {
+                    if (Array.IndexOf(state.PlacedIds, id) < 0) throw new ArgumentException($"{id} is not in the room", nameof(memberIds));
+                }
+
+            }
+
+            var members = state.Members;
+            var placed = state.PlacedIds.Select(id => members.FirstOrDefault(m => m.Id == id)).ToArray();
+            var choice = kind is null ? null : new LayoutChoice(kind.Value, [.. memberIds]);
+            if (choice is null && members.Count == 0)
+            {
+                state.Override = null;
+                return true;
+            }
+
+            // Applied first: a layout the planner refuses throws here and the room keeps what it had.
+            engine.Apply(choice is null ? AutoLayout(members, placed) : ChoiceLayout(choice, placed), null, LayoutTransition.Fade);
+            state.Override = choice;
+            return true;
+        }
+        finally
+        {
+            state.Gate.Release();
+        }
+    }
+
+    /// <summary>The host's layout over the members' places, or null (the room's own) when there is none or it no longer fits.</summary>
+    private ProgramLayout? OverrideFor(RoomState state, IReadOnlyList<RoomMember> members, RoomMember?[] placed)
+    {
+        if (state.Override is not { } choice) return null;
+        if (!choice.MemberIds.All(id => members.Any(m => m.Id == id)))
+        {
+            state.Override = null;
+            return null;
+        }
+
+        var layout = ChoiceLayout(choice, placed);
+        try
+        {
+            LayoutPlanner.Plan(layout, host.Settings.Canvas, layout.Inputs.ToDictionary(i => i.InputId, _ => (PixelSize?)null));
+            return layout;
+        }
+        catch (LayoutException)
+        {
+            state.Override = null;
+            return null;
+        }
+    }
+
+    private static ProgramLayout ChoiceLayout(LayoutChoice choice, RoomMember?[] placed) =>
+        new(choice.Kind, [.. choice.MemberIds.Select(id => new LayoutInput(PlaceId(Array.FindIndex(placed, p => p?.Id == id)), FitMode.Fill))]);
+
+    private ProgramLayout AutoLayout(IReadOnlyList<RoomMember> members, RoomMember?[] placed) =>
+        RoomLayout.For([.. members.Select(m => new RoomTile(PlaceId(Array.IndexOf(placed, m)), m.IsScreen))], host.Settings.Canvas);
 
     /// <summary>Each member at its place: the one it had, or the first free one. Places of members gone are freed.</summary>
     private static RoomMember?[] Place(RoomState state, IReadOnlyList<RoomMember> members)
@@ -152,6 +229,8 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
         }
     }
 
+    private sealed record LayoutChoice(LayoutKind Kind, IReadOnlyList<string> MemberIds);
+
     private sealed class RoomState
     {
         public SemaphoreSlim Gate { get; } = new(1, 1);
@@ -164,12 +243,20 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
         /// <summary>Which member each place's decoder was last told to decode.</summary>
         public string?[] FedIds { get; } = new string?[Places];
 
+        /// <summary>The members as last told, in join order.</summary>
+        public IReadOnlyList<RoomMember> Members { get; set; } = [];
+
+        /// <summary>A host's layout, or null for the room's own.</summary>
+        public LayoutChoice? Override { get; set; }
+
         /// <summary>Bumped by every change: a pending stop of an emptied room checks nobody came since.</summary>
         public int Generation { get; set; }
 
         public void Reset()
         {
             Engine = null;
+            Override = null;
+            Members = [];
             Array.Clear(PlacedIds);
             Array.Clear(FedIds);
         }

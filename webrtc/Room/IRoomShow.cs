@@ -25,4 +25,12 @@ public interface IRoomShow
     /// </summary>
     /// <exception cref="RoomShowRefusedException">The show cannot take this membership; nothing changed.</exception>
     Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A host sets the show's layout: <paramref name="kind"/> (<c>single</c>, <c>side-by-side</c>, <c>grid</c>, <c>pip</c>)
+    /// with <paramref name="participantIds"/> in order, or <c>auto</c> (the layout follows the room). False when the room's
+    /// show is not on air.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown kind, a participant not in the show, or a layout that cannot be drawn with them.</exception>
+    Task<bool> ChooseLayoutAsync(string channel, string kind, IReadOnlyList<string> participantIds, CancellationToken cancellationToken);
 }

@@ -39,6 +39,21 @@ public static class RoomEndpoints
             var invite = lobby.Invite(channel);
             return Results.Json(new { invite.Token, invite.ExpiresAt, url = $"/room/{Uri.EscapeDataString(channel)}/join?invite={invite.Token}" }, Json, statusCode: 201);
         });
+        host.MapPut("/layout", async (HttpContext context, string channel, LayoutRequest request, CancellationToken cancellationToken) =>
+        {
+            var show = context.RequestServices.GetRequiredService<IRoomShow>();
+            try
+            {
+                return await show.ChooseLayoutAsync(channel, request.Kind ?? "", request.Participants ?? [], cancellationToken).ConfigureAwait(false)
+                    ? Results.NoContent()
+                    : Refused(404, "the room's show is not on air");
+            }
+            catch (ArgumentException e)
+            {
+                string message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
+                return Results.ValidationProblem(new Dictionary<string, string[]> { [e.ParamName == "kind" ? "kind" : "participants"] = [message] });
+            }
+        });
         host.MapPost("/knocks/{id}/admit", (string channel, string id) => lobby.Admit(channel, id) ? Results.NoContent() : Refused(404, "no such guest waiting"));
         host.MapPost("/knocks/{id}/refuse", (string channel, string id, bool? ban) => lobby.Refuse(channel, id, ban == true) ? Results.NoContent() : Refused(404, "no such guest"));
         host.MapPost("/participants/{id}/mute", async (string channel, string id, MuteRequest request, CancellationToken cancellationToken) =>
@@ -243,4 +258,7 @@ public static class RoomEndpoints
     public sealed record SubscribeRequest(string? Participant);
 
     public sealed record MuteRequest(bool Muted);
+
+    /// <summary>A host's layout for the show: <c>auto</c>, <c>single</c>, <c>side-by-side</c>, <c>grid</c> or <c>pip</c>, over participants' public ids in order.</summary>
+    public sealed record LayoutRequest(string? Kind, IReadOnlyList<string>? Participants);
 }

@@ -150,7 +150,7 @@ window.RoomClient = (function () {
                 const response = await fetch(`${base}/participants`, { credentials: 'same-origin', headers: auth });
                 if (response.ok) {
                     const list = await response.json();
-                    state.participants = list.map((p) => p.name);
+                    state.inRoom = list.map((p) => p.name);
                     const ids = new Set(list.map((p) => p.id));
                     for (const id of [...subscriptions.keys()]) if (!ids.has(id)) drop(id);
                     // The same participant joined again (after Janus restarted): its old subscription is dead.

@@ -149,6 +149,7 @@
             name.className = 'grow';
             name.textContent = `${p.display} · ${p.source}${p.isScreen ? ' · screen' : ''}${p.muted ? ' · muted' : ''}`;
             li.append(name);
+            li.append(button('Full frame', 'studio-solo', () => layout('single', [p.id])));
             if (p.id !== state.participantId && p.id !== state.screenId) {
                 li.append(
                     button(p.muted ? 'Unmute' : 'Mute', 'studio-mute', () => send('POST', `/participants/${encodeURIComponent(p.id)}/mute`, { muted: !p.muted })),
@@ -157,6 +158,11 @@
             }
             list.append(li);
         }
+    }
+
+    async function layout(kind, participants) {
+        await send('PUT', '/layout', { kind, participants });
+        state.layout = kind;
     }
 
     async function poll() {
@@ -169,6 +175,10 @@
         setTimeout(poll, 1000);
     }
 
+    for (const b of document.querySelectorAll('#studio-layouts button')) {
+        b.addEventListener('click', () => layout(b.dataset.layout,
+            b.dataset.layout === 'grid' ? state.participants.slice(0, 4).map((p) => p.id) : []).catch(fail));
+    }
     $('studio-join').addEventListener('click', join);
     $('studio-leave').addEventListener('click', () => leave().catch(fail));
     $('studio-mute-audio').addEventListener('click', () => toggle('audio', $('studio-mute-audio'), 'Mute microphone', 'Unmute microphone'));

@@ -78,6 +78,17 @@ public sealed class RoomProgramsTests
 
         await rooms.UpdateAsync("room", [member], CancellationToken.None);
         var engine = host.Find("room");
+
+        // A host's layout holds while its members stay; one that cannot be drawn, or names a stranger, changes nothing.
+        var ben = member with { Id = "ben" };
+        await rooms.UpdateAsync("room", [member, ben], CancellationToken.None);
+        Assert.True(await rooms.ChooseLayoutAsync("room", LayoutKind.Single, ["ben"], CancellationToken.None));
+        await Assert.ThrowsAsync<LayoutException>(() => rooms.ChooseLayoutAsync("room", LayoutKind.SideBySide, ["ben"], CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => rooms.ChooseLayoutAsync("room", LayoutKind.Single, ["stranger"], CancellationToken.None));
+        Assert.False(await rooms.ChooseLayoutAsync("nowhere", LayoutKind.Single, ["ben"], CancellationToken.None));
+        // Ben leaves: the choice no longer fits and the room's own layout is back (no throw, one member, single).
+        await rooms.UpdateAsync("room", [member], CancellationToken.None);
+        Assert.True(await rooms.ChooseLayoutAsync("room", null, [], CancellationToken.None));
         await rooms.UpdateAsync("room", [], CancellationToken.None);
         await rooms.UpdateAsync("room", [member], CancellationToken.None);
         Assert.Same(engine, host.Find("room"));

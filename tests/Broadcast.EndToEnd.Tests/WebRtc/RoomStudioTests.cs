@@ -70,6 +70,13 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
         Assert.Contains("Janus restarts", Server.LogTail(2000), StringComparison.Ordinal);
         await _program.WaitForPictureAsync(channel.Slug, "host and guest side by side after Janus restarted", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
 
+        // The host puts the guest full frame, then gives the room its own layout back.
+        string guestId = await guest.EvaluateAsync<string>("() => window.__guest.participantId");
+        await studio.ClickAsync($"#studio-participants li[data-participant='{guestId}'] .studio-solo");
+        await _program.WaitForPictureAsync(channel.Slug, "the guest full frame by the host's choice", [(160, 180, Hue.Blue), (480, 180, Hue.Blue)]);
+        await studio.ClickAsync("#studio-layouts button[data-layout=auto]");
+        await _program.WaitForPictureAsync(channel.Slug, "the room's own layout again", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
+
         // The invite was used: it does not let anybody else knock.
         using (var reused = await Server.Viewer.PostAsJsonAsync($"room/{channel.Slug}/knocks", new { name = "Someone", invite = new Uri(invite).Query.Split('=')[1] }))
         {
