@@ -1,9 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
-using System.Runtime.InteropServices;
-using Broadcast.Compositor.Audio;
 using Broadcast.Compositor.Layouts;
 using Broadcast.Media;
 using Broadcast.Media.Flv;

@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Broadcast.EndToEnd.Tests.Server;
-using Broadcast.Processes;
 using Broadcast.Soak;
 using Broadcast.TestSupport;
 using Xunit.Abstractions;
