@@ -92,10 +92,13 @@ public sealed partial class RoomService : IAsyncDisposable
         {
             var now = _time.GetUtcNow();
             foreach (var expired in _rejoins.Where(r => r.Value.Until <= now).Select(r => r.Key).ToList()) _rejoins.Remove(expired);
-            if (!_rejoins.Remove(token, out rejoin) || rejoin.Channel != channel) throw new RoomRefusal(401, "no participant of this room to rejoin with that token");
+            if (!_rejoins.TryGetValue(token, out rejoin) || rejoin.Channel != channel) throw new RoomRefusal(401, "no participant of this room to rejoin with that token");
         }
 
-        return await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, cancellationToken).ConfigureAwait(false);
+        // The token stays good until a rejoin succeeds: an attempt that fails (Janus still starting) may be made again.
+        var answer = await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, cancellationToken).ConfigureAwait(false);
+        lock (_gate) _rejoins.Remove(token);
+        return answer;
     }
 
     private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, Rejoin? rejoin,
