@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -104,7 +103,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
         {
             Sweep();
             if (!_knocks.TryGetValue(id, out var knock) || knock.Channel != channel
-                || !CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(knock.Secret), System.Text.Encoding.UTF8.GetBytes(secret)))
+                || !RandomTokens.Same(knock.Secret, secret))
                 return null;
             knock.LastPolled = _time.GetUtcNow();
             return new KnockStatus(knock.State, knock.State == KnockState.Admitted ? knock.Grant : null);
@@ -165,7 +164,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
             Sweep();
             if (client is not null && _banned.Contains((channel, client))) return null;
             var knock = _knocks.Values.FirstOrDefault(k => k.Channel == channel && k.State == KnockState.Admitted && k.Grant is { } g
-                && CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(g), System.Text.Encoding.UTF8.GetBytes(grant)));
+                && RandomTokens.Same(g, grant));
             if (knock is null) return null;
             _knocks.Remove(knock.Id);
             return knock.Name;
@@ -196,9 +195,9 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
         }
     }
 
-    private static string NewId() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string NewId() => RandomTokens.New(12);
 
-    private static string NewSecret() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string NewSecret() => RandomTokens.New(24);
 
     private sealed class Request(string id, string secret, string channel, string name, bool invited, IPAddress? client, DateTimeOffset at)
     {

@@ -196,10 +196,7 @@ public sealed partial class RoomService : IAsyncDisposable
     public Task<bool> RemoveAsync(string channel, string id, string reason) => RemoveAsync(channel, p => p.Id == id, reason);
 
     /// <summary>The participant holding <paramref name="token"/> leaves (its resource's DELETE); false when there is none.</summary>
-    public Task<bool> LeaveAsync(string channel, string token, string reason) => RemoveAsync(channel, p => Same(p.Token, token), reason);
-
-    private static bool Same(string a, string b) =>
-        CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(a), System.Text.Encoding.UTF8.GetBytes(b));
+    public Task<bool> LeaveAsync(string channel, string token, string reason) => RemoveAsync(channel, p => RandomTokens.Same(p.Token, token), reason);
 
     private async Task<bool> RemoveAsync(string channel, Func<Participant, bool> which, string reason, bool detach = true)
     {
@@ -231,7 +228,7 @@ public sealed partial class RoomService : IAsyncDisposable
 
     private Participant? FindByToken(string channel, string token)
     {
-        lock (_gate) return _rooms.TryGetValue(channel, out var room) ? room.Participants.FirstOrDefault(p => Same(p.Token, token)) : null;
+        lock (_gate) return _rooms.TryGetValue(channel, out var room) ? room.Participants.FirstOrDefault(p => RandomTokens.Same(p.Token, token)) : null;
     }
 
     /// <summary>The address a participant joined from (for a ban), or null.</summary>
@@ -532,7 +529,7 @@ public sealed partial class RoomService : IAsyncDisposable
         return text.Length == 0 ? "Guest" : text;
     }
 
-    private static string NewId() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string NewId() => RandomTokens.New(16);
 
     public async ValueTask DisposeAsync()
     {

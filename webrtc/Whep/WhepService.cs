@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Broadcast.Media;
 using Broadcast.Media.Net;
@@ -126,7 +125,7 @@ public sealed partial class WhepService : IAsyncDisposable
                 null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
             if (processed.Jsep?["sdp"] is not JsonValue answer) throw new JanusApiException("NoSIP processed our answer but gave no JSEP answer");
             viewer.Connect(plan);
-            string id = Base64Url(RandomNumberGenerator.GetBytes(16));
+            string id = RandomTokens.New(16);
             var session = new WhepSession(id, channel, janus, handle, viewer, source, client);
             lock (_gate) _sessions[id] = session;
             source.Fanout.Add(viewer);
@@ -305,7 +304,6 @@ public sealed partial class WhepService : IAsyncDisposable
         foreach (var channel in channels) await channel.Source.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
     private sealed record WhepSession(string Id, string Channel, JanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source, IPAddress? Client)
     {
