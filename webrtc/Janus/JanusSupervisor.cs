@@ -52,6 +52,12 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
     /// <summary>Janus ended (crashed, or stopped answering): every handle of <paramref name="session"/> is gone.</summary>
     public event Action<JanusSession>? Lost;
 
+    /// <summary>A handle's PeerConnection ended on the running Janus (or the handle was detached): its session and handle.</summary>
+    public event Action<JanusSession, long>? HandleEnded;
+
+    /// <summary>A handle's PeerConnection is up on the running Janus (<c>webrtcup</c>): its session and handle.</summary>
+    public event Action<JanusSession, long>? HandleUp;
+
     /// <summary>The session of the running Janus, starting Janus first if it is not running yet.</summary>
     public async Task<JanusSession> GetSessionAsync(CancellationToken cancellationToken)
     {
@@ -103,6 +109,10 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
                     : $"janus did not answer its HTTP API within {_options.StartTimeout.TotalSeconds:0} s: {tail.Last}");
             }
 
+            // Every user of Janus hears of its handles here, whichever session (Janus run) they belong to.
+            var live = session;
+            live.HandleEnded += handle => HandleEnded?.Invoke(live, handle);
+            live.HandleUp += handle => HandleUp?.Invoke(live, handle);
             LogReady(process.Id, session.Id);
             lock (_gate) _ready.TrySetResult(session);
             await Task.WhenAny(process.Exited, session.Ended, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);

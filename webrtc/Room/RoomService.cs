@@ -46,7 +46,6 @@ public sealed partial class RoomService : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
-    private readonly HashSet<JanusSession> _watched = [];
     private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Rejoin> _rejoins = new(StringComparer.Ordinal);
 
@@ -58,6 +57,8 @@ public sealed partial class RoomService : IAsyncDisposable
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _janus.Lost += OnJanusLost;
+        _janus.HandleEnded += OnHandleEnded;
+        _janus.HandleUp += OnHandleUp;
     }
 
     public RoomOptions Options => _options;
@@ -130,7 +131,6 @@ public sealed partial class RoomService : IAsyncDisposable
                 throw new RoomRefusal(503, "the WebRTC engine (Janus) is not running; try again shortly");
             }
 
-            Watch(janus);
             long roomId = await EnsureRoomAsync(janus, room, cancellationToken).ConfigureAwait(false);
             handle = await janus.AttachAsync(VideoRoom, cancellationToken).ConfigureAwait(false);
             var reply = await janus.MessageAsync(handle, new JsonObject
@@ -453,18 +453,6 @@ public sealed partial class RoomService : IAsyncDisposable
         }
     }
 
-    private void Watch(JanusSession janus)
-    {
-        lock (_gate)
-        {
-            if (_watched.Add(janus))
-            {
-                janus.HandleEnded += handle => _ = OnHandleEndedAsync(janus, handle);
-                janus.HandleUp += handle => OnHandleUp(janus, handle);
-            }
-        }
-    }
-
     private void OnHandleUp(JanusSession janus, long handle)
     {
         if (Find(janus, handle) is { } participant) participant.Connected = true;
@@ -477,6 +465,8 @@ public sealed partial class RoomService : IAsyncDisposable
             return _rooms.Values.SelectMany(r => r.Participants.ToArray()).FirstOrDefault(p => p.Janus == janus && p.Handle == handle);
         }
     }
+
+    private void OnHandleEnded(JanusSession janus, long handle) => _ = OnHandleEndedAsync(janus, handle);
 
     private async Task OnHandleEndedAsync(JanusSession janus, long handle)
     {
@@ -505,7 +495,6 @@ public sealed partial class RoomService : IAsyncDisposable
         List<Participant> lost;
         lock (_gate)
         {
-            _watched.Remove(janus);
             lost = [.. _rooms.Values.SelectMany(r => r.Participants.ToArray()).Where(p => p.Janus == janus)];
             foreach (var gone in _subscriptions.Values.Where(s => s.Janus == janus).ToList()) _subscriptions.Remove(gone.Id);
         }
@@ -534,6 +523,8 @@ public sealed partial class RoomService : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _janus.Lost -= OnJanusLost;
+        _janus.HandleEnded -= OnHandleEnded;
+        _janus.HandleUp -= OnHandleUp;
         List<Participant> all;
         lock (_gate) all = [.. _rooms.Values.SelectMany(r => r.Participants)];
         foreach (var participant in all) await participant.Janus.DetachQuietlyAsync(participant.Handle).ConfigureAwait(false);

@@ -42,7 +42,6 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, WhepSession> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
-    private readonly HashSet<JanusSession> _watched = [];
     private readonly ClientAddressSlots _addresses;
     private int _reserved;
     private long _started;
@@ -58,6 +57,8 @@ public sealed partial class WhepService : IAsyncDisposable
         // The node's total is the viewer cap below (its own 503 and log); this counts addresses only.
         _addresses = new ClientAddressSlots(Math.Max(1, _options.MaxSessionsPerAddress), int.MaxValue);
         _janus.Lost += OnJanusLost;
+        _janus.HandleEnded += OnHandleEnded;
+        _janus.HandleUp += OnHandleUp;
     }
 
     public WhepOptions Options => _options;
@@ -113,7 +114,6 @@ public sealed partial class WhepService : IAsyncDisposable
                 throw new WhepRefusal(503, "the WebRTC engine (Janus) is not running; play LL-HLS instead");
             }
 
-            Watch(janus);
             handle = await janus.AttachAsync(NoSip, cancellationToken).ConfigureAwait(false);
             var generated = await janus.MessageAsync(handle, new JsonObject { ["request"] = "generate" },
                 new JsonObject { ["type"] = "offer", ["sdp"] = offer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
@@ -179,18 +179,6 @@ public sealed partial class WhepService : IAsyncDisposable
         LogEnded(session.Channel, session.Id, reason, dropped, ViewerCount);
     }
 
-    private void Watch(JanusSession janus)
-    {
-        lock (_gate)
-        {
-            if (_watched.Add(janus))
-            {
-                janus.HandleEnded += handle => _ = OnHandleEndedAsync(janus, handle);
-                janus.HandleUp += handle => OnHandleUp(janus, handle);
-            }
-        }
-    }
-
     private void OnHandleUp(JanusSession janus, long handle)
     {
         lock (_gate)
@@ -212,6 +200,8 @@ public sealed partial class WhepService : IAsyncDisposable
     }
 
     /// <summary>Janus ended a viewer's PeerConnection (the viewer closed it, ICE or DTLS failed): the session ends here too.</summary>
+    private void OnHandleEnded(JanusSession janus, long handle) => _ = OnHandleEndedAsync(janus, handle);
+
     private async Task OnHandleEndedAsync(JanusSession janus, long handle)
     {
         WhepSession? session;
@@ -230,7 +220,6 @@ public sealed partial class WhepService : IAsyncDisposable
         List<WhepSession> lost;
         lock (_gate)
         {
-            _watched.Remove(janus);
             lost = _sessions.Values.Where(s => s.Janus == janus).ToList();
             foreach (var session in lost) _sessions.Remove(session.Id);
         }
@@ -285,6 +274,8 @@ public sealed partial class WhepService : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _janus.Lost -= OnJanusLost;
+        _janus.HandleEnded -= OnHandleEnded;
+        _janus.HandleUp -= OnHandleUp;
         List<WhepSession> sessions;
         List<ChannelEntry> channels;
         lock (_gate)
