@@ -1,4 +1,5 @@
 using System.Net;
+using Broadcast.Media.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -49,7 +50,9 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Request> _knocks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Channel, DateTimeOffset ExpiresAt)> _invites = new(StringComparer.Ordinal);
-    private readonly HashSet<(string Channel, IPAddress Address)> _banned = [];
+    // Addresses by ClientAddressSlots.Bucket (IPv4 whole, IPv6 by its /64), as WHEP and chat count them: a client cannot
+    // step around its limit or its ban with the next address of its own /64.
+    private readonly HashSet<(string Channel, UInt128 Address)> _banned = [];
 
     /// <summary>A host's invite for <paramref name="channel"/>'s room: expiring, good for one knock.</summary>
     public RoomInvite Invite(string channel)
@@ -72,10 +75,11 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
     public (string Id, string Secret) Ask(string channel, string name, string? inviteToken, IPAddress? client)
     {
         name = RoomService.Display(name);
+        UInt128? address = client is null ? null : ClientAddressSlots.Bucket(client);
         lock (_gate)
         {
             Sweep();
-            if (client is not null && _banned.Contains((channel, client))) throw new RoomRefusal(403, "the hosts of this room have banned you");
+            if (address is { } banned && _banned.Contains((channel, banned))) throw new RoomRefusal(403, "the hosts of this room have banned you");
             bool invited = false;
             if (!string.IsNullOrEmpty(inviteToken))
             {
@@ -86,10 +90,10 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
 
             if (_knocks.Values.Count(k => k.Channel == channel && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerRoom)
                 throw new RoomRefusal(429, "this room's green room is full; try again later");
-            if (client is not null && _knocks.Values.Count(k => client.Equals(k.Client) && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerAddress)
+            if (address is not null && _knocks.Values.Count(k => k.Client == address && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerAddress)
                 throw new RoomRefusal(429, "this address already waits to join; try again later");
             if (invited) _invites.Remove(inviteToken!);
-            var knock = new Request(NewId(), NewSecret(), channel, name, invited, client, _time.GetUtcNow());
+            var knock = new Request(NewId(), NewSecret(), channel, name, invited, address, _time.GetUtcNow());
             _knocks[knock.Id] = knock;
             LogKnocked(channel, knock.Id, name, invited);
             return (knock.Id, knock.Secret);
@@ -143,7 +147,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
             knock.State = KnockState.Refused;
             knock.Grant = null;
             knock.AnsweredAt = _time.GetUtcNow();
-            if (ban && knock.Client is not null) _banned.Add((channel, knock.Client));
+            if (ban && knock.Client is { } address) _banned.Add((channel, address));
             LogAnswered(channel, id, ban ? "refused and banned" : "refused");
             return true;
         }
@@ -153,7 +157,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
     public void Ban(string channel, IPAddress? client)
     {
         if (client is null) return;
-        lock (_gate) _banned.Add((channel, client));
+        lock (_gate) _banned.Add((channel, ClientAddressSlots.Bucket(client)));
     }
 
     /// <summary>Uses an admitted guest's grant (once): its knock's name, or null when the grant is not good for this room now.</summary>
@@ -162,7 +166,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
         lock (_gate)
         {
             Sweep();
-            if (client is not null && _banned.Contains((channel, client))) return null;
+            if (client is not null && _banned.Contains((channel, ClientAddressSlots.Bucket(client)))) return null;
             var knock = _knocks.Values.FirstOrDefault(k => k.Channel == channel && k.State == KnockState.Admitted && k.Grant is { } g
                 && RandomTokens.Same(g, grant));
             if (knock is null) return null;
@@ -199,7 +203,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
 
     private static string NewSecret() => RandomTokens.New(24);
 
-    private sealed class Request(string id, string secret, string channel, string name, bool invited, IPAddress? client, DateTimeOffset at)
+    private sealed class Request(string id, string secret, string channel, string name, bool invited, UInt128? client, DateTimeOffset at)
     {
         public string Id { get; } = id;
 
@@ -211,7 +215,8 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
 
         public bool Invited { get; } = invited;
 
-        public IPAddress? Client { get; } = client;
+        /// <summary>The asking client's address bucket, or null when it had no address.</summary>
+        public UInt128? Client { get; } = client;
 
         public DateTimeOffset At { get; } = at;
 
