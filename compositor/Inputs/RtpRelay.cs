@@ -7,8 +7,8 @@ namespace Broadcast.Compositor.Inputs;
 /// A loopback UDP port this input holds for its whole life (the port a media server forwards a participant's RTP to),
 /// relaying each datagram to wherever the current decoder listens (a port picked afresh for each ffmpeg run), or
 /// dropping it while none does. Holding the port ourselves means no other process can take it between two ffmpeg runs;
-/// counting what arrives tells a stalled sender from a stalled decoder. One receive buffer, reused: nothing allocated
-/// per packet.
+/// counting what arrives tells a stalled sender from a stalled decoder. One receive buffer, reused, and the target kept
+/// as a serialized address: nothing allocated per packet.
 /// </summary>
 internal sealed class RtpRelay : IDisposable
 {
@@ -16,7 +16,7 @@ internal sealed class RtpRelay : IDisposable
     private readonly Socket _out = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
-    private volatile IPEndPoint? _target;
+    private volatile SocketAddress? _target;
     private long _received;
 
     public RtpRelay()
@@ -36,7 +36,7 @@ internal sealed class RtpRelay : IDisposable
     public long Received => Interlocked.Read(ref _received);
 
     /// <summary>Relays to <paramref name="port"/> on loopback from now on; 0 drops what arrives.</summary>
-    public void RelayTo(int port) => _target = port == 0 ? null : new IPEndPoint(IPAddress.Loopback, port);
+    public void RelayTo(int port) => _target = port == 0 ? null : new IPEndPoint(IPAddress.Loopback, port).Serialize();
 
     private async Task RelayAsync()
     {
