@@ -15,7 +15,8 @@ public sealed class RoomProgramConflictException(string message) : Exception(mes
 
 /// <summary>
 /// The programs that follow rooms: a room's channel runs a program of <see cref="Places"/> RTP inputs (<c>room1</c>…),
-/// started with the room's first member. Each member keeps its place for as long as it stays (a joining or leaving
+/// started with the room's first member. Each member keeps its place for as long as it stays, and finds it again when it
+/// comes back while the program runs (after a media server restart); a joining or leaving
 /// member never restarts another's decoder, and the program never restarts: one broadcast for the whole show); the
 /// layout follows the membership (<see cref="RoomLayout"/>) with a short fade. An emptied room holds its program, its
 /// places drawn as placeholders, for the hold time (a crashed media server's participants come back), then stops it.
@@ -183,12 +184,29 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
         foreach (var member in members)
         {
             if (Array.IndexOf(state.PlacedIds, member.Id) >= 0) continue;
-            int free = Array.FindIndex(placed, p => p is null);
+            // A member coming back (its page rejoined after Janus restarted) takes the place it last had if that is free;
+            // a new one takes a place nobody left recently, else the first free one.
+            int free = Array.IndexOf(state.LastIds, member.Id);
+            if (free < 0 || placed[free] is not null) free = FirstFree(placed, state.LastIds, unusedOnly: true);
+            if (free < 0) free = FirstFree(placed, state.LastIds, unusedOnly: false);
             placed[free] = member;
         }
 
-        for (int i = 0; i < Places; i++) state.PlacedIds[i] = placed[i]?.Id;
+        for (int i = 0; i < Places; i++)
+        {
+            state.PlacedIds[i] = placed[i]?.Id;
+            if (placed[i] is { } member) state.LastIds[i] = member.Id;
+        }
         return placed;
+    }
+
+    private static int FirstFree(RoomMember?[] placed, string?[] lastIds, bool unusedOnly)
+    {
+        for (int i = 0; i < placed.Length; i++)
+        {
+            if (placed[i] is null && (!unusedOnly || lastIds[i] is null)) return i;
+        }
+        return -1;
     }
 
     /// <summary>Tells each place who feeds it, only where that changed (a place's decoder restarts only for a new member).</summary>
@@ -240,6 +258,9 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
         /// <summary>Which member holds each place.</summary>
         public string?[] PlacedIds { get; } = new string?[Places];
 
+        /// <summary>Who held each place last (kept after they leave, so a member that comes back finds its place again).</summary>
+        public string?[] LastIds { get; } = new string?[Places];
+
         /// <summary>Which member each place's decoder was last told to decode.</summary>
         public string?[] FedIds { get; } = new string?[Places];
 
@@ -258,6 +279,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             Override = null;
             Members = [];
             Array.Clear(PlacedIds);
+            Array.Clear(LastIds);
             Array.Clear(FedIds);
         }
     }

@@ -50,6 +50,13 @@ public sealed class RoomProgramsTests
         Assert.Same(engine, host.Find("studio"));
         Assert.Same(stream, registry.Find("studio"));
 
+        // Everyone out and back in the other order (a media server restart, pages rejoining): each finds its old place.
+        await rooms.UpdateAsync("studio", [], CancellationToken.None);
+        var back = await rooms.UpdateAsync("studio", [ben, anna], CancellationToken.None);
+        Assert.Equal(second["ben"], back["ben"]);
+        Assert.Equal(first["anna"], back["anna"]);
+        await rooms.UpdateAsync("studio", [ben], CancellationToken.None);
+
         // Empty: held (placeholders) for the hold time, then stopped.
         Assert.Empty(await rooms.UpdateAsync("studio", [], CancellationToken.None));
         Assert.Same(engine, host.Find("studio"));
