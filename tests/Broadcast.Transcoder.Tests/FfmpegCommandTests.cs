@@ -10,8 +10,8 @@ public class FfmpegCommandTests
 
     private const string Head = "-hide_banner -nostats -loglevel warning -progress pipe:1";
     private const string Input = "-copyts -analyzeduration 1000000 -f flv -i pipe:0";
-    private const string Out0 = "-map [v0] -an -fps_mode passthrough -force_key_frames source";
-    private const string Out1 = "-map [v1] -an -fps_mode passthrough -force_key_frames source";
+    private const string Out0 = "-map [v0] -an -fps_mode passthrough -enc_time_base 1:1000 -force_key_frames source";
+    private const string Out1 = "-map [v1] -an -fps_mode passthrough -enc_time_base 1:1000 -force_key_frames source";
     private const string Tail0 = "-flvflags no_duration_filesize -f flv tcp://127.0.0.1:5001";
     private const string Tail1 = "-flvflags no_duration_filesize -f flv tcp://127.0.0.1:5002";
 

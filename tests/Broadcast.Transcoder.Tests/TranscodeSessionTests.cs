@@ -99,6 +99,68 @@ public class TranscodeSessionTests
         await session.DisposeAsync();
     }
 
+    /// <summary>
+    /// A source that starts at 10 fps and goes on at 30 fps (an encoder that starts slowly, a camera that settles): every
+    /// rung frame keeps its source frame's timestamp to the tick. With the encoder on ffmpeg's default time base (1/the
+    /// frame rate it guessed) timestamps were rounded to that rate: here a millisecond off, at a wrong guess 0.1 s.
+    /// </summary>
+    [Fact]
+    public async Task RungsKeepEverySourceTimestampWhenTheFrameRateRisesAfterTheFirstSecond()
+    {
+        // Baseline: no B-frames, so a source frame's decode time is its presentation time and retiming keeps it decodable.
+        var spec = new ClipSpec { Seconds = 4, Width = 320, Height = 240, GopFrames = 30, Profile = "baseline" };
+        string clip = await TestMedia.GetClipAsync(spec);
+        var source = new LiveStream("vfr");
+        var reader = source.OpenReader("transcoder", capacity: 4096);
+        var settings = new TranscodeSessionSettings("ffmpeg", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), 0.5, TimeSpan.FromMinutes(5));
+        // Low latency, as the broadcast that showed it: x264's zerolatency has no B-frames either.
+        var session = new TranscodeSession(source, reader, Rungs, [new H264X264Backend()], settings, NullLogger.Instance, lowLatency: true);
+        var rungReaders = session.Outputs.Select(o => o.Stream.OpenReader("test", capacity: 4096)).ToArray();
+        session.Start();
+
+        // The clip's first GOP (30 frames) spread 100 ms apart, the rest 1/30 s apart as encoded; video only.
+        var sourceTimes = new List<long>();
+        var retimed = new LiveStream("retimed");
+        using (var hubReader = retimed.OpenReader("copy", capacity: 100_000))
+        {
+            var demuxer = new FlvDemuxer(retimed);
+            var bytes = await File.ReadAllBytesAsync(clip);
+            Assert.True(FlvFileHeader.TryRead(bytes, out _, out int offset));
+            ReadOnlyMemory<byte> rest = bytes.AsMemory(offset);
+            int frame = 0;
+            while (FlvTag.TryRead(rest.Span, out var tag, out int consumed, out _))
+            {
+                rest = rest[consumed..];
+                if (tag.Type != FlvTagType.Video) continue;
+                // The sequence header (before the first frame) keeps time 0; every coded frame after it is frame n.
+                bool header = tag.Data.Length > 1 && tag.Data[1] == 0;
+                int n = header ? 0 : frame++;
+                uint ms = n < 30 ? (uint)(n * 100) : (uint)(3000 + (n - 30) * 1000 / 30);
+                Assert.True(demuxer.TryWrite(new FlvTag(tag.Type, 60_000 + ms, tag.Data), out var error), error);
+            }
+            retimed.Complete();
+            while (await hubReader.ReadAsync() is { } f)
+            {
+                if (f.Kind == MediaKind.Video) sourceTimes.Add(f.Pts);
+                source.Write(f);
+            }
+        }
+        source.Complete();
+        await session.Completion.WaitAsync(TimeSpan.FromMinutes(2));
+
+        foreach (var r in rungReaders)
+        {
+            var times = new List<long>();
+            while (await r.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)) is { } f)
+            {
+                times.Add(f.Pts);
+                f.Release();
+            }
+            Assert.Equal(sourceTimes, times);
+        }
+        await session.DisposeAsync();
+    }
+
     private static async Task<List<double>> KeyframeTimesAsync(string path)
     {
         var psi = new ProcessStartInfo("ffprobe") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -17,6 +17,10 @@ public static class FfmpegCommand
     /// way (<c>-g 9999</c>, no scene cuts) so no other keyframe exists. <c>-copyts</c> keeps the source's timestamps, so
     /// the rungs' keyframes carry the source's keyframe times and the packager's floor(dts / target) rule cuts every
     /// rendition at the same media time. <c>-fps_mode passthrough</c> stops ffmpeg from dropping or duplicating frames.
+    /// <c>-enc_time_base 1:1000</c> (FLV's own millisecond time base) keeps every rung timestamp exactly the source's: by
+    /// default ffmpeg 5.1 gives the encoder 1/frame rate, the rate it guessed while probing, and rounds each timestamp
+    /// to it. At a right guess that moves some frames by a millisecond; at a wrong one (a 10 fps guess for a 30 fps
+    /// source) three frames share one time and a low-latency rung's parts come out 0.4 s and 0.3 s long.
     /// Not <c>-fflags +nobuffer</c>: with it ffmpeg 5.1 loses the packets read while probing, i.e. the first GOP
     /// (found by TranscodeSessionTests.RungKeyframesAreTheSourceKeyframes).
     /// </summary>
@@ -42,7 +46,7 @@ public static class FfmpegCommand
 
         for (int i = 0; i < rungs.Count; i++)
         {
-            args.AddRange(["-map", $"[v{i}]", "-an", "-fps_mode", "passthrough", "-force_key_frames", "source"]);
+            args.AddRange(["-map", $"[v{i}]", "-an", "-fps_mode", "passthrough", "-enc_time_base", "1:1000", "-force_key_frames", "source"]);
             backend.AddEncoderArguments(args, rungs[i]);
             if (lowLatency) backend.AddLowLatencyArguments(args);
             args.AddRange(["-flvflags", "no_duration_filesize", "-f", "flv", outputUrls[i]]);
