@@ -16,9 +16,11 @@ public sealed partial class RunScriptTests
         using var data = new TempDirectory("run-sh");
         int rtmpPort = FreePort.Tcp();
         int httpPort = FreePort.Tcp();
-        await using var server = ExternalProcess.Start("bash", new[]
+        // As from a terminal: SIGINT at its default. A test run started as a background job (`./test.sh &`) ignores
+        // SIGINT, every child inherits that, and .NET keeps an inherited SIG_IGN, so the server would never see Ctrl-C.
+        await using var server = ExternalProcess.Start("env", new[]
         {
-            Path.Combine(RepoPaths.Root, "run.sh"),
+            "--default-signal=INT", "bash", Path.Combine(RepoPaths.Root, "run.sh"),
             $"--Rtmp:Port={rtmpPort}",
             $"--Http:Urls=http://127.0.0.1:{httpPort}",
             $"--Storage:Path={data.Combine("media")}",
@@ -58,7 +60,7 @@ public sealed partial class RunScriptTests
             () => "server:\n" + server.Output.Tail(40) + "\npublisher:\n" + publisher.Log.Tail(20));
         Assert.Equal(0, await publisher.WaitForExitAsync(TimeSpan.FromSeconds(60)));
 
-        // Ctrl-C: run.sh exec's the server, so SIGINT reaches it directly.
+        // Ctrl-C: env and run.sh exec, so the server has this pid and SIGINT reaches it directly.
         using (var interrupt = System.Diagnostics.Process.Start("kill", new[] { "-INT", server.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }))
         {
             await interrupt!.WaitForExitAsync();
