@@ -96,6 +96,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
 
     internal ProgramEncoder? Encoder => _encoder;
 
+    /// <summary>The layout on air (the last one applied).</summary>
+    internal ProgramLayout Layout => Volatile.Read(ref _scene).Layout;
+
     internal IReadOnlyList<InputDecoder> Inputs => _decoders;
 
     private void Check(ProgramScene scene)

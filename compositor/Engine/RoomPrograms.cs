@@ -67,7 +67,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
                 return new Dictionary<string, RtpPorts>();
             }
 
-            var layout = OverrideFor(state, members, placed) ?? AutoLayout(members, placed);
+            var layout = OverrideFor(state, members, placed) ?? AutoLayout(placed);
             if (state.Engine is null)
             {
                 var inputs = Enumerable.Range(0, Places).Select(i => ProgramInputSource.RtpSlot(PlaceId(i))).ToList();
@@ -132,7 +132,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             }
 
             // Applied first: a layout the planner refuses throws here and the room keeps what it had.
-            engine.Apply(choice is null ? AutoLayout(members, placed) : ChoiceLayout(choice, placed), null, LayoutTransition.Fade);
+            engine.Apply(choice is null ? AutoLayout(placed) : ChoiceLayout(choice, placed), null, LayoutTransition.Fade);
             state.Override = choice;
             return true;
         }
@@ -168,8 +168,12 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
     private static ProgramLayout ChoiceLayout(LayoutChoice choice, RoomMember?[] placed) =>
         new(choice.Kind, [.. choice.MemberIds.Select(id => new LayoutInput(PlaceId(Array.FindIndex(placed, p => p?.Id == id)), FitMode.Fill))]);
 
-    private ProgramLayout AutoLayout(IReadOnlyList<RoomMember> members, RoomMember?[] placed) =>
-        RoomLayout.For([.. members.Select(m => new RoomTile(PlaceId(Array.IndexOf(placed, m)), m.IsScreen))], host.Settings.Canvas);
+    /// <summary>
+    /// The room's own layout over its members in place order, not the room's list order: pages that rejoin after a media
+    /// server restart come back in any order, and each finds its place and its spot on screen again.
+    /// </summary>
+    private ProgramLayout AutoLayout(RoomMember?[] placed) =>
+        RoomLayout.For([.. placed.Select((m, i) => (m, i)).Where(p => p.m is not null).Select(p => new RoomTile(PlaceId(p.i), p.m!.IsScreen))], host.Settings.Canvas);
 
     /// <summary>Each member at its place: the one it had, or the first free one. Places of members gone are freed.</summary>
     private static RoomMember?[] Place(RoomState state, IReadOnlyList<RoomMember> members)

@@ -55,6 +55,8 @@ public sealed class RoomProgramsTests
         var back = await rooms.UpdateAsync("studio", [ben, anna], CancellationToken.None);
         Assert.Equal(second["ben"], back["ben"]);
         Assert.Equal(first["anna"], back["anna"]);
+        // ... and its spot on screen: the layout goes by place (anna left, ben right), not by the order they came back in.
+        Assert.Equal(["room1", "room2"], engine.Layout.Inputs.Select(i => i.InputId));
         await rooms.UpdateAsync("studio", [ben], CancellationToken.None);
 
         // Empty: held (placeholders) for the hold time, then stopped.
