@@ -15,7 +15,7 @@
     const state = window.__studio = { participantId: null, remote: {}, knocks: [], participants: [], error: null, inviteUrl: null, muteRemote: false };
     let stream = null;
     const session = { published: null, stream: null };
-    let screen = null;
+    let screen = null; // { published, stream, state, keeper }: the screen share, a participant of its own
     let roomView = null;
     let keeper = null;
 
@@ -90,12 +90,14 @@
         if (screen) return stopShare();
         try {
             const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-            screen = await RoomClient.publish(`${api}/participants?screen=1&name=${encodeURIComponent('Screen')}`, display, csrf);
-            screen.stream = display;
-            state.screenId = screen.participantId;
+            const published = await RoomClient.publish(`${api}/participants?screen=1&name=${encodeURIComponent('Screen')}`, display, csrf);
+            // Like the camera, the share comes back by itself after Janus restarts (render() tells it when it is not listed).
+            screen = { published, stream: display, state: { notParticipant: false } };
+            screen.keeper = RoomClient.stayIn(slug, screen, screen.state, () => stopShare().catch(fail));
+            state.screenId = published.participantId;
             $('studio-share').textContent = 'Stop sharing';
-            display.getVideoTracks()[0].addEventListener('ended', () => stopShare());
-            (state.excluded = state.excluded || []).push(screen.participantId);
+            display.getVideoTracks()[0].addEventListener('ended', () => stopShare().catch(fail));
+            (state.excluded = state.excluded || []).push(published.participantId);
         } catch (e) {
             fail(e);
         }
@@ -105,8 +107,9 @@
         const current = screen;
         screen = null;
         if (!current) return;
+        current.keeper.stop();
         current.stream.getTracks().forEach((t) => t.stop());
-        await RoomClient.leave(current, csrf);
+        await RoomClient.leave(current.published, csrf);
         state.screenId = null;
         $('studio-share').textContent = 'Share screen';
     }
@@ -142,6 +145,10 @@
         const list = $('studio-participants');
         list.textContent = '';
         state.participants = room.participants.map((p) => ({ id: p.id, name: p.display, muted: p.muted, source: p.source }));
+        if (screen) {
+            screen.state.notParticipant = !room.participants.some((p) => p.id === state.screenId);
+            state.screenRejoined = screen.state.rejoined || 0;
+        }
         for (const p of room.participants) {
             const li = document.createElement('li');
             li.dataset.participant = p.id;

@@ -110,8 +110,9 @@ internal sealed class ProgramOutput(ServerFixture fixture, int canvasWidth, int 
     {
         int i = ((y * PictureHeight / CanvasHeight * PictureWidth) + (x * PictureWidth / CanvasWidth)) * 3;
         int r = rgb[i], g = rgb[i + 1], b = rgb[i + 2];
-        // Limited-range luma 16 decodes to 0 (black), the placeholder's 32 to about 19.
-        Hue? hue = r > 180 && g < 60 && b < 60 ? Hue.Red : b > 180 && r < 60 && g < 60 ? Hue.Blue : g > 180 && r < 60 && b < 60 ? Hue.Green
+        // Limited-range luma 16 decodes to 0 (black), the placeholder's 32 to about 19. Green takes Chromium's fake screen
+        // (rgb(0,135,0)) as well as a pure green.
+        Hue? hue = r > 180 && g < 60 && b < 60 ? Hue.Red : b > 180 && r < 60 && g < 60 ? Hue.Blue : g > 110 && r < 60 && b < 60 ? Hue.Green
             : r < 10 && g < 10 && b < 10 ? Hue.Black
             : r is >= 12 and < 32 && g is >= 12 and < 32 && b is >= 12 and < 32 ? Hue.Placeholder : null;
         return (hue, $"rgb({r},{g},{b})");

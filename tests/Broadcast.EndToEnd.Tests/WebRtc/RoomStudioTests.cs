@@ -13,9 +13,10 @@ namespace Broadcast.EndToEnd.Tests.WebRtc;
 /// The live room with two people, end to end on the shared server: two headless Chromium instances with fake cameras
 /// (each a solid-colour clip, so each person is recognisable: the host red, the guest blue) on loopback ICE. The host
 /// joins from the studio page; a guest comes by the host's invite link, waits in the green room, and is admitted; each
-/// receives the other's video; the channel's HLS shows both side by side, and one again once the host removes the
-/// guest. Then a viewer presses "Request to join" on the watch page, is admitted and appears in the show. Nobody
-/// publishes without a host's admission, and a banned guest cannot ask again.
+/// receives the other's video; the channel's HLS shows both side by side; a screen the host shares takes the large
+/// place; everybody, the share included, comes back after Janus crashes; the show is one person again once the host
+/// removes the guest. Then a viewer presses "Request to join" on the watch page, is admitted and appears in the show.
+/// Nobody publishes without a host's admission, and a banned guest cannot ask again.
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper output)
@@ -60,15 +61,28 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
         output.WriteLine($"admit to the guest's first remote frame: {joinMs:0} ms; host sees {await studio.EvaluateAsync<string>("() => JSON.stringify(window.__studio.remote)")}");
         await _program.WaitForPictureAsync(channel.Slug, "host and guest side by side", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
 
-        // Janus dies: it is restarted, both pages rejoin by themselves with their tokens, see each other again, and the show
-        // (which held its places meanwhile) has both again.
+        // The host shares a screen (Chromium's fake one: green, 1280x720): the share takes the large place, fitted whole
+        // (480x270 in the left three quarters), and the cameras, host then guest, stack in the column beside it.
+        (int X, int Y, Hue Hue)[] screenLayout = [(120, 240, Hue.Green), (120, 20, Hue.Black), (560, 60, Hue.Red), (560, 180, Hue.Blue)];
+        await studio.ClickAsync("#studio-share");
+        await WaitAsync(studio, "window.__studio.screenId || window.__studio.error !== null", "the host's screen in the room", session);
+        fixture.Check(await studio.EvaluateAsync<string?>("() => window.__studio.error") is null, session.Describe("the screen could not be shared"));
+        await _program.WaitForPictureAsync(channel.Slug, "the screen large and the cameras in a column beside it", screenLayout);
+
+        // Janus dies: it is restarted, the pages rejoin by themselves with their tokens (the host's camera and screen, the
+        // guest), see each other again, and the show (which held its places meanwhile) is as it was.
         KillJanus();
         await WaitAsync(guest, "window.__guest.rejoined >= 1 && Object.values(window.__guest.remote).some(r => r.framesDecoded > 10)",
             "the guest back in the room after Janus restarted, seeing the host", session);
-        await WaitAsync(studio, "window.__studio.rejoined >= 1 && Object.values(window.__studio.remote).some(r => r.framesDecoded > 10)",
-            "the host back in the room after Janus restarted, seeing the guest", session);
+        await WaitAsync(studio, "window.__studio.rejoined >= 1 && window.__studio.screenRejoined >= 1 && Object.values(window.__studio.remote).some(r => r.framesDecoded > 10)",
+            "the host's camera and screen back in the room after Janus restarted, seeing the guest", session);
         Assert.Contains("Janus restarts", Server.LogTail(2000), StringComparison.Ordinal);
-        await _program.WaitForPictureAsync(channel.Slug, "host and guest side by side after Janus restarted", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
+        await _program.WaitForPictureAsync(channel.Slug, "the screen and both cameras after Janus restarted", screenLayout);
+
+        // Stopping the share gives the room its side by side back.
+        await studio.ClickAsync("#studio-share");
+        await WaitAsync(studio, "!window.__studio.screenId", "the screen share stopped", session);
+        await _program.WaitForPictureAsync(channel.Slug, "host and guest side by side after the share", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
 
         // The host puts the guest full frame, then gives the room its own layout back.
         string guestId = await guest.EvaluateAsync<string>("() => window.__guest.participantId");
