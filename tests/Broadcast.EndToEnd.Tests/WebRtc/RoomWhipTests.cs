@@ -9,8 +9,8 @@ namespace Broadcast.EndToEnd.Tests.WebRtc;
 
 /// <summary>
 /// The live room end to end through WHIP (RFC 9725) on the shared server: a plain WHIP page (tests/players/whip.html, not
-/// our studio) in Chromium publishes a red canvas with a 440 Hz tone, a second one a blue canvas with 1 kHz, both with the
-/// channel's stream key. Janus's VideoRoom takes them, forwards their RTP into the channel's program, and the program's own
+/// our studio) in Chromium publishes a red canvas with a 440 Hz tone in VP8, a second one a blue canvas with 1 kHz in
+/// H.264 alone (what OBS and hardware encoders offer), both with the channel's stream key. Janus's VideoRoom takes them, forwards their RTP into the channel's program, and the program's own
 /// HLS segments (decoded by ffmpeg) show red full frame, then red and blue side by side with both tones in the mix, then
 /// red alone again once the blue publisher DELETEs its session; a plain WHEP page plays the show in real time too. A
 /// wrong key, or none, is refused before Janus is asked.
@@ -55,7 +55,7 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
         try
         {
             await _program.WaitForPictureAsync(channel.Slug, "the first participant full frame", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
-            var blue = await PublishAsync(browser, channel.StreamKey, "blue", 1000);
+            var blue = await PublishAsync(browser, channel.StreamKey, "blue", 1000, codec: "H264");
             try
             {
                 await _program.WaitForPictureAsync(channel.Slug, "both participants side by side", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
@@ -101,11 +101,11 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
         }
     }
 
-    private async Task<IPage> PublishAsync(BrowserHost browser, string streamKey, string colour, int toneHz)
+    private async Task<IPage> PublishAsync(BrowserHost browser, string streamKey, string colour, int toneHz, string? codec = null)
     {
         var page = await browser.NewPageAsync();
         string url = browser.Pages.Url("whip.html").ToString() + "?url=" + Uri.EscapeDataString(new Uri(Server.BaseUri, "whip").ToString())
-            + "&token=" + Uri.EscapeDataString(streamKey) + "&colour=" + colour + "&tone=" + toneHz;
+            + "&token=" + Uri.EscapeDataString(streamKey) + "&colour=" + colour + "&tone=" + toneHz + (codec is null ? "" : "&codec=" + codec);
         await page.GotoAsync(url);
         try
         {
@@ -121,6 +121,13 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
         fixture.Check(error is null && await page.EvaluateAsync<string>("() => window.__whip.connectionState") == "connected",
             $"the {colour} WHIP publisher did not connect: {state}");
         output.WriteLine($"{colour}: {state}");
+        if (codec is not null)
+        {
+            // The browser's own stats name the codec it sends once the room answered: the room took this codec.
+            await page.WaitForFunctionAsync("() => window.__whip.videoCodec !== null", null, new() { Timeout = (float)Bound.TotalMilliseconds });
+            Assert.Equal($"video/{codec}", await page.EvaluateAsync<string>("() => window.__whip.videoCodec"), ignoreCase: true);
+        }
+
         return page;
     }
 
