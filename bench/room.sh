@@ -10,7 +10,8 @@
 # before ours: one plain ffmpeg doing the server side's media work on the same kind of input — four 1280x720p30 VP8 clips
 # (-re) decoded, each scaled to fill a quarter, xstack 2x2, amix + alimiter, the same encoder settings — to /dev/null.
 # Then host to co-host: two participants, one's camera a canvas with a clock burned in, read by the other from the picture
-# it receives through the room (bench/room-latency.mjs): glass to glass p50/p95/max (target p95 <= 400 ms).
+# it receives through the room (bench/room-latency.mjs): glass to glass p50/p95/max (target p95 <= 400 ms); and one's
+# microphone a beep at every whole second, its onsets found in the other's received audio: mouth to ear, the same target.
 # Appends to bench/RESULTS.md.
 #
 #   bench/room.sh                    # 4 participants, 20 s window
@@ -91,10 +92,11 @@ sampler_stop
 read -r SERVER_CPU SERVER_RSS _ < <(sampler_report "$BENCH_TMP/samples" "$T0" "$T1")
 wait "$LOAD_PID" || log "the participants' run ended badly: $(tail -3 "$BENCH_TMP/load.err")"
 # ---- 3. host to co-host: two participants, one's burned-in clock read from the other's received picture.
-log "glass to glass between two participants, ${WINDOW} s"
-read -r G50 G95 GMAX GN GJIT GDEC < <(node "$REPO_DIR/bench/room-latency.mjs" "$HTTP_BASE" "$KEY" "$SLUG" "$WINDOW" 2>"$BENCH_TMP/latency.err" || echo "- - - - - -")
+log "glass to glass and mouth to ear between two participants, ${WINDOW} s"
+read -r G50 G95 GMAX GN GJIT GDEC A50 A95 AMAX AN AJIT < <(node "$REPO_DIR/bench/room-latency.mjs" "$HTTP_BASE" "$KEY" "$SLUG" "$WINDOW" 2>"$BENCH_TMP/latency.err" || echo "- - - - - - - - - - -")
 [[ "$G50" != "-" ]] || log "the latency run failed: $(tail -3 "$BENCH_TMP/latency.err")"
 GV=$(awk -v a="$G95" 'BEGIN { if (a == "-") print "n/a"; else print (a + 0 <= 400 ? "met" : "NOT met") }')
+AV=$(awk -v a="$A95" 'BEGIN { if (a == "-") print "n/a"; else print (a + 0 <= 400 ? "met" : "NOT met") }')
 WALL=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
 JANUS_CPU=$(awk -v a="$J0" -v b="$J1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz }')
 CHROMIUM_CPU=$(awk -v a="$C0" -v b="$C1" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / hz }')
@@ -115,6 +117,8 @@ TABLE="| process | CPU-s over ${WALL} s | share of one core |
 
 Host to co-host glass to glass (A's clock read in B's received picture, 640x360 VP8 through Janus, the show on air meanwhile):
 p50 **$G50 ms**, p95 **$G95 ms**, max $GMAX ms over $GN frames (target p95 <= 400 ms: $GV); B's jitter buffer $GJIT ms, decode $GDEC ms per frame.
+Mouth to ear (a 1 kHz beep at each whole second of A's clock, its onset found in B's received Opus audio; B's speaker excluded):
+p50 **$A50 ms**, p95 **$A95 ms**, max $AMAX ms over $AN beeps (target p95 <= 400 ms: $AV); B's audio jitter buffer $AJIT ms.
 
 Server + children / plain ffmpeg: **$RATIO**. Program real-time speed: **${SPEED}x** ($GAINED media s in $WALL wall s; 1.00 keeps up).
 The machine ($(nproc) cores) was $BUSY busy over the window. Server peak RSS: $SERVER_RSS MB. Participants' frames encoded: $(tail -1 "$BENCH_TMP/load.out" | grep -o '"framesEncoded":[0-9]*' | cut -d: -f2 | tr '\n' ' ')"
