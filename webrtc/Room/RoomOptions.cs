@@ -31,4 +31,14 @@ public sealed class RoomOptions
 
     /// <summary>How long an admitted guest's grant to publish works.</summary>
     public TimeSpan GrantLifetime { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// WHIP stream keys refused from one address (an IPv6 client by its /64) within <see cref="FailedKeyWindow"/> that block
+    /// it for <see cref="FailedKeyBlock"/> (429): key guessing, as RTMP's <c>Rtmp:MaxFailedPublishesPerIp</c> stops it. 0: never.
+    /// </summary>
+    public int MaxFailedKeysPerAddress { get; set; } = 10;
+
+    public TimeSpan FailedKeyWindow { get; set; } = TimeSpan.FromSeconds(60);
+
+    public TimeSpan FailedKeyBlock { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -1,9 +1,11 @@
 using System.Globalization;
+using Broadcast.Media.Net;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -14,16 +16,21 @@ namespace Broadcast.WebRtc.Room;
 /// and the encoder's <c>application/sdp</c> offer answers <c>201</c> with the SDP answer and the session's <c>Location</c>
 /// (<c>/whip/{channel}/{id}</c>); <c>DELETE</c> there leaves the room. The resource URL is the session's capability (an
 /// unguessable id, as RFC 9725 §4.2 allows). Trickle ICE and ICE restarts are not offered: <c>PATCH</c> answers 405.
-/// An optional <c>?name=</c> gives the participant's name in the show.
+/// An optional <c>?name=</c> gives the participant's name in the show. An address that keeps sending wrong keys is
+/// blocked for a while (<see cref="RoomOptions.MaxFailedKeysPerAddress"/>): 429 with Retry-After, the key not even looked up.
 /// </summary>
-public static class WhipEndpoints
+public static partial class WhipEndpoints
 {
     public static IEndpointRouteBuilder MapWhip(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var service = endpoints.ServiceProvider.GetRequiredService<RoomService>();
         var whep = endpoints.ServiceProvider.GetRequiredService<IOptions<WhepOptions>>().Value;
-        endpoints.MapPost("/whip", context => OfferAsync(context, service, whep)).WithDisplayName("WHIP offer");
+        var room = endpoints.ServiceProvider.GetRequiredService<IOptions<RoomOptions>>().Value;
+        var keys = new KeyCheck(new FailedAttemptGuard(room.MaxFailedKeysPerAddress, room.FailedKeyWindow, room.FailedKeyBlock,
+                endpoints.ServiceProvider.GetService<TimeProvider>()),
+            endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WhipEndpoints).FullName!), room);
+        endpoints.MapPost("/whip", context => OfferAsync(context, service, whep, keys)).WithDisplayName("WHIP offer");
         endpoints.MapMethods("/whip", [HttpMethods.Options], context => Options(context, whep, "OPTIONS, POST")).WithDisplayName("WHIP options");
         endpoints.MapDelete("/whip/{channel}/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHIP end");
         endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Options], context => Options(context, whep, "OPTIONS, DELETE")).WithDisplayName("WHIP session options");
@@ -36,7 +43,10 @@ public static class WhipEndpoints
         return endpoints;
     }
 
-    private static async Task OfferAsync(HttpContext context, RoomService service, WhepOptions whep)
+    /// <summary>The WHIP key guard and where it logs.</summary>
+    private sealed record KeyCheck(FailedAttemptGuard Guard, ILogger Logger, RoomOptions Options);
+
+    private static async Task OfferAsync(HttpContext context, RoomService service, WhepOptions whep, KeyCheck keys)
     {
         var request = context.Request;
         var response = context.Response;
@@ -56,10 +66,22 @@ public static class WhipEndpoints
             return;
         }
 
+        var address = context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None;
+        if (keys.Guard.IsBlocked(address, out var left))
+        {
+            response.Headers.RetryAfter = ((int)Math.Ceiling(left.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await WhepEndpoints.Problem(context, StatusCodes.Status429TooManyRequests, "too many refused stream keys from this address: try again later")
+                .ConfigureAwait(false);
+            return;
+        }
+
         var authorizer = context.RequestServices.GetRequiredService<IRoomPublishAuthorizer>();
         var decision = await authorizer.AuthorizeAsync(key, context.RequestAborted).ConfigureAwait(false);
         if (decision is not { Allowed: true, Channel: { } channel })
         {
+            if (decision.KeyRejected && keys.Guard.RecordFailure(address, out int failures))
+                LogAddressBlocked(keys.Logger, address.ToString(), failures, (int)keys.Options.FailedKeyWindow.TotalSeconds,
+                    (int)keys.Options.FailedKeyBlock.TotalSeconds);
             if (decision.KeyRejected) response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
             await WhepEndpoints.Problem(context, decision.KeyRejected ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden,
                 decision.Reason ?? "publishing is not allowed now").ConfigureAwait(false);
@@ -126,4 +148,7 @@ public static class WhipEndpoints
         response.StatusCode = StatusCodes.Status204NoContent;
         return Task.CompletedTask;
     }
+
+    [LoggerMessage(EventId = 8307, Level = LogLevel.Warning, Message = "WHIP: {Address} sent {Failures} refused stream keys within {WindowSeconds} s; its WHIP offers are refused for {BlockSeconds} s")]
+    private static partial void LogAddressBlocked(ILogger logger, string address, int failures, int windowSeconds, int blockSeconds);
 }
