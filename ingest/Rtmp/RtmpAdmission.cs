@@ -1,4 +1,5 @@
 using System.Net;
+using Broadcast.Media.Net;
 
 namespace Broadcast.Ingest.Rtmp;
 
@@ -45,12 +46,16 @@ public sealed class RtmpLimitCounters
 
 /// <summary>
 /// Per-IP-address admission for the RTMP listener: concurrent connections, a handshake token bucket, and the
-/// stream-key guessing block (N refused keys within a window block the address for a cool-down). State per address
-/// lives only while it matters (open connections, a bucket not yet full, recent failures, a block) and is swept
-/// otherwise, so a scan from many addresses leaves nothing behind.
+/// stream-key guessing block (N refused keys within a window block the address for a cool-down: the project's one
+/// <see cref="FailedAttemptGuard"/>, which WHIP uses too; an IPv6 client counts by its /64). State per address lives
+/// only while it matters (open connections, a bucket not yet full, recent failures, a block) and is swept otherwise, so
+/// a scan from many addresses leaves nothing behind.
 /// </summary>
 internal sealed class RtmpAdmission(RtmpOptions options, TimeProvider time)
 {
+    private readonly FailedAttemptGuard _keyGuesses = new(options.MaxFailedPublishesPerIp,
+        TimeSpan.FromSeconds(Math.Max(options.FailedPublishWindowSeconds, 1)), TimeSpan.FromSeconds(Math.Max(options.FailedPublishBlockSeconds, 0)), time);
+
     public enum Verdict
     {
         Admitted,
@@ -64,8 +69,6 @@ internal sealed class RtmpAdmission(RtmpOptions options, TimeProvider time)
         public double Tokens;
         public long TokensAt;
         public long Refused;
-        public readonly Queue<long> Failures = new();
-        public long BlockedUntil;
     }
 
     private readonly Lock _gate = new();
@@ -78,12 +81,12 @@ internal sealed class RtmpAdmission(RtmpOptions options, TimeProvider time)
 
     private long Ticks(double seconds) => (long)(seconds * time.TimestampFrequency);
 
-    /// <summary>Tracked addresses (for tests: a scan must not leave state behind).</summary>
+    /// <summary>Tracked addresses, connections and key failures (for tests: a scan must not leave state behind).</summary>
     public int TrackedAddresses
     {
         get
         {
-            lock (_gate) return _peers.Count;
+            lock (_gate) return _peers.Count + _keyGuesses.TrackedAddresses;
         }
     }
 
@@ -134,17 +137,9 @@ internal sealed class RtmpAdmission(RtmpOptions options, TimeProvider time)
     /// <summary>True while <paramref name="address"/> is blocked for guessing keys.</summary>
     public bool IsPublishBlocked(IPAddress address, out int failures, out TimeSpan remaining)
     {
-        long now = Now;
-        lock (_gate)
-        {
-            failures = 0;
-            remaining = TimeSpan.Zero;
-            if (!_peers.TryGetValue(address, out var peer) || peer.BlockedUntil <= now) return false;
-            failures = peer.Failures.Count;
-            remaining = TimeSpan.FromSeconds((double)(peer.BlockedUntil - now) / time.TimestampFrequency);
-            Counters.OnBlockedPublish();
-            return true;
-        }
+        if (!_keyGuesses.IsBlocked(address, out failures, out remaining)) return false;
+        Counters.OnBlockedPublish();
+        return true;
     }
 
     /// <summary>
@@ -153,19 +148,8 @@ internal sealed class RtmpAdmission(RtmpOptions options, TimeProvider time)
     /// </summary>
     public bool RecordFailedPublish(IPAddress address, out int failures)
     {
-        long now = Now;
         Counters.OnFailedPublish();
-        lock (_gate)
-        {
-            var peer = GetPeer(address, now);
-            long window = Ticks(options.FailedPublishWindowSeconds);
-            while (peer.Failures.Count > 0 && now - peer.Failures.Peek() > window) peer.Failures.Dequeue();
-            peer.Failures.Enqueue(now);
-            failures = peer.Failures.Count;
-            if (options.MaxFailedPublishesPerIp <= 0 || failures < options.MaxFailedPublishesPerIp || peer.BlockedUntil > now) return false;
-            peer.BlockedUntil = now + Ticks(options.FailedPublishBlockSeconds);
-            return true;
-        }
+        return _keyGuesses.RecordFailure(address, out failures);
     }
 
     private Peer GetPeer(IPAddress address, long now)
@@ -190,13 +174,10 @@ internal sealed class RtmpAdmission(RtmpOptions options, TimeProvider time)
     {
         if (now < _nextSweep) return;
         _nextSweep = now + Ticks(5);
-        long window = Ticks(options.FailedPublishWindowSeconds);
         List<IPAddress>? idle = null;
         foreach (var (address, peer) in _peers)
         {
-            if (peer.Connections > 0 || peer.BlockedUntil > now) continue;
-            while (peer.Failures.Count > 0 && now - peer.Failures.Peek() > window) peer.Failures.Dequeue();
-            if (peer.Failures.Count > 0) continue;
+            if (peer.Connections > 0) continue;
             if (options.HandshakesPerSecondPerIp > 0)
             {
                 Refill(peer, now);
