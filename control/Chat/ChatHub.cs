@@ -23,7 +23,7 @@ public sealed record ChatSent(string Id, bool Held);
 /// errors with a sentence for the viewer.
 /// </summary>
 [AllowAnonymous]
-public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionAggregator reactions, TimeProvider time) : Hub
+public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionAggregator reactions, ChatReaderWatch readers, TimeProvider time) : Hub
 {
     private const string TokenExpiryKey = "chat.token-expiry";
     private const string ChannelKey = "chat.channel";
@@ -63,6 +63,7 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
                 Timeout.InfiniteTimeSpan);
         }
         await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Viewers(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);
+        readers.Add(Context);
         if (moderator)
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Moderators(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);
@@ -154,6 +155,7 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public override Task OnDisconnectedAsync(Exception? exception)
     {
         if (Context.Items.TryGetValue(TokenExpiryKey, out var timer) && timer is ITimer expiry) expiry.Dispose();
+        readers.Remove(Context.ConnectionId);
         return base.OnDisconnectedAsync(exception);
     }
 

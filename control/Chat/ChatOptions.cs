@@ -51,6 +51,12 @@ public sealed record ChatOptions
     /// <summary><c>Chat:MaxConnections</c>: open hub connections on this node: the bound on what the hub's buffers may hold.</summary>
     public int MaxConnections { get; init; } = 20_000;
 
+    /// <summary><c>Chat:ReaderProbeIntervalSeconds</c>: how often each joined connection is checked for reading (<see cref="ChatReaderWatch"/>).</summary>
+    public TimeSpan ReaderProbeInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary><c>Chat:StuckReaderTimeoutSeconds</c>: a connection whose messages have waited this long to be written is closed.</summary>
+    public TimeSpan StuckReaderTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary><c>Chat:Fanout</c>: <c>local</c> (one node) or <c>postgres</c> (LISTEN/NOTIFY across nodes; the default on PostgreSQL).</summary>
     public string? Fanout { get; init; }
 
@@ -75,6 +81,8 @@ public sealed record ChatOptions
             HistoryCount = Int(s, "HistoryCount", d.HistoryCount, 0, 500),
             MaxConnectionsPerAddress = Int(s, "MaxConnectionsPerAddress", d.MaxConnectionsPerAddress, 1, 1_000_000),
             MaxConnections = Int(s, "MaxConnections", d.MaxConnections, 1, 10_000_000),
+            ReaderProbeInterval = TimeSpan.FromSeconds(Int(s, "ReaderProbeIntervalSeconds", (int)d.ReaderProbeInterval.TotalSeconds, 1, 3600)),
+            StuckReaderTimeout = TimeSpan.FromSeconds(Int(s, "StuckReaderTimeoutSeconds", (int)d.StuckReaderTimeout.TotalSeconds, 1, 3600)),
             Retention = s["RetentionDays"] is { Length: > 0 } days
                 ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var dd) && dd > 0 && dd <= 36_500 ? TimeSpan.FromDays(dd)
                     : throw new InvalidOperationException($"Chat:RetentionDays '{days}' is not a number of days above 0.")

@@ -65,6 +65,9 @@ public static class ChatServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ChatRetention>());
         services.AddSingleton<ReactionAggregator>();
         services.AddHostedService(sp => sp.GetRequiredService<ReactionAggregator>());
+        services.AddSingleton(sp => new ChatReaderWatch(sp.GetRequiredService<IHubContext<ChatHub>>(), options, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ChatReaderWatch>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ChatReaderWatch>());
         return services;
     }
 

@@ -143,6 +143,7 @@
 
     const connection = new signalR.HubConnectionBuilder().withUrl(root.dataset.hub).withAutomaticReconnect().build();
     connection.on('message', addMessage);
+    connection.on('sync', () => {}); // the server's check that this page still reads (ChatReaderWatch)
     connection.on('removed', (e) => removeMessage(e.id));
     connection.on('held', (m) => { const held = $('chat-held'); if (held && !held.querySelector(`li[data-id="${CSS.escape(m.id)}"]`)) held.append(messageItem(m, true)); });
     connection.on('resolved', (e) => { const li = $('chat-held') && $('chat-held').querySelector(`li[data-id="${CSS.escape(e.id)}"]`); if (li) li.remove(); });
