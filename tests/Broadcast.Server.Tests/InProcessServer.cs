@@ -96,6 +96,19 @@ internal sealed class InProcessServer : IAsyncDisposable
 
     public HttpRequestMessage Authorized(HttpMethod method, string path) => WithBearer(method, path, Token);
 
+    /// <summary>Creates a channel through the admin API (201, the visibility asked for) and returns what the tests use of it.</summary>
+    public async Task<CreatedChannel> CreateChannelAsync(string name, bool privatePlayback = false)
+    {
+        using var request = Authorized(HttpMethod.Post, "/api/channels");
+        request.Content = System.Net.Http.Json.JsonContent.Create(new { name, privatePlayback });
+        using var response = await Http.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var root = body.RootElement;
+        Assert.Equal(privatePlayback, root.GetProperty("privatePlayback").GetBoolean());
+        return new CreatedChannel(root.GetProperty("id").GetString()!, root.GetProperty("slug").GetString()!, root.GetProperty("streamKey").GetString()!);
+    }
+
     /// <summary>A request with the playback node token, as an origin-only node sends it.</summary>
     public HttpRequestMessage NodeAuthorized(HttpMethod method, string path) => WithBearer(method, path, NodeToken);
 
@@ -114,3 +127,6 @@ internal sealed class InProcessServer : IAsyncDisposable
         _data.Dispose();
     }
 }
+
+/// <summary>A channel a test created: its id, slug and stream key.</summary>
+internal sealed record CreatedChannel(string Id, string Slug, string StreamKey);

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
@@ -28,14 +26,7 @@ public sealed class ChatStuckReaderTests
         await using var server = await InProcessServer.StartAsync("--Transcode:Enabled=false", "--Chat:ReaderProbeIntervalSeconds=1",
             "--Chat:StuckReaderTimeoutSeconds=3", "--Chat:MaxMessageLength=4000", "--Chat:ChannelMessagesPerSecond=1000", "--Chat:ChannelBurst=2000",
             "--Chat:ViewerMessagesPerMinute=100000", "--Chat:ViewerBurst=2000", "--Chat:AddressMessagesPerMinute=100000", "--Chat:AddressBurst=4000");
-        string slug;
-        using (var create = server.Authorized(HttpMethod.Post, "/api/channels"))
-        {
-            create.Content = JsonContent.Create(new { name = "Busy Chat" });
-            using var created = await server.Http.SendAsync(create);
-            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-            slug = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("slug").GetString()!;
-        }
+        string slug = (await server.CreateChannelAsync("Busy Chat")).Slug;
         var watch = server.Services.GetRequiredService<ChatReaderWatch>();
 
         await using var reader = await ChatHubClient.ConnectAsync(server);

@@ -136,12 +136,5 @@ public sealed class ModeratorAccountTests
             .Where(a => a.GetProperty("role").GetString() == "admin").Select(a => a.GetProperty("id").GetString()!).ToList();
     }
 
-    private static async Task<string> CreateChannelAsync(InProcessServer server, string name)
-    {
-        var request = server.Authorized(HttpMethod.Post, "/api/channels");
-        request.Content = JsonContent.Create(new { name });
-        using var response = await server.Http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("slug").GetString()!;
-    }
+    private static async Task<string> CreateChannelAsync(InProcessServer server, string name) => (await server.CreateChannelAsync(name)).Slug;
 }

@@ -225,15 +225,7 @@ public sealed class PrivatePlaybackOriginTests
     }
 
     internal static async Task<string> CreateChannelAsync(InProcessServer server, string name, bool privatePlayback)
-    {
-        using var request = server.Authorized(HttpMethod.Post, "/api/channels");
-        request.Content = JsonContent.Create(new { name, privatePlayback });
-        using var response = await server.Http.SendAsync(request);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        Assert.Equal(privatePlayback, body.RootElement.GetProperty("privatePlayback").GetBoolean());
-        return body.RootElement.GetProperty("id").GetString()!;
-    }
+        => (await server.CreateChannelAsync(name, privatePlayback)).Id;
 
     internal static async Task<PlaybackTokenResponse> MintAsync(InProcessServer server, string channelId, int seconds)
     {
