@@ -46,11 +46,7 @@ public class TranscodeSessionTests
         var spec = new ClipSpec { Seconds = 4, Width = 320, Height = 240, GopFrames = 60 };
         string clip = await TestMedia.GetClipAsync(spec);
         var source = new LiveStream("session");
-        var reader = source.OpenReader("transcoder", capacity: 4096);
-        var settings = new TranscodeSessionSettings("ffmpeg", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), 0.5, TimeSpan.FromMinutes(5));
-        var session = new TranscodeSession(source, reader, Rungs, [new H264X264Backend()], settings, NullLogger.Instance);
-        var rungReaders = session.Outputs.Select(o => o.Stream.OpenReader("test", capacity: 4096)).ToArray();
-        session.Start();
+        var (session, rungReaders) = StartSession(source, lowLatency: false);
 
         // Publish the clip with timestamps shifted far from zero, as a stream that has been live a while.
         var sourceKeys = new List<long>();
@@ -111,12 +107,8 @@ public class TranscodeSessionTests
         var spec = new ClipSpec { Seconds = 4, Width = 320, Height = 240, GopFrames = 30, Profile = "baseline" };
         string clip = await TestMedia.GetClipAsync(spec);
         var source = new LiveStream("vfr");
-        var reader = source.OpenReader("transcoder", capacity: 4096);
-        var settings = new TranscodeSessionSettings("ffmpeg", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), 0.5, TimeSpan.FromMinutes(5));
         // Low latency, as the broadcast that showed it: x264's zerolatency has no B-frames either.
-        var session = new TranscodeSession(source, reader, Rungs, [new H264X264Backend()], settings, NullLogger.Instance, lowLatency: true);
-        var rungReaders = session.Outputs.Select(o => o.Stream.OpenReader("test", capacity: 4096)).ToArray();
-        session.Start();
+        var (session, rungReaders) = StartSession(source, lowLatency: true);
 
         // The clip's first GOP (30 frames) spread 100 ms apart, the rest 1/30 s apart as encoded; video only.
         var sourceTimes = new List<long>();
@@ -159,6 +151,17 @@ public class TranscodeSessionTests
             Assert.Equal(sourceTimes, times);
         }
         await session.DisposeAsync();
+    }
+
+    /// <summary>A started x264 session of <see cref="Rungs"/> on <paramref name="source"/>, with a reader on each rung.</summary>
+    private static (TranscodeSession Session, LiveStreamReader[] RungReaders) StartSession(LiveStream source, bool lowLatency)
+    {
+        var reader = source.OpenReader("transcoder", capacity: 4096);
+        var settings = new TranscodeSessionSettings("ffmpeg", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), 0.5, TimeSpan.FromMinutes(5));
+        var session = new TranscodeSession(source, reader, Rungs, [new H264X264Backend()], settings, NullLogger.Instance, lowLatency);
+        var rungReaders = session.Outputs.Select(o => o.Stream.OpenReader("test", capacity: 4096)).ToArray();
+        session.Start();
+        return (session, rungReaders);
     }
 
     private static async Task<List<double>> KeyframeTimesAsync(string path)
