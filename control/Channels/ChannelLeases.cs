@@ -41,7 +41,17 @@ public sealed record ChannelLeaseOptions(string NodeId, TimeSpan Duration)
 public sealed partial class ChannelLeases(IChannelLeaseRepository repository, ChannelLeaseOptions options, TimeProvider time,
     IChannelStreamPresence presence, ILogger<ChannelLeases> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<string, string> _held = new(StringComparer.Ordinal); // channel id → slug
+    private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal); // channel id → its broadcast here
+
+    /// <summary>A lease this node holds: the channel's slug, when the publish took it, and whether its stream was seen live since.</summary>
+    private sealed class Held(string slug, DateTimeOffset acquiredAt)
+    {
+        public string Slug { get; } = slug;
+
+        public DateTimeOffset AcquiredAt { get; } = acquiredAt;
+
+        public bool SeenLive { get; set; }
+    }
 
     public string NodeId => options.NodeId;
 
@@ -53,7 +63,7 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
         var lease = await repository.AcquireAsync(channel.Id, options.NodeId, now, now + options.Duration, cancellationToken).ConfigureAwait(false);
         if (lease is null || lease.NodeId == options.NodeId)
         {
-            _held[channel.Id] = channel.Slug;
+            _held[channel.Id] = new Held(channel.Slug, now);
             return null;
         }
 
@@ -80,16 +90,23 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
     /// <summary>One pass of the keeper (public for tests).</summary>
     public async Task RenewOnceAsync(CancellationToken cancellationToken)
     {
-        foreach (var (channelId, slug) in _held)
+        foreach (var (channelId, held) in _held)
         {
+            string slug = held.Slug;
             try
             {
-                if (!presence.IsLive(slug))
+                if (presence.IsLive(slug))
+                {
+                    held.SeenLive = true;
+                }
+                else if (held.SeenLive || time.GetUtcNow() - held.AcquiredAt >= options.Duration)
                 {
                     _held.TryRemove(channelId, out _);
                     await repository.ReleaseAsync(channelId, options.NodeId, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
+                // Else the publish took the lease a moment ago and its stream is not registered yet: not live is not
+                // ended. Releasing here let a backup encoder take a channel whose primary was on air (TopologyTests).
 
                 var now = time.GetUtcNow();
                 var lease = await repository.AcquireAsync(channelId, options.NodeId, now, now + options.Duration, cancellationToken).ConfigureAwait(false);

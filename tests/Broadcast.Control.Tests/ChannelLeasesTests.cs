@@ -32,12 +32,44 @@ public sealed class ChannelLeasesTests
         var refused = await leases.TryAcquireAsync(Stage, default);
         Assert.Equal("other", refused!.NodeId);
 
-        // Held again, then the broadcast ends here: the next pass releases it.
+        // Held again, seen live, then the broadcast ends here: the next pass releases it.
         repository.Holder = null;
         Assert.Null(await leases.TryAcquireAsync(Stage, default));
+        await leases.RenewOnceAsync(default);
         presence.Live.Clear();
         await leases.RenewOnceAsync(default);
         Assert.Equal(["c1"], repository.Released);
+    }
+
+    [Fact]
+    public async Task A_lease_taken_a_moment_before_its_stream_registers_is_kept_and_one_whose_publish_never_came_is_released()
+    {
+        var repository = new ScriptedLeaseRepository();
+        var presence = new StreamPresence();
+        var clock = new Broadcast.TestSupport.ManualClock(DateTimeOffset.UnixEpoch);
+        var leases = new ChannelLeases(repository, new ChannelLeaseOptions("me", TimeSpan.FromSeconds(6)), clock, presence,
+            NullLogger<ChannelLeases>.Instance);
+
+        // The publish is authorised (lease taken) and its stream is not in the registry yet when the keeper passes:
+        // the lease is renewed, not released (a release let a backup node take a channel whose primary was on air).
+        Assert.Null(await leases.TryAcquireAsync(Stage, default));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        await leases.RenewOnceAsync(default);
+        Assert.Empty(repository.Released);
+        Assert.Equal(2, repository.Acquires);
+        presence.Live.Add("stage");
+        await leases.RenewOnceAsync(default);
+        Assert.Empty(repository.Released);
+
+        // A publish that took the lease and never went live (refused later) gives it back after one lease duration.
+        var other = Stage with { Id = "c2", Slug = "other" };
+        Assert.Null(await leases.TryAcquireAsync(other, default));
+        clock.Advance(TimeSpan.FromSeconds(5));
+        await leases.RenewOnceAsync(default);
+        Assert.Empty(repository.Released);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await leases.RenewOnceAsync(default);
+        Assert.Equal(["c2"], repository.Released);
     }
 
     [Theory]

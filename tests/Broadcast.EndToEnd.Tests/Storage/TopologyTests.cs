@@ -32,8 +32,8 @@ public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper outp
         // Control nodes on one database share the server secret (README, Secrets:Key).
         string[] secret = [$"--Secrets:Key={Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))}"];
         // The ingest nodes pass the source through (no ladder): this test is about the viewer path, not transcoding. A
-        // short channel lease, so the backup takes over within seconds of the primary's death; not 3 s: with the backup
-        // encoder knocking all along, a primary that this loaded machine stalls for three seconds would lose its channel.
+        // short channel lease, so the backup takes over within seconds of the primary's death (6 s: some margin for a
+        // primary this loaded machine stalls, with the backup encoder knocking all along).
         string[] Ingest(string node, bool createBucket) =>
         [
             "--Roles=ingest,control", "--Transcode:Enabled=false", $"--Playback:NodeToken={NodeToken}", $"--Ingest:NodeId={node}",
