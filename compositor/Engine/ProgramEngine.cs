@@ -14,6 +14,8 @@ namespace Broadcast.Compositor.Engine;
 /// <see cref="ProgramClock"/> against a <see cref="TimeProvider"/>: frame n is due at start + n/fps; a late loop
 /// repeats the last canvas for the frames it missed rather than compose them, so the output never drifts from the
 /// clock. <see cref="Apply"/> swaps the layout and the mix atomically; the next frame cuts to it or starts a fade.
+/// <see cref="ChangeInputsAsync"/> changes the inputs themselves on air: the encoder, the hub and the timeline stay, so
+/// the audience sees a new picture, not a new broadcast.
 /// </summary>
 public sealed partial class ProgramEngine : IAsyncDisposable
 {
@@ -22,10 +24,12 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private readonly ProgramSettings _settings;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly List<InputDecoder> _decoders = [];
-    private readonly IReadOnlyDictionary<string, Yuva420Image> _images;
+    private readonly InputDecoderOptions _decoderOptions;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _changeGate = new(1, 1);
+    private readonly Lock _sceneLock = new();
     private ProgramScene _scene;
+    private volatile bool _started;
     private ProgramEncoder? _encoder;
     private LiveStream? _output;
     private Task _loop = Task.CompletedTask;
@@ -40,14 +44,17 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         _channel = channel;
         _registry = registry ?? throw new ArgumentNullException(nameof(registry));
         _settings = settings ?? throw new ArgumentNullException(nameof(settings));
-        _images = images ?? throw new ArgumentNullException(nameof(images));
+        ArgumentNullException.ThrowIfNull(images);
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _time = time ?? TimeProvider.System;
-        var decoderOptions = new InputDecoderOptions(settings.FfmpegPath, settings.Canvas, settings.Clock);
-        foreach (var input in inputs) _decoders.Add(new ChannelInputDecoder(input.Id, input.Channel, registry, decoderOptions, logger, _time));
-        foreach (var id in rtpInputs ?? []) _decoders.Add(new RtpInputDecoder(id, decoderOptions, logger, _time));
+        _decoderOptions = new InputDecoderOptions(settings.FfmpegPath, settings.Canvas, settings.Clock);
+        var decoders = new List<InputDecoder>();
+        foreach (var input in inputs) decoders.Add(NewChannelDecoder(input));
+        foreach (var id in rtpInputs ?? []) decoders.Add(NewRtpDecoder(id));
         var mix = new Dictionary<string, MixSettings>(StringComparer.Ordinal);
-        _scene = new ProgramScene(layout, mix, LayoutTransition.Cut, 0);
+        var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        released.SetResult(); // nothing came before the first scene
+        _scene = new ProgramScene(layout, mix, LayoutTransition.Cut, 0, new ProgramInputs(decoders, images), released);
         Check(_scene);
     }
 
@@ -61,9 +68,15 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         _output = output;
         _encoder = new ProgramEncoder(output, new ProgramEncoderOptions(_settings.FfmpegPath, _settings.Canvas, _settings.Clock) { VideoKilobits = _settings.VideoKilobits }, _logger, _time);
         _encoder.Start();
-        foreach (var decoder in _decoders) decoder.Start();
-        _loop = Task.Factory.StartNew(() => RunAsync(_stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
-        LogStarted(_channel, _decoders.Count, _settings.Canvas.Width, _settings.Canvas.Height);
+        int inputs;
+        lock (_sceneLock)
+        {
+            inputs = _scene.Inputs.Decoders.Count;
+            foreach (var decoder in _scene.Inputs.Decoders) decoder.Start();
+            _loop = Task.Factory.StartNew(() => RunAsync(_stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+            _started = true;
+        }
+        LogStarted(_channel, inputs, _settings.Canvas.Width, _settings.Canvas.Height);
     }
 
     /// <summary>
@@ -73,16 +86,117 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     public void Apply(ProgramLayout layout, IReadOnlyDictionary<string, MixSettings>? mix, LayoutTransition transition)
     {
         ArgumentNullException.ThrowIfNull(layout);
-        var current = Volatile.Read(ref _scene);
-        var next = new ProgramScene(layout, mix ?? current.Mix, transition, current.Version + 1);
-        Check(next);
-        Volatile.Write(ref _scene, next);
+        lock (_sceneLock)
+        {
+            var current = _scene;
+            // The same inputs: the scene shares its set's release with the scene it follows (see ProgramScene).
+            var next = new ProgramScene(layout, mix ?? current.Mix, transition, current.Version + 1, current.Inputs, current.PreviousInputsReleased);
+            Check(next);
+            Volatile.Write(ref _scene, next);
+        }
         LogApplied(_channel, layout.Kind.ToString(), transition.ToString());
     }
 
+    /// <summary>
+    /// Changes the program's inputs on air. An input kept (same id, same channel; an RTP place of the same id) keeps
+    /// decoding; a new one starts, and while its channel is on air the change waits for its first picture (at most
+    /// <see cref="ProgramSettings.InputPreroll"/>) so that the cut or fade lands on it rather than on its placeholder; then
+    /// the layout and mix swap in as with <see cref="Apply"/>, and the inputs left out stop once no frame draws them (after
+    /// the fade, on a fade). The encoder, the hub and the program's timeline carry on: the audience sees the new picture,
+    /// not a new broadcast. <paramref name="images"/> stay the caller's: it may free those left out once this returns.
+    /// </summary>
+    /// <exception cref="LayoutException">The layout or mix does not fit these inputs; nothing changed.</exception>
+    public async Task ChangeInputsAsync(IReadOnlyList<ChannelInput> channels, IReadOnlyList<string> rtpInputs, IReadOnlyDictionary<string, Yuva420Image> images,
+        ProgramLayout layout, IReadOnlyDictionary<string, MixSettings>? mix, LayoutTransition transition, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        ArgumentNullException.ThrowIfNull(rtpInputs);
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(layout);
+        await _changeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var added = new List<InputDecoder>();
+        bool committed = false;
+        try
+        {
+            var before = Volatile.Read(ref _scene).Inputs.Decoders;
+            var decoders = new List<InputDecoder>();
+            foreach (var input in channels)
+            {
+                var kept = before.OfType<ChannelInputDecoder>().FirstOrDefault(d => d.InputId == input.Id && d.Channel == input.Channel);
+                decoders.Add(kept ?? Added(NewChannelDecoder(input)));
+            }
+            foreach (string id in rtpInputs)
+            {
+                var kept = before.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
+                decoders.Add(kept ?? Added(NewRtpDecoder(id)));
+            }
+            var inputs = new ProgramInputs(decoders, images);
+            ProgramScene Next(ProgramScene current) => new(layout, mix ?? KeptMix(current.Mix, inputs), transition, current.Version + 1, inputs,
+                new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            Check(Next(Volatile.Read(ref _scene)));
+
+            if (_started)
+            {
+                foreach (var decoder in added) decoder.Start();
+                await PrerollAsync(added, cancellationToken).ConfigureAwait(false);
+            }
+
+            ProgramScene next, replaced;
+            lock (_sceneLock)
+            {
+                replaced = _scene;
+                next = Next(replaced);
+                Check(next);
+                Volatile.Write(ref _scene, next);
+                committed = true;
+            }
+            var removed = replaced.Inputs.Decoders.Where(d => !decoders.Contains(d)).ToList();
+            LogInputsChanged(_channel, decoders.Count - added.Count, added.Count, removed.Count, transition.ToString());
+
+            // Let go of what the new set left out once the loop no longer draws it; a loop that is not running draws nothing.
+            if (_started) await Task.WhenAny(next.PreviousInputsReleased.Task, _loop).ConfigureAwait(false);
+            foreach (var decoder in removed) await decoder.DisposeAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (!committed)
+            {
+                foreach (var decoder in added) await decoder.DisposeAsync().ConfigureAwait(false);
+            }
+            _changeGate.Release();
+        }
+
+        InputDecoder Added(InputDecoder decoder)
+        {
+            added.Add(decoder);
+            return decoder;
+        }
+    }
+
+    /// <summary>Waits until each new channel input whose channel is on air shows a picture, or the preroll runs out.</summary>
+    private async Task PrerollAsync(List<InputDecoder> added, CancellationToken cancellationToken)
+    {
+        var awaited = added.OfType<ChannelInputDecoder>().Where(d => _registry.Find(d.Channel) is not null).ToList();
+        long start = _time.GetTimestamp();
+        while (awaited.Exists(d => !d.IsPresent) && _time.GetElapsedTime(start) < _settings.InputPreroll)
+        {
+            await Task.Delay(PrerollPoll, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static readonly TimeSpan PrerollPoll = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>The mix of the inputs still there (a change that names no mix keeps theirs).</summary>
+    private static Dictionary<string, MixSettings> KeptMix(IReadOnlyDictionary<string, MixSettings> mix, ProgramInputs inputs) =>
+        mix.Where(m => inputs.Has(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
+
+    private ChannelInputDecoder NewChannelDecoder(ChannelInput input) => new(input.Id, input.Channel, _registry, _decoderOptions, _logger, _time);
+
+    private RtpInputDecoder NewRtpDecoder(string id) => new(id, _decoderOptions, _logger, _time);
+
     public ProgramStatus Status()
     {
-        var present = _decoders.ToDictionary(d => d.InputId, d => d.IsPresent, StringComparer.Ordinal);
+        var present = Volatile.Read(ref _scene).Inputs.Decoders.ToDictionary(d => d.InputId, d => d.IsPresent, StringComparer.Ordinal);
         long composed = Interlocked.Read(ref _framesComposed);
         double micros = composed == 0 ? 0 : Interlocked.Read(ref _composeTicks) * 1e6 / Stopwatch.Frequency / composed;
         // The hub's newest frame against the frame the loop is at: both on the program's timeline.
@@ -92,30 +206,30 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     }
 
     /// <summary>The RTP input <paramref name="id"/> (to say who feeds it), or null when the program has none of that id.</summary>
-    public RtpInputDecoder? RtpInput(string id) => _decoders.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
+    public RtpInputDecoder? RtpInput(string id) => Volatile.Read(ref _scene).Inputs.Decoders.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
 
     internal ProgramEncoder? Encoder => _encoder;
 
     /// <summary>The layout on air (the last one applied).</summary>
     internal ProgramLayout Layout => Volatile.Read(ref _scene).Layout;
 
-    internal IReadOnlyList<InputDecoder> Inputs => _decoders;
+    internal IReadOnlyList<InputDecoder> Inputs => Volatile.Read(ref _scene).Inputs.Decoders;
 
     private void Check(ProgramScene scene)
     {
         foreach (var id in scene.Mix.Keys)
         {
-            if (!_decoders.Exists(d => d.InputId == id)) throw new LayoutException($"audio.{id}", "no such input");
+            if (!scene.Inputs.Decoders.Any(d => d.InputId == id)) throw new LayoutException($"audio.{id}", "no such input");
         }
-        LayoutPlanner.Plan(scene.Layout, _settings.Canvas, Sizes(present: false));
+        LayoutPlanner.Plan(scene.Layout, _settings.Canvas, Sizes(scene.Inputs, present: false));
     }
 
     /// <summary>Every source's picture size now (null while an input has no picture), as the planner takes them.</summary>
-    private Dictionary<string, PixelSize?> Sizes(bool present)
+    private static Dictionary<string, PixelSize?> Sizes(ProgramInputs inputs, bool present)
     {
         var sizes = new Dictionary<string, PixelSize?>(StringComparer.Ordinal);
-        foreach (var decoder in _decoders) sizes[decoder.InputId] = present && decoder.IsPresent ? decoder.Video?.Size : null;
-        foreach (var (id, image) in _images) sizes[id] = new PixelSize(image.Width, image.Height);
+        foreach (var decoder in inputs.Decoders) sizes[decoder.InputId] = present && decoder.IsPresent ? decoder.Video?.Size : null;
+        foreach (var (id, image) in inputs.Images) sizes[id] = new PixelSize(image.Width, image.Height);
         return sizes;
     }
 
@@ -126,14 +240,15 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         var fadeFrom = new Yuv420Frame(_settings.Canvas.Width, _settings.Canvas.Height);
         var compositor = new FrameCompositor();
         var sources = new CompositionSources();
-        foreach (var (id, image) in _images) sources.Images[id] = image;
         var mixer = new AudioMixer();
-        foreach (var decoder in _decoders) mixer.AddInput(decoder.InputId);
-        var blocks = _decoders.ToDictionary(d => d.InputId, _ => new float[mixer.BlockSamples], StringComparer.Ordinal);
+        var blocks = new Dictionary<string, float[]>(StringComparer.Ordinal);
         var ready = new Dictionary<string, float[]>(StringComparer.Ordinal);
         var bus = new float[mixer.BlockSamples];
         ProgramScene? scene = null;
         LayoutPlan? plan = null, fadePlan = null;
+        // The inputs the fade is leaving, while the picture it fades from still draws them, and who waits for their release.
+        ProgramInputs? fadingInputs = null;
+        TaskCompletionSource? fadingReleased = null;
         // Null: plan on the next frame (the first, or a new scene). A program of images alone has an empty presence key,
         // so "" cannot stand for "not planned yet".
         string? planKey = null;
@@ -148,11 +263,36 @@ public sealed partial class ProgramEngine : IAsyncDisposable
                 var wait = TimeSpan.FromTicks(dueTicks * TimeSpan.TicksPerSecond / Timescales.Video) - _time.GetElapsedTime(start);
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
 
+                var current = Volatile.Read(ref _scene);
+                if (!ReferenceEquals(current, scene))
+                {
+                    bool newInputs = scene is null || !ReferenceEquals(scene.Inputs, current.Inputs);
+                    if (newInputs) OnMixer(current.Inputs);
+                    foreach (var decoder in current.Inputs.Decoders)
+                    {
+                        mixer.Set(decoder.InputId, current.Mix.TryGetValue(decoder.InputId, out var settings) ? settings : new MixSettings());
+                    }
+                    fadePlan = scene is not null && current.Transition == LayoutTransition.Fade ? plan : null;
+                    // Whatever an earlier fade was leaving is no longer drawn; a new set's predecessor is, while this fade runs.
+                    var previous = scene;
+                    ReleaseFading(current.Inputs);
+                    if (previous is not null && newInputs && fadePlan is not null)
+                    {
+                        fadingInputs = previous.Inputs;
+                        fadingReleased = current.PreviousInputsReleased;
+                    }
+                    Draw(current.Inputs, fadingInputs);
+                    if (fadingReleased is null) current.PreviousInputsReleased.TrySetResult();
+                    fadeStep = 0;
+                    scene = current;
+                    planKey = null;
+                }
+
                 // Audio first: every 1024-sample block whose samples are due by the end of this frame.
                 while (mixedSamples + ProgramAudio.BlockFrames <= clock.AudioSample(frame + 1))
                 {
                     ready.Clear();
-                    foreach (var decoder in _decoders)
+                    foreach (var decoder in scene.Inputs.Decoders)
                     {
                         if (decoder.IsPresent && decoder.Audio.TryRead(blocks[decoder.InputId])) ready[decoder.InputId] = blocks[decoder.InputId];
                     }
@@ -171,30 +311,23 @@ public sealed partial class ProgramEngine : IAsyncDisposable
                 }
 
                 long composeStart = Stopwatch.GetTimestamp();
-                var current = Volatile.Read(ref _scene);
-                if (!ReferenceEquals(current, scene))
-                {
-                    foreach (var decoder in _decoders)
-                    {
-                        mixer.Set(decoder.InputId, current.Mix.TryGetValue(decoder.InputId, out var settings) ? settings : new MixSettings());
-                    }
-                    fadePlan = scene is not null && current.Transition == LayoutTransition.Fade ? plan : null;
-                    fadeStep = 0;
-                    scene = current;
-                    planKey = null;
-                }
-                string key = PresenceKey(sources);
+                string key = PresenceKey(scene.Inputs, sources);
                 if (key != planKey)
                 {
-                    plan = LayoutPlanner.Plan(scene.Layout, _settings.Canvas, Sizes(present: true));
+                    plan = LayoutPlanner.Plan(scene.Layout, _settings.Canvas, Sizes(scene.Inputs, present: true));
                     planKey = key;
                 }
                 compositor.Compose(canvas, plan!, sources);
                 if (fadePlan is not null)
                 {
+                    if (fadingInputs is not null) RefreshFading(fadingInputs, scene.Inputs, sources);
                     compositor.Compose(fadeFrom, fadePlan, sources);
                     CrossFade.Blend(fadeFrom, canvas, ++fadeStep, _settings.FadeFrames, canvas);
-                    if (fadeStep >= _settings.FadeFrames) fadePlan = null;
+                    if (fadeStep >= _settings.FadeFrames)
+                    {
+                        fadePlan = null;
+                        ReleaseFading(scene.Inputs);
+                    }
                 }
                 Interlocked.Add(ref _composeTicks, Stopwatch.GetTimestamp() - composeStart);
                 Interlocked.Increment(ref _framesComposed);
@@ -216,18 +349,57 @@ public sealed partial class ProgramEngine : IAsyncDisposable
             canvas.Dispose();
             fadeFrom.Dispose();
         }
+
+        // The mixer follows the set: a new input gets a channel and a block, one left out loses them.
+        void OnMixer(ProgramInputs inputs)
+        {
+            foreach (var decoder in inputs.Decoders)
+            {
+                if (blocks.ContainsKey(decoder.InputId)) continue;
+                mixer.AddInput(decoder.InputId);
+                blocks[decoder.InputId] = new float[mixer.BlockSamples];
+            }
+            foreach (string id in blocks.Keys.Where(id => !inputs.Decoders.Any(d => d.InputId == id)).ToList())
+            {
+                mixer.RemoveInput(id);
+                blocks.Remove(id);
+            }
+        }
+
+        // The fade's leaving inputs are drawn no more: the sources forget them first, then their owner may free them.
+        void ReleaseFading(ProgramInputs current)
+        {
+            if (fadingReleased is null) return;
+            fadingInputs = null;
+            Draw(current, null);
+            fadingReleased.TrySetResult();
+            fadingReleased = null;
+        }
+
+        // The sources hold the pictures and images of the drawn sets only (the scene's, and the one a fade leaves).
+        void Draw(ProgramInputs current, ProgramInputs? leaving)
+        {
+            sources.Images.Clear();
+            if (leaving is not null)
+            {
+                foreach (var (id, image) in leaving.Images) sources.Images[id] = image;
+            }
+            foreach (var (id, image) in current.Images) sources.Images[id] = image;
+            foreach (string id in sources.Frames.Keys.Where(id => !current.Has(id) && leaving?.Has(id) != true).ToList()) sources.Frames.Remove(id);
+        }
     }
 
     /// <summary>
     /// Refreshes each input's picture in <paramref name="sources"/> and returns what the plan depends on: which inputs
     /// have a picture and at what size. Only a change of it replans (planning allocates; a frame does not).
     /// </summary>
-    private string PresenceKey(CompositionSources sources)
+    private string PresenceKey(ProgramInputs inputs, CompositionSources sources)
     {
-        Span<char> key = stackalloc char[_decoders.Count * 3];
-        for (int i = 0; i < _decoders.Count; i++)
+        var decoders = inputs.Decoders;
+        Span<char> key = decoders.Count <= 64 ? stackalloc char[decoders.Count * 3] : new char[decoders.Count * 3];
+        for (int i = 0; i < decoders.Count; i++)
         {
-            var decoder = _decoders[i];
+            var decoder = decoders[i];
             var picture = decoder.IsPresent ? decoder.Video?.Read() : null;
             if (picture is null) sources.Frames.Remove(decoder.InputId);
             else sources.Frames[decoder.InputId] = picture;
@@ -238,14 +410,28 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         return _lastKey.AsSpan().SequenceEqual(key) ? _lastKey : (_lastKey = new string(key));
     }
 
+    /// <summary>The pictures of the inputs a fade is leaving (those whose id the new set does not reuse), for the picture it fades from.</summary>
+    private static void RefreshFading(ProgramInputs leaving, ProgramInputs current, CompositionSources sources)
+    {
+        foreach (var decoder in leaving.Decoders)
+        {
+            if (current.Has(decoder.InputId)) continue;
+            var picture = decoder.IsPresent ? decoder.Video?.Read() : null;
+            if (picture is null) sources.Frames.Remove(decoder.InputId);
+            else sources.Frames[decoder.InputId] = picture;
+        }
+    }
+
     private string _lastKey = "";
 
     public async ValueTask DisposeAsync()
     {
+        // A change of inputs in progress finishes first: it owns the decoders it adds or leaves out until it returns.
+        await _changeGate.WaitAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         if (_encoder is not null) await _encoder.DisposeAsync().ConfigureAwait(false);
-        foreach (var decoder in _decoders) await decoder.DisposeAsync().ConfigureAwait(false);
+        foreach (var decoder in Volatile.Read(ref _scene).Inputs.Decoders) await decoder.DisposeAsync().ConfigureAwait(false);
         if (_output is not null) _registry.EndPublish(_output);
         _stop.Dispose();
         LogStopped(_channel);
@@ -259,6 +445,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
 
     [LoggerMessage(EventId = 6204, Level = LogLevel.Critical, Message = "Program {Channel}: its compositing loop failed and stopped")]
     private partial void LogLoopFailed(Exception ex, string channel);
+
+    [LoggerMessage(EventId = 6205, Level = LogLevel.Information, Message = "Program {Channel}: inputs changed on air ({Kept} kept, {Added} added, {Removed} removed; {Transition})")]
+    private partial void LogInputsChanged(string channel, int kept, int added, int removed, string transition);
 
     [LoggerMessage(EventId = 6203, Level = LogLevel.Information, Message = "Program {Channel} stopped")]
     private partial void LogStopped(string channel);

@@ -31,8 +31,9 @@ public sealed class ProgramChannelOnAirException(string message, Exception inner
 
 /// <summary>
 /// The programs of one node, one <see cref="ProgramEngine"/> per program channel. Applying the same inputs again swaps
-/// the layout and mix in live; other inputs replace the engine (its channel gets a new broadcast). Changes to one node's
-/// programs are taken one at a time, so the last change applied is the one that runs.
+/// the layout and mix in live; other inputs are changed on air in the running engine (inputs kept keep decoding, an
+/// image kept is not decoded again), so the channel's broadcast goes on. Changes to one node's programs are taken one
+/// at a time, so the last change applied is the one that runs.
 /// </summary>
 public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger) : IAsyncDisposable
 {
@@ -63,16 +64,32 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
                 return running.Engine;
             }
 
-            var images = await DecodeImagesAsync(inputs, cancellationToken).ConfigureAwait(false);
+            var channels = inputs.Where(i => i.Channel is not null).Select(i => new ChannelInput(i.Id, i.Channel!)).ToList();
+            var rtp = inputs.Where(i => i.Rtp).Select(i => i.Id).ToList();
+            var imageKeys = inputs.Where(i => i.Image is not null).ToDictionary(i => i.Id, InputKey, StringComparer.Ordinal);
+            var images = await DecodeImagesAsync(inputs, running, cancellationToken).ConfigureAwait(false);
+            if (running is not null)
+            {
+                try
+                {
+                    await running.Engine.ChangeInputsAsync(channels, rtp, images, layout, mix, transition, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    DisposeImagesNotIn(images, running.Images);
+                    throw;
+                }
+                DisposeImagesNotIn(running.Images, images);
+                lock (_programs) _programs[channel] = new Hosted(running.Engine, inputsKey, images, imageKeys);
+                return running.Engine;
+            }
+
             ProgramEngine? engine = null;
             try
             {
-                var channels = inputs.Where(i => i.Channel is not null).Select(i => new ChannelInput(i.Id, i.Channel!)).ToList();
-                var rtp = inputs.Where(i => i.Rtp).Select(i => i.Id).ToList();
                 engine = new ProgramEngine(channel, registry, settings, channels, images, layout, logger, rtpInputs: rtp);
                 // The first scene is a cut: a fade needs a picture to fade from.
                 if (mix.Count > 0) engine.Apply(layout, mix, LayoutTransition.Cut);
-                if (running is not null) await StopLockedAsync(channel).ConfigureAwait(false);
                 try
                 {
                     engine.Start();
@@ -81,7 +98,7 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
                 {
                     throw new ProgramChannelOnAirException($"The channel is on air from another input ({e.Message}); end that broadcast first.", e);
                 }
-                lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images);
+                lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images, imageKeys);
                 return engine;
             }
             catch
@@ -141,12 +158,18 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
         return true;
     }
 
-    private async Task<Dictionary<string, Yuva420Image>> DecodeImagesAsync(IReadOnlyList<ProgramInputSource> inputs, CancellationToken cancellationToken)
+    /// <summary>Decodes the image inputs; one the running program already has (same id, size and bytes) is taken from it.</summary>
+    private async Task<Dictionary<string, Yuva420Image>> DecodeImagesAsync(IReadOnlyList<ProgramInputSource> inputs, Hosted? running, CancellationToken cancellationToken)
     {
         var images = new Dictionary<string, Yuva420Image>(StringComparer.Ordinal);
         for (int i = 0; i < inputs.Count; i++)
         {
             if (inputs[i].Image is not { } bytes) continue;
+            if (running is not null && running.ImageKeys.TryGetValue(inputs[i].Id, out string? key) && key == InputKey(inputs[i]))
+            {
+                images[inputs[i].Id] = running.Images[inputs[i].Id];
+                continue;
+            }
             // ffmpeg reads the image from a file of our own naming: the bytes are the caller's, the name is not.
             string path = Path.Combine(Path.GetTempPath(), $"broadcast-program-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
             try
@@ -157,7 +180,7 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
             }
             catch (InvalidDataException e)
             {
-                foreach (var image in images.Values) image.Dispose();
+                DisposeImagesNotIn(images, running?.Images);
                 throw new ProgramImageException(i, "ffmpeg cannot decode it as a PNG or JPEG.", e);
             }
             finally
@@ -168,9 +191,20 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
         return images;
     }
 
-    /// <summary>Which inputs a program has: equal keys mean a change can be applied live.</summary>
-    private static string InputsKey(IReadOnlyList<ProgramInputSource> inputs) => string.Join('\n', inputs.Select(i =>
-        i.Rtp ? $"{i.Id}=rtp" : i.Channel is { } slug ? $"{i.Id}=channel:{slug}" : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}"));
+    /// <summary>Frees the images of <paramref name="images"/> that <paramref name="kept"/> does not hold as well.</summary>
+    private static void DisposeImagesNotIn(IReadOnlyDictionary<string, Yuva420Image> images, IReadOnlyDictionary<string, Yuva420Image>? kept)
+    {
+        foreach (var image in images.Values)
+        {
+            if (kept is null || !kept.Values.Contains(image)) image.Dispose();
+        }
+    }
 
-    private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images);
+    /// <summary>Which inputs a program has: equal keys mean the inputs stay and only the layout and mix change.</summary>
+    private static string InputsKey(IReadOnlyList<ProgramInputSource> inputs) => string.Join('\n', inputs.Select(InputKey));
+
+    private static string InputKey(ProgramInputSource i) =>
+        i.Rtp ? $"{i.Id}=rtp" : i.Channel is { } slug ? $"{i.Id}=channel:{slug}" : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}";
+
+    private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images, IReadOnlyDictionary<string, string> ImageKeys);
 }

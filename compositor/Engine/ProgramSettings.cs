@@ -10,6 +10,13 @@ public sealed record ProgramSettings(string FfmpegPath, PixelSize Canvas, Progra
     public int FadeFrames { get; init; } = 8;
 
     public int VideoKilobits { get; init; } = 3000;
+
+    /// <summary>
+    /// How long a change of inputs waits for a new channel input that is on air to deliver its first picture before the
+    /// change goes on air, so the cut lands on the picture rather than on its placeholder (starting a decoder takes
+    /// about half a second). A channel that is not on air is not waited for.
+    /// </summary>
+    public TimeSpan InputPreroll { get; init; } = TimeSpan.FromSeconds(3);
 }
 
 /// <summary>A program input that is another channel of this server, by its stream name.</summary>
@@ -44,5 +51,17 @@ public sealed record ProgramStatus(
     double ComposeMicroseconds,
     long? EncoderLagMilliseconds);
 
-/// <summary>The settings a change swaps in at once: a layout with the per-input mix.</summary>
-internal sealed record ProgramScene(ProgramLayout Layout, IReadOnlyDictionary<string, MixSettings> Mix, LayoutTransition Transition, long Version);
+/// <summary>
+/// The settings a change swaps in at once: a layout with the per-input mix, over a set of inputs.
+/// <see cref="PreviousInputsReleased"/> completes once the loop no longer reads the inputs this scene's set replaced (at
+/// once on a cut, after the fade on a fade); scenes over the same set share it, so a scene the loop never saw still
+/// lets its inputs go.
+/// </summary>
+internal sealed record ProgramScene(ProgramLayout Layout, IReadOnlyDictionary<string, MixSettings> Mix, LayoutTransition Transition, long Version,
+    ProgramInputs Inputs, TaskCompletionSource PreviousInputsReleased);
+
+/// <summary>What a program composes: its decoded inputs (channels, RTP places) and its still images.</summary>
+internal sealed record ProgramInputs(IReadOnlyList<Inputs.InputDecoder> Decoders, IReadOnlyDictionary<string, Video.Yuva420Image> Images)
+{
+    public bool Has(string id) => Images.ContainsKey(id) || Decoders.Any(d => d.InputId == id);
+}

@@ -7,14 +7,14 @@ public sealed record ProgramPlan(string Slug, IReadOnlyList<ProgramSource> Input
 /// <summary>An input of a plan: a channel's stream (<see cref="ChannelSlug"/>) or an image (<see cref="Image"/>, PNG or JPEG bytes).</summary>
 public sealed record ProgramSource(string Id, string? ChannelSlug, byte[]? Image, int Width, int Height);
 
-/// <summary>What the compositor reports of a running program; <see cref="StartedAt"/> is when its broadcast began (a restart begins another).</summary>
+/// <summary>What the compositor reports of a running program; <see cref="StartedAt"/> is when its broadcast began (stopping and starting the program begins another).</summary>
 public sealed record ProgramRunState(IReadOnlyDictionary<string, bool> InputsPresent, int Width, int Height, long FramesComposed, long FramesLate,
     double? IntegratedLoudness, int EncoderRestarts, long? EncoderLagMilliseconds, DateTimeOffset StartedAt);
 
 /// <summary>
 /// Runs programs on this node; the server implements it with the compositor's engine, publishing each program into its
 /// channel's hub. <see cref="ApplyAsync"/> starts a program or changes a running one (the same inputs: the layout and
-/// mix swap in live; other inputs: the program restarts with them) and answers with the state that took effect.
+/// mix swap in live; other inputs: they change on air, the broadcast goes on) and answers with the state that took effect.
 /// </summary>
 public interface IProgramRunner
 {

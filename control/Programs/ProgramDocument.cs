@@ -53,7 +53,7 @@ public sealed record ProgramImageSize(int Width, int Height);
 
 /// <summary>
 /// The engine's counters: frames composed and repeated for lateness, the program's integrated loudness (LUFS, null until
-/// measurable); <see cref="StartedAt"/> is when the program's broadcast began (changing the inputs begins a new one).
+/// measurable); <see cref="StartedAt"/> is when the program's broadcast began (changing its inputs keeps it; stopping the program ends it).
 /// </summary>
 public sealed record ProgramEngineState(int Width, int Height, long FramesComposed, long FramesLate, double? IntegratedLoudness, int EncoderRestarts,
     long? EncoderLagMilliseconds, DateTimeOffset StartedAt);

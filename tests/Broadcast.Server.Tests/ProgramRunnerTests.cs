@@ -11,7 +11,7 @@ namespace Broadcast.Server.Tests;
 /// <summary>
 /// The server's program runner over the compositor's real engine, in-process: an image-only program goes on air in the
 /// channel's hub, the layout planner's own errors come back as 400s naming the request's field (the running program
-/// untouched), and the server's shutdown ends the program.
+/// untouched), a new layout and new inputs go on air in the same broadcast, and the server's shutdown ends the program.
 /// </summary>
 public sealed class ProgramRunnerTests
 {
@@ -55,6 +55,19 @@ public sealed class ProgramRunnerTests
         Assert.True(status == HttpStatusCode.OK, state.ToJsonString());
         Assert.Equal("free", state["layout"]!["kind"]!.GetValue<string>());
         Assert.Same(stream, registry.Find(slug));
+        string startedAt = state["engine"]!["startedAt"]!.GetValue<string>();
+
+        // Other inputs (a logo added as an overlay) change on air too: same stream, the same broadcast's start.
+        object[] withLogo = [inputs[0], new { id = "logo", image = new { data = Convert.ToBase64String(png.Stdout), width = 32, height = 32 } }];
+        (status, state) = await PutAsync(server, id, new
+        {
+            inputs = withLogo,
+            layout = new { kind = "single", inputs = new[] { new { id = "slate", fit = "fill" } }, overlays = new[] { new { id = "logo", rect = new { x = 0, y = 0, width = 32, height = 32 } } } },
+        });
+        Assert.True(status == HttpStatusCode.OK, state.ToJsonString());
+        Assert.Equal(2, state["inputs"]!.AsArray().Count);
+        Assert.Same(stream, registry.Find(slug));
+        Assert.Equal(startedAt, state["engine"]!["startedAt"]!.GetValue<string>());
 
         // Shutdown: the program ends with the server, its stream leaves the hub.
         await server.App.StopAsync();

@@ -201,7 +201,7 @@
         video.load();
     }
     function preview(running) {
-        // Another start: the program restarted (new inputs) as a new broadcast; the player follows it.
+        // Another start: the program was stopped and started again (a new broadcast); the player follows it.
         const start = program && program.engine ? program.engine.startedAt : null;
         if (start !== lastStart) stopPreview();
         lastStart = start;

@@ -118,6 +118,63 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task InputsChangeOnAirInTheSameBroadcastAndACutLandsOnTheNewInputsPicture()
+    {
+        using var dir = new TempDirectory();
+        var registry = new LiveStreamRegistry();
+        await using var blue = ChannelFeed.Start(registry, "blue-cam", "blue", 1000);
+        await using var red = ChannelFeed.Start(registry, "red-cam", "red", 440);
+        var noImages = new Dictionary<string, Yuva420Image>();
+        await using var engine = NewEngine(registry, [new ChannelInput("blue", "blue-cam")], new ProgramLayout(LayoutKind.Single, [new LayoutInput("blue")]));
+        engine.Start();
+        var program = engine.Output!;
+        using var reader = program.OpenReader("test-times", capacity: 8192);
+        var times = new List<long>();
+        void Drain() => DrainVideoTimes(reader, times);
+        await WaitFor.ConditionAsync(() => { Drain(); return engine.Status().InputsPresent["blue"] && program.LastVideoTime is not null; }, Bound, "blue decoded and the program encoding");
+        await WaitFor.ConditionAsync(() => registry.Find("red-cam")?.LastVideoTime is not null, Bound, "red on air");
+
+        // Red joins as the inset on a cut. Red is on air, so the change waits for its first decoded picture: no program
+        // frame shows red's placeholder, the spot goes from blue (the main picture) straight to red.
+        await engine.ChangeInputsAsync([new ChannelInput("blue", "blue-cam"), new ChannelInput("red", "red-cam")], [], noImages, BlueWithRedInset, null,
+            LayoutTransition.Cut, CancellationToken.None);
+        string joined = dir.Combine("joined.flv");
+        await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + Timescales.Video, joined);
+        // The capture starts at the program's cached keyframe, which may be its very first frames: those, before blue's
+        // first picture, are blue's placeholder. From blue's first picture on, the spot is blue then red, never dark.
+        var inset = (await ProgramCapture.PicturesAsync(joined)).Select(p => ProgramCapture.At(p, 512, 274, CanvasWidth, CanvasHeight)).ToList();
+        var fromBlue = inset.SkipWhile(c => !(c.B > 200 && c.R < 60)).ToList();
+        Assert.True(fromBlue.Count > 0 && fromBlue.TrueForAll(c => Math.Max(c.R, c.B) > 120),
+            $"from blue's first picture on, the inset spot is never the dark placeholder: {string.Join(' ', inset)}");
+        AssertRed(inset[^1], "the inset once red joined");
+        Assert.Equal(2, engine.Inputs.Count);
+
+        // A change the layout cannot draw with the new inputs is refused and changes nothing.
+        await Assert.ThrowsAsync<LayoutException>(() => engine.ChangeInputsAsync([new ChannelInput("green", "green-cam")], [], noImages, SideBySide, null,
+            LayoutTransition.Cut, CancellationToken.None));
+        Assert.Equal(["blue", "red"], engine.Inputs.Select(d => d.InputId));
+
+        // Blue leaves and red fills the canvas, on a fade: blue's decoder stops once the fade no longer draws it.
+        await engine.ChangeInputsAsync([new ChannelInput("red", "red-cam")], [], noImages, new ProgramLayout(LayoutKind.Single, [new LayoutInput("red")]),
+            null, LayoutTransition.Fade, CancellationToken.None);
+        Assert.Equal(["red"], engine.Status().InputsPresent.Keys);
+        string alone = dir.Combine("alone.flv");
+        await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + Timescales.Video, alone);
+        AssertRed(ProgramCapture.At(await ProgramCapture.LastPictureAsync(alone), 160, 100, CanvasWidth, CanvasHeight), "red filling the canvas");
+
+        // One broadcast throughout: the same hub, the encoder never restarted, its timestamps rising without a gap.
+        Drain();
+        Assert.Same(program, registry.Find("program"));
+        Assert.Equal(0, engine.Status().EncoderRestarts);
+        Assert.True(times.Count > 30, $"{times.Count} frames read");
+        for (int i = 1; i < times.Count; i++)
+        {
+            Assert.True(times[i] > times[i - 1], $"video decode time {times[i]} after {times[i - 1]}");
+            Assert.True(times[i] - times[i - 1] < Timescales.Video / 2, $"a gap of {times[i] - times[i - 1]} ticks at frame {i}");
+        }
+    }
+
+    [Fact]
     public async Task AnEncoderCrashRestartsAndTheProgramsTimestampsKeepRising()
     {
         var registry = new LiveStreamRegistry();
@@ -128,14 +185,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         await WaitFor.ConditionAsync(() => program.LastVideoTime is not null, Bound, "the program encoding");
         using var reader = program.OpenReader("test-times", capacity: 4096);
         var times = new List<long>();
-        void Drain()
-        {
-            while (reader.TryRead(out var frame))
-            {
-                if (frame!.Kind == MediaKind.Video) times.Add(Timescales.Rescale(frame.Dts, frame.Track.Timescale, Timescales.Video));
-                frame.Release();
-            }
-        }
+        void Drain() => DrainVideoTimes(reader, times);
 
         System.Diagnostics.Process.GetProcessById(engine.Encoder!.ProcessId!.Value).Kill();
         await WaitFor.ConditionAsync(() => { Drain(); return engine.Status().EncoderRestarts == 1; }, Bound, "the encoder restarted");
@@ -172,6 +222,16 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + HalfSecond, file);
         AssertBlue(ProgramCapture.At(await ProgramCapture.LastPictureAsync(file), 320, 180, CanvasWidth, CanvasHeight), "the slate filling the canvas");
         Assert.True(engine.Status().FramesComposed > 0);
+    }
+
+    /// <summary>Takes what the reader has and keeps its video decode times (90 kHz).</summary>
+    private static void DrainVideoTimes(LiveStreamReader reader, List<long> times)
+    {
+        while (reader.TryRead(out var frame))
+        {
+            if (frame!.Kind == MediaKind.Video) times.Add(Timescales.Rescale(frame.Dts, frame.Track.Timescale, Timescales.Video));
+            frame.Release();
+        }
     }
 
     private static ProgramEngine NewEngine(LiveStreamRegistry registry, IReadOnlyList<ChannelInput> inputs, ProgramLayout layout) =>

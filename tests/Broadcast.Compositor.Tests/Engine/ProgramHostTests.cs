@@ -9,8 +9,9 @@ namespace Broadcast.Compositor.Tests.Engine;
 
 /// <summary>
 /// The node's programs with the real ffmpeg, image inputs only (no channel needed): the same inputs again change the
-/// running engine in place, other inputs replace it, and a refused change (an image ffmpeg cannot read, a layout the
-/// planner cannot draw, a channel on air from an encoder) leaves what runs untouched.
+/// running engine's layout in place, other inputs are changed on air in the same engine and broadcast, and a refused
+/// change (an image ffmpeg cannot read, a layout the planner cannot draw, a channel on air from an encoder) leaves what
+/// runs untouched.
 /// </summary>
 [Collection(ProgramEngineCollection.Name)]
 public sealed class ProgramHostTests
@@ -20,7 +21,7 @@ public sealed class ProgramHostTests
     private static readonly Dictionary<string, MixSettings> NoMix = [];
 
     [Fact]
-    public async Task The_same_inputs_change_the_running_engine_other_inputs_replace_it_and_refusals_change_nothing()
+    public async Task The_same_inputs_change_the_layout_other_inputs_change_on_air_and_refusals_change_nothing()
     {
         var registry = new LiveStreamRegistry();
         await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
@@ -47,11 +48,21 @@ public sealed class ProgramHostTests
         Assert.Same(first, host.Find("program"));
         Assert.Same(stream, registry.Find("program"));
 
-        // Other inputs: a new engine (and broadcast) replaces the first.
-        var second = await host.ApplyAsync("program", [new("slate", null, red, 64, 36)], single, NoMix, LayoutTransition.Cut, CancellationToken.None);
-        Assert.NotSame(first, second);
-        Assert.Same(second, host.Find("program"));
-        await WaitFor.ConditionAsync(() => second.Output?.LastVideoTime is not null, Bound, "the replacing program's first encoded frame");
+        // Other inputs: changed on air in the same engine, and the channel's broadcast goes on.
+        long before = first.Output!.LastVideoTime!.Value;
+        var second = await host.ApplyAsync("program", [new("slate", null, red, 64, 36), new("logo", null, blue, 32, 32)],
+            new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate", FitMode.Fill)]) { Overlays = [new LayoutOverlay("logo", new PixelRect(0, 0, 32, 32))] },
+            NoMix, LayoutTransition.Fade, CancellationToken.None);
+        Assert.Same(first, second);
+        Assert.Same(stream, registry.Find("program"));
+        await WaitFor.ConditionAsync(() => second.Output!.LastVideoTime > before + (2 * Timescales.Video), Bound, "the program encoding on after the change");
+
+        // A change that keeps an image keeps its decoded picture; the one it drops is freed, and the program goes on.
+        var third = await host.ApplyAsync("program", [new("slate", null, red, 64, 36)], single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        Assert.Same(first, third);
+        long changed = third.Output!.LastVideoTime!.Value;
+        await WaitFor.ConditionAsync(() => third.Output!.LastVideoTime > changed + Timescales.Video, Bound, "the program encoding on after dropping the logo");
+        Assert.Same(stream, registry.Find("program"));
 
         Assert.True(await host.StopAsync("program"));
         Assert.Null(host.Find("program"));

@@ -13,7 +13,8 @@ namespace Broadcast.EndToEnd.Tests.Programs;
 /// <summary>
 /// A program end to end on the shared server (its canvas 640×360, <c>Program:*</c> in the fixture): two channels published
 /// by ffmpeg, a red one with a 440 Hz tone and a blue one with 1 kHz, composed into a third channel through
-/// <c>/api/channels/{id}/program</c>. hls.js plays the program while the layout changes five times; after each change the
+/// <c>/api/channels/{id}/program</c>. The program starts with the red channel alone, and the blue one and a logo join on
+/// air. hls.js plays the program while the layout changes five times; after each change the
 /// program's own segments, fetched from the origin and decoded by ffmpeg, show the expected colours at known places;
 /// muting the red input removes its tone from the program's decoded audio; when the blue channel's encoder stops, its tiles
 /// become placeholder cards and the program carries on, and it reappears when it publishes again. The program's playlist stays one broadcast
@@ -41,10 +42,11 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
                 () => fixture.WithLog(redPublisher.Log.Tail(10) + bluePublisher.Log.Tail(10)));
         }
 
-        // Input b by slug, a by id: both resolve; a green PNG logo as the third, drawn as an overlay in one layout.
+        // Input b by slug, a by id: both resolve; a green PNG logo as the third, drawn as an overlay in one layout. The
+        // program starts with a alone; b and the logo join in the first step, on air.
         string logo = Convert.ToBase64String(await GreenPngAsync());
         object[] inputs = [new { id = "a", channel = red.Id }, new { id = "b", channel = blue.Slug }, new { id = "logo", image = new { data = logo, width = 64, height = 64 } }];
-        var started = await PutAsync(program.Id, new { inputs, layout = new { kind = "single", inputs = new[] { new { id = "a" } } } });
+        var started = await PutAsync(program.Id, new { inputs = new[] { inputs[0] }, layout = new { kind = "single", inputs = new[] { new { id = "a" } } } });
         fixture.Check(started["running"]!.GetValue<bool>() && started["engine"]!["width"]!.GetValue<int>() == CanvasWidth,
             $"the program did not start on a {CanvasWidth}-wide canvas: {started}");
 
@@ -78,6 +80,7 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
             await _output.WaitForPictureAsync(program.Slug, "single a", [(320, 180, Hue.Red)]);
             var sizes = new List<(int, int)> { (await player.GetVideoWidthAsync(), await player.GetVideoHeightAsync()) };
 
+            // The first step changes the inputs (b and the logo join): the broadcast goes on, as for a change of layout.
             (string Name, object Layout, Dictionary<string, object>? Audio, (int X, int Y, Hue Hue)[] Expected)[] steps =
             [
                 ("side-by-side", new { kind = "side-by-side", inputs = new[] { new { id = "a" }, new { id = "b" } } }, null,
