@@ -57,6 +57,6 @@ table=$(awk '
   printf '\nhls.js 1.7 (default live settings) on a public 2 s-segment channel through infra/nginx-edge.conf; "origin killed":\n'
   printf 'SIGKILL of one of two origins; "control node killed": SIGKILL of the control node the origins poll (the ingest\n'
   printf 'nodes, also control nodes, keep running); "primary ingest killed": SIGKILL of the node the encoder publishes to,\n'
-  printf 'while a backup encoder retries the key on the other ingest node every 0.5 s (refused until the 6 s lease lapses;\n'
+  printf 'while a backup encoder retries the key on the other ingest node every 0.5 s (refused until the 3 s lease lapses;\n'
   printf 'the frozen seconds are the gap a viewer sees). Each phase lasts until the player has advanced 6 s.\n'
 } | tee -a "$BENCH_DIR/RESULTS.md"

@@ -32,12 +32,12 @@ public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper outp
         // Control nodes on one database share the server secret (README, Secrets:Key).
         string[] secret = [$"--Secrets:Key={Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))}"];
         // The ingest nodes pass the source through (no ladder): this test is about the viewer path, not transcoding. A
-        // short channel lease, so the backup takes over within seconds of the primary's death (6 s: some margin for a
-        // primary this loaded machine stalls, with the backup encoder knocking all along).
+        // short channel lease, so the backup takes over within seconds of the primary's death (3 s, as a deployment with a
+        // backup encoder standing by would set it).
         string[] Ingest(string node, bool createBucket) =>
         [
             "--Roles=ingest,control", "--Transcode:Enabled=false", $"--Playback:NodeToken={NodeToken}", $"--Ingest:NodeId={node}",
-            "--Ingest:LeaseSeconds=6", "--Ingest:ReconnectGraceSeconds=30", "--Scheduling:Clustered=false", .. secret,
+            "--Ingest:LeaseSeconds=3", "--Ingest:ReconnectGraceSeconds=30", "--Scheduling:Clustered=false", .. secret,
             .. S3Nodes.StorageArguments(url, bucket, createBucket), .. database,
         ];
         await using var ingest = await ServerProcess.StartAsync(new ServerOptions { ExtraArguments = Ingest("ingest-primary", createBucket: true) });
