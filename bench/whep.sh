@@ -17,7 +17,7 @@ source "$(dirname "$0")/lib.sh"
 
 PLAY=${SECONDS_TO_PLAY:-60}
 ((PLAY >= 10 && PLAY <= 1800)) || die "SECONDS_TO_PLAY must be 10..1800"
-BENCH_COMMAND="$(dotnet_env)SECONDS_TO_PLAY=$PLAY bench/whep.sh"
+BENCH_COMMAND="$(dotnet_env)${SERVER_ARGS:+SERVER_ARGS=\"$SERVER_ARGS\" }SECONDS_TO_PLAY=$PLAY bench/whep.sh"
 
 "$REPO_DIR/scripts/deps.sh" ffmpeg curl chromium janus
 bench_init
@@ -53,9 +53,12 @@ wv=$(awk -v a="$wp50" -v b="$wp95" 'BEGIN { if (a == "-") print "n/a"; else prin
 janus_cpu=$(ps -C janus -o times= 2>/dev/null | head -1 | tr -d ' ' || true)
 log "WHEP p50 $wp50 p95 $wp95 max $wmax ($wn samples, first frame $wfirst ms cold, $wwarm ms warm) $wv; LL-HLS p50 $hp50 p95 $hp95 max $hmax ($hn samples, $hst stalls)"
 
+# SERVER_ARGS may start Janus with the server (--Janus:StartOnFirstViewer=false): then only the RTP ffmpeg is cold.
+cold="Janus and ffmpeg cold"
+[[ "${SERVER_ARGS:-}" == *StartOnFirstViewer=false* ]] && cold="Janus running since boot, ffmpeg cold"
 table="| stream, player | glass-to-glass p50 / p95 / max s | samples | first frame after POST | stalls after 1 s | target |
 |---|---|---|---|---|---|
-| WHEP, tests/players/whep.html (WebRTC via Janus NoSIP, H.264 passed through) | $wp50 / $wp95 / $wmax | $wn | $wfirst ms (Janus and ffmpeg cold), $wwarm ms (a second viewer) | - | p50 <= 0.5, p95 <= 0.8: $wv |
+| WHEP, tests/players/whep.html (WebRTC via Janus NoSIP, H.264 passed through) | $wp50 / $wp95 / $wmax | $wn | $wfirst ms ($cold), $wwarm ms (a second viewer) | - | p50 <= 0.5, p95 <= 0.8: $wv |
 | LL-HLS, hls.js (lowLatencyMode) | $hp50 / $hp95 / $hmax | $hn | - | $hst | - |
 
 One server (ladder off), one lowLatency channel; publisher: a live x264 encode (640x360 30 fps, veryfast, zerolatency,
