@@ -29,8 +29,10 @@ POSTGRES_PASSWORD=$(openssl rand -hex 24)
 BROADCAST_DB_PASSWORD=$(openssl rand -hex 24)
 S3_ACCESS_KEY=broadcast-$(openssl rand -hex 4)
 S3_SECRET_KEY=$(openssl rand -hex 24)
+TURN_SECRET=$(openssl rand -hex 32)
 BROADCAST_HTTP_BASE_URL=https://broadcast.example.com
 BROADCAST_RTMP_BASE_URL=rtmp://ingest.example.com:1935/live
+BROADCAST_PUBLIC_IP=203.0.113.10
 ENV
 # Only the .env file speaks: a variable of the caller's environment must not stand in for a missing one.
 compose() { env -i PATH="$PATH" HOME="$work" docker-compose --project-directory "$ROOT" --env-file "$1" -f "$ROOT/docker-compose.yml" config -q; }

@@ -42,6 +42,13 @@ public sealed class JanusOptions
     /// <summary>The public address put in host candidates when the host sits behind a 1:1 NAT (a cloud VM).</summary>
     public string? PublicAddress { get; set; }
 
+    /// <summary>
+    /// With <see cref="PublicAddress"/>: keep the private host candidates beside the public ones (Janus <c>keep_private_host</c>),
+    /// so a TURN server on the same private network (the compose file's coturn) relays to Janus without a hairpin through
+    /// the public address.
+    /// </summary>
+    public bool KeepPrivateHost { get; set; }
+
     /// <summary>Interfaces or addresses (partial strings, comma-separated) that are the only ones used for ICE.</summary>
     public string? IceEnforceList { get; set; }
 

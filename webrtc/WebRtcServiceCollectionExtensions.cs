@@ -1,8 +1,11 @@
+using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Room;
 using Broadcast.WebRtc.Whep;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Broadcast.WebRtc;
 
@@ -17,6 +20,10 @@ public static class WebRtcServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.Configure<JanusOptions>(configuration.GetSection(JanusOptions.Section));
         services.Configure<WhepOptions>(configuration.GetSection(WhepOptions.Section));
+        // TURN for peers behind firewalls: a node whose Turn:* cannot work does not start.
+        services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TurnOptions>, TurnOptionsValidator>());
+        services.AddSingleton<IceServers>();
         services.AddSingleton<JanusSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<JanusSupervisor>());
         services.AddSingleton<WhepService>();

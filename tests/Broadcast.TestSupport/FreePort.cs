@@ -24,6 +24,27 @@ public static class FreePort
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
+    /// <summary>A loopback port free for both TCP and UDP (a TURN server listens on both with one number).</summary>
+    public static int TcpAndUdp()
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                return port;
+            }
+            catch (SocketException) when (attempt < 20)
+            {
+                // That number is taken for UDP: another one.
+            }
+        }
+    }
+
     /// <summary>True when something accepts TCP connections on 127.0.0.1:<paramref name="port"/>.</summary>
     public static async Task<bool> IsListeningAsync(int port)
     {

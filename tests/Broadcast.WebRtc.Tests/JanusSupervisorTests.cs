@@ -130,5 +130,9 @@ public sealed class JanusSupervisorTests
         Assert.Contains("ice_enforce_list = \"eth0\"", main, StringComparison.Ordinal);
         Assert.Contains("stun_server = \"stun.example.net\"\n  stun_port = 3478", main, StringComparison.Ordinal);
         Assert.Contains("api_secret = \"secret\"", main, StringComparison.Ordinal);
+        Assert.DoesNotContain("keep_private_host", main, StringComparison.Ordinal);
+        // Behind a 1:1 NAT with a TURN server on the private network: the private host candidates stay beside the public one.
+        var both = new JanusConfigFiles(new JanusOptions { PublicAddress = "203.0.113.7", KeepPrivateHost = true }, "/tmp/x").Main("secret");
+        Assert.Contains("nat_1_1_mapping = \"203.0.113.7\"\n  keep_private_host = true", both, StringComparison.Ordinal);
     }
 }

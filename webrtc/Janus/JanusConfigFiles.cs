@@ -68,7 +68,12 @@ public sealed class JanusConfigFiles(JanusOptions options, string directory)
             .Append("  ice_lite = ").Append(options.IceLite ? "true" : "false").Append('\n')
             .Append("  ice_ignore_list = ").Append(Quote(options.IceIgnoreList)).Append('\n');
         if (!string.IsNullOrWhiteSpace(options.IceEnforceList)) text.Append("  ice_enforce_list = ").Append(Quote(options.IceEnforceList)).Append('\n');
-        if (!string.IsNullOrWhiteSpace(options.PublicAddress)) text.Append("  nat_1_1_mapping = ").Append(Quote(options.PublicAddress)).Append('\n');
+        if (!string.IsNullOrWhiteSpace(options.PublicAddress))
+        {
+            text.Append("  nat_1_1_mapping = ").Append(Quote(options.PublicAddress)).Append('\n');
+            if (options.KeepPrivateHost) text.Append("  keep_private_host = true\n");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.StunServer))
         {
             string stun = options.StunServer;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Broadcast.Media.Net;
+using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -25,15 +26,15 @@ public static partial class WhipEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var service = endpoints.ServiceProvider.GetRequiredService<RoomService>();
-        var whep = endpoints.ServiceProvider.GetRequiredService<IOptions<WhepOptions>>().Value;
+        var ice = endpoints.ServiceProvider.GetRequiredService<IceServers>();
         var room = endpoints.ServiceProvider.GetRequiredService<IOptions<RoomOptions>>().Value;
         var keys = new KeyCheck(new FailedAttemptGuard(room.MaxFailedKeysPerAddress, room.FailedKeyWindow, room.FailedKeyBlock,
                 endpoints.ServiceProvider.GetService<TimeProvider>()),
             endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WhipEndpoints).FullName!), room);
-        endpoints.MapPost("/whip", context => OfferAsync(context, service, whep, keys)).WithDisplayName("WHIP offer");
-        endpoints.MapMethods("/whip", [HttpMethods.Options], context => Options(context, whep, "OPTIONS, POST")).WithDisplayName("WHIP options");
+        endpoints.MapPost("/whip", context => OfferAsync(context, service, ice, keys)).WithDisplayName("WHIP offer");
+        endpoints.MapMethods("/whip", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST")).WithDisplayName("WHIP options");
         endpoints.MapDelete("/whip/{channel}/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHIP end");
-        endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Options], context => Options(context, whep, "OPTIONS, DELETE")).WithDisplayName("WHIP session options");
+        endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, DELETE")).WithDisplayName("WHIP session options");
         endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Patch], context =>
         {
             WhepEndpoints.AddCors(context.Response);
@@ -46,7 +47,7 @@ public static partial class WhipEndpoints
     /// <summary>The WHIP key guard and where it logs.</summary>
     private sealed record KeyCheck(FailedAttemptGuard Guard, ILogger Logger, RoomOptions Options);
 
-    private static async Task OfferAsync(HttpContext context, RoomService service, WhepOptions whep, KeyCheck keys)
+    private static async Task OfferAsync(HttpContext context, RoomService service, IceServers ice, KeyCheck keys)
     {
         var request = context.Request;
         var response = context.Response;
@@ -113,7 +114,8 @@ public static partial class WhipEndpoints
         response.ContentType = WhepEndpoints.SdpContentType;
         response.Headers.Location = string.Create(CultureInfo.InvariantCulture, $"/whip/{Uri.EscapeDataString(channel)}/{answer.Token}");
         response.Headers.CacheControl = "no-store";
-        WhepEndpoints.AddIceServers(response, whep);
+        // RFC 9725 §4.6: the publisher's TURN credentials come with its 201 (OBS gathers relay candidates with them then).
+        IceServerLinks.Append(response, ice.For($"whip.{channel}"));
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
     }
 
@@ -131,7 +133,7 @@ public static partial class WhipEndpoints
         context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
-    private static Task Options(HttpContext context, WhepOptions whep, string allow)
+    private static Task Options(HttpContext context, IceServers ice, string allow)
     {
         var response = context.Response;
         WhepEndpoints.AddCors(response);
@@ -142,7 +144,7 @@ public static partial class WhipEndpoints
         if (allow.Contains("POST", StringComparison.Ordinal))
         {
             response.Headers["Accept-Post"] = WhepEndpoints.SdpContentType;
-            WhepEndpoints.AddIceServers(response, whep);
+            IceServerLinks.Append(response, ice.Public);
         }
 
         response.StatusCode = StatusCodes.Status204NoContent;

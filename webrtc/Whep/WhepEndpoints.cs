@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Broadcast.Origin;
+using Broadcast.WebRtc.Ice;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -28,10 +29,11 @@ public static class WhepEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var service = endpoints.ServiceProvider.GetRequiredService<WhepService>();
-        endpoints.MapPost("/live/{channel}/whep", context => OfferAsync(context, service)).WithDisplayName("WHEP offer");
-        endpoints.MapMethods("/live/{channel}/whep", [HttpMethods.Options], context => Options(context, service, "OPTIONS, POST")).WithDisplayName("WHEP options");
+        var ice = endpoints.ServiceProvider.GetRequiredService<IceServers>();
+        endpoints.MapPost("/live/{channel}/whep", context => OfferAsync(context, service, ice)).WithDisplayName("WHEP offer");
+        endpoints.MapMethods("/live/{channel}/whep", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST")).WithDisplayName("WHEP options");
         endpoints.MapDelete("/live/{channel}/whep/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHEP end");
-        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, service, "OPTIONS, DELETE")).WithDisplayName("WHEP session options");
+        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, DELETE")).WithDisplayName("WHEP session options");
         endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Patch], context =>
         {
             AddCors(context.Response);
@@ -41,7 +43,7 @@ public static class WhepEndpoints
         return endpoints;
     }
 
-    private static async Task OfferAsync(HttpContext context, WhepService service)
+    private static async Task OfferAsync(HttpContext context, WhepService service, IceServers ice)
     {
         var request = context.Request;
         var response = context.Response;
@@ -91,7 +93,8 @@ public static class WhepEndpoints
         response.ContentType = SdpContentType;
         response.Headers.Location = $"/live/{channel}/whep/{answer.Id}";
         response.Headers.CacheControl = "no-store";
-        AddIceServers(response, service.Options);
+        // A viewer allowed to play gets TURN credentials of its own (a client that gathers after the answer, as OBS does, uses them).
+        IceServerLinks.Append(response, ice.For($"whep.{channel}"));
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
     }
 
@@ -109,7 +112,7 @@ public static class WhepEndpoints
         context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
-    private static Task Options(HttpContext context, WhepService service, string allow)
+    private static Task Options(HttpContext context, IceServers ice, string allow)
     {
         var response = context.Response;
         AddCors(response);
@@ -120,7 +123,8 @@ public static class WhepEndpoints
         if (allow.Contains("POST", StringComparison.Ordinal))
         {
             response.Headers["Accept-Post"] = SdpContentType;
-            AddIceServers(response, service.Options);
+            // Anyone may ask: only the fixed servers, never a TURN credential.
+            IceServerLinks.Append(response, ice.Public);
         }
 
         response.StatusCode = StatusCodes.Status204NoContent;
@@ -177,24 +181,6 @@ public static class WhepEndpoints
         }
 
         return length > MaxOfferBytes ? null : Encoding.UTF8.GetString(buffer, 0, length);
-    }
-
-    /// <summary>RFC 9725 §4.6: one <c>Link</c> per ICE server, TURN credentials as its parameters.</summary>
-    internal static void AddIceServers(HttpResponse response, WhepOptions options)
-    {
-        foreach (var server in options.IceServers)
-        {
-            if (string.IsNullOrWhiteSpace(server.Url)) continue;
-            var link = new StringBuilder().Append('<').Append(server.Url).Append(">; rel=\"ice-server\"");
-            if (!string.IsNullOrEmpty(server.Username))
-            {
-                link.Append("; username=\"").Append(server.Username.Replace("\"", "", StringComparison.Ordinal)).Append('"')
-                    .Append("; credential=\"").Append((server.Credential ?? "").Replace("\"", "", StringComparison.Ordinal)).Append('"')
-                    .Append("; credential-type=\"password\"");
-            }
-
-            response.Headers.Append(HeaderNames.Link, link.ToString());
-        }
     }
 
     internal static void AddCors(HttpResponse response)

@@ -58,16 +58,26 @@ public sealed class ServerFixture : IAsyncLifetime
     // SRT ingest is on as well (run.sh turns it on), so SRT publishes reach this same server.
     public int SrtPort { get; } = FreePort.Udp();
 
+    // A TURN server (real coturn on loopback) the server hands out with credentials of each peer's own, as production's does:
+    // the room tests' pages gather relay candidates through it, and one publisher reaches the show through it alone.
+    private CoturnServer? _turn;
+
+    public CoturnServer Turn => _turn ?? throw new InvalidOperationException("TURN server not started.");
+
     // Programs compose onto a 640x360 canvas: two inputs and the ladder fit on the two cores beside the other tests.
     // Broadcasts are recorded, so the playback tests can play a finished broadcast from its recording. The pull and restream tests
     // use peers on loopback (nginx-rtmp, a static HTTP server), which the outbound policy refuses unless allowed: allowed here, as an
     // operator would, not by weakening the default.
-    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new ServerOptions
+    public async Task InitializeAsync()
     {
-        ExtraArguments = ["--Packager:RecordByDefault=true", "--Outbound:AllowedNetworks=127.0.0.0/8",
-            .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path), $"--Srt:Port={SrtPort}", "--Srt:BindAddress=127.0.0.1",
-            "--Program:Width=640", "--Program:Height=360"],
-    });
+        _turn = await CoturnServer.StartAsync();
+        _server = await ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Packager:RecordByDefault=true", "--Outbound:AllowedNetworks=127.0.0.0/8",
+                .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path), $"--Srt:Port={SrtPort}", "--Srt:BindAddress=127.0.0.1",
+                "--Program:Width=640", "--Program:Height=360", .. _turn.ServerArguments()],
+        });
+    }
 
     public async Task DisposeAsync()
     {
@@ -87,6 +97,11 @@ public sealed class ServerFixture : IAsyncLifetime
         if (_server is not null)
         {
             await _server.DisposeAsync();
+        }
+
+        if (_turn is not null)
+        {
+            await _turn.DisposeAsync();
         }
 
         _tls.Dispose();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Broadcast.EndToEnd.Tests.Programs;
 using Broadcast.EndToEnd.Tests.Server;
 using Broadcast.TestSupport;
@@ -101,11 +102,55 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
         }
     }
 
-    private async Task<IPage> PublishAsync(BrowserHost browser, string streamKey, string colour, int toneHz, string? codec = null)
+    /// <summary>
+    /// A publisher on a network that lets no UDP through reaches the room through TURN alone: given the TURN credentials the
+    /// service hands its own publishing pages (TCP to the TURN server, relay-only), its connection settles on a relay
+    /// candidate, real coturn allocated with the credentials our server issued, and its picture is in the show. The WHIP
+    /// 201 carries the publisher's own TURN credentials as RFC 9725 §4.6 Links (what OBS gathers relay candidates with).
+    /// </summary>
+    [Fact]
+    public async Task A_publisher_that_may_only_relay_through_turn_reaches_the_show()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"room turn {Guid.NewGuid():N}");
+        using var ice = JsonDocument.Parse(await Server.Http.GetStringAsync($"api/rooms/{channel.Slug}/ice-servers"));
+        var tcpOnly = ice.RootElement.GetProperty("iceServers").EnumerateArray()
+            .Where(s => s.GetProperty("urls").GetString()!.EndsWith("?transport=tcp", StringComparison.Ordinal)).ToList();
+        Assert.Single(tcpOnly);
+        // The credential expires after Turn:CredentialLifetime (24 h by default): its username starts with that Unix time.
+        long expires = long.Parse(tcpOnly[0].GetProperty("username").GetString()!.Split(':')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expires - DateTimeOffset.UtcNow.AddHours(24).ToUnixTimeSeconds(), -300, 5);
+        string servers = JsonSerializer.Serialize(tcpOnly);
+        await using var browser = await BrowserHost.StartAsync(extraArguments: ["--disable-features=WebRtcHideLocalIpsWithMdns"]);
+
+        var page = await PublishAsync(browser, channel.StreamKey, "red", 440, extra: "&policy=relay&iceServers=" + Uri.EscapeDataString(servers),
+            moreLog: () => $"{Environment.NewLine}--- coturn ---{Environment.NewLine}{fixture.Turn.Log.Tail(40)}");
+        try
+        {
+            await page.WaitForFunctionAsync("() => window.__whip.localCandidateType !== null", null, new() { Timeout = (float)Bound.TotalMilliseconds });
+            string state = await page.EvaluateAsync<string>("() => JSON.stringify(window.__whip)");
+            fixture.Check(await page.EvaluateAsync<string>("() => window.__whip.localCandidateType") == "relay", $"the publisher did not settle on a relay: {state}");
+            string links = await page.EvaluateAsync<string>("() => window.__whip.links");
+            Assert.Contains($"<{fixture.Turn.Url("udp")}>; rel=\"ice-server\"; username=\"", links, StringComparison.Ordinal);
+            Assert.Contains($":whip.{channel.Slug}\"; credential=\"", links, StringComparison.Ordinal);
+            Assert.Contains("credential-type=\"password\"", links, StringComparison.Ordinal);
+            await _program.WaitForPictureAsync(channel.Slug, "the relayed publisher full frame", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
+            string turnLog = fixture.Turn.Log.Tail(2000);
+            Assert.True(turnLog.Contains($":room.{channel.Slug}>", StringComparison.Ordinal) && turnLog.Contains("ALLOCATE processed, success", StringComparison.Ordinal),
+                $"coturn did not allocate for the publisher's credentials:{Environment.NewLine}{fixture.Turn.Log.Tail(40)}");
+            Assert.Equal(200, await page.EvaluateAsync<int>("() => window.__whipStop()"));
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
+    private async Task<IPage> PublishAsync(BrowserHost browser, string streamKey, string colour, int toneHz, string? codec = null, string extra = "",
+        Func<string>? moreLog = null)
     {
         var page = await browser.NewPageAsync();
         string url = browser.Pages.Url("whip.html").ToString() + "?url=" + Uri.EscapeDataString(new Uri(Server.BaseUri, "whip").ToString())
-            + "&token=" + Uri.EscapeDataString(streamKey) + "&colour=" + colour + "&tone=" + toneHz + (codec is null ? "" : "&codec=" + codec);
+            + "&token=" + Uri.EscapeDataString(streamKey) + "&colour=" + colour + "&tone=" + toneHz + (codec is null ? "" : "&codec=" + codec) + extra;
         await page.GotoAsync(url);
         try
         {
@@ -119,7 +164,7 @@ public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper outpu
         string? error = await page.EvaluateAsync<string?>("() => window.__whip.error");
         string state = await page.EvaluateAsync<string>("() => JSON.stringify(window.__whip)");
         fixture.Check(error is null && await page.EvaluateAsync<string>("() => window.__whip.connectionState") == "connected",
-            $"the {colour} WHIP publisher did not connect: {state}");
+            $"the {colour} WHIP publisher did not connect: {state}{moreLog?.Invoke()}");
         output.WriteLine($"{colour}: {state}");
         if (codec is not null)
         {

@@ -120,6 +120,25 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
+    public void The_turn_service_checks_signed_credentials_and_relays_to_the_broadcast_node_alone()
+    {
+        var turn = Sequence(Service("turn"), "command").ToList();
+        Assert.Contains("--use-auth-secret", turn);
+        Assert.Contains(turn, a => a.StartsWith("--static-auth-secret=${TURN_SECRET:?", StringComparison.Ordinal));
+        foreach (string range in new[] { "10.0.0.0-10.255.255.255", "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255" })
+            Assert.Contains($"--denied-peer-ip={range}", turn);
+
+        // The one peer allowed among those: the broadcast node's fixed address, where its Janus keeps a host candidate.
+        var broadcast = Service("broadcast");
+        string address = Scalar((YamlMappingNode)((YamlMappingNode)broadcast["networks"])["default"], "ipv4_address")!;
+        Assert.Equal([$"--allowed-peer-ip={address}"], turn.Where(a => a.StartsWith("--allowed-peer-ip=", StringComparison.Ordinal)));
+        var env = (YamlMappingNode)broadcast["environment"];
+        Assert.Equal("true", Scalar(env, "Janus__KeepPrivateHost"));
+        Assert.StartsWith("${TURN_SECRET:?", Scalar(env, "Turn__Secret"), StringComparison.Ordinal);
+        Assert.StartsWith("turn:", Scalar(env, "Turn__Urls__0"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Every_service_rotates_its_logs()
     {
         foreach (var (name, service) in EachService())

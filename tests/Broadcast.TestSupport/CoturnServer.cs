@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+
+namespace Broadcast.TestSupport;
+
+/// <summary>
+/// A throwaway coturn (Debian's <c>coturn</c>, the TURN server the production compose file runs) listening on 127.0.0.1, UDP
+/// and TCP on one port, checking TURN REST API credentials against a secret made for this run (<c>use-auth-secret</c>), as
+/// production does. It relays from this machine's own interface address (<see cref="RelayAddress"/>), because that is
+/// where Janus's host candidates are (Janus leaves loopback out of ICE): relayed media never leaves this machine. No CLI,
+/// TLS or database; its log goes into <see cref="Log"/>.
+/// </summary>
+public sealed class CoturnServer : IAsyncDisposable
+{
+    private readonly ExternalProcess _process;
+    private readonly TempDirectory _dir;
+
+    private CoturnServer(ExternalProcess process, TempDirectory dir, int port, string secret, IPAddress relayAddress)
+    {
+        _process = process;
+        _dir = dir;
+        Port = port;
+        Secret = secret;
+        RelayAddress = relayAddress;
+    }
+
+    /// <summary>The address relayed media leaves from: this machine's first IPv4 interface address that is up and not loopback.</summary>
+    public IPAddress RelayAddress { get; }
+
+    public int Port { get; }
+
+    /// <summary>The shared secret the server's <c>Turn:Secret</c> must be.</summary>
+    public string Secret { get; }
+
+    public LineRingBuffer Log => _process.Output;
+
+    /// <summary><c>turn:127.0.0.1:PORT?transport=udp</c> or <c>…=tcp</c>.</summary>
+    public string Url(string transport) => string.Create(CultureInfo.InvariantCulture, $"turn:127.0.0.1:{Port}?transport={transport}");
+
+    /// <summary>The server switches that hand out this TURN server over UDP and TCP.</summary>
+    public IReadOnlyList<string> ServerArguments() => [$"--Turn:Urls:0={Url("udp")}", $"--Turn:Urls:1={Url("tcp")}", $"--Turn:Secret={Secret}"];
+
+    public static async Task<CoturnServer> StartAsync(TimeSpan? timeout = null)
+    {
+        var relay = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => i.OperationalStatus == OperationalStatus.Up && i.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            ?? throw new InvalidOperationException("no IPv4 interface address besides loopback: Janus would have no host candidate either");
+        var dir = new TempDirectory("broadcast-coturn");
+        int port = FreePort.TcpAndUdp();
+        string secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
+        var process = ExternalProcess.Start("turnserver",
+        [
+            "-n", // no configuration file: everything is on this line
+            "-v", // moderate verbosity: each session, its username and its ALLOCATE result
+            "--listening-ip=127.0.0.1", $"--relay-ip={relay}", string.Create(CultureInfo.InvariantCulture, $"--listening-port={port}"),
+            "--min-port=50000", "--max-port=50999",
+            "--use-auth-secret", $"--static-auth-secret={secret}", "--realm=broadcast.test",
+            "--no-cli", "--no-tls", "--no-dtls", "--no-software-attribute",
+            $"--pidfile={dir.Combine("turnserver.pid")}", $"--userdb={dir.Combine("turndb")}", "--log-file=stdout", "--simple-log",
+        ], workingDirectory: dir.Path, tailLines: 2000);
+        var server = new CoturnServer(process, dir, port, secret, relay);
+        try
+        {
+            await WaitFor.ConditionAsync(
+                async () =>
+                {
+                    if (process.HasExited) throw new ConditionFailedException($"turnserver exited with {process.ExitCode}:{Environment.NewLine}{process.Output.Tail(50)}");
+                    return await FreePort.IsListeningAsync(port).ConfigureAwait(false);
+                },
+                timeout ?? TimeSpan.FromSeconds(20), $"coturn listening on 127.0.0.1:{port}", () => process.Output.Tail(50)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.DisposeAsync().ConfigureAwait(false);
+        _dir.Dispose();
+    }
+}

@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.WebRtc.Ice;
+
+/// <summary>
+/// The ICE servers this node hands to WebRTC peers: the fixed ones of <c>Whep:IceServers</c> (STUN, or a TURN server with
+/// long-lived credentials) to anyone, and the TURN servers of <c>Turn:*</c> with credentials issued for the asker, only to
+/// someone already allowed to publish or play (a 201, a host, an admitted guest): an unauthenticated request never gets a
+/// working TURN credential, so the relay is not free bandwidth for the internet.
+/// </summary>
+public sealed class IceServers
+{
+    private readonly IReadOnlyList<IceServer> _fixed;
+    private readonly TurnOptions _turn;
+    private readonly TimeProvider _time;
+
+    public IceServers(IOptions<WhepOptions> whep, IOptions<TurnOptions> turn, TimeProvider? time = null)
+    {
+        _turn = turn.Value;
+        _time = time ?? TimeProvider.System;
+        _fixed = [.. whep.Value.IceServers.Where(s => !string.IsNullOrWhiteSpace(s.Url)).Select(s => new IceServer(s.Url.Trim(), s.Username, s.Credential))];
+    }
+
+    /// <summary>What anyone may be told (an OPTIONS request): the fixed servers.</summary>
+    public IReadOnlyList<IceServer> Public => _fixed;
+
+    /// <summary>Whether TURN servers with issued credentials are configured.</summary>
+    public bool HasTurn => _turn.Urls.Count > 0;
+
+    /// <summary>The fixed servers and the TURN servers with credentials issued now for <paramref name="purpose"/> (in the TURN server's log).</summary>
+    public IReadOnlyList<IceServer> For(string purpose)
+    {
+        if (!HasTurn) return _fixed;
+        var (username, password) = TurnRestCredentials.Issue(_turn.Secret!, purpose, _time.GetUtcNow() + _turn.CredentialLifetime);
+        return [.. _fixed, .. _turn.Urls.Select(url => new IceServer(url, username, password))];
+    }
+}

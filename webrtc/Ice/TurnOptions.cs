@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.WebRtc.Ice;
+
+/// <summary>
+/// The <c>Turn</c> configuration section: a TURN server (coturn) that relays WebRTC media for publishers and viewers whose
+/// network lets no UDP through to Janus (corporate firewalls, some mobile carriers). Every participant, WHIP encoder and
+/// WHEP viewer is handed these URLs with credentials of its own that expire (<see cref="TurnRestCredentials"/>); the TURN
+/// server is configured with the same <see cref="Secret"/> (coturn: <c>use-auth-secret</c>, <c>static-auth-secret</c>).
+/// </summary>
+public sealed class TurnOptions
+{
+    public const string Section = "Turn";
+
+    /// <summary>
+    /// TURN URLs (RFC 7065), e.g. <c>turn:turn.example.com:3478?transport=udp</c>, <c>turn:turn.example.com:3478?transport=tcp</c>
+    /// and <c>turns:turn.example.com:443?transport=tcp</c> (TLS on 443 passes the strictest firewalls). Empty: no TURN.
+    /// </summary>
+    public List<string> Urls { get; set; } = [];
+
+    /// <summary>The secret shared with the TURN server (coturn's <c>static-auth-secret</c>); at least 16 characters.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>
+    /// How long a handed-out credential works. The TURN server checks it at each allocation and refresh, so it must outlast
+    /// the longest session (a show, a host's day in the studio); a leaked one is useless after it.
+    /// </summary>
+    public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Why these settings cannot work, or null.</summary>
+    public string? Problem()
+    {
+        if (Urls.Count == 0) return null;
+        foreach (string url in Urls)
+        {
+            if (!url.StartsWith("turn:", StringComparison.OrdinalIgnoreCase) && !url.StartsWith("turns:", StringComparison.OrdinalIgnoreCase))
+                return $"Turn:Urls: '{url}' is not a turn: or turns: URL (STUN servers go in Whep:IceServers)";
+            if (url.AsSpan().IndexOfAny("\"<>\r\n ") >= 0) return $"Turn:Urls: '{url}' has a character a URL cannot have";
+        }
+
+        if (string.IsNullOrEmpty(Secret) || Secret.Length < 16)
+            return "Turn:Secret must be set (at least 16 characters, the TURN server's static-auth-secret) when Turn:Urls is";
+        if (CredentialLifetime <= TimeSpan.Zero) return "Turn:CredentialLifetime must be positive";
+        return null;
+    }
+}
+
+/// <summary>Refuses to start a node whose TURN settings cannot work (a URL that is not TURN, no secret), naming the key.</summary>
+public sealed class TurnOptionsValidator : IValidateOptions<TurnOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TurnOptions options) =>
+        options?.Problem() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+}
