@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,9 +30,16 @@ public static class RoomEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         var rooms = endpoints.ServiceProvider.GetRequiredService<RoomService>();
         var lobby = endpoints.ServiceProvider.GetRequiredService<RoomLobby>();
+        var ice = endpoints.ServiceProvider.GetRequiredService<IceServers>();
 
         var host = endpoints.MapGroup("/api/rooms/{channel}").RequireAuthorization(hostPolicy).WithTags("rooms");
         host.MapGet("", (string channel) => Results.Json(new { participants = rooms.Participants(channel), knocks = lobby.Knocks(channel) }, Json));
+        // The studio's RTCPeerConnection configuration: TURN credentials of its own (a host behind a firewall still gets on air).
+        host.MapGet("/ice-servers", (HttpContext context, string channel) =>
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Json(new { iceServers = ice.For($"room.{channel}") }, Json);
+        });
         host.MapPost("/participants", (HttpContext context, string channel) => PublishAsync(context, rooms, channel, HostName(context), "studio", Screen(context)));
         host.MapPost("/invites", async (HttpContext context, string channel) =>
         {
@@ -95,10 +103,18 @@ public static class RoomEndpoints
             var status = lobby.Status(channel, id, Bearer(context));
             if (status is null) return Refused(404, "no such request to join (or not yours)");
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(new { state = status.State, grant = status.Grant }, Json);
+            // An admitted guest's page configures its connections with these before it publishes (TURN only for the admitted).
+            return Results.Json(new { state = status.State, grant = status.Grant, iceServers = status.Grant is null ? null : ice.For($"room.{channel}") }, Json);
         });
         room.MapPost("/participants", async (HttpContext context, string channel) =>
         {
+            if (Screen(context))
+            {
+                // A participant (its token as bearer) shares a screen: a participant of its own that leaves with it.
+                await ShareScreenAsync(context, rooms, channel).ConfigureAwait(false);
+                return;
+            }
+
             string? name = lobby.Redeem(channel, Bearer(context), context.Connection.RemoteIpAddress);
             if (name is null && Bearer(context) is { Length: > 0 } token && IsSdp(context.Request))
             {
@@ -123,7 +139,7 @@ public static class RoomEndpoints
         {
             if (rooms.ParticipantOf(channel, Bearer(context)) is not { } self) return Refused(403, "only a participant of the room sees its list");
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.Muted, p.Connected, since = p.JoinedAt, self = p.Id == self }), Json);
+            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.SharedBy, p.Muted, p.Connected, since = p.JoinedAt, self = p.Id == self }), Json);
         });
         room.MapPost("/subscriptions", async (HttpContext context, string channel, SubscribeRequest request) =>
         {
@@ -209,6 +225,47 @@ public static class RoomEndpoints
         response.Headers[ParticipantIdHeader] = answer.Id;
         response.Headers.CacheControl = "no-store";
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task ShareScreenAsync(HttpContext context, RoomService rooms, string channel)
+    {
+        string token = Bearer(context);
+        if (token.Length == 0)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized, "a participant shares a screen with its own token as the bearer token").ConfigureAwait(false);
+            return;
+        }
+
+        if (!IsSdp(context.Request))
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
+            return;
+        }
+
+        // Checked before the body is read: only a participant of this room may make the server hold an offer.
+        if (rooms.ParticipantOf(channel, token) is null)
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status403Forbidden, "only a participant of the room shares a screen into it").ConfigureAwait(false);
+            return;
+        }
+
+        string? offer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+        if (offer is null)
+        {
+            await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {WhepEndpoints.MaxOfferBytes} bytes").ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            var answer = await rooms.ShareScreenAsync(channel, token, offer, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+            await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
+        }
+        catch (RoomRefusal e)
+        {
+            await WhepEndpoints.Problem(context, e.Status, e.Message).ConfigureAwait(false);
+        }
     }
 
     private static async Task RejoinAsync(HttpContext context, RoomService rooms, string channel, string token)

@@ -21,8 +21,9 @@ public sealed class RoomRefusal(int status, string detail) : Exception(detail)
 /// </summary>
 public sealed record RoomAnswer(string Id, string Token, string Sdp);
 
-/// <summary>A participant of a room, for the API and the dashboard.</summary>
-public sealed record RoomParticipantInfo(string Id, string Display, string Source, bool IsScreen, string VideoCodec, bool HasAudio, bool Connected, bool Muted, DateTimeOffset JoinedAt);
+/// <summary>A participant of a room, for the API and the dashboard; <paramref name="SharedBy"/> is the id of the participant whose screen share it is.</summary>
+public sealed record RoomParticipantInfo(string Id, string Display, string Source, bool IsScreen, string VideoCodec, bool HasAudio, bool Connected, bool Muted, DateTimeOffset JoinedAt,
+    string? SharedBy = null);
 
 /// <summary>A subscription that was set up: its id and Janus's SDP offer for the subscriber to answer.</summary>
 public sealed record RoomOffer(string Id, string Sdp);
@@ -69,7 +70,7 @@ public sealed partial class RoomService : IAsyncDisposable
         lock (_gate)
         {
             return _rooms.TryGetValue(channel, out var room)
-                ? [.. room.Participants.Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec, p.AudioMid is not null, p.Connected, p.Muted, p.JoinedAt))]
+                ? [.. room.Participants.Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec, p.AudioMid is not null, p.Connected, p.Muted, p.JoinedAt, p.Owner))]
                 : [];
         }
     }
@@ -102,8 +103,25 @@ public sealed partial class RoomService : IAsyncDisposable
         return answer;
     }
 
+    /// <summary>
+    /// The participant holding <paramref name="ownerToken"/> shares a screen: a participant of its own (its own token, so it
+    /// rejoins by itself after a Janus restart) that belongs to the sharer and leaves with it, one per sharer. Throws
+    /// <see cref="RoomRefusal"/>: 403 when the token is no participant of the room, 409 when it already shares one.
+    /// </summary>
+    public async Task<RoomAnswer> ShareScreenAsync(string channel, string ownerToken, string offer, IPAddress? client, CancellationToken cancellationToken)
+    {
+        var owner = FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room shares a screen into it");
+        if (owner.IsScreen) throw new RoomRefusal(400, "a screen share cannot share another screen");
+        return await JoinAsync(channel, $"{owner.Display} (screen)", owner.Source, isScreen: true, offer, client, rejoin: null, owner.Id, cancellationToken)
+            .ConfigureAwait(false);
+    }
+
     private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, Rejoin? rejoin,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        await JoinAsync(channel, display, source, isScreen, offer, client, rejoin, rejoin?.Owner, cancellationToken).ConfigureAwait(false);
+
+    private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, Rejoin? rejoin,
+        string? owner, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         if (!_janus.Enabled) throw new RoomRefusal(503, "the live room is off on this node (Janus:Enabled=false)");
@@ -122,6 +140,13 @@ public sealed partial class RoomService : IAsyncDisposable
         {
             if (room.Participants.Count >= _options.MaxParticipants)
                 throw new RoomRefusal(409, $"the room of {channel} is full ({_options.MaxParticipants} participants)");
+            if (owner is not null && rejoin is null)
+            {
+                // Checked under the room's gate: the sharer may have left, or started another share, meanwhile.
+                if (!room.Participants.Any(p => p.Id == owner)) throw new RoomRefusal(403, "only a participant of the room shares a screen into it");
+                if (room.Participants.Any(p => p.Owner == owner)) throw new RoomRefusal(409, "this participant already shares a screen: stop it first");
+            }
+
             try
             {
                 janus = await _janus.GetSessionAsync(cancellationToken).ConfigureAwait(false);
@@ -151,7 +176,7 @@ public sealed partial class RoomService : IAsyncDisposable
             var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase)));
 
             participant = new Participant(rejoin?.Id ?? NewId(), rejoin?.Token ?? NewId(), channel, display, source, isScreen, janus, roomId, handle, publisherId, codec, video.Mid, audio?.Mid,
-                client, _time.GetUtcNow());
+                client, _time.GetUtcNow(), owner);
             lock (_gate) room.Participants.Add(participant);
             IReadOnlyDictionary<string, RoomRtpTarget> targets;
             try
@@ -220,6 +245,8 @@ public sealed partial class RoomService : IAsyncDisposable
         await EndSubscriptionsOfAsync(participant.Id).ConfigureAwait(false);
         if (detach) await participant.Janus.DetachQuietlyAsync(participant.Handle).ConfigureAwait(false);
         LogLeft(channel, participant.Id, participant.Display, reason, room.Participants.Count);
+        // A participant's screen share leaves with it (a removed guest's share must not stay on air).
+        await RemoveAsync(channel, p => p.Owner == participant.Id, $"its sharer {participant.Id} left", detach).ConfigureAwait(false);
         return true;
     }
 
@@ -504,7 +531,7 @@ public sealed partial class RoomService : IAsyncDisposable
         {
             foreach (var participant in lost)
                 _rejoins[participant.Token] = new Rejoin(participant.Id, participant.Token, participant.Channel, participant.Display, participant.Source,
-                    participant.IsScreen, _time.GetUtcNow() + _options.EmptyHold);
+                    participant.IsScreen, _time.GetUtcNow() + _options.EmptyHold, participant.Owner);
         }
 
         foreach (var participant in lost) _ = RemoveAsync(participant.Channel, p => p == participant, "Janus stopped", detach: false);
@@ -552,14 +579,15 @@ public sealed partial class RoomService : IAsyncDisposable
     }
 
     private sealed record Participant(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, JanusSession Janus, long JanusRoomId, long Handle,
-        long PublisherId, string VideoCodec, string VideoMid, string? AudioMid, IPAddress? Client, DateTimeOffset JoinedAt)
+        long PublisherId, string VideoCodec, string VideoMid, string? AudioMid, IPAddress? Client, DateTimeOffset JoinedAt, string? Owner)
     {
         public volatile bool Connected;
 
         public volatile bool Muted;
     }
 
-    private sealed record Rejoin(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, DateTimeOffset Until);
+    /// <summary>What a participant that Janus's stop took out comes back as; <paramref name="Owner"/> is the sharer of a screen share.</summary>
+    private sealed record Rejoin(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, DateTimeOffset Until, string? Owner);
 
     private sealed record Subscription(string Id, string Channel, string OwnerId, string TargetId, JanusSession Janus, long Handle);
 

@@ -5,6 +5,22 @@
 window.RoomClient = (function () {
     'use strict';
 
+    // Every connection's RTCConfiguration: the ICE servers the server handed this page (TURN with credentials of its own,
+    // so a participant behind a firewall that lets no UDP through still reaches the room). configure() sets it.
+    let rtcConfig = {};
+
+    /** Sets the ICE servers ({ urls, username, credential } each) for the connections made from now on. */
+    function configure(iceServers) {
+        rtcConfig = Array.isArray(iceServers) && iceServers.length > 0 ? { iceServers } : {};
+    }
+
+    /** How many candidates of each type (host, srflx, relay) an SDP carries: relay ones mean the TURN server took our credentials. */
+    function candidateTypes(sdp) {
+        const types = { host: 0, srflx: 0, prflx: 0, relay: 0 };
+        for (const m of sdp.matchAll(/^a=candidate:.* typ (\w+)/gm)) types[m[1]] = (types[m[1]] || 0) + 1;
+        return types;
+    }
+
     function gathered(pc) {
         return new Promise((resolve) => {
             if (pc.iceGatheringState === 'complete') return resolve();
@@ -23,11 +39,12 @@ window.RoomClient = (function () {
     }
 
     /**
-     * Publishes stream's tracks to url (headers: auth); resolves to { pc, location, token, participantId }: the token (the
-     * last part of the Location) is this participant's alone, its bearer for the room; the id is what lists show.
+     * Publishes stream's tracks to url (headers: auth); resolves to { pc, location, token, participantId, candidates }: the
+     * token (the last part of the Location) is this participant's alone, its bearer for the room; the id is what lists show;
+     * candidates counts the offer's ICE candidates by type.
      */
     async function publish(url, stream, headers) {
-        const pc = new RTCPeerConnection();
+        const pc = new RTCPeerConnection(rtcConfig);
         for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
         await pc.setLocalDescription(await pc.createOffer());
         await gathered(pc);
@@ -43,7 +60,10 @@ window.RoomClient = (function () {
         }
         const location = response.headers.get('Location');
         await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
-        return { pc, location, token: location.split('/').pop(), participantId: response.headers.get('X-Participant-Id') };
+        return {
+            pc, location, token: location.split('/').pop(), participantId: response.headers.get('X-Participant-Id'),
+            candidates: candidateTypes(pc.localDescription.sdp),
+        };
     }
 
     /**
@@ -81,6 +101,49 @@ window.RoomClient = (function () {
         return { stop() { stopped = true; } };
     }
 
+    /**
+     * The "Share screen" button of a page (the studio's, a guest's): toggle() shares a screen as a participant of its own,
+     * published to url() with headers(), or stops it. Like a camera the share comes back by itself after Janus restarts:
+     * whoever sees the room's list sets share.state.notParticipant when the share is not in it. It also stops when it ends
+     * from outside (the browser's own "Stop sharing", a host's removal). state.screenId is the share's public id; the
+     * page's own view leaves it out (state.excluded).
+     */
+    function screenShare(slug, button, state, url, headers, fail) {
+        let share = null;
+        async function stop() {
+            const current = share;
+            share = null;
+            if (!current) return;
+            current.keeper.stop();
+            current.stream.getTracks().forEach((t) => t.stop());
+            await leave(current.published, headers());
+            state.screenId = null;
+            button.textContent = 'Share screen';
+        }
+        async function start() {
+            const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+            let published;
+            try {
+                published = await publish(url(), display, headers());
+            } catch (e) {
+                display.getTracks().forEach((t) => t.stop());
+                throw e;
+            }
+            const ended = () => stop().catch(fail);
+            share = { published, stream: display, state: { notParticipant: false } };
+            share.keeper = stayIn(slug, share, share.state, ended);
+            display.getVideoTracks()[0].addEventListener('ended', ended);
+            state.screenId = published.participantId;
+            (state.excluded = state.excluded || []).push(state.screenId);
+            button.textContent = 'Stop sharing';
+        }
+        return {
+            toggle: () => (share ? stop() : start()).catch(fail),
+            stop,
+            get share() { return share; },
+        };
+    }
+
     /** Leaves: DELETE on the participant's resource, then the connection closes. */
     async function leave(published, headers) {
         if (!published) return;
@@ -109,7 +172,7 @@ window.RoomClient = (function () {
             });
             if (response.status !== 201) throw new Error(await problem(response));
             const offer = await response.json();
-            const pc = new RTCPeerConnection();
+            const pc = new RTCPeerConnection(rtcConfig);
             const tile = document.createElement('div');
             tile.className = 'room-tile';
             tile.dataset.participant = participant.id;
@@ -151,6 +214,7 @@ window.RoomClient = (function () {
                 if (response.ok) {
                     const list = await response.json();
                     state.inRoom = list.map((p) => p.name);
+                    state.listed = list.map((p) => p.id);
                     const ids = new Set(list.map((p) => p.id));
                     for (const id of [...subscriptions.keys()]) if (!ids.has(id)) drop(id);
                     // The same participant joined again (after Janus restarted): its old subscription is dead.
@@ -210,5 +274,5 @@ window.RoomClient = (function () {
         return navigator.mediaDevices.getUserMedia({ video, audio });
     }
 
-    return { publish, leave, view, stayIn, listDevices, capture, problem };
+    return { configure, publish, leave, view, stayIn, screenShare, listDevices, capture, problem };
 })();

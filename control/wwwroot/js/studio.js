@@ -15,7 +15,9 @@
     const state = window.__studio = { participantId: null, remote: {}, knocks: [], participants: [], error: null, inviteUrl: null, muteRemote: false };
     let stream = null;
     const session = { published: null, stream: null };
-    let screen = null; // { published, stream, state, keeper }: the screen share, a participant of its own
+    // The screen share, a participant of its own (studio's API, the host's cookie and antiforgery header).
+    const sharing = RoomClient.screenShare(slug, $('studio-share'), state, () => `${api}/participants?screen=1&name=${encodeURIComponent('Screen')}`,
+        () => csrf, fail);
     let roomView = null;
     let keeper = null;
 
@@ -52,8 +54,14 @@
 
     async function join() {
         try {
+            // TURN credentials of this host's own, before the first connection is made.
+            const ice = await fetch(`${api}/ice-servers`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+            if (!ice.ok) throw new Error(await RoomClient.problem(ice));
+            state.iceServers = (await ice.json()).iceServers;
+            RoomClient.configure(state.iceServers);
             session.published = await RoomClient.publish(`${api}/participants`, stream, csrf);
             state.participantId = session.published.participantId;
+            state.candidates = session.published.candidates;
             state.joinedAtMs = performance.now();
             roomView = RoomClient.view(slug, session.published.token, $('room-tiles'), state, csrf);
             keeper = RoomClient.stayIn(slug, session, state, () => leave().catch(fail));
@@ -69,7 +77,7 @@
     async function leave() {
         if (keeper) keeper.stop();
         if (roomView) roomView.stop();
-        if (screen) await stopShare();
+        await sharing.stop();
         await RoomClient.leave(session.published, csrf);
         session.published = null;
         state.participantId = null;
@@ -84,34 +92,6 @@
         if (!track) return;
         track.enabled = !track.enabled;
         button.textContent = track.enabled ? onText : offText;
-    }
-
-    async function share() {
-        if (screen) return stopShare();
-        try {
-            const display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
-            const published = await RoomClient.publish(`${api}/participants?screen=1&name=${encodeURIComponent('Screen')}`, display, csrf);
-            // Like the camera, the share comes back by itself after Janus restarts (render() tells it when it is not listed).
-            screen = { published, stream: display, state: { notParticipant: false } };
-            screen.keeper = RoomClient.stayIn(slug, screen, screen.state, () => stopShare().catch(fail));
-            state.screenId = published.participantId;
-            $('studio-share').textContent = 'Stop sharing';
-            display.getVideoTracks()[0].addEventListener('ended', () => stopShare().catch(fail));
-            (state.excluded = state.excluded || []).push(published.participantId);
-        } catch (e) {
-            fail(e);
-        }
-    }
-
-    async function stopShare() {
-        const current = screen;
-        screen = null;
-        if (!current) return;
-        current.keeper.stop();
-        current.stream.getTracks().forEach((t) => t.stop());
-        await RoomClient.leave(current.published, csrf);
-        state.screenId = null;
-        $('studio-share').textContent = 'Share screen';
     }
 
     function button(text, className, onClick) {
@@ -145,9 +125,9 @@
         const list = $('studio-participants');
         list.textContent = '';
         state.participants = room.participants.map((p) => ({ id: p.id, name: p.display, muted: p.muted, source: p.source }));
-        if (screen) {
-            screen.state.notParticipant = !room.participants.some((p) => p.id === state.screenId);
-            state.screenRejoined = screen.state.rejoined || 0;
+        if (sharing.share) {
+            sharing.share.state.notParticipant = !room.participants.some((p) => p.id === state.screenId);
+            state.screenRejoined = sharing.share.state.rejoined || 0;
         }
         for (const p of room.participants) {
             const li = document.createElement('li');
@@ -190,7 +170,7 @@
     $('studio-leave').addEventListener('click', () => leave().catch(fail));
     $('studio-mute-audio').addEventListener('click', () => toggle('audio', $('studio-mute-audio'), 'Mute microphone', 'Unmute microphone'));
     $('studio-mute-video').addEventListener('click', () => toggle('video', $('studio-mute-video'), 'Stop camera', 'Start camera'));
-    $('studio-share').addEventListener('click', () => share().catch(fail));
+    $('studio-share').addEventListener('click', () => sharing.toggle());
     $('studio-camera').addEventListener('change', () => preview().catch(fail));
     $('studio-microphone').addEventListener('change', () => preview().catch(fail));
     $('studio-invite').addEventListener('click', async () => {

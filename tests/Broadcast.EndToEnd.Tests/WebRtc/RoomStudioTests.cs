@@ -14,8 +14,9 @@ namespace Broadcast.EndToEnd.Tests.WebRtc;
 /// (each a solid-colour clip, so each person is recognisable: the host red, the guest blue) on loopback ICE. The host
 /// joins from the studio page; a guest comes by the host's invite link, waits in the green room, and is admitted; each
 /// receives the other's video; the channel's HLS shows both side by side; a screen the host shares takes the large
-/// place; everybody, the share included, comes back after Janus crashes; the show is one person again once the host
-/// removes the guest. Then a viewer presses "Request to join" on the watch page, is admitted and appears in the show.
+/// place; everybody, the share included, comes back after Janus crashes; a screen the guest shares takes the large place
+/// too, and leaves with the guest: the show is one person again once the host removes the guest. Both pages are handed
+/// TURN credentials of their own, which the real TURN server (coturn) takes (each offer carries relay candidates). Then a viewer presses "Request to join" on the watch page, is admitted and appears in the show.
 /// Nobody publishes without a host's admission, and a banned guest cannot ask again.
 /// </summary>
 [Collection(ServerCollection.Name)]
@@ -45,6 +46,9 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
         await studio.ClickAsync("#studio-join");
         await WaitAsync(studio, "window.__studio.participantId !== null || window.__studio.error !== null", "the host in the room", session);
         fixture.Check(await studio.EvaluateAsync<string?>("() => window.__studio.error") is null, session.Describe("the host could not join"));
+        // A relay candidate in the host's offer: coturn allocated with the credentials our server issued for this studio.
+        fixture.Check(await studio.EvaluateAsync<int>("() => window.__studio.candidates.relay") > 0,
+            session.Describe($"the host's offer has no relay candidate: {await studio.EvaluateAsync<string>("() => JSON.stringify(window.__studio.candidates)")}; coturn: {fixture.Turn.Log.Tail(20)}"));
         await _program.WaitForPictureAsync(channel.Slug, "the host alone", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
 
         // A guest by invite: green room, admitted, each sees the other, both in the show.
@@ -57,6 +61,8 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
         await AdmitAsync(studio, session);
         await WaitAsync(guest, "window.__guest.state === 'joined' && Object.values(window.__guest.remote).some(r => r.framesDecoded > 10)", "the guest seeing the host", session);
         await WaitAsync(studio, "Object.values(window.__studio.remote).some(r => r.framesDecoded > 10)", "the host seeing the guest", session);
+        fixture.Check(await guest.EvaluateAsync<int>("() => window.__guest.candidates.relay") > 0,
+            session.Describe($"the admitted guest's offer has no relay candidate: {await guest.EvaluateAsync<string>("() => JSON.stringify(window.__guest.candidates)")}"));
         double joinMs = await guest.EvaluateAsync<double>("() => window.__guest.firstRemoteFrameMs - window.__guest.admittedAtMs");
         output.WriteLine($"admit to the guest's first remote frame: {joinMs:0} ms; host sees {await studio.EvaluateAsync<string>("() => JSON.stringify(window.__studio.remote)")}");
         await _program.WaitForPictureAsync(channel.Slug, "host and guest side by side", [(160, 180, Hue.Red), (480, 180, Hue.Blue)]);
@@ -97,9 +103,18 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
             Assert.Equal(HttpStatusCode.Forbidden, reused.StatusCode);
         }
 
-        // The host removes the guest: the show is the host alone again, and the guest's page says so.
-        await studio.ClickAsync("#studio-participants li .studio-remove");
+        // The guest shares a screen: it takes the large place as the host's did, the cameras in the column beside it.
+        await guest.ClickAsync("#join-share");
+        await WaitAsync(guest, "window.__guest.screenId || window.__guest.error !== null", "the guest's screen in the room", session);
+        fixture.Check(await guest.EvaluateAsync<string?>("() => window.__guest.error") is null, session.Describe("the guest could not share a screen"));
+        await _program.WaitForPictureAsync(channel.Slug, "the guest's screen large and the cameras beside it", screenLayout);
+        string guestScreenId = await guest.EvaluateAsync<string>("() => window.__guest.screenId");
+        await WaitAsync(studio, $"window.__studio.participants.some(p => p.id === '{guestScreenId}')", "the guest's screen in the host's list", session);
+
+        // The host removes the guest: the guest's share leaves with it, the show is the host alone again, and the guest's page says so.
+        await studio.ClickAsync($"#studio-participants li[data-participant='{guestId}'] .studio-remove");
         await WaitAsync(guest, "window.__guest.state === 'removed'", "the guest told it was removed", session);
+        await WaitAsync(studio, $"!window.__studio.participants.some(p => p.id === '{guestScreenId}')", "the guest's screen gone with the guest", session);
         await _program.WaitForPictureAsync(channel.Slug, "the host alone after the removal", [(160, 180, Hue.Red), (480, 180, Hue.Red)]);
 
         // A viewer of the watch page asks to join, is admitted, and appears in the show.
