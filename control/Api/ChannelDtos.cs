@@ -5,7 +5,7 @@ using Broadcast.Control.Channels;
 namespace Broadcast.Control.Api;
 
 /// <summary>Body of <c>POST /api/channels</c>.</summary>
-public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null);
+public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null);
 
 /// <summary>
 /// A channel as the admin API shows it. <see cref="StreamKey"/> is in full after create and rotate,
@@ -28,7 +28,8 @@ public sealed record ChannelResponse(
     ChannelLiveState? Live = null,
     bool PrivatePlayback = false,
     string? SrtUrl = null,
-    string? BackupRtmpUrl = null);
+    string? BackupRtmpUrl = null,
+    bool RealTime = false);
 
 /// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
 public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl, string? SrtUrl = null);

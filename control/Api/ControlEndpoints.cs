@@ -56,7 +56,7 @@ public static class ControlEndpoints
         try
         {
             issued = await channels.CreateAsync(
-                new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false), cancellationToken).ConfigureAwait(false);
+                new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false), cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationFailedException e)
         {
@@ -113,7 +113,7 @@ public static class ControlEndpoints
         {
             // PUT: flags not sent return to their defaults (false); PATCH keeps them.
             channel = await channels.UpdateAsync(id, request!.Name, request.RequireSchedule ?? (replace ? false : null),
-                request.LowLatency ?? (replace ? false : null), cancellationToken).ConfigureAwait(false);
+                request.LowLatency ?? (replace ? false : null), request.RealTime ?? (replace ? false : null), cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationFailedException e)
         {
@@ -206,7 +206,7 @@ public static class ControlEndpoints
         => new(channel.Id, channel.Name, channel.Slug, streamKey, urls.RtmpUrl(request), urls.HlsUrl(request, channel.Slug),
             urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt,
             PrivatePlayback: request.HttpContext.RequestServices.GetService<PlaybackAccessService>()?.IsPrivate(channel.Slug) ?? false,
-            SrtUrl: urls.SrtUrl(request, streamKey), BackupRtmpUrl: urls.BackupRtmpUrl());
+            SrtUrl: urls.SrtUrl(request, streamKey), BackupRtmpUrl: urls.BackupRtmpUrl(), RealTime: channel.RealTime);
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

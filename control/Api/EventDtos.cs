@@ -39,7 +39,7 @@ public sealed record EventResponse(
 }
 
 /// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>.</summary>
-public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null);
+public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null);
 
 /// <summary>A recording. <c>hlsUrl</c>/<c>dashUrl</c> are absolute (Public:HttpBaseUrl or the request's host); the paths are origin-relative.</summary>
 public sealed record RecordingResponse(

@@ -10,10 +10,12 @@ public sealed record Channel(
     bool LowLatency,
     bool Revoked,
     DateTimeOffset CreatedAt,
-    string StreamKeyHint);
+    string StreamKeyHint,
+    bool RealTime = false);
 
 /// <summary>What an admin asks for when creating a channel.</summary>
-public sealed record ChannelSpec(string? Name, bool RequireSchedule = false, bool LowLatency = false);
+/// <param name="RealTime">The watch page plays it over WebRTC (WHEP) first, LL-HLS the fallback and overflow.</param>
+public sealed record ChannelSpec(string? Name, bool RequireSchedule = false, bool LowLatency = false, bool RealTime = false);
 
 /// <summary>A channel together with its full stream key: returned only by create, rotate and reveal.</summary>
 public sealed record IssuedChannel(Channel Channel, string StreamKey);
@@ -64,4 +66,5 @@ public sealed record ChannelRecord(
     bool RequireSchedule,
     bool LowLatency,
     bool Revoked,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    bool RealTime = false);

@@ -133,6 +133,10 @@ public sealed partial class ChannelService(
     /// </summary>
     /// <exception cref="ValidationFailedException">The name is invalid.</exception>
     public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, CancellationToken cancellationToken = default)
+        => await UpdateAsync(id, name, requireSchedule, lowLatency, realTime: null, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc cref="UpdateAsync(string, string?, bool?, bool?, CancellationToken)"/>
+    public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, bool? realTime, CancellationToken cancellationToken = default)
     {
         var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
         if (record is null)
@@ -150,7 +154,7 @@ public sealed partial class ChannelService(
         }
 
         if (!await repository.UpdateAsync(id, name?.Trim() ?? record.Name, requireSchedule ?? record.RequireSchedule, lowLatency ?? record.LowLatency,
-                cancellationToken).ConfigureAwait(false))
+                realTime ?? record.RealTime, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
@@ -246,7 +250,7 @@ public sealed partial class ChannelService(
             var now = time.GetUtcNow();
             var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
             var record = new ChannelRecord(id, name, slug, StreamKeys.Hash(key), protector.Protect(id, key),
-                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt);
+                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt, spec.RealTime);
             if (await repository.TryInsertAsync(record, cancellationToken).ConfigureAwait(false))
             {
                 LogCreated(id, slug);
@@ -278,7 +282,7 @@ public sealed partial class ChannelService(
     }
 
     private static Channel ToChannel(ChannelRecord record, string? key)
-        => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key));
+        => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key), record.RealTime);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Channel {ChannelId} created with slug {Slug}")]
     private partial void LogCreated(string channelId, string slug);

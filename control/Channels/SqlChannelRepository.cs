@@ -26,7 +26,7 @@ public interface IChannelRepository
     Task<bool> ReplaceKeyAsync(string id, byte[] keyHash, byte[] keyCiphertext, CancellationToken cancellationToken = default);
 
     /// <summary>Changes name and flags; false when no such channel. The slug never changes (it is in every URL).</summary>
-    Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, CancellationToken cancellationToken = default);
+    Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, CancellationToken cancellationToken = default);
 
     Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default);
 
@@ -40,13 +40,13 @@ public interface IChannelRepository
 /// </summary>
 public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRepository
 {
-    private const string Columns = "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at";
+    private const string Columns = "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time";
 
     public async Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         return await Sql.TryInsertAsync(database,
-            $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, @created_at)",
+            $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, @created_at, @real_time)",
             c =>
             {
                 Sql.Add(c, "id", record.Id);
@@ -58,6 +58,7 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
                 Sql.Add(c, "low_latency", record.LowLatency);
                 Sql.Add(c, "revoked", record.Revoked);
                 Sql.Add(c, "created_at", record.CreatedAt.ToUniversalTime());
+                Sql.Add(c, "real_time", record.RealTime);
             }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -94,9 +95,11 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, CancellationToken cancellationToken = default) =>
-        await Sql.ExecuteAsync(database, "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency WHERE id = @id", c =>
+    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, CancellationToken cancellationToken = default) =>
+        await Sql.ExecuteAsync(database,
+            "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency, real_time = @real_time WHERE id = @id", c =>
         {
+            Sql.Add(c, "real_time", realTime);
             Sql.Add(c, "name", name);
             Sql.Add(c, "require_schedule", requireSchedule);
             Sql.Add(c, "low_latency", lowLatency);
@@ -129,5 +132,6 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         RequireSchedule: reader.GetBoolean(5),
         LowLatency: reader.GetBoolean(6),
         Revoked: reader.GetBoolean(7),
-        CreatedAt: reader.GetFieldValue<DateTimeOffset>(8).ToUniversalTime());
+        CreatedAt: reader.GetFieldValue<DateTimeOffset>(8).ToUniversalTime(),
+        RealTime: reader.GetBoolean(9));
 }

@@ -171,7 +171,15 @@ public abstract class ChannelStoreContract : IAsyncLifetime
         Assert.Equal("evening-news", issued.Channel.Slug);
         Assert.True(issued.Channel.RequireSchedule);
         Assert.True(issued.Channel.LowLatency);
+        Assert.False(issued.Channel.RealTime);
         Assert.True(StreamKeys.IsWellFormed(issued.StreamKey));
+
+        // The real-time flag is stored and read back, on create and on update, beside the others.
+        var realTime = await Service.CreateAsync(new ChannelSpec("Quiz Night", RealTime: true));
+        Assert.True((await Service.GetAsync(realTime.Channel.Id))!.RealTime);
+        var updated = await Service.UpdateAsync(realTime.Channel.Id, name: null, requireSchedule: true, lowLatency: null, realTime: false);
+        Assert.Equal((false, true), (updated!.RealTime, updated.RequireSchedule));
+        Assert.Equal((false, true), ((await Service.GetAsync(realTime.Channel.Id))!.RealTime, (await Service.GetAsync(realTime.Channel.Id))!.RequireSchedule));
 
         var found = await Service.FindByStreamKeyAsync(issued.StreamKey);
         Assert.Equal(StreamKeyRejection.None, found.Rejection);

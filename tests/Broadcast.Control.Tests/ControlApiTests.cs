@@ -62,7 +62,7 @@ public sealed class ControlApiTests : IAsyncLifetime
     [Fact]
     public async Task Create_returns_201_with_key_and_urls()
     {
-        using var response = await PostJsonAsync("/api/channels", """{"name":" Main Stage ","requireSchedule":true,"lowLatency":true}""");
+        using var response = await PostJsonAsync("/api/channels", """{"name":" Main Stage ","requireSchedule":true,"lowLatency":true,"realTime":true}""");
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var body = await JsonAsync(response);
         var id = body.GetProperty("id").GetString()!;
@@ -75,9 +75,11 @@ public sealed class ControlApiTests : IAsyncLifetime
         Assert.Equal($"http://127.0.0.1:{_base.Port}/live/main-stage/manifest.mpd", body.GetProperty("dashUrl").GetString());
         Assert.True(body.GetProperty("requireSchedule").GetBoolean());
         Assert.True(body.GetProperty("lowLatency").GetBoolean());
+        Assert.True(body.GetProperty("realTime").GetBoolean());
 
         var flagsDefault = await CreateAsync("Plain");
         Assert.False(flagsDefault.GetProperty("requireSchedule").GetBoolean());
+        Assert.False(flagsDefault.GetProperty("realTime").GetBoolean());
         Assert.False(flagsDefault.GetProperty("lowLatency").GetBoolean());
         // No backup ingest server configured here: the field is left out.
         Assert.False(body.TryGetProperty("backupRtmpUrl", out _));

@@ -221,6 +221,18 @@ public sealed class EventApiTests : IAsyncLifetime
                 body.GetProperty("requireSchedule").GetBoolean(), body.GetProperty("lowLatency").GetBoolean()));
         }
 
+        // The real-time watch page: PATCH turns it on and leaves the rest, PUT without it turns it off.
+        using (var patch = await _client.PatchAsync($"/api/channels/{id}", Json("""{"realTime":true}""")))
+        {
+            var body = await BodyAsync(patch);
+            Assert.Equal(("Studio B", true), (body.GetProperty("name").GetString(), body.GetProperty("realTime").GetBoolean()));
+        }
+
+        using (var put = await _client.PutAsync($"/api/channels/{id}", Json("""{"name":"Studio B"}""")))
+            Assert.False((await BodyAsync(put)).GetProperty("realTime").GetBoolean());
+        using (var wrongType = await _client.PatchAsync($"/api/channels/{id}", Json("""{"realTime":"yes"}""")))
+            await AssertFieldProblemAsync(wrongType, "realTime");
+
         using (var putNoName = await _client.PutAsync($"/api/channels/{id}", Json("""{"lowLatency":true}""")))
             await AssertFieldProblemAsync(putNoName, "name");
         using (var emptyName = await _client.PatchAsync($"/api/channels/{id}", Json("""{"name":" "}""")))

@@ -97,6 +97,20 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         return Redirect($"/dashboard/channels/{id}");
     }
 
+    /// <summary>Switches whether the watch page plays the channel over WebRTC (WHEP) first; viewers who load the page next see it.</summary>
+    public async Task<IActionResult> OnPostRealTimeAsync(string id, bool enabled, CancellationToken cancellationToken)
+    {
+        if (await channels.UpdateAsync(id, name: null, requireSchedule: null, lowLatency: null, realTime: enabled, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return NotFound();
+        }
+
+        Flash = enabled
+            ? "Real time on: the watch page plays over WebRTC, with LL-HLS when WebRTC fails or the real-time audience is full."
+            : "Real time off: the watch page plays over HLS.";
+        return Redirect($"/dashboard/channels/{id}");
+    }
+
     /// <summary>Switches the channel's low-latency packaging (LL-HLS, LL-DASH); a broadcast keeps what it started with.</summary>
     public async Task<IActionResult> OnPostLowLatencyAsync(string id, bool enabled, CancellationToken cancellationToken)
     {

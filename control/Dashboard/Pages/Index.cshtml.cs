@@ -15,6 +15,8 @@ public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor mon
         public bool RequireSchedule { get; set; }
 
         public bool LowLatency { get; set; }
+
+        public bool RealTime { get; set; }
     }
 
     public sealed record Row(Channel Channel, ChannelListItem Live);
@@ -40,7 +42,7 @@ public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor mon
     {
         try
         {
-            var issued = await channels.CreateAsync(new ChannelSpec(Input.Name, Input.RequireSchedule, Input.LowLatency), cancellationToken).ConfigureAwait(false);
+            var issued = await channels.CreateAsync(new ChannelSpec(Input.Name, Input.RequireSchedule, Input.LowLatency, Input.RealTime), cancellationToken).ConfigureAwait(false);
             return Redirect($"/dashboard/channels/{issued.Channel.Id}");
         }
         catch (ValidationFailedException e)

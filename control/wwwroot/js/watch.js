@@ -74,7 +74,7 @@
         }
     }
 
-    // Real time (?realtime=1): WebRTC through the channel's WHEP endpoint. When this node's real-time audience is full
+    // Real time (a channel marked real-time, or ?realtime=1; ?realtime=0 asks for HLS): WebRTC through the channel's WHEP endpoint. When this node's real-time audience is full
     // (503) or WebRTC fails (no answer, no connection, no picture within a few seconds), the page plays LL-HLS instead
     // and says so. A private channel's token goes to WHEP as a bearer token.
     async function playWhep() {
@@ -129,7 +129,8 @@
         });
     }
 
-    if (live && params.get('realtime') === '1' && window.RTCPeerConnection) {
+    const realtime = params.get('realtime') === '1' || (root.dataset.realtime === 'true' && params.get('realtime') !== '0');
+    if (live && realtime && window.RTCPeerConnection) {
         playWhep().catch((e) => playHls(e && e.whep ? e.message : 'real-time playback failed'));
     } else {
         playHls();

@@ -43,27 +43,29 @@ public sealed class PrivatePlaybackDashboardTests(ServerFixture fixture)
         Assert.False(await PrivateAsync(channel.Id));
     }
 
-    [Fact]
-    public async Task The_low_latency_toggle_switches_the_channel_setting_both_ways()
+    [Theory]
+    [InlineData("low-latency", "Standard latency", "Low latency", "lowLatency")]
+    [InlineData("real-time", "HLS watch page", "Real-time watch page", "realTime")]
+    public async Task A_channel_page_toggle_switches_the_channel_setting_both_ways(string toggle, string off, string on, string property)
     {
         var server = fixture.Server;
-        var channel = await server.Api.CreateChannelAsync($"dashboard low latency {Guid.NewGuid():N}");
+        var channel = await server.Api.CreateChannelAsync($"dashboard {toggle} {Guid.NewGuid():N}");
         var browser = await fixture.BrowserAsync();
         await using var session = await DashboardSession.SignInAsync(browser, server);
         await session.GotoAsync($"/dashboard/channels/{channel.Id}");
-        Assert.Equal("Standard latency", (await session.Page.TextContentAsync("#low-latency-state"))!.Trim());
+        Assert.Equal(off, (await session.Page.TextContentAsync($"#{toggle}-state"))!.Trim());
 
-        await session.Page.ClickAsync("#low-latency-toggle");
-        await session.Page.WaitForSelectorAsync("#low-latency-state:text('Low latency')");
-        Assert.True(await LowLatencyAsync(channel.Id), fixture.WithLog("the API does not show the channel low-latency"));
+        await session.Page.ClickAsync($"#{toggle}-toggle");
+        await session.Page.WaitForSelectorAsync($"#{toggle}-state:text('{on}')");
+        Assert.True(await SettingAsync(channel.Id, property), fixture.WithLog($"the API does not show {property} on"));
 
-        await session.Page.ClickAsync("#low-latency-toggle");
-        await session.Page.WaitForSelectorAsync("#low-latency-state:text('Standard latency')");
-        Assert.False(await LowLatencyAsync(channel.Id), fixture.WithLog("the API still shows the channel low-latency"));
+        await session.Page.ClickAsync($"#{toggle}-toggle");
+        await session.Page.WaitForSelectorAsync($"#{toggle}-state:text('{off}')");
+        Assert.False(await SettingAsync(channel.Id, property), fixture.WithLog($"the API still shows {property} on"));
     }
 
-    private async Task<bool> LowLatencyAsync(string id)
-        => JsonDocument.Parse(await fixture.Server.Http.GetStringAsync($"api/channels/{id}")).RootElement.GetProperty("lowLatency").GetBoolean();
+    private async Task<bool> SettingAsync(string id, string property)
+        => JsonDocument.Parse(await fixture.Server.Http.GetStringAsync($"api/channels/{id}")).RootElement.GetProperty(property).GetBoolean();
 
     private async Task<bool> PrivateAsync(string id)
         => JsonDocument.Parse(await fixture.Server.Http.GetStringAsync($"api/channels/{id}")).RootElement.GetProperty("privatePlayback").GetBoolean();

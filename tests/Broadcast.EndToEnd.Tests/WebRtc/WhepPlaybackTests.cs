@@ -230,9 +230,15 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
     public async Task The_watch_page_plays_real_time_and_overflows_to_ll_hls_when_the_node_is_full()
     {
         var channel = await Server.Api.CreateChannelAsync($"whep watch {Guid.NewGuid():N}", lowLatency: true);
+        // Marked real-time (the producer's switch): its plain watch page plays WebRTC first.
+        using (var marked = await Server.Http.PatchAsync($"api/channels/{channel.Id}", System.Net.Http.Json.JsonContent.Create(new { realTime = true })))
+        {
+            Assert.True(marked.IsSuccessStatusCode, $"PATCH realTime: {(int)marked.StatusCode}");
+        }
+
         await using var publisher = FfmpegPublisher.Start(await TestMedia.GetClipAsync(Baseline), Server.RtmpUrl(channel.StreamKey), loops: -1);
         await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(channel.Id)).Live == true, Patience, "the channel to be live", Diagnostics);
-        string watchUrl = new Uri(Server.BaseUri, $"watch/{channel.Slug}?realtime=1").ToString();
+        string watchUrl = new Uri(Server.BaseUri, $"watch/{channel.Slug}").ToString();
         var first = await fixture.Browser.NewPageAsync();
         var second = await fixture.Browser.NewPageAsync();
         try
@@ -241,8 +247,9 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
             await WaitForWatchAsync(first, "window.__watch.mode === 'webrtc' && window.__watch.video.currentTime > 0.5");
             Assert.Equal("Real-time", await first.TextContentAsync("#watch-playback-mode"));
 
-            // The node's cap (1) is taken: the next viewer plays LL-HLS and the page says why.
-            await second.GotoAsync(watchUrl);
+            // The node's cap (1) is taken: the next viewer (here through a ?realtime=1 link, which any live channel's page takes)
+            // plays LL-HLS and the page says why.
+            await second.GotoAsync(watchUrl + "?realtime=1");
             await WaitForWatchAsync(second, "window.__watch.mode === 'hls' && window.__watch.video.currentTime > 0.5");
             Assert.Equal("the real-time audience is full", await second.EvaluateAsync<string>("() => window.__watch.why"));
             Assert.Contains("LL-HLS", await second.TextContentAsync("#watch-playback-mode"), StringComparison.Ordinal);

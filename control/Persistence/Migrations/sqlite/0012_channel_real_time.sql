@@ -1,0 +1,2 @@
+-- Real-time channels: the watch page plays them over WebRTC (WHEP) first, with LL-HLS as the fallback and the overflow.
+ALTER TABLE channels ADD COLUMN real_time INTEGER NOT NULL DEFAULT 0;
