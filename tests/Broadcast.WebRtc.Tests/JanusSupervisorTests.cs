@@ -118,6 +118,16 @@ public sealed class JanusSupervisorTests
         await second.DetachAsync(handle, CancellationToken.None);
     }
 
+    [Theory]
+    [InlineData(System.Runtime.InteropServices.Architecture.X64, "/usr/lib/x86_64-linux-gnu/janus")]
+    [InlineData(System.Runtime.InteropServices.Architecture.Arm64, "/usr/lib/aarch64-linux-gnu/janus")]
+    public void Janus_modules_are_found_in_debians_folder_for_the_architecture(System.Runtime.InteropServices.Architecture architecture, string folder)
+    {
+        Assert.Equal(folder, JanusOptions.DebianLibraryDirectory(architecture));
+        // The default is this machine's, where `./test.sh` installed the janus package.
+        Assert.True(Directory.Exists(Path.Combine(new JanusOptions().LibraryDirectory, "plugins")), new JanusOptions().LibraryDirectory);
+    }
+
     [Fact]
     public void Settings_are_quoted_for_libconfig_and_control_characters_refused()
     {
