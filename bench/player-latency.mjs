@@ -109,7 +109,11 @@ try {
   const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(2) : '-'; };
   if (printEvents) console.error((await page.evaluate(() => window.__player.events)).join('\n'));
   const result = { hlsjsLatency: stats(latency), wallClockLatency: stats(wall), wallP50: pct(wall, 0.5), wallP95: pct(wall, 0.95), stalls };
-  if (whep) result.firstFrameMs = await page.evaluate(() => window.__whep.firstFrameMs);
+  if (whep) {
+    result.firstFrameMs = await page.evaluate(() => window.__whep.firstFrameMs);
+    // Where the first frame's wait went: the POST's answer, then ICE and DTLS, then the picture.
+    console.error(`whep phases: answer ${await page.evaluate(() => window.__whep.answerMs)} ms, connected ${await page.evaluate(() => window.__whep.connectedMs)} ms, first frame ${result.firstFrameMs} ms after the POST`);
+  }
   if (percentiles) {
     console.log([result.wallP50, result.wallP95, result.wallClockLatency ? String(result.wallClockLatency.max) : '-', wall.length, whep ? '-' : stalls,
       whep ? result.firstFrameMs : '-'].join(' '));

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-time playback: glass-to-glass latency of WHEP (WebRTC through Janus) side by side with LL-HLS on the same stream.
-# A live ffmpeg encode (640x360 30 fps, x264 veryfast zerolatency, no B-frames, 1 s GOP: passed through to WebRTC) burns
+# A live ffmpeg encode (640x360 30 fps, x264 veryfast zerolatency, no B-frames, a GOP of GOP_SECONDS (1; OBS's usual
+# is 2): passed through to WebRTC) burns
 # its capture clock into the picture (a strip of 20 black/white blocks, the time in ms modulo 2^20) and publishes RTMP
 # into a lowLatency channel. Debian's Chromium plays it twice at once: tests/players/whep.html over WHEP and hls.js
 # (lowLatencyMode) over LL-HLS; once a second each reads the clock of the frame on screen from a canvas and takes
@@ -11,13 +12,16 @@
 #
 # Usage: bench/whep.sh                 SECONDS_TO_PLAY=60
 #        SECONDS_TO_PLAY=20 bench/whep.sh  a short look; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append.
+#        GOP_SECONDS=2 bench/whep.sh   the encoder's keyframe interval (1..10 s)
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
 
 PLAY=${SECONDS_TO_PLAY:-60}
 ((PLAY >= 10 && PLAY <= 1800)) || die "SECONDS_TO_PLAY must be 10..1800"
-BENCH_COMMAND="$(dotnet_env)${SERVER_ARGS:+SERVER_ARGS=\"$SERVER_ARGS\" }SECONDS_TO_PLAY=$PLAY bench/whep.sh"
+GOP=${GOP_SECONDS:-1}
+((GOP >= 1 && GOP <= 10)) || die "GOP_SECONDS must be 1..10"
+BENCH_COMMAND="$(dotnet_env)${SERVER_ARGS:+SERVER_ARGS=\"$SERVER_ARGS\" }${GOP_SECONDS:+GOP_SECONDS=$GOP }SECONDS_TO_PLAY=$PLAY bench/whep.sh"
 
 "$REPO_DIR/scripts/deps.sh" ffmpeg curl chromium janus
 bench_init
@@ -31,7 +35,7 @@ read -r KEY SLUG < <(create_channel "whep-$RANDOM" true)
 stamp="[1]setpts=RTCTIME/(TB*1000000),geq=lum='255*mod(floor(mod(T*1000\,1048576)/pow(2\,floor(X/32)))\,2)':cb=128:cr=128,setpts=PTS-STARTPTS[s];[0][s]vstack,format=yuv420p"
 ffmpeg -nostdin -hide_banner -loglevel error -re -f lavfi -i "testsrc2=size=640x328:rate=30" -f lavfi -i "color=c=black:size=640x32:rate=30" \
   -f lavfi -i "sine=frequency=440:sample_rate=48000" -filter_complex "$stamp" -map 2:a -t $((PLAY + 90)) \
-  -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -g 30 -keyint_min 30 -sc_threshold 0 -b:v 1200k -maxrate 1200k -bufsize 600k \
+  -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -g $((30 * GOP)) -keyint_min $((30 * GOP)) -sc_threshold 0 -b:v 1200k -maxrate 1200k -bufsize 600k \
   -c:a aac -b:a 96k -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" >"$BENCH_TMP/publisher.log" 2>&1 &
 BENCH_PIDS+=("$!")
 wait_until 60 curl -sf -o /dev/null "$HTTP_BASE/live/$SLUG/master.m3u8" || die "no master playlist (publisher: $(tail -3 "$BENCH_TMP/publisher.log"))"
@@ -62,7 +66,7 @@ table="| stream, player | glass-to-glass p50 / p95 / max s | samples | first fra
 | LL-HLS, hls.js (lowLatencyMode) | $hp50 / $hp95 / $hmax | $hn | - | $hst | - |
 
 One server (ladder off), one lowLatency channel; publisher: a live x264 encode (640x360 30 fps, veryfast, zerolatency,
-no B-frames, 1 s GOP, AAC) with the capture clock burned into the picture, read back from a canvas in Debian's Chromium
+no B-frames, $GOP s GOP, AAC) with the capture clock burned into the picture, read back from a canvas in Debian's Chromium
 once a second for ${PLAY} s per player, both players at once. Janus CPU time at the end: ${janus_cpu:-?} (one viewer)."
 echo
 echo "$table"

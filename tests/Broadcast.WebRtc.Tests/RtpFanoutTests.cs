@@ -1,3 +1,4 @@
+using Broadcast.TestSupport;
 using System.Net;
 using System.Net.Sockets;
 using Broadcast.WebRtc.Rtp;
@@ -52,6 +53,44 @@ public sealed class RtpFanoutTests
         // A viewer that left gets nothing more.
         fanout.Remove(fast);
         Assert.Equal(1, fanout.ViewerCount);
+    }
+
+    [Fact]
+    public async Task A_viewer_that_connects_is_sent_the_video_since_the_latest_keyframe_before_the_next_packet()
+    {
+        using var fanout = new RtpFanout("test");
+        using var video = Receiver();
+        using var audio = Receiver();
+        using var viewer = RtpViewer.Bind();
+        viewer.Connect(new NoSipMediaPlan("127.0.0.1", PortOf(video), 108, PortOf(audio), 111));
+        using var ffmpeg = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var to = new IPEndPoint(IPAddress.Loopback, fanout.Port);
+        // A P slice before the keyframe, then a keyframe (SPS, PPS, IDR in two FU-A fragments) and two P slices.
+        byte[][] sent =
+        [
+            RtpKeyframeCacheTests.Rtp(0, [0x41, 0x9A], sequence: 1),
+            RtpKeyframeCacheTests.Rtp(3000, [0x67, 0x42], sequence: 2), RtpKeyframeCacheTests.Rtp(3000, [0x68, 0xCE], sequence: 3),
+            RtpKeyframeCacheTests.Rtp(3000, [0x7C, 0x85, 0x01], sequence: 4), RtpKeyframeCacheTests.Rtp(3000, [0x7C, 0x45, 0x02], sequence: 5),
+            RtpKeyframeCacheTests.Rtp(6000, [0x41, 0x9A], sequence: 6), RtpKeyframeCacheTests.Rtp(9000, [0x41, 0x9B], sequence: 7),
+        ];
+        foreach (var packet in sent) ffmpeg.SendTo(packet, to);
+        await WaitFor.ConditionAsync(() => fanout.Packets == sent.Length, TimeSpan.FromSeconds(20), "the fan-out to receive every packet");
+
+        // The viewer joins now and its connection comes up: the next packet brings the cached keyframe and what followed first.
+        fanout.Add(viewer);
+        fanout.Replay(viewer);
+        ffmpeg.SendTo(RtpKeyframeCacheTests.Rtp(12000, [0x41, 0x9C], sequence: 8), to);
+        var received = await Task.Run(() => Drain(video, 7)).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal([2, 3, 4, 5, 6, 7, 8], received.Select(p => (p[2] << 8) | p[3]));
+        Assert.All(received, p => Assert.Equal(108, p[1] & 0x7F));
+        Assert.Equal(1, fanout.Replayed);
+
+        // A viewer whose connection comes up just as a keyframe starts gets that keyframe live, not the old one again.
+        fanout.Replay(viewer);
+        ffmpeg.SendTo(RtpKeyframeCacheTests.Rtp(15000, [0x67, 0x42], sequence: 9), to);
+        var next = await Task.Run(() => Drain(video, 1)).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(9, (next[0][2] << 8) | next[0][3]);
+        Assert.Equal(1, fanout.Replayed);
     }
 
     private static List<byte[]> Drain(Socket socket, int count)

@@ -128,7 +128,10 @@ public sealed partial class ChannelRtpSource : IAsyncDisposable
         var args = new List<string>
         {
             "-hide_banner", "-nostdin", "-loglevel", "warning",
-            "-fflags", "nobuffer", "-flags", "low_delay", "-f", "flv", "-i", "pipe:0",
+            // The hub's cached GOP arrives at once, keyframe first: stream information from its first 0.2 s (by default
+            // ffmpeg reads about a second of input first), and no -fflags nobuffer, which drops the packets read for that
+            // analysis, the keyframe with them, so the first picture waited for the source's next keyframe.
+            "-flags", "low_delay", "-analyzeduration", "200000", "-f", "flv", "-i", "pipe:0",
             "-map", "0:v:0",
         };
         if (mode.PassThrough)

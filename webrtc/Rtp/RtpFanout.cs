@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -7,7 +8,9 @@ namespace Broadcast.WebRtc.Rtp;
 /// Receives a channel's RTP from its ffmpeg on one loopback socket (video and audio told apart by payload type, RTCP
 /// skipped, RFC 5761 §4) and sends every packet on to each viewer. One thread, one pooled buffer, no allocation per
 /// packet; the viewer list is an immutable array swapped on join and leave. Sending never blocks (see
-/// <see cref="RtpViewer.Send"/>), so a slow viewer loses its own packets and nobody else's.
+/// <see cref="RtpViewer.Send"/>), so a slow viewer loses its own packets and nobody else's. The video since the latest
+/// keyframe is kept (<see cref="RtpKeyframeCache"/>): a viewer whose WebRTC connection just came up is sent it first
+/// (<see cref="Replay"/>), so its first picture does not wait for the stream's next keyframe.
 /// </summary>
 public sealed class RtpFanout : IDisposable
 {
@@ -20,8 +23,12 @@ public sealed class RtpFanout : IDisposable
     private readonly Socket _input = new(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
     private readonly Thread _thread;
     private readonly Lock _gate = new();
+    private readonly RtpKeyframeCache _keyframe = new();
+    private readonly ConcurrentQueue<RtpViewer> _replays = new();
+    private readonly byte[] _replayCopy = GC.AllocateUninitializedArray<byte>(MaxPacket);
     private RtpViewer[] _viewers = [];
     private long _packets;
+    private long _replayed;
     private volatile bool _stopped;
 
     public RtpFanout(string name)
@@ -40,6 +47,18 @@ public sealed class RtpFanout : IDisposable
     public long Packets => Interlocked.Read(ref _packets);
 
     public int ViewerCount => Volatile.Read(ref _viewers).Length;
+
+    /// <summary>Video packets held since the latest keyframe now (read from another thread: a moment's value).</summary>
+    public int KeyframePackets => _keyframe.Count;
+
+    /// <summary>Viewers that were sent the video since the latest keyframe when they connected.</summary>
+    public long Replayed => Interlocked.Read(ref _replayed);
+
+    /// <summary>
+    /// Sends <paramref name="viewer"/> the video since the latest keyframe, ahead of the next packet: its connection just
+    /// came up, and the packets it was sent before were lost on the way (Janus had no DTLS to send them on).
+    /// </summary>
+    public void Replay(RtpViewer viewer) => _replays.Enqueue(viewer);
 
     public void Add(RtpViewer viewer)
     {
@@ -77,8 +96,34 @@ public sealed class RtpFanout : IDisposable
             if (!video && type != AudioPayloadType) continue; // RTCP (192-223 in the whole byte) or stray
             Interlocked.Increment(ref _packets);
             var packet = buffer.AsSpan(0, length);
+            if (video) SendKeyframeAndKeep(packet);
             foreach (var viewer in Volatile.Read(ref _viewers)) viewer.Send(packet, video);
         }
+    }
+
+    /// <summary>
+    /// Replays the cache to the viewers that asked since the last packet (unless this packet starts a keyframe: they get it
+    /// now anyway), then keeps this packet. On the fan-out's thread, so a viewer's packets stay in order.
+    /// </summary>
+    private void SendKeyframeAndKeep(Span<byte> packet)
+    {
+        bool keyframe = RtpKeyframeCache.StartsKeyframe(packet, out _);
+        while (_replays.TryDequeue(out var viewer))
+        {
+            if (keyframe || _keyframe.Count == 0) continue;
+            // Send rewrites the payload type byte in place: each cached packet is copied out first.
+            var copy = _replayCopy.AsSpan();
+            for (int i = 0; i < _keyframe.Count; i++)
+            {
+                var cached = _keyframe[i];
+                cached.CopyTo(copy);
+                viewer.Send(copy[..cached.Length], video: true);
+            }
+
+            Interlocked.Increment(ref _replayed);
+        }
+
+        _keyframe.Add(packet);
     }
 
     public void Dispose()

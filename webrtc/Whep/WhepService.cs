@@ -183,7 +183,17 @@ public sealed partial class WhepService : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_sessions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle) is { } session) session.Connected = true;
+            if (_sessions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle) is { } session)
+            {
+                // What the viewer was sent before its DTLS was up is lost: the picture since the last keyframe goes again.
+                if (!session.Connected)
+                {
+                    session.Source.Fanout.Replay(session.Viewer);
+                    LogConnected(session.Channel, session.Id, session.Source.Fanout.KeyframePackets);
+                }
+
+                session.Connected = true;
+            }
         }
     }
 
@@ -325,6 +335,9 @@ public sealed partial class WhepService : IAsyncDisposable
 
     [LoggerMessage(EventId = 8204, Level = LogLevel.Warning, Message = "WHEP {Channel}: Janus refused the session: {Reason}")]
     private partial void LogJanusFailed(string channel, string reason);
+
+    [LoggerMessage(EventId = 8207, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} connected; it is sent the {Packets} video packets since the latest keyframe first")]
+    private partial void LogConnected(string channel, string sessionId, int packets);
 
     [LoggerMessage(EventId = 8205, Level = LogLevel.Information, Message = "WHEP {Channel}: no viewers left, its RTP ffmpeg stopped")]
     private partial void LogChannelIdle(string channel);
