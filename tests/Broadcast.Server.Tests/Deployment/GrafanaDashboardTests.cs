@@ -28,6 +28,7 @@ public sealed partial class GrafanaDashboardTests
                  {
                      "broadcast_viewers", "broadcast_stream_bitrate_bits_per_second", "broadcast_transcode_speed",
                      "broadcast_store_pending_bytes", "broadcast_rtmp_limit_hits_total", "broadcast_streams_live",
+                     "broadcast_whep_viewers", "broadcast_whep_refused_at_cap_total", "broadcast_janus_up",
                  })
         {
             Assert.Contains(needed, queried);
