@@ -194,12 +194,7 @@ public static class RoomEndpoints
             return;
         }
 
-        string? offer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
-        if (offer is null)
-        {
-            await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {WhepEndpoints.MaxOfferBytes} bytes").ConfigureAwait(false);
-            return;
-        }
+        if (await WhepEndpoints.ReadOfferOrRefuseAsync(context).ConfigureAwait(false) is not { } offer) return;
 
         RoomAnswer answer;
         try
@@ -250,12 +245,7 @@ public static class RoomEndpoints
             return;
         }
 
-        string? offer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
-        if (offer is null)
-        {
-            await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {WhepEndpoints.MaxOfferBytes} bytes").ConfigureAwait(false);
-            return;
-        }
+        if (await WhepEndpoints.ReadOfferOrRefuseAsync(context).ConfigureAwait(false) is not { } offer) return;
 
         try
         {
@@ -270,12 +260,7 @@ public static class RoomEndpoints
 
     private static async Task RejoinAsync(HttpContext context, RoomService rooms, string channel, string token)
     {
-        string? offer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
-        if (offer is null)
-        {
-            await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {WhepEndpoints.MaxOfferBytes} bytes").ConfigureAwait(false);
-            return;
-        }
+        if (await WhepEndpoints.ReadOfferOrRefuseAsync(context).ConfigureAwait(false) is not { } offer) return;
 
         try
         {

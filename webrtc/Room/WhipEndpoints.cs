@@ -89,12 +89,7 @@ public static partial class WhipEndpoints
             return;
         }
 
-        string? offer = await WhepEndpoints.ReadOfferAsync(request, context.RequestAborted).ConfigureAwait(false);
-        if (offer is null)
-        {
-            await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {WhepEndpoints.MaxOfferBytes} bytes").ConfigureAwait(false);
-            return;
-        }
+        if (await WhepEndpoints.ReadOfferOrRefuseAsync(context).ConfigureAwait(false) is not { } offer) return;
 
         string name = request.Query.TryGetValue("name", out var names) && names.Count == 1 ? names[0] ?? "" : "";
         RoomAnswer answer;

@@ -62,12 +62,7 @@ public static class WhepEndpoints
             return;
         }
 
-        string? offer = await ReadOfferAsync(request, context.RequestAborted).ConfigureAwait(false);
-        if (offer is null)
-        {
-            await Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {MaxOfferBytes} bytes").ConfigureAwait(false);
-            return;
-        }
+        if (await ReadOfferOrRefuseAsync(context).ConfigureAwait(false) is not { } offer) return;
 
         WhepAnswer answer;
         try
@@ -165,6 +160,14 @@ public static class WhepEndpoints
         }
 
         return true;
+    }
+
+    /// <summary>The offer in the request's body, or null when it is over <see cref="MaxOfferBytes"/>: then the answer is a 413 already.</summary>
+    internal static async Task<string?> ReadOfferOrRefuseAsync(HttpContext context)
+    {
+        string? offer = await ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+        if (offer is null) await Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {MaxOfferBytes} bytes").ConfigureAwait(false);
+        return offer;
     }
 
     /// <summary>The body as text, or null past <see cref="MaxOfferBytes"/> (read no further than that).</summary>

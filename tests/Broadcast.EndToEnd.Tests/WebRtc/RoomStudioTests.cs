@@ -145,6 +145,17 @@ public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper out
             Assert.Equal(HttpStatusCode.Unauthorized, madeUp.StatusCode);
         }
 
+        // A screen share needs a participant's own token: none is 401, one that is no participant 403 (its offer unread).
+        using (var noToken = await RoomRequests.PostOfferAsync(Server, $"room/{channel.Slug}/participants?screen=1", bearer: null))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, noToken.StatusCode);
+        }
+
+        using (var notParticipant = await RoomRequests.PostOfferAsync(Server, $"room/{channel.Slug}/participants?screen=1", bearer: "not-a-participant"))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, notParticipant.StatusCode);
+        }
+
         using (var noHost = await RoomRequests.PostOfferAsync(Server, $"api/rooms/{channel.Slug}/participants", bearer: null))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, noHost.StatusCode);

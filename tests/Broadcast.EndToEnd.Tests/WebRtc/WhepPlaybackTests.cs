@@ -207,6 +207,11 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
             Assert.Contains("H.264", await noVideo.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
+        using (var huge = await PostOfferAsync(channel.Slug, SketchOffer + new string('a', 70_000)))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
+        }
+
         using (var offAir = await PostOfferAsync(channel.Slug, SketchOffer))
         {
             Assert.Equal(HttpStatusCode.NotFound, offAir.StatusCode);
