@@ -102,18 +102,20 @@ public sealed class RtpFanout : IDisposable
     }
 
     /// <summary>
-    /// Replays the cache to the viewers that asked since the last packet (unless this packet starts a keyframe: they get it
-    /// now anyway), then keeps this packet. On the fan-out's thread, so a viewer's packets stay in order.
+    /// Keeps this packet, then replays to the viewers that asked since the last one every kept packet but this one, which
+    /// every viewer is sent next (when this packet starts a keyframe, that is nothing: they get the keyframe live). On the
+    /// fan-out's thread, so a viewer's packets stay in order.
     /// </summary>
     private void SendKeyframeAndKeep(Span<byte> packet)
     {
-        bool keyframe = RtpKeyframeCache.StartsKeyframe(packet, out _);
+        _keyframe.Add(packet);
+        int before = _keyframe.Count - 1;
         while (_replays.TryDequeue(out var viewer))
         {
-            if (keyframe || _keyframe.Count == 0) continue;
+            if (before <= 0) continue;
             // Send rewrites the payload type byte in place: each cached packet is copied out first.
             var copy = _replayCopy.AsSpan();
-            for (int i = 0; i < _keyframe.Count; i++)
+            for (int i = 0; i < before; i++)
             {
                 var cached = _keyframe[i];
                 cached.CopyTo(copy);
@@ -122,8 +124,6 @@ public sealed class RtpFanout : IDisposable
 
             Interlocked.Increment(ref _replayed);
         }
-
-        _keyframe.Add(packet);
     }
 
     public void Dispose()
