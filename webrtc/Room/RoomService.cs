@@ -81,7 +81,7 @@ public sealed partial class RoomService : IAsyncDisposable
     /// </summary>
     /// <param name="source">Who publishes, for the list and the log: <c>whip</c>, <c>studio</c>, <c>guest</c>.</param>
     public async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, CancellationToken cancellationToken)
-        => await JoinAsync(channel, display, source, isScreen, offer, client, rejoin: null, cancellationToken).ConfigureAwait(false);
+        => await JoinAsync(channel, display, source, isScreen, offer, client, rejoin: null, owner: null, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
     /// A participant that Janus's stop took out of the room comes back with its token (within <see cref="RoomOptions.EmptyHold"/>):
@@ -98,7 +98,7 @@ public sealed partial class RoomService : IAsyncDisposable
         }
 
         // The token stays good until a rejoin succeeds: an attempt that fails (Janus still starting) may be made again.
-        var answer = await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, cancellationToken).ConfigureAwait(false);
+        var answer = await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, rejoin.Owner, cancellationToken).ConfigureAwait(false);
         lock (_gate) _rejoins.Remove(token);
         return answer;
     }
@@ -115,10 +115,6 @@ public sealed partial class RoomService : IAsyncDisposable
         return await JoinAsync(channel, $"{owner.Display} (screen)", owner.Source, isScreen: true, offer, client, rejoin: null, owner.Id, cancellationToken)
             .ConfigureAwait(false);
     }
-
-    private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, Rejoin? rejoin,
-        CancellationToken cancellationToken) =>
-        await JoinAsync(channel, display, source, isScreen, offer, client, rejoin, rejoin?.Owner, cancellationToken).ConfigureAwait(false);
 
     private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, Rejoin? rejoin,
         string? owner, CancellationToken cancellationToken)
