@@ -9,7 +9,7 @@ namespace Broadcast.TestSupport;
 /// <summary>
 /// A throwaway coturn (Debian's <c>coturn</c>, the TURN server the production compose file runs) listening on 127.0.0.1, UDP
 /// and TCP on one port, checking TURN REST API credentials against a secret made for this run (<c>use-auth-secret</c>), as
-/// production does. It relays from this machine's own interface address (<see cref="RelayAddress"/>), because that is
+/// production does. It relays from this machine's own (first IPv4, not loopback) interface address, because that is
 /// where Janus's host candidates are (Janus leaves loopback out of ICE): relayed media never leaves this machine. No CLI,
 /// TLS or database; its log goes into <see cref="Log"/>.
 /// </summary>
@@ -18,17 +18,13 @@ public sealed class CoturnServer : IAsyncDisposable
     private readonly ExternalProcess _process;
     private readonly TempDirectory _dir;
 
-    private CoturnServer(ExternalProcess process, TempDirectory dir, int port, string secret, IPAddress relayAddress)
+    private CoturnServer(ExternalProcess process, TempDirectory dir, int port, string secret)
     {
         _process = process;
         _dir = dir;
         Port = port;
         Secret = secret;
-        RelayAddress = relayAddress;
     }
-
-    /// <summary>The address relayed media leaves from: this machine's first IPv4 interface address that is up and not loopback.</summary>
-    public IPAddress RelayAddress { get; }
 
     public int Port { get; }
 
@@ -63,7 +59,7 @@ public sealed class CoturnServer : IAsyncDisposable
             "--no-cli", "--no-tls", "--no-dtls", "--no-software-attribute",
             $"--pidfile={dir.Combine("turnserver.pid")}", $"--userdb={dir.Combine("turndb")}", "--log-file=stdout", "--simple-log",
         ], workingDirectory: dir.Path, tailLines: 2000);
-        var server = new CoturnServer(process, dir, port, secret, relay);
+        var server = new CoturnServer(process, dir, port, secret);
         try
         {
             await WaitFor.ConditionAsync(
