@@ -10,6 +10,7 @@
 # Usage: bench/chat.sh                      CLIENTS=2000 RATE=50 SECONDS_=30 SENDERS=10 NODES=1 by default
 #        CLIENTS=500 RATE=20 SECONDS_=10 bench/chat.sh
 #        NODES=2 bench/chat.sh
+#        BATCH_MS=0 bench/chat.sh             every event sent alone (Chat:DeliveryBatchMilliseconds; the server's default when unset)
 #        BUILD=0 skips the dotnet builds; KEEP_TMP=1 keeps logs; NO_RESULTS=1 does not append to RESULTS.md.
 set -euo pipefail
 export LC_ALL=C
@@ -20,12 +21,14 @@ RATE=${RATE:-50}
 DURATION=${SECONDS_:-30}
 SENDERS=${SENDERS:-10}
 NODES=${NODES:-1}
+BATCH_MS=${BATCH_MS:-}
 ((CLIENTS >= 1 && CLIENTS <= 5000)) || die "CLIENTS must be 1..5000"
 ((RATE >= 1 && RATE <= 1000)) || die "RATE must be 1..1000"
 ((DURATION >= 1 && DURATION <= 300)) || die "SECONDS_ must be 1..300"
 ((SENDERS >= 1 && SENDERS <= CLIENTS)) || die "SENDERS must be 1..CLIENTS"
 ((NODES == 1 || NODES == 2)) || die "NODES must be 1 or 2"
-BENCH_COMMAND="$(dotnet_env)CLIENTS=$CLIENTS RATE=$RATE SECONDS_=$DURATION SENDERS=$SENDERS NODES=$NODES bench/chat.sh"
+[[ -z "$BATCH_MS" ]] || ((BATCH_MS >= 0 && BATCH_MS <= 1000)) || die "BATCH_MS must be 0..1000"
+BENCH_COMMAND="$(dotnet_env)CLIENTS=$CLIENTS RATE=$RATE SECONDS_=$DURATION SENDERS=$SENDERS NODES=$NODES${BATCH_MS:+ BATCH_MS=$BATCH_MS} bench/chat.sh"
 LOAD_DLL="$BENCH_DIR/chatload/bin/Release/net10.0/Broadcast.ChatLoad.dll"
 
 "$REPO_DIR/scripts/deps.sh" curl
@@ -41,7 +44,7 @@ ulimit -n $((CLIENTS * 2 + 4096)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # Every client comes from loopback: lift the connection caps that protect a real node.
 CHAT_ARGS="--Chat:MaxConnectionsPerAddress=$((CLIENTS + 100)) --Chat:MaxConnections=$((CLIENTS + 20000)) --Chat:ViewerMessagesPerMinute=60000 --Chat:ViewerBurst=1000 --Chat:AddressMessagesPerMinute=600000 --Chat:AddressBurst=100000 \
---Chat:ChannelMessagesPerSecond=$((RATE * 4)) --Chat:ChannelBurst=$((RATE * 4)) --Transcode:Enabled=false"
+--Chat:ChannelMessagesPerSecond=$((RATE * 4)) --Chat:ChannelBurst=$((RATE * 4)) --Transcode:Enabled=false${BATCH_MS:+ --Chat:DeliveryBatchMilliseconds=$BATCH_MS}"
 URLS=""
 if ((NODES == 1)); then
   SERVER_ARGS="$CHAT_ARGS" server_start "$BENCH_TMP/node1"
@@ -72,7 +75,7 @@ for p in "${ROOT_PIDS[@]}"; do sampler_start "$p" "$BENCH_TMP/samples.$p"; done
 t0=$EPOCHREALTIME
 log "chat load: $CLIENTS viewers on $NODES node(s), $RATE messages/s from $SENDERS senders for ${DURATION}s"
 set +e
-timeout --kill-after=10 $((DURATION + 240)) dotnet "$LOAD_DLL" --url "$URLS" --slug "$slug" --clients "$CLIENTS" --rate "$RATE" \
+/usr/bin/time -o "$BENCH_TMP/load.time" -f "%U %S" timeout --kill-after=10 $((DURATION + 240)) dotnet "$LOAD_DLL" --url "$URLS" --slug "$slug" --clients "$CLIENTS" --rate "$RATE" \
   --seconds "$DURATION" --senders "$SENDERS" >"$BENCH_TMP/load.out" 2>"$BENCH_TMP/load.err"
 status=$?
 set -e
@@ -89,10 +92,18 @@ for p in "${ROOT_PIDS[@]}"; do
 done
 field() { tr ' ' '\n' <"$BENCH_TMP/load.out" | sed -n "s/^$1=//p" | tail -1; }
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
-body="| nodes | viewers | messages/s | sent | refused | deliveries expected | received | p50 ms | p90 ms | p99 ms | max ms | server CPU s (wall ${wall} s, connect included) | server peak RSS MB |
-|---|---|---|---|---|---|---|---|---|---|---|---|---|
-| $NODES | $CLIENTS | $RATE | $(field sent) | $(field refused) | $(field expected) | $(field received) | $(field p50_ms) | $(field p90_ms) | $(field p99_ms) | $(field max_ms) | $cpu | $rss |
+client_cpu=$(awk 'NF == 2 { printf "%.1f", $1 + $2 }' "$BENCH_TMP/load.time" 2>/dev/null || true)
+split=""
+if ((NODES > 1)); then
+  split="
+Split by where the sender was (the load client's clock): same node p50 / p99 $(field local_p50_ms) / $(field local_p99_ms) ms, crossing
+nodes through PostgreSQL p50 / p99 $(field cross_p50_ms) / $(field cross_p99_ms) ms."
+fi
+body="| nodes | viewers | messages/s | delivery batch ms | sent | refused | deliveries expected | received | p50 ms | p90 ms | p99 ms | max ms | server CPU s (wall ${wall} s, connect included) | server peak RSS MB |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
+| $NODES | $CLIENTS | $RATE | ${BATCH_MS:-100 (default)} | $(field sent) | $(field refused) | $(field expected) | $(field received) | $(field p50_ms) | $(field p90_ms) | $(field p99_ms) | $(field max_ms) | $cpu | $rss |
 
-Connect: $(field connect_seconds) s for $CLIENTS viewers (WebSockets). The load client runs on the same 2 cores as the server(s)."
+Connect: $(field connect_seconds) s for $CLIENTS viewers (WebSockets). The load client runs on the same 2 cores as the server(s)
+and used ${client_cpu:-?} CPU s.$split"
 echo "$body"
 [[ "${NO_RESULTS:-0}" == 1 ]] || results_append "chat.sh — chat delivery at scale" "$body"

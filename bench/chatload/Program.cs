@@ -13,6 +13,10 @@ var hubs = options.Urls.Select(u => new Uri(u, "/chat/hub")).ToArray();
 if (hubs.Any(h => !h.IsLoopback)) return Fail("the chat load runs against loopback only");
 
 var histogram = new long[10_001]; // 1 ms buckets; the last holds everything from 10 s on
+// With more than one node, the same deliveries again split by whether the sender's node is the receiver's (local) or
+// not (crossed nodes through the database), to tell where a tail comes from.
+var localHistogram = new long[histogram.Length];
+var crossHistogram = new long[histogram.Length];
 long received = 0, foreign = 0, refused = 0, sent = 0;
 var connections = new HubConnection[options.Clients];
 var started = Stopwatch.StartNew();
@@ -25,18 +29,33 @@ using (var gate = new SemaphoreSlim(options.ConnectConcurrency))
         {
             var c = new HubConnectionBuilder().WithUrl(hubs[i % hubs.Length], o => o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets).Build();
             c.ServerTimeout = TimeSpan.FromSeconds(120);
-            c.On<Message>("message", m =>
+            var node = i % hubs.Length;
+            void OnMessage(Message m)
             {
-                if (m.Text is null || !m.Text.StartsWith("bench ", StringComparison.Ordinal)
-                    || !long.TryParse(m.Text.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out var stamp))
+                // "bench {stamp} {sender's node}"
+                var fields = m.Text is null ? [] : m.Text.Split(' ');
+                if (fields.Length != 3 || fields[0] != "bench"
+                    || !long.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var stamp)
+                    || !int.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var from))
                 {
                     Interlocked.Increment(ref foreign);
                     return;
                 }
 
-                var ms = (long)Stopwatch.GetElapsedTime(stamp).TotalMilliseconds;
-                Interlocked.Increment(ref histogram[Math.Clamp(ms, 0, histogram.Length - 1)]);
+                var bucket = Math.Clamp((long)Stopwatch.GetElapsedTime(stamp).TotalMilliseconds, 0, histogram.Length - 1);
+                Interlocked.Increment(ref histogram[bucket]);
+                Interlocked.Increment(ref (from == node ? localHistogram : crossHistogram)[bucket]);
                 Interlocked.Increment(ref received);
+            }
+
+            c.On<Message>("message", OnMessage);
+            // A busy chat's events come together (the server's ChatGroupDelivery); each counts as if it came alone.
+            c.On<BatchItem[]>("batch", items =>
+            {
+                foreach (var item in items)
+                {
+                    if (item.Method == "message" && item.Payload is not null) OnMessage(item.Payload);
+                }
             });
             await c.StartAsync();
             await c.InvokeAsync<object>("Join", options.Slug, null, null);
@@ -59,18 +78,19 @@ using (var timer = new PeriodicTimer(interval))
     var sends = new List<Task>();
     for (long n = 0; n < total && await timer.WaitForNextTickAsync(); n++)
     {
-        var sender = connections[n % options.Senders];
-        sends.Add(SendAsync(sender, n));
+        var index = (int)(n % options.Senders);
+        sends.Add(SendAsync(connections[index], n, index % hubs.Length));
     }
 
     await Task.WhenAll(sends);
 }
 
-async Task SendAsync(HubConnection c, long n)
+async Task SendAsync(HubConnection c, long n, int node)
 {
     try
     {
-        await c.InvokeAsync<object>("Send", $"load{n % options.Senders}", "bench " + Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture));
+        await c.InvokeAsync<object>("Send", $"load{n % options.Senders}",
+            "bench " + Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture) + " " + node.ToString(CultureInfo.InvariantCulture));
         Interlocked.Increment(ref sent);
     }
     catch (HubException)
@@ -85,7 +105,8 @@ var tail = Stopwatch.StartNew();
 while (Interlocked.Read(ref received) < expected && tail.Elapsed < TimeSpan.FromSeconds(15)) await Task.Delay(100);
 
 await Task.WhenAll(connections.Select(c => c.DisposeAsync().AsTask()));
-long Percentile(double p)
+long Percentile(double p) => PercentileOf(histogram, p);
+long PercentileOf(long[] histogram, double p)
 {
     var count = histogram.Sum();
     if (count == 0) return -1;
@@ -102,6 +123,12 @@ long Percentile(double p)
 
 Console.WriteLine(FormattableString.Invariant(
     $"sent={sent} refused={refused} expected={expected} received={received} foreign={foreign} p50_ms={Percentile(0.50)} p90_ms={Percentile(0.90)} p99_ms={Percentile(0.99)} max_ms={Array.FindLastIndex(histogram, x => x > 0)}"));
+if (hubs.Length > 1)
+{
+    Console.WriteLine(FormattableString.Invariant(
+        $"local_p50_ms={PercentileOf(localHistogram, 0.50)} local_p99_ms={PercentileOf(localHistogram, 0.99)} cross_p50_ms={PercentileOf(crossHistogram, 0.50)} cross_p99_ms={PercentileOf(crossHistogram, 0.99)}"));
+}
+
 return received == expected ? 0 : 3;
 
 static int Fail(string why)
@@ -111,6 +138,8 @@ static int Fail(string why)
 }
 
 internal sealed record Message(string Id, string Author, string Name, string Text, long At, bool Moderator);
+
+internal sealed record BatchItem(string Method, Message? Payload);
 
 internal sealed record Args(Uri[] Urls, string Slug, int Clients, double Rate, int Seconds, int Senders, int ConnectConcurrency)
 {

@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.SignalR;
-
 namespace Broadcast.Control.Chat;
 
 /// <summary>Who receives a chat event: every viewer of the channel (moderators included), or its moderators only.</summary>
@@ -31,15 +29,8 @@ public static class ChatGroups
 }
 
 /// <summary>One node: events go straight to this node's hub groups.</summary>
-public sealed class LocalChatFanout(IHubContext<ChatHub> hub) : IChatFanout
+public sealed class LocalChatFanout(ChatGroupDelivery delivery) : IChatFanout
 {
     public void Publish(string channelId, ChatAudience audience, string method, object payload)
-        => Deliver(hub, channelId, audience, method, payload);
-
-    internal static void Deliver(IHubContext<ChatHub> hub, string channelId, ChatAudience audience, string method, object payload)
-    {
-        // Fire and forget: the group send completes when the slowest connection took the message; nobody waits on it.
-        var send = hub.Clients.Group(ChatGroups.Of(channelId, audience)).SendAsync(method, payload);
-        if (!send.IsCompleted) _ = send.ContinueWith(static t => _ = t.Exception, TaskScheduler.Default);
-    }
+        => delivery.Deliver(channelId, audience, method, payload);
 }

@@ -57,6 +57,12 @@ public sealed record ChatOptions
     /// <summary><c>Chat:StuckReaderTimeoutSeconds</c>: a connection whose messages have waited this long to be written is closed.</summary>
     public TimeSpan StuckReaderTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// <c>Chat:DeliveryBatchMilliseconds</c>: a busy channel's events go to its viewers together once per this window
+    /// (<see cref="ChatGroupDelivery"/>); 0 sends every event alone.
+    /// </summary>
+    public TimeSpan DeliveryBatchWindow { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary><c>Chat:Fanout</c>: <c>local</c> (one node) or <c>postgres</c> (LISTEN/NOTIFY across nodes; the default on PostgreSQL).</summary>
     public string? Fanout { get; init; }
 
@@ -83,6 +89,7 @@ public sealed record ChatOptions
             MaxConnections = Int(s, "MaxConnections", d.MaxConnections, 1, 10_000_000),
             ReaderProbeInterval = TimeSpan.FromSeconds(Int(s, "ReaderProbeIntervalSeconds", (int)d.ReaderProbeInterval.TotalSeconds, 1, 3600)),
             StuckReaderTimeout = TimeSpan.FromSeconds(Int(s, "StuckReaderTimeoutSeconds", (int)d.StuckReaderTimeout.TotalSeconds, 1, 3600)),
+            DeliveryBatchWindow = TimeSpan.FromMilliseconds(Int(s, "DeliveryBatchMilliseconds", (int)d.DeliveryBatchWindow.TotalMilliseconds, 0, 1000)),
             Retention = s["RetentionDays"] is { Length: > 0 } days
                 ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var dd) && dd > 0 && dd <= 36_500 ? TimeSpan.FromDays(dd)
                     : throw new InvalidOperationException($"Chat:RetentionDays '{days}' is not a number of days above 0.")

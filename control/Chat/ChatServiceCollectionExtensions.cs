@@ -47,11 +47,12 @@ public static class ChatServiceCollectionExtensions
             sp.GetRequiredService<QuestionVoteBatch>(), sp.GetRequiredService<ChatRateLimiter>(), sp.GetRequiredService<ChatIdentity>(),
             sp.GetRequiredService<IChatFanout>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChatService>>(),
             sp.GetRequiredService<ChatRoomVersions>()));
+        services.AddSingleton(sp => new ChatGroupDelivery(sp.GetRequiredService<IHubContext<ChatHub>>(), options, sp.GetRequiredService<TimeProvider>()));
         var settings = ControlSettings.From(configuration);
         var fanout = options.Fanout ?? (settings.DatabaseKind is "postgres" or "postgresql" ? "postgres" : "local");
         if (fanout == "postgres")
         {
-            services.AddSingleton(sp => new PostgresChatFanout(settings.DatabaseConnectionString, sp.GetRequiredService<IHubContext<ChatHub>>(),
+            services.AddSingleton(sp => new PostgresChatFanout(settings.DatabaseConnectionString, sp.GetRequiredService<ChatGroupDelivery>(),
                 sp.GetRequiredService<ChatRoomVersions>(), sp.GetRequiredService<ILogger<PostgresChatFanout>>()));
             services.AddSingleton<IChatFanout>(sp => sp.GetRequiredService<PostgresChatFanout>());
             services.AddHostedService(sp => sp.GetRequiredService<PostgresChatFanout>());

@@ -2,7 +2,6 @@ using Broadcast.Control.Persistence;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -39,8 +38,8 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
     private long _dropped;
     private long _received;
 
-    public PostgresChatFanout(string connectionString, IHubContext<ChatHub> hub, ChatRoomVersions versions, ILogger<PostgresChatFanout> logger)
-        : this(connectionString, (c, a, m, p) => LocalChatFanout.Deliver(hub, c, a, m, p), logger, versions)
+    public PostgresChatFanout(string connectionString, ChatGroupDelivery delivery, ChatRoomVersions versions, ILogger<PostgresChatFanout> logger)
+        : this(connectionString, delivery.Deliver, logger, versions)
     {
     }
 

@@ -10,7 +10,7 @@
     const list = $('chat-messages');
     const stateLine = $('chat-state');
     const token = new URLSearchParams(location.search).get('token');
-    const chat = { received: [], shown: [], reactions: {}, reactionMessages: 0, joined: null, settings: { mode: 'open', slowModeSeconds: 0, links: 'text' } };
+    const chat = { received: [], shown: [], reactions: {}, reactionMessages: 0, batches: 0, joined: null, settings: { mode: 'open', slowModeSeconds: 0, links: 'text' } };
     window.__chat = chat;
 
     const linkPattern = /\bhttps?:\/\/[^\s<>"']+/gi;
@@ -142,20 +142,26 @@
     nameInput.addEventListener('change', () => storage.set('broadcast.chat.name', nameInput.value.trim()));
 
     const connection = new signalR.HubConnectionBuilder().withUrl(root.dataset.hub).withAutomaticReconnect().build();
-    connection.on('message', addMessage);
+    chat.connection = connection;
+    const events = {
+        message: addMessage,
+        removed: (e) => removeMessage(e.id),
+        held: (m) => { const held = $('chat-held'); if (held && !held.querySelector(`li[data-id="${CSS.escape(m.id)}"]`)) held.append(messageItem(m, true)); },
+        resolved: (e) => { const li = $('chat-held') && $('chat-held').querySelector(`li[data-id="${CSS.escape(e.id)}"]`); if (li) li.remove(); },
+        settings: applySettings,
+        bans: renderBans,
+        reactions: floatReactions,
+        question: upsertQuestion,
+        questionState: (e) => { const q = chat.questions.get(e.id); if (q) { q.state = e.state; renderQuestions(); } },
+        questionVotes: (e) => {
+            e.ids.forEach((id, i) => { const q = chat.questions.get(id); if (q) q.votes = Math.max(q.votes, e.votes[i]); });
+            renderQuestions();
+        },
+    };
+    for (const [name, handle] of Object.entries(events)) connection.on(name, handle);
+    // A busy chat's events arrive together, oldest first (ChatGroupDelivery): each is handled as if sent alone.
+    connection.on('batch', (items) => { chat.batches++; for (const item of items) { const handle = Object.hasOwn(events, item.method) ? events[item.method] : null; if (handle) handle(item.payload); } });
     connection.on('sync', () => {}); // the server's check that this page still reads (ChatReaderWatch)
-    connection.on('removed', (e) => removeMessage(e.id));
-    connection.on('held', (m) => { const held = $('chat-held'); if (held && !held.querySelector(`li[data-id="${CSS.escape(m.id)}"]`)) held.append(messageItem(m, true)); });
-    connection.on('resolved', (e) => { const li = $('chat-held') && $('chat-held').querySelector(`li[data-id="${CSS.escape(e.id)}"]`); if (li) li.remove(); });
-    connection.on('settings', applySettings);
-    connection.on('bans', renderBans);
-    connection.on('reactions', floatReactions);
-    connection.on('question', upsertQuestion);
-    connection.on('questionState', (e) => { const q = chat.questions.get(e.id); if (q) { q.state = e.state; renderQuestions(); } });
-    connection.on('questionVotes', (e) => {
-        e.ids.forEach((id, i) => { const q = chat.questions.get(id); if (q) q.votes = Math.max(q.votes, e.votes[i]); });
-        renderQuestions();
-    });
 
     // --- questions (Q&A) ---------------------------------------------------------------------------
     chat.questions = new Map();

@@ -47,6 +47,12 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         Assert.Equal("Alice", await bob.Locator("#chat-messages .chat-name").Last.TextContentAsync());
         await ScreenshotAsync(bob, "watch-chat.png");
 
+        // A burst: the server sends events that follow one another within Chat:DeliveryBatchMilliseconds together as one
+        // 'batch' (when the machine keeps up, the second and third here); the page shows each, in the order sent.
+        await bob.EvaluateAsync("() => Promise.all(['burst 1', 'burst 2', 'burst 3'].map(t => window.__chat.connection.invoke('Send', 'Bob', t)))");
+        await WaitInPageAsync(alice, "alice to receive bob's burst in order",
+            "() => [...document.querySelectorAll('#chat-messages .chat-text')].map(e => e.textContent).filter(t => t.startsWith('burst ')).join('|') === 'burst 1|burst 2|burst 3'");
+
         // The display name and the viewer id are remembered by the browser.
         var viewerId = await alice.EvaluateAsync<string>("() => localStorage.getItem('broadcast.chat.viewer')");
         await alice.ReloadAsync();

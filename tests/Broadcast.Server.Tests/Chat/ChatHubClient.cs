@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Broadcast.Control.Chat;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -15,5 +16,18 @@ internal static class ChatHubClient
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await hub.StartAsync(timeout.Token);
         return hub;
+    }
+
+    /// <summary>Calls <paramref name="handle"/> for every <paramref name="method"/> event, alone or inside a batch (<see cref="ChatGroupDelivery"/>).</summary>
+    public static void OnEvent(this HubConnection hub, string method, Action<JsonElement> handle)
+    {
+        hub.On<JsonElement>(method, handle);
+        hub.On<JsonElement>(ChatGroupDelivery.BatchMethod, items =>
+        {
+            foreach (var item in items.EnumerateArray())
+            {
+                if (item.GetProperty("method").GetString() == method) handle(item.GetProperty("payload"));
+            }
+        });
     }
 }

@@ -31,7 +31,7 @@ public sealed class ChatStuckReaderTests
 
         await using var reader = await ChatHubClient.ConnectAsync(server);
         int received = 0;
-        reader.On<JsonElement>("message", _ => Interlocked.Increment(ref received));
+        reader.OnEvent("message", _ => Interlocked.Increment(ref received));
         await reader.InvokeAsync<JsonElement>("Join", slug, null, null);
         await using var sender = await ChatHubClient.ConnectAsync(server);
         await sender.InvokeAsync<JsonElement>("Join", slug, null, null);
