@@ -6,13 +6,15 @@
 # into a lowLatency channel. Debian's Chromium plays it twice at once: tests/players/whep.html over WHEP and hls.js
 # (lowLatencyMode) over LL-HLS; once a second each reads the clock of the frame on screen from a canvas and takes
 # now minus it. Both are glass to glass with the publisher's encode included, read the same way, on one machine.
-# Reports p50 / p95 / max per player and WHEP's first frame after its POST: for the first viewer (Janus and the
-# channel's RTP ffmpeg start for it) and for a second viewer right after (both running).
+# Reports p50 / p95 / max per player and WHEP's first frame after its POST: for the first viewer and for a second
+# viewer right after. The channel is marked real-time (REALTIME=1, the default), so its publish starts Janus and its RTP
+# ffmpeg before anyone asks (WhepPrewarm); REALTIME=0 makes it a plain channel, whose first viewer starts both.
 # Targets (issue "Real-time viewing"): WHEP p50 <= 0.5 s, p95 <= 0.8 s on loopback; first frame <= 1 s.
 #
 # Usage: bench/whep.sh                 SECONDS_TO_PLAY=60
 #        SECONDS_TO_PLAY=20 bench/whep.sh  a short look; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append.
 #        GOP_SECONDS=2 bench/whep.sh   the encoder's keyframe interval (1..10 s)
+#        REALTIME=0 bench/whep.sh      a channel not marked real-time: its first viewer waits for Janus and ffmpeg to start
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
@@ -21,7 +23,9 @@ PLAY=${SECONDS_TO_PLAY:-60}
 ((PLAY >= 10 && PLAY <= 1800)) || die "SECONDS_TO_PLAY must be 10..1800"
 GOP=${GOP_SECONDS:-1}
 ((GOP >= 1 && GOP <= 10)) || die "GOP_SECONDS must be 1..10"
-BENCH_COMMAND="$(dotnet_env)${SERVER_ARGS:+SERVER_ARGS=\"$SERVER_ARGS\" }${GOP_SECONDS:+GOP_SECONDS=$GOP }SECONDS_TO_PLAY=$PLAY bench/whep.sh"
+REALTIME=${REALTIME:-1}
+[[ $REALTIME == 0 || $REALTIME == 1 ]] || die "REALTIME must be 0 or 1"
+BENCH_COMMAND="$(dotnet_env)${SERVER_ARGS:+SERVER_ARGS=\"$SERVER_ARGS\" }${GOP_SECONDS:+GOP_SECONDS=$GOP }$( ((REALTIME == 0)) && echo "REALTIME=0 " || true)SECONDS_TO_PLAY=$PLAY bench/whep.sh"
 
 "$REPO_DIR/scripts/deps.sh" ffmpeg curl chromium janus
 bench_init
@@ -30,7 +34,7 @@ bench_init
 
 server_build
 server_start "$BENCH_TMP/ours"
-read -r KEY SLUG < <(create_channel "whep-$RANDOM" true)
+read -r KEY SLUG < <(create_channel "whep-$RANDOM" true "$([[ $REALTIME == 1 ]] && echo true || echo false)")
 # The stamp: the strip's pts are set to the wall clock (RTCTIME) so geq's T is the capture time, then back to 0.
 stamp="[1]setpts=RTCTIME/(TB*1000000),geq=lum='255*mod(floor(mod(T*1000\,1048576)/pow(2\,floor(X/32)))\,2)':cb=128:cr=128,setpts=PTS-STARTPTS[s];[0][s]vstack,format=yuv420p"
 ffmpeg -nostdin -hide_banner -loglevel error -re -f lavfi -i "testsrc2=size=640x328:rate=30" -f lavfi -i "color=c=black:size=640x32:rate=30" \
@@ -60,6 +64,7 @@ log "WHEP p50 $wp50 p95 $wp95 max $wmax ($wn samples, first frame $wfirst ms col
 # SERVER_ARGS may start Janus with the server (--Janus:StartOnFirstViewer=false): then only the RTP ffmpeg is cold.
 cold="Janus and ffmpeg cold"
 [[ "${SERVER_ARGS:-}" == *StartOnFirstViewer=false* ]] && cold="Janus running since boot, ffmpeg cold"
+[[ $REALTIME == 1 ]] && cold="first viewer of a real-time channel: Janus and ffmpeg started at its publish"
 table="| stream, player | glass-to-glass p50 / p95 / max s | samples | first frame after POST | stalls after 1 s | target |
 |---|---|---|---|---|---|
 | WHEP, tests/players/whep.html (WebRTC via Janus NoSIP, H.264 passed through) | $wp50 / $wp95 / $wmax | $wn | $wfirst ms ($cold), $wwarm ms (a second viewer) | - | p50 <= 0.5, p95 <= 0.8: $wv |

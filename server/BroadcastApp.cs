@@ -82,7 +82,9 @@ public static class BroadcastApp
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
             services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
-            // Real-time viewers (WHEP) are served where the hubs are: Janus is started on the first request.
+            // Real-time viewers (WHEP) are served where the hubs are: Janus is started when a real-time channel goes live,
+            // or on the first request.
+            services.AddSingleton<Broadcast.WebRtc.Whep.IRealTimeChannels, ChannelRealTimeSetting>();
             Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddWebRtc(services, configuration);
             ProgramSetup.AddPrograms(services, configuration);
             RoomSetup.AddRooms(services);

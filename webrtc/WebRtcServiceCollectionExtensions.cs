@@ -27,6 +27,10 @@ public static class WebRtcServiceCollectionExtensions
         services.AddSingleton<JanusSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<JanusSupervisor>());
         services.AddSingleton<WhepService>();
+        // Live real-time channels are warmed before their first viewer; which ones they are comes from the host.
+        services.TryAddSingleton<IRealTimeChannels, NoRealTimeChannels>();
+        services.AddSingleton<WhepPrewarm>();
+        services.AddHostedService(sp => sp.GetRequiredService<WhepPrewarm>());
         // The live room: its show (IRoomShow) and who may publish into it (IRoomPublishAuthorizer) come from the host.
         services.Configure<RoomOptions>(configuration.GetSection(RoomOptions.Section));
         services.AddSingleton<RoomService>();

@@ -83,8 +83,10 @@ internal static class MetricsEndpoint
              .Sample("broadcast_whep_sessions_total", realTime.SessionsStarted);
             w.Family("broadcast_whep_refused_at_cap_total", "counter", "WHEP offers answered 503 because the node's viewer cap was reached.")
              .Sample("broadcast_whep_refused_at_cap_total", realTime.RefusedAtCap);
-            w.Family("broadcast_janus_up", "gauge", "1 while this node's Janus runs and answers (it starts with the first WHEP viewer).")
+            w.Family("broadcast_janus_up", "gauge", "1 while this node's Janus runs and answers (it starts when a real-time channel goes live, or with the first WHEP viewer).")
              .Sample("broadcast_janus_up", realTime.JanusUp ? 1 : 0);
+            w.Family("broadcast_whep_warm_channels", "gauge", "Live real-time channels whose WebRTC feed runs before any viewer asks (warmed at publish).")
+             .Sample("broadcast_whep_warm_channels", realTime.WarmChannels);
         }
         if (connections is not null)
         {

@@ -10,10 +10,10 @@ using Microsoft.Extensions.Options;
 namespace Broadcast.WebRtc.Janus;
 
 /// <summary>
-/// Runs this node's Janus as a supervised child: started on the first request for it (a node nobody watches in real
-/// time runs none), with a configuration generated for each start (a free loopback port unless one is configured, a
-/// new API secret), restarted with backoff when it dies. Callers get the live <see cref="JanusSession"/>; when Janus
-/// goes away <see cref="Lost"/> tells them their handles are gone.
+/// Runs this node's Janus as a supervised child: started on the first request for it (a WHEP viewer, a room, or a
+/// real-time channel going live; a node nobody watches in real time runs none), with a configuration generated for
+/// each start (a free loopback port unless one is configured, a new API secret), restarted with backoff when it dies.
+/// Callers get the live <see cref="JanusSession"/>; when Janus goes away <see cref="Lost"/> tells them their handles are gone.
 /// </summary>
 public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
 {

@@ -16,8 +16,11 @@ public sealed class WhepRefusal(int status, string detail) : Exception(detail)
     public int Status { get; } = status;
 }
 
-/// <summary>Real-time playback on this node for /metrics: viewers now and the cap, whether Janus answers, sessions started and refused at the cap.</summary>
-public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, long SessionsStarted, long RefusedAtCap);
+/// <summary>
+/// Real-time playback on this node for /metrics: viewers now and the cap, whether Janus answers, sessions started and
+/// refused at the cap, live real-time channels held warm.
+/// </summary>
+public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, long SessionsStarted, long RefusedAtCap, int WarmChannels = 0);
 
 /// <summary>A WHEP session that was set up: its resource id and Janus's SDP answer for the viewer.</summary>
 public sealed record WhepAnswer(string Id, string Sdp);
@@ -42,6 +45,8 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, WhepSession> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
+    // Live real-time channels held warm (WhepPrewarm): each holds its channel as a viewer would, without being one.
+    private readonly HashSet<string> _warm = new(StringComparer.Ordinal);
     private readonly ClientAddressSlots _addresses;
     private int _reserved;
     private long _started;
@@ -63,10 +68,54 @@ public sealed partial class WhepService : IAsyncDisposable
 
     public WhepOptions Options => _options;
 
+    /// <summary>Whether this node plays WHEP at all (<c>Janus:Enabled</c>).</summary>
+    public bool Enabled => _janus.Enabled;
+
+    /// <summary>
+    /// Keeps <paramref name="channel"/>'s RTP ffmpeg running and this node's Janus started until <see cref="ReleaseWarm"/>,
+    /// so its first viewer finds both up and the keyframe cache full. Holding a warm channel twice holds it once.
+    /// </summary>
+    public void HoldWarm(string channel)
+    {
+        if (!_janus.Enabled) return;
+        lock (_gate)
+        {
+            // One step with the hold: a release that comes between could otherwise find no channel to let go.
+            if (!_warm.Add(channel)) return;
+            AcquireChannelLocked(channel);
+        }
+
+        _ = _janus.GetSessionAsync(CancellationToken.None).ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        LogWarm(channel);
+    }
+
+    /// <summary>Ends <see cref="HoldWarm"/>: the channel's ffmpeg stops after <see cref="WhepOptions.IdleStop"/> unless viewers hold it.</summary>
+    public void ReleaseWarm(string channel)
+    {
+        lock (_gate)
+        {
+            if (!_warm.Remove(channel)) return;
+        }
+
+        ReleaseChannel(channel);
+    }
+
+    /// <summary>Whether <paramref name="channel"/> is held warm now.</summary>
+    public bool IsWarm(string channel)
+    {
+        lock (_gate) return _warm.Contains(channel);
+    }
+
     /// <summary>WebRTC viewers on this node now (set up or being set up).</summary>
     public int ViewerCount => Volatile.Read(ref _reserved);
 
-    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap));
+    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap), WarmCount);
+
+    private int WarmCount
+    {
+        get { lock (_gate) return _warm.Count; }
+    }
 
     /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
     public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken)
@@ -239,19 +288,21 @@ public sealed partial class WhepService : IAsyncDisposable
 
     private ChannelRtpSource AcquireChannel(string channel)
     {
-        lock (_gate)
-        {
-            if (!_channels.TryGetValue(channel, out var entry))
-            {
-                entry = new ChannelEntry(new ChannelRtpSource(channel, _registry, _options, _logger, _time));
-                _channels[channel] = entry;
-                entry.Source.Start();
-            }
+        lock (_gate) return AcquireChannelLocked(channel);
+    }
 
-            entry.Users++;
-            entry.Generation++;
-            return entry.Source;
+    private ChannelRtpSource AcquireChannelLocked(string channel)
+    {
+        if (!_channels.TryGetValue(channel, out var entry))
+        {
+            entry = new ChannelEntry(new ChannelRtpSource(channel, _registry, _options, _logger, _time));
+            _channels[channel] = entry;
+            entry.Source.Start();
         }
+
+        entry.Users++;
+        entry.Generation++;
+        return entry.Source;
     }
 
     /// <summary>One user fewer; the last one leaving stops the channel's ffmpeg after <see cref="WhepOptions.IdleStop"/> unless a viewer came back.</summary>
@@ -294,6 +345,7 @@ public sealed partial class WhepService : IAsyncDisposable
             channels = [.. _channels.Values];
             _sessions.Clear();
             _channels.Clear();
+            _warm.Clear();
         }
 
         foreach (var session in sessions)
@@ -338,6 +390,9 @@ public sealed partial class WhepService : IAsyncDisposable
 
     [LoggerMessage(EventId = 8207, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} connected; it is sent the {Packets} video packets since the latest keyframe first")]
     private partial void LogConnected(string channel, string sessionId, int packets);
+
+    [LoggerMessage(EventId = 8209, Level = LogLevel.Information, Message = "WHEP {Channel}: real-time channel live; its RTP ffmpeg and Janus are started before its first viewer")]
+    private partial void LogWarm(string channel);
 
     [LoggerMessage(EventId = 8205, Level = LogLevel.Information, Message = "WHEP {Channel}: no viewers left, its RTP ffmpeg stopped")]
     private partial void LogChannelIdle(string channel);

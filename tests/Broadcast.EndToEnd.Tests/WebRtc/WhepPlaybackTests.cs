@@ -243,6 +243,9 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
 
         await using var publisher = FfmpegPublisher.Start(await TestMedia.GetClipAsync(Baseline), Server.RtmpUrl(channel.StreamKey), loops: -1);
         await WaitFor.ConditionAsync(async () => (await Server.Api.GetChannelAsync(channel.Id)).Live == true, Patience, "the channel to be live", Diagnostics);
+        // A real-time channel is warmed when it goes live (event 8209): its first viewer finds its feed and Janus running.
+        await WaitFor.ConditionAsync(() => Server.LogTail(5000).Contains($"WHEP {channel.Slug}: real-time channel live;", StringComparison.Ordinal),
+            Patience, "the real-time channel to be warmed at its publish", Diagnostics);
         string watchUrl = new Uri(Server.BaseUri, $"watch/{channel.Slug}").ToString();
         var first = await fixture.Browser.NewPageAsync();
         var second = await fixture.Browser.NewPageAsync();
