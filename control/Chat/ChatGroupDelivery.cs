@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broadcast.Control.Chat;
 
@@ -31,24 +33,26 @@ public sealed class ChatGroupDelivery : IAsyncDisposable
     private readonly Action<string, string, object> _send;
     private readonly TimeSpan _window;
     private readonly TimeProvider _time;
+    private readonly ILogger _logger;
     // Lazy: GetOrAdd may run its factory twice under a race, and a group starts its loop when made.
     private readonly ConcurrentDictionary<string, Lazy<Group>> _groups = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private long _dropped;
 
-    public ChatGroupDelivery(IHubContext<ChatHub> hub, ChatOptions options, TimeProvider time)
-        : this(SendThrough(hub), options.DeliveryBatchWindow, time)
+    public ChatGroupDelivery(IHubContext<ChatHub> hub, ChatOptions options, TimeProvider time, ILogger<ChatGroupDelivery> logger)
+        : this(SendThrough(hub), options.DeliveryBatchWindow, time, logger)
     {
     }
 
     /// <param name="send">Sends one invocation to a group: (group, method, argument). It must not block.</param>
-    public ChatGroupDelivery(Action<string, string, object> send, TimeSpan window, TimeProvider time)
+    public ChatGroupDelivery(Action<string, string, object> send, TimeSpan window, TimeProvider time, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(send);
         ArgumentNullException.ThrowIfNull(time);
         _send = send;
         _window = window < TimeSpan.Zero ? TimeSpan.Zero : window;
         _time = time;
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>Events dropped because a group's queue was full.</summary>
@@ -107,8 +111,16 @@ public sealed class ChatGroupDelivery : IAsyncDisposable
                 while (batch.Count < MaxBatch && reader.TryRead(out var item)) batch.Add(item);
                 lastSent = _time.GetTimestamp();
                 sentBefore = true;
-                if (batch.Count == 1) _send(group.Name, batch[0].Method, batch[0].Payload);
-                else _send(group.Name, BatchMethod, batch.ToArray());
+                try
+                {
+                    if (batch.Count == 1) _send(group.Name, batch[0].Method, batch[0].Payload);
+                    else _send(group.Name, BatchMethod, batch.ToArray());
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The group's loop outlives one failed send: a later event must not be lost with it.
+                    ChatLog.DeliveryFailed(_logger, group.Name, e.Message);
+                }
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)

@@ -43,4 +43,7 @@ internal static partial class ChatLog
 
     [LoggerMessage(EventId = 7014, Level = LogLevel.Warning, Message = "Chat connection refused: this node holds {Max} open chat connections (Chat:MaxConnections)")]
     public static partial void ServerConnectionCap(ILogger logger, int max);
+
+    [LoggerMessage(EventId = 7016, Level = LogLevel.Error, Message = "Chat delivery to {Group} failed ({Reason}); those events are lost for this node's viewers, later ones go on")]
+    public static partial void DeliveryFailed(ILogger logger, string group, string reason);
 }

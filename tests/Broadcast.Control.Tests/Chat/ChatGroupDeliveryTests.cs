@@ -84,6 +84,26 @@ public sealed class ChatGroupDeliveryTests
     }
 
     [Fact]
+    public async Task A_send_that_fails_loses_its_events_only_and_the_group_goes_on()
+    {
+        var sent = new Sent();
+        var clock = new ManualClock(DateTimeOffset.UnixEpoch);
+        int calls = 0;
+        await using var delivery = new ChatGroupDelivery((group, method, payload) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1) throw new InvalidOperationException("the hub refused it");
+            sent.Add(group, method, payload);
+        }, Window, clock);
+
+        delivery.Deliver("ch1", ChatAudience.Viewers, "message", "lost");
+        await WaitFor.ConditionAsync(() => Volatile.Read(ref calls) == 1, Bound, "the first (failing) send");
+        clock.Advance(Window);
+        delivery.Deliver("ch1", ChatAudience.Viewers, "message", "delivered");
+        await WaitFor.ConditionAsync(() => sent.Count == 1, Bound, "the event after the failed send");
+        Assert.Equal((ChatGroups.Viewers("ch1"), "message", (object)"delivered"), sent[0]);
+    }
+
+    [Fact]
     public async Task A_window_of_zero_sends_every_event_alone_on_the_callers_thread()
     {
         var sent = new Sent();
