@@ -67,6 +67,7 @@ public sealed class ChatGroupDelivery : IAsyncDisposable
             return;
         }
 
+        if (_stopping.IsCancellationRequested) return; // shutting down: no new loop
         var group = _groups.GetOrAdd(name, static (n, self) => new Lazy<Group>(() => new Group(n, self)), this).Value;
         group.Queue.Writer.TryWrite(new ChatBatchItem(method, payload));
     }
@@ -109,6 +110,7 @@ public sealed class ChatGroupDelivery : IAsyncDisposable
 
                 batch.Clear();
                 while (batch.Count < MaxBatch && reader.TryRead(out var item)) batch.Add(item);
+                if (batch.Count == 0) continue;
                 lastSent = _time.GetTimestamp();
                 sentBefore = true;
                 try
