@@ -196,14 +196,19 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_options.Enabled && !_options.StartOnFirstViewer)
-        {
-            // Started now; the first viewer finds it running. A failed start is retried by the loop, not fatal here.
-            _ = GetSessionAsync(CancellationToken.None).ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        }
-
+        // Started now; the first viewer finds it running.
+        if (_options.Enabled && !_options.StartOnFirstViewer) StartWithoutWaiting();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Starts Janus now unless it runs or is starting, and returns at once: the next <see cref="GetSessionAsync"/> finds it
+    /// up. A failed start is retried by the loop, not thrown here.
+    /// </summary>
+    public void StartWithoutWaiting()
+    {
+        _ = GetSessionAsync(CancellationToken.None).ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -85,8 +85,7 @@ public sealed partial class WhepService : IAsyncDisposable
             AcquireChannelLocked(channel);
         }
 
-        _ = _janus.GetSessionAsync(CancellationToken.None).ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        _janus.StartWithoutWaiting();
         LogWarm(channel);
     }
 
