@@ -11,7 +11,8 @@ rtmps=${BROADCAST_RTMPS:-0}
 args=()
 for a in "$@"; do if [[ $a == --rtmps ]]; then rtmps=1; else args+=("$a"); fi; done
 # janus: the WebRTC engine behind real-time (WHEP) playback, started by the server on the first WHEP viewer.
-scripts/deps.sh ffmpeg npm openssl janus
+# fonts-dejavu-core: the face ffmpeg's drawtext finds (through fontconfig) for a program's name cards.
+scripts/deps.sh ffmpeg npm openssl janus fonts-dejavu-core
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download (dotnet not on PATH)" >&2
   exit 1

@@ -7,7 +7,7 @@ ROOT=$(pwd)
 
 scripts/deps.sh ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium postgresql npm \
-  nginx libnginx-mod-rtmp libnginx-mod-stream wrk docker-compose janus coturn
+  nginx libnginx-mod-rtmp libnginx-mod-stream wrk docker-compose janus coturn fonts-dejavu-core
 
 # Browser players for end-to-end tests, from the npm registry (never a CDN at test time).
 if [[ -f tests/players/package.json ]]; then

@@ -50,7 +50,7 @@ internal sealed class EngineProgramRunner(ProgramHost host, ProgramSettings sett
         var mix = plan.Audio.ToDictionary(a => a.Key, a => new MixSettings(a.Value?.GainDb ?? 0, a.Value?.Muted ?? false, a.Value?.Solo ?? false),
             StringComparer.Ordinal);
         var transition = plan.Transition == "fade" ? LayoutTransition.Fade : LayoutTransition.Cut;
-        var inputs = plan.Inputs.Select(i => new ProgramInputSource(i.Id, i.ChannelSlug, i.Image, i.Width, i.Height)).ToList();
+        var inputs = plan.Inputs.Select(i => new ProgramInputSource(i.Id, i.ChannelSlug, i.Image, i.Width, i.Height) { Label = i.Label }).ToList();
         try
         {
             return State(await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false));

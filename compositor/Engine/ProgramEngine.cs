@@ -37,7 +37,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private double _integratedLoudness = double.NaN; // NaN until measurable
 
     public ProgramEngine(string channel, LiveStreamRegistry registry, ProgramSettings settings, IReadOnlyList<ChannelInput> inputs,
-        IReadOnlyDictionary<string, Yuva420Image> images, ProgramLayout layout, ILogger logger, TimeProvider? time = null, IReadOnlyList<string>? rtpInputs = null)
+        IReadOnlyDictionary<string, Yuva420Image> images, ProgramLayout layout, ILogger logger, TimeProvider? time = null, IReadOnlyList<string>? rtpInputs = null,
+        IReadOnlyDictionary<string, Yuva420Image>? cards = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -54,7 +55,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         var mix = new Dictionary<string, MixSettings>(StringComparer.Ordinal);
         var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         released.SetResult(); // nothing came before the first scene
-        _scene = new ProgramScene(layout, mix, LayoutTransition.Cut, 0, new ProgramInputs(decoders, images), released);
+        _scene = new ProgramScene(layout, mix, LayoutTransition.Cut, 0, new ProgramInputs(decoders, images, cards ?? NoCards), released);
         Check(_scene);
     }
 
@@ -106,12 +107,22 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     /// not a new broadcast. <paramref name="images"/> stay the caller's: it may free those left out once this returns.
     /// </summary>
     /// <exception cref="LayoutException">The layout or mix does not fit these inputs; nothing changed.</exception>
+    public Task ChangeInputsAsync(IReadOnlyList<ChannelInput> channels, IReadOnlyList<string> rtpInputs, IReadOnlyDictionary<string, Yuva420Image> images,
+        ProgramLayout layout, IReadOnlyDictionary<string, MixSettings>? mix, LayoutTransition transition, CancellationToken cancellationToken) =>
+        ChangeInputsAsync(channels, rtpInputs, images, NoCards, layout, mix, transition, cancellationToken);
+
+    /// <summary>
+    /// As the overload without <paramref name="cards"/>, with the name cards the new set's placeholders show (keyed by
+    /// input id; the caller's, like the images, and free to go once this returns for those left out).
+    /// </summary>
     public async Task ChangeInputsAsync(IReadOnlyList<ChannelInput> channels, IReadOnlyList<string> rtpInputs, IReadOnlyDictionary<string, Yuva420Image> images,
-        ProgramLayout layout, IReadOnlyDictionary<string, MixSettings>? mix, LayoutTransition transition, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, Yuva420Image> cards, ProgramLayout layout, IReadOnlyDictionary<string, MixSettings>? mix, LayoutTransition transition,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channels);
         ArgumentNullException.ThrowIfNull(rtpInputs);
         ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(cards);
         ArgumentNullException.ThrowIfNull(layout);
         await _changeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         var added = new List<InputDecoder>();
@@ -130,7 +141,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
                 var kept = before.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
                 decoders.Add(kept ?? Added(NewRtpDecoder(id)));
             }
-            var inputs = new ProgramInputs(decoders, images);
+            var inputs = new ProgramInputs(decoders, images, cards);
             ProgramScene Next(ProgramScene current) => new(layout, mix ?? KeptMix(current.Mix, inputs), transition, current.Version + 1, inputs,
                 new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             Check(Next(Volatile.Read(ref _scene)));
@@ -186,6 +197,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
 
     private static readonly TimeSpan PrerollPoll = TimeSpan.FromMilliseconds(20);
 
+    private static readonly IReadOnlyDictionary<string, Yuva420Image> NoCards = new Dictionary<string, Yuva420Image>(StringComparer.Ordinal);
+
     /// <summary>The mix of the inputs still there (a change that names no mix keeps theirs).</summary>
     private static Dictionary<string, MixSettings> KeptMix(IReadOnlyDictionary<string, MixSettings> mix, ProgramInputs inputs) =>
         mix.Where(m => inputs.Has(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
@@ -214,6 +227,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     internal ProgramLayout Layout => Volatile.Read(ref _scene).Layout;
 
     internal IReadOnlyList<InputDecoder> Inputs => Volatile.Read(ref _scene).Inputs.Decoders;
+
+    /// <summary>The name cards of the inputs on air now, by input id.</summary>
+    internal IReadOnlyDictionary<string, Yuva420Image> Cards => Volatile.Read(ref _scene).Inputs.Cards;
 
     private void Check(ProgramScene scene)
     {
@@ -376,15 +392,18 @@ public sealed partial class ProgramEngine : IAsyncDisposable
             fadingReleased = null;
         }
 
-        // The sources hold the pictures and images of the drawn sets only (the scene's, and the one a fade leaves).
+        // The sources hold the pictures, images and cards of the drawn sets only (the scene's, and the one a fade leaves).
         void Draw(ProgramInputs current, ProgramInputs? leaving)
         {
             sources.Images.Clear();
+            sources.PlaceholderCards.Clear();
             if (leaving is not null)
             {
                 foreach (var (id, image) in leaving.Images) sources.Images[id] = image;
+                foreach (var (id, card) in leaving.Cards) sources.PlaceholderCards[id] = card;
             }
             foreach (var (id, image) in current.Images) sources.Images[id] = image;
+            foreach (var (id, card) in current.Cards) sources.PlaceholderCards[id] = card;
             foreach (string id in sources.Frames.Keys.Where(id => !current.Has(id) && leaving?.Has(id) != true).ToList()) sources.Frames.Remove(id);
         }
     }

@@ -17,6 +17,9 @@ public sealed record ProgramInputSource(string Id, string? Channel, byte[]? Imag
 {
     public bool Rtp { get; init; }
 
+    /// <summary>The name a channel or RTP input's placeholder shows while it has no picture (see <see cref="NameCard"/>); none: the plain dark tile.</summary>
+    public string? Label { get; init; }
+
     public static ProgramInputSource RtpSlot(string id) => new(id, null, null, 0, 0) { Rtp = true };
 }
 
@@ -35,9 +38,10 @@ public sealed class ProgramChannelOnAirException(string message, Exception inner
 /// image kept is not decoded again), so the channel's broadcast goes on. Changes to one node's programs are taken one
 /// at a time, so the last change applied is the one that runs.
 /// </summary>
-public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger) : IAsyncDisposable
+public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger) : IAsyncDisposable
 {
     private static readonly TimeSpan ImageDecodeTimeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan CardRenderTimeout = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Hosted> _programs = new(StringComparer.Ordinal);
 
@@ -68,26 +72,30 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
             var rtp = inputs.Where(i => i.Rtp).Select(i => i.Id).ToList();
             var imageKeys = inputs.Where(i => i.Image is not null).ToDictionary(i => i.Id, InputKey, StringComparer.Ordinal);
             var images = await DecodeImagesAsync(inputs, running, cancellationToken).ConfigureAwait(false);
+            var cardLabels = CardLabels(inputs);
+            var cards = await RenderCardsAsync(channel, cardLabels, running, cancellationToken).ConfigureAwait(false);
             if (running is not null)
             {
                 try
                 {
-                    await running.Engine.ChangeInputsAsync(channels, rtp, images, layout, mix, transition, cancellationToken).ConfigureAwait(false);
+                    await running.Engine.ChangeInputsAsync(channels, rtp, images, cards, layout, mix, transition, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
                     DisposeImagesNotIn(images, running.Images);
+                    DisposeImagesNotIn(cards, running.Cards);
                     throw;
                 }
                 DisposeImagesNotIn(running.Images, images);
-                lock (_programs) _programs[channel] = new Hosted(running.Engine, inputsKey, images, imageKeys);
+                DisposeImagesNotIn(running.Cards, cards);
+                lock (_programs) _programs[channel] = new Hosted(running.Engine, inputsKey, images, imageKeys, cards, cardLabels);
                 return running.Engine;
             }
 
             ProgramEngine? engine = null;
             try
             {
-                engine = new ProgramEngine(channel, registry, settings, channels, images, layout, logger, rtpInputs: rtp);
+                engine = new ProgramEngine(channel, registry, settings, channels, images, layout, logger, rtpInputs: rtp, cards: cards);
                 // The first scene is a cut: a fade needs a picture to fade from.
                 if (mix.Count > 0) engine.Apply(layout, mix, LayoutTransition.Cut);
                 try
@@ -98,13 +106,14 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
                 {
                     throw new ProgramChannelOnAirException($"The channel is on air from another input ({e.Message}); end that broadcast first.", e);
                 }
-                lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images, imageKeys);
+                lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images, imageKeys, cards, cardLabels);
                 return engine;
             }
             catch
             {
                 if (engine is not null) await engine.DisposeAsync().ConfigureAwait(false);
                 foreach (var image in images.Values) image.Dispose();
+                foreach (var card in cards.Values) card.Dispose();
                 throw;
             }
         }
@@ -155,7 +164,59 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
         }
         await hosted.Engine.DisposeAsync().ConfigureAwait(false);
         foreach (var image in hosted.Images.Values) image.Dispose();
+        foreach (var card in hosted.Cards.Values) card.Dispose();
         return true;
+    }
+
+    /// <summary>The cleaned label of each channel or RTP input that has one (see <see cref="NameCard.Clean"/>).</summary>
+    private static Dictionary<string, string> CardLabels(IReadOnlyList<ProgramInputSource> inputs)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var input in inputs)
+        {
+            if ((input.Channel is not null || input.Rtp) && NameCard.Clean(input.Label) is { } label) labels[input.Id] = label;
+        }
+        return labels;
+    }
+
+    /// <summary>
+    /// Renders the name cards, all at once; one the running program already shows (same input, same label) is taken
+    /// from it. A card ffmpeg cannot render is logged and left out: the input's placeholder is then the plain dark tile,
+    /// and the program goes on air regardless.
+    /// </summary>
+    private async Task<Dictionary<string, Yuva420Image>> RenderCardsAsync(string channel, Dictionary<string, string> labels, Hosted? running,
+        CancellationToken cancellationToken)
+    {
+        var size = NameCard.SizeFor(settings.Canvas);
+        if (size.Width < NameCard.MinSide || size.Height < NameCard.MinSide) return [];
+        var rendering = labels.Select(async pair =>
+        {
+            if (running is not null && running.CardLabels.TryGetValue(pair.Key, out var shown) && shown == pair.Value && running.Cards.TryGetValue(pair.Key, out var kept))
+                return (pair.Key, Card: kept);
+            try
+            {
+                return (pair.Key, Card: await NameCard.RenderAsync(settings.FfmpegPath, pair.Value, size, CardRenderTimeout, cancellationToken).ConfigureAwait(false));
+            }
+            catch (InvalidDataException e)
+            {
+                LogCardFailed(channel, pair.Key, e.Message);
+                return (pair.Key, Card: (Yuva420Image?)null);
+            }
+        }).ToList();
+        try
+        {
+            await Task.WhenAll(rendering).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Cancelled: free what did render (but never a card the running program still shows).
+            foreach (var done in rendering.Where(t => t.IsCompletedSuccessfully && t.Result.Card is not null))
+            {
+                if (running is null || !running.Cards.Values.Contains(done.Result.Card!)) done.Result.Card!.Dispose();
+            }
+            throw;
+        }
+        return rendering.Where(t => t.Result.Card is not null).ToDictionary(t => t.Result.Key, t => t.Result.Card!, StringComparer.Ordinal);
     }
 
     /// <summary>Decodes the image inputs; one the running program already has (same id, size and bytes) is taken from it.</summary>
@@ -203,8 +264,14 @@ public sealed class ProgramHost(LiveStreamRegistry registry, ProgramSettings set
     /// <summary>Which inputs a program has: equal keys mean the inputs stay and only the layout and mix change.</summary>
     private static string InputsKey(IReadOnlyList<ProgramInputSource> inputs) => string.Join('\n', inputs.Select(InputKey));
 
+    /// <remarks>A label is part of its input's key: a new name swaps the input's card in through a change of inputs, which keeps the input decoding.</remarks>
     private static string InputKey(ProgramInputSource i) =>
-        i.Rtp ? $"{i.Id}=rtp" : i.Channel is { } slug ? $"{i.Id}=channel:{slug}" : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}";
+        i.Rtp ? $"{i.Id}=rtp:{NameCard.Clean(i.Label)}" : i.Channel is { } slug ? $"{i.Id}=channel:{slug}:{NameCard.Clean(i.Label)}"
+        : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}";
 
-    private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images, IReadOnlyDictionary<string, string> ImageKeys);
+    private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images, IReadOnlyDictionary<string, string> ImageKeys,
+        IReadOnlyDictionary<string, Yuva420Image> Cards, IReadOnlyDictionary<string, string> CardLabels);
+
+    [LoggerMessage(EventId = 6206, Level = LogLevel.Warning, Message = "Program {Channel}: no name card for input {InputId} (its placeholder stays plain): {Reason}")]
+    private partial void LogCardFailed(string channel, string inputId, string reason);
 }

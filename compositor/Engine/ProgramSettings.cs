@@ -60,8 +60,12 @@ public sealed record ProgramStatus(
 internal sealed record ProgramScene(ProgramLayout Layout, IReadOnlyDictionary<string, MixSettings> Mix, LayoutTransition Transition, long Version,
     ProgramInputs Inputs, TaskCompletionSource PreviousInputsReleased);
 
-/// <summary>What a program composes: its decoded inputs (channels, RTP places) and its still images.</summary>
-internal sealed record ProgramInputs(IReadOnlyList<Inputs.InputDecoder> Decoders, IReadOnlyDictionary<string, Video.Yuva420Image> Images)
+/// <summary>
+/// What a program composes: its decoded inputs (channels, RTP places), its still images, and the name cards its decoded
+/// inputs' placeholders show (see <see cref="Inputs.NameCard"/>; an input without one shows the plain dark tile).
+/// </summary>
+internal sealed record ProgramInputs(IReadOnlyList<Inputs.InputDecoder> Decoders, IReadOnlyDictionary<string, Video.Yuva420Image> Images,
+    IReadOnlyDictionary<string, Video.Yuva420Image> Cards)
 {
     public bool Has(string id) => Images.ContainsKey(id) || Decoders.Any(d => d.InputId == id);
 }

@@ -51,10 +51,22 @@ public sealed class FrameCompositor
             else
             {
                 Paint(canvas, tile.Cell, PlaceholderLuma);
-                if (sources.PlaceholderCards.TryGetValue(tile.SourceId, out var card))
-                    DrawWithAlpha(canvas, card, new PixelRect(0, 0, card.Width, card.Height), tile.Cell);
+                if (sources.PlaceholderCards.TryGetValue(tile.SourceId, out var card) && FitCentred(card, tile.Cell) is { IsEmpty: false } place)
+                    DrawWithAlpha(canvas, card, new PixelRect(0, 0, card.Width, card.Height), place);
             }
         }
+    }
+
+    /// <summary>
+    /// Where a name card goes in its cell: as large as fits with the card's own shape, centred, on the chroma grid, so a
+    /// name keeps its proportions in a tall free-placement cell as in a wide one.
+    /// </summary>
+    internal static PixelRect FitCentred(Yuva420Image card, PixelRect cell)
+    {
+        long byWidth = (long)cell.Width * card.Height, byHeight = (long)cell.Height * card.Width;
+        int width = byWidth <= byHeight ? cell.Width : (int)(byHeight / card.Height);
+        int height = byWidth <= byHeight ? (int)(byWidth / card.Width) : cell.Height;
+        return new PixelRect(cell.X + ((cell.Width - width) / 2), cell.Y + ((cell.Height - height) / 2), width, height).AlignedEven();
     }
 
     /// <summary>A frame whose size no longer matches its plan (the plan is replanned when a source's size changes) draws as a placeholder meanwhile.</summary>

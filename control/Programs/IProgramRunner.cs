@@ -5,7 +5,7 @@ public sealed record ProgramPlan(string Slug, IReadOnlyList<ProgramSource> Input
     IReadOnlyDictionary<string, ProgramAudioRequest> Audio, string Transition);
 
 /// <summary>An input of a plan: a channel's stream (<see cref="ChannelSlug"/>) or an image (<see cref="Image"/>, PNG or JPEG bytes).</summary>
-public sealed record ProgramSource(string Id, string? ChannelSlug, byte[]? Image, int Width, int Height);
+public sealed record ProgramSource(string Id, string? ChannelSlug, byte[]? Image, int Width, int Height, string? Label = null);
 
 /// <summary>What the compositor reports of a running program; <see cref="StartedAt"/> is when its broadcast began (stopping and starting the program begins another).</summary>
 public sealed record ProgramRunState(IReadOnlyDictionary<string, bool> InputsPresent, int Width, int Height, long FramesComposed, long FramesLate,

@@ -14,8 +14,11 @@ public sealed record ProgramRequest(List<ProgramInputRequest>? Inputs, ProgramLa
 /// </summary>
 public sealed record ProgramPatchRequest(ProgramLayoutRequest? Layout, Dictionary<string, ProgramAudioRequest>? Audio, string? Transition);
 
-/// <summary>One input: exactly one of <see cref="Channel"/> (another channel's id or slug) and <see cref="Image"/>.</summary>
-public sealed record ProgramInputRequest(string? Id, string? Channel, ProgramImageRequest? Image);
+/// <summary>
+/// One input: exactly one of <see cref="Channel"/> (another channel's id or slug) and <see cref="Image"/>.
+/// <see cref="Label"/> is the name a channel input's placeholder shows while it has no picture (default: the channel's name).
+/// </summary>
+public sealed record ProgramInputRequest(string? Id, string? Channel, ProgramImageRequest? Image, string? Label = null);
 
 /// <summary>A PNG or JPEG (base64), decoded once at <see cref="Width"/>×<see cref="Height"/> (even, at most the canvas).</summary>
 public sealed record ProgramImageRequest(string? Data, int? Width, int? Height);
@@ -46,8 +49,11 @@ public sealed record ProgramAudioRequest(double? GainDb = null, bool? Muted = nu
 public sealed record ProgramResponse(string ChannelId, bool Running, List<ProgramInputState> Inputs, ProgramLayoutRequest Layout,
     Dictionary<string, ProgramAudioRequest> Audio, string Transition, string UpdatedBy, DateTimeOffset UpdatedAt, ProgramEngineState? Engine);
 
-/// <summary>An input as the program sees it: present is false while it delivers no picture (its placeholder is shown).</summary>
-public sealed record ProgramInputState(string Id, string? Channel, string? ChannelSlug, ProgramImageSize? Image, bool Present);
+/// <summary>
+/// An input as the program sees it: present is false while it delivers no picture (its placeholder is shown, with
+/// <see cref="Label"/> on it for a channel input).
+/// </summary>
+public sealed record ProgramInputState(string Id, string? Channel, string? ChannelSlug, ProgramImageSize? Image, bool Present, string? Label = null);
 
 public sealed record ProgramImageSize(int Width, int Height);
 

@@ -28,6 +28,9 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
 
     public const int MaxImageSide = 4096;
 
+    /// <summary>A placeholder's name at most, in characters (the compositor's name card takes no more).</summary>
+    public const int MaxLabelLength = 48;
+
     private readonly SemaphoreSlim _changes = new(1, 1);
 
     private static readonly string[] Kinds = ["single", "pip", "side-by-side", "grid", "free"];
@@ -165,13 +168,14 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
                 if (input.Id is not { } id || !InputId().IsMatch(id)) { Fail(field + ".id", "An id of 1 to 32 letters, digits, '-' or '_' is required."); continue; }
                 if (sources.Exists(s => s.Id == id)) { Fail(field + ".id", $"Two inputs are called '{id}'."); continue; }
                 if ((input.Channel is null) == (input.Image is null)) { Fail(field, "Give exactly one of 'channel' (a channel's id or slug) and 'image'."); continue; }
+                if (input.Label is { } label && LabelError(label, input.Image is not null) is { } labelError) { Fail(field + ".label", labelError); continue; }
                 if (input.Channel is { } reference)
                 {
                     var source = await channels.GetAsync(reference, cancellationToken).ConfigureAwait(false)
                         ?? await channels.GetBySlugAsync(reference, cancellationToken).ConfigureAwait(false);
                     if (source is null) Fail(field + ".channel", $"No channel has id or slug '{reference}'.");
                     else if (source.Id == channel.Id) Fail(field + ".channel", "A program cannot take its own channel as an input.");
-                    else sources.Add(new ProgramSource(id, source.Slug, null, 0, 0));
+                    else sources.Add(new ProgramSource(id, source.Slug, null, 0, 0, input.Label ?? source.Name));
                     continue;
                 }
                 var image = input.Image!;
@@ -237,6 +241,13 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         return false;
     }
 
+    /// <summary>Why a label cannot be taken, or null: it names a channel input's placeholder, on one line.</summary>
+    private static string? LabelError(string label, bool image) =>
+        image ? "An image input has no placeholder to name; 'label' is for channel inputs."
+        : label.Trim().Length == 0 || label.Length > MaxLabelLength || label.Any(char.IsControl)
+            ? $"A label of 1 to {MaxLabelLength} characters on one line (no control characters) is required."
+            : null;
+
     private async Task<ProgramResponse> ResponseAsync(Channel channel, StoredProgram stored, CancellationToken cancellationToken)
     {
         var request = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)!;
@@ -252,7 +263,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             }
             var source = await channels.GetAsync(input.Channel!, cancellationToken).ConfigureAwait(false)
                 ?? await channels.GetBySlugAsync(input.Channel!, cancellationToken).ConfigureAwait(false);
-            inputs.Add(new ProgramInputState(input.Id!, source?.Id, source?.Slug, null, present));
+            inputs.Add(new ProgramInputState(input.Id!, source?.Id, source?.Slug, null, present, input.Label ?? source?.Name));
         }
         var engine = status is null ? null : new ProgramEngineState(status.Width, status.Height, status.FramesComposed, status.FramesLate,
             status.IntegratedLoudness, status.EncoderRestarts, status.EncoderLagMilliseconds, status.StartedAt);

@@ -47,12 +47,15 @@ public sealed class ProgramApiTests : IAsyncLifetime
         var (program, programSlug) = await ChannelAsync();
         var (a, aSlug) = await ChannelAsync();
         var (_, bSlug) = await ChannelAsync();
+        string aName;
+        using (var channelA = await _client.GetAsync($"/api/channels/{a}"))
+            aName = (await BodyAsync(channelA)).GetProperty("name").GetString()!;
         using (var none = await _client.GetAsync($"/api/channels/{program}/program"))
             Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
 
         var body = new
         {
-            inputs = new object[] { new { id = "a", channel = a }, new { id = "b", channel = bSlug } },
+            inputs = new object[] { new { id = "a", channel = a }, new { id = "b", channel = bSlug, label = "Guest — Ana" } },
             layout = new { kind = "pip", inputs = new object[] { new { id = "a" }, new { id = "b", fit = "fill" } }, insetCorner = "top-left" },
             audio = new Dictionary<string, object> { ["b"] = new { gainDb = -6.0, muted = true } },
             transition = "fade",
@@ -68,11 +71,15 @@ public sealed class ProgramApiTests : IAsyncLifetime
             Assert.True(state.GetProperty("inputs")[0].GetProperty("present").GetBoolean());
             Assert.False(state.GetProperty("inputs")[1].GetProperty("present").GetBoolean());
             Assert.Equal(640, state.GetProperty("engine").GetProperty("width").GetInt32());
+            // A channel input's placeholder shows its label, or the channel's name when none is given.
+            Assert.Equal(aName, state.GetProperty("inputs")[0].GetProperty("label").GetString());
+            Assert.Equal("Guest — Ana", state.GetProperty("inputs")[1].GetProperty("label").GetString());
         }
 
         var plan = _runner.Plans[^1];
         Assert.Equal(programSlug, plan.Slug);
         Assert.Equal([("a", aSlug), ("b", bSlug)], plan.Inputs.Select(i => (i.Id, i.ChannelSlug!)).ToArray());
+        Assert.Equal([aName, "Guest — Ana"], plan.Inputs.Select(i => i.Label!).ToArray());
         Assert.Equal("fade", plan.Transition);
         Assert.Equal(new ProgramAudioRequest(-6.0, true), plan.Audio["b"]);
 
@@ -136,6 +143,10 @@ public sealed class ProgramApiTests : IAsyncLifetime
         { "audio of no input", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"audio":{"z":{"muted":true}}}""", "audio.z" },
         { "a gain too loud", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"audio":{"a":{"gainDb":30}}}""", "audio.a.gainDb" },
         { "an unknown transition", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"transition":"wipe"}""", "transition" },
+        { "an empty label", """{"inputs":[{"id":"a","channel":"CH","label":" "}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].label" },
+        { "a label on two lines", """{"inputs":[{"id":"a","channel":"CH","label":"Ana\nBerlin"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].label" },
+        { "a label too long", """{"inputs":[{"id":"a","channel":"CH","label":"0123456789012345678901234567890123456789012345678"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].label" },
+        { "a label on an image", """{"inputs":[{"id":"logo","image":{"data":"iVBORw0KGgo=","width":64,"height":64},"label":"Logo"}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].label" },
         { "a gain that is a word", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"audio":{"a":{"gainDb":"loud"}}}""", "audio" },
     };
 

@@ -108,6 +108,8 @@
                 name.append(thumb, ' ');
             }
             name.append(el('span', input.id, 'mono'));
+            // The name its placeholder shows while it is away.
+            if (input.label) name.append(' ', el('span', input.label, 'small'));
             row.append(name, el('td', input.channelSlug || (input.image ? `image ${input.image.width}×${input.image.height}` : ''), 'mono'));
             const state = el('td');
             state.append(el('span', input.present ? 'present' : 'away', 'state state-' + (input.present ? 'live' : 'retrying')));
@@ -152,8 +154,9 @@
         preview(running);
     }
 
+    // A full PUT carries each input's name on: the page does not edit names, and must not drop one set through the API.
     function inputsOf(list) {
-        return list.map(i => ({ id: i.id, channel: i.channel }));
+        return list.map(i => (i.label ? { id: i.id, channel: i.channel, label: i.label } : { id: i.id, channel: i.channel }));
     }
 
     async function addInput(channelId, slug) {

@@ -1,5 +1,6 @@
 using Broadcast.Compositor.Audio;
 using Broadcast.Compositor.Engine;
+using Broadcast.Compositor.Inputs;
 using Broadcast.Compositor.Layouts;
 using Broadcast.Media;
 using Broadcast.TestSupport;
@@ -67,6 +68,36 @@ public sealed class ProgramHostTests
         Assert.True(await host.StopAsync("program"));
         Assert.Null(host.Find("program"));
         Assert.False(await host.StopAsync("program"));
+    }
+
+    [Fact]
+    public async Task A_labelled_input_gets_its_name_card_kept_while_the_label_stays_and_renewed_when_it_changes()
+    {
+        var registry = new LiveStreamRegistry();
+        await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
+        var grid = new ProgramLayout(LayoutKind.Grid, [new LayoutInput("guest"), new LayoutInput("slate")]);
+        ProgramInputSource[] Inputs(string? label) => [new("guest", "guest-cam", null, 0, 0) { Label = label }, new("slate", null, Png("blue"), 64, 36) { Label = "ignored" }];
+
+        // The guest's channel is not on air: its tile is the placeholder with the name card; an image takes no card.
+        var engine = await host.ApplyAsync("program", Inputs("Ana"), grid, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        var card = Assert.Single(engine.Cards);
+        Assert.Equal("guest", card.Key);
+        Assert.Equal(NameCard.SizeFor(Settings.Canvas), new PixelSize(card.Value.Width, card.Value.Height));
+        Assert.Contains(card.Value.Alpha.ToArray(), a => a > 128);
+
+        // The same label again (a layout change): the same card. A new label: a new card, the old one freed, the same
+        // broadcast and the guest's decoder kept.
+        var decoder = Assert.Single(engine.Inputs);
+        Assert.Same(engine, await host.ApplyAsync("program", Inputs("Ana"), grid with { Kind = LayoutKind.SideBySide }, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Same(card.Value, engine.Cards["guest"]);
+        Assert.Same(engine, await host.ApplyAsync("program", Inputs("Ana (away)"), grid, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.NotSame(card.Value, engine.Cards["guest"]);
+        Assert.Throws<ObjectDisposedException>(() => card.Value.Alpha.Length);
+        Assert.Same(decoder, Assert.Single(engine.Inputs));
+
+        // No label: the plain placeholder.
+        Assert.Same(engine, await host.ApplyAsync("program", Inputs(null), grid, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Empty(engine.Cards);
     }
 
     [Fact]

@@ -110,6 +110,25 @@ public sealed class FrameCompositorTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void A_name_card_keeps_its_shape_in_a_tall_cell_centred_on_the_placeholder()
+    {
+        // A 64x36 card whose bottom quarter is opaque white, in a 200x400 free-placement cell: fitted to 200x112 and
+        // centred (top at 144 + 100), so the text band lands at rows 328..355 and nothing above or below it is white.
+        var card = new Yuva420Image(64, 36);
+        _owned.Add(card);
+        card.Picture.Fill(White.Y, White.U, White.V);
+        card.Alpha.Clear();
+        card.Alpha[(27 * 64)..].Fill(255);
+        _sources.PlaceholderCards["gone"] = card;
+        Assert.Equal(new PixelRect(100, 244, 200, 112), FrameCompositor.FitCentred(card, new PixelRect(100, 100, 200, 400)));
+
+        Compose(new(LayoutKind.Free, [new("gone", Rect: new PixelRect(100, 100, 200, 400))]), extra: ("gone", null));
+        Assert.Equal(White.Y, Luma(200, 345));
+        AssertColour(Placeholder, (100, 100), (299, 499), (200, 300), (200, 244), (200, 400));
+        AssertColour(Black, (99, 300), (300, 300));
+    }
+
+    [Fact]
     public void Overlay_is_blended_by_its_alpha()
     {
         Solid("main", 1280, 720, Black);

@@ -123,9 +123,10 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
             // The blue channel's encoder goes away: its tiles become placeholders and the program carries on; it comes back.
             await bluePublisher.DisposeAsync();
             await _output.WaitForPictureAsync(program.Slug, "grid, b away", [(160, 90, Hue.Red), (480, 90, Hue.Placeholder), (160, 270, Hue.Placeholder)]);
+            await _output.WaitForNameCardAsync(program.Slug, "b's placeholder showing the blue channel's name", CanvasWidth / 2, 0, CanvasWidth / 2, CanvasHeight / 2);
             var away = JsonNode.Parse(await Server.Http.GetStringAsync($"api/channels/{program.Id}/program"))!;
-            fixture.Check(away["inputs"]![1]!["present"]!.GetValue<bool>() == false && away["inputs"]![0]!["present"]!.GetValue<bool>(),
-                $"input b is not reported away: {away}");
+            fixture.Check(away["inputs"]![1]!["present"]!.GetValue<bool>() == false && away["inputs"]![0]!["present"]!.GetValue<bool>()
+                && away["inputs"]![1]!["label"]!.GetValue<string>() == blue.Name, $"input b is not reported away, under its channel's name: {away}");
             await using var blueAgain = LavfiPublisher.StartSolid(Server.RtmpUrl(blue.StreamKey), "blue", BlueHz);
             await _output.WaitForPictureAsync(program.Slug, "grid, b back", [(160, 90, Hue.Red), (480, 90, Hue.Blue), (160, 270, Hue.Blue)]);
             sizes.Add((await player.GetVideoWidthAsync(), await player.GetVideoHeightAsync()));

@@ -51,6 +51,43 @@ internal sealed class ProgramOutput(ServerFixture fixture, int canvasWidth, int 
         }, Bound, $"a program segment showing {what}", () => fixture.WithLog($"last decoded: {seen}"), pollInterval: TimeSpan.FromMilliseconds(500));
     }
 
+    /// <summary>
+    /// Waits until the newest segment ends on a picture whose cell (<paramref name="x"/>, <paramref name="y"/>,
+    /// <paramref name="width"/> x <paramref name="height"/>, canvas pixels) is a placeholder with a name card: its middle
+    /// dark grey, its upper third dark, and white text in its lower band (from 0.6 to 0.9 of its height).
+    /// </summary>
+    public async Task WaitForNameCardAsync(string slug, string what, int x, int y, int width, int height)
+    {
+        string seen = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            var file = await NewestSegmentAsync(slug, "source");
+            if (file is null) return false;
+            using (file)
+            {
+                var result = await DecodeAsync(["-i", file.Path, "-an", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]);
+                int size = CanvasWidth * CanvasHeight;
+                if (result.Length < size) return false;
+                int last = result.Length - size;
+                int Count(int top, int bottom, Func<byte, bool> test)
+                {
+                    int n = 0;
+                    for (int row = y + top; row < y + bottom; row++)
+                    {
+                        foreach (byte v in result.AsSpan(last + (row * CanvasWidth) + x, width)) n += test(v) ? 1 : 0;
+                    }
+                    return n;
+                }
+                // Full-range gray from limited-range video: black about 0, the placeholder's luma 32 about 19.
+                int text = Count(height * 6 / 10, height * 9 / 10, v => v > 150);
+                int upperBright = Count(0, height / 3, v => v > 60);
+                byte middle = result[last + ((y + (height / 2)) * CanvasWidth) + x + (width / 2)];
+                seen = $"{text} text pixels in the lower band, {upperBright} bright pixels in the upper third, middle {middle}";
+                return text > 40 && upperBright == 0 && middle is >= 10 and < 35;
+            }
+        }, Bound, what, () => fixture.WithLog($"last decoded: {seen}"), pollInterval: TimeSpan.FromMilliseconds(500));
+    }
+
     /// <summary>Waits until the newest audio segment's tones satisfy <paramref name="condition"/> (440 Hz level, 1 kHz level).</summary>
     public async Task<(double Red, double Blue)> WaitForTonesAsync(string slug, string rendition, Func<double, double, bool> condition, string what)
     {
