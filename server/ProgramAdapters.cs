@@ -6,7 +6,10 @@ using Broadcast.Compositor.Layouts;
 using Broadcast.Compositor.Video;
 using Broadcast.Control;
 using Broadcast.Control.Programs;
+using Broadcast.Ingest;
 using Broadcast.Media;
+using Broadcast.Packager.Live;
+using Microsoft.Extensions.Options;
 
 namespace Broadcast.Server;
 
@@ -26,7 +29,8 @@ internal static class ProgramSetup
         // One host per node: the API's programs and the rooms' share it (a channel runs one program).
         services.AddSingleton(sp => new ProgramHost(sp.GetRequiredService<LiveStreamRegistry>(), settings,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Program")));
-        services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<ProgramHost>(), settings));
+        services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<ProgramHost>(), settings, sp.GetRequiredService<LivePackager>(),
+            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<IngestOptions>>().Value.ReconnectGraceSeconds)));
         services.AddSingleton<IProgramRunner>(sp => sp.GetRequiredService<EngineProgramRunner>());
         // After the packager: hosted services stop in reverse order, so programs end before the packager drains.
         services.AddHostedService(sp => sp.GetRequiredService<EngineProgramRunner>());
@@ -37,11 +41,41 @@ internal static class ProgramSetup
 /// Control's <see cref="IProgramRunner"/> over the compositor's <see cref="ProgramHost"/>: the request's words become the
 /// compositor's types, and the compositor's refusals become the request's field errors or a conflict.
 /// </summary>
-internal sealed class EngineProgramRunner(ProgramHost host, ProgramSettings settings) : IProgramRunner, IHostedService
+internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
 {
-    private readonly ProgramHost _host = host;
+    private readonly ProgramHost _host;
+    private readonly ProgramSettings _settings;
+    // The engines this runner started, by channel: a room's program runs in the same host and is not one of them.
+    private readonly Dictionary<string, ProgramEngine> _started = new(StringComparer.Ordinal);
+
+    private readonly LivePackager _packager;
+    private readonly TimeSpan _grace;
+
+    public EngineProgramRunner(ProgramHost host, ProgramSettings settings, LivePackager packager, TimeSpan grace)
+    {
+        _host = host;
+        _settings = settings;
+        _packager = packager;
+        _grace = grace;
+        host.EndedFromOutside += (slug, engine) =>
+        {
+            bool ours;
+            lock (_started) ours = _started.TryGetValue(slug, out var started) && ReferenceEquals(started, engine) && _started.Remove(slug);
+            if (ours) Ended?.Invoke(slug);
+        };
+    }
 
     public bool RunsPrograms => true;
+
+    public event Action<string>? Ended;
+
+    public IReadOnlyCollection<string> Running
+    {
+        get
+        {
+            lock (_started) return [.. _started.Where(p => ReferenceEquals(_host.Find(p.Key), p.Value)).Select(p => p.Key)];
+        }
+    }
 
     public async Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken)
     {
@@ -53,7 +87,12 @@ internal sealed class EngineProgramRunner(ProgramHost host, ProgramSettings sett
         var inputs = plan.Inputs.Select(i => new ProgramInputSource(i.Id, i.ChannelSlug, i.Image, i.Width, i.Height) { Label = i.Label }).ToList();
         try
         {
-            return State(await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false));
+            // A program starting here may be one whose node died within the reconnect grace: like an encoder's publish to
+            // this node, it continues that broadcast (the same playlists, the next segment numbers) rather than start anew.
+            if (_host.Find(plan.Slug) is null) await _packager.PrepareContinuationAsync(plan.Slug, _grace, cancellationToken).ConfigureAwait(false);
+            var engine = await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false);
+            lock (_started) _started[plan.Slug] = engine;
+            return State(engine);
         }
         catch (LayoutException e)
         {
@@ -77,7 +116,11 @@ internal sealed class EngineProgramRunner(ProgramHost host, ProgramSettings sett
 
     public ProgramRunState? Status(string slug) => _host.Find(slug) is { } engine ? State(engine) : null;
 
-    public Task<bool> StopAsync(string slug) => _host.StopAsync(slug);
+    public Task<bool> StopAsync(string slug)
+    {
+        lock (_started) _started.Remove(slug);
+        return _host.StopAsync(slug);
+    }
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -87,7 +130,7 @@ internal sealed class EngineProgramRunner(ProgramHost host, ProgramSettings sett
     private ProgramRunState State(ProgramEngine engine)
     {
         var s = engine.Status();
-        return new ProgramRunState(s.InputsPresent, settings.Canvas.Width, settings.Canvas.Height, s.FramesComposed, s.FramesLate, s.IntegratedLoudness,
+        return new ProgramRunState(s.InputsPresent, _settings.Canvas.Width, _settings.Canvas.Height, s.FramesComposed, s.FramesLate, s.IntegratedLoudness,
             s.EncoderRestarts, s.EncoderLagMilliseconds, engine.Output?.StartedAt ?? DateTimeOffset.MinValue);
     }
 

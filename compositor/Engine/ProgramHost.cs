@@ -47,6 +47,12 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
 
     public ProgramSettings Settings => settings;
 
+    /// <summary>
+    /// A program's broadcast was ended from outside (an admin's "End broadcast", its event's end, its lease taken by
+    /// another node): its engine has been stopped here. The channel and the engine that ran it.
+    /// </summary>
+    public event Action<string, ProgramEngine>? EndedFromOutside;
+
     /// <summary>Starts the channel's program, or changes the running one, and returns the engine that runs it.</summary>
     /// <exception cref="LayoutException">The layout cannot be drawn with these inputs (nothing changed).</exception>
     /// <exception cref="ProgramImageException">An image input cannot be decoded (nothing changed).</exception>
@@ -107,6 +113,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                     throw new ProgramChannelOnAirException($"The channel is on air from another input ({e.Message}); end that broadcast first.", e);
                 }
                 lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images, imageKeys, cards, cardLabels);
+                var started = engine;
+                engine.Output!.Completed += stream => _ = StopEndedAsync(channel, started);
                 return engine;
             }
             catch
@@ -144,6 +152,24 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The engine's stream ended while it was hosted: whoever ended it (not this host, which lets go of an engine before it
+    /// stops it) ended the broadcast, so the engine stops too rather than compose into a stream nobody reads.
+    /// </summary>
+    private async Task StopEndedAsync(string channel, ProgramEngine engine)
+    {
+        try
+        {
+            if (!await StopAsync(channel, engine).ConfigureAwait(false)) return;
+            LogEndedFromOutside(channel);
+            EndedFromOutside?.Invoke(channel, engine);
+        }
+        catch (Exception e)
+        {
+            LogEndedStopFailed(e, channel);
         }
     }
 
@@ -271,6 +297,12 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
 
     private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images, IReadOnlyDictionary<string, string> ImageKeys,
         IReadOnlyDictionary<string, Yuva420Image> Cards, IReadOnlyDictionary<string, string> CardLabels);
+
+    [LoggerMessage(EventId = 6207, Level = LogLevel.Information, Message = "Program {Channel}: its broadcast was ended from outside; its engine stopped")]
+    private partial void LogEndedFromOutside(string channel);
+
+    [LoggerMessage(EventId = 6208, Level = LogLevel.Error, Message = "Program {Channel}: its broadcast ended, but its engine could not be stopped")]
+    private partial void LogEndedStopFailed(Exception ex, string channel);
 
     [LoggerMessage(EventId = 6206, Level = LogLevel.Warning, Message = "Program {Channel}: no name card for input {InputId} (its placeholder stays plain): {Reason}")]
     private partial void LogCardFailed(string channel, string inputId, string reason);

@@ -42,6 +42,7 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
     IChannelStreamPresence presence, ILogger<ChannelLeases> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<string, Held> _held = new(StringComparer.Ordinal); // channel id → its broadcast here
+    private readonly ConcurrentDictionary<string, string> _lost = new(StringComparer.Ordinal); // channel id → the node that took it
 
     /// <summary>A lease this node holds: the channel's slug, when the publish took it, and whether its stream was seen live since.</summary>
     private sealed class Held(string slug, DateTimeOffset acquiredAt)
@@ -56,7 +57,8 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
     public string NodeId => options.NodeId;
 
     /// <summary>Takes the lease for this node; null when taken, else the other holder's lease.</summary>
-    public async Task<ChannelLease?> TryAcquireAsync(Channel channel, CancellationToken cancellationToken)
+    /// <param name="quiet">No warning when another node holds it: a standby's routine look, not a refused publish.</param>
+    public async Task<ChannelLease?> TryAcquireAsync(Channel channel, CancellationToken cancellationToken, bool quiet = false)
     {
         ArgumentNullException.ThrowIfNull(channel);
         var now = time.GetUtcNow();
@@ -67,9 +69,15 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
             return null;
         }
 
-        LogRefused(channel.Id, lease.NodeId, lease.ExpiresAt);
+        if (!quiet) LogRefused(channel.Id, lease.NodeId, lease.ExpiresAt);
         return lease;
     }
+
+    /// <summary>
+    /// Whether this node ended the channel's broadcast because another node took its lease (and forgets it): that end is
+    /// a move, not the broadcast's end. The node that took it, or null.
+    /// </summary>
+    public string? TakeLost(string channelId) => _lost.TryRemove(channelId, out var node) ? node : null;
 
     /// <summary>Renews the leases of live broadcasts and releases the others, every third of the lease's life.</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -116,6 +124,7 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
                     // playlists, so this copy ends.
                     _held.TryRemove(channelId, out _);
                     LogLost(channelId, lease.NodeId);
+                    _lost[channelId] = lease.NodeId;
                     presence.End(slug);
                 }
             }

@@ -27,8 +27,14 @@ public interface IProgramRunner
 
     ProgramRunState? Status(string slug);
 
+    /// <summary>The channels (slugs) whose programs this runner started and that run here now (a room's program is not one).</summary>
+    IReadOnlyCollection<string> Running { get; }
+
     /// <summary>Stops the channel's program; false when none runs.</summary>
     Task<bool> StopAsync(string slug);
+
+    /// <summary>A program this runner started had its broadcast ended from outside (and stopped): the channel's slug.</summary>
+    event Action<string>? Ended;
 }
 
 /// <summary>A node without the pipeline: programs are stored, none runs here.</summary>
@@ -41,5 +47,13 @@ internal sealed class NoProgramRunner : IProgramRunner
 
     public ProgramRunState? Status(string slug) => null;
 
+    public IReadOnlyCollection<string> Running => [];
+
     public Task<bool> StopAsync(string slug) => Task.FromResult(false);
+
+    public event Action<string>? Ended
+    {
+        add { }
+        remove { }
+    }
 }

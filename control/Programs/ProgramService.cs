@@ -2,6 +2,8 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Events;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,8 +20,14 @@ namespace Broadcast.Control.Programs;
 /// one program: a node that finds the lease held elsewhere refuses (409) or, at start-up, leaves the program to its holder.
 /// </remarks>
 public sealed partial class ProgramService(IProgramRepository repository, ChannelService channels, IProgramRunner runner, TimeProvider time,
-    ILogger<ProgramService> logger, ChannelLeases? leases = null)
+    ILogger<ProgramService> logger, ChannelLeases? leases = null, EventService? events = null)
 {
+    /// <summary>The longest a stored program that failed to start waits before the keeper tries it again.</summary>
+    public static readonly TimeSpan MaxRetryWait = TimeSpan.FromMinutes(5);
+
+    // Channel id → when the keeper may try its stored program again, and how many tries failed in a row.
+    private readonly Dictionary<string, (DateTimeOffset Next, int Failures)> _retry = new(StringComparer.Ordinal);
+
     /// <summary>The most inputs a program composes (a 2×2 grid plus images).</summary>
     public const int MaxInputs = 8;
 
@@ -61,8 +69,14 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            bool starting = runner.RunsPrograms && runner.Status(channel.Slug) is null;
+            var window = starting ? await WindowAsync(channel, cancellationToken).ConfigureAwait(false) : null;
+            if (window is { Allowed: false })
+                throw new ConflictException($"{window.Reason}. A program goes on air like an encoder's publish: inside the channel's event window.");
             await LeaseAsync(channel, cancellationToken).ConfigureAwait(false);
             await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
+            if (window?.Event is not null && events is not null) await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
+            lock (_retry) _retry.Remove(channel.Id);
             stored = new StoredProgram(channel.Id, JsonSerializer.Serialize(normalized, ControlJsonContext.Default.ProgramRequest), actor, time.GetUtcNow());
             if (!await repository.SetAsync(stored, cancellationToken).ConfigureAwait(false))
             {
@@ -115,31 +129,127 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         return stopped || deleted;
     }
 
-    /// <summary>Starts every stored program again (this node's start): one that cannot start is logged and left stored.</summary>
-    public async Task<int> ResumeAllAsync(CancellationToken cancellationToken)
+    /// <summary>Starts every stored program that may run here now (this node's start); returns how many started.</summary>
+    public Task<int> ResumeAllAsync(CancellationToken cancellationToken) => KeepAsync(cancellationToken);
+
+    /// <summary>
+    /// One pass of the keeper, run at start and then every <c>Program:KeeperSeconds</c> on nodes that run programs:
+    /// <list type="bullet">
+    /// <item>a stored program that runs nowhere is started here when its channel's lease is free (its node died and its
+    /// lease lapsed, or no node ever took it) and its channel may be on air now (a channel with <c>requireSchedule</c>:
+    /// inside an event's window, as for an encoder);</item>
+    /// <item>one that failed to start is tried again after a wait that doubles up to <see cref="MaxRetryWait"/>;</item>
+    /// <item>a program running here that is no longer stored (stopped through another node) stops.</item>
+    /// </list>
+    /// Returns how many programs started.
+    /// </summary>
+    public async Task<int> KeepAsync(CancellationToken cancellationToken)
     {
         if (!runner.RunsPrograms) return 0;
-        int resumed = 0;
-        foreach (var stored in await repository.ListAsync(cancellationToken).ConfigureAwait(false))
+        var stored = await repository.ListAsync(cancellationToken).ConfigureAwait(false);
+        var storedIds = stored.Select(p => p.ChannelId).ToHashSet(StringComparer.Ordinal);
+        foreach (string slug in runner.Running.ToList())
         {
+            if (await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is { } running && storedIds.Contains(running.Id)) continue;
+            await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                if (await channels.GetAsync(stored.ChannelId, cancellationToken).ConfigureAwait(false) is not { } channel) continue;
-                var request = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)
-                    ?? throw new InvalidDataException("the stored program is empty");
-                var plan = await PlanAsync(channel, request, cancellationToken).ConfigureAwait(false);
-                await LeaseAsync(channel, cancellationToken).ConfigureAwait(false);
-                await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
-                LogResumed(channel.Id, stored.UpdatedBy, stored.UpdatedAt);
-                resumed++;
+                // Read again under the lock: a PUT on this node may have stored it meanwhile.
+                var channel = await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false);
+                if (channel is not null && await repository.GetAsync(channel.Id, cancellationToken).ConfigureAwait(false) is not null) continue;
+                if (await runner.StopAsync(slug).ConfigureAwait(false)) LogStoppedElsewhere(slug);
+            }
+            finally
+            {
+                _changes.Release();
+            }
+        }
+
+        int started = 0;
+        foreach (var program in stored)
+        {
+            lock (_retry)
+            {
+                if (_retry.TryGetValue(program.ChannelId, out var retry) && retry.Next > time.GetUtcNow()) continue;
+            }
+            try
+            {
+                if (await channels.GetAsync(program.ChannelId, cancellationToken).ConfigureAwait(false) is not { } channel) continue;
+                if (runner.Status(channel.Slug) is not null) continue;
+                if (await StartStoredAsync(channel, cancellationToken).ConfigureAwait(false)) started++;
+                lock (_retry) _retry.Remove(program.ChannelId);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                LogResumeFailed(ex, stored.ChannelId);
+                int failures;
+                lock (_retry)
+                {
+                    failures = (_retry.TryGetValue(program.ChannelId, out var retry) ? retry.Failures : 0) + 1;
+                    var wait = TimeSpan.FromSeconds(Math.Min(MaxRetryWait.TotalSeconds, 5 * Math.Pow(2, failures - 1)));
+                    _retry[program.ChannelId] = (time.GetUtcNow() + wait, failures);
+                }
+                LogResumeFailed(ex, program.ChannelId, failures);
             }
         }
-        return resumed;
+        return started;
     }
+
+    /// <summary>
+    /// A program this node ran had its broadcast ended from outside: by an admin's "End broadcast", its event's end or
+    /// its schedule's window closing, it is over, and is forgotten like a <c>DELETE</c> (no node resumes it); because
+    /// another node took its channel's lease, it moved, and stays stored.
+    /// </summary>
+    public async Task OnBroadcastEndedAsync(string slug, CancellationToken cancellationToken)
+    {
+        await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel) return;
+            if (leases?.TakeLost(channel.Id) is { } node)
+            {
+                LogMoved(channel.Id, node);
+                return;
+            }
+            if (runner.Status(slug) is not null) return; // started again meanwhile (a PUT): that program stays
+            if (await repository.DeleteAsync(channel.Id, cancellationToken).ConfigureAwait(false)) LogStopped(channel.Id, "its broadcast's end");
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    /// <summary>
+    /// Starts the channel's stored program here if it still is stored, runs nowhere (its lease is free or this node's) and
+    /// may be on air now; false when any of those says not now.
+    /// </summary>
+    private async Task<bool> StartStoredAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (runner.Status(channel.Slug) is not null) return false;
+            if (await repository.GetAsync(channel.Id, cancellationToken).ConfigureAwait(false) is not { } stored) return false;
+            var window = await WindowAsync(channel, cancellationToken).ConfigureAwait(false);
+            if (window is { Allowed: false }) return false;
+            if (leases is not null && await leases.TryAcquireAsync(channel, cancellationToken, quiet: true).ConfigureAwait(false) is not null) return false;
+            var request = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)
+                ?? throw new InvalidDataException("the stored program is empty");
+            var plan = await PlanAsync(channel, request, cancellationToken).ConfigureAwait(false);
+            await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
+            if (window?.Event is not null && events is not null) await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
+            LogResumed(channel.Id, stored.UpdatedBy, stored.UpdatedAt);
+            return true;
+        }
+        finally
+        {
+            _changes.Release();
+        }
+    }
+
+    /// <summary>Whether the channel may be on air now (its schedule, as for an encoder); null when no events are known here.</summary>
+    private async Task<PublishPermission?> WindowAsync(Channel channel, CancellationToken cancellationToken) =>
+        events is null ? null : await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Takes (or keeps) the channel's lease for this node before its program runs here; the keeper renews it while the program is on air.</summary>
     private async Task LeaseAsync(Channel channel, CancellationToken cancellationToken)
@@ -277,18 +387,31 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
     [LoggerMessage(EventId = 3902, Level = LogLevel.Information, Message = "Program of channel {ChannelId} stopped by {Actor}")]
     private partial void LogStopped(string channelId, string actor);
 
-    [LoggerMessage(EventId = 3903, Level = LogLevel.Information, Message = "Program of channel {ChannelId} resumed as {Actor} left it at {UpdatedAt:o}")]
+    [LoggerMessage(EventId = 3903, Level = LogLevel.Information, Message = "Program of channel {ChannelId} resumed on this node as {Actor} left it at {UpdatedAt:o}")]
     private partial void LogResumed(string channelId, string actor, DateTimeOffset updatedAt);
 
-    [LoggerMessage(EventId = 3904, Level = LogLevel.Error, Message = "Program of channel {ChannelId} could not be resumed; it stays stored")]
-    private partial void LogResumeFailed(Exception ex, string channelId);
+    [LoggerMessage(EventId = 3904, Level = LogLevel.Error, Message = "Program of channel {ChannelId} could not be resumed (failure {Failures} in a row); it stays stored and is tried again")]
+    private partial void LogResumeFailed(Exception ex, string channelId, int failures);
+
+    [LoggerMessage(EventId = 3907, Level = LogLevel.Warning, Message = "Program of channel {ChannelId} moved: ingest node {Node} took its lease, and runs it there")]
+    private partial void LogMoved(string channelId, string node);
+
+    [LoggerMessage(EventId = 3905, Level = LogLevel.Information, Message = "Program of channel {Slug} stopped here: it was stopped through another node")]
+    private partial void LogStoppedElsewhere(string slug);
 }
 
-/// <summary>Resumes the stored programs once the host has started (the pipeline's readers of the hub are up by then).</summary>
-internal sealed class ProgramResumer(ProgramService programs, IHostApplicationLifetime lifetime) : BackgroundService
+/// <summary>
+/// The program keeper: once the host has started (the pipeline's readers of the hub are up by then), and then every
+/// <c>Program:KeeperSeconds</c> (default 5), <see cref="ProgramService.KeepAsync"/>: stored programs resume at start,
+/// move to this node when theirs died, go on air when their channel's event window opens, and a failed one is retried.
+/// </summary>
+internal sealed partial class ProgramResumer(ProgramService programs, IProgramRunner runner, IHostApplicationLifetime lifetime, IConfiguration configuration,
+    TimeProvider time, ILogger<ProgramResumer> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var every = KeeperInterval(configuration);
+        runner.Ended += slug => _ = OnEndedAsync(slug, stoppingToken);
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
         using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
@@ -296,8 +419,61 @@ internal sealed class ProgramResumer(ProgramService programs, IHostApplicationLi
             try { await started.Task.ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
         }
-        await programs.ResumeAllAsync(stoppingToken).ConfigureAwait(false);
+        using var timer = new PeriodicTimer(every, time);
+        do
+        {
+            try
+            {
+                await programs.KeepAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // The database away for a moment: the next pass tries again.
+                LogPassFailed(ex);
+            }
+        }
+        while (await WaitAsync(timer, stoppingToken).ConfigureAwait(false));
     }
+
+    private async Task OnEndedAsync(string slug, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await programs.OnBroadcastEndedAsync(slug, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        {
+            LogEndedFailed(ex, slug);
+        }
+    }
+
+    private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary><c>Program:KeeperSeconds</c>: 1 to 300, default 5.</summary>
+    public static TimeSpan KeeperInterval(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (configuration["Program:KeeperSeconds"] is not { Length: > 0 } text) return TimeSpan.FromSeconds(5);
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int seconds) && seconds is >= 1 and <= 300
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new InvalidOperationException($"Program:KeeperSeconds '{text}' must be a whole number from 1 to 300.");
+    }
+
+    [LoggerMessage(EventId = 3906, Level = LogLevel.Warning, Message = "A pass of the program keeper failed; the next one tries again")]
+    private partial void LogPassFailed(Exception ex);
+
+    [LoggerMessage(EventId = 3908, Level = LogLevel.Error, Message = "The end of program {Slug}'s broadcast could not be recorded; its program stays stored")]
+    private partial void LogEndedFailed(Exception ex, string slug);
 }
 
 internal static class ProgramServiceCollectionExtensions

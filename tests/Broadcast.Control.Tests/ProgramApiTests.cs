@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Programs;
+using Broadcast.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,11 +24,14 @@ public sealed class ProgramApiTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>(), services => services.AddSingleton<IProgramRunner>(_runner));
+        // The keeper's timed passes stay out of the way (its first, at start, finds nothing stored): tests call its pass.
+        _host = await ControlApiHost.StartAsync(Token, Quiet, services => services.AddSingleton<IProgramRunner>(_runner));
         _client = _host.Client;
     }
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
+
+    private static readonly Dictionary<string, string?> Quiet = new() { ["Program:KeeperSeconds"] = "300" };
 
     private static StringContent Json(object value) => new(JsonSerializer.Serialize(value), Encoding.UTF8, "application/json");
 
@@ -108,7 +112,8 @@ public sealed class ProgramApiTests : IAsyncLifetime
         using (var badPatch = await _client.PatchAsync($"/api/channels/{program}/program", Json(new { transition = "wipe" })))
             Assert.True((await BodyAsync(badPatch)).GetProperty("errors").TryGetProperty("transition", out _));
 
-        // The stored program is what a restart resumes.
+        // The stored program is what a restart resumes (a node that runs nothing yet).
+        _runner.Forget(programSlug);
         _runner.Plans.Clear();
         Assert.Equal(1, await _host.App.Services.GetRequiredService<ProgramService>().ResumeAllAsync(default));
         Assert.Equal(programSlug, Assert.Single(_runner.Plans).Slug);
@@ -187,11 +192,7 @@ public sealed class ProgramApiTests : IAsyncLifetime
     public async Task A_channel_leased_by_another_ingest_node_is_refused_with_409_and_its_program_not_started_here()
     {
         var runner = new RecordingProgramRunner();
-        var leaseSettings = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Database:Kind"] = "sqlite" }).Build();
-        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>(), services => services
-            .AddSingleton<IProgramRunner>(runner)
-            .AddPublishPolicy(leaseSettings));
+        await using var host = await LeasedHostAsync(runner);
         using var program = await host.Client.PostAsync("/api/channels", Json(new { name = "leased program" }));
         using var input = await host.Client.PostAsync("/api/channels", Json(new { name = "leased input" }));
         string programId = (await BodyAsync(program)).GetProperty("id").GetString()!, inputId = (await BodyAsync(input)).GetProperty("id").GetString()!;
@@ -207,6 +208,116 @@ public sealed class ProgramApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Conflict, put.StatusCode);
         Assert.Contains("other-node", (await BodyAsync(put)).GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Empty(runner.Plans);
+    }
+
+    [Fact]
+    public async Task A_stored_program_moves_here_once_its_nodes_lease_lapses_and_not_while_it_lives()
+    {
+        var runner = new RecordingProgramRunner();
+        await using var host = await LeasedHostAsync(runner);
+        var (programId, slug, inputId) = await ProgramAndInputAsync(host);
+        using (var put = await host.Client.PutAsync($"/api/channels/{programId}/program", Json(SingleInput(inputId))))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        // This node "died" while another runs the program: the other node's lease lives, so the keeper leaves it there.
+        var leases = host.App.Services.GetRequiredService<IChannelLeaseRepository>();
+        var programs = host.App.Services.GetRequiredService<ProgramService>();
+        runner.Forget(slug);
+        var now = DateTimeOffset.UtcNow;
+        await leases.ReleaseAsync(programId, host.App.Services.GetRequiredService<ChannelLeases>().NodeId, default);
+        await leases.AcquireAsync(programId, "other-node", now, now.AddMinutes(5), default);
+        runner.Plans.Clear();
+        Assert.Equal(0, await programs.KeepAsync(default));
+        Assert.Empty(runner.Plans);
+
+        // The other node died too: its lease is left to lapse, and the next pass takes the program over here.
+        await leases.AcquireAsync(programId, "other-node", now, now.AddSeconds(-1), default);
+        Assert.Equal(1, await programs.KeepAsync(default));
+        Assert.Equal(slug, Assert.Single(runner.Plans).Slug);
+        Assert.Equal(0, await programs.KeepAsync(default));
+    }
+
+    [Fact]
+    public async Task A_program_whose_broadcast_ends_from_outside_is_forgotten_unless_another_node_took_its_channel()
+    {
+        var runner = new RecordingProgramRunner();
+        await using var host = await LeasedHostAsync(runner);
+        var (programId, slug, inputId) = await ProgramAndInputAsync(host);
+
+        // Taken by another node (this one missed its renewals): the broadcast here ends, the program moved and stays stored.
+        using (var put = await host.Client.PutAsync($"/api/channels/{programId}/program", Json(SingleInput(inputId))))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var later = DateTimeOffset.UtcNow.AddHours(1);
+        await host.App.Services.GetRequiredService<IChannelLeaseRepository>().AcquireAsync(programId, "other-node", later, later.AddMinutes(5), default);
+        await host.App.Services.GetRequiredService<ChannelLeases>().RenewOnceAsync(default);
+        runner.Forget(slug); // what the host does, told to the service directly here (the event's path is the next case)
+        await host.App.Services.GetRequiredService<ProgramService>().OnBroadcastEndedAsync(slug, default);
+        using (var kept = await host.Client.GetAsync($"/api/channels/{programId}/program"))
+            Assert.Equal(HttpStatusCode.OK, kept.StatusCode);
+
+        // Ended by an admin, an event's end or its window (the lease still this node's): over, and no node resumes it.
+        var (otherId, otherSlug, _) = await ProgramAndInputAsync(host);
+        using (var put = await host.Client.PutAsync($"/api/channels/{otherId}/program", Json(SingleInput(inputId))))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        runner.EndFromOutside(otherSlug);
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var gone = await host.Client.GetAsync($"/api/channels/{otherId}/program");
+            return gone.StatusCode == HttpStatusCode.NotFound;
+        }, TimeSpan.FromSeconds(20), "the ended program forgotten");
+        runner.Plans.Clear();
+        Assert.Equal(0, await host.App.Services.GetRequiredService<ProgramService>().KeepAsync(default));
+        Assert.Empty(runner.Plans);
+    }
+
+    [Fact]
+    public async Task A_program_on_a_channel_that_publishes_only_in_events_waits_for_the_window_and_is_refused_outside_it()
+    {
+        using var create = await _client.PostAsync("/api/channels", Json(new { name = $"Scheduled {Guid.NewGuid():N}", requireSchedule = true }));
+        var created = await BodyAsync(create);
+        string programId = created.GetProperty("id").GetString()!;
+        var (inputId, _) = await ChannelAsync();
+
+        using (var put = await _client.PutAsync($"/api/channels/{programId}/program", Json(SingleInput(inputId))))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, put.StatusCode);
+            Assert.Contains("scheduled", (await BodyAsync(put)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+        Assert.Empty(_runner.Plans);
+
+        // An event whose window is open now: the program goes on air, and its event is live.
+        var now = DateTimeOffset.UtcNow;
+        using var ev = await _client.PostAsync("/api/events", Json(new { channelId = programId, title = "show", startsAt = now.AddMinutes(-1), endsAt = now.AddHours(1) }));
+        Assert.Equal(HttpStatusCode.Created, ev.StatusCode);
+        string eventId = (await BodyAsync(ev)).GetProperty("id").GetString()!;
+        using (var put = await _client.PutAsync($"/api/channels/{programId}/program", Json(SingleInput(inputId))))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        using var live = await _client.GetAsync($"/api/events/{eventId}");
+        Assert.Equal("live", (await BodyAsync(live)).GetProperty("state").GetString());
+    }
+
+    /// <summary>A control host with channel leases (this node's name in them, as an ingest node has) and the keeper's timed passes out of the way.</summary>
+    private static Task<ControlApiHost> LeasedHostAsync(RecordingProgramRunner runner)
+    {
+        var leaseSettings = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Database:Kind"] = "sqlite" }).Build();
+        return ControlApiHost.StartAsync(Token, Quiet, services => services
+            .AddSingleton<IProgramRunner>(runner)
+            .AddPublishPolicy(leaseSettings));
+    }
+
+    private static object SingleInput(string inputId) => new
+    {
+        inputs = new object[] { new { id = "a", channel = inputId } },
+        layout = new { kind = "single", inputs = new object[] { new { id = "a" } } },
+    };
+
+    private static async Task<(string ProgramId, string Slug, string InputId)> ProgramAndInputAsync(ControlApiHost host)
+    {
+        using var program = await host.Client.PostAsync("/api/channels", Json(new { name = $"program {Guid.NewGuid():N}" }));
+        using var input = await host.Client.PostAsync("/api/channels", Json(new { name = $"input {Guid.NewGuid():N}" }));
+        var created = await BodyAsync(program);
+        return (created.GetProperty("id").GetString()!, created.GetProperty("slug").GetString()!, (await BodyAsync(input)).GetProperty("id").GetString()!);
     }
 
     [Fact]
@@ -265,6 +376,20 @@ public sealed class ProgramApiTests : IAsyncLifetime
         private readonly Dictionary<string, ProgramPlan> _running = [];
 
         public bool RunsPrograms => true;
+
+        public IReadOnlyCollection<string> Running => [.. _running.Keys];
+
+        public event Action<string>? Ended;
+
+        /// <summary>A node that died or restarted: the program no longer runs here, and nobody is told.</summary>
+        public void Forget(string slug) => _running.Remove(slug);
+
+        /// <summary>As the engine's host does when the program's stream is ended from outside: stopped, then reported.</summary>
+        public void EndFromOutside(string slug)
+        {
+            _running.Remove(slug);
+            Ended?.Invoke(slug);
+        }
 
         public Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken)
         {

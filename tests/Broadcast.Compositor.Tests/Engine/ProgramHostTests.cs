@@ -101,6 +101,31 @@ public sealed class ProgramHostTests
     }
 
     [Fact]
+    public async Task A_program_whose_stream_is_ended_from_outside_stops_and_says_so_and_one_stopped_here_does_not()
+    {
+        var registry = new LiveStreamRegistry();
+        await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
+        var ended = new List<(string, ProgramEngine)>();
+        host.EndedFromOutside += (channel, engine) => { lock (ended) ended.Add((channel, engine)); };
+        ProgramInputSource[] slate = [new("slate", null, Png("blue"), 64, 36)];
+        var single = new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]);
+
+        // "End broadcast", an event's end or a lost lease end the channel's stream: the engine stops with it.
+        var engine = await host.ApplyAsync("program", slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        registry.EndPublish(registry.Find("program")!);
+        await WaitFor.ConditionAsync(() => host.Find("program") is null, Bound, "the program stopped after its stream ended");
+        await WaitFor.ConditionAsync(() => { lock (ended) return ended.Count == 1; }, Bound, "the end reported");
+        Assert.Equal(("program", engine), ended[0]);
+
+        // Stopped by the host itself: nothing to report.
+        await host.ApplyAsync("other", slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        Assert.True(await host.StopAsync("other"));
+        await host.ApplyAsync("program", slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        Assert.True(await host.StopAsync("program"));
+        lock (ended) Assert.Single(ended);
+    }
+
+    [Fact]
     public async Task A_channel_on_air_from_an_encoder_refuses_a_program()
     {
         var registry = new LiveStreamRegistry();
