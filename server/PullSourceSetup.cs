@@ -1,6 +1,9 @@
 using Broadcast.Control.Events;
 using Broadcast.Control.Sources;
+using Broadcast.Ingest;
 using Broadcast.Ingest.Pull;
+using Broadcast.Packager.Live;
+using Microsoft.Extensions.Options;
 
 namespace Broadcast.Server;
 
@@ -38,12 +41,16 @@ internal sealed partial class PipelinePullSourceRunner : IPullSourceRunner
     private readonly EventService _events;
     private readonly ILogger<PipelinePullSourceRunner> _logger;
 
-    public PipelinePullSourceRunner(PullSupervisor supervisor, EventService events, ILogger<PipelinePullSourceRunner> logger)
+    public PipelinePullSourceRunner(PullSupervisor supervisor, EventService events, ILogger<PipelinePullSourceRunner> logger, LivePackager packager,
+        IOptions<IngestOptions> ingest)
     {
         _supervisor = supervisor;
         _events = events;
         _logger = logger;
         supervisor.WentLive += spec => _ = MarkLiveAsync(spec);
+        // A pull this node took over from a dead one continues its broadcast within the reconnect grace, like a publish.
+        var grace = TimeSpan.FromSeconds(ingest.Value.ReconnectGraceSeconds);
+        supervisor.BeforePublish = (slug, cancellationToken) => packager.PrepareContinuationAsync(slug, grace, cancellationToken);
     }
 
     public void Apply(IReadOnlyList<PullAssignment> assignments) =>

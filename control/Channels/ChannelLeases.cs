@@ -58,18 +58,26 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
 
     /// <summary>Takes the lease for this node; null when taken, else the other holder's lease.</summary>
     /// <param name="quiet">No warning when another node holds it: a standby's routine look, not a refused publish.</param>
-    public async Task<ChannelLease?> TryAcquireAsync(Channel channel, CancellationToken cancellationToken, bool quiet = false)
+    public Task<ChannelLease?> TryAcquireAsync(Channel channel, CancellationToken cancellationToken, bool quiet = false)
     {
         ArgumentNullException.ThrowIfNull(channel);
+        return TryAcquireAsync(channel.Id, channel.Slug, cancellationToken, quiet);
+    }
+
+    /// <summary>As <see cref="TryAcquireAsync(Channel, CancellationToken, bool)"/>, by the channel's id and slug.</summary>
+    public async Task<ChannelLease?> TryAcquireAsync(string channelId, string slug, CancellationToken cancellationToken, bool quiet = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channelId);
+        ArgumentException.ThrowIfNullOrEmpty(slug);
         var now = time.GetUtcNow();
-        var lease = await repository.AcquireAsync(channel.Id, options.NodeId, now, now + options.Duration, cancellationToken).ConfigureAwait(false);
+        var lease = await repository.AcquireAsync(channelId, options.NodeId, now, now + options.Duration, cancellationToken).ConfigureAwait(false);
         if (lease is null || lease.NodeId == options.NodeId)
         {
-            _held[channel.Id] = new Held(channel.Slug, now);
+            _held[channelId] = new Held(slug, now);
             return null;
         }
 
-        if (!quiet) LogRefused(channel.Id, lease.NodeId, lease.ExpiresAt);
+        if (!quiet) LogRefused(channelId, lease.NodeId, lease.ExpiresAt);
         return lease;
     }
 

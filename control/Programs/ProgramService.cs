@@ -419,20 +419,27 @@ internal sealed partial class ProgramResumer(ProgramService programs, IProgramRu
             try { await started.Task.ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
         }
+        // The keeper stops as soon as the node starts shutting down: the programs stop before this service does, and a pass
+        // in between would start them again on a node that is going away.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lifetime.ApplicationStopping);
         using var timer = new PeriodicTimer(every, time);
         do
         {
             try
             {
-                await programs.KeepAsync(stoppingToken).ConfigureAwait(false);
+                await programs.KeepAsync(stopping.Token).ConfigureAwait(false);
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (!stopping.IsCancellationRequested)
             {
                 // The database away for a moment: the next pass tries again.
                 LogPassFailed(ex);
             }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
         }
-        while (await WaitAsync(timer, stoppingToken).ConfigureAwait(false));
+        while (await WaitAsync(timer, stopping.Token).ConfigureAwait(false));
     }
 
     private async Task OnEndedAsync(string slug, CancellationToken stoppingToken)

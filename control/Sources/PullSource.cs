@@ -24,6 +24,9 @@ public sealed record PullSourceStatus(string Key, string State, string? Reason, 
 /// </summary>
 public interface IPullSourceRunner
 {
+    /// <summary>False on a node that runs no pulls: it takes no channel's lease for one.</summary>
+    bool RunsPulls => true;
+
     void Apply(IReadOnlyList<PullAssignment> assignments);
 
     PullSourceStatus? Find(string slug);
@@ -32,6 +35,8 @@ public interface IPullSourceRunner
 /// <summary>A node that runs no pulls (control only, or <c>Pull:Enabled=false</c>).</summary>
 internal sealed class NoPullSourceRunner : IPullSourceRunner
 {
+    public bool RunsPulls => false;
+
     public void Apply(IReadOnlyList<PullAssignment> assignments)
     {
     }

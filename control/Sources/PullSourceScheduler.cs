@@ -1,3 +1,4 @@
+using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Scheduling;
@@ -78,7 +79,10 @@ public sealed class StartPullSourceJob(PullSourceSignal signal) : IJob
 
 /// <summary>
 /// Keeps the node's pulls matching the table: on every wake-up (a source changed, an event started) and every
-/// <see cref="Interval"/>, it computes <see cref="PullSourceService.AssignmentsAsync"/> and hands them to the runner.
+/// <see cref="Interval"/>, it computes <see cref="PullSourceService.AssignmentsAsync"/> and hands the runner those whose
+/// channel's lease this node holds or takes (<see cref="MineAsync"/>). Every ingest node computes the same assignments,
+/// so the lease picks one node per channel, as for a publish: the node that took it keeps it while it runs the pull (each
+/// pass renews it), and when that node dies its lease lapses and the next pass of another node takes the pull over.
 /// </summary>
 public sealed partial class PullSourceCoordinator(
     PullSourceService sources,
@@ -86,7 +90,8 @@ public sealed partial class PullSourceCoordinator(
     IPullSourceRunner runner,
     PullSourceSignal signal,
     TimeProvider time,
-    ILogger<PullSourceCoordinator> logger) : BackgroundService
+    ILogger<PullSourceCoordinator> logger,
+    ChannelLeases? leases = null) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
 
@@ -98,7 +103,8 @@ public sealed partial class PullSourceCoordinator(
             try
             {
                 if (!rebuilt) rebuilt = await scheduler.RebuildAsync(stoppingToken).ConfigureAwait(false) >= 0;
-                runner.Apply(await sources.AssignmentsAsync(time.GetUtcNow(), stoppingToken).ConfigureAwait(false));
+                runner.Apply(await MineAsync(await sources.AssignmentsAsync(time.GetUtcNow(), stoppingToken).ConfigureAwait(false), stoppingToken)
+                    .ConfigureAwait(false));
                 await signal.WaitAsync(Interval, stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -113,6 +119,24 @@ public sealed partial class PullSourceCoordinator(
                 catch (OperationCanceledException) { return; }
             }
         }
+    }
+
+    /// <summary>
+    /// The assignments this node runs: all of them without leases (one node by configuration), none on a node that runs
+    /// no pulls, else those whose channel's lease is free or this node's (taken or renewed now). A channel on air from an
+    /// encoder on another node, or pulling there, stays there.
+    /// </summary>
+    public async Task<IReadOnlyList<PullAssignment>> MineAsync(IReadOnlyList<PullAssignment> assignments, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(assignments);
+        if (!runner.RunsPulls) return [];
+        if (leases is null) return assignments;
+        var mine = new List<PullAssignment>(assignments.Count);
+        foreach (var assignment in assignments)
+        {
+            if (await leases.TryAcquireAsync(assignment.ChannelId, assignment.Slug, cancellationToken, quiet: true).ConfigureAwait(false) is null) mine.Add(assignment);
+        }
+        return mine;
     }
 
     [LoggerMessage(EventId = 3752, Level = LogLevel.Warning, Message = "Checking the pull sources failed; trying again")]

@@ -10,7 +10,10 @@ public sealed class PullOptions
 {
     public const string SectionName = "Pull";
 
-    /// <summary>Whether this node runs pull sources (<c>Pull:Enabled</c>). In a cluster with several ingest nodes, enable it on one.</summary>
+    /// <summary>
+    /// Whether this node runs pull sources (<c>Pull:Enabled</c>). With several ingest nodes each channel's pull runs on the one
+    /// holding its lease, and moves when that node dies.
+    /// </summary>
     public bool Enabled { get; init; } = true;
 
     /// <summary>Where <c>file:</c> sources live (<c>Pull:MediaRoot</c>); paths may not leave it.</summary>

@@ -35,12 +35,19 @@ public sealed partial class PullSession : IAsyncDisposable
     private PullStatus _status;
     private Task? _run;
     private SupervisedProcess? _process;
+    private readonly Func<string, CancellationToken, Task>? _beforePublish;
     private int _disposed;
     private int _connects;
 
     /// <param name="outbound">Checks a network source's URL and addresses before every attempt (the API checked it when it was set).</param>
-    public PullSession(PullSpec spec, LiveStreamRegistry registry, PullOptions options, OutboundGuard outbound, ILogger logger, TimeProvider? time = null)
+    /// <param name="beforePublish">
+    /// Called with the stream name before each attempt's ffmpeg starts (so before it can publish): where this node took the
+    /// channel over from a dead one, the pipeline prepares to continue that broadcast, as for an encoder's publish.
+    /// </param>
+    public PullSession(PullSpec spec, LiveStreamRegistry registry, PullOptions options, OutboundGuard outbound, ILogger logger, TimeProvider? time = null,
+        Func<string, CancellationToken, Task>? beforePublish = null)
     {
+        _beforePublish = beforePublish;
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(outbound);
         Spec = spec;
@@ -157,6 +164,7 @@ public sealed partial class PullSession : IAsyncDisposable
         lock (_gate) _status = _status with { Detail = probe.Describe() };
 
         // 2. ffmpeg: the source as FLV on stdout, into the hub.
+        if (_beforePublish is not null) await _beforePublish(Spec.StreamName, cancellationToken).ConfigureAwait(false);
         return await RunFfmpegAsync(input, target!, probe, cancellationToken).ConfigureAwait(false);
     }
 

@@ -22,6 +22,9 @@ public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOpti
 
     public PullOptions Options { get; } = options;
 
+    /// <summary>Handed to every session started from now on (see <see cref="PullSession"/>'s <c>beforePublish</c>).</summary>
+    public Func<string, CancellationToken, Task>? BeforePublish { get; set; }
+
     /// <summary>Raised when a session's attempt started publishing: the control plane marks the channel's event live.</summary>
     public event Action<PullSpec>? WentLive;
 
@@ -57,7 +60,7 @@ public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOpti
             foreach (var (name, spec) in wanted)
             {
                 if (_sessions.ContainsKey(name)) continue;
-                var session = new PullSession(spec, registry, Options, outbound, loggers.CreateLogger<PullSession>(), time);
+                var session = new PullSession(spec, registry, Options, outbound, loggers.CreateLogger<PullSession>(), time, BeforePublish);
                 session.WentLive += s => WentLive?.Invoke(s.Spec);
                 session.StateChanged += (s, status) => StateChanged?.Invoke(s.Spec, status);
                 _sessions[name] = session;

@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Broadcast.Control.Channels;
 using Broadcast.Control.Sources;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Control.Tests;
@@ -227,6 +229,39 @@ public sealed class PullSourceApiTests : IAsyncLifetime
     }
 
     /// <summary>Keeps what the coordinator last applied and answers states the test sets.</summary>
+    [Fact]
+    public async Task With_several_ingest_nodes_a_pull_runs_on_the_node_holding_its_channels_lease_and_moves_when_it_lapses()
+    {
+        var runner = new RecordingRunner();
+        var leaseSettings = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Database:Kind"] = "sqlite" }).Build();
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>(), services => services
+            .AddSingleton<IPullSourceRunner>(runner)
+            .AddPublishPolicy(leaseSettings));
+        var coordinator = host.App.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<PullSourceCoordinator>().Single();
+        var leases = host.App.Services.GetRequiredService<IChannelLeaseRepository>();
+        string node = host.App.Services.GetRequiredService<ChannelLeases>().NodeId;
+        async Task<PullAssignment> AssignmentAsync(string name)
+        {
+            using var created = await host.Client.PostAsync("/api/channels", Json(new { name = $"{name} {Guid.NewGuid():N}" }));
+            var body = await BodyAsync(created);
+            string id = body.GetProperty("id").GetString()!;
+            return new PullAssignment(id, body.GetProperty("slug").GetString()!, $"rtmp://example.com/live/{name}", false, $"channel:{id}:1");
+        }
+        var x = await AssignmentAsync("x");
+        var y = await AssignmentAsync("y");
+
+        // Another ingest node holds x (its pull, or an encoder, runs there): this node runs y only, and holds y's lease now.
+        var now = DateTimeOffset.UtcNow;
+        await leases.AcquireAsync(x.ChannelId, "other-node", now, now.AddMinutes(5), default);
+        Assert.Equal([y], await coordinator.MineAsync([x, y], default));
+        Assert.Equal(node, (await leases.AcquireAsync(y.ChannelId, "other-node", now, now.AddMinutes(5), default))!.NodeId);
+
+        // That node died: once its lease lapses the next pass takes x over here.
+        await leases.AcquireAsync(x.ChannelId, "other-node", now, now.AddSeconds(-1), default);
+        Assert.Equal([x, y], await coordinator.MineAsync([x, y], default));
+    }
+
     private sealed class RecordingRunner : IPullSourceRunner
     {
         private IReadOnlyList<PullAssignment> _last = [];
