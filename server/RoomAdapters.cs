@@ -12,7 +12,7 @@ internal sealed class RoomProgramShow(RoomPrograms programs) : IRoomShow
 {
     public async Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants, CancellationToken cancellationToken)
     {
-        var members = participants.Select(p => new RoomMember(p.ParticipantId, p.VideoCodec, p.HasAudio, p.IsScreen, p.RequestKeyframe)).ToList();
+        var members = participants.Select(p => new RoomMember(p.ParticipantId, p.VideoCodec, p.HasAudio, p.IsScreen, p.RequestKeyframe, p.Display)).ToList();
         try
         {
             var ports = await programs.UpdateAsync(channel, members, cancellationToken).ConfigureAwait(false);

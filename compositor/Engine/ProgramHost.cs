@@ -131,6 +131,54 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         }
     }
 
+    /// <summary>
+    /// Gives inputs of the running <paramref name="engine"/> new names for their placeholders (null: none, the plain dark
+    /// tile); inputs not named keep theirs. Nothing else changes: the inputs keep decoding and the layout and mix stay
+    /// (the new cards come in as a cut, invisible where the pictures are on air). False when the channel runs another
+    /// engine or none.
+    /// </summary>
+    public async Task<bool> NameInputsAsync(string channel, ProgramEngine engine, IReadOnlyDictionary<string, string?> labels, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(labels);
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            Hosted? running;
+            lock (_programs) _programs.TryGetValue(channel, out running);
+            if (running is null || !ReferenceEquals(running.Engine, engine)) return false;
+            var decoders = engine.Inputs;
+            var cardLabels = new Dictionary<string, string>(running.CardLabels, StringComparer.Ordinal);
+            foreach (var (id, label) in labels)
+            {
+                if (!decoders.Any(d => d.InputId == id)) continue;
+                if (NameCard.Clean(label) is { } cleaned) cardLabels[id] = cleaned;
+                else cardLabels.Remove(id);
+            }
+            if (cardLabels.Count == running.CardLabels.Count && cardLabels.All(p => running.CardLabels.TryGetValue(p.Key, out var shown) && shown == p.Value)) return true;
+
+            var cards = await RenderCardsAsync(channel, cardLabels, running, cancellationToken).ConfigureAwait(false);
+            var channels = decoders.OfType<ChannelInputDecoder>().Select(d => new ChannelInput(d.InputId, d.Channel)).ToList();
+            var rtp = decoders.OfType<RtpInputDecoder>().Select(d => d.InputId).ToList();
+            try
+            {
+                await engine.ChangeInputsAsync(channels, rtp, running.Images, cards, engine.Layout, null, LayoutTransition.Cut, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                DisposeImagesNotIn(cards, running.Cards);
+                throw;
+            }
+            DisposeImagesNotIn(running.Cards, cards);
+            lock (_programs) _programs[channel] = running with { Cards = cards, CardLabels = cardLabels };
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>The engine running the channel's program, or null.</summary>
     public ProgramEngine? Find(string channel)
     {

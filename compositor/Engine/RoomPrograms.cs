@@ -4,8 +4,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Compositor.Engine;
 
-/// <summary>A participant of a room as its program takes it: what its RTP carries and how to ask it for a keyframe.</summary>
-public sealed record RoomMember(string Id, string VideoCodec, bool HasAudio, bool IsScreen, Action RequestKeyframe);
+/// <summary>
+/// A participant of a room as its program takes it: what its RTP carries, how to ask it for a keyframe, and the name its
+/// place's placeholder shows while its picture is missing.
+/// </summary>
+public sealed record RoomMember(string Id, string VideoCodec, bool HasAudio, bool IsScreen, Action RequestKeyframe, string? Display = null);
 
 /// <summary>Where a room member's RTP goes: the loopback ports of its place in the program.</summary>
 public readonly record struct RtpPorts(int VideoPort, int AudioPort);
@@ -74,9 +77,12 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
                 state.Engine = await host.ApplyAsync(channel, inputs, layout, new Dictionary<string, Audio.MixSettings>(), LayoutTransition.Cut, cancellationToken)
                     .ConfigureAwait(false);
                 LogStarted(channel);
+                await NamePlacesAsync(channel, state.Engine, placed, cancellationToken).ConfigureAwait(false);
             }
             else
             {
+                // Names first (a cut to the same picture), then the layout's fade, so the fade is not cut short.
+                await NamePlacesAsync(channel, state.Engine, placed, cancellationToken).ConfigureAwait(false);
                 state.Engine.Apply(layout, null, LayoutTransition.Fade);
             }
 
@@ -211,6 +217,20 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             if (placed[i] is null && (!unusedOnly || lastIds[i] is null)) return i;
         }
         return -1;
+    }
+
+    /// <summary>
+    /// Each occupied place's placeholder shows its member's name while the member's picture is missing; an empty place
+    /// keeps the name of whoever held it last (who may come back to it).
+    /// </summary>
+    private Task NamePlacesAsync(string channel, ProgramEngine engine, RoomMember?[] placed, CancellationToken cancellationToken)
+    {
+        var labels = new Dictionary<string, string?>(StringComparer.Ordinal);
+        for (int i = 0; i < placed.Length; i++)
+        {
+            if (placed[i] is { } member) labels[PlaceId(i)] = member.Display;
+        }
+        return host.NameInputsAsync(channel, engine, labels, cancellationToken);
     }
 
     /// <summary>Tells each place who feeds it, only where that changed (a place's decoder restarts only for a new member).</summary>

@@ -25,8 +25,8 @@ public sealed class RoomProgramsTests
         await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
         await using var rooms = new RoomPrograms(host, TimeSpan.FromSeconds(1), NullLogger.Instance);
         int keyframeRequests = 0;
-        var anna = new RoomMember("anna", "VP8", HasAudio: true, IsScreen: false, () => Interlocked.Increment(ref keyframeRequests));
-        var ben = new RoomMember("ben", "VP8", HasAudio: true, IsScreen: false, () => { });
+        var anna = new RoomMember("anna", "VP8", HasAudio: true, IsScreen: false, () => Interlocked.Increment(ref keyframeRequests), Display: "Anna");
+        var ben = new RoomMember("ben", "VP8", HasAudio: true, IsScreen: false, () => { }, Display: "Ben");
 
         var first = await rooms.UpdateAsync("studio", [anna], CancellationToken.None);
         var engine = host.Find("studio");
@@ -38,7 +38,12 @@ public sealed class RoomProgramsTests
         }
         Assert.True(Volatile.Read(ref keyframeRequests) >= 1);
 
+        Assert.Equal(["room1"], engine.Cards.Keys);
+
         var second = await rooms.UpdateAsync("studio", [anna, ben], CancellationToken.None);
+        // Each place's placeholder carries its member's name (rendered once: Anna's card is the same one).
+        var annaCard = engine.Cards["room1"];
+        Assert.Equal(["room1", "room2"], engine.Cards.Keys.Order());
         Assert.Equal(first["anna"], second["anna"]);
         Assert.NotEqual(first["anna"], second["ben"]);
         Assert.Equal(engine.RtpInput("room2")!.VideoPort, second["ben"].VideoPort);
@@ -46,6 +51,7 @@ public sealed class RoomProgramsTests
         // Anna leaves: Ben keeps place 2 (his decoder is not restarted), the program is the same broadcast.
         var third = await rooms.UpdateAsync("studio", [ben], CancellationToken.None);
         Assert.Equal(second["ben"], third["ben"]);
+        Assert.Same(annaCard, engine.Cards["room1"]); // her place keeps her name: she may come back to it
         Assert.Null(engine.RtpInput("room1")!.Current);
         Assert.Same(engine, host.Find("studio"));
         Assert.Same(stream, registry.Find("studio"));
