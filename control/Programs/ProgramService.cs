@@ -129,9 +129,6 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         return stopped || deleted;
     }
 
-    /// <summary>Starts every stored program that may run here now (this node's start); returns how many started.</summary>
-    public Task<int> ResumeAllAsync(CancellationToken cancellationToken) => KeepAsync(cancellationToken);
-
     /// <summary>
     /// One pass of the keeper, run at start and then every <c>Program:KeeperSeconds</c> on nodes that run programs:
     /// <list type="bullet">

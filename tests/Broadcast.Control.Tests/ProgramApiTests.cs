@@ -115,7 +115,7 @@ public sealed class ProgramApiTests : IAsyncLifetime
         // The stored program is what a restart resumes (a node that runs nothing yet).
         _runner.Forget(programSlug);
         _runner.Plans.Clear();
-        Assert.Equal(1, await _host.App.Services.GetRequiredService<ProgramService>().ResumeAllAsync(default));
+        Assert.Equal(1, await _host.App.Services.GetRequiredService<ProgramService>().KeepAsync(default));
         Assert.Equal(programSlug, Assert.Single(_runner.Plans).Slug);
 
         using (var delete = await _client.DeleteAsync($"/api/channels/{program}/program"))
