@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using Broadcast.EndToEnd.Tests.Faults;
 using Broadcast.TestSupport;
 using Xunit.Abstractions;
@@ -15,7 +14,7 @@ namespace Broadcast.EndToEnd.Tests.Storage;
 /// LL-HLS blocking request for the number after A's last segment answered 200, and hls.js plays on past the join.
 /// </summary>
 [Collection(StorageCollection.Name)]
-public sealed partial class IngestTakeoverTests(StorageFixture fixture, ITestOutputHelper output)
+public sealed class IngestTakeoverTests(StorageFixture fixture, ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
@@ -138,9 +137,5 @@ public sealed partial class IngestTakeoverTests(StorageFixture fixture, ITestOut
         }
     }
 
-    private static List<(string Id, long Number)> Segments(string playlist) =>
-        [.. SegmentLine().Matches(playlist).Select(m => (m.Groups["id"].Value, long.Parse(m.Groups["n"].Value, System.Globalization.CultureInfo.InvariantCulture)))];
-
-    [GeneratedRegex(@"^(?<id>\d{8}T\d{6}Z)-(?<n>\d+)\.m4s$", RegexOptions.Multiline)]
-    private static partial Regex SegmentLine();
+    private static List<(string Id, long Number)> Segments(string playlist) => BroadcastSegments.Of(playlist);
 }

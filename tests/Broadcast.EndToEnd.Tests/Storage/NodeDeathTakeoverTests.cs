@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Broadcast.EndToEnd.Tests.Faults;
 using Broadcast.EndToEnd.Tests.Programs;
 using Broadcast.EndToEnd.Tests.Pull;
@@ -18,7 +17,7 @@ namespace Broadcast.EndToEnd.Tests.Storage;
 /// discontinuity, no ENDLIST, as an encoder's publish to another node does.
 /// </summary>
 [Collection(StorageCollection.Name)]
-public sealed partial class NodeDeathTakeoverTests(ITestOutputHelper output)
+public sealed class NodeDeathTakeoverTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
 
@@ -173,9 +172,5 @@ public sealed partial class NodeDeathTakeoverTests(ITestOutputHelper output)
         }
     }
 
-    private static List<(string Id, long Number)> Segments(string playlist) =>
-        [.. SegmentLine().Matches(playlist).Select(m => (m.Groups["id"].Value, long.Parse(m.Groups["n"].Value, System.Globalization.CultureInfo.InvariantCulture)))];
-
-    [GeneratedRegex(@"^(?<id>\d{8}T\d{6}Z)-(?<n>\d+)\.m4s$", RegexOptions.Multiline)]
-    private static partial Regex SegmentLine();
+    private static List<(string Id, long Number)> Segments(string playlist) => BroadcastSegments.Of(playlist);
 }
