@@ -10,15 +10,19 @@ namespace Broadcast.Packager.Live;
 /// init versions, program date-times), the discontinuities that already left the window and where the broadcast's
 /// timeline began (the MPD's availabilityStartTime, Period@start origin and Period ids stay as players saw them). Written by
 /// <see cref="LiveStateWriter"/> beside the manifests after every segment batch (<see cref="Key"/>), marked ended at
-/// the end. It holds the window only, never the whole broadcast, so it stays a few kilobytes however long the show.
+/// the end. It holds the window only, never the whole broadcast, so it stays a few kilobytes however long the show; a
+/// recorded broadcast's state also lists the segments its <see cref="RecordingJournal"/> has not yet stored (at most a
+/// chunk more), from <see cref="JournaledThrough"/> + 1.
 /// </summary>
+/// <param name="JournaledThrough">The segment numbers up to this one are in the recording journal's chunks (0: none).</param>
 public sealed record LiveBroadcastState(
     int Version,
     string BroadcastId,
     DateTimeOffset UpdatedAt,
     bool Ended,
     BroadcastOrigin Origin,
-    IReadOnlyList<RenditionState> Renditions)
+    IReadOnlyList<RenditionState> Renditions,
+    long JournaledThrough = 0)
 {
     /// <summary>The format this code writes and reads; another version is not resumed.</summary>
     public const int CurrentVersion = 1;
@@ -49,7 +53,10 @@ public sealed record LiveBroadcastState(
         .Select(r => r.Segments[^1].ProgramDateTime + TimeSpan.FromTicks((long)((Int128)r.Segments[^1].Duration * TimeSpan.TicksPerSecond / r.Timescale)))
         .DefaultIfEmpty(UpdatedAt).Max();
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+    public byte[] ToJson() => ToJson(this);
+
+    /// <summary>The bytes of a stored object of this folder's formats, in the one JSON shape they are read back with.</summary>
+    internal static byte[] ToJson<T>(T value) => JsonSerializer.SerializeToUtf8Bytes(value, Json);
 
     /// <summary>
     /// Reads a state object: null with <paramref name="error"/> set when it is not one this code wrote (bad JSON,
@@ -57,44 +64,42 @@ public sealed record LiveBroadcastState(
     /// </summary>
     public static LiveBroadcastState? TryParse(ReadOnlySpan<byte> json, out string? error)
     {
-        error = null;
-        if (json.Length > MaxBytes)
-        {
-            error = $"state object of {json.Length} bytes is larger than {MaxBytes}";
-            return null;
-        }
-        LiveBroadcastState? state;
-        try
-        {
-            state = JsonSerializer.Deserialize<LiveBroadcastState>(json, Json);
-        }
-        catch (JsonException ex)
-        {
-            error = $"not JSON of the live state: {ex.Message}";
-            return null;
-        }
-        if (state is null) { error = "empty state"; return null; }
+        var state = ReadBounded<LiveBroadcastState>(json, "state", "the live state", out error);
+        if (state is null) return null;
         if (state.Version != CurrentVersion) { error = $"version {state.Version}, expected {CurrentVersion}"; return null; }
         if (!StoreKeys.IsValidName(state.BroadcastId)) { error = "invalid broadcast id"; return null; }
         if (state.Renditions is null || state.Renditions.Count == 0) { error = "no renditions"; return null; }
         if (state.Origin is null || state.Origin.PeriodIdBase < 0) { error = "no origin"; return null; }
+        if (state.JournaledThrough < 0 || state.JournaledThrough % RecordingJournalChunk.SegmentsPerChunk != 0) { error = $"journaled through {state.JournaledThrough}"; return null; }
         foreach (var r in state.Renditions)
-        {
-            if (r is null || !StoreKeys.IsValidName(r.Name)) { error = "invalid rendition name"; return null; }
-            if (r.Timescale <= 0) { error = $"rendition {r.Name}: timescale {r.Timescale}"; return null; }
-            if (r.Segments is null || r.LastInitVersion < -1 || r.DiscontinuitiesBefore < 0) { error = $"rendition {r.Name}: malformed"; return null; }
-            long previous = 0;
-            foreach (var s in r.Segments)
-            {
-                if (s is null || s.Number <= previous || s.Duration < 0 || s.ByteSize < 0 || s.SampleCount < 0 || s.InitVersion < 0 || s.InitVersion > r.LastInitVersion)
-                {
-                    error = $"rendition {r.Name}: segment list out of order or malformed";
-                    return null;
-                }
-                previous = s.Number;
-            }
-        }
+            if (RenditionState.Invalid(r) is { } why) { error = why; return null; }
         return state;
+    }
+
+    /// <summary>
+    /// Deserialises a stored object of this folder's formats (the live state, a journal chunk): null with
+    /// <paramref name="error"/> set when it is over <see cref="MaxBytes"/>, not JSON of <typeparamref name="T"/>, or empty.
+    /// </summary>
+    internal static T? ReadBounded<T>(ReadOnlySpan<byte> json, string noun, string what, out string? error) where T : class
+    {
+        error = null;
+        if (json.Length > MaxBytes)
+        {
+            error = $"{noun} of {json.Length} bytes is larger than {MaxBytes}";
+            return null;
+        }
+        T? value;
+        try
+        {
+            value = JsonSerializer.Deserialize<T>(json, Json);
+        }
+        catch (JsonException ex)
+        {
+            error = $"not JSON of {what}: {ex.Message}";
+            return null;
+        }
+        if (value is null) error = $"empty {noun}";
+        return value;
     }
 }
 
@@ -104,7 +109,24 @@ public sealed record BroadcastContinuation(LiveBroadcastState State, long FirstN
 /// <summary>One rendition of a <see cref="LiveBroadcastState"/>: its window and what it needs to number on.</summary>
 /// <param name="LastInitVersion">The newest init segment version stored (-1: none); a continuation starts above it so no init key is reused.</param>
 /// <param name="DiscontinuitiesBefore">Discontinuities of segments that already left the window (EXT-X-DISCONTINUITY-SEQUENCE's base).</param>
-public sealed record RenditionState(string Name, bool Video, int Timescale, int LastInitVersion, long DiscontinuitiesBefore, IReadOnlyList<SegmentState> Segments);
+public sealed record RenditionState(string Name, bool Video, int Timescale, int LastInitVersion, long DiscontinuitiesBefore, IReadOnlyList<SegmentState> Segments)
+{
+    /// <summary>Why a rendition read from the store is not one this code wrote (a name, a timescale, numbers out of order), or null.</summary>
+    public static string? Invalid(RenditionState? r)
+    {
+        if (r is null || !StoreKeys.IsValidName(r.Name)) return "invalid rendition name";
+        if (r.Timescale <= 0) return $"rendition {r.Name}: timescale {r.Timescale}";
+        if (r.Segments is null || r.LastInitVersion < -1 || r.DiscontinuitiesBefore < 0) return $"rendition {r.Name}: malformed";
+        long previous = 0;
+        foreach (var s in r.Segments)
+        {
+            if (s is null || s.Number <= previous || s.Duration < 0 || s.ByteSize < 0 || s.SampleCount < 0 || s.InitVersion < 0 || s.InitVersion > r.LastInitVersion)
+                return $"rendition {r.Name}: segment list out of order or malformed";
+            previous = s.Number;
+        }
+        return null;
+    }
+}
 
 /// <summary>One segment of a rendition's window, as the manifests list it.</summary>
 public sealed record SegmentState(
@@ -118,4 +140,21 @@ public sealed record SegmentState(
     int InitVersion,
     DateTimeOffset ProgramDateTime,
     long PresentationStartOffset,
-    long PresentationEndOffset);
+    long PresentationEndOffset)
+{
+    /// <summary>A timeline entry as the store keeps it.</summary>
+    internal static SegmentState Of(Manifests.TimelineEntry e)
+    {
+        var s = e.Segment;
+        return new SegmentState(s.Number, s.StartTime, s.Duration, s.ByteSize, s.SampleCount, s.StartsWithKeyframe, s.Discontinuity, s.InitVersion,
+            e.ProgramDateTime, s.PresentationStartOffset, s.PresentationEndOffset);
+    }
+
+    /// <summary>
+    /// Back into a timeline entry of <paramref name="timeline"/>. The store keeps no codec configuration, so the entry takes
+    /// <paramref name="track"/>, the rendition's current decoder description; the init segment it names is still in the store.
+    /// </summary>
+    internal Segmenting.SegmentDescription ToDescription(Manifests.RenditionTimeline timeline, int timescale, string broadcastId, Media.MediaTrack track) =>
+        new(timeline.Name, timeline.Kind, Number, Start, Duration, timescale, ByteSize, StartsWithKeyframe, Discontinuity,
+            StoreKeys.InitName(broadcastId, InitVersion), track, SampleCount, PresentationStartOffset, PresentationEndOffset) { InitVersion = InitVersion };
+}

@@ -319,6 +319,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             var status = packager.Status;
             _finished[stream.Name] = status;
             _logger.LogFinished(stream.Name, packager.BroadcastId, status.SegmentsWritten);
+            foreach (var problem in packager.RecordingHistoryProblems) _logger.LogRecordingHistoryGap(stream.Name, packager.BroadcastId, problem);
             StreamFinished?.Invoke(new BroadcastFinished(status, packager.Recorded));
             ScheduleFinalDeletes(packager);
             _leftovers[stream.Name] = packager.UnscheduledSegmentKeys();
@@ -389,6 +390,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
         {
             await packager.CompleteAsync(bound.Token).ConfigureAwait(false);
             _logger.LogFinished(packager.Channel, packager.BroadcastId, packager.Status.SegmentsWritten);
+            foreach (var problem in packager.RecordingHistoryProblems) _logger.LogRecordingHistoryGap(packager.Channel, packager.BroadcastId, problem);
         }
         catch (Exception ex)
         {

@@ -7,9 +7,10 @@ namespace Broadcast.Packager.Live;
 /// Keeps the broadcast's <see cref="LiveBroadcastState"/> in the store beside its manifests, so a node that takes the
 /// channel over after this one died continues the same broadcast (<see cref="LivePackager.PrepareContinuationAsync"/>).
 /// Written after the live manifests of every segment batch (it describes what they name) and once more, marked
-/// ended, when the broadcast ends: an ended state is never continued.
+/// ended, when the broadcast ends: an ended state is never continued. A recorded broadcast's state lists each rendition
+/// from its window or from the first number its <see cref="RecordingJournal"/> has not stored, whichever is earlier.
 /// </summary>
-internal sealed class LiveStateWriter(PackagedBroadcast broadcast) : IPackagerListener
+internal sealed class LiveStateWriter(PackagedBroadcast broadcast, RecordingJournal? journal) : IPackagerListener
 {
     private const string ContentType = "application/json";
     private const string CacheControl = "no-store";
@@ -35,27 +36,34 @@ internal sealed class LiveStateWriter(PackagedBroadcast broadcast) : IPackagerLi
     internal LiveBroadcastState Capture(bool ended)
     {
         var renditions = new List<RenditionState>();
+        long journaled = journal?.JournaledThrough ?? 0;
+        var firstListed = new Dictionary<RenditionTimeline, int>();
         foreach (var t in broadcast.AllTimelines())
         {
-            int start = broadcast.WindowStart(t);
+            int start = FirstListed(t, journaled);
+            firstListed[t] = start;
             long before = t.DiscontinuitiesBefore;
             for (int i = 0; i < start; i++)
                 if (t.Entries[i].Segment.Discontinuity) before++;
             var segments = new List<SegmentState>(t.Entries.Count - start);
-            for (int i = start; i < t.Entries.Count; i++)
-            {
-                var e = t.Entries[i];
-                var s = e.Segment;
-                segments.Add(new SegmentState(s.Number, s.StartTime, s.Duration, s.ByteSize, s.SampleCount, s.StartsWithKeyframe, s.Discontinuity,
-                    s.InitVersion, e.ProgramDateTime, s.PresentationStartOffset, s.PresentationEndOffset));
-            }
+            for (int i = start; i < t.Entries.Count; i++) segments.Add(SegmentState.Of(t.Entries[i]));
             renditions.Add(new RenditionState(t.Name, t.Kind == Media.MediaKind.Video, t.Timescale, _lastInit.GetValueOrDefault(t.Name, -1),
                 before, segments));
         }
+        // The origin of the leader's first listed segment: a node restoring this state holds entries from there on.
         var lead = broadcast.Leader;
-        long windowFirst = lead is { Entries.Count: > 0 } ? lead.Entries[broadcast.WindowStart(lead)].Number : 0;
+        long windowFirst = lead is { Entries.Count: > 0 } ? lead.Entries[firstListed[lead]].Number : 0;
         var origin = new BroadcastOrigin(broadcast.AvailabilityStart(), broadcast.PresentationOrigin() ?? 0, broadcast.PeriodIdAt(windowFirst),
             broadcast.PeriodStartAt(windowFirst));
-        return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions);
+        return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions, journaled);
+    }
+
+    /// <summary>The window's start, or the first entry above <paramref name="journaled"/> when that is earlier (the journal's tail).</summary>
+    private int FirstListed(RenditionTimeline t, long journaled)
+    {
+        int start = broadcast.WindowStart(t);
+        if (journal is null) return start;
+        while (start > 0 && t.Entries[start - 1].Number > journaled) start--;
+        return start;
     }
 }

@@ -61,4 +61,7 @@ internal static partial class PackagerLog
 
     [LoggerMessage(EventId = 4053, Level = LogLevel.Information, Message = "{Channel}: unfinished broadcast {BroadcastId} ended {SecondsAway} s ago, past the reconnect grace; a new broadcast starts")]
     public static partial void LogContinuationTooOld(this ILogger logger, string channel, string broadcastId, long secondsAway);
+
+    [LoggerMessage(EventId = 4054, Level = LogLevel.Warning, Message = "{Channel}: the recording of broadcast {BroadcastId} has a gap: its journal chunk {Problem}")]
+    public static partial void LogRecordingHistoryGap(this ILogger logger, string channel, string broadcastId, string problem);
 }

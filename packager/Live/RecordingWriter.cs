@@ -7,11 +7,15 @@ namespace Broadcast.Packager.Live;
 /// The recording (VOD) of a recorded broadcast: once it ended, every rendition's whole-broadcast media playlist
 /// (EXT-X-PLAYLIST-TYPE:VOD), a master and a static MPD under <c>recordings/{broadcastId}/</c> that name them, and its poster (the last live thumbnail). It counts
 /// what the recording holds as it is stored (segments, init segments, those manifests, the poster), so <see cref="Recorded"/> needs
-/// no read of the store.
+/// no read of the store. A broadcast continued here after its node died holds only what the live state restored: the
+/// segments before it (numbers up to <paramref name="historyThrough"/>) come back from the <see cref="RecordingJournal"/>.
 /// </summary>
-internal sealed class RecordingWriter(PackagedBroadcast broadcast) : IPackagerListener
+internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyThrough) : IPackagerListener
 {
     private long _bytes;
+
+    /// <summary>Journal chunks the recording could not read (their segments are a gap in it); empty when none.</summary>
+    public IReadOnlyList<string> HistoryProblems { get; private set; } = [];
 
     /// <summary>The recording's duration and size; null until the broadcast ended and its manifests are stored.</summary>
     public RecordedMedia? Recorded { get; private set; }
@@ -25,19 +29,23 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast) : IPackagerLi
         string channel = broadcast.Channel, id = broadcast.BroadcastId;
         long last = broadcast.LastNumber();
         long bytes = _bytes;
-        foreach (var t in broadcast.AllTimelines())
+        var (timelines, wholeHistory) = await WholeTimelinesAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var t in timelines)
         {
             if (t.Entries.Count == 0) continue;
             string text = HlsPlaylistWriter.WriteMediaPlaylist(t, id, 0, PlaylistState.Vod, broadcast.Breaks.Placed);
             bytes += await broadcast.PutManifestAsync(StoreKeys.VodPlaylist(channel, t.Name, id), text, ContentTypes.Hls, CachePolicies.Vod, last, cancellationToken)
                 .ConfigureAwait(false);
         }
-        var withSegments = broadcast.VideoTimelines.Where(t => t.Entries.Count > 0).ToList();
-        var audio = broadcast.AudioTimeline is { Entries.Count: > 0 } a ? a : null;
+        var withSegments = timelines.Where(t => t.Kind == Media.MediaKind.Video && t.Entries.Count > 0).ToList();
+        var audio = timelines.FirstOrDefault(t => t.Kind == Media.MediaKind.Audio && t.Entries.Count > 0);
         string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{id}.m3u8", broadcast.Captions);
         bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMaster(channel, id), master, ContentTypes.Hls, CachePolicies.Vod, last, cancellationToken)
             .ConfigureAwait(false);
-        string mpd = DashManifestWriter.Write(withSegments, audio, broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel));
+        var settings = broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel);
+        // With the journal's history the timelines begin where the broadcast began: Periods count from there, as on its first node.
+        if (wholeHistory) settings = settings with { PresentationOrigin = null, PeriodIdBase = 0, FirstPeriodStart = null };
+        string mpd = DashManifestWriter.Write(withSegments, audio, settings);
         bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMpd(channel, id), mpd, ContentTypes.Dash, CachePolicies.Vod, last, cancellationToken)
             .ConfigureAwait(false);
         bytes += await KeepPosterAsync(channel, id, cancellationToken).ConfigureAwait(false);
@@ -48,6 +56,45 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast) : IPackagerLi
         Recorded = first is null
             ? new RecordedMedia(0, Media.Timescales.Milliseconds, bytes)
             : new RecordedMedia(first.ListedDuration, first.Timescale, bytes);
+    }
+
+    /// <summary>
+    /// Every rendition's timeline for the recording: the live ones, or for a continued broadcast with a journal, new ones
+    /// holding the journaled segments before the restored ones (they take the rendition's current decoder description, as
+    /// restored entries do). <c>WholeHistory</c>: the timelines were rebuilt from the journal.
+    /// </summary>
+    private async Task<(IReadOnlyList<RenditionTimeline> Timelines, bool WholeHistory)> WholeTimelinesAsync(CancellationToken cancellationToken)
+    {
+        var live = broadcast.AllTimelines().ToList();
+        if (broadcast.ContinuedFrom is null || historyThrough <= 0) return (live, false);
+        var history = await RecordingJournal.LoadAsync(broadcast.Store, broadcast.Channel, broadcast.BroadcastId, historyThrough, cancellationToken)
+            .ConfigureAwait(false);
+        HistoryProblems = history.Problems;
+        var whole = new List<RenditionTimeline>(live.Count);
+        foreach (var t in live)
+        {
+            if (t.Entries.Count == 0 || t.Track is not { } track || !history.Segments.TryGetValue(t.Name, out var earlier))
+            {
+                whole.Add(t);
+                continue;
+            }
+            var rebuilt = new RenditionTimeline(t.Name, t.Kind);
+            long firstLive = t.Entries[0].Number, discontinuities = 0;
+            int timescale = t.Entries[0].Segment.Timescale;
+            foreach (var (s, scale) in earlier)
+            {
+                if (s.Number >= firstLive) break;
+                // One timescale per timeline (the MPD's SegmentTimeline has one): a journal in another one is left out.
+                if (scale != timescale) continue;
+                rebuilt.Add(s.ToDescription(rebuilt, scale, broadcast.BroadcastId, track), s.ProgramDateTime);
+                if (s.Discontinuity) discontinuities++;
+            }
+            foreach (var e in t.Entries) rebuilt.Add(e.Segment, e.ProgramDateTime);
+            rebuilt.DiscontinuitiesBefore = Math.Max(0, t.DiscontinuitiesBefore - discontinuities);
+            if (t.Retired) rebuilt.Retire();
+            whole.Add(rebuilt);
+        }
+        return (whole, true);
     }
 
     /// <summary>

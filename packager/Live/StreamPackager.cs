@@ -63,14 +63,21 @@ public sealed class StreamPackager : IAsyncDisposable
         _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
             m => ManifestUpdated?.Invoke(m));
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
-        // The listeners in the order their objects go to the store: live HLS, then the MPD, the recording, and last the
-        // deletes of what left the manifests just written.
         _hls = new HlsLiveWriter(_broadcast, _lowLatency);
         _retention = new SegmentRetention(_broadcast, _lowLatency);
-        if (record) _recording = new RecordingWriter(_broadcast);
-        _state = new LiveStateWriter(_broadcast);
-        // The live state follows the manifests it describes.
-        _listeners = [.. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency), _state,
+        long journaled = continues?.State.JournaledThrough ?? 0;
+        RecordingJournal? journal = null;
+        if (record)
+        {
+            journal = new RecordingJournal(_broadcast, journaled);
+            _recording = new RecordingWriter(_broadcast, journaled);
+        }
+        _state = new LiveStateWriter(_broadcast, journal);
+        // The listeners in the order their objects go to the store: live HLS, then the MPD, the recording's journal and the
+        // live state that relies on it (it follows the manifests it describes), the recording, and last the deletes of what
+        // left the manifests just written.
+        _listeners = [.. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
+            .. journal is null ? [] : new IPackagerListener[] { journal }, _state,
             .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
         if (continues is not null)
         {
@@ -114,6 +121,9 @@ public sealed class StreamPackager : IAsyncDisposable
     /// its VOD playlist lists it) and the bytes of every object it holds. Null otherwise.
     /// </summary>
     public RecordedMedia? Recorded => _recording?.Recorded;
+
+    /// <summary>Journal chunks a continued broadcast's recording could not read back (a gap in it); empty when none.</summary>
+    public IReadOnlyList<string> RecordingHistoryProblems => _recording?.HistoryProblems ?? [];
 
     public StreamPackagerStatus Status
     {
@@ -398,13 +408,7 @@ public sealed class StreamPackager : IAsyncDisposable
     private void Restore(RenditionTimeline timeline, RenditionState state, MediaTrack track)
     {
         timeline.DiscontinuitiesBefore = state.DiscontinuitiesBefore;
-        foreach (var s in state.Segments)
-        {
-            var description = new SegmentDescription(timeline.Name, timeline.Kind, s.Number, s.Start, s.Duration, state.Timescale, s.ByteSize,
-                s.StartsWithKeyframe, s.Discontinuity, StoreKeys.InitName(BroadcastId, s.InitVersion), track, s.SampleCount,
-                s.PresentationStartOffset, s.PresentationEndOffset) { InitVersion = s.InitVersion };
-            timeline.Add(description, s.ProgramDateTime);
-        }
+        foreach (var s in state.Segments) timeline.Add(s.ToDescription(timeline, state.Timescale, BroadcastId, track), s.ProgramDateTime);
     }
 
     /// <summary>Wall clock of a media time: the TimeProvider's clock when the first frame arrived, plus media time since.</summary>

@@ -34,7 +34,7 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}]}," +
         "{\"name\":\"audio\",\"video\":false,\"timescale\":48000,\"lastInitVersion\":0,\"discontinuitiesBefore\":0,\"segments\":[" +
         "{\"number\":2,\"start\":96000,\"duration\":96000,\"byteSize\":900,\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
-        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}]}]}";
+        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}]}],\"journaledThrough\":0}";
 
     [Fact]
     public void The_written_bytes_read_back_as_the_state()
@@ -62,6 +62,7 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         { "a zero timescale", SampleJson.Replace("\"timescale\":48000", "\"timescale\":0", StringComparison.Ordinal), "timescale 0" },
         { "numbers out of order", SampleJson.Replace("\"number\":2,\"start\":180000", "\"number\":1,\"start\":180000", StringComparison.Ordinal), "out of order" },
         { "an init version above the last", SampleJson.Replace("\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0", "\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":3", StringComparison.Ordinal), "out of order" },
+        { "a journal bound off the chunk grid", SampleJson.Replace("\"journaledThrough\":0", "\"journaledThrough\":31", StringComparison.Ordinal), "journaled through 31" },
         { "a number that is text", SampleJson.Replace("\"number\":1,", "\"number\":\"one\",", StringComparison.Ordinal), "not JSON" },
     };
 
@@ -71,6 +72,15 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
     {
         Assert.Null(LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(json), out string? error));
         Assert.True(error is not null && error.Contains(reason, StringComparison.Ordinal), $"{name}: {error}");
+    }
+
+    [Fact]
+    public void A_state_written_before_the_recording_journal_reads_as_journaled_through_zero()
+    {
+        string older = SampleJson.Replace(",\"journaledThrough\":0", "", StringComparison.Ordinal);
+        var read = LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(older), out string? error);
+        Assert.True(read is not null, error);
+        Assert.Equal(0, read.JournaledThrough);
     }
 
     [Fact]

@@ -33,11 +33,12 @@ public sealed class TakeoverContinuationTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private void Publish(LiveStream stream, int seconds)
+    private void Publish(LiveStream stream, int seconds, int fromSecond = 0)
     {
         var video = TestMedia.Video(1280, 720);
-        long audioCount = 0;
-        for (int i = 0; i < seconds * 30; i++)
+        long audioCount = (long)Math.Floor(fromSecond * 30 * 1.6) + 1;
+        if (fromSecond == 0) audioCount = 0;
+        for (int i = fromSecond * 30; i < (fromSecond + seconds) * 30; i++)
         {
             stream.Write(TestMedia.Frame(video, i * 3000L, i % 60 == 0, 400));
             while (audioCount <= (long)Math.Floor(i * 1.6))
@@ -46,9 +47,10 @@ public sealed class TakeoverContinuationTests : IDisposable
     }
 
     /// <summary>A node's packager over the shared store, started.</summary>
-    private async Task<LivePackager> NodeAsync(LiveStreamRegistry registry, bool lowLatency = false)
+    private async Task<LivePackager> NodeAsync(LiveStreamRegistry registry, bool lowLatency = false, bool record = false)
     {
-        var node = new LivePackager(registry, _store, new DefaultRecordingPolicy(Options.Create(_options)), Options.Create(_options), _clock, _log,
+        var node = new LivePackager(registry, _store, new DefaultRecordingPolicy(Options.Create(new PackagerOptions { RecordByDefault = record })),
+            Options.Create(_options), _clock, _log,
             lowLatency: lowLatency ? new DefaultLowLatencyPolicy(Options.Create(new PackagerOptions { LowLatencyByDefault = true })) : null);
         await node.StartAsync(default);
         return node;
@@ -196,6 +198,94 @@ public sealed class TakeoverContinuationTests : IDisposable
         }
         Assert.Equal(deadPart, await File.ReadAllBytesAsync(_store.PathOf($"chan/source/{LowLatencyPlaylist.PartName(id, 3, 0)}")));
         Assert.Contains(_log.Lines, l => l.Contains($"broadcast {id} continues here after its node stopped, from segment 4", StringComparison.Ordinal));
+        await deadNode.DisposeAsync();
+    }
+
+    /// <summary>
+    /// A recorded broadcast of 70 s (segments 1..34) on node A, which dies; node B continues it for 5 s and ends it. Returns
+    /// the broadcast id once B's recording is written, and node A (disposed by the test after its checks: a node that
+    /// shuts down finalises what it packages, which a dead node never does). <paramref name="beforeB"/> runs between the two nodes.
+    /// </summary>
+    private async Task<(string BroadcastId, LivePackager DeadNode)> RecordedTakeoverAsync(Func<string, Task>? beforeB = null)
+    {
+        var registryA = new LiveStreamRegistry(_clock);
+        var nodeA = await NodeAsync(registryA, record: true);
+        Assert.True(registryA.TryStartPublish("chan", out var streamA));
+        // In steps of 10 s, each packaged before the next: one burst of 70 s would overrun the packager's queue.
+        for (int second = 0; second < 70; second += 10)
+        {
+            Publish(streamA, 10, second);
+            int last = second / 2 + 3;
+            await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains($"-{last}.m4s", StringComparison.Ordinal), Bound, $"node A to store segment {last}", Logs);
+        }
+        string id = "";
+        await WaitFor.ConditionAsync(() => nodeA.Find("chan") is { } s && (id = s.BroadcastId) != ""
+            && Read("chan/live-state.json").Contains("\"number\":34,", StringComparison.Ordinal)
+            && Read("chan/audio/index.m3u8").Contains("-34.m4s"), Bound, "node A to store segment 34 and its state", Logs);
+
+        // The journal holds 1..30; the live state lists what it does not (31..34), though the window is 32..34.
+        Assert.True(File.Exists(_store.PathOf(RecordingJournalChunk.Key("chan", id, 0))), string.Join("\n", Directory.GetFiles(_dir.Path, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".m4s", StringComparison.Ordinal))) + Read("chan/live-state.json"));
+        Assert.False(File.Exists(_store.PathOf(RecordingJournalChunk.Key("chan", id, 1))));
+        var state = LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(Read("chan/live-state.json")), out string? error);
+        Assert.True(state is not null, error);
+        Assert.Equal(30, state.JournaledThrough);
+        Assert.All(state.Renditions, r => Assert.Equal(31, r.Segments[0].Number));
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:32\n", Read("chan/source/index.m3u8"), StringComparison.Ordinal);
+        if (beforeB is not null) await beforeB(id);
+
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        var registryB = new LiveStreamRegistry(_clock);
+        await using var nodeB = await NodeAsync(registryB, record: true);
+        Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        nodeB.StreamFinished += _ => finished.TrySetResult();
+        Assert.True(registryB.TryStartPublish("chan", out var streamB));
+        Publish(streamB, 5);
+        registryB.EndPublish(streamB);
+        await finished.Task.WaitAsync(Bound);
+        return (id, nodeA);
+    }
+
+    [Fact]
+    public async Task The_recording_of_a_continued_broadcast_holds_the_whole_broadcast_from_its_journal()
+    {
+        var (id, deadNode) = await RecordedTakeoverAsync();
+
+        foreach (var rendition in new[] { "source", "audio" })
+        {
+            string vod = Read($"chan/{rendition}/{id}.m3u8");
+            Assert.Contains("#EXT-X-PLAYLIST-TYPE:VOD\n", vod, StringComparison.Ordinal);
+            Assert.Contains("#EXT-X-MEDIA-SEQUENCE:1\n", vod, StringComparison.Ordinal);
+            Assert.Contains("#EXT-X-DISCONTINUITY-SEQUENCE:0\n", vod, StringComparison.Ordinal);
+            // Every segment of both nodes, in order, with one discontinuity at the join (B's numbers go on from 35).
+            var names = vod.Split('\n').Where(l => l.StartsWith(id + "-", StringComparison.Ordinal) && l.EndsWith(".m4s", StringComparison.Ordinal)).ToList();
+            Assert.Equal(Enumerable.Range(1, names.Count).Select(n => $"{id}-{n}.m4s"), names);
+            Assert.True(names.Count >= 36, vod);
+            Assert.Equal(1, TestMedia.CountOf(vod, "#EXT-X-DISCONTINUITY\n"));
+            Assert.Contains($"{id}-34.m4s\n#EXT-X-DISCONTINUITY\n", vod, StringComparison.Ordinal);
+            Assert.DoesNotContain("#EXT-X-GAP", vod, StringComparison.Ordinal);
+            Assert.EndsWith("#EXT-X-ENDLIST\n", vod, StringComparison.Ordinal);
+        }
+        // The static MPD counts Periods from the broadcast's start: the first at 0 s, the second at the join.
+        string mpd = Read($"chan/recordings/{id}/manifest.mpd");
+        Assert.Contains("<Period id=\"p0\" start=\"PT0S\">", mpd, StringComparison.Ordinal);
+        Assert.Contains("<Period id=\"p1\"", mpd, StringComparison.Ordinal);
+        Assert.Equal(2, TestMedia.CountOf(mpd, "<Period "));
+        Assert.DoesNotContain(_log.Lines, l => l.Contains("has a gap", StringComparison.Ordinal));
+        await deadNode.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_lost_journal_chunk_leaves_a_gap_in_the_recording_with_a_log_line_and_nothing_else_lost()
+    {
+        var (id, deadNode) = await RecordedTakeoverAsync(id => _store.DeleteAsync([RecordingJournalChunk.Key("chan", id, 0)], default).AsTask());
+
+        string vod = Read($"chan/source/{id}.m3u8");
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:31\n", vod, StringComparison.Ordinal);
+        Assert.Contains($"{id}-34.m4s\n#EXT-X-DISCONTINUITY\n", vod, StringComparison.Ordinal);
+        Assert.EndsWith("#EXT-X-ENDLIST\n", vod, StringComparison.Ordinal);
+        Assert.Contains(_log.Lines, l => l.Contains($"chan: the recording of broadcast {id} has a gap: its journal chunk chan/recordings/{id}/journal-0.json missing",
+            StringComparison.Ordinal));
         await deadNode.DisposeAsync();
     }
 
