@@ -36,6 +36,17 @@ internal sealed class LowLatencyParts(string broadcastId, int partTargetMillisec
         if (_listed.TryGetValue(rendition, out var list)) list.RemoveAll(p => p.Number <= number - ListedCompleteSegments);
     }
 
+    /// <summary>
+    /// A segment restored from a dead node's live state: its parts (if it had any) are that node's and are deleted with
+    /// the segment like ours. Their count was not stored; a segment of <paramref name="duration"/> ticks cut on a grid of
+    /// part targets has at most one part per target plus one (a short first part), and deleting a name never stored is harmless.
+    /// </summary>
+    public void NoteRestored(string rendition, long number, long duration, int timescale)
+    {
+        long partTicks = Math.Max(1, (long)partTargetMilliseconds * timescale / 1000);
+        _counts.TryAdd((rendition, number), (int)Math.Min(1000, (duration + partTicks - 1) / partTicks + 1));
+    }
+
     /// <summary>File names of the parts segment <paramref name="number"/> had, to delete with it.</summary>
     public IEnumerable<string> PartNames(string rendition, long number)
     {

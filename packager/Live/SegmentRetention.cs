@@ -14,17 +14,41 @@ internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyPa
     private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _deletedUpTo = new(StringComparer.Ordinal);
     private readonly List<(DateTimeOffset Due, string Key)> _pendingDeletes = new();
+    private readonly List<(string Rendition, long Number)> _abandoned = new();
 
     /// <summary>When the last scheduled delete is due, or null.</summary>
     public DateTimeOffset? LastDeleteDue => _pendingDeletes.Count == 0 ? null : _pendingDeletes.Max(d => d.Due);
 
     public void OnInitStored(string rendition, int initVersion, long bytes) => _storedInit[rendition] = initVersion;
 
-    public Task OnSegmentsAddedAsync(CancellationToken cancellationToken)
+    public async Task OnSegmentsAddedAsync(CancellationToken cancellationToken)
     {
         ScheduleDeletes();
         SchedulePartDeletesOfRecording();
-        return RunDueDeletesAsync(cancellationToken);
+        await ScheduleAbandonedPartDeletesAsync(cancellationToken).ConfigureAwait(false);
+        await RunDueDeletesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A continued broadcast skips the number of the segment its dead node had begun (and announced parts of): no segment
+    /// of ours ever names those parts, so they are listed from the store and go once any player that loaded them from the
+    /// dead node's playlist is done with them (the live window's length plus the delete grace).
+    /// </summary>
+    public void AbandonParts(string rendition, long number) => _abandoned.Add((rendition, number));
+
+    private async Task ScheduleAbandonedPartDeletesAsync(CancellationToken cancellationToken)
+    {
+        if (_abandoned.Count == 0) return;
+        int window = broadcast.Options.DvrSeconds > 0 ? broadcast.Options.DvrSeconds : broadcast.Options.WindowSegments * broadcast.Options.SegmentSeconds;
+        var due = broadcast.Time.GetUtcNow().AddSeconds(window + broadcast.Options.DeleteGraceSeconds);
+        foreach (var (rendition, number) in _abandoned)
+        {
+            // "{id}-{n}." lists that number's parts ("{id}-{n}.{i}.m4s"), never its segment ("{id}-{n}.m4s" has no dot after n).
+            string prefix = $"{broadcast.Channel}/{rendition}/{broadcast.BroadcastId}-{number.ToString(System.Globalization.CultureInfo.InvariantCulture)}.";
+            await foreach (var key in broadcast.Store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+                if (LowLatencyPlaylist.TryParsePartName(key, out _, out _)) _pendingDeletes.Add((due, key));
+        }
+        _abandoned.Clear();
     }
 
     public Task OnEndedAsync(CancellationToken cancellationToken) => RunDueDeletesAsync(cancellationToken);

@@ -87,6 +87,9 @@ public sealed class StreamPackager : IAsyncDisposable
                 if (!_byName.TryGetValue(r.Name, out var t) || (t.Kind == MediaKind.Video) != r.Video) continue;
                 _state.NoteRestored(r.Name, r.LastInitVersion);
                 if (r.Segments.Count > 0) _restore[r.Name] = r;
+                // Numbers skipped after the dead node's last segment (it had stored parts of its open one): those parts go too.
+                if (lowLatency)
+                    for (long n = (r.Segments.Count > 0 ? r.Segments[^1].Number : 0) + 1; n < continues.FirstNumber; n++) _retention.AbandonParts(r.Name, n);
             }
         }
     }
@@ -408,7 +411,11 @@ public sealed class StreamPackager : IAsyncDisposable
     private void Restore(RenditionTimeline timeline, RenditionState state, MediaTrack track)
     {
         timeline.DiscontinuitiesBefore = state.DiscontinuitiesBefore;
-        foreach (var s in state.Segments) timeline.Add(s.ToDescription(timeline, state.Timescale, BroadcastId, track), s.ProgramDateTime);
+        foreach (var s in state.Segments)
+        {
+            timeline.Add(s.ToDescription(timeline, state.Timescale, BroadcastId, track), s.ProgramDateTime);
+            _lowLatency?.NoteRestored(timeline.Name, s.Number, s.Duration, state.Timescale);
+        }
     }
 
     /// <summary>Wall clock of a media time: the TimeProvider's clock when the first frame arrived, plus media time since.</summary>

@@ -290,6 +290,36 @@ public sealed class TakeoverContinuationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_low_latency_continuation_deletes_the_dead_nodes_parts_once_no_playlist_names_them()
+    {
+        var (deadNode, id) = await DeadNodeAsync(lowLatency: true);
+        string restoredPart = $"chan/source/{LowLatencyPlaylist.PartName(id, 2, 0)}", skippedPart = $"chan/source/{LowLatencyPlaylist.PartName(id, 3, 0)}";
+        Assert.True(File.Exists(_store.PathOf(restoredPart)) && File.Exists(_store.PathOf(skippedPart)));
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        var registry = new LiveStreamRegistry(_clock);
+        await using var node = await NodeAsync(registry, lowLatency: true);
+        Assert.Equal(id, await node.PrepareContinuationAsync("chan", Grace, default));
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        // 20 s more: the restored segment 2 and the skipped 3 leave the window (3 segments), then, past the delete grace
+        // (30 s) and the window, a later segment runs the due deletes.
+        for (int second = 0; second < 20; second += 5)
+        {
+            Publish(stream, 5, second);
+            int last = 4 + second / 2 + 1;
+            await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains($"\n{id}-{last}.m4s", StringComparison.Ordinal), Bound, $"node B to list segment {last}", Logs);
+        }
+        Assert.DoesNotContain($"{id}-2.m4s", Read("chan/source/index.m3u8"), StringComparison.Ordinal);
+        _clock.Advance(TimeSpan.FromSeconds(40));
+        Publish(stream, 5, 20);
+        await WaitFor.ConditionAsync(() => !File.Exists(_store.PathOf(restoredPart)) && !File.Exists(_store.PathOf(skippedPart)), Bound,
+            "the dead node's parts of segments 2 (restored) and 3 (skipped) to be deleted", Logs);
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(_store.PathOf(restoredPart))!, $"{id}-2.*.m4s"));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(_store.PathOf(restoredPart))!, $"{id}-3.*.m4s"));
+        await deadNode.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Past_the_grace_a_publish_on_another_node_starts_a_new_broadcast()
     {
         var (deadNode, id) = await DeadNodeAsync();
