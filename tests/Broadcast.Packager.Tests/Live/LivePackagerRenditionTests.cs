@@ -122,9 +122,11 @@ public sealed class LivePackagerRenditionTests : IDisposable
             Bound, "the rung to reach the master and the MPD", () => rig.Logs);
 
         rung.Complete(); // shed: the transcoder stops the rung, the source goes on
+        // The feed logs the shed rung after the manifests without it are stored: wait for the line too.
         await WaitFor.ConditionAsync(() => !rig.Read("chan/master.m3u8").Contains("360p", StringComparison.Ordinal)
-            && !rig.Read("chan/manifest.mpd").Contains("360p", StringComparison.Ordinal), Bound, "the shed rung to leave the master and the MPD",
-            () => rig.Logs);
+            && !rig.Read("chan/manifest.mpd").Contains("360p", StringComparison.Ordinal)
+            && rig.Logs.Contains("removed from the master playlist and the MPD", StringComparison.Ordinal), Bound,
+            "the shed rung to leave the master and the MPD, and its log line", () => rig.Logs);
         Assert.EndsWith("#EXT-X-ENDLIST\n", rig.Read("chan/360p/index.m3u8"), StringComparison.Ordinal);
         Assert.DoesNotContain("360p", rig.Read("chan/manifest.mpd"), StringComparison.Ordinal);
         Assert.Contains("renditions 360p stopped", string.Join(";", rig.Packager.Find("chan")!.Warnings), StringComparison.Ordinal);
