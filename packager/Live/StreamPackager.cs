@@ -307,6 +307,8 @@ public sealed class StreamPackager : IAsyncDisposable
             _segmenter.Flush(_closed);
             await StorePartsAsync(cancellationToken).ConfigureAwait(false);
             await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
+            if (_broadcast.Leader is { Entries.Count: > 0 } leader && _broadcast.Breaks.CloseAtEnd(leader.Entries[^1]) is { } closed)
+                BreakChanged?.Invoke(closed);
             Volatile.Write(ref _ended, true);
             foreach (var l in _listeners) await l.OnEndedAsync(cancellationToken).ConfigureAwait(false);
         }

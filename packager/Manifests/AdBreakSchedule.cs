@@ -105,6 +105,28 @@ public sealed class AdBreakSchedule(int segmentSeconds)
     }
 
     /// <summary>
+    /// The broadcast ended: a break still running ends with it, at the end of the leading rendition's last segment
+    /// <paramref name="last"/> (its <see cref="AdBreak.EndNumber"/> the number that segment would have been followed by),
+    /// so the ended playlists, the recording and the MPD close it with its real length instead of leaving the audience "in
+    /// the break" for ever; a break asked for and not begun is dropped. Returns the break that ended, or null.
+    /// </summary>
+    public AdBreak? CloseAtEnd(TimelineEntry last)
+    {
+        ArgumentNullException.ThrowIfNull(last);
+        _pending = null;
+        if (_placed.Count == 0 || _placed[^1] is not { EndNumber: null } running || last.Number < running.StartNumber) return null;
+        int timescale = last.Segment.Timescale;
+        var ended = running with
+        {
+            EndNumber = last.Number + 1,
+            Duration = Timescales.Rescale(last.End - Timescales.Rescale(running.StartTime, running.Timescale, timescale), timescale, running.Timescale),
+            InSection = Section(running.EventId, outOfNetwork: false, Timescales.Rescale(last.PresentationEnd, timescale, Timescales.Video), null),
+        };
+        _placed[^1] = ended;
+        return ended;
+    }
+
+    /// <summary>
     /// The splice_insert this service writes when the encoder sent none (the breaks API, a YouTube-style cue point): a
     /// program splice at the break's edge, 90 kHz PTS of the packaged media, break_duration with auto return on the out.
     /// </summary>

@@ -37,10 +37,7 @@ internal static class AdBreakTags
             }
             else if (b.EndNumber is { } end && Crosses(end, number, previousNumber))
             {
-                sb.Append("#EXT-X-DATERANGE:ID=\"").Append(b.Id).Append("\",START-DATE=\"").Append(ManifestFormat.DateTime(b.StartDate))
-                  .Append("\",PLANNED-DURATION=").Append(planned).Append(",DURATION=").Append(ManifestFormat.Seconds3(b.Duration!.Value, b.Timescale))
-                  .Append(",SCTE35-IN=0x").Append(Convert.ToHexString(b.InSection.Span)).Append('\n');
-                sb.Append("#EXT-X-CUE-IN\n");
+                AppendReturn(sb, b);
                 wrote = true;
             }
             else if (number > b.StartNumber && (b.EndNumber is null || number < b.EndNumber))
@@ -52,6 +49,30 @@ internal static class AdBreakTags
             }
         }
         return wrote;
+    }
+
+    /// <summary>
+    /// An ended playlist (EXT-X-ENDLIST, VOD) whose last listed segment is <paramref name="lastNumber"/>: the return of a
+    /// break that ended with the broadcast (<see cref="AdBreakSchedule.CloseAtEnd"/>) has no segment to stand before, so its
+    /// DATERANGE (a playlist tag, placed anywhere: RFC 8216bis §4.4.5.1) and the CUE-IN follow the last segment.
+    /// </summary>
+    public static void AppendHlsEnd(StringBuilder sb, IReadOnlyList<AdBreak>? breaks, long lastNumber)
+    {
+        if (breaks is null) return;
+        foreach (var b in breaks)
+        {
+            if (b.EndNumber is { } end && end > lastNumber && b.StartNumber <= lastNumber) AppendReturn(sb, b);
+        }
+    }
+
+    /// <summary>The return of an ended break: its DATERANGE again with the real DURATION and SCTE35-IN, and the CUE-IN.</summary>
+    private static void AppendReturn(StringBuilder sb, AdBreak b)
+    {
+        sb.Append("#EXT-X-DATERANGE:ID=\"").Append(b.Id).Append("\",START-DATE=\"").Append(ManifestFormat.DateTime(b.StartDate))
+          .Append("\",PLANNED-DURATION=").Append(ManifestFormat.Seconds3(b.PlannedDuration, b.Timescale))
+          .Append(",DURATION=").Append(ManifestFormat.Seconds3(b.Duration!.Value, b.Timescale))
+          .Append(",SCTE35-IN=0x").Append(Convert.ToHexString(b.InSection.Span)).Append('\n');
+        sb.Append("#EXT-X-CUE-IN\n");
     }
 
     /// <summary>

@@ -72,7 +72,11 @@ public static class HlsPlaylistWriter
             sb.Append("#EXTINF:").Append(ManifestFormat.Seconds3(s.Duration, s.Timescale)).Append(",\n");
             sb.Append(s.FileName(broadcastId)).Append('\n');
         }
-        if (state != PlaylistState.Live) sb.Append("#EXT-X-ENDLIST\n");
+        if (state != PlaylistState.Live)
+        {
+            if (entries.Count > windowStart) AdBreakTags.AppendHlsEnd(sb, breaks, entries[^1].Number);
+            sb.Append("#EXT-X-ENDLIST\n");
+        }
         return sb.ToString();
     }
 

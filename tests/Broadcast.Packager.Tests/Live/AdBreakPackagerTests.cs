@@ -57,6 +57,46 @@ public sealed class AdBreakPackagerTests : IDisposable
         Assert.Contains("id=\"77\"", Read(StoreKeys.RecordingMpd("chan", p.BroadcastId)), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_break_still_running_when_the_broadcast_ends_returns_at_its_last_segment_in_every_ended_manifest()
+    {
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
+        await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
+        var changes = new List<AdBreak>();
+        p.BreakChanged += changes.Add;
+        var ladder = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));
+        string Read(string key) => File.ReadAllText(store.PathOf(key));
+
+        await ladder.FeedAsync(0, 5 * 30 + 7);
+        Assert.True(await p.InsertBreakAsync(new SpliceCue(90, null, 30 * 90_000, null, "test"), default)); // 30 s planned
+        await ladder.FeedAsync(5 * 30 + 7, 10 * 30); // the break begins at 6 s (segment 4); the encoder stops at 10 s
+        await p.CompleteAsync(default);
+
+        // Closed with the broadcast: after segment 5 (8-10 s), 4 s long, not its planned 30.
+        Assert.Equal(2, changes.Count);
+        var b = Assert.Single(p.Breaks);
+        Assert.Equal((4L, 6L), (b.StartNumber, b.EndNumber!.Value));
+        Assert.InRange(b.Duration!.Value, 4 * 90_000 - 3000, 4 * 90_000);
+        Assert.True(SpliceInfoSection.TryRead(b.InSection.Span, out var section, out _, out var error), error.ToString());
+        Assert.True(section is { Insert.OutOfNetwork: false }, "the return's splice_insert is not an IN");
+        foreach (var rendition in new[] { "source", "360p", "audio" })
+        {
+            foreach (var playlist in new[] { Read($"chan/{rendition}/index.m3u8"), Read(StoreKeys.VodPlaylist("chan", rendition, p.BroadcastId)) })
+            {
+                Assert.Contains($"-5.m4s\n#EXT-X-DATERANGE:ID=\"splice-90\",START-DATE=\"{b.StartDate.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}\",PLANNED-DURATION=30.000,DURATION=",
+                    playlist, StringComparison.Ordinal);
+                Assert.EndsWith("\n#EXT-X-CUE-IN\n#EXT-X-ENDLIST\n", playlist, StringComparison.Ordinal);
+                Assert.Equal(1, TestMedia.CountOf(playlist, "SCTE35-IN="));
+            }
+        }
+        foreach (var mpd in new[] { Read("chan/manifest.mpd"), Read(StoreKeys.RecordingMpd("chan", p.BroadcastId)) })
+        {
+            Assert.Contains($"<Event presentationTime=\"{6 * 90_000}\" duration=\"{b.Duration.Value}\" id=\"90\">", mpd, StringComparison.Ordinal);
+        }
+    }
+
     /// <summary>
     /// The DATERANGE carrying <paramref name="attribute"/> is followed (after its CUE tag) by the PROGRAM-DATE-TIME and the
     /// segment at the break's edge; for video that date is the DATERANGE's own instant, audio is cut within a frame of it.

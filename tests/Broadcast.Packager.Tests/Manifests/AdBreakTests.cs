@@ -115,6 +115,32 @@ public sealed class AdBreakTests
     }
 
     [Fact]
+    public void A_break_running_at_the_end_returns_after_the_last_segment_and_a_waiting_one_is_dropped()
+    {
+        var (v, _, schedule) = WithBreak(5); // the break began with segment 3 (14 s); segment 5 ends at 20 s, its planned end
+        var closed = schedule.CloseAtEnd(v.Entries[^1]);
+        Assert.NotNull(closed);
+        Assert.Equal((6L, 6L * 90_000), (closed.EndNumber!.Value, closed.Duration!.Value));
+        Assert.True(SpliceInfoSection.TryRead(closed.InSection.Span, out var inSection, out _, out _));
+        Assert.Equal(new SpliceInsert { EventId = 42, PtsTime = 20 * 90_000 }, inSection!.Insert);
+        Assert.Null(schedule.CloseAtEnd(v.Entries[^1])); // nothing runs any more
+
+        // Live playlists never carry it (the next segment will); an ended one closes it after its last segment.
+        Assert.DoesNotContain("CUE-IN", HlsPlaylistWriter.WriteMediaPlaylist(v, ManifestGoldenTests.Id, 0, PlaylistState.Live, schedule.Placed), StringComparison.Ordinal);
+        string ended = HlsPlaylistWriter.WriteMediaPlaylist(v, ManifestGoldenTests.Id, 0, PlaylistState.Ended, schedule.Placed);
+        Assert.EndsWith($"-5.m4s\n#EXT-X-DATERANGE:ID=\"splice-42\",START-DATE=\"2026-11-21T05:45:16.000Z\",PLANNED-DURATION=6.000,DURATION=6.000,SCTE35-IN=0x{Convert.ToHexString(closed.InSection.Span)}\n#EXT-X-CUE-IN\n#EXT-X-ENDLIST\n",
+            ended, StringComparison.Ordinal);
+
+        var (w, _) = ManifestGoldenTests.Build(3);
+        var waiting = new AdBreakSchedule(2);
+        Assert.True(waiting.TryAdd(new SpliceCue(7, null, 90_000, null, "test"), 60 * 90_000, 90_000)); // after the last segment
+        foreach (var e in w.Entries) waiting.OnLeaderSegment(e);
+        Assert.Null(waiting.CloseAtEnd(w.Entries[^1]));
+        Assert.Empty(waiting.Placed);
+        Assert.True(waiting.TryAdd(new SpliceCue(8, null, 90_000, null, "test"), 0, 90_000)); // the dropped one no longer waits
+    }
+
+    [Fact]
     public void Vod_playlist_keeps_the_break() =>
         Golden.Verify("break-vod.m3u8", HlsPlaylistWriter.WriteMediaPlaylist(WithBreak(8).Video, ManifestGoldenTests.Id, 0, PlaylistState.Vod, WithBreak(8).Breaks.Placed));
 
