@@ -116,6 +116,9 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
 
     public ProgramRunState? Status(string slug) => _host.Find(slug) is { } engine ? State(engine) : null;
 
+    public ProgramInputsPreview? Preview(string slug) =>
+        _host.Find(slug)?.Preview is { } p ? new ProgramInputsPreview(p.Jpeg, p.Inputs, p.TileWidth, p.TileHeight, p.At) : null;
+
     public Task<bool> StopAsync(string slug)
     {
         lock (_started) _started.Remove(slug);

@@ -35,6 +35,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private long _framesComposed, _framesLate, _composeTicks, _frame;
     private double _integratedLoudness = double.NaN; // NaN until measurable
+    private readonly ProgramPreviews _previews;
 
     public ProgramEngine(string channel, LiveStreamRegistry registry, ProgramSettings settings, IReadOnlyList<ChannelInput> inputs,
         IReadOnlyDictionary<string, Yuva420Image> images, ProgramLayout layout, ILogger logger, TimeProvider? time = null, IReadOnlyList<string>? rtpInputs = null,
@@ -49,6 +50,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         _time = time ?? TimeProvider.System;
         _decoderOptions = new InputDecoderOptions(settings.FfmpegPath, settings.Canvas, settings.Clock);
+        _previews = new ProgramPreviews(settings.FfmpegPath);
         var decoders = new List<InputDecoder>();
         foreach (var input in inputs) decoders.Add(NewChannelDecoder(input));
         foreach (var id in rtpInputs ?? []) decoders.Add(NewRtpDecoder(id));
@@ -218,6 +220,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
             _encoder?.Restarts ?? 0, _encoder?.FramesDropped ?? 0, micros, lag);
     }
 
+    /// <summary>The newest preview sheet of the inputs (about once a second while the program runs); null before the first.</summary>
+    public ProgramPreview? Preview => _previews.Latest;
+
     /// <summary>The RTP input <paramref name="id"/> (to say who feeds it), or null when the program has none of that id.</summary>
     public RtpInputDecoder? RtpInput(string id) => Volatile.Read(ref _scene).Inputs.Decoders.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
 
@@ -270,6 +275,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         string? planKey = null;
         int fadeStep = 0;
         long mixedSamples = 0, start = _time.GetTimestamp();
+        long framesPerSecond = Math.Max(1, (clock.RateNumerator + (clock.RateDenominator / 2)) / clock.RateDenominator);
         try
         {
             for (long frame = 0; !cancellationToken.IsCancellationRequested; frame++)
@@ -349,6 +355,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
                 Interlocked.Increment(ref _framesComposed);
                 _encoder!.Write(canvas, frame);
                 if (frame % clock.RateNumerator == 0) Volatile.Write(ref _integratedLoudness, mixer.Loudness.Integrated() ?? double.NaN);
+                // The control room's previews, once a second, half a second off the loudness reading; from the pictures just composed.
+                if (frame % framesPerSecond == framesPerSecond / 2 && !_previews.Busy)
+                    _previews.Draw([.. scene.Inputs.Decoders.Select(d => d.InputId)], sources, _time.GetUtcNow());
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -451,6 +460,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         await _loop.ConfigureAwait(false);
         if (_encoder is not null) await _encoder.DisposeAsync().ConfigureAwait(false);
         foreach (var decoder in Volatile.Read(ref _scene).Inputs.Decoders) await decoder.DisposeAsync().ConfigureAwait(false);
+        _previews.Dispose();
         if (_output is not null) _registry.EndPublish(_output);
         _stop.Dispose();
         LogStopped(_channel);

@@ -28,6 +28,7 @@ public static class ProgramEndpoints
         group.MapPatch("", PatchAsync).Accepts<ProgramPatchRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("", StopAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/preview.jpg", PreviewAsync).Produces(StatusCodes.Status200OK, contentType: "image/jpeg").ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
 
@@ -38,6 +39,25 @@ public static class ProgramEndpoints
             ? Results.Json(program, ControlJsonContext.Default.ProgramResponse)
             : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program",
                 detail: $"Channel '{id}' takes its input from a publisher or a pull; PUT a program to compose one instead.");
+    }
+
+    /// <summary>
+    /// The control room's input previews: the newest sheet of the program running on this node (one tile per input, top
+    /// to bottom), renewed about once a second; <c>Preview-Inputs</c> names the tiles' inputs in order, <c>Preview-Tile</c>
+    /// their size. Never cached: each request gets the newest. 404 while no program of the channel runs here or before its first sheet.
+    /// </summary>
+    private static async Task<IResult> PreviewAsync(string id, HttpContext context, ChannelService channels, IProgramRunner runner, CancellationToken cancellationToken)
+    {
+        if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
+        if (runner.Preview(channel.Slug) is not { } preview)
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No preview",
+                detail: $"No program of channel '{id}' runs on this node, or its first preview is not drawn yet.");
+        var headers = context.Response.Headers;
+        headers.CacheControl = "no-store";
+        headers["Preview-Inputs"] = string.Join(',', preview.Inputs);
+        headers["Preview-Tile"] = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{preview.TileWidth}x{preview.TileHeight}");
+        headers["Preview-Drawn"] = preview.At.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        return Results.Bytes(preview.Jpeg, "image/jpeg");
     }
 
     private static async Task<IResult> SetAsync(string id, HttpContext context, ChannelService channels, ProgramService programs,

@@ -12,6 +12,12 @@ public sealed record ProgramRunState(IReadOnlyDictionary<string, bool> InputsPre
     double? IntegratedLoudness, int EncoderRestarts, long? EncoderLagMilliseconds, DateTimeOffset StartedAt);
 
 /// <summary>
+/// A program's inputs as the control room previews them: a JPEG of one <paramref name="TileWidth"/>×<paramref name="TileHeight"/>
+/// tile per input, top to bottom in the order of <paramref name="Inputs"/> (input ids), drawn at <paramref name="At"/>.
+/// </summary>
+public sealed record ProgramInputsPreview(byte[] Jpeg, IReadOnlyList<string> Inputs, int TileWidth, int TileHeight, DateTimeOffset At);
+
+/// <summary>
 /// Runs programs on this node; the server implements it with the compositor's engine, publishing each program into its
 /// channel's hub. <see cref="ApplyAsync"/> starts a program or changes a running one (the same inputs: the layout and
 /// mix swap in live; other inputs: they change on air, the broadcast goes on) and answers with the state that took effect.
@@ -26,6 +32,9 @@ public interface IProgramRunner
     Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken);
 
     ProgramRunState? Status(string slug);
+
+    /// <summary>The newest preview of the inputs of the channel's program running here (renewed about once a second), or null.</summary>
+    ProgramInputsPreview? Preview(string slug);
 
     /// <summary>The channels (slugs) whose programs this runner started and that run here now (a room's program is not one).</summary>
     IReadOnlyCollection<string> Running { get; }
@@ -46,6 +55,8 @@ internal sealed class NoProgramRunner : IProgramRunner
         throw new ConflictException("This node runs no programs (it has no ingest role).");
 
     public ProgramRunState? Status(string slug) => null;
+
+    public ProgramInputsPreview? Preview(string slug) => null;
 
     public IReadOnlyCollection<string> Running => [];
 

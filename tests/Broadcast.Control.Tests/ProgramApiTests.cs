@@ -363,6 +363,31 @@ public sealed class ProgramApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, get.StatusCode);
     }
 
+    [Fact]
+    public async Task The_input_preview_is_the_running_programs_newest_sheet_never_cached_with_its_tile_order()
+    {
+        var (program, _) = await ChannelAsync();
+        var (input, _) = await ChannelAsync();
+        using (var none = await _client.GetAsync($"/api/channels/{program}/program/preview.jpg"))
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+        using (var put = await _client.PutAsync($"/api/channels/{program}/program", Json(SingleInput(input))))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+
+        using var preview = await _client.GetAsync($"/api/channels/{program}/program/preview.jpg");
+        Assert.Equal(HttpStatusCode.OK, preview.StatusCode);
+        Assert.Equal("image/jpeg", preview.Content.Headers.ContentType?.MediaType);
+        Assert.True(preview.Headers.CacheControl?.NoStore);
+        Assert.Equal("a", Assert.Single(preview.Headers.GetValues("Preview-Inputs")));
+        Assert.Equal("320x180", Assert.Single(preview.Headers.GetValues("Preview-Tile")));
+        Assert.Equal(RecordingProgramRunner.PreviewJpeg, await preview.Content.ReadAsByteArrayAsync());
+
+        using (var anonymous = new HttpClient { BaseAddress = _host.BaseAddress })
+        using (var get = await anonymous.GetAsync($"/api/channels/{program}/program/preview.jpg"))
+            Assert.Equal(HttpStatusCode.Unauthorized, get.StatusCode);
+        using (var unknown = await _client.GetAsync("/api/channels/no-such-channel/program/preview.jpg"))
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+    }
+
     private sealed class RecordingProgramRunner : IProgramRunner
     {
         public List<ProgramPlan> Plans { get; } = [];
@@ -402,6 +427,13 @@ public sealed class ProgramApiTests : IAsyncLifetime
         // The first input has a picture, the others not yet: the response must carry each input's own presence.
         public ProgramRunState? Status(string slug) => _running.TryGetValue(slug, out var plan)
             ? new ProgramRunState(plan.Inputs.Select((input, i) => (input.Id, i == 0)).ToDictionary(p => p.Id, p => p.Item2), 640, 360, 10, 0, null, 0, 40, At)
+            : null;
+
+        /// <summary>What <see cref="Preview"/> serves: a JPEG's first and last markers (the API passes the bytes through).</summary>
+        public static readonly byte[] PreviewJpeg = [0xFF, 0xD8, 0xFF, 0xD9];
+
+        public ProgramInputsPreview? Preview(string slug) => _running.TryGetValue(slug, out var plan)
+            ? new ProgramInputsPreview(PreviewJpeg, [.. plan.Inputs.Where(i => i.ChannelSlug is not null).Select(i => i.Id)], 320, 180, At)
             : null;
 
         public Task<bool> StopAsync(string slug)

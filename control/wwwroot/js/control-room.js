@@ -1,5 +1,5 @@
 // Control room: a channel's program through the admin API (cookie session + antiforgery header). Inputs with their
-// thumbnails, presence, fader, mute and solo; one-click layouts (PATCH: the inputs stay); the program preview in hls.js.
+// previews (a sheet a second from the program's own decoders; the channel thumbnail until the first), presence, fader, mute and solo; one-click layouts (PATCH: the inputs stay); the program preview in hls.js.
 // Values from the API go into the page through textContent only.
 (function () {
     'use strict';
@@ -100,12 +100,17 @@
             row.dataset.input = input.id;
             const name = el('td');
             if (input.channelSlug) {
+                const canvas = el('canvas', null, 'input-preview');
+                canvas.width = 160;
+                canvas.height = 90;
+                canvas.dataset.input = input.id;
+                canvas.setAttribute('aria-label', 'Preview of ' + input.id);
                 const thumb = el('img', null, 'thumb');
                 thumb.alt = '';
                 thumb.width = 96;
                 thumb.src = `/live/${encodeURIComponent(input.channelSlug)}/thumbnail.jpg?t=${Math.floor(Date.now() / 2000)}`;
-                thumb.addEventListener('error', () => { thumb.hidden = true; });
-                name.append(thumb, ' ');
+                thumb.addEventListener('error', () => { thumb.dataset.failed = '1'; thumb.hidden = true; });
+                name.append(canvas, thumb, ' ');
             }
             name.append(el('span', input.id, 'mono'));
             // The name its placeholder shows while it is away.
@@ -151,8 +156,51 @@
         }
         // Image inputs travel only in a full PUT through the API: the page changes layouts and the mix of such a program.
         $('input-add').disabled = hasImages();
+        paintPreviews();
         preview(running);
     }
+
+    // --- input previews --------------------------------------------------------------------------
+    // Once a second the node running the program draws every input into one JPEG sheet (one tile per input, top to
+    // bottom, named in order by Preview-Inputs): each input's canvas shows its tile, the channel thumbnail until then.
+    let sheet = null;
+    let sheetsShown = 0, previewInFlight = false;
+    function paintPreviews() {
+        for (const canvas of body.querySelectorAll('canvas.input-preview')) {
+            const index = sheet ? sheet.inputs.indexOf(canvas.dataset.input) : -1;
+            if (index >= 0) {
+                canvas.getContext('2d').drawImage(sheet.bitmap, 0, index * sheet.tileHeight, sheet.tileWidth, sheet.tileHeight, 0, 0, canvas.width, canvas.height);
+            }
+            canvas.hidden = index < 0;
+            const thumb = canvas.parentElement.querySelector('img.thumb');
+            if (thumb) thumb.hidden = index >= 0 || thumb.dataset.failed === '1';
+        }
+    }
+    async function refreshPreviews() {
+        if (!program || previewInFlight || document.hidden) return;
+        previewInFlight = true;
+        try {
+            const response = await fetch(api + '/preview.jpg', { credentials: 'same-origin', cache: 'no-store' });
+            if (!response.ok) return;
+            const inputs = (response.headers.get('Preview-Inputs') || '').split(',').filter(Boolean);
+            const [tileWidth, tileHeight] = (response.headers.get('Preview-Tile') || '320x180').split('x').map(Number);
+            const bitmap = await createImageBitmap(await response.blob());
+            if (sheet) sheet.bitmap.close();
+            sheet = { bitmap, inputs, tileWidth, tileHeight, drawn: response.headers.get('Preview-Drawn') };
+            sheetsShown++;
+            paintPreviews();
+        } catch (e) {
+            // a missed second; the next one catches up
+        } finally {
+            previewInFlight = false;
+        }
+    }
+    setInterval(refreshPreviews, 1000);
+    window.__previews = {
+        get shown() { return sheetsShown; },
+        get drawn() { return sheet ? sheet.drawn : null; },
+        get inputs() { return sheet ? sheet.inputs.slice() : []; },
+    };
 
     // A full PUT carries each input's name on: the page does not edit names, and must not drop one set through the API.
     function inputsOf(list) {

@@ -39,6 +39,22 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         var program = engine.Output!;
         await WaitFor.ConditionAsync(() => engine.Status().InputsPresent.Values.All(p => p) && program.LastVideoTime is not null, Bound, "both inputs decoded and the program encoding");
 
+        // The control room's previews: a sheet of both inputs, in the program's input order, renewed while it runs.
+        var since = DateTimeOffset.UtcNow;
+        await WaitFor.ConditionAsync(() => engine.Preview is { } p && p.At > since, Bound, "an input preview drawn with both inputs present");
+        var sheet = engine.Preview!;
+        Assert.Equal(["red", "blue"], sheet.Inputs);
+        using (var previewDir = new TempDirectory())
+        {
+            string jpeg = previewDir.Combine("preview.jpg");
+            await File.WriteAllBytesAsync(jpeg, sheet.Jpeg);
+            using var decoded = await ImageInput.DecodeAsync("ffmpeg", jpeg, new PixelSize(ProgramPreviews.TileWidth, 2 * ProgramPreviews.TileHeight), Bound, CancellationToken.None);
+            int chromaWidth = ProgramPreviews.TileWidth / 2;
+            Assert.InRange(decoded.Picture.V[(45 * chromaWidth) + 80], 200, 255); // red's tile (top): V high
+            Assert.InRange(decoded.Picture.U[(135 * chromaWidth) + 80], 200, 255); // blue's tile (below): U high
+        }
+        await WaitFor.ConditionAsync(() => engine.Preview!.At > sheet.At, Bound, "the next preview");
+
         // Side by side: red on the left, blue on the right, and both tones in the mix once both inputs' sound flows. On two
         // busy cores a source ffmpeg can stall a moment after its start and its input is silent meanwhile, so the tones
         // are looked for in up to four successive seconds of the program (each capture waits for the program's media).

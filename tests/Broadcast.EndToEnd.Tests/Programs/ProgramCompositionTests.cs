@@ -210,6 +210,15 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
         // The preview plays the program; the page shows what the engine reports.
         await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<double>("() => window.__preview.currentTime") > 1, Bound,
             "the control room's program preview playing", () => session.Describe("preview: " + page.EvaluateAsync<string>("() => window.__preview.describe()").GetAwaiter().GetResult()));
+        // Each input's preview: its tile of the sheet the engine draws from its own decoders, renewed while the program runs.
+        string Previews() => session.Describe("previews: " + page.EvaluateAsync<string>("() => JSON.stringify({ shown: window.__previews.shown, drawn: window.__previews.drawn, inputs: window.__previews.inputs })").GetAwaiter().GetResult());
+        await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<int>("() => window.__previews.shown") >= 1
+            && (await page.EvaluateAsync<string[]>("() => window.__previews.inputs")).SequenceEqual([redId, blueId]), Bound, "the input previews shown", Previews);
+        string PixelOf(string id) => $"(() => {{ const c = document.querySelector(\"canvas.input-preview[data-input='{id}']\"); if (!c || c.hidden) return null; const d = c.getContext('2d').getImageData(80, 45, 1, 1).data; return [d[0], d[1], d[2]]; }})()";
+        await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<int[]?>(PixelOf(redId)) is [> 150, < 100, < 100]
+            && await page.EvaluateAsync<int[]?>(PixelOf(blueId)) is [< 100, < 100, > 150], Bound, "the red input's preview red and the blue one's blue", Previews);
+        string firstDrawn = await page.EvaluateAsync<string>("() => window.__previews.drawn");
+        await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<string>("() => window.__previews.drawn") != firstDrawn, Bound, "a newer preview sheet", Previews);
         fixture.Check(await page.TextContentAsync("#program-badge") == "On air", session.Describe("the badge does not say On air"));
         fixture.Check(await page.Locator($"tr[data-input='{blueId}'] .state").TextContentAsync() == "present", session.Describe("blue is not shown present"));
         await session.ScreenshotAsync("control-room.png");
