@@ -117,7 +117,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
     public ProgramRunState? Status(string slug) => _host.Find(slug) is { } engine ? State(engine) : null;
 
     public ProgramInputsPreview? Preview(string slug) =>
-        _host.Find(slug)?.Preview is { } p ? new ProgramInputsPreview(p.Jpeg, p.Inputs, p.TileWidth, p.TileHeight, p.At) : null;
+        _host.Find(slug)?.RequestPreview() is { } p ? new ProgramInputsPreview(p.Jpeg, p.Inputs, p.TileWidth, p.TileHeight, p.At) : null;
 
     public Task<bool> StopAsync(string slug)
     {

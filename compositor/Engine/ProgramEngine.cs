@@ -220,8 +220,22 @@ public sealed partial class ProgramEngine : IAsyncDisposable
             _encoder?.Restarts ?? 0, _encoder?.FramesDropped ?? 0, micros, lag);
     }
 
-    /// <summary>The newest preview sheet of the inputs (about once a second while the program runs); null before the first.</summary>
-    public ProgramPreview? Preview => _previews.Latest;
+    /// <summary>
+    /// Someone watches the inputs' previews: sheets are drawn (about once a second) while they are asked for, and stop
+    /// <see cref="PreviewDemand"/> after the last ask, so a program nobody previews spends nothing on them. Returns the
+    /// newest sheet, or null before the first one of this demand (the next ask, a second later, gets one).
+    /// </summary>
+    public ProgramPreview? RequestPreview()
+    {
+        var now = _time.GetUtcNow();
+        Volatile.Write(ref _previewAskedAt, now.UtcTicks);
+        return _previews.Latest is { } latest && now - latest.At <= PreviewDemand ? latest : null;
+    }
+
+    /// <summary>How long after the last <see cref="RequestPreview"/> sheets are still drawn.</summary>
+    public static TimeSpan PreviewDemand { get; } = TimeSpan.FromSeconds(5);
+
+    private long _previewAskedAt = DateTimeOffset.MinValue.UtcTicks;
 
     /// <summary>The RTP input <paramref name="id"/> (to say who feeds it), or null when the program has none of that id.</summary>
     public RtpInputDecoder? RtpInput(string id) => Volatile.Read(ref _scene).Inputs.Decoders.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
@@ -355,8 +369,10 @@ public sealed partial class ProgramEngine : IAsyncDisposable
                 Interlocked.Increment(ref _framesComposed);
                 _encoder!.Write(canvas, frame);
                 if (frame % clock.RateNumerator == 0) Volatile.Write(ref _integratedLoudness, mixer.Loudness.Integrated() ?? double.NaN);
-                // The control room's previews, once a second, half a second off the loudness reading; from the pictures just composed.
-                if (frame % framesPerSecond == framesPerSecond / 2 && !_previews.Busy)
+                // The control room's previews while it asks for them: once a second, half a second off the loudness reading,
+                // from the pictures just composed.
+                if (frame % framesPerSecond == framesPerSecond / 2 && !_previews.Busy
+                    && _time.GetUtcNow().UtcTicks - Volatile.Read(ref _previewAskedAt) <= PreviewDemand.Ticks)
                     _previews.Draw([.. scene.Inputs.Decoders.Select(d => d.InputId)], sources, _time.GetUtcNow());
             }
         }

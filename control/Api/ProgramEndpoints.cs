@@ -44,14 +44,15 @@ public static class ProgramEndpoints
     /// <summary>
     /// The control room's input previews: the newest sheet of the program running on this node (one tile per input, top
     /// to bottom), renewed about once a second; <c>Preview-Inputs</c> names the tiles' inputs in order, <c>Preview-Tile</c>
-    /// their size. Never cached: each request gets the newest. 404 while no program of the channel runs here or before its first sheet.
+    /// their size. Never cached: each request gets the newest. Sheets are drawn while they are asked for (the control room
+    /// asks each second): 404 while no program of the channel runs here, or before the first sheet of a new ask.
     /// </summary>
     private static async Task<IResult> PreviewAsync(string id, HttpContext context, ChannelService channels, IProgramRunner runner, CancellationToken cancellationToken)
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         if (runner.Preview(channel.Slug) is not { } preview)
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No preview",
-                detail: $"No program of channel '{id}' runs on this node, or its first preview is not drawn yet.");
+                detail: $"No program of channel '{id}' runs on this node, or its first preview is not drawn yet (ask again in a second).");
         var headers = context.Response.Headers;
         headers.CacheControl = "no-store";
         headers["Preview-Inputs"] = string.Join(',', preview.Inputs);

@@ -33,7 +33,10 @@ public interface IProgramRunner
 
     ProgramRunState? Status(string slug);
 
-    /// <summary>The newest preview of the inputs of the channel's program running here (renewed about once a second), or null.</summary>
+    /// <summary>
+    /// The newest preview of the inputs of the channel's program running here, or null; asking keeps the sheets coming
+    /// (about once a second, for a few seconds after the last ask): a program nobody previews draws none.
+    /// </summary>
     ProgramInputsPreview? Preview(string slug);
 
     /// <summary>The channels (slugs) whose programs this runner started and that run here now (a room's program is not one).</summary>

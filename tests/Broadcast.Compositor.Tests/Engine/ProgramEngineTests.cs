@@ -40,9 +40,10 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         await WaitFor.ConditionAsync(() => engine.Status().InputsPresent.Values.All(p => p) && program.LastVideoTime is not null, Bound, "both inputs decoded and the program encoding");
 
         // The control room's previews: a sheet of both inputs, in the program's input order, renewed while it runs.
+        // Nothing is drawn before someone asks; asking (as the control room does each second) starts the sheets.
         var since = DateTimeOffset.UtcNow;
-        await WaitFor.ConditionAsync(() => engine.Preview is { } p && p.At > since, Bound, "an input preview drawn with both inputs present");
-        var sheet = engine.Preview!;
+        await WaitFor.ConditionAsync(() => engine.RequestPreview() is { } p && p.At > since, Bound, "an input preview drawn with both inputs present");
+        var sheet = engine.RequestPreview()!;
         Assert.Equal(["red", "blue"], sheet.Inputs);
         using (var previewDir = new TempDirectory())
         {
@@ -53,7 +54,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
             Assert.InRange(decoded.Picture.V[(45 * chromaWidth) + 80], 200, 255); // red's tile (top): V high
             Assert.InRange(decoded.Picture.U[(135 * chromaWidth) + 80], 200, 255); // blue's tile (below): U high
         }
-        await WaitFor.ConditionAsync(() => engine.Preview!.At > sheet.At, Bound, "the next preview");
+        await WaitFor.ConditionAsync(() => engine.RequestPreview() is { } next && next.At > sheet.At, Bound, "the next preview");
 
         // Side by side: red on the left, blue on the right, and both tones in the mix once both inputs' sound flows. On two
         // busy cores a source ffmpeg can stall a moment after its start and its input is silent meanwhile, so the tones
