@@ -116,6 +116,9 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
 
     public ProgramRunState? Status(string slug) => _host.Find(slug) is { } engine ? State(engine) : null;
 
+    public ProgramLevelsResponse? Levels(string slug) =>
+        _host.Find(slug)?.Levels() is { } l ? new ProgramLevelsResponse(l.Inputs, l.Program, l.At) : null;
+
     public ProgramInputsPreview? Preview(string slug) =>
         _host.Find(slug)?.RequestPreview() is { } p ? new ProgramInputsPreview(p.Jpeg, p.Inputs, p.TileWidth, p.TileHeight, p.At) : null;
 

@@ -62,8 +62,15 @@ public sealed class AudioMixer
         {
             double from = channel.Applied, to = Target(channel, anySolo);
             channel.Applied = to;
-            if (!blocks.TryGetValue(channel.Id, out var block) || (from == 0 && to == 0)) continue;
+            if (!blocks.TryGetValue(channel.Id, out var block))
+            {
+                channel.Meter.AddSilence();
+                continue;
+            }
             if (block.Length != BlockSamples) throw new ArgumentException($"input '{channel.Id}' brought {block.Length} samples, not {BlockSamples}", nameof(blocks));
+            // The input's own level, before its fader and mute (what a channel strip's meter shows).
+            channel.Meter.Add(block);
+            if (from == 0 && to == 0) continue;
             // The ramp reaches the target on the block's last frame; both samples of a frame get the same gain.
             double step = (to - from) / _blockFrames;
             for (int frame = 0; frame < _blockFrames; frame++)
@@ -77,7 +84,14 @@ public sealed class AudioMixer
 
         Limiter.Process(bus);
         Loudness.Add(bus);
+        Bus.Add(bus);
     }
+
+    /// <summary>The program bus's level, after the limiter.</summary>
+    public PeakMeter Bus { get; } = new();
+
+    /// <summary>Input <paramref name="id"/>'s level meter (its own level, before its fader), or null when it is not on the mixer.</summary>
+    public PeakMeter? Meter(string id) => Find(id)?.Meter;
 
     private static void Apply(Channel channel, MixSettings settings)
     {
@@ -121,5 +135,7 @@ public sealed class AudioMixer
 
         /// <summary>The gain reached at the end of the last block: where the next ramp starts.</summary>
         public double Applied { get; set; }
+
+        public PeakMeter Meter { get; } = new();
     }
 }

@@ -232,6 +232,22 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         return _previews.Latest is { } latest && now - latest.At <= PreviewDemand ? latest : null;
     }
 
+    /// <summary>
+    /// The level meters now: each input's own level (before its fader and mute) and the program bus's (after the limiter),
+    /// as peaks of the last 300 ms in dBFS, null for silence. Cheap enough to poll several times a second.
+    /// </summary>
+    public ProgramLevels Levels()
+    {
+        var meters = Volatile.Read(ref _meters);
+        var inputs = new Dictionary<string, double?>(StringComparer.Ordinal);
+        foreach (var (id, meter) in meters.Inputs) inputs[id] = meter.Decibels;
+        return new ProgramLevels(inputs, meters.Bus?.Decibels, _time.GetUtcNow());
+    }
+
+    private sealed record MeterSet(IReadOnlyList<(string Id, PeakMeter Meter)> Inputs, PeakMeter? Bus);
+
+    private MeterSet _meters = new([], null);
+
     /// <summary>How long after the last <see cref="RequestPreview"/> sheets are still drawn.</summary>
     public static TimeSpan PreviewDemand { get; } = TimeSpan.FromSeconds(5);
 
@@ -405,6 +421,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
                 mixer.RemoveInput(id);
                 blocks.Remove(id);
             }
+            // The meters the API reads from its own threads: each is read atomically, the set swapped whole.
+            Volatile.Write(ref _meters, new MeterSet([.. inputs.Decoders.Select(d => (d.InputId, mixer.Meter(d.InputId)!))], mixer.Bus));
         }
 
         // The fade's leaving inputs are drawn no more: the sources forget them first, then their owner may free them.

@@ -69,3 +69,6 @@ internal sealed record ProgramInputs(IReadOnlyList<Inputs.InputDecoder> Decoders
 {
     public bool Has(string id) => Images.ContainsKey(id) || Decoders.Any(d => d.InputId == id);
 }
+
+/// <summary>A program's level meters at <paramref name="At"/>: each input's peak (dBFS, null for silence) and the program bus's.</summary>
+public sealed record ProgramLevels(IReadOnlyDictionary<string, double?> Inputs, double? Program, DateTimeOffset At);

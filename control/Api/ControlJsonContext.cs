@@ -32,6 +32,7 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(PullSourceResponse))]
 [JsonSerializable(typeof(Programs.ProgramRequest))]
 [JsonSerializable(typeof(Programs.ProgramResponse))]
+[JsonSerializable(typeof(Programs.ProgramLevelsResponse))]
 [JsonSerializable(typeof(Programs.ProgramPatchRequest))]
 [JsonSerializable(typeof(AdBreakRequest))]
 [JsonSerializable(typeof(AdBreakResponse))]

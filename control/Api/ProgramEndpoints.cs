@@ -28,6 +28,7 @@ public static class ProgramEndpoints
         group.MapPatch("", PatchAsync).Accepts<ProgramPatchRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("", StopAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/levels", LevelsAsync).Produces<ProgramLevelsResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/preview.jpg", PreviewAsync).Produces(StatusCodes.Status200OK, contentType: "image/jpeg").ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
@@ -39,6 +40,19 @@ public static class ProgramEndpoints
             ? Results.Json(program, ControlJsonContext.Default.ProgramResponse)
             : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program",
                 detail: $"Channel '{id}' takes its input from a publisher or a pull; PUT a program to compose one instead.");
+    }
+
+    /// <summary>
+    /// The control room's level meters, polled several times a second: each input's own level (before its fader) and the
+    /// program bus's, peaks of the last 300 ms in dBFS (null: silence). 404 while no program of the channel runs here.
+    /// </summary>
+    private static async Task<IResult> LevelsAsync(string id, HttpContext context, ChannelService channels, IProgramRunner runner, CancellationToken cancellationToken)
+    {
+        if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
+        if (runner.Levels(channel.Slug) is not { } levels)
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not running here", detail: $"No program of channel '{id}' runs on this node.");
+        context.Response.Headers.CacheControl = "no-store";
+        return Results.Json(levels, ControlJsonContext.Default.ProgramLevelsResponse);
     }
 
     /// <summary>

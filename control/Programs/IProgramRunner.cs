@@ -18,6 +18,12 @@ public sealed record ProgramRunState(IReadOnlyDictionary<string, bool> InputsPre
 public sealed record ProgramInputsPreview(byte[] Jpeg, IReadOnlyList<string> Inputs, int TileWidth, int TileHeight, DateTimeOffset At);
 
 /// <summary>
+/// A program's level meters: each input's own level (before its fader and mute) and the program bus's, as peaks of the
+/// last 300 ms in dBFS, null for silence.
+/// </summary>
+public sealed record ProgramLevelsResponse(IReadOnlyDictionary<string, double?> Inputs, double? Program, DateTimeOffset At);
+
+/// <summary>
 /// Runs programs on this node; the server implements it with the compositor's engine, publishing each program into its
 /// channel's hub. <see cref="ApplyAsync"/> starts a program or changes a running one (the same inputs: the layout and
 /// mix swap in live; other inputs: they change on air, the broadcast goes on) and answers with the state that took effect.
@@ -38,6 +44,9 @@ public interface IProgramRunner
     /// (about once a second, for a few seconds after the last ask): a program nobody previews draws none.
     /// </summary>
     ProgramInputsPreview? Preview(string slug);
+
+    /// <summary>The level meters of the channel's program running here, or null.</summary>
+    ProgramLevelsResponse? Levels(string slug);
 
     /// <summary>The channels (slugs) whose programs this runner started and that run here now (a room's program is not one).</summary>
     IReadOnlyCollection<string> Running { get; }
@@ -60,6 +69,8 @@ internal sealed class NoProgramRunner : IProgramRunner
     public ProgramRunState? Status(string slug) => null;
 
     public ProgramInputsPreview? Preview(string slug) => null;
+
+    public ProgramLevelsResponse? Levels(string slug) => null;
 
     public IReadOnlyCollection<string> Running => [];
 

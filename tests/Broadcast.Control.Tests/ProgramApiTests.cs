@@ -388,6 +388,23 @@ public sealed class ProgramApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
     }
 
+    [Fact]
+    public async Task The_level_meters_of_the_running_program_are_read_uncached()
+    {
+        var (program, _) = await ChannelAsync();
+        var (input, _) = await ChannelAsync();
+        using (var none = await _client.GetAsync($"/api/channels/{program}/program/levels"))
+            Assert.Equal(HttpStatusCode.NotFound, none.StatusCode);
+        using (var put = await _client.PutAsync($"/api/channels/{program}/program", Json(SingleInput(input))))
+            Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        using var levels = await _client.GetAsync($"/api/channels/{program}/program/levels");
+        Assert.Equal(HttpStatusCode.OK, levels.StatusCode);
+        Assert.True(levels.Headers.CacheControl?.NoStore);
+        var body = await BodyAsync(levels);
+        Assert.Equal(-18.5, body.GetProperty("inputs").GetProperty("a").GetDouble());
+        Assert.Equal(-9.25, body.GetProperty("program").GetDouble());
+    }
+
     private sealed class RecordingProgramRunner : IProgramRunner
     {
         public List<ProgramPlan> Plans { get; } = [];
@@ -434,6 +451,10 @@ public sealed class ProgramApiTests : IAsyncLifetime
 
         public ProgramInputsPreview? Preview(string slug) => _running.TryGetValue(slug, out var plan)
             ? new ProgramInputsPreview(PreviewJpeg, [.. plan.Inputs.Where(i => i.ChannelSlug is not null).Select(i => i.Id)], 320, 180, At)
+            : null;
+
+        public ProgramLevelsResponse? Levels(string slug) => _running.TryGetValue(slug, out var plan)
+            ? new ProgramLevelsResponse(plan.Inputs.Where(i => i.ChannelSlug is not null).ToDictionary(i => i.Id, i => (double?)-18.5), -9.25, At)
             : null;
 
         public Task<bool> StopAsync(string slug)

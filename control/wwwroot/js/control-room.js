@@ -133,7 +133,14 @@
                 const value = el('span', `${mix.gainDb || 0} dB`, 'small');
                 gain.addEventListener('input', () => { value.textContent = gain.value + ' dB'; });
                 gain.addEventListener('change', () => setAudio(input.id, { gainDb: Number(gain.value) }));
-                gainCell.append(gain, ' ', value);
+                const meter = el('span', null, 'meter');
+                meter.dataset.input = input.id;
+                meter.setAttribute('role', 'meter');
+                meter.setAttribute('aria-label', 'Level of ' + input.id);
+                meter.setAttribute('aria-valuemin', '-60');
+                meter.setAttribute('aria-valuemax', '0');
+                meter.append(el('span', null, 'meter-fill'));
+                gainCell.append(meter, ' ', gain, ' ', value);
                 for (const [cell, key] of [[muteCell, 'muted'], [soloCell, 'solo']]) {
                     const box = el('input');
                     box.type = 'checkbox';
@@ -157,8 +164,41 @@
         // Image inputs travel only in a full PUT through the API: the page changes layouts and the mix of such a program.
         $('input-add').disabled = hasImages();
         paintPreviews();
+        paintLevels();
         preview(running);
     }
+
+    // --- level meters -----------------------------------------------------------------------------
+    // Five readings a second of the engine's peak meters (the last 300 ms, dBFS): each input's own level and the program bus.
+    let levels = null, levelsInFlight = false;
+    function showLevel(meter, db) {
+        const fill = meter.querySelector('.meter-fill');
+        const known = typeof db === 'number';
+        const share = known ? Math.max(0, Math.min(1, (db + 60) / 60)) : 0;
+        fill.style.width = (share * 100).toFixed(1) + '%';
+        fill.className = 'meter-fill' + (known && db > -1 ? ' meter-hot' : known && db > -9 ? ' meter-warm' : '');
+        meter.setAttribute('aria-valuenow', known ? String(db) : '-60');
+    }
+    function paintLevels() {
+        for (const meter of body.querySelectorAll('.meter[data-input]')) showLevel(meter, levels ? levels.inputs[meter.dataset.input] : null);
+        showLevel($('program-meter'), levels ? levels.program : null);
+        $('program-level').textContent = levels && typeof levels.program === 'number' ? levels.program.toFixed(1) + ' dBFS' : '–';
+    }
+    async function refreshLevels() {
+        if (!program || levelsInFlight || document.hidden) return;
+        levelsInFlight = true;
+        try {
+            const response = await fetch(api + '/levels', { credentials: 'same-origin', cache: 'no-store', headers: { 'Accept': 'application/json' } });
+            levels = response.ok ? await response.json() : null;
+            paintLevels();
+        } catch (e) {
+            // a missed reading; the next one comes in 200 ms
+        } finally {
+            levelsInFlight = false;
+        }
+    }
+    setInterval(refreshLevels, 200);
+    window.__meters = { get levels() { return levels; } };
 
     // --- input previews --------------------------------------------------------------------------
     // Once a second the node running the program draws every input into one JPEG sheet (one tile per input, top to

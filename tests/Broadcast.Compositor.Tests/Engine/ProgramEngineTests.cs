@@ -56,6 +56,10 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         }
         await WaitFor.ConditionAsync(() => engine.RequestPreview() is { } next && next.At > sheet.At, Bound, "the next preview");
 
+        // The meters: both inputs' tones and the program bus read as levels, not silence.
+        await WaitFor.ConditionAsync(() => engine.Levels() is { Program: < 0 } l && l.Inputs.Count == 2 && l.Inputs.Values.All(v => v is > -40 and < 0),
+            Bound, "levels for both inputs and the program", () => string.Join(", ", engine.Levels().Inputs.Select(p => $"{p.Key} {p.Value}")) + $"; program {engine.Levels().Program}");
+
         // Side by side: red on the left, blue on the right, and both tones in the mix once both inputs' sound flows. On two
         // busy cores a source ffmpeg can stall a moment after its start and its input is silent meanwhile, so the tones
         // are looked for in up to four successive seconds of the program (each capture waits for the program's media).

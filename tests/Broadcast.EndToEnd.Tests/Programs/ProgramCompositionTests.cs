@@ -219,6 +219,12 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
             && await page.EvaluateAsync<int[]?>(PixelOf(blueId)) is [< 100, < 100, > 150], Bound, "the red input's preview red and the blue one's blue", Previews);
         string firstDrawn = await page.EvaluateAsync<string>("() => window.__previews.drawn");
         await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<string>("() => window.__previews.drawn") != firstDrawn, Bound, "a newer preview sheet", Previews);
+        // The meters: each input's own level (red's tone shows though it is muted) and the program bus (blue's tone).
+        string Meters() => session.Describe("meters: " + page.EvaluateAsync<string>("() => JSON.stringify(window.__meters.levels)").GetAwaiter().GetResult());
+        await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<bool>(
+            $"() => {{ const l = window.__meters.levels; return !!l && l.inputs['{redId}'] > -40 && l.inputs['{blueId}'] > -40 && l.program > -40; }}"), Bound, "the meters moving", Meters);
+        fixture.Check(await page.Locator($"tr[data-input='{redId}'] .meter").GetAttributeAsync("aria-valuenow") is { } now && double.Parse(now, System.Globalization.CultureInfo.InvariantCulture) > -40,
+            Meters());
         fixture.Check(await page.TextContentAsync("#program-badge") == "On air", session.Describe("the badge does not say On air"));
         fixture.Check(await page.Locator($"tr[data-input='{blueId}'] .state").TextContentAsync() == "present", session.Describe("blue is not shown present"));
         await session.ScreenshotAsync("control-room.png");
