@@ -56,7 +56,90 @@
             list.push({ name: 'Picture in picture', layout: { kind: 'pip', inputs: [tile(ids[0]), tile(ids[1])] } });
             list.push({ name: 'Grid', layout: { kind: 'grid', inputs: ids.slice(0, 4).map(id => tile(id, { fit: 'fill' })) } });
         }
+        if (ids.length >= 1) list.push({ name: 'Free', layout: freeStart(ids) });
         return list;
+    }
+
+    // --- free layout: drag to place ---------------------------------------------------------------
+    function canvasSize() {
+        const engine = program && program.engine;
+        return engine ? { width: engine.width, height: engine.height } : { width: 1280, height: 720 };
+    }
+    const even = (v) => Math.round(v / 2) * 2;
+    // Where "Free" starts: the first input fills the canvas, the others are insets of 30% stacked up the right side.
+    function freeStart(ids) {
+        const { width, height } = canvasSize();
+        const w = even(width * 0.3), h = even(height * 0.3);
+        return {
+            kind: 'free',
+            inputs: ids.map((id, i) => i === 0
+                ? { id, fit: 'fill', rect: { x: 0, y: 0, width, height }, z: 0 }
+                : { id, fit: 'fill', rect: { x: even(width - w - 32), y: Math.max(0, even(height - (h + 32) * i)), width: w, height: h }, z: i }),
+        };
+    }
+    let dragging = null; // { box, index, mode, startX, startY, rect } while a tile is moved or resized
+    function renderFree() {
+        const editor = $('free-editor');
+        const free = program && program.layout && program.layout.kind === 'free';
+        editor.hidden = !free;
+        if (!free || dragging) return;
+        const stage = $('free-stage');
+        const { width, height } = canvasSize();
+        const scale = stage.clientWidth / width;
+        stage.style.height = (height * scale) + 'px';
+        stage.replaceChildren();
+        program.layout.inputs.forEach((t, index) => {
+            if (!t.rect) return;
+            const box = el('div', null, 'free-tile');
+            box.dataset.tile = t.id;
+            box.style.zIndex = String(10 + (t.z || 0));
+            place(box, t.rect, scale);
+            const canvas = el('canvas', null, 'input-preview free-preview');
+            canvas.width = 160;
+            canvas.height = 90;
+            canvas.dataset.input = t.id;
+            box.append(canvas, el('span', t.id, 'free-label mono'));
+            const handle = el('span', null, 'free-handle');
+            box.append(handle);
+            box.addEventListener('pointerdown', (event) => {
+                event.preventDefault();
+                box.setPointerCapture(event.pointerId);
+                dragging = { box, index, mode: event.target === handle ? 'resize' : 'move', startX: event.clientX, startY: event.clientY, rect: Object.assign({}, t.rect), scale };
+            });
+            box.addEventListener('pointermove', (event) => {
+                if (!dragging || dragging.box !== box) return;
+                place(box, moved(dragging, event), scale);
+            });
+            box.addEventListener('pointerup', (event) => {
+                if (!dragging || dragging.box !== box) return;
+                const rect = moved(dragging, event);
+                dragging = null;
+                const inputs = program.layout.inputs.map((other, i) => (i === index ? Object.assign({}, other, { rect }) : other));
+                send('PATCH', { layout: Object.assign({}, program.layout, { inputs }), transition: $('program-transition').value });
+            });
+            stage.append(box);
+        });
+        paintPreviews();
+    }
+    function place(box, rect, scale) {
+        box.style.left = (rect.x * scale) + 'px';
+        box.style.top = (rect.y * scale) + 'px';
+        box.style.width = (rect.width * scale) + 'px';
+        box.style.height = (rect.height * scale) + 'px';
+    }
+    // The rect a drag reached, in canvas pixels: even (4:2:0), at least 32 px, and on the canvas.
+    function moved(drag, event) {
+        const { width, height } = canvasSize();
+        const dx = (event.clientX - drag.startX) / drag.scale, dy = (event.clientY - drag.startY) / drag.scale;
+        const r = drag.rect;
+        if (drag.mode === 'resize') {
+            const w = even(Math.max(32, Math.min(width - r.x, r.width + dx)));
+            const h = even(Math.max(32, Math.min(height - r.y, r.height + dy)));
+            return { x: r.x, y: r.y, width: w, height: h };
+        }
+        const x = even(Math.max(0, Math.min(width - r.width, r.x + dx)));
+        const y = even(Math.max(0, Math.min(height - r.height, r.y + dy)));
+        return { x, y, width: r.width, height: r.height };
     }
 
     function setAudio(id, change) {
@@ -163,6 +246,7 @@
         }
         // Image inputs travel only in a full PUT through the API: the page changes layouts and the mix of such a program.
         $('input-add').disabled = hasImages();
+        renderFree();
         paintPreviews();
         paintLevels();
         preview(running);
@@ -206,13 +290,14 @@
     let sheet = null;
     let sheetsShown = 0, previewInFlight = false;
     function paintPreviews() {
-        for (const canvas of body.querySelectorAll('canvas.input-preview')) {
+        for (const canvas of document.querySelectorAll('#input-table canvas.input-preview, #free-stage canvas.input-preview')) {
             const index = sheet ? sheet.inputs.indexOf(canvas.dataset.input) : -1;
             if (index >= 0) {
                 canvas.getContext('2d').drawImage(sheet.bitmap, 0, index * sheet.tileHeight, sheet.tileWidth, sheet.tileHeight, 0, 0, canvas.width, canvas.height);
             }
             canvas.hidden = index < 0;
             const thumb = canvas.parentElement.querySelector('img.thumb');
+            if (canvas.classList.contains('free-preview')) canvas.hidden = false;
             if (thumb) thumb.hidden = index >= 0 || thumb.dataset.failed === '1';
         }
     }

@@ -219,6 +219,22 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
             && await page.EvaluateAsync<int[]?>(PixelOf(blueId)) is [< 100, < 100, > 150], Bound, "the red input's preview red and the blue one's blue", Previews);
         string firstDrawn = await page.EvaluateAsync<string>("() => window.__previews.drawn");
         await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<string>("() => window.__previews.drawn") != firstDrawn, Bound, "a newer preview sheet", Previews);
+        // Free layout: red fills, blue is an inset at the bottom right; dragging blue's tile to the top left puts it there on air.
+        await page.ClickAsync("#layout-buttons button[data-layout=free]");
+        await WaitForStateAsync(s => s["layout"]!["kind"]!.GetValue<string>() == "free", "the free layout after its click");
+        var canvasWidth = (await ProgramAsync())!["engine"]!["width"]!.GetValue<int>();
+        var canvasHeight = (await ProgramAsync())!["engine"]!["height"]!.GetValue<int>();
+        var stage = (await page.Locator("#free-stage").BoundingBoxAsync())!;
+        var inset = (await page.Locator($"#free-stage .free-tile[data-tile='{blueId}']").BoundingBoxAsync())!;
+        await page.Mouse.MoveAsync(inset.X + (inset.Width / 2), inset.Y + (inset.Height / 2));
+        await page.Mouse.DownAsync();
+        await page.Mouse.MoveAsync(stage.X + (inset.Width / 2) + 4, stage.Y + (inset.Height / 2) + 4, new() { Steps = 8 });
+        await page.Mouse.UpAsync();
+        await WaitForStateAsync(s => s["layout"]!["inputs"]!.AsArray().FirstOrDefault(t => t!["id"]!.GetValue<string>() == blueId)?["rect"] is { } r
+            && r["x"]!.GetValue<int>() < canvasWidth / 10 && r["y"]!.GetValue<int>() < canvasHeight / 10, "blue's tile dragged to the top left");
+        await _output.WaitForPictureAsync(program.Slug, "blue placed top left by dragging",
+            [(canvasWidth * 15 / 100, canvasHeight * 15 / 100, Hue.Blue), (canvasWidth * 3 / 4, canvasHeight * 3 / 4, Hue.Red)]);
+
         // The meters: each input's own level (red's tone shows though it is muted) and the program bus (blue's tone).
         string Meters() => session.Describe("meters: " + page.EvaluateAsync<string>("() => JSON.stringify(window.__meters.levels)").GetAwaiter().GetResult());
         await WaitFor.ConditionAsync(async () => await page.EvaluateAsync<bool>(
