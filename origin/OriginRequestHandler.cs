@@ -75,6 +75,14 @@ internal sealed class OriginRequestHandler
             return;
         }
 
+        // What ingest nodes keep for each other (a broadcast's live state, a recording's journal) is not media.
+        if (StoreKeys.IsInternal(key))
+        {
+            response.StatusCode = StatusCodes.Status404NotFound;
+            headers.CacheControl = NotFoundCacheControl;
+            return;
+        }
+
         // Public streams pay one set lookup on a span (no allocation); private ones need a token.
         bool isPrivate = _access is not null && _access.IsPrivate(PlaybackGate.StreamOf(key));
         if (isPrivate && !PlaybackGate.Authorize(context, PlaybackGate.StreamOf(key), _access!))

@@ -1,3 +1,4 @@
+using System.Globalization;
 namespace Broadcast.Storage;
 
 /// <summary>
@@ -84,6 +85,25 @@ public static class StoreKeys
 
     /// <summary>A recording's poster: the broadcast's last live thumbnail, kept beside its manifests.</summary>
     public static string RecordingPoster(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/poster.jpg";
+
+    /// <summary>The live state of a channel's broadcast, beside its master playlist: for another ingest node, never for viewers.</summary>
+    public static string LiveState(string channel) => $"{channel}/live-state.json";
+
+    /// <summary>Chunk <paramref name="index"/> of a recorded broadcast's journal (under its recording): for ingest nodes, never for viewers.</summary>
+    public static string RecordingJournal(string channel, string broadcastId, long index) =>
+        string.Create(CultureInfo.InvariantCulture, $"{channel}/recordings/{broadcastId}/journal-{index}.json");
+
+    /// <summary>
+    /// Whether <paramref name="key"/> is one of the objects the ingest nodes keep for each other (<see cref="LiveState"/>,
+    /// <see cref="RecordingJournal"/>): the origin answers 404 for them, as for anything no manifest names.
+    /// </summary>
+    public static bool IsInternal(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (!key.EndsWith(".json", StringComparison.Ordinal)) return false;
+        string name = key[(key.LastIndexOf('/') + 1)..];
+        return name == "live-state.json" || (name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/", StringComparison.Ordinal));
+    }
 
     /// <summary>From the recording folder back to the channel folder (URIs in recording manifests are relative).</summary>
     public const string RecordingToChannel = "../../";

@@ -36,7 +36,7 @@ public sealed record LiveBroadcastState(
     };
 
     /// <summary>The store key of a channel's state: beside its master playlist.</summary>
-    public static string Key(string channel) => $"{channel}/live-state.json";
+    public static string Key(string channel) => StoreKeys.LiveState(channel);
 
     /// <summary>The newest segment number of any rendition.</summary>
     [JsonIgnore]

@@ -114,8 +114,7 @@ public sealed record RecordingJournalChunk(int Version, string BroadcastId, long
     public const int SegmentsPerChunk = 30;
 
     /// <summary>The store key of chunk <paramref name="index"/> (numbers index·N+1 … (index+1)·N) of a broadcast's journal.</summary>
-    public static string Key(string channel, string broadcastId, long index) =>
-        FormattableString.Invariant($"{channel}/recordings/{broadcastId}/journal-{index}.json");
+    public static string Key(string channel, string broadcastId, long index) => StoreKeys.RecordingJournal(channel, broadcastId, index);
 
     public byte[] ToJson() => LiveBroadcastState.ToJson(this);
 

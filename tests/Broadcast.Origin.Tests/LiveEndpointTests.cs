@@ -359,3 +359,30 @@ public sealed class LiveEndpointTests(LiveEndpointFixture fixture) : IClassFixtu
         Assert.Equal(data.AsSpan(1000, 300_000).ToArray(), await response.Content.ReadAsByteArrayAsync());
     }
 }
+
+/// <summary>What ingest nodes keep for each other in the store is never served, even though it lies beside the media.</summary>
+public sealed class InternalObjectTests(LiveEndpointFixture fixture) : IClassFixture<LiveEndpointFixture>
+{
+    [Theory]
+    [InlineData("chan/live-state.json")]
+    [InlineData("chan/recordings/20261121T054512Z/journal-0.json")]
+    [InlineData("chan/recordings/20261121T054512Z/journal-12.json")]
+    public async Task A_broadcasts_live_state_and_recording_journal_are_404(string key)
+    {
+        fixture.Store.Seed(key, Encoding.UTF8.GetBytes("{\"version\":1}"), "application/json", "no-store", DateTimeOffset.UnixEpoch, "e1");
+        using var response = await fixture.Server.Client.GetAsync("/live/" + key);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Theory]
+    [InlineData("chan/live-state.json", true)]
+    [InlineData("chan/recordings/20261121T054512Z/journal-3.json", true)]
+    [InlineData("chan/recordings/20261121T054512Z/poster.jpg", false)]
+    [InlineData("chan/recordings/20261121T054512Z/master.m3u8", false)]
+    [InlineData("chan/journal-0.json", false)] // a journal lies under recordings/ only
+    [InlineData("chan/live-state.json.bak", false)]
+    [InlineData("chan/source/index.m3u8", false)]
+    public void Only_the_ingest_nodes_objects_are_internal(string key, bool expected) =>
+        Assert.Equal(expected, Broadcast.Storage.StoreKeys.IsInternal(key));
+}
