@@ -384,7 +384,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
                 Interlocked.Add(ref _composeTicks, Stopwatch.GetTimestamp() - composeStart);
                 Interlocked.Increment(ref _framesComposed);
                 _encoder!.Write(canvas, frame);
-                if (frame % clock.RateNumerator == 0) Volatile.Write(ref _integratedLoudness, mixer.Loudness.Integrated() ?? double.NaN);
+                if (frame % framesPerSecond == 0) Volatile.Write(ref _integratedLoudness, mixer.Loudness.Integrated() ?? double.NaN);
                 // The control room's previews while it asks for them: once a second, half a second off the loudness reading,
                 // from the pictures just composed.
                 if (frame % framesPerSecond == framesPerSecond / 2 && !_previews.Busy
