@@ -78,7 +78,17 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
         for (long index = 0; index * ChunkSegments < through; index++)
         {
             string key = RecordingJournalChunk.Key(channel, broadcastId, index);
-            var stored = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            StoredObject? stored;
+            try
+            {
+                stored = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A store that fails one read costs the recording that chunk's stretch, not the recording.
+                problems.Add($"{key} unreadable ({ex.Message})");
+                continue;
+            }
             if (stored is null)
             {
                 problems.Add($"{key} missing");
