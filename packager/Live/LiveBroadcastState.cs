@@ -109,8 +109,27 @@ public sealed record BroadcastContinuation(LiveBroadcastState State, long FirstN
 /// <summary>One rendition of a <see cref="LiveBroadcastState"/>: its window and what it needs to number on.</summary>
 /// <param name="LastInitVersion">The newest init segment version stored (-1: none); a continuation starts above it so no init key is reused.</param>
 /// <param name="DiscontinuitiesBefore">Discontinuities of segments that already left the window (EXT-X-DISCONTINUITY-SEQUENCE's base).</param>
-public sealed record RenditionState(string Name, bool Video, int Timescale, int LastInitVersion, long DiscontinuitiesBefore, IReadOnlyList<SegmentState> Segments)
+/// <param name="Tracks">The decoder description of each init version the segments name, so restored entries describe the
+/// media they hold (null in a state written before it was kept: they then take the new publish's).</param>
+public sealed record RenditionState(string Name, bool Video, int Timescale, int LastInitVersion, long DiscontinuitiesBefore, IReadOnlyList<SegmentState> Segments,
+    IReadOnlyList<TrackState>? Tracks = null)
 {
+    /// <summary>The description of the media of init version <paramref name="initVersion"/>, or null when none was kept.</summary>
+    internal Media.MediaTrack? TrackFor(int initVersion)
+    {
+        foreach (var t in Tracks ?? []) if (t.InitVersion == initVersion) return t.ToTrack(Video);
+        return null;
+    }
+
+    /// <summary>The descriptions of the init versions <paramref name="entries"/> name, one per version.</summary>
+    internal static List<TrackState> TracksOf(IEnumerable<Manifests.TimelineEntry> entries)
+    {
+        var tracks = new List<TrackState>();
+        foreach (var e in entries)
+            if (!tracks.Exists(t => t.InitVersion == e.Segment.InitVersion)) tracks.Add(TrackState.Of(e.Segment.InitVersion, e.Segment.Track));
+        return tracks;
+    }
+
     /// <summary>Why a rendition read from the store is not one this code wrote (a name, a timescale, numbers out of order), or null.</summary>
     public static string? Invalid(RenditionState? r)
     {
@@ -124,6 +143,57 @@ public sealed record RenditionState(string Name, bool Video, int Timescale, int 
                 return $"rendition {r.Name}: segment list out of order or malformed";
             previous = s.Number;
         }
+        foreach (var t in r.Tracks ?? [])
+            if (t is null || t.InitVersion < 0 || t.InitVersion > r.LastInitVersion || TrackState.Invalid(t, r.Video) is not null)
+                return $"rendition {r.Name}: track description malformed ({(t is null ? "null" : TrackState.Invalid(t, r.Video) ?? $"init version {t.InitVersion}")})";
+        return null;
+    }
+}
+
+/// <summary>
+/// What the manifests say of the media of one init version (RFC 6381 codecs, picture size, frame rate, sample rate and
+/// channels) and its decoder configuration record (base64: avcC, hvcC, av1C or the AAC AudioSpecificConfig).
+/// </summary>
+public sealed record TrackState(int InitVersion, string Codec, string CodecString, string? DecoderConfig, int Width, int Height,
+    int FrameRateNumerator, int FrameRateDenominator, int SampleRate, int Channels)
+{
+    /// <summary>Largest decoder configuration kept; real ones are tens of bytes (an avcC with its SPS and PPS).</summary>
+    public const int MaxDecoderConfigBytes = 4096;
+
+    /// <summary>The description of <paramref name="track"/>, the media of init version <paramref name="initVersion"/>.</summary>
+    public static TrackState Of(int initVersion, Media.MediaTrack track) => track switch
+    {
+        Media.VideoTrack v => new TrackState(initVersion, v.Codec.ToString(), v.CodecString, Convert.ToBase64String(v.DecoderConfig.Span), v.Width, v.Height,
+            v.FrameRate?.Numerator ?? 0, v.FrameRate?.Denominator ?? 0, 0, 0),
+        Media.AudioTrack a => new TrackState(initVersion, a.Codec.ToString(), a.CodecString, Convert.ToBase64String(a.DecoderConfig.Span), 0, 0, 0, 0,
+            a.SampleRate, a.Channels),
+        _ => throw new ArgumentException($"a {track.GetType().Name} has no stored description", nameof(track)),
+    };
+
+    /// <summary>The track again (a video track when <paramref name="video"/>); null when it does not describe one.</summary>
+    public Media.MediaTrack? ToTrack(bool video)
+    {
+        if (Invalid(this, video) is not null) return null;
+        var codec = Enum.Parse<Media.Codec>(Codec);
+        byte[] config = DecoderConfig is null ? [] : Convert.FromBase64String(DecoderConfig);
+        return video
+            ? new Media.VideoTrack(codec, config, CodecString, Width, Height,
+                frameRate: FrameRateNumerator > 0 && FrameRateDenominator > 0 ? new Media.FrameRate(FrameRateNumerator, FrameRateDenominator) : null)
+            : new Media.AudioTrack(codec, config, CodecString, SampleRate, Channels);
+    }
+
+    /// <summary>Why a description read from the store is not one this code wrote, or null.</summary>
+    internal static string? Invalid(TrackState t, bool video)
+    {
+        if (!Enum.TryParse<Media.Codec>(t.Codec, ignoreCase: false, out var codec) || !Enum.IsDefined(codec)
+            || (video ? codec is not (Media.Codec.H264 or Media.Codec.H265 or Media.Codec.Av1) : codec is not (Media.Codec.Aac or Media.Codec.Mp3 or Media.Codec.Opus)))
+            return $"codec '{t.Codec}'";
+        if (string.IsNullOrEmpty(t.CodecString) || t.CodecString.Length > 64 || !t.CodecString.All(c => char.IsAsciiLetterOrDigit(c) || c == '.'))
+            return "codecs string";
+        if (t.DecoderConfig is { } config && (config.Length > MaxDecoderConfigBytes * 4 / 3 + 4 || !Convert.TryFromBase64String(config, new byte[config.Length], out _)))
+            return "decoder configuration";
+        if (video && (t.Width is < 0 or > 16384 || t.Height is < 0 or > 16384 || t.FrameRateNumerator < 0 || t.FrameRateDenominator < 0)) return "picture size";
+        if (!video && (t.SampleRate is <= 0 or > 384_000 || t.Channels is <= 0 or > 64)) return "sample rate or channels";
         return null;
     }
 }

@@ -48,7 +48,7 @@ internal sealed class LiveStateWriter(PackagedBroadcast broadcast, RecordingJour
             var segments = new List<SegmentState>(t.Entries.Count - start);
             for (int i = start; i < t.Entries.Count; i++) segments.Add(SegmentState.Of(t.Entries[i]));
             renditions.Add(new RenditionState(t.Name, t.Kind == Media.MediaKind.Video, t.Timescale, _lastInit.GetValueOrDefault(t.Name, -1),
-                before, segments));
+                before, segments, RenditionState.TracksOf(t.Entries.Skip(start))));
         }
         // The origin of the leader's first listed segment: a node restoring this state holds entries from there on.
         var lead = broadcast.Leader;

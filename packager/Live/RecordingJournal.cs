@@ -54,15 +54,17 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
         foreach (var t in broadcast.AllTimelines())
         {
             var segments = new List<SegmentState>();
+            var inChunk = new List<TimelineEntry>();
             int lastInit = -1;
             foreach (var e in t.Entries)
             {
                 if (e.Number < first) continue;
                 if (e.Number > last) break;
                 segments.Add(SegmentState.Of(e));
+                inChunk.Add(e);
                 lastInit = Math.Max(lastInit, e.Segment.InitVersion);
             }
-            renditions.Add(new RenditionState(t.Name, t.Kind == Media.MediaKind.Video, t.Timescale, lastInit, 0, segments));
+            renditions.Add(new RenditionState(t.Name, t.Kind == Media.MediaKind.Video, t.Timescale, lastInit, 0, segments, RenditionState.TracksOf(inChunk)));
         }
         return renditions;
     }
@@ -104,7 +106,7 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
             {
                 if (!segments.TryGetValue(r.Name, out var list)) segments[r.Name] = list = new List<JournaledSegment>();
                 foreach (var s in r.Segments)
-                    if (s.Number >= chunk.First && s.Number <= chunk.Last) list.Add(new JournaledSegment(s, r.Timescale));
+                    if (s.Number >= chunk.First && s.Number <= chunk.Last) list.Add(new JournaledSegment(s, r.Timescale, r.TrackFor(s.InitVersion)));
             }
         }
         return new JournalHistory(segments, problems);
@@ -114,8 +116,8 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
 /// <summary>What <see cref="RecordingJournal.LoadAsync"/> read: each rendition's journaled segments in order, and what it could not read.</summary>
 internal sealed record JournalHistory(IReadOnlyDictionary<string, List<JournaledSegment>> Segments, IReadOnlyList<string> Problems);
 
-/// <summary>A journaled segment and the timescale its times are in.</summary>
-internal readonly record struct JournaledSegment(SegmentState Segment, int Timescale);
+/// <summary>A journaled segment, the timescale its times are in and the description of its media (null: not kept).</summary>
+internal readonly record struct JournaledSegment(SegmentState Segment, int Timescale, Media.MediaTrack? Track);
 
 /// <summary>One stored chunk of a <see cref="RecordingJournal"/>: segments <paramref name="First"/>…<paramref name="Last"/> of every rendition.</summary>
 public sealed record RecordingJournalChunk(int Version, string BroadcastId, long First, long Last, IReadOnlyList<RenditionState> Renditions)

@@ -60,8 +60,8 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
 
     /// <summary>
     /// Every rendition's timeline for the recording: the live ones, or for a continued broadcast with a journal, new ones
-    /// holding the journaled segments before the restored ones (they take the rendition's current decoder description, as
-    /// restored entries do). <c>WholeHistory</c>: the timelines were rebuilt from the journal.
+    /// holding the journaled segments before the restored ones, each with the decoder description the journal kept (the
+    /// rendition's current one where none was). <c>WholeHistory</c>: the timelines were rebuilt from the journal.
     /// </summary>
     private async Task<(IReadOnlyList<RenditionTimeline> Timelines, bool WholeHistory)> WholeTimelinesAsync(CancellationToken cancellationToken)
     {
@@ -81,12 +81,12 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
             var rebuilt = new RenditionTimeline(t.Name, t.Kind);
             long firstLive = t.Entries[0].Number, discontinuities = 0;
             int timescale = t.Entries[0].Segment.Timescale;
-            foreach (var (s, scale) in earlier)
+            foreach (var (s, scale, kept) in earlier)
             {
                 if (s.Number >= firstLive) break;
                 // One timescale per timeline (the MPD's SegmentTimeline has one): a journal in another one is left out.
                 if (scale != timescale) continue;
-                rebuilt.Add(s.ToDescription(rebuilt, scale, broadcast.BroadcastId, track), s.ProgramDateTime);
+                rebuilt.Add(s.ToDescription(rebuilt, scale, broadcast.BroadcastId, kept ?? track), s.ProgramDateTime);
                 if (s.Discontinuity) discontinuities++;
             }
             foreach (var e in t.Entries) rebuilt.Add(e.Segment, e.ProgramDateTime);

@@ -406,16 +406,16 @@ public sealed class StreamPackager : IAsyncDisposable
 
     /// <summary>
     /// Puts back the window a dead node stored for this rendition, before the continuation's first segment: its playlist
-    /// keeps listing it (RFC 8216 section 6.2.2: segments leave a playlist only from its start). The restored entries take
-    /// the new segment's decoder description (the stored state keeps no codec configuration; the init segments they name
-    /// are the dead node's, still in the store).
+    /// keeps listing it (RFC 8216 section 6.2.2: segments leave a playlist only from its start). The restored entries keep
+    /// the dead node's decoder description (the state keeps one per init version; the init segments they name are the dead
+    /// node's, still in the store), so the MPD's Period of them says what they hold; a state without it gives them the new one.
     /// </summary>
     private void Restore(RenditionTimeline timeline, RenditionState state, MediaTrack track)
     {
         timeline.DiscontinuitiesBefore = state.DiscontinuitiesBefore;
         foreach (var s in state.Segments)
         {
-            timeline.Add(s.ToDescription(timeline, state.Timescale, BroadcastId, track), s.ProgramDateTime);
+            timeline.Add(s.ToDescription(timeline, state.Timescale, BroadcastId, state.TrackFor(s.InitVersion) ?? track), s.ProgramDateTime);
             _lowLatency?.NoteRestored(timeline.Name, s.Number, s.Duration, state.Timescale);
         }
     }

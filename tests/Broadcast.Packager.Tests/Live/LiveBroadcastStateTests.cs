@@ -1,4 +1,5 @@
 using System.Text;
+using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Broadcast.TestSupport.Fuzzing;
 using Xunit.Abstractions;
@@ -31,10 +32,10 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         "{\"number\":1,\"start\":0,\"duration\":180000,\"byteSize\":4000,\"sampleCount\":60,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
         "\"programDateTime\":\"2026-11-21T05:45:12+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}," +
         "{\"number\":2,\"start\":180000,\"duration\":180000,\"byteSize\":4100,\"sampleCount\":60,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
-        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}]}," +
+        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}],\"tracks\":null}," +
         "{\"name\":\"audio\",\"video\":false,\"timescale\":48000,\"lastInitVersion\":0,\"discontinuitiesBefore\":0,\"segments\":[" +
         "{\"number\":2,\"start\":96000,\"duration\":96000,\"byteSize\":900,\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
-        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}]}],\"journaledThrough\":0}";
+        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}],\"tracks\":null}],\"journaledThrough\":0}";
 
     [Fact]
     public void The_written_bytes_read_back_as_the_state()
@@ -63,6 +64,9 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         { "numbers out of order", SampleJson.Replace("\"number\":2,\"start\":180000", "\"number\":1,\"start\":180000", StringComparison.Ordinal), "out of order" },
         { "an init version above the last", SampleJson.Replace("\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0", "\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":3", StringComparison.Ordinal), "out of order" },
         { "a journal bound off the chunk grid", SampleJson.Replace("\"journaledThrough\":0", "\"journaledThrough\":31", StringComparison.Ordinal), "journaled through 31" },
+        { "a track of an unknown codec", SampleJson.Replace("\"tracks\":null}],", "\"tracks\":[{\"initVersion\":0,\"codec\":\"Flac\",\"codecString\":\"fLaC\",\"decoderConfig\":null,\"width\":0,\"height\":0,\"frameRateNumerator\":0,\"frameRateDenominator\":0,\"sampleRate\":48000,\"channels\":2}]}],", StringComparison.Ordinal), "codec 'Flac'" },
+        { "a track whose config is not base64", SampleJson.Replace("\"tracks\":null}],", "\"tracks\":[{\"initVersion\":0,\"codec\":\"Aac\",\"codecString\":\"mp4a.40.2\",\"decoderConfig\":\"%%\",\"width\":0,\"height\":0,\"frameRateNumerator\":0,\"frameRateDenominator\":0,\"sampleRate\":48000,\"channels\":2}]}],", StringComparison.Ordinal), "decoder configuration" },
+        { "a track of an init version never stored", SampleJson.Replace("\"tracks\":null}],", "\"tracks\":[{\"initVersion\":4,\"codec\":\"Aac\",\"codecString\":\"mp4a.40.2\",\"decoderConfig\":\"EhA=\",\"width\":0,\"height\":0,\"frameRateNumerator\":0,\"frameRateDenominator\":0,\"sampleRate\":48000,\"channels\":2}]}],", StringComparison.Ordinal), "init version 4" },
         { "a number that is text", SampleJson.Replace("\"number\":1,", "\"number\":\"one\",", StringComparison.Ordinal), "not JSON" },
     };
 
@@ -81,6 +85,20 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         var read = LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(older), out string? error);
         Assert.True(read is not null, error);
         Assert.Equal(0, read.JournaledThrough);
+    }
+
+    [Fact]
+    public void A_tracks_description_reads_back_as_the_same_track()
+    {
+        var video = new VideoTrack(Codec.H264, new byte[] { 1, 0x64, 0, 0x1f, 0xff }, "avc1.64001f", 1280, 720, frameRate: new FrameRate(30000, 1001));
+        var audio = new AudioTrack(Codec.Aac, new byte[] { 0x12, 0x10 }, "mp4a.40.2", 48000, 2);
+        var readVideo = Assert.IsType<VideoTrack>(TrackState.Of(3, video).ToTrack(video: true));
+        Assert.True(readVideo.HasSameConfig(video));
+        Assert.Equal((video.CodecString, 1280, 720, new FrameRate(30000, 1001)), (readVideo.CodecString, readVideo.Width, readVideo.Height, readVideo.FrameRate!.Value));
+        var readAudio = Assert.IsType<AudioTrack>(TrackState.Of(0, audio).ToTrack(video: false));
+        Assert.True(readAudio.HasSameConfig(audio));
+        Assert.Equal((48000, 2), (readAudio.SampleRate, readAudio.Channels));
+        Assert.Null(TrackState.Of(0, audio).ToTrack(video: true)); // an audio description is no picture
     }
 
     [Fact]

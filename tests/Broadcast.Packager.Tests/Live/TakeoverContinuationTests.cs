@@ -33,9 +33,9 @@ public sealed class TakeoverContinuationTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private void Publish(LiveStream stream, int seconds, int fromSecond = 0)
+    private void Publish(LiveStream stream, int seconds, int fromSecond = 0, int width = 1280, int height = 720)
     {
-        var video = TestMedia.Video(1280, 720);
+        var video = TestMedia.Video(width, height);
         long audioCount = (long)Math.Floor(fromSecond * 30 * 1.6) + 1;
         if (fromSecond == 0) audioCount = 0;
         for (int i = fromSecond * 30; i < (fromSecond + seconds) * 30; i++)
@@ -65,13 +65,13 @@ public sealed class TakeoverContinuationTests : IDisposable
     }
 
     /// <summary>A node takes the channel over: the publish it authorises continues <paramref name="id"/>; 5 s of media from timestamp 0.</summary>
-    private async Task<LivePackager> ContinueOnNewNodeAsync(string id, bool lowLatency = false)
+    private async Task<LivePackager> ContinueOnNewNodeAsync(string id, bool lowLatency = false, int width = 1280, int height = 720)
     {
         var registry = new LiveStreamRegistry(_clock);
         var node = await NodeAsync(registry, lowLatency);
         Assert.Equal(id, await node.PrepareContinuationAsync("chan", Grace, default));
         Assert.True(registry.TryStartPublish("chan", out var stream));
-        Publish(stream, 5);
+        Publish(stream, 5, width: width, height: height);
         return node;
     }
 
@@ -134,6 +134,31 @@ public sealed class TakeoverContinuationTests : IDisposable
         Assert.Equal(1, source.LastInitVersion);
         Assert.Equal(two.ProgramDateTime + TimeSpan.FromSeconds(3), three.ProgramDateTime);
         Assert.Contains(_log.Lines, l => l.Contains($"broadcast {id} continues here", StringComparison.Ordinal));
+        await deadNode.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_dead_nodes_segments_keep_their_own_description_when_the_new_encoder_differs()
+    {
+        var (deadNode, id) = await DeadNodeAsync();
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        // A backup encoder at 1080p takes over a 720p broadcast.
+        await using var node = await ContinueOnNewNodeAsync(id, width: 1920, height: 1080);
+        await WaitFor.ConditionAsync(() => Read("chan/manifest.mpd").Contains($"{id}-init-1.mp4", StringComparison.Ordinal)
+            && Read("chan/live-state.json").Contains("\"number\":4,", StringComparison.Ordinal), Bound, "node B to list segment 4", Logs);
+
+        // The dead node's Period still says 1280x720; the new one 1920x1080.
+        string mpd = Read("chan/manifest.mpd");
+        int second = mpd.IndexOf("<Period id=\"p1\"", StringComparison.Ordinal);
+        Assert.True(second > 0, mpd);
+        Assert.Contains("width=\"1280\" height=\"720\"", mpd[..second], StringComparison.Ordinal);
+        Assert.Contains("width=\"1920\" height=\"1080\"", mpd[second..], StringComparison.Ordinal);
+        // The state B writes keeps both descriptions, so a third node would restore them as well.
+        var state = LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(Read("chan/live-state.json")), out string? error);
+        Assert.True(state is not null, error);
+        var tracks = state.Renditions.Single(r => r.Name == "source").Tracks!;
+        Assert.Equal([(0, 1280), (1, 1920)], tracks.Select(t => (t.InitVersion, t.Width)).OrderBy(t => t.InitVersion));
         await deadNode.DisposeAsync();
     }
 
