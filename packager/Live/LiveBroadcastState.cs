@@ -15,6 +15,8 @@ namespace Broadcast.Packager.Live;
 /// chunk more), from <see cref="JournaledThrough"/> + 1.
 /// </summary>
 /// <param name="JournaledThrough">The segment numbers up to this one are in the recording journal's chunks (0: none).</param>
+/// <param name="Breaks">The broadcast's ad breaks so far, oldest first (the newest may still run); null in a state written
+/// before they were kept.</param>
 public sealed record LiveBroadcastState(
     int Version,
     string BroadcastId,
@@ -22,7 +24,8 @@ public sealed record LiveBroadcastState(
     bool Ended,
     BroadcastOrigin Origin,
     IReadOnlyList<RenditionState> Renditions,
-    long JournaledThrough = 0)
+    long JournaledThrough = 0,
+    IReadOnlyList<BreakState>? Breaks = null)
 {
     /// <summary>The format this code writes and reads; another version is not resumed.</summary>
     public const int CurrentVersion = 1;
@@ -73,6 +76,7 @@ public sealed record LiveBroadcastState(
         if (state.JournaledThrough < 0 || state.JournaledThrough % RecordingJournalChunk.SegmentsPerChunk != 0) { error = $"journaled through {state.JournaledThrough}"; return null; }
         foreach (var r in state.Renditions)
             if (RenditionState.Invalid(r) is { } why) { error = why; return null; }
+        if (state.Breaks is { } breaks && BreakState.Invalid(breaks) is { } wrong) { error = wrong; return null; }
         return state;
     }
 
@@ -227,4 +231,45 @@ public sealed record SegmentState(
     internal Segmenting.SegmentDescription ToDescription(Manifests.RenditionTimeline timeline, int timescale, string broadcastId, Media.MediaTrack track) =>
         new(timeline.Name, timeline.Kind, Number, Start, Duration, timescale, ByteSize, StartsWithKeyframe, Discontinuity,
             StoreKeys.InitName(broadcastId, InitVersion), track, SampleCount, PresentationStartOffset, PresentationEndOffset) { InitVersion = InitVersion };
+}
+
+/// <summary>
+/// One ad break as the state keeps it (<see cref="Manifests.AdBreak"/>): the continuing node marks it in the playlists and
+/// the MPD as the dead node did, ends one still running at its planned boundary, and keeps it in the recording.
+/// </summary>
+public sealed record BreakState(uint EventId, long StartNumber, DateTimeOffset StartDate, long StartTime, long StartPresentation, int Timescale,
+    long PlannedDuration, string OutSection, long? EndNumber, long? Duration, string? InSection)
+{
+    /// <summary>Largest splice_info_section (SCTE 35 limits a section to 4096 bytes).</summary>
+    private const int MaxSectionBytes = 4096;
+
+    public static BreakState Of(Manifests.AdBreak b) => new(b.EventId, b.StartNumber, b.StartDate, b.StartTime, b.StartPresentation, b.Timescale,
+        b.PlannedDuration, Convert.ToBase64String(b.OutSection.Span), b.EndNumber, b.Duration, b.InSection.IsEmpty ? null : Convert.ToBase64String(b.InSection.Span));
+
+    public Manifests.AdBreak ToBreak() => new(EventId, StartNumber, StartDate, StartTime, StartPresentation, Timescale, PlannedDuration, Convert.FromBase64String(OutSection))
+    {
+        EndNumber = EndNumber,
+        Duration = Duration,
+        InSection = InSection is null ? ReadOnlyMemory<byte>.Empty : Convert.FromBase64String(InSection),
+    };
+
+    /// <summary>Why a list of breaks read from the store is not one this code wrote (order, overlap, numbers, sections), or null.</summary>
+    public static string? Invalid(IReadOnlyList<BreakState?> breaks)
+    {
+        long previousEnd = 0;
+        for (int i = 0; i < breaks.Count; i++)
+        {
+            if (breaks[i] is not { } b) return $"break {i}: missing";
+            bool ended = b.EndNumber is not null;
+            if (b.StartNumber < 1 || b.StartNumber < previousEnd || b.Timescale <= 0 || b.PlannedDuration <= 0 || b.StartTime < 0
+                || ended != (b.Duration is not null) || (ended && (b.EndNumber <= b.StartNumber || b.Duration < 0)) || (!ended && i != breaks.Count - 1))
+                return $"break {i}: numbers or times out of order";
+            if (!Section(b.OutSection) || (b.InSection is not null && !Section(b.InSection)) || (ended && b.InSection is null)) return $"break {i}: splice sections";
+            previousEnd = b.EndNumber ?? long.MaxValue;
+        }
+        return null;
+    }
+
+    private static bool Section(string? base64) =>
+        base64 is { Length: > 0 and <= (MaxSectionBytes * 4 / 3) + 4 } && Convert.TryFromBase64String(base64, new byte[base64.Length], out int n) && n > 0;
 }

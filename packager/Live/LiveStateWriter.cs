@@ -55,7 +55,8 @@ internal sealed class LiveStateWriter(PackagedBroadcast broadcast, RecordingJour
         long windowFirst = lead is { Entries.Count: > 0 } ? lead.Entries[firstListed[lead]].Number : 0;
         var origin = new BroadcastOrigin(broadcast.AvailabilityStart(), broadcast.PresentationOrigin() ?? 0, broadcast.PeriodIdAt(windowFirst),
             broadcast.PeriodStartAt(windowFirst));
-        return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions, journaled);
+        return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions, journaled,
+            [.. broadcast.Breaks.Placed.Select(BreakState.Of)]);
     }
 
     /// <summary>The window's start, or the first entry above <paramref name="journaled"/> when that is earlier (the journal's tail).</summary>

@@ -82,6 +82,8 @@ public sealed class StreamPackager : IAsyncDisposable
         if (continues is not null)
         {
             _broadcast.ContinuedFrom = continues.State.Origin;
+            // The dead node's ad breaks: marked again where it marked them, one still running ends here at its planned boundary.
+            _broadcast.Breaks.Restore((continues.State.Breaks ?? []).Select(b => b.ToBreak()));
             foreach (var r in continues.State.Renditions)
             {
                 if (!_byName.TryGetValue(r.Name, out var t) || (t.Kind == MediaKind.Video) != r.Video) continue;

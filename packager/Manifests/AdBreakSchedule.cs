@@ -105,6 +105,17 @@ public sealed class AdBreakSchedule(int segmentSeconds)
     }
 
     /// <summary>
+    /// A broadcast continued after its node died: the breaks it had placed, oldest first (the newest may still run, and
+    /// then ends at its planned boundary here). Only before this schedule placed any.
+    /// </summary>
+    public void Restore(IEnumerable<AdBreak> breaks)
+    {
+        ArgumentNullException.ThrowIfNull(breaks);
+        if (_placed.Count > 0 || _pending is not null) throw new InvalidOperationException("breaks are restored before any is placed");
+        _placed.AddRange(breaks);
+    }
+
+    /// <summary>
     /// The broadcast ended: a break still running ends with it, at the end of the leading rendition's last segment
     /// <paramref name="last"/> (its <see cref="AdBreak.EndNumber"/> the number that segment would have been followed by),
     /// so the ended playlists, the recording and the MPD close it with its real length instead of leaving the audience "in

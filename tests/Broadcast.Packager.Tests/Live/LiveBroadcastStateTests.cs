@@ -35,7 +35,7 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}],\"tracks\":null}," +
         "{\"name\":\"audio\",\"video\":false,\"timescale\":48000,\"lastInitVersion\":0,\"discontinuitiesBefore\":0,\"segments\":[" +
         "{\"number\":2,\"start\":96000,\"duration\":96000,\"byteSize\":900,\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
-        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}],\"tracks\":null}],\"journaledThrough\":0}";
+        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}],\"tracks\":null}],\"journaledThrough\":0,\"breaks\":null}";
 
     [Fact]
     public void The_written_bytes_read_back_as_the_state()
@@ -67,6 +67,8 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         { "a track of an unknown codec", SampleJson.Replace("\"tracks\":null}],", "\"tracks\":[{\"initVersion\":0,\"codec\":\"Flac\",\"codecString\":\"fLaC\",\"decoderConfig\":null,\"width\":0,\"height\":0,\"frameRateNumerator\":0,\"frameRateDenominator\":0,\"sampleRate\":48000,\"channels\":2}]}],", StringComparison.Ordinal), "codec 'Flac'" },
         { "a track whose config is not base64", SampleJson.Replace("\"tracks\":null}],", "\"tracks\":[{\"initVersion\":0,\"codec\":\"Aac\",\"codecString\":\"mp4a.40.2\",\"decoderConfig\":\"%%\",\"width\":0,\"height\":0,\"frameRateNumerator\":0,\"frameRateDenominator\":0,\"sampleRate\":48000,\"channels\":2}]}],", StringComparison.Ordinal), "decoder configuration" },
         { "a track of an init version never stored", SampleJson.Replace("\"tracks\":null}],", "\"tracks\":[{\"initVersion\":4,\"codec\":\"Aac\",\"codecString\":\"mp4a.40.2\",\"decoderConfig\":\"EhA=\",\"width\":0,\"height\":0,\"frameRateNumerator\":0,\"frameRateDenominator\":0,\"sampleRate\":48000,\"channels\":2}]}],", StringComparison.Ordinal), "init version 4" },
+        { "a break that ends before it starts", SampleJson.Replace("\"breaks\":null", "\"breaks\":[{\"eventId\":7,\"startNumber\":5,\"startDate\":\"2026-11-21T05:45:22+00:00\",\"startTime\":900000,\"startPresentation\":900000,\"timescale\":90000,\"plannedDuration\":540000,\"outSection\":\"/DA=\",\"endNumber\":4,\"duration\":0,\"inSection\":\"/DA=\"}]", StringComparison.Ordinal), "break 0: numbers or times out of order" },
+        { "a break without its out section", SampleJson.Replace("\"breaks\":null", "\"breaks\":[{\"eventId\":7,\"startNumber\":5,\"startDate\":\"2026-11-21T05:45:22+00:00\",\"startTime\":900000,\"startPresentation\":900000,\"timescale\":90000,\"plannedDuration\":540000,\"outSection\":\"\",\"endNumber\":null,\"duration\":null,\"inSection\":null}]", StringComparison.Ordinal), "break 0: splice sections" },
         { "a number that is text", SampleJson.Replace("\"number\":1,", "\"number\":\"one\",", StringComparison.Ordinal), "not JSON" },
     };
 
@@ -99,6 +101,23 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         Assert.True(readAudio.HasSameConfig(audio));
         Assert.Equal((48000, 2), (readAudio.SampleRate, readAudio.Channels));
         Assert.Null(TrackState.Of(0, audio).ToTrack(video: true)); // an audio description is no picture
+    }
+
+    [Fact]
+    public void A_break_reads_back_as_the_same_break()
+    {
+        var placed = new Broadcast.Packager.Manifests.AdBreak(9, 4, At, 540_000, 540_000, 90_000, 270_000, new byte[] { 0xFC, 0x30, 1 })
+        {
+            EndNumber = 6,
+            Duration = 360_000,
+            InSection = new byte[] { 0xFC, 0x30, 2 },
+        };
+        var back = BreakState.Of(placed).ToBreak();
+        Assert.Equal((placed.EventId, placed.StartNumber, placed.StartDate, placed.EndNumber, placed.Duration), (back.EventId, back.StartNumber, back.StartDate, back.EndNumber, back.Duration));
+        Assert.Equal(placed.OutSection.ToArray(), back.OutSection.ToArray());
+        Assert.Equal(placed.InSection.ToArray(), back.InSection.ToArray());
+        Assert.Null(BreakState.Invalid([BreakState.Of(placed), BreakState.Of(placed with { StartNumber = 6, EndNumber = null, Duration = null, InSection = default })]));
+        Assert.NotNull(BreakState.Invalid([BreakState.Of(placed with { EndNumber = null, Duration = null, InSection = default }), BreakState.Of(placed)])); // a running break is the last
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text;
 using Broadcast.Media;
+using Broadcast.Media.Scte35;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Manifests;
 using Broadcast.Storage;
@@ -159,6 +160,40 @@ public sealed class TakeoverContinuationTests : IDisposable
         Assert.True(state is not null, error);
         var tracks = state.Renditions.Single(r => r.Name == "source").Tracks!;
         Assert.Equal([(0, 1280), (1, 1920)], tracks.Select(t => (t.InitVersion, t.Width)).OrderBy(t => t.InitVersion));
+        await deadNode.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_break_placed_before_the_takeover_stays_marked_and_ends_on_the_new_node()
+    {
+        var registry = new LiveStreamRegistry(_clock);
+        var deadNode = await NodeAsync(registry);
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Publish(stream, 1);
+        await WaitFor.ConditionAsync(() => deadNode.Find("chan") is not null, Bound, "node A packaging", Logs);
+        // 6 s planned from the 2 s boundary: it begins with segment 2 on node A and is still running when A dies.
+        Assert.True(await deadNode.InsertBreakAsync("chan", new SpliceCue(4242, 2 * 90_000, 6 * 90_000, null, "test"), default));
+        Publish(stream, 4, fromSecond: 1);
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains("splice-4242", StringComparison.Ordinal)
+            && Read("chan/live-state.json").Contains("\"number\":2,", StringComparison.Ordinal) && Read("chan/live-state.json").Contains("\"eventId\":4242", StringComparison.Ordinal),
+            Bound, "node A to mark the break and keep it in its state", Logs);
+        string id = deadNode.Find("chan")!.BroadcastId;
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        // Node B: the break stays marked where A marked it and ends at its planned boundary on B's media (segment 4, 7 s).
+        await using var node = await ContinueOnNewNodeAsync(id);
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains($"\n{id}-4.m4s", StringComparison.Ordinal)
+            && Read("chan/audio/index.m3u8").Contains($"\n{id}-4.m4s", StringComparison.Ordinal), Bound, "node B to list segment 4", Logs);
+        foreach (var rendition in new[] { "source", "audio" })
+        {
+            string playlist = Read($"chan/{rendition}/index.m3u8");
+            int outMark = playlist.IndexOf("SCTE35-OUT=", StringComparison.Ordinal), inMark = playlist.IndexOf("SCTE35-IN=", StringComparison.Ordinal);
+            Assert.True(outMark > 0 && outMark < playlist.IndexOf($"{id}-2.m4s", StringComparison.Ordinal), playlist);
+            Assert.True(inMark > playlist.IndexOf($"{id}-3.m4s", StringComparison.Ordinal) && inMark < playlist.IndexOf($"{id}-4.m4s", StringComparison.Ordinal), playlist);
+            Assert.Equal(2, TestMedia.CountOf(playlist, "ID=\"splice-4242\""));
+            Assert.Contains("#EXT-X-CUE-IN\n", playlist, StringComparison.Ordinal);
+        }
+        Assert.Contains("id=\"4242\"", Read("chan/manifest.mpd"), StringComparison.Ordinal);
         await deadNode.DisposeAsync();
     }
 
