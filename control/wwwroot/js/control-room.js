@@ -86,7 +86,6 @@
         const stage = $('free-stage');
         const { width, height } = canvasSize();
         const scale = stage.clientWidth / width;
-        stage.style.height = (height * scale) + 'px';
         stage.replaceChildren();
         program.layout.inputs.forEach((t, index) => {
             if (!t.rect) return;
@@ -109,6 +108,12 @@
             box.addEventListener('pointermove', (event) => {
                 if (!dragging || dragging.box !== box) return;
                 place(box, moved(dragging, event), scale);
+            });
+            // A drag the browser takes away (a touch turned scroll, the window lost): the tile goes back where the program has it.
+            box.addEventListener('pointercancel', () => {
+                if (!dragging || dragging.box !== box) return;
+                dragging = null;
+                renderFree();
             });
             box.addEventListener('pointerup', (event) => {
                 if (!dragging || dragging.box !== box) return;
