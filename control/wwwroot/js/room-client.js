@@ -162,6 +162,10 @@ window.RoomClient = (function () {
         const base = `/room/${encodeURIComponent(slug)}`;
         const auth = Object.assign({ Authorization: 'Bearer ' + token }, headers || {});
         const subscriptions = new Map(); // participant id -> { pc, tile, subscription, name }
+        // A participant is listed as its join completes, and Janus may not have its feed yet for a moment (a 428 "No such
+        // feed" for a subscription asked in that moment): a failed subscription is asked again at the next poll, and only
+        // one that fails three times running is the page's error.
+        const failures = new Map(); // participant id -> failed subscriptions in a row
         let stopped = false;
         state.remote = state.remote || {};
 
@@ -219,10 +223,18 @@ window.RoomClient = (function () {
                     for (const id of [...subscriptions.keys()]) if (!ids.has(id)) drop(id);
                     // The same participant joined again (after Janus restarted): its old subscription is dead.
                     for (const p of list) if (subscriptions.has(p.id) && subscriptions.get(p.id).since !== p.since) drop(p.id);
+                    // The page's own screen share, once it knows the share's id, is not watched (one asked before it knew goes).
+                    for (const id of [...subscriptions.keys()]) if (state.excluded?.includes(id)) drop(id);
                     for (const p of list) {
                         if (p.self || subscriptions.has(p.id) || state.excluded?.includes(p.id)) continue;
-                        subscribe(p).catch((e) => { state.error = String(e.message || e); drop(p.id); });
+                        subscribe(p).then(() => failures.delete(p.id), (e) => {
+                            drop(p.id);
+                            const failed = (failures.get(p.id) || 0) + 1;
+                            failures.set(p.id, failed);
+                            if (failed >= 3) state.error = String(e.message || e);
+                        });
                     }
+                    for (const id of [...failures.keys()]) if (!ids.has(id)) failures.delete(id);
                     state.notParticipant = false;
                 } else if (response.status === 403) {
                     state.notParticipant = true; // removed by a host, or out while Janus restarts (stayIn tells which)
