@@ -61,7 +61,8 @@ public sealed class ProgramPreviews : IDisposable
             }
         }
         _compositor.Compose(_sheet!, _plan, sources);
-        var raw = ArrayPool<byte>.Shared.Rent(_sheet!.ByteLength);
+        int length = _sheet!.ByteLength;
+        var raw = ArrayPool<byte>.Shared.Rent(length);
         _sheet.CopyTo(raw);
         var size = _sheet.Size;
         string[] order = [.. inputIds];
@@ -69,7 +70,7 @@ public sealed class ProgramPreviews : IDisposable
         {
             try
             {
-                var (jpeg, error) = await EncodeAsync(_ffmpegPath, raw.AsMemory(0, size.Width * size.Height * 3 / 2), size, CancellationToken.None)
+                var (jpeg, error) = await EncodeAsync(_ffmpegPath, raw.AsMemory(0, length), size, CancellationToken.None)
                     .ConfigureAwait(false);
                 if (jpeg is not null) _latest = new ProgramPreview(jpeg, order, TileWidth, TileHeight, at);
                 LastError = error;

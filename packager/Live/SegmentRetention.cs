@@ -43,8 +43,7 @@ internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyPa
         var due = broadcast.Time.GetUtcNow().AddSeconds(window + broadcast.Options.DeleteGraceSeconds);
         foreach (var (rendition, number) in _abandoned)
         {
-            // "{id}-{n}." lists that number's parts ("{id}-{n}.{i}.m4s"), never its segment ("{id}-{n}.m4s" has no dot after n).
-            string prefix = $"{broadcast.Channel}/{rendition}/{broadcast.BroadcastId}-{number.ToString(System.Globalization.CultureInfo.InvariantCulture)}.";
+            string prefix = $"{broadcast.Channel}/{rendition}/{LowLatencyPlaylist.PartPrefix(broadcast.BroadcastId, number)}";
             await foreach (var key in broadcast.Store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
                 if (LowLatencyPlaylist.TryParsePartName(key, out _, out _)) _pendingDeletes.Add((due, key));
         }

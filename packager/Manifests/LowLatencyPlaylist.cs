@@ -184,7 +184,13 @@ public static class LowLatencyPlaylist
 
     /// <summary>Part file name: <c>{broadcastId}-{number}.{index}.m4s</c>.</summary>
     public static string PartName(string broadcastId, long number, int index) =>
-        string.Create(CultureInfo.InvariantCulture, $"{broadcastId}-{number}.{index}.m4s");
+        string.Create(CultureInfo.InvariantCulture, $"{PartPrefix(broadcastId, number)}{index}.m4s");
+
+    /// <summary>
+    /// What every part name of segment <paramref name="number"/> starts with, <c>{broadcastId}-{number}.</c>: a store listing
+    /// of it finds that segment's parts and never the segment itself (<c>{broadcastId}-{number}.m4s</c>) nor another number's.
+    /// </summary>
+    public static string PartPrefix(string broadcastId, long number) => string.Create(CultureInfo.InvariantCulture, $"{broadcastId}-{number}.");
 
     /// <summary>Reads a part file name (or a key ending in one) back into its segment number and part index.</summary>
     public static bool TryParsePartName(string name, out long number, out int index)

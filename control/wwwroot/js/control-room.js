@@ -300,9 +300,9 @@
             if (index >= 0) {
                 canvas.getContext('2d').drawImage(sheet.bitmap, 0, index * sheet.tileHeight, sheet.tileWidth, sheet.tileHeight, 0, 0, canvas.width, canvas.height);
             }
-            canvas.hidden = index < 0;
+            // A free-layout tile keeps its (black) canvas until the first sheet; an input's row shows its thumbnail instead.
+            canvas.hidden = index < 0 && !canvas.classList.contains('free-preview');
             const thumb = canvas.parentElement.querySelector('img.thumb');
-            if (canvas.classList.contains('free-preview')) canvas.hidden = false;
             if (thumb) thumb.hidden = index >= 0 || thumb.dataset.failed === '1';
         }
     }
