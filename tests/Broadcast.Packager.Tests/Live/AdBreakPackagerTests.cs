@@ -15,18 +15,30 @@ public sealed class AdBreakPackagerTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
+    /// <summary>A recorded two-rung ladder plus audio, 2 s segments, on a manual clock; every break change it reports.</summary>
+    private sealed record Packaging(StreamPackager Packager, List<AdBreak> Changes, LadderFeed Ladder) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Packager.DisposeAsync();
+    }
+
+    private Packaging Rig()
+    {
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
+        var p = new StreamPackager("chan", new FileSystemSegmentStore(_dir.Path), options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
+        var changes = new List<AdBreak>();
+        p.BreakChanged += changes.Add;
+        return new Packaging(p, changes, new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360)));
+    }
+
+    private string Read(string key) => File.ReadAllText(new FileSystemSegmentStore(_dir.Path).PathOf(key));
+
     [Fact]
     public async Task A_break_is_marked_at_the_same_boundary_in_every_playlist_the_mpd_and_the_recording()
     {
-        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
-        var store = new FileSystemSegmentStore(_dir.Path);
-        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
-        await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
-        var changes = new List<AdBreak>();
-        p.BreakChanged += changes.Add;
-        var ladder = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));
+        await using var rig = Rig();
+        var (p, changes, ladder) = (rig.Packager, rig.Changes, rig.Ladder);
         Task Feed(int from, int to) => ladder.FeedAsync(from, to);
-        string Read(string key) => File.ReadAllText(store.PathOf(key));
 
         await Feed(0, 5 * 30 + 7); // 5.23 s: segment 3 (4-6 s) is open
         Assert.True(await p.InsertBreakAsync(new SpliceCue(77, null, 4 * 90_000, null, "test"), default));
@@ -60,14 +72,8 @@ public sealed class AdBreakPackagerTests : IDisposable
     [Fact]
     public async Task A_break_still_running_when_the_broadcast_ends_returns_at_its_last_segment_in_every_ended_manifest()
     {
-        var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
-        var store = new FileSystemSegmentStore(_dir.Path);
-        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
-        await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
-        var changes = new List<AdBreak>();
-        p.BreakChanged += changes.Add;
-        var ladder = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));
-        string Read(string key) => File.ReadAllText(store.PathOf(key));
+        await using var rig = Rig();
+        var (p, changes, ladder) = (rig.Packager, rig.Changes, rig.Ladder);
 
         await ladder.FeedAsync(0, 5 * 30 + 7);
         Assert.True(await p.InsertBreakAsync(new SpliceCue(90, null, 30 * 90_000, null, "test"), default)); // 30 s planned

@@ -57,6 +57,17 @@ public sealed class TakeoverContinuationTests : IDisposable
         return node;
     }
 
+    /// <summary>5 s published on <paramref name="node"/> and ended there; returns once its packaging finished (recording and all).</summary>
+    private async Task PublishToTheEndAsync(LivePackager node, LiveStreamRegistry registry)
+    {
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        node.StreamFinished += _ => finished.TrySetResult();
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        Publish(stream, 5);
+        registry.EndPublish(stream);
+        await finished.Task.WaitAsync(Bound);
+    }
+
     private string Read(string key) => File.Exists(_store.PathOf(key)) ? File.ReadAllText(_store.PathOf(key)) : "";
 
     private string Logs()
@@ -297,12 +308,7 @@ public sealed class TakeoverContinuationTests : IDisposable
         var registryB = new LiveStreamRegistry(_clock);
         await using var nodeB = await NodeAsync(registryB, record: true);
         Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
-        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        nodeB.StreamFinished += _ => finished.TrySetResult();
-        Assert.True(registryB.TryStartPublish("chan", out var streamB));
-        Publish(streamB, 5);
-        registryB.EndPublish(streamB);
-        await finished.Task.WaitAsync(Bound);
+        await PublishToTheEndAsync(nodeB, registryB);
         return (id, nodeA);
     }
 
@@ -398,12 +404,7 @@ public sealed class TakeoverContinuationTests : IDisposable
         var registry = new LiveStreamRegistry(_clock);
         await using (var first = await NodeAsync(registry))
         {
-            var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            first.StreamFinished += _ => finished.TrySetResult();
-            Assert.True(registry.TryStartPublish("chan", out var stream));
-            Publish(stream, 5);
-            registry.EndPublish(stream);
-            await finished.Task.WaitAsync(Bound);
+            await PublishToTheEndAsync(first, registry);
         }
         Assert.Contains("\"ended\":true", Read("chan/live-state.json"), StringComparison.Ordinal);
         var again = new LiveStreamRegistry(_clock);
