@@ -7,6 +7,8 @@ using Broadcast.Compositor.Video;
 using Broadcast.Control;
 using Broadcast.Control.Programs;
 using Broadcast.Ingest;
+using Broadcast.Ingest.Pull;
+using Broadcast.Media.Outbound;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Microsoft.Extensions.Options;
@@ -26,9 +28,12 @@ internal static class ProgramSetup
         {
             VideoKilobits = section.GetValue("VideoKilobits", 3000),
         };
-        // One host per node: the API's programs and the rooms' share it (a channel runs one program).
+        // One host per node: the API's programs and the rooms' share it (a channel runs one program). Source inputs are
+        // pulled as channels' pull sources are, where this node pulls at all.
+        var pulls = PullOptions.FromConfiguration(configuration);
         services.AddSingleton(sp => new ProgramHost(sp.GetRequiredService<LiveStreamRegistry>(), settings,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Program")));
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Program"),
+            pulls.Enabled ? new PullProgramFeeds(pulls, sp.GetRequiredService<OutboundGuard>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()) : null));
         services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<ProgramHost>(), settings, sp.GetRequiredService<LivePackager>(),
             TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<IngestOptions>>().Value.ReconnectGraceSeconds)));
         services.AddSingleton<IProgramRunner>(sp => sp.GetRequiredService<EngineProgramRunner>());
@@ -84,7 +89,10 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         var mix = plan.Audio.ToDictionary(a => a.Key, a => new MixSettings(a.Value?.GainDb ?? 0, a.Value?.Muted ?? false, a.Value?.Solo ?? false),
             StringComparer.Ordinal);
         var transition = plan.Transition == "fade" ? LayoutTransition.Fade : LayoutTransition.Cut;
-        var inputs = plan.Inputs.Select(i => new ProgramInputSource(i.Id, i.ChannelSlug, i.Image, i.Width, i.Height) { Label = i.Label }).ToList();
+        var inputs = plan.Inputs.Select(i => i.Pull is { } pull
+                ? ProgramInputSource.Fed(i.Id, new FeedSource(pull.Url, pull.Loop, pull.AllowUntrustedCertificate)) with { Label = i.Label }
+                : new ProgramInputSource(i.Id, i.ChannelSlug, i.Image, i.Width, i.Height) { Label = i.Label })
+            .ToList();
         try
         {
             // A program starting here may be one whose node died within the reconnect grace: like an encoder's publish to
@@ -92,7 +100,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
             if (_host.Find(plan.Slug) is null) await _packager.PrepareContinuationAsync(plan.Slug, _grace, cancellationToken).ConfigureAwait(false);
             var engine = await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false);
             lock (_started) _started[plan.Slug] = engine;
-            return State(engine);
+            return State(plan.Slug, engine);
         }
         catch (LayoutException e)
         {
@@ -112,9 +120,13 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         {
             throw new ConflictException(e.Message);
         }
+        catch (ProgramFeedException e)
+        {
+            throw ValidationFailedException.For($"inputs[{e.Index}].source", e.Message);
+        }
     }
 
-    public ProgramRunState? Status(string slug) => _host.Find(slug) is { } engine ? State(engine) : null;
+    public ProgramRunState? Status(string slug) => _host.Find(slug) is { } engine ? State(slug, engine) : null;
 
     public ProgramLevelsResponse? Levels(string slug) =>
         _host.Find(slug)?.Levels() is { } l ? new ProgramLevelsResponse(l.Inputs, l.Program, l.At) : null;
@@ -133,11 +145,14 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
     /// <summary>Shutdown: every program ends (its broadcast finishes like an encoder's that left).</summary>
     public async Task StopAsync(CancellationToken cancellationToken) => await _host.DisposeAsync().ConfigureAwait(false);
 
-    private ProgramRunState State(ProgramEngine engine)
+    private ProgramRunState State(string slug, ProgramEngine engine)
     {
         var s = engine.Status();
         return new ProgramRunState(s.InputsPresent, _settings.Canvas.Width, _settings.Canvas.Height, s.FramesComposed, s.FramesLate, s.IntegratedLoudness,
-            s.EncoderRestarts, s.EncoderLagMilliseconds, engine.Output?.StartedAt ?? DateTimeOffset.MinValue);
+            s.EncoderRestarts, s.EncoderLagMilliseconds, engine.Output?.StartedAt ?? DateTimeOffset.MinValue)
+        {
+            Pulls = _host.FeedStatuses(slug).ToDictionary(f => f.Key, f => new ProgramPullStatus(f.Value.State, f.Value.Reason), StringComparer.Ordinal),
+        };
     }
 
     /// <summary>Control checked the words (kind, fit, corner); the engine checks the geometry.</summary>

@@ -135,7 +135,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
             var decoders = new List<InputDecoder>();
             foreach (var input in channels)
             {
-                var kept = before.OfType<ChannelInputDecoder>().FirstOrDefault(d => d.InputId == input.Id && d.Channel == input.Channel);
+                var kept = before.OfType<ChannelInputDecoder>().FirstOrDefault(d => d.InputId == input.Id && d.Channel == input.Channel
+                    && ReferenceEquals(d.Hub, input.Hub ?? _registry));
                 decoders.Add(kept ?? Added(NewChannelDecoder(input)));
             }
             foreach (string id in rtpInputs)
@@ -186,10 +187,13 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits until each new channel input whose channel is on air shows a picture, or the preroll runs out.</summary>
+    /// <summary>
+    /// Waits until each new channel input whose channel is on air shows a picture, or the preroll runs out. A feed (read from
+    /// another hub) was opened for this change and is starting: it is waited for too.
+    /// </summary>
     private async Task PrerollAsync(List<InputDecoder> added, CancellationToken cancellationToken)
     {
-        var awaited = added.OfType<ChannelInputDecoder>().Where(d => _registry.Find(d.Channel) is not null).ToList();
+        var awaited = added.OfType<ChannelInputDecoder>().Where(d => !ReferenceEquals(d.Hub, _registry) || _registry.Find(d.Channel) is not null).ToList();
         long start = _time.GetTimestamp();
         while (awaited.Exists(d => !d.IsPresent) && _time.GetElapsedTime(start) < _settings.InputPreroll)
         {
@@ -205,7 +209,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private static Dictionary<string, MixSettings> KeptMix(IReadOnlyDictionary<string, MixSettings> mix, ProgramInputs inputs) =>
         mix.Where(m => inputs.Has(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
 
-    private ChannelInputDecoder NewChannelDecoder(ChannelInput input) => new(input.Id, input.Channel, _registry, _decoderOptions, _logger, _time);
+    private ChannelInputDecoder NewChannelDecoder(ChannelInput input) => new(input.Id, input.Channel, input.Hub ?? _registry, _decoderOptions, _logger, _time);
 
     private RtpInputDecoder NewRtpDecoder(string id) => new(id, _decoderOptions, _logger, _time);
 

@@ -10,17 +10,22 @@ namespace Broadcast.Compositor.Engine;
 
 /// <summary>
 /// An input of a hosted program: a channel's stream (<see cref="Channel"/>), a still image (<see cref="Image"/>, PNG or
-/// JPEG bytes, decoded to <see cref="Width"/> x <see cref="Height"/>), or RTP on ports of its own (<see cref="Rtp"/>:
-/// a room participant, fed through <see cref="ProgramEngine.RtpInput"/>).
+/// JPEG bytes, decoded to <see cref="Width"/> x <see cref="Height"/>), RTP on ports of its own (<see cref="Rtp"/>:
+/// a room participant, fed through <see cref="ProgramEngine.RtpInput"/>), or a URL or media-library file (<see cref="Feed"/>,
+/// opened through the host's <see cref="IProgramFeeds"/>).
 /// </summary>
 public sealed record ProgramInputSource(string Id, string? Channel, byte[]? Image, int Width, int Height)
 {
     public bool Rtp { get; init; }
 
-    /// <summary>The name a channel or RTP input's placeholder shows while it has no picture (see <see cref="NameCard"/>); none: the plain dark tile.</summary>
+    public FeedSource? Feed { get; init; }
+
+    /// <summary>The name a channel, RTP or feed input's placeholder shows while it has no picture (see <see cref="NameCard"/>); none: the plain dark tile.</summary>
     public string? Label { get; init; }
 
     public static ProgramInputSource RtpSlot(string id) => new(id, null, null, 0, 0) { Rtp = true };
+
+    public static ProgramInputSource Fed(string id, FeedSource feed) => new(id, null, null, 0, 0) { Feed = feed };
 }
 
 /// <summary>An image input ffmpeg cannot decode; <see cref="Index"/> is its place in the inputs.</summary>
@@ -36,10 +41,14 @@ public sealed class ProgramChannelOnAirException(string message, Exception inner
 /// The programs of one node, one <see cref="ProgramEngine"/> per program channel. Applying the same inputs again swaps
 /// the layout and mix in live; other inputs are changed on air in the running engine (inputs kept keep decoding, an
 /// image kept is not decoded again), so the channel's broadcast goes on. Changes to one node's programs are taken one
-/// at a time, so the last change applied is the one that runs.
+/// at a time, so the last change applied is the one that runs. Feed inputs (URLs, library files) are opened through
+/// <paramref name="feeds"/> into a hub of the host's own, kept while an input keeps its source and closed once the engine
+/// no longer decodes them.
 /// </summary>
-public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger) : IAsyncDisposable
+public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger, IProgramFeeds? feeds = null) : IAsyncDisposable
 {
+    // Feeds publish here, never into the node's channels: a feed is no channel's broadcast, and no packager reads it.
+    private readonly LiveStreamRegistry _feedHub = new();
     private static readonly TimeSpan ImageDecodeTimeout = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan CardRenderTimeout = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -57,6 +66,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     /// <exception cref="LayoutException">The layout cannot be drawn with these inputs (nothing changed).</exception>
     /// <exception cref="ProgramImageException">An image input cannot be decoded (nothing changed).</exception>
     /// <exception cref="ProgramChannelOnAirException">The channel is on air from another input.</exception>
+    /// <exception cref="ProgramFeedException">A feed input cannot be opened on this node (nothing changed).</exception>
     public async Task<ProgramEngine> ApplyAsync(string channel, IReadOnlyList<ProgramInputSource> inputs, ProgramLayout layout,
         IReadOnlyDictionary<string, MixSettings> mix, LayoutTransition transition, CancellationToken cancellationToken)
     {
@@ -74,12 +84,35 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 return running.Engine;
             }
 
-            var channels = inputs.Where(i => i.Channel is not null).Select(i => new ChannelInput(i.Id, i.Channel!)).ToList();
             var rtp = inputs.Where(i => i.Rtp).Select(i => i.Id).ToList();
             var imageKeys = inputs.Where(i => i.Image is not null).ToDictionary(i => i.Id, InputKey, StringComparer.Ordinal);
             var images = await DecodeImagesAsync(inputs, running, cancellationToken).ConfigureAwait(false);
             var cardLabels = CardLabels(inputs);
-            var cards = await RenderCardsAsync(channel, cardLabels, running, cancellationToken).ConfigureAwait(false);
+            Dictionary<string, Yuva420Image> cards;
+            try
+            {
+                cards = await RenderCardsAsync(channel, cardLabels, running, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                DisposeImagesNotIn(images, running?.Images);
+                throw;
+            }
+            Dictionary<string, HostedFeed> opened;
+            try
+            {
+                opened = OpenFeeds(channel, inputs, running);
+            }
+            catch
+            {
+                DisposeImagesNotIn(images, running?.Images);
+                DisposeImagesNotIn(cards, running?.Cards);
+                throw;
+            }
+            // In the request's order: a feed decodes from the host's feed hub, a channel from the node's.
+            var channels = inputs.Where(i => i.Channel is not null || i.Feed is not null)
+                .Select(i => i.Feed is null ? new ChannelInput(i.Id, i.Channel!) : new ChannelInput(i.Id, opened[i.Id].Stream, _feedHub))
+                .ToList();
             if (running is not null)
             {
                 try
@@ -90,11 +123,14 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 {
                     DisposeImagesNotIn(images, running.Images);
                     DisposeImagesNotIn(cards, running.Cards);
+                    await CloseFeedsNotInAsync(opened, running.Feeds).ConfigureAwait(false);
                     throw;
                 }
                 DisposeImagesNotIn(running.Images, images);
                 DisposeImagesNotIn(running.Cards, cards);
-                lock (_programs) _programs[channel] = new Hosted(running.Engine, inputsKey, images, imageKeys, cards, cardLabels);
+                // The engine stopped the decoders it left out before it returned: their feeds have no reader left.
+                await CloseFeedsNotInAsync(running.Feeds, opened).ConfigureAwait(false);
+                lock (_programs) _programs[channel] = new Hosted(running.Engine, inputsKey, images, imageKeys, cards, cardLabels, opened);
                 return running.Engine;
             }
 
@@ -112,7 +148,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 {
                     throw new ProgramChannelOnAirException($"The channel is on air from another input ({e.Message}); end that broadcast first.", e);
                 }
-                lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images, imageKeys, cards, cardLabels);
+                lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images, imageKeys, cards, cardLabels, opened);
                 var started = engine;
                 engine.Output!.Completed += stream => _ = StopEndedAsync(channel, started);
                 return engine;
@@ -122,6 +158,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 if (engine is not null) await engine.DisposeAsync().ConfigureAwait(false);
                 foreach (var image in images.Values) image.Dispose();
                 foreach (var card in cards.Values) card.Dispose();
+                await CloseFeedsNotInAsync(opened, null).ConfigureAwait(false);
                 throw;
             }
         }
@@ -158,7 +195,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
             if (cardLabels.Count == running.CardLabels.Count && cardLabels.All(p => running.CardLabels.TryGetValue(p.Key, out var shown) && shown == p.Value)) return true;
 
             var cards = await RenderCardsAsync(channel, cardLabels, running, cancellationToken).ConfigureAwait(false);
-            var channels = decoders.OfType<ChannelInputDecoder>().Select(d => new ChannelInput(d.InputId, d.Channel)).ToList();
+            var channels = decoders.OfType<ChannelInputDecoder>().Select(d => new ChannelInput(d.InputId, d.Channel, d.Hub)).ToList();
             var rtp = decoders.OfType<RtpInputDecoder>().Select(d => d.InputId).ToList();
             try
             {
@@ -183,6 +220,14 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     public ProgramEngine? Find(string channel)
     {
         lock (_programs) return _programs.TryGetValue(channel, out var hosted) ? hosted.Engine : null;
+    }
+
+    /// <summary>Where each feed input of the channel's program stands, by input id; empty when it runs none here.</summary>
+    public IReadOnlyDictionary<string, FeedStatus> FeedStatuses(string channel)
+    {
+        Hosted? hosted;
+        lock (_programs) _programs.TryGetValue(channel, out hosted);
+        return hosted is null ? new Dictionary<string, FeedStatus>() : hosted.Feeds.ToDictionary(f => f.Key, f => f.Value.Feed.Status, StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -239,6 +284,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         await hosted.Engine.DisposeAsync().ConfigureAwait(false);
         foreach (var image in hosted.Images.Values) image.Dispose();
         foreach (var card in hosted.Cards.Values) card.Dispose();
+        await CloseFeedsNotInAsync(hosted.Feeds, null).ConfigureAwait(false);
         return true;
     }
 
@@ -248,7 +294,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         var labels = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var input in inputs)
         {
-            if ((input.Channel is not null || input.Rtp) && NameCard.Clean(input.Label) is { } label) labels[input.Id] = label;
+            if ((input.Channel is not null || input.Rtp || input.Feed is not null) && NameCard.Clean(input.Label) is { } label) labels[input.Id] = label;
         }
         return labels;
     }
@@ -326,6 +372,49 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         return images;
     }
 
+    /// <summary>
+    /// The feeds of the new inputs: one the running program has for the same input and source is kept (its decoder is
+    /// kept too, see <see cref="ProgramEngine.ChangeInputsAsync(IReadOnlyList{ChannelInput}, IReadOnlyList{string}, IReadOnlyDictionary{string, Yuva420Image}, IReadOnlyDictionary{string, Yuva420Image}, ProgramLayout, IReadOnlyDictionary{string, MixSettings}?, LayoutTransition, CancellationToken)"/>),
+    /// the others are opened now. Each publishes under a name of its program, input and source, so a new source is a new
+    /// stream, never the old one's continuation.
+    /// </summary>
+    private Dictionary<string, HostedFeed> OpenFeeds(string channel, IReadOnlyList<ProgramInputSource> inputs, Hosted? running)
+    {
+        var result = new Dictionary<string, HostedFeed>(StringComparer.Ordinal);
+        if (feeds is null)
+        {
+            for (int i = 0; i < inputs.Count; i++)
+            {
+                if (inputs[i].Feed is not null) throw new ProgramFeedException(i, "This node cannot open URL or library sources: its pulls are off (Pull:Enabled).");
+            }
+            return result;
+        }
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            if (inputs[i].Feed is not { } source) continue;
+            string stream = $"{channel}/{inputs[i].Id}/{Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(FeedKey(source))))[..16]}";
+            if (running is not null && running.Feeds.TryGetValue(inputs[i].Id, out var kept) && kept.Stream == stream)
+            {
+                result[inputs[i].Id] = kept;
+                continue;
+            }
+            result[inputs[i].Id] = new HostedFeed(stream, feeds.Open(stream, source, _feedHub));
+            LogFeedOpened(channel, inputs[i].Id, stream);
+        }
+        return result;
+    }
+
+    private static string FeedKey(FeedSource source) => $"{source.Url}\n{source.Loop}\n{source.AllowUntrustedCertificate}";
+
+    /// <summary>Stops the feeds of <paramref name="feeds"/> that <paramref name="kept"/> does not hold as well.</summary>
+    private static async Task CloseFeedsNotInAsync(IReadOnlyDictionary<string, HostedFeed> feeds, IReadOnlyDictionary<string, HostedFeed>? kept)
+    {
+        foreach (var feed in feeds.Values)
+        {
+            if (kept is null || !kept.Values.Contains(feed)) await feed.Feed.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Frees the images of <paramref name="images"/> that <paramref name="kept"/> does not hold as well.</summary>
     private static void DisposeImagesNotIn(IReadOnlyDictionary<string, Yuva420Image> images, IReadOnlyDictionary<string, Yuva420Image>? kept)
     {
@@ -341,10 +430,17 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     /// <remarks>A label is part of its input's key: a new name swaps the input's card in through a change of inputs, which keeps the input decoding.</remarks>
     private static string InputKey(ProgramInputSource i) =>
         i.Rtp ? $"{i.Id}=rtp:{NameCard.Clean(i.Label)}" : i.Channel is { } slug ? $"{i.Id}=channel:{slug}:{NameCard.Clean(i.Label)}"
+        : i.Feed is { } feed ? $"{i.Id}=feed:{FeedKey(feed)}:{NameCard.Clean(i.Label)}"
         : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}";
 
     private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images, IReadOnlyDictionary<string, string> ImageKeys,
-        IReadOnlyDictionary<string, Yuva420Image> Cards, IReadOnlyDictionary<string, string> CardLabels);
+        IReadOnlyDictionary<string, Yuva420Image> Cards, IReadOnlyDictionary<string, string> CardLabels, IReadOnlyDictionary<string, HostedFeed> Feeds);
+
+    /// <summary>A feed input's stream name in the host's feed hub, and the feed publishing it.</summary>
+    private sealed record HostedFeed(string Stream, IProgramFeed Feed);
+
+    [LoggerMessage(EventId = 6209, Level = LogLevel.Information, Message = "Program {Channel}: input {InputId} opened its source as {Stream}")]
+    private partial void LogFeedOpened(string channel, string inputId, string stream);
 
     [LoggerMessage(EventId = 6207, Level = LogLevel.Information, Message = "Program {Channel}: its broadcast was ended from outside; its engine stopped")]
     private partial void LogEndedFromOutside(string channel);

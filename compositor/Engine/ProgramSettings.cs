@@ -14,13 +14,16 @@ public sealed record ProgramSettings(string FfmpegPath, PixelSize Canvas, Progra
     /// <summary>
     /// How long a change of inputs waits for a new channel input that is on air to deliver its first picture before the
     /// change goes on air, so the cut lands on the picture rather than on its placeholder (starting a decoder takes
-    /// about half a second). A channel that is not on air is not waited for.
+    /// about half a second). A channel that is not on air is not waited for; a feed just opened is (it is starting).
     /// </summary>
     public TimeSpan InputPreroll { get; init; } = TimeSpan.FromSeconds(3);
 }
 
-/// <summary>A program input that is another channel of this server, by its stream name.</summary>
-public sealed record ChannelInput(string Id, string Channel);
+/// <summary>
+/// A program input decoded from a hub: another channel of this server, by its stream name, or (with <paramref name="Hub"/>)
+/// a feed the program host keeps in a hub of its own (see <see cref="Inputs.IProgramFeeds"/>). Null: the node's channels.
+/// </summary>
+public sealed record ChannelInput(string Id, string Channel, Broadcast.Media.LiveStreamRegistry? Hub = null);
 
 /// <summary>How a layout change reaches the picture.</summary>
 public enum LayoutTransition

@@ -36,6 +36,9 @@ public sealed partial class ChannelInputDecoder : InputDecoder
 
     public string Channel { get; }
 
+    /// <summary>The hub the channel's stream is read from: the node's channels, or the program host's feeds.</summary>
+    public LiveStreamRegistry Hub => _registry;
+
     protected override async Task<RunVerdict> RunOnceAsync(CancellationToken cancellationToken)
     {
         LiveStream stream;

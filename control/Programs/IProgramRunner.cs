@@ -4,12 +4,28 @@ namespace Broadcast.Control.Programs;
 public sealed record ProgramPlan(string Slug, IReadOnlyList<ProgramSource> Inputs, ProgramLayoutRequest Layout,
     IReadOnlyDictionary<string, ProgramAudioRequest> Audio, string Transition);
 
-/// <summary>An input of a plan: a channel's stream (<see cref="ChannelSlug"/>) or an image (<see cref="Image"/>, PNG or JPEG bytes).</summary>
-public sealed record ProgramSource(string Id, string? ChannelSlug, byte[]? Image, int Width, int Height, string? Label = null);
+/// <summary>
+/// An input of a plan: a channel's stream (<see cref="ChannelSlug"/>), an image (<see cref="Image"/>, PNG or JPEG bytes) or a
+/// source the node pulls (<see cref="Pull"/>).
+/// </summary>
+public sealed record ProgramSource(string Id, string? ChannelSlug, byte[]? Image, int Width, int Height, string? Label = null)
+{
+    public ProgramPull? Pull { get; init; }
+}
+
+/// <summary>A checked source input: the URL (or <c>file:NAME</c>), whether it loops, whether an untrusted certificate is accepted.</summary>
+public sealed record ProgramPull(string Url, bool Loop, bool AllowUntrustedCertificate);
+
+/// <summary>Where a source input's pull stands (starting, live, retrying, failed, stopped) and why.</summary>
+public sealed record ProgramPullStatus(string State, string? Reason);
 
 /// <summary>What the compositor reports of a running program; <see cref="StartedAt"/> is when its broadcast began (stopping and starting the program begins another).</summary>
 public sealed record ProgramRunState(IReadOnlyDictionary<string, bool> InputsPresent, int Width, int Height, long FramesComposed, long FramesLate,
-    double? IntegratedLoudness, int EncoderRestarts, long? EncoderLagMilliseconds, DateTimeOffset StartedAt);
+    double? IntegratedLoudness, int EncoderRestarts, long? EncoderLagMilliseconds, DateTimeOffset StartedAt)
+{
+    /// <summary>Each source input's pull, by input id.</summary>
+    public IReadOnlyDictionary<string, ProgramPullStatus> Pulls { get; init; } = new Dictionary<string, ProgramPullStatus>();
+}
 
 /// <summary>
 /// A program's inputs as the control room previews them: a JPEG of one <paramref name="TileWidth"/>×<paramref name="TileHeight"/>
@@ -35,6 +51,7 @@ public interface IProgramRunner
 
     /// <exception cref="ValidationFailedException">The layout cannot be drawn (the field named as in the request, e.g. <c>layout.inputs[1].rect</c>).</exception>
     /// <exception cref="ConflictException">The channel is on air from another input (an encoder, a pull).</exception>
+    /// <exception cref="ValidationFailedException">A source input cannot be pulled on this node (<c>inputs[i].source</c>).</exception>
     Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken);
 
     ProgramRunState? Status(string slug);

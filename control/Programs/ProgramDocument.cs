@@ -2,7 +2,7 @@ namespace Broadcast.Control.Programs;
 
 /// <summary>
 /// Body of <c>PUT /api/channels/{id}/program</c>, and the document stored for the channel: the whole program, every
-/// change a replacement. Inputs are other channels (by id or slug) or still images; the layout places them; audio sets
+/// change a replacement. Inputs are other channels (by id or slug), URLs or media-library files, or still images; the layout places them; audio sets
 /// each input's gain, mute and solo (inputs not named play at 0 dB); transition is how the change reaches the picture.
 /// </summary>
 public sealed record ProgramRequest(List<ProgramInputRequest>? Inputs, ProgramLayoutRequest? Layout, Dictionary<string, ProgramAudioRequest>? Audio,
@@ -15,10 +15,19 @@ public sealed record ProgramRequest(List<ProgramInputRequest>? Inputs, ProgramLa
 public sealed record ProgramPatchRequest(ProgramLayoutRequest? Layout, Dictionary<string, ProgramAudioRequest>? Audio, string? Transition);
 
 /// <summary>
-/// One input: exactly one of <see cref="Channel"/> (another channel's id or slug) and <see cref="Image"/>.
-/// <see cref="Label"/> is the name a channel input's placeholder shows while it has no picture (default: the channel's name).
+/// One input: exactly one of <see cref="Channel"/> (another channel's id or slug), <see cref="Image"/> and
+/// <see cref="Source"/> (a URL or a media-library file, pulled by the node that runs the program).
+/// <see cref="Label"/> is the name a channel or source input's placeholder shows while it has no picture (default: the
+/// channel's name; a source's file name or host).
 /// </summary>
-public sealed record ProgramInputRequest(string? Id, string? Channel, ProgramImageRequest? Image, string? Label = null);
+public sealed record ProgramInputRequest(string? Id, string? Channel, ProgramImageRequest? Image, string? Label = null, ProgramSourceRequest? Source = null);
+
+/// <summary>
+/// A source input: <see cref="Url"/> as a channel's pull source takes it (rtmp://, rtmps://, srt://, http(s):// HLS, or
+/// <c>file:NAME</c> under <c>Pull:MediaRoot</c>) and under the same outbound policy; a file plays at its own pace, once
+/// (then the input is away) or with <see cref="Loop"/> over and over.
+/// </summary>
+public sealed record ProgramSourceRequest(string? Url, bool? Loop = null, bool? AllowUntrustedCertificate = null);
 
 /// <summary>A PNG or JPEG (base64), decoded once at <see cref="Width"/>×<see cref="Height"/> (even, at most the canvas).</summary>
 public sealed record ProgramImageRequest(string? Data, int? Width, int? Height);
@@ -51,9 +60,16 @@ public sealed record ProgramResponse(string ChannelId, bool Running, List<Progra
 
 /// <summary>
 /// An input as the program sees it: present is false while it delivers no picture (its placeholder is shown, with
-/// <see cref="Label"/> on it for a channel input).
+/// <see cref="Label"/> on it for a channel or source input).
 /// </summary>
-public sealed record ProgramInputState(string Id, string? Channel, string? ChannelSlug, ProgramImageSize? Image, bool Present, string? Label = null);
+public sealed record ProgramInputState(string Id, string? Channel, string? ChannelSlug, ProgramImageSize? Image, bool Present, string? Label = null,
+    ProgramSourceState? Source = null);
+
+/// <summary>
+/// A source input: what was set, and while the program runs where its pull stands (<see cref="State"/>: starting, live,
+/// retrying, failed, stopped; <see cref="Reason"/> why, e.g. "the source played to its end").
+/// </summary>
+public sealed record ProgramSourceState(string Url, bool Loop, bool AllowUntrustedCertificate, string? State, string? Reason);
 
 public sealed record ProgramImageSize(int Width, int Height);
 

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
+using Broadcast.Control.Sources;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,8 +12,9 @@ using Microsoft.Extensions.Logging;
 namespace Broadcast.Control.Programs;
 
 /// <summary>
-/// Programs: a channel whose input is a composition of other channels and images. Checks a request (every field named
-/// as in the body), resolves its channel inputs, hands it to the <see cref="IProgramRunner"/>, stores what took effect
+/// Programs: a channel whose input is a composition of other channels, pulled sources and images. Checks a request (every
+/// field named as in the body; a source's URL as a pull source's, by <paramref name="pullSources"/>), resolves its channel
+/// inputs, hands it to the <see cref="IProgramRunner"/>, stores what took effect
 /// so it resumes after a restart, and logs who changed what.
 /// </summary>
 /// <remarks>
@@ -20,7 +22,7 @@ namespace Broadcast.Control.Programs;
 /// one program: a node that finds the lease held elsewhere refuses (409) or, at start-up, leaves the program to its holder.
 /// </remarks>
 public sealed partial class ProgramService(IProgramRepository repository, ChannelService channels, IProgramRunner runner, TimeProvider time,
-    ILogger<ProgramService> logger, ChannelLeases? leases = null, EventService? events = null)
+    ILogger<ProgramService> logger, ChannelLeases? leases = null, EventService? events = null, PullSourceService? pullSources = null)
 {
     /// <summary>The longest a stored program that failed to start waits before the keeper tries it again.</summary>
     public static readonly TimeSpan MaxRetryWait = TimeSpan.FromMinutes(5);
@@ -274,8 +276,26 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
                 if (input is null) { Fail(field, "The input is missing."); continue; }
                 if (input.Id is not { } id || !InputId().IsMatch(id)) { Fail(field + ".id", "An id of 1 to 32 letters, digits, '-' or '_' is required."); continue; }
                 if (sources.Exists(s => s.Id == id)) { Fail(field + ".id", $"Two inputs are called '{id}'."); continue; }
-                if ((input.Channel is null) == (input.Image is null)) { Fail(field, "Give exactly one of 'channel' (a channel's id or slug) and 'image'."); continue; }
+                if ((input.Channel is null ? 0 : 1) + (input.Image is null ? 0 : 1) + (input.Source is null ? 0 : 1) != 1)
+                {
+                    Fail(field, "Give exactly one of 'channel' (a channel's id or slug), 'source' ({\"url\": a URL or file:NAME in the media library}) and 'image'.");
+                    continue;
+                }
                 if (input.Label is { } label && LabelError(label, input.Image is not null) is { } labelError) { Fail(field + ".label", labelError); continue; }
+                if (input.Source is { } pull)
+                {
+                    if (await SourceErrorAsync(pull.Url, field + ".source.url", cancellationToken).ConfigureAwait(false) is { } sourceError)
+                    {
+                        Fail(field + ".source.url", sourceError);
+                        continue;
+                    }
+                    string url = pull.Url!.Trim();
+                    sources.Add(new ProgramSource(id, null, null, 0, 0, input.Label ?? SourceLabel(url))
+                    {
+                        Pull = new ProgramPull(url, pull.Loop ?? false, pull.AllowUntrustedCertificate ?? false),
+                    });
+                    continue;
+                }
                 if (input.Channel is { } reference)
                 {
                     var source = await channels.GetAsync(reference, cancellationToken).ConfigureAwait(false)
@@ -336,6 +356,32 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         return new ProgramPlan(channel.Slug, sources, layout!, audio, request.Transition!);
     }
 
+    /// <summary>Why the URL cannot be a source input, or null: a channel's pull source's rules and outbound policy.</summary>
+    private async Task<string?> SourceErrorAsync(string? url, string field, CancellationToken cancellationToken)
+    {
+        if (pullSources is null) return "This server takes no URL or library sources.";
+        try
+        {
+            await pullSources.ValidateAsync(url, field, cancellationToken, noun: "source").ConfigureAwait(false);
+            return null;
+        }
+        catch (ValidationFailedException e)
+        {
+            return e.Errors.TryGetValue(field, out var messages) && messages.Length > 0 ? messages[0] : e.Message;
+        }
+    }
+
+    /// <summary>The name a source input's placeholder shows by default: a library file's name, a URL's host.</summary>
+    public static string SourceLabel(string url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        string name = url.StartsWith("file:", StringComparison.OrdinalIgnoreCase)
+            ? Path.GetFileName(url[5..].Replace('\\', '/').TrimEnd('/'))
+            : Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Host : "";
+        if (name.Length == 0) name = "source";
+        return name.Length > MaxLabelLength ? name[..MaxLabelLength] : name;
+    }
+
     private static bool TryBase64(string data, out byte[]? bytes)
     {
         bytes = new byte[data.Length / 4 * 3 + 3];
@@ -350,7 +396,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
 
     /// <summary>Why a label cannot be taken, or null: it names a channel input's placeholder, on one line.</summary>
     private static string? LabelError(string label, bool image) =>
-        image ? "An image input has no placeholder to name; 'label' is for channel inputs."
+        image ? "An image input has no placeholder to name; 'label' is for channel and source inputs."
         : label.Trim().Length == 0 || label.Length > MaxLabelLength || label.Any(char.IsControl)
             ? $"A label of 1 to {MaxLabelLength} characters on one line (no control characters) is required."
             : null;
@@ -366,6 +412,14 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             if (input.Image is { } image)
             {
                 inputs.Add(new ProgramInputState(input.Id!, null, null, new ProgramImageSize(image.Width ?? 0, image.Height ?? 0), present));
+                continue;
+            }
+            if (input.Source is { } pull)
+            {
+                string url = pull.Url!.Trim();
+                var pulled = status?.Pulls.TryGetValue(input.Id!, out var p2) == true ? p2 : null;
+                inputs.Add(new ProgramInputState(input.Id!, null, null, null, present, input.Label ?? SourceLabel(url),
+                    new ProgramSourceState(url, pull.Loop ?? false, pull.AllowUntrustedCertificate ?? false, pulled?.State, pulled?.Reason)));
                 continue;
             }
             var source = await channels.GetAsync(input.Channel!, cancellationToken).ConfigureAwait(false)

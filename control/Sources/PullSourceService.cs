@@ -26,16 +26,18 @@ public sealed class PullSourceService(
     /// <summary>
     /// Throws <see cref="ValidationFailedException"/> naming <paramref name="field"/> when the URL cannot be a pull source: the pipeline's
     /// rules, then for network URLs the outbound policy on the addresses its host resolves to now (the pipeline checks again at each start).
+    /// The messages call the URL <paramref name="noun"/> (default: the field's name).
     /// </summary>
-    public async Task ValidateAsync(string? url, string field, CancellationToken cancellationToken = default)
+    public async Task ValidateAsync(string? url, string field, CancellationToken cancellationToken = default, string? noun = null)
     {
-        if (string.IsNullOrWhiteSpace(url)) throw ValidationFailedException.For(field, $"The {field} is required: rtmp://, rtmps://, srt://, http(s):// (HLS) or file:PATH.");
+        noun ??= field;
+        if (string.IsNullOrWhiteSpace(url)) throw ValidationFailedException.For(field, $"The {noun} is required: rtmp://, rtmps://, srt://, http(s):// (HLS) or file:PATH.");
         url = url.Trim();
-        if (!validator.IsValid(url, out var error)) throw ValidationFailedException.For(field, $"The {field} {error}");
+        if (!validator.IsValid(url, out var error)) throw ValidationFailedException.For(field, $"The {noun} {error}");
         if (url.StartsWith("file:", StringComparison.OrdinalIgnoreCase)) return;
-        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)) throw ValidationFailedException.For(field, $"The {field} is not an absolute URL.");
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri)) throw ValidationFailedException.For(field, $"The {noun} is not an absolute URL.");
         if (await outbound.RefusalAsync(uri, cancellationToken).ConfigureAwait(false) is { } refused)
-            throw ValidationFailedException.For(field, $"The {field} {refused}");
+            throw ValidationFailedException.For(field, $"The {noun} {refused}");
     }
 
     public Task<PullSource?> GetForChannelAsync(string channelId, CancellationToken cancellationToken = default)

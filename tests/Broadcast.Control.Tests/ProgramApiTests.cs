@@ -152,6 +152,10 @@ public sealed class ProgramApiTests : IAsyncLifetime
         { "a label on two lines", """{"inputs":[{"id":"a","channel":"CH","label":"Ana\nBerlin"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].label" },
         { "a label too long", """{"inputs":[{"id":"a","channel":"CH","label":"0123456789012345678901234567890123456789012345678"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].label" },
         { "a label on an image", """{"inputs":[{"id":"logo","image":{"data":"iVBORw0KGgo=","width":64,"height":64},"label":"Logo"}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].label" },
+        { "a channel and a source", """{"inputs":[{"id":"a","channel":"CH","source":{"url":"file:film.mp4"}}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0]" },
+        { "a source without a url", """{"inputs":[{"id":"f","source":{"loop":true}}],"layout":{"kind":"single","inputs":[{"id":"f"}]}}""", "inputs[0].source.url" },
+        { "a source of another scheme", """{"inputs":[{"id":"f","source":{"url":"ftp://example.com/film.mp4"}}],"layout":{"kind":"single","inputs":[{"id":"f"}]}}""", "inputs[0].source.url" },
+        { "a source on loopback (the outbound policy)", """{"inputs":[{"id":"f","source":{"url":"rtmp://127.0.0.1:1935/live/x"}}],"layout":{"kind":"single","inputs":[{"id":"f"}]}}""", "inputs[0].source.url" },
         { "a gain that is a word", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"audio":{"a":{"gainDb":"loud"}}}""", "audio" },
     };
 
@@ -169,6 +173,38 @@ public sealed class ProgramApiTests : IAsyncLifetime
         Assert.Empty(_runner.Plans);
         using var get = await _client.GetAsync($"/api/channels/{program}/program");
         Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_source_input_is_planned_with_its_url_and_loop_named_after_its_file_and_answered_with_its_pull()
+    {
+        var (program, programSlug) = await ChannelAsync();
+        var (host, _) = await ChannelAsync();
+        var body = new
+        {
+            inputs = new object[] { new { id = "film", source = new { url = " file:films/night.mp4 ", loop = true } }, new { id = "host", channel = host } },
+            layout = new { kind = "pip", inputs = new[] { new { id = "film" }, new { id = "host" } } },
+            audio = new Dictionary<string, object> { ["film"] = new { gainDb = -12 } },
+        };
+        using var put = await _client.PutAsync($"/api/channels/{program}/program", Json(body));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var plan = Assert.Single(_runner.Plans);
+        Assert.Equal(programSlug, plan.Slug);
+        var film = plan.Inputs[0];
+        Assert.Equal(new ProgramPull("file:films/night.mp4", Loop: true, AllowUntrustedCertificate: false), film.Pull);
+        Assert.Null(film.ChannelSlug);
+        Assert.Equal("night.mp4", film.Label);
+
+        var answer = (await BodyAsync(put)).GetProperty("inputs")[0];
+        Assert.Equal("night.mp4", answer.GetProperty("label").GetString());
+        var source = answer.GetProperty("source");
+        Assert.Equal("file:films/night.mp4", source.GetProperty("url").GetString());
+        Assert.True(source.GetProperty("loop").GetBoolean());
+        Assert.Equal("live", source.GetProperty("state").GetString());
+
+        // A label of its own replaces the file's name; a URL's default is its host.
+        Assert.Equal("example.com", ProgramService.SourceLabel("https://example.com/live/index.m3u8"));
+        Assert.Equal("source", ProgramService.SourceLabel("file:"));
     }
 
     [Fact]
@@ -444,6 +480,9 @@ public sealed class ProgramApiTests : IAsyncLifetime
         // The first input has a picture, the others not yet: the response must carry each input's own presence.
         public ProgramRunState? Status(string slug) => _running.TryGetValue(slug, out var plan)
             ? new ProgramRunState(plan.Inputs.Select((input, i) => (input.Id, i == 0)).ToDictionary(p => p.Id, p => p.Item2), 640, 360, 10, 0, null, 0, 40, At)
+            {
+                Pulls = plan.Inputs.Where(i => i.Pull is not null).ToDictionary(i => i.Id, _ => new ProgramPullStatus("live", null)),
+            }
             : null;
 
         /// <summary>What <see cref="Preview"/> serves: a JPEG's first and last markers (the API passes the bytes through).</summary>

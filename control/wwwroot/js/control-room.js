@@ -187,7 +187,15 @@
             const row = document.createElement('tr');
             row.dataset.input = input.id;
             const name = el('td');
-            if (input.channelSlug) {
+            if (input.source) {
+                // A pulled source has no channel thumbnail: its canvas waits for the first sheet.
+                const canvas = el('canvas', null, 'input-preview');
+                canvas.width = 160;
+                canvas.height = 90;
+                canvas.dataset.input = input.id;
+                canvas.setAttribute('aria-label', 'Preview of ' + input.id);
+                name.append(canvas, ' ');
+            } else if (input.channelSlug) {
                 const canvas = el('canvas', null, 'input-preview');
                 canvas.width = 160;
                 canvas.height = 90;
@@ -203,9 +211,15 @@
             name.append(el('span', input.id, 'mono'));
             // The name its placeholder shows while it is away.
             if (input.label) name.append(' ', el('span', input.label, 'small'));
-            row.append(name, el('td', input.channelSlug || (input.image ? `image ${input.image.width}×${input.image.height}` : ''), 'mono'));
+            const what = input.source ? input.source.url + (input.source.loop ? ' (loop)' : '')
+                : input.channelSlug || (input.image ? `image ${input.image.width}×${input.image.height}` : '');
+            row.append(name, el('td', what, 'mono'));
             const state = el('td');
             state.append(el('span', input.present ? 'present' : 'away', 'state state-' + (input.present ? 'live' : 'retrying')));
+            // A source's pull says why it is away (ended, failed, retrying).
+            if (input.source && input.source.state && !input.present) {
+                state.append(' ', el('span', input.source.state + (input.source.reason ? ': ' + input.source.reason : ''), 'small source-state'));
+            }
             row.append(state);
             const mix = (program.audio && program.audio[input.id]) || {};
             const gainCell = el('td'), muteCell = el('td'), soloCell = el('td');
@@ -251,6 +265,7 @@
         }
         // Image inputs travel only in a full PUT through the API: the page changes layouts and the mix of such a program.
         $('input-add').disabled = hasImages();
+        $('source-add').disabled = hasImages();
         renderFree();
         paintPreviews();
         paintLevels();
@@ -334,14 +349,21 @@
 
     // A full PUT carries each input's name on: the page does not edit names, and must not drop one set through the API.
     function inputsOf(list) {
-        return list.map(i => (i.label ? { id: i.id, channel: i.channel, label: i.label } : { id: i.id, channel: i.channel }));
+        return list.map(i => {
+            const input = i.source
+                ? { id: i.id, source: { url: i.source.url, loop: i.source.loop, allowUntrustedCertificate: i.source.allowUntrustedCertificate } }
+                : { id: i.id, channel: i.channel };
+            if (i.label) input.label = i.label;
+            return input;
+        });
     }
 
-    async function addInput(channelId, slug) {
+    // A new input, channel or source, joins the program as it is (a first input starts it, filling the frame).
+    async function addInput(name, input) {
         const inputs = program ? inputsOf(channelInputs()) : [];
-        let id = slug.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 28) || 'input';
+        let id = name.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 28) || 'input';
         while (inputs.some(i => i.id === id)) id = id.slice(0, 28) + '-' + Math.floor(Math.random() * 1000);
-        inputs.push({ id, channel: channelId });
+        inputs.push(Object.assign({ id }, input));
         const layout = program ? program.layout : { kind: 'single', inputs: [tile(id, { fit: 'fill' })] };
         await send('PUT', { inputs, layout, audio: program ? program.audio : {}, transition: 'cut' });
     }
@@ -363,7 +385,15 @@
         event.preventDefault();
         const select = $('input-channel');
         const option = select.options[select.selectedIndex];
-        if (option) addInput(option.value, option.dataset.slug);
+        if (option) addInput(option.dataset.slug, { channel: option.value });
+    });
+    $('source-form').addEventListener('submit', (event) => {
+        event.preventDefault();
+        const url = $('source-url').value.trim();
+        if (!url) return;
+        // The id: a library file's name without its extension, or the URL's host.
+        const base = url.startsWith('file:') ? url.slice(5).split('/').pop().replace(/\.[^.]*$/, '') : (url.split('://')[1] || '').split(/[/:?#@]/)[0];
+        addInput(base || 'source', { source: { url, loop: $('source-loop').checked } });
     });
     $('program-stop').addEventListener('click', () => {
         if (confirm('Stop the program? Its broadcast ends.')) send('DELETE');

@@ -2,6 +2,7 @@ using Broadcast.Compositor.Audio;
 using Broadcast.Compositor.Engine;
 using Broadcast.Compositor.Inputs;
 using Broadcast.Compositor.Layouts;
+using Broadcast.Compositor.Tests.Inputs;
 using Broadcast.Media;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -101,6 +102,56 @@ public sealed class ProgramHostTests
     }
 
     [Fact]
+    public async Task A_feed_input_is_opened_into_the_hosts_own_hub_kept_while_its_source_stays_and_closed_when_it_goes()
+    {
+        var registry = new LiveStreamRegistry();
+        var feeds = new ColourFeedsForTests();
+        // A long preroll: the change of source waits for the new feed's first picture however busy the machine is.
+        await using var host = new ProgramHost(registry, Settings with { InputPreroll = Bound }, NullLogger.Instance, feeds);
+        var single = new ProgramLayout(LayoutKind.Single, [new LayoutInput("film", FitMode.Fill)]);
+        ProgramInputSource[] Film(string colour, string? label = null) => [ProgramInputSource.Fed("film", new FeedSource(colour, Loop: true)) with { Label = label }];
+
+        var engine = await host.ApplyAsync("program", Film("red"), single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        await WaitFor.ConditionAsync(() => engine.Status().InputsPresent["film"], Bound, "the film's feed decoded");
+        var opened = Assert.Single(feeds.Opened);
+        Assert.StartsWith("program/film/", opened.StreamName, StringComparison.Ordinal);
+        // The feed is no channel of the node: nothing publishes under its name there.
+        Assert.Null(registry.Find(opened.StreamName));
+        Assert.Equal("live", host.FeedStatuses("program")["film"].State);
+        var decoder = Assert.Single(engine.Inputs);
+
+        // A new name for its placeholder keeps the feed and its decoder.
+        Assert.Same(engine, await host.ApplyAsync("program", Film("red", "Film night"), single, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Single(feeds.Opened);
+        Assert.Same(decoder, Assert.Single(engine.Inputs));
+        Assert.True(engine.Cards.ContainsKey("film"));
+
+        // Another source: a new feed (the change waits for its first picture), the old one closed once no decoder reads it.
+        Assert.Same(engine, await host.ApplyAsync("program", Film("blue", "Film night"), single, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Equal(2, feeds.Opened.Count);
+        Assert.True(opened.Closed);
+        Assert.NotEqual(opened.StreamName, feeds.Opened[1].StreamName);
+        Assert.True(engine.Status().InputsPresent["film"], "the change went on air before the new source's first picture");
+
+        Assert.True(await host.StopAsync("program"));
+        Assert.True(feeds.Opened[1].Closed);
+        Assert.Empty(host.FeedStatuses("program"));
+    }
+
+    [Fact]
+    public async Task A_host_without_feeds_refuses_a_feed_input_by_its_index_and_starts_nothing()
+    {
+        var registry = new LiveStreamRegistry();
+        await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
+        ProgramInputSource[] inputs = [new("slate", null, Png("blue"), 64, 36), ProgramInputSource.Fed("film", new FeedSource("file:film.mp4", Loop: false))];
+        var refused = await Assert.ThrowsAsync<ProgramFeedException>(() => host.ApplyAsync("program", inputs,
+            new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]), NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Equal(1, refused.Index);
+        Assert.Null(host.Find("program"));
+        Assert.Null(registry.Find("program"));
+    }
+
+    [Fact]
     public async Task A_program_whose_stream_is_ended_from_outside_stops_and_says_so_and_one_stopped_here_does_not()
     {
         var registry = new LiveStreamRegistry();
@@ -153,4 +204,35 @@ public sealed class ProgramHostTests
 public sealed class ProgramEngineCollection
 {
     public const string Name = "program engines";
+}
+
+/// <summary>
+/// Feeds for tests: the source's URL is taken as a colour, published by ffmpeg's lavfi into the host's hub with a tone
+/// (<see cref="ChannelFeed"/>), standing in for the server's pull sessions (which the end-to-end tests run against real files).
+/// </summary>
+internal sealed class ColourFeedsForTests : IProgramFeeds
+{
+    public List<Feed> Opened { get; } = [];
+
+    public IProgramFeed Open(string streamName, FeedSource source, LiveStreamRegistry hub)
+    {
+        var feed = new Feed(streamName, ChannelFeed.Start(hub, streamName, source.Url, 440, 320, 180, 10));
+        lock (Opened) Opened.Add(feed);
+        return feed;
+    }
+
+    internal sealed class Feed(string streamName, ChannelFeed channel) : IProgramFeed
+    {
+        public string StreamName { get; } = streamName;
+
+        public bool Closed { get; private set; }
+
+        public FeedStatus Status => new(Closed ? "stopped" : "live", null, StreamName);
+
+        public async ValueTask DisposeAsync()
+        {
+            Closed = true;
+            await channel.DisposeAsync();
+        }
+    }
 }

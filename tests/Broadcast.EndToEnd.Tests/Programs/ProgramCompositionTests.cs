@@ -46,7 +46,7 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
         // program starts with a alone; b and the logo join in the first step, on air.
         string logo = Convert.ToBase64String(await GreenPngAsync());
         object[] inputs = [new { id = "a", channel = red.Id }, new { id = "b", channel = blue.Slug }, new { id = "logo", image = new { data = logo, width = 64, height = 64 } }];
-        var started = await PutAsync(program.Id, new { inputs = new[] { inputs[0] }, layout = new { kind = "single", inputs = new[] { new { id = "a" } } } });
+        var started = await _output.PutAsync(program.Id, new { inputs = new[] { inputs[0] }, layout = new { kind = "single", inputs = new[] { new { id = "a" } } } });
         fixture.Check(started["running"]!.GetValue<bool>() && started["engine"]!["width"]!.GetValue<int>() == CanvasWidth,
             $"the program did not start on a {CanvasWidth}-wide canvas: {started}");
 
@@ -100,7 +100,7 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
             foreach (var (name, layout, mix, expected) in steps)
             {
                 var clock = Stopwatch.StartNew();
-                var state = await PutAsync(program.Id, new { inputs, layout, audio = mix, transition = "cut" });
+                var state = await _output.PutAsync(program.Id, new { inputs, layout, audio = mix, transition = "cut" });
                 fixture.Check(state["layout"]!["kind"]!.GetValue<string>() == ((JsonObject)JsonSerializerNode(layout))["kind"]!.GetValue<string>()
                     && state["running"]!.GetValue<bool>(), $"{name}: the answer is not the state that took effect: {state}");
                 await _output.WaitForPictureAsync(program.Slug, name, expected);
@@ -260,14 +260,6 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
         await Server.Api.CreateChannelAsync($"{prefix} program {Guid.NewGuid():N}"));
 
     private static JsonNode JsonSerializerNode(object value) => System.Text.Json.JsonSerializer.SerializeToNode(value)!;
-
-    private async Task<JsonNode> PutAsync(string channelId, object body)
-    {
-        using var response = await Server.Http.PutAsJsonAsync($"api/channels/{channelId}/program", body);
-        var text = await response.Content.ReadAsStringAsync();
-        fixture.Check(response.StatusCode == HttpStatusCode.OK, $"PUT program -> {(int)response.StatusCode}: {text}");
-        return JsonNode.Parse(text)!;
-    }
 
     /// <summary>Polls the program's video playlist as a player would, for the whole test, counting gaps and discontinuities.</summary>
     private async Task<SequenceTracker> FollowAsync(string slug, CancellationToken cancellationToken)

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
 using System.Runtime.InteropServices;
 using Broadcast.EndToEnd.Tests.Server;
 using Broadcast.Processes;
@@ -32,6 +35,15 @@ internal sealed class ProgramOutput(ServerFixture fixture, int canvasWidth, int 
     private int CanvasHeight => canvasHeight;
 
     private ServerProcess Server => fixture.Server;
+
+    /// <summary>PUTs a program and answers its state, failing with the body when the answer is not 200.</summary>
+    public async Task<JsonNode> PutAsync(string channelId, object body)
+    {
+        using var response = await Server.Http.PutAsJsonAsync($"api/channels/{channelId}/program", body);
+        var text = await response.Content.ReadAsStringAsync();
+        fixture.Check(response.StatusCode == HttpStatusCode.OK, $"PUT program -> {(int)response.StatusCode}: {text}");
+        return JsonNode.Parse(text)!;
+    }
 
     /// <summary>Waits until the newest segment of the program's source rendition ends on a picture with <paramref name="expected"/> colours.</summary>
     public async Task WaitForPictureAsync(string slug, string what, (int X, int Y, Hue Hue)[] expected)
