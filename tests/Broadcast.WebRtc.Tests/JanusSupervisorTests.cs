@@ -118,6 +118,27 @@ public sealed class JanusSupervisorTests
         await second.DetachAsync(handle, CancellationToken.None);
     }
 
+    [Fact]
+    public async Task A_stop_while_a_dead_janus_waits_for_its_restart_completes_quietly()
+    {
+        // A host's stop (systemd, docker) signals the whole process group at once: Janus dies a moment before the server
+        // stops its supervisor, whose loop is then waiting out the restart backoff. That stop must not throw (it aborted
+        // the server's shutdown with an unhandled TaskCanceledException).
+        using var directory = new TempDirectory("janus-config");
+        var options = new JanusOptions { ConfigDirectory = directory.Path };
+        var restartLogged = new RestartLogged();
+        await using var supervisor = new JanusSupervisor(Options.Create(options), restartLogged);
+        await supervisor.GetSessionAsync(CancellationToken.None);
+        int pid = supervisor.ProcessId;
+
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+        // Logged as the backoff wait (1 s) begins.
+        await restartLogged.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await supervisor.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.False(supervisor.IsReady);
+        await supervisor.DisposeAsync();
+    }
+
     [Theory]
     [InlineData(System.Runtime.InteropServices.Architecture.X64, "/usr/lib/x86_64-linux-gnu/janus")]
     [InlineData(System.Runtime.InteropServices.Architecture.Arm64, "/usr/lib/aarch64-linux-gnu/janus")]
@@ -144,5 +165,23 @@ public sealed class JanusSupervisorTests
         // Behind a 1:1 NAT with a TURN server on the private network: the private host candidates stay beside the public one.
         var both = new JanusConfigFiles(new JanusOptions { PublicAddress = "203.0.113.7", KeepPrivateHost = true }, "/tmp/x").Main("secret");
         Assert.Contains("nat_1_1_mapping = \"203.0.113.7\"\n  keep_private_host = true", both, StringComparison.Ordinal);
+    }
+
+    /// <summary>Completes when the supervisor logs a restart (event 8003): its loop is then in the backoff wait.</summary>
+    private sealed class RestartLogged : Microsoft.Extensions.Logging.ILogger<JanusSupervisor>
+    {
+        private readonly TaskCompletionSource _logged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Task => _logged.Task;
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 8003) _logged.TrySetResult();
+        }
     }
 }

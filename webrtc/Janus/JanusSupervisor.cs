@@ -217,7 +217,11 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         Task? loop;
         lock (_gate) loop = _loop;
-        if (loop is not null) await loop.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (loop is null) return;
+        // The loop ends by cancellation when the stop lands in a backoff wait (Janus died a moment before: a host's stop
+        // signals the whole process group at once): that is the stop we asked for, not a failure of it.
+        try { await loop.WaitAsync(cancellationToken).ConfigureAwait(false); }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested) { }
     }
 
     /// <summary>Idempotent: the container disposes it both as itself and as the hosted service it also is.</summary>
