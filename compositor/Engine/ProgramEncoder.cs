@@ -197,6 +197,7 @@ public sealed partial class ProgramEncoder : IAsyncDisposable
         try
         {
             using var socket = await _audioListener.AcceptSocketAsync(cancellationToken).ConfigureAwait(false);
+            socket.NoDelay = true; // each block goes now, not when the previous one is acknowledged
             // Pictures and samples count from here on both pipes: ffmpeg times them by their count from zero.
             Discard();
             connected.TrySetResult();

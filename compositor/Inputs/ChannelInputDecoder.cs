@@ -10,7 +10,7 @@ namespace Broadcast.Compositor.Inputs;
 
 /// <summary>
 /// One program input that is another channel: its hub's frames as FLV into a supervised ffmpeg that decodes them to
-/// raw <c>yuv420p</c> at a fixed size and the program frame rate (stdout) and to 48 kHz stereo <c>f32le</c> (a
+/// raw <c>yuv420p</c> at a fixed size, at most one picture per program frame (stdout) and to 48 kHz stereo <c>f32le</c> (a
 /// loopback TCP connection to a listener of ours). The newest picture waits in <see cref="Video"/>, the samples in
 /// <see cref="Audio"/>. When the channel's stream ends or ffmpeg dies the input is missing (the program draws its
 /// placeholder); when the channel publishes again it is decoded again.
@@ -103,13 +103,13 @@ public sealed partial class ChannelInputDecoder : InputDecoder
 
     private List<string> Arguments(PixelSize size, bool hasAudio)
     {
-        string fps = string.Create(CultureInfo.InvariantCulture, $"{Options.Clock.RateNumerator}/{Options.Clock.RateDenominator}");
         var args = new List<string>
         {
             "-hide_banner", "-nostdin", "-loglevel", "warning",
             "-fflags", "nobuffer", "-flags", "low_delay", "-f", "flv", "-i", "pipe:0",
-            "-map", "0:v:0", "-vf", string.Create(CultureInfo.InvariantCulture, $"fps={fps},scale={size.Width}:{size.Height}:flags=bilinear"),
-            "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1",
+            "-map", "0:v:0", "-vf", string.Create(CultureInfo.InvariantCulture, $"{FrameSelectFilter(Options.Clock)},scale={size.Width}:{size.Height}:flags=bilinear"),
+            // The selected pictures as they come: rawvideo's default (constant rate at the input's) would repeat them.
+            "-fps_mode", "passthrough", "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1",
         };
         if (hasAudio) args.AddRange(AudioOutputArguments());
         return args;

@@ -109,11 +109,27 @@ public abstract partial class InputDecoder : IAsyncDisposable
         Audio.Clear();
     }
 
+    /// <summary>
+    /// The ffmpeg filter that thins the input's pictures to at most one per slot of the program clock, without holding
+    /// any back: the first picture of each slot passes at once. ffmpeg's <c>fps</c> filter would give the same cadence but
+    /// keeps a picture until the next one arrives (a frame of latency, 33 ms at 30 fps), and the program takes the newest
+    /// picture at each tick anyway. A quarter slot of slack keeps every picture of a stream at the program's own rate
+    /// whose millisecond timestamps fall just short of a slot (33 ms at 30 fps); a 60 fps input keeps every other picture,
+    /// 50 fps three of five. Time running backwards (a publisher's clock reset) passes too.
+    /// </summary>
+    public static string FrameSelectFilter(ProgramClock clock)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        string slot = string.Create(CultureInfo.InvariantCulture, $"{clock.RateNumerator}/{clock.RateDenominator}");
+        return $"select='isnan(prev_selected_t)+lt(t\\,prev_selected_t)+gt(floor(t*{slot}+0.25)\\,floor(prev_selected_t*{slot}+0.25))'";
+    }
+
     /// <summary>The ffmpeg arguments of the audio output: the first audio stream as 48 kHz stereo f32le to our listener.</summary>
     protected IEnumerable<string> AudioOutputArguments()
     {
         int port = ((IPEndPoint)_audioListener.LocalEndpoint).Port;
-        return ["-map", "0:a:0", "-ac", "2", "-ar", "48000", "-f", "f32le", string.Create(CultureInfo.InvariantCulture, $"tcp://127.0.0.1:{port}")];
+        // Without TCP_NODELAY a write waits for the previous one's acknowledgement (Nagle), and a delayed ACK holds it up to 40 ms.
+        return ["-map", "0:a:0", "-ac", "2", "-ar", "48000", "-f", "f32le", string.Create(CultureInfo.InvariantCulture, $"tcp://127.0.0.1:{port}?tcp_nodelay=1")];
     }
 
     /// <summary>

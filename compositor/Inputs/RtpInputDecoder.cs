@@ -226,7 +226,6 @@ public sealed partial class RtpInputDecoder : InputDecoder
 
     private List<string> Arguments(string sdpPath, bool hasAudio)
     {
-        string fps = string.Create(CultureInfo.InvariantCulture, $"{Options.Clock.RateNumerator}/{Options.Clock.RateDenominator}");
         var canvas = Options.Canvas;
         var args = new List<string>
         {
@@ -235,8 +234,9 @@ public sealed partial class RtpInputDecoder : InputDecoder
             "-protocol_whitelist", "file,udp,rtp", "-fflags", "nobuffer", "-flags", "low_delay", "-analyzeduration", "3000000",
             "-i", sdpPath,
             "-map", "0:v:0", "-vf", string.Create(CultureInfo.InvariantCulture,
-                $"fps={fps},scale={canvas.Width}:{canvas.Height}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear"),
-            "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1",
+                $"{FrameSelectFilter(Options.Clock)},scale={canvas.Width}:{canvas.Height}:force_original_aspect_ratio=decrease:force_divisible_by=2:flags=bilinear"),
+            // The selected pictures as they come: rawvideo's default (constant rate at the input's) would repeat them.
+            "-fps_mode", "passthrough", "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1",
         };
         if (hasAudio) args.AddRange(AudioOutputArguments());
         return args;

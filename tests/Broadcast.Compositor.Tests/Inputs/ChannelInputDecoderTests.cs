@@ -22,6 +22,26 @@ public sealed class ChannelInputDecoderTests
         Assert.Equal(new PixelSize(1280, 548), InputDecoder.FitWithin(new PixelSize(2560, 1097), canvas));
     }
 
+    [Theory]
+    [InlineData("30", 30, 300)]    // the program's own rate, millisecond timestamps (33, 67, 100 ms): every picture
+    [InlineData("30000/1001", 30, 300)]
+    [InlineData("25", 30, 250)]    // slower than the program: every picture
+    [InlineData("60", 30, 300)]    // every other picture
+    [InlineData("50", 30, 300)]    // three of five
+    [InlineData("60", 25, 250)]
+    public void FrameSelectionThinsToOnePicturePerProgramFrameAndNoFewer(string inputRate, int programRate, int expectedPictures)
+    {
+        // Ten seconds through FLV, as the hub hands a channel to its decoder, then the decoder's selection: the pictures
+        // that come out are the pictures the program gets.
+        using var directory = new TempDirectory("frame-select");
+        string flv = Path.Combine(directory.Path, "input.flv");
+        MediaTools.Run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", $"testsrc2=size=160x90:rate={inputRate}", "-t", "10",
+            "-c:v", "libx264", "-preset", "ultrafast", "-f", "flv", flv);
+        string frames = MediaTools.Run("ffprobe", "-v", "error", "-f", "lavfi",
+            $"movie={flv},{InputDecoder.FrameSelectFilter(new ProgramClock(programRate))}", "-show_entries", "frame=pts_time", "-of", "csv=p=0");
+        Assert.Equal(expectedPictures, frames.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
     [Fact]
     public async Task DecodesTheChannelGoesMissingWhenItEndsAndReturnsWhenItPublishesAgain()
     {
