@@ -73,6 +73,37 @@ internal static class ProgramCapture
         return (rgb[i], rgb[i + 1], rgb[i + 2]);
     }
 
+    /// <summary>
+    /// Lip sync of a capture of <see cref="ChannelFeed.StartFlashAndBeep"/>: each flash (the picture's top-left eighth
+    /// turning white, ffmpeg's <c>blackdetect</c>) paired with the beep nearest it within half a second (<c>silencedetect</c>),
+    /// on the file's own timestamps; the median of sound minus picture in ms (positive: the sound is late) and the pairs found.
+    /// </summary>
+    public static async Task<(int MedianMs, int Pairs)> SoundMinusPictureAsync(string path)
+    {
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var launch = new ProcessLaunch("ffmpeg", ["-hide_banner", "-nostdin", "-nostats", "-copyts", "-i", path, "-filter_complex",
+            "[0:v]crop=iw/8:ih/8:0:0,blackdetect=d=0.2:pix_th=0.5[v];[0:a]silencedetect=n=-30dB:d=0.3[a]", "-map", "[v]", "-map", "[a]", "-f", "null", "-"])
+        {
+            OnStderrLine = lines.Enqueue,
+        };
+        var result = await SupervisedProcess.RunAsync(launch, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.True(result.Succeeded, result.Stderr);
+        string text = string.Join('\n', lines);
+        static List<double> Times(string text, string key) =>
+            [.. System.Text.RegularExpressions.Regex.Matches(text, key + @":\s*([0-9.]+)")
+                .Select(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture))];
+        var flashes = Times(text, "black_end");
+        var beeps = Times(text, "silence_end");
+        var offsets = new List<int>();
+        foreach (double flash in flashes)
+        {
+            var nearest = beeps.Select(beep => beep - flash).Where(d => Math.Abs(d) < 0.5).OrderBy(Math.Abs).ToList();
+            if (nearest.Count > 0) offsets.Add((int)Math.Round(nearest[0] * 1000));
+        }
+        offsets.Sort();
+        return (offsets.Count == 0 ? 0 : offsets[offsets.Count / 2], offsets.Count);
+    }
+
     private static async Task<byte[]> RunAsync(string[] args)
     {
         var result = await SupervisedProcess.RunAsync(new ProcessLaunch("ffmpeg", ["-hide_banner", "-loglevel", "error", .. args]), TimeSpan.FromSeconds(20), CancellationToken.None);

@@ -245,6 +245,38 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         Assert.True(engine.Status().FramesComposed > 0);
     }
 
+    [Fact]
+    public async Task TheProgramsSoundStaysWithItsPicture()
+    {
+        // A channel that flashes and beeps at every whole second, composed alone. Where each flash and beep land in the
+        // program, against where they land in the channel itself. A decoder that starts on the channel's cached GOP once
+        // left that burst standing in the input's audio ring, and the sound ran late by 60 to 250 ms (143 and 152 ms in two
+        // runs of this test) for the whole program. Now it reads -12 to +40 ms here (the ring's phase and the program's
+        // tick move it by a frame), within EBU R37's 40 ms early and 60 ms late; the bound leaves a frame's room around that
+        // spread so that a loaded machine does not fail it, and still catches the standing burst.
+        using var dir = new TempDirectory();
+        var registry = new LiveStreamRegistry();
+        await using var feed = ChannelFeed.StartFlashAndBeep(registry, "cam");
+        await using var engine = NewEngine(registry, [new ChannelInput("cam", "cam")], new ProgramLayout(LayoutKind.Single, [new LayoutInput("cam")]));
+        engine.Start();
+        var program = engine.Output!;
+        await WaitFor.ConditionAsync(() => engine.Status().InputsPresent["cam"] && program.LastVideoTime is not null, Bound, "the input decoded and the program encoding");
+        // Past the ring's first watch (about 2 s of reads), and then far enough that the capture's cached GOP starts after it.
+        long settled = program.LastVideoTime!.Value + (5 * Timescales.Video);
+        await WaitFor.ConditionAsync(() => program.LastVideoTime >= settled, Bound, "five seconds of program");
+
+        string programFile = dir.Combine("program.flv"), inputFile = dir.Combine("input.flv");
+        var programCapture = ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + (6 * Timescales.Video), programFile);
+        var inputCapture = ProgramCapture.CaptureAsync(feed.Stream, feed.Stream.LastVideoTime!.Value + (6 * Timescales.Video), inputFile);
+        await Task.WhenAll(programCapture, inputCapture);
+
+        var (inputOffset, inputPairs) = await ProgramCapture.SoundMinusPictureAsync(inputFile);
+        var (programOffset, programPairs) = await ProgramCapture.SoundMinusPictureAsync(programFile);
+        output.WriteLine($"sound minus picture: channel {inputOffset} ms over {inputPairs}, program {programOffset} ms over {programPairs}");
+        Assert.True(inputPairs >= 4 && programPairs >= 4, $"flashes and beeps found: channel {inputPairs}, program {programPairs}");
+        Assert.InRange(programOffset - inputOffset, -50, 75);
+    }
+
     /// <summary>Takes what the reader has and keeps its video decode times (90 kHz).</summary>
     private static void DrainVideoTimes(LiveStreamReader reader, List<long> times)
     {

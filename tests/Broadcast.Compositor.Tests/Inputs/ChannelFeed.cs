@@ -27,14 +27,26 @@ internal sealed class ChannelFeed : IAsyncDisposable
 
     public LiveStream Stream { get; }
 
-    public static ChannelFeed Start(LiveStreamRegistry registry, string channel, string colour, int toneHz, int width = 640, int height = 360, int fps = 30)
+    public static ChannelFeed Start(LiveStreamRegistry registry, string channel, string colour, int toneHz, int width = 640, int height = 360, int fps = 30) =>
+        Start(registry, channel, string.Create(CultureInfo.InvariantCulture, $"color=c={colour}:s={width}x{height}:r={fps}"),
+            string.Create(CultureInfo.InvariantCulture, $"sine=frequency={toneHz}:sample_rate=48000"), fps);
+
+    /// <summary>
+    /// A grey picture whose top-left corner flashes white, and a 1 kHz beep, both for the first 100 ms of every second of
+    /// media time: where a flash and a beep land after processing shows the lip sync.
+    /// </summary>
+    public static ChannelFeed StartFlashAndBeep(LiveStreamRegistry registry, string channel) =>
+        Start(registry, channel, "color=c=0x404040:s=640x360:r=30,drawbox=x=0:y=0:w=200:h=100:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'",
+            "sine=frequency=1000:sample_rate=48000:samples_per_frame=480,volume='lt(mod(t\\,1)\\,0.1)':eval=frame", 30);
+
+    private static ChannelFeed Start(LiveStreamRegistry registry, string channel, string video, string audio, int fps)
     {
         if (!registry.TryStartPublish(channel, out var stream)) throw new InvalidOperationException($"{channel} is already published");
         var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
         foreach (var arg in (string[])[
             "-hide_banner", "-loglevel", "error",
-            "-re", "-f", "lavfi", "-i", string.Create(CultureInfo.InvariantCulture, $"color=c={colour}:s={width}x{height}:r={fps}"),
-            "-re", "-f", "lavfi", "-i", string.Create(CultureInfo.InvariantCulture, $"sine=frequency={toneHz}:sample_rate=48000"),
+            "-re", "-f", "lavfi", "-i", video,
+            "-re", "-f", "lavfi", "-i", audio,
             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", (fps * 2).ToString(CultureInfo.InvariantCulture),
             "-c:a", "aac", "-b:a", "64k", "-ac", "2", "-f", "flv", "pipe:1"]) psi.ArgumentList.Add(arg);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg did not start");
