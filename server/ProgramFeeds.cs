@@ -18,7 +18,8 @@ internal sealed class PullProgramFeeds(PullOptions options, OutboundGuard outbou
     public IProgramFeed Open(string streamName, FeedSource source, LiveStreamRegistry hub)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var spec = new PullSpec(streamName, Tag: null, source.Url, source.Loop, Key: streamName, source.AllowUntrustedCertificate);
+        // A program takes a source with sound alone (a music bed); a channel's own pull needs a picture.
+        var spec = new PullSpec(streamName, Tag: null, source.Url, source.Loop, Key: streamName, source.AllowUntrustedCertificate, AudioOnlyAllowed: true);
         var session = new PullSession(spec, hub, options, outbound, _logger, time);
         session.Start();
         return new Feed(session);

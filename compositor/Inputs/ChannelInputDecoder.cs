@@ -65,12 +65,19 @@ public sealed partial class ChannelInputDecoder : InputDecoder
     {
         using var reader = stream.OpenReader($"compositor-{InputId}", capacity: 256);
         MediaFrame? first = null;
-        // The first picture's track gives the size to decode at; frames before it cannot be decoded anyway.
+        long? soundSince = null;
+        // The first picture's track gives the size to decode at; frames before it cannot be decoded anyway. Sound that
+        // flows for a while with no video track declared is a source of sound alone (a music bed).
         while (first is null)
         {
             var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
             if (read.Frame is not { } frame) return "";
             if (frame.Track is VideoTrack && frame.IsKeyframe) first = frame;
+            else if (frame.Kind == MediaKind.Audio && stream.Video is null
+                && Time.GetElapsedTime(soundSince ??= Time.GetTimestamp()) >= Options.AudioOnlyWait)
+            {
+                return await DecodeSoundAsync(reader, frame, cancellationToken).ConfigureAwait(false);
+            }
             else frame.Release();
         }
         var video = (VideoTrack)first.Track;
@@ -88,7 +95,7 @@ public sealed partial class ChannelInputDecoder : InputDecoder
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pictures = ReadPicturesAsync(process.Stdout, latest, attempt.Token);
         var samples = hasAudio ? ReadSamplesAsync(attempt.Token) : Task.CompletedTask;
-        var pump = PumpAsync(reader, first, process.Stdin, hasAudio, attempt.Token);
+        var pump = PumpAsync(reader, first, process.Stdin, hasAudio, hasVideo: true, attempt.Token);
         var ended = await Task.WhenAny(pump, pictures, process.Exited).ConfigureAwait(false);
         bool sourceEnded = ended == pump && await pump.ConfigureAwait(false);
         await attempt.CancelAsync().ConfigureAwait(false);
@@ -99,6 +106,30 @@ public sealed partial class ChannelInputDecoder : InputDecoder
         if (sourceEnded) return "";
         var tail = process.StderrTail;
         return process.HasExited ? $"ffmpeg exited {process.ExitCode}: {(tail.Count > 0 ? tail[^1] : "")}" : "ffmpeg stopped delivering pictures";
+    }
+
+    /// <summary>One ffmpeg run for a channel of sound alone: "" when it ended (or a picture began: decoded again with it), else why ffmpeg failed.</summary>
+    private async Task<string> DecodeSoundAsync(LiveStreamReader reader, MediaFrame first, CancellationToken cancellationToken)
+    {
+        UseNoPicture();
+        CountAttempt();
+        await using var process = SupervisedProcess.Start(new ProcessLaunch(Options.FfmpegPath,
+            ["-hide_banner", "-nostdin", "-loglevel", "warning", "-fflags", "nobuffer", "-flags", "low_delay", "-f", "flv", "-i", "pipe:0", .. AudioOutputArguments()]));
+        LogStartedSound(InputId, Channel, process.Id);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var samples = ReadSamplesAsync(attempt.Token);
+        var pump = PumpAsync(reader, first, process.Stdin, hasAudio: true, hasVideo: false, attempt.Token);
+        MarkPresent();
+        var ended = await Task.WhenAny(pump, samples, process.Exited).ConfigureAwait(false);
+        bool sourceEnded = ended == pump && await pump.ConfigureAwait(false);
+        await attempt.CancelAsync().ConfigureAwait(false);
+        MarkMissing();
+        await process.StopAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        await samples.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (sourceEnded) return "";
+        var tail = process.StderrTail;
+        return process.HasExited ? $"ffmpeg exited {process.ExitCode}: {(tail.Count > 0 ? tail[^1] : "")}" : "ffmpeg stopped delivering sound";
     }
 
     private List<string> Arguments(PixelSize size, bool hasAudio)
@@ -116,14 +147,14 @@ public sealed partial class ChannelInputDecoder : InputDecoder
     }
 
     /// <summary>
-    /// The hub's frames as FLV into ffmpeg: true when the stream ended (or its publisher dropped, or sound started on a
-    /// channel decoded without: ffmpeg must start again with an audio output), false when ffmpeg went away.
+    /// The hub's frames as FLV into ffmpeg: true when the stream ended (or its publisher dropped, or sound or a picture
+    /// started on a channel decoded without: ffmpeg must start again with that output), false when ffmpeg went away.
     /// </summary>
-    private static async Task<bool> PumpAsync(LiveStreamReader reader, MediaFrame first, Stream stdin, bool hasAudio, CancellationToken cancellationToken)
+    private static async Task<bool> PumpAsync(LiveStreamReader reader, MediaFrame first, Stream stdin, bool hasAudio, bool hasVideo, CancellationToken cancellationToken)
     {
         var buffer = new ArrayBufferWriter<byte>(256 * 1024);
         var muxer = new FlvMuxer();
-        FlvMuxer.WriteHeader(buffer, hasAudio, hasVideo: true);
+        FlvMuxer.WriteHeader(buffer, hasAudio, hasVideo);
         int epoch = first.Epoch;
         var frame = first;
         try
@@ -137,10 +168,10 @@ public sealed partial class ChannelInputDecoder : InputDecoder
                 await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
                 var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
                 if (read.Frame is not { } next) return true;
-                if (next.Epoch != epoch || (!hasAudio && next.Kind == MediaKind.Audio))
+                if (next.Epoch != epoch || (!hasAudio && next.Kind == MediaKind.Audio) || (!hasVideo && next.Kind == MediaKind.Video))
                 {
                     // A new publish this reader did not see end (it fell behind): its timestamps start again.
-                    // Or sound this ffmpeg has no output for.
+                    // Or sound (or a picture) this ffmpeg has no output for.
                     next.Release();
                     return true;
                 }
@@ -155,6 +186,9 @@ public sealed partial class ChannelInputDecoder : InputDecoder
 
     [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Input {InputId}: decoding channel {Channel} (ffmpeg {Pid}) at {Width}x{Height}, audio {HasAudio}")]
     private partial void LogStarted(string inputId, string channel, int pid, int width, int height, bool hasAudio);
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "Input {InputId}: decoding channel {Channel} (ffmpeg {Pid}) as sound alone: no video track")]
+    private partial void LogStartedSound(string inputId, string channel, int pid);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Input {InputId}: channel {Channel} is missing ({Reason})")]
     private partial void LogMissing(string inputId, string channel, string reason);

@@ -19,6 +19,9 @@ public sealed record InputDecoderOptions(string FfmpegPath, PixelSize Canvas, Pr
     /// <summary>How long after a channel's first picture its audio header may come and still be decoded from the start.</summary>
     public TimeSpan AudioHeaderWait { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How long a channel's sound may flow with no video track declared before it is taken as sound alone (a music bed).</summary>
+    public TimeSpan AudioOnlyWait { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a started ffmpeg may take to connect its audio output.</summary>
     public TimeSpan AudioConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }
@@ -101,6 +104,12 @@ public abstract partial class InputDecoder : IAsyncDisposable
     }
 
     protected void CountAttempt() => Interlocked.Increment(ref _attempts);
+
+    /// <summary>This attempt decodes sound alone: no picture (a tile that places the input shows its placeholder).</summary>
+    protected void UseNoPicture() => _video = null;
+
+    /// <summary>The input is here though no picture will come (sound alone): the mixer takes its samples.</summary>
+    protected void MarkPresent() => _present = true;
 
     /// <summary>The input is away: its placeholder is drawn and its stale sound dropped.</summary>
     protected void MarkMissing()

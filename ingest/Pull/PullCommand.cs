@@ -39,9 +39,10 @@ public static class PullCommand
         if (input.ReadAtNativeRate) args.Add("-re");
         // A file loops inside ffmpeg (timestamps keep increasing); other sources are re-opened by the session.
         if (loop && input.Kind == PullSourceKind.File) args.AddRange(["-stream_loop", "-1"]);
-        args.AddRange(["-i", target.Url, "-map", "0:v:0", "-map", "0:a:0?"]);
+        // A source without video (allowed only as a program's music bed: PullSpec.AudioOnlyAllowed) gives its sound alone.
+        args.AddRange(probe.VideoCodec is null ? ["-i", target.Url, "-map", "0:a:0"] : ["-i", target.Url, "-map", "0:v:0", "-map", "0:a:0?"]);
         if (probe.CopyVideo) args.AddRange(["-c:v", "copy"]);
-        else
+        else if (probe.VideoCodec is not null)
         {
             string keyframes = "expr:gte(t,n_forced*" + options.KeyframeSeconds.ToString(CultureInfo.InvariantCulture) + ")";
             args.AddRange(["-c:v", "libx264", "-preset", options.X264Preset, "-tune", "zerolatency", "-pix_fmt", "yuv420p",

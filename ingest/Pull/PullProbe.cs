@@ -10,7 +10,7 @@ public sealed record PullProbeResult(string? VideoCodec, string? AudioCodec)
     public bool CopyAudio => AudioCodec == "aac";
 
     public string Describe() =>
-        $"video {VideoCodec ?? "none"} ({(CopyVideo ? "copied" : "encoded to h264")}), audio {AudioCodec ?? "none"}{(AudioCodec is null ? "" : CopyAudio ? " (copied)" : " (encoded to aac)")}";
+        $"video {(VideoCodec is null ? "none" : $"{VideoCodec} ({(CopyVideo ? "copied" : "encoded to h264")})")}, audio {AudioCodec ?? "none"}{(AudioCodec is null ? "" : CopyAudio ? " (copied)" : " (encoded to aac)")}";
 }
 
 /// <summary>Why an attempt did not give media: decides between retrying with backoff and stopping in the failed state.</summary>
@@ -35,9 +35,10 @@ public static class PullProbe
 
     /// <summary>
     /// Parses <c>ffprobe -show_entries stream=codec_name,codec_type -of csv=p=0</c> output ("h264,video", "aac,audio", one line
-    /// per stream). A source with no video stream is not something we can broadcast.
+    /// per stream). A source with no video stream is not something we can broadcast, unless <paramref name="audioOnlyAllowed"/>
+    /// (a program's music bed) and it has sound.
     /// </summary>
-    public static bool TryParse(IEnumerable<string> stdoutLines, out PullProbeResult result, out PullFailure? failure)
+    public static bool TryParse(IEnumerable<string> stdoutLines, out PullProbeResult result, out PullFailure? failure, bool audioOnlyAllowed = false)
     {
         ArgumentNullException.ThrowIfNull(stdoutLines);
         string? video = null, audio = null;
@@ -55,7 +56,7 @@ public static class PullProbe
             else audio ??= codec;
         }
         result = new PullProbeResult(video, audio);
-        failure = video is not null ? null
+        failure = video is not null || (audioOnlyAllowed && audio is not null) ? null
             : new PullFailure(PullFailureKind.NotMedia, any
                 ? $"the source has no video stream (found: {audio ?? "data only"}); a channel needs video"
                 : "the source has no audio or video streams");

@@ -13,7 +13,8 @@ namespace Broadcast.Ingest.Pull;
 /// <summary>What to pull into which stream. <paramref name="Key"/> identifies this assignment: a different key is a new session.</summary>
 /// <param name="Tag">Set on the <see cref="LiveStream"/> like an RTMP publish's channel id.</param>
 /// <param name="AllowUntrustedCertificate">rtmps:// and https://: accept a certificate that does not validate (test servers).</param>
-public sealed record PullSpec(string StreamName, string? Tag, string Url, bool Loop, string Key, bool AllowUntrustedCertificate = false);
+/// <param name="AudioOnlyAllowed">A source with sound and no picture is taken (a program's music bed); a channel's pull needs video.</param>
+public sealed record PullSpec(string StreamName, string? Tag, string Url, bool Loop, string Key, bool AllowUntrustedCertificate = false, bool AudioOnlyAllowed = false);
 
 /// <summary>
 /// One pull source as a supervised ffmpeg child: ffprobe names the codecs (and tells media from anything else), then ffmpeg
@@ -160,7 +161,7 @@ public sealed partial class PullSession : IAsyncDisposable
             foreach (var line in probeRun.StderrTail) LogProbeOutput(Spec.StreamName, line);
             return FromFailure(PullProbe.Classify(probeRun.ExitCode, probeRun.StderrTail, input.Kind));
         }
-        if (!PullProbe.TryParse(probeRun.StdoutLines(), out var probe, out var notMedia)) return FromFailure(notMedia!);
+        if (!PullProbe.TryParse(probeRun.StdoutLines(), out var probe, out var notMedia, Spec.AudioOnlyAllowed)) return FromFailure(notMedia!);
         lock (_gate) _status = _status with { Detail = probe.Describe() };
 
         // 2. ffmpeg: the source as FLV on stdout, into the hub.

@@ -39,15 +39,22 @@ internal sealed class ChannelFeed : IAsyncDisposable
         Start(registry, channel, "color=c=0x404040:s=640x360:r=30,drawbox=x=0:y=0:w=200:h=100:color=white:t=fill:enable='lt(mod(t\\,1)\\,0.1)'",
             "sine=frequency=1000:sample_rate=48000:samples_per_frame=480,volume='lt(mod(t\\,1)\\,0.1)':eval=frame", 30);
 
-    private static ChannelFeed Start(LiveStreamRegistry registry, string channel, string video, string audio, int fps)
+    /// <summary>A channel of sound alone (a radio feed, a music bed): a tone, no video track.</summary>
+    public static ChannelFeed StartSoundOnly(LiveStreamRegistry registry, string channel, int toneHz) =>
+        Start(registry, channel, null, string.Create(CultureInfo.InvariantCulture, $"sine=frequency={toneHz}:sample_rate=48000"), 30);
+
+    private static ChannelFeed Start(LiveStreamRegistry registry, string channel, string? video, string audio, int fps)
     {
         if (!registry.TryStartPublish(channel, out var stream)) throw new InvalidOperationException($"{channel} is already published");
         var psi = new ProcessStartInfo("ffmpeg") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        string[] pictures = video is null ? [] : ["-re", "-f", "lavfi", "-i", video];
+        string[] encodePictures = video is null ? [] :
+            ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", (fps * 2).ToString(CultureInfo.InvariantCulture)];
         foreach (var arg in (string[])[
             "-hide_banner", "-loglevel", "error",
-            "-re", "-f", "lavfi", "-i", video,
+            .. pictures,
             "-re", "-f", "lavfi", "-i", audio,
-            "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-pix_fmt", "yuv420p", "-g", (fps * 2).ToString(CultureInfo.InvariantCulture),
+            .. encodePictures,
             "-c:a", "aac", "-b:a", "64k", "-ac", "2", "-f", "flv", "pipe:1"]) psi.ArgumentList.Add(arg);
         var process = Process.Start(psi) ?? throw new InvalidOperationException("ffmpeg did not start");
         process.ErrorDataReceived += (_, _) => { };

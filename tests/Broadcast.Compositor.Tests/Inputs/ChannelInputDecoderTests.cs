@@ -43,6 +43,28 @@ public sealed class ChannelInputDecoderTests
     }
 
     [Fact]
+    public async Task AChannelOfSoundAloneIsDecodedAsSoundAndHasNoPicture()
+    {
+        // A music bed or a radio feed: sound flows and no video track is ever declared. After Options.AudioOnlyWait the
+        // input is present with its sound and no picture (a tile that places it shows its placeholder); when its publish
+        // ends it goes missing like any other.
+        var registry = new LiveStreamRegistry();
+        var options = new InputDecoderOptions("ffmpeg", new PixelSize(640, 360), new ProgramClock(30));
+        await using var decoder = new ChannelInputDecoder("bed", "radio", registry, options, NullLogger.Instance);
+        decoder.Start();
+        var feed = ChannelFeed.StartSoundOnly(registry, "radio", 440);
+        // A block of 4096 frames past the ring's prebuffer (2048 frames).
+        await WaitFor.ConditionAsync(() => decoder.IsPresent && decoder.Audio.Count >= (4096 + 2048) * 2, Bound, "the channel's sound decoded");
+        Assert.Null(decoder.Video);
+        var samples = new float[4096 * 2];
+        Assert.True(decoder.Audio.TryRead(samples));
+        Assert.True(ToneLevel.Amplitude(samples, 440) > 0.05, "the 440 Hz tone is in the decoded samples");
+
+        await feed.DisposeAsync();
+        await WaitFor.ConditionAsync(() => !decoder.IsPresent, Bound, "the input missing once the channel ended");
+    }
+
+    [Fact]
     public async Task DecodesTheChannelGoesMissingWhenItEndsAndReturnsWhenItPublishesAgain()
     {
         var registry = new LiveStreamRegistry();

@@ -293,8 +293,5 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
     private static async Task<byte[]> GreenPngAsync() =>
         await ProgramOutput.DecodeAsync(["-f", "lavfi", "-i", "color=c=lime:size=64x64", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "pipe:1"]);
 
-    private static string? AudioRendition(string master) => AudioUri().Match(master) is { Success: true } m ? m.Groups[1].Value : null;
-
-    [GeneratedRegex(@"TYPE=AUDIO[^\n]*URI=""([\w-]+)/index\.m3u8""")]
-    private static partial Regex AudioUri();
+    private static string? AudioRendition(string master) => ProgramOutput.AudioRendition(master);
 }

@@ -25,7 +25,7 @@ internal enum Hue
 /// What a program channel puts on air, read back as a viewer's segments would be: the newest segment of its source
 /// rendition (init in front) decoded by ffmpeg, its last picture's colours at canvas points and its audio's tone levels.
 /// </summary>
-internal sealed class ProgramOutput(ServerFixture fixture, int canvasWidth, int canvasHeight, int redHz = 440, int blueHz = 1000)
+internal sealed partial class ProgramOutput(ServerFixture fixture, int canvasWidth, int canvasHeight, int redHz = 440, int blueHz = 1000)
 {
     private const int PictureWidth = 160, PictureHeight = 90;
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(45);
@@ -99,6 +99,12 @@ internal sealed class ProgramOutput(ServerFixture fixture, int canvasWidth, int 
             }
         }, Bound, what, () => fixture.WithLog($"last decoded: {seen}"), pollInterval: TimeSpan.FromMilliseconds(500));
     }
+
+    /// <summary>The audio rendition a master playlist names (its folder under the channel), null before it lists one.</summary>
+    public static string? AudioRendition(string master) => AudioUri().Match(master) is { Success: true } m ? m.Groups[1].Value : null;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"TYPE=AUDIO[^\n]*URI=""([\w-]+)/index\.m3u8""")]
+    private static partial System.Text.RegularExpressions.Regex AudioUri();
 
     /// <summary>Waits until the newest audio segment's tones satisfy <paramref name="condition"/> (440 Hz level, 1 kHz level).</summary>
     public async Task<(double Red, double Blue)> WaitForTonesAsync(string slug, string rendition, Func<double, double, bool> condition, string what)

@@ -11,7 +11,8 @@ namespace Broadcast.EndToEnd.Tests.Programs;
 /// Files of the media library as program inputs, pulled by the node that runs the program (no channel in between), on the
 /// shared server: a looped green film, added in the control room, plays on past its own end; a red clip set to play once is on air, then at its end
 /// becomes its placeholder card, and the program says why (its pull "stopped": the source played to its end); a file that
-/// is not there says "failed" with a reason while the program carries on. The program's own segments, decoded, show each.
+/// is not there says "failed" with a reason while the program carries on; a file of sound alone is a music bed under the film.
+/// The program's own segments, decoded, show each.
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class ProgramSourceTests(ServerFixture fixture)
@@ -82,10 +83,28 @@ public sealed class ProgramSourceTests(ServerFixture fixture)
         var status = JsonNode.Parse(await Server.Http.GetStringAsync($"api/channels/{program.Id}/program"))!;
         fixture.Check(status["running"]!.GetValue<bool>(), $"the program stopped over a missing input: {status}");
 
+        // A file of sound alone is a music bed: mixed under the film it is not placed in, heard in the program's audio.
+        string bed = $"bed-{tag}.mp3";
+        var madeBed = await ExternalProcess.RunAsync("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+            "-i", "sine=frequency=1000:sample_rate=44100:d=3", "-c:a", "libmp3lame", Path.Combine(library, bed)], TimeSpan.FromSeconds(60));
+        Assert.True(madeBed.ExitCode == 0, $"ffmpeg could not write the bed: {madeBed}");
+        await _output.PutAsync(program.Id, new
+        {
+            inputs = new object[] { new { id, source = new { url = $"file:{film}", loop = true } }, new { id = "bed", source = new { url = $"file:{bed}", loop = true } } },
+            layout = single,
+        });
+        await WaitFor.ConditionAsync(async () => JsonNode.Parse(await Server.Http.GetStringAsync($"api/channels/{program.Id}/program"))!["inputs"]![1]!
+            is { } b && b["present"]!.GetValue<bool>() && b["source"]?["state"]?.GetValue<string>() == "live", Bound, "the music bed present and live",
+            () => fixture.WithLog(""));
+        string master = await Server.Viewer.GetStringAsync(Server.Absolute($"/live/{program.Slug}/master.m3u8"));
+        await _output.WaitForTonesAsync(program.Slug, ProgramOutput.AudioRendition(master)!, (_, bedTone) => bedTone > 0.03, "the music bed's 1 kHz in the program");
+        await _output.WaitForPictureAsync(program.Slug, "the film under the music bed", [(320, 180, Hue.Green)]);
+
         using (var stop = await Server.Http.DeleteAsync($"api/channels/{program.Id}/program"))
             fixture.Check(stop.StatusCode == HttpStatusCode.NoContent, $"DELETE program -> {(int)stop.StatusCode}");
         File.Delete(Path.Combine(library, film));
         File.Delete(Path.Combine(library, clip));
+        File.Delete(Path.Combine(library, bed));
     }
 
     private static async Task MakeClipAsync(string path, string colour, int seconds)

@@ -34,6 +34,10 @@ public sealed class PullCommandTests
             $"-hide_banner -nostats -v error -protocol_whitelist file -re -stream_loop -1 -i file:/srv/media/clips/a.mp4 {Copy}" },
         { "file:clips/a.mp4", false, H264Aac,
             $"-hide_banner -nostats -v error -protocol_whitelist file -re -i file:/srv/media/clips/a.mp4 {Copy}" },
+        // Sound alone (a program's music bed; a channel's pull refuses it at the probe): the sound mapped, no video options.
+        { "file:bed.mp3", true, new PullProbeResult(null, "mp3"),
+            "-hide_banner -nostats -v error -protocol_whitelist file -re -stream_loop -1 -i file:/srv/media/bed.mp3 -map 0:a:0 " +
+            "-c:a aac -b:a 128000 -f flv -flvflags no_duration_filesize pipe:1" },
         // HEVC cannot travel in legacy FLV, MP3 is not accepted by ingest: both are encoded.
         { "file:b.mkv", false, new PullProbeResult("hevc", "mp3"),
             "-hide_banner -nostats -v error -protocol_whitelist file -re -i file:/srv/media/b.mkv -map 0:v:0 -map 0:a:0? " +

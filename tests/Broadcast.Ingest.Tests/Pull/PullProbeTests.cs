@@ -39,6 +39,17 @@ public sealed class PullProbeTests
         Assert.Contains(reason, failure.Reason, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Sound_alone_is_media_where_a_music_bed_is_allowed_and_nothing_at_all_still_is_not()
+    {
+        Assert.True(PullProbe.TryParse(["mp3,audio"], out var result, out var failure, audioOnlyAllowed: true));
+        Assert.Null(failure);
+        Assert.Null(result.VideoCodec);
+        Assert.Equal("mp3", result.AudioCodec);
+        Assert.False(PullProbe.TryParse(["bin_data,data"], out _, out failure, audioOnlyAllowed: true));
+        Assert.Equal(PullFailureKind.NotMedia, failure!.Kind);
+    }
+
     // (stderr as ffmpeg 5.1 (Debian 5.1.9) wrote it against sources on loopback, kind, verdict, reason): the reason is a fixed phrase, never
     // the remote's text, an address or a URL.
     public static TheoryData<string[], PullSourceKind, PullFailureKind, string> Failures => new()

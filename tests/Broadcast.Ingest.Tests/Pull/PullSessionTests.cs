@@ -34,9 +34,9 @@ public sealed class PullSessionTests : IDisposable
         return name;
     }
 
-    private PullSession Start(string url, bool loop = false, string name = "pulled")
+    private PullSession Start(string url, bool loop = false, string name = "pulled", bool audioOnlyAllowed = false)
     {
-        var session = new PullSession(new PullSpec(name, "channel-1", url, loop, "k1"), _registry, Options, LoopbackAllowed, NullLogger.Instance);
+        var session = new PullSession(new PullSpec(name, "channel-1", url, loop, "k1", AudioOnlyAllowed: audioOnlyAllowed), _registry, Options, LoopbackAllowed, NullLogger.Instance);
         session.Start();
         return session;
     }
@@ -69,6 +69,27 @@ public sealed class PullSessionTests : IDisposable
         Assert.Equal(1, lives);
         // Read at native rate: 4 s of media took about 4 s, all of it arrived.
         Assert.InRange(seen.Statistics.VideoFrames, Clip.ExpectedVideoFrames - 2, Clip.ExpectedVideoFrames);
+    }
+
+    [Fact]
+    public async Task A_file_of_sound_alone_is_a_music_bed_where_allowed_and_refused_for_a_channel()
+    {
+        MediaTools.Run("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "3", "-c:a", "libmp3lame",
+            Path.Combine(_root, "bed.mp3"));
+        LiveStream? seen = null;
+        _registry.Published += s => seen = s;
+        await using (var bed = Start("file:bed.mp3", audioOnlyAllowed: true, name: "bed"))
+        {
+            await WaitAsync(() => seen is { Audio: not null } s && s.Statistics.AudioFrames > 20, "the file's sound in the hub", bed);
+            Assert.Null(seen!.Video);
+            Assert.Equal(Codec.Aac, seen.Audio!.Codec);
+            Assert.Equal("video none, audio mp3 (encoded to aac)", bed.Status.Detail);
+        }
+
+        await using var channel = Start("file:bed.mp3", name: "channel");
+        await channel.Completion.WaitAsync(Bound);
+        Assert.Equal(PullState.Failed, channel.Status.State);
+        Assert.Contains("a channel needs video", channel.Status.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
