@@ -19,7 +19,9 @@ public sealed class FrameCompositor
     /// <summary>The placeholder card's luma: a dark grey, visibly not black so an operator sees the tile is there.</summary>
     public const byte PlaceholderLuma = 32;
 
-    private readonly PlaneScaler _scaler = new();
+    // One scaler for luma-sized planes (luma, alpha) and one for chroma, so each keeps its taps from tile to tile and
+    // frame to frame while the sizes stay (side by side: every tile's luma is the same resize, every tile's chroma too).
+    private readonly PlaneScaler _luma = new(), _chroma = new();
     private byte[] _alpha = [];
 
     public void Compose(Yuv420Frame canvas, LayoutPlan plan, CompositionSources sources)
@@ -82,9 +84,9 @@ public sealed class FrameCompositor
 
     private void Draw(Yuv420Frame canvas, Yuv420Frame source, PixelRect crop, PixelRect target)
     {
-        _scaler.Scale(source.Y, source.Width, crop, canvas.Y, canvas.Width, target);
-        _scaler.Scale(source.U, source.ChromaWidth, Half(crop), canvas.U, canvas.ChromaWidth, Half(target));
-        _scaler.Scale(source.V, source.ChromaWidth, Half(crop), canvas.V, canvas.ChromaWidth, Half(target));
+        _luma.Scale(source.Y, source.Width, crop, canvas.Y, canvas.Width, target);
+        _chroma.Scale(source.U, source.ChromaWidth, Half(crop), canvas.U, canvas.ChromaWidth, Half(target));
+        _chroma.Scale(source.V, source.ChromaWidth, Half(crop), canvas.V, canvas.ChromaWidth, Half(target));
     }
 
     /// <summary>
@@ -96,11 +98,11 @@ public sealed class FrameCompositor
         int size = target.Width * target.Height;
         if (_alpha.Length < size) _alpha = new byte[size];
         var alpha = _alpha.AsSpan(0, size);
-        _scaler.Scale(image.Alpha, image.Width, crop, alpha, target.Width, new PixelRect(0, 0, target.Width, target.Height));
+        _luma.Scale(image.Alpha, image.Width, crop, alpha, target.Width, new PixelRect(0, 0, target.Width, target.Height));
         var picture = image.Picture;
-        _scaler.Scale(picture.Y, picture.Width, crop, canvas.Y, canvas.Width, target, alpha, target.Width, 1);
-        _scaler.Scale(picture.U, picture.ChromaWidth, Half(crop), canvas.U, canvas.ChromaWidth, Half(target), alpha, target.Width, 2);
-        _scaler.Scale(picture.V, picture.ChromaWidth, Half(crop), canvas.V, canvas.ChromaWidth, Half(target), alpha, target.Width, 2);
+        _luma.Scale(picture.Y, picture.Width, crop, canvas.Y, canvas.Width, target, alpha, target.Width, 1);
+        _chroma.Scale(picture.U, picture.ChromaWidth, Half(crop), canvas.U, canvas.ChromaWidth, Half(target), alpha, target.Width, 2);
+        _chroma.Scale(picture.V, picture.ChromaWidth, Half(crop), canvas.V, canvas.ChromaWidth, Half(target), alpha, target.Width, 2);
     }
 
     private static PixelRect Half(PixelRect rect) => new(rect.X / 2, rect.Y / 2, rect.Width / 2, rect.Height / 2);

@@ -7,29 +7,41 @@ namespace Broadcast.Compositor.Video;
 /// weighs what share of the target sample's footprint it covers, so detail finer than the target averages out
 /// instead of aliasing (a 1080p camera in a 384-pixel inset). Arrays are kept and grown, never shrunk.
 /// </summary>
+/// <remarks>
+/// Besides each sample's own run of weights (the vertical pass reads one run per target row), the taps come padded to
+/// one count for every target sample (<see cref="Taps"/>, zero weights where a sample weighs fewer), so the horizontal
+/// pass runs one fixed-length loop per target sample instead of a loop whose length changes from one sample to the next.
+/// </remarks>
 internal sealed class ResampleTaps
 {
     public const int Bits = 14, One = 1 << Bits;
 
-    private int[] _first = [], _count = [], _offset = [], _weights = [];
+    private int[] _first = [], _count = [], _offset = [], _weights = [], _paddedFirst = [], _paddedWeights = [];
+    private (int Source, int Target) _built;
 
     /// <summary>Per target sample, its first source sample.</summary>
     public int[] FirstSamples => _first;
 
-    /// <summary>Per target sample, how many source samples it weighs.</summary>
-    public int[] Counts => _count;
+    /// <summary>The most source samples any target sample weighs: the padded tables' weights per target sample.</summary>
+    public int Taps { get; private set; }
 
-    /// <summary>Per target sample, where its weights start in <see cref="AllWeights"/>.</summary>
-    public int[] Offsets => _offset;
+    /// <summary>
+    /// Per target sample, the first of its <see cref="Taps"/> source samples: its own first, moved back where the padded
+    /// run would pass the source's end, so every one of them lies within the source.
+    /// </summary>
+    public int[] PaddedFirstSamples => _paddedFirst;
 
-    /// <summary>Every target sample's weights, one run after another.</summary>
-    public int[] AllWeights => _weights;
+    /// <summary>Per target sample, <see cref="Taps"/> weights from its padded first sample on (zero where it weighs none).</summary>
+    public int[] PaddedWeights => _paddedWeights;
 
     /// <summary>The weights of target sample <paramref name="index"/>'s source samples, from its first on.</summary>
     public ReadOnlySpan<int> Weights(int index) => _weights.AsSpan(_offset[index], _count[index]);
 
+    /// <summary>The taps of a resize from <paramref name="sourceLength"/> to <paramref name="targetLength"/> samples; kept while the lengths stay.</summary>
     public void Build(int sourceLength, int targetLength)
     {
+        // A program resizes the same tiles frame after frame: the tables of the last resize are those of the next.
+        if (_built == (sourceLength, targetLength)) return;
         if (_first.Length < targetLength)
         {
             _first = new int[targetLength];
@@ -45,6 +57,26 @@ internal sealed class ResampleTaps
             _offset[i] = next;
             next += sourceLength > targetLength ? Area(i, sourceLength, targetLength, next) : Bilinear(i, sourceLength, targetLength, next);
             _count[i] = next - _offset[i];
+        }
+
+        Pad(sourceLength, targetLength);
+        _built = (sourceLength, targetLength);
+    }
+
+    private void Pad(int sourceLength, int targetLength)
+    {
+        int taps = 1;
+        for (int i = 0; i < targetLength; i++) taps = Math.Max(taps, _count[i]);
+        Taps = taps;
+        if (_paddedFirst.Length < targetLength) _paddedFirst = new int[targetLength];
+        if (_paddedWeights.Length < targetLength * taps) _paddedWeights = new int[targetLength * taps];
+        _paddedWeights.AsSpan(0, targetLength * taps).Clear();
+        for (int i = 0; i < targetLength; i++)
+        {
+            // A sample weighs at most every source sample, so taps <= sourceLength and the moved first stays >= 0.
+            int shift = Math.Max(0, _first[i] + taps - sourceLength);
+            _paddedFirst[i] = _first[i] - shift;
+            _weights.AsSpan(_offset[i], _count[i]).CopyTo(_paddedWeights.AsSpan((i * taps) + shift));
         }
     }
 
