@@ -87,8 +87,8 @@ internal sealed class PlaneScaler
 
     /// <summary>
     /// <paramref name="line"/>'s samples from the vertically weighted <paramref name="buffer"/>, each the sum of its
-    /// padded taps. The common tap counts (2 for bilinear and for reductions up to 2:1, 3 up to 3:1) have loops of their
-    /// own with the taps written out: the scaler's hottest loop, run for every pixel of every tile of every frame.
+    /// padded taps. The common tap counts (2 for enlargements and exact 2:1 reductions, 3 for other reductions up to 3:1)
+    /// have loops of their own with the taps written out: the scaler's hottest loop, run for every pixel of every tile of every frame.
     /// </summary>
     private static void Horizontal(ReadOnlySpan<int> buffer, ResampleTaps columns, Span<byte> line)
     {
