@@ -32,7 +32,10 @@ public sealed class ProgramSourceTests(ServerFixture fixture)
         string tag = Guid.NewGuid().ToString("N")[..8];
         string film = $"film-{tag}.mp4", clip = $"clip-{tag}.mp4";
         await MakeClipAsync(Path.Combine(library, film), "green", seconds: 3);
-        await MakeClipAsync(Path.Combine(library, clip), "red", seconds: 4);
+        // The clip is on air from the program's cut to the new source (once its decoder has a picture, about 2 s into the
+        // pull) to the pull's end: at 4 s that left a window of about 2 s, one segment's length, which a loaded machine
+        // could miss. At 12 s it is on air for several segments.
+        await MakeClipAsync(Path.Combine(library, clip), "red", seconds: 12);
         var program = await Server.Api.CreateChannelAsync($"program sources {tag}");
 
         // In the control room: the film typed under "Add source", Loop ticked, starts the program.
