@@ -47,7 +47,7 @@ internal static partial class SrtLog
     [LoggerMessage(EventId = 1112, Level = LogLevel.Warning, Message = "SRT publishes from {RemoteAddress} blocked for {BlockSeconds} s: {Failures} refused stream keys within {WindowSeconds} s")]
     public static partial void AddressBlocked(ILogger logger, string remoteAddress, int failures, int windowSeconds, int blockSeconds);
 
-    [LoggerMessage(EventId = 1113, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} ({StreamName}): the program's streams of types {Ignored} are not ingested (only H.264/HEVC video, ADTS AAC and one SCTE-35 PID are)")]
+    [LoggerMessage(EventId = 1113, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} ({StreamName}): the program's streams of types {Ignored} are not ingested (only H.264/HEVC video, ADTS AAC or Opus audio and one SCTE-35 PID are)")]
     public static partial void IgnoredStreams(ILogger logger, long connectionId, string streamName, string ignored);
 
     [LoggerMessage(EventId = 1114, Level = LogLevel.Error, Message = "SRT caller {RemoteEndPoint}: the publish authorizer failed")]

@@ -29,4 +29,10 @@ public sealed class SrtOptions
     /// waits for retransmissions. 120 is libsrt's default; links across the internet want 3-4 times the round trip.
     /// </summary>
     public int LatencyMs { get; set; } = 120;
+
+    /// <summary>The ffmpeg that turns a publisher's Opus audio into AAC; defaults to <c>Transcode:FfmpegPath</c>, else "ffmpeg" on PATH.</summary>
+    public string FfmpegPath { get; set; } = "ffmpeg";
+
+    /// <summary>AAC bitrate of audio that arrives as Opus (bit/s).</summary>
+    public long OpusToAacBitrate { get; set; } = 128_000;
 }

@@ -18,7 +18,7 @@ namespace Broadcast.Ingest.Srt;
 /// and a broadcast already live under that name are refused there with an SRT reject code the encoder shows. One
 /// receive thread waits on an SRT epoll for every socket (the listener's accepts and each publisher's data) and feeds
 /// each publisher's MPEG-TS to its own <see cref="MpegTsDemuxer"/>, which writes the frames into the channel's
-/// <see cref="LiveStream"/> exactly as an RTMP publish does; SCTE-35 on the program's splice PID asks that stream for ad
+/// <see cref="LiveStream"/> exactly as an RTMP publish does (Opus audio becomes AAC through an <see cref="OpusToAacTranscoder"/>); SCTE-35 on the program's splice PID asks that stream for ad
 /// breaks. Malformed TS closes that one connection with a reason (a malformed SCTE-35 section is only logged).
 /// SRT has no "stop publishing" message, so every end of a connection is treated as a drop: the broadcast waits
 /// <see cref="IngestOptions.ReconnectGraceSeconds"/> for the encoder to come back (<see cref="PublishGrace"/>).
@@ -279,8 +279,9 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             return;
         }
         stream.Tag = decision.ChannelId;
+        var opus = new OpusToAacTranscoder(stream, _options.FfmpegPath, _options.OpusToAacBitrate, _logger);
         var publisher = new SrtPublisher(Interlocked.Increment(ref _lastId), socket, remoteText, address, decision, stream,
-            new MpegTsDemuxer(stream, _limits.MaxMessageSize));
+            new MpegTsDemuxer(stream, _limits.MaxMessageSize, opus), opus);
         publisher.OnCompleted = _ => _endedByServer.Enqueue(socket);
         stream.Completed += publisher.OnCompleted;
         int events = LibSrt.SRT_EPOLL_IN | LibSrt.SRT_EPOLL_ERR;
@@ -374,6 +375,8 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         LibSrt.srt_close(publisher.Socket);
         _admission.Release(publisher.Address);
         publisher.Demuxer.Dispose();
+        _ = publisher.Opus.DisposeAsync().AsTask().ContinueWith(t => SrtLog.Failed(_logger, t.Exception!, publisher.Id, publisher.Remote, publisher.Decision.ChannelId),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var stream = publisher.Stream;
         stream.Completed -= publisher.OnCompleted;
         var decision = publisher.Decision;
@@ -413,7 +416,8 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
     public ValueTask DisposeAsync() => new(StopAsync(CancellationToken.None));
 
     /// <summary>One publishing SRT connection; touched by the receive thread only.</summary>
-    private sealed class SrtPublisher(long id, int socket, string remote, IPAddress address, PublishDecision decision, LiveStream stream, MpegTsDemuxer demuxer)
+    private sealed class SrtPublisher(long id, int socket, string remote, IPAddress address, PublishDecision decision, LiveStream stream, MpegTsDemuxer demuxer,
+        OpusToAacTranscoder opus)
     {
         public long Id { get; } = id;
 
@@ -428,6 +432,9 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         public LiveStream Stream { get; } = stream;
 
         public MpegTsDemuxer Demuxer { get; } = demuxer;
+
+        /// <summary>Idle unless the publisher's program carries Opus audio.</summary>
+        public OpusToAacTranscoder Opus { get; } = opus;
 
         public long BytesIn { get; set; }
 

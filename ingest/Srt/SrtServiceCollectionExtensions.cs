@@ -17,7 +17,13 @@ internal static class SrtServiceCollectionExtensions
             .Validate(o => o.BindAddress is null || System.Net.IPAddress.TryParse(o.BindAddress, out _), "Srt:BindAddress must be an IP address.")
             .Validate(o => string.IsNullOrEmpty(o.Passphrase) || o.Passphrase.Length is >= 10 and <= 79, "Srt:Passphrase must be 10 to 79 characters (SRTO_PASSPHRASE).")
             .Validate(o => o.KeyLength is 0 or 16 or 24 or 32, "Srt:KeyLength must be 0, 16, 24 or 32 (bytes of the AES key).")
-            .Validate(o => o.LatencyMs is >= 20 and <= 10_000, "Srt:LatencyMs must be 20..10000.");
+            .Validate(o => o.LatencyMs is >= 20 and <= 10_000, "Srt:LatencyMs must be 20..10000.")
+            .Validate(o => o.OpusToAacBitrate is >= 16_000 and <= 512_000, "Srt:OpusToAacBitrate must be 16000..512000.")
+            .PostConfigure(o =>
+            {
+                // One setting serves every ffmpeg: Transcode:FfmpegPath unless Srt:FfmpegPath names another.
+                if (string.IsNullOrEmpty(section["FfmpegPath"]) && configuration["Transcode:FfmpegPath"] is { Length: > 0 } ffmpeg) o.FfmpegPath = ffmpeg;
+            });
         if (section.Get<SrtOptions>()?.Port is null) return services;
         services.TryAddSingleton<SrtServer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<SrtServer>());

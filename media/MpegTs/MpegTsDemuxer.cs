@@ -1,4 +1,5 @@
 using Broadcast.Media.Codecs;
+using Broadcast.Media.Codecs.Opus;
 using Broadcast.Media.Scte35;
 
 namespace Broadcast.Media.MpegTs;
@@ -6,7 +7,9 @@ namespace Broadcast.Media.MpegTs;
 /// <summary>
 /// Turns an MPEG-TS byte stream (ISO/IEC 13818-1) into <see cref="MediaFrame"/>s written to a <see cref="LiveStream"/>:
 /// the first program's first H.264 or HEVC stream and first ADTS AAC stream, exactly the frames an RTMP publish gives
-/// (length-prefixed NAL units, raw AAC, 90 kHz video and sample-rate audio timestamps).
+/// (length-prefixed NAL units, raw AAC, 90 kHz video and sample-rate audio timestamps). With an
+/// <see cref="IOpusAudioSink"/>, the first Opus stream is the audio instead when the program has no AAC: its packets go
+/// to the sink, not into the stream.
 /// </summary>
 /// <remarks>
 /// Input may arrive in any slicing (an SRT message carries seven packets; a file read any number of bytes).
@@ -48,9 +51,12 @@ public sealed class MpegTsDemuxer : IDisposable
 
     private AudioTrack? _audioTrack;
     private PtsUnwrapper _audioClock;
+    private readonly IOpusAudioSink? _opus;
 
-    public MpegTsDemuxer(LiveStream stream, int maxPesSize = DefaultMaxPesSize)
+    /// <param name="opus">Takes an Opus audio stream; without it, Opus is one of the <see cref="IgnoredStreams"/>.</param>
+    public MpegTsDemuxer(LiveStream stream, int maxPesSize = DefaultMaxPesSize, IOpusAudioSink? opus = null)
     {
+        _opus = opus;
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPesSize, 1024);
         Stream = stream;
@@ -189,23 +195,36 @@ public sealed class MpegTsDemuxer : IDisposable
             error = "malformed program map table (syntax or CRC_32)";
             return false;
         }
-        PmtStream? video = null, audio = null, splice = null;
+        PmtStream? video = null, audio = null, splice = null, opus = null;
         var ignored = new List<PmtStream>();
         foreach (var stream in pmt.Streams)
         {
             if (video is null && stream.StreamType is TsStreamType.H264 or TsStreamType.Hevc) video = stream;
             else if (audio is null && stream.StreamType == TsStreamType.AacAdts) audio = stream;
+            else if (opus is null && _opus is not null && OpusTsDescriptors.IsOpus(stream)) opus = stream;
             else if (splice is null && stream.StreamType == TsStreamType.Scte35) splice = stream;
             else ignored.Add(stream);
         }
+        // AAC needs no conversion, so it wins over an Opus stream beside it (a second language, say).
+        if (audio is not null && opus is not null) ignored.Add(opus);
+        else if (opus is not null)
+        {
+            if (OpusTsDescriptors.ChannelCount(opus) is not int channels)
+            {
+                error = $"Opus stream on PID {opus.Pid} without a channel_config_code of 0 to 8 (its extension descriptor)";
+                return false;
+            }
+            audio = opus;
+            if (_audio is not { } current || current.Pid != opus.Pid || current.StreamType != opus.StreamType) _opus!.Open(channels);
+        }
         if (video is null && audio is null)
         {
-            error = "program map table has no H.264, HEVC or ADTS AAC stream (stream types "
+            error = "program map table has no H.264, HEVC, ADTS AAC or Opus stream (stream types "
                 + string.Join(", ", pmt.Streams.Select(s => $"0x{s.StreamType:X2}")) + ")";
             return false;
         }
-        _video = Rebind(_video, video);
-        _audio = Rebind(_audio, audio);
+        _video = Rebind(_video, video, isVideo: true);
+        _audio = Rebind(_audio, audio, isVideo: false);
         _splice.Bind(splice?.Pid);
         IgnoredStreams = ignored;
         ProgramChanged = true;
@@ -213,12 +232,12 @@ public sealed class MpegTsDemuxer : IDisposable
     }
 
     /// <summary>Keeps the assembly of a stream whose PID and type stay; anything else starts over.</summary>
-    private PesAssembler? Rebind(PesAssembler? current, PmtStream? wanted)
+    private PesAssembler? Rebind(PesAssembler? current, PmtStream? wanted, bool isVideo)
     {
         if (current is not null && wanted is not null && current.Pid == wanted.Pid && current.StreamType == wanted.StreamType) return current;
         current?.Dispose();
         if (wanted is null) return null;
-        if (wanted.StreamType != TsStreamType.AacAdts) _videoWriter.WaitForKeyframe();
+        if (isVideo) _videoWriter.WaitForKeyframe();
         return new PesAssembler(wanted.Pid, wanted.StreamType);
     }
 
@@ -234,7 +253,7 @@ public sealed class MpegTsDemuxer : IDisposable
             {
                 _pesContinuityErrors++;
                 stream.Drop();
-                if (stream.StreamType != TsStreamType.AacAdts) _videoWriter.WaitForKeyframe();
+                if (stream == _video) _videoWriter.WaitForKeyframe();
             }
         }
         stream.ContinuityCounter = header.ContinuityCounter;
@@ -279,9 +298,43 @@ public sealed class MpegTsDemuxer : IDisposable
             error = $"PES without a PTS on PID {stream.Pid}";
             return false;
         }
-        return stream.StreamType == TsStreamType.AacAdts
-            ? TryWriteAudio(header, payload, out error)
-            : _videoWriter.TryWrite(stream.StreamType == TsStreamType.Hevc ? Codec.H265 : Codec.H264, header, payload, out error);
+        if (stream != _video)
+            return stream.StreamType == TsStreamType.AacAdts ? TryWriteAudio(header, payload, out error) : TryWriteOpus(header, payload, out error);
+        return _videoWriter.TryWrite(stream.StreamType == TsStreamType.Hevc ? Codec.H265 : Codec.H264, header, payload, out error);
+    }
+
+    /// <summary>
+    /// An Opus PES: one or more access units, each an <see cref="OpusControlHeader"/> and the packet it sizes. The PTS names
+    /// the first; each later one follows the one before by its samples. Trims are not applied: they drop a few milliseconds
+    /// at the very start or end of a stream, which a live publish does not need.
+    /// </summary>
+    private bool TryWriteOpus(in PesHeader header, ReadOnlySpan<byte> payload, out string? error)
+    {
+        error = null;
+        long dts = Timescales.Rescale(_audioClock.Unwrap(header.Pts), Timescales.Video, OpusPacket.SampleRate);
+        while (!payload.IsEmpty)
+        {
+            if (!OpusControlHeader.TryRead(payload, out var control, out int headerLength))
+            {
+                error = $"malformed Opus control header in the audio PES ({payload.Length} bytes left)";
+                return false;
+            }
+            if (headerLength + control.PayloadSize > payload.Length)
+            {
+                error = $"Opus access unit of {control.PayloadSize} bytes runs past its PES ({payload.Length - headerLength} bytes left)";
+                return false;
+            }
+            var packet = payload.Slice(headerLength, control.PayloadSize);
+            if (!OpusPacket.TryGetSamples(packet, out int samples))
+            {
+                error = packet.IsEmpty ? "empty Opus packet" : $"Opus packet with an invalid TOC or frame count (first byte 0x{packet[0]:X2}, {packet.Length} bytes)";
+                return false;
+            }
+            _opus!.Write(dts, packet, samples);
+            dts += samples;
+            payload = payload[(headerLength + control.PayloadSize)..];
+        }
+        return true;
     }
 
     private bool TryWriteAudio(in PesHeader header, ReadOnlySpan<byte> payload, out string? error)

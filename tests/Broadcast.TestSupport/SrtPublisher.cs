@@ -35,8 +35,12 @@ public sealed class SrtPublisher : RtmpPublisher
         return new SrtPublisher(ExternalProcess.Start("ffmpeg", args), srtUrl);
     }
 
-    /// <summary>A live test pattern with a tone (libx264 + AAC in MPEG-TS), like <see cref="LavfiPublisher"/> over RTMP.</summary>
-    public static SrtPublisher StartLavfi(string srtUrl, int width = 320, int height = 180, int fps = 25, string videoCodec = "libx264", double? seconds = null)
+    /// <summary>
+    /// A live test pattern with a 440 Hz tone (libx264 + AAC in MPEG-TS), like <see cref="LavfiPublisher"/> over RTMP;
+    /// <paramref name="audioCodec"/> "libopus" sends the tone as Opus, as OBS and hardware encoders can over SRT.
+    /// </summary>
+    public static SrtPublisher StartLavfi(string srtUrl, int width = 320, int height = 180, int fps = 25, string videoCodec = "libx264", double? seconds = null,
+        string audioCodec = "aac")
     {
         var args = new List<string>
         {
@@ -48,7 +52,25 @@ public sealed class SrtPublisher : RtmpPublisher
         args.AddRange(["-c:v", videoCodec, "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", (fps * 2).ToString(CultureInfo.InvariantCulture), "-b:v", "300k"]);
         if (videoCodec == "libx264") args.AddRange(["-tune", "zerolatency"]);
         if (videoCodec == "libx265") args.AddRange(["-x265-params", "log-level=error"]);
-        args.AddRange(["-c:a", "aac", "-b:a", "64k", "-ac", "2", "-f", "mpegts", srtUrl]);
+        args.AddRange(["-c:a", audioCodec, "-b:a", "64k", "-ac", "2", "-f", "mpegts", srtUrl]);
+        return new SrtPublisher(ExternalProcess.Start("ffmpeg", args), srtUrl);
+    }
+
+    /// <summary>
+    /// A picture that flashes white for 0.1 s every 2 s and a 1 kHz beep at the same instants (the classic sync test),
+    /// H.264 with <paramref name="audioCodec"/> in MPEG-TS: where the packaged beeps fall against the flashes shows whether
+    /// audio kept its timing through the server.
+    /// </summary>
+    public static SrtPublisher StartFlashAndBeep(string srtUrl, string audioCodec)
+    {
+        var args = new List<string>
+        {
+            "-hide_banner", "-nostdin", "-loglevel", "info",
+            "-re", "-f", "lavfi", "-i", "color=c=black:s=320x180:r=30,drawbox=c=white:t=fill:enable='lt(mod(t\\,2)\\,0.1)'",
+            "-re", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000,volume=enable='gte(mod(t\\,2)\\,0.1)':volume=0",
+            "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "60", "-pix_fmt", "yuv420p", "-b:v", "200k",
+            "-c:a", audioCodec, "-b:a", "64k", "-ac", "2", "-f", "mpegts", srtUrl,
+        };
         return new SrtPublisher(ExternalProcess.Start("ffmpeg", args), srtUrl);
     }
 

@@ -49,14 +49,7 @@ public sealed class RtmpsTests(ServerFixture fixture)
         fixture.Check(probe!.Video is { CodecName: "h264", Width: 320, Height: 240 }, $"ffprobe {hls}: video {probe.Video}, expected h264 320x240");
         fixture.Check(probe.Audio is { CodecName: "aac" }, $"ffprobe {hls}: audio {probe.Audio}, expected aac");
 
-        var browser = await fixture.BrowserAsync();
-        await using var player = await browser.OpenAsync(PlayerKind.Hls);
-        await player.StartAsync(hls.ToString());
-        await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => fixture.WithLog(Publisher()));
-        var start = await player.GetCurrentTimeAsync();
-        await player.WaitForCurrentTimeAsync(start + 3, TimeSpan.FromSeconds(45), () => fixture.WithLog(Publisher()));
-        var fatal = await player.GetFatalErrorsAsync();
-        fixture.Check(fatal.Count == 0, $"hls.js fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
+        await fixture.PlaysAsync(PlayerKind.Hls, hls, Publisher);
 
         var exitCode = await publisher.WaitForExitAsync(TimeSpan.FromSeconds(60));
         fixture.Check(exitCode == 0, $"the RTMPS publisher exited {exitCode}{Environment.NewLine}{Publisher()}");

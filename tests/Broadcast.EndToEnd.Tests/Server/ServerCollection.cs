@@ -39,6 +39,21 @@ public sealed class ServerFixture : IAsyncLifetime
     public string WithLog(string message) =>
         $"{message}{Environment.NewLine}--- server log tail ---{Environment.NewLine}{_server?.LogTail() ?? "(server not started)"}";
 
+    /// <summary>
+    /// Plays <paramref name="url"/> in the shared browser with <paramref name="kind"/>'s player until its clock has moved
+    /// three seconds, with no fatal error; <paramref name="publisher"/> describes the source for a failure.
+    /// </summary>
+    public async Task PlaysAsync(PlayerKind kind, Uri url, Func<string> publisher)
+    {
+        await using var player = await (await BrowserAsync()).OpenAsync(kind);
+        await player.StartAsync(url.ToString());
+        await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => WithLog(publisher()));
+        var start = await player.GetCurrentTimeAsync();
+        await player.WaitForCurrentTimeAsync(start + 3, TimeSpan.FromSeconds(45), () => WithLog(publisher()));
+        var fatal = await player.GetFatalErrorsAsync();
+        Check(fatal.Count == 0, $"{kind} fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
+    }
+
     /// <summary>Assert.True with the server log tail in the message.</summary>
     public void Check(bool condition, string message)
     {

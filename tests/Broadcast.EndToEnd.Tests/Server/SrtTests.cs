@@ -1,3 +1,5 @@
+using System.Globalization;
+using Broadcast.Soak;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Server;
@@ -51,18 +53,102 @@ public sealed class SrtTests(ServerFixture fixture)
         fixture.Check(status.Live == true && string.Equals(status.VideoCodec, "h264", StringComparison.OrdinalIgnoreCase) && status.Width == 320 && status.Height == 240,
             $"channel status while publishing over SRT: {status}");
 
-        var browser = await fixture.BrowserAsync();
-        foreach (var (kind, url) in new[] { (PlayerKind.Hls, hls), (PlayerKind.Dash, dash) })
-        {
-            await using var player = await browser.OpenAsync(kind);
-            await player.StartAsync(url.ToString());
-            await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => fixture.WithLog(Publisher()));
-            var start = await player.GetCurrentTimeAsync();
-            await player.WaitForCurrentTimeAsync(start + 3, TimeSpan.FromSeconds(45), () => fixture.WithLog(Publisher()));
-            var fatal = await player.GetFatalErrorsAsync();
-            fixture.Check(fatal.Count == 0, $"{kind} fatal errors: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
-        }
+        foreach (var (kind, url) in new[] { (PlayerKind.Hls, hls), (PlayerKind.Dash, dash) }) await fixture.PlaysAsync(kind, url, Publisher);
         publisher.Stop();
+    }
+
+    /// <summary>
+    /// Opus over SRT (OBS, hardware encoders): the channel carries AAC like any other publish and hls.js plays it. The
+    /// publisher flashes its picture and beeps at the same instants every 2 s; in the packaged renditions each beep still
+    /// starts within 60 ms of its flash (one AAC frame is 21 ms; the Opus encoder's look-ahead a few ms), so the audio
+    /// kept its place on the program clock through the Opus to AAC ffmpeg.
+    /// </summary>
+    [Fact]
+    public async Task An_srt_publish_with_opus_audio_is_aac_in_its_renditions_and_stays_in_sync()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"srt opus {Guid.NewGuid():N}");
+        await using var publisher = SrtPublisher.StartFlashAndBeep(channel.SrtUrl!, "libopus");
+        string Publisher() => $"srt publisher:{Environment.NewLine}{publisher.Log.Tail(20)}";
+        var hls = PlaybackUrls.Hls(Server, channel);
+        string master = "";
+        await WaitFor.ConditionAsync(
+            async () =>
+            {
+                using var r = await Server.Viewer.GetAsync(hls);
+                master = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : "";
+                return Programs.ProgramOutput.AudioRendition(master) is not null;
+            },
+            TimeSpan.FromSeconds(40), $"GET {hls} to list an audio rendition while publishing Opus over SRT", () => fixture.WithLog(Publisher()));
+        fixture.Check(master.Contains("mp4a.40.2", StringComparison.Ordinal) && !master.Contains("opus", StringComparison.OrdinalIgnoreCase),
+            $"the master playlist does not declare AAC audio:{Environment.NewLine}{master}");
+        fixture.Check(Server.Log.Contains("sends Opus: ffmpeg"), "the server log does not say the Opus audio is turned into AAC");
+        var status = await Server.Api.GetChannelAsync(channel.Id);
+        fixture.Check(status.Live == true && string.Equals(status.AudioCodec, "aac", StringComparison.OrdinalIgnoreCase), $"channel status while publishing Opus over SRT: {status}");
+
+        string audio = Programs.ProgramOutput.AudioRendition(master)!, seen = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            var (flashes, beeps) = await FlashesAndBeepsAsync(channel.Slug, audio);
+            seen = $"flashes at {string.Join(", ", flashes)}; beeps at {string.Join(", ", beeps)}";
+            return beeps.Count > 0 && flashes.Count > 0 && beeps.All(b => flashes.Any(f => Math.Abs(b - f) <= 0.06));
+        }, TimeSpan.FromSeconds(45), "every packaged beep within 60 ms of its flash", () => fixture.WithLog(seen + Environment.NewLine + Publisher()),
+            pollInterval: TimeSpan.FromSeconds(1));
+
+        await fixture.PlaysAsync(PlayerKind.Hls, hls, Publisher);
+        publisher.Stop();
+    }
+
+    /// <summary>
+    /// The two newest segments both renditions list, decoded: the times (seconds, media clock) where the picture turns
+    /// white, and where the audio's beeps start after silence.
+    /// </summary>
+    private async Task<(List<double> Flashes, List<double> Beeps)> FlashesAndBeepsAsync(string slug, string audio)
+    {
+        async Task<MediaPlaylistView?> PlaylistAsync(string rendition)
+        {
+            using var r = await Server.Viewer.GetAsync(Server.Absolute($"/live/{slug}/{rendition}/index.m3u8"));
+            return r.IsSuccessStatusCode && MediaPlaylistView.TryParse(await r.Content.ReadAsStringAsync(), out var view, out _) && view.InitUri is not null ? view : null;
+        }
+        if (await PlaylistAsync("source") is not { } video || await PlaylistAsync(audio) is not { } sound) return ([], []);
+        var common = video.Entries.Select(e => e.Uri).Intersect(sound.Entries.Select(e => e.Uri)).TakeLast(2).ToList();
+        if (common.Count < 2) return ([], []);
+        async Task<string> FileAsync(string rendition, string init)
+        {
+            string path = Path.Combine(Path.GetTempPath(), $"sync-{Guid.NewGuid():N}.mp4");
+            var bytes = new List<byte>(await Server.Viewer.GetByteArrayAsync(Server.Absolute($"/live/{slug}/{rendition}/{init}")));
+            foreach (var uri in common) bytes.AddRange(await Server.Viewer.GetByteArrayAsync(Server.Absolute($"/live/{slug}/{rendition}/{uri}")));
+            await File.WriteAllBytesAsync(path, [.. bytes]);
+            return path;
+        }
+        string videoFile = await FileAsync("source", video.InitUri!), audioFile = await FileAsync(audio, sound.InitUri!);
+        try
+        {
+            var pictures = await Processes.SupervisedProcess.RunAsync(new Processes.ProcessLaunch("ffmpeg", ["-hide_banner", "-loglevel", "error", "-copyts", "-i", videoFile,
+                "-vf", "scale=16:16,signalstats,metadata=mode=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"]), TimeSpan.FromSeconds(30), CancellationToken.None);
+            var sounds = await Processes.SupervisedProcess.RunAsync(new Processes.ProcessLaunch("ffmpeg", ["-hide_banner", "-loglevel", "error", "-copyts", "-i", audioFile,
+                "-af", "silencedetect=n=-30dB:d=0.05,ametadata=mode=print:key=lavfi.silence_end:file=-", "-f", "null", "-"]), TimeSpan.FromSeconds(30), CancellationToken.None);
+            var flashes = new List<double>();
+            double time = double.NaN;
+            bool white = true; // a flash already on at the start has no onset in view
+            foreach (var line in System.Text.Encoding.UTF8.GetString(pictures.Stdout).Split('\n'))
+            {
+                if (line.StartsWith("frame:", StringComparison.Ordinal)) time = double.Parse(line[(line.IndexOf("pts_time:", StringComparison.Ordinal) + 9)..].Trim(), CultureInfo.InvariantCulture);
+                else if (line.StartsWith("lavfi.signalstats.YAVG=", StringComparison.Ordinal))
+                {
+                    bool now = double.Parse(line[23..].Trim(), CultureInfo.InvariantCulture) > 128;
+                    if (now && !white) flashes.Add(time);
+                    white = now;
+                }
+            }
+            var beeps = System.Text.Encoding.UTF8.GetString(sounds.Stdout).Split('\n').Where(l => l.StartsWith("lavfi.silence_end=", StringComparison.Ordinal))
+                .Select(l => double.Parse(l[18..].Trim(), CultureInfo.InvariantCulture)).ToList();
+            return (flashes, beeps);
+        }
+        finally
+        {
+            File.Delete(videoFile);
+            File.Delete(audioFile);
+        }
     }
 
     private static bool MetricAtLeast(string metrics, string name, long least) =>

@@ -16,6 +16,8 @@ public class SrtServerTests
     private const int RefusedEvent = 1101;
     private const int ProtocolErrorEvent = 1103;
     private const int InterruptedEvent = 1104;
+    private const int OpusToAacEvent = 1117;
+    private const int OpusToAacRestartEvent = 1118;
 
     private static Task<RtmpTestHost> StartAsync(Dictionary<string, string?>? settings = null)
     {
@@ -44,6 +46,49 @@ public class SrtServerTests
         Assert.Equal((320, 180), (stream.Video.Width, stream.Video.Height));
         Assert.Equal((48000, 2), (stream.Audio!.SampleRate, stream.Audio.Channels));
         Assert.Equal(1, Srt(host).Publishers);
+    }
+
+    [Fact]
+    public async Task Opus_audio_over_srt_enters_the_stream_as_aac_on_the_video_clock()
+    {
+        await using var host = await StartAsync();
+        await using var publisher = SrtPublisher.StartLavfi(SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, "live/good"), audioCodec: "libopus");
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Audio: not null }, 60), $"{publisher.Log.Tail(30)}\n{Logs(host)}");
+        var stream = host.Registry.Find("news")!;
+        Assert.Equal((Codec.Aac, 48000, 2), (stream.Audio!.Codec, stream.Audio.SampleRate, stream.Audio.Channels));
+        Assert.Contains(host.Logs.Entries, e => e.EventId == OpusToAacEvent && e.Message.Contains("2 channels", StringComparison.Ordinal));
+
+        // Frames as a reader sees them: AAC times on the same clock as the video (the publisher starts both at once), so
+        // the two newest lie within the converter's delay of each other, not seconds apart.
+        var reader = stream.OpenReader("test", capacity: 4096);
+        long? video = null, audio = null;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        int audioFrames = 0;
+        while (audioFrames < 100)
+        {
+            var frame = await reader.ReadAsync(timeout.Token);
+            if (frame is null) break;
+            if (frame.Kind == MediaKind.Video) video = Timescales.Rescale(frame.Dts, frame.Track.Timescale, Timescales.Milliseconds);
+            else
+            {
+                audio = Timescales.Rescale(frame.Dts, frame.Track.Timescale, Timescales.Milliseconds);
+                audioFrames++;
+            }
+            frame.Release();
+        }
+        Assert.True(audioFrames >= 100 && video is not null, $"{audioFrames} audio frames read\n{Logs(host)}");
+        Assert.InRange(audio!.Value - video!.Value, -1000, 1000);
+    }
+
+    [Fact]
+    public async Task A_failing_opus_converter_is_restarted_and_never_stops_the_video()
+    {
+        await using var host = await StartAsync(new() { ["Srt:FfmpegPath"] = "/bin/false" });
+        await using var publisher = SrtPublisher.StartLavfi(SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, "live/good"), audioCodec: "libopus");
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Statistics.VideoFrames: > 100 }
+            && host.Logs.Entries.Count(e => e.EventId == OpusToAacRestartEvent) >= 2, 60), $"{publisher.Log.Tail(30)}\n{Logs(host)}");
+        Assert.Contains("ffmpeg exited (1)", host.Logs.Entries.First(e => e.EventId == OpusToAacRestartEvent).Message);
+        Assert.Null(host.Registry.Find("news")!.Audio);
     }
 
     [Theory]

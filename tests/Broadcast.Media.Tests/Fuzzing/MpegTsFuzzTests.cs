@@ -1,3 +1,4 @@
+using Broadcast.Media.Codecs.Opus;
 using Broadcast.Media.MpegTs;
 using Broadcast.Media.Scte35;
 using Broadcast.Media.Tests.MpegTs;
@@ -34,6 +35,9 @@ public class MpegTsFuzzTests(ITestOutputHelper output)
         var sections = Seeds(MpegTsWireTests.Pats).Concat(Seeds(MpegTsWireTests.Pmts)).ToList();
         Check(FuzzRunner.Run("psi sections", sections, (input, random) =>
             ProgramAssociationSection.TryRead(input, out _, out _) | ProgramMapSection.TryRead(input, out _, out _)));
+        Check(FuzzRunner.Run("opus control header", Seeds(OpusTsTests.ControlHeaders), (input, random) => OpusControlHeader.TryRead(input, out _, out _)));
+        var opusPackets = OpusTsTests.Packets.Select(row => OpusTsTests.Bytes((string)row[1])).Where(p => p.Length > 0).ToList();
+        Check(FuzzRunner.Run("opus packet", opusPackets, (input, random) => OpusPacket.TryGetSamples(input, out int n) && n is > 0 and <= OpusPacket.MaxSamples));
     }
 
     [Fact]
@@ -62,11 +66,19 @@ public class MpegTsFuzzTests(ITestOutputHelper output)
             byte[] splices = [.. scte35.Packets(breakOut, firstChunk: 12), .. scte35.Packets(new SpliceInfoSection { CommandType = SpliceCommandType.TimeSignal, TimeSignalPts = 5 })];
             seeds.Add(Scte35TsWriter.Insert(scte35.WithSplicePid(ts)[..(78 * 188)], 40, splices));
         }
+        // Opus audio (a program with a control header before each packet, then one ffmpeg wrote beside H.264).
+        seeds.Add(OpusTsTests.OpusProgram(2, (900_000, [[0xF8, 1, 2, 3], [0xF9, .. new byte[200]]]), (903_600, [[0xFB, 0x03, 9]])));
+        string opusPath = dir.Combine("opus.ts");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "1", "-c:v", "libx264", "-preset", "ultrafast",
+            "-c:a", "libopus", "-b:a", "16k", "-ac", "1", "-f", "mpegts", opusPath);
+        var opusTs = File.ReadAllBytes(opusPath);
+        seeds.Add(opusTs[..Math.Min(opusTs.Length, 80 * 188)]);
         long breaks = 0, refusals = 0;
         Check(FuzzRunner.Run("ts demuxer", seeds, (input, random) =>
         {
             var stream = new LiveStream("fuzz");
-            using var demuxer = new MpegTsDemuxer(stream, maxPesSize: 64 * 1024);
+            using var demuxer = new MpegTsDemuxer(stream, maxPesSize: 64 * 1024, opus: new CheckingOpusSink());
             var rest = input.AsSpan();
             while (!rest.IsEmpty)
             {
@@ -85,5 +97,19 @@ public class MpegTsFuzzTests(ITestOutputHelper output)
         }, new FuzzOptions { MaxInputLength = 16 * 1024 }));
         output.WriteLine($"SCTE-35: {breaks} breaks and {refusals} refusals read");
         Assert.True(breaks > 0 && refusals > 0, "the SCTE-35 seed's sections never reached the demuxer");
+    }
+
+    /// <summary>What the demuxer hands on must be an Opus packet it measured: a channel count of 1–8, a packet of 1 to 120 ms.</summary>
+    private sealed class CheckingOpusSink : IOpusAudioSink
+    {
+        public void Open(int channels)
+        {
+            if (channels is < 1 or > 8) throw new InvalidOperationException($"opened with {channels} channels");
+        }
+
+        public void Write(long dts, ReadOnlySpan<byte> packet, int samples)
+        {
+            if (packet.IsEmpty || samples is < 120 or > OpusPacket.MaxSamples) throw new InvalidOperationException($"{packet.Length} bytes, {samples} samples");
+        }
     }
 }

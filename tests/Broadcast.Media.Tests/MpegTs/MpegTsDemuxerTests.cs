@@ -121,7 +121,7 @@ public sealed class MpegTsDemuxerTests : IDisposable
             "-t", "1", "-c:a", "mp2", "-f", "mpegts", path);
         var (ok, error, _, demuxer) = Demux(File.ReadAllBytes(path));
         Assert.False(ok);
-        Assert.Contains("no H.264, HEVC or ADTS AAC stream (stream types 0x03)", error);
+        Assert.Contains("no H.264, HEVC, ADTS AAC or Opus stream (stream types 0x03)", error);
         demuxer.Dispose();
     }
 
