@@ -122,12 +122,14 @@ public class SrtServerTests
         Assert.False(first.HasExited);
     }
 
-    [Fact]
-    public async Task A_dropped_publisher_that_returns_within_the_grace_continues_the_broadcast()
+    [Theory]
+    [InlineData("aac")]
+    [InlineData("libopus")]
+    public async Task A_dropped_publisher_that_returns_within_the_grace_continues_the_broadcast(string audioCodec)
     {
         await using var host = await StartAsync(new() { ["Ingest:ReconnectGraceSeconds"] = "30" });
         var url = SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, SrtPublisher.StreamId(TestPublishAuthorizer.GoodKey));
-        var first = SrtPublisher.StartLavfi(url);
+        var first = SrtPublisher.StartLavfi(url, audioCodec: audioCodec);
         Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Statistics.VideoFrames: > 25 }, 60), first.Log.Tail(30) + "\n" + Logs(host));
         var stream = host.Registry.Find("news")!;
 
@@ -137,10 +139,12 @@ public class SrtServerTests
         // The stream waits a moment before the line saying so is written (the server logs after Interrupt returns).
         Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == InterruptedEvent), 30), Logs(host));
 
-        long before = stream.Statistics.VideoFrames;
-        await using var second = SrtPublisher.StartLavfi(url);
-        Assert.True(await RtmpTestHost.EventuallyAsync(() => !stream.IsReconnecting && stream.Epoch == 1 && stream.Statistics.VideoFrames > before + 25, 60),
-            second.Log.Tail(30) + "\n" + Logs(host));
+        long before = stream.Statistics.VideoFrames, audioBefore = stream.Statistics.AudioFrames;
+        await using var second = SrtPublisher.StartLavfi(url, audioCodec: audioCodec);
+        // The returning publisher's audio continues too (with Opus: through the new connection's own converter).
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => !stream.IsReconnecting && stream.Epoch == 1 && stream.Statistics.VideoFrames > before + 25
+            && stream.Statistics.AudioFrames > audioBefore + 25, 60), second.Log.Tail(30) + "\n" + Logs(host));
+        Assert.Equal(audioCodec == "libopus" ? 2 : 0, host.Logs.Entries.Count(e => e.EventId == OpusToAacEvent));
         Assert.Same(stream, host.Registry.Find("news"));
         Assert.False(stream.IsCompleted);
         Assert.Empty(host.Authorizer.Unpublished);
