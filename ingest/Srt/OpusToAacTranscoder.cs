@@ -22,7 +22,8 @@ namespace Broadcast.Ingest.Srt;
 /// each AAC frame's FLV time is mapped back onto the program clock by the same offset, so audio stays where the video is,
 /// gaps (packets lost on the link) included. The receive thread only queues packets (bounded: a stuck ffmpeg drops audio,
 /// counted and logged, never stalls the video); one task writes them to ffmpeg, another reads its output. ffmpeg that
-/// exits or fails is started again after <see cref="RestartBackoff"/>'s wait, with its stderr tail in the log.
+/// exits or fails is started again after <see cref="RestartBackoff"/>'s wait, with its stderr tail in the log; the audio
+/// that queued meanwhile is dropped rather than put into the stream seconds late.
 /// </remarks>
 internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDisposable
 {
@@ -55,6 +56,7 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
     private int _channels;
     private long _origin = long.MinValue;
     private long _dropped;
+    private int _runs; // ffmpeg processes started; the run loop's only
 
     public OpusToAacTranscoder(LiveStream stream, string ffmpegPath, long bitrate, ILogger logger)
     {
@@ -165,6 +167,19 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
     /// <summary>The program table once, then each queued packet as one PES.</summary>
     private async Task WriteAsync(SupervisedProcess process, CancellationToken cancellationToken)
     {
+        // After a failure, what queued while no ffmpeg ran (the backoff wait) is audio the program has already played
+        // past: encoded now it would arrive seconds late, behind newer frames. It is dropped and counted. The first
+        // run keeps its queue: those packets waited only for ffmpeg to start.
+        if (_runs++ > 0)
+        {
+            long stale = 0;
+            while (_queue.Reader.TryRead(out var old))
+            {
+                ArrayPool<byte>.Shared.Return(old.Data);
+                stale++;
+            }
+            if (stale > 0) LogDropped(_streamName, Interlocked.Add(ref _dropped, stale));
+        }
         var packetizer = new TsPacketizer();
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         var section = new ArrayBufferWriter<byte>(256);
