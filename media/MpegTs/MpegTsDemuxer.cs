@@ -23,7 +23,7 @@ namespace Broadcast.Media.MpegTs;
 /// else (malformed sections included) as a refusal with its reason; an ad marker never closes the connection. A
 /// continuity counter gap (packets lost) drops the PES being assembled and, for video, every frame up to the next
 /// keyframe. Malformed input — lost sync, an impossible adaptation field, a PSI section failing its CRC, a broken PES
-/// header, a PES past the size bound, a broken ADTS frame — makes <see cref="TryWrite"/> return false with a reason; the
+/// header, a PES past the size bound, a broken ADTS frame, a broken Opus control header or TOC — makes <see cref="TryWrite"/> return false with a reason; the
 /// caller closes the connection. Not thread-safe: one publisher drives one demuxer. Nothing is allocated per frame beyond
 /// the pooled frame itself (an SCTE-35 section, seconds apart, allocates what it is read into). The spec's parts are
 /// their own types: <see cref="PsiSectionAssembler"/>, <see cref="PesAssembler"/>, <see cref="AnnexBAccessUnitWriter"/>
@@ -56,9 +56,9 @@ public sealed class MpegTsDemuxer : IDisposable
     /// <param name="opus">Takes an Opus audio stream; without it, Opus is one of the <see cref="IgnoredStreams"/>.</param>
     public MpegTsDemuxer(LiveStream stream, int maxPesSize = DefaultMaxPesSize, IOpusAudioSink? opus = null)
     {
-        _opus = opus;
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPesSize, 1024);
+        _opus = opus;
         Stream = stream;
         _maxPesSize = maxPesSize;
         _patSection = new PsiSectionAssembler(TryApplyPat);
