@@ -327,7 +327,9 @@ public sealed class MpegTsDemuxer : IDisposable
             var packet = payload.Slice(headerLength, control.PayloadSize);
             if (!OpusPacket.TryGetSamples(packet, out int samples))
             {
-                error = packet.IsEmpty ? "empty Opus packet" : $"Opus packet with an invalid TOC or frame count (first byte 0x{packet[0]:X2}, {packet.Length} bytes)";
+                error = packet.IsEmpty ? "empty Opus packet"
+                    : packet.Length > OpusPacket.MaxBytes ? $"Opus packet of {packet.Length} bytes, more than an Opus packet can hold ({OpusPacket.MaxBytes})"
+                    : $"Opus packet with an invalid TOC or frame count (first byte 0x{packet[0]:X2}, {packet.Length} bytes)";
                 return false;
             }
             _opus!.Write(dts, packet, samples);

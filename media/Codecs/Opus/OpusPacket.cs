@@ -13,13 +13,21 @@ public static class OpusPacket
     public const int MaxSamples = 5_760;
 
     /// <summary>
-    /// The samples (at 48 kHz) the packet decodes to. False for an empty packet (R1), a code 3 packet without its frame
-    /// count byte or with no frames (R6 needs at least one), and one longer than 120 ms (R5).
+    /// The most bytes a packet can hold: 48 frames (120 ms of 2.5 ms frames) of at most 1,275 bytes each (section 3.2.1,
+    /// R2), with the TOC, the frame count byte and up to two length bytes a frame. Bounds what a publisher can make the
+    /// server queue per packet.
+    /// </summary>
+    public const int MaxBytes = 48 * 1_275 + 2 + 48 * 2;
+
+    /// <summary>
+    /// The samples (at 48 kHz) the packet decodes to. False for an empty packet (R1), one over <see cref="MaxBytes"/>,
+    /// a code 3 packet without its frame count byte or with no frames (R6 needs at least one), and one longer than
+    /// 120 ms (R5).
     /// </summary>
     public static bool TryGetSamples(ReadOnlySpan<byte> packet, out int samples)
     {
         samples = 0;
-        if (packet.IsEmpty) return false;
+        if (packet.IsEmpty || packet.Length > MaxBytes) return false;
         byte toc = packet[0];
         int frames = (toc & 0x03) switch
         {

@@ -29,6 +29,13 @@ public sealed class OpusTsTests
         { "SILK 60 ms, three frames: 180 ms (R5)", "1B 03", -1 },
     };
 
+    [Fact]
+    public void A_packet_larger_than_opus_can_hold_is_refused()
+    {
+        Assert.True(OpusPacket.TryGetSamples([0xF8, .. new byte[OpusPacket.MaxBytes - 1]], out _));
+        Assert.False(OpusPacket.TryGetSamples([0xF8, .. new byte[OpusPacket.MaxBytes]], out _));
+    }
+
     [Theory]
     [MemberData(nameof(Packets))]
     public void Opus_packets_say_how_long_they_last(string name, string hex, int samples)
