@@ -56,6 +56,9 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
     private int _channels;
     private long _origin = long.MinValue;
     private long _dropped;
+
+    /// <summary>The ffmpeg now running (null between runs), so that a PMT with another channel count can restart it.</summary>
+    private SupervisedProcess? _process;
     private int _runs; // ffmpeg processes started; the run loop's only
 
     public OpusToAacTranscoder(LiveStream stream, string ffmpegPath, long bitrate, ILogger logger)
@@ -68,17 +71,11 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
         _frames = new FlvDemuxer(stream);
     }
 
-    /// <summary>Opus packets dropped because ffmpeg did not take them in time.</summary>
-    public long Dropped => Interlocked.Read(ref _dropped);
-
-    /// <summary>The ffmpeg now running, for tests; null between runs.</summary>
-    internal SupervisedProcess? Process { get; private set; }
-
     public void Open(int channels)
     {
         int previous = Interlocked.Exchange(ref _channels, channels);
         if (_run is null) _run = Task.Run(RunAsync);
-        else if (previous != channels) Process?.Kill(); // a new PMT with other channels: start over with them
+        else if (previous != channels) _process?.Kill(); // a new PMT with other channels: start over with them
     }
 
     public void Write(long dts, ReadOnlySpan<byte> packet, int samples)
@@ -89,7 +86,7 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
         packet.CopyTo(copy);
         if (_queue.Writer.TryWrite(new Packet(dts, copy, packet.Length))) return;
         ArrayPool<byte>.Shared.Return(copy);
-        if (Interlocked.Increment(ref _dropped) is 1 or 100 or 1000 or 10_000) LogDropped(_streamName, Dropped);
+        if (Interlocked.Increment(ref _dropped) is (1 or 100 or 1000 or 10_000) and var dropped) LogDropped(_streamName, dropped);
     }
 
     /// <summary>Stops ffmpeg at once: what it still holds is dropped (the publisher is gone; the next one brings its own).</summary>
@@ -138,7 +135,7 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
         int channels = Volatile.Read(ref _channels);
         var launch = new ProcessLaunch(_ffmpegPath, Arguments(channels, _bitrate)) { Stop = StopRequest.CloseStdin };
         await using var process = SupervisedProcess.Start(launch);
-        Process = process;
+        _process = process;
         LogStarted(_streamName, process.Id, channels, _bitrate);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var writing = WriteAsync(process, attempt.Token);
@@ -156,7 +153,7 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
             // Either side ends with the process: a broken pipe, a cancelled read or write. Why it ended is the process's to say.
             try { await Task.WhenAll(writing, reading).ConfigureAwait(false); }
             catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException) { }
-            Process = null;
+            _process = null;
         }
         if (cancellationToken.IsCancellationRequested) return "";
         await process.DrainStderrAsync().ConfigureAwait(false);

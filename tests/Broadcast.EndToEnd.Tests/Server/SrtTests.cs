@@ -123,14 +123,14 @@ public sealed class SrtTests(ServerFixture fixture)
         string videoFile = await FileAsync("source", video.InitUri!), audioFile = await FileAsync(audio, sound.InitUri!);
         try
         {
-            var pictures = await Processes.SupervisedProcess.RunAsync(new Processes.ProcessLaunch("ffmpeg", ["-hide_banner", "-loglevel", "error", "-copyts", "-i", videoFile,
-                "-vf", "scale=16:16,signalstats,metadata=mode=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"]), TimeSpan.FromSeconds(30), CancellationToken.None);
-            var sounds = await Processes.SupervisedProcess.RunAsync(new Processes.ProcessLaunch("ffmpeg", ["-hide_banner", "-loglevel", "error", "-copyts", "-i", audioFile,
-                "-af", "silencedetect=n=-30dB:d=0.05,ametadata=mode=print:key=lavfi.silence_end:file=-", "-f", "null", "-"]), TimeSpan.FromSeconds(30), CancellationToken.None);
+            var pictures = await Programs.ProgramOutput.DecodeAsync(["-copyts", "-i", videoFile,
+                "-vf", "scale=16:16,signalstats,metadata=mode=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"]);
+            var sounds = await Programs.ProgramOutput.DecodeAsync(["-copyts", "-i", audioFile,
+                "-af", "silencedetect=n=-30dB:d=0.05,ametadata=mode=print:key=lavfi.silence_end:file=-", "-f", "null", "-"]);
             var flashes = new List<double>();
             double time = double.NaN;
             bool white = true; // a flash already on at the start has no onset in view
-            foreach (var line in System.Text.Encoding.UTF8.GetString(pictures.Stdout).Split('\n'))
+            foreach (var line in System.Text.Encoding.UTF8.GetString(pictures).Split('\n'))
             {
                 if (line.StartsWith("frame:", StringComparison.Ordinal)) time = double.Parse(line[(line.IndexOf("pts_time:", StringComparison.Ordinal) + 9)..].Trim(), CultureInfo.InvariantCulture);
                 else if (line.StartsWith("lavfi.signalstats.YAVG=", StringComparison.Ordinal))
@@ -140,7 +140,7 @@ public sealed class SrtTests(ServerFixture fixture)
                     white = now;
                 }
             }
-            var beeps = System.Text.Encoding.UTF8.GetString(sounds.Stdout).Split('\n').Where(l => l.StartsWith("lavfi.silence_end=", StringComparison.Ordinal))
+            var beeps = System.Text.Encoding.UTF8.GetString(sounds).Split('\n').Where(l => l.StartsWith("lavfi.silence_end=", StringComparison.Ordinal))
                 .Select(l => double.Parse(l[18..].Trim(), CultureInfo.InvariantCulture)).ToList();
             return (flashes, beeps);
         }
