@@ -104,15 +104,24 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         Assert.True(spot.Skip(firstBlend).Count(c => c.R is > 60 and < 200 && c.B is > 60 and < 200) >= 3, $"the fade lasts several frames: {string.Join(' ', spot)}");
         engine.Apply(BlueWithRedInset, null, LayoutTransition.Cut);
 
-        // Muting red takes its tone out of the program audio; blue's stays.
+        // Muting red takes its tone out of the program audio (in every second looked at); blue's stays. Blue's sound can
+        // stall a moment on two busy cores as at the start (a CI run heard it silent for 0.6 s of the second, its ring
+        // having dropped samples), so its tone is looked for in up to four successive seconds, as above.
         engine.Apply(BlueWithRedInset, new Dictionary<string, MixSettings> { ["red"] = new(Muted: true) }, LayoutTransition.Cut);
         applied = program.LastVideoTime!.Value;
-        string muted = dir.Combine("muted.flv");
-        await ProgramCapture.CaptureAsync(program, applied + (2 * Timescales.Video), muted);
-        var mix = await ProgramCapture.LastSamplesAsync(muted, 48_000);
-        output.WriteLine($"red muted: 440 Hz {ToneLevel.Amplitude(mix, 440):0.0000}, 1 kHz {ToneLevel.Amplitude(mix, 1000):0.000}");
-        Assert.True(ToneLevel.Amplitude(mix, 440) < 0.005, $"no 440 Hz once red is muted: {ToneLevel.Amplitude(mix, 440)}: {Diag(mix, 440)}");
-        Assert.True(ToneLevel.Amplitude(mix, 1000) > 0.04, $"1 kHz still in the mix: {ToneLevel.Amplitude(mix, 1000)}: {Diag(mix, 1000)}");
+        var blueHeard = new List<string>();
+        bool blueTone = false;
+        for (int attempt = 1; attempt <= 4 && !blueTone; attempt++)
+        {
+            string muted = dir.Combine($"muted-{attempt}.flv");
+            await ProgramCapture.CaptureAsync(program, (attempt == 1 ? applied : program.LastVideoTime!.Value) + (2 * Timescales.Video), muted);
+            var mix = await ProgramCapture.LastSamplesAsync(muted, 48_000);
+            output.WriteLine($"red muted, second {attempt}: 440 Hz {ToneLevel.Amplitude(mix, 440):0.0000}, 1 kHz {ToneLevel.Amplitude(mix, 1000):0.000}");
+            Assert.True(ToneLevel.Amplitude(mix, 440) < 0.005, $"no 440 Hz once red is muted: {ToneLevel.Amplitude(mix, 440)}: {Diag(mix, 440)}");
+            blueTone = ToneLevel.Amplitude(mix, 1000) > 0.04;
+            if (!blueTone) blueHeard.Add($"second {attempt}: {ToneLevel.Amplitude(mix, 1000)}: {Diag(mix, 1000)}");
+        }
+        Assert.True(blueTone, "1 kHz still in the mix within four seconds: " + string.Join(Environment.NewLine, blueHeard));
 
         // Red stops publishing: its inset becomes the dark placeholder and the program carries on.
         await red.DisposeAsync();
