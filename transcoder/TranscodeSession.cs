@@ -106,6 +106,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     private async Task<RunVerdict> RunAndJudgeAsync(CancellationToken cancellationToken)
     {
         if (_active.Count == 0) return RunVerdict.Stop;
+        LeaveBackendThatDropsCaptions();
         var reader = _firstReader ?? _source.OpenReader("transcoder", capacity: 1024);
         _firstReader = null;
         long started = Environment.TickCount64;
@@ -133,7 +134,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
         Interlocked.Increment(ref _restarts);
         foreach (var o in Outputs) o.Generation++;
-        if (outcome == RunOutcome.Shed) return RunVerdict.RestartNow(resetBackoff: true);
+        if (outcome is RunOutcome.Shed or RunOutcome.CaptionsNeedAnotherBackend) return RunVerdict.RestartNow(resetBackoff: true);
         // A hardware encoder that fails (session limit, driver error) moves to the next back-end.
         if (Backend.IsHardware && _backends.Count > 1)
         {
@@ -145,7 +146,41 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         return RunVerdict.Failed(TimeSpan.FromMilliseconds(Environment.TickCount64 - started), outcome.ToString());
     }
 
-    private enum RunOutcome { SourceEnded, Exited, Hung, Shed, Interrupted }
+    private enum RunOutcome { SourceEnded, Exited, Hung, Shed, Interrupted, CaptionsNeedAnotherBackend }
+
+    /// <summary>
+    /// Captions before hardware: a source that carries A/53 captions is not encoded on a back-end that drops them
+    /// (<see cref="EncoderBackend.KeepsCaptions"/>, VAAPI) while a later one keeps them (libx264 at the latest). The
+    /// hub knows from the first captioned picture; the back-ends in front of the first that keeps captions are left.
+    /// With none that can, the rungs go on without captions and the status says so once.
+    /// </summary>
+    private void LeaveBackendThatDropsCaptions()
+    {
+        if (!_source.HasCaptions || Backend.KeepsCaptions) return;
+        int next = _backends.FindIndex(b => b.KeepsCaptions);
+        if (next < 0)
+        {
+            ReportCaptionsLost();
+            return;
+        }
+        var dropped = Backend;
+        _backends.RemoveRange(0, next);
+        Warn($"{dropped.Name} cannot keep the source's closed captions; encoding on {Backend.Name}");
+        LogCaptionsBackend(_source.Name, dropped.Name, Backend.Name);
+    }
+
+    private bool _captionsLostReported;
+
+    private void ReportCaptionsLost()
+    {
+        if (_captionsLostReported) return;
+        _captionsLostReported = true;
+        Warn($"the source carries closed captions and {Backend.Name} cannot keep them; its rungs have none");
+        LogCaptionsLost(_source.Name, Backend.Name);
+    }
+
+    /// <summary>Captions appeared while a back-end that drops them runs, and another could keep them.</summary>
+    private bool CaptionsNeedAnotherBackend => _source.HasCaptions && !Backend.KeepsCaptions && _backends.Exists(b => b.KeepsCaptions);
 
     private enum PumpEnd { SourceEnded, Broken, Gap }
 
@@ -210,6 +245,15 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                     await runCts.CancelAsync().ConfigureAwait(false);
                     await DrainAsync(readers).ConfigureAwait(false);
                     return RunOutcome.Exited;
+                }
+                if (_source.HasCaptions && !Backend.KeepsCaptions && !CaptionsNeedAnotherBackend) ReportCaptionsLost();
+                if (CaptionsNeedAnotherBackend)
+                {
+                    // Restarted like a shed rung: the next run replays from the source keyframe the rungs last reached.
+                    process.Kill();
+                    await runCts.CancelAsync().ConfigureAwait(false);
+                    await DrainAsync(readers).ConfigureAwait(false);
+                    return RunOutcome.CaptionsNeedAnotherBackend;
                 }
                 long silentMs = Environment.TickCount64 - Volatile.Read(ref lastOutputTicks);
                 var limit = sawOutput ? _settings.HangTimeout : _settings.StartTimeout;
@@ -412,6 +456,12 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
     [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Transcoder of {Channel} sheds rung {Rung}: speed {Speed}x")]
     private partial void LogShed(string channel, string rung, double speed);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: the source carries closed captions, which {Dropped} cannot keep; encoding on {Next}")]
+    private partial void LogCaptionsBackend(string channel, string dropped, string next);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: the source carries closed captions and {Backend}, the only back-end allowed, cannot keep them; the rungs have none")]
+    private partial void LogCaptionsLost(string channel, string backend);
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Error, Message = "Transcoder of {Channel} failed")]
     private partial void LogFailed(Exception exception, string channel);

@@ -19,6 +19,13 @@ public abstract class EncoderBackend
 
     public bool IsHardware => this is not H264X264Backend;
 
+    /// <summary>
+    /// Whether this back-end writes the source's A/53 closed captions back into every rung (see <see cref="AddKeepCaptions"/>).
+    /// A session whose source carries captions leaves a back-end that cannot for the next one that can: captions are a
+    /// legal requirement for many broadcasters, hardware encoding is not.
+    /// </summary>
+    public virtual bool KeepsCaptions => true;
+
     /// <summary>Arguments placed before <c>-i</c>: hardware decode or device initialisation.</summary>
     public abstract void AddInputArguments(List<string> args);
 
@@ -67,7 +74,8 @@ public abstract class EncoderBackend
     /// split and scale keep frame side data, and encoders with an <c>a53cc</c> option write it back as the same SEI
     /// (user_data_registered_itu_t_t35, "GA94"). On by default in ffmpeg 5.1's libx264, h264_nvenc and h264_qsv, but said
     /// out loud so a build or version with another default cannot drop a broadcaster's captions. h264_vaapi has no
-    /// such option (its SEI flags are timing, identifier and recovery point only): a VAAPI rung loses the captions.
+    /// such option (its SEI flags are timing, identifier and recovery point only): a captioned source is not encoded on
+    /// VAAPI (<see cref="KeepsCaptions"/>).
     /// </summary>
     protected static void AddKeepCaptions(List<string> args) => args.AddRange(["-a53cc", "1"]);
 
@@ -136,6 +144,9 @@ public sealed class H264VaapiBackend(string renderNode) : EncoderBackend
     protected override void AddProbeInputArguments(List<string> args) => AddInputArguments(args);
 
     public override string ScaleFilter(int width, int height) => "scale=" + Size(width, height) + ",format=nv12,hwupload";
+
+    /// <summary>h264_vaapi writes no A/53 SEI (its <c>-sei</c> flags are identifier, timing and recovery point only).</summary>
+    public override bool KeepsCaptions => false;
 
     public override void AddEncoderArguments(List<string> args, PlannedRung rung)
     {
