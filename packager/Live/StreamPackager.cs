@@ -281,10 +281,10 @@ public sealed class StreamPackager : IAsyncDisposable
     }
 
     /// <summary>
-    /// An ad break: it begins with the leading rendition's first segment that starts at or after
-    /// <see cref="SpliceCue.SpliceTime"/> (90 kHz; null: the newest frame packaged so far, i.e. the next boundary) and is
-    /// marked in every rendition's playlist and the MPD from then on (see <see cref="AdBreakSchedule"/>). False when the
-    /// broadcast has ended or another break waits or runs.
+    /// An ad break: every video rendition cuts a segment at its first keyframe presented at or after
+    /// <see cref="SpliceCue.SpliceTime"/> (90 kHz; null: after the newest frame packaged so far, i.e. the next keyframe), the
+    /// break begins with that segment and is marked in every rendition's playlist and the MPD from then on (see
+    /// <see cref="AdBreakSchedule"/>). False when the broadcast has ended or another break waits or runs.
     /// </summary>
     public async Task<bool> InsertBreakAsync(SpliceCue cue, CancellationToken cancellationToken)
     {
@@ -294,6 +294,11 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             if (_ended) return false;
             long at = cue.SpliceTime is { } t ? Timescales.Rescale(t, Timescales.Video, _leaderTimescale) : Math.Max(_leaderLast, 0);
+            if (!_broadcast.Breaks.CanAdd) return false;
+            // With video, every rendition cuts a segment at the first keyframe from the splice point on, and the break
+            // starts with that segment (the schedule places it on the first leader segment starting at or after `at`).
+            if (_broadcast.VideoTimelines.Length > 0 && _segmenter.ScheduleSpliceCut(Timescales.Rescale(at, _leaderTimescale, Timescales.Video)) is long cut)
+                at = Timescales.Rescale(cut, Timescales.Video, _leaderTimescale);
             return _broadcast.Breaks.TryAdd(cue, at, _leaderTimescale);
         }
         finally { _gate.Release(); }

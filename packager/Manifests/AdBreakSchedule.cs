@@ -36,13 +36,13 @@ public sealed record AdBreak(
 /// The ad breaks of one broadcast: asked-for breaks wait for the leading rendition's next segment boundary, then are
 /// <see cref="AdBreak"/>s the manifest writers mark (HLS DATERANGE and CUE tags, DASH EventStream).
 /// <para>
-/// Why a boundary and not the exact splice time: segments are cut on keyframes, and those are the encoder's (the
-/// transcoder gives every rung the source's keyframes with <c>-force_key_frames source</c>). Nothing here can add one:
-/// the encoder is remote, and a running ffmpeg reads <c>-force_key_frames</c> once, at launch. So a break begins with the
-/// first segment that starts at or after the splice time (up to one segment late) and ends at the boundary nearest to its
-/// planned end. Every rendition has its boundaries at the same media times, so all of them mark the same edges. (An
-/// encoder that sends an IDR at the splice point already has it in every rung; cutting an extra segment there is a
-/// segmenter rule not written yet.)
+/// Where a break begins: segments start on keyframes, and those are the encoder's (the transcoder gives every rung the
+/// source's with <c>-force_key_frames source</c>; nothing here can add one, and a running ffmpeg reads that option once,
+/// at launch). The packager therefore has every rendition cut a segment at the first keyframe presented at or after the
+/// splice time (<see cref="Segmenting.StreamSegmenter.ScheduleSpliceCut"/>) and passes that time here: a break begins
+/// with the first leader segment presented from it on. An encoder that put an IDR at its splice time gets the break
+/// exactly there; otherwise it begins at the next keyframe. It ends at the boundary nearest to its planned end. Every
+/// rendition has its boundaries at the same media times, so all of them mark the same edges.
 /// </para>
 /// Breaks do not overlap (an SCTE-35 avail is one at a time): a cue that arrives while another break waits or runs is
 /// refused, which also bounds the list by the broadcast's length.
@@ -55,6 +55,9 @@ public sealed class AdBreakSchedule(int segmentSeconds)
     /// <summary>Placed breaks, oldest first; the newest may still run.</summary>
     public IReadOnlyList<AdBreak> Placed => _placed;
 
+    /// <summary>No break waits or runs: <see cref="TryAdd"/> would take one.</summary>
+    public bool CanAdd => _pending is null && (_placed.Count == 0 || _placed[^1].EndNumber is not null);
+
     /// <summary>
     /// Asks for a break starting at <paramref name="spliceTime"/> (ticks of <paramref name="timescale"/>, the leading
     /// rendition's media time). False when a break already waits or runs.
@@ -62,7 +65,7 @@ public sealed class AdBreakSchedule(int segmentSeconds)
     public bool TryAdd(SpliceCue cue, long spliceTime, int timescale)
     {
         ArgumentNullException.ThrowIfNull(cue);
-        if (_pending is not null || (_placed.Count > 0 && _placed[^1].EndNumber is null)) return false;
+        if (!CanAdd) return false;
         _pending = (cue, spliceTime, timescale);
         return true;
     }
@@ -93,7 +96,8 @@ public sealed class AdBreakSchedule(int segmentSeconds)
             }
             return null;
         }
-        if (_pending is not { } pending || segment.Start < Timescales.Rescale(pending.SpliceTime, pending.Timescale, timescale)) return null;
+        // The splice time is a presentation time (SCTE 35 9.6.3; the segmenter cut at the keyframe presented from it on).
+        if (_pending is not { } pending || segment.PresentationStart < Timescales.Rescale(pending.SpliceTime, pending.Timescale, timescale)) return null;
         _pending = null;
         var cue = pending.Cue;
         long planned = Timescales.Rescale(cue.Duration, Timescales.Video, timescale);

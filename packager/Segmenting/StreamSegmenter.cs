@@ -121,6 +121,27 @@ public sealed class StreamSegmenter : IDisposable
         _audio?.ContinueAfter(lastNumber, lastInitVersions.GetValueOrDefault(_audio.Rendition, -1));
     }
 
+    /// <summary>
+    /// Where an ad break asked for at <paramref name="splicePts"/> (a presentation time, 90 kHz) can start: every video
+    /// rendition then starts a segment at its first keyframe presented at or after the returned time
+    /// (<see cref="VideoSegmenter.CutAtSplice"/>), and the audio follows the leading one. Renditions agree on that picture
+    /// only if none has gone past the point yet, so the point is moved after the latest picture any rendition has taken
+    /// (a transcoder rung trails its source; a break asked "now" starts at the next keyframe). A splice time 20 ms early still meets its keyframe: RTMP stamps are whole
+    /// milliseconds, and an encoder that conditions the splice (an IDR at the splice time, as SCTE-35 encoders do) may
+    /// stamp it a tick before the time it signalled. Null without video.
+    /// </summary>
+    public long? ScheduleSpliceCut(long splicePts)
+    {
+        if (_video.Length == 0) return null;
+        long after = _video.Max(v => v.LastPushedPts);
+        long at = Math.Max(splicePts - SpliceEarlyTolerance, after == long.MinValue ? long.MinValue : after + 1);
+        foreach (var v in _video) v.CutAtSplice(at);
+        return at;
+    }
+
+    /// <summary>How far before a signalled splice time its keyframe may be stamped: 20 ms (RTMP's 1 ms stamps, one tick either way).</summary>
+    public const long SpliceEarlyTolerance = Timescales.Video / 50;
+
     /// <summary>Marks the next segment of video rendition <paramref name="index"/> discontinuous (its producer restarted).</summary>
     public void MarkDiscontinuity(int index) => _video[index].MarkDiscontinuity();
 

@@ -29,6 +29,8 @@ internal sealed class VideoSegmenter
     private bool _rejoin;
     private readonly List<ClosedPart>? _parts;
     private readonly PartGrid _grid;
+    private long? _spliceCut;
+    private long _lastPushedPts = long.MinValue;
     private readonly List<int> _partStarts = new();
     private int _partFrom;
     private long _partTime; // decode time where the next part starts: the segment's start plus the parts' durations
@@ -54,6 +56,19 @@ internal sealed class VideoSegmenter
     public long LongestKeyframeInterval { get; private set; }
 
     public long TargetTicks => _targetTicks;
+
+    /// <summary>Latest presentation time of any frame pushed, kept or not; <see cref="long.MinValue"/> before any.</summary>
+    public long LastPushedPts => _lastPushedPts;
+
+    /// <summary>
+    /// A splice point: the first keyframe presented at or after <paramref name="pts"/> starts a segment even inside the
+    /// target duration, so an ad break begins on that keyframe instead of at the next regular boundary. Every rendition is
+    /// given the same point before any of them reached it (<see cref="StreamSegmenter.ScheduleSpliceCut"/>), and their
+    /// keyframes are presented at the same times (the transcoder's rungs take the source's), so all of them cut at the
+    /// same picture and keep their numbers aligned. Presentation, not decode, time: a rung's B-frames shift its decode
+    /// times from the source's, and an SCTE-35 splice time is a presentation time (SCTE 35 9.6.3).
+    /// </summary>
+    public void CutAtSplice(long pts) => _spliceCut = pts;
 
     /// <summary>Decode time of the first frame of the open segment, or null before the first keyframe.</summary>
     public long? OpenSegmentStart => _frames.Count > 0 ? _frames[0].Dts : null;
@@ -106,6 +121,7 @@ internal sealed class VideoSegmenter
     /// </summary>
     public ClosedSegment? Push(MediaFrame frame)
     {
+        _lastPushedPts = Math.Max(_lastPushedPts, frame.Pts);
         if (_rejoin)
         {
             // After an interruption the next segment starts at the new publisher's first keyframe.
@@ -146,7 +162,7 @@ internal sealed class VideoSegmenter
             _lastKeyframeDts = frame.Dts;
         }
 
-        if (configChanged || (frame.IsKeyframe && _frames.Count > 0 && Bucket(frame.Dts) > _segmentBucket))
+        if (configChanged || (frame.IsKeyframe && _frames.Count > 0 && (Bucket(frame.Dts) > _segmentBucket || frame.Pts >= _spliceCut)))
         {
             var closed = _frames.Count > 0 ? Close(frame.Dts) : null;
             StartSegment(frame, configChanged, discontinuity: configChanged);
@@ -232,6 +248,7 @@ internal sealed class VideoSegmenter
         _marked |= _pendingMark;
         _pendingMark = false;
         _segmentBucket = Bucket(frame.Dts);
+        if (frame.Pts >= _spliceCut) _spliceCut = null; // this segment starts at or after the splice point: done
         _number++;
         _frames.Add(frame);
     }

@@ -36,12 +36,19 @@ public sealed record ClipSpec
 
     public int EffectiveGop => GopFrames ?? Fps * 2;
 
+    /// <summary>
+    /// Extra keyframes at these times (seconds, ffmpeg's <c>-force_key_frames</c> list), as an encoder conditions an
+    /// SCTE-35 splice with an IDR at the splice time; x264 counts its GOP on from each. Empty: none.
+    /// </summary>
+    public string ExtraKeyframes { get; init; } = "";
+
     public int ExpectedVideoFrames => Seconds * Fps;
 
     /// <summary>Stable text of every parameter; the cache key is its hash.</summary>
     public string Describe() => string.Create(
         CultureInfo.InvariantCulture,
-        $"v1 {Seconds}s {Width}x{Height}@{Fps} gop{EffectiveGop} {Profile} {VideoBitrateKbps}k aac {AudioSampleRate}Hz {AudioChannels}ch {AudioBitrateKbps}k {Container}");
+        $"v1 {Seconds}s {Width}x{Height}@{Fps} gop{EffectiveGop} {Profile} {VideoBitrateKbps}k aac {AudioSampleRate}Hz {AudioChannels}ch {AudioBitrateKbps}k {Container}")
+        + (ExtraKeyframes.Length > 0 ? " keys " + ExtraKeyframes : "");
 }
 
 /// <summary>
@@ -95,6 +102,7 @@ public static class TestMedia
             "-c:a", "aac", "-b:a", string.Create(inv, $"{spec.AudioBitrateKbps}k"),
             "-ar", spec.AudioSampleRate.ToString(inv), "-ac", spec.AudioChannels.ToString(inv),
         };
+        if (spec.ExtraKeyframes.Length > 0) args.AddRange(["-force_key_frames:v", spec.ExtraKeyframes]);
         if (spec.Container == ClipContainer.Mp4)
         {
             args.AddRange(["-movflags", "+faststart", "-f", "mp4"]);

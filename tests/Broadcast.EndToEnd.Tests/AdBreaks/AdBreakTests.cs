@@ -110,28 +110,73 @@ public sealed class AdBreakTests(ServerFixture fixture)
     {
         // A broadcast encoder's TS: the clip remuxed by ffmpeg, its PMT listing a splice PID, and 15 s in a splice_insert
         // announcing a 6 s break 2 s ahead, split across two packets, after a splice_null heartbeat.
-        var mp4 = await TestMedia.GetClipAsync(Clip);
+        var (channel, hls, breakOut, publisher) = await PublishSrtWithSpliceAsync(Clip, 5151, spliceAfterFirstPicture: null);
+        await using var _ = publisher;
+        var marks = await WaitForMarksAsync(hls, 5151, TimeSpan.FromSeconds(6));
+        fixture.Check(string.Equals(marks.OutSection, Convert.ToHexString(breakOut.ToArray()), StringComparison.OrdinalIgnoreCase), $"SCTE35-OUT {marks.OutSection} is not the encoder's section");
+        await WaitForMpdEventAsync(PlaybackUrls.Dash(Server, channel), 5151);
+    }
+
+    /// <summary>
+    /// An encoder that conditions its splice, as SCTE-35 encoders do: an IDR at the splice time (here 16.4 s, between its
+    /// regular keyframes at 16 and 18.4 s) and a splice_insert with that time. The break starts exactly there, not at the
+    /// next regular boundary: the source and the transcoded rung (which takes the source's keyframes) both cut a short
+    /// segment before that IDR, and the break's segment starts with it.
+    /// </summary>
+    [Fact]
+    public async Task An_scte35_splice_at_an_idr_the_encoder_put_there_starts_the_break_exactly_there()
+    {
+        var (channel, hls, _, publisher) = await PublishSrtWithSpliceAsync(Clip with { ExtraKeyframes = "16.4" }, 5252, spliceAfterFirstPicture: 16.4m);
+        await using var _ = publisher;
+        await WaitForMarksAsync(hls, 5252, TimeSpan.FromSeconds(6));
+        foreach (var uri in (await MediaPlaylistsAsync(hls)).Where(u => !u.AbsolutePath.Contains("/audio/", StringComparison.Ordinal)))
+        {
+            // The segment before the break runs from the 16 s keyframe to the splice IDR: 0.4 s. Without the cut it would
+            // have run on to 18.4 s, and the break started there, 2 s late.
+            string text = await Server.Viewer.GetStringAsync(uri);
+            var lines = text.Split('\n');
+            int mark = Array.FindIndex(lines, l => l.StartsWith("#EXT-X-DATERANGE:ID=\"splice-5252\"", StringComparison.Ordinal));
+            int before = Array.FindLastIndex(lines, mark, l => l.StartsWith("#EXTINF:", StringComparison.Ordinal));
+            fixture.Check(before >= 0 && lines[before] == "#EXTINF:0.400,", $"{uri}: the segment before the break is {(before >= 0 ? lines[before] : "missing")}:{Environment.NewLine}{text}");
+        }
+    }
+
+    /// <summary>
+    /// Publishes <paramref name="clip"/> over SRT as a broadcast encoder's TS: remuxed by ffmpeg, its PMT listing a splice
+    /// PID, and 15 s in a splice_null heartbeat and then a splice_insert for a 6 s break (split across two packets) at
+    /// <paramref name="spliceAfterFirstPicture"/> seconds after the first picture, or 2 s after the packet it rides in.
+    /// </summary>
+    private async Task<(ChannelInfo Channel, Uri Hls, SpliceInfoSection BreakOut, SrtPublisher Publisher)> PublishSrtWithSpliceAsync(
+        ClipSpec clip, uint id, decimal? spliceAfterFirstPicture)
+    {
+        var source = await TestMedia.GetClipAsync(clip);
         using var dir = new TempDirectory();
         string remuxed = dir.Combine("clip.ts");
-        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", mp4, "-c", "copy", "-f", "mpegts", remuxed);
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", source, "-c", "copy", "-f", "mpegts", remuxed);
         var writer = new Scte35TsWriter();
         var ts = writer.WithSplicePid(await File.ReadAllBytesAsync(remuxed));
         var (packet, pts) = TsVideoPes.From(ts, 15 * 90_000);
-        const uint id = 5151;
+        long spliceTime = spliceAfterFirstPicture is { } after ? TsVideoPes.From(ts, 0).Pts + (long)(after * 90_000) : pts + 2 * 90_000;
         var breakOut = new SpliceInfoSection
         {
             CommandType = SpliceCommandType.SpliceInsert,
-            Insert = new SpliceInsert { EventId = id, OutOfNetwork = true, PtsTime = pts + 2 * 90_000, BreakDuration = 6 * 90_000, AutoReturn = true },
+            Insert = new SpliceInsert { EventId = id, OutOfNetwork = true, PtsTime = spliceTime, BreakDuration = 6 * 90_000, AutoReturn = true },
         };
         byte[] sections = [.. writer.Packets(new SpliceInfoSection { CommandType = SpliceCommandType.SpliceNull }), .. writer.Packets(breakOut, firstChunk: 16)];
 
         var channel = await Server.Api.CreateChannelAsync($"breaks srt {Guid.NewGuid():N}");
-        await using var publisher = SrtPublisher.StartPacedTs(Scte35TsWriter.Insert(ts, packet + 1, sections), channel.SrtUrl!);
+        var publisher = SrtPublisher.StartPacedTs(Scte35TsWriter.Insert(ts, packet + 1, sections), channel.SrtUrl!);
         var hls = PlaybackUrls.Hls(Server, channel);
-        await WaitForRenditionsAsync(hls, () => publisher.Log.Tail(15));
-        var marks = await WaitForMarksAsync(hls, id, TimeSpan.FromSeconds(6));
-        fixture.Check(string.Equals(marks.OutSection, Convert.ToHexString(breakOut.ToArray()), StringComparison.OrdinalIgnoreCase), $"SCTE35-OUT {marks.OutSection} is not the encoder's section");
-        await WaitForMpdEventAsync(PlaybackUrls.Dash(Server, channel), id);
+        try
+        {
+            await WaitForRenditionsAsync(hls, () => publisher.Log.Tail(15));
+        }
+        catch
+        {
+            await publisher.DisposeAsync();
+            throw;
+        }
+        return (channel, hls, breakOut, publisher);
     }
 
     private async Task<HttpResponseMessage> PostJsonAsync(string path, string json) =>

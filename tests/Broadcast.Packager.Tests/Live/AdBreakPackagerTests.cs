@@ -21,14 +21,15 @@ public sealed class AdBreakPackagerTests : IDisposable
         public ValueTask DisposeAsync() => Packager.DisposeAsync();
     }
 
-    private Packaging Rig()
+    private Packaging Rig(Func<int, bool>? isKeyframe = null)
     {
         var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
         var p = new StreamPackager("chan", new FileSystemSegmentStore(_dir.Path), options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
         var changes = new List<AdBreak>();
         p.BreakChanged += changes.Add;
-        return new Packaging(p, changes, new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360)));
+        var feed = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));
+        return new Packaging(p, changes, isKeyframe is null ? feed : new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360)) { IsKeyframe = isKeyframe });
     }
 
     private string Read(string key) => File.ReadAllText(new FileSystemSegmentStore(_dir.Path).PathOf(key));
@@ -102,6 +103,71 @@ public sealed class AdBreakPackagerTests : IDisposable
             Assert.Contains($"<Event presentationTime=\"{6 * 90_000}\" duration=\"{b.Duration.Value}\" id=\"90\">", mpd, StringComparison.Ordinal);
         }
     }
+
+    /// <summary>
+    /// An encoder that conditions its splice (an IDR at the splice time, as SCTE-35 encoders do) gets its break exactly
+    /// there: every rendition cuts a short segment before that keyframe, inside the 2 s target, and the break starts
+    /// with the next segment in all of them, audio included.
+    /// </summary>
+    [Fact]
+    public async Task A_break_starts_exactly_at_a_keyframe_the_encoder_put_at_its_splice_time()
+    {
+        // Keyframes every 2 s, and one more at 7.0 s where the encoder was told a break begins.
+        await using var rig = Rig(i => i % 60 == 0 || i == 210);
+        var (p, changes, ladder) = (rig.Packager, rig.Changes, rig.Ladder);
+
+        await ladder.FeedAsync(0, 5 * 30 + 7); // 5.23 s: the cue arrives with 1.77 s of pre-roll
+        Assert.True(await p.InsertBreakAsync(new SpliceCue(81, 7 * 90_000, 4 * 90_000, null, "test"), default));
+        await ladder.FeedAsync(5 * 30 + 7, 16 * 30);
+
+        // Segments 4 (6-7 s) and 5 (7-8 s): the break begins with 5, at 7.0 s, and returns at 10 s (segment 7), the
+        // boundary nearest to its planned end at 11 s.
+        var b = Assert.Single(p.Breaks);
+        Assert.Equal((5L, 7L), (b.StartNumber, b.EndNumber!.Value));
+        Assert.Equal(7 * 90_000L, b.StartPresentation);
+        foreach (var rendition in new[] { "source", "360p", "audio" })
+        {
+            string playlist = Read($"chan/{rendition}/index.m3u8");
+            AssertMarkedAt(playlist, "SCTE35-OUT", b, rendition);
+            AssertMarkedAt(playlist, "SCTE35-IN", b, rendition);
+        }
+        Assert.Equal(Extinfs(Read("chan/source/index.m3u8")), Extinfs(Read("chan/360p/index.m3u8")));
+        Assert.Contains("2.000|1.000|1.000|2.000", Extinfs(Read("chan/source/index.m3u8")), StringComparison.Ordinal); // 4-6, 6-7, 7-8, 8-10 s
+        Assert.Contains($"<Event presentationTime=\"{7 * 90_000}\" duration=\"{3 * 90_000}\" id=\"81\">", Read("chan/manifest.mpd"), StringComparison.Ordinal);
+        Assert.Equal(2, changes.Count);
+    }
+
+    /// <summary>
+    /// A transcoder rung trails its source. A splice time the source has passed but the rung has not would have the rung
+    /// cut where the source did not, and their segment numbers part: the cut moves to the first keyframe after the
+    /// newest picture any rendition took, the same one in both.
+    /// </summary>
+    [Fact]
+    public async Task A_splice_time_one_rendition_has_passed_moves_to_the_next_keyframe_for_all_of_them()
+    {
+        // Keyframes every 0.5 s: each could start a break.
+        await using var rig = Rig(i => i % 15 == 0);
+        var (p, _, ladder) = (rig.Packager, rig.Changes, rig.Ladder);
+
+        await ladder.FeedAsync(0, 140);                 // both at 4.63 s
+        await ladder.FeedAsync(140, 161, renditionCount: 1); // the source goes on to 5.33 s; the rung trails at 4.63 s
+        Assert.True(await p.InsertBreakAsync(new SpliceCue(82, 4 * 90_000 + 72_000, 4 * 90_000, null, "test"), default)); // 4.8 s
+        await ladder.FeedRenditionAsync(1, 140, 161);   // the rung catches up, across its keyframe at 5.0 s
+        await ladder.FeedAsync(161, 16 * 30);
+
+        // Not at 5.0 s (the source was past it), but at 5.5 s in both; then the regular boundary at 6 s.
+        var b = Assert.Single(p.Breaks);
+        Assert.Equal(5 * 90_000L + 45_000, b.StartPresentation);
+        foreach (var rendition in new[] { "source", "360p", "audio" })
+            AssertMarkedAt(Read($"chan/{rendition}/index.m3u8"), "SCTE35-OUT", b, rendition);
+        string source = Extinfs(Read("chan/source/index.m3u8"));
+        Assert.Equal(source, Extinfs(Read("chan/360p/index.m3u8")));
+        Assert.Contains("1.500|0.500|2.000", source, StringComparison.Ordinal); // 4-5.5 s, 5.5-6 s, 6-8 s
+    }
+
+    /// <summary>The media playlist's segment durations, in order, joined by '|'.</summary>
+    private static string Extinfs(string playlist) =>
+        string.Join('|', playlist.Split('\n').Where(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal)).Select(l => l["#EXTINF:".Length..].TrimEnd(',')));
 
     /// <summary>
     /// The DATERANGE carrying <paramref name="attribute"/> is followed (after its CUE tag) by the PROGRAM-DATE-TIME and the

@@ -318,4 +318,54 @@ public sealed class SegmenterTests
         }
         finally { output.ForEach(x => x.Dispose()); }
     }
+
+    /// <summary>
+    /// A splice cut meets the same picture in renditions whose decode times differ: the source without B-frames, a rung
+    /// whose encoder reorders (each picture decoded a frame before it is shown, as an encoder with B-frames does
+    /// under -copyts). Both show their keyframes at the same times; the cut is by presentation time, so both cut at the
+    /// 3.5 s keyframe (by decode time the rung's, stamped 3.467 s, would miss a 3.48 s threshold the source's meets).
+    /// </summary>
+    [Fact]
+    public void A_splice_cut_meets_the_same_keyframe_in_renditions_with_different_decode_delays()
+    {
+        using var s = new StreamSegmenter(["source", "360p"], null, 2);
+        var output = new List<ClosedSegment>();
+        void Push(int from, int to)
+        {
+            for (int i = from; i < to; i++)
+            {
+                bool key = i % 15 == 0; // a keyframe every 0.5 s
+                s.PushVideo(0, TestMedia.Frame(TestMedia.Video(), i * 3000L, key), output);
+                s.PushVideo(1, TestMedia.Frame(TestMedia.Video(640, 360), i * 3000L - 3000, key, cto: 3000), output);
+            }
+        }
+        Push(0, 90); // 3.0 s
+        Assert.Equal(3 * Hz + Hz / 2 - StreamSegmenter.SpliceEarlyTolerance, s.ScheduleSpliceCut(3 * Hz + Hz / 2));
+        Push(90, 240);
+        s.Flush(output);
+        try
+        {
+            foreach (var rendition in new[] { "source", "360p" })
+            {
+                var segments = output.Where(x => x.Rendition == rendition).ToList();
+                Assert.Equal([1L, 2, 3, 4, 5], segments.Select(x => x.Number));
+                // 0-2, 2-3.5, 3.5-4 (the splice, then the regular boundary), 4-6, 6-8 s, in presentation time.
+                Assert.Equal([0L, 2 * Hz, 3 * Hz + Hz / 2, 4 * Hz, 6 * Hz], segments.Take(5).Select(x => x.StartTime + x.PresentationStartOffset));
+            }
+        }
+        finally { output.ForEach(x => x.Dispose()); }
+    }
+
+    /// <summary>A splice point already passed by a rendition moves after the latest picture any rendition has taken.</summary>
+    [Fact]
+    public void A_splice_point_a_rendition_has_passed_moves_after_its_latest_picture()
+    {
+        using var s = new StreamSegmenter(["source", "360p"], null, 2);
+        var output = new List<ClosedSegment>();
+        for (int i = 0; i < 100; i++) s.PushVideo(0, TestMedia.Frame(TestMedia.Video(), i * 3000L, i % 15 == 0), output);
+        for (int i = 0; i < 80; i++) s.PushVideo(1, TestMedia.Frame(TestMedia.Video(640, 360), i * 3000L, i % 15 == 0), output);
+        Assert.Equal(99 * 3000L + 1, s.ScheduleSpliceCut(Hz));
+        Assert.Null(new StreamSegmenter([], "audio", 2).ScheduleSpliceCut(Hz));
+        output.ForEach(x => x.Dispose());
+    }
 }
