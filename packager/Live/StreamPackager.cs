@@ -284,7 +284,7 @@ public sealed class StreamPackager : IAsyncDisposable
     /// An ad break: every video rendition cuts a segment at its first keyframe presented at or after
     /// <see cref="SpliceCue.SpliceTime"/> (90 kHz; null: after the newest frame packaged so far, i.e. the next keyframe), the
     /// break begins with that segment and is marked in every rendition's playlist and the MPD from then on (see
-    /// <see cref="AdBreakSchedule"/>). False when the broadcast has ended or another break waits or runs.
+    /// <see cref="AdBreakSchedule"/>); it returns at the first keyframe its planned duration later, cut the same way. False when the broadcast has ended or another break waits or runs.
     /// </summary>
     public async Task<bool> InsertBreakAsync(SpliceCue cue, CancellationToken cancellationToken)
     {
@@ -297,8 +297,13 @@ public sealed class StreamPackager : IAsyncDisposable
             if (!_broadcast.Breaks.CanAdd) return false;
             // With video, every rendition cuts a segment at the first keyframe from the splice point on, and the break
             // starts with that segment (the schedule places it on the first leader segment starting at or after `at`).
-            if (_broadcast.VideoTimelines.Length > 0 && _segmenter.ScheduleSpliceCut(Timescales.Rescale(at, _leaderTimescale, Timescales.Video)) is long cut)
+            // The return gets its cut too, the planned duration later, and the break ends with the segment starting there.
+            if (_broadcast.VideoTimelines.Length > 0
+                && _segmenter.ScheduleSpliceCut(Timescales.Rescale(at, _leaderTimescale, Timescales.Video), cue.Duration) is long cut)
+            {
                 at = Timescales.Rescale(cut, Timescales.Video, _leaderTimescale);
+                return _broadcast.Breaks.TryAdd(cue, at, _leaderTimescale, returnAt: at + Timescales.Rescale(cue.Duration, Timescales.Video, _leaderTimescale));
+            }
             return _broadcast.Breaks.TryAdd(cue, at, _leaderTimescale);
         }
         finally { _gate.Release(); }

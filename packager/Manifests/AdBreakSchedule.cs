@@ -28,6 +28,13 @@ public sealed record AdBreak(
     /// <summary>The real length, from the break's first segment to <see cref="EndNumber"/>'s start; null while it runs.</summary>
     public long? Duration { get; init; }
 
+    /// <summary>
+    /// Where the segmenter cuts for the return (ticks of <see cref="Timescale"/>, a presentation time): the break ends with
+    /// the first segment presented from there on. Null for a break another node placed (then: the boundary nearest its
+    /// planned end).
+    /// </summary>
+    public long? ReturnAt { get; init; }
+
     /// <summary>The splice_info_section of the return (out_of_network_indicator 0); empty while the break runs.</summary>
     public ReadOnlyMemory<byte> InSection { get; init; }
 }
@@ -41,8 +48,10 @@ public sealed record AdBreak(
 /// at launch). The packager therefore has every rendition cut a segment at the first keyframe presented at or after the
 /// splice time (<see cref="Segmenting.StreamSegmenter.ScheduleSpliceCut"/>) and passes that time here: a break begins
 /// with the first leader segment presented from it on. An encoder that put an IDR at its splice time gets the break
-/// exactly there; otherwise it begins at the next keyframe. It ends at the boundary nearest to its planned end. Every
-/// rendition has its boundaries at the same media times, so all of them mark the same edges.
+/// exactly there; otherwise it begins at the next keyframe. Its return is cut the same way, its planned duration after
+/// that time, and it ends with the segment starting there (a return IDR the encoder put at the planned end makes it
+/// exact; otherwise the first keyframe after, so the break is never cut short). Every rendition has its boundaries at the
+/// same media times, so all of them mark the same edges.
 /// </para>
 /// Breaks do not overlap (an SCTE-35 avail is one at a time): a cue that arrives while another break waits or runs is
 /// refused, which also bounds the list by the broadcast's length.
@@ -50,7 +59,7 @@ public sealed record AdBreak(
 public sealed class AdBreakSchedule(int segmentSeconds)
 {
     private readonly List<AdBreak> _placed = new();
-    private (SpliceCue Cue, long SpliceTime, int Timescale)? _pending;
+    private (SpliceCue Cue, long SpliceTime, int Timescale, long? ReturnAt)? _pending;
 
     /// <summary>Placed breaks, oldest first; the newest may still run.</summary>
     public IReadOnlyList<AdBreak> Placed => _placed;
@@ -62,11 +71,11 @@ public sealed class AdBreakSchedule(int segmentSeconds)
     /// Asks for a break starting at <paramref name="spliceTime"/> (ticks of <paramref name="timescale"/>, the leading
     /// rendition's media time). False when a break already waits or runs.
     /// </summary>
-    public bool TryAdd(SpliceCue cue, long spliceTime, int timescale)
+    public bool TryAdd(SpliceCue cue, long spliceTime, int timescale, long? returnAt = null)
     {
         ArgumentNullException.ThrowIfNull(cue);
         if (!CanAdd) return false;
-        _pending = (cue, spliceTime, timescale);
+        _pending = (cue, spliceTime, timescale, returnAt);
         return true;
     }
 
@@ -81,8 +90,11 @@ public sealed class AdBreakSchedule(int segmentSeconds)
         if (_placed.Count > 0 && _placed[^1] is { EndNumber: null } running && segment.Number > running.StartNumber)
         {
             long plannedEnd = running.StartTime + Timescales.Rescale(running.PlannedDuration, running.Timescale, timescale);
-            // The boundary nearest the planned end: half a segment early is closer than a whole segment late.
-            if (segment.Start >= plannedEnd - (long)segmentSeconds * timescale / 2)
+            // Where the segmenter cut for the return, the first segment presented from there on; otherwise (a break a
+            // dead node placed) the boundary nearest the planned end: half a segment early is closer than a whole one late.
+            if (running.ReturnAt is long cutForReturn
+                    ? segment.PresentationStart >= Timescales.Rescale(cutForReturn, running.Timescale, timescale)
+                    : segment.Start >= plannedEnd - (long)segmentSeconds * timescale / 2)
             {
                 long duration = Timescales.Rescale(segment.Start - running.StartTime, timescale, running.Timescale);
                 var ended = running with
@@ -103,7 +115,10 @@ public sealed class AdBreakSchedule(int segmentSeconds)
         long planned = Timescales.Rescale(cue.Duration, Timescales.Video, timescale);
         var placed = new AdBreak(cue.EventId, segment.Number, segment.ProgramDateTime, segment.Start, segment.PresentationStart, timescale, planned,
             cue.Section is { } sent ? sent.ToArray() : Section(cue.EventId, outOfNetwork: true,
-                Timescales.Rescale(segment.PresentationStart, timescale, Timescales.Video), cue.Duration));
+                Timescales.Rescale(segment.PresentationStart, timescale, Timescales.Video), cue.Duration))
+        {
+            ReturnAt = pending.ReturnAt is long returnAt ? Timescales.Rescale(returnAt, pending.Timescale, timescale) : null,
+        };
         _placed.Add(placed);
         return placed;
     }

@@ -128,14 +128,20 @@ public sealed class StreamSegmenter : IDisposable
     /// only if none has gone past the point yet, so the point is moved after the latest picture any rendition has taken
     /// (a transcoder rung trails its source; a break asked "now" starts at the next keyframe). A splice time 20 ms early still meets its keyframe: RTMP stamps are whole
     /// milliseconds, and an encoder that conditions the splice (an IDR at the splice time, as SCTE-35 encoders do) may
-    /// stamp it a tick before the time it signalled. Null without video.
+    /// stamp it a tick before the time it signalled. With <paramref name="returnAfter"/> (the break's planned duration,
+    /// 90 kHz) the return gets a cut too, at the first keyframe from that long after the returned time on: where a
+    /// conditioning encoder puts its return IDR, and never before the planned end. Null without video.
     /// </summary>
-    public long? ScheduleSpliceCut(long splicePts)
+    public long? ScheduleSpliceCut(long splicePts, long? returnAfter = null)
     {
         if (_video.Length == 0) return null;
         long after = _video.Max(v => v.LastPushedPts);
         long at = Math.Max(splicePts - SpliceEarlyTolerance, after == long.MinValue ? long.MinValue : after + 1);
-        foreach (var v in _video) v.CutAtSplice(at);
+        foreach (var v in _video)
+        {
+            v.CutAtSplice(at);
+            if (returnAfter is long duration) v.CutAtSplice(at + duration);
+        }
         return at;
     }
 

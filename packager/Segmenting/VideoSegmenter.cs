@@ -29,7 +29,7 @@ internal sealed class VideoSegmenter
     private bool _rejoin;
     private readonly List<ClosedPart>? _parts;
     private readonly PartGrid _grid;
-    private long? _spliceCut;
+    private readonly List<long> _spliceCuts = new(2); // ascending presentation times: a break's start, then its return
     private long _lastPushedPts = long.MinValue;
     private readonly List<int> _partStarts = new();
     private int _partFrom;
@@ -68,7 +68,13 @@ internal sealed class VideoSegmenter
     /// same picture and keep their numbers aligned. Presentation, not decode, time: a rung's B-frames shift its decode
     /// times from the source's, and an SCTE-35 splice time is a presentation time (SCTE 35 9.6.3).
     /// </summary>
-    public void CutAtSplice(long pts) => _spliceCut = pts;
+    public void CutAtSplice(long pts)
+    {
+        int at = _spliceCuts.BinarySearch(pts);
+        if (at < 0) _spliceCuts.Insert(~at, pts);
+    }
+
+    private bool SpliceDue(long pts) => _spliceCuts.Count > 0 && pts >= _spliceCuts[0];
 
     /// <summary>Decode time of the first frame of the open segment, or null before the first keyframe.</summary>
     public long? OpenSegmentStart => _frames.Count > 0 ? _frames[0].Dts : null;
@@ -162,7 +168,7 @@ internal sealed class VideoSegmenter
             _lastKeyframeDts = frame.Dts;
         }
 
-        if (configChanged || (frame.IsKeyframe && _frames.Count > 0 && (Bucket(frame.Dts) > _segmentBucket || frame.Pts >= _spliceCut)))
+        if (configChanged || (frame.IsKeyframe && _frames.Count > 0 && (Bucket(frame.Dts) > _segmentBucket || SpliceDue(frame.Pts))))
         {
             var closed = _frames.Count > 0 ? Close(frame.Dts) : null;
             StartSegment(frame, configChanged, discontinuity: configChanged);
@@ -248,7 +254,7 @@ internal sealed class VideoSegmenter
         _marked |= _pendingMark;
         _pendingMark = false;
         _segmentBucket = Bucket(frame.Dts);
-        if (frame.Pts >= _spliceCut) _spliceCut = null; // this segment starts at or after the splice point: done
+        while (SpliceDue(frame.Pts)) _spliceCuts.RemoveAt(0); // this segment starts at or after those splice points: done
         _number++;
         _frames.Add(frame);
     }

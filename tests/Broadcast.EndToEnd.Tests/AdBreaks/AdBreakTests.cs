@@ -119,14 +119,15 @@ public sealed class AdBreakTests(ServerFixture fixture)
 
     /// <summary>
     /// An encoder that conditions its splice, as SCTE-35 encoders do: an IDR at the splice time (here 16.4 s, between its
-    /// regular keyframes at 16 and 18.4 s) and a splice_insert with that time. The break starts exactly there, not at the
-    /// next regular boundary: the source and the transcoded rung (which takes the source's keyframes) both cut a short
-    /// segment before that IDR, and the break's segment starts with it.
+    /// regular keyframes at 16 and 18.4 s), one at the return 6 s later, and a splice_insert with that time. The break
+    /// starts exactly there, not at the next regular boundary: the source and the transcoded rung (which takes the
+    /// source's keyframes) both cut a short segment before that IDR, the break's segment starts with it, and the break
+    /// lasts exactly its 6 s.
     /// </summary>
     [Fact]
     public async Task An_scte35_splice_at_an_idr_the_encoder_put_there_starts_the_break_exactly_there()
     {
-        var (channel, hls, _, publisher) = await PublishSrtWithSpliceAsync(Clip with { ExtraKeyframes = "16.4" }, 5252, spliceAfterFirstPicture: 16.4m);
+        var (channel, hls, _, publisher) = await PublishSrtWithSpliceAsync(Clip with { ExtraKeyframes = "16.4,22.4" }, 5252, spliceAfterFirstPicture: 16.4m);
         await using var _ = publisher;
         await WaitForMarksAsync(hls, 5252, TimeSpan.FromSeconds(6));
         foreach (var uri in (await MediaPlaylistsAsync(hls)).Where(u => !u.AbsolutePath.Contains("/audio/", StringComparison.Ordinal)))
@@ -139,6 +140,15 @@ public sealed class AdBreakTests(ServerFixture fixture)
             int before = Array.FindLastIndex(lines, mark, l => l.StartsWith("#EXTINF:", StringComparison.Ordinal));
             fixture.Check(before >= 0 && lines[before] == "#EXTINF:0.400,", $"{uri}: the segment before the break is {(before >= 0 ? lines[before] : "missing")}:{Environment.NewLine}{text}");
         }
+        string returned = "";
+        await WaitFor.ConditionAsync(async () =>
+            {
+                returned = await Server.Viewer.GetStringAsync((await MediaPlaylistsAsync(hls))[0]);
+                return returned.Contains("SCTE35-IN=", StringComparison.Ordinal);
+            },
+            Generous, "the break's return in the playlist", () => fixture.WithLog(returned));
+        string back = returned.Split('\n').Single(l => l.StartsWith("#EXT-X-DATERANGE:ID=\"splice-5252\"", StringComparison.Ordinal) && l.Contains("SCTE35-IN=", StringComparison.Ordinal));
+        fixture.Check(back.Contains(",DURATION=6.000,", StringComparison.Ordinal), $"the return: {back}");
     }
 
     /// <summary>

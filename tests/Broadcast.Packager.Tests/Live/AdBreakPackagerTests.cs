@@ -105,25 +105,26 @@ public sealed class AdBreakPackagerTests : IDisposable
     }
 
     /// <summary>
-    /// An encoder that conditions its splice (an IDR at the splice time, as SCTE-35 encoders do) gets its break exactly
-    /// there: every rendition cuts a short segment before that keyframe, inside the 2 s target, and the break starts
-    /// with the next segment in all of them, audio included.
+    /// An encoder that conditions its splice (an IDR at the splice time and one at the return, as SCTE-35 encoders do)
+    /// gets its break exactly there: every rendition cuts a short segment before each of those keyframes, inside the
+    /// 2 s target, and the break starts and ends with those segments in all of them, audio included.
     /// </summary>
     [Fact]
     public async Task A_break_starts_exactly_at_a_keyframe_the_encoder_put_at_its_splice_time()
     {
-        // Keyframes every 2 s, and one more at 7.0 s where the encoder was told a break begins.
-        await using var rig = Rig(i => i % 60 == 0 || i == 210);
+        // Keyframes every 2 s, and one more at 7.0 s where the encoder was told a 4 s break begins, and at 11.0 s where it ends.
+        await using var rig = Rig(i => i % 60 == 0 || i == 210 || i == 330);
         var (p, changes, ladder) = (rig.Packager, rig.Changes, rig.Ladder);
 
         await ladder.FeedAsync(0, 5 * 30 + 7); // 5.23 s: the cue arrives with 1.77 s of pre-roll
         Assert.True(await p.InsertBreakAsync(new SpliceCue(81, 7 * 90_000, 4 * 90_000, null, "test"), default));
         await ladder.FeedAsync(5 * 30 + 7, 16 * 30);
 
-        // Segments 4 (6-7 s) and 5 (7-8 s): the break begins with 5, at 7.0 s, and returns at 10 s (segment 7), the
-        // boundary nearest to its planned end at 11 s.
+        // Segments 4 (6-7 s) and 5 (7-8 s): the break begins with 5, at 7.0 s; segments 7 (10-11 s) and 8 (11-12 s): it
+        // returns with 8, at 11.0 s, exactly 4 s later.
         var b = Assert.Single(p.Breaks);
-        Assert.Equal((5L, 7L), (b.StartNumber, b.EndNumber!.Value));
+        Assert.Equal((5L, 8L), (b.StartNumber, b.EndNumber!.Value));
+        Assert.Equal(4 * 90_000L, b.Duration);
         Assert.Equal(7 * 90_000L, b.StartPresentation);
         foreach (var rendition in new[] { "source", "360p", "audio" })
         {
@@ -132,9 +133,33 @@ public sealed class AdBreakPackagerTests : IDisposable
             AssertMarkedAt(playlist, "SCTE35-IN", b, rendition);
         }
         Assert.Equal(Extinfs(Read("chan/source/index.m3u8")), Extinfs(Read("chan/360p/index.m3u8")));
-        Assert.Contains("2.000|1.000|1.000|2.000", Extinfs(Read("chan/source/index.m3u8")), StringComparison.Ordinal); // 4-6, 6-7, 7-8, 8-10 s
-        Assert.Contains($"<Event presentationTime=\"{7 * 90_000}\" duration=\"{3 * 90_000}\" id=\"81\">", Read("chan/manifest.mpd"), StringComparison.Ordinal);
+        // 4-6, 6-7, 7-8, 8-10, 10-11, 11-12, 12-14 s
+        Assert.Contains("2.000|1.000|1.000|2.000|1.000|1.000|2.000", Extinfs(Read("chan/source/index.m3u8")), StringComparison.Ordinal);
+        Assert.Contains($"<Event presentationTime=\"{7 * 90_000}\" duration=\"{4 * 90_000}\" id=\"81\">", Read("chan/manifest.mpd"), StringComparison.Ordinal);
         Assert.Equal(2, changes.Count);
+    }
+
+    /// <summary>
+    /// Without a return IDR at the planned end the break returns at the first keyframe after it, never before: ads
+    /// stitched into it for its planned length are not cut short. Keyframes every 1.5 s, a 4 s break asked at 6.0 s.
+    /// </summary>
+    [Fact]
+    public async Task Without_a_return_idr_a_break_returns_at_the_first_keyframe_after_its_planned_end()
+    {
+        await using var rig = Rig(i => i % 45 == 0);
+        var (p, _, ladder) = (rig.Packager, rig.Changes, rig.Ladder);
+
+        await ladder.FeedAsync(0, 150);
+        Assert.True(await p.InsertBreakAsync(new SpliceCue(83, 6 * 90_000, 4 * 90_000, null, "test"), default));
+        await ladder.FeedAsync(150, 20 * 30);
+
+        // Starts at the 6.0 s keyframe; the planned end, 10.0 s, has none: 10.5 s (the regular boundary at 10 s would have
+        // needed a keyframe there too).
+        var b = Assert.Single(p.Breaks);
+        Assert.Equal(6 * 90_000L, b.StartPresentation);
+        Assert.Equal(4 * 90_000L + 45_000, b.Duration);
+        foreach (var rendition in new[] { "source", "360p", "audio" })
+            AssertMarkedAt(Read($"chan/{rendition}/index.m3u8"), "SCTE35-IN", b, rendition);
     }
 
     /// <summary>
