@@ -15,7 +15,7 @@ public sealed class PartGridTests
 
     /// <summary>RTMP-style input: video at 30 fps with millisecond stamps, AAC 48 kHz interleaved after each video frame.</summary>
     private static (List<ClosedSegment> Segments, List<ClosedPart> Parts) Feed(int videoFrames, Func<int, bool> isKey,
-        Func<long, long>? audioStampMs = null, Func<int, long>? videoStampMs = null)
+        Func<long, long>? audioStampMs = null, Func<int, long>? videoStampMs = null, Action<StreamSegmenter, int>? beforeFrame = null)
     {
         using var s = new StreamSegmenter(["source"], "audio", 2, PartTicks);
         var video = TestMedia.Video();
@@ -26,6 +26,7 @@ public sealed class PartGridTests
         for (int i = 0; i < videoFrames; i++)
         {
             long ms = videoStampMs?.Invoke(i) ?? (long)Math.Round(i * 1000.0 / 30);
+            beforeFrame?.Invoke(s, i);
             s.PushVideo(0, TestMedia.Frame(video, ms * 90, isKey(i)), segments);
             // Audio up to this video frame's time, as an encoder interleaves it.
             for (; nextAudio * 1024 * 1000 / 48000 <= ms; nextAudio++)
@@ -60,6 +61,29 @@ public sealed class PartGridTests
     }
 
     private static double Seconds(ClosedPart p) => p.Duration / (double)p.Timescale;
+
+    /// <summary>
+    /// An ad break's cuts inside the 2 s grid (a splice at 3.5 s, its return at 5.5 s, keyframes every 0.5 s): the short
+    /// segments' parts still add up to them exactly, video and audio, with no hole at either cut.
+    /// </summary>
+    [Fact]
+    public void Splice_cuts_inside_the_grid_keep_parts_and_segments_contiguous()
+    {
+        var (segments, parts) = Feed(300, i => i % 15 == 0,
+            beforeFrame: (s, i) => { if (i == 100) s.ScheduleSpliceCut(3 * Hz + Hz / 2, 2 * Hz); });
+        try
+        {
+            var starts = segments.Where(x => x.Rendition == "source").Select(x => x.StartTime).ToList();
+            Assert.Contains(3 * Hz + Hz / 2, starts);
+            Assert.Contains(5 * Hz + Hz / 2, starts);
+            AssertContiguous(segments, parts, "source");
+            AssertContiguous(segments, parts, "audio");
+        }
+        finally
+        {
+            segments.ForEach(x => x.Dispose());
+        }
+    }
 
     [Fact]
     public void Two_seconds_at_a_third_is_six_cells_and_a_target_of_0_368()
