@@ -460,7 +460,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: the source carries closed captions, which {Dropped} cannot keep; encoding on {Next}")]
     private partial void LogCaptionsBackend(string channel, string dropped, string next);
 
-    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: the source carries closed captions and {Backend}, the only back-end allowed, cannot keep them; the rungs have none")]
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: the source carries closed captions, which {Backend} cannot keep and no back-end allowed after it can; the rungs have none")]
     private partial void LogCaptionsLost(string channel, string backend);
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Error, Message = "Transcoder of {Channel} failed")]

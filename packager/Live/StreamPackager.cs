@@ -284,7 +284,8 @@ public sealed class StreamPackager : IAsyncDisposable
     /// An ad break: every video rendition cuts a segment at its first keyframe presented at or after
     /// <see cref="SpliceCue.SpliceTime"/> (90 kHz; null: after the newest frame packaged so far, i.e. the next keyframe), the
     /// break begins with that segment and is marked in every rendition's playlist and the MPD from then on (see
-    /// <see cref="AdBreakSchedule"/>); it returns at the first keyframe its planned duration later, cut the same way. False when the broadcast has ended or another break waits or runs.
+    /// <see cref="AdBreakSchedule"/>); it returns at the first keyframe its planned duration later, cut the same way.
+    /// False when the broadcast has ended or another break waits or runs.
     /// </summary>
     public async Task<bool> InsertBreakAsync(SpliceCue cue, CancellationToken cancellationToken)
     {
