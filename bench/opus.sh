@@ -8,19 +8,20 @@
 #   bench/opus.sh                      # 60 s of media, 3 alternating rounds; appends to bench/RESULTS.md
 #   SECONDS_MEDIA=30 ROUNDS=1 bench/opus.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 MEDIA=${SECONDS_MEDIA:-60}
 ROUNDS=${ROUNDS:-3}
-((ROUNDS >= 1 && ROUNDS <= 9)) || { echo "ROUNDS must be 1..9" >&2; exit 2; }
-WORK=${BENCH_WORK:-/tmp/broadcast-bench-opus}
+((ROUNDS >= 1 && ROUNDS <= 9)) || die "ROUNDS must be 1..9"
+BENCH_COMMAND="$(dotnet_env)SECONDS_MEDIA=$MEDIA ROUNDS=$ROUNDS bench/opus.sh"
+bench_init
+WORK="$BENCH_CACHE/opus"
 mkdir -p "$WORK"
-HZ=$(getconf CLK_TCK)
 BITRATE=128000 # Srt:OpusToAacBitrate's default
 
 gen() { # $1 = libopus|aac, $2 = output
   [ -s "$2" ] && return 0
-  echo "generating $2" >&2
+  log "generating $2"
   ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30" \
     -f lavfi -i "sine=frequency=440:sample_rate=48000" -ac 2 -t "$MEDIA" \
     -c:v libx264 -preset veryfast -b:v 800k -g 60 -keyint_min 60 -sc_threshold 0 -bf 0 \
@@ -41,33 +42,23 @@ plain_paced() { # sets PLAIN_CPU
   PLAIN_CPU=$(echo "$pu + $ps" | bc -l)
 }
 
-echo "building the server (Release)" >&2
-dotnet build server -c Release -o "$WORK/server" -v quiet -nologo >/dev/null
-free_port() { "$ROOT/scripts/free-port.sh"; }
-publish() { # $1 = the TS; sets CPU, OWN_CPU, LAST_AUDIO
-  local DATA="$WORK/data"; rm -rf "$DATA"; mkdir -p "$DATA"
-  local SRT HTTP TOKEN CH KEY SLUG before own_before
-  SRT=$(free_port); HTTP=$(free_port); TOKEN="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d " \n")"
-  dotnet "$WORK/server/Broadcast.Server.dll" --Rtmp:Port="$(free_port)" --Srt:Port="$SRT" --Http:Urls="http://127.0.0.1:$HTTP" --Urls="http://127.0.0.1:$HTTP" \
-    --Storage:Path="$DATA/media" "--Database:ConnectionString=Data Source=$DATA/b.db" --Admin:Token="$TOKEN" \
-    --Transcode:Enabled=false --Janus:Enabled=false > "$WORK/server.log" 2>&1 &
-  SERVER=$!
-  trap 'kill $SERVER 2>/dev/null || true' EXIT
-  for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$HTTP/healthz" >/dev/null && break; sleep 0.5; done
-  CH=$(curl -sf -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{"name":"bench"}' "http://127.0.0.1:$HTTP/api/channels")
-  KEY=$(echo "$CH" | python3 -c 'import json,sys;print(json.load(sys.stdin)["streamKey"])')
-  SLUG=$(echo "$CH" | python3 -c 'import json,sys;print(json.load(sys.stdin)["slug"])')
+server_build
+publish() { # $1 = the TS; sets CPU, OWN_CPU, AUDIO_SEGMENTS
+  local srt key slug before own_before
+  srt=$(free_port)
+  rm -rf "$BENCH_TMP/server"
+  SERVER_ARGS="--Transcode:Enabled=false --Janus:Enabled=false --Srt:Port=$srt" server_start "$BENCH_TMP/server"
+  read -r key slug < <(create_channel bench)
   sleep 2
-  before=$(cpu_ticks $SERVER); own_before=$(own_ticks $SERVER)
-  ffmpeg -hide_banner -loglevel error -re -i "$1" -c copy -f mpegts "srt://127.0.0.1:$SRT?streamid=#!::r=live/$KEY,m=publish"
+  before=$(cpu_ticks "$SERVER_PID"); own_before=$(own_ticks "$SERVER_PID")
+  ffmpeg -hide_banner -loglevel error -re -i "$1" -c copy -f mpegts "srt://127.0.0.1:$srt?streamid=#!::r=live/$key,m=publish"
   # The converter's ffmpeg exits once the publish has ended (after the reconnect grace): wait for the server to have no child.
-  for _ in $(seq 1 120); do pgrep -P $SERVER ffmpeg >/dev/null || break; sleep 0.5; done
+  wait_until 60 bash -c "! pgrep -P $SERVER_PID ffmpeg >/dev/null" || log "the converter is still running"
   sleep 1
-  CPU=$(echo "($(cpu_ticks $SERVER) - $before) / $HZ" | bc -l)
-  OWN_CPU=$(echo "($(own_ticks $SERVER) - $own_before) / $HZ" | bc -l)
-  LAST_AUDIO=$(curl -sf "http://127.0.0.1:$HTTP/live/$SLUG/audio/index.m3u8" | grep -c '\.m4s$' || true)
-  kill $SERVER; wait $SERVER 2>/dev/null || true
-  trap - EXIT
+  CPU=$(echo "($(cpu_ticks "$SERVER_PID") - $before) / $CLK_TCK" | bc -l)
+  OWN_CPU=$(echo "($(own_ticks "$SERVER_PID") - $own_before) / $CLK_TCK" | bc -l)
+  AUDIO_SEGMENTS=$(curl -fsS "$HTTP_BASE/live/$slug/audio/index.m3u8" | grep -c '\.m4s$' || true)
+  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true
 }
 
 f() { printf "%.3f" "$1"; }
@@ -76,7 +67,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
   echo "round $round/$ROUNDS: plain ffmpeg paced, the server with AAC, the server with Opus" >&2
   plain_paced
   publish "$AAC_TS"; AAC_CPU=$CPU
-  publish "$OPUS_TS"; OPUS_CPU=$CPU; OPUS_CHILD=$(echo "$CPU - $OWN_CPU" | bc -l); OPUS_SEGMENTS=$LAST_AUDIO
+  publish "$OPUS_TS"; OPUS_CPU=$CPU; OPUS_CHILD=$(echo "$CPU - $OWN_CPU" | bc -l); OPUS_SEGMENTS=$AUDIO_SEGMENTS
   EXTRA=$(echo "$OPUS_CPU - $AAC_CPU" | bc -l)
   RATIO=$(echo "$EXTRA / $PLAIN_CPU" | bc -l)
   RATIOS+=("$RATIO")
@@ -85,12 +76,7 @@ for ((round = 1; round <= ROUNDS; round++)); do
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 RATIO=$(median "${RATIOS[@]}")
-REPORT=$(cat <<MD
-
-## Opus over SRT: the conversion to AAC against plain ffmpeg — $(date -u +%Y-%m-%dT%H:%MZ)
-
-Command: \`SECONDS_MEDIA=$MEDIA ROUNDS=$ROUNDS bench/opus.sh\` (commit $(git rev-parse --short HEAD), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg))
-
+BODY=$(cat <<MD
 Source: ${MEDIA} s of 640x360p30 H.264 with stereo audio at 96 kb/s, once as Opus and once as AAC, in MPEG-TS, published
 over SRT at real time (\`ffmpeg -re -c copy\`); ladder off. Peer: plain ffmpeg paced at real time, converting the same Opus
 audio with the converter's own arguments (AAC ${BITRATE} b/s). CPU-seconds for the ${MEDIA} s:
@@ -102,5 +88,5 @@ Ratio, median of $ROUNDS rounds: **$(f $RATIO)** (the conversion's whole cost, t
 against plain ffmpeg's). This machine is shared: compare the ratio, not the absolute seconds.
 MD
 )
-echo "$REPORT"
-[ "${NO_RESULTS:-0}" = 1 ] || echo "$REPORT" >> "$ROOT/bench/RESULTS.md"
+echo "$BODY"
+[ "${NO_RESULTS:-0}" = 1 ] || results_append "Opus over SRT: the conversion to AAC against plain ffmpeg" "$BODY"
