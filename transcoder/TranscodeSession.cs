@@ -179,9 +179,6 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         LogCaptionsLost(_source.Name, Backend.Name);
     }
 
-    /// <summary>Captions appeared while a back-end that drops them runs, and another could keep them.</summary>
-    private bool CaptionsNeedAnotherBackend => _source.HasCaptions && !Backend.KeepsCaptions && _backends.Exists(b => b.KeepsCaptions);
-
     private enum PumpEnd { SourceEnded, Broken, Gap }
 
     private async Task<RunOutcome> RunOnceAsync(LiveStreamReader reader, CancellationToken cancellationToken)
@@ -246,14 +243,18 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                     await DrainAsync(readers).ConfigureAwait(false);
                     return RunOutcome.Exited;
                 }
-                if (_source.HasCaptions && !Backend.KeepsCaptions && !CaptionsNeedAnotherBackend) ReportCaptionsLost();
-                if (CaptionsNeedAnotherBackend)
+                // Captions appeared while a back-end that drops them runs: with one that keeps them allowed, the run is
+                // restarted like a shed rung's (replaying from the source keyframe the rungs last reached) and moves to it.
+                if (_source.HasCaptions && !Backend.KeepsCaptions)
                 {
-                    // Restarted like a shed rung: the next run replays from the source keyframe the rungs last reached.
-                    process.Kill();
-                    await runCts.CancelAsync().ConfigureAwait(false);
-                    await DrainAsync(readers).ConfigureAwait(false);
-                    return RunOutcome.CaptionsNeedAnotherBackend;
+                    if (_backends.Exists(b => b.KeepsCaptions))
+                    {
+                        process.Kill();
+                        await runCts.CancelAsync().ConfigureAwait(false);
+                        await DrainAsync(readers).ConfigureAwait(false);
+                        return RunOutcome.CaptionsNeedAnotherBackend;
+                    }
+                    ReportCaptionsLost();
                 }
                 long silentMs = Environment.TickCount64 - Volatile.Read(ref lastOutputTicks);
                 var limit = sawOutput ? _settings.HangTimeout : _settings.StartTimeout;

@@ -4,7 +4,6 @@ using Broadcast.Media.Flv;
 using Broadcast.TestSupport;
 using Broadcast.Transcoder.Encoding;
 using Broadcast.Transcoder.Ladder;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broadcast.Transcoder.Tests;
 
@@ -99,11 +98,7 @@ public class CaptionBackendTests
 
     private static TranscodeSession Start(LiveStream source, IReadOnlyList<EncoderBackend> backends, out LiveStreamReader[] rungReaders)
     {
-        var reader = source.OpenReader("transcoder", capacity: 4096);
-        var settings = new TranscodeSessionSettings("ffmpeg", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), 0.5, TimeSpan.FromMinutes(5));
-        var session = new TranscodeSession(source, reader, Rungs, backends, settings, NullLogger.Instance);
-        rungReaders = session.Outputs.Select(o => o.Stream.OpenReader("test", capacity: 4096)).ToArray();
-        session.Start();
+        (var session, rungReaders) = TranscodeSessionTests.StartSession(source, lowLatency: false, Rungs, backends);
         return session;
     }
 
