@@ -29,6 +29,34 @@ public readonly record struct FlvFileHeader(bool HasAudio, bool HasVideo)
         return true;
     }
 
+    /// <summary>
+    /// Whether the bytes read so far (<paramref name="source"/>, perhaps fewer than <see cref="Size"/>) can never begin an
+    /// FLV stream: the signature or version differs, or the DataOffset is out of range. A short prefix that still fits is not.
+    /// </summary>
+    public static bool CanNeverStart(ReadOnlySpan<byte> source, out string reason)
+    {
+        reason = "";
+        ReadOnlySpan<byte> signature = [(byte)'F', (byte)'L', (byte)'V', 1];
+        int known = Math.Min(source.Length, signature.Length);
+        if (!source[..known].SequenceEqual(signature[..known]))
+        {
+            reason = "not an FLV stream: it does not begin with the signature 'FLV' and version 1";
+            return true;
+        }
+
+        if (source.Length >= 9)
+        {
+            uint offset = BinaryPrimitives.ReadUInt32BigEndian(source[5..]);
+            if (offset < 9 || offset > MaxDataOffset)
+            {
+                reason = $"the FLV header's DataOffset {offset} is outside 9..{MaxDataOffset}";
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     public void Write(IBufferWriter<byte> writer)
     {
         ArgumentNullException.ThrowIfNull(writer);

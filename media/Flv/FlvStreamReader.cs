@@ -35,7 +35,13 @@ public sealed class FlvStreamReader
             int offset = 0;
             if (!_headerRead)
             {
-                if (!FlvFileHeader.TryRead(span, out _, out int c)) return buffer.Start;
+                if (!FlvFileHeader.TryRead(span, out _, out int c))
+                {
+                    // Too short yet is a wait; bytes that can never be the header are an error (an HTML page, a wrong URL).
+                    if (FlvFileHeader.CanNeverStart(span, out string reason)) error = reason;
+                    return buffer.Start;
+                }
+
                 offset = c;
                 _headerRead = true;
             }

@@ -74,6 +74,32 @@ public sealed class FlvStreamReaderTests
         Assert.Equal([21u, 42u], rest.Timestamps);
     }
 
+    [Theory]
+    [InlineData("<html><body>Not found</body></html>", "signature")]
+    [InlineData("HTTP/1.1 200 OK", "signature")]
+    [InlineData("Invalid data found when processing input\n", "signature")] // ffmpeg's complaint, were it ever on stdout
+    [InlineData("FLV\u0002", "signature")] // version 2 does not exist
+    [InlineData("", null)]
+    [InlineData("F", null)]
+    [InlineData("FLV", null)]
+    public void Bytes_that_can_never_be_the_file_header_are_an_error_and_a_short_prefix_is_a_wait(string text, string? expected)
+    {
+        var (seen, error, consumed) = ReadAll(new FlvStreamReader(), new ReadOnlySequence<byte>(System.Text.Encoding.Latin1.GetBytes(text)));
+        Assert.Empty(seen);
+        Assert.Equal(0, consumed);
+        if (expected is null) Assert.Null(error);
+        else Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_data_offset_out_of_range_is_an_error_before_the_header_is_whole()
+    {
+        byte[] header = [(byte)'F', (byte)'L', (byte)'V', 1, 5, 0, 0, 0, 3];
+        var (_, error, consumed) = ReadAll(new FlvStreamReader(), new ReadOnlySequence<byte>(header));
+        Assert.Equal(0, consumed);
+        Assert.Contains("DataOffset 3", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_wrong_previous_tag_size_is_an_error_not_a_wait()
     {
@@ -82,16 +108,6 @@ public sealed class FlvStreamReaderTests
         var (seen, error, _) = ReadAll(new FlvStreamReader(), new ReadOnlySequence<byte>(bytes));
         Assert.Single(seen);
         Assert.Contains("PreviousTagSize", error, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Bytes_that_are_not_flv_consume_nothing()
-    {
-        var text = "Invalid data found when processing input\n"u8.ToArray();
-        var (seen, error, consumed) = ReadAll(new FlvStreamReader(), new ReadOnlySequence<byte>(text));
-        Assert.Empty(seen);
-        Assert.Null(error);
-        Assert.Equal(0, consumed);
     }
 
     private sealed class Segments : ReadOnlySequenceSegment<byte>
