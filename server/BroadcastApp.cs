@@ -97,6 +97,8 @@ public static class BroadcastApp
             services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();
         PullSourceSetup.AddPullSources(services, configuration, roles);
         if (roles.Origin) services.AddOrigin(configuration);
+        // An origin-only node plays real-time viewers too when it is told which ingest nodes to relay channels from.
+        if (roles.Origin && !roles.Ingest) Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddRelayedWebRtc(services, configuration);
         ObjectNotificationSetup.Add(services, configuration, roles);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();
@@ -118,8 +120,13 @@ public static class BroadcastApp
         {
             SegmentStoreSetup.MapStoreStatus(app);
             Broadcast.WebRtc.Whep.WhepEndpoints.MapWhep(app);
+            Broadcast.WebRtc.Relay.RealTimeFeedEndpoints.MapRealTimeFeed(app);
             Broadcast.WebRtc.Room.WhipEndpoints.MapWhip(app);
             Broadcast.WebRtc.Room.RoomEndpoints.MapRoom(app, Broadcast.Control.Security.ControlAuth.AdminPolicy);
+        }
+        else if (roles.Origin && app.Services.GetService<Broadcast.WebRtc.Whep.WhepService>() is not null)
+        {
+            Broadcast.WebRtc.Whep.WhepEndpoints.MapWhep(app);
         }
         return app;
     }

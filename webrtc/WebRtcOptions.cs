@@ -115,6 +115,13 @@ public sealed class WhepOptions
 
     /// <summary>How long a channel's RTP ffmpeg keeps running after its last viewer left.</summary>
     public TimeSpan IdleStop { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// On an origin-only node: the base URLs of the ingest nodes its real-time channels are relayed from (asked in this
+    /// order; the one that has a channel live feeds it, once per channel whatever the viewers). Empty: this node serves no
+    /// WHEP. Ingest nodes ignore it: their channels are local. The feed asks for <c>Playback:NodeToken</c>, set alike on both.
+    /// </summary>
+    public List<string> RelayFrom { get; set; } = [];
 }
 
 /// <summary>One ICE server: a <c>stun:</c> or <c>turn:</c>/<c>turns:</c> URL and, for TURN, its credentials.</summary>

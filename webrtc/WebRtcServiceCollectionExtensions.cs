@@ -1,5 +1,6 @@
 using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Janus;
+using Broadcast.WebRtc.Relay;
 using Broadcast.WebRtc.Room;
 using Broadcast.WebRtc.Whep;
 using Microsoft.Extensions.Configuration;
@@ -17,15 +18,7 @@ public static class WebRtcServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddWebRtc(this IServiceCollection services, IConfiguration configuration)
     {
-        ArgumentNullException.ThrowIfNull(configuration);
-        services.Configure<JanusOptions>(configuration.GetSection(JanusOptions.Section));
-        services.Configure<WhepOptions>(configuration.GetSection(WhepOptions.Section));
-        // TURN for peers behind firewalls: a node whose Turn:* cannot work does not start.
-        services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TurnOptions>, TurnOptionsValidator>());
-        services.AddSingleton<IceServers>();
-        services.AddSingleton<JanusSupervisor>();
-        services.AddHostedService(sp => sp.GetRequiredService<JanusSupervisor>());
+        AddJanusAndIce(services, configuration);
         services.AddSingleton<WhepService>();
         // Live real-time channels are warmed before their first viewer; which ones they are comes from the host.
         services.TryAddSingleton<IRealTimeChannels, NoRealTimeChannels>();
@@ -36,5 +29,37 @@ public static class WebRtcServiceCollectionExtensions
         services.AddSingleton<RoomService>();
         services.AddSingleton<RoomLobby>();
         return services;
+    }
+
+    /// <summary>
+    /// Real-time playback on an origin-only node: its own Janus and WHEP sessions, fed by one relay per watched channel
+    /// from the ingest node that has it (<see cref="WhepOptions.RelayFrom"/>, <see cref="ChannelRelays"/>). With no
+    /// <c>Whep:RelayFrom</c> nothing is added: the node serves no WHEP (its viewers play LL-HLS).
+    /// </summary>
+    public static IServiceCollection AddRelayedWebRtc(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (!configuration.GetSection(WhepOptions.Section).GetSection(nameof(WhepOptions.RelayFrom)).GetChildren().Any(c => !string.IsNullOrWhiteSpace(c.Value)))
+            return services;
+        AddJanusAndIce(services, configuration);
+        services.AddSingleton<ChannelRelays>();
+        services.AddSingleton(sp => new WhepService(sp.GetRequiredService<JanusSupervisor>(), sp.GetRequiredService<ChannelRelays>(),
+            sp.GetRequiredService<IOptions<WhepOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WhepService>>()));
+        return services;
+    }
+
+    private static void AddJanusAndIce(IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.Configure<JanusOptions>(configuration.GetSection(JanusOptions.Section));
+        services.Configure<WhepOptions>(configuration.GetSection(WhepOptions.Section));
+        // Between nodes: ingest nodes accept it on their relay feeds, origin-only nodes send it (the one node credential).
+        services.TryAddSingleton(new RelayCredential(configuration[RelayCredential.ConfigurationKey]));
+        // TURN for peers behind firewalls: a node whose Turn:* cannot work does not start.
+        services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TurnOptions>, TurnOptionsValidator>());
+        services.AddSingleton<IceServers>();
+        services.AddSingleton<JanusSupervisor>();
+        services.AddHostedService(sp => sp.GetRequiredService<JanusSupervisor>());
     }
 }

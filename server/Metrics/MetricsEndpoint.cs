@@ -87,6 +87,10 @@ internal static class MetricsEndpoint
              .Sample("broadcast_janus_up", realTime.JanusUp ? 1 : 0);
             w.Family("broadcast_whep_warm_channels", "gauge", "Live real-time channels whose WebRTC feed runs before any viewer asks (warmed at publish).")
              .Sample("broadcast_whep_warm_channels", realTime.WarmChannels);
+            w.Family("broadcast_whep_relay_feeds", "gauge", "Real-time feeds this ingest node sends to origin-only nodes now (one per origin node and channel, whatever its viewers).")
+             .Sample("broadcast_whep_relay_feeds", realTime.RelayFeeds);
+            w.Family("broadcast_whep_relayed_channels", "gauge", "Channels this origin-only node relays from an ingest node now for its WebRTC viewers.")
+             .Sample("broadcast_whep_relayed_channels", realTime.RelayedChannels);
         }
         if (connections is not null)
         {

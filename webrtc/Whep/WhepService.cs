@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Broadcast.Media;
 using Broadcast.Media.Net;
 using Broadcast.WebRtc.Janus;
+using Broadcast.WebRtc.Relay;
 using Broadcast.WebRtc.Rtp;
 using Broadcast.WebRtc.Sdp;
 using Microsoft.Extensions.Logging;
@@ -20,7 +21,10 @@ public sealed class WhepRefusal(int status, string detail) : Exception(detail)
 /// Real-time playback on this node for /metrics: viewers now and the cap, whether Janus answers, sessions started and
 /// refused at the cap, live real-time channels held warm.
 /// </summary>
-public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, long SessionsStarted, long RefusedAtCap, int WarmChannels = 0);
+/// <param name="RelayFeeds">Feeds this (ingest) node sends to origin-only nodes now: one per origin node and channel.</param>
+/// <param name="RelayedChannels">Channels this (origin-only) node relays from an ingest node now: one feed each, whatever its viewers.</param>
+public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, long SessionsStarted, long RefusedAtCap, int WarmChannels = 0,
+    int RelayFeeds = 0, int RelayedChannels = 0);
 
 /// <summary>A WHEP session that was set up: its resource id and Janus's SDP answer for the viewer.</summary>
 public sealed record WhepAnswer(string Id, string Sdp);
@@ -29,13 +33,16 @@ public sealed record WhepAnswer(string Id, string Sdp);
 /// WHEP playback on this node: each viewer is one NoSIP handle on the node's Janus (the viewer's WebRTC offer in, a
 /// plain RTP leg out to us) fed by its channel's <see cref="ChannelRtpSource"/>. Holds the viewer cap, the sessions by
 /// resource id and by Janus handle (Janus says when a viewer's PeerConnection ended), and stops a channel's ffmpeg a
-/// while after its last viewer left.
+/// while after its last viewer left. On an origin-only node (<see cref="ChannelRelays"/>) a channel's hub is this node's
+/// own, fed by a <see cref="ChannelRelay"/> from the ingest node that has it while the channel has viewers here.
 /// </summary>
 public sealed partial class WhepService : IAsyncDisposable
 {
     private const string NoSip = "janus.plugin.nosip";
     private static readonly TimeSpan JanusReplyTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan FirstPictureTimeout = TimeSpan.FromSeconds(10);
+    // A round over the ingest nodes is a few quick requests; this bounds one whose node does not answer.
+    private static readonly TimeSpan RelayRoundTimeout = TimeSpan.FromSeconds(8);
 
     private readonly JanusSupervisor _janus;
     private readonly LiveStreamRegistry _registry;
@@ -48,12 +55,26 @@ public sealed partial class WhepService : IAsyncDisposable
     // Live real-time channels held warm (WhepPrewarm): each holds its channel as a viewer would, without being one.
     private readonly HashSet<string> _warm = new(StringComparer.Ordinal);
     private readonly ClientAddressSlots _addresses;
+    private readonly ChannelRelays? _relays;
     private int _reserved;
+    private int _feeds;
     private long _started;
     private long _refusedAtCap;
 
     public WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger, TimeProvider? time = null)
+        : this(janus, registry, options, logger, time, relays: null)
     {
+    }
+
+    /// <summary>An origin-only node's service: its channels come through <paramref name="relays"/>, into their registry.</summary>
+    public WhepService(JanusSupervisor janus, ChannelRelays relays, IOptions<WhepOptions> options, ILogger<WhepService> logger, TimeProvider? time = null)
+        : this(janus, relays.Registry, options, logger, time, relays)
+    {
+    }
+
+    private WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger, TimeProvider? time, ChannelRelays? relays)
+    {
+        _relays = relays;
         _janus = janus;
         _registry = registry;
         _options = options.Value;
@@ -109,12 +130,23 @@ public sealed partial class WhepService : IAsyncDisposable
     /// <summary>WebRTC viewers on this node now (set up or being set up).</summary>
     public int ViewerCount => Volatile.Read(ref _reserved);
 
-    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap), WarmCount);
+    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap), WarmCount,
+        Volatile.Read(ref _feeds), RelayedCount);
 
     private int WarmCount
     {
         get { lock (_gate) return _warm.Count; }
     }
+
+    private int RelayedCount
+    {
+        get { lock (_gate) return _channels.Values.Count(c => c.Relay?.FeedingFrom is not null); }
+    }
+
+    /// <summary>A relay feed to an origin-only node began (<see cref="RealTimeFeedEndpoints"/>): counted for /metrics.</summary>
+    internal void FeedOpened() => Interlocked.Increment(ref _feeds);
+
+    internal void FeedClosed() => Interlocked.Decrement(ref _feeds);
 
     /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
     public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken)
@@ -123,7 +155,8 @@ public sealed partial class WhepService : IAsyncDisposable
         if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw new WhepRefusal(400, $"malformed SDP offer: {error}");
         if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "recvonly" or "sendrecv" && NoSipAnswer.ChooseH264(m, 0) is not null))
             throw new WhepRefusal(400, "the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
-        if (_registry.Find(channel) is not { IsCompleted: false }) throw new WhepRefusal(404, $"channel {channel} is not live");
+        // An origin-only node learns whether the channel is live from its relay's round over the ingest nodes, below.
+        if (_relays is null && _registry.Find(channel) is not { IsCompleted: false }) throw new WhepRefusal(404, $"channel {channel} is not live");
         if (_addresses.TryEnter(client) != AddressAdmission.Admitted)
         {
             LogAddressCapReached(channel, _options.MaxSessionsPerAddress);
@@ -142,9 +175,19 @@ public sealed partial class WhepService : IAsyncDisposable
         RtpViewer? viewer = null;
         JanusSession? janus = null;
         long handle = 0;
-        ChannelRtpSource source = AcquireChannel(channel);
+        var entry = AcquireChannel(channel);
+        ChannelRtpSource source = entry.Source;
         try
         {
+            if (entry.Relay is { } relay)
+            {
+                switch (await relay.WaitLiveAsync(RelayRoundTimeout, cancellationToken).ConfigureAwait(false))
+                {
+                    case RelayRound.NotLive: throw new WhepRefusal(404, $"channel {channel} is not live");
+                    case RelayRound.Unreachable: throw new WhepRefusal(503, "this node cannot reach the channel's ingest node now; play LL-HLS instead");
+                }
+            }
+
             // Janus (started on the first request) and the channel's first frames are awaited together.
             var janusReady = _janus.GetSessionAsync(cancellationToken);
             // Observed even when the channel's picture never comes and this request gives up before Janus answers.
@@ -285,23 +328,24 @@ public sealed partial class WhepService : IAsyncDisposable
         foreach (var session in lost) _ = CloseAsync(session, "Janus stopped", detach: false);
     }
 
-    private ChannelRtpSource AcquireChannel(string channel)
+    private ChannelEntry AcquireChannel(string channel)
     {
         lock (_gate) return AcquireChannelLocked(channel);
     }
 
-    private ChannelRtpSource AcquireChannelLocked(string channel)
+    private ChannelEntry AcquireChannelLocked(string channel)
     {
         if (!_channels.TryGetValue(channel, out var entry))
         {
-            entry = new ChannelEntry(new ChannelRtpSource(channel, _registry, _options, _logger, _time));
+            entry = new ChannelEntry(new ChannelRtpSource(channel, _registry, _options, _logger, _time), _relays?.Create(channel));
             _channels[channel] = entry;
+            entry.Relay?.Start();
             entry.Source.Start();
         }
 
         entry.Users++;
         entry.Generation++;
-        return entry.Source;
+        return entry;
     }
 
     /// <summary>One user fewer; the last one leaving stops the channel's ffmpeg after <see cref="WhepOptions.IdleStop"/> unless a viewer came back.</summary>
@@ -328,6 +372,7 @@ public sealed partial class WhepService : IAsyncDisposable
         }
 
         await idle.Source.DisposeAsync().ConfigureAwait(false);
+        if (idle.Relay is not null) await idle.Relay.DisposeAsync().ConfigureAwait(false);
         LogChannelIdle(channel);
     }
 
@@ -353,7 +398,11 @@ public sealed partial class WhepService : IAsyncDisposable
             await session.Janus.DetachQuietlyAsync(session.Handle).ConfigureAwait(false);
         }
 
-        foreach (var channel in channels) await channel.Source.DisposeAsync().ConfigureAwait(false);
+        foreach (var channel in channels)
+        {
+            await channel.Source.DisposeAsync().ConfigureAwait(false);
+            if (channel.Relay is not null) await channel.Relay.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
 
@@ -363,9 +412,12 @@ public sealed partial class WhepService : IAsyncDisposable
         public bool Connected { get; set; }
     }
 
-    private sealed class ChannelEntry(ChannelRtpSource source)
+    private sealed class ChannelEntry(ChannelRtpSource source, ChannelRelay? relay)
     {
         public ChannelRtpSource Source { get; } = source;
+
+        /// <summary>On an origin-only node, what feeds <see cref="Source"/>'s hub from the ingest node that has the channel.</summary>
+        public ChannelRelay? Relay { get; } = relay;
 
         public int Users { get; set; }
 

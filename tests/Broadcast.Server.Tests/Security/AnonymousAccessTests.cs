@@ -39,6 +39,13 @@ public sealed partial class AnonymousAccessTests
         "PATCH /room/{channel}/subscriptions/{id}", "DELETE /room/{channel}/subscriptions/{id}",
     };
 
+    // Between nodes: the node credential (Playback:NodeToken), never a viewer's or an admin's: refused without it (401, or
+    // 403 on a node that has none set, as here).
+    private static readonly HashSet<string> NodeTokenOnly = new(StringComparer.Ordinal)
+    {
+        "GET /internal/realtime/{channel}/feed.flv",
+    };
+
     [Fact]
     public async Task Every_endpoint_but_the_public_ones_requires_an_admin()
     {
@@ -68,7 +75,8 @@ public sealed partial class AnonymousAccessTests
                 }
 
                 using var response = await client.SendAsync(request);
-                bool ok = pattern.StartsWith("/api/", StringComparison.Ordinal) || pattern == "/api"
+                bool ok = NodeTokenOnly.Contains(route) ? response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+                    : pattern.StartsWith("/api/", StringComparison.Ordinal) || pattern == "/api"
                     ? response.StatusCode == HttpStatusCode.Unauthorized
                     : response.StatusCode == HttpStatusCode.Redirect
                         && response.Headers.Location?.OriginalString.StartsWith("/sign-in", StringComparison.Ordinal) == true
@@ -83,6 +91,7 @@ public sealed partial class AnonymousAccessTests
         Assert.True(failures.Count == 0, "Reachable without credentials:\n" + string.Join('\n', failures));
         // The enumeration really saw the API and the dashboard.
         Assert.Contains("POST /api/channels", checkedRoutes);
+        Assert.Contains("GET /internal/realtime/{channel}/feed.flv", checkedRoutes);
         Assert.Contains("POST /api/channels/{id}/playback-tokens", checkedRoutes);
         Assert.Contains("POST /api/playback/signing-keys/rotate", checkedRoutes);
         Assert.Contains(checkedRoutes, r => r.StartsWith("GET /dashboard", StringComparison.Ordinal));

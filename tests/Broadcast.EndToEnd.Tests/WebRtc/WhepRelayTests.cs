@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Broadcast.TestSupport;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace Broadcast.EndToEnd.Tests.WebRtc;
+
+/// <summary>
+/// Real-time viewers on an origin-only node (the compose file's <c>origin</c> service): the node runs its own Janus and
+/// relays the channel from the ingest node once (<c>Whep:RelayFrom</c>, the feed asked with the node token), however
+/// many viewers it serves. ffmpeg publishes to the ingest node; two plain WHEP pages in Chromium play from the origin
+/// node, one directly and one through infra/nginx-edge.conf (its WHEP location: offer and DELETE to the same origin, not
+/// cached); both nodes' /metrics show one feed for two viewers.
+/// </summary>
+public sealed class WhepRelayTests(ITestOutputHelper output)
+{
+    private const string NodeToken = "whep-relay-node-token-0123456789abcdef0123";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(45);
+    private static readonly ClipSpec Baseline = new() { Seconds = 10, Width = 640, Height = 360, Fps = 30, Profile = "baseline", VideoBitrateKbps = 800 };
+
+    private const string SketchOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
+        + "a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\na=recvonly\r\n";
+
+    [Fact]
+    public async Task An_origin_only_node_plays_whep_viewers_from_one_feed_of_the_ingest_node()
+    {
+        await using var ingest = await ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Transcode:Enabled=false", $"--Playback:NodeToken={NodeToken}"],
+        });
+        await using var origin = await ServerProcess.StartAsync(new ServerOptions
+        {
+            // The compose file's origin: no admin token, private playback from the control node, media from the shared
+            // store, and the ingest node to relay real-time channels from.
+            ExtraArguments =
+            [
+                "--Roles=origin", "--Admin:Token=", $"--Playback:ControlUrl={ingest.BaseUri}", $"--Playback:NodeToken={NodeToken}",
+                "--Playback:RefreshSeconds=1", $"--Storage:Path={Path.Combine(ingest.DataDirectory, "media")}",
+                $"--Whep:RelayFrom:0={ingest.BaseUri}", "--Whep:IdleStop=00:00:02",
+            ],
+        });
+        await using var edge = await Storage.EdgeNginx.StartAsync(origin.HttpPort);
+        await using var browser = await BrowserHost.StartAsync(extraArguments: ["--disable-features=WebRtcHideLocalIpsWithMdns"]);
+        string Diagnostics() => $"--- ingest log tail ---{Environment.NewLine}{ingest.LogTail(60)}{Environment.NewLine}--- origin log tail ---{Environment.NewLine}{origin.LogTail(80)}";
+
+        var channel = await ingest.Api.CreateChannelAsync($"whep relay {Guid.NewGuid():N}");
+        // Off air on every ingest node: the origin says so after asking them.
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var offAir = await PostOfferAsync(origin, channel.Slug);
+            return offAir.StatusCode == HttpStatusCode.NotFound;
+        }, Patience, "the origin to answer 404 for an off-air channel", Diagnostics);
+
+        // The feed is for nodes: without the node token, or with another, the ingest node refuses it.
+        using (var anonymous = await ingest.Viewer.GetAsync($"internal/realtime/{channel.Slug}/feed.flv"))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        }
+
+        using (var wrong = new HttpRequestMessage(HttpMethod.Get, $"internal/realtime/{channel.Slug}/feed.flv"))
+        {
+            wrong.Headers.Authorization = new AuthenticationHeaderValue("Bearer", NodeToken[..^4] + "AAAA");
+            using var refused = await ingest.Viewer.SendAsync(wrong);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        await using var publisher = FfmpegPublisher.Start(await TestMedia.GetClipAsync(Baseline), ingest.RtmpUrl(channel.StreamKey), loops: -1);
+        await WaitFor.ConditionAsync(async () => (await ingest.Api.GetChannelAsync(channel.Id)).Live == true, Patience, "the channel to be live", Diagnostics);
+
+        string Player(Uri server) => browser.Pages.Url($"whep.html?url={Uri.EscapeDataString(new Uri(server, $"live/{channel.Slug}/whep").ToString())}").ToString();
+        var first = await browser.NewPageAsync();
+        var second = await browser.NewPageAsync();
+        try
+        {
+            await first.GotoAsync(Player(origin.BaseUri));
+            await second.GotoAsync(Player(edge.BaseUri));
+            await WaitForFramesAsync(first, 30, Diagnostics);
+            await WaitForFramesAsync(second, 30, Diagnostics);
+            output.WriteLine($"first viewer's first frame {await first.EvaluateAsync<int>("() => window.__whep.firstFrameMs")} ms after its POST, "
+                + $"second's {await second.EvaluateAsync<int>("() => window.__whep.firstFrameMs")} ms");
+            Assert.True(await first.EvaluateAsync<int>("() => window.__whep.audioPackets") > 0, "no Opus packets arrived");
+
+            // Two viewers on the origin node, one feed from the ingest node, and no WHEP viewer on the ingest node itself.
+            string originMetrics = await origin.Viewer.GetStringAsync("metrics");
+            string ingestMetrics = await ingest.Viewer.GetStringAsync("metrics");
+            Assert.True(originMetrics.Contains("broadcast_whep_viewers 2\n", StringComparison.Ordinal), originMetrics);
+            Assert.True(originMetrics.Contains("broadcast_whep_relayed_channels 1\n", StringComparison.Ordinal), originMetrics);
+            Assert.True(ingestMetrics.Contains("broadcast_whep_relay_feeds 1\n", StringComparison.Ordinal), ingestMetrics);
+            Assert.True(ingestMetrics.Contains("broadcast_whep_viewers 0\n", StringComparison.Ordinal), ingestMetrics);
+            Assert.Contains("passthrough", origin.LogTail(400), StringComparison.Ordinal);
+
+            Assert.Equal(200, await first.EvaluateAsync<int>("() => window.__whepStop()"));
+            // Through the edge: the DELETE reaches the origin that holds the session.
+            Assert.Equal(200, await second.EvaluateAsync<int>("() => window.__whepStop()"));
+            // With its last viewer gone (and Whep:IdleStop later) the origin lets the feed go: the ingest node sends none.
+            await WaitFor.ConditionAsync(async () => (await ingest.Viewer.GetStringAsync("metrics")).Contains("broadcast_whep_relay_feeds 0\n", StringComparison.Ordinal),
+                Patience, "the ingest node's relay feed to end after the origin's last viewer left", Diagnostics);
+        }
+        finally
+        {
+            await first.CloseAsync();
+            await second.CloseAsync();
+        }
+    }
+
+    private static async Task<HttpResponseMessage> PostOfferAsync(ServerProcess server, string slug)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"live/{slug}/whep") { Content = new StringContent(SketchOffer, Encoding.UTF8) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/sdp");
+        return await server.Viewer.SendAsync(request);
+    }
+
+    private static async Task WaitForFramesAsync(IPage page, int frames, Func<string> diagnostics)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync($"() => !!window.__whep && (window.__whep.error !== null || window.__whep.framesDecoded > {frames})", null,
+                new() { Timeout = (float)Patience.TotalMilliseconds });
+        }
+        catch (PlaywrightException e)
+        {
+            Assert.Fail($"no frames decoded: {e.Message}; page state {await page.EvaluateAsync<string>("() => JSON.stringify(window.__whep)")}{Environment.NewLine}{diagnostics()}");
+        }
+
+        string? error = await page.EvaluateAsync<string?>("() => window.__whep.error");
+        Assert.True(error is null, $"WHEP failed: {error}; page state {await page.EvaluateAsync<string>("() => JSON.stringify(window.__whep)")}{Environment.NewLine}{diagnostics()}");
+    }
+}
