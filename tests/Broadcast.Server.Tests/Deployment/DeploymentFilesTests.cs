@@ -120,7 +120,7 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
-    public void The_turn_service_checks_signed_credentials_and_relays_to_the_broadcast_node_alone()
+    public void The_turn_service_checks_signed_credentials_and_relays_to_janus_alone()
     {
         var turn = Sequence(Service("turn"), "command").ToList();
         Assert.Contains("--use-auth-secret", turn);
@@ -128,14 +128,46 @@ public sealed partial class DeploymentFilesTests
         foreach (string range in new[] { "10.0.0.0-10.255.255.255", "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255" })
             Assert.Contains($"--denied-peer-ip={range}", turn);
 
-        // The one peer allowed among those: the broadcast node's fixed address, where its Janus keeps a host candidate.
+        // The peers allowed among those: the broadcast node's fixed address, where its Janus keeps a host candidate, and
+        // the origin replicas' range on the media network, where nothing else of ours gets an address (the turn service's
+        // own is fixed below it).
         var broadcast = Service("broadcast");
         string address = Scalar((YamlMappingNode)((YamlMappingNode)broadcast["networks"])["default"], "ipv4_address")!;
-        Assert.Equal([$"--allowed-peer-ip={address}"], turn.Where(a => a.StartsWith("--allowed-peer-ip=", StringComparison.Ordinal)));
+        var media = (YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)Compose["networks"])["media"])["ipam"]["config"]).Children.Single();
+        var replicas = System.Net.IPNetwork.Parse(Scalar(media, "ip_range")!);
+        byte[] first = replicas.BaseAddress.GetAddressBytes();
+        byte[] last = (byte[])first.Clone();
+        last[3] = (byte)(first[3] | (0xFF >> replicas.PrefixLength - 24));
+        Assert.Equal([$"--allowed-peer-ip={address}", $"--allowed-peer-ip={new System.Net.IPAddress(first)}-{new System.Net.IPAddress(last)}"],
+            turn.Where(a => a.StartsWith("--allowed-peer-ip=", StringComparison.Ordinal)));
+        var turnOnMedia = System.Net.IPAddress.Parse(Scalar((YamlMappingNode)((YamlMappingNode)Service("turn")["networks"])["media"], "ipv4_address")!);
+        Assert.False(replicas.Contains(turnOnMedia), "the turn service's own address must lie outside the range it relays to");
+        Assert.Equal(new[] { "default", "media" }, ((YamlSequenceNode)Service("origin")["networks"]).Children.Select(c => ((YamlScalarNode)c).Value!));
+        Assert.DoesNotContain(EachService(), s => s.Name is not ("origin" or "turn") && s.Service.Children.TryGetValue("networks", out var n)
+            && n is YamlMappingNode m && m.Children.ContainsKey("media"));
         var env = (YamlMappingNode)broadcast["environment"];
         Assert.Equal("true", Scalar(env, "Janus__KeepPrivateHost"));
         Assert.StartsWith("${TURN_SECRET:?", Scalar(env, "Turn__Secret"), StringComparison.Ordinal);
         Assert.StartsWith("turn:", Scalar(env, "Turn__Urls__0"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Origin_replicas_relay_real_time_channels_from_the_broadcast_node_and_offer_janus_on_the_media_network_only()
+    {
+        var env = (YamlMappingNode)Service("origin")["environment"];
+        // The broadcast node's HTTP port inside the network, asked with the node token it accepts.
+        Assert.Equal("http://broadcast:8080", Scalar(env, "Whep__RelayFrom__0"));
+        Assert.StartsWith("${BROADCAST_PLAYBACK_NODE_TOKEN:?", Scalar(env, "Playback__NodeToken"), StringComparison.Ordinal);
+        // Viewers reach a replica's Janus through the turn service alone: credentials for it, candidates on the media network.
+        Assert.StartsWith("${TURN_SECRET:?", Scalar(env, "Turn__Secret"), StringComparison.Ordinal);
+        Assert.StartsWith("turn:", Scalar(env, "Turn__Urls__0"), StringComparison.Ordinal);
+        var media = (YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)Compose["networks"])["media"])["ipam"]["config"]).Children.Single();
+        var subnet = System.Net.IPNetwork.Parse(Scalar(media, "subnet")!);
+        string prefix = string.Join('.', subnet.BaseAddress.ToString().Split('.').Take(subnet.PrefixLength / 8)) + ".";
+        Assert.Equal(prefix, Scalar(env, "Janus__IceEnforceList"));
+        // The edge's forwarded address is believed, so the per-address WHEP limit counts viewers, not the edge.
+        var network = System.Net.IPNetwork.Parse(Scalar((YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)Compose["networks"])["default"])["ipam"]["config"]).Children.Single(), "subnet")!);
+        Assert.Equal(network.ToString(), Scalar(env, "Http__TrustedProxies"));
     }
 
     [Fact]
