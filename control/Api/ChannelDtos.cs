@@ -12,6 +12,7 @@ public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, b
 /// masked everywhere else. <see cref="Live"/> is filled on <c>GET /api/channels/{id}</c> only. <see cref="SrtUrl"/> (present
 /// while SRT ingest is on) carries the stream key in its stream id, masked or in full as <see cref="StreamKey"/> is.
 /// <see cref="BackupRtmpUrl"/> is there when a backup ingest server is configured (<c>Public:BackupRtmpBaseUrl</c>).
+/// <see cref="WhepUrl"/> is where a WHEP player plays the channel in real time (the same base as <see cref="HlsUrl"/>).
 /// </summary>
 public sealed record ChannelResponse(
     string Id,
@@ -29,7 +30,8 @@ public sealed record ChannelResponse(
     bool PrivatePlayback = false,
     string? SrtUrl = null,
     string? BackupRtmpUrl = null,
-    bool RealTime = false);
+    bool RealTime = false,
+    string? WhepUrl = null);
 
 /// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
 public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl, string? SrtUrl = null);

@@ -206,7 +206,8 @@ public static class ControlEndpoints
         => new(channel.Id, channel.Name, channel.Slug, streamKey, urls.RtmpUrl(request), urls.HlsUrl(request, channel.Slug),
             urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt,
             PrivatePlayback: request.HttpContext.RequestServices.GetService<PlaybackAccessService>()?.IsPrivate(channel.Slug) ?? false,
-            SrtUrl: urls.SrtUrl(request, streamKey), BackupRtmpUrl: urls.BackupRtmpUrl(), RealTime: channel.RealTime);
+            SrtUrl: urls.SrtUrl(request, streamKey), BackupRtmpUrl: urls.BackupRtmpUrl(), RealTime: channel.RealTime,
+            WhepUrl: urls.WhepUrl(request, channel.Slug));
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

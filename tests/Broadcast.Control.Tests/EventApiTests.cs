@@ -226,6 +226,9 @@ public sealed class EventApiTests : IAsyncLifetime
         {
             var body = await BodyAsync(patch);
             Assert.Equal(("Studio B", true), (body.GetProperty("name").GetString(), body.GetProperty("realTime").GetBoolean()));
+            // Where a WHEP player plays it, on the same base as its HLS.
+            string hls = body.GetProperty("hlsUrl").GetString()!;
+            Assert.Equal(hls.Replace("/master.m3u8", "/whep", StringComparison.Ordinal), body.GetProperty("whepUrl").GetString());
         }
 
         using (var put = await _client.PutAsync($"/api/channels/{id}", Json("""{"name":"Studio B"}""")))
