@@ -206,12 +206,13 @@ server_build() {
   fi
 }
 
-# server_start DIR: starts Broadcast.Server with its state under DIR on free ports.
+# server_start DIR [no-rtmp]: starts Broadcast.Server with its state under DIR on free ports (no-rtmp: a node without
+# the ingest role, whose RTMP port nobody listens on).
 # Sets SERVER_PID, RTMP_PORT, HTTP_PORT, HTTP_BASE, ADMIN_TOKEN. Extra server switches: SERVER_ARGS (env).
 # SERVER_ARGS defaults to --Transcode:Enabled=false: the ingest, origin and latency peers (nginx) do not transcode,
 # so neither does ours there; bench/transcode.sh measures the ladder. SERVER_ARGS= (empty) keeps the ladder on.
 server_start() {
-  local dir=$1
+  local dir=$1 rtmp=${2:-rtmp}
   mkdir -p "$dir/media"
   RTMP_PORT=$(free_port); HTTP_PORT=$(free_port)
   HTTP_BASE="http://127.0.0.1:$HTTP_PORT"
@@ -223,6 +224,7 @@ server_start() {
   SERVER_PID=$!
   BENCH_PIDS+=("$SERVER_PID")
   wait_until 90 curl -fsS "$HTTP_BASE/healthz" || { tail -20 "$dir/server.log" >&2; die "server did not answer /healthz"; }
+  [[ $rtmp == no-rtmp ]] && return 0 # an origin-only node takes no publishers
   wait_until 30 port_listening "$RTMP_PORT" || { tail -20 "$dir/server.log" >&2; die "server does not listen for RTMP on $RTMP_PORT"; }
 }
 

@@ -157,6 +157,7 @@ public sealed partial class DeploymentFilesTests
         var env = (YamlMappingNode)Service("origin")["environment"];
         // The broadcast node's HTTP port inside the network, asked with the node token it accepts.
         Assert.Equal("http://broadcast:8080", Scalar(env, "Whep__RelayFrom__0"));
+        Assert.Equal("false", Scalar(env, "Janus__StartOnFirstViewer"));
         Assert.StartsWith("${BROADCAST_PLAYBACK_NODE_TOKEN:?", Scalar(env, "Playback__NodeToken"), StringComparison.Ordinal);
         // Viewers reach a replica's Janus through the turn service alone: credentials for it, candidates on the media network.
         Assert.StartsWith("${TURN_SECRET:?", Scalar(env, "Turn__Secret"), StringComparison.Ordinal);
