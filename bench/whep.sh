@@ -17,8 +17,9 @@
 #        REALTIME=0 bench/whep.sh      a channel not marked real-time: its first viewer waits for Janus and ffmpeg to start
 #        VIA_ORIGIN=1 bench/whep.sh    WHEP from a second, origin-only node that relays the channel from the ingest node
 #                                      (Whep:RelayFrom; the compose file's origin replicas); LL-HLS from the ingest node.
-#                                      Implies REALTIME=0 (origin-only nodes do not prewarm). ORIGIN_ARGS: more switches
-#                                      for the origin node (--Janus:StartOnFirstViewer=false, as the compose file's origins).
+#                                      A real-time channel (REALTIME=1) is warmed on the origin too, from the ingest
+#                                      node's list of live real-time channels. ORIGIN_ARGS: more switches for the origin
+#                                      node (--Janus:StartOnFirstViewer=false, as the compose file's origins).
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
@@ -29,10 +30,9 @@ GOP=${GOP_SECONDS:-1}
 ((GOP >= 1 && GOP <= 10)) || die "GOP_SECONDS must be 1..10"
 VIA_ORIGIN=${VIA_ORIGIN:-0}
 [[ $VIA_ORIGIN == 0 || $VIA_ORIGIN == 1 ]] || die "VIA_ORIGIN must be 0 or 1"
-REALTIME=${REALTIME:-$((1 - VIA_ORIGIN))}
+REALTIME=${REALTIME:-1}
 [[ $REALTIME == 0 || $REALTIME == 1 ]] || die "REALTIME must be 0 or 1"
-((VIA_ORIGIN == 0 || REALTIME == 0)) || die "VIA_ORIGIN=1 takes REALTIME=0: an origin-only node does not prewarm"
-BENCH_COMMAND="$(dotnet_env)${SERVER_ARGS:+SERVER_ARGS=\"$SERVER_ARGS\" }${ORIGIN_ARGS:+ORIGIN_ARGS=\"$ORIGIN_ARGS\" }${GOP_SECONDS:+GOP_SECONDS=$GOP }$( ((REALTIME == 0 && VIA_ORIGIN == 0)) && echo "REALTIME=0 " || true)$( ((VIA_ORIGIN == 1)) && echo "VIA_ORIGIN=1 " || true)SECONDS_TO_PLAY=$PLAY bench/whep.sh"
+BENCH_COMMAND="$(dotnet_env)${SERVER_ARGS:+SERVER_ARGS=\"$SERVER_ARGS\" }${ORIGIN_ARGS:+ORIGIN_ARGS=\"$ORIGIN_ARGS\" }${GOP_SECONDS:+GOP_SECONDS=$GOP }$( ((REALTIME == 0)) && echo "REALTIME=0 " || true)$( ((VIA_ORIGIN == 1)) && echo "VIA_ORIGIN=1 " || true)SECONDS_TO_PLAY=$PLAY bench/whep.sh"
 
 "$REPO_DIR/scripts/deps.sh" ffmpeg curl chromium janus
 bench_init
@@ -64,6 +64,11 @@ ffmpeg -nostdin -hide_banner -loglevel error -re -f lavfi -i "testsrc2=size=640x
   -c:a aac -b:a 96k -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" >"$BENCH_TMP/publisher.log" 2>&1 &
 BENCH_PIDS+=("$!")
 wait_until 60 curl -sf -o /dev/null "$HTTP_BASE/live/$SLUG/master.m3u8" || die "no master playlist (publisher: $(tail -3 "$BENCH_TMP/publisher.log"))"
+# The origin learns of a real-time channel from the ingest node's list (asked every 2 s): measure its first viewer once
+# the origin holds the channel warm, as a viewer arriving a few seconds into the broadcast finds it.
+if ((VIA_ORIGIN == 1 && REALTIME == 1)); then
+  wait_until 30 bash -c "curl -fsS '$WHEP_BASE/metrics' | grep -q '^broadcast_whep_relayed_channels 1$'" || die "the origin node did not warm the real-time channel"
+fi
 log "WHEP and LL-HLS play for $PLAY s"
 node "$REPO_DIR/bench/player-latency.mjs" "$WHEP_BASE/live/$SLUG/whep" "$PLAY" --whep --percentiles >"$BENCH_TMP/whep.out" 2>"$BENCH_TMP/whep.err" &
 wp=$!
@@ -87,7 +92,8 @@ cold="Janus and ffmpeg cold"
 [[ "${SERVER_ARGS:-}" == *StartOnFirstViewer=false* ]] && cold="Janus running since boot, ffmpeg cold"
 [[ $REALTIME == 1 ]] && cold="first viewer of a real-time channel: Janus and ffmpeg started at its publish"
 whep_path="WebRTC via Janus NoSIP, H.264 passed through"
-((VIA_ORIGIN == 1)) && cold="relay and ffmpeg cold on the origin node, Janus $([[ "${ORIGIN_ARGS:-}" == *StartOnFirstViewer=false* ]] && echo "running since boot" || echo cold)" whep_path="from an origin-only node relaying the channel from the ingest node, its Janus NoSIP, H.264 passed through"
+((VIA_ORIGIN == 1)) && cold="relay and ffmpeg cold on the origin node, Janus $([[ "${ORIGIN_ARGS:-}" == *StartOnFirstViewer=false* ]] && echo "running since boot" || echo cold)"
+((VIA_ORIGIN == 1 && REALTIME == 1)) && cold="first viewer on the origin of a real-time channel: its relay, ffmpeg and Janus started there at its publish" whep_path="from an origin-only node relaying the channel from the ingest node, its Janus NoSIP, H.264 passed through"
 table="| stream, player | glass-to-glass p50 / p95 / max s | samples | first frame after POST | stalls after 1 s | target |
 |---|---|---|---|---|---|
 | WHEP, tests/players/whep.html ($whep_path) | $wp50 / $wp95 / $wmax | $wn | $wfirst ms ($cold), $wwarm ms (a second viewer) | - | p50 <= 0.5, p95 <= 0.8: $wv |

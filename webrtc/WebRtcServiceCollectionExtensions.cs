@@ -45,6 +45,8 @@ public static class WebRtcServiceCollectionExtensions
         services.AddSingleton<ChannelRelays>();
         services.AddSingleton(sp => new WhepService(sp.GetRequiredService<JanusSupervisor>(), sp.GetRequiredService<ChannelRelays>(),
             sp.GetRequiredService<IOptions<WhepOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WhepService>>()));
+        // The ingest nodes' live real-time channels are warmed here too, before their first viewer on this node.
+        services.AddHostedService<RelayPrewarm>();
         return services;
     }
 

@@ -12,7 +12,7 @@ namespace Broadcast.WebRtc.Relay;
 /// </summary>
 public sealed class ChannelRelays : IDisposable
 {
-    private readonly RelayCredential _credential;
+
     private readonly ILogger<ChannelRelay> _logger;
     private readonly TimeProvider _time;
     private readonly HttpClient _http = new(new SocketsHttpHandler
@@ -29,10 +29,16 @@ public sealed class ChannelRelays : IDisposable
         Sources = ParseSources(options.Value.RelayFrom);
         if (Sources.Count == 0) throw new InvalidOperationException("Whep:RelayFrom names no ingest node: an origin-only node relays real-time channels from at least one (e.g. Whep:RelayFrom:0=http://ingest:8080).");
         if (!credential.IsSet) throw new InvalidOperationException($"Whep:RelayFrom needs {RelayCredential.ConfigurationKey}: the ingest nodes' feeds ask for it.");
-        _credential = credential;
+        Credential = credential;
         _logger = logger;
         _time = time ?? TimeProvider.System;
     }
+
+    /// <summary>What this node asks the ingest nodes with.</summary>
+    public RelayCredential Credential { get; }
+
+    /// <summary>The client for the ingest nodes (no proxy, short connect timeout, no overall timeout: feeds stream).</summary>
+    internal HttpClient Http => _http;
 
     /// <summary>The ingest nodes' base URLs, asked in this order.</summary>
     public IReadOnlyList<Uri> Sources { get; }
@@ -41,7 +47,7 @@ public sealed class ChannelRelays : IDisposable
     public LiveStreamRegistry Registry { get; } = new();
 
     /// <summary>A relay for <paramref name="channel"/>, not started.</summary>
-    public ChannelRelay Create(string channel) => new(channel, Sources, _credential, _http, Registry, _logger, _time);
+    public ChannelRelay Create(string channel) => new(channel, Sources, Credential, _http, Registry, _logger, _time);
 
     /// <summary>Absolute http(s) base URLs; anything else stops the node at start with the offending entry named.</summary>
     public static IReadOnlyList<Uri> ParseSources(IEnumerable<string> configured)

@@ -35,25 +35,47 @@ public static partial class RealTimeFeedEndpoints
         var whep = endpoints.ServiceProvider.GetRequiredService<WhepService>();
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RealTimeFeedEndpoints).FullName!);
         endpoints.MapGet("/internal/realtime/{channel}/feed.flv", context => FeedAsync(context, registry, credential, whep, logger)).WithDisplayName("Real-time relay feed");
+        endpoints.MapGet(LivePath, context => LiveAsync(context, credential, whep)).WithDisplayName("Real-time channels live here");
         return endpoints;
     }
 
-    private static async Task FeedAsync(HttpContext context, LiveStreamRegistry registry, RelayCredential credential, WhepService whep, ILogger logger)
+    /// <summary>
+    /// <c>GET /internal/realtime/live</c>: <c>{"channels":[…]}</c>, the live real-time channels this node holds warm, so
+    /// origin nodes (<see cref="RelayPrewarm"/>) warm their relays too before any viewer asks there.
+    /// </summary>
+    public const string LivePath = "/internal/realtime/live";
+
+    private static async Task LiveAsync(HttpContext context, RelayCredential credential, WhepService whep)
     {
-        string channel = (string)context.Request.RouteValues["channel"]!;
+        if (!await AuthorizedAsync(context, credential).ConfigureAwait(false)) return;
+        context.Response.Headers.CacheControl = "no-store";
+        await context.Response.WriteAsJsonAsync(new LiveRealTimeChannels(whep.WarmChannels), context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>The node token or a refusal already written: 403 on a node that has none, 401 without it.</summary>
+    private static async Task<bool> AuthorizedAsync(HttpContext context, RelayCredential credential)
+    {
         if (!credential.IsSet)
         {
             await WhepEndpoints.Problem(context, StatusCodes.Status403Forbidden,
                 "Playback:NodeToken is not set on this node, so no origin node may relay its channels").ConfigureAwait(false);
-            return;
+            return false;
         }
 
         if (!credential.Accepts(context.Request.Headers.Authorization.ToString()))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
             await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized, "send the node token (Playback:NodeToken) as a bearer token").ConfigureAwait(false);
-            return;
+            return false;
         }
+
+        return true;
+    }
+
+    private static async Task FeedAsync(HttpContext context, LiveStreamRegistry registry, RelayCredential credential, WhepService whep, ILogger logger)
+    {
+        string channel = (string)context.Request.RouteValues["channel"]!;
+        if (!await AuthorizedAsync(context, credential).ConfigureAwait(false)) return;
 
         if (registry.Find(channel) is not { IsCompleted: false } stream)
         {

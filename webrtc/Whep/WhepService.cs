@@ -121,6 +121,12 @@ public sealed partial class WhepService : IAsyncDisposable
         ReleaseChannel(channel);
     }
 
+    /// <summary>The channels held warm now: on an ingest node its live real-time channels, which origin nodes warm too.</summary>
+    public IReadOnlyList<string> WarmChannels
+    {
+        get { lock (_gate) return [.. _warm]; }
+    }
+
     /// <summary>Whether <paramref name="channel"/> is held warm now.</summary>
     public bool IsWarm(string channel)
     {
