@@ -84,6 +84,11 @@ read -r _ _ _ _ _ wwarm _ <<<"$(cat "$BENCH_TMP/whep-warm.out" 2>/dev/null || tr
 read -r wp50 wp95 wmax wn _ wfirst _ <<<"$(cat "$BENCH_TMP/whep.out" 2>/dev/null || true) - - - - - -"
 read -r hp50 hp95 hmax hn hst _ <<<"$(cat "$BENCH_TMP/hls.out" 2>/dev/null || true) - - - - - -"
 wv=$(awk -v a="$wp50" -v b="$wp95" 'BEGIN { if (a == "-") print "n/a"; else print ((a + 0 <= 0.5 && b + 0 <= 0.8) ? "met" : "NOT met") }')
+# Where a first frame's time went on the server: offer to answer (8201), answer to a working connection (8207).
+for f in "$BENCH_TMP"/*/server.log; do
+  grep -hoE "session [a-zA-Z0-9_-]+ (started .*answered [0-9]+ ms after its offer|connected [0-9]+ ms after its answer)" "$f" 2>/dev/null \
+    | sed -E 's/^session ([a-zA-Z0-9_-]{6})[a-zA-Z0-9_-]*/session \1…/; s/ \(Janus handle [0-9]+, [a-z-]+\)//' | while read -r line; do log "$(basename "$(dirname "$f")"): $line"; done || true
+done
 janus_cpu=$(ps -C janus -o times= 2>/dev/null | head -1 | tr -d ' ' || true)
 log "WHEP p50 $wp50 p95 $wp95 max $wmax ($wn samples, first frame $wfirst ms cold, $wwarm ms warm) $wv; LL-HLS p50 $hp50 p95 $hp95 max $hmax ($hn samples, $hst stalls)"
 
