@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Broadcast.Media.Net;
 
 namespace Broadcast.Control.Security;
 

@@ -1,3 +1,5 @@
+using Broadcast.Media.Net;
+
 namespace Broadcast.Control.Security;
 
 /// <summary>

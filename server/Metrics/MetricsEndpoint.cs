@@ -1,7 +1,6 @@
-using System.Security.Cryptography;
-using System.Text;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
+using Broadcast.Media.Net;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
 using Broadcast.Storage;
@@ -22,12 +21,13 @@ internal static class MetricsEndpoint
 
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder endpoints)
     {
-        byte[]? token = endpoints.ServiceProvider.GetRequiredService<IConfiguration>()["Metrics:Token"] is { Length: > 0 } configured
-            ? SHA256.HashData(Encoding.UTF8.GetBytes(configured.Trim()))
+        // Compared in constant time, as hashes, so the length does not show either.
+        BearerSecret? token = endpoints.ServiceProvider.GetRequiredService<IConfiguration>()["Metrics:Token"] is { Length: > 0 } configured
+            ? new BearerSecret(configured.Trim())
             : null;
         endpoints.MapGet("/metrics", (HttpContext context) =>
         {
-            if (token is not null && !HasToken(context.Request, token))
+            if (token is not null && !token.MatchesAuthorization(context.Request.Headers.Authorization.ToString()))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer realm=\"metrics\"";
                 return Results.StatusCode(StatusCodes.Status401Unauthorized);
@@ -52,16 +52,6 @@ internal static class MetricsEndpoint
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
-    }
-
-    /// <summary>Bearer token compared in constant time (as hashes, so the length does not show either).</summary>
-    private static bool HasToken(HttpRequest request, byte[] expectedHash)
-    {
-        string header = request.Headers.Authorization.ToString();
-        const string Bearer = "Bearer ";
-        if (!header.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase)) return false;
-        byte[] presented = SHA256.HashData(Encoding.UTF8.GetBytes(header[Bearer.Length..].Trim()));
-        return CryptographicOperations.FixedTimeEquals(presented, expectedHash);
     }
 
     /// <summary>Tells whether a stream (channel slug) is private; <see cref="IPlaybackAccess.IsPrivate"/> fits.</summary>

@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using Broadcast.Media.Net;
 
 namespace Broadcast.WebRtc.Relay;
 
@@ -13,7 +12,7 @@ public sealed class RelayCredential
 {
     public const string ConfigurationKey = "Playback:NodeToken";
 
-    private readonly byte[]? _hash;
+    private readonly BearerSecret? _secret;
 
     /// <summary>The shortest token taken, as control nodes require of it.</summary>
     public const int MinimumLength = 32;
@@ -23,20 +22,14 @@ public sealed class RelayCredential
         Token = string.IsNullOrWhiteSpace(token) ? null : token.Trim();
         if (Token is { Length: < MinimumLength })
             throw new InvalidOperationException($"{ConfigurationKey} must be at least {MinimumLength} characters (openssl rand -hex 32).");
-        _hash = Token is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(Token));
+        _secret = Token is null ? null : new BearerSecret(Token);
     }
 
     /// <summary>The token an origin node sends; null when this node has none.</summary>
     public string? Token { get; }
 
-    public bool IsSet => _hash is not null;
+    public bool IsSet => _secret is not null;
 
     /// <summary>Whether an <c>Authorization</c> header carries the token (compared in constant time, as hashes).</summary>
-    public bool Accepts(string authorization)
-    {
-        const string Bearer = "Bearer ";
-        if (_hash is null || !authorization.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase)) return false;
-        byte[] presented = SHA256.HashData(Encoding.UTF8.GetBytes(authorization[Bearer.Length..].Trim()));
-        return CryptographicOperations.FixedTimeEquals(presented, _hash);
-    }
+    public bool Accepts(string authorization) => _secret?.MatchesAuthorization(authorization) ?? false;
 }

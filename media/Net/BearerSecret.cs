@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Broadcast.Control.Security;
+namespace Broadcast.Media.Net;
 
 /// <summary>
 /// A bearer credential held as its SHA-256 and compared in constant time. Both sides are hashed first so that neither
-/// the length nor any prefix of the real token shows in the timing.
+/// the length nor any prefix of the real token shows in the timing. The one comparison for every shared secret a caller
+/// presents: the admin token, the playback node token (control's API and the real-time relay feeds), <c>Metrics:Token</c>.
 /// </summary>
 public sealed class BearerSecret
 {
@@ -15,6 +16,14 @@ public sealed class BearerSecret
     {
         ArgumentException.ThrowIfNullOrEmpty(value);
         _hash = SHA256.HashData(Encoding.UTF8.GetBytes(value));
+    }
+
+    /// <summary>Whether an <c>Authorization</c> header value is <c>Bearer {this secret}</c> (the scheme's case ignored, RFC 9110 §11.1).</summary>
+    public bool MatchesAuthorization(string? authorization)
+    {
+        const string Scheme = "Bearer ";
+        return authorization is not null && authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)
+            && Matches(authorization.AsSpan(Scheme.Length).Trim());
     }
 
     public bool Matches(ReadOnlySpan<char> candidate)
