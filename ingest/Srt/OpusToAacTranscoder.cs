@@ -156,9 +156,12 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
             _process = null;
         }
         if (cancellationToken.IsCancellationRequested) return "";
+        // A child that exits on its own breaks the stdin pipe at once, but its exit is reaped a moment later: the writer's
+        // broken pipe can win the race above. Killed or not, it has ended (or is ending) now; wait for its exit code.
+        await process.Exited.ConfigureAwait(false);
         await process.DrainStderrAsync().ConfigureAwait(false);
         string tail = string.Join(" | ", process.StderrTail.TakeLast(4));
-        return failure ?? string.Create(CultureInfo.InvariantCulture, $"ffmpeg exited ({(process.HasExited ? process.ExitCode : -1)}): {tail}");
+        return failure ?? string.Create(CultureInfo.InvariantCulture, $"ffmpeg exited ({process.ExitCode}): {tail}");
     }
 
     /// <summary>The program table once, then each queued packet as one PES.</summary>
