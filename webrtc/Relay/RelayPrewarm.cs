@@ -1,5 +1,4 @@
 using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json;
 using Broadcast.WebRtc.Whep;
 using Microsoft.Extensions.Hosting;
@@ -8,7 +7,66 @@ using Microsoft.Extensions.Logging;
 namespace Broadcast.WebRtc.Relay;
 
 /// <summary>The body of <c>GET /internal/realtime/live</c>: an ingest node's live real-time channels.</summary>
-public sealed record LiveRealTimeChannels(IReadOnlyList<string> Channels);
+public sealed record LiveRealTimeChannels(IReadOnlyList<string> Channels)
+{
+    /// <summary>Most channels taken from one answer: a list past it is a broken node, not a schedule.</summary>
+    public const int MaxChannels = 10_000;
+
+    /// <summary>Longest channel name taken (channel names are URL path segments).</summary>
+    public const int MaxNameLength = 200;
+
+    /// <summary>Largest answer read: <see cref="MaxChannels"/> channel names (ASCII slugs) of <see cref="MaxNameLength"/> characters, quoted, fit twice over.</summary>
+    public const int MaxBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Reads an answer (UTF-8 JSON, <c>{"channels":[…]}</c>): the channel names, or null and why not. Every name must be one
+    /// URL path segment; one that is not makes the whole answer malformed, so a broken node warms nothing rather than a
+    /// guess.
+    /// </summary>
+    public static IReadOnlyList<string>? TryParse(ReadOnlySpan<byte> utf8, out string problem)
+    {
+        if (utf8.Length > MaxBytes)
+        {
+            problem = $"its answer is larger than {MaxBytes / (1024 * 1024)} MiB";
+            return null;
+        }
+
+        LiveRealTimeChannels? body;
+        try
+        {
+            body = JsonSerializer.Deserialize<LiveRealTimeChannels>(utf8, JsonSerializerOptions.Web);
+        }
+        catch (JsonException e)
+        {
+            problem = "its answer is not the expected JSON: " + e.Message;
+            return null;
+        }
+
+        if (body?.Channels is not { } channels)
+        {
+            problem = "its answer has no list of channels";
+            return null;
+        }
+
+        if (channels.Count > MaxChannels)
+        {
+            problem = $"its answer lists {channels.Count} channels, more than {MaxChannels}";
+            return null;
+        }
+
+        foreach (string? name in channels)
+        {
+            if (name is not { Length: > 0 and <= MaxNameLength } || name.Contains('/', StringComparison.Ordinal))
+            {
+                problem = "its answer lists a name that is not a channel name";
+                return null;
+            }
+        }
+
+        problem = "";
+        return channels;
+    }
+}
 
 /// <summary>
 /// An origin-only node warms the real-time channels its ingest nodes have live, as an ingest node does at their publish
@@ -22,9 +80,6 @@ public sealed partial class RelayPrewarm(ChannelRelays relays, WhepService whep,
 {
     internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
     internal const int MissedAnswersKept = 3;
-
-    /// <summary>Most channels taken from one answer: a list past it is a broken node, not a schedule.</summary>
-    internal const int MaxChannels = 10_000;
 
     private readonly Dictionary<Uri, string> _problems = [];
 
@@ -73,17 +128,18 @@ public sealed partial class RelayPrewarm(ChannelRelays relays, WhepService whep,
         string problem;
         try
         {
-            using var response = await relays.Http.SendAsync(request, attempt.Token).ConfigureAwait(false);
+            using var response = await relays.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, attempt.Token).ConfigureAwait(false);
             if (response.IsSuccessStatusCode)
             {
-                var body = await response.Content.ReadFromJsonAsync<LiveRealTimeChannels>(attempt.Token).ConfigureAwait(false);
-                if (body?.Channels is { Count: <= MaxChannels } channels && channels.All(IsChannelName))
+                var body = await ReadBoundedAsync(response.Content, attempt.Token).ConfigureAwait(false);
+                IReadOnlyList<string>? channels = null;
+                if (body is null) problem = $"its answer is larger than {LiveRealTimeChannels.MaxBytes / (1024 * 1024)} MiB";
+                else channels = LiveRealTimeChannels.TryParse(body, out problem);
+                if (channels is not null)
                 {
                     if (_problems.Remove(source)) LogAnswering(source.ToString());
                     return new HashSet<string>(channels, StringComparer.Ordinal);
                 }
-
-                problem = "its list of live real-time channels is malformed";
             }
             else
             {
@@ -94,7 +150,7 @@ public sealed partial class RelayPrewarm(ChannelRelays relays, WhepService whep,
         {
             throw;
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException or NotSupportedException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
         {
             problem = e is OperationCanceledException ? $"no answer within {Interval.TotalSeconds:0} s" : e.Message;
         }
@@ -108,7 +164,22 @@ public sealed partial class RelayPrewarm(ChannelRelays relays, WhepService whep,
         return null;
     }
 
-    private static bool IsChannelName(string? name) => name is { Length: > 0 and <= 200 } && !name.Contains('/', StringComparison.Ordinal);
+    /// <summary>The answer's bytes, or null past <see cref="LiveRealTimeChannels.MaxBytes"/> (read no further than that).</summary>
+    private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        if (content.Headers.ContentLength > LiveRealTimeChannels.MaxBytes) return null;
+        await using var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var copy = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (copy.Length + read > LiveRealTimeChannels.MaxBytes) return null;
+            copy.Write(chunk, 0, read);
+        }
+
+        return copy.ToArray();
+    }
 
     [LoggerMessage(EventId = 8225, Level = LogLevel.Warning, Message = "Real-time relay: ingest node {Source} does not say which real-time channels are live ({Reason}); they warm on their first viewer here")]
     private partial void LogNotAnswering(string source, string reason);
