@@ -275,7 +275,7 @@ public sealed partial class PullSession : IAsyncDisposable
             await process.StopAsync(_options.StopGrace).ConfigureAwait(false);
             await runCts.CancelAsync().ConfigureAwait(false);
             try { await watchdog.ConfigureAwait(false); } catch (OperationCanceledException) { }
-            publish.End(_registry);
+            publish.End();
             _process = null;
         }
         await process.DrainStderrAsync().ConfigureAwait(false);
@@ -293,41 +293,45 @@ public sealed partial class PullSession : IAsyncDisposable
         return failure.Kind == PullFailureKind.Unreachable ? new Outcome(OutcomeKind.Retry, failure.Reason, liveFor) : FromFailure(failure) with { LiveFor = liveFor };
     }
 
-    /// <summary>The hub side of one attempt: the publish starts at the first tag, frames go in, and it ends when the attempt ends.</summary>
-    private sealed class Publish(PullSession session, CancellationTokenSource run)
+    /// <summary>
+    /// The hub side of one attempt (<see cref="FlvPublish"/>): the publish starts at the first tag, frames go in, and it ends
+    /// when the attempt ends. A server-side end (an event's end, an admin) ends the attempt for good.
+    /// </summary>
+    private sealed class Publish
     {
-        private readonly FlvStreamReader _reader = new();
-        private FlvDemuxer? _frames;
+        private readonly FlvPublish _flv;
+        private readonly CancellationTokenSource _run;
         private bool _ending;
 
-        public LiveStream? Stream { get; private set; }
+        public Publish(PullSession session, CancellationTokenSource run)
+        {
+            _run = run;
+            _flv = new FlvPublish(session._registry, session.Spec.StreamName)
+            {
+                Started = stream =>
+                {
+                    stream.Tag = session.Spec.Tag;
+                    stream.Completed += OnCompleted;
+                },
+            };
+        }
+
+        public LiveStream? Stream => _flv.Stream;
 
         public bool EndedByServer { get; private set; }
 
-        public string? Error { get; private set; }
+        public string? Error => _flv.LastFrameError;
 
         public SequencePosition Consume(ReadOnlySequence<byte> buffer, out string? refused)
         {
-            string? refusal = null;
-            var position = _reader.Read(buffer, tag =>
-            {
-                if (_frames is null)
-                {
-                    if (!session._registry.TryStartPublish(session.Spec.StreamName, out var stream))
-                    {
-                        refusal = "the channel is already live from another publisher";
-                        return false;
-                    }
-                    stream.Tag = session.Spec.Tag;
-                    stream.Completed += OnCompleted;
-                    Stream = stream;
-                    _frames = new FlvDemuxer(stream);
-                }
-                if (!_frames.TryWrite(tag, out var frameError) && frameError is not null) Error = frameError;
-                return true;
-            }, out string? error);
+            var position = _flv.Write(buffer, out var refusal, out string? error);
             // Bytes that can never be a tag: stop this attempt rather than buffer forever.
-            refused = refusal ?? (error is null ? null : "ffmpeg's FLV output is malformed: " + error);
+            refused = refusal switch
+            {
+                FlvPublishRefusal.HubInUse => "the channel is already live from another publisher",
+                FlvPublishRefusal.NotFlv => "ffmpeg's FLV output is malformed: " + error,
+                _ => null,
+            };
             return position;
         }
 
@@ -337,15 +341,14 @@ public sealed partial class PullSession : IAsyncDisposable
             if (Volatile.Read(ref _ending)) return;
             // Someone else ended it (an event's end, an admin): this attempt is over and must not come back by itself.
             EndedByServer = true;
-            try { run.Cancel(); } catch (ObjectDisposedException) { }
+            try { _run.Cancel(); } catch (ObjectDisposedException) { }
         }
 
-        public void End(LiveStreamRegistry registry)
+        public void End()
         {
-            if (Stream is not { } stream) return;
             Volatile.Write(ref _ending, true);
-            stream.Completed -= OnCompleted;
-            registry.EndPublish(stream);
+            if (Stream is { } stream) stream.Completed -= OnCompleted;
+            _flv.End();
         }
     }
 

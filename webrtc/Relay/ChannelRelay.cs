@@ -159,9 +159,15 @@ public sealed partial class ChannelRelay : IAsyncDisposable
 
     private async Task<RelayRound> PlayAsync(Uri source, HttpResponseMessage response, CancellationTokenSource attempt, CancellationToken cancellationToken)
     {
-        var flv = new FlvStreamReader();
-        FlvDemuxer? frames = null;
-        LiveStream? local = null;
+        var publish = new FlvPublish(_registry, Channel)
+        {
+            Started = _ =>
+            {
+                FeedingFrom = source;
+                EndRound(RelayRound.Live);
+                LogFeeding(Channel, source.ToString());
+            },
+        };
         string ended = "the ingest node ended the feed";
         bool broken = false;
         await using var body = await response.Content.ReadAsStreamAsync(attempt.Token).ConfigureAwait(false);
@@ -172,32 +178,12 @@ public sealed partial class ChannelRelay : IAsyncDisposable
             {
                 attempt.CancelAfter(StallTimeout);
                 var result = await pipe.ReadAsync(attempt.Token).ConfigureAwait(false);
-                string? refused = null;
-                var position = flv.Read(result.Buffer, tag =>
-                {
-                    if (frames is null)
-                    {
-                        if (!_registry.TryStartPublish(Channel, out var stream))
-                        {
-                            refused = "this node's hub for the channel is still in use";
-                            return false;
-                        }
-
-                        local = stream;
-                        frames = new FlvDemuxer(stream);
-                        FeedingFrom = source;
-                        EndRound(RelayRound.Live);
-                        LogFeeding(Channel, source.ToString());
-                    }
-
-                    // A frame the demuxer cannot read is skipped; the feed goes on (the next keyframe heals the picture).
-                    _ = frames.TryWrite(tag, out _);
-                    return true;
-                }, out string? error);
+                // A frame the demuxer cannot read is skipped; the feed goes on (the next keyframe heals the picture).
+                var position = publish.Write(result.Buffer, out var refusal, out string? error);
                 pipe.AdvanceTo(position, result.Buffer.End);
-                if (refused is not null || error is not null)
+                if (refusal != FlvPublishRefusal.None)
                 {
-                    ended = refused ?? "the feed is not FLV: " + error;
+                    ended = refusal == FlvPublishRefusal.HubInUse ? "this node's hub for the channel is still in use" : "the feed is not FLV: " + error;
                     broken = true;
                     break;
                 }
@@ -221,10 +207,10 @@ public sealed partial class ChannelRelay : IAsyncDisposable
         {
             await pipe.CompleteAsync().ConfigureAwait(false);
             FeedingFrom = null;
-            if (local is not null) _registry.EndPublish(local);
+            publish.End();
         }
 
-        if (local is null)
+        if (publish.Stream is null)
         {
             // Answered but fed nothing usable: a broken node is not an off-air channel.
             if (!broken) return RelayRound.NotLive;
