@@ -54,6 +54,7 @@ public abstract partial class InputDecoder : IAsyncDisposable
         Options = options ?? throw new ArgumentNullException(nameof(options));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
         Time = time ?? TimeProvider.System;
+        Audio = new AudioRing(time: Time);
     }
 
     public string InputId { get; }
@@ -64,7 +65,7 @@ public abstract partial class InputDecoder : IAsyncDisposable
     /// <summary>The newest picture (its size is the one this attempt decodes at), or null before the first attempt.</summary>
     public LatestFrame? Video => _video;
 
-    public AudioRing Audio { get; } = new();
+    public AudioRing Audio { get; }
 
     /// <summary>ffmpeg runs started so far.</summary>
     public int Attempts => Volatile.Read(ref _attempts);

@@ -262,7 +262,9 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         // left that burst standing in the input's audio ring, and the sound ran late by 60 to 250 ms (143 and 152 ms in two
         // runs of this test) for the whole program. Now it reads -12 to +40 ms here (the ring's phase and the program's
         // tick move it by a frame), within EBU R37's 40 ms early and 60 ms late; the bound leaves a frame's room around that
-        // spread so that a loaded machine does not fail it, and still catches the standing burst.
+        // spread so that a loaded machine does not fail it, and still catches the standing burst. A loaded machine that
+        // stalls the input's decoder left the same kind of delay behind each stall (122 ms in one full-suite run; 101 to
+        // 177 ms with the decoder paused 200 ms a second); with the ring's lateness clock, -6 to +20 ms under those pauses.
         using var dir = new TempDirectory();
         var registry = new LiveStreamRegistry();
         await using var feed = ChannelFeed.StartFlashAndBeep(registry, "cam");
