@@ -23,6 +23,7 @@
 #        SHAKA=0 leaves Shaka Player (low-latency mode, LL-HLS) out; it plays beside hls.js and dash.js by default.
 #        WATCH_PAGE=1 plays hls.js with the watch page's settings (a catch-up of at most 5 % to the live target)
 #        instead of hls.js's defaults; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append to RESULTS.md.
+#        SHAKA_TARGET_LATENCY=S tries another Shaka live-sync target than README's 0.3 s (behind its seek range's end).
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
@@ -33,7 +34,7 @@ WATCH_PAGE=${WATCH_PAGE:-0}
 SHAKA=${SHAKA:-1}
 hls_settings=(); [[ $WATCH_PAGE == 1 ]] && hls_settings=(--watch-page-settings)
 ((MINUTES >= 1 && MINUTES <= 30)) || die "MINUTES must be 1..30"
-BENCH_COMMAND="$(dotnet_env)MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE SHAKA=$SHAKA bench/lowlatency.sh"
+BENCH_COMMAND="$(dotnet_env)${SHAKA_TARGET_LATENCY:+SHAKA_TARGET_LATENCY=$SHAKA_TARGET_LATENCY }MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE SHAKA=$SHAKA bench/lowlatency.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx ffmpeg curl chromium
 bench_init
@@ -139,7 +140,7 @@ table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples 
 |---|---|---|---|---|---|
 ${ROWS}
 One server, ladder on; publisher \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360 30 fps clip (1 s GOP, AAC) into a
-lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05" || echo "default live settings")), dash.js$([[ $SHAKA == 1 ]] && echo " and Shaka Player (low-latency mode, parts placed by their tfdt as README recommends)")
+lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05, liveSyncOnStallIncrease 0.25" || echo "default live settings")), dash.js$([[ $SHAKA == 1 ]] && echo " and Shaka Player (low-latency mode, parts placed by their tfdt as README recommends)")
 play it side by side in Debian's Chromium for ${MINUTES} min per mode, sampled once a second. Wall clock: now minus
 the PROGRAM-DATE-TIME of the frame on screen (hls.js), dash.js's latency against /time (dash.js). Load: a 1080p30
 x264 publish that the same server transcodes into its ladder. Edge: infra/nginx-edge.conf on loopback.

@@ -30,8 +30,11 @@ const whep = process.argv.includes('--whep');
 const stamp = process.argv.includes('--stamp');
 const [url, secondsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 // --watch-page-settings: hls.js as the product's watch page configures it (control/wwwroot/js/watch.js: a catch-up of
-// at most 5 % to the live target), rather than hls.js's defaults.
-const watchPageSettings = process.argv.includes('--watch-page-settings') ? '&maxLiveSyncPlaybackRate=1.05' : '';
+// at most 5 % to the live target, moved back 0.25 s per stall), rather than hls.js's defaults.
+const watchPageSettings = process.argv.includes('--watch-page-settings') ? '&maxLiveSyncPlaybackRate=1.05&liveSyncOnStallIncrease=0.25' : '';
+// SHAKA_TARGET_LATENCY=S: Shaka's live-sync target in seconds behind its seek range's end (a trial of another than
+// README's 0.3 s).
+const shakaTarget = process.env.SHAKA_TARGET_LATENCY ? `targetLatency=${encodeURIComponent(process.env.SHAKA_TARGET_LATENCY)}&` : '';
 if (!url) { console.error('usage: node player-latency.mjs URL [SECONDS]'); process.exit(2); }
 const seconds = Number(secondsArg ?? 20);
 const players = join(dirname(fileURLToPath(import.meta.url)), '..', 'tests', 'players');
@@ -46,7 +49,7 @@ const server = createServer(async (req, res) => {
   } catch { res.writeHead(404); res.end(); }
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const page = shaka ? 'shaka.html?lowLatency=1&' : `${dash ? 'dash' : 'hls'}.html?`;
+const page = shaka ? `shaka.html?lowLatency=1&${shakaTarget}` : `${dash ? 'dash' : 'hls'}.html?`;
 const page_url = whep
   ? `http://127.0.0.1:${server.address().port}/whep.html?url=${encodeURIComponent(url)}`
   : `http://127.0.0.1:${server.address().port}/${page}src=${encodeURIComponent(url)}${shaka ? '' : watchPageSettings}`;

@@ -154,7 +154,7 @@ public sealed class BrowserPlayer : IAsyncDisposable
         var page = Kind switch
         {
             PlayerKind.Hls => "hls.html?",
-            PlayerKind.HlsCatchingUp => "hls.html?maxLiveSyncPlaybackRate=1.05&",
+            PlayerKind.HlsCatchingUp => "hls.html?maxLiveSyncPlaybackRate=1.05&liveSyncOnStallIncrease=0.25&",
             PlayerKind.Dash => "dash.html?",
             PlayerKind.ShakaLowLatency => "shaka.html?lowLatency=1&",
             _ => "shaka.html?",

@@ -105,7 +105,7 @@
             return;
         }
         // No liveSyncDurationCount: it would override a low-latency playlist's PART-HOLD-BACK (see watch.js).
-        hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05, manifestLoadingMaxRetry: 6, levelLoadingMaxRetry: 6 });
+        hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05, liveSyncOnStallIncrease: 0.25, manifestLoadingMaxRetry: 6, levelLoadingMaxRetry: 6 });
         hls.on(Hls.Events.ERROR, (_, data) => {
             if (data.fatal) {
                 console.warn('preview error', data.type, data.details);

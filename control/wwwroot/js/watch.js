@@ -56,7 +56,10 @@
             // No liveSyncDuration(Count): set by the page, it would override a low-latency playlist's PART-HOLD-BACK and
             // hold LL viewers three segments (6 s) back. hls.js's own default keeps other channels three segments back.
             // A gentle catch-up (at most 5 % faster, pitch kept) brings a viewer back to the target after a late part.
-            const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05 });
+            // Each stall moves hls.js's target back for the rest of the session, a stall before the first frame included
+            // (a busy start): by 1 s by default, which left one loaded session at 2.05 s instead of 1.23 s. A quarter
+            // second per stall still backs off from a viewer whose parts keep coming late (at most a segment, as ever).
+            const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05, liveSyncOnStallIncrease: 0.25 });
             hls.on(Hls.Events.ERROR, (_, data) => {
                 if (!data.fatal) return;
                 if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }

@@ -101,6 +101,10 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
             double target = await page.EvaluateAsync<double>("() => window.__watch.hls.targetLatency");
             string playlist = await Server.Viewer.GetStringAsync(new Uri(PlaybackUrls.Hls(Server, channel), "source/index.m3u8"));
             fixture.Check(target <= 1.5, $"the watch page's hls.js targets {target:0.000} s behind the live edge{Environment.NewLine}{playlist[..Math.Min(400, playlist.Length)]}");
+            // A stall (one before the first frame included) moves that target back for the session: a quarter second, not
+            // hls.js's default second, which kept a loaded session at 2 s.
+            double perStall = await page.EvaluateAsync<double>("() => window.__watch.hls.config.liveSyncOnStallIncrease");
+            fixture.Check(perStall <= 0.25, $"the watch page's hls.js steps {perStall:0.00} s back per stall");
             double wall = 0;
             await WaitFor.ConditionAsync(async () =>
             {
