@@ -37,11 +37,11 @@ public sealed class PackagerOptions
 
     /// <summary>
     /// Low-latency DASH: the latency target players are told (ServiceDescription), in milliseconds. dash.js settles at
-    /// about its target. 1500 measured 1.56 s with no stall directly, but through the edge dash.js learns of each new
-    /// segment from an MPD that is up to a refresh period plus the edge's max-age old, and stalled 96 times in ten
-    /// minutes; 2000 leaves it that second (bench/lowlatency.sh, RESULTS.md).
+    /// about its target. 1500 held for ten minutes with no stall directly and through the shipped edge, unloaded and with
+    /// a 1080p ladder transcoding beside it (1.50-1.51 s p50; bench/lowlatency.sh, RESULTS.md 2026-11-25). Before the
+    /// edge refreshed an expired MPD for the request that found it, dash.js through it stalled at 1500, hence 2000 then.
     /// </summary>
-    public int LowLatencyTargetMilliseconds { get; set; } = 2000;
+    public int LowLatencyTargetMilliseconds { get; set; } = 1500;
 
     /// <summary>
     /// When the manifests declare CTA-608 closed captions (HLS CLOSED-CAPTIONS, the DASH Accessibility descriptor):
