@@ -265,3 +265,39 @@ dotnet_env() {
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
+
+# ---------------------------------------------------------------- the CDN edge
+# edge_start ORIGIN_PORT [CONFIG] [NAME]: CONFIG (default infra/nginx-edge.conf) with the lines marked "# test: ..."
+# rewritten for loopback, as tests/Broadcast.EndToEnd.Tests/Storage/EdgeNginx.cs does, its files under
+# $BENCH_TMP/NAME (default "edge"). Sets EDGE_PORT, EDGE_PID and EDGE_DIR (its access log: $EDGE_DIR/access.log).
+edge_start() {
+  local origin=$1 config=${2:-"$REPO_DIR/infra/nginx-edge.conf"} dir="$BENCH_TMP/${3:-edge}"
+  mkdir -p "$dir/logs" "$dir/cache" "$dir/auth-cache" "$dir/client_body" "$dir/proxy" "$dir/fastcgi" "$dir/uwsgi" "$dir/scgi"
+  chmod -R 777 "$dir"
+  EDGE_PORT=$(free_port)
+  EDGE_DIR=$dir
+  # The same rules as EdgeNginx.Adapt: a marker ends a directive line (comment lines stay), temp paths in the folder.
+  awk -v dir="$dir" -v port="$EDGE_PORT" -v origin="$origin" '
+    function indent(s) { match(s, /^ */); return substr(s, 1, RLENGTH) }
+    /^[ ]*#/ || !/# test: / { print; if ($0 ~ /^[ ]*http {/) {
+        print "    client_body_temp_path " dir "/client_body;"; print "    proxy_temp_path " dir "/proxy;"
+        print "    fastcgi_temp_path " dir "/fastcgi;"; print "    uwsgi_temp_path " dir "/uwsgi;"; print "    scgi_temp_path " dir "/scgi;" }
+      next }
+    { what = substr($0, index($0, "# test: ") + 8); sub(/ .*/, "", what); i = indent($0) }
+    what == "user" { print ""; next }
+    what == "pid" { print "pid " dir "/nginx.pid;"; next }
+    what == "error_log" { print "error_log " dir "/error.log warn;"; next }
+    what == "access_log" { print i "access_log " dir "/access.log edge;"; next }
+    what == "resolver" { print ""; next }
+    what == "upstream" { print i "server 127.0.0.1:" origin " max_fails=2 fail_timeout=5s;"; next }
+    what == "cache" { print i "proxy_cache_path " dir "/cache levels=1:2 keys_zone=broadcast:64m"; next }
+    what == "auth-cache" { print i "proxy_cache_path " dir "/auth-cache levels=1:2 keys_zone=playback_auth:8m"; next }
+    what == "listen" { print i "listen 127.0.0.1:" port ";"; next }
+    { print "unknown test marker " what > "/dev/stderr"; exit 1 }' "$config" >"$dir/nginx.conf" \
+    || die "$config has a '# test:' marker this bench does not know"
+  nginx -t -q -p "$dir/" -e "$dir/logs/error.log" -c "$dir/nginx.conf" || die "edge config rejected ($dir/nginx.conf)"
+  nginx -p "$dir/" -e "$dir/logs/error.log" -c "$dir/nginx.conf" -g 'daemon off;' >"$dir/logs/stdout.log" 2>&1 &
+  EDGE_PID=$!
+  BENCH_PIDS+=("$EDGE_PID")
+  wait_until 20 port_listening "$EDGE_PORT" || die "the edge did not listen on $EDGE_PORT"
+}
