@@ -1,3 +1,4 @@
+using Broadcast.EndToEnd.Tests.Server;
 using Broadcast.EndToEnd.Tests.Storage;
 using Broadcast.TestSupport;
 
@@ -42,6 +43,34 @@ public sealed class LowLatencyServerFixture : IAsyncLifetime
     public void Check(bool condition, string message)
     {
         if (!condition) Assert.Fail(WithLog(message));
+    }
+
+    /// <summary>A new lowLatency channel and ffmpeg publishing <see cref="Clip"/> into it in real time.</summary>
+    public async Task<(ChannelInfo Channel, FfmpegPublisher Publisher)> PublishAsync()
+    {
+        var clip = await TestMedia.GetClipAsync(Clip);
+        var channel = await Server.Api.CreateChannelAsync($"ll {Guid.NewGuid():N}", lowLatency: true);
+        // 10 s x 5: the publish outlasts joining plus 30 s of watching.
+        return (channel, FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 4));
+    }
+
+    /// <summary>Waits until the channel's source playlist lists parts and its master playlist answers; the source playlist.</summary>
+    public async Task<string> WaitForPartsAsync(ChannelInfo channel, FfmpegPublisher publisher)
+    {
+        var hls = PlaybackUrls.Hls(Server, channel);
+        var media = new Uri(hls, "source/index.m3u8");
+        string playlist = "";
+        await WaitFor.ConditionAsync(
+            async () =>
+            {
+                using var r = await Server.Viewer.GetAsync(media);
+                playlist = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : "";
+                if (!playlist.Contains("#EXT-X-PART:", StringComparison.Ordinal)) return false;
+                using var master = await Server.Viewer.GetAsync(hls);
+                return master.IsSuccessStatusCode;
+            },
+            TimeSpan.FromSeconds(40), $"{media} to list parts", () => WithLog($"publisher:{Environment.NewLine}{publisher.Log.Tail(15)}"));
+        return playlist;
     }
 
     public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(new ServerOptions
