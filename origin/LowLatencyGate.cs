@@ -13,7 +13,7 @@ internal enum BlockOutcome
     /// <summary>The playlist holds what was asked for (or is not a live low-latency playlist): serve it.</summary>
     Ready,
 
-    /// <summary>More than two segments (or three parts) past the newest: 400 (RFC 8216bis 6.2.5.2).</summary>
+    /// <summary>Further ahead than RFC 8216bis 6.2.5.2 lets a client ask (<see cref="BlockingPlaylistReload"/>): 400.</summary>
     TooFarAhead,
 
     /// <summary>Not there within three target durations: 503.</summary>
@@ -63,25 +63,32 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
     private readonly ConcurrentDictionary<string, (string ETag, StoredObject Delta)> _deltas = new(StringComparer.Ordinal);
     private readonly int _recheckMs = options.Value.BlockingRecheckMilliseconds;
 
-    /// <summary>Waits until the playlist at <paramref name="key"/> holds segment <paramref name="msn"/> (part <paramref name="part"/>).</summary>
-    public async Task<BlockOutcome> WaitForPlaylistAsync(string key, long msn, int? part, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until the playlist at <paramref name="key"/> holds segment <paramref name="msn"/> (part <paramref name="part"/>),
+    /// by the rules of <see cref="BlockingPlaylistReload"/>. Also says where the playlist stood when it decided.
+    /// </summary>
+    public async Task<(BlockOutcome Outcome, LowLatencyPlaylist.Position Position)> WaitForPlaylistAsync(string key, long msn, int? part, CancellationToken cancellationToken)
     {
         string folder = ObjectArrivals.FolderOf(key);
         DateTimeOffset? deadline = null;
+        LowLatencyPlaylist.Position position = default;
         for (int i = 0; i < MaxWakeUps; i++)
         {
             Task arrival = arrivals.NextIn(folder);
             StoredObject? playlist = await store.GetAsync(key, cancellationToken).ConfigureAwait(false);
-            if (playlist is null) return BlockOutcome.Ready; // 404 as usual
-            var position = LowLatencyPlaylist.ReadPosition(playlist.Data.Span);
-            if (!position.HasHint) return BlockOutcome.Ready; // ended, or not a low-latency playlist
-            // The hint names the next part: everything before it is listed.
-            if (msn < position.NextMsn || (msn == position.NextMsn && part is int p && p < position.NextPart)) return BlockOutcome.Ready;
-            if (msn > position.NextMsn + 2 || (msn == position.NextMsn && part > position.NextPart + 2)) return BlockOutcome.TooFarAhead;
+            if (playlist is null) return (BlockOutcome.Ready, position); // 404 as usual
+            position = LowLatencyPlaylist.ReadPosition(playlist.Data.Span);
+            switch (BlockingPlaylistReload.Decide(position, msn, part))
+            {
+                case BlockingReloadDecision.Ready:
+                    return (BlockOutcome.Ready, position);
+                case BlockingReloadDecision.TooFarAhead:
+                    return (BlockOutcome.TooFarAhead, position);
+            }
             deadline ??= time.GetUtcNow() + TimeSpan.FromSeconds(LowLatencyPlaylist.BlockingTargetDurations * (position.TargetSeconds > 0 ? position.TargetSeconds : FallbackTargetSeconds));
-            if (!await WaitAsync(arrival, deadline.Value, cancellationToken).ConfigureAwait(false)) return BlockOutcome.TimedOut;
+            if (!await WaitAsync(arrival, deadline.Value, cancellationToken).ConfigureAwait(false)) return (BlockOutcome.TimedOut, position);
         }
-        return BlockOutcome.TimedOut;
+        return (BlockOutcome.TimedOut, position);
     }
 
     /// <summary>True for a part's key (<c>…/{broadcastId}-{n}.{k}.m4s</c>).</summary>

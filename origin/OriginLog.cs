@@ -25,4 +25,7 @@ internal static partial class OriginLog
 
     [LoggerMessage(EventId = 5013, Level = LogLevel.Information, Message = "LL-HLS: the hinted part {Key} came after {WaitedMs} ms{Outcome}")]
     public static partial void SlowHintedPart(ILogger logger, string key, long waitedMs, string outcome);
+
+    [LoggerMessage(EventId = 5014, Level = LogLevel.Information, Message = "LL-HLS {Key}: a reload asked for segment {Msn} part {Part}, further ahead than RFC 8216bis 6.2.5.2 allows of a playlist whose next part is {NextMsn}.{NextPart} (400)")]
+    public static partial void BlockingReloadTooFarAhead(ILogger logger, string key, long msn, int? part, long nextMsn, int nextPart);
 }

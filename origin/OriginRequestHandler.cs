@@ -228,11 +228,14 @@ internal sealed class OriginRequestHandler
         async Task<bool> WaitAsync(HttpContext context, string key, long msn, int? part)
         {
             long waitStart = _time.GetTimestamp();
-            var outcome = await _lowLatency.WaitForPlaylistAsync(key, msn, part, context.RequestAborted).ConfigureAwait(false);
+            var (outcome, position) = await _lowLatency.WaitForPlaylistAsync(key, msn, part, context.RequestAborted).ConfigureAwait(false);
             long waited = (long)_time.GetElapsedTime(waitStart).TotalMilliseconds;
             switch (outcome)
             {
                 case BlockOutcome.TooFarAhead:
+                    // A player asking beyond the limits usually guessed from a playlist it thought old (hls.js's tune-in):
+                    // its stall's log then names this refusal.
+                    OriginLog.BlockingReloadTooFarAhead(_logger, key, msn, part, position.NextMsn, position.NextPart);
                     Refuse(context.Response, StatusCodes.Status400BadRequest);
                     return false;
                 case BlockOutcome.TimedOut:

@@ -151,12 +151,17 @@ public static class LowLatencyPlaylist
         return sb.ToString();
     }
 
-    /// <summary>Where a live low-latency playlist stands: the part its EXT-X-PRELOAD-HINT names, and its target duration.</summary>
-    public readonly record struct Position(long NextMsn, int NextPart, long TargetSeconds, bool HasHint);
+    /// <summary>
+    /// Where a live low-latency playlist stands: the part its EXT-X-PRELOAD-HINT names (the next one), its target
+    /// duration, its Part Target (EXT-X-PART-INF, 0 when absent) and how many parts it lists for the segment before the
+    /// hinted one (-1 when it lists none: that segment's part count is then unknown here).
+    /// </summary>
+    public readonly record struct Position(long NextMsn, int NextPart, long TargetSeconds, bool HasHint, int PartTargetMilliseconds = 0, int PartsOfPrevious = -1);
 
     /// <summary>
-    /// Reads the preload hint (the next part: segment number and part index) and EXT-X-TARGETDURATION of a playlist
-    /// this packager wrote. Without a hint (an ordinary or ended playlist) <see cref="Position.HasHint"/> is false.
+    /// Reads the preload hint (the next part: segment number and part index), EXT-X-TARGETDURATION, EXT-X-PART-INF's
+    /// PART-TARGET and the parts listed for the segment before the hinted one, from a playlist this packager wrote.
+    /// Without a hint (an ordinary or ended playlist) <see cref="Position.HasHint"/> is false. Allocates nothing.
     /// </summary>
     public static Position ReadPosition(ReadOnlySpan<byte> playlist)
     {
@@ -164,22 +169,43 @@ public static class LowLatencyPlaylist
         long msn = 0;
         int part = 0;
         bool hint = false;
-        int t = playlist.IndexOf("#EXT-X-TARGETDURATION:"u8);
-        if (t >= 0)
+        var targetText = ValueAfter(playlist, "#EXT-X-TARGETDURATION:"u8, (byte)'\n');
+        if (!System.Buffers.Text.Utf8Parser.TryParse(targetText, out target, out int targetUsed) || targetUsed != targetText.Length || target < 0)
+            target = 0;
+        int partTargetMs = 0;
+        if (ValueAfter(playlist, "#EXT-X-PART-INF:PART-TARGET="u8, (byte)'\n') is { Length: > 0 } pt
+            && System.Buffers.Text.Utf8Parser.TryParse(pt, out decimal seconds, out int ptUsed) && ptUsed == pt.Length && seconds > 0 && seconds < 1000)
+            partTargetMs = (int)Math.Round(seconds * 1000m);
+        if (ValueAfter(playlist, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""u8, (byte)'"') is { Length: > 0 } h
+            && TryParsePartName(h, out msn, out part))
+            hint = true;
+        int partsOfPrevious = -1;
+        if (hint)
         {
-            var rest = playlist[(t + 22)..];
-            int end = rest.IndexOf((byte)'\n');
-            if (end < 0) end = rest.Length;
-            _ = long.TryParse(Encoding.ASCII.GetString(rest[..end]), NumberStyles.None, CultureInfo.InvariantCulture, out target);
+            // Each EXT-X-PART names its part ({id}-{n}.{k}.m4s): the highest k listed for segment NextMsn - 1, plus one.
+            var rest = playlist;
+            int at;
+            while ((at = rest.IndexOf("#EXT-X-PART:"u8)) >= 0)
+            {
+                rest = rest[(at + 12)..];
+                int eol = rest.IndexOf((byte)'\n');
+                var line = eol < 0 ? rest : rest[..eol];
+                if (ValueAfter(line, "URI=\""u8, (byte)'"') is { Length: > 0 } uri
+                    && TryParsePartName(uri, out long n, out int k) && n == msn - 1 && k + 1 > partsOfPrevious)
+                    partsOfPrevious = k + 1;
+            }
         }
-        int h = playlist.IndexOf("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""u8);
-        if (h >= 0)
-        {
-            var rest = playlist[(h + 35)..];
-            int end = rest.IndexOf((byte)'"');
-            if (end > 0 && TryParsePartName(Encoding.ASCII.GetString(rest[..end]), out msn, out part)) hint = true;
-        }
-        return new Position(msn, part, target, hint);
+        return new Position(msn, part, target, hint, partTargetMs, partsOfPrevious);
+    }
+
+    /// <summary>The bytes after the first <paramref name="prefix"/> up to <paramref name="end"/> (or the end), empty when absent.</summary>
+    private static ReadOnlySpan<byte> ValueAfter(ReadOnlySpan<byte> text, ReadOnlySpan<byte> prefix, byte end)
+    {
+        int i = text.IndexOf(prefix);
+        if (i < 0) return [];
+        var rest = text[(i + prefix.Length)..];
+        int e = rest.IndexOf(end);
+        return e < 0 ? rest : rest[..e];
     }
 
     /// <summary>Part file name: <c>{broadcastId}-{number}.{index}.m4s</c>.</summary>
@@ -204,6 +230,24 @@ public static class LowLatencyPlaylist
         if (dot < 0 || dash < 0 || dash > dot) return false;
         return long.TryParse(stem[(dash + 1)..dot], NumberStyles.None, CultureInfo.InvariantCulture, out number)
             && int.TryParse(stem[(dot + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out index);
+    }
+
+    /// <summary>The same, for a name in ASCII bytes (a playlist's URI attribute).</summary>
+    public static bool TryParsePartName(ReadOnlySpan<byte> name, out long number, out int index)
+    {
+        number = 0;
+        index = 0;
+        if (!name.EndsWith(".m4s"u8)) return false;
+        var stem = name[..^4];
+        int dot = stem.LastIndexOf((byte)'.');
+        int dash = stem.LastIndexOf((byte)'-');
+        if (dot < 0 || dash < 0 || dash > dot) return false;
+        var n = stem[(dash + 1)..dot];
+        var k = stem[(dot + 1)..];
+        // Digits only, as the string form's NumberStyles.None: no sign, no spaces.
+        if (n.Length == 0 || k.Length == 0 || n.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0 || k.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0) return false;
+        return System.Buffers.Text.Utf8Parser.TryParse(n, out number, out int nUsed) && nUsed == n.Length
+            && System.Buffers.Text.Utf8Parser.TryParse(k, out index, out int kUsed) && kUsed == k.Length;
     }
 
     /// <summary>Segment number of a segment URI <c>{broadcastId}-{number}.m4s</c>, or null.</summary>

@@ -23,15 +23,23 @@ public sealed class LowLatencyOriginTests : IAsyncLifetime
 
     private ObjectArrivals Arrivals => _server.Services.GetRequiredService<ObjectArrivals>();
 
-    /// <summary>A low-latency playlist whose segments 1..next-1 are complete and whose open segment has <paramref name="nextPart"/> parts.</summary>
-    private static string Playlist(long nextMsn, int nextPart, int target = 2, int segments = 3)
+    /// <summary>
+    /// A low-latency playlist whose segments 1..next-1 are complete and whose open segment has <paramref name="nextPart"/>
+    /// parts; with <paramref name="previousParts"/>, segment next-1 lists that many parts.
+    /// </summary>
+    private static string Playlist(long nextMsn, int nextPart, int target = 2, int segments = 3, int previousParts = 0)
     {
         var sb = new StringBuilder("#EXTM3U\n#EXT-X-VERSION:9\n");
         sb.Append($"#EXT-X-TARGETDURATION:{target}\n#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.999,CAN-SKIP-UNTIL={6 * target}.0\n");
         sb.Append("#EXT-X-PART-INF:PART-TARGET=0.333\n");
         long first = Math.Max(1, nextMsn - segments);
         sb.Append($"#EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-MAP:URI=\"{Id}-init.mp4\"\n");
-        for (long n = first; n < nextMsn; n++) sb.Append($"#EXTINF:{target}.000,\n{Id}-{n}.m4s\n");
+        for (long n = first; n < nextMsn; n++)
+        {
+            if (n == nextMsn - 1)
+                for (int k = 0; k < previousParts; k++) sb.Append($"#EXT-X-PART:DURATION=0.33333,URI=\"{Id}-{n}.{k}.m4s\"\n");
+            sb.Append($"#EXTINF:{target}.000,\n{Id}-{n}.m4s\n");
+        }
         for (int k = 0; k < nextPart; k++) sb.Append($"#EXT-X-PART:DURATION=0.30000,URI=\"{Id}-{nextMsn}.{k}.m4s\"\n");
         sb.Append($"#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{Id}-{nextMsn}.{nextPart}.m4s\"\n");
         return sb.ToString();
@@ -83,9 +91,41 @@ public sealed class LowLatencyOriginTests : IAsyncLifetime
         Assert.Contains($"{Id}-5.m4s", await done.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_part_past_a_segments_final_part_waits_for_part_0_of_the_next_segment()
+    {
+        // Segment 5 has just closed with six parts (0-5): part 6 of it is part 0 of segment 6 (RFC 8216bis 6.2.5.2).
+        await PutAsync(Key, Playlist(6, 0, previousParts: 6));
+        var request = _server.Client.GetAsync($"/live/{Key}?_HLS_msn=5&_HLS_part=6");
+        await WaitFor.ConditionAsync(() => Arrivals.HasWaiters("chan/source") || request.IsCompleted, TimeSpan.FromSeconds(10), "the request to wait");
+        Assert.False(request.IsCompleted, "part 6 of a six-part segment is part 0 of the next: not listed yet");
+        await PutAsync(Key, Playlist(6, 1, previousParts: 6));
+        using var response = await request;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains($"{Id}-6.0.m4s", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // A part the closed segment has is there at once.
+        using var listed = await _server.Client.GetAsync($"/live/{Key}?_HLS_msn=5&_HLS_part=5");
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_reload_within_the_advance_part_limit_waits_for_its_part()
+    {
+        // Parts of 0.333 s: a client may ask up to nine parts past the last listed one (part 1 here); hls.js does ask
+        // several ahead when it judges its playlist old.
+        await PutAsync(Key, Playlist(5, 2));
+        var request = _server.Client.GetAsync($"/live/{Key}?_HLS_msn=5&_HLS_part=5");
+        await WaitFor.ConditionAsync(() => Arrivals.HasWaiters("chan/source") || request.IsCompleted, TimeSpan.FromSeconds(10), "the request to wait");
+        Assert.False(request.IsCompleted, "part 5 is not listed yet");
+        await PutAsync(Key, Playlist(5, 6));
+        using var response = await request;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains($"{Id}-5.5.m4s", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Theory]
-    [InlineData("_HLS_msn=8")] // more than two segments past the open one
-    [InlineData("_HLS_msn=5&_HLS_part=5")] // more than the part limit past the hint
+    [InlineData("_HLS_msn=8")] // more than two segments past the last complete one (4)
+    [InlineData("_HLS_msn=5&_HLS_part=11")] // more than the Advance Part Limit (3 s of 0.333 s parts) past the last listed part
     [InlineData("_HLS_part=1")] // part without msn
     [InlineData("_HLS_msn=abc")]
     [InlineData("_HLS_msn=-1")]

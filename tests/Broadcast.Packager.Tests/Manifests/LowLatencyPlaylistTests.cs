@@ -24,7 +24,7 @@ public sealed class LowLatencyPlaylistTests
         return parts;
     }
 
-    private static string Live(int segments, int window, int openParts, IReadOnlyList<AdBreak>? breaks = null)
+    internal static string Live(int segments, int window, int openParts, IReadOnlyList<AdBreak>? breaks = null)
     {
         var (video, _) = ManifestGoldenTests.Build(segments);
         string text = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, video.WindowStart(window, 0), PlaylistState.Live, breaks);
@@ -96,6 +96,28 @@ public sealed class LowLatencyPlaylistTests
         Assert.False(LowLatencyPlaylist.ReadPosition(System.Text.Encoding.UTF8.GetBytes(text)).HasHint);
     }
 
+    [Fact]
+    public void The_position_names_the_hinted_part_the_part_target_and_the_parts_of_the_last_complete_segment()
+    {
+        // Segments 3 and 4 complete with seven parts each, segment 5 open with two; the hint is part 5.2.
+        var position = LowLatencyPlaylist.ReadPosition(System.Text.Encoding.UTF8.GetBytes(Live(4, 6, 2)));
+        Assert.Equal(new LowLatencyPlaylist.Position(5, 2, 2, true, 333, 7), position);
+        // Just after a segment closed: its parts are counted, the open one has none yet.
+        Assert.Equal(new LowLatencyPlaylist.Position(5, 0, 2, true, 333, 7), LowLatencyPlaylist.ReadPosition(System.Text.Encoding.UTF8.GetBytes(Live(4, 6, 0))));
+    }
+
+    [Theory]
+    [InlineData("#EXT-X-PART-INF:PART-TARGET=abc\n", 0)]
+    [InlineData("#EXT-X-PART-INF:PART-TARGET=-0.5\n", 0)]
+    [InlineData("#EXT-X-PART-INF:PART-TARGET=99999\n", 0)]
+    [InlineData("#EXT-X-PART-INF:PART-TARGET=0.368\n", 368)]
+    [InlineData("#EXT-X-PART-INF:PART-TARGET=1.5", 1500)]
+    public void The_part_target_is_read_only_when_it_is_a_number_of_seconds(string line, int milliseconds)
+    {
+        string text = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n" + line + "\n#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"a-5.2.m4s\"\n";
+        Assert.Equal(milliseconds, LowLatencyPlaylist.ReadPosition(System.Text.Encoding.UTF8.GetBytes(text)).PartTargetMilliseconds);
+    }
+
     [Theory]
     [InlineData("20261121T054512Z-12.3.m4s", true, 12L, 3)]
     [InlineData("chan/source/20261121T054512Z-1.0.m4s", true, 1L, 0)]
@@ -105,10 +127,18 @@ public sealed class LowLatencyPlaylistTests
     [InlineData("12.3.m4s", false, 0L, 0)]
     [InlineData("a-1.2.mp4", false, 0L, 0)]
     [InlineData("", false, 0L, 0)]
+    [InlineData("a-99999999999999999999.1.m4s", false, 0L, 0)]
+    [InlineData("a-1.99999999999.m4s", false, 0L, 0)]
+    [InlineData("a-+1.2.m4s", false, 0L, 0)]
+    [InlineData("a-1. 2.m4s", false, 0L, 0)]
+    [InlineData("a-.2.m4s", false, 0L, 0)]
     public void Part_names_read_back(string name, bool ok, long number, int index)
     {
         Assert.Equal(ok, LowLatencyPlaylist.TryParsePartName(name, out long n, out int k));
         if (ok) Assert.Equal((number, index), (n, k));
+        // The byte form (a playlist's URI attribute) reads the same.
+        Assert.Equal(ok, LowLatencyPlaylist.TryParsePartName(System.Text.Encoding.ASCII.GetBytes(name), out long bn, out int bk));
+        if (ok) Assert.Equal((number, index), (bn, bk));
     }
 
     [Theory]
