@@ -284,7 +284,7 @@ public sealed class BrowserPlayer : IAsyncDisposable
         try
         {
             state = await _page.EvaluateAsync<string>(
-                "() => JSON.stringify({state: window.__player.state, currentTime: window.__player.currentTime, videoWidth: window.__player.videoWidth, readyState: window.__player.readyState, fatalErrors: window.__player.fatalErrors, errors: window.__player.errors.slice(-10), events: window.__player.events, buffered: window.__player.buffered})").ConfigureAwait(false);
+                "() => JSON.stringify({state: window.__player.state, currentTime: window.__player.currentTime, videoWidth: window.__player.videoWidth, readyState: window.__player.readyState, fatalErrors: window.__player.fatalErrors, errors: window.__player.errors.slice(-10), events: window.__player.events, buffered: window.__player.buffered, reloads: (window.__player.reloads || []).slice(-16)})").ConfigureAwait(false);
         }
         catch (PlaywrightException e)
         {
