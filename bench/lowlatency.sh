@@ -21,7 +21,8 @@
 # Usage: bench/lowlatency.sh                         MINUTES=10, MODES="direct edge direct+load edge+load"
 #        MINUTES=2 MODES=direct bench/lowlatency.sh  a short look
 #        SHAKA=0 leaves Shaka Player (low-latency mode, LL-HLS) out; it plays beside hls.js and dash.js by default.
-#        WATCH_PAGE=1 plays hls.js with the watch page's settings (a catch-up of at most 5 % to the live target)
+#        WATCH_PAGE=1 plays hls.js with the watch page's settings (a catch-up of at most 5 % to the live target, its
+#        return to the live edge)
 #        instead of hls.js's defaults; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append to RESULTS.md.
 #        SHAKA_TARGET_LATENCY=S tries another Shaka live-sync target than README's 0.3 s (behind its seek range's end).
 set -euo pipefail
@@ -107,7 +108,7 @@ table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples 
 |---|---|---|---|---|---|
 ${ROWS}
 One server, ladder on; publisher \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360 30 fps clip (1 s GOP, AAC) into a
-lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05, liveSyncOnStallIncrease 0.25" || echo "default live settings")), dash.js$([[ $SHAKA == 1 ]] && echo " and Shaka Player (low-latency mode, parts placed by their tfdt as README recommends)")
+lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05, liveSyncOnStallIncrease 0.25, its return to the live edge" || echo "default live settings")), dash.js$([[ $SHAKA == 1 ]] && echo " and Shaka Player (low-latency mode, parts placed by their tfdt as README recommends)")
 play it side by side in Debian's Chromium for ${MINUTES} min per mode, sampled once a second. Wall clock: now minus
 the PROGRAM-DATE-TIME of the frame on screen (hls.js), dash.js's latency against /time (dash.js). Load: a 1080p30
 x264 publish that the same server transcodes into its ladder. Edge: infra/nginx-edge.conf on loopback.

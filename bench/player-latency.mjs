@@ -30,20 +30,23 @@ const whep = process.argv.includes('--whep');
 const stamp = process.argv.includes('--stamp');
 const [url, secondsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 // --watch-page-settings: hls.js as the product's watch page configures it (control/wwwroot/js/watch.js: a catch-up of
-// at most 5 % to the live target, moved back 0.25 s per stall), rather than hls.js's defaults.
-const watchPageSettings = process.argv.includes('--watch-page-settings') ? '&maxLiveSyncPlaybackRate=1.05&liveSyncOnStallIncrease=0.25' : '';
+// at most 5 % to the live target, moved back 0.25 s per stall, and back to the live edge from beyond hls.js's catch-up
+// range: control/wwwroot/js/return-to-live.js), rather than hls.js's defaults.
+const watchPageSettings = process.argv.includes('--watch-page-settings') ? '&maxLiveSyncPlaybackRate=1.05&liveSyncOnStallIncrease=0.25&returnToLive=1' : '';
 // SHAKA_TARGET_LATENCY=S: Shaka's live-sync target in seconds behind its seek range's end (a trial of another than
 // README's 0.3 s).
 const shakaTarget = process.env.SHAKA_TARGET_LATENCY ? `targetLatency=${encodeURIComponent(process.env.SHAKA_TARGET_LATENCY)}&` : '';
 if (!url) { console.error('usage: node player-latency.mjs URL [SECONDS]'); process.exit(2); }
 const seconds = Number(secondsArg ?? 20);
 const players = join(dirname(fileURLToPath(import.meta.url)), '..', 'tests', 'players');
+// The product's player scripts (control/wwwroot/js) at /product/, as the tests' page server mounts them.
+const product = join(dirname(fileURLToPath(import.meta.url)), '..', 'control', 'wwwroot', 'js');
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json' };
 
 const server = createServer(async (req, res) => {
   const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
   try {
-    const body = await readFile(join(players, path));
+    const body = path.startsWith('/product/') ? await readFile(join(product, path.slice('/product/'.length))) : await readFile(join(players, path));
     res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
     res.end(body);
   } catch { res.writeHead(404); res.end(); }

@@ -23,7 +23,7 @@ public enum BlockingReloadDecision
 /// request for Part 0 of segment M + 1 ("MUST treat the request as one for Part Index 0 of the following Parent
 /// Segment"): while segment M is open its final Part is not known, so such a request waits; once it closes its Part
 /// count is the playlist's.</item>
-/// <item>400 when M is more than two past the last Media Segment (the last complete one, M - 1 of the hinted part), or
+/// <item>400 when M is more than two past the last Media Segment (the last complete one: the hinted part's segment minus one), or
 /// when N is more than the Advance Part Limit past the last Part listed: three divided by the Part Target in
 /// seconds when that is under a second, three otherwise (eight Parts of 0.368 s).</item>
 /// </list>

@@ -72,7 +72,12 @@ public sealed class BrowserHost : IAsyncDisposable
         Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         Environment.SetEnvironmentVariable("PLAYWRIGHT_BROWSERS_PATH", "0");
         var playersDir = await PlayerAssets.EnsureInstalledAsync().ConfigureAwait(false);
-        var mounts = new Dictionary<string, string>(extraMounts ?? new Dictionary<string, string>()) { [""] = playersDir };
+        // The product's own player scripts (control/wwwroot/js) at /product/: the test pages use what the watch page uses.
+        var mounts = new Dictionary<string, string>(extraMounts ?? new Dictionary<string, string>())
+        {
+            [""] = playersDir,
+            ["product"] = Path.Combine(RepoPaths.Root, "control", "wwwroot", "js"),
+        };
         var pages = await StaticFileServer.StartAsync(mounts).ConfigureAwait(false);
         var profile = new TempDirectory("broadcast-chromium");
         IPlaywright? playwright = null;
@@ -154,7 +159,7 @@ public sealed class BrowserPlayer : IAsyncDisposable
         var page = Kind switch
         {
             PlayerKind.Hls => "hls.html?",
-            PlayerKind.HlsCatchingUp => "hls.html?maxLiveSyncPlaybackRate=1.05&liveSyncOnStallIncrease=0.25&",
+            PlayerKind.HlsCatchingUp => "hls.html?maxLiveSyncPlaybackRate=1.05&liveSyncOnStallIncrease=0.25&returnToLive=1&",
             PlayerKind.Dash => "dash.html?",
             PlayerKind.ShakaLowLatency => "shaka.html?lowLatency=1&",
             _ => "shaka.html?",

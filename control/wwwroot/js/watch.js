@@ -70,7 +70,9 @@
             hls.loadSource(src);
             hls.attachMedia(video);
             hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
-            window.__watch = { mode: 'hls', why: why || null, hls, video };
+            // A viewer left far behind by a slow start or a long stall is brought back (return-to-live.js).
+            const returns = live && window.broadcastReturnToLive ? window.broadcastReturnToLive(hls, video) : null;
+            window.__watch = { mode: 'hls', why: why || null, hls, video, returns };
         } else {
             video.src = src; // Safari plays HLS natively.
             window.__watch = { mode: 'hls', why: why || null, video };

@@ -90,19 +90,10 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
         var (channel, publisher) = await fixture.PublishAsync();
         await using var _ = publisher;
         await fixture.WaitForPartsAsync(channel, publisher);
-        var browser = await fixture.BrowserAsync();
-        var page = await browser.NewPageAsync();
+        var page = await OpenWatchPageAsync(channel);
         try
         {
-            await page.GotoAsync(new Uri(Server.BaseUri, $"watch/{channel.Slug}").ToString());
-            // The page reloads itself when the channel's state changes: look again after a navigation.
-            async Task<T?> InPageAsync<T>(string script)
-            {
-                try { return await page.EvaluateAsync<T>(script); }
-                catch (Microsoft.Playwright.PlaywrightException) { return default; }
-            }
-            await WaitFor.ConditionAsync(async () => await InPageAsync<bool>("() => !!window.__watch && !!window.__watch.hls && window.__watch.video.currentTime > 3"),
-                TimeSpan.FromSeconds(60), "the watch page to play for 3 s", () => fixture.WithLog($"url: {page.Url}"));
+            Task<T?> InPageAsync<T>(string script) => InWatchPageAsync<T>(page, script);
             // hls.js aims at the playlist's PART-HOLD-BACK (1.104 s), not at three segments back (6 s): the page's own
             // configuration must not override it.
             double target = await page.EvaluateAsync<double>("() => window.__watch.hls.targetLatency");
@@ -124,6 +115,76 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
         {
             await page.CloseAsync();
         }
+    }
+
+    [Fact]
+    public async Task The_watch_page_brings_a_viewer_a_long_stall_left_behind_back_to_the_live_edge_and_leaves_a_rewind_alone()
+    {
+        var (channel, publisher) = await fixture.PublishAsync();
+        await using var _ = publisher;
+        await fixture.WaitForPartsAsync(channel, publisher);
+        var page = await OpenWatchPageAsync(channel);
+        try
+        {
+            Task<T?> InPageAsync<T>(string script) => InWatchPageAsync<T>(page, script);
+            const string Wall = "() => window.__watch.hls.playingDate ? (Date.now() - window.__watch.hls.playingDate.getTime()) / 1000 : null";
+            const string Returns = "() => window.__watch.returns ? window.__watch.returns.count : -1";
+            const string Checks = "() => window.__watch.returns ? window.__watch.returns.checks : -1";
+            double wall = 0;
+            async Task UntilWithinAsync(double bound, string what) => await WaitFor.ConditionAsync(async () =>
+            {
+                wall = await InPageAsync<double?>(Wall) ?? double.MaxValue;
+                return wall <= bound;
+            }, TimeSpan.FromSeconds(30), what, () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+            await UntilWithinAsync(2.5, "the watch page to play within 2.5 s of the wall clock");
+            int before = await page.EvaluateAsync<int>(Returns);
+            fixture.Check(before >= 0, "the watch page has no return to the live edge");
+
+            // A long stall (the network gone for a while): loading stops, the buffer runs dry, time passes, loading resumes
+            // from where it stopped. hls.js alone would now play that far behind for the rest of the session.
+            await page.EvaluateAsync("() => window.__watch.hls.stopLoad()");
+            await WaitFor.ConditionAsync(async () => (await InPageAsync<double?>(Wall) ?? 0) > 5.5,
+                TimeSpan.FromSeconds(30), "the stalled player to fall more than a target duration behind", () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+            await page.EvaluateAsync("() => window.__watch.hls.startLoad()");
+            await UntilWithinAsync(2.5, "the watch page to bring the viewer back within 2.5 s of the wall clock");
+            int after = await page.EvaluateAsync<int>(Returns);
+            fixture.Check(after > before, $"the viewer came back ({wall:0.00} s) without the page moving it");
+
+            // A viewer who rewinds 8 s on purpose stays there.
+            await page.EvaluateAsync("() => { const v = window.__watch.video; v.currentTime = v.currentTime - 8; }");
+            await WaitFor.ConditionAsync(async () => (await InPageAsync<double?>(Wall) ?? 0) > 7,
+                TimeSpan.FromSeconds(20), "the rewind to take effect", () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+            // Five of the page's one-second checks: none may move the viewer.
+            int checks = await page.EvaluateAsync<int>(Checks);
+            await WaitFor.ConditionAsync(async () => await InPageAsync<int>(Checks) >= checks + 5,
+                TimeSpan.FromSeconds(20), "five more checks of the page", () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+            double rewound = await InPageAsync<double?>(Wall) ?? 0;
+            fixture.Check(rewound > 6 && await page.EvaluateAsync<int>(Returns) == after,
+                $"a viewer who rewound was moved: {rewound:0.00} s behind, {await page.EvaluateAsync<int>(Returns)} returns");
+            output.WriteLine($"watch page: returned to {wall:0.00} s after a stall; a rewind stayed at {rewound:0.00} s");
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
+    /// <summary>The channel's watch page in a new tab of the collection's browser, once its hls.js has played 3 s.</summary>
+    private async Task<Microsoft.Playwright.IPage> OpenWatchPageAsync(ChannelInfo channel)
+    {
+        var browser = await fixture.BrowserAsync();
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(new Uri(Server.BaseUri, $"watch/{channel.Slug}").ToString());
+        await WaitFor.ConditionAsync(async () => await InWatchPageAsync<bool>(page, "() => !!window.__watch && !!window.__watch.hls && window.__watch.video.currentTime > 3"),
+            TimeSpan.FromSeconds(60), "the watch page to play for 3 s", () => fixture.WithLog($"url: {page.Url}"));
+        return page;
+    }
+
+    /// <summary>A script's value in the watch page; default while the page reloads itself (it does when the channel's state changes).</summary>
+    private static async Task<T?> InWatchPageAsync<T>(Microsoft.Playwright.IPage page, string script)
+    {
+        try { return await page.EvaluateAsync<T>(script); }
+        catch (Microsoft.Playwright.PlaywrightException) { return default; }
     }
 
     /// <summary>Plays 30 s, sampling the latency once per second of playback; the median of the last 20 samples must be within <paramref name="bound"/>.</summary>
