@@ -10,10 +10,13 @@ window.broadcastReturnToLive = function (hls, video) {
     const state = { count: 0, checks: 0 };
     let ownSeek = false;
     let viewerBehind = false;
+    // Further behind hls.js's live sync position (its target latency from the live edge) than one target duration. Read
+    // from the playhead and liveSyncPosition (worked out on each read), not hls.latency, which hls.js updates only on
+    // its next timeupdate: a viewer's rewind must already count at its own seeking event.
     const beyondRange = () => {
         const level = hls.levels && hls.levels[hls.currentLevel];
-        const target = hls.targetLatency;
-        return !!(level && level.details) && Number.isFinite(target) && hls.latency - target > level.details.targetduration;
+        const position = hls.liveSyncPosition;
+        return !!(level && level.details) && Number.isFinite(position) && position - video.currentTime > level.details.targetduration;
     };
     video.addEventListener('seeking', () => {
         if (ownSeek) { ownSeek = false; return; }
