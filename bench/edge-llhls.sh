@@ -4,7 +4,8 @@
 # the peer is infra/nginx-edge.conf as it was at PEER_REV, "ours" is the working tree's. On each, VIEWERS simulated
 # viewers (bench/llhls-viewers.mjs) follow the source rendition's playlist as hls.js and Shaka do in low-latency mode
 # (blocking reloads, then the newly listed parts); half of them also ask for the preload-hinted part before it exists,
-# as Shaka does. A probe viewer at the origin marks when each part could first be had.
+# as Shaka does. A probe viewer at the origin marks when each part could first be had. Then VIEWERS concurrent GETs of
+# an LL-DASH segment before it is written, through ours: how many reach the origin.
 #
 # Usage: bench/edge-llhls.sh                       SECONDS=60 VIEWERS=10 (per edge)
 #        PEER_REV=<commit> the edge configuration to compare with (default: the last one whose LL locations waited on
@@ -67,6 +68,26 @@ read -r pp_total pp_distinct pp_max < <(origin_requests "$PEER_DIR/access.log" p
 read -r ob_total ob_distinct ob_max < <(origin_requests "$OURS_DIR/access.log" blocking)
 read -r op_total op_distinct op_max < <(origin_requests "$OURS_DIR/access.log" part)
 
+# LL-DASH through our edge: VIEWERS concurrent GETs of the next segment (the one after the segment being written, so
+# all of them are asked before it exists, as dash.js asks at its availability start), three rounds. nginx streams
+# a response that grows (X-Accel-Buffering: no) without caching it and cannot share it while it streams, so each
+# such GET that finds no complete copy in the cache reaches the origin.
+dash_rounds=3 dash_first=() dash_spread=()
+for ((round = 1; round <= dash_rounds; round++)); do
+  hint=$(curl -fsS "$HTTP_BASE/$PLAYLIST" | sed -n 's/.*PRELOAD-HINT:TYPE=PART,URI="\([^"]*\)-\([0-9]*\)\.[0-9]*\.m4s".*/\1 \2/p')
+  read -r broadcast number <<<"$hint"
+  [[ -n "${number:-}" ]] || die "no preload hint in $HTTP_BASE/$PLAYLIST"
+  segment="live/$SLUG/source/$broadcast-$((number + 1)).m4s"
+  pids=()
+  for ((i = 0; i < VIEWERS; i++)); do
+    curl -fsS -o /dev/null -w '%{time_starttransfer}\n' "http://127.0.0.1:$OURS_PORT/$segment" >>"$BENCH_TMP/dash-$round.times" & pids+=($!)
+  done
+  wait "${pids[@]}" || die "an LL-DASH segment GET through the edge failed"
+  read -r first spread < <(sort -n "$BENCH_TMP/dash-$round.times" | awk 'NR == 1 { f = $1 } { l = $1 } END { printf "%.2f %.0f\n", f, (l - f) * 1000 }')
+  dash_first+=("$first") dash_spread+=("$spread")
+done
+dash_origin=$(grep -cE "\"GET /live/$SLUG/source/[0-9TZ]+-[0-9]+\.m4s HTTP[^\"]*\" 200 .* upstream=[0-9]" "$OURS_DIR/access.log" || true)
+
 # One row per viewer group from the simulator's JSON.
 row() { # GROUP LABEL
   node -e '
@@ -92,6 +113,10 @@ $(row ours-hint "ours, preload hint too (Shaka)")
 |---|---|---|
 | peer ($PEER_REV) | $pb_total / $pb_distinct ($pb_max) | $pp_total / $pp_distinct ($pp_max) |
 | ours | $ob_total / $ob_distinct ($ob_max) | $op_total / $op_distinct ($op_max) |
+
+LL-DASH through ours: $VIEWERS concurrent GETs of the next segment, $dash_rounds rounds: $dash_origin of $((VIEWERS * dash_rounds)) reached the origin (one
+origin stream per viewer: nginx neither caches nor shares a response while it grows); first byte of the first viewer
+after ${dash_first[*]} s (it waits for the segment to begin), the last viewer ${dash_spread[*]} ms after the first.
 
 Ratio of the p95 lateness of receiving a part, peer over ours: $(ratio_p95 peer-parts ours-parts) (parts as listed), $(ratio_p95 peer-hint ours-hint) (preload hint too).
 One server (ladder off), a lowLatency channel fed by \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360 30 fps clip (1 s
