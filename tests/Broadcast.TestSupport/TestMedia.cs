@@ -42,13 +42,20 @@ public sealed record ClipSpec
     /// </summary>
     public string ExtraKeyframes { get; init; } = "";
 
+    /// <summary>
+    /// x264 <c>-tune zerolatency</c>: no B-frames, no look-ahead, as the README asks of a low-latency encoder. Off: x264's
+    /// preset defaults, B-frames included, as most encoders send.
+    /// </summary>
+    public bool ZeroLatency { get; init; }
+
     public int ExpectedVideoFrames => Seconds * Fps;
 
     /// <summary>Stable text of every parameter; the cache key is its hash.</summary>
     public string Describe() => string.Create(
         CultureInfo.InvariantCulture,
         $"v1 {Seconds}s {Width}x{Height}@{Fps} gop{EffectiveGop} {Profile} {VideoBitrateKbps}k aac {AudioSampleRate}Hz {AudioChannels}ch {AudioBitrateKbps}k {Container}")
-        + (ExtraKeyframes.Length > 0 ? " keys " + ExtraKeyframes : "");
+        + (ExtraKeyframes.Length > 0 ? " keys " + ExtraKeyframes : "")
+        + (ZeroLatency ? " zerolatency" : "");
 }
 
 /// <summary>
@@ -103,6 +110,7 @@ public static class TestMedia
             "-ar", spec.AudioSampleRate.ToString(inv), "-ac", spec.AudioChannels.ToString(inv),
         };
         if (spec.ExtraKeyframes.Length > 0) args.AddRange(["-force_key_frames:v", spec.ExtraKeyframes]);
+        if (spec.ZeroLatency) args.AddRange(["-tune", "zerolatency"]);
         if (spec.Container == ClipContainer.Mp4)
         {
             args.AddRange(["-movflags", "+faststart", "-f", "mp4"]);
