@@ -9,7 +9,10 @@ namespace Broadcast.EndToEnd.Tests.Harness;
 [Collection(HarnessCollection.Name)]
 public sealed class LiveBrowserHarnessTests(HarnessFixture fixture)
 {
-    private static readonly ClipSpec Clip = new() { Seconds = 20, Width = 320, Height = 240, Fps = 30, Container = ClipContainer.Mp4 };
+    // The writers must stay live well past a slow join plus eight seconds of play: when a 20 s clip ran out, ffmpeg's
+    // dash muxer wrote its final, static manifest and dash.js reached "ended" 3 s short of the mark. The test stops
+    // the writers as soon as both players have advanced, so the longer clip costs nothing.
+    private static readonly ClipSpec Clip = new() { Seconds = 60, Width = 320, Height = 240, Fps = 30, Container = ClipContainer.Mp4 };
 
     [Fact]
     public async Task HlsJs_and_DashJs_play_ffmpeg_live_streams_and_advance_eight_seconds()
