@@ -241,6 +241,9 @@ internal sealed class AudioSegmenter
                 long start = _pending[_partFrom].Time;
                 while (m < _pending.Count && _pending[m].Time + SamplesPerFrame(m) - start <= target) m++;
             }
+            // RFC 8216bis 4.4.4.9, as the video does: a gap in the stamps (the sample before it absorbs it) that would take the
+            // part past the Part Target ends the part at the last frame boundary within the target instead.
+            while (m < _pending.Count && m - _partFrom >= 2 && _pending[m].Time - _pending[_partFrom].Time > target) m--;
             if (m >= _pending.Count || _pending[m].Time >= limit) return;
             if (index >= _grid.Cells && limit - _pending[m].Time < halfCell) return;
             for (int i = _partFrom; i <= m; i++)
@@ -335,6 +338,21 @@ internal sealed class AudioSegmenter
         if (_parts is not null)
         {
             int finalStart = fromParts;
+            long target = Timescales.RescaleFloor(_grid.TargetTicks, Timescales.Video, _pending[0].Frame.Track.Timescale);
+            while (n - finalStart >= 2 && Duration(samples, finalStart, n) > target)
+            {
+                // RFC 8216bis 4.4.4.9: the final part too lasts at most the Part Target. A jump in the stamps (absorbed by the
+                // sample before it, the segment's last one included) would take it past: a part ends at the last frame
+                // boundary within the target, and what follows it is the final part.
+                int cut = finalStart + 1;
+                while (cut + 1 < n && Duration(samples, finalStart, cut + 1) <= target) cut++;
+                long time = _partStarts.Count == 0 ? _pending[0].Time : _partTime;
+                var part = new ClosedPart(_rendition, _pending[0].Frame.Track, first, number, _partStarts.Count, time, samples[finalStart..cut]);
+                _parts.Add(part);
+                _partTime = time + part.Duration;
+                _partStarts.Add(finalStart);
+                finalStart = cut;
+            }
             if (finalStart < n) _partStarts.Add(finalStart);
             partStarts = [.. _partStarts];
             if (finalStart < n)
@@ -348,6 +366,13 @@ internal sealed class AudioSegmenter
         _pending.RemoveRange(0, n);
         _lastNumber = Math.Max(_lastNumber, number);
         output.Add(seg);
+    }
+
+    private static long Duration(CmafSample[] samples, int from, int to)
+    {
+        long duration = 0;
+        for (int i = from; i < to; i++) duration += samples[i].Duration;
+        return duration;
     }
 
     /// <summary>Releases what is still held without emitting it (the stream was abandoned).</summary>

@@ -199,7 +199,8 @@ internal sealed class VideoSegmenter
     /// <summary>
     /// Before <paramref name="nextDts"/>'s frame joins the open segment: when that frame starts after the open part's grid
     /// point (<see cref="PartGrid"/>), or past the segment's target would overfill the part, the frames since the last part
-    /// become a part (their durations are all known now).
+    /// become a part (their durations are all known now). A part that would outlast the Part Target ends a frame early
+    /// (<see cref="OverrunsTarget"/>).
     /// </summary>
     private void TryCutPart(long nextDts)
     {
@@ -211,14 +212,34 @@ internal sealed class VideoSegmenter
             // Past the target end the segment waits for a keyframe: the part grows until the next frame would take it
             // past the Part Target, so a keyframe one frame late joins the final part instead of leaving a part of one frame.
             : nextDts + frame - _frames[_partFrom].Dts > _grid.TargetTicks;
-        if (!cut) return;
-        var samples = BuildSamples(_partFrom, _frames.Count, nextDts);
-        long time = _partStarts.Count == 0 ? _frames[0].Dts : _partTime;
+        if (OverrunsTarget(nextDts))
+        {
+            CutPart(_frames.Count - 1, _frames[^1].Dts);
+            return;
+        }
+        if (cut) CutPart(_frames.Count, nextDts);
+    }
+
+    private long OpenPartStart => _partStarts.Count == 0 ? _frames[0].Dts : _partTime;
+
+    /// <summary>
+    /// RFC 8216bis 4.4.4.9: a part lasts at most the Part Target. A gap in the decode times (an encoder that dropped frames,
+    /// a transcoder draining as its input stops) becomes the duration of the frame before it; when the open part, ending at
+    /// <paramref name="endDts"/>, would outlast the target, it ends before its last frame instead, and that frame opens the
+    /// next part. A part of one frame longer than the target (a gap longer than a part) is left as it is.
+    /// </summary>
+    private bool OverrunsTarget(long endDts) => _frames.Count - _partFrom >= 2 && endDts - OpenPartStart > _grid.TargetTicks;
+
+    /// <summary>Frames from the open part's first up to <paramref name="end"/> (exclusive), ending at <paramref name="endDts"/>, become a part.</summary>
+    private void CutPart(int end, long endDts)
+    {
+        var samples = BuildSamples(_partFrom, end, endDts);
+        long time = OpenPartStart;
         var part = new ClosedPart(_rendition, _frames[0].Track, _initVersion, _number, _partStarts.Count, time, samples);
         _parts!.Add(part);
         _partTime = time + part.Duration;
         _partStarts.Add(_partFrom);
-        _partFrom = _frames.Count;
+        _partFrom = end;
     }
 
     private CmafSample[] BuildSamples(int from, int to, long endDts)
@@ -266,6 +287,7 @@ internal sealed class VideoSegmenter
         if (_parts is not null)
         {
             // The frames since the last part are the segment's final part; its samples are those the segment holds.
+            if (OverrunsTarget(endDts)) CutPart(_frames.Count - 1, _frames[^1].Dts);
             _partStarts.Add(_partFrom);
             partStarts = [.. _partStarts];
             _parts.Add(new ClosedPart(_rendition, _frames[0].Track, _initVersion, _number, partStarts.Length - 1,

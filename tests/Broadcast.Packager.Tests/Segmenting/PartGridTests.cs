@@ -142,6 +142,49 @@ public sealed class PartGridTests
         finally { segments.ForEach(x => x.Dispose()); }
     }
 
+    /// <summary>
+    /// A transcoder that drops frames (a 2-core machine under load, an encoder draining as its input stops) leaves a gap in
+    /// the decode times, which the frame before it lasts. Wherever the gap falls in a segment, no part outlasts the Part
+    /// Target (RFC 8216bis 4.4.4.9): the part it would overfill ends a frame early, and the parts stay contiguous.
+    /// </summary>
+    [Fact]
+    public void Frames_dropped_anywhere_in_a_segment_never_take_a_part_past_the_part_target()
+    {
+        foreach (int dropped in new[] { 1, 2, 5 })
+        {
+            for (int at = 61; at <= 125; at++)
+            {
+                // Frames from `at` on are stamped `dropped` frames later: frame at - 1 lasts dropped + 1 frame intervals.
+                var (segments, parts) = Feed(300, i => i % 60 == 0, videoStampMs: i => (long)Math.Round((i < at ? i : i + dropped) * 1000.0 / 30));
+                try
+                {
+                    AssertContiguous(segments, parts, "source");
+                    AssertContiguous(segments, parts, "audio");
+                    Assert.All(parts.Where(p => p.Rendition == "source"), p =>
+                        Assert.True(Seconds(p) <= 0.368, $"{dropped} dropped before frame {at}: part {p.Number}.{p.Index} lasts {Seconds(p):0.000} s"));
+                }
+                finally { segments.ForEach(x => x.Dispose()); }
+            }
+        }
+    }
+
+    /// <summary>Audio that skips ahead 100 ms (an encoder that lost input) anywhere in a segment: no part outlasts the Part Target.</summary>
+    [Fact]
+    public void Audio_that_skips_ahead_anywhere_in_a_segment_never_takes_a_part_past_the_part_target()
+    {
+        for (long from = 2000; from < 4000; from += 37)
+        {
+            var (segments, parts) = Feed(300, i => i % 60 == 0, audioStampMs: ms => ms >= from ? ms + 100 : ms);
+            try
+            {
+                AssertContiguous(segments, parts, "audio");
+                Assert.All(parts.Where(p => p.Rendition == "audio"), p =>
+                    Assert.True(Seconds(p) <= 0.368, $"skip at {from} ms: audio part {p.Number}.{p.Index} lasts {Seconds(p):0.000} s"));
+            }
+            finally { segments.ForEach(x => x.Dispose()); }
+        }
+    }
+
     [Fact]
     public void Audio_stamps_that_step_back_into_sent_audio_drop_the_overlap_and_stay_contiguous()
     {
