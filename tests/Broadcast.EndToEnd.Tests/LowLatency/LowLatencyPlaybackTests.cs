@@ -131,11 +131,18 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
             const string Returns = "() => window.__watch.returns ? window.__watch.returns.count : -1";
             const string Checks = "() => window.__watch.returns ? window.__watch.returns.checks : -1";
             double wall = 0;
+            // What the page's return to the live edge saw, and where the player stood, for a failure's message.
+            string pageState = "";
+            const string PageState = "() => { const w = window.__watch, v = w.video, b = v.buffered, r = []; for (let i = 0; i < b.length; i++) r.push(b.start(i).toFixed(3) + '-' + b.end(i).toFixed(3));"
+                + " return JSON.stringify({ returns: w.returns, currentTime: v.currentTime, paused: v.paused, seeking: v.seeking, buffered: r.join(' '),"
+                + " liveSyncPosition: w.hls.liveSyncPosition, targetLatency: w.hls.targetLatency }); }";
+            string Diagnostics() => fixture.WithLog($"wall-clock latency {wall:0.00} s; page: {pageState}");
             async Task UntilWithinAsync(double bound, string what) => await WaitFor.ConditionAsync(async () =>
             {
                 wall = await InPageAsync<double?>(Wall) ?? double.MaxValue;
+                pageState = await InPageAsync<string>(PageState) ?? "";
                 return wall <= bound;
-            }, TimeSpan.FromSeconds(30), what, () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+            }, TimeSpan.FromSeconds(30), what, Diagnostics);
             await UntilWithinAsync(2.5, "the watch page to play within 2.5 s of the wall clock");
             int before = await page.EvaluateAsync<int>(Returns);
             fixture.Check(before >= 0, "the watch page has no return to the live edge");
@@ -144,7 +151,7 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
             // from where it stopped. hls.js alone would now play that far behind for the rest of the session.
             await page.EvaluateAsync("() => window.__watch.hls.stopLoad()");
             await WaitFor.ConditionAsync(async () => (await InPageAsync<double?>(Wall) ?? 0) > 5.5,
-                TimeSpan.FromSeconds(30), "the stalled player to fall more than a target duration behind", () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+                TimeSpan.FromSeconds(30), "the stalled player to fall more than a target duration behind", Diagnostics);
             await page.EvaluateAsync("() => window.__watch.hls.startLoad()");
             await UntilWithinAsync(2.5, "the watch page to bring the viewer back within 2.5 s of the wall clock");
             int after = await page.EvaluateAsync<int>(Returns);
@@ -153,11 +160,11 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
             // A viewer who rewinds 8 s on purpose stays there.
             await page.EvaluateAsync("() => { const v = window.__watch.video; v.currentTime = v.currentTime - 8; }");
             await WaitFor.ConditionAsync(async () => (await InPageAsync<double?>(Wall) ?? 0) > 7,
-                TimeSpan.FromSeconds(20), "the rewind to take effect", () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+                TimeSpan.FromSeconds(20), "the rewind to take effect", Diagnostics);
             // Five of the page's one-second checks: none may move the viewer.
             int checks = await page.EvaluateAsync<int>(Checks);
             await WaitFor.ConditionAsync(async () => await InPageAsync<int>(Checks) >= checks + 5,
-                TimeSpan.FromSeconds(20), "five more checks of the page", () => fixture.WithLog($"wall-clock latency {wall:0.00} s"));
+                TimeSpan.FromSeconds(20), "five more checks of the page", Diagnostics);
             double rewound = await InPageAsync<double?>(Wall) ?? 0;
             fixture.Check(rewound > 6 && await page.EvaluateAsync<int>(Returns) == after,
                 $"a viewer who rewound was moved: {rewound:0.00} s behind, {await page.EvaluateAsync<int>(Returns)} returns");
