@@ -9,19 +9,32 @@ namespace Broadcast.TestSupport;
 /// </summary>
 public static class FreePort
 {
+    // Ports handed out in this process. The kernel may give a port it just released to the next bind of port 0, so two
+    // picks in a row (a server's RTMP and HTTP ports) could be the same number: the server then failed to start with
+    // "address already in use". A port is handed out once per process.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
+
     public static int Tcp()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (int attempt = 0; ; attempt++)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (HandedOut.TryAdd(port, 0) || attempt >= 50) return port;
+        }
     }
 
     /// <summary>A free loopback UDP port (the server's SRT listener is told one up front).</summary>
     public static int Udp()
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        for (int attempt = 0; ; attempt++)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+            if (HandedOut.TryAdd(port, 0) || attempt >= 50) return port;
+        }
     }
 
     /// <summary>A loopback port free for both TCP and UDP (a TURN server listens on both with one number).</summary>
@@ -36,7 +49,7 @@ public static class FreePort
             try
             {
                 socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
-                return port;
+                if (HandedOut.TryAdd(port, 0) || attempt >= 20) return port;
             }
             catch (SocketException) when (attempt < 20)
             {
