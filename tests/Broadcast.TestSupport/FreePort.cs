@@ -14,25 +14,27 @@ public static class FreePort
     // "address already in use". A port is handed out once per process.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> HandedOut = new();
 
-    public static int Tcp()
+    public static int Tcp() => HandOutOnce(() =>
     {
-        for (int attempt = 0; ; attempt++)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            if (HandedOut.TryAdd(port, 0) || attempt >= 50) return port;
-        }
-    }
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    });
 
     /// <summary>A free loopback UDP port (the server's SRT listener is told one up front).</summary>
-    public static int Udp()
+    public static int Udp() => HandOutOnce(() =>
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    });
+
+    /// <summary>Binds port 0 until the kernel gives a number not yet handed out in this process (50 tries at most).</summary>
+    private static int HandOutOnce(Func<int> bindEphemeral)
     {
         for (int attempt = 0; ; attempt++)
         {
-            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+            int port = bindEphemeral();
             if (HandedOut.TryAdd(port, 0) || attempt >= 50) return port;
         }
     }
