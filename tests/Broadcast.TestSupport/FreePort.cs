@@ -29,7 +29,7 @@ public static class FreePort
         return ((IPEndPoint)socket.LocalEndPoint!).Port;
     });
 
-    /// <summary>Binds port 0 until the kernel gives a number not yet handed out in this process (50 tries at most).</summary>
+    /// <summary>Binds port 0 until the kernel gives a number not yet handed out in this process; after 50 retries it returns the last number anyway.</summary>
     private static int HandOutOnce(Func<int> bindEphemeral)
     {
         for (int attempt = 0; ; attempt++)
