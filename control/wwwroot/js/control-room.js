@@ -12,6 +12,9 @@
     const error = $('program-error');
     const body = $('input-table').querySelector('tbody');
     let program = null; // the last ProgramResponse, null when the channel has none
+    // Counts the changes sent, and how many still wait for their answer. A refresh read while a change was on its way
+    // may hold the state from before it: rendering that would put the old layout back on screen until the next refresh.
+    let generation = 0, changesInFlight = 0;
 
     function el(tag, text, className) {
         const e = document.createElement(tag);
@@ -27,7 +30,14 @@
             init.headers['Content-Type'] = 'application/json';
             init.body = JSON.stringify(payload);
         }
-        const response = await fetch(api, init);
+        const mine = ++generation;
+        changesInFlight++;
+        let response;
+        try {
+            response = await fetch(api, init);
+        } finally {
+            changesInFlight--;
+        }
         if (!response.ok) {
             let message = `Request failed (${response.status}).`;
             try {
@@ -40,7 +50,9 @@
             error.textContent = message;
             return false;
         }
-        render(response.status === 204 ? null : await response.json());
+        const next = response.status === 204 ? null : await response.json();
+        // A later change's answer is the newer state; this one is already behind it.
+        if (mine === generation) render(next);
         return true;
     }
 
@@ -457,11 +469,15 @@
 
     async function load() {
         try {
+            if (changesInFlight > 0) return;
+            const seen = generation;
             const response = await fetch(api, { credentials: 'same-origin', headers: { 'Accept': 'application/json' } });
             // Not under a fader being dragged: a refresh would replace it mid-move.
             if (document.activeElement && document.activeElement.classList.contains('gain')) return;
-            if (response.ok) render(await response.json());
-            else if (response.status === 404) render(null);
+            const next = response.ok ? await response.json() : response.status === 404 ? null : undefined;
+            // Read before a change that has been sent since: that change's answer renders the newer state.
+            if (next === undefined || seen !== generation) return;
+            render(next);
         } catch (e) {
             // a missed refresh; the next one catches up
         }

@@ -224,11 +224,18 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
         await WaitForStateAsync(s => s["layout"]!["kind"]!.GetValue<string>() == "free", "the free layout after its click");
         var canvasWidth = (await ProgramAsync())!["engine"]!["width"]!.GetValue<int>();
         var canvasHeight = (await ProgramAsync())!["engine"]!["height"]!.GetValue<int>();
-        var stage = (await page.Locator("#free-stage").BoundingBoxAsync())!;
-        var inset = (await page.Locator($"#free-stage .free-tile[data-tile='{blueId}']").BoundingBoxAsync())!;
-        await page.Mouse.MoveAsync(inset.X + (inset.Width / 2), inset.Y + (inset.Height / 2));
+        // The page draws the free stage from the PATCH's answer, a moment after the API holds it, and redraws it on each
+        // refresh: measure once both the stage and blue's tile are on screen.
+        Microsoft.Playwright.LocatorBoundingBoxResult? stage = null, inset = null;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            stage = await page.Locator("#free-stage").BoundingBoxAsync();
+            inset = await page.Locator($"#free-stage .free-tile[data-tile='{blueId}']").BoundingBoxAsync();
+            return stage is not null && inset is not null;
+        }, Bound, "the free stage and blue's tile on screen", () => session.Describe("free stage"));
+        await page.Mouse.MoveAsync(inset!.X + (inset.Width / 2), inset.Y + (inset.Height / 2));
         await page.Mouse.DownAsync();
-        await page.Mouse.MoveAsync(stage.X + (inset.Width / 2) + 4, stage.Y + (inset.Height / 2) + 4, new() { Steps = 8 });
+        await page.Mouse.MoveAsync(stage!.X + (inset.Width / 2) + 4, stage.Y + (inset.Height / 2) + 4, new() { Steps = 8 });
         await page.Mouse.UpAsync();
         await WaitForStateAsync(s => s["layout"]!["inputs"]!.AsArray().FirstOrDefault(t => t!["id"]!.GetValue<string>() == blueId)?["rect"] is { } r
             && r["x"]!.GetValue<int>() < canvasWidth / 10 && r["y"]!.GetValue<int>() < canvasHeight / 10, "blue's tile dragged to the top left");
