@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Broadcast.EndToEnd.Tests.Server;
+using Broadcast.TestSupport;
 using Xunit.Abstractions;
 
 namespace Broadcast.EndToEnd.Tests.LowLatency;
@@ -69,5 +70,50 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
         // The edge still collapses: the hls.js-like viewers' GETs of listed parts are mostly answered from its cache.
         int hits = listedStatus.GetValueOrDefault("HIT");
         fixture.Check(hits * 2 >= listedStatus.Values.Sum(), $"the edge answered only {hits} listed-part GETs from its cache: {Details()}");
+    }
+    /// <summary>
+    /// A blocking reload's answer is cached for the viewers who ask within its max-age; one who asks for the same part
+    /// later is behind the live edge and must get every part since from the origin, never the cached answer served
+    /// stale: that lists nothing after the part asked for, so a viewer that reloads once per part (Shaka) learnt one
+    /// old part per reload and never caught up.
+    /// </summary>
+    [Fact]
+    public async Task Behind_the_edge_a_blocking_reload_asked_again_after_its_answer_expired_lists_the_parts_since()
+    {
+        var (channel, publisher) = await fixture.PublishAsync();
+        await using var _ = publisher;
+        await fixture.WaitForPartsAsync(channel, publisher);
+        var edge = await fixture.EdgeAsync();
+        var atOrigin = new Uri(PlaybackUrls.Hls(fixture.Server, channel), "source/index.m3u8");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        string Details() => $"--- edge ---{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(edge.AccessLog).TakeLast(20))}";
+
+        // Block for the origin's next part through the edge: the first request for that URL, answered when it is stored.
+        var next = LowLatencyHlsViewer.Parse(await http.GetStringAsync(atOrigin)).Position;
+        var reload = new Uri(edge.BaseUri, string.Create(CultureInfo.InvariantCulture,
+            $"{atOrigin.AbsolutePath}?_HLS_msn={next.NextMsn}&_HLS_part={next.NextPart}&_HLS_skip=YES"));
+        var first = LowLatencyHlsViewer.Parse(await http.GetStringAsync(reload));
+        fixture.Check(first.Parts.Count > 0, $"the blocking reload listed no part: {Details()}");
+        string asked = first.Parts[^1];
+        var answered = Stopwatch.StartNew();
+
+        // Let its answer expire at the edge (max-age 1 s) while the origin lists four parts after it.
+        string newest = asked;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            var parts = LowLatencyHlsViewer.Parse(await http.GetStringAsync(atOrigin)).Parts.ToList();
+            newest = parts[^1];
+            int at = parts.IndexOf(asked);
+            return answered.Elapsed > TimeSpan.FromSeconds(1.5) && at >= 0 && parts.Count - 1 - at >= 4;
+        }, TimeSpan.FromSeconds(30), "the origin four parts past the one asked for", Details);
+
+        using var again = await http.GetAsync(reload);
+        string text = await again.Content.ReadAsStringAsync();
+        string cache = again.Headers.TryGetValues("X-Cache-Status", out var v) ? v.First() : "none";
+        var late = LowLatencyHlsViewer.Parse(text);
+        output.WriteLine($"asked {asked}; the origin's newest {newest}; asked again: {cache}, newest listed {late.Parts.LastOrDefault()}");
+        fixture.Check(again.IsSuccessStatusCode && cache != "STALE" && late.Parts.Contains(newest),
+            $"asked again {answered.Elapsed.TotalSeconds:0.0} s after its first answer, the reload for {asked} was answered {(int)again.StatusCode} " +
+            $"({cache}) listing up to {late.Parts.LastOrDefault()}, not the origin's newest part {newest}:{Environment.NewLine}{text}{Environment.NewLine}{Details()}");
     }
 }
