@@ -22,6 +22,14 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
     private static readonly long HalfSecond = Timescales.Video / 2;
 
+    /// <summary>
+    /// The program time of the frame being composed now: the hub's newest frame plus the encoder's delay. A change made now
+    /// shows from about there. The hub's newest frame alone can trail it by more than half a second on two busy cores: a
+    /// clean clone's run found the picture-in-picture cut not yet on air half a second of program time after it.
+    /// </summary>
+    private static long Composing(ProgramEngine engine, LiveStream program) =>
+        program.LastVideoTime!.Value + (Timescales.Video * (engine.Status().EncoderLagMilliseconds ?? 0) / 1000);
+
     private static readonly ProgramLayout SideBySide = new(LayoutKind.SideBySide, [new LayoutInput("red"), new LayoutInput("blue")]);
 
     // Blue fills the canvas, red is a 192x108 inset 32 px from the bottom-right corner: its centre is at (512, 274).
@@ -83,7 +91,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         Assert.True(bothTones, "both tones in the mix within four seconds: " + string.Join(Environment.NewLine, heard));
 
         // Picture-in-picture, cut: the program frame half a second of media time after the change shows it.
-        long applied = program.LastVideoTime!.Value;
+        long applied = Composing(engine, program);
         engine.Apply(BlueWithRedInset, null, LayoutTransition.Cut);
         string pip = dir.Combine("pip.flv");
         await ProgramCapture.CaptureAsync(program, applied + HalfSecond, pip);
@@ -92,7 +100,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         AssertRed(ProgramCapture.At(picture, 512, 274, CanvasWidth, CanvasHeight), "inset");
 
         // Back to side by side with a fade: the spot that was blue main picture turns red through frames of both.
-        applied = program.LastVideoTime!.Value;
+        applied = Composing(engine, program);
         engine.Apply(SideBySide, null, LayoutTransition.Fade);
         string fade = dir.Combine("fade.flv");
         await ProgramCapture.CaptureAsync(program, applied + Timescales.Video, fade);
@@ -108,7 +116,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         // stall a moment on two busy cores as at the start (a CI run heard it silent for 0.6 s of the second, its ring
         // having dropped samples), so its tone is looked for in up to four successive seconds, as above.
         engine.Apply(BlueWithRedInset, new Dictionary<string, MixSettings> { ["red"] = new(Muted: true) }, LayoutTransition.Cut);
-        applied = program.LastVideoTime!.Value;
+        applied = Composing(engine, program);
         var blueHeard = new List<string>();
         bool blueTone = false;
         for (int attempt = 1; attempt <= 4 && !blueTone; attempt++)
@@ -126,7 +134,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         // Red stops publishing: its inset becomes the dark placeholder and the program carries on.
         await red.DisposeAsync();
         await WaitFor.ConditionAsync(() => !engine.Status().InputsPresent["red"], Bound, "red reported missing");
-        applied = program.LastVideoTime!.Value;
+        applied = Composing(engine, program);
         string away = dir.Combine("away.flv");
         await ProgramCapture.CaptureAsync(program, applied + Timescales.Video, away);
         picture = await ProgramCapture.LastPictureAsync(away);
@@ -136,7 +144,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         // Red publishes again: it is back in its inset.
         await using var redAgain = ChannelFeed.Start(registry, "red-cam", "red", 440);
         await WaitFor.ConditionAsync(() => engine.Status().InputsPresent["red"], Bound, "red back");
-        applied = program.LastVideoTime!.Value;
+        applied = Composing(engine, program);
         string back = dir.Combine("back.flv");
         await ProgramCapture.CaptureAsync(program, applied + Timescales.Video, back);
         picture = await ProgramCapture.LastPictureAsync(back);
@@ -169,7 +177,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         await engine.ChangeInputsAsync([new ChannelInput("blue", "blue-cam"), new ChannelInput("red", "red-cam")], [], noImages, BlueWithRedInset, null,
             LayoutTransition.Cut, CancellationToken.None);
         string joined = dir.Combine("joined.flv");
-        await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + Timescales.Video, joined);
+        await ProgramCapture.CaptureAsync(program, Composing(engine, program) + Timescales.Video, joined);
         // The capture starts at the program's cached keyframe, which may be its very first frames: those, before blue's
         // first picture, are blue's placeholder. From blue's first picture on, the spot is blue then red, never dark.
         var inset = (await ProgramCapture.PicturesAsync(joined)).Select(p => ProgramCapture.At(p, 512, 274, CanvasWidth, CanvasHeight)).ToList();
@@ -189,7 +197,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
             null, LayoutTransition.Fade, CancellationToken.None);
         Assert.Equal(["red"], engine.Status().InputsPresent.Keys);
         string alone = dir.Combine("alone.flv");
-        await ProgramCapture.CaptureAsync(program, program.LastVideoTime!.Value + Timescales.Video, alone);
+        await ProgramCapture.CaptureAsync(program, Composing(engine, program) + Timescales.Video, alone);
         AssertRed(ProgramCapture.At(await ProgramCapture.LastPictureAsync(alone), 160, 100, CanvasWidth, CanvasHeight), "red filling the canvas");
 
         // One broadcast throughout: the same hub, the encoder never restarted, its timestamps rising without a gap.
