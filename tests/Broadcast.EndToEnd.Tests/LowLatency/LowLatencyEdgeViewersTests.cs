@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Broadcast.EndToEnd.Tests.Server;
+using Broadcast.EndToEnd.Tests.Storage;
 using Broadcast.TestSupport;
 using Xunit.Abstractions;
 
@@ -22,12 +23,8 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
     [Fact]
     public async Task Behind_the_edge_every_viewer_learns_of_each_part_about_when_a_viewer_at_the_origin_does()
     {
-        var (channel, publisher) = await fixture.PublishAsync();
-        await using var _ = publisher;
-        await fixture.WaitForPartsAsync(channel, publisher);
-        var edge = await fixture.EdgeAsync();
-        var atOrigin = new Uri(PlaybackUrls.Hls(fixture.Server, channel), "source/index.m3u8");
-        var viaEdge = new Uri(edge.BaseUri, atOrigin.PathAndQuery);
+        await using var live = await PublishBehindTheEdgeAsync();
+        var (edge, atOrigin, viaEdge) = (live.Edge, live.AtOrigin, live.ViaEdge);
 
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 64 };
         using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(20) };
@@ -71,6 +68,7 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
         int hits = listedStatus.GetValueOrDefault("HIT");
         fixture.Check(hits * 2 >= listedStatus.Values.Sum(), $"the edge answered only {hits} listed-part GETs from its cache: {Details()}");
     }
+
     /// <summary>
     /// A blocking reload's answer is cached for the viewers who ask within its max-age; one who asks for the same part
     /// later is behind the live edge and must get every part since from the origin, never the cached answer served
@@ -80,11 +78,8 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
     [Fact]
     public async Task Behind_the_edge_a_blocking_reload_asked_again_after_its_answer_expired_lists_the_parts_since()
     {
-        var (channel, publisher) = await fixture.PublishAsync();
-        await using var _ = publisher;
-        await fixture.WaitForPartsAsync(channel, publisher);
-        var edge = await fixture.EdgeAsync();
-        var atOrigin = new Uri(PlaybackUrls.Hls(fixture.Server, channel), "source/index.m3u8");
+        await using var live = await PublishBehindTheEdgeAsync();
+        var (edge, atOrigin) = (live.Edge, live.AtOrigin);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
         string Details() => $"--- edge ---{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(edge.AccessLog).TakeLast(20))}";
 
@@ -97,24 +92,95 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
         string asked = first.Parts[^1];
         var answered = Stopwatch.StartNew();
 
-        // Let its answer expire at the edge while the origin lists four parts after it. Its max-age is 1 s, but nginx
-        // keeps time in whole seconds: an answer cached at 12.0 s is still fresh at 13.99 s. After 3 s it is expired.
-        string newest = asked;
+        // Let its answer expire at the edge while the origin lists four parts after it.
+        string newest = await WaitUntilExpiredAndFourPartsPastAsync(http, atOrigin, asked, answered, Details);
+
+        await AskAgainAndExpectTheOriginsAnswerAsync(http, reload, newest,
+            $"asked again {answered.Elapsed.TotalSeconds:0.0} s after its first answer, the reload for {asked}", Details);
+    }
+
+    /// <summary>
+    /// A plain playlist request is what a player makes first, and Shaka ties its live edge to the wall clock once, from
+    /// the first playlists it parses: a playlist older than it looks stays as latency for the whole session. When the
+    /// edge's copy has expired, the request that finds it so must get the origin's current playlist. With nginx's
+    /// background update it got the expired copy, however long ago that was cached (up to the cache's inactive time).
+    /// </summary>
+    [Fact]
+    public async Task Behind_the_edge_a_playlist_asked_for_after_a_quiet_spell_is_the_origins_current_one()
+    {
+        await using var live = await PublishBehindTheEdgeAsync();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
+        string Details() => $"--- edge ---{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(live.Edge.AccessLog).TakeLast(20))}";
+
+        var first = LowLatencyHlsViewer.Parse(await http.GetStringAsync(live.ViaEdge));
+        fixture.Check(first.Parts.Count > 0, $"the playlist behind the edge listed no part: {Details()}");
+        string cachedNewest = first.Parts[^1];
+        var cached = Stopwatch.StartNew();
+
+        // Nobody asks the edge for it while its copy expires and the origin lists four parts after that copy's newest.
+        string newest = await WaitUntilExpiredAndFourPartsPastAsync(http, live.AtOrigin, cachedNewest, cached, Details);
+
+        await AskAgainAndExpectTheOriginsAnswerAsync(http, live.ViaEdge, newest,
+            $"asked again {cached.Elapsed.TotalSeconds:0.0} s after it was cached with {cachedNewest}, the playlist", Details);
+    }
+
+    /// <summary>
+    /// Asks the edge for <paramref name="uri"/> again and requires the origin's answer (the edge's copy expired, or none),
+    /// listing the origin's <paramref name="newest"/> part, not the expired copy served stale.
+    /// </summary>
+    private async Task AskAgainAndExpectTheOriginsAnswerAsync(HttpClient http, Uri uri, string newest, string what, Func<string> details)
+    {
+        using var again = await http.GetAsync(uri);
+        string text = await again.Content.ReadAsStringAsync();
+        string cache = again.Headers.TryGetValues("X-Cache-Status", out var v) ? v.First() : "none";
+        var parts = LowLatencyHlsViewer.Parse(text).Parts;
+        string? listed = parts.LastOrDefault();
+        output.WriteLine($"{what}: {cache}, newest listed {listed}; the origin's newest {newest}");
+        fixture.Check(again.IsSuccessStatusCode && (cache is "EXPIRED" or "MISS") && parts.Contains(newest),
+            $"{what} was answered {(int)again.StatusCode} ({cache}) listing up to {listed}, not the origin's newest part {newest}:" +
+            $"{Environment.NewLine}{text}{Environment.NewLine}{details()}");
+    }
+
+    /// <summary>
+    /// Waits, asking only the origin, until an edge answer given at <paramref name="answered"/> has expired and the origin
+    /// lists four parts after <paramref name="part"/>; returns the origin's newest part. The edge's playlists have a
+    /// max-age of 1 s, but nginx keeps time in whole seconds: an answer cached at 12.0 s is still fresh at 13.99 s, so
+    /// after 3 s it has expired.
+    /// </summary>
+    private static async Task<string> WaitUntilExpiredAndFourPartsPastAsync(
+        HttpClient http, Uri atOrigin, string part, Stopwatch answered, Func<string> details)
+    {
+        string newest = part;
         await WaitFor.ConditionAsync(async () =>
         {
             var parts = LowLatencyHlsViewer.Parse(await http.GetStringAsync(atOrigin)).Parts.ToList();
             newest = parts[^1];
-            int at = parts.IndexOf(asked);
+            int at = parts.IndexOf(part);
             return answered.Elapsed > TimeSpan.FromSeconds(3) && at >= 0 && parts.Count - 1 - at >= 4;
-        }, TimeSpan.FromSeconds(30), "the origin four parts past the one asked for", Details);
+        }, TimeSpan.FromSeconds(30), $"the origin four parts past {part}", details);
+        return newest;
+    }
 
-        using var again = await http.GetAsync(reload);
-        string text = await again.Content.ReadAsStringAsync();
-        string cache = again.Headers.TryGetValues("X-Cache-Status", out var v) ? v.First() : "none";
-        var late = LowLatencyHlsViewer.Parse(text);
-        output.WriteLine($"asked {asked}; the origin's newest {newest}; asked again: {cache}, newest listed {late.Parts.LastOrDefault()}");
-        fixture.Check(again.IsSuccessStatusCode && (cache is "EXPIRED" or "MISS") && late.Parts.Contains(newest),
-            $"asked again {answered.Elapsed.TotalSeconds:0.0} s after its first answer, the reload for {asked} was answered {(int)again.StatusCode} " +
-            $"({cache}) listing up to {late.Parts.LastOrDefault()}, not the origin's newest part {newest}:{Environment.NewLine}{text}{Environment.NewLine}{Details()}");
+    /// <summary>A low-latency channel being published, with its parts at the origin, and the shared edge in front of it.</summary>
+    private async Task<LiveBehindTheEdge> PublishBehindTheEdgeAsync()
+    {
+        var (channel, publisher) = await fixture.PublishAsync();
+        try
+        {
+            await fixture.WaitForPartsAsync(channel, publisher);
+            var edge = await fixture.EdgeAsync();
+            var atOrigin = new Uri(PlaybackUrls.Hls(fixture.Server, channel), "source/index.m3u8");
+            return new LiveBehindTheEdge(publisher, edge, atOrigin, new Uri(edge.BaseUri, atOrigin.PathAndQuery));
+        }
+        catch
+        {
+            await publisher.DisposeAsync();
+            throw;
+        }
+    }
+
+    private sealed record LiveBehindTheEdge(FfmpegPublisher Publisher, EdgeNginx Edge, Uri AtOrigin, Uri ViaEdge) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Publisher.DisposeAsync();
     }
 }
