@@ -24,7 +24,7 @@
 #        WATCH_PAGE=1 plays hls.js with the watch page's settings (a catch-up of at most 5 % to the live target, its
 #        return to the live edge)
 #        instead of hls.js's defaults; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append to RESULTS.md.
-#        SHAKA_TARGET_LATENCY=S tries another Shaka live-sync target than README's 0.3 s (behind its seek range's end).
+#        SHAKA_TARGET_LATENCY=S tries another Shaka live-sync target than README's 1.0 s (behind its seek range's end).
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
