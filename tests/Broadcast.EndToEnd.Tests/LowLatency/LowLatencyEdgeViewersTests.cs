@@ -53,7 +53,7 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
         string summary = string.Create(CultureInfo.InvariantCulture,
             $"{probe.Learnt.Count} parts at the origin; behind the edge, learnt later by p50 {At(learnLate, 0.5):0} / p95 {At(learnLate, 0.95):0} / max {At(learnLate, 1):0} ms ({learnLate.Count} samples), received later by p50 {At(receiveLate, 0.5):0} / p95 {At(receiveLate, 0.95):0} ms ({receiveLate.Count}); listed parts' cache status: {statuses}; failures {viewers.Sum(v => v.Failures) + probe.Failures}");
         output.WriteLine(summary);
-        string Details() => $"{summary}{Environment.NewLine}--- edge ---{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(edge.AccessLog).TakeLast(30))}";
+        string Details() => $"{summary}{Environment.NewLine}--- edge ---{Environment.NewLine}{edge.AccessLogTail(30)}";
 
         // 15 s at three parts a second: about 45 parts, each learnt by every viewer.
         fixture.Check(probe.Learnt.Count >= 25, $"the probe at the origin learnt of only {probe.Learnt.Count} parts: {Details()}");
@@ -81,7 +81,7 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
         await using var live = await PublishBehindTheEdgeAsync();
         var (edge, atOrigin) = (live.Edge, live.AtOrigin);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
-        string Details() => $"--- edge ---{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(edge.AccessLog).TakeLast(20))}";
+        string Details() => $"--- edge ---{Environment.NewLine}{edge.AccessLogTail(20)}";
 
         // Block for the origin's next part through the edge: the first request for that URL, answered when it is stored.
         var next = LowLatencyHlsViewer.Parse(await http.GetStringAsync(atOrigin)).Position;
@@ -110,7 +110,7 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
     {
         await using var live = await PublishBehindTheEdgeAsync();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) };
-        string Details() => $"--- edge ---{Environment.NewLine}{string.Join(Environment.NewLine, File.ReadLines(live.Edge.AccessLog).TakeLast(20))}";
+        string Details() => $"--- edge ---{Environment.NewLine}{live.Edge.AccessLogTail(20)}";
 
         var first = LowLatencyHlsViewer.Parse(await http.GetStringAsync(live.ViaEdge));
         fixture.Check(first.Parts.Count > 0, $"the playlist behind the edge listed no part: {Details()}");
@@ -132,7 +132,7 @@ public sealed class LowLatencyEdgeViewersTests(LowLatencyServerFixture fixture, 
     {
         using var again = await http.GetAsync(uri);
         string text = await again.Content.ReadAsStringAsync();
-        string cache = again.Headers.TryGetValues("X-Cache-Status", out var v) ? v.First() : "none";
+        string cache = EdgeNginx.CacheStatus(again);
         var parts = LowLatencyHlsViewer.Parse(text).Parts;
         string? listed = parts.LastOrDefault();
         output.WriteLine($"{what}: {cache}, newest listed {listed}; the origin's newest {newest}");

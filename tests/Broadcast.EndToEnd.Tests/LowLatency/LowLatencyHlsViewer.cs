@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Broadcast.EndToEnd.Tests.Storage;
 
 namespace Broadcast.EndToEnd.Tests.LowLatency;
 
@@ -72,7 +73,7 @@ internal sealed partial class LowLatencyHlsViewer(HttpClient http, Uri playlist,
             await response.Content.ReadAsByteArrayAsync(cancellationToken);
             if (!response.IsSuccessStatusCode) { Interlocked.Increment(ref Failures); return; }
             Received.TryAdd(part, clock.Elapsed);
-            string cache = response.Headers.TryGetValues("X-Cache-Status", out var v) ? v.First() : "none";
+            string cache = EdgeNginx.CacheStatus(response);
             PartCacheStatus.AddOrUpdate(cache, 1, (_, n) => n + 1);
         }
         catch (HttpRequestException)

@@ -118,7 +118,7 @@ public sealed partial class EdgeCacheTests(ITestOutputHelper output)
 
     private static void Count(ConcurrentDictionary<string, int> stats, string what, HttpResponseMessage response)
     {
-        string cache = response.Headers.TryGetValues("X-Cache-Status", out var v) ? v.First() : "none";
+        string cache = EdgeNginx.CacheStatus(response);
         stats.AddOrUpdate($"{what} {(int)response.StatusCode} {cache}", 1, (_, n) => n + 1);
     }
 

@@ -29,6 +29,13 @@ public sealed class EdgeNginx : IAsyncDisposable
 
     public string LogTail(int lines = 40) => _process.Output.Tail(lines);
 
+    /// <summary>The last lines of the access log: each request's cache status, upstream and timings.</summary>
+    public string AccessLogTail(int lines) => string.Join(Environment.NewLine, File.ReadLines(AccessLog).TakeLast(lines));
+
+    /// <summary>The edge's X-Cache-Status of a response ("HIT", "MISS", "EXPIRED", ...), "none" without the header.</summary>
+    public static string CacheStatus(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("X-Cache-Status", out var values) ? values.First() : "none";
+
     public static string ConfigPath => Path.Combine(RepoPaths.Root, "infra", "nginx-edge.conf");
 
     /// <summary>infra/nginx-edge.conf with the marked lines replaced for <paramref name="dir"/> and the ports.</summary>
