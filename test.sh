@@ -17,9 +17,10 @@ fi
 scripts/dashboard-assets.sh
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
-# Deployment files, without a Docker engine (about 1.5 min): docker-compose.yml through Debian's docker-compose,
-# infra/Dockerfile's paths and its build script (infra/build-server.sh, amd64 and arm64) from a clean clone of this
-# checkout's HEAD, and that server started as the image starts it.
+# Deployment files on a real Docker engine (Debian's docker.io, started when none runs; about 4 min warm, 8 cold):
+# docker-compose.yml through Debian's docker-compose, infra/Dockerfile's paths and project closure, the arm64 publish,
+# then the image built from a clean clone of this checkout's HEAD and run, and the compose stack played through the edge
+# while an origin and the broadcast node are killed (base images: local test-only stand-ins, tests/docker/standins.sh).
 infra/check-deploy.sh
 
 # S3-compatible peer for the S3 store tests (npm s3rver, pinned in tests/s3/package-lock.json).
