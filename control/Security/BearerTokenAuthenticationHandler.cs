@@ -10,7 +10,9 @@ namespace Broadcast.Control.Security;
 
 /// <summary>
 /// <c>Authorization: Bearer {token}</c> (RFC 6750 §2.1) checked against one configured secret. A missing header is "no
-/// result" so other schemes (the dashboard cookie) can still authenticate; a wrong token fails. The challenge is a 401
+/// result" so other schemes (the dashboard cookie) can still authenticate; so is a token that another bearer scheme of
+/// this node owns (an origin's playback node token reaching a route that also accepts the admin token), which is no
+/// failure and must not be logged as one; any other token fails. The challenge is a 401
 /// with <c>WWW-Authenticate: Bearer</c> and a problem+json body.
 /// </summary>
 public abstract class BearerTokenAuthenticationHandler(
@@ -23,6 +25,9 @@ public abstract class BearerTokenAuthenticationHandler(
 
     /// <summary>Whether <paramref name="candidate"/> is this scheme's token.</summary>
     protected abstract bool Matches(ReadOnlySpan<char> candidate);
+
+    /// <summary>Whether <paramref name="candidate"/> is the token of another bearer scheme of this node.</summary>
+    protected abstract bool OwnedByAnotherScheme(ReadOnlySpan<char> candidate);
 
     /// <summary>Who a matching token authenticates.</summary>
     protected abstract IEnumerable<Claim> Claims { get; }
@@ -46,6 +51,11 @@ public abstract class BearerTokenAuthenticationHandler(
         }
 
         var candidate = value.AsSpan(BearerPrefix.Length).Trim();
+        if (!candidate.IsEmpty && !Matches(candidate) && OwnedByAnotherScheme(candidate))
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+
         if (candidate.IsEmpty || !Matches(candidate))
         {
             return Task.FromResult(AuthenticateResult.Fail("invalid bearer token"));
@@ -76,10 +86,13 @@ public sealed class AdminBearerAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    AdminToken token)
+    AdminToken token,
+    PlaybackNodeToken nodeToken)
     : BearerTokenAuthenticationHandler(options, logger, encoder)
 {
     protected override bool Matches(ReadOnlySpan<char> candidate) => token.Matches(candidate);
+
+    protected override bool OwnedByAnotherScheme(ReadOnlySpan<char> candidate) => nodeToken.Matches(candidate);
 
     protected override IEnumerable<Claim> Claims => [new Claim(ClaimTypes.Name, "admin"), new Claim(ClaimTypes.Role, ControlAuth.AdminRole)];
 
@@ -94,10 +107,13 @@ public sealed class PlaybackNodeAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    PlaybackNodeToken token)
+    PlaybackNodeToken token,
+    AdminToken adminToken)
     : BearerTokenAuthenticationHandler(options, logger, encoder)
 {
     protected override bool Matches(ReadOnlySpan<char> candidate) => token.Matches(candidate);
+
+    protected override bool OwnedByAnotherScheme(ReadOnlySpan<char> candidate) => adminToken.Matches(candidate);
 
     protected override IEnumerable<Claim> Claims => [new Claim(ClaimTypes.Name, "playback-node"), new Claim(ClaimTypes.Role, ControlAuth.PlaybackNodeRole)];
 
