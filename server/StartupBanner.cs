@@ -35,16 +35,19 @@ internal sealed class StartupBanner(
             var channels = services.GetRequiredService<ChannelService>();
             var defaultChannel = await channels.EnsureDefaultChannelAsync(stoppingToken).ConfigureAwait(false);
             string host = new Uri(http).Host;
-            lines.Add($"  RTMP server (OBS: Settings > Stream > Custom): rtmp://{host}:{endpoint.Port}/live");
+            // What the API gives out (Public:*) where the operator set it: behind a proxy, an edge or a container's
+            // port mapping the bound address is not what encoders and viewers reach.
+            lines.Add($"  RTMP server (OBS: Settings > Stream > Custom): {PublicBase("Public:RtmpBaseUrl") ?? $"rtmp://{host}:{endpoint.Port}/live"}");
             if (services.GetService<Broadcast.Ingest.Rtmps.RtmpsServer>() is { } rtmps)
                 lines.Add($"  RTMPS server (TLS, same stream keys):          rtmps://{host}:{(await rtmps.Listening.WaitAsync(stoppingToken).ConfigureAwait(false)).Port}/live");
             lines.Add(defaultChannel.StreamKey is { } key
                 ? $"  Stream key of channel '{defaultChannel.Channel.Name}':        {key}"
                 : $"  Stream key of channel '{defaultChannel.Channel.Name}': cannot be decrypted with the current secret; rotate it through the API");
             if (services.GetService<Broadcast.Ingest.Srt.SrtServer>() is { LocalEndPoint: { } srt } && defaultChannel.StreamKey is { } srtKey)
-                lines.Add($"  SRT (MPEG-TS, OBS: Server field, key empty):   srt://{host}:{srt.Port}?streamid=#!::r=live/{srtKey},m=publish");
-            lines.Add($"  HLS:  {http}/live/{defaultChannel.Channel.Slug}/master.m3u8");
-            lines.Add($"  DASH: {http}/live/{defaultChannel.Channel.Slug}/manifest.mpd");
+                lines.Add($"  SRT (MPEG-TS, OBS: Server field, key empty):   {PublicBase("Public:SrtBaseUrl") ?? $"srt://{host}:{srt.Port}"}?streamid=#!::r=live/{srtKey},m=publish");
+            string viewers = PublicBase("Public:HttpBaseUrl") ?? http;
+            lines.Add($"  HLS:  {viewers}/live/{defaultChannel.Channel.Slug}/master.m3u8");
+            lines.Add($"  DASH: {viewers}/live/{defaultChannel.Channel.Slug}/manifest.mpd");
         }
         if (roles.Control)
         {
@@ -63,6 +66,9 @@ internal sealed class StartupBanner(
         string banner = ServerLogging.ConsoleText(configuration, string.Join(Environment.NewLine, lines), typeof(StartupBanner).FullName!, time.GetUtcNow());
         await Console.Out.WriteLineAsync(banner).ConfigureAwait(false);
     }
+
+    private string? PublicBase(string key)
+        => configuration[key] is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim().TrimEnd('/') : null;
 
     private string HttpBase()
     {
