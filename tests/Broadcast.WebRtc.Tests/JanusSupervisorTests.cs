@@ -159,6 +159,9 @@ public sealed class JanusSupervisorTests
         Assert.Contains("ice_lite = true", main, StringComparison.Ordinal);
         Assert.Contains("nat_1_1_mapping = \"203.0.113.7\"", main, StringComparison.Ordinal);
         Assert.Contains("ice_enforce_list = \"eth0\"", main, StringComparison.Ordinal);
+        // Janus takes an enforce list alone and warns at every start about an ignore list beside it.
+        Assert.DoesNotContain("ice_ignore_list", main, StringComparison.Ordinal);
+        Assert.Contains("ice_ignore_list = \"vmnet,docker,veth\"", new JanusConfigFiles(new JanusOptions(), "/tmp/x").Main("secret"), StringComparison.Ordinal);
         Assert.Contains("stun_server = \"stun.example.net\"\n  stun_port = 3478", main, StringComparison.Ordinal);
         Assert.Contains("api_secret = \"secret\"", main, StringComparison.Ordinal);
         Assert.DoesNotContain("keep_private_host", main, StringComparison.Ordinal);

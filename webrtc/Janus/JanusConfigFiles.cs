@@ -65,9 +65,11 @@ public sealed class JanusConfigFiles(JanusOptions options, string directory)
             .Append("  rtp_port_range = ").Append(Quote(options.RtpPortRange)).Append('\n')
             .Append("}\n")
             .Append("nat: {\n")
-            .Append("  ice_lite = ").Append(options.IceLite ? "true" : "false").Append('\n')
-            .Append("  ice_ignore_list = ").Append(Quote(options.IceIgnoreList)).Append('\n');
+            .Append("  ice_lite = ").Append(options.IceLite ? "true" : "false").Append('\n');
+        // One or the other: Janus uses an enforce list alone and warns at every start that the ignore list beside it
+        // is ignored.
         if (!string.IsNullOrWhiteSpace(options.IceEnforceList)) text.Append("  ice_enforce_list = ").Append(Quote(options.IceEnforceList)).Append('\n');
+        else text.Append("  ice_ignore_list = ").Append(Quote(options.IceIgnoreList)).Append('\n');
         if (!string.IsNullOrWhiteSpace(options.PublicAddress))
         {
             text.Append("  nat_1_1_mapping = ").Append(Quote(options.PublicAddress)).Append('\n');
