@@ -42,9 +42,11 @@ internal static partial class SegmentStoreSetup
         queue.SpillDirectory ??= Path.GetFullPath("./data/upload-spill");
 
         services.AddSingleton(sp => new S3SegmentStore(s3, sp.GetRequiredService<ILogger<S3SegmentStore>>()));
-        // First hosted service of the store: the process stops with a message naming the bucket, endpoint or
-        // credentials before it accepts a publish it could not store.
-        services.AddHostedService<S3StartupCheck>();
+        // The node's first hosted service (hosted services start in order): the process stops with a message naming the
+        // bucket, endpoint or credentials before it accepts a publish it could not store, and before any background
+        // service has started, whose cancellation the host would otherwise log as a failure ("BackgroundService
+        // failed", "is stopping the host") beside the one line that says what is wrong.
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, S3StartupCheck>());
         // The bucket can be away: this node's origin keeps every segment it writes, so the live window plays through an outage.
         services.PostConfigure<OriginOptions>(o => o.KeepUnwatchedSegments ??= true);
         if (roles.Ingest)
