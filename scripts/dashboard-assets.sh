@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the dashboard's browser libraries (pinned in control/Dashboard/assets/package-lock.json) and copies
-# their dist files into control/wwwroot/lib, which the server serves under /dashboard/lib: the dashboard
+# their dist files into control/wwwroot/lib, which the server serves under /assets/lib: the dashboard
 # never loads code from a CDN. Idempotent; ./run.sh, ./test.sh and the Broadcast.Control build call it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
