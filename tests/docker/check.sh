@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The deployment recipe on a real Docker engine (infra/check-deploy.sh runs this; it also runs alone):
-#   1. infra/Dockerfile builds from a clean clone with the classic builder (DOCKER_BUILDKIT=0), its base images being
-#      the local test-only stand-ins (tests/docker/standins.sh) passed as the file's own build arguments;
+#   1. infra/Dockerfile builds from a clean clone with the classic builder (DOCKER_BUILDKIT=0) and with BuildKit, its
+#      base images being the local test-only stand-ins (tests/docker/standins.sh) passed as the file's own build
+#      arguments;
 #   2. the image runs alone (roles all, SQLite, local disk, as uid 10001): ready, takes an RTMP publish from ffmpeg on its
 #      published port, serves HLS whose segment ffprobe reads, and stops on SIGTERM with exit code 0;
 #   3. the real docker-compose.yml (stand-ins only through its *_IMAGE variables, free host ports through BROADCAST_*_PORT)
@@ -56,6 +57,23 @@ if ! DOCKER_BUILDKIT=0 docker build --network=host -f "$src/infra/Dockerfile" -t
 fi
 size=$(docker image inspect -f '{{.Size}}' "$image")
 step "infra/Dockerfile built from a clean clone with the classic builder in $((SECONDS - start)) s: $image, $((size / 1000000)) MB"
+# The same file with BuildKit, as Debian's docker.io CLI drives the engine's own BuildKit (DOCKER_BUILDKIT=1; no buildx
+# plugin needed): BUILDPLATFORM and TARGETARCH come from BuildKit here, not the classic builder's fallbacks.
+if [[ -x /usr/bin/docker ]]; then
+  start=$SECONDS
+  if ! DOCKER_BUILDKIT=1 /usr/bin/docker build --network=host --progress=plain -f "$src/infra/Dockerfile" \
+      -t broadcast-test/broadcast-buildkit:check --build-arg NODE_IMAGE="$NODE_IMAGE" --build-arg SDK_IMAGE="$SDK_IMAGE" \
+      --build-arg RUNTIME_IMAGE="$RUNTIME_IMAGE" "$src" >"$work/buildkit.log" 2>&1; then
+    grep -E 'error|ERROR' "$work/buildkit.log" | tail -n 15 >&2 || tail -n 30 "$work/buildkit.log" >&2
+    fail "docker build -f infra/Dockerfile with BuildKit failed from a clean clone (log above)"
+  fi
+  grep -q 'case "amd64" in' "$work/buildkit.log" || fail "BuildKit did not set TARGETARCH for the build stage"
+  buildkit_size=$(docker image inspect -f '{{.Size}}' broadcast-test/broadcast-buildkit:check)
+  docker rmi broadcast-test/broadcast-buildkit:check >/dev/null
+  # BuildKit keeps its own cache: entries older than a day go, so a machine that runs this often does not fill up.
+  DOCKER_BUILDKIT=1 /usr/bin/docker builder prune -f --filter until=24h >/dev/null 2>&1 || true
+  step "infra/Dockerfile built from a clean clone with BuildKit in $((SECONDS - start)) s: $((buildkit_size / 1000000)) MB"
+fi
 docker tag "$image" broadcast:local
 # Earlier runs' images (other commits) go: the machine keeps one, whose layers are the next build's cache.
 docker images broadcast-test/broadcast --format '{{.Repository}}:{{.Tag}}' | grep -vx "$image" | xargs -r docker rmi >/dev/null 2>&1 || true
