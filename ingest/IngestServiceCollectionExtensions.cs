@@ -52,7 +52,8 @@ public static class IngestServiceCollectionExtensions
                 "Rtmp per-IP limits and slow-client settings must not be negative (0 turns one off).");
         services.AddOptions<IngestOptions>()
             .Bind(configuration.GetSection(IngestOptions.SectionName))
-            .Validate(o => o.ReconnectGraceSeconds is >= 0 and <= 3600, "Ingest:ReconnectGraceSeconds must be 0..3600.");
+            .Validate(o => o.ReconnectGraceSeconds is >= 0 and <= 3600, "Ingest:ReconnectGraceSeconds must be 0..3600.")
+            .Validate(o => o.TakeoverSilenceMilliseconds is >= 0 and <= 600_000, "Ingest:TakeoverSilenceMilliseconds must be 0..600000.");
         services.TryAddSingleton<IRtmpConnections, RtmpConnectionRegistry>();
         // One memory budget for every RTMP connection of the process, the RTMPS listener's too.
         services.TryAddSingleton(sp => new RtmpMemoryBudget(sp.GetRequiredService<IOptions<RtmpOptions>>().Value.MemoryBudgetTotal));

@@ -29,6 +29,7 @@ public sealed class LiveStream
     private long _lastVideoDts = long.MinValue;
     private long _lastVideoDelta;
     private int _resumes;
+    private long _lastWriteTimestamp;
     private bool _filling;
     private volatile bool _hasCaptions;
 
@@ -38,6 +39,7 @@ public sealed class LiveStream
         TimeProvider = timeProvider ?? TimeProvider.System;
         StartedAt = TimeProvider.GetUtcNow();
         Statistics = new StreamStatistics(TimeProvider);
+        _lastWriteTimestamp = TimeProvider.GetTimestamp();
     }
 
     /// <summary>The stream's name in URLs: the channel slug.</summary>
@@ -183,6 +185,42 @@ public sealed class LiveStream
     }
 
     /// <summary>
+    /// A new publisher with this stream's key takes the broadcast from a publisher that is still connected but has written
+    /// nothing for at least <paramref name="silence"/>: its path died without the connection closing (an encoder that
+    /// changed network leaves its old TCP connection half-open). The broadcast continues exactly as after
+    /// <see cref="TryResume"/>, the time away counted from the last frame; <see cref="PublisherReplaced"/> tells the old
+    /// publisher to close. False while frames still arrive (a second encoder with the same key is refused, not let in),
+    /// or when the stream ended or already waits for a reconnect (then <see cref="TryResume"/> applies).
+    /// </summary>
+    public bool TryTakeOver(TimeSpan silence)
+    {
+        lock (_gate)
+        {
+            if (_completed || _reconnecting || silence <= TimeSpan.Zero) return false;
+            var silent = TimeProvider.GetElapsedTime(_lastWriteTimestamp);
+            if (silent < silence) return false;
+            GapLocked();
+            _interruptedAt = TimeProvider.GetUtcNow() - silent;
+            _resumes++;
+            _epoch++;
+            _joinPending = true;
+            _joinGap = TimelineJoin.ToVideoTicks(silent);
+            _lastWriteTimestamp = TimeProvider.GetTimestamp();
+        }
+        PublisherReplaced?.Invoke(this);
+        return true;
+    }
+
+    /// <summary>How long since the publisher last wrote a frame (or since the publish started, before its first).</summary>
+    public TimeSpan SilentFor { get { lock (_gate) return TimeProvider.GetElapsedTime(_lastWriteTimestamp); } }
+
+    /// <summary>
+    /// Raised when <see cref="TryTakeOver"/> gave the broadcast to a new publisher: the publisher whose
+    /// <see cref="Resumes"/> count is now out of date no longer owns the stream and closes its connection.
+    /// </summary>
+    public event Action<LiveStream>? PublisherReplaced;
+
+    /// <summary>
     /// The producer stopped here and what comes next (if anything) does not continue it: a transcoder's ffmpeg drained
     /// at its source's interruption. Readers see a gap after the frames already queued (<see cref="LiveStreamReader.ReadOrGapAsync"/>),
     /// and a reader opened from now on does not start with the cached frames from before it.
@@ -277,6 +315,7 @@ public sealed class LiveStream
                 frame.Release();
                 return;
             }
+            _lastWriteTimestamp = TimeProvider.GetTimestamp();
             Place(frame);
             _gopCache.Add(frame, hasVideo: _video is not null);
             foreach (var reader in _readers) reader.Offer(frame);

@@ -57,18 +57,38 @@ public sealed class LiveStreamRegistry
     /// <summary>Raised when a publisher took an interrupted stream over again: the same broadcast continues.</summary>
     public event Action<LiveStream>? Resumed;
 
+    /// <summary>Raised when a new publisher took a stream from a silent one that was still connected (then <see cref="Resumed"/>).</summary>
+    public event Action<LiveStream>? TakenOver;
+
     /// <summary>
     /// Starts a publish. A stream of that name that waits for its publisher (<see cref="LiveStream.IsReconnecting"/>)
     /// is resumed and returned (true, <see cref="Resumed"/> raised); one that still has its publisher is refused (false).
     /// </summary>
-    public bool TryStartPublish(string name, out LiveStream stream)
+    public bool TryStartPublish(string name, out LiveStream stream) => TryStartPublish(name, TimeSpan.Zero, out stream);
+
+    /// <summary>
+    /// Starts a publish as <see cref="TryStartPublish(string, out LiveStream)"/> does, and with a positive
+    /// <paramref name="takeoverAfterSilence"/> also takes over a stream whose publisher is still connected but has
+    /// written nothing for that long (<see cref="LiveStream.TryTakeOver"/>: its old publisher is told to close, the same
+    /// broadcast continues, <see cref="TakenOver"/> and <see cref="Resumed"/> raised). For encoders, whose stream key is
+    /// their identity: the same key again is the same encoder coming back on a new network path.
+    /// </summary>
+    public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream)
     {
         var candidate = new LiveStream(name, _timeProvider);
         if (!_streams.TryAdd(name, candidate))
         {
             stream = _streams.TryGetValue(name, out var existing) ? existing : candidate;
-            if (ReferenceEquals(stream, candidate) || !stream.TryResume()) return false;
-            if (_graceTimers.TryRemove(stream, out var timer)) timer.Dispose();
+            if (ReferenceEquals(stream, candidate)) return false;
+            if (stream.TryResume())
+            {
+                if (_graceTimers.TryRemove(stream, out var timer)) timer.Dispose();
+                Resumed?.Invoke(stream);
+                return true;
+            }
+
+            if (!stream.TryTakeOver(takeoverAfterSilence)) return false;
+            TakenOver?.Invoke(stream);
             Resumed?.Invoke(stream);
             return true;
         }

@@ -77,6 +77,15 @@ internal static partial class RtmpLog
     [LoggerMessage(EventId = 1015, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: no encoder reconnected to {StreamName} (app {App}, channel {ChannelId}) within the grace; the publish ended")]
     public static partial void ReconnectGraceExpired(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string app, string? channelId);
 
+    [LoggerMessage(EventId = 1052, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} took over {StreamName} (channel {ChannelId}) from a connection that had sent nothing for longer than Ingest:TakeoverSilenceMilliseconds; the broadcast continues")]
+    public static partial void PublishTookOver(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string? channelId);
+
+    [LoggerMessage(EventId = 1053, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} closed: it had gone silent and a new connection with its key took {StreamName} over (channel {ChannelId})")]
+    public static partial void PublishTakenOver(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string? channelId);
+
+    [LoggerMessage(EventId = 1054, Level = LogLevel.Warning, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} publish of {StreamName} refused: another encoder is sending to this key (last frame {SilentMs} ms ago; channel {ChannelId})")]
+    public static partial void PublishRefusedStillSending(ILogger logger, long connectionId, string remoteEndPoint, string streamName, int silentMs, string? channelId);
+
     [LoggerMessage(EventId = 1050, Level = LogLevel.Information, Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: cue point on {StreamName}, ad break {SpliceEventId} of {DurationMs} ms in {DelayMs} ms (packaged: {Packaged}, channel {ChannelId})")]
     public static partial void CuePoint(ILogger logger, long connectionId, string remoteEndPoint, string streamName, uint spliceEventId, long durationMs, long delayMs, bool packaged, string? channelId);
 

@@ -23,6 +23,7 @@ internal sealed class RtmpPublishPolicy
     private readonly ILogger _logger;
     private readonly Action _abort;
     private LiveStream? _stream;
+    private int _publisherResumes;
     private string? _app;
 
     /// <param name="abort">Closes the session: the server ended the broadcast this session publishes.</param>
@@ -43,6 +44,12 @@ internal sealed class RtmpPublishPolicy
 
     /// <summary>How long a dropped publish waits for its encoder (<see cref="IngestOptions.ReconnectGraceSeconds"/>); zero ends it at once.</summary>
     public TimeSpan ReconnectGrace { get; set; }
+
+    /// <summary>A connected publisher of the same key silent this long is taken over (zero: never).</summary>
+    public TimeSpan TakeoverSilence { get; set; }
+
+    /// <summary>The stream a new connection with this key took over from this one (this session's publisher had gone silent).</summary>
+    public LiveStream? TakenOverBy { get; private set; }
 
     /// <summary>The stream this session publishes now, or null.</summary>
     public LiveStream? Stream => Volatile.Read(ref _stream);
@@ -69,12 +76,41 @@ internal sealed class RtmpPublishPolicy
             RtmpLog.AddressBlocked(_logger, _address.ToString(), failures, _options.FailedPublishWindowSeconds, _options.FailedPublishBlockSeconds);
         if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName)) return decision.Reason ?? "publish not allowed";
         Decision = decision;
-        if (!_registry.TryStartPublish(decision.StreamName, out var stream)) return "already publishing";
+        var before = _registry.Find(decision.StreamName);
+        bool wasLive = before is { IsCompleted: false, IsReconnecting: false };
+        if (!_registry.TryStartPublish(decision.StreamName, TakeoverSilence, out var stream))
+        {
+            if (_registry.Find(decision.StreamName) is { IsCompleted: false, IsReconnecting: false } live)
+            {
+                RtmpLog.PublishRefusedStillSending(_logger, _connectionId, _remote, decision.StreamName, (int)live.SilentFor.TotalMilliseconds, decision.ChannelId);
+                return "already publishing: another encoder is sending to this key";
+            }
+            return "already publishing";
+        }
         stream.Tag = decision.ChannelId;
         _app = app;
+        _publisherResumes = stream.Resumes;
+        if (wasLive && ReferenceEquals(before, stream))
+            RtmpLog.PublishTookOver(_logger, _connectionId, _remote, stream.Name, decision.ChannelId);
         _stream = stream;
         stream.Completed += OnStreamCompleted;
+        stream.PublisherReplaced += OnPublisherReplaced;
         return null;
+    }
+
+    /// <summary>
+    /// A new connection with this key took the stream over: this session's publisher had gone silent. The broadcast is
+    /// the new one's now; close this connection without ending or interrupting it.
+    /// </summary>
+    private void OnPublisherReplaced(LiveStream stream)
+    {
+        if (stream.Resumes == _publisherResumes) return;
+        if (!ReferenceEquals(Interlocked.CompareExchange(ref _stream, null, stream), stream)) return;
+        stream.Completed -= OnStreamCompleted;
+        stream.PublisherReplaced -= OnPublisherReplaced;
+        TakenOverBy = stream;
+        RtmpLog.PublishTakenOver(_logger, _connectionId, _remote, stream.Name, Decision.ChannelId);
+        _abort();
     }
 
     /// <summary>
@@ -95,10 +131,12 @@ internal sealed class RtmpPublishPolicy
     /// </summary>
     public async ValueTask EndAsync(bool stoppedByPeer, bool serverStopping, Action<LiveStream> sendUnpublished)
     {
-        var stream = _stream;
+        var stream = Interlocked.Exchange(ref _stream, null);
         if (stream is null) return;
         stream.Completed -= OnStreamCompleted;
-        _stream = null;
+        stream.PublisherReplaced -= OnPublisherReplaced;
+        // Taken over by a new connection with this key while this one was silent: the broadcast goes on there.
+        if (stream.Resumes != _publisherResumes) return;
         // A dropped connection (no unpublish command, not ended by the server, not a shutdown) may come back: the
         // broadcast waits for the grace period instead of ending.
         bool dropped = !stoppedByPeer && EndedByServer is null && !serverStopping;

@@ -28,11 +28,13 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
     private Socket? _listener;
     private Task? _acceptLoop;
     private readonly TimeSpan _reconnectGrace;
+    private readonly TimeSpan _takeoverSilence;
 
     public RtmpServer(IOptions<RtmpOptions> options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, IRtmpConnections connections,
         ILogger<RtmpServer> logger, TimeProvider? time = null, IOptions<IngestOptions>? ingest = null, RtmpMemoryBudget? memory = null)
     {
         _reconnectGrace = TimeSpan.FromSeconds(Math.Max(0, ingest?.Value.ReconnectGraceSeconds ?? 0));
+        _takeoverSilence = TimeSpan.FromMilliseconds(Math.Max(0, ingest?.Value.TakeoverSilenceMilliseconds ?? 0));
         _options = options.Value;
         _registry = registry;
         _authorizer = authorizer;
@@ -130,6 +132,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
             {
                 Transport = Transport,
                 ReconnectGrace = _reconnectGrace,
+                TakeoverSilence = _takeoverSilence,
             };
             _connections.Add(connection);
             RtmpLog.Accepted(_logger, id, remote);

@@ -93,6 +93,13 @@ internal sealed class RtmpServerSession
         init => _publish.ReconnectGrace = value;
     }
 
+    /// <summary>How long a connected publisher of the same key may be silent before this one takes its channel (<see cref="IngestOptions.TakeoverSilenceMilliseconds"/>).</summary>
+    internal TimeSpan TakeoverSilence
+    {
+        get => _publish.TakeoverSilence;
+        init => _publish.TakeoverSilence = value;
+    }
+
     public RtmpConnectionInfo Info => new(Id, _remote, _state, Interlocked.Read(ref _bytesIn), _app, _publish.Stream?.Name, _publish.Decision.ChannelId, ConnectedAt)
     {
         MemoryBytes = _memory.HeldBytes,

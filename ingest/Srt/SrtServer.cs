@@ -38,9 +38,11 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly RtmpAdmission _admission;
     private readonly TimeSpan _reconnectGrace;
+    private readonly TimeSpan _takeoverSilence;
     private readonly ConcurrentDictionary<int, Screened> _screened = new();
     private readonly Dictionary<int, SrtPublisher> _publishers = new(); // receive thread only
     private readonly ConcurrentQueue<int> _endedByServer = new();
+    private readonly ConcurrentQueue<int> _takenOver = new();
     private int _publisherCount;
     private long _lastId;
     private volatile bool _stopping;
@@ -59,6 +61,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         _logger = logger;
         _admission = new RtmpAdmission(_limits, time ?? TimeProvider.System);
         _reconnectGrace = TimeSpan.FromSeconds(Math.Max(0, ingest?.Value.ReconnectGraceSeconds ?? 0));
+        _takeoverSilence = TimeSpan.FromMilliseconds(Math.Max(0, ingest?.Value.TakeoverSilenceMilliseconds ?? 0));
     }
 
     /// <summary>The bound UDP endpoint once started; null before.</summary>
@@ -186,8 +189,14 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             SrtLog.AddressBlocked(_logger, address.ToString(), failed, _limits.FailedPublishWindowSeconds, _limits.FailedPublishBlockSeconds);
         if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName))
             return Refuse(decision.KeyRejected ? LibSrt.SRT_REJX_UNAUTHORIZED : LibSrt.SRT_REJX_FORBIDDEN, decision.Reason ?? "publish not allowed");
-        if (_registry.Find(decision.StreamName) is { IsReconnecting: false, IsCompleted: false })
-            return Refuse(LibSrt.SRT_REJX_CONFLICT, $"{decision.StreamName} is already publishing");
+        // A connected publisher that still sends keeps its key; one silent for Ingest:TakeoverSilenceMilliseconds is taken
+        // over at accept (the same encoder back on a new path).
+        if (_registry.Find(decision.StreamName) is { IsReconnecting: false, IsCompleted: false } live
+            && (_takeoverSilence <= TimeSpan.Zero || live.SilentFor < _takeoverSilence))
+        {
+            SrtLog.RefusedStillSending(_logger, remoteText, decision.StreamName, (int)live.SilentFor.TotalMilliseconds, decision.ChannelId);
+            return Refuse(LibSrt.SRT_REJX_CONFLICT, $"{decision.StreamName} is already publishing: another encoder is sending to this key");
+        }
 
         long now = Environment.TickCount64;
         foreach (var (stale, screened) in _screened)
@@ -221,6 +230,8 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
                 }
                 while (_endedByServer.TryDequeue(out int socket))
                     if (_publishers.TryGetValue(socket, out var ended)) Close(ended, CloseKind.EndedByServer, null);
+                while (_takenOver.TryDequeue(out int socket))
+                    if (_publishers.TryGetValue(socket, out var replaced)) Close(replaced, CloseKind.TakenOver, null);
                 long now = Environment.TickCount64;
                 if (now >= nextIdleCheck)
                 {
@@ -271,7 +282,9 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             return;
         }
         var decision = screened.Decision;
-        if (!_registry.TryStartPublish(decision.StreamName!, out var stream))
+        var before = _registry.Find(decision.StreamName!);
+        bool wasLive = before is { IsCompleted: false, IsReconnecting: false };
+        if (!_registry.TryStartPublish(decision.StreamName!, _takeoverSilence, out var stream))
         {
             SrtLog.RefusedAfterHandshake(_logger, remoteText, $"{decision.StreamName} is already publishing");
             _admission.Release(address);
@@ -284,6 +297,10 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             new MpegTsDemuxer(stream, _limits.MaxMessageSize, opus), opus);
         publisher.OnCompleted = _ => _endedByServer.Enqueue(socket);
         stream.Completed += publisher.OnCompleted;
+        publisher.Resumes = stream.Resumes;
+        publisher.OnReplaced = replaced => { if (replaced.Resumes != publisher.Resumes) _takenOver.Enqueue(socket); };
+        stream.PublisherReplaced += publisher.OnReplaced;
+        if (wasLive && ReferenceEquals(before, stream)) SrtLog.TookOver(_logger, publisher.Id, remoteText, stream.Name, decision.ChannelId);
         int events = LibSrt.SRT_EPOLL_IN | LibSrt.SRT_EPOLL_ERR;
         _publishers[socket] = publisher;
         Interlocked.Increment(ref _publisherCount);
@@ -364,6 +381,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         Malformed,
         EndedByServer,
         ServerStopping,
+        TakenOver,
     }
 
     /// <summary>Closes one publisher's socket and ends or suspends its publish; on the receive thread only.</summary>
@@ -379,7 +397,15 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var stream = publisher.Stream;
         stream.Completed -= publisher.OnCompleted;
+        stream.PublisherReplaced -= publisher.OnReplaced;
         var decision = publisher.Decision;
+        // A new connection with this key took the stream over while this one was silent: the broadcast goes on there,
+        // nothing is ended or interrupted (also when this socket failed before the takeover's close came round).
+        if (kind == CloseKind.TakenOver || stream.Resumes != publisher.Resumes)
+        {
+            SrtLog.TakenOver(_logger, publisher.Id, publisher.Remote, stream.Name, decision.ChannelId);
+            return;
+        }
         if (kind == CloseKind.Malformed) SrtLog.ProtocolError(_logger, publisher.Id, publisher.Remote, reason!, decision.ChannelId);
         else SrtLog.Closed(_logger, publisher.Id, publisher.Remote, publisher.BytesIn, reason ?? kind.ToString());
 
@@ -441,6 +467,11 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         public long LastDataAt { get; set; } = Environment.TickCount64;
 
         public Action<LiveStream> OnCompleted { get; set; } = _ => { };
+
+        public Action<LiveStream> OnReplaced { get; set; } = _ => { };
+
+        /// <summary>The stream's <see cref="LiveStream.Resumes"/> when this connection took it: a higher count means another took it over.</summary>
+        public int Resumes { get; set; }
 
         public CueFloodGuard CueFlood;
 

@@ -146,6 +146,73 @@ public sealed class ReconnectTests
     }
 
     [Fact]
+    public void A_new_publisher_takes_over_a_connected_one_only_once_it_has_been_silent_long_enough()
+    {
+        var clock = new ManualClock(Start);
+        var registry = new LiveStreamRegistry(clock);
+        var takenOver = new List<LiveStream>();
+        var replaced = new List<int>();
+        registry.TakenOver += takenOver.Add;
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        stream.PublisherReplaced += s => replaced.Add(s.Resumes);
+        using var reader = stream.OpenReader("test");
+        // 1 s of 30 fps video: the last frame at 87000, written at Start + 1 s.
+        for (int i = 0; i < 30; i++)
+        {
+            stream.Write(Frame(Video, i * 3000L, i == 0));
+            clock.Advance(TimeSpan.FromSeconds(1.0 / 30));
+        }
+        Drain(reader);
+
+        // Still sending (the last frame 1.4 s ago): a second encoder with the key is refused, the first untouched.
+        clock.Advance(TimeSpan.FromSeconds(1.4) - TimeSpan.FromSeconds(1.0 / 30));
+        Assert.False(registry.TryStartPublish("chan", TimeSpan.FromSeconds(1.5), out var refused));
+        Assert.Same(stream, refused);
+        Assert.Equal(0, stream.Epoch);
+        Assert.Empty(replaced);
+        // Without takeover (programs, rooms, pulls), however long the silence, it stays refused.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.False(registry.TryStartPublish("chan", out _));
+
+        // Silent for 11.4 s now: taken over, the same broadcast, the old publisher told (it holds Resumes 0).
+        Assert.True(registry.TryStartPublish("chan", TimeSpan.FromSeconds(1.5), out var again));
+        Assert.Same(stream, again);
+        Assert.Equal([stream], takenOver);
+        Assert.Equal([1], replaced);
+        Assert.Equal(1, stream.Epoch);
+        Assert.False(stream.IsReconnecting);
+        Assert.False(stream.IsCompleted);
+
+        // The new connection's clock starts at 0: its frames follow the old media (90000) plus the 11.4 s of silence.
+        stream.Write(Frame(Video, 0, true));
+        stream.Write(Frame(Video, 3000, false));
+        Assert.Equal([(90_000L + 1_026_000L, 1), (90_000L + 1_029_000L, 1)], Drain(reader));
+
+        // And the new publisher is itself "still sending" for the next one.
+        Assert.False(registry.TryStartPublish("chan", TimeSpan.FromSeconds(1.5), out _));
+    }
+
+    [Fact]
+    public void A_takeover_counts_silence_from_the_publish_when_no_frame_ever_came()
+    {
+        var clock = new ManualClock(Start);
+        var registry = new LiveStreamRegistry(clock);
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(stream.TryTakeOver(TimeSpan.FromSeconds(1.5)));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(TimeSpan.FromSeconds(2), stream.SilentFor);
+        Assert.False(stream.TryTakeOver(TimeSpan.Zero));
+        Assert.True(stream.TryTakeOver(TimeSpan.FromSeconds(1.5)));
+        // A stream that waits for a reconnect is resumed, not taken over; an ended one is neither.
+        Assert.True(registry.Interrupt(stream, TimeSpan.FromSeconds(30)));
+        clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.False(stream.TryTakeOver(TimeSpan.FromSeconds(1.5)));
+        registry.EndPublish(stream);
+        Assert.False(stream.TryTakeOver(TimeSpan.FromSeconds(1.5)));
+    }
+
+    [Fact]
     public void Without_a_grace_a_drop_ends_at_once()
     {
         var registry = new LiveStreamRegistry(new ManualClock(Start));

@@ -167,6 +167,18 @@ public sealed class ExternalProcess : IDisposable, IAsyncDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>
+    /// Stops the process where it stands (SIGSTOP): it sends nothing more and its sockets stay open, as an encoder whose
+    /// network went away without closing its connection. <see cref="Kill"/> still ends it.
+    /// </summary>
+    public void Freeze()
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-STOP", Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException("could not run kill");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -STOP {Id} exited {kill.ExitCode}");
+    }
+
     /// <summary>Kills the process and all its descendants; safe to call more than once.</summary>
     public void Kill()
     {

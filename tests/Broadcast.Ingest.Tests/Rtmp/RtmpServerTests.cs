@@ -80,14 +80,60 @@ public class RtmpServerTests
         await using var first = await RtmpTestClient.ConnectAsync(host.EndPoint);
         await first.HandshakeAsync();
         Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await first.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+        // The first encoder keeps sending (its frames reach the hub every 50 ms): a second one with the key is refused.
+        using var sending = new CancellationTokenSource();
+        var frames = KeepWritingAsync(host.Registry.Find("news")!, sending.Token);
 
         await using var second = await RtmpTestClient.ConnectAsync(host.EndPoint);
         await second.HandshakeAsync();
         var status = await second.PublishAsync("live", TestPublishAuthorizer.GoodKey);
         Assert.Equal(RtmpStatusCodes.PublishBadName, RtmpTestClient.StatusCode(status));
-        Assert.Equal("already publishing", ((AmfObject)status.Arguments[0]!)["description"]);
+        Assert.Equal("already publishing: another encoder is sending to this key", ((AmfObject)status.Arguments[0]!)["description"]);
         Assert.True(await second.WaitClosedByServerAsync());
         Assert.False(host.Registry.Find("news")!.IsCompleted); // the first publisher is untouched
+        Assert.Contains(host.Logs.Entries, e => e.EventId == 1054);
+        await sending.CancelAsync();
+        await frames;
+    }
+
+    [Fact]
+    public async Task A_new_publisher_takes_over_a_connected_one_that_went_silent_and_the_broadcast_continues()
+    {
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Ingest:TakeoverSilenceMilliseconds"] = "400" });
+        await using var first = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await first.HandshakeAsync();
+        Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await first.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+        var stream = host.Registry.Find("news")!;
+        // The first encoder's path dies with its connection left open (a network change): nothing arrives any more.
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.SilentFor > TimeSpan.FromMilliseconds(450)));
+
+        await using var second = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await second.HandshakeAsync();
+        Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await second.PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+        Assert.True(await first.WaitClosedByServerAsync());
+        // The same broadcast, now the second connection's: not ended, not waiting for a reconnect, its authorizer not told.
+        Assert.Same(stream, host.Registry.Find("news"));
+        Assert.False(stream.IsCompleted);
+        Assert.False(stream.IsReconnecting);
+        Assert.Equal(1, stream.Epoch);
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == 1053)));
+        Assert.Contains(host.Logs.Entries, e => e.EventId == 1052);
+        Assert.DoesNotContain(host.Logs.Entries, e => e.EventId is 1014 or 1015);
+        Assert.Empty(host.Authorizer.Unpublished);
+
+        // The new publisher owns it: its own drop is a drop of the broadcast as usual.
+        await second.DisposeAsync();
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.IsReconnecting));
+    }
+
+    private static async Task KeepWritingAsync(Broadcast.Media.LiveStream stream, CancellationToken cancellationToken)
+    {
+        var track = new Broadcast.Media.VideoTrack(Broadcast.Media.Codec.H264, new byte[] { 1, 0x64, 0, 0x1F }, "avc1.64001f", 320, 240);
+        for (long dts = 0; !cancellationToken.IsCancellationRequested; dts += 4500)
+        {
+            stream.Write(Broadcast.Media.MediaFrame.Rent(track, dts, 0, dts == 0, new byte[] { 1, 2, 3 }));
+            try { await Task.Delay(50, cancellationToken); } catch (OperationCanceledException) { }
+        }
     }
 
     [Fact]
