@@ -65,6 +65,7 @@ public sealed class VideoTrack : MediaTrack
         Level = level;
         FrameRate = frameRate;
         NalLengthSize = nalLengthSize;
+        BitstreamTiming = Codecs.BitstreamTiming.TryRead(codec, decoderConfig.Span);
     }
 
     public override MediaKind Kind => MediaKind.Video;
@@ -80,7 +81,14 @@ public sealed class VideoTrack : MediaTrack
     public string? Level { get; }
 
     /// <summary>Nominal frame rate from the encoder's metadata or the SPS timing info, when known.</summary>
+    /// <remarks>
+    /// For people (dashboard, encoder advice, a restream's onMetaData), not for manifests: it may be a muxer's claim taken
+    /// on trust (FLV onMetaData framerate) or an encoder's clock (see <see cref="BitstreamTiming"/>). Manifests measure.
+    /// </remarks>
     public FrameRate? FrameRate { get; }
+
+    /// <summary>What the parameter sets in <see cref="MediaTrack.DecoderConfig"/> say of the frame rate, or null.</summary>
+    public Codecs.BitstreamTiming? BitstreamTiming { get; }
 
     /// <summary>Size in bytes of the NAL unit length prefix in frame payloads (AVCC/HVCC framing).</summary>
     public int NalLengthSize { get; }

@@ -42,7 +42,15 @@ public sealed record H264Sps
     public int Height { get; init; }
 
     /// <summary>time_scale / (2 * num_units_in_tick) when the VUI has timing info (E.2.1), reduced.</summary>
+    /// <remarks>
+    /// A clock, not always the frame rate: with fixed_frame_rate_flag 0 (see <see cref="Timing"/>) E.2.1 makes no promise
+    /// about the interval between pictures, and x264 then writes its time base here (ffmpeg's <c>-enc_time_base 1:1000</c>
+    /// gives 2000 / (2 * 1), "1000 fps", for a 30 fps stream). Manifests check it against the frames' own intervals.
+    /// </remarks>
     public FrameRate? FrameRate { get; init; }
+
+    /// <summary>The VUI timing info as written (E.1.1), or null when the SPS has none.</summary>
+    public H264VuiTiming? Timing { get; init; }
 
     /// <summary>RFC 6381 codecs parameter: avc1.PPCCLL in hex (e.g. avc1.64001f).</summary>
     public string CodecString => FormatCodecString(ProfileIdc, ConstraintFlags, LevelIdc);
@@ -179,8 +187,8 @@ public sealed record H264Sps
             height = codedHeight - (int)cropY;
         }
 
-        FrameRate? frameRate = null;
-        if (r.ReadFlag()) frameRate = ReadVuiFrameRate(ref r);
+        H264VuiTiming? timing = null;
+        if (r.ReadFlag()) timing = ReadVuiTiming(ref r); // vui_parameters_present_flag
         if (r.Overrun) return false;
 
         sps = new H264Sps
@@ -199,7 +207,8 @@ public sealed record H264Sps
             CodedHeight = codedHeight,
             Width = width,
             Height = height,
-            FrameRate = frameRate,
+            FrameRate = timing?.FrameRate,
+            Timing = timing,
         };
         return true;
     }
@@ -219,8 +228,8 @@ public sealed record H264Sps
         }
     }
 
-    /// <summary>vui_parameters() (E.1.1) up to and including timing info.</summary>
-    private static FrameRate? ReadVuiFrameRate(ref BitReader r)
+    /// <summary>vui_parameters() (E.1.1) up to and including timing info (fixed_frame_rate_flag is its last bit).</summary>
+    private static H264VuiTiming? ReadVuiTiming(ref BitReader r)
     {
         if (r.ReadFlag()) // aspect_ratio_info_present_flag
         {
@@ -240,9 +249,12 @@ public sealed record H264Sps
         if (!r.ReadFlag()) return null; // timing_info_present_flag
         uint numUnitsInTick = r.ReadBits(32);
         uint timeScale = r.ReadBits(32);
+        bool fixedFrameRate = r.ReadFlag();
+        // E.2.1: both shall be greater than 0; a zero is a broken VUI, read as no timing info rather than a broken SPS.
         if (r.Overrun || numUnitsInTick == 0 || timeScale == 0) return null;
         // One frame is two field ticks (E.2.1, equation E-30 with frame pictures).
-        return Reduce(timeScale, 2UL * numUnitsInTick);
+        var rate = Reduce(timeScale, 2UL * numUnitsInTick);
+        return rate is null ? null : new H264VuiTiming(numUnitsInTick, timeScale, fixedFrameRate, rate.Value);
     }
 
     internal static FrameRate? Reduce(ulong numerator, ulong denominator)
@@ -255,3 +267,10 @@ public sealed record H264Sps
         return new FrameRate((int)numerator, (int)denominator);
     }
 }
+
+/// <summary>
+/// H.264 VUI timing info (E.1.1, E.2.1): <see cref="FrameRate"/> is time_scale / (2 * num_units_in_tick), one frame
+/// being two field ticks. Only with <see cref="FixedFrameRate"/> (fixed_frame_rate_flag) does the standard constrain the
+/// interval between output pictures to it; otherwise it is the encoder's clock, which may be its time base.
+/// </summary>
+public sealed record H264VuiTiming(uint NumUnitsInTick, uint TimeScale, bool FixedFrameRate, FrameRate FrameRate);
