@@ -172,10 +172,8 @@ public static class DashManifestWriter
         {
             if (v.Width > 0 && v.Height > 0)
                 sb.Append(" width=\"").Append(ManifestFormat.Int(v.Width)).Append("\" height=\"").Append(ManifestFormat.Int(v.Height)).Append('"');
-            string? fr = v.FrameRate is { Denominator: > 0 } r
-                ? (r.Denominator == 1 ? ManifestFormat.Int(r.Numerator) : $"{ManifestFormat.Int(r.Numerator)}/{ManifestFormat.Int(r.Denominator)}")
-                : (t.MeasuredFrameRateMilli > 0 ? $"{ManifestFormat.Int(t.MeasuredFrameRateMilli)}/1000" : null);
-            if (fr is not null) sb.Append(" frameRate=\"").Append(fr).Append('"');
+            // Measured over this Period's own segments: each Period has its own track (a reconnect may change the rate).
+            if (ManifestFrameRate.Choose(v, entries) is { } fr) sb.Append(" frameRate=\"").Append(ManifestFrameRate.Dash(fr)).Append('"');
             sb.Append(" sar=\"1:1\">\n");
         }
         else if (track is AudioTrack a)

@@ -150,8 +150,7 @@ public static class HlsPlaylistWriter
               .Append(",CODECS=\"").Append(codecs).Append('"');
             if (track is not null && track.Width > 0 && track.Height > 0)
                 sb.Append(",RESOLUTION=").Append(ManifestFormat.Int(track.Width)).Append('x').Append(ManifestFormat.Int(track.Height));
-            long fps = FrameRateMilli(v);
-            if (fps > 0) sb.Append(",FRAME-RATE=").Append(ManifestFormat.Milli3(fps));
+            if (v.FrameRate is { } rate) sb.Append(",FRAME-RATE=").Append(ManifestFormat.Milli3(ManifestFrameRate.Milli(rate)));
             if (audio is not null) sb.Append(",AUDIO=\"audio\"");
             // RFC 8216 section 4.3.4.2: the group when captions are carried; otherwise NONE says no variant carries them, so
             // a player does not download segments to look for CEA-608 in them. Shaka Player does that probe by default and
@@ -169,13 +168,5 @@ public static class HlsPlaylistWriter
               .Append(playlistUri(audio.Name)).Append('\n');
         }
         return sb.ToString();
-    }
-
-    /// <summary>The encoder's nominal rate when known, else the measured one.</summary>
-    internal static long FrameRateMilli(RenditionTimeline video)
-    {
-        if (video.Track is VideoTrack { FrameRate: { Denominator: > 0 } fr })
-            return (long)Math.Round((decimal)fr.Numerator * 1000 / fr.Denominator, MidpointRounding.AwayFromZero);
-        return video.MeasuredFrameRateMilli;
     }
 }

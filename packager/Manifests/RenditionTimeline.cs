@@ -27,7 +27,8 @@ public sealed class RenditionTimeline
     private readonly List<TimelineEntry> _entries = new();
     private long _bytes;
     private long _durationTicks;
-    private long _samples;
+    private long _runSamples;
+    private long _runTicks;
 
     public RenditionTimeline(string name, MediaKind kind)
     {
@@ -52,8 +53,12 @@ public sealed class RenditionTimeline
     /// <summary>Total bytes over total duration, bits per second (HLS AVERAGE-BANDWIDTH).</summary>
     public long AverageBitrate => _durationTicks == 0 ? 0 : (long)((Int128)_bytes * 8 * Timescale / _durationTicks);
 
-    /// <summary>Measured frame rate in thousandths (29970 = 29.97), from sample counts over media time; 0 when unknown.</summary>
-    public long MeasuredFrameRateMilli => _durationTicks == 0 ? 0 : (long)Math.Round((decimal)_samples * 1000 * Timescale / _durationTicks);
+    /// <summary>
+    /// The frame rate the manifests declare for the newest track (see <see cref="ManifestFrameRate"/>), measured over the
+    /// segments since its decoder configuration last changed (a reconnect at another rate starts a new measure); null
+    /// for audio or when nothing can be said.
+    /// </summary>
+    public FrameRate? FrameRate => Kind == MediaKind.Video ? ManifestFrameRate.Choose(Track as VideoTrack, _runSamples, _runTicks, Timescale) : null;
 
     /// <summary>
     /// The rendition's producer stopped for good before the stream ended (a transcoder rung shed because the machine
@@ -97,10 +102,16 @@ public sealed class RenditionTimeline
 
     public void Add(SegmentDescription segment, DateTimeOffset programDateTime)
     {
+        if (_entries.Count > 0 && !segment.Track.HasSameConfig(_entries[^1].Segment.Track))
+        {
+            _runSamples = 0;
+            _runTicks = 0;
+        }
         _entries.Add(new TimelineEntry(segment, programDateTime));
         _bytes += segment.ByteSize;
         _durationTicks += segment.Duration;
-        _samples += segment.SampleCount;
+        _runSamples += segment.SampleCount;
+        _runTicks += segment.Duration;
         LongestDuration = Math.Max(LongestDuration, segment.Duration);
         if (segment.Duration > 0)
             PeakBitrate = Math.Max(PeakBitrate, (long)((Int128)segment.ByteSize * 8 * segment.Timescale / segment.Duration));
