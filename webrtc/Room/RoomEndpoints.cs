@@ -84,7 +84,9 @@ public static class RoomEndpoints
             return Results.NoContent();
         });
 
-        var room = endpoints.MapGroup("/room/{channel}").WithTags("rooms");
+        // Anonymous: every body has a cap before anything is read (Kestrel's default would buffer 28.6 MB into a JSON
+        // binder). Offers and answers are capped like WHEP's; the JSON bodies are a name and an invite or an id.
+        var room = endpoints.MapGroup("/room/{channel}").WithTags("rooms").WithMetadata(new BodyLimit(WhepEndpoints.MaxOfferBytes));
         room.MapPost("/knocks", async (HttpContext context, string channel, KnockRequest request) =>
         {
             if (!await IsChannelAsync(context, channel).ConfigureAwait(false)) return Refused(404, "no such channel");
@@ -97,7 +99,7 @@ public static class RoomEndpoints
             {
                 return Refused(e.Status, e.Message);
             }
-        });
+        }).WithMetadata(new BodyLimit(MaxJsonBodyBytes));
         room.MapGet("/knocks/{id}", (HttpContext context, string channel, string id) =>
         {
             var status = lobby.Status(channel, id, Bearer(context));
@@ -152,7 +154,7 @@ public static class RoomEndpoints
             {
                 return Refused(e.Status, e.Message);
             }
-        });
+        }).WithMetadata(new BodyLimit(MaxJsonBodyBytes));
         room.MapMethods("/subscriptions/{id}", [HttpMethods.Patch], async (HttpContext context, string channel, string id) =>
         {
             if (!IsSdp(context.Request))
@@ -295,6 +297,15 @@ public static class RoomEndpoints
     private static IResult Refused(int status, string detail) => Results.Problem(statusCode: status, detail: detail);
 
     /// <summary>A guest's request to join: the name to show and, from a host's link, the invite.</summary>
+    /// <summary>The most a room's JSON body (a knock, a subscription) may carry: a name, an invite, an id.</summary>
+    public const long MaxJsonBodyBytes = 4 * 1024;
+
+    /// <summary>A route's request body cap, which routing applies before the body is read (a larger one is answered 413).</summary>
+    private sealed class BodyLimit(long bytes) : Microsoft.AspNetCore.Http.Metadata.IRequestSizeLimitMetadata
+    {
+        public long? MaxRequestBodySize { get; } = bytes;
+    }
+
     public sealed record KnockRequest(string? Name, string? Invite);
 
     public sealed record SubscribeRequest(string? Participant);
