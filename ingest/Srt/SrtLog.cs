@@ -50,13 +50,13 @@ internal static partial class SrtLog
     [LoggerMessage(EventId = 1113, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} ({StreamName}): the program's streams of types {Ignored} are not ingested (only H.264/HEVC video, ADTS AAC or Opus audio and one SCTE-35 PID are)")]
     public static partial void IgnoredStreams(ILogger logger, long connectionId, string streamName, string ignored);
 
-    [LoggerMessage(EventId = 1119, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} from {RemoteEndPoint} took over {StreamName} (channel {ChannelId}) from a connection that had sent nothing for longer than Ingest:TakeoverSilenceMilliseconds; the broadcast continues")]
+    [LoggerMessage(EventId = 1120, Level = LogLevel.Information, Message = "SRT connection {ConnectionId} from {RemoteEndPoint} took over {StreamName} (channel {ChannelId}) from a connection that had sent nothing for longer than Ingest:TakeoverSilenceMilliseconds; the broadcast continues")]
     public static partial void TookOver(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string? channelId);
 
-    [LoggerMessage(EventId = 1120, Level = LogLevel.Warning, Message = "SRT connection {ConnectionId} from {RemoteEndPoint} closed: it had gone silent and a new connection with its key took {StreamName} over (channel {ChannelId})")]
+    [LoggerMessage(EventId = 1121, Level = LogLevel.Warning, Message = "SRT connection {ConnectionId} from {RemoteEndPoint} closed: it had gone silent and a new connection with its key took {StreamName} over (channel {ChannelId})")]
     public static partial void TakenOver(ILogger logger, long connectionId, string remoteEndPoint, string streamName, string? channelId);
 
-    [LoggerMessage(EventId = 1121, Level = LogLevel.Warning, Message = "SRT caller {RemoteEndPoint} refused: another encoder is sending to {StreamName} (last frame {SilentMs} ms ago; channel {ChannelId})")]
+    [LoggerMessage(EventId = 1122, Level = LogLevel.Warning, Message = "SRT caller {RemoteEndPoint} refused: another encoder is sending to {StreamName} (last frame {SilentMs} ms ago; channel {ChannelId})")]
     public static partial void RefusedStillSending(ILogger logger, string remoteEndPoint, string streamName, int silentMs, string? channelId);
 
     [LoggerMessage(EventId = 1114, Level = LogLevel.Error, Message = "SRT caller {RemoteEndPoint}: the publish authorizer failed")]
