@@ -60,6 +60,17 @@ public static class OriginPath
     }
 
     /// <summary>
+    /// The request target as a log line may hold it: the path alone. Only the path is checked (<see cref="ValidateRawTarget"/>),
+    /// and the query can carry a private stream's playback token (<c>?token=</c>), which a log must not keep.
+    /// </summary>
+    public static string ForLog(string rawTarget)
+    {
+        ArgumentNullException.ThrowIfNull(rawTarget);
+        int query = rawTarget.IndexOf('?', StringComparison.Ordinal);
+        return query < 0 ? rawTarget : string.Concat(rawTarget.AsSpan(0, query), "?(query not logged)");
+    }
+
+    /// <summary>
     /// Checks the request target exactly as the client sent it, before Kestrel decoded and normalised it.
     /// Kestrel turns <c>/live/a/%2e%2e/b</c> into <c>/live/b</c>, which would pass <see cref="Validate"/>; a client
     /// that writes dot segments or encoded separators is not a player, so we refuse rather than guess.

@@ -69,7 +69,7 @@ internal sealed class OriginRequestHandler
         string? rejection = OriginPath.ValidateRawTarget(rawTarget) ?? OriginPath.Validate(key);
         if (rejection is not null || key is null)
         {
-            OriginLog.RejectedPath(_logger, rawTarget, rejection ?? "no key");
+            OriginLog.RejectedPath(_logger, OriginPath.ForLog(rawTarget), rejection ?? "no key");
             response.StatusCode = StatusCodes.Status400BadRequest;
             headers.CacheControl = ErrorCacheControl;
             return;

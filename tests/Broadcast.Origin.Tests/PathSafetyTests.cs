@@ -55,6 +55,16 @@ public sealed class PathSafetyTests : IAsyncLifetime
     };
 
     [Theory]
+    [InlineData("/live/a/%2e%2e/b.m3u8?token=k1.secret-value&x=1", "/live/a/%2e%2e/b.m3u8?(query not logged)")]
+    [InlineData("/live/a/../b.m3u8", "/live/a/../b.m3u8")]
+    [InlineData("/live/a/b.m3u8?", "/live/a/b.m3u8?(query not logged)")]
+    public void A_rejected_target_is_logged_without_its_query_where_a_playback_token_travels(string rawTarget, string logged)
+    {
+        Assert.Equal(logged, OriginPath.ForLog(rawTarget));
+        Assert.DoesNotContain("secret", OriginPath.ForLog(rawTarget), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [MemberData(nameof(Attacks))]
     public async Task Attack_is_refused_without_touching_the_store(string target)
     {

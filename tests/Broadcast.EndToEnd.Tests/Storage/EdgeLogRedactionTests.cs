@@ -1,0 +1,32 @@
+using Broadcast.TestSupport;
+
+namespace Broadcast.EndToEnd.Tests.Storage;
+
+/// <summary>
+/// The edge's access log kept every viewer's <c>?token=</c>: a file of working playback credentials. It now logs the
+/// request line with the token's value replaced, and the LL-HLS delivery directives still readable (what an SRE reads
+/// when viewers report stalls). Debian's nginx with infra/nginx-edge.conf (rewritten only at its "# test:" lines); no
+/// origin answers, which is logged all the same.
+/// </summary>
+public sealed class EdgeLogRedactionTests
+{
+    [Fact]
+    public async Task A_playback_token_in_the_query_is_not_in_the_edges_access_log()
+    {
+        await using var edge = await EdgeNginx.StartAsync(FreePort.Tcp());
+        using var http = new HttpClient { BaseAddress = edge.BaseUri, Timeout = TimeSpan.FromSeconds(30) };
+        const string secret = "k7.c2VjcmV0LXNpZ25hdHVyZQ";
+        using (await http.GetAsync($"/live/news/source/index.m3u8?_HLS_msn=12&token={secret}&_HLS_part=2")) { }
+        using (await http.GetAsync($"/live/news/master.m3u8?token={secret}")) { }
+
+        string log = "";
+        await WaitFor.ConditionAsync(() =>
+        {
+            log = File.Exists(edge.AccessLog) ? File.ReadAllText(edge.AccessLog) : "";
+            return Task.FromResult(log.Contains("master.m3u8", StringComparison.Ordinal));
+        }, TimeSpan.FromSeconds(20), "both requests in the access log", () => log);
+        Assert.DoesNotContain(secret, log, StringComparison.Ordinal);
+        Assert.Contains("index.m3u8?_HLS_msn=12&token=[redacted]&_HLS_part=2", log, StringComparison.Ordinal);
+        Assert.Contains("master.m3u8?token=[redacted] HTTP/1.1", log, StringComparison.Ordinal);
+    }
+}
