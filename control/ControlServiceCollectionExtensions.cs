@@ -86,6 +86,7 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<IAdminUserRepository, SqlAdminUserRepository>();
         services.AddSingleton<FirstAdminCredentials>();
         services.AddSingleton<AdminUserService>();
+        services.AddSingleton(sp => new AccountSignInGuard(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddSingleton<AdminSessions>();
         // Session cookies and antiforgery tokens: one key ring in the database for every control node, each key
         // encrypted under the server secret (not per node, not in plain text on disk).
@@ -145,9 +146,10 @@ public static class ControlServiceCollectionExtensions
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = (context, _) => new ValueTask(WriteProblemAsync(context.HttpContext, StatusCodes.Status429TooManyRequests,
                 "Too many sign-in attempts", $"At most {permits} sign-in attempts a minute from one address; wait and try again."));
-            // Per client address: a password guesser gets a handful of tries a minute, others are unaffected.
+            // Per client address (an IPv6 client by its /64, which it can walk freely): a password guesser gets a handful of
+            // tries a minute, others are unaffected. Per account, AccountSignInGuard.
             options.AddPolicy(ControlAuth.SignInRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                Broadcast.Media.Net.ClientAddressSlots.Bucket(context.Connection.RemoteIpAddress),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
         });
         return services;

@@ -63,7 +63,8 @@ public static class SessionEndpoints
         var user = await users.VerifyAsync(form["name"].ToString(), form["password"].ToString(), cancellationToken).ConfigureAwait(false);
         if (user is null)
         {
-            return Results.Redirect($"{ControlAuth.SignInPath}?error=invalid&returnUrl={Uri.EscapeDataString(returnUrl)}");
+            string why = users.IsLockedOut(form["name"].ToString(), out _) ? "locked" : "invalid";
+            return Results.Redirect($"{ControlAuth.SignInPath}?error={why}&returnUrl={Uri.EscapeDataString(returnUrl)}");
         }
 
         await SignInAsync(context, user).ConfigureAwait(false);
@@ -105,6 +106,12 @@ public static class SessionEndpoints
         if (string.IsNullOrEmpty(request.Password)) errors["password"] = ["The password is required."];
         if (errors.Count > 0) return RequestBodies.Invalid(errors);
         var user = await users.VerifyAsync(request.Name, request.Password, cancellationToken).ConfigureAwait(false);
+        if (user is null && users.IsLockedOut(request.Name, out var left))
+        {
+            context.Response.Headers.RetryAfter = ((int)Math.Ceiling(left.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Sign-in locked",
+                detail: $"Too many wrong passwords for this name; password sign-in for it is refused for {(int)Math.Ceiling(left.TotalMinutes)} more minutes.");
+        }
         if (user is null)
         {
             return Results.Problem(statusCode: StatusCodes.Status401Unauthorized, title: "Sign-in failed", detail: "The name or password is wrong.");

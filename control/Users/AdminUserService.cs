@@ -1,3 +1,4 @@
+using Broadcast.Control.Security;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Users;
@@ -24,7 +25,8 @@ public sealed partial class AdminUserService(
     FirstAdminCredentials firstAdmin,
     ControlSettings settings,
     TimeProvider time,
-    ILogger<AdminUserService> logger)
+    ILogger<AdminUserService> logger,
+    AccountSignInGuard accountGuard)
 {
     public const string FirstAdminName = "admin";
     public const int NameMaxLength = 100;
@@ -90,11 +92,26 @@ public sealed partial class AdminUserService(
     public async Task<AdminUser?> VerifyAsync(string? name, string? password, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrWhiteSpace(name) || string.IsNullOrEmpty(password) || name.Length > NameMaxLength || password.Length > 1024) return null;
+        // A name locked after too many wrong passwords is refused without a check: the right password too, until it ends.
+        if (accountGuard.IsLocked(name, out _)) return null;
         var user = await repository.GetByNameAsync(name.Trim(), cancellationToken).ConfigureAwait(false);
         // PBKDF2 at 600k iterations is CPU-heavy: keep it off the request thread pool's hot path.
         var ok = await Task.Run(() => PasswordHasher.Verify(password, user?.PasswordHash ?? _dummyHash.Value), cancellationToken).ConfigureAwait(false);
-        return ok && user is not null ? user : null;
+        if (ok && user is not null)
+        {
+            accountGuard.RecordSuccess(name);
+            return user;
+        }
+        if (accountGuard.RecordFailure(name))
+            LogAccountLocked(name.Trim(), AccountSignInGuard.MaxFailures, (int)AccountSignInGuard.Window.TotalMinutes, (int)AccountSignInGuard.Block.TotalMinutes);
+        return null;
     }
+
+    /// <summary>True while <paramref name="name"/>'s sign-ins are refused after too many wrong passwords.</summary>
+    public bool IsLockedOut(string? name, out TimeSpan remaining) => accountGuard.IsLocked(name, out remaining);
+
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Warning, Message = "Sign-in for '{Name}' locked: {Failures} wrong passwords within {WindowMinutes} min, from any address; password sign-ins for it are refused for {BlockMinutes} min")]
+    private partial void LogAccountLocked(string name, int failures, int windowMinutes, int blockMinutes);
 
     [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "First admin user '{Name}' created; its password is printed once in the start-up banner")]
     private partial void LogFirstAdmin(string name);

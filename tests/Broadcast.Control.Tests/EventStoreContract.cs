@@ -284,7 +284,7 @@ public abstract class EventStoreContract : IAsyncLifetime
     public async Task First_admin_is_created_once_and_verifies_only_with_its_password()
     {
         var credentials = new FirstAdminCredentials();
-        var users = new AdminUserService(new SqlAdminUserRepository(Database), credentials, new ControlSettings(), Clock, NullLogger<AdminUserService>.Instance);
+        var users = new AdminUserService(new SqlAdminUserRepository(Database), credentials, new ControlSettings(), Clock, NullLogger<AdminUserService>.Instance, new Broadcast.Control.Security.AccountSignInGuard(Clock));
         Assert.True(await users.EnsureFirstAdminAsync());
         Assert.False(await users.EnsureFirstAdminAsync());
         var password = credentials.TakePassword();

@@ -32,11 +32,17 @@ public sealed class SignInModel(AdminUserService users) : PageModel
     [BindProperty(SupportsGet = true, Name = "error")]
     public string? Error { get; set; }
 
+    private const string LockedMessage = "Too many wrong passwords for this name: sign-in with it is refused for a while (at most 15 minutes).";
+
     public void OnGet()
     {
         if (Error == "invalid")
         {
             ModelState.AddModelError(string.Empty, "Wrong user name or password.");
+        }
+        else if (Error == "locked")
+        {
+            ModelState.AddModelError(string.Empty, LockedMessage);
         }
     }
 
@@ -51,7 +57,7 @@ public sealed class SignInModel(AdminUserService users) : PageModel
         if (user is null)
         {
             // One message for a wrong name and a wrong password: which one was wrong is not for a guesser to learn.
-            ModelState.AddModelError(string.Empty, "Wrong user name or password.");
+            ModelState.AddModelError(string.Empty, users.IsLockedOut(UserName, out _) ? LockedMessage : "Wrong user name or password.");
             return Page();
         }
 

@@ -177,6 +177,42 @@ public sealed class SessionSecurityTests
     }
 
     [Fact]
+    public async Task An_ipv6_guesser_has_one_sign_in_bucket_for_its_whole_64()
+    {
+        await using var server = await StartAsync("--Http:TrustedProxies=127.0.0.1", "--Admin:SignInPermitsPerMinute=3");
+        await CreateUserAsync(server);
+        // Addresses of one /64 (a client walks them freely) share its bucket of three; the next /64 has its own.
+        for (int i = 1; i <= 3; i++) Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(server, null, $"2001:db8:5:7::{i}", "wrong-password")).StatusCode);
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await SignInAsync(server, null, "2001:db8:5:7:ffff::4", "wrong-password")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(server, null, "2001:db8:5:8::1", "wrong-password")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Ten_wrong_passwords_for_one_name_from_any_addresses_lock_its_sign_in_and_no_other()
+    {
+        await using var server = await StartAsync("--Http:TrustedProxies=127.0.0.1");
+        await CreateUserAsync(server);
+        // Ten addresses, one wrong password each: no address is over its limit, the account is.
+        for (int i = 1; i < AccountSignInGuard.MaxFailures; i++)
+            Assert.Equal(HttpStatusCode.Unauthorized, (await SignInAsync(server, null, $"198.51.100.{i}", "wrong-password")).StatusCode);
+        using (var locking = await SignInAsync(server, null, "198.51.100.10", "wrong-password"))
+            Assert.Equal(HttpStatusCode.TooManyRequests, locking.StatusCode);
+
+        // Now even the right password, from a new address, waits: 429 with Retry-After, no session.
+        using (var refused = await SignInAsync(server, null, "198.51.100.11"))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.FromMinutes(14), refused.Headers.RetryAfter?.ToString());
+            Assert.False(refused.Headers.Contains("Set-Cookie"));
+        }
+
+        // Another name is not affected (and an unknown one is counted the same way, telling nothing of which exist).
+        using var other = new HttpClient { BaseAddress = server.BaseAddress };
+        using var otherName = await other.PostAsync("/api/session", JsonContent.Create(new { name = "someone-else", password = "wrong-password" }));
+        Assert.Equal(HttpStatusCode.Unauthorized, otherName.StatusCode);
+    }
+
+    [Fact]
     public async Task Without_trusted_proxies_forwarded_headers_are_ignored()
     {
         await using var server = await StartAsync("--Admin:SignInPermitsPerMinute=3");
