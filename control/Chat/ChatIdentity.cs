@@ -48,8 +48,21 @@ public sealed class ChatIdentity
     /// <summary>The salted hash of a client address (32 hex characters); "unknown" hashes as one address.</summary>
     public string HashAddress(IPAddress? address)
     {
-        var a = address is null ? "unknown" : (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString();
+        var a = address is null ? "unknown" : AddressKey(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address);
         return Convert.ToHexStringLower(HMACSHA256.HashData(_addressKey, Encoding.UTF8.GetBytes(a)).AsSpan(0, 16));
+    }
+
+    /// <summary>
+    /// An IPv4 address whole; an IPv6 one by its /64, which one client holds and walks freely (as connection slots, WHIP
+    /// and the green room count them): a ban "by address" and the per-address message bucket cover the whole prefix.
+    /// </summary>
+    private static string AddressKey(IPAddress address)
+    {
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return address.ToString();
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes).ToString() + "/64";
     }
 
     /// <summary>What other viewers see of an author: 12 hex characters, the same for every message of one viewer.</summary>

@@ -21,6 +21,36 @@ public sealed class ChatFilterTests
         => Assert.Equal(expected, Filter(ChatLinkPolicy.Text, "darn", "buy followers", "c++").Check(text));
 
     [Theory]
+    [InlineData("what a da\u200Brn shame")] // zero-width space
+    [InlineData("da\u200Crn")] // zero-width non-joiner
+    [InlineData("da\u200Drn")] // zero-width joiner
+    [InlineData("da\u2060rn")] // word joiner
+    [InlineData("da\uFEFFrn")] // byte-order mark
+    [InlineData("da\u00ADrn")] // soft hyphen
+    [InlineData("\uFF24\uFF21\uFF32\uFF2E!")] // fullwidth letters
+    [InlineData("buy\u200B followers")]
+    public void Invisible_characters_and_compatibility_forms_do_not_hide_a_blocked_word(string text)
+        => Assert.Equal(ChatFilterVerdict.BlockedWord, Filter(ChatLinkPolicy.Text, "darn", "buy followers").Check(text));
+
+    [Theory]
+    [InlineData("visit scam\uFF0Exyz now")] // fullwidth full stop
+    [InlineData("visit scam\u3002xyz now")] // ideographic full stop
+    [InlineData("visit scam\u2024xyz now")] // one dot leader
+    [InlineData("visit sc\u200Bam.x\u200Byz")]
+    [InlineData("\uFF48\uFF54\uFF54\uFF50\uFF53://example")] // fullwidth scheme
+    public void Lookalike_dots_and_invisible_characters_do_not_hide_a_link(string text)
+        => Assert.Equal(ChatFilterVerdict.Link, Filter(ChatLinkPolicy.Block).Check(text));
+
+    [Fact]
+    public void Matching_folds_only_what_a_reader_would_not_see_or_would_read_alike()
+    {
+        Assert.Equal("darn", ChatFilter.ForMatching("d\u200Ba\u2060r\uFEFFn"));
+        Assert.Equal("café naïve", ChatFilter.ForMatching("café naïve"));
+        Assert.Equal("classic words", ChatFilter.ForMatching("classic words"));
+        Assert.Equal(ChatFilterVerdict.None, Filter(ChatLinkPolicy.Block, "darn").Check("the café's darned socks, version 1.2"));
+    }
+
+    [Theory]
     [InlineData("see https://example.com/x", true)]
     [InlineData("ftp://files.example", true)]
     [InlineData("go to www.example", true)]

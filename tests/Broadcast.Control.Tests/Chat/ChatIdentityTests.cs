@@ -34,6 +34,10 @@ public sealed class ChatIdentityTests
         Assert.Equal(v4, a.HashAddress(IPAddress.Parse("::ffff:203.0.113.7")));
         Assert.NotEqual(v4, a.HashAddress(IPAddress.Parse("203.0.113.8")));
         Assert.NotEqual(v4, new ChatIdentity(RandomNumberGenerator.GetBytes(32)).HashAddress(IPAddress.Parse("203.0.113.7")));
+        // An IPv6 client by its /64: walking its own prefix does not give it a new bucket or escape a ban by address.
+        var v6 = a.HashAddress(IPAddress.Parse("2001:db8:5:7::1"));
+        Assert.Equal(v6, a.HashAddress(IPAddress.Parse("2001:db8:5:7:ffff:eeee:dddd:1")));
+        Assert.NotEqual(v6, a.HashAddress(IPAddress.Parse("2001:db8:5:8::1")));
         // Not the address in any readable form: 32 hex digits. (Not "no '203' inside": random hex holds any three digits
         // now and then, about one run in 140.)
         Assert.Matches("^[0-9a-f]{32}$", v4);
