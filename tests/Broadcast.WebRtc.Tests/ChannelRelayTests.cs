@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using System.Net;
 using System.IO.Pipelines;
 using Broadcast.Media;
 using Broadcast.Media.Flv;
 using Broadcast.TestSupport;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Relay;
+using Broadcast.WebRtc.Sdp;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -176,6 +178,41 @@ public sealed class ChannelRelayTests
 
         await process.WaitForExitAsync();
         Assert.Equal(0, process.ExitCode);
+    }
+
+    [Fact]
+    public async Task An_origin_only_node_gives_anonymous_offers_for_off_air_or_made_up_channels_nothing_of_its_own()
+    {
+        await using var ingest = await IngestNode.StartAsync(Token);
+        var relays = Relays([ingest.BaseUrl], Token);
+        using var directory = new TempDirectory("janus-config");
+        // Janus would start on the first admitted viewer; none is admitted here.
+        await using var janus = new JanusSupervisor(Options.Create(new JanusOptions { ConfigDirectory = directory.Path }), NullLogger<JanusSupervisor>.Instance);
+        await using var whep = new WhepService(janus, relays, Options.Create(new WhepOptions()), NullLogger<WhepService>.Instance);
+
+        // 200 anonymous offers for channels nobody publishes: each a 404 after one small probe, and no channel source.
+        for (int i = 0; i < 200; i++)
+        {
+            var refused = await Assert.ThrowsAsync<WhepRefusal>(() => whep.StartAsync($"nochannel{i}", NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None));
+            Assert.Equal(404, refused.Status);
+        }
+        Assert.Equal(0, whep.HeldChannels);
+        Assert.Equal(0, whep.Status.Viewers);
+        Assert.InRange(relays.ProbedChannels, 1, ChannelRelays.MaxProbedChannels);
+
+        // Names no channel can have are refused before any probe.
+        int probed = relays.ProbedChannels;
+        foreach (string name in new[] { "UPPER", "dot.dot", "under_score", new string('a', 65), "sp ace" })
+            Assert.Equal(404, (await Assert.ThrowsAsync<WhepRefusal>(() => whep.StartAsync(name, NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None))).Status);
+        Assert.Equal(probed, relays.ProbedChannels);
+
+        // A channel that is live on the ingest node probes live.
+        Assert.True(ingest.Registry.TryStartPublish("onair", out var live));
+        Assert.Equal(RelayRound.Live, await relays.ProbeAsync("onair", CancellationToken.None));
+        ingest.Registry.EndPublish(live);
+        // An unreachable ingest node is not "off air".
+        var nobody = Relays([new Uri($"http://127.0.0.1:{FreePort.Tcp()}/")], Token);
+        Assert.Equal(RelayRound.Unreachable, await nobody.ProbeAsync("onair", CancellationToken.None));
     }
 
     /// <summary>The ingest side: a hub registry, the node credential and the feed endpoint on a loopback Kestrel.</summary>

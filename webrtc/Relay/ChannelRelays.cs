@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
 using Broadcast.Media;
 using Broadcast.WebRtc.Whep;
 using Microsoft.Extensions.Logging;
@@ -45,6 +48,62 @@ public sealed class ChannelRelays : IDisposable
 
     /// <summary>This node's hubs of relayed channels, which its <see cref="Rtp.ChannelRtpSource"/>s read.</summary>
     public LiveStreamRegistry Registry { get; } = new();
+
+    /// <summary>Channels whose last probe is remembered, at most: a scan of made-up names cannot grow the table past it.</summary>
+    public const int MaxProbedChannels = 10_000;
+
+    /// <summary>How long a probe's answer stands: a channel that goes live is found within this.</summary>
+    public static readonly TimeSpan ProbeLifetime = TimeSpan.FromSeconds(1);
+
+    private readonly ConcurrentDictionary<string, Probe> _probes = new(StringComparer.Ordinal);
+
+    private sealed record Probe(Task<RelayRound> Answer, long At);
+
+    /// <summary>Channels with a remembered probe now (for tests: a scan must not grow it without bound).</summary>
+    public int ProbedChannels => _probes.Count;
+
+    /// <summary>
+    /// Whether <paramref name="channel"/> is live on one of the ingest nodes, asked with one small request per node
+    /// (<see cref="RealTimeFeedEndpoints.LiveProbePathOf"/>) and nothing allocated here: what an anonymous WHEP request
+    /// costs this node before the channel is known to be live. Concurrent asks for one channel share a probe, and its
+    /// answer stands for <see cref="ProbeLifetime"/>.
+    /// </summary>
+    public Task<RelayRound> ProbeAsync(string channel, CancellationToken cancellationToken)
+    {
+        if (_probes.TryGetValue(channel, out var known) && (!known.Answer.IsCompleted || _time.GetElapsedTime(known.At) < ProbeLifetime))
+            return known.Answer.WaitAsync(cancellationToken);
+        if (_probes.Count >= MaxProbedChannels)
+        {
+            foreach (var (name, probe) in _probes)
+                if (probe.Answer.IsCompleted && _time.GetElapsedTime(probe.At) >= ProbeLifetime) _probes.TryRemove(name, out _);
+        }
+        var fresh = new Probe(ProbeSourcesAsync(channel), _time.GetTimestamp());
+        if (_probes.Count < MaxProbedChannels) _probes[channel] = fresh;
+        return fresh.Answer.WaitAsync(cancellationToken);
+    }
+
+    private async Task<RelayRound> ProbeSourcesAsync(string channel)
+    {
+        bool unreachable = false;
+        foreach (var source in Sources)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(source, RealTimeFeedEndpoints.LiveProbePathOf(channel).TrimStart('/')));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Credential.Token);
+            using var timeout = new CancellationTokenSource(ChannelRelay.AnswerTimeout);
+            try
+            {
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.NoContent) return RelayRound.Live;
+                if (response.StatusCode != HttpStatusCode.NotFound) unreachable = true;
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+            {
+                unreachable = true;
+            }
+        }
+
+        return unreachable ? RelayRound.Unreachable : RelayRound.NotLive;
+    }
 
     /// <summary>A relay for <paramref name="channel"/>, not started.</summary>
     public ChannelRelay Create(string channel) => new(channel, Sources, Credential, _http, Registry, _logger, _time);

@@ -27,6 +27,12 @@ public static partial class RealTimeFeedEndpoints
     /// <summary>The feed's path for <paramref name="channel"/>.</summary>
     public static string PathOf(string channel) => $"/internal/realtime/{Uri.EscapeDataString(channel)}/feed.flv";
 
+    /// <summary>
+    /// <c>GET /internal/realtime/{channel}/live</c>: 204 while the channel is live on this node, 404 otherwise. What an
+    /// origin-only node asks before it gives an anonymous WHEP request anything of its own (<see cref="ChannelRelays.ProbeAsync"/>).
+    /// </summary>
+    public static string LiveProbePathOf(string channel) => $"/internal/realtime/{Uri.EscapeDataString(channel)}/live";
+
     public static IEndpointRouteBuilder MapRealTimeFeed(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -36,6 +42,13 @@ public static partial class RealTimeFeedEndpoints
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RealTimeFeedEndpoints).FullName!);
         endpoints.MapGet("/internal/realtime/{channel}/feed.flv", context => FeedAsync(context, registry, credential, whep, logger)).WithDisplayName("Real-time relay feed");
         endpoints.MapGet(LivePath, context => LiveAsync(context, credential, whep)).WithDisplayName("Real-time channels live here");
+        endpoints.MapGet("/internal/realtime/{channel}/live", async context =>
+        {
+            if (!await AuthorizedAsync(context, credential).ConfigureAwait(false)) return;
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.StatusCode = registry.Find((string)context.Request.RouteValues["channel"]!) is { IsCompleted: false }
+                ? StatusCodes.Status204NoContent : StatusCodes.Status404NotFound;
+        }).WithDisplayName("Real-time channel live probe");
         return endpoints;
     }
 

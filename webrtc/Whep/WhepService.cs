@@ -180,6 +180,12 @@ public sealed partial class WhepService : IAsyncDisposable
     /// <summary>WebRTC viewers on this node now (set up or being set up).</summary>
     public int ViewerCount => Volatile.Read(ref _reserved);
 
+    /// <summary>Channels this node holds a source for now (an RTP ffmpeg's socket and thread, and on an origin-only node a relay).</summary>
+    public int HeldChannels
+    {
+        get { lock (_gate) return _channels.Count; }
+    }
+
     public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap), WarmCount,
         Volatile.Read(ref _feeds), RelayedCount);
 
@@ -206,8 +212,19 @@ public sealed partial class WhepService : IAsyncDisposable
         if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw new WhepRefusal(400, $"malformed SDP offer: {error}");
         if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "recvonly" or "sendrecv" && NoSipAnswer.ChooseH264(m, 0) is not null))
             throw new WhepRefusal(400, "the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
-        // An origin-only node learns whether the channel is live from its relay's round over the ingest nodes, below.
+        if (!IsChannelName(channel)) throw new WhepRefusal(404, "no such channel");
         if (_relays is null && _registry.Find(channel) is not { IsCompleted: false }) throw new WhepRefusal(404, $"channel {channel} is not live");
+        // An origin-only node asks the ingest nodes whether the channel is live before it gives the request anything of its
+        // own (a relay, an RTP ffmpeg's socket and thread, held for Whep:IdleStop): anonymous requests for made-up or
+        // off-air channels cost one small cached probe, not a channel source each.
+        if (_relays is not null && !IsHeld(channel))
+        {
+            switch (await _relays.ProbeAsync(channel, cancellationToken).ConfigureAwait(false))
+            {
+                case RelayRound.NotLive: throw new WhepRefusal(404, $"channel {channel} is not live");
+                case RelayRound.Unreachable: throw new WhepRefusal(503, "this node cannot reach the channel's ingest node now; play LL-HLS instead");
+            }
+        }
         if (_addresses.TryEnter(client) != AddressAdmission.Admitted)
         {
             LogAddressCapReached(channel, _options.MaxSessionsPerAddress);
@@ -377,6 +394,20 @@ public sealed partial class WhepService : IAsyncDisposable
         }
 
         foreach (var session in lost) _ = CloseAsync(session, "Janus stopped", detach: false);
+    }
+
+    /// <summary>A channel's public name (its slug): <c>[a-z0-9-]</c>, at most 64 characters, as the control plane makes them.</summary>
+    internal static bool IsChannelName(string channel)
+    {
+        if (channel.Length is 0 or > 64) return false;
+        foreach (char c in channel)
+            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')) return false;
+        return true;
+    }
+
+    private bool IsHeld(string channel)
+    {
+        lock (_gate) return _channels.ContainsKey(channel);
     }
 
     private ChannelEntry AcquireChannel(string channel)
