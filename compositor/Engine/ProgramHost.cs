@@ -4,6 +4,7 @@ using Broadcast.Compositor.Inputs;
 using Broadcast.Compositor.Layouts;
 using Broadcast.Compositor.Video;
 using Broadcast.Media;
+using Broadcast.Media.Codecs.Images;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Compositor.Engine;
@@ -50,6 +51,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     // Feeds publish here, never into the node's channels: a feed is no channel's broadcast, and no packager reads it.
     private readonly LiveStreamRegistry _feedHub = new();
     private static readonly TimeSpan ImageDecodeTimeout = TimeSpan.FromSeconds(20);
+    private const string NotAnImage = "It is neither a PNG nor a JPEG: its first bytes are not a PNG or JPEG signature.";
     private static readonly TimeSpan CardRenderTimeout = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Hosted> _programs = new(StringComparer.Ordinal);
@@ -350,6 +352,12 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
             {
                 images[inputs[i].Id] = running.Images[inputs[i].Id];
                 continue;
+            }
+            // Checked before anything is written: a stored program's bytes may predate control's own check of them.
+            if (!StillImageSignature.TryDetect(bytes, out _))
+            {
+                DisposeImagesNotIn(images, running?.Images);
+                throw new ProgramImageException(i, NotAnImage, new InvalidDataException(NotAnImage));
             }
             // ffmpeg reads the image from a file of our own naming: the bytes are the caller's, the name is not.
             string path = Path.Combine(Path.GetTempPath(), $"broadcast-program-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
