@@ -83,19 +83,65 @@ public sealed record PullInput(PullSourceKind Kind, string FfmpegInput, string D
         }
         string root = Path.GetFullPath(mediaRoot);
         string full = Path.GetFullPath(Path.Combine(root, path));
-        string rootWithSlash = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        string rootWithSlash = WithSlash(root);
         if (!full.StartsWith(rootWithSlash, StringComparison.Ordinal)) { error = "the file is outside the media library"; return false; }
-        // A symbolic link inside the library may point anywhere: follow it and check again.
-        var info = new FileInfo(full);
-        if (info.Exists && info.ResolveLinkTarget(returnFinalTarget: true) is { } target)
+        // A symbolic link anywhere on the way (a linked directory as much as a linked file) may point anywhere: both the
+        // root and the file are resolved link by link, and the file's real path must still lie under the root's.
+        if (RealPath(root) is not { } realRoot || RealPath(full) is not { } real)
         {
-            string resolved = Path.GetFullPath(target.FullName);
-            if (!resolved.StartsWith(rootWithSlash, StringComparison.Ordinal)) { error = "the file links outside the media library"; return false; }
+            error = "the file's path has too many symbolic links";
+            return false;
         }
+        if (!real.StartsWith(WithSlash(realRoot), StringComparison.Ordinal)) { error = "the file links outside the media library"; return false; }
+        // ffmpeg opens the resolved path, the one just checked, not one it would resolve again through the links.
         // "file:" keeps ffmpeg from reading a colon in the name as a protocol.
-        input = new PullInput(PullSourceKind.File, "file:" + full, "file:" + path);
+        input = new PullInput(PullSourceKind.File, "file:" + real, "file:" + path);
         return true;
     }
+
+    /// <summary>The most links followed in one path, as the kernel's own limit (ELOOP): beyond it is a loop.</summary>
+    private const int MaxLinks = 40;
+
+    /// <summary>
+    /// <paramref name="path"/> (absolute, normalized) with every symbolic link on it replaced by its target, one
+    /// component at a time, so that a linked directory is followed as the kernel would follow it; a component that does
+    /// not exist (a file not there yet) ends the resolution and the rest is kept as written. Null after
+    /// <see cref="MaxLinks"/> links.
+    /// </summary>
+    internal static string? RealPath(string path)
+    {
+        string current = Path.GetPathRoot(path) ?? "/";
+        var pending = new List<string>(Segments(path[current.Length..]));
+        int links = 0;
+        while (pending.Count > 0)
+        {
+            string segment = pending[0];
+            pending.RemoveAt(0);
+            if (segment == ".") continue;
+            // current is already free of links, so its parent is the physical one.
+            if (segment == "..") { current = Path.GetDirectoryName(current) ?? current; continue; }
+            string next = Path.Join(current, segment);
+            // LinkTarget reads the link itself (lstat), for directories and files alike, and is null for anything else,
+            // a missing entry included.
+            if (new FileInfo(next).LinkTarget is not { } target)
+            {
+                current = next;
+                continue;
+            }
+            if (++links > MaxLinks) return null;
+            // The target is resolved the same way: it may hold links and '..' of its own.
+            if (Path.IsPathRooted(target)) current = Path.GetPathRoot(target) ?? current;
+            string targetRest = Path.IsPathRooted(target) ? target[current.Length..] : target;
+            pending.InsertRange(0, Segments(targetRest));
+        }
+        return current;
+    }
+
+    private static string[] Segments(string path) =>
+        path.Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries);
+
+    private static string WithSlash(string directory) =>
+        directory.EndsWith(Path.DirectorySeparatorChar) ? directory : directory + Path.DirectorySeparatorChar;
 
     /// <summary>scheme://host[:port]/first-segment/… : RTMP keys, tokens in paths and queries, user info stay out of logs and the API.</summary>
     private static string Redact(Uri uri)

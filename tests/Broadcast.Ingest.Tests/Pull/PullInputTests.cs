@@ -89,4 +89,74 @@ public sealed class PullInputTests : IDisposable
             File.Delete(outside);
         }
     }
+
+    [Fact]
+    public void A_symbolic_link_to_a_directory_out_of_the_media_root_is_refused()
+    {
+        // The file itself is no link: only the directory on its way is, which a check of the last component misses.
+        var outside = Directory.CreateTempSubdirectory("pull-outside").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(outside, "secret.mp4"), "x");
+            Directory.CreateSymbolicLink(Path.Combine(_root, "dirlink"), outside);
+            Assert.False(PullInput.TryResolve("file:dirlink/secret.mp4", _root, out _, out var error));
+            Assert.Contains("outside the media library", error, StringComparison.Ordinal);
+            // Even a file that is not there yet: the directory already leads out.
+            Assert.False(PullInput.TryResolve("file:dirlink/later.mp4", _root, out _, out _));
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_relative_link_climbing_out_of_the_media_root_is_refused()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "clips"));
+        Directory.CreateSymbolicLink(Path.Combine(_root, "clips", "up"), "../..");
+        Assert.False(PullInput.TryResolve("file:clips/up/etc/passwd", _root, out _, out var error));
+        Assert.Contains("outside the media library", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_loop_of_links_is_refused()
+    {
+        File.CreateSymbolicLink(Path.Combine(_root, "a"), Path.Combine(_root, "b"));
+        File.CreateSymbolicLink(Path.Combine(_root, "b"), Path.Combine(_root, "a"));
+        Assert.False(PullInput.TryResolve("file:a/film.mp4", _root, out _, out var error));
+        Assert.Contains("too many symbolic links", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Files_and_links_that_stay_in_the_media_root_are_accepted_by_their_real_path()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "clips"));
+        string film = Path.Combine(_root, "clips", "film.mp4");
+        File.WriteAllText(film, "x");
+        Directory.CreateSymbolicLink(Path.Combine(_root, "shortcut"), "clips");
+
+        Assert.True(PullInput.TryResolve("file:clips/film.mp4", _root, out var direct, out var error), error);
+        Assert.Equal("file:" + film, direct.FfmpegInput);
+        Assert.True(PullInput.TryResolve("file:shortcut/film.mp4", _root, out var linked, out error), error);
+        Assert.Equal("file:" + film, linked.FfmpegInput);
+        Assert.Equal("file:shortcut/film.mp4", linked.Display);
+    }
+
+    [Fact]
+    public void A_media_root_that_is_itself_a_link_still_holds_its_files()
+    {
+        string alias = _root + "-alias";
+        Directory.CreateSymbolicLink(alias, _root);
+        try
+        {
+            File.WriteAllText(Path.Combine(_root, "film.mp4"), "x");
+            Assert.True(PullInput.TryResolve("file:film.mp4", alias, out var input, out var error), error);
+            Assert.Equal("file:" + Path.Combine(_root, "film.mp4"), input.FfmpegInput);
+        }
+        finally
+        {
+            Directory.Delete(alias);
+        }
+    }
 }
