@@ -4,6 +4,7 @@ using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Sources;
+using Broadcast.Media.Codecs.Images;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -309,6 +310,10 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
                 byte[]? bytes = null;
                 if (image.Data is not { Length: > 0 } data || data.Length > (MaxImageBytes + 2) / 3 * 4 || !TryBase64(data, out bytes))
                     Fail(field + ".image.data", $"A base64 PNG or JPEG of at most {MaxImageBytes / 1024} KiB is required.");
+                // Refused here, where the bytes arrive: anything else would be left to ffmpeg's probing, which reads a
+                // playlist as readily as a picture.
+                else if (!StillImageSignature.TryDetect(bytes, out _))
+                    Fail(field + ".image.data", "The image is neither a PNG nor a JPEG: its first bytes are not a PNG or JPEG signature.");
                 else if (image.Width is not { } w || w < 2 || w > MaxImageSide || w % 2 != 0)
                     Fail(field + ".image.width", $"An even width from 2 to {MaxImageSide} pixels is required.");
                 else if (image.Height is not { } h || h < 2 || h > MaxImageSide || h % 2 != 0)

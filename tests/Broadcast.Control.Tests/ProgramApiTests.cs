@@ -139,6 +139,11 @@ public sealed class ProgramApiTests : IAsyncLifetime
         { "an unknown channel", """{"inputs":[{"id":"a","channel":"nobody"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].channel" },
         { "its own channel", """{"inputs":[{"id":"a","channel":"SELF"}],"layout":{"kind":"single","inputs":[{"id":"a"}]}}""", "inputs[0].channel" },
         { "an image that is not base64", """{"inputs":[{"id":"logo","image":{"data":"%%%","width":64,"height":64}}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].image.data" },
+        // Bytes that are no PNG or JPEG are refused where they arrive; left to ffmpeg's probing, the playlist would fetch its segment.
+        { "an HLS playlist as an image", """{"inputs":[{"id":"logo","image":{"data":"I0VYVE0zVQojRVhUSU5GOjEsCmh0dHA6Ly8xMjcuMC4wLjE6OS9zLnRzCg==","width":64,"height":64}}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].image.data" },
+        { "a GIF", """{"inputs":[{"id":"logo","image":{"data":"R0lGODlhAQABAAAAACw=","width":64,"height":64}}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].image.data" },
+        { "a PNG signature cut short", """{"inputs":[{"id":"logo","image":{"data":"iVBORw0KGg==","width":64,"height":64}}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].image.data" },
+        { "an empty image", """{"inputs":[{"id":"logo","image":{"data":"","width":64,"height":64}}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].image.data" },
         { "an odd image width", """{"inputs":[{"id":"logo","image":{"data":"iVBORw0KGgo=","width":63,"height":64}}],"layout":{"kind":"single","inputs":[{"id":"logo"}]}}""", "inputs[0].image.width" },
         { "no layout", """{"inputs":[{"id":"a","channel":"CH"}]}""", "layout" },
         { "an unknown kind", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"mosaic","inputs":[{"id":"a"}]}}""", "layout.kind" },
@@ -158,6 +163,23 @@ public sealed class ProgramApiTests : IAsyncLifetime
         { "a source on loopback (the outbound policy)", """{"inputs":[{"id":"f","source":{"url":"rtmp://127.0.0.1:1935/live/x"}}],"layout":{"kind":"single","inputs":[{"id":"f"}]}}""", "inputs[0].source.url" },
         { "a gain that is a word", """{"inputs":[{"id":"a","channel":"CH"}],"layout":{"kind":"single","inputs":[{"id":"a"}]},"audio":{"a":{"gainDb":"loud"}}}""", "audio" },
     };
+
+    [Theory]
+    [InlineData(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13 })]
+    [InlineData(new byte[] { 0xFF, 0xD8, 0xFF, 0xE0, 0, 16 })]
+    public async Task Bytes_with_a_png_or_jpeg_signature_reach_the_runner_as_they_came(byte[] bytes)
+    {
+        var (program, _) = await ChannelAsync();
+        var body = new
+        {
+            inputs = new object[] { new { id = "logo", image = new { data = Convert.ToBase64String(bytes), width = 64, height = 64 } } },
+            layout = new { kind = "single", inputs = new object[] { new { id = "logo" } } },
+            transition = "cut",
+        };
+        using var put = await _client.PutAsync($"/api/channels/{program}/program", Json(body));
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        Assert.Equal(bytes, Assert.Single(_runner.Plans).Inputs[0].Image);
+    }
 
     [Theory]
     [MemberData(nameof(BadBodies))]
