@@ -32,7 +32,7 @@ ca=/etc/ssl/certs/ca-certificates.crt
 [[ -s $ca ]] || fail "no CA bundle at $ca"
 # A stand-in's recipe label: the debootstrap suite for a base; for the others their base's recipe, their setup, their
 # changes and the files in tests/docker/standins. A stand-in whose recipe changed is rebuilt, the rest are kept.
-files_recipe=$(cat "$here"/* | sha256sum | cut -c1-16)
+files_recipe=$(cat "$here"/* tests/s3/package-lock.json | sha256sum | cut -c1-16)
 recipe_of() { docker image inspect -f '{{index .Config.Labels "broadcast.test.recipe"}}' "$1" 2>/dev/null; }
 
 current() { # image recipe → 0 when the image exists with that recipe
@@ -64,7 +64,8 @@ commit_image() {
   (($#)) && shift
   changes=("$@")
   local recipe
-  recipe=$(printf '%s\n' "$(recipe_of "$base")" "$files_recipe" "$script" "${run[@]}" "${changes[@]}" | sha256sum | cut -c1-16)
+  # The checkout's own path is no part of a recipe: CI clones to a new folder each run.
+  recipe=$(printf '%s\n' "$(recipe_of "$base")" "$files_recipe" "$script" "${run[@]//$ROOT/ROOT}" "${changes[@]}" | sha256sum | cut -c1-16)
   current "$image" "$recipe" && return 0
   local start=$SECONDS name="broadcast-standin-build-$$"
   docker rm -f "$name" >/dev/null 2>&1 || true
