@@ -135,8 +135,10 @@ public sealed partial class DeploymentFilesTests
         var turn = Sequence(Service("turn"), "command").ToList();
         Assert.Contains("--use-auth-secret", turn);
         Assert.Contains(turn, a => a.StartsWith("--static-auth-secret=${TURN_SECRET:?", StringComparison.Ordinal));
-        foreach (string range in new[] { "10.0.0.0-10.255.255.255", "127.0.0.0-127.255.255.255", "169.254.0.0-169.254.255.255", "172.16.0.0-172.31.255.255", "192.168.0.0-192.168.255.255" })
-            Assert.Contains($"--denied-peer-ip={range}", turn);
+        // Every peer address refused, public ones too (no open relay), IPv4 and IPv6, and no TCP relay.
+        Assert.Equal(["--denied-peer-ip=0.0.0.0-255.255.255.255", "--denied-peer-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"],
+            turn.Where(a => a.StartsWith("--denied-peer-ip=", StringComparison.Ordinal)));
+        Assert.Contains("--no-tcp-relay", turn);
 
         // The peers allowed among those: the broadcast node's fixed address, where its Janus keeps a host candidate, and
         // the origin replicas' range on the media network, where nothing else of ours gets an address (the turn service's
