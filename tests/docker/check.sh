@@ -177,6 +177,12 @@ for _ in $(seq 1 300); do
   sleep 1
 done
 [[ -n "$up" ]] || { compose ps >&2; compose logs --tail=30 >&2; fail "the compose stack was not healthy within 300 s (above)"; }
+# Every service runs and none has restarted (a service without a healthcheck, the turn service, would otherwise pass
+# while it crash-loops).
+for ctr in $(compose ps -q); do
+  state=$(docker inspect -f '{{.Name}} {{.State.Status}} {{.RestartCount}}' "$ctr")
+  [[ "$state" == *" running 0" ]] || { docker logs --tail 20 "$ctr" >&2; fail "a service of the stack is not running steadily: $state (log above)"; }
+done
 step "docker-compose.yml up (postgres, seaweedfs, broadcast, 2 origins, edge, turn) and healthy in $((SECONDS - start)) s"
 
 # The banner gives the public URLs (Public:*) that .env set, not the container's own address.
