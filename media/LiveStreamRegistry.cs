@@ -74,7 +74,12 @@ public sealed class LiveStreamRegistry
     /// their identity: the same key again is the same encoder coming back on a new network path.
     /// </summary>
     public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream)
+        => TryStartPublish(name, takeoverAfterSilence, out stream, out _);
+
+    /// <summary>As above; <paramref name="tookOver"/> says whether the publish took the stream from a silent publisher (for the log).</summary>
+    public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver)
     {
+        tookOver = false;
         var candidate = new LiveStream(name, _timeProvider);
         if (!_streams.TryAdd(name, candidate))
         {
@@ -88,6 +93,7 @@ public sealed class LiveStreamRegistry
             }
 
             if (!stream.TryTakeOver(takeoverAfterSilence)) return false;
+            tookOver = true;
             TakenOver?.Invoke(stream);
             Resumed?.Invoke(stream);
             return true;

@@ -76,9 +76,7 @@ internal sealed class RtmpPublishPolicy
             RtmpLog.AddressBlocked(_logger, _address.ToString(), failures, _options.FailedPublishWindowSeconds, _options.FailedPublishBlockSeconds);
         if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName)) return decision.Reason ?? "publish not allowed";
         Decision = decision;
-        var before = _registry.Find(decision.StreamName);
-        bool wasLive = before is { IsCompleted: false, IsReconnecting: false };
-        if (!_registry.TryStartPublish(decision.StreamName, TakeoverSilence, out var stream))
+        if (!_registry.TryStartPublish(decision.StreamName, TakeoverSilence, out var stream, out bool tookOver))
         {
             if (_registry.Find(decision.StreamName) is { IsCompleted: false, IsReconnecting: false } live)
             {
@@ -90,7 +88,7 @@ internal sealed class RtmpPublishPolicy
         stream.Tag = decision.ChannelId;
         _app = app;
         _publisherResumes = stream.Resumes;
-        if (wasLive && ReferenceEquals(before, stream))
+        if (tookOver)
             RtmpLog.PublishTookOver(_logger, _connectionId, _remote, stream.Name, decision.ChannelId);
         _stream = stream;
         stream.Completed += OnStreamCompleted;

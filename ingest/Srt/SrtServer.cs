@@ -282,9 +282,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             return;
         }
         var decision = screened.Decision;
-        var before = _registry.Find(decision.StreamName!);
-        bool wasLive = before is { IsCompleted: false, IsReconnecting: false };
-        if (!_registry.TryStartPublish(decision.StreamName!, _takeoverSilence, out var stream))
+        if (!_registry.TryStartPublish(decision.StreamName!, _takeoverSilence, out var stream, out bool tookOver))
         {
             SrtLog.RefusedAfterHandshake(_logger, remoteText, $"{decision.StreamName} is already publishing");
             _admission.Release(address);
@@ -300,7 +298,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         publisher.Resumes = stream.Resumes;
         publisher.OnReplaced = replaced => { if (replaced.Resumes != publisher.Resumes) _takenOver.Enqueue(socket); };
         stream.PublisherReplaced += publisher.OnReplaced;
-        if (wasLive && ReferenceEquals(before, stream)) SrtLog.TookOver(_logger, publisher.Id, remoteText, stream.Name, decision.ChannelId);
+        if (tookOver) SrtLog.TookOver(_logger, publisher.Id, remoteText, stream.Name, decision.ChannelId);
         int events = LibSrt.SRT_EPOLL_IN | LibSrt.SRT_EPOLL_ERR;
         _publishers[socket] = publisher;
         Interlocked.Increment(ref _publisherCount);

@@ -33,12 +33,13 @@ public sealed class SignInModel(AdminUserService users) : PageModel
     public string? Error { get; set; }
 
     private const string LockedMessage = "Too many wrong passwords for this name: sign-in with it is refused for a while (at most 15 minutes).";
+    private const string WrongMessage = "Wrong user name or password.";
 
     public void OnGet()
     {
         if (Error == "invalid")
         {
-            ModelState.AddModelError(string.Empty, "Wrong user name or password.");
+            ModelState.AddModelError(string.Empty, WrongMessage);
         }
         else if (Error == "locked")
         {
@@ -57,7 +58,7 @@ public sealed class SignInModel(AdminUserService users) : PageModel
         if (user is null)
         {
             // One message for a wrong name and a wrong password: which one was wrong is not for a guesser to learn.
-            ModelState.AddModelError(string.Empty, users.IsLockedOut(UserName, out _) ? LockedMessage : "Wrong user name or password.");
+            ModelState.AddModelError(string.Empty, users.IsLockedOut(UserName, out _) ? LockedMessage : WrongMessage);
             return Page();
         }
 
