@@ -81,5 +81,13 @@ for trx in "$results"/*.trx; do
   passed=$((passed + $(get passed))); failed=$((failed + $(get failed) + $(get error) + $(get timeout)))
   skipped=$((skipped + $(get notExecuted)))
 done
+# Each failed test's name and the head of its message last, where CI's tail of the output still shows them.
+if [[ $failed -gt 0 ]]; then
+  echo "== failed tests"
+  perl -0ne 'while (/<UnitTestResult [^>]*?testName="([^"]*)"[^>]*?outcome="(?:Failed|Error|Timeout)"[^>]*>(.*?)<\/UnitTestResult>/sg) {
+      my ($name, $body) = ($1, $2); my ($message) = $body =~ /<Message>(.*?)<\/Message>/s; $message //= "(no message)";
+      $message =~ s/&lt;/</g; $message =~ s/&gt;/>/g; $message =~ s/&quot;/"/g; $message =~ s/&amp;/&/g;
+      print "- $name\n  ", substr($message, 0, 1500), "\n" }' "$results"/*.trx
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -67,6 +67,13 @@ public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITest
             return masterText.Contains("source/index.m3u8", StringComparison.Ordinal) && AudioRendition(masterText) is not null;
         }, Bound, "the program's master playlist with its source and audio renditions", () => fixture.WithLog(""));
         string audio = AudioRendition(masterText)!;
+        // A viewer arrives at a running program: hls.js starts three segments behind the live edge only once three are
+        // listed; with one, it plays at the edge itself and stalls whenever a segment comes a little late on a busy machine.
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await Server.Viewer.GetAsync(Server.Absolute($"/live/{program.Slug}/source/index.m3u8"));
+            return r.IsSuccessStatusCode && (await r.Content.ReadAsStringAsync()).Split("#EXTINF:").Length > 3;
+        }, Bound, "three segments of the program listed", () => fixture.WithLog(""));
 
         var browser = await fixture.BrowserAsync();
         await using var player = await browser.OpenAsync(PlayerKind.Hls);

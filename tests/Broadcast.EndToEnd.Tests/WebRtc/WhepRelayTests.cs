@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -106,8 +107,8 @@ public sealed class WhepRelayTests(WhepRelayFixture fixture, ITestOutputHelper o
         var second = await browser.NewPageAsync();
         try
         {
-            await first.GotoAsync(Player(origin.BaseUri));
-            await second.GotoAsync(Player(edge.BaseUri));
+            await OpenPlayerAsync(first, Player(origin.BaseUri));
+            await OpenPlayerAsync(second, Player(edge.BaseUri));
             await WaitForFramesAsync(first, 30, Diagnostics);
             await WaitForFramesAsync(second, 30, Diagnostics);
             output.WriteLine($"first viewer's first frame {await first.EvaluateAsync<int>("() => window.__whep.firstFrameMs")} ms after its POST, "
@@ -197,6 +198,24 @@ public sealed class WhepRelayTests(WhepRelayFixture fixture, ITestOutputHelper o
         using var request = new HttpRequestMessage(HttpMethod.Post, $"live/{slug}/whep") { Content = new StringContent(SketchOffer, Encoding.UTF8) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/sdp");
         return await server.Viewer.SendAsync(request);
+    }
+
+    /// <summary>
+    /// Opens the WHEP page, again while the origin answers 404: the origin's off-air answer above stands for
+    /// <see cref="Broadcast.WebRtc.Relay.ChannelRelays.ProbeLifetime"/> (one second, so that a scan of made-up names costs
+    /// the ingest nodes one probe a name a second), and a viewer who asks within it is told so, as a player that retries is.
+    /// </summary>
+    private static async Task OpenPlayerAsync(IPage page, string url)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            await page.GotoAsync(url);
+            await page.WaitForFunctionAsync("() => !!window.__whep && (window.__whep.status !== 0 || window.__whep.error !== null)", null,
+                new() { Timeout = (float)Patience.TotalMilliseconds });
+            if (await page.EvaluateAsync<int>("() => window.__whep.status") != 404 || deadline.Elapsed > Patience) return;
+            await Task.Delay(250);
+        }
     }
 
     private static async Task WaitForFramesAsync(IPage page, int frames, Func<string> diagnostics)
