@@ -24,6 +24,7 @@ public static class WebRtcServiceCollectionExtensions
         services.TryAddSingleton<IRealTimeChannels, NoRealTimeChannels>();
         services.AddSingleton<WhepPrewarm>();
         services.AddHostedService(sp => sp.GetRequiredService<WhepPrewarm>());
+        AddAuthorizationWatch(services);
         // The live room: its show (IRoomShow) and who may publish into it (IRoomPublishAuthorizer) come from the host.
         services.Configure<RoomOptions>(configuration.GetSection(RoomOptions.Section));
         services.AddSingleton<RoomService>();
@@ -47,7 +48,16 @@ public static class WebRtcServiceCollectionExtensions
             sp.GetRequiredService<IOptions<WhepOptions>>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WhepService>>()));
         // The ingest nodes' live real-time channels are warmed here too, before their first viewer on this node.
         services.AddHostedService<RelayPrewarm>();
+        AddAuthorizationWatch(services);
         return services;
+    }
+
+    /// <summary>WHEP sessions end when their playback token or channel no longer lets them play (<see cref="WhepAuthorizationWatch"/>).</summary>
+    private static void AddAuthorizationWatch(IServiceCollection services)
+    {
+        services.AddSingleton(sp => new WhepAuthorizationWatch(sp.GetRequiredService<WhepService>(), sp.GetService<Broadcast.Origin.IPlaybackAccess>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WhepAuthorizationWatch>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<WhepAuthorizationWatch>());
     }
 
     private static void AddJanusAndIce(IServiceCollection services, IConfiguration configuration)

@@ -55,7 +55,7 @@ public static class WhepEndpoints
             return;
         }
 
-        if (!Authorized(context, channel, out int refusal, out string why))
+        if (!Authorized(context, channel, out string? token, out int refusal, out string why))
         {
             if (refusal == StatusCodes.Status401Unauthorized) response.Headers.WWWAuthenticate = "Bearer";
             await Problem(context, refusal, why).ConfigureAwait(false);
@@ -67,7 +67,7 @@ public static class WhepEndpoints
         WhepAnswer answer;
         try
         {
-            answer = await service.StartAsync(channel, offer, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+            answer = await service.StartAsync(channel, offer, context.Connection.RemoteIpAddress, context.RequestAborted, token).ConfigureAwait(false);
         }
         catch (WhepRefusal e)
         {
@@ -126,9 +126,13 @@ public static class WhepEndpoints
         return Task.CompletedTask;
     }
 
-    /// <summary>A private channel needs a good playback token, as its HLS and DASH do: 401 without one, 403 with a bad one.</summary>
-    private static bool Authorized(HttpContext context, string channel, out int refusal, out string why)
+    /// <summary>
+    /// A private channel needs a good playback token, as its HLS and DASH do: 401 without one, 403 with a bad one. The
+    /// token (null for a public channel) stays with the session: it ends when the token no longer authorises the channel.
+    /// </summary>
+    private static bool Authorized(HttpContext context, string channel, out string? token, out int refusal, out string why)
     {
+        token = null;
         refusal = 0;
         why = "";
         var access = context.RequestServices.GetService<IPlaybackAccess>();
@@ -141,7 +145,6 @@ public static class WhepEndpoints
         }
 
         if (!access.IsPrivate(channel)) return true;
-        string? token = null;
         string authorization = context.Request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = authorization["Bearer ".Length..].Trim();
         else if (context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues query) && query.Count == 1) token = query[0];

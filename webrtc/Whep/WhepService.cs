@@ -26,6 +26,9 @@ public sealed class WhepRefusal(int status, string detail) : Exception(detail)
 public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, long SessionsStarted, long RefusedAtCap, int WarmChannels = 0,
     int RelayFeeds = 0, int RelayedChannels = 0);
 
+/// <summary>A WHEP session's channel and resource id, and the playback token it was admitted with (null: the channel was public).</summary>
+public readonly record struct WhepSessionGrant(string Channel, string Id, string? PlaybackToken);
+
 /// <summary>A WHEP session that was set up: its resource id and Janus's SDP answer for the viewer.</summary>
 public sealed record WhepAnswer(string Id, string Sdp);
 
@@ -205,7 +208,9 @@ public sealed partial class WhepService : IAsyncDisposable
     internal void FeedClosed() => Interlocked.Decrement(ref _feeds);
 
     /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
-    public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken)
+    /// <param name="playbackToken">The private channel's playback token the viewer was admitted with (null for a public
+    /// channel): <see cref="WhepAuthorizationWatch"/> ends the session once it no longer authorises the channel.</param>
+    public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken, string? playbackToken = null)
     {
         if (!_janus.Enabled) throw new WhepRefusal(503, "real-time playback is off on this node (Janus:Enabled=false)");
         long received = _time.GetTimestamp();
@@ -285,7 +290,7 @@ public sealed partial class WhepService : IAsyncDisposable
             if (processed.Jsep?["sdp"] is not JsonValue answer) throw new JanusApiException("NoSIP processed our answer but gave no JSEP answer");
             viewer.Connect(plan);
             string id = RandomTokens.New(16);
-            var session = new WhepSession(id, channel, janus, handle, viewer, source, client) { AnsweredAt = _time.GetTimestamp() };
+            var session = new WhepSession(id, channel, janus, handle, viewer, source, client) { AnsweredAt = _time.GetTimestamp(), PlaybackToken = playbackToken };
             lock (_gate) _sessions[id] = session;
             source.Fanout.Add(viewer);
             _ = EndIfNeverConnectedAsync(session);
@@ -313,7 +318,10 @@ public sealed partial class WhepService : IAsyncDisposable
     }
 
     /// <summary>Ends the session <paramref name="id"/> of <paramref name="channel"/>; false when there is none.</summary>
-    public async Task<bool> EndAsync(string channel, string id)
+    public Task<bool> EndAsync(string channel, string id) => EndAsync(channel, id, "ended by the viewer");
+
+    /// <summary>Ends the session <paramref name="id"/> of <paramref name="channel"/> for <paramref name="reason"/> (logged); false when there is none.</summary>
+    public async Task<bool> EndAsync(string channel, string id, string reason)
     {
         WhepSession? session;
         lock (_gate)
@@ -322,8 +330,19 @@ public sealed partial class WhepService : IAsyncDisposable
             _sessions.Remove(id);
         }
 
-        await CloseAsync(session, "ended by the viewer", detach: true).ConfigureAwait(false);
+        await CloseAsync(session, reason, detach: true).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>The sessions now, each with the playback token it was admitted with: what <see cref="WhepAuthorizationWatch"/> checks.</summary>
+    public IReadOnlyList<WhepSessionGrant> Grants()
+    {
+        lock (_gate)
+        {
+            var grants = new List<WhepSessionGrant>(_sessions.Count);
+            foreach (var session in _sessions.Values) grants.Add(new WhepSessionGrant(session.Channel, session.Id, session.PlaybackToken));
+            return grants;
+        }
     }
 
     private async Task CloseAsync(WhepSession session, string reason, bool detach)
@@ -492,6 +511,9 @@ public sealed partial class WhepService : IAsyncDisposable
     {
         /// <summary>When the viewer was answered (<see cref="TimeProvider.GetTimestamp"/>): its connection time is measured from here.</summary>
         public long AnsweredAt { get; init; }
+
+        /// <summary>The playback token the viewer was admitted with; null for a channel that was public then.</summary>
+        public string? PlaybackToken { get; init; }
 
         /// <summary>Janus said <c>webrtcup</c>: the viewer's PeerConnection works (set under the service's lock).</summary>
         public bool Connected { get; set; }

@@ -154,6 +154,57 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task A_session_ends_when_its_channel_turns_private_and_when_its_playback_token_expires()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"whep revoked {Guid.NewGuid():N}");
+        await using var publisher = FfmpegPublisher.Start(await TestMedia.GetClipAsync(Baseline), Server.RtmpUrl(channel.StreamKey), loops: -1);
+
+        // Admitted while the channel was public: the channel turning private ends it, as its HLS would refuse the next request.
+        var page = await PlayAsync(channel.Id, channel.Slug, token: null);
+        try
+        {
+            await WaitForFramesAsync(page, 10);
+            var turned = System.Diagnostics.Stopwatch.StartNew();
+            using (var patch = await Server.Http.PatchAsync($"api/channels/{channel.Id}", JsonContent.Create(new { privatePlayback = true })))
+                Assert.True(patch.IsSuccessStatusCode, $"PATCH privatePlayback: {(int)patch.StatusCode}");
+            await WaitFor.ConditionAsync(() => Server.LogTail(2000).Contains($"WHEP {channel.Slug}: session ", StringComparison.Ordinal)
+                && Server.LogTail(2000).Contains(": the channel turned private", StringComparison.Ordinal), Patience, "the public viewer's session to end", Diagnostics);
+            output.WriteLine($"the session admitted as public ended {turned.ElapsedMilliseconds} ms after the channel turned private");
+            Assert.Contains("broadcast_whep_viewers 0\n", await Server.Viewer.GetStringAsync("metrics"), StringComparison.Ordinal);
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+
+        // A token that lives 8 s: the session plays, and ends within a second or two after the token's expiry, not before.
+        using var mint = await Server.Http.PostAsJsonAsync($"api/channels/{channel.Id}/playback-tokens", new { expiresInSeconds = 8 });
+        Assert.True(mint.IsSuccessStatusCode, $"mint: {(int)mint.StatusCode}");
+        using var minted = JsonDocument.Parse(await mint.Content.ReadAsStringAsync());
+        string token = minted.RootElement.GetProperty("token").GetString()!;
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(8);
+        page = await PlayAsync(channel.Id, channel.Slug, token);
+        try
+        {
+            await WaitForFramesAsync(page, 10);
+            await WaitFor.ConditionAsync(() => Server.LogTail(2000).Contains(": its playback token expired or was revoked", StringComparison.Ordinal), Patience,
+                "the token viewer's session to end at the token's expiry", Diagnostics);
+            var endedAt = DateTimeOffset.UtcNow;
+            output.WriteLine($"the token's session ended {(endedAt - expiresAt).TotalMilliseconds:0} ms after the token expired");
+            // The token was minted before expiresAt was read, so the expiry is at most that; the watch looks once a second.
+            Assert.True(endedAt >= expiresAt.AddSeconds(-1), $"the session ended {(expiresAt - endedAt).TotalSeconds:0.0} s before its token expired");
+            Assert.True(endedAt <= expiresAt.AddSeconds(5), $"the session outlived its token by {(endedAt - expiresAt).TotalSeconds:0.0} s");
+            Assert.Contains("broadcast_whep_viewers 0\n", await Server.Viewer.GetStringAsync("metrics"), StringComparison.Ordinal);
+            // Janus closed the viewer's side too.
+            await page.WaitForFunctionAsync("() => window.__whep.dtlsState === 'closed' || ['failed', 'closed', 'disconnected'].includes(window.__whep.connectionState)", null, new() { Timeout = 40_000 });
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
+    [Fact]
     public async Task An_offer_whose_viewer_never_connects_gives_its_place_back()
     {
         var channel = await Server.Api.CreateChannelAsync($"whep abandoned {Guid.NewGuid():N}");
