@@ -1,3 +1,4 @@
+using Broadcast.Media;
 using Broadcast.Packager.Manifests;
 using Broadcast.Storage;
 
@@ -5,13 +6,27 @@ namespace Broadcast.Packager.Live;
 
 /// <summary>
 /// The live HLS playlists of one broadcast (RFC 8216): each rendition's media playlist over its window, rewritten with
-/// every segment (and, with low latency, every part), the master once every rendition has a segment, and the ended
-/// playlists (EXT-X-ENDLIST) at the end.
+/// every segment (and, with low latency, every part), the master once every rendition has a segment (and again when
+/// what it declares has stopped being true), and the ended playlists (EXT-X-ENDLIST) at the end.
 /// </summary>
 internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts? lowLatency) : IPackagerListener
 {
-    /// <summary>The master as it stands was stored; it is otherwise written once per broadcast.</summary>
+    /// <summary>
+    /// How far a rendition's measured peak segment bitrate may rise above the BANDWIDTH the stored master declares
+    /// before the master is written again: RFC 8216 section 4.3.4.2 asks for the peak, and Apple's HLS authoring
+    /// specification holds a measured peak within 10 % of it. Below that the master stays as it is, so a broadcast
+    /// rewrites it a handful of times (each rise at least a tenth), not at every segment.
+    /// </summary>
+    public const int PeakToleranceTenths = 1;
+
+    // What the stored master declares for each rendition: its peak bitrate and frame rate when it was written.
+    private readonly Dictionary<string, (long Peak, FrameRate? Rate)> _declared = new(StringComparer.Ordinal);
+
+    /// <summary>The master as it stands was stored; it is otherwise written once per broadcast, and again when outgrown.</summary>
     public bool MasterWritten { get; private set; }
+
+    /// <summary>Masters stored for this broadcast so far (the first, and each rewrite).</summary>
+    public int MastersWritten { get; private set; }
 
     public Task OnSegmentsAddedAsync(CancellationToken cancellationToken) => WriteAsync(PlaylistState.Live, cancellationToken);
 
@@ -57,12 +72,44 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
         }
         // The master waits until every rendition has a segment, so BANDWIDTH and CODECS are measured, not guessed.
         bool allHave = broadcast.AllTimelines().All(t => t.Entries.Count > 0 || t.Retired);
-        if (allHave && (!MasterWritten || state != PlaylistState.Live))
+        if (allHave && (!MasterWritten || state != PlaylistState.Live || Outgrown()))
         {
             string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8", broadcast.Captions);
             await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
             MasterWritten = true;
+            MastersWritten++;
+            _declared.Clear();
+            foreach (var t in broadcast.AllTimelines()) _declared[t.Name] = (t.PeakBitrate, t.FrameRate);
         }
+    }
+
+    /// <summary>
+    /// True when the stored master no longer describes the media: a rendition's peak segment bitrate rose more than
+    /// <see cref="PeakToleranceTenths"/> tenths above its declared BANDWIDTH (the first master measured one segment), or
+    /// its measured frame rate settled on another value than the one declared.
+    /// </summary>
+    private bool Outgrown()
+    {
+        foreach (var t in broadcast.AllTimelines())
+        {
+            if (t.Retired || t.Entries.Count == 0 || !_declared.TryGetValue(t.Name, out var declared)) continue;
+            if (t.PeakBitrate * 10 > declared.Peak * (10 + PeakToleranceTenths)) return true;
+            if (Differs(t.FrameRate, declared.Rate)) return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// A frame rate found where none was declared, or one more than 1.5 % from the declared (another standard rate, not
+    /// the same one measured a little differently): a source of uneven rate must not rewrite the master every segment.
+    /// </summary>
+    private static bool Differs(FrameRate? now, FrameRate? declared)
+    {
+        if (now is not { Denominator: > 0 } n) return false;
+        if (declared is not { Denominator: > 0 } d) return true;
+        double a = (double)n.Numerator / n.Denominator, b = (double)d.Numerator / d.Denominator;
+        return Math.Abs(a - b) > 0.015 * b;
     }
 
     /// <summary>A live playlist of a low-latency broadcast gets its parts, hint and rendition reports; others are unchanged.</summary>

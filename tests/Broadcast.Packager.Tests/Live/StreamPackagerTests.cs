@@ -12,13 +12,14 @@ public sealed class StreamPackagerTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private async Task FeedAsync(StreamPackager p, ManualClock time, int seconds)
+    private async Task FeedAsync(StreamPackager p, ManualClock time, int seconds, int videoFrameBytes = 500)
     {
         var video = TestMedia.Video();
         var audio = TestMedia.Audio();
-        for (int i = 0; i < seconds * 30; i++)
+        for (int n = 0; n < seconds * 30; n++)
         {
-            await p.PushVideoAsync(0, TestMedia.Frame(video, i * 3000L, i % 60 == 0, 500), default);
+            int i = _videoCount++;
+            await p.PushVideoAsync(0, TestMedia.Frame(video, i * 3000L, i % 60 == 0, videoFrameBytes), default);
             // 1.6 AAC frames per video frame at 48 kHz.
             while (true)
             {
@@ -32,6 +33,49 @@ public sealed class StreamPackagerTests : IDisposable
     }
 
     private long _audioCount;
+    private int _videoCount;
+
+    /// <summary>
+    /// The first master measures one segment; a live broadcast's later segments can be larger (a scene with motion). A
+    /// peak more than a tenth above the declared BANDWIDTH rewrites the master (RFC 8216 section 4.3.4.2: the peak),
+    /// a smaller rise or a steady stream does not, so the master is written a handful of times, not every segment.
+    /// </summary>
+    [Fact]
+    public async Task A_peak_that_outgrows_the_master_s_bandwidth_rewrites_it_and_a_steady_stream_does_not()
+    {
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 26, 7, 0, 0, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3 };
+        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
+        var masters = new List<string>();
+        p.ManifestUpdated += m =>
+        {
+            if (m.Key == StoreKeys.Master("chan")) masters.Add(File.ReadAllText(store.PathOf(m.Key)));
+        };
+        static long Bandwidth(string master) => long.Parse(System.Text.RegularExpressions.Regex.Match(master, "BANDWIDTH=([0-9]+)").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+
+        // Phases of whole segments (a keyframe every 2 s), so that no segment mixes two frame sizes.
+        await FeedAsync(p, time, 8);
+        Assert.Single(masters);
+        long first = Bandwidth(masters[0]);
+
+        // 5 % larger frames: within the tolerance, the master stands.
+        await FeedAsync(p, time, 6, videoFrameBytes: 525);
+        Assert.Single(masters);
+
+        // Four times larger: the master is written again, declaring at least the new peak.
+        await FeedAsync(p, time, 6, videoFrameBytes: 2000);
+        Assert.Equal(2, masters.Count);
+        long second = Bandwidth(masters[1]);
+        Assert.True(second > first * 3, $"BANDWIDTH {first} -> {second}");
+        long peak = p.VideoTimelines.Single().PeakBitrate;
+        Assert.True(second >= peak, $"BANDWIDTH {second} below the video's measured peak {peak}");
+
+        // As large again: nothing new to declare.
+        await FeedAsync(p, time, 6, videoFrameBytes: 2000);
+        Assert.Equal(2, masters.Count);
+    }
 
     /// <summary>
     /// A caption service found after the master playlist went out: the master is rewritten at once with the
