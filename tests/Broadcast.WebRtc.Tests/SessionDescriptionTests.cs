@@ -28,6 +28,8 @@ public sealed class SessionDescriptionTests
         { "a c= line with a bad network type", "malformed c= line", Utf8("v=0\r\nc=XX IP4 1.2.3.4\r\nm=video 9 RTP/AVP 96\r\n") },
         { "an upper-case type", "not <type>=<value>", Utf8("v=0\r\nM=video 9 RTP/AVP 96\r\n") },
         { "too many media sections", "more than 32 media sections", Utf8("v=0\r\n" + string.Concat(Enumerable.Repeat("m=audio 9 RTP/AVP 0\r\n", 33))) },
+        { "more formats than there are RTP payload types", "more than 128 formats on an m= line",
+            Utf8("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF " + string.Join(' ', Enumerable.Range(0, 129)) + "\r\n") },
         { "too many lines", "more than 4000 lines", Utf8("v=0\r\nm=audio 9 RTP/AVP 0\r\n" + string.Concat(Enumerable.Repeat("a=x\r\n", 4000))) },
     };
 
@@ -59,6 +61,37 @@ public sealed class SessionDescriptionTests
         Assert.Equal("level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", video.FormatParameters(108));
         Assert.Contains("nack pli", video.FeedbackOf(108));
         Assert.Contains(sdp.Media[1].RtpMaps(), m => m.PayloadType == 111 && m.Encoding == "opus" && m.Channels == 2);
+    }
+
+    /// <summary>
+    /// The largest offer a WHEP POST may carry (64 KiB, 4000 lines) spent on rtpmap, fmtp and rtcp-fb lines for every
+    /// payload type, the one that counts last: the section is indexed in one pass, the first line of each kind wins, and
+    /// the H.264 choice is the right one. (Looked up line against line, such an offer cost the node millions of string
+    /// comparisons per anonymous POST.)
+    /// </summary>
+    [Fact]
+    public void A_hostile_offer_of_thousands_of_attribute_lines_reads_in_one_pass_and_picks_the_right_payload_type()
+    {
+        var text = new StringBuilder("v=0\r\nc=IN IP4 127.0.0.1\r\nm=video 9 UDP/TLS/RTP/SAVPF ").Append(string.Join(' ', Enumerable.Range(0, 128))).Append("\r\n");
+        for (int round = 0; round < 8; round++)
+        {
+            for (int pt = 0; pt < 127; pt++)
+            {
+                text.Append("a=rtpmap:").Append(pt).Append(" VP8/90000\r\n");
+                text.Append("a=fmtp:").Append(pt).Append(" x=").Append(round).Append("\r\n");
+                text.Append("a=rtcp-fb:").Append(pt).Append(" nack\r\n");
+            }
+        }
+        text.Append("a=rtpmap:127 H264/90000\r\na=fmtp:127 packetization-mode=1;profile-level-id=42e01f\r\na=fmtp:127 packetization-mode=0\r\na=recvonly\r\n");
+        Assert.True(text.Length <= 64 * 1024, $"{text.Length} bytes");
+
+        Assert.True(SessionDescription.TryParse(text.ToString(), out var sdp, out string error), error);
+        var video = sdp.Media.Single();
+        Assert.Equal(128, video.RtpMaps().Count());
+        Assert.Equal("x=0", video.FormatParameters(5));
+        Assert.Equal(8, video.FeedbackOf(5).Count());
+        Assert.Equal("packetization-mode=1;profile-level-id=42e01f", video.FormatParameters(127));
+        Assert.Equal(127, NoSipAnswer.ChooseH264(video, 0x42)?.PayloadType);
     }
 
     [Fact]

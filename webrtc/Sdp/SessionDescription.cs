@@ -29,29 +29,67 @@ public sealed class MediaDescription
 
     public string? Mid => Attributes.FirstOrDefault(a => a.Name == "mid")?.Value;
 
-    /// <summary>Every <c>a=rtpmap</c> of a payload type listed on the <c>m=</c> line.</summary>
-    public IEnumerable<RtpMap> RtpMaps()
-    {
-        foreach (var attribute in Attributes)
-        {
-            if (attribute.Name != "rtpmap" || attribute.Value is null) continue;
-            if (TryParseRtpMap(attribute.Value, out var map) && Formats.Contains(map.PayloadType.ToString(CultureInfo.InvariantCulture))) yield return map;
-        }
-    }
+    /// <summary>Every <c>a=rtpmap</c> of a payload type listed on the <c>m=</c> line (the first one of each).</summary>
+    public IEnumerable<RtpMap> RtpMaps() => Index().Maps;
 
     /// <summary>The <c>a=fmtp</c> parameters of <paramref name="payloadType"/> as written (after the payload type), or "".</summary>
-    public string FormatParameters(int payloadType) => ValuesOf("fmtp", payloadType).FirstOrDefault() ?? "";
+    public string FormatParameters(int payloadType) => Index().Parameters.GetValueOrDefault(payloadType, "");
 
     /// <summary>The <c>a=rtcp-fb</c> values of <paramref name="payloadType"/> (after the payload type).</summary>
-    public IEnumerable<string> FeedbackOf(int payloadType) => ValuesOf("rtcp-fb", payloadType);
+    public IEnumerable<string> FeedbackOf(int payloadType) => Index().Feedback.TryGetValue(payloadType, out var values) ? values : [];
 
-    private IEnumerable<string> ValuesOf(string name, int payloadType)
+    // The section's payload types looked up once, in one pass over its attributes: a hostile offer of thousands of
+    // a=rtpmap and a=fmtp lines must not cost a lookup of each against all the others on every anonymous WHEP POST.
+    private AttributeIndex? _index;
+
+    private sealed record AttributeIndex(int AttributeCount, List<RtpMap> Maps, Dictionary<int, string> Parameters, Dictionary<int, List<string>> Feedback);
+
+    private AttributeIndex Index()
     {
-        string prefix = payloadType.ToString(CultureInfo.InvariantCulture) + " ";
+        if (_index is { } known && known.AttributeCount == Attributes.Count) return known;
+        var listed = new HashSet<int>();
+        foreach (string format in Formats)
+            if (int.TryParse(format, NumberStyles.None, CultureInfo.InvariantCulture, out int pt) && pt <= 127) listed.Add(pt);
+        var index = new AttributeIndex(Attributes.Count, [], [], []);
+        var mapped = new HashSet<int>();
         foreach (var attribute in Attributes)
         {
-            if (attribute.Name == name && attribute.Value is { } value && value.StartsWith(prefix, StringComparison.Ordinal)) yield return value[prefix.Length..].Trim();
+            if (attribute.Value is not { } value) continue;
+            switch (attribute.Name)
+            {
+                case "rtpmap":
+                    if (TryParseRtpMap(value, out var map) && listed.Contains(map.PayloadType) && mapped.Add(map.PayloadType)) index.Maps.Add(map);
+                    break;
+                case "fmtp":
+                    if (TryPayloadTypeOf(value, out int fmtpType, out string parameters)) index.Parameters.TryAdd(fmtpType, parameters);
+                    break;
+                case "rtcp-fb":
+                    if (TryPayloadTypeOf(value, out int feedbackType, out string feedback))
+                    {
+                        if (!index.Feedback.TryGetValue(feedbackType, out var values)) index.Feedback[feedbackType] = values = [];
+                        values.Add(feedback);
+                    }
+                    break;
+            }
         }
+
+        _index = index;
+        return index;
+    }
+
+    /// <summary>"&lt;payload type&gt; &lt;rest&gt;" (a=fmtp, a=rtcp-fb: RFC 8866 §6.15, RFC 4585 §4.2): the type and the rest, trimmed.</summary>
+    private static bool TryPayloadTypeOf(string value, out int payloadType, out string rest)
+    {
+        rest = "";
+        int space = value.IndexOf(' ', StringComparison.Ordinal);
+        if (space <= 0 || !int.TryParse(value.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out payloadType) || payloadType > 127)
+        {
+            payloadType = -1;
+            return false;
+        }
+
+        rest = value[(space + 1)..].Trim();
+        return true;
     }
 
     private static bool TryParseRtpMap(string value, out RtpMap map)
@@ -79,6 +117,9 @@ public sealed class SessionDescription
 {
     public const int MaxLines = 4000;
     public const int MaxMediaSections = 32;
+
+    /// <summary>Formats one <c>m=</c> line may list: RTP payload types are 0–127, so more is no offer a browser makes.</summary>
+    public const int MaxFormats = 128;
 
     private SessionDescription()
     {
@@ -129,9 +170,9 @@ public sealed class SessionDescription
                         return false;
                     }
 
-                    if (!TryParseMediaLine(value, out current))
+                    if (!TryParseMediaLine(value, out current, out string why))
                     {
-                        error = $"line {number}: a malformed m= line";
+                        error = $"line {number}: {why}";
                         return false;
                     }
 
@@ -172,12 +213,19 @@ public sealed class SessionDescription
         return true;
     }
 
-    private static bool TryParseMediaLine(string value, out MediaDescription media)
+    private static bool TryParseMediaLine(string value, out MediaDescription media, out string error)
     {
         media = null!;
+        error = "a malformed m= line";
         // "<media> <port>[/<number of ports>] <proto> <fmt> ..." (RFC 8866 §5.14)
         string[] parts = value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length < 4 || parts[0].Length == 0) return false;
+        if (parts.Length - 3 > MaxFormats)
+        {
+            error = $"more than {MaxFormats} formats on an m= line";
+            return false;
+        }
+
         string portText = parts[1].Split('/')[0];
         if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > 65535) return false;
         media = new MediaDescription { Media = parts[0], Port = port, Protocol = parts[2], Formats = parts[3..] };
