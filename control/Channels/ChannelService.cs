@@ -64,6 +64,18 @@ public sealed partial class ChannelService(
         return record is null ? null : ToChannel(record);
     }
 
+    /// <summary>How old a channel found by <see cref="GetBySlugSharedAsync"/> may be.</summary>
+    public static readonly TimeSpan SharedLookupLifetime = TimeSpan.FromSeconds(2);
+
+    private readonly Persistence.SharedReads<string, Channel?> _bySlug = new(SharedLookupLifetime, 10_000, time);
+
+    /// <summary>
+    /// <see cref="GetBySlugAsync"/> for anonymous reads that every viewer makes (a chat join): concurrent and repeated
+    /// lookups of one slug share one query for <see cref="SharedLookupLifetime"/>, made-up slugs included. A channel
+    /// deleted on this node is forgotten at once; on another node, within that time.
+    /// </summary>
+    public Task<Channel?> GetBySlugSharedAsync(string slug) => _bySlug.GetAsync(slug, s => GetBySlugAsync(s, CancellationToken.None));
+
     public async Task<Channel?> GetBySlugAsync(string slug, CancellationToken cancellationToken = default)
     {
         var record = await repository.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false);
@@ -186,6 +198,7 @@ public sealed partial class ChannelService(
         }
 
         LogDeleted(id);
+        _bySlug.Forget(record.Slug);
         // A broadcast of it that another node holds (one this node could not see) ends there.
         changes.Announce(record.Slug);
         return true;

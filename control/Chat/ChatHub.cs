@@ -33,7 +33,7 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<ChatJoined> Join(string slug, string? viewerId, string? token)
     {
         if (Context.Items.ContainsKey(ChannelKey)) throw new HubException("This connection has joined a chat already; open another one for another channel.");
-        if (!Slugs.IsValid(slug) || await channels.GetBySlugAsync(slug, Context.ConnectionAborted).ConfigureAwait(false) is not { } channel)
+        if (!Slugs.IsValid(slug) || await channels.GetBySlugSharedAsync(slug).WaitAsync(Context.ConnectionAborted).ConfigureAwait(false) is not { } channel)
         {
             throw new HubException("There is no such channel.");
         }
@@ -50,7 +50,6 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
 
         var viewer = chat.Identify(viewerId, Context.GetHttpContext()?.Connection.RemoteIpAddress);
         var settings = await chat.GetSettingsAsync(channel.Id, Context.ConnectionAborted).ConfigureAwait(false);
-        var (visible, held) = await chat.RecentAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
         Context.Items[ChannelKey] = channel.Id;
         Context.Items[ViewerKey] = viewer;
         Context.Items[ReactionBudgetKey] = new ReactionBudget(chat.Options.ReactionsPerSecond);
@@ -69,7 +68,21 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
             await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Moderators(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);
         }
 
-        var questions = await chat.QuestionsAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
+        // After joining the group: what is posted from here on arrives live. A viewer's history is shared between joins for
+        // a second (ChatService.JoinHistoryLifetime); a moderator's, with the held messages, is read for them alone.
+        IReadOnlyList<ChatMessageView> visible;
+        IReadOnlyList<ChatHeldView> held = [];
+        IReadOnlyList<ChatQuestionView> questions;
+        if (moderator)
+        {
+            (visible, held) = await chat.RecentAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
+            questions = await chat.QuestionsAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
+        }
+        else
+        {
+            (visible, questions) = await chat.ViewerHistoryAsync(channel.Id).WaitAsync(Context.ConnectionAborted).ConfigureAwait(false);
+        }
+
         return new ChatJoined(viewer.ViewerId, viewer.Author, moderator, ChatService.View(settings), visible, ReactionAggregator.Emoji, questions,
             moderator ? held : null,
             moderator ? await chat.ListBansAsync(channel.Id, Context.ConnectionAborted).ConfigureAwait(false) : null,

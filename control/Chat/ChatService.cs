@@ -36,6 +36,35 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
 {
     private readonly ChatRoomVersions _versions = versions ?? new ChatRoomVersions();
 
+    /// <summary>
+    /// How old the history a joining viewer is handed may be: every viewer's join read the channel's recent messages
+    /// and questions (two queries), so joins share one read per channel while nothing in it changes, and for this at
+    /// most (a crowd arriving at a start, or a client reconnecting in a loop, costs the database one read a second, or
+    /// one per message in a busy chat). A message shown or taken down, here or on another node (its fan-out event),
+    /// starts a new read.
+    /// </summary>
+    public static readonly TimeSpan JoinHistoryLifetime = TimeSpan.FromSeconds(1);
+
+    // By channel and its history version: a message shown or taken down, here or on another node, starts a new read.
+    private readonly Persistence.SharedReads<(string Channel, long Version), ViewerHistory> _viewerHistories = new(JoinHistoryLifetime, 10_000, time);
+
+    /// <summary>A channel's recent visible messages and the questions viewers see, as a joining viewer is handed them.</summary>
+    public sealed record ViewerHistory(IReadOnlyList<ChatMessageView> Messages, IReadOnlyList<ChatQuestionView> Questions);
+
+    /// <summary>What a joining viewer (not a moderator) is handed: shared between joins for <see cref="JoinHistoryLifetime"/>.</summary>
+    public Task<ViewerHistory> ViewerHistoryAsync(string channelId) => _viewerHistories.GetAsync((channelId, _versions.GetHistory(channelId)), async key =>
+    {
+        var (visible, _) = await RecentAsync(key.Channel, moderator: false, CancellationToken.None).ConfigureAwait(false);
+        return new ViewerHistory(visible, await QuestionsAsync(key.Channel, moderator: false, CancellationToken.None).ConfigureAwait(false));
+    });
+
+    /// <summary>Every event of this node's chat goes out here: one that changes a joiner's history moves its version first.</summary>
+    private void Publish(string channelId, ChatAudience audience, string method, object payload)
+    {
+        if (audience == ChatAudience.Viewers && ChatRoomVersions.ChangesHistory(method)) _versions.BumpHistory(channelId);
+        fanout.Publish(channelId, audience, method, payload);
+    }
+
     public static readonly TimeSpan CacheLifetime = TimeSpan.FromSeconds(2);
     public const int MaxReasonLength = 200;
     public const int MaxTimeoutMinutes = 60 * 24 * 30;
@@ -63,7 +92,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         _rooms.TryRemove(channelId, out _);
         ChatLog.SettingsChanged(logger, channelId, ChatRoomSettings.ModeName(settings.Mode), settings.SlowModeSeconds,
             ChatRoomSettings.LinksName(settings.Links), settings.BlockedWords.Count);
-        fanout.Publish(channelId, ChatAudience.Viewers, "settings", View(settings));
+        Publish(channelId, ChatAudience.Viewers, "settings", View(settings));
         return settings;
     }
 
@@ -82,11 +111,11 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         await repository.InsertMessageAsync(message, cancellationToken).ConfigureAwait(false);
         if (held)
         {
-            fanout.Publish(channelId, ChatAudience.Moderators, "held", HeldView(message));
+            Publish(channelId, ChatAudience.Moderators, "held", HeldView(message));
         }
         else
         {
-            fanout.Publish(channelId, ChatAudience.Viewers, "message", View(message));
+            Publish(channelId, ChatAudience.Viewers, "message", View(message));
         }
 
         return message;
@@ -103,7 +132,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         var question = new ChatQuestion(Guid.CreateVersion7(now).ToString("N"), channelId, viewer.ViewerId, viewer.AddressHash, viewer.Author, n, t,
             held ? QuestionState.Held : QuestionState.Open, 0, now);
         await questions.InsertAsync(question, cancellationToken).ConfigureAwait(false);
-        fanout.Publish(channelId, held ? ChatAudience.Moderators : ChatAudience.Viewers, "question", ChatQuestionView.Of(question));
+        Publish(channelId, held ? ChatAudience.Moderators : ChatAudience.Viewers, "question", ChatQuestionView.Of(question));
         return question;
     }
 
@@ -141,7 +170,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
                 done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Held], QuestionState.Open, cancellationToken).ConfigureAwait(false);
                 if (done && await questions.GetAsync(channelId, questionId, cancellationToken).ConfigureAwait(false) is { } q)
                 {
-                    fanout.Publish(channelId, ChatAudience.Viewers, "question", ChatQuestionView.Of(q));
+                    Publish(channelId, ChatAudience.Viewers, "question", ChatQuestionView.Of(q));
                 }
 
                 break;
@@ -151,26 +180,26 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
                     if (current.Id == questionId) continue;
                     if (await questions.TransitionAsync(channelId, current.Id, [QuestionState.Answering], QuestionState.Answered, cancellationToken).ConfigureAwait(false))
                     {
-                        fanout.Publish(channelId, ChatAudience.Viewers, "questionState", new { id = current.Id, state = "answered" });
+                        Publish(channelId, ChatAudience.Viewers, "questionState", new { id = current.Id, state = "answered" });
                     }
                 }
 
                 done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Open, QuestionState.Answered], QuestionState.Answering,
                     cancellationToken).ConfigureAwait(false);
-                if (done) fanout.Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "answering" });
+                if (done) Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "answering" });
                 break;
             case "answered":
                 done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Open, QuestionState.Answering], QuestionState.Answered,
                     cancellationToken).ConfigureAwait(false);
-                if (done) fanout.Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "answered" });
+                if (done) Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "answered" });
                 break;
             case "dismiss":
                 done = await questions.TransitionAsync(channelId, questionId,
                     [QuestionState.Held, QuestionState.Open, QuestionState.Answering, QuestionState.Answered], QuestionState.Dismissed, cancellationToken).ConfigureAwait(false);
                 if (done)
                 {
-                    fanout.Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "dismissed" });
-                    fanout.Publish(channelId, ChatAudience.Moderators, "questionState", new { id = questionId, state = "dismissed" });
+                    Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "dismissed" });
+                    Publish(channelId, ChatAudience.Moderators, "questionState", new { id = questionId, state = "dismissed" });
                 }
 
                 break;
@@ -245,8 +274,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         var message = await repository.GetMessageAsync(channelId, messageId, cancellationToken).ConfigureAwait(false);
         if (message is null) return false;
         ChatLog.Moderated(logger, messageId, channelId, "approved", moderator);
-        fanout.Publish(channelId, ChatAudience.Moderators, "resolved", new { id = messageId });
-        fanout.Publish(channelId, ChatAudience.Viewers, "message", View(message));
+        Publish(channelId, ChatAudience.Moderators, "resolved", new { id = messageId });
+        Publish(channelId, ChatAudience.Viewers, "message", View(message));
         return true;
     }
 
@@ -257,8 +286,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
             || await repository.TransitionAsync(channelId, messageId, ChatMessageState.Held, ChatMessageState.Deleted, null, cancellationToken).ConfigureAwait(false);
         if (!done) return false;
         ChatLog.Moderated(logger, messageId, channelId, "deleted", moderator);
-        fanout.Publish(channelId, ChatAudience.Viewers, "removed", new { id = messageId });
-        fanout.Publish(channelId, ChatAudience.Moderators, "resolved", new { id = messageId });
+        Publish(channelId, ChatAudience.Viewers, "removed", new { id = messageId });
+        Publish(channelId, ChatAudience.Moderators, "resolved", new { id = messageId });
         return true;
     }
 
@@ -285,7 +314,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         ChatLog.Banned(logger, ban.Author, ban.DisplayName, channelId, minutes is null ? "banned" : "timed out", moderator,
             ban.ExpiresAt?.ToString("O", System.Globalization.CultureInfo.InvariantCulture) ?? "revoked", ban.Reason);
         await DeleteAsync(channelId, messageId, moderator, cancellationToken).ConfigureAwait(false);
-        fanout.Publish(channelId, ChatAudience.Moderators, "bans", await ListBansAsync(channelId, cancellationToken).ConfigureAwait(false));
+        Publish(channelId, ChatAudience.Moderators, "bans", await ListBansAsync(channelId, cancellationToken).ConfigureAwait(false));
         return ban;
     }
 
@@ -294,7 +323,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         if (!await repository.DeleteBanAsync(channelId, banId, cancellationToken).ConfigureAwait(false)) return false;
         _rooms.TryRemove(channelId, out _);
         ChatLog.Unbanned(logger, banId, channelId, moderator);
-        fanout.Publish(channelId, ChatAudience.Moderators, "bans", await ListBansAsync(channelId, cancellationToken).ConfigureAwait(false));
+        Publish(channelId, ChatAudience.Moderators, "bans", await ListBansAsync(channelId, cancellationToken).ConfigureAwait(false));
         return true;
     }
 

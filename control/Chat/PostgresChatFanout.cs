@@ -158,6 +158,7 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
         Interlocked.Increment(ref _received);
         // Settings or bans changed on another node: this node's cached copy is read again before the next message.
         if (ChatRoomVersions.Changes(envelope.Method)) _versions?.Bump(envelope.Channel);
+        if (!envelope.Moderators && ChatRoomVersions.ChangesHistory(envelope.Method)) _versions?.BumpHistory(envelope.Channel);
         _deliver(envelope.Channel, envelope.Moderators ? ChatAudience.Moderators : ChatAudience.Viewers, envelope.Method, envelope.Payload);
     }
 

@@ -73,6 +73,7 @@ public static class DashboardServiceCollectionExtensions
 
         services.TryAddSingleton<IDashboardSchedule, ServiceDashboardSchedule>();
         services.AddSingleton<LiveStatusMonitor>();
+        services.AddSingleton<Pages.WatchStateReads>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveStatusMonitor>());
         return services;
     }

@@ -1,6 +1,7 @@
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Dashboard.Schedule;
+using Broadcast.Control.Persistence;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -10,7 +11,8 @@ namespace Broadcast.Control.Dashboard.Pages;
 /// The public viewer page. What it shows follows the channel's state: the live player while on air, a countdown
 /// before the next event, "ended" with the recording after one, a recording when one is asked for.
 /// </summary>
-public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live, IDashboardSchedule schedule, TimeProvider time, PublicUrls urls) : PageModel
+public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live, IDashboardSchedule schedule, TimeProvider time, PublicUrls urls,
+    WatchStateReads stateReads) : PageModel
 {
     public Channel Channel { get; private set; } = null!;
 
@@ -115,10 +117,17 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     /// when the encoder connects (even before the nominal start) and into "ended" when the broadcast stops. A private
     /// channel answers "private" unless the poll carries the page's viewing token (or comes from an admin).
     /// </summary>
+    /// <remarks>
+    /// Every viewer polls, so the answer is shared (<see cref="WatchStateReads"/>): a channel's state is read from the
+    /// database at most once per <see cref="WatchStateReads.Lifetime"/> whatever its audience, which delays a page's turn
+    /// by at most that. Whether this poller may see it is still decided per request.
+    /// </remarks>
     public async Task<IActionResult> OnGetStateAsync(string slug, CancellationToken cancellationToken)
     {
         Response.Headers.CacheControl = "no-store";
-        if (await FindAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
+        if (!Slugs.IsValid(slug)) return NotFound();
+        var state = await stateReads.Reads.GetAsync(slug, ReadStateAsync).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (state.Channel is not { } channel)
         {
             return NotFound();
         }
@@ -129,9 +138,16 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
             return new JsonResult(new { mode = "private", recording = (string?)null });
         }
 
-        return await ResolveAsync(channel, null, cancellationToken).ConfigureAwait(false)
-            ? new JsonResult(new { mode = Mode, recording = Recording?.Id })
-            : NotFound();
+        return state.Mode is { } mode ? new JsonResult(new { mode, recording = state.Recording }) : NotFound();
+    }
+
+    /// <summary>A channel's state as the poll answers it, for every poller alike (the read is shared: no request's cancellation).</summary>
+    private async Task<WatchState> ReadStateAsync(string slug)
+    {
+        if (await FindAsync(slug, CancellationToken.None).ConfigureAwait(false) is not { } channel) return new WatchState(null, null, null);
+        return await ResolveAsync(channel, null, CancellationToken.None).ConfigureAwait(false)
+            ? new WatchState(channel, Mode, Recording?.Id)
+            : new WatchState(channel, null, null);
     }
 
     /// <summary>
@@ -159,12 +175,16 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
         }
 
         // The broadcast id is its start to the second; the recording is finalised a moment after the last segment.
-        var messages = await chat.ReplayAsync(channel.Id, start.AddSeconds(-1), rec.CreatedAt.AddSeconds(5), cancellationToken).ConfigureAwait(false);
+        // Up to Chat:ReplayLimit rows, asked by every viewer of the recording: one read a recording serves them all a while.
+        string channelId = channel.Id;
+        var messages = await stateReads.Replays.GetAsync(rec.Id, _ => chat.ReplayAsync(channelId, start.AddSeconds(-1), rec.CreatedAt.AddSeconds(5), CancellationToken.None))
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
         return new JsonResult(new { start = start.ToUnixTimeMilliseconds(), durationMs = rec.DurationMs, messages });
     }
 
+    // Anonymous and asked by every viewer: the lookup is shared for a moment (ChannelService.SharedLookupLifetime).
     private async Task<Channel?> FindAsync(string slug, CancellationToken cancellationToken)
-        => Slugs.IsValid(slug) ? await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) : null;
+        => Slugs.IsValid(slug) ? await channels.GetBySlugSharedAsync(slug).WaitAsync(cancellationToken).ConfigureAwait(false) : null;
 
     private async Task<bool> ResolveAsync(Channel channel, string? recording, CancellationToken cancellationToken)
     {
@@ -221,4 +241,32 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     // Recording URLs may be absolute (Public:HttpBaseUrl); the page plays them from its own origin.
     private static string SameOrigin(string url)
         => Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? u.PathAndQuery : url;
+}
+
+/// <summary>What the watch page's state poll answers for a channel: null <see cref="Channel"/> for none, null <see cref="Mode"/> for not found.</summary>
+public sealed record WatchState(Channel? Channel, string? Mode, string? Recording);
+
+/// <summary>
+/// The watch page's anonymous reads, shared across its viewers (<see cref="SharedReads{TKey, TValue}"/>): the state poll
+/// (every open page asks every 4 s, and each answer took four database queries) and a recording's chat replay (up to
+/// thousands of rows a call).
+/// </summary>
+public sealed class WatchStateReads(TimeProvider time)
+{
+    /// <summary>How long one channel's answer stands: well inside the page's 4 s poll.</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(2);
+
+    /// <summary>Channels (or made-up slugs) remembered at once.</summary>
+    public const int Capacity = 10_000;
+
+    public SharedReads<string, WatchState> Reads { get; } = new(Lifetime, Capacity, time);
+
+    /// <summary>How long a recording's chat replay stands: a message moderated away afterwards leaves the replay within it.</summary>
+    public static readonly TimeSpan ReplayLifetime = TimeSpan.FromSeconds(30);
+
+    /// <summary>Recordings whose chat replay is remembered at once (each up to the replay's row limit).</summary>
+    public const int ReplayCapacity = 32;
+
+    /// <summary>Each recording's chat replay, by recording id.</summary>
+    public SharedReads<string, IReadOnlyList<Chat.ChatMessageView>> Replays { get; } = new(ReplayLifetime, ReplayCapacity, time);
 }
