@@ -57,6 +57,28 @@ public sealed class RoomLobbyTests
         Assert.Null(lobby.Redeem("show", "whatever", IPAddress.Parse("2001:db8:1:4::2")));
     }
 
+    /// <summary>Strangers filling the green room (seven /64s at three knocks each) do not keep out the guests the hosts invited.</summary>
+    [Fact]
+    public void Invited_guests_have_a_quota_of_their_own_that_strangers_cannot_fill()
+    {
+        var (lobby, _) = NewLobby();
+        int taken = 0;
+        for (int prefix = 1; prefix <= 7; prefix++)
+        {
+            for (int i = 1; i <= RoomLobby.MaxKnocksPerAddress && taken < RoomLobby.MaxKnocksPerRoom; i++, taken++)
+                lobby.Ask("show", $"stranger {prefix}.{i}", null, IPAddress.Parse($"2001:db8:{prefix}:1::{i}"));
+        }
+        Assert.Equal(429, Assert.Throws<RoomRefusal>(() => lobby.Ask("show", "one more stranger", null, IPAddress.Parse("2001:db8:99:1::1"))).Status);
+
+        // The invited guest gets in, even from an address that already holds its strangers' quota.
+        var (id, _) = lobby.Ask("show", "Guest", lobby.Invite("show").Token, IPAddress.Parse("2001:db8:1:1::50"));
+        Assert.Contains(lobby.Knocks("show"), k => k.Id == id && k.Invited);
+
+        // Invites have their own bound, made by hosts: past it, even invited knocks wait.
+        for (int i = 1; i < RoomLobby.MaxInvitedKnocksPerRoom; i++) lobby.Ask("show", $"invited {i}", lobby.Invite("show").Token, IPAddress.Parse($"10.9.{i}.1"));
+        Assert.Equal(429, Assert.Throws<RoomRefusal>(() => lobby.Ask("show", "late", lobby.Invite("show").Token, IPAddress.Parse("10.10.0.1"))).Status);
+    }
+
     [Fact]
     public void A_room_holds_at_most_its_knocks_and_unanswered_or_abandoned_ones_expire()
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Broadcast.Origin;
 using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;
@@ -90,6 +91,9 @@ public static class RoomEndpoints
         room.MapPost("/knocks", async (HttpContext context, string channel, KnockRequest request) =>
         {
             if (!await IsChannelAsync(context, channel).ConfigureAwait(false)) return Refused(404, "no such channel");
+            // A private channel's room is behind the channel's own token, as its stream is, or a host's invite: anyone
+            // else is answered as for a channel that does not exist (no 201-or-404 oracle of which private channels exist).
+            if (!MayKnock(context, channel, request.Invite)) return Refused(404, "no such channel");
             try
             {
                 var (id, secret) = lobby.Ask(channel, request.Name ?? "", request.Invite, context.Connection.RemoteIpAddress);
@@ -275,6 +279,20 @@ public static class RoomEndpoints
             await WhepEndpoints.Problem(context, e.Status, e.Status == StatusCodes.Status401Unauthorized
                 ? "a guest publishes once a host admitted them: send the grant from the green room as the bearer token" : e.Message).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A knock on a public channel's room is anyone's; on a private channel's, it needs a standing invite to that room or
+    /// the channel's playback token (<c>Authorization: Bearer</c> or <c>?token=</c>), checked as the origin checks it.
+    /// </summary>
+    private static bool MayKnock(HttpContext context, string channel, string? invite)
+    {
+        var access = context.RequestServices.GetService<IPlaybackAccess>();
+        if (access is null || (access.IsReady && !access.IsPrivate(channel))) return true;
+        if (context.RequestServices.GetRequiredService<RoomLobby>().IsInvite(channel, invite)) return true;
+        string token = Bearer(context);
+        if (token.Length == 0 && context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out var query) && query.Count == 1) token = query[0] ?? "";
+        return token.Length > 0 && access.IsReady && access.IsAuthorized(channel, token, out _);
     }
 
     private static async Task<bool> IsChannelAsync(HttpContext context, string channel) =>

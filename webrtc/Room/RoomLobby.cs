@@ -39,10 +39,17 @@ public sealed record RoomInvite(string Token, DateTimeOffset ExpiresAt);
 /// </summary>
 public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<RoomLobby> logger, TimeProvider? time = null)
 {
-    /// <summary>Knocks a room holds at once (waiting or admitted).</summary>
+    /// <summary>Knocks without an invite a room holds at once (waiting or admitted).</summary>
     public const int MaxKnocksPerRoom = 20;
 
-    /// <summary>Knocks one address holds at once across rooms.</summary>
+    /// <summary>
+    /// Knocks with a host's invite a room holds at once: a quota of their own, so that strangers filling the green room
+    /// (seven address prefixes at <see cref="MaxKnocksPerAddress"/> each) never keep out the guests the hosts invited.
+    /// Invites are made by hosts and good for one knock, so these are bounded by the hosts themselves.
+    /// </summary>
+    public const int MaxInvitedKnocksPerRoom = 50;
+
+    /// <summary>Knocks without an invite one address holds at once across rooms (an invited knock does not count).</summary>
     public const int MaxKnocksPerAddress = 3;
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
@@ -88,15 +95,34 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
                 invited = true;
             }
 
-            if (_knocks.Values.Count(k => k.Channel == channel && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerRoom)
-                throw new RoomRefusal(429, "this room's green room is full; try again later");
-            if (address is not null && _knocks.Values.Count(k => k.Client == address && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerAddress)
-                throw new RoomRefusal(429, "this address already waits to join; try again later");
+            if (invited)
+            {
+                if (_knocks.Values.Count(k => k.Channel == channel && k.Invited && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxInvitedKnocksPerRoom)
+                    throw new RoomRefusal(429, "this room's green room is full of invited guests; try again later");
+            }
+            else
+            {
+                if (_knocks.Values.Count(k => k.Channel == channel && !k.Invited && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerRoom)
+                    throw new RoomRefusal(429, "this room's green room is full; try again later");
+                if (address is not null && _knocks.Values.Count(k => k.Client == address && !k.Invited && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerAddress)
+                    throw new RoomRefusal(429, "this address already waits to join; try again later");
+            }
             if (invited) _invites.Remove(inviteToken!);
             var knock = new Request(NewId(), NewSecret(), channel, name, invited, address, _time.GetUtcNow());
             _knocks[knock.Id] = knock;
             LogKnocked(channel, knock.Id, name, invited);
             return (knock.Id, knock.Secret);
+        }
+    }
+
+    /// <summary>Whether <paramref name="inviteToken"/> is a standing invite to <paramref name="channel"/>'s room (it is not used up by asking).</summary>
+    public bool IsInvite(string channel, string? inviteToken)
+    {
+        if (string.IsNullOrEmpty(inviteToken)) return false;
+        lock (_gate)
+        {
+            Sweep();
+            return _invites.TryGetValue(inviteToken, out var invite) && invite.Channel == channel;
         }
     }
 

@@ -9,6 +9,8 @@
     const slug = page.dataset.slug;
     const base = `/room/${encodeURIComponent(slug)}`;
     const invite = new URLSearchParams(location.search).get('invite');
+    // A private channel's room takes a knock with the channel's viewing token (from a token link), or with an invite.
+    const token = new URLSearchParams(location.search).get('token');
     const $ = (id) => document.getElementById(id);
     const state = window.__guest = { state: 'preview', participantId: null, remote: {}, error: null };
     let stream = null;
@@ -41,7 +43,7 @@
         $('join-ask').disabled = true;
         try {
             const response = await fetch(`${base}/knocks`, {
-                method: 'POST', headers: { 'Content-Type': 'application/json' },
+                method: 'POST', headers: Object.assign({ 'Content-Type': 'application/json' }, token ? { Authorization: 'Bearer ' + token } : {}),
                 body: JSON.stringify({ name: $('join-name').value, invite }),
             });
             if (response.status !== 201) throw new Error(await RoomClient.problem(response));
