@@ -9,9 +9,12 @@ namespace Broadcast.Transcoder.Thumbnails;
 
 /// <summary>
 /// A thumbnail of every live source stream: a reader on each published stream keeps its latest video keyframe (one
-/// reference, no copy), and at the first keyframe and then every <see cref="ThumbnailOptions.Interval"/> that keyframe
-/// becomes a JPEG (<see cref="ThumbnailEncoder"/>, off the reader's loop so the reader never falls behind) handed to the
-/// <see cref="IThumbnailSink"/>. The last one stays after the broadcast ends, as the channel's poster.
+/// reference, no copy), and one loop for the whole node turns the keyframes that are due into JPEGs, all of them in one
+/// ffmpeg run (<see cref="ThumbnailBatch"/>), handed to the <see cref="IThumbnailSink"/>. A stream's first picture is due
+/// at its first keyframe, the next <see cref="ThumbnailOptions.Interval"/> after the last; a run also takes the streams
+/// due within the next half interval, so streams that started at different times fall into step and a node runs ffmpeg
+/// about once or twice an interval whatever its channel count (one run per <see cref="ThumbnailBatch.MaxPictures"/>
+/// pictures beyond that), never two at once. The last picture stays after the broadcast ends, as the channel's poster.
 /// </summary>
 public sealed partial class ThumbnailService(
     LiveStreamRegistry registry,
@@ -20,23 +23,44 @@ public sealed partial class ThumbnailService(
     ILogger<ThumbnailService> logger,
     TimeProvider? time = null) : IHostedService, IDisposable
 {
-    private static readonly TimeSpan EncodeTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan EncodeTimeout = TimeSpan.FromSeconds(20);
+
+    /// <summary>How often the loop looks for pictures that are due: a new stream's first one waits at most this.</summary>
+    public static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
     private readonly ThumbnailOptions _options = options.Value;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<LiveStream, Task> _running = new();
+    private readonly ConcurrentDictionary<LiveStream, Subject> _subjects = new();
+    private readonly string _workDirectory = Path.Combine(Path.GetTempPath(), $"broadcast-thumbnails-{Environment.ProcessId}");
+    private Task _loop = Task.CompletedTask;
 
     /// <summary>Thumbnails handed to the sink so far (for tests and status).</summary>
     public long Written => Interlocked.Read(ref _written);
 
+    /// <summary>ffmpeg runs so far: one per batch of pictures (for tests and the cost bench).</summary>
+    public long Runs => Interlocked.Read(ref _runs);
+
     private long _written;
+    private long _runs;
+
+    /// <summary>One live stream: its newest keyframe (the reader swaps it) and when its next picture is due.</summary>
+    private sealed class Subject(string name)
+    {
+        public string Name { get; } = name;
+
+        public MediaFrame? Latest;
+
+        /// <summary><see cref="TimeProvider.GetTimestamp"/> at which the next picture is due; 0 until the first is.</summary>
+        public long Due;
+    }
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Enabled) return Task.CompletedTask;
         registry.Published += OnPublished;
         foreach (var stream in registry.Active) OnPublished(stream);
+        _loop = Task.Run(() => ShootLoopAsync(_stop.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -44,20 +68,19 @@ public sealed partial class ThumbnailService(
     {
         registry.Published -= OnPublished;
         await _stop.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_running.Values).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private void OnPublished(LiveStream stream)
     {
         if (_stop.IsCancellationRequested) return;
-        _running.GetOrAdd(stream, s => Task.Run(() => RunAsync(s, _stop.Token)));
+        var subject = new Subject(stream.Name);
+        if (_subjects.TryAdd(stream, subject)) _ = Task.Run(() => ReadAsync(stream, subject, _stop.Token));
     }
 
-    private async Task RunAsync(LiveStream stream, CancellationToken cancellationToken)
+    /// <summary>Keeps the stream's newest keyframe in its subject until the stream ends.</summary>
+    private async Task ReadAsync(LiveStream stream, Subject subject, CancellationToken cancellationToken)
     {
-        MediaFrame? latest = null;
-        Task encoding = Task.CompletedTask;
-        long due = 0;
         try
         {
             using var reader = stream.OpenReader("thumbnail", capacity: 64);
@@ -65,61 +88,115 @@ public sealed partial class ThumbnailService(
             {
                 if (frame.Kind == MediaKind.Video && frame.IsKeyframe && FlvMuxer.CanCarry(frame.Track))
                 {
-                    latest?.Release();
-                    latest = frame;
+                    Swap(subject, frame)?.Release();
+                    // The first keyframe makes the first picture due at once.
+                    Interlocked.CompareExchange(ref subject.Due, Math.Max(1, _time.GetTimestamp()), 0);
                 }
                 else
                 {
                     frame.Release();
                 }
-
-                long now = _time.GetTimestamp();
-                if (latest is not null && encoding.IsCompleted && now >= due)
-                {
-                    due = now + (long)(_options.Interval.TotalSeconds * _time.TimestampFrequency);
-                    var shot = latest.AddRef();
-                    encoding = Task.Run(() => ShootAsync(stream.Name, shot, cancellationToken), CancellationToken.None);
-                }
             }
-
-            await encoding.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
         finally
         {
-            latest?.Release();
-            _running.TryRemove(stream, out _);
+            _subjects.TryRemove(stream, out _);
+            Swap(subject, null)?.Release();
         }
     }
 
-    private async Task ShootAsync(string name, MediaFrame keyframe, CancellationToken cancellationToken)
+    private async Task ShootLoopAsync(CancellationToken cancellationToken)
     {
+        using var timer = new PeriodicTimer(Tick, _time);
         try
         {
-            var (jpeg, error) = await ThumbnailEncoder.EncodeAsync(_options.FfmpegPath, keyframe, _options.Height, EncodeTimeout, cancellationToken)
-                .ConfigureAwait(false);
-            if (jpeg is null)
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                LogFailed(logger, name, error!);
-                return;
+                try
+                {
+                    await ShootDueAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogFailed(logger, "(batch)", e.Message);
+                }
             }
-
-            await sink.PutAsync(name, jpeg, _options.Interval, cancellationToken).ConfigureAwait(false);
-            if (Interlocked.Increment(ref _written) == 1) LogFirst(logger, name, jpeg.Length);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
-        catch (Exception e)
+        finally
         {
-            LogFailed(logger, name, e.Message);
+            try { if (Directory.Exists(_workDirectory)) Directory.Delete(_workDirectory, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>One look: when a picture is due, it and every one due within half an interval are made in one run.</summary>
+    internal async Task ShootDueAsync(CancellationToken cancellationToken)
+    {
+        long now = _time.GetTimestamp();
+        long interval = (long)(_options.Interval.TotalSeconds * _time.TimestampFrequency);
+        var candidates = _subjects.Values.Where(s => Volatile.Read(ref s.Due) != 0).ToList();
+        if (!candidates.Any(s => Volatile.Read(ref s.Due) <= now)) return;
+        var taken = candidates.Where(s => Volatile.Read(ref s.Due) <= now + interval / 2).OrderBy(s => Volatile.Read(ref s.Due)).ToList();
+        var names = new List<string>(taken.Count);
+        var keyframes = new List<MediaFrame>(taken.Count);
+        foreach (var subject in taken)
+        {
+            // A reference of our own: the reader may swap in a newer keyframe (and release this one) meanwhile.
+            if (TryAddRef(subject) is not { } keyframe) continue;
+            Volatile.Write(ref subject.Due, now + interval);
+            names.Add(subject.Name);
+            keyframes.Add(keyframe);
+        }
+
+        if (keyframes.Count == 0) return;
+        try
+        {
+            Directory.CreateDirectory(_workDirectory);
+            var results = await ThumbnailBatch.EncodeAsync(_options.FfmpegPath, keyframes, _options.Height, _workDirectory, EncodeTimeout, cancellationToken)
+                .ConfigureAwait(false);
+            Interlocked.Add(ref _runs, (keyframes.Count + ThumbnailBatch.MaxPictures - 1) / ThumbnailBatch.MaxPictures);
+            for (int i = 0; i < results.Count; i++)
+            {
+                var (jpeg, error) = results[i];
+                if (jpeg is null)
+                {
+                    LogFailed(logger, names[i], error!);
+                    continue;
+                }
+
+                await sink.PutAsync(names[i], jpeg, _options.Interval, cancellationToken).ConfigureAwait(false);
+                if (Interlocked.Increment(ref _written) == 1) LogFirst(logger, names[i], jpeg.Length);
+            }
         }
         finally
         {
-            keyframe.Release();
+            foreach (var keyframe in keyframes) keyframe.Release();
         }
+    }
+
+    // The keyframe is swapped and referenced under the subject's lock: a batch takes its reference before the reader can
+    // release that keyframe for a newer one.
+    private static MediaFrame? Swap(Subject subject, MediaFrame? newer)
+    {
+        lock (subject)
+        {
+            var older = subject.Latest;
+            subject.Latest = newer;
+            return older;
+        }
+    }
+
+    // The subject's keyframe with a reference taken for the batch, or null when the stream has none (or just ended).
+    private static MediaFrame? TryAddRef(Subject subject)
+    {
+        lock (subject) return subject.Latest?.AddRef();
     }
 
     public void Dispose() => _stop.Dispose();
