@@ -16,8 +16,9 @@ public enum ChatLimitVerdict
 /// The limits in front of every message: a token bucket per viewer id, per client address (all the ids one address
 /// makes up) and per channel (<see cref="ChatOptions"/>), and slow mode (one message per viewer per N seconds, a
 /// channel setting). Time comes from a <see cref="TimeProvider"/>. Buckets live in dictionaries that are swept of
-/// idle entries (<see cref="Sweep"/>), and hold at most <see cref="MaxEntries"/> keys each: past that a new key is
-/// refused (as rate-limited) until a sweep, so a flood of made-up ids cannot grow memory without bound.
+/// idle entries (<see cref="Sweep"/>), and hold at most <see cref="MaxEntries"/> keys each: a table that is full is swept
+/// at once (at most once a second), and past that a new key is refused (as rate-limited), so a flood of made-up ids
+/// cannot grow memory without bound. A refused message adds no entry.
 /// </summary>
 public sealed class ChatRateLimiter(ChatOptions options, TimeProvider time)
 {
@@ -47,6 +48,13 @@ public sealed class ChatRateLimiter(ChatOptions options, TimeProvider time)
                 return ChatLimitVerdict.SlowMode;
             }
         }
+
+        // A message refused by a bucket that exists adds nothing: only a message every limit lets through makes the buckets
+        // it lacks (a missing bucket is a full one). Otherwise a flood of fresh viewer ids refused at their address's
+        // limit would still fill the viewer table, and then refuse the legitimate viewers who came next.
+        if (Empty(_viewers, viewerId, now) is { } viewerWait) { retryAfter = viewerWait; return ChatLimitVerdict.Viewer; }
+        if (Empty(_addresses, addressHash, now) is { } addressWait) { retryAfter = addressWait; return ChatLimitVerdict.Address; }
+        if (Empty(_channels, channelId, now) is { } channelWait) { retryAfter = channelWait; return ChatLimitVerdict.Channel; }
 
         var viewer = Get(_viewers, viewerId, options.ViewerBurst, options.ViewerMessagesPerMinute / 60, now);
         var address = Get(_addresses, addressHash, options.AddressBurst, options.AddressMessagesPerMinute / 60, now);
@@ -113,12 +121,33 @@ public sealed class ChatRateLimiter(ChatOptions options, TimeProvider time)
     /// <summary>Keys held (tests, metrics).</summary>
     public int Count => _viewers.Count + _addresses.Count + _channels.Count + _lastMessage.Count;
 
+    // How long until the key's bucket holds a token again, when it exists and is empty; null when it would let one through.
+    private TimeSpan? Empty(ConcurrentDictionary<string, Bucket> d, string key, long now)
+    {
+        if (!d.TryGetValue(key, out var bucket)) return null;
+        lock (bucket)
+        {
+            bucket.Refill(now, time);
+            return bucket.Tokens < 1 ? bucket.Wait() : null;
+        }
+    }
+
     private Bucket? Get(ConcurrentDictionary<string, Bucket> d, string key, int capacity, double perSecond, long now)
     {
         if (d.TryGetValue(key, out var b)) return b;
-        if (d.Count >= MaxEntries) return null;
+        if (d.Count >= MaxEntries)
+        {
+            // Full: the buckets that are full again are as good as absent. Swept here at most once a second.
+            long last = Interlocked.Read(ref _lastFullSweep);
+            if (time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1) || Interlocked.CompareExchange(ref _lastFullSweep, now, last) != last) return null;
+            Sweep();
+            if (d.Count >= MaxEntries) return null;
+        }
+
         return d.GetOrAdd(key, _ => new Bucket(capacity, perSecond, now));
     }
+
+    private long _lastFullSweep;
 
     private sealed class Bucket(int capacity, double perSecond, long now)
     {

@@ -45,6 +45,33 @@ public sealed class ChatRateLimiterTests
         Assert.Equal(ChatLimitVerdict.Allowed, limiter.TryAcquire("c", "v", "a", 30, out _));
     }
 
+    /// <summary>
+    /// A flood of fresh viewer ids from one /64, refused at the address's limit, adds no viewer entry: before, each refusal
+    /// still made its viewer's bucket, 200,000 of them filled the table, and the legitimate viewers after were refused.
+    /// </summary>
+    [Fact]
+    public void Messages_refused_at_their_address_add_no_entries_and_a_full_table_makes_room_for_new_viewers()
+    {
+        var limiter = Limiter(new ChatOptions { ViewerBurst = 5, AddressBurst = 4, AddressMessagesPerMinute = 60, ChannelBurst = 1000, ChannelMessagesPerSecond = 1000 });
+        for (var i = 0; i < 4; i++) Assert.Equal(ChatLimitVerdict.Allowed, limiter.TryAcquire("c", $"viewer{i}", "attacker", 0, out _));
+        int before = limiter.Count;
+        for (var i = 0; i < 10_000; i++) Assert.Equal(ChatLimitVerdict.Address, limiter.TryAcquire("c", $"fresh{i}", "attacker", 0, out _));
+        Assert.Equal(before, limiter.Count);
+        Assert.Equal(ChatLimitVerdict.Allowed, limiter.TryAcquire("c", "a-real-viewer", "elsewhere", 0, out _));
+    }
+
+    [Fact]
+    public void A_full_table_of_idle_buckets_is_swept_for_a_new_viewer_instead_of_refusing_it()
+    {
+        var limiter = Limiter(new ChatOptions { ViewerBurst = 5, AddressBurst = 1_000_000, AddressMessagesPerMinute = 60_000_000, ChannelBurst = 1_000_000, ChannelMessagesPerSecond = 1_000_000 });
+        for (var i = 0; i < ChatRateLimiter.MaxEntries; i++) Assert.Equal(ChatLimitVerdict.Allowed, limiter.TryAcquire("c", $"v{i}", "a", 0, out _));
+        // Full, every bucket one token short: a newcomer is refused while none has refilled...
+        Assert.Equal(ChatLimitVerdict.Viewer, limiter.TryAcquire("c", "newcomer", "a", 0, out _));
+        // ...and taken once they have (idle buckets are as good as absent), without waiting for the periodic sweep.
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(ChatLimitVerdict.Allowed, limiter.TryAcquire("c", "newcomer", "a", 0, out _));
+    }
+
     [Fact]
     public void Made_up_viewer_ids_from_one_address_share_its_bucket()
     {
