@@ -62,7 +62,7 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
                 Timeout.InfiniteTimeSpan);
         }
         await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Viewers(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);
-        readers.Add(Context);
+        readers.Add(Context, channel.Slug, tokenExpires != default ? token : null, moderator);
         if (moderator)
         {
             await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Moderators(channel.Id), Context.ConnectionAborted).ConfigureAwait(false);

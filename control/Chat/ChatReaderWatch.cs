@@ -13,15 +13,33 @@ namespace Broadcast.Control.Chat;
 /// has fallen that far behind and is closed (event 7015). A page that was only slow reconnects and gets the recent
 /// history, as after any drop. Group sends are unaffected: they never wait on any one connection.
 /// </summary>
-public sealed partial class ChatReaderWatch(IHubContext<ChatHub> hub, ChatOptions options, TimeProvider time, ILogger<ChatReaderWatch> logger)
+/// <remarks>
+/// It also keeps each viewer's chat no longer than its right to watch (<see cref="AccessCheckInterval"/>): a viewer who
+/// joined a public channel's chat without a token is closed when the channel turns private, and one who joined with a
+/// token when that token no longer verifies (a signing key rotated out); expiry closes it at once (<see cref="ChatHub"/>).
+/// Moderators are not checked.
+/// </remarks>
+public sealed partial class ChatReaderWatch(IHubContext<ChatHub> hub, ChatOptions options, TimeProvider time, ILogger<ChatReaderWatch> logger,
+    Playback.PlaybackAccessService? access = null)
     : BackgroundService
 {
+    /// <summary>How often each viewer's right to read is checked again: a chat turned private loses its tokenless readers within it.</summary>
+    public static readonly TimeSpan AccessCheckInterval = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<string, Watched> _connections = new(StringComparer.Ordinal);
     private long _closed;
+    private long _revoked;
 
-    private sealed class Watched(HubCallerContext context)
+    private sealed class Watched(HubCallerContext context, string slug, string? token, bool moderator)
     {
         public HubCallerContext Context { get; } = context;
+
+        public string Slug { get; } = slug;
+
+        /// <summary>The viewing token the viewer joined with; null for a public channel's viewer.</summary>
+        public string? Token { get; } = token;
+
+        public bool Moderator { get; } = moderator;
 
         public Task? Sync { get; set; }
 
@@ -34,23 +52,46 @@ public sealed partial class ChatReaderWatch(IHubContext<ChatHub> hub, ChatOption
     /// <summary>Connections watched now (joined to a channel's chat).</summary>
     public int Watching => _connections.Count;
 
-    public void Add(HubCallerContext context)
+    /// <summary>Connections closed because their viewer may no longer watch the channel, since start.</summary>
+    public long ReadersRevoked => Interlocked.Read(ref _revoked);
+
+    /// <summary>Watches a joined connection of <paramref name="slug"/>'s chat, joined with <paramref name="token"/> (null: none).</summary>
+    public void Add(HubCallerContext context, string slug, string? token, bool moderator)
     {
         ArgumentNullException.ThrowIfNull(context);
-        _connections[context.ConnectionId] = new Watched(context);
+        _connections[context.ConnectionId] = new Watched(context, slug, token, moderator);
     }
 
     public void Remove(string connectionId) => _connections.TryRemove(connectionId, out _);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(EveryAsync(options.ReaderProbeInterval, Sweep, stoppingToken), EveryAsync(AccessCheckInterval, CheckAccess, stoppingToken));
+
+    private async Task EveryAsync(TimeSpan interval, Action pass, CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.ReaderProbeInterval, time);
+        using var timer = new PeriodicTimer(interval, time);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) Sweep();
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false)) pass();
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>One pass: closes the viewers who may no longer watch their channel (turned private, or their token revoked).</summary>
+    internal void CheckAccess()
+    {
+        if (access is null) return;
+        foreach (var (id, watched) in _connections)
+        {
+            if (watched.Moderator || !access.IsPrivate(watched.Slug)) continue;
+            string? why = watched.Token is null ? "the channel turned private"
+                : access.Verify(watched.Slug, watched.Token, out _) != Playback.PlaybackTokenResult.Valid ? "its viewing token no longer verifies" : null;
+            if (why is null || !_connections.TryRemove(id, out _)) continue;
+            Interlocked.Increment(ref _revoked);
+            LogRevoked(id, why);
+            watched.Context.Abort();
         }
     }
 
@@ -77,6 +118,9 @@ public sealed partial class ChatReaderWatch(IHubContext<ChatHub> hub, ChatOption
             watched.Sync = sync;
         }
     }
+
+    [LoggerMessage(EventId = 7017, Level = LogLevel.Information, Message = "Chat connection {ConnectionId} closed: {Reason}")]
+    private partial void LogRevoked(string connectionId, string reason);
 
     [LoggerMessage(EventId = 7015, Level = LogLevel.Warning, Message = "Chat connection {ConnectionId} closed: it has not read for {Seconds} s (its messages were piling up on this node)")]
     private partial void LogStuckReader(string connectionId, int seconds);

@@ -68,7 +68,7 @@ public static class ChatServiceCollectionExtensions
         services.AddSingleton<ReactionAggregator>();
         services.AddHostedService(sp => sp.GetRequiredService<ReactionAggregator>());
         services.AddSingleton(sp => new ChatReaderWatch(sp.GetRequiredService<IHubContext<ChatHub>>(), options, sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<ChatReaderWatch>>()));
+            sp.GetRequiredService<ILogger<ChatReaderWatch>>(), sp.GetService<Playback.PlaybackAccessService>()));
         services.AddHostedService(sp => sp.GetRequiredService<ChatReaderWatch>());
         return services;
     }

@@ -232,6 +232,29 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         Assert.True(shown[1].GetProperty("at").GetInt64() - shown[0].GetProperty("at").GetInt64() >= 2900, Describe("messages were not spaced"));
     }
 
+    /// <summary>
+    /// A viewer who joined while the channel was public reads no longer once it turns private: its connection is closed
+    /// within a second or so, and rejoining without a token is refused like an unknown channel.
+    /// </summary>
+    [Fact]
+    public async Task A_viewer_of_a_public_chat_is_closed_when_the_channel_turns_private()
+    {
+        var channel = await Server.Api.CreateChannelAsync($"turns private {Guid.NewGuid():N}");
+        var viewer = await OpenViewerAsync(channel.Slug, "early viewer");
+        var turned = System.Diagnostics.Stopwatch.StartNew();
+        using (var patch = await Server.Http.PatchAsync($"api/channels/{channel.Id}", System.Net.Http.Json.JsonContent.Create(new { privatePlayback = true })))
+            Assert.True(patch.IsSuccessStatusCode, $"PATCH privatePlayback: {(int)patch.StatusCode}");
+        await WaitFor.ConditionAsync(() => Task.FromResult(Server.LogTail(2000).Contains("closed: the channel turned private", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the early viewer's chat connection to be closed", () => fixture.WithLog(""));
+        Assert.True(turned.Elapsed < TimeSpan.FromSeconds(30), $"closed {turned.ElapsedMilliseconds} ms after the channel turned private");
+        // The page reconnects and asks to join again, without a token: refused, as for a channel that does not exist; or its
+        // state poll has already turned it into the private channel's page, which has no chat at all.
+        await WaitInPageAsync(viewer, "the rejoin to be refused or the page to turn private",
+            "() => !document.getElementById('chat') || (document.getElementById('chat-state')?.textContent || '').includes('There is no such channel')",
+            null, TimeSpan.FromSeconds(60));
+        Assert.False(await viewer.EvaluateAsync<bool>("() => !!window.__chat && window.__chat.ready === true"));
+    }
+
     [Fact]
     public async Task A_private_channels_chat_needs_its_viewing_token()
     {
