@@ -38,6 +38,9 @@ internal static partial class ChatLog
     [LoggerMessage(EventId = 7012, Level = LogLevel.Warning, Message = "Chat fan-out dropped a malformed notification ({Reason})")]
     public static partial void FanoutMalformed(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 7018, Level = LogLevel.Warning, Message = "Chat fan-out could not send a {Method} event of channel {ChannelId} to other nodes: {Bytes} bytes is past what its parts may carry")]
+    public static partial void FanoutTooLarge(ILogger logger, string method, string channelId, int bytes);
+
     [LoggerMessage(EventId = 7013, Level = LogLevel.Warning, Message = "Chat connection refused: its address holds {Max} open connections (Chat:MaxConnectionsPerAddress)")]
     public static partial void AddressConnectionCap(ILogger logger, int max);
 

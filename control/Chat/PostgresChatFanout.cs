@@ -20,14 +20,19 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
     /// <summary>The PostgreSQL notification channel.</summary>
     public const string ChannelName = "broadcast_chat";
 
-    /// <summary>PostgreSQL refuses payloads of 8000 bytes or more; a chat event is far smaller (a message is ≤ 4000 characters).</summary>
+    /// <summary>
+    /// PostgreSQL refuses payloads of 8000 bytes or more. A message of 4000 characters outside ASCII, or a long ban list,
+    /// is larger: such an event travels in parts (<see cref="ChatNotificationParts"/>).
+    /// </summary>
     public const int MaxPayloadBytes = 7999;
 
     private const int Capacity = 8192;
     private const int MaxBatch = 256;
     private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // Text outside ASCII is written as itself, not as \uXXXX escapes (six bytes for each character): the payload goes to
+    // pg_notify as a parameter and back to this code, never into HTML or SQL text.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly string _connectionString;
     private readonly Action<string, ChatAudience, string, object> _deliver;
@@ -35,8 +40,11 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
     private readonly Channel<string> _outgoing;
     private readonly string _node = Guid.NewGuid().ToString("N")[..12];
     private readonly ChatRoomVersions? _versions;
+    private readonly ChatNotificationParts.Assembly _assembly = new(TimeProvider.System);
+    private readonly Lock _assemblyGate = new();
     private long _dropped;
     private long _received;
+    private long _parted;
 
     public PostgresChatFanout(string connectionString, ChatGroupDelivery delivery, ChatRoomVersions versions, ILogger<PostgresChatFanout> logger)
         : this(connectionString, delivery.Deliver, logger, versions)
@@ -60,6 +68,9 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
     /// <summary>Events dropped because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
+    /// <summary>Events this node sent in parts, too large for one notification.</summary>
+    public long SentInParts => Interlocked.Read(ref _parted);
+
     /// <summary>Events received from other nodes.</summary>
     public long Received => Interlocked.Read(ref _received);
 
@@ -71,8 +82,22 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
         _deliver(channelId, audience, method, payload);
         var json = JsonSerializer.Serialize(new Envelope(_node, channelId, audience == ChatAudience.Moderators, method,
             JsonSerializer.SerializeToElement(payload, payload.GetType(), Json)), Json);
-        if (Encoding.UTF8.GetByteCount(json) > MaxPayloadBytes) return; // cannot happen within the configured limits
-        _outgoing.Writer.TryWrite(json);
+        if (Encoding.UTF8.GetByteCount(json) <= MaxPayloadBytes)
+        {
+            _outgoing.Writer.TryWrite(json);
+            return;
+        }
+
+        // Too large for one notification: in parts, in order, or (past the parts' bound) not at all, and said so.
+        if (ChatNotificationParts.Split(json, _node, Guid.NewGuid().ToString("N")) is not { } parts)
+        {
+            Interlocked.Increment(ref _dropped);
+            ChatLog.FanoutTooLarge(_logger, method, channelId, Encoding.UTF8.GetByteCount(json));
+            return;
+        }
+
+        Interlocked.Increment(ref _parted);
+        foreach (string part in parts) _outgoing.Writer.TryWrite(part);
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
@@ -141,12 +166,28 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
         Listening = false;
     }
 
-    private void OnNotification(object? sender, NpgsqlNotificationEventArgs e)
+    private void OnNotification(object? sender, NpgsqlNotificationEventArgs e) => OnPayload(e.Payload);
+
+    private void OnPayload(string payload)
     {
+        if (payload.Contains("\"part\"", StringComparison.Ordinal))
+        {
+            // A part of a large event: once its last part came, the event goes on as if it had come whole.
+            string? whole = null, error = null;
+            if (!IsOwnPart(payload))
+            {
+                lock (_assemblyGate) whole = _assembly.Add(payload, out error);
+            }
+
+            if (error is not null) ChatLog.FanoutMalformed(_logger, error);
+            if (whole is null) return;
+            payload = whole;
+        }
+
         Envelope? envelope;
         try
         {
-            envelope = JsonSerializer.Deserialize<Envelope>(e.Payload, Json);
+            envelope = JsonSerializer.Deserialize<Envelope>(payload, Json);
         }
         catch (JsonException x)
         {
@@ -161,6 +202,9 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
         if (!envelope.Moderators && ChatRoomVersions.ChangesHistory(envelope.Method)) _versions?.BumpHistory(envelope.Channel);
         _deliver(envelope.Channel, envelope.Moderators ? ChatAudience.Moderators : ChatAudience.Viewers, envelope.Method, envelope.Payload);
     }
+
+    // This node's own parts come back too: skipped before they are put together, as whole events are by their node.
+    private bool IsOwnPart(string payload) => payload.Contains($"\"node\":\"{_node}\"", StringComparison.Ordinal);
 
     private sealed record Envelope(string Node, string Channel, bool Moderators, string Method, JsonElement Payload);
 }

@@ -60,4 +60,49 @@ public sealed class PostgresChatFanoutTests(PostgresTestCluster cluster)
             b.Dispose();
         }
     }
+
+    /// <summary>
+    /// Events too large for one notification (PostgreSQL refuses 8000 bytes) reach the other node whole: a 4000-character
+    /// message outside ASCII, a ban list of 300 entries. Both were dropped without a word before.
+    /// </summary>
+    [Fact]
+    public async Task Events_past_the_notification_limit_reach_the_other_node_whole()
+    {
+        var connection = cluster.CreateDatabase("chatfanoutlarge");
+        var deliveredB = new ConcurrentQueue<(string Method, string Json)>();
+        var a = new PostgresChatFanout(connection, (_, _, _, _) => { }, NullLogger<PostgresChatFanout>.Instance);
+        var b = new PostgresChatFanout(connection, (c, au, m, p) => deliveredB.Enqueue((m, JsonSerializer.Serialize(p, p.GetType(), JsonSerializerOptions.Web))),
+            NullLogger<PostgresChatFanout>.Instance);
+        using var stop = new CancellationTokenSource();
+        await a.StartAsync(stop.Token);
+        await b.StartAsync(stop.Token);
+        try
+        {
+            await WaitFor.ConditionAsync(() => Task.FromResult(a.Listening && b.Listening), TimeSpan.FromSeconds(20), "both nodes to LISTEN");
+            string text = string.Concat(Enumerable.Repeat("漢字かな😀", 800));
+            a.Publish("ch1", ChatAudience.Viewers, "message", new ChatMessageView("big", "tag", "Ada", text, 1_000, false));
+            var bans = Enumerable.Range(0, 300).Select(i => new ChatBanView($"ban{i}", "author", $"viewer {i}", "spam, again and again", "admin",
+                1_000 + i, null, false)).ToList();
+            a.Publish("ch1", ChatAudience.Moderators, "bans", bans);
+            a.Publish("ch1", ChatAudience.Viewers, "message", new ChatMessageView("small", "tag", "Ada", "after", 2_000, false));
+            await WaitFor.ConditionAsync(() => Task.FromResult(deliveredB.Count == 3), TimeSpan.FromSeconds(20), "node B to deliver the three events",
+                () => $"B has {deliveredB.Count}, dropped {a.Dropped}");
+
+            var got = deliveredB.ToArray();
+            Assert.Equal(["message", "bans", "message"], got.Select(e => e.Method));
+            Assert.Equal(text, JsonDocument.Parse(got[0].Json).RootElement.GetProperty("text").GetString());
+            Assert.Equal(300, JsonDocument.Parse(got[1].Json).RootElement.GetArrayLength());
+            Assert.Equal("after", JsonDocument.Parse(got[2].Json).RootElement.GetProperty("text").GetString());
+            Assert.Equal(2, a.SentInParts);
+            Assert.Equal(0, a.Dropped);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await a.StopAsync(CancellationToken.None);
+            await b.StopAsync(CancellationToken.None);
+            a.Dispose();
+            b.Dispose();
+        }
+    }
 }
