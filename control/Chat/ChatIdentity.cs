@@ -5,7 +5,8 @@ using System.Text;
 namespace Broadcast.Control.Chat;
 
 /// <summary>
-/// Viewer identities without accounts. A viewer id is 16 random bytes plus an HMAC tag (<c>{id}.{tag}</c>, base64url),
+/// Viewer identities without accounts. A viewer id is 16 bytes (the Unix second it was issued, big-endian, then 12 random
+/// bytes) plus an HMAC tag (<c>{id}.{tag}</c>, base64url),
 /// issued by the server and kept in the browser's localStorage: a viewer cannot post under another's id (and get
 /// them banned). Addresses are never stored: a ban keeps a salted hash (HMAC-SHA256, truncated) of the address. The
 /// keys are derived from the server secret (<c>Secrets:Key</c>), so every node agrees and nothing new is stored.
@@ -17,8 +18,11 @@ public sealed class ChatIdentity
     private readonly byte[] _addressKey;
     private readonly byte[] _tagKey;
 
-    public ChatIdentity(byte[] serverSecret)
+    private readonly TimeProvider _time;
+
+    public ChatIdentity(byte[] serverSecret, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         ArgumentNullException.ThrowIfNull(serverSecret);
         _idKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, serverSecret, 32, info: "broadcast chat viewer id"u8.ToArray());
         _addressKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, serverSecret, 32, info: "broadcast chat address salt"u8.ToArray());
@@ -31,9 +35,24 @@ public sealed class ChatIdentity
     public string NewViewerId()
     {
         Span<byte> id = stackalloc byte[16];
-        RandomNumberGenerator.Fill(id);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(id, (uint)_time.GetUtcNow().ToUnixTimeSeconds());
+        RandomNumberGenerator.Fill(id[4..]);
         var body = Base64Url(id);
         return body + "." + Sign(body);
+    }
+
+    /// <summary>
+    /// When a valid <paramref name="viewerId"/> was issued, or null when it cannot say: an id issued before ids carried
+    /// their time reads as a random second, and one that reads as later than now is such an id (it counts as old).
+    /// </summary>
+    public DateTimeOffset? IssuedAt(string viewerId)
+    {
+        if (!IsValid(viewerId)) return null;
+        Span<byte> id = stackalloc byte[17];
+        string body = viewerId[..22].Replace('-', '+').Replace('_', '/') + "==";
+        if (!Convert.TryFromBase64String(body, id, out int written) || written != 16) return null;
+        var issued = DateTimeOffset.FromUnixTimeSeconds(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(id));
+        return issued <= _time.GetUtcNow() ? issued : null;
     }
 
     /// <summary>Whether <paramref name="viewerId"/> was issued by this server (any node sharing the secret).</summary>

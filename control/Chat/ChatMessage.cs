@@ -37,7 +37,8 @@ public sealed record ChatBan(
     string Reason,
     string CreatedBy,
     DateTimeOffset CreatedAt,
-    DateTimeOffset? ExpiresAt)
+    DateTimeOffset? ExpiresAt,
+    string? SeenAddressHash = null)
 {
     public bool IsActive(DateTimeOffset now) => ExpiresAt is null || ExpiresAt > now;
 }

@@ -45,6 +45,13 @@ public sealed record ChatOptions
     /// <summary><c>Chat:RetentionDays</c>: messages and questions older than this are deleted (hourly); null keeps them.</summary>
     public TimeSpan? Retention { get; init; }
 
+    /// <summary>
+    /// <c>Chat:FreshViewerWaitMinutes</c> (default 10, 0 turns it off): on a channel where a viewer was banned or timed
+    /// out, a viewer id minted less than this ago from that viewer's address (an IPv6 /64) may read but not post, so a
+    /// private window is no way around a ban. Viewers who had their id before are not affected.
+    /// </summary>
+    public int FreshViewerWaitMinutes { get; init; } = 10;
+
     /// <summary><c>Chat:MaxConnectionsPerAddress</c>: open hub connections from one client address (an IPv6 /64).</summary>
     public int MaxConnectionsPerAddress { get; init; } = 100;
 
@@ -85,6 +92,7 @@ public sealed record ChatOptions
             ReactionsPerSecond = Number(s, "ReactionsPerSecond", d.ReactionsPerSecond),
             ReactionFlushMilliseconds = Int(s, "ReactionFlushMilliseconds", d.ReactionFlushMilliseconds, 50, 10_000),
             HistoryCount = Int(s, "HistoryCount", d.HistoryCount, 0, 500),
+            FreshViewerWaitMinutes = Int(s, "FreshViewerWaitMinutes", d.FreshViewerWaitMinutes, 0, 24 * 60),
             MaxConnectionsPerAddress = Int(s, "MaxConnectionsPerAddress", d.MaxConnectionsPerAddress, 1, 1_000_000),
             MaxConnections = Int(s, "MaxConnections", d.MaxConnections, 1, 10_000_000),
             ReaderProbeInterval = TimeSpan.FromSeconds(Int(s, "ReaderProbeIntervalSeconds", (int)d.ReaderProbeInterval.TotalSeconds, 1, 3600)),

@@ -230,6 +230,11 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
                     : "You are banned from this chat.");
             }
 
+            if (FreshFromBannedAddress(room, viewer, now) is { } mayPostAt)
+            {
+                throw Refuse(channelId, $"New viewers from your network may post in this chat from {mayPostAt.UtcDateTime:HH:mm} UTC; you can read it meanwhile.");
+            }
+
             switch (limiter.TryAcquire(channelId, viewer.ViewerId, viewer.AddressHash, room.Settings.SlowModeSeconds, out var wait))
             {
                 case ChatLimitVerdict.SlowMode:
@@ -308,7 +313,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         if (message is null) return null;
         var now = time.GetUtcNow();
         var ban = new ChatBan(Guid.CreateVersion7(now).ToString("N"), channelId, message.ViewerId, byAddress ? message.AddressHash : null,
-            message.Author, message.DisplayName, r.Length == 0 ? "(no reason given)" : r, moderator, now, minutes is { } m ? now.AddMinutes(m) : null);
+            message.Author, message.DisplayName, r.Length == 0 ? "(no reason given)" : r, moderator, now, minutes is { } m ? now.AddMinutes(m) : null,
+            SeenAddressHash: message.AddressHash);
         await repository.InsertBanAsync(ban, cancellationToken).ConfigureAwait(false);
         _rooms.TryRemove(channelId, out _);
         ChatLog.Banned(logger, ban.Author, ban.DisplayName, channelId, minutes is null ? "banned" : "timed out", moderator,
@@ -332,6 +338,19 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
             .Select(b => new ChatBanView(b.Id, b.Author, b.DisplayName, b.Reason, b.CreatedBy, b.CreatedAt.ToUnixTimeMilliseconds(),
                 b.ExpiresAt?.ToUnixTimeMilliseconds(), b.AddressHash is not null))
             .ToList();
+
+    /// <summary>
+    /// When a viewer id minted a moment ago from the address of a viewer banned or timed out on this channel may post
+    /// (<see cref="ChatOptions.FreshViewerWaitMinutes"/>), or null when it may now: a ban by viewer id is otherwise undone
+    /// by opening a private window, which mints a new id. An id older than the wait is not held, whenever the ban came.
+    /// </summary>
+    private DateTimeOffset? FreshFromBannedAddress(Room room, ChatViewer viewer, DateTimeOffset now)
+    {
+        if (options.FreshViewerWaitMinutes <= 0 || !room.HasBanAt(viewer.AddressHash, now)) return null;
+        if (identity.IssuedAt(viewer.ViewerId) is not { } issued) return null;
+        var mayPostAt = issued.AddMinutes(options.FreshViewerWaitMinutes);
+        return mayPostAt > now ? mayPostAt : null;
+    }
 
     /// <summary>Whether a viewer is banned or timed out on a channel now.</summary>
     public async Task<bool> IsBannedAsync(string channelId, ChatViewer viewer, CancellationToken cancellationToken)
@@ -373,6 +392,14 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         public ChatFilter Filter { get; } = filter;
 
         public long LoadedAt { get; } = loadedAt;
+
+        /// <summary>Whether a viewer seen at <paramref name="addressHash"/> is banned or timed out here now.</summary>
+        public bool HasBanAt(string addressHash, DateTimeOffset now)
+        {
+            foreach (var b in bans)
+                if (b.IsActive(now) && string.Equals(b.SeenAddressHash ?? b.AddressHash, addressHash, StringComparison.Ordinal)) return true;
+            return false;
+        }
 
         public ChatBan? BanOf(ChatViewer viewer, DateTimeOffset now)
         {

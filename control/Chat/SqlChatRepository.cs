@@ -39,7 +39,7 @@ public interface IChatRepository
 public sealed class SqlChatRepository(ControlDatabase database) : IChatRepository
 {
     private const string MessageColumns = "id, channel_id, viewer_id, address_hash, author, display_name, body, state, moderator, sent_at, shown_at";
-    private const string BanColumns = "id, channel_id, viewer_id, address_hash, author, display_name, reason, created_by, created_at, expires_at";
+    private const string BanColumns = "id, channel_id, viewer_id, address_hash, author, display_name, reason, created_by, created_at, expires_at, seen_address_hash";
 
     public async Task<ChatRoomSettings?> GetSettingsAsync(string channelId, CancellationToken cancellationToken = default)
     {
@@ -148,7 +148,7 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
     {
         ArgumentNullException.ThrowIfNull(ban);
         await Sql.ExecuteAsync(database,
-            $"INSERT INTO chat_bans ({BanColumns}) VALUES (@id, @channel_id, @viewer_id, @address_hash, @author, @display_name, @reason, @created_by, @created_at, @expires_at)",
+            $"INSERT INTO chat_bans ({BanColumns}) VALUES (@id, @channel_id, @viewer_id, @address_hash, @author, @display_name, @reason, @created_by, @created_at, @expires_at, @seen_address_hash)",
             c =>
             {
                 Sql.Add(c, "id", ban.Id);
@@ -161,6 +161,7 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
                 Sql.Add(c, "created_by", ban.CreatedBy);
                 Sql.Add(c, "created_at", Sql.Millis(ban.CreatedAt));
                 Sql.Add(c, "expires_at", ban.ExpiresAt is { } e ? Sql.Millis(e) : null);
+                Sql.Add(c, "seen_address_hash", ban.SeenAddressHash);
             }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -210,5 +211,5 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
 
     private static ChatBan MapBan(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), Sql.NullableString(r, 3), r.GetString(4), r.GetString(5), r.GetString(6),
-        r.GetString(7), Sql.Time(r, 8), Sql.NullableTime(r, 9));
+        r.GetString(7), Sql.Time(r, 8), Sql.NullableTime(r, 9), Sql.NullableString(r, 10));
 }

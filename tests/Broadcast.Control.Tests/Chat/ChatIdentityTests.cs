@@ -27,6 +27,22 @@ public sealed class ChatIdentityTests
     }
 
     [Fact]
+    public void A_viewer_id_says_when_it_was_issued_and_an_id_without_that_reads_as_old()
+    {
+        var clock = new Broadcast.TestSupport.ManualClock(new DateTimeOffset(2026, 11, 26, 7, 50, 0, TimeSpan.Zero));
+        var identity = new ChatIdentity(_secret, clock);
+        var id = identity.NewViewerId();
+        clock.Advance(TimeSpan.FromMinutes(3));
+        Assert.Equal(new DateTimeOffset(2026, 11, 26, 7, 50, 0, TimeSpan.Zero), identity.IssuedAt(id));
+        Assert.Null(identity.IssuedAt("made-up"));
+
+        // An id of the older form (16 random bytes) whose first four read as a time to come says nothing.
+        var older = new ChatIdentity(_secret, new Broadcast.TestSupport.ManualClock(new DateTimeOffset(2090, 1, 1, 0, 0, 0, TimeSpan.Zero))).NewViewerId();
+        Assert.True(identity.IsValid(older));
+        Assert.Null(identity.IssuedAt(older));
+    }
+
+    [Fact]
     public void Addresses_hash_with_the_salt_and_mapped_ipv4_is_the_same_address()
     {
         var a = new ChatIdentity(_secret);

@@ -31,7 +31,7 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         var options = new ChatOptions();
         _questions = new SqlQuestionRepository(_database);
         _votes = new QuestionVoteBatch(_fanout);
-        _chat = new ChatService(_repository, _questions, _votes, new ChatRateLimiter(options, _clock), new ChatIdentity(RandomNumberGenerator.GetBytes(32)), _fanout, options, _clock,
+        _chat = new ChatService(_repository, _questions, _votes, new ChatRateLimiter(options, _clock), new ChatIdentity(RandomNumberGenerator.GetBytes(32), _clock), _fanout, options, _clock,
             NullLogger<ChatService>.Instance);
     }
 
@@ -131,7 +131,9 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         var listed = Assert.Single(await _chat.ListBansAsync(channel, default));
         Assert.Equal(("abuse", "Troll", true, (long?)null), (listed.Reason, listed.Name, listed.ByAddress, listed.ExpiresAt));
 
-        // A time-out by viewer id only: the same address with another id may talk, and it ends.
+        // A time-out by viewer id only: a viewer of the same address who was here before may talk, and it ends.
+        var veteran = _chat.Identify(null, IPAddress.Parse("203.0.113.5"));
+        _clock.Advance(TimeSpan.FromMinutes(11));
         var loud = _chat.Identify(null, IPAddress.Parse("203.0.113.5"));
         var loudMessage = await _chat.PostAsync(channel, loud, "Loud", "CAPS", false, default);
         await Assert.ThrowsAsync<ValidationFailedException>(() => _chat.BanAsync(channel, loudMessage.Id, "x", 0, false, "mod", default));
@@ -139,10 +141,17 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         await _chat.BanAsync(channel, loudMessage.Id, "shouting", 10, byAddress: false, "mod", default);
         var timedOut = await Assert.ThrowsAsync<ChatRefusedException>(() => _chat.PostAsync(channel, loud, "Loud", "again", false, default));
         Assert.StartsWith("You are timed out of this chat until", timedOut.Message, StringComparison.Ordinal);
-        await _chat.PostAsync(channel, _chat.Identify(null, IPAddress.Parse("203.0.113.5")), "Other", "hi", false, default);
+        await _chat.PostAsync(channel, veteran, "Other", "hi", false, default);
+        // A private window mints a fresh viewer id: from the sanctioned viewer's address it reads but may not post for
+        // Chat:FreshViewerWaitMinutes (a fresh id elsewhere may).
+        var privateWindow = _chat.Identify(null, IPAddress.Parse("203.0.113.5"));
+        var held = await Assert.ThrowsAsync<ChatRefusedException>(() => _chat.PostAsync(channel, privateWindow, "Loud again", "CAPS", false, default));
+        Assert.StartsWith("New viewers from your network may post in this chat from", held.Message, StringComparison.Ordinal);
+        await _chat.PostAsync(channel, _chat.Identify(null, IPAddress.Parse("203.0.113.6")), "Newcomer", "hi", false, default);
         Assert.Equal(2, (await _chat.ListBansAsync(channel, default)).Count);
         _clock.Advance(TimeSpan.FromMinutes(11));
         await _chat.PostAsync(channel, loud, "Loud", "calm now", false, default);
+        await _chat.PostAsync(channel, privateWindow, "Loud again", "calm too", false, default);
         Assert.Single(await _chat.ListBansAsync(channel, default));
 
         // Lifting the ban lets the troll back.
