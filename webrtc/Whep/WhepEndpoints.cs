@@ -88,8 +88,9 @@ public static class WhepEndpoints
         response.ContentType = SdpContentType;
         response.Headers.Location = $"/live/{channel}/whep/{answer.Id}";
         response.Headers.CacheControl = "no-store";
-        // A viewer allowed to play gets TURN credentials of its own (a client that gathers after the answer, as OBS does, uses them).
-        IceServerLinks.Append(response, ice.For($"whep.{channel}"));
+        // A viewer allowed to play gets TURN credentials of its own (a client that gathers after the answer, as OBS does, uses them),
+        // named after its session: the TURN server's per-user quota then bounds what one session can hold, not one channel.
+        IceServerLinks.Append(response, ice.For($"whep.{channel}.{answer.Id}"));
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
     }
 
