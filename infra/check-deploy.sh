@@ -51,10 +51,10 @@ while IFS='=' read -r name _; do
   fi
   grep -q "$name" <<<"$out" || { echo "$out" >&2; fail "docker-compose refused a .env without $name, but not naming it (above)"; }
 done <"$work/.env"
-# README's .env block is what operators paste: it must set exactly these variables.
-readme=$(sed -n '/^cat >.env <<ENV$/,/^ENV$/p' README.md | sed -n 's/^\([A-Z0-9_]*\)=.*/\1/p' | sort)
+# The .env block of docs/scale-out.md is what operators paste: it must set exactly these variables.
+readme=$(sed -n '/^cat >.env <<ENV$/,/^ENV$/p' docs/scale-out.md | sed -n 's/^\([A-Z0-9_]*\)=.*/\1/p' | sort)
 [[ "$readme" == "$(cut -d= -f1 "$work/.env" | sort)" ]] \
-  || fail "README.md's .env block sets {$(echo $readme)}, docker-compose.yml needs {$(cut -d= -f1 "$work/.env" | sort | xargs)}"
+  || fail "docs/scale-out.md's .env block sets {$(echo $readme)}, docker-compose.yml needs {$(cut -d= -f1 "$work/.env" | sort | xargs)}"
 step "docker-compose.yml valid ($(docker-compose version --short 2>/dev/null || echo docker-compose)); refused without any one of its $(grep -c = "$work/.env") .env variables"
 
 # --- 2. clean clone and the Dockerfile's context paths ------------------------------------------------------------

@@ -40,7 +40,7 @@ public sealed class PublicUrls(ControlSettings settings)
 
     public string DashUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/manifest.mpd";
 
-    /// <summary>The channel's WHEP endpoint (README "Real-time playback"): through the edge when <c>Public:HttpBaseUrl</c> names it.</summary>
+    /// <summary>The channel's WHEP endpoint (docs/real-time.md): through the edge when <c>Public:HttpBaseUrl</c> names it.</summary>
     public string WhepUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/whep";
 
     /// <summary><c>Public:HttpBaseUrl</c>, else the request's scheme and host.</summary>

@@ -15,7 +15,7 @@ namespace Broadcast.Ingest.Pull;
 /// playlist, each segment an HLS playlist names, on whatever host) is checked there and connected to the checked address.</item>
 /// <item>rtmp:// and srt:// (no TLS): the host is replaced by the address the outbound policy checked (and <c>-rtmp_tcurl</c> keeps the
 /// name in the RTMP connect command), so what was checked is what is connected to. rtmps:// and https:// keep the name, which TLS
-/// needs for SNI and certificate checks: ffmpeg resolves it again a moment after the check (see README, "Outbound connections").</item>
+/// needs for SNI and certificate checks: ffmpeg resolves it again a moment after the check (see docs/publish.md, "Outbound connections").</item>
 /// </list>
 /// </summary>
 public sealed record PullTarget(string Url, IReadOnlyList<string> InputOptions)

@@ -11,7 +11,7 @@ public enum PlayerKind
 
     /// <summary>
     /// tests/players/hls.html with the watch page's low-latency setting: a catch-up of at most 5 % to the live target
-    /// (README "Low latency"). hls.js's default never catches up, so a slow start stays as latency for good.
+    /// (docs/low-latency.md). hls.js's default never catches up, so a slow start stays as latency for good.
     /// </summary>
     HlsCatchingUp,
 
