@@ -33,7 +33,7 @@ public sealed class ThumbnailTests(ServerFixture fixture)
             return true;
         }, TimeSpan.FromSeconds(15), $"{path} within 15 s of the publish", () => fixture.WithLog(publisher.Log.Tail(10)));
         Assert.True(first.Length > 1000 && first[0] == 0xFF && first[1] == 0xD8, $"not a JPEG: {first.Length} bytes");
-        var (width, height) = JpegSize(first);
+        var (width, height) = JpegInfo.Size(first);
         Assert.Equal(360, height);
         Assert.Equal(640, width);
 
@@ -43,21 +43,5 @@ public sealed class ThumbnailTests(ServerFixture fixture)
             using var response = await Server.Viewer.GetAsync(path);
             return response.StatusCode == HttpStatusCode.OK && !(await response.Content.ReadAsByteArrayAsync()).AsSpan().SequenceEqual(first);
         }, TimeSpan.FromSeconds(30), "a newer thumbnail", () => fixture.WithLog(publisher.Log.Tail(10)), pollInterval: TimeSpan.FromSeconds(1));
-    }
-
-    /// <summary>Width and height from the JPEG's first start-of-frame marker (SOF0–SOF3, ITU-T T.81 B.2.2).</summary>
-    private static (int Width, int Height) JpegSize(byte[] jpeg)
-    {
-        int at = 2;
-        while (at + 9 < jpeg.Length)
-        {
-            if (jpeg[at] != 0xFF) break;
-            byte marker = jpeg[at + 1];
-            int length = (jpeg[at + 2] << 8) | jpeg[at + 3];
-            if (marker is >= 0xC0 and <= 0xC3) return ((jpeg[at + 7] << 8) | jpeg[at + 8], (jpeg[at + 5] << 8) | jpeg[at + 6]);
-            at += 2 + length;
-        }
-
-        throw new Xunit.Sdk.XunitException("no start-of-frame marker in the JPEG");
     }
 }

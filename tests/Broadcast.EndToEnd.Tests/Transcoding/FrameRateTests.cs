@@ -8,8 +8,9 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// <summary>
 /// Manifests that tell the truth about a ladder: every variant's FRAME-RATE, RESOLUTION and CODECS in master.m3u8 and
 /// every Representation's frameRate, width, height and codecs in the MPD are what ffprobe finds in that rendition's own
-/// CMAF segments. Sources at 25, 30, 50 and 59.94 fps, and one whose SPS says 1000 fps (encoded, as the transcoder's
-/// rungs are, with <c>-enc_time_base 1:1000</c>): players drop variants by FRAME-RATE, so 1000 is not a harmless lie.
+/// CMAF segments, and every variant's BANDWIDTH is at least the peak bitrate of the segments it lists. Sources at 25, 30,
+/// 50 and 59.94 fps, and one whose SPS says 1000 fps (encoded, as the transcoder's rungs are, with
+/// <c>-enc_time_base 1:1000</c>): players drop variants by FRAME-RATE, so 1000 is not a harmless lie.
 /// </summary>
 public sealed partial class FrameRateTests
 {
@@ -101,6 +102,45 @@ public sealed partial class FrameRateTests
             Assert.Equal(probe.GetProperty("height").GetInt32(), (int)rep.Attribute("height")!);
             Assert.Equal(avc, (string?)rep.Attribute("codecs"));
         }
+
+        // BANDWIDTH is at least each variant's peak segment bitrate (RFC 8216 section 4.3.4.2): once the publish has ended,
+        // every variant's declared value against its listed video segments' and the audio segments' own sizes.
+        await LadderPlaylists.WaitForEndedAsync(server, channel.Slug, Video, Log);
+        string ended = await server.Viewer.GetStringAsync(server.Absolute($"/live/{channel.Slug}/master.m3u8"));
+        string audioName = AudioUri().Match(ended).Groups[1].Value.Split('/')[0];
+        long audioPeak = await PeakBitrateAsync(server, channel.Slug, audioName);
+        var endedLines = ended.Split('\n');
+        foreach (var v in Video)
+        {
+            int at = Array.FindIndex(endedLines, l => l == $"{v}/index.m3u8");
+            long declared = long.Parse(Bandwidth().Match(endedLines[at - 1]).Groups[1].Value, CultureInfo.InvariantCulture);
+            long peak = await PeakBitrateAsync(server, channel.Slug, v) + audioPeak;
+            // The playlist's EXTINF is rounded to the millisecond, the packager measures in media ticks: a 2 s segment's
+            // bitrate read from the playlist can differ by 0.025 %, so 0.1 % is allowed (a master written once, from the
+            // first segment, can fall short of a later peak by far more).
+            Assert.True(declared * 1.001 >= peak, Log($"{v}: BANDWIDTH={declared} below the measured peak {peak} b/s (video + audio)"));
+        }
+    }
+
+    /// <summary>The highest bits per second of any segment a rendition's playlist lists: its size over its EXTINF.</summary>
+    private static async Task<long> PeakBitrateAsync(ServerProcess server, string slug, string rendition)
+    {
+        string playlist = await server.Viewer.GetStringAsync(server.Absolute($"/live/{slug}/{rendition}/index.m3u8"));
+        long peak = 0;
+        double duration = 0;
+        foreach (string line in playlist.Split('\n'))
+        {
+            if (line.StartsWith("#EXTINF:", StringComparison.Ordinal)) duration = double.Parse(line[8..].TrimEnd(','), CultureInfo.InvariantCulture);
+            else if (line.EndsWith(".m4s", StringComparison.Ordinal) && duration > 0)
+            {
+                long bytes = (await server.Viewer.GetByteArrayAsync(server.Absolute($"/live/{slug}/{rendition}/{line}"))).LongLength;
+                peak = Math.Max(peak, (long)(bytes * 8 / duration));
+                duration = 0;
+            }
+        }
+
+        Assert.True(peak > 0, $"no segment listed in {rendition}: {playlist}");
+        return peak;
     }
 
     private static double Rate(string text)
@@ -115,4 +155,10 @@ public sealed partial class FrameRateTests
 
     [GeneratedRegex("#EXT-X-MAP:URI=\"([^\"]+)\"")]
     private static partial Regex MapUri();
+
+    [GeneratedRegex("BANDWIDTH=([0-9]+)")]
+    private static partial Regex Bandwidth();
+
+    [GeneratedRegex("#EXT-X-MEDIA:TYPE=AUDIO[^\n]*URI=\"([^\"]+)\"")]
+    private static partial Regex AudioUri();
 }

@@ -81,9 +81,9 @@ public sealed class ThumbnailBatchTests
             var results = await ThumbnailBatch.EncodeAsync("ffmpeg", keyframes, 360, work, TimeSpan.FromSeconds(60), CancellationToken.None);
 
             Assert.Equal(4, results.Count);
-            Assert.Equal((640, 360), JpegSize(results[0].Jpeg ?? throw new Xunit.Sdk.XunitException(results[0].Error)));
-            Assert.Equal((480, 360), JpegSize(results[1].Jpeg ?? throw new Xunit.Sdk.XunitException(results[1].Error)));
-            Assert.Equal((640, 360), JpegSize(results[2].Jpeg ?? throw new Xunit.Sdk.XunitException(results[2].Error)));
+            Assert.Equal((640, 360), JpegInfo.Size(results[0].Jpeg ?? throw new Xunit.Sdk.XunitException(results[0].Error)));
+            Assert.Equal((480, 360), JpegInfo.Size(results[1].Jpeg ?? throw new Xunit.Sdk.XunitException(results[1].Error)));
+            Assert.Equal((640, 360), JpegInfo.Size(results[2].Jpeg ?? throw new Xunit.Sdk.XunitException(results[2].Error)));
             Assert.Null(results[3].Jpeg);
             Assert.False(string.IsNullOrEmpty(results[3].Error));
             // Nothing is left behind in the work directory.
@@ -122,21 +122,5 @@ public sealed class ThumbnailBatchTests
         }
 
         return keyframe ?? throw new Xunit.Sdk.XunitException("no keyframe in the clip");
-    }
-
-    /// <summary>Width and height from the JPEG's first start-of-frame marker (SOF0–SOF3, ITU-T T.81 B.2.2).</summary>
-    private static (int Width, int Height) JpegSize(byte[] jpeg)
-    {
-        int at = 2;
-        while (at + 9 < jpeg.Length)
-        {
-            if (jpeg[at] != 0xFF) break;
-            byte marker = jpeg[at + 1];
-            int length = (jpeg[at + 2] << 8) | jpeg[at + 3];
-            if (marker is >= 0xC0 and <= 0xC3) return ((jpeg[at + 7] << 8) | jpeg[at + 8], (jpeg[at + 5] << 8) | jpeg[at + 6]);
-            at += 2 + length;
-        }
-
-        throw new Xunit.Sdk.XunitException("no start-of-frame marker in the JPEG");
     }
 }
