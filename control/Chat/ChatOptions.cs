@@ -47,8 +47,8 @@ public sealed record ChatOptions
 
     /// <summary>
     /// <c>Chat:FreshViewerWaitMinutes</c> (default 10, 0 turns it off): on a channel where a viewer was banned or timed
-    /// out, a viewer id minted less than this ago from that viewer's address (an IPv6 /64) may read but not post, so a
-    /// private window is no way around a ban. Viewers who had their id before are not affected.
+    /// out, a viewer id minted since then and less than this ago, from that viewer's address (an IPv6 /64), may read but
+    /// not post, so a private window is no way around a ban. Viewers who had their id before the sanction are not held.
     /// </summary>
     public int FreshViewerWaitMinutes { get; init; } = 10;
 

@@ -342,14 +342,14 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     /// <summary>
     /// When a viewer id minted a moment ago from the address of a viewer banned or timed out on this channel may post
     /// (<see cref="ChatOptions.FreshViewerWaitMinutes"/>), or null when it may now: a ban by viewer id is otherwise undone
-    /// by opening a private window, which mints a new id. An id older than the wait is not held, whenever the ban came.
+    /// by opening a private window, which mints a new id. Only an id minted since the sanction is held: the viewers of
+    /// that network who were there before it (and anyone after the wait) are not.
     /// </summary>
     private DateTimeOffset? FreshFromBannedAddress(Room room, ChatViewer viewer, DateTimeOffset now)
     {
-        if (options.FreshViewerWaitMinutes <= 0 || !room.HasBanAt(viewer.AddressHash, now)) return null;
-        if (identity.IssuedAt(viewer.ViewerId) is not { } issued) return null;
+        if (options.FreshViewerWaitMinutes <= 0 || identity.IssuedAt(viewer.ViewerId) is not { } issued) return null;
         var mayPostAt = issued.AddMinutes(options.FreshViewerWaitMinutes);
-        return mayPostAt > now ? mayPostAt : null;
+        return mayPostAt > now && room.HasBanAt(viewer.AddressHash, issued, now) ? mayPostAt : null;
     }
 
     /// <summary>Whether a viewer is banned or timed out on a channel now.</summary>
@@ -393,11 +393,19 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
 
         public long LoadedAt { get; } = loadedAt;
 
-        /// <summary>Whether a viewer seen at <paramref name="addressHash"/> is banned or timed out here now.</summary>
-        public bool HasBanAt(string addressHash, DateTimeOffset now)
+        /// <summary>
+        /// Whether a viewer seen at <paramref name="addressHash"/> is banned or timed out here now, by a sanction made no
+        /// later than <paramref name="since"/> (to the second: a viewer id carries its issue time in whole seconds).
+        /// </summary>
+        public bool HasBanAt(string addressHash, DateTimeOffset since, DateTimeOffset now)
         {
             foreach (var b in bans)
-                if (b.IsActive(now) && string.Equals(b.SeenAddressHash ?? b.AddressHash, addressHash, StringComparison.Ordinal)) return true;
+            {
+                if (b.IsActive(now) && string.Equals(b.SeenAddressHash ?? b.AddressHash, addressHash, StringComparison.Ordinal)
+                    && DateTimeOffset.FromUnixTimeSeconds(b.CreatedAt.ToUnixTimeSeconds()) <= since)
+                    return true;
+            }
+
             return false;
         }
 

@@ -135,6 +135,8 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         var veteran = _chat.Identify(null, IPAddress.Parse("203.0.113.5"));
         _clock.Advance(TimeSpan.FromMinutes(11));
         var loud = _chat.Identify(null, IPAddress.Parse("203.0.113.5"));
+        var justBefore = _chat.Identify(null, IPAddress.Parse("203.0.113.5"));
+        _clock.Advance(TimeSpan.FromSeconds(1));
         var loudMessage = await _chat.PostAsync(channel, loud, "Loud", "CAPS", false, default);
         await Assert.ThrowsAsync<ValidationFailedException>(() => _chat.BanAsync(channel, loudMessage.Id, "x", 0, false, "mod", default));
         await Assert.ThrowsAsync<ValidationFailedException>(() => _chat.BanAsync(channel, loudMessage.Id, new string('r', 201), 5, false, "mod", default));
@@ -143,11 +145,13 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         Assert.StartsWith("You are timed out of this chat until", timedOut.Message, StringComparison.Ordinal);
         await _chat.PostAsync(channel, veteran, "Other", "hi", false, default);
         // A private window mints a fresh viewer id: from the sanctioned viewer's address it reads but may not post for
-        // Chat:FreshViewerWaitMinutes (a fresh id elsewhere may).
+        // Chat:FreshViewerWaitMinutes (a fresh id elsewhere may, and so may one of that address minted before the time-out,
+        // a moment ago or not).
         var privateWindow = _chat.Identify(null, IPAddress.Parse("203.0.113.5"));
         var held = await Assert.ThrowsAsync<ChatRefusedException>(() => _chat.PostAsync(channel, privateWindow, "Loud again", "CAPS", false, default));
         Assert.StartsWith("New viewers from your network may post in this chat from", held.Message, StringComparison.Ordinal);
         await _chat.PostAsync(channel, _chat.Identify(null, IPAddress.Parse("203.0.113.6")), "Newcomer", "hi", false, default);
+        await _chat.PostAsync(channel, justBefore, "Just before", "hi", false, default);
         Assert.Equal(2, (await _chat.ListBansAsync(channel, default)).Count);
         _clock.Advance(TimeSpan.FromMinutes(11));
         await _chat.PostAsync(channel, loud, "Loud", "calm now", false, default);
