@@ -25,9 +25,6 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     /// <summary>The master as it stands was stored; it is otherwise written once per broadcast, and again when outgrown.</summary>
     public bool MasterWritten { get; private set; }
 
-    /// <summary>Masters stored for this broadcast so far (the first, and each rewrite).</summary>
-    public int MastersWritten { get; private set; }
-
     public Task OnSegmentsAddedAsync(CancellationToken cancellationToken) => WriteAsync(PlaylistState.Live, cancellationToken);
 
     public Task OnEndedAsync(CancellationToken cancellationToken) => WriteAsync(PlaylistState.Ended, cancellationToken);
@@ -77,7 +74,6 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
             string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8", broadcast.Captions);
             await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
             MasterWritten = true;
-            MastersWritten++;
             _declared.Clear();
             foreach (var t in broadcast.AllTimelines()) _declared[t.Name] = (t.PeakBitrate, t.FrameRate);
         }
@@ -94,22 +90,10 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
         {
             if (t.Retired || t.Entries.Count == 0 || !_declared.TryGetValue(t.Name, out var declared)) continue;
             if (t.PeakBitrate * 10 > declared.Peak * (10 + PeakToleranceTenths)) return true;
-            if (Differs(t.FrameRate, declared.Rate)) return true;
+            if (ManifestFrameRate.IsAnotherRate(t.FrameRate, declared.Rate)) return true;
         }
 
         return false;
-    }
-
-    /// <summary>
-    /// A frame rate found where none was declared, or one more than 1.5 % from the declared (another standard rate, not
-    /// the same one measured a little differently): a source of uneven rate must not rewrite the master every segment.
-    /// </summary>
-    private static bool Differs(FrameRate? now, FrameRate? declared)
-    {
-        if (now is not { Denominator: > 0 } n) return false;
-        if (declared is not { Denominator: > 0 } d) return true;
-        double a = (double)n.Numerator / n.Denominator, b = (double)d.Numerator / d.Denominator;
-        return Math.Abs(a - b) > 0.015 * b;
     }
 
     /// <summary>A live playlist of a low-latency broadcast gets its parts, hint and rendition reports; others are unchanged.</summary>

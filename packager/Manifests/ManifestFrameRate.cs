@@ -85,6 +85,18 @@ internal static class ManifestFrameRate
     public static string Dash(FrameRate rate) =>
         rate.Denominator == 1 ? ManifestFormat.Int(rate.Numerator) : $"{ManifestFormat.Int(rate.Numerator)}/{ManifestFormat.Int(rate.Denominator)}";
 
+    /// <summary>
+    /// Whether a master that declared <paramref name="declared"/> must be written again for <paramref name="now"/>: a rate
+    /// found where none was declared, or one outside <see cref="SnapTolerance"/> of it (another standard rate, not the same
+    /// one measured a little differently), so a source of uneven rate does not rewrite the master every segment.
+    /// </summary>
+    public static bool IsAnotherRate(FrameRate? now, FrameRate? declared)
+    {
+        if (now is not { Denominator: > 0 } n) return false;
+        if (declared is not { Denominator: > 0 } d) return true;
+        return !Near(Fps(n), Fps(d), SnapTolerance);
+    }
+
     private static double Fps(FrameRate rate) => rate.Denominator > 0 ? (double)rate.Numerator / rate.Denominator : 0;
 
     private static bool Near(double a, double measured, double tolerance) => a > 0 && Math.Abs(a - measured) <= measured * tolerance;
