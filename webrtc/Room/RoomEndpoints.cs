@@ -290,9 +290,7 @@ public static class RoomEndpoints
         var access = context.RequestServices.GetService<IPlaybackAccess>();
         if (access is null || (access.IsReady && !access.IsPrivate(channel))) return true;
         if (context.RequestServices.GetRequiredService<RoomLobby>().IsInvite(channel, invite)) return true;
-        string token = Bearer(context);
-        if (token.Length == 0 && context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out var query) && query.Count == 1) token = query[0] ?? "";
-        return token.Length > 0 && access.IsReady && access.IsAuthorized(channel, token, out _);
+        return WhepEndpoints.PlaybackTokenOf(context.Request) is { Length: > 0 } token && access.IsReady && access.IsAuthorized(channel, token, out _);
     }
 
     private static async Task<bool> IsChannelAsync(HttpContext context, string channel) =>

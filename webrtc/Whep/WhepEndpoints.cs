@@ -146,9 +146,7 @@ public static class WhepEndpoints
         }
 
         if (!access.IsPrivate(channel)) return true;
-        string authorization = context.Request.Headers.Authorization.ToString();
-        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = authorization["Bearer ".Length..].Trim();
-        else if (context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues query) && query.Count == 1) token = query[0];
+        token = PlaybackTokenOf(context.Request);
         if (string.IsNullOrEmpty(token))
         {
             refusal = StatusCodes.Status401Unauthorized;
@@ -164,6 +162,17 @@ public static class WhepEndpoints
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The playback token a real-time request carries for a private channel: as a bearer token (the WHEP way), else as
+    /// the one <c>?token=</c> of a watch link; null when there is none.
+    /// </summary>
+    internal static string? PlaybackTokenOf(HttpRequest request)
+    {
+        string authorization = request.Headers.Authorization.ToString();
+        if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return authorization["Bearer ".Length..].Trim();
+        return request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues query) && query.Count == 1 ? query[0] : null;
     }
 
     /// <summary>The offer in the request's body, or null when it is over <see cref="MaxOfferBytes"/>: then the answer is a 413 already.</summary>
