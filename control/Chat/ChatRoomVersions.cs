@@ -30,4 +30,14 @@ public sealed class ChatRoomVersions
 
     /// <summary>Whether a viewers' event changes a joining viewer's history.</summary>
     public static bool ChangesHistory(string method) => method is "message" or "removed" or "question" or "questionState";
+
+    /// <summary>
+    /// A chat event of <paramref name="channelId"/>, made on this node or told by another: the counters it concerns move
+    /// (settings or bans: the cached room is read again; a viewers' event of the history: the joins' shared history is).
+    /// </summary>
+    public void Observe(string channelId, ChatAudience audience, string method)
+    {
+        if (Changes(method)) Bump(channelId);
+        if (audience == ChatAudience.Viewers && ChangesHistory(method)) BumpHistory(channelId);
+    }
 }

@@ -61,7 +61,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     /// <summary>Every event of this node's chat goes out here: one that changes a joiner's history moves its version first.</summary>
     private void Publish(string channelId, ChatAudience audience, string method, object payload)
     {
-        if (audience == ChatAudience.Viewers && ChatRoomVersions.ChangesHistory(method)) _versions.BumpHistory(channelId);
+        _versions.Observe(channelId, audience, method);
         fanout.Publish(channelId, audience, method, payload);
     }
 

@@ -197,10 +197,10 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
 
         if (envelope is null || envelope.Node == _node || string.IsNullOrEmpty(envelope.Channel) || string.IsNullOrEmpty(envelope.Method)) return;
         Interlocked.Increment(ref _received);
-        // Settings or bans changed on another node: this node's cached copy is read again before the next message.
-        if (ChatRoomVersions.Changes(envelope.Method)) _versions?.Bump(envelope.Channel);
-        if (!envelope.Moderators && ChatRoomVersions.ChangesHistory(envelope.Method)) _versions?.BumpHistory(envelope.Channel);
-        _deliver(envelope.Channel, envelope.Moderators ? ChatAudience.Moderators : ChatAudience.Viewers, envelope.Method, envelope.Payload);
+        // Settings, bans or the history changed on another node: this node's cached copies are read again.
+        var audience = envelope.Moderators ? ChatAudience.Moderators : ChatAudience.Viewers;
+        _versions?.Observe(envelope.Channel, audience, envelope.Method);
+        _deliver(envelope.Channel, audience, envelope.Method, envelope.Payload);
     }
 
     // This node's own parts come back too: skipped before they are put together, as whole events are by their node.
