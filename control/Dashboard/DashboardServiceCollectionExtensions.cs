@@ -73,7 +73,7 @@ public static class DashboardServiceCollectionExtensions
 
         services.TryAddSingleton<IDashboardSchedule, ServiceDashboardSchedule>();
         services.AddSingleton<LiveStatusMonitor>();
-        services.AddSingleton<Pages.WatchStateReads>();
+        services.AddSingleton<Pages.WatchReads>();
         services.AddHostedService(sp => sp.GetRequiredService<LiveStatusMonitor>());
         return services;
     }

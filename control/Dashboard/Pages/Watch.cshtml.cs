@@ -12,7 +12,7 @@ namespace Broadcast.Control.Dashboard.Pages;
 /// before the next event, "ended" with the recording after one, a recording when one is asked for.
 /// </summary>
 public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live, IDashboardSchedule schedule, TimeProvider time, PublicUrls urls,
-    WatchStateReads stateReads) : PageModel
+    WatchReads reads) : PageModel
 {
     public Channel Channel { get; private set; } = null!;
 
@@ -118,15 +118,15 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     /// channel answers "private" unless the poll carries the page's viewing token (or comes from an admin).
     /// </summary>
     /// <remarks>
-    /// Every viewer polls, so the answer is shared (<see cref="WatchStateReads"/>): a channel's state is read from the
-    /// database at most once per <see cref="WatchStateReads.Lifetime"/> whatever its audience, which delays a page's turn
+    /// Every viewer polls, so the answer is shared (<see cref="WatchReads.States"/>): a channel's state is read from the
+    /// database at most once per <see cref="WatchReads.StateLifetime"/> whatever its audience, which delays a page's turn
     /// by at most that. Whether this poller may see it is still decided per request.
     /// </remarks>
     public async Task<IActionResult> OnGetStateAsync(string slug, CancellationToken cancellationToken)
     {
         Response.Headers.CacheControl = "no-store";
         if (!Slugs.IsValid(slug)) return NotFound();
-        var state = await stateReads.Reads.GetAsync(slug, ReadStateAsync).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var state = await reads.States.GetAsync(slug, ReadStateAsync).WaitAsync(cancellationToken).ConfigureAwait(false);
         if (state.Channel is not { } channel)
         {
             return NotFound();
@@ -175,9 +175,9 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
         }
 
         // The broadcast id is its start to the second; the recording is finalised a moment after the last segment.
-        // Up to Chat:ReplayLimit rows, asked by every viewer of the recording: one read a recording serves them all a while.
+        // Up to 10,000 rows, asked by every viewer of the recording: one read a recording serves them all a while.
         string channelId = channel.Id;
-        var messages = await stateReads.Replays.GetAsync(rec.Id, _ => chat.ReplayAsync(channelId, start.AddSeconds(-1), rec.CreatedAt.AddSeconds(5), CancellationToken.None))
+        var messages = await reads.Replays.GetAsync(rec.Id, _ => chat.ReplayAsync(channelId, start.AddSeconds(-1), rec.CreatedAt.AddSeconds(5), CancellationToken.None))
             .WaitAsync(cancellationToken).ConfigureAwait(false);
         return new JsonResult(new { start = start.ToUnixTimeMilliseconds(), durationMs = rec.DurationMs, messages });
     }
@@ -251,15 +251,16 @@ public sealed record WatchState(Channel? Channel, string? Mode, string? Recordin
 /// (every open page asks every 4 s, and each answer took four database queries) and a recording's chat replay (up to
 /// thousands of rows a call).
 /// </summary>
-public sealed class WatchStateReads(TimeProvider time)
+public sealed class WatchReads(TimeProvider time)
 {
-    /// <summary>How long one channel's answer stands: well inside the page's 4 s poll.</summary>
-    public static readonly TimeSpan Lifetime = TimeSpan.FromSeconds(2);
+    /// <summary>How long one channel's state stands: well inside the page's 4 s poll.</summary>
+    public static readonly TimeSpan StateLifetime = TimeSpan.FromSeconds(2);
 
-    /// <summary>Channels (or made-up slugs) remembered at once.</summary>
-    public const int Capacity = 10_000;
+    /// <summary>Channels (or made-up slugs) whose state is remembered at once.</summary>
+    public const int StateCapacity = 10_000;
 
-    public SharedReads<string, WatchState> Reads { get; } = new(Lifetime, Capacity, time);
+    /// <summary>Each channel's state as the poll answers it, by slug.</summary>
+    public SharedReads<string, WatchState> States { get; } = new(StateLifetime, StateCapacity, time);
 
     /// <summary>How long a recording's chat replay stands: a message moderated away afterwards leaves the replay within it.</summary>
     public static readonly TimeSpan ReplayLifetime = TimeSpan.FromSeconds(30);
