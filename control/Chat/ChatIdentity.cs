@@ -48,9 +48,8 @@ public sealed class ChatIdentity
     public DateTimeOffset? IssuedAt(string viewerId)
     {
         if (!IsValid(viewerId)) return null;
-        Span<byte> id = stackalloc byte[17];
-        string body = viewerId[..22].Replace('-', '+').Replace('_', '/') + "==";
-        if (!Convert.TryFromBase64String(body, id, out int written) || written != 16) return null;
+        Span<byte> id = stackalloc byte[16];
+        if (!System.Buffers.Text.Base64Url.TryDecodeFromChars(viewerId.AsSpan(0, 22), id, out int written) || written != 16) return null;
         var issued = DateTimeOffset.FromUnixTimeSeconds(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(id));
         return issued <= _time.GetUtcNow() ? issued : null;
     }

@@ -6,6 +6,9 @@ using Broadcast.Processes;
 
 namespace Broadcast.Transcoder.Thumbnails;
 
+/// <summary>What a batch made: a JPEG or the reason there is none for each keyframe, in order, and the ffmpeg runs it took.</summary>
+public sealed record ThumbnailPictures(IReadOnlyList<(byte[]? Jpeg, string? Error)> Pictures, int Runs);
+
 /// <summary>
 /// Many keyframes to as many JPEGs in one ffmpeg run: each keyframe goes to a file as a one-frame FLV
 /// (<see cref="ToFlv"/>), ffmpeg opens them all as inputs and writes one JPEG output each (its own
@@ -59,18 +62,20 @@ public static class ThumbnailBatch
     /// ffmpeg cannot open stops it before any output) is split in halves and each half run again, so one bad keyframe
     /// costs its batch a few more runs, never its neighbours their pictures.
     /// </summary>
-    public static async Task<IReadOnlyList<(byte[]? Jpeg, string? Error)>> EncodeAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int height,
+    public static async Task<ThumbnailPictures> EncodeAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int height,
         string workDirectory, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keyframes);
         var results = new (byte[]? Jpeg, string? Error)[keyframes.Count];
+        int runs = 0;
         for (int start = 0; start < keyframes.Count; start += MaxPictures)
-            await RunAsync(ffmpegPath, keyframes, start, Math.Min(MaxPictures, keyframes.Count - start), height, workDirectory, timeout, results, cancellationToken)
+            runs += await RunAsync(ffmpegPath, keyframes, start, Math.Min(MaxPictures, keyframes.Count - start), height, workDirectory, timeout, results, cancellationToken)
                 .ConfigureAwait(false);
-        return results;
+        return new ThumbnailPictures(results, runs);
     }
 
-    private static async Task RunAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int start, int count, int height, string workDirectory,
+    // One ffmpeg run for keyframes[start..start+count], and the halves' runs when it made nothing: the runs made in all.
+    private static async Task<int> RunAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int start, int count, int height, string workDirectory,
         TimeSpan timeout, (byte[]? Jpeg, string? Error)[] results, CancellationToken cancellationToken)
     {
         string run = Path.Combine(workDirectory, Guid.NewGuid().ToString("N"));
@@ -104,10 +109,10 @@ public static class ThumbnailBatch
                 }
             }
 
-            if (made > 0 || count == 1 || result.TimedOut) return;
+            if (made > 0 || count == 1 || result.TimedOut) return 1;
             int half = count / 2;
-            await RunAsync(ffmpegPath, keyframes, start, half, height, workDirectory, timeout, results, cancellationToken).ConfigureAwait(false);
-            await RunAsync(ffmpegPath, keyframes, start + half, count - half, height, workDirectory, timeout, results, cancellationToken).ConfigureAwait(false);
+            return 1 + await RunAsync(ffmpegPath, keyframes, start, half, height, workDirectory, timeout, results, cancellationToken).ConfigureAwait(false)
+                + await RunAsync(ffmpegPath, keyframes, start + half, count - half, height, workDirectory, timeout, results, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -159,12 +159,12 @@ public sealed partial class ThumbnailService(
         try
         {
             Directory.CreateDirectory(_workDirectory);
-            var results = await ThumbnailBatch.EncodeAsync(_options.FfmpegPath, keyframes, _options.Height, _workDirectory, EncodeTimeout, cancellationToken)
+            var made = await ThumbnailBatch.EncodeAsync(_options.FfmpegPath, keyframes, _options.Height, _workDirectory, EncodeTimeout, cancellationToken)
                 .ConfigureAwait(false);
-            Interlocked.Add(ref _runs, (keyframes.Count + ThumbnailBatch.MaxPictures - 1) / ThumbnailBatch.MaxPictures);
-            for (int i = 0; i < results.Count; i++)
+            Interlocked.Add(ref _runs, made.Runs);
+            for (int i = 0; i < made.Pictures.Count; i++)
             {
-                var (jpeg, error) = results[i];
+                var (jpeg, error) = made.Pictures[i];
                 if (jpeg is null)
                 {
                     LogFailed(logger, names[i], error!);
