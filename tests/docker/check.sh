@@ -186,10 +186,13 @@ done
 step "docker-compose.yml up (postgres, seaweedfs, broadcast, 2 origins, edge, turn) and healthy in $((SECONDS - start)) s"
 
 # The banner gives the public URLs (Public:*) that .env set, not the container's own address.
-compose logs broadcast 2>/dev/null | grep -q "HLS:  http://127.0.0.1:$edge/live/default/master.m3u8" \
-  || { compose logs broadcast | grep -A8 'Broadcast is running' >&2; fail "the broadcast node's banner does not give BROADCAST_HTTP_BASE_URL's playback URL (above)"; }
+# The log is read whole before grep looks at it: with pipefail, "compose logs | grep -q" fails whenever grep's early exit
+# cuts the writer off (SIGPIPE), which a long log makes likely.
+broadcast_log=$(compose logs --no-color broadcast 2>/dev/null || true)
+grep -q "HLS:  http://127.0.0.1:$edge/live/default/master.m3u8" <<<"$broadcast_log" \
+  || { grep -A8 'Broadcast is running' <<<"$broadcast_log" >&2; fail "the broadcast node's banner does not give BROADCAST_HTTP_BASE_URL's playback URL (above)"; }
 # The origins poll the control node with the playback node token once a second: no authentication failure is logged.
-noise=$(compose logs broadcast 2>/dev/null | grep -c 'was not authenticated' || true)
+noise=$(grep -c 'was not authenticated' <<<"$broadcast_log" || true)
 ((noise == 0)) || fail "the broadcast node logged $noise authentication failures for the origins' polls"
 channel=$(curl -fsS -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d '{"name":"Compose check"}' \
   "http://127.0.0.1:$http/api/channels") || fail "POST /api/channels on the broadcast node failed"
@@ -203,10 +206,11 @@ slug=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["slug"])' <<<"$ch
 publisher=$!
 url="http://127.0.0.1:$edge/live/$slug/master.m3u8"
 for _ in $(seq 1 200); do
-  curl -fsS "$url" 2>/dev/null | grep -q '^#EXT-X-STREAM-INF' && break
+  master=$(curl -fsS "$url" 2>/dev/null || true)
+  grep -q '^#EXT-X-STREAM-INF' <<<"$master" && break
   sleep 0.3
 done
-curl -fsS "$url" | grep -q '^#EXT-X-STREAM-INF' || { compose logs --tail=20 broadcast origin edge >&2; fail "no master playlist through the edge within 60 s"; }
+grep -q '^#EXT-X-STREAM-INF' <<<"$master" || { compose logs --tail=20 broadcast origin edge >&2; fail "no master playlist through the edge within 60 s"; }
 (cd tests/docker && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 (cd tests/players && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 node tests/docker/edge-viewer.mjs "$url" 300 "$work/viewer.json" >"$work/viewer.log" 2>&1 &
@@ -215,7 +219,8 @@ viewer=$!
 for _ in $(seq 1 120); do grep -q '^playing' "$work/viewer.log" 2>/dev/null && break; sleep 0.5; done
 grep -q '^playing' "$work/viewer.log" || { cat "$work/viewer.log" >&2; fail "hls.js did not start playing through the edge within 60 s"; }
 sleep 30   # the phase's length, not a wait for a condition: the viewer measures what happens in it
-origin_ctr=$(compose ps -q origin | head -n 1)
+origins=$(compose ps -q origin)
+origin_ctr=${origins%%$'\n'*}
 kill -KILL "$(pgrep -P "$(docker inspect -f '{{.State.Pid}}' "$origin_ctr")" -f Broadcast.Server)"
 kill -USR1 "$viewer"
 sleep 25   # phase 2's length
