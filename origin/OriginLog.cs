@@ -28,4 +28,13 @@ internal static partial class OriginLog
 
     [LoggerMessage(EventId = 5014, Level = LogLevel.Information, Message = "LL-HLS {Key}: a reload asked for segment {Msn} part {Part}, further ahead than RFC 8216bis 6.2.5.2 allows of a playlist whose next part is {NextMsn}.{NextPart} (400)")]
     public static partial void BlockingReloadTooFarAhead(ILogger logger, string key, long msn, int? part, long nextMsn, int nextPart);
+
+    [LoggerMessage(EventId = 5021, Level = LogLevel.Warning, Message = "Steering: pathway {Pathway} is unhealthy after {Failures} failed probes (last: {Status}); players are steered off it")]
+    public static partial void PathwayUnhealthy(ILogger logger, string pathway, int failures, string status);
+
+    [LoggerMessage(EventId = 5022, Level = LogLevel.Information, Message = "Steering: pathway {Pathway} is healthy again")]
+    public static partial void PathwayHealthy(ILogger logger, string pathway);
+
+    [LoggerMessage(EventId = 5023, Level = LogLevel.Information, Message = "Steering: the operator set pathway {Pathway} to weight {Weight}, drained {Drained}")]
+    public static partial void PathwayOverridden(ILogger logger, string pathway, int weight, bool drained);
 }

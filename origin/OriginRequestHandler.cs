@@ -42,10 +42,12 @@ internal sealed class OriginRequestHandler
     private readonly IPlaybackAccess? _access;
     private readonly bool _edgeValidatesTokens;
     private readonly LowLatencyGate _lowLatency;
+    private readonly Steering.SteeredManifests? _steering;
 
     public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, TimeProvider time, IOptions<OriginOptions> options, ILogger<OriginRequestHandler> logger,
-        LowLatencyGate lowLatency, IPlaybackAccess? access = null)
+        LowLatencyGate lowLatency, IPlaybackAccess? access = null, Steering.SteeredManifests? steering = null)
     {
+        _steering = steering;
         _lowLatency = lowLatency;
         _access = access;
         _edgeValidatesTokens = options.Value.EdgeValidatesPlaybackTokens;
@@ -152,12 +154,21 @@ internal sealed class OriginRequestHandler
 
         MediaObjectKind kind = MediaObjectKinds.Classify(key);
         CountViewer(context, key, kind);
+        // Content steering: masters and MPDs list every pathway. A private stream's token, when this request brought one,
+        // goes into each pathway's URIs (a cookie set here would not reach the other hosts): that copy is this viewer's alone.
+        string? steeringToken = null;
+        if (_steering is not null && Steering.SteeredManifests.Applies(kind, stored))
+        {
+            if (isPrivate && context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues token) && token.Count == 1) steeringToken = token[0];
+            stored = _steering.Steer(context.Request, key, kind, stored, steeringToken);
+        }
 
         string etag = EntityTags.ToHeaderValue(stored.ETag);
         long length = stored.Data.Length;
         headers.ETag = etag;
         headers.LastModified = HeaderUtilities.FormatDate(stored.LastModified);
         headers.CacheControl = CacheControlFor(stored, kind);
+        if (steeringToken is not null && _edgeValidatesTokens) PlaybackGate.KeepViewerOnly(response);
         headers.AcceptRanges = AcceptRangesBytes;
         headers.XContentTypeOptions = NoSniff;
 

@@ -36,8 +36,25 @@ public static class OriginServiceCollectionExtensions
         services.TryAddSingleton<LowLatencyGate>();
         services.TryAddSingleton<OriginRequestHandler>();
         services.TryAddSingleton<OriginMetrics>();
+        AddSteering(services, configuration);
         DecorateStore(services);
         return services;
+    }
+
+    /// <summary>Content steering, when <c>Steering:Pathways</c> lists any: the manifests' rewrite, the probes and the decisions.</summary>
+    private static void AddSteering(IServiceCollection services, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Steering.SteeringOptions.SectionName);
+        if (!section.GetSection(nameof(Steering.SteeringOptions.Pathways)).GetChildren().Any()) return;
+        services.AddOptions<Steering.SteeringOptions>().Bind(section)
+            .Validate(static o => o.Validate() is null, "Steering: invalid settings (see the error above)")
+            .ValidateOnStart();
+        // Validate() names the fault; the options validation above only fails the start.
+        string? fault = section.Get<Steering.SteeringOptions>()?.Validate();
+        if (fault is not null) throw new InvalidOperationException(fault);
+        services.TryAddSingleton<Steering.SteeringPathways>();
+        services.TryAddSingleton<Steering.SteeredManifests>();
+        services.AddHostedService<Steering.PathwayProber>();
     }
 
     /// <summary>

@@ -116,6 +116,8 @@ public static class BroadcastApp
         // Every node that serves /live/ or holds the channel database answers an edge's token check.
         app.MapOrigin((roles.Origin ? OriginRoutes.Media : OriginRoutes.None)
             | (roles.Control || roles.Ingest || roles.Origin ? OriginRoutes.PlaybackAuthorization : OriginRoutes.None));
+        // Content steering is answered where manifests are served; the operator's overrides where the admin API is.
+        if (roles.Origin) Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app, roles.Control ? Broadcast.Control.Security.ControlAuth.AdminPolicy : null);
         if (roles.Ingest)
         {
             SegmentStoreSetup.MapStoreStatus(app);

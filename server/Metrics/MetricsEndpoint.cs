@@ -48,7 +48,8 @@ internal static class MetricsEndpoint
                 isPrivate: access is null ? null : access.IsPrivate,
                 origin: services.GetService<OriginMetrics>(),
                 originCache: services.GetService<RecentObjectCache>(),
-                whep: services.GetService<Broadcast.WebRtc.Whep.WhepService>()?.Status);
+                whep: services.GetService<Broadcast.WebRtc.Whep.WhepService>()?.Status,
+                steering: services.GetService<Broadcast.Origin.Steering.SteeringPathways>());
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
@@ -60,7 +61,8 @@ internal static class MetricsEndpoint
     internal static string Render(LiveStreamRegistry? streams, IRtmpConnections? connections, IPackagerStatus? packager, IViewerCounter? viewers,
         ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null,
         PrivateStreamCheck? isPrivate = null, OriginMetrics? origin = null, RecentObjectCache? originCache = null,
-        Broadcast.Ingest.Srt.SrtServer? srt = null, Broadcast.WebRtc.Whep.WhepStatus? whep = null)
+        Broadcast.Ingest.Srt.SrtServer? srt = null, Broadcast.WebRtc.Whep.WhepStatus? whep = null,
+        Broadcast.Origin.Steering.SteeringPathways? steering = null)
     {
         var w = new PrometheusTextWriter();
         if (whep is { } realTime)
@@ -210,11 +212,32 @@ internal static class MetricsEndpoint
             watching.Write(w, "gauge", "Distinct clients fetching the stream from this node in the last 30 s.");
         }
         if (origin is not null) WriteOrigin(w, origin, originCache);
+        if (steering is not null) WriteSteering(w, steering);
         // The managed heap as the last GC left it: with RSS (from /proc) it tells a leak from the GC's own growth (bench/soak.sh).
         var gc = GC.GetGCMemoryInfo();
         w.Family("broadcast_gc_heap_bytes", "gauge", "Managed heap size after the last garbage collection.").Sample("broadcast_gc_heap_bytes", gc.HeapSizeBytes);
         w.Family("broadcast_gc_committed_bytes", "gauge", "Memory the GC has committed.").Sample("broadcast_gc_committed_bytes", gc.TotalCommittedBytes);
         return w.ToString();
+    }
+
+    /// <summary>Content steering: each pathway's health and the players the steering server placed on it.</summary>
+    private static void WriteSteering(PrometheusTextWriter w, Broadcast.Origin.Steering.SteeringPathways steering)
+    {
+        var statuses = steering.Statuses();
+        w.Family("broadcast_steering_pathway_healthy", "gauge", "1 while the pathway's probes succeed (Steering:FailuresBeforeUnhealthy), else 0.");
+        foreach (var p in statuses) w.Sample("broadcast_steering_pathway_healthy", p.Healthy ? 1 : 0, ("pathway", p.Id));
+        w.Family("broadcast_steering_pathway_drained", "gauge", "1 while the operator has drained the pathway.");
+        foreach (var p in statuses) w.Sample("broadcast_steering_pathway_drained", p.Drained ? 1 : 0, ("pathway", p.Id));
+        w.Family("broadcast_steering_pathway_weight", "gauge", "The pathway's share of new viewers (configured or set by the operator).");
+        foreach (var p in statuses) w.Sample("broadcast_steering_pathway_weight", p.Weight, ("pathway", p.Id));
+        w.Family("broadcast_steering_probe_seconds", "gauge", "How long the pathway's last probe took.");
+        foreach (var p in statuses) w.Sample("broadcast_steering_probe_seconds", p.LastLatencyMilliseconds / 1000.0, ("pathway", p.Id));
+        w.Family("broadcast_steering_viewers", "gauge", "Players the steering server placed first on the pathway in the last whole TTL (each asks once per TTL).");
+        foreach (var p in statuses) w.Sample("broadcast_steering_viewers", p.Viewers, ("pathway", p.Id));
+        w.Family("broadcast_steering_decisions_total", "counter", "Steering answers that put the pathway first.");
+        foreach (var p in statuses) w.Sample("broadcast_steering_decisions_total", p.Requests, ("pathway", p.Id));
+        w.Family("broadcast_steering_moves_total", "counter", "Steering answers that moved a player to the pathway from another.");
+        foreach (var p in statuses) w.Sample("broadcast_steering_moves_total", p.Moves, ("pathway", p.Id));
     }
 
     private static void WriteOrigin(PrometheusTextWriter w, OriginMetrics origin, RecentObjectCache? cache)

@@ -55,6 +55,7 @@ public sealed class OriginServer : IAsyncDisposable
 
         WebApplication app = builder.Build();
         app.MapOrigin();
+        Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app, adminPolicy: null);
         await app.StartAsync();
 
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -23,6 +23,15 @@ public enum PlayerKind
 
     /// <summary>tests/players/shaka.html with Shaka's low-latency mode on (LL-HLS parts and blocking reloads, LL-DASH chunks).</summary>
     ShakaLowLatency,
+
+    /// <summary>
+    /// tests/players/shaka.html with ten attempts per request half a second apart (Shaka's default gives up after two):
+    /// the setting docs/steering.md gives Shaka viewers, so a steering answer can move it off a failed pathway first.
+    /// </summary>
+    ShakaRetrying,
+
+    /// <summary>tests/players/dash.html with ten attempts per request half a second apart (docs/steering.md), as <see cref="ShakaRetrying"/>.</summary>
+    DashRetrying,
 }
 
 /// <summary>A fatal error reported by the player library or the video element.</summary>
@@ -162,6 +171,8 @@ public sealed class BrowserPlayer : IAsyncDisposable
             PlayerKind.HlsCatchingUp => "hls.html?maxLiveSyncPlaybackRate=1.05&liveSyncOnStallIncrease=0.25&returnToLive=1&",
             PlayerKind.Dash => "dash.html?",
             PlayerKind.ShakaLowLatency => "shaka.html?lowLatency=1&",
+            PlayerKind.ShakaRetrying => "shaka.html?retry=10&",
+            PlayerKind.DashRetrying => "dash.html?retry=10&",
             _ => "shaka.html?",
         };
         var pageUrl = _pages.Url($"{page}src={Uri.EscapeDataString(url)}");

@@ -12,6 +12,9 @@ public sealed record ServerOptions
 
     public int SegmentSeconds { get; init; } = 2;
 
+    /// <summary>The HTTP port, when the test must name the server's URL before it starts (e.g. in another switch); null: a free one.</summary>
+    public int? HttpPort { get; init; }
+
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
     /// <summary>Path of Broadcast.Server.dll; null to locate it (<see cref="ServerProcess.LocateServerDll"/>).</summary>
@@ -144,7 +147,7 @@ public sealed class ServerProcess : IAsyncDisposable
         var dataDir = new TempDirectory("broadcast-server");
         Directory.CreateDirectory(Path.Combine(dataDir.Path, "media"));
         var rtmpPort = FreePort.Tcp();
-        var httpPort = FreePort.Tcp();
+        var httpPort = options.HttpPort ?? FreePort.Tcp();
         var token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         var url = $"http://127.0.0.1:{httpPort}";
 

@@ -93,7 +93,8 @@ public sealed class EdgeNginx : IAsyncDisposable
     public static Task<EdgeNginx> StartAsync(int originPort) => StartAsync([originPort]);
 
     /// <param name="originPorts">The origins behind the edge; they also answer its token checks.</param>
-    public static async Task<EdgeNginx> StartAsync(IReadOnlyList<int> originPorts)
+    /// <param name="listenPort">The edge's port when the test named it beforehand (a steering pathway); null: a free one.</param>
+    public static async Task<EdgeNginx> StartAsync(IReadOnlyList<int> originPorts, int? listenPort = null)
     {
         var dir = new TempDirectory("broadcast-edge");
         // Workers run as an unprivileged user when the master is root: they must be able to write the cache.
@@ -103,7 +104,7 @@ public sealed class EdgeNginx : IAsyncDisposable
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)0x1FF); // 0777
         }
 
-        int port = FreePort.Tcp();
+        int port = listenPort ?? FreePort.Tcp();
         var conf = dir.Combine("nginx.conf");
         await File.WriteAllTextAsync(conf, Adapt(await File.ReadAllTextAsync(ConfigPath), dir.Path, port, originPorts));
         var test = await ExternalProcess.RunAsync("nginx", ["-t", "-p", dir.Path + "/", "-c", conf, "-e", "stderr"], TimeSpan.FromSeconds(30), workingDirectory: dir.Path);

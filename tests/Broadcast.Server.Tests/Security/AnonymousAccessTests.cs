@@ -37,6 +37,8 @@ public sealed partial class AnonymousAccessTests
         "GET /room/{slug}/join", "POST /room/{channel}/knocks", "GET /room/{channel}/knocks/{id}", "POST /room/{channel}/participants",
         "DELETE /room/{channel}/participants/{token}", "GET /room/{channel}/participants", "POST /room/{channel}/subscriptions",
         "PATCH /room/{channel}/subscriptions/{id}", "DELETE /room/{channel}/subscriptions/{id}",
+        // Content steering: players ask before and while they play; an answer holds pathway ids only.
+        "GET /steering/hls", "GET /steering/dash",
     };
 
     // Between nodes: the node credential (Playback:NodeToken), never a viewer's or an admin's: refused without it (401, or
@@ -49,7 +51,9 @@ public sealed partial class AnonymousAccessTests
     [Fact]
     public async Task Every_endpoint_but_the_public_ones_requires_an_admin()
     {
-        await using var server = await InProcessServer.StartAsync();
+        // Steering configured, so its routes (and the operator's /api/steering) are mapped and checked too. Nothing listens
+        // on the pathway's port: its probes fail, which this test does not look at.
+        await using var server = await InProcessServer.StartAsync("--Steering:Pathways:0:Id=a", $"--Steering:Pathways:0:BaseUrl=http://127.0.0.1:{Broadcast.TestSupport.FreePort.Tcp()}");
         using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = server.BaseAddress };
         var sources = server.Services.GetServices<EndpointDataSource>();
         var checkedRoutes = new List<string>();

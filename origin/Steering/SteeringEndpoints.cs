@@ -1,0 +1,129 @@
+using Broadcast.Packager.Manifests;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace Broadcast.Origin.Steering;
+
+/// <summary>
+/// The steering server: <c>GET /steering/hls</c> and <c>GET /steering/dash</c>, anonymous (a player asks before it plays
+/// and a steering answer gives out nothing but pathway ids), and the operator's <c>/api/steering</c>.
+/// </summary>
+public static class SteeringEndpoints
+{
+    public const string HlsPath = "/steering/hls";
+    public const string DashPath = "/steering/dash";
+
+    /// <summary>
+    /// A steering request's whole query: a session, a pathway id and a throughput fit in a fraction of it. Anything longer is
+    /// refused before it is parsed.
+    /// </summary>
+    public const int MaxQueryLength = 512;
+
+    private const int MaxSessionLength = 32;
+    private const int MaxOverrideBytes = 1024;
+    private static readonly StringValues NoStore = "no-store";
+    private static readonly StringValues AllowOriginAny = "*";
+    private static readonly StringValues Json = "application/json";
+
+    /// <summary>Maps the steering requests (when steering is configured) and, with <paramref name="adminPolicy"/>, the operator's API.</summary>
+    public static void MapSteering(IEndpointRouteBuilder endpoints, string? adminPolicy)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        SteeringPathways? pathways = endpoints.ServiceProvider.GetService<SteeringPathways>();
+        if (pathways is null) return;
+        string serverUrl = endpoints.ServiceProvider.GetRequiredService<IOptions<SteeringOptions>>().Value.ServerUrl.TrimEnd('/');
+        endpoints.MapGet(HlsPath, context => AnswerAsync(context, pathways, SteeringFormat.Hls, serverUrl)).WithDisplayName("Steering (HLS)");
+        endpoints.MapGet(DashPath, context => AnswerAsync(context, pathways, SteeringFormat.Dash, serverUrl)).WithDisplayName("Steering (DASH)");
+        if (adminPolicy is null) return;
+
+        var group = endpoints.MapGroup("/api/steering").RequireAuthorization(adminPolicy).WithTags("steering");
+        group.MapGet("", () => Results.Json(pathways.Statuses()));
+        group.MapPut("/pathways/{id}", async (string id, HttpContext context, ILoggerFactory loggers) =>
+        {
+            // A body past the limit is refused whether it says its length or is chunked.
+            if (context.Request.ContentLength > MaxOverrideBytes) return TooLarge();
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxOverrideBytes;
+            SteeringOverride? body;
+            try
+            {
+                body = await context.Request.ReadFromJsonAsync<SteeringOverride>(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                return Results.Problem(e.Message, statusCode: StatusCodes.Status400BadRequest);
+            }
+            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                return TooLarge();
+            }
+
+            if (body is null || (body.Weight is null && body.Drained is null))
+                return Results.Problem("Give \"weight\" (0-1000) and/or \"drained\" (true or false).", statusCode: StatusCodes.Status400BadRequest);
+            if (body.Weight is < 0 or > 1000) return Results.Problem("\"weight\" must be between 0 and 1000.", statusCode: StatusCodes.Status400BadRequest);
+            if (!pathways.Override(id, body.Weight, body.Drained)) return Results.Problem($"No pathway '{id}'.", statusCode: StatusCodes.Status404NotFound);
+            PathwayStatus status = pathways.Statuses().First(s => s.Id == id);
+            OriginLog.PathwayOverridden(loggers.CreateLogger(typeof(SteeringEndpoints).FullName!), id, status.Weight, status.Drained);
+            return Results.Json(status);
+        });
+    }
+
+    private static IResult TooLarge() =>
+        Results.Problem($"Send a JSON body of at most {MaxOverrideBytes} bytes.", statusCode: StatusCodes.Status413PayloadTooLarge);
+
+    /// <summary>
+    /// One steering answer. The player names its pathway (<c>_HLS_pathway</c>, <c>_DASH_pathway</c>) and, from its second
+    /// request on, the session the first answer gave it in RELOAD-URI; an unknown pathway or a malformed session is treated
+    /// as none (a new player), never as an error: a player whose steering fails keeps its pathway, which is worse.
+    /// </summary>
+    private static Task AnswerAsync(HttpContext context, SteeringPathways pathways, SteeringFormat format, string serverUrl)
+    {
+        HttpResponse response = context.Response;
+        response.Headers.AccessControlAllowOrigin = AllowOriginAny;
+        response.Headers.CacheControl = NoStore;
+        if (context.Request.QueryString.Value is { Length: > MaxQueryLength })
+        {
+            response.StatusCode = StatusCodes.Status414RequestUriTooLong;
+            return Task.CompletedTask;
+        }
+
+        IQueryCollection query = context.Request.Query;
+        string? current = query.TryGetValue(format == SteeringFormat.Hls ? "_HLS_pathway" : "_DASH_pathway", out StringValues p)
+            && p.Count == 1 ? CurrentPathway(p[0]) : null;
+        string session = query.TryGetValue("session", out StringValues s) && s.Count == 1 && IsSession(s[0]) ? s[0]! : SteeringPathways.NewSession();
+        IReadOnlyList<string> priority = pathways.Decide(current, session);
+        string path = format == SteeringFormat.Hls ? HlsPath : DashPath;
+        string server = serverUrl.Length > 0 ? serverUrl : context.Request.Scheme + "://" + context.Request.Host.Value + context.Request.PathBase.Value;
+        byte[] body = ContentSteering.WriteSteeringManifest(format, pathways.TtlSeconds, server + path + "?session=" + session, priority);
+        response.ContentType = Json;
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>
+    /// The pathway a player says it is on: HLS players send the id; dash.js sends a quoted list with one entry per media
+    /// type (<c>"cdn-a,cdn-a"</c>), so the first entry of a list counts. Null when it names no legal id.
+    /// </summary>
+    internal static string? CurrentPathway(string? value)
+    {
+        if (string.IsNullOrEmpty(value)) return null;
+        ReadOnlySpan<char> named = value.AsSpan().Trim('"');
+        int comma = named.IndexOf(',');
+        if (comma >= 0) named = named[..comma];
+        named = named.Trim();
+        return ContentSteering.IsValidPathwayId(named) ? named.ToString() : null;
+    }
+
+    private static bool IsSession(string? value) =>
+        value is { Length: > 0 and <= MaxSessionLength } && !value.AsSpan().ContainsAnyExcept(SessionChars);
+
+    private static readonly System.Buffers.SearchValues<char> SessionChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
+}
+
+/// <summary>The operator's change to a pathway: either or both fields.</summary>
+public sealed record SteeringOverride(int? Weight, bool? Drained);
