@@ -97,6 +97,9 @@ public static class BroadcastApp
             services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();
         PullSourceSetup.AddPullSources(services, configuration, roles);
         if (roles.Origin) services.AddOrigin(configuration);
+        // The dashboard's pathway card, where the admin UI and the steering server share a process.
+        if (roles.Origin && roles.Control && services.Any(d => d.ServiceType == typeof(Broadcast.Origin.Steering.SteeringPathways)))
+            services.AddSingleton<Broadcast.Control.Delivery.IDeliveryPathways, SteeringDeliveryPathways>();
         // An origin-only node plays real-time viewers too when it is told which ingest nodes to relay channels from.
         if (roles.Origin && !roles.Ingest) Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddRelayedWebRtc(services, configuration);
         ObjectNotificationSetup.Add(services, configuration, roles);

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
@@ -43,7 +42,7 @@ public static class SteeringEndpoints
 
         var group = endpoints.MapGroup("/api/steering").RequireAuthorization(adminPolicy).WithTags("steering");
         group.MapGet("", () => Results.Json(pathways.Statuses()));
-        group.MapPut("/pathways/{id}", async (string id, HttpContext context, ILoggerFactory loggers) =>
+        group.MapPut("/pathways/{id}", async (string id, HttpContext context) =>
         {
             // A body past the limit is refused whether it says its length or is chunked.
             if (context.Request.ContentLength > MaxOverrideBytes) return TooLarge();
@@ -66,9 +65,7 @@ public static class SteeringEndpoints
                 return Results.Problem("Give \"weight\" (0-1000) and/or \"drained\" (true or false).", statusCode: StatusCodes.Status400BadRequest);
             if (body.Weight is < 0 or > 1000) return Results.Problem("\"weight\" must be between 0 and 1000.", statusCode: StatusCodes.Status400BadRequest);
             if (!pathways.Override(id, body.Weight, body.Drained)) return Results.Problem($"No pathway '{id}'.", statusCode: StatusCodes.Status404NotFound);
-            PathwayStatus status = pathways.Statuses().First(s => s.Id == id);
-            OriginLog.PathwayOverridden(loggers.CreateLogger(typeof(SteeringEndpoints).FullName!), id, status.Weight, status.Drained);
-            return Results.Json(status);
+            return Results.Json(pathways.Statuses().First(s => s.Id == id));
         });
     }
 

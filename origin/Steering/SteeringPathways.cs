@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Broadcast.Packager.Manifests;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Broadcast.Origin.Steering;
@@ -23,11 +25,13 @@ public sealed class SteeringPathways
     private readonly int _failuresBeforeUnhealthy;
     private readonly long _windowTicks;
     private readonly object _gate = new();
+    private readonly ILogger _logger;
     private volatile Decisions _decisions;
 
-    public SteeringPathways(IOptions<SteeringOptions> options, TimeProvider time)
+    public SteeringPathways(IOptions<SteeringOptions> options, TimeProvider time, ILogger<SteeringPathways>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _logger = logger ?? (ILogger)NullLogger.Instance;
         SteeringOptions o = options.Value;
         _time = time;
         _failuresBeforeUnhealthy = o.FailuresBeforeUnhealthy;
@@ -67,18 +71,24 @@ public sealed class SteeringPathways
         if (changed) HealthChanged?.Invoke(p.Id, p.Healthy);
     }
 
-    /// <summary>The operator's override: a new weight and/or drain. False when no pathway has that id.</summary>
+    /// <summary>The operator's override (API or dashboard): a new weight and/or drain. False when no pathway has that id.</summary>
     public bool Override(string id, int? weight, bool? drained)
     {
+        if (weight is < 0 or > 1000) throw new ArgumentOutOfRangeException(nameof(weight), weight, "A weight is between 0 and 1000.");
+        int newWeight;
+        bool newDrained;
         lock (_gate)
         {
             Pathway? p = Array.Find(_pathways, x => x.Id == id);
             if (p is null) return false;
             if (weight is { } w) p.Weight = w;
             if (drained is { } d) p.Drained = d;
+            (newWeight, newDrained) = (p.Weight, p.Drained);
             _decisions = Build();
-            return true;
         }
+
+        OriginLog.PathwayOverridden(_logger, id, newWeight, newDrained);
+        return true;
     }
 
     public IReadOnlyList<PathwayStatus> Statuses()

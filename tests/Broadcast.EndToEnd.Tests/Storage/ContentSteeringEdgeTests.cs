@@ -108,8 +108,18 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
                 TimeSpan.FromSeconds(40), "three segments from edge A for every player", () => Describe().GetAwaiter().GetResult());
             foreach (var v in viewers) Assert.True(SegmentsFrom(v, hostB, TimeSpan.Zero) == 0, $"{v.Name} fetched from edge B before anything changed");
 
-            // 1. The operator drains edge A (maintenance, a CDN's bill): every player moves, none sees an error.
-            await OverrideAsync(server, "edge-a", new { drained = true });
+            // 1. The operator drains edge A on the dashboard's pathway card (maintenance, a CDN's bill): every player moves,
+            // none sees an error.
+            await using (var dashboard = await Dashboard.DashboardSession.SignInAsync(browser, server))
+            {
+                var card = dashboard.Page.Locator("#pathways");
+                Assert.Equal("Healthy", (await card.Locator("tr[data-pathway='edge-a'] [data-field=health] .badge").TextContentAsync())?.Trim());
+                Assert.Equal("Healthy", (await card.Locator("tr[data-pathway='edge-b'] [data-field=health] .badge").TextContentAsync())?.Trim());
+                await card.Locator("tr[data-pathway='edge-a'] button[data-action=drain]").ClickAsync();
+                await dashboard.Page.WaitForURLAsync(dashboard.Url("/dashboard"));
+                Assert.Equal("Drained", (await dashboard.Page.Locator("#pathways tr[data-pathway='edge-a'] [data-field=health] .badge").TextContentAsync())?.Trim());
+            }
+
             var drained = await WatchMovesAsync(viewers, clock, hostB, viewers.Select(v => v.Name).ToHashSet());
             string drainSummary = Summary("edge A drained", drained);
             output.WriteLine(drainSummary);
@@ -145,9 +155,15 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
                 await WaitFor.ConditionAsync(async () => await v.Player.GetCurrentTimeAsync() > t0 + 1, TimeSpan.FromSeconds(15), $"{v.Name} to play on after the move", () => crashDetails);
             }
 
-            // The steering server saw the pathway fail.
+            // The steering server saw the pathway fail, and says so in the API and on the dashboard.
             using (var status = JsonDocument.Parse(await server.Http.GetStringAsync("api/steering")))
                 Assert.False(status.RootElement[0].GetProperty("healthy").GetBoolean(), status.RootElement.ToString());
+            await using (var dashboard = await Dashboard.DashboardSession.SignInAsync(browser, server))
+            {
+                var row = dashboard.Page.Locator("#pathways tr[data-pathway='edge-a']");
+                Assert.Equal("Unhealthy", (await row.Locator("[data-field=health] .badge").TextContentAsync())?.Trim());
+                Assert.Contains("no answer", await row.Locator("[data-field=health]").TextContentAsync(), StringComparison.Ordinal);
+            }
 
             // 3. Edge A returns and the operator gives B an equal weight: half of the new viewers are sent to A.
             edgeA = await EdgeNginx.StartAsync([server.HttpPort], portA);
