@@ -132,7 +132,7 @@ public sealed class PrivateStreamCacheControlTests : IAsyncLifetime
     }
 
     /// <summary>One private stream whose only good token is "good".</summary>
-    private sealed class OnePrivateStream(string stream) : IPlaybackAccess
+    internal sealed class OnePrivateStream(string stream) : IPlaybackAccess
     {
         public bool IsPrivate(ReadOnlySpan<char> name) => name.SequenceEqual(stream);
 

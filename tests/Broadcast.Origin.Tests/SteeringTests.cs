@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Broadcast.Origin.Steering;
 using Broadcast.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Broadcast.Origin.Tests;
@@ -168,6 +169,29 @@ public sealed class SteeringTests
         Assert.Contains("<BaseURL serviceLocation=\"edge-b\">", mpd, StringComparison.Ordinal);
         // A live MPD is refreshed through the chosen pathway.
         Assert.Matches("<Location serviceLocation=\"edge-b\">http://127.0.0.1:[0-9]+/cdn/live/news/manifest.mpd</Location>", mpd);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_private_streams_token_reaches_every_pathway_and_that_master_is_the_viewers_alone(bool edgeValidatesTokens)
+    {
+        var store = new InMemorySegmentStore();
+        store.Seed("secret/master.m3u8", Encoding.UTF8.GetBytes(Master), "", "public, max-age=1", DateTimeOffset.UtcNow, "m1");
+        var settings = Settings();
+        settings["Origin:EdgeValidatesPlaybackTokens"] = edgeValidatesTokens ? "true" : "false";
+        await using OriginServer origin = await OriginServer.StartAsync(store, settings: settings,
+            services: s => s.AddSingleton<IPlaybackAccess>(new PrivateStreamCacheControlTests.OnePrivateStream("secret")));
+
+        using HttpResponseMessage master = await origin.Client.GetAsync("/live/secret/master.m3u8?token=good");
+        string body = await master.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, master.StatusCode);
+        string[] uris = body.Split('\n').Where(l => l.StartsWith("http", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(4, uris.Length);
+        Assert.All(uris, u => Assert.EndsWith("/index.m3u8?token=good", u, StringComparison.Ordinal));
+        // Even where an edge checks tokens and may cache private answers, a master naming one viewer's token is not shared.
+        Assert.True(master.Headers.CacheControl!.Private, master.Headers.CacheControl.ToString());
+        Assert.False(master.Headers.CacheControl.Public);
     }
 
     [Fact]
