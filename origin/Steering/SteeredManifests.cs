@@ -12,7 +12,7 @@ namespace Broadcast.Origin.Steering;
 /// the steering server added (<see cref="ContentSteering"/>). A rewrite is kept per key until the stored manifest
 /// changes, so every viewer of a version costs one dictionary read; the result is still one body for all viewers (an
 /// edge caches it), except for a private stream's request with <c>?token=</c>, whose copy names the token in every
-/// pathway's URIs and is therefore that viewer's alone.
+/// pathway's URIs (HLS) or in its segment templates and Locations (DASH) and is therefore that viewer's alone.
 /// </summary>
 public sealed class SteeredManifests
 {
@@ -49,11 +49,11 @@ public sealed class SteeredManifests
         int slash = key.LastIndexOf('/');
         string directory = "/live/" + (slash < 0 ? "" : key[..(slash + 1)]);
         string text = Encoding.UTF8.GetString(stored.Data.Span);
+        string? query = token is null ? null : PlaybackGate.TokenParameter + "=" + Uri.EscapeDataString(token);
         string steered = kind == MediaObjectKind.HlsPlaylist
-            ? ContentSteering.SteerHlsMaster(text, directory, _pathways.Manifest, serverUri,
-                token is null ? null : PlaybackGate.TokenParameter + "=" + Uri.EscapeDataString(token))
+            ? ContentSteering.SteerHlsMaster(text, directory, _pathways.Manifest, serverUri, query)
             : ContentSteering.SteerMpd(text, directory, _pathways.Manifest, serverUri,
-                MediaObjectKinds.HasEnded(kind, stored.Data.Span) ? null : key[(slash + 1)..]);
+                MediaObjectKinds.HasEnded(kind, stored.Data.Span) ? null : key[(slash + 1)..], query);
         byte[] bytes = Encoding.UTF8.GetBytes(steered);
         StoredObject result = stored with { Data = bytes, ETag = RecentObjectCache.ComputeETag(bytes) };
         if (token is null)

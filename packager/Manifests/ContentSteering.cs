@@ -137,8 +137,11 @@ public static class ContentSteering
     /// (ISO/IEC 23009-1 5.6; DASH-IF Content Steering). A player without steering takes the first BaseURL.
     /// <c>queryBeforeStart</c> is false: the first pathway is used until the first steering answer. With
     /// <paramref name="manifestName"/> (a live MPD's file name), one Location per pathway too, where the MPD is refreshed.
+    /// <paramref name="query"/>, when given (a private stream's <c>token=…</c>), goes into every SegmentTemplate URL and
+    /// Location, so the token reaches every pathway.
     /// </summary>
-    public static string SteerMpd(string mpd, string directory, IReadOnlyList<SteeringPathway> pathways, string serverUri, string? manifestName = null)
+    public static string SteerMpd(string mpd, string directory, IReadOnlyList<SteeringPathway> pathways, string serverUri, string? manifestName = null,
+        string? query = null)
     {
         ArgumentNullException.ThrowIfNull(mpd);
         ArgumentNullException.ThrowIfNull(directory);
@@ -148,6 +151,14 @@ public static class ContentSteering
         int start = mpd.IndexOf("<MPD", StringComparison.Ordinal);
         int end = start < 0 ? -1 : mpd.IndexOf('>', start);
         if (end < 0) return mpd;
+        if (!string.IsNullOrEmpty(query))
+        {
+            // A segment URL is resolved against a BaseURL, whose query it loses (RFC 3986 5.2): the query goes into the
+            // templates themselves, so every segment and init request on every pathway carries it.
+            mpd = WithQuery(WithQuery(mpd, " media=\"", query), " initialization=\"", query);
+            end = mpd.IndexOf('>', start);
+        }
+
         int insertAt = end + 1;
         if (insertAt < mpd.Length && mpd[insertAt] == '\n') insertAt++;
 
@@ -168,8 +179,9 @@ public static class ContentSteering
         {
             foreach (SteeringPathway pathway in pathways)
             {
+                string location = pathway.BaseUrl.TrimEnd('/') + directory + manifestName + (string.IsNullOrEmpty(query) ? "" : "?" + query);
                 sb.Append("  <Location serviceLocation=\"").Append(pathway.Id).Append("\">")
-                  .Append(SecurityElement.Escape(pathway.BaseUrl.TrimEnd('/') + directory + manifestName)).Append("</Location>\n");
+                  .Append(SecurityElement.Escape(location)).Append("</Location>\n");
             }
         }
 
@@ -207,6 +219,25 @@ public static class ContentSteering
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Every <paramref name="attribute"/>"…" value in the MPD with <paramref name="query"/> added (XML-escaped).</summary>
+    private static string WithQuery(string mpd, string attribute, string query)
+    {
+        var sb = new StringBuilder(mpd.Length + 64);
+        int from = 0;
+        while (true)
+        {
+            int at = mpd.IndexOf(attribute, from, StringComparison.Ordinal);
+            int close = at < 0 ? -1 : mpd.IndexOf('"', at + attribute.Length);
+            if (close < 0) break;
+            string value = mpd[(at + attribute.Length)..close];
+            sb.Append(mpd, from, close - from).Append(value.Contains('?', StringComparison.Ordinal) ? "&amp;" : "?").Append(SecurityElement.Escape(query));
+            from = close;
+        }
+
+        sb.Append(mpd, from, mpd.Length - from);
+        return sb.ToString();
     }
 
     private static bool IsVariantLine(string line) =>

@@ -178,6 +178,8 @@ public sealed class SteeringTests
     {
         var store = new InMemorySegmentStore();
         store.Seed("secret/master.m3u8", Encoding.UTF8.GetBytes(Master), "", "public, max-age=1", DateTimeOffset.UtcNow, "m1");
+        store.Seed("secret/manifest.mpd", "<?xml version=\"1.0\"?>\n<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"dynamic\">\n  <Period id=\"p0\"><AdaptationSet><Representation id=\"source\"><SegmentTemplate media=\"source/$Number$.m4s\"/></Representation></AdaptationSet></Period>\n</MPD>\n"u8.ToArray(),
+            "", "public, max-age=1", DateTimeOffset.UtcNow, "d1");
         var settings = Settings();
         settings["Origin:EdgeValidatesPlaybackTokens"] = edgeValidatesTokens ? "true" : "false";
         await using OriginServer origin = await OriginServer.StartAsync(store, settings: settings,
@@ -192,6 +194,14 @@ public sealed class SteeringTests
         // Even where an edge checks tokens and may cache private answers, a master naming one viewer's token is not shared.
         Assert.True(master.Headers.CacheControl!.Private, master.Headers.CacheControl.ToString());
         Assert.False(master.Headers.CacheControl.Public);
+
+        // DASH: the token rides in the segment templates and the Locations (a BaseURL's query is lost on resolution).
+        using HttpResponseMessage mpd = await origin.Client.GetAsync("/live/secret/manifest.mpd?token=good");
+        string mpdBody = await mpd.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, mpd.StatusCode);
+        Assert.Contains("media=\"source/$Number$.m4s?token=good\"", mpdBody, StringComparison.Ordinal);
+        Assert.Matches("<Location serviceLocation=\"edge-b\">http://127.0.0.1:[0-9]+/cdn/live/secret/manifest.mpd\\?token=good</Location>", mpdBody);
+        Assert.True(mpd.Headers.CacheControl!.Private, mpd.Headers.CacheControl.ToString());
     }
 
     [Fact]

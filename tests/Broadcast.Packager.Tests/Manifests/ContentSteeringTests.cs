@@ -103,6 +103,31 @@ public class ContentSteeringTests
     }
 
     [Fact]
+    public void A_private_streams_token_goes_into_the_mpds_templates_and_locations()
+    {
+        const string mpd = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic">
+              <Period id="p0" start="PT0S">
+                <AdaptationSet id="0"><Representation id="source" bandwidth="1"><SegmentTemplate timescale="90000" initialization="$RepresentationID$/b-init.mp4" media="$RepresentationID$/b-$Number$.m4s?x=1"/></Representation></AdaptationSet>
+              </Period>
+            </MPD>
+
+            """;
+        string steered = ContentSteering.SteerMpd(mpd, "/live/news/", Pathways, "https://s/steering/dash", "manifest.mpd", "token=a%2Bb");
+        XNamespace ns = "urn:mpeg:dash:schema:mpd:2011";
+        XElement root = XDocument.Parse(steered).Root!;
+        XElement template = root.Descendants(ns + "SegmentTemplate").Single();
+        Assert.Equal("$RepresentationID$/b-init.mp4?token=a%2Bb", (string?)template.Attribute("initialization"));
+        Assert.Equal("$RepresentationID$/b-$Number$.m4s?x=1&token=a%2Bb", (string?)template.Attribute("media"));
+        Assert.Equal(["https://a.example.com/live/news/manifest.mpd?token=a%2Bb", "https://b.example.net/prefix/live/news/manifest.mpd?token=a%2Bb"],
+            root.Elements(ns + "Location").Select(l => l.Value));
+        // Resolved as a player does (RFC 3986): the template's query survives the BaseURL.
+        Assert.Equal("https://b.example.net/prefix/live/news/source/b-7.m4s?token=a%2Bb",
+            new Uri(new Uri(root.Elements(ns + "BaseURL").Last().Value), "source/b-7.m4s?token=a%2Bb").AbsoluteUri);
+    }
+
+    [Fact]
     public void Steering_manifests_carry_the_fields_each_specification_names()
     {
         using var hls = JsonDocument.Parse(ContentSteering.WriteSteeringManifest(SteeringFormat.Hls, 10, "https://s/steering/hls?session=q", ["cdn-b", "cdn-a"]));
