@@ -37,4 +37,7 @@ internal static partial class OriginLog
 
     [LoggerMessage(EventId = 5023, Level = LogLevel.Information, Message = "Steering: the operator set pathway {Pathway} to weight {Weight}, drained {Drained}")]
     public static partial void PathwayOverridden(ILogger logger, string pathway, int weight, bool drained);
+
+    [LoggerMessage(EventId = 5024, Level = LogLevel.Warning, Message = "Steering: the operator's shared changes could not be read or written ({Reason}); this node keeps the ones it has")]
+    public static partial void SteeringOverridesUnreadable(ILogger logger, string reason);
 }

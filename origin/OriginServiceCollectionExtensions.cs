@@ -55,6 +55,7 @@ public static class OriginServiceCollectionExtensions
         services.TryAddSingleton<Steering.SteeringPathways>();
         services.TryAddSingleton<Steering.SteeredManifests>();
         services.AddHostedService<Steering.PathwayProber>();
+        services.AddHostedService<Steering.SteeringOverrides>();
     }
 
     /// <summary>

@@ -94,13 +94,21 @@ public static class StoreKeys
         string.Create(CultureInfo.InvariantCulture, $"{channel}/recordings/{broadcastId}/journal-{index}.json");
 
     /// <summary>
-    /// Whether <paramref name="key"/> is one of the objects the ingest nodes keep for each other (<see cref="LiveState"/>,
-    /// <see cref="RecordingJournal"/>): the origin answers 404 for them, as for anything no manifest names.
+    /// The operator's content-steering changes (weights, drains), shared by every node that steers players. At the root:
+    /// a channel's objects are all under <c>{channel}/</c>, so no channel's key or deletion can reach it.
+    /// </summary>
+    public const string SteeringOverrides = "steering-overrides.json";
+
+    /// <summary>
+    /// Whether <paramref name="key"/> is one of the objects the nodes keep for each other (<see cref="LiveState"/>,
+    /// <see cref="RecordingJournal"/>, <see cref="SteeringOverrides"/>): the origin answers 404 for them, as for anything
+    /// no manifest names.
     /// </summary>
     public static bool IsInternal(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
         if (!key.EndsWith(".json", StringComparison.Ordinal)) return false;
+        if (key == SteeringOverrides) return true;
         string name = key[(key.LastIndexOf('/') + 1)..];
         return name == "live-state.json" || (name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/", StringComparison.Ordinal));
     }

@@ -40,6 +40,12 @@ public sealed class SteeringOptions
     /// <summary>Consecutive failed probes after which a pathway is unhealthy (one success makes it healthy again).</summary>
     public int FailuresBeforeUnhealthy { get; set; } = 2;
 
+    /// <summary>
+    /// How often every node reads the operator's changes that another node shared through the store
+    /// (<see cref="SteeringOverrides"/>): one small store read per node each time.
+    /// </summary>
+    public int OverridesRefreshMilliseconds { get; set; } = 2000;
+
     public bool Enabled => Pathways.Count > 0;
 
     /// <summary>Null when the settings are usable, otherwise what is wrong with them.</summary>
@@ -63,6 +69,7 @@ public sealed class SteeringOptions
         if (ProbeIntervalMilliseconds is < 100 or > 60_000) return "Steering:ProbeIntervalMilliseconds must be between 100 and 60000.";
         if (ProbeTimeoutMilliseconds is < 100 or > 60_000) return "Steering:ProbeTimeoutMilliseconds must be between 100 and 60000.";
         if (FailuresBeforeUnhealthy is < 1 or > 100) return "Steering:FailuresBeforeUnhealthy must be between 1 and 100.";
+        if (OverridesRefreshMilliseconds is < 100 or > 600_000) return "Steering:OverridesRefreshMilliseconds must be between 100 and 600000.";
         if (!ProbePath.StartsWith('/')) return "Steering:ProbePath must start with '/'.";
         return null;
     }

@@ -51,6 +51,9 @@ public sealed class SteeringPathways
     /// <summary>Raised (outside any lock) when a pathway turns healthy or unhealthy: its id and whether it is healthy now.</summary>
     public event Action<string, bool>? HealthChanged;
 
+    /// <summary>Raised (outside any lock) after the operator changed a pathway on this node (<see cref="Override"/>).</summary>
+    public event Action? Overridden;
+
     /// <summary>Records one probe of pathway <paramref name="index"/> (configured order).</summary>
     public void ReportProbe(int index, bool ok, int status, long latencyMilliseconds)
     {
@@ -88,7 +91,29 @@ public sealed class SteeringPathways
         }
 
         OriginLog.PathwayOverridden(_logger, id, newWeight, newDrained);
+        Overridden?.Invoke();
         return true;
+    }
+
+    /// <summary>
+    /// The operator's changes as another node shared them (<see cref="SteeringOverrides"/>): applied without raising
+    /// <see cref="Overridden"/>. Ids this node does not know are ignored, weights out of range are left as they are.
+    /// </summary>
+    public void ApplyShared(IEnumerable<(string Id, int Weight, bool Drained)> shared)
+    {
+        ArgumentNullException.ThrowIfNull(shared);
+        lock (_gate)
+        {
+            foreach (var (id, weight, drained) in shared)
+            {
+                Pathway? p = Array.Find(_pathways, x => x.Id == id);
+                if (p is null) continue;
+                if (weight is >= 0 and <= 1000) p.Weight = weight;
+                p.Drained = drained;
+            }
+
+            _decisions = Build();
+        }
     }
 
     public IReadOnlyList<PathwayStatus> Statuses()

@@ -171,6 +171,55 @@ public sealed class SteeringTests
         Assert.Matches("<Location serviceLocation=\"edge-b\">http://127.0.0.1:[0-9]+/cdn/live/news/manifest.mpd</Location>", mpd);
     }
 
+    [Fact]
+    public async Task The_operators_change_on_one_node_reaches_another_through_the_store_and_outlives_a_restart()
+    {
+        var store = new InMemorySegmentStore();
+        var settings = Settings();
+        settings["Steering:OverridesRefreshMilliseconds"] = "200";
+        await using (OriginServer one = await OriginServer.StartAsync(store, settings: settings))
+        await using (OriginServer other = await OriginServer.StartAsync(store, settings: settings))
+        {
+            Assert.True(one.Services.GetRequiredService<SteeringPathways>().Override("edge-a", weight: 7, drained: true));
+            SteeringPathways elsewhere = other.Services.GetRequiredService<SteeringPathways>();
+            await WaitFor.ConditionAsync(() => Task.FromResult(elsewhere.Statuses()[0] is { Drained: true, Weight: 7 }),
+                TimeSpan.FromSeconds(20), "the other node to apply the drain");
+            // The shared document is not media: the origin does not serve it.
+            using HttpResponseMessage document = await one.Client.GetAsync("/live/" + Broadcast.Storage.StoreKeys.SteeringOverrides);
+            Assert.Equal(HttpStatusCode.NotFound, document.StatusCode);
+        }
+
+        // A node started later (a restart) begins with the operator's changes, not the configured weights.
+        await using OriginServer restarted = await OriginServer.StartAsync(store, settings: settings);
+        SteeringPathways again = restarted.Services.GetRequiredService<SteeringPathways>();
+        await WaitFor.ConditionAsync(() => Task.FromResult(again.Statuses()[0] is { Drained: true, Weight: 7 }),
+            TimeSpan.FromSeconds(20), "the restarted node to apply the drain");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("not json")]
+    [InlineData("[]")]
+    [InlineData("{\"version\":2,\"pathways\":[]}")]
+    [InlineData("{\"version\":1}")]
+    [InlineData("{\"version\":1,\"pathways\":[{\"id\":\"a\",\"weight\":\"1\",\"drained\":false}]}")]
+    [InlineData("{\"version\":1,\"pathways\":[{\"id\":\"a\",\"weight\":1}]}")]
+    [InlineData("{\"version\":1,\"pathways\":[{\"id\":\"a\",\"weight\":1,\"drained\":false}")]
+    [InlineData("{\"version\":1,\"pathways\":[[[[[[1]]]]]]}")]
+    public void A_damaged_overrides_document_is_refused_whole(string document) =>
+        Assert.Null(SteeringOverrides.Parse(Encoding.UTF8.GetBytes(document)));
+
+    [Fact]
+    public void An_overrides_document_reads_back_what_was_written_and_a_huge_one_is_not_read()
+    {
+        SteeringPathways pathways = Pathways(("a", 3), ("b", 0));
+        pathways.Override("b", null, drained: true);
+        var read = SteeringOverrides.Parse(SteeringOverrides.Write(pathways.Statuses()));
+        Assert.Equal([("a", 3, false), ("b", 0, true)], read);
+        byte[] huge = Encoding.UTF8.GetBytes("{\"version\":1,\"pathways\":[" + string.Join(',', Enumerable.Repeat("{\"id\":\"a\",\"weight\":1,\"drained\":false}", 1000)) + "]}");
+        Assert.Null(SteeringOverrides.Parse(huge));
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
