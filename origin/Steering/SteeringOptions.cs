@@ -37,6 +37,17 @@ public sealed class SteeringOptions
     /// <summary>What a probe fetches through each pathway; the shipped edge passes <c>/healthz</c> to an origin uncached.</summary>
     public string ProbePath { get; set; } = "/healthz";
 
+    /// <summary>
+    /// A channel (slug) whose newest segment every probe also fetches through each pathway while it is live: its source
+    /// playlist must answer, its newest segment must answer, and that segment must be among the newest
+    /// <see cref="ProbeFreshSegments"/> the store lists, so an edge that answers /healthz but serves a frozen playlist is
+    /// unhealthy too. Empty (default): <see cref="ProbePath"/> alone.
+    /// </summary>
+    public string ProbeChannel { get; set; } = "";
+
+    /// <summary>How many of the store's newest segments a pathway's newest may lag behind (see <see cref="ProbeChannel"/>).</summary>
+    public int ProbeFreshSegments { get; set; } = 3;
+
     /// <summary>Consecutive failed probes after which a pathway is unhealthy (one success makes it healthy again).</summary>
     public int FailuresBeforeUnhealthy { get; set; } = 2;
 
@@ -71,6 +82,8 @@ public sealed class SteeringOptions
         if (FailuresBeforeUnhealthy is < 1 or > 100) return "Steering:FailuresBeforeUnhealthy must be between 1 and 100.";
         if (OverridesRefreshMilliseconds is < 100 or > 600_000) return "Steering:OverridesRefreshMilliseconds must be between 100 and 600000.";
         if (!ProbePath.StartsWith('/')) return "Steering:ProbePath must start with '/'.";
+        if (ProbeChannel.Length > 0 && !Broadcast.Storage.StoreKeys.IsValidName(ProbeChannel)) return "Steering:ProbeChannel must be a channel's slug.";
+        if (ProbeFreshSegments is < 1 or > 100) return "Steering:ProbeFreshSegments must be between 1 and 100.";
         return null;
     }
 }

@@ -6,7 +6,10 @@ using Microsoft.Extensions.Options;
 
 namespace Broadcast.Origin.Steering;
 
-/// <summary>What the steering server knows of one pathway: its settings, the operator's override, its probes, its viewers.</summary>
+/// <summary>
+/// What the steering server knows of one pathway: its settings, the operator's override, its probes (LastStatus: the HTTP
+/// status, 0 for no answer, <see cref="PathwayProber.StalePlaylistStatus"/> for a frozen playlist), its viewers.
+/// </summary>
 public sealed record PathwayStatus(string Id, string BaseUrl, int Weight, bool Drained, bool Healthy, int LastStatus,
     long LastLatencyMilliseconds, DateTimeOffset? LastProbeAt, int ConsecutiveFailures, long Viewers, long Requests, long Moves);
 

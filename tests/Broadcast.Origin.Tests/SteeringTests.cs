@@ -196,6 +196,40 @@ public sealed class SteeringTests
             TimeSpan.FromSeconds(20), "the restarted node to apply the drain");
     }
 
+    [Fact]
+    public async Task A_pathway_that_answers_healthz_but_serves_a_frozen_playlist_is_unhealthy()
+    {
+        static byte[] Playlist(int newest) => Encoding.UTF8.GetBytes("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:" + (newest - 4) + "\n"
+            + string.Concat(Enumerable.Range(newest - 4, 5).Select(n => $"#EXTINF:2.000,\nb-{n}.m4s\n")));
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        var live = new InMemorySegmentStore();
+        live.Seed("news/source/index.m3u8", Playlist(10), "", null, now, "p10");
+        live.Seed("news/source/b-10.m4s", [1, 2, 3], "", null, now, "s10");
+        var frozen = new InMemorySegmentStore();
+        frozen.Seed("news/source/index.m3u8", Playlist(5), "", null, now, "p5");
+        frozen.Seed("news/source/b-5.m4s", [1, 2, 3], "", null, now, "s5");
+        // Two stand-in edges: one reads the live store, one a copy frozen five segments ago. Both answer /healthz.
+        await using OriginServer freshEdge = await OriginServer.StartAsync(live);
+        await using OriginServer frozenEdge = await OriginServer.StartAsync(frozen);
+        var settings = new Dictionary<string, string?>
+        {
+            ["Steering:Pathways:0:Id"] = "fresh",
+            ["Steering:Pathways:0:BaseUrl"] = freshEdge.BaseAddress.ToString().TrimEnd('/'),
+            ["Steering:Pathways:1:Id"] = "frozen",
+            ["Steering:Pathways:1:BaseUrl"] = frozenEdge.BaseAddress.ToString().TrimEnd('/'),
+            ["Steering:ProbeChannel"] = "news",
+            ["Steering:ProbePath"] = "/time",
+            ["Steering:ProbeIntervalMilliseconds"] = "100",
+        };
+        await using OriginServer node = await OriginServer.StartAsync(live, settings: settings);
+        SteeringPathways pathways = node.Services.GetRequiredService<SteeringPathways>();
+        await WaitFor.ConditionAsync(() => Task.FromResult(pathways.Statuses() is [{ Healthy: true, LastStatus: 200 }, { Healthy: false } frozenStatus]
+                && frozenStatus.LastStatus == PathwayProber.StalePlaylistStatus),
+            TimeSpan.FromSeconds(20), "the frozen pathway to be unhealthy and the fresh one healthy",
+            () => string.Join("; ", pathways.Statuses()));
+        Assert.Equal("a stale playlist", PathwayProber.Describe(pathways.Statuses()[1].LastStatus));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("not json")]
