@@ -241,6 +241,20 @@ create_channel() { # NAME [LOW_LATENCY=true|false] [REAL_TIME=true|false]
 # json_field NAME: the string value of a top-level "NAME":"value" pair (enough for our flat API answers).
 json_field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" | head -1; }
 
+# ---------------------------------------------------------------- wrk
+# run_wrk LABEL URL -> prints "req_per_s avg_latency non2xx socket_errors" (wrk -t$THREADS -c$CONNECTIONS -d$WRK_SECONDS).
+run_wrk() { # LABEL URL -> "req_per_s avg_latency non2xx socket_errors"
+  local out="$BENCH_TMP/wrk-$1.txt"
+  timeout --kill-after=5 $((WRK_SECONDS + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$2" >"$out" 2>&1 \
+    || die "wrk failed for $2: $(tail -3 "$out")"
+  awk '
+    /Requests\/sec:/ { rps = $2 }
+    /^ +Latency / && !lat { lat = $2 }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    /Socket errors:/ { gsub(",", ""); errs = $4 + $6 + $8 + $10 }
+    END { printf "%s %s %d %d\n", rps, lat, bad, errs }' "$out"
+}
+
 # ---------------------------------------------------------------- results
 # results_append TITLE BODY: appends a dated section with the exact command to bench/RESULTS.md.
 results_append() {

@@ -106,18 +106,6 @@ NGX_BASE="http://127.0.0.1:$NGX_PORT"
 wait_until 20 curl -fsS -o /dev/null "$NGX_BASE$SEG_PATH" || die "nginx does not serve $SEG_PATH"
 [[ $(curl -fsS -o /dev/null -w '%{content_type}' "$NGX_BASE$SEG_PATH") == "$SEG_TYPE" ]] || die "nginx Content-Type differs for the segment"
 
-# run_wrk LABEL URL -> prints "req_per_s avg_latency non2xx socket_errors"
-run_wrk() {
-  local out="$BENCH_TMP/wrk-$1.txt"
-  timeout --kill-after=5 $((WRK_SECONDS + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$2" >"$out" 2>&1 \
-    || die "wrk failed for $2: $(tail -3 "$out")"
-  awk '
-    /Requests\/sec:/ { rps = $2 }
-    /^ +Latency / && !lat { lat = $2 }
-    /Non-2xx or 3xx responses:/ { bad = $NF }
-    /Socket errors:/ { gsub(",", ""); errs = $4 + $6 + $8 + $10 }
-    END { printf "%s %s %d %d\n", rps, lat, bad, errs }' "$out"
-}
 
 # A row with any non-2xx answer or socket error measured something else (a 404 is cheap): it is shown but left
 # out of the means, together with the other side's row of the same round, so the ratio compares like with like.

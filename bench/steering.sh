@@ -66,18 +66,6 @@ http {
 NGX_BASE="http://127.0.0.1:$NGX_PORT"
 wait_until 20 curl -fsS -o /dev/null "$NGX_BASE$MASTER_PATH" || die "nginx does not serve the master copy"
 
-run_wrk() { # LABEL URL -> "req_per_s avg_latency non2xx socket_errors"
-  local out="$BENCH_TMP/wrk-$1.txt"
-  timeout --kill-after=5 $((WRK_SECONDS + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$2" >"$out" 2>&1 \
-    || die "wrk failed for $2: $(tail -3 "$out")"
-  awk '
-    /Requests\/sec:/ { rps = $2 }
-    /^ +Latency / && !lat { lat = $2 }
-    /Non-2xx or 3xx responses:/ { bad = $NF }
-    /Socket errors:/ { gsub(",", ""); errs = $4 + $6 + $8 + $10 }
-    END { printf "%s %s %d %d\n", rps, lat, bad, errs }' "$out"
-}
-
 rows=""
 declare -A SUM=()
 for ((r = 1; r <= ROUNDS; r++)); do
