@@ -130,7 +130,7 @@ public sealed class SteeringPathways
     }
 
     /// <summary>A new session id for a player's first steering request (16 base64url characters).</summary>
-    public static string NewSession() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', '-').Replace('/', '_');
+    public static string NewSession() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>
     /// The priority to answer a player that is on <paramref name="current"/> (null: unknown or none) with
