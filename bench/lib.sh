@@ -242,6 +242,16 @@ create_channel() { # NAME [LOW_LATENCY=true|false] [REAL_TIME=true|false]
 json_field() { sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p" | head -1; }
 
 # ---------------------------------------------------------------- wrk
+# wrk_settings: ROUNDS (1), WRK_SECONDS (10), CONNECTIONS (64), THREADS (2) from the environment, checked.
+wrk_settings() {
+  ROUNDS=${ROUNDS:-1}
+  WRK_SECONDS=${WRK_SECONDS:-10}
+  CONNECTIONS=${CONNECTIONS:-64}
+  THREADS=${THREADS:-2}
+  ((ROUNDS >= 1 && ROUNDS <= 10)) || die "ROUNDS must be 1..10"
+  ((WRK_SECONDS >= 1 && WRK_SECONDS <= 120)) || die "WRK_SECONDS must be 1..120"
+}
+
 # run_wrk LABEL URL -> prints "req_per_s avg_latency non2xx socket_errors" (wrk -t$THREADS -c$CONNECTIONS -d$WRK_SECONDS).
 run_wrk() { # LABEL URL -> "req_per_s avg_latency non2xx socket_errors"
   local out="$BENCH_TMP/wrk-$1.txt"

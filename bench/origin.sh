@@ -15,13 +15,8 @@ set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
 
-ROUNDS=${ROUNDS:-1}
-WRK_SECONDS=${WRK_SECONDS:-10}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-2}
+wrk_settings
 ONLY=${ONLY:-both}
-((ROUNDS >= 1 && ROUNDS <= 10)) || die "ROUNDS must be 1..10"
-((WRK_SECONDS >= 1 && WRK_SECONDS <= 120)) || die "WRK_SECONDS must be 1..120"
 only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
 BENCH_COMMAND="$(dotnet_env)${only_arg}ROUNDS=$ROUNDS WRK_SECONDS=$WRK_SECONDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS bench/origin.sh"
 
