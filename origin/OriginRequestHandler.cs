@@ -157,7 +157,7 @@ internal sealed class OriginRequestHandler
         // Content steering: masters and MPDs list every pathway. A private stream's token, when this request brought one,
         // goes into each pathway's URIs (a cookie set here would not reach the other hosts): that copy is this viewer's alone.
         string? steeringToken = null;
-        if (_steering is not null && Steering.SteeredManifests.Applies(kind, stored))
+        if (_steering is not null && Steering.SteeredManifests.Applies(kind, key))
         {
             if (isPrivate && context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues token) && token.Count == 1) steeringToken = token[0];
             stored = _steering.Steer(context.Request, key, kind, stored, steeringToken);

@@ -59,7 +59,17 @@ public static class StoreKeys
     public static string BroadcastId(DateTimeOffset start) =>
         start.UtcDateTime.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
-    public static string Master(string channel) => $"{channel}/master.m3u8";
+    /// <summary>The file name of every HLS master: a channel's live one and each recording's.</summary>
+    public const string MasterName = "master.m3u8";
+
+    public static string Master(string channel) => $"{channel}/{MasterName}";
+
+    /// <summary>Whether <paramref name="key"/> is an HLS master (<see cref="Master"/> or <see cref="RecordingMaster"/>).</summary>
+    public static bool IsMaster(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        return key.EndsWith("/" + MasterName, StringComparison.Ordinal);
+    }
 
     public static string Mpd(string channel) => $"{channel}/manifest.mpd";
 
@@ -79,7 +89,7 @@ public static class StoreKeys
 
     public static string VodPlaylist(string channel, string rendition, string broadcastId) => $"{channel}/{rendition}/{broadcastId}.m3u8";
 
-    public static string RecordingMaster(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/master.m3u8";
+    public static string RecordingMaster(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/{MasterName}";
 
     public static string RecordingMpd(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/manifest.mpd";
 

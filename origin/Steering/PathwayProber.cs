@@ -43,7 +43,7 @@ public sealed class PathwayProber : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var targets = _pathways.Manifest.Select(p => new Uri(p.BaseUrl.TrimEnd('/') + _options.ProbePath)).ToArray();
+        var targets = _pathways.Manifest.Select(p => new Uri(p.BaseUrl + _options.ProbePath)).ToArray();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(_options.ProbeIntervalMilliseconds));
         do
         {
@@ -99,11 +99,11 @@ public sealed class PathwayProber : BackgroundService
 
     /// <summary>
     /// The probe channel's source playlist and newest segment through the pathway: both must answer, and that segment must
-    /// be among the store's newest (else the pathway serves a frozen playlist: status 0 with a stale verdict).
+    /// be among the store's newest (else the pathway serves a frozen playlist: <see cref="StalePlaylistStatus"/>).
     /// </summary>
     private async Task<(bool Ok, int Status)> ProbeNewestSegmentAsync(int index, IReadOnlyList<string> newest, CancellationToken cancellationToken)
     {
-        string folder = _pathways.Manifest[index].BaseUrl.TrimEnd('/') + "/live/" + _options.ProbeChannel + "/" + StoreKeys.SourceRendition + "/";
+        string folder = _pathways.Manifest[index].BaseUrl + "/live/" + _options.ProbeChannel + "/" + StoreKeys.SourceRendition + "/";
         using HttpResponseMessage playlist = await _http.GetAsync(new Uri(folder + "index.m3u8"), cancellationToken).ConfigureAwait(false);
         if (!playlist.IsSuccessStatusCode) return (false, (int)playlist.StatusCode);
         var listed = SegmentLines(await playlist.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));

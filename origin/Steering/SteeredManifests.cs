@@ -20,20 +20,23 @@ public sealed class SteeredManifests
     private const int MaxEntries = 4096;
 
     private readonly SteeringPathways _pathways;
-    private readonly string _serverUrl;
+    private readonly SteeringOptions _options;
     private readonly ConcurrentDictionary<string, (string SourceETag, string ServerUri, StoredObject Steered)> _cache = new(StringComparer.Ordinal);
 
     public SteeredManifests(SteeringPathways pathways, IOptions<SteeringOptions> options)
     {
         ArgumentNullException.ThrowIfNull(options);
         _pathways = pathways;
-        _serverUrl = options.Value.ServerUrl.TrimEnd('/');
+        _options = options.Value;
     }
 
-    /// <summary>True when the object is a manifest steering applies to: an MPD, or an HLS playlist that lists variants.</summary>
-    public static bool Applies(MediaObjectKind kind, StoredObject stored) =>
-        kind == MediaObjectKind.DashManifest
-        || (kind == MediaObjectKind.HlsPlaylist && stored.Data.Span.IndexOf("#EXT-X-STREAM-INF:"u8) >= 0);
+    /// <summary>
+    /// True when the object is a manifest steering applies to: an MPD, or an HLS master (a live one or a recording's, both
+    /// named <see cref="StoreKeys.MasterName"/>). Decided by the key alone: media playlists, asked for every second or
+    /// part by every player, are not read through.
+    /// </summary>
+    public static bool Applies(MediaObjectKind kind, string key) =>
+        kind == MediaObjectKind.DashManifest || (kind == MediaObjectKind.HlsPlaylist && StoreKeys.IsMaster(key));
 
     /// <summary>
     /// The steered copy of <paramref name="stored"/> (key <paramref name="key"/>, a master playlist or MPD).
@@ -66,13 +69,13 @@ public sealed class SteeredManifests
     }
 
     /// <summary>
-    /// Where players ask: <see cref="SteeringOptions.ServerUrl"/>, else this request's own host. HLS may name it relative
-    /// to the master (RFC 8216bis 4.4.6.6); the MPD's is absolute, which every DASH player resolves alike.
+    /// Where players ask: <see cref="SteeringOptions.ServerBase"/>; without <see cref="SteeringOptions.ServerUrl"/> an HLS
+    /// master names it relative to itself (RFC 8216bis 4.4.6.6), while the MPD's is absolute, which every DASH player
+    /// resolves alike.
     /// </summary>
     private string ServerUri(HttpRequest request, SteeringFormat format)
     {
         string path = format == SteeringFormat.Hls ? SteeringEndpoints.HlsPath : SteeringEndpoints.DashPath;
-        if (_serverUrl.Length > 0) return _serverUrl + path;
-        return format == SteeringFormat.Hls ? path : request.Scheme + "://" + request.Host.Value + request.PathBase.Value + path;
+        return format == SteeringFormat.Hls && _options.ServerUrl.Length == 0 ? path : _options.ServerBase(request) + path;
     }
 }

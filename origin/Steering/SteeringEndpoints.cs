@@ -35,9 +35,9 @@ public static class SteeringEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         SteeringPathways? pathways = endpoints.ServiceProvider.GetService<SteeringPathways>();
         if (pathways is null) return;
-        string serverUrl = endpoints.ServiceProvider.GetRequiredService<IOptions<SteeringOptions>>().Value.ServerUrl.TrimEnd('/');
-        endpoints.MapGet(HlsPath, context => AnswerAsync(context, pathways, SteeringFormat.Hls, serverUrl)).WithDisplayName("Steering (HLS)");
-        endpoints.MapGet(DashPath, context => AnswerAsync(context, pathways, SteeringFormat.Dash, serverUrl)).WithDisplayName("Steering (DASH)");
+        SteeringOptions options = endpoints.ServiceProvider.GetRequiredService<IOptions<SteeringOptions>>().Value;
+        endpoints.MapGet(HlsPath, context => AnswerAsync(context, pathways, SteeringFormat.Hls, options)).WithDisplayName("Steering (HLS)");
+        endpoints.MapGet(DashPath, context => AnswerAsync(context, pathways, SteeringFormat.Dash, options)).WithDisplayName("Steering (DASH)");
         if (adminPolicy is null) return;
 
         var group = endpoints.MapGroup("/api/steering").RequireAuthorization(adminPolicy).WithTags("steering");
@@ -77,7 +77,7 @@ public static class SteeringEndpoints
     /// request on, the session the first answer gave it in RELOAD-URI; an unknown pathway or a malformed session is treated
     /// as none (a new player), never as an error: a player whose steering fails keeps its pathway, which is worse.
     /// </summary>
-    private static Task AnswerAsync(HttpContext context, SteeringPathways pathways, SteeringFormat format, string serverUrl)
+    private static Task AnswerAsync(HttpContext context, SteeringPathways pathways, SteeringFormat format, SteeringOptions options)
     {
         HttpResponse response = context.Response;
         response.Headers.AccessControlAllowOrigin = AllowOriginAny;
@@ -94,8 +94,7 @@ public static class SteeringEndpoints
         string session = query.TryGetValue("session", out StringValues s) && s.Count == 1 && IsSession(s[0]) ? s[0]! : SteeringPathways.NewSession();
         IReadOnlyList<string> priority = pathways.Decide(current, session);
         string path = format == SteeringFormat.Hls ? HlsPath : DashPath;
-        string server = serverUrl.Length > 0 ? serverUrl : context.Request.Scheme + "://" + context.Request.Host.Value + context.Request.PathBase.Value;
-        byte[] body = ContentSteering.WriteSteeringManifest(format, pathways.TtlSeconds, server + path + "?session=" + session, priority);
+        byte[] body = ContentSteering.WriteSteeringManifest(format, pathways.TtlSeconds, options.ServerBase(context.Request) + path + "?session=" + session, priority);
         response.ContentType = Json;
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();

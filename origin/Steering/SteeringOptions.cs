@@ -25,6 +25,16 @@ public sealed class SteeringOptions
     /// </summary>
     public string ServerUrl { get; set; } = "";
 
+    /// <summary>
+    /// Where players reach the steering server for a request to this node: <see cref="ServerUrl"/> (without a trailing
+    /// '/'), else the request's own scheme, host and path base.
+    /// </summary>
+    public string ServerBase(Microsoft.AspNetCore.Http.HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return ServerUrl.Length > 0 ? ServerUrl.TrimEnd('/') : request.Scheme + "://" + request.Host.Value + request.PathBase.Value;
+    }
+
     /// <summary>Seconds a player keeps a steering answer before asking again (the manifests' TTL).</summary>
     public int TtlSeconds { get; set; } = 10;
 

@@ -10,7 +10,11 @@ namespace Broadcast.Packager.Manifests;
 /// PATHWAY-ID attribute), DASH-IF Content Steering a service location (<c>BaseURL@serviceLocation</c>).
 /// <paramref name="BaseUrl"/> is the scheme and host (and an optional path prefix) under which <c>/live/…</c> is served.
 /// </summary>
-public sealed record SteeringPathway(string Id, string BaseUrl);
+public sealed record SteeringPathway(string Id, string BaseUrl)
+{
+    /// <summary>The base URL without a trailing '/', so that <c>BaseUrl + "/live/…"</c> is always one URL.</summary>
+    public string BaseUrl { get; } = BaseUrl?.TrimEnd('/') ?? throw new ArgumentNullException(nameof(BaseUrl));
+}
 
 /// <summary>Which steering document a player asked for.</summary>
 public enum SteeringFormat
@@ -91,7 +95,7 @@ public static class ContentSteering
 
         foreach (SteeringPathway pathway in pathways)
         {
-            var folder = new Uri(pathway.BaseUrl.TrimEnd('/') + directory, UriKind.Absolute);
+            var folder = new Uri(pathway.BaseUrl + directory, UriKind.Absolute);
             for (int i = 0; i < lines.Length; i++)
             {
                 string line = lines[i];
@@ -170,7 +174,7 @@ public static class ContentSteering
         foreach (SteeringPathway pathway in pathways)
         {
             sb.Append("  <BaseURL serviceLocation=\"").Append(pathway.Id).Append("\">")
-              .Append(SecurityElement.Escape(pathway.BaseUrl.TrimEnd('/') + directory)).Append("</BaseURL>\n");
+              .Append(SecurityElement.Escape(pathway.BaseUrl + directory)).Append("</BaseURL>\n");
         }
 
         // A live MPD is fetched again and again: each refresh goes to the chosen pathway too (Location@serviceLocation),
@@ -179,7 +183,7 @@ public static class ContentSteering
         {
             foreach (SteeringPathway pathway in pathways)
             {
-                string location = pathway.BaseUrl.TrimEnd('/') + directory + manifestName + (string.IsNullOrEmpty(query) ? "" : "?" + query);
+                string location = pathway.BaseUrl + directory + manifestName + (string.IsNullOrEmpty(query) ? "" : "?" + query);
                 sb.Append("  <Location serviceLocation=\"").Append(pathway.Id).Append("\">")
                   .Append(SecurityElement.Escape(location)).Append("</Location>\n");
             }

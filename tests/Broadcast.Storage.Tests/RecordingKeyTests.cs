@@ -18,6 +18,16 @@ public sealed class RecordingKeyTests
         Assert.Equal((channel, broadcastId), StoreKeys.ParseRecordingMaster(path));
 
     [Fact]
+    public void Live_and_recording_masters_are_masters_and_media_playlists_are_not()
+    {
+        Assert.True(StoreKeys.IsMaster(StoreKeys.Master("main")));
+        Assert.True(StoreKeys.IsMaster(StoreKeys.RecordingMaster("main", "20300501T120005Z")));
+        Assert.False(StoreKeys.IsMaster(StoreKeys.MediaPlaylist("main", "720p")));
+        Assert.False(StoreKeys.IsMaster(StoreKeys.VodPlaylist("main", "720p", "20300501T120005Z")));
+        Assert.False(StoreKeys.IsMaster("main/notmaster.m3u8"));
+    }
+
+    [Fact]
     public void A_recording_is_its_folder_and_the_rendition_files_named_after_its_broadcast()
     {
         const string id = "20300501T120005Z";
