@@ -61,6 +61,15 @@ public sealed class IceServersTests
     }
 
     [Fact]
+    public void A_whep_viewers_credential_lasts_minutes_and_a_hosts_the_day()
+    {
+        var ice = new IceServers(Options.Create(new WhepOptions()),
+            Options.Create(new TurnOptions { Urls = ["turn:turn.example.net:3478?transport=udp"], Secret = Secret }), new ManualClock(Now));
+        Assert.Equal($"{(Now + TimeSpan.FromMinutes(10)).ToUnixTimeSeconds()}:whep.show.s1", ice.ForViewer("whep.show.s1").Single().Username);
+        Assert.Equal($"{(Now + TimeSpan.FromHours(24)).ToUnixTimeSeconds()}:room.show", ice.For("room.show").Single().Username);
+    }
+
+    [Fact]
     public void Without_turn_everyone_gets_the_fixed_servers_alone()
     {
         var ice = new IceServers(Options.Create(new WhepOptions()), Options.Create(new TurnOptions()));
@@ -78,6 +87,7 @@ public sealed class IceServersTests
         { "no secret", new TurnOptions { Urls = ["turns:h:443?transport=tcp"] }, "Turn:Secret must be set" },
         { "a short secret", new TurnOptions { Urls = ["turn:h"], Secret = "short" }, "Turn:Secret must be set" },
         { "no lifetime", new TurnOptions { Urls = ["turn:h"], Secret = Secret, CredentialLifetime = TimeSpan.Zero }, "Turn:CredentialLifetime must be positive" },
+        { "a viewer lifetime too short to renew", new TurnOptions { Urls = ["turn:h"], Secret = Secret, ViewerCredentialLifetime = TimeSpan.FromSeconds(5) }, "Turn:ViewerCredentialLifetime must be at least 30 seconds" },
     };
 
     [Theory]

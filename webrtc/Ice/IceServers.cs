@@ -27,11 +27,23 @@ public sealed class IceServers
     /// <summary>Whether TURN servers with issued credentials are configured.</summary>
     public bool HasTurn => _turn.Urls.Count > 0;
 
-    /// <summary>The fixed servers and the TURN servers with credentials issued now for <paramref name="purpose"/> (in the TURN server's log).</summary>
-    public IReadOnlyList<IceServer> For(string purpose)
+    /// <summary>
+    /// The fixed servers and the TURN servers with credentials issued now for <paramref name="purpose"/> (in the TURN
+    /// server's log), valid <see cref="TurnOptions.CredentialLifetime"/>: a host, a guest, a WHIP encoder.
+    /// </summary>
+    public IReadOnlyList<IceServer> For(string purpose) => Issue(purpose, _turn.CredentialLifetime);
+
+    /// <summary>
+    /// The same for a WHEP viewer's session, valid <see cref="TurnOptions.ViewerCredentialLifetime"/> (minutes): anyone may
+    /// play a public channel, so its credential must be worth little once the session is gone. The viewer renews it with
+    /// an ICE restart, which is answered with a new one while the session lasts.
+    /// </summary>
+    public IReadOnlyList<IceServer> ForViewer(string purpose) => Issue(purpose, _turn.ViewerCredentialLifetime);
+
+    private IReadOnlyList<IceServer> Issue(string purpose, TimeSpan lifetime)
     {
         if (!HasTurn) return _fixed;
-        var (username, password) = TurnRestCredentials.Issue(_turn.Secret!, purpose, _time.GetUtcNow() + _turn.CredentialLifetime);
+        var (username, password) = TurnRestCredentials.Issue(_turn.Secret!, purpose, _time.GetUtcNow() + lifetime);
         return [.. _fixed, .. _turn.Urls.Select(url => new IceServer(url, username, password))];
     }
 }

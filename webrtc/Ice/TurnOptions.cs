@@ -27,6 +27,14 @@ public sealed class TurnOptions
     /// </summary>
     public TimeSpan CredentialLifetime { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// How long a WHEP viewer's credential works. Anyone may play a public channel, so a viewer's credential is short: a
+    /// player renews it by restarting ICE (RFC 9725 §4.3.2: a <c>PATCH</c> whose answer carries a new one) before it
+    /// expires; the watch page does so at a third of its lifetime. A WHEP player that never restarts keeps its relayed
+    /// path until the TURN server's next refresh after expiry (coturn: permissions every 5 minutes).
+    /// </summary>
+    public TimeSpan ViewerCredentialLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Why these settings cannot work, or null.</summary>
     public string? Problem()
     {
@@ -41,6 +49,8 @@ public sealed class TurnOptions
         if (string.IsNullOrEmpty(Secret) || Secret.Length < 16)
             return "Turn:Secret must be set (at least 16 characters, the TURN server's static-auth-secret) when Turn:Urls is";
         if (CredentialLifetime <= TimeSpan.Zero) return "Turn:CredentialLifetime must be positive";
+        // The watch page renews at a third of the lifetime, at most once every ten seconds.
+        if (ViewerCredentialLifetime < TimeSpan.FromSeconds(30)) return "Turn:ViewerCredentialLifetime must be at least 30 seconds";
         return null;
     }
 }

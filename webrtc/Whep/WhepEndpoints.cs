@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Broadcast.Origin;
 using Broadcast.WebRtc.Ice;
+using Broadcast.WebRtc.Sdp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -33,13 +34,8 @@ public static class WhepEndpoints
         endpoints.MapPost("/live/{channel}/whep", context => OfferAsync(context, service, ice)).WithDisplayName("WHEP offer");
         endpoints.MapMethods("/live/{channel}/whep", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST")).WithDisplayName("WHEP options");
         endpoints.MapDelete("/live/{channel}/whep/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHEP end");
-        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, DELETE")).WithDisplayName("WHEP session options");
-        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Patch], context =>
-        {
-            AddCors(context.Response);
-            context.Response.Headers.Allow = "OPTIONS, DELETE";
-            return Problem(context, StatusCodes.Status405MethodNotAllowed, "trickle ICE is not supported: send every candidate in the offer");
-        }).WithDisplayName("WHEP trickle");
+        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, PATCH, DELETE")).WithDisplayName("WHEP session options");
+        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Patch], context => PatchAsync(context, service, ice)).WithDisplayName("WHEP ICE restart");
         return endpoints;
     }
 
@@ -87,11 +83,93 @@ public static class WhepEndpoints
         response.StatusCode = StatusCodes.Status201Created;
         response.ContentType = SdpContentType;
         response.Headers.Location = $"/live/{channel}/whep/{answer.Id}";
+        response.Headers.ETag = answer.ETag;
         response.Headers.CacheControl = "no-store";
         // A viewer allowed to play gets TURN credentials of its own (a client that gathers after the answer, as OBS does, uses them),
         // named after its session: the TURN server's per-user quota then bounds what one session can hold, not one channel.
-        IceServerLinks.Append(response, ice.For($"whep.{channel}.{answer.Id}"));
+        IceServerLinks.Append(response, ice.ForViewer(SessionPurpose(channel, answer.Id)));
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>What a session's TURN credentials are named after (in the TURN server's log and its per-user quota).</summary>
+    private static string SessionPurpose(string channel, string session) => $"whep.{channel}.{session}";
+
+    /// <summary>
+    /// <c>PATCH</c> on a session: an ICE restart (RFC 9725 §4.3.2): <c>If-Match: *</c> (or the session's entity tag) and a
+    /// fragment with new ICE credentials get <c>200</c>, Janus's new credentials and candidates, the new entity tag and,
+    /// where TURN is configured, a fresh TURN credential of the session's own in <c>Link</c> headers: a viewer renews its
+    /// credential by restarting before the old one expires (Turn:ViewerCredentialLifetime), and a session that ended
+    /// gets none. A fragment with candidates alone is trickle ICE, which is not offered: 422, as §4.3.1 asks of a session
+    /// that restarts but does not trickle.
+    /// </summary>
+    private static async Task PatchAsync(HttpContext context, WhepService service, IceServers ice)
+    {
+        var request = context.Request;
+        var response = context.Response;
+        AddCors(response);
+        response.Headers.CacheControl = "no-store";
+        string channel = (string)request.RouteValues["channel"]!;
+        string session = (string)request.RouteValues["session"]!;
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals(TrickleIceFragment.ContentType, StringComparison.OrdinalIgnoreCase))
+        {
+            await Problem(context, StatusCodes.Status415UnsupportedMediaType, $"an ICE restart is sent as {TrickleIceFragment.ContentType}").ConfigureAwait(false);
+            return;
+        }
+
+        if (service.ETagOf(channel, session) is not { } etag)
+        {
+            await Problem(context, StatusCodes.Status404NotFound, "no such WHEP session").ConfigureAwait(false);
+            return;
+        }
+
+        string? body = await ReadBodyAsync(request, TrickleIceFragment.MaxBytes, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            await Problem(context, StatusCodes.Status413PayloadTooLarge, $"a fragment is at most {TrickleIceFragment.MaxBytes} bytes").ConfigureAwait(false);
+            return;
+        }
+
+        if (!TrickleIceFragment.TryParse(body, out var fragment, out string error))
+        {
+            await Problem(context, StatusCodes.Status400BadRequest, $"malformed SDP fragment: {error}").ConfigureAwait(false);
+            return;
+        }
+
+        if (fragment.Ufrag is null)
+        {
+            await Problem(context, StatusCodes.Status422UnprocessableEntity, "trickle ICE is not supported: send every candidate in the offer, or restart ICE with new credentials").ConfigureAwait(false);
+            return;
+        }
+
+        string ifMatch = request.Headers.IfMatch.ToString().Trim();
+        if (ifMatch.Length == 0)
+        {
+            await Problem(context, StatusCodes.Status428PreconditionRequired, "an ICE restart carries If-Match: * (RFC 9725 §4.3.2)").ConfigureAwait(false);
+            return;
+        }
+
+        if (ifMatch != "*" && ifMatch != etag)
+        {
+            await Problem(context, StatusCodes.Status412PreconditionFailed, "If-Match names another state of this session").ConfigureAwait(false);
+            return;
+        }
+
+        WhepIceRestart restart;
+        try
+        {
+            restart = await service.RestartIceAsync(channel, session, fragment, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (WhepRefusal e)
+        {
+            await Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = TrickleIceFragment.ContentType;
+        response.Headers.ETag = restart.ETag;
+        IceServerLinks.Append(response, ice.ForViewer(SessionPurpose(channel, session)));
+        await response.WriteAsync(restart.Fragment, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task DeleteAsync(HttpContext context, WhepService service)
@@ -184,10 +262,13 @@ public static class WhepEndpoints
     }
 
     /// <summary>The body as text, or null past <see cref="MaxOfferBytes"/> (read no further than that).</summary>
-    internal static async Task<string?> ReadOfferAsync(HttpRequest request, CancellationToken cancellationToken)
+    internal static Task<string?> ReadOfferAsync(HttpRequest request, CancellationToken cancellationToken) => ReadBodyAsync(request, MaxOfferBytes, cancellationToken);
+
+    /// <summary>The body as text, or null past <paramref name="limit"/> bytes (read no further than that).</summary>
+    private static async Task<string?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > MaxOfferBytes) return null;
-        var buffer = new byte[MaxOfferBytes + 1];
+        if (request.ContentLength > limit) return null;
+        var buffer = new byte[limit + 1];
         int length = 0;
         while (length < buffer.Length)
         {
@@ -196,13 +277,13 @@ public static class WhepEndpoints
             length += n;
         }
 
-        return length > MaxOfferBytes ? null : Encoding.UTF8.GetString(buffer, 0, length);
+        return length > limit ? null : Encoding.UTF8.GetString(buffer, 0, length);
     }
 
     internal static void AddCors(HttpResponse response)
     {
         response.Headers.AccessControlAllowOrigin = "*";
-        response.Headers.AccessControlExposeHeaders = "Location, Link, Accept-Post, Retry-After";
+        response.Headers.AccessControlExposeHeaders = "Location, Link, Accept-Post, Retry-After, ETag";
     }
 
     internal static Task Problem(HttpContext context, int status, string detail)

@@ -29,8 +29,11 @@ public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, lon
 /// <summary>A WHEP session's channel and resource id, and the playback token it was admitted with (null: the channel was public).</summary>
 public readonly record struct WhepSessionGrant(string Channel, string Id, string? PlaybackToken);
 
-/// <summary>A WHEP session that was set up: its resource id and Janus's SDP answer for the viewer.</summary>
-public sealed record WhepAnswer(string Id, string Sdp);
+/// <summary>A WHEP session that was set up: its resource id, Janus's SDP answer for the viewer and the session's entity tag.</summary>
+public sealed record WhepAnswer(string Id, string Sdp, string ETag);
+
+/// <summary>An ICE restart that was answered: the <c>application/trickle-ice-sdpfrag</c> body and the session's new entity tag.</summary>
+public sealed record WhepIceRestart(string Fragment, string ETag);
 
 /// <summary>
 /// WHEP playback on this node: each viewer is one NoSIP handle on the node's Janus (the viewer's WebRTC offer in, a
@@ -44,6 +47,9 @@ public sealed partial class WhepService : IAsyncDisposable
     private const string NoSip = "janus.plugin.nosip";
     private static readonly TimeSpan JanusReplyTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan FirstPictureTimeout = TimeSpan.FromSeconds(10);
+    // A viewer restarts ICE when its network changes or its TURN credential is renewed (every few minutes): one a
+    // second is far more than either needs, and bounds the Janus work one session's owner can ask for.
+    private static readonly TimeSpan MinRestartInterval = TimeSpan.FromSeconds(1);
     // A round over the ingest nodes is a few quick requests; this bounds one whose node does not answer.
     private static readonly TimeSpan RelayRoundTimeout = TimeSpan.FromSeconds(8);
 
@@ -57,6 +63,8 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly Dictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
     // Live real-time channels held warm (WhepPrewarm): each holds its channel as a viewer would, without being one.
     private readonly HashSet<string> _warm = new(StringComparer.Ordinal);
+    // Sessions whose ICE restart is with Janus now: one at a time each.
+    private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
     private readonly ClientAddressSlots _addresses;
     private readonly ChannelRelays? _relays;
     // The Janus instance whose first offer was already processed (WarmUpJanusAsync); a restarted Janus is warmed again.
@@ -290,14 +298,17 @@ public sealed partial class WhepService : IAsyncDisposable
             if (processed.Jsep?["sdp"] is not JsonValue answer) throw new JanusApiException("NoSIP processed our answer but gave no JSEP answer");
             viewer.Connect(plan);
             string id = RandomTokens.New(16);
-            var session = new WhepSession(id, channel, janus, handle, viewer, source, client) { AnsweredAt = _time.GetTimestamp(), PlaybackToken = playbackToken };
+            var session = new WhepSession(id, channel, janus, handle, viewer, source, client)
+            {
+                AnsweredAt = _time.GetTimestamp(), PlaybackToken = playbackToken, Offer = offer, ProfileIdc = mode.ProfileIdc, ETag = NewETag(),
+            };
             lock (_gate) _sessions[id] = session;
             source.Fanout.Add(viewer);
             _ = EndIfNeverConnectedAsync(session);
             started = true;
             Interlocked.Increment(ref _started);
             LogStarted(channel, id, handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount, (int)_time.GetElapsedTime(received).TotalMilliseconds);
-            return new WhepAnswer(id, (string)answer!);
+            return new WhepAnswer(id, (string)answer!, session.ETag);
         }
         catch (JanusApiException e)
         {
@@ -316,6 +327,68 @@ public sealed partial class WhepService : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Restarts the ICE of session <paramref name="id"/> with the viewer's new credentials and candidates
+    /// (RFC 9725 §4.3.2): the session's offer with them goes to Janus as a renegotiation, NoSIP keeps its RTP leg
+    /// (our answer to its plain offer is the same), and Janus's answer carries its own new credentials and candidates.
+    /// The media never stops: the viewer keeps its old path until the new one is checked. Throws
+    /// <see cref="WhepRefusal"/>: 404 for no such session, 429 for a second restart within a second, 409 while one is
+    /// under way, 502 when Janus refuses.
+    /// </summary>
+    public async Task<WhepIceRestart> RestartIceAsync(string channel, string id, TrickleIceFragment fragment, CancellationToken cancellationToken)
+    {
+        WhepSession? session;
+        lock (_gate)
+        {
+            if (!_sessions.TryGetValue(id, out session) || session.Channel != channel) throw new WhepRefusal(404, "no such WHEP session");
+            if (session.RestartedAt != 0 && _time.GetElapsedTime(session.RestartedAt) < MinRestartInterval)
+                throw new WhepRefusal(429, "this session restarted its ICE less than a second ago");
+            if (!_restarting.Add(id)) throw new WhepRefusal(409, "an ICE restart of this session is under way");
+        }
+
+        try
+        {
+            string offer = fragment.ApplyTo(session.Offer);
+            var generated = await session.Janus.MessageAsync(session.Handle, new JsonObject { ["request"] = "generate" },
+                new JsonObject { ["type"] = "offer", ["sdp"] = offer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            if (generated.Data["result"]?["sdp"] is not JsonValue plainOffer || !SessionDescription.TryParse((string)plainOffer!, out var rtpOffer, out string error))
+                throw new JanusApiException("NoSIP generated no usable plain SDP for the restart");
+            if (!NoSipAnswer.TryBuild(rtpOffer, session.Viewer.Port, session.ProfileIdc, out string rtpAnswer, out _, out error)) throw new JanusApiException(error);
+            var processed = await session.Janus.MessageAsync(session.Handle, new JsonObject { ["request"] = "process", ["type"] = "answer", ["sdp"] = rtpAnswer },
+                null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            if (processed.Jsep?["sdp"] is not JsonValue answer || TrickleIceFragment.AnswerOf((string)answer!) is not { } answerFragment)
+                throw new JanusApiException("NoSIP processed the restart but gave no JSEP answer with ICE credentials");
+            string etag = NewETag();
+            lock (_gate)
+            {
+                session.Offer = offer;
+                session.ETag = etag;
+                session.RestartedAt = _time.GetTimestamp();
+            }
+
+            LogIceRestarted(channel, id, fragment.Candidates.Count);
+            return new WhepIceRestart(answerFragment, etag);
+        }
+        catch (JanusApiException e)
+        {
+            LogJanusFailed(channel, e.Message);
+            throw new WhepRefusal(502, $"the WebRTC engine refused the ICE restart: {e.Message}");
+        }
+        finally
+        {
+            lock (_gate) _restarting.Remove(id);
+        }
+    }
+
+    /// <summary>The entity tag of session <paramref name="id"/> of <paramref name="channel"/> now, or null when there is no such session.</summary>
+    public string? ETagOf(string channel, string id)
+    {
+        lock (_gate) return _sessions.TryGetValue(id, out var session) && session.Channel == channel ? session.ETag : null;
+    }
+
+    /// <summary>A strong entity tag (RFC 9110 §8.8.3) for a session's ICE state: new at each restart.</summary>
+    private static string NewETag() => "\"" + RandomTokens.New(12) + "\"";
 
     /// <summary>Ends the session <paramref name="id"/> of <paramref name="channel"/>; false when there is none.</summary>
     public Task<bool> EndAsync(string channel, string id) => EndAsync(channel, id, "ended by the viewer");
@@ -517,6 +590,18 @@ public sealed partial class WhepService : IAsyncDisposable
 
         /// <summary>Janus said <c>webrtcup</c>: the viewer's PeerConnection works (set under the service's lock).</summary>
         public bool Connected { get; set; }
+
+        /// <summary>The viewer's last full offer: the base of its next ICE restart's offer (set under the service's lock).</summary>
+        public required string Offer { get; set; }
+
+        /// <summary>The H.264 profile our plain answer to NoSIP named: the same again at a restart.</summary>
+        public required int ProfileIdc { get; init; }
+
+        /// <summary>The session's entity tag (RFC 9725 §4.3.1), new at each ICE restart.</summary>
+        public required string ETag { get; set; }
+
+        /// <summary>When its ICE last restarted (<see cref="TimeProvider.GetTimestamp"/>), 0 before the first.</summary>
+        public long RestartedAt { get; set; }
     }
 
     private sealed class ChannelEntry(ChannelRtpSource source, ChannelRelay? relay)
@@ -548,6 +633,9 @@ public sealed partial class WhepService : IAsyncDisposable
 
     [LoggerMessage(EventId = 8207, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} connected {ConnectMs} ms after its answer (ICE, DTLS); it is sent the {Packets} video packets since the latest keyframe first")]
     private partial void LogConnected(string channel, string sessionId, int packets, int connectMs);
+
+    [LoggerMessage(EventId = 8213, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} restarted its ICE ({Candidates} candidates)")]
+    private partial void LogIceRestarted(string channel, string sessionId, int candidates);
 
     [LoggerMessage(EventId = 8210, Level = LogLevel.Debug, Message = "WHEP: Janus warmed up for the first viewer (a NoSIP offer processed and dropped in {Ms} ms)")]
     private partial void LogWarmedUp(int ms);

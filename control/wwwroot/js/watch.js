@@ -85,6 +85,40 @@
     async function playWhep() {
         const pc = new RTCPeerConnection();
         let resource = null;
+        let turn = null;
+        let restarts = 0;
+        // An ICE restart over WHEP (RFC 9725 §4.3.2): new ICE credentials and the candidates gathered with the TURN servers
+        // now set go out in a PATCH; the answer's credentials and candidates replace the old ones, and its Link headers
+        // bring the next TURN credential. The media keeps its old path until the new one is checked.
+        const restart = async () => {
+            if (!resource || pc.signalingState !== 'stable') return;
+            pc.restartIce();
+            await pc.setLocalDescription(await pc.createOffer());
+            await gathered(pc);
+            const lines = pc.localDescription.sdp.split('\r\n');
+            const first = lines.findIndex((l) => l.startsWith('m='));
+            const next = lines.findIndex((l, i) => i > first && l.startsWith('m='));
+            const section = lines.slice(first, next < 0 ? lines.length : next);
+            const fragment = [lines.find((l) => l.startsWith('a=ice-ufrag:')), lines.find((l) => l.startsWith('a=ice-pwd:')), section[0],
+                section.find((l) => l.startsWith('a=mid:')), ...section.filter((l) => l.startsWith('a=candidate:')), 'a=end-of-candidates', '']
+                .filter((l) => l !== undefined).join('\r\n');
+            const response = await fetch(resource, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': '*' }, body: fragment });
+            if (response.status !== 200) {
+                await pc.setLocalDescription({ type: 'rollback' });
+                return;
+            }
+            const answer = (await response.text()).split('\r\n');
+            const value = (name) => answer.find((l) => l.startsWith(name));
+            const mid = (value('a=mid:') || 'a=mid:0').slice('a=mid:'.length);
+            const remote = pc.remoteDescription.sdp.split('\r\n').filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates')
+                .map((l) => (l.startsWith('a=ice-ufrag:') ? value('a=ice-ufrag:') : l.startsWith('a=ice-pwd:') ? value('a=ice-pwd:') : l)).join('\r\n');
+            await pc.setRemoteDescription({ type: 'answer', sdp: remote });
+            for (const line of answer.filter((l) => l.startsWith('a=candidate:'))) await pc.addIceCandidate({ candidate: line.slice(2), sdpMid: mid });
+            turn = turnOf(response) || turn;
+            if (turn) pc.setConfiguration({ iceServers: turn.servers });
+            restarts++;
+            if (window.__watch && window.__watch.pc === pc) window.__watch.restarts = restarts;
+        };
         const fail = (why) => { const e = new Error(why); e.whep = true; return e; };
         const end = () => {
             pc.close();
@@ -96,11 +130,7 @@
             const stream = new MediaStream();
             pc.ontrack = (e) => { stream.addTrack(e.track); video.srcObject = stream; video.play().catch(() => {}); };
             await pc.setLocalDescription(await pc.createOffer());
-            await new Promise((resolve) => {
-                if (pc.iceGatheringState === 'complete') return resolve();
-                pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
-                setTimeout(resolve, 2000);
-            });
+            await gathered(pc);
             const headers = { 'Content-Type': 'application/sdp' };
             const token = params.get('token');
             if (token) headers.Authorization = `Bearer ${token}`;
@@ -109,6 +139,13 @@
             if (response.status !== 201) throw fail('real-time playback is unavailable');
             resource = response.headers.get('Location');
             await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+            turn = turnOf(response);
+            if (turn) {
+                // The offer went out before the TURN servers were known: a network that lets no UDP through to the media
+                // server connects through them after an ICE restart, made if the first connection has not come quickly.
+                pc.setConfiguration({ iceServers: turn.servers });
+                setTimeout(() => { if (pc.connectionState !== 'connected') restart().catch(() => {}); }, 2500);
+            }
             // The first picture must come within a few seconds (a keyframe, at most one GOP away).
             await new Promise((resolve, reject) => {
                 const timer = setTimeout(() => reject(fail('no real-time picture')), 8000);
@@ -123,7 +160,14 @@
             throw e;
         }
         showMode('Real-time');
-        window.__watch = { mode: 'webrtc', video, pc };
+        window.__watch = { mode: 'webrtc', video, pc, restarts };
+        // A viewer's TURN credential lasts minutes: it is renewed by an ICE restart, whose answer brings the next one,
+        // at a third of its life (so the relay in use was always made with one still valid).
+        const renew = () => {
+            if (!turn || pc.signalingState === 'closed') return;
+            setTimeout(() => restart().catch(() => {}).finally(renew), Math.max(10000, turn.lifetimeMs / 3));
+        };
+        renew();
         window.addEventListener('pagehide', end);
         // A connection lost while playing: LL-HLS carries on.
         pc.addEventListener('connectionstatechange', () => {
@@ -132,6 +176,31 @@
             video.srcObject = null;
             playHls('the real-time connection was lost');
         });
+    }
+
+    // Until the ICE candidates are gathered (at most 2 s: a host candidate is enough where UDP reaches the media server).
+    function gathered(pc) {
+        return new Promise((resolve) => {
+            if (pc.iceGatheringState === 'complete') return resolve();
+            pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+            setTimeout(resolve, 2000);
+        });
+    }
+
+    // The TURN servers of a WHEP answer's Link headers (RFC 9725 §4.6) and how long their credential lasts: its username
+    // is "<expiry in Unix seconds>:<id>" (the TURN REST convention), read against the response's Date, not this clock.
+    function turnOf(response) {
+        const servers = [];
+        for (const link of (response.headers.get('Link') || '').split(/,\s*(?=<)/)) {
+            const url = /^<([^>]*)>/.exec(link.trim());
+            const username = /username="([^"]*)"/.exec(link);
+            const credential = /credential="([^"]*)"/.exec(link);
+            if (url && username && /rel="ice-server"/.test(link)) servers.push({ urls: url[1], username: username[1], credential: credential ? credential[1] : '' });
+        }
+        if (servers.length === 0) return null;
+        const expiry = Number(servers[0].username.split(':')[0]) * 1000;
+        const now = Date.parse(response.headers.get('Date') || '') || Date.now();
+        return { servers, lifetimeMs: Number.isFinite(expiry) && expiry > now ? expiry - now : 600000 };
     }
 
     const realtime = params.get('realtime') === '1' || (root.dataset.realtime === 'true' && params.get('realtime') !== '0');

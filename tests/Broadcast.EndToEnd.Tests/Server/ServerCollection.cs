@@ -90,7 +90,9 @@ public sealed class ServerFixture : IAsyncLifetime
         {
             ExtraArguments = ["--Packager:RecordByDefault=true", "--Outbound:AllowedNetworks=127.0.0.0/8",
                 .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path), $"--Srt:Port={SrtPort}", "--Srt:BindAddress=127.0.0.1",
-                "--Program:Width=640", "--Program:Height=360", .. _turn.ServerArguments()],
+                "--Program:Width=640", "--Program:Height=360", .. _turn.ServerArguments(),
+                // WHEP viewers' TURN credentials last 30 s, so that their renewal by ICE restarts is seen within a test.
+                "--Turn:ViewerCredentialLifetime=00:00:30"],
         });
     }
 

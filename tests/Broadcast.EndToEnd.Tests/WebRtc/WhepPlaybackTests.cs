@@ -279,7 +279,7 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
         Assert.Contains("POST", options.Content.Headers.Allow);
         Assert.Contains("<stun:stun.example.net:3478>; rel=\"ice-server\"", options.Headers.GetValues("Link"));
         using var patch = await Server.Viewer.PatchAsync($"live/{channel.Slug}/whep/abc", new StringContent("a=end-of-candidates", Encoding.UTF8, "application/trickle-ice-sdpfrag"));
-        Assert.Equal(HttpStatusCode.MethodNotAllowed, patch.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, patch.StatusCode);
     }
 
     [Fact]
