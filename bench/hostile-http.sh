@@ -11,6 +11,9 @@
 #
 # Usage: bench/hostile-http.sh            CLIENTS=10 ROUNDS=40 DURATION=60 by default
 #        BUILD=0 skips the dotnet build; SERVER_ARGS adds server switches; KEEP_TMP=1 keeps logs; NO_RESULTS=1.
+#        GCDUMP=1 also takes a heap dump of the server (dotnet-gcdump, installed from NuGet into the bench's folder) at the
+#        start and at the end: each forces a full collection first, so the two say what the attack left alive, by type,
+#        apart from garbage not yet collected (and the RSS right after each says what a collection gives back).
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
@@ -25,7 +28,7 @@ SETTLE_LONG=$((CONNECT_TIMEOUT + IDLE_STOP + 5))
 ((CLIENTS >= 1 && CLIENTS <= 50)) || die "CLIENTS must be 1..50"
 ((ROUNDS >= 1 && ROUNDS <= 1000)) || die "ROUNDS must be 1..1000"
 ((DURATION >= 5 && DURATION <= 600)) || die "DURATION must be 5..600 seconds"
-BENCH_COMMAND="$(dotnet_env)CLIENTS=$CLIENTS ROUNDS=$ROUNDS DURATION=$DURATION${SERVER_ARGS+ SERVER_ARGS='$SERVER_ARGS'} bench/hostile-http.sh"
+BENCH_COMMAND="$(dotnet_env)${GCDUMP:+GCDUMP=$GCDUMP }CLIENTS=$CLIENTS ROUNDS=$ROUNDS DURATION=$DURATION${SERVER_ARGS+ SERVER_ARGS='$SERVER_ARGS'} bench/hostile-http.sh"
 
 "$REPO_DIR/scripts/deps.sh" ffmpeg curl
 bench_init
@@ -107,8 +110,24 @@ metric() { curl -fsS --max-time 5 "$HTTP_BASE/metrics" 2>/dev/null | awk -v m="$
 # use, pages and services made on first use) is not what an attack leaves behind. Then the publish settles.
 ROUNDS=1 client 2 $(($(date +%s) + 30)) >/dev/null
 sleep 8
+# GCDUMP=1: what is alive (a full collection first), by type, and the RSS right after.
+GCDUMP_TOOL=""
+if [[ "${GCDUMP:-0}" == 1 ]]; then
+  dotnet tool install --tool-path "$BENCH_TMP/tools" dotnet-gcdump >/dev/null || die "could not install dotnet-gcdump"
+  GCDUMP_TOOL="$BENCH_TMP/tools/dotnet-gcdump"
+fi
+heap_dump() { # name: writes $BENCH_TMP/$name.report and prints "live_mb rss_mb_after"
+  "$GCDUMP_TOOL" collect -p "$SERVER_PID" -o "$BENCH_TMP/$1.gcdump" >/dev/null 2>&1 || { echo "? ?"; return; }
+  "$GCDUMP_TOOL" report "$BENCH_TMP/$1.gcdump" >"$BENCH_TMP/$1.report" 2>&1 || true
+  local live rss
+  live=$(awk '/GC Heap bytes/ { gsub(",", "", $1); printf "%.1f", $1 / 1048576; exit }' "$BENCH_TMP/$1.report")
+  rss=$(awk '/^VmRSS:/ { printf "%d", $2 / 1024 }' "/proc/$SERVER_PID/status")
+  echo "$live $rss"
+}
+
 read -r T0 F0 R0 < <(proc_sample)
 H0=$(metric broadcast_gc_heap_bytes); C0=$(metric broadcast_gc_committed_bytes)
+if [[ -n "$GCDUMP_TOOL" ]]; then read -r LIVE0 RSSGC0 < <(heap_dump start); log "start: ${LIVE0} MB alive after a full collection, RSS then ${RSSGC0} MB"; fi
 log "baseline (after one warm-up round): $T0 threads, $F0 fds, $((R0 / 1024)) MB RSS (managed heap ${H0:-?} MB, GC committed ${C0:-?} MB)"
 
 log "attack: $CLIENTS clients x $ROUNDS rounds x 14 routes, at most ${DURATION}s"
@@ -140,6 +159,19 @@ read -r T1 F1 R1 < <(proc_sample)
 sleep $((SETTLE_LONG - SETTLE))
 read -r T2 F2 R2 < <(proc_sample)
 H2=$(metric broadcast_gc_heap_bytes); C2=$(metric broadcast_gc_committed_bytes)
+GCDUMP_LINE=""
+if [[ -n "$GCDUMP_TOOL" ]]; then
+  read -r LIVE2 RSSGC2 < <(heap_dump end)
+  log "end: ${LIVE2} MB alive after a full collection, RSS then ${RSSGC2} MB; the types that grew most:"
+  # Each report line: size, count, type. The growth by type between the two dumps, largest first.
+  awk 'FNR == 1 { file++ } { gsub(",", "", $1); gsub(",", "", $2) } $1 ~ /^[0-9]+$/ && NF >= 3 { t = $3; for (i = 4; i <= NF; i++) t = t " " $i; size[file, t] = $1 }
+       END { for (k in size) { split(k, p, SUBSEP); if (p[1] == 2) { d = size[2, p[2]] - size[1, p[2]]; if (d > 0) printf "%d\t%s\n", d, p[2] } } }' \
+    "$BENCH_TMP/start.report" "$BENCH_TMP/end.report" | sort -rn >"$BENCH_TMP/growth.txt"
+  # Read from a file, not a pipe: head leaving early would fail the pipeline under pipefail.
+  head -15 "$BENCH_TMP/growth.txt" >&2
+  GCDUMP_LINE="
+Alive after a forced full collection (dotnet-gcdump): ${LIVE0} MB at the start (RSS right after ${RSSGC0} MB), ${LIVE2} MB at the end (RSS right after ${RSSGC2} MB)."
+fi
 touch "$BENCH_TMP/stop-viewer"
 wait "$VIEWER" 2>/dev/null || true
 publisher_alive=$(kill -0 "$PUBLISHER" 2>/dev/null && echo yes || echo no)
@@ -157,7 +189,7 @@ Managed heap after the last GC / GC committed: ${H0:-?} / ${C0:-?} MB at the sta
 baseline follows one warm-up round of every route, so code compiled and services made on first use are in it).
 $CLIENTS hostile clients (127.0.0.2 and up) x $ROUNDS rounds x 14 anonymous routes: $requests requests in ${attack_s} s, answered $codes.
 The real publisher (ffmpeg -re, 720p30 2.5 Mb/s, looping) still publishing after the attack: $publisher_alive; its playlist's longest
-stall seen by the real viewer (polled once a second): $(printf '%.1f' "$stall") s (during the attack $(printf '%.1f' "$during_stall") s)."
+stall seen by the real viewer (polled once a second): $(printf '%.1f' "$stall") s (during the attack $(printf '%.1f' "$during_stall") s).$GCDUMP_LINE"
 echo
 echo "$TABLE"
 if [[ "${NO_RESULTS:-0}" != 1 ]]; then results_append "hostile HTTP clients on every anonymous route beside a real publisher" "$TABLE"; fi
