@@ -1,3 +1,4 @@
+using Broadcast.Processes;
 using Broadcast.Compositor;
 using Broadcast.Compositor.Audio;
 using Broadcast.Compositor.Engine;
@@ -22,7 +23,7 @@ internal static class ProgramSetup
     {
         var section = configuration.GetSection("Program");
         var settings = new ProgramSettings(
-            configuration["Transcode:FfmpegPath"] is { Length: > 0 } ffmpeg ? ffmpeg : "ffmpeg",
+            FfmpegExecutable.Choose(null, configuration[FfmpegExecutable.SettingKey]),
             new PixelSize(section.GetValue("Width", 1280), section.GetValue("Height", 720)),
             new ProgramClock(section.GetValue("FramesPerSecond", 30)))
         {

@@ -1,3 +1,4 @@
+using Broadcast.Processes;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
@@ -89,7 +90,7 @@ public sealed class TranscodeOptions
             Ladder = ladder,
             AudioBitrate = section["AudioBitrate"] is null ? 128_000 : ReadLong(section, "AudioBitrate", SectionName, 16_000, 512_000),
             X264Preset = preset,
-            FfmpegPath = section["FfmpegPath"] is { Length: > 0 } f ? f : "ffmpeg",
+            FfmpegPath = FfmpegExecutable.Choose(section["FfmpegPath"], null),
             Backends = backends,
             ShedBelowSpeed = ReadDouble(section, "ShedBelowSpeed", 0.9, 0, 1),
             ShedAfter = TimeSpan.FromSeconds(section["ShedAfterSeconds"] is null ? 10 : ReadLong(section, "ShedAfterSeconds", SectionName, 1, 3600)),

@@ -1,3 +1,4 @@
+using Broadcast.Processes;
 using Broadcast.Transcoder.Encoding;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +20,7 @@ public static class TranscoderServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var options = TranscodeOptions.FromConfiguration(configuration);
-        string ffmpeg = options.Enabled ? FfmpegLocator.Resolve(options.FfmpegPath) : options.FfmpegPath;
+        string ffmpeg = options.Enabled ? FfmpegExecutable.Resolve(options.FfmpegPath) : options.FfmpegPath;
         int segmentSeconds = int.TryParse(configuration["Packager:SegmentSeconds"], out int s) && s > 0 ? s : 2;
         // "Hung" is no output for two segment durations; the first output may take longer (probing, encoder start).
         var settings = new TranscodeSessionSettings(ffmpeg, TimeSpan.FromSeconds(2 * segmentSeconds), TimeSpan.FromSeconds(Math.Max(10, 4 * segmentSeconds)),

@@ -95,7 +95,7 @@ public sealed class WhepOptions
     /// <summary>ICE servers handed to viewers in <c>Link</c> headers (STUN or TURN URLs).</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
 
-    /// <summary>The ffmpeg that turns a channel's hub into RTP for WebRTC.</summary>
+    /// <summary>The ffmpeg that turns a channel's hub into RTP for WebRTC; defaults to <c>Transcode:FfmpegPath</c>, else "ffmpeg" on PATH.</summary>
     public string FfmpegPath { get; set; } = "ffmpeg";
 
     /// <summary>Video bitrate of the WebRTC rung made when the source cannot be passed through (B-frames, a profile browsers refuse).</summary>

@@ -1,3 +1,4 @@
+using Broadcast.Processes;
 using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Relay;
@@ -65,6 +66,8 @@ public static class WebRtcServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.Configure<JanusOptions>(configuration.GetSection(JanusOptions.Section));
         services.Configure<WhepOptions>(configuration.GetSection(WhepOptions.Section));
+        // One setting serves every ffmpeg: Transcode:FfmpegPath unless Whep:FfmpegPath names another.
+        services.PostConfigure<WhepOptions>(o => o.FfmpegPath = FfmpegExecutable.Choose(configuration[$"{WhepOptions.Section}:FfmpegPath"], configuration[FfmpegExecutable.SettingKey]));
         // Between nodes: ingest nodes accept it on their relay feeds, origin-only nodes send it (the one node credential).
         services.TryAddSingleton(new RelayCredential(configuration[RelayCredential.ConfigurationKey]));
         // TURN for peers behind firewalls: a node whose Turn:* cannot work does not start.

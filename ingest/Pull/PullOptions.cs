@@ -1,3 +1,4 @@
+using Broadcast.Processes;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
@@ -55,7 +56,7 @@ public sealed class PullOptions
         var s = configuration.GetSection(SectionName);
         // Transcode:FfmpegPath and Transcode:X264Preset are the defaults here too, so one setting serves every ffmpeg.
         var transcode = configuration.GetSection("Transcode");
-        string ffmpeg = s["FfmpegPath"] is { Length: > 0 } f ? f : transcode["FfmpegPath"] is { Length: > 0 } t ? t : "ffmpeg";
+        string ffmpeg = FfmpegExecutable.Choose(s["FfmpegPath"], configuration[FfmpegExecutable.SettingKey]);
         return new PullOptions
         {
             Enabled = Bool(s, "Enabled", true),

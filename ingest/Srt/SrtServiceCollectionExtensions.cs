@@ -1,3 +1,4 @@
+using Broadcast.Processes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,7 +23,7 @@ internal static class SrtServiceCollectionExtensions
             .PostConfigure(o =>
             {
                 // One setting serves every ffmpeg: Transcode:FfmpegPath unless Srt:FfmpegPath names another.
-                if (string.IsNullOrEmpty(section["FfmpegPath"]) && configuration["Transcode:FfmpegPath"] is { Length: > 0 } ffmpeg) o.FfmpegPath = ffmpeg;
+                o.FfmpegPath = FfmpegExecutable.Choose(section["FfmpegPath"], configuration[FfmpegExecutable.SettingKey]);
             });
         if (section.Get<SrtOptions>()?.Port is null) return services;
         services.TryAddSingleton<SrtServer>();

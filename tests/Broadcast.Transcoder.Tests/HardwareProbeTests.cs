@@ -1,3 +1,4 @@
+using Broadcast.Processes;
 using Broadcast.Transcoder.Encoding;
 
 namespace Broadcast.Transcoder.Tests;
@@ -52,7 +53,7 @@ public class HardwareProbeTests
     [Fact]
     public async Task RealProbeOnThisMachinePicksLibx264()
     {
-        string ffmpeg = FfmpegLocator.Resolve("ffmpeg");
+        string ffmpeg = FfmpegExecutable.Resolve("ffmpeg");
         var result = await HardwareProbe.SelectAsync(EncoderBackends.Candidates(new TranscodeOptions()), new FfmpegEncoderProbe(ffmpeg), CancellationToken.None);
         Assert.Equal("x264", result.Selected.Name);
         Assert.Equal("x264", result.Attempts[^1].Backend);
@@ -63,9 +64,17 @@ public class HardwareProbeTests
     [Fact]
     public void MissingFfmpegNamesTheDebianPackage()
     {
-        var ex = Assert.Throws<InvalidOperationException>(() => FfmpegLocator.Resolve("ffmpeg-that-does-not-exist"));
+        var ex = Assert.Throws<InvalidOperationException>(() => FfmpegExecutable.Resolve("ffmpeg-that-does-not-exist"));
         Assert.Contains("Debian package 'ffmpeg'", ex.Message);
-        ex = Assert.Throws<InvalidOperationException>(() => FfmpegLocator.Resolve("/nonexistent/bin/ffmpeg"));
+        ex = Assert.Throws<InvalidOperationException>(() => FfmpegExecutable.Resolve("/nonexistent/bin/ffmpeg"));
         Assert.Contains("Transcode:FfmpegPath", ex.Message);
     }
+
+    [Theory]
+    [InlineData("/opt/ff/ffmpeg", "/usr/bin/ffmpeg", "/opt/ff/ffmpeg")]
+    [InlineData(null, "/usr/bin/ffmpeg", "/usr/bin/ffmpeg")]
+    [InlineData(" ", "", "ffmpeg")]
+    [InlineData(null, null, "ffmpeg")]
+    public void A_parts_own_ffmpeg_comes_before_the_one_setting_and_ffmpeg_on_path_after_it(string? own, string? shared, string expected) =>
+        Assert.Equal(expected, FfmpegExecutable.Choose(own, shared));
 }

@@ -49,24 +49,3 @@ public sealed class FfmpegEncoderProbe(string ffmpegPath) : IEncoderProbe
         return new ProbeAttempt(backend.Name, false, run.StderrTail.LastOrDefault()?.Trim() ?? $"exit code {run.ExitCode}");
     }
 }
-
-/// <summary>Finds ffmpeg at start-up; its absence is a clear error naming the Debian package.</summary>
-public static class FfmpegLocator
-{
-    public static string Resolve(string configured)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(configured);
-        if (configured.Contains('/'))
-            return File.Exists(configured) ? configured : throw Missing(configured);
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string candidate = Path.Combine(dir, configured);
-            if (File.Exists(candidate)) return candidate;
-        }
-        throw Missing(configured);
-    }
-
-    private static InvalidOperationException Missing(string name) =>
-        new($"ffmpeg ('{name}', Transcode:FfmpegPath) was not found. Install the Debian package 'ffmpeg' (apt-get install ffmpeg), " +
-            "point Transcode:FfmpegPath at an ffmpeg binary, or set Transcode:Enabled=false to serve the source only.");
-}
