@@ -140,7 +140,7 @@ public static class ControlServiceCollectionExtensions
                 .RequireAuthenticatedUser()
                 .RequireRole(ControlAuth.AdminRole, ControlAuth.ModeratorRole));
 
-        var permits = int.TryParse(configuration["Admin:SignInPermitsPerMinute"], out var p) && p > 0 ? p : 5;
+        var permits = ControlAuth.SignInPermitsPerMinute(configuration);
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

@@ -32,7 +32,7 @@ public static class DashboardServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         // The same setting as the API's sign-in limit (AddControl), so one knob governs both doors.
-        var permitsPerMinute = int.TryParse(configuration["Admin:SignInPermitsPerMinute"], NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p > 0 ? p : 5;
+        var permitsPerMinute = ControlAuth.SignInPermitsPerMinute(configuration);
 
         var mvc = services.AddRazorPages(options =>
         {

@@ -16,12 +16,14 @@ public static class PlaybackServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var seconds = int.TryParse(configuration["Playback:RefreshSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 300
-            ? s
-            : 5;
+        var interval = RefreshInterval(configuration);
         services.AddSingleton<PlaybackAccessService>();
-        services.AddHostedService(sp => new PlaybackAccessRefresher(sp.GetRequiredService<PlaybackAccessService>(), TimeSpan.FromSeconds(seconds),
+        services.AddHostedService(sp => new PlaybackAccessRefresher(sp.GetRequiredService<PlaybackAccessService>(), interval,
             sp.GetRequiredService<ILogger<PlaybackAccessRefresher>>()));
         return services;
     }
+
+    /// <summary><c>Playback:RefreshSeconds</c> (default 5, 1–300): how often a node reloads who may play what, with or without the database.</summary>
+    internal static TimeSpan RefreshInterval(IConfiguration configuration) =>
+        TimeSpan.FromSeconds(int.TryParse(configuration["Playback:RefreshSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out int s) && s is >= 1 and <= 300 ? s : 5);
 }

@@ -267,10 +267,7 @@ public sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, s
                 "from this node's configuration.");
         }
 
-        int seconds = int.TryParse(configuration["Playback:RefreshSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out int s) && s is >= 1 and <= 300
-            ? s
-            : 5;
-        return new RemotePlaybackSettings(controlUrl, TimeSpan.FromSeconds(seconds), token.Trim());
+        return new RemotePlaybackSettings(controlUrl, PlaybackServiceCollectionExtensions.RefreshInterval(configuration), token.Trim());
     }
 
     /// <summary>Never the token.</summary>

@@ -1,3 +1,6 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
 namespace Broadcast.Control.Security;
 
 /// <summary>Names shared by the admin authentication scheme and policy.</summary>
@@ -20,6 +23,13 @@ public static class ControlAuth
 
     /// <summary>Rate-limiter policy on the sign-in endpoints (per client address).</summary>
     public const string SignInRateLimit = "sign-in";
+
+    /// <summary>
+    /// <c>Admin:SignInPermitsPerMinute</c> (default 5): sign-in attempts a client address may make a minute, on the API's
+    /// door and the dashboard's alike (one setting governs both).
+    /// </summary>
+    public static int SignInPermitsPerMinute(IConfiguration configuration) =>
+        int.TryParse(configuration["Admin:SignInPermitsPerMinute"], NumberStyles.None, CultureInfo.InvariantCulture, out int permits) && permits > 0 ? permits : 5;
 
     /// <summary>Header carrying the antiforgery token on unsafe cookie-authenticated API calls.</summary>
     public const string AntiforgeryHeader = "X-CSRF-TOKEN";

@@ -32,4 +32,20 @@ public sealed class BearerSecret
         SHA256.HashData(Encoding.UTF8.GetBytes(candidate.ToArray()), hash);
         return CryptographicOperations.FixedTimeEquals(hash, _hash);
     }
+
+    /// <summary>
+    /// Whether <paramref name="presented"/> is <paramref name="expected"/>, compared as a held secret is: for the secrets
+    /// made per session or per guest (a WHEP session's id, a participant's token, a knock's secret, a grant) that are not
+    /// worth keeping hashed.
+    /// </summary>
+    public static bool Same(string expected, string presented)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        ArgumentNullException.ThrowIfNull(presented);
+        Span<byte> left = stackalloc byte[SHA256.HashSizeInBytes];
+        Span<byte> right = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(expected), left);
+        SHA256.HashData(Encoding.UTF8.GetBytes(presented), right);
+        return CryptographicOperations.FixedTimeEquals(left, right);
+    }
 }

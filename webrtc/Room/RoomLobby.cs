@@ -133,7 +133,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
         {
             Sweep();
             if (!_knocks.TryGetValue(id, out var knock) || knock.Channel != channel
-                || !RandomTokens.Same(knock.Secret, secret))
+                || !BearerSecret.Same(knock.Secret, secret))
                 return null;
             knock.LastPolled = _time.GetUtcNow();
             return new KnockStatus(knock.State, knock.State == KnockState.Admitted ? knock.Grant : null);
@@ -194,7 +194,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
             Sweep();
             if (client is not null && _banned.Contains((channel, ClientAddressSlots.Bucket(client)))) return null;
             var knock = _knocks.Values.FirstOrDefault(k => k.Channel == channel && k.State == KnockState.Admitted && k.Grant is { } g
-                && RandomTokens.Same(g, grant));
+                && BearerSecret.Same(g, grant));
             if (knock is null) return null;
             _knocks.Remove(knock.Id);
             return knock.Name;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Broadcast.Media.Net;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Sdp;
 using Microsoft.Extensions.Logging;
@@ -217,7 +218,7 @@ public sealed partial class RoomService : IAsyncDisposable
     public Task<bool> RemoveAsync(string channel, string id, string reason) => RemoveAsync(channel, p => p.Id == id, reason);
 
     /// <summary>The participant holding <paramref name="token"/> leaves (its resource's DELETE); false when there is none.</summary>
-    public Task<bool> LeaveAsync(string channel, string token, string reason) => RemoveAsync(channel, p => RandomTokens.Same(p.Token, token), reason);
+    public Task<bool> LeaveAsync(string channel, string token, string reason) => RemoveAsync(channel, p => BearerSecret.Same(p.Token, token), reason);
 
     private async Task<bool> RemoveAsync(string channel, Func<Participant, bool> which, string reason, bool detach = true)
     {
@@ -251,7 +252,7 @@ public sealed partial class RoomService : IAsyncDisposable
 
     private Participant? FindByToken(string channel, string token)
     {
-        lock (_gate) return _rooms.TryGetValue(channel, out var room) ? room.Participants.FirstOrDefault(p => RandomTokens.Same(p.Token, token)) : null;
+        lock (_gate) return _rooms.TryGetValue(channel, out var room) ? room.Participants.FirstOrDefault(p => BearerSecret.Same(p.Token, token)) : null;
     }
 
     /// <summary>The address a participant joined from (for a ban), or null.</summary>

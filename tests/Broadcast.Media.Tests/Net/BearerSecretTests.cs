@@ -31,4 +31,13 @@ public sealed class BearerSecretTests
         Assert.False(secret.Matches(Secret.AsSpan(0, Secret.Length - 1)));
         Assert.False(secret.Matches(""));
     }
+
+    [Fact]
+    public void Two_held_secrets_are_compared_whole_whatever_their_lengths()
+    {
+        Assert.True(BearerSecret.Same("abc123", "abc123"));
+        Assert.False(BearerSecret.Same("abc123", "abc12"));
+        Assert.False(BearerSecret.Same("abc123", "abc1234"));
+        Assert.False(BearerSecret.Same("abc123", ""));
+    }
 }
