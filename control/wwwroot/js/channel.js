@@ -6,7 +6,6 @@
     const { fmt, hub } = window.broadcast;
     const channelId = page.dataset.channelId;
     const hlsSrc = page.dataset.hls;
-    const token = document.querySelector('#antiforgery input[name=__RequestVerificationToken]').value;
     const $ = (id) => document.getElementById(id);
 
     // --- stream key ------------------------------------------------------------------------------
@@ -20,7 +19,7 @@
         const response = await fetch(`${location.pathname}?handler=RevealKey`, {
             method: 'POST',
             credentials: 'same-origin',
-            headers: { 'X-CSRF-TOKEN': token, 'Accept': 'application/json' },
+            headers: window.dashboardApi.writeHeaders(),
         });
         const body = await response.json().catch(() => ({}));
         if (!response.ok || !body.streamKey) {

@@ -7,7 +7,7 @@
     if (!page) return;
     const api = page.dataset.api;
     const hlsSrc = page.dataset.hls;
-    const token = document.querySelector('#antiforgery input[name=__RequestVerificationToken]').value;
+    const { el, send: request, problemText } = window.dashboardApi;
     const $ = (id) => document.getElementById(id);
     const error = $('program-error');
     const body = $('input-table').querySelector('tbody');
@@ -16,38 +16,18 @@
     // may hold the state from before it: rendering that would put the old layout back on screen until the next refresh.
     let generation = 0, changesInFlight = 0;
 
-    function el(tag, text, className) {
-        const e = document.createElement(tag);
-        if (text !== undefined && text !== null) e.textContent = text;
-        if (className) e.className = className;
-        return e;
-    }
-
     async function send(method, payload) {
         error.textContent = '';
-        const init = { method, credentials: 'same-origin', headers: { 'X-CSRF-TOKEN': token, 'Accept': 'application/json' } };
-        if (payload) {
-            init.headers['Content-Type'] = 'application/json';
-            init.body = JSON.stringify(payload);
-        }
         const mine = ++generation;
         changesInFlight++;
         let response;
         try {
-            response = await fetch(api, init);
+            response = await request(method, api, payload);
         } finally {
             changesInFlight--;
         }
         if (!response.ok) {
-            let message = `Request failed (${response.status}).`;
-            try {
-                const problem = await response.json();
-                const fields = problem.errors ? Object.entries(problem.errors).map(([k, v]) => `${k}: ${v.join(' ')}`) : [];
-                message = fields.length > 0 ? fields.join(' ') : (problem.detail || problem.title || message);
-            } catch (e) {
-                // not problem+json
-            }
-            error.textContent = message;
+            error.textContent = await problemText(response, true);
             return false;
         }
         const next = response.status === 204 ? null : await response.json();

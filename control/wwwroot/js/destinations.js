@@ -6,7 +6,7 @@
     const section = document.getElementById('destinations');
     if (!section) return;
     const api = section.dataset.api;
-    const token = document.querySelector('#antiforgery input[name=__RequestVerificationToken]').value;
+    const { el, send: request, problemText } = window.dashboardApi;
     const $ = (id) => document.getElementById(id);
     const table = $('destination-table');
     const body = table.querySelector('tbody');
@@ -19,13 +19,6 @@
         let i = 0;
         while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
         return (i === 0 ? n : n.toFixed(1)) + ' ' + units[i];
-    }
-
-    function el(tag, text, className) {
-        const e = document.createElement(tag);
-        if (text !== undefined && text !== null) e.textContent = text;
-        if (className) e.className = className;
-        return e;
     }
 
     function describe(state) {
@@ -79,22 +72,9 @@
 
     async function send(method, url, payload) {
         error.textContent = '';
-        const init = { method, credentials: 'same-origin', headers: { 'X-CSRF-TOKEN': token, 'Accept': 'application/json' } };
-        if (payload) {
-            init.headers['Content-Type'] = 'application/json';
-            init.body = JSON.stringify(payload);
-        }
-        const response = await fetch(url, init);
+        const response = await request(method, url, payload);
         if (!response.ok) {
-            let message = `Request failed (${response.status}).`;
-            try {
-                const problem = await response.json();
-                const fields = problem.errors ? Object.values(problem.errors).flat() : [];
-                message = fields.length > 0 ? fields.join(' ') : (problem.detail || problem.title || message);
-            } catch (e) {
-                // not problem+json
-            }
-            error.textContent = message;
+            error.textContent = await problemText(response, false);
             return false;
         }
         await load();

@@ -29,14 +29,8 @@ window.RoomClient = (function () {
         });
     }
 
-    async function problem(response) {
-        try {
-            const body = await response.json();
-            return body.detail || body.title || `Request failed (${response.status}).`;
-        } catch (e) {
-            return `Request failed (${response.status}).`;
-        }
-    }
+    // The sentence a refusal gives the user (the dashboard's one reader of problem+json).
+    const problem = (response) => window.dashboardApi.problemText(response, false);
 
     /**
      * Publishes stream's tracks to url (headers: auth); resolves to { pc, location, token, participantId, candidates }: the
@@ -286,5 +280,5 @@ window.RoomClient = (function () {
         return navigator.mediaDevices.getUserMedia({ video, audio });
     }
 
-    return { configure, publish, leave, view, stayIn, screenShare, listDevices, capture, problem };
+    return { configure, publish, leave, view, stayIn, screenShare, listDevices, capture };
 })();

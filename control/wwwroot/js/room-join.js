@@ -46,7 +46,7 @@
                 method: 'POST', headers: Object.assign({ 'Content-Type': 'application/json' }, token ? { Authorization: 'Bearer ' + token } : {}),
                 body: JSON.stringify({ name: $('join-name').value, invite }),
             });
-            if (response.status !== 201) throw new Error(await RoomClient.problem(response));
+            if (response.status !== 201) throw new Error(await window.dashboardApi.problemText(response, false));
             const knock = await response.json();
             say('Waiting for a host to let you in…', 'waiting');
             wait(knock);
@@ -59,7 +59,7 @@
     async function wait(knock) {
         try {
             const response = await fetch(`${base}/knocks/${encodeURIComponent(knock.id)}`, { headers: { Authorization: 'Bearer ' + knock.secret } });
-            if (!response.ok) throw new Error(await RoomClient.problem(response));
+            if (!response.ok) throw new Error(await window.dashboardApi.problemText(response, false));
             const status = await response.json();
             if (status.state === 'admitted') {
                 // TURN credentials come with the admission: the guest's connections are configured before the first one.

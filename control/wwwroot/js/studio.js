@@ -8,8 +8,7 @@
     if (!page) return;
     const slug = page.dataset.slug;
     const api = `/api/rooms/${encodeURIComponent(slug)}`;
-    const token = document.querySelector('#antiforgery input[name=__RequestVerificationToken]').value;
-    const csrf = { 'X-CSRF-TOKEN': token };
+    const csrf = window.dashboardApi.writeHeaders();
     const $ = (id) => document.getElementById(id);
     const error = $('studio-error');
     const state = window.__studio = { participantId: null, remote: {}, knocks: [], participants: [], error: null, inviteUrl: null, muteRemote: false };
@@ -34,7 +33,7 @@
             init.body = JSON.stringify(body);
         }
         const response = await fetch(api + path, init);
-        if (!response.ok) throw new Error(await RoomClient.problem(response));
+        if (!response.ok) throw new Error(await window.dashboardApi.problemText(response, false));
         return response.status === 204 ? null : response.json();
     }
 
@@ -56,7 +55,7 @@
         try {
             // TURN credentials of this host's own, before the first connection is made.
             const ice = await fetch(`${api}/ice-servers`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-            if (!ice.ok) throw new Error(await RoomClient.problem(ice));
+            if (!ice.ok) throw new Error(await window.dashboardApi.problemText(ice, false));
             state.iceServers = (await ice.json()).iceServers;
             RoomClient.configure(state.iceServers);
             session.published = await RoomClient.publish(`${api}/participants`, stream, csrf);
