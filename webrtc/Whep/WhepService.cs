@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Broadcast.Media;
 using Broadcast.Media.Net;
 using Broadcast.WebRtc.Janus;
@@ -11,30 +10,6 @@ using Microsoft.Extensions.Options;
 
 namespace Broadcast.WebRtc.Whep;
 
-/// <summary>Why a WHEP offer was not answered, as the HTTP status and a sentence for the viewer.</summary>
-public sealed class WhepRefusal(int status, string detail) : Exception(detail)
-{
-    public int Status { get; } = status;
-}
-
-/// <summary>
-/// Real-time playback on this node for /metrics: viewers now and the cap, whether Janus answers, sessions started and
-/// refused at the cap, live real-time channels held warm.
-/// </summary>
-/// <param name="RelayFeeds">Feeds this (ingest) node sends to origin-only nodes now: one per origin node and channel.</param>
-/// <param name="RelayedChannels">Channels this (origin-only) node relays from an ingest node now: one feed each, whatever its viewers.</param>
-public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, long SessionsStarted, long RefusedAtCap, int WarmChannels = 0,
-    int RelayFeeds = 0, int RelayedChannels = 0);
-
-/// <summary>A WHEP session's channel and resource id, and the playback token it was admitted with (null: the channel was public).</summary>
-public readonly record struct WhepSessionGrant(string Channel, string Id, string? PlaybackToken);
-
-/// <summary>A WHEP session that was set up: its resource id, Janus's SDP answer for the viewer and the session's entity tag.</summary>
-public sealed record WhepAnswer(string Id, string Sdp, string ETag);
-
-/// <summary>An ICE restart that was answered: the <c>application/trickle-ice-sdpfrag</c> body and the session's new entity tag.</summary>
-public sealed record WhepIceRestart(string Fragment, string ETag);
-
 /// <summary>
 /// WHEP playback on this node: each viewer is one NoSIP handle on the node's Janus (the viewer's WebRTC offer in, a
 /// plain RTP leg out to us) fed by its channel's <see cref="ChannelRtpSource"/>. Holds the viewer cap, the sessions by
@@ -44,8 +19,6 @@ public sealed record WhepIceRestart(string Fragment, string ETag);
 /// </summary>
 public sealed partial class WhepService : IAsyncDisposable
 {
-    private const string NoSip = "janus.plugin.nosip";
-    private static readonly TimeSpan JanusReplyTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan FirstPictureTimeout = TimeSpan.FromSeconds(10);
     // A viewer restarts ICE when its network changes or its TURN credential is renewed (every few minutes): one a
     // second is far more than either needs, and bounds the Janus work one session's owner can ask for.
@@ -60,15 +33,12 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, WhepSession> _sessions = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, ChannelEntry> _channels = new(StringComparer.Ordinal);
-    // Live real-time channels held warm (WhepPrewarm): each holds its channel as a viewer would, without being one.
-    private readonly HashSet<string> _warm = new(StringComparer.Ordinal);
+    private readonly WhepChannelSources _channels;
     // Sessions whose ICE restart is with Janus now: one at a time each.
     private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
     private readonly ClientAddressSlots _addresses;
     private readonly ChannelRelays? _relays;
-    // The Janus instance whose first offer was already processed (WarmUpJanusAsync); a restarted Janus is warmed again.
-    private JanusSession? _warmedUp;
+    private readonly WhepJanusWarmUp _warmUp;
     private int _reserved;
     private int _feeds;
     private long _started;
@@ -95,6 +65,8 @@ public sealed partial class WhepService : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         // The node's total is the viewer cap below (its own 503 and log); this counts addresses only.
         _addresses = new ClientAddressSlots(Math.Max(1, _options.MaxSessionsPerAddress), int.MaxValue);
+        _channels = new WhepChannelSources(registry, relays, _options, logger, _time);
+        _warmUp = new WhepJanusWarmUp(janus, _options.ConnectTimeout, logger, _time);
         _janus.Lost += OnJanusLost;
         _janus.HandleEnded += OnHandleEnded;
         _janus.HandleUp += OnHandleUp;
@@ -111,104 +83,29 @@ public sealed partial class WhepService : IAsyncDisposable
     /// </summary>
     public void HoldWarm(string channel)
     {
-        if (!_janus.Enabled) return;
-        lock (_gate)
-        {
-            // One step with the hold: a release that comes between could otherwise find no channel to let go.
-            if (!_warm.Add(channel)) return;
-            AcquireChannelLocked(channel);
-        }
-
+        if (!_janus.Enabled || !_channels.HoldWarm(channel)) return;
         _janus.StartWithoutWaiting();
         LogWarm(channel);
-        _ = WarmUpJanusAsync();
-    }
-
-    /// <summary>
-    /// Takes the first viewer's one-time costs off its path, once per running Janus: a NoSIP handle that processes an
-    /// offer like a browser's and is detached at once. Janus's first offer on a new instance takes about 0.2 s (its ICE
-    /// set-up), and our own answer path its first compilation; measured on the first warm viewer's answer, 0.33 s against
-    /// 0.01 s for the next (event 8201). The offer's credentials are random and nothing ever connects to it.
-    /// </summary>
-    private async Task WarmUpJanusAsync()
-    {
-        try
-        {
-            var janus = await _janus.GetSessionAsync(CancellationToken.None).WaitAsync(_options.ConnectTimeout, _time).ConfigureAwait(false);
-            lock (_gate)
-            {
-                if (ReferenceEquals(_warmedUp, janus)) return;
-                _warmedUp = janus;
-            }
-
-            long started = _time.GetTimestamp();
-            long handle = await janus.AttachAsync(NoSip, CancellationToken.None).ConfigureAwait(false);
-            try
-            {
-                var generated = await janus.MessageAsync(handle, new JsonObject { ["request"] = "generate" },
-                    new JsonObject { ["type"] = "offer", ["sdp"] = NoSipWarmUp.Offer() }, JanusReplyTimeout, CancellationToken.None).ConfigureAwait(false);
-                // Our half too: the plain offer read and answered as a viewer's would be (nothing is sent to Janus).
-                if (generated.Data["result"]?["sdp"] is JsonValue plain && SessionDescription.TryParse((string)plain!, out var rtpOffer, out _))
-                    _ = NoSipAnswer.TryBuild(rtpOffer, 9, 0x42, out _, out _, out _);
-            }
-            finally
-            {
-                await janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
-            }
-
-            LogWarmedUp((int)_time.GetElapsedTime(started).TotalMilliseconds);
-        }
-        catch (Exception e) when (e is JanusApiException or TimeoutException or HttpRequestException or InvalidOperationException or OperationCanceledException)
-        {
-            // The first viewer pays the cost instead; nothing else depends on it.
-            LogWarmUpFailed(e.Message);
-        }
+        _ = _warmUp.RunAsync();
     }
 
     /// <summary>Ends <see cref="HoldWarm"/>: the channel's ffmpeg stops after <see cref="WhepOptions.IdleStop"/> unless viewers hold it.</summary>
-    public void ReleaseWarm(string channel)
-    {
-        lock (_gate)
-        {
-            if (!_warm.Remove(channel)) return;
-        }
-
-        ReleaseChannel(channel);
-    }
+    public void ReleaseWarm(string channel) => _channels.ReleaseWarm(channel);
 
     /// <summary>The channels held warm now: on an ingest node its live real-time channels, which origin nodes warm too.</summary>
-    public IReadOnlyList<string> WarmChannels
-    {
-        get { lock (_gate) return [.. _warm]; }
-    }
+    public IReadOnlyList<string> WarmChannels => _channels.WarmChannels;
 
     /// <summary>Whether <paramref name="channel"/> is held warm now.</summary>
-    public bool IsWarm(string channel)
-    {
-        lock (_gate) return _warm.Contains(channel);
-    }
+    public bool IsWarm(string channel) => _channels.IsWarm(channel);
 
     /// <summary>WebRTC viewers on this node now (set up or being set up).</summary>
     public int ViewerCount => Volatile.Read(ref _reserved);
 
     /// <summary>Channels this node holds a source for now (an RTP ffmpeg's socket and thread, and on an origin-only node a relay).</summary>
-    public int HeldChannels
-    {
-        get { lock (_gate) return _channels.Count; }
-    }
+    public int HeldChannels => _channels.Count;
 
-    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap), WarmCount,
-        Volatile.Read(ref _feeds), RelayedCount);
-
-    private int WarmCount
-    {
-        get { lock (_gate) return _warm.Count; }
-    }
-
-    private int RelayedCount
-    {
-        get { lock (_gate) return _channels.Values.Count(c => c.Relay?.FeedingFrom is not null); }
-    }
+    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap),
+        _channels.WarmCount, Volatile.Read(ref _feeds), _channels.RelayedCount);
 
     /// <summary>A relay feed to an origin-only node began (<see cref="RealTimeFeedEndpoints"/>): counted for /metrics.</summary>
     internal void FeedOpened() => Interlocked.Increment(ref _feeds);
@@ -230,7 +127,7 @@ public sealed partial class WhepService : IAsyncDisposable
         // An origin-only node asks the ingest nodes whether the channel is live before it gives the request anything of its
         // own (a relay, an RTP ffmpeg's socket and thread, held for Whep:IdleStop): anonymous requests for made-up or
         // off-air channels cost one small cached probe, not a channel source each.
-        if (_relays is not null && !IsHeld(channel))
+        if (_relays is not null && !_channels.IsHeld(channel))
         {
             switch (await _relays.ProbeAsync(channel, cancellationToken).ConfigureAwait(false))
             {
@@ -256,7 +153,7 @@ public sealed partial class WhepService : IAsyncDisposable
         RtpViewer? viewer = null;
         JanusSession? janus = null;
         long handle = 0;
-        var entry = AcquireChannel(channel);
+        var entry = _channels.Acquire(channel);
         ChannelRtpSource source = entry.Source;
         try
         {
@@ -286,16 +183,11 @@ public sealed partial class WhepService : IAsyncDisposable
                 throw new WhepRefusal(503, "the WebRTC engine (Janus) is not running; play LL-HLS instead");
             }
 
-            handle = await janus.AttachAsync(NoSip, cancellationToken).ConfigureAwait(false);
-            var generated = await janus.MessageAsync(handle, new JsonObject { ["request"] = "generate" },
-                new JsonObject { ["type"] = "offer", ["sdp"] = offer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
-            if (generated.Data["result"]?["sdp"] is not JsonValue plainOffer || !SessionDescription.TryParse((string)plainOffer!, out var rtpOffer, out error))
-                throw new JanusApiException("NoSIP generated no usable plain SDP");
+            handle = await janus.AttachAsync(NoSipBridge.Plugin, cancellationToken).ConfigureAwait(false);
+            var rtpOffer = await NoSipBridge.GenerateAsync(janus, handle, offer, cancellationToken).ConfigureAwait(false);
             viewer = RtpViewer.Bind();
             if (!NoSipAnswer.TryBuild(rtpOffer, viewer.Port, mode.ProfileIdc, out string rtpAnswer, out var plan, out error)) throw new WhepRefusal(400, error);
-            var processed = await janus.MessageAsync(handle, new JsonObject { ["request"] = "process", ["type"] = "answer", ["sdp"] = rtpAnswer },
-                null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
-            if (processed.Jsep?["sdp"] is not JsonValue answer) throw new JanusApiException("NoSIP processed our answer but gave no JSEP answer");
+            string answer = await NoSipBridge.ProcessAnswerAsync(janus, handle, rtpAnswer, cancellationToken).ConfigureAwait(false);
             viewer.Connect(plan);
             string id = RandomTokens.New(16);
             var session = new WhepSession(id, channel, janus, handle, viewer, source, client)
@@ -308,7 +200,7 @@ public sealed partial class WhepService : IAsyncDisposable
             started = true;
             Interlocked.Increment(ref _started);
             LogStarted(channel, id, handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount, (int)_time.GetElapsedTime(received).TotalMilliseconds);
-            return new WhepAnswer(id, (string)answer!, session.ETag);
+            return new WhepAnswer(id, answer, session.ETag);
         }
         catch (JanusApiException e)
         {
@@ -321,7 +213,7 @@ public sealed partial class WhepService : IAsyncDisposable
             {
                 viewer?.Dispose();
                 if (janus is not null && handle != 0) await janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
-                ReleaseChannel(channel);
+                _channels.Release(channel);
                 Interlocked.Decrement(ref _reserved);
                 _addresses.Release(client);
             }
@@ -350,15 +242,10 @@ public sealed partial class WhepService : IAsyncDisposable
         try
         {
             string offer = fragment.ApplyTo(session.Offer);
-            var generated = await session.Janus.MessageAsync(session.Handle, new JsonObject { ["request"] = "generate" },
-                new JsonObject { ["type"] = "offer", ["sdp"] = offer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
-            if (generated.Data["result"]?["sdp"] is not JsonValue plainOffer || !SessionDescription.TryParse((string)plainOffer!, out var rtpOffer, out string error))
-                throw new JanusApiException("NoSIP generated no usable plain SDP for the restart");
-            if (!NoSipAnswer.TryBuild(rtpOffer, session.Viewer.Port, session.ProfileIdc, out string rtpAnswer, out _, out error)) throw new JanusApiException(error);
-            var processed = await session.Janus.MessageAsync(session.Handle, new JsonObject { ["request"] = "process", ["type"] = "answer", ["sdp"] = rtpAnswer },
-                null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
-            if (processed.Jsep?["sdp"] is not JsonValue answer || TrickleIceFragment.AnswerOf((string)answer!) is not { } answerFragment)
-                throw new JanusApiException("NoSIP processed the restart but gave no JSEP answer with ICE credentials");
+            var rtpOffer = await NoSipBridge.GenerateAsync(session.Janus, session.Handle, offer, cancellationToken).ConfigureAwait(false);
+            if (!NoSipAnswer.TryBuild(rtpOffer, session.Viewer.Port, session.ProfileIdc, out string rtpAnswer, out _, out string error)) throw new JanusApiException(error);
+            string answer = await NoSipBridge.ProcessAnswerAsync(session.Janus, session.Handle, rtpAnswer, cancellationToken).ConfigureAwait(false);
+            if (TrickleIceFragment.AnswerOf(answer) is not { } answerFragment) throw new JanusApiException("the restart's answer has no ICE credentials");
             string etag = NewETag();
             lock (_gate)
             {
@@ -424,7 +311,7 @@ public sealed partial class WhepService : IAsyncDisposable
         long dropped = session.Viewer.Dropped;
         session.Viewer.Dispose();
         if (detach) await session.Janus.DetachQuietlyAsync(session.Handle).ConfigureAwait(false);
-        ReleaseChannel(session.Channel);
+        _channels.Release(session.Channel);
         Interlocked.Decrement(ref _reserved);
         _addresses.Release(session.Client);
         LogEnded(session.Channel, session.Id, reason, dropped, ViewerCount);
@@ -497,73 +384,16 @@ public sealed partial class WhepService : IAsyncDisposable
         return true;
     }
 
-    private bool IsHeld(string channel)
-    {
-        lock (_gate) return _channels.ContainsKey(channel);
-    }
-
-    private ChannelEntry AcquireChannel(string channel)
-    {
-        lock (_gate) return AcquireChannelLocked(channel);
-    }
-
-    private ChannelEntry AcquireChannelLocked(string channel)
-    {
-        if (!_channels.TryGetValue(channel, out var entry))
-        {
-            entry = new ChannelEntry(new ChannelRtpSource(channel, _registry, _options, _logger, _time), _relays?.Create(channel));
-            _channels[channel] = entry;
-            entry.Relay?.Start();
-            entry.Source.Start();
-        }
-
-        entry.Users++;
-        entry.Generation++;
-        return entry;
-    }
-
-    /// <summary>One user fewer; the last one leaving stops the channel's ffmpeg after <see cref="WhepOptions.IdleStop"/> unless a viewer came back.</summary>
-    private void ReleaseChannel(string channel)
-    {
-        int generation;
-        lock (_gate)
-        {
-            if (!_channels.TryGetValue(channel, out var entry) || --entry.Users > 0) return;
-            generation = entry.Generation;
-        }
-
-        _ = StopIdleAsync(channel, generation);
-    }
-
-    private async Task StopIdleAsync(string channel, int generation)
-    {
-        await Task.Delay(_options.IdleStop, _time).ConfigureAwait(false);
-        ChannelEntry? idle;
-        lock (_gate)
-        {
-            if (!_channels.TryGetValue(channel, out idle) || idle.Users > 0 || idle.Generation != generation) return;
-            _channels.Remove(channel);
-        }
-
-        await idle.Source.DisposeAsync().ConfigureAwait(false);
-        if (idle.Relay is not null) await idle.Relay.DisposeAsync().ConfigureAwait(false);
-        LogChannelIdle(channel);
-    }
-
     public async ValueTask DisposeAsync()
     {
         _janus.Lost -= OnJanusLost;
         _janus.HandleEnded -= OnHandleEnded;
         _janus.HandleUp -= OnHandleUp;
         List<WhepSession> sessions;
-        List<ChannelEntry> channels;
         lock (_gate)
         {
             sessions = [.. _sessions.Values];
-            channels = [.. _channels.Values];
             _sessions.Clear();
-            _channels.Clear();
-            _warm.Clear();
         }
 
         foreach (var session in sessions)
@@ -572,49 +402,9 @@ public sealed partial class WhepService : IAsyncDisposable
             await session.Janus.DetachQuietlyAsync(session.Handle).ConfigureAwait(false);
         }
 
-        foreach (var channel in channels)
-        {
-            await channel.Source.DisposeAsync().ConfigureAwait(false);
-            if (channel.Relay is not null) await channel.Relay.DisposeAsync().ConfigureAwait(false);
-        }
+        await _channels.DisposeAsync().ConfigureAwait(false);
     }
 
-
-    private sealed record WhepSession(string Id, string Channel, JanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source, IPAddress? Client)
-    {
-        /// <summary>When the viewer was answered (<see cref="TimeProvider.GetTimestamp"/>): its connection time is measured from here.</summary>
-        public long AnsweredAt { get; init; }
-
-        /// <summary>The playback token the viewer was admitted with; null for a channel that was public then.</summary>
-        public string? PlaybackToken { get; init; }
-
-        /// <summary>Janus said <c>webrtcup</c>: the viewer's PeerConnection works (set under the service's lock).</summary>
-        public bool Connected { get; set; }
-
-        /// <summary>The viewer's last full offer: the base of its next ICE restart's offer (set under the service's lock).</summary>
-        public required string Offer { get; set; }
-
-        /// <summary>The H.264 profile our plain answer to NoSIP named: the same again at a restart.</summary>
-        public required int ProfileIdc { get; init; }
-
-        /// <summary>The session's entity tag (RFC 9725 §4.3.1), new at each ICE restart.</summary>
-        public required string ETag { get; set; }
-
-        /// <summary>When its ICE last restarted (<see cref="TimeProvider.GetTimestamp"/>), 0 before the first.</summary>
-        public long RestartedAt { get; set; }
-    }
-
-    private sealed class ChannelEntry(ChannelRtpSource source, ChannelRelay? relay)
-    {
-        public ChannelRtpSource Source { get; } = source;
-
-        /// <summary>On an origin-only node, what feeds <see cref="Source"/>'s hub from the ingest node that has the channel.</summary>
-        public ChannelRelay? Relay { get; } = relay;
-
-        public int Users { get; set; }
-
-        public int Generation { get; set; }
-    }
 
     [LoggerMessage(EventId = 8201, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} started (Janus handle {Handle}, {Mode}), answered {AnswerMs} ms after its offer; {Viewers} real-time viewers on this node")]
     private partial void LogStarted(string channel, string sessionId, long handle, string mode, int viewers, int answerMs);
@@ -637,15 +427,9 @@ public sealed partial class WhepService : IAsyncDisposable
     [LoggerMessage(EventId = 8213, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} restarted its ICE ({Candidates} candidates)")]
     private partial void LogIceRestarted(string channel, string sessionId, int candidates);
 
-    [LoggerMessage(EventId = 8210, Level = LogLevel.Debug, Message = "WHEP: Janus warmed up for the first viewer (a NoSIP offer processed and dropped in {Ms} ms)")]
-    private partial void LogWarmedUp(int ms);
 
-    [LoggerMessage(EventId = 8211, Level = LogLevel.Warning, Message = "WHEP: Janus could not be warmed up ({Reason}); the first viewer waits for its first offer")]
-    private partial void LogWarmUpFailed(string reason);
 
     [LoggerMessage(EventId = 8209, Level = LogLevel.Information, Message = "WHEP {Channel}: real-time channel live; its RTP ffmpeg and Janus are started before its first viewer")]
     private partial void LogWarm(string channel);
 
-    [LoggerMessage(EventId = 8205, Level = LogLevel.Information, Message = "WHEP {Channel}: no viewers left, its RTP ffmpeg stopped")]
-    private partial void LogChannelIdle(string channel);
 }
