@@ -43,6 +43,22 @@ public sealed partial class ProjectReferenceTests
         Assert.Empty(projects.Except(allowed.Keys));
     }
 
+    /// <summary>
+    /// The projects that speak HTTP (control's API and pages, origin's routes, WebRTC's signalling, the server) are the ones
+    /// that may reference ASP.NET Core; the media pipeline takes its logging, options and hosting abstractions as packages,
+    /// so the compiler keeps HTTP out of it.
+    /// </summary>
+    [Fact]
+    public void Only_the_projects_that_speak_http_reference_asp_net_core()
+    {
+        string[] speakHttp = ["control", "origin", "server", "webrtc"];
+        var offenders = AllowedReferences().Keys.Where(project => !speakHttp.Contains(project))
+            .Where(project => XDocument.Load(Directory.GetFiles(Path.Combine(RepoPaths.Root, project), "*.csproj").Single()).Descendants("FrameworkReference")
+                .Any(r => r.Attribute("Include")?.Value == "Microsoft.AspNetCore.App"))
+            .ToList();
+        Assert.True(offenders.Count == 0, $"{string.Join(", ", offenders)} reference ASP.NET Core, and must not know HTTP");
+    }
+
     /// <summary>project → projects it may reference, from ARCHITECTURE.md.</summary>
     private static Dictionary<string, HashSet<string>> AllowedReferences()
     {
