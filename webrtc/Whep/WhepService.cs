@@ -257,8 +257,9 @@ public sealed partial class WhepService : IAsyncDisposable
             LogIceRestarted(channel, id, fragment.Candidates.Count);
             return new WhepIceRestart(answerFragment, etag);
         }
-        catch (JanusApiException e)
+        catch (Exception e) when (e is JanusApiException or HttpRequestException)
         {
+            // Janus refused, did not answer, or is gone (its handle ends the session when it comes back).
             LogJanusFailed(channel, e.Message);
             throw new WhepRefusal(502, $"the WebRTC engine refused the ICE restart: {e.Message}");
         }
