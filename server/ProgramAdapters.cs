@@ -86,7 +86,6 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
     public async Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(plan);
-        var layout = Layout(plan.Layout);
         var mix = plan.Audio.ToDictionary(a => a.Key, a => new MixSettings(a.Value?.GainDb ?? 0, a.Value?.Muted ?? false, a.Value?.Solo ?? false),
             StringComparer.Ordinal);
         var transition = plan.Transition == "fade" ? LayoutTransition.Fade : LayoutTransition.Cut;
@@ -96,6 +95,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
             .ToList();
         try
         {
+            var layout = Layout(plan.Layout);
             // A program starting here may be one whose node died within the reconnect grace: like an encoder's publish to
             // this node, it continues that broadcast (the same playlists, the next segment numbers) rather than start anew.
             if (_host.Find(plan.Slug) is null) await _packager.PrepareContinuationAsync(plan.Slug, _grace, cancellationToken).ConfigureAwait(false);
@@ -107,7 +107,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         {
             // The planner names the layout's own field (or an audio field): as the request names it.
             string field = e.Field.StartsWith("audio.", StringComparison.Ordinal) ? e.Field : "layout." + e.Field;
-            throw ValidationFailedException.For(field, e.Message[(e.Field.Length + 2)..]);
+            throw ValidationFailedException.For(field, e.Problem);
         }
         catch (ArgumentOutOfRangeException e) when (e.ParamName == "settings")
         {
@@ -156,18 +156,11 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         };
     }
 
-    /// <summary>Control checked the words (kind, fit, corner); the engine checks the geometry.</summary>
+    /// <summary>Control checked the words (kind, fit, corner) and the compositor reads them (<see cref="LayoutWords"/>); the engine checks the geometry.</summary>
     private static ProgramLayout Layout(ProgramLayoutRequest request)
     {
-        var kind = request.Kind switch
-        {
-            "single" => LayoutKind.Single,
-            "pip" => LayoutKind.PictureInPicture,
-            "side-by-side" => LayoutKind.SideBySide,
-            "grid" => LayoutKind.Grid,
-            _ => LayoutKind.Free,
-        };
-        var tiles = (request.Inputs ?? []).Select(t => new LayoutInput(t?.Id ?? "", t?.Fit == "fill" ? FitMode.Fill : FitMode.Fit,
+        var kind = LayoutWords.Kind(request.Kind);
+        var tiles = (request.Inputs ?? []).Select((t, i) => new LayoutInput(t?.Id ?? "", LayoutWords.Fit(t?.Fit, $"inputs[{i}].fit"),
             t?.Rect is { } r ? new PixelRect(r.X, r.Y, r.Width, r.Height) : null, t?.Z ?? 0)).ToList();
         var layout = new ProgramLayout(kind, tiles)
         {
@@ -177,7 +170,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         {
             layout = layout with
             {
-                InsetCorner = corner switch { "top-left" => Corner.TopLeft, "top-right" => Corner.TopRight, "bottom-left" => Corner.BottomLeft, _ => Corner.BottomRight },
+                InsetCorner = LayoutWords.Corner(corner),
             };
         }
         if (request.InsetWidthPerMille is { } share) layout = layout with { InsetWidthPerMille = share };

@@ -35,15 +35,16 @@ internal sealed class RoomProgramShow(RoomPrograms programs) : IRoomShow
 
     public async Task<bool> ChooseLayoutAsync(string channel, string kind, IReadOnlyList<string> participantIds, CancellationToken cancellationToken)
     {
-        LayoutKind? layout = kind switch
+        // A room's layout is one of the compositor's words or "auto" (the layout that follows the room); a free layout has
+        // no place in a room.
+        LayoutKind? layout = null;
+        if (kind != "auto")
         {
-            "auto" => null,
-            "single" => LayoutKind.Single,
-            "side-by-side" => LayoutKind.SideBySide,
-            "grid" => LayoutKind.Grid,
-            "pip" => LayoutKind.PictureInPicture,
-            _ => throw new ArgumentException($"unknown layout '{kind}': auto, single, side-by-side, grid or pip", nameof(kind)),
-        };
+            if (!LayoutWords.TryKind(kind, out var chosen) || chosen == LayoutKind.Free)
+                throw new ArgumentException($"unknown layout '{kind}': auto, single, side-by-side, grid or pip", nameof(kind));
+            layout = chosen;
+        }
+
         try
         {
             return await programs.ChooseLayoutAsync(channel, layout, participantIds, cancellationToken).ConfigureAwait(false);

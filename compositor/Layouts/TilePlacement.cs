@@ -28,4 +28,7 @@ public sealed record LayoutPlan(PixelSize Canvas, IReadOnlyList<TilePlacement> T
 public sealed class LayoutException(string field, string problem) : ArgumentException($"{field}: {problem}")
 {
     public string Field { get; } = field;
+
+    /// <summary>What is wrong with <see cref="Field"/>, without its name: what an API's field error says.</summary>
+    public string Problem { get; } = problem;
 }
