@@ -10,6 +10,7 @@
 # Usage: bench/origin.sh
 #        ROUNDS=3 WRK_SECONDS=10 CONNECTIONS=64 THREADS=2 bench/origin.sh
 #        ONLY=nginx bench/origin.sh  (peer half only, with CMAF files made by ffmpeg's HLS muxer instead of ours)
+#        NGINX_SENDFILE=off bench/origin.sh  (nginx copies each body through user space as we do: what sendfile is worth)
 #        BUILD=0 skips the dotnet build; KEEP_TMP=1 keeps logs.
 set -euo pipefail
 export LC_ALL=C
@@ -18,6 +19,9 @@ source "$(dirname "$0")/lib.sh"
 wrk_settings
 ONLY=${ONLY:-both}
 only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
+NGINX_SENDFILE=${NGINX_SENDFILE:-on}
+[[ $NGINX_SENDFILE == on || $NGINX_SENDFILE == off ]] || die "NGINX_SENDFILE must be on or off"
+[[ $NGINX_SENDFILE == on ]] || only_arg="${only_arg}NGINX_SENDFILE=off "
 BENCH_COMMAND="$(dotnet_env)${only_arg}ROUNDS=$ROUNDS WRK_SECONDS=$WRK_SECONDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS bench/origin.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx wrk ffmpeg curl
@@ -92,7 +96,7 @@ events { worker_connections 4096; }
 http {
   types { $SEG_TYPE $seg_ext; $PL_TYPE $pl_ext; }
   default_type application/octet-stream;
-  sendfile on; tcp_nopush on; tcp_nodelay on;
+  sendfile $NGINX_SENDFILE; tcp_nopush on; tcp_nodelay on;
   access_log off;
   keepalive_timeout 65; keepalive_requests 1000000;
   server { listen 127.0.0.1:$NGX_PORT; root $WWW; }
