@@ -34,8 +34,6 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, WhepSession> _sessions = new(StringComparer.Ordinal);
     private readonly WhepChannelSources _channels;
-    // Sessions whose ICE restart is with Janus now: one at a time each.
-    private readonly HashSet<string> _restarting = new(StringComparer.Ordinal);
     private readonly ClientAddressSlots _addresses;
     private readonly ChannelRelays? _relays;
     private readonly WhepJanusWarmUp _warmUp;
@@ -236,7 +234,8 @@ public sealed partial class WhepService : IAsyncDisposable
             if (!_sessions.TryGetValue(id, out session) || session.Channel != channel) throw new WhepRefusal(404, "no such WHEP session");
             if (session.RestartedAt != 0 && _time.GetElapsedTime(session.RestartedAt) < MinRestartInterval)
                 throw new WhepRefusal(429, "this session restarted its ICE less than a second ago");
-            if (!_restarting.Add(id)) throw new WhepRefusal(409, "an ICE restart of this session is under way");
+            if (session.Restarting) throw new WhepRefusal(409, "an ICE restart of this session is under way");
+            session.Restarting = true;
         }
 
         try
@@ -265,7 +264,7 @@ public sealed partial class WhepService : IAsyncDisposable
         }
         finally
         {
-            lock (_gate) _restarting.Remove(id);
+            lock (_gate) session.Restarting = false;
         }
     }
 

@@ -25,6 +25,9 @@ internal sealed record WhepSession(string Id, string Channel, JanusSession Janus
     /// <summary>The session's entity tag (RFC 9725 §4.3.1), new at each ICE restart.</summary>
     public required string ETag { get; set; }
 
+    /// <summary>An ICE restart of it is with Janus now: one at a time (set under the service's lock).</summary>
+    public bool Restarting { get; set; }
+
     /// <summary>When its ICE last restarted (<see cref="TimeProvider.GetTimestamp"/>), 0 before the first.</summary>
     public long RestartedAt { get; set; }
 }
