@@ -163,8 +163,9 @@ GCDUMP_LINE=""
 if [[ -n "$GCDUMP_TOOL" ]]; then
   read -r LIVE2 RSSGC2 < <(heap_dump end)
   log "end: ${LIVE2} MB alive after a full collection, RSS then ${RSSGC2} MB; the types that grew most:"
-  # Each report line: size, count, type. The growth by type between the two dumps, largest first.
-  awk 'FNR == 1 { file++ } { gsub(",", "", $1); gsub(",", "", $2) } $1 ~ /^[0-9]+$/ && NF >= 3 { t = $3; for (i = 4; i <= NF; i++) t = t " " $i; size[file, t] = $1 }
+  # Each report line: size, count, type (the totals above them, "GC Heap bytes/objects", have no count). The growth by
+  # type between the two dumps, largest first.
+  awk 'FNR == 1 { file++ } { gsub(",", "", $1); gsub(",", "", $2) } $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && NF >= 3 { t = $3; for (i = 4; i <= NF; i++) t = t " " $i; size[file, t] = $1 }
        END { for (k in size) { split(k, p, SUBSEP); if (p[1] == 2) { d = size[2, p[2]] - size[1, p[2]]; if (d > 0) printf "%d\t%s\n", d, p[2] } } }' \
     "$BENCH_TMP/start.report" "$BENCH_TMP/end.report" | sort -rn >"$BENCH_TMP/growth.txt"
   # Read from a file, not a pipe: head leaving early would fail the pipeline under pipefail.
