@@ -36,6 +36,7 @@ internal sealed class OriginRequestHandler
 
     private readonly ISegmentStore _store;
     private readonly ViewerCounter _viewers;
+    private readonly ThumbnailLooks _thumbnailLooks;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string _endedManifestCacheControl;
@@ -44,8 +45,8 @@ internal sealed class OriginRequestHandler
     private readonly LowLatencyGate _lowLatency;
     private readonly Steering.SteeredManifests? _steering;
 
-    public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, TimeProvider time, IOptions<OriginOptions> options, ILogger<OriginRequestHandler> logger,
-        LowLatencyGate lowLatency, IPlaybackAccess? access = null, Steering.SteeredManifests? steering = null)
+    public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, ThumbnailLooks thumbnailLooks, TimeProvider time, IOptions<OriginOptions> options,
+        ILogger<OriginRequestHandler> logger, LowLatencyGate lowLatency, IPlaybackAccess? access = null, Steering.SteeredManifests? steering = null)
     {
         _steering = steering;
         _lowLatency = lowLatency;
@@ -53,6 +54,7 @@ internal sealed class OriginRequestHandler
         _edgeValidatesTokens = options.Value.EdgeValidatesPlaybackTokens;
         _store = store;
         _viewers = viewers;
+        _thumbnailLooks = thumbnailLooks;
         _time = time;
         _logger = logger;
         _endedManifestCacheControl = "public, max-age=" + options.Value.EndedManifestMaxAgeSeconds.ToString(CultureInfo.InvariantCulture);
@@ -154,6 +156,7 @@ internal sealed class OriginRequestHandler
 
         MediaObjectKind kind = MediaObjectKinds.Classify(key);
         CountViewer(context, key, kind);
+        if (kind == MediaObjectKind.Other) _thumbnailLooks.Served(key);
         // Content steering: masters and MPDs list every pathway. A private stream's token, when this request brought one,
         // goes into each pathway's URIs (a cookie set here would not reach the other hosts): that copy is this viewer's alone.
         string? steeringToken = null;

@@ -32,6 +32,7 @@ public static class OriginServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ViewerCounter>();
         services.TryAddSingleton<IViewerCounter>(static sp => sp.GetRequiredService<ViewerCounter>());
+        services.TryAddSingleton<ThumbnailLooks>();
         services.TryAddSingleton<ObjectArrivals>();
         services.TryAddSingleton<LowLatencyGate>();
         services.TryAddSingleton<OriginRequestHandler>();

@@ -72,6 +72,8 @@ public static class BroadcastApp
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();
+            // An ingest node that serves no media itself cannot tell which pictures are looked at: it renews them all.
+            if (roles.Origin) services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailLooks, OriginThumbnailLooks>();
             // Before AddPackager: hosted services stop in reverse order, so the packager's final broadcasts are booked.
             services.AddSingleton<Broadcast.Control.Recordings.FinishedBroadcasts>()
                 .AddHostedService(sp => sp.GetRequiredService<Broadcast.Control.Recordings.FinishedBroadcasts>())

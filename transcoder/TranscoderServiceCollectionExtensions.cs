@@ -43,8 +43,9 @@ public static class TranscoderServiceCollectionExtensions
     }
 
     /// <summary>
-    /// <c>Thumbnails:*</c>: a JPEG of each live stream every <c>Thumbnails:IntervalSeconds</c>, handed to the host's
-    /// <see cref="Thumbnails.IThumbnailSink"/> (none registered: no thumbnails).
+    /// <c>Thumbnails:*</c>: a JPEG of each live stream every <c>Thumbnails:IntervalSeconds</c> while looked at (the host's
+    /// <see cref="Thumbnails.IThumbnailLooks"/>; none: always), every <c>Thumbnails:IdleIntervalSeconds</c> while not, handed
+    /// to the host's <see cref="Thumbnails.IThumbnailSink"/> (none registered: no thumbnails).
     /// </summary>
     private static void AddThumbnails(IServiceCollection services, IConfiguration configuration, string ffmpeg)
     {
@@ -52,13 +53,14 @@ public static class TranscoderServiceCollectionExtensions
         {
             Enabled = !bool.TryParse(configuration["Thumbnails:Enabled"], out bool enabled) || enabled,
             IntervalSeconds = int.TryParse(configuration["Thumbnails:IntervalSeconds"], out int interval) ? interval : 10,
+            IdleIntervalSeconds = int.TryParse(configuration["Thumbnails:IdleIntervalSeconds"], out int idle) ? idle : 300,
             Height = int.TryParse(configuration["Thumbnails:Height"], out int height) ? Math.Clamp(height, 90, 1080) : 360,
             FfmpegPath = ffmpeg,
         };
         if (!thumbnails.Enabled) return;
         services.AddSingleton(sp => new Thumbnails.ThumbnailService(sp.GetRequiredService<Media.LiveStreamRegistry>(),
             sp.GetRequiredService<Thumbnails.IThumbnailSink>(), Microsoft.Extensions.Options.Options.Create(thumbnails),
-            sp.GetRequiredService<ILogger<Thumbnails.ThumbnailService>>()));
+            sp.GetRequiredService<ILogger<Thumbnails.ThumbnailService>>(), looks: sp.GetService<Thumbnails.IThumbnailLooks>()));
         services.AddSingleton<IHostedService>(sp => sp.GetService<Thumbnails.IThumbnailSink>() is null
             ? NoHostedService.Instance
             : sp.GetRequiredService<Thumbnails.ThumbnailService>());

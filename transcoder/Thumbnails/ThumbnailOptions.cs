@@ -9,8 +9,13 @@ public sealed class ThumbnailOptions
     /// <summary><c>Thumbnails:Enabled</c> (default true).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary><c>Thumbnails:IntervalSeconds</c> (default 10, 2–300): how often a live channel's thumbnail is renewed.</summary>
+    /// <summary><c>Thumbnails:IntervalSeconds</c> (default 10, 2–300): how often a live channel's thumbnail is renewed while
+    /// someone looks at it (it was served within <see cref="LookWindow"/>).</summary>
     public int IntervalSeconds { get; set; } = 10;
+
+    /// <summary><c>Thumbnails:IdleIntervalSeconds</c> (default 300, at least the interval, at most 3600): how often the thumbnail of a
+    /// channel nobody looks at is renewed, so the poster a recording keeps and a picture served elsewhere stay this recent.</summary>
+    public int IdleIntervalSeconds { get; set; } = 300;
 
     /// <summary><c>Thumbnails:Height</c> (default 360, 90–1080): the JPEG's height; the width keeps the picture's aspect.</summary>
     public int Height { get; set; } = 360;
@@ -18,4 +23,10 @@ public sealed class ThumbnailOptions
     public string FfmpegPath { get; set; } = "ffmpeg";
 
     public TimeSpan Interval => TimeSpan.FromSeconds(Math.Clamp(IntervalSeconds, 2, 300));
+
+    public TimeSpan IdleInterval => TimeSpan.FromSeconds(Math.Clamp(IdleIntervalSeconds, (int)Interval.TotalSeconds, 3600));
+
+    /// <summary>A thumbnail served this recently is looked at: six intervals, at least a minute, so a page opened again
+    /// within that shows a picture at most an interval old.</summary>
+    public TimeSpan LookWindow => TimeSpan.FromSeconds(Math.Max(60, 6 * Interval.TotalSeconds));
 }

@@ -8,20 +8,23 @@ using Microsoft.Extensions.Options;
 namespace Broadcast.Transcoder.Thumbnails;
 
 /// <summary>
-/// A thumbnail of every live source stream: a reader on each published stream keeps its latest video keyframe (one
-/// reference, no copy), and one loop for the whole node turns the keyframes that are due into JPEGs, all of them in one
-/// ffmpeg run (<see cref="ThumbnailBatch"/>), handed to the <see cref="IThumbnailSink"/>. A stream's first picture is due
-/// at its first keyframe, the next <see cref="ThumbnailOptions.Interval"/> after the last; a run also takes the streams
-/// due within the next half interval, so streams that started at different times fall into step and a node runs ffmpeg
-/// about once or twice an interval whatever its channel count (one run per <see cref="ThumbnailBatch.MaxPictures"/>
-/// pictures beyond that), never two at once. The last picture stays after the broadcast ends, as the channel's poster.
+/// A thumbnail of every live source stream, renewed as often as someone looks at it: a reader on each published stream
+/// keeps its latest video keyframe (one reference, no copy), and one loop for the whole node turns the keyframes that are
+/// due into JPEGs, all of them in one ffmpeg run (<see cref="ThumbnailBatch"/>), handed to the <see cref="IThumbnailSink"/>.
+/// A stream's first picture is due at its first keyframe; the next <see cref="ThumbnailOptions.Interval"/> after the last
+/// while its thumbnail is looked at (<see cref="IThumbnailLooks"/>), <see cref="ThumbnailOptions.IdleInterval"/> after it
+/// while not. A run also takes the streams due within the next half interval, so streams that started at different times
+/// fall into step and a node runs ffmpeg about once or twice an interval whatever its channel count (one run per
+/// <see cref="ThumbnailBatch.MaxPictures"/> pictures beyond that), never two at once: the cost follows the pictures looked
+/// at, bounded per node. The last picture stays after the broadcast ends, as the channel's poster.
 /// </summary>
 public sealed partial class ThumbnailService(
     LiveStreamRegistry registry,
     IThumbnailSink sink,
     IOptions<ThumbnailOptions> options,
     ILogger<ThumbnailService> logger,
-    TimeProvider? time = null) : IHostedService, IDisposable
+    TimeProvider? time = null,
+    IThumbnailLooks? looks = null) : IHostedService, IDisposable
 {
     private static readonly TimeSpan EncodeTimeout = TimeSpan.FromSeconds(20);
 
@@ -44,15 +47,18 @@ public sealed partial class ThumbnailService(
     private long _written;
     private long _runs;
 
-    /// <summary>One live stream: its newest keyframe (the reader swaps it) and when its next picture is due.</summary>
+    /// <summary>One live stream: its newest keyframe (the reader swaps it) and when its pictures were due and made.</summary>
     private sealed class Subject(string name)
     {
         public string Name { get; } = name;
 
         public MediaFrame? Latest;
 
-        /// <summary><see cref="TimeProvider.GetTimestamp"/> at which the next picture is due; 0 until the first is.</summary>
-        public long Due;
+        /// <summary><see cref="TimeProvider.GetTimestamp"/> of the stream's first keyframe (its first picture is due then); 0 before.</summary>
+        public long FirstKeyframe;
+
+        /// <summary><see cref="TimeProvider.GetTimestamp"/> of the last picture's batch; 0 before the first.</summary>
+        public long Shot;
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -90,7 +96,7 @@ public sealed partial class ThumbnailService(
                 {
                     Swap(subject, frame)?.Release();
                     // The first keyframe makes the first picture due at once.
-                    Interlocked.CompareExchange(ref subject.Due, Math.Max(1, _time.GetTimestamp()), 0);
+                    Interlocked.CompareExchange(ref subject.FirstKeyframe, Math.Max(1, _time.GetTimestamp()), 0);
                 }
                 else
                 {
@@ -140,17 +146,23 @@ public sealed partial class ThumbnailService(
     internal async Task ShootDueAsync(CancellationToken cancellationToken)
     {
         long now = _time.GetTimestamp();
-        long interval = (long)(_options.Interval.TotalSeconds * _time.TimestampFrequency);
-        var candidates = _subjects.Values.Where(s => Volatile.Read(ref s.Due) != 0).ToList();
-        if (!candidates.Any(s => Volatile.Read(ref s.Due) <= now)) return;
-        var taken = candidates.Where(s => Volatile.Read(ref s.Due) <= now + interval / 2).OrderBy(s => Volatile.Read(ref s.Due)).ToList();
-        var names = new List<string>(taken.Count);
-        var keyframes = new List<MediaFrame>(taken.Count);
-        foreach (var subject in taken)
+        long interval = Ticks(_options.Interval);
+        var due = new List<(Subject Subject, long Due)>();
+        foreach (var subject in _subjects.Values)
+        {
+            if (DueAt(subject) is { } at) due.Add((subject, at));
+        }
+
+        if (!due.Exists(d => d.Due <= now)) return;
+        due.RemoveAll(d => d.Due > now + (interval / 2));
+        due.Sort(static (a, b) => a.Due.CompareTo(b.Due));
+        var names = new List<string>(due.Count);
+        var keyframes = new List<MediaFrame>(due.Count);
+        foreach (var (subject, _) in due)
         {
             // A reference of our own: the reader may swap in a newer keyframe (and release this one) meanwhile.
             if (TryAddRef(subject) is not { } keyframe) continue;
-            Volatile.Write(ref subject.Due, now + interval);
+            Volatile.Write(ref subject.Shot, now);
             names.Add(subject.Name);
             keyframes.Add(keyframe);
         }
@@ -180,6 +192,21 @@ public sealed partial class ThumbnailService(
             foreach (var keyframe in keyframes) keyframe.Release();
         }
     }
+
+    // When the subject's next picture is due: at its first keyframe, then an interval after the last while its thumbnail is
+    // looked at, the idle interval while not. Null before the stream's first keyframe.
+    private long? DueAt(Subject subject)
+    {
+        long first = Volatile.Read(ref subject.FirstKeyframe);
+        if (first == 0) return null;
+        long shot = Volatile.Read(ref subject.Shot);
+        if (shot == 0) return first;
+        return shot + Ticks(IsLookedAt(subject.Name) ? _options.Interval : _options.IdleInterval);
+    }
+
+    private bool IsLookedAt(string stream) => looks is null || looks.SinceLastLook(stream) is { } since && since < _options.LookWindow;
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
 
     // The keyframe is swapped and referenced under the subject's lock: a batch takes its reference before the reader can
     // release that keyframe for a newer one.

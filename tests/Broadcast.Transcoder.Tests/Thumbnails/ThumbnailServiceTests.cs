@@ -76,4 +76,94 @@ public sealed class ThumbnailServiceTests(Xunit.Abstractions.ITestOutputHelper o
             keyframe.Release();
         }
     }
+
+    /// <summary>The pictures of each stream, by the clock's time when each was handed over.</summary>
+    private sealed class TimedSink(TimeProvider clock) : IThumbnailSink
+    {
+        public Dictionary<string, List<DateTimeOffset>> Pictures { get; } = new(StringComparer.Ordinal);
+
+        public ValueTask PutAsync(string stream, ReadOnlyMemory<byte> jpeg, TimeSpan maxAge, CancellationToken cancellationToken)
+        {
+            lock (Pictures)
+            {
+                if (!Pictures.TryGetValue(stream, out var times)) Pictures[stream] = times = [];
+                times.Add(clock.GetUtcNow());
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        public List<DateTimeOffset> Of(string stream)
+        {
+            lock (Pictures) return Pictures.TryGetValue(stream, out var times) ? [.. times] : [];
+        }
+    }
+
+    /// <summary>The streams someone looks at, as a host's origin would report them.</summary>
+    private sealed class Looks : IThumbnailLooks
+    {
+        private readonly HashSet<string> _looked = new(StringComparer.Ordinal);
+
+        public void LookAt(string stream)
+        {
+            lock (_looked) _looked.Add(stream);
+        }
+
+        public TimeSpan? SinceLastLook(string stream)
+        {
+            lock (_looked) return _looked.Contains(stream) ? TimeSpan.Zero : null;
+        }
+    }
+
+    [Fact]
+    public async Task A_stream_nobody_looks_at_gets_its_first_picture_only_until_someone_looks()
+    {
+        using var dir = new TempDirectory();
+        var start = new DateTimeOffset(2026, 11, 26, 17, 0, 0, TimeSpan.Zero);
+        var clock = new ManualClock(start);
+        var registry = new LiveStreamRegistry(clock);
+        var sink = new TimedSink(clock);
+        var looks = new Looks();
+        looks.LookAt("watched");
+        using var service = new ThumbnailService(registry, sink, Options.Create(new ThumbnailOptions { IntervalSeconds = 10, Height = 180 }),
+            NullLogger<ThumbnailService>.Instance, clock, looks);
+        await service.StartAsync(CancellationToken.None);
+        var keyframe = await ThumbnailBatchTests.KeyframeAsync(dir, 320, 180);
+        Assert.True(registry.TryStartPublish("watched", out var watched));
+        Assert.True(registry.TryStartPublish("idle", out var idle));
+        var lookedAt = start.AddSeconds(40);
+        try
+        {
+            foreach (var stream in new[] { watched, idle }) stream.SetTrack(keyframe.Track);
+            // A keyframe a second on each stream for 70 s of the clock; someone starts looking at "idle" at 40 s.
+            int seconds = 0;
+            await WaitFor.ConditionAsync(() =>
+            {
+                seconds++;
+                if (seconds == 40) looks.LookAt("idle");
+                clock.Advance(TimeSpan.FromSeconds(1));
+                watched.Write(keyframe.AddRef());
+                idle.Write(keyframe.AddRef());
+                return Task.FromResult(seconds >= 70);
+            }, TimeSpan.FromMinutes(3), "70 s of the clock", pollInterval: TimeSpan.FromMilliseconds(200));
+            await WaitFor.ConditionAsync(() => Task.FromResult(sink.Of("idle").Count(t => t >= lookedAt) >= 2), TimeSpan.FromMinutes(1),
+                "pictures of the stream once looked at");
+
+            var idlePictures = sink.Of("idle");
+            output.WriteLine($"watched: {sink.Of("watched").Count} pictures; idle: {string.Join(", ", idlePictures.Select(t => (t - start).TotalSeconds))} s");
+            // Nobody looked for 40 s: its first picture (a poster) and no other, where a watched stream has one every interval.
+            Assert.Single(idlePictures, t => t < lookedAt);
+            Assert.InRange(sink.Of("watched").Count, 3, 9);
+            // Once looked at, its next picture comes at the next tick (a batch under way first on a slow machine), not after the
+            // idle interval (300 s).
+            Assert.True(idlePictures.First(t => t >= lookedAt) <= lookedAt.AddSeconds(15), "a picture soon after the first look");
+        }
+        finally
+        {
+            await service.StopAsync(CancellationToken.None);
+            registry.EndPublish(watched);
+            registry.EndPublish(idle);
+            keyframe.Release();
+        }
+    }
 }
