@@ -12,6 +12,7 @@ public sealed class LiveStream
     private readonly object _gate = new();
     private readonly List<LiveStreamReader> _readers = new();
     private readonly GopCache _gopCache = new();
+    private MediaFrame? _latestKeyframe;
     private VideoTrack? _video;
     private AudioTrack? _audio;
     private IReadOnlyDictionary<string, object?> _metadata = new Dictionary<string, object?>();
@@ -133,8 +134,7 @@ public sealed class LiveStream
                 return false;
             }
             Place(frame);
-            _gopCache.Add(frame, hasVideo: _video is not null);
-            foreach (var reader in _readers) reader.Offer(frame);
+            Distribute(frame);
         }
         frame.Release();
         return true;
@@ -317,10 +317,32 @@ public sealed class LiveStream
             }
             _lastWriteTimestamp = TimeProvider.GetTimestamp();
             Place(frame);
-            _gopCache.Add(frame, hasVideo: _video is not null);
-            foreach (var reader in _readers) reader.Offer(frame);
+            Distribute(frame);
         }
         frame.Release();
+    }
+
+    // Under the gate: the frame joins the GOP cache, becomes the latest keyframe when it is one, and goes to every reader.
+    private void Distribute(MediaFrame frame)
+    {
+        _gopCache.Add(frame, hasVideo: _video is not null);
+        if (frame.Kind == MediaKind.Video && frame.IsKeyframe)
+        {
+            _latestKeyframe?.Release();
+            _latestKeyframe = frame.AddRef();
+        }
+
+        foreach (var reader in _readers) reader.Offer(frame);
+    }
+
+    /// <summary>
+    /// The newest video keyframe, with a reference of the caller's own (release it); null before the first and after the
+    /// end. For a picture of the stream now and then (thumbnails) without a reader that wakes on every frame. Kept apart
+    /// from the group-of-pictures cache, which an encoder with a very long GOP leaves empty.
+    /// </summary>
+    public MediaFrame? LatestKeyframe()
+    {
+        lock (_gate) return _latestKeyframe?.AddRef();
     }
 
     /// <summary>
@@ -367,6 +389,8 @@ public sealed class LiveStream
             readers = new List<LiveStreamReader>(_readers);
             _readers.Clear();
             _gopCache.Clear();
+            _latestKeyframe?.Release();
+            _latestKeyframe = null;
         }
         foreach (var reader in readers) reader.Complete();
         Completed?.Invoke(this);

@@ -14,6 +14,37 @@ public class LiveStreamTests
     private static MediaFrame AudioFrame(long dts) => MediaFrame.Rent(Audio, dts, 0, true, new byte[] { 9, 9 });
 
     [Fact]
+    public void The_latest_keyframe_is_the_newest_one_written_with_a_reference_of_the_callers_own_and_none_after_the_end()
+    {
+        var stream = new LiveStream("ch");
+        stream.SetTrack(Video);
+        stream.SetTrack(Audio);
+        Assert.Null(stream.LatestKeyframe());
+
+        stream.Write(VideoFrame(0, key: false, marker: 1));
+        stream.Write(AudioFrame(0));
+        Assert.Null(stream.LatestKeyframe());
+
+        stream.Write(VideoFrame(3000, key: true, marker: 2));
+        stream.Write(VideoFrame(6000, key: false, marker: 3));
+        stream.Write(AudioFrame(6000));
+        var first = stream.LatestKeyframe();
+        Assert.NotNull(first);
+        Assert.Equal(3000, first.Dts);
+
+        // A newer keyframe replaces it in the stream; the caller's reference keeps the older one readable.
+        stream.Write(VideoFrame(9000, key: true, marker: 4));
+        Assert.Equal(2, first.Data.Span[0]);
+        first.Release();
+        var second = stream.LatestKeyframe();
+        Assert.Equal(9000, second?.Dts);
+        second?.Release();
+
+        stream.Complete();
+        Assert.Null(stream.LatestKeyframe());
+    }
+
+    [Fact]
     public async Task Readers_receive_every_frame_in_order()
     {
         var stream = new LiveStream("ch");

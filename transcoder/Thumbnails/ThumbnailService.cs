@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Broadcast.Media;
 using Broadcast.Media.Flv;
 using Microsoft.Extensions.Hosting;
@@ -8,13 +7,14 @@ using Microsoft.Extensions.Options;
 namespace Broadcast.Transcoder.Thumbnails;
 
 /// <summary>
-/// A thumbnail of every live source stream, renewed as often as someone looks at it: a reader on each published stream
-/// keeps its latest video keyframe (one reference, no copy), and one loop for the whole node turns the keyframes that are
-/// due into JPEGs, all of them in one ffmpeg run (<see cref="ThumbnailBatch"/>), handed to the <see cref="IThumbnailSink"/>.
-/// A stream's first picture is due at its first keyframe; the next <see cref="ThumbnailOptions.Interval"/> after the last
-/// while its thumbnail is looked at (<see cref="IThumbnailLooks"/>), <see cref="ThumbnailOptions.IdleInterval"/> after it
-/// while not. A run also takes the streams due within the next half interval, so streams that started at different times
-/// fall into step and a node runs ffmpeg about once or twice an interval whatever its channel count (one run per
+/// A thumbnail of every live source stream, renewed as often as someone looks at it. One loop for the whole node looks at
+/// the registry's streams once a <see cref="Tick"/> and turns the newest keyframes of those that are due
+/// (<see cref="LiveStream.LatestKeyframe"/>: one reference, no copy, and no reader waking on every frame) into JPEGs, all of
+/// them in one ffmpeg run (<see cref="ThumbnailBatch"/>), handed to the <see cref="IThumbnailSink"/>. A stream's first
+/// picture is due at its first keyframe; the next <see cref="ThumbnailOptions.Interval"/> after the last while its thumbnail
+/// is looked at (<see cref="IThumbnailLooks"/>), <see cref="ThumbnailOptions.IdleInterval"/> after it while not. A run also
+/// takes the streams due within the next half interval, so streams that started at different times fall into step and a
+/// node runs ffmpeg about once or twice an interval whatever its channel count (one run per
 /// <see cref="ThumbnailBatch.MaxPictures"/> pictures beyond that), never two at once: the cost follows the pictures looked
 /// at, bounded per node. The last picture stays after the broadcast ends, as the channel's poster.
 /// </summary>
@@ -34,7 +34,9 @@ public sealed partial class ThumbnailService(
     private readonly ThumbnailOptions _options = options.Value;
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<LiveStream, Subject> _subjects = new();
+
+    // Touched by the loop alone: one entry per live stream, dropped when the stream leaves the registry.
+    private readonly Dictionary<LiveStream, Subject> _subjects = [];
     private readonly string _workDirectory = Path.Combine(Path.GetTempPath(), $"broadcast-thumbnails-{Environment.ProcessId}");
     private Task _loop = Task.CompletedTask;
 
@@ -47,14 +49,12 @@ public sealed partial class ThumbnailService(
     private long _written;
     private long _runs;
 
-    /// <summary>One live stream: its newest keyframe (the reader swaps it) and when its pictures were due and made.</summary>
-    private sealed class Subject(string name)
+    /// <summary>One live stream and when its pictures were due and made.</summary>
+    private sealed class Subject(LiveStream stream)
     {
-        public string Name { get; } = name;
+        public LiveStream Stream { get; } = stream;
 
-        public MediaFrame? Latest;
-
-        /// <summary><see cref="TimeProvider.GetTimestamp"/> of the stream's first keyframe (its first picture is due then); 0 before.</summary>
+        /// <summary><see cref="TimeProvider.GetTimestamp"/> when the loop first saw a keyframe (the first picture is due then); 0 before.</summary>
         public long FirstKeyframe;
 
         /// <summary><see cref="TimeProvider.GetTimestamp"/> of the last picture's batch; 0 before the first.</summary>
@@ -64,54 +64,14 @@ public sealed partial class ThumbnailService(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (!_options.Enabled) return Task.CompletedTask;
-        registry.Published += OnPublished;
-        foreach (var stream in registry.Active) OnPublished(stream);
         _loop = Task.Run(() => ShootLoopAsync(_stop.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        registry.Published -= OnPublished;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    private void OnPublished(LiveStream stream)
-    {
-        if (_stop.IsCancellationRequested) return;
-        var subject = new Subject(stream.Name);
-        if (_subjects.TryAdd(stream, subject)) _ = Task.Run(() => ReadAsync(stream, subject, _stop.Token));
-    }
-
-    /// <summary>Keeps the stream's newest keyframe in its subject until the stream ends.</summary>
-    private async Task ReadAsync(LiveStream stream, Subject subject, CancellationToken cancellationToken)
-    {
-        try
-        {
-            using var reader = stream.OpenReader("thumbnail", capacity: 64);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
-            {
-                if (frame.Kind == MediaKind.Video && frame.IsKeyframe && FlvMuxer.CanCarry(frame.Track))
-                {
-                    Swap(subject, frame)?.Release();
-                    // The first keyframe makes the first picture due at once.
-                    Interlocked.CompareExchange(ref subject.FirstKeyframe, Math.Max(1, _time.GetTimestamp()), 0);
-                }
-                else
-                {
-                    frame.Release();
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            _subjects.TryRemove(stream, out _);
-            Swap(subject, null)?.Release();
-        }
     }
 
     private async Task ShootLoopAsync(CancellationToken cancellationToken)
@@ -148,7 +108,7 @@ public sealed partial class ThumbnailService(
         long now = _time.GetTimestamp();
         long interval = Ticks(_options.Interval);
         var due = new List<(Subject Subject, long Due)>();
-        foreach (var subject in _subjects.Values)
+        foreach (var subject in LookAtStreams(now))
         {
             if (DueAt(subject) is { } at) due.Add((subject, at));
         }
@@ -160,10 +120,17 @@ public sealed partial class ThumbnailService(
         var keyframes = new List<MediaFrame>(due.Count);
         foreach (var (subject, _) in due)
         {
-            // A reference of our own: the reader may swap in a newer keyframe (and release this one) meanwhile.
-            if (TryAddRef(subject) is not { } keyframe) continue;
-            Volatile.Write(ref subject.Shot, now);
-            names.Add(subject.Name);
+            // A reference of our own: the stream releases its copy when a newer keyframe arrives or it ends.
+            if (subject.Stream.LatestKeyframe() is not { } keyframe) continue;
+            // A codec the batch cannot carry is due again an interval later, not at every tick.
+            subject.Shot = now;
+            if (!FlvMuxer.CanCarry(keyframe.Track))
+            {
+                keyframe.Release();
+                continue;
+            }
+
+            names.Add(subject.Stream.Name);
             keyframes.Add(keyframe);
         }
 
@@ -193,38 +160,45 @@ public sealed partial class ThumbnailService(
         }
     }
 
+    // The registry's live streams, each with its subject: new streams get one, ended ones lose theirs, and a stream's first
+    // keyframe seen makes its first picture due.
+    private List<Subject> LookAtStreams(long now)
+    {
+        var live = registry.Active;
+        var subjects = new List<Subject>(live.Count);
+        foreach (var stream in live)
+        {
+            if (!_subjects.TryGetValue(stream, out var subject)) _subjects[stream] = subject = new Subject(stream);
+            if (subject.FirstKeyframe == 0 && stream.LatestKeyframe() is { } first)
+            {
+                first.Release();
+                subject.FirstKeyframe = Math.Max(1, now);
+            }
+
+            subjects.Add(subject);
+        }
+
+        if (_subjects.Count > subjects.Count)
+        {
+            var current = live.ToHashSet();
+            foreach (var stream in _subjects.Keys.Where(s => !current.Contains(s)).ToList()) _subjects.Remove(stream);
+        }
+
+        return subjects;
+    }
+
     // When the subject's next picture is due: at its first keyframe, then an interval after the last while its thumbnail is
     // looked at, the idle interval while not. Null before the stream's first keyframe.
     private long? DueAt(Subject subject)
     {
-        long first = Volatile.Read(ref subject.FirstKeyframe);
-        if (first == 0) return null;
-        long shot = Volatile.Read(ref subject.Shot);
-        if (shot == 0) return first;
-        return shot + Ticks(IsLookedAt(subject.Name) ? _options.Interval : _options.IdleInterval);
+        if (subject.FirstKeyframe == 0) return null;
+        if (subject.Shot == 0) return subject.FirstKeyframe;
+        return subject.Shot + Ticks(IsLookedAt(subject.Stream.Name) ? _options.Interval : _options.IdleInterval);
     }
 
     private bool IsLookedAt(string stream) => looks is null || looks.SinceLastLook(stream) is { } since && since < _options.LookWindow;
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * _time.TimestampFrequency);
-
-    // The keyframe is swapped and referenced under the subject's lock: a batch takes its reference before the reader can
-    // release that keyframe for a newer one.
-    private static MediaFrame? Swap(Subject subject, MediaFrame? newer)
-    {
-        lock (subject)
-        {
-            var older = subject.Latest;
-            subject.Latest = newer;
-            return older;
-        }
-    }
-
-    // The subject's keyframe with a reference taken for the batch, or null when the stream has none (or just ended).
-    private static MediaFrame? TryAddRef(Subject subject)
-    {
-        lock (subject) return subject.Latest?.AddRef();
-    }
 
     public void Dispose() => _stop.Dispose();
 
