@@ -13,7 +13,7 @@ namespace Broadcast.Control.Api;
 /// </summary>
 public static class ProgramEndpoints
 {
-    /// <summary>A program body may carry its images (each at most <see cref="ProgramService.MaxImageBytes"/>, base64).</summary>
+    /// <summary>A program body may carry its images (each at most <see cref="ProgramPlanner.MaxImageBytes"/>, base64).</summary>
     private const long MaxBodyBytes = 2 * 1024 * 1024;
 
     public static IEndpointRouteBuilder MapProgramApi(this IEndpointRouteBuilder endpoints)

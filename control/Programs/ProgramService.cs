@@ -1,19 +1,16 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Sources;
-using Broadcast.Media.Codecs.Images;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Programs;
 
 /// <summary>
-/// Programs: a channel whose input is a composition of other channels, pulled sources and images. Checks a request (every
-/// field named as in the body; a source's URL as a pull source's, by <paramref name="pullSources"/>), resolves its channel
-/// inputs, hands it to the <see cref="IProgramRunner"/>, stores what took effect
-/// so it resumes after a restart, and logs who changed what.
+/// Programs: a channel whose input is a composition of other channels, pulled sources and images. Has a request checked
+/// and resolved (<see cref="ProgramPlanner"/>, a source's URL as a pull source's by <paramref name="pullSources"/>), hands
+/// it to the <see cref="IProgramRunner"/>, stores what took effect so it resumes after a restart, and logs who changed what.
 /// </summary>
 /// <remarks>
 /// On ingest nodes a program takes its channel's lease like a publish (<see cref="ChannelLeases"/>), so two nodes never run
@@ -28,24 +25,9 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
     // Channel id → when the keeper may try its stored program again, and how many tries failed in a row.
     private readonly Dictionary<string, (DateTimeOffset Next, int Failures)> _retry = new(StringComparer.Ordinal);
 
-    /// <summary>The most inputs a program composes (a 2×2 grid plus images).</summary>
-    public const int MaxInputs = 8;
-
-    /// <summary>An image input's encoded bytes at most: logos, lower thirds and slates, not films.</summary>
-    public const int MaxImageBytes = 512 * 1024;
-
-    public const int MaxImageSide = 4096;
-
-    /// <summary>A placeholder's name at most, in characters (the compositor's name card takes no more).</summary>
-    public const int MaxLabelLength = 48;
-
     private readonly SemaphoreSlim _changes = new(1, 1);
 
-    private static readonly string[] Kinds = ["single", "pip", "side-by-side", "grid", "free"];
-    private static readonly string[] Corners = ["top-left", "top-right", "bottom-left", "bottom-right"];
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
-    private static partial Regex InputId();
+    private readonly ProgramPlanner _planner = new(channels, pullSources);
 
     public async Task<ProgramResponse?> GetAsync(Channel channel, CancellationToken cancellationToken = default)
     {
@@ -63,7 +45,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(request);
         var normalized = request with { Transition = request.Transition?.Trim().ToLowerInvariant() ?? "cut" };
-        var plan = await PlanAsync(channel, normalized, cancellationToken).ConfigureAwait(false);
+        var plan = await _planner.PlanAsync(channel, normalized, cancellationToken).ConfigureAwait(false);
         StoredProgram stored;
         // One change at a time: what is stored is what runs, whichever of two concurrent calls lands last.
         await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -232,7 +214,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             if (leases is not null && await leases.TryAcquireAsync(channel, cancellationToken, quiet: true).ConfigureAwait(false) is not null) return false;
             var request = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)
                 ?? throw new InvalidDataException("the stored program is empty");
-            var plan = await PlanAsync(channel, request, cancellationToken).ConfigureAwait(false);
+            var plan = await _planner.PlanAsync(channel, request, cancellationToken).ConfigureAwait(false);
             await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
             if (window?.Event is not null && events is not null) await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
             LogResumed(channel.Id, stored.UpdatedBy, stored.UpdatedAt);
@@ -256,153 +238,6 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             throw new ConflictException($"Ingest node {holder.NodeId} holds channel '{channel.Id}' until {holder.ExpiresAt:O}; its program runs there.");
     }
 
-    private async Task<ProgramPlan> PlanAsync(Channel channel, ProgramRequest request, CancellationToken cancellationToken)
-    {
-        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        void Fail(string field, string message) => errors.TryAdd(field, [message]);
-
-        var sources = new List<ProgramSource>();
-        var images = new HashSet<string>(StringComparer.Ordinal);
-        if (request.Inputs is not { Count: > 0 } inputs) Fail("inputs", $"A program needs 1 to {MaxInputs} inputs.");
-        else if (inputs.Count > MaxInputs) Fail("inputs", $"A program takes at most {MaxInputs} inputs, not {inputs.Count}.");
-        else
-        {
-            for (int i = 0; i < inputs.Count; i++)
-            {
-                string field = $"inputs[{i}]";
-                var input = inputs[i];
-                if (input is null) { Fail(field, "The input is missing."); continue; }
-                if (input.Id is not { } id || !InputId().IsMatch(id)) { Fail(field + ".id", "An id of 1 to 32 letters, digits, '-' or '_' is required."); continue; }
-                if (sources.Exists(s => s.Id == id)) { Fail(field + ".id", $"Two inputs are called '{id}'."); continue; }
-                if ((input.Channel is null ? 0 : 1) + (input.Image is null ? 0 : 1) + (input.Source is null ? 0 : 1) != 1)
-                {
-                    Fail(field, "Give exactly one of 'channel' (a channel's id or slug), 'source' ({\"url\": a URL or file:NAME in the media library}) and 'image'.");
-                    continue;
-                }
-                if (input.Label is { } label && LabelError(label, input.Image is not null) is { } labelError) { Fail(field + ".label", labelError); continue; }
-                if (input.Source is { } pull)
-                {
-                    if (await SourceErrorAsync(pull.Url, field + ".source.url", cancellationToken).ConfigureAwait(false) is { } sourceError)
-                    {
-                        Fail(field + ".source.url", sourceError);
-                        continue;
-                    }
-                    string url = pull.Url!.Trim();
-                    sources.Add(new ProgramSource(id, null, null, 0, 0, input.Label ?? SourceLabel(url))
-                    {
-                        Pull = new ProgramPull(url, pull.Loop ?? false, pull.AllowUntrustedCertificate ?? false),
-                    });
-                    continue;
-                }
-                if (input.Channel is { } reference)
-                {
-                    var source = await channels.GetAsync(reference, cancellationToken).ConfigureAwait(false)
-                        ?? await channels.GetBySlugAsync(reference, cancellationToken).ConfigureAwait(false);
-                    if (source is null) Fail(field + ".channel", $"No channel has id or slug '{reference}'.");
-                    else if (source.Id == channel.Id) Fail(field + ".channel", "A program cannot take its own channel as an input.");
-                    else sources.Add(new ProgramSource(id, source.Slug, null, 0, 0, input.Label ?? source.Name));
-                    continue;
-                }
-                var image = input.Image!;
-                byte[]? bytes = null;
-                if (image.Data is not { Length: > 0 } data || data.Length > (MaxImageBytes + 2) / 3 * 4 || !TryBase64(data, out bytes))
-                    Fail(field + ".image.data", $"A base64 PNG or JPEG of at most {MaxImageBytes / 1024} KiB is required.");
-                // Refused here, where the bytes arrive: anything else would be left to ffmpeg's probing, which reads a
-                // playlist as readily as a picture.
-                else if (!StillImageSignature.TryDetect(bytes, out _))
-                    Fail(field + ".image.data", "The image is neither a PNG nor a JPEG: its first bytes are not a PNG or JPEG signature.");
-                else if (image.Width is not { } w || w < 2 || w > MaxImageSide || w % 2 != 0)
-                    Fail(field + ".image.width", $"An even width from 2 to {MaxImageSide} pixels is required.");
-                else if (image.Height is not { } h || h < 2 || h > MaxImageSide || h % 2 != 0)
-                    Fail(field + ".image.height", $"An even height from 2 to {MaxImageSide} pixels is required.");
-                else
-                {
-                    sources.Add(new ProgramSource(id, null, bytes, w, h));
-                    images.Add(id);
-                }
-            }
-        }
-
-        var layout = request.Layout;
-        if (layout is null) Fail("layout", "A layout is required.");
-        else
-        {
-            if (layout.Kind is not { } kind || !Kinds.Contains(kind)) Fail("layout.kind", $"One of {string.Join(", ", Kinds)} is required.");
-            if (layout.Inputs is null) Fail("layout.inputs", "The tiles of the layout are required: [{\"id\": …}, …].");
-            else
-            {
-                for (int i = 0; i < layout.Inputs.Count; i++)
-                {
-                    if (layout.Inputs[i]?.Fit is { } fit && fit is not ("fit" or "fill")) Fail($"layout.inputs[{i}].fit", "Either fit or fill.");
-                }
-            }
-            if (layout.InsetCorner is { } corner && !Corners.Contains(corner)) Fail("layout.insetCorner", $"One of {string.Join(", ", Corners)}.");
-            for (int i = 0; i < (layout.Overlays?.Count ?? 0); i++)
-            {
-                if (layout.Overlays![i]?.Id is not { } overlay || !images.Contains(overlay)) Fail($"layout.overlays[{i}].id", "An overlay shows an image input.");
-                else if (layout.Overlays[i].Rect is null) Fail($"layout.overlays[{i}].rect", "An overlay needs its rectangle.");
-            }
-        }
-
-        var audio = request.Audio ?? [];
-        foreach (var (id, mix) in audio)
-        {
-            string field = $"audio.{id}";
-            if (images.Contains(id)) Fail(field, "An image has no sound.");
-            else if (!sources.Exists(s => s.Id == id) && errors.Count == 0) Fail(field, "No input has this id.");
-            else if (mix?.GainDb is { } gain && (!double.IsFinite(gain) || gain > 24 || gain < -96)) Fail(field + ".gainDb", "A gain from -96 to +24 dB.");
-        }
-
-        if (request.Transition is not ("cut" or "fade")) Fail("transition", "Either cut or fade.");
-        if (errors.Count > 0) throw new ValidationFailedException(errors);
-        return new ProgramPlan(channel.Slug, sources, layout!, audio, request.Transition!);
-    }
-
-    /// <summary>Why the URL cannot be a source input, or null: a channel's pull source's rules and outbound policy.</summary>
-    private async Task<string?> SourceErrorAsync(string? url, string field, CancellationToken cancellationToken)
-    {
-        if (pullSources is null) return "This server takes no URL or library sources.";
-        try
-        {
-            await pullSources.ValidateAsync(url, field, cancellationToken, noun: "source").ConfigureAwait(false);
-            return null;
-        }
-        catch (ValidationFailedException e)
-        {
-            return e.Errors.TryGetValue(field, out var messages) && messages.Length > 0 ? messages[0] : e.Message;
-        }
-    }
-
-    /// <summary>The name a source input's placeholder shows by default: a library file's name, a URL's host.</summary>
-    public static string SourceLabel(string url)
-    {
-        ArgumentNullException.ThrowIfNull(url);
-        string name = url.StartsWith("file:", StringComparison.OrdinalIgnoreCase)
-            ? Path.GetFileName(url[5..].Replace('\\', '/').TrimEnd('/'))
-            : Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Host : "";
-        if (name.Length == 0) name = "source";
-        return name.Length > MaxLabelLength ? name[..MaxLabelLength] : name;
-    }
-
-    private static bool TryBase64(string data, out byte[]? bytes)
-    {
-        bytes = new byte[data.Length / 4 * 3 + 3];
-        if (Convert.TryFromBase64String(data, bytes, out int written) && written <= MaxImageBytes)
-        {
-            bytes = bytes[..written];
-            return true;
-        }
-        bytes = null;
-        return false;
-    }
-
-    /// <summary>Why a label cannot be taken, or null: it names a channel input's placeholder, on one line.</summary>
-    private static string? LabelError(string label, bool image) =>
-        image ? "An image input has no placeholder to name; 'label' is for channel and source inputs."
-        : label.Trim().Length == 0 || label.Length > MaxLabelLength || label.Any(char.IsControl)
-            ? $"A label of 1 to {MaxLabelLength} characters on one line (no control characters) is required."
-            : null;
-
     private async Task<ProgramResponse> ResponseAsync(Channel channel, StoredProgram stored, CancellationToken cancellationToken)
     {
         var request = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)!;
@@ -420,7 +255,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             {
                 string url = pull.Url!.Trim();
                 var pulled = status?.Pulls.TryGetValue(input.Id!, out var p2) == true ? p2 : null;
-                inputs.Add(new ProgramInputState(input.Id!, null, null, null, present, input.Label ?? SourceLabel(url),
+                inputs.Add(new ProgramInputState(input.Id!, null, null, null, present, input.Label ?? ProgramPlanner.SourceLabel(url),
                     new ProgramSourceState(url, pull.Loop ?? false, pull.AllowUntrustedCertificate ?? false, pulled?.State, pulled?.Reason)));
                 continue;
             }

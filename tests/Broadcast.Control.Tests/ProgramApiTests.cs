@@ -225,8 +225,8 @@ public sealed class ProgramApiTests : IAsyncLifetime
         Assert.Equal("live", source.GetProperty("state").GetString());
 
         // A label of its own replaces the file's name; a URL's default is its host.
-        Assert.Equal("example.com", ProgramService.SourceLabel("https://example.com/live/index.m3u8"));
-        Assert.Equal("source", ProgramService.SourceLabel("file:"));
+        Assert.Equal("example.com", ProgramPlanner.SourceLabel("https://example.com/live/index.m3u8"));
+        Assert.Equal("source", ProgramPlanner.SourceLabel("file:"));
     }
 
     [Fact]
