@@ -33,7 +33,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
     {
         ArgumentNullException.ThrowIfNull(channel);
         return await repository.GetAsync(channel.Id, cancellationToken).ConfigureAwait(false) is { } stored
-            ? await ResponseAsync(channel, stored, cancellationToken).ConfigureAwait(false)
+            ? await stored.ToResponseAsync(channel, runner.Status(channel.Slug), channels, cancellationToken).ConfigureAwait(false)
             : null;
     }
 
@@ -71,7 +71,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             _changes.Release();
         }
         LogSet(channel.Id, actor, plan.Inputs.Count, normalized.Layout!.Kind!, normalized.Transition!);
-        return await ResponseAsync(channel, stored, cancellationToken).ConfigureAwait(false);
+        return await stored.ToResponseAsync(channel, runner.Status(channel.Slug), channels, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Changes the layout, the mix or the transition of the channel's program, keeping its inputs. Null when it has none.</summary>
@@ -236,37 +236,6 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         if (leases is null || !runner.RunsPrograms || runner.Status(channel.Slug) is not null) return;
         if (await leases.TryAcquireAsync(channel, cancellationToken).ConfigureAwait(false) is { } holder)
             throw new ConflictException($"Ingest node {holder.NodeId} holds channel '{channel.Id}' until {holder.ExpiresAt:O}; its program runs there.");
-    }
-
-    private async Task<ProgramResponse> ResponseAsync(Channel channel, StoredProgram stored, CancellationToken cancellationToken)
-    {
-        var request = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)!;
-        var status = runner.Status(channel.Slug);
-        var inputs = new List<ProgramInputState>();
-        foreach (var input in request.Inputs ?? [])
-        {
-            bool present = status?.InputsPresent.TryGetValue(input.Id!, out var p) == true ? p : status is not null && input.Image is not null;
-            if (input.Image is { } image)
-            {
-                inputs.Add(new ProgramInputState(input.Id!, null, null, new ProgramImageSize(image.Width ?? 0, image.Height ?? 0), present));
-                continue;
-            }
-            if (input.Source is { } pull)
-            {
-                string url = pull.Url!.Trim();
-                var pulled = status?.Pulls.TryGetValue(input.Id!, out var p2) == true ? p2 : null;
-                inputs.Add(new ProgramInputState(input.Id!, null, null, null, present, input.Label ?? ProgramPlanner.SourceLabel(url),
-                    new ProgramSourceState(url, pull.Loop ?? false, pull.AllowUntrustedCertificate ?? false, pulled?.State, pulled?.Reason)));
-                continue;
-            }
-            var source = await channels.GetAsync(input.Channel!, cancellationToken).ConfigureAwait(false)
-                ?? await channels.GetBySlugAsync(input.Channel!, cancellationToken).ConfigureAwait(false);
-            inputs.Add(new ProgramInputState(input.Id!, source?.Id, source?.Slug, null, present, input.Label ?? source?.Name));
-        }
-        var engine = status is null ? null : new ProgramEngineState(status.Width, status.Height, status.FramesComposed, status.FramesLate,
-            status.IntegratedLoudness, status.EncoderRestarts, status.EncoderLagMilliseconds, status.StartedAt);
-        return new ProgramResponse(channel.Id, status is not null, inputs, request.Layout!, request.Audio ?? [], request.Transition ?? "cut",
-            stored.UpdatedBy, stored.UpdatedAt, engine);
     }
 
     [LoggerMessage(EventId = 3901, Level = LogLevel.Information, Message = "Program of channel {ChannelId} set by {Actor}: {Inputs} inputs, layout {Layout}, {Transition}")]
