@@ -19,11 +19,7 @@ namespace Broadcast.Control.Programs;
 public sealed partial class ProgramService(IProgramRepository repository, ChannelService channels, IProgramRunner runner, TimeProvider time,
     ILogger<ProgramService> logger, ChannelLeases? leases = null, EventService? events = null, PullSourceService? pullSources = null)
 {
-    /// <summary>The longest a stored program that failed to start waits before the keeper tries it again.</summary>
-    public static readonly TimeSpan MaxRetryWait = TimeSpan.FromMinutes(5);
-
-    // Channel id → when the keeper may try its stored program again, and how many tries failed in a row.
-    private readonly Dictionary<string, (DateTimeOffset Next, int Failures)> _retry = new(StringComparer.Ordinal);
+    private readonly KeeperBackoff _backoff = new(time);
 
     private readonly SemaphoreSlim _changes = new(1, 1);
 
@@ -58,7 +54,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             await LeaseAsync(channel, cancellationToken).ConfigureAwait(false);
             await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
             if (window?.Event is not null && events is not null) await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
-            lock (_retry) _retry.Remove(channel.Id);
+            _backoff.Forget(channel.Id);
             stored = new StoredProgram(channel.Id, JsonSerializer.Serialize(normalized, ControlJsonContext.Default.ProgramRequest), actor, time.GetUtcNow());
             if (!await repository.SetAsync(stored, cancellationToken).ConfigureAwait(false))
             {
@@ -117,7 +113,7 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
     /// <item>a stored program that runs nowhere is started here when its channel's lease is free (its node died and its
     /// lease lapsed, or no node ever took it) and its channel may be on air now (a channel with <c>requireSchedule</c>:
     /// inside an event's window, as for an encoder);</item>
-    /// <item>one that failed to start is tried again after a wait that doubles up to <see cref="MaxRetryWait"/>;</item>
+    /// <item>one that failed to start is tried again after a wait that doubles up to <see cref="KeeperBackoff.MaxWait"/>;</item>
     /// <item>a program running here that is no longer stored (stopped through another node) stops.</item>
     /// </list>
     /// Returns how many programs started.
@@ -147,27 +143,17 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         int started = 0;
         foreach (var program in stored)
         {
-            lock (_retry)
-            {
-                if (_retry.TryGetValue(program.ChannelId, out var retry) && retry.Next > time.GetUtcNow()) continue;
-            }
+            if (_backoff.IsWaiting(program.ChannelId)) continue;
             try
             {
                 if (await channels.GetAsync(program.ChannelId, cancellationToken).ConfigureAwait(false) is not { } channel) continue;
                 if (runner.Status(channel.Slug) is not null) continue;
                 if (await StartStoredAsync(channel, cancellationToken).ConfigureAwait(false)) started++;
-                lock (_retry) _retry.Remove(program.ChannelId);
+                _backoff.Forget(program.ChannelId);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                int failures;
-                lock (_retry)
-                {
-                    failures = (_retry.TryGetValue(program.ChannelId, out var retry) ? retry.Failures : 0) + 1;
-                    var wait = TimeSpan.FromSeconds(Math.Min(MaxRetryWait.TotalSeconds, 5 * Math.Pow(2, failures - 1)));
-                    _retry[program.ChannelId] = (time.GetUtcNow() + wait, failures);
-                }
-                LogResumeFailed(ex, program.ChannelId, failures);
+                LogResumeFailed(ex, program.ChannelId, _backoff.Failed(program.ChannelId));
             }
         }
         return started;
