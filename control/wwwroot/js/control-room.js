@@ -1,5 +1,6 @@
 // Control room: a channel's program through the admin API (cookie session + antiforgery header). Inputs with their
-// previews (a sheet a second from the program's own decoders; the channel thumbnail until the first), presence, fader, mute and solo; one-click layouts (PATCH: the inputs stay); the program preview in hls.js.
+// previews (a sheet a second from the program's own decoders; the channel thumbnail until the first), presence, fader,
+// mute and solo; one-click layouts (PATCH: the inputs stay); the program preview (program-preview.js, loaded before this).
 // Values from the API go into the page through textContent only.
 (function () {
     'use strict';
@@ -11,6 +12,7 @@
     const $ = (id) => document.getElementById(id);
     const error = $('program-error');
     const body = $('input-table').querySelector('tbody');
+    const preview = window.programPreview($('program-preview'), $('program-preview-overlay'), hlsSrc);
     let program = null; // the last ProgramResponse, null when the channel has none
     // Counts the changes sent, and how many still wait for their answer. A refresh read while a change was on its way
     // may hold the state from before it: rendering that would put the old layout back on screen until the next refresh.
@@ -261,7 +263,7 @@
         renderFree();
         paintPreviews();
         paintLevels();
-        preview(running);
+        preview(program, running);
     }
 
     // --- level meters -----------------------------------------------------------------------------
@@ -390,62 +392,6 @@
     $('program-stop').addEventListener('click', () => {
         if (confirm('Stop the program? Its broadcast ends.')) send('DELETE');
     });
-
-    // --- preview ---------------------------------------------------------------------------------
-    const video = $('program-preview');
-    const overlay = $('program-preview-overlay');
-    let hls = null;
-    let lastStart = null, lastTime = -1, movedAt = Date.now();
-    const events = [];
-    function stopPreview() {
-        movedAt = Date.now();
-        if (hls) { hls.destroy(); hls = null; }
-        video.removeAttribute('src');
-        video.load();
-    }
-    function preview(running) {
-        // Another start: the program was stopped and started again (a new broadcast); the player follows it.
-        const start = program && program.engine ? program.engine.startedAt : null;
-        if (start !== lastStart) stopPreview();
-        lastStart = start;
-        // A player that has not moved for 8 s (it joined between two broadcasts, say) starts again; a paused one is left alone.
-        if (video.currentTime !== lastTime || !hls || video.paused) {
-            lastTime = video.currentTime;
-            movedAt = Date.now();
-        } else if (Date.now() - movedAt > 8000) {
-            events.push('restart stuck');
-            stopPreview();
-        }
-        if (!running) {
-            if (hls) stopPreview();
-            overlay.textContent = program ? 'Program stored, not running on this node' : 'No program';
-            overlay.hidden = false;
-            return;
-        }
-        if (hls || !window.Hls || !Hls.isSupported()) return;
-        hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', manifestLoadingMaxRetry: 10, levelLoadingMaxRetry: 6 });
-        hls.on(Hls.Events.ERROR, (_, data) => {
-            if (data.fatal) {
-                events.push('fatal ' + data.details);
-                hls.destroy();
-                hls = null;
-                overlay.textContent = 'Preview interrupted — retrying…';
-                overlay.hidden = false;
-            }
-        });
-        hls.loadSource(hlsSrc);
-        hls.attachMedia(video);
-        hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
-        overlay.textContent = 'Connecting…';
-    }
-    video.addEventListener('playing', () => { overlay.hidden = true; });
-    // A broadcast that ended under the player (the program restarted): the next refresh starts the new one.
-    video.addEventListener('ended', stopPreview);
-    for (const name of ['loadedmetadata', 'playing', 'waiting', 'ended', 'error']) video.addEventListener(name, () => events.push(name));
-    window.__preview = {
-        get currentTime() { return video.currentTime; },
-        describe: () => JSON.stringify({ overlay: overlay.textContent, hls: !!hls, readyState: video.readyState, paused: video.paused, start: lastStart, events: events.slice(-20) }),
-    };
 
     async function load() {
         try {
