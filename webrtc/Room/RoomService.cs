@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
-using System.Text.Json.Nodes;
 using Broadcast.Media.Net;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Sdp;
@@ -38,9 +36,6 @@ public sealed record RoomOffer(string Id, string Sdp);
 /// </summary>
 public sealed partial class RoomService : IAsyncDisposable
 {
-    private const string VideoRoom = "janus.plugin.videoroom";
-    private static readonly TimeSpan JanusReplyTimeout = TimeSpan.FromSeconds(10);
-
     private readonly JanusSupervisor _janus;
     private readonly IRoomShow _show;
     private readonly RoomOptions _options;
@@ -154,25 +149,16 @@ public sealed partial class RoomService : IAsyncDisposable
             }
 
             long roomId = await EnsureRoomAsync(janus, room, cancellationToken).ConfigureAwait(false);
-            handle = await janus.AttachAsync(VideoRoom, cancellationToken).ConfigureAwait(false);
-            var reply = await janus.MessageAsync(handle, new JsonObject
-            {
-                ["request"] = "joinandconfigure",
-                ["room"] = roomId,
-                ["ptype"] = "publisher",
-                ["display"] = display,
-            }, new JsonObject { ["type"] = "offer", ["sdp"] = offer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
-            if ((string?)reply.Data["videoroom"] != "joined" || reply.Data["id"] is not JsonValue idValue || !idValue.TryGetValue(out long publisherId))
-                throw new JanusApiException("VideoRoom did not say the publisher joined");
-            if (reply.Jsep?["sdp"] is not JsonValue answerValue || !SessionDescription.TryParse((string)answerValue!, out var answer, out error))
-                throw new JanusApiException("VideoRoom joined the publisher but gave no usable SDP answer");
+            handle = await janus.AttachAsync(VideoRoomRequests.Plugin, cancellationToken).ConfigureAwait(false);
+            var publisher = await VideoRoomRequests.JoinPublisherAsync(janus, handle, roomId, display, offer, cancellationToken).ConfigureAwait(false);
+            var answer = publisher.Answer;
             var video = answer.Media.FirstOrDefault(m => m.Media == "video" && m.Port != 0 && m.RtpMaps().Any());
             string? codec = video?.RtpMaps().First().Encoding.ToUpperInvariant();
             if (video?.Mid is null || codec is null)
                 throw new RoomRefusal(400, $"none of the offered video codecs is taken here ({_options.VideoCodecs})");
             var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase)));
 
-            participant = new Participant(rejoin?.Id ?? NewId(), rejoin?.Token ?? NewId(), channel, display, source, isScreen, janus, roomId, handle, publisherId, codec, video.Mid, audio?.Mid,
+            participant = new Participant(rejoin?.Id ?? NewId(), rejoin?.Token ?? NewId(), channel, display, source, isScreen, janus, roomId, handle, publisher.Id, codec, video.Mid, audio?.Mid,
                 client, _time.GetUtcNow(), owner);
             lock (_gate) room.Participants.Add(participant);
             IReadOnlyDictionary<string, RoomRtpTarget> targets;
@@ -190,7 +176,7 @@ public sealed partial class RoomService : IAsyncDisposable
             joined = true;
             _ = LeaveIfNeverConnectedAsync(participant);
             LogJoined(channel, participant.Id, display, source, codec, audio is not null, room.Participants.Count);
-            return new RoomAnswer(participant.Id, participant.Token, (string)answerValue!);
+            return new RoomAnswer(participant.Id, participant.Token, publisher.AnswerSdp);
         }
         catch (JanusApiException e)
         {
@@ -281,20 +267,14 @@ public sealed partial class RoomService : IAsyncDisposable
         long handle = 0;
         try
         {
-            handle = await target.Janus.AttachAsync(VideoRoom, cancellationToken).ConfigureAwait(false);
-            var reply = await target.Janus.MessageAsync(handle, new JsonObject
-            {
-                ["request"] = "join",
-                ["ptype"] = "subscriber",
-                ["room"] = target.JanusRoomId,
-                ["streams"] = new JsonArray { new JsonObject { ["feed"] = target.PublisherId } },
-            }, null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
-            if (reply.Jsep?["sdp"] is not JsonValue offer || (string?)reply.Jsep["type"] != "offer") throw new JanusApiException("VideoRoom gave the subscriber no offer");
+            handle = await target.Janus.AttachAsync(VideoRoomRequests.Plugin, cancellationToken).ConfigureAwait(false);
+            string offer = await VideoRoomRequests.JoinSubscriberAsync(target.Janus, handle, target.JanusRoomId, target.PublisherId, cancellationToken)
+                .ConfigureAwait(false);
             var subscription = new Subscription(NewId(), channel, owner.Id, target.Id, target.Janus, handle);
             lock (_gate) _subscriptions[subscription.Id] = subscription;
             handle = 0;
             LogSubscribed(channel, owner.Id, target.Id);
-            return new RoomOffer(subscription.Id, (string)offer!);
+            return new RoomOffer(subscription.Id, offer);
         }
         catch (JanusApiException e)
         {
@@ -317,8 +297,7 @@ public sealed partial class RoomService : IAsyncDisposable
         if (!SessionDescription.TryParse(answer, out _, out string error)) throw new RoomRefusal(400, $"malformed SDP answer: {error}");
         try
         {
-            await subscription.Janus.MessageAsync(subscription.Handle, new JsonObject { ["request"] = "start" },
-                new JsonObject { ["type"] = "answer", ["sdp"] = answer }, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+            await VideoRoomRequests.StartSubscriberAsync(subscription.Janus, subscription.Handle, answer, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (JanusApiException e)
@@ -350,14 +329,8 @@ public sealed partial class RoomService : IAsyncDisposable
         {
             try
             {
-                await participant.Janus.MessageAsync(participant.Handle, new JsonObject
-                {
-                    ["request"] = "moderate",
-                    ["room"] = participant.JanusRoomId,
-                    ["id"] = participant.PublisherId,
-                    ["mid"] = mid,
-                    ["mute"] = muted,
-                }, null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+                await VideoRoomRequests.ModerateAsync(participant.Janus, participant.Handle, participant.JanusRoomId, participant.PublisherId, mid, muted,
+                    cancellationToken).ConfigureAwait(false);
             }
             catch (JanusApiException e)
             {
@@ -401,31 +374,8 @@ public sealed partial class RoomService : IAsyncDisposable
     private static async Task<long> EnsureRoomAsync(JanusSession janus, Room room, CancellationToken cancellationToken)
     {
         if (room.Janus == janus) return room.JanusRoomId;
-        long roomId = RandomNumberGenerator.GetInt32(1, int.MaxValue);
-        long handle = await janus.AttachAsync(VideoRoom, cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await janus.MessageAsync(handle, new JsonObject
-            {
-                ["request"] = "create",
-                ["admin_key"] = janus.AdminKey,
-                ["room"] = roomId,
-                ["description"] = room.Channel,
-                ["is_private"] = true,
-                ["permanent"] = false,
-                ["publishers"] = room.MaxParticipants,
-                ["videocodec"] = room.VideoCodecs,
-                ["audiocodec"] = "opus",
-                ["bitrate"] = room.MaxBitrate,
-                // A keyframe from every publisher at least this often (seconds), beside the ones the show asks for.
-                ["fir_freq"] = 10,
-            }, null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
-        }
-
+        long roomId = await VideoRoomRequests.CreateRoomAsync(janus, room.Channel, room.MaxParticipants, room.VideoCodecs, room.MaxBitrate, cancellationToken)
+            .ConfigureAwait(false);
         room.Janus = janus;
         room.JanusRoomId = roomId;
         return roomId;
@@ -434,18 +384,10 @@ public sealed partial class RoomService : IAsyncDisposable
     /// <summary>Forwards the participant's video (and audio) RTP to its place in the show, payload types rewritten to the show's.</summary>
     private static async Task ForwardAsync(Participant participant, RoomRtpTarget target, CancellationToken cancellationToken)
     {
-        var streams = new JsonArray { new JsonObject { ["mid"] = participant.VideoMid, ["port"] = target.VideoPort, ["pt"] = target.VideoPayloadType } };
-        if (participant.AudioMid is { } audioMid) streams.Add(new JsonObject { ["mid"] = audioMid, ["port"] = target.AudioPort, ["pt"] = target.AudioPayloadType });
-        await participant.Janus.MessageAsync(participant.Handle, new JsonObject
-        {
-            ["request"] = "rtp_forward",
-            ["admin_key"] = participant.Janus.AdminKey,
-            ["room"] = participant.JanusRoomId,
-            ["publisher_id"] = participant.PublisherId,
-            ["host"] = "127.0.0.1",
-            ["host_family"] = "ipv4",
-            ["streams"] = streams,
-        }, null, JanusReplyTimeout, cancellationToken).ConfigureAwait(false);
+        List<VideoRoomForward> streams = [new(participant.VideoMid, target.VideoPort, target.VideoPayloadType)];
+        if (participant.AudioMid is { } audioMid) streams.Add(new(audioMid, target.AudioPort, target.AudioPayloadType));
+        await VideoRoomRequests.ForwardAsync(participant.Janus, participant.Handle, participant.JanusRoomId, participant.PublisherId, streams, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>Asks Janus to send the participant a keyframe request (PLI): the show's decoder started mid-stream.</summary>
@@ -453,9 +395,8 @@ public sealed partial class RoomService : IAsyncDisposable
     {
         try
         {
-            using var timeout = new CancellationTokenSource(JanusReplyTimeout);
-            await participant.Janus.MessageAsync(participant.Handle, new JsonObject { ["request"] = "configure", ["keyframe"] = true },
-                null, JanusReplyTimeout, timeout.Token).ConfigureAwait(false);
+            using var timeout = new CancellationTokenSource(VideoRoomRequests.ReplyTimeout);
+            await VideoRoomRequests.RequestKeyframeAsync(participant.Janus, participant.Handle, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is JanusApiException or HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
         {
