@@ -43,7 +43,7 @@ public sealed partial class RoomService : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
+    private readonly RoomSubscriptions _subscriptions = new();
     private readonly Dictionary<string, Rejoin> _rejoins = new(StringComparer.Ordinal);
 
     public RoomService(JanusSupervisor janus, IRoomShow show, IOptions<RoomOptions> options, ILogger<RoomService> logger, TimeProvider? time = null)
@@ -225,7 +225,7 @@ public sealed partial class RoomService : IAsyncDisposable
             room.Gate.Release();
         }
 
-        await EndSubscriptionsOfAsync(participant.Id).ConfigureAwait(false);
+        await _subscriptions.EndAllOfAsync(participant.Id).ConfigureAwait(false);
         if (detach) await participant.Janus.DetachQuietlyAsync(participant.Handle).ConfigureAwait(false);
         LogLeft(channel, participant.Id, participant.Display, reason, room.Participants.Count);
         // A participant's screen share leaves with it (a removed guest's share must not stay on air).
@@ -258,68 +258,27 @@ public sealed partial class RoomService : IAsyncDisposable
         var owner = FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room sees the others");
         var target = FindParticipant(channel, targetId) ?? throw new RoomRefusal(404, "no such participant in the room");
         if (owner.Id == target.Id) throw new RoomRefusal(400, "a participant sees itself in its own preview");
-        lock (_gate)
-        {
-            if (_subscriptions.Values.Count(s => s.OwnerId == owner.Id) >= _options.MaxParticipants * 2)
-                throw new RoomRefusal(429, "this participant holds its limit of subscriptions; end some first");
-        }
-
-        long handle = 0;
         try
         {
-            handle = await target.Janus.AttachAsync(VideoRoomRequests.Plugin, cancellationToken).ConfigureAwait(false);
-            string offer = await VideoRoomRequests.JoinSubscriberAsync(target.Janus, handle, target.JanusRoomId, target.PublisherId, cancellationToken)
-                .ConfigureAwait(false);
-            var subscription = new Subscription(NewId(), channel, owner.Id, target.Id, target.Janus, handle);
-            lock (_gate) _subscriptions[subscription.Id] = subscription;
-            handle = 0;
+            var offer = await _subscriptions.OpenAsync(channel, owner.Id, target.Id, target.Janus, target.JanusRoomId, target.PublisherId,
+                _options.MaxParticipants * 2, cancellationToken).ConfigureAwait(false);
             LogSubscribed(channel, owner.Id, target.Id);
-            return new RoomOffer(subscription.Id, offer);
+            return offer;
         }
         catch (JanusApiException e)
         {
             LogJanusFailed(channel, e.Message);
             throw new RoomRefusal(502, $"the WebRTC engine refused the subscription: {e.Message}");
         }
-        finally
-        {
-            if (handle != 0) await target.Janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
-        }
     }
 
     /// <summary>The subscriber's answer to Janus's offer starts the media; false when the subscription is not the owner's.</summary>
-    public async Task<bool> AnswerAsync(string channel, string ownerToken, string subscriptionId, string answer, CancellationToken cancellationToken)
-    {
-        string? ownerId = ParticipantOf(channel, ownerToken);
-        Subscription? subscription;
-        lock (_gate) _subscriptions.TryGetValue(subscriptionId, out subscription);
-        if (subscription is null || subscription.Channel != channel || subscription.OwnerId != ownerId) return false;
-        if (!SessionDescription.TryParse(answer, out _, out string error)) throw new RoomRefusal(400, $"malformed SDP answer: {error}");
-        try
-        {
-            await VideoRoomRequests.StartSubscriberAsync(subscription.Janus, subscription.Handle, answer, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (JanusApiException e)
-        {
-            throw new RoomRefusal(502, $"the WebRTC engine refused the answer: {e.Message}");
-        }
-    }
+    public Task<bool> AnswerAsync(string channel, string ownerToken, string subscriptionId, string answer, CancellationToken cancellationToken)
+        => _subscriptions.AnswerAsync(channel, ParticipantOf(channel, ownerToken), subscriptionId, answer, cancellationToken);
 
     /// <summary>Ends a subscription of the participant holding <paramref name="ownerToken"/>; false when there is none.</summary>
-    public async Task<bool> UnsubscribeAsync(string channel, string ownerToken, string subscriptionId)
-    {
-        string? ownerId = ParticipantOf(channel, ownerToken);
-        Subscription? subscription;
-        lock (_gate)
-        {
-            if (!_subscriptions.TryGetValue(subscriptionId, out subscription) || subscription.Channel != channel || subscription.OwnerId != ownerId) return false;
-            _subscriptions.Remove(subscriptionId);
-        }
-
-        await subscription.Janus.DetachQuietlyAsync(subscription.Handle).ConfigureAwait(false);
-        return true;
-    }
+    public Task<bool> UnsubscribeAsync(string channel, string ownerToken, string subscriptionId)
+        => _subscriptions.EndAsync(channel, ParticipantOf(channel, ownerToken), subscriptionId);
 
     /// <summary>A host mutes or unmutes a participant's sound for everyone (Janus's moderation: the room and the show); false when there is none.</summary>
     public async Task<bool> MuteAsync(string channel, string id, bool muted, CancellationToken cancellationToken)
@@ -341,18 +300,6 @@ public sealed partial class RoomService : IAsyncDisposable
         participant.Muted = muted;
         LogMuted(channel, id, muted);
         return true;
-    }
-
-    private async Task EndSubscriptionsOfAsync(string participantId)
-    {
-        List<Subscription> ended;
-        lock (_gate)
-        {
-            ended = [.. _subscriptions.Values.Where(s => s.OwnerId == participantId || s.TargetId == participantId)];
-            foreach (var subscription in ended) _subscriptions.Remove(subscription.Id);
-        }
-
-        foreach (var subscription in ended) await subscription.Janus.DetachQuietlyAsync(subscription.Handle).ConfigureAwait(false);
     }
 
     private async Task ShowQuietlyAsync(string channel, Room room)
@@ -435,15 +382,7 @@ public sealed partial class RoomService : IAsyncDisposable
 
     private async Task OnHandleEndedAsync(JanusSession janus, long handle)
     {
-        lock (_gate)
-        {
-            if (_subscriptions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle) is { } subscription)
-            {
-                _subscriptions.Remove(subscription.Id);
-                return;
-            }
-        }
-
+        if (_subscriptions.Forget(janus, handle)) return;
         if (Find(janus, handle) is { } participant)
             await RemoveAsync(participant.Channel, p => p == participant, "its PeerConnection ended").ConfigureAwait(false);
     }
@@ -461,8 +400,9 @@ public sealed partial class RoomService : IAsyncDisposable
         lock (_gate)
         {
             lost = [.. _rooms.Values.SelectMany(r => r.Participants.ToArray()).Where(p => p.Janus == janus)];
-            foreach (var gone in _subscriptions.Values.Where(s => s.Janus == janus).ToList()) _subscriptions.Remove(gone.Id);
         }
+
+        _subscriptions.ForgetAll(janus);
 
         // Each may come back with its token while the show holds its place (their pages rejoin by themselves).
         lock (_gate)
@@ -526,8 +466,6 @@ public sealed partial class RoomService : IAsyncDisposable
 
     /// <summary>What a participant that Janus's stop took out comes back as; <paramref name="Owner"/> is the sharer of a screen share.</summary>
     private sealed record Rejoin(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, DateTimeOffset Until, string? Owner);
-
-    private sealed record Subscription(string Id, string Channel, string OwnerId, string TargetId, JanusSession Janus, long Handle);
 
     [LoggerMessage(EventId = 8301, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} ({Display}, {Source}) joined with {Codec}, audio {HasAudio}; {Count} participants")]
     private partial void LogJoined(string channel, string participantId, string display, string source, string codec, bool hasAudio, int count);
