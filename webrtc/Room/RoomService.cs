@@ -44,7 +44,7 @@ public sealed partial class RoomService : IAsyncDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
     private readonly RoomSubscriptions _subscriptions = new();
-    private readonly Dictionary<string, Rejoin> _rejoins = new(StringComparer.Ordinal);
+    private readonly RoomRejoins _rejoins;
 
     public RoomService(JanusSupervisor janus, IRoomShow show, IOptions<RoomOptions> options, ILogger<RoomService> logger, TimeProvider? time = null)
     {
@@ -53,6 +53,7 @@ public sealed partial class RoomService : IAsyncDisposable
         _options = options.Value;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        _rejoins = new RoomRejoins(_time);
         _janus.Lost += OnJanusLost;
         _janus.HandleEnded += OnHandleEnded;
         _janus.HandleUp += OnHandleUp;
@@ -85,17 +86,11 @@ public sealed partial class RoomService : IAsyncDisposable
     /// </summary>
     public async Task<RoomAnswer> RejoinAsync(string channel, string token, string offer, IPAddress? client, CancellationToken cancellationToken)
     {
-        Rejoin? rejoin;
-        lock (_gate)
-        {
-            var now = _time.GetUtcNow();
-            foreach (var expired in _rejoins.Where(r => r.Value.Until <= now).Select(r => r.Key).ToList()) _rejoins.Remove(expired);
-            if (!_rejoins.TryGetValue(token, out rejoin) || rejoin.Channel != channel) throw new RoomRefusal(401, "no participant of this room to rejoin with that token");
-        }
+        var rejoin = _rejoins.Find(channel, token) ?? throw new RoomRefusal(401, "no participant of this room to rejoin with that token");
 
         // The token stays good until a rejoin succeeds: an attempt that fails (Janus still starting) may be made again.
         var answer = await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, rejoin.Owner, cancellationToken).ConfigureAwait(false);
-        lock (_gate) _rejoins.Remove(token);
+        _rejoins.Used(token);
         return answer;
     }
 
@@ -112,7 +107,7 @@ public sealed partial class RoomService : IAsyncDisposable
             .ConfigureAwait(false);
     }
 
-    private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, Rejoin? rejoin,
+    private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, RoomRejoin? rejoin,
         string? owner, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
@@ -405,11 +400,10 @@ public sealed partial class RoomService : IAsyncDisposable
         _subscriptions.ForgetAll(janus);
 
         // Each may come back with its token while the show holds its place (their pages rejoin by themselves).
-        lock (_gate)
+        foreach (var participant in lost)
         {
-            foreach (var participant in lost)
-                _rejoins[participant.Token] = new Rejoin(participant.Id, participant.Token, participant.Channel, participant.Display, participant.Source,
-                    participant.IsScreen, _time.GetUtcNow() + _options.EmptyHold, participant.Owner);
+            _rejoins.Keep(new RoomRejoin(participant.Id, participant.Token, participant.Channel, participant.Display, participant.Source,
+                participant.IsScreen, _time.GetUtcNow() + _options.EmptyHold, participant.Owner));
         }
 
         foreach (var participant in lost) _ = RemoveAsync(participant.Channel, p => p == participant, "Janus stopped", detach: false);
@@ -463,9 +457,6 @@ public sealed partial class RoomService : IAsyncDisposable
 
         public volatile bool Muted;
     }
-
-    /// <summary>What a participant that Janus's stop took out comes back as; <paramref name="Owner"/> is the sharer of a screen share.</summary>
-    private sealed record Rejoin(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, DateTimeOffset Until, string? Owner);
 
     [LoggerMessage(EventId = 8301, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} ({Display}, {Source}) joined with {Codec}, audio {HasAudio}; {Count} participants")]
     private partial void LogJoined(string channel, string participantId, string display, string source, string codec, bool hasAudio, int count);
