@@ -41,8 +41,7 @@ public sealed partial class RoomService : IAsyncDisposable
     private readonly RoomOptions _options;
     private readonly ILogger<RoomService> _logger;
     private readonly TimeProvider _time;
-    private readonly Lock _gate = new();
-    private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
+    private readonly RoomRoster _roster;
     private readonly RoomSubscriptions _subscriptions = new();
     private readonly RoomRejoins _rejoins;
 
@@ -51,6 +50,7 @@ public sealed partial class RoomService : IAsyncDisposable
         _janus = janus;
         _show = show;
         _options = options.Value;
+        _roster = new RoomRoster(_options);
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _rejoins = new RoomRejoins(_time);
@@ -64,12 +64,8 @@ public sealed partial class RoomService : IAsyncDisposable
     /// <summary>The participants of <paramref name="channel"/>'s room now, in the order they joined.</summary>
     public IReadOnlyList<RoomParticipantInfo> Participants(string channel)
     {
-        lock (_gate)
-        {
-            return _rooms.TryGetValue(channel, out var room)
-                ? [.. room.Participants.Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec, p.AudioMid is not null, p.Connected, p.Muted, p.JoinedAt, p.Owner))]
-                : [];
-        }
+        return [.. _roster.In(channel).Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec, p.AudioMid is not null,
+            p.Connected, p.Muted, p.JoinedAt, p.Owner))];
     }
 
     /// <summary>
@@ -101,7 +97,7 @@ public sealed partial class RoomService : IAsyncDisposable
     /// </summary>
     public async Task<RoomAnswer> ShareScreenAsync(string channel, string ownerToken, string offer, IPAddress? client, CancellationToken cancellationToken)
     {
-        var owner = FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room shares a screen into it");
+        var owner = _roster.FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room shares a screen into it");
         if (owner.IsScreen) throw new RoomRefusal(400, "a screen share cannot share another screen");
         return await JoinAsync(channel, $"{owner.Display} (screen)", owner.Source, isScreen: true, offer, client, rejoin: null, owner.Id, cancellationToken)
             .ConfigureAwait(false);
@@ -117,9 +113,9 @@ public sealed partial class RoomService : IAsyncDisposable
             throw new RoomRefusal(400, "the offer sends no video (a room participant sends a camera or a screen)");
         display = Display(display);
 
-        var room = RoomOf(channel);
+        var room = _roster.Open(channel);
         await room.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        Participant? participant = null;
+        RoomParticipant? participant = null;
         JanusSession? janus = null;
         long handle = 0;
         bool joined = false;
@@ -143,7 +139,7 @@ public sealed partial class RoomService : IAsyncDisposable
                 throw new RoomRefusal(503, "the WebRTC engine (Janus) is not running; try again shortly");
             }
 
-            long roomId = await EnsureRoomAsync(janus, room, cancellationToken).ConfigureAwait(false);
+            long roomId = await room.EnsureOnAsync(janus, cancellationToken).ConfigureAwait(false);
             handle = await janus.AttachAsync(VideoRoomRequests.Plugin, cancellationToken).ConfigureAwait(false);
             var publisher = await VideoRoomRequests.JoinPublisherAsync(janus, handle, roomId, display, offer, cancellationToken).ConfigureAwait(false);
             var answer = publisher.Answer;
@@ -153,9 +149,9 @@ public sealed partial class RoomService : IAsyncDisposable
                 throw new RoomRefusal(400, $"none of the offered video codecs is taken here ({_options.VideoCodecs})");
             var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase)));
 
-            participant = new Participant(rejoin?.Id ?? NewId(), rejoin?.Token ?? NewId(), channel, display, source, isScreen, janus, roomId, handle, publisher.Id, codec, video.Mid, audio?.Mid,
-                client, _time.GetUtcNow(), owner);
-            lock (_gate) room.Participants.Add(participant);
+            participant = new RoomParticipant(rejoin?.Id ?? NewId(), rejoin?.Token ?? NewId(), channel, display, source, isScreen, janus, roomId, handle,
+                publisher.Id, codec, video.Mid, audio?.Mid, client, _time.GetUtcNow(), owner);
+            _roster.Add(room, participant);
             IReadOnlyDictionary<string, RoomRtpTarget> targets;
             try
             {
@@ -184,7 +180,7 @@ public sealed partial class RoomService : IAsyncDisposable
             {
                 if (participant is not null)
                 {
-                    lock (_gate) room.Participants.Remove(participant);
+                    _roster.Remove(room, participant);
                     await ShowQuietlyAsync(channel, room).ConfigureAwait(false);
                 }
 
@@ -201,18 +197,16 @@ public sealed partial class RoomService : IAsyncDisposable
     /// <summary>The participant holding <paramref name="token"/> leaves (its resource's DELETE); false when there is none.</summary>
     public Task<bool> LeaveAsync(string channel, string token, string reason) => RemoveAsync(channel, p => BearerSecret.Same(p.Token, token), reason);
 
-    private async Task<bool> RemoveAsync(string channel, Func<Participant, bool> which, string reason, bool detach = true)
+    private async Task<bool> RemoveAsync(string channel, Func<RoomParticipant, bool> which, string reason, bool detach = true)
     {
-        Room? room;
-        lock (_gate) _rooms.TryGetValue(channel, out room);
-        if (room is null) return false;
+        if (_roster.Find(channel) is not { } room) return false;
         await room.Gate.WaitAsync().ConfigureAwait(false);
-        Participant? participant;
+        RoomParticipant? participant;
         try
         {
             participant = room.Participants.FirstOrDefault(which);
             if (participant is null) return false;
-            lock (_gate) room.Participants.Remove(participant);
+            _roster.Remove(room, participant);
             await ShowQuietlyAsync(channel, room).ConfigureAwait(false);
         }
         finally
@@ -229,20 +223,10 @@ public sealed partial class RoomService : IAsyncDisposable
     }
 
     /// <summary>The public id of the participant holding <paramref name="token"/> in <paramref name="channel"/>'s room now, or null.</summary>
-    public string? ParticipantOf(string channel, string token) => token.Length == 0 ? null : FindByToken(channel, token)?.Id;
-
-    private Participant? FindByToken(string channel, string token)
-    {
-        lock (_gate) return _rooms.TryGetValue(channel, out var room) ? room.Participants.FirstOrDefault(p => BearerSecret.Same(p.Token, token)) : null;
-    }
+    public string? ParticipantOf(string channel, string token) => token.Length == 0 ? null : _roster.FindByToken(channel, token)?.Id;
 
     /// <summary>The address a participant joined from (for a ban), or null.</summary>
-    public IPAddress? AddressOf(string channel, string id) => FindParticipant(channel, id)?.Client;
-
-    private Participant? FindParticipant(string channel, string id)
-    {
-        lock (_gate) return _rooms.TryGetValue(channel, out var room) ? room.Participants.FirstOrDefault(p => p.Id == id) : null;
-    }
+    public IPAddress? AddressOf(string channel, string id) => _roster.FindById(channel, id)?.Client;
 
     /// <summary>
     /// The participant holding <paramref name="ownerToken"/> subscribes to <paramref name="targetId"/>'s media: a VideoRoom subscriber handle
@@ -250,8 +234,8 @@ public sealed partial class RoomService : IAsyncDisposable
     /// </summary>
     public async Task<RoomOffer> SubscribeAsync(string channel, string ownerToken, string targetId, CancellationToken cancellationToken)
     {
-        var owner = FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room sees the others");
-        var target = FindParticipant(channel, targetId) ?? throw new RoomRefusal(404, "no such participant in the room");
+        var owner = _roster.FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room sees the others");
+        var target = _roster.FindById(channel, targetId) ?? throw new RoomRefusal(404, "no such participant in the room");
         if (owner.Id == target.Id) throw new RoomRefusal(400, "a participant sees itself in its own preview");
         try
         {
@@ -278,7 +262,7 @@ public sealed partial class RoomService : IAsyncDisposable
     /// <summary>A host mutes or unmutes a participant's sound for everyone (Janus's moderation: the room and the show); false when there is none.</summary>
     public async Task<bool> MuteAsync(string channel, string id, bool muted, CancellationToken cancellationToken)
     {
-        if (FindParticipant(channel, id) is not { } participant) return false;
+        if (_roster.FindById(channel, id) is not { } participant) return false;
         if (participant.AudioMid is { } mid)
         {
             try
@@ -297,7 +281,7 @@ public sealed partial class RoomService : IAsyncDisposable
         return true;
     }
 
-    private async Task ShowQuietlyAsync(string channel, Room room)
+    private async Task ShowQuietlyAsync(string channel, ChannelRoom room)
     {
         try
         {
@@ -309,22 +293,11 @@ public sealed partial class RoomService : IAsyncDisposable
         }
     }
 
-    private static List<RoomFeed> Feeds(Room room) =>
+    private static List<RoomFeed> Feeds(ChannelRoom room) =>
         [.. room.Participants.Select(p => new RoomFeed(p.Id, p.Display, p.VideoCodec, p.AudioMid is not null, p.IsScreen, () => _ = RequestKeyframeAsync(p)))];
 
-    /// <summary>The room's Janus id on <paramref name="janus"/>: created there on its first participant (a restarted Janus has no rooms).</summary>
-    private static async Task<long> EnsureRoomAsync(JanusSession janus, Room room, CancellationToken cancellationToken)
-    {
-        if (room.Janus == janus) return room.JanusRoomId;
-        long roomId = await VideoRoomRequests.CreateRoomAsync(janus, room.Channel, room.MaxParticipants, room.VideoCodecs, room.MaxBitrate, cancellationToken)
-            .ConfigureAwait(false);
-        room.Janus = janus;
-        room.JanusRoomId = roomId;
-        return roomId;
-    }
-
     /// <summary>Forwards the participant's video (and audio) RTP to its place in the show, payload types rewritten to the show's.</summary>
-    private static async Task ForwardAsync(Participant participant, RoomRtpTarget target, CancellationToken cancellationToken)
+    private static async Task ForwardAsync(RoomParticipant participant, RoomRtpTarget target, CancellationToken cancellationToken)
     {
         List<VideoRoomForward> streams = [new(participant.VideoMid, target.VideoPort, target.VideoPayloadType)];
         if (participant.AudioMid is { } audioMid) streams.Add(new(audioMid, target.AudioPort, target.AudioPayloadType));
@@ -333,7 +306,7 @@ public sealed partial class RoomService : IAsyncDisposable
     }
 
     /// <summary>Asks Janus to send the participant a keyframe request (PLI): the show's decoder started mid-stream.</summary>
-    private static async Task RequestKeyframeAsync(Participant participant)
+    private static async Task RequestKeyframeAsync(RoomParticipant participant)
     {
         try
         {
@@ -346,31 +319,9 @@ public sealed partial class RoomService : IAsyncDisposable
         }
     }
 
-    private Room RoomOf(string channel)
-    {
-        lock (_gate)
-        {
-            if (!_rooms.TryGetValue(channel, out var room))
-            {
-                room = new Room(channel, _options.MaxParticipants, _options.VideoCodecs, _options.MaxBitrate);
-                _rooms[channel] = room;
-            }
-
-            return room;
-        }
-    }
-
     private void OnHandleUp(JanusSession janus, long handle)
     {
-        if (Find(janus, handle) is { } participant) participant.Connected = true;
-    }
-
-    private Participant? Find(JanusSession janus, long handle)
-    {
-        lock (_gate)
-        {
-            return _rooms.Values.SelectMany(r => r.Participants.ToArray()).FirstOrDefault(p => p.Janus == janus && p.Handle == handle);
-        }
+        if (_roster.FindByHandle(janus, handle) is { } participant) participant.Connected = true;
     }
 
     private void OnHandleEnded(JanusSession janus, long handle) => _ = OnHandleEndedAsync(janus, handle);
@@ -378,11 +329,11 @@ public sealed partial class RoomService : IAsyncDisposable
     private async Task OnHandleEndedAsync(JanusSession janus, long handle)
     {
         if (_subscriptions.Forget(janus, handle)) return;
-        if (Find(janus, handle) is { } participant)
+        if (_roster.FindByHandle(janus, handle) is { } participant)
             await RemoveAsync(participant.Channel, p => p == participant, "its PeerConnection ended").ConfigureAwait(false);
     }
 
-    private async Task LeaveIfNeverConnectedAsync(Participant participant)
+    private async Task LeaveIfNeverConnectedAsync(RoomParticipant participant)
     {
         await Task.Delay(_options.ConnectTimeout, _time).ConfigureAwait(false);
         if (!participant.Connected)
@@ -391,12 +342,7 @@ public sealed partial class RoomService : IAsyncDisposable
 
     private void OnJanusLost(JanusSession janus)
     {
-        List<Participant> lost;
-        lock (_gate)
-        {
-            lost = [.. _rooms.Values.SelectMany(r => r.Participants.ToArray()).Where(p => p.Janus == janus)];
-        }
-
+        var lost = _roster.On(janus);
         _subscriptions.ForgetAll(janus);
 
         // Each may come back with its token while the show holds its place (their pages rejoin by themselves).
@@ -424,38 +370,7 @@ public sealed partial class RoomService : IAsyncDisposable
         _janus.Lost -= OnJanusLost;
         _janus.HandleEnded -= OnHandleEnded;
         _janus.HandleUp -= OnHandleUp;
-        List<Participant> all;
-        lock (_gate) all = [.. _rooms.Values.SelectMany(r => r.Participants)];
-        foreach (var participant in all) await participant.Janus.DetachQuietlyAsync(participant.Handle).ConfigureAwait(false);
-    }
-
-    private sealed class Room(string channel, int maxParticipants, string videoCodecs, int maxBitrate)
-    {
-        public string Channel { get; } = channel;
-
-        public int MaxParticipants { get; } = maxParticipants;
-
-        public string VideoCodecs { get; } = videoCodecs;
-
-        public int MaxBitrate { get; } = maxBitrate;
-
-        /// <summary>One join or leave at a time: the show sees each membership in order.</summary>
-        public SemaphoreSlim Gate { get; } = new(1, 1);
-
-        /// <summary>Changed under <see cref="Gate"/> and the service's lock; read under either.</summary>
-        public List<Participant> Participants { get; } = [];
-
-        public JanusSession? Janus { get; set; }
-
-        public long JanusRoomId { get; set; }
-    }
-
-    private sealed record Participant(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, JanusSession Janus, long JanusRoomId, long Handle,
-        long PublisherId, string VideoCodec, string VideoMid, string? AudioMid, IPAddress? Client, DateTimeOffset JoinedAt, string? Owner)
-    {
-        public volatile bool Connected;
-
-        public volatile bool Muted;
+        foreach (var participant in _roster.All()) await participant.Janus.DetachQuietlyAsync(participant.Handle).ConfigureAwait(false);
     }
 
     [LoggerMessage(EventId = 8301, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} ({Display}, {Source}) joined with {Codec}, audio {HasAudio}; {Count} participants")]
