@@ -4,7 +4,6 @@ using Broadcast.Compositor.Inputs;
 using Broadcast.Compositor.Layouts;
 using Broadcast.Compositor.Video;
 using Broadcast.Media;
-using Broadcast.Media.Codecs.Images;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Compositor.Engine;
@@ -50,9 +49,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
 {
     // Feeds publish here, never into the node's channels: a feed is no channel's broadcast, and no packager reads it.
     private readonly LiveStreamRegistry _feedHub = new();
-    private static readonly TimeSpan ImageDecodeTimeout = TimeSpan.FromSeconds(20);
-    private const string NotAnImage = "It is neither a PNG nor a JPEG: its first bytes are not a PNG or JPEG signature.";
-    private static readonly TimeSpan CardRenderTimeout = TimeSpan.FromSeconds(10);
+    private readonly ProgramImages _images = new(settings, logger);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, Hosted> _programs = new(StringComparer.Ordinal);
 
@@ -88,16 +85,16 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
 
             var rtp = inputs.Where(i => i.Rtp).Select(i => i.Id).ToList();
             var imageKeys = inputs.Where(i => i.Image is not null).ToDictionary(i => i.Id, InputKey, StringComparer.Ordinal);
-            var images = await DecodeImagesAsync(inputs, running, cancellationToken).ConfigureAwait(false);
-            var cardLabels = CardLabels(inputs);
+            var images = await _images.DecodeAsync(inputs, imageKeys, running?.Images, running?.ImageKeys, cancellationToken).ConfigureAwait(false);
+            var cardLabels = ProgramImages.CardLabels(inputs);
             Dictionary<string, Yuva420Image> cards;
             try
             {
-                cards = await RenderCardsAsync(channel, cardLabels, running, cancellationToken).ConfigureAwait(false);
+                cards = await _images.RenderCardsAsync(channel, cardLabels, running?.CardLabels, running?.Cards, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
-                DisposeImagesNotIn(images, running?.Images);
+                ProgramImages.DisposeNotIn(images, running?.Images);
                 throw;
             }
             Dictionary<string, HostedFeed> opened;
@@ -107,8 +104,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
             }
             catch
             {
-                DisposeImagesNotIn(images, running?.Images);
-                DisposeImagesNotIn(cards, running?.Cards);
+                ProgramImages.DisposeNotIn(images, running?.Images);
+                ProgramImages.DisposeNotIn(cards, running?.Cards);
                 throw;
             }
             // In the request's order: a feed decodes from the host's feed hub, a channel from the node's.
@@ -123,13 +120,13 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 }
                 catch
                 {
-                    DisposeImagesNotIn(images, running.Images);
-                    DisposeImagesNotIn(cards, running.Cards);
+                    ProgramImages.DisposeNotIn(images, running.Images);
+                    ProgramImages.DisposeNotIn(cards, running.Cards);
                     await CloseFeedsNotInAsync(opened, running.Feeds).ConfigureAwait(false);
                     throw;
                 }
-                DisposeImagesNotIn(running.Images, images);
-                DisposeImagesNotIn(running.Cards, cards);
+                ProgramImages.DisposeNotIn(running.Images, images);
+                ProgramImages.DisposeNotIn(running.Cards, cards);
                 // The engine stopped the decoders it left out before it returned: their feeds have no reader left.
                 await CloseFeedsNotInAsync(running.Feeds, opened).ConfigureAwait(false);
                 lock (_programs) _programs[channel] = new Hosted(running.Engine, inputsKey, images, imageKeys, cards, cardLabels, opened);
@@ -196,7 +193,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
             }
             if (cardLabels.Count == running.CardLabels.Count && cardLabels.All(p => running.CardLabels.TryGetValue(p.Key, out var shown) && shown == p.Value)) return true;
 
-            var cards = await RenderCardsAsync(channel, cardLabels, running, cancellationToken).ConfigureAwait(false);
+            var cards = await _images.RenderCardsAsync(channel, cardLabels, running.CardLabels, running.Cards, cancellationToken).ConfigureAwait(false);
             var channels = decoders.OfType<ChannelInputDecoder>().Select(d => new ChannelInput(d.InputId, d.Channel, d.Hub)).ToList();
             var rtp = decoders.OfType<RtpInputDecoder>().Select(d => d.InputId).ToList();
             try
@@ -205,10 +202,10 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
             }
             catch
             {
-                DisposeImagesNotIn(cards, running.Cards);
+                ProgramImages.DisposeNotIn(cards, running.Cards);
                 throw;
             }
-            DisposeImagesNotIn(running.Cards, cards);
+            ProgramImages.DisposeNotIn(running.Cards, cards);
             lock (_programs) _programs[channel] = running with { Cards = cards, CardLabels = cardLabels };
             return true;
         }
@@ -290,96 +287,6 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         return true;
     }
 
-    /// <summary>The cleaned label of each channel or RTP input that has one (see <see cref="NameCard.Clean"/>).</summary>
-    private static Dictionary<string, string> CardLabels(IReadOnlyList<ProgramInputSource> inputs)
-    {
-        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var input in inputs)
-        {
-            if ((input.Channel is not null || input.Rtp || input.Feed is not null) && NameCard.Clean(input.Label) is { } label) labels[input.Id] = label;
-        }
-        return labels;
-    }
-
-    /// <summary>
-    /// Renders the name cards, all at once; one the running program already shows (same input, same label) is taken
-    /// from it. A card ffmpeg cannot render is logged and left out: the input's placeholder is then the plain dark tile,
-    /// and the program goes on air regardless.
-    /// </summary>
-    private async Task<Dictionary<string, Yuva420Image>> RenderCardsAsync(string channel, Dictionary<string, string> labels, Hosted? running,
-        CancellationToken cancellationToken)
-    {
-        var size = NameCard.SizeFor(settings.Canvas);
-        if (size.Width < NameCard.MinSide || size.Height < NameCard.MinSide) return [];
-        var rendering = labels.Select(async pair =>
-        {
-            if (running is not null && running.CardLabels.TryGetValue(pair.Key, out var shown) && shown == pair.Value && running.Cards.TryGetValue(pair.Key, out var kept))
-                return (pair.Key, Card: kept);
-            try
-            {
-                return (pair.Key, Card: await NameCard.RenderAsync(settings.FfmpegPath, pair.Value, size, CardRenderTimeout, cancellationToken).ConfigureAwait(false));
-            }
-            catch (InvalidDataException e)
-            {
-                LogCardFailed(channel, pair.Key, e.Message);
-                return (pair.Key, Card: (Yuva420Image?)null);
-            }
-        }).ToList();
-        try
-        {
-            await Task.WhenAll(rendering).ConfigureAwait(false);
-        }
-        catch
-        {
-            // Cancelled: free what did render (but never a card the running program still shows).
-            foreach (var done in rendering.Where(t => t.IsCompletedSuccessfully && t.Result.Card is not null))
-            {
-                if (running is null || !running.Cards.Values.Contains(done.Result.Card!)) done.Result.Card!.Dispose();
-            }
-            throw;
-        }
-        return rendering.Where(t => t.Result.Card is not null).ToDictionary(t => t.Result.Key, t => t.Result.Card!, StringComparer.Ordinal);
-    }
-
-    /// <summary>Decodes the image inputs; one the running program already has (same id, size and bytes) is taken from it.</summary>
-    private async Task<Dictionary<string, Yuva420Image>> DecodeImagesAsync(IReadOnlyList<ProgramInputSource> inputs, Hosted? running, CancellationToken cancellationToken)
-    {
-        var images = new Dictionary<string, Yuva420Image>(StringComparer.Ordinal);
-        for (int i = 0; i < inputs.Count; i++)
-        {
-            if (inputs[i].Image is not { } bytes) continue;
-            if (running is not null && running.ImageKeys.TryGetValue(inputs[i].Id, out string? key) && key == InputKey(inputs[i]))
-            {
-                images[inputs[i].Id] = running.Images[inputs[i].Id];
-                continue;
-            }
-            // Checked before anything is written: a stored program's bytes may predate control's own check of them.
-            if (!StillImageSignature.TryDetect(bytes, out _))
-            {
-                DisposeImagesNotIn(images, running?.Images);
-                throw new ProgramImageException(i, NotAnImage, new InvalidDataException(NotAnImage));
-            }
-            // ffmpeg reads the image from a file of our own naming: the bytes are the caller's, the name is not.
-            string path = Path.Combine(Path.GetTempPath(), $"broadcast-program-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}");
-            try
-            {
-                await File.WriteAllBytesAsync(path, bytes, cancellationToken).ConfigureAwait(false);
-                images[inputs[i].Id] = await ImageInput.DecodeAsync(settings.FfmpegPath, path, new PixelSize(inputs[i].Width, inputs[i].Height),
-                    ImageDecodeTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (InvalidDataException e)
-            {
-                DisposeImagesNotIn(images, running?.Images);
-                throw new ProgramImageException(i, "ffmpeg cannot decode it as a PNG or JPEG.", e);
-            }
-            finally
-            {
-                File.Delete(path);
-            }
-        }
-        return images;
-    }
-
     /// <summary>
     /// The feeds of the new inputs: one the running program has for the same input and source is kept (its decoder is
     /// kept too, see <see cref="ProgramEngine.ChangeInputsAsync(IReadOnlyList{ChannelInput}, IReadOnlyList{string}, IReadOnlyDictionary{string, Yuva420Image}, IReadOnlyDictionary{string, Yuva420Image}, ProgramLayout, IReadOnlyDictionary{string, MixSettings}?, LayoutTransition, CancellationToken)"/>),
@@ -423,15 +330,6 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         }
     }
 
-    /// <summary>Frees the images of <paramref name="images"/> that <paramref name="kept"/> does not hold as well.</summary>
-    private static void DisposeImagesNotIn(IReadOnlyDictionary<string, Yuva420Image> images, IReadOnlyDictionary<string, Yuva420Image>? kept)
-    {
-        foreach (var image in images.Values)
-        {
-            if (kept is null || !kept.Values.Contains(image)) image.Dispose();
-        }
-    }
-
     /// <summary>Which inputs a program has: equal keys mean the inputs stay and only the layout and mix change.</summary>
     private static string InputsKey(IReadOnlyList<ProgramInputSource> inputs) => string.Join('\n', inputs.Select(InputKey));
 
@@ -455,7 +353,4 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
 
     [LoggerMessage(EventId = 6208, Level = LogLevel.Error, Message = "Program {Channel}: its broadcast ended, but its engine could not be stopped")]
     private partial void LogEndedStopFailed(Exception ex, string channel);
-
-    [LoggerMessage(EventId = 6206, Level = LogLevel.Warning, Message = "Program {Channel}: no name card for input {InputId} (its placeholder stays plain): {Reason}")]
-    private partial void LogCardFailed(string channel, string inputId, string reason);
 }
