@@ -10,10 +10,10 @@ namespace Broadcast.Compositor.Engine;
 
 /// <summary>
 /// One program: its channel inputs decoded, composed frame by frame onto the canvas under the current layout, their
-/// audio mixed, limited and metered, all encoded into the program channel's hub. The loop is paced by
-/// <see cref="ProgramClock"/> against a <see cref="TimeProvider"/>: frame n is due at start + n/fps; a late loop
-/// repeats the last canvas for the frames it missed rather than compose them, so the output never drifts from the
-/// clock. <see cref="Apply"/> swaps the layout and the mix atomically; the next frame cuts to it or starts a fade.
+/// audio mixed, limited and metered, all encoded into the program channel's hub. The frames are made by its
+/// <see cref="ProgramLoop"/>, paced by <see cref="ProgramClock"/>; the engine owns what the loop draws from (the scene:
+/// inputs, layout, mix) and the encoder and hub it draws into. <see cref="Apply"/> swaps the layout and the mix
+/// atomically; the next frame cuts to it or starts a fade.
 /// <see cref="ChangeInputsAsync"/> changes the inputs themselves on air: the encoder, the hub and the timeline stay, so
 /// the audience sees a new picture, not a new broadcast.
 /// </summary>
@@ -32,10 +32,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private volatile bool _started;
     private ProgramEncoder? _encoder;
     private LiveStream? _output;
-    private Task _loop = Task.CompletedTask;
-    private long _framesComposed, _framesLate, _composeTicks, _frame;
-    private double _integratedLoudness = double.NaN; // NaN until measurable
+    private Task _running = Task.CompletedTask;
     private readonly ProgramPreviews _previews;
+    private readonly ProgramLoop _loop;
 
     public ProgramEngine(string channel, LiveStreamRegistry registry, ProgramSettings settings, IReadOnlyList<ChannelInput> inputs,
         IReadOnlyDictionary<string, Yuva420Image> images, ProgramLayout layout, ILogger logger, TimeProvider? time = null, IReadOnlyList<string>? rtpInputs = null,
@@ -58,6 +57,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         released.SetResult(); // nothing came before the first scene
         _scene = new ProgramScene(layout, mix, LayoutTransition.Cut, 0, new ProgramInputs(decoders, images, cards ?? NoCards), released);
+        _loop = new ProgramLoop(channel, settings, () => Volatile.Read(ref _scene), _previews,
+            () => _time.GetUtcNow().UtcTicks - Volatile.Read(ref _previewAskedAt) <= PreviewDemand.Ticks, logger, _time);
         Check(_scene);
     }
 
@@ -76,7 +77,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         {
             inputs = _scene.Inputs.Decoders.Count;
             foreach (var decoder in _scene.Inputs.Decoders) decoder.Start();
-            _loop = Task.Factory.StartNew(() => RunAsync(_stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+            var encoder = _encoder;
+            _running = Task.Factory.StartNew(() => _loop.RunAsync(encoder, _stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning,
+                TaskScheduler.Default).Unwrap();
             _started = true;
         }
         LogStarted(_channel, inputs, _settings.Canvas.Width, _settings.Canvas.Height);
@@ -168,7 +171,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
             LogInputsChanged(_channel, decoders.Count - added.Count, added.Count, removed.Count, transition.ToString());
 
             // Let go of what the new set left out once the loop no longer draws it; a loop that is not running draws nothing.
-            if (_started) await Task.WhenAny(next.PreviousInputsReleased.Task, _loop).ConfigureAwait(false);
+            if (_started) await Task.WhenAny(next.PreviousInputsReleased.Task, _running).ConfigureAwait(false);
             foreach (var decoder in removed) await decoder.DisposeAsync().ConfigureAwait(false);
         }
         finally
@@ -216,12 +219,12 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     public ProgramStatus Status()
     {
         var present = Volatile.Read(ref _scene).Inputs.Decoders.ToDictionary(d => d.InputId, d => d.IsPresent, StringComparer.Ordinal);
-        long composed = Interlocked.Read(ref _framesComposed);
-        double micros = composed == 0 ? 0 : Interlocked.Read(ref _composeTicks) * 1e6 / Stopwatch.Frequency / composed;
+        long composed = _loop.FramesComposed;
+        double micros = composed == 0 ? 0 : _loop.ComposeTicks * 1e6 / Stopwatch.Frequency / composed;
         // The hub's newest frame against the frame the loop is at: both on the program's timeline.
-        long? lag = _output?.LastVideoTime is long last ? (_settings.Clock.VideoTicks(Volatile.Read(ref _frame)) - last) / 90 : null;
-        return new ProgramStatus(present, composed, Interlocked.Read(ref _framesLate), Volatile.Read(ref _integratedLoudness) is var lufs && double.IsNaN(lufs) ? null : lufs,
-            _encoder?.Restarts ?? 0, _encoder?.FramesDropped ?? 0, micros, lag);
+        long? lag = _output?.LastVideoTime is long last ? (_settings.Clock.VideoTicks(_loop.Frame) - last) / 90 : null;
+        return new ProgramStatus(present, composed, _loop.FramesLate, _loop.IntegratedLoudness, _encoder?.Restarts ?? 0, _encoder?.FramesDropped ?? 0,
+            micros, lag);
     }
 
     /// <summary>
@@ -240,17 +243,7 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     /// The level meters now: each input's own level (before its fader and mute) and the program bus's (after the limiter),
     /// as peaks of the last 300 ms in dBFS, null for silence. Cheap enough to poll several times a second.
     /// </summary>
-    public ProgramLevels Levels()
-    {
-        var meters = Volatile.Read(ref _meters);
-        var inputs = new Dictionary<string, double?>(StringComparer.Ordinal);
-        foreach (var (id, meter) in meters.Inputs) inputs[id] = meter.Decibels;
-        return new ProgramLevels(inputs, meters.Bus?.Decibels, _time.GetUtcNow());
-    }
-
-    private sealed record MeterSet(IReadOnlyList<(string Id, PeakMeter Meter)> Inputs, PeakMeter? Bus);
-
-    private MeterSet _meters = new([], null);
+    public ProgramLevels Levels() => _loop.Levels();
 
     /// <summary>How long after the last <see cref="RequestPreview"/> sheets are still drawn.</summary>
     public static TimeSpan PreviewDemand { get; } = TimeSpan.FromSeconds(5);
@@ -276,226 +269,15 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         {
             if (!scene.Inputs.Decoders.Any(d => d.InputId == id)) throw new LayoutException($"audio.{id}", "no such input");
         }
-        LayoutPlanner.Plan(scene.Layout, _settings.Canvas, Sizes(scene.Inputs, present: false));
+        LayoutPlanner.Plan(scene.Layout, _settings.Canvas, ProgramLoop.Sizes(scene.Inputs, present: false));
     }
-
-    /// <summary>Every source's picture size now (null while an input has no picture), as the planner takes them.</summary>
-    private static Dictionary<string, PixelSize?> Sizes(ProgramInputs inputs, bool present)
-    {
-        var sizes = new Dictionary<string, PixelSize?>(StringComparer.Ordinal);
-        foreach (var decoder in inputs.Decoders) sizes[decoder.InputId] = present && decoder.IsPresent ? decoder.Video?.Size : null;
-        foreach (var (id, image) in inputs.Images) sizes[id] = new PixelSize(image.Width, image.Height);
-        return sizes;
-    }
-
-    private async Task RunAsync(CancellationToken cancellationToken)
-    {
-        var clock = _settings.Clock;
-        var canvas = new Yuv420Frame(_settings.Canvas.Width, _settings.Canvas.Height);
-        var fadeFrom = new Yuv420Frame(_settings.Canvas.Width, _settings.Canvas.Height);
-        var compositor = new FrameCompositor();
-        var sources = new CompositionSources();
-        var mixer = new AudioMixer();
-        var blocks = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        var ready = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        var bus = new float[mixer.BlockSamples];
-        ProgramScene? scene = null;
-        LayoutPlan? plan = null, fadePlan = null;
-        // The inputs the fade is leaving, while the picture it fades from still draws them, and who waits for their release.
-        ProgramInputs? fadingInputs = null;
-        TaskCompletionSource? fadingReleased = null;
-        // Null: plan on the next frame (the first, or a new scene). A program of images alone has an empty presence key,
-        // so "" cannot stand for "not planned yet".
-        string? planKey = null;
-        int fadeStep = 0;
-        long mixedSamples = 0, start = _time.GetTimestamp();
-        long framesPerSecond = Math.Max(1, (clock.RateNumerator + (clock.RateDenominator / 2)) / clock.RateDenominator);
-        try
-        {
-            for (long frame = 0; !cancellationToken.IsCancellationRequested; frame++)
-            {
-                long dueTicks = clock.VideoTicks(frame);
-                Volatile.Write(ref _frame, frame);
-                var wait = TimeSpan.FromTicks(dueTicks * TimeSpan.TicksPerSecond / Timescales.Video) - _time.GetElapsedTime(start);
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
-
-                var current = Volatile.Read(ref _scene);
-                if (!ReferenceEquals(current, scene))
-                {
-                    bool newInputs = scene is null || !ReferenceEquals(scene.Inputs, current.Inputs);
-                    if (newInputs) OnMixer(current.Inputs);
-                    foreach (var decoder in current.Inputs.Decoders)
-                    {
-                        mixer.Set(decoder.InputId, current.Mix.TryGetValue(decoder.InputId, out var settings) ? settings : new MixSettings());
-                    }
-                    fadePlan = scene is not null && current.Transition == LayoutTransition.Fade ? plan : null;
-                    // Whatever an earlier fade was leaving is no longer drawn; a new set's predecessor is, while this fade runs.
-                    var previous = scene;
-                    ReleaseFading(current.Inputs);
-                    if (previous is not null && newInputs && fadePlan is not null)
-                    {
-                        fadingInputs = previous.Inputs;
-                        fadingReleased = current.PreviousInputsReleased;
-                    }
-                    Draw(current.Inputs, fadingInputs);
-                    if (fadingReleased is null) current.PreviousInputsReleased.TrySetResult();
-                    fadeStep = 0;
-                    scene = current;
-                    planKey = null;
-                }
-
-                // Audio first: every 1024-sample block whose samples are due by the end of this frame.
-                while (mixedSamples + ProgramAudio.BlockFrames <= clock.AudioSample(frame + 1))
-                {
-                    ready.Clear();
-                    foreach (var decoder in scene.Inputs.Decoders)
-                    {
-                        if (decoder.IsPresent && decoder.Audio.TryRead(blocks[decoder.InputId])) ready[decoder.InputId] = blocks[decoder.InputId];
-                    }
-                    mixer.Mix(ready, bus);
-                    _encoder!.Write(bus);
-                    mixedSamples += ProgramAudio.BlockFrames;
-                }
-
-                long late = clock.FrameAt(TimelineJoin.ToVideoTicks(_time.GetElapsedTime(start))) - frame;
-                if (late > 1 && frame > 0)
-                {
-                    // Behind the clock: send the last canvas again for this slot and catch up, composing nothing.
-                    Interlocked.Increment(ref _framesLate);
-                    _encoder!.Write(canvas, frame);
-                    continue;
-                }
-
-                long composeStart = Stopwatch.GetTimestamp();
-                string key = PresenceKey(scene.Inputs, sources);
-                if (key != planKey)
-                {
-                    plan = LayoutPlanner.Plan(scene.Layout, _settings.Canvas, Sizes(scene.Inputs, present: true));
-                    planKey = key;
-                }
-                compositor.Compose(canvas, plan!, sources);
-                if (fadePlan is not null)
-                {
-                    if (fadingInputs is not null) RefreshFading(fadingInputs, scene.Inputs, sources);
-                    compositor.Compose(fadeFrom, fadePlan, sources);
-                    CrossFade.Blend(fadeFrom, canvas, ++fadeStep, _settings.FadeFrames, canvas);
-                    if (fadeStep >= _settings.FadeFrames)
-                    {
-                        fadePlan = null;
-                        ReleaseFading(scene.Inputs);
-                    }
-                }
-                Interlocked.Add(ref _composeTicks, Stopwatch.GetTimestamp() - composeStart);
-                Interlocked.Increment(ref _framesComposed);
-                _encoder!.Write(canvas, frame);
-                if (frame % framesPerSecond == 0) Volatile.Write(ref _integratedLoudness, mixer.Loudness.Integrated() ?? double.NaN);
-                // The control room's previews while it asks for them: once a second, half a second off the loudness reading,
-                // from the pictures just composed.
-                if (frame % framesPerSecond == framesPerSecond / 2 && !_previews.Busy
-                    && _time.GetUtcNow().UtcTicks - Volatile.Read(ref _previewAskedAt) <= PreviewDemand.Ticks)
-                    _previews.Draw([.. scene.Inputs.Decoders.Select(d => d.InputId)], sources, _time.GetUtcNow());
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex)
-        {
-            // A bug, not a fault of an input (those keep the loop going): the program stops composing, and says so.
-            LogLoopFailed(ex, _channel);
-            throw;
-        }
-        finally
-        {
-            canvas.Dispose();
-            fadeFrom.Dispose();
-        }
-
-        // The mixer follows the set: a new input gets a channel and a block, one left out loses them.
-        void OnMixer(ProgramInputs inputs)
-        {
-            foreach (var decoder in inputs.Decoders)
-            {
-                if (blocks.ContainsKey(decoder.InputId)) continue;
-                mixer.AddInput(decoder.InputId);
-                blocks[decoder.InputId] = new float[mixer.BlockSamples];
-            }
-            foreach (string id in blocks.Keys.Where(id => !inputs.Decoders.Any(d => d.InputId == id)).ToList())
-            {
-                mixer.RemoveInput(id);
-                blocks.Remove(id);
-            }
-            // The meters the API reads from its own threads: each is read atomically, the set swapped whole.
-            Volatile.Write(ref _meters, new MeterSet([.. inputs.Decoders.Select(d => (d.InputId, mixer.Meter(d.InputId)!))], mixer.Bus));
-        }
-
-        // The fade's leaving inputs are drawn no more: the sources forget them first, then their owner may free them.
-        void ReleaseFading(ProgramInputs current)
-        {
-            if (fadingReleased is null) return;
-            fadingInputs = null;
-            Draw(current, null);
-            fadingReleased.TrySetResult();
-            fadingReleased = null;
-        }
-
-        // The sources hold the pictures, images and cards of the drawn sets only (the scene's, and the one a fade leaves).
-        void Draw(ProgramInputs current, ProgramInputs? leaving)
-        {
-            sources.Images.Clear();
-            sources.PlaceholderCards.Clear();
-            if (leaving is not null)
-            {
-                foreach (var (id, image) in leaving.Images) sources.Images[id] = image;
-                foreach (var (id, card) in leaving.Cards) sources.PlaceholderCards[id] = card;
-            }
-            foreach (var (id, image) in current.Images) sources.Images[id] = image;
-            foreach (var (id, card) in current.Cards) sources.PlaceholderCards[id] = card;
-            foreach (string id in sources.Frames.Keys.Where(id => !current.Has(id) && leaving?.Has(id) != true).ToList()) sources.Frames.Remove(id);
-        }
-    }
-
-    /// <summary>
-    /// Refreshes each input's picture in <paramref name="sources"/> and returns what the plan depends on: which inputs
-    /// have a picture and at what size. Only a change of it replans (planning allocates; a frame does not).
-    /// </summary>
-    private string PresenceKey(ProgramInputs inputs, CompositionSources sources)
-    {
-        var decoders = inputs.Decoders;
-        Span<char> key = decoders.Count <= 64 ? stackalloc char[decoders.Count * 3] : new char[decoders.Count * 3];
-        for (int i = 0; i < decoders.Count; i++)
-        {
-            var decoder = decoders[i];
-            var picture = decoder.IsPresent ? decoder.Video?.Read() : null;
-            if (picture is null) sources.Frames.Remove(decoder.InputId);
-            else sources.Frames[decoder.InputId] = picture;
-            key[i * 3] = picture is null ? '0' : '1';
-            key[(i * 3) + 1] = (char)(picture?.Width ?? 0);
-            key[(i * 3) + 2] = (char)(picture?.Height ?? 0);
-        }
-        return _lastKey.AsSpan().SequenceEqual(key) ? _lastKey : (_lastKey = new string(key));
-    }
-
-    /// <summary>The pictures of the inputs a fade is leaving (those whose id the new set does not reuse), for the picture it fades from.</summary>
-    private static void RefreshFading(ProgramInputs leaving, ProgramInputs current, CompositionSources sources)
-    {
-        foreach (var decoder in leaving.Decoders)
-        {
-            if (current.Has(decoder.InputId)) continue;
-            var picture = decoder.IsPresent ? decoder.Video?.Read() : null;
-            if (picture is null) sources.Frames.Remove(decoder.InputId);
-            else sources.Frames[decoder.InputId] = picture;
-        }
-    }
-
-    private string _lastKey = "";
 
     public async ValueTask DisposeAsync()
     {
         // A change of inputs in progress finishes first: it owns the decoders it adds or leaves out until it returns.
         await _changeGate.WaitAsync().ConfigureAwait(false);
         await _stop.CancelAsync().ConfigureAwait(false);
-        await _loop.ConfigureAwait(false);
+        await _running.ConfigureAwait(false);
         if (_encoder is not null) await _encoder.DisposeAsync().ConfigureAwait(false);
         foreach (var decoder in Volatile.Read(ref _scene).Inputs.Decoders) await decoder.DisposeAsync().ConfigureAwait(false);
         _previews.Dispose();
@@ -509,9 +291,6 @@ public sealed partial class ProgramEngine : IAsyncDisposable
 
     [LoggerMessage(EventId = 6202, Level = LogLevel.Information, Message = "Program {Channel}: layout {Kind} applied ({Transition})")]
     private partial void LogApplied(string channel, string kind, string transition);
-
-    [LoggerMessage(EventId = 6204, Level = LogLevel.Critical, Message = "Program {Channel}: its compositing loop failed and stopped")]
-    private partial void LogLoopFailed(Exception ex, string channel);
 
     [LoggerMessage(EventId = 6205, Level = LogLevel.Information, Message = "Program {Channel}: inputs changed on air ({Kept} kept, {Added} added, {Removed} removed; {Transition})")]
     private partial void LogInputsChanged(string channel, int kept, int added, int removed, string transition);
