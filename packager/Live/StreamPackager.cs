@@ -1,7 +1,5 @@
-using System.Buffers;
 using Broadcast.Media;
 using Broadcast.Media.Scte35;
-using Broadcast.Packager.Cmaf;
 using Broadcast.Packager.Manifests;
 using Broadcast.Packager.Segmenting;
 using Broadcast.Storage;
@@ -17,30 +15,23 @@ namespace Broadcast.Packager.Live;
 /// </summary>
 public sealed class StreamPackager : IAsyncDisposable
 {
-    private readonly PackagerOptions _options;
-    private readonly TimeProvider _time;
     private readonly StreamSegmenter _segmenter;
     private readonly PackagedBroadcast _broadcast;
     private readonly Dictionary<string, RenditionTimeline> _byName = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly List<ClosedSegment> _closed = new();
-    private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
+    private readonly CmafObjectWriter _objects;
+    private readonly BroadcastClock _clock;
     private readonly LowLatencyParts? _lowLatency;
     private readonly HlsLiveWriter _hls;
     private readonly SegmentRetention _retention;
     private readonly RecordingWriter? _recording;
     private readonly IPackagerListener[] _listeners;
     private readonly LiveStateWriter _state;
-    // A continued broadcast: each rendition's window as the dead node stored it, restored with its first new segment.
-    private readonly Dictionary<string, RenditionState> _restore = new(StringComparer.Ordinal);
-    private DateTimeOffset? _anchorWall;
-    private long _anchorMedia; // 90 kHz
+    private readonly RestoredBroadcast? _restored;
     private bool _ended;
     private long _segmentsWritten;
     private TimeSpan? _lastDuration;
-    private long _leaderLast = long.MinValue; // the leading rendition's newest frame, in its track's timescale
-    private int _leaderTimescale = Timescales.Video;
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
         IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false,
@@ -50,8 +41,7 @@ public sealed class StreamPackager : IAsyncDisposable
         foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
             if (!StoreKeys.IsValidName(r) || r == "recordings") throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(videoRenditions));
         Channel = channel;
-        _options = options;
-        _time = time;
+        _clock = new BroadcastClock(time);
         Recording = record;
         BroadcastId = continues?.State.BroadcastId ?? broadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
         _segmenter = lowLatency
@@ -63,6 +53,7 @@ public sealed class StreamPackager : IAsyncDisposable
         _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
             m => ManifestUpdated?.Invoke(m));
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
+        _objects = new CmafObjectWriter(_broadcast);
         _hls = new HlsLiveWriter(_broadcast, _lowLatency);
         _retention = new SegmentRetention(_broadcast, _lowLatency);
         long journaled = continues?.State.JournaledThrough ?? 0;
@@ -79,21 +70,7 @@ public sealed class StreamPackager : IAsyncDisposable
         _listeners = [.. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
             .. journal is null ? [] : new IPackagerListener[] { journal }, _state,
             .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
-        if (continues is not null)
-        {
-            _broadcast.ContinuedFrom = continues.State.Origin;
-            // The dead node's ad breaks: marked again where it marked them, one still running ends here at its planned boundary.
-            _broadcast.Breaks.Restore((continues.State.Breaks ?? []).Select(b => b.ToBreak()));
-            foreach (var r in continues.State.Renditions)
-            {
-                if (!_byName.TryGetValue(r.Name, out var t) || (t.Kind == MediaKind.Video) != r.Video) continue;
-                _state.NoteRestored(r.Name, r.LastInitVersion);
-                if (r.Segments.Count > 0) _restore[r.Name] = r;
-                // Numbers skipped after the dead node's last segment (it had stored parts of its open one): those parts go too.
-                if (lowLatency)
-                    for (long n = (r.Segments.Count > 0 ? r.Segments[^1].Number : 0) + 1; n < continues.FirstNumber; n++) _retention.AbandonParts(r.Name, n);
-            }
-        }
+        if (continues is not null) _restored = new RestoredBroadcast(continues, _broadcast, _byName, _state, _retention, _lowLatency);
     }
 
     public string Channel { get; }
@@ -134,15 +111,11 @@ public sealed class StreamPackager : IAsyncDisposable
     {
         get
         {
-            var warnings = new List<string>();
-            if (_segmenter.KeyframeWarning is { } w) warnings.Add(w);
-            if (_segmenter.AudioReanchors > 0) warnings.Add($"audio timestamps jumped {_segmenter.AudioReanchors} time(s); audio clock re-anchored");
-            if (_segmenter.AudioOverlapsDropped > 0)
-                warnings.Add($"audio timestamps stepped back into audio already sent; {_segmenter.AudioOverlapsDropped} overlapping frame(s) dropped");
-            var retired = _broadcast.VideoTimelines.Where(t => t.Retired).Select(t => t.Name).ToArray();
-            if (retired.Length > 0) warnings.Add($"renditions {string.Join(", ", retired)} stopped and were removed from the manifests");
+            var warnings = PackagingWarnings.Of(_segmenter, _broadcast);
             var lead = _broadcast.Leader;
-            long target = lead is null || lead.Entries.Count == 0 ? _options.SegmentSeconds : ManifestFormat.TargetSeconds(lead.LongestDuration, lead.Timescale);
+            long target = lead is null || lead.Entries.Count == 0
+                ? _broadcast.Options.SegmentSeconds
+                : ManifestFormat.TargetSeconds(lead.LongestDuration, lead.Timescale);
             return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten), _lastDuration, target, warnings);
         }
     }
@@ -175,8 +148,8 @@ public sealed class StreamPackager : IAsyncDisposable
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            Anchor(frame);
-            if (rendition == 0) NoteLeader(frame);
+            _clock.Anchor(frame);
+            if (rendition == 0) _clock.NoteLeader(frame);
             _segmenter.PushVideo(rendition, frame, _closed);
             await DrainAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -271,8 +244,8 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             if (_broadcast.VideoTimelines.Length == 0)
             {
-                Anchor(frame);
-                NoteLeader(frame);
+                _clock.Anchor(frame);
+                _clock.NoteLeader(frame);
             }
             _segmenter.PushAudio(frame, _closed);
             await DrainAsync(cancellationToken).ConfigureAwait(false);
@@ -294,18 +267,20 @@ public sealed class StreamPackager : IAsyncDisposable
         try
         {
             if (_ended) return false;
-            long at = cue.SpliceTime is { } t ? Timescales.Rescale(t, Timescales.Video, _leaderTimescale) : Math.Max(_leaderLast, 0);
+            int leaderTimescale = _clock.LeaderTimescale;
+            long at = cue.SpliceTime is { } t ? Timescales.Rescale(t, Timescales.Video, leaderTimescale) : Math.Max(_clock.LeaderLast, 0);
             if (!_broadcast.Breaks.CanAdd) return false;
             // With video, every rendition cuts a segment at the first keyframe from the splice point on, and the break
             // starts with that segment (the schedule places it on the first leader segment starting at or after `at`).
             // The return gets its cut too, the planned duration later, and the break ends with the segment starting there.
             if (_broadcast.VideoTimelines.Length > 0
-                && _segmenter.ScheduleSpliceCut(Timescales.Rescale(at, _leaderTimescale, Timescales.Video), cue.Duration) is long cut)
+                && _segmenter.ScheduleSpliceCut(Timescales.Rescale(at, leaderTimescale, Timescales.Video), cue.Duration) is long cut)
             {
-                at = Timescales.Rescale(cut, Timescales.Video, _leaderTimescale);
-                return _broadcast.Breaks.TryAdd(cue, at, _leaderTimescale, returnAt: at + Timescales.Rescale(cue.Duration, Timescales.Video, _leaderTimescale));
+                at = Timescales.Rescale(cut, Timescales.Video, leaderTimescale);
+                long returnAt = at + Timescales.Rescale(cue.Duration, Timescales.Video, leaderTimescale);
+                return _broadcast.Breaks.TryAdd(cue, at, leaderTimescale, returnAt: returnAt);
             }
-            return _broadcast.Breaks.TryAdd(cue, at, _leaderTimescale);
+            return _broadcast.Breaks.TryAdd(cue, at, leaderTimescale);
         }
         finally { _gate.Release(); }
     }
@@ -353,19 +328,6 @@ public sealed class StreamPackager : IAsyncDisposable
         }
     }
 
-    private void NoteLeader(MediaFrame frame)
-    {
-        _leaderTimescale = frame.Track.Timescale;
-        _leaderLast = Math.Max(_leaderLast, frame.Dts);
-    }
-
-    private void Anchor(MediaFrame frame)
-    {
-        if (_anchorWall is not null) return;
-        _anchorWall = _time.GetUtcNow();
-        _anchorMedia = Timescales.Rescale(frame.Dts, frame.Track.Timescale, Timescales.Video);
-    }
-
     /// <summary>Stores what the segmenter closed, then tells the listeners: the manifests naming it, then the clean-up.</summary>
     private async Task DrainAsync(CancellationToken cancellationToken)
     {
@@ -387,21 +349,15 @@ public sealed class StreamPackager : IAsyncDisposable
             foreach (var seg in _closed)
             {
                 var timeline = _byName[seg.Rendition];
-                string contentType = ContentType(seg.Track);
                 string initName = StoreKeys.InitName(BroadcastId, seg.InitVersion);
                 await StoreInitAsync(seg.Rendition, seg.Track, seg.InitVersion, cancellationToken).ConfigureAwait(false);
-                _buffer.ResetWrittenCount();
-                if (seg.PartStarts is not null) CmafPartWriter.WriteSegment(_buffer, seg);
-                else CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind);
-                long size = _buffer.WrittenCount;
-                await _broadcast.Store.PutAsync(StoreKeys.Segment(Channel, seg.Rendition, BroadcastId, seg.Number), _buffer.WrittenMemory,
-                    contentType, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+                await _objects.PutSegmentAsync(seg, out long size, cancellationToken).ConfigureAwait(false);
 
                 var description = new SegmentDescription(seg.Rendition, seg.Track.Kind, seg.Number, seg.StartTime, seg.Duration, seg.Timescale,
                     size, seg.StartsWithKeyframe, seg.Discontinuity, initName, seg.Track, seg.Samples.Length,
                     seg.PresentationStartOffset, seg.PresentationEndOffset) { InitVersion = seg.InitVersion };
-                if (_restore.Remove(seg.Rendition, out var restored) && restored.Timescale == seg.Timescale) Restore(timeline, restored, seg.Track);
-                timeline.Add(description, ProgramDateTime(seg.StartTime, seg.Timescale));
+                _restored?.BeforeSegment(timeline, seg);
+                timeline.Add(description, _clock.ProgramDateTime(seg.StartTime, seg.Timescale));
                 if (ReferenceEquals(timeline, _broadcast.Leader) && _broadcast.Breaks.OnLeaderSegment(timeline.Entries[^1]) is { } changed)
                     BreakChanged?.Invoke(changed);
                 Interlocked.Increment(ref _segmentsWritten);
@@ -418,30 +374,6 @@ public sealed class StreamPackager : IAsyncDisposable
     }
 
     /// <summary>
-    /// Puts back the window a dead node stored for this rendition, before the continuation's first segment: its playlist
-    /// keeps listing it (RFC 8216 section 6.2.2: segments leave a playlist only from its start). The restored entries keep
-    /// the dead node's decoder description (the state keeps one per init version; the init segments they name are the dead
-    /// node's, still in the store), so the MPD's Period of them says what they hold; a state without it gives them the new one.
-    /// </summary>
-    private void Restore(RenditionTimeline timeline, RenditionState state, MediaTrack track)
-    {
-        timeline.DiscontinuitiesBefore = state.DiscontinuitiesBefore;
-        foreach (var s in state.Segments)
-        {
-            timeline.Add(s.ToDescription(timeline, state.Timescale, BroadcastId, state.TrackFor(s.InitVersion) ?? track), s.ProgramDateTime);
-            _lowLatency?.NoteRestored(timeline.Name, s.Number, s.Duration, state.Timescale);
-        }
-    }
-
-    /// <summary>Wall clock of a media time: the TimeProvider's clock when the first frame arrived, plus media time since.</summary>
-    private DateTimeOffset ProgramDateTime(long start, int timescale)
-    {
-        var wall = _anchorWall ?? _time.GetUtcNow();
-        long media = Timescales.Rescale(start, timescale, Timescales.Video) - _anchorMedia;
-        return wall + TimeSpan.FromTicks((long)((Int128)media * TimeSpan.TicksPerSecond / Timescales.Video));
-    }
-
-    /// <summary>
     /// Low latency: stores the parts the segmenter cut (each an immutable object named after its segment and index)
     /// and notes the segments about to be stored. Returns the renditions that gained parts, or null.
     /// </summary>
@@ -454,10 +386,7 @@ public sealed class StreamPackager : IAsyncDisposable
             foreach (var part in parts)
             {
                 await StoreInitAsync(part.Rendition, part.Track, part.InitVersion, cancellationToken).ConfigureAwait(false);
-                _buffer.ResetWrittenCount();
-                CmafPartWriter.WritePart(_buffer, part);
-                await _broadcast.Store.PutAsync($"{Channel}/{part.Rendition}/{LowLatencyPlaylist.PartName(BroadcastId, part.Number, part.Index)}",
-                    _buffer.WrittenMemory, ContentType(part.Track), CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+                await _objects.PutPartAsync(part, cancellationToken).ConfigureAwait(false);
                 foreach (var l in _listeners) l.OnPartStored(part);
                 (touched ??= new HashSet<string>(StringComparer.Ordinal)).Add(part.Rendition);
             }
@@ -471,20 +400,12 @@ public sealed class StreamPackager : IAsyncDisposable
         return touched;
     }
 
-    /// <summary>Stores a rendition's init segment the first time a segment or part of that decoder configuration goes out.</summary>
+    /// <summary>Stores a rendition's init segment when its decoder configuration is new, and tells the listeners.</summary>
     private async Task StoreInitAsync(string rendition, MediaTrack track, int initVersion, CancellationToken cancellationToken)
     {
-        if (_storedInit.TryGetValue(rendition, out int stored) && stored == initVersion) return;
-        _buffer.ResetWrittenCount();
-        CmafWriter.WriteInitSegment(_buffer, track);
-        long size = _buffer.WrittenCount;
-        await _broadcast.Store.PutAsync(StoreKeys.Init(Channel, rendition, BroadcastId, initVersion), _buffer.WrittenMemory,
-            ContentType(track), CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
-        _storedInit[rendition] = initVersion;
-        foreach (var l in _listeners) l.OnInitStored(rendition, initVersion, size);
+        if (await _objects.PutInitAsync(rendition, track, initVersion, cancellationToken).ConfigureAwait(false) is long size)
+            foreach (var l in _listeners) l.OnInitStored(rendition, initVersion, size);
     }
-
-    private static string ContentType(MediaTrack track) => track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
 
     public async ValueTask DisposeAsync()
     {

@@ -1,0 +1,65 @@
+using System.Buffers;
+using Broadcast.Media;
+using Broadcast.Packager.Cmaf;
+using Broadcast.Packager.Manifests;
+using Broadcast.Packager.Segmenting;
+using Broadcast.Storage;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>
+/// Puts one broadcast's CMAF objects into the store under their keys: init segments, segments and low-latency parts,
+/// each written into one reused buffer (no allocation per object). Kept apart from <see cref="StreamPackager"/>, which
+/// decides when they go and whom to tell, so the bytes and keys of an object are in one place.
+/// Serialised by its <see cref="StreamPackager"/>.
+/// </summary>
+internal sealed class CmafObjectWriter
+{
+    private readonly PackagedBroadcast _broadcast;
+    private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
+    private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
+
+    public CmafObjectWriter(PackagedBroadcast broadcast) => _broadcast = broadcast;
+
+    /// <summary>
+    /// Stores a rendition's init segment the first time a segment or part of that decoder configuration goes out.
+    /// Returns its size when it was stored now, null when it already was.
+    /// </summary>
+    public async ValueTask<long?> PutInitAsync(string rendition, MediaTrack track, int initVersion, CancellationToken cancellationToken)
+    {
+        if (_storedInit.TryGetValue(rendition, out int stored) && stored == initVersion) return null;
+        _buffer.ResetWrittenCount();
+        CmafWriter.WriteInitSegment(_buffer, track);
+        long size = _buffer.WrittenCount;
+        string key = StoreKeys.Init(_broadcast.Channel, rendition, _broadcast.BroadcastId, initVersion);
+        await _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(track), CachePolicies.Immutable, cancellationToken)
+            .ConfigureAwait(false);
+        _storedInit[rendition] = initVersion;
+        return size;
+    }
+
+    /// <summary>
+    /// Stores a closed segment (its init segment must be stored already) and gives its <paramref name="size"/>. Returns the
+    /// store's own put, not an async wrapper of it, so an object costs no more than the put itself.
+    /// </summary>
+    public ValueTask PutSegmentAsync(ClosedSegment seg, out long size, CancellationToken cancellationToken)
+    {
+        _buffer.ResetWrittenCount();
+        if (seg.PartStarts is not null) CmafPartWriter.WriteSegment(_buffer, seg);
+        else CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind);
+        size = _buffer.WrittenCount;
+        string key = StoreKeys.Segment(_broadcast.Channel, seg.Rendition, _broadcast.BroadcastId, seg.Number);
+        return _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(seg.Track), CachePolicies.Immutable, cancellationToken);
+    }
+
+    /// <summary>Stores a low-latency part, an immutable object named after its segment and index (the store's put, as above).</summary>
+    public ValueTask PutPartAsync(ClosedPart part, CancellationToken cancellationToken)
+    {
+        _buffer.ResetWrittenCount();
+        CmafPartWriter.WritePart(_buffer, part);
+        string key = $"{_broadcast.Channel}/{part.Rendition}/{LowLatencyPlaylist.PartName(_broadcast.BroadcastId, part.Number, part.Index)}";
+        return _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(part.Track), CachePolicies.Immutable, cancellationToken);
+    }
+
+    private static string ContentType(MediaTrack track) => track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
+}

@@ -1,0 +1,22 @@
+using Broadcast.Packager.Segmenting;
+
+namespace Broadcast.Packager.Live;
+
+/// <summary>
+/// What an operator is told is wrong with a broadcast's packaging (its status's warnings): the source's keyframes and audio
+/// timestamps as the segmenter met them, and renditions retired while the broadcast goes on.
+/// </summary>
+internal static class PackagingWarnings
+{
+    public static List<string> Of(StreamSegmenter segmenter, PackagedBroadcast broadcast)
+    {
+        var warnings = new List<string>();
+        if (segmenter.KeyframeWarning is { } w) warnings.Add(w);
+        if (segmenter.AudioReanchors > 0) warnings.Add($"audio timestamps jumped {segmenter.AudioReanchors} time(s); audio clock re-anchored");
+        if (segmenter.AudioOverlapsDropped > 0)
+            warnings.Add($"audio timestamps stepped back into audio already sent; {segmenter.AudioOverlapsDropped} overlapping frame(s) dropped");
+        var retired = broadcast.VideoTimelines.Where(t => t.Retired).Select(t => t.Name).ToArray();
+        if (retired.Length > 0) warnings.Add($"renditions {string.Join(", ", retired)} stopped and were removed from the manifests");
+        return warnings;
+    }
+}
