@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
@@ -29,8 +28,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     private readonly List<string> _shed = new();
     private readonly List<string> _warnings = new();
     private readonly CancellationTokenSource _stop = new();
-    private const int MaxReplayFrames = 1200;
-    private readonly List<MediaFrame> _replay = new();
+    private readonly SourceVideoPump _input = new();
     private LiveStreamReader? _firstReader;
     private FfmpegProgress _progress = new();
     private Task? _run;
@@ -125,8 +123,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         {
             // The source's encoder dropped and ffmpeg drained: the next run waits for the reconnect (or the end of
             // the grace) and encodes the new publish from its first keyframe; nothing from before the gap is replayed.
-            foreach (var f in _replay) f.Release();
-            _replay.Clear();
+            _input.ForgetReplay();
             _afterGap = true;
             LogInterrupted(_source.Name);
             return RunVerdict.RestartNow(resetBackoff: false);
@@ -179,15 +176,13 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         LogCaptionsLost(_source.Name, Backend.Name);
     }
 
-    private enum PumpEnd { SourceEnded, Broken, Gap }
-
     private async Task<RunOutcome> RunOnceAsync(LiveStreamReader reader, CancellationToken cancellationToken)
     {
         var rungs = _active.ToArray();
         var listeners = rungs.Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
         foreach (var l in listeners) l.Start(1);
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        Task<PumpEnd>? pumpTask = null;
+        Task<SourceVideoPump.PumpEnd>? pumpTask = null;
         try
         {
             var urls = listeners.Select(l => $"tcp://127.0.0.1:{((IPEndPoint)l.LocalEndpoint).Port}").ToArray();
@@ -214,7 +209,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             }
             long? resumeAt = _afterGap ? null : Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null).Min();
             _afterGap = false;
-            pumpTask = PumpInputAsync(reader, process, resumeAt, runCts.Token);
+            pumpTask = _input.PumpAsync(reader, process.Stdin, resumeAt, runCts.Token);
 
             var exitTask = process.Exited;
             long slowSince = -1;
@@ -224,17 +219,17 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 if (done == pumpTask)
                 {
                     // The source ended or dropped (or the pipe broke): let ffmpeg finish the rungs, then stop it.
-                    var end = pumpTask.IsCompletedSuccessfully ? pumpTask.Result : PumpEnd.Broken;
+                    var end = pumpTask.IsCompletedSuccessfully ? pumpTask.Result : SourceVideoPump.PumpEnd.Broken;
                     // ffmpeg may still be working through a backlog (speed < 1): it is stuck only once it stops writing.
                     await process.StopAsync(_settings.StopGrace, () => Volatile.Read(ref lastOutputTicks)).ConfigureAwait(false);
                     await DrainAsync(readers).ConfigureAwait(false);
-                    if (end == PumpEnd.Gap)
+                    if (end == SourceVideoPump.PumpEnd.Gap)
                     {
                         // Every rung frame of the dropped publish is out: the packager closes each rung's segment here.
                         foreach (var o in Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name))) o.Stream.MarkGap();
                         return RunOutcome.Interrupted;
                     }
-                    return end == PumpEnd.SourceEnded ? RunOutcome.SourceEnded : RunOutcome.Exited;
+                    return end == SourceVideoPump.PumpEnd.SourceEnded ? RunOutcome.SourceEnded : RunOutcome.Exited;
                 }
                 if (done == exitTask)
                 {
@@ -304,92 +299,6 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         catch (Exception) { } // cancelled accepts and broken sockets after a crash are expected here
     }
 
-    /// <summary>
-    /// Source video as FLV into ffmpeg's stdin until the source ends, its publisher drops (a gap: ffmpeg is to drain
-    /// what it holds) or ffmpeg goes away.
-    /// </summary>
-    private async Task<PumpEnd> PumpInputAsync(LiveStreamReader reader, SupervisedProcess process, long? resumeAt, CancellationToken cancellationToken)
-    {
-        var stdin = process.Stdin;
-        var buffer = new ArrayBufferWriter<byte>(256 * 1024);
-        var muxer = new FlvMuxer();
-        FlvMuxer.WriteHeader(buffer, hasAudio: false, hasVideo: true);
-        long lastWritten = long.MinValue;
-        if (resumeAt is long resume)
-        {
-            // A restart: re-encode from the last source keyframe at or before the last frame every rung delivered, so the
-            // rungs' next keyframe is the source keyframe right after it (no skipped segment, numbers stay aligned).
-            int start = _replay.FindLastIndex(f => f.IsKeyframe && f.Dts <= resume);
-            if (start >= 0)
-            {
-                for (int i = start; i < _replay.Count; i++) muxer.Write(buffer, _replay[i]);
-                lastWritten = _replay[^1].Dts;
-            }
-        }
-        try
-        {
-            // Audio stays the source's (copied by the packager): only video goes through ffmpeg.
-            int? epoch = null;
-            while (true)
-            {
-                var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
-                if (read.IsGap) return PumpEnd.Gap;
-                if (read.Frame is not { } frame) break;
-                // A new publish whose drop this reader missed (it fell behind): the same as a gap.
-                if (epoch is int e && frame.Epoch != e)
-                {
-                    frame.Release();
-                    return PumpEnd.Gap;
-                }
-                epoch = frame.Epoch;
-                try
-                {
-                    if (frame.Kind == MediaKind.Video && frame.Dts > lastWritten)
-                    {
-                        if (muxer.Write(buffer, frame)) Remember(frame);
-                        lastWritten = frame.Dts;
-                    }
-                }
-                finally { frame.Release(); }
-                if (buffer.WrittenCount == 0) continue;
-                await stdin.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                buffer.ResetWrittenCount();
-                await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            return PumpEnd.SourceEnded;
-        }
-        catch (IOException)
-        {
-            return PumpEnd.Broken;
-        }
-        catch (OperationCanceledException)
-        {
-            return PumpEnd.Broken;
-        }
-    }
-
-    /// <summary>Keeps the source video since the keyframe before the latest one (two GOPs at most, bounded) for a restart's replay.</summary>
-    private void Remember(MediaFrame frame)
-    {
-        if (frame.IsKeyframe)
-        {
-            int keyframes = _replay.Count(f => f.IsKeyframe);
-            if (keyframes >= 2)
-            {
-                int second = _replay.FindIndex(1, f => f.IsKeyframe);
-                for (int i = 0; i < second; i++) _replay[i].Release();
-                _replay.RemoveRange(0, second);
-            }
-        }
-        if (_replay.Count >= MaxReplayFrames)
-        {
-            foreach (var f in _replay) f.Release();
-            _replay.Clear();
-            if (!frame.IsKeyframe) return;
-        }
-        _replay.Add(frame.AddRef());
-    }
-
     private async Task ReadRungAsync(Stream network, RungOutput output, Action onData, CancellationToken cancellationToken)
     {
         // A thread of its own with blocking reads, the rung's frames parsed and packaged on it (as RTMP ingest does).
@@ -432,8 +341,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         _process?.Kill();
         try { await Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
         _firstReader?.Dispose();
-        foreach (var f in _replay) f.Release();
-        _replay.Clear();
+        _input.ForgetReplay();
         _stop.Dispose();
     }
 
@@ -470,24 +378,3 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     [LoggerMessage(EventId = 2108, Level = LogLevel.Debug, Message = "ffmpeg[{Channel}]: {Line}")]
     private partial void LogFfmpeg(string channel, string line);
 }
-
-/// <summary>One rung's output: its plan and the <see cref="LiveStream"/> the packager reads, kept across ffmpeg restarts.</summary>
-public sealed class RungOutput(PlannedRung rung, LiveStream stream)
-{
-    public PlannedRung Rung { get; } = rung;
-
-    public LiveStream Stream { get; } = stream;
-
-    /// <summary>Incremented on every ffmpeg restart; frames of a new generation do not continue the old ones.</summary>
-    public int Generation { get; internal set; }
-
-    /// <summary>Sequence headers seen (one per ffmpeg run, normally).</summary>
-    public int Sequences { get; private set; }
-
-    /// <summary>Decode time (90 kHz) of the last frame this rung delivered, across restarts.</summary>
-    public long? LastDts { get; internal set; }
-
-    internal void OnNewSequence() => Sequences++;
-}
-
-public sealed record TranscodeSessionSettings(string FfmpegPath, TimeSpan HangTimeout, TimeSpan StartTimeout, TimeSpan StopGrace, double ShedBelowSpeed, TimeSpan ShedAfter);
