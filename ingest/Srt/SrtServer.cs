@@ -4,7 +4,6 @@ using System.Runtime.InteropServices;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
 using Broadcast.Media.MpegTs;
-using Broadcast.Media.Scte35;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -40,7 +39,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
     private readonly TimeSpan _reconnectGrace;
     private readonly TimeSpan _takeoverSilence;
     private readonly ConcurrentDictionary<int, Screened> _screened = new();
-    private readonly Dictionary<int, SrtPublisher> _publishers = new(); // receive thread only
+    private readonly Dictionary<int, SrtConnection> _publishers = new(); // receive thread only
     private readonly ConcurrentQueue<int> _endedByServer = new();
     private readonly ConcurrentQueue<int> _takenOver = new();
     private int _publisherCount;
@@ -291,7 +290,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         }
         stream.Tag = decision.ChannelId;
         var opus = new OpusToAacTranscoder(stream, _options.FfmpegPath, _options.OpusToAacBitrate, _logger);
-        var publisher = new SrtPublisher(Interlocked.Increment(ref _lastId), socket, remoteText, address, decision, stream,
+        var publisher = new SrtConnection(Interlocked.Increment(ref _lastId), socket, remoteText, address, decision, stream,
             new MpegTsDemuxer(stream, _limits.MaxMessageSize, opus), opus);
         publisher.OnCompleted = _ => _endedByServer.Enqueue(socket);
         stream.Completed += publisher.OnCompleted;
@@ -310,7 +309,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         SrtLog.PublishStarted(_logger, publisher.Id, remoteText, stream.Name, screened.StreamId.App, decision.ChannelId);
     }
 
-    private void Receive(SrtPublisher publisher, int readyEvents, byte[] buffer)
+    private void Receive(SrtConnection publisher, int readyEvents, byte[] buffer)
     {
         fixed (byte* p = buffer)
         {
@@ -331,46 +330,13 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
                     Close(publisher, CloseKind.Malformed, error);
                     return;
                 }
-                if (publisher.Demuxer.SpliceSignals.Count > 0) HandleSpliceSignals(publisher);
+                if (publisher.Demuxer.SpliceSignals.Count > 0) publisher.SpliceCues.Handle(publisher, _logger);
                 if (publisher.Demuxer.ProgramChanged && publisher.Demuxer.IgnoredStreams.Count > 0)
                     SrtLog.IgnoredStreams(_logger, publisher.Id, publisher.Stream.Name,
                         string.Join(", ", publisher.Demuxer.IgnoredStreams.Select(s => $"0x{s.StreamType:X2}")));
             }
         }
         if ((readyEvents & LibSrt.SRT_EPOLL_ERR) != 0) Close(publisher, CloseKind.Dropped, "connection lost");
-    }
-
-    /// <summary>
-    /// SCTE-35 from the program's splice PID: a break is asked of the stream's packager at its splice time, under the same
-    /// one-per-second rule as an RTMP cue point (<see cref="CueFloodGuard"/>). Encoders repeat a splice_insert until its
-    /// splice time (SCTE 67), so one naming the event of the last break asked is the same break. Sections not acted on
-    /// (returns, cancels, time_signal, splice_null heartbeats, malformed ones) are logged once per kind per connection.
-    /// </summary>
-    private void HandleSpliceSignals(SrtPublisher publisher)
-    {
-        var stream = publisher.Stream;
-        foreach (var signal in publisher.Demuxer.SpliceSignals)
-        {
-            if (signal.Cue is not { } cue)
-            {
-                var kind = (signal.Section?.CommandType, signal.Section?.Insert?.Cancel, signal.Section?.Insert?.OutOfNetwork);
-                if (publisher.IgnoredSpliceKinds.Add(kind))
-                    SrtLog.SpliceIgnored(_logger, publisher.Id, publisher.Remote, stream.Name, signal.Refusal!, publisher.Decision.ChannelId);
-                continue;
-            }
-            if (cue.EventId == publisher.LastSpliceEventId) continue;
-            long positionMs = Timescales.Rescale(stream.LastVideoTime ?? 0, Timescales.Video, Timescales.Milliseconds);
-            if (!publisher.CueFlood.Admit(positionMs, out bool firstDrop))
-            {
-                if (firstDrop) SrtLog.SpliceIgnored(_logger, publisher.Id, publisher.Remote, stream.Name, "splice_inserts closer than one second apart are dropped", publisher.Decision.ChannelId);
-                continue;
-            }
-            publisher.LastSpliceEventId = cue.EventId;
-            var asked = cue with { Source = "srt" };
-            bool packaged = stream.InsertCue(asked);
-            long delayMs = asked.SpliceTime is long at ? Timescales.Rescale(at - (stream.LastVideoTime ?? at), Timescales.Video, Timescales.Milliseconds) : 0;
-            SrtLog.SpliceCue(_logger, publisher.Id, publisher.Remote, stream.Name, cue.EventId, Timescales.Rescale(cue.Duration, Timescales.Video, Timescales.Milliseconds), delayMs, packaged, publisher.Decision.ChannelId);
-        }
     }
 
     private enum CloseKind
@@ -383,7 +349,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Closes one publisher's socket and ends or suspends its publish; on the receive thread only.</summary>
-    private void Close(SrtPublisher publisher, CloseKind kind, string? reason)
+    private void Close(SrtConnection publisher, CloseKind kind, string? reason)
     {
         if (!_publishers.Remove(publisher.Socket)) return;
         Interlocked.Decrement(ref _publisherCount);
@@ -423,7 +389,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         _ = NotifyUnpublishedAsync(publisher);
     }
 
-    private Task NotifyUnpublishedAsync(SrtPublisher publisher) =>
+    private Task NotifyUnpublishedAsync(SrtConnection publisher) =>
         PublishGrace.NotifyUnpublishedAsync(_authorizer, publisher.Decision, ex => SrtLog.Failed(_logger, ex, publisher.Id, publisher.Remote, publisher.Decision.ChannelId));
 
     public Task StopAsync(CancellationToken cancellationToken)
@@ -438,44 +404,4 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => new(StopAsync(CancellationToken.None));
-
-    /// <summary>One publishing SRT connection; touched by the receive thread only.</summary>
-    private sealed class SrtPublisher(long id, int socket, string remote, IPAddress address, PublishDecision decision, LiveStream stream, MpegTsDemuxer demuxer,
-        OpusToAacTranscoder opus)
-    {
-        public long Id { get; } = id;
-
-        public int Socket { get; } = socket;
-
-        public string Remote { get; } = remote;
-
-        public IPAddress Address { get; } = address;
-
-        public PublishDecision Decision { get; } = decision;
-
-        public LiveStream Stream { get; } = stream;
-
-        public MpegTsDemuxer Demuxer { get; } = demuxer;
-
-        /// <summary>Idle unless the publisher's program carries Opus audio.</summary>
-        public OpusToAacTranscoder Opus { get; } = opus;
-
-        public long BytesIn { get; set; }
-
-        public long LastDataAt { get; set; } = Environment.TickCount64;
-
-        public Action<LiveStream> OnCompleted { get; set; } = _ => { };
-
-        public Action<LiveStream> OnReplaced { get; set; } = _ => { };
-
-        /// <summary>The stream's <see cref="LiveStream.Resumes"/> when this connection took it: a higher count means another took it over.</summary>
-        public int Resumes { get; set; }
-
-        public CueFloodGuard CueFlood;
-
-        public uint? LastSpliceEventId { get; set; }
-
-        /// <summary>The kinds of splice sections not acted on that were logged already (one line each per connection).</summary>
-        public HashSet<(SpliceCommandType?, bool?, bool?)> IgnoredSpliceKinds { get; } = [];
-    }
 }
