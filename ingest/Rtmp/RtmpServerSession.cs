@@ -32,9 +32,7 @@ internal sealed class RtmpServerSession
     private RtmpReplyWriter _replies = null!;
     private CancellationTokenSource _timeout = null!;
 
-    private long _bytesIn;
-    private long _bytesAtLastAck;
-    private uint _peerWindow;
+    private readonly RtmpProtocolControl _control = new();
     private uint _lastStreamId;
     private double _objectEncoding;
     private volatile RtmpConnectionState _state = RtmpConnectionState.Handshake;
@@ -100,7 +98,8 @@ internal sealed class RtmpServerSession
         init => _publish.TakeoverSilence = value;
     }
 
-    public RtmpConnectionInfo Info => new(Id, _remote, _state, Interlocked.Read(ref _bytesIn), _app, _publish.Stream?.Name, _publish.Decision.ChannelId, ConnectedAt)
+    public RtmpConnectionInfo Info =>
+        new(Id, _remote, _state, _control.BytesIn, _app, _publish.Stream?.Name, _publish.Decision.ChannelId, ConnectedAt)
     {
         MemoryBytes = _memory.HeldBytes,
     };
@@ -163,7 +162,7 @@ internal sealed class RtmpServerSession
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
         {
-            RtmpLog.Closed(_logger, Id, _remote, Interlocked.Read(ref _bytesIn));
+            RtmpLog.Closed(_logger, Id, _remote, _control.BytesIn);
         }
         catch (Exception ex)
         {
@@ -211,11 +210,11 @@ internal sealed class RtmpServerSession
         {
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var buffer = result.Buffer;
-            _limits.CheckSlowClient(Interlocked.Read(ref _bytesIn) + buffer.Length);
+            _limits.CheckSlowClient(_control.BytesIn + buffer.Length);
             ChargeInput(buffer.Length);
             long before = buffer.Length;
             var status = handshake.TryAdvance(ref buffer, _output, (uint)Environment.TickCount64);
-            AddBytesIn(before - buffer.Length);
+            _control.AddBytesIn(before - buffer.Length);
             // Once done, bytes after C2 are the chunk stream: leave them unexamined so the next read returns them.
             if (status == ServerHandshake.Status.Done) _input.AdvanceTo(buffer.Start);
             else _input.AdvanceTo(buffer.Start, buffer.End);
@@ -235,7 +234,7 @@ internal sealed class RtmpServerSession
             _timeout.CancelAfter(_limits.Arm(idle, $"idle for {_options.IdleTimeoutSeconds} s"));
             var result = await _input.ReadAsync(token).ConfigureAwait(false);
             var buffer = result.Buffer;
-            _limits.CheckSlowClient(Interlocked.Read(ref _bytesIn) + buffer.Length);
+            _limits.CheckSlowClient(_control.BytesIn + buffer.Length);
             ChargeInput(buffer.Length);
             long before = buffer.Length;
             ChunkReadStatus status;
@@ -249,22 +248,17 @@ internal sealed class RtmpServerSession
             }
             finally
             {
-                AddBytesIn(before - buffer.Length);
+                _control.AddBytesIn(before - buffer.Length);
                 _input.AdvanceTo(buffer.Start, buffer.End);
             }
             ChargeInput(buffer.Length); // what is left of the read: a partial chunk header at most
             if (status == ChunkReadStatus.Error) throw RtmpCloseException.ForChunkError(_chunks, _memory, beforeConnect: _app is null, _options.MaxMessageSize);
-            if (_peerWindow > 0 && _bytesIn - _bytesAtLastAck >= _peerWindow)
-            {
-                // §5.4.3: acknowledge after every window's worth of bytes, with the running total (wrapping at 2^32).
-                _bytesAtLastAck = _bytesIn;
-                _replies.SendControl(RtmpMessageType.Acknowledgement, new Acknowledgement((uint)_bytesIn));
-            }
+            _control.AcknowledgeIfDue(_replies);
             if (_output.UnflushedBytes > 0) await _replies.FlushAsync(token).ConfigureAwait(false);
             if (result.IsCompleted)
             {
                 if (buffer.Length > 0 || _chunks.HasPartialMessage) throw new RtmpCloseException("connection ended inside a chunk");
-                RtmpLog.Closed(_logger, Id, _remote, Interlocked.Read(ref _bytesIn));
+                RtmpLog.Closed(_logger, Id, _remote, _control.BytesIn);
                 return;
             }
         }
@@ -292,24 +286,10 @@ internal sealed class RtmpServerSession
 
     private async ValueTask HandleMessageAsync(RtmpMessage message, CancellationToken token)
     {
+        if (_control.TryHandle(message, _replies)) return;
         var payload = message.Payload.Span;
         switch (message.TypeId)
         {
-            case RtmpMessageType.SetChunkSize:
-            case RtmpMessageType.Abort:
-                return; // applied by the chunk reader
-            case RtmpMessageType.Acknowledgement:
-            case RtmpMessageType.SetPeerBandwidth:
-                return;
-            case RtmpMessageType.WindowAcknowledgementSize:
-                if (!WindowAcknowledgementSize.TryRead(payload, out var window, out _)) throw new RtmpCloseException("malformed Window Acknowledgement Size");
-                _peerWindow = window.Size;
-                return;
-            case RtmpMessageType.UserControl:
-                if (!UserControlMessage.TryRead(payload, out var control, out _)) throw new RtmpCloseException("malformed User Control message");
-                if (control.EventType == UserControlEventType.PingRequest)
-                    _replies.SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.PingResponse, control.Value));
-                return;
             case RtmpMessageType.CommandAmf0:
             case RtmpMessageType.CommandAmf3:
             {
@@ -373,15 +353,9 @@ internal sealed class RtmpServerSession
     private void HandleConnect(RtmpCommand command)
     {
         if (_app is not null) throw new RtmpCloseException("connect sent twice");
-        string? app = command.GetProperty("app");
-        if (app is null) throw new RtmpCloseException("connect without an app");
-        // "live?token=…" and "live/" both mean app "live".
-        int query = app.IndexOf('?');
-        if (query >= 0) app = app[..query];
-        app = app.Trim('/');
-        if (app.Length == 0) throw new RtmpCloseException("connect with an empty app");
-        _app = Truncate(app);
-        _objectEncoding = command.CommandObject is AmfObject obj && obj.TryGetValue("objectEncoding", out var enc) && enc is double d ? d : 0;
+        if (!RtmpConnectRequest.TryRead(command, out var connect, out var error)) throw new RtmpCloseException(error!);
+        _app = Truncate(connect.App);
+        _objectEncoding = connect.ObjectEncoding;
 
         uint window = (uint)_options.WindowAcknowledgementSize;
         _replies.SendControl(RtmpMessageType.WindowAcknowledgementSize, new WindowAcknowledgementSize(window));
@@ -446,8 +420,6 @@ internal sealed class RtmpServerSession
 
     private void SendUnpublished(LiveStream stream) =>
         _replies.SendCommand(_publishStreamId, RtmpReplyWriter.StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.UnpublishSuccess, $"{stream.Name} is now unpublished."));
-
-    private void AddBytesIn(long count) => Interlocked.Add(ref _bytesIn, count);
 
     /// <summary>Names from the wire go into logs; keep them short.</summary>
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];
