@@ -37,9 +37,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     private readonly ConcurrentDictionary<string, int> _handling = new(StringComparer.Ordinal);
     // Per channel: the last window of its previous unrecorded broadcast, deleted once the next broadcast replaced its playlists.
     private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _leftovers = new(StringComparer.Ordinal);
-    // Per channel: the live state of a broadcast another node (or this one before a restart) left unfinished, read while
-    // its publish was being authorised and taken by the publish that follows (see PrepareContinuationAsync).
-    private readonly ConcurrentDictionary<string, PreparedContinuation> _continuations = new(StringComparer.Ordinal);
+    private readonly BroadcastContinuations _continuations;
     private readonly CancellationTokenSource _stopping = new();
     private int _started;
     private int _disposed;
@@ -55,6 +53,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _continuations = new BroadcastContinuations(store, time, logger);
     }
 
     public event Action<ManifestUpdated>? ManifestUpdated;
@@ -112,9 +111,6 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     /// <summary>A cancelled packaging still gets this long to write its final manifests.</summary>
     private static readonly TimeSpan FinaliseBound = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long a prepared continuation waits for its publish (the authorisation is followed by it at once).</summary>
-    private static readonly TimeSpan ContinuationPickup = TimeSpan.FromSeconds(30);
-
     /// <summary>
     /// A publish of <paramref name="channel"/> is about to start here (its key was accepted and, with several ingest
     /// nodes, this node holds the channel's lease): when the store holds the live state of a broadcast of that channel
@@ -123,84 +119,15 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     /// discontinuity). Returns that broadcast's id, or null: nothing to continue, too old, ended, or a state that cannot
     /// be read (logged; the publish then starts a new broadcast). Never throws for what the store holds.
     /// </summary>
-    public async Task<string?> PrepareContinuationAsync(string channel, TimeSpan grace, CancellationToken cancellationToken)
-    {
-        _continuations.TryRemove(channel, out _);
-        if (grace <= TimeSpan.Zero || !StoreKeys.IsValidName(channel) || IsPackaging(channel)) return null;
-        StoredObject? stored;
-        try
-        {
-            stored = await _store.GetAsync(LiveBroadcastState.Key(channel), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-        {
-            // A store that times out (its client's own cancellation) or fails must not refuse the publish.
-            _logger.LogContinuationUnreadable(ex, channel);
-            return null;
-        }
-        if (stored is null) return null;
-        if (LiveBroadcastState.TryParse(stored.Data.Span, out string? error) is not { } state)
-        {
-            _logger.LogContinuationMalformed(channel, error ?? "unknown");
-            return null;
-        }
-        if (state.Ended) return null;
-        var now = _time.GetUtcNow();
-        var away = now - state.MediaEndWallClock;
-        if (away > grace)
-        {
-            _logger.LogContinuationTooOld(channel, state.BroadcastId, (long)away.TotalSeconds);
-            return null;
-        }
-        long next = await NextNumberAsync(channel, state, cancellationToken).ConfigureAwait(false);
-        _continuations[channel] = new PreparedContinuation(new BroadcastContinuation(state, next), now);
-        return state.BroadcastId;
-    }
-
-    /// <summary>
-    /// The number the continuation starts at: the one after the last stored segment, or the one after that when the
-    /// dead node had stored (and a low-latency playlist announced) parts of that segment: its parts' names and the
-    /// players that loaded them belong to the dead node's media, so that number stays a gap (EXT-X-GAP).
-    /// </summary>
-    private async Task<long> NextNumberAsync(string channel, LiveBroadcastState state, CancellationToken cancellationToken)
-    {
-        long next = state.LastNumber + 1;
-        foreach (var r in state.Renditions)
-        {
-            string part = $"{channel}/{r.Name}/{LowLatencyPlaylist.PartName(state.BroadcastId, next, 0)}";
-            try
-            {
-                if (await _store.GetAsync(part, cancellationToken).ConfigureAwait(false) is not null) return next + 1;
-            }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
-            {
-                // Unknown: skip the number rather than reuse a part name players may hold.
-                _logger.LogContinuationUnreadable(ex, channel);
-                return next + 1;
-            }
-        }
-        return next;
-    }
-
-    private sealed record PreparedContinuation(BroadcastContinuation Continuation, DateTimeOffset PreparedAt);
-
-    /// <summary>The continuation prepared for <paramref name="stream"/>'s publish, placed on its hub before its first frame.</summary>
-    private BroadcastContinuation? TakeContinuation(LiveStream stream)
-    {
-        if (!_continuations.TryRemove(stream.Name, out var prepared)) return null;
-        var now = _time.GetUtcNow();
-        if (now - prepared.PreparedAt > ContinuationPickup) return null;
-        var state = prepared.Continuation.State;
-        var away = now - state.MediaEndWallClock;
-        return stream.TryContinueAfter(state.MediaEnd, away > TimeSpan.Zero ? away : TimeSpan.Zero) ? prepared.Continuation : null;
-    }
+    public Task<string?> PrepareContinuationAsync(string channel, TimeSpan grace, CancellationToken cancellationToken) =>
+        _continuations.PrepareAsync(channel, grace, IsPackaging, cancellationToken);
 
     private void OnPublished(LiveStream stream)
     {
         // Open the reader now, on the publisher's thread, so no frame published from here on is missed.
         var reader = stream.OpenReader("packager", capacity: 4096, consumeOnWriterThread: true);
         string name = stream.Name;
-        var continues = TakeContinuation(stream);
+        var continues = _continuations.Take(stream);
         _handling.AddOrUpdate(name, 1, static (_, n) => n + 1);
         var task = Task.Run(() => PackageAsync(stream, reader, continues, _stopping.Token));
         _tasks.TryAdd(task, 0);
