@@ -122,7 +122,8 @@ public sealed class LiveStream
         }
     }
 
-    /// <summary>Writes a frame of the fill <paramref name="fillEpoch"/>; takes over the reference. False (frame dropped) once that fill ended.</summary>
+    /// <summary>Writes a frame of the fill <paramref name="fillEpoch"/>; takes over the reference. False
+    /// (frame dropped) once that fill ended.</summary>
     public bool WriteFill(MediaFrame frame, int fillEpoch)
     {
         ArgumentNullException.ThrowIfNull(frame);
@@ -239,7 +240,8 @@ public sealed class LiveStream
         _gopCache.Clear();
     }
 
-    /// <summary>The grace period started after <paramref name="resumes"/> resumes ran out: true when the caller is to end the stream (no resume won the race).</summary>
+    /// <summary>The grace period started after <paramref name="resumes"/> resumes ran out: true when the caller is to end the stream
+    /// (no resume won the race).</summary>
     internal bool TryExpire(int resumes)
     {
         lock (_gate)

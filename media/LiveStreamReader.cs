@@ -35,7 +35,8 @@ public sealed class LiveStreamReader : IDisposable
     /// <summary>Frames this reader lost because it fell behind.</summary>
     public long DroppedFrames => Interlocked.Read(ref _dropped);
 
-    /// <summary>The in-band gap marker (<see cref="LiveStream.MarkGap"/>): never handed out by <see cref="ReadAsync"/> or <see cref="TryRead"/>.</summary>
+    /// <summary>The in-band gap marker (<see cref="LiveStream.MarkGap"/>): never handed out by <see cref="ReadAsync"/> or
+    /// <see cref="TryRead"/>.</summary>
     private static readonly MediaFrame GapMarker = MediaFrame.CreateMarker();
 
     /// <summary>Called by the hub under its lock; never blocks. A reader whose queue is full misses the gap (it resyncs anyway).</summary>

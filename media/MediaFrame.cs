@@ -60,7 +60,8 @@ public sealed class MediaFrame
         return frame;
     }
 
-    /// <summary>Rents a frame with an uninitialised payload of <paramref name="length"/> bytes, to be filled through <see cref="WritableData"/>.</summary>
+    /// <summary>Rents a frame with an uninitialised payload of <paramref name="length"/> bytes,
+    /// to be filled through <see cref="WritableData"/>.</summary>
     public static MediaFrame Rent(MediaTrack track, long dts, int compositionOffset, bool isKeyframe, int length)
     {
         ArgumentNullException.ThrowIfNull(track);

@@ -45,7 +45,8 @@ public sealed class StreamStatistics
     }
 
     /// <summary>Last video decode time in milliseconds of media time.</summary>
-    public long LastVideoDtsMs { get { lock (_gate) return _lastVideoDts == long.MinValue ? 0 : Timescales.Rescale(_lastVideoDts, Timescales.Video, 1000); } }
+    public long LastVideoDtsMs { get { lock (_gate) return _lastVideoDts == long.MinValue ? 0 : Timescales.Rescale(_lastVideoDts, Timescales.Video,
+        1000); } }
 
     /// <summary>Payload bitrate in bits per second over the last complete seconds.</summary>
     public long BitsPerSecond

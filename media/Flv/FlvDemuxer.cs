@@ -186,7 +186,8 @@ public sealed class FlvDemuxer
         int i => FrameRate.FromDouble(i),
         long l => FrameRate.FromDouble(l),
         decimal m => FrameRate.FromDouble((double)m),
-        string s when double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d) => FrameRate.FromDouble(d),
+        string s when double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var d)
+            => FrameRate.FromDouble(d),
         _ => null,
     };
 }

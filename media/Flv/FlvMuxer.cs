@@ -8,8 +8,10 @@ namespace Broadcast.Media.Flv;
 /// frame of every new decoder configuration:
 /// <list type="bullet">
 /// <item>H.264, legacy FLV (E.4.3.1): <c>FrameType&lt;&lt;4 | 7</c>, AVCPacketType (0 = avcC, 1 = NALUs), CompositionTime SI24 ms.</item>
-/// <item>HEVC, Enhanced RTMP v1: <c>0x80 | FrameType&lt;&lt;4 | PacketType</c> (0 SequenceStart, 1 CodedFrames), FourCC <c>hvc1</c>, SI24 composition time for CodedFrames.</item>
-/// <item>AAC (E.4.2.1): <c>0xAF</c> (AAC, 44 kHz, 16-bit, stereo: fixed by the spec for AAC), AACPacketType (0 = AudioSpecificConfig, 1 = raw frame).</item>
+/// <item>HEVC, Enhanced RTMP v1: <c>0x80 | FrameType&lt;&lt;4 | PacketType</c> (0 SequenceStart, 1 CodedFrames), FourCC <c>hvc1</c>,
+/// SI24 composition time for CodedFrames.</item>
+/// <item>AAC (E.4.2.1): <c>0xAF</c> (AAC, 44 kHz, 16-bit, stereo: fixed by the spec for AAC), AACPacketType (0 = AudioSpecificConfig,
+/// 1 = raw frame).</item>
 /// </list>
 /// Timestamps are the frames' decode times in milliseconds (rounded), so ffmpeg with <c>-copyts</c> hands the same times back.
 /// </summary>
@@ -57,8 +59,10 @@ public sealed class FlvMuxer
         _audio = null;
     }
 
-    /// <summary>One video tag: header, the body <see cref="FlvTagBodyWriter"/> describes (0 = sequence start, 1 = coded frames), PreviousTagSize.</summary>
-    public static void WriteVideoTag(IBufferWriter<byte> writer, Codec codec, uint ms, bool keyframe, byte packetType, int cto, ReadOnlySpan<byte> payload) =>
+    /// <summary>One video tag: header, the body <see cref="FlvTagBodyWriter"/> describes (0 = sequence start, 1 = coded frames),
+    /// PreviousTagSize.</summary>
+    public static void WriteVideoTag(IBufferWriter<byte> writer, Codec codec, uint ms, bool keyframe, byte packetType, int cto,
+        ReadOnlySpan<byte> payload) =>
         WriteTag(writer, FlvTagType.Video, ms, FlvTagBodyWriter.VideoHeader(codec, keyframe, (FlvVideoPacketType)packetType, cto), payload);
 
     /// <summary>One AAC audio tag (packet type 0 = AudioSpecificConfig, 1 = raw frame).</summary>

@@ -36,7 +36,8 @@ public readonly ref struct FlvTag
 
     public ReadOnlySpan<byte> Data { get; }
 
-    /// <summary>Reads a tag and its PreviousTagSize. False when more bytes are needed; <paramref name="error"/> is set when the bytes can never be a tag.</summary>
+    /// <summary>Reads a tag and its PreviousTagSize. False when more bytes are needed; <paramref name="error"/> is set when the bytes can never be a
+    /// tag.</summary>
     public static bool TryRead(ReadOnlySpan<byte> source, out FlvTag tag, out int consumed, out string? error)
     {
         tag = default;
@@ -64,7 +65,8 @@ public readonly ref struct FlvTag
         return true;
     }
 
-    /// <summary>Writes the tag header; the caller writes <paramref name="dataSize"/> bytes of data, then <see cref="WritePreviousTagSize"/>.</summary>
+    /// <summary>Writes the tag header; the caller writes <paramref name="dataSize"/> bytes of data,
+    /// then <see cref="WritePreviousTagSize"/>.</summary>
     public static void WriteHeader(IBufferWriter<byte> writer, FlvTagType type, uint timestampMs, int dataSize)
     {
         ArgumentNullException.ThrowIfNull(writer);

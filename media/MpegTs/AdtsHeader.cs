@@ -13,7 +13,8 @@ namespace Broadcast.Media.MpegTs;
 /// </code>
 /// <see cref="FrameLength"/> counts the header too.
 /// </summary>
-public readonly record struct AdtsHeader(bool Mpeg2, bool ProtectionAbsent, int Profile, int SamplingFrequencyIndex, int ChannelConfiguration, int FrameLength, int BufferFullness, int RawDataBlocks)
+public readonly record struct AdtsHeader(bool Mpeg2, bool ProtectionAbsent, int Profile, int SamplingFrequencyIndex, int ChannelConfiguration,
+    int FrameLength, int BufferFullness, int RawDataBlocks)
 {
     /// <summary>Bytes of the header: 7, or 9 with the CRC.</summary>
     public int Length => ProtectionAbsent ? 7 : 9;

@@ -84,7 +84,8 @@ internal sealed class AnnexBAccessUnitWriter(LiveStream stream)
             }
         }
         bool hasParameterSets = !sps.IsEmpty && !pps.IsEmpty && (codec == Codec.H264 || !vps.IsEmpty);
-        if (hasParameterSets && (_track is null || _track.Codec != codec || !sps.SequenceEqual(_sps) || !pps.SequenceEqual(_pps) || !vps.SequenceEqual(_vps))
+        if (hasParameterSets
+            && (_track is null || _track.Codec != codec || !sps.SequenceEqual(_sps) || !pps.SequenceEqual(_pps) || !vps.SequenceEqual(_vps))
             && !TrySetTrack(codec, vps, sps, pps, out error))
             return false;
         if (_track is null || _track.Codec != codec) return true; // joined before the parameter sets: wait for them

@@ -23,7 +23,8 @@ namespace Broadcast.Media.MpegTs;
 /// else (malformed sections included) as a refusal with its reason; an ad marker never closes the connection. A
 /// continuity counter gap (packets lost) drops the PES being assembled and, for video, every frame up to the next
 /// keyframe. Malformed input — lost sync, an impossible adaptation field, a PSI section failing its CRC, a broken PES
-/// header, a PES past the size bound, a broken ADTS frame, a broken Opus control header or TOC — makes <see cref="TryWrite"/> return false with a reason; the
+/// header, a PES past the size bound, a broken ADTS frame, a broken Opus control header or TOC — makes <see cref="TryWrite"/> return false with a
+/// reason; the
 /// caller closes the connection. Not thread-safe: one publisher drives one demuxer. Nothing is allocated per frame beyond
 /// the pooled frame itself (an SCTE-35 section, seconds apart, allocates what it is read into). The spec's parts are
 /// their own types: <see cref="PsiSectionAssembler"/>, <see cref="PesAssembler"/>, <see cref="AnnexBAccessUnitWriter"/>
@@ -148,7 +149,8 @@ public sealed class MpegTsDemuxer : IDisposable
         if (header.TransportError || header.Pid == TsPacketHeader.NullPid) return true; // marked corrupt by a modulator, or stuffing
         if (header.Scrambling != 0)
         {
-            error = $"scrambled TS packets on PID {header.Pid} (transport_scrambling_control {header.Scrambling}): encrypt with the SRT passphrase instead";
+            error = $"scrambled TS packets on PID {header.Pid} (transport_scrambling_control {header.Scrambling}): " +
+                "encrypt with the SRT passphrase instead";
             return false;
         }
         var payload = header.HasPayload ? packet[payloadStart..] : ReadOnlySpan<byte>.Empty;
@@ -328,7 +330,8 @@ public sealed class MpegTsDemuxer : IDisposable
             if (!OpusPacket.TryGetSamples(packet, out int samples))
             {
                 error = packet.IsEmpty ? "empty Opus packet"
-                    : packet.Length > OpusPacket.MaxBytes ? $"Opus packet of {packet.Length} bytes, more than an Opus packet can hold ({OpusPacket.MaxBytes})"
+                    : packet.Length > OpusPacket.MaxBytes
+                        ? $"Opus packet of {packet.Length} bytes, more than an Opus packet can hold ({OpusPacket.MaxBytes})"
                     : $"Opus packet with an invalid TOC or frame count (first byte 0x{packet[0]:X2}, {packet.Length} bytes)";
                 return false;
             }

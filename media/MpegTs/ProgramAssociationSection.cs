@@ -40,7 +40,8 @@ public sealed record ProgramAssociationSection(ushort TransportStreamId, byte Ve
         for (int i = 0; i < programs.Length; i++)
         {
             var entry = body.Slice(i * 4, 4);
-            programs[i] = new PatProgram(BinaryPrimitives.ReadUInt16BigEndian(entry), (ushort)(BinaryPrimitives.ReadUInt16BigEndian(entry[2..]) & 0x1FFF));
+            programs[i] = new PatProgram(BinaryPrimitives.ReadUInt16BigEndian(entry),
+                (ushort)(BinaryPrimitives.ReadUInt16BigEndian(entry[2..]) & 0x1FFF));
         }
         pat = new ProgramAssociationSection(BinaryPrimitives.ReadUInt16BigEndian(section[3..]), (byte)((section[5] >> 1) & 0x1F), programs);
         return true;

@@ -55,7 +55,8 @@ public sealed record ProgramMapSection(ushort ProgramNumber, byte Version, ushor
             if (rest.Length < 5) return false;
             int infoLength = BinaryPrimitives.ReadUInt16BigEndian(rest[3..]) & 0x0FFF;
             if (rest.Length < 5 + infoLength) return false;
-            streams.Add(new PmtStream(rest[0], (ushort)(BinaryPrimitives.ReadUInt16BigEndian(rest[1..]) & 0x1FFF), rest.Slice(5, infoLength).ToArray()));
+            streams.Add(new PmtStream(rest[0], (ushort)(BinaryPrimitives.ReadUInt16BigEndian(rest[1..]) & 0x1FFF),
+                rest.Slice(5, infoLength).ToArray()));
             rest = rest[(5 + infoLength)..];
         }
         pmt = new ProgramMapSection(BinaryPrimitives.ReadUInt16BigEndian(section[3..]), (byte)((section[5] >> 1) & 0x1F), pcrPid, streams);

@@ -82,7 +82,8 @@ internal sealed class Scte35SectionCollector
             _signals.Add(new SpliceSignal(null, null, $"malformed SCTE-35 splice_info_section on PID {Pid}: {fault}"));
             return true;
         }
-        if (!SpliceBreak.TryRead(section!, out var insert, out long duration, out var refusal) || !TryPlace(section!, insert, out var at, out refusal))
+        if (!SpliceBreak.TryRead(section!, out var insert, out long duration, out var refusal)
+            || !TryPlace(section!, insert, out var at, out refusal))
         {
             _signals.Add(new SpliceSignal(section, null, refusal));
             return true;
@@ -110,7 +111,8 @@ internal sealed class Scte35SectionCollector
         long ahead = PtsUnwrapper.WrapDifference(pts + section.PtsAdjustment - lastDts);
         if (Math.Abs(ahead) > MaxSpliceDistance)
         {
-            refusal = $"SCTE-35 splice_insert {insert.EventId} is {ahead / Timescales.Video} s from the video (pts_time {pts}, pts_adjustment {section.PtsAdjustment}): not on this stream's clock";
+            refusal = $"SCTE-35 splice_insert {insert.EventId} is {ahead / Timescales.Video} s from the video (pts_time {pts}, " +
+                $"pts_adjustment {section.PtsAdjustment}): not on this stream's clock";
             return false;
         }
         at = now + Math.Max(0, ahead);

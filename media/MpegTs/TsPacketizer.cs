@@ -51,7 +51,8 @@ public sealed class TsPacketizer
         {
             int take = Math.Min(pes.Length, PayloadCapacity);
             int stuffing = PayloadCapacity - take;
-            new TsPacketHeader(false, first, pid, 0, stuffing > 0, true, NextContinuity(pid), stuffing > 0 ? (byte)(stuffing - 1) : (byte)0).Write(writer);
+            new TsPacketHeader(false, first, pid, 0, stuffing > 0, true, NextContinuity(pid), stuffing > 0 ? (byte)(stuffing - 1) : (byte)0)
+                .Write(writer);
             writer.Write(pes[..take]);
             pes = pes[take..];
             first = false;

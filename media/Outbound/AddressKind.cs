@@ -33,7 +33,8 @@ public enum AddressKind
     /// <summary>255.255.255.255.</summary>
     Broadcast,
 
-    /// <summary>Special-purpose ranges that are not the public internet: 192.0.0.0/24, documentation, benchmarking (198.18.0.0/15), 240.0.0.0/4, Teredo, 100::/64 and the like.</summary>
+    /// <summary>Special-purpose ranges that are not the public internet: 192.0.0.0/24, documentation, benchmarking (198.18.0.0/15), 240.0.0.0/4,
+    /// Teredo, 100::/64 and the like.</summary>
     Reserved,
 }
 
@@ -51,7 +52,8 @@ public static class AddressKinds
         Span<byte> b = stackalloc byte[16];
         address.TryWriteBytes(b, out _);
         if (address.IsIPv4MappedToIPv6) return ClassifyV4(b[12..]);
-        if (b[..15].IndexOfAnyExcept((byte)0) < 0) return b[15] switch { 0 => AddressKind.Unspecified, 1 => AddressKind.Loopback, _ => AddressKind.Reserved };
+        if (b[..15].IndexOfAnyExcept((byte)0) < 0) return b[15] switch { 0 => AddressKind.Unspecified, 1 => AddressKind.Loopback,
+            _ => AddressKind.Reserved };
         // ::a.b.c.d (deprecated IPv4-compatible) and the rest of ::/96.
         if (b[..12].IndexOfAnyExcept((byte)0) < 0) return AddressKind.Reserved;
         if (b[0] == 0xff) return AddressKind.Multicast;

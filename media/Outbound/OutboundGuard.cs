@@ -21,7 +21,8 @@ public sealed class OutboundGuard(OutboundUrlPolicy policy, IHostResolver resolv
     {
         var decision = Policy.CheckUrl(url);
         if (!decision.IsAllowed) return new OutboundCheck(decision, []);
-        return await CheckDestinationAsync(OutboundUrlPolicy.HostOf(url), OutboundUrlPolicy.PortOf(url)!.Value, cancellationToken).ConfigureAwait(false);
+        return await CheckDestinationAsync(OutboundUrlPolicy.HostOf(url), OutboundUrlPolicy.PortOf(url)!.Value,
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The address and port rules for a host and port (a URL's, or a redirect's).</summary>

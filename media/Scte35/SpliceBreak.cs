@@ -28,7 +28,8 @@ public static class SpliceBreak
         }
         if (found.Cancel || !found.OutOfNetwork)
         {
-            refusal = $"SCTE-35 splice_insert {found.EventId} is a {(found.Cancel ? "cancel" : "return to the network")}; breaks end by their duration";
+            refusal = $"SCTE-35 splice_insert {found.EventId} is a {(found.Cancel ? "cancel" : "return to the network")}; " +
+                "breaks end by their duration";
             return false;
         }
         if (found.BreakDuration is not { } ticks || ticks < MinTicks || ticks > MaxTicks)

@@ -1,7 +1,8 @@
 namespace Broadcast.Media.Scte35;
 
 /// <summary>
-/// An ad break asked for on a live stream, by an admin (the breaks API) or by the encoder (an RTMP onCuePoint, the SCTE-35 PID of an SRT publisher's MPEG-TS). The
+/// An ad break asked for on a live stream, by an admin (the breaks API) or by the encoder (an RTMP onCuePoint,
+/// the SCTE-35 PID of an SRT publisher's MPEG-TS). The
 /// packager turns it into markers at a segment boundary: the first segment that starts at or after
 /// <see cref="SpliceTime"/> begins the break (see the packager's <c>AdBreakSchedule</c>).
 /// </summary>

@@ -43,7 +43,8 @@ public static class OpusPacket
         return true;
     }
 
-    /// <summary>Table 2 of section 3.1: configurations 0–11 SILK (10/20/40/60 ms), 12–15 hybrid (10/20 ms), 16–31 CELT (2.5/5/10/20 ms).</summary>
+    /// <summary>Table 2 of section 3.1: configurations 0–11 SILK (10/20/40/60 ms), 12–15 hybrid (10/20 ms), 16–31 CELT
+    /// (2.5/5/10/20 ms).</summary>
     private static int SamplesPerFrame(int config) => config switch
     {
         < 12 => (config & 0x03) switch { 0 => 480, 1 => 960, 2 => 1_920, _ => 2_880 },
