@@ -12,7 +12,8 @@ public static class FfmpegExecutable
 
     public const string Default = "ffmpeg";
 
-    /// <summary><paramref name="own"/> (a part's own setting) when set, else <paramref name="shared"/> (<see cref="SettingKey"/>), else <see cref="Default"/>.</summary>
+    /// <summary><paramref name="own"/> (a part's own setting) when set, else <paramref name="shared"/> (<see cref="SettingKey"/>),
+    /// else <see cref="Default"/>.</summary>
     public static string Choose(string? own, string? shared) =>
         !string.IsNullOrWhiteSpace(own) ? own : !string.IsNullOrWhiteSpace(shared) ? shared : Default;
 

@@ -10,7 +10,8 @@ public static class RestartLoop
     /// <param name="runOnce">One attempt; its verdict decides what follows.</param>
     /// <param name="beforeWait">Told the wait (and the verdict) before a backoff wait starts: status and logging.</param>
     /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> is cancelled during a wait.</exception>
-    public static async Task RunAsync(Func<CancellationToken, Task<RunVerdict>> runOnce, RestartBackoff backoff, Action<TimeSpan, RunVerdict>? beforeWait,
+    public static async Task RunAsync(Func<CancellationToken, Task<RunVerdict>> runOnce, RestartBackoff backoff,
+        Action<TimeSpan, RunVerdict>? beforeWait,
         TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(runOnce);
@@ -62,7 +63,8 @@ public readonly record struct RunVerdict(RunNext Next, TimeSpan Lasted = default
     /// backoff reset: a new input is not a failure), else why it failed (start again after the backoff, counting how
     /// long it lasted); cancelled by <paramref name="cancellationToken"/>, stop.
     /// </summary>
-    public static async Task<RunVerdict> OfAttemptAsync(Func<CancellationToken, Task<string>> attempt, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<RunVerdict> OfAttemptAsync(Func<CancellationToken, Task<string>> attempt, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(attempt);
         ArgumentNullException.ThrowIfNull(time);
