@@ -42,7 +42,8 @@ public static class IngestServiceCollectionExtensions
             .Validate(o => o.ChunkSize is >= 128 and <= 65536, "Rtmp:ChunkSize must be 128..65536.")
             .Validate(o => o.MemoryBudgetBeforePublish >= 64 * 1024 && o.MemoryBudgetAfterPublish >= o.MemoryBudgetBeforePublish
                 && o.MemoryBudgetTotal >= o.MemoryBudgetAfterPublish,
-                "Rtmp memory budgets: MemoryBudgetBeforePublish at least 64 KiB, MemoryBudgetAfterPublish at least that, MemoryBudgetTotal at least MemoryBudgetAfterPublish.")
+                "Rtmp memory budgets: MemoryBudgetBeforePublish at least 64 KiB, MemoryBudgetAfterPublish at least that, " +
+                "MemoryBudgetTotal at least MemoryBudgetAfterPublish.")
             .Validate(o => o.MaxPartialMessagesBeforePublish is >= 1 and <= 64, "Rtmp:MaxPartialMessagesBeforePublish must be 1..64.")
             .Validate(o => o.HandshakeTimeoutSeconds > 0 && o.IdleTimeoutSeconds > 0, "Rtmp timeouts must be positive.")
             .Validate(o => System.Net.IPAddress.TryParse(o.BindAddress, out _), "Rtmp:BindAddress must be an IP address.")

@@ -49,7 +49,8 @@ public sealed record PullInput(PullSourceKind Kind, string FfmpegInput, string D
             case "file":
                 return TryResolveFile(url[(colon + 1)..], mediaRoot, out input, out error);
             case "rtmp" or "rtmps" or "srt" or "http" or "https":
-                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host) || !url.Contains("://", StringComparison.Ordinal))
+                if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host)
+                    || !url.Contains("://", StringComparison.Ordinal))
                 {
                     error = $"'{scheme}:' URLs look like {scheme}://HOST/…";
                     return false;

@@ -24,7 +24,8 @@ public sealed class PullOptions
 
     public string FfprobePath { get; init; } = "ffprobe";
 
-    /// <summary>CA bundle ffmpeg checks rtmps:// and https:// certificates against (<c>Pull:CaFile</c>); empty: ffmpeg's TLS library default.</summary>
+    /// <summary>CA bundle ffmpeg checks rtmps:// and https:// certificates against (<c>Pull:CaFile</c>); empty:
+    /// ffmpeg's TLS library default.</summary>
     public string CaFile { get; init; } = DefaultCaFile;
 
     public const string DefaultCaFile = "/etc/ssl/certs/ca-certificates.crt";
@@ -69,7 +70,8 @@ public sealed class PullOptions
             ConnectTimeout = Seconds(s, "ConnectTimeoutSeconds", 10, 1, 300),
             ProbeTimeout = Seconds(s, "ProbeTimeoutSeconds", 30, 1, 300),
             StopGrace = Seconds(s, "StopGraceSeconds", 3, 0, 60),
-            KeyframeSeconds = int.TryParse(configuration["Packager:SegmentSeconds"], NumberStyles.Integer, CultureInfo.InvariantCulture, out int seg) && seg is > 0 and <= 10 ? seg : 2,
+            KeyframeSeconds = int.TryParse(configuration["Packager:SegmentSeconds"], NumberStyles.Integer, CultureInfo.InvariantCulture, out int seg)
+                && seg is > 0 and <= 10 ? seg : 2,
             X264Preset = transcode["X264Preset"] is { Length: > 0 } preset ? preset : "veryfast",
         };
     }

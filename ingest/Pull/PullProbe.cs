@@ -10,7 +10,8 @@ public sealed record PullProbeResult(string? VideoCodec, string? AudioCodec)
     public bool CopyAudio => AudioCodec == "aac";
 
     public string Describe() =>
-        $"video {(VideoCodec is null ? "none" : $"{VideoCodec} ({(CopyVideo ? "copied" : "encoded to h264")})")}, audio {AudioCodec ?? "none"}{(AudioCodec is null ? "" : CopyAudio ? " (copied)" : " (encoded to aac)")}";
+        $"video {(VideoCodec is null ? "none" : $"{VideoCodec} ({(CopyVideo ? "copied" : "encoded to h264")})")}, " +
+        $"audio {AudioCodec ?? "none"}{(AudioCodec is null ? "" : CopyAudio ? " (copied)" : " (encoded to aac)")}";
 }
 
 /// <summary>Why an attempt did not give media: decides between retrying with backoff and stopping in the failed state.</summary>
@@ -95,14 +96,16 @@ public static class PullProbe
             int at = line.IndexOf("Server returned ", StringComparison.Ordinal);
             if (at < 0) continue;
             string code = line.Substring(at + 16, Math.Min(3, line.Length - at - 16));
-            return code.Length == 3 && (char.IsDigit(code[0]) || code[1] == 'X') ? $"the server answered HTTP {code.ToLowerInvariant()}" : "the server answered an HTTP error";
+            return code.Length == 3 && (char.IsDigit(code[0]) || code[1] == 'X') ? $"the server answered HTTP {code.ToLowerInvariant()}"
+                : "the server answered an HTTP error";
         }
         if (Any("Server error:") || Any("Server rejected")) return "the RTMP server refused the stream";
         if (stderr.Any(l => l.StartsWith("[tls", StringComparison.Ordinal))) return "TLS handshake failed";
         if (kind == PullSourceKind.Srt && Any("Connection to srt://")) return "no answer from an SRT listener";
         if (Any("End of file")) return "remote closed the connection";
         if (Any("Input/output error"))
-            return kind == PullSourceKind.Http ? "the source could not be read (a redirect, which is not followed, or a dropped connection)" : "remote closed the connection";
+            return kind == PullSourceKind.Http ? "the source could not be read (a redirect, which is not followed, or a dropped connection)"
+                : "remote closed the connection";
         return $"the source could not be read (ffmpeg exit code {exitCode})";
     }
 }

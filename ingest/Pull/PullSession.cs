@@ -14,7 +14,8 @@ namespace Broadcast.Ingest.Pull;
 /// <param name="Tag">Set on the <see cref="LiveStream"/> like an RTMP publish's channel id.</param>
 /// <param name="AllowUntrustedCertificate">rtmps:// and https://: accept a certificate that does not validate (test servers).</param>
 /// <param name="AudioOnlyAllowed">A source with sound and no picture is taken (a program's music bed); a channel's pull needs video.</param>
-public sealed record PullSpec(string StreamName, string? Tag, string Url, bool Loop, string Key, bool AllowUntrustedCertificate = false, bool AudioOnlyAllowed = false);
+public sealed record PullSpec(string StreamName, string? Tag, string Url, bool Loop, string Key, bool AllowUntrustedCertificate = false,
+    bool AudioOnlyAllowed = false);
 
 /// <summary>
 /// One pull source as a supervised ffmpeg child: ffprobe names the codecs (and tells media from anything else), then ffmpeg
@@ -45,7 +46,8 @@ public sealed partial class PullSession : IAsyncDisposable
     /// Called with the stream name before each attempt's ffmpeg starts (so before it can publish): where this node took the
     /// channel over from a dead one, the pipeline prepares to continue that broadcast, as for an encoder's publish.
     /// </param>
-    public PullSession(PullSpec spec, LiveStreamRegistry registry, PullOptions options, OutboundGuard outbound, ILogger logger, TimeProvider? time = null,
+    public PullSession(PullSpec spec, LiveStreamRegistry registry, PullOptions options, OutboundGuard outbound, ILogger logger,
+        TimeProvider? time = null,
         Func<string, CancellationToken, Task>? beforePublish = null)
     {
         _beforePublish = beforePublish;
@@ -111,7 +113,8 @@ public sealed partial class PullSession : IAsyncDisposable
             }, _backoff, (wait, verdict) =>
             {
                 var now = _time.GetUtcNow();
-                lock (_gate) _status = _status with { State = PullState.Retrying, Reason = verdict.Reason, Attempts = attempts, Since = now, NextAttemptAt = now + wait };
+                lock (_gate) _status = _status with { State = PullState.Retrying, Reason = verdict.Reason, Attempts = attempts, Since = now,
+                    NextAttemptAt = now + wait };
                 StateChanged?.Invoke(this, Status);
                 LogRetrying(Spec.StreamName, input.Display, verdict.Reason!, wait.TotalMilliseconds);
             }, _time, cancellationToken).ConfigureAwait(false);
@@ -174,7 +177,8 @@ public sealed partial class PullSession : IAsyncDisposable
     /// the checked address itself (one of them, in turn per attempt), rtmps:// by name for TLS; http(s):// through the attempt's
     /// proxy, which checks each request's host again and connects to the address it checked.
     /// </summary>
-    private async Task<(PullTarget? Target, Outcome? Refused)> PrepareAsync(PullInput input, OutboundHttpProxy? proxy, CancellationToken cancellationToken)
+    private async Task<(PullTarget? Target, Outcome? Refused)> PrepareAsync(PullInput input, OutboundHttpProxy? proxy,
+        CancellationToken cancellationToken)
     {
         if (input.Kind == PullSourceKind.File) return (PullTarget.For(input, _options, Spec.AllowUntrustedCertificate), null);
         var check = await _outbound.CheckAsync(new Uri(input.FfmpegInput), cancellationToken).ConfigureAwait(false);
@@ -194,7 +198,8 @@ public sealed partial class PullSession : IAsyncDisposable
         new(failure.Kind == PullFailureKind.Unreachable ? OutcomeKind.Retry : OutcomeKind.Failed, failure.Reason);
 
     /// <summary>ffmpeg reads these from the environment; only the attempt's own proxy (an argument) may route its requests.</summary>
-    private static readonly string[] ProxyVariables = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"];
+    private static readonly string[] ProxyVariables = ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "all_proxy",
+        "ALL_PROXY"];
 
     private async Task<ProcessResult> ProbeAsync(PullInput input, PullTarget? target, CancellationToken cancellationToken)
     {
@@ -282,7 +287,8 @@ public sealed partial class PullSession : IAsyncDisposable
         var liveFor = liveSince == 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Environment.TickCount64 - liveSince);
         if (cancellationToken.IsCancellationRequested) return new Outcome(OutcomeKind.Finished, "stopped", liveFor);
         if (publish.EndedByServer) return new Outcome(OutcomeKind.Finished, "the server ended the broadcast (event end or an admin)", liveFor);
-        if (hung) return new Outcome(OutcomeKind.Retry, publish.Stream is null ? "the source sent nothing" : $"no data from the source for {_options.ConnectTimeout.TotalSeconds:0} s", liveFor);
+        if (hung) return new Outcome(OutcomeKind.Retry,
+            publish.Stream is null ? "the source sent nothing" : $"no data from the source for {_options.ConnectTimeout.TotalSeconds:0} s", liveFor);
         if (process.ExitCode == 0 && liveSince != 0)
         {
             if (input.EndsByItself && !Spec.Loop) return new Outcome(OutcomeKind.Finished, "the source played to its end", liveFor);
@@ -290,7 +296,8 @@ public sealed partial class PullSession : IAsyncDisposable
         }
         if (publish.Error is { } error) return new Outcome(OutcomeKind.Retry, "unreadable output: " + error, liveFor);
         var failure = PullProbe.Classify(process.ExitCode, process.StderrTail, input.Kind);
-        return failure.Kind == PullFailureKind.Unreachable ? new Outcome(OutcomeKind.Retry, failure.Reason, liveFor) : FromFailure(failure) with { LiveFor = liveFor };
+        return failure.Kind == PullFailureKind.Unreachable ? new Outcome(OutcomeKind.Retry, failure.Reason, liveFor)
+            : FromFailure(failure) with { LiveFor = liveFor };
     }
 
     /// <summary>
@@ -357,7 +364,8 @@ public sealed partial class PullSession : IAsyncDisposable
         PullStatus status;
         lock (_gate)
         {
-            _status = _status with { State = state, Reason = reason, Attempts = attempts ?? _status.Attempts, Since = _time.GetUtcNow(), NextAttemptAt = null };
+            _status = _status with { State = state, Reason = reason, Attempts = attempts ?? _status.Attempts, Since = _time.GetUtcNow(),
+                NextAttemptAt = null };
             status = _status;
         }
         StateChanged?.Invoke(this, status);

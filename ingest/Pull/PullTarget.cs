@@ -20,7 +20,8 @@ namespace Broadcast.Ingest.Pull;
 /// </summary>
 public sealed record PullTarget(string Url, IReadOnlyList<string> InputOptions)
 {
-    public static PullTarget For(PullInput input, PullOptions options, bool allowUntrustedCertificate, IPAddress? pinned = null, string? httpProxy = null)
+    public static PullTarget For(PullInput input, PullOptions options, bool allowUntrustedCertificate, IPAddress? pinned = null,
+        string? httpProxy = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(options);
@@ -55,7 +56,8 @@ public sealed record PullTarget(string Url, IReadOnlyList<string> InputOptions)
         return new PullTarget(url, args);
     }
 
-    /// <summary>The URL with its host (and port) replaced by <paramref name="address"/>; user information, path and query kept byte for byte.</summary>
+    /// <summary>The URL with its host (and port) replaced by <paramref name="address"/>; user information,
+    /// path and query kept byte for byte.</summary>
     public static string WithAddress(string url, IPAddress address, int port)
     {
         ArgumentNullException.ThrowIfNull(url);

@@ -11,10 +11,13 @@ internal static partial class RestreamLog
     [LoggerMessage(EventId = 1400, Level = LogLevel.Information, Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) live")]
     public static partial void Live(ILogger logger, string streamName, string destinationUrl, string destinationId);
 
-    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning, Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) failed: {Reason}; retry {Attempt} in {DelayMs} ms")]
-    public static partial void Failed(ILogger logger, string streamName, string destinationUrl, string destinationId, string reason, int attempt, long delayMs);
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Warning,
+        Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) failed: {Reason}; retry {Attempt} in {DelayMs} ms")]
+    public static partial void Failed(ILogger logger, string streamName, string destinationUrl, string destinationId, string reason, int attempt,
+        long delayMs);
 
-    [LoggerMessage(EventId = 1402, Level = LogLevel.Information, Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) stopped ({BytesSent} bytes sent)")]
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Information,
+        Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) stopped ({BytesSent} bytes sent)")]
     public static partial void Stopped(ILogger logger, string streamName, string destinationUrl, string destinationId, long bytesSent);
 
     [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "Restream {StreamName}: destinations could not be read: {Reason}")]
@@ -26,7 +29,8 @@ internal static partial class RestreamLog
     [LoggerMessage(EventId = 1405, Level = LogLevel.Error, Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) crashed")]
     public static partial void Crashed(ILogger logger, Exception exception, string streamName, string destinationUrl, string destinationId);
 
-    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning, Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) refused by the outbound policy: {Reason}")]
+    [LoggerMessage(EventId = 1406, Level = LogLevel.Warning,
+        Message = "Restream {StreamName} → {DestinationUrl} ({DestinationId}) refused by the outbound policy: {Reason}")]
     public static partial void Refused(ILogger logger, string streamName, string destinationUrl, string destinationId, string reason);
 
     [LoggerMessage(EventId = 1407, Level = LogLevel.Debug, Message = "Restream {StreamName} ({DestinationId}): the destination said {Detail}")]

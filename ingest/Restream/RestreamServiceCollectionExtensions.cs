@@ -16,7 +16,8 @@ public static class RestreamServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<RestreamOptions>()
             .Bind(configuration.GetSection(RestreamOptions.SectionName))
-            .Validate(o => o.BackoffInitialSeconds > 0 && o.BackoffMaxSeconds >= o.BackoffInitialSeconds, "Restream:BackoffInitialSeconds must be positive and at most Restream:BackoffMaxSeconds.")
+            .Validate(o => o.BackoffInitialSeconds > 0 && o.BackoffMaxSeconds >= o.BackoffInitialSeconds,
+                "Restream:BackoffInitialSeconds must be positive and at most Restream:BackoffMaxSeconds.")
             .Validate(o => o.QueueFrames is >= 16 and <= 100_000, "Restream:QueueFrames must be 16..100000.")
             .Validate(o => o.ConnectTimeoutSeconds > 0 && o.WriteTimeoutSeconds > 0, "Restream timeouts must be positive.")
             .Validate(o => o.ChunkSize is >= 128 and <= 65536, "Restream:ChunkSize must be 128..65536.")

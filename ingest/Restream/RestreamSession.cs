@@ -29,7 +29,8 @@ internal sealed class RestreamSession
     private long _bytesBefore;
     private Task _run = Task.CompletedTask;
 
-    public RestreamSession(LiveStream stream, RestreamDestination destination, RtmpPublishTarget target, RestreamOptions options, OutboundGuard outbound,
+    public RestreamSession(LiveStream stream, RestreamDestination destination, RtmpPublishTarget target, RestreamOptions options,
+        OutboundGuard outbound,
         TimeProvider time, ILogger logger)
     {
         _stream = stream;
@@ -92,7 +93,8 @@ internal sealed class RestreamSession
                     var check = await _outbound.CheckAsync(new Uri(Destination.Url.Trim()), token).ConfigureAwait(false);
                     if (!check.IsAllowed)
                     {
-                        if (check.Decision.Verdict == OutboundVerdict.Refused) RestreamLog.Refused(_logger, _stream.Name, _target.TcUrl, Destination.Id, check.Decision.Reason);
+                        if (check.Decision.Verdict == OutboundVerdict.Refused) RestreamLog.Refused(_logger, _stream.Name, _target.TcUrl,
+                            Destination.Id, check.Decision.Reason);
                         throw new RtmpPublishException(check.Decision.Describe());
                     }
                     client = await RtmpPublishClient.PublishAsync(_target, clientOptions, token, check.Addresses).ConfigureAwait(false);

@@ -30,7 +30,8 @@ public sealed class RestreamSupervisor : IHostedService, IAsyncDisposable
     private bool _started;
 
     /// <param name="outbound">Vets every destination before each connection (the composition registers it; see <c>Outbound:*</c>).</param>
-    public RestreamSupervisor(LiveStreamRegistry registry, IRestreamDestinationSource source, IOptions<RestreamOptions> options, OutboundGuard outbound,
+    public RestreamSupervisor(LiveStreamRegistry registry, IRestreamDestinationSource source, IOptions<RestreamOptions> options,
+        OutboundGuard outbound,
         TimeProvider time, ILogger<RestreamSupervisor> logger)
     {
         _registry = registry;

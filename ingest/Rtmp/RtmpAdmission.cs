@@ -54,7 +54,8 @@ public sealed class RtmpLimitCounters
 internal sealed class RtmpAdmission(RtmpOptions options, TimeProvider time)
 {
     private readonly FailedAttemptGuard _keyGuesses = new(options.MaxFailedPublishesPerIp,
-        TimeSpan.FromSeconds(Math.Max(options.FailedPublishWindowSeconds, 1)), TimeSpan.FromSeconds(Math.Max(options.FailedPublishBlockSeconds, 0)), time);
+        TimeSpan.FromSeconds(Math.Max(options.FailedPublishWindowSeconds, 1)), TimeSpan.FromSeconds(Math.Max(options.FailedPublishBlockSeconds, 0)),
+        time);
 
     public enum Verdict
     {

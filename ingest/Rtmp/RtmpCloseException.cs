@@ -16,14 +16,18 @@ internal sealed class RtmpCloseException(string reason, bool logged = false, boo
         byte type = chunks.RejectedTypeId;
         return chunks.Error switch
         {
-            ChunkReadError.MessageTypeNotAllowed when beforeConnect => new RtmpCloseException($"{TypeName(type)} message (type {type}) before connect"),
+            ChunkReadError.MessageTypeNotAllowed when beforeConnect
+                => new RtmpCloseException($"{TypeName(type)} message (type {type}) before connect"),
             ChunkReadError.MessageTypeNotAllowed => new RtmpCloseException($"{TypeName(type)} before publish"),
-            ChunkReadError.MessageTooLarge => new RtmpCloseException($"chunk stream error: MessageTooLarge ({TypeName(type)} message of {chunks.RejectedLength} bytes, above Rtmp:MaxMessageSize {maxMessageSize})"),
+            ChunkReadError.MessageTooLarge => new RtmpCloseException($"chunk stream error: MessageTooLarge ({TypeName(type)} message of " +
+                $"{chunks.RejectedLength} bytes, above Rtmp:MaxMessageSize {maxMessageSize})"),
             ChunkReadError.TooManyPartialMessages => new RtmpCloseException(
-                $"a message on a chunk stream while {chunks.PartialMessages} others hold partial messages before publish (Rtmp:MaxPartialMessagesBeforePublish {chunks.MaxPartialMessages})",
+                $"a message on a chunk stream while {chunks.PartialMessages} others hold partial messages before publish " +
+                $"(Rtmp:MaxPartialMessagesBeforePublish {chunks.MaxPartialMessages})",
                 memoryBudget: true),
             ChunkReadError.TooMuchBufferedData => new RtmpCloseException(
-                $"a {TypeName(type)} message declaring {chunks.RejectedLength} bytes while {chunks.BufferedBytes} bytes are being reassembled, above the budget of {chunks.MaxBufferedBytes} bytes ({memory.LimitKey})",
+                $"a {TypeName(type)} message declaring {chunks.RejectedLength} bytes while {chunks.BufferedBytes} bytes are being reassembled, " +
+                $"above the budget of {chunks.MaxBufferedBytes} bytes ({memory.LimitKey})",
                 memoryBudget: true),
             ChunkReadError.BufferRefused => new RtmpCloseException(memory.Refusal ?? "reassembly buffer refused", memoryBudget: true),
             _ => new RtmpCloseException($"chunk stream error: {chunks.Error}"),

@@ -79,7 +79,8 @@ internal sealed class RtmpMediaFeed(long connectionId, string remote, ILogger lo
     {
         if (!_cueFlood.Admit(timestamp, out bool firstDrop))
         {
-            if (firstDrop) RtmpLog.CuePointRefused(logger, connectionId, remote, stream.Name, "cue points closer than one second apart are dropped", channelId);
+            if (firstDrop) RtmpLog.CuePointRefused(logger, connectionId, remote, stream.Name, "cue points closer than one second apart are dropped",
+                channelId);
             return;
         }
         if (!RtmpCuePoint.TryRead(data, out var cue, out var refusal))
@@ -91,7 +92,8 @@ internal sealed class RtmpMediaFeed(long connectionId, string remote, ILogger lo
         long delayMs = Math.Clamp(ahead, 0, RtmpCuePoint.MaxPreRollMs) + cue.PreRollMs;
         long? at = stream.LastVideoTime is long t ? t + Timescales.Rescale(delayMs, Timescales.Milliseconds, Timescales.Video) : null;
         uint id = cue.EventId ?? (uint)Random.Shared.NextInt64(1, uint.MaxValue);
-        bool packaged = stream.InsertCue(new SpliceCue(id, at, Timescales.Rescale(cue.DurationMs, Timescales.Milliseconds, Timescales.Video), cue.Section, "rtmp"));
+        bool packaged = stream.InsertCue(new SpliceCue(id, at, Timescales.Rescale(cue.DurationMs, Timescales.Milliseconds, Timescales.Video),
+            cue.Section, "rtmp"));
         RtmpLog.CuePoint(logger, connectionId, remote, stream.Name, id, cue.DurationMs, delayMs, packaged, channelId);
     }
 }

@@ -230,10 +230,12 @@ internal sealed class RtmpConnectionMemory(RtmpMemoryBudget budget, long limit) 
         switch (budget.TryReserve(bytes, !_published))
         {
             case RtmpMemoryBudget.Refusal.Total:
-                Refusal = $"{what} of {bytes} bytes would bring all RTMP connections to {budget.HeldBytes + bytes} bytes, above Rtmp:MemoryBudgetTotal ({budget.Limit} bytes)";
+                Refusal = $"{what} of {bytes} bytes would bring all RTMP connections to {budget.HeldBytes + bytes} bytes, " +
+                    $"above Rtmp:MemoryBudgetTotal ({budget.Limit} bytes)";
                 return false;
             case RtmpMemoryBudget.Refusal.BeforePublishShare:
-                Refusal = $"{what} of {bytes} bytes would bring connections that have not published to {budget.HeldBeforePublishBytes + bytes} bytes, above their share, half of Rtmp:MemoryBudgetTotal ({budget.BeforePublishLimit} bytes)";
+                Refusal = $"{what} of {bytes} bytes would bring connections that have not published to {budget.HeldBeforePublishBytes + bytes} " +
+                    $"bytes, above their share, half of Rtmp:MemoryBudgetTotal ({budget.BeforePublishLimit} bytes)";
                 return false;
         }
         Interlocked.Add(ref _held, bytes);

@@ -51,7 +51,8 @@ internal sealed class RtmpPrePublishLimits(RtmpOptions options)
         if (elapsedMs < options.SlowClientGraceSeconds * 1000L) return;
         if (received * 1000 >= (long)options.MinBytesPerSecondBeforePublish * elapsedMs) return;
         throw new RtmpCloseException(
-            $"{received} bytes in {elapsedMs / 1000.0:F1} s before publishing, below {options.MinBytesPerSecondBeforePublish} bytes/s (Rtmp:MinBytesPerSecondBeforePublish)",
+            $"{received} bytes in {elapsedMs / 1000.0:F1} s before publishing, below {options.MinBytesPerSecondBeforePublish} bytes/s " +
+            "(Rtmp:MinBytesPerSecondBeforePublish)",
             slowClient: true);
     }
 }

@@ -80,7 +80,8 @@ internal sealed class RtmpPublishPolicy
         {
             if (_registry.Find(decision.StreamName) is { IsCompleted: false, IsReconnecting: false } live)
             {
-                RtmpLog.PublishRefusedStillSending(_logger, _connectionId, _remote, decision.StreamName, (int)live.SilentFor.TotalMilliseconds, decision.ChannelId);
+                RtmpLog.PublishRefusedStillSending(_logger, _connectionId, _remote, decision.StreamName, (int)live.SilentFor.TotalMilliseconds,
+                    decision.ChannelId);
                 return "already publishing: another encoder is sending to this key";
             }
             return "already publishing";
@@ -157,14 +158,16 @@ internal sealed class RtmpPublishPolicy
         _registry.EndPublish(stream);
         RtmpLog.PublishEnded(_logger, _connectionId, _remote, stream.Name, _app, Decision.ChannelId);
         if (stoppedByPeer) sendUnpublished(stream);
-        await PublishGrace.NotifyUnpublishedAsync(_authorizer, Decision, ex => RtmpLog.Failed(_logger, ex, _connectionId, _remote, _app, Decision.ChannelId)).ConfigureAwait(false);
+        await PublishGrace.NotifyUnpublishedAsync(_authorizer, Decision,
+            ex => RtmpLog.Failed(_logger, ex, _connectionId, _remote, _app, Decision.ChannelId)).ConfigureAwait(false);
     }
 
     private async ValueTask<TimeSpan?> HoldAfterStopAsync()
     {
         try
         {
-            return await _authorizer.HoldAfterStopAsync(Decision, CancellationToken.None).ConfigureAwait(false) is { } hold && hold > TimeSpan.Zero ? hold : null;
+            return await _authorizer.HoldAfterStopAsync(Decision, CancellationToken.None).ConfigureAwait(false) is { } hold && hold > TimeSpan.Zero
+                ? hold : null;
         }
         catch (Exception ex)
         {
@@ -185,7 +188,8 @@ internal sealed class RtmpPublishPolicy
         PublishGrace.WhenExpired(stream, completed =>
         {
             RtmpLog.ReconnectGraceExpired(_logger, _connectionId, _remote, completed.Name, app, decision.ChannelId);
-            _ = PublishGrace.NotifyUnpublishedAsync(_authorizer, decision, ex => RtmpLog.Failed(_logger, ex, _connectionId, _remote, app, decision.ChannelId));
+            _ = PublishGrace.NotifyUnpublishedAsync(_authorizer, decision,
+                ex => RtmpLog.Failed(_logger, ex, _connectionId, _remote, app, decision.ChannelId));
         });
     }
 }

@@ -38,7 +38,8 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         _options = options.Value;
         _registry = registry;
         _authorizer = authorizer;
-        _connections = connections as RtmpConnectionRegistry ?? throw new ArgumentException("Use the registry registered by AddRtmpIngest.", nameof(connections));
+        _connections = connections as RtmpConnectionRegistry ?? throw new ArgumentException("Use the registry registered by AddRtmpIngest.",
+            nameof(connections));
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _admission = new RtmpAdmission(_options, _time);
@@ -120,15 +121,18 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
             {
                 if (RtmpAdmission.ShouldLog(refused))
                 {
-                    if (verdict == RtmpAdmission.Verdict.TooManyConnections) RtmpLog.TooManyConnectionsFromAddress(_logger, address.ToString(), open, refused);
-                    else RtmpLog.HandshakeRateExceeded(_logger, address.ToString(), _options.HandshakesPerSecondPerIp, _options.HandshakeBurstPerIp, refused);
+                    if (verdict == RtmpAdmission.Verdict.TooManyConnections) RtmpLog.TooManyConnectionsFromAddress(_logger, address.ToString(), open,
+                        refused);
+                    else RtmpLog.HandshakeRateExceeded(_logger, address.ToString(), _options.HandshakesPerSecondPerIp, _options.HandshakeBurstPerIp,
+                        refused);
                 }
                 socket.Dispose();
                 continue;
             }
             socket.NoDelay = true;
             long id = _connections.NextId();
-            var connection = new RtmpServerSession(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow(), _admission, address, Memory)
+            var connection = new RtmpServerSession(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow(), _admission, address,
+                Memory)
             {
                 Transport = Transport,
                 ReconnectGrace = _reconnectGrace,

@@ -44,7 +44,8 @@ internal sealed class RtmpServerSession
     private readonly RtmpPublishPolicy _publish;
     private readonly RtmpMediaFeed _feed;
 
-    public RtmpServerSession(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger, DateTimeOffset connectedAt,
+    public RtmpServerSession(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger,
+        DateTimeOffset connectedAt,
         RtmpAdmission admission, IPAddress address, RtmpMemoryBudget memory)
     {
         _admission = admission;
@@ -91,7 +92,8 @@ internal sealed class RtmpServerSession
         init => _publish.ReconnectGrace = value;
     }
 
-    /// <summary>How long a connected publisher of the same key may be silent before this one takes its channel (<see cref="IngestOptions.TakeoverSilenceMilliseconds"/>).</summary>
+    /// <summary>How long a connected publisher of the same key may be silent before this one takes its channel
+    /// (<see cref="IngestOptions.TakeoverSilenceMilliseconds"/>).</summary>
     internal TimeSpan TakeoverSilence
     {
         get => _publish.TakeoverSilence;
@@ -109,7 +111,8 @@ internal sealed class RtmpServerSession
 
     public async Task RunAsync(CancellationToken serverStopping)
     {
-        await using var network = Transport is null ? new NetworkStream(_socket, ownsSocket: true) : await Transport.OpenAsync(_socket, Id, _remote, serverStopping).ConfigureAwait(false);
+        await using var network = Transport is null ? new NetworkStream(_socket, ownsSocket: true)
+            : await Transport.OpenAsync(_socket, Id, _remote, serverStopping).ConfigureAwait(false);
         if (network is null)
         {
             // Refused by the transport, which logged why and closed the socket.
@@ -127,7 +130,8 @@ internal sealed class RtmpServerSession
         var token = _timeout.Token;
         try
         {
-            _timeout.CancelAfter(_limits.Arm(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds), $"handshake not completed within {_options.HandshakeTimeoutSeconds} s"));
+            _timeout.CancelAfter(_limits.Arm(TimeSpan.FromSeconds(_options.HandshakeTimeoutSeconds),
+                $"handshake not completed within {_options.HandshakeTimeoutSeconds} s"));
             await HandshakeAsync(token).ConfigureAwait(false);
             _state = RtmpConnectionState.Connected;
             await ReadMessagesAsync(token).ConfigureAwait(false);
@@ -242,7 +246,8 @@ internal sealed class RtmpServerSession
             {
                 while ((status = _chunks.TryRead(ref buffer, out var message)) == ChunkReadStatus.Message)
                 {
-                    if (message.TypeId is RtmpMessageType.Audio or RtmpMessageType.Video) _feed.WriteMedia(message.TypeId, message.Timestamp, message.Payload.Span);
+                    if (message.TypeId is RtmpMessageType.Audio or RtmpMessageType.Video) _feed.WriteMedia(message.TypeId, message.Timestamp,
+                        message.Payload.Span);
                     else await HandleMessageAsync(message, token).ConfigureAwait(false);
                 }
             }
@@ -252,7 +257,8 @@ internal sealed class RtmpServerSession
                 _input.AdvanceTo(buffer.Start, buffer.End);
             }
             ChargeInput(buffer.Length); // what is left of the read: a partial chunk header at most
-            if (status == ChunkReadStatus.Error) throw RtmpCloseException.ForChunkError(_chunks, _memory, beforeConnect: _app is null, _options.MaxMessageSize);
+            if (status == ChunkReadStatus.Error) throw RtmpCloseException.ForChunkError(_chunks, _memory, beforeConnect: _app is null,
+                _options.MaxMessageSize);
             _control.AcknowledgeIfDue(_replies);
             if (_output.UnflushedBytes > 0) await _replies.FlushAsync(token).ConfigureAwait(false);
             if (result.IsCompleted)
@@ -273,7 +279,8 @@ internal sealed class RtmpServerSession
     /// </summary>
     private bool IsAllowedNow(byte typeId)
     {
-        if (_app is null) return typeId is >= RtmpMessageType.SetChunkSize and <= RtmpMessageType.SetPeerBandwidth or RtmpMessageType.CommandAmf0 or RtmpMessageType.CommandAmf3;
+        if (_app is null) return typeId is >= RtmpMessageType.SetChunkSize and <= RtmpMessageType.SetPeerBandwidth or RtmpMessageType.CommandAmf0
+            or RtmpMessageType.CommandAmf3;
         if (!_feed.IsFeeding) return typeId is not (RtmpMessageType.Audio or RtmpMessageType.Video or RtmpMessageType.Aggregate);
         return true;
     }
@@ -304,7 +311,8 @@ internal sealed class RtmpServerSession
                 if (!RtmpDataMessage.TryRead(payload, message.TypeId == RtmpMessageType.DataAmf3, out var data, out var amfError))
                     throw new RtmpCloseException($"malformed AMF in data message: {amfError}");
                 if (_feed.TrySetMetadata(data!)) return;
-                if (_publish.Stream is { } stream && data!.Name == RtmpCuePoint.OnCuePoint) _feed.WriteCuePoint(stream, data, message.Timestamp, _publish.Decision.ChannelId);
+                if (_publish.Stream is { } stream && data!.Name == RtmpCuePoint.OnCuePoint) _feed.WriteCuePoint(stream, data, message.Timestamp,
+                    _publish.Decision.ChannelId);
                 return;
             }
             case RtmpMessageType.Aggregate:
@@ -396,14 +404,16 @@ internal sealed class RtmpServerSession
         _chunks.AllocateDeclaredLength = true;
         if (Transport is null && OperatingSystem.IsLinux()) ReceiveCoalescing.Apply(_socket);
         _replies.SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
-        _replies.SendCommand(messageStreamId, RtmpReplyWriter.StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
+        _replies.SendCommand(messageStreamId, RtmpReplyWriter.StreamCommandChunkStream,
+            RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));
         RtmpLog.PublishStarted(_logger, Id, _remote, _app!, stream.Name, _publish.Decision.ChannelId);
     }
 
     /// <summary>NetStream.Publish.BadName with the reason as description, then close (ffmpeg and OBS report the description).</summary>
     private async ValueTask RefuseAsync(uint messageStreamId, string reason, CancellationToken token)
     {
-        _replies.SendCommand(messageStreamId, RtmpReplyWriter.StreamCommandChunkStream, RtmpReplies.OnStatus("error", RtmpStatusCodes.PublishBadName, reason));
+        _replies.SendCommand(messageStreamId, RtmpReplyWriter.StreamCommandChunkStream,
+            RtmpReplies.OnStatus("error", RtmpStatusCodes.PublishBadName, reason));
         await _replies.FlushAsync(token).ConfigureAwait(false);
         RtmpLog.PublishBadName(_logger, Id, _remote, reason, _app, _publish.Decision.ChannelId);
         throw new RtmpCloseException(reason, logged: true);
@@ -419,7 +429,8 @@ internal sealed class RtmpServerSession
     }
 
     private void SendUnpublished(LiveStream stream) =>
-        _replies.SendCommand(_publishStreamId, RtmpReplyWriter.StreamCommandChunkStream, RtmpReplies.OnStatus("status", RtmpStatusCodes.UnpublishSuccess, $"{stream.Name} is now unpublished."));
+        _replies.SendCommand(_publishStreamId, RtmpReplyWriter.StreamCommandChunkStream,
+            RtmpReplies.OnStatus("status", RtmpStatusCodes.UnpublishSuccess, $"{stream.Name} is now unpublished."));
 
     /// <summary>Names from the wire go into logs; keep them short.</summary>
     private static string Truncate(string value) => value.Length <= 64 ? value : value[..64];

@@ -38,7 +38,8 @@ public sealed class RtmpsCertificate
     {
         ArgumentNullException.ThrowIfNull(options);
         if (string.IsNullOrWhiteSpace(options.CertificatePath))
-            throw new RtmpsCertificateException($"{RtmpsOptions.SectionName}:Port is {options.Port} but {CertificateKey} is not set: give a PEM certificate with {KeyKey}, or a PFX file alone.");
+            throw new RtmpsCertificateException($"{RtmpsOptions.SectionName}:Port is {options.Port} but {CertificateKey} is not set: " +
+                $"give a PEM certificate with {KeyKey}, or a PFX file alone.");
         string certificatePath = RequireFile(CertificateKey, options.CertificatePath);
         if (!string.IsNullOrWhiteSpace(options.KeyPath))
             return LoadPemPair(certificatePath, RequireFile(KeyKey, options.KeyPath), options.CertificatePassword);
@@ -86,7 +87,8 @@ public sealed class RtmpsCertificate
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
             string key = keyPath == certificatePath ? CertificateKey : KeyKey;
-            throw new RtmpsCertificateException($"{key}: '{keyPath}' holds no PEM private key matching the certificate in '{certificatePath}'{(string.IsNullOrEmpty(password) ? "" : $" (or {PasswordKey} is wrong)")}: {ex.Message}", ex);
+            throw new RtmpsCertificateException($"{key}: '{keyPath}' holds no PEM private key matching the certificate in " +
+                $"'{certificatePath}'{(string.IsNullOrEmpty(password) ? "" : $" (or {PasswordKey} is wrong)")}: {ex.Message}", ex);
         }
         return Complete(leaf, all, certificatePath);
     }
@@ -100,7 +102,8 @@ public sealed class RtmpsCertificate
         }
         catch (CryptographicException ex)
         {
-            throw new RtmpsCertificateException($"{CertificateKey}: '{path}' is neither a PEM certificate nor a PFX file that opens with {PasswordKey}: {ex.Message}", ex);
+            throw new RtmpsCertificateException($"{CertificateKey}: '{path}' is neither a PEM certificate nor a PFX file that opens with " +
+                $"{PasswordKey}: {ex.Message}", ex);
         }
         var leaf = all.FirstOrDefault(c => c.HasPrivateKey)
             ?? throw new RtmpsCertificateException($"{CertificateKey}: the PFX file '{path}' holds no certificate with a private key.");

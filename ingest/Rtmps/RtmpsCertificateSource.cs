@@ -51,7 +51,8 @@ public sealed class RtmpsCertificateSource
                 _current = RtmpsCertificate.Load(_options);
                 _loadedStamp = stamp;
                 _failedStamp = "";
-                RtmpLog.CertificateReloaded(_logger, Path.GetFullPath(_options.CertificatePath!), _current.Subject, _current.Leaf.NotAfter.ToUniversalTime());
+                RtmpLog.CertificateReloaded(_logger, Path.GetFullPath(_options.CertificatePath!), _current.Subject,
+                    _current.Leaf.NotAfter.ToUniversalTime());
                 WarnIfNotValidNow(_current);
                 return _current;
             }

@@ -94,7 +94,8 @@ internal static unsafe partial class LibSrt
     [LibraryImport(Library)] public static partial int srt_getsockflag(int socket, int option, void* value, int* length);
     [LibraryImport(Library)] public static partial int srt_recvmsg(int socket, byte* buffer, int length);
     [LibraryImport(Library)] public static partial int srt_setrejectreason(int socket, int reason);
-    [LibraryImport(Library)] public static partial int srt_listen_callback(int socket, delegate* unmanaged<nint, int, int, byte*, byte*, int> callback, nint opaque);
+    [LibraryImport(Library)] public static partial int srt_listen_callback(int socket,
+        delegate* unmanaged<nint, int, int, byte*, byte*, int> callback, nint opaque);
     [LibraryImport(Library)] public static partial int srt_epoll_create();
     [LibraryImport(Library)] public static partial int srt_epoll_set(int epoll, int flags);
     [LibraryImport(Library)] public static partial int srt_epoll_add_usock(int epoll, int socket, int* events);

@@ -110,7 +110,8 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
         try
         {
             await RestartLoop.RunAsync(ct => RunVerdict.OfAttemptAsync(RunOnceAsync, TimeProvider.System, ct), backoff,
-                (wait, verdict) => LogRestarting(_streamName, verdict.Reason ?? "", (int)wait.TotalMilliseconds), TimeProvider.System, _stop.Token).ConfigureAwait(false);
+                (wait, verdict) => LogRestarting(_streamName, verdict.Reason ?? "", (int)wait.TotalMilliseconds), TimeProvider.System,
+                _stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
         {
@@ -186,7 +187,8 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
         new ProgramAssociationSection(1, 0, [new PatProgram(1, PmtPid)]).Write(section);
         packetizer.WriteSection(buffer, 0, section.WrittenSpan);
         section.ResetWrittenCount();
-        new ProgramMapSection(1, 0, AudioPid, [new PmtStream(TsStreamType.PrivatePes, AudioPid, OpusTsDescriptors.For(Volatile.Read(ref _channels)))]).Write(section);
+        new ProgramMapSection(1, 0, AudioPid, [new PmtStream(TsStreamType.PrivatePes, AudioPid, OpusTsDescriptors.For(Volatile.Read(ref _channels)))])
+            .Write(section);
         packetizer.WriteSection(buffer, PmtPid, section.WrittenSpan);
         var control = new ArrayBufferWriter<byte>(2048);
         var stdin = process.Stdin;
@@ -256,12 +258,15 @@ internal sealed partial class OpusToAacTranscoder : IOpusAudioSink, IAsyncDispos
 
     private readonly record struct Packet(long Dts, byte[] Data, int Length);
 
-    [LoggerMessage(EventId = 1117, Level = LogLevel.Information, Message = "SRT publish {StreamName} sends Opus: ffmpeg {ProcessId} turns its {Channels} channels into AAC at {Bitrate} bit/s")]
+    [LoggerMessage(EventId = 1117, Level = LogLevel.Information,
+        Message = "SRT publish {StreamName} sends Opus: ffmpeg {ProcessId} turns its {Channels} channels into AAC at {Bitrate} bit/s")]
     private partial void LogStarted(string streamName, int processId, int channels, long bitrate);
 
-    [LoggerMessage(EventId = 1118, Level = LogLevel.Warning, Message = "SRT publish {StreamName}: the Opus to AAC ffmpeg ended ({Reason}); starting it again in {WaitMs} ms")]
+    [LoggerMessage(EventId = 1118, Level = LogLevel.Warning,
+        Message = "SRT publish {StreamName}: the Opus to AAC ffmpeg ended ({Reason}); starting it again in {WaitMs} ms")]
     private partial void LogRestarting(string streamName, string reason, int waitMs);
 
-    [LoggerMessage(EventId = 1119, Level = LogLevel.Warning, Message = "SRT publish {StreamName}: {Dropped} Opus packets dropped so far, the AAC ffmpeg did not take them in time")]
+    [LoggerMessage(EventId = 1119, Level = LogLevel.Warning,
+        Message = "SRT publish {StreamName}: {Dropped} Opus packets dropped so far, the AAC ffmpeg did not take them in time")]
     private partial void LogDropped(string streamName, long dropped);
 }

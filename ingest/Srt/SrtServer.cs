@@ -17,7 +17,8 @@ namespace Broadcast.Ingest.Srt;
 /// and a broadcast already live under that name are refused there with an SRT reject code the encoder shows. One
 /// receive thread waits on an SRT epoll for every socket (the listener's accepts and each publisher's data) and feeds
 /// each publisher's MPEG-TS to its own <see cref="MpegTsDemuxer"/>, which writes the frames into the channel's
-/// <see cref="LiveStream"/> exactly as an RTMP publish does (Opus audio becomes AAC through an <see cref="OpusToAacTranscoder"/>); SCTE-35 on the program's splice PID asks that stream for ad
+/// <see cref="LiveStream"/> exactly as an RTMP publish does (Opus audio becomes AAC through an <see cref="OpusToAacTranscoder"/>);
+/// SCTE-35 on the program's splice PID asks that stream for ad
 /// breaks. Malformed TS closes that one connection with a reason (a malformed SCTE-35 section is only logged).
 /// SRT has no "stop publishing" message, so every end of a connection is treated as a drop: the broadcast waits
 /// <see cref="IngestOptions.ReconnectGraceSeconds"/> for the encoder to come back (<see cref="PublishGrace"/>).
@@ -123,7 +124,8 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         if (!string.IsNullOrEmpty(_options.Passphrase))
         {
             Check(LibSrt.SetString(socket, LibSrt.SRTO_PASSPHRASE, _options.Passphrase), "SRTO_PASSPHRASE (Srt:Passphrase: 10 to 79 characters)");
-            if (_options.KeyLength != 0) Check(LibSrt.SetInt(socket, LibSrt.SRTO_PBKEYLEN, _options.KeyLength), "SRTO_PBKEYLEN (Srt:KeyLength: 16, 24 or 32)");
+            if (_options.KeyLength != 0) Check(LibSrt.SetInt(socket, LibSrt.SRTO_PBKEYLEN, _options.KeyLength),
+                "SRTO_PBKEYLEN (Srt:KeyLength: 16, 24 or 32)");
         }
     }
 
@@ -170,7 +172,8 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             return Refuse(LibSrt.SRT_REJX_TOO_MANY, $"{_limits.MaxConnections} connections already open (Rtmp:MaxConnections)");
         var address = Unmapped(remote);
         if (_admission.IsPublishBlocked(address, out int failures, out var left))
-            return Refuse(LibSrt.SRT_REJX_FORBIDDEN, $"address blocked after {failures} refused stream keys ({(int)Math.Ceiling(left.TotalSeconds)} s left)");
+            return Refuse(LibSrt.SRT_REJX_FORBIDDEN,
+                $"address blocked after {failures} refused stream keys ({(int)Math.Ceiling(left.TotalSeconds)} s left)");
 
         PublishDecision decision;
         try
@@ -357,7 +360,8 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         LibSrt.srt_close(publisher.Socket);
         _admission.Release(publisher.Address);
         publisher.Demuxer.Dispose();
-        _ = publisher.Opus.DisposeAsync().AsTask().ContinueWith(t => SrtLog.Failed(_logger, t.Exception!, publisher.Id, publisher.Remote, publisher.Decision.ChannelId),
+        _ = publisher.Opus.DisposeAsync().AsTask()
+            .ContinueWith(t => SrtLog.Failed(_logger, t.Exception!, publisher.Id, publisher.Remote, publisher.Decision.ChannelId),
             CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         var stream = publisher.Stream;
         stream.Completed -= publisher.OnCompleted;
@@ -390,7 +394,8 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
     }
 
     private Task NotifyUnpublishedAsync(SrtConnection publisher) =>
-        PublishGrace.NotifyUnpublishedAsync(_authorizer, publisher.Decision, ex => SrtLog.Failed(_logger, ex, publisher.Id, publisher.Remote, publisher.Decision.ChannelId));
+        PublishGrace.NotifyUnpublishedAsync(_authorizer, publisher.Decision,
+            ex => SrtLog.Failed(_logger, ex, publisher.Id, publisher.Remote, publisher.Decision.ChannelId));
 
     public Task StopAsync(CancellationToken cancellationToken)
     {

@@ -16,7 +16,8 @@ internal static class SrtServiceCollectionExtensions
             .Bind(section)
             .Validate(o => o.Port is null or (>= 0 and <= 65535), "Srt:Port must be 0..65535 (empty: off).")
             .Validate(o => o.BindAddress is null || System.Net.IPAddress.TryParse(o.BindAddress, out _), "Srt:BindAddress must be an IP address.")
-            .Validate(o => string.IsNullOrEmpty(o.Passphrase) || o.Passphrase.Length is >= 10 and <= 79, "Srt:Passphrase must be 10 to 79 characters (SRTO_PASSPHRASE).")
+            .Validate(o => string.IsNullOrEmpty(o.Passphrase) || o.Passphrase.Length is >= 10 and <= 79,
+                "Srt:Passphrase must be 10 to 79 characters (SRTO_PASSPHRASE).")
             .Validate(o => o.KeyLength is 0 or 16 or 24 or 32, "Srt:KeyLength must be 0, 16, 24 or 32 (bytes of the AES key).")
             .Validate(o => o.LatencyMs is >= 20 and <= 10_000, "Srt:LatencyMs must be 20..10000.")
             .Validate(o => o.OpusToAacBitrate is >= 16_000 and <= 512_000, "Srt:OpusToAacBitrate must be 16000..512000.")

@@ -112,7 +112,8 @@ public sealed partial class OutboundHttpProxy : IAsyncDisposable
                     headTimeout.CancelAfter(HeadTimeout);
                     while (true)
                     {
-                        int n = await client.ReceiveAsync(buffer.AsMemory(received, ProxyRequestHead.MaxBytes - received), SocketFlags.None, headTimeout.Token)
+                        int n = await client.ReceiveAsync(buffer.AsMemory(received, ProxyRequestHead.MaxBytes - received), SocketFlags.None,
+                            headTimeout.Token)
                             .ConfigureAwait(false);
                         if (n == 0) return;
                         received += n;
@@ -128,7 +129,8 @@ public sealed partial class OutboundHttpProxy : IAsyncDisposable
                 }
 
                 var request = head!;
-                var check = await _guard.CheckAsync(new Uri($"{(request.Method == ProxyMethod.Connect ? "https" : "http")}://{request.Host}:{request.Port}/"), cancellationToken)
+                var check = await _guard.CheckAsync(
+                        new Uri($"{(request.Method == ProxyMethod.Connect ? "https" : "http")}://{request.Host}:{request.Port}/"), cancellationToken)
                     .ConfigureAwait(false);
                 if (!check.IsAllowed)
                 {
@@ -140,7 +142,8 @@ public sealed partial class OutboundHttpProxy : IAsyncDisposable
                     }
 
                     LogRefused(_logger, request.Host, request.Port, reason);
-                    await RespondAsync(client, check.Decision.Verdict == OutboundVerdict.HostNotFound ? "502 Bad Gateway" : "403 Forbidden", cancellationToken)
+                    await RespondAsync(client, check.Decision.Verdict == OutboundVerdict.HostNotFound ? "502 Bad Gateway" : "403 Forbidden",
+                        cancellationToken)
                         .ConfigureAwait(false);
                     return;
                 }
@@ -154,10 +157,12 @@ public sealed partial class OutboundHttpProxy : IAsyncDisposable
 
                 if (request.Method == ProxyMethod.Connect)
                 {
-                    await client.SendAsync("HTTP/1.1 200 Connection Established\r\n\r\n"u8.ToArray(), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    await client.SendAsync("HTTP/1.1 200 Connection Established\r\n\r\n"u8.ToArray(), SocketFlags.None,
+                        cancellationToken).ConfigureAwait(false);
                     // Bytes the client sent after the head (a TLS ClientHello in the same segment) go first.
                     if (received > request.Length)
-                        await upstream.SendAsync(buffer.AsMemory(request.Length, received - request.Length), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                        await upstream.SendAsync(buffer.AsMemory(request.Length, received - request.Length), SocketFlags.None,
+                            cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {

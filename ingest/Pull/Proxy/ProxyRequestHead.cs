@@ -30,7 +30,8 @@ public enum ProxyHeadStatus
 /// accepted: CONNECT to an authority, GET or HEAD of an absolute http:// URI, no body. Header names and values are
 /// kept (the GET is forwarded with them), bounded by <see cref="MaxBytes"/> and <see cref="MaxFields"/>.
 /// </summary>
-public sealed record ProxyRequestHead(ProxyMethod Method, string Host, int Port, Uri? Target, IReadOnlyList<KeyValuePair<string, string>> Fields, int Length)
+public sealed record ProxyRequestHead(ProxyMethod Method, string Host, int Port, Uri? Target, IReadOnlyList<KeyValuePair<string, string>> Fields,
+    int Length)
 {
     /// <summary>The largest head accepted (request line and fields, with the blank line).</summary>
     public const int MaxBytes = 16 * 1024;
@@ -58,20 +59,24 @@ public sealed record ProxyRequestHead(ProxyMethod Method, string Host, int Port,
         // RFC 9110 §5.5: field values are visible characters, spaces and tabs (obs-text allowed); other controls are malformed.
         foreach (byte b in bytes)
         {
-            if ((b < 0x20 && b is not (byte)'\t' and not (byte)'\r' and not (byte)'\n') || b == 0x7F) return Fail("the request head holds control bytes", out error);
+            if ((b < 0x20 && b is not (byte)'\t' and not (byte)'\r' and not (byte)'\n')
+                || b == 0x7F) return Fail("the request head holds control bytes", out error);
         }
 
         var lines = System.Text.Encoding.Latin1.GetString(bytes).Split("\r\n");
         var requestLine = lines[0].Split(' ');
-        if (requestLine.Length != 3 || requestLine[2] is not ("HTTP/1.1" or "HTTP/1.0")) return Fail("the request line is not METHOD TARGET HTTP/1.x", out error);
+        if (requestLine.Length != 3 || requestLine[2] is not ("HTTP/1.1" or "HTTP/1.0")) return Fail("the request line is not METHOD TARGET HTTP/1.x",
+            out error);
         var fields = new List<KeyValuePair<string, string>>(lines.Length - 1);
         for (int i = 1; i < lines.Length; i++)
         {
             string line = lines[i];
             int colon = line.IndexOf(':', StringComparison.Ordinal);
             // RFC 9112 §5.1: no whitespace between the name and the colon; obsolete line folding is refused (§5.2).
-            if (colon <= 0 || line[0] is ' ' or '\t' || line.AsSpan(0, colon).ContainsAny(" \t\r\n")) return Fail("a header field is malformed", out error);
-            if (line.Contains('\r', StringComparison.Ordinal) || line.Contains('\n', StringComparison.Ordinal)) return Fail("a header field holds a bare CR or LF", out error);
+            if (colon <= 0 || line[0] is ' ' or '\t' || line.AsSpan(0, colon).ContainsAny(" \t\r\n")) return Fail("a header field is malformed",
+                out error);
+            if (line.Contains('\r', StringComparison.Ordinal)
+                || line.Contains('\n', StringComparison.Ordinal)) return Fail("a header field holds a bare CR or LF", out error);
             if (fields.Count == MaxFields) return Fail($"more than {MaxFields} header fields", out error);
             fields.Add(new(line[..colon], line[(colon + 1)..].Trim(' ', '\t')));
         }
@@ -91,7 +96,8 @@ public sealed record ProxyRequestHead(ProxyMethod Method, string Host, int Port,
                 head = new ProxyRequestHead(ProxyMethod.Connect, host!, port, null, fields, length);
                 return ProxyHeadStatus.Complete;
             case "GET" or "HEAD":
-                if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.UserInfo.Length > 0 || uri.Host.Length == 0
+                if (!Uri.TryCreate(target, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.UserInfo.Length > 0
+                    || uri.Host.Length == 0
                     || uri.Port is < 1 or > 65535)
                     return Fail("GET needs an absolute http:// URI", out error);
                 head = new ProxyRequestHead(method == "GET" ? ProxyMethod.Get : ProxyMethod.Head, uri.Host, uri.Port, uri, fields, length);
@@ -125,7 +131,8 @@ public sealed record ProxyRequestHead(ProxyMethod Method, string Host, int Port,
 
     private static bool IsHopByHop(string name) =>
         name.Equals("Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Keep-Alive", StringComparison.OrdinalIgnoreCase)
-        || name.Equals("Proxy-Connection", StringComparison.OrdinalIgnoreCase) || name.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Proxy-Connection", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("Proxy-Authorization", StringComparison.OrdinalIgnoreCase)
         || name.Equals("TE", StringComparison.OrdinalIgnoreCase) || name.Equals("Upgrade", StringComparison.OrdinalIgnoreCase);
 
     private static bool TryAuthority(string target, out string? host, out int port)
@@ -136,7 +143,8 @@ public sealed record ProxyRequestHead(ProxyMethod Method, string Host, int Port,
         if (colon <= 0 || colon == target.Length - 1) return false;
         string name = target[..colon];
         if (name.StartsWith('[') != name.EndsWith(']')) return false;
-        if (!int.TryParse(target.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)
+        if (!int.TryParse(target.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+            out port)
             || port is < 1 or > 65535) return false;
         if (Uri.CheckHostName(name.Trim('[', ']')) == UriHostNameType.Unknown) return false;
         host = name;

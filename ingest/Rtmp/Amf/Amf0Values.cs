@@ -35,7 +35,8 @@ public sealed class AmfUndefined
     public override string ToString() => "undefined";
 }
 
-/// <summary>An anonymous AMF object (AMF0 §2.5): ordered name/value pairs. .NET's Dictionary keeps insertion order while nothing is removed.</summary>
+/// <summary>An anonymous AMF object (AMF0 §2.5): ordered name/value pairs. .NET's Dictionary keeps insertion order while nothing is
+/// removed.</summary>
 public class AmfObject : Dictionary<string, object?>
 {
     public AmfObject()

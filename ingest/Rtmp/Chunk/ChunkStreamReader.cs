@@ -40,13 +40,15 @@ public enum ChunkReadError
     /// <summary>A malformed Abort Message.</summary>
     InvalidAbortMessage,
 
-    /// <summary>A message type <see cref="ChunkStreamReader.MessageTypeFilter"/> refuses now (e.g. video before connect); see <see cref="ChunkStreamReader.RejectedTypeId"/>.</summary>
+    /// <summary>A message type <see cref="ChunkStreamReader.MessageTypeFilter"/> refuses now (e.g. video before connect);
+    /// see <see cref="ChunkStreamReader.RejectedTypeId"/>.</summary>
     MessageTypeNotAllowed,
 
     /// <summary>A protocol or user control message (types 1-6) longer than <see cref="ChunkStreamReader.MaxControlMessageLength"/>.</summary>
     ControlMessageTooLarge,
 
-    /// <summary>A new message would leave more than <see cref="ChunkStreamReader.MaxPartialMessages"/> chunk streams holding partial messages.</summary>
+    /// <summary>A new message would leave more than <see cref="ChunkStreamReader.MaxPartialMessages"/> chunk streams holding partial
+    /// messages.</summary>
     TooManyPartialMessages,
 
     /// <summary>The buffer source (a memory budget) refused the reassembly buffer a message needed.</summary>
@@ -89,7 +91,8 @@ public sealed class ChunkStreamReaderOptions
     /// <summary>Distinct chunk streams a peer may open (encoders use fewer than ten).</summary>
     public int MaxChunkStreams { get; init; } = 64;
 
-    /// <summary>Sum of the declared lengths of messages being reassembled at once (changeable later: <see cref="ChunkStreamReader.MaxBufferedBytes"/>).</summary>
+    /// <summary>Sum of the declared lengths of messages being reassembled at once (changeable later:
+    /// <see cref="ChunkStreamReader.MaxBufferedBytes"/>).</summary>
     public int MaxBufferedBytes { get; init; } = 2 * DefaultMaxMessageSize;
 
     /// <summary>Chunk streams that may hold a partial message at once; 0: no limit but <see cref="MaxChunkStreams"/>.</summary>
@@ -112,7 +115,8 @@ public sealed class ChunkStreamReader : IDisposable
 {
     private const int MaxChunkSize = 0x7FFFFFFF;
 
-    /// <summary>Set Chunk Size, Abort, Acknowledgement and Window Acknowledgement Size have 4 bytes, Set Peer Bandwidth 5, user control events at most 44 (SWF verification).</summary>
+    /// <summary>Set Chunk Size, Abort, Acknowledgement and Window Acknowledgement Size have 4 bytes, Set Peer Bandwidth 5,
+    /// user control events at most 44 (SWF verification).</summary>
     public const int MaxControlMessageLength = 64;
 
     private readonly ChunkStreamReaderOptions _options;
@@ -349,7 +353,8 @@ public sealed class ChunkStreamReader : IDisposable
                     Fail(ChunkReadError.InvalidAbortMessage);
                     return false;
                 }
-                if (_streams.TryGetValue((int)Math.Min(abort.ChunkStreamId, int.MaxValue), out var aborted) && aborted.Received > 0 && aborted != _completed)
+                if (_streams.TryGetValue((int)Math.Min(abort.ChunkStreamId, int.MaxValue), out var aborted) && aborted.Received > 0
+                    && aborted != _completed)
                 {
                     _buffered -= aborted.Length;
                     aborted.EndPartial(ref _partial);

@@ -33,7 +33,8 @@ public static class RtmpClientHandshake
     /// Reads S0S1S2 and writes C2 (<see cref="HandshakePacket.Length"/> bytes). False with a reason when S0 is not
     /// RTMP version 3.
     /// </summary>
-    public static bool TryWriteClientResponse(ReadOnlySpan<byte> serverHello, Span<byte> c2, out HandshakeDigestScheme serverScheme, out string? error)
+    public static bool TryWriteClientResponse(ReadOnlySpan<byte> serverHello, Span<byte> c2, out HandshakeDigestScheme serverScheme,
+        out string? error)
     {
         serverScheme = HandshakeDigestScheme.None;
         if (serverHello.Length < ServerHelloLength)

@@ -92,7 +92,8 @@ public sealed class RtmpPublishClient : IAsyncDisposable
     /// <param name="addresses">Connect to these (the addresses an outbound check vetted for <see cref="RtmpPublishTarget.Host"/>) instead of
     /// resolving the host again; TLS still names and checks the host.</param>
     /// <exception cref="RtmpPublishException">The server refused the publish or the connection failed; the message says why.</exception>
-    public static async Task<RtmpPublishClient> PublishAsync(RtmpPublishTarget target, RtmpPublishClientOptions? options, CancellationToken cancellationToken,
+    public static async Task<RtmpPublishClient> PublishAsync(RtmpPublishTarget target, RtmpPublishClientOptions? options,
+        CancellationToken cancellationToken,
         IReadOnlyList<IPAddress>? addresses = null)
     {
         ArgumentNullException.ThrowIfNull(target);
@@ -181,7 +182,8 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(frame);
         var track = frame.Track;
         if (!FlvTagBodyWriter.CanCarry(track)) return false;
-        if (_readLoop.IsCompleted && _readLoop.Exception is { } failed) throw new RtmpPublishException(failed.InnerException?.Message ?? failed.Message, failed);
+        if (_readLoop.IsCompleted
+            && _readLoop.Exception is { } failed) throw new RtmpPublishException(failed.InnerException?.Message ?? failed.Message, failed);
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -395,7 +397,8 @@ public sealed class RtmpPublishClient : IAsyncDisposable
                     }
                 }
             }
-            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException
+                or InvalidOperationException)
             {
             }
         }

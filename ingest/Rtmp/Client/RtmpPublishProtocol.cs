@@ -144,7 +144,8 @@ public sealed class RtmpPublishProtocol
         _chunks.Write(output, StreamChunkStream, RtmpMessageType.DataAmf0, 0, StreamId, _scratch.WrittenSpan);
     }
 
-    /// <summary>A data message (type 18) on the stream, e.g. an onCuePoint ad marker, stamped among the frames at <paramref name="timestampMs"/>.</summary>
+    /// <summary>A data message (type 18) on the stream, e.g. an onCuePoint ad marker, stamped among the frames at
+    /// <paramref name="timestampMs"/>.</summary>
     public void WriteData(IBufferWriter<byte> output, uint timestampMs, RtmpDataMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -179,8 +180,10 @@ public sealed class RtmpPublishProtocol
                     Fail(refused.Text);
                     return;
                 }
-                WriteCommand(output, CommandChunkStream, 0, new RtmpCommand(RtmpCommandNames.ReleaseStream, ReleaseStreamTransaction, null, [_target.StreamKey]));
-                WriteCommand(output, CommandChunkStream, 0, new RtmpCommand(RtmpCommandNames.FCPublish, FCPublishTransaction, null, [_target.StreamKey]));
+                WriteCommand(output, CommandChunkStream, 0,
+                    new RtmpCommand(RtmpCommandNames.ReleaseStream, ReleaseStreamTransaction, null, [_target.StreamKey]));
+                WriteCommand(output, CommandChunkStream, 0,
+                    new RtmpCommand(RtmpCommandNames.FCPublish, FCPublishTransaction, null, [_target.StreamKey]));
                 WriteCommand(output, CommandChunkStream, 0, new RtmpCommand(RtmpCommandNames.CreateStream, CreateStreamTransaction, null, []));
                 Phase = RtmpPublishPhase.CreatingStream;
                 return;
@@ -191,7 +194,8 @@ public sealed class RtmpPublishProtocol
                     return;
                 }
                 StreamId = (uint)id;
-                WriteCommand(output, StreamChunkStream, StreamId, new RtmpCommand(RtmpCommandNames.Publish, PublishTransaction, null, [_target.StreamKey, "live"]));
+                WriteCommand(output, StreamChunkStream, StreamId,
+                    new RtmpCommand(RtmpCommandNames.Publish, PublishTransaction, null, [_target.StreamKey, "live"]));
                 Phase = RtmpPublishPhase.Publishing;
                 return;
             case RtmpCommandNames.Error:
@@ -226,7 +230,8 @@ public sealed class RtmpPublishProtocol
         foreach (var argument in command.Arguments)
         {
             if (argument is AmfObject info)
-                return new Status(info.GetValueOrDefault("level") as string, info.GetValueOrDefault("code") as string, info.GetValueOrDefault("description") as string);
+                return new Status(info.GetValueOrDefault("level") as string, info.GetValueOrDefault("code") as string,
+                    info.GetValueOrDefault("description") as string);
         }
         return null;
     }

@@ -11,7 +11,8 @@ public sealed record RtmpPublishTarget(bool Secure, string Host, int Port, strin
     public const int DefaultRtmpsPort = 443;
 
     /// <summary>tcUrl of the connect command: the server URL without the key.</summary>
-    public string TcUrl => $"{(Secure ? "rtmps" : "rtmp")}://{HostForUrl}{(Port == (Secure ? DefaultRtmpsPort : DefaultRtmpPort) ? "" : ":" + Port)}/{App}";
+    public string TcUrl
+        => $"{(Secure ? "rtmps" : "rtmp")}://{HostForUrl}{(Port == (Secure ? DefaultRtmpsPort : DefaultRtmpPort) ? "" : ":" + Port)}/{App}";
 
     private string HostForUrl => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]" : Host;
 

@@ -22,7 +22,8 @@ public readonly record struct RtmpCuePoint(uint? EventId, long PreRollMs, long D
     /// Reads an onCuePoint data message (RTMP data message, AMF0: the name then one object) in the two forms encoders use
     /// for ad breaks:
     /// <list type="bullet">
-    /// <item>YouTube's: <c>{type: "com.youtube.cuepoint", cue_point_start: true, break_duration_sec, pre_roll_time_sec?, splice_event_id?}</c>;</item>
+    /// <item>YouTube's: <c>{type: "com.youtube.cuepoint", cue_point_start: true, break_duration_sec, pre_roll_time_sec?,
+    /// splice_event_id?}</c>;</item>
     /// <item>Adobe's cue point object (<c>{name, time, type, parameters}</c>, as hardware encoders and AWS Elemental send SCTE-35
     /// over RTMP) whose name or parameters carry the splice_info_section in base64 (or hex with 0x): a splice_insert
     /// leaving the network with a break_duration.</item>
@@ -68,7 +69,8 @@ public readonly record struct RtmpCuePoint(uint? EventId, long PreRollMs, long D
         long preRoll = 0;
         if (body.GetValueOrDefault("pre_roll_time_sec") is double pre && !(TryMilliseconds(pre, out preRoll) && preRoll <= MaxPreRollMs))
         {
-            refusal = $"YouTube cue point pre_roll_time_sec {pre.ToString(CultureInfo.InvariantCulture)} is not between 0 and {MaxPreRollMs / 1000} s";
+            refusal = $"YouTube cue point pre_roll_time_sec {pre.ToString(CultureInfo.InvariantCulture)} is not between 0 " +
+                $"and {MaxPreRollMs / 1000} s";
             return false;
         }
         uint? id = body.GetValueOrDefault("splice_event_id") is double e && e >= 0 && e <= uint.MaxValue && e == Math.Floor(e) ? (uint)e : null;
