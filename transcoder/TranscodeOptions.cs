@@ -36,7 +36,8 @@ public sealed class TranscodeOptions
     /// <summary>After ffmpeg's stdin is closed, how long it may go without writing output before it is killed.</summary>
     public TimeSpan StopGrace { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Speed below which, sustained for <see cref="ShedAfter"/>, the lowest rung is shed (<c>Transcode:ShedBelowSpeed</c>; 0 never sheds).</summary>
+    /// <summary>Speed below which, sustained for <see cref="ShedAfter"/>, the lowest rung is shed (<c>Transcode:ShedBelowSpeed</c>;
+    /// 0 never sheds).</summary>
     public double ShedBelowSpeed { get; init; } = 0.9;
 
     public TimeSpan ShedAfter { get; init; } = TimeSpan.FromSeconds(10);

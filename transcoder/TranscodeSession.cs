@@ -68,7 +68,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             var p = _progress;
             lock (_warnings)
                 return new TranscodeStreamStatus(_source.Name, Backend.Name, _active.Select(r => r.Name).ToArray(), _shed.ToArray(),
-                    p.WindowSpeed ?? p.Speed, p.Fps, p.DroppedFrames, Restarts, Interlocked.Read(ref _inputDropped) + (_firstReader?.DroppedFrames ?? 0), _warnings.ToArray());
+                    p.WindowSpeed ?? p.Speed, p.Fps, p.DroppedFrames, Restarts,
+                    Interlocked.Read(ref _inputDropped) + (_firstReader?.DroppedFrames ?? 0), _warnings.ToArray());
         }
     }
 
@@ -85,7 +86,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         try
         {
             await RestartLoop.RunAsync(RunAndJudgeAsync, new RestartBackoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(8)),
-                (wait, verdict) => LogRestart(_source.Name, verdict.Reason!, wait.TotalMilliseconds), TimeProvider.System, cancellationToken).ConfigureAwait(false);
+                (wait, verdict) => LogRestart(_source.Name, verdict.Reason!, wait.TotalMilliseconds), TimeProvider.System,
+                cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -192,7 +194,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             var launch = new ProcessLaunch(_settings.FfmpegPath, args) { Progress = _progress, OnStderrLine = line => LogFfmpeg(_source.Name, line) };
             await using var process = SupervisedProcess.Start(launch);
             _process = process;
-            LogStarted(_source.Name, process.Id, Backend.Name, string.Join(",", rungs.Select(r => $"{r.Name}={r.Width}x{r.Height}@{r.VideoBitrate}")));
+            LogStarted(_source.Name, process.Id, Backend.Name,
+                string.Join(",", rungs.Select(r => $"{r.Name}={r.Width}x{r.Height}@{r.VideoBitrate}")));
 
             long lastOutputTicks = Environment.TickCount64;
             bool sawOutput = false;
@@ -204,10 +207,13 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 readers[i] = Task.Run(async () =>
                 {
                     using var client = await listener.AcceptTcpClientAsync(runCts.Token).ConfigureAwait(false);
-                    await ReadRungAsync(client.GetStream(), output, () => { Volatile.Write(ref lastOutputTicks, Environment.TickCount64); sawOutput = true; }, runCts.Token).ConfigureAwait(false);
+                    await ReadRungAsync(client.GetStream(), output,
+                        () => { Volatile.Write(ref lastOutputTicks, Environment.TickCount64); sawOutput = true; },
+                        runCts.Token).ConfigureAwait(false);
                 }, runCts.Token);
             }
-            long? resumeAt = _afterGap ? null : Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null).Min();
+            long? resumeAt = _afterGap ? null : Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null)
+                .Min();
             _afterGap = false;
             pumpTask = _input.PumpAsync(reader, process.Stdin, resumeAt, runCts.Token);
 
@@ -348,7 +354,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Transcoding {Channel}: ffmpeg pid {Pid} on {Backend}, rungs {Rungs}")]
     private partial void LogStarted(string channel, int pid, string backend, string rungs);
 
-    [LoggerMessage(EventId = 2120, Level = LogLevel.Information, Message = "The encoder of {Channel} dropped; ffmpeg drained its renditions and waits for the reconnect")]
+    [LoggerMessage(EventId = 2120, Level = LogLevel.Information,
+        Message = "The encoder of {Channel} dropped; ffmpeg drained its renditions and waits for the reconnect")]
     private partial void LogInterrupted(string channel);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "ffmpeg for {Channel} exited with code {Code}")]
@@ -366,10 +373,13 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Transcoder of {Channel} sheds rung {Rung}: speed {Speed}x")]
     private partial void LogShed(string channel, string rung, double speed);
 
-    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: the source carries closed captions, which {Dropped} cannot keep; encoding on {Next}")]
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning,
+        Message = "Transcoder of {Channel}: the source carries closed captions, which {Dropped} cannot keep; encoding on {Next}")]
     private partial void LogCaptionsBackend(string channel, string dropped, string next);
 
-    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Transcoder of {Channel}: the source carries closed captions, which {Backend} cannot keep and no back-end allowed after it can; the rungs have none")]
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning,
+        Message = "Transcoder of {Channel}: the source carries closed captions, which {Backend} cannot keep and no back-end allowed after it can; " +
+            "the rungs have none")]
     private partial void LogCaptionsLost(string channel, string backend);
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Error, Message = "Transcoder of {Channel} failed")]

@@ -74,7 +74,8 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
     /// The transcoded renditions of <paramref name="source"/>, in ladder order, once planned (immediately empty when the
     /// transcoder is off or the stream needs none). Shape chosen so the packager can take it as a plain delegate.
     /// </summary>
-    public async Task<IReadOnlyList<KeyValuePair<string, LiveStream>>> GetRenditionStreamsAsync(LiveStream source, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<KeyValuePair<string, LiveStream>>> GetRenditionStreamsAsync(LiveStream source,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         if (!_options.Enabled || !_plans.TryGetValue(source, out var plan)) return [];
@@ -95,7 +96,8 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
         _ = Task.Run(() => PlanAsync(stream, reader, plan));
     }
 
-    private async Task PlanAsync(LiveStream stream, LiveStreamReader reader, TaskCompletionSource<IReadOnlyList<KeyValuePair<string, LiveStream>>> plan)
+    private async Task PlanAsync(LiveStream stream, LiveStreamReader reader,
+        TaskCompletionSource<IReadOnlyList<KeyValuePair<string, LiveStream>>> plan)
     {
         bool handedOver = false;
         try
@@ -154,7 +156,8 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
     /// The packager's view of the ladder: <c>source</c> (the published stream itself) first when it is the passthrough
     /// rung, then the transcoded rungs. Without the <c>source</c> entry the packager serves only the rungs' video.
     /// </summary>
-    public static IReadOnlyList<KeyValuePair<string, LiveStream>> RenditionList(LiveStream source, bool passthrough, IReadOnlyList<RungOutput> outputs)
+    public static IReadOnlyList<KeyValuePair<string, LiveStream>> RenditionList(LiveStream source, bool passthrough,
+        IReadOnlyList<RungOutput> outputs)
     {
         ArgumentNullException.ThrowIfNull(outputs);
         var list = new List<KeyValuePair<string, LiveStream>>(outputs.Count + 1);
@@ -182,7 +185,8 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Transcoder back-end: {Backend}")]
     private partial void LogSelected(string backend);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "{Channel}: ffmpeg cannot decode {Codec} from FLV here; serving the source only (passthrough)")]
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning,
+        Message = "{Channel}: ffmpeg cannot decode {Codec} from FLV here; serving the source only (passthrough)")]
     private partial void LogPassthroughOnly(string channel, string codec);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Planning the transcoder of {Channel} failed; serving the source only")]

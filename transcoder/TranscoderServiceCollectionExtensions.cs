@@ -23,7 +23,8 @@ public static class TranscoderServiceCollectionExtensions
         string ffmpeg = options.Enabled ? FfmpegExecutable.Resolve(options.FfmpegPath) : options.FfmpegPath;
         int segmentSeconds = int.TryParse(configuration["Packager:SegmentSeconds"], out int s) && s > 0 ? s : 2;
         // "Hung" is no output for two segment durations; the first output may take longer (probing, encoder start).
-        var settings = new TranscodeSessionSettings(ffmpeg, TimeSpan.FromSeconds(2 * segmentSeconds), TimeSpan.FromSeconds(Math.Max(10, 4 * segmentSeconds)),
+        var settings = new TranscodeSessionSettings(ffmpeg, TimeSpan.FromSeconds(2 * segmentSeconds),
+            TimeSpan.FromSeconds(Math.Max(10, 4 * segmentSeconds)),
             options.StopGrace, options.ShedBelowSpeed, options.ShedAfter);
         services.AddSingleton(options);
         services.AddSingleton(settings);

@@ -155,7 +155,8 @@ public sealed class H264VaapiBackend(string renderNode) : EncoderBackend
     }
 }
 
-/// <summary>Software: libx264 with a configurable preset (veryfast by default); scene-cut keyframes off so only the source's keyframes exist.</summary>
+/// <summary>Software: libx264 with a configurable preset (veryfast by default); scene-cut keyframes off so only the source's keyframes
+/// exist.</summary>
 public sealed class H264X264Backend(string preset = "veryfast") : EncoderBackend
 {
     public string Preset { get; } = preset;

@@ -25,7 +25,8 @@ public static class FfmpegCommand
     /// (found by TranscodeSessionTests.RungKeyframesAreTheSourceKeyframes).
     /// </summary>
     /// <param name="lowLatency">A low-latency broadcast: each encoder adds <see cref="EncoderBackend.AddLowLatencyArguments"/>.</param>
-    public static List<string> Build(EncoderBackend backend, IReadOnlyList<PlannedRung> rungs, IReadOnlyList<string> outputUrls, bool lowLatency = false)
+    public static List<string> Build(EncoderBackend backend, IReadOnlyList<PlannedRung> rungs, IReadOnlyList<string> outputUrls,
+        bool lowLatency = false)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(rungs);

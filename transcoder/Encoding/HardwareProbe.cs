@@ -19,7 +19,8 @@ public sealed record ProbeResult(EncoderBackend Selected, IReadOnlyList<ProbeAtt
 /// <summary>Tries the candidates in order (NVENC, QSV, VAAPI, libx264) and keeps the first whose one-frame encode succeeds.</summary>
 public static class HardwareProbe
 {
-    public static async Task<ProbeResult> SelectAsync(IReadOnlyList<EncoderBackend> candidates, IEncoderProbe probe, CancellationToken cancellationToken)
+    public static async Task<ProbeResult> SelectAsync(IReadOnlyList<EncoderBackend> candidates, IEncoderProbe probe,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(probe);
@@ -43,7 +44,8 @@ public sealed class FfmpegEncoderProbe(string ffmpegPath) : IEncoderProbe
     public async Task<ProbeAttempt> ProbeAsync(EncoderBackend backend, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        var run = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, backend.ProbeArguments()), Timeout, cancellationToken).ConfigureAwait(false);
+        var run = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, backend.ProbeArguments()), Timeout,
+            cancellationToken).ConfigureAwait(false);
         if (run.TimedOut) return new ProbeAttempt(backend.Name, false, $"timed out after {Timeout.TotalSeconds:0} s");
         if (run.ExitCode == 0) return new ProbeAttempt(backend.Name, true, "one-frame encode succeeded");
         return new ProbeAttempt(backend.Name, false, run.StderrTail.LastOrDefault()?.Trim() ?? $"exit code {run.ExitCode}");

@@ -52,7 +52,8 @@ public static class LadderPlanner
         return new PlannedLadder(canPass, rungs);
     }
 
-    /// <summary>The long side for short side <paramref name="s"/>, keeping the aspect ratio, rounded to the nearest even number, never above the source.</summary>
+    /// <summary>The long side for short side <paramref name="s"/>, keeping the aspect ratio, rounded to the nearest even number,
+    /// never above the source.</summary>
     public static int EvenLongSide(int longSide, int shortSide, int s)
     {
         // Nearest even: round (long * s / short) / 2 to the nearest integer, then double. Integer only.

@@ -41,7 +41,8 @@ public sealed class SlateClip : IDisposable
             "-loop", "1", "-framerate", FramesPerSecond.ToString(inv), "-i", imagePath,
             "-f", "lavfi", "-i", string.Create(inv, $"anullsrc=r={sampleRate}:cl={(channels == 1 ? "mono" : "stereo")}"),
             "-t", segmentSeconds.ToString(inv), "-map", "0:v", "-map", "1:a",
-            "-vf", string.Create(inv, $"scale={width}:{height}:force_original_aspect_ratio=decrease,pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,format=yuv420p"),
+            "-vf", string.Create(inv,
+                $"scale={width}:{height}:force_original_aspect_ratio=decrease,pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,format=yuv420p"),
             "-c:v", "libx264", "-preset", "veryfast", "-tune", "stillimage", "-profile:v", "main", "-bf", "0",
             "-g", gop.ToString(inv), "-keyint_min", gop.ToString(inv), "-sc_threshold", "0",
             "-c:a", "aac", "-b:a", "64k",
@@ -50,7 +51,8 @@ public sealed class SlateClip : IDisposable
     }
 
     /// <summary>Runs ffmpeg and reads its FLV back into frames. Throws with ffmpeg's message when it fails.</summary>
-    public static async Task<SlateClip> EncodeAsync(string ffmpeg, string imagePath, int width, int height, int sampleRate, int channels, int segmentSeconds,
+    public static async Task<SlateClip> EncodeAsync(string ffmpeg, string imagePath, int width, int height, int sampleRate, int channels,
+        int segmentSeconds,
         CancellationToken cancellationToken)
     {
         var launch = new ProcessLaunch(ffmpeg, Arguments(imagePath, width, height, sampleRate, channels, segmentSeconds));

@@ -132,7 +132,8 @@ public sealed partial class SlateFiller : IHostedService, IAsyncDisposable
         _stopping.Dispose();
     }
 
-    [LoggerMessage(EventId = 2130, Level = LogLevel.Information, Message = "{Channel}: showing the slate ({Width}x{Height}) while the encoder is away")]
+    [LoggerMessage(EventId = 2130, Level = LogLevel.Information,
+        Message = "{Channel}: showing the slate ({Width}x{Height}) while the encoder is away")]
     private partial void LogStarted(string channel, int width, int height);
 
     [LoggerMessage(EventId = 2131, Level = LogLevel.Information, Message = "{Channel}: slate stopped")]
@@ -141,6 +142,7 @@ public sealed partial class SlateFiller : IHostedService, IAsyncDisposable
     [LoggerMessage(EventId = 2132, Level = LogLevel.Error, Message = "{Channel}: the slate could not be shown")]
     private partial void LogFailed(Exception exception, string channel);
 
-    [LoggerMessage(EventId = 2133, Level = LogLevel.Warning, Message = "Ingest:Slate {Path} does not exist; reconnect gaps hold the live edge instead")]
+    [LoggerMessage(EventId = 2133, Level = LogLevel.Warning,
+        Message = "Ingest:Slate {Path} does not exist; reconnect gaps hold the live edge instead")]
     private partial void LogMissing(string path);
 }

@@ -36,12 +36,14 @@ public static class ThumbnailBatch
         return flv.WrittenSpan.ToArray();
     }
 
-    /// <summary>ffmpeg's arguments for <paramref name="inputs"/> (FLV files) to <paramref name="outputs"/> (JPEG files), one list entry each.</summary>
+    /// <summary>ffmpeg's arguments for <paramref name="inputs"/> (FLV files) to <paramref name="outputs"/> (JPEG files),
+    /// one list entry each.</summary>
     public static IReadOnlyList<string> Arguments(IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, int height)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(outputs);
-        if (inputs.Count != outputs.Count || inputs.Count is 0 or > MaxPictures) throw new ArgumentException($"1 to {MaxPictures} inputs, one output each");
+        if (inputs.Count != outputs.Count
+            || inputs.Count is 0 or > MaxPictures) throw new ArgumentException($"1 to {MaxPictures} inputs, one output each");
         // Local files only: the inputs are ours, and nothing in them may make ffmpeg open anything else.
         var arguments = new List<string> { "-hide_banner", "-nostdin", "-v", "error", "-protocol_whitelist", "file" };
         // One decoding thread an input: a keyframe gains nothing from frame threads, and each thread holds its own frames.
@@ -69,13 +71,15 @@ public static class ThumbnailBatch
         var results = new (byte[]? Jpeg, string? Error)[keyframes.Count];
         int runs = 0;
         for (int start = 0; start < keyframes.Count; start += MaxPictures)
-            runs += await RunAsync(ffmpegPath, keyframes, start, Math.Min(MaxPictures, keyframes.Count - start), height, workDirectory, timeout, results, cancellationToken)
+            runs += await RunAsync(ffmpegPath, keyframes, start, Math.Min(MaxPictures, keyframes.Count - start), height, workDirectory, timeout,
+                results, cancellationToken)
                 .ConfigureAwait(false);
         return new ThumbnailPictures(results, runs);
     }
 
     // One ffmpeg run for keyframes[start..start+count], and the halves' runs when it made nothing: the runs made in all.
-    private static async Task<int> RunAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int start, int count, int height, string workDirectory,
+    private static async Task<int> RunAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int start, int count, int height,
+        string workDirectory,
         TimeSpan timeout, (byte[]? Jpeg, string? Error)[] results, CancellationToken cancellationToken)
     {
         string run = Path.Combine(workDirectory, Guid.NewGuid().ToString("N"));
@@ -91,7 +95,8 @@ public static class ThumbnailBatch
                 await File.WriteAllBytesAsync(inputs[i], ToFlv(keyframes[start + i]), cancellationToken).ConfigureAwait(false);
             }
 
-            var result = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, Arguments(inputs, outputs, height)), timeout, cancellationToken)
+            var result = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, Arguments(inputs, outputs, height)), timeout,
+                cancellationToken)
                 .ConfigureAwait(false);
             int made = 0;
             for (int i = 0; i < count; i++)
@@ -105,14 +110,17 @@ public static class ThumbnailBatch
                 }
                 else
                 {
-                    results[start + i] = (null, result.TimedOut ? $"ffmpeg ran past {timeout.TotalSeconds:0} s" : $"ffmpeg exited {result.ExitCode}: {Tail(result.StderrTail)}");
+                    results[start + i] = (null, result.TimedOut ? $"ffmpeg ran past {timeout.TotalSeconds:0} s" : "ffmpeg exited " +
+                        $"{result.ExitCode}: {Tail(result.StderrTail)}");
                 }
             }
 
             if (made > 0 || count == 1 || result.TimedOut) return 1;
             int half = count / 2;
-            return 1 + await RunAsync(ffmpegPath, keyframes, start, half, height, workDirectory, timeout, results, cancellationToken).ConfigureAwait(false)
-                + await RunAsync(ffmpegPath, keyframes, start + half, count - half, height, workDirectory, timeout, results, cancellationToken).ConfigureAwait(false);
+            return 1 + await RunAsync(ffmpegPath, keyframes, start, half, height, workDirectory, timeout, results,
+                cancellationToken).ConfigureAwait(false)
+                + await RunAsync(ffmpegPath, keyframes, start + half, count - half, height, workDirectory, timeout, results,
+                    cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -138,7 +138,8 @@ public sealed partial class ThumbnailService(
         try
         {
             Directory.CreateDirectory(_workDirectory);
-            var made = await ThumbnailBatch.EncodeAsync(_options.FfmpegPath, keyframes, _options.Height, _workDirectory, EncodeTimeout, cancellationToken)
+            var made = await ThumbnailBatch.EncodeAsync(_options.FfmpegPath, keyframes, _options.Height, _workDirectory, EncodeTimeout,
+                cancellationToken)
                 .ConfigureAwait(false);
             Interlocked.Add(ref _runs, made.Runs);
             for (int i = 0; i < made.Pictures.Count; i++)
