@@ -75,7 +75,8 @@ public sealed class PackagerOptionsValidator : IValidateOptions<PackagerOptions>
         if (options.SegmentSeconds is < 1 or > 10)
             errors.Add($"Packager:SegmentSeconds must be between 1 and 10 (was {options.SegmentSeconds}).");
         if (options.WindowSegments is < 3 or > 1000)
-            errors.Add($"Packager:WindowSegments must be between 3 and 1000 (was {options.WindowSegments}); RFC 8216 section 6.2.2 wants at least three segments live.");
+            errors.Add($"Packager:WindowSegments must be between 3 and 1000 (was {options.WindowSegments}); " +
+                "RFC 8216 section 6.2.2 wants at least three segments live.");
         if (options.DvrSeconds is < 0 or > 86_400)
             errors.Add($"Packager:DvrSeconds must be between 0 (off) and 86400 (was {options.DvrSeconds}).");
         if (options.DeleteGraceSeconds is < 0 or > 86_400)

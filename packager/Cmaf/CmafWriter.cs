@@ -206,7 +206,8 @@ public static class CmafWriter
             throw new ArgumentException($"The {video.Codec} track has an empty DecoderConfig; an {recordName} is required.", "track");
         if (config.Length < minLength || config.Span[0] != firstByte)
             throw new ArgumentException(
-                $"The {video.Codec} track's DecoderConfig is not an {recordName} (length {config.Length}, first byte 0x{config.Span[0]:X2}).", "track");
+                $"The {video.Codec} track's DecoderConfig is not an {recordName} (length {config.Length}, first byte 0x{config.Span[0]:X2}).",
+                "track");
         if (video.Width is <= 0 or > ushort.MaxValue || video.Height is <= 0 or > ushort.MaxValue)
             throw new ArgumentException($"Video size {video.Width}x{video.Height} is out of range (1..65535).", "track");
         return new VisualSampleEntry(entryType, configType, config, video.Width, video.Height);

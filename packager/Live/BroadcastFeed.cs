@@ -8,7 +8,8 @@ namespace Broadcast.Packager.Live;
 /// interrupt, captions found on the way) and, through <see cref="FeedRenditionAsync"/>, each transcoded rung's.
 /// The source's frames come from one reader, so an instance is used by one task at a time.
 /// </summary>
-internal sealed class BroadcastFeed(StreamPackager packager, LiveStream stream, bool sawVideo, bool sourceVideo, CaptionDeclaration captions, ILogger logger)
+internal sealed class BroadcastFeed(StreamPackager packager, LiveStream stream, bool sawVideo, bool sourceVideo, CaptionDeclaration captions,
+    ILogger logger)
 {
     // Where the source reader is: the publish epoch it packages, and whether the drop before the next one was handled.
     private int _epoch;

@@ -40,7 +40,8 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     public async Task OnRenditionRetiringAsync(RenditionTimeline timeline, CancellationToken cancellationToken)
     {
         if (timeline.Entries.Count == 0) return;
-        string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, broadcast.BroadcastId, broadcast.WindowStart(timeline), PlaylistState.Ended, broadcast.Breaks.Placed);
+        string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, broadcast.BroadcastId, broadcast.WindowStart(timeline), PlaylistState.Ended,
+            broadcast.Breaks.Placed);
         await broadcast.PutManifestAsync(StoreKeys.MediaPlaylist(broadcast.Channel, timeline.Name), text, ContentTypes.Hls,
             CachePolicies.Ended(broadcast.Options), broadcast.LastNumber(), cancellationToken).ConfigureAwait(false);
     }
@@ -71,8 +72,10 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
         bool allHave = broadcast.AllTimelines().All(t => t.Entries.Count > 0 || t.Retired);
         if (allHave && (!MasterWritten || state != PlaylistState.Live || Outgrown()))
         {
-            string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8", broadcast.Captions);
-            await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last, cancellationToken).ConfigureAwait(false);
+            string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8",
+                broadcast.Captions);
+            await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last,
+                cancellationToken).ConfigureAwait(false);
             MasterWritten = true;
             _declared.Clear();
             foreach (var t in broadcast.AllTimelines()) _declared[t.Name] = (t.PeakBitrate, t.FrameRate);

@@ -19,7 +19,9 @@ public interface IRenditionSource
 }
 
 /// <summary>Adapts a method with the right shape (e.g. the transcoder's) without either side referencing the other.</summary>
-public sealed class DelegateRenditionSource(Func<LiveStream, CancellationToken, Task<IReadOnlyList<KeyValuePair<string, LiveStream>>>> get) : IRenditionSource
+public sealed class DelegateRenditionSource(Func<LiveStream, CancellationToken, Task<IReadOnlyList<KeyValuePair<string, LiveStream>>>> get)
+    : IRenditionSource
 {
-    public Task<IReadOnlyList<KeyValuePair<string, LiveStream>>> GetAsync(LiveStream source, CancellationToken cancellationToken) => get(source, cancellationToken);
+    public Task<IReadOnlyList<KeyValuePair<string, LiveStream>>> GetAsync(LiveStream source, CancellationToken cancellationToken)
+        => get(source, cancellationToken);
 }

@@ -48,12 +48,14 @@ public sealed record LiveBroadcastState(
     /// <summary>Where the stored media ends on the 90 kHz timeline (the latest segment end of any rendition).</summary>
     [JsonIgnore]
     public long MediaEnd => Renditions.Where(r => r.Segments.Count > 0)
-        .Select(r => Media.Timescales.Rescale(r.Segments[^1].Start + r.Segments[^1].Duration, r.Timescale, Media.Timescales.Video)).DefaultIfEmpty(0).Max();
+        .Select(r => Media.Timescales.Rescale(r.Segments[^1].Start + r.Segments[^1].Duration, r.Timescale, Media.Timescales.Video)).DefaultIfEmpty(0)
+        .Max();
 
     /// <summary>The wall clock at which the stored media ends (its last segment's program date-time plus its duration).</summary>
     [JsonIgnore]
     public DateTimeOffset MediaEndWallClock => Renditions.Where(r => r.Segments.Count > 0)
-        .Select(r => r.Segments[^1].ProgramDateTime + TimeSpan.FromTicks((long)((Int128)r.Segments[^1].Duration * TimeSpan.TicksPerSecond / r.Timescale)))
+        .Select(r => r.Segments[^1].ProgramDateTime
+            + TimeSpan.FromTicks((long)((Int128)r.Segments[^1].Duration * TimeSpan.TicksPerSecond / r.Timescale)))
         .DefaultIfEmpty(UpdatedAt).Max();
 
     public byte[] ToJson() => ToJson(this);
@@ -73,7 +75,8 @@ public sealed record LiveBroadcastState(
         if (!StoreKeys.IsValidName(state.BroadcastId)) { error = "invalid broadcast id"; return null; }
         if (state.Renditions is null || state.Renditions.Count == 0) { error = "no renditions"; return null; }
         if (state.Origin is null || state.Origin.PeriodIdBase < 0) { error = "no origin"; return null; }
-        if (state.JournaledThrough < 0 || state.JournaledThrough % RecordingJournalChunk.SegmentsPerChunk != 0) { error = $"journaled through {state.JournaledThrough}"; return null; }
+        if (state.JournaledThrough < 0 || state.JournaledThrough % RecordingJournalChunk.SegmentsPerChunk != 0) { error = "journaled through " +
+            $"{state.JournaledThrough}"; return null; }
         foreach (var r in state.Renditions)
             if (RenditionState.Invalid(r) is { } why) { error = why; return null; }
         if (state.Breaks is { } breaks && BreakState.Invalid(breaks) is { } wrong) { error = wrong; return null; }
@@ -115,7 +118,8 @@ public sealed record BroadcastContinuation(LiveBroadcastState State, long FirstN
 /// <param name="DiscontinuitiesBefore">Discontinuities of segments that already left the window (EXT-X-DISCONTINUITY-SEQUENCE's base).</param>
 /// <param name="Tracks">The decoder description of each init version the segments name, so restored entries describe the
 /// media they hold (null in a state written before it was kept: they then take the new publish's).</param>
-public sealed record RenditionState(string Name, bool Video, int Timescale, int LastInitVersion, long DiscontinuitiesBefore, IReadOnlyList<SegmentState> Segments,
+public sealed record RenditionState(string Name, bool Video, int Timescale, int LastInitVersion, long DiscontinuitiesBefore,
+    IReadOnlyList<SegmentState> Segments,
     IReadOnlyList<TrackState>? Tracks = null)
 {
     /// <summary>The description of the media of init version <paramref name="initVersion"/>, or null when none was kept.</summary>
@@ -143,13 +147,15 @@ public sealed record RenditionState(string Name, bool Video, int Timescale, int 
         long previous = 0;
         foreach (var s in r.Segments)
         {
-            if (s is null || s.Number <= previous || s.Duration < 0 || s.ByteSize < 0 || s.SampleCount < 0 || s.InitVersion < 0 || s.InitVersion > r.LastInitVersion)
+            if (s is null || s.Number <= previous || s.Duration < 0 || s.ByteSize < 0 || s.SampleCount < 0 || s.InitVersion < 0
+                || s.InitVersion > r.LastInitVersion)
                 return $"rendition {r.Name}: segment list out of order or malformed";
             previous = s.Number;
         }
         foreach (var t in r.Tracks ?? [])
             if (t is null || t.InitVersion < 0 || t.InitVersion > r.LastInitVersion || TrackState.Invalid(t, r.Video) is not null)
-                return $"rendition {r.Name}: track description malformed ({(t is null ? "null" : TrackState.Invalid(t, r.Video) ?? $"init version {t.InitVersion}")})";
+                return $"rendition {r.Name}: track description malformed " +
+                    $"({(t is null ? "null" : TrackState.Invalid(t, r.Video) ?? $"init version {t.InitVersion}")})";
         return null;
     }
 }
@@ -167,7 +173,8 @@ public sealed record TrackState(int InitVersion, string Codec, string CodecStrin
     /// <summary>The description of <paramref name="track"/>, the media of init version <paramref name="initVersion"/>.</summary>
     public static TrackState Of(int initVersion, Media.MediaTrack track) => track switch
     {
-        Media.VideoTrack v => new TrackState(initVersion, v.Codec.ToString(), v.CodecString, Convert.ToBase64String(v.DecoderConfig.Span), v.Width, v.Height,
+        Media.VideoTrack v => new TrackState(initVersion, v.Codec.ToString(), v.CodecString, Convert.ToBase64String(v.DecoderConfig.Span), v.Width,
+            v.Height,
             v.FrameRate?.Numerator ?? 0, v.FrameRate?.Denominator ?? 0, 0, 0),
         Media.AudioTrack a => new TrackState(initVersion, a.Codec.ToString(), a.CodecString, Convert.ToBase64String(a.DecoderConfig.Span), 0, 0, 0, 0,
             a.SampleRate, a.Channels),
@@ -190,13 +197,16 @@ public sealed record TrackState(int InitVersion, string Codec, string CodecStrin
     internal static string? Invalid(TrackState t, bool video)
     {
         if (!Enum.TryParse<Media.Codec>(t.Codec, ignoreCase: false, out var codec) || !Enum.IsDefined(codec)
-            || (video ? codec is not (Media.Codec.H264 or Media.Codec.H265 or Media.Codec.Av1) : codec is not (Media.Codec.Aac or Media.Codec.Mp3 or Media.Codec.Opus)))
+            || (video ? codec is not (Media.Codec.H264 or Media.Codec.H265 or Media.Codec.Av1)
+                : codec is not (Media.Codec.Aac or Media.Codec.Mp3 or Media.Codec.Opus)))
             return $"codec '{t.Codec}'";
         if (string.IsNullOrEmpty(t.CodecString) || t.CodecString.Length > 64 || !t.CodecString.All(c => char.IsAsciiLetterOrDigit(c) || c == '.'))
             return "codecs string";
-        if (t.DecoderConfig is { } config && (config.Length > MaxDecoderConfigBytes * 4 / 3 + 4 || !Convert.TryFromBase64String(config, new byte[config.Length], out _)))
+        if (t.DecoderConfig is { } config
+            && (config.Length > MaxDecoderConfigBytes * 4 / 3 + 4 || !Convert.TryFromBase64String(config, new byte[config.Length], out _)))
             return "decoder configuration";
-        if (video && (t.Width is < 0 or > 16384 || t.Height is < 0 or > 16384 || t.FrameRateNumerator < 0 || t.FrameRateDenominator < 0)) return "picture size";
+        if (video && (t.Width is < 0 or > 16384 || t.Height is < 0 or > 16384 || t.FrameRateNumerator < 0
+            || t.FrameRateDenominator < 0)) return "picture size";
         if (!video && (t.SampleRate is <= 0 or > 384_000 || t.Channels is <= 0 or > 64)) return "sample rate or channels";
         return null;
     }
@@ -228,9 +238,11 @@ public sealed record SegmentState(
     /// Back into a timeline entry of <paramref name="timeline"/>. The store keeps no codec configuration, so the entry takes
     /// <paramref name="track"/>, the rendition's current decoder description; the init segment it names is still in the store.
     /// </summary>
-    internal Segmenting.SegmentDescription ToDescription(Manifests.RenditionTimeline timeline, int timescale, string broadcastId, Media.MediaTrack track) =>
+    internal Segmenting.SegmentDescription ToDescription(Manifests.RenditionTimeline timeline, int timescale, string broadcastId,
+        Media.MediaTrack track) =>
         new(timeline.Name, timeline.Kind, Number, Start, Duration, timescale, ByteSize, StartsWithKeyframe, Discontinuity,
-            StoreKeys.InitName(broadcastId, InitVersion), track, SampleCount, PresentationStartOffset, PresentationEndOffset) { InitVersion = InitVersion };
+            StoreKeys.InitName(broadcastId, InitVersion), track, SampleCount, PresentationStartOffset,
+            PresentationEndOffset) { InitVersion = InitVersion };
 }
 
 /// <summary>
@@ -244,9 +256,11 @@ public sealed record BreakState(uint EventId, long StartNumber, DateTimeOffset S
     private const int MaxSectionBytes = 4096;
 
     public static BreakState Of(Manifests.AdBreak b) => new(b.EventId, b.StartNumber, b.StartDate, b.StartTime, b.StartPresentation, b.Timescale,
-        b.PlannedDuration, Convert.ToBase64String(b.OutSection.Span), b.EndNumber, b.Duration, b.InSection.IsEmpty ? null : Convert.ToBase64String(b.InSection.Span));
+        b.PlannedDuration, Convert.ToBase64String(b.OutSection.Span), b.EndNumber, b.Duration,
+        b.InSection.IsEmpty ? null : Convert.ToBase64String(b.InSection.Span));
 
-    public Manifests.AdBreak ToBreak() => new(EventId, StartNumber, StartDate, StartTime, StartPresentation, Timescale, PlannedDuration, Convert.FromBase64String(OutSection))
+    public Manifests.AdBreak ToBreak() => new(EventId, StartNumber, StartDate, StartTime, StartPresentation, Timescale, PlannedDuration,
+        Convert.FromBase64String(OutSection))
     {
         EndNumber = EndNumber,
         Duration = Duration,
@@ -262,14 +276,17 @@ public sealed record BreakState(uint EventId, long StartNumber, DateTimeOffset S
             if (breaks[i] is not { } b) return $"break {i}: missing";
             bool ended = b.EndNumber is not null;
             if (b.StartNumber < 1 || b.StartNumber < previousEnd || b.Timescale <= 0 || b.PlannedDuration <= 0 || b.StartTime < 0
-                || ended != (b.Duration is not null) || (ended && (b.EndNumber <= b.StartNumber || b.Duration < 0)) || (!ended && i != breaks.Count - 1))
+                || ended != (b.Duration is not null) || (ended && (b.EndNumber <= b.StartNumber || b.Duration < 0))
+                || (!ended && i != breaks.Count - 1))
                 return $"break {i}: numbers or times out of order";
-            if (!Section(b.OutSection) || (b.InSection is not null && !Section(b.InSection)) || (ended && b.InSection is null)) return $"break {i}: splice sections";
+            if (!Section(b.OutSection) || (b.InSection is not null && !Section(b.InSection))
+                || (ended && b.InSection is null)) return $"break {i}: splice sections";
             previousEnd = b.EndNumber ?? long.MaxValue;
         }
         return null;
     }
 
     private static bool Section(string? base64) =>
-        base64 is { Length: > 0 and <= (MaxSectionBytes * 4 / 3) + 4 } && Convert.TryFromBase64String(base64, new byte[base64.Length], out int n) && n > 0;
+        base64 is { Length: > 0 and <= (MaxSectionBytes * 4 / 3) + 4 } && Convert.TryFromBase64String(base64, new byte[base64.Length], out int n)
+            && n > 0;
 }

@@ -177,7 +177,8 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             {
                 try
                 {
-                    extras = await _renditions.GetAsync(stream, cancellationToken).WaitAsync(TimeSpan.FromSeconds(15), cancellationToken).ConfigureAwait(false);
+                    extras = await _renditions.GetAsync(stream, cancellationToken)
+                        .WaitAsync(TimeSpan.FromSeconds(15), cancellationToken).ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {
@@ -187,10 +188,12 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             // The list is the video ladder: a `source` entry is the passthrough, and a ladder without one
             // (Transcode:Passthrough=false) serves only the transcoded rungs; the source then gives only its audio.
             bool passthrough = extras.Count == 0 || extras.Any(e => e.Key == StoreKeys.SourceRendition);
-            extras = extras.Where(e => StoreKeys.IsValidName(e.Key) && e.Key != StoreKeys.SourceRendition && e.Key != StoreKeys.AudioRendition).ToArray();
+            extras = extras.Where(e => StoreKeys.IsValidName(e.Key) && e.Key != StoreKeys.SourceRendition && e.Key != StoreKeys.AudioRendition)
+                .ToArray();
             if (extras.Count == 0) passthrough = true;
             int first = passthrough ? 1 : 0;
-            string[] videoNames = !sawVideo ? [] : passthrough ? [StoreKeys.SourceRendition, .. extras.Select(e => e.Key)] : [.. extras.Select(e => e.Key)];
+            string[] videoNames = !sawVideo ? [] : passthrough ? [StoreKeys.SourceRendition, .. extras.Select(e => e.Key)]
+                : [.. extras.Select(e => e.Key)];
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
                 videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency,
                 captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues);
@@ -317,7 +320,8 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
         {
             await packager.CompleteAsync(bound.Token).ConfigureAwait(false);
             _logger.LogFinished(packager.Channel, packager.BroadcastId, packager.Status.SegmentsWritten);
-            foreach (var problem in packager.RecordingHistoryProblems) _logger.LogRecordingHistoryGap(packager.Channel, packager.BroadcastId, problem);
+            foreach (var problem in packager.RecordingHistoryProblems) _logger.LogRecordingHistoryGap(packager.Channel, packager.BroadcastId,
+                problem);
         }
         catch (Exception ex)
         {

@@ -30,7 +30,8 @@ internal sealed class LiveStateWriter(PackagedBroadcast broadcast, RecordingJour
     private async Task WriteAsync(bool ended, CancellationToken cancellationToken)
     {
         var state = Capture(ended);
-        await broadcast.Store.PutAsync(LiveBroadcastState.Key(broadcast.Channel), state.ToJson(), ContentType, CacheControl, cancellationToken).ConfigureAwait(false);
+        await broadcast.Store.PutAsync(LiveBroadcastState.Key(broadcast.Channel), state.ToJson(), ContentType, CacheControl,
+            cancellationToken).ConfigureAwait(false);
     }
 
     internal LiveBroadcastState Capture(bool ended)
@@ -55,7 +56,8 @@ internal sealed class LiveStateWriter(PackagedBroadcast broadcast, RecordingJour
         long windowFirst = lead is { Entries.Count: > 0 } ? lead.Entries[firstListed[lead]].Number : 0;
         var origin = new BroadcastOrigin(broadcast.AvailabilityStart(), broadcast.PresentationOrigin() ?? 0, broadcast.PeriodIdAt(windowFirst),
             broadcast.PeriodStartAt(windowFirst));
-        return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions, journaled,
+        return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions,
+            journaled,
             [.. broadcast.Breaks.Placed.Select(BreakState.Of)]);
     }
 

@@ -123,12 +123,14 @@ internal sealed class PackagedBroadcast
     public MpdSettings MpdSettings(long firstNumber, bool isStatic, string prefix)
     {
         int shift = Options.DvrSeconds > 0 ? Options.DvrSeconds : Options.WindowSegments * Options.SegmentSeconds;
-        return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, shift, Options.UtcTimingUrl, firstNumber, prefix,
+        return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, shift, Options.UtcTimingUrl,
+            firstNumber, prefix,
             Captions, Breaks.Placed, ContinuedFrom?.PresentationOrigin, ContinuedFrom?.PeriodIdBase ?? 0, ContinuedFrom?.FirstPeriodStart);
     }
 
     /// <summary>Puts a manifest and tells who waits for it; returns the bytes stored.</summary>
-    public async Task<long> PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber, CancellationToken cancellationToken)
+    public async Task<long> PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber,
+        CancellationToken cancellationToken)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
         await Store.PutAsync(key, bytes, contentType, cacheControl, cancellationToken).ConfigureAwait(false);

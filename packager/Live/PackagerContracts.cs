@@ -2,7 +2,8 @@ using Broadcast.Media;
 
 namespace Broadcast.Packager.Live;
 
-/// <summary>Decides, per broadcast, whether it is recorded (segments kept, VOD manifests written). Owned by the packager; the control plane may replace it.</summary>
+/// <summary>Decides, per broadcast, whether it is recorded (segments kept, VOD manifests written). Owned by the packager;
+/// the control plane may replace it.</summary>
 public interface IRecordingPolicy
 {
     ValueTask<bool> ShouldRecordAsync(LiveStream stream, CancellationToken cancellationToken);

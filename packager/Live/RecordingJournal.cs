@@ -26,7 +26,8 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
         {
             long first = JournaledThrough + 1, last = JournaledThrough + ChunkSegments;
             var chunk = new RecordingJournalChunk(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, first, last, Capture(first, last));
-            await broadcast.Store.PutAsync(RecordingJournalChunk.Key(broadcast.Channel, broadcast.BroadcastId, (first - 1) / ChunkSegments), chunk.ToJson(), "application/json",
+            await broadcast.Store.PutAsync(RecordingJournalChunk.Key(broadcast.Channel, broadcast.BroadcastId, (first - 1) / ChunkSegments),
+                chunk.ToJson(), "application/json",
                 CachePolicies.Vod, cancellationToken).ConfigureAwait(false);
             JournaledThrough = last;
         }
@@ -64,7 +65,8 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
                 inChunk.Add(e);
                 lastInit = Math.Max(lastInit, e.Segment.InitVersion);
             }
-            renditions.Add(new RenditionState(t.Name, t.Kind == Media.MediaKind.Video, t.Timescale, lastInit, 0, segments, RenditionState.TracksOf(inChunk)));
+            renditions.Add(new RenditionState(t.Name, t.Kind == Media.MediaKind.Video, t.Timescale, lastInit, 0, segments,
+                RenditionState.TracksOf(inChunk)));
         }
         return renditions;
     }
@@ -73,7 +75,8 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
     /// Reads the chunks below <paramref name="through"/> back, in order: each rendition's segments, and a reason for every
     /// chunk that is missing or malformed (its numbers are then a hole in the recording, never a failure of it).
     /// </summary>
-    public static async Task<JournalHistory> LoadAsync(ISegmentStore store, string channel, string broadcastId, long through, CancellationToken cancellationToken)
+    public static async Task<JournalHistory> LoadAsync(ISegmentStore store, string channel, string broadcastId, long through,
+        CancellationToken cancellationToken)
     {
         var segments = new Dictionary<string, List<JournaledSegment>>(StringComparer.Ordinal);
         var problems = new List<string>();
@@ -119,7 +122,8 @@ internal sealed record JournalHistory(IReadOnlyDictionary<string, List<Journaled
 /// <summary>A journaled segment, the timescale its times are in and the description of its media (null: not kept).</summary>
 internal readonly record struct JournaledSegment(SegmentState Segment, int Timescale, Media.MediaTrack? Track);
 
-/// <summary>One stored chunk of a <see cref="RecordingJournal"/>: segments <paramref name="First"/>…<paramref name="Last"/> of every rendition.</summary>
+/// <summary>One stored chunk of a <see cref="RecordingJournal"/>: segments <paramref name="First"/>…<paramref name="Last"/> of every
+/// rendition.</summary>
 public sealed record RecordingJournalChunk(int Version, string BroadcastId, long First, long Last, IReadOnlyList<RenditionState> Renditions)
 {
     /// <summary>Segment numbers per chunk: a minute of 2 s segments, so the live state grows by at most that many entries.</summary>
@@ -137,7 +141,8 @@ public sealed record RecordingJournalChunk(int Version, string BroadcastId, long
         if (chunk is null) return null;
         if (chunk.Version != LiveBroadcastState.CurrentVersion) { error = $"version {chunk.Version}, expected {LiveBroadcastState.CurrentVersion}"; return null; }
         if (!StoreKeys.IsValidName(chunk.BroadcastId)) { error = "invalid broadcast id"; return null; }
-        if (chunk.First < 1 || chunk.Last < chunk.First || (chunk.First - 1) % SegmentsPerChunk != 0 || chunk.Last - chunk.First + 1 != SegmentsPerChunk)
+        if (chunk.First < 1 || chunk.Last < chunk.First || (chunk.First - 1) % SegmentsPerChunk != 0
+            || chunk.Last - chunk.First + 1 != SegmentsPerChunk)
         {
             error = $"numbers {chunk.First}..{chunk.Last}";
             return null;

@@ -5,7 +5,8 @@ namespace Broadcast.Packager.Live;
 
 /// <summary>
 /// The recording (VOD) of a recorded broadcast: once it ended, every rendition's whole-broadcast media playlist
-/// (EXT-X-PLAYLIST-TYPE:VOD), a master and a static MPD under <c>recordings/{broadcastId}/</c> that name them, and its poster (the last live thumbnail). It counts
+/// (EXT-X-PLAYLIST-TYPE:VOD), a master and a static MPD under <c>recordings/{broadcastId}/</c> that name them, and its poster
+/// (the last live thumbnail). It counts
 /// what the recording holds as it is stored (segments, init segments, those manifests, the poster), so <see cref="Recorded"/> needs
 /// no read of the store. A broadcast continued here after its node died holds only what the live state restored: the
 /// segments before it (numbers up to <paramref name="historyThrough"/>) come back from the <see cref="RecordingJournal"/>.
@@ -34,19 +35,22 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
         {
             if (t.Entries.Count == 0) continue;
             string text = HlsPlaylistWriter.WriteMediaPlaylist(t, id, 0, PlaylistState.Vod, broadcast.Breaks.Placed);
-            bytes += await broadcast.PutManifestAsync(StoreKeys.VodPlaylist(channel, t.Name, id), text, ContentTypes.Hls, CachePolicies.Vod, last, cancellationToken)
+            bytes += await broadcast.PutManifestAsync(StoreKeys.VodPlaylist(channel, t.Name, id), text, ContentTypes.Hls, CachePolicies.Vod, last,
+                cancellationToken)
                 .ConfigureAwait(false);
         }
         var withSegments = timelines.Where(t => t.Kind == Media.MediaKind.Video && t.Entries.Count > 0).ToList();
         var audio = timelines.FirstOrDefault(t => t.Kind == Media.MediaKind.Audio && t.Entries.Count > 0);
         string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{id}.m3u8", broadcast.Captions);
-        bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMaster(channel, id), master, ContentTypes.Hls, CachePolicies.Vod, last, cancellationToken)
+        bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMaster(channel, id), master, ContentTypes.Hls, CachePolicies.Vod, last,
+            cancellationToken)
             .ConfigureAwait(false);
         var settings = broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel);
         // With the journal's history the timelines begin where the broadcast began: Periods count from there, as on its first node.
         if (wholeHistory) settings = settings with { PresentationOrigin = null, PeriodIdBase = 0, FirstPeriodStart = null };
         string mpd = DashManifestWriter.Write(withSegments, audio, settings);
-        bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMpd(channel, id), mpd, ContentTypes.Dash, CachePolicies.Vod, last, cancellationToken)
+        bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMpd(channel, id), mpd, ContentTypes.Dash, CachePolicies.Vod, last,
+            cancellationToken)
             .ConfigureAwait(false);
         bytes += await KeepPosterAsync(channel, id, cancellationToken).ConfigureAwait(false);
 
@@ -104,7 +108,8 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
     private async Task<long> KeepPosterAsync(string channel, string id, CancellationToken cancellationToken)
     {
         if (await broadcast.Store.GetAsync(StoreKeys.Thumbnail(channel), cancellationToken).ConfigureAwait(false) is not { } thumbnail) return 0;
-        await broadcast.Store.PutAsync(StoreKeys.RecordingPoster(channel, id), thumbnail.Data, ContentTypes.Jpeg, CachePolicies.Vod, cancellationToken)
+        await broadcast.Store.PutAsync(StoreKeys.RecordingPoster(channel, id), thumbnail.Data, ContentTypes.Jpeg, CachePolicies.Vod,
+            cancellationToken)
             .ConfigureAwait(false);
         return thumbnail.Data.Length;
     }

@@ -39,7 +39,8 @@ internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyPa
     private async Task ScheduleAbandonedPartDeletesAsync(CancellationToken cancellationToken)
     {
         if (_abandoned.Count == 0) return;
-        int window = broadcast.Options.DvrSeconds > 0 ? broadcast.Options.DvrSeconds : broadcast.Options.WindowSegments * broadcast.Options.SegmentSeconds;
+        int window = broadcast.Options.DvrSeconds > 0 ? broadcast.Options.DvrSeconds
+            : broadcast.Options.WindowSegments * broadcast.Options.SegmentSeconds;
         var due = broadcast.Time.GetUtcNow().AddSeconds(window + broadcast.Options.DeleteGraceSeconds);
         foreach (var (rendition, number) in _abandoned)
         {
@@ -117,8 +118,10 @@ internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyPa
     private void SchedulePartDeletes(RenditionTimeline t, int entry, DateTimeOffset due)
     {
         if (lowLatency is null) return;
-        foreach (var part in lowLatency.PartNames(t.Name, t.Entries[entry].Number)) _pendingDeletes.Add((due, $"{broadcast.Channel}/{t.Name}/{part}"));
+        foreach (var part in lowLatency.PartNames(t.Name, t.Entries[entry].Number)) _pendingDeletes.Add((due,
+            $"{broadcast.Channel}/{t.Name}/{part}"));
     }
 
-    private string SegmentKey(RenditionTimeline t, int entry) => StoreKeys.Segment(broadcast.Channel, t.Name, broadcast.BroadcastId, t.Entries[entry].Number);
+    private string SegmentKey(RenditionTimeline t, int entry)
+        => StoreKeys.Segment(broadcast.Channel, t.Name, broadcast.BroadcastId, t.Entries[entry].Number);
 }

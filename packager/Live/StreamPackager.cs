@@ -39,7 +39,8 @@ public sealed class StreamPackager : IAsyncDisposable
     {
         if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
         foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
-            if (!StoreKeys.IsValidName(r) || r == "recordings") throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(videoRenditions));
+            if (!StoreKeys.IsValidName(r) || r == "recordings") throw new ArgumentException($"Rendition name '{r}' is not usable.",
+                nameof(videoRenditions));
         Channel = channel;
         _clock = new BroadcastClock(time);
         Recording = record;
@@ -48,7 +49,8 @@ public sealed class StreamPackager : IAsyncDisposable
             ? new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds, options.PartTicks)
             : new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds);
         if (continues is not null)
-            _segmenter.ContinueAfter(continues.FirstNumber - 1, continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
+            _segmenter.ContinueAfter(continues.FirstNumber - 1,
+                continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
         if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds);
         _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
             m => ManifestUpdated?.Invoke(m));
@@ -116,7 +118,8 @@ public sealed class StreamPackager : IAsyncDisposable
             long target = lead is null || lead.Entries.Count == 0
                 ? _broadcast.Options.SegmentSeconds
                 : ManifestFormat.TargetSeconds(lead.LongestDuration, lead.Timescale);
-            return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten), _lastDuration, target, warnings);
+            return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten),
+                _lastDuration, target, warnings);
         }
     }
 
@@ -322,7 +325,8 @@ public sealed class StreamPackager : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(reader);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) is { } frame)
         {
-            if (frame.Kind == MediaKind.Video && _broadcast.VideoTimelines.Length > 0) await PushVideoAsync(0, frame, cancellationToken).ConfigureAwait(false);
+            if (frame.Kind == MediaKind.Video && _broadcast.VideoTimelines.Length > 0) await PushVideoAsync(0, frame,
+                cancellationToken).ConfigureAwait(false);
             else if (frame.Kind == MediaKind.Audio) await PushAudioAsync(frame, cancellationToken).ConfigureAwait(false);
             else frame.Release();
         }

@@ -101,7 +101,8 @@ public sealed class AdBreakSchedule(int segmentSeconds)
                 {
                     EndNumber = segment.Number,
                     Duration = duration,
-                    InSection = Section(running.EventId, outOfNetwork: false, Timescales.Rescale(segment.PresentationStart, timescale, Timescales.Video), null),
+                    InSection = Section(running.EventId, outOfNetwork: false,
+                        Timescales.Rescale(segment.PresentationStart, timescale, Timescales.Video), null),
                 };
                 _placed[^1] = ended;
                 return ended;
@@ -109,7 +110,8 @@ public sealed class AdBreakSchedule(int segmentSeconds)
             return null;
         }
         // The splice time is a presentation time (SCTE 35 9.6.3; the segmenter cut at the keyframe presented from it on).
-        if (_pending is not { } pending || segment.PresentationStart < Timescales.Rescale(pending.SpliceTime, pending.Timescale, timescale)) return null;
+        if (_pending is not { } pending || segment.PresentationStart < Timescales.Rescale(pending.SpliceTime, pending.Timescale,
+            timescale)) return null;
         _pending = null;
         var cue = pending.Cue;
         long planned = Timescales.Rescale(cue.Duration, Timescales.Video, timescale);
@@ -149,7 +151,8 @@ public sealed class AdBreakSchedule(int segmentSeconds)
         var ended = running with
         {
             EndNumber = last.Number + 1,
-            Duration = Timescales.Rescale(last.End - Timescales.Rescale(running.StartTime, running.Timescale, timescale), timescale, running.Timescale),
+            Duration = Timescales.Rescale(last.End - Timescales.Rescale(running.StartTime, running.Timescale, timescale), timescale,
+                running.Timescale),
             InSection = Section(running.EventId, outOfNetwork: false, Timescales.Rescale(last.PresentationEnd, timescale, Timescales.Video), null),
         };
         _placed[^1] = ended;

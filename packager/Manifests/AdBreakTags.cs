@@ -31,7 +31,8 @@ internal static class AdBreakTags
             if (Crosses(b.StartNumber, number, previousNumber))
             {
                 sb.Append("#EXT-X-DATERANGE:ID=\"").Append(b.Id).Append("\",START-DATE=\"").Append(ManifestFormat.DateTime(b.StartDate))
-                  .Append("\",PLANNED-DURATION=").Append(planned).Append(",SCTE35-OUT=0x").Append(Convert.ToHexString(b.OutSection.Span)).Append('\n');
+                  .Append("\",PLANNED-DURATION=").Append(planned).Append(",SCTE35-OUT=0x").Append(Convert.ToHexString(b.OutSection.Span))
+                  .Append('\n');
                 sb.Append("#EXT-X-CUE-OUT:DURATION=").Append(planned).Append('\n');
                 wrote = true;
             }
@@ -85,12 +86,14 @@ internal static class AdBreakTags
         if (breaks is null) return;
         var inPeriod = breaks.Where(b => b.StartNumber >= from && b.StartNumber < to).ToList();
         if (inPeriod.Count == 0) return;
-        sb.Append("    <EventStream schemeIdUri=\"").Append(DashScheme).Append("\" timescale=\"").Append(ManifestFormat.Int(timescale)).Append("\">\n");
+        sb.Append("    <EventStream schemeIdUri=\"").Append(DashScheme).Append("\" timescale=\"").Append(ManifestFormat.Int(timescale))
+            .Append("\">\n");
         foreach (var b in inPeriod)
         {
             long at = Timescales.Rescale(b.StartPresentation, b.Timescale, timescale) - periodStart;
             long duration = Timescales.Rescale(b.Duration ?? b.PlannedDuration, b.Timescale, timescale);
-            sb.Append("      <Event presentationTime=\"").Append(ManifestFormat.Int(Math.Max(0, at))).Append("\" duration=\"").Append(ManifestFormat.Int(duration))
+            sb.Append("      <Event presentationTime=\"").Append(ManifestFormat.Int(Math.Max(0, at))).Append("\" duration=\"")
+                .Append(ManifestFormat.Int(duration))
               .Append("\" id=\"").Append(ManifestFormat.Int(b.EventId)).Append("\">\n");
             sb.Append("        <scte35:Signal xmlns:scte35=\"").Append(Scte35Namespace).Append("\"><scte35:Binary>")
               .Append(Convert.ToBase64String(b.OutSection.Span)).Append("</scte35:Binary></scte35:Signal>\n");

@@ -54,7 +54,8 @@ public static class ContentSteering
     /// <paramref name="query"/>, when given (<c>token=…</c>), is added to every URI so that a private stream's token
     /// reaches every pathway.
     /// </summary>
-    public static string SteerHlsMaster(string master, string directory, IReadOnlyList<SteeringPathway> pathways, string serverUri, string? query = null)
+    public static string SteerHlsMaster(string master, string directory, IReadOnlyList<SteeringPathway> pathways, string serverUri,
+        string? query = null)
     {
         ArgumentNullException.ThrowIfNull(master);
         ArgumentNullException.ThrowIfNull(directory);
@@ -81,7 +82,8 @@ public static class ContentSteering
         {
             if (line.Length == 0) continue;
             if (IsVariantLine(line)) break;
-            if (line.StartsWith("#EXT-X-MEDIA:", StringComparison.Ordinal) || line.StartsWith("#EXT-X-CONTENT-STEERING:", StringComparison.Ordinal)) continue;
+            if (line.StartsWith("#EXT-X-MEDIA:", StringComparison.Ordinal)
+                || line.StartsWith("#EXT-X-CONTENT-STEERING:", StringComparison.Ordinal)) continue;
             shared.Add(line);
         }
 
@@ -105,7 +107,8 @@ public static class ContentSteering
                     rewritten = ReplaceAttribute(rewritten, "GROUP-ID", PathwayGroup(AttributeValue(line, "GROUP-ID")!, pathway.Id));
                     sb.Append(rewritten).Append('\n');
                 }
-                else if (line.StartsWith("#EXT-X-STREAM-INF:", StringComparison.Ordinal) || line.StartsWith("#EXT-X-I-FRAME-STREAM-INF:", StringComparison.Ordinal))
+                else if (line.StartsWith("#EXT-X-STREAM-INF:", StringComparison.Ordinal)
+                    || line.StartsWith("#EXT-X-I-FRAME-STREAM-INF:", StringComparison.Ordinal))
                 {
                     string rewritten = line;
                     foreach (string groupAttribute in (ReadOnlySpan<string>)["AUDIO", "VIDEO", "SUBTITLES"])
@@ -144,7 +147,8 @@ public static class ContentSteering
     /// <paramref name="query"/>, when given (a private stream's <c>token=…</c>), goes into every SegmentTemplate URL and
     /// Location, so the token reaches every pathway.
     /// </summary>
-    public static string SteerMpd(string mpd, string directory, IReadOnlyList<SteeringPathway> pathways, string serverUri, string? manifestName = null,
+    public static string SteerMpd(string mpd, string directory, IReadOnlyList<SteeringPathway> pathways, string serverUri,
+        string? manifestName = null,
         string? query = null)
     {
         ArgumentNullException.ThrowIfNull(mpd);
@@ -236,7 +240,8 @@ public static class ContentSteering
             int close = at < 0 ? -1 : mpd.IndexOf('"', at + attribute.Length);
             if (close < 0) break;
             string value = mpd[(at + attribute.Length)..close];
-            sb.Append(mpd, from, close - from).Append(value.Contains('?', StringComparison.Ordinal) ? "&amp;" : "?").Append(SecurityElement.Escape(query));
+            sb.Append(mpd, from, close - from).Append(value.Contains('?', StringComparison.Ordinal) ? "&amp;" : "?")
+                .Append(SecurityElement.Escape(query));
             from = close;
         }
 

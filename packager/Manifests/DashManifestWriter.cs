@@ -120,7 +120,8 @@ public static class DashManifestWriter
             int asId = 0;
             if (video.Count > 0)
             {
-                sb.Append("    <AdaptationSet id=\"").Append(asId++).Append("\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
+                sb.Append("    <AdaptationSet id=\"").Append(asId++)
+                    .Append("\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
                 // DASH-IF IOP (CEA-608 in the video's SEI): the channel and its ISO 639-2 language, CC1 as in the HLS master.
                 if (settings.ClosedCaptions)
                     sb.Append("      <Accessibility schemeIdUri=\"urn:scte:dash:cc:cea-608:2015\" value=\"CC1=eng\"/>\n");
@@ -129,7 +130,8 @@ public static class DashManifestWriter
             }
             if (audio is not null)
             {
-                sb.Append("    <AdaptationSet id=\"").Append(asId).Append("\" contentType=\"audio\" mimeType=\"audio/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" lang=\"und\">\n");
+                sb.Append("    <AdaptationSet id=\"").Append(asId)
+                    .Append("\" contentType=\"audio\" mimeType=\"audio/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" lang=\"und\">\n");
                 AppendRepresentation(sb, audio, settings, leaderStart, leaderScale, from, to);
                 sb.Append("    </AdaptationSet>\n");
             }
@@ -149,7 +151,8 @@ public static class DashManifestWriter
         return null;
     }
 
-    /// <summary>(<paramref name="ticks"/> / <paramref name="timescale"/> - <paramref name="baseTicks"/> / <paramref name="baseScale"/>) in milliseconds, rounded up.</summary>
+    /// <summary>(<paramref name="ticks"/> / <paramref name="timescale"/> - <paramref name="baseTicks"/> / <paramref name="baseScale"/>) in
+    /// milliseconds, rounded up.</summary>
     private static long CeilMs(long ticks, int timescale, long baseTicks, int baseScale)
     {
         Int128 num = ((Int128)ticks * baseScale - (Int128)baseTicks * timescale) * 1000;
@@ -159,7 +162,8 @@ public static class DashManifestWriter
     }
 
     /// <param name="periodStart">The Period's start instant in <paramref name="periodScale"/> ticks (see <see cref="Write"/>).</param>
-    private static void AppendRepresentation(StringBuilder sb, RenditionTimeline t, MpdSettings settings, long periodStart, int periodScale, long from, long to)
+    private static void AppendRepresentation(StringBuilder sb, RenditionTimeline t, MpdSettings settings, long periodStart, int periodScale,
+        long from, long to)
     {
         var entries = t.Entries.Where(e => e.Number >= from && e.Number < to).ToList();
         if (entries.Count == 0) return;

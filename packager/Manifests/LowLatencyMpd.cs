@@ -8,7 +8,8 @@ namespace Broadcast.Packager.Manifests;
 /// <param name="PartMilliseconds">Part (CMAF chunk) duration: a segment can be fetched once its first chunk exists.</param>
 /// <param name="AvailabilityStartTime">The MPD's availabilityStartTime: the wall clock of presentation time 0 of the first Period.</param>
 /// <param name="TargetLatencyMilliseconds">ServiceDescription Latency@target.</param>
-public sealed record LowLatencyMpdSettings(int SegmentSeconds, int PartMilliseconds, DateTimeOffset AvailabilityStartTime, int TargetLatencyMilliseconds);
+public sealed record LowLatencyMpdSettings(int SegmentSeconds, int PartMilliseconds, DateTimeOffset AvailabilityStartTime,
+    int TargetLatencyMilliseconds);
 
 /// <summary>
 /// Turns a live MPD written by <see cref="DashManifestWriter"/> into low-latency DASH: each SegmentTemplate gets
@@ -38,7 +39,8 @@ public static class LowLatencyMpd
             {
                 if (!described)
                 {
-                    sb.Append("  <ServiceDescription id=\"0\">\n    <Latency referenceId=\"0\" target=\"").Append(ManifestFormat.Int(settings.TargetLatencyMilliseconds))
+                    sb.Append("  <ServiceDescription id=\"0\">\n    <Latency referenceId=\"0\" target=\"")
+                        .Append(ManifestFormat.Int(settings.TargetLatencyMilliseconds))
                       .Append("\" min=\"").Append(ManifestFormat.Int(settings.TargetLatencyMilliseconds / 2))
                       .Append("\" max=\"").Append(ManifestFormat.Int(settings.TargetLatencyMilliseconds * 2)).Append("\"/>\n")
                       .Append("    <PlaybackRate min=\"0.96\" max=\"1.04\"/>\n  </ServiceDescription>\n");
@@ -48,7 +50,8 @@ public static class LowLatencyMpd
             }
             else if (trimmed.StartsWith("<SegmentTemplate ", StringComparison.Ordinal))
             {
-                timescale = Attribute(trimmed, "timescale") is { } ts && int.TryParse(ts, NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : 1;
+                timescale = Attribute(trimmed, "timescale") is { } ts && int.TryParse(ts, NumberStyles.None, CultureInfo.InvariantCulture, out int v)
+                    && v > 0 ? v : 1;
                 string pto = Attribute(trimmed, "presentationTimeOffset") ?? "0";
                 string indent = line[..(line.Length - trimmed.Length)];
                 // Section 5.12: which presentation time was produced at which wall-clock instant.
@@ -56,14 +59,18 @@ public static class LowLatencyMpd
                   .Append(ManifestFormat.DateTime(settings.AvailabilityStartTime.AddMilliseconds(periodStartMs)))
                   .Append("\" presentationTime=\"").Append(pto).Append("\"/>\n");
                 line = line.Replace("<SegmentTemplate ", string.Create(CultureInfo.InvariantCulture,
-                    $"<SegmentTemplate availabilityTimeOffset=\"{ato / 1000}.{ato % 1000:D3}\" availabilityTimeComplete=\"false\" "), StringComparison.Ordinal);
+                    $"<SegmentTemplate availabilityTimeOffset=\"{ato / 1000}.{ato % 1000:D3}\" availabilityTimeComplete=\"false\" "),
+                    StringComparison.Ordinal);
                 lastEnd = -1;
             }
             else if (trimmed.StartsWith("<S ", StringComparison.Ordinal))
             {
-                long t = Attribute(trimmed, "t") is { } tv && long.TryParse(tv, NumberStyles.None, CultureInfo.InvariantCulture, out long tt) ? tt : lastEnd;
-                long d = Attribute(trimmed, "d") is { } dv && long.TryParse(dv, NumberStyles.None, CultureInfo.InvariantCulture, out long dd) ? dd : 0;
-                long r = Attribute(trimmed, "r") is { } rv && long.TryParse(rv, NumberStyles.None, CultureInfo.InvariantCulture, out long rr) ? rr : 0;
+                long t = Attribute(trimmed, "t") is { } tv && long.TryParse(tv, NumberStyles.None, CultureInfo.InvariantCulture, out long tt) ? tt
+                    : lastEnd;
+                long d = Attribute(trimmed, "d") is { } dv && long.TryParse(dv, NumberStyles.None, CultureInfo.InvariantCulture, out long dd) ? dd
+                    : 0;
+                long r = Attribute(trimmed, "r") is { } rv && long.TryParse(rv, NumberStyles.None, CultureInfo.InvariantCulture, out long rr) ? rr
+                    : 0;
                 lastEnd = t + d * (r + 1);
             }
             else if (trimmed.StartsWith("</SegmentTimeline>", StringComparison.Ordinal) && lastEnd >= 0)
@@ -97,6 +104,7 @@ public static class LowLatencyMpd
     private static long DurationMs(string value)
     {
         if (!value.StartsWith("PT", StringComparison.Ordinal) || !value.EndsWith('S')) return 0;
-        return decimal.TryParse(value.AsSpan(2, value.Length - 3), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s) ? (long)(s * 1000) : 0;
+        return decimal.TryParse(value.AsSpan(2, value.Length - 3), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var s)
+            ? (long)(s * 1000) : 0;
     }
 }

@@ -104,13 +104,15 @@ public static class LowLatencyPlaylist
         {
             string line = lines[i];
             if (line.StartsWith("#EXT-X-SERVER-CONTROL:", StringComparison.Ordinal))
-                skipUntil = Attribute(line, "CAN-SKIP-UNTIL") is { } v && decimal.TryParse(v, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d) ? d : -1;
+                skipUntil = Attribute(line, "CAN-SKIP-UNTIL") is { } v
+                    && decimal.TryParse(v, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var d) ? d : -1;
             if (firstBlock < 0 && IsSegmentTag(line)) firstBlock = i;
             if (line.StartsWith("#EXTINF:", StringComparison.Ordinal))
             {
                 var value = line.AsSpan("#EXTINF:".Length);
                 int comma = value.IndexOf(',');
-                if (decimal.TryParse(comma >= 0 ? value[..comma] : value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds)) pending = seconds;
+                if (decimal.TryParse(comma >= 0 ? value[..comma] : value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture,
+                    out var seconds)) pending = seconds;
             }
             if (line.Length > 0 && line[0] != '#')
             {
@@ -156,7 +158,8 @@ public static class LowLatencyPlaylist
     /// duration, its Part Target (EXT-X-PART-INF, 0 when absent) and how many parts it lists for the segment before the
     /// hinted one (-1 when it lists none: that segment's part count is then unknown here).
     /// </summary>
-    public readonly record struct Position(long NextMsn, int NextPart, long TargetSeconds, bool HasHint, int PartTargetMilliseconds = 0, int PartsOfPrevious = -1);
+    public readonly record struct Position(long NextMsn, int NextPart, long TargetSeconds, bool HasHint, int PartTargetMilliseconds = 0,
+        int PartsOfPrevious = -1);
 
     /// <summary>
     /// Reads the preload hint (the next part: segment number and part index), EXT-X-TARGETDURATION, EXT-X-PART-INF's
@@ -174,7 +177,8 @@ public static class LowLatencyPlaylist
             target = 0;
         int partTargetMs = 0;
         if (ValueAfter(playlist, "#EXT-X-PART-INF:PART-TARGET="u8, (byte)'\n') is { Length: > 0 } pt
-            && System.Buffers.Text.Utf8Parser.TryParse(pt, out decimal seconds, out int ptUsed) && ptUsed == pt.Length && seconds > 0 && seconds < 1000)
+            && System.Buffers.Text.Utf8Parser.TryParse(pt, out decimal seconds, out int ptUsed) && ptUsed == pt.Length && seconds > 0
+            && seconds < 1000)
             partTargetMs = (int)Math.Round(seconds * 1000m);
         if (ValueAfter(playlist, "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\""u8, (byte)'"') is { Length: > 0 } h
             && TryParsePartName(h, out msn, out part))
@@ -245,7 +249,8 @@ public static class LowLatencyPlaylist
         var n = stem[(dash + 1)..dot];
         var k = stem[(dot + 1)..];
         // Digits only, as the string form's NumberStyles.None: no sign, no spaces.
-        if (n.Length == 0 || k.Length == 0 || n.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0 || k.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0) return false;
+        if (n.Length == 0 || k.Length == 0 || n.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0
+            || k.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0) return false;
         return System.Buffers.Text.Utf8Parser.TryParse(n, out number, out int nUsed) && nUsed == n.Length
             && System.Buffers.Text.Utf8Parser.TryParse(k, out index, out int kUsed) && kUsed == k.Length;
     }
@@ -264,7 +269,8 @@ public static class LowLatencyPlaylist
         line.StartsWith("#EXTINF:", StringComparison.Ordinal) || line.StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)
         || line.StartsWith("#EXT-X-PART:", StringComparison.Ordinal) || line == "#EXT-X-DISCONTINUITY"
         || line.StartsWith("#EXT-X-PROGRAM-DATE-TIME:", StringComparison.Ordinal) || line.StartsWith("#EXT-X-DATERANGE:", StringComparison.Ordinal)
-        || line == "#EXT-X-GAP" || line.StartsWith("#EXT-X-BITRATE:", StringComparison.Ordinal) || line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal);
+        || line == "#EXT-X-GAP" || line.StartsWith("#EXT-X-BITRATE:", StringComparison.Ordinal)
+        || line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal);
 
     private static string? Attribute(string line, string name)
     {

@@ -89,7 +89,8 @@ internal sealed class AudioSegmenter
         _openVideoStart = videoTime;
         // Audio that came before the first keyframe (after a rejoin: of the new publisher) has nothing to align with.
         int before = 0;
-        while (before < _pending.Count && _pending[before].Time < Timescales.RescaleFloor(videoTime, Timescales.Video, _pending[before].Frame.Track.Timescale)) before++;
+        while (before < _pending.Count && _pending[before].Time < Timescales.RescaleFloor(videoTime, Timescales.Video,
+            _pending[before].Frame.Track.Timescale)) before++;
         if (before == 0) return;
         for (int i = 0; i < before; i++) _pending[i].Frame.Release();
         _pending.RemoveRange(0, before);
@@ -362,7 +363,8 @@ internal sealed class AudioSegmenter
             _partSamples.Clear();
             _partFrom = 0;
         }
-        var seg = new ClosedSegment(_rendition, _pending[0].Frame.Track, first, number, _pending[0].Time, frames, samples, discontinuity) { PartStarts = partStarts };
+        var seg = new ClosedSegment(_rendition, _pending[0].Frame.Track, first, number, _pending[0].Time, frames, samples,
+            discontinuity) { PartStarts = partStarts };
         _pending.RemoveRange(0, n);
         _lastNumber = Math.Max(_lastNumber, number);
         output.Add(seg);

@@ -50,7 +50,8 @@ public readonly struct PartGrid
     /// <summary><see cref="TargetMilliseconds"/> in 90 kHz ticks.</summary>
     public long TargetTicks => TargetMilliseconds * (long)(Timescales.Video / 1000);
 
-    /// <summary>90 kHz time of grid point <paramref name="index"/> (the end of part index - 1) of a segment starting at <paramref name="segmentStart"/>.</summary>
+    /// <summary>90 kHz time of grid point <paramref name="index"/> (the end of part index - 1) of a segment starting at
+    /// <paramref name="segmentStart"/>.</summary>
     public long Point(long segmentStart, int index) => segmentStart + (long)index * _segmentTicks / Cells;
 
     /// <summary>

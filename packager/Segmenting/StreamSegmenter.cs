@@ -128,7 +128,8 @@ public sealed class StreamSegmenter : IDisposable
     /// only if none has gone past the point yet, so the point is moved after the latest picture any rendition has taken
     /// (a transcoder rung trails its source; a break asked "now" starts at the next keyframe). A splice time 20 ms early
     /// still meets its keyframe: RTMP stamps are whole milliseconds, and an encoder that conditions the splice (an IDR at
-    /// the splice time, as SCTE-35 encoders do) may stamp it a tick before the time it signalled. With <paramref name="returnAfter"/> (the break's planned duration,
+    /// the splice time, as SCTE-35 encoders do) may stamp it a tick before the time it signalled. With <paramref name="returnAfter"/>
+    /// (the break's planned duration,
     /// 90 kHz) the return gets a cut too, at the first keyframe from that long after the returned time on: where a
     /// conditioning encoder puts its return IDR, and never before the planned end. Null without video.
     /// </summary>

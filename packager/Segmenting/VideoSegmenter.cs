@@ -230,7 +230,8 @@ internal sealed class VideoSegmenter
     /// </summary>
     private bool OverrunsTarget(long endDts) => _frames.Count - _partFrom >= 2 && endDts - OpenPartStart > _grid.TargetTicks;
 
-    /// <summary>Frames from the open part's first up to <paramref name="end"/> (exclusive), ending at <paramref name="endDts"/>, become a part.</summary>
+    /// <summary>Frames from the open part's first up to <paramref name="end"/> (exclusive), ending at <paramref name="endDts"/>,
+    /// become a part.</summary>
     private void CutPart(int end, long endDts)
     {
         var samples = BuildSamples(_partFrom, end, endDts);
@@ -300,6 +301,7 @@ internal sealed class VideoSegmenter
         bool discontinuity = (_discontinuity && _initVersion > 0) || _marked;
         _discontinuity = false;
         _marked = false;
-        return new ClosedSegment(_rendition, frames[0].Track, _initVersion, _number, frames[0].Dts, frames, samples, discontinuity) { PartStarts = partStarts };
+        return new ClosedSegment(_rendition, frames[0].Track, _initVersion, _number, frames[0].Dts, frames, samples,
+            discontinuity) { PartStarts = partStarts };
     }
 }

@@ -79,7 +79,8 @@ public readonly struct AudioSampleEntry
 
     public AudioSampleEntry(int channels, int sampleRate, EsdsBox esds)
     {
-        if (channels is <= 0 or > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(channels), channels, "Channel count must be 1..65535.");
+        if (channels is <= 0 or > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(channels), channels,
+            "Channel count must be 1..65535.");
         if (sampleRate is <= 0 or > ushort.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "Sample rate must be 1..65535 Hz for an mp4a (v0) sample entry.");
         Channels = channels;
