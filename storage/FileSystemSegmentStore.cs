@@ -51,7 +51,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         return Path.Combine(_root, key);
     }
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
+        CancellationToken cancellationToken)
     {
         string path = PathOf(key);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
@@ -82,7 +83,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         {
             try
             {
-                await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, useAsync: true);
+                await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1,
+                    useAsync: true);
                 lastModified = File.GetLastWriteTimeUtc(stream.SafeFileHandle);
                 data = new byte[stream.Length];
                 await stream.ReadExactlyAsync(data, cancellationToken).ConfigureAwait(false);
@@ -166,7 +168,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
 
     /// <summary>
     /// The metadata the packager always stores with a CMAF segment (.m4s) or init segment (.mp4): immutable
-    /// Cache-Control (<see cref="StoreCacheControl.Immutable"/>: the broadcast id in the name means the URL is never reused) and audio/mp4 in the audio
+    /// Cache-Control (<see cref="StoreCacheControl.Immutable"/>: the broadcast id in the name means the URL is never reused) and audio/mp4 in the
+    /// audio
     /// rendition's folder (<see cref="StoreKeys.AudioRendition"/>), video/mp4 elsewhere. Null for other keys.
     /// </summary>
     internal static Meta? ImpliedMeta(string key)

@@ -99,7 +99,8 @@ public static class StoreKeys
     /// <summary>The live state of a channel's broadcast, beside its master playlist: for another ingest node, never for viewers.</summary>
     public static string LiveState(string channel) => $"{channel}/live-state.json";
 
-    /// <summary>Chunk <paramref name="index"/> of a recorded broadcast's journal (under its recording): for ingest nodes, never for viewers.</summary>
+    /// <summary>Chunk <paramref name="index"/> of a recorded broadcast's journal (under its recording): for ingest nodes,
+    /// never for viewers.</summary>
     public static string RecordingJournal(string channel, string broadcastId, long index) =>
         string.Create(CultureInfo.InvariantCulture, $"{channel}/recordings/{broadcastId}/journal-{index}.json");
 
@@ -120,7 +121,8 @@ public static class StoreKeys
         if (!key.EndsWith(".json", StringComparison.Ordinal)) return false;
         if (key == SteeringOverrides) return true;
         string name = key[(key.LastIndexOf('/') + 1)..];
-        return name == "live-state.json" || (name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/", StringComparison.Ordinal));
+        return name == "live-state.json" || (name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/",
+            StringComparison.Ordinal));
     }
 
     /// <summary>From the recording folder back to the channel folder (URIs in recording manifests are relative).</summary>

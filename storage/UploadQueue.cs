@@ -80,7 +80,8 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
         lock (_gate) return _idle.Task.WaitAsync(cancellationToken);
     }
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
+        CancellationToken cancellationToken)
     {
         StoreKeys.Validate(key);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
@@ -180,7 +181,8 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
         }
 
         List<string> pending;
-        lock (_gate) pending = [.. _latest.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal) && !seen.Contains(k)).Order(StringComparer.Ordinal)];
+        lock (_gate) pending = [.. _latest.Keys.Where(k => k.StartsWith(prefix,
+            StringComparison.Ordinal) && !seen.Contains(k)).Order(StringComparer.Ordinal)];
         foreach (var key in pending) yield return key;
     }
 
@@ -414,13 +416,15 @@ public sealed partial class UploadQueue : ISegmentStore, IUploadBacklog, IAsyncD
         public LinkedListNode<Item>? Node { get; set; }
     }
 
-    [LoggerMessage(EventId = 4510, Level = LogLevel.Warning, Message = "Segment store unreachable while storing {Key}: {Reason}; holding uploads in the queue")]
+    [LoggerMessage(EventId = 4510, Level = LogLevel.Warning,
+        Message = "Segment store unreachable while storing {Key}: {Reason}; holding uploads in the queue")]
     private static partial void LogUnreachable(ILogger logger, string key, string reason);
 
     [LoggerMessage(EventId = 4511, Level = LogLevel.Information, Message = "Segment store reachable again; {Pending} objects waiting to upload")]
     private static partial void LogRecovered(ILogger logger, int pending);
 
-    [LoggerMessage(EventId = 4512, Level = LogLevel.Error, Message = "Upload backlog past {Bound} bytes: dropped {Count} live-only segments (oldest {Key}); {Total} dropped since start")]
+    [LoggerMessage(EventId = 4512, Level = LogLevel.Error,
+        Message = "Upload backlog past {Bound} bytes: dropped {Count} live-only segments (oldest {Key}); {Total} dropped since start")]
     private static partial void LogDropped(ILogger logger, int count, string key, long bound, long total);
 
     [LoggerMessage(EventId = 4513, Level = LogLevel.Error, Message = "Shutdown with {Pending} objects ({Bytes} bytes) not uploaded")]

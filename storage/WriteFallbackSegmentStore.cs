@@ -69,7 +69,8 @@ public sealed partial class WriteFallbackSegmentStore : ISegmentStore, IUploadBa
         }
     }
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
+        CancellationToken cancellationToken)
     {
         if (!EnterQueueIfFailing())
         {
@@ -177,10 +178,12 @@ public sealed partial class WriteFallbackSegmentStore : ISegmentStore, IUploadBa
     }
 
     [LoggerMessage(EventId = 4520, Level = LogLevel.Error,
-        Message = "Segment store {Store} cannot write ({Reason}) while storing {Key}; serving the live window from memory and retrying until writes succeed")]
+        Message = "Segment store {Store} cannot write ({Reason}) while storing {Key}; serving the live window from memory and retrying until " +
+            "writes succeed")]
     private static partial void LogWritesFailing(ILogger logger, string store, string key, string reason);
 
     [LoggerMessage(EventId = 4521, Level = LogLevel.Information,
-        Message = "Segment store {Store} takes writes again after {Seconds:0.0} s; the objects held in memory are written ({Written} written through the fallback since start)")]
+        Message = "Segment store {Store} takes writes again after {Seconds:0.0} s; the objects held in memory are written " +
+            "({Written} written through the fallback since start)")]
     private static partial void LogWritesRecovered(ILogger logger, string store, double seconds, long written);
 }
