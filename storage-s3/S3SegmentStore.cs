@@ -119,7 +119,8 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
             {
                 try
                 {
-                    await _client.PutBucketAsync(new PutBucketRequest { BucketName = _options.Bucket, UseClientRegion = true }, cancellationToken).ConfigureAwait(false);
+                    await _client.PutBucketAsync(new PutBucketRequest { BucketName = _options.Bucket, UseClientRegion = true },
+                        cancellationToken).ConfigureAwait(false);
                     LogBucketCreated(_logger, _options.Bucket, where);
                 }
                 catch (AmazonS3Exception e) when (e.ErrorCode is "BucketAlreadyOwnedByYou" or "BucketAlreadyExists")
@@ -127,18 +128,21 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
                 }
             }
 
-            await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _options.Bucket, MaxKeys = 1, Prefix = _options.Prefix }, cancellationToken).ConfigureAwait(false);
+            await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _options.Bucket, MaxKeys = 1, Prefix = _options.Prefix },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchBucket" || e.StatusCode == HttpStatusCode.NotFound)
         {
             throw new S3StoreUnavailableException(
                 $"S3 bucket '{_options.Bucket}' does not exist at {where} (Storage:S3:Bucket); create it or set Storage:S3:CreateBucket=true.", e);
         }
-        catch (AmazonS3Exception e) when (e.ErrorCode is "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "AccessDenied" or "InvalidToken" or "ExpiredToken"
+        catch (AmazonS3Exception e) when (e.ErrorCode is "InvalidAccessKeyId" or "SignatureDoesNotMatch" or "AccessDenied" or "InvalidToken"
+                                          or "ExpiredToken"
                                           || e.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
         {
             throw new S3StoreUnavailableException(
-                $"S3 at {where} rejected the credentials for bucket '{_options.Bucket}' ({e.ErrorCode}: {e.Message}); check Storage:S3:AccessKey/SecretKey or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.", e);
+                $"S3 at {where} rejected the credentials for bucket '{_options.Bucket}' ({e.ErrorCode}: {e.Message}); " +
+                "check Storage:S3:AccessKey/SecretKey or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.", e);
         }
         catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or SocketException
                                   || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
@@ -148,7 +152,8 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
         }
     }
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
+        CancellationToken cancellationToken)
     {
         string objectKey = ObjectKey(key);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
@@ -190,7 +195,8 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
             GetObjectResponse response;
             try
             {
-                response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _options.Bucket, Key = objectKey }, ct).ConfigureAwait(false);
+                response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _options.Bucket, Key = objectKey },
+                    ct).ConfigureAwait(false);
             }
             catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
             {
@@ -207,10 +213,12 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
                 string etag = FileSystemSegmentStore.ETagOf(data);
                 string? stored = response.Metadata[ETagMetadata];
                 if (!string.IsNullOrEmpty(stored) && stored != etag)
-                    throw new TornReadException($"S3 object '{objectKey}' read {data.Length} bytes whose ETag {etag} differs from its metadata {stored}.");
+                    throw new TornReadException($"S3 object '{objectKey}' read {data.Length} bytes whose ETag {etag} differs from its metadata " +
+                        $"{stored}.");
                 string type = string.IsNullOrEmpty(response.Headers.ContentType) ? ContentTypes.FromKey(key) : response.Headers.ContentType;
                 string? cache = string.IsNullOrEmpty(response.Headers.CacheControl) ? null : response.Headers.CacheControl;
-                DateTimeOffset modified = response.LastModified is { } lm ? new DateTimeOffset(DateTime.SpecifyKind(lm.ToUniversalTime(), DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
+                DateTimeOffset modified = response.LastModified is { } lm
+                    ? new DateTimeOffset(DateTime.SpecifyKind(lm.ToUniversalTime(), DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
                 return new StoredObject(data, type, cache, modified, etag);
             }
         }, cancellationToken).ConfigureAwait(false);
@@ -225,12 +233,14 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
         {
             var batch = objects.GetRange(i, Math.Min(DeleteBatch, objects.Count - i));
             var response = await _retry.ExecuteAsync(
-                async ct => await _client.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = _options.Bucket, Objects = batch, Quiet = true }, ct).ConfigureAwait(false),
+                async ct => await _client.DeleteObjectsAsync(new DeleteObjectsRequest { BucketName = _options.Bucket, Objects = batch, Quiet = true },
+                    ct).ConfigureAwait(false),
                 cancellationToken).ConfigureAwait(false);
             if (response.DeleteErrors is { Count: > 0 } errors)
             {
                 var first = errors[0];
-                throw new IOException($"S3 DeleteObjects failed for {errors.Count} of {batch.Count} keys, first '{first.Key}': {first.Code} {first.Message}");
+                throw new IOException($"S3 DeleteObjects failed for {errors.Count} of {batch.Count} keys, first '{first.Key}': " +
+                    $"{first.Code} {first.Message}");
             }
         }
     }

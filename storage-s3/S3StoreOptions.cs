@@ -52,7 +52,8 @@ public sealed record S3StoreOptions
         if (!string.IsNullOrEmpty(ServiceUrl) && !Uri.TryCreate(ServiceUrl, UriKind.Absolute, out _))
             throw new InvalidOperationException($"Storage:S3:ServiceUrl '{ServiceUrl}' is not an absolute URL.");
         if (string.IsNullOrEmpty(AccessKey) != string.IsNullOrEmpty(SecretKey))
-            throw new InvalidOperationException("Storage:S3:AccessKey and Storage:S3:SecretKey must be set together (or neither, for the AWS environment variables).");
+            throw new InvalidOperationException("Storage:S3:AccessKey and Storage:S3:SecretKey must be set together (or neither, " +
+                "for the AWS environment variables).");
         if (Prefix.Length > 0 && (!Prefix.EndsWith('/') || !StoreKeys.IsValid(Prefix.TrimEnd('/'), out _)))
             throw new InvalidOperationException($"Storage:S3:Prefix '{Prefix}' must be a valid key path ending in '/'.");
         if (MaxConcurrentUploads < 1) throw new InvalidOperationException("Storage:S3:MaxConcurrentUploads must be at least 1.");
