@@ -7,7 +7,8 @@ namespace Broadcast.Storage.Notifications;
 /// </summary>
 public sealed class NotifyingSegmentStore(ISegmentStore inner, StoredObjectNotifier notifier) : ISegmentStore
 {
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
+        CancellationToken cancellationToken)
     {
         await inner.PutAsync(key, data, contentType, cacheControl, cancellationToken).ConfigureAwait(false);
         notifier.Enqueue(key);

@@ -56,9 +56,12 @@ public sealed partial class StoredObjectListener(string connectionString, Postgr
         onStored(e.Payload);
     }
 
-    [LoggerMessage(EventId = 9303, Level = LogLevel.Information, Message = "Listening for stored objects on PostgreSQL channel {Channel} (reconnected: {Reconnected})")]
+    [LoggerMessage(EventId = 9303, Level = LogLevel.Information,
+        Message = "Listening for stored objects on PostgreSQL channel {Channel} (reconnected: {Reconnected})")]
     private static partial void LogListening(ILogger logger, string channel, bool reconnected);
 
-    [LoggerMessage(EventId = 9304, Level = LogLevel.Warning, Message = "Lost the PostgreSQL LISTEN connection ({Reason}); reconnecting with backoff, blocking requests use the recheck fallback meanwhile")]
+    [LoggerMessage(EventId = 9304, Level = LogLevel.Warning,
+        Message = "Lost the PostgreSQL LISTEN connection ({Reason}); reconnecting with backoff, " +
+            "blocking requests use the recheck fallback meanwhile")]
     private static partial void LogLost(ILogger logger, string reason);
 }

@@ -122,9 +122,11 @@ public sealed partial class StoredObjectNotifier : BackgroundService
         }
     }
 
-    [LoggerMessage(EventId = 9301, Level = LogLevel.Warning, Message = "Object-stored notifications to PostgreSQL failing ({Reason}); origin-only nodes wake on their recheck fallback until they resume")]
+    [LoggerMessage(EventId = 9301, Level = LogLevel.Warning,
+        Message = "Object-stored notifications to PostgreSQL failing ({Reason}); origin-only nodes wake on their recheck fallback until they resume")]
     private static partial void LogFailed(ILogger logger, string reason);
 
-    [LoggerMessage(EventId = 9302, Level = LogLevel.Information, Message = "Object-stored notifications to PostgreSQL resumed ({Dropped} keys dropped since start)")]
+    [LoggerMessage(EventId = 9302, Level = LogLevel.Information,
+        Message = "Object-stored notifications to PostgreSQL resumed ({Dropped} keys dropped since start)")]
     private static partial void LogRecovered(ILogger logger, long dropped);
 }
