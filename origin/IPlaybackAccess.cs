@@ -13,7 +13,8 @@ public interface IPlaybackAccess
     /// </summary>
     bool IsPrivate(ReadOnlySpan<char> stream);
 
-    /// <summary>True when <paramref name="token"/> authorises the path prefix <c>/live/{stream}/</c> now; then <paramref name="expiresAt"/> says until when.</summary>
+    /// <summary>True when <paramref name="token"/> authorises the path prefix <c>/live/{stream}/</c> now;
+    /// then <paramref name="expiresAt"/> says until when.</summary>
     bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt);
 
     /// <summary>

@@ -67,7 +67,8 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
     /// Waits until the playlist at <paramref name="key"/> holds segment <paramref name="msn"/> (part <paramref name="part"/>),
     /// by the rules of <see cref="BlockingPlaylistReload"/>. Also says where the playlist stood when it decided.
     /// </summary>
-    public async Task<(BlockOutcome Outcome, LowLatencyPlaylist.Position Position)> WaitForPlaylistAsync(string key, long msn, int? part, CancellationToken cancellationToken)
+    public async Task<(BlockOutcome Outcome, LowLatencyPlaylist.Position Position)> WaitForPlaylistAsync(string key, long msn, int? part,
+        CancellationToken cancellationToken)
     {
         string folder = ObjectArrivals.FolderOf(key);
         DateTimeOffset? deadline = null;
@@ -85,7 +86,8 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
                 case BlockingReloadDecision.TooFarAhead:
                     return (BlockOutcome.TooFarAhead, position);
             }
-            deadline ??= time.GetUtcNow() + TimeSpan.FromSeconds(LowLatencyPlaylist.BlockingTargetDurations * (position.TargetSeconds > 0 ? position.TargetSeconds : FallbackTargetSeconds));
+            deadline ??= time.GetUtcNow() + TimeSpan.FromSeconds(LowLatencyPlaylist.BlockingTargetDurations
+                * (position.TargetSeconds > 0 ? position.TargetSeconds : FallbackTargetSeconds));
             if (!await WaitAsync(arrival, deadline.Value, cancellationToken).ConfigureAwait(false)) return (BlockOutcome.TimedOut, position);
         }
         return (BlockOutcome.TimedOut, position);
@@ -154,10 +156,12 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
             if (await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } segment)
             {
                 if (sent == 0) Start(response, segment.ContentType);
-                if (segment.Data.Length > sent) await response.BodyWriter.WriteAsync(segment.Data[(int)sent..], cancellationToken).ConfigureAwait(false);
+                if (segment.Data.Length > sent) await response.BodyWriter.WriteAsync(segment.Data[(int)sent..],
+                    cancellationToken).ConfigureAwait(false);
                 return true;
             }
-            if (await store.GetAsync($"{folder}/{LowLatencyPlaylist.PartName(broadcastId, number, part)}", cancellationToken).ConfigureAwait(false) is { } chunk)
+            if (await store.GetAsync($"{folder}/{LowLatencyPlaylist.PartName(broadcastId, number, part)}",
+                cancellationToken).ConfigureAwait(false) is { } chunk)
             {
                 if (sent == 0) Start(response, chunk.ContentType);
                 await response.BodyWriter.WriteAsync(chunk.Data, cancellationToken).ConfigureAwait(false);
@@ -203,7 +207,8 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
     {
         TimeSpan remaining = deadline - time.GetUtcNow();
         if (remaining <= TimeSpan.Zero) return false;
-        if (_recheckMs > 0 && !arrivals.Subscribed && remaining > TimeSpan.FromMilliseconds(_recheckMs)) remaining = TimeSpan.FromMilliseconds(_recheckMs);
+        if (_recheckMs > 0 && !arrivals.Subscribed
+            && remaining > TimeSpan.FromMilliseconds(_recheckMs)) remaining = TimeSpan.FromMilliseconds(_recheckMs);
         try
         {
             await arrival.WaitAsync(remaining, time, cancellationToken).ConfigureAwait(false);

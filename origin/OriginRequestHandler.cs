@@ -45,7 +45,8 @@ internal sealed class OriginRequestHandler
     private readonly LowLatencyGate _lowLatency;
     private readonly Steering.SteeredManifests? _steering;
 
-    public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, ThumbnailLooks thumbnailLooks, TimeProvider time, IOptions<OriginOptions> options,
+    public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, ThumbnailLooks thumbnailLooks, TimeProvider time,
+        IOptions<OriginOptions> options,
         ILogger<OriginRequestHandler> logger, LowLatencyGate lowLatency, IPlaybackAccess? access = null, Steering.SteeredManifests? steering = null)
     {
         _steering = steering;
@@ -121,7 +122,8 @@ internal sealed class OriginRequestHandler
                 long waitStart = _time.GetTimestamp();
                 stored = await _lowLatency.WaitForPartAsync(key, context.RequestAborted).ConfigureAwait(false);
                 long waited = (long)_time.GetElapsedTime(waitStart).TotalMilliseconds;
-                if (waited >= SlowLowLatencyWaitMilliseconds) OriginLog.SlowHintedPart(_logger, key, waited, stored is null ? " and was not stored (404)" : "");
+                if (waited >= SlowLowLatencyWaitMilliseconds) OriginLog.SlowHintedPart(_logger, key, waited,
+                    stored is null ? " and was not stored (404)" : "");
             }
             else if (stored is null && HttpMethods.IsGet(context.Request.Method) && MediaObjectKinds.Classify(key) == MediaObjectKind.Segment
                 && await _lowLatency.TryStreamGrowingSegmentAsync(context, key).ConfigureAwait(false))
@@ -162,7 +164,8 @@ internal sealed class OriginRequestHandler
         string? steeringToken = null;
         if (_steering is not null && Steering.SteeredManifests.Applies(kind, key))
         {
-            if (isPrivate && context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues token) && token.Count == 1) steeringToken = token[0];
+            if (isPrivate && context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues token)
+                && token.Count == 1) steeringToken = token[0];
             stored = _steering.Steer(context.Request, key, kind, stored, steeringToken);
         }
 

@@ -28,7 +28,8 @@ public static class OriginServiceCollectionExtensions
             .Validate(static o => o.CacheBytes >= 0, "Origin:CacheBytes must not be negative.")
             .Validate(static o => o.ViewerWindow > TimeSpan.Zero, "Origin:ViewerWindow must be positive.")
             .Validate(static o => o.EndedManifestMaxAgeSeconds >= 0, "Origin:EndedManifestMaxAgeSeconds must not be negative.")
-            .Validate(static o => o.BlockingRecheckMilliseconds is >= 0 and <= 10_000, "Origin:BlockingRecheckMilliseconds must be between 0 (puts only) and 10000.");
+            .Validate(static o => o.BlockingRecheckMilliseconds is >= 0 and <= 10_000,
+                "Origin:BlockingRecheckMilliseconds must be between 0 (puts only) and 10000.");
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ViewerCounter>();
         services.TryAddSingleton<IViewerCounter>(static sp => sp.GetRequiredService<ViewerCounter>());
@@ -92,7 +93,8 @@ public static class OriginServiceCollectionExtensions
         ServiceDescriptor inner = existing switch
         {
             { ImplementationInstance: { } instance } => new ServiceDescriptor(typeof(ISegmentStore), InnerStoreKey, instance),
-            { ImplementationFactory: { } factory } => new ServiceDescriptor(typeof(ISegmentStore), InnerStoreKey, (sp, _) => factory(sp), ServiceLifetime.Singleton),
+            { ImplementationFactory: { } factory }
+                => new ServiceDescriptor(typeof(ISegmentStore), InnerStoreKey, (sp, _) => factory(sp), ServiceLifetime.Singleton),
             { ImplementationType: { } type } => new ServiceDescriptor(typeof(ISegmentStore), InnerStoreKey, type, ServiceLifetime.Singleton),
             _ => throw new InvalidOperationException("Unsupported ISegmentStore registration."),
         };

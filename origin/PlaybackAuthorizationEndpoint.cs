@@ -49,7 +49,8 @@ public static class PlaybackAuthorizationEndpoint
         int queryStart = target.IndexOf('?', StringComparison.Ordinal);
         ReadOnlySpan<char> path = queryStart < 0 ? target : target.AsSpan(0, queryStart);
         const string Live = "/live/";
-        if (!path.StartsWith(Live, StringComparison.Ordinal) || OriginPath.ValidateRawTarget(path) is not null || OriginPath.Validate(path[Live.Length..]) is not null)
+        if (!path.StartsWith(Live, StringComparison.Ordinal) || OriginPath.ValidateRawTarget(path) is not null
+            || OriginPath.Validate(path[Live.Length..]) is not null)
         {
             response.StatusCode = StatusCodes.Status403Forbidden;
             response.Headers.CacheControl = NoStore;

@@ -120,7 +120,8 @@ public static class PlaybackGate
             return string.Concat("private", cacheControl.AsSpan(Public.Length));
         }
 
-        return cacheControl.Contains("private", StringComparison.OrdinalIgnoreCase) || cacheControl.Contains("no-store", StringComparison.OrdinalIgnoreCase)
+        return cacheControl.Contains("private", StringComparison.OrdinalIgnoreCase)
+            || cacheControl.Contains("no-store", StringComparison.OrdinalIgnoreCase)
             ? cacheControl
             : "private, " + cacheControl;
     }

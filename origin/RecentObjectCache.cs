@@ -75,7 +75,8 @@ public sealed class RecentObjectCache : ISegmentStore
     /// <summary>Whether <paramref name="key"/> is held in memory now.</summary>
     public bool Contains(string key) => _entries.ContainsKey(key);
 
-    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl, CancellationToken cancellationToken)
+    public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
+        CancellationToken cancellationToken)
     {
         await _inner.PutAsync(key, data, contentType, cacheControl, cancellationToken).ConfigureAwait(false);
 

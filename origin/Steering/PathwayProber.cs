@@ -58,7 +58,8 @@ public sealed class PathwayProber : BackgroundService
     {
         try
         {
-            StoredObject? playlist = await _store.GetAsync(StoreKeys.MediaPlaylist(_options.ProbeChannel, StoreKeys.SourceRendition), cancellationToken).ConfigureAwait(false);
+            StoredObject? playlist = await _store.GetAsync(StoreKeys.MediaPlaylist(_options.ProbeChannel, StoreKeys.SourceRendition),
+                cancellationToken).ConfigureAwait(false);
             if (playlist is null) return null;
             var segments = SegmentLines(System.Text.Encoding.UTF8.GetString(playlist.Data.Span));
             return segments.Count == 0 ? null : segments.TakeLast(_options.ProbeFreshSegments).ToArray();
@@ -80,7 +81,8 @@ public sealed class PathwayProber : BackgroundService
         bool ok = false;
         try
         {
-            using HttpResponseMessage response = await _http.GetAsync(target, HttpCompletionOption.ResponseContentRead, stoppingToken).ConfigureAwait(false);
+            using HttpResponseMessage response = await _http.GetAsync(target, HttpCompletionOption.ResponseContentRead,
+                stoppingToken).ConfigureAwait(false);
             status = (int)response.StatusCode;
             ok = response.IsSuccessStatusCode;
             if (ok && newest is not null) (ok, status) = await ProbeNewestSegmentAsync(index, newest, stoppingToken).ConfigureAwait(false);

@@ -46,7 +46,8 @@ public static class SteeringEndpoints
         {
             // A body past the limit is refused whether it says its length or is chunked.
             if (context.Request.ContentLength > MaxOverrideBytes) return TooLarge();
-            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = MaxOverrideBytes;
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+                limit.MaxRequestBodySize = MaxOverrideBytes;
             SteeringOverride? body;
             try
             {
@@ -63,8 +64,10 @@ public static class SteeringEndpoints
 
             if (body is null || (body.Weight is null && body.Drained is null))
                 return Results.Problem("Give \"weight\" (0-1000) and/or \"drained\" (true or false).", statusCode: StatusCodes.Status400BadRequest);
-            if (body.Weight is < 0 or > 1000) return Results.Problem("\"weight\" must be between 0 and 1000.", statusCode: StatusCodes.Status400BadRequest);
-            if (!pathways.Override(id, body.Weight, body.Drained)) return Results.Problem($"No pathway '{id}'.", statusCode: StatusCodes.Status404NotFound);
+            if (body.Weight is < 0 or > 1000) return Results.Problem("\"weight\" must be between 0 and 1000.",
+                statusCode: StatusCodes.Status400BadRequest);
+            if (!pathways.Override(id, body.Weight, body.Drained)) return Results.Problem($"No pathway '{id}'.",
+                statusCode: StatusCodes.Status404NotFound);
             return Results.Json(pathways.Statuses().First(s => s.Id == id));
         });
     }
@@ -94,7 +97,8 @@ public static class SteeringEndpoints
         string session = query.TryGetValue("session", out StringValues s) && s.Count == 1 && IsSession(s[0]) ? s[0]! : SteeringPathways.NewSession();
         IReadOnlyList<string> priority = pathways.Decide(current, session);
         string path = format == SteeringFormat.Hls ? HlsPath : DashPath;
-        byte[] body = ContentSteering.WriteSteeringManifest(format, pathways.TtlSeconds, options.ServerBase(context.Request) + path + "?session=" + session, priority);
+        byte[] body = ContentSteering.WriteSteeringManifest(format, pathways.TtlSeconds,
+            options.ServerBase(context.Request) + path + "?session=" + session, priority);
         response.ContentType = Json;
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();

@@ -84,7 +84,8 @@ public sealed class SteeringOptions
             if (p.Weight is < 0 or > 1000) return $"Steering:Pathways: the Weight of '{p.Id}' must be between 0 and 1000.";
         }
 
-        if (ServerUrl.Length > 0 && (!Uri.TryCreate(ServerUrl, UriKind.Absolute, out Uri? server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps) || server.Query.Length > 0))
+        if (ServerUrl.Length > 0 && (!Uri.TryCreate(ServerUrl, UriKind.Absolute,
+            out Uri? server) || (server.Scheme != Uri.UriSchemeHttp && server.Scheme != Uri.UriSchemeHttps) || server.Query.Length > 0))
             return "Steering:ServerUrl must be empty or an absolute http(s) URL without query.";
         if (TtlSeconds is < 1 or > 3600) return "Steering:TtlSeconds must be between 1 and 3600.";
         if (ProbeIntervalMilliseconds is < 100 or > 60_000) return "Steering:ProbeIntervalMilliseconds must be between 100 and 60000.";
@@ -92,7 +93,8 @@ public sealed class SteeringOptions
         if (FailuresBeforeUnhealthy is < 1 or > 100) return "Steering:FailuresBeforeUnhealthy must be between 1 and 100.";
         if (OverridesRefreshMilliseconds is < 100 or > 600_000) return "Steering:OverridesRefreshMilliseconds must be between 100 and 600000.";
         if (!ProbePath.StartsWith('/')) return "Steering:ProbePath must start with '/'.";
-        if (ProbeChannel.Length > 0 && !Broadcast.Storage.StoreKeys.IsValidName(ProbeChannel)) return "Steering:ProbeChannel must be a channel's slug.";
+        if (ProbeChannel.Length > 0
+            && !Broadcast.Storage.StoreKeys.IsValidName(ProbeChannel)) return "Steering:ProbeChannel must be a channel's slug.";
         if (ProbeFreshSegments is < 1 or > 100) return "Steering:ProbeFreshSegments must be between 1 and 100.";
         return null;
     }

@@ -140,7 +140,8 @@ public sealed class SteeringOverrides : BackgroundService
             {
                 if (p.ValueKind != JsonValueKind.Object
                     || !p.TryGetProperty("id", out JsonElement id) || id.ValueKind != JsonValueKind.String
-                    || !p.TryGetProperty("weight", out JsonElement weight) || weight.ValueKind != JsonValueKind.Number || !weight.TryGetInt32(out int w)
+                    || !p.TryGetProperty("weight", out JsonElement weight) || weight.ValueKind != JsonValueKind.Number
+                    || !weight.TryGetInt32(out int w)
                     || !p.TryGetProperty("drained", out JsonElement drained) || drained.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
                     return null;
                 result.Add((id.GetString()!, w, drained.GetBoolean()));
