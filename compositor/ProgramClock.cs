@@ -16,7 +16,8 @@ public sealed class ProgramClock
     {
     }
 
-    /// <summary>A frame rate of <paramref name="rateNumerator"/>/<paramref name="rateDenominator"/> frames a second (30000/1001 for NTSC rates).</summary>
+    /// <summary>A frame rate of <paramref name="rateNumerator"/>/<paramref name="rateDenominator"/> frames a second
+    /// (30000/1001 for NTSC rates).</summary>
     public ProgramClock(int rateNumerator, int rateDenominator)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rateNumerator);

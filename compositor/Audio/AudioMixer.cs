@@ -43,7 +43,8 @@ public sealed class AudioMixer
     public bool RemoveInput(string id) => _channels.RemoveAll(c => c.Id == id) > 0;
 
     /// <summary>Changes an input's gain, mute and solo from the next block on.</summary>
-    public void Set(string id, MixSettings settings) => Apply(Find(id) ?? throw new KeyNotFoundException($"input '{id}' is not on the mixer"), settings);
+    public void Set(string id, MixSettings settings)
+        => Apply(Find(id) ?? throw new KeyNotFoundException($"input '{id}' is not on the mixer"), settings);
 
     public MixSettings Settings(string id) => (Find(id) ?? throw new KeyNotFoundException($"input '{id}' is not on the mixer")).Settings;
 
@@ -67,7 +68,8 @@ public sealed class AudioMixer
                 channel.Meter.AddSilence();
                 continue;
             }
-            if (block.Length != BlockSamples) throw new ArgumentException($"input '{channel.Id}' brought {block.Length} samples, not {BlockSamples}", nameof(blocks));
+            if (block.Length != BlockSamples) throw new ArgumentException($"input '{channel.Id}' brought {block.Length} samples, not {BlockSamples}",
+                nameof(blocks));
             // The input's own level, before its fader and mute (what a channel strip's meter shows).
             channel.Meter.Add(block);
             if (from == 0 && to == 0) continue;
@@ -97,7 +99,8 @@ public sealed class AudioMixer
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (!double.IsFinite(settings.GainDecibels) || settings.GainDecibels > 24)
-            throw new ArgumentOutOfRangeException(nameof(settings), $"gain {settings.GainDecibels} dB: a finite level up to +24 dB (mute for silence)");
+            throw new ArgumentOutOfRangeException(nameof(settings),
+                $"gain {settings.GainDecibels} dB: a finite level up to +24 dB (mute for silence)");
         channel.Settings = settings;
         channel.Linear = ProgramAudio.Amplitude(settings.GainDecibels);
     }

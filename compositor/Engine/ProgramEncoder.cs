@@ -81,10 +81,12 @@ public sealed partial class ProgramEncoder : IAsyncDisposable
     public void Start()
     {
         _audioListener.Start();
-        _loop = RestartLoop.RunAsync(RunOnceAsync, _options.Backoff, (wait, verdict) => LogRestart(wait.TotalMilliseconds, verdict.Reason ?? ""), _time, _stop.Token);
+        _loop = RestartLoop.RunAsync(RunOnceAsync, _options.Backoff, (wait, verdict) => LogRestart(wait.TotalMilliseconds, verdict.Reason ?? ""),
+            _time, _stop.Token);
     }
 
-    /// <summary>Queues program frame <paramref name="frame"/> for encoding; false (the previous picture stands in for it) when ffmpeg is behind.</summary>
+    /// <summary>Queues program frame <paramref name="frame"/> for encoding; false (the previous picture stands in for it) when ffmpeg is
+    /// behind.</summary>
     public bool Write(Yuv420Frame canvas, long frame)
     {
         ArgumentNullException.ThrowIfNull(canvas);
@@ -209,7 +211,8 @@ public sealed partial class ProgramEncoder : IAsyncDisposable
                 if (skip > 0) Interlocked.Add(ref _audioDebt, -skip);
                 try { MemoryMarshal.AsBytes(block.AsSpan(skip, samples - skip)).CopyTo(bytes); }
                 finally { ArrayPool<float>.Shared.Return(block); }
-                if (skip < samples) await socket.SendAsync(bytes.AsMemory(0, (samples - skip) * sizeof(float)), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                if (skip < samples) await socket.SendAsync(bytes.AsMemory(0, (samples - skip) * sizeof(float)), SocketFlags.None,
+                    cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)

@@ -37,7 +37,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private readonly ProgramLoop _loop;
 
     public ProgramEngine(string channel, LiveStreamRegistry registry, ProgramSettings settings, IReadOnlyList<ChannelInput> inputs,
-        IReadOnlyDictionary<string, Yuva420Image> images, ProgramLayout layout, ILogger logger, TimeProvider? time = null, IReadOnlyList<string>? rtpInputs = null,
+        IReadOnlyDictionary<string, Yuva420Image> images, ProgramLayout layout, ILogger logger, TimeProvider? time = null,
+        IReadOnlyList<string>? rtpInputs = null,
         IReadOnlyDictionary<string, Yuva420Image>? cards = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
@@ -70,7 +71,9 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     {
         if (!_registry.TryStartPublish(_channel, out var output)) throw new InvalidOperationException($"channel '{_channel}' is already live");
         _output = output;
-        _encoder = new ProgramEncoder(output, new ProgramEncoderOptions(_settings.FfmpegPath, _settings.Canvas, _settings.Clock) { VideoKilobits = _settings.VideoKilobits }, _logger, _time);
+        _encoder = new ProgramEncoder(output,
+            new ProgramEncoderOptions(_settings.FfmpegPath, _settings.Canvas, _settings.Clock) { VideoKilobits = _settings.VideoKilobits }, _logger,
+            _time);
         _encoder.Start();
         int inputs;
         lock (_sceneLock)
@@ -112,7 +115,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     /// not a new broadcast. <paramref name="images"/> stay the caller's: it may free those left out once this returns.
     /// </summary>
     /// <exception cref="LayoutException">The layout or mix does not fit these inputs; nothing changed.</exception>
-    public Task ChangeInputsAsync(IReadOnlyList<ChannelInput> channels, IReadOnlyList<string> rtpInputs, IReadOnlyDictionary<string, Yuva420Image> images,
+    public Task ChangeInputsAsync(IReadOnlyList<ChannelInput> channels, IReadOnlyList<string> rtpInputs,
+        IReadOnlyDictionary<string, Yuva420Image> images,
         ProgramLayout layout, IReadOnlyDictionary<string, MixSettings>? mix, LayoutTransition transition, CancellationToken cancellationToken) =>
         ChangeInputsAsync(channels, rtpInputs, images, NoCards, layout, mix, transition, cancellationToken);
 
@@ -120,8 +124,10 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     /// As the overload without <paramref name="cards"/>, with the name cards the new set's placeholders show (keyed by
     /// input id; the caller's, like the images, and free to go once this returns for those left out).
     /// </summary>
-    public async Task ChangeInputsAsync(IReadOnlyList<ChannelInput> channels, IReadOnlyList<string> rtpInputs, IReadOnlyDictionary<string, Yuva420Image> images,
-        IReadOnlyDictionary<string, Yuva420Image> cards, ProgramLayout layout, IReadOnlyDictionary<string, MixSettings>? mix, LayoutTransition transition,
+    public async Task ChangeInputsAsync(IReadOnlyList<ChannelInput> channels, IReadOnlyList<string> rtpInputs,
+        IReadOnlyDictionary<string, Yuva420Image> images,
+        IReadOnlyDictionary<string, Yuva420Image> cards, ProgramLayout layout, IReadOnlyDictionary<string, MixSettings>? mix,
+        LayoutTransition transition,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channels);
@@ -196,7 +202,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     /// </summary>
     private async Task PrerollAsync(List<InputDecoder> added, CancellationToken cancellationToken)
     {
-        var awaited = added.OfType<ChannelInputDecoder>().Where(d => !ReferenceEquals(d.Hub, _registry) || _registry.Find(d.Channel) is not null).ToList();
+        var awaited = added.OfType<ChannelInputDecoder>().Where(d => !ReferenceEquals(d.Hub, _registry) || _registry.Find(d.Channel) is not null)
+            .ToList();
         long start = _time.GetTimestamp();
         while (awaited.Exists(d => !d.IsPresent) && _time.GetElapsedTime(start) < _settings.InputPreroll)
         {
@@ -212,7 +219,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private static Dictionary<string, MixSettings> KeptMix(IReadOnlyDictionary<string, MixSettings> mix, ProgramInputs inputs) =>
         mix.Where(m => inputs.Has(m.Key)).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal);
 
-    private ChannelInputDecoder NewChannelDecoder(ChannelInput input) => new(input.Id, input.Channel, input.Hub ?? _registry, _decoderOptions, _logger, _time);
+    private ChannelInputDecoder NewChannelDecoder(ChannelInput input)
+        => new(input.Id, input.Channel, input.Hub ?? _registry, _decoderOptions, _logger, _time);
 
     private RtpInputDecoder NewRtpDecoder(string id) => new(id, _decoderOptions, _logger, _time);
 
@@ -251,7 +259,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     private long _previewAskedAt = DateTimeOffset.MinValue.UtcTicks;
 
     /// <summary>The RTP input <paramref name="id"/> (to say who feeds it), or null when the program has none of that id.</summary>
-    public RtpInputDecoder? RtpInput(string id) => Volatile.Read(ref _scene).Inputs.Decoders.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
+    public RtpInputDecoder? RtpInput(string id)
+        => Volatile.Read(ref _scene).Inputs.Decoders.OfType<RtpInputDecoder>().FirstOrDefault(d => d.InputId == id);
 
     internal ProgramEncoder? Encoder => _encoder;
 
@@ -292,7 +301,8 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     [LoggerMessage(EventId = 6202, Level = LogLevel.Information, Message = "Program {Channel}: layout {Kind} applied ({Transition})")]
     private partial void LogApplied(string channel, string kind, string transition);
 
-    [LoggerMessage(EventId = 6205, Level = LogLevel.Information, Message = "Program {Channel}: inputs changed on air ({Kept} kept, {Added} added, {Removed} removed; {Transition})")]
+    [LoggerMessage(EventId = 6205, Level = LogLevel.Information,
+        Message = "Program {Channel}: inputs changed on air ({Kept} kept, {Added} added, {Removed} removed; {Transition})")]
     private partial void LogInputsChanged(string channel, int kept, int added, int removed, string transition);
 
     [LoggerMessage(EventId = 6203, Level = LogLevel.Information, Message = "Program {Channel} stopped")]

@@ -20,7 +20,8 @@ public sealed record ProgramInputSource(string Id, string? Channel, byte[]? Imag
 
     public FeedSource? Feed { get; init; }
 
-    /// <summary>The name a channel, RTP or feed input's placeholder shows while it has no picture (see <see cref="NameCard"/>); none: the plain dark tile.</summary>
+    /// <summary>The name a channel, RTP or feed input's placeholder shows while it has no picture (see <see cref="NameCard"/>); none:
+    /// the plain dark tile.</summary>
     public string? Label { get; init; }
 
     public static ProgramInputSource RtpSlot(string id) => new(id, null, null, 0, 0) { Rtp = true };
@@ -45,7 +46,8 @@ public sealed class ProgramChannelOnAirException(string message, Exception inner
 /// <paramref name="feeds"/> into a hub of the host's own, kept while an input keeps its source and closed once the engine
 /// no longer decodes them.
 /// </summary>
-public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger, IProgramFeeds? feeds = null) : IAsyncDisposable
+public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSettings settings, ILogger logger, IProgramFeeds? feeds = null)
+    : IAsyncDisposable
 {
     // Feeds publish here, never into the node's channels: a feed is no channel's broadcast, and no packager reads it.
     private readonly LiveStreamRegistry _feedHub = new();
@@ -90,7 +92,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
             Dictionary<string, Yuva420Image> cards;
             try
             {
-                cards = await _images.RenderCardsAsync(channel, cardLabels, running?.CardLabels, running?.Cards, cancellationToken).ConfigureAwait(false);
+                cards = await _images.RenderCardsAsync(channel, cardLabels, running?.CardLabels, running?.Cards,
+                    cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -116,7 +119,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
             {
                 try
                 {
-                    await running.Engine.ChangeInputsAsync(channels, rtp, images, cards, layout, mix, transition, cancellationToken).ConfigureAwait(false);
+                    await running.Engine.ChangeInputsAsync(channels, rtp, images, cards, layout, mix, transition,
+                        cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -173,7 +177,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     /// (the new cards come in as a cut, invisible where the pictures are on air). False when the channel runs another
     /// engine or none.
     /// </summary>
-    public async Task<bool> NameInputsAsync(string channel, ProgramEngine engine, IReadOnlyDictionary<string, string?> labels, CancellationToken cancellationToken)
+    public async Task<bool> NameInputsAsync(string channel, ProgramEngine engine, IReadOnlyDictionary<string, string?> labels,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(labels);
@@ -191,14 +196,17 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 if (NameCard.Clean(label) is { } cleaned) cardLabels[id] = cleaned;
                 else cardLabels.Remove(id);
             }
-            if (cardLabels.Count == running.CardLabels.Count && cardLabels.All(p => running.CardLabels.TryGetValue(p.Key, out var shown) && shown == p.Value)) return true;
+            if (cardLabels.Count == running.CardLabels.Count
+                && cardLabels.All(p => running.CardLabels.TryGetValue(p.Key, out var shown) && shown == p.Value)) return true;
 
-            var cards = await _images.RenderCardsAsync(channel, cardLabels, running.CardLabels, running.Cards, cancellationToken).ConfigureAwait(false);
+            var cards = await _images.RenderCardsAsync(channel, cardLabels, running.CardLabels, running.Cards,
+                cancellationToken).ConfigureAwait(false);
             var channels = decoders.OfType<ChannelInputDecoder>().Select(d => new ChannelInput(d.InputId, d.Channel, d.Hub)).ToList();
             var rtp = decoders.OfType<RtpInputDecoder>().Select(d => d.InputId).ToList();
             try
             {
-                await engine.ChangeInputsAsync(channels, rtp, running.Images, cards, engine.Layout, null, LayoutTransition.Cut, cancellationToken).ConfigureAwait(false);
+                await engine.ChangeInputsAsync(channels, rtp, running.Images, cards, engine.Layout, null, LayoutTransition.Cut,
+                    cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -226,7 +234,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     {
         Hosted? hosted;
         lock (_programs) _programs.TryGetValue(channel, out hosted);
-        return hosted is null ? new Dictionary<string, FeedStatus>() : hosted.Feeds.ToDictionary(f => f.Key, f => f.Value.Feed.Status, StringComparer.Ordinal);
+        return hosted is null ? new Dictionary<string, FeedStatus>()
+            : hosted.Feeds.ToDictionary(f => f.Key, f => f.Value.Feed.Status, StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -300,7 +309,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         {
             for (int i = 0; i < inputs.Count; i++)
             {
-                if (inputs[i].Feed is not null) throw new ProgramFeedException(i, "This node cannot open URL or library sources: its pulls are off (Pull:Enabled).");
+                if (inputs[i].Feed is not null) throw new ProgramFeedException(i,
+                    "This node cannot open URL or library sources: its pulls are off (Pull:Enabled).");
             }
             return result;
         }
@@ -333,14 +343,17 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     /// <summary>Which inputs a program has: equal keys mean the inputs stay and only the layout and mix change.</summary>
     private static string InputsKey(IReadOnlyList<ProgramInputSource> inputs) => string.Join('\n', inputs.Select(InputKey));
 
-    /// <remarks>A label is part of its input's key: a new name swaps the input's card in through a change of inputs, which keeps the input decoding.</remarks>
+    /// <remarks>A label is part of its input's key: a new name swaps the input's card in through a change of inputs,
+    /// which keeps the input decoding.</remarks>
     private static string InputKey(ProgramInputSource i) =>
         i.Rtp ? $"{i.Id}=rtp:{NameCard.Clean(i.Label)}" : i.Channel is { } slug ? $"{i.Id}=channel:{slug}:{NameCard.Clean(i.Label)}"
         : i.Feed is { } feed ? $"{i.Id}=feed:{FeedKey(feed)}:{NameCard.Clean(i.Label)}"
         : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}";
 
-    private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images, IReadOnlyDictionary<string, string> ImageKeys,
-        IReadOnlyDictionary<string, Yuva420Image> Cards, IReadOnlyDictionary<string, string> CardLabels, IReadOnlyDictionary<string, HostedFeed> Feeds);
+    private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images,
+        IReadOnlyDictionary<string, string> ImageKeys,
+        IReadOnlyDictionary<string, Yuva420Image> Cards, IReadOnlyDictionary<string, string> CardLabels,
+        IReadOnlyDictionary<string, HostedFeed> Feeds);
 
     /// <summary>A feed input's stream name in the host's feed hub, and the feed publishing it.</summary>
     private sealed record HostedFeed(string Stream, IProgramFeed Feed);
@@ -348,7 +361,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     [LoggerMessage(EventId = 6209, Level = LogLevel.Information, Message = "Program {Channel}: input {InputId} opened its source as {Stream}")]
     private partial void LogFeedOpened(string channel, string inputId, string stream);
 
-    [LoggerMessage(EventId = 6207, Level = LogLevel.Information, Message = "Program {Channel}: its broadcast was ended from outside; its engine stopped")]
+    [LoggerMessage(EventId = 6207, Level = LogLevel.Information,
+        Message = "Program {Channel}: its broadcast was ended from outside; its engine stopped")]
     private partial void LogEndedFromOutside(string channel);
 
     [LoggerMessage(EventId = 6208, Level = LogLevel.Error, Message = "Program {Channel}: its broadcast ended, but its engine could not be stopped")]

@@ -129,6 +129,7 @@ internal sealed partial class ProgramImages(ProgramSettings settings, ILogger lo
         }
     }
 
-    [LoggerMessage(EventId = 6206, Level = LogLevel.Warning, Message = "Program {Channel}: no name card for input {InputId} (its placeholder stays plain): {Reason}")]
+    [LoggerMessage(EventId = 6206, Level = LogLevel.Warning,
+        Message = "Program {Channel}: no name card for input {InputId} (its placeholder stays plain): {Reason}")]
     private partial void LogCardFailed(string channel, string inputId, string reason);
 }

@@ -125,7 +125,8 @@ public sealed class ProgramPreviews : IDisposable
     ];
 
     /// <summary>The JPEG of one raw picture, or null with the reason when ffmpeg failed or ran past its bound.</summary>
-    public static async Task<(byte[]? Jpeg, string? Error)> EncodeAsync(string ffmpegPath, ReadOnlyMemory<byte> yuv420p, PixelSize size, CancellationToken cancellationToken)
+    public static async Task<(byte[]? Jpeg, string? Error)> EncodeAsync(string ffmpegPath, ReadOnlyMemory<byte> yuv420p, PixelSize size,
+        CancellationToken cancellationToken)
     {
         var run = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, Arguments(size)), EncodeTimeout, cancellationToken, yuv420p)
             .ConfigureAwait(false);

@@ -43,7 +43,8 @@ public enum LayoutTransition
 /// <param name="EncoderRestarts">Times the encoder's ffmpeg was restarted after a failure.</param>
 /// <param name="EncoderFramesDropped">Frames the encoder was too far behind to take.</param>
 /// <param name="ComposeMicroseconds">Mean time to compose one frame.</param>
-/// <param name="EncoderLagMilliseconds">How far the hub's newest frame trails the frame being composed (the encoder's delay), null before the first.</param>
+/// <param name="EncoderLagMilliseconds">How far the hub's newest frame trails the frame being composed (the encoder's delay),
+/// null before the first.</param>
 public sealed record ProgramStatus(
     IReadOnlyDictionary<string, bool> InputsPresent,
     long FramesComposed,

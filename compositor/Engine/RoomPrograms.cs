@@ -41,7 +41,8 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
     /// <exception cref="RoomProgramConflictException">The channel runs a program applied through the API.</exception>
     /// <exception cref="ProgramChannelOnAirException">The channel is on air from an encoder.</exception>
     /// <exception cref="ArgumentException">More members than places.</exception>
-    public async Task<IReadOnlyDictionary<string, RtpPorts>> UpdateAsync(string channel, IReadOnlyList<RoomMember> members, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, RtpPorts>> UpdateAsync(string channel, IReadOnlyList<RoomMember> members,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentNullException.ThrowIfNull(members);
@@ -58,7 +59,8 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             state.Generation++;
             var running = host.Find(channel);
             if (running is not null && !ReferenceEquals(running, state.Engine))
-                throw new RoomProgramConflictException("the channel runs a program set through the API; stop it (DELETE /api/channels/{id}/program) before the room goes on air");
+                throw new RoomProgramConflictException("the channel runs a program set through the API; stop it " +
+                    "(DELETE /api/channels/{id}/program) before the room goes on air");
             if (running is null) state.Reset();
 
             var placed = Place(state, members);
@@ -74,7 +76,8 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             if (state.Engine is null)
             {
                 var inputs = Enumerable.Range(0, Places).Select(i => ProgramInputSource.RtpSlot(PlaceId(i))).ToList();
-                state.Engine = await host.ApplyAsync(channel, inputs, layout, new Dictionary<string, Audio.MixSettings>(), LayoutTransition.Cut, cancellationToken)
+                state.Engine = await host.ApplyAsync(channel, inputs, layout, new Dictionary<string, Audio.MixSettings>(), LayoutTransition.Cut,
+                    cancellationToken)
                     .ConfigureAwait(false);
                 LogStarted(channel);
                 await NamePlacesAsync(channel, state.Engine, placed, cancellationToken).ConfigureAwait(false);
@@ -90,7 +93,8 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             var ports = new Dictionary<string, RtpPorts>(StringComparer.Ordinal);
             for (int i = 0; i < Places; i++)
             {
-                if (placed[i] is { } member && state.Engine.RtpInput(PlaceId(i)) is { } input) ports[member.Id] = new RtpPorts(input.VideoPort, input.AudioPort);
+                if (placed[i] is { } member && state.Engine.RtpInput(PlaceId(i)) is { } input) ports[member.Id] = new RtpPorts(input.VideoPort,
+                    input.AudioPort);
             }
 
             return ports;
@@ -179,7 +183,8 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
     /// server restart come back in any order, and each finds its place and its spot on screen again.
     /// </summary>
     private ProgramLayout AutoLayout(RoomMember?[] placed) =>
-        RoomLayout.For([.. placed.Select((m, i) => (m, i)).Where(p => p.m is not null).Select(p => new RoomTile(PlaceId(p.i), p.m!.IsScreen))], host.Settings.Canvas);
+        RoomLayout.For([.. placed.Select((m, i) => (m, i)).Where(p => p.m is not null).Select(p => new RoomTile(PlaceId(p.i), p.m!.IsScreen))],
+            host.Settings.Canvas);
 
     /// <summary>Each member at its place: the one it had, or the first free one. Places of members gone are freed.</summary>
     private static RoomMember?[] Place(RoomState state, IReadOnlyList<RoomMember> members)

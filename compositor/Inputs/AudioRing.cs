@@ -51,7 +51,8 @@ public sealed class AudioRing
     /// <param name="trimWindowReads">Reads over which the low-water mark is watched before a standing surplus is skipped
     /// (94 blocks of 1024 frames: two seconds at 48 kHz).</param>
     /// <param name="time">The clock of arrivals and reads.</param>
-    public AudioRing(int capacityFrames = ProgramAudio.SampleRate / 4, int prebufferFrames = 2 * ProgramAudio.BlockFrames, int trimWindowReads = 94, TimeProvider? time = null)
+    public AudioRing(int capacityFrames = ProgramAudio.SampleRate / 4, int prebufferFrames = 2 * ProgramAudio.BlockFrames, int trimWindowReads = 94,
+        TimeProvider? time = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacityFrames);
         ArgumentOutOfRangeException.ThrowIfNegative(prebufferFrames);
@@ -109,7 +110,8 @@ public sealed class AudioRing
         }
     }
 
-    /// <summary>Fills <paramref name="block"/> when that many samples wait (and the prebuffer had gathered); false (and nothing taken) otherwise.</summary>
+    /// <summary>Fills <paramref name="block"/> when that many samples wait (and the prebuffer had gathered); false
+    /// (and nothing taken) otherwise.</summary>
     public bool TryRead(Span<float> block)
     {
         lock (_gate)

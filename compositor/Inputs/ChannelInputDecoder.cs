@@ -25,7 +25,8 @@ public sealed partial class ChannelInputDecoder : InputDecoder
     private readonly LiveStreamRegistry _registry;
     private readonly ILogger _logger;
 
-    public ChannelInputDecoder(string inputId, string channel, LiveStreamRegistry registry, InputDecoderOptions options, ILogger logger, TimeProvider? time = null)
+    public ChannelInputDecoder(string inputId, string channel, LiveStreamRegistry registry, InputDecoderOptions options, ILogger logger,
+        TimeProvider? time = null)
         : base(inputId, options, logger, time)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
@@ -108,13 +109,15 @@ public sealed partial class ChannelInputDecoder : InputDecoder
         return process.HasExited ? $"ffmpeg exited {process.ExitCode}: {(tail.Count > 0 ? tail[^1] : "")}" : "ffmpeg stopped delivering pictures";
     }
 
-    /// <summary>One ffmpeg run for a channel of sound alone: "" when it ended (or a picture began: decoded again with it), else why ffmpeg failed.</summary>
+    /// <summary>One ffmpeg run for a channel of sound alone: "" when it ended (or a picture began: decoded again with it),
+    /// else why ffmpeg failed.</summary>
     private async Task<string> DecodeSoundAsync(LiveStreamReader reader, MediaFrame first, CancellationToken cancellationToken)
     {
         UseNoPicture();
         CountAttempt();
         await using var process = SupervisedProcess.Start(new ProcessLaunch(Options.FfmpegPath,
-            ["-hide_banner", "-nostdin", "-loglevel", "warning", "-fflags", "nobuffer", "-flags", "low_delay", "-f", "flv", "-i", "pipe:0", .. AudioOutputArguments()]));
+            ["-hide_banner", "-nostdin", "-loglevel", "warning", "-fflags", "nobuffer", "-flags", "low_delay", "-f", "flv", "-i", "pipe:0",
+                .. AudioOutputArguments()]));
         LogStartedSound(InputId, Channel, process.Id);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var samples = ReadSamplesAsync(attempt.Token);
@@ -138,7 +141,8 @@ public sealed partial class ChannelInputDecoder : InputDecoder
         {
             "-hide_banner", "-nostdin", "-loglevel", "warning",
             "-fflags", "nobuffer", "-flags", "low_delay", "-f", "flv", "-i", "pipe:0",
-            "-map", "0:v:0", "-vf", string.Create(CultureInfo.InvariantCulture, $"{FrameSelectFilter(Options.Clock)},scale={size.Width}:{size.Height}:flags=bilinear"),
+            "-map", "0:v:0", "-vf", string.Create(CultureInfo.InvariantCulture,
+                $"{FrameSelectFilter(Options.Clock)},scale={size.Width}:{size.Height}:flags=bilinear"),
             // The selected pictures as they come: rawvideo's default (constant rate at the input's) would repeat them.
             "-fps_mode", "passthrough", "-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1",
         };
@@ -150,7 +154,8 @@ public sealed partial class ChannelInputDecoder : InputDecoder
     /// The hub's frames as FLV into ffmpeg: true when the stream ended (or its publisher dropped, or sound or a picture
     /// started on a channel decoded without: ffmpeg must start again with that output), false when ffmpeg went away.
     /// </summary>
-    private static async Task<bool> PumpAsync(LiveStreamReader reader, MediaFrame first, Stream stdin, bool hasAudio, bool hasVideo, CancellationToken cancellationToken)
+    private static async Task<bool> PumpAsync(LiveStreamReader reader, MediaFrame first, Stream stdin, bool hasAudio, bool hasVideo,
+        CancellationToken cancellationToken)
     {
         var buffer = new ArrayBufferWriter<byte>(256 * 1024);
         var muxer = new FlvMuxer();
@@ -184,10 +189,12 @@ public sealed partial class ChannelInputDecoder : InputDecoder
         }
     }
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "Input {InputId}: decoding channel {Channel} (ffmpeg {Pid}) at {Width}x{Height}, audio {HasAudio}")]
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information,
+        Message = "Input {InputId}: decoding channel {Channel} (ffmpeg {Pid}) at {Width}x{Height}, audio {HasAudio}")]
     private partial void LogStarted(string inputId, string channel, int pid, int width, int height, bool hasAudio);
 
-    [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "Input {InputId}: decoding channel {Channel} (ffmpeg {Pid}) as sound alone: no video track")]
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Information,
+        Message = "Input {InputId}: decoding channel {Channel} (ffmpeg {Pid}) as sound alone: no video track")]
     private partial void LogStartedSound(string inputId, string channel, int pid);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Information, Message = "Input {InputId}: channel {Channel} is missing ({Reason})")]

@@ -15,7 +15,8 @@ namespace Broadcast.Compositor.Inputs;
 /// </summary>
 public static class ImageInput
 {
-    public static async Task<Yuva420Image> DecodeAsync(string ffmpegPath, string path, PixelSize size, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<Yuva420Image> DecodeAsync(string ffmpegPath, string path, PixelSize size, TimeSpan timeout,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (size.Width < 2 || size.Height < 2 || size.Width % 2 != 0 || size.Height % 2 != 0)
@@ -25,13 +26,15 @@ public static class ImageInput
             ?? throw new InvalidDataException($"image '{path}' is neither a PNG nor a JPEG: its first bytes are not either signature");
         var args = Arguments(path, format, size);
         var result = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, args), timeout, cancellationToken).ConfigureAwait(false);
-        if (!result.Succeeded) throw new InvalidDataException($"ffmpeg could not decode image '{path}': {(result.TimedOut ? "timed out" : result.Stderr)}");
+        if (!result.Succeeded) throw new InvalidDataException($"ffmpeg could not decode image '{path}': " +
+            $"{(result.TimedOut ? "timed out" : result.Stderr)}");
         var image = new Yuva420Image(size.Width, size.Height);
         int expected = image.Picture.ByteLength + (size.Width * size.Height);
         if (result.Stdout.Length != expected)
         {
             image.Dispose();
-            throw new InvalidDataException($"ffmpeg decoded image '{path}' to {result.Stdout.Length} bytes, not the {expected} of a {size} yuva420p picture");
+            throw new InvalidDataException($"ffmpeg decoded image '{path}' to {result.Stdout.Length} bytes, " +
+                $"not the {expected} of a {size} yuva420p picture");
         }
         image.CopyFrom(result.Stdout);
         return image;
@@ -60,7 +63,8 @@ public static class ImageInput
         var file = File.OpenRead(path);
         await using (file.ConfigureAwait(false))
         {
-            while (read < head.Length && await file.ReadAsync(head.AsMemory(read), cancellationToken).ConfigureAwait(false) is > 0 and var n) read += n;
+            while (read < head.Length && await file.ReadAsync(head.AsMemory(read),
+                cancellationToken).ConfigureAwait(false) is > 0 and var n) read += n;
         }
         return StillImageSignature.TryDetect(head.AsSpan(0, read), out var format) ? format : null;
     }

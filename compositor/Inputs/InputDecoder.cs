@@ -77,13 +77,15 @@ public abstract partial class InputDecoder : IAsyncDisposable
     public void Start()
     {
         _audioListener.Start();
-        _loop = RestartLoop.RunAsync(RunOnceAsync, Options.Backoff, (wait, verdict) => LogRestart(InputId, wait.TotalMilliseconds, verdict.Reason ?? ""), Time, _stop.Token);
+        _loop = RestartLoop.RunAsync(RunOnceAsync, Options.Backoff,
+            (wait, verdict) => LogRestart(InputId, wait.TotalMilliseconds, verdict.Reason ?? ""), Time, _stop.Token);
     }
 
     /// <summary>One turn of the restart loop: wait for the source, decode it until it ends or ffmpeg fails.</summary>
     protected abstract Task<RunVerdict> RunOnceAsync(CancellationToken cancellationToken);
 
-    /// <summary>The picture size for a source of <paramref name="source"/>: the largest even size within the canvas with the source's aspect.</summary>
+    /// <summary>The picture size for a source of <paramref name="source"/>: the largest even size within the canvas with the source's
+    /// aspect.</summary>
     public static PixelSize FitWithin(PixelSize source, PixelSize canvas)
     {
         if (source.Width <= 0 || source.Height <= 0) return canvas;
@@ -139,7 +141,8 @@ public abstract partial class InputDecoder : IAsyncDisposable
     {
         int port = ((IPEndPoint)_audioListener.LocalEndpoint).Port;
         // Without TCP_NODELAY a write waits for the previous one's acknowledgement (Nagle), and a delayed ACK holds it up to 40 ms.
-        return ["-map", "0:a:0", "-ac", "2", "-ar", "48000", "-f", "f32le", string.Create(CultureInfo.InvariantCulture, $"tcp://127.0.0.1:{port}?tcp_nodelay=1")];
+        return ["-map", "0:a:0", "-ac", "2", "-ar", "48000", "-f", "f32le",
+            string.Create(CultureInfo.InvariantCulture, $"tcp://127.0.0.1:{port}?tcp_nodelay=1")];
     }
 
     /// <summary>
@@ -148,7 +151,8 @@ public abstract partial class InputDecoder : IAsyncDisposable
     /// ffmpeg flushes the frames it holds when it is stopped, and those are the old source's.
     /// </summary>
     protected Task ReadPicturesAsync(Stream stdout, LatestFrame latest, CancellationToken attempt) =>
-        Task.Factory.StartNew(() => ReadPictures(stdout, latest, attempt), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        Task.Factory.StartNew(() => ReadPictures(stdout, latest, attempt), CancellationToken.None, TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
 
     private void ReadPictures(Stream stdout, LatestFrame latest, CancellationToken attempt)
     {
@@ -230,6 +234,7 @@ public abstract partial class InputDecoder : IAsyncDisposable
     [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "Input {InputId}: decoder restarts in {WaitMs} ms after: {Reason}")]
     private partial void LogRestart(string inputId, double waitMs, string reason);
 
-    [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "Input {InputId}: ffmpeg never connected its audio output; the input is silent this run")]
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Warning,
+        Message = "Input {InputId}: ffmpeg never connected its audio output; the input is silent this run")]
     private partial void LogNoAudio(string inputId);
 }

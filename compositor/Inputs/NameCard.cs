@@ -48,7 +48,8 @@ public static class NameCard
     /// <summary>Renders <paramref name="label"/> (cleaned; see <see cref="Clean"/>) into a card of <paramref name="size"/>.</summary>
     /// <exception cref="ArgumentException">Nothing printable in the label.</exception>
     /// <exception cref="InvalidDataException">ffmpeg could not render it (no drawtext, no font).</exception>
-    public static async Task<Yuva420Image> RenderAsync(string ffmpegPath, string label, PixelSize size, TimeSpan timeout, CancellationToken cancellationToken)
+    public static async Task<Yuva420Image> RenderAsync(string ffmpegPath, string label, PixelSize size, TimeSpan timeout,
+        CancellationToken cancellationToken)
     {
         string text = Clean(label) ?? throw new ArgumentException("a name card needs a printable label", nameof(label));
         if (size.Width < MinSide || size.Height < MinSide || size.Width % 2 != 0 || size.Height % 2 != 0)
@@ -59,7 +60,8 @@ public static class NameCard
         try
         {
             await File.WriteAllTextAsync(textPath, text, new UTF8Encoding(false), cancellationToken).ConfigureAwait(false);
-            var result = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, Arguments(textPath, text.Length, size)), timeout, cancellationToken).ConfigureAwait(false);
+            var result = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, Arguments(textPath, text.Length, size)), timeout,
+                cancellationToken).ConfigureAwait(false);
             int expected = size.Width * size.Height * 3;
             if (!result.Succeeded || result.Stdout.Length != expected)
             {

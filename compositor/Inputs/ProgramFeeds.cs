@@ -11,13 +11,15 @@ namespace Broadcast.Compositor.Inputs;
 /// <param name="AllowUntrustedCertificate">rtmps:// and https://: accept a certificate that does not validate.</param>
 public sealed record FeedSource(string Url, bool Loop, bool AllowUntrustedCertificate = false);
 
-/// <summary>Where a feed stands: <paramref name="State"/> as the pull API words it (starting, live, retrying, failed, stopped), why, and the source as shown to admins (secrets masked).</summary>
+/// <summary>Where a feed stands: <paramref name="State"/> as the pull API words it (starting, live, retrying, failed, stopped), why,
+/// and the source as shown to admins (secrets masked).</summary>
 public sealed record FeedStatus(string State, string? Reason, string Source);
 
 /// <summary>Opens feeds: the port the program host asks; the server implements it with ingest's pull sessions.</summary>
 public interface IProgramFeeds
 {
-    /// <summary>Starts publishing <paramref name="source"/> into <paramref name="hub"/> under <paramref name="streamName"/>, from now until the feed is disposed.</summary>
+    /// <summary>Starts publishing <paramref name="source"/> into <paramref name="hub"/> under <paramref name="streamName"/>,
+    /// from now until the feed is disposed.</summary>
     IProgramFeed Open(string streamName, FeedSource source, LiveStreamRegistry hub);
 }
 

@@ -78,7 +78,9 @@ public sealed partial class RtpInputDecoder : InputDecoder
     /// <summary>Decodes <paramref name="feed"/> from now on (a running decode of another feed stops); null: nobody feeds it.</summary>
     public void Feed(RtpFeed? feed)
     {
-        if (feed is not null && !RtpFeed.IsSupportedVideo(feed.VideoCodec)) throw new ArgumentException($"no RTP decoding for video '{feed.VideoCodec}'", nameof(feed));
+        if (feed is not null
+            && !RtpFeed.IsSupportedVideo(feed.VideoCodec)) throw new ArgumentException($"no RTP decoding for video '{feed.VideoCodec}'",
+            nameof(feed));
         TaskCompletionSource changed;
         lock (_gate)
         {
@@ -208,7 +210,8 @@ public sealed partial class RtpInputDecoder : InputDecoder
         }
     }
 
-    /// <summary>The session description ffmpeg reads: where the feed's RTP arrives and how it is encoded (RFC 4566; RFC 7741 VP8, RFC 6184 H.264, RFC 7587 Opus).</summary>
+    /// <summary>The session description ffmpeg reads: where the feed's RTP arrives and how it is encoded (RFC 4566; RFC 7741 VP8, RFC 6184 H.264,
+    /// RFC 7587 Opus).</summary>
     internal static string Sdp(RtpFeed feed, int videoPort, int audioPort)
     {
         var text = new StringBuilder();
@@ -302,12 +305,14 @@ public sealed partial class RtpInputDecoder : InputDecoder
         private static partial Regex VideoStream();
     }
 
-    [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "Input {InputId}: decoding RTP {Codec} (ffmpeg {Pid}) on video port {VideoPort}, audio port {AudioPort}")]
+    [LoggerMessage(EventId = 6005, Level = LogLevel.Information,
+        Message = "Input {InputId}: decoding RTP {Codec} (ffmpeg {Pid}) on video port {VideoPort}, audio port {AudioPort}")]
     private partial void LogStarted(string inputId, string codec, int pid, int videoPort, int audioPort);
 
     [LoggerMessage(EventId = 6006, Level = LogLevel.Information, Message = "Input {InputId}: RTP decoding ended ({Reason})")]
     private partial void LogEnded(string inputId, string reason);
 
-    [LoggerMessage(EventId = 6007, Level = LogLevel.Information, Message = "Input {InputId}: no picture for {Seconds} s; the placeholder shows until it sends again")]
+    [LoggerMessage(EventId = 6007, Level = LogLevel.Information,
+        Message = "Input {InputId}: no picture for {Seconds} s; the placeholder shows until it sends again")]
     private partial void LogStalled(string inputId, double seconds);
 }

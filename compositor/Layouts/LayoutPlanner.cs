@@ -97,7 +97,8 @@ public static class LayoutPlanner
         }
     }
 
-    /// <summary>Equal cells row by row; the split points are even so every cell is 4:2:0 aligned, the last column and row take the remainder.</summary>
+    /// <summary>Equal cells row by row; the split points are even so every cell is 4:2:0 aligned,
+    /// the last column and row take the remainder.</summary>
     private static (PixelRect, int)[] Grid(PixelSize canvas, int columns, int rows, int count)
     {
         var cells = new (PixelRect, int)[count];
@@ -121,10 +122,12 @@ public static class LayoutPlanner
         if (layout.InsetMargin < 0) throw new LayoutException("insetMargin", $"{layout.InsetMargin} is negative");
         int width = (int)((long)canvas.Width * layout.InsetWidthPerMille / 1000) & ~1;
         int height = (int)((long)width * canvas.Height / canvas.Width) & ~1;
-        if (width <= 0 || height <= 0) throw new LayoutException("insetWidthPerMille", $"{layout.InsetWidthPerMille}‰ of {canvas.Width} px leaves no inset");
+        if (width <= 0 || height <= 0) throw new LayoutException("insetWidthPerMille",
+            $"{layout.InsetWidthPerMille}‰ of {canvas.Width} px leaves no inset");
         int margin = layout.InsetMargin & ~1;
         if (width + margin > canvas.Width || height + margin > canvas.Height)
-            throw new LayoutException("insetMargin", $"an inset of {width}x{height} with a margin of {layout.InsetMargin} px leaves the {canvas} canvas");
+            throw new LayoutException("insetMargin",
+                $"an inset of {width}x{height} with a margin of {layout.InsetMargin} px leaves the {canvas} canvas");
         int x = layout.InsetCorner is Corner.TopLeft or Corner.BottomLeft ? margin : canvas.Width - margin - width;
         int y = layout.InsetCorner is Corner.TopLeft or Corner.TopRight ? margin : canvas.Height - margin - height;
         return new PixelRect(x, y, width, height);

@@ -26,7 +26,8 @@ public static class RoomLayout
             var placed = new List<LayoutInput> { new(screen.InputId, FitMode.Fit, new PixelRect(0, 0, mainWidth, canvas.Height)) };
             // The cameras stacked from the top of the column, each a third of the height.
             for (int i = 0; i < cameras.Count; i++)
-                placed.Add(new LayoutInput(cameras[i].InputId, FitMode.Fill, new PixelRect(mainWidth, i * cellHeight, columnWidth, cellHeight), Z: 1));
+                placed.Add(new LayoutInput(cameras[i].InputId, FitMode.Fill, new PixelRect(mainWidth, i * cellHeight, columnWidth, cellHeight),
+                    Z: 1));
             return new ProgramLayout(LayoutKind.Free, placed);
         }
 

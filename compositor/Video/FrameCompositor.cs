@@ -5,7 +5,8 @@ namespace Broadcast.Compositor.Video;
 /// <summary>
 /// Draws a planned layout onto the program canvas: video black everywhere, then each tile in plan order (inputs by
 /// z, overlays last). A fitted picture's cell is painted black first (its bars), an input without a picture is a dark
-/// placeholder card, an image input in a tile and overlays are blended with their alpha. Scaling is <see cref="PlaneScaler"/>'s integer resampling (bilinear up, area down);
+/// placeholder card, an image input in a tile and overlays are blended with their alpha. Scaling is <see cref="PlaneScaler"/>'s integer resampling
+/// (bilinear up, area down);
 /// nothing is allocated per frame once the scratch buffers have grown to the largest overlay.
 /// </summary>
 /// <remarks>
@@ -37,7 +38,8 @@ public sealed class FrameCompositor
             var tile = tiles[i];
             if (tile.Kind == TileKind.Overlay)
             {
-                if (sources.Images.TryGetValue(tile.SourceId, out var image) && Covers(image.Picture, tile.Crop)) DrawWithAlpha(canvas, image, tile.Crop, tile.Content);
+                if (sources.Images.TryGetValue(tile.SourceId, out var image) && Covers(image.Picture, tile.Crop)) DrawWithAlpha(canvas, image,
+                    tile.Crop, tile.Content);
             }
             else if (!tile.IsPlaceholder && sources.Frames.TryGetValue(tile.SourceId, out var frame) && Covers(frame, tile.Crop))
             {
@@ -71,7 +73,8 @@ public sealed class FrameCompositor
         return new PixelRect(cell.X + ((cell.Width - width) / 2), cell.Y + ((cell.Height - height) / 2), width, height).AlignedEven();
     }
 
-    /// <summary>A frame whose size no longer matches its plan (the plan is replanned when a source's size changes) draws as a placeholder meanwhile.</summary>
+    /// <summary>A frame whose size no longer matches its plan (the plan is replanned when a source's size changes) draws as a placeholder
+    /// meanwhile.</summary>
     private static bool Covers(Yuv420Frame frame, PixelRect crop) => !crop.IsEmpty && crop.Right <= frame.Width && crop.Bottom <= frame.Height;
 
     private static void Paint(Yuv420Frame canvas, PixelRect rect, byte luma)
@@ -122,7 +125,8 @@ public static class CrossFade
         ArgumentNullException.ThrowIfNull(to);
         ArgumentNullException.ThrowIfNull(into);
         if (steps <= 0 || step < 0 || step > steps) throw new ArgumentOutOfRangeException(nameof(step), $"step {step} of {steps}");
-        if (from.Size != to.Size || from.Size != into.Size) throw new ArgumentException($"sizes differ: {from.Size}, {to.Size}, {into.Size}", nameof(into));
+        if (from.Size != to.Size || from.Size != into.Size) throw new ArgumentException($"sizes differ: {from.Size}, {to.Size}, {into.Size}",
+            nameof(into));
         int weight = (int)(256L * step / steps);
         for (int plane = 0; plane < 3; plane++) PlaneScaler.Blend(from.Plane(plane), to.Plane(plane), weight, into.Plane(plane));
     }

@@ -38,7 +38,8 @@ internal sealed class PlaneScaler
         {
             // One to one: whole rows copied.
             for (int row = 0; row < target.Height; row++)
-                source.Slice((crop.Y + row) * sourceStride + crop.X, crop.Width).CopyTo(destination.Slice((target.Y + row) * destinationStride + target.X, target.Width));
+                source.Slice((crop.Y + row) * sourceStride + crop.X, crop.Width)
+                    .CopyTo(destination.Slice((target.Y + row) * destinationStride + target.X, target.Width));
             return;
         }
 
@@ -211,7 +212,8 @@ internal sealed class PlaneScaler
         for (; x < buffer.Length; x++) buffer[x] = (buffer[x] + (1 << (RowShift - 1))) >> RowShift;
     }
 
-    /// <summary><paramref name="buffer"/> (=|+=) <paramref name="row"/> × <paramref name="weight"/>, a vector of pixels at a time where the CPU has vectors.</summary>
+    /// <summary><paramref name="buffer"/> (=|+=) <paramref name="row"/> × <paramref name="weight"/>,
+    /// a vector of pixels at a time where the CPU has vectors.</summary>
     private static void MultiplyAdd(ReadOnlySpan<byte> row, int weight, Span<int> buffer, bool assign)
     {
         int x = 0;

@@ -37,7 +37,8 @@ internal sealed class ResampleTaps
     /// <summary>The weights of target sample <paramref name="index"/>'s source samples, from its first on.</summary>
     public ReadOnlySpan<int> Weights(int index) => _weights.AsSpan(_offset[index], _count[index]);
 
-    /// <summary>The taps of a resize from <paramref name="sourceLength"/> to <paramref name="targetLength"/> samples; kept while the lengths stay.</summary>
+    /// <summary>The taps of a resize from <paramref name="sourceLength"/> to <paramref name="targetLength"/> samples;
+    /// kept while the lengths stay.</summary>
     public void Build(int sourceLength, int targetLength)
     {
         // A program resizes the same tiles frame after frame: the tables of the last resize are those of the next.

@@ -58,7 +58,8 @@ public sealed class Yuv420Frame : IDisposable
     /// <summary>Reads one picture in <c>yuv420p</c> layout (Y, then U, then V), as a raw decoder pipe delivers it.</summary>
     public void CopyFrom(ReadOnlySpan<byte> yuv420p)
     {
-        if (yuv420p.Length != ByteLength) throw new ArgumentException($"a {Width}x{Height} yuv420p picture is {ByteLength} bytes, not {yuv420p.Length}", nameof(yuv420p));
+        if (yuv420p.Length != ByteLength) throw new ArgumentException($"a {Width}x{Height} yuv420p picture is {ByteLength} bytes, " +
+            $"not {yuv420p.Length}", nameof(yuv420p));
         int luma = Width * Height, chroma = luma / 4;
         yuv420p[..luma].CopyTo(Y);
         yuv420p.Slice(luma, chroma).CopyTo(U);
@@ -117,7 +118,8 @@ public sealed class Yuva420Image : IDisposable
     public void CopyFrom(ReadOnlySpan<byte> yuva420p)
     {
         int picture = Picture.ByteLength;
-        if (yuva420p.Length != picture + Width * Height) throw new ArgumentException($"a {Width}x{Height} yuva420p image is {picture + Width * Height} bytes, not {yuva420p.Length}", nameof(yuva420p));
+        if (yuva420p.Length != picture + Width * Height) throw new ArgumentException($"a {Width}x{Height} yuva420p image is " +
+            $"{picture + Width * Height} bytes, not {yuva420p.Length}", nameof(yuva420p));
         Picture.CopyFrom(yuva420p[..picture]);
         yuva420p[picture..].CopyTo(Alpha);
     }
