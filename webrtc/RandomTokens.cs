@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 
 namespace Broadcast.WebRtc;
 
-/// <summary>The unguessable ids and secrets of WHEP sessions, room participants and the green room (compared with <c>BearerSecret.Same</c>).</summary>
+/// <summary>The unguessable ids and secrets of WHEP sessions, room participants and the green room
+/// (compared with <c>BearerSecret.Same</c>).</summary>
 internal static class RandomTokens
 {
     /// <summary><paramref name="bytes"/> random bytes as base64url without padding (URL- and header-safe).</summary>

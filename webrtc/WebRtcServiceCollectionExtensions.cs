@@ -41,7 +41,8 @@ public static class WebRtcServiceCollectionExtensions
     public static IServiceCollection AddRelayedWebRtc(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        if (!configuration.GetSection(WhepOptions.Section).GetSection(nameof(WhepOptions.RelayFrom)).GetChildren().Any(c => !string.IsNullOrWhiteSpace(c.Value)))
+        if (!configuration.GetSection(WhepOptions.Section).GetSection(nameof(WhepOptions.RelayFrom)).GetChildren()
+            .Any(c => !string.IsNullOrWhiteSpace(c.Value)))
             return services;
         AddJanusAndIce(services, configuration);
         services.AddSingleton<ChannelRelays>();
@@ -56,7 +57,8 @@ public static class WebRtcServiceCollectionExtensions
     /// <summary>WHEP sessions end when their playback token or channel no longer lets them play (<see cref="WhepAuthorizationWatch"/>).</summary>
     private static void AddAuthorizationWatch(IServiceCollection services)
     {
-        services.AddSingleton(sp => new WhepAuthorizationWatch(sp.GetRequiredService<WhepService>(), sp.GetService<Broadcast.Origin.IPlaybackAccess>(),
+        services.AddSingleton(sp => new WhepAuthorizationWatch(sp.GetRequiredService<WhepService>(),
+            sp.GetService<Broadcast.Origin.IPlaybackAccess>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<WhepAuthorizationWatch>>()));
         services.AddHostedService(sp => sp.GetRequiredService<WhepAuthorizationWatch>());
     }
@@ -67,7 +69,8 @@ public static class WebRtcServiceCollectionExtensions
         services.Configure<JanusOptions>(configuration.GetSection(JanusOptions.Section));
         services.Configure<WhepOptions>(configuration.GetSection(WhepOptions.Section));
         // One setting serves every ffmpeg: Transcode:FfmpegPath unless Whep:FfmpegPath names another.
-        services.PostConfigure<WhepOptions>(o => o.FfmpegPath = FfmpegExecutable.Choose(configuration[$"{WhepOptions.Section}:FfmpegPath"], configuration[FfmpegExecutable.SettingKey]));
+        services.PostConfigure<WhepOptions>(o => o.FfmpegPath = FfmpegExecutable.Choose(configuration[$"{WhepOptions.Section}:FfmpegPath"],
+            configuration[FfmpegExecutable.SettingKey]));
         // Between nodes: ingest nodes accept it on their relay feeds, origin-only nodes send it (the one node credential).
         services.TryAddSingleton(new RelayCredential(configuration[RelayCredential.ConfigurationKey]));
         // TURN for peers behind firewalls: a node whose Turn:* cannot work does not start.

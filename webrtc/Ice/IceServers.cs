@@ -18,7 +18,8 @@ public sealed class IceServers
     {
         _turn = turn.Value;
         _time = time ?? TimeProvider.System;
-        _fixed = [.. whep.Value.IceServers.Where(s => !string.IsNullOrWhiteSpace(s.Url)).Select(s => new IceServer(s.Url.Trim(), s.Username, s.Credential))];
+        _fixed = [.. whep.Value.IceServers.Where(s => !string.IsNullOrWhiteSpace(s.Url)).Select(s => new IceServer(s.Url.Trim(), s.Username,
+            s.Credential))];
     }
 
     /// <summary>What anyone may be told (an OPTIONS request): the fixed servers.</summary>

@@ -14,7 +14,8 @@ namespace Broadcast.WebRtc.Ice;
 public static class TurnRestCredentials
 {
     /// <summary>The credentials for <paramref name="userId"/> that work until <paramref name="expires"/>.</summary>
-    /// <param name="userId">An opaque id for the TURN server's log (what the credential is for); characters other than letters, digits, '.', '_' and '-' become '_'.</param>
+    /// <param name="userId">An opaque id for the TURN server's log (what the credential is for); characters other than letters, digits, '.',
+    /// '_' and '-' become '_'.</param>
     public static (string Username, string Password) Issue(string secret, string userId, DateTimeOffset expires)
     {
         ArgumentException.ThrowIfNullOrEmpty(secret);

@@ -68,7 +68,8 @@ public sealed class JanusConfigFiles(JanusOptions options, string directory)
             .Append("  ice_lite = ").Append(options.IceLite ? "true" : "false").Append('\n');
         // One or the other: Janus uses an enforce list alone and warns at every start that the ignore list beside it
         // is ignored.
-        if (!string.IsNullOrWhiteSpace(options.IceEnforceList)) text.Append("  ice_enforce_list = ").Append(Quote(options.IceEnforceList)).Append('\n');
+        if (!string.IsNullOrWhiteSpace(options.IceEnforceList)) text.Append("  ice_enforce_list = ").Append(Quote(options.IceEnforceList))
+            .Append('\n');
         else text.Append("  ice_ignore_list = ").Append(Quote(options.IceIgnoreList)).Append('\n');
         if (!string.IsNullOrWhiteSpace(options.PublicAddress))
         {
@@ -82,7 +83,8 @@ public sealed class JanusConfigFiles(JanusOptions options, string directory)
             int colon = stun.LastIndexOf(':');
             string host = colon > 0 ? stun[..colon] : stun;
             string port = colon > 0 ? stun[(colon + 1)..] : "3478";
-            text.Append("  stun_server = ").Append(Quote(host)).Append('\n').Append("  stun_port = ").Append(int.Parse(port, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture)).Append('\n');
+            text.Append("  stun_server = ").Append(Quote(host)).Append('\n').Append("  stun_port = ")
+                .Append(int.Parse(port, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         text.Append("}\n")

@@ -63,7 +63,8 @@ public sealed class JanusSession : IAsyncDisposable
     /// <summary>Attaches a handle to <paramref name="plugin"/> (e.g. <c>janus.plugin.nosip</c>).</summary>
     public async Task<long> AttachAsync(string plugin, CancellationToken cancellationToken)
     {
-        var reply = await PostAsync(_http, _sessionUri, new JsonObject { ["janus"] = "attach", ["plugin"] = plugin }, _apiSecret, cancellationToken).ConfigureAwait(false);
+        var reply = await PostAsync(_http, _sessionUri, new JsonObject { ["janus"] = "attach", ["plugin"] = plugin }, _apiSecret,
+            cancellationToken).ConfigureAwait(false);
         return DataId(reply);
     }
 
@@ -71,7 +72,8 @@ public sealed class JanusSession : IAsyncDisposable
     /// Sends <paramref name="body"/> (and <paramref name="jsep"/>) to a handle's plugin and waits for its answer: a
     /// synchronous one at once, an asynchronous one when the long poll brings the event with our transaction.
     /// </summary>
-    public async Task<JanusPluginEvent> MessageAsync(long handle, JsonObject body, JsonObject? jsep, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task<JanusPluginEvent> MessageAsync(long handle, JsonObject body, JsonObject? jsep, TimeSpan timeout,
+        CancellationToken cancellationToken)
     {
         string transaction = NewTransaction();
         var waiter = new TaskCompletionSource<JsonObject>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -173,7 +175,8 @@ public sealed class JanusSession : IAsyncDisposable
         return true;
     }
 
-    private static async Task<JsonObject> PostAsync(HttpClient http, Uri uri, JsonObject request, string apiSecret, CancellationToken cancellationToken, string? transaction = null)
+    private static async Task<JsonObject> PostAsync(HttpClient http, Uri uri, JsonObject request, string apiSecret,
+        CancellationToken cancellationToken, string? transaction = null)
     {
         request["transaction"] = transaction ?? NewTransaction();
         request["apisecret"] = apiSecret;

@@ -89,7 +89,8 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
         files.Write(port, secret);
         long started = _time.GetTimestamp();
         var tail = new LineTail(32);
-        await using var process = SupervisedProcess.Start(new ProcessLaunch(_options.Binary, ["-C", files.MainFile, "-F", files.Directory, "--disable-colors"])
+        await using var process = SupervisedProcess.Start(new ProcessLaunch(_options.Binary,
+            ["-C", files.MainFile, "-F", files.Directory, "--disable-colors"])
         {
             OnStderrLine = line => LogJanusLine(tail, line),
         });
@@ -117,7 +118,8 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
             lock (_gate) _ready.TrySetResult(session);
             await Task.WhenAny(process.Exited, session.Ended, Task.Delay(Timeout.Infinite, cancellationToken)).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
-            return RunVerdict.Failed(_time.GetElapsedTime(started), process.HasExited ? $"janus exited {process.ExitCode}: {tail.Last}" : "janus stopped answering its session");
+            return RunVerdict.Failed(_time.GetElapsedTime(started),
+                process.HasExited ? $"janus exited {process.ExitCode}: {tail.Last}" : "janus stopped answering its session");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -156,7 +158,8 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
                 attempt.CancelAfter(TimeSpan.FromSeconds(2));
                 return await JanusSession.CreateAsync(_http, apiUri, secret, attempt.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is HttpRequestException or JanusApiException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (Exception e) when (e is HttpRequestException or JanusApiException
+                || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 await Task.WhenAny(process.Exited, Task.Delay(TimeSpan.FromMilliseconds(100), _time, cancellationToken)).ConfigureAwait(false);
             }
@@ -233,7 +236,8 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(EventId = 8001, Level = LogLevel.Information, Message = "Janus started (pid {Pid}), HTTP API on 127.0.0.1:{Port}, configuration in {Directory}")]
+    [LoggerMessage(EventId = 8001, Level = LogLevel.Information,
+        Message = "Janus started (pid {Pid}), HTTP API on 127.0.0.1:{Port}, configuration in {Directory}")]
     private partial void LogStarted(int pid, int port, string directory);
 
     [LoggerMessage(EventId = 8002, Level = LogLevel.Information, Message = "Janus (pid {Pid}) is ready: session {SessionId}")]

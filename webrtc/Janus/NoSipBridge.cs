@@ -16,8 +16,10 @@ public static class NoSipBridge
     /// <summary>How long Janus may take to answer one request.</summary>
     public static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(10);
 
-    /// <summary><c>generate</c>: NoSIP's plain RTP offer for <paramref name="webRtcOffer"/>; throws <see cref="JanusApiException"/> when there is none.</summary>
-    public static async Task<SessionDescription> GenerateAsync(JanusSession janus, long handle, string webRtcOffer, CancellationToken cancellationToken)
+    /// <summary><c>generate</c>: NoSIP's plain RTP offer for <paramref name="webRtcOffer"/>;
+    /// throws <see cref="JanusApiException"/> when there is none.</summary>
+    public static async Task<SessionDescription> GenerateAsync(JanusSession janus, long handle, string webRtcOffer,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(janus);
         var generated = await janus.MessageAsync(handle, new JsonObject { ["request"] = "generate" },
@@ -27,7 +29,8 @@ public static class NoSipBridge
         return offer;
     }
 
-    /// <summary><c>process</c>: Janus's WebRTC answer for the peer, given our <paramref name="plainAnswer"/>; throws <see cref="JanusApiException"/> when there is none.</summary>
+    /// <summary><c>process</c>: Janus's WebRTC answer for the peer, given our <paramref name="plainAnswer"/>;
+    /// throws <see cref="JanusApiException"/> when there is none.</summary>
     public static async Task<string> ProcessAnswerAsync(JanusSession janus, long handle, string plainAnswer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(janus);

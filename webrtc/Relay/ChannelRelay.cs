@@ -50,7 +50,8 @@ public sealed partial class ChannelRelay : IAsyncDisposable
     private Task _loop = Task.CompletedTask;
     private string? _lastProblem;
 
-    public ChannelRelay(string channel, IReadOnlyList<Uri> sources, RelayCredential credential, HttpClient http, LiveStreamRegistry registry, ILogger logger, TimeProvider? time = null)
+    public ChannelRelay(string channel, IReadOnlyList<Uri> sources, RelayCredential credential, HttpClient http, LiveStreamRegistry registry,
+        ILogger logger, TimeProvider? time = null)
     {
         Channel = channel;
         _sources = sources;
@@ -157,7 +158,8 @@ public sealed partial class ChannelRelay : IAsyncDisposable
         }
     }
 
-    private async Task<RelayRound> PlayAsync(Uri source, HttpResponseMessage response, CancellationTokenSource attempt, CancellationToken cancellationToken)
+    private async Task<RelayRound> PlayAsync(Uri source, HttpResponseMessage response, CancellationTokenSource attempt,
+        CancellationToken cancellationToken)
     {
         var publish = new FlvPublish(_registry, Channel)
         {
@@ -183,7 +185,8 @@ public sealed partial class ChannelRelay : IAsyncDisposable
                 pipe.AdvanceTo(position, result.Buffer.End);
                 if (refusal != FlvPublishRefusal.None)
                 {
-                    ended = refusal == FlvPublishRefusal.HubInUse ? "this node's hub for the channel is still in use" : "the feed is not FLV: " + error;
+                    ended = refusal == FlvPublishRefusal.HubInUse ? "this node's hub for the channel is still in use"
+                        : "the feed is not FLV: " + error;
                     broken = true;
                     break;
                 }
@@ -240,7 +243,8 @@ public sealed partial class ChannelRelay : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(EventId = 8222, Level = LogLevel.Information, Message = "Real-time relay {Channel}: fed from ingest node {Source}; this node's viewers play it")]
+    [LoggerMessage(EventId = 8222, Level = LogLevel.Information,
+        Message = "Real-time relay {Channel}: fed from ingest node {Source}; this node's viewers play it")]
     private partial void LogFeeding(string channel, string source);
 
     [LoggerMessage(EventId = 8223, Level = LogLevel.Information, Message = "Real-time relay {Channel}: the feed from {Source} ended: {Reason}")]

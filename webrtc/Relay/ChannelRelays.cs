@@ -30,8 +30,10 @@ public sealed class ChannelRelays : IDisposable
     public ChannelRelays(IOptions<WhepOptions> options, RelayCredential credential, ILogger<ChannelRelay> logger, TimeProvider? time = null)
     {
         Sources = ParseSources(options.Value.RelayFrom);
-        if (Sources.Count == 0) throw new InvalidOperationException("Whep:RelayFrom names no ingest node: an origin-only node relays real-time channels from at least one (e.g. Whep:RelayFrom:0=http://ingest:8080).");
-        if (!credential.IsSet) throw new InvalidOperationException($"Whep:RelayFrom needs {RelayCredential.ConfigurationKey}: the ingest nodes' feeds ask for it.");
+        if (Sources.Count == 0) throw new InvalidOperationException("Whep:RelayFrom names no ingest node: an origin-only node relays real-time " +
+            "channels from at least one (e.g. Whep:RelayFrom:0=http://ingest:8080).");
+        if (!credential.IsSet) throw new InvalidOperationException($"Whep:RelayFrom needs {RelayCredential.ConfigurationKey}: " +
+            "the ingest nodes' feeds ask for it.");
         Credential = credential;
         _logger = logger;
         _time = time ?? TimeProvider.System;
@@ -87,7 +89,8 @@ public sealed class ChannelRelays : IDisposable
         bool unreachable = false;
         foreach (var source in Sources)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(source, RealTimeFeedEndpoints.LiveProbePathOf(channel).TrimStart('/')));
+            using var request = new HttpRequestMessage(HttpMethod.Get,
+                new Uri(source, RealTimeFeedEndpoints.LiveProbePathOf(channel).TrimStart('/')));
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Credential.Token);
             using var timeout = new CancellationTokenSource(ChannelRelay.AnswerTimeout);
             try
@@ -116,9 +119,11 @@ public sealed class ChannelRelays : IDisposable
         {
             if (string.IsNullOrWhiteSpace(entry)) continue;
             string trimmed = entry.Trim();
-            if (!Uri.TryCreate(trimmed.EndsWith('/') ? trimmed : trimmed + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+            if (!Uri.TryCreate(trimmed.EndsWith('/') ? trimmed : trimmed + "/", UriKind.Absolute, out var uri)
+                || uri.Scheme is not ("http" or "https")
                 || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.UserInfo))
-                throw new InvalidOperationException($"Whep:RelayFrom entry '{entry}' is not an http(s) base URL of an ingest node (e.g. http://ingest:8080).");
+                throw new InvalidOperationException($"Whep:RelayFrom entry '{entry}' is not an http(s) base URL of an ingest node (e.g. " +
+                    "http://ingest:8080).");
             sources.Add(uri);
         }
 

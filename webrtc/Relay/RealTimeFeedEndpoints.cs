@@ -40,7 +40,8 @@ public static partial class RealTimeFeedEndpoints
         var credential = endpoints.ServiceProvider.GetRequiredService<RelayCredential>();
         var whep = endpoints.ServiceProvider.GetRequiredService<WhepService>();
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RealTimeFeedEndpoints).FullName!);
-        endpoints.MapGet("/internal/realtime/{channel}/feed.flv", context => FeedAsync(context, registry, credential, whep, logger)).WithDisplayName("Real-time relay feed");
+        endpoints.MapGet("/internal/realtime/{channel}/feed.flv", context => FeedAsync(context, registry, credential, whep, logger))
+            .WithDisplayName("Real-time relay feed");
         endpoints.MapGet(LivePath, context => LiveAsync(context, credential, whep)).WithDisplayName("Real-time channels live here");
         endpoints.MapGet("/internal/realtime/{channel}/live", async context =>
         {
@@ -78,14 +79,16 @@ public static partial class RealTimeFeedEndpoints
         if (!credential.Accepts(context.Request.Headers.Authorization.ToString()))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized, "send the node token (Playback:NodeToken) as a bearer token").ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized,
+                "send the node token (Playback:NodeToken) as a bearer token").ConfigureAwait(false);
             return false;
         }
 
         return true;
     }
 
-    private static async Task FeedAsync(HttpContext context, LiveStreamRegistry registry, RelayCredential credential, WhepService whep, ILogger logger)
+    private static async Task FeedAsync(HttpContext context, LiveStreamRegistry registry, RelayCredential credential, WhepService whep,
+        ILogger logger)
     {
         string channel = (string)context.Request.RouteValues["channel"]!;
         if (!await AuthorizedAsync(context, credential).ConfigureAwait(false)) return;

@@ -15,7 +15,8 @@ public sealed record LiveRealTimeChannels(IReadOnlyList<string> Channels)
     /// <summary>Longest channel name taken (channel names are URL path segments).</summary>
     public const int MaxNameLength = 200;
 
-    /// <summary>Largest answer read: <see cref="MaxChannels"/> channel names (ASCII slugs) of <see cref="MaxNameLength"/> characters, quoted, fit twice over.</summary>
+    /// <summary>Largest answer read: <see cref="MaxChannels"/> channel names (ASCII slugs) of <see cref="MaxNameLength"/> characters, quoted,
+    /// fit twice over.</summary>
     public const int MaxBytes = 4 * 1024 * 1024;
 
     /// <summary>
@@ -98,7 +99,8 @@ public sealed partial class RelayPrewarm(ChannelRelays relays, WhepService whep,
                 {
                     var answer = await AskAsync(source, stoppingToken).ConfigureAwait(false);
                     if (answer is not null) lastAnswers[source] = (answer, 0);
-                    else if (lastAnswers.TryGetValue(source, out var last) && last.Missed < MissedAnswersKept) lastAnswers[source] = (last.Channels, last.Missed + 1);
+                    else if (lastAnswers.TryGetValue(source, out var last) && last.Missed < MissedAnswersKept) lastAnswers[source] = (last.Channels,
+                        last.Missed + 1);
                     else lastAnswers.Remove(source);
                     if (lastAnswers.TryGetValue(source, out var kept)) live.UnionWith(kept.Channels);
                 }
@@ -181,9 +183,12 @@ public sealed partial class RelayPrewarm(ChannelRelays relays, WhepService whep,
         return copy.ToArray();
     }
 
-    [LoggerMessage(EventId = 8225, Level = LogLevel.Warning, Message = "Real-time relay: ingest node {Source} does not say which real-time channels are live ({Reason}); they warm on their first viewer here")]
+    [LoggerMessage(EventId = 8225, Level = LogLevel.Warning,
+        Message = "Real-time relay: ingest node {Source} does not say which real-time channels are live ({Reason}); " +
+            "they warm on their first viewer here")]
     private partial void LogNotAnswering(string source, string reason);
 
-    [LoggerMessage(EventId = 8226, Level = LogLevel.Information, Message = "Real-time relay: ingest node {Source} answers again; its live real-time channels are warmed here")]
+    [LoggerMessage(EventId = 8226, Level = LogLevel.Information,
+        Message = "Real-time relay: ingest node {Source} answers again; its live real-time channels are warmed here")]
     private partial void LogAnswering(string source);
 }

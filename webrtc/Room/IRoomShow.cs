@@ -24,7 +24,8 @@ public interface IRoomShow
     /// room emptied). Returns where each participant's RTP goes, by participant id.
     /// </summary>
     /// <exception cref="RoomShowRefusedException">The show cannot take this membership; nothing changed.</exception>
-    Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants, CancellationToken cancellationToken);
+    Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants,
+        CancellationToken cancellationToken);
 
     /// <summary>
     /// A host sets the show's layout: <paramref name="kind"/> (<c>single</c>, <c>side-by-side</c>, <c>grid</c>, <c>pip</c>)

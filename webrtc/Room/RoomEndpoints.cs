@@ -17,14 +17,16 @@ namespace Broadcast.WebRtc.Room;
 /// or refusing guests, muting, removing and banning. Guests and participants (<c>/room/{channel}</c>): asking to join
 /// (a knock, with an invite or none) and polling it with its secret, publishing once admitted (the grant as bearer),
 /// leaving (the participant's resource URL, with its token, is its capability), the room's list and subscriptions to the
-/// others' media (the participant's token as bearer). Lists show public ids only: a participant never learns another's token. Offers and answers are <c>application/sdp</c>, with every ICE candidate in them.
+/// others' media (the participant's token as bearer). Lists show public ids only: a participant never learns another's token. Offers and answers are
+/// <c>application/sdp</c>, with every ICE candidate in them.
 /// </summary>
 public static class RoomEndpoints
 {
     /// <summary>The response header that gives a publisher its public participant id.</summary>
     public const string ParticipantIdHeader = "X-Participant-Id";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+        { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
 
     public static IEndpointRouteBuilder MapRoom(this IEndpointRouteBuilder endpoints, string hostPolicy)
     {
@@ -41,12 +43,14 @@ public static class RoomEndpoints
             context.Response.Headers.CacheControl = "no-store";
             return Results.Json(new { iceServers = ice.For($"room.{channel}") }, Json);
         });
-        host.MapPost("/participants", (HttpContext context, string channel) => PublishAsync(context, rooms, channel, HostName(context), "studio", Screen(context)));
+        host.MapPost("/participants", (HttpContext context, string channel) => PublishAsync(context, rooms, channel, HostName(context), "studio",
+            Screen(context)));
         host.MapPost("/invites", async (HttpContext context, string channel) =>
         {
             if (!await IsChannelAsync(context, channel).ConfigureAwait(false)) return Refused(404, "no such channel");
             var invite = lobby.Invite(channel);
-            return Results.Json(new { invite.Token, invite.ExpiresAt, url = $"/room/{Uri.EscapeDataString(channel)}/join?invite={invite.Token}" }, Json, statusCode: 201);
+            return Results.Json(new { invite.Token, invite.ExpiresAt, url = $"/room/{Uri.EscapeDataString(channel)}/join?invite={invite.Token}" },
+                Json, statusCode: 201);
         });
         host.MapPut("/layout", async (HttpContext context, string channel, LayoutRequest request, CancellationToken cancellationToken) =>
         {
@@ -63,13 +67,16 @@ public static class RoomEndpoints
                 return Results.ValidationProblem(new Dictionary<string, string[]> { [e.ParamName == "kind" ? "kind" : "participants"] = [message] });
             }
         });
-        host.MapPost("/knocks/{id}/admit", (string channel, string id) => lobby.Admit(channel, id) ? Results.NoContent() : Refused(404, "no such guest waiting"));
-        host.MapPost("/knocks/{id}/refuse", (string channel, string id, bool? ban) => lobby.Refuse(channel, id, ban == true) ? Results.NoContent() : Refused(404, "no such guest"));
+        host.MapPost("/knocks/{id}/admit",
+            (string channel, string id) => lobby.Admit(channel, id) ? Results.NoContent() : Refused(404, "no such guest waiting"));
+        host.MapPost("/knocks/{id}/refuse",
+            (string channel, string id, bool? ban) => lobby.Refuse(channel, id, ban == true) ? Results.NoContent() : Refused(404, "no such guest"));
         host.MapPost("/participants/{id}/mute", async (string channel, string id, MuteRequest request, CancellationToken cancellationToken) =>
         {
             try
             {
-                return await rooms.MuteAsync(channel, id, request.Muted, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : Refused(404, "no such participant");
+                return await rooms.MuteAsync(channel, id, request.Muted, cancellationToken).ConfigureAwait(false) ? Results.NoContent()
+                    : Refused(404, "no such participant");
             }
             catch (RoomRefusal e)
             {
@@ -110,7 +117,8 @@ public static class RoomEndpoints
             if (status is null) return Refused(404, "no such request to join (or not yours)");
             context.Response.Headers.CacheControl = "no-store";
             // An admitted guest's page configures its connections with these before it publishes (TURN only for the admitted).
-            return Results.Json(new { state = status.State, grant = status.Grant, iceServers = status.Grant is null ? null : ice.For($"room.{channel}") }, Json);
+            return Results.Json(new { state = status.State, grant = status.Grant,
+                iceServers = status.Grant is null ? null : ice.For($"room.{channel}") }, Json);
         });
         room.MapPost("/participants", async (HttpContext context, string channel) =>
         {
@@ -145,13 +153,15 @@ public static class RoomEndpoints
         {
             if (rooms.ParticipantOf(channel, Bearer(context)) is not { } self) return Refused(403, "only a participant of the room sees its list");
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.SharedBy, p.Muted, p.Connected, since = p.JoinedAt, self = p.Id == self }), Json);
+            return Results.Json(rooms.Participants(channel).Select(p => new { p.Id, name = p.Display, p.Source, p.IsScreen, p.SharedBy, p.Muted,
+                p.Connected, since = p.JoinedAt, self = p.Id == self }), Json);
         });
         room.MapPost("/subscriptions", async (HttpContext context, string channel, SubscribeRequest request) =>
         {
             try
             {
-                var offer = await rooms.SubscribeAsync(channel, Bearer(context), request.Participant ?? "", context.RequestAborted).ConfigureAwait(false);
+                var offer = await rooms.SubscribeAsync(channel, Bearer(context), request.Participant ?? "",
+                    context.RequestAborted).ConfigureAwait(false);
                 return Results.Json(new { offer.Id, offer.Sdp }, Json, statusCode: 201);
             }
             catch (RoomRefusal e)
@@ -163,14 +173,16 @@ public static class RoomEndpoints
         {
             if (!IsSdp(context.Request))
             {
-                await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the answer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
+                await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType,
+                    $"the answer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
                 return;
             }
 
             string? answer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
             try
             {
-                if (answer is null) await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge, "the answer is too large").ConfigureAwait(false);
+                if (answer is null) await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge,
+                    "the answer is too large").ConfigureAwait(false);
                 else if (!await rooms.AnswerAsync(channel, Bearer(context), id, answer, context.RequestAborted).ConfigureAwait(false))
                     await WhepEndpoints.Problem(context, StatusCodes.Status404NotFound, "no such subscription of yours").ConfigureAwait(false);
                 else context.Response.StatusCode = StatusCodes.Status204NoContent;
@@ -181,7 +193,8 @@ public static class RoomEndpoints
             }
         });
         room.MapDelete("/subscriptions/{id}", async (HttpContext context, string channel, string id) =>
-            await rooms.UnsubscribeAsync(channel, Bearer(context), id).ConfigureAwait(false) ? Results.NoContent() : Refused(404, "no such subscription of yours"));
+            await rooms.UnsubscribeAsync(channel, Bearer(context), id).ConfigureAwait(false) ? Results.NoContent() : Refused(404,
+                "no such subscription of yours"));
         return endpoints;
     }
 
@@ -190,7 +203,8 @@ public static class RoomEndpoints
     {
         if (!IsSdp(context.Request))
         {
-            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType,
+                $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
             return;
         }
 
@@ -205,7 +219,8 @@ public static class RoomEndpoints
         RoomAnswer answer;
         try
         {
-            answer = await rooms.JoinAsync(channel, name, source, isScreen, offer, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+            answer = await rooms.JoinAsync(channel, name, source, isScreen, offer, context.Connection.RemoteIpAddress,
+                context.RequestAborted).ConfigureAwait(false);
         }
         catch (RoomRefusal e)
         {
@@ -234,20 +249,23 @@ public static class RoomEndpoints
         if (token.Length == 0)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
-            await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized, "a participant shares a screen with its own token as the bearer token").ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized,
+                "a participant shares a screen with its own token as the bearer token").ConfigureAwait(false);
             return;
         }
 
         if (!IsSdp(context.Request))
         {
-            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType,
+                $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
             return;
         }
 
         // Checked before the body is read: only a participant of this room may make the server hold an offer.
         if (rooms.ParticipantOf(channel, token) is null)
         {
-            await WhepEndpoints.Problem(context, StatusCodes.Status403Forbidden, "only a participant of the room shares a screen into it").ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, StatusCodes.Status403Forbidden,
+                "only a participant of the room shares a screen into it").ConfigureAwait(false);
             return;
         }
 
@@ -255,7 +273,8 @@ public static class RoomEndpoints
 
         try
         {
-            var answer = await rooms.ShareScreenAsync(channel, token, offer, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+            var answer = await rooms.ShareScreenAsync(channel, token, offer, context.Connection.RemoteIpAddress,
+                context.RequestAborted).ConfigureAwait(false);
             await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
         }
         catch (RoomRefusal e)
@@ -270,14 +289,16 @@ public static class RoomEndpoints
 
         try
         {
-            var answer = await rooms.RejoinAsync(channel, token, offer, context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
+            var answer = await rooms.RejoinAsync(channel, token, offer, context.Connection.RemoteIpAddress,
+                context.RequestAborted).ConfigureAwait(false);
             await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
         }
         catch (RoomRefusal e)
         {
             if (e.Status == StatusCodes.Status401Unauthorized) context.Response.Headers.WWWAuthenticate = "Bearer";
             await WhepEndpoints.Problem(context, e.Status, e.Status == StatusCodes.Status401Unauthorized
-                ? "a guest publishes once a host admitted them: send the grant from the green room as the bearer token" : e.Message).ConfigureAwait(false);
+                ? "a guest publishes once a host admitted them: send the grant from the green room as the bearer token"
+                : e.Message).ConfigureAwait(false);
         }
     }
 
@@ -290,14 +311,17 @@ public static class RoomEndpoints
         var access = context.RequestServices.GetService<IPlaybackAccess>();
         if (access is null || (access.IsReady && !access.IsPrivate(channel))) return true;
         if (context.RequestServices.GetRequiredService<RoomLobby>().IsInvite(channel, invite)) return true;
-        return WhepEndpoints.PlaybackTokenOf(context.Request) is { Length: > 0 } token && access.IsReady && access.IsAuthorized(channel, token, out _);
+        return WhepEndpoints.PlaybackTokenOf(context.Request) is { Length: > 0 } token && access.IsReady
+            && access.IsAuthorized(channel, token, out _);
     }
 
     private static async Task<bool> IsChannelAsync(HttpContext context, string channel) =>
-        await context.RequestServices.GetRequiredService<IRoomPublishAuthorizer>().IsChannelAsync(channel, context.RequestAborted).ConfigureAwait(false);
+        await context.RequestServices.GetRequiredService<IRoomPublishAuthorizer>()
+            .IsChannelAsync(channel, context.RequestAborted).ConfigureAwait(false);
 
     private static bool IsSdp(HttpRequest request) =>
-        MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.MediaType.Equals(WhepEndpoints.SdpContentType, StringComparison.OrdinalIgnoreCase);
+        MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            && type.MediaType.Equals(WhepEndpoints.SdpContentType, StringComparison.OrdinalIgnoreCase);
 
     private static string Bearer(HttpContext context)
     {
@@ -306,9 +330,11 @@ public static class RoomEndpoints
     }
 
     private static string HostName(HttpContext context) =>
-        context.Request.Query.TryGetValue("name", out var names) && names.Count == 1 && !string.IsNullOrWhiteSpace(names[0]) ? names[0]! : context.User.Identity?.Name ?? "Host";
+        context.Request.Query.TryGetValue("name", out var names) && names.Count == 1
+            && !string.IsNullOrWhiteSpace(names[0]) ? names[0]! : context.User.Identity?.Name ?? "Host";
 
-    private static bool Screen(HttpContext context) => context.Request.Query.TryGetValue("screen", out var screen) && screen.Count == 1 && screen[0] is "1" or "true";
+    private static bool Screen(HttpContext context)
+        => context.Request.Query.TryGetValue("screen", out var screen) && screen.Count == 1 && screen[0] is "1" or "true";
 
     private static IResult Refused(int status, string detail) => Results.Problem(statusCode: status, detail: detail);
 
@@ -328,6 +354,7 @@ public static class RoomEndpoints
 
     public sealed record MuteRequest(bool Muted);
 
-    /// <summary>A host's layout for the show: <c>auto</c>, <c>single</c>, <c>side-by-side</c>, <c>grid</c> or <c>pip</c>, over participants' public ids in order.</summary>
+    /// <summary>A host's layout for the show: <c>auto</c>, <c>single</c>, <c>side-by-side</c>, <c>grid</c> or <c>pip</c>,
+    /// over participants' public ids in order.</summary>
     public sealed record LayoutRequest(string? Kind, IReadOnlyList<string>? Participants);
 }

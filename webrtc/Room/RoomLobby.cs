@@ -97,14 +97,17 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
 
             if (invited)
             {
-                if (_knocks.Values.Count(k => k.Channel == channel && k.Invited && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxInvitedKnocksPerRoom)
+                if (_knocks.Values.Count(k => k.Channel == channel && k.Invited && k.State is KnockState.Waiting or KnockState.Admitted)
+                    >= MaxInvitedKnocksPerRoom)
                     throw new RoomRefusal(429, "this room's green room is full of invited guests; try again later");
             }
             else
             {
-                if (_knocks.Values.Count(k => k.Channel == channel && !k.Invited && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerRoom)
+                if (_knocks.Values.Count(k => k.Channel == channel && !k.Invited && k.State is KnockState.Waiting or KnockState.Admitted)
+                    >= MaxKnocksPerRoom)
                     throw new RoomRefusal(429, "this room's green room is full; try again later");
-                if (address is not null && _knocks.Values.Count(k => k.Client == address && !k.Invited && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerAddress)
+                if (address is not null && _knocks.Values.Count(k => k.Client == address && !k.Invited
+                    && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerAddress)
                     throw new RoomRefusal(429, "this address already waits to join; try again later");
             }
             if (invited) _invites.Remove(inviteToken!);
@@ -115,7 +118,8 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
         }
     }
 
-    /// <summary>Whether <paramref name="inviteToken"/> is a standing invite to <paramref name="channel"/>'s room (it is not used up by asking).</summary>
+    /// <summary>Whether <paramref name="inviteToken"/> is a standing invite to <paramref name="channel"/>'s room
+    /// (it is not used up by asking).</summary>
     public bool IsInvite(string channel, string? inviteToken)
     {
         if (string.IsNullOrEmpty(inviteToken)) return false;
@@ -146,11 +150,13 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
         lock (_gate)
         {
             Sweep();
-            return [.. _knocks.Values.Where(k => k.Channel == channel).OrderBy(k => k.At).Select(k => new KnockInfo(k.Id, k.Name, k.Invited, k.State, k.At))];
+            return [.. _knocks.Values.Where(k => k.Channel == channel).OrderBy(k => k.At).Select(k => new KnockInfo(k.Id, k.Name, k.Invited, k.State,
+                k.At))];
         }
     }
 
-    /// <summary>A host admits a waiting guest: its grant works for <see cref="RoomOptions.GrantLifetime"/>. False when there is no such waiting knock.</summary>
+    /// <summary>A host admits a waiting guest: its grant works for <see cref="RoomOptions.GrantLifetime"/>. False when there is no such waiting
+    /// knock.</summary>
     public bool Admit(string channel, string id)
     {
         lock (_gate)

@@ -20,8 +20,10 @@ public sealed class RoomRefusal(int status, string detail) : Exception(detail)
 /// </summary>
 public sealed record RoomAnswer(string Id, string Token, string Sdp);
 
-/// <summary>A participant of a room, for the API and the dashboard; <paramref name="SharedBy"/> is the id of the participant whose screen share it is.</summary>
-public sealed record RoomParticipantInfo(string Id, string Display, string Source, bool IsScreen, string VideoCodec, bool HasAudio, bool Connected, bool Muted, DateTimeOffset JoinedAt,
+/// <summary>A participant of a room, for the API and the dashboard; <paramref name="SharedBy"/> is the id of the participant whose screen share it
+/// is.</summary>
+public sealed record RoomParticipantInfo(string Id, string Display, string Source, bool IsScreen, string VideoCodec, bool HasAudio, bool Connected,
+    bool Muted, DateTimeOffset JoinedAt,
     string? SharedBy = null);
 
 /// <summary>A subscription that was set up: its id and Janus's SDP offer for the subscriber to answer.</summary>
@@ -64,7 +66,8 @@ public sealed partial class RoomService : IAsyncDisposable
     /// <summary>The participants of <paramref name="channel"/>'s room now, in the order they joined.</summary>
     public IReadOnlyList<RoomParticipantInfo> Participants(string channel)
     {
-        return [.. _roster.In(channel).Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec, p.AudioMid is not null,
+        return [.. _roster.In(channel).Select(p => new RoomParticipantInfo(p.Id, p.Display, p.Source, p.IsScreen, p.VideoCodec,
+            p.AudioMid is not null,
             p.Connected, p.Muted, p.JoinedAt, p.Owner))];
     }
 
@@ -73,7 +76,8 @@ public sealed partial class RoomService : IAsyncDisposable
     /// answer, its media forwarded into the channel's show; or throws <see cref="RoomRefusal"/>.
     /// </summary>
     /// <param name="source">Who publishes, for the list and the log: <c>whip</c>, <c>studio</c>, <c>guest</c>.</param>
-    public async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, CancellationToken cancellationToken)
+    public async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client,
+        CancellationToken cancellationToken)
         => await JoinAsync(channel, display, source, isScreen, offer, client, rejoin: null, owner: null, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
@@ -85,7 +89,8 @@ public sealed partial class RoomService : IAsyncDisposable
         var rejoin = _rejoins.Find(channel, token) ?? throw new RoomRefusal(401, "no participant of this room to rejoin with that token");
 
         // The token stays good until a rejoin succeeds: an attempt that fails (Janus still starting) may be made again.
-        var answer = await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, rejoin.Owner, cancellationToken).ConfigureAwait(false);
+        var answer = await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, rejoin.Owner,
+            cancellationToken).ConfigureAwait(false);
         _rejoins.Used(token);
         return answer;
     }
@@ -95,15 +100,18 @@ public sealed partial class RoomService : IAsyncDisposable
     /// rejoins by itself after a Janus restart) that belongs to the sharer and leaves with it, one per sharer. Throws
     /// <see cref="RoomRefusal"/>: 403 when the token is no participant of the room, 409 when it already shares one.
     /// </summary>
-    public async Task<RoomAnswer> ShareScreenAsync(string channel, string ownerToken, string offer, IPAddress? client, CancellationToken cancellationToken)
+    public async Task<RoomAnswer> ShareScreenAsync(string channel, string ownerToken, string offer, IPAddress? client,
+        CancellationToken cancellationToken)
     {
         var owner = _roster.FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room shares a screen into it");
         if (owner.IsScreen) throw new RoomRefusal(400, "a screen share cannot share another screen");
-        return await JoinAsync(channel, $"{owner.Display} (screen)", owner.Source, isScreen: true, offer, client, rejoin: null, owner.Id, cancellationToken)
+        return await JoinAsync(channel, $"{owner.Display} (screen)", owner.Source, isScreen: true, offer, client, rejoin: null, owner.Id,
+            cancellationToken)
             .ConfigureAwait(false);
     }
 
-    private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client, RoomRejoin? rejoin,
+    private async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client,
+        RoomRejoin? rejoin,
         string? owner, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
@@ -127,7 +135,8 @@ public sealed partial class RoomService : IAsyncDisposable
             {
                 // Checked under the room's gate: the sharer may have left, or started another share, meanwhile.
                 if (!room.Participants.Any(p => p.Id == owner)) throw new RoomRefusal(403, "only a participant of the room shares a screen into it");
-                if (room.Participants.Any(p => p.Owner == owner)) throw new RoomRefusal(409, "this participant already shares a screen: stop it first");
+                if (room.Participants.Any(p => p.Owner == owner)) throw new RoomRefusal(409,
+                    "this participant already shares a screen: stop it first");
             }
 
             try
@@ -141,15 +150,18 @@ public sealed partial class RoomService : IAsyncDisposable
 
             long roomId = await room.EnsureOnAsync(janus, cancellationToken).ConfigureAwait(false);
             handle = await janus.AttachAsync(VideoRoomRequests.Plugin, cancellationToken).ConfigureAwait(false);
-            var publisher = await VideoRoomRequests.JoinPublisherAsync(janus, handle, roomId, display, offer, cancellationToken).ConfigureAwait(false);
+            var publisher = await VideoRoomRequests.JoinPublisherAsync(janus, handle, roomId, display, offer,
+                cancellationToken).ConfigureAwait(false);
             var answer = publisher.Answer;
             var video = answer.Media.FirstOrDefault(m => m.Media == "video" && m.Port != 0 && m.RtpMaps().Any());
             string? codec = video?.RtpMaps().First().Encoding.ToUpperInvariant();
             if (video?.Mid is null || codec is null)
                 throw new RoomRefusal(400, $"none of the offered video codecs is taken here ({_options.VideoCodecs})");
-            var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase)));
+            var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus",
+                StringComparison.OrdinalIgnoreCase)));
 
-            participant = new RoomParticipant(rejoin?.Id ?? NewId(), rejoin?.Token ?? NewId(), channel, display, source, isScreen, janus, roomId, handle,
+            participant = new RoomParticipant(rejoin?.Id ?? NewId(), rejoin?.Token ?? NewId(), channel, display, source, isScreen, janus, roomId,
+                handle,
                 publisher.Id, codec, video.Mid, audio?.Mid, client, _time.GetUtcNow(), owner);
             _roster.Add(room, participant);
             IReadOnlyDictionary<string, RoomRtpTarget> targets;
@@ -259,7 +271,8 @@ public sealed partial class RoomService : IAsyncDisposable
     public Task<bool> UnsubscribeAsync(string channel, string ownerToken, string subscriptionId)
         => _subscriptions.EndAsync(channel, ParticipantOf(channel, ownerToken), subscriptionId);
 
-    /// <summary>A host mutes or unmutes a participant's sound for everyone (Janus's moderation: the room and the show); false when there is none.</summary>
+    /// <summary>A host mutes or unmutes a participant's sound for everyone (Janus's moderation: the room and the show);
+    /// false when there is none.</summary>
     public async Task<bool> MuteAsync(string channel, string id, bool muted, CancellationToken cancellationToken)
     {
         if (_roster.FindById(channel, id) is not { } participant) return false;
@@ -267,7 +280,8 @@ public sealed partial class RoomService : IAsyncDisposable
         {
             try
             {
-                await VideoRoomRequests.ModerateAsync(participant.Janus, participant.Handle, participant.JanusRoomId, participant.PublisherId, mid, muted,
+                await VideoRoomRequests.ModerateAsync(participant.Janus, participant.Handle, participant.JanusRoomId, participant.PublisherId, mid,
+                    muted,
                     cancellationToken).ConfigureAwait(false);
             }
             catch (JanusApiException e)
@@ -294,14 +308,16 @@ public sealed partial class RoomService : IAsyncDisposable
     }
 
     private static List<RoomFeed> Feeds(ChannelRoom room) =>
-        [.. room.Participants.Select(p => new RoomFeed(p.Id, p.Display, p.VideoCodec, p.AudioMid is not null, p.IsScreen, () => _ = RequestKeyframeAsync(p)))];
+        [.. room.Participants.Select(p => new RoomFeed(p.Id, p.Display, p.VideoCodec, p.AudioMid is not null, p.IsScreen,
+            () => _ = RequestKeyframeAsync(p)))];
 
     /// <summary>Forwards the participant's video (and audio) RTP to its place in the show, payload types rewritten to the show's.</summary>
     private static async Task ForwardAsync(RoomParticipant participant, RoomRtpTarget target, CancellationToken cancellationToken)
     {
         List<VideoRoomForward> streams = [new(participant.VideoMid, target.VideoPort, target.VideoPayloadType)];
         if (participant.AudioMid is { } audioMid) streams.Add(new(audioMid, target.AudioPort, target.AudioPayloadType));
-        await VideoRoomRequests.ForwardAsync(participant.Janus, participant.Handle, participant.JanusRoomId, participant.PublisherId, streams, cancellationToken)
+        await VideoRoomRequests.ForwardAsync(participant.Janus, participant.Handle, participant.JanusRoomId, participant.PublisherId, streams,
+            cancellationToken)
             .ConfigureAwait(false);
     }
 
@@ -337,7 +353,8 @@ public sealed partial class RoomService : IAsyncDisposable
     {
         await Task.Delay(_options.ConnectTimeout, _time).ConfigureAwait(false);
         if (!participant.Connected)
-            await RemoveAsync(participant.Channel, p => p == participant, $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s").ConfigureAwait(false);
+            await RemoveAsync(participant.Channel, p => p == participant,
+                $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s").ConfigureAwait(false);
     }
 
     private void OnJanusLost(JanusSession janus)
@@ -373,10 +390,12 @@ public sealed partial class RoomService : IAsyncDisposable
         foreach (var participant in _roster.All()) await participant.Janus.DetachQuietlyAsync(participant.Handle).ConfigureAwait(false);
     }
 
-    [LoggerMessage(EventId = 8301, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} ({Display}, {Source}) joined with {Codec}, audio {HasAudio}; {Count} participants")]
+    [LoggerMessage(EventId = 8301, Level = LogLevel.Information,
+        Message = "Room {Channel}: {ParticipantId} ({Display}, {Source}) joined with {Codec}, audio {HasAudio}; {Count} participants")]
     private partial void LogJoined(string channel, string participantId, string display, string source, string codec, bool hasAudio, int count);
 
-    [LoggerMessage(EventId = 8302, Level = LogLevel.Information, Message = "Room {Channel}: {ParticipantId} ({Display}) left ({Reason}); {Count} participants")]
+    [LoggerMessage(EventId = 8302, Level = LogLevel.Information,
+        Message = "Room {Channel}: {ParticipantId} ({Display}) left ({Reason}); {Count} participants")]
     private partial void LogLeft(string channel, string participantId, string display, string reason, int count);
 
     [LoggerMessage(EventId = 8303, Level = LogLevel.Warning, Message = "Room {Channel}: Janus refused a participant: {Reason}")]

@@ -34,12 +34,14 @@ public static partial class WhipEndpoints
         endpoints.MapPost("/whip", context => OfferAsync(context, service, ice, keys)).WithDisplayName("WHIP offer");
         endpoints.MapMethods("/whip", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST")).WithDisplayName("WHIP options");
         endpoints.MapDelete("/whip/{channel}/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHIP end");
-        endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, DELETE")).WithDisplayName("WHIP session options");
+        endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, DELETE"))
+            .WithDisplayName("WHIP session options");
         endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Patch], context =>
         {
             WhepEndpoints.AddCors(context.Response);
             context.Response.Headers.Allow = "OPTIONS, DELETE";
-            return WhepEndpoints.Problem(context, StatusCodes.Status405MethodNotAllowed, "trickle ICE and ICE restarts are not supported: send every candidate in the offer");
+            return WhepEndpoints.Problem(context, StatusCodes.Status405MethodNotAllowed,
+                "trickle ICE and ICE restarts are not supported: send every candidate in the offer");
         }).WithDisplayName("WHIP trickle");
         return endpoints;
     }
@@ -52,9 +54,11 @@ public static partial class WhipEndpoints
         var request = context.Request;
         var response = context.Response;
         WhepEndpoints.AddCors(response);
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals(WhepEndpoints.SdpContentType, StringComparison.OrdinalIgnoreCase))
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || !type.MediaType.Equals(WhepEndpoints.SdpContentType, StringComparison.OrdinalIgnoreCase))
         {
-            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, StatusCodes.Status415UnsupportedMediaType,
+                $"the offer must be sent as {WhepEndpoints.SdpContentType}").ConfigureAwait(false);
             return;
         }
 
@@ -63,7 +67,8 @@ public static partial class WhipEndpoints
         if (key.Length == 0)
         {
             response.Headers.WWWAuthenticate = "Bearer";
-            await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized, "send the channel's stream key as the bearer token").ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, StatusCodes.Status401Unauthorized,
+                "send the channel's stream key as the bearer token").ConfigureAwait(false);
             return;
         }
 
@@ -71,7 +76,8 @@ public static partial class WhipEndpoints
         if (keys.Guard.IsBlocked(address, out var left))
         {
             response.Headers.RetryAfter = ((int)Math.Ceiling(left.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            await WhepEndpoints.Problem(context, StatusCodes.Status429TooManyRequests, "too many refused stream keys from this address: try again later")
+            await WhepEndpoints.Problem(context, StatusCodes.Status429TooManyRequests,
+                "too many refused stream keys from this address: try again later")
                 .ConfigureAwait(false);
             return;
         }
@@ -146,6 +152,7 @@ public static partial class WhipEndpoints
         return Task.CompletedTask;
     }
 
-    [LoggerMessage(EventId = 8307, Level = LogLevel.Warning, Message = "WHIP: {Address} sent {Failures} refused stream keys within {WindowSeconds} s; its WHIP offers are refused for {BlockSeconds} s")]
+    [LoggerMessage(EventId = 8307, Level = LogLevel.Warning,
+        Message = "WHIP: {Address} sent {Failures} refused stream keys within {WindowSeconds} s; its WHIP offers are refused for {BlockSeconds} s")]
     private static partial void LogAddressBlocked(ILogger logger, string address, int failures, int windowSeconds, int blockSeconds);
 }

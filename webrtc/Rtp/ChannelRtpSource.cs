@@ -160,7 +160,8 @@ public sealed partial class ChannelRtpSource : IAsyncDisposable
     }
 
     /// <summary>The held frames, then the hub's, as FLV into ffmpeg: true when the publish ended, false when ffmpeg went away.</summary>
-    private static async Task<bool> PumpAsync(LiveStreamReader reader, List<MediaFrame> held, Stream stdin, bool hasAudio, CancellationToken cancellationToken)
+    private static async Task<bool> PumpAsync(LiveStreamReader reader, List<MediaFrame> held, Stream stdin, bool hasAudio,
+        CancellationToken cancellationToken)
     {
         var buffer = new ArrayBufferWriter<byte>(256 * 1024);
         var muxer = new FlvMuxer();
@@ -211,7 +212,8 @@ public sealed partial class ChannelRtpSource : IAsyncDisposable
         _stop.Dispose();
     }
 
-    [LoggerMessage(EventId = 8101, Level = LogLevel.Information, Message = "WebRTC {Channel}: ffmpeg {Pid} sends RTP ({Mode}: {Reason}), audio {HasAudio}")]
+    [LoggerMessage(EventId = 8101, Level = LogLevel.Information,
+        Message = "WebRTC {Channel}: ffmpeg {Pid} sends RTP ({Mode}: {Reason}), audio {HasAudio}")]
     private partial void LogStarted(string channel, int pid, string mode, string reason, bool hasAudio);
 
     [LoggerMessage(EventId = 8102, Level = LogLevel.Warning, Message = "WebRTC {Channel}: RTP ffmpeg restarts in {WaitMs} ms after: {Reason}")]

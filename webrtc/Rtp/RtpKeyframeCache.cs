@@ -30,7 +30,8 @@ public sealed class RtpKeyframeCache(int capacityBytes = RtpKeyframeCache.Defaul
     public int Count { get; private set; }
 
     /// <summary>Packet <paramref name="index"/> (0 is the keyframe's first), as it was received.</summary>
-    public ReadOnlySpan<byte> this[int index] => (uint)index < (uint)Count ? _arena.AsSpan(_offsets[index], _lengths[index]) : throw new ArgumentOutOfRangeException(nameof(index));
+    public ReadOnlySpan<byte> this[int index]
+        => (uint)index < (uint)Count ? _arena.AsSpan(_offsets[index], _lengths[index]) : throw new ArgumentOutOfRangeException(nameof(index));
 
     /// <summary>Takes one video RTP packet of the channel, in the order they are sent.</summary>
     public void Add(ReadOnlySpan<byte> packet)

@@ -20,14 +20,16 @@ public static class NoSipAnswer
 {
     /// <summary>Builds the answer, or says why the offer cannot be played.</summary>
     /// <param name="preferredProfileIdc">The H.264 <c>profile_idc</c> we send (66 baseline, 77 main, 100 high).</param>
-    public static bool TryBuild(SessionDescription offer, int ourPort, int preferredProfileIdc, out string answer, out NoSipMediaPlan plan, out string error)
+    public static bool TryBuild(SessionDescription offer, int ourPort, int preferredProfileIdc, out string answer, out NoSipMediaPlan plan,
+        out string error)
     {
         ArgumentNullException.ThrowIfNull(offer);
         answer = "";
         plan = null!;
         error = "";
         var text = new StringBuilder();
-        text.Append("v=0\r\no=- ").Append(ourPort.ToString(CultureInfo.InvariantCulture)).Append(" 1 IN IP4 127.0.0.1\r\ns=broadcast\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n");
+        text.Append("v=0\r\no=- ").Append(ourPort.ToString(CultureInfo.InvariantCulture))
+            .Append(" 1 IN IP4 127.0.0.1\r\ns=broadcast\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n");
         string? address = offer.ConnectionAddress;
         int videoPort = 0, videoPt = -1, audioPort = 0, audioPt = -1;
         foreach (var media in offer.Media)
@@ -121,12 +123,14 @@ public static class NoSipAnswer
         return parameters;
     }
 
-    private static bool IsOpus(RtpMap map) => map.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase) && map.ClockRate == 48000 && map.Channels == 2;
+    private static bool IsOpus(RtpMap map)
+        => map.Encoding.Equals("opus", StringComparison.OrdinalIgnoreCase) && map.ClockRate == 48000 && map.Channels == 2;
 
     private static void AppendSendOnly(StringBuilder text, MediaDescription media, RtpMap map, int ourPort)
     {
         string pt = map.PayloadType.ToString(CultureInfo.InvariantCulture);
-        text.Append("m=").Append(media.Media).Append(' ').Append(ourPort.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(media.Protocol).Append(' ').Append(pt).Append("\r\n");
+        text.Append("m=").Append(media.Media).Append(' ').Append(ourPort.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(media.Protocol)
+            .Append(' ').Append(pt).Append("\r\n");
         if (media.Mid is { } mid) text.Append("a=mid:").Append(mid).Append("\r\n");
         text.Append("a=rtpmap:").Append(pt).Append(' ').Append(map.Encoding).Append('/').Append(map.ClockRate.ToString(CultureInfo.InvariantCulture));
         if (media.Media == "audio") text.Append('/').Append(map.Channels.ToString(CultureInfo.InvariantCulture));

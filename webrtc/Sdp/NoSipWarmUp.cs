@@ -15,13 +15,15 @@ public static class NoSipWarmUp
     {
         string ufrag = Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
         string pwd = Convert.ToHexString(RandomNumberGenerator.GetBytes(12)).ToLowerInvariant();
-        string fingerprint = string.Join(':', RandomNumberGenerator.GetBytes(32).Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
+        string fingerprint = string.Join(':',
+            RandomNumberGenerator.GetBytes(32).Select(b => b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture)));
         var sdp = new StringBuilder();
         sdp.Append("v=0\r\no=- ").Append(RandomNumberGenerator.GetInt32(1, int.MaxValue)).Append(" 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n")
             .Append("a=group:BUNDLE 0 1\r\na=msid-semantic: WMS\r\n");
         void Media(string kind, int mid, string formats)
         {
-            sdp.Append("m=").Append(kind).Append(" 9 UDP/TLS/RTP/SAVPF ").Append(formats).Append("\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n")
+            sdp.Append("m=").Append(kind).Append(" 9 UDP/TLS/RTP/SAVPF ").Append(formats)
+                .Append("\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n")
                 .Append("a=ice-ufrag:").Append(ufrag).Append("\r\na=ice-pwd:").Append(pwd).Append("\r\na=ice-options:trickle\r\n")
                 .Append("a=fingerprint:sha-256 ").Append(fingerprint).Append("\r\na=setup:actpass\r\na=mid:").Append(mid).Append("\r\n")
                 .Append("a=recvonly\r\na=rtcp-mux\r\n");

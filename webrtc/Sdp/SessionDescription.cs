@@ -25,7 +25,8 @@ public sealed class MediaDescription
     public List<SdpAttribute> Attributes { get; } = [];
 
     /// <summary>sendrecv (the default), sendonly, recvonly or inactive, as the section says (RFC 8866 §6.7).</summary>
-    public string Direction => Attributes.LastOrDefault(a => a.Value is null && a.Name is "sendrecv" or "sendonly" or "recvonly" or "inactive")?.Name ?? "sendrecv";
+    public string Direction
+        => Attributes.LastOrDefault(a => a.Value is null && a.Name is "sendrecv" or "sendonly" or "recvonly" or "inactive")?.Name ?? "sendrecv";
 
     public string? Mid => Attributes.FirstOrDefault(a => a.Name == "mid")?.Value;
 
@@ -42,7 +43,8 @@ public sealed class MediaDescription
     // a=rtpmap and a=fmtp lines must not cost a lookup of each against all the others on every anonymous WHEP POST.
     private AttributeIndex? _index;
 
-    private sealed record AttributeIndex(int AttributeCount, List<RtpMap> Maps, Dictionary<int, string> Parameters, Dictionary<int, List<string>> Feedback);
+    private sealed record AttributeIndex(int AttributeCount, List<RtpMap> Maps, Dictionary<int, string> Parameters,
+        Dictionary<int, List<string>> Feedback);
 
     private AttributeIndex Index()
     {
@@ -82,7 +84,8 @@ public sealed class MediaDescription
     {
         rest = "";
         int space = value.IndexOf(' ', StringComparison.Ordinal);
-        if (space <= 0 || !int.TryParse(value.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out payloadType) || payloadType > 127)
+        if (space <= 0 || !int.TryParse(value.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out payloadType)
+            || payloadType > 127)
         {
             payloadType = -1;
             return false;
@@ -97,12 +100,14 @@ public sealed class MediaDescription
         map = null!;
         // "<payload type> <encoding name>/<clock rate>[/<encoding parameters>]"
         int space = value.IndexOf(' ', StringComparison.Ordinal);
-        if (space <= 0 || !int.TryParse(value.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out int pt) || pt > 127) return false;
+        if (space <= 0 || !int.TryParse(value.AsSpan(0, space), NumberStyles.None, CultureInfo.InvariantCulture, out int pt)
+            || pt > 127) return false;
         string[] parts = value[(space + 1)..].Trim().Split('/');
         if (parts.Length is < 2 or > 3 || parts[0].Length == 0) return false;
         if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int clock) || clock <= 0) return false;
         int channels = 1;
-        if (parts.Length == 3 && (!int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out channels) || channels is <= 0 or > 255)) return false;
+        if (parts.Length == 3 && (!int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture,
+            out channels) || channels is <= 0 or > 255)) return false;
         map = new RtpMap(pt, parts[0], clock, channels);
         return true;
     }

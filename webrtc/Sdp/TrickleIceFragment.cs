@@ -242,11 +242,13 @@ public sealed class TrickleIceFragment
         string[] fields = candidate.Split(' ');
         if (fields.Length < 8 || fields.Length > 40) return false;
         if (fields[0].Length is 0 or > 32 || !IsIceChars(fields[0], 1, 32)) return false;
-        if (!int.TryParse(fields[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int component) || component is < 1 or > 256) return false;
+        if (!int.TryParse(fields[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int component)
+            || component is < 1 or > 256) return false;
         if (fields[2].Length is 0 or > 16) return false;
         if (!uint.TryParse(fields[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)) return false;
         if (fields[4].Length is 0 or > 255) return false;
-        if (!int.TryParse(fields[5], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) || port > 65535) return false;
+        if (!int.TryParse(fields[5], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port)
+            || port > 65535) return false;
         return fields[6] == "typ" && fields[7] is "host" or "srflx" or "prflx" or "relay";
     }
 }

@@ -12,7 +12,8 @@ namespace Broadcast.WebRtc.Whep;
 /// admitted without a token) is ended, and its viewer's PeerConnection with it. The check is the origin's own (an HMAC
 /// per private session, nothing for a public one), so its cost is a few microseconds a session a second.
 /// </summary>
-public sealed partial class WhepAuthorizationWatch(WhepService whep, IPlaybackAccess? access, ILogger<WhepAuthorizationWatch> logger, TimeProvider? time = null)
+public sealed partial class WhepAuthorizationWatch(WhepService whep, IPlaybackAccess? access, ILogger<WhepAuthorizationWatch> logger,
+    TimeProvider? time = null)
     : BackgroundService
 {
     /// <summary>How often the sessions are checked: a session ends at most this long after its authorisation did.</summary>

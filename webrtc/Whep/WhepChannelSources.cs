@@ -26,7 +26,8 @@ internal sealed class WhepChannelSource(ChannelRtpSource source, ChannelRelay? r
 /// sessions or a warm hold (a live real-time channel, held before its first viewer) use it, and stops
 /// <see cref="WhepOptions.IdleStop"/> after the last one left unless another came back meanwhile.
 /// </summary>
-internal sealed partial class WhepChannelSources(LiveStreamRegistry registry, ChannelRelays? relays, WhepOptions options, ILogger logger, TimeProvider time)
+internal sealed partial class WhepChannelSources(LiveStreamRegistry registry, ChannelRelays? relays, WhepOptions options, ILogger logger,
+    TimeProvider time)
     : IAsyncDisposable
 {
     private readonly Lock _gate = new();

@@ -32,10 +32,13 @@ public static class WhepEndpoints
         var service = endpoints.ServiceProvider.GetRequiredService<WhepService>();
         var ice = endpoints.ServiceProvider.GetRequiredService<IceServers>();
         endpoints.MapPost("/live/{channel}/whep", context => OfferAsync(context, service, ice)).WithDisplayName("WHEP offer");
-        endpoints.MapMethods("/live/{channel}/whep", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST")).WithDisplayName("WHEP options");
+        endpoints.MapMethods("/live/{channel}/whep", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST"))
+            .WithDisplayName("WHEP options");
         endpoints.MapDelete("/live/{channel}/whep/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHEP end");
-        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, PATCH, DELETE")).WithDisplayName("WHEP session options");
-        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Patch], context => PatchAsync(context, service, ice)).WithDisplayName("WHEP ICE restart");
+        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, PATCH, DELETE"))
+            .WithDisplayName("WHEP session options");
+        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Patch], context => PatchAsync(context, service, ice))
+            .WithDisplayName("WHEP ICE restart");
         return endpoints;
     }
 
@@ -45,7 +48,8 @@ public static class WhepEndpoints
         var response = context.Response;
         AddCors(response);
         string channel = (string)request.RouteValues["channel"]!;
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals(SdpContentType, StringComparison.OrdinalIgnoreCase))
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || !type.MediaType.Equals(SdpContentType, StringComparison.OrdinalIgnoreCase))
         {
             await Problem(context, StatusCodes.Status415UnsupportedMediaType, $"the offer must be sent as {SdpContentType}").ConfigureAwait(false);
             return;
@@ -63,17 +67,20 @@ public static class WhepEndpoints
         WhepAnswer answer;
         try
         {
-            answer = await service.StartAsync(channel, offer, context.Connection.RemoteIpAddress, context.RequestAborted, token).ConfigureAwait(false);
+            answer = await service.StartAsync(channel, offer, context.Connection.RemoteIpAddress, context.RequestAborted,
+                token).ConfigureAwait(false);
         }
         catch (WhepRefusal e)
         {
             // An address at its limit may try again once one of its sessions ends (at most the connect timeout).
-            if (e.Status == StatusCodes.Status429TooManyRequests) response.Headers.RetryAfter = ((int)Math.Ceiling(service.Options.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            if (e.Status == StatusCodes.Status429TooManyRequests)
+                response.Headers.RetryAfter = ((int)Math.Ceiling(service.Options.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             if (e.Status == StatusCodes.Status503ServiceUnavailable)
             {
                 // Where the viewer can go instead: the same channel over (LL-)HLS.
                 response.Headers.RetryAfter = "10";
-                response.Headers.Append(HeaderNames.Link, $"</live/{channel}/master.m3u8>; rel=\"alternate\"; type=\"application/vnd.apple.mpegurl\"");
+                response.Headers.Append(HeaderNames.Link,
+                    $"</live/{channel}/master.m3u8>; rel=\"alternate\"; type=\"application/vnd.apple.mpegurl\"");
             }
 
             await Problem(context, e.Status, e.Message).ConfigureAwait(false);
@@ -110,9 +117,11 @@ public static class WhepEndpoints
         response.Headers.CacheControl = "no-store";
         string channel = (string)request.RouteValues["channel"]!;
         string session = (string)request.RouteValues["session"]!;
-        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals(TrickleIceFragment.ContentType, StringComparison.OrdinalIgnoreCase))
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type)
+            || !type.MediaType.Equals(TrickleIceFragment.ContentType, StringComparison.OrdinalIgnoreCase))
         {
-            await Problem(context, StatusCodes.Status415UnsupportedMediaType, $"an ICE restart is sent as {TrickleIceFragment.ContentType}").ConfigureAwait(false);
+            await Problem(context, StatusCodes.Status415UnsupportedMediaType,
+                $"an ICE restart is sent as {TrickleIceFragment.ContentType}").ConfigureAwait(false);
             return;
         }
 
@@ -125,7 +134,8 @@ public static class WhepEndpoints
         string? body = await ReadBodyAsync(request, TrickleIceFragment.MaxBytes, context.RequestAborted).ConfigureAwait(false);
         if (body is null)
         {
-            await Problem(context, StatusCodes.Status413PayloadTooLarge, $"a fragment is at most {TrickleIceFragment.MaxBytes} bytes").ConfigureAwait(false);
+            await Problem(context, StatusCodes.Status413PayloadTooLarge,
+                $"a fragment is at most {TrickleIceFragment.MaxBytes} bytes").ConfigureAwait(false);
             return;
         }
 
@@ -137,14 +147,16 @@ public static class WhepEndpoints
 
         if (fragment.Ufrag is null)
         {
-            await Problem(context, StatusCodes.Status422UnprocessableEntity, "trickle ICE is not supported: send every candidate in the offer, or restart ICE with new credentials").ConfigureAwait(false);
+            await Problem(context, StatusCodes.Status422UnprocessableEntity,
+                "trickle ICE is not supported: send every candidate in the offer, or restart ICE with new credentials").ConfigureAwait(false);
             return;
         }
 
         string ifMatch = request.Headers.IfMatch.ToString().Trim();
         if (ifMatch.Length == 0)
         {
-            await Problem(context, StatusCodes.Status428PreconditionRequired, "an ICE restart carries If-Match: * (RFC 9725 §4.3.2)").ConfigureAwait(false);
+            await Problem(context, StatusCodes.Status428PreconditionRequired,
+                "an ICE restart carries If-Match: * (RFC 9725 §4.3.2)").ConfigureAwait(false);
             return;
         }
 
@@ -257,12 +269,14 @@ public static class WhepEndpoints
     internal static async Task<string?> ReadOfferOrRefuseAsync(HttpContext context)
     {
         string? offer = await ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
-        if (offer is null) await Problem(context, StatusCodes.Status413PayloadTooLarge, $"an offer is at most {MaxOfferBytes} bytes").ConfigureAwait(false);
+        if (offer is null) await Problem(context, StatusCodes.Status413PayloadTooLarge,
+            $"an offer is at most {MaxOfferBytes} bytes").ConfigureAwait(false);
         return offer;
     }
 
     /// <summary>The body as text, or null past <see cref="MaxOfferBytes"/> (read no further than that).</summary>
-    internal static Task<string?> ReadOfferAsync(HttpRequest request, CancellationToken cancellationToken) => ReadBodyAsync(request, MaxOfferBytes, cancellationToken);
+    internal static Task<string?> ReadOfferAsync(HttpRequest request, CancellationToken cancellationToken)
+        => ReadBodyAsync(request, MaxOfferBytes, cancellationToken);
 
     /// <summary>The body as text, or null past <paramref name="limit"/> bytes (read no further than that).</summary>
     private static async Task<string?> ReadBodyAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
@@ -292,7 +306,8 @@ public static class WhepEndpoints
         response.StatusCode = status;
         response.ContentType = "application/problem+json";
         response.Headers.CacheControl = "no-store";
-        return response.WriteAsync(JsonSerializer.Serialize(new { type = "about:blank", title = ReasonOf(status), status, detail }), context.RequestAborted);
+        return response.WriteAsync(JsonSerializer.Serialize(new { type = "about:blank", title = ReasonOf(status), status, detail }),
+            context.RequestAborted);
     }
 
     private static string ReasonOf(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);

@@ -42,16 +42,19 @@ internal sealed partial class WhepJanusWarmUp(JanusSupervisor janus, TimeSpan co
 
             LogWarmedUp((int)time.GetElapsedTime(started).TotalMilliseconds);
         }
-        catch (Exception e) when (e is JanusApiException or TimeoutException or HttpRequestException or InvalidOperationException or OperationCanceledException)
+        catch (Exception e) when (e is JanusApiException or TimeoutException or HttpRequestException or InvalidOperationException
+            or OperationCanceledException)
         {
             // The first viewer pays the cost instead; nothing else depends on it.
             LogWarmUpFailed(e.Message);
         }
     }
 
-    [LoggerMessage(EventId = 8210, Level = LogLevel.Debug, Message = "WHEP: Janus warmed up for the first viewer (a NoSIP offer processed and dropped in {Ms} ms)")]
+    [LoggerMessage(EventId = 8210, Level = LogLevel.Debug,
+        Message = "WHEP: Janus warmed up for the first viewer (a NoSIP offer processed and dropped in {Ms} ms)")]
     private partial void LogWarmedUp(int ms);
 
-    [LoggerMessage(EventId = 8211, Level = LogLevel.Warning, Message = "WHEP: Janus could not be warmed up ({Reason}); the first viewer waits for its first offer")]
+    [LoggerMessage(EventId = 8211, Level = LogLevel.Warning,
+        Message = "WHEP: Janus could not be warmed up ({Reason}); the first viewer waits for its first offer")]
     private partial void LogWarmUpFailed(string reason);
 }

@@ -73,6 +73,7 @@ public sealed partial class WhepPrewarm(LiveStreamRegistry registry, WhepService
         }
     }
 
-    [LoggerMessage(EventId = 8208, Level = LogLevel.Warning, Message = "WHEP {Channel}: could not warm the real-time channel ({Reason}); its first viewer starts it")]
+    [LoggerMessage(EventId = 8208, Level = LogLevel.Warning,
+        Message = "WHEP {Channel}: could not warm the real-time channel ({Reason}); its first viewer starts it")]
     private partial void LogWarmFailed(string channel, string reason);
 }

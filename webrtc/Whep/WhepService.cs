@@ -42,18 +42,21 @@ public sealed partial class WhepService : IAsyncDisposable
     private long _started;
     private long _refusedAtCap;
 
-    public WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger, TimeProvider? time = null)
+    public WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger,
+        TimeProvider? time = null)
         : this(janus, registry, options, logger, time, relays: null)
     {
     }
 
     /// <summary>An origin-only node's service: its channels come through <paramref name="relays"/>, into their registry.</summary>
-    public WhepService(JanusSupervisor janus, ChannelRelays relays, IOptions<WhepOptions> options, ILogger<WhepService> logger, TimeProvider? time = null)
+    public WhepService(JanusSupervisor janus, ChannelRelays relays, IOptions<WhepOptions> options, ILogger<WhepService> logger,
+        TimeProvider? time = null)
         : this(janus, relays.Registry, options, logger, time, relays)
     {
     }
 
-    private WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger, TimeProvider? time, ChannelRelays? relays)
+    private WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger,
+        TimeProvider? time, ChannelRelays? relays)
     {
         _relays = relays;
         _janus = janus;
@@ -102,7 +105,8 @@ public sealed partial class WhepService : IAsyncDisposable
     /// <summary>Channels this node holds a source for now (an RTP ffmpeg's socket and thread, and on an origin-only node a relay).</summary>
     public int HeldChannels => _channels.Count;
 
-    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started), Interlocked.Read(ref _refusedAtCap),
+    public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started),
+        Interlocked.Read(ref _refusedAtCap),
         _channels.WarmCount, Volatile.Read(ref _feeds), _channels.RelayedCount);
 
     /// <summary>A relay feed to an origin-only node began (<see cref="RealTimeFeedEndpoints"/>): counted for /metrics.</summary>
@@ -113,7 +117,8 @@ public sealed partial class WhepService : IAsyncDisposable
     /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
     /// <param name="playbackToken">The private channel's playback token the viewer was admitted with (null for a public
     /// channel): <see cref="WhepAuthorizationWatch"/> ends the session once it no longer authorises the channel.</param>
-    public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken, string? playbackToken = null)
+    public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken,
+        string? playbackToken = null)
     {
         if (!_janus.Enabled) throw new WhepRefusal(503, "real-time playback is off on this node (Janus:Enabled=false)");
         long received = _time.GetTimestamp();
@@ -197,7 +202,8 @@ public sealed partial class WhepService : IAsyncDisposable
             _ = EndIfNeverConnectedAsync(session);
             started = true;
             Interlocked.Increment(ref _started);
-            LogStarted(channel, id, handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount, (int)_time.GetElapsedTime(received).TotalMilliseconds);
+            LogStarted(channel, id, handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount,
+                (int)_time.GetElapsedTime(received).TotalMilliseconds);
             return new WhepAnswer(id, answer, session.ETag);
         }
         catch (JanusApiException e)
@@ -327,7 +333,8 @@ public sealed partial class WhepService : IAsyncDisposable
                 if (!session.Connected)
                 {
                     session.Source.Fanout.Replay(session.Viewer);
-                    LogConnected(session.Channel, session.Id, session.Source.Fanout.KeyframePackets, (int)_time.GetElapsedTime(session.AnsweredAt).TotalMilliseconds);
+                    LogConnected(session.Channel, session.Id, session.Source.Fanout.KeyframePackets,
+                        (int)_time.GetElapsedTime(session.AnsweredAt).TotalMilliseconds);
                 }
 
                 session.Connected = true;
@@ -406,30 +413,38 @@ public sealed partial class WhepService : IAsyncDisposable
     }
 
 
-    [LoggerMessage(EventId = 8201, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} started (Janus handle {Handle}, {Mode}), answered {AnswerMs} ms after its offer; {Viewers} real-time viewers on this node")]
+    [LoggerMessage(EventId = 8201, Level = LogLevel.Information,
+        Message = "WHEP {Channel}: session {SessionId} started (Janus handle {Handle}, {Mode}), answered {AnswerMs} ms after its offer; " +
+            "{Viewers} real-time viewers on this node")]
     private partial void LogStarted(string channel, string sessionId, long handle, string mode, int viewers, int answerMs);
 
-    [LoggerMessage(EventId = 8202, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} ended ({Reason}; {Dropped} packets dropped for it); {Viewers} real-time viewers on this node")]
+    [LoggerMessage(EventId = 8202, Level = LogLevel.Information,
+        Message = "WHEP {Channel}: session {SessionId} ended ({Reason}; {Dropped} packets dropped for it); {Viewers} real-time viewers on this node")]
     private partial void LogEnded(string channel, string sessionId, string reason, long dropped, int viewers);
 
     [LoggerMessage(EventId = 8203, Level = LogLevel.Warning, Message = "WHEP {Channel}: viewer cap of {Cap} reached; the viewer is sent to LL-HLS")]
     private partial void LogCapReached(string channel, int cap);
 
-    [LoggerMessage(EventId = 8206, Level = LogLevel.Warning, Message = "WHEP {Channel}: a client address already holds {Cap} real-time sessions on this node; refused with 429")]
+    [LoggerMessage(EventId = 8206, Level = LogLevel.Warning,
+        Message = "WHEP {Channel}: a client address already holds {Cap} real-time sessions on this node; refused with 429")]
     private partial void LogAddressCapReached(string channel, int cap);
 
     [LoggerMessage(EventId = 8204, Level = LogLevel.Warning, Message = "WHEP {Channel}: Janus refused the session: {Reason}")]
     private partial void LogJanusFailed(string channel, string reason);
 
-    [LoggerMessage(EventId = 8207, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} connected {ConnectMs} ms after its answer (ICE, DTLS); it is sent the {Packets} video packets since the latest keyframe first")]
+    [LoggerMessage(EventId = 8207, Level = LogLevel.Information,
+        Message = "WHEP {Channel}: session {SessionId} connected {ConnectMs} ms after its answer (ICE, DTLS); " +
+            "it is sent the {Packets} video packets since the latest keyframe first")]
     private partial void LogConnected(string channel, string sessionId, int packets, int connectMs);
 
-    [LoggerMessage(EventId = 8213, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} restarted its ICE ({Candidates} candidates)")]
+    [LoggerMessage(EventId = 8213, Level = LogLevel.Information,
+        Message = "WHEP {Channel}: session {SessionId} restarted its ICE ({Candidates} candidates)")]
     private partial void LogIceRestarted(string channel, string sessionId, int candidates);
 
 
 
-    [LoggerMessage(EventId = 8209, Level = LogLevel.Information, Message = "WHEP {Channel}: real-time channel live; its RTP ffmpeg and Janus are started before its first viewer")]
+    [LoggerMessage(EventId = 8209, Level = LogLevel.Information,
+        Message = "WHEP {Channel}: real-time channel live; its RTP ffmpeg and Janus are started before its first viewer")]
     private partial void LogWarm(string channel);
 
 }
