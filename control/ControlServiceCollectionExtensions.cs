@@ -117,7 +117,8 @@ public static class ControlServiceCollectionExtensions
                 // Only a moderator account is ever denied a dashboard page: send it to the one it may use.
                 options.AccessDeniedPath = ControlAuth.ModerationPath;
                 // Sign-out and password changes end every session of the user (see AdminSessions).
-                options.Events.OnValidatePrincipal = context => context.HttpContext.RequestServices.GetRequiredService<AdminSessions>().ValidateAsync(context);
+                options.Events.OnValidatePrincipal = context
+                    => context.HttpContext.RequestServices.GetRequiredService<AdminSessions>().ValidateAsync(context);
                 options.Events.OnRedirectToLogin = context => IsApi(context.Request)
                     ? WriteProblemAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized",
                         "Send the admin token as 'Authorization: Bearer {token}' or sign in to the dashboard.")
@@ -205,7 +206,8 @@ public static class ControlServiceCollectionExtensions
 /// Brings the schema up to date and loads the secrets before the server accepts requests, so a bad
 /// database or secret fails the start instead of the first publish.
 /// </summary>
-internal sealed class ControlStartup(ControlDatabase database, StreamKeyProtector protector, AdminToken token, AdminUserService users) : IHostedService
+internal sealed class ControlStartup(ControlDatabase database, StreamKeyProtector protector, AdminToken token, AdminUserService users)
+    : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

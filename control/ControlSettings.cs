@@ -80,7 +80,8 @@ public sealed record ControlSettings
                 : int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is > 0 and <= 65535 ? p
                 : throw new InvalidOperationException($"Rtmp:Port '{port}' is not a TCP port."),
             PublicRtmpBaseUrl = NonEmpty(configuration["Public:RtmpBaseUrl"]),
-            SrtPort = int.TryParse(configuration["Srt:Port"], NumberStyles.None, CultureInfo.InvariantCulture, out var srt) && srt is > 0 and <= 65535 ? srt : null,
+            SrtPort = int.TryParse(configuration["Srt:Port"], NumberStyles.None, CultureInfo.InvariantCulture, out var srt)
+                && srt is > 0 and <= 65535 ? srt : null,
             PublicSrtBaseUrl = NonEmpty(configuration["Public:SrtBaseUrl"]),
             PublicBackupRtmpBaseUrl = NonEmpty(configuration["Public:BackupRtmpBaseUrl"]),
             PublicHttpBaseUrl = NonEmpty(configuration["Public:HttpBaseUrl"]),
@@ -96,7 +97,8 @@ public sealed record ControlSettings
                 : defaults.PasswordHashIterations,
             SchedulerInstanceId = NonEmpty(configuration["Scheduling:InstanceId"]),
             ClusteredScheduling = NonEmpty(configuration["Scheduling:Clustered"]) is { } clustered
-                ? bool.TryParse(clustered, out var c) ? c : throw new InvalidOperationException($"Scheduling:Clustered '{clustered}' is not true or false.")
+                ? bool.TryParse(clustered, out var c) ? c : throw new InvalidOperationException($"Scheduling:Clustered '{clustered}' is not true " +
+                    "or false.")
                 : null,
         };
     }
@@ -113,8 +115,8 @@ public sealed record ControlSettings
         var token = NonEmpty(configured)?.Trim();
         if (token is null || token.Length >= MinAdminTokenLength) return token;
         throw new InvalidOperationException(
-            $"Admin:Token has {token.Length} characters; it must be at least {MinAdminTokenLength} random characters (e.g. `openssl rand -hex 32`), " +
-            "or be left unset to have one generated into Admin:TokenPath.");
+            $"Admin:Token has {token.Length} characters; it must be at least {MinAdminTokenLength} random characters " +
+            "(e.g. `openssl rand -hex 32`), or be left unset to have one generated into Admin:TokenPath.");
     }
 
     private static TimeSpan? Seconds(IConfiguration configuration, string key)

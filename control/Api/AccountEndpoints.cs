@@ -37,11 +37,13 @@ public static class AccountEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext context, AdminUserService users, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.CreateAccountRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.CreateAccountRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         try
         {
-            var created = await users.CreateAsync(request!.Name, request.Password, request.Role ?? AccountRoles.Admin, cancellationToken).ConfigureAwait(false);
+            var created = await users.CreateAsync(request!.Name, request.Password, request.Role ?? AccountRoles.Admin,
+                cancellationToken).ConfigureAwait(false);
             return created is null
                 ? RequestBodies.Conflict($"An account named '{request.Name!.Trim()}' exists already.")
                 : Results.Json(Response(created), ControlJsonContext.Default.AccountResponse, statusCode: StatusCodes.Status201Created);

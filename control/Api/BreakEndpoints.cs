@@ -43,7 +43,8 @@ public static class BreakEndpoints
     private static async Task<IResult> InsertAsync(string id, HttpContext context, ChannelService channels, IAdBreakInserter breaks,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.AdBreakRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.AdBreakRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (request!.Duration is not { } seconds) return RequestBodies.Invalid("duration", "The duration (seconds) is required.");
         if (seconds < MinSeconds || seconds > MaxSeconds)

@@ -24,9 +24,11 @@ public static class ControlEndpoints
             .ProducesValidationProblem();
         group.MapGet("", ListAsync).Produces<List<ChannelResponse>>();
         group.MapGet("/{id}", GetAsync).Produces<ChannelResponse>().ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapPatch("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u, replace: false, ct))
+        group.MapPatch("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u,
+            replace: false, ct))
             .Accepts<UpdateChannelRequest>("application/json").Produces<ChannelResponse>().ProducesValidationProblem();
-        group.MapPut("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u, replace: true, ct))
+        group.MapPut("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u,
+            replace: true, ct))
             .Accepts<UpdateChannelRequest>("application/json").Produces<ChannelResponse>().ProducesValidationProblem();
         group.MapPost("/{id}/rotate-key", RotateKeyAsync).Produces<ChannelResponse>();
         group.MapPost("/{id}/reveal-key", RevealKeyAsync).Produces<RevealKeyResponse>();
@@ -49,14 +51,16 @@ public static class ControlEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext context, ChannelService channels, PublicUrls urls, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.CreateChannelRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.CreateChannelRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
 
         IssuedChannel issued;
         try
         {
             issued = await channels.CreateAsync(
-                new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false), cancellationToken).ConfigureAwait(false);
+                new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationFailedException e)
         {
@@ -65,7 +69,8 @@ public static class ControlEndpoints
 
         if (request.PrivatePlayback == true)
         {
-            await context.RequestServices.GetRequiredService<PlaybackAccessService>().SetPrivateAsync(issued.Channel.Id, true, cancellationToken).ConfigureAwait(false);
+            await context.RequestServices.GetRequiredService<PlaybackAccessService>()
+                .SetPrivateAsync(issued.Channel.Id, true, cancellationToken).ConfigureAwait(false);
         }
 
         var body = ToResponse(issued.Channel, issued.StreamKey, context.Request, urls);
@@ -97,7 +102,8 @@ public static class ControlEndpoints
     private static async Task<IResult> UpdateAsync(string id, HttpContext context, ChannelService channels, PublicUrls urls, bool replace,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.UpdateChannelRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.UpdateChannelRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
@@ -113,7 +119,8 @@ public static class ControlEndpoints
         {
             // PUT: flags not sent return to their defaults (false); PATCH keeps them.
             channel = await channels.UpdateAsync(id, request!.Name, request.RequireSchedule ?? (replace ? false : null),
-                request.LowLatency ?? (replace ? false : null), request.RealTime ?? (replace ? false : null), cancellationToken).ConfigureAwait(false);
+                request.LowLatency ?? (replace ? false : null), request.RealTime ?? (replace ? false : null),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationFailedException e)
         {
@@ -123,7 +130,8 @@ public static class ControlEndpoints
         // PUT: like the other flags, an omitted privatePlayback becomes false.
         if (channel is not null && (request.PrivatePlayback ?? (replace ? false : null)) is { } privatePlayback)
         {
-            await context.RequestServices.GetRequiredService<PlaybackAccessService>().SetPrivateAsync(id, privatePlayback, cancellationToken).ConfigureAwait(false);
+            await context.RequestServices.GetRequiredService<PlaybackAccessService>()
+                .SetPrivateAsync(id, privatePlayback, cancellationToken).ConfigureAwait(false);
         }
 
         return channel is null
@@ -156,7 +164,8 @@ public static class ControlEndpoints
 
         return issued is null
             ? NotFound(id)
-            : Results.Json(new RevealKeyResponse(issued.Channel.Id, issued.StreamKey, urls.RtmpUrl(request), urls.SrtUrl(request, issued.StreamKey)), ControlJsonContext.Default.RevealKeyResponse);
+            : Results.Json(new RevealKeyResponse(issued.Channel.Id, issued.StreamKey, urls.RtmpUrl(request), urls.SrtUrl(request, issued.StreamKey)),
+                ControlJsonContext.Default.RevealKeyResponse);
     }
 
     private static async Task<IResult> RevokeAsync(string id, HttpRequest request, ChannelService channels, PublicUrls urls,
@@ -172,7 +181,8 @@ public static class ControlEndpoints
     /// "End broadcast": ends the channel's live broadcast now (final manifests, the recording closed), also one that is
     /// waiting for its encoder (a drop, or a stop inside a scheduled event). 409 when nothing is live here.
     /// </summary>
-    private static async Task<IResult> EndBroadcastAsync(string id, ChannelService channels, IBroadcastTerminator terminator, CancellationToken cancellationToken)
+    private static async Task<IResult> EndBroadcastAsync(string id, ChannelService channels, IBroadcastTerminator terminator,
+        CancellationToken cancellationToken)
     {
         var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (channel is null) return NotFound(id);
@@ -196,9 +206,10 @@ public static class ControlEndpoints
                     "end its event (POST /api/events/{id}/end), remove its pull source (DELETE /api/channels/{id}/source) or stop its program " +
                     "(DELETE /api/channels/{id}/program), then delete the " +
                     "channel again. Its live and recorded media are deleted with it; to keep a recording, download it before."),
-            ChannelDeletionOutcome.StoreFailed => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Channel media could not be deleted",
-                detail: "The channel's objects in the segment store could not all be deleted, so the channel is kept (a private one stays private). " +
-                    "Try again when the store is reachable."),
+            ChannelDeletionOutcome.StoreFailed => Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: "Channel media could not be deleted",
+                detail: "The channel's objects in the segment store could not all be deleted, so the channel is kept " +
+                    "(a private one stays private). Try again when the store is reachable."),
             _ => NotFound(id),
         };
 

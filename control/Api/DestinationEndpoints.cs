@@ -67,9 +67,11 @@ public static class DestinationEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> CreateAsync(string id, HttpContext context, DestinationService destinations, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(string id, HttpContext context, DestinationService destinations,
+        CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.DestinationRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.DestinationRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         Destination? created;
         try
@@ -82,7 +84,8 @@ public static class DestinationEndpoints
         }
         if (created is null) return RequestBodies.NotFound("Channel", id);
         context.Response.Headers.Location = $"/api/channels/{id}/destinations/{created.Id}";
-        return Results.Json(ToResponse(created, destinations), ControlJsonContext.Default.DestinationResponse, statusCode: StatusCodes.Status201Created);
+        return Results.Json(ToResponse(created, destinations), ControlJsonContext.Default.DestinationResponse,
+            statusCode: StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> ListAsync(string id, DestinationService destinations, CancellationToken cancellationToken)
@@ -104,7 +107,8 @@ public static class DestinationEndpoints
     private static async Task<IResult> UpdateAsync(string id, string destinationId, HttpContext context, DestinationService destinations,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.DestinationRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.DestinationRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         Destination? updated;
         try
@@ -120,7 +124,8 @@ public static class DestinationEndpoints
             : Results.Json(ToResponse(updated, destinations), ControlJsonContext.Default.DestinationResponse);
     }
 
-    private static async Task<IResult> DeleteAsync(string id, string destinationId, DestinationService destinations, CancellationToken cancellationToken) =>
+    private static async Task<IResult> DeleteAsync(string id, string destinationId, DestinationService destinations,
+        CancellationToken cancellationToken) =>
         await destinations.DeleteAsync(id, destinationId, cancellationToken).ConfigureAwait(false)
             ? Results.NoContent()
             : RequestBodies.NotFound("Destination", destinationId);

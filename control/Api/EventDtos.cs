@@ -17,7 +17,8 @@ public sealed record EventRequest(string? ChannelId, string? Title, string? Desc
     public PullSourceRequest? PullSource { get; init; }
 }
 
-/// <summary>An event as the API shows it. <c>state</c> is scheduled | ready | live | ended | cancelled; <c>opensAt</c> is when publishing is first accepted.</summary>
+/// <summary>An event as the API shows it. <c>state</c> is scheduled | ready | live | ended | cancelled;
+/// <c>opensAt</c> is when publishing is first accepted.</summary>
 public sealed record EventResponse(
     string Id,
     string ChannelId,
@@ -41,7 +42,8 @@ public sealed record EventResponse(
 /// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>.</summary>
 public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null);
 
-/// <summary>A recording. <c>hlsUrl</c>/<c>dashUrl</c> are absolute (Public:HttpBaseUrl or the request's host); the paths are origin-relative.</summary>
+/// <summary>A recording. <c>hlsUrl</c>/<c>dashUrl</c> are absolute (Public:HttpBaseUrl or the request's host);
+/// the paths are origin-relative.</summary>
 public sealed record RecordingResponse(
     string Id,
     string ChannelId,
@@ -67,7 +69,8 @@ public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewP
 /// </summary>
 public sealed record SessionResponse(string Name, string Scheme, string? AntiforgeryToken, string AntiforgeryHeader, string Role);
 
-/// <summary><c>GET /account/antiforgery</c>: the token for a hand-built sign-in form (field <c>formFieldName</c>) or fetch call (header <c>headerName</c>).</summary>
+/// <summary><c>GET /account/antiforgery</c>: the token for a hand-built sign-in form (field <c>formFieldName</c>) or fetch call
+/// (header <c>headerName</c>).</summary>
 public sealed record AntiforgeryResponse(string? Token, string FormFieldName, string? HeaderName);
 
 

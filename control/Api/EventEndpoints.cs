@@ -16,13 +16,16 @@ public static class EventEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var events = endpoints.MapGroup("/api/events").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("events");
-        events.MapPost("", CreateAsync).Accepts<EventRequest>("application/json").Produces<EventResponse>(StatusCodes.Status201Created).ProducesValidationProblem();
+        events.MapPost("", CreateAsync).Accepts<EventRequest>("application/json").Produces<EventResponse>(StatusCodes.Status201Created)
+            .ProducesValidationProblem();
         events.MapGet("", ListAsync).Produces<List<EventResponse>>().ProducesValidationProblem();
         events.MapGet("/{id}", GetAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         events.MapPut("/{id}", (string id, HttpContext c, EventService s, CancellationToken ct) => UpdateAsync(id, c, s, replace: true, ct))
-            .Accepts<EventRequest>("application/json").Produces<EventResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+            .Accepts<EventRequest>("application/json").Produces<EventResponse>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
         events.MapPatch("/{id}", (string id, HttpContext c, EventService s, CancellationToken ct) => UpdateAsync(id, c, s, replace: false, ct))
-            .Accepts<EventRequest>("application/json").Produces<EventResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);
+            .Accepts<EventRequest>("application/json").Produces<EventResponse>().ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status409Conflict);
         events.MapPost("/{id}/cancel", CancelAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status409Conflict);
         events.MapPost("/{id}/end", EndAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status409Conflict);
         events.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status409Conflict);
@@ -36,15 +39,18 @@ public static class EventEndpoints
 
     private static async Task<IResult> CreateAsync(HttpContext context, EventService events, CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.EventRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.EventRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
-        if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!, cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
+        if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!,
+            cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
         try
         {
             var ev = await events.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             context.Response.Headers.Location = $"/api/events/{ev.Id}";
-            var response = await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace: false, ev.ToResponse(events.PublishLead), cancellationToken)
+            var response = await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace: false, ev.ToResponse(events.PublishLead),
+                cancellationToken)
                 .ConfigureAwait(false);
             return Results.Json(response, ControlJsonContext.Default.EventResponse, statusCode: StatusCodes.Status201Created);
         }
@@ -54,7 +60,8 @@ public static class EventEndpoints
         }
     }
 
-    private static async Task<IResult> ListAsync(string? channelId, string? from, string? to, HttpContext context, EventService events, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(string? channelId, string? from, string? to, HttpContext context, EventService events,
+        CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         DateTimeOffset? f = null, t = null;
@@ -73,20 +80,24 @@ public static class EventEndpoints
         if (f is not null && t is not null && t <= f) errors["to"] = ["The to must be after from."];
         if (errors.Count > 0) return RequestBodies.Invalid(errors);
         var list = await events.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, f, t, cancellationToken).ConfigureAwait(false);
-        var responses = await PullSourceEndpoints.WithEventSourcesAsync(context, list.Select(e => e.ToResponse(events.PublishLead)).ToList(), cancellationToken)
+        var responses = await PullSourceEndpoints.WithEventSourcesAsync(context, list.Select(e => e.ToResponse(events.PublishLead)).ToList(),
+            cancellationToken)
             .ConfigureAwait(false);
         return Results.Json(responses, ControlJsonContext.Default.ListEventResponse);
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, EventService events, CancellationToken cancellationToken)
         => await events.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } ev
-            ? Results.Json(await PullSourceEndpoints.WithEventSourceAsync(context, ev.ToResponse(events.PublishLead), cancellationToken).ConfigureAwait(false),
+            ? Results.Json(await PullSourceEndpoints.WithEventSourceAsync(context, ev.ToResponse(events.PublishLead),
+                cancellationToken).ConfigureAwait(false),
                 ControlJsonContext.Default.EventResponse)
             : RequestBodies.NotFound("Event", id);
 
-    private static async Task<IResult> UpdateAsync(string id, HttpContext context, EventService events, bool replace, CancellationToken cancellationToken)
+    private static async Task<IResult> UpdateAsync(string id, HttpContext context, EventService events, bool replace,
+        CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.EventRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.EventRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
         if (replace)
@@ -100,13 +111,15 @@ public static class EventEndpoints
             spec = spec with { Description = spec.Description ?? "", Record = spec.Record ?? false };
         }
 
-        if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!, cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
+        if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!,
+            cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
         try
         {
             var ev = await events.UpdateAsync(id, spec, cancellationToken).ConfigureAwait(false);
             return ev is null
                 ? RequestBodies.NotFound("Event", id)
-                : Results.Json(await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace, ev.ToResponse(events.PublishLead), cancellationToken)
+                : Results.Json(await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace, ev.ToResponse(events.PublishLead),
+                    cancellationToken)
                     .ConfigureAwait(false), ControlJsonContext.Default.EventResponse);
         }
         catch (ValidationFailedException e)
@@ -124,7 +137,8 @@ public static class EventEndpoints
         try
         {
             var ev = await events.CancelAsync(id, cancellationToken).ConfigureAwait(false);
-            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
+            return ev is null ? RequestBodies.NotFound("Event", id)
+                : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
         }
         catch (ConflictException e)
         {
@@ -137,7 +151,8 @@ public static class EventEndpoints
         try
         {
             var ev = await events.EndAsync(id, "ended by an admin", cancellationToken).ConfigureAwait(false);
-            return ev is null ? RequestBodies.NotFound("Event", id) : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
+            return ev is null ? RequestBodies.NotFound("Event", id)
+                : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
         }
         catch (ConflictException e)
         {

@@ -29,7 +29,8 @@ public static class ProgramEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("", StopAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         group.MapGet("/levels", LevelsAsync).Produces<ProgramLevelsResponse>().ProducesProblem(StatusCodes.Status404NotFound);
-        group.MapGet("/preview.jpg", PreviewAsync).Produces(StatusCodes.Status200OK, contentType: "image/jpeg").ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/preview.jpg", PreviewAsync).Produces(StatusCodes.Status200OK, contentType: "image/jpeg")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
 
@@ -46,11 +47,13 @@ public static class ProgramEndpoints
     /// The control room's level meters, polled several times a second: each input's own level (before its fader) and the
     /// program bus's, peaks of the last 300 ms in dBFS (null: silence). 404 while no program of the channel runs here.
     /// </summary>
-    private static async Task<IResult> LevelsAsync(string id, HttpContext context, ChannelService channels, IProgramRunner runner, CancellationToken cancellationToken)
+    private static async Task<IResult> LevelsAsync(string id, HttpContext context, ChannelService channels, IProgramRunner runner,
+        CancellationToken cancellationToken)
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         if (runner.Levels(channel.Slug) is not { } levels)
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not running here", detail: $"No program of channel '{id}' runs on this node.");
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not running here",
+                detail: $"No program of channel '{id}' runs on this node.");
         context.Response.Headers.CacheControl = "no-store";
         return Results.Json(levels, ControlJsonContext.Default.ProgramLevelsResponse);
     }
@@ -61,7 +64,8 @@ public static class ProgramEndpoints
     /// their size. Never cached: each request gets the newest. Sheets are drawn while they are asked for (the control room
     /// asks each second): 404 while no program of the channel runs here, or before the first sheet of a new ask.
     /// </summary>
-    private static async Task<IResult> PreviewAsync(string id, HttpContext context, ChannelService channels, IProgramRunner runner, CancellationToken cancellationToken)
+    private static async Task<IResult> PreviewAsync(string id, HttpContext context, ChannelService channels, IProgramRunner runner,
+        CancellationToken cancellationToken)
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         if (runner.Preview(channel.Slug) is not { } preview)
@@ -100,14 +104,16 @@ public static class ProgramEndpoints
     private static async Task<IResult> PatchAsync(string id, HttpContext context, ChannelService channels, ProgramService programs,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ProgramPatchRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ProgramPatchRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         try
         {
             return await programs.PatchAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false) is { } program
                 ? Results.Json(program, ControlJsonContext.Default.ProgramResponse)
-                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program", detail: $"Channel '{id}' has no program; PUT one first.");
+                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program",
+                    detail: $"Channel '{id}' has no program; PUT one first.");
         }
         catch (ValidationFailedException e)
         {

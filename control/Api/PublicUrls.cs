@@ -28,13 +28,15 @@ public sealed class PublicUrls(ControlSettings settings)
     public string? SrtUrl(HttpRequest request, string streamKey)
     {
         string? baseUrl = !string.IsNullOrWhiteSpace(settings.PublicSrtBaseUrl) ? settings.PublicSrtBaseUrl.TrimEnd('/')
-            : settings.SrtPort is { } port ? string.Create(CultureInfo.InvariantCulture, $"srt://{(string.IsNullOrEmpty(request.Host.Host) ? "localhost" : request.Host.Host)}:{port}")
+            : settings.SrtPort is { } port ? string.Create(CultureInfo.InvariantCulture,
+                $"srt://{(string.IsNullOrEmpty(request.Host.Host) ? "localhost" : request.Host.Host)}:{port}")
             : null;
         return baseUrl is null ? null : $"{baseUrl}?streamid=#!::r=live/{streamKey},m=publish";
     }
 
     /// <summary><c>Public:BackupRtmpBaseUrl</c> (the backup server an encoder falls back to), or null when none is set.</summary>
-    public string? BackupRtmpUrl() => string.IsNullOrWhiteSpace(settings.PublicBackupRtmpBaseUrl) ? null : settings.PublicBackupRtmpBaseUrl.TrimEnd('/');
+    public string? BackupRtmpUrl() => string.IsNullOrWhiteSpace(settings.PublicBackupRtmpBaseUrl) ? null
+        : settings.PublicBackupRtmpBaseUrl.TrimEnd('/');
 
     public string HlsUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/master.m3u8";
 

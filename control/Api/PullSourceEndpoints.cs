@@ -10,17 +10,21 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Broadcast.Control.Api;
 
 /// <summary>Body of <c>PUT /api/channels/{id}/source</c> and the <c>pullSource</c> field of an event request.</summary>
-/// <param name="AllowUntrustedCertificate">rtmps:// and https:// only: accept a certificate that does not validate (test servers). Default false.</param>
+/// <param name="AllowUntrustedCertificate">rtmps:// and https:// only: accept a certificate that does not validate
+/// (test servers). Default false.</param>
 public sealed record PullSourceRequest(string? Url, bool? Loop, bool? AllowUntrustedCertificate = null);
 
 /// <summary>A pull source and, when its pull runs (or last ran) on the channel, its state.</summary>
-public sealed record PullSourceResponse(string Url, bool Loop, DateTimeOffset UpdatedAt, PullSourceStateResponse? Status, bool AllowUntrustedCertificate = false);
+public sealed record PullSourceResponse(string Url, bool Loop, DateTimeOffset UpdatedAt, PullSourceStateResponse? Status,
+    bool AllowUntrustedCertificate = false);
 
 /// <summary>state: starting | live | retrying | stopped | failed; reason: the last error, why it failed or stopped.</summary>
-public sealed record PullSourceStateResponse(string State, string? Reason, int Attempts, DateTimeOffset Since, DateTimeOffset? NextAttemptAt, string Source,
+public sealed record PullSourceStateResponse(string State, string? Reason, int Attempts, DateTimeOffset Since, DateTimeOffset? NextAttemptAt,
+    string Source,
     string? Detail);
 
-/// <summary><c>/api/channels/{id}/source</c>: a channel takes its input from a URL instead of a publisher (PUT), or goes back to push (DELETE).</summary>
+/// <summary><c>/api/channels/{id}/source</c>: a channel takes its input from a URL instead of a publisher (PUT), or goes back to push
+/// (DELETE).</summary>
 public static class PullSourceEndpoints
 {
     public static IEndpointRouteBuilder MapPullSourceApi(this IEndpointRouteBuilder endpoints)
@@ -47,12 +51,14 @@ public static class PullSourceEndpoints
     private static async Task<IResult> PutAsync(string id, HttpContext context, ChannelService channels, PullSourceService sources,
         CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.PullSourceRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.PullSourceRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
         try
         {
-            var source = await sources.SetForChannelAsync(id, request!.Url, request.Loop ?? false, request.AllowUntrustedCertificate ?? false, cancellationToken)
+            var source = await sources.SetForChannelAsync(id, request!.Url, request.Loop ?? false, request.AllowUntrustedCertificate ?? false,
+                cancellationToken)
                 .ConfigureAwait(false);
             return source is null
                 ? RequestBodies.NotFound("Channel", id)
@@ -72,7 +78,8 @@ public static class PullSourceEndpoints
     }
 
     internal static PullSourceResponse ToResponse(PullSource source, PullSourceStatus? status) => new(source.Url, source.Loop, source.UpdatedAt,
-        status is null ? null : new PullSourceStateResponse(status.State, status.Reason, status.Attempts, status.Since, status.NextAttemptAt, status.Source, status.Detail),
+        status is null ? null : new PullSourceStateResponse(status.State, status.Reason, status.Attempts, status.Since, status.NextAttemptAt,
+            status.Source, status.Detail),
         source.AllowUntrustedCertificate);
 
     /// <summary>Validates an event request's <c>pullSource</c> (400 naming <c>pullSource.url</c>) before anything is stored.</summary>
@@ -81,7 +88,8 @@ public static class PullSourceEndpoints
         if (request.PullSource is not { Url: { Length: > 0 } url }) return null;
         try
         {
-            await context.RequestServices.GetRequiredService<PullSourceService>().ValidateAsync(url, "pullSource.url", cancellationToken).ConfigureAwait(false);
+            await context.RequestServices.GetRequiredService<PullSourceService>()
+                .ValidateAsync(url, "pullSource.url", cancellationToken).ConfigureAwait(false);
             return null;
         }
         catch (ValidationFailedException e)
@@ -99,7 +107,8 @@ public static class PullSourceEndpoints
     {
         var sources = context.RequestServices.GetRequiredService<PullSourceService>();
         if (request.PullSource is { } wanted)
-            await sources.SetForEventAsync(ev, wanted.Url, wanted.Loop ?? false, wanted.AllowUntrustedCertificate ?? false, cancellationToken).ConfigureAwait(false);
+            await sources.SetForEventAsync(ev, wanted.Url, wanted.Loop ?? false, wanted.AllowUntrustedCertificate ?? false,
+                cancellationToken).ConfigureAwait(false);
         else if (replace && await sources.GetForEventAsync(ev.Id, cancellationToken).ConfigureAwait(false) is not null)
             await sources.SetForEventAsync(ev, null, false, false, cancellationToken).ConfigureAwait(false);
         return await WithEventSourceAsync(context, response, cancellationToken).ConfigureAwait(false);
@@ -110,14 +119,17 @@ public static class PullSourceEndpoints
     {
         var sources = context.RequestServices.GetRequiredService<PullSourceService>();
         if (await sources.GetForEventAsync(response.Id, cancellationToken).ConfigureAwait(false) is not { } source) return response;
-        var channel = await context.RequestServices.GetRequiredService<ChannelService>().GetAsync(response.ChannelId, cancellationToken).ConfigureAwait(false);
+        var channel = await context.RequestServices.GetRequiredService<ChannelService>()
+            .GetAsync(response.ChannelId, cancellationToken).ConfigureAwait(false);
         return response with { PullSource = ToResponse(source, channel is null ? null : sources.StatusOf(channel, response.Id, source)) };
     }
 
     /// <summary>Event list entries with their <c>pullSource</c> (url and loop; the state is on <c>GET /api/events/{id}</c>).</summary>
-    internal static async Task<List<EventResponse>> WithEventSourcesAsync(HttpContext context, List<EventResponse> responses, CancellationToken cancellationToken)
+    internal static async Task<List<EventResponse>> WithEventSourcesAsync(HttpContext context, List<EventResponse> responses,
+        CancellationToken cancellationToken)
     {
-        var sources = await context.RequestServices.GetRequiredService<PullSourceService>().ListForEventsAsync(cancellationToken).ConfigureAwait(false);
+        var sources = await context.RequestServices.GetRequiredService<PullSourceService>()
+            .ListForEventsAsync(cancellationToken).ConfigureAwait(false);
         return sources.Count == 0 ? responses : responses
             .Select(r => sources.TryGetValue(r.Id, out var s) ? r with { PullSource = ToResponse(s, null) } : r).ToList();
     }

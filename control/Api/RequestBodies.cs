@@ -15,8 +15,10 @@ internal static class RequestBodies
     public static Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, CancellationToken cancellationToken)
         where T : class => ReadAsync(context, type, MaxBodyBytes, cancellationToken);
 
-    /// <summary>As <see cref="ReadAsync{T}(HttpContext, JsonTypeInfo{T}, CancellationToken)"/>, for a route whose bodies may carry more (a program's images).</summary>
-    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, long maxBytes, CancellationToken cancellationToken)
+    /// <summary>As <see cref="ReadAsync{T}(HttpContext, JsonTypeInfo{T}, CancellationToken)"/>, for a route whose bodies may carry more
+    /// (a program's images).</summary>
+    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpContext context, JsonTypeInfo<T> type, long maxBytes,
+        CancellationToken cancellationToken)
         where T : class
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -55,7 +57,8 @@ internal static class RequestBodies
         }
 
         return value is null
-            ? (null, Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON", detail: "The request body must be a JSON object."))
+            ? (null, Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Malformed JSON",
+                detail: "The request body must be a JSON object."))
             : (value, null);
     }
 
@@ -66,7 +69,8 @@ internal static class RequestBodies
         => Results.ValidationProblem(errors.ToDictionary(kv => kv.Key, kv => kv.Value), title: "Invalid request");
 
     public static IResult NotFound(string what, string id)
-        => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"{what} not found", detail: $"No {what.ToLowerInvariant()} has id '{id}'.");
+        => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: $"{what} not found",
+            detail: $"No {what.ToLowerInvariant()} has id '{id}'.");
 
     public static IResult Conflict(string detail) => Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: detail);
 
@@ -106,7 +110,8 @@ internal static class RequestBodies
         return true;
     }
 
-    private static IResult TooLarge(long maxBytes) => Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
+    private static IResult TooLarge(long maxBytes)
+        => Results.Problem(statusCode: StatusCodes.Status413PayloadTooLarge, title: "Request body too large",
         detail: $"The body must be at most {maxBytes} bytes.");
 
     /// <summary>"$.requireSchedule" → "requireSchedule"; null for the document itself ("$" or no path).</summary>

@@ -40,7 +40,8 @@ public static class SessionEndpoints
     /// <summary>Signs <paramref name="user"/> in with the session cookie. For the dashboard's own pages too.</summary>
     public static Task SignInAsync(HttpContext context, AdminUser user) => AdminSessions.SignInAsync(context, user);
 
-    private static async Task<IResult> SignInFormAsync(HttpContext context, IAntiforgery antiforgery, AdminUserService users, CancellationToken cancellationToken)
+    private static async Task<IResult> SignInFormAsync(HttpContext context, IAntiforgery antiforgery, AdminUserService users,
+        CancellationToken cancellationToken)
     {
         if (!context.Request.HasFormContentType)
         {
@@ -82,7 +83,8 @@ public static class SessionEndpoints
             ControlJsonContext.Default.AntiforgeryResponse);
     }
 
-    private static async Task<IResult> SignOutFormAsync(HttpContext context, IAntiforgery antiforgery, AdminSessions sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> SignOutFormAsync(HttpContext context, IAntiforgery antiforgery, AdminSessions sessions,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -97,9 +99,11 @@ public static class SessionEndpoints
         return Results.LocalRedirect(ControlAuth.SignInPath);
     }
 
-    private static async Task<IResult> SignInJsonAsync(HttpContext context, AdminUserService users, IAntiforgery antiforgery, CancellationToken cancellationToken)
+    private static async Task<IResult> SignInJsonAsync(HttpContext context, AdminUserService users, IAntiforgery antiforgery,
+        CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.SignInRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.SignInRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (string.IsNullOrWhiteSpace(request!.Name)) errors["name"] = ["The name is required."];
@@ -110,7 +114,8 @@ public static class SessionEndpoints
         {
             context.Response.Headers.RetryAfter = ((int)Math.Ceiling(left.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             return Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Sign-in locked",
-                detail: $"Too many wrong passwords for this name; password sign-in for it is refused for {(int)Math.Ceiling(left.TotalMinutes)} more minutes.");
+                detail: $"Too many wrong passwords for this name; password sign-in for it is refused for {(int)Math.Ceiling(left.TotalMinutes)} " +
+                    "more minutes.");
         }
         if (user is null)
         {
@@ -135,9 +140,11 @@ public static class SessionEndpoints
     }
 
     /// <summary>The signed-in user changes their own password (the current one is checked, as with sign-in).</summary>
-    private static async Task<IResult> ChangePasswordAsync(HttpContext context, AdminUserService users, AdminSessions sessions, CancellationToken cancellationToken)
+    private static async Task<IResult> ChangePasswordAsync(HttpContext context, AdminUserService users, AdminSessions sessions,
+        CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ChangePasswordRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ChangePasswordRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (context.User.Identity?.AuthenticationType != ControlAuth.CookieScheme || context.User.Identity.Name is not { } name)
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "No user session",

@@ -74,7 +74,8 @@ public sealed partial class ChannelDeletion(ChannelService channels, IChannelLiv
         }
 
         var state = await live.GetAsync(channel, cancellationToken).ConfigureAwait(false);
-        if (state.Online || media.IsWriting(channel.Slug) || await media.IsWrittenElsewhereAsync(channel.Slug, cancellationToken).ConfigureAwait(false))
+        if (state.Online || media.IsWriting(channel.Slug)
+            || await media.IsWrittenElsewhereAsync(channel.Slug, cancellationToken).ConfigureAwait(false))
         {
             return ChannelDeletionOutcome.Live;
         }
@@ -105,6 +106,7 @@ public sealed partial class ChannelDeletion(ChannelService channels, IChannelLiv
     [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Channel {ChannelId} ({Slug}) deleted with its {Objects} stored objects")]
     private partial void LogMediaDeleted(string channelId, string slug, int objects);
 
-    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Deleting the stored objects of channel {ChannelId} ({Slug}) failed; the channel is kept")]
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning,
+        Message = "Deleting the stored objects of channel {ChannelId} ({Slug}) failed; the channel is kept")]
     private partial void LogMediaDeleteFailed(Exception exception, string channelId, string slug);
 }

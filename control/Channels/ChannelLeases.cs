@@ -10,7 +10,8 @@ namespace Broadcast.Control.Channels;
 
 /// <summary>
 /// <c>Ingest:NodeId</c> (this node's name in leases; on PostgreSQL a random one per process when unset, so a node restarted
-/// after a crash waits for its previous lease to lapse; <c>embedded</c> on SQLite) and <c>Ingest:LeaseSeconds</c> (how long a lease lives unrenewed; renewed every third of it).
+/// after a crash waits for its previous lease to lapse; <c>embedded</c> on SQLite) and <c>Ingest:LeaseSeconds</c> (how long a lease lives unrenewed;
+/// renewed every third of it).
 /// </summary>
 public sealed record ChannelLeaseOptions(string NodeId, TimeSpan Duration)
 {
@@ -25,7 +26,8 @@ public sealed record ChannelLeaseOptions(string NodeId, TimeSpan Duration)
             : $"{Environment.MachineName}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
         if (node.Length > 100) throw new InvalidOperationException("Ingest:NodeId must be at most 100 characters.");
         var seconds = configuration["Ingest:LeaseSeconds"] is { Length: > 0 } s
-            ? int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is >= 3 and <= 3600 ? n
+            ? int.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n)
+                && n is >= 3 and <= 3600 ? n
                 : throw new InvalidOperationException($"Ingest:LeaseSeconds '{s}' must be a whole number from 3 to 3600.")
             : 15;
         return new ChannelLeaseOptions(node, TimeSpan.FromSeconds(seconds));
@@ -125,7 +127,8 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
                 // ended. Releasing here let a backup encoder take a channel whose primary was on air (TopologyTests).
 
                 var now = time.GetUtcNow();
-                var lease = await repository.AcquireAsync(channelId, options.NodeId, now, now + options.Duration, cancellationToken).ConfigureAwait(false);
+                var lease = await repository.AcquireAsync(channelId, options.NodeId, now, now + options.Duration,
+                    cancellationToken).ConfigureAwait(false);
                 if (lease is not null && lease.NodeId != options.NodeId)
                 {
                     // Another node took the channel after this one missed its renewals: two writers would corrupt the
@@ -154,7 +157,8 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
             {
                 await repository.ReleaseAsync(channelId, options.NodeId, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException or OperationCanceledException)
+            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException
+                or OperationCanceledException)
             {
                 LogRenewFailed(channelId, e.Message);
             }
@@ -163,10 +167,12 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
         _held.Clear();
     }
 
-    [LoggerMessage(EventId = 3601, Level = LogLevel.Warning, Message = "Publish of channel {ChannelId} refused: ingest node {Holder} holds it until {ExpiresAt:O}")]
+    [LoggerMessage(EventId = 3601, Level = LogLevel.Warning,
+        Message = "Publish of channel {ChannelId} refused: ingest node {Holder} holds it until {ExpiresAt:O}")]
     private partial void LogRefused(string channelId, string holder, DateTimeOffset expiresAt);
 
-    [LoggerMessage(EventId = 3602, Level = LogLevel.Error, Message = "Channel {ChannelId} was taken by ingest node {Holder} after this node missed its lease renewals; its broadcast here ends")]
+    [LoggerMessage(EventId = 3602, Level = LogLevel.Error,
+        Message = "Channel {ChannelId} was taken by ingest node {Holder} after this node missed its lease renewals; its broadcast here ends")]
     private partial void LogLost(string channelId, string holder);
 
     [LoggerMessage(EventId = 3603, Level = LogLevel.Warning, Message = "Lease of channel {ChannelId} could not be renewed ({Reason}); trying again")]

@@ -144,11 +144,13 @@ public sealed partial class ChannelService(
     /// playback URL already handed out. Null when no such channel.
     /// </summary>
     /// <exception cref="ValidationFailedException">The name is invalid.</exception>
-    public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, CancellationToken cancellationToken = default)
+    public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency,
+        CancellationToken cancellationToken = default)
         => await UpdateAsync(id, name, requireSchedule, lowLatency, realTime: null, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc cref="UpdateAsync(string, string?, bool?, bool?, CancellationToken)"/>
-    public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, bool? realTime, CancellationToken cancellationToken = default)
+    public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, bool? realTime,
+        CancellationToken cancellationToken = default)
     {
         var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
         if (record is null)
@@ -295,7 +297,8 @@ public sealed partial class ChannelService(
     }
 
     private static Channel ToChannel(ChannelRecord record, string? key)
-        => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key), record.RealTime);
+        => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key),
+            record.RealTime);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Channel {ChannelId} created with slug {Slug}")]
     private partial void LogCreated(string channelId, string slug);
@@ -313,6 +316,7 @@ public sealed partial class ChannelService(
     private partial void LogDeleted(string channelId);
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
-        Message = "The stream key of the default channel {ChannelId} cannot be decrypted with the current server secret; rotate it with POST /api/channels/{ChannelId}/rotate-key")]
+        Message = "The stream key of the default channel {ChannelId} cannot be decrypted with the current server secret; " +
+            "rotate it with POST /api/channels/{ChannelId}/rotate-key")]
     private partial void LogCannotReveal(string channelId);
 }

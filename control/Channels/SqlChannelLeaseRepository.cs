@@ -11,7 +11,8 @@ public interface IChannelLeaseRepository
     /// Takes or renews the lease for <paramref name="nodeId"/> when it is free, lapsed (at <paramref name="now"/>) or already
     /// this node's; returns whoever holds it afterwards (this node when it won). Null when the channel no longer exists.
     /// </summary>
-    Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken);
+    Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt,
+        CancellationToken cancellationToken);
 
     /// <summary>Gives the lease up, if <paramref name="nodeId"/> still holds it.</summary>
     Task ReleaseAsync(string channelId, string nodeId, CancellationToken cancellationToken);
@@ -19,13 +20,15 @@ public interface IChannelLeaseRepository
 
 public sealed class SqlChannelLeaseRepository(ControlDatabase database) : IChannelLeaseRepository
 {
-    public async Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    public async Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt,
+        CancellationToken cancellationToken)
     {
         try
         {
             // One statement decides, so two nodes racing for a free channel cannot both win: the row's conflict is
             // resolved under its lock (PostgreSQL) or the database's write lock (SQLite).
-            await Sql.ExecuteAsync(database, @"INSERT INTO channel_leases (channel_id, node_id, expires_at) VALUES (@channel_id, @node_id, @expires_at)
+            await Sql.ExecuteAsync(database,
+                @"INSERT INTO channel_leases (channel_id, node_id, expires_at) VALUES (@channel_id, @node_id, @expires_at)
                 ON CONFLICT (channel_id) DO UPDATE SET node_id = excluded.node_id, expires_at = excluded.expires_at
                 WHERE channel_leases.node_id = excluded.node_id OR channel_leases.expires_at <= @now", c =>
             {
@@ -41,7 +44,8 @@ public sealed class SqlChannelLeaseRepository(ControlDatabase database) : IChann
         }
 
         var rows = await Sql.QueryAsync(database, "SELECT node_id, expires_at FROM channel_leases WHERE channel_id = @channel_id",
-            c => Sql.Add(c, "channel_id", channelId), r => new ChannelLease(channelId, r.GetString(0), Sql.Time(r, 1)), cancellationToken).ConfigureAwait(false);
+            c => Sql.Add(c, "channel_id", channelId), r => new ChannelLease(channelId, r.GetString(0), Sql.Time(r, 1)),
+            cancellationToken).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
 

@@ -26,7 +26,8 @@ public interface IChannelRepository
     Task<bool> ReplaceKeyAsync(string id, byte[] keyHash, byte[] keyCiphertext, CancellationToken cancellationToken = default);
 
     /// <summary>Changes name and flags; false when no such channel. The slug never changes (it is in every URL).</summary>
-    Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, CancellationToken cancellationToken = default);
+    Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime,
+        CancellationToken cancellationToken = default);
 
     Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default);
 
@@ -46,7 +47,8 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
     {
         ArgumentNullException.ThrowIfNull(record);
         return await Sql.TryInsertAsync(database,
-            $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, @created_at, @real_time)",
+            $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, " +
+            "@created_at, @real_time)",
             c =>
             {
                 Sql.Add(c, "id", record.Id);
@@ -72,7 +74,8 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         => SingleAsync("key_hash = @v", keyHash, cancellationToken);
 
     public async Task<IReadOnlyList<ChannelRecord>> ListAsync(CancellationToken cancellationToken = default) =>
-        await Sql.QueryAsync(database, $"SELECT {Columns} FROM channels ORDER BY created_at, id", _ => { }, Map, cancellationToken).ConfigureAwait(false);
+        await Sql.QueryAsync(database, $"SELECT {Columns} FROM channels ORDER BY created_at, id", _ => { }, Map,
+            cancellationToken).ConfigureAwait(false);
 
     public async Task<IReadOnlyList<string>> ListSlugsWithPrefixAsync(string prefix, CancellationToken cancellationToken = default)
     {
@@ -87,7 +90,8 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
     }
 
     public async Task<bool> ReplaceKeyAsync(string id, byte[] keyHash, byte[] keyCiphertext, CancellationToken cancellationToken = default) =>
-        await Sql.ExecuteAsync(database, "UPDATE channels SET key_hash = @key_hash, key_ciphertext = @key_ciphertext, revoked = @revoked WHERE id = @id", c =>
+        await Sql.ExecuteAsync(database,
+            "UPDATE channels SET key_hash = @key_hash, key_ciphertext = @key_ciphertext, revoked = @revoked WHERE id = @id", c =>
         {
             Sql.Add(c, "key_hash", keyHash);
             Sql.Add(c, "key_ciphertext", keyCiphertext);
@@ -95,9 +99,11 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, CancellationToken cancellationToken = default) =>
+    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime,
+        CancellationToken cancellationToken = default) =>
         await Sql.ExecuteAsync(database,
-            "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency, real_time = @real_time WHERE id = @id", c =>
+            "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency, " +
+            "real_time = @real_time WHERE id = @id", c =>
         {
             Sql.Add(c, "real_time", realTime);
             Sql.Add(c, "name", name);
@@ -114,11 +120,13 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         }, cancellationToken).ConfigureAwait(false) == 1;
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) =>
-        await Sql.ExecuteAsync(database, "DELETE FROM channels WHERE id = @id", c => Sql.Add(c, "id", id), cancellationToken).ConfigureAwait(false) == 1;
+        await Sql.ExecuteAsync(database, "DELETE FROM channels WHERE id = @id", c => Sql.Add(c, "id", id),
+            cancellationToken).ConfigureAwait(false) == 1;
 
     private async Task<ChannelRecord?> SingleAsync(string where, object value, CancellationToken cancellationToken)
     {
-        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM channels WHERE {where}", c => Sql.Add(c, "v", value), Map, cancellationToken)
+        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM channels WHERE {where}", c => Sql.Add(c, "v", value), Map,
+            cancellationToken)
             .ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }

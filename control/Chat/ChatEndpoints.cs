@@ -32,17 +32,21 @@ public static class ChatEndpoints
     private static async Task<IResult> GetAsync(string id, ChannelService channels, ChatService chat, CancellationToken cancellationToken)
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is null) return RequestBodies.NotFound("Channel", id);
-        return Results.Json(Response(id, await chat.GetSettingsAsync(id, cancellationToken).ConfigureAwait(false)), ControlJsonContext.Default.ChatSettingsResponse);
+        return Results.Json(Response(id, await chat.GetSettingsAsync(id, cancellationToken).ConfigureAwait(false)),
+            ControlJsonContext.Default.ChatSettingsResponse);
     }
 
-    private static async Task<IResult> PutAsync(string id, HttpContext context, ChannelService channels, ChatService chat, CancellationToken cancellationToken)
+    private static async Task<IResult> PutAsync(string id, HttpContext context, ChannelService channels, ChatService chat,
+        CancellationToken cancellationToken)
     {
-        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ChatSettingsRequest, cancellationToken).ConfigureAwait(false);
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.ChatSettingsRequest,
+            cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is null) return RequestBodies.NotFound("Channel", id);
         try
         {
-            var saved = await chat.SaveSettingsAsync(id, request!.Mode, request.SlowModeSeconds, request.Links, request.BlockedWords, cancellationToken).ConfigureAwait(false);
+            var saved = await chat.SaveSettingsAsync(id, request!.Mode, request.SlowModeSeconds, request.Links, request.BlockedWords,
+                cancellationToken).ConfigureAwait(false);
             return Results.Json(Response(id, saved), ControlJsonContext.Default.ChatSettingsResponse);
         }
         catch (ValidationFailedException e)
@@ -54,10 +58,12 @@ public static class ChatEndpoints
     private static async Task<IResult> ListBansAsync(string id, ChannelService channels, ChatService chat, CancellationToken cancellationToken)
     {
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is null) return RequestBodies.NotFound("Channel", id);
-        return Results.Json((await chat.ListBansAsync(id, cancellationToken).ConfigureAwait(false)).ToList(), ControlJsonContext.Default.ListChatBanView);
+        return Results.Json((await chat.ListBansAsync(id, cancellationToken).ConfigureAwait(false)).ToList(),
+            ControlJsonContext.Default.ListChatBanView);
     }
 
-    private static async Task<IResult> DeleteBanAsync(string id, string banId, HttpContext context, ChatService chat, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteBanAsync(string id, string banId, HttpContext context, ChatService chat,
+        CancellationToken cancellationToken)
         => await chat.UnbanAsync(id, banId, context.User.Identity?.Name ?? "admin", cancellationToken).ConfigureAwait(false)
             ? Results.NoContent()
             : RequestBodies.NotFound("Ban", banId);

@@ -18,7 +18,8 @@ public sealed record ChatSent(string Id, bool Held);
 /// <summary>
 /// The chat hub (<c>/chat/hub</c>), open to anonymous viewers. A connection first calls <see cref="Join"/> for one
 /// channel (a private channel needs the same viewing token as its stream, or a signed-in admin); then
-/// <see cref="Send"/> and <see cref="React"/>. Admins and moderator accounts (signed in with the dashboard's session) are the moderators: they also get
+/// <see cref="Send"/> and <see cref="React"/>. Admins and moderator accounts (signed in with the dashboard's session) are the moderators:
+/// they also get
 /// held messages and bans, and may approve, delete, time out, ban and change the settings. Errors come back as hub
 /// errors with a sentence for the viewer.
 /// </summary>
@@ -32,8 +33,10 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
 
     public async Task<ChatJoined> Join(string slug, string? viewerId, string? token)
     {
-        if (Context.Items.ContainsKey(ChannelKey)) throw new HubException("This connection has joined a chat already; open another one for another channel.");
-        if (!Slugs.IsValid(slug) || await channels.GetBySlugSharedAsync(slug).WaitAsync(Context.ConnectionAborted).ConfigureAwait(false) is not { } channel)
+        if (Context.Items.ContainsKey(ChannelKey)) throw new HubException("This connection has joined a chat already; " +
+            "open another one for another channel.");
+        if (!Slugs.IsValid(slug)
+            || await channels.GetBySlugSharedAsync(slug).WaitAsync(Context.ConnectionAborted).ConfigureAwait(false) is not { } channel)
         {
             throw new HubException("There is no such channel.");
         }
@@ -92,7 +95,8 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<ChatSent> Send(string? name, string? text)
     {
         var (channelId, viewer) = Joined();
-        var m = await ToViewerAsync(() => chat.PostAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted)).ConfigureAwait(false);
+        var m = await ToViewerAsync(() => chat.PostAsync(channelId, viewer, name, text, IsModerator,
+            Context.ConnectionAborted)).ConfigureAwait(false);
         return new ChatSent(m.Id, m.State == ChatMessageState.Held);
     }
 
@@ -116,7 +120,8 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<bool> ModerateQuestion(string questionId, string action)
     {
         var channelId = Moderating();
-        return await ToViewerAsync(() => chat.ModerateQuestionAsync(channelId, questionId ?? "", action ?? "", ModeratorName, Context.ConnectionAborted))
+        return await ToViewerAsync(() => chat.ModerateQuestionAsync(channelId, questionId ?? "", action ?? "", ModeratorName,
+            Context.ConnectionAborted))
             .ConfigureAwait(false);
     }
 
@@ -146,9 +151,11 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<ChatBanView?> Ban(string messageId, string? reason, int? minutes, bool byAddress)
     {
         var channelId = Moderating();
-        var ban = await ToViewerAsync(() => chat.BanAsync(channelId, messageId ?? "", reason, minutes, byAddress, ModeratorName, Context.ConnectionAborted))
+        var ban = await ToViewerAsync(() => chat.BanAsync(channelId, messageId ?? "", reason, minutes, byAddress, ModeratorName,
+            Context.ConnectionAborted))
             .ConfigureAwait(false);
-        return ban is null ? null : new ChatBanView(ban.Id, ban.Author, ban.DisplayName, ban.Reason, ban.CreatedBy, ban.CreatedAt.ToUnixTimeMilliseconds(),
+        return ban is null ? null : new ChatBanView(ban.Id, ban.Author, ban.DisplayName, ban.Reason, ban.CreatedBy,
+            ban.CreatedAt.ToUnixTimeMilliseconds(),
             ban.ExpiresAt?.ToUnixTimeMilliseconds(), ban.AddressHash is not null);
     }
 
@@ -161,7 +168,8 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<ChatSettingsView> SaveSettings(string? mode, int? slowModeSeconds, string? links, string[]? blockedWords)
     {
         var channelId = Moderating();
-        return ChatService.View(await ToViewerAsync(() => chat.SaveSettingsAsync(channelId, mode, slowModeSeconds, links, blockedWords, Context.ConnectionAborted))
+        return ChatService.View(await ToViewerAsync(() => chat.SaveSettingsAsync(channelId, mode, slowModeSeconds, links, blockedWords,
+            Context.ConnectionAborted))
             .ConfigureAwait(false));
     }
 

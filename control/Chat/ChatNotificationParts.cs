@@ -19,7 +19,8 @@ public static class ChatNotificationParts
     public const int MaxParts = 16;
 
     // Base64's '+' and '/' as themselves: the default encoder would write '+' as six bytes and break the size bound.
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+        { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>One part as it travels.</summary>
     public sealed record Part(

@@ -58,7 +58,8 @@ public sealed record ChatOptions
     /// <summary><c>Chat:MaxConnections</c>: open hub connections on this node: the bound on what the hub's buffers may hold.</summary>
     public int MaxConnections { get; init; } = 20_000;
 
-    /// <summary><c>Chat:ReaderProbeIntervalSeconds</c>: how often each joined connection is checked for reading (<see cref="ChatReaderWatch"/>).</summary>
+    /// <summary><c>Chat:ReaderProbeIntervalSeconds</c>: how often each joined connection is checked for reading
+    /// (<see cref="ChatReaderWatch"/>).</summary>
     public TimeSpan ReaderProbeInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary><c>Chat:StuckReaderTimeoutSeconds</c>: a connection whose messages have waited this long to be written is closed.</summary>
@@ -97,9 +98,11 @@ public sealed record ChatOptions
             MaxConnections = Int(s, "MaxConnections", d.MaxConnections, 1, 10_000_000),
             ReaderProbeInterval = TimeSpan.FromSeconds(Int(s, "ReaderProbeIntervalSeconds", (int)d.ReaderProbeInterval.TotalSeconds, 1, 3600)),
             StuckReaderTimeout = TimeSpan.FromSeconds(Int(s, "StuckReaderTimeoutSeconds", (int)d.StuckReaderTimeout.TotalSeconds, 1, 3600)),
-            DeliveryBatchWindow = TimeSpan.FromMilliseconds(Int(s, "DeliveryBatchMilliseconds", (int)d.DeliveryBatchWindow.TotalMilliseconds, 0, 1000)),
+            DeliveryBatchWindow = TimeSpan.FromMilliseconds(Int(s, "DeliveryBatchMilliseconds", (int)d.DeliveryBatchWindow.TotalMilliseconds, 0,
+                1000)),
             Retention = s["RetentionDays"] is { Length: > 0 } days
-                ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var dd) && dd > 0 && dd <= 36_500 ? TimeSpan.FromDays(dd)
+                ? double.TryParse(days, NumberStyles.Float, CultureInfo.InvariantCulture, out var dd) && dd > 0
+                    && dd <= 36_500 ? TimeSpan.FromDays(dd)
                     : throw new InvalidOperationException($"Chat:RetentionDays '{days}' is not a number of days above 0.")
                 : null,
             Fanout = string.IsNullOrWhiteSpace(s["Fanout"]) ? null

@@ -139,7 +139,8 @@ public sealed class ChatRateLimiter(ChatOptions options, TimeProvider time)
         {
             // Full: the buckets that are full again are as good as absent. Swept here at most once a second.
             long last = Interlocked.Read(ref _lastFullSweep);
-            if (time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1) || Interlocked.CompareExchange(ref _lastFullSweep, now, last) != last) return null;
+            if (time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1)
+                || Interlocked.CompareExchange(ref _lastFullSweep, now, last) != last) return null;
             Sweep();
             if (d.Count >= MaxEntries) return null;
         }

@@ -87,7 +87,8 @@ public sealed partial class ChatReaderWatch(IHubContext<ChatHub> hub, ChatOption
         {
             if (watched.Moderator || !access.IsPrivate(watched.Slug)) continue;
             string? why = watched.Token is null ? "the channel turned private"
-                : access.Verify(watched.Slug, watched.Token, out _) != Playback.PlaybackTokenResult.Valid ? "its viewing token no longer verifies" : null;
+                : access.Verify(watched.Slug,
+                    watched.Token, out _) != Playback.PlaybackTokenResult.Valid ? "its viewing token no longer verifies" : null;
             if (why is null || !_connections.TryRemove(id, out _)) continue;
             Interlocked.Increment(ref _revoked);
             LogRevoked(id, why);
@@ -122,6 +123,7 @@ public sealed partial class ChatReaderWatch(IHubContext<ChatHub> hub, ChatOption
     [LoggerMessage(EventId = 7017, Level = LogLevel.Information, Message = "Chat connection {ConnectionId} closed: {Reason}")]
     private partial void LogRevoked(string connectionId, string reason);
 
-    [LoggerMessage(EventId = 7015, Level = LogLevel.Warning, Message = "Chat connection {ConnectionId} closed: it has not read for {Seconds} s (its messages were piling up on this node)")]
+    [LoggerMessage(EventId = 7015, Level = LogLevel.Warning,
+        Message = "Chat connection {ConnectionId} closed: it has not read for {Seconds} s (its messages were piling up on this node)")]
     private partial void LogStuckReader(string connectionId, int seconds);
 }

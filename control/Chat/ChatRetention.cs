@@ -7,7 +7,8 @@ namespace Broadcast.Control.Chat;
 /// Deletes chat older than <c>Chat:RetentionDays</c> once an hour (and at start), with expired time-outs; off when unset.
 /// Every node may run it: the deletes are idempotent.
 /// </summary>
-public sealed class ChatRetention(IChatRepository repository, ChatOptions options, TimeProvider time, ILogger<ChatRetention> logger) : BackgroundService
+public sealed class ChatRetention(IChatRepository repository, ChatOptions options, TimeProvider time, ILogger<ChatRetention> logger)
+    : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 

@@ -32,7 +32,8 @@ public sealed record ChatRoomSettings(ChatMode Mode, int SlowModeSeconds, ChatLi
 
     public static string ModeName(ChatMode mode) => mode switch { ChatMode.Hold => "hold", ChatMode.Off => "off", _ => "open" };
 
-    public static string LinksName(ChatLinkPolicy links) => links switch { ChatLinkPolicy.Clickable => "clickable", ChatLinkPolicy.Block => "block", _ => "text" };
+    public static string LinksName(ChatLinkPolicy links)
+        => links switch { ChatLinkPolicy.Clickable => "clickable", ChatLinkPolicy.Block => "block", _ => "text" };
 
     public static bool TryParseMode(string? value, out ChatMode mode)
     {
@@ -42,7 +43,8 @@ public sealed record ChatRoomSettings(ChatMode Mode, int SlowModeSeconds, ChatLi
 
     public static bool TryParseLinks(string? value, out ChatLinkPolicy links)
     {
-        links = value switch { "text" => ChatLinkPolicy.Text, "clickable" => ChatLinkPolicy.Clickable, "block" => ChatLinkPolicy.Block, _ => (ChatLinkPolicy)(-1) };
+        links = value switch { "text" => ChatLinkPolicy.Text, "clickable" => ChatLinkPolicy.Clickable, "block" => ChatLinkPolicy.Block,
+            _ => (ChatLinkPolicy)(-1) };
         return (int)links >= 0;
     }
 
@@ -50,7 +52,8 @@ public sealed record ChatRoomSettings(ChatMode Mode, int SlowModeSeconds, ChatLi
     /// Builds settings from a request's fields; a missing field keeps <paramref name="current"/>'s value.
     /// </summary>
     /// <exception cref="ValidationFailedException">A field is out of range (named in camelCase).</exception>
-    public static ChatRoomSettings Parse(ChatRoomSettings current, string? mode, int? slowModeSeconds, string? links, IReadOnlyList<string?>? blockedWords)
+    public static ChatRoomSettings Parse(ChatRoomSettings current, string? mode, int? slowModeSeconds, string? links,
+        IReadOnlyList<string?>? blockedWords)
     {
         ArgumentNullException.ThrowIfNull(current);
         var errors = new Dictionary<string, string[]>();

@@ -52,7 +52,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     public sealed record ViewerHistory(IReadOnlyList<ChatMessageView> Messages, IReadOnlyList<ChatQuestionView> Questions);
 
     /// <summary>What a joining viewer (not a moderator) is handed: shared between joins for <see cref="JoinHistoryLifetime"/>.</summary>
-    public Task<ViewerHistory> ViewerHistoryAsync(string channelId) => _viewerHistories.GetAsync((channelId, _versions.GetHistory(channelId)), async key =>
+    public Task<ViewerHistory> ViewerHistoryAsync(string channelId)
+        => _viewerHistories.GetAsync((channelId, _versions.GetHistory(channelId)), async key =>
     {
         var (visible, _) = await RecentAsync(key.Channel, moderator: false, CancellationToken.None).ConfigureAwait(false);
         return new ViewerHistory(visible, await QuestionsAsync(key.Channel, moderator: false, CancellationToken.None).ConfigureAwait(false));
@@ -96,7 +97,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         return settings;
     }
 
-    public static ChatSettingsView View(ChatRoomSettings s) => new(ChatRoomSettings.ModeName(s.Mode), s.SlowModeSeconds, ChatRoomSettings.LinksName(s.Links));
+    public static ChatSettingsView View(ChatRoomSettings s)
+        => new(ChatRoomSettings.ModeName(s.Mode), s.SlowModeSeconds, ChatRoomSettings.LinksName(s.Links));
 
     /// <summary>
     /// Posts a message. Returns it (visible or held). Refusals throw <see cref="ChatRefusedException"/> with a
@@ -161,13 +163,15 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     /// Moderators: <c>approve</c> a held question, mark one <c>answering</c> (the one before it becomes answered),
     /// <c>answered</c> or <c>dismiss</c> it. False when the question is not in a state that allows it.
     /// </summary>
-    public async Task<bool> ModerateQuestionAsync(string channelId, string questionId, string action, string moderator, CancellationToken cancellationToken)
+    public async Task<bool> ModerateQuestionAsync(string channelId, string questionId, string action, string moderator,
+        CancellationToken cancellationToken)
     {
         bool done;
         switch (action)
         {
             case "approve":
-                done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Held], QuestionState.Open, cancellationToken).ConfigureAwait(false);
+                done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Held], QuestionState.Open,
+                    cancellationToken).ConfigureAwait(false);
                 if (done && await questions.GetAsync(channelId, questionId, cancellationToken).ConfigureAwait(false) is { } q)
                 {
                     Publish(channelId, ChatAudience.Viewers, "question", ChatQuestionView.Of(q));
@@ -178,7 +182,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
                 foreach (var current in await questions.ListAsync(channelId, [QuestionState.Answering], 10, cancellationToken).ConfigureAwait(false))
                 {
                     if (current.Id == questionId) continue;
-                    if (await questions.TransitionAsync(channelId, current.Id, [QuestionState.Answering], QuestionState.Answered, cancellationToken).ConfigureAwait(false))
+                    if (await questions.TransitionAsync(channelId, current.Id, [QuestionState.Answering], QuestionState.Answered,
+                        cancellationToken).ConfigureAwait(false))
                     {
                         Publish(channelId, ChatAudience.Viewers, "questionState", new { id = current.Id, state = "answered" });
                     }
@@ -195,7 +200,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
                 break;
             case "dismiss":
                 done = await questions.TransitionAsync(channelId, questionId,
-                    [QuestionState.Held, QuestionState.Open, QuestionState.Answering, QuestionState.Answered], QuestionState.Dismissed, cancellationToken).ConfigureAwait(false);
+                    [QuestionState.Held, QuestionState.Open, QuestionState.Answering, QuestionState.Answered], QuestionState.Dismissed,
+                    cancellationToken).ConfigureAwait(false);
                 if (done)
                 {
                     Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "dismissed" });
@@ -212,7 +218,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     }
 
     // The checks every message and question passes: name and text, then (for viewers) chat off, bans, limits, filter.
-    private async Task<(bool Held, string Name, string Text, DateTimeOffset Now)> AdmitAsync(string channelId, ChatViewer viewer, string? name, string? text,
+    private async Task<(bool Held, string Name, string Text, DateTimeOffset Now)> AdmitAsync(string channelId, ChatViewer viewer, string? name,
+        string? text,
         bool moderator, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(viewer);
@@ -232,7 +239,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
 
             if (FreshFromBannedAddress(room, viewer, now) is { } mayPostAt)
             {
-                throw Refuse(channelId, $"New viewers from your network may post in this chat from {mayPostAt.UtcDateTime:HH:mm} UTC; you can read it meanwhile.");
+                throw Refuse(channelId,
+                    $"New viewers from your network may post in this chat from {mayPostAt.UtcDateTime:HH:mm} UTC; you can read it meanwhile.");
             }
 
             switch (limiter.TryAcquire(channelId, viewer.ViewerId, viewer.AddressHash, room.Settings.SlowModeSeconds, out var wait))
@@ -271,7 +279,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     public async Task<bool> ApproveAsync(string channelId, string messageId, string moderator, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (!await repository.TransitionAsync(channelId, messageId, ChatMessageState.Held, ChatMessageState.Visible, now, cancellationToken).ConfigureAwait(false))
+        if (!await repository.TransitionAsync(channelId, messageId, ChatMessageState.Held, ChatMessageState.Visible, now,
+            cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
@@ -287,8 +296,10 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     /// <summary>Removes a visible or held message for everyone. False when there is no such message left.</summary>
     public async Task<bool> DeleteAsync(string channelId, string messageId, string moderator, CancellationToken cancellationToken)
     {
-        var done = await repository.TransitionAsync(channelId, messageId, ChatMessageState.Visible, ChatMessageState.Deleted, null, cancellationToken).ConfigureAwait(false)
-            || await repository.TransitionAsync(channelId, messageId, ChatMessageState.Held, ChatMessageState.Deleted, null, cancellationToken).ConfigureAwait(false);
+        var done = await repository.TransitionAsync(channelId, messageId, ChatMessageState.Visible, ChatMessageState.Deleted, null,
+            cancellationToken).ConfigureAwait(false)
+            || await repository.TransitionAsync(channelId, messageId, ChatMessageState.Held, ChatMessageState.Deleted, null,
+                cancellationToken).ConfigureAwait(false);
         if (!done) return false;
         ChatLog.Moderated(logger, messageId, channelId, "deleted", moderator);
         Publish(channelId, ChatAudience.Viewers, "removed", new { id = messageId });
@@ -357,7 +368,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         => (await RoomAsync(channelId, cancellationToken).ConfigureAwait(false)).BanOf(viewer, time.GetUtcNow()) is not null;
 
     /// <summary>The messages a recording's replay shows: those shown between its start and end, in order.</summary>
-    public async Task<IReadOnlyList<ChatMessageView>> ReplayAsync(string channelId, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ChatMessageView>> ReplayAsync(string channelId, DateTimeOffset from, DateTimeOffset to,
+        CancellationToken cancellationToken)
         => (await repository.ListShownBetweenAsync(channelId, from, to, 10_000, cancellationToken).ConfigureAwait(false)).Select(View).ToList();
 
     public static ChatMessageView View(ChatMessage m)
@@ -375,7 +387,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     {
         var now = time.GetTimestamp();
         var version = _versions.Get(channelId);
-        if (_rooms.TryGetValue(channelId, out var room) && room.Version == version && time.GetElapsedTime(room.LoadedAt, now) < CacheLifetime) return room;
+        if (_rooms.TryGetValue(channelId, out var room) && room.Version == version
+            && time.GetElapsedTime(room.LoadedAt, now) < CacheLifetime) return room;
         var settings = await repository.GetSettingsAsync(channelId, cancellationToken).ConfigureAwait(false) ?? ChatRoomSettings.Default;
         var bans = await repository.ListBansAsync(channelId, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         room = new Room(settings, new ChatFilter(settings), bans, now, version);

@@ -47,7 +47,8 @@ public static class ChatServiceCollectionExtensions
             sp.GetRequiredService<QuestionVoteBatch>(), sp.GetRequiredService<ChatRateLimiter>(), sp.GetRequiredService<ChatIdentity>(),
             sp.GetRequiredService<IChatFanout>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChatService>>(),
             sp.GetRequiredService<ChatRoomVersions>()));
-        services.AddSingleton(sp => new ChatGroupDelivery(sp.GetRequiredService<IHubContext<ChatHub>>(), options, sp.GetRequiredService<TimeProvider>(),
+        services.AddSingleton(sp => new ChatGroupDelivery(sp.GetRequiredService<IHubContext<ChatHub>>(), options,
+            sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ChatGroupDelivery>>()));
         var settings = ControlSettings.From(configuration);
         var fanout = options.Fanout ?? (settings.DatabaseKind is "postgres" or "postgresql" ? "postgres" : "local");

@@ -32,7 +32,8 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
     // Text outside ASCII is written as itself, not as \uXXXX escapes (six bytes for each character): the payload goes to
     // pg_notify as a parameter and back to this code, never into HTML or SQL text.
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+        { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly string _connectionString;
     private readonly Action<string, ChatAudience, string, object> _deliver;
@@ -61,7 +62,8 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
         _connectionString = new NpgsqlConnectionStringBuilder(connectionString) { KeepAlive = 15 }.ConnectionString;
         _deliver = deliver;
         _logger = logger;
-        _outgoing = Channel.CreateBounded<string>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+        _outgoing = Channel.CreateBounded<string>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true },
             _ => Interlocked.Increment(ref _dropped));
     }
 
@@ -123,13 +125,15 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
                     }
 
                     // One statement per batch; unnest keeps the order of the array.
-                    await using var command = new NpgsqlCommand("SELECT pg_notify($1, e) FROM unnest($2::text[]) WITH ORDINALITY AS t(e, n) ORDER BY n", connection);
+                    await using var command = new NpgsqlCommand("SELECT pg_notify($1, e) FROM unnest($2::text[]) WITH ORDINALITY AS t(e, " +
+                        "n) ORDER BY n", connection);
                     command.Parameters.Add(new NpgsqlParameter { Value = ChannelName });
                     command.Parameters.Add(new NpgsqlParameter { Value = batch.ToArray() });
                     await command.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                     delay = FirstRetryDelay;
                 }
-                catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or InvalidOperationException or TimeoutException)
+                catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or InvalidOperationException
+                    or TimeoutException)
                 {
                     // These events are lost for other nodes (viewers here had them); try a fresh connection after a pause.
                     Interlocked.Add(ref _dropped, batch.Count);

@@ -19,7 +19,8 @@ public interface IChatRepository
         CancellationToken cancellationToken = default);
 
     /// <summary>The newest <paramref name="count"/> messages in <paramref name="state"/>, oldest first.</summary>
-    Task<IReadOnlyList<ChatMessage>> ListRecentAsync(string channelId, ChatMessageState state, int count, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ChatMessage>> ListRecentAsync(string channelId, ChatMessageState state, int count,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Messages that were visible (and still are) with <c>from ≤ shown_at &lt; to</c>, in the order viewers saw them.</summary>
     Task<IReadOnlyList<ChatMessage>> ListShownBetweenAsync(string channelId, DateTimeOffset from, DateTimeOffset to, int limit,
@@ -32,18 +33,21 @@ public interface IChatRepository
 
     Task<bool> DeleteBanAsync(string channelId, string id, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes messages sent and questions asked before <paramref name="cutoff"/>, and expired time-outs; returns how many rows went.</summary>
+    /// <summary>Deletes messages sent and questions asked before <paramref name="cutoff"/>, and expired time-outs;
+    /// returns how many rows went.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default);
 }
 
 public sealed class SqlChatRepository(ControlDatabase database) : IChatRepository
 {
     private const string MessageColumns = "id, channel_id, viewer_id, address_hash, author, display_name, body, state, moderator, sent_at, shown_at";
-    private const string BanColumns = "id, channel_id, viewer_id, address_hash, author, display_name, reason, created_by, created_at, expires_at, seen_address_hash";
+    private const string BanColumns = "id, channel_id, viewer_id, address_hash, author, display_name, reason, created_by, created_at, expires_at, " +
+        "seen_address_hash";
 
     public async Task<ChatRoomSettings?> GetSettingsAsync(string channelId, CancellationToken cancellationToken = default)
     {
-        var rows = await Sql.QueryAsync(database, "SELECT mode, slow_mode_seconds, links, blocked_words FROM chat_settings WHERE channel_id = @channel_id",
+        var rows = await Sql.QueryAsync(database,
+            "SELECT mode, slow_mode_seconds, links, blocked_words FROM chat_settings WHERE channel_id = @channel_id",
             c => Sql.Add(c, "channel_id", channelId), r =>
             {
                 ChatRoomSettings.TryParseMode(r.GetString(0), out var mode);
@@ -54,7 +58,8 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
         return rows.Count == 0 ? null : rows[0];
     }
 
-    public async Task SaveSettingsAsync(string channelId, ChatRoomSettings settings, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async Task SaveSettingsAsync(string channelId, ChatRoomSettings settings, DateTimeOffset now,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         // ON CONFLICT … DO UPDATE is the same in both back-ends (SQLite 3.24+).
@@ -78,7 +83,8 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
     {
         ArgumentNullException.ThrowIfNull(message);
         await Sql.ExecuteAsync(database,
-            $"INSERT INTO chat_messages ({MessageColumns}) VALUES (@id, @channel_id, @viewer_id, @address_hash, @author, @display_name, @body, @state, @moderator, @sent_at, @shown_at)",
+            $"INSERT INTO chat_messages ({MessageColumns}) VALUES (@id, @channel_id, @viewer_id, @address_hash, @author, @display_name, @body, " +
+            "@state, @moderator, @sent_at, @shown_at)",
             c =>
             {
                 Sql.Add(c, "id", message.Id);
@@ -108,7 +114,8 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
     public async Task<bool> TransitionAsync(string channelId, string id, ChatMessageState from, ChatMessageState to, DateTimeOffset? shownAt,
         CancellationToken cancellationToken = default)
         => await Sql.ExecuteAsync(database,
-            "UPDATE chat_messages SET state = @to, shown_at = COALESCE(@shown_at, shown_at) WHERE channel_id = @channel_id AND id = @id AND state = @from",
+            "UPDATE chat_messages SET state = @to, shown_at = COALESCE(@shown_at, shown_at) WHERE channel_id = @channel_id AND id = @id AND state " +
+            "= @from",
             c =>
             {
                 Sql.Add(c, "to", StateName(to));
@@ -118,11 +125,13 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
                 Sql.Add(c, "from", StateName(from));
             }, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<IReadOnlyList<ChatMessage>> ListRecentAsync(string channelId, ChatMessageState state, int count, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ChatMessage>> ListRecentAsync(string channelId, ChatMessageState state, int count,
+        CancellationToken cancellationToken = default)
     {
         var order = state == ChatMessageState.Visible ? "shown_at" : "sent_at";
         var rows = await Sql.QueryAsync(database,
-            $"SELECT {MessageColumns} FROM chat_messages WHERE channel_id = @channel_id AND state = @state ORDER BY {order} DESC, id DESC LIMIT @count", c =>
+            $"SELECT {MessageColumns} FROM chat_messages WHERE channel_id = @channel_id AND state = @state ORDER BY {order} DESC, " +
+            "id DESC LIMIT @count", c =>
             {
                 Sql.Add(c, "channel_id", channelId);
                 Sql.Add(c, "state", StateName(state));
@@ -135,7 +144,8 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
     public async Task<IReadOnlyList<ChatMessage>> ListShownBetweenAsync(string channelId, DateTimeOffset from, DateTimeOffset to, int limit,
         CancellationToken cancellationToken = default)
         => await Sql.QueryAsync(database,
-            $"SELECT {MessageColumns} FROM chat_messages WHERE channel_id = @channel_id AND state = 'visible' AND shown_at >= @from AND shown_at < @to " +
+            $"SELECT {MessageColumns} FROM chat_messages WHERE channel_id = @channel_id AND state = 'visible' AND shown_at >= @from AND shown_at < " +
+            "@to " +
             "ORDER BY shown_at, id LIMIT @limit", c =>
             {
                 Sql.Add(c, "channel_id", channelId);
@@ -148,7 +158,8 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
     {
         ArgumentNullException.ThrowIfNull(ban);
         await Sql.ExecuteAsync(database,
-            $"INSERT INTO chat_bans ({BanColumns}) VALUES (@id, @channel_id, @viewer_id, @address_hash, @author, @display_name, @reason, @created_by, @created_at, @expires_at, @seen_address_hash)",
+            $"INSERT INTO chat_bans ({BanColumns}) VALUES (@id, @channel_id, @viewer_id, @address_hash, @author, @display_name, @reason, " +
+            "@created_by, @created_at, @expires_at, @seen_address_hash)",
             c =>
             {
                 Sql.Add(c, "id", ban.Id);
@@ -167,7 +178,8 @@ public sealed class SqlChatRepository(ControlDatabase database) : IChatRepositor
 
     public async Task<IReadOnlyList<ChatBan>> ListBansAsync(string channelId, DateTimeOffset now, CancellationToken cancellationToken = default)
         => await Sql.QueryAsync(database,
-            $"SELECT {BanColumns} FROM chat_bans WHERE channel_id = @channel_id AND (expires_at IS NULL OR expires_at > @now) ORDER BY created_at DESC, id DESC",
+            $"SELECT {BanColumns} FROM chat_bans WHERE channel_id = @channel_id AND (expires_at IS NULL OR expires_at > @now) ORDER BY created_at " +
+            "DESC, id DESC",
             c =>
             {
                 Sql.Add(c, "channel_id", channelId);

@@ -30,7 +30,8 @@ public sealed class SqlQuestionRepository(ControlDatabase database) : IQuestionR
     {
         ArgumentNullException.ThrowIfNull(question);
         await Sql.ExecuteAsync(database,
-            $"INSERT INTO chat_questions ({Columns}) VALUES (@id, @channel_id, @viewer_id, @address_hash, @author, @display_name, @body, @state, @votes, @created_at)",
+            $"INSERT INTO chat_questions ({Columns}) VALUES (@id, @channel_id, @viewer_id, @address_hash, @author, @display_name, @body, @state, " +
+            "@votes, @created_at)",
             c =>
             {
                 Sql.Add(c, "id", question.Id);
@@ -109,13 +110,15 @@ public sealed class SqlQuestionRepository(ControlDatabase database) : IQuestionR
             return null;
         }
 
-        await ExecuteAsync(connection, transaction, "UPDATE chat_questions SET votes = votes + 1 WHERE id = @id", c => Sql.Add(c, "id", id), cancellationToken)
+        await ExecuteAsync(connection, transaction, "UPDATE chat_questions SET votes = votes + 1 WHERE id = @id", c => Sql.Add(c, "id", id),
+            cancellationToken)
             .ConfigureAwait(false);
         await using var read = connection.CreateCommand();
         read.Transaction = transaction;
         read.CommandText = "SELECT votes FROM chat_questions WHERE id = @id";
         Sql.Add(read, "id", id);
-        var votes = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        var votes = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false),
+            System.Globalization.CultureInfo.InvariantCulture);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return votes;
     }

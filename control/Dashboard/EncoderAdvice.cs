@@ -55,7 +55,8 @@ public static class EncoderAdvice
 
         if (state.Video is null)
         {
-            advice.Add(new Advice(AdviceLevel.Warning, "No video is arriving. Check that the encoder has a video source and a video encoder (H.264) selected."));
+            advice.Add(new Advice(AdviceLevel.Warning,
+                "No video is arriving. Check that the encoder has a video source and a video encoder (H.264) selected."));
         }
         else
         {
@@ -69,7 +70,8 @@ public static class EncoderAdvice
 
         if (state.Audio is null)
         {
-            advice.Add(new Advice(AdviceLevel.Warning, "No audio track. Some players (Safari, smart TVs) refuse a stream without audio: add an audio source, even a silent one, and select AAC."));
+            advice.Add(new Advice(AdviceLevel.Warning, "No audio track. Some players (Safari, smart TVs) refuse a stream without audio: " +
+                "add an audio source, even a silent one, and select AAC."));
         }
 
         if (recentFps is { Count: >= 5 } && state.Video?.FrameRate is { } nominal && nominal > 0)

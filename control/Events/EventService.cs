@@ -43,10 +43,12 @@ public sealed partial class EventService(
 
     public Task<BroadcastEvent?> GetAsync(string id, CancellationToken cancellationToken = default) => repository.GetAsync(id, cancellationToken);
 
-    public Task<IReadOnlyList<BroadcastEvent>> ListAsync(string? channelId, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<BroadcastEvent>> ListAsync(string? channelId, DateTimeOffset? from, DateTimeOffset? to,
+        CancellationToken cancellationToken = default)
         => repository.ListAsync(channelId, from, to, cancellationToken);
 
-    public Task<IReadOnlyList<BroadcastEvent>> ListOpenAsync(CancellationToken cancellationToken = default) => repository.ListOpenAsync(null, cancellationToken);
+    public Task<IReadOnlyList<BroadcastEvent>> ListOpenAsync(CancellationToken cancellationToken = default)
+        => repository.ListOpenAsync(null, cancellationToken);
 
     /// <exception cref="ValidationFailedException">A field is invalid, the channel is unknown or the time overlaps another event.</exception>
     public async Task<BroadcastEvent> CreateAsync(EventSpec spec, CancellationToken cancellationToken = default)
@@ -141,7 +143,8 @@ public sealed partial class EventService(
         // A window moved into the future closes again until the open job runs.
         if (current.State == EventState.Ready && updated.OpensAt(PublishLead) > now)
         {
-            await repository.TransitionAsync(id, [EventState.Ready], EventState.Scheduled, now, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await repository.TransitionAsync(id, [EventState.Ready], EventState.Scheduled, now,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
             updated = updated with { State = EventState.Scheduled };
         }
 
@@ -155,7 +158,8 @@ public sealed partial class EventService(
     {
         var current = await repository.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (current is null) return null;
-        if (!await repository.TransitionAsync(id, Editable, EventState.Cancelled, time.GetUtcNow(), cancellationToken: cancellationToken).ConfigureAwait(false))
+        if (!await repository.TransitionAsync(id, Editable, EventState.Cancelled, time.GetUtcNow(),
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var now = await repository.GetAsync(id, cancellationToken).ConfigureAwait(false);
             throw new ConflictException(now?.State == EventState.Live
@@ -183,7 +187,8 @@ public sealed partial class EventService(
         if (current.State == EventState.Cancelled) throw new ConflictException("The event was cancelled.");
         var now = time.GetUtcNow();
         var wasLive = current.State == EventState.Live;
-        if (await repository.TransitionAsync(id, Open, EventState.Ended, now, endedAt: now, cancellationToken: cancellationToken).ConfigureAwait(false))
+        if (await repository.TransitionAsync(id, Open, EventState.Ended, now, endedAt: now,
+            cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             LogEnded(id, reason);
             // Disconnect even when the state was not live yet: a publisher may have just connected.
@@ -220,7 +225,8 @@ public sealed partial class EventService(
     /// <summary>Schedule job: the window opened (scheduled → ready). True when this call made the change.</summary>
     public async Task<bool> OpenWindowAsync(string id, CancellationToken cancellationToken = default)
     {
-        var changed = await repository.TransitionAsync(id, [EventState.Scheduled], EventState.Ready, time.GetUtcNow(), cancellationToken: cancellationToken)
+        var changed = await repository.TransitionAsync(id, [EventState.Scheduled], EventState.Ready, time.GetUtcNow(),
+            cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         if (changed) LogWindowOpened(id);
         return changed;
@@ -267,7 +273,8 @@ public sealed partial class EventService(
         var current = await FindCurrentAsync(channelId, now, cancellationToken).ConfigureAwait(false);
         if (current is null) return null;
         if (current.State != EventState.Live
-            && await repository.TransitionAsync(current.Id, Editable, EventState.Live, now, liveAt: now, cancellationToken: cancellationToken).ConfigureAwait(false))
+            && await repository.TransitionAsync(current.Id, Editable, EventState.Live, now, liveAt: now,
+                cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             LogLive(current.Id);
         }
@@ -283,7 +290,8 @@ public sealed partial class EventService(
 
     private static ValidationFailedException OverlapError(BroadcastEvent? other) => ValidationFailedException.For("startsAt", other is null
         ? "The event overlaps another event of the channel."
-        : $"The event overlaps '{Shorten(other.Title)}' ({other.StartsAt:yyyy-MM-ddTHH:mm:ssZ} – {other.EndsAt:yyyy-MM-ddTHH:mm:ssZ}) on the same channel.");
+        : $"The event overlaps '{Shorten(other.Title)}' ({other.StartsAt:yyyy-MM-ddTHH:mm:ssZ} – {other.EndsAt:yyyy-MM-ddTHH:mm:ssZ}) " +
+            "on the same channel.");
 
     private static void ValidateFields(EventSpec spec, Dictionary<string, string[]> errors, bool requireAll)
     {
@@ -327,7 +335,8 @@ public sealed partial class EventService(
         if (await channels.GetAsync(channelId, cancellationToken).ConfigureAwait(false) is { } channel) changes.Announce(channel.Slug);
     }
 
-    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Event {EventId} scheduled on channel {ChannelId} from {StartsAt:o} to {EndsAt:o}")]
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information,
+        Message = "Event {EventId} scheduled on channel {ChannelId} from {StartsAt:o} to {EndsAt:o}")]
     private partial void LogCreated(string eventId, string channelId, DateTimeOffset startsAt, DateTimeOffset endsAt);
 
     [LoggerMessage(EventId = 3102, Level = LogLevel.Information, Message = "Event {EventId} cancelled")]

@@ -2,7 +2,8 @@ using Broadcast.Control.Channels;
 
 namespace Broadcast.Control.Events;
 
-/// <summary>Ends what is on air on a channel: disconnects the publisher so the live manifests end and the recording is finalised on this node.</summary>
+/// <summary>Ends what is on air on a channel: disconnects the publisher so the live manifests end and the recording is finalised on this
+/// node.</summary>
 public interface IBroadcastTerminator
 {
     /// <summary>Returns whether a live broadcast was ended.</summary>

@@ -57,7 +57,8 @@ public sealed partial class PostgresPublishRuleChanges : BackgroundService, IPub
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
         _connectionString = connectionString;
         _logger = logger;
-        _outgoing = Channel.CreateBounded<string>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+        _outgoing = Channel.CreateBounded<string>(new BoundedChannelOptions(Capacity) { FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true },
             _ => Volatile.Write(ref _lost, 1));
     }
 
@@ -109,7 +110,8 @@ public sealed partial class PostgresPublishRuleChanges : BackgroundService, IPub
                     delay = FirstRetryDelay;
                     failing = false;
                 }
-                catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or InvalidOperationException or TimeoutException)
+                catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or IOException or InvalidOperationException
+                    or TimeoutException)
                 {
                     if (!failing) LogNotifyFailed(e.Message);
                     failing = true;
@@ -151,12 +153,15 @@ public sealed partial class PostgresPublishRuleChanges : BackgroundService, IPub
         Changed?.Invoke(slug == Everything ? null : slug);
     }
 
-    [LoggerMessage(EventId = 3108, Level = LogLevel.Information, Message = "Listening for publish rule changes on PostgreSQL channel {Channel} (reconnected: {Reconnected})")]
+    [LoggerMessage(EventId = 3108, Level = LogLevel.Information,
+        Message = "Listening for publish rule changes on PostgreSQL channel {Channel} (reconnected: {Reconnected})")]
     private partial void LogListening(string channel, bool reconnected);
 
-    [LoggerMessage(EventId = 3109, Level = LogLevel.Warning, Message = "Publish rule changes from other nodes unavailable ({Reason}); reconnecting, then every broadcast here is checked")]
+    [LoggerMessage(EventId = 3109, Level = LogLevel.Warning,
+        Message = "Publish rule changes from other nodes unavailable ({Reason}); reconnecting, then every broadcast here is checked")]
     private partial void LogListenLost(string reason);
 
-    [LoggerMessage(EventId = 3110, Level = LogLevel.Warning, Message = "Telling other nodes of a publish rule change failed ({Reason}); retrying, then every node checks every broadcast")]
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Warning,
+        Message = "Telling other nodes of a publish rule change failed ({Reason}); retrying, then every node checks every broadcast")]
     private partial void LogNotifyFailed(string reason);
 }

@@ -26,7 +26,8 @@ public interface IEventRepository
     Task<BroadcastEvent?> GetAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Events that intersect [from, to) (either bound optional), optionally of one channel, by start.</summary>
-    Task<IReadOnlyList<BroadcastEvent>> ListAsync(string? channelId, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<BroadcastEvent>> ListAsync(string? channelId, DateTimeOffset? from, DateTimeOffset? to,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Non-cancelled events of the channel intersecting [start, end), except <paramref name="exceptId"/>.</summary>
     Task<IReadOnlyList<BroadcastEvent>> FindOverlappingAsync(string channelId, DateTimeOffset start, DateTimeOffset end, string? exceptId,
@@ -59,7 +60,8 @@ public sealed class SqlEventRepository(ControlDatabase database) : IEventReposit
     {
         ArgumentNullException.ThrowIfNull(ev);
         return await WriteAsync(
-            $"INSERT INTO events ({Columns}) VALUES (@id, @channel_id, @title, @description, @starts_at, @ends_at, @record, @state, @late, @live_at, @ended_at, @created_at, @updated_at)",
+            $"INSERT INTO events ({Columns}) VALUES (@id, @channel_id, @title, @description, @starts_at, @ends_at, @record, @state, @late, " +
+            "@live_at, @ended_at, @created_at, @updated_at)",
             command => Bind(command, ev), cancellationToken).ConfigureAwait(false);
     }
 
@@ -67,7 +69,8 @@ public sealed class SqlEventRepository(ControlDatabase database) : IEventReposit
     {
         ArgumentNullException.ThrowIfNull(ev);
         return await WriteAsync(
-            "UPDATE events SET title = @title, description = @description, starts_at = @starts_at, ends_at = @ends_at, record = @record, updated_at = @updated_at WHERE id = @id",
+            "UPDATE events SET title = @title, description = @description, starts_at = @starts_at, ends_at = @ends_at, record = @record, " +
+            "updated_at = @updated_at WHERE id = @id",
             command => Bind(command, ev), cancellationToken).ConfigureAwait(false);
     }
 
@@ -94,10 +97,12 @@ public sealed class SqlEventRepository(ControlDatabase database) : IEventReposit
         }, Map, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<IReadOnlyList<BroadcastEvent>> FindOverlappingAsync(string channelId, DateTimeOffset start, DateTimeOffset end, string? exceptId,
+    public async Task<IReadOnlyList<BroadcastEvent>> FindOverlappingAsync(string channelId, DateTimeOffset start, DateTimeOffset end,
+        string? exceptId,
         CancellationToken cancellationToken = default)
         => await Sql.QueryAsync(database,
-            $"SELECT {Columns} FROM events WHERE channel_id = @channel_id AND state <> 'cancelled' AND starts_at < @end AND ends_at > @start AND id <> @except ORDER BY starts_at",
+            $"SELECT {Columns} FROM events WHERE channel_id = @channel_id AND state <> 'cancelled' AND starts_at < @end AND ends_at > @start AND " +
+            "id <> @except ORDER BY starts_at",
             c =>
             {
                 Sql.Add(c, "channel_id", channelId);
@@ -108,7 +113,8 @@ public sealed class SqlEventRepository(ControlDatabase database) : IEventReposit
 
     public async Task<IReadOnlyList<BroadcastEvent>> ListOpenAsync(string? channelId = null, CancellationToken cancellationToken = default)
         => await Sql.QueryAsync(database,
-            $"SELECT {Columns} FROM events WHERE state IN {OpenStates}" + (channelId is null ? "" : " AND channel_id = @channel_id") + " ORDER BY starts_at, id",
+            $"SELECT {Columns} FROM events WHERE state IN {OpenStates}" + (channelId is null ? "" : " AND channel_id = @channel_id") +
+                " ORDER BY starts_at, id",
             c =>
             {
                 if (channelId is not null) Sql.Add(c, "channel_id", channelId);
@@ -145,7 +151,8 @@ public sealed class SqlEventRepository(ControlDatabase database) : IEventReposit
             }, cancellationToken).ConfigureAwait(false) == 1;
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
-        => await Sql.ExecuteAsync(database, "DELETE FROM events WHERE id = @id", c => Sql.Add(c, "id", id), cancellationToken).ConfigureAwait(false) == 1;
+        => await Sql.ExecuteAsync(database, "DELETE FROM events WHERE id = @id", c => Sql.Add(c, "id", id),
+            cancellationToken).ConfigureAwait(false) == 1;
 
     private async Task<EventWriteResult> WriteAsync(string sql, Action<DbCommand> bind, CancellationToken cancellationToken)
     {

@@ -65,7 +65,8 @@ public abstract class ControlDatabase : IAsyncDisposable
         var k = string.IsNullOrWhiteSpace(kind) ? "sqlite" : kind.Trim().ToLowerInvariant();
         return k switch
         {
-            "sqlite" => new SqliteControlDatabase(string.IsNullOrWhiteSpace(connectionString) ? SqliteControlDatabase.DefaultConnectionString : connectionString),
+            "sqlite" => new SqliteControlDatabase(string.IsNullOrWhiteSpace(connectionString)
+                ? SqliteControlDatabase.DefaultConnectionString : connectionString),
             "postgres" or "postgresql" => new PostgresControlDatabase(
                 string.IsNullOrWhiteSpace(connectionString)
                     ? throw new InvalidOperationException("Database:Kind is postgres but Database:ConnectionString is empty.")

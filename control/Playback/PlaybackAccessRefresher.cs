@@ -33,6 +33,7 @@ internal sealed partial class PlaybackAccessRefresher(PlaybackAccessService acce
         }
     }
 
-    [LoggerMessage(EventId = 3804, Level = LogLevel.Warning, Message = "Reloading private channels and playback keys failed; the last ones stay in force")]
+    [LoggerMessage(EventId = 3804, Level = LogLevel.Warning,
+        Message = "Reloading private channels and playback keys failed; the last ones stay in force")]
     private partial void LogRefreshFailed(Exception exception);
 }

@@ -89,7 +89,8 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
 
         PlaybackKeyRing keys = _snapshot.Keys ?? await RefreshAsync(cancellationToken).ConfigureAwait(false);
         long expires = time.GetUtcNow().Add(lifetime).ToUnixTimeSeconds();
-        return new MintedPlaybackToken(PlaybackToken.Sign(channel.Slug, channel.Id, expires, keys.Current), DateTimeOffset.FromUnixTimeSeconds(expires));
+        return new MintedPlaybackToken(PlaybackToken.Sign(channel.Slug, channel.Id, expires, keys.Current),
+            DateTimeOffset.FromUnixTimeSeconds(expires));
     }
 
     /// <summary>Makes a channel private or public; false when no such channel.</summary>
@@ -199,7 +200,8 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
             r => Sql.NullableTime(r, 0), cancellationToken).ConfigureAwait(false);
         DateTimeOffset createdAt = Sql.Millis(now);
         if (newest is [{ } latest] && latest >= createdAt) createdAt = latest.AddMilliseconds(1);
-        await Sql.ExecuteAsync(database, "INSERT INTO playback_signing_keys (id, secret_ciphertext, created_at) VALUES (@id, @secret, @created_at)", c =>
+        await Sql.ExecuteAsync(database, "INSERT INTO playback_signing_keys (id, secret_ciphertext, created_at) VALUES (@id, @secret, @created_at)",
+            c =>
         {
             Sql.Add(c, "id", key.Id);
             Sql.Add(c, "secret", protector.Protect(AssociatedData(key.Id), Convert.ToBase64String(key.Secret)));
@@ -230,6 +232,7 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
     private partial void LogKeysRotated(string keyId);
 
     [LoggerMessage(EventId = 3803, Level = LogLevel.Warning,
-        Message = "Playback signing key {KeyId} cannot be decrypted with the current server secret; rotate with POST /api/playback/signing-keys/rotate")]
+        Message = "Playback signing key {KeyId} cannot be decrypted with the current server secret; " +
+            "rotate with POST /api/playback/signing-keys/rotate")]
     private partial void LogUndecryptableKey(string keyId);
 }

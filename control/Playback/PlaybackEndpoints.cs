@@ -30,18 +30,21 @@ public static class PlaybackEndpoints
         var keys = endpoints.MapGroup("/api/playback/signing-keys").RequireAuthorization(ControlAuth.AdminPolicy)
             .WithTags("playback");
         keys.MapGet("", (PlaybackAccessService access) => ToResponse(access.Keys));
-        keys.MapPost("/rotate", async (PlaybackAccessService access, CancellationToken ct) => ToResponse(await access.RotateAsync(ct).ConfigureAwait(false)));
+        keys.MapPost("/rotate",
+            async (PlaybackAccessService access, CancellationToken ct) => ToResponse(await access.RotateAsync(ct).ConfigureAwait(false)));
         endpoints.MapPlaybackNodeAccess();
         return endpoints;
     }
 
-    private static async Task<IResult> MintAsync(string id, HttpContext context, ChannelService channels, PlaybackAccessService access, PublicUrls urls,
+    private static async Task<IResult> MintAsync(string id, HttpContext context, ChannelService channels, PlaybackAccessService access,
+        PublicUrls urls,
         CancellationToken cancellationToken)
     {
         int seconds = DefaultLifetimeSeconds;
         if (context.Request.ContentLength is > 0 || context.Request.Headers.TransferEncoding.Count > 0)
         {
-            var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.PlaybackTokenRequest, cancellationToken).ConfigureAwait(false);
+            var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.PlaybackTokenRequest,
+                cancellationToken).ConfigureAwait(false);
             if (error is not null)
             {
                 return error;
@@ -52,7 +55,8 @@ public static class PlaybackEndpoints
 
         if (seconds < 1 || seconds > PlaybackAccessService.MaxLifetime.TotalSeconds)
         {
-            return RequestBodies.Invalid("expiresInSeconds", $"The lifetime must be from 1 to {(int)PlaybackAccessService.MaxLifetime.TotalSeconds} seconds.");
+            return RequestBodies.Invalid("expiresInSeconds",
+                $"The lifetime must be from 1 to {(int)PlaybackAccessService.MaxLifetime.TotalSeconds} seconds.");
         }
 
         var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);

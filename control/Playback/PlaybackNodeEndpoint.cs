@@ -22,7 +22,8 @@ public sealed record PlaybackNodeChannel(string Slug, string Id);
 /// whenever either changes; it is also the response's ETag. <see cref="PrivateChannels"/> repeats the slugs alone, so
 /// an origin of the version before channel ids were bound still refuses those streams (its tokens no longer verify).
 /// </summary>
-public sealed record PlaybackNodeSnapshot(string Version, IReadOnlyList<string> PrivateChannels, PlaybackNodeKey CurrentKey, PlaybackNodeKey? PreviousKey)
+public sealed record PlaybackNodeSnapshot(string Version, IReadOnlyList<string> PrivateChannels, PlaybackNodeKey CurrentKey,
+    PlaybackNodeKey? PreviousKey)
 {
     /// <summary>The private channels with their ids; a node refuses a snapshot without them (it could verify no token).</summary>
     public IReadOnlyList<PlaybackNodeChannel>? Channels { get; init; }
@@ -32,7 +33,8 @@ public sealed record PlaybackNodeSnapshot(string Version, IReadOnlyList<string> 
 /// <c>GET /api/playback/access</c>: private channels and playback verification keys <b>with their secrets</b>, for
 /// cluster nodes only (origin-only nodes poll it to check tokens locally). It accepts the playback node token
 /// (<c>Playback:NodeToken</c>) and nothing else: not the admin token (an origin must not need it), not anonymous, not a
-/// dashboard session, so a browser never fetches the secrets. Answers <c>304</c> to <c>If-None-Match</c> with the current version, so an unchanged snapshot costs a
+/// dashboard session, so a browser never fetches the secrets. Answers <c>304</c> to <c>If-None-Match</c> with the current version,
+/// so an unchanged snapshot costs a
 /// hash and no body.
 /// </summary>
 public static class PlaybackNodeEndpoint
@@ -43,7 +45,8 @@ public static class PlaybackNodeEndpoint
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapGet(Path, Get)
-            .RequireAuthorization(policy => policy.AddAuthenticationSchemes(ControlAuth.PlaybackNodeScheme).RequireAuthenticatedUser().RequireRole(ControlAuth.PlaybackNodeRole))
+            .RequireAuthorization(policy => policy.AddAuthenticationSchemes(ControlAuth.PlaybackNodeScheme).RequireAuthenticatedUser()
+                .RequireRole(ControlAuth.PlaybackNodeRole))
             .WithTags("playback").Produces<PlaybackNodeSnapshot>().Produces(StatusCodes.Status304NotModified);
         return endpoints;
     }
@@ -51,7 +54,8 @@ public static class PlaybackNodeEndpoint
     private static async Task<IResult> Get(HttpContext context, PlaybackAccessService access, CancellationToken cancellationToken)
     {
         PlaybackKeyRing keys = access.Keys ?? await access.RefreshAsync(cancellationToken).ConfigureAwait(false);
-        var channels = access.PrivateChannels.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new PlaybackNodeChannel(c.Key, c.Value)).ToArray();
+        var channels = access.PrivateChannels.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => new PlaybackNodeChannel(c.Key, c.Value))
+            .ToArray();
         string version = VersionOf(channels, keys);
         string etag = "\"" + version + "\"";
         context.Response.Headers.CacheControl = "no-store";

@@ -23,7 +23,9 @@ public static class PlaybackServiceCollectionExtensions
         return services;
     }
 
-    /// <summary><c>Playback:RefreshSeconds</c> (default 5, 1–300): how often a node reloads who may play what, with or without the database.</summary>
+    /// <summary><c>Playback:RefreshSeconds</c> (default 5, 1–300): how often a node reloads who may play what,
+    /// with or without the database.</summary>
     internal static TimeSpan RefreshInterval(IConfiguration configuration) =>
-        TimeSpan.FromSeconds(int.TryParse(configuration["Playback:RefreshSeconds"], NumberStyles.None, CultureInfo.InvariantCulture, out int s) && s is >= 1 and <= 300 ? s : 5);
+        TimeSpan.FromSeconds(int.TryParse(configuration["Playback:RefreshSeconds"], NumberStyles.None,
+            CultureInfo.InvariantCulture, out int s) && s is >= 1 and <= 300 ? s : 5);
 }

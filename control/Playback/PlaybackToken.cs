@@ -207,8 +207,8 @@ public static class PlaybackToken
     {
         // "bpt2\n/live/{stream}/\n{channelId}\n{expires}\n{keyId}"; a stream name and a channel id are at most a few
         // hundred characters.
-        int length = Domain.Length + 1 + 6 + Encoding.UTF8.GetByteCount(stream) + 1 + 1 + Encoding.UTF8.GetByteCount(channelId) + 1 + expires.Length + 1
-            + keyId.Length;
+        int length = Domain.Length + 1 + 6 + Encoding.UTF8.GetByteCount(stream) + 1 + 1 + Encoding.UTF8.GetByteCount(channelId) + 1
+            + expires.Length + 1 + keyId.Length;
         byte[]? rented = null;
         Span<byte> message = length <= 512 ? stackalloc byte[512] : (rented = new byte[length]);
         int n = 0;

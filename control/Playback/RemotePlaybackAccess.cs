@@ -96,7 +96,8 @@ public sealed class RemotePlaybackAccess(TimeProvider time)
         // this node's cached copies of it were read with a token and must not be served without one, or to the new
         // channel's viewers. They go before the new snapshot is in force (while it still needs a token) and again after
         // it (a read that was in flight meanwhile).
-        var gone = before is null ? [] : before.Channels.Where(c => !channels.TryGetValue(c.Key, out string? id) || id != c.Value).Select(c => c.Key).ToList();
+        var gone = before is null ? [] : before.Channels.Where(c => !channels.TryGetValue(c.Key, out string? id) || id != c.Value).Select(c => c.Key)
+            .ToList();
         foreach (string slug in gone) Withdrawn?.Invoke(slug);
         _snapshot = new Snapshot(snapshot.Version, channels, keys);
         foreach (string slug in gone) Withdrawn?.Invoke(slug);
@@ -133,7 +134,8 @@ public sealed class RemotePlaybackAccess(TimeProvider time)
 /// token (<c>Playback:NodeToken</c>) and <c>If-None-Match</c>, putting each new snapshot in force. A failure keeps the last snapshot and is logged
 /// once until a poll succeeds again.
 /// </summary>
-public sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess access, RemotePlaybackSettings settings, ILogger<RemotePlaybackRefresher> logger)
+public sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess access, RemotePlaybackSettings settings,
+    ILogger<RemotePlaybackRefresher> logger)
     : BackgroundService
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
@@ -217,7 +219,8 @@ public sealed partial class RemotePlaybackRefresher(RemotePlaybackAccess access,
         base.Dispose();
     }
 
-    [LoggerMessage(EventId = 3805, Level = LogLevel.Information, Message = "Private playback snapshot received: {PrivateChannels} private channel(s), current key {KeyId}")]
+    [LoggerMessage(EventId = 3805, Level = LogLevel.Information,
+        Message = "Private playback snapshot received: {PrivateChannels} private channel(s), current key {KeyId}")]
     private partial void LogFirstSnapshot(int privateChannels, string keyId);
 
     [LoggerMessage(EventId = 3806, Level = LogLevel.Warning,
@@ -248,7 +251,8 @@ public sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, s
         {
             throw new InvalidOperationException(
                 "An origin-only node (Roles without control or ingest) must enforce private playback: set Playback:ControlUrl to a control node's " +
-                "base URL (e.g. http://broadcast:8080) and Playback:NodeToken to its playback node token, or Playback:PublicOnly=true if no channel is ever private.");
+                "base URL (e.g. http://broadcast:8080) and Playback:NodeToken to its playback node token, " +
+                "or Playback:PublicOnly=true if no channel is ever private.");
         }
 
         string? token = configuration[PlaybackNodeToken.ConfigurationKey];

@@ -19,7 +19,8 @@ public sealed record ProgramPull(string Url, bool Loop, bool AllowUntrustedCerti
 /// <summary>Where a source input's pull stands (starting, live, retrying, failed, stopped) and why.</summary>
 public sealed record ProgramPullStatus(string State, string? Reason);
 
-/// <summary>What the compositor reports of a running program; <see cref="StartedAt"/> is when its broadcast began (stopping and starting the program begins another).</summary>
+/// <summary>What the compositor reports of a running program; <see cref="StartedAt"/> is when its broadcast began
+/// (stopping and starting the program begins another).</summary>
 public sealed record ProgramRunState(IReadOnlyDictionary<string, bool> InputsPresent, int Width, int Height, long FramesComposed, long FramesLate,
     double? IntegratedLoudness, int EncoderRestarts, long? EncoderLagMilliseconds, DateTimeOffset StartedAt)
 {
@@ -49,7 +50,8 @@ public interface IProgramRunner
     /// <summary>False on a node that runs no programs (no ingest role).</summary>
     bool RunsPrograms { get; }
 
-    /// <exception cref="ValidationFailedException">The layout cannot be drawn (the field named as in the request, e.g. <c>layout.inputs[1].rect</c>).</exception>
+    /// <exception cref="ValidationFailedException">The layout cannot be drawn (the field named as in the request,
+    /// e.g. <c>layout.inputs[1].rect</c>).</exception>
     /// <exception cref="ConflictException">The channel is on air from another input (an encoder, a pull).</exception>
     /// <exception cref="ValidationFailedException">A source input cannot be pulled on this node (<c>inputs[i].source</c>).</exception>
     Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken);

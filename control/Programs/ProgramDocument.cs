@@ -20,7 +20,8 @@ public sealed record ProgramPatchRequest(ProgramLayoutRequest? Layout, Dictionar
 /// <see cref="Label"/> is the name a channel or source input's placeholder shows while it has no picture (default: the
 /// channel's name; a source's file name or host).
 /// </summary>
-public sealed record ProgramInputRequest(string? Id, string? Channel, ProgramImageRequest? Image, string? Label = null, ProgramSourceRequest? Source = null);
+public sealed record ProgramInputRequest(string? Id, string? Channel, ProgramImageRequest? Image, string? Label = null,
+    ProgramSourceRequest? Source = null);
 
 /// <summary>
 /// A source input: <see cref="Url"/> as a channel's pull source takes it (rtmp://, rtmps://, srt://, http(s):// HLS, or

@@ -48,14 +48,17 @@ internal sealed partial class ProgramPlanner(ChannelService channels, PullSource
                 string field = $"inputs[{i}]";
                 var input = inputs[i];
                 if (input is null) { Fail(field, "The input is missing."); continue; }
-                if (input.Id is not { } id || !InputId().IsMatch(id)) { Fail(field + ".id", "An id of 1 to 32 letters, digits, '-' or '_' is required."); continue; }
+                if (input.Id is not { } id
+                    || !InputId().IsMatch(id)) { Fail(field + ".id", "An id of 1 to 32 letters, digits, '-' or '_' is required."); continue; }
                 if (sources.Exists(s => s.Id == id)) { Fail(field + ".id", $"Two inputs are called '{id}'."); continue; }
                 if ((input.Channel is null ? 0 : 1) + (input.Image is null ? 0 : 1) + (input.Source is null ? 0 : 1) != 1)
                 {
-                    Fail(field, "Give exactly one of 'channel' (a channel's id or slug), 'source' ({\"url\": a URL or file:NAME in the media library}) and 'image'.");
+                    Fail(field, "Give exactly one of 'channel' (a channel's id or slug), 'source' ({\"url\": " +
+                        "a URL or file:NAME in the media library}) and 'image'.");
                     continue;
                 }
-                if (input.Label is { } label && LabelError(label, input.Image is not null) is { } labelError) { Fail(field + ".label", labelError); continue; }
+                if (input.Label is { } label
+                    && LabelError(label, input.Image is not null) is { } labelError) { Fail(field + ".label", labelError); continue; }
                 if (input.Source is { } pull)
                 {
                     if (await SourceErrorAsync(pull.Url, field + ".source.url", cancellationToken).ConfigureAwait(false) is { } sourceError)
@@ -115,7 +118,8 @@ internal sealed partial class ProgramPlanner(ChannelService channels, PullSource
             if (layout.InsetCorner is { } corner && !Corners.Contains(corner)) Fail("layout.insetCorner", $"One of {string.Join(", ", Corners)}.");
             for (int i = 0; i < (layout.Overlays?.Count ?? 0); i++)
             {
-                if (layout.Overlays![i]?.Id is not { } overlay || !images.Contains(overlay)) Fail($"layout.overlays[{i}].id", "An overlay shows an image input.");
+                if (layout.Overlays![i]?.Id is not { } overlay || !images.Contains(overlay)) Fail($"layout.overlays[{i}].id",
+                    "An overlay shows an image input.");
                 else if (layout.Overlays[i].Rect is null) Fail($"layout.overlays[{i}].rect", "An overlay needs its rectangle.");
             }
         }
@@ -126,7 +130,8 @@ internal sealed partial class ProgramPlanner(ChannelService channels, PullSource
             string field = $"audio.{id}";
             if (images.Contains(id)) Fail(field, "An image has no sound.");
             else if (!sources.Exists(s => s.Id == id) && errors.Count == 0) Fail(field, "No input has this id.");
-            else if (mix?.GainDb is { } gain && (!double.IsFinite(gain) || gain > 24 || gain < -96)) Fail(field + ".gainDb", "A gain from -96 to +24 dB.");
+            else if (mix?.GainDb is { } gain && (!double.IsFinite(gain) || gain > 24 || gain < -96)) Fail(field + ".gainDb",
+                "A gain from -96 to +24 dB.");
         }
 
         if (request.Transition is not ("cut" or "fade")) Fail("transition", "Either cut or fade.");

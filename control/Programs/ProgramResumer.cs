@@ -9,7 +9,8 @@ namespace Broadcast.Control.Programs;
 /// <c>Program:KeeperSeconds</c> (default 5), <see cref="ProgramService.KeepAsync"/>: stored programs resume at start,
 /// move to this node when theirs died, go on air when their channel's event window opens, and a failed one is retried.
 /// </summary>
-internal sealed partial class ProgramResumer(ProgramService programs, IProgramRunner runner, IHostApplicationLifetime lifetime, IConfiguration configuration,
+internal sealed partial class ProgramResumer(ProgramService programs, IProgramRunner runner, IHostApplicationLifetime lifetime,
+    IConfiguration configuration,
     TimeProvider time, ILogger<ProgramResumer> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -75,7 +76,8 @@ internal sealed partial class ProgramResumer(ProgramService programs, IProgramRu
     {
         ArgumentNullException.ThrowIfNull(configuration);
         if (configuration["Program:KeeperSeconds"] is not { Length: > 0 } text) return TimeSpan.FromSeconds(5);
-        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int seconds) && seconds is >= 1 and <= 300
+        return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int seconds)
+            && seconds is >= 1 and <= 300
             ? TimeSpan.FromSeconds(seconds)
             : throw new InvalidOperationException($"Program:KeeperSeconds '{text}' must be a whole number from 1 to 300.");
     }
@@ -83,6 +85,7 @@ internal sealed partial class ProgramResumer(ProgramService programs, IProgramRu
     [LoggerMessage(EventId = 3906, Level = LogLevel.Warning, Message = "A pass of the program keeper failed; the next one tries again")]
     private partial void LogPassFailed(Exception ex);
 
-    [LoggerMessage(EventId = 3908, Level = LogLevel.Error, Message = "The end of program {Slug}'s broadcast could not be recorded; its program stays stored")]
+    [LoggerMessage(EventId = 3908, Level = LogLevel.Error,
+        Message = "The end of program {Slug}'s broadcast could not be recorded; its program stays stored")]
     private partial void LogEndedFailed(Exception ex, string slug);
 }

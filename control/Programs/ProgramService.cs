@@ -55,7 +55,8 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             await runner.ApplyAsync(plan, cancellationToken).ConfigureAwait(false);
             if (window?.Event is not null && events is not null) await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
             _backoff.Forget(channel.Id);
-            stored = new StoredProgram(channel.Id, JsonSerializer.Serialize(normalized, ControlJsonContext.Default.ProgramRequest), actor, time.GetUtcNow());
+            stored = new StoredProgram(channel.Id, JsonSerializer.Serialize(normalized, ControlJsonContext.Default.ProgramRequest), actor,
+                time.GetUtcNow());
             if (!await repository.SetAsync(stored, cancellationToken).ConfigureAwait(false))
             {
                 await runner.StopAsync(channel.Slug).ConfigureAwait(false);
@@ -72,7 +73,8 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
 
     /// <summary>Changes the layout, the mix or the transition of the channel's program, keeping its inputs. Null when it has none.</summary>
     /// <exception cref="ValidationFailedException">A field is invalid (named as in the request).</exception>
-    public async Task<ProgramResponse?> PatchAsync(Channel channel, ProgramPatchRequest patch, string actor, CancellationToken cancellationToken = default)
+    public async Task<ProgramResponse?> PatchAsync(Channel channel, ProgramPatchRequest patch, string actor,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(patch);
@@ -125,7 +127,8 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
         var storedIds = stored.Select(p => p.ChannelId).ToHashSet(StringComparer.Ordinal);
         foreach (string slug in runner.Running.ToList())
         {
-            if (await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is { } running && storedIds.Contains(running.Id)) continue;
+            if (await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is { } running
+                && storedIds.Contains(running.Id)) continue;
             await _changes.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -197,7 +200,8 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
             if (await repository.GetAsync(channel.Id, cancellationToken).ConfigureAwait(false) is not { } stored) return false;
             var window = await WindowAsync(channel, cancellationToken).ConfigureAwait(false);
             if (window is { Allowed: false }) return false;
-            if (leases is not null && await leases.TryAcquireAsync(channel, cancellationToken, quiet: true).ConfigureAwait(false) is not null) return false;
+            if (leases is not null && await leases.TryAcquireAsync(channel, cancellationToken,
+                quiet: true).ConfigureAwait(false) is not null) return false;
             var request = JsonSerializer.Deserialize(stored.Document, ControlJsonContext.Default.ProgramRequest)
                 ?? throw new InvalidDataException("the stored program is empty");
             var plan = await _planner.PlanAsync(channel, request, cancellationToken).ConfigureAwait(false);
@@ -216,29 +220,36 @@ public sealed partial class ProgramService(IProgramRepository repository, Channe
     private async Task<PublishPermission?> WindowAsync(Channel channel, CancellationToken cancellationToken) =>
         events is null ? null : await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
 
-    /// <summary>Takes (or keeps) the channel's lease for this node before its program runs here; the keeper renews it while the program is on air.</summary>
+    /// <summary>Takes (or keeps) the channel's lease for this node before its program runs here;
+    /// the keeper renews it while the program is on air.</summary>
     private async Task LeaseAsync(Channel channel, CancellationToken cancellationToken)
     {
         if (leases is null || !runner.RunsPrograms || runner.Status(channel.Slug) is not null) return;
         if (await leases.TryAcquireAsync(channel, cancellationToken).ConfigureAwait(false) is { } holder)
-            throw new ConflictException($"Ingest node {holder.NodeId} holds channel '{channel.Id}' until {holder.ExpiresAt:O}; its program runs there.");
+            throw new ConflictException($"Ingest node {holder.NodeId} holds channel '{channel.Id}' until {holder.ExpiresAt:O}; " +
+                "its program runs there.");
     }
 
-    [LoggerMessage(EventId = 3901, Level = LogLevel.Information, Message = "Program of channel {ChannelId} set by {Actor}: {Inputs} inputs, layout {Layout}, {Transition}")]
+    [LoggerMessage(EventId = 3901, Level = LogLevel.Information,
+        Message = "Program of channel {ChannelId} set by {Actor}: {Inputs} inputs, layout {Layout}, {Transition}")]
     private partial void LogSet(string channelId, string actor, int inputs, string layout, string transition);
 
     [LoggerMessage(EventId = 3902, Level = LogLevel.Information, Message = "Program of channel {ChannelId} stopped by {Actor}")]
     private partial void LogStopped(string channelId, string actor);
 
-    [LoggerMessage(EventId = 3903, Level = LogLevel.Information, Message = "Program of channel {ChannelId} resumed on this node as {Actor} left it at {UpdatedAt:o}")]
+    [LoggerMessage(EventId = 3903, Level = LogLevel.Information,
+        Message = "Program of channel {ChannelId} resumed on this node as {Actor} left it at {UpdatedAt:o}")]
     private partial void LogResumed(string channelId, string actor, DateTimeOffset updatedAt);
 
-    [LoggerMessage(EventId = 3904, Level = LogLevel.Error, Message = "Program of channel {ChannelId} could not be resumed (failure {Failures} in a row); it stays stored and is tried again")]
+    [LoggerMessage(EventId = 3904, Level = LogLevel.Error,
+        Message = "Program of channel {ChannelId} could not be resumed (failure {Failures} in a row); it stays stored and is tried again")]
     private partial void LogResumeFailed(Exception ex, string channelId, int failures);
 
-    [LoggerMessage(EventId = 3907, Level = LogLevel.Warning, Message = "Program of channel {ChannelId} moved: ingest node {Node} took its lease, and runs it there")]
+    [LoggerMessage(EventId = 3907, Level = LogLevel.Warning,
+        Message = "Program of channel {ChannelId} moved: ingest node {Node} took its lease, and runs it there")]
     private partial void LogMoved(string channelId, string node);
 
-    [LoggerMessage(EventId = 3905, Level = LogLevel.Information, Message = "Program of channel {Slug} stopped here: it was stopped through another node")]
+    [LoggerMessage(EventId = 3905, Level = LogLevel.Information,
+        Message = "Program of channel {Slug} stopped here: it was stopped through another node")]
     private partial void LogStoppedElsewhere(string slug);
 }

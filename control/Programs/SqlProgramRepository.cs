@@ -31,7 +31,8 @@ public sealed class SqlProgramRepository(ControlDatabase database) : IProgramRep
         {
             await Sql.ExecuteAsync(database,
                 $"INSERT INTO channel_programs ({Columns}) VALUES (@id, @document, @by, @at) " +
-                "ON CONFLICT (channel_id) DO UPDATE SET document = excluded.document, updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                "ON CONFLICT (channel_id) DO UPDATE SET document = excluded.document, updated_by = excluded.updated_by, " +
+                "updated_at = excluded.updated_at",
                 c =>
                 {
                     Sql.Add(c, "id", program.ChannelId);
@@ -49,7 +50,8 @@ public sealed class SqlProgramRepository(ControlDatabase database) : IProgramRep
 
     public async Task<StoredProgram?> GetAsync(string channelId, CancellationToken cancellationToken)
     {
-        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM channel_programs WHERE channel_id = @id", c => Sql.Add(c, "id", channelId), Map,
+        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM channel_programs WHERE channel_id = @id", c => Sql.Add(c, "id", channelId),
+            Map,
             cancellationToken).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
@@ -59,7 +61,8 @@ public sealed class SqlProgramRepository(ControlDatabase database) : IProgramRep
             .ConfigureAwait(false) > 0;
 
     public async Task<IReadOnlyList<StoredProgram>> ListAsync(CancellationToken cancellationToken) =>
-        await Sql.QueryAsync(database, $"SELECT {Columns} FROM channel_programs ORDER BY channel_id", _ => { }, Map, cancellationToken).ConfigureAwait(false);
+        await Sql.QueryAsync(database, $"SELECT {Columns} FROM channel_programs ORDER BY channel_id", _ => { }, Map,
+            cancellationToken).ConfigureAwait(false);
 
     private static StoredProgram Map(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3));
 }

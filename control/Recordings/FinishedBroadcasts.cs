@@ -125,13 +125,15 @@ public sealed partial class FinishedBroadcasts(
             .OrderByDescending(e => e.LiveAt is not null).ThenBy(e => e.StartsAt).FirstOrDefault();
     }
 
-    [LoggerMessage(EventId = 3121, Level = LogLevel.Warning, Message = "Recorded broadcast {Channel}/{BroadcastId} finished without a recording manifest")]
+    [LoggerMessage(EventId = 3121, Level = LogLevel.Warning,
+        Message = "Recorded broadcast {Channel}/{BroadcastId} finished without a recording manifest")]
     private partial void LogNoManifest(string channel, string broadcastId);
 
     [LoggerMessage(EventId = 3122, Level = LogLevel.Error, Message = "Storing the recording of {Channel}/{BroadcastId} failed")]
     private partial void LogFailed(Exception ex, string channel, string broadcastId);
 
-    [LoggerMessage(EventId = 3123, Level = LogLevel.Information, Message = "Broadcast of deleted channel {Channel} finished: its {Objects} stored objects were removed")]
+    [LoggerMessage(EventId = 3123, Level = LogLevel.Information,
+        Message = "Broadcast of deleted channel {Channel} finished: its {Objects} stored objects were removed")]
     private partial void LogDeletedChannelSwept(string channel, int objects);
 
     [LoggerMessage(EventId = 3124, Level = LogLevel.Error, Message = "Removing the stored objects of deleted channel {Channel} failed")]

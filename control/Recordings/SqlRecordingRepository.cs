@@ -25,7 +25,8 @@ public sealed class SqlRecordingRepository(ControlDatabase database) : IRecordin
     {
         ArgumentNullException.ThrowIfNull(recording);
         return await Sql.TryInsertAsync(database,
-            $"INSERT INTO recordings ({Columns}) VALUES (@id, @channel_id, @event_id, @broadcast_id, @hls_path, @dash_path, @duration_ms, @size_bytes, @created_at)",
+            $"INSERT INTO recordings ({Columns}) VALUES (@id, @channel_id, @event_id, @broadcast_id, @hls_path, @dash_path, @duration_ms, " +
+            "@size_bytes, @created_at)",
             c =>
             {
                 Sql.Add(c, "id", recording.Id);
@@ -42,7 +43,8 @@ public sealed class SqlRecordingRepository(ControlDatabase database) : IRecordin
 
     public async Task<Recording?> GetAsync(string id, CancellationToken cancellationToken = default)
     {
-        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM recordings WHERE id = @id", c => Sql.Add(c, "id", id), Map, cancellationToken)
+        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM recordings WHERE id = @id", c => Sql.Add(c, "id", id), Map,
+            cancellationToken)
             .ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
@@ -53,7 +55,8 @@ public sealed class SqlRecordingRepository(ControlDatabase database) : IRecordin
         if (channelId is not null) where.Add("channel_id = @channel_id");
         if (eventId is not null) where.Add("event_id = @event_id");
         return await Sql.QueryAsync(database,
-            $"SELECT {Columns} FROM recordings" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY created_at DESC, id DESC",
+            $"SELECT {Columns} FROM recordings" + (where.Count > 0 ? " WHERE " + string.Join(" AND ",
+                where) : "") + " ORDER BY created_at DESC, id DESC",
             c =>
             {
                 if (channelId is not null) Sql.Add(c, "channel_id", channelId);
@@ -66,7 +69,8 @@ public sealed class SqlRecordingRepository(ControlDatabase database) : IRecordin
             c => Sql.Add(c, "cutoff", Sql.Millis(cutoff)), Map, cancellationToken).ConfigureAwait(false);
 
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
-        => await Sql.ExecuteAsync(database, "DELETE FROM recordings WHERE id = @id", c => Sql.Add(c, "id", id), cancellationToken).ConfigureAwait(false) == 1;
+        => await Sql.ExecuteAsync(database, "DELETE FROM recordings WHERE id = @id", c => Sql.Add(c, "id", id),
+            cancellationToken).ConfigureAwait(false) == 1;
 
     private static Recording Map(System.Data.Common.DbDataReader r) => new(
         r.GetString(0), r.GetString(1), Sql.NullableString(r, 2), r.GetString(3), r.GetString(4), r.GetString(5),

@@ -175,18 +175,23 @@ public sealed partial class DestinationService(
     private static Destination ToDestination(DestinationRecord r) =>
         new(r.Id, r.ChannelId, r.Url, r.KeyHint, r.Enabled, r.AllowUntrustedCertificate, r.CreatedAt, r.UpdatedAt);
 
-    [LoggerMessage(EventId = 3501, Level = LogLevel.Information, Message = "Restream destination {DestinationId} of channel {ChannelId} created: {Url}")]
+    [LoggerMessage(EventId = 3501, Level = LogLevel.Information,
+        Message = "Restream destination {DestinationId} of channel {ChannelId} created: {Url}")]
     private static partial void Created(ILogger logger, string destinationId, string channelId, string url);
 
-    [LoggerMessage(EventId = 3502, Level = LogLevel.Information, Message = "Restream destination {DestinationId} of channel {ChannelId} updated: {Url}, enabled {Enabled}")]
+    [LoggerMessage(EventId = 3502, Level = LogLevel.Information,
+        Message = "Restream destination {DestinationId} of channel {ChannelId} updated: {Url}, enabled {Enabled}")]
     private static partial void Updated(ILogger logger, string destinationId, string channelId, string url, bool enabled);
 
     [LoggerMessage(EventId = 3503, Level = LogLevel.Information, Message = "Restream destination {DestinationId} of channel {ChannelId} deleted")]
     private static partial void Deleted(ILogger logger, string destinationId, string channelId);
 
-    [LoggerMessage(EventId = 3504, Level = LogLevel.Warning, Message = "Restream destination {DestinationId} of channel {ChannelId}: its stream key does not decrypt under the current server secret; set the key again")]
+    [LoggerMessage(EventId = 3504, Level = LogLevel.Warning,
+        Message = "Restream destination {DestinationId} of channel {ChannelId}: its stream key does not decrypt under the current server secret; " +
+            "set the key again")]
     private static partial void KeyUnreadable(ILogger logger, string destinationId, string channelId);
 
-    [LoggerMessage(EventId = 3505, Level = LogLevel.Warning, Message = "Restream change of channel {Slug} not applied at once; the periodic refresh will")]
+    [LoggerMessage(EventId = 3505, Level = LogLevel.Warning,
+        Message = "Restream change of channel {Slug} not applied at once; the periodic refresh will")]
     private static partial void NotifyFailed(ILogger logger, Exception exception, string slug);
 }

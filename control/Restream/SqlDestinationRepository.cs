@@ -29,7 +29,8 @@ public sealed class SqlDestinationRepository(ControlDatabase database) : IDestin
     {
         ArgumentNullException.ThrowIfNull(record);
         return Sql.ExecuteAsync(database,
-            $"INSERT INTO restream_destinations ({Columns}) VALUES (@id, @channel_id, @url, @key_ciphertext, @key_hint, @enabled, @allow_untrusted_certificate, @created_at, @updated_at)",
+            $"INSERT INTO restream_destinations ({Columns}) VALUES (@id, @channel_id, @url, @key_ciphertext, @key_hint, @enabled, " +
+            "@allow_untrusted_certificate, @created_at, @updated_at)",
             c => Bind(c, record), cancellationToken);
     }
 

@@ -70,7 +70,8 @@ public sealed partial class EventScheduler(ISchedulerFactory factory, IEventRepo
         return open.Count;
     }
 
-    private async Task ScheduleAsync(IScheduler scheduler, JobKey job, string eventId, string suffix, DateTimeOffset at, CancellationToken cancellationToken)
+    private async Task ScheduleAsync(IScheduler scheduler, JobKey job, string eventId, string suffix, DateTimeOffset at,
+        CancellationToken cancellationToken)
     {
         var trigger = TriggerBuilder.Create(time)
             .WithIdentity($"{eventId}.{suffix}", Group)
@@ -84,7 +85,8 @@ public sealed partial class EventScheduler(ISchedulerFactory factory, IEventRepo
 
     private static async Task UnscheduleAsync(IScheduler scheduler, string eventId, CancellationToken cancellationToken)
     {
-        await scheduler.UnscheduleJobs([new TriggerKey($"{eventId}.open", Group), new TriggerKey($"{eventId}.late", Group), new TriggerKey($"{eventId}.end", Group)],
+        await scheduler.UnscheduleJobs([new TriggerKey($"{eventId}.open", Group), new TriggerKey($"{eventId}.late", Group),
+            new TriggerKey($"{eventId}.end", Group)],
             cancellationToken).ConfigureAwait(false);
     }
 

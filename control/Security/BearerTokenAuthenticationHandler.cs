@@ -115,7 +115,8 @@ public sealed class PlaybackNodeAuthenticationHandler(
 
     protected override bool OwnedByAnotherScheme(ReadOnlySpan<char> candidate) => adminToken.Matches(candidate);
 
-    protected override IEnumerable<Claim> Claims => [new Claim(ClaimTypes.Name, "playback-node"), new Claim(ClaimTypes.Role, ControlAuth.PlaybackNodeRole)];
+    protected override IEnumerable<Claim> Claims
+        => [new Claim(ClaimTypes.Name, "playback-node"), new Claim(ClaimTypes.Role, ControlAuth.PlaybackNodeRole)];
 
     protected override string MissingTokenDetail => token.IsConfigured
         ? "Send the playback node token (Playback:NodeToken) as 'Authorization: Bearer {token}'."

@@ -29,7 +29,8 @@ public static class ControlAuth
     /// door and the dashboard's alike (one setting governs both).
     /// </summary>
     public static int SignInPermitsPerMinute(IConfiguration configuration) =>
-        int.TryParse(configuration["Admin:SignInPermitsPerMinute"], NumberStyles.None, CultureInfo.InvariantCulture, out int permits) && permits > 0 ? permits : 5;
+        int.TryParse(configuration["Admin:SignInPermitsPerMinute"], NumberStyles.None, CultureInfo.InvariantCulture, out int permits)
+            && permits > 0 ? permits : 5;
 
     /// <summary>Header carrying the antiforgery token on unsafe cookie-authenticated API calls.</summary>
     public const string AntiforgeryHeader = "X-CSRF-TOKEN";
@@ -44,7 +45,8 @@ public static class ControlAuth
     /// <summary>A moderator account's role: chat moderation only.</summary>
     public const string ModeratorRole = Users.AccountRoles.Moderator;
 
-    /// <summary>The policy of what admins and moderator accounts may both do: moderate chat, see the moderation page, manage their own account.</summary>
+    /// <summary>The policy of what admins and moderator accounts may both do: moderate chat, see the moderation page,
+    /// manage their own account.</summary>
     public const string ChatModerationPolicy = "chat-moderation";
 
     /// <summary>Origin nodes' scheme (<c>Playback:NodeToken</c>), used by <c>GET /api/playback/access</c> alone.</summary>

@@ -33,13 +33,15 @@ public sealed class PlaybackNodeToken
         if (token.Length < MinLength)
         {
             throw new InvalidOperationException(
-                $"{ConfigurationKey} has {token.Length} characters; it must be at least {MinLength} random characters (e.g. `openssl rand -hex 32`).");
+                $"{ConfigurationKey} has {token.Length} characters; it must be at least {MinLength} random characters " +
+                "(e.g. `openssl rand -hex 32`).");
         }
 
         if (string.Equals(token, adminToken?.Trim(), StringComparison.Ordinal))
         {
             throw new InvalidOperationException(
-                $"{ConfigurationKey} equals Admin:Token: origin nodes would hold the admin token again. Generate a separate one (openssl rand -hex 32).");
+                $"{ConfigurationKey} equals Admin:Token: origin nodes would hold the admin token again. Generate a separate one " +
+                "(openssl rand -hex 32).");
         }
 
         return new PlaybackNodeToken(new BearerSecret(token));

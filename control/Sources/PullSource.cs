@@ -4,7 +4,8 @@ namespace Broadcast.Control.Sources;
 /// <param name="AllowUntrustedCertificate">rtmps:// and https:// only: accept a certificate that does not validate (test servers).</param>
 public sealed record PullSource(string Url, bool Loop, DateTimeOffset UpdatedAt, bool AllowUntrustedCertificate = false);
 
-/// <summary>What should pull into a channel right now. <see cref="Key"/> changes whenever the assignment does (another owner, an edited source).</summary>
+/// <summary>What should pull into a channel right now. <see cref="Key"/> changes whenever the assignment does (another owner,
+/// an edited source).</summary>
 public sealed record PullAssignment(string ChannelId, string Slug, string Url, bool Loop, string Key, bool AllowUntrustedCertificate = false)
 {
     public static string ChannelKey(string channelId, PullSource source) => $"channel:{channelId}:{source.UpdatedAt.UtcTicks}";

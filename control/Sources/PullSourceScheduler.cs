@@ -45,7 +45,8 @@ public sealed partial class PullSourceScheduler(ISchedulerFactory factory, IPull
             await scheduler.UnscheduleJob(key, cancellationToken).ConfigureAwait(false);
             return;
         }
-        await scheduler.AddJob(JobBuilder.Create<StartPullSourceJob>().WithIdentity(StartJob).StoreDurably().Build(), AddJobOptions.Replacing, cancellationToken)
+        await scheduler.AddJob(JobBuilder.Create<StartPullSourceJob>().WithIdentity(StartJob).StoreDurably().Build(), AddJobOptions.Replacing,
+            cancellationToken)
             .ConfigureAwait(false);
         var trigger = TriggerBuilder.Create()
             .WithIdentity(key)
@@ -134,7 +135,8 @@ public sealed partial class PullSourceCoordinator(
         var mine = new List<PullAssignment>(assignments.Count);
         foreach (var assignment in assignments)
         {
-            if (await leases.TryAcquireAsync(assignment.ChannelId, assignment.Slug, cancellationToken, quiet: true).ConfigureAwait(false) is null) mine.Add(assignment);
+            if (await leases.TryAcquireAsync(assignment.ChannelId, assignment.Slug, cancellationToken,
+                quiet: true).ConfigureAwait(false) is null) mine.Add(assignment);
         }
         return mine;
     }
@@ -145,7 +147,8 @@ public sealed partial class PullSourceCoordinator(
 
 internal static class PullSourceServiceCollectionExtensions
 {
-    /// <summary>Pull sources of channels and events, their start triggers and the coordinator; the server replaces the runner and the validator.</summary>
+    /// <summary>Pull sources of channels and events, their start triggers and the coordinator;
+    /// the server replaces the runner and the validator.</summary>
     public static IServiceCollection AddPullSources(this IServiceCollection services)
     {
         services.AddSingleton<IPullSourceRepository, SqlPullSourceRepository>();

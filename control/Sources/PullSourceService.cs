@@ -31,7 +31,8 @@ public sealed class PullSourceService(
     public async Task ValidateAsync(string? url, string field, CancellationToken cancellationToken = default, string? noun = null)
     {
         noun ??= field;
-        if (string.IsNullOrWhiteSpace(url)) throw ValidationFailedException.For(field, $"The {noun} is required: rtmp://, rtmps://, srt://, http(s):// (HLS) or file:PATH.");
+        if (string.IsNullOrWhiteSpace(url)) throw ValidationFailedException.For(field,
+            $"The {noun} is required: rtmp://, rtmps://, srt://, http(s):// (HLS) or file:PATH.");
         url = url.Trim();
         if (!validator.IsValid(url, out var error)) throw ValidationFailedException.For(field, $"The {noun} {error}");
         if (url.StartsWith("file:", StringComparison.OrdinalIgnoreCase)) return;
@@ -70,7 +71,8 @@ public sealed class PullSourceService(
         return deleted;
     }
 
-    /// <summary>Sets (or with a null url removes) the event's source and schedules its start. The caller validated the url (<see cref="ValidateAsync"/>).</summary>
+    /// <summary>Sets (or with a null url removes) the event's source and schedules its start. The caller validated the url
+    /// (<see cref="ValidateAsync"/>).</summary>
     public async Task<PullSource?> SetForEventAsync(BroadcastEvent ev, string? url, bool loop, bool allowUntrustedCertificate = false,
         CancellationToken cancellationToken = default)
     {
@@ -107,7 +109,8 @@ public sealed class PullSourceService(
             {
                 if (!eventSources.TryGetValue(ev.Id, out var source) || now < ev.StartsAt || now >= ev.EndsAt) continue;
                 if (await channels.GetAsync(ev.ChannelId, cancellationToken).ConfigureAwait(false) is not { Revoked: false } channel) continue;
-                result.TryAdd(channel.Slug, new PullAssignment(channel.Id, channel.Slug, source.Url, source.Loop, PullAssignment.EventKey(ev.Id, source),
+                result.TryAdd(channel.Slug,
+                    new PullAssignment(channel.Id, channel.Slug, source.Url, source.Loop, PullAssignment.EventKey(ev.Id, source),
                     source.AllowUntrustedCertificate));
             }
         }
@@ -116,7 +119,8 @@ public sealed class PullSourceService(
             if (await channels.GetAsync(channelId, cancellationToken).ConfigureAwait(false) is not { Revoked: false } channel) continue;
             if (result.ContainsKey(channel.Slug)) continue;
             if (!(await events.CanPublishAsync(channel, now, cancellationToken).ConfigureAwait(false)).Allowed) continue;
-            result[channel.Slug] = new PullAssignment(channel.Id, channel.Slug, source.Url, source.Loop, PullAssignment.ChannelKey(channel.Id, source),
+            result[channel.Slug] = new PullAssignment(channel.Id, channel.Slug, source.Url, source.Loop,
+                PullAssignment.ChannelKey(channel.Id, source),
                 source.AllowUntrustedCertificate);
         }
         return result.Values.ToList();

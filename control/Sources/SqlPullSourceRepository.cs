@@ -23,7 +23,8 @@ public interface IPullSourceRepository
     Task<IReadOnlyDictionary<string, PullSource>> ListAsync(PullSourceOwner owner, CancellationToken cancellationToken);
 }
 
-/// <summary>Pull sources of channels and events (tables <c>channel_pull_sources</c>, <c>event_pull_sources</c>); SQL shared by both back-ends.</summary>
+/// <summary>Pull sources of channels and events (tables <c>channel_pull_sources</c>, <c>event_pull_sources</c>);
+/// SQL shared by both back-ends.</summary>
 public sealed class SqlPullSourceRepository(ControlDatabase database) : IPullSourceRepository
 {
 
@@ -39,7 +40,8 @@ public sealed class SqlPullSourceRepository(ControlDatabase database) : IPullSou
         try
         {
             await Sql.ExecuteAsync(database,
-                $"INSERT INTO {table} ({column}, url, looped, allow_untrusted_certificate, updated_at) VALUES (@id, @url, @looped, @untrusted, @updated_at) " +
+                $"INSERT INTO {table} ({column}, url, looped, allow_untrusted_certificate, updated_at) VALUES (@id, @url, @looped, @untrusted, " +
+                "@updated_at) " +
                 $"ON CONFLICT ({column}) DO UPDATE SET url = excluded.url, looped = excluded.looped, " +
                 "allow_untrusted_certificate = excluded.allow_untrusted_certificate, updated_at = excluded.updated_at",
                 c =>
@@ -61,7 +63,8 @@ public sealed class SqlPullSourceRepository(ControlDatabase database) : IPullSou
     public async Task<PullSource?> GetAsync(PullSourceOwner owner, string id, CancellationToken cancellationToken)
     {
         var (table, column) = Of(owner);
-        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at, allow_untrusted_certificate FROM {table} WHERE {column} = @id",
+        var rows = await Sql.QueryAsync(database,
+            $"SELECT {column}, url, looped, updated_at, allow_untrusted_certificate FROM {table} WHERE {column} = @id",
             c => Sql.Add(c, "id", id), Map, cancellationToken).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0].Source;
     }
@@ -77,10 +80,12 @@ public sealed class SqlPullSourceRepository(ControlDatabase database) : IPullSou
     public async Task<IReadOnlyDictionary<string, PullSource>> ListAsync(PullSourceOwner owner, CancellationToken cancellationToken)
     {
         var (table, column) = Of(owner);
-        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at, allow_untrusted_certificate FROM {table}", _ => { }, Map, cancellationToken)
+        var rows = await Sql.QueryAsync(database, $"SELECT {column}, url, looped, updated_at, allow_untrusted_certificate FROM {table}", _ => { },
+            Map, cancellationToken)
             .ConfigureAwait(false);
         return rows.ToDictionary(r => r.Id, r => r.Source, StringComparer.Ordinal);
     }
 
-    private static (string Id, PullSource Source) Map(DbDataReader r) => (r.GetString(0), new PullSource(r.GetString(1), r.GetBoolean(2), Sql.Time(r, 3), r.GetBoolean(4)));
+    private static (string Id, PullSource Source) Map(DbDataReader r)
+        => (r.GetString(0), new PullSource(r.GetString(1), r.GetBoolean(2), Sql.Time(r, 3), r.GetBoolean(4)));
 }

@@ -40,7 +40,8 @@ public sealed partial class AdminUserService(
         if (await repository.CountAsync(cancellationToken).ConfigureAwait(false) > 0) return false;
         var password = PasswordHasher.GeneratePassword();
         var now = time.GetUtcNow();
-        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), FirstAdminName, PasswordHasher.Hash(password, settings.PasswordHashIterations), now);
+        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), FirstAdminName,
+            PasswordHasher.Hash(password, settings.PasswordHashIterations), now);
         // Another node may win the race; then it prints the password, not us.
         if (!await repository.TryInsertAsync(user, cancellationToken).ConfigureAwait(false)) return false;
         firstAdmin.Set(user.Name, password);
@@ -64,21 +65,25 @@ public sealed partial class AdminUserService(
         if (password is null || password.Length < 12 || password.Length > 1024)
             throw ValidationFailedException.For("password", "The password must be 12 to 1024 characters.");
         var now = time.GetUtcNow();
-        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), name.Trim(), PasswordHasher.Hash(password, settings.PasswordHashIterations), now)
+        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), name.Trim(), PasswordHasher.Hash(password, settings.PasswordHashIterations),
+            now)
         {
             Role = role!,
         };
-        return await repository.TryInsertAsync(user, cancellationToken).ConfigureAwait(false) ? new AccountView(user.Id, user.Name, user.Role, user.CreatedAt) : null;
+        return await repository.TryInsertAsync(user, cancellationToken).ConfigureAwait(false)
+            ? new AccountView(user.Id, user.Name, user.Role, user.CreatedAt) : null;
     }
 
     public Task<IReadOnlyList<AccountView>> ListAsync(CancellationToken cancellationToken = default) => repository.ListAsync(cancellationToken);
 
     /// <summary>Deletes an account; never the last admin, so the service always keeps someone who can manage it.</summary>
-    public Task<AccountDeletion> DeleteAsync(string id, CancellationToken cancellationToken = default) => repository.DeleteAsync(id, cancellationToken);
+    public Task<AccountDeletion> DeleteAsync(string id, CancellationToken cancellationToken = default)
+        => repository.DeleteAsync(id, cancellationToken);
 
     /// <summary>Replaces the password after checking the current one. False when name or current password is wrong.</summary>
     /// <exception cref="ValidationFailedException">The new password is too short.</exception>
-    public async Task<bool> ChangePasswordAsync(string name, string? currentPassword, string? newPassword, CancellationToken cancellationToken = default)
+    public async Task<bool> ChangePasswordAsync(string name, string? currentPassword, string? newPassword,
+        CancellationToken cancellationToken = default)
     {
         if (newPassword is null || newPassword.Length < 12 || newPassword.Length > 1024)
             throw ValidationFailedException.For("newPassword", "The new password must be 12 to 1024 characters.");
@@ -96,23 +101,28 @@ public sealed partial class AdminUserService(
         if (accountGuard.IsLocked(name, out _)) return null;
         var user = await repository.GetByNameAsync(name.Trim(), cancellationToken).ConfigureAwait(false);
         // PBKDF2 at 600k iterations is CPU-heavy: keep it off the request thread pool's hot path.
-        var ok = await Task.Run(() => PasswordHasher.Verify(password, user?.PasswordHash ?? _dummyHash.Value), cancellationToken).ConfigureAwait(false);
+        var ok = await Task.Run(() => PasswordHasher.Verify(password, user?.PasswordHash ?? _dummyHash.Value),
+            cancellationToken).ConfigureAwait(false);
         if (ok && user is not null)
         {
             accountGuard.RecordSuccess(name);
             return user;
         }
         if (accountGuard.RecordFailure(name))
-            LogAccountLocked(name.Trim(), AccountSignInGuard.MaxFailures, (int)AccountSignInGuard.Window.TotalMinutes, (int)AccountSignInGuard.Block.TotalMinutes);
+            LogAccountLocked(name.Trim(), AccountSignInGuard.MaxFailures, (int)AccountSignInGuard.Window.TotalMinutes,
+                (int)AccountSignInGuard.Block.TotalMinutes);
         return null;
     }
 
     /// <summary>True while <paramref name="name"/>'s sign-ins are refused after too many wrong passwords.</summary>
     public bool IsLockedOut(string? name, out TimeSpan remaining) => accountGuard.IsLocked(name, out remaining);
 
-    [LoggerMessage(EventId = 3302, Level = LogLevel.Warning, Message = "Sign-in for '{Name}' locked: {Failures} wrong passwords within {WindowMinutes} min, from any address; password sign-ins for it are refused for {BlockMinutes} min")]
+    [LoggerMessage(EventId = 3302, Level = LogLevel.Warning,
+        Message = "Sign-in for '{Name}' locked: {Failures} wrong passwords within {WindowMinutes} min, from any address; " +
+            "password sign-ins for it are refused for {BlockMinutes} min")]
     private partial void LogAccountLocked(string name, int failures, int windowMinutes, int blockMinutes);
 
-    [LoggerMessage(EventId = 3301, Level = LogLevel.Information, Message = "First admin user '{Name}' created; its password is printed once in the start-up banner")]
+    [LoggerMessage(EventId = 3301, Level = LogLevel.Information,
+        Message = "First admin user '{Name}' created; its password is printed once in the start-up banner")]
     private partial void LogFirstAdmin(string name);
 }

@@ -40,7 +40,8 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
     public async Task<bool> TryInsertAsync(AdminUser user, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(user);
-        return await Sql.TryInsertAsync(database, "INSERT INTO admin_users (id, name, password_hash, created_at, role) VALUES (@id, @name, @hash, @created_at, @role)", c =>
+        return await Sql.TryInsertAsync(database,
+            "INSERT INTO admin_users (id, name, password_hash, created_at, role) VALUES (@id, @name, @hash, @created_at, @role)", c =>
         {
             Sql.Add(c, "id", user.Id);
             Sql.Add(c, "role", user.Role);
@@ -52,9 +53,11 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
 
     public async Task<AdminUser?> GetByNameAsync(string name, CancellationToken cancellationToken = default)
     {
-        var rows = await Sql.QueryAsync(database, "SELECT id, name, password_hash, created_at, session_version, role FROM admin_users WHERE name = @name",
+        var rows = await Sql.QueryAsync(database,
+            "SELECT id, name, password_hash, created_at, session_version, role FROM admin_users WHERE name = @name",
             c => Sql.Add(c, "name", name),
-            r => new AdminUser(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3)) { SessionVersion = r.GetInt64(4), Role = r.GetString(5) },
+            r => new AdminUser(r.GetString(0), r.GetString(1), r.GetString(2), Sql.Time(r, 3)) { SessionVersion = r.GetInt64(4),
+                Role = r.GetString(5) },
             cancellationToken).ConfigureAwait(false);
         return rows.Count == 0 ? null : rows[0];
     }
@@ -95,6 +98,7 @@ public sealed class SqlAdminUserRepository(ControlDatabase database) : IAdminUse
             AND (role <> 'admin' OR (SELECT COUNT(*) FROM admin_users WHERE role = 'admin') > 1)", c => Sql.Add(c, "id", id),
             cancellationToken).ConfigureAwait(false);
         if (deleted == 1) return AccountDeletion.Deleted;
-        return await GetSessionVersionAsync(id, cancellationToken).ConfigureAwait(false) is null ? AccountDeletion.NotFound : AccountDeletion.LastAdmin;
+        return await GetSessionVersionAsync(id, cancellationToken).ConfigureAwait(false) is null ? AccountDeletion.NotFound
+            : AccountDeletion.LastAdmin;
     }
 }

@@ -151,7 +151,8 @@ public sealed partial class LiveStatusMonitor(
             state.KeyframeIntervalMs,
             state.Video is { Width: > 0 } v ? $"{v.Width}×{v.Height}" : null,
             state.Video is { } video ? Describe(video) : null,
-            state.Audio is { } audio ? $"{audio.Codec.ToUpperInvariant()} {audio.SampleRate / 1000.0:0.#} kHz, {(audio.Channels == 1 ? "mono" : audio.Channels == 2 ? "stereo" : audio.Channels + " ch")}" : null,
+            state.Audio is { } audio ? $"{audio.Codec.ToUpperInvariant()} {audio.SampleRate / 1000.0:0.#} kHz, " +
+                $"{(audio.Channels == 1 ? "mono" : audio.Channels == 2 ? "stereo" : audio.Channels + " ch")}" : null,
             state.SegmentsWritten,
             state.Renditions,
             EncoderAdvice.For(state, recentFps),

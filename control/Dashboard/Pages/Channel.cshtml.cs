@@ -80,10 +80,12 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         }
         catch (CryptographicException)
         {
-            return new JsonResult(new { error = "The key was encrypted under a different server secret. Rotate it to issue a new one." }) { StatusCode = 409 };
+            return new JsonResult(new { error = "The key was encrypted under a different server secret. Rotate it to issue a new one." })
+                { StatusCode = 409 };
         }
 
-        return issued is null ? NotFound() : new JsonResult(new { streamKey = issued.StreamKey, rtmpUrl = urls.RtmpUrl(Request), srtUrl = urls.SrtUrl(Request, issued.StreamKey) });
+        return issued is null ? NotFound()
+            : new JsonResult(new { streamKey = issued.StreamKey, rtmpUrl = urls.RtmpUrl(Request), srtUrl = urls.SrtUrl(Request, issued.StreamKey) });
     }
 
     public async Task<IActionResult> OnPostPrivatePlaybackAsync(string id, bool enabled, CancellationToken cancellationToken)
@@ -100,7 +102,8 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
     /// <summary>Switches whether the watch page plays the channel over WebRTC (WHEP) first; viewers who load the page next see it.</summary>
     public async Task<IActionResult> OnPostRealTimeAsync(string id, bool enabled, CancellationToken cancellationToken)
     {
-        if (await channels.UpdateAsync(id, name: null, requireSchedule: null, lowLatency: null, realTime: enabled, cancellationToken).ConfigureAwait(false) is null)
+        if (await channels.UpdateAsync(id, name: null, requireSchedule: null, lowLatency: null, realTime: enabled,
+            cancellationToken).ConfigureAwait(false) is null)
         {
             return NotFound();
         }

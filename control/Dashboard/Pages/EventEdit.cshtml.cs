@@ -78,7 +78,8 @@ public sealed class EventEditModel(ChannelService channels, IDashboardSchedule s
         }
 
         Event = e;
-        ChannelList = (await channels.ListAsync(cancellationToken).ConfigureAwait(false)).OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToList();
+        ChannelList = (await channels.ListAsync(cancellationToken).ConfigureAwait(false)).OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase)
+            .ToList();
         return true;
     }
 

@@ -61,11 +61,14 @@ public sealed class EventsModel(ChannelService channels, IDashboardSchedule sche
     {
         var now = time.GetUtcNow();
         Today = DateOnly.FromDateTime(now.UtcDateTime);
-        WeekStart = Monday(DateOnly.TryParseExact(WeekParameter, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var w) ? w : Today);
-        ChannelList = (await channels.ListAsync(cancellationToken).ConfigureAwait(false)).OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase).ToList();
+        WeekStart = Monday(DateOnly.TryParseExact(WeekParameter, "yyyy-MM-dd", CultureInfo.InvariantCulture,
+            DateTimeStyles.None, out var w) ? w : Today);
+        ChannelList = (await channels.ListAsync(cancellationToken).ConfigureAwait(false)).OrderBy(c => c.Name, StringComparer.OrdinalIgnoreCase)
+            .ToList();
         var from = new DateTimeOffset(WeekStart.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         Week = await schedule.ListEventsAsync(from, from.AddDays(7), null, cancellationToken).ConfigureAwait(false);
-        Upcoming = (await schedule.ListEventsAsync(now, now.AddDays(90), null, cancellationToken).ConfigureAwait(false)).Where(e => e.IsOpen).ToList();
+        Upcoming = (await schedule.ListEventsAsync(now, now.AddDays(90), null, cancellationToken).ConfigureAwait(false)).Where(e => e.IsOpen)
+            .ToList();
     }
 
     private static DateOnly Monday(DateOnly day) => day.AddDays(-(((int)day.DayOfWeek + 6) % 7));

@@ -51,7 +51,8 @@ public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor mon
     {
         try
         {
-            var issued = await channels.CreateAsync(new ChannelSpec(Input.Name, Input.RequireSchedule, Input.LowLatency, Input.RealTime), cancellationToken).ConfigureAwait(false);
+            var issued = await channels.CreateAsync(new ChannelSpec(Input.Name, Input.RequireSchedule, Input.LowLatency, Input.RealTime),
+                cancellationToken).ConfigureAwait(false);
             return Redirect($"/dashboard/channels/{issued.Channel.Id}");
         }
         catch (ValidationFailedException e)

@@ -118,18 +118,21 @@ public sealed class PullSourceModel(PullSourceService sources, ChannelService ch
 /// <summary>The optional pull-source field of the event create form: checked before the event is created, stored after.</summary>
 internal static class PullSourceForm
 {
-    public static async Task<bool> ValidateAsync(HttpContext context, EventFormInput input, Microsoft.AspNetCore.Mvc.ModelBinding.ModelStateDictionary modelState,
+    public static async Task<bool> ValidateAsync(HttpContext context, EventFormInput input,
+        Microsoft.AspNetCore.Mvc.ModelBinding.ModelStateDictionary modelState,
         CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(input.PullSourceUrl)) return true;
         try
         {
-            await context.RequestServices.GetRequiredService<PullSourceService>().ValidateAsync(input.PullSourceUrl, "url", cancellationToken).ConfigureAwait(false);
+            await context.RequestServices.GetRequiredService<PullSourceService>()
+                .ValidateAsync(input.PullSourceUrl, "url", cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (ValidationFailedException e)
         {
-            foreach (var message in e.Errors.SelectMany(x => x.Value)) modelState.AddModelError("Input." + nameof(EventFormInput.PullSourceUrl), message);
+            foreach (var message in e.Errors.SelectMany(x => x.Value)) modelState.AddModelError("Input." + nameof(EventFormInput.PullSourceUrl),
+                message);
             return false;
         }
     }
@@ -139,7 +142,8 @@ internal static class PullSourceForm
         if (string.IsNullOrWhiteSpace(input.PullSourceUrl)) return;
         var ev = await context.RequestServices.GetRequiredService<EventService>().GetAsync(eventId, cancellationToken).ConfigureAwait(false);
         if (ev is not null)
-            await context.RequestServices.GetRequiredService<PullSourceService>().SetForEventAsync(ev, input.PullSourceUrl, input.PullSourceLoop, false, cancellationToken)
+            await context.RequestServices.GetRequiredService<PullSourceService>()
+                .SetForEventAsync(ev, input.PullSourceUrl, input.PullSourceLoop, false, cancellationToken)
                 .ConfigureAwait(false);
     }
 }

@@ -38,7 +38,8 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     public string? Poster => Mode switch
     {
         "live" => $"/live/{Channel.Slug}/thumbnail.jpg{(TokenQuery.Length > 0 ? "?" + TokenQuery[1..] : "")}",
-        "recording" or "ended" when Recording is not null => PosterOf(SameOrigin(Recording.HlsUrl)) + (TokenQuery.Length > 0 ? "?" + TokenQuery[1..] : ""),
+        "recording" or "ended" when Recording is not null
+            => PosterOf(SameOrigin(Recording.HlsUrl)) + (TokenQuery.Length > 0 ? "?" + TokenQuery[1..] : ""),
         _ => null,
     };
 
@@ -160,7 +161,8 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
         Response.Headers.CacheControl = "no-store";
         var chat = HttpContext.RequestServices.GetService(typeof(Chat.ChatService)) as Chat.ChatService;
         var recordings = HttpContext.RequestServices.GetService(typeof(Recordings.IRecordingRepository)) as Recordings.IRecordingRepository;
-        if (chat is null || recordings is null || recording is null || await FindAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
+        if (chat is null || recordings is null || recording is null
+            || await FindAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
         {
             return NotFound();
         }
@@ -177,7 +179,8 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
         // The broadcast id is its start to the second; the recording is finalised a moment after the last segment.
         // Up to 10,000 rows, asked by every viewer of the recording: one read a recording serves them all a while.
         string channelId = channel.Id;
-        var messages = await reads.Replays.GetAsync(rec.Id, _ => chat.ReplayAsync(channelId, start.AddSeconds(-1), rec.CreatedAt.AddSeconds(5), CancellationToken.None))
+        var messages = await reads.Replays.GetAsync(rec.Id,
+            _ => chat.ReplayAsync(channelId, start.AddSeconds(-1), rec.CreatedAt.AddSeconds(5), CancellationToken.None))
             .WaitAsync(cancellationToken).ConfigureAwait(false);
         return new JsonResult(new { start = start.ToUnixTimeMilliseconds(), durationMs = rec.DurationMs, messages });
     }
@@ -243,7 +246,8 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
         => Uri.TryCreate(url, UriKind.Absolute, out var u) && u.Scheme is "http" or "https" ? u.PathAndQuery : url;
 }
 
-/// <summary>What the watch page's state poll answers for a channel: null <see cref="Channel"/> for none, null <see cref="Mode"/> for not found.</summary>
+/// <summary>What the watch page's state poll answers for a channel: null <see cref="Channel"/> for none,
+/// null <see cref="Mode"/> for not found.</summary>
 public sealed record WatchState(Channel? Channel, string? Mode, string? Recording);
 
 /// <summary>

@@ -15,7 +15,8 @@ public sealed record DashboardEvent(
 }
 
 /// <summary>What the event form submits. Times are UTC.</summary>
-public sealed record DashboardEventInput(string? ChannelId, string? Title, string? Description, DateTimeOffset? StartsAt, DateTimeOffset? EndsAt, bool Record);
+public sealed record DashboardEventInput(string? ChannelId, string? Title, string? Description, DateTimeOffset? StartsAt, DateTimeOffset? EndsAt,
+    bool Record);
 
 /// <summary>A finished recording with the VOD playlist a player opens.</summary>
 public sealed record DashboardRecording(
@@ -46,8 +47,10 @@ public sealed record ScheduleResult(DashboardEvent? Event, IReadOnlyDictionary<s
 /// </summary>
 public interface IDashboardSchedule
 {
-    /// <summary>Events of all channels (or one) that end after <paramref name="from"/> and start before <paramref name="to"/>, by start time.</summary>
-    Task<IReadOnlyList<DashboardEvent>> ListEventsAsync(DateTimeOffset from, DateTimeOffset to, string? channelId, CancellationToken cancellationToken);
+    /// <summary>Events of all channels (or one) that end after <paramref name="from"/> and start before <paramref name="to"/>,
+    /// by start time.</summary>
+    Task<IReadOnlyList<DashboardEvent>> ListEventsAsync(DateTimeOffset from, DateTimeOffset to, string? channelId,
+        CancellationToken cancellationToken);
 
     Task<DashboardEvent?> GetEventAsync(string id, CancellationToken cancellationToken);
 

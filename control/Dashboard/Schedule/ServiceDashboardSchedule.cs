@@ -9,7 +9,8 @@ namespace Broadcast.Control.Dashboard.Schedule;
 /// </summary>
 public sealed class ServiceDashboardSchedule(EventService events, RecordingService recordings) : IDashboardSchedule
 {
-    public async Task<IReadOnlyList<DashboardEvent>> ListEventsAsync(DateTimeOffset from, DateTimeOffset to, string? channelId, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DashboardEvent>> ListEventsAsync(DateTimeOffset from, DateTimeOffset to, string? channelId,
+        CancellationToken cancellationToken)
     {
         var list = await events.ListAsync(channelId, from, to, cancellationToken).ConfigureAwait(false);
         return list.Where(e => e.EndsAt > from && e.StartsAt < to).OrderBy(e => e.StartsAt).Select(ToView).ToList();
@@ -87,7 +88,8 @@ public sealed class ServiceDashboardSchedule(EventService events, RecordingServi
     private static ScheduleResult Ok(BroadcastEvent e) => new(ToView(e), new Dictionary<string, string[]>());
 
     private static DashboardEvent ToView(BroadcastEvent e)
-        => new(e.Id, e.ChannelId, e.Title, string.IsNullOrEmpty(e.Description) ? null : e.Description, e.StartsAt, e.EndsAt, e.State.ToWire(), e.Record);
+        => new(e.Id, e.ChannelId, e.Title, string.IsNullOrEmpty(e.Description) ? null : e.Description, e.StartsAt, e.EndsAt, e.State.ToWire(),
+            e.Record);
 
     // The API's messages name JSON fields ("The channelId is required."); a form shows labels instead.
     private static Dictionary<string, string[]> Friendly(IReadOnlyDictionary<string, string[]> errors)

@@ -84,7 +84,8 @@ public sealed class ServerSecretXmlDecryptor(IServiceProvider services) : IXmlDe
     {
         ArgumentNullException.ThrowIfNull(encryptedElement);
         if (encryptedElement.Name.LocalName != ServerSecretXmlEncryptor.ElementName)
-            throw new CryptographicException($"Expected a <{ServerSecretXmlEncryptor.ElementName}> element, found <{encryptedElement.Name.LocalName}>.");
+            throw new CryptographicException($"Expected a <{ServerSecretXmlEncryptor.ElementName}> element, " +
+                $"found <{encryptedElement.Name.LocalName}>.");
         byte[] plaintext;
         try
         {
