@@ -23,7 +23,8 @@ internal sealed class PipelineAdBreakInserter(LivePackager packager, TimeProvide
         void OnChanged(string name, AdBreak b)
         {
             // To the millisecond, as START-DATE is written (RFC 8216 dates; ManifestFormat.DateTime).
-            if (name == channel.Slug && b.EventId == id) started.TrySetResult(b.StartDate.AddTicks(-(b.StartDate.Ticks % TimeSpan.TicksPerMillisecond)));
+            if (name == channel.Slug
+                && b.EventId == id) started.TrySetResult(b.StartDate.AddTicks(-(b.StartDate.Ticks % TimeSpan.TicksPerMillisecond)));
         }
         packager.BreakChanged += OnChanged;
         try

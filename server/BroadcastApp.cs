@@ -79,7 +79,9 @@ public static class BroadcastApp
                 .AddHostedService(sp => sp.GetRequiredService<Broadcast.Control.Recordings.FinishedBroadcasts>())
                 .AddHostedService<PackagerFinishedBroadcasts>();
             services.AddPackager(configuration);
-            Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration).AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
+            Broadcast.Transcoder.TranscoderServiceCollectionExtensions.AddTranscoder(services, configuration)
+                .AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(
+                    sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddIngest(configuration);
             services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
             services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
@@ -122,7 +124,8 @@ public static class BroadcastApp
         app.MapOrigin((roles.Origin ? OriginRoutes.Media : OriginRoutes.None)
             | (roles.Control || roles.Ingest || roles.Origin ? OriginRoutes.PlaybackAuthorization : OriginRoutes.None));
         // Content steering is answered where manifests are served; the operator's overrides where the admin API is.
-        if (roles.Origin) Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app, roles.Control ? Broadcast.Control.Security.ControlAuth.AdminPolicy : null);
+        if (roles.Origin) Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app,
+            roles.Control ? Broadcast.Control.Security.ControlAuth.AdminPolicy : null);
         if (roles.Ingest)
         {
             SegmentStoreSetup.MapStoreStatus(app);

@@ -12,7 +12,8 @@ namespace Broadcast.Server;
 /// puts still waiting for them; with S3 the bucket is then also told directly, so the objects are gone when this
 /// returns, not when a queue behind an outage drains.
 /// </summary>
-internal sealed class StoreChannelMedia(ISegmentStore store, S3SegmentStore? bucket = null, LiveStreamRegistry? streams = null, LivePackager? packager = null,
+internal sealed class StoreChannelMedia(ISegmentStore store, S3SegmentStore? bucket = null, LiveStreamRegistry? streams = null,
+    LivePackager? packager = null,
     TimeProvider? time = null)
     : IChannelMedia
 {

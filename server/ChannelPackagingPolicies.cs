@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 
 namespace Broadcast.Server;
 
-/// <summary>Packages a broadcast for low latency when its channel says so (<c>lowLatency</c>); a stream with no channel follows <c>Packager:LowLatencyByDefault</c>.</summary>
+/// <summary>Packages a broadcast for low latency when its channel says so (<c>lowLatency</c>);
+/// a stream with no channel follows <c>Packager:LowLatencyByDefault</c>.</summary>
 internal sealed class ChannelLowLatencyPolicy(ChannelService channels, IOptions<PackagerOptions> options) : ILowLatencyPolicy
 {
     public async ValueTask<bool> IsLowLatencyAsync(LiveStream stream, CancellationToken cancellationToken)
@@ -17,7 +18,8 @@ internal sealed class ChannelLowLatencyPolicy(ChannelService channels, IOptions<
     }
 }
 
-/// <summary>Records a broadcast when control's <see cref="EventRecordingPolicy"/> says so; without an event, <c>Packager:RecordByDefault</c>.</summary>
+/// <summary>Records a broadcast when control's <see cref="EventRecordingPolicy"/> says so; without an event,
+/// <c>Packager:RecordByDefault</c>.</summary>
 internal sealed class ChannelRecordingPolicy(EventRecordingPolicy policy, IOptions<PackagerOptions> options) : IRecordingPolicy
 {
     public async ValueTask<bool> ShouldRecordAsync(LiveStream stream, CancellationToken cancellationToken)

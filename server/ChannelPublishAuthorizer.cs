@@ -17,7 +17,8 @@ internal sealed class ChannelPublishAuthorizer(PublishPolicy policy, LivePackage
     {
         var verdict = await policy.DecideAsync(request.App, request.StreamKey, request.Protocol, cancellationToken).ConfigureAwait(false);
         if (verdict is { Allowed: true, Slug: { } allowed })
-            await packager.PrepareContinuationAsync(allowed, TimeSpan.FromSeconds(ingest.Value.ReconnectGraceSeconds), cancellationToken).ConfigureAwait(false);
+            await packager.PrepareContinuationAsync(allowed, TimeSpan.FromSeconds(ingest.Value.ReconnectGraceSeconds),
+                cancellationToken).ConfigureAwait(false);
         return verdict switch
         {
             { Allowed: true, Slug: { } slug, ChannelId: { } channelId } => PublishDecision.Allow(slug, channelId),

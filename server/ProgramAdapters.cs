@@ -34,7 +34,8 @@ internal static class ProgramSetup
         var pulls = PullOptions.FromConfiguration(configuration);
         services.AddSingleton(sp => new ProgramHost(sp.GetRequiredService<LiveStreamRegistry>(), settings,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Program"),
-            pulls.Enabled ? new PullProgramFeeds(pulls, sp.GetRequiredService<OutboundGuard>(), sp.GetRequiredService<ILoggerFactory>(), sp.GetService<TimeProvider>()) : null));
+            pulls.Enabled ? new PullProgramFeeds(pulls, sp.GetRequiredService<OutboundGuard>(), sp.GetRequiredService<ILoggerFactory>(),
+                sp.GetService<TimeProvider>()) : null));
         services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<ProgramHost>(), settings, sp.GetRequiredService<LivePackager>(),
             TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<IngestOptions>>().Value.ReconnectGraceSeconds)));
         services.AddSingleton<IProgramRunner>(sp => sp.GetRequiredService<EngineProgramRunner>());
@@ -149,14 +150,17 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
     private ProgramRunState State(string slug, ProgramEngine engine)
     {
         var s = engine.Status();
-        return new ProgramRunState(s.InputsPresent, _settings.Canvas.Width, _settings.Canvas.Height, s.FramesComposed, s.FramesLate, s.IntegratedLoudness,
+        return new ProgramRunState(s.InputsPresent, _settings.Canvas.Width, _settings.Canvas.Height, s.FramesComposed, s.FramesLate,
+            s.IntegratedLoudness,
             s.EncoderRestarts, s.EncoderLagMilliseconds, engine.Output?.StartedAt ?? DateTimeOffset.MinValue)
         {
-            Pulls = _host.FeedStatuses(slug).ToDictionary(f => f.Key, f => new ProgramPullStatus(f.Value.State, f.Value.Reason), StringComparer.Ordinal),
+            Pulls = _host.FeedStatuses(slug)
+                .ToDictionary(f => f.Key, f => new ProgramPullStatus(f.Value.State, f.Value.Reason), StringComparer.Ordinal),
         };
     }
 
-    /// <summary>Control checked the words (kind, fit, corner) and the compositor reads them (<see cref="LayoutWords"/>); the engine checks the geometry.</summary>
+    /// <summary>Control checked the words (kind, fit, corner) and the compositor reads them (<see cref="LayoutWords"/>);
+    /// the engine checks the geometry.</summary>
     private static ProgramLayout Layout(ProgramLayoutRequest request)
     {
         var kind = LayoutWords.Kind(request.Kind);
@@ -164,7 +168,8 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
             t?.Rect is { } r ? new PixelRect(r.X, r.Y, r.Width, r.Height) : null, t?.Z ?? 0)).ToList();
         var layout = new ProgramLayout(kind, tiles)
         {
-            Overlays = (request.Overlays ?? []).Select(o => new LayoutOverlay(o.Id!, new PixelRect(o.Rect!.X, o.Rect.Y, o.Rect.Width, o.Rect.Height))).ToList(),
+            Overlays = (request.Overlays ?? []).Select(o => new LayoutOverlay(o.Id!, new PixelRect(o.Rect!.X, o.Rect.Y, o.Rect.Width, o.Rect.Height)))
+                .ToList(),
         };
         if (request.InsetCorner is { } corner)
         {

@@ -27,5 +27,6 @@ public sealed record ServerRoles(bool Ingest, bool Origin, bool Control)
     }
 
     public override string ToString() =>
-        Ingest && Origin && Control ? "all" : string.Join(',', new[] { Ingest ? "ingest" : null, Origin ? "origin" : null, Control ? "control" : null }.Where(r => r is not null));
+        Ingest && Origin && Control ? "all" : string.Join(',', new[] { Ingest ? "ingest" : null, Origin ? "origin" : null,
+            Control ? "control" : null }.Where(r => r is not null));
 }

@@ -10,13 +10,16 @@ namespace Broadcast.Server;
 /// <summary>The room's show over the compositor's <see cref="RoomPrograms"/>: its participants become the program's RTP places.</summary>
 internal sealed class RoomProgramShow(RoomPrograms programs) : IRoomShow
 {
-    public async Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants, CancellationToken cancellationToken)
+    public async Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants,
+        CancellationToken cancellationToken)
     {
-        var members = participants.Select(p => new RoomMember(p.ParticipantId, p.VideoCodec, p.HasAudio, p.IsScreen, p.RequestKeyframe, p.Display)).ToList();
+        var members = participants.Select(p => new RoomMember(p.ParticipantId, p.VideoCodec, p.HasAudio, p.IsScreen, p.RequestKeyframe, p.Display))
+            .ToList();
         try
         {
             var ports = await programs.UpdateAsync(channel, members, cancellationToken).ConfigureAwait(false);
-            return ports.ToDictionary(p => p.Key, p => new RoomRtpTarget(p.Value.VideoPort, p.Value.AudioPort, RtpInputDecoder.VideoPayloadType, RtpInputDecoder.AudioPayloadType),
+            return ports.ToDictionary(p => p.Key,
+                p => new RoomRtpTarget(p.Value.VideoPort, p.Value.AudioPort, RtpInputDecoder.VideoPayloadType, RtpInputDecoder.AudioPayloadType),
                 StringComparer.Ordinal);
         }
         catch (RoomProgramConflictException e)
@@ -76,7 +79,8 @@ internal static class RoomSetup
     /// <summary>The room's ports, after <see cref="ProgramSetup.AddPrograms"/> (its <see cref="ProgramHost"/>).</summary>
     public static void AddRooms(IServiceCollection services)
     {
-        services.AddSingleton(sp => new RoomPrograms(sp.GetRequiredService<ProgramHost>(), sp.GetRequiredService<IOptions<RoomOptions>>().Value.EmptyHold,
+        services.AddSingleton(sp => new RoomPrograms(sp.GetRequiredService<ProgramHost>(),
+            sp.GetRequiredService<IOptions<RoomOptions>>().Value.EmptyHold,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Room")));
         services.AddSingleton<IRoomShow, RoomProgramShow>();
         services.AddSingleton<IRoomPublishAuthorizer, ChannelRoomPublishAuthorizer>();

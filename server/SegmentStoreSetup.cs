@@ -25,7 +25,8 @@ internal static partial class SegmentStoreSetup
             }
             // Ingest writes through a fallback: a full disk holds the live window in memory instead of failing the broadcast.
             var held = configuration.GetSection(UploadQueueOptions.SectionName).Get<UploadQueueOptions>() ?? new UploadQueueOptions();
-            services.AddSingleton(sp => new WriteFallbackSegmentStore(new FileSystemSegmentStore(Path.GetFullPath(path)), Path.GetFullPath(path), held,
+            services.AddSingleton(sp => new WriteFallbackSegmentStore(new FileSystemSegmentStore(Path.GetFullPath(path)), Path.GetFullPath(path),
+                held,
                 sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<WriteFallbackSegmentStore>>(),
                 key => IsRecorded(sp.GetService<IPackagerStatus>(), key)));
             services.AddSingleton<IUploadBacklog>(sp => sp.GetRequiredService<WriteFallbackSegmentStore>());
@@ -83,7 +84,8 @@ internal static partial class SegmentStoreSetup
         if (packager is null) return true;
         foreach (var s in packager.Streams)
         {
-            if (s.Recording && key.StartsWith(s.Channel + "/", StringComparison.Ordinal) && key.Contains("/" + s.BroadcastId + "-", StringComparison.Ordinal))
+            if (s.Recording && key.StartsWith(s.Channel + "/", StringComparison.Ordinal)
+                && key.Contains("/" + s.BroadcastId + "-", StringComparison.Ordinal))
                 return true;
         }
 

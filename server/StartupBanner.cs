@@ -39,12 +39,14 @@ internal sealed class StartupBanner(
             // port mapping the bound address is not what encoders and viewers reach.
             lines.Add($"  RTMP server (OBS: Settings > Stream > Custom): {PublicBase("Public:RtmpBaseUrl") ?? $"rtmp://{host}:{endpoint.Port}/live"}");
             if (services.GetService<Broadcast.Ingest.Rtmps.RtmpsServer>() is { } rtmps)
-                lines.Add($"  RTMPS server (TLS, same stream keys):          rtmps://{host}:{(await rtmps.Listening.WaitAsync(stoppingToken).ConfigureAwait(false)).Port}/live");
+                lines.Add("  RTMPS server (TLS, same stream keys):          " +
+                    $"rtmps://{host}:{(await rtmps.Listening.WaitAsync(stoppingToken).ConfigureAwait(false)).Port}/live");
             lines.Add(defaultChannel.StreamKey is { } key
                 ? $"  Stream key of channel '{defaultChannel.Channel.Name}':        {key}"
                 : $"  Stream key of channel '{defaultChannel.Channel.Name}': cannot be decrypted with the current secret; rotate it through the API");
             if (services.GetService<Broadcast.Ingest.Srt.SrtServer>() is { LocalEndPoint: { } srt } && defaultChannel.StreamKey is { } srtKey)
-                lines.Add($"  SRT (MPEG-TS, OBS: Server field, key empty):   {PublicBase("Public:SrtBaseUrl") ?? $"srt://{host}:{srt.Port}"}?streamid=#!::r=live/{srtKey},m=publish");
+                lines.Add("  SRT (MPEG-TS, OBS: Server field, key empty):   " +
+                    $"{PublicBase("Public:SrtBaseUrl") ?? $"srt://{host}:{srt.Port}"}?streamid=#!::r=live/{srtKey},m=publish");
             string viewers = PublicBase("Public:HttpBaseUrl") ?? http;
             lines.Add($"  HLS:  {viewers}/live/{defaultChannel.Channel.Slug}/master.m3u8");
             lines.Add($"  DASH: {viewers}/live/{defaultChannel.Channel.Slug}/manifest.mpd");
@@ -63,7 +65,8 @@ internal sealed class StartupBanner(
             lines.Add($"  Dashboard sign-in (shown once, change it after signing in): user '{firstAdmin.Name}', password {password}");
         lines.Add($"  Health: {http}/healthz  Metrics: {http}/metrics");
         lines.Add("");
-        string banner = ServerLogging.ConsoleText(configuration, string.Join(Environment.NewLine, lines), typeof(StartupBanner).FullName!, time.GetUtcNow());
+        string banner = ServerLogging.ConsoleText(configuration, string.Join(Environment.NewLine, lines), typeof(StartupBanner).FullName!,
+            time.GetUtcNow());
         await Console.Out.WriteLineAsync(banner).ConfigureAwait(false);
     }
 

@@ -42,7 +42,8 @@ public static class TrustedProxies
             }
             else
             {
-                throw new InvalidOperationException($"{ConfigurationKey}: '{entry}' is neither an IP address nor a CIDR network (e.g. 10.0.0.5 or 10.1.0.0/16).");
+                throw new InvalidOperationException($"{ConfigurationKey}: '{entry}' is neither an IP address nor a CIDR network (e.g. " +
+                    "10.0.0.5 or 10.1.0.0/16).");
             }
         }
 

@@ -69,19 +69,24 @@ internal static class MetricsEndpoint
         {
             w.Family("broadcast_whep_viewers", "gauge", "WebRTC (WHEP) viewers on this node now.")
              .Sample("broadcast_whep_viewers", realTime.Viewers);
-            w.Family("broadcast_whep_viewer_cap", "gauge", "WebRTC viewers this node serves before it sends the next to LL-HLS (Whep:MaxViewersPerNode).")
+            w.Family("broadcast_whep_viewer_cap", "gauge",
+                "WebRTC viewers this node serves before it sends the next to LL-HLS (Whep:MaxViewersPerNode).")
              .Sample("broadcast_whep_viewer_cap", realTime.Cap);
             w.Family("broadcast_whep_sessions_total", "counter", "WHEP sessions started on this node.")
              .Sample("broadcast_whep_sessions_total", realTime.SessionsStarted);
             w.Family("broadcast_whep_refused_at_cap_total", "counter", "WHEP offers answered 503 because the node's viewer cap was reached.")
              .Sample("broadcast_whep_refused_at_cap_total", realTime.RefusedAtCap);
-            w.Family("broadcast_janus_up", "gauge", "1 while this node's Janus runs and answers (it starts when a real-time channel goes live, or with the first WHEP viewer).")
+            w.Family("broadcast_janus_up", "gauge",
+                "1 while this node's Janus runs and answers (it starts when a real-time channel goes live, or with the first WHEP viewer).")
              .Sample("broadcast_janus_up", realTime.JanusUp ? 1 : 0);
-            w.Family("broadcast_whep_warm_channels", "gauge", "Live real-time channels whose WebRTC feed runs before any viewer asks (warmed at publish).")
+            w.Family("broadcast_whep_warm_channels", "gauge",
+                "Live real-time channels whose WebRTC feed runs before any viewer asks (warmed at publish).")
              .Sample("broadcast_whep_warm_channels", realTime.WarmChannels);
-            w.Family("broadcast_whep_relay_feeds", "gauge", "Real-time feeds this ingest node sends to origin-only nodes now (one per origin node and channel, whatever its viewers).")
+            w.Family("broadcast_whep_relay_feeds", "gauge",
+                "Real-time feeds this ingest node sends to origin-only nodes now (one per origin node and channel, whatever its viewers).")
              .Sample("broadcast_whep_relay_feeds", realTime.RelayFeeds);
-            w.Family("broadcast_whep_relayed_channels", "gauge", "Channels this origin-only node relays from an ingest node now for its WebRTC viewers.")
+            w.Family("broadcast_whep_relayed_channels", "gauge",
+                "Channels this origin-only node relays from an ingest node now for its WebRTC viewers.")
              .Sample("broadcast_whep_relayed_channels", realTime.RelayedChannels);
         }
         if (connections is not null)
@@ -173,12 +178,18 @@ internal static class MetricsEndpoint
         }
         if (backlog?.GetStatus() is { } store)
         {
-            w.Family("broadcast_store_pending_objects", "gauge", "Objects waiting to upload to object storage.").Sample("broadcast_store_pending_objects", store.PendingObjects);
-            w.Family("broadcast_store_pending_bytes", "gauge", "Bytes waiting to upload, in memory and spilled.").Sample("broadcast_store_pending_bytes", store.PendingBytes);
-            w.Family("broadcast_store_spilled_bytes", "gauge", "Waiting bytes spilled to the local directory.").Sample("broadcast_store_spilled_bytes", store.SpilledBytes);
-            w.Family("broadcast_store_uploaded_total", "counter", "Objects uploaded since start.").Sample("broadcast_store_uploaded_total", store.Uploaded);
-            w.Family("broadcast_store_dropped_total", "counter", "Live-only segments dropped because the backlog passed its bound.").Sample("broadcast_store_dropped_total", store.Dropped);
-            w.Family("broadcast_store_reachable", "gauge", "1 while uploads succeed, 0 from a failure until the next success.").Sample("broadcast_store_reachable", store.StoreReachable ? 1 : 0);
+            w.Family("broadcast_store_pending_objects", "gauge", "Objects waiting to upload to object storage.")
+                .Sample("broadcast_store_pending_objects", store.PendingObjects);
+            w.Family("broadcast_store_pending_bytes", "gauge", "Bytes waiting to upload, in memory and spilled.")
+                .Sample("broadcast_store_pending_bytes", store.PendingBytes);
+            w.Family("broadcast_store_spilled_bytes", "gauge", "Waiting bytes spilled to the local directory.")
+                .Sample("broadcast_store_spilled_bytes", store.SpilledBytes);
+            w.Family("broadcast_store_uploaded_total", "counter", "Objects uploaded since start.")
+                .Sample("broadcast_store_uploaded_total", store.Uploaded);
+            w.Family("broadcast_store_dropped_total", "counter", "Live-only segments dropped because the backlog passed its bound.")
+                .Sample("broadcast_store_dropped_total", store.Dropped);
+            w.Family("broadcast_store_reachable", "gauge", "1 while uploads succeed, 0 from a failure until the next success.")
+                .Sample("broadcast_store_reachable", store.StoreReachable ? 1 : 0);
         }
         if (transcoder is { Enabled: true })
         {
@@ -215,8 +226,10 @@ internal static class MetricsEndpoint
         if (steering is not null) WriteSteering(w, steering);
         // The managed heap as the last GC left it: with RSS (from /proc) it tells a leak from the GC's own growth (bench/soak.sh).
         var gc = GC.GetGCMemoryInfo();
-        w.Family("broadcast_gc_heap_bytes", "gauge", "Managed heap size after the last garbage collection.").Sample("broadcast_gc_heap_bytes", gc.HeapSizeBytes);
-        w.Family("broadcast_gc_committed_bytes", "gauge", "Memory the GC has committed.").Sample("broadcast_gc_committed_bytes", gc.TotalCommittedBytes);
+        w.Family("broadcast_gc_heap_bytes", "gauge", "Managed heap size after the last garbage collection.")
+            .Sample("broadcast_gc_heap_bytes", gc.HeapSizeBytes);
+        w.Family("broadcast_gc_committed_bytes", "gauge", "Memory the GC has committed.")
+            .Sample("broadcast_gc_committed_bytes", gc.TotalCommittedBytes);
         return w.ToString();
     }
 
@@ -232,7 +245,8 @@ internal static class MetricsEndpoint
         foreach (var p in statuses) w.Sample("broadcast_steering_pathway_weight", p.Weight, ("pathway", p.Id));
         w.Family("broadcast_steering_probe_seconds", "gauge", "How long the pathway's last probe took.");
         foreach (var p in statuses) w.Sample("broadcast_steering_probe_seconds", p.LastLatencyMilliseconds / 1000.0, ("pathway", p.Id));
-        w.Family("broadcast_steering_viewers", "gauge", "Players the steering server placed first on the pathway in the last whole TTL (each asks once per TTL).");
+        w.Family("broadcast_steering_viewers", "gauge",
+            "Players the steering server placed first on the pathway in the last whole TTL (each asks once per TTL).");
         foreach (var p in statuses) w.Sample("broadcast_steering_viewers", p.Viewers, ("pathway", p.Id));
         w.Family("broadcast_steering_decisions_total", "counter", "Steering answers that put the pathway first.");
         foreach (var p in statuses) w.Sample("broadcast_steering_decisions_total", p.Requests, ("pathway", p.Id));
@@ -253,7 +267,8 @@ internal static class MetricsEndpoint
             }
         }
 
-        w.Family("broadcast_origin_request_seconds", "histogram", "Time from request to the end of the answer (blocking reloads and hinted parts include their wait).");
+        w.Family("broadcast_origin_request_seconds", "histogram",
+            "Time from request to the end of the answer (blocking reloads and hinted parts include their wait).");
         foreach (var kind in kinds)
         {
             long total = origin.CumulativeBucket(kind, OriginMetrics.Buckets.Length);
