@@ -150,7 +150,7 @@ public static class ControlServiceCollectionExtensions
             // Per client address (an IPv6 client by its /64, which it can walk freely): a password guesser gets a handful of
             // tries a minute, others are unaffected. Per account, AccountSignInGuard.
             options.AddPolicy(ControlAuth.SignInRateLimit, context => RateLimitPartition.GetFixedWindowLimiter(
-                Broadcast.Media.Net.ClientAddressSlots.Bucket(context.Connection.RemoteIpAddress),
+                Broadcast.Network.ClientAddressSlots.Bucket(context.Connection.RemoteIpAddress),
                 _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = TimeSpan.FromMinutes(1), QueueLimit = 0 }));
         });
         return services;

@@ -9,7 +9,7 @@ using Broadcast.Control;
 using Broadcast.Control.Programs;
 using Broadcast.Ingest;
 using Broadcast.Ingest.Pull;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Microsoft.Extensions.Options;

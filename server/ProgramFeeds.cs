@@ -1,7 +1,7 @@
 using Broadcast.Compositor.Inputs;
 using Broadcast.Ingest.Pull;
 using Broadcast.Media;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 
 namespace Broadcast.Server;
 

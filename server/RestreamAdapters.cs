@@ -2,7 +2,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Restream;
 using Broadcast.Ingest.Restream;
 using Broadcast.Media;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 
 namespace Broadcast.Server;
 

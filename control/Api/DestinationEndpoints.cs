@@ -1,6 +1,6 @@
 using Broadcast.Control.Restream;
 using Broadcast.Control.Security;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -1,4 +1,4 @@
-using Broadcast.Media.Net;
+using Broadcast.Network;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 

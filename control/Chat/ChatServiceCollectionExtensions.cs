@@ -1,5 +1,5 @@
 using Broadcast.Control.Security;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Routing;

@@ -1,4 +1,4 @@
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 namespace Broadcast.Control.Restream;
 
 /// <summary>

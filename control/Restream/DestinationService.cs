@@ -1,6 +1,6 @@
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Microsoft.Extensions.Logging;
 using Broadcast.Control.Channels;
 

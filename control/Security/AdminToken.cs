@@ -1,5 +1,5 @@
 using System.Security.Cryptography;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 
 namespace Broadcast.Control.Security;
 

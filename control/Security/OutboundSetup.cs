@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,4 +1,4 @@
-using Broadcast.Media.Net;
+using Broadcast.Network;
 
 namespace Broadcast.Control.Security;
 

@@ -2,7 +2,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Owner = Broadcast.Control.Sources.PullSourceOwner;
 
 namespace Broadcast.Control.Sources;

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Broadcast.Media;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Broadcast.Media.Flv;
 using Broadcast.Processes;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 
 namespace Broadcast.Ingest.Pull;
 

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using Broadcast.Ingest.Rtmp.Client;
 using Broadcast.Media;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Ingest.Restream;

@@ -1,6 +1,6 @@
 using Broadcast.Ingest.Rtmp.Client;
 using Broadcast.Media;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

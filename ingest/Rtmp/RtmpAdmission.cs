@@ -1,5 +1,5 @@
 using System.Net;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 
 namespace Broadcast.Ingest.Rtmp;
 

@@ -1,6 +1,6 @@
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Media;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
 using Broadcast.Storage;

@@ -58,7 +58,7 @@ internal sealed class ControlApiHost : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Services.AddControl(builder.Configuration);
         // No test asks a real DNS server: names resolve through the fake (a public address unless it names a refused range).
-        builder.Services.AddSingleton<Broadcast.Media.Outbound.IHostResolver>(Resolver);
+        builder.Services.AddSingleton<Broadcast.Network.Outbound.IHostResolver>(Resolver);
         services?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseControl();

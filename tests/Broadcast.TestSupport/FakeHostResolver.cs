@@ -1,5 +1,5 @@
 using System.Net;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 
 namespace Broadcast.TestSupport;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Sdp;
 using Microsoft.Extensions.Logging;

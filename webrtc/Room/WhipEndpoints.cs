@@ -1,5 +1,5 @@
 using System.Globalization;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;

@@ -1,6 +1,6 @@
 using System.Net;
 using Broadcast.Media;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Relay;
 using Broadcast.WebRtc.Rtp;

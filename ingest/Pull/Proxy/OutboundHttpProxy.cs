@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Ingest.Pull.Proxy;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Broadcast.Control.Chat;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

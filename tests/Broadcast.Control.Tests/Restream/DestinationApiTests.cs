@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Broadcast.Control.Restream;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Control.Tests.Restream;

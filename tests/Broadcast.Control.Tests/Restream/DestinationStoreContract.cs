@@ -26,7 +26,7 @@ public abstract class DestinationStoreContract(Func<ControlDatabase> create) : I
         _channels = new ChannelService(channelRepository, _protector, TimeProvider.System, new Broadcast.Control.Events.LocalPublishRuleChanges(), NullLogger<ChannelService>.Instance);
         _repository = new SqlDestinationRepository(_database);
         _destinations = new DestinationService(_repository, channelRepository, _protector, new NoDestinationLiveStatus(),
-            new Broadcast.Media.Outbound.OutboundGuard(new Broadcast.Media.Outbound.OutboundUrlPolicy(), new FakeHostResolver()), TimeProvider.System,
+            new Broadcast.Network.Outbound.OutboundGuard(new Broadcast.Network.Outbound.OutboundUrlPolicy(), new FakeHostResolver()), TimeProvider.System,
             NullLogger<DestinationService>.Instance);
     }
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Broadcast.TestSupport;
 using Broadcast.Ingest.Pull.Proxy;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,5 +1,5 @@
 using Broadcast.Media;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Broadcast.TestSupport;
 using Broadcast.Ingest.Pull;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using Broadcast.Ingest.Restream;
 using Broadcast.Ingest.Tests.Rtmp;
 using Broadcast.Media;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Broadcast.Media.Net;
+namespace Broadcast.Network;
 
 /// <summary>
 /// Caps what anonymous clients may hold open, per client address and in all, so that one client (or a botnet's worth

@@ -1,4 +1,4 @@
-namespace Broadcast.Media.Outbound;
+namespace Broadcast.Network.Outbound;
 
 public enum OutboundVerdict
 {

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Broadcast.Media.Outbound;
+namespace Broadcast.Network.Outbound;
 
 /// <summary>Name resolution for <see cref="OutboundGuard"/>, kept apart so the policy stays pure and tests never ask a real DNS server.</summary>
 public interface IHostResolver

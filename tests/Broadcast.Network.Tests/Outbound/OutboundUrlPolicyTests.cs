@@ -1,7 +1,7 @@
 using System.Net;
-using Broadcast.Media.Outbound;
+using Broadcast.Network.Outbound;
 
-namespace Broadcast.Media.Tests.Outbound;
+namespace Broadcast.Network.Tests.Outbound;
 
 /// <summary>The outbound URL policy's decision on a case table: no network, no DNS (addresses are given, names resolve through a fake).</summary>
 public sealed class OutboundUrlPolicyTests

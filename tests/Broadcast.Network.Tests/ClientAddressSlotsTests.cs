@@ -1,7 +1,7 @@
 using System.Net;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 
-namespace Broadcast.Media.Tests.Net;
+namespace Broadcast.Network.Tests;
 
 public sealed class ClientAddressSlotsTests
 {

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Broadcast.Media.Net;
+namespace Broadcast.Network;
 
 /// <summary>
 /// A bearer credential held as its SHA-256 and compared in constant time. Both sides are hashed first so that neither

@@ -1,6 +1,6 @@
-using Broadcast.Media.Net;
+using Broadcast.Network;
 
-namespace Broadcast.Media.Tests.Net;
+namespace Broadcast.Network.Tests;
 
 /// <summary>The one constant-time comparison of a presented secret: the bare value, or an Authorization header carrying it.</summary>
 public sealed class BearerSecretTests

@@ -1,8 +1,8 @@
 using System.Net;
-using Broadcast.Media.Net;
+using Broadcast.Network;
 using Broadcast.TestSupport;
 
-namespace Broadcast.Media.Tests.Net;
+namespace Broadcast.Network.Tests;
 
 public sealed class FailedAttemptGuardTests
 {

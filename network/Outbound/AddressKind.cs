@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Broadcast.Media.Outbound;
+namespace Broadcast.Network.Outbound;
 
 /// <summary>What an IP address is, as far as connecting to it on a user's behalf goes. Only <see cref="Public"/> is allowed by default.</summary>
 public enum AddressKind

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Broadcast.Media.Outbound;
+namespace Broadcast.Network.Outbound;
 
 /// <summary>
 /// The operator's exceptions to <see cref="OutboundUrlPolicy"/>: host names (exact, or <c>*.example.com</c> for its subdomains; an IP

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Broadcast.Media.Outbound;
+namespace Broadcast.Network.Outbound;
 
 /// <summary>
 /// Where the server may connect on a user's behalf (pull sources, restream destinations). Pure: a parsed URL and the addresses its

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Broadcast.Media.Outbound;
+namespace Broadcast.Network.Outbound;
 
 /// <summary>What <see cref="OutboundGuard"/> found: the decision, and the addresses it was made on (connect to these, not to the name).</summary>
 public sealed record OutboundCheck(OutboundDecision Decision, IReadOnlyList<IPAddress> Addresses)

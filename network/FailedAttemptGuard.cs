@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Broadcast.Media.Net;
+namespace Broadcast.Network;
 
 /// <summary>
 /// Blocks a client that keeps failing a secret check (a stream key guessed over and over): <c>maxFailures</c> failures from

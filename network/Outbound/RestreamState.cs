@@ -1,4 +1,4 @@
-namespace Broadcast.Media.Outbound;
+namespace Broadcast.Network.Outbound;
 
 /// <summary>
 /// Where one restream destination's outbound session is. Declared here, beside the outbound URL policy, because the two
