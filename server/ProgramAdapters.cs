@@ -21,22 +21,14 @@ internal static class ProgramSetup
 {
     public static void AddPrograms(IServiceCollection services, IConfiguration configuration)
     {
-        var section = configuration.GetSection("Program");
-        var settings = new ProgramSettings(
-            FfmpegExecutable.Choose(null, configuration[FfmpegExecutable.SettingKey]),
-            new PixelSize(section.GetValue("Width", 1280), section.GetValue("Height", 720)),
-            new ProgramClock(section.GetValue("FramesPerSecond", 30)))
-        {
-            VideoKilobits = section.GetValue("VideoKilobits", 3000),
-        };
-        // One host per node: the API's programs and the rooms' share it (a channel runs one program). Source inputs are
-        // pulled as channels' pull sources are, where this node pulls at all.
+        // Source inputs are pulled as channels' pull sources are, where this node pulls at all.
         var pulls = PullOptions.FromConfiguration(configuration);
-        services.AddSingleton(sp => new ProgramHost(sp.GetRequiredService<LiveStreamRegistry>(), settings,
-            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Program"),
-            pulls.Enabled ? new PullProgramFeeds(pulls, sp.GetRequiredService<OutboundGuard>(), sp.GetRequiredService<ILoggerFactory>(),
-                sp.GetService<TimeProvider>()) : null));
-        services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<ProgramHost>(), settings, sp.GetRequiredService<LivePackager>(),
+        services.AddCompositor(configuration, pulls.Enabled
+            ? sp => new PullProgramFeeds(pulls, sp.GetRequiredService<OutboundGuard>(), sp.GetRequiredService<ILoggerFactory>(),
+                sp.GetService<TimeProvider>())
+            : null);
+        services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<ProgramHost>(), sp.GetRequiredService<ProgramSettings>(),
+            sp.GetRequiredService<LivePackager>(),
             TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<IngestOptions>>().Value.ReconnectGraceSeconds)));
         services.AddSingleton<IProgramRunner>(sp => sp.GetRequiredService<EngineProgramRunner>());
         // After the packager: hosted services stop in reverse order, so programs end before the packager drains.
