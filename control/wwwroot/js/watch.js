@@ -90,8 +90,9 @@
         // An ICE restart over WHEP (RFC 9725 §4.3.2): new ICE credentials and the candidates gathered with the TURN servers
         // now set go out in a PATCH; the answer's credentials and candidates replace the old ones, and its Link headers
         // bring the next TURN credential. The media keeps its old path until the new one is checked.
+        // True once the restart went through; false when it could not be made now (refused, or another under way).
         const restart = async () => {
-            if (!resource || pc.signalingState !== 'stable') return;
+            if (!resource || pc.signalingState !== 'stable') return false;
             pc.restartIce();
             await pc.setLocalDescription(await pc.createOffer());
             await gathered(pc);
@@ -105,7 +106,7 @@
             const response = await fetch(resource, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': '*' }, body: fragment });
             if (response.status !== 200) {
                 await pc.setLocalDescription({ type: 'rollback' });
-                return;
+                return false;
             }
             const answer = (await response.text()).split('\r\n');
             const value = (name) => answer.find((l) => l.startsWith(name));
@@ -118,6 +119,7 @@
             if (turn) pc.setConfiguration({ iceServers: turn.servers });
             restarts++;
             if (window.__watch && window.__watch.pc === pc) window.__watch.restarts = restarts;
+            return true;
         };
         const fail = (why) => { const e = new Error(why); e.whep = true; return e; };
         const end = () => {
@@ -163,18 +165,36 @@
         window.__watch = { mode: 'webrtc', video, pc, restarts };
         // A viewer's TURN credential lasts minutes: it is renewed by an ICE restart, whose answer brings the next one,
         // at a third of its life (so the relay in use was always made with one still valid).
-        const renew = () => {
+        // A renewal that did not go through (refused, or the first restart still under way) is tried again 3 s later, well
+        // before the credential in use expires, not a third of a lifetime later.
+        const renewEvery = () => Math.max(10000, turn.lifetimeMs / 3);
+        const renew = (delay) => {
             if (!turn || pc.signalingState === 'closed') return;
-            setTimeout(() => restart().catch(() => {}).finally(renew), Math.max(10000, turn.lifetimeMs / 3));
+            setTimeout(() => restart().catch(() => false).then((done) => {
+                if (!done && window.__watch && window.__watch.pc === pc) window.__watch.renewalsRetried = (window.__watch.renewalsRetried || 0) + 1;
+                renew(done ? renewEvery() : 3000);
+            }), delay);
         };
-        renew();
+        if (turn) renew(renewEvery());
         window.addEventListener('pagehide', end);
-        // A connection lost while playing: LL-HLS carries on.
-        pc.addEventListener('connectionstatechange', () => {
-            if (pc.connectionState !== 'failed' && pc.connectionState !== 'disconnected') return;
+        // A connection lost while playing: LL-HLS carries on. 'disconnected' often comes back by itself (consent checks lost
+        // for a moment on a busy path, a path switched by an ICE restart), so LL-HLS takes over only when it has not within 5 s;
+        // 'failed' hands over at once.
+        let lost = null;
+        const handOver = () => {
+            clearTimeout(lost);
             end();
             video.srcObject = null;
             playHls('the real-time connection was lost');
+        };
+        pc.addEventListener('connectionstatechange', () => {
+            if (pc.connectionState === 'failed') return handOver();
+            if (pc.connectionState !== 'disconnected') {
+                clearTimeout(lost);
+                lost = null;
+                return;
+            }
+            if (!lost) lost = setTimeout(() => { if (pc.connectionState !== 'connected') handOver(); }, 5000);
         });
     }
 

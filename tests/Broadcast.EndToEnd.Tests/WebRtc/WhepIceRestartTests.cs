@@ -122,9 +122,10 @@ public sealed class WhepIceRestartTests(ServerFixture fixture, ITestOutputHelper
         {
             await page.WaitForFunctionAsync($"() => {condition}", null, new() { Timeout = (float)(bound ?? Bound).TotalMilliseconds });
         }
-        catch (PlaywrightException e)
+        catch (Exception e) when (e is PlaywrightException or TimeoutException)
         {
-            string state = await page.EvaluateAsync<string>("() => JSON.stringify(window.__whep || (window.__watch && { mode: window.__watch.mode, why: window.__watch.why, restarts: window.__watch.restarts }) || null)");
+            string state = await page.EvaluateAsync<string>("() => JSON.stringify(window.__whep || (window.__watch && { mode: window.__watch.mode, why: window.__watch.why, "
+                + "restarts: window.__watch.restarts, renewalsRetried: window.__watch.renewalsRetried }) || null)");
             Assert.Fail($"{what}: {e.Message}; page state {state}{Environment.NewLine}{Diagnostics()}");
         }
     }
