@@ -78,6 +78,7 @@ public static class WebRtcServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TurnOptions>, TurnOptionsValidator>());
         services.AddSingleton<IceServers>();
         services.AddSingleton<JanusSupervisor>();
+        services.AddSingleton<IJanusClient>(sp => sp.GetRequiredService<JanusSupervisor>());
         services.AddHostedService(sp => sp.GetRequiredService<JanusSupervisor>());
     }
 }

@@ -102,7 +102,7 @@ public sealed class JanusSupervisorTests
         using var directory = new TempDirectory("janus-config");
         var options = new JanusOptions { ConfigDirectory = directory.Path };
         await using var supervisor = new JanusSupervisor(Options.Create(options), NullLogger<JanusSupervisor>.Instance);
-        var lost = new TaskCompletionSource<JanusSession>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var lost = new TaskCompletionSource<IJanusSession>(TaskCreationOptions.RunContinuationsAsynchronously);
         supervisor.Lost += session => lost.TrySetResult(session);
         var first = await supervisor.GetSessionAsync(CancellationToken.None);
         int pid = supervisor.ProcessId;

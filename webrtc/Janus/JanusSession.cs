@@ -19,7 +19,7 @@ public sealed record JanusPluginEvent(JsonObject Data, JsonObject? Jsep);
 /// asynchronous requests are matched by transaction, "hangup" and "detached" by the handle they came from. The poll
 /// itself keeps the session alive (Janus renews a session on every request; its long poll returns within 30 s).
 /// </summary>
-public sealed class JanusSession : IAsyncDisposable
+public sealed class JanusSession : IJanusSession, IAsyncDisposable
 {
     private readonly HttpClient _http;
     private readonly Uri _sessionUri;
@@ -40,7 +40,7 @@ public sealed class JanusSession : IAsyncDisposable
     public long Id { get; }
 
     /// <summary>The key VideoRoom asks for to create rooms and RTP forwarders: the API secret (see <see cref="JanusConfigFiles"/>).</summary>
-    internal string AdminKey => _apiSecret;
+    public string AdminKey => _apiSecret;
 
     /// <summary>Completes when the session is gone: Janus stopped answering, forgot the session, or it was disposed.</summary>
     public Task Ended => _poll;

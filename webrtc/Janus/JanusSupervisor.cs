@@ -15,7 +15,7 @@ namespace Broadcast.WebRtc.Janus;
 /// each start (a free loopback port unless one is configured, a new API secret), restarted with backoff when it dies.
 /// Callers get the live <see cref="JanusSession"/>; when Janus goes away <see cref="Lost"/> tells them their handles are gone.
 /// </summary>
-public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
+public sealed partial class JanusSupervisor : IJanusClient, IHostedService, IAsyncDisposable
 {
     private readonly JanusOptions _options;
     private readonly ILogger<JanusSupervisor> _logger;
@@ -50,13 +50,16 @@ public sealed partial class JanusSupervisor : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Janus ended (crashed, or stopped answering): every handle of <paramref name="session"/> is gone.</summary>
-    public event Action<JanusSession>? Lost;
+    public event Action<IJanusSession>? Lost;
 
     /// <summary>A handle's PeerConnection ended on the running Janus (or the handle was detached): its session and handle.</summary>
-    public event Action<JanusSession, long>? HandleEnded;
+    public event Action<IJanusSession, long>? HandleEnded;
 
     /// <summary>A handle's PeerConnection is up on the running Janus (<c>webrtcup</c>): its session and handle.</summary>
-    public event Action<JanusSession, long>? HandleUp;
+    public event Action<IJanusSession, long>? HandleUp;
+
+    async Task<IJanusSession> IJanusClient.GetSessionAsync(CancellationToken cancellationToken) =>
+        await GetSessionAsync(cancellationToken).ConfigureAwait(false);
 
     /// <summary>The session of the running Janus, starting Janus first if it is not running yet.</summary>
     public async Task<JanusSession> GetSessionAsync(CancellationToken cancellationToken)

@@ -18,7 +18,7 @@ public static class NoSipBridge
 
     /// <summary><c>generate</c>: NoSIP's plain RTP offer for <paramref name="webRtcOffer"/>;
     /// throws <see cref="JanusApiException"/> when there is none.</summary>
-    public static async Task<SessionDescription> GenerateAsync(JanusSession janus, long handle, string webRtcOffer,
+    public static async Task<SessionDescription> GenerateAsync(IJanusSession janus, long handle, string webRtcOffer,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(janus);
@@ -31,7 +31,7 @@ public static class NoSipBridge
 
     /// <summary><c>process</c>: Janus's WebRTC answer for the peer, given our <paramref name="plainAnswer"/>;
     /// throws <see cref="JanusApiException"/> when there is none.</summary>
-    public static async Task<string> ProcessAnswerAsync(JanusSession janus, long handle, string plainAnswer, CancellationToken cancellationToken)
+    public static async Task<string> ProcessAnswerAsync(IJanusSession janus, long handle, string plainAnswer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(janus);
         var processed = await janus.MessageAsync(handle, new JsonObject { ["request"] = "process", ["type"] = "answer", ["sdp"] = plainAnswer },

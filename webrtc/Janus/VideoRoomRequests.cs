@@ -12,7 +12,7 @@ internal sealed record VideoRoomForward(string Mid, int Port, int PayloadType);
 
 /// <summary>
 /// The requests of Janus's VideoRoom plugin (<c>janus.plugin.videoroom</c>) our rooms make, on handles of the one API session
-/// (<see cref="JanusSession"/>): rooms created, publishers joined with their offer, their RTP forwarded to loopback,
+/// (<see cref="IJanusSession"/>): rooms created, publishers joined with their offer, their RTP forwarded to loopback,
 /// keyframes asked for, audio moderated, subscribers joined and started. One place for their JSON and for reading their
 /// replies; which room, participant or place each is for is the caller's.
 /// </summary>
@@ -27,7 +27,7 @@ internal static class VideoRoomRequests
     /// <c>create</c>: a private, temporary room on <paramref name="janus"/> with a new random id, which it returns. Asked on a
     /// handle of its own, detached again: a room outlives the handle that created it.
     /// </summary>
-    public static async Task<long> CreateRoomAsync(JanusSession janus, string description, int publishers, string videoCodecs, int bitrate,
+    public static async Task<long> CreateRoomAsync(IJanusSession janus, string description, int publishers, string videoCodecs, int bitrate,
         CancellationToken cancellationToken)
     {
         long roomId = RandomNumberGenerator.GetInt32(1, int.MaxValue);
@@ -62,7 +62,7 @@ internal static class VideoRoomRequests
     /// <c>joinandconfigure</c>: the publisher on <paramref name="handle"/> joins room <paramref name="roomId"/> with its WebRTC
     /// <paramref name="offer"/>; throws <see cref="JanusApiException"/> when VideoRoom did not take it or gave no usable answer.
     /// </summary>
-    public static async Task<VideoRoomPublisher> JoinPublisherAsync(JanusSession janus, long handle, long roomId, string display, string offer,
+    public static async Task<VideoRoomPublisher> JoinPublisherAsync(IJanusSession janus, long handle, long roomId, string display, string offer,
         CancellationToken cancellationToken)
     {
         var reply = await janus.MessageAsync(handle, new JsonObject
@@ -80,7 +80,7 @@ internal static class VideoRoomRequests
     }
 
     /// <summary><c>rtp_forward</c>: the publisher's <paramref name="streams"/> as plain RTP to loopback, payload types rewritten.</summary>
-    public static async Task ForwardAsync(JanusSession janus, long handle, long roomId, long publisherId, IEnumerable<VideoRoomForward> streams,
+    public static async Task ForwardAsync(IJanusSession janus, long handle, long roomId, long publisherId, IEnumerable<VideoRoomForward> streams,
         CancellationToken cancellationToken)
     {
         var forwards = new JsonArray();
@@ -98,12 +98,12 @@ internal static class VideoRoomRequests
     }
 
     /// <summary><c>configure</c> with <c>keyframe</c>: Janus sends the publisher on <paramref name="handle"/> a keyframe request (PLI).</summary>
-    public static async Task RequestKeyframeAsync(JanusSession janus, long handle, CancellationToken cancellationToken) =>
+    public static async Task RequestKeyframeAsync(IJanusSession janus, long handle, CancellationToken cancellationToken) =>
         await janus.MessageAsync(handle, new JsonObject { ["request"] = "configure", ["keyframe"] = true },
             null, ReplyTimeout, cancellationToken).ConfigureAwait(false);
 
     /// <summary><c>moderate</c>: mutes or unmutes the publisher's stream <paramref name="mid"/> for the whole room.</summary>
-    public static async Task ModerateAsync(JanusSession janus, long handle, long roomId, long publisherId, string mid, bool muted,
+    public static async Task ModerateAsync(IJanusSession janus, long handle, long roomId, long publisherId, string mid, bool muted,
         CancellationToken cancellationToken) =>
         await janus.MessageAsync(handle, new JsonObject
         {
@@ -118,7 +118,7 @@ internal static class VideoRoomRequests
     /// <c>join</c> as a subscriber to publisher <paramref name="feed"/>: Janus's SDP offer for the subscriber to answer (VideoRoom's
     /// subscribers only offer); throws <see cref="JanusApiException"/> when it gave none.
     /// </summary>
-    public static async Task<string> JoinSubscriberAsync(JanusSession janus, long handle, long roomId, long feed, CancellationToken cancellationToken)
+    public static async Task<string> JoinSubscriberAsync(IJanusSession janus, long handle, long roomId, long feed, CancellationToken cancellationToken)
     {
         var reply = await janus.MessageAsync(handle, new JsonObject
         {
@@ -133,7 +133,7 @@ internal static class VideoRoomRequests
     }
 
     /// <summary><c>start</c>: the subscriber's <paramref name="answer"/> to Janus's offer starts its media.</summary>
-    public static async Task StartSubscriberAsync(JanusSession janus, long handle, string answer, CancellationToken cancellationToken) =>
+    public static async Task StartSubscriberAsync(IJanusSession janus, long handle, string answer, CancellationToken cancellationToken) =>
         await janus.MessageAsync(handle, new JsonObject { ["request"] = "start" },
             new JsonObject { ["type"] = "answer", ["sdp"] = answer }, ReplyTimeout, cancellationToken).ConfigureAwait(false);
 }

@@ -15,12 +15,12 @@ internal sealed class ChannelRoom(string channel, int maxParticipants, string vi
     /// <summary>Changed under <see cref="Gate"/> and the roster's lock; read under either.</summary>
     public List<RoomParticipant> Participants { get; } = [];
 
-    public JanusSession? Janus { get; private set; }
+    public IJanusSession? Janus { get; private set; }
 
     public long JanusRoomId { get; private set; }
 
     /// <summary>The room's Janus id on <paramref name="janus"/>: created there on its first participant (a restarted Janus has no rooms).</summary>
-    public async Task<long> EnsureOnAsync(JanusSession janus, CancellationToken cancellationToken)
+    public async Task<long> EnsureOnAsync(IJanusSession janus, CancellationToken cancellationToken)
     {
         if (Janus == janus) return JanusRoomId;
         long roomId = await VideoRoomRequests.CreateRoomAsync(janus, Channel, maxParticipants, videoCodecs, maxBitrate, cancellationToken)
@@ -32,7 +32,7 @@ internal sealed class ChannelRoom(string channel, int maxParticipants, string vi
 }
 
 /// <summary>A participant of a room: who, how it publishes on Janus, and <paramref name="Owner"/>, the sharer of a screen share.</summary>
-internal sealed record RoomParticipant(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, JanusSession Janus,
+internal sealed record RoomParticipant(string Id, string Token, string Channel, string Display, string Source, bool IsScreen, IJanusSession Janus,
     long JanusRoomId, long Handle, long PublisherId, string VideoCodec, string VideoMid, string? AudioMid, IPAddress? Client, DateTimeOffset JoinedAt,
     string? Owner)
 {
@@ -102,7 +102,7 @@ internal sealed class RoomRoster(RoomOptions options)
     }
 
     /// <summary>The participant <paramref name="handle"/> of <paramref name="janus"/> publishes, or null (a subscriber's, or gone).</summary>
-    public RoomParticipant? FindByHandle(JanusSession janus, long handle)
+    public RoomParticipant? FindByHandle(IJanusSession janus, long handle)
     {
         lock (_gate)
         {
@@ -111,7 +111,7 @@ internal sealed class RoomRoster(RoomOptions options)
     }
 
     /// <summary>Every participant that publishes on <paramref name="janus"/>.</summary>
-    public List<RoomParticipant> On(JanusSession janus)
+    public List<RoomParticipant> On(IJanusSession janus)
     {
         lock (_gate) return [.. _rooms.Values.SelectMany(r => r.Participants.ToArray()).Where(p => p.Janus == janus)];
     }

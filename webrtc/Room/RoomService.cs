@@ -38,7 +38,7 @@ public sealed record RoomOffer(string Id, string Sdp);
 /// </summary>
 public sealed partial class RoomService : IAsyncDisposable
 {
-    private readonly JanusSupervisor _janus;
+    private readonly IJanusClient _janus;
     private readonly IRoomShow _show;
     private readonly RoomOptions _options;
     private readonly ILogger<RoomService> _logger;
@@ -47,7 +47,7 @@ public sealed partial class RoomService : IAsyncDisposable
     private readonly RoomSubscriptions _subscriptions = new();
     private readonly RoomRejoins _rejoins;
 
-    public RoomService(JanusSupervisor janus, IRoomShow show, IOptions<RoomOptions> options, ILogger<RoomService> logger, TimeProvider? time = null)
+    public RoomService(IJanusClient janus, IRoomShow show, IOptions<RoomOptions> options, ILogger<RoomService> logger, TimeProvider? time = null)
     {
         _janus = janus;
         _show = show;
@@ -124,7 +124,7 @@ public sealed partial class RoomService : IAsyncDisposable
         var room = _roster.Open(channel);
         await room.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         RoomParticipant? participant = null;
-        JanusSession? janus = null;
+        IJanusSession? janus = null;
         long handle = 0;
         bool joined = false;
         try
@@ -335,14 +335,14 @@ public sealed partial class RoomService : IAsyncDisposable
         }
     }
 
-    private void OnHandleUp(JanusSession janus, long handle)
+    private void OnHandleUp(IJanusSession janus, long handle)
     {
         if (_roster.FindByHandle(janus, handle) is { } participant) participant.Connected = true;
     }
 
-    private void OnHandleEnded(JanusSession janus, long handle) => _ = OnHandleEndedAsync(janus, handle);
+    private void OnHandleEnded(IJanusSession janus, long handle) => _ = OnHandleEndedAsync(janus, handle);
 
-    private async Task OnHandleEndedAsync(JanusSession janus, long handle)
+    private async Task OnHandleEndedAsync(IJanusSession janus, long handle)
     {
         if (_subscriptions.Forget(janus, handle)) return;
         if (_roster.FindByHandle(janus, handle) is { } participant)
@@ -357,7 +357,7 @@ public sealed partial class RoomService : IAsyncDisposable
                 $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s").ConfigureAwait(false);
     }
 
-    private void OnJanusLost(JanusSession janus)
+    private void OnJanusLost(IJanusSession janus)
     {
         var lost = _roster.On(janus);
         _subscriptions.ForgetAll(janus);

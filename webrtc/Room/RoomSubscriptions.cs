@@ -19,7 +19,7 @@ internal sealed class RoomSubscriptions
     /// <paramref name="roomId"/>: the subscription's id and Janus's offer. Throws <see cref="RoomRefusal"/> (429) when the owner
     /// already holds <paramref name="limit"/>, <see cref="JanusApiException"/> when Janus refused (nothing is left attached).
     /// </summary>
-    public async Task<RoomOffer> OpenAsync(string channel, string ownerId, string targetId, JanusSession janus, long roomId, long feed, int limit,
+    public async Task<RoomOffer> OpenAsync(string channel, string ownerId, string targetId, IJanusSession janus, long roomId, long feed, int limit,
         CancellationToken cancellationToken)
     {
         lock (_gate)
@@ -94,7 +94,7 @@ internal sealed class RoomSubscriptions
     }
 
     /// <summary>Janus ended <paramref name="handle"/>: forgets the subscription it was; false when it was none.</summary>
-    public bool Forget(JanusSession janus, long handle)
+    public bool Forget(IJanusSession janus, long handle)
     {
         lock (_gate)
         {
@@ -105,7 +105,7 @@ internal sealed class RoomSubscriptions
     }
 
     /// <summary>Janus stopped: forgets every subscription on <paramref name="janus"/> (nothing to detach, its handles went with it).</summary>
-    public void ForgetAll(JanusSession janus)
+    public void ForgetAll(IJanusSession janus)
     {
         lock (_gate)
         {
@@ -113,5 +113,5 @@ internal sealed class RoomSubscriptions
         }
     }
 
-    private sealed record Subscription(string Id, string Channel, string OwnerId, string TargetId, JanusSession Janus, long Handle);
+    private sealed record Subscription(string Id, string Channel, string OwnerId, string TargetId, IJanusSession Janus, long Handle);
 }

@@ -26,7 +26,7 @@ public sealed partial class WhepService : IAsyncDisposable
     // A round over the ingest nodes is a few quick requests; this bounds one whose node does not answer.
     private static readonly TimeSpan RelayRoundTimeout = TimeSpan.FromSeconds(8);
 
-    private readonly JanusSupervisor _janus;
+    private readonly IJanusClient _janus;
     private readonly LiveStreamRegistry _registry;
     private readonly WhepOptions _options;
     private readonly ILogger<WhepService> _logger;
@@ -42,20 +42,20 @@ public sealed partial class WhepService : IAsyncDisposable
     private long _started;
     private long _refusedAtCap;
 
-    public WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger,
+    public WhepService(IJanusClient janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger,
         TimeProvider? time = null)
         : this(janus, registry, options, logger, time, relays: null)
     {
     }
 
     /// <summary>An origin-only node's service: its channels come through <paramref name="relays"/>, into their registry.</summary>
-    public WhepService(JanusSupervisor janus, ChannelRelays relays, IOptions<WhepOptions> options, ILogger<WhepService> logger,
+    public WhepService(IJanusClient janus, ChannelRelays relays, IOptions<WhepOptions> options, ILogger<WhepService> logger,
         TimeProvider? time = null)
         : this(janus, relays.Registry, options, logger, time, relays)
     {
     }
 
-    private WhepService(JanusSupervisor janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger,
+    private WhepService(IJanusClient janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger,
         TimeProvider? time, ChannelRelays? relays)
     {
         _relays = relays;
@@ -154,7 +154,7 @@ public sealed partial class WhepService : IAsyncDisposable
 
         bool started = false;
         RtpViewer? viewer = null;
-        JanusSession? janus = null;
+        IJanusSession? janus = null;
         long handle = 0;
         var entry = _channels.Acquire(channel);
         ChannelRtpSource source = entry.Source;
@@ -323,7 +323,7 @@ public sealed partial class WhepService : IAsyncDisposable
         LogEnded(session.Channel, session.Id, reason, dropped, ViewerCount);
     }
 
-    private void OnHandleUp(JanusSession janus, long handle)
+    private void OnHandleUp(IJanusSession janus, long handle)
     {
         lock (_gate)
         {
@@ -355,9 +355,9 @@ public sealed partial class WhepService : IAsyncDisposable
     }
 
     /// <summary>Janus ended a viewer's PeerConnection (the viewer closed it, ICE or DTLS failed): the session ends here too.</summary>
-    private void OnHandleEnded(JanusSession janus, long handle) => _ = OnHandleEndedAsync(janus, handle);
+    private void OnHandleEnded(IJanusSession janus, long handle) => _ = OnHandleEndedAsync(janus, handle);
 
-    private async Task OnHandleEndedAsync(JanusSession janus, long handle)
+    private async Task OnHandleEndedAsync(IJanusSession janus, long handle)
     {
         WhepSession? session;
         lock (_gate)
@@ -370,7 +370,7 @@ public sealed partial class WhepService : IAsyncDisposable
         await CloseAsync(session, "the viewer's PeerConnection ended", detach: true).ConfigureAwait(false);
     }
 
-    private void OnJanusLost(JanusSession janus)
+    private void OnJanusLost(IJanusSession janus)
     {
         List<WhepSession> lost;
         lock (_gate)

@@ -5,7 +5,7 @@ using Broadcast.WebRtc.Rtp;
 namespace Broadcast.WebRtc.Whep;
 
 /// <summary>One WHEP viewer: its resource id and channel, its NoSIP handle on Janus, the RTP leg that feeds it and its source.</summary>
-internal sealed record WhepSession(string Id, string Channel, JanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source,
+internal sealed record WhepSession(string Id, string Channel, IJanusSession Janus, long Handle, RtpViewer Viewer, ChannelRtpSource Source,
     IPAddress? Client)
 {
     /// <summary>When the viewer was answered (<see cref="TimeProvider.GetTimestamp"/>): its connection time is measured from here.</summary>
