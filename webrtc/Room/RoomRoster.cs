@@ -49,6 +49,8 @@ internal sealed class RoomRoster(RoomOptions options)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ChannelRoom> _rooms = new(StringComparer.Ordinal);
+    // The participants by the VideoRoom handle that publishes them, changed with the rooms under _gate.
+    private readonly JanusHandles<RoomParticipant> _handles = new();
 
     /// <summary><paramref name="channel"/>'s room, made on its first use.</summary>
     public ChannelRoom Open(string channel)
@@ -73,13 +75,21 @@ internal sealed class RoomRoster(RoomOptions options)
     /// <summary>Adds a participant to <paramref name="room"/>; the caller holds the room's gate.</summary>
     public void Add(ChannelRoom room, RoomParticipant participant)
     {
-        lock (_gate) room.Participants.Add(participant);
+        lock (_gate)
+        {
+            room.Participants.Add(participant);
+            _handles.Track(participant.Janus, participant.Handle, participant);
+        }
     }
 
     /// <summary>Takes a participant out of <paramref name="room"/>; the caller holds the room's gate.</summary>
     public void Remove(ChannelRoom room, RoomParticipant participant)
     {
-        lock (_gate) room.Participants.Remove(participant);
+        lock (_gate)
+        {
+            room.Participants.Remove(participant);
+            _handles.Forget(participant.Janus, participant.Handle);
+        }
     }
 
     /// <summary>The participants of <paramref name="channel"/>'s room now, in the order they joined.</summary>
@@ -104,16 +114,13 @@ internal sealed class RoomRoster(RoomOptions options)
     /// <summary>The participant <paramref name="handle"/> of <paramref name="janus"/> publishes, or null (a subscriber's, or gone).</summary>
     public RoomParticipant? FindByHandle(IJanusSession janus, long handle)
     {
-        lock (_gate)
-        {
-            return _rooms.Values.SelectMany(r => r.Participants.ToArray()).FirstOrDefault(p => p.Janus == janus && p.Handle == handle);
-        }
+        return _handles.Find(janus, handle);
     }
 
-    /// <summary>Every participant that publishes on <paramref name="janus"/>.</summary>
-    public List<RoomParticipant> On(IJanusSession janus)
+    /// <summary>Janus <paramref name="janus"/> is gone: every participant that published on it (still in its room until taken out).</summary>
+    public List<RoomParticipant> LostWith(IJanusSession janus)
     {
-        lock (_gate) return [.. _rooms.Values.SelectMany(r => r.Participants.ToArray()).Where(p => p.Janus == janus)];
+        lock (_gate) return _handles.ForgetAllOf(janus);
     }
 
     public List<RoomParticipant> All()

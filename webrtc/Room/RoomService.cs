@@ -359,7 +359,7 @@ public sealed partial class RoomService : IAsyncDisposable
 
     private void OnJanusLost(IJanusSession janus)
     {
-        var lost = _roster.On(janus);
+        var lost = _roster.LostWith(janus);
         _subscriptions.ForgetAll(janus);
 
         // Each may come back with its token while the show holds its place (their pages rejoin by themselves).

@@ -13,6 +13,8 @@ internal sealed class RoomSubscriptions
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Subscription> _subscriptions = new(StringComparer.Ordinal);
+    // The same subscriptions by their VideoRoom subscriber handle, changed with them under _gate.
+    private readonly JanusHandles<Subscription> _handles = new();
 
     /// <summary>
     /// Subscribes <paramref name="ownerId"/> to <paramref name="targetId"/>, publisher <paramref name="feed"/> of Janus room
@@ -34,7 +36,11 @@ internal sealed class RoomSubscriptions
             handle = await janus.AttachAsync(VideoRoomRequests.Plugin, cancellationToken).ConfigureAwait(false);
             string offer = await VideoRoomRequests.JoinSubscriberAsync(janus, handle, roomId, feed, cancellationToken).ConfigureAwait(false);
             var subscription = new Subscription(RandomTokens.New(16), channel, ownerId, targetId, janus, handle);
-            lock (_gate) _subscriptions[subscription.Id] = subscription;
+            lock (_gate)
+            {
+                _subscriptions[subscription.Id] = subscription;
+                _handles.Track(janus, handle, subscription);
+            }
             handle = 0;
             return new RoomOffer(subscription.Id, offer);
         }
@@ -74,6 +80,7 @@ internal sealed class RoomSubscriptions
             if (!_subscriptions.TryGetValue(subscriptionId, out subscription) || subscription.Channel != channel || subscription.OwnerId != ownerId)
                 return false;
             _subscriptions.Remove(subscriptionId);
+            _handles.Forget(subscription.Janus, subscription.Handle);
         }
 
         await subscription.Janus.DetachQuietlyAsync(subscription.Handle).ConfigureAwait(false);
@@ -87,7 +94,11 @@ internal sealed class RoomSubscriptions
         lock (_gate)
         {
             ended = [.. _subscriptions.Values.Where(s => s.OwnerId == participantId || s.TargetId == participantId)];
-            foreach (var subscription in ended) _subscriptions.Remove(subscription.Id);
+            foreach (var subscription in ended)
+            {
+                _subscriptions.Remove(subscription.Id);
+                _handles.Forget(subscription.Janus, subscription.Handle);
+            }
         }
 
         foreach (var subscription in ended) await subscription.Janus.DetachQuietlyAsync(subscription.Handle).ConfigureAwait(false);
@@ -98,8 +109,9 @@ internal sealed class RoomSubscriptions
     {
         lock (_gate)
         {
-            if (_subscriptions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle) is not { } subscription) return false;
+            if (_handles.Find(janus, handle) is not { } subscription) return false;
             _subscriptions.Remove(subscription.Id);
+            _handles.Forget(janus, handle);
             return true;
         }
     }
@@ -109,7 +121,7 @@ internal sealed class RoomSubscriptions
     {
         lock (_gate)
         {
-            foreach (var gone in _subscriptions.Values.Where(s => s.Janus == janus).ToList()) _subscriptions.Remove(gone.Id);
+            foreach (var gone in _handles.ForgetAllOf(janus)) _subscriptions.Remove(gone.Id);
         }
     }
 

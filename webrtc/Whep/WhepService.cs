@@ -33,6 +33,8 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, WhepSession> _sessions = new(StringComparer.Ordinal);
+    // The same sessions by their NoSIP handle, changed with _sessions under _gate: what Janus's handle events name.
+    private readonly JanusHandles<WhepSession> _handles = new();
     private readonly WhepChannelSources _channels;
     private readonly ClientAddressSlots _addresses;
     private readonly ChannelRelays? _relays;
@@ -197,7 +199,11 @@ public sealed partial class WhepService : IAsyncDisposable
             {
                 AnsweredAt = _time.GetTimestamp(), PlaybackToken = playbackToken, Offer = offer, ProfileIdc = mode.ProfileIdc, ETag = NewETag(),
             };
-            lock (_gate) _sessions[id] = session;
+            lock (_gate)
+            {
+                _sessions[id] = session;
+                _handles.Track(janus, handle, session);
+            }
             source.Fanout.Add(viewer);
             _ = EndIfNeverConnectedAsync(session);
             started = true;
@@ -294,6 +300,7 @@ public sealed partial class WhepService : IAsyncDisposable
         {
             if (!_sessions.TryGetValue(id, out session) || session.Channel != channel) return false;
             _sessions.Remove(id);
+            _handles.Forget(session.Janus, session.Handle);
         }
 
         await CloseAsync(session, reason, detach: true).ConfigureAwait(false);
@@ -327,7 +334,7 @@ public sealed partial class WhepService : IAsyncDisposable
     {
         lock (_gate)
         {
-            if (_sessions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle) is { } session)
+            if (_handles.Find(janus, handle) is { } session)
             {
                 // What the viewer was sent before its DTLS was up is lost: the picture since the last keyframe goes again.
                 if (!session.Connected)
@@ -349,6 +356,7 @@ public sealed partial class WhepService : IAsyncDisposable
         lock (_gate)
         {
             if (session.Connected || !_sessions.Remove(session.Id)) return;
+            _handles.Forget(session.Janus, session.Handle);
         }
 
         await CloseAsync(session, $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s", detach: true).ConfigureAwait(false);
@@ -362,9 +370,9 @@ public sealed partial class WhepService : IAsyncDisposable
         WhepSession? session;
         lock (_gate)
         {
-            session = _sessions.Values.FirstOrDefault(s => s.Janus == janus && s.Handle == handle);
-            if (session is null) return;
-            _sessions.Remove(session.Id);
+            session = _handles.Find(janus, handle);
+            if (session is null || !_sessions.Remove(session.Id)) return;
+            _handles.Forget(janus, handle);
         }
 
         await CloseAsync(session, "the viewer's PeerConnection ended", detach: true).ConfigureAwait(false);
@@ -373,11 +381,7 @@ public sealed partial class WhepService : IAsyncDisposable
     private void OnJanusLost(IJanusSession janus)
     {
         List<WhepSession> lost;
-        lock (_gate)
-        {
-            lost = _sessions.Values.Where(s => s.Janus == janus).ToList();
-            foreach (var session in lost) _sessions.Remove(session.Id);
-        }
+        lock (_gate) lost = [.. _handles.ForgetAllOf(janus).Where(s => _sessions.Remove(s.Id))];
 
         foreach (var session in lost) _ = CloseAsync(session, "Janus stopped", detach: false);
     }
@@ -385,10 +389,7 @@ public sealed partial class WhepService : IAsyncDisposable
     /// <summary>A channel's public name (its slug): <c>[a-z0-9-]</c>, at most 64 characters, as the control plane makes them.</summary>
     internal static bool IsChannelName(string channel)
     {
-        if (channel.Length is 0 or > 64) return false;
-        foreach (char c in channel)
-            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-')) return false;
-        return true;
+        return channel.Length is > 0 and <= 64 && channel.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
     }
 
     public async ValueTask DisposeAsync()
@@ -401,6 +402,7 @@ public sealed partial class WhepService : IAsyncDisposable
         {
             sessions = [.. _sessions.Values];
             _sessions.Clear();
+            foreach (var session in sessions) _handles.Forget(session.Janus, session.Handle);
         }
 
         foreach (var session in sessions)
@@ -411,7 +413,6 @@ public sealed partial class WhepService : IAsyncDisposable
 
         await _channels.DisposeAsync().ConfigureAwait(false);
     }
-
 
     [LoggerMessage(EventId = 8201, Level = LogLevel.Information,
         Message = "WHEP {Channel}: session {SessionId} started (Janus handle {Handle}, {Mode}), answered {AnswerMs} ms after its offer; " +
@@ -441,10 +442,7 @@ public sealed partial class WhepService : IAsyncDisposable
         Message = "WHEP {Channel}: session {SessionId} restarted its ICE ({Candidates} candidates)")]
     private partial void LogIceRestarted(string channel, string sessionId, int candidates);
 
-
-
     [LoggerMessage(EventId = 8209, Level = LogLevel.Information,
         Message = "WHEP {Channel}: real-time channel live; its RTP ffmpeg and Janus are started before its first viewer")]
     private partial void LogWarm(string channel);
-
 }
