@@ -193,8 +193,8 @@ public sealed class ChannelRelayTests
         // 200 anonymous offers for channels nobody publishes: each a 404 after one small probe, and no channel source.
         for (int i = 0; i < 200; i++)
         {
-            var refused = await Assert.ThrowsAsync<WhepRefusal>(() => whep.StartAsync($"nochannel{i}", NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None));
-            Assert.Equal(404, refused.Status);
+            var refused = await Assert.ThrowsAsync<WebRtcRefusal>(() => whep.StartAsync($"nochannel{i}", NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None));
+            Assert.Equal(RefusalReason.NotFound, refused.Reason);
         }
         Assert.Equal(0, whep.HeldChannels);
         Assert.Equal(0, whep.Status.Viewers);
@@ -203,7 +203,7 @@ public sealed class ChannelRelayTests
         // Names no channel can have are refused before any probe.
         int probed = relays.ProbedChannels;
         foreach (string name in new[] { "UPPER", "dot.dot", "under_score", new string('a', 65), "sp ace" })
-            Assert.Equal(404, (await Assert.ThrowsAsync<WhepRefusal>(() => whep.StartAsync(name, NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None))).Status);
+            Assert.Equal(RefusalReason.NotFound, (await Assert.ThrowsAsync<WebRtcRefusal>(() => whep.StartAsync(name, NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None))).Reason);
         Assert.Equal(probed, relays.ProbedChannels);
 
         // A channel that is live on the ingest node probes live.

@@ -78,9 +78,9 @@ public static class RoomEndpoints
                 return await rooms.MuteAsync(channel, id, request.Muted, cancellationToken).ConfigureAwait(false) ? Results.NoContent()
                     : Refused(404, "no such participant");
             }
-            catch (RoomRefusal e)
+            catch (WebRtcRefusal e)
             {
-                return Refused(e.Status, e.Message);
+                return Refused(RefusalHttp.StatusOf(e.Reason), e.Message);
             }
         });
         host.MapDelete("/participants/{id}", async (string channel, string id, bool? ban) =>
@@ -106,9 +106,9 @@ public static class RoomEndpoints
                 var (id, secret) = lobby.Ask(channel, request.Name ?? "", request.Invite, context.Connection.RemoteIpAddress);
                 return Results.Json(new { id, secret }, Json, statusCode: 201);
             }
-            catch (RoomRefusal e)
+            catch (WebRtcRefusal e)
             {
-                return Refused(e.Status, e.Message);
+                return Refused(RefusalHttp.StatusOf(e.Reason), e.Message);
             }
         }).WithMetadata(new BodyLimit(MaxJsonBodyBytes));
         room.MapGet("/knocks/{id}", (HttpContext context, string channel, string id) =>
@@ -164,9 +164,9 @@ public static class RoomEndpoints
                     context.RequestAborted).ConfigureAwait(false);
                 return Results.Json(new { offer.Id, offer.Sdp }, Json, statusCode: 201);
             }
-            catch (RoomRefusal e)
+            catch (WebRtcRefusal e)
             {
-                return Refused(e.Status, e.Message);
+                return Refused(RefusalHttp.StatusOf(e.Reason), e.Message);
             }
         }).WithMetadata(new BodyLimit(MaxJsonBodyBytes));
         room.MapMethods("/subscriptions/{id}", [HttpMethods.Patch], async (HttpContext context, string channel, string id) =>
@@ -187,9 +187,9 @@ public static class RoomEndpoints
                     await WhepEndpoints.Problem(context, StatusCodes.Status404NotFound, "no such subscription of yours").ConfigureAwait(false);
                 else context.Response.StatusCode = StatusCodes.Status204NoContent;
             }
-            catch (RoomRefusal e)
+            catch (WebRtcRefusal e)
             {
-                await WhepEndpoints.Problem(context, e.Status, e.Message).ConfigureAwait(false);
+                await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
             }
         });
         room.MapDelete("/subscriptions/{id}", async (HttpContext context, string channel, string id) =>
@@ -222,9 +222,9 @@ public static class RoomEndpoints
             answer = await rooms.JoinAsync(channel, name, source, isScreen, offer, context.Connection.RemoteIpAddress,
                 context.RequestAborted).ConfigureAwait(false);
         }
-        catch (RoomRefusal e)
+        catch (WebRtcRefusal e)
         {
-            await WhepEndpoints.Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
             return;
         }
 
@@ -277,9 +277,9 @@ public static class RoomEndpoints
                 context.RequestAborted).ConfigureAwait(false);
             await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
         }
-        catch (RoomRefusal e)
+        catch (WebRtcRefusal e)
         {
-            await WhepEndpoints.Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
         }
     }
 
@@ -293,10 +293,10 @@ public static class RoomEndpoints
                 context.RequestAborted).ConfigureAwait(false);
             await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
         }
-        catch (RoomRefusal e)
+        catch (WebRtcRefusal e)
         {
-            if (e.Status == StatusCodes.Status401Unauthorized) context.Response.Headers.WWWAuthenticate = "Bearer";
-            await WhepEndpoints.Problem(context, e.Status, e.Status == StatusCodes.Status401Unauthorized
+            if (e.Reason == RefusalReason.UnknownCredential) context.Response.Headers.WWWAuthenticate = "Bearer";
+            await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Reason == RefusalReason.UnknownCredential
                 ? "a guest publishes once a host admitted them: send the grant from the green room as the bearer token"
                 : e.Message).ConfigureAwait(false);
         }

@@ -77,7 +77,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
 
     /// <summary>
     /// A guest at <paramref name="client"/> knocks: asks to join <paramref name="channel"/>'s room as <paramref name="name"/>, with an
-    /// invite or none. Returns the knock's id and the secret its guest polls with; throws <see cref="RoomRefusal"/>.
+    /// invite or none. Returns the knock's id and the secret its guest polls with; throws <see cref="WebRtcRefusal"/>.
     /// </summary>
     public (string Id, string Secret) Ask(string channel, string name, string? inviteToken, IPAddress? client)
     {
@@ -86,12 +86,12 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
         lock (_gate)
         {
             Sweep();
-            if (address is { } banned && _banned.Contains((channel, banned))) throw new RoomRefusal(403, "the hosts of this room have banned you");
+            if (address is { } banned && _banned.Contains((channel, banned))) throw WebRtc.Refuse.Forbidden("the hosts of this room have banned you");
             bool invited = false;
             if (!string.IsNullOrEmpty(inviteToken))
             {
                 if (!_invites.TryGetValue(inviteToken, out var invite) || invite.Channel != channel)
-                    throw new RoomRefusal(403, "this invite is not valid for this room (expired, used, or for another room)");
+                    throw WebRtc.Refuse.Forbidden("this invite is not valid for this room (expired, used, or for another room)");
                 invited = true;
             }
 
@@ -99,16 +99,16 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
             {
                 if (_knocks.Values.Count(k => k.Channel == channel && k.Invited && k.State is KnockState.Waiting or KnockState.Admitted)
                     >= MaxInvitedKnocksPerRoom)
-                    throw new RoomRefusal(429, "this room's green room is full of invited guests; try again later");
+                    throw WebRtc.Refuse.TooMany("this room's green room is full of invited guests; try again later");
             }
             else
             {
                 if (_knocks.Values.Count(k => k.Channel == channel && !k.Invited && k.State is KnockState.Waiting or KnockState.Admitted)
                     >= MaxKnocksPerRoom)
-                    throw new RoomRefusal(429, "this room's green room is full; try again later");
+                    throw WebRtc.Refuse.TooMany("this room's green room is full; try again later");
                 if (address is not null && _knocks.Values.Count(k => k.Client == address && !k.Invited
                     && k.State is KnockState.Waiting or KnockState.Admitted) >= MaxKnocksPerAddress)
-                    throw new RoomRefusal(429, "this address already waits to join; try again later");
+                    throw WebRtc.Refuse.TooMany("this address already waits to join; try again later");
             }
             if (invited) _invites.Remove(inviteToken!);
             var knock = new Request(NewId(), NewSecret(), channel, name, invited, address, _time.GetUtcNow());

@@ -8,12 +8,6 @@ using Microsoft.Extensions.Options;
 
 namespace Broadcast.WebRtc.Room;
 
-/// <summary>Why a room publish was refused, as the HTTP status and a sentence for the publisher.</summary>
-public sealed class RoomRefusal(int status, string detail) : Exception(detail)
-{
-    public int Status { get; } = status;
-}
-
 /// <summary>
 /// A participant that joined: its public id (in the room's lists, what hosts act on), its token (known to the participant
 /// alone: its resource URL and its bearer for the room's list and subscriptions) and Janus's SDP answer for it.
@@ -73,7 +67,7 @@ public sealed partial class RoomService : IAsyncDisposable
 
     /// <summary>
     /// Joins a publisher to <paramref name="channel"/>'s room with its WebRTC <paramref name="offer"/> and returns Janus's
-    /// answer, its media forwarded into the channel's show; or throws <see cref="RoomRefusal"/>.
+    /// answer, its media forwarded into the channel's show; or throws <see cref="WebRtcRefusal"/>.
     /// </summary>
     /// <param name="source">Who publishes, for the list and the log: <c>whip</c>, <c>studio</c>, <c>guest</c>.</param>
     public async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client,
@@ -82,11 +76,11 @@ public sealed partial class RoomService : IAsyncDisposable
 
     /// <summary>
     /// A participant that Janus's stop took out of the room comes back with its token (within <see cref="RoomOptions.EmptyHold"/>):
-    /// the same id, name and token. Throws <see cref="RoomRefusal"/> (401 when the token is no such participant).
+    /// the same id, name and token. Throws <see cref="WebRtcRefusal"/> (401 when the token is no such participant).
     /// </summary>
     public async Task<RoomAnswer> RejoinAsync(string channel, string token, string offer, IPAddress? client, CancellationToken cancellationToken)
     {
-        var rejoin = _rejoins.Find(channel, token) ?? throw new RoomRefusal(401, "no participant of this room to rejoin with that token");
+        var rejoin = _rejoins.Find(channel, token) ?? throw Refuse.UnknownCredential("no participant of this room to rejoin with that token");
 
         // The token stays good until a rejoin succeeds: an attempt that fails (Janus still starting) may be made again.
         var answer = await JoinAsync(channel, rejoin.Display, rejoin.Source, rejoin.IsScreen, offer, client, rejoin, rejoin.Owner,
@@ -98,13 +92,13 @@ public sealed partial class RoomService : IAsyncDisposable
     /// <summary>
     /// The participant holding <paramref name="ownerToken"/> shares a screen: a participant of its own (its own token, so it
     /// rejoins by itself after a Janus restart) that belongs to the sharer and leaves with it, one per sharer. Throws
-    /// <see cref="RoomRefusal"/>: 403 when the token is no participant of the room, 409 when it already shares one.
+    /// <see cref="WebRtcRefusal"/>: 403 when the token is no participant of the room, 409 when it already shares one.
     /// </summary>
     public async Task<RoomAnswer> ShareScreenAsync(string channel, string ownerToken, string offer, IPAddress? client,
         CancellationToken cancellationToken)
     {
-        var owner = _roster.FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room shares a screen into it");
-        if (owner.IsScreen) throw new RoomRefusal(400, "a screen share cannot share another screen");
+        var owner = _roster.FindByToken(channel, ownerToken) ?? throw Refuse.Forbidden("only a participant of the room shares a screen into it");
+        if (owner.IsScreen) throw Refuse.Malformed("a screen share cannot share another screen");
         return await JoinAsync(channel, $"{owner.Display} (screen)", owner.Source, isScreen: true, offer, client, rejoin: null, owner.Id,
             cancellationToken)
             .ConfigureAwait(false);
@@ -115,10 +109,10 @@ public sealed partial class RoomService : IAsyncDisposable
         string? owner, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
-        if (!_janus.Enabled) throw new RoomRefusal(503, "the live room is off on this node (Janus:Enabled=false)");
-        if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw new RoomRefusal(400, $"malformed SDP offer: {error}");
+        if (!_janus.Enabled) throw Refuse.Unavailable("the live room is off on this node (Janus:Enabled=false)");
+        if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw Refuse.Malformed($"malformed SDP offer: {error}");
         if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "sendonly" or "sendrecv"))
-            throw new RoomRefusal(400, "the offer sends no video (a room participant sends a camera or a screen)");
+            throw Refuse.Malformed("the offer sends no video (a room participant sends a camera or a screen)");
         display = Display(display);
 
         var room = _roster.Open(channel);
@@ -130,12 +124,12 @@ public sealed partial class RoomService : IAsyncDisposable
         try
         {
             if (room.Participants.Count >= _options.MaxParticipants)
-                throw new RoomRefusal(409, $"the room of {channel} is full ({_options.MaxParticipants} participants)");
+                throw Refuse.Conflict($"the room of {channel} is full ({_options.MaxParticipants} participants)");
             if (owner is not null && rejoin is null)
             {
                 // Checked under the room's gate: the sharer may have left, or started another share, meanwhile.
-                if (!room.Participants.Any(p => p.Id == owner)) throw new RoomRefusal(403, "only a participant of the room shares a screen into it");
-                if (room.Participants.Any(p => p.Owner == owner)) throw new RoomRefusal(409,
+                if (!room.Participants.Any(p => p.Id == owner)) throw Refuse.Forbidden("only a participant of the room shares a screen into it");
+                if (room.Participants.Any(p => p.Owner == owner)) throw new WebRtcRefusal(RefusalReason.Conflict,
                     "this participant already shares a screen: stop it first");
             }
 
@@ -145,7 +139,7 @@ public sealed partial class RoomService : IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                throw new RoomRefusal(503, "the WebRTC engine (Janus) is not running; try again shortly");
+                throw Refuse.Unavailable("the WebRTC engine (Janus) is not running; try again shortly");
             }
 
             long roomId = await room.EnsureOnAsync(janus, cancellationToken).ConfigureAwait(false);
@@ -156,7 +150,7 @@ public sealed partial class RoomService : IAsyncDisposable
             var video = answer.Media.FirstOrDefault(m => m.Media == "video" && m.Port != 0 && m.RtpMaps().Any());
             string? codec = video?.RtpMaps().First().Encoding.ToUpperInvariant();
             if (video?.Mid is null || codec is null)
-                throw new RoomRefusal(400, $"none of the offered video codecs is taken here ({_options.VideoCodecs})");
+                throw Refuse.Malformed($"none of the offered video codecs is taken here ({_options.VideoCodecs})");
             var audio = answer.Media.FirstOrDefault(m => m.Media == "audio" && m.Port != 0 && m.RtpMaps().Any(r => r.Encoding.Equals("opus",
                 StringComparison.OrdinalIgnoreCase)));
 
@@ -171,10 +165,10 @@ public sealed partial class RoomService : IAsyncDisposable
             }
             catch (RoomShowRefusedException e)
             {
-                throw new RoomRefusal(409, e.Message);
+                throw Refuse.Conflict(e.Message);
             }
 
-            if (!targets.TryGetValue(participant.Id, out var target)) throw new RoomRefusal(409, "the show has no place for another participant");
+            if (!targets.TryGetValue(participant.Id, out var target)) throw Refuse.Conflict("the show has no place for another participant");
             await ForwardAsync(participant, target, cancellationToken).ConfigureAwait(false);
             joined = true;
             _ = LeaveIfNeverConnectedAsync(participant);
@@ -184,7 +178,7 @@ public sealed partial class RoomService : IAsyncDisposable
         catch (JanusApiException e)
         {
             LogJanusFailed(channel, e.Message);
-            throw new RoomRefusal(502, $"the WebRTC engine refused the participant: {e.Message}");
+            throw Refuse.EngineFailed($"the WebRTC engine refused the participant: {e.Message}");
         }
         finally
         {
@@ -246,9 +240,9 @@ public sealed partial class RoomService : IAsyncDisposable
     /// </summary>
     public async Task<RoomOffer> SubscribeAsync(string channel, string ownerToken, string targetId, CancellationToken cancellationToken)
     {
-        var owner = _roster.FindByToken(channel, ownerToken) ?? throw new RoomRefusal(403, "only a participant of the room sees the others");
-        var target = _roster.FindById(channel, targetId) ?? throw new RoomRefusal(404, "no such participant in the room");
-        if (owner.Id == target.Id) throw new RoomRefusal(400, "a participant sees itself in its own preview");
+        var owner = _roster.FindByToken(channel, ownerToken) ?? throw Refuse.Forbidden("only a participant of the room sees the others");
+        var target = _roster.FindById(channel, targetId) ?? throw Refuse.NotFound("no such participant in the room");
+        if (owner.Id == target.Id) throw Refuse.Malformed("a participant sees itself in its own preview");
         try
         {
             var offer = await _subscriptions.OpenAsync(channel, owner.Id, target.Id, target.Janus, target.JanusRoomId, target.PublisherId,
@@ -259,7 +253,7 @@ public sealed partial class RoomService : IAsyncDisposable
         catch (JanusApiException e)
         {
             LogJanusFailed(channel, e.Message);
-            throw new RoomRefusal(502, $"the WebRTC engine refused the subscription: {e.Message}");
+            throw Refuse.EngineFailed($"the WebRTC engine refused the subscription: {e.Message}");
         }
     }
 
@@ -286,7 +280,7 @@ public sealed partial class RoomService : IAsyncDisposable
             }
             catch (JanusApiException e)
             {
-                throw new RoomRefusal(502, $"the WebRTC engine refused to mute: {e.Message}");
+                throw Refuse.EngineFailed($"the WebRTC engine refused to mute: {e.Message}");
             }
         }
 

@@ -18,7 +18,7 @@ internal sealed class RoomSubscriptions
 
     /// <summary>
     /// Subscribes <paramref name="ownerId"/> to <paramref name="targetId"/>, publisher <paramref name="feed"/> of Janus room
-    /// <paramref name="roomId"/>: the subscription's id and Janus's offer. Throws <see cref="RoomRefusal"/> (429) when the owner
+    /// <paramref name="roomId"/>: the subscription's id and Janus's offer. Throws <see cref="WebRtcRefusal"/> (429) when the owner
     /// already holds <paramref name="limit"/>, <see cref="JanusApiException"/> when Janus refused (nothing is left attached).
     /// </summary>
     public async Task<RoomOffer> OpenAsync(string channel, string ownerId, string targetId, IJanusSession janus, long roomId, long feed, int limit,
@@ -27,7 +27,7 @@ internal sealed class RoomSubscriptions
         lock (_gate)
         {
             if (_subscriptions.Values.Count(s => s.OwnerId == ownerId) >= limit)
-                throw new RoomRefusal(429, "this participant holds its limit of subscriptions; end some first");
+                throw Refuse.TooMany("this participant holds its limit of subscriptions; end some first");
         }
 
         long handle = 0;
@@ -52,14 +52,14 @@ internal sealed class RoomSubscriptions
 
     /// <summary>
     /// The owner's answer to Janus's offer starts the media; false when <paramref name="subscriptionId"/> is not a subscription
-    /// of <paramref name="ownerId"/> in <paramref name="channel"/>'s room. Throws <see cref="RoomRefusal"/>.
+    /// of <paramref name="ownerId"/> in <paramref name="channel"/>'s room. Throws <see cref="WebRtcRefusal"/>.
     /// </summary>
     public async Task<bool> AnswerAsync(string channel, string? ownerId, string subscriptionId, string answer, CancellationToken cancellationToken)
     {
         Subscription? subscription;
         lock (_gate) _subscriptions.TryGetValue(subscriptionId, out subscription);
         if (subscription is null || subscription.Channel != channel || subscription.OwnerId != ownerId) return false;
-        if (!SessionDescription.TryParse(answer, out _, out string error)) throw new RoomRefusal(400, $"malformed SDP answer: {error}");
+        if (!SessionDescription.TryParse(answer, out _, out string error)) throw Refuse.Malformed($"malformed SDP answer: {error}");
         try
         {
             await VideoRoomRequests.StartSubscriberAsync(subscription.Janus, subscription.Handle, answer, cancellationToken).ConfigureAwait(false);
@@ -67,7 +67,7 @@ internal sealed class RoomSubscriptions
         }
         catch (JanusApiException e)
         {
-            throw new RoomRefusal(502, $"the WebRTC engine refused the answer: {e.Message}");
+            throw Refuse.EngineFailed($"the WebRTC engine refused the answer: {e.Message}");
         }
     }
 

@@ -104,10 +104,10 @@ public static partial class WhipEndpoints
             answer = await service.JoinAsync(channel, name.Length > 0 ? name : "WHIP encoder", "whip", isScreen: false, offer,
                 context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (RoomRefusal e)
+        catch (WebRtcRefusal e)
         {
-            if (e.Status == StatusCodes.Status503ServiceUnavailable) response.Headers.RetryAfter = "5";
-            await WhepEndpoints.Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            if (e.Reason == RefusalReason.Unavailable) response.Headers.RetryAfter = "5";
+            await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
             return;
         }
 

@@ -70,12 +70,12 @@ public static class WhepEndpoints
             answer = await service.StartAsync(channel, offer, context.Connection.RemoteIpAddress, context.RequestAborted,
                 token).ConfigureAwait(false);
         }
-        catch (WhepRefusal e)
+        catch (WebRtcRefusal e)
         {
             // An address at its limit may try again once one of its sessions ends (at most the connect timeout).
-            if (e.Status == StatusCodes.Status429TooManyRequests)
+            if (e.Reason == RefusalReason.TooMany)
                 response.Headers.RetryAfter = ((int)Math.Ceiling(service.Options.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            if (e.Status == StatusCodes.Status503ServiceUnavailable)
+            if (e.Reason == RefusalReason.Unavailable)
             {
                 // Where the viewer can go instead: the same channel over (LL-)HLS.
                 response.Headers.RetryAfter = "10";
@@ -83,7 +83,7 @@ public static class WhepEndpoints
                     $"</live/{channel}/master.m3u8>; rel=\"alternate\"; type=\"application/vnd.apple.mpegurl\"");
             }
 
-            await Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            await Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
             return;
         }
 
@@ -171,9 +171,9 @@ public static class WhepEndpoints
         {
             restart = await service.RestartIceAsync(channel, session, fragment, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (WhepRefusal e)
+        catch (WebRtcRefusal e)
         {
-            await Problem(context, e.Status, e.Message).ConfigureAwait(false);
+            await Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
             return;
         }
 

@@ -1,11 +1,5 @@
 namespace Broadcast.WebRtc.Whep;
 
-/// <summary>Why a WHEP offer was not answered, as the HTTP status and a sentence for the viewer.</summary>
-public sealed class WhepRefusal(int status, string detail) : Exception(detail)
-{
-    public int Status { get; } = status;
-}
-
 /// <summary>
 /// Real-time playback on this node for /metrics: viewers now and the cap, whether Janus answers, sessions started and
 /// refused at the cap, live real-time channels held warm.

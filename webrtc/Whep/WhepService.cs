@@ -116,19 +116,19 @@ public sealed partial class WhepService : IAsyncDisposable
 
     internal void FeedClosed() => Interlocked.Decrement(ref _feeds);
 
-    /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="WhepRefusal"/>.</summary>
+    /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="WebRtcRefusal"/>.</summary>
     /// <param name="playbackToken">The private channel's playback token the viewer was admitted with (null for a public
     /// channel): <see cref="WhepAuthorizationWatch"/> ends the session once it no longer authorises the channel.</param>
     public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken,
         string? playbackToken = null)
     {
-        if (!_janus.Enabled) throw new WhepRefusal(503, "real-time playback is off on this node (Janus:Enabled=false)");
+        if (!_janus.Enabled) throw Refuse.Unavailable("real-time playback is off on this node (Janus:Enabled=false)");
         long received = _time.GetTimestamp();
-        if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw new WhepRefusal(400, $"malformed SDP offer: {error}");
+        if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw Refuse.Malformed($"malformed SDP offer: {error}");
         if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "recvonly" or "sendrecv" && NoSipAnswer.ChooseH264(m, 0) is not null))
-            throw new WhepRefusal(400, "the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
-        if (!IsChannelName(channel)) throw new WhepRefusal(404, "no such channel");
-        if (_relays is null && _registry.Find(channel) is not { IsCompleted: false }) throw new WhepRefusal(404, $"channel {channel} is not live");
+            throw Refuse.Malformed("the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
+        if (!IsChannelName(channel)) throw Refuse.NotFound("no such channel");
+        if (_relays is null && _registry.Find(channel) is not { IsCompleted: false }) throw Refuse.NotFound($"channel {channel} is not live");
         // An origin-only node asks the ingest nodes whether the channel is live before it gives the request anything of its
         // own (a relay, an RTP ffmpeg's socket and thread, held for Whep:IdleStop): anonymous requests for made-up or
         // off-air channels cost one small cached probe, not a channel source each.
@@ -136,14 +136,14 @@ public sealed partial class WhepService : IAsyncDisposable
         {
             switch (await _relays.ProbeAsync(channel, cancellationToken).ConfigureAwait(false))
             {
-                case RelayRound.NotLive: throw new WhepRefusal(404, $"channel {channel} is not live");
-                case RelayRound.Unreachable: throw new WhepRefusal(503, "this node cannot reach the channel's ingest node now; play LL-HLS instead");
+                case RelayRound.NotLive: throw Refuse.NotFound($"channel {channel} is not live");
+                case RelayRound.Unreachable: throw Refuse.Unavailable("this node cannot reach the channel's ingest node now; play LL-HLS instead");
             }
         }
         if (_addresses.TryEnter(client) != AddressAdmission.Admitted)
         {
             LogAddressCapReached(channel, _options.MaxSessionsPerAddress);
-            throw new WhepRefusal(429, $"this address holds its limit of {_options.MaxSessionsPerAddress} real-time sessions on this node");
+            throw Refuse.TooMany($"this address holds its limit of {_options.MaxSessionsPerAddress} real-time sessions on this node");
         }
         if (Interlocked.Increment(ref _reserved) > _options.MaxViewersPerNode)
         {
@@ -151,7 +151,7 @@ public sealed partial class WhepService : IAsyncDisposable
             _addresses.Release(client);
             Interlocked.Increment(ref _refusedAtCap);
             LogCapReached(channel, _options.MaxViewersPerNode);
-            throw new WhepRefusal(503, $"this node serves its limit of {_options.MaxViewersPerNode} real-time viewers; play LL-HLS instead");
+            throw Refuse.Unavailable($"this node serves its limit of {_options.MaxViewersPerNode} real-time viewers; play LL-HLS instead");
         }
 
         bool started = false;
@@ -166,8 +166,8 @@ public sealed partial class WhepService : IAsyncDisposable
             {
                 switch (await relay.WaitLiveAsync(RelayRoundTimeout, cancellationToken).ConfigureAwait(false))
                 {
-                    case RelayRound.NotLive: throw new WhepRefusal(404, $"channel {channel} is not live");
-                    case RelayRound.Unreachable: throw new WhepRefusal(503, "this node cannot reach the channel's ingest node now; play LL-HLS instead");
+                    case RelayRound.NotLive: throw Refuse.NotFound($"channel {channel} is not live");
+                    case RelayRound.Unreachable: throw Refuse.Unavailable("this node cannot reach the channel's ingest node now; play LL-HLS instead");
                 }
             }
 
@@ -177,7 +177,7 @@ public sealed partial class WhepService : IAsyncDisposable
             _ = janusReady.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             WebRtcVideoMode mode;
             try { mode = await source.WaitForModeAsync(FirstPictureTimeout, cancellationToken).ConfigureAwait(false); }
-            catch (TimeoutException) { throw new WhepRefusal(503, $"channel {channel} has sent no picture yet; try again"); }
+            catch (TimeoutException) { throw Refuse.Unavailable($"channel {channel} has sent no picture yet; try again"); }
 
             try
             {
@@ -185,13 +185,13 @@ public sealed partial class WhepService : IAsyncDisposable
             }
             catch (TimeoutException)
             {
-                throw new WhepRefusal(503, "the WebRTC engine (Janus) is not running; play LL-HLS instead");
+                throw Refuse.Unavailable("the WebRTC engine (Janus) is not running; play LL-HLS instead");
             }
 
             handle = await janus.AttachAsync(NoSipBridge.Plugin, cancellationToken).ConfigureAwait(false);
             var rtpOffer = await NoSipBridge.GenerateAsync(janus, handle, offer, cancellationToken).ConfigureAwait(false);
             viewer = RtpViewer.Bind();
-            if (!NoSipAnswer.TryBuild(rtpOffer, viewer.Port, mode.ProfileIdc, out string rtpAnswer, out var plan, out error)) throw new WhepRefusal(400, error);
+            if (!NoSipAnswer.TryBuild(rtpOffer, viewer.Port, mode.ProfileIdc, out string rtpAnswer, out var plan, out error)) throw Refuse.Malformed(error);
             string answer = await NoSipBridge.ProcessAnswerAsync(janus, handle, rtpAnswer, cancellationToken).ConfigureAwait(false);
             viewer.Connect(plan);
             string id = RandomTokens.New(16);
@@ -215,7 +215,7 @@ public sealed partial class WhepService : IAsyncDisposable
         catch (JanusApiException e)
         {
             LogJanusFailed(channel, e.Message);
-            throw new WhepRefusal(502, $"the WebRTC engine refused the session: {e.Message}");
+            throw Refuse.EngineFailed($"the WebRTC engine refused the session: {e.Message}");
         }
         finally
         {
@@ -235,7 +235,7 @@ public sealed partial class WhepService : IAsyncDisposable
     /// (RFC 9725 §4.3.2): the session's offer with them goes to Janus as a renegotiation, NoSIP keeps its RTP leg
     /// (our answer to its plain offer is the same), and Janus's answer carries its own new credentials and candidates.
     /// The media never stops: the viewer keeps its old path until the new one is checked. Throws
-    /// <see cref="WhepRefusal"/>: 404 for no such session, 429 for a second restart within a second, 409 while one is
+    /// <see cref="WebRtcRefusal"/>: 404 for no such session, 429 for a second restart within a second, 409 while one is
     /// under way, 502 when Janus refuses.
     /// </summary>
     public async Task<WhepIceRestart> RestartIceAsync(string channel, string id, TrickleIceFragment fragment, CancellationToken cancellationToken)
@@ -243,10 +243,10 @@ public sealed partial class WhepService : IAsyncDisposable
         WhepSession? session;
         lock (_gate)
         {
-            if (!_sessions.TryGetValue(id, out session) || session.Channel != channel) throw new WhepRefusal(404, "no such WHEP session");
+            if (!_sessions.TryGetValue(id, out session) || session.Channel != channel) throw Refuse.NotFound("no such WHEP session");
             if (session.RestartedAt != 0 && _time.GetElapsedTime(session.RestartedAt) < MinRestartInterval)
-                throw new WhepRefusal(429, "this session restarted its ICE less than a second ago");
-            if (session.Restarting) throw new WhepRefusal(409, "an ICE restart of this session is under way");
+                throw Refuse.TooMany("this session restarted its ICE less than a second ago");
+            if (session.Restarting) throw Refuse.Conflict("an ICE restart of this session is under way");
             session.Restarting = true;
         }
 
@@ -272,7 +272,7 @@ public sealed partial class WhepService : IAsyncDisposable
         {
             // Janus refused, did not answer, or is gone (its handle ends the session when it comes back).
             LogJanusFailed(channel, e.Message);
-            throw new WhepRefusal(502, $"the WebRTC engine refused the ICE restart: {e.Message}");
+            throw Refuse.EngineFailed($"the WebRTC engine refused the ICE restart: {e.Message}");
         }
         finally
         {
