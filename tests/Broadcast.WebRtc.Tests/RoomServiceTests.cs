@@ -10,7 +10,7 @@ namespace Broadcast.WebRtc.Tests;
 /// <summary>
 /// The room's own rules, through the fake Janus (<see cref="FakeJanus"/>) and a show that records what it is told:
 /// admission and its refusals, the room's cap, a host's removal and ban, the rejoin after a Janus crash, a participant that
-/// never connects, moderation and subscriptions. The real Janus plays the same rooms end to end (<c>LiveRoomTests</c>).
+/// never connects, moderation and subscriptions. The real Janus plays the same rooms end to end (<c>RoomStudioTests</c>, <c>RoomWhipTests</c>).
 /// </summary>
 public sealed class RoomServiceTests : IAsyncDisposable
 {

@@ -15,7 +15,7 @@ namespace Broadcast.WebRtc.Tests;
 /// WHEP's own rules, through the fake Janus (<see cref="FakeJanus"/>) and a live hub: admission and its refusals, the node's
 /// viewer cap and the per-address cap, the sessions a Janus crash ends, a viewer that never connects, the warm-up of each
 /// Janus run and the ICE restart. The channel's RTP ffmpeg is the real one; the real Janus plays WHEP end to end
-/// (<c>WhepTests</c>, <c>WhepIceRestartTests</c>).
+/// (<c>WhepPlaybackTests</c>, <c>WhepIceRestartTests</c>).
 /// </summary>
 public sealed class WhepServiceTests : IAsyncDisposable
 {

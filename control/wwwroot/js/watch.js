@@ -166,13 +166,16 @@
         // A viewer's TURN credential lasts minutes: it is renewed by an ICE restart, whose answer brings the next one,
         // at a third of its life (so the relay in use was always made with one still valid).
         // A renewal that did not go through (refused, or the first restart still under way) is tried again 3 s later, well
-        // before the credential in use expires, not a third of a lifetime later.
+        // before the credential in use expires, not a third of a lifetime later; after 10 such tries in a row the page waits
+        // for the next regular renewal, so a server that keeps refusing is not asked every 3 s for as long as the page is open.
         const renewEvery = () => Math.max(10000, turn.lifetimeMs / 3);
+        let refusedInARow = 0;
         const renew = (delay) => {
             if (!turn || pc.signalingState === 'closed') return;
             setTimeout(() => restart().catch(() => false).then((done) => {
                 if (!done && window.__watch && window.__watch.pc === pc) window.__watch.renewalsRetried = (window.__watch.renewalsRetried || 0) + 1;
-                renew(done ? renewEvery() : 3000);
+                refusedInARow = done ? 0 : refusedInARow + 1;
+                renew(done || refusedInARow % 10 === 0 ? renewEvery() : 3000);
             }), delay);
         };
         if (turn) renew(renewEvery());
