@@ -65,7 +65,8 @@ public static class BroadcastApp
         }
         if (roles.Ingest)
         {
-            services.AddSingleton<IChannelStreamPresence, RegistryStreamPresence>().AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>();
+            services.AddSingleton<IChannelStreamPresence, RegistryStreamPresence>().AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>()
+                .AddSingleton<PublishGate>();
             // Before AddPackager, which only adds its default policy when none is registered.
             services.AddSingleton<IRecordingPolicy, ChannelRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();

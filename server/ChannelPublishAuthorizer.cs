@@ -8,17 +8,15 @@ namespace Broadcast.Server;
 
 /// <summary>
 /// Ingest's publish authorizer over the control plane's <see cref="PublishPolicy"/>: a refusal's reason reaches the
-/// encoder. An accepted publish (this node now holds the channel's lease) first lets the packager find a broadcast of
-/// the channel that a dead node left unfinished within the reconnect grace, so the publish continues it.
+/// encoder. An accepted publish (this node now holds the channel's lease) goes through the <see cref="PublishGate"/>,
+/// which continues a broadcast of the channel that a dead node left unfinished within the reconnect grace.
 /// </summary>
-internal sealed class ChannelPublishAuthorizer(PublishPolicy policy, LivePackager packager, IOptions<IngestOptions> ingest) : IPublishAuthorizer
+internal sealed class ChannelPublishAuthorizer(PublishPolicy policy, PublishGate gate) : IPublishAuthorizer
 {
     public async ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken)
     {
         var verdict = await policy.DecideAsync(request.App, request.StreamKey, request.Protocol, cancellationToken).ConfigureAwait(false);
-        if (verdict is { Allowed: true, Slug: { } allowed })
-            await packager.PrepareContinuationAsync(allowed, TimeSpan.FromSeconds(ingest.Value.ReconnectGraceSeconds),
-                cancellationToken).ConfigureAwait(false);
+        if (verdict is { Allowed: true, Slug: { } allowed }) await gate.ContinueAsync(allowed, cancellationToken).ConfigureAwait(false);
         return verdict switch
         {
             { Allowed: true, Slug: { } slug, ChannelId: { } channelId } => PublishDecision.Allow(slug, channelId),

@@ -28,8 +28,7 @@ internal static class ProgramSetup
                 sp.GetService<TimeProvider>())
             : null);
         services.AddSingleton(sp => new EngineProgramRunner(sp.GetRequiredService<ProgramHost>(), sp.GetRequiredService<ProgramSettings>(),
-            sp.GetRequiredService<LivePackager>(),
-            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<IngestOptions>>().Value.ReconnectGraceSeconds)));
+            sp.GetRequiredService<PublishGate>()));
         services.AddSingleton<IProgramRunner>(sp => sp.GetRequiredService<EngineProgramRunner>());
         // After the packager: hosted services stop in reverse order, so programs end before the packager drains.
         services.AddHostedService(sp => sp.GetRequiredService<EngineProgramRunner>());
@@ -47,15 +46,13 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
     // The engines this runner started, by channel: a room's program runs in the same host and is not one of them.
     private readonly Dictionary<string, ProgramEngine> _started = new(StringComparer.Ordinal);
 
-    private readonly LivePackager _packager;
-    private readonly TimeSpan _grace;
+    private readonly PublishGate _gate;
 
-    public EngineProgramRunner(ProgramHost host, ProgramSettings settings, LivePackager packager, TimeSpan grace)
+    public EngineProgramRunner(ProgramHost host, ProgramSettings settings, PublishGate gate)
     {
         _host = host;
         _settings = settings;
-        _packager = packager;
-        _grace = grace;
+        _gate = gate;
         host.EndedFromOutside += (slug, engine) =>
         {
             bool ours;
@@ -91,7 +88,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
             var layout = Layout(plan.Layout);
             // A program starting here may be one whose node died within the reconnect grace: like an encoder's publish to
             // this node, it continues that broadcast (the same playlists, the next segment numbers) rather than start anew.
-            if (_host.Find(plan.Slug) is null) await _packager.PrepareContinuationAsync(plan.Slug, _grace, cancellationToken).ConfigureAwait(false);
+            if (_host.Find(plan.Slug) is null) await _gate.ContinueAsync(plan.Slug, cancellationToken).ConfigureAwait(false);
             var engine = await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false);
             lock (_started) _started[plan.Slug] = engine;
             return State(plan.Slug, engine);

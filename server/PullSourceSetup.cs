@@ -41,16 +41,14 @@ internal sealed partial class PipelinePullSourceRunner : IPullSourceRunner
     private readonly EventService _events;
     private readonly ILogger<PipelinePullSourceRunner> _logger;
 
-    public PipelinePullSourceRunner(PullSupervisor supervisor, EventService events, ILogger<PipelinePullSourceRunner> logger, LivePackager packager,
-        IOptions<IngestOptions> ingest)
+    public PipelinePullSourceRunner(PullSupervisor supervisor, EventService events, ILogger<PipelinePullSourceRunner> logger, PublishGate gate)
     {
         _supervisor = supervisor;
         _events = events;
         _logger = logger;
         supervisor.WentLive += spec => _ = MarkLiveAsync(spec);
         // A pull this node took over from a dead one continues its broadcast within the reconnect grace, like a publish.
-        var grace = TimeSpan.FromSeconds(ingest.Value.ReconnectGraceSeconds);
-        supervisor.BeforePublish = (slug, cancellationToken) => packager.PrepareContinuationAsync(slug, grace, cancellationToken);
+        supervisor.BeforePublish = gate.ContinueAsync;
     }
 
     public void Apply(IReadOnlyList<PullAssignment> assignments) =>

@@ -7,12 +7,19 @@ using Microsoft.Extensions.Options;
 
 namespace Broadcast.Server;
 
-/// <summary>The room's show over the compositor's <see cref="RoomPrograms"/>: its participants become the program's RTP places.</summary>
-internal sealed class RoomProgramShow(RoomPrograms programs) : IRoomShow
+/// <summary>
+/// The room's show over the compositor's <see cref="RoomPrograms"/>: its participants become the program's RTP places. A show
+/// that starts goes through the <see cref="PublishGate"/> as every other source does: it takes the channel's lease (a room
+/// live on another node is refused here) and continues the broadcast a dead node's room left within the reconnect grace.
+/// </summary>
+internal sealed class RoomProgramShow(RoomPrograms programs, ProgramHost host, PublishGate gate) : IRoomShow
 {
     public async Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants,
         CancellationToken cancellationToken)
     {
+        if (participants.Count > 0 && host.Find(channel) is null
+            && await gate.AdmitAsync(channel, cancellationToken).ConfigureAwait(false) is { } refused)
+            throw new RoomShowRefusedException(refused);
         var members = participants.Select(p => new RoomMember(p.ParticipantId, p.VideoCodec, p.HasAudio, p.IsScreen, p.RequestKeyframe, p.Display))
             .ToList();
         try

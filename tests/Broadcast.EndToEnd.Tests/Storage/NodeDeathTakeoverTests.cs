@@ -82,6 +82,72 @@ public sealed class NodeDeathTakeoverTests(ITestOutputHelper output)
         await cluster.AssertContinuedAsync(channel.Slug, standby, id, last, output);
     }
 
+    /// <summary>
+    /// A live room's show takes its channel's lease like any other source: while node A runs the room, a WHIP publisher
+    /// sent to node B is refused (409, the room is live on A). Node A is killed; the publisher reconnects to node B, as an
+    /// encoder with a backup URL does, and is refused until A's lease lapses; then B's room starts the show, which
+    /// continues A's broadcast: the same id, the next segment numbers after one discontinuity.
+    /// </summary>
+    [Fact]
+    public async Task Killing_the_node_of_a_room_lets_its_publisher_rejoin_another_which_continues_its_broadcast()
+    {
+        await using var cluster = await Cluster.StartAsync("roomtakeover", []);
+        var channel = await cluster.A.Api.CreateChannelAsync($"room takeover {Guid.NewGuid():N}");
+        await using var browser = await BrowserHost.StartAsync(extraArguments: ["--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"]);
+        async Task<(Microsoft.Playwright.IPage Page, int Status, string State)> PublishAsync(ServerProcess node)
+        {
+            var page = await browser.NewPageAsync();
+            await page.GotoAsync(browser.Pages.Url("whip.html") + "?url=" + Uri.EscapeDataString(new Uri(node.BaseUri, "whip").ToString())
+                + "&token=" + Uri.EscapeDataString(channel.StreamKey) + "&colour=red&tone=440");
+            try
+            {
+                await page.WaitForFunctionAsync("() => window.__whip.error !== null || (window.__whip.connectionState === 'connected' "
+                    + "&& window.__whip.framesEncoded > 10)", null, new() { Timeout = (float)Bound.TotalMilliseconds });
+            }
+            catch (TimeoutException)
+            {
+            }
+
+            return (page, await page.EvaluateAsync<int>("() => window.__whip.status"), await page.EvaluateAsync<string>("() => JSON.stringify(window.__whip)"));
+        }
+
+        var (onA, status, state) = await PublishAsync(cluster.A);
+        Assert.True(status == 201 && state.Contains("\"connected\"", StringComparison.Ordinal), $"{state}{Environment.NewLine}{cluster.Logs()}");
+        var (id, last) = await cluster.KillWhileLiveAsync(channel.Slug, cluster.A, async () =>
+        {
+            var (refused, refusedStatus, refusedState) = await PublishAsync(cluster.B);
+            await refused.CloseAsync();
+            Assert.True(refusedStatus == 409 && refusedState.Contains("live on ingest node ingest-a", StringComparison.Ordinal),
+                $"node B took a publisher into the room node A runs: {refusedState}{Environment.NewLine}{cluster.Logs()}");
+        });
+        await onA.CloseAsync();
+
+        // The publisher tries node B until it is let in (A's lease lapses within 3 s of A's death).
+        Microsoft.Playwright.IPage? onB = null;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            var (page, bStatus, bState) = await PublishAsync(cluster.B);
+            output.WriteLine($"node B: {bState}");
+            if (bStatus == 201 && bState.Contains("\"connected\"", StringComparison.Ordinal))
+            {
+                onB = page;
+                return true;
+            }
+
+            await page.CloseAsync();
+            return false;
+        }, Bound, "node B to let the publisher into the room", cluster.Logs);
+        try
+        {
+            await cluster.AssertContinuedAsync(channel.Slug, cluster.B, id, last, output);
+        }
+        finally
+        {
+            await onB!.CloseAsync();
+        }
+    }
+
     /// <summary>Two ingest + control nodes (leases of 3 s, a reconnect grace of 30 s, the program keeper every second) and an origin-only node.</summary>
     private sealed class Cluster : IAsyncDisposable
     {
