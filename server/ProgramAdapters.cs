@@ -37,15 +37,13 @@ internal static class ProgramSetup
 
 /// <summary>
 /// Control's <see cref="IProgramRunner"/> over the compositor's <see cref="ProgramHost"/>: the request's words become the
-/// compositor's types, and the compositor's refusals become the request's field errors or a conflict.
+/// compositor's types, and the compositor's refusals become the request's field errors or a conflict. Its programs are
+/// the host's of <see cref="ProgramOwner.Api"/>: a room's show in the same host is not one of them.
 /// </summary>
 internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
 {
     private readonly ProgramHost _host;
     private readonly ProgramSettings _settings;
-    // The engines this runner started, by channel: a room's program runs in the same host and is not one of them.
-    private readonly Dictionary<string, ProgramEngine> _started = new(StringComparer.Ordinal);
-
     private readonly PublishGate _gate;
 
     public EngineProgramRunner(ProgramHost host, ProgramSettings settings, PublishGate gate)
@@ -53,11 +51,9 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         _host = host;
         _settings = settings;
         _gate = gate;
-        host.EndedFromOutside += (slug, engine) =>
+        host.EndedFromOutside += (slug, _, owner) =>
         {
-            bool ours;
-            lock (_started) ours = _started.TryGetValue(slug, out var started) && ReferenceEquals(started, engine) && _started.Remove(slug);
-            if (ours) Ended?.Invoke(slug);
+            if (owner == ProgramOwner.Api) Ended?.Invoke(slug);
         };
     }
 
@@ -65,13 +61,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
 
     public event Action<string>? Ended;
 
-    public IReadOnlyCollection<string> Running
-    {
-        get
-        {
-            lock (_started) return [.. _started.Where(p => ReferenceEquals(_host.Find(p.Key), p.Value)).Select(p => p.Key)];
-        }
-    }
+    public IReadOnlyCollection<string> Running => _host.Running(ProgramOwner.Api);
 
     public async Task<ProgramRunState> ApplyAsync(ProgramPlan plan, CancellationToken cancellationToken)
     {
@@ -89,8 +79,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
             // A program starting here may be one whose node died within the reconnect grace: like an encoder's publish to
             // this node, it continues that broadcast (the same playlists, the next segment numbers) rather than start anew.
             if (_host.Find(plan.Slug) is null) await _gate.ContinueAsync(plan.Slug, cancellationToken).ConfigureAwait(false);
-            var engine = await _host.ApplyAsync(plan.Slug, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false);
-            lock (_started) _started[plan.Slug] = engine;
+            var engine = await _host.ApplyAsync(plan.Slug, ProgramOwner.Api, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false);
             return State(plan.Slug, engine);
         }
         catch (LayoutException e)
@@ -111,6 +100,10 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         {
             throw new ConflictException(e.Message);
         }
+        catch (ProgramOwnedException e)
+        {
+            throw new ConflictException(e.Message);
+        }
         catch (ProgramFeedException e)
         {
             throw ValidationFailedException.For($"inputs[{e.Index}].source", e.Message);
@@ -125,11 +118,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
     public ProgramInputsPreview? Preview(string slug) =>
         _host.Find(slug)?.RequestPreview() is { } p ? new ProgramInputsPreview(p.Jpeg, p.Inputs, p.TileWidth, p.TileHeight, p.At) : null;
 
-    public Task<bool> StopAsync(string slug)
-    {
-        lock (_started) _started.Remove(slug);
-        return _host.StopAsync(slug);
-    }
+    public Task<bool> StopAsync(string slug) => _host.StopAsync(slug, ProgramOwner.Api);
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

@@ -59,16 +59,20 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
 
     /// <summary>
     /// A program's broadcast was ended from outside (an admin's "End broadcast", its event's end, its lease taken by
-    /// another node): its engine has been stopped here. The channel and the engine that ran it.
+    /// another node): its engine has been stopped here. The channel, the engine that ran it and whose it was.
     /// </summary>
-    public event Action<string, ProgramEngine>? EndedFromOutside;
+    public event Action<string, ProgramEngine, ProgramOwner>? EndedFromOutside;
 
-    /// <summary>Starts the channel's program, or changes the running one, and returns the engine that runs it.</summary>
+    /// <summary>
+    /// Starts the channel's program for <paramref name="owner"/>, or changes the one it runs, and returns the engine that
+    /// runs it.
+    /// </summary>
+    /// <exception cref="ProgramOwnedException">The channel runs a program of the other owner here (nothing changed).</exception>
     /// <exception cref="LayoutException">The layout cannot be drawn with these inputs (nothing changed).</exception>
     /// <exception cref="ProgramImageException">An image input cannot be decoded (nothing changed).</exception>
     /// <exception cref="ProgramChannelOnAirException">The channel is on air from another input.</exception>
     /// <exception cref="ProgramFeedException">A feed input cannot be opened on this node (nothing changed).</exception>
-    public async Task<ProgramEngine> ApplyAsync(string channel, IReadOnlyList<ProgramInputSource> inputs, ProgramLayout layout,
+    public async Task<ProgramEngine> ApplyAsync(string channel, ProgramOwner owner, IReadOnlyList<ProgramInputSource> inputs, ProgramLayout layout,
         IReadOnlyDictionary<string, MixSettings> mix, LayoutTransition transition, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
@@ -79,6 +83,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         {
             Hosted? running;
             lock (_programs) _programs.TryGetValue(channel, out running);
+            if (running is not null && running.Owner != owner) throw new ProgramOwnedException(running.Owner);
             if (running is not null && running.InputsKey == inputsKey)
             {
                 running.Engine.Apply(layout, mix, transition);
@@ -133,7 +138,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 ProgramImages.DisposeNotIn(running.Cards, cards);
                 // The engine stopped the decoders it left out before it returned: their feeds have no reader left.
                 await CloseFeedsNotInAsync(running.Feeds, opened).ConfigureAwait(false);
-                lock (_programs) _programs[channel] = new Hosted(running.Engine, inputsKey, images, imageKeys, cards, cardLabels, opened);
+                lock (_programs) _programs[channel] = new Hosted(running.Engine, owner, inputsKey, images, imageKeys, cards, cardLabels, opened);
                 return running.Engine;
             }
 
@@ -151,9 +156,9 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 {
                     throw new ProgramChannelOnAirException($"The channel is on air from another input ({e.Message}); end that broadcast first.", e);
                 }
-                lock (_programs) _programs[channel] = new Hosted(engine, inputsKey, images, imageKeys, cards, cardLabels, opened);
+                lock (_programs) _programs[channel] = new Hosted(engine, owner, inputsKey, images, imageKeys, cards, cardLabels, opened);
                 var started = engine;
-                engine.Output!.Completed += stream => _ = StopEndedAsync(channel, started);
+                engine.Output!.Completed += stream => _ = StopEndedAsync(channel, started, owner);
                 return engine;
             }
             catch
@@ -223,10 +228,22 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         }
     }
 
-    /// <summary>The engine running the channel's program, or null.</summary>
+    /// <summary>The engine running the channel's program, whoever's it is, or null.</summary>
     public ProgramEngine? Find(string channel)
     {
         lock (_programs) return _programs.TryGetValue(channel, out var hosted) ? hosted.Engine : null;
+    }
+
+    /// <summary>The engine running the channel's program when it is <paramref name="owner"/>'s, else null.</summary>
+    public ProgramEngine? Find(string channel, ProgramOwner owner)
+    {
+        lock (_programs) return _programs.TryGetValue(channel, out var hosted) && hosted.Owner == owner ? hosted.Engine : null;
+    }
+
+    /// <summary>The channels whose program runs here for <paramref name="owner"/>.</summary>
+    public IReadOnlyCollection<string> Running(ProgramOwner owner)
+    {
+        lock (_programs) return [.. _programs.Where(p => p.Value.Owner == owner).Select(p => p.Key)];
     }
 
     /// <summary>Where each feed input of the channel's program stands, by input id; empty when it runs none here.</summary>
@@ -256,17 +273,31 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         }
     }
 
+    /// <summary>Stops the channel's program when it is <paramref name="owner"/>'s; false when none runs or it is the other owner's.</summary>
+    public async Task<bool> StopAsync(string channel, ProgramOwner owner)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return Find(channel, owner) is not null && await StopLockedAsync(channel).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     /// <summary>
     /// The engine's stream ended while it was hosted: whoever ended it (not this host, which lets go of an engine before it
     /// stops it) ended the broadcast, so the engine stops too rather than compose into a stream nobody reads.
     /// </summary>
-    private async Task StopEndedAsync(string channel, ProgramEngine engine)
+    private async Task StopEndedAsync(string channel, ProgramEngine engine, ProgramOwner owner)
     {
         try
         {
             if (!await StopAsync(channel, engine).ConfigureAwait(false)) return;
             LogEndedFromOutside(channel);
-            EndedFromOutside?.Invoke(channel, engine);
+            EndedFromOutside?.Invoke(channel, engine, owner);
         }
         catch (Exception e)
         {
@@ -350,7 +381,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
         : i.Feed is { } feed ? $"{i.Id}=feed:{FeedKey(feed)}:{NameCard.Clean(i.Label)}"
         : $"{i.Id}=image:{i.Width}x{i.Height}:{Convert.ToHexStringLower(SHA256.HashData(i.Image!))}";
 
-    private sealed record Hosted(ProgramEngine Engine, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images,
+    private sealed record Hosted(ProgramEngine Engine, ProgramOwner Owner, string InputsKey, IReadOnlyDictionary<string, Yuva420Image> Images,
         IReadOnlyDictionary<string, string> ImageKeys,
         IReadOnlyDictionary<string, Yuva420Image> Cards, IReadOnlyDictionary<string, string> CardLabels,
         IReadOnlyDictionary<string, HostedFeed> Feeds);

@@ -57,11 +57,11 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
         try
         {
             state.Generation++;
-            var running = host.Find(channel);
-            if (running is not null && !ReferenceEquals(running, state.Engine))
-                throw new RoomProgramConflictException("the channel runs a program set through the API; stop it " +
-                    "(DELETE /api/channels/{id}/program) before the room goes on air");
-            if (running is null) state.Reset();
+            // The host says whose the channel's program is: an API program keeps the room off air; none (or one ended from
+            // outside) starts the room afresh.
+            if (host.Find(channel, ProgramOwner.Api) is not null)
+                throw new RoomProgramConflictException(new ProgramOwnedException(ProgramOwner.Api).Message);
+            if (host.Find(channel, ProgramOwner.Room) is null) state.Reset();
 
             var placed = Place(state, members);
             state.Members = [.. members];
@@ -76,9 +76,15 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             if (state.Engine is null)
             {
                 var inputs = Enumerable.Range(0, Places).Select(i => ProgramInputSource.RtpSlot(PlaceId(i))).ToList();
-                state.Engine = await host.ApplyAsync(channel, inputs, layout, new Dictionary<string, Audio.MixSettings>(), LayoutTransition.Cut,
-                    cancellationToken)
-                    .ConfigureAwait(false);
+                try
+                {
+                    state.Engine = await host.ApplyAsync(channel, ProgramOwner.Room, inputs, layout, new Dictionary<string, Audio.MixSettings>(),
+                        LayoutTransition.Cut, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ProgramOwnedException e)
+                {
+                    throw new RoomProgramConflictException(e.Message);
+                }
                 LogStarted(channel);
                 await NamePlacesAsync(channel, state.Engine, placed, cancellationToken).ConfigureAwait(false);
             }
@@ -122,7 +128,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
         await state.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (state.Engine is not { } engine || !ReferenceEquals(host.Find(channel), engine)) return false;
+            if (state.Engine is not { } engine || !ReferenceEquals(host.Find(channel, ProgramOwner.Room), engine)) return false;
             if (kind is not null)
             {
                 foreach (var id in memberIds)

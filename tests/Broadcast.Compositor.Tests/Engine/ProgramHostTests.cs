@@ -31,20 +31,20 @@ public sealed class ProgramHostTests
         ProgramInputSource[] slate = [new("slate", null, blue, 64, 36)];
         var single = new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate", FitMode.Fill)]);
 
-        var first = await host.ApplyAsync("program", slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        var first = await host.ApplyAsync("program", ProgramOwner.Api, slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
         await WaitFor.ConditionAsync(() => first.Output?.LastVideoTime is not null, Bound, "the program's first encoded frame");
         var stream = registry.Find("program");
         Assert.NotNull(stream);
 
         // The same inputs: the layout is swapped into the running engine, the channel's stream is the same broadcast.
         var inset = new ProgramLayout(LayoutKind.Free, [new LayoutInput("slate", FitMode.Fit, new PixelRect(0, 0, 160, 90))]);
-        Assert.Same(first, await host.ApplyAsync("program", slate, inset, NoMix, LayoutTransition.Fade, CancellationToken.None));
+        Assert.Same(first, await host.ApplyAsync("program", ProgramOwner.Api, slate, inset, NoMix, LayoutTransition.Fade, CancellationToken.None));
         Assert.Same(stream, registry.Find("program"));
 
         // Refusals: nothing changes.
-        await Assert.ThrowsAsync<LayoutException>(() => host.ApplyAsync("program", slate,
+        await Assert.ThrowsAsync<LayoutException>(() => host.ApplyAsync("program", ProgramOwner.Api, slate,
             new ProgramLayout(LayoutKind.SideBySide, [new LayoutInput("slate")]), NoMix, LayoutTransition.Cut, CancellationToken.None));
-        var unreadable = await Assert.ThrowsAsync<ProgramImageException>(() => host.ApplyAsync("program",
+        var unreadable = await Assert.ThrowsAsync<ProgramImageException>(() => host.ApplyAsync("program", ProgramOwner.Api,
             [new("slate", null, blue, 64, 36), new("logo", null, "not an image"u8.ToArray(), 32, 32)], single, NoMix, LayoutTransition.Cut, CancellationToken.None));
         Assert.Equal(1, unreadable.Index);
         Assert.Same(first, host.Find("program"));
@@ -52,7 +52,7 @@ public sealed class ProgramHostTests
 
         // Other inputs: changed on air in the same engine, and the channel's broadcast goes on.
         long before = first.Output!.LastVideoTime!.Value;
-        var second = await host.ApplyAsync("program", [new("slate", null, red, 64, 36), new("logo", null, blue, 32, 32)],
+        var second = await host.ApplyAsync("program", ProgramOwner.Api, [new("slate", null, red, 64, 36), new("logo", null, blue, 32, 32)],
             new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate", FitMode.Fill)]) { Overlays = [new LayoutOverlay("logo", new PixelRect(0, 0, 32, 32))] },
             NoMix, LayoutTransition.Fade, CancellationToken.None);
         Assert.Same(first, second);
@@ -60,7 +60,7 @@ public sealed class ProgramHostTests
         await WaitFor.ConditionAsync(() => second.Output!.LastVideoTime > before + (2 * Timescales.Video), Bound, "the program encoding on after the change");
 
         // A change that keeps an image keeps its decoded picture; the one it drops is freed, and the program goes on.
-        var third = await host.ApplyAsync("program", [new("slate", null, red, 64, 36)], single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        var third = await host.ApplyAsync("program", ProgramOwner.Api, [new("slate", null, red, 64, 36)], single, NoMix, LayoutTransition.Cut, CancellationToken.None);
         Assert.Same(first, third);
         long changed = third.Output!.LastVideoTime!.Value;
         await WaitFor.ConditionAsync(() => third.Output!.LastVideoTime > changed + Timescales.Video, Bound, "the program encoding on after dropping the logo");
@@ -80,7 +80,7 @@ public sealed class ProgramHostTests
         ProgramInputSource[] Inputs(string? label) => [new("guest", "guest-cam", null, 0, 0) { Label = label }, new("slate", null, Png("blue"), 64, 36) { Label = "ignored" }];
 
         // The guest's channel is not on air: its tile is the placeholder with the name card; an image takes no card.
-        var engine = await host.ApplyAsync("program", Inputs("Ana"), grid, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        var engine = await host.ApplyAsync("program", ProgramOwner.Api, Inputs("Ana"), grid, NoMix, LayoutTransition.Cut, CancellationToken.None);
         var card = Assert.Single(engine.Cards);
         Assert.Equal("guest", card.Key);
         Assert.Equal(NameCard.SizeFor(Settings.Canvas), new PixelSize(card.Value.Width, card.Value.Height));
@@ -89,15 +89,15 @@ public sealed class ProgramHostTests
         // The same label again (a layout change): the same card. A new label: a new card, the old one freed, the same
         // broadcast and the guest's decoder kept.
         var decoder = Assert.Single(engine.Inputs);
-        Assert.Same(engine, await host.ApplyAsync("program", Inputs("Ana"), grid with { Kind = LayoutKind.SideBySide }, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Same(engine, await host.ApplyAsync("program", ProgramOwner.Api, Inputs("Ana"), grid with { Kind = LayoutKind.SideBySide }, NoMix, LayoutTransition.Cut, CancellationToken.None));
         Assert.Same(card.Value, engine.Cards["guest"]);
-        Assert.Same(engine, await host.ApplyAsync("program", Inputs("Ana (away)"), grid, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Same(engine, await host.ApplyAsync("program", ProgramOwner.Api, Inputs("Ana (away)"), grid, NoMix, LayoutTransition.Cut, CancellationToken.None));
         Assert.NotSame(card.Value, engine.Cards["guest"]);
         Assert.Throws<ObjectDisposedException>(() => card.Value.Alpha.Length);
         Assert.Same(decoder, Assert.Single(engine.Inputs));
 
         // No label: the plain placeholder.
-        Assert.Same(engine, await host.ApplyAsync("program", Inputs(null), grid, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Same(engine, await host.ApplyAsync("program", ProgramOwner.Api, Inputs(null), grid, NoMix, LayoutTransition.Cut, CancellationToken.None));
         Assert.Empty(engine.Cards);
     }
 
@@ -111,7 +111,7 @@ public sealed class ProgramHostTests
         var single = new ProgramLayout(LayoutKind.Single, [new LayoutInput("film", FitMode.Fill)]);
         ProgramInputSource[] Film(string colour, string? label = null) => [ProgramInputSource.Fed("film", new FeedSource(colour, Loop: true)) with { Label = label }];
 
-        var engine = await host.ApplyAsync("program", Film("red"), single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        var engine = await host.ApplyAsync("program", ProgramOwner.Api, Film("red"), single, NoMix, LayoutTransition.Cut, CancellationToken.None);
         await WaitFor.ConditionAsync(() => engine.Status().InputsPresent["film"], Bound, "the film's feed decoded");
         var opened = Assert.Single(feeds.Opened);
         Assert.StartsWith("program/film/", opened.StreamName, StringComparison.Ordinal);
@@ -121,13 +121,13 @@ public sealed class ProgramHostTests
         var decoder = Assert.Single(engine.Inputs);
 
         // A new name for its placeholder keeps the feed and its decoder.
-        Assert.Same(engine, await host.ApplyAsync("program", Film("red", "Film night"), single, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Same(engine, await host.ApplyAsync("program", ProgramOwner.Api, Film("red", "Film night"), single, NoMix, LayoutTransition.Cut, CancellationToken.None));
         Assert.Single(feeds.Opened);
         Assert.Same(decoder, Assert.Single(engine.Inputs));
         Assert.True(engine.Cards.ContainsKey("film"));
 
         // Another source: a new feed (the change waits for its first picture), the old one closed once no decoder reads it.
-        Assert.Same(engine, await host.ApplyAsync("program", Film("blue", "Film night"), single, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Same(engine, await host.ApplyAsync("program", ProgramOwner.Api, Film("blue", "Film night"), single, NoMix, LayoutTransition.Cut, CancellationToken.None));
         Assert.Equal(2, feeds.Opened.Count);
         Assert.True(opened.Closed);
         Assert.NotEqual(opened.StreamName, feeds.Opened[1].StreamName);
@@ -144,7 +144,7 @@ public sealed class ProgramHostTests
         var registry = new LiveStreamRegistry();
         await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
         ProgramInputSource[] inputs = [new("slate", null, Png("blue"), 64, 36), ProgramInputSource.Fed("film", new FeedSource("file:film.mp4", Loop: false))];
-        var refused = await Assert.ThrowsAsync<ProgramFeedException>(() => host.ApplyAsync("program", inputs,
+        var refused = await Assert.ThrowsAsync<ProgramFeedException>(() => host.ApplyAsync("program", ProgramOwner.Api, inputs,
             new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]), NoMix, LayoutTransition.Cut, CancellationToken.None));
         Assert.Equal(1, refused.Index);
         Assert.Null(host.Find("program"));
@@ -156,24 +156,58 @@ public sealed class ProgramHostTests
     {
         var registry = new LiveStreamRegistry();
         await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
-        var ended = new List<(string, ProgramEngine)>();
-        host.EndedFromOutside += (channel, engine) => { lock (ended) ended.Add((channel, engine)); };
+        var ended = new List<(string, ProgramEngine, ProgramOwner)>();
+        host.EndedFromOutside += (channel, engine, owner) => { lock (ended) ended.Add((channel, engine, owner)); };
         ProgramInputSource[] slate = [new("slate", null, Png("blue"), 64, 36)];
         var single = new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]);
 
         // "End broadcast", an event's end or a lost lease end the channel's stream: the engine stops with it.
-        var engine = await host.ApplyAsync("program", slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        var engine = await host.ApplyAsync("program", ProgramOwner.Api, slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
         registry.EndPublish(registry.Find("program")!);
         await WaitFor.ConditionAsync(() => host.Find("program") is null, Bound, "the program stopped after its stream ended");
         await WaitFor.ConditionAsync(() => { lock (ended) return ended.Count == 1; }, Bound, "the end reported");
-        Assert.Equal(("program", engine), ended[0]);
+        Assert.Equal(("program", engine, ProgramOwner.Api), ended[0]);
 
         // Stopped by the host itself: nothing to report.
-        await host.ApplyAsync("other", slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        await host.ApplyAsync("other", ProgramOwner.Api, slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
         Assert.True(await host.StopAsync("other"));
-        await host.ApplyAsync("program", slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        await host.ApplyAsync("program", ProgramOwner.Api, slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
         Assert.True(await host.StopAsync("program"));
         lock (ended) Assert.Single(ended);
+    }
+
+    [Fact]
+    public async Task The_host_keeps_whose_each_program_is_and_neither_owner_changes_or_stops_the_others()
+    {
+        var registry = new LiveStreamRegistry();
+        await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
+        ProgramInputSource[] slate = [new("slate", null, Png("blue"), 64, 36)];
+        ProgramInputSource[] red = [new("slate", null, Png("red"), 64, 36)];
+        var single = new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]);
+
+        var api = await host.ApplyAsync("api", ProgramOwner.Api, slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        var room = await host.ApplyAsync("room", ProgramOwner.Room, slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None);
+        Assert.Equal(["api"], host.Running(ProgramOwner.Api));
+        Assert.Equal(["room"], host.Running(ProgramOwner.Room));
+        Assert.Same(api, host.Find("api", ProgramOwner.Api));
+        Assert.Null(host.Find("api", ProgramOwner.Room));
+        Assert.Same(room, host.Find("room"));
+
+        // The other owner's apply is refused, same inputs or not, and changes nothing.
+        var refused = await Assert.ThrowsAsync<ProgramOwnedException>(() =>
+            host.ApplyAsync("room", ProgramOwner.Api, red, single, NoMix, LayoutTransition.Cut, CancellationToken.None));
+        Assert.Equal(ProgramOwner.Room, refused.Owner);
+        Assert.Equal(ProgramOwner.Api, (await Assert.ThrowsAsync<ProgramOwnedException>(() =>
+            host.ApplyAsync("api", ProgramOwner.Room, slate, single, NoMix, LayoutTransition.Cut, CancellationToken.None))).Owner);
+        Assert.Same(room, host.Find("room", ProgramOwner.Room));
+
+        // Nor does either stop the other's.
+        Assert.False(await host.StopAsync("room", ProgramOwner.Api));
+        Assert.False(await host.StopAsync("api", ProgramOwner.Room));
+        Assert.True(await host.StopAsync("room", ProgramOwner.Room));
+        Assert.Empty(host.Running(ProgramOwner.Room));
+        Assert.True(await host.StopAsync("api", ProgramOwner.Api));
+        Assert.Null(host.Find("api"));
     }
 
     [Fact]
@@ -182,7 +216,7 @@ public sealed class ProgramHostTests
         var registry = new LiveStreamRegistry();
         Assert.True(registry.TryStartPublish("taken", out _));
         await using var host = new ProgramHost(registry, Settings, NullLogger.Instance);
-        await Assert.ThrowsAsync<ProgramChannelOnAirException>(() => host.ApplyAsync("taken", [new("slate", null, Png("blue"), 64, 36)],
+        await Assert.ThrowsAsync<ProgramChannelOnAirException>(() => host.ApplyAsync("taken", ProgramOwner.Api, [new("slate", null, Png("blue"), 64, 36)],
             new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]), NoMix, LayoutTransition.Cut, CancellationToken.None));
         Assert.Null(host.Find("taken"));
     }

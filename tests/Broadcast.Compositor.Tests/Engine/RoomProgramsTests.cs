@@ -85,7 +85,7 @@ public sealed class RoomProgramsTests
         var member = new RoomMember("anna", "VP8", HasAudio: false, IsScreen: false, () => { });
 
         byte[] slate = ProgramHostTests.Png("blue");
-        await host.ApplyAsync("show", [new("slate", null, slate, 64, 36)], new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]),
+        await host.ApplyAsync("show", ProgramOwner.Api, [new("slate", null, slate, 64, 36)], new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]),
             new Dictionary<string, MixSettings>(), LayoutTransition.Cut, CancellationToken.None);
         await Assert.ThrowsAsync<RoomProgramConflictException>(() => rooms.UpdateAsync("show", [member], CancellationToken.None));
         await Assert.ThrowsAsync<ArgumentException>(() => rooms.UpdateAsync("other",
@@ -93,6 +93,12 @@ public sealed class RoomProgramsTests
 
         await rooms.UpdateAsync("room", [member], CancellationToken.None);
         var engine = host.Find("room");
+        // Nor is the room's show taken over by a program set through the API: refused, the show goes on as it was.
+        Assert.Equal(ProgramOwner.Room, (await Assert.ThrowsAsync<ProgramOwnedException>(() => host.ApplyAsync("room", ProgramOwner.Api,
+            [new("slate", null, slate, 64, 36)], new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]),
+            new Dictionary<string, MixSettings>(), LayoutTransition.Cut, CancellationToken.None))).Owner);
+        Assert.False(await host.StopAsync("room", ProgramOwner.Api));
+        Assert.Same(engine, host.Find("room", ProgramOwner.Room));
 
         // A host's layout holds while its members stay; one that cannot be drawn, or names a stranger, changes nothing.
         var ben = member with { Id = "ben" };
