@@ -79,7 +79,8 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
             // A program starting here may be one whose node died within the reconnect grace: like an encoder's publish to
             // this node, it continues that broadcast (the same playlists, the next segment numbers) rather than start anew.
             if (_host.Find(plan.Slug) is null) await _gate.ContinueAsync(plan.Slug, cancellationToken).ConfigureAwait(false);
-            var engine = await _host.ApplyAsync(plan.Slug, ProgramOwner.Api, inputs, layout, mix, transition, cancellationToken).ConfigureAwait(false);
+            var engine = await _host.ApplyAsync(plan.Slug, ProgramOwner.Api, inputs, layout, mix, transition, cancellationToken)
+                .ConfigureAwait(false);
             return State(plan.Slug, engine);
         }
         catch (LayoutException e)

@@ -118,7 +118,8 @@ internal static class VideoRoomRequests
     /// <c>join</c> as a subscriber to publisher <paramref name="feed"/>: Janus's SDP offer for the subscriber to answer (VideoRoom's
     /// subscribers only offer); throws <see cref="JanusApiException"/> when it gave none.
     /// </summary>
-    public static async Task<string> JoinSubscriberAsync(IJanusSession janus, long handle, long roomId, long feed, CancellationToken cancellationToken)
+    public static async Task<string> JoinSubscriberAsync(IJanusSession janus, long handle, long roomId, long feed,
+        CancellationToken cancellationToken)
     {
         var reply = await janus.MessageAsync(handle, new JsonObject
         {
