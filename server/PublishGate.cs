@@ -1,4 +1,3 @@
-using System.Globalization;
 using Broadcast.Control.Channels;
 using Broadcast.Ingest;
 using Broadcast.Packager.Live;
@@ -12,10 +11,11 @@ namespace Broadcast.Server;
 /// dead node left unfinished within the reconnect grace (the same broadcast goes on here: the same playlists, the next
 /// segment numbers after one discontinuity), then the start. An encoder's publish (RTMP, SRT), a pull and a program take
 /// their lease where the control plane decides them (<see cref="PublishPolicy"/>, the pull scheduler, the program
-/// service) and come here for the continuation (<see cref="ContinueAsync"/>); a room's show has no such decision and
-/// comes here for both (<see cref="AdmitAsync"/>).
+/// service) and come here for the continuation (<see cref="ContinueAsync"/>); a room's show, which none of those starts,
+/// takes its lease through the gate (<see cref="AdmitAsync"/>: control's <see cref="PublishPolicy.DecideRoomShowAsync"/>)
+/// and then the continuation.
 /// </summary>
-internal sealed class PublishGate(LivePackager packager, IOptions<IngestOptions> ingest, ChannelService channels, ChannelLeases leases)
+internal sealed class PublishGate(LivePackager packager, IOptions<IngestOptions> ingest, PublishPolicy policy)
 {
     private TimeSpan Grace => TimeSpan.FromSeconds(ingest.Value.ReconnectGraceSeconds);
 
@@ -24,18 +24,13 @@ internal sealed class PublishGate(LivePackager packager, IOptions<IngestOptions>
         packager.PrepareContinuationAsync(slug, Grace, cancellationToken);
 
     /// <summary>
-    /// Takes <paramref name="slug"/>'s lease for this node and prepares the continuation; null when the source may start,
-    /// else why not (another node holds the lease: the channel is live there).
+    /// Takes <paramref name="slug"/>'s lease for this node (<see cref="PublishPolicy.DecideRoomShowAsync"/>) and prepares the
+    /// continuation; null when the source may start, else why not (another node holds the lease: the channel is live there).
     /// </summary>
     public async Task<string?> AdmitAsync(string slug, CancellationToken cancellationToken)
     {
-        if (await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel) return $"no channel '{slug}'";
-        if (await leases.TryAcquireAsync(channel, cancellationToken).ConfigureAwait(false) is { } holder)
-        {
-            return $"channel '{slug}' is live on ingest node {holder.NodeId}; join its room there, or again after "
-                + $"{holder.ExpiresAt.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} UTC when its lease lapses";
-        }
-
+        var verdict = await policy.DecideRoomShowAsync(slug, cancellationToken).ConfigureAwait(false);
+        if (!verdict.Allowed) return verdict.Reason;
         await ContinueAsync(slug, cancellationToken).ConfigureAwait(false);
         return null;
     }

@@ -14,11 +14,13 @@ public enum ProgramOwner
 }
 
 /// <summary>The channel's program belongs to another owner here: nothing changed.</summary>
-public sealed class ProgramOwnedException(ProgramOwner owner)
-    : Exception(owner == ProgramOwner.Room
-        ? "the channel's live room is on air: its show is the channel's program until the room empties"
-        : "the channel runs a program set through the API; stop it (DELETE /api/channels/{id}/program) before the room goes on air")
+public sealed class ProgramOwnedException(ProgramOwner owner) : Exception(MessageFor(owner))
 {
+    /// <summary>Why the other owner may not have the channel's program while <paramref name="owner"/>'s runs.</summary>
+    public static string MessageFor(ProgramOwner owner) => owner == ProgramOwner.Room
+        ? "the channel's live room is on air: its show is the channel's program until the room empties"
+        : "the channel runs a program set through the API; stop it (DELETE /api/channels/{id}/program) before the room goes on air";
+
     /// <summary>Whose the running program is.</summary>
     public ProgramOwner Owner { get; } = owner;
 }

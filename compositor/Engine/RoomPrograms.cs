@@ -60,7 +60,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             // The host says whose the channel's program is: an API program keeps the room off air; none (or one ended from
             // outside) starts the room afresh.
             if (host.Find(channel, ProgramOwner.Api) is not null)
-                throw new RoomProgramConflictException(new ProgramOwnedException(ProgramOwner.Api).Message);
+                throw new RoomProgramConflictException(ProgramOwnedException.MessageFor(ProgramOwner.Api));
             if (host.Find(channel, ProgramOwner.Room) is null) state.Reset();
 
             var placed = Place(state, members);

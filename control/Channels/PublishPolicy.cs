@@ -38,9 +38,7 @@ public sealed class PublishPolicy(ChannelService channels, EventService events, 
         if (!permission.Allowed)
             return PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
         // One ingest node at a time: a second encoder (or a backup URL on another node) waits for the holder's lease.
-        if (await leases.TryAcquireAsync(channel, cancellationToken).ConfigureAwait(false) is { } holder)
-            return PublishVerdict.Deny($"channel '{channel.Slug}' is live on ingest node {holder.NodeId}; publish there, or again after "
-                + $"{holder.ExpiresAt.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} UTC when its lease lapses");
+        if (await TakeLeaseAsync(channel, cancellationToken).ConfigureAwait(false) is { } refused) return PublishVerdict.Deny(refused);
         // The event in window goes live now, so the dashboard and the late-start job see it at once.
         if (permission.Event is not null)
             await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
@@ -59,6 +57,27 @@ public sealed class PublishPolicy(ChannelService channels, EventService events, 
         var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         return permission.Allowed ? PublishVerdict.Allow(channel) : PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
     }
+
+    /// <summary>
+    /// Whether a live room's show may start on this node for channel <paramref name="slug"/>: it takes the channel's lease
+    /// as an encoder's publish does (the room's publishers were let in by their key or grant already), so a room live on
+    /// another node is refused here until that node's lease lapses.
+    /// </summary>
+    public async Task<PublishVerdict> DecideRoomShowAsync(string slug, CancellationToken cancellationToken)
+    {
+        if (await channels.GetBySlugAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
+            return PublishVerdict.Deny($"no channel '{Truncate(slug)}'");
+        return await TakeLeaseAsync(channel, cancellationToken).ConfigureAwait(false) is { } refused
+            ? PublishVerdict.Deny(refused)
+            : PublishVerdict.Allow(channel);
+    }
+
+    /// <summary>Takes the channel's lease for this node: null when this node holds it now, else why not (another node's).</summary>
+    private async Task<string?> TakeLeaseAsync(Channel channel, CancellationToken cancellationToken) =>
+        await leases.TryAcquireAsync(channel, cancellationToken).ConfigureAwait(false) is { } holder
+            ? $"channel '{channel.Slug}' is live on ingest node {holder.NodeId}; publish there, or again after "
+                + $"{holder.ExpiresAt.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture)} UTC when its lease lapses"
+            : null;
 
     /// <summary>
     /// Inside the channel's live scheduled event, a stop is an operator restarting the encoder: the broadcast waits for it

@@ -46,10 +46,10 @@ internal sealed class JanusHandles<T>
             var lost = new List<T>();
             foreach (var (key, owner) in _owners)
             {
-                if (key.Session == session) lost.Add(owner);
+                // Removing the entry just enumerated is allowed while enumerating a Dictionary (.NET Core 3.0 on).
+                if (key.Session == session && _owners.Remove(key)) lost.Add(owner);
             }
 
-            foreach (var key in _owners.Keys.Where(k => k.Session == session).ToList()) _owners.Remove(key);
             return lost;
         }
     }
