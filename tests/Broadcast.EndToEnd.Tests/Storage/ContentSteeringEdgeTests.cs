@@ -26,9 +26,12 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
     /// <summary>The specification's bound (one TTL plus one segment) plus this busy two-core machine's slack.</summary>
     private const double MoveBound = TtlSeconds + SegmentSeconds + 4;
 
-    private sealed record Viewer(string Name, BrowserPlayer Player, ConcurrentQueue<(TimeSpan At, string Url)> Requests);
+    /// <param name="Failures">Requests the browser saw fail (no answer, or a status of 400 or more), with when.</param>
+    private sealed record Viewer(string Name, BrowserPlayer Player, ConcurrentQueue<(TimeSpan At, string Url)> Requests, ConcurrentQueue<(TimeSpan At, string What)> Failures);
 
-    private sealed record Move(string Name, double? Seconds, double LongestStall, int FailedRequests);
+    /// <param name="FailedRequests">What the viewer saw: requests that failed while it moved.</param>
+    /// <param name="Warnings">The player's own non-fatal reports while it moved (an append that added nothing, a retry), for the summary only: hls.js warns when it appends a segment it had already buffered from the other pathway, which no viewer sees.</param>
+    private sealed record Move(string Name, double? Seconds, double LongestStall, IReadOnlyList<string> FailedRequests, IReadOnlyList<string> Warnings);
 
     [Fact]
     public async Task Players_follow_the_steering_server_off_a_drained_or_dead_edge_and_new_viewers_return_by_weight()
@@ -89,9 +92,15 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
             {
                 var player = await browser.OpenAsync(kind);
                 var requests = new ConcurrentQueue<(TimeSpan, string)>();
+                var failures = new ConcurrentQueue<(TimeSpan, string)>();
                 player.Page.Request += (_, request) => requests.Enqueue((clock.Elapsed, request.Url));
+                player.Page.RequestFailed += (_, request) => failures.Enqueue((clock.Elapsed, $"{request.Url} ({request.Failure})"));
+                player.Page.Response += (_, response) =>
+                {
+                    if (response.Status >= 400) failures.Enqueue((clock.Elapsed, $"{response.Url} ({response.Status})"));
+                };
                 await player.StartAsync(url);
-                viewers.Add(new Viewer(name, player, requests));
+                viewers.Add(new Viewer(name, player, requests, failures));
             }
 
             async Task<string> Describe()
@@ -127,7 +136,7 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
             foreach (var m in drained)
             {
                 Assert.True(m.Seconds is { } s && s <= MoveBound, $"{m.Name} did not move within {MoveBound} s: {drainDetails}");
-                Assert.True(m.FailedRequests == 0, $"{m.Name} had failed requests while moving off a drained edge: {drainDetails}");
+                Assert.True(m.FailedRequests.Count == 0, $"{m.Name} had failed requests while moving off a drained edge: {drainDetails}");
                 Assert.True(m.LongestStall <= 1.5, $"{m.Name} stalled while moving off a drained edge: {drainDetails}");
             }
             foreach (var v in viewers) Assert.Empty(await v.Player.GetFatalErrorsAsync());
@@ -213,8 +222,8 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
         var since = clock.Elapsed;
         var stalls = viewers.ToDictionary(v => v.Name, _ => 0.0);
         var moved = new Dictionary<string, double>();
-        var failedBefore = new Dictionary<string, int>();
-        foreach (var v in viewers) failedBefore[v.Name] = (await v.Player.EvaluateAsync<int>("() => window.__player.errors.length"));
+        var warningsBefore = new Dictionary<string, int>();
+        foreach (var v in viewers) warningsBefore[v.Name] = await v.Player.EvaluateAsync<int>("() => window.__player.errors.length");
         var last = new Dictionary<string, (double Time, TimeSpan At)>();
         var until = since + TimeSpan.FromSeconds(60);
         while (clock.Elapsed < until && (!mustMove.All(moved.ContainsKey) || clock.Elapsed < since + TimeSpan.FromSeconds(MoveBound + 10)))
@@ -235,8 +244,11 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
         var moves = new List<Move>();
         foreach (var v in viewers)
         {
-            int failed = await v.Player.EvaluateAsync<int>("() => window.__player.errors.length") - failedBefore[v.Name];
-            moves.Add(new Move(v.Name, moved.TryGetValue(v.Name, out double s) ? s : null, stalls[v.Name], failed));
+            // The player keeps its last 100 reports; those after the count taken at the start are this move's.
+            string[] warnings = await v.Player.Page.EvaluateAsync<string[]>(
+                "from => window.__player.errors.slice(from).map(e => e.type + ' ' + e.details)", Math.Min(warningsBefore[v.Name], 100));
+            var failed = v.Failures.Where(f => f.At >= since).Select(f => f.What).ToList();
+            moves.Add(new Move(v.Name, moved.TryGetValue(v.Name, out double s) ? s : null, stalls[v.Name], failed, warnings));
         }
 
         return moves;
@@ -244,7 +256,7 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
 
     private static string Summary(string what, List<Move> moves) =>
         $"{what} (TTL {TtlSeconds} s, segments {SegmentSeconds} s): " + string.Join("; ", moves.Select(m => string.Create(CultureInfo.InvariantCulture,
-            $"{m.Name} moved after {(m.Seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "never")}, longest stall {m.LongestStall:0.0} s, {m.FailedRequests} errors reported")));
+            $"{m.Name} moved after {(m.Seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "never")}, longest stall {m.LongestStall:0.0} s, {m.FailedRequests.Count} failed requests{(m.FailedRequests.Count > 0 ? " (" + string.Join(", ", m.FailedRequests.Take(4)) + ")" : "")}, {m.Warnings.Count} player warnings{(m.Warnings.Count > 0 ? " (" + string.Join(", ", m.Warnings.Take(4)) + ")" : "")}")));
 
     private static bool IsSegment(string url) => Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) && uri.AbsolutePath.EndsWith(".m4s", StringComparison.Ordinal);
 
