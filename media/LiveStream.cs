@@ -7,7 +7,7 @@ namespace Broadcast.Media;
 /// (packager, transcoder, restream, preview) read them, each through its own bounded queue.
 /// A reader that falls behind loses frames up to the next video keyframe; the publisher never waits.
 /// </summary>
-public sealed class LiveStream
+public sealed partial class LiveStream
 {
     private readonly object _gate = new();
     private readonly List<LiveStreamReader> _readers = new();
@@ -77,6 +77,12 @@ public sealed class LiveStream
     /// after it nothing more is done.
     /// </summary>
     public bool HasCaptions => _hasCaptions;
+
+    /// <summary>
+    /// Why the last publisher was closed for what it sent (a malformed tag, a multitrack ladder whose keyframes are not
+    /// aligned), for the operator's dashboard while the broadcast waits for it; null when none was.
+    /// </summary>
+    public string? PublisherRefusal { get; set; }
 
     /// <summary>How many times a publisher rejoined this broadcast; frames carry it as <see cref="MediaFrame.Epoch"/>.</summary>
     public int Epoch { get { lock (_gate) return _epoch; } }
@@ -238,6 +244,7 @@ public sealed class LiveStream
     {
         foreach (var reader in _readers) reader.OfferGap();
         _gopCache.Clear();
+        foreach (var rung in _encoderRungs) rung.Value.MarkGap();
     }
 
     /// <summary>The grace period started after <paramref name="resumes"/> resumes ran out: true when the caller is to end the stream
@@ -395,25 +402,15 @@ public sealed class LiveStream
             _latestKeyframe = null;
         }
         foreach (var reader in readers) reader.Complete();
+        foreach (var rung in EncoderRungs) rung.Value.Complete();
         Completed?.Invoke(this);
     }
 
     /// <summary>Applies the current join offset and epoch to a frame, and keeps track of where the media ends.</summary>
     private void Place(MediaFrame frame)
     {
+        Join(frame);
         int timescale = frame.Track.Timescale;
-        if (_epoch > 0)
-        {
-            if (_joinPending)
-            {
-                _joinPending = false;
-                long first = Timescales.Rescale(frame.Dts, timescale, Timescales.Video);
-                _joinOffset = _end == long.MinValue ? 0 : TimelineJoin.Offset(_end, _joinGap, first);
-                _lastVideoDts = long.MinValue;
-            }
-            if (_joinOffset != 0) frame.Shift(Timescales.Rescale(_joinOffset, Timescales.Video, timescale));
-            frame.Epoch = _epoch;
-        }
         long dts = Timescales.Rescale(frame.Dts, timescale, Timescales.Video);
         long duration;
         if (frame.Track is AudioTrack audio)
@@ -425,5 +422,22 @@ public sealed class LiveStream
             duration = _lastVideoDelta > 0 ? _lastVideoDelta : Timescales.Video / 30;
         }
         if (dts + duration > _end) _end = dts + duration;
+    }
+
+    /// <summary>After a reconnect (epoch above 0): moves a frame by the join offset, computed from the first frame of the
+    /// new publish, and stamps it with the epoch. Every track of the publisher goes through here alike.</summary>
+    private void Join(MediaFrame frame)
+    {
+        if (_epoch == 0) return;
+        int timescale = frame.Track.Timescale;
+        if (_joinPending)
+        {
+            _joinPending = false;
+            long first = Timescales.Rescale(frame.Dts, timescale, Timescales.Video);
+            _joinOffset = _end == long.MinValue ? 0 : TimelineJoin.Offset(_end, _joinGap, first);
+            _lastVideoDts = long.MinValue;
+        }
+        if (_joinOffset != 0) frame.Shift(Timescales.Rescale(_joinOffset, Timescales.Video, timescale));
+        frame.Epoch = _epoch;
     }
 }

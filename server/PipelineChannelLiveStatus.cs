@@ -56,9 +56,12 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
         // With passthrough off and a ladder running, the source itself is not served.
         if (video is not null && (_passthrough || transcoding is null)) renditions.Add("source");
         if (transcoding is not null) renditions.AddRange(transcoding.Renditions.Where(r => !renditions.Contains(r)));
+        var encoderRungs = stream.EncoderRungs;
+        renditions.AddRange(encoderRungs.Select(r => StoreKeys.EncoderTrackRendition(r.Key)));
         if (audio is not null) renditions.Add("audio");
         var warnings = new List<string>();
         if (packaging is not null) warnings.AddRange(packaging.Warnings);
+        if (stream.PublisherRefusal is { } refusal) warnings.Add($"the encoder's connection was closed for what it sent: {refusal}");
         if (online && _backlog?.GetStatus() is { PendingObjects: > 0 } pending && !pending.StoreReachable)
         {
             warnings.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -78,10 +81,9 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
             EndedAt = endedAt,
             Reconnecting = reconnectDeadline is not null,
             ReconnectDeadline = reconnectDeadline,
-            Video = video is null ? null : new LiveVideoStatus(
-                CodecName(video.Codec), video.CodecString, video.Width, video.Height,
-                video.FrameRate is { } fr ? Math.Round((double)fr.Numerator / fr.Denominator, 3) : null,
-                video.Profile, video.Level),
+            Video = VideoStatus(video),
+            EncoderLadder = encoderRungs.Select(r => new EncoderRungStatus(r.Key, VideoStatus(r.Value.Video),
+                r.Value.Statistics.BitsPerSecond, r.Value.Statistics.VideoFpsMilli / 1000.0)).ToArray(),
             Audio = audio is null ? null : new LiveAudioStatus(CodecName(audio.Codec), audio.CodecString, audio.SampleRate, audio.Channels),
             VideoFrames = stats.VideoFrames,
             AudioFrames = stats.AudioFrames,
@@ -97,6 +99,11 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
             Warnings = online ? warnings : Array.Empty<string>(),
         };
     }
+
+    private static LiveVideoStatus? VideoStatus(VideoTrack? video) => video is null ? null : new LiveVideoStatus(
+        CodecName(video.Codec), video.CodecString, video.Width, video.Height,
+        video.FrameRate is { } fr ? Math.Round((double)fr.Numerator / fr.Denominator, 3) : null,
+        video.Profile, video.Level);
 
     /// <summary>Codec names as ffprobe spells them, which is what operators compare against.</summary>
     internal static string CodecName(Codec codec) => codec switch

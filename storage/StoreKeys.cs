@@ -20,6 +20,10 @@ public static class StoreKeys
     public const string SourceRendition = "source";
     public const string AudioRendition = "audio";
 
+    /// <summary>The rendition of an encoder's extra video track (multitrack), by its track id: <c>track1</c>, <c>track2</c>…
+    /// The default track (id 0) is the <see cref="SourceRendition"/>.</summary>
+    public static string EncoderTrackRendition(int trackId) => string.Create(CultureInfo.InvariantCulture, $"track{trackId}");
+
     /// <summary>Throws <see cref="ArgumentException"/> unless the key is a safe relative path.</summary>
     public static void Validate(string key)
     {

@@ -111,6 +111,16 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
                 plan.TrySetResult([]);
                 return;
             }
+            // An encoder that sends its own ladder (multitrack) has made the rungs: transcoding its top track again would
+            // spend the CPU the encoder saved and serve a ladder it did not choose. Its tracks are known by its first frame.
+            while (stream.LastVideoTime is null && !stream.IsCompleted && DateTime.UtcNow < deadline)
+                await Task.Delay(20, _stopping.Token).ConfigureAwait(false);
+            if (stream.TakeEncoderLadder() is { Count: > 0 } encoderLadder)
+            {
+                LogEncoderLadder(stream.Name, encoderLadder.Count + 1);
+                plan.TrySetResult([]);
+                return;
+            }
             var ladder = _override?.LadderFor(stream) ?? _options.Ladder;
             var planned = LadderPlanner.Plan(video.Width, video.Height, video.Codec, ladder, _options.Passthrough);
             if (video.Codec != Codec.H264)
@@ -188,6 +198,10 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning,
         Message = "{Channel}: ffmpeg cannot decode {Codec} from FLV here; serving the source only (passthrough)")]
     private partial void LogPassthroughOnly(string channel, string codec);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Information,
+        Message = "{Channel}: the encoder sends its own ladder of {Tracks} video tracks; no transcoding")]
+    private partial void LogEncoderLadder(string channel, int tracks);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Error, Message = "Planning the transcoder of {Channel} failed; serving the source only")]
     private partial void LogPlanFailed(Exception exception, string channel);

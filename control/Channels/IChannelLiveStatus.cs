@@ -44,6 +44,12 @@ public sealed record ChannelLiveState(bool Online, DateTimeOffset? Since = null,
     /// <summary>Frames readers (packager, transcoder) lost because they fell behind.</summary>
     public long FramesDroppedByReaders { get; init; }
 
+    /// <summary>
+    /// The encoder's own ladder, when it sends one (Enhanced RTMP v2 multitrack): its extra video tracks, each packaged as
+    /// a rung (<c>track1</c>, <c>track2</c>…) with no transcoding; <see cref="Video"/> is its default track (the source).
+    /// </summary>
+    public IReadOnlyList<EncoderRungStatus> EncoderLadder { get; init; } = Array.Empty<EncoderRungStatus>();
+
     /// <summary>Renditions being packaged, e.g. "source", "audio".</summary>
     public IReadOnlyList<string> Renditions { get; init; } = Array.Empty<string>();
 
@@ -61,6 +67,9 @@ public sealed record ChannelLiveState(bool Online, DateTimeOffset? Since = null,
 
 /// <summary>The live video track as the encoder sends it.</summary>
 public sealed record LiveVideoStatus(string Codec, string CodecString, int Width, int Height, double? FrameRate, string? Profile, string? Level);
+
+/// <summary>One extra video track of the encoder's ladder: its track id, what it carries and its bitrate over the last seconds.</summary>
+public sealed record EncoderRungStatus(int TrackId, LiveVideoStatus? Video, long Bitrate, double Fps);
 
 /// <summary>The live audio track as the encoder sends it.</summary>
 public sealed record LiveAudioStatus(string Codec, string CodecString, int SampleRate, int Channels);

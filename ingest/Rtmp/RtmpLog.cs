@@ -128,6 +128,12 @@ internal static partial class RtmpLog
     public static partial void PublishRefusedStillSending(ILogger logger, long connectionId, string remoteEndPoint, string streamName, int silentMs,
         string? channelId);
 
+    [LoggerMessage(EventId = 1055, Level = LogLevel.Warning,
+        Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: video track {TrackId} of {StreamName} dropped: {Reason} " +
+            "(channel {ChannelId}); the other tracks go on")]
+    public static partial void VideoTrackRefused(ILogger logger, long connectionId, string remoteEndPoint, int trackId, string streamName,
+        string reason, string? channelId);
+
     [LoggerMessage(EventId = 1050, Level = LogLevel.Information,
         Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: cue point on {StreamName}, " +
             "ad break {SpliceEventId} of {DurationMs} ms in {DelayMs} ms (packaged: {Packaged}, channel {ChannelId})")]

@@ -10,7 +10,7 @@ namespace Broadcast.Ingest.Rtmp;
 /// <see cref="FlvDemuxer"/>, @setDataFrame metadata, and encoder ad cue points. The 32-bit RTMP clocks are the
 /// connection's, unwrapped across every publish it makes.
 /// </summary>
-internal sealed class RtmpMediaFeed(long connectionId, string remote, ILogger logger)
+internal sealed class RtmpMediaFeed(long connectionId, string remote, int maxVideoTracks, ILogger logger)
 {
     private FlvDemuxer? _demuxer;
     private TimestampUnwrapper _audioClock;
@@ -21,7 +21,12 @@ internal sealed class RtmpMediaFeed(long connectionId, string remote, ILogger lo
     /// <summary>Media goes into a stream now; before publish, media messages are refused.</summary>
     public bool IsFeeding => _demuxer is not null;
 
-    public void Start(LiveStream stream) => _demuxer = new FlvDemuxer(stream);
+    public void Start(LiveStream stream)
+    {
+        _demuxer = new FlvDemuxer(stream, maxVideoTracks);
+        stream.PublisherRefusal = null;
+        _demuxer.TrackRefused += (track, reason) => RtmpLog.VideoTrackRefused(logger, connectionId, remote, track, stream.Name, reason, stream.Tag);
+    }
 
     public void Stop() => _demuxer = null;
 
@@ -33,7 +38,12 @@ internal sealed class RtmpMediaFeed(long connectionId, string remote, ILogger lo
             ? _demuxer.TryWriteAudio(_audioClock.Unwrap(timestamp), payload, out error)
             : _demuxer.TryWriteVideo(_videoClock.Unwrap(timestamp), payload, out error);
         if (typeId == RtmpMessageType.Video) _lastVideoTimestamp = timestamp;
-        if (!ok) throw new RtmpCloseException($"invalid {(typeId == RtmpMessageType.Audio ? "audio" : "video")} message: {error}");
+        if (!ok)
+        {
+            string reason = $"invalid {(typeId == RtmpMessageType.Audio ? "audio" : "video")} message: {error}";
+            _demuxer.Stream.PublisherRefusal = reason;
+            throw new RtmpCloseException(reason);
+        }
     }
 
     /// <summary>

@@ -76,4 +76,12 @@ public sealed class RtmpOptions
 
     /// <summary>...block that address's publishes (even with a good key) for this long.</summary>
     public int FailedPublishBlockSeconds { get; set; } = 300;
+
+    /// <summary>
+    /// How many video tracks one publish may carry, its default track included: an encoder that makes its own ladder
+    /// (Enhanced RTMP v2 multitrack, OBS's Enhanced Broadcasting) sends each rung as a track, and the server packages them
+    /// without transcoding. Each track holds a hub with its group of pictures, so the cap bounds a publisher's memory;
+    /// a track over it is dropped with a warning and the others go on. 1 refuses multitrack publishes.
+    /// </summary>
+    public int MaxVideoTracks { get; set; } = 6;
 }

@@ -22,10 +22,28 @@ public sealed class FlvDemuxer
     private FrameRate? _metadataFrameRate;
     private long _videoFramesOnTrack;
     private TimestampUnwrapper _fileTimestamps;
+    private FlvEncoderTracks? _encoderTracks;
 
-    public FlvDemuxer(LiveStream stream) => Stream = stream;
+    /// <param name="stream">The hub the publish writes into.</param>
+    /// <param name="maxVideoTracks">How many video tracks an Enhanced RTMP v2 multitrack publish may carry, its default
+    /// track included; 1 refuses multitrack.</param>
+    public FlvDemuxer(LiveStream stream, int maxVideoTracks = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxVideoTracks, 1);
+        Stream = stream;
+        MaxVideoTracks = maxVideoTracks;
+    }
 
     public LiveStream Stream { get; }
+
+    /// <summary>How many video tracks a multitrack publish may carry (its default track included).</summary>
+    public int MaxVideoTracks { get; }
+
+    /// <summary>
+    /// Raised once per track when an encoder's extra video track cannot join the ladder (it started after the ladder
+    /// was set, or the cap is reached): its frames are dropped and the publish goes on with the tracks it had.
+    /// </summary>
+    public event Action<int, string>? TrackRefused;
 
     /// <summary>The last video frame's decode time (in the video track's timescale), or null before the first.</summary>
     public long? LastVideoDts { get; private set; }
@@ -51,12 +69,21 @@ public sealed class FlvDemuxer
     public bool TryWriteVideo(long timestampMs, ReadOnlySpan<byte> body, out string? error)
     {
         error = null;
+        // A command frame (FrameType 5) carries a command byte, not tracks, whatever its packet type says.
+        if (FlvVideoMultitrackReader.IsMultitrack(body) && (FlvVideoFrameType)((body[0] >> 4) & 0x07) != FlvVideoFrameType.Command)
+            return TryWriteMultitrackVideo(timestampMs, body, out error);
         if (!FlvVideoTagHeader.TryRead(body, out var header, out int consumed))
         {
             error = body.IsEmpty ? "empty video tag" : $"truncated or malformed video tag header ({body.Length} bytes)";
             return false;
         }
-        var payload = body[consumed..];
+        return TryWriteVideoPacket(timestampMs, header, body[consumed..], out error);
+    }
+
+    /// <summary>One track's packet: the default track's (a legacy or single-track tag, or track 0 of a multitrack one).</summary>
+    private bool TryWriteVideoPacket(long timestampMs, in FlvVideoTagHeader header, ReadOnlySpan<byte> payload, out string? error)
+    {
+        error = null;
         switch (header.PacketType)
         {
             case FlvVideoPacketType.SequenceStart:
@@ -82,11 +109,36 @@ public sealed class FlvDemuxer
         if (payload.IsEmpty) return true; // some encoders send empty NALU packets (e.g. at stream end): nothing to decode
         long dts = Timescales.Rescale(timestampMs, Timescales.Milliseconds, _video.Timescale);
         int cto = (int)Timescales.Rescale(header.CompositionTimeMs, Timescales.Milliseconds, _video.Timescale);
+        if (_encoderTracks is not null && !_encoderTracks.NoteDefault(timestampMs, header.IsKeyframe, out error)) return false;
         var frame = MediaFrame.Rent(_video, dts, cto, header.IsKeyframe, payload);
         _videoFramesOnTrack++;
         LastVideoDts = dts;
         Stream.Write(frame);
         return true;
+    }
+
+    /// <summary>
+    /// An Enhanced RTMP v2 multitrack video message: track 0 is the default track (this hub's video), every other track a
+    /// rung of the encoder's ladder on a hub of its own. Every track of the message is read; the first bad one refuses the
+    /// publish (what came before it in the message was written).
+    /// </summary>
+    private bool TryWriteMultitrackVideo(long timestampMs, ReadOnlySpan<byte> body, out string? error)
+    {
+        if (MaxVideoTracks == 1)
+        {
+            error = "multitrack video (Enhanced RTMP v2) is not accepted here (Rtmp:MaxVideoTracks is 1)";
+            return false;
+        }
+        if (!FlvVideoMultitrackReader.TryCreate(body, out var reader, out error)) return false;
+        _encoderTracks ??= new FlvEncoderTracks(Stream, MaxVideoTracks, (track, reason) => TrackRefused?.Invoke(track, reason));
+        while (reader.TryReadNext(out var packet, out error))
+        {
+            bool ok = packet.TrackId == 0
+                ? TryWriteVideoPacket(timestampMs, packet.Header, packet.Payload, out error)
+                : _encoderTracks.TryWrite(packet.TrackId, timestampMs, packet.Header, packet.Payload, out error);
+            if (!ok) return false;
+        }
+        return error is null;
     }
 
     /// <summary>Handles one RTMP audio message (type 8).</summary>
@@ -149,6 +201,11 @@ public sealed class FlvDemuxer
             return false;
         }
         if (_video is not null && _video.Codec == codec && _video.DecoderConfig.Span.SequenceEqual(config)) return true;
+        if (_encoderTracks is not null && _video is not null && _video.Codec != codec)
+        {
+            error = $"video track 0 changed codec from {_video.Codec} to {codec} during a multitrack publish";
+            return false;
+        }
         if (!MediaTrackFactory.TryCreateVideo(codec, config, _metadataFrameRate, out var track, out error)) return false;
         _video = track;
         _videoFramesOnTrack = 0;

@@ -173,7 +173,14 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
 
             // Transcoded rungs (if any) are more video renditions of the same StreamPackager: same cut rule, same numbers.
             IReadOnlyList<KeyValuePair<string, LiveStream>> extras = [];
-            if (sawVideo && _renditions is not null)
+            // An encoder that sends its own ladder (multitrack) gives every rung: no transcoder runs for it (see TranscoderService).
+            var encoderLadder = sawVideo ? stream.TakeEncoderLadder() : [];
+            if (encoderLadder.Count > 0)
+            {
+                extras = [new(StoreKeys.SourceRendition, stream), .. encoderLadder.Select(r => new KeyValuePair<string, LiveStream>(StoreKeys.EncoderTrackRendition(r.Key), r.Value))];
+                _logger.LogEncoderLadder(stream.Name, encoderLadder.Count + 1);
+            }
+            else if (sawVideo && _renditions is not null)
             {
                 try
                 {

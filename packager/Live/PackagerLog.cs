@@ -19,6 +19,10 @@ internal static partial class PackagerLog
     [LoggerMessage(EventId = 4003, Level = LogLevel.Error, Message = "Packaging {Channel} failed")]
     public static partial void LogFailed(this ILogger logger, Exception exception, string channel);
 
+    [LoggerMessage(EventId = 4055, Level = LogLevel.Information,
+        Message = "{Channel}: the encoder sends its own ladder of {Tracks} video tracks; each is a rung, none is transcoded")]
+    public static partial void LogEncoderLadder(this ILogger logger, string channel, int tracks);
+
     [LoggerMessage(EventId = 4005, Level = LogLevel.Warning,
         Message = "Transcoded renditions of {Channel} did not arrive in time; packaging without them")]
     public static partial void LogNoRenditions(this ILogger logger, string channel);

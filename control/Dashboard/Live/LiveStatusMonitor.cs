@@ -20,6 +20,7 @@ public sealed record ChannelLiveView(
     string? Audio,
     long SegmentsWritten,
     IReadOnlyList<string> Renditions,
+    IReadOnlyList<string> EncoderLadder,
     IReadOnlyList<Advice> Advice,
     LiveSample Sample);
 
@@ -155,10 +156,15 @@ public sealed partial class LiveStatusMonitor(
                 $"{(audio.Channels == 1 ? "mono" : audio.Channels == 2 ? "stereo" : audio.Channels + " ch")}" : null,
             state.SegmentsWritten,
             state.Renditions,
+            state.EncoderLadder.Select(DescribeRung).ToArray(),
             EncoderAdvice.For(state, recentFps),
             sample);
         return entry;
     }
+
+    /// <summary>One rung of the encoder's own ladder as the channel page lists it: "track 1: 1280×720 H.264 High @ 3.1, 30 fps, 2.5 Mb/s".</summary>
+    private static string DescribeRung(EncoderRungStatus rung) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"track {rung.TrackId}: {(rung.Video is { } v ? $"{v.Width}×{v.Height} {Describe(v)}" : "no sequence header yet")}, {rung.Bitrate / 1_000_000.0:0.0#} Mb/s");
 
     private static string Describe(LiveVideoStatus video)
     {

@@ -145,6 +145,10 @@
         $('fact-audio').textContent = view.audio || '–';
         $('fact-keyframes').textContent = view.keyframeIntervalMs > 0 ? (view.keyframeIntervalMs / 1000).toFixed(2).replace(/0$/, '') + ' s' : '–';
         $('fact-renditions').textContent = view.renditions && view.renditions.length ? view.renditions.join(', ') : '–';
+        // The encoder's own ladder (multitrack): shown only while it sends one.
+        const ladder = view.encoderLadder || [];
+        $('fact-ladder-row').hidden = ladder.length === 0;
+        $('fact-ladder').textContent = ladder.join('; ');
         $('fact-segments').textContent = String(view.segmentsWritten);
 
         const list = $('advice');

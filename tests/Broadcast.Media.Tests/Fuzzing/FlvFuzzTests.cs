@@ -33,6 +33,9 @@ public class FlvFuzzTests(ITestOutputHelper output)
         seeds.AddRange(FuzzSeeds.Column(FlvTagHeaderTests.AudioCases, 2));
         seeds.AddRange(FuzzSeeds.Column(FlvDemuxerTests.BadVideo, 1).Where(b => b.Length > 0));
         seeds.AddRange(FuzzSeeds.Column(FlvDemuxerTests.BadAudio, 1).Where(b => b.Length > 0));
+        seeds.AddRange(FuzzSeeds.Column(FlvVideoMultitrackTests.BadMultitrack, 1));
+        seeds.Add(FlvVideoMultitrackTests.ManyTracks(1, 0, (0, FlvDemuxerTests.HighAvcC), (1, FlvDemuxerTests.HighAvcC)));
+        seeds.Add(FlvVideoMultitrackTests.ManyTracks(1, 1, (0, [0, 0, 0, .. FlvDemuxerTests.OneNal]), (1, [0, 0, 0, .. FlvDemuxerTests.OneNal])));
         return seeds;
     }
 
@@ -51,9 +54,10 @@ public class FlvFuzzTests(ITestOutputHelper output)
         };
         var report = FuzzRunner.Run("flv " + primed, seeds, (input, random) =>
         {
-            // A demuxer with tracks already set, so coded frames reach the stream, then the input as either kind.
+            // A demuxer with tracks already set, so coded frames reach the stream, then the input as either kind. It takes
+            // multitrack publishes, so mutated multitrack messages reach the extra tracks too.
             var stream = new LiveStream("fuzz");
-            var demuxer = new FlvDemuxer(stream);
+            var demuxer = new FlvDemuxer(stream, maxVideoTracks: 4);
             if (!demuxer.TryWriteVideo(0, header, out var error) || !demuxer.TryWriteAudio(0, seeds[7], out error))
                 throw new InvalidOperationException("priming failed: " + error);
             long ts = random.Between(0, int.MaxValue);
