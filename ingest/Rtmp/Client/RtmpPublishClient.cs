@@ -8,34 +8,6 @@ using Broadcast.Media;
 
 namespace Broadcast.Ingest.Rtmp.Client;
 
-public sealed class RtmpPublishClientOptions
-{
-    /// <summary>Bound on TCP connect + TLS + handshake + the publish flow.</summary>
-    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>A write (one frame) that cannot be flushed within this time means the destination is stuck.</summary>
-    public TimeSpan WriteTimeout { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>Our outgoing chunk size, announced first.</summary>
-    public int ChunkSize { get; init; } = 4096;
-
-    /// <summary>Largest message accepted from the server (commands only; servers send nothing big).</summary>
-    public int MaxMessageSize { get; init; } = 1024 * 1024;
-
-    /// <summary>rtmps:// only: accept a certificate that does not validate (self-signed test servers). Off by default.</summary>
-    public bool AllowUntrustedCertificate { get; init; }
-}
-
-/// <summary>
-/// The destination refused or broke the publish; <see cref="Exception.Message"/> is the reason in a few fixed words ("connection
-/// refused", "TLS verification failed", "the server refused the publish (NetStream.Publish.BadName)"), never the remote's own text,
-/// which is in <see cref="Detail"/> for a debug log.
-/// </summary>
-public sealed class RtmpPublishException(string message, Exception? inner = null, string? detail = null) : Exception(message, inner)
-{
-    public string? Detail { get; } = detail;
-}
-
 /// <summary>
 /// Publishes to an RTMP or RTMPS server: TCP (or TLS with SNI for rtmps://), the handshake, the publish flow of
 /// <see cref="RtmpPublishProtocol"/>, then <see cref="MediaFrame"/>s as FLV tag bodies. A background loop keeps reading
@@ -182,8 +154,7 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(frame);
         var track = frame.Track;
         if (!FlvTagBodyWriter.CanCarry(track)) return false;
-        if (_readLoop.IsCompleted
-            && _readLoop.Exception is { } failed) throw new RtmpPublishException(failed.InnerException?.Message ?? failed.Message, failed);
+        ThrowIfReadLoopFailed();
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -210,6 +181,33 @@ public sealed class RtmpPublishClient : IAsyncDisposable
         {
             _writeLock.Release();
         }
+    }
+
+    /// <summary>
+    /// Sends one audio or video message whose body the caller built itself, as given and stamped <paramref name="timestampMs"/>:
+    /// for bodies <see cref="SendFrameAsync"/> cannot express from a <see cref="MediaFrame"/> (an Enhanced RTMP multitrack
+    /// message of several tracks). Nothing is rebased or preceded by a sequence header.
+    /// </summary>
+    public async ValueTask SendMessageAsync(bool video, uint timestampMs, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        ThrowIfReadLoopFailed();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Data messages sent afterwards are stamped with the newest media time, as after SendFrameAsync.
+            _lastTimestamp = Math.Max(_lastTimestamp, timestampMs);
+            Write(video, timestampMs, body.Span);
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private void ThrowIfReadLoopFailed()
+    {
+        if (_readLoop.IsCompleted && _readLoop.Exception is { } failed) throw new RtmpPublishException(failed.InnerException?.Message ?? failed.Message, failed);
     }
 
     private void Write(bool video, uint timestamp, ReadOnlySpan<byte> body)

@@ -58,14 +58,7 @@ public sealed partial class FrameRateTests
 
         string master = await LadderPlaylists.WaitForMasterAsync(server, server.Absolute($"/live/{channel.Slug}/master.m3u8"), Video, Log);
         var lines = master.Split('\n');
-        string mpdText = "";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            mpdText = await server.Viewer.GetStringAsync(server.Absolute($"/live/{channel.Slug}/manifest.mpd"));
-            return Video.All(v => mpdText.Contains($"<Representation id=\"{v}\"", StringComparison.Ordinal));
-        }, TimeSpan.FromSeconds(30), "the MPD to list every rendition", () => Log(mpdText));
-        var representations = XDocument.Parse(mpdText).Descendants().Where(e => e.Name.LocalName == "Representation")
-            .ToDictionary(e => (string)e.Attribute("id")!);
+        var representations = await LadderPlaylists.WaitForRepresentationsAsync(server, server.Absolute($"/live/{channel.Slug}/manifest.mpd"), Video, Log);
 
         foreach (var v in Video)
         {
@@ -74,17 +67,7 @@ public sealed partial class FrameRateTests
             var inf = StreamInf().Match(lines[at - 1]);
             Assert.True(inf.Success, Log(lines[at - 1]));
 
-            // The rendition's init and first segment, as a player would fetch them, probed as one file.
-            string playlist = await server.Viewer.GetStringAsync(server.Absolute($"/live/{channel.Slug}/{v}/index.m3u8"));
-            string init = MapUri().Match(playlist).Groups[1].Value;
-            string first = playlist.Split('\n').First(l => l.EndsWith(".m4s", StringComparison.Ordinal));
-            string file = dir.Combine($"{v}.mp4");
-            await using (var output = File.Create(file))
-            {
-                foreach (var name in new[] { init, first })
-                    await output.WriteAsync(await server.Viewer.GetByteArrayAsync(server.Absolute($"/live/{channel.Slug}/{v}/{name}")));
-            }
-            var probe = MediaTools.ProbeFirstStream(file);
+            var probe = await LadderPlaylists.ProbeFirstSegmentAsync(server, channel.Slug, v, dir);
             double probed = Rate(probe.GetProperty("avg_frame_rate").GetString()!);
             string context = Log($"{v}: {lines[at - 1]}; MPD {representations[v]}; ffprobe avg_frame_rate {probed}");
 
@@ -152,9 +135,6 @@ public sealed partial class FrameRateTests
 
     [GeneratedRegex("^#EXT-X-STREAM-INF:.*CODECS=\"(?<codecs>[^\"]+)\",RESOLUTION=(?<res>\\d+x\\d+),FRAME-RATE=(?<fps>[0-9.]+),")]
     private static partial Regex StreamInf();
-
-    [GeneratedRegex("#EXT-X-MAP:URI=\"([^\"]+)\"")]
-    private static partial Regex MapUri();
 
     [GeneratedRegex("BANDWIDTH=([0-9]+)")]
     private static partial Regex Bandwidth();

@@ -1,9 +1,12 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Transcoding;
 
 /// <summary>Waits the ladder tests share: a master that lists every rendition, every video playlist ended.</summary>
-internal static class LadderPlaylists
+internal static partial class LadderPlaylists
 {
     /// <summary>The master playlist once it names each of <paramref name="renditions"/>' media playlists.</summary>
     public static async Task<string> WaitForMasterAsync(ServerProcess server, Uri master, IReadOnlyList<string> renditions, Func<string, string> log)
@@ -29,4 +32,35 @@ internal static class LadderPlaylists
         }, TimeSpan.FromSeconds(60), "every video playlist to end", () => log(string.Join("\n", playlists.Values)));
         return playlists;
     }
+
+    /// <summary>The MPD's Representations by id, once it lists each of <paramref name="renditions"/>.</summary>
+    public static async Task<Dictionary<string, XElement>> WaitForRepresentationsAsync(ServerProcess server, Uri mpd, IReadOnlyList<string> renditions,
+        Func<string, string> log)
+    {
+        string text = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            text = await server.Viewer.GetStringAsync(mpd);
+            return renditions.All(v => text.Contains($"<Representation id=\"{v}\"", StringComparison.Ordinal));
+        }, TimeSpan.FromSeconds(30), "the MPD to list every rendition", () => log(text));
+        return XDocument.Parse(text).Descendants().Where(e => e.Name.LocalName == "Representation").ToDictionary(e => (string)e.Attribute("id")!);
+    }
+
+    /// <summary>A rendition's init segment and first media segment, as a player fetches them, probed as one file: its first stream.</summary>
+    public static async Task<JsonElement> ProbeFirstSegmentAsync(ServerProcess server, string slug, string rendition, TempDirectory dir)
+    {
+        string playlist = await server.Viewer.GetStringAsync(server.Absolute($"/live/{slug}/{rendition}/index.m3u8"));
+        string init = MapUri().Match(playlist).Groups[1].Value;
+        string first = playlist.Split('\n').First(l => l.EndsWith(".m4s", StringComparison.Ordinal));
+        string file = dir.Combine($"{rendition}.mp4");
+        await using (var output = File.Create(file))
+        {
+            foreach (var name in new[] { init, first })
+                await output.WriteAsync(await server.Viewer.GetByteArrayAsync(server.Absolute($"/live/{slug}/{rendition}/{name}")));
+        }
+        return MediaTools.ProbeFirstStream(file);
+    }
+
+    [GeneratedRegex("#EXT-X-MAP:URI=\"([^\"]+)\"")]
+    private static partial Regex MapUri();
 }

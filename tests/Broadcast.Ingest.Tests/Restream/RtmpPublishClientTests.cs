@@ -53,6 +53,42 @@ public class RtmpPublishClientTests
     }
 
     [Fact]
+    public async Task Message_bodies_built_by_the_caller_arrive_as_sent_with_their_own_times()
+    {
+        byte[] highAvcC = Convert.FromHexString(
+            "0164001fffe1001a6764001facd9405005bb011000000300100000030320f1831960010006" + "68ebe3cb22c0" + "fdf8f800");
+        byte[] idr = [0x00, 0x00, 0x00, 0x04, 0x65, 0x88, 0x84, 0x00];
+        byte[] slice = [0x00, 0x00, 0x00, 0x03, 0x41, 0x9A, 0x00];
+        byte[] aac = [0x21, 0x10, 0x04, 0x60, 0x8C, 0x1C];
+        await using var host = await RtmpTestHost.StartAsync();
+        var target = new RtmpPublishTarget(false, "127.0.0.1", host.EndPoint.Port, "live", TestPublishAuthorizer.GoodKey);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await using var client = await RtmpPublishClient.PublishAsync(target, null, timeout.Token);
+        using var reader = host.Registry.Find("news")!.OpenReader("check", 64);
+
+        // Legacy FLV tag bodies, each sent as one message exactly as built: the path a multitrack sender takes with its own bodies.
+        await client.SendMessageAsync(video: true, 1000, (byte[])[0x17, 0x00, 0x00, 0x00, 0x00, .. highAvcC], timeout.Token);
+        await client.SendMessageAsync(video: false, 1000, (byte[])[0xAF, 0x00, 0x11, 0x90], timeout.Token);
+        await client.SendMessageAsync(video: true, 1000, (byte[])[0x17, 0x01, 0x00, 0x00, 0x00, .. idr], timeout.Token);
+        await client.SendMessageAsync(video: false, 1010, (byte[])[0xAF, 0x01, .. aac], timeout.Token);
+        await client.SendMessageAsync(video: true, 1033, (byte[])[0x27, 0x01, 0x00, 0x00, 0x00, .. slice], timeout.Token);
+
+        var received = new List<MediaFrame>();
+        while (received.Count < 3) received.Add((await reader.ReadAsync(timeout.Token))!);
+        var video = received.Where(f => f.Kind == MediaKind.Video).ToArray();
+        var audio = Assert.Single(received, f => f.Kind == MediaKind.Audio);
+        Assert.Equal(2, video.Length);
+        Assert.True(video[0].IsKeyframe);
+        Assert.Equal(idr, video[0].Data.ToArray());
+        Assert.False(video[1].IsKeyframe);
+        Assert.Equal(slice, video[1].Data.ToArray());
+        Assert.Equal(aac, audio.Data.ToArray());
+        // Not rebased by the client: the frames keep the 33 ms between the times they were sent with.
+        Assert.Equal(33, Timescales.Rescale(video[1].Dts - video[0].Dts, video[0].Track.Timescale, Timescales.Milliseconds));
+        foreach (var frame in received) frame.Release();
+    }
+
+    [Fact]
     public async Task Wrong_key_fails_with_the_servers_BadName_code_and_keeps_its_words_for_the_log()
     {
         await using var host = await RtmpTestHost.StartAsync();
