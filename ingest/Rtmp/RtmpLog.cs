@@ -129,9 +129,9 @@ internal static partial class RtmpLog
         string? channelId);
 
     [LoggerMessage(EventId = 1055, Level = LogLevel.Warning,
-        Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: video track {TrackId} of {StreamName} dropped: {Reason} " +
+        Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: {Track} of {StreamName} dropped: {Reason} " +
             "(channel {ChannelId}); the other tracks go on")]
-    public static partial void VideoTrackRefused(ILogger logger, long connectionId, string remoteEndPoint, int trackId, string streamName,
+    public static partial void TrackRefused(ILogger logger, long connectionId, string remoteEndPoint, string track, string streamName,
         string reason, string? channelId);
 
     [LoggerMessage(EventId = 1050, Level = LogLevel.Information,

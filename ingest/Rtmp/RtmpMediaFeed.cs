@@ -25,7 +25,7 @@ internal sealed class RtmpMediaFeed(long connectionId, string remote, int maxVid
     {
         _demuxer = new FlvDemuxer(stream, maxVideoTracks);
         stream.PublisherRefusal = null;
-        _demuxer.TrackRefused += (track, reason) => RtmpLog.VideoTrackRefused(logger, connectionId, remote, track, stream.Name, reason, stream.Tag);
+        _demuxer.TrackRefused += (track, reason) => RtmpLog.TrackRefused(logger, connectionId, remote, track, stream.Name, reason, stream.Tag);
     }
 
     public void Stop() => _demuxer = null;

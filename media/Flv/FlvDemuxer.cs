@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Broadcast.Media.Codecs;
 
 namespace Broadcast.Media.Flv;
@@ -23,6 +24,11 @@ public sealed class FlvDemuxer
     private long _videoFramesOnTrack;
     private TimestampUnwrapper _fileTimestamps;
     private FlvEncoderTracks? _encoderTracks;
+    // Enhanced RTMP audio (enhanced-rtmp-v2, AudioPacketType): Multitrack 5, MultichannelConfig 4; FourCC 'mp4a' is AAC.
+    private const byte AudioPacketMultitrack = 5;
+    private const byte AudioPacketMultichannelConfig = 4;
+    private const uint FourCcMp4a = 0x6D703461;
+    private readonly HashSet<byte> _ignoredAudioTracks = new();
 
     /// <param name="stream">The hub the publish writes into.</param>
     /// <param name="maxVideoTracks">How many video tracks an Enhanced RTMP v2 multitrack publish may carry, its default
@@ -40,10 +46,11 @@ public sealed class FlvDemuxer
     public int MaxVideoTracks { get; }
 
     /// <summary>
-    /// Raised once per track when an encoder's extra video track cannot join the ladder (it started after the ladder
-    /// was set, or the cap is reached): its frames are dropped and the publish goes on with the tracks it had.
+    /// Raised once per track (named "video track 3", "audio track 1") when an encoder's extra track is dropped: a video
+    /// track that started after the ladder was set, is over the cap or stopped; an audio track beside track 0. The
+    /// publish goes on with the tracks it had.
     /// </summary>
-    public event Action<int, string>? TrackRefused;
+    public event Action<string, string>? TrackRefused;
 
     /// <summary>The last video frame's decode time (in the video track's timescale), or null before the first.</summary>
     public long? LastVideoDts { get; private set; }
@@ -130,7 +137,7 @@ public sealed class FlvDemuxer
             return false;
         }
         if (!FlvVideoMultitrackReader.TryCreate(body, out var reader, out error)) return false;
-        _encoderTracks ??= new FlvEncoderTracks(Stream, MaxVideoTracks, (track, reason) => TrackRefused?.Invoke(track, reason));
+        _encoderTracks ??= new FlvEncoderTracks(Stream, MaxVideoTracks, (track, reason) => TrackRefused?.Invoke($"video track {track}", reason));
         while (reader.TryReadNext(out var packet, out error))
         {
             bool ok = packet.TrackId == 0
@@ -141,7 +148,7 @@ public sealed class FlvDemuxer
         return error is null;
     }
 
-    /// <summary>Handles one RTMP audio message (type 8).</summary>
+    /// <summary>Handles one RTMP audio message (type 8): legacy AAC, or Enhanced RTMP audio whose FourCC is 'mp4a'.</summary>
     public bool TryWriteAudio(long timestampMs, ReadOnlySpan<byte> body, out string? error)
     {
         error = null;
@@ -150,31 +157,76 @@ public sealed class FlvDemuxer
             error = body.IsEmpty ? "empty audio tag" : $"truncated audio tag header ({body.Length} bytes)";
             return false;
         }
+        if (header.SoundFormat == FlvSoundFormat.ExHeader) return TryWriteEnhancedAudio(timestampMs, body, out error);
         if (header.SoundFormat != FlvSoundFormat.Aac)
         {
             error = $"unsupported audio codec {FlvAudioTagHeader.FormatName(header.SoundFormat)}";
             return false;
         }
-        var payload = body[consumed..];
-        switch (header.AacPacketType)
+        return header.AacPacketType switch
         {
-            case FlvAudioTagHeader.AacSequenceHeader:
-                return TrySetAudioConfig(payload, out error);
-            case FlvAudioTagHeader.AacRaw:
-                break;
-            default:
-                error = $"unknown AACPacketType {header.AacPacketType}";
-                return false;
-        }
-        if (_audio is null)
+            FlvAudioTagHeader.AacSequenceHeader => TrySetAudioConfig(body[consumed..], out error),
+            FlvAudioTagHeader.AacRaw => TryWriteAac(timestampMs, body[consumed..], out error),
+            _ => Refuse($"unknown AACPacketType {header.AacPacketType}", out error),
+        };
+    }
+
+    /// <summary>
+    /// Enhanced RTMP audio (ExAudioTagHeader, enhanced-rtmp-v2): <c>SoundFormat(4)=9 AudioPacketType(4)</c>, then the FourCC
+    /// and the packet, or a multitrack message. Track 0 is the publish's audio; other audio tracks are dropped (each named
+    /// once through <see cref="TrackRefused"/>) until alternate audio renditions are served, so an encoder that sends
+    /// several (OBS does, for a separate VOD track) still publishes.
+    /// </summary>
+    private bool TryWriteEnhancedAudio(long timestampMs, ReadOnlySpan<byte> body, out string? error)
+    {
+        byte packetType = (byte)(body[0] & 0x0F);
+        if (packetType != AudioPacketMultitrack)
         {
-            error = "AAC frame before its sequence header (AudioSpecificConfig)";
-            return false;
+            if (body.Length < 5) return Refuse($"truncated enhanced audio tag header ({body.Length} bytes)", out error);
+            return TryWriteAudioPacket(timestampMs, packetType, BinaryPrimitives.ReadUInt32BigEndian(body[1..]), body[5..], out error);
         }
+        if (!FlvMultitrackTracks.TryCreate(body, "audio", out byte inner, out var tracks, out error)) return false;
+        if (inner is AudioPacketMultitrack or > AudioPacketMultichannelConfig)
+            return Refuse($"audio packet type {inner} inside a multitrack message", out error);
+        while (tracks.TryReadNext(out byte trackId, out uint fourCc, out var data, out error))
+        {
+            if (trackId == 0)
+            {
+                if (!TryWriteAudioPacket(timestampMs, inner, fourCc, data, out error)) return false;
+            }
+            else if (_ignoredAudioTracks.Add(trackId))
+                TrackRefused?.Invoke($"audio track {trackId}", "alternate audio renditions are not served yet; the publish's audio is track 0");
+        }
+        return error is null;
+    }
+
+    private bool TryWriteAudioPacket(long timestampMs, byte packetType, uint fourCc, ReadOnlySpan<byte> payload, out string? error)
+    {
+        error = null;
+        if (fourCc != FourCcMp4a) return Refuse($"unsupported audio codec FourCC '{FlvVideoTagHeader.FourCcToString(fourCc)}'", out error);
+        return packetType switch
+        {
+            0 => TrySetAudioConfig(payload, out error), // SequenceStart: the AudioSpecificConfig
+            1 => TryWriteAac(timestampMs, payload, out error), // CodedFrames
+            2 or AudioPacketMultichannelConfig => true, // SequenceEnd; the channel layout (the AudioSpecificConfig has it for AAC)
+            _ => Refuse($"unsupported enhanced RTMP audio packet type {packetType}", out error),
+        };
+    }
+
+    private bool TryWriteAac(long timestampMs, ReadOnlySpan<byte> payload, out string? error)
+    {
+        error = null;
+        if (_audio is null) return Refuse("AAC frame before its sequence header (AudioSpecificConfig)", out error);
         if (payload.IsEmpty) return true;
         long dts = Timescales.Rescale(timestampMs, Timescales.Milliseconds, _audio.Timescale);
         Stream.Write(MediaFrame.Rent(_audio, dts, 0, true, payload));
         return true;
+    }
+
+    private static bool Refuse(string reason, out string? error)
+    {
+        error = reason;
+        return false;
     }
 
     /// <summary>Handles <c>@setDataFrame</c>/<c>onMetaData</c> values (framerate, width, height, encoder...).</summary>

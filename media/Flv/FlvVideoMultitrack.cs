@@ -44,22 +44,17 @@ public ref struct FlvVideoMultitrackReader
 {
     private readonly FlvVideoFrameType _frameType;
     private readonly FlvVideoPacketType _packetType;
-    private readonly uint _sharedFourCc;
-    private ReadOnlySpan<byte> _rest;
-    private bool _readOne;
+    private FlvMultitrackTracks _tracks;
 
-    private FlvVideoMultitrackReader(FlvVideoFrameType frameType, FlvMultitrackType type, FlvVideoPacketType packetType, uint fourCc,
-        ReadOnlySpan<byte> rest)
+    private FlvVideoMultitrackReader(FlvVideoFrameType frameType, FlvVideoPacketType packetType, FlvMultitrackTracks tracks)
     {
         _frameType = frameType;
-        Type = type;
         _packetType = packetType;
-        _sharedFourCc = fourCc;
-        _rest = rest;
+        _tracks = tracks;
     }
 
     /// <summary>The message's multitrack type.</summary>
-    public FlvMultitrackType Type { get; }
+    public readonly FlvMultitrackType Type => _tracks.Type;
 
     /// <summary>True when <paramref name="body"/> (a whole video tag body) is an enhanced multitrack message.</summary>
     public static bool IsMultitrack(ReadOnlySpan<byte> body) =>
@@ -69,43 +64,19 @@ public ref struct FlvVideoMultitrackReader
     public static bool TryCreate(ReadOnlySpan<byte> body, out FlvVideoMultitrackReader reader, out string? error)
     {
         reader = default;
-        error = null;
         if (!IsMultitrack(body))
         {
             error = "not a multitrack video message";
             return false;
         }
-        if (body.Length < 2)
+        if (!FlvMultitrackTracks.TryCreate(body, "video", out var packetType, out var tracks, out error)) return false;
+        var inner = (FlvVideoPacketType)packetType;
+        if (inner is FlvVideoPacketType.Multitrack or FlvVideoPacketType.ModEx || (byte)inner > (byte)FlvVideoPacketType.ModEx)
         {
-            error = "multitrack video message without its multitrack type";
+            error = $"video packet type {packetType} inside a multitrack message";
             return false;
         }
-        var frameType = (FlvVideoFrameType)((body[0] >> 4) & 0x07);
-        var type = (FlvMultitrackType)(body[1] >> 4);
-        var packetType = (FlvVideoPacketType)(body[1] & 0x0F);
-        if (type > FlvMultitrackType.ManyTracksManyCodecs)
-        {
-            error = $"reserved multitrack type {(int)type}";
-            return false;
-        }
-        if (packetType is FlvVideoPacketType.Multitrack or FlvVideoPacketType.ModEx || (byte)packetType > (byte)FlvVideoPacketType.ModEx)
-        {
-            error = $"video packet type {(int)packetType} inside a multitrack message";
-            return false;
-        }
-        uint fourCc = 0;
-        int offset = 2;
-        if (type != FlvMultitrackType.ManyTracksManyCodecs)
-        {
-            if (body.Length < 6)
-            {
-                error = "multitrack video message truncated in its FourCC";
-                return false;
-            }
-            fourCc = BinaryPrimitives.ReadUInt32BigEndian(body[2..]);
-            offset = 6;
-        }
-        reader = new FlvVideoMultitrackReader(frameType, type, packetType, fourCc, body[offset..]);
+        reader = new FlvVideoMultitrackReader((FlvVideoFrameType)((body[0] >> 4) & 0x07), inner, tracks);
         return true;
     }
 
@@ -116,14 +87,86 @@ public ref struct FlvVideoMultitrackReader
     public bool TryReadNext(out FlvVideoTrackPacket packet, out string? error)
     {
         packet = default;
+        if (!_tracks.TryReadNext(out byte trackId, out uint fourCc, out var data, out error)) return false;
+        int cts = 0;
+        if (_packetType == FlvVideoPacketType.CodedFrames && fourCc is FlvVideoTagHeader.FourCcAvc1 or FlvVideoTagHeader.FourCcHvc1)
+        {
+            if (data.Length < 3) return _tracks.Fail($"track {trackId} truncated in its composition time", out error);
+            cts = FlvVideoTagHeader.ReadSi24(data);
+            data = data[3..];
+        }
+        packet = new FlvVideoTrackPacket(trackId, new FlvVideoTagHeader(_frameType, true, 0, fourCc, _packetType, cts), data);
+        return true;
+    }
+}
+
+/// <summary>
+/// The track list of an Enhanced RTMP v2 multitrack message, audio or video alike (the spec gives both the same layout
+/// after the first byte): the AvMultitrackType and the tracks' packet type, the shared FourCC unless each track has its
+/// own, then per track its id, its size (unless one track) and its data.
+/// </summary>
+public ref struct FlvMultitrackTracks
+{
+    private readonly uint _sharedFourCc;
+    private ReadOnlySpan<byte> _rest;
+    private bool _readOne;
+
+    private FlvMultitrackTracks(FlvMultitrackType type, uint sharedFourCc, ReadOnlySpan<byte> rest)
+    {
+        Type = type;
+        _sharedFourCc = sharedFourCc;
+        _rest = rest;
+    }
+
+    public FlvMultitrackType Type { get; }
+
+    /// <summary>Reads what follows the first byte of <paramref name="body"/>; <paramref name="kind"/> ("audio", "video") names it in errors.</summary>
+    public static bool TryCreate(ReadOnlySpan<byte> body, string kind, out byte packetType, out FlvMultitrackTracks tracks, out string? error)
+    {
+        tracks = default;
+        packetType = 0;
+        error = null;
+        if (body.Length < 2)
+        {
+            error = $"multitrack {kind} message without its multitrack type";
+            return false;
+        }
+        var type = (FlvMultitrackType)(body[1] >> 4);
+        packetType = (byte)(body[1] & 0x0F);
+        if (type > FlvMultitrackType.ManyTracksManyCodecs)
+        {
+            error = $"reserved multitrack type {(int)type}";
+            return false;
+        }
+        uint fourCc = 0;
+        int offset = 2;
+        if (type != FlvMultitrackType.ManyTracksManyCodecs)
+        {
+            if (body.Length < 6)
+            {
+                error = $"multitrack {kind} message truncated in its FourCC";
+                return false;
+            }
+            fourCc = BinaryPrimitives.ReadUInt32BigEndian(body[2..]);
+            offset = 6;
+        }
+        tracks = new FlvMultitrackTracks(type, fourCc, body[offset..]);
+        return true;
+    }
+
+    /// <summary>The next track: false at the end (<paramref name="error"/> null) or when the rest does not make one.</summary>
+    public bool TryReadNext(out byte trackId, out uint fourCc, out ReadOnlySpan<byte> data, out string? error)
+    {
+        trackId = 0;
+        fourCc = _sharedFourCc;
+        data = default;
         error = null;
         if (_rest.IsEmpty)
         {
-            if (Type == FlvMultitrackType.OneTrack && !_readOne) error = "multitrack video message without a track";
+            if (Type == FlvMultitrackType.OneTrack && !_readOne) error = "multitrack message without a track";
             return false;
         }
         var rest = _rest;
-        uint fourCc = _sharedFourCc;
         if (Type == FlvMultitrackType.ManyTracksManyCodecs)
         {
             if (rest.Length < 4) return Fail("a track truncated in its FourCC", out error);
@@ -131,9 +174,8 @@ public ref struct FlvVideoMultitrackReader
             rest = rest[4..];
         }
         if (rest.IsEmpty) return Fail("a track truncated before its id", out error);
-        byte trackId = rest[0];
+        trackId = rest[0];
         rest = rest[1..];
-        ReadOnlySpan<byte> data;
         if (Type == FlvMultitrackType.OneTrack)
         {
             data = rest;
@@ -148,20 +190,13 @@ public ref struct FlvVideoMultitrackReader
             data = rest[..size];
             rest = rest[size..];
         }
-        int cts = 0;
-        if (_packetType == FlvVideoPacketType.CodedFrames && fourCc is FlvVideoTagHeader.FourCcAvc1 or FlvVideoTagHeader.FourCcHvc1)
-        {
-            if (data.Length < 3) return Fail($"track {trackId} truncated in its composition time", out error);
-            cts = FlvVideoTagHeader.ReadSi24(data);
-            data = data[3..];
-        }
         _rest = rest;
         _readOne = true;
-        packet = new FlvVideoTrackPacket(trackId, new FlvVideoTagHeader(_frameType, true, 0, fourCc, _packetType, cts), data);
         return true;
     }
 
-    private bool Fail(string reason, out string? error)
+    /// <summary>Stops the reading here with <paramref name="reason"/>.</summary>
+    internal bool Fail(string reason, out string? error)
     {
         _rest = default;
         error = reason;

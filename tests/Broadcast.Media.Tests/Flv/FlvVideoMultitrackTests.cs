@@ -117,7 +117,7 @@ public class FlvVideoMultitrackTests
         var stream = new LiveStream("ladder");
         var demuxer = new FlvDemuxer(stream, max);
         var refused = new List<(int, string)>();
-        demuxer.TrackRefused += (t, r) => refused.Add((t, r));
+        demuxer.TrackRefused += (t, r) => refused.Add((int.Parse(t["video track ".Length..], System.Globalization.CultureInfo.InvariantCulture), r));
         var sequence = Enumerable.Range(0, tracks).Select(t => ((byte)t, FlvDemuxerTests.HighAvcC)).ToArray();
         Assert.True(demuxer.TryWriteVideo(0, ManyTracks(1, 0, sequence), out var error), error);
         return (stream, demuxer, refused);
@@ -200,6 +200,56 @@ public class FlvVideoMultitrackTests
         Assert.True(demuxer.TryWriteVideo(2000, OneTrack(2, 1, 0, Coded(0)), out error), error);
         Assert.False(demuxer.TryWriteVideo(2000, OneTrack(1, 1, 1, Coded(0)), out error));
         Assert.Contains("keyframes of video tracks 0 and 1 are not aligned: at 2.000 s track 1 has a keyframe and track 0 none", error);
+    }
+
+    private static readonly byte[] Mp4a = "mp4a"u8.ToArray();
+
+    [Fact]
+    public void Enhanced_aac_audio_and_multitrack_audio_give_track_0_and_drop_the_others_once()
+    {
+        var stream = new LiveStream("audio");
+        var reader = stream.OpenReader("test");
+        var demuxer = new FlvDemuxer(stream, maxVideoTracks: 4);
+        var dropped = new List<string>();
+        demuxer.TrackRefused += (track, reason) => dropped.Add($"{track}: {reason}");
+        // A single-track enhanced sequence start ('mp4a', packet type 0), then OneTrack multitrack frames of tracks 0 and 1,
+        // as OBS sends its audio tracks.
+        Assert.True(demuxer.TryWriteAudio(0, [0x90, .. Mp4a, .. FlvDemuxerTests.AacLc48kStereo], out var error), error);
+        Assert.Equal(48000, stream.Audio!.SampleRate);
+        Assert.True(demuxer.TryWriteAudio(0, [0x95, 0x00, .. Mp4a, 1, .. FlvDemuxerTests.AacLc48kStereo], out error), error);
+        Assert.True(demuxer.TryWriteAudio(21, [0x95, 0x01, .. Mp4a, 0, 0x21, 0x10, 0x04], out error), error);
+        Assert.True(demuxer.TryWriteAudio(21, [0x95, 0x01, .. Mp4a, 1, 0x21, 0x10, 0x04], out error), error);
+        // ManyTracks: both tracks in one message, each with its size.
+        Assert.True(demuxer.TryWriteAudio(42, [0x95, 0x11, .. Mp4a, 0, .. Size(2), 0x21, 0x10, 1, .. Size(2), 0x21, 0x10], out error), error);
+        Assert.True(reader.TryRead(out var first));
+        Assert.Equal(1008, first!.Dts);
+        Assert.True(reader.TryRead(out var second));
+        Assert.Equal(2016, second!.Dts);
+        Assert.False(reader.TryRead(out _));
+        Assert.Equal("audio track 1: alternate audio renditions are not served yet; the publish's audio is track 0", Assert.Single(dropped));
+    }
+
+    // (name, body, expected error fragment): enhanced audio the demuxer refuses.
+    public static TheoryData<string, byte[], string> BadEnhancedAudio => new()
+    {
+        { "truncated FourCC", [0x91, 0x6D, 0x70], "truncated enhanced audio tag header" },
+        { "Opus", [0x90, .. "Opus"u8.ToArray(), 0x01], "unsupported audio codec FourCC 'Opus'" },
+        { "frame before its sequence start", [0x91, .. Mp4a, 0x21, 0x10], "before its sequence header" },
+        { "ModEx", [0x97, .. Mp4a, 0x00], "unsupported enhanced RTMP audio packet type 7" },
+        { "nested multitrack", [0x95, 0x05, .. Mp4a, 0], "audio packet type 5 inside a multitrack message" },
+        { "multitrack without its type", [0x95], "multitrack audio message without its multitrack type" },
+        { "multitrack track size past the body", [0x95, 0x11, .. Mp4a, 0, 0, 0, 7, 1], "says 7 bytes but 1 are left" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadEnhancedAudio))]
+    public void Refuses_bad_enhanced_audio_with_a_reason(string name, byte[] body, string expected)
+    {
+        var stream = new LiveStream("test");
+        var reader = stream.OpenReader("test");
+        Assert.False(new FlvDemuxer(stream).TryWriteAudio(0, body, out var error), name);
+        Assert.Contains(expected, error);
+        Assert.False(reader.TryRead(out _));
     }
 
     [Fact]

@@ -34,6 +34,8 @@ public class FlvFuzzTests(ITestOutputHelper output)
         seeds.AddRange(FuzzSeeds.Column(FlvDemuxerTests.BadVideo, 1).Where(b => b.Length > 0));
         seeds.AddRange(FuzzSeeds.Column(FlvDemuxerTests.BadAudio, 1).Where(b => b.Length > 0));
         seeds.AddRange(FuzzSeeds.Column(FlvVideoMultitrackTests.BadMultitrack, 1));
+        seeds.AddRange(FuzzSeeds.Column(FlvVideoMultitrackTests.BadEnhancedAudio, 1));
+        seeds.Add([0x95, 0x11, .. "mp4a"u8.ToArray(), 0, 0, 0, 2, 0x21, 0x10, 1, 0, 0, 2, 0x21, 0x10]);
         seeds.Add(FlvVideoMultitrackTests.ManyTracks(1, 0, (0, FlvDemuxerTests.HighAvcC), (1, FlvDemuxerTests.HighAvcC)));
         seeds.Add(FlvVideoMultitrackTests.ManyTracks(1, 1, (0, [0, 0, 0, .. FlvDemuxerTests.OneNal]), (1, [0, 0, 0, .. FlvDemuxerTests.OneNal])));
         return seeds;
