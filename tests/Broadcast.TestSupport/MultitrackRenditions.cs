@@ -89,6 +89,12 @@ public sealed record MultitrackRenditions
     /// </summary>
     public bool UseCodedFramesX { get; init; }
 
+    /// <summary>
+    /// With <see cref="MultitrackVideoLayout.OneTrack"/>: track 0 travels as a plain single-track enhanced tag (byte 0, its
+    /// FourCC, its body) and only the other tracks as multitrack messages, as OBS's own muxer sends them.
+    /// </summary>
+    public bool DefaultTrackAsPlainTag { get; init; }
+
     /// <summary>The same ladder with rendition 0 in HEVC, sent with a FourCC per track (the only layout that mixes codecs in one message).</summary>
     public MultitrackRenditions WithHevcTopRendition() => this with
     {
@@ -120,6 +126,8 @@ public sealed record MultitrackRenditions
                 throw new ArgumentException($"{r.Width}x{r.Height} is not an even picture size.");
             if (r.BitrateKbps <= 0) throw new ArgumentException("A bitrate is above zero.");
         }
+        if (DefaultTrackAsPlainTag && Layout != MultitrackVideoLayout.OneTrack)
+            throw new ArgumentException("DefaultTrackAsPlainTag sends one message per track: it needs the OneTrack layout.");
         if (Layout == MultitrackVideoLayout.ManyTracks && Renditions.Select(r => r.Codec).Distinct().Count() > 1)
             throw new ArgumentException("ManyTracks shares one FourCC between the tracks; mixed codecs need ManyTracksManyCodecs or OneTrack.");
     }

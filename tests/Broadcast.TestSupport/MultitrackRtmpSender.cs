@@ -258,7 +258,16 @@ public sealed class TestOnlyMultitrackRtmpSender : IAsyncDisposable
             IReadOnlyList<MultitrackVideoTrackBody> bodies)
         {
             buffer.ResetWrittenCount();
-            WriteMultitrackVideoBody(buffer, messageLayout, keyframe, packetType, bodies);
+            if (options.DefaultTrackAsPlainTag && bodies is [{ TrackId: 0 } only])
+            {
+                // A plain enhanced tag: IsExHeader, FrameType and the packet type in byte 0, the FourCC, then the same body.
+                var span = buffer.GetSpan(5);
+                span[0] = (byte)(IsExHeaderBit | ((keyframe ? FrameTypeKeyframe : FrameTypeInterFrame) << 4) | (byte)packetType);
+                BinaryPrimitives.WriteUInt32BigEndian(span[1..], only.FourCc);
+                buffer.Advance(5);
+                buffer.Write(only.Body.Span);
+            }
+            else WriteMultitrackVideoBody(buffer, messageLayout, keyframe, packetType, bodies);
             return new MultitrackScheduledMessage(true, timestamp, buffer.WrittenSpan.ToArray());
         }
     }

@@ -10,8 +10,9 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// The encoder's own ladder: an Enhanced RTMP v2 multitrack publish (1080p, 720p and 360p H.264 with aligned keyframes,
 /// sent by the test-only sender since no encoder here speaks multitrack) is packaged as three rungs with no transcoder
 /// running; every variant's manifest attributes are what ffprobe finds in its segments; hls.js, dash.js and Shaka play it
-/// and move to the 360p rung; the dashboard lists the ladder. A ladder whose keyframes are not aligned is refused with
-/// its reason in the log and on the channel's status.
+/// and move to the 360p rung; the dashboard lists the ladder. An HEVC top rung beside H.264 ones, sent as OBS's muxer sends
+/// a ladder (track 0 a plain enhanced tag, each other track a one-track multitrack message). A ladder whose keyframes are
+/// not aligned is refused with its reason in the log and on the channel's status.
 /// </summary>
 public sealed partial class EncoderLadderTests
 {
@@ -105,13 +106,14 @@ public sealed partial class EncoderLadderTests
         string Log(string m) => $"{m}{Environment.NewLine}--- server log ---{Environment.NewLine}{server.LogTail(80)}";
         var channel = await server.Api.CreateChannelAsync("hevc ladder " + Guid.NewGuid().ToString("N"));
         using var dir = new TempDirectory();
-        // A FourCC per track (ManyTracksManyCodecs) and coded frames without a composition time (CodedFramesX).
+        // As OBS's muxer sends a ladder: track 0 as a plain enhanced tag, every other track in a one-track multitrack message of
+        // its own; and coded frames without a composition time (CodedFramesX).
         var options = new MultitrackRenditions
         {
             Duration = TimeSpan.FromSeconds(30),
             Renditions = [new MultitrackRendition(1280, 720, 2000), new MultitrackRendition(640, 360, 800), new MultitrackRendition(426, 240, 400)],
             UseCodedFramesX = true,
-        }.WithHevcTopRendition();
+        }.WithHevcTopRendition() with { Layout = MultitrackVideoLayout.OneTrack, DefaultTrackAsPlainTag = true };
         await using var sender = await TestOnlyMultitrackRtmpSender.StartAsync(server.RtmpUrl(channel.StreamKey), options, CancellationToken.None);
         var master = server.Absolute($"/live/{channel.Slug}/master.m3u8");
 

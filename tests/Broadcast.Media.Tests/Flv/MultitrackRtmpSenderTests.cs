@@ -97,6 +97,14 @@ public class MultitrackRtmpSenderTests
         // The OneTrack messages name their own track: 'avc1', then trackId 0 and 1.
         Assert.Equal(0, schedule[5].Body[6]);
         Assert.Equal(1, schedule[6].Body[6]);
+
+        // As OBS sends them: one message per track, track 0 a plain enhanced tag (its packet type, then 'avc1' and the body).
+        var obs = TestOnlyMultitrackRtmpSender.BuildSchedule(encoding,
+            new MultitrackRenditions { Layout = MultitrackVideoLayout.OneTrack, DefaultTrackAsPlainTag = true });
+        Assert.Equal(
+            ["90 61", "96 00", "91 61", "96 01", "A1 61", "A6 01", "91 61", "A6 01"],
+            obs.Where(m => m.IsVideo).Select(m => $"{m.Body[0]:X2} {m.Body[1]:X2}").ToArray());
+        Assert.Equal([0, 0, 0, 0, 0, 0, 1, 0], obs[3].Body[5..13]); // the plain tag's SI24 composition time, then the NAL unit
     }
 
     [Fact]
