@@ -10,9 +10,10 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// The encoder's own ladder: an Enhanced RTMP v2 multitrack publish (1080p, 720p and 360p H.264 with aligned keyframes,
 /// sent by the test-only sender since no encoder here speaks multitrack) is packaged as three rungs with no transcoder
 /// running; every variant's manifest attributes are what ffprobe finds in its segments; hls.js, dash.js and Shaka play it
-/// and move to the 360p rung; the dashboard lists the ladder. An HEVC top rung beside H.264 ones, sent as OBS's muxer sends
-/// a ladder (track 0 a plain enhanced tag, each other track a one-track multitrack message). A ladder whose keyframes are
-/// not aligned is refused with its reason in the log and on the channel's status.
+/// and move to the 360p rung; the dashboard lists the ladder. An HEVC top rung beside H.264 ones on a low-latency channel
+/// (LL-HLS parts on every rung), sent as OBS's muxer sends a ladder (track 0 a plain enhanced tag, each other track a
+/// one-track multitrack message). A ladder whose keyframes are not aligned is refused with its reason in the log and on
+/// the channel's status.
 /// </summary>
 public sealed partial class EncoderLadderTests
 {
@@ -104,7 +105,8 @@ public sealed partial class EncoderLadderTests
     {
         await using var server = await ServerProcess.StartAsync(new ServerOptions { SegmentSeconds = 2 });
         string Log(string m) => $"{m}{Environment.NewLine}--- server log ---{Environment.NewLine}{server.LogTail(80)}";
-        var channel = await server.Api.CreateChannelAsync("hevc ladder " + Guid.NewGuid().ToString("N"));
+        // A low-latency channel: every rung of the encoder's ladder gets its LL-HLS parts.
+        var channel = await server.Api.CreateChannelAsync("hevc ladder " + Guid.NewGuid().ToString("N"), lowLatency: true);
         using var dir = new TempDirectory();
         // As OBS's muxer sends a ladder: track 0 as a plain enhanced tag, every other track in a one-track multitrack message of
         // its own; and coded frames without a composition time (CodedFramesX).
@@ -130,6 +132,11 @@ public sealed partial class EncoderLadderTests
             Assert.Equal("30.000", inf.Groups["fps"].Value);
         }
         Assert.Contains("the encoder sends its own ladder of 3 video tracks; no transcoding", server.LogTail(400), StringComparison.Ordinal);
+        foreach (var v in Video)
+        {
+            string playlist = await server.Viewer.GetStringAsync(server.Absolute($"/live/{channel.Slug}/{v}/index.m3u8"));
+            Assert.True(playlist.Contains("#EXT-X-PART:", StringComparison.Ordinal), Log($"{v} has no LL-HLS parts: {playlist}"));
+        }
 
         // hls.js plays the ladder (on the rungs this browser decodes: Chromium without a GPU has no HEVC decoder).
         await using var browser = await BrowserHost.StartAsync();
