@@ -12,10 +12,12 @@ internal static class PublishGrace
     /// <summary>
     /// Calls <paramref name="onExpired"/> once if <paramref name="stream"/> completes before another publisher resumed it
     /// (in the same epoch). A reconnect hands the broadcast to the new connection, which ends it itself.
+    /// <paramref name="resumes"/> is the stream's <see cref="LiveStream.Resumes"/> while the ended publisher held it, read
+    /// before the interrupt: a reconnect may resume the stream the moment it waits, and a count read after that would take
+    /// the new connection's end of the broadcast for the grace's expiry (the authorizer told twice).
     /// </summary>
-    public static void WhenExpired(LiveStream stream, Action<LiveStream> onExpired)
+    public static void WhenExpired(LiveStream stream, int resumes, Action<LiveStream> onExpired)
     {
-        int resumes = stream.Resumes;
         int ended = 0;
         void OnCompleted(LiveStream completed)
         {

@@ -185,7 +185,7 @@ internal sealed class RtmpPublishPolicy
     {
         var decision = Decision;
         string app = _app ?? "";
-        PublishGrace.WhenExpired(stream, completed =>
+        PublishGrace.WhenExpired(stream, _publisherResumes, completed =>
         {
             RtmpLog.ReconnectGraceExpired(_logger, _connectionId, _remote, completed.Name, app, decision.ChannelId);
             _ = PublishGrace.NotifyUnpublishedAsync(_authorizer, decision,

@@ -380,7 +380,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         if (kind is CloseKind.Dropped or CloseKind.Malformed && _registry.Interrupt(stream, _reconnectGrace))
         {
             SrtLog.PublishInterrupted(_logger, publisher.Id, publisher.Remote, stream.Name, (int)_reconnectGrace.TotalSeconds, decision.ChannelId);
-            PublishGrace.WhenExpired(stream, completed =>
+            PublishGrace.WhenExpired(stream, publisher.Resumes, completed =>
             {
                 SrtLog.ReconnectGraceExpired(_logger, publisher.Id, publisher.Remote, completed.Name, decision.ChannelId);
                 _ = NotifyUnpublishedAsync(publisher);
