@@ -1,0 +1,35 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Ingest.Tests.Rtmp;
+
+/// <summary>RTMP settings out of range stop the start with the key named, rather than failing a publish later.</summary>
+public sealed class RtmpOptionsValidationTests
+{
+    private static ServiceProvider Build(Dictionary<string, string?> values)
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddIngest(config);
+        return services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public void The_multitrack_cap_defaults_to_six_video_tracks()
+    {
+        using var sp = Build([]);
+        Assert.Equal(6, sp.GetRequiredService<IOptions<Broadcast.Ingest.Rtmp.RtmpOptions>>().Value.MaxVideoTracks);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("256")]
+    public void A_multitrack_cap_out_of_range_fails_naming_the_key(string value)
+    {
+        using var sp = Build(new() { ["Rtmp:MaxVideoTracks"] = value });
+        var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<Broadcast.Ingest.Rtmp.RtmpOptions>>().Value);
+        Assert.Contains("Rtmp:MaxVideoTracks must be 1..255", ex.Message, StringComparison.Ordinal);
+    }
+}
