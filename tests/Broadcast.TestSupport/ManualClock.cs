@@ -27,6 +27,16 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
         lock (_gate) return _timestamp;
     }
 
+    /// <summary>
+    /// Timers that will fire (created and not stopped). A timer is relative to the clock when it is made: a test that
+    /// moves the clock while code on another thread is about to arm one waits for it here first, or the timer is armed
+    /// after the move and comes due that much later.
+    /// </summary>
+    public int PendingTimers
+    {
+        get { lock (_gate) return _timers.Count(t => t.Due is not null); }
+    }
+
     /// <summary>Moves the clock and fires every timer that came due, in due order (bounded: each fires at most once per call).</summary>
     public void Advance(TimeSpan by)
     {

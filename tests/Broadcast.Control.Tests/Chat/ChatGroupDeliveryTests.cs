@@ -7,7 +7,8 @@ namespace Broadcast.Control.Tests.Chat;
 /// <summary>
 /// A quiet chat's event goes out at once and alone; a busy one's events wait for the end of the window and go out
 /// together, in order. The clock is a <see cref="ManualClock"/>: nothing can leave before the test moves it past the
-/// window, so "not yet" is exact; "now" is waited for (the sender loop runs on the thread pool), bounded at 10 s.
+/// window, so "not yet" is exact; "now" is waited for (the sender loop runs on the thread pool), bounded at 10 s. The clock
+/// moves only once the loop has armed its wait (<see cref="ManualClock.PendingTimers"/>).
 /// </summary>
 public sealed class ChatGroupDeliveryTests
 {
@@ -38,6 +39,9 @@ public sealed class ChatGroupDeliveryTests
         delivery.Deliver("ch1", ChatAudience.Viewers, "message", "second");
         delivery.Deliver("ch1", ChatAudience.Viewers, "removed", "first");
         delivery.Deliver("ch1", ChatAudience.Viewers, "message", "third");
+        // The group's loop (on the thread pool) arms its wait for the window's end before the clock moves: armed later,
+        // it would wait a whole window from then.
+        await WaitFor.ConditionAsync(() => clock.PendingTimers == 1, Bound, "the group's wait for the end of its window");
         for (var elapsed = 10; elapsed < 100; elapsed += 10)
         {
             clock.Advance(TimeSpan.FromMilliseconds(10));
@@ -77,6 +81,7 @@ public sealed class ChatGroupDeliveryTests
         Assert.Contains((ChatGroups.Viewers("ch2"), "message", (object)"quiet"), sent.All);
         Assert.Contains((ChatGroups.Moderators("ch1"), "held", (object)"review me"), sent.All);
         Assert.DoesNotContain(sent.All, s => Equals(s.Payload, "busy 2"));
+        await WaitFor.ConditionAsync(() => clock.PendingTimers == 1, Bound, "ch1's wait for the end of its window");
 
         clock.Advance(Window);
         await WaitFor.ConditionAsync(() => sent.Count == 4, Bound, "ch1's second event");
