@@ -102,19 +102,18 @@ public sealed partial class TranscoderService : IHostedService, ITranscoderStatu
         bool handedOver = false;
         try
         {
-            // Wait for the first video frame without consuming frames: peek at the track the hub announced.
+            // Wait for the first video frame without consuming frames (the hub's newest video time), then read the track the
+            // hub announced. By that frame an encoder that sends its own ladder (multitrack) has announced every track.
             var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (stream.Video is null && !stream.IsCompleted && DateTime.UtcNow < deadline)
+            while (stream.LastVideoTime is null && !stream.IsCompleted && DateTime.UtcNow < deadline)
                 await Task.Delay(20, _stopping.Token).ConfigureAwait(false);
             if (stream.Video is not { } video)
             {
                 plan.TrySetResult([]);
                 return;
             }
-            // An encoder that sends its own ladder (multitrack) has made the rungs: transcoding its top track again would
-            // spend the CPU the encoder saved and serve a ladder it did not choose. Its tracks are known by its first frame.
-            while (stream.LastVideoTime is null && !stream.IsCompleted && DateTime.UtcNow < deadline)
-                await Task.Delay(20, _stopping.Token).ConfigureAwait(false);
+            // The encoder's ladder has made the rungs: transcoding its top track again would spend the CPU the encoder saved
+            // and serve a ladder it did not choose.
             if (stream.TakeEncoderLadder() is { Count: > 0 } encoderLadder)
             {
                 LogEncoderLadder(stream.Name, encoderLadder.Count + 1);
