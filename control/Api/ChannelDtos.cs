@@ -4,8 +4,10 @@ using Broadcast.Control.Channels;
 
 namespace Broadcast.Control.Api;
 
-/// <summary>Body of <c>POST /api/channels</c>.</summary>
-public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null);
+/// <summary>Body of <c>POST /api/channels</c>. <see cref="RewindSeconds"/>: the rewind window, 0 to 86400; absent or null
+/// follows the server's <c>Packager:DvrSeconds</c>.</summary>
+public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null,
+    int? RewindSeconds = null);
 
 /// <summary>
 /// A channel as the admin API shows it. <see cref="StreamKey"/> is in full after create and rotate,
@@ -13,6 +15,8 @@ public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, b
 /// while SRT ingest is on) carries the stream key in its stream id, masked or in full as <see cref="StreamKey"/> is.
 /// <see cref="BackupRtmpUrl"/> is there when a backup ingest server is configured (<c>Public:BackupRtmpBaseUrl</c>).
 /// <see cref="WhepUrl"/> is where a WHEP player plays the channel in real time (the same base as <see cref="HlsUrl"/>).
+/// <see cref="RewindSeconds"/> is the channel's rewind window as stored, always written: null when it follows the
+/// server's <c>Packager:DvrSeconds</c>.
 /// </summary>
 public sealed record ChannelResponse(
     string Id,
@@ -31,7 +35,8 @@ public sealed record ChannelResponse(
     string? SrtUrl = null,
     string? BackupRtmpUrl = null,
     bool RealTime = false,
-    string? WhepUrl = null);
+    string? WhepUrl = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int? RewindSeconds = null);
 
 /// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
 public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl, string? SrtUrl = null);

@@ -59,7 +59,8 @@ public static class ControlEndpoints
         try
         {
             issued = await channels.CreateAsync(
-                new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false),
+                new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false,
+                    request.RewindSeconds),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationFailedException e)
@@ -117,9 +118,10 @@ public static class ControlEndpoints
         Channel? channel;
         try
         {
-            // PUT: flags not sent return to their defaults (false); PATCH keeps them.
-            channel = await channels.UpdateAsync(id, request!.Name, request.RequireSchedule ?? (replace ? false : null),
-                request.LowLatency ?? (replace ? false : null), request.RealTime ?? (replace ? false : null),
+            // PUT: flags not sent return to their defaults (false), the rewind window to the server's (null); PATCH keeps them.
+            var rewind = request!.RewindSecondsSent || replace ? RewindChange.To(request.RewindSeconds) : RewindChange.Keep;
+            channel = await channels.UpdateAsync(id, request.Name, request.RequireSchedule ?? (replace ? false : null),
+                request.LowLatency ?? (replace ? false : null), request.RealTime ?? (replace ? false : null), rewind,
                 cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationFailedException e)
@@ -218,7 +220,7 @@ public static class ControlEndpoints
             urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt,
             PrivatePlayback: request.HttpContext.RequestServices.GetService<PlaybackAccessService>()?.IsPrivate(channel.Slug) ?? false,
             SrtUrl: urls.SrtUrl(request, streamKey), BackupRtmpUrl: urls.BackupRtmpUrl(), RealTime: channel.RealTime,
-            WhepUrl: urls.WhepUrl(request, channel.Slug));
+            WhepUrl: urls.WhepUrl(request, channel.Slug), RewindSeconds: channel.RewindSeconds);
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

@@ -40,7 +40,32 @@ public sealed record EventResponse(
 }
 
 /// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>.</summary>
-public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null);
+public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null)
+{
+    private int? _rewindSeconds;
+
+    /// <summary>The rewind window in seconds, 0 to 86400; null returns the channel to the server's <c>Packager:DvrSeconds</c>.</summary>
+    /// <remarks>
+    /// A <c>set</c>, not an <c>init</c>: the source-generated deserializer calls a setter only for a property the body names,
+    /// whereas it passes every init-only property to the object initializer, present or not.
+    /// </remarks>
+    public int? RewindSeconds
+    {
+        get => _rewindSeconds;
+        set
+        {
+            _rewindSeconds = value;
+            RewindSecondsSent = true;
+        }
+    }
+
+    /// <summary>
+    /// Whether the body named <c>rewindSeconds</c> at all, null included: a PATCH without it keeps the window and
+    /// <c>"rewindSeconds": null</c> returns it to the server's.
+    /// </summary>
+    [JsonIgnore]
+    public bool RewindSecondsSent { get; private set; }
+}
 
 /// <summary>A recording. <c>hlsUrl</c>/<c>dashUrl</c> are absolute (Public:HttpBaseUrl or the request's host);
 /// the paths are origin-relative.</summary>

@@ -2,6 +2,8 @@ namespace Broadcast.Control.Channels;
 
 /// <summary>A channel as the rest of the system sees it: never carries the stream key.</summary>
 /// <param name="StreamKeyHint">The key masked to its last four characters, for telling keys apart in lists.</param>
+/// <param name="RewindSeconds">How far back a viewer may go in the live broadcast (start-over and rewind); null follows
+/// <c>Packager:DvrSeconds</c>, 0 keeps only the live window.</param>
 public sealed record Channel(
     string Id,
     string Name,
@@ -11,11 +13,40 @@ public sealed record Channel(
     bool Revoked,
     DateTimeOffset CreatedAt,
     string StreamKeyHint,
-    bool RealTime = false);
+    bool RealTime = false,
+    int? RewindSeconds = null);
 
 /// <summary>What an admin asks for when creating a channel.</summary>
 /// <param name="RealTime">The watch page plays it over WebRTC (WHEP) first, LL-HLS the fallback and overflow.</param>
-public sealed record ChannelSpec(string? Name, bool RequireSchedule = false, bool LowLatency = false, bool RealTime = false);
+/// <param name="RewindSeconds">The rewind window (see <see cref="Channel.RewindSeconds"/>); null follows the server's.</param>
+public sealed record ChannelSpec(string? Name, bool RequireSchedule = false, bool LowLatency = false, bool RealTime = false,
+    int? RewindSeconds = null);
+
+/// <summary>
+/// What an update does to a channel's rewind window (<see cref="Channel.RewindSeconds"/>): <see cref="Keep"/> (the
+/// default) leaves it as it is; <see cref="To"/> sets it, null meaning "follow the server's <c>Packager:DvrSeconds</c>".
+/// A plain <c>int?</c> could not tell "keep" from "back to the server's".
+/// </summary>
+public readonly record struct RewindChange
+{
+    private RewindChange(int? seconds)
+    {
+        IsSet = true;
+        Seconds = seconds;
+    }
+
+    /// <summary>Leave the rewind window as it is.</summary>
+    public static RewindChange Keep => default;
+
+    /// <summary>True when the update sets the window to <see cref="Seconds"/>; false for <see cref="Keep"/>.</summary>
+    public bool IsSet { get; }
+
+    /// <summary>The new window in seconds (null: the server's); meaningful only when <see cref="IsSet"/>.</summary>
+    public int? Seconds { get; }
+
+    /// <summary>Set the window to <paramref name="seconds"/>; null returns it to the server's <c>Packager:DvrSeconds</c>.</summary>
+    public static RewindChange To(int? seconds) => new(seconds);
+}
 
 /// <summary>A channel together with its full stream key: returned only by create, rotate and reveal.</summary>
 public sealed record IssuedChannel(Channel Channel, string StreamKey);
@@ -67,4 +98,5 @@ public sealed record ChannelRecord(
     bool LowLatency,
     bool Revoked,
     DateTimeOffset CreatedAt,
-    bool RealTime = false);
+    bool RealTime = false,
+    int? RewindSeconds = null);

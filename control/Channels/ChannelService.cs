@@ -20,6 +20,9 @@ public sealed partial class ChannelService(
     public const int NameMaxLength = 100;
     public const string DefaultChannelName = "default";
 
+    /// <summary>The longest rewind window a channel may ask for: 24 hours.</summary>
+    public const int RewindSecondsMax = 86_400;
+
     // Slug and key-hash collisions between concurrent creators are resolved by retrying with a fresh pick.
     private const int InsertAttempts = 8;
 
@@ -42,8 +45,19 @@ public sealed partial class ChannelService(
             errors["name"] = ["The name must not contain control characters."];
         }
 
+        if (RewindError(spec.RewindSeconds) is { } rewind)
+        {
+            errors["rewindSeconds"] = [rewind];
+        }
+
         return errors;
     }
+
+    /// <summary>Why a rewind window is refused, or null when it is fine (null itself is: the server's window).</summary>
+    private static string? RewindError(int? seconds)
+        => seconds is < 0 or > RewindSecondsMax
+            ? $"rewindSeconds must be between 0 (live window only) and {RewindSecondsMax} seconds (24 hours)."
+            : null;
 
     /// <summary>Creates a channel and returns its key in full: the only time the key is handed out unasked.</summary>
     /// <exception cref="ValidationFailedException">The spec is invalid.</exception>
@@ -140,17 +154,27 @@ public sealed partial class ChannelService(
     }
 
     /// <summary>
-    /// Changes a channel's name and flags; null fields keep their value. The slug stays: it is in every
-    /// playback URL already handed out. Null when no such channel.
+    /// Changes a channel's name and flags; null fields keep their value, and so does the rewind window. The slug stays: it
+    /// is in every playback URL already handed out. Null when no such channel.
     /// </summary>
     /// <exception cref="ValidationFailedException">The name is invalid.</exception>
     public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency,
         CancellationToken cancellationToken = default)
-        => await UpdateAsync(id, name, requireSchedule, lowLatency, realTime: null, cancellationToken).ConfigureAwait(false);
+        => await UpdateAsync(id, name, requireSchedule, lowLatency, realTime: null, RewindChange.Keep, cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc cref="UpdateAsync(string, string?, bool?, bool?, CancellationToken)"/>
     public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, bool? realTime,
         CancellationToken cancellationToken = default)
+        => await UpdateAsync(id, name, requireSchedule, lowLatency, realTime, RewindChange.Keep, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Changes a channel's name, flags and rewind window: null fields keep their value; <paramref name="rewind"/> keeps the
+    /// window (<see cref="RewindChange.Keep"/>) or sets it (<see cref="RewindChange.To"/>, null for the server's). The slug
+    /// stays: it is in every playback URL already handed out. Null when no such channel.
+    /// </summary>
+    /// <exception cref="ValidationFailedException">The name is invalid, or the window is outside 0 to <see cref="RewindSecondsMax"/>.</exception>
+    public async Task<Channel?> UpdateAsync(string id, string? name, bool? requireSchedule, bool? lowLatency, bool? realTime,
+        RewindChange rewind, CancellationToken cancellationToken = default)
     {
         var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
         if (record is null)
@@ -158,17 +182,21 @@ public sealed partial class ChannelService(
             return null;
         }
 
-        if (name is not null)
+        var errors = name is null
+            ? new Dictionary<string, string[]>(StringComparer.Ordinal)
+            : new Dictionary<string, string[]>(Validate(new ChannelSpec(name)), StringComparer.Ordinal);
+        if (rewind.IsSet && RewindError(rewind.Seconds) is { } rewindError)
         {
-            var errors = Validate(new ChannelSpec(name));
-            if (errors.Count > 0)
-            {
-                throw new ValidationFailedException(errors);
-            }
+            errors["rewindSeconds"] = [rewindError];
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ValidationFailedException(errors);
         }
 
         if (!await repository.UpdateAsync(id, name?.Trim() ?? record.Name, requireSchedule ?? record.RequireSchedule, lowLatency ?? record.LowLatency,
-                realTime ?? record.RealTime, cancellationToken).ConfigureAwait(false))
+                realTime ?? record.RealTime, rewind.IsSet ? rewind.Seconds : record.RewindSeconds, cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
@@ -265,7 +293,7 @@ public sealed partial class ChannelService(
             var now = time.GetUtcNow();
             var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
             var record = new ChannelRecord(id, name, slug, StreamKeys.Hash(key), protector.Protect(id, key),
-                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt, spec.RealTime);
+                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt, spec.RealTime, spec.RewindSeconds);
             if (await repository.TryInsertAsync(record, cancellationToken).ConfigureAwait(false))
             {
                 LogCreated(id, slug);
@@ -298,7 +326,7 @@ public sealed partial class ChannelService(
 
     private static Channel ToChannel(ChannelRecord record, string? key)
         => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key),
-            record.RealTime);
+            record.RealTime, record.RewindSeconds);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Channel {ChannelId} created with slug {Slug}")]
     private partial void LogCreated(string channelId, string slug);

@@ -25,8 +25,11 @@ public interface IChannelRepository
     /// <summary>Replaces the key (hash and ciphertext) and clears <c>revoked</c>; false when no such channel.</summary>
     Task<bool> ReplaceKeyAsync(string id, byte[] keyHash, byte[] keyCiphertext, CancellationToken cancellationToken = default);
 
-    /// <summary>Changes name and flags; false when no such channel. The slug never changes (it is in every URL).</summary>
-    Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime,
+    /// <summary>
+    /// Changes name, flags and rewind window (null: the server's); false when no such channel. The slug never changes (it
+    /// is in every URL).
+    /// </summary>
+    Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, int? rewindSeconds,
         CancellationToken cancellationToken = default);
 
     Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default);
@@ -41,14 +44,14 @@ public interface IChannelRepository
 /// </summary>
 public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRepository
 {
-    private const string Columns = "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time";
+    private const string Columns = "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds";
 
     public async Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         return await Sql.TryInsertAsync(database,
             $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, " +
-            "@created_at, @real_time)",
+            "@created_at, @real_time, @rewind_seconds)",
             c =>
             {
                 Sql.Add(c, "id", record.Id);
@@ -61,6 +64,7 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
                 Sql.Add(c, "revoked", record.Revoked);
                 Sql.Add(c, "created_at", record.CreatedAt.ToUniversalTime());
                 Sql.Add(c, "real_time", record.RealTime);
+                Sql.Add(c, "rewind_seconds", record.RewindSeconds);
             }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -99,13 +103,14 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime,
+    public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, int? rewindSeconds,
         CancellationToken cancellationToken = default) =>
         await Sql.ExecuteAsync(database,
             "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency, " +
-            "real_time = @real_time WHERE id = @id", c =>
+            "real_time = @real_time, rewind_seconds = @rewind_seconds WHERE id = @id", c =>
         {
             Sql.Add(c, "real_time", realTime);
+            Sql.Add(c, "rewind_seconds", rewindSeconds);
             Sql.Add(c, "name", name);
             Sql.Add(c, "require_schedule", requireSchedule);
             Sql.Add(c, "low_latency", lowLatency);
@@ -141,5 +146,6 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         LowLatency: reader.GetBoolean(6),
         Revoked: reader.GetBoolean(7),
         CreatedAt: reader.GetFieldValue<DateTimeOffset>(8).ToUniversalTime(),
-        RealTime: reader.GetBoolean(9));
+        RealTime: reader.GetBoolean(9),
+        RewindSeconds: reader.IsDBNull(10) ? null : reader.GetInt32(10));
 }

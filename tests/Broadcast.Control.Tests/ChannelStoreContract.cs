@@ -192,6 +192,53 @@ public abstract class ChannelStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rewind_window_is_stored_kept_changed_and_returned_to_the_server_default()
+    {
+        // Not asked for: the server's Packager:DvrSeconds (null), as stored and as read back.
+        var plain = await Service.CreateAsync(new ChannelSpec("Match Day"));
+        Assert.Null(plain.Channel.RewindSeconds);
+        Assert.Null((await Repository.GetByIdAsync(plain.Channel.Id))!.RewindSeconds);
+
+        var issued = await Service.CreateAsync(new ChannelSpec("Marathon", RewindSeconds: 1800));
+        var id = issued.Channel.Id;
+        Assert.Equal(1800, issued.Channel.RewindSeconds);
+        Assert.Equal(1800, (await Service.GetAsync(id))!.RewindSeconds);
+        Assert.Equal(1800, (await Service.ListAsync()).Single(c => c.Id == id).RewindSeconds);
+
+        // Updates that do not name it keep it: the old overloads and RewindChange.Keep alike.
+        Assert.Equal(1800, (await Service.UpdateAsync(id, "Marathon Live", requireSchedule: null, lowLatency: true))!.RewindSeconds);
+        Assert.Equal(1800, (await Service.UpdateAsync(id, null, null, null, realTime: true))!.RewindSeconds);
+        var kept = await Service.UpdateAsync(id, null, null, null, null, RewindChange.Keep);
+        Assert.Equal((1800, "Marathon Live", true, true), (kept!.RewindSeconds, kept.Name, kept.LowLatency, kept.RealTime));
+
+        // Set: to the ends of the range, then back to the server's (null), each read back from the store.
+        foreach (var seconds in new int?[] { 0, 86_400, 90, null })
+        {
+            var updated = await Service.UpdateAsync(id, null, null, null, null, RewindChange.To(seconds));
+            Assert.Equal(seconds, updated!.RewindSeconds);
+            Assert.Equal(seconds, (await Repository.GetByIdAsync(id))!.RewindSeconds);
+        }
+
+        // Outside 0..86400: refused under rewindSeconds, on create and on update, and nothing changes.
+        await Service.UpdateAsync(id, null, null, null, null, RewindChange.To(600));
+        foreach (var bad in new[] { -1, 86_401, int.MinValue, int.MaxValue })
+        {
+            var onUpdate = await Assert.ThrowsAsync<ValidationFailedException>(
+                () => Service.UpdateAsync(id, "Renamed", null, null, null, RewindChange.To(bad)));
+            Assert.Contains("between 0", Assert.Single(onUpdate.Errors["rewindSeconds"]), StringComparison.Ordinal);
+            var onCreate = await Assert.ThrowsAsync<ValidationFailedException>(() => Service.CreateAsync(new ChannelSpec("Bad", RewindSeconds: bad)));
+            Assert.True(onCreate.Errors.ContainsKey("rewindSeconds"));
+        }
+
+        var unchanged = await Service.GetAsync(id);
+        Assert.Equal((600, "Marathon Live"), (unchanged!.RewindSeconds, unchanged.Name));
+        // A bad name and a bad window are reported together.
+        var both = await Assert.ThrowsAsync<ValidationFailedException>(() => Service.UpdateAsync(id, " ", null, null, null, RewindChange.To(-5)));
+        Assert.Equal(["name", "rewindSeconds"], both.Errors.Keys.Order(StringComparer.Ordinal));
+        Assert.Null(await Service.UpdateAsync("missing", null, null, null, null, RewindChange.To(60)));
+    }
+
+    [Fact]
     public async Task Stored_row_holds_only_hash_and_ciphertext_of_the_key()
     {
         var issued = await Service.CreateAsync(new ChannelSpec("Secret Keeper"));

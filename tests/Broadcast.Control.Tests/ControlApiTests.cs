@@ -81,6 +81,8 @@ public sealed class ControlApiTests : IAsyncLifetime
         Assert.False(flagsDefault.GetProperty("requireSchedule").GetBoolean());
         Assert.False(flagsDefault.GetProperty("realTime").GetBoolean());
         Assert.False(flagsDefault.GetProperty("lowLatency").GetBoolean());
+        // No rewind window asked for: written as null (the server's Packager:DvrSeconds), not left out.
+        Assert.Equal(JsonValueKind.Null, flagsDefault.GetProperty("rewindSeconds").ValueKind);
         // No backup ingest server configured here: the field is left out.
         Assert.False(body.TryGetProperty("backupRtmpUrl", out _));
     }

@@ -246,6 +246,70 @@ public sealed class EventApiTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
+    [Fact]
+    public async Task Channel_rewind_window_is_set_on_create_kept_by_patch_and_reset_by_put()
+    {
+        static int? Rewind(JsonElement body)
+            => body.GetProperty("rewindSeconds") is { ValueKind: JsonValueKind.Number } n ? n.GetInt32() : null;
+
+        string id;
+        using (var create = await _client.PostAsync("/api/channels", Json("""{"name":"Marathon","rewindSeconds":1800}""")))
+        {
+            Assert.Equal(HttpStatusCode.Created, create.StatusCode);
+            var body = await BodyAsync(create);
+            id = body.GetProperty("id").GetString()!;
+            Assert.Equal(1800, Rewind(body));
+        }
+
+        using (var get = await _client.GetAsync($"/api/channels/{id}"))
+            Assert.Equal(1800, Rewind(await BodyAsync(get)));
+
+        // PATCH without it keeps it; with it, changes it; with null, returns it to the server's.
+        using (var patch = await _client.PatchAsync($"/api/channels/{id}", Json("""{"lowLatency":true}""")))
+            Assert.Equal(1800, Rewind(await BodyAsync(patch)));
+        using (var patch = await _client.PatchAsync($"/api/channels/{id}", Json("""{"rewindSeconds":0}""")))
+            Assert.Equal(0, Rewind(await BodyAsync(patch)));
+        using (var patch = await _client.PatchAsync($"/api/channels/{id}", Json("""{"rewindSeconds":null}""")))
+        {
+            // Written as null, not left out: null means the server's Packager:DvrSeconds.
+            var body = await BodyAsync(patch);
+            Assert.Equal(JsonValueKind.Null, body.GetProperty("rewindSeconds").ValueKind);
+        }
+
+        // PUT sets what it names and returns what it leaves out to the default, like the flags.
+        using (var put = await _client.PutAsync($"/api/channels/{id}", Json("""{"name":"Marathon","rewindSeconds":86400}""")))
+            Assert.Equal(86400, Rewind(await BodyAsync(put)));
+        using (var put = await _client.PutAsync($"/api/channels/{id}", Json("""{"name":"Marathon"}""")))
+            Assert.Null(Rewind(await BodyAsync(put)));
+
+        // Outside 0..86400, or not a whole number: 400 naming the field, and nothing changes.
+        using (var patch = await _client.PatchAsync($"/api/channels/{id}", Json("""{"rewindSeconds":3600}""")))
+            Assert.Equal(3600, Rewind(await BodyAsync(patch)));
+        foreach (var bad in new[] { "-1", "86401", "\"half an hour\"", "1.5", "true", "[]" })
+        {
+            using (var patch = await _client.PatchAsync($"/api/channels/{id}", Json($$"""{"name":"Renamed","rewindSeconds":{{bad}}}""")))
+                await AssertFieldProblemAsync(patch, "rewindSeconds");
+            using (var put = await _client.PutAsync($"/api/channels/{id}", Json($$"""{"name":"Renamed","rewindSeconds":{{bad}}}""")))
+                await AssertFieldProblemAsync(put, "rewindSeconds");
+            using (var create = await _client.PostAsync("/api/channels", Json($$"""{"name":"Another","rewindSeconds":{{bad}}}""")))
+                await AssertFieldProblemAsync(create, "rewindSeconds");
+        }
+
+        using (var range = await _client.PatchAsync($"/api/channels/{id}", Json("""{"rewindSeconds":-1}""")))
+            Assert.Contains("between 0", await AssertFieldProblemAsync(range, "rewindSeconds"), StringComparison.Ordinal);
+        using (var get = await _client.GetAsync($"/api/channels/{id}"))
+        {
+            var body = await BodyAsync(get);
+            Assert.Equal(("Marathon", 3600), (body.GetProperty("name").GetString(), Rewind(body)));
+        }
+
+        using (var list = await _client.GetAsync("/api/channels"))
+        {
+            var rows = (await BodyAsync(list)).EnumerateArray().ToList();
+            Assert.Equal(3600, Rewind(rows.Single(r => r.GetProperty("id").GetString() == id)));
+        }
+    }
+
     [Theory]
     [InlineData("GET", "/api/events")]
     [InlineData("POST", "/api/events")]

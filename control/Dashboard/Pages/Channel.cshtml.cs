@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
@@ -111,6 +112,71 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         Flash = enabled
             ? "Real time on: the watch page plays over WebRTC, with LL-HLS when WebRTC fails or the real-time audience is full."
             : "Real time off: the watch page plays over HLS.";
+        return Redirect($"/dashboard/channels/{id}");
+    }
+
+    /// <summary>The longest rewind window the page offers, in minutes (<see cref="ChannelService.RewindSecondsMax"/>: 24 hours).</summary>
+    public const int RewindMinutesMax = ChannelService.RewindSecondsMax / 60;
+
+    /// <summary>The rewind window as the page shows it: "30 min", "live window only" or "server default".</summary>
+    public static string RewindLabel(int? seconds) => seconds switch
+    {
+        null => "server default",
+        0 => "live window only",
+        < 60 and { } s => string.Create(CultureInfo.InvariantCulture, $"{s} s"),
+        { } s when s % 60 == 0 => string.Create(CultureInfo.InvariantCulture, $"{s / 60} min"),
+        { } s => string.Create(CultureInfo.InvariantCulture, $"{s / 60} min {s % 60} s"),
+    };
+
+    /// <summary>
+    /// The rewind window in whole minutes for the form's input (rounded, at least 1 when there is any window, so saving the
+    /// form unchanged never turns a window set through the API in seconds into "live window only"); empty when it follows
+    /// the server's.
+    /// </summary>
+    public static string RewindInput(int? seconds) => seconds switch
+    {
+        null => "",
+        0 => "0",
+        { } s => Math.Max(1, (s + 30) / 60).ToString(CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>
+    /// Sets how far back viewers may go in the live broadcast (start-over and rewind), in minutes: 0 keeps only the live
+    /// window, empty follows the server's <c>Packager:DvrSeconds</c>.
+    /// </summary>
+    public async Task<IActionResult> OnPostRewindAsync(string id, int? minutes, CancellationToken cancellationToken)
+    {
+        // A value that is not a whole number fails model binding: refused, not taken for "empty".
+        if (!ModelState.IsValid || minutes is < 0 or > RewindMinutesMax)
+        {
+            Flash = $"The rewind window was not changed: give whole minutes from 0 (live window only) to {RewindMinutesMax} (24 hours), " +
+                "or leave it empty for the server default.";
+            return Redirect($"/dashboard/channels/{id}");
+        }
+
+        Channel? channel;
+        try
+        {
+            channel = await channels.UpdateAsync(id, name: null, requireSchedule: null, lowLatency: null, realTime: null,
+                RewindChange.To(minutes * 60), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ValidationFailedException e)
+        {
+            Flash = "The rewind window was not changed: " + string.Join(" ", e.Errors.Values.SelectMany(m => m));
+            return Redirect($"/dashboard/channels/{id}");
+        }
+
+        if (channel is null)
+        {
+            return NotFound();
+        }
+
+        Flash = minutes switch
+        {
+            null => "Rewind window: the server default (Packager:DvrSeconds).",
+            0 => "Rewind window: live window only; viewers cannot go back.",
+            _ => $"Rewind window: viewers may go back {RewindLabel(channel.RewindSeconds)} in the live broadcast.",
+        };
         return Redirect($"/dashboard/channels/{id}");
     }
 

@@ -1,0 +1,99 @@
+using System.Security.Cryptography;
+using Broadcast.Control.Channels;
+using Broadcast.Control.Dashboard.Pages;
+using Broadcast.Control.Persistence;
+using Broadcast.Control.Security;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broadcast.Control.Tests.Dashboard;
+
+/// <summary>The channel page's "Rewind window" form: its handler over a SQLite store, and how the page words the window.</summary>
+public sealed class ChannelRewindPageTests : IAsyncLifetime
+{
+    private readonly TempDirectory _directory = new();
+    private ControlDatabase _database = null!;
+    private ChannelService _channels = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = new SqliteControlDatabase($"Data Source={_directory.File("broadcast.db")}");
+        await _database.MigrateAsync();
+        _channels = new ChannelService(new SqlChannelRepository(_database), new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)),
+            TimeProvider.System, new Broadcast.Control.Events.LocalPublishRuleChanges(), NullLogger<ChannelService>.Instance);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _database.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    // The rewind handler uses the channel service alone; the page's other collaborators serve GET and other handlers.
+    private ChannelModel Page() => new(_channels, null!, null!, null!, null!, TimeProvider.System, null!);
+
+    [Fact]
+    public async Task Minutes_are_stored_as_seconds_and_empty_returns_to_the_server_default()
+    {
+        var id = (await _channels.CreateAsync(new ChannelSpec("Marathon"))).Channel.Id;
+
+        var page = Page();
+        var result = await page.OnPostRewindAsync(id, 30, CancellationToken.None);
+        Assert.Equal($"/dashboard/channels/{id}", Assert.IsType<RedirectResult>(result).Url);
+        Assert.Equal(1800, (await _channels.GetAsync(id))!.RewindSeconds);
+        Assert.Contains("30 min", page.Flash, StringComparison.Ordinal);
+
+        page = Page();
+        await page.OnPostRewindAsync(id, 0, CancellationToken.None);
+        Assert.Equal(0, (await _channels.GetAsync(id))!.RewindSeconds);
+        Assert.Contains("live window only", page.Flash, StringComparison.Ordinal);
+
+        await Page().OnPostRewindAsync(id, ChannelModel.RewindMinutesMax, CancellationToken.None);
+        Assert.Equal(86_400, (await _channels.GetAsync(id))!.RewindSeconds);
+
+        page = Page();
+        await page.OnPostRewindAsync(id, null, CancellationToken.None);
+        Assert.Null((await _channels.GetAsync(id))!.RewindSeconds);
+        Assert.Contains("server default", page.Flash, StringComparison.Ordinal);
+
+        Assert.IsType<NotFoundResult>(await Page().OnPostRewindAsync("missing", 5, CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(1441)]
+    [InlineData(int.MaxValue)]
+    public async Task Minutes_out_of_range_are_refused_on_the_page_and_change_nothing(int minutes)
+    {
+        var id = (await _channels.CreateAsync(new ChannelSpec("Marathon", RewindSeconds: 600))).Channel.Id;
+        var page = Page();
+        Assert.IsType<RedirectResult>(await page.OnPostRewindAsync(id, minutes, CancellationToken.None));
+        Assert.Contains("not changed", page.Flash, StringComparison.Ordinal);
+        Assert.Equal(600, (await _channels.GetAsync(id))!.RewindSeconds);
+    }
+
+    [Fact]
+    public async Task A_value_that_is_not_a_number_is_refused_not_taken_for_empty()
+    {
+        var id = (await _channels.CreateAsync(new ChannelSpec("Marathon", RewindSeconds: 600))).Channel.Id;
+        var page = Page();
+        // What model binding leaves for "minutes=abc": no value, and an error.
+        page.ModelState.AddModelError("minutes", "The value 'abc' is not valid for minutes.");
+        await page.OnPostRewindAsync(id, null, CancellationToken.None);
+        Assert.Contains("not changed", page.Flash, StringComparison.Ordinal);
+        Assert.Equal(600, (await _channels.GetAsync(id))!.RewindSeconds);
+    }
+
+    [Theory]
+    [InlineData(null, "server default", "")]
+    [InlineData(0, "live window only", "0")]
+    [InlineData(1800, "30 min", "30")]
+    [InlineData(86_400, "1440 min", "1440")]
+    [InlineData(90, "1 min 30 s", "2")]
+    [InlineData(20, "20 s", "1")]
+    public void The_page_words_the_window_and_fills_the_input_in_minutes(int? seconds, string label, string input)
+    {
+        Assert.Equal(label, ChannelModel.RewindLabel(seconds));
+        Assert.Equal(input, ChannelModel.RewindInput(seconds));
+    }
+}
