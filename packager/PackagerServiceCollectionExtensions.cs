@@ -28,6 +28,7 @@ public static class PackagerServiceCollectionExtensions
         services.TryAddSingleton<ISegmentStore>(_ => new FileSystemSegmentStore(path));
         services.TryAddSingleton<IRecordingPolicy, DefaultRecordingPolicy>();
         services.TryAddSingleton<ILowLatencyPolicy, DefaultLowLatencyPolicy>();
+        services.TryAddSingleton<IRewindPolicy, DefaultRewindPolicy>();
         services.TryAddSingleton<LivePackager>();
         services.TryAddSingleton<IPackagerStatus>(sp => sp.GetRequiredService<LivePackager>());
         services.TryAddSingleton<IManifestNotifications>(sp => sp.GetRequiredService<LivePackager>());

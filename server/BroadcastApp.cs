@@ -70,6 +70,7 @@ public static class BroadcastApp
             // Before AddPackager, which only adds its default policy when none is registered.
             services.AddSingleton<IRecordingPolicy, ChannelRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
+            services.AddSingleton<IRewindPolicy, ChannelRewindPolicy>();
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();

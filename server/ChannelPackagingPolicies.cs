@@ -18,6 +18,17 @@ internal sealed class ChannelLowLatencyPolicy(ChannelService channels, IOptions<
     }
 }
 
+/// <summary>A broadcast's rewind window is its channel's <c>rewindSeconds</c>; a channel without one (or a stream with no
+/// channel) follows <c>Packager:DvrSeconds</c>.</summary>
+internal sealed class ChannelRewindPolicy(ChannelService channels, IOptions<PackagerOptions> options) : IRewindPolicy
+{
+    public async ValueTask<int> RewindSecondsAsync(LiveStream stream, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
+        return channel?.RewindSeconds ?? options.Value.DvrSeconds;
+    }
+}
+
 /// <summary>Records a broadcast when control's <see cref="EventRecordingPolicy"/> says so; without an event,
 /// <c>Packager:RecordByDefault</c>.</summary>
 internal sealed class ChannelRecordingPolicy(EventRecordingPolicy policy, IOptions<PackagerOptions> options) : IRecordingPolicy

@@ -102,7 +102,8 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     /// <summary>A live playlist of a low-latency broadcast gets its parts, hint and rendition reports; others are unchanged.</summary>
     private Task PutMediaPlaylistAsync(RenditionTimeline t, PlaylistState state, string cache, long last, CancellationToken cancellationToken)
     {
-        string text = HlsPlaylistWriter.WriteMediaPlaylist(t, broadcast.BroadcastId, broadcast.WindowStart(t), state, broadcast.Breaks.Placed);
+        string text = HlsPlaylistWriter.WriteMediaPlaylist(t, broadcast.BroadcastId, broadcast.WindowStart(t), state, broadcast.Breaks.Placed,
+            deltaUpdates: broadcast.RewindSeconds > 0);
         if (lowLatency is not null && state == PlaylistState.Live)
         {
             var others = broadcast.AllTimelines().Where(o => !o.Retired && o.Entries.Count > 0).Select(o => o.Name);

@@ -28,6 +28,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     private readonly ILogger<LivePackager> _logger;
     private readonly IRenditionSource? _renditions;
     private readonly ILowLatencyPolicy? _lowLatency;
+    private readonly IRewindPolicy? _rewind;
     private readonly ConcurrentDictionary<string, StreamPackager> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
@@ -43,9 +44,11 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     private int _disposed;
 
     public LivePackager(LiveStreamRegistry registry, ISegmentStore store, IRecordingPolicy recording, IOptions<PackagerOptions> options,
-        TimeProvider time, ILogger<LivePackager> logger, IRenditionSource? renditions = null, ILowLatencyPolicy? lowLatency = null)
+        TimeProvider time, ILogger<LivePackager> logger, IRenditionSource? renditions = null, ILowLatencyPolicy? lowLatency = null,
+        IRewindPolicy? rewind = null)
     {
         _lowLatency = lowLatency;
+        _rewind = rewind;
         _renditions = renditions;
         _registry = registry;
         _store = store;
@@ -155,6 +158,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             }
             bool record = await _recording.ShouldRecordAsync(stream, cancellationToken).ConfigureAwait(false);
             bool lowLatency = _lowLatency is not null && await _lowLatency.IsLowLatencyAsync(stream, cancellationToken).ConfigureAwait(false);
+            int rewindSeconds = _rewind is null ? _options.DvrSeconds : await _rewind.RewindSecondsAsync(stream, cancellationToken).ConfigureAwait(false);
 
             // Learn the tracks from the frames themselves: hold frames until both kinds were seen, or a few
             // seconds of one kind passed without the other (an audio-only or video-only stream).
@@ -203,7 +207,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
                 : [.. extras.Select(e => e.Key)];
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
                 videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency,
-                captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues);
+                rewindSeconds: rewindSeconds, captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues);
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed
             // (earlier ones come from the rung's cached GOP).

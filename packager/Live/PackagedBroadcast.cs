@@ -15,8 +15,10 @@ internal sealed class PackagedBroadcast
     private int _captions;
 
     public PackagedBroadcast(string channel, string broadcastId, bool recording, ISegmentStore store, PackagerOptions options, TimeProvider time,
-        IReadOnlyList<string> videoRenditions, string? audioRendition, bool captions, Action<ManifestUpdated> manifestUpdated)
+        IReadOnlyList<string> videoRenditions, string? audioRendition, bool captions, Action<ManifestUpdated> manifestUpdated, int rewindSeconds)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(rewindSeconds);
+        RewindSeconds = rewindSeconds;
         Channel = channel;
         BroadcastId = broadcastId;
         Recording = recording;
@@ -39,6 +41,15 @@ internal sealed class PackagedBroadcast
     public ISegmentStore Store { get; }
 
     public PackagerOptions Options { get; }
+
+    /// <summary>
+    /// How far back the live manifests reach (the channel's rewind window, else <c>Packager:DvrSeconds</c>); 0 keeps only
+    /// the live window of <c>Packager:WindowSegments</c>. Retention keeps what it names.
+    /// </summary>
+    public int RewindSeconds { get; }
+
+    /// <summary>The seconds the live manifests span: the rewind window, else the live window's segments.</summary>
+    public int WindowSeconds => RewindSeconds > 0 ? RewindSeconds : Options.WindowSegments * Options.SegmentSeconds;
 
     public TimeProvider Time { get; }
 
@@ -71,7 +82,7 @@ internal sealed class PackagedBroadcast
     /// number: the MPD (which names every rendition from that number) only names stored segments, and a lagging
     /// audio playlist keeps its three segments (RFC 8216 section 6.2.2).
     /// </summary>
-    public int WindowStart(RenditionTimeline t) => t.WindowStart(Options.WindowSegments, Options.DvrSeconds);
+    public int WindowStart(RenditionTimeline t) => t.WindowStart(Options.WindowSegments, RewindSeconds);
 
     /// <summary>
     /// A broadcast continued from another node's stored state: where its timeline began, which its timelines no longer
@@ -122,8 +133,7 @@ internal sealed class PackagedBroadcast
     /// <summary>MPD settings of this broadcast: its availability starts at the first stored segment's wall clock.</summary>
     public MpdSettings MpdSettings(long firstNumber, bool isStatic, string prefix)
     {
-        int shift = Options.DvrSeconds > 0 ? Options.DvrSeconds : Options.WindowSegments * Options.SegmentSeconds;
-        return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, shift, Options.UtcTimingUrl,
+        return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, WindowSeconds, Options.UtcTimingUrl,
             firstNumber, prefix,
             Captions, Breaks.Placed, ContinuedFrom?.PresentationOrigin, ContinuedFrom?.PeriodIdBase ?? 0, ContinuedFrom?.FirstPeriodStart);
     }

@@ -16,6 +16,23 @@ public sealed class DefaultRecordingPolicy(Microsoft.Extensions.Options.IOptions
         ValueTask.FromResult(options.Value.RecordByDefault);
 }
 
+/// <summary>
+/// Decides, per broadcast, its rewind window: how far back from the live edge its live manifests reach (start-over and
+/// rewind), in seconds; 0 keeps only the live window (<c>Packager:WindowSegments</c>). The control plane answers with
+/// the channel's <c>rewindSeconds</c>.
+/// </summary>
+public interface IRewindPolicy
+{
+    ValueTask<int> RewindSecondsAsync(LiveStream stream, CancellationToken cancellationToken);
+}
+
+/// <summary>The default: <c>Packager:DvrSeconds</c>.</summary>
+public sealed class DefaultRewindPolicy(Microsoft.Extensions.Options.IOptions<PackagerOptions> options) : IRewindPolicy
+{
+    public ValueTask<int> RewindSecondsAsync(LiveStream stream, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(options.Value.DvrSeconds);
+}
+
 /// <summary>A snapshot of one stream's packaging, for the dashboard and /metrics.</summary>
 public sealed record StreamPackagerStatus(
     string Channel,

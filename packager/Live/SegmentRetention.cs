@@ -39,9 +39,7 @@ internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyPa
     private async Task ScheduleAbandonedPartDeletesAsync(CancellationToken cancellationToken)
     {
         if (_abandoned.Count == 0) return;
-        int window = broadcast.Options.DvrSeconds > 0 ? broadcast.Options.DvrSeconds
-            : broadcast.Options.WindowSegments * broadcast.Options.SegmentSeconds;
-        var due = broadcast.Time.GetUtcNow().AddSeconds(window + broadcast.Options.DeleteGraceSeconds);
+        var due = broadcast.Time.GetUtcNow().AddSeconds(broadcast.WindowSeconds + broadcast.Options.DeleteGraceSeconds);
         foreach (var (rendition, number) in _abandoned)
         {
             string prefix = $"{broadcast.Channel}/{rendition}/{LowLatencyPlaylist.PartPrefix(broadcast.BroadcastId, number)}";

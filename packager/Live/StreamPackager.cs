@@ -35,7 +35,7 @@ public sealed class StreamPackager : IAsyncDisposable
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
         IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false,
-        BroadcastContinuation? continues = null)
+        BroadcastContinuation? continues = null, int? rewindSeconds = null)
     {
         if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
         foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
@@ -53,7 +53,7 @@ public sealed class StreamPackager : IAsyncDisposable
                 continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
         if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds);
         _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
-            m => ManifestUpdated?.Invoke(m));
+            m => ManifestUpdated?.Invoke(m), rewindSeconds ?? options.DvrSeconds);
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
         _objects = new CmafObjectWriter(_broadcast);
         _hls = new HlsLiveWriter(_broadcast, _lowLatency);

@@ -21,27 +21,37 @@ public enum PlaylistState
 /// </summary>
 public static class HlsPlaylistWriter
 {
+    /// <summary>The EXT-X-SERVER-CONTROL attribute of the Skip Boundary, in seconds (RFC 8216bis 4.4.3.8).</summary>
+    internal const string SkipBoundaryAttribute = "CAN-SKIP-UNTIL=";
+
     /// <summary>GROUP-ID of the closed-caption rendition.</summary>
     public const string ClosedCaptionsGroup = "cc";
 
     /// <summary>
     /// A media playlist. <paramref name="windowStart"/> is the index of the first entry to list (0 for VOD).
     /// Segment and init URIs are file names in the playlist's own folder. <paramref name="breaks"/> are marked at their
-    /// segments (see <see cref="AdBreakTags"/>) while those are in the window.
+    /// segments (see <see cref="AdBreakTags"/>) while those are in the window. With <paramref name="deltaUpdates"/> a live
+    /// playlist offers delta updates (a rewind window's long playlist: players then reload only its last minute).
     /// </summary>
     public static string WriteMediaPlaylist(RenditionTimeline timeline, string broadcastId, int windowStart, PlaylistState state,
-        IReadOnlyList<AdBreak>? breaks = null)
+        IReadOnlyList<AdBreak>? breaks = null, bool deltaUpdates = false)
     {
         ArgumentNullException.ThrowIfNull(timeline);
         var entries = timeline.Entries;
         if (state == PlaylistState.Vod) windowStart = 0;
         windowStart = Math.Clamp(windowStart, 0, entries.Count);
         var sb = new StringBuilder(256 + 64 * (entries.Count - windowStart));
-        sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
+        deltaUpdates &= state == PlaylistState.Live;
+        // Section 7: a playlist that may be served as a delta update (EXT-X-SKIP) declares version 9.
+        sb.Append("#EXTM3U\n#EXT-X-VERSION:").Append(deltaUpdates ? '9' : '7').Append('\n');
         // Section 4.3.3.1: the longest EXTINF over the whole broadcast rounded to the nearest second, so the value
         // never decreases (6.2.1).
         long target = entries.Count == 0 ? 1 : ManifestFormat.TargetSeconds(timeline.LongestDuration, timeline.Timescale);
         sb.Append("#EXT-X-TARGETDURATION:").Append(ManifestFormat.Int(target)).Append('\n');
+        // RFC 8216bis 4.4.3.8: the Skip Boundary is at least six target durations. Without CAN-BLOCK-RELOAD a player
+        // still asks for _HLS_skip=YES (section 6.2.5.1), which the origin answers from this same text.
+        if (deltaUpdates)
+            sb.Append("#EXT-X-SERVER-CONTROL:").Append(SkipBoundaryAttribute).Append(ManifestFormat.Int(6 * target)).Append(".0\n");
         if (state == PlaylistState.Vod) sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n");
         long mediaSequence = windowStart < entries.Count ? entries[windowStart].Number : (entries.Count > 0 ? entries[^1].Number + 1 : 1);
         // Section 4.3.3.3: discontinuities that slid out of the window are counted so clients keep their timelines.

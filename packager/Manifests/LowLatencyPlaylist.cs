@@ -48,6 +48,8 @@ public static class LowLatencyPlaylist
                 sb.Append("#EXT-X-VERSION:9\n");
                 continue;
             }
+            // The low-latency server control below replaces a rewind window's own (which offers only delta updates).
+            if (line.StartsWith("#EXT-X-SERVER-CONTROL:", StringComparison.Ordinal)) continue;
             if (line == "#EXT-X-ENDLIST") ended = true;
             if (line.StartsWith("#EXTINF:", StringComparison.Ordinal) && i + 1 < lines.Count && SegmentNumber(lines[i + 1]) is long n)
             {
@@ -62,7 +64,7 @@ public static class LowLatencyPlaylist
             {
                 // PART-HOLD-BACK at least three part targets (section 4.4.3.8); CAN-SKIP-UNTIL at least six target durations.
                 sb.Append("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=").Append(ManifestFormat.Milli3(3L * partTarget))
-                  .Append(",CAN-SKIP-UNTIL=").Append(ManifestFormat.Int(6 * target)).Append(".0\n");
+                  .Append(',').Append(HlsPlaylistWriter.SkipBoundaryAttribute).Append(ManifestFormat.Int(6 * target)).Append(".0\n");
                 sb.Append("#EXT-X-PART-INF:PART-TARGET=").Append(ManifestFormat.Milli3(partTarget)).Append('\n');
             }
         }

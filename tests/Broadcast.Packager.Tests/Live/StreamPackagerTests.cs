@@ -161,6 +161,58 @@ public sealed class StreamPackagerTests : IDisposable
         Assert.True(events.IndexOf("segment source 1") < events.IndexOf("manifest chan/source/index.m3u8"));
     }
 
+    /// <summary>
+    /// A broadcast's rewind window (the channel's, over <c>Packager:DvrSeconds</c>): its live playlist and MPD reach back
+    /// that far, with delta updates and timeShiftBufferDepth, and retention keeps every segment they name; past it, the
+    /// window slides and the oldest segments go after the grace period. A rewind window of 0 keeps only the live window,
+    /// whatever the server's default.
+    /// </summary>
+    [Fact]
+    public async Task A_rewind_window_keeps_the_broadcast_in_the_live_manifests_until_it_slides_past_it()
+    {
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 27, 2, 0, 0, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4, DvrSeconds = 0 };
+        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
+            rewindSeconds: 30);
+
+        await FeedAsync(p, time, 20);
+        string playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:1\n", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=12.0\n", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-VERSION:9\n", playlist, StringComparison.Ordinal);
+        Assert.True(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, 1))));
+        Assert.NotNull(Broadcast.Packager.Manifests.LowLatencyPlaylist.ToDeltaUpdate(playlist));
+        string mpd = await File.ReadAllTextAsync(store.PathOf("chan/manifest.mpd"));
+        Assert.Contains("timeShiftBufferDepth=\"PT30S\"", mpd, StringComparison.Ordinal);
+        Assert.Contains("startNumber=\"1\"", mpd, StringComparison.Ordinal);
+
+        // 44 s in: the window holds the last 30 s; what left it more than the grace period ago is deleted.
+        await FeedAsync(p, time, 24);
+        playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
+        long sequence = long.Parse(System.Text.RegularExpressions.Regex.Match(playlist, @"#EXT-X-MEDIA-SEQUENCE:(\d+)").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(sequence, 6, 9);
+        Assert.False(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, 1))));
+        Assert.True(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, sequence))));
+    }
+
+    [Fact]
+    public async Task A_rewind_window_of_zero_keeps_only_the_live_window_whatever_the_server_default()
+    {
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 27, 2, 0, 0, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DvrSeconds = 600 };
+        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
+            rewindSeconds: 0);
+        await FeedAsync(p, time, 20);
+        string playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
+        Assert.DoesNotContain("#EXT-X-SERVER-CONTROL", playlist, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:7\n", playlist, StringComparison.Ordinal);
+        string mpd = await File.ReadAllTextAsync(store.PathOf("chan/manifest.mpd"));
+        Assert.Contains("timeShiftBufferDepth=\"PT6S\"", mpd, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task A_retired_rendition_ends_its_playlist_and_leaves_the_master_and_the_mpd()
     {

@@ -51,6 +51,32 @@ public sealed class LowLatencyPlaylistTests
         Assert.Contains($"{Id}-7.m4s\n", delta, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A rewind window's playlist (no parts) offers delta updates too: version 9, a Skip Boundary of six target durations
+    /// in its server control, and the same delta form; a low-latency one keeps a single server control (its own).
+    /// </summary>
+    [Fact]
+    public void A_rewind_window_playlist_offers_delta_updates_and_low_latency_keeps_one_server_control()
+    {
+        var (video, _) = ManifestGoldenTests.Build(12);
+        string full = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, video.WindowStart(3, 3600), PlaylistState.Live, deltaUpdates: true);
+        Golden.Verify("rewind-window.m3u8", full);
+        Assert.Contains("#EXT-X-MEDIA-SEQUENCE:1\n", full, StringComparison.Ordinal); // the whole broadcast, not the last three
+        string? delta = LowLatencyPlaylist.ToDeltaUpdate(full);
+        Assert.NotNull(delta);
+        Golden.Verify("rewind-delta.m3u8", delta);
+        Assert.Contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n", delta, StringComparison.Ordinal);
+
+        string ended = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, 0, PlaylistState.Ended, deltaUpdates: true);
+        Assert.DoesNotContain("#EXT-X-SERVER-CONTROL", ended, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-VERSION:7\n", ended, StringComparison.Ordinal);
+
+        var view = new LowLatencyView(333, Parts(12, 13, 2), LowLatencyPlaylist.PartName(Id, 13, 2), []);
+        string lowLatency = LowLatencyPlaylist.Decorate(full, view);
+        Assert.Single(lowLatency.Split('\n'), l => l.StartsWith("#EXT-X-SERVER-CONTROL:", StringComparison.Ordinal));
+        Assert.Contains("CAN-BLOCK-RELOAD=YES", lowLatency, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Low_latency_mpd_announces_the_segment_being_written_and_its_chunks()
     {
