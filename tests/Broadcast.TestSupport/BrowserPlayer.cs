@@ -231,6 +231,20 @@ public sealed class BrowserPlayer : IAsyncDisposable
     public Task SeekAsync(double seconds) =>
         _page.EvaluateAsync($"() => {{ document.getElementById('video').currentTime = {seconds.ToString(CultureInfo.InvariantCulture)}; }}");
 
+    /// <summary>The range a viewer may seek in a live stream (its rewind window), on the element's timeline; null before known.</summary>
+    public async Task<(double Start, double End)?> GetSeekRangeAsync()
+    {
+        var r = await _page.EvaluateAsync<double[]?>("() => { const r = window.__seekRange(); return r ? [r.start, r.end] : null; }");
+        return r is { Length: 2 } ? (r[0], r[1]) : null;
+    }
+
+    /// <summary>Seeks as the library would for a viewer (dash.js by presentation time).</summary>
+    public Task SeekToAsync(double seconds) =>
+        _page.EvaluateAsync($"() => window.__seekTo({seconds.ToString(CultureInfo.InvariantCulture)})");
+
+    /// <summary>Back to the live edge the library keeps (its target latency behind the newest media).</summary>
+    public Task GoLiveAsync() => _page.EvaluateAsync("() => window.__goLive()");
+
     public Task<string> GetStateAsync() => _page.EvaluateAsync<string>("() => window.__player.state");
 
     /// <summary>Live latency in seconds as the library measures it, or null.</summary>

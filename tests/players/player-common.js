@@ -54,6 +54,14 @@
     player.state = 'error';
     log('fatal ' + type + ' ' + details);
   };
+  // Start-over and rewind hooks (a page whose library keeps its own seek range replaces them): the range a viewer may
+  // seek in {start, end} (seconds on the element's timeline, null before it is known), a seek, and back to live.
+  window.__seekRange = () => {
+    const s = video.seekable;
+    return s.length > 0 ? { start: s.start(0), end: s.end(s.length - 1) } : null;
+  };
+  window.__seekTo = (t) => { video.currentTime = t; };
+  window.__goLive = () => { const r = window.__seekRange(); if (r) video.currentTime = r.end; };
   window.__nonFatal = (type, details) => {
     player.errors.push({ type: String(type), details: String(details) });
     if (player.errors.length > 100) player.errors.shift();

@@ -4,6 +4,7 @@ using Broadcast.Control.Dashboard.Schedule;
 using Broadcast.Control.Persistence;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Configuration;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -12,7 +13,7 @@ namespace Broadcast.Control.Dashboard.Pages;
 /// before the next event, "ended" with the recording after one, a recording when one is asked for.
 /// </summary>
 public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live, IDashboardSchedule schedule, TimeProvider time, PublicUrls urls,
-    WatchReads reads) : PageModel
+    WatchReads reads, IConfiguration configuration) : PageModel
 {
     public Channel Channel { get; private set; } = null!;
 
@@ -28,6 +29,12 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
 
     /// <summary>The playlist the player opens (same origin, as the CSP requires).</summary>
     public string Source { get; internal set; } = "";
+
+    /// <summary>
+    /// How far back a viewer of the live broadcast may go: the channel's rewind window, else <c>Packager:DvrSeconds</c>
+    /// (what the packager's live manifests reach back). Above zero, the page shows its seek bar and "From the start".
+    /// </summary>
+    public int RewindSeconds => Channel.RewindSeconds ?? configuration.GetValue("Packager:DvrSeconds", 0);
 
     public string Heading => Event?.Title ?? Recording?.Title ?? Channel.Name;
 

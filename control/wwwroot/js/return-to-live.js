@@ -29,9 +29,15 @@ window.broadcastReturnToLive = function (hls, video) {
         if (video.currentTime < playhead - 0.5 && beyondRange()) state.viewerBehind = true;
     });
     video.addEventListener('pause', () => { if (!video.ended) state.viewerBehind = true; });
+    // Whether hls.js knows its live sync position yet: before its first playlist nothing can be told, and a viewer's choice
+    // made before then (the watch page's ?from=start) must stand.
+    const known = () => {
+        const level = hls.levels && hls.levels[hls.currentLevel];
+        return !!(level && level.details) && Number.isFinite(hls.liveSyncPosition);
+    };
     setInterval(() => {
         state.checks++;
-        if (video.paused || video.seeking) return;
+        if (video.paused || video.seeking || !known()) return;
         if (!beyondRange()) { state.viewerBehind = false; return; }
         const position = hls.liveSyncPosition;
         if (state.viewerBehind || !Number.isFinite(position)) return;

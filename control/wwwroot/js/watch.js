@@ -59,7 +59,11 @@
             // Each stall moves hls.js's target back for the rest of the session, a stall before the first frame included
             // (a busy start): by 1 s by default, which left one loaded session at 2.05 s instead of 1.23 s. A quarter
             // second per stall still backs off from a viewer whose parts keep coming late (at most a segment, as ever).
-            const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05, liveSyncOnStallIncrease: 0.25 });
+            // ?from=start (a link to the beginning of a broadcast whose channel has a rewind window): hls.js starts at the
+            // first segment the playlist lists instead of at its live sync position.
+            const fromStart = live && params.get('from') === 'start' && Number(root.dataset.rewind) > 0;
+            const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05, liveSyncOnStallIncrease: 0.25,
+                startPosition: fromStart ? 0 : -1 });
             hls.on(Hls.Events.ERROR, (_, data) => {
                 if (!data.fatal) return;
                 if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
@@ -72,7 +76,17 @@
             hls.on(Hls.Events.MANIFEST_PARSED, () => video.play().catch(() => {}));
             // A viewer left far behind by a slow start or a long stall is brought back (return-to-live.js).
             const returns = live && window.broadcastReturnToLive ? window.broadcastReturnToLive(hls, video) : null;
-            window.__watch = { mode: 'hls', why: why || null, hls, video, returns };
+            // A viewer who asked for the start is where they want to be, however far behind live that is.
+            if (returns && fromStart) returns.viewerBehind = true;
+            // Start-over and rewind: a seek bar, "From the start" and "Live", once the playlist reaches back (rewind.js).
+            const rewindBar = document.getElementById('watch-rewind');
+            const rewind = live && rewindBar && window.broadcastRewind ? window.broadcastRewind(hls, video, rewindBar, Number(root.dataset.rewind) || 0) : null;
+            // hls.js starts its video at the start but may start the separate audio rendition at the live edge, and then
+            // plays from where both are buffered (the live edge): once playing, a start that did not hold is sought again.
+            if (fromStart && rewind) {
+                video.addEventListener('playing', () => { if (rewind.fromStartSeconds() > 5) rewind.fromStart(); }, { once: true });
+            }
+            window.__watch = { mode: 'hls', why: why || null, hls, video, returns, rewind };
         } else {
             video.src = src; // Safari plays HLS natively.
             window.__watch = { mode: 'hls', why: why || null, video };
