@@ -7,6 +7,9 @@
 # broadcast cannot be published here in a bench's time, so its playlist is that playlist's own text extended to 7,200
 # segments of 2 s (same header, EXT-X-MAP, PROGRAM-DATE-TIME and EXTINF lines, numbers counting on), written into the
 # server's store under a channel of its own; the origin serves and delta-updates it as it would the packager's.
+# The packager stores a rewind window's delta update beside its playlist (index-skip.m3u8); the bench stores the
+# four-hour one there as the origin makes it, and also serves a copy without it (\`-bare\`: the origin then makes the
+# delta from the whole playlist per request, as it does for a low-latency playlist).
 # The peer is nginx serving the same four-hour playlist from disk (sendfile): an origin without delta updates.
 # wrk (THREADS threads, CONNECTIONS connections, WRK_SECONDS s) per row.
 #
@@ -53,7 +56,12 @@ awk -v n="$SEGMENTS_4H" '
 mv "$LONG_DIR/index.m3u8.tmp" "$LONG_DIR/index.m3u8"
 LONG_URL="$HTTP_BASE/live/$LONG_SLUG/source/index.m3u8"
 [[ $(curl -fsS "$LONG_URL" | grep -c '^#EXTINF') -eq $SEGMENTS_4H ]] || die "the origin does not serve the four-hour playlist"
-curl -fsS "$LONG_URL?_HLS_skip=YES" | grep -q '^#EXT-X-SKIP:SKIPPED-SEGMENTS=' || die "no delta update of the four-hour playlist"
+BARE_DIR="$SRV_DIR/media/$LONG_SLUG-bare/source"
+mkdir -p "$BARE_DIR"; cp "$LONG_DIR/index.m3u8" "$BARE_DIR/index.m3u8"
+BARE_URL="$HTTP_BASE/live/$LONG_SLUG-bare/source/index.m3u8"
+curl -fsS "$LONG_URL?_HLS_skip=YES" >"$BENCH_TMP/delta.m3u8"
+grep -q '^#EXT-X-SKIP:SKIPPED-SEGMENTS=' "$BENCH_TMP/delta.m3u8" || die "no delta update of the four-hour playlist"
+cp "$BENCH_TMP/delta.m3u8" "$LONG_DIR/index-skip.m3u8"
 
 WWW="$BENCH_TMP/www"; mkdir -p "$WWW/live/$LONG_SLUG/source"
 cp "$LONG_DIR/index.m3u8" "$WWW/live/$LONG_SLUG/source/index.m3u8"; chmod -R a+rX "$WWW"
@@ -75,8 +83,8 @@ LONG_BYTES=$(size "$LONG_URL"); LONG_DELTA_BYTES=$(size "$LONG_URL?_HLS_skip=YES
 log "sizes: 30 s $SHORT_BYTES B (delta $SHORT_DELTA_BYTES B), 4 h $LONG_BYTES B (delta $LONG_DELTA_BYTES B)"
 
 declare -A URLS=([ours-30s]="$SHORT_URL" [ours-30s-delta]="$SHORT_URL?_HLS_skip=YES" [ours-4h]="$LONG_URL"
-  [ours-4h-delta]="$LONG_URL?_HLS_skip=YES" [nginx-4h]="$NGX_LONG_URL")
-ORDER=(ours-30s ours-30s-delta ours-4h-delta ours-4h nginx-4h)
+  [ours-4h-delta]="$LONG_URL?_HLS_skip=YES" [ours-4h-delta-made]="$BARE_URL?_HLS_skip=YES" [nginx-4h]="$NGX_LONG_URL")
+ORDER=(ours-30s ours-30s-delta ours-4h-delta ours-4h-delta-made ours-4h nginx-4h)
 rows=""
 declare -A SUM=()
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -95,12 +103,14 @@ table="| playlist | bytes per reload | req/s (mean of $ROUNDS) |
 |---|---|---|
 | ours, 30 s window, whole | $SHORT_BYTES | $(mean ours-30s) |
 | ours, 30 s window, delta update | $SHORT_DELTA_BYTES | $(mean ours-30s-delta) |
-| ours, 4 h window, delta update | $LONG_DELTA_BYTES | $(mean ours-4h-delta) |
+| ours, 4 h window, delta update stored beside it | $LONG_DELTA_BYTES | $(mean ours-4h-delta) |
+| ours, 4 h window, delta update made per request (none stored) | $LONG_DELTA_BYTES | $(mean ours-4h-delta-made) |
 | ours, 4 h window, whole | $LONG_BYTES | $(mean ours-4h) |
 | nginx, 4 h window, whole (no delta updates) | $LONG_BYTES | $(mean nginx-4h) |
 
 Ratios: 4 h delta / 30 s whole, req/s **$(ratio "$(mean ours-4h-delta)" "$(mean ours-30s)")**; 4 h delta / nginx 4 h whole, req/s
-**$(ratio "$(mean ours-4h-delta)" "$(mean nginx-4h)")**, bytes **$(ratio "$LONG_DELTA_BYTES" "$LONG_BYTES")**.
+**$(ratio "$(mean ours-4h-delta)" "$(mean nginx-4h)")**; bytes per reload, 4 h delta / 4 h whole:
+**$(awk -v a="$LONG_DELTA_BYTES" -v b="$LONG_BYTES" 'BEGIN { printf "%.2f %%", 100 * a / b }')**.
 The four-hour playlist is the live 30 s one's text extended to $SEGMENTS_4H segments (see the script's header).
 wrk -t$THREADS -c$CONNECTIONS -d${WRK_SECONDS}s per row; one publisher streams to ours throughout.
 

@@ -188,6 +188,17 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
         response.Headers["X-Accel-Buffering"] = "no";
     }
 
+    /// <summary>
+    /// The delta update the packager stored beside a rewind window's live playlist (<see cref="StoreKeys.MediaPlaylistDelta"/>),
+    /// when <paramref name="query"/> asks for one without blocking: a few hundred bytes to read instead of the whole window,
+    /// which an origin that reads playlists from a store another node writes would otherwise read and hash per request.
+    /// Null when none is stored (a low-latency or short playlist: <see cref="DeltaOf"/> makes it from the playlist).
+    /// </summary>
+    public async Task<StoredObject?> StoredDeltaAsync(string key, LowLatencyQuery query, CancellationToken cancellationToken) =>
+        query.Skip && query.Msn is null && StoreKeys.MediaPlaylistDeltaOf(key) is { } deltaKey
+            ? await store.GetAsync(deltaKey, cancellationToken).ConfigureAwait(false)
+            : null;
+
     /// <summary>The delta update of a stored low-latency playlist, or the playlist itself when nothing can be skipped.</summary>
     public StoredObject DeltaOf(string key, StoredObject playlist)
     {

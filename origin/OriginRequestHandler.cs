@@ -115,8 +115,10 @@ internal sealed class OriginRequestHandler
                 return;
             }
 
-            stored = await _store.GetAsync(key, context.RequestAborted).ConfigureAwait(false);
-            // A preload-hinted part is held open until it is written; a delta update replaces the playlist body.
+            // A delta update the packager stored beside a rewind window's playlist, else the playlist. A preload-hinted part is
+            // held open until it is written; a delta update made here replaces the playlist body.
+            StoredObject? storedDelta = await _lowLatency.StoredDeltaAsync(key, lowLatency, context.RequestAborted).ConfigureAwait(false);
+            stored = storedDelta ?? await _store.GetAsync(key, context.RequestAborted).ConfigureAwait(false);
             if (stored is null && LowLatencyGate.IsPartKey(key))
             {
                 long waitStart = _time.GetTimestamp();
@@ -130,10 +132,7 @@ internal sealed class OriginRequestHandler
             {
                 return;
             }
-            else if (stored is not null && lowLatency.Skip)
-            {
-                stored = _lowLatency.DeltaOf(key, stored);
-            }
+            else if (stored is not null && lowLatency.Skip && storedDelta is null) stored = _lowLatency.DeltaOf(key, stored);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

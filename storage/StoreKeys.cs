@@ -82,6 +82,20 @@ public static class StoreKeys
 
     public static string MediaPlaylist(string channel, string rendition) => $"{channel}/{rendition}/index.m3u8";
 
+    /// <summary>
+    /// The delta update (RFC 8216bis 6.2.5.1) of a rewind window's live media playlist, stored beside it by the packager
+    /// so an origin answers <c>_HLS_skip=YES</c> by reading a few hundred bytes instead of the whole window.
+    /// </summary>
+    public static string MediaPlaylistDelta(string channel, string rendition) => $"{channel}/{rendition}/{DeltaPlaylistName}";
+
+    /// <summary>The stored delta update's key for a live media playlist's key; null for any other key.</summary>
+    public static string? MediaPlaylistDeltaOf(string mediaPlaylistKey) =>
+        mediaPlaylistKey.EndsWith("/index.m3u8", StringComparison.Ordinal)
+            ? string.Concat(mediaPlaylistKey.AsSpan(0, mediaPlaylistKey.Length - "index.m3u8".Length), DeltaPlaylistName)
+            : null;
+
+    private const string DeltaPlaylistName = "index-skip.m3u8";
+
     public static string InitName(string broadcastId, int initVersion) =>
         initVersion == 0 ? $"{broadcastId}-init.mp4" : $"{broadcastId}-init-{initVersion}.mp4";
 

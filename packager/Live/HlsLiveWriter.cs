@@ -22,6 +22,9 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     // What the stored master declares for each rendition: its peak bitrate and frame rate when it was written.
     private readonly Dictionary<string, (long Peak, FrameRate? Rate)> _declared = new(StringComparer.Ordinal);
 
+    // Renditions whose stored delta update (StoreKeys.MediaPlaylistDelta) may exist: written, or not yet cleared this broadcast.
+    private readonly HashSet<string> _deltaCleared = new(StringComparer.Ordinal);
+
     /// <summary>The master as it stands was stored; it is otherwise written once per broadcast, and again when outgrown.</summary>
     public bool MasterWritten { get; private set; }
 
@@ -42,8 +45,8 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
         if (timeline.Entries.Count == 0) return;
         string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, broadcast.BroadcastId, broadcast.WindowStart(timeline), PlaylistState.Ended,
             broadcast.Breaks.Placed);
-        await broadcast.PutManifestAsync(StoreKeys.MediaPlaylist(broadcast.Channel, timeline.Name), text, ContentTypes.Hls,
-            CachePolicies.Ended(broadcast.Options), broadcast.LastNumber(), cancellationToken).ConfigureAwait(false);
+        await PutWithDeltaAsync(timeline, text, PlaylistState.Ended, CachePolicies.Ended(broadcast.Options), broadcast.LastNumber(), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>Rewrites the media playlists of renditions that gained parts (no segment closed: master and MPD stay).</summary>
@@ -109,6 +112,35 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
             var others = broadcast.AllTimelines().Where(o => !o.Retired && o.Entries.Count > 0).Select(o => o.Name);
             text = LowLatencyPlaylist.Decorate(text, lowLatency.View(t.Name, others));
         }
-        return broadcast.PutManifestAsync(StoreKeys.MediaPlaylist(broadcast.Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken);
+        return PutWithDeltaAsync(t, text, state, cache, last, cancellationToken);
+    }
+
+    /// <summary>
+    /// A rewind window's playlist (not low latency: its playlist changes with every part, and the origin makes its delta
+    /// updates from the text it already reads for a blocking reload) goes with its delta update, stored first, so a
+    /// player asking <c>_HLS_skip=YES</c> gets one of the same age or newer. An ended playlist, or one too short to skip
+    /// anything, has none: the stored one goes (once per broadcast while short, so a stale one of an earlier broadcast
+    /// cannot be served).
+    /// </summary>
+    private async Task PutWithDeltaAsync(RenditionTimeline t, string text, PlaylistState state, string cache, long last,
+        CancellationToken cancellationToken)
+    {
+        if (lowLatency is null && broadcast.RewindSeconds > 0)
+        {
+            string deltaKey = StoreKeys.MediaPlaylistDelta(broadcast.Channel, t.Name);
+            string? delta = state == PlaylistState.Live ? LowLatencyPlaylist.ToDeltaUpdate(text) : null;
+            if (delta is not null)
+            {
+                await broadcast.Store.PutAsync(deltaKey, System.Text.Encoding.UTF8.GetBytes(delta), ContentTypes.Hls, cache, cancellationToken)
+                    .ConfigureAwait(false);
+                _deltaCleared.Remove(t.Name);
+            }
+            else if (_deltaCleared.Add(t.Name))
+            {
+                await broadcast.Store.DeleteAsync([deltaKey], cancellationToken).ConfigureAwait(false);
+            }
+        }
+        await broadcast.PutManifestAsync(StoreKeys.MediaPlaylist(broadcast.Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken)
+            .ConfigureAwait(false);
     }
 }

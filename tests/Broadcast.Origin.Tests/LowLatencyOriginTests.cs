@@ -226,6 +226,29 @@ public sealed class LowLatencyOriginTests : IAsyncLifetime
         Assert.Equal(delta.Content.Headers.ContentLength, Encoding.UTF8.GetByteCount(text));
     }
 
+    /// <summary>
+    /// A rewind window's delta update stored beside its playlist (by the packager) is what a delta request gets, as stored;
+    /// the playlist itself is what a plain request gets; without a stored one the origin makes it from the playlist.
+    /// </summary>
+    [Fact]
+    public async Task A_delta_update_stored_beside_the_playlist_is_served_for_a_delta_request()
+    {
+        await PutAsync(Key, Playlist(14, 1, segments: 12));
+        const string stored = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=12.0\n"
+            + "#EXT-X-MEDIA-SEQUENCE:1\n#EXT-X-SKIP:SKIPPED-SEGMENTS=11\n#EXTINF:2.000,\nstored-12.m4s\n";
+        await Cache.PutAsync(StoreKeys.MediaPlaylistDelta("chan", "source"), Encoding.UTF8.GetBytes(stored), ContentTypes.Hls, "public, max-age=1", default);
+
+        using var delta = await _server.Client.GetAsync($"/live/{Key}?_HLS_skip=YES");
+        Assert.Equal(HttpStatusCode.OK, delta.StatusCode);
+        Assert.Equal(stored, await delta.Content.ReadAsStringAsync());
+        using var full = await _server.Client.GetAsync($"/live/{Key}");
+        Assert.DoesNotContain("#EXT-X-SKIP", await full.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        await Cache.DeleteAsync([StoreKeys.MediaPlaylistDelta("chan", "source")], default);
+        using var made = await _server.Client.GetAsync($"/live/{Key}?_HLS_skip=YES");
+        Assert.Contains("#EXT-X-SKIP:SKIPPED-SEGMENTS=6\n", await made.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task An_origin_whose_packager_runs_elsewhere_rechecks_the_store_when_configured()
     {

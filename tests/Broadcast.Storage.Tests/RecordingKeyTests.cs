@@ -17,6 +17,18 @@ public sealed class RecordingKeyTests
     public void The_recording_master_path_names_its_channel_and_broadcast(string path, string? channel, string? broadcastId) =>
         Assert.Equal((channel, broadcastId), StoreKeys.ParseRecordingMaster(path));
 
+    [Theory]
+    [InlineData("main/720p/index.m3u8", "main/720p/index-skip.m3u8")]
+    [InlineData("main/720p/20300501T120005Z.m3u8", null)]
+    [InlineData("main/master.m3u8", null)]
+    [InlineData("main/720p/index-skip.m3u8", null)]
+    [InlineData("index.m3u8", null)]
+    public void Only_a_live_media_playlist_has_a_stored_delta_update(string key, string? delta)
+    {
+        Assert.Equal(delta, StoreKeys.MediaPlaylistDeltaOf(key));
+        if (delta is not null) Assert.True(StoreKeys.IsValid(delta, out _));
+    }
+
     [Fact]
     public void Live_and_recording_masters_are_masters_and_media_playlists_are_not()
     {

@@ -176,9 +176,14 @@ public sealed class StreamPackagerTests : IDisposable
         await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
             rewindSeconds: 30);
 
-        await FeedAsync(p, time, 20);
+        string deltaKey = StoreKeys.MediaPlaylistDelta("chan", "source");
+        await FeedAsync(p, time, 6);
+        Assert.False(File.Exists(store.PathOf(deltaKey))); // nothing to skip yet
+        await FeedAsync(p, time, 14);
         string playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
         Assert.Contains("#EXT-X-MEDIA-SEQUENCE:1\n", playlist, StringComparison.Ordinal);
+        // Its delta update is stored beside it, for the origin to serve as it is.
+        Assert.Equal(Broadcast.Packager.Manifests.LowLatencyPlaylist.ToDeltaUpdate(playlist), await File.ReadAllTextAsync(store.PathOf(deltaKey)));
         Assert.Contains("#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=12.0\n", playlist, StringComparison.Ordinal);
         Assert.Contains("#EXT-X-VERSION:9\n", playlist, StringComparison.Ordinal);
         Assert.True(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, 1))));
@@ -195,6 +200,11 @@ public sealed class StreamPackagerTests : IDisposable
         Assert.InRange(sequence, 6, 9);
         Assert.False(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, 1))));
         Assert.True(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, sequence))));
+
+        // Ended: the playlist has no delta updates, and the stored one goes.
+        await p.CompleteAsync(default);
+        Assert.False(File.Exists(store.PathOf(deltaKey)));
+        Assert.Contains("#EXT-X-ENDLIST", await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8")), StringComparison.Ordinal);
     }
 
     [Fact]
