@@ -22,7 +22,8 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     // What the stored master declares for each rendition: its peak bitrate and frame rate when it was written.
     private readonly Dictionary<string, (long Peak, FrameRate? Rate)> _declared = new(StringComparer.Ordinal);
 
-    // Renditions whose stored delta update (StoreKeys.MediaPlaylistDelta) may exist: written, or not yet cleared this broadcast.
+    // Renditions whose stored delta update (StoreKeys.MediaPlaylistDelta) is known to be gone: deleted and none written
+    // since, so a short playlist costs one delete, not one per segment.
     private readonly HashSet<string> _deltaCleared = new(StringComparer.Ordinal);
 
     /// <summary>The master as it stands was stored; it is otherwise written once per broadcast, and again when outgrown.</summary>
