@@ -46,8 +46,8 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
         if (timeline.Entries.Count == 0) return;
         string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, broadcast.BroadcastId, broadcast.WindowStart(timeline), PlaylistState.Ended,
             broadcast.Breaks.Placed);
-        await PutWithDeltaAsync(timeline, text, PlaylistState.Ended, CachePolicies.Ended(broadcast.Options), broadcast.LastNumber(), cancellationToken)
-            .ConfigureAwait(false);
+        await PutWithDeltaAsync(timeline, text, PlaylistState.Ended, CachePolicies.Ended(broadcast.Options), broadcast.LastNumber(),
+            cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Rewrites the media playlists of renditions that gained parts (no segment closed: master and MPD stay).</summary>

@@ -158,7 +158,8 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             }
             bool record = await _recording.ShouldRecordAsync(stream, cancellationToken).ConfigureAwait(false);
             bool lowLatency = _lowLatency is not null && await _lowLatency.IsLowLatencyAsync(stream, cancellationToken).ConfigureAwait(false);
-            int rewindSeconds = _rewind is null ? _options.DvrSeconds : await _rewind.RewindSecondsAsync(stream, cancellationToken).ConfigureAwait(false);
+            int rewindSeconds = _rewind is null ? _options.DvrSeconds
+                : await _rewind.RewindSecondsAsync(stream, cancellationToken).ConfigureAwait(false);
 
             // Learn the tracks from the frames themselves: hold frames until both kinds were seen, or a few
             // seconds of one kind passed without the other (an audio-only or video-only stream).

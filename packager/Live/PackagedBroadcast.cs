@@ -133,8 +133,8 @@ internal sealed class PackagedBroadcast
     /// <summary>MPD settings of this broadcast: its availability starts at the first stored segment's wall clock.</summary>
     public MpdSettings MpdSettings(long firstNumber, bool isStatic, string prefix)
     {
-        return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, WindowSeconds, Options.UtcTimingUrl,
-            firstNumber, prefix,
+        return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, WindowSeconds,
+            Options.UtcTimingUrl, firstNumber, prefix,
             Captions, Breaks.Placed, ContinuedFrom?.PresentationOrigin, ContinuedFrom?.PeriodIdBase ?? 0, ContinuedFrom?.FirstPeriodStart);
     }
 

@@ -80,7 +80,8 @@
             if (returns && fromStart) returns.viewerBehind = true;
             // Start-over and rewind: a seek bar, "From the start" and "Live", once the playlist reaches back (rewind.js).
             const rewindBar = document.getElementById('watch-rewind');
-            const rewind = live && rewindBar && window.broadcastRewind ? window.broadcastRewind(hls, video, rewindBar, Number(root.dataset.rewind) || 0) : null;
+            const rewind = live && rewindBar && window.broadcastRewind
+                ? window.broadcastRewind(hls, video, rewindBar, Number(root.dataset.rewind) || 0) : null;
             // hls.js starts its video at the start but may start the separate audio rendition at the live edge, and then
             // plays from where both are buffered (the live edge): once playing, a start that did not hold is sought again.
             if (fromStart && rewind) {
