@@ -20,12 +20,15 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
     private readonly IViewerCounter? _viewers;
     private readonly ITranscoderStatus? _transcoder;
     private readonly IUploadBacklog? _backlog;
+    private readonly IRewindPolicy? _rewind;
     private readonly bool _passthrough;
     private readonly ConcurrentDictionary<string, (LiveStream Stream, DateTimeOffset EndedAt)> _lastEnded = new(StringComparer.Ordinal);
 
     public PipelineChannelLiveStatus(LiveStreamRegistry streams, IPackagerStatus? packager = null, IViewerCounter? viewers = null,
-        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, TranscodeOptions? transcodeOptions = null)
+        ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, TranscodeOptions? transcodeOptions = null,
+        IRewindPolicy? rewind = null)
     {
+        _rewind = rewind;
         _passthrough = transcodeOptions?.Passthrough ?? true;
         _transcoder = transcoder;
         _backlog = backlog;
@@ -35,14 +38,22 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
         streams.Unpublished += stream => _lastEnded[stream.Name] = (stream, stream.TimeProvider.GetUtcNow());
     }
 
-    public ValueTask<ChannelLiveState> GetAsync(Channel channel, CancellationToken cancellationToken)
+    public async ValueTask<ChannelLiveState> GetAsync(Channel channel, CancellationToken cancellationToken)
     {
         long? viewerCount = _viewers?.GetViewers(channel.Slug);
         var stream = _streams.Find(channel.Slug);
-        if (stream is not null) return ValueTask.FromResult(Describe(stream, online: true, endedAt: null, viewerCount));
-        return ValueTask.FromResult(_lastEnded.TryGetValue(channel.Slug, out var ended)
+        if (stream is not null)
+        {
+            var state = Describe(stream, online: true, endedAt: null, viewerCount);
+            // The broadcast's first moments, before its packaging started: the window it is about to take, so a viewer who
+            // opens the watch page now gets the seek bar too (the same rule the packaging reads, in one place).
+            if (state.RewindSeconds is null && _rewind is not null)
+                state = state with { RewindSeconds = await _rewind.RewindSecondsAsync(stream, cancellationToken).ConfigureAwait(false) };
+            return state;
+        }
+        return _lastEnded.TryGetValue(channel.Slug, out var ended)
             ? Describe(ended.Stream, online: false, ended.EndedAt, viewerCount)
-            : ChannelLiveState.Offline with { Viewers = viewerCount });
+            : ChannelLiveState.Offline with { Viewers = viewerCount };
     }
 
     private ChannelLiveState Describe(LiveStream stream, bool online, DateTimeOffset? endedAt, long? viewerCount)
@@ -94,6 +105,9 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
             FramesDroppedByReaders = stats.FramesDroppedByReaders,
             Renditions = renditions,
             SegmentsWritten = packaging?.SegmentsWritten ?? 0,
+            RewindSeconds = packaging?.RewindSeconds,
+            Recording = packaging?.Recording,
+            KeptBytes = packaging?.KeptBytes ?? 0,
             EncoderBackend = transcoding?.Backend,
             TranscodeSpeed = transcoding?.Speed,
             Warnings = online ? warnings : Array.Empty<string>(),

@@ -55,6 +55,18 @@ public sealed record ChannelLiveState(bool Online, DateTimeOffset? Since = null,
 
     public long SegmentsWritten { get; init; }
 
+    /// <summary>
+    /// The broadcast's rewind window in seconds as its packaging read it when it started (a change to the channel applies
+    /// from the next broadcast); 0: the live window only. Null when it is not packaged on this node.
+    /// </summary>
+    public int? RewindSeconds { get; init; }
+
+    /// <summary>Whether the broadcast is recorded (retention then keeps every segment); null when not packaged here.</summary>
+    public bool? Recording { get; init; }
+
+    /// <summary>Bytes of the segments retention keeps for the broadcast now: its window, or all of them when recorded.</summary>
+    public long KeptBytes { get; init; }
+
     /// <summary>The encoder back-end transcoding the ladder (nvenc, qsv, vaapi, x264), or null without transcoding.</summary>
     public string? EncoderBackend { get; init; }
 

@@ -85,6 +85,18 @@ internal sealed class PackagedBroadcast
     public int WindowStart(RenditionTimeline t) => t.WindowStart(Options.WindowSegments, RewindSeconds);
 
     /// <summary>
+    /// Bytes of the segments <see cref="SegmentRetention"/> keeps: each rendition's window, or every segment of a recorded
+    /// broadcast. Read on the packager's own loop (the timelines are its alone).
+    /// </summary>
+    public long KeptSegmentBytes()
+    {
+        long bytes = 0;
+        foreach (var t in AllTimelines())
+            for (int i = Recording ? 0 : WindowStart(t); i < t.Entries.Count; i++) bytes += t.Entries[i].Segment.ByteSize;
+        return bytes;
+    }
+
+    /// <summary>
     /// A broadcast continued from another node's stored state: where its timeline began, which its timelines no longer
     /// hold (they start at the restored window). Null for a broadcast that began here.
     /// </summary>

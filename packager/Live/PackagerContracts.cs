@@ -42,7 +42,17 @@ public sealed record StreamPackagerStatus(
     long SegmentsWritten,
     TimeSpan? LastSegmentDuration,
     long TargetDurationSeconds,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>The broadcast's rewind window (read from its channel when it started); 0: the live window only.</summary>
+    public int RewindSeconds { get; init; }
+
+    /// <summary>
+    /// Bytes of the segments retention keeps for it now: those its live manifests name, or every one when recorded (the
+    /// space its rewind window or recording takes, init segments and parts aside).
+    /// </summary>
+    public long KeptBytes { get; init; }
+}
 
 /// <summary>
 /// What a broadcast's recording holds, counted as the packager stored it: its duration in integer ticks of

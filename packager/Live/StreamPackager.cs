@@ -31,6 +31,7 @@ public sealed class StreamPackager : IAsyncDisposable
     private readonly RestoredBroadcast? _restored;
     private bool _ended;
     private long _segmentsWritten;
+    private long _keptBytes;
     private TimeSpan? _lastDuration;
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
@@ -119,7 +120,11 @@ public sealed class StreamPackager : IAsyncDisposable
                 ? _broadcast.Options.SegmentSeconds
                 : ManifestFormat.TargetSeconds(lead.LongestDuration, lead.Timescale);
             return new StreamPackagerStatus(Channel, BroadcastId, Recording, Volatile.Read(ref _ended), Interlocked.Read(ref _segmentsWritten),
-                _lastDuration, target, warnings);
+                _lastDuration, target, warnings)
+            {
+                RewindSeconds = _broadcast.RewindSeconds,
+                KeptBytes = Interlocked.Read(ref _keptBytes),
+            };
         }
     }
 
@@ -343,6 +348,7 @@ public sealed class StreamPackager : IAsyncDisposable
             return;
         }
         await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Exchange(ref _keptBytes, _broadcast.KeptSegmentBytes());
         foreach (var l in _listeners) await l.OnSegmentsAddedAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -22,7 +22,12 @@ public sealed record ChannelLiveView(
     IReadOnlyList<string> Renditions,
     IReadOnlyList<string> EncoderLadder,
     IReadOnlyList<Advice> Advice,
-    LiveSample Sample);
+    LiveSample Sample)
+{
+    /// <summary>What retention keeps of the broadcast and the space it takes ("rewind window 30 min: 412.3 MB"); null when
+    /// it is not packaged on this node.</summary>
+    public string? Kept { get; init; }
+}
 
 /// <summary>A row of the channel list.</summary>
 public sealed record ChannelListItem(string Id, bool Online, long? Viewers, long Bitrate);
@@ -158,9 +163,15 @@ public sealed partial class LiveStatusMonitor(
             state.Renditions,
             state.EncoderLadder.Select(DescribeRung).ToArray(),
             EncoderAdvice.For(state, recentFps),
-            sample);
+            sample) { Kept = DescribeKept(state) };
         return entry;
     }
+
+    /// <summary>The retention rule a broadcast runs under, as its packaging read it when it started, and what it keeps now.</summary>
+    internal static string? DescribeKept(ChannelLiveState state) => state.RewindSeconds is not { } rewind || state.Recording is not { } recorded
+        ? null
+        : (recorded ? "every segment (recorded)"
+            : rewind > 0 ? $"rewind window {Pages.ChannelModel.RewindLabel(rewind)}" : "the live window") + ": " + Format.Bytes(state.KeptBytes);
 
     /// <summary>One rung of the encoder's own ladder as the channel page lists it: "track 1: 1280×720 H.264 High @ 3.1, 30 fps, 2.5 Mb/s".</summary>
     private static string DescribeRung(EncoderRungStatus rung) => string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -4,7 +4,6 @@ using Broadcast.Control.Dashboard.Schedule;
 using Broadcast.Control.Persistence;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Microsoft.Extensions.Configuration;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -13,7 +12,7 @@ namespace Broadcast.Control.Dashboard.Pages;
 /// before the next event, "ended" with the recording after one, a recording when one is asked for.
 /// </summary>
 public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live, IDashboardSchedule schedule, TimeProvider time, PublicUrls urls,
-    WatchReads reads, IConfiguration configuration) : PageModel
+    WatchReads reads) : PageModel
 {
     public Channel Channel { get; private set; } = null!;
 
@@ -31,10 +30,11 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     public string Source { get; internal set; } = "";
 
     /// <summary>
-    /// How far back a viewer of the live broadcast may go: the channel's rewind window, else <c>Packager:DvrSeconds</c>
-    /// (what the packager's live manifests reach back). Above zero, the page shows its seek bar and "From the start".
+    /// How far back a viewer of the live broadcast may go: the window its packaging took when it started (the channel's
+    /// rewind window, else <c>Packager:DvrSeconds</c>), which is what its live manifests reach back; a change to the
+    /// channel applies from the next broadcast. Above zero, the page shows its seek bar and "From the start".
     /// </summary>
-    public int RewindSeconds => Channel.RewindSeconds ?? configuration.GetValue("Packager:DvrSeconds", 0);
+    public int RewindSeconds { get; private set; }
 
     public string Heading => Event?.Title ?? Recording?.Title ?? Channel.Name;
 
@@ -220,6 +220,7 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
         {
             Mode = "live";
             Source = $"/live/{channel.Slug}/master.m3u8";
+            RewindSeconds = state.RewindSeconds ?? 0;
             return true;
         }
 

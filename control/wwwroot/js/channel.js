@@ -150,6 +150,9 @@
         $('fact-ladder-row').hidden = ladder.length === 0;
         $('fact-ladder').textContent = ladder.join('; ');
         $('fact-segments').textContent = String(view.segmentsWritten);
+        // What retention keeps of this broadcast (its rewind window, or everything when recorded) and the space it takes.
+        $('fact-kept-row').hidden = !view.kept;
+        $('fact-kept').textContent = view.kept || '';
 
         const list = $('advice');
         list.replaceChildren(...(view.advice.length ? view.advice : [{ level: 0, text: 'Advice appears once the encoder is connected.' }]).map((a) => {

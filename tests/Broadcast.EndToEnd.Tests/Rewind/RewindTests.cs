@@ -68,6 +68,10 @@ public sealed partial class RewindTests(ServerFixture fixture)
         }
         string mpd = await Server.Viewer.GetStringAsync($"live/{channel.Slug}/manifest.mpd");
         Assert.Contains("timeShiftBufferDepth=\"PT600S\"", mpd, StringComparison.Ordinal);
+        // The channel's live status says the window this broadcast took and the space retention keeps for it.
+        var live = JsonNode.Parse(await Server.Http.GetStringAsync($"api/channels/{channel.Id}"))!["live"]!;
+        Assert.True(live["rewindSeconds"]?.GetValue<int>() == 600, Log(live.ToJsonString()));
+        Assert.True(live["keptBytes"]?.GetValue<long>() > 0, Log(live.ToJsonString()));
 
         // 3. The watch page: a link to the start plays from the first segment, with the seek bar; "Live" goes back to live.
         var browser = await fixture.BrowserAsync();

@@ -200,12 +200,20 @@ public sealed class StreamPackagerTests : IDisposable
         Assert.InRange(sequence, 6, 9);
         Assert.False(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, 1))));
         Assert.True(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", p.BroadcastId, sequence))));
+        // The status says the window it runs under and the space it keeps: the bytes of every segment its playlists name.
+        Assert.Equal(30, p.Status.RewindSeconds);
+        Assert.Equal(NamedSegmentBytes(store, "source") + NamedSegmentBytes(store, StoreKeys.AudioRendition), p.Status.KeptBytes);
 
         // Ended: the playlist has no delta updates, and the stored one goes.
         await p.CompleteAsync(default);
         Assert.False(File.Exists(store.PathOf(deltaKey)));
         Assert.Contains("#EXT-X-ENDLIST", await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8")), StringComparison.Ordinal);
     }
+
+    private static long NamedSegmentBytes(FileSystemSegmentStore store, string rendition) =>
+        File.ReadAllLines(store.PathOf($"chan/{rendition}/index.m3u8"))
+            .Where(line => line.Length > 0 && !line.StartsWith('#'))
+            .Sum(uri => new FileInfo(store.PathOf($"chan/{rendition}/{uri}")).Length);
 
     [Fact]
     public async Task A_rewind_window_of_zero_keeps_only_the_live_window_whatever_the_server_default()
@@ -221,6 +229,8 @@ public sealed class StreamPackagerTests : IDisposable
         Assert.Contains("#EXT-X-MEDIA-SEQUENCE:7\n", playlist, StringComparison.Ordinal);
         string mpd = await File.ReadAllTextAsync(store.PathOf("chan/manifest.mpd"));
         Assert.Contains("timeShiftBufferDepth=\"PT6S\"", mpd, StringComparison.Ordinal);
+        Assert.Equal(0, p.Status.RewindSeconds);
+        Assert.Equal(NamedSegmentBytes(store, "source") + NamedSegmentBytes(store, StoreKeys.AudioRendition), p.Status.KeptBytes);
     }
 
     [Fact]
