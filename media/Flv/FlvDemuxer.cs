@@ -247,18 +247,10 @@ public sealed class FlvDemuxer
         error = null;
         var codec = header.Codec;
         if (codec == Codec.Unknown) return UnsupportedVideo(header, out error);
-        if (config.IsEmpty)
-        {
-            error = $"empty {codec} sequence header";
-            return false;
-        }
-        if (_video is not null && _video.Codec == codec && _video.DecoderConfig.Span.SequenceEqual(config)) return true;
-        if (_encoderTracks is not null && _video is not null && _video.Codec != codec)
-        {
-            error = $"video track 0 changed codec from {_video.Codec} to {codec} during a multitrack publish";
-            return false;
-        }
-        if (!MediaTrackFactory.TryCreateVideo(codec, config, _metadataFrameRate, out var track, out error)) return false;
+        // The default track of a multitrack publish keeps its codec like the others (its rungs were cut to match it).
+        if (!FlvVideoConfig.TryChange(_video, codec, config, codecMayChange: _encoderTracks is null, _metadataFrameRate,
+                _encoderTracks is null ? "" : "video track 0: ", out var track, out error)) return false;
+        if (track is null) return true;
         _video = track;
         _videoFramesOnTrack = 0;
         Stream.SetTrack(track);

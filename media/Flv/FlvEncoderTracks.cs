@@ -88,25 +88,9 @@ internal sealed class FlvEncoderTracks(LiveStream source, int maxTracks, Action<
             error = $"video track {track.Id}: unsupported codec";
             return false;
         }
-        if (config.IsEmpty)
-        {
-            error = $"video track {track.Id}: empty {codec} sequence header";
-            return false;
-        }
-        if (track.Video is { } current)
-        {
-            if (current.Codec == codec && current.DecoderConfig.Span.SequenceEqual(config)) return true;
-            if (current.Codec != codec)
-            {
-                error = $"video track {track.Id} changed codec from {current.Codec} to {codec}";
-                return false;
-            }
-        }
-        if (!MediaTrackFactory.TryCreateVideo(codec, config, null, out var created, out error))
-        {
-            error = $"video track {track.Id}: {error}";
-            return false;
-        }
+        if (!FlvVideoConfig.TryChange(track.Video, codec, config, codecMayChange: false, frameRate: null, $"video track {track.Id}: ",
+                out var created, out error)) return false;
+        if (created is null) return true;
         track.Video = created;
         track.Hub!.SetTrack(created);
         return true;

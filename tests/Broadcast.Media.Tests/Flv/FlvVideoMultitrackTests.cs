@@ -258,9 +258,9 @@ public class FlvVideoMultitrackTests
         var (_, demuxer, _) = Ladder(2);
         byte[] hevc = [0x96, 0x00, .. Hvc1, 1, .. FlvDemuxerTests.MainHvcC];
         Assert.False(demuxer.TryWriteVideo(100, hevc, out var error));
-        Assert.Contains("video track 1 changed codec from H264 to H265", error);
+        Assert.Contains("video track 1: changed codec from H264 to H265 during a multitrack publish", error);
         Assert.False(demuxer.TryWriteVideo(100, [0x96, 0x00, .. Hvc1, 0, .. FlvDemuxerTests.MainHvcC], out error));
-        Assert.Contains("video track 0 changed codec from H264 to H265 during a multitrack publish", error);
+        Assert.Contains("video track 0: changed codec from H264 to H265 during a multitrack publish", error);
     }
 
     [Fact]
