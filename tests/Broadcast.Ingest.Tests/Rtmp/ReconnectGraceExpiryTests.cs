@@ -54,7 +54,9 @@ public class ReconnectGraceExpiryTests
             // The encoder's stop: an explicit unpublish ends the broadcast at once.
             await second.SendCommandAsync("FCUnpublish", null, 0, TestPublishAuthorizer.GoodKey);
             await second.SendCommandAsync("deleteStream", null, 0, 1.0);
-            Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.IsCompleted && host.Registry.Find("news") is null));
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => stream.IsCompleted && host.Registry.Find("news") is null),
+                $"completed {stream.IsCompleted}, registered {host.Registry.Find("news") is not null}, resumes {stream.Resumes}, reconnecting {stream.IsReconnecting}; log: "
+                + string.Join(" | ", host.Logs.Entries.Select(e => $"{e.EventId} {e.Message}")));
         }
 
         Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Authorizer.Unpublished.Count >= 1));
