@@ -24,6 +24,40 @@ internal static class ReceiveCoalescing
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReceiveLowWater, Bytes);
     }
 
+    /// <summary>
+    /// A plain socket's stream whose coalescing the reading thread switches on itself, before its next read once
+    /// <see cref="Request"/>ed. Never from another thread while a read blocks: that read began without a timeout, and
+    /// Linux wakes a blocked reader only once the new low-water mark is reached (tcp_data_ready checks sk_rcvlowat), so
+    /// a small message after it (an FCUnpublish with no media before it) would wait for 16 KB or the connection's end.
+    /// </summary>
+    public sealed class SocketStream(Socket socket) : NetworkStream(socket, ownsSocket: true)
+    {
+        private volatile bool _requested;
+        private bool _applied;
+
+        /// <summary>Coalesce from the next read on (Linux only; elsewhere nothing changes).</summary>
+        public void Request() => _requested = OperatingSystem.IsLinux();
+
+        public override int Read(Span<byte> buffer)
+        {
+            ApplyIfRequested();
+            return base.Read(buffer);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            ApplyIfRequested();
+            return base.Read(buffer, offset, count);
+        }
+
+        private void ApplyIfRequested()
+        {
+            if (!_requested || _applied) return;
+            _applied = true;
+            Apply(Socket);
+        }
+    }
+
     /// <summary>How <see cref="NetworkStream"/> reports a receive timeout with nothing read.</summary>
     public static bool IsIdleTimeout(IOException error) => error.InnerException is SocketException { SocketErrorCode: SocketError.TimedOut };
 }

@@ -43,6 +43,7 @@ internal sealed class RtmpServerSession
     private readonly RtmpPrePublishLimits _limits;
     private readonly RtmpPublishPolicy _publish;
     private readonly RtmpMediaFeed _feed;
+    private ReceiveCoalescing.SocketStream? _plain;
 
     public RtmpServerSession(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger,
         DateTimeOffset connectedAt,
@@ -111,7 +112,7 @@ internal sealed class RtmpServerSession
 
     public async Task RunAsync(CancellationToken serverStopping)
     {
-        await using var network = Transport is null ? new NetworkStream(_socket, ownsSocket: true)
+        await using var network = Transport is null ? _plain = new ReceiveCoalescing.SocketStream(_socket)
             : await Transport.OpenAsync(_socket, Id, _remote, serverStopping).ConfigureAwait(false);
         if (network is null)
         {
@@ -402,7 +403,7 @@ internal sealed class RtmpServerSession
         _chunks.MaxBufferedBytes = _options.MemoryBudgetAfterPublish;
         _chunks.MaxPartialMessages = 0;
         _chunks.AllocateDeclaredLength = true;
-        if (Transport is null && OperatingSystem.IsLinux()) ReceiveCoalescing.Apply(_socket);
+        _plain?.Request();
         _replies.SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
         _replies.SendCommand(messageStreamId, RtmpReplyWriter.StreamCommandChunkStream,
             RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));

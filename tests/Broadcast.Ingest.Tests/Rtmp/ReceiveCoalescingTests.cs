@@ -39,9 +39,40 @@ public class ReceiveCoalescingTests
         await reader.CompleteAsync();
     }
 
-    private static async Task<byte[]> ReadAtLeastAsync(PipeReader reader, int count)
+    /// <summary>
+    /// Coalescing asked for while the pump's read blocks (the publish is decided on another thread while the pump waits
+    /// for the next bytes): a small message after it, an FCUnpublish with no media before it, still arrives. Applied from
+    /// the asking thread, the blocked read (begun with no timeout) slept until 16 KB came, since Linux wakes it only at the
+    /// new low-water mark.
+    /// </summary>
+    [Fact]
+    public async Task Coalescing_asked_for_during_a_blocked_read_leaves_small_messages_flowing()
     {
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        if (!OperatingSystem.IsLinux()) return;
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        using var client = new System.Net.Sockets.TcpClient { NoDelay = true };
+        await client.ConnectAsync(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
+        var server = listener.AcceptSocket();
+        using var stream = new ReceiveCoalescing.SocketStream(server);
+        var reader = BlockingReadPump.Start(stream, "pump-test", ReceiveCoalescing.IsIdleTimeout);
+        var peer = client.GetStream();
+
+        for (int round = 0; round < 20; round++)
+        {
+            // The pump delivered the last bytes and blocks in its next read (or is about to) when coalescing is asked for.
+            await peer.WriteAsync(new byte[] { 9, (byte)round });
+            Assert.Equal(new byte[] { 9, (byte)round }, await ReadAtLeastAsync(reader, 2, TimeSpan.FromSeconds(10)));
+            if (round == 10) stream.Request();
+        }
+        client.Close();
+        Assert.True((await reader.ReadAsync()).IsCompleted);
+        await reader.CompleteAsync();
+    }
+
+    private static async Task<byte[]> ReadAtLeastAsync(PipeReader reader, int count, TimeSpan? within = null)
+    {
+        using var cts = new CancellationTokenSource(within ?? TimeSpan.FromSeconds(30));
         while (true)
         {
             var result = await reader.ReadAsync(cts.Token);
