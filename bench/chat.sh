@@ -35,10 +35,7 @@ LOAD_DLL="$BENCH_DIR/chatload/bin/Release/net10.0/Broadcast.ChatLoad.dll"
 ((NODES == 1)) || "$REPO_DIR/scripts/deps.sh" postgresql
 bench_init
 server_build
-if [[ "${BUILD:-1}" == 1 || ! -f "$LOAD_DLL" ]]; then
-  log "building the chat load client (Release)"
-  (cd "$REPO_DIR" && dotnet build bench/chatload -c Release -nologo -v quiet -clp:ErrorsOnly) >&2 || die "chat load client build failed"
-fi
+tool_build bench/chatload "$LOAD_DLL" "chat load client"
 # Two sockets per viewer on this machine (client and server side) plus the runtime's own.
 ulimit -n $((CLIENTS * 2 + 4096)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 

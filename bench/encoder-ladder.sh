@@ -40,10 +40,7 @@ EVENT_2005="the encoder sends its own ladder of 3 video tracks; no transcoding"
 "$REPO_DIR/scripts/deps.sh" ffmpeg curl
 bench_init
 server_build
-if [[ "${BUILD:-1}" == 1 || ! -f "$SEND_DLL" ]]; then
-  log "building the multitrack sender (Release)"
-  (cd "$REPO_DIR" && dotnet build bench/multitrack -c Release -nologo -v quiet -clp:ErrorsOnly) >&2 || die "multitrack sender build failed"
-fi
+tool_build bench/multitrack "$SEND_DLL" "multitrack sender"
 
 # Encoded once and cached: encoding three renditions costs more than the whole measured window, and both runs must send
 # the very same pictures.

@@ -33,10 +33,7 @@ HOSTILE_DLL="$BENCH_DIR/hostile/bin/Release/net10.0/Broadcast.Hostile.dll"
 bench_init
 ensure_clip
 server_build
-if [[ "${BUILD:-1}" == 1 || ! -f "$HOSTILE_DLL" ]]; then
-  log "building the attack driver (Release)"
-  (cd "$REPO_DIR" && dotnet build bench/hostile -c Release -nologo -v quiet -clp:ErrorsOnly) >&2 || die "attack driver build failed"
-fi
+tool_build bench/hostile "$HOSTILE_DLL" "attack driver"
 
 SRV_DIR="$BENCH_TMP/ours"
 server_start "$SRV_DIR"

@@ -206,6 +206,15 @@ server_build() {
   fi
 }
 
+# tool_build PROJECT DLL WHAT: builds one of bench/'s own .NET tools (bench/hostile, bench/multitrack…) in Release, unless
+# BUILD=0 and its DLL is there already.
+tool_build() {
+  if [[ "${BUILD:-1}" == 1 || ! -f "$2" ]]; then
+    log "building the $3 (Release)"
+    (cd "$REPO_DIR" && dotnet build "$1" -c Release -nologo -v quiet -clp:ErrorsOnly) >&2 || die "$3 build failed"
+  fi
+}
+
 # server_start DIR [no-rtmp]: starts Broadcast.Server with its state under DIR on free ports (no-rtmp: a node without
 # the ingest role, whose RTMP port nobody listens on).
 # Sets SERVER_PID, RTMP_PORT, HTTP_PORT, HTTP_BASE, ADMIN_TOKEN. Extra server switches: SERVER_ARGS (env).
