@@ -22,4 +22,8 @@ internal static class Golden
         string expected = File.ReadAllText(path).ReplaceLineEndings("\n");
         Assert.Equal(expected, actual);
     }
+
+    /// <summary>A golden file's text (line endings as the writers make them), as input to a reader's tests.</summary>
+    public static string Read(string name, [CallerFilePath] string caller = "") =>
+        File.ReadAllText(Path.Combine(Path.GetDirectoryName(caller)!, "..", "Golden", name)).ReplaceLineEndings("\n");
 }

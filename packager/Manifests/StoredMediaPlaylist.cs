@@ -1,0 +1,111 @@
+using System.Globalization;
+
+namespace Broadcast.Packager.Manifests;
+
+/// <summary>One segment of a stored media playlist, placed on the program date-time clock.</summary>
+/// <param name="Uri">As written in the playlist (relative to the playlist's folder).</param>
+/// <param name="MapUri">The EXT-X-MAP in force for it (null when the playlist names none).</param>
+/// <param name="Discontinuity">An EXT-X-DISCONTINUITY stands before it.</param>
+/// <param name="Gap">EXT-X-GAP: a placeholder the packager lists for a number with no segment; no object exists.</param>
+public sealed record StoredSegment(string Uri, string? MapUri, DateTimeOffset Start, TimeSpan Duration, bool Discontinuity, bool Gap)
+{
+    public DateTimeOffset End => Start + Duration;
+}
+
+/// <summary>A stored playlist could not be read; the message names the line and what was wrong with it.</summary>
+public sealed class MediaPlaylistFormatException(string message) : FormatException(message);
+
+/// <summary>
+/// A live (or recording) media playlist as the packager stored it, read back: each segment with its URI, its EXT-X-MAP
+/// and its program date-time. The live playlist carries EXT-X-PROGRAM-DATE-TIME on its first segment, after each
+/// discontinuity and at ad markers; the segments between take the previous one's end. Tags that say nothing about
+/// which media plays when (parts, preload hints, rendition reports, ad markers) are skipped; a delta update (EXT-X-SKIP)
+/// and byte ranges are refused, since a clip made from either would name media it could not place.
+/// </summary>
+public sealed class StoredMediaPlaylist
+{
+    /// <summary>Longest text read: a day-long rewind window of 1 s segments is about 5 MB.</summary>
+    public const int MaxLength = 16 * 1024 * 1024;
+
+    private StoredMediaPlaylist(IReadOnlyList<StoredSegment> segments) => Segments = segments;
+
+    public IReadOnlyList<StoredSegment> Segments { get; }
+
+    /// <summary>Where the stored media starts and ends on the program date-time clock (null when it lists no segment).</summary>
+    public DateTimeOffset? Start => Segments.Count == 0 ? null : Segments[0].Start;
+
+    public DateTimeOffset? End => Segments.Count == 0 ? null : Segments[^1].End;
+
+    /// <summary>Reads <paramref name="text"/>; throws <see cref="MediaPlaylistFormatException"/> naming the line at fault.</summary>
+    public static StoredMediaPlaylist Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (text.Length > MaxLength) throw new MediaPlaylistFormatException($"playlist longer than {MaxLength} characters");
+        var lines = text.Split('\n');
+        if (lines[0].TrimEnd('\r') != "#EXTM3U") throw new MediaPlaylistFormatException("line 1: not #EXTM3U");
+        var segments = new List<StoredSegment>();
+        string? map = null;
+        DateTimeOffset? clock = null;
+        TimeSpan? duration = null;
+        bool discontinuity = false, gap = false;
+        for (int i = 1; i < lines.Length; i++)
+        {
+            string line = lines[i].TrimEnd('\r');
+            int number = i + 1;
+            if (line.Length == 0) continue;
+            if (line[0] != '#')
+            {
+                if (duration is not TimeSpan d) throw Error(number, "a segment URI without #EXTINF before it");
+                if (clock is not DateTimeOffset start) throw Error(number, "a segment before any #EXT-X-PROGRAM-DATE-TIME");
+                // A clip is a range of the clock: a playlist whose clock runs back could not say which media a range holds.
+                if (segments.Count > 0 && start < segments[^1].Start) throw Error(number, "a segment starts before the one ahead of it");
+                segments.Add(new StoredSegment(line, map, start, d, discontinuity, gap));
+                clock = start + d;
+                duration = null;
+                discontinuity = gap = false;
+            }
+            else if (line.StartsWith("#EXTINF:", StringComparison.Ordinal)) duration = ParseDuration(line["#EXTINF:".Length..], number);
+            else if (line.StartsWith("#EXT-X-PROGRAM-DATE-TIME:", StringComparison.Ordinal))
+                clock = ParseDateTime(line["#EXT-X-PROGRAM-DATE-TIME:".Length..], number);
+            else if (line.StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)) map = ParseMapUri(line["#EXT-X-MAP:".Length..], number);
+            else if (line == "#EXT-X-DISCONTINUITY") discontinuity = true;
+            else if (line == "#EXT-X-GAP") gap = true;
+            else if (line.StartsWith("#EXT-X-SKIP:", StringComparison.Ordinal))
+                throw Error(number, "a delta update (EXT-X-SKIP), not a whole playlist");
+            else if (line.StartsWith("#EXT-X-BYTERANGE:", StringComparison.Ordinal)) throw Error(number, "byte ranges are not supported");
+        }
+        return new StoredMediaPlaylist(segments);
+    }
+
+    private static TimeSpan ParseDuration(string value, int line)
+    {
+        int comma = value.IndexOf(',', StringComparison.Ordinal);
+        string seconds = comma < 0 ? value : value[..comma];
+        // An EXTINF is a decimal number of seconds; a day is far beyond any segment we write.
+        if (!decimal.TryParse(seconds, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal s) || s <= 0 || s > 86_400)
+            throw Error(line, $"EXTINF duration '{seconds}' is not a positive number of seconds");
+        return TimeSpan.FromTicks((long)Math.Round(s * TimeSpan.TicksPerSecond, MidpointRounding.AwayFromZero));
+    }
+
+    private static DateTimeOffset ParseDateTime(string value, int line)
+    {
+        if (!DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal,
+                out var t) || value.Length < "yyyy-MM-ddTHH:mm:ssZ".Length)
+            throw Error(line, $"EXT-X-PROGRAM-DATE-TIME '{value}' is not an ISO 8601 date-time");
+        return t;
+    }
+
+    private static string ParseMapUri(string attributes, int line)
+    {
+        const string name = "URI=\"";
+        int at = attributes.IndexOf(name, StringComparison.Ordinal);
+        if (at < 0 || (at > 0 && attributes[at - 1] != ',')) throw Error(line, "EXT-X-MAP without URI");
+        int start = at + name.Length;
+        int end = attributes.IndexOf('"', start);
+        if (end <= start) throw Error(line, "EXT-X-MAP URI is empty or unterminated");
+        return attributes[start..end];
+    }
+
+    private static MediaPlaylistFormatException Error(int line, string what) =>
+        new(string.Create(CultureInfo.InvariantCulture, $"line {line}: {what}"));
+}

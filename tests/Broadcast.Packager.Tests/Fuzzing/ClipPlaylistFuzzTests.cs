@@ -1,0 +1,52 @@
+using System.Text;
+using Broadcast.Packager.Manifests;
+using Broadcast.Packager.Tests.Manifests;
+using Broadcast.TestSupport.Fuzzing;
+using Xunit.Abstractions;
+
+namespace Broadcast.Packager.Tests.Fuzzing;
+
+/// <summary>
+/// Fuzzes the reading of a stored media playlist a clip is cut from (<see cref="StoredMediaPlaylist.Parse"/>) and the cut
+/// itself (<see cref="ClipPlaylist.Cut"/>), from mutations of the packager's own playlists: the store may hold an object
+/// another node damaged, and a clip request must then fail with the parser's error, never anything else.
+/// </summary>
+public class ClipPlaylistFuzzTests(ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+
+    [Fact]
+    public void Stored_playlist_and_the_clip_cut_from_it()
+    {
+        var seeds = new List<byte[]>
+        {
+            Encoding.UTF8.GetBytes(ClipPlaylistTests.Window()),
+            Encoding.UTF8.GetBytes(ClipPlaylistTests.Reconnect()),
+            "#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXT-X-GAP\n#EXTINF:2,\nb-2.m4s\n"u8.ToArray(),
+        };
+        double[] offsets = [-5, 0, 1, 3.5, 10, 23, 30];
+        var report = FuzzRunner.Run("clip playlist", seeds, (input, random) =>
+        {
+            StoredMediaPlaylist playlist;
+            try
+            {
+                playlist = StoredMediaPlaylist.Parse(Encoding.UTF8.GetString(input));
+            }
+            catch (MediaPlaylistFormatException)
+            {
+                return false;
+            }
+            var from = T0.AddSeconds(random.Pick(offsets));
+            var cut = ClipPlaylist.Cut(playlist, from, from.AddSeconds(1 + Math.Abs(random.Pick(offsets) * random.Pick(offsets))), "../../x/");
+            if (cut is null) return true;
+            if (cut.End <= cut.Start) throw new InvalidOperationException($"a clip from {cut.Start:O} to {cut.End:O}");
+            if (!cut.Playlist.EndsWith("#EXT-X-ENDLIST\n", StringComparison.Ordinal)) throw new InvalidOperationException("no ENDLIST");
+            // What the clip names must read back as a playlist of its own.
+            StoredMediaPlaylist.Parse(cut.Playlist);
+            return true;
+        });
+        output.WriteLine(report.ToString());
+        Assert.Equal(FuzzSettings.Iterations, report.Accepted + report.Refused);
+        Assert.True(report.Accepted > 0 && report.Refused > 0, report.ToString());
+    }
+}
