@@ -29,6 +29,7 @@ public static class PackagerServiceCollectionExtensions
         services.TryAddSingleton<IRecordingPolicy, DefaultRecordingPolicy>();
         services.TryAddSingleton<ILowLatencyPolicy, DefaultLowLatencyPolicy>();
         services.TryAddSingleton<IRewindPolicy, DefaultRewindPolicy>();
+        services.TryAddSingleton<IRetentionHold, NoRetentionHold>();
         services.TryAddSingleton<LivePackager>();
         services.TryAddSingleton<IPackagerStatus>(sp => sp.GetRequiredService<LivePackager>());
         services.TryAddSingleton<IManifestNotifications>(sp => sp.GetRequiredService<LivePackager>());

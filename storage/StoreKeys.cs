@@ -12,6 +12,8 @@ namespace Broadcast.Storage;
 /// {channel}/{rendition}/{broadcastId}.m3u8           recording: VOD media playlist of the whole broadcast
 /// {channel}/recordings/{broadcastId}/master.m3u8     recording: master naming ../../{rendition}/{broadcastId}.m3u8
 /// {channel}/recordings/{broadcastId}/manifest.mpd    recording: static MPD naming ../../{rendition}/...
+/// {channel}/clips/{clipId}/master.m3u8               clip: master naming {rendition}.m3u8 beside it
+/// {channel}/clips/{clipId}/{rendition}.m3u8          clip: VOD media playlist naming ../../{rendition}/{broadcastId}-{number}.m4s
 /// </code>
 /// broadcastId is the UTC start (20261121T054512Z): a channel's next broadcast never reuses an immutable URL.
 /// </summary>
@@ -142,6 +144,19 @@ public static class StoreKeys
         return name == "live-state.json" || (name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/",
             StringComparison.Ordinal));
     }
+
+    /// <summary>The folder below a channel's that holds its clips; no rendition may take its name.</summary>
+    public const string ClipsFolder = "clips";
+
+    /// <summary>A clip's folder: everything of the clip but the segments it names, which stay where the broadcast stored them.</summary>
+    public static string ClipFolder(string channel, string clipId) => $"{channel}/{ClipsFolder}/{clipId}/";
+
+    public static string ClipMaster(string channel, string clipId) => $"{channel}/{ClipsFolder}/{clipId}/{MasterName}";
+
+    public static string ClipMediaPlaylist(string channel, string clipId, string rendition) => $"{channel}/{ClipsFolder}/{clipId}/{rendition}.m3u8";
+
+    /// <summary>From a clip's folder back to the channel folder (URIs in clip playlists are relative).</summary>
+    public const string ClipToChannel = "../../";
 
     /// <summary>From the recording folder back to the channel folder (URIs in recording manifests are relative).</summary>
     public const string RecordingToChannel = "../../";

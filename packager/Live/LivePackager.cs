@@ -29,6 +29,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     private readonly IRenditionSource? _renditions;
     private readonly ILowLatencyPolicy? _lowLatency;
     private readonly IRewindPolicy? _rewind;
+    private readonly IRetentionHold _hold;
     private readonly ConcurrentDictionary<string, StreamPackager> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
@@ -37,7 +38,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     // manifests are written and StreamFinished has been raised.
     private readonly ConcurrentDictionary<string, int> _handling = new(StringComparer.Ordinal);
     // Per channel: the last window of its previous unrecorded broadcast, deleted once the next broadcast replaced its playlists.
-    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _leftovers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Leftovers> _leftovers = new(StringComparer.Ordinal);
     private readonly BroadcastContinuations _continuations;
     private readonly CancellationTokenSource _stopping = new();
     private int _started;
@@ -45,8 +46,9 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
 
     public LivePackager(LiveStreamRegistry registry, ISegmentStore store, IRecordingPolicy recording, IOptions<PackagerOptions> options,
         TimeProvider time, ILogger<LivePackager> logger, IRenditionSource? renditions = null, ILowLatencyPolicy? lowLatency = null,
-        IRewindPolicy? rewind = null)
+        IRewindPolicy? rewind = null, IRetentionHold? hold = null)
     {
+        _hold = hold ?? new NoRetentionHold();
         _lowLatency = lowLatency;
         _rewind = rewind;
         _renditions = renditions;
@@ -208,7 +210,8 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
                 : [.. extras.Select(e => e.Key)];
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
                 videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency,
-                rewindSeconds: rewindSeconds, captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues);
+                rewindSeconds: rewindSeconds, captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues,
+                hold: _hold);
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed
             // (earlier ones come from the rung's cached GOP).
@@ -264,7 +267,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             foreach (var problem in packager.RecordingHistoryProblems) _logger.LogRecordingHistoryGap(stream.Name, packager.BroadcastId, problem);
             StreamFinished?.Invoke(new BroadcastFinished(status, packager.Recorded));
             ScheduleFinalDeletes(packager);
-            _leftovers[stream.Name] = packager.UnscheduledSegmentKeys();
+            _leftovers[stream.Name] = new Leftovers(packager.BroadcastId, packager.UnscheduledSegmentKeys());
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -365,15 +368,17 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     /// grace period (its ended playlist is replaced by then). Without this every unrecorded broadcast left its last
     /// window on disk and in the origin's cache for good (bench/soak.sh found it: memory grew with each reconnect).
     /// </summary>
-    private void ScheduleLeftoverDeletes(string channel, IReadOnlyList<string> keys)
+    private void ScheduleLeftoverDeletes(string channel, Leftovers leftovers)
     {
-        if (keys.Count == 0) return;
+        if (leftovers.Keys.Count == 0) return;
         var task = Task.Run(async () =>
         {
             try
             {
                 await Task.Delay(TimeSpan.FromSeconds(_options.DeleteGraceSeconds), _time, _stopping.Token).ConfigureAwait(false);
-                await _store.DeleteAsync(keys, CancellationToken.None).ConfigureAwait(false);
+                // A clip of that broadcast keeps what it names (a failing hold keeps everything: logged below).
+                await RetentionHolds.DeleteUnheldAsync(_store, _hold, channel, leftovers.BroadcastId, leftovers.Keys, CancellationToken.None)
+                    .ConfigureAwait(false);
             }
             catch (OperationCanceledException) { }
             catch (Exception ex) { _logger.LogFailed(ex, channel); }
@@ -381,6 +386,9 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
         _tasks.TryAdd(task, 0);
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
     }
+
+    /// <summary>The last window of a channel's previous unrecorded broadcast.</summary>
+    private sealed record Leftovers(string BroadcastId, IReadOnlyList<string> Keys);
 
     /// <summary>Synchronous disposal for containers that dispose synchronously: stops the background work and waits for it.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

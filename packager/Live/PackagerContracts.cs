@@ -1,4 +1,5 @@
 using Broadcast.Media;
+using Broadcast.Storage;
 
 namespace Broadcast.Packager.Live;
 
@@ -31,6 +32,40 @@ public sealed class DefaultRewindPolicy(Microsoft.Extensions.Options.IOptions<Pa
 {
     public ValueTask<int> RewindSecondsAsync(LiveStream stream, CancellationToken cancellationToken) =>
         ValueTask.FromResult(options.Value.DvrSeconds);
+}
+
+/// <summary>
+/// Asked before the packager deletes a broadcast's segments and init segments (slid out of its window, or its last
+/// window once the next broadcast started): which of them something else still names, so they stay. The control plane
+/// answers with the clips cut from that broadcast. One call per delete batch; every key is below
+/// <c>{channel}/</c> and of broadcast <c>broadcastId</c>. A call that throws deletes nothing of that batch.
+/// </summary>
+public interface IRetentionHold
+{
+    ValueTask<IReadOnlySet<string>> HeldAsync(string channel, string broadcastId, IReadOnlyList<string> keys, CancellationToken cancellationToken);
+}
+
+/// <summary>The default: nothing is held, retention deletes what left the window.</summary>
+public sealed class NoRetentionHold : IRetentionHold
+{
+    private static readonly IReadOnlySet<string> None = new HashSet<string>(StringComparer.Ordinal);
+
+    public ValueTask<IReadOnlySet<string>> HeldAsync(string channel, string broadcastId, IReadOnlyList<string> keys,
+        CancellationToken cancellationToken) => ValueTask.FromResult(None);
+}
+
+/// <summary>Deletes of one broadcast's objects, less those an <see cref="IRetentionHold"/> holds.</summary>
+internal static class RetentionHolds
+{
+    /// <summary>Deletes <paramref name="keys"/> but the held ones; throws (deleting nothing) when the hold cannot say.</summary>
+    public static async Task DeleteUnheldAsync(ISegmentStore store, IRetentionHold hold, string channel, string broadcastId,
+        IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        if (keys.Count == 0) return;
+        var held = await hold.HeldAsync(channel, broadcastId, keys, cancellationToken).ConfigureAwait(false);
+        var delete = held.Count == 0 ? keys : keys.Where(k => !held.Contains(k)).ToList();
+        if (delete.Count > 0) await store.DeleteAsync(delete, cancellationToken).ConfigureAwait(false);
+    }
 }
 
 /// <summary>A snapshot of one stream's packaging, for the dashboard and /metrics.</summary>

@@ -8,8 +8,9 @@ namespace Broadcast.Packager.Live;
 /// window go after the delete grace period; a recorded broadcast keeps its segments for the recording, but a
 /// low-latency one's parts still go (the VOD manifests name no parts). At the end, the last window of an unrecorded
 /// broadcast is handed to <see cref="LivePackager"/>, which deletes it once the channel's next broadcast replaced its playlists.
+/// Segments and init segments a clip holds (<see cref="IRetentionHold"/>) stay: the clip's playlist names them.
 /// </summary>
-internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyParts? lowLatency) : IPackagerListener
+internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyParts? lowLatency, IRetentionHold hold) : IPackagerListener
 {
     private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _deletedUpTo = new(StringComparer.Ordinal);
@@ -58,7 +59,19 @@ internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyPa
         var due = _pendingDeletes.Where(d => all || d.Due <= now).Select(d => d.Key).ToList();
         if (due.Count == 0) return;
         _pendingDeletes.RemoveAll(d => all || d.Due <= now);
-        await broadcast.Store.DeleteAsync(due, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RetentionHolds.DeleteUnheldAsync(broadcast.Store, hold, broadcast.Channel, broadcast.BroadcastId, due, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The hold could not say (its database is away): keep them all and ask again a grace period later, rather than
+            // delete what a clip names or stop the packaging over a delete.
+            var retry = now.AddSeconds(broadcast.Options.DeleteGraceSeconds);
+            _pendingDeletes.AddRange(due.Select(k => (retry, k)));
+            if (all) throw;
+        }
     }
 
     /// <summary>

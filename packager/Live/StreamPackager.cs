@@ -36,12 +36,13 @@ public sealed class StreamPackager : IAsyncDisposable
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
         IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false,
-        BroadcastContinuation? continues = null, int? rewindSeconds = null)
+        BroadcastContinuation? continues = null, int? rewindSeconds = null, IRetentionHold? hold = null)
     {
         if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
         foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
-            if (!StoreKeys.IsValidName(r) || r == "recordings") throw new ArgumentException($"Rendition name '{r}' is not usable.",
-                nameof(videoRenditions));
+            // A rendition's folder sits beside the channel's recordings and clips.
+            if (!StoreKeys.IsValidName(r) || r is "recordings" or StoreKeys.ClipsFolder)
+                throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(videoRenditions));
         Channel = channel;
         _clock = new BroadcastClock(time);
         Recording = record;
@@ -58,7 +59,7 @@ public sealed class StreamPackager : IAsyncDisposable
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
         _objects = new CmafObjectWriter(_broadcast);
         _hls = new HlsLiveWriter(_broadcast, _lowLatency);
-        _retention = new SegmentRetention(_broadcast, _lowLatency);
+        _retention = new SegmentRetention(_broadcast, _lowLatency, hold ?? new NoRetentionHold());
         long journaled = continues?.State.JournaledThrough ?? 0;
         RecordingJournal? journal = null;
         if (record)
