@@ -57,14 +57,18 @@ public sealed class NoRetentionHold : IRetentionHold
 /// <summary>Deletes of one broadcast's objects, less those an <see cref="IRetentionHold"/> holds.</summary>
 internal static class RetentionHolds
 {
-    /// <summary>Deletes <paramref name="keys"/> but the held ones; throws (deleting nothing) when the hold cannot say.</summary>
-    public static async Task DeleteUnheldAsync(ISegmentStore store, IRetentionHold hold, string channel, string broadcastId,
-        IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes <paramref name="keys"/> but the held ones, and returns those; throws (deleting nothing) when the hold
+    /// cannot say.
+    /// </summary>
+    public static async Task<IReadOnlyList<string>> DeleteUnheldAsync(ISegmentStore store, IRetentionHold hold, string channel,
+        string broadcastId, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        if (keys.Count == 0) return;
+        if (keys.Count == 0) return [];
         var held = await hold.HeldAsync(channel, broadcastId, keys, cancellationToken).ConfigureAwait(false);
         var delete = held.Count == 0 ? keys : keys.Where(k => !held.Contains(k)).ToList();
         if (delete.Count > 0) await store.DeleteAsync(delete, cancellationToken).ConfigureAwait(false);
+        return held.Count == 0 ? [] : keys.Where(held.Contains).ToList();
     }
 }
 

@@ -8,7 +8,8 @@ namespace Broadcast.Packager.Live;
 /// window go after the delete grace period; a recorded broadcast keeps its segments for the recording, but a
 /// low-latency one's parts still go (the VOD manifests name no parts). At the end, the last window of an unrecorded
 /// broadcast is handed to <see cref="LivePackager"/>, which deletes it once the channel's next broadcast replaced its playlists.
-/// Segments and init segments a clip holds (<see cref="IRetentionHold"/>) stay: the clip's playlist names them.
+/// Segments and init segments a clip holds (<see cref="IRetentionHold"/>) stay, and are asked about again every grace
+/// period while the broadcast runs: the clip's playlist names them until the clip is deleted.
 /// </summary>
 internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyParts? lowLatency, IRetentionHold hold) : IPackagerListener
 {
@@ -61,8 +62,11 @@ internal sealed class SegmentRetention(PackagedBroadcast broadcast, LowLatencyPa
         _pendingDeletes.RemoveAll(d => all || d.Due <= now);
         try
         {
-            await RetentionHolds.DeleteUnheldAsync(broadcast.Store, hold, broadcast.Channel, broadcast.BroadcastId, due, cancellationToken)
-                .ConfigureAwait(false);
+            var held = await RetentionHolds.DeleteUnheldAsync(broadcast.Store, hold, broadcast.Channel, broadcast.BroadcastId, due,
+                cancellationToken).ConfigureAwait(false);
+            // Asked again while the broadcast runs: once its clip is deleted, what it alone held goes like any other segment.
+            // After the last pass they stay; deleting the clip deletes them then.
+            if (!all) _pendingDeletes.AddRange(held.Select(k => (now.AddSeconds(broadcast.Options.DeleteGraceSeconds), k)));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -26,6 +26,11 @@ public sealed class RetentionHoldTests : IDisposable
     /// <summary>Holds fixed keys, records every question, and fails while <see cref="Failing"/>.</summary>
     private sealed class FixedHold(params string[] held) : IRetentionHold
     {
+        private string[] _held = held;
+
+        /// <summary>The clip is deleted: nothing is held any more.</summary>
+        public void Release() => _held = [];
+
         public List<(string Channel, string BroadcastId, IReadOnlyList<string> Keys)> Asked { get; } = new();
 
         public bool Failing { get; set; }
@@ -35,7 +40,7 @@ public sealed class RetentionHoldTests : IDisposable
         {
             lock (Asked) Asked.Add((channel, broadcastId, keys.ToArray()));
             if (Failing) throw new InvalidOperationException("the database is away");
-            return ValueTask.FromResult<IReadOnlySet<string>>(held.Intersect(keys, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal));
+            return ValueTask.FromResult<IReadOnlySet<string>>(_held.Intersect(keys, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal));
         }
     }
 
@@ -67,6 +72,25 @@ public sealed class RetentionHoldTests : IDisposable
         await p.RunDueDeletesAsync(default, all: true);
         Assert.True(File.Exists(store.PathOf(held)));
         Assert.True(File.Exists(store.PathOf(heldInit)));
+    }
+
+    [Fact]
+    public async Task A_segment_held_while_the_broadcast_runs_goes_once_the_hold_lets_it_go()
+    {
+        var time = new ManualClock(Start);
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
+        string id = StoreKeys.BroadcastId(Start);
+        string held = StoreKeys.Segment("chan", "source", id, 2);
+        var hold = new FixedHold(held);
+        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
+            hold: hold);
+
+        await FeedAsync(p, time, 20);
+        Assert.True(File.Exists(store.PathOf(held)));
+        hold.Release();
+        await FeedAsync(p, time, 8);
+        Assert.False(File.Exists(store.PathOf(held)));
     }
 
     [Fact]
