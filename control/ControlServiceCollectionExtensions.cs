@@ -71,6 +71,9 @@ public static class ControlServiceCollectionExtensions
         services.TryAddSingleton<IBroadcastTerminator, PresenceBroadcastTerminator>();
         services.TryAddSingleton<Breaks.IAdBreakInserter, Breaks.NoAdBreakInserter>();
         services.TryAddSingleton<IRecordingMedia, NoRecordingMedia>();
+        services.AddSingleton<Clips.IClipRepository, Clips.SqlClipRepository>();
+        services.TryAddSingleton<Clips.IClipMedia, Clips.NoClipMedia>();
+        services.AddSingleton<Clips.ClipService>();
         services.TryAddSingleton<IChannelMedia, NoChannelMedia>();
         services.AddSingleton<ChannelDeletion>();
         services.AddSingleton<PublicUrls>();

@@ -59,6 +59,9 @@ public sealed record ControlSettings
     /// </summary>
     public int PasswordHashIterations { get; init; } = Users.PasswordHasher.DefaultIterations;
 
+    /// <summary><c>Clips:MaxSeconds</c>: the longest clip that may be cut (default 300 s).</summary>
+    public TimeSpan ClipMaxLength { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary><c>Scheduling:InstanceId</c>: this node's Quartz instance id; generated when unset.</summary>
     public string? SchedulerInstanceId { get; init; }
 
@@ -96,6 +99,11 @@ public sealed record ControlSettings
                     : throw new InvalidOperationException($"Admin:PasswordHashIterations '{iterations}' must be between 1000 and 10000000.")
                 : defaults.PasswordHashIterations,
             SchedulerInstanceId = NonEmpty(configuration["Scheduling:InstanceId"]),
+            ClipMaxLength = NonEmpty(configuration["Clips:MaxSeconds"]) is { } clipSeconds
+                ? int.TryParse(clipSeconds, NumberStyles.None, CultureInfo.InvariantCulture, out var cs) && cs is >= 1 and <= 86_400
+                    ? TimeSpan.FromSeconds(cs)
+                    : throw new InvalidOperationException($"Clips:MaxSeconds '{clipSeconds}' is not a whole number of seconds from 1 to 86400.")
+                : defaults.ClipMaxLength,
             ClusteredScheduling = NonEmpty(configuration["Scheduling:Clustered"]) is { } clustered
                 ? bool.TryParse(clustered, out var c) ? c : throw new InvalidOperationException($"Scheduling:Clustered '{clustered}' is not true " +
                     "or false.")

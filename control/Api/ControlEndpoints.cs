@@ -40,6 +40,7 @@ public static class ControlEndpoints
         endpoints.MapEventsApi();
         endpoints.MapBreaksApi();
         endpoints.MapDestinationsApi();
+        endpoints.MapClipsApi();
         endpoints.MapPlaybackApi();
         endpoints.MapPullSourceApi();
         endpoints.MapProgramApi();

@@ -40,6 +40,9 @@ public sealed class PublicUrls(ControlSettings settings)
 
     public string HlsUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/master.m3u8";
 
+    /// <summary>A clip's HLS master (VOD), under the channel's path so private playback covers it.</summary>
+    public string ClipHlsUrl(HttpRequest request, string slug, string clipId) => $"{HttpBase(request)}/live/{slug}/clips/{clipId}/master.m3u8";
+
     public string DashUrl(HttpRequest request, string slug) => $"{HttpBase(request)}/live/{slug}/manifest.mpd";
 
     /// <summary>The channel's WHEP endpoint (docs/real-time.md): through the edge when <c>Public:HttpBaseUrl</c> names it.</summary>

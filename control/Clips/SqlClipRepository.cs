@@ -1,0 +1,97 @@
+using Broadcast.Control.Persistence;
+
+namespace Broadcast.Control.Clips;
+
+public interface IClipRepository
+{
+    /// <summary>Inserts unless the channel already has <paramref name="maxPerChannel"/> clips (checked in the same statement).</summary>
+    Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default);
+
+    Task<Clip?> GetAsync(string channelId, string id, CancellationToken cancellationToken = default);
+
+    /// <summary>Newest first.</summary>
+    Task<IReadOnlyList<Clip>> ListAsync(string channelId, CancellationToken cancellationToken = default);
+
+    Task<bool> UpdateTitleAsync(string channelId, string id, string title, DateTimeOffset updatedAt, CancellationToken cancellationToken = default);
+
+    Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default);
+
+    /// <summary>The segment ranges the clips of a channel's broadcast hold, by the channel's slug: one query per delete batch.</summary>
+    Task<IReadOnlyList<(long First, long Last)>> HeldRangesAsync(string channelSlug, string broadcastId,
+        CancellationToken cancellationToken = default);
+}
+
+public sealed class SqlClipRepository(ControlDatabase database) : IClipRepository
+{
+    private const string Columns = "id, channel_id, title, broadcast_id, starts_at, ends_at, first_segment, last_segment, created_at, updated_at";
+
+    public async Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(clip);
+        // The count and the insert in one statement: two requests at once cannot both take the last place.
+        return await Sql.ExecuteAsync(database,
+            $"INSERT INTO clips ({Columns}) SELECT @id, @channel_id, @title, @broadcast_id, @starts_at, @ends_at, @first_segment, " +
+            "@last_segment, @created_at, @updated_at WHERE (SELECT COUNT(*) FROM clips WHERE channel_id = @channel_id) < @max",
+            c =>
+            {
+                Sql.Add(c, "id", clip.Id);
+                Sql.Add(c, "channel_id", clip.ChannelId);
+                Sql.Add(c, "title", clip.Title);
+                Sql.Add(c, "broadcast_id", clip.BroadcastId);
+                Sql.Add(c, "starts_at", Sql.Millis(clip.StartsAt));
+                Sql.Add(c, "ends_at", Sql.Millis(clip.EndsAt));
+                Sql.Add(c, "first_segment", clip.FirstSegment);
+                Sql.Add(c, "last_segment", clip.LastSegment);
+                Sql.Add(c, "created_at", Sql.Millis(clip.CreatedAt));
+                Sql.Add(c, "updated_at", Sql.Millis(clip.UpdatedAt));
+                Sql.Add(c, "max", (long)maxPerChannel);
+            }, cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    public async Task<Clip?> GetAsync(string channelId, string id, CancellationToken cancellationToken = default)
+    {
+        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM clips WHERE id = @id AND channel_id = @channel_id", c =>
+        {
+            Sql.Add(c, "id", id);
+            Sql.Add(c, "channel_id", channelId);
+        }, Map, cancellationToken).ConfigureAwait(false);
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    public async Task<IReadOnlyList<Clip>> ListAsync(string channelId, CancellationToken cancellationToken = default)
+        => await Sql.QueryAsync(database, $"SELECT {Columns} FROM clips WHERE channel_id = @channel_id ORDER BY created_at DESC, id DESC",
+            c => Sql.Add(c, "channel_id", channelId), Map, cancellationToken).ConfigureAwait(false);
+
+    public async Task<bool> UpdateTitleAsync(string channelId, string id, string title, DateTimeOffset updatedAt,
+        CancellationToken cancellationToken = default)
+        => await Sql.ExecuteAsync(database, "UPDATE clips SET title = @title, updated_at = @updated_at WHERE id = @id AND channel_id = @channel_id",
+            c =>
+            {
+                Sql.Add(c, "title", title);
+                Sql.Add(c, "updated_at", Sql.Millis(updatedAt));
+                Sql.Add(c, "id", id);
+                Sql.Add(c, "channel_id", channelId);
+            }, cancellationToken).ConfigureAwait(false) == 1;
+
+    public async Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default)
+        => await Sql.ExecuteAsync(database, "DELETE FROM clips WHERE id = @id AND channel_id = @channel_id", c =>
+        {
+            Sql.Add(c, "id", id);
+            Sql.Add(c, "channel_id", channelId);
+        }, cancellationToken).ConfigureAwait(false) == 1;
+
+    public async Task<IReadOnlyList<(long First, long Last)>> HeldRangesAsync(string channelSlug, string broadcastId,
+        CancellationToken cancellationToken = default)
+        => await Sql.QueryAsync(database,
+            "SELECT k.first_segment, k.last_segment FROM clips k JOIN channels c ON c.id = k.channel_id " +
+            "WHERE c.slug = @slug AND k.broadcast_id = @broadcast_id",
+            c =>
+            {
+                Sql.Add(c, "slug", channelSlug);
+                Sql.Add(c, "broadcast_id", broadcastId);
+            }, r => (r.GetInt64(0), r.GetInt64(1)), cancellationToken).ConfigureAwait(false);
+
+    private static Clip Map(System.Data.Common.DbDataReader r) => new(
+        r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Sql.Time(r, 4), Sql.Time(r, 5), r.GetInt64(6), r.GetInt64(7),
+        Sql.Time(r, 8), Sql.Time(r, 9));
+}
