@@ -62,6 +62,9 @@ public static class BroadcastApp
             services.AddSingleton<IChannelMedia>(sp => new StoreChannelMedia(sp.GetRequiredService<ISegmentStore>(),
                 sp.GetService<Broadcast.Storage.S3.S3SegmentStore>(), sp.GetService<LiveStreamRegistry>(), sp.GetService<LivePackager>()));
             services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
+            // Clips are cut where the store is; their segments are held against the packager's retention (before AddPackager).
+            services.AddSingleton<Broadcast.Control.Clips.IClipMedia, StoreClipMedia>();
+            services.AddSingleton<IRetentionHold, ClipRetentionHold>();
         }
         if (roles.Ingest)
         {
