@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Broadcast.TestSupport;
+
+namespace Broadcast.EndToEnd.Tests.Clips;
+
+/// <summary>
+/// A clip of a live broadcast (issue #49): ffmpeg publishes to an unrecorded channel with a plain live window, an 8 s clip
+/// is cut from the last seconds over the API, ffprobe reads it as a VOD covering the range (segment-accurate), the
+/// window slides past it and retention deletes the segments around it but not its own, and once the broadcast ended
+/// hls.js still plays the clip.
+/// </summary>
+public sealed partial class ClipEndToEndTests
+{
+    private static readonly ClipSpec Media = new() { Seconds = 16, Width = 640, Height = 360, Fps = 30, VideoBitrateKbps = 500 };
+
+    [Fact]
+    public async Task A_clip_cut_during_the_broadcast_plays_after_its_window_moved_on_and_the_broadcast_ended()
+    {
+        var media = await TestMedia.GetClipAsync(Media);
+        // Its own server: broadcasts unrecorded (the shared one records them all), segments deleted 2 s after they leave
+        // a 12 s window, so retention is seen at work within the test.
+        await using var server = await ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Transcode:Enabled=false", "--Packager:WindowSegments=6", "--Packager:DeleteGraceSeconds=2", "--Ingest:ReconnectGraceSeconds=2"],
+        });
+        var channel = await server.Api.CreateChannelAsync($"clips {Guid.NewGuid():N}");
+        await using var publisher = FfmpegPublisher.Start(media, server.RtmpUrl(channel.StreamKey), loops: 20);
+        string Log(string m) => $"{m}{Environment.NewLine}--- server log tail ---{Environment.NewLine}{server.LogTail()}"
+            + $"{Environment.NewLine}publisher:{Environment.NewLine}{publisher.Log.Tail(15)}";
+
+        string live = $"live/{channel.Slug}/source/index.m3u8";
+        string playlist = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await server.Viewer.GetAsync(live);
+            playlist = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : "";
+            return Extinf().Matches(playlist).Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)) >= 11;
+        }, TimeSpan.FromSeconds(90), "11 s of the broadcast in its live window", () => Log(playlist), TimeSpan.FromMilliseconds(500));
+
+        // 1. The last 8 s but one: every segment that overlaps them, none copied.
+        using var created = await server.Http.PostAsJsonAsync($"api/channels/{channel.Id}/clips", new { from = -9, to = -1, title = "Eight seconds" });
+        string body = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, Log($"POST clips answered {(int)created.StatusCode}: {body}"));
+        var clip = JsonDocument.Parse(body).RootElement;
+        long durationMs = clip.GetProperty("durationMs").GetInt64();
+        Assert.InRange(durationMs, 8000, 12_500);
+        var url = new Uri(clip.GetProperty("hlsUrl").GetString()!);
+        string sourceUrl = url.AbsolutePath.Replace("master.m3u8", "source.m3u8", StringComparison.Ordinal);
+        string clipPlaylist = await server.Viewer.GetStringAsync(sourceUrl);
+        Assert.Contains("#EXT-X-PLAYLIST-TYPE:VOD", clipPlaylist, StringComparison.Ordinal);
+        var segments = ClipSegment().Matches(clipPlaylist).Select(m => (Name: m.Groups[1].Value, Number: long.Parse(m.Groups[2].Value,
+            CultureInfo.InvariantCulture))).ToList();
+        Assert.True(segments.Count >= 4, Log(clipPlaylist));
+
+        var probe = await FfProbe.ProbeAsync(url.ToString(), timeout: TimeSpan.FromSeconds(60));
+        Assert.InRange(probe.DurationSeconds, durationMs / 1000.0 - 0.2, durationMs / 1000.0 + 0.2);
+        Assert.Equal("h264", probe.Video?.CodecName);
+        Assert.Equal("aac", probe.Audio?.CodecName);
+
+        // 2. The window slides past the clip: the segment before it is deleted by retention, the clip's own stay.
+        var (firstName, firstNumber) = segments[0];
+        string before = $"live/{channel.Slug}/source/{firstName.Replace($"-{firstNumber}.m4s", $"-{firstNumber - 1}.m4s", StringComparison.Ordinal)}";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await server.Viewer.GetAsync(before);
+            return r.StatusCode == HttpStatusCode.NotFound;
+        }, TimeSpan.FromSeconds(90), "retention to delete the segment before the clip", () => Log(before), TimeSpan.FromMilliseconds(500));
+        playlist = await server.Viewer.GetStringAsync(live);
+        Assert.DoesNotContain(firstName, playlist, StringComparison.Ordinal);
+        foreach (var (name, _) in segments)
+        {
+            using var r = await server.Viewer.GetAsync($"live/{channel.Slug}/source/{name}");
+            Assert.True(r.StatusCode == HttpStatusCode.OK, Log($"the clip's {name} answered {(int)r.StatusCode}"));
+        }
+
+        // 3. The broadcast ends: the clip still reads whole and plays in hls.js.
+        publisher.Stop();
+        await WaitFor.ConditionAsync(async () => (await server.Viewer.GetStringAsync(live)).Contains("#EXT-X-ENDLIST", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), "the live playlist to end", () => Log(live), TimeSpan.FromMilliseconds(500));
+        var after = await FfProbe.ProbeAsync(url.ToString(), timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(probe.DurationSeconds, after.DurationSeconds, 1);
+
+        await using var browser = await BrowserHost.StartAsync();
+        await using var player = await browser.OpenAsync(PlayerKind.Hls);
+        await player.StartAsync(url.ToString());
+        await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Log("hls.js on the clip"));
+        await player.WaitForCurrentTimeAsync(4, TimeSpan.FromSeconds(30), () => Log("hls.js playing the clip"));
+        Assert.Empty(await player.GetFatalErrorsAsync());
+    }
+
+    [GeneratedRegex(@"#EXTINF:([\d.]+),")]
+    private static partial Regex Extinf();
+
+    [GeneratedRegex(@"\.\./\.\./source/([0-9TZ]+-(\d+)\.m4s)")]
+    private static partial Regex ClipSegment();
+}
