@@ -12,13 +12,29 @@ namespace Broadcast.Server;
 /// </summary>
 internal sealed class ClipRetentionHold(IClipRepository clips) : IRetentionHold
 {
+    /// <summary>The packager waits for the answer between two segments: a database slower than this keeps the batch for later.</summary>
+    internal static readonly TimeSpan AnswerWithin = TimeSpan.FromSeconds(2);
+
     private static readonly IReadOnlySet<string> None = new HashSet<string>(StringComparer.Ordinal);
 
     public async ValueTask<IReadOnlySet<string>> HeldAsync(string channel, string broadcastId, IReadOnlyList<string> keys,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(keys);
-        var ranges = await clips.HeldRangesAsync(channel, broadcastId, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<(long First, long Last)> ranges;
+        using (var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            bound.CancelAfter(AnswerWithin);
+            try
+            {
+                ranges = await clips.HeldRangesAsync(channel, broadcastId, bound.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Not a cancellation of the packaging: the hold could not say, so retention keeps the batch and asks again.
+                throw new TimeoutException($"The clips table did not answer within {AnswerWithin.TotalSeconds:0} s.");
+            }
+        }
         if (ranges.Count == 0) return None;
         var held = new HashSet<string>(StringComparer.Ordinal);
         foreach (var key in keys)

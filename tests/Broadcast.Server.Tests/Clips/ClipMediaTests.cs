@@ -30,9 +30,15 @@ public sealed class ClipMediaTests : IDisposable
     {
         public List<(long First, long Last)> Held { get; } = new();
 
-        public Task<IReadOnlyList<(long First, long Last)>> HeldRangesAsync(string channelSlug, string broadcastId,
-            CancellationToken cancellationToken = default) =>
-            Task.FromResult<IReadOnlyList<(long, long)>>(broadcastId == Broadcast ? Held.ToList() : []);
+        /// <summary>How long the table takes to answer.</summary>
+        public TimeSpan Delay { get; set; }
+
+        public async Task<IReadOnlyList<(long First, long Last)>> HeldRangesAsync(string channelSlug, string broadcastId,
+            CancellationToken cancellationToken = default)
+        {
+            if (Delay > TimeSpan.Zero) await Task.Delay(Delay, cancellationToken);
+            return broadcastId == Broadcast ? Held.ToList() : [];
+        }
 
         public Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
@@ -260,6 +266,18 @@ public sealed class ClipMediaTests : IDisposable
         Assert.Equal(held ? keys.Length : 0, answer.Count);
         _clips.Held.Clear();
         Assert.Empty(await hold.HeldAsync(Slug, Broadcast, keys, default));
+    }
+
+    /// <summary>The packager waits for the hold between segments: a table that does not answer in time keeps the batch.</summary>
+    [Fact]
+    public async Task A_hold_that_does_not_answer_in_time_is_a_timeout_not_a_cancellation_of_the_packaging()
+    {
+        _clips.Delay = TimeSpan.FromMinutes(1);
+        var hold = new ClipRetentionHold(_clips);
+        await Assert.ThrowsAsync<TimeoutException>(async () => await hold.HeldAsync(Slug, Broadcast, [$"{Slug}/source/{Broadcast}-1.m4s"], default));
+        using var stopping = new CancellationTokenSource();
+        await stopping.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await hold.HeldAsync(Slug, Broadcast, ["x"], stopping.Token));
     }
 
     private static Clip Clip(ClipCutResult cut, string id = "c1") =>
