@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Broadcast.TestSupport;
+using Xunit.Abstractions;
 
 namespace Broadcast.EndToEnd.Tests.Clips;
 
@@ -13,7 +14,7 @@ namespace Broadcast.EndToEnd.Tests.Clips;
 /// window slides past it and retention deletes the segments around it but not its own, and once the broadcast ended
 /// hls.js still plays the clip.
 /// </summary>
-public sealed partial class ClipEndToEndTests
+public sealed partial class ClipEndToEndTests(ITestOutputHelper output)
 {
     private static readonly ClipSpec Media = new() { Seconds = 16, Width = 640, Height = 360, Fps = 30, VideoBitrateKbps = 500 };
 
@@ -60,6 +61,8 @@ public sealed partial class ClipEndToEndTests
         Assert.InRange(probe.DurationSeconds, durationMs / 1000.0 - 0.2, durationMs / 1000.0 + 0.2);
         Assert.Equal("h264", probe.Video?.CodecName);
         Assert.Equal("aac", probe.Audio?.CodecName);
+        output.WriteLine($"clip {clip.GetProperty("startsAt")} .. {clip.GetProperty("endsAt")}: {durationMs} ms, {segments.Count} segments "
+            + $"({segments[0].Number}..{segments[^1].Number}), ffprobe {probe.DurationSeconds:0.000} s");
 
         // 2. The window slides past the clip: the segment before it is deleted by retention, the clip's own stay.
         var (firstName, firstNumber) = segments[0];
