@@ -36,7 +36,10 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     /// </summary>
     public int RewindSeconds { get; private set; }
 
-    public string Heading => Event?.Title ?? Recording?.Title ?? Channel.Name;
+    /// <summary>The clip a <c>?clip={id}</c> link plays (a range of a broadcast, issue #49), or null.</summary>
+    public Broadcast.Control.Clips.Clip? Clip { get; private set; }
+
+    public string Heading => Clip?.Title ?? Event?.Title ?? Recording?.Title ?? Channel.Name;
 
     /// <summary>
     /// The picture shown before playback starts: the live thumbnail while on air, the recording's poster (the broadcast's
@@ -62,7 +65,7 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
         get
         {
             var parts = new List<string>(2);
-            if (Event is not null || Recording is not null)
+            if (Event is not null || Recording is not null || Clip is not null)
             {
                 parts.Add(Channel.Name);
             }
@@ -70,6 +73,7 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
             parts.Add(Mode switch
             {
                 "live" => "Live now",
+                "recording" when Clip is { } clip => $"Clip of {Format.Utc(clip.StartsAt)}, {Format.Duration(clip.EndsAt - clip.StartsAt)}",
                 "recording" => $"Recorded {Format.Utc(Recording!.EndedAt)}",
                 "offline" => "No broadcast right now",
                 "private" => "Private broadcast",
@@ -83,14 +87,14 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     {
         "private" => "Private",
         "live" => "LIVE",
-        "recording" => "Recording",
+        "recording" => Clip is null ? "Recording" : "Clip",
         "countdown" => "Upcoming",
         "ended" => "Ended",
         "cancelled" => "Cancelled",
         _ => "Offline",
     };
 
-    public async Task<IActionResult> OnGetAsync(string slug, string? recording, CancellationToken cancellationToken)
+    public async Task<IActionResult> OnGetAsync(string slug, string? recording, string? clip, CancellationToken cancellationToken)
     {
         if (await FindAsync(slug, cancellationToken).ConfigureAwait(false) is not { } channel)
         {
@@ -106,7 +110,8 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
             return Page();
         }
 
-        if (!await ResolveAsync(channel, recording, cancellationToken).ConfigureAwait(false))
+        if (clip is not null ? !await ResolveClipAsync(channel, clip, cancellationToken).ConfigureAwait(false)
+            : !await ResolveAsync(channel, recording, cancellationToken).ConfigureAwait(false))
         {
             return NotFound();
         }
@@ -195,6 +200,21 @@ public sealed class WatchModel(ChannelService channels, IChannelLiveStatus live,
     // Anonymous and asked by every viewer: the lookup is shared for a moment (ChannelService.SharedLookupLifetime).
     private async Task<Channel?> FindAsync(string slug, CancellationToken cancellationToken)
         => Slugs.IsValid(slug) ? await channels.GetBySlugSharedAsync(slug).WaitAsync(cancellationToken).ConfigureAwait(false) : null;
+
+    /// <summary>A clip plays like a recording (video on demand, no state to poll), from its playlists under the channel's path.</summary>
+    private async Task<bool> ResolveClipAsync(Channel channel, string clip, CancellationToken cancellationToken)
+    {
+        if (HttpContext.RequestServices.GetService(typeof(Broadcast.Control.Clips.ClipService)) is not Broadcast.Control.Clips.ClipService clips
+            || clip.Length > 64 || await clips.GetAsync(channel.Id, clip, cancellationToken).ConfigureAwait(false) is not { } found)
+        {
+            return false;
+        }
+
+        Clip = found;
+        Mode = "recording";
+        Source = $"/live/{channel.Slug}/clips/{found.Id}/master.m3u8";
+        return true;
+    }
 
     private async Task<bool> ResolveAsync(Channel channel, string? recording, CancellationToken cancellationToken)
     {

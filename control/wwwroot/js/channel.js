@@ -125,7 +125,38 @@
         video.load();
     }
     video.addEventListener('playing', () => { overlay.hidden = true; });
-    window.__preview = { get currentTime() { return video.currentTime; }, get playing() { return !video.paused && video.readyState >= 2; } };
+    // The program date-time of the picture the preview shows: hls.js maps it from EXT-X-PROGRAM-DATE-TIME; Safari's own
+    // HLS gives the playlist's start date.
+    function playingDate() {
+        if (hls) return hls.playingDate || null;
+        const start = video.getStartDate ? video.getStartDate() : null;
+        return start && !isNaN(start.getTime()) ? new Date(start.getTime() + video.currentTime * 1000) : null;
+    }
+    window.__preview = {
+        get currentTime() { return video.currentTime; },
+        get playing() { return !video.paused && video.readyState >= 2; },
+        get playingDate() { const d = playingDate(); return d ? d.toISOString() : null; },
+    };
+
+    // --- clips: mark in and out on the preview ---------------------------------------------------
+    const clipFrom = $('clip-from');
+    const clipTo = $('clip-to');
+    function markClip(input, label) {
+        const at = playingDate();
+        if (!at) {
+            label.textContent = 'the preview is not playing';
+            return;
+        }
+        input.value = at.toISOString();
+        label.textContent = at.toISOString().slice(11, 19) + ' UTC';
+        const ready = clipFrom.value && clipTo.value && clipTo.value > clipFrom.value;
+        $('clip-save').disabled = !ready;
+        if (clipFrom.value && clipTo.value && !ready) $('clip-out-at').textContent += ' (before mark in)';
+    }
+    if (clipFrom) {
+        $('clip-mark-in').addEventListener('click', () => markClip(clipFrom, $('clip-in-at')));
+        $('clip-mark-out').addEventListener('click', () => markClip(clipTo, $('clip-out-at')));
+    }
 
     // --- live figures ----------------------------------------------------------------------------
     let lastView = null;
