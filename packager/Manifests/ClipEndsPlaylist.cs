@@ -1,0 +1,73 @@
+using System.Text;
+
+namespace Broadcast.Packager.Manifests;
+
+/// <summary>
+/// One end of a clip cut to the frame: a re-encoded piece of the stored segment it replaces, with an init segment of its
+/// own. URIs are relative to the clip's media playlist; <see cref="Start"/> is on the program date-time clock.
+/// </summary>
+public sealed record ClipPiece(string InitUri, string Uri, DateTimeOffset Start, TimeSpan Duration);
+
+/// <summary>
+/// A clip's media playlist once its ends are cut to the frame (issue #49): the first and/or last stored segment replaced
+/// by its piece, every segment between them still the stored one. A piece comes from another encoder than the stored
+/// segments, so it has its own EXT-X-MAP and an EXT-X-DISCONTINUITY stands between it and the stored segments
+/// (RFC 8216 §4.4.2.3: a change of encoding parameters), at the same places in every rendition of the clip.
+/// </summary>
+public static class ClipEndsPlaylist
+{
+    /// <summary>
+    /// <paramref name="clip"/> (a clip's segment-accurate media playlist, read back) with <paramref name="first"/> in place
+    /// of its first segment and <paramref name="last"/> in place of its last (a one-segment clip: <paramref name="first"/>
+    /// alone, cut at both ends).
+    /// </summary>
+    public static string Write(StoredMediaPlaylist clip, ClipPiece? first, ClipPiece? last)
+    {
+        ArgumentNullException.ThrowIfNull(clip);
+        var segments = clip.Segments;
+        if (segments.Count == 0) throw new ArgumentException("The clip lists no segment.", nameof(clip));
+        if (last is not null && segments.Count < 2) throw new ArgumentException("A one-segment clip is cut as its first piece.", nameof(last));
+        int from = first is null ? 0 : 1;
+        int to = last is null ? segments.Count : segments.Count - 1;
+        long longestMs = Math.Max(Math.Max(Ms(first?.Duration), Ms(last?.Duration)),
+            from < to ? segments.Skip(from).Take(to - from).Max(s => Ms(s.Duration)) : 0);
+
+        var sb = new StringBuilder(256 + 80 * segments.Count);
+        sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
+        sb.Append("#EXT-X-TARGETDURATION:").Append(ManifestFormat.Int(Math.Max(1, (longestMs + 500) / 1000))).Append('\n');
+        sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        bool any = false;
+        if (first is not null) Piece(first);
+        string? map = null;
+        for (int i = from; i < to; i++)
+        {
+            var s = segments[i];
+            bool opens = i == from;
+            if (any && (opens || s.Discontinuity)) sb.Append("#EXT-X-DISCONTINUITY\n");
+            if (s.MapUri is not null && (opens || !string.Equals(map, s.MapUri, StringComparison.Ordinal)))
+            {
+                sb.Append("#EXT-X-MAP:URI=\"").Append(s.MapUri).Append("\"\n");
+                map = s.MapUri;
+            }
+            if (opens || s.Discontinuity) sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(s.Start)).Append('\n');
+            if (s.Gap) sb.Append("#EXT-X-GAP\n");
+            sb.Append("#EXTINF:").Append(ManifestFormat.Milli3(Ms(s.Duration))).Append(",\n").Append(s.Uri).Append('\n');
+            any = true;
+        }
+        if (last is not null) Piece(last);
+        sb.Append("#EXT-X-ENDLIST\n");
+        return sb.ToString();
+
+        void Piece(ClipPiece piece)
+        {
+            if (any) sb.Append("#EXT-X-DISCONTINUITY\n");
+            sb.Append("#EXT-X-MAP:URI=\"").Append(piece.InitUri).Append("\"\n");
+            sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(piece.Start)).Append('\n');
+            sb.Append("#EXTINF:").Append(ManifestFormat.Milli3(Ms(piece.Duration))).Append(",\n").Append(piece.Uri).Append('\n');
+            any = true;
+        }
+    }
+
+    private static long Ms(TimeSpan? duration) =>
+        duration is { } d ? (long)Math.Round(d.TotalMilliseconds, MidpointRounding.AwayFromZero) : 0;
+}

@@ -1,0 +1,78 @@
+using Broadcast.Packager.Manifests;
+
+namespace Broadcast.Packager.Tests.Manifests;
+
+/// <summary>A clip's media playlist once its ends are cut to the frame: pieces with their own maps, discontinuities around them.</summary>
+public class ClipEndsPlaylistTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+
+    /// <summary>The segment-accurate clip of [T0+3.3 s, T0+9.5 s): segments 2 to 5 (T0+2 s to T0+10 s).</summary>
+    private static StoredMediaPlaylist Clip()
+    {
+        var cut = ClipPlaylist.Cut(StoredMediaPlaylist.Parse(ClipPlaylistTests.Window()), T0.AddMilliseconds(3300), T0.AddMilliseconds(9500), "../../source/");
+        return StoredMediaPlaylist.Parse(cut!.Playlist);
+    }
+
+    [Fact]
+    public void Both_ends_are_pieces_and_the_stored_segments_between_keep_their_map()
+    {
+        var text = ClipEndsPlaylist.Write(Clip(),
+            new ClipPiece("source/first-init.mp4", "source/first.m4s", T0.AddMilliseconds(3300), TimeSpan.FromSeconds(0.7)),
+            new ClipPiece("source/last-init.mp4", "source/last.m4s", T0.AddSeconds(8), TimeSpan.FromSeconds(1.5)));
+
+        Assert.Equal("""
+            #EXTM3U
+            #EXT-X-VERSION:7
+            #EXT-X-TARGETDURATION:2
+            #EXT-X-PLAYLIST-TYPE:VOD
+            #EXT-X-MEDIA-SEQUENCE:0
+            #EXT-X-INDEPENDENT-SEGMENTS
+            #EXT-X-MAP:URI="source/first-init.mp4"
+            #EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:15.300Z
+            #EXTINF:0.700,
+            source/first.m4s
+            #EXT-X-DISCONTINUITY
+            #EXT-X-MAP:URI="../../source/20261121T054512Z-init.mp4"
+            #EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:16.000Z
+            #EXTINF:2.000,
+            ../../source/20261121T054512Z-3.m4s
+            #EXTINF:2.000,
+            ../../source/20261121T054512Z-4.m4s
+            #EXT-X-DISCONTINUITY
+            #EXT-X-MAP:URI="source/last-init.mp4"
+            #EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:20.000Z
+            #EXTINF:1.500,
+            source/last.m4s
+            #EXT-X-ENDLIST
+
+            """.ReplaceLineEndings("\n"), text);
+        // Read back: the clip lasts exactly the range asked for.
+        var back = StoredMediaPlaylist.Parse(text);
+        Assert.Equal(T0.AddMilliseconds(3300), back.Start);
+        Assert.Equal(T0.AddMilliseconds(9500), back.End);
+    }
+
+    [Fact]
+    public void One_end_alone_and_a_one_segment_clip()
+    {
+        var clip = Clip();
+        var text = ClipEndsPlaylist.Write(clip, null,
+            new ClipPiece("source/last-init.mp4", "source/last.m4s", T0.AddSeconds(8), TimeSpan.FromSeconds(1.5)));
+        Assert.StartsWith("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            + "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"../../source/20261121T054512Z-init.mp4\"\n", text, StringComparison.Ordinal);
+        Assert.Equal(1, text.Split("#EXT-X-DISCONTINUITY").Length - 1);
+        Assert.Equal(T0.AddSeconds(2), StoredMediaPlaylist.Parse(text).Start);
+
+        var single = StoredMediaPlaylist.Parse(ClipPlaylist.Cut(StoredMediaPlaylist.Parse(ClipPlaylistTests.Window()), T0.AddMilliseconds(4500),
+            T0.AddMilliseconds(5500), "../../source/")!.Playlist);
+        Assert.Single(single.Segments);
+        text = ClipEndsPlaylist.Write(single, new ClipPiece("source/first-init.mp4", "source/first.m4s", T0.AddMilliseconds(4500), TimeSpan.FromSeconds(1)), null);
+        Assert.DoesNotContain("#EXT-X-DISCONTINUITY", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("../../source/", text, StringComparison.Ordinal);
+        var back = StoredMediaPlaylist.Parse(text);
+        Assert.Equal((T0.AddMilliseconds(4500), T0.AddMilliseconds(5500)), (back.Start!.Value, back.End!.Value));
+        Assert.Throws<ArgumentException>(() => ClipEndsPlaylist.Write(single, null,
+            new ClipPiece("a", "b", T0, TimeSpan.FromSeconds(1))));
+    }
+}
