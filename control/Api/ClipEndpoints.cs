@@ -28,7 +28,8 @@ public sealed record ClipResponse(
     long DurationMs,
     string HlsUrl,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    bool FrameAccurate);
 
 /// <summary><c>/api/channels/{id}/clips</c>: clips of a channel's broadcasts. Every route requires the "admin" policy.</summary>
 public static class ClipEndpoints
@@ -157,5 +158,5 @@ public static class ClipEndpoints
 
     private static ClipResponse ToResponse(Clip c, string slug, HttpRequest request, PublicUrls urls) =>
         new(c.Id, c.ChannelId, c.Title, c.BroadcastId, c.StartsAt, c.EndsAt, (long)(c.EndsAt - c.StartsAt).TotalMilliseconds,
-            urls.ClipHlsUrl(request, slug, c.Id), c.CreatedAt, c.UpdatedAt);
+            urls.ClipHlsUrl(request, slug, c.Id), c.CreatedAt, c.UpdatedAt, c.FrameAccurate);
 }

@@ -16,7 +16,14 @@ public sealed record Clip(
     long FirstSegment,
     long LastSegment,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>
+    /// Its ends were cut to the frame after it was made (the server re-encodes the first and last segment in the
+    /// background): <see cref="StartsAt"/>/<see cref="EndsAt"/> are then the range asked for, exactly.
+    /// </summary>
+    public bool FrameAccurate { get; init; }
+}
 
 /// <summary>
 /// One end of the range asked for: a program date-time, or seconds from the end of what is stored (the live edge of a

@@ -14,6 +14,12 @@ public interface IClipRepository
 
     Task<bool> UpdateTitleAsync(string channelId, string id, string title, DateTimeOffset updatedAt, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The clip's ends were cut to the frame: its range is now exactly <paramref name="startsAt"/> to <paramref name="endsAt"/>.
+    /// False when it was deleted meanwhile.
+    /// </summary>
+    Task<bool> SetCutAsync(string id, DateTimeOffset startsAt, DateTimeOffset endsAt, CancellationToken cancellationToken = default);
+
     Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default);
 
     /// <summary>The segment ranges the clips of a channel's broadcast hold, by the channel's slug: one query per delete batch.</summary>
@@ -24,6 +30,8 @@ public interface IClipRepository
 public sealed class SqlClipRepository(ControlDatabase database) : IClipRepository
 {
     private const string Columns = "id, channel_id, title, broadcast_id, starts_at, ends_at, first_segment, last_segment, created_at, updated_at";
+
+    private const string ReadColumns = Columns + ", frame_accurate";
 
     public async Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default)
     {
@@ -50,7 +58,7 @@ public sealed class SqlClipRepository(ControlDatabase database) : IClipRepositor
 
     public async Task<Clip?> GetAsync(string channelId, string id, CancellationToken cancellationToken = default)
     {
-        var rows = await Sql.QueryAsync(database, $"SELECT {Columns} FROM clips WHERE id = @id AND channel_id = @channel_id", c =>
+        var rows = await Sql.QueryAsync(database, $"SELECT {ReadColumns} FROM clips WHERE id = @id AND channel_id = @channel_id", c =>
         {
             Sql.Add(c, "id", id);
             Sql.Add(c, "channel_id", channelId);
@@ -59,7 +67,7 @@ public sealed class SqlClipRepository(ControlDatabase database) : IClipRepositor
     }
 
     public async Task<IReadOnlyList<Clip>> ListAsync(string channelId, CancellationToken cancellationToken = default)
-        => await Sql.QueryAsync(database, $"SELECT {Columns} FROM clips WHERE channel_id = @channel_id ORDER BY created_at DESC, id DESC",
+        => await Sql.QueryAsync(database, $"SELECT {ReadColumns} FROM clips WHERE channel_id = @channel_id ORDER BY created_at DESC, id DESC",
             c => Sql.Add(c, "channel_id", channelId), Map, cancellationToken).ConfigureAwait(false);
 
     public async Task<bool> UpdateTitleAsync(string channelId, string id, string title, DateTimeOffset updatedAt,
@@ -71,6 +79,17 @@ public sealed class SqlClipRepository(ControlDatabase database) : IClipRepositor
                 Sql.Add(c, "updated_at", Sql.Millis(updatedAt));
                 Sql.Add(c, "id", id);
                 Sql.Add(c, "channel_id", channelId);
+            }, cancellationToken).ConfigureAwait(false) == 1;
+
+    public async Task<bool> SetCutAsync(string id, DateTimeOffset startsAt, DateTimeOffset endsAt, CancellationToken cancellationToken = default)
+        => await Sql.ExecuteAsync(database,
+            "UPDATE clips SET starts_at = @starts_at, ends_at = @ends_at, frame_accurate = @frame_accurate WHERE id = @id",
+            c =>
+            {
+                Sql.Add(c, "starts_at", Sql.Millis(startsAt));
+                Sql.Add(c, "ends_at", Sql.Millis(endsAt));
+                Sql.Add(c, "frame_accurate", true);
+                Sql.Add(c, "id", id);
             }, cancellationToken).ConfigureAwait(false) == 1;
 
     public async Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default)
@@ -93,5 +112,5 @@ public sealed class SqlClipRepository(ControlDatabase database) : IClipRepositor
 
     private static Clip Map(System.Data.Common.DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Sql.Time(r, 4), Sql.Time(r, 5), r.GetInt64(6), r.GetInt64(7),
-        Sql.Time(r, 8), Sql.Time(r, 9));
+        Sql.Time(r, 8), Sql.Time(r, 9)) { FrameAccurate = r.GetBoolean(10) };
 }

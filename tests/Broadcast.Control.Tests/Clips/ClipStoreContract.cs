@@ -104,6 +104,25 @@ public abstract class ClipStoreContract(Func<ControlDatabase> create) : IAsyncLi
         Assert.Empty(await _repository.ListAsync(channel.Id));
     }
 
+    [Fact]
+    public async Task A_clip_cut_to_the_frame_takes_the_exact_range_and_a_deleted_one_is_not_found()
+    {
+        var channel = (await _channels.CreateAsync(new ChannelSpec("Cut"))).Channel;
+        var made = (await Service(_repository).CreateAsync(channel.Id, Spec()))!.Value.Clip;
+        Assert.False(made.FrameAccurate);
+
+        var from = made.StartsAt.AddMilliseconds(1300);
+        var to = made.EndsAt.AddMilliseconds(-500);
+        Assert.True(await _repository.SetCutAsync(made.Id, from, to));
+        var cut = (await _repository.GetAsync(channel.Id, made.Id))!;
+        Assert.True(cut.FrameAccurate);
+        Assert.Equal((from, to), (cut.StartsAt, cut.EndsAt));
+        Assert.True(Assert.Single(await _repository.ListAsync(channel.Id)).FrameAccurate);
+
+        Assert.True(await _repository.DeleteAsync(channel.Id, made.Id));
+        Assert.False(await _repository.SetCutAsync(made.Id, from, to));
+    }
+
     private sealed class RefusingRepository(IClipRepository inner) : IClipRepository
     {
         public Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default) => Task.FromResult(false);
@@ -116,6 +135,9 @@ public abstract class ClipStoreContract(Func<ControlDatabase> create) : IAsyncLi
 
         public Task<bool> UpdateTitleAsync(string channelId, string id, string title, DateTimeOffset updatedAt,
             CancellationToken cancellationToken = default) => inner.UpdateTitleAsync(channelId, id, title, updatedAt, cancellationToken);
+
+        public Task<bool> SetCutAsync(string id, DateTimeOffset startsAt, DateTimeOffset endsAt, CancellationToken cancellationToken = default) =>
+            inner.SetCutAsync(id, startsAt, endsAt, cancellationToken);
 
         public Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default) =>
             inner.DeleteAsync(channelId, id, cancellationToken);

@@ -10,6 +10,7 @@ CREATE TABLE clips (
     ends_at       timestamptz NOT NULL,
     first_segment bigint      NOT NULL,
     last_segment  bigint      NOT NULL,
+    frame_accurate boolean    NOT NULL DEFAULT false,
     created_at    timestamptz NOT NULL,
     updated_at    timestamptz NOT NULL,
     CONSTRAINT ck_clips_times CHECK (ends_at > starts_at),

@@ -11,6 +11,7 @@ CREATE TABLE clips (
     ends_at       TEXT    NOT NULL,
     first_segment INTEGER NOT NULL,
     last_segment  INTEGER NOT NULL,
+    frame_accurate INTEGER NOT NULL DEFAULT 0,
     created_at    TEXT    NOT NULL,
     updated_at    TEXT    NOT NULL,
     CHECK (ends_at > starts_at),
