@@ -65,6 +65,10 @@ public static class BroadcastApp
             // Clips are cut where the store is; their segments are held against the packager's retention (before AddPackager).
             services.AddSingleton<Broadcast.Control.Clips.IClipMedia, StoreClipMedia>();
             services.AddSingleton<IRetentionHold, ClipRetentionHold>();
+            // A new clip's ends are cut to the frame in the background, one clip at a time, by the node's ffmpeg.
+            services.AddSingleton(new ClipEndsSettings(Broadcast.Processes.FfmpegExecutable.Choose(null,
+                configuration[Broadcast.Processes.FfmpegExecutable.SettingKey]), Path.Combine(Path.GetTempPath(), "broadcast-clip-cuts")));
+            services.AddSingleton<ClipEndsCutter>().AddHostedService(sp => sp.GetRequiredService<ClipEndsCutter>());
         }
         if (roles.Ingest)
         {

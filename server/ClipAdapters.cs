@@ -57,7 +57,7 @@ internal sealed class ClipRetentionHold(IClipRepository clips) : IRetentionHold
 /// A clip's objects: its playlists cut from the channel's stored ones (the live window, or a recording), written under
 /// <c>{channel}/clips/{id}/</c>, naming the segments where the broadcast stored them.
 /// </summary>
-internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips) : IClipMedia
+internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips, ClipEndsCutter? ends = null) : IClipMedia
 {
     private const string ClipPlaylistName = ".m3u8";
 
@@ -121,7 +121,15 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips)
             await store.DeleteAsync(written, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        return new ClipCutResult(broadcastId, leadCut.Start, leadCut.End, numbers.Min(), numbers.Max());
+        return new ClipCutResult(broadcastId, leadCut.Start, leadCut.End, numbers.Min(), numbers.Max()) { Asked = (from, to) };
+    }
+
+    /// <summary>Once its row is written, the clip's ends are queued to be cut to the frame.</summary>
+    public void Made(string channelSlug, Clip clip, ClipCutResult cut)
+    {
+        ArgumentNullException.ThrowIfNull(clip);
+        ArgumentNullException.ThrowIfNull(cut);
+        if (ends is not null && cut.Asked is { } asked) ends.TryQueue(new ClipEndsJob(channelSlug, clip.Id, asked.From, asked.To));
     }
 
     public async ValueTask DeleteAsync(string channelSlug, Clip clip, bool withSegments, CancellationToken cancellationToken)
@@ -214,7 +222,9 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips)
     private async Task PutAsync(string key, string text, List<string> written, CancellationToken cancellationToken)
     {
         written.Add(key);
-        await store.PutAsync(key, Encoding.UTF8.GetBytes(text), ContentTypes.Hls, CachePolicies.Vod, cancellationToken).ConfigureAwait(false);
+        // While its ends wait to be cut to the frame the playlists change once more: a CDN keeps them seconds, not a day.
+        string cache = ends is null ? CachePolicies.Vod : ClipEndsCutter.PendingCache;
+        await store.PutAsync(key, Encoding.UTF8.GetBytes(text), ContentTypes.Hls, cache, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<string?> ReadAsync(string key, CancellationToken cancellationToken) =>

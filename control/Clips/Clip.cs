@@ -43,7 +43,11 @@ public sealed record ClipCutRequest(string ChannelSlug, string ClipId, string? R
     TimeSpan MaxLength);
 
 /// <summary>What the server wrote: the broadcast the clip is of, its actual range and the segment numbers it holds.</summary>
-public sealed record ClipCutResult(string BroadcastId, DateTimeOffset StartsAt, DateTimeOffset EndsAt, long FirstSegment, long LastSegment);
+public sealed record ClipCutResult(string BroadcastId, DateTimeOffset StartsAt, DateTimeOffset EndsAt, long FirstSegment, long LastSegment)
+{
+    /// <summary>The range asked for, placed on the program date-time clock (offsets from the end resolved); null if unknown.</summary>
+    public (DateTimeOffset From, DateTimeOffset To)? Asked { get; init; }
+}
 
 /// <summary>
 /// The range cannot be cut: a field is wrong once placed on what is stored (reversed, too long: 400), or nothing of
@@ -71,6 +75,14 @@ public interface IClipMedia
     /// names them and its broadcast is not recorded. Called after its row is gone, so the retention hold no longer counts it.
     /// </summary>
     ValueTask DeleteAsync(string channelSlug, Clip clip, bool withSegments, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The clip's row is written: work that needs it may start (the server then cuts the clip's ends to the frame, and
+    /// records the exact range on the row). Nothing by default.
+    /// </summary>
+    void Made(string channelSlug, Clip clip, ClipCutResult cut)
+    {
+    }
 }
 
 /// <summary>A node without a store (tests of the control plane alone): no clip can be cut.</summary>

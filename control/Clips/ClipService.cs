@@ -82,6 +82,7 @@ public sealed partial class ClipService(
             throw new ConflictException($"A channel has at most {MaxPerChannel} clips; delete one first.");
         }
         LogCreated(id, channel.Slug, cut.BroadcastId, cut.StartsAt, cut.EndsAt);
+        media.Made(channel.Slug, clip, cut);
         return (clip, channel.Slug);
     }
 

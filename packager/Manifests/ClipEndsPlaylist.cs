@@ -71,3 +71,49 @@ public static class ClipEndsPlaylist
     private static long Ms(TimeSpan? duration) =>
         duration is { } d ? (long)Math.Round(d.TotalMilliseconds, MidpointRounding.AwayFromZero) : 0;
 }
+
+/// <summary>What codec each rendition of a clip's master carries, by rendition (its media playlist's name without <c>.m3u8</c>).</summary>
+public static class ClipMasterCodecs
+{
+    /// <summary>
+    /// The first CODECS entry of each variant that is not audio (its video), and <c>mp4a</c> for an EXT-X-MEDIA audio
+    /// rendition (the packager's audio is AAC); a rendition whose codec the master does not say is left out.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> Read(string master)
+    {
+        ArgumentNullException.ThrowIfNull(master);
+        var codecs = new Dictionary<string, string>(StringComparer.Ordinal);
+        string? pending = null;
+        foreach (var raw in master.Split('\n'))
+        {
+            string line = raw.TrimEnd('\r');
+            if (line.StartsWith("#EXT-X-STREAM-INF:", StringComparison.Ordinal))
+            {
+                pending = Attribute(line, "CODECS")?.Split(',').Select(c => c.Trim()).FirstOrDefault(c => !c.StartsWith("mp4a", StringComparison.Ordinal));
+            }
+            else if (line.StartsWith("#EXT-X-MEDIA:", StringComparison.Ordinal) && line.Contains("TYPE=AUDIO", StringComparison.Ordinal)
+                && Attribute(line, "URI") is { } audio)
+            {
+                codecs.TryAdd(RenditionOf(audio), "mp4a");
+            }
+            else if (line.Length > 0 && line[0] != '#')
+            {
+                if (pending is not null) codecs.TryAdd(RenditionOf(line), pending);
+                pending = null;
+            }
+        }
+        return codecs;
+    }
+
+    private static string RenditionOf(string uri) => uri.EndsWith(".m3u8", StringComparison.Ordinal) ? uri[..^".m3u8".Length] : uri;
+
+    private static string? Attribute(string line, string name)
+    {
+        string key = name + "=\"";
+        int at = line.IndexOf(key, StringComparison.Ordinal);
+        if (at < 0) return null;
+        int start = at + key.Length;
+        int end = line.IndexOf('"', start);
+        return end < 0 ? null : line[start..end];
+    }
+}

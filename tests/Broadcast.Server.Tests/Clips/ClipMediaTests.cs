@@ -49,6 +49,9 @@ public sealed class ClipMediaTests : IDisposable
         public Task<bool> UpdateTitleAsync(string channelId, string id, string title, DateTimeOffset updatedAt,
             CancellationToken cancellationToken = default) => throw new NotSupportedException();
 
+        public Task<bool> SetCutAsync(string id, DateTimeOffset startsAt, DateTimeOffset endsAt, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
         public Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
     }
 
