@@ -97,7 +97,7 @@ public sealed class ClipMediaTests : IDisposable
         await StoreLiveAsync(1, 12);
         var media = new StoreClipMedia(_store, _clips);
         var cut = await media.WriteAsync(Request(ClipPoint.Time(T0.AddSeconds(3)), ClipPoint.Time(T0.AddSeconds(9))), default);
-        Assert.Equal(new ClipCutResult(Broadcast, T0.AddSeconds(2), T0.AddSeconds(10), 2, 5), cut);
+        Assert.Equal(new ClipCutResult(Broadcast, T0.AddSeconds(2), T0.AddSeconds(10), 2, 5) { Asked = (T0.AddSeconds(3), T0.AddSeconds(9)) }, cut);
 
         string master = (await TextAsync(StoreKeys.ClipMaster(Slug, "c1")))!;
         Assert.Contains("URI=\"audio.m3u8\"", master, StringComparison.Ordinal);
