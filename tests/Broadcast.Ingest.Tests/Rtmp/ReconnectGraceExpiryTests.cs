@@ -28,6 +28,8 @@ public class ReconnectGraceExpiryTests
         var decision = Assert.Single(host.Authorizer.Unpublished);
         Assert.Equal("channel-1", decision.ChannelId);
         Assert.Equal("news", decision.StreamName);
+        // The registry raises Unpublished just after it lets go of the stream, on the grace timer's thread: wait for it.
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => Volatile.Read(ref unpublished) >= 1));
         Assert.Equal(1, Volatile.Read(ref unpublished));
         var log = Assert.Single(host.Logs.Entries, e => e.EventId == GraceExpiredEvent);
         Assert.Contains("news", log.Message);
