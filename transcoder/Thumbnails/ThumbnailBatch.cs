@@ -61,8 +61,10 @@ public static class ThumbnailBatch
     /// <summary>
     /// A JPEG for each of <paramref name="keyframes"/>, in their order, or the reason there is none. Files go under
     /// <paramref name="workDirectory"/> and are gone when this returns. A run that makes no picture at all (an input
-    /// ffmpeg cannot open stops it before any output) is split in halves and each half run again, so one bad keyframe
-    /// costs its batch a few more runs, never its neighbours their pictures.
+    /// ffmpeg cannot open stops it before any output) is split in halves and each half run again; a run that made some
+    /// pictures and stopped at a bad keyframe before it wrote the others (how far ffmpeg got before the error varies from
+    /// run to run) runs those others again. One bad keyframe costs its batch a few more runs, never its neighbours their
+    /// pictures.
     /// </summary>
     public static async Task<ThumbnailPictures> EncodeAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int height,
         string workDirectory, TimeSpan timeout, CancellationToken cancellationToken)
@@ -71,17 +73,18 @@ public static class ThumbnailBatch
         var results = new (byte[]? Jpeg, string? Error)[keyframes.Count];
         int runs = 0;
         for (int start = 0; start < keyframes.Count; start += MaxPictures)
-            runs += await RunAsync(ffmpegPath, keyframes, start, Math.Min(MaxPictures, keyframes.Count - start), height, workDirectory, timeout,
-                results, cancellationToken)
+            runs += await RunAsync(ffmpegPath, keyframes, Enumerable.Range(start, Math.Min(MaxPictures, keyframes.Count - start)).ToArray(),
+                height, workDirectory, timeout, results, cancellationToken)
                 .ConfigureAwait(false);
         return new ThumbnailPictures(results, runs);
     }
 
-    // One ffmpeg run for keyframes[start..start+count], and the halves' runs when it made nothing: the runs made in all.
-    private static async Task<int> RunAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int start, int count, int height,
+    // One ffmpeg run for the keyframes at these indices, and the runs again of those it made no picture of: the runs made in all.
+    private static async Task<int> RunAsync(string ffmpegPath, IReadOnlyList<MediaFrame> keyframes, int[] indices, int height,
         string workDirectory,
         TimeSpan timeout, (byte[]? Jpeg, string? Error)[] results, CancellationToken cancellationToken)
     {
+        int count = indices.Length;
         string run = Path.Combine(workDirectory, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(run);
         try
@@ -92,34 +95,39 @@ public static class ThumbnailBatch
             {
                 inputs[i] = Path.Combine(run, $"{i}.flv");
                 outputs[i] = Path.Combine(run, $"{i}.jpg");
-                await File.WriteAllBytesAsync(inputs[i], ToFlv(keyframes[start + i]), cancellationToken).ConfigureAwait(false);
+                await File.WriteAllBytesAsync(inputs[i], ToFlv(keyframes[indices[i]]), cancellationToken).ConfigureAwait(false);
             }
 
             var result = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, Arguments(inputs, outputs, height)), timeout,
                 cancellationToken)
                 .ConfigureAwait(false);
-            int made = 0;
+            var missing = new List<int>();
             for (int i = 0; i < count; i++)
             {
                 byte[]? jpeg = File.Exists(outputs[i]) ? await File.ReadAllBytesAsync(outputs[i], cancellationToken).ConfigureAwait(false) : null;
                 // A JPEG starts with SOI (FF D8).
                 if (jpeg is { Length: > 2 } && jpeg[0] == 0xFF && jpeg[1] == 0xD8)
                 {
-                    results[start + i] = (jpeg, null);
-                    made++;
+                    results[indices[i]] = (jpeg, null);
                 }
                 else
                 {
-                    results[start + i] = (null, result.TimedOut ? $"ffmpeg ran past {timeout.TotalSeconds:0} s" : "ffmpeg exited " +
+                    missing.Add(indices[i]);
+                    results[indices[i]] = (null, result.TimedOut ? $"ffmpeg ran past {timeout.TotalSeconds:0} s" : "ffmpeg exited " +
                         $"{result.ExitCode}: {Tail(result.StderrTail)}");
                 }
             }
 
-            if (made > 0 || count == 1 || result.TimedOut) return 1;
+            if (missing.Count == 0 || count == 1 || result.TimedOut) return 1;
+            // Made some: those it did not make go again together (the bad one among them is then split off). Made none:
+            // halves, so the bad one ends up alone.
+            int[] again = missing.ToArray();
+            if (again.Length < count)
+                return 1 + await RunAsync(ffmpegPath, keyframes, again, height, workDirectory, timeout, results, cancellationToken).ConfigureAwait(false);
             int half = count / 2;
-            return 1 + await RunAsync(ffmpegPath, keyframes, start, half, height, workDirectory, timeout, results,
+            return 1 + await RunAsync(ffmpegPath, keyframes, again[..half], height, workDirectory, timeout, results,
                 cancellationToken).ConfigureAwait(false)
-                + await RunAsync(ffmpegPath, keyframes, start + half, count - half, height, workDirectory, timeout, results,
+                + await RunAsync(ffmpegPath, keyframes, again[half..], height, workDirectory, timeout, results,
                     cancellationToken).ConfigureAwait(false);
         }
         finally
