@@ -59,6 +59,12 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         Assert.Contains(title, await page.TextContentAsync("#week") ?? "", StringComparison.Ordinal);
         await session.ScreenshotAsync("dashboard-events.png");
 
+        // A rewind window of 10 minutes (from the next broadcast: this one), so the marks below stay in the live playlist.
+        await session.GotoAsync($"/dashboard/channels/{channelId}");
+        await page.FillAsync("#rewind-minutes", "10");
+        await page.ClickAsync("#rewind-save");
+        await page.WaitForFunctionAsync("() => document.getElementById('rewind-state').textContent.includes('10 min')");
+
         // Publish with the revealed key, as an encoder operator would.
         var clip = await clipTask;
         var sourceBitrate = await SourceBitrateAsync(clip);
@@ -91,6 +97,25 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         Assert.True(File.Exists(Path.Combine(DashboardSession.ArtifactsDirectory, "dashboard-live-channel.png")));
 
         var slug = (await page.TextContentAsync(".crumbs .mono"))!.Trim();
+
+        // A producer clips from the preview: mark in, two seconds of program later mark out, a title, and the clip is made.
+        await page.ClickAsync("#clip-mark-in");
+        var markedIn = await page.InputValueAsync("#clip-from");
+        Assert.Matches(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$", markedIn);
+        await WaitAsync(session, "two seconds of program after the mark in",
+            $"() => window.__preview.playingDate && Date.parse(window.__preview.playingDate) - Date.parse('{markedIn}') >= 2000",
+            TimeSpan.FromSeconds(30), publisher);
+        await page.ClickAsync("#clip-mark-out");
+        Assert.True(await page.IsEnabledAsync("#clip-save"), session.Describe("Make clip stays disabled after mark in and out"));
+        await page.FillAsync("#clip-title", "The goal");
+        await page.ClickAsync("#clip-save");
+        await page.WaitForURLAsync(ChannelPage());
+        var flash = (await page.TextContentAsync(".flash"))?.Trim() ?? "";
+        Assert.True(flash.StartsWith("Clip \"The goal\" made", StringComparison.Ordinal), session.Describe(flash));
+        await session.GotoAsync($"/dashboard/channels/{channelId}/clips");
+        Assert.Equal("The goal", await page.InputValueAsync("#clips tbody tr input[name=title]"));
+        Assert.Contains($"/watch/{slug}?clip=", await page.InputValueAsync("#clips tbody tr input.mono"), StringComparison.Ordinal);
+        await session.ScreenshotAsync("dashboard-clips.png");
 
         // The channel list shows it live too.
         await session.GotoAsync("/dashboard");
