@@ -33,9 +33,7 @@ public static class ClipEndsPlaylist
             from < to ? segments.Skip(from).Take(to - from).Max(s => Ms(s.Duration)) : 0);
 
         var sb = new StringBuilder(256 + 80 * segments.Count);
-        sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
-        sb.Append("#EXT-X-TARGETDURATION:").Append(ManifestFormat.Int(Math.Max(1, (longestMs + 500) / 1000))).Append('\n');
-        sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        ClipPlaylist.AppendVodHeader(sb, longestMs);
         bool any = false;
         if (first is not null) Piece(first);
         string? map = null;

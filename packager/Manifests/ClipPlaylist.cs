@@ -35,10 +35,7 @@ public static class ClipPlaylist
         if (chosen.All(s => s.Gap)) return null;
 
         var sb = new StringBuilder(256 + 80 * chosen.Count);
-        long longestMs = chosen.Max(s => (long)Math.Round(s.Duration.TotalMilliseconds, MidpointRounding.AwayFromZero));
-        sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
-        sb.Append("#EXT-X-TARGETDURATION:").Append(ManifestFormat.Int(Math.Max(1, (longestMs + 500) / 1000))).Append('\n');
-        sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        AppendVodHeader(sb, chosen.Max(s => (long)Math.Round(s.Duration.TotalMilliseconds, MidpointRounding.AwayFromZero)));
         var numbers = new List<long>(chosen.Count);
         var inits = new List<string>();
         string? currentMap = null;
@@ -61,6 +58,14 @@ public static class ClipPlaylist
         }
         sb.Append("#EXT-X-ENDLIST\n");
         return new ClipCut(sb.ToString(), chosen[0].Start, chosen.Max(s => s.End), numbers, inits);
+    }
+
+    /// <summary>A clip's VOD media playlist header, its target duration from its longest segment in milliseconds.</summary>
+    internal static void AppendVodHeader(StringBuilder sb, long longestMs)
+    {
+        sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
+        sb.Append("#EXT-X-TARGETDURATION:").Append(ManifestFormat.Int(Math.Max(1, (longestMs + 500) / 1000))).Append('\n');
+        sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     }
 
     /// <summary>The number of a segment named <c>{broadcastId}-{number}.m4s</c> (the packager's segment file name).</summary>
