@@ -66,9 +66,9 @@ public static class BroadcastApp
             services.AddSingleton<Broadcast.Control.Clips.IClipMedia, StoreClipMedia>();
             services.AddSingleton<IRetentionHold, ClipRetentionHold>();
             // A new clip's ends are cut to the frame in the background, one clip at a time, by the node's ffmpeg.
-            services.AddSingleton(new ClipEndsSettings(Broadcast.Processes.FfmpegExecutable.Choose(null,
+            services.AddSingleton(new ClipFinishSettings(Broadcast.Processes.FfmpegExecutable.Choose(null,
                 configuration[Broadcast.Processes.FfmpegExecutable.SettingKey]), Path.Combine(Path.GetTempPath(), "broadcast-clip-cuts")));
-            services.AddSingleton<ClipEndsCutter>().AddHostedService(sp => sp.GetRequiredService<ClipEndsCutter>());
+            services.AddSingleton<ClipFinisher>().AddHostedService(sp => sp.GetRequiredService<ClipFinisher>());
         }
         if (roles.Ingest)
         {

@@ -57,7 +57,7 @@ internal sealed class ClipRetentionHold(IClipRepository clips) : IRetentionHold
 /// A clip's objects: its playlists cut from the channel's stored ones (the live window, or a recording), written under
 /// <c>{channel}/clips/{id}/</c>, naming the segments where the broadcast stored them.
 /// </summary>
-internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips, ClipEndsCutter? ends = null) : IClipMedia
+internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips, ClipFinisher? finisher = null) : IClipMedia
 {
     private const string ClipPlaylistName = ".m3u8";
 
@@ -124,12 +124,12 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips,
         return new ClipCutResult(broadcastId, leadCut.Start, leadCut.End, numbers.Min(), numbers.Max()) { Asked = (from, to) };
     }
 
-    /// <summary>Once its row is written, the clip's ends are queued to be cut to the frame.</summary>
+    /// <summary>Once its row is written, the clip is queued to be finished: its ends cut to the frame, its download made.</summary>
     public void Made(string channelSlug, Clip clip, ClipCutResult cut)
     {
         ArgumentNullException.ThrowIfNull(clip);
         ArgumentNullException.ThrowIfNull(cut);
-        if (ends is not null && cut.Asked is { } asked) ends.TryQueue(new ClipEndsJob(channelSlug, clip.Id, asked.From, asked.To));
+        if (finisher is not null && cut.Asked is { } asked) finisher.TryQueue(new ClipFinishJob(channelSlug, clip.Id, asked.From, asked.To));
     }
 
     public async ValueTask DeleteAsync(string channelSlug, Clip clip, bool withSegments, CancellationToken cancellationToken)
@@ -180,10 +180,8 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips,
             foreach (var uri in playlist.Segments.Where(s => !s.Gap).Select(s => s.Uri).Concat(playlist.Segments.Select(s => s.MapUri ?? "")))
             {
                 // Only the broadcast's own files in a rendition folder: a damaged playlist names nothing else to delete.
-                if (!uri.StartsWith(StoreKeys.ClipToChannel, StringComparison.Ordinal)) continue;
-                string key = $"{slug}/{uri[StoreKeys.ClipToChannel.Length..]}";
-                bool ours = key.Split('/') is [_, _, var name] && name.StartsWith(clip.BroadcastId + "-", StringComparison.Ordinal);
-                if (ours && StoreKeys.IsValid(key, out _)) keys.Add(key);
+                if (ClipObjects.KeyOf(slug, uri) is { } key && key.Split('/')[2].StartsWith(clip.BroadcastId + "-", StringComparison.Ordinal))
+                    keys.Add(key);
             }
         }
         return keys.Distinct(StringComparer.Ordinal).ToList();
@@ -223,12 +221,17 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips,
     {
         written.Add(key);
         // While its ends wait to be cut to the frame the playlists change once more: a CDN keeps them seconds, not a day.
-        string cache = ends is null ? CachePolicies.Vod : ClipEndsCutter.PendingCache;
+        string cache = finisher is null ? CachePolicies.Vod : ClipFinisher.PendingCache;
         await store.PutAsync(key, Encoding.UTF8.GetBytes(text), ContentTypes.Hls, cache, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<string?> ReadAsync(string key, CancellationToken cancellationToken) =>
-        await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } o ? Encoding.UTF8.GetString(o.Data.Span) : null;
+    public async ValueTask<ReadOnlyMemory<byte>?> ReadDownloadAsync(string channelSlug, Clip clip, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(clip);
+        return (await store.GetAsync(StoreKeys.ClipDownload(channelSlug, clip.Id), cancellationToken).ConfigureAwait(false))?.Data;
+    }
+
+    private Task<string?> ReadAsync(string key, CancellationToken cancellationToken) => ClipObjects.ReadTextAsync(store, key, cancellationToken);
 
     /// <summary>A stored playlist that cannot be read (damaged, or written by something else) refuses the clip, saying why.</summary>
     private static T Readable<T>(Func<T> read)

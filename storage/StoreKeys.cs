@@ -153,6 +153,9 @@ public static class StoreKeys
 
     public static string ClipMaster(string channel, string clipId) => $"{channel}/{ClipsFolder}/{clipId}/{MasterName}";
 
+    /// <summary>A clip's MP4 download, made in the background after the clip.</summary>
+    public static string ClipDownload(string channel, string clipId) => $"{channel}/{ClipsFolder}/{clipId}/clip.mp4";
+
     public static string ClipMediaPlaylist(string channel, string clipId, string rendition) => $"{channel}/{ClipsFolder}/{clipId}/{rendition}.m3u8";
 
     /// <summary>From a clip's folder back to the channel folder (URIs in clip playlists are relative).</summary>

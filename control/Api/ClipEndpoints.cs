@@ -17,7 +17,10 @@ public sealed record ClipRequest(JsonElement? From, JsonElement? To, string? Tit
 /// <summary>Body of <c>PATCH /api/channels/{id}/clips/{clipId}</c>: the title.</summary>
 public sealed record ClipPatchRequest(string? Title);
 
-/// <summary>A clip as the API shows it, with its playback URL.</summary>
+/// <summary>
+/// A clip as the API shows it, with its playback URL, and its download's URL and size once the server made the MP4
+/// (null until then).
+/// </summary>
 public sealed record ClipResponse(
     string Id,
     string ChannelId,
@@ -29,7 +32,9 @@ public sealed record ClipResponse(
     string HlsUrl,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    bool FrameAccurate);
+    bool FrameAccurate,
+    string? DownloadUrl,
+    long? DownloadBytes);
 
 /// <summary><c>/api/channels/{id}/clips</c>: clips of a channel's broadcasts. Every route requires the "admin" policy.</summary>
 public static class ClipEndpoints
@@ -44,6 +49,8 @@ public static class ClipEndpoints
         group.MapGet("/{clipId}", GetAsync).Produces<ClipResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPatch("/{clipId}", RenameAsync).Accepts<ClipPatchRequest>("application/json").Produces<ClipResponse>()
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        group.MapGet("/{clipId}/download", DownloadAsync).Produces(StatusCodes.Status200OK, contentType: "video/mp4")
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{clipId}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
@@ -129,6 +136,28 @@ public static class ClipEndpoints
     private static async Task<IResult> DeleteAsync(string id, string clipId, ClipService clips, CancellationToken cancellationToken) =>
         await clips.DeleteAsync(id, clipId, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : RequestBodies.NotFound("Clip", clipId);
 
+    /// <summary>
+    /// The clip's MP4 as an attachment named after its title (byte ranges served). 409 while the server is still making it.
+    /// </summary>
+    private static async Task<IResult> DownloadAsync(string id, string clipId, ClipService clips, CancellationToken cancellationToken)
+    {
+        var found = await clips.ReadDownloadAsync(id, clipId, cancellationToken).ConfigureAwait(false);
+        if (found is not { } download) return RequestBodies.NotFound("Clip", clipId);
+        if (download.Mp4 is not { } mp4)
+            return download.Clip.DownloadBytes is null
+                ? RequestBodies.Conflict("The clip's MP4 is not made yet: the server makes it in the background after the clip (downloadUrl is set then).")
+                : RequestBodies.NotFound("Clip download", clipId);
+        return Results.Bytes(mp4, "video/mp4", DownloadName(download.Clip.Title), enableRangeProcessing: true,
+            lastModified: download.Clip.UpdatedAt);
+    }
+
+    /// <summary>The file name a browser saves the download as: the title's letters, digits, spaces, dashes and dots.</summary>
+    internal static string DownloadName(string title)
+    {
+        var name = new string(title.Select(c => char.IsLetterOrDigit(c) || c is ' ' or '-' or '_' or '.' ? c : '_').ToArray()).Trim(' ', '.');
+        return (name.Length == 0 ? "clip" : name.Length > 100 ? name[..100] : name) + ".mp4";
+    }
+
     /// <summary>A range end: a UTC date-time string, or a number of seconds from the end; absent is null (the service says
     /// it is required).</summary>
     private static bool TryPoint(JsonElement? value, string field, out ClipPoint? point, out IResult? error)
@@ -158,5 +187,6 @@ public static class ClipEndpoints
 
     private static ClipResponse ToResponse(Clip c, string slug, HttpRequest request, PublicUrls urls) =>
         new(c.Id, c.ChannelId, c.Title, c.BroadcastId, c.StartsAt, c.EndsAt, (long)(c.EndsAt - c.StartsAt).TotalMilliseconds,
-            urls.ClipHlsUrl(request, slug, c.Id), c.CreatedAt, c.UpdatedAt, c.FrameAccurate);
+            urls.ClipHlsUrl(request, slug, c.Id), c.CreatedAt, c.UpdatedAt, c.FrameAccurate,
+            c.DownloadBytes is null ? null : $"{urls.HttpBase(request)}/api/channels/{c.ChannelId}/clips/{c.Id}/download", c.DownloadBytes);
 }

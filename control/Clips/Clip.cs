@@ -23,6 +23,9 @@ public sealed record Clip(
     /// background): <see cref="StartsAt"/>/<see cref="EndsAt"/> are then the range asked for, exactly.
     /// </summary>
     public bool FrameAccurate { get; init; }
+
+    /// <summary>The size of its MP4 download once the server made it in the background (<see cref="IClipMedia.ReadDownloadAsync"/>); null before.</summary>
+    public long? DownloadBytes { get; init; }
 }
 
 /// <summary>
@@ -83,6 +86,10 @@ public interface IClipMedia
     void Made(string channelSlug, Clip clip, ClipCutResult cut)
     {
     }
+
+    /// <summary>The clip's MP4 download (<see cref="Clip.DownloadBytes"/> says when it is made); null when it is not stored.</summary>
+    ValueTask<ReadOnlyMemory<byte>?> ReadDownloadAsync(string channelSlug, Clip clip, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<ReadOnlyMemory<byte>?>(null);
 }
 
 /// <summary>A node without a store (tests of the control plane alone): no clip can be cut.</summary>

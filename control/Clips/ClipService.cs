@@ -107,6 +107,20 @@ public sealed partial class ClipService(
         return true;
     }
 
+    /// <summary>
+    /// A clip's MP4 download: the clip and its bytes; the clip with no bytes while the download is not made yet; null
+    /// when no such clip (or channel).
+    /// </summary>
+    public async Task<(Clip Clip, ReadOnlyMemory<byte>? Mp4)?> ReadDownloadAsync(string channelId, string id,
+        CancellationToken cancellationToken = default)
+    {
+        var channel = await channels.GetAsync(channelId, cancellationToken).ConfigureAwait(false);
+        var clip = channel is null ? null : await repository.GetAsync(channelId, id, cancellationToken).ConfigureAwait(false);
+        if (clip is null) return null;
+        if (clip.DownloadBytes is null) return (clip, null);
+        return (clip, await media.ReadDownloadAsync(channel!.Slug, clip, cancellationToken).ConfigureAwait(false));
+    }
+
     /// <summary>The segment numbers the clips of a channel's broadcast hold, for the retention hold.</summary>
     public Task<IReadOnlyList<(long First, long Last)>> HeldRangesAsync(string channelSlug, string broadcastId,
         CancellationToken cancellationToken = default) => repository.HeldRangesAsync(channelSlug, broadcastId, cancellationToken);

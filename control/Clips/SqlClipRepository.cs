@@ -20,6 +20,9 @@ public interface IClipRepository
     /// </summary>
     Task<bool> SetCutAsync(string id, DateTimeOffset startsAt, DateTimeOffset endsAt, CancellationToken cancellationToken = default);
 
+    /// <summary>The clip's MP4 download is stored: <paramref name="bytes"/> long. False when the clip was deleted meanwhile.</summary>
+    Task<bool> SetDownloadAsync(string id, long bytes, CancellationToken cancellationToken = default);
+
     Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default);
 
     /// <summary>The segment ranges the clips of a channel's broadcast hold, by the channel's slug: one query per delete batch.</summary>
@@ -31,7 +34,7 @@ public sealed class SqlClipRepository(ControlDatabase database) : IClipRepositor
 {
     private const string Columns = "id, channel_id, title, broadcast_id, starts_at, ends_at, first_segment, last_segment, created_at, updated_at";
 
-    private const string ReadColumns = Columns + ", frame_accurate";
+    private const string ReadColumns = Columns + ", frame_accurate, download_bytes";
 
     public async Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default)
     {
@@ -92,6 +95,13 @@ public sealed class SqlClipRepository(ControlDatabase database) : IClipRepositor
                 Sql.Add(c, "id", id);
             }, cancellationToken).ConfigureAwait(false) == 1;
 
+    public async Task<bool> SetDownloadAsync(string id, long bytes, CancellationToken cancellationToken = default)
+        => await Sql.ExecuteAsync(database, "UPDATE clips SET download_bytes = @bytes WHERE id = @id", c =>
+        {
+            Sql.Add(c, "bytes", bytes);
+            Sql.Add(c, "id", id);
+        }, cancellationToken).ConfigureAwait(false) == 1;
+
     public async Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default)
         => await Sql.ExecuteAsync(database, "DELETE FROM clips WHERE id = @id AND channel_id = @channel_id", c =>
         {
@@ -112,5 +122,9 @@ public sealed class SqlClipRepository(ControlDatabase database) : IClipRepositor
 
     private static Clip Map(System.Data.Common.DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Sql.Time(r, 4), Sql.Time(r, 5), r.GetInt64(6), r.GetInt64(7),
-        Sql.Time(r, 8), Sql.Time(r, 9)) { FrameAccurate = r.GetBoolean(10) };
+        Sql.Time(r, 8), Sql.Time(r, 9))
+    {
+        FrameAccurate = r.GetBoolean(10),
+        DownloadBytes = r.IsDBNull(11) ? null : r.GetInt64(11),
+    };
 }

@@ -103,6 +103,41 @@ public static class ClipMasterCodecs
         return codecs;
     }
 
+    /// <summary>Each variant's BANDWIDTH (RFC 8216bis §4.4.6.2: peak bits per second, its audio included), by rendition.</summary>
+    public static IReadOnlyDictionary<string, long> Bandwidths(string master)
+    {
+        ArgumentNullException.ThrowIfNull(master);
+        var bandwidths = new Dictionary<string, long>(StringComparer.Ordinal);
+        long? pending = null;
+        foreach (var raw in master.Split('\n'))
+        {
+            string line = raw.TrimEnd('\r');
+            if (line.StartsWith("#EXT-X-STREAM-INF:", StringComparison.Ordinal))
+                pending = Number(line, "BANDWIDTH");
+            else if (line.Length > 0 && line[0] != '#')
+            {
+                if (pending is { } bandwidth) bandwidths.TryAdd(RenditionOf(line), bandwidth);
+                pending = null;
+            }
+        }
+        return bandwidths;
+    }
+
+    /// <summary>An unquoted decimal attribute (<c>BANDWIDTH=2500000</c>), or null.</summary>
+    private static long? Number(string line, string name)
+    {
+        string key = name + "=";
+        int at = line.IndexOf(key, StringComparison.Ordinal);
+        // Preceded by ':' or ',' so AVERAGE-BANDWIDTH is not read for BANDWIDTH.
+        while (at > 0 && line[at - 1] is not (':' or ','))
+            at = line.IndexOf(key, at + 1, StringComparison.Ordinal);
+        if (at < 0) return null;
+        int start = at + key.Length, end = start;
+        while (end < line.Length && char.IsAsciiDigit(line[end])) end++;
+        return end > start && long.TryParse(line.AsSpan(start, end - start), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out long value) ? value : null;
+    }
+
     private static string RenditionOf(string uri) => uri.EndsWith(".m3u8", StringComparison.Ordinal) ? uri[..^".m3u8".Length] : uri;
 
     private static string? Attribute(string line, string name)

@@ -30,6 +30,9 @@ public sealed class ClipsModel(ChannelService channels, ClipService clips, Publi
     /// <summary>The share link: the clip's watch page as an absolute URL.</summary>
     public string WatchUrl(Clip clip) => urls.HttpBase(Request) + WatchPath(clip);
 
+    /// <summary>The clip's MP4 download (the admin API's route, which the dashboard's session may use); null until it is made.</summary>
+    public string? DownloadPath(Clip clip) => clip.DownloadBytes is null ? null : $"/api/channels/{Channel.Id}/clips/{clip.Id}/download";
+
     public static string Length(Clip clip) => Format.Duration(clip.EndsAt - clip.StartsAt);
 
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken cancellationToken)

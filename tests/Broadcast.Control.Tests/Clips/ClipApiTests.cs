@@ -127,6 +127,54 @@ public sealed class ClipApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_download_is_a_conflict_until_made_then_an_mp4_attachment_named_after_the_title_with_ranges()
+    {
+        var (channelId, _) = await CreateChannelAsync("clips-download");
+        using var created = await PostAsync($"/api/channels/{channelId}/clips", """{"from":-10,"to":-2,"title":"Tor! Müller 2:1"}""");
+        var body = await JsonAsync(created);
+        string id = body.GetProperty("id").GetString()!;
+        Assert.False(body.TryGetProperty("downloadUrl", out _));
+        using var early = await _client.GetAsync($"/api/channels/{channelId}/clips/{id}/download");
+        Assert.Equal(HttpStatusCode.Conflict, early.StatusCode);
+        Assert.Contains("not made yet", await early.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The server's finisher stores the MP4, then records its size on the row.
+        byte[] mp4 = Enumerable.Range(0, 5000).Select(i => (byte)i).ToArray();
+        _media.Downloads[id] = mp4;
+        Assert.True(await _host.App.Services.GetRequiredService<IClipRepository>().SetDownloadAsync(id, mp4.Length));
+        var one = await JsonAsync(await _client.GetAsync($"/api/channels/{channelId}/clips/{id}"));
+        Assert.Equal(new Uri(_host.BaseAddress, $"/api/channels/{channelId}/clips/{id}/download").ToString(), one.GetProperty("downloadUrl").GetString());
+        Assert.Equal(5000, one.GetProperty("downloadBytes").GetInt64());
+
+        using var download = await _client.GetAsync($"/api/channels/{channelId}/clips/{id}/download");
+        Assert.Equal(HttpStatusCode.OK, download.StatusCode);
+        Assert.Equal("video/mp4", download.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("attachment", download.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal("Tor_ Müller 2_1.mp4", download.Content.Headers.ContentDisposition?.FileNameStar);
+        Assert.Equal(mp4, await download.Content.ReadAsByteArrayAsync());
+        using var range = new HttpRequestMessage(HttpMethod.Get, $"/api/channels/{channelId}/clips/{id}/download");
+        range.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(100, 199);
+        using var part = await _client.SendAsync(range);
+        Assert.Equal(HttpStatusCode.PartialContent, part.StatusCode);
+        Assert.Equal(mp4[100..200], await part.Content.ReadAsByteArrayAsync());
+
+        // Recorded but gone from the store: not found, saying what.
+        _media.Downloads.TryRemove(id, out _);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/channels/{channelId}/clips/{id}/download")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync($"/api/channels/{channelId}/clips/nope/download")).StatusCode);
+        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/channels/{channelId}/clips/{id}/download")).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("The goal", "The goal.mp4")]
+    [InlineData("../../etc/passwd", "_.._etc_passwd.mp4")]
+    [InlineData("...", "clip.mp4")]
+    [InlineData("a\"b;c", "a_b_c.mp4")]
+    public void The_download_name_keeps_only_safe_characters(string title, string name) =>
+        Assert.Equal(name, Broadcast.Control.Api.ClipEndpoints.DownloadName(title));
+
+    [Fact]
     public async Task A_body_over_the_limit_is_refused()
     {
         var (channelId, _) = await CreateChannelAsync("clips-large");

@@ -119,8 +119,14 @@ public abstract class ClipStoreContract(Func<ControlDatabase> create) : IAsyncLi
         Assert.Equal((from, to), (cut.StartsAt, cut.EndsAt));
         Assert.True(Assert.Single(await _repository.ListAsync(channel.Id)).FrameAccurate);
 
+        Assert.Null(cut.DownloadBytes);
+        Assert.True(await _repository.SetDownloadAsync(made.Id, 12_345_678_901));
+        Assert.Equal(12_345_678_901, (await _repository.GetAsync(channel.Id, made.Id))!.DownloadBytes);
+        Assert.Equal(12_345_678_901, Assert.Single(await _repository.ListAsync(channel.Id)).DownloadBytes);
+
         Assert.True(await _repository.DeleteAsync(channel.Id, made.Id));
         Assert.False(await _repository.SetCutAsync(made.Id, from, to));
+        Assert.False(await _repository.SetDownloadAsync(made.Id, 1));
     }
 
     private sealed class RefusingRepository(IClipRepository inner) : IClipRepository
@@ -138,6 +144,9 @@ public abstract class ClipStoreContract(Func<ControlDatabase> create) : IAsyncLi
 
         public Task<bool> SetCutAsync(string id, DateTimeOffset startsAt, DateTimeOffset endsAt, CancellationToken cancellationToken = default) =>
             inner.SetCutAsync(id, startsAt, endsAt, cancellationToken);
+
+        public Task<bool> SetDownloadAsync(string id, long bytes, CancellationToken cancellationToken = default) =>
+            inner.SetDownloadAsync(id, bytes, cancellationToken);
 
         public Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default) =>
             inner.DeleteAsync(channelId, id, cancellationToken);

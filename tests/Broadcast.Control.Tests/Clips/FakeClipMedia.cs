@@ -17,6 +17,9 @@ internal sealed class FakeClipMedia : IClipMedia
 
     public string BroadcastId { get; set; } = "20261121T054512Z";
 
+    /// <summary>The MP4 downloads in the store, by clip id.</summary>
+    public ConcurrentDictionary<string, byte[]> Downloads { get; } = new();
+
     public ValueTask<ClipCutResult> WriteAsync(ClipCutRequest request, CancellationToken cancellationToken)
     {
         if (Refusal is { } refusal) throw refusal;
@@ -29,4 +32,7 @@ internal sealed class FakeClipMedia : IClipMedia
         Deleted.Enqueue((channelSlug, clip.Id, withSegments));
         return ValueTask.CompletedTask;
     }
+
+    public ValueTask<ReadOnlyMemory<byte>?> ReadDownloadAsync(string channelSlug, Clip clip, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(Downloads.TryGetValue(clip.Id, out var mp4) ? (ReadOnlyMemory<byte>?)mp4 : null);
 }

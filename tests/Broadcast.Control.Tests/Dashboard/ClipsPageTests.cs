@@ -122,6 +122,11 @@ public sealed class ClipsPageTests : IAsyncLifetime
         var clip = Assert.Single(page.Clips);
         Assert.Equal($"https://watch.example.com/watch/{page.Channel.Slug}?clip={clip.Id}", page.WatchUrl(clip));
         Assert.Equal("0:08", ClipsModel.Length(clip));
+        Assert.Null(page.DownloadPath(clip));
+        Assert.True(await new SqlClipRepository(_database).SetDownloadAsync(clip.Id, 4_200_000));
+        page = Page();
+        await page.OnGetAsync(id, CancellationToken.None);
+        Assert.Equal($"/api/channels/{id}/clips/{clip.Id}/download", page.DownloadPath(Assert.Single(page.Clips)));
 
         page = Page();
         await page.OnPostRenameAsync(id, clip.Id, "First minute", CancellationToken.None);

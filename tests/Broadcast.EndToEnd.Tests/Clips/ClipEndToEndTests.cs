@@ -10,8 +10,8 @@ namespace Broadcast.EndToEnd.Tests.Clips;
 
 /// <summary>
 /// A clip of a live broadcast (issue #49): ffmpeg publishes to an unrecorded channel with a plain live window, an 8 s clip
-/// is cut from the last seconds over the API, ffprobe reads it as a VOD covering the range (segment-accurate), the
-/// window slides past it and retention deletes the segments around it but not its own, and once the broadcast ended
+/// is cut from the last seconds over the API, ffprobe reads it as a VOD covering the range (segment-accurate, then cut
+/// to the frame), its MP4 download lasts the range to the frame, the window slides past it and retention deletes the segments around it but not its own, and once the broadcast ended
 /// hls.js still plays the clip.
 /// </summary>
 public sealed partial class ClipEndToEndTests(ITestOutputHelper output)
@@ -76,6 +76,26 @@ public sealed partial class ClipEndToEndTests(ITestOutputHelper output)
         Assert.Equal("aac", probe.Audio?.CodecName);
         output.WriteLine($"clip {clip.GetProperty("startsAt")} .. {clip.GetProperty("endsAt")}: {durationMs} ms, {segments.Count} segments "
             + $"({segments[0].Number}..{segments[^1].Number}), ffprobe {probe.DurationSeconds:0.000} s");
+
+        // The MP4 download, made after the cut from the stored segments: the same range to the frame, H.264 and AAC.
+        await WaitFor.ConditionAsync(async () =>
+        {
+            answer = await server.Http.GetStringAsync(clipApi);
+            return JsonDocument.Parse(answer).RootElement.TryGetProperty("downloadUrl", out _);
+        }, TimeSpan.FromSeconds(120), "the clip's MP4 to be made", () => Log(answer), TimeSpan.FromMilliseconds(500));
+        using var temp = new TempDirectory("clip-download");
+        string mp4 = Path.Combine(temp.Path, "clip.mp4");
+        using (var download = await server.Http.GetAsync(JsonDocument.Parse(answer).RootElement.GetProperty("downloadUrl").GetString()))
+        {
+            Assert.True(download.StatusCode == HttpStatusCode.OK, Log($"the download answered {(int)download.StatusCode}"));
+            Assert.Equal("Eight seconds.mp4", download.Content.Headers.ContentDisposition?.FileNameStar);
+            await File.WriteAllBytesAsync(mp4, await download.Content.ReadAsByteArrayAsync());
+        }
+        var file = await FfProbe.ProbeAsync(mp4, timeout: TimeSpan.FromSeconds(60));
+        double frame = 1 / file.Video!.FrameRate;
+        Assert.InRange(file.DurationSeconds, 8 - frame - 0.03, 8 + frame + 0.03);
+        Assert.Equal(("h264", "aac"), (file.Video.CodecName, file.Audio?.CodecName));
+        output.WriteLine($"download: {new FileInfo(mp4).Length} bytes, ffprobe {file.DurationSeconds:0.000} s at {file.Video.FrameRate:0.##} fps");
 
         // 2. The window slides past the clip: the segment before it is deleted by retention, the clip's own stay (the
         //    segment its first piece was cut from among them).

@@ -49,4 +49,26 @@ public class ClipPlaylistFuzzTests(ITestOutputHelper output)
         Assert.Equal(FuzzSettings.Iterations, report.Accepted + report.Refused);
         Assert.True(report.Accepted > 0 && report.Refused > 0, report.ToString());
     }
+
+    /// <summary>A clip's master read for its renditions' codecs and bandwidths: never anything but an answer.</summary>
+    [Fact]
+    public void Clip_master_codecs_and_bandwidths()
+    {
+        var seeds = new List<byte[]>
+        {
+            "#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"audio.m3u8\"\n#EXT-X-STREAM-INF:BANDWIDTH=5200000,CODECS=\"avc1.640028,mp4a.40.2\",AUDIO=\"a\"\n1080p.m3u8\n"u8.ToArray(),
+            "#EXTM3U\n#EXT-X-STREAM-INF:AVERAGE-BANDWIDTH=1,BANDWIDTH=99999999999999999999,CODECS=\"hvc1\"\n720p.m3u8\n"u8.ToArray(),
+        };
+        var report = FuzzRunner.Run("clip master", seeds, (input, _) =>
+        {
+            string text = Encoding.UTF8.GetString(input);
+            var codecs = ClipMasterCodecs.Read(text);
+            var bandwidths = ClipMasterCodecs.Bandwidths(text);
+            if (bandwidths.Values.Any(b => b < 0)) throw new InvalidOperationException("a negative bandwidth");
+            return codecs.Count > 0 || bandwidths.Count > 0;
+        });
+        output.WriteLine(report.ToString());
+        Assert.Equal(FuzzSettings.Iterations, report.Accepted + report.Refused);
+        Assert.True(report.Accepted > 0, report.ToString());
+    }
 }

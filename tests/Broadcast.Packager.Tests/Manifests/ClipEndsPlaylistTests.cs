@@ -75,4 +75,20 @@ public class ClipEndsPlaylistTests
         Assert.Throws<ArgumentException>(() => ClipEndsPlaylist.Write(single, null,
             new ClipPiece("a", "b", T0, TimeSpan.FromSeconds(1))));
     }
+
+    [Fact]
+    public void The_master_gives_each_renditions_codec_and_bandwidth_and_skips_what_it_cannot_read()
+    {
+        const string Master = "#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+            + "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,URI=\"audio.m3u8\"\n"
+            + "#EXT-X-STREAM-INF:AVERAGE-BANDWIDTH=4000000,BANDWIDTH=5200000,CODECS=\"avc1.640028,mp4a.40.2\",AUDIO=\"audio\"\r\n1080p.m3u8\r\n"
+            + "#EXT-X-STREAM-INF:BANDWIDTH=1400000,CODECS=\"hvc1.1.6.L93.B0\"\n720p.m3u8\n"
+            + "#EXT-X-STREAM-INF:BANDWIDTH=abc,CODECS=\"avc1.64001e\"\n360p.m3u8\n"
+            + "#EXT-X-STREAM-INF:RESOLUTION=1x1\nbare.m3u8\n";
+        Assert.Equal(new Dictionary<string, string> { ["audio"] = "mp4a", ["1080p"] = "avc1.640028", ["720p"] = "hvc1.1.6.L93.B0", ["360p"] = "avc1.64001e" },
+            ClipMasterCodecs.Read(Master));
+        // AVERAGE-BANDWIDTH is not BANDWIDTH; a value that is not a number is left out.
+        Assert.Equal(new Dictionary<string, long> { ["1080p"] = 5_200_000, ["720p"] = 1_400_000 }, ClipMasterCodecs.Bandwidths(Master));
+        Assert.Empty(ClipMasterCodecs.Bandwidths("not a playlist"));
+    }
 }

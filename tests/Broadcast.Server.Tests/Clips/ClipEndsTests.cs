@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Broadcast.Control.Clips;
@@ -21,40 +20,11 @@ public sealed partial class ClipEndsTests : IDisposable
     private static readonly DateTimeOffset T0 = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
     private readonly TempDirectory _dir = new("clip-ends");
     private readonly FileSystemSegmentStore _store;
-    private readonly CutClips _clips = new();
+    private readonly FakeClipTable _clips = new(Broadcast);
 
     public ClipEndsTests() => _store = new FileSystemSegmentStore(Path.Combine(_dir.Path, "store"));
 
     public void Dispose() => _dir.Dispose();
-
-    /// <summary>The clips table as the cutter sees it: the ranges it records; a clip deleted meanwhile is not found.</summary>
-    private sealed class CutClips : IClipRepository
-    {
-        public ConcurrentDictionary<string, (DateTimeOffset From, DateTimeOffset To)> Cut { get; } = new();
-
-        public bool Deleted { get; set; }
-
-        public Task<bool> SetCutAsync(string id, DateTimeOffset startsAt, DateTimeOffset endsAt, CancellationToken cancellationToken = default)
-        {
-            if (Deleted) return Task.FromResult(false);
-            Cut[id] = (startsAt, endsAt);
-            return Task.FromResult(true);
-        }
-
-        public Task<IReadOnlyList<(long First, long Last)>> HeldRangesAsync(string channelSlug, string broadcastId,
-            CancellationToken cancellationToken = default) => Task.FromResult<IReadOnlyList<(long, long)>>([]);
-
-        public Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<Clip?> GetAsync(string channelId, string id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<Clip>> ListAsync(string channelId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<bool> UpdateTitleAsync(string channelId, string id, string title, DateTimeOffset updatedAt,
-            CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-    }
 
     /// <summary>Six seconds of real media in source and audio, stored under the packager's names, with the live playlists.</summary>
     private async Task StoreMediaAsync()
@@ -82,11 +52,11 @@ public sealed partial class ClipEndsTests : IDisposable
         await _store.PutAsync(StoreKeys.Master(Slug), System.Text.Encoding.UTF8.GetBytes(ClipMediaTests.Master), ContentTypes.Hls, "no-store", default);
     }
 
-    private ClipEndsCutter Cutter() => new(_store, _clips, new ClipEndsSettings("ffmpeg", Path.Combine(_dir.Path, "work")),
-        NullLogger<ClipEndsCutter>.Instance);
+    private ClipFinisher Finisher() => new(_store, _clips, new ClipFinishSettings("ffmpeg", Path.Combine(_dir.Path, "work")),
+        NullLogger<ClipFinisher>.Instance);
 
     private async Task<ClipCutResult> MakeAsync(string id, DateTimeOffset from, DateTimeOffset to) =>
-        await new StoreClipMedia(_store, _clips, Cutter()).WriteAsync(
+        await new StoreClipMedia(_store, _clips, Finisher()).WriteAsync(
             new ClipCutRequest(Slug, id, null, ClipPoint.Time(from), ClipPoint.Time(to), TimeSpan.FromMinutes(5)), default);
 
     private string PathOf(string key) => Path.Combine(_dir.Path, "store", key);
@@ -95,8 +65,9 @@ public sealed partial class ClipEndsTests : IDisposable
     private (int First, double Seconds) Probe(string playlistKey)
     {
         string file = PathOf(playlistKey);
-        string stats = MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-allowed_extensions", "ALL", "-i", file, "-frames:v", "1",
-            "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-");
+        string[] input = file.EndsWith(".m3u8", StringComparison.Ordinal) ? ["-allowed_extensions", "ALL", "-i", file] : ["-i", file];
+        string stats = MediaTools.Run("ffmpeg", [.. new[] { "-hide_banner", "-loglevel", "error" }, .. input, "-frames:v", "1",
+            "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"]);
         var luma = Luma().Match(stats);
         string duration = MediaTools.Run("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file).Trim();
         return (luma.Success ? (int)Math.Round(double.Parse(luma.Groups[1].Value, CultureInfo.InvariantCulture) / 4) : -1,
@@ -115,7 +86,7 @@ public sealed partial class ClipEndsTests : IDisposable
         Assert.Equal((0, 6.0), (Probe(StoreKeys.ClipMediaPlaylist(Slug, "clip-a", "source")).First,
             Math.Round(Probe(StoreKeys.ClipMediaPlaylist(Slug, "clip-a", "source")).Seconds)));
 
-        Assert.True(await Cutter().CutAsync(new ClipEndsJob(Slug, "clip-a", from, to), default));
+        Assert.True(await Finisher().CutAsync(new ClipFinishJob(Slug, "clip-a", from, to), default));
 
         Assert.Equal((from, to), _clips.Cut["clip-a"]);
         var video = StoredMediaPlaylist.Parse(await File.ReadAllTextAsync(PathOf(StoreKeys.ClipMediaPlaylist(Slug, "clip-a", "source"))));
@@ -139,14 +110,14 @@ public sealed partial class ClipEndsTests : IDisposable
         var from = T0.AddMilliseconds(2500);
         var to = T0.AddMilliseconds(3500);
         await MakeAsync("clip-b", from, to);
-        Assert.True(await Cutter().CutAsync(new ClipEndsJob(Slug, "clip-b", from, to), default));
+        Assert.True(await Finisher().CutAsync(new ClipFinishJob(Slug, "clip-b", from, to), default));
         var (first, seconds) = Probe(StoreKeys.ClipMediaPlaylist(Slug, "clip-b", "source"));
         Assert.Equal(15, first);
         Assert.InRange(seconds, 1 - 1 / 30.0, 1 + 1 / 30.0);
 
         await MakeAsync("clip-c", T0.AddSeconds(2), T0.AddSeconds(4));
         string before = await File.ReadAllTextAsync(PathOf(StoreKeys.ClipMediaPlaylist(Slug, "clip-c", "source")));
-        Assert.True(await Cutter().CutAsync(new ClipEndsJob(Slug, "clip-c", T0.AddSeconds(2), T0.AddSeconds(4)), default));
+        Assert.True(await Finisher().CutAsync(new ClipFinishJob(Slug, "clip-c", T0.AddSeconds(2), T0.AddSeconds(4)), default));
         Assert.Equal(before, await File.ReadAllTextAsync(PathOf(StoreKeys.ClipMediaPlaylist(Slug, "clip-c", "source"))));
         Assert.Equal((T0.AddSeconds(2), T0.AddSeconds(4)), _clips.Cut["clip-c"]);
     }
@@ -159,7 +130,7 @@ public sealed partial class ClipEndsTests : IDisposable
         var to = T0.AddMilliseconds(4500);
         await MakeAsync("clip-d", from, to);
         _clips.Deleted = true;
-        Assert.False(await Cutter().CutAsync(new ClipEndsJob(Slug, "clip-d", from, to), default));
+        Assert.False(await Finisher().CutAsync(new ClipFinishJob(Slug, "clip-d", from, to), default));
         Assert.False(Directory.Exists(PathOf(StoreKeys.ClipFolder(Slug, "clip-d"))) &&
             Directory.EnumerateFiles(PathOf(StoreKeys.ClipFolder(Slug, "clip-d")), "*", SearchOption.AllDirectories).Any());
 
@@ -167,9 +138,43 @@ public sealed partial class ClipEndsTests : IDisposable
         await MakeAsync("clip-e", from, to);
         string before = await File.ReadAllTextAsync(PathOf(StoreKeys.ClipMediaPlaylist(Slug, "clip-e", "source")));
         await _store.PutAsync(StoreKeys.Segment(Slug, "source", Broadcast, 1), new byte[] { 1, 2, 3 }, ContentTypes.VideoMp4, "no-store", default);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => Cutter().CutAsync(new ClipEndsJob(Slug, "clip-e", from, to), default));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => Finisher().CutAsync(new ClipFinishJob(Slug, "clip-e", from, to), default));
         Assert.Equal(before, await File.ReadAllTextAsync(PathOf(StoreKeys.ClipMediaPlaylist(Slug, "clip-e", "source"))));
         Assert.False(_clips.Cut.ContainsKey("clip-e"));
+    }
+
+    [Fact]
+    public async Task Finishing_cuts_the_ends_then_stores_an_mp4_of_the_range_to_the_frame_and_records_its_size()
+    {
+        await StoreMediaAsync();
+        var from = T0.AddMilliseconds(1300);
+        var to = T0.AddMilliseconds(4500);
+        await MakeAsync("clip-f", from, to);
+        await Finisher().FinishAsync(new ClipFinishJob(Slug, "clip-f", from, to), default);
+
+        Assert.Equal((from, to), _clips.Cut["clip-f"]);
+        string mp4 = PathOf(StoreKeys.ClipDownload(Slug, "clip-f"));
+        Assert.Equal(new FileInfo(mp4).Length, _clips.Downloads["clip-f"]);
+        // Made from the stored segments, not the cut pieces: the same frame starts it, and it lasts the range to the frame.
+        Assert.Equal(39, Probe(StoreKeys.ClipDownload(Slug, "clip-f")).First);
+        Assert.Equal("h264,aac", MediaTools.Run("ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", mp4)
+            .Trim().Replace('\n', ','));
+        Assert.Equal("96", MediaTools.Run("ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+            "stream=nb_read_frames", "-of", "csv=p=0", mp4).Trim());
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_dir.Path, "work")));
+    }
+
+    [Fact]
+    public async Task A_clip_deleted_while_its_download_was_made_keeps_no_mp4()
+    {
+        await StoreMediaAsync();
+        var from = T0.AddMilliseconds(2500);
+        var to = T0.AddMilliseconds(3500);
+        await MakeAsync("clip-g", from, to);
+        _clips.Deleted = true;
+        await Finisher().FinishAsync(new ClipFinishJob(Slug, "clip-g", from, to), default);
+        Assert.False(File.Exists(PathOf(StoreKeys.ClipDownload(Slug, "clip-g"))));
+        Assert.False(_clips.Downloads.ContainsKey("clip-g"));
     }
 
     [GeneratedRegex(@"YAVG=([0-9.]+)")]

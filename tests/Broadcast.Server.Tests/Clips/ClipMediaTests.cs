@@ -19,41 +19,11 @@ public sealed class ClipMediaTests : IDisposable
     private static readonly TimeSpan Max = TimeSpan.FromMinutes(5);
     private readonly TempDirectory _dir = new("clips");
     private readonly FileSystemSegmentStore _store;
-    private readonly FakeClips _clips = new();
+    private readonly FakeClipTable _clips = new(Broadcast);
 
     public ClipMediaTests() => _store = new FileSystemSegmentStore(_dir.Path);
 
     public void Dispose() => _dir.Dispose();
-
-    /// <summary>The clips table: fixed held ranges per broadcast.</summary>
-    private sealed class FakeClips : IClipRepository
-    {
-        public List<(long First, long Last)> Held { get; } = new();
-
-        /// <summary>How long the table takes to answer.</summary>
-        public TimeSpan Delay { get; set; }
-
-        public async Task<IReadOnlyList<(long First, long Last)>> HeldRangesAsync(string channelSlug, string broadcastId,
-            CancellationToken cancellationToken = default)
-        {
-            if (Delay > TimeSpan.Zero) await Task.Delay(Delay, cancellationToken);
-            return broadcastId == Broadcast ? Held.ToList() : [];
-        }
-
-        public Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<Clip?> GetAsync(string channelId, string id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<IReadOnlyList<Clip>> ListAsync(string channelId, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<bool> UpdateTitleAsync(string channelId, string id, string title, DateTimeOffset updatedAt,
-            CancellationToken cancellationToken = default) => throw new NotSupportedException();
-
-        public Task<bool> SetCutAsync(string id, DateTimeOffset startsAt, DateTimeOffset endsAt, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default) => throw new NotSupportedException();
-    }
 
     /// <summary>A stored live window as the packager writes it: segments first..last of 2 s, the first starting at T0 + 2·(first-1).</summary>
     internal static string Window(long first, long last, bool ended = false)

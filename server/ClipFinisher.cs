@@ -1,0 +1,365 @@
+using System.Text;
+using System.Threading.Channels;
+using Broadcast.Control.Clips;
+using Broadcast.Media;
+using Broadcast.Packager.Live;
+using Broadcast.Packager.Manifests;
+using Broadcast.Storage;
+using Broadcast.Transcoder.Clips;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Server;
+
+/// <summary>A new clip to finish: the range asked for, on the program date-time clock.</summary>
+internal sealed record ClipFinishJob(string ChannelSlug, string ClipId, DateTimeOffset From, DateTimeOffset To);
+
+/// <summary>Where the work runs: the node's ffmpeg and a scratch folder.</summary>
+internal sealed record ClipFinishSettings(string Ffmpeg, string WorkRoot);
+
+/// <summary>A clip's playlists as they were made (segment-accurate): its master and each rendition's codec and media playlist.</summary>
+internal sealed record MadeClip(string Master, IReadOnlyList<(string Name, string Codecs, StoredMediaPlaylist Playlist)> Renditions);
+
+/// <summary>
+/// Finishes a clip after it was made (issue #49), one clip at a time on this node. The clip is playable at once,
+/// segment-accurate; then
+/// <list type="bullet">
+/// <item>its ends are cut to the frame: the first and last stored segment of every rendition are cut by ffmpeg
+/// (<see cref="SegmentTrim"/>, a few seconds of media each) into pieces stored in the clip's folder, its media playlists
+/// rewritten around them (<see cref="ClipEndsPlaylist"/>) and its row given the exact range;</item>
+/// <item>its MP4 download is made from the stored segments of one video rendition and the audio (<see cref="ClipDownload"/>),
+/// stored in the clip's folder and its size recorded on the row.</item>
+/// </list>
+/// A queue of <see cref="QueueLength"/> bounds the work an admin can ask for. A clip that does not fit stays
+/// segment-accurate with no download; one whose codec cannot be cut (AV1) or whose cut fails stays segment-accurate;
+/// the log says why.
+/// </summary>
+internal sealed partial class ClipFinisher(ISegmentStore store, IClipRepository clips, ClipFinishSettings settings, ILogger<ClipFinisher> logger)
+    : BackgroundService
+{
+    public const int QueueLength = 32;
+
+    /// <summary>A clip's playlists until its ends are cut (or found not to be): they change once more, so edges keep them briefly.</summary>
+    public const string PendingCache = "public, max-age=2";
+
+    /// <summary>
+    /// The largest download made for the top rendition: the store and the download route hold an object whole, so a
+    /// long clip of a high rendition is made from a lower one (at 6 Mbit/s, 256 s of video).
+    /// </summary>
+    public const long MaxDownloadBytes = 192L * 1024 * 1024;
+
+    /// <summary>A cut shorter than this is no cut: the range already starts (ends) on the segment's boundary.</summary>
+    private static readonly TimeSpan Boundary = TimeSpan.FromMilliseconds(1);
+
+    private readonly Channel<ClipFinishJob> _jobs = Channel.CreateBounded<ClipFinishJob>(new BoundedChannelOptions(QueueLength)
+    {
+        FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true,
+    });
+
+    /// <summary>Queues a clip to be finished; false (logged) when the queue is full.</summary>
+    public bool TryQueue(ClipFinishJob job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (_jobs.Writer.TryWrite(job)) return true;
+        LogQueueFull(job.ClipId, job.ChannelSlug, QueueLength);
+        return false;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Directory.CreateDirectory(settings.WorkRoot);
+        await foreach (var job in _jobs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await FinishAsync(job, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Cuts the clip's ends, then makes its download, each from the playlists as the clip was made. Whatever goes wrong
+    /// in one (ffmpeg, the store, a damaged playlist) is logged and leaves the clip playing as it is.
+    /// </summary>
+    internal async Task FinishAsync(ClipFinishJob job, CancellationToken cancellationToken)
+    {
+        MadeClip? clip;
+        try
+        {
+            clip = await ReadMadeAsync(job, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogFailed(e, job.ClipId, job.ChannelSlug);
+            return;
+        }
+        if (clip is null) return;
+        try
+        {
+            await CutAsync(job, clip, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogFailed(e, job.ClipId, job.ChannelSlug);
+        }
+        try
+        {
+            await DownloadAsync(job, clip, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogDownloadFailed(e, job.ClipId, job.ChannelSlug);
+        }
+    }
+
+    /// <summary>The clip's master and media playlists as stored; null when the clip's playlists are gone (it was deleted).</summary>
+    internal async Task<MadeClip?> ReadMadeAsync(ClipFinishJob job, CancellationToken cancellationToken)
+    {
+        string slug = job.ChannelSlug;
+        if (await ClipObjects.ReadTextAsync(store, StoreKeys.ClipMaster(slug, job.ClipId), cancellationToken).ConfigureAwait(false) is not { } master)
+            return null;
+        var renditions = new List<(string, string, StoredMediaPlaylist)>();
+        foreach (var (name, codecs) in ClipMasterCodecs.Read(master))
+        {
+            if (await ClipObjects.ReadTextAsync(store, StoreKeys.ClipMediaPlaylist(slug, job.ClipId, name), cancellationToken)
+                .ConfigureAwait(false) is not { } text) return null;
+            renditions.Add((name, codecs, StoredMediaPlaylist.Parse(text)));
+        }
+        return renditions.Count == 0 ? null : new MadeClip(master, renditions);
+    }
+
+    /// <summary>Cuts one clip's ends; true when its playlists now start and end on the range asked for.</summary>
+    internal async Task<bool> CutAsync(ClipFinishJob job, CancellationToken cancellationToken) =>
+        await ReadMadeAsync(job, cancellationToken).ConfigureAwait(false) is { } clip && await CutAsync(job, clip, cancellationToken).ConfigureAwait(false);
+
+    private async Task<bool> CutAsync(ClipFinishJob job, MadeClip clip, CancellationToken cancellationToken)
+    {
+        string slug = job.ChannelSlug;
+        string folder = StoreKeys.ClipFolder(slug, job.ClipId);
+        string master = clip.Master;
+        var renditions = new List<(string Name, Codec Codec, StoredMediaPlaylist Playlist)>();
+        foreach (var (name, codecString, playlist) in clip.Renditions)
+        {
+            var codec = CodecOf(codecString);
+            if (!SegmentTrim.CanTrim(codec))
+            {
+                LogNotCut(job.ClipId, slug, $"rendition {name} is {codecString}, which is not cut to the frame");
+                return false;
+            }
+            renditions.Add((name, codec, playlist));
+        }
+        if (renditions.Any(r => r.Playlist.Segments.Count == 0)) return false;
+
+        // The video leads (its segments start on keyframes); every rendition is cut at the same ends, so their
+        // discontinuities stand at the same places.
+        var lead = renditions.FirstOrDefault(r => r.Codec != Codec.Aac).Playlist ?? renditions[0].Playlist;
+        var segments = lead.Segments;
+        bool single = segments.Count == 1;
+        bool cutFirst = !segments[0].Gap && job.From - segments[0].Start >= Boundary;
+        bool cutLast = !segments[^1].Gap && segments[^1].End - job.To >= Boundary;
+        if (single) (cutFirst, cutLast) = (cutFirst || cutLast, false);
+        if (!cutFirst && !cutLast)
+        {
+            await clips.SetCutAsync(job.ClipId, job.From, job.To, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        var written = new List<(string Key, string Text)>();
+        foreach (var (name, codec, playlist) in renditions)
+        {
+            var first = cutFirst ? await PieceAsync(slug, folder, name, codec, playlist.Segments[0], "first", job.From,
+                single ? job.To : null, cancellationToken).ConfigureAwait(false) : null;
+            var last = cutLast ? await PieceAsync(slug, folder, name, codec, playlist.Segments[^1], "last", playlist.Segments[^1].Start,
+                job.To, cancellationToken).ConfigureAwait(false) : null;
+            written.Add((StoreKeys.ClipMediaPlaylist(slug, job.ClipId, name), ClipEndsPlaylist.Write(playlist, first, last)));
+        }
+        foreach (var (key, text) in written)
+            await store.PutAsync(key, Encoding.UTF8.GetBytes(text), ContentTypes.Hls, CachePolicies.Vod, cancellationToken).ConfigureAwait(false);
+        // The master's text stays; written again so edges may keep it as long as any VOD playlist from now on.
+        await store.PutAsync(StoreKeys.ClipMaster(slug, job.ClipId), Encoding.UTF8.GetBytes(master), ContentTypes.Hls, CachePolicies.Vod,
+            cancellationToken).ConfigureAwait(false);
+        if (!await clips.SetCutAsync(job.ClipId, job.From, job.To, cancellationToken).ConfigureAwait(false))
+        {
+            // Deleted while it was being cut: what this wrote in its folder goes too.
+            var left = new List<string>();
+            await foreach (var key in store.ListAsync(folder, cancellationToken).ConfigureAwait(false)) left.Add(key);
+            if (left.Count > 0) await store.DeleteAsync(left, CancellationToken.None).ConfigureAwait(false);
+            return false;
+        }
+        LogCut(job.ClipId, slug, cutFirst, cutLast);
+        return true;
+    }
+
+    /// <summary>Cuts <paramref name="segment"/> to [<paramref name="from"/>, <paramref name="to"/>) and stores the piece.</summary>
+    private async Task<ClipPiece> PieceAsync(string slug, string folder, string rendition, Codec codec, StoredSegment segment, string end,
+        DateTimeOffset from, DateTimeOffset? to, CancellationToken cancellationToken)
+    {
+        string initKey = ClipObjects.KeyOf(slug, segment.MapUri) ?? throw new InvalidOperationException($"rendition {rendition} names no init segment");
+        string segmentKey = ClipObjects.KeyOf(slug, segment.Uri)
+            ?? throw new InvalidOperationException($"rendition {rendition} names a segment elsewhere");
+        var init = await store.GetAsync(initKey, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"{initKey} is not in the store");
+        var media = await store.GetAsync(segmentKey, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"{segmentKey} is not in the store");
+        var offset = from - segment.Start;
+        var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, init.Data, media.Data, codec, offset < TimeSpan.Zero ? TimeSpan.Zero : offset,
+            to - segment.Start, settings.WorkRoot, cancellationToken).ConfigureAwait(false);
+        string initName = $"{rendition}/{end}-init.mp4", pieceName = $"{rendition}/{end}.m4s";
+        string type = codec == Codec.Aac ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
+        await store.PutAsync(folder + initName, cut.Init, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+        await store.PutAsync(folder + pieceName, cut.Segment, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+        return new ClipPiece(initName, pieceName, from, cut.Duration);
+    }
+
+    /// <summary>
+    /// Makes the clip's MP4 from the stored segments it names (the range asked for, cut to the frame by the re-encode)
+    /// and stores it in the clip's folder; true when its row records it.
+    /// </summary>
+    internal async Task<bool> DownloadAsync(ClipFinishJob job, MadeClip clip, CancellationToken cancellationToken)
+    {
+        string slug = job.ChannelSlug;
+        var duration = job.To - job.From;
+        var bandwidths = ClipMasterCodecs.Bandwidths(clip.Master);
+        var video = DownloadRendition(clip, bandwidths, duration);
+        if (video is null)
+        {
+            LogNoDownload(job.ClipId, slug, "it has no video rendition");
+            return false;
+        }
+        var audio = clip.Renditions.FirstOrDefault(r => r.Codecs == "mp4a" && r.Playlist.Segments.Any(s => !s.Gap));
+        string dir = Path.Combine(settings.WorkRoot, "download-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var videoInput = await WriteStoredAsync(slug, video.Value.Playlist, job.From, Path.Combine(dir, "video.mp4"), cancellationToken)
+                .ConfigureAwait(false);
+            var audioInput = audio.Playlist is null ? null
+                : await WriteStoredAsync(slug, audio.Playlist, job.From, Path.Combine(dir, "audio.mp4"), cancellationToken).ConfigureAwait(false);
+            string output = Path.Combine(dir, "clip.mp4");
+            await ClipDownload.MakeAsync(settings.Ffmpeg, videoInput, audioInput, duration, bandwidths.GetValueOrDefault(video.Value.Name),
+                output, cancellationToken).ConfigureAwait(false);
+            var mp4 = await File.ReadAllBytesAsync(output, cancellationToken).ConfigureAwait(false);
+            string key = StoreKeys.ClipDownload(slug, job.ClipId);
+            await store.PutAsync(key, mp4, ContentTypes.VideoMp4, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+            if (!await clips.SetDownloadAsync(job.ClipId, mp4.Length, cancellationToken).ConfigureAwait(false))
+            {
+                // Deleted while it was made: the clip's folder was emptied before this wrote into it.
+                await store.DeleteAsync([key], CancellationToken.None).ConfigureAwait(false);
+                return false;
+            }
+            LogDownloadMade(job.ClipId, slug, video.Value.Name, mp4.Length);
+            return true;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// The video rendition the download is made from: the highest bandwidth whose MP4 would stay within
+    /// <see cref="MaxDownloadBytes"/> for this long a clip, else the lowest.
+    /// </summary>
+    private static (string Name, StoredMediaPlaylist Playlist)? DownloadRendition(MadeClip clip, IReadOnlyDictionary<string, long> bandwidths,
+        TimeSpan duration)
+    {
+        var videos = clip.Renditions.Where(r => r.Codecs != "mp4a" && r.Playlist.Segments.Any(s => !s.Gap))
+            .OrderByDescending(r => bandwidths.GetValueOrDefault(r.Name)).ToList();
+        if (videos.Count == 0) return null;
+        var chosen = videos.FirstOrDefault(r => bandwidths.GetValueOrDefault(r.Name) / 8.0 * duration.TotalSeconds <= MaxDownloadBytes);
+        if (chosen.Playlist is null) chosen = videos[^1];
+        return (chosen.Name, chosen.Playlist);
+    }
+
+    /// <summary>
+    /// Writes a rendition's init segment and the stored segments its clip playlist names, in order, as one file, and
+    /// where in it <paramref name="from"/> falls.
+    /// </summary>
+    private async Task<ClipDownloadInput> WriteStoredAsync(string slug, StoredMediaPlaylist playlist, DateTimeOffset from, string path,
+        CancellationToken cancellationToken)
+    {
+        var segments = playlist.Segments.Where(s => !s.Gap).ToList();
+        string? map = null;
+        await using (var file = File.Create(path))
+        {
+            foreach (var segment in segments)
+            {
+                // One init segment: a stored broadcast's segments share it (a new one would be a new broadcast).
+                if (map is null)
+                {
+                    map = segment.MapUri;
+                    await file.WriteAsync(await GetAsync(ClipObjects.KeyOf(slug, map), "init segment", cancellationToken).ConfigureAwait(false),
+                        cancellationToken).ConfigureAwait(false);
+                }
+                else if (segment.MapUri != map) throw new InvalidOperationException("the clip's segments change init segment");
+                await file.WriteAsync(await GetAsync(ClipObjects.KeyOf(slug, segment.Uri), "segment", cancellationToken).ConfigureAwait(false),
+                    cancellationToken).ConfigureAwait(false);
+            }
+        }
+        var start = from - segments[0].Start;
+        return new ClipDownloadInput(path, start < TimeSpan.Zero ? TimeSpan.Zero : start);
+    }
+
+    private async Task<ReadOnlyMemory<byte>> GetAsync(string? key, string what, CancellationToken cancellationToken) =>
+        key is null ? throw new InvalidOperationException($"the clip names a {what} outside the channel's renditions")
+            : (await store.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Data
+                ?? throw new InvalidOperationException($"{key} is not in the store");
+
+    private static Codec CodecOf(string codecs) => codecs.Split('.')[0] switch
+    {
+        "avc1" or "avc3" => Codec.H264,
+        "hvc1" or "hev1" => Codec.H265,
+        "mp4a" => Codec.Aac,
+        "av01" => Codec.Av1,
+        _ => Codec.Unknown,
+    };
+
+    [LoggerMessage(EventId = 9131, Level = LogLevel.Information, Message = "Clip {ClipId} of {Channel}: ends cut to the frame (first {First}, last {Last})")]
+    private partial void LogCut(string clipId, string channel, bool first, bool last);
+
+    [LoggerMessage(EventId = 9132, Level = LogLevel.Information, Message = "Clip {ClipId} of {Channel} stays segment-accurate: {Reason}")]
+    private partial void LogNotCut(string clipId, string channel, string reason);
+
+    [LoggerMessage(EventId = 9133, Level = LogLevel.Warning,
+        Message = "Clip {ClipId} of {Channel} stays segment-accurate: {Queued} clips already wait for their ends to be cut on this node")]
+    private partial void LogQueueFull(string clipId, string channel, int queued);
+
+    [LoggerMessage(EventId = 9134, Level = LogLevel.Warning, Message = "Clip {ClipId} of {Channel} stays segment-accurate: cutting its ends failed")]
+    private partial void LogFailed(Exception exception, string clipId, string channel);
+
+    [LoggerMessage(EventId = 9135, Level = LogLevel.Information,
+        Message = "Clip {ClipId} of {Channel}: MP4 download made from rendition {Rendition} ({Bytes} bytes)")]
+    private partial void LogDownloadMade(string clipId, string channel, string rendition, long bytes);
+
+    [LoggerMessage(EventId = 9136, Level = LogLevel.Information, Message = "Clip {ClipId} of {Channel} has no MP4 download: {Reason}")]
+    private partial void LogNoDownload(string clipId, string channel, string reason);
+
+    [LoggerMessage(EventId = 9137, Level = LogLevel.Warning, Message = "Clip {ClipId} of {Channel} has no MP4 download: making it failed")]
+    private partial void LogDownloadFailed(Exception exception, string clipId, string channel);
+}
+
+/// <summary>The clip's objects in the store as its playlists name them.</summary>
+internal static class ClipObjects
+{
+    /// <summary>A clip playlist's URI of a stored object (<c>../../{rendition}/{name}</c>) as its store key; null for anything else.</summary>
+    public static string? KeyOf(string slug, string? uri)
+    {
+        if (uri is null || !uri.StartsWith(StoreKeys.ClipToChannel, StringComparison.Ordinal)) return null;
+        string key = $"{slug}/{uri[StoreKeys.ClipToChannel.Length..]}";
+        return key.Split('/').Length == 3 && StoreKeys.IsValid(key, out _) ? key : null;
+    }
+
+    /// <summary>A stored text object (a playlist), or null when it is not there.</summary>
+    public static async Task<string?> ReadTextAsync(ISegmentStore store, string key, CancellationToken cancellationToken) =>
+        await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } o ? Encoding.UTF8.GetString(o.Data.Span) : null;
+}
