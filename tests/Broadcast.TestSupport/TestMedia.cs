@@ -48,6 +48,13 @@ public sealed record ClipSpec
     /// </summary>
     public bool ZeroLatency { get; init; }
 
+    /// <summary>
+    /// A frame counter burned into the picture: every frame a flat grey whose luma is 4 × its number within its GOP
+    /// (frames 0..63 of a GOP read back to the frame from a decoded picture), instead of testsrc2. Tests of frame-accurate
+    /// cuts read which frame a picture is with ffmpeg's signalstats.
+    /// </summary>
+    public bool FrameNumberLuma { get; init; }
+
     public int ExpectedVideoFrames => Seconds * Fps;
 
     /// <summary>Stable text of every parameter; the cache key is its hash.</summary>
@@ -55,7 +62,8 @@ public sealed record ClipSpec
         CultureInfo.InvariantCulture,
         $"v1 {Seconds}s {Width}x{Height}@{Fps} gop{EffectiveGop} {Profile} {VideoBitrateKbps}k aac {AudioSampleRate}Hz {AudioChannels}ch {AudioBitrateKbps}k {Container}")
         + (ExtraKeyframes.Length > 0 ? " keys " + ExtraKeyframes : "")
-        + (ZeroLatency ? " zerolatency" : "");
+        + (ZeroLatency ? " zerolatency" : "")
+        + (FrameNumberLuma ? " framelum" : "");
 }
 
 /// <summary>
@@ -96,7 +104,10 @@ public static class TestMedia
         var args = new List<string>
         {
             "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", string.Create(inv, $"testsrc2=size={spec.Width}x{spec.Height}:rate={spec.Fps}"),
+            "-f", "lavfi", "-i", spec.FrameNumberLuma
+                ? string.Create(inv, $"color=c=black:s={spec.Width}x{spec.Height}:r={spec.Fps},format=yuv420p,"
+                    + $"geq=lum='mod(N,{spec.EffectiveGop})*4':cb=128:cr=128")
+                : string.Create(inv, $"testsrc2=size={spec.Width}x{spec.Height}:rate={spec.Fps}"),
             "-f", "lavfi", "-i", string.Create(inv, $"sine=frequency=1000:sample_rate={spec.AudioSampleRate}"),
             "-t", spec.Seconds.ToString(inv),
             "-map", "0:v", "-map", "1:a",
