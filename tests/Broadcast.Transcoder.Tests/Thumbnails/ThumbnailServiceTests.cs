@@ -34,17 +34,16 @@ public sealed class ThumbnailServiceTests(Xunit.Abstractions.ITestOutputHelper o
         var sink = new Sink();
         using var service = new ThumbnailService(registry, sink, Options.Create(new ThumbnailOptions { IntervalSeconds = 10, Height = 180 }),
             NullLogger<ThumbnailService>.Instance, clock);
-        await service.StartAsync(CancellationToken.None);
         var keyframe = await ThumbnailBatchTests.KeyframeAsync(dir, 320, 180);
         var streams = new List<LiveStream>();
         try
         {
-            // Each poll moves the clock a second: a stream is published on each of the first five, then a keyframe every
-            // second keeps each stream's newest picture fresh, for a minute of the clock.
-            int seconds = 0;
-            await WaitFor.ConditionAsync(() =>
+            // A minute of the clock, one look a second as the service's timer takes them, each look finished before the
+            // clock moves on (the timer's loop would let a slow machine's ffmpeg runs fall behind the test's clock): a
+            // stream is published in each of the first five seconds, and a keyframe every second keeps each stream's
+            // newest picture fresh.
+            for (int seconds = 1; seconds <= 60; seconds++)
             {
-                seconds++;
                 clock.Advance(TimeSpan.FromSeconds(1));
                 if (streams.Count < 5)
                 {
@@ -54,15 +53,14 @@ public sealed class ThumbnailServiceTests(Xunit.Abstractions.ITestOutputHelper o
                 }
 
                 foreach (var stream in streams) stream.Write(keyframe.AddRef());
-                return Task.FromResult(seconds >= 60);
-            }, TimeSpan.FromMinutes(3), "a minute of the clock", pollInterval: TimeSpan.FromMilliseconds(50));
-            await WaitFor.ConditionAsync(() => Task.FromResult(service.Written >= 20), TimeSpan.FromMinutes(1), "pictures of every stream");
+                await service.ShootDueAsync(CancellationToken.None);
+            }
 
             lock (sink.Pictures)
             {
                 Assert.Equal(5, sink.Pictures.Count);
-                // About six intervals each (the first at its first keyframe): at least four, whatever the machine's pace.
-                Assert.All(sink.Pictures.Values, n => Assert.InRange(n, 4, 8));
+                // One every 10 s interval of the minute each (the first at its first keyframe), whatever the machine's pace.
+                Assert.All(sink.Pictures.Values, n => Assert.Equal(6, n));
             }
 
             output.WriteLine($"{service.Written} pictures from {service.Runs} ffmpeg runs; per stream: {string.Join(", ", sink.Pictures.Values)}");
@@ -127,7 +125,6 @@ public sealed class ThumbnailServiceTests(Xunit.Abstractions.ITestOutputHelper o
         looks.LookAt("watched");
         using var service = new ThumbnailService(registry, sink, Options.Create(new ThumbnailOptions { IntervalSeconds = 10, Height = 180 }),
             NullLogger<ThumbnailService>.Instance, clock, looks);
-        await service.StartAsync(CancellationToken.None);
         var keyframe = await ThumbnailBatchTests.KeyframeAsync(dir, 320, 180);
         Assert.True(registry.TryStartPublish("watched", out var watched));
         Assert.True(registry.TryStartPublish("idle", out var idle));
@@ -135,28 +132,24 @@ public sealed class ThumbnailServiceTests(Xunit.Abstractions.ITestOutputHelper o
         try
         {
             foreach (var stream in new[] { watched, idle }) stream.SetTrack(keyframe.Track);
-            // A keyframe a second on each stream for 70 s of the clock; someone starts looking at "idle" at 40 s.
-            int seconds = 0;
-            await WaitFor.ConditionAsync(() =>
+            // A keyframe a second on each stream for 70 s of the clock, one look of the service a second, each finished
+            // before the clock moves on; someone starts looking at "idle" at 40 s.
+            for (int seconds = 1; seconds <= 70; seconds++)
             {
-                seconds++;
                 if (seconds == 40) looks.LookAt("idle");
                 clock.Advance(TimeSpan.FromSeconds(1));
                 watched.Write(keyframe.AddRef());
                 idle.Write(keyframe.AddRef());
-                return Task.FromResult(seconds >= 70);
-            }, TimeSpan.FromMinutes(3), "70 s of the clock", pollInterval: TimeSpan.FromMilliseconds(200));
-            await WaitFor.ConditionAsync(() => Task.FromResult(sink.Of("idle").Count(t => t >= lookedAt) >= 2), TimeSpan.FromMinutes(1),
-                "pictures of the stream once looked at");
+                await service.ShootDueAsync(CancellationToken.None);
+            }
 
             var idlePictures = sink.Of("idle");
             output.WriteLine($"watched: {sink.Of("watched").Count} pictures; idle: {string.Join(", ", idlePictures.Select(t => (t - start).TotalSeconds))} s");
             // Nobody looked for 40 s: its first picture (a poster) and no other, where a watched stream has one every interval.
             Assert.Single(idlePictures, t => t < lookedAt);
-            Assert.InRange(sink.Of("watched").Count, 3, 9);
-            // Once looked at, its next picture comes at the next tick (a batch under way first on a slow machine), not after the
-            // idle interval (300 s).
-            Assert.True(idlePictures.First(t => t >= lookedAt) <= lookedAt.AddSeconds(15), "a picture soon after the first look");
+            Assert.Equal(8, sink.Of("watched").Count);
+            // Once looked at, its next picture comes at the next look, not after the idle interval (300 s), then every interval.
+            Assert.Equal([40d, 50, 60, 70], idlePictures.Where(t => t >= lookedAt).Select(t => (t - start).TotalSeconds));
         }
         finally
         {
