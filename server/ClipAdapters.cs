@@ -171,7 +171,9 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips,
     private async Task<List<string>> MediaOfAsync(string slug, Clip clip, List<string> own, CancellationToken cancellationToken)
     {
         var keys = new List<string>();
-        foreach (var playlistKey in own.Where(k => k.EndsWith(ClipPlaylistName, StringComparison.Ordinal) && !StoreKeys.IsMaster(k)))
+        // The cut playlists and the ones kept from before the cut (which still name the stored segments the cut ends replaced).
+        foreach (var playlistKey in own.Where(k => k.EndsWith(ClipPlaylistName, StringComparison.Ordinal) && !StoreKeys.IsMaster(k)
+            || k.EndsWith(".segments", StringComparison.Ordinal)))
         {
             if (await ReadAsync(playlistKey, cancellationToken).ConfigureAwait(false) is not { } text) continue;
             StoredMediaPlaylist playlist;

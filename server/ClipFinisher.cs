@@ -17,8 +17,12 @@ internal sealed record ClipFinishJob(string ChannelSlug, string ClipId, DateTime
 /// <summary>Where the work runs: the node's ffmpeg and a scratch folder.</summary>
 internal sealed record ClipFinishSettings(string Ffmpeg, string WorkRoot);
 
-/// <summary>A clip's playlists as they were made (segment-accurate): its master and each rendition's codec and media playlist.</summary>
-internal sealed record MadeClip(string Master, IReadOnlyList<(string Name, string Codecs, StoredMediaPlaylist Playlist)> Renditions);
+/// <summary>
+/// A clip's playlists as they were made (segment-accurate): its master and each rendition's codec and media playlist, and
+/// each playlist's text by rendition.
+/// </summary>
+internal sealed record MadeClip(string Master, IReadOnlyList<(string Name, string Codecs, StoredMediaPlaylist Playlist)> Renditions,
+    IReadOnlyDictionary<string, string> Texts);
 
 /// <summary>
 /// Finishes a clip after it was made (issue #49), one clip at a time on this node. The clip is playable at once,
@@ -32,9 +36,13 @@ internal sealed record MadeClip(string Master, IReadOnlyList<(string Name, strin
 /// </list>
 /// A queue of <see cref="QueueLength"/> bounds the work an admin can ask for. A clip that does not fit stays
 /// segment-accurate with no download; one whose codec cannot be cut (AV1) or whose cut fails stays segment-accurate;
-/// the log says why.
+/// the log says why. The row records when the finisher was done with a clip, so clips a stopped node had not finished
+/// (queued, or under way) are finished when a node starts: those of the last <see cref="ResumeWithin"/>, oldest first.
+/// In a cluster a node starting while another finishes the same clip writes the same objects again; each write is
+/// atomic, so players see one or the other.
 /// </summary>
-internal sealed partial class ClipFinisher(ISegmentStore store, IClipRepository clips, ClipFinishSettings settings, ILogger<ClipFinisher> logger)
+internal sealed partial class ClipFinisher(
+    ISegmentStore store, IClipRepository clips, ClipFinishSettings settings, TimeProvider time, ILogger<ClipFinisher> logger)
     : BackgroundService
 {
     public const int QueueLength = 32;
@@ -47,6 +55,9 @@ internal sealed partial class ClipFinisher(ISegmentStore store, IClipRepository 
     /// long clip of a high rendition is made from a lower one (at 6 Mbit/s, 256 s of video).
     /// </summary>
     public const long MaxDownloadBytes = 192L * 1024 * 1024;
+
+    /// <summary>How old an unfinished clip a starting node still finishes: a clip older than a day is used as it is.</summary>
+    public static readonly TimeSpan ResumeWithin = TimeSpan.FromDays(1);
 
     /// <summary>A cut shorter than this is no cut: the range already starts (ends) on the segment's boundary.</summary>
     private static readonly TimeSpan Boundary = TimeSpan.FromMilliseconds(1);
@@ -68,17 +79,49 @@ internal sealed partial class ClipFinisher(ISegmentStore store, IClipRepository 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Directory.CreateDirectory(settings.WorkRoot);
+        await ResumeAsync(stoppingToken).ConfigureAwait(false);
         await foreach (var job in _jobs.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             try
             {
                 await FinishAsync(job, stoppingToken).ConfigureAwait(false);
+                await clips.SetFinishedAsync(job.ClipId, time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The row could not say it is finished: the next start finishes the clip again, which writes the same objects.
+                LogFailed(e, job.ClipId, job.ChannelSlug);
+            }
         }
+    }
+
+    /// <summary>Queues the clips no finisher was done with when the node before stopped (the queue's length at most).</summary>
+    internal async Task<int> ResumeAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<(string ChannelSlug, Clip Clip)> unfinished;
+        try
+        {
+            unfinished = await clips.ListUnfinishedAsync(time.GetUtcNow() - ResumeWithin, QueueLength, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogResumeFailed(e);
+            return 0;
+        }
+        int queued = 0;
+        foreach (var (slug, clip) in unfinished)
+        {
+            // Both done, only the row's last word missing.
+            if (clip.FrameAccurate && clip.DownloadBytes is not null)
+                await clips.SetFinishedAsync(clip.Id, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
+            else if (clip.Asked is { } asked && TryQueue(new ClipFinishJob(slug, clip.Id, asked.From, asked.To))) queued++;
+        }
+        if (queued > 0) LogResumed(queued);
+        return queued;
     }
 
     /// <summary>
@@ -123,13 +166,18 @@ internal sealed partial class ClipFinisher(ISegmentStore store, IClipRepository 
         if (await ClipObjects.ReadTextAsync(store, StoreKeys.ClipMaster(slug, job.ClipId), cancellationToken).ConfigureAwait(false) is not { } master)
             return null;
         var renditions = new List<(string, string, StoredMediaPlaylist)>();
+        var texts = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (name, codecs) in ClipMasterCodecs.Read(master))
         {
-            if (await ClipObjects.ReadTextAsync(store, StoreKeys.ClipMediaPlaylist(slug, job.ClipId, name), cancellationToken)
-                .ConfigureAwait(false) is not { } text) return null;
-            renditions.Add((name, codecs, StoredMediaPlaylist.Parse(text)));
+            // Once cut, the playlist as made is kept beside the cut one: a node that stopped before it was done starts again from it.
+            string? text = await ClipObjects.ReadTextAsync(store, StoreKeys.ClipStoredSegments(slug, job.ClipId, name), cancellationToken)
+                .ConfigureAwait(false)
+                ?? await ClipObjects.ReadTextAsync(store, StoreKeys.ClipMediaPlaylist(slug, job.ClipId, name), cancellationToken).ConfigureAwait(false);
+            if (text is null) return null;
+            texts[name] = text;
+            renditions.Add((name, codecs, StoredMediaPlaylist.Parse(texts[name])));
         }
-        return renditions.Count == 0 ? null : new MadeClip(master, renditions);
+        return renditions.Count == 0 ? null : new MadeClip(master, renditions, texts);
     }
 
     /// <summary>Cuts one clip's ends; true when its playlists now start and end on the range asked for.</summary>
@@ -177,6 +225,9 @@ internal sealed partial class ClipFinisher(ISegmentStore store, IClipRepository 
                 job.To, cancellationToken).ConfigureAwait(false) : null;
             written.Add((StoreKeys.ClipMediaPlaylist(slug, job.ClipId, name), ClipEndsPlaylist.Write(playlist, first, last)));
         }
+        foreach (var (name, text) in clip.Texts)
+            await store.PutAsync(StoreKeys.ClipStoredSegments(slug, job.ClipId, name), Encoding.UTF8.GetBytes(text), ContentTypes.Hls,
+                CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
         foreach (var (key, text) in written)
             await store.PutAsync(key, Encoding.UTF8.GetBytes(text), ContentTypes.Hls, CachePolicies.Vod, cancellationToken).ConfigureAwait(false);
         // The master's text stays; written again so edges may keep it as long as any VOD playlist from now on.
@@ -336,6 +387,12 @@ internal sealed partial class ClipFinisher(ISegmentStore store, IClipRepository 
 
     [LoggerMessage(EventId = 9134, Level = LogLevel.Warning, Message = "Clip {ClipId} of {Channel} stays segment-accurate: cutting its ends failed")]
     private partial void LogFailed(Exception exception, string clipId, string channel);
+
+    [LoggerMessage(EventId = 9138, Level = LogLevel.Information, Message = "{Count} clips a stopped node had not finished are queued again")]
+    private partial void LogResumed(int count);
+
+    [LoggerMessage(EventId = 9139, Level = LogLevel.Warning, Message = "The clips a stopped node had not finished could not be listed")]
+    private partial void LogResumeFailed(Exception exception);
 
     [LoggerMessage(EventId = 9135, Level = LogLevel.Information,
         Message = "Clip {ClipId} of {Channel}: MP4 download made from rendition {Rendition} ({Bytes} bytes)")]

@@ -156,6 +156,13 @@ public static class StoreKeys
     /// <summary>A clip's MP4 download, made in the background after the clip.</summary>
     public static string ClipDownload(string channel, string clipId) => $"{channel}/{ClipsFolder}/{clipId}/clip.mp4";
 
+    /// <summary>
+    /// A rendition's clip playlist as it was made, naming only stored segments, kept when its ends are cut: what the
+    /// download is made from and what a delete weighs, whatever the cut playlist now names.
+    /// </summary>
+    public static string ClipStoredSegments(string channel, string clipId, string rendition) =>
+        $"{channel}/{ClipsFolder}/{clipId}/{rendition}.segments";
+
     public static string ClipMediaPlaylist(string channel, string clipId, string rendition) => $"{channel}/{ClipsFolder}/{clipId}/{rendition}.m3u8";
 
     /// <summary>From a clip's folder back to the channel folder (URIs in clip playlists are relative).</summary>

@@ -24,6 +24,12 @@ public sealed record Clip(
     /// </summary>
     public bool FrameAccurate { get; init; }
 
+    /// <summary>
+    /// The range asked for, on the program date-time clock (offsets from the end placed on what was stored): what the
+    /// server cuts the ends to. Null for a clip made before it was recorded.
+    /// </summary>
+    public (DateTimeOffset From, DateTimeOffset To)? Asked { get; init; }
+
     /// <summary>The size of its MP4 download once the server made it in the background (<see cref="IClipMedia.ReadDownloadAsync"/>); null before.</summary>
     public long? DownloadBytes { get; init; }
 }

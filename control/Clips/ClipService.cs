@@ -64,8 +64,9 @@ public sealed partial class ClipService(
         string id = Guid.CreateVersion7(now).ToString("N");
         var request = new ClipCutRequest(channel.Slug, id, recordingBroadcast, from, to, settings.ClipMaxLength);
         var cut = await media.WriteAsync(request, cancellationToken).ConfigureAwait(false);
+        var asked = cut.Asked ?? (cut.StartsAt, cut.EndsAt);
         var clip = new Clip(id, channelId, title, cut.BroadcastId, Sql.Millis(cut.StartsAt), Sql.Millis(cut.EndsAt), cut.FirstSegment,
-            cut.LastSegment, now, now);
+            cut.LastSegment, now, now) { Asked = (Sql.Millis(asked.From), Sql.Millis(asked.To)) };
         bool inserted;
         try
         {

@@ -129,6 +129,30 @@ public abstract class ClipStoreContract(Func<ControlDatabase> create) : IAsyncLi
         Assert.False(await _repository.SetDownloadAsync(made.Id, 1));
     }
 
+    [Fact]
+    public async Task Clips_keep_the_range_asked_for_and_are_listed_unfinished_until_the_finisher_says_so()
+    {
+        var channel = (await _channels.CreateAsync(new ChannelSpec("Unfinished"))).Channel;
+        var service = Service(_repository);
+        var first = (await service.CreateAsync(channel.Id, Spec()))!.Value.Clip;
+        var second = (await service.CreateAsync(channel.Id, Spec()))!.Value.Clip;
+        // The fake store places nothing: the range asked for is then the range it holds.
+        Assert.Equal((first.StartsAt, first.EndsAt), (await _repository.GetAsync(channel.Id, first.Id))!.Asked);
+
+        var unfinished = await _repository.ListUnfinishedAsync(first.CreatedAt.AddDays(-1), 10);
+        Assert.Equal([first.Id, second.Id], unfinished.Select(u => u.Clip.Id));
+        Assert.All(unfinished, u => Assert.Equal(channel.Slug, u.ChannelSlug));
+        Assert.Equal((first.StartsAt, first.EndsAt), unfinished[0].Clip.Asked);
+        Assert.Single(await _repository.ListUnfinishedAsync(first.CreatedAt.AddDays(-1), 1));
+        Assert.Empty(await _repository.ListUnfinishedAsync(second.CreatedAt, 10));
+
+        Assert.True(await _repository.SetFinishedAsync(first.Id, first.CreatedAt.AddSeconds(5)));
+        Assert.Equal([second.Id], (await _repository.ListUnfinishedAsync(first.CreatedAt.AddDays(-1), 10)).Select(u => u.Clip.Id));
+        Assert.True(await _repository.DeleteAsync(channel.Id, second.Id));
+        Assert.Empty(await _repository.ListUnfinishedAsync(first.CreatedAt.AddDays(-1), 10));
+        Assert.False(await _repository.SetFinishedAsync(second.Id, first.CreatedAt));
+    }
+
     private sealed class RefusingRepository(IClipRepository inner) : IClipRepository
     {
         public Task<bool> TryInsertAsync(Clip clip, int maxPerChannel, CancellationToken cancellationToken = default) => Task.FromResult(false);
@@ -147,6 +171,12 @@ public abstract class ClipStoreContract(Func<ControlDatabase> create) : IAsyncLi
 
         public Task<bool> SetDownloadAsync(string id, long bytes, CancellationToken cancellationToken = default) =>
             inner.SetDownloadAsync(id, bytes, cancellationToken);
+
+        public Task<bool> SetFinishedAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default) =>
+            inner.SetFinishedAsync(id, at, cancellationToken);
+
+        public Task<IReadOnlyList<(string ChannelSlug, Clip Clip)>> ListUnfinishedAsync(DateTimeOffset createdAfter, int limit,
+            CancellationToken cancellationToken = default) => inner.ListUnfinishedAsync(createdAfter, limit, cancellationToken);
 
         public Task<bool> DeleteAsync(string channelId, string id, CancellationToken cancellationToken = default) =>
             inner.DeleteAsync(channelId, id, cancellationToken);

@@ -53,7 +53,7 @@ public sealed partial class ClipEndsTests : IDisposable
     }
 
     private ClipFinisher Finisher() => new(_store, _clips, new ClipFinishSettings("ffmpeg", Path.Combine(_dir.Path, "work")),
-        NullLogger<ClipFinisher>.Instance);
+        TimeProvider.System, NullLogger<ClipFinisher>.Instance);
 
     private async Task<ClipCutResult> MakeAsync(string id, DateTimeOffset from, DateTimeOffset to) =>
         await new StoreClipMedia(_store, _clips, Finisher()).WriteAsync(
@@ -175,6 +175,46 @@ public sealed partial class ClipEndsTests : IDisposable
         await Finisher().FinishAsync(new ClipFinishJob(Slug, "clip-g", from, to), default);
         Assert.False(File.Exists(PathOf(StoreKeys.ClipDownload(Slug, "clip-g"))));
         Assert.False(_clips.Downloads.ContainsKey("clip-g"));
+    }
+
+    [Fact]
+    public async Task A_clip_a_stopped_node_had_cut_but_not_finished_is_finished_when_a_node_starts()
+    {
+        await StoreMediaAsync();
+        var from = T0.AddMilliseconds(1300);
+        var to = T0.AddMilliseconds(4500);
+        var made = await MakeAsync("clip-h", from, to);
+        // The node stopped after the cut, before the download: the cut playlists name pieces, the kept ones the stored segments.
+        Assert.True(await Finisher().CutAsync(new ClipFinishJob(Slug, "clip-h", from, to), default));
+        Assert.True(File.Exists(PathOf(StoreKeys.ClipStoredSegments(Slug, "clip-h", "source"))));
+        var clip = new Clip("clip-h", "channel-1", "Clip", Broadcast, from, to, made.FirstSegment, made.LastSegment, DateTimeOffset.UtcNow,
+            DateTimeOffset.UtcNow) { Asked = (from, to), FrameAccurate = true };
+        _clips.Unfinished.Add((Slug, clip));
+        _clips.Unfinished.Add((Slug, clip with { Id = "clip-old", CreatedAt = DateTimeOffset.UtcNow.AddDays(-2) }));
+
+        using var finisher = Finisher();
+        await finisher.StartAsync(default);
+        try
+        {
+            await WaitFor.ConditionAsync(() => Task.FromResult(_clips.Finished.ContainsKey("clip-h")), TimeSpan.FromMinutes(2),
+                "the clip to be finished");
+        }
+        finally
+        {
+            await finisher.StopAsync(default);
+        }
+        Assert.False(_clips.Finished.ContainsKey("clip-old"));
+        Assert.Equal(new FileInfo(PathOf(StoreKeys.ClipDownload(Slug, "clip-h"))).Length, _clips.Downloads["clip-h"]);
+        Assert.Equal(39, Probe(StoreKeys.ClipDownload(Slug, "clip-h")).First);
+        Assert.Equal(39, Probe(StoreKeys.ClipMediaPlaylist(Slug, "clip-h", "source")).First);
+
+        // Deleting it weighs the segments the cut ends replaced too (the kept playlists name them): the broadcast has
+        // ended unrecorded, the next one replaced its playlists and no other clip holds them, so every one goes.
+        await _store.DeleteAsync([StoreKeys.MediaPlaylist(Slug, "source"), StoreKeys.MediaPlaylist(Slug, "audio")], default);
+        await new StoreClipMedia(_store, _clips).DeleteAsync(Slug, clip, withSegments: true, default);
+        Assert.False(Directory.Exists(PathOf(StoreKeys.ClipFolder(Slug, "clip-h"))) &&
+            Directory.EnumerateFiles(PathOf(StoreKeys.ClipFolder(Slug, "clip-h"))).Any());
+        for (int n = 1; n <= 3; n++) Assert.False(File.Exists(PathOf(StoreKeys.Segment(Slug, "source", Broadcast, n))), $"segment {n}");
     }
 
     [GeneratedRegex(@"YAVG=([0-9.]+)")]

@@ -21,6 +21,21 @@ internal sealed class FakeClipTable(string heldBroadcast) : IClipRepository
 
     public bool Deleted { get; set; }
 
+    /// <summary>The clips a stopped node had not finished, as the table lists them.</summary>
+    public List<(string ChannelSlug, Clip Clip)> Unfinished { get; } = new();
+
+    public ConcurrentDictionary<string, DateTimeOffset> Finished { get; } = new();
+
+    public Task<bool> SetFinishedAsync(string id, DateTimeOffset at, CancellationToken cancellationToken = default)
+    {
+        Finished[id] = at;
+        return Task.FromResult(!Deleted);
+    }
+
+    public Task<IReadOnlyList<(string ChannelSlug, Clip Clip)>> ListUnfinishedAsync(DateTimeOffset createdAfter, int limit,
+        CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<(string, Clip)>>(Unfinished.Where(u => u.Clip.CreatedAt > createdAfter).Take(limit).ToList());
+
     public async Task<IReadOnlyList<(long First, long Last)>> HeldRangesAsync(string channelSlug, string broadcastId,
         CancellationToken cancellationToken = default)
     {
