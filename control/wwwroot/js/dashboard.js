@@ -7,6 +7,11 @@
             if (!bps || bps <= 0) return '–';
             return bps < 1e6 ? Math.round(bps / 1e3) + ' kb/s' : (bps / 1e6).toFixed(2) + ' Mb/s';
         },
+        /** Bytes as the server's Format.Bytes writes them (KB, MB with one decimal, GB with two). */
+        bytes(n) {
+            return n < 1048576 ? Math.round(n / 1024) + ' KB'
+                : n < 1073741824 ? (n / 1048576).toFixed(1) + ' MB' : (n / 1073741824).toFixed(2) + ' GB';
+        },
         duration(ms) {
             if (ms < 0) ms = 0;
             const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;

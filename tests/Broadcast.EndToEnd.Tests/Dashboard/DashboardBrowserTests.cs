@@ -115,6 +115,14 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         await session.GotoAsync($"/dashboard/channels/{channelId}/clips");
         Assert.Equal("The goal", await page.InputValueAsync("#clips tbody tr input[name=title]"));
         Assert.Contains($"/watch/{slug}?clip=", await page.InputValueAsync("#clips tbody tr input.mono"), StringComparison.Ordinal);
+        // The share link's Copy answers (the clipboard, or the hint to press Ctrl+C where headless has none).
+        await page.ClickAsync("#clips tbody tr [data-copy]");
+        var copied = (await page.TextContentAsync("#clips tbody tr [data-copy]"))?.Trim();
+        Assert.True(copied is "Copied" or "Press Ctrl+C", session.Describe($"the Copy button says '{copied}'"));
+        // The MP4, made in the background, becomes a download link without a reload.
+        await WaitAsync(session, "the clip's MP4 download link", "() => !!document.querySelector('#clips [data-clip-download]')",
+            TimeSpan.FromSeconds(90), publisher);
+        Assert.Matches(@"^/api/channels/[^/]+/clips/[^/]+/download$", await page.GetAttributeAsync("#clips [data-clip-download]", "href"));
         await session.ScreenshotAsync("dashboard-clips.png");
 
         // The channel list shows it live too.
