@@ -26,7 +26,7 @@ public sealed record Clip(
 
     /// <summary>
     /// The range asked for, on the program date-time clock (offsets from the end placed on what was stored): what the
-    /// server cuts the ends to. Null for a clip made before it was recorded.
+    /// server cuts the ends to. Null for a clip made before the server kept it (migration 0016).
     /// </summary>
     public (DateTimeOffset From, DateTimeOffset To)? Asked { get; init; }
 
