@@ -65,7 +65,7 @@ public static class BroadcastApp
             // Clips are cut where the store is; their segments are held against the packager's retention (before AddPackager).
             services.AddSingleton<Broadcast.Control.Clips.IClipMedia, StoreClipMedia>();
             services.AddSingleton<IRetentionHold, ClipRetentionHold>();
-            // A new clip's ends are cut to the frame in the background, one clip at a time, by the node's ffmpeg.
+            // A new clip is finished in the background, one clip at a time, by the node's ffmpeg: its ends cut to the frame, its MP4 made.
             services.AddSingleton(new ClipFinishSettings(Broadcast.Processes.FfmpegExecutable.Choose(null,
                 configuration[Broadcast.Processes.FfmpegExecutable.SettingKey]), Path.Combine(Path.GetTempPath(), "broadcast-clip-cuts")));
             services.AddSingleton<ClipFinisher>().AddHostedService(sp => sp.GetRequiredService<ClipFinisher>());
