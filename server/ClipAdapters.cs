@@ -173,7 +173,7 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips,
         var keys = new List<string>();
         // The cut playlists and the ones kept from before the cut (which still name the stored segments the cut ends replaced).
         foreach (var playlistKey in own.Where(k => k.EndsWith(ClipPlaylistName, StringComparison.Ordinal) && !StoreKeys.IsMaster(k)
-            || k.EndsWith(".segments", StringComparison.Ordinal)))
+            || k.EndsWith(StoreKeys.ClipStoredSegmentsExtension, StringComparison.Ordinal)))
         {
             if (await ReadAsync(playlistKey, cancellationToken).ConfigureAwait(false) is not { } text) continue;
             StoredMediaPlaylist playlist;

@@ -17,12 +17,16 @@ internal sealed record ClipFinishJob(string ChannelSlug, string ClipId, DateTime
 /// <summary>Where the work runs: the node's ffmpeg and a scratch folder.</summary>
 internal sealed record ClipFinishSettings(string Ffmpeg, string WorkRoot);
 
-/// <summary>
-/// A clip's playlists as they were made (segment-accurate): its master and each rendition's codec and media playlist, and
-/// each playlist's text by rendition.
-/// </summary>
-internal sealed record MadeClip(string Master, IReadOnlyList<(string Name, string Codecs, StoredMediaPlaylist Playlist)> Renditions,
-    IReadOnlyDictionary<string, string> Texts);
+/// <summary>One rendition of a clip as it was made (segment-accurate): what its master says of it, and its media playlist.</summary>
+internal sealed record MadeRendition(ClipMasterRendition Named, string Text, StoredMediaPlaylist Playlist)
+{
+    public bool IsAudio => Named.Codecs == "mp4a";
+
+    public bool HasMedia => Playlist.Segments.Any(s => !s.Gap);
+}
+
+/// <summary>A clip's playlists as they were made (segment-accurate): its master and its renditions.</summary>
+internal sealed record MadeClip(string Master, IReadOnlyList<MadeRendition> Renditions);
 
 /// <summary>
 /// Finishes a clip after it was made (issue #49), one clip at a time on this node. The clip is playable at once,
@@ -94,7 +98,7 @@ internal sealed partial class ClipFinisher(
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // The row could not say it is finished: the next start finishes the clip again, which writes the same objects.
-                LogFailed(e, job.ClipId, job.ChannelSlug);
+                LogNotRecordedFinished(e, job.ClipId, job.ChannelSlug);
             }
         }
     }
@@ -165,19 +169,18 @@ internal sealed partial class ClipFinisher(
         string slug = job.ChannelSlug;
         if (await ClipObjects.ReadTextAsync(store, StoreKeys.ClipMaster(slug, job.ClipId), cancellationToken).ConfigureAwait(false) is not { } master)
             return null;
-        var renditions = new List<(string, string, StoredMediaPlaylist)>();
-        var texts = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, codecs) in ClipMasterCodecs.Read(master))
+        var renditions = new List<MadeRendition>();
+        foreach (var named in ClipMasterRenditions.Read(master))
         {
+            string name = named.Name;
             // Once cut, the playlist as made is kept beside the cut one: a node that stopped before it was done starts again from it.
             string? text = await ClipObjects.ReadTextAsync(store, StoreKeys.ClipStoredSegments(slug, job.ClipId, name), cancellationToken)
                 .ConfigureAwait(false)
                 ?? await ClipObjects.ReadTextAsync(store, StoreKeys.ClipMediaPlaylist(slug, job.ClipId, name), cancellationToken).ConfigureAwait(false);
             if (text is null) return null;
-            texts[name] = text;
-            renditions.Add((name, codecs, StoredMediaPlaylist.Parse(texts[name])));
+            renditions.Add(new MadeRendition(named, text, StoredMediaPlaylist.Parse(text)));
         }
-        return renditions.Count == 0 ? null : new MadeClip(master, renditions, texts);
+        return renditions.Count == 0 ? null : new MadeClip(master, renditions);
     }
 
     /// <summary>Cuts one clip's ends; true when its playlists now start and end on the range asked for.</summary>
@@ -190,15 +193,16 @@ internal sealed partial class ClipFinisher(
         string folder = StoreKeys.ClipFolder(slug, job.ClipId);
         string master = clip.Master;
         var renditions = new List<(string Name, Codec Codec, StoredMediaPlaylist Playlist)>();
-        foreach (var (name, codecString, playlist) in clip.Renditions)
+        foreach (var rendition in clip.Renditions)
         {
+            var (name, codecString, _) = rendition.Named;
             var codec = CodecOf(codecString);
             if (!SegmentTrim.CanTrim(codec))
             {
                 LogNotCut(job.ClipId, slug, $"rendition {name} is {codecString}, which is not cut to the frame");
                 return false;
             }
-            renditions.Add((name, codec, playlist));
+            renditions.Add((name, codec, rendition.Playlist));
         }
         if (renditions.Any(r => r.Playlist.Segments.Count == 0)) return false;
 
@@ -225,9 +229,9 @@ internal sealed partial class ClipFinisher(
                 job.To, cancellationToken).ConfigureAwait(false) : null;
             written.Add((StoreKeys.ClipMediaPlaylist(slug, job.ClipId, name), ClipEndsPlaylist.Write(playlist, first, last)));
         }
-        foreach (var (name, text) in clip.Texts)
-            await store.PutAsync(StoreKeys.ClipStoredSegments(slug, job.ClipId, name), Encoding.UTF8.GetBytes(text), ContentTypes.Hls,
-                CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+        foreach (var rendition in clip.Renditions)
+            await store.PutAsync(StoreKeys.ClipStoredSegments(slug, job.ClipId, rendition.Named.Name), Encoding.UTF8.GetBytes(rendition.Text),
+                ContentTypes.Hls, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
         foreach (var (key, text) in written)
             await store.PutAsync(key, Encoding.UTF8.GetBytes(text), ContentTypes.Hls, CachePolicies.Vod, cancellationToken).ConfigureAwait(false);
         // The master's text stays; written again so edges may keep it as long as any VOD playlist from now on.
@@ -249,15 +253,11 @@ internal sealed partial class ClipFinisher(
     private async Task<ClipPiece> PieceAsync(string slug, string folder, string rendition, Codec codec, StoredSegment segment, string end,
         DateTimeOffset from, DateTimeOffset? to, CancellationToken cancellationToken)
     {
-        string initKey = ClipObjects.KeyOf(slug, segment.MapUri) ?? throw new InvalidOperationException($"rendition {rendition} names no init segment");
-        string segmentKey = ClipObjects.KeyOf(slug, segment.Uri)
-            ?? throw new InvalidOperationException($"rendition {rendition} names a segment elsewhere");
-        var init = await store.GetAsync(initKey, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"{initKey} is not in the store");
-        var media = await store.GetAsync(segmentKey, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException($"{segmentKey} is not in the store");
+        var init = await GetAsync(ClipObjects.KeyOf(slug, segment.MapUri), $"rendition {rendition}'s init segment", cancellationToken)
+            .ConfigureAwait(false);
+        var media = await GetAsync(ClipObjects.KeyOf(slug, segment.Uri), $"rendition {rendition}'s segment", cancellationToken).ConfigureAwait(false);
         var offset = from - segment.Start;
-        var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, init.Data, media.Data, codec, offset < TimeSpan.Zero ? TimeSpan.Zero : offset,
+        var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, init, media, codec, offset < TimeSpan.Zero ? TimeSpan.Zero : offset,
             to - segment.Start, settings.WorkRoot, cancellationToken).ConfigureAwait(false);
         string initName = $"{rendition}/{end}-init.mp4", pieceName = $"{rendition}/{end}.m4s";
         string type = codec == Codec.Aac ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
@@ -274,25 +274,24 @@ internal sealed partial class ClipFinisher(
     {
         string slug = job.ChannelSlug;
         var duration = job.To - job.From;
-        var bandwidths = ClipMasterCodecs.Bandwidths(clip.Master);
-        var video = DownloadRendition(clip, bandwidths, duration);
+        var video = DownloadRendition(clip, duration);
         if (video is null)
         {
             LogNoDownload(job.ClipId, slug, "it has no video rendition");
             return false;
         }
-        var audio = clip.Renditions.FirstOrDefault(r => r.Codecs == "mp4a" && r.Playlist.Segments.Any(s => !s.Gap));
+        var audio = clip.Renditions.FirstOrDefault(r => r.IsAudio && r.HasMedia);
         string dir = Path.Combine(settings.WorkRoot, "download-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
         {
-            var videoInput = await WriteStoredAsync(slug, video.Value.Playlist, job.From, Path.Combine(dir, "video.mp4"), cancellationToken)
+            var videoInput = await WriteStoredAsync(slug, video.Playlist, job.From, Path.Combine(dir, "video.mp4"), cancellationToken)
                 .ConfigureAwait(false);
-            var audioInput = audio.Playlist is null ? null
+            var audioInput = audio is null ? null
                 : await WriteStoredAsync(slug, audio.Playlist, job.From, Path.Combine(dir, "audio.mp4"), cancellationToken).ConfigureAwait(false);
             string output = Path.Combine(dir, "clip.mp4");
-            await ClipDownload.MakeAsync(settings.Ffmpeg, videoInput, audioInput, duration, bandwidths.GetValueOrDefault(video.Value.Name),
-                output, cancellationToken).ConfigureAwait(false);
+            await ClipDownload.MakeAsync(settings.Ffmpeg, videoInput, audioInput, duration, video.Named.Bandwidth, output, cancellationToken)
+                .ConfigureAwait(false);
             var mp4 = await File.ReadAllBytesAsync(output, cancellationToken).ConfigureAwait(false);
             string key = StoreKeys.ClipDownload(slug, job.ClipId);
             await store.PutAsync(key, mp4, ContentTypes.VideoMp4, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
@@ -302,7 +301,7 @@ internal sealed partial class ClipFinisher(
                 await store.DeleteAsync([key], CancellationToken.None).ConfigureAwait(false);
                 return false;
             }
-            LogDownloadMade(job.ClipId, slug, video.Value.Name, mp4.Length);
+            LogDownloadMade(job.ClipId, slug, video.Named.Name, mp4.Length);
             return true;
         }
         finally
@@ -321,15 +320,11 @@ internal sealed partial class ClipFinisher(
     /// The video rendition the download is made from: the highest bandwidth whose MP4 would stay within
     /// <see cref="MaxDownloadBytes"/> for this long a clip, else the lowest.
     /// </summary>
-    private static (string Name, StoredMediaPlaylist Playlist)? DownloadRendition(MadeClip clip, IReadOnlyDictionary<string, long> bandwidths,
-        TimeSpan duration)
+    private static MadeRendition? DownloadRendition(MadeClip clip, TimeSpan duration)
     {
-        var videos = clip.Renditions.Where(r => r.Codecs != "mp4a" && r.Playlist.Segments.Any(s => !s.Gap))
-            .OrderByDescending(r => bandwidths.GetValueOrDefault(r.Name)).ToList();
+        var videos = clip.Renditions.Where(r => !r.IsAudio && r.HasMedia).OrderByDescending(r => r.Named.Bandwidth ?? 0).ToList();
         if (videos.Count == 0) return null;
-        var chosen = videos.FirstOrDefault(r => bandwidths.GetValueOrDefault(r.Name) / 8.0 * duration.TotalSeconds <= MaxDownloadBytes);
-        if (chosen.Playlist is null) chosen = videos[^1];
-        return (chosen.Name, chosen.Playlist);
+        return videos.FirstOrDefault(r => (r.Named.Bandwidth ?? 0) / 8.0 * duration.TotalSeconds <= MaxDownloadBytes) ?? videos[^1];
     }
 
     /// <summary>
@@ -349,11 +344,11 @@ internal sealed partial class ClipFinisher(
                 if (map is null)
                 {
                     map = segment.MapUri;
-                    await file.WriteAsync(await GetAsync(ClipObjects.KeyOf(slug, map), "init segment", cancellationToken).ConfigureAwait(false),
+                    await file.WriteAsync(await GetAsync(ClipObjects.KeyOf(slug, map), "an init segment", cancellationToken).ConfigureAwait(false),
                         cancellationToken).ConfigureAwait(false);
                 }
                 else if (segment.MapUri != map) throw new InvalidOperationException("the clip's segments change init segment");
-                await file.WriteAsync(await GetAsync(ClipObjects.KeyOf(slug, segment.Uri), "segment", cancellationToken).ConfigureAwait(false),
+                await file.WriteAsync(await GetAsync(ClipObjects.KeyOf(slug, segment.Uri), "a segment", cancellationToken).ConfigureAwait(false),
                     cancellationToken).ConfigureAwait(false);
             }
         }
@@ -362,7 +357,7 @@ internal sealed partial class ClipFinisher(
     }
 
     private async Task<ReadOnlyMemory<byte>> GetAsync(string? key, string what, CancellationToken cancellationToken) =>
-        key is null ? throw new InvalidOperationException($"the clip names a {what} outside the channel's renditions")
+        key is null ? throw new InvalidOperationException($"the clip names {what} outside the channel's renditions")
             : (await store.GetAsync(key, cancellationToken).ConfigureAwait(false))?.Data
                 ?? throw new InvalidOperationException($"{key} is not in the store");
 
@@ -393,6 +388,10 @@ internal sealed partial class ClipFinisher(
 
     [LoggerMessage(EventId = 9139, Level = LogLevel.Warning, Message = "The clips a stopped node had not finished could not be listed")]
     private partial void LogResumeFailed(Exception exception);
+
+    [LoggerMessage(EventId = 9140, Level = LogLevel.Warning,
+        Message = "Clip {ClipId} of {Channel}: its row could not record that it is finished; the next start finishes it again")]
+    private partial void LogNotRecordedFinished(Exception exception, string clipId, string channel);
 
     [LoggerMessage(EventId = 9135, Level = LogLevel.Information,
         Message = "Clip {ClipId} of {Channel}: MP4 download made from rendition {Rendition} ({Bytes} bytes)")]

@@ -161,7 +161,10 @@ public static class StoreKeys
     /// download is made from and what a delete weighs, whatever the cut playlist now names.
     /// </summary>
     public static string ClipStoredSegments(string channel, string clipId, string rendition) =>
-        $"{channel}/{ClipsFolder}/{clipId}/{rendition}.segments";
+        $"{channel}/{ClipsFolder}/{clipId}/{rendition}{ClipStoredSegmentsExtension}";
+
+    /// <summary>The extension of <see cref="ClipStoredSegments"/>: not <c>.m3u8</c>, so no player takes it for the clip.</summary>
+    public const string ClipStoredSegmentsExtension = ".segments";
 
     public static string ClipMediaPlaylist(string channel, string clipId, string rendition) => $"{channel}/{ClipsFolder}/{clipId}/{rendition}.m3u8";
 

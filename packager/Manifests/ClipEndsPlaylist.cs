@@ -70,57 +70,49 @@ public static class ClipEndsPlaylist
         duration is { } d ? (long)Math.Round(d.TotalMilliseconds, MidpointRounding.AwayFromZero) : 0;
 }
 
-/// <summary>What codec each rendition of a clip's master carries, by rendition (its media playlist's name without <c>.m3u8</c>).</summary>
-public static class ClipMasterCodecs
+/// <summary>One rendition a clip's master names: its media playlist's name without <c>.m3u8</c>, its codec, and for a
+/// variant its BANDWIDTH (RFC 8216bis §4.4.6.2: peak bits per second, its audio included) when the master says it.</summary>
+public sealed record ClipMasterRendition(string Name, string Codecs, long? Bandwidth);
+
+/// <summary>The renditions of a clip's master: what the background work after a clip reads to cut and to download it.</summary>
+public static class ClipMasterRenditions
 {
     /// <summary>
-    /// The first CODECS entry of each variant that is not audio (its video), and <c>mp4a</c> for an EXT-X-MEDIA audio
-    /// rendition (the packager's audio is AAC); a rendition whose codec the master does not say is left out.
+    /// In the master's order: each variant with the first CODECS entry that is not audio (its video) and its BANDWIDTH,
+    /// and each EXT-X-MEDIA audio rendition as <c>mp4a</c> (the packager's audio is AAC); a rendition whose codec the
+    /// master does not say is left out, and a name named twice counts once.
     /// </summary>
-    public static IReadOnlyDictionary<string, string> Read(string master)
+    public static IReadOnlyList<ClipMasterRendition> Read(string master)
     {
         ArgumentNullException.ThrowIfNull(master);
-        var codecs = new Dictionary<string, string>(StringComparer.Ordinal);
-        string? pending = null;
+        var renditions = new List<ClipMasterRendition>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        (string Codecs, long? Bandwidth)? pending = null;
         foreach (var raw in master.Split('\n'))
         {
             string line = raw.TrimEnd('\r');
             if (line.StartsWith("#EXT-X-STREAM-INF:", StringComparison.Ordinal))
             {
-                pending = Attribute(line, "CODECS")?.Split(',').Select(c => c.Trim()).FirstOrDefault(c => !c.StartsWith("mp4a", StringComparison.Ordinal));
+                string? video = Attribute(line, "CODECS")?.Split(',').Select(c => c.Trim()).FirstOrDefault(c => !c.StartsWith("mp4a", StringComparison.Ordinal));
+                pending = video is null ? null : (video, Number(line, "BANDWIDTH"));
             }
             else if (line.StartsWith("#EXT-X-MEDIA:", StringComparison.Ordinal) && line.Contains("TYPE=AUDIO", StringComparison.Ordinal)
                 && Attribute(line, "URI") is { } audio)
             {
-                codecs.TryAdd(RenditionOf(audio), "mp4a");
+                Add(RenditionOf(audio), "mp4a", null);
             }
             else if (line.Length > 0 && line[0] != '#')
             {
-                if (pending is not null) codecs.TryAdd(RenditionOf(line), pending);
+                if (pending is { } variant) Add(RenditionOf(line), variant.Codecs, variant.Bandwidth);
                 pending = null;
             }
         }
-        return codecs;
-    }
+        return renditions;
 
-    /// <summary>Each variant's BANDWIDTH (RFC 8216bis §4.4.6.2: peak bits per second, its audio included), by rendition.</summary>
-    public static IReadOnlyDictionary<string, long> Bandwidths(string master)
-    {
-        ArgumentNullException.ThrowIfNull(master);
-        var bandwidths = new Dictionary<string, long>(StringComparer.Ordinal);
-        long? pending = null;
-        foreach (var raw in master.Split('\n'))
+        void Add(string name, string codecs, long? bandwidth)
         {
-            string line = raw.TrimEnd('\r');
-            if (line.StartsWith("#EXT-X-STREAM-INF:", StringComparison.Ordinal))
-                pending = Number(line, "BANDWIDTH");
-            else if (line.Length > 0 && line[0] != '#')
-            {
-                if (pending is { } bandwidth) bandwidths.TryAdd(RenditionOf(line), bandwidth);
-                pending = null;
-            }
+            if (names.Add(name)) renditions.Add(new ClipMasterRendition(name, codecs, bandwidth));
         }
-        return bandwidths;
     }
 
     /// <summary>An unquoted decimal attribute (<c>BANDWIDTH=2500000</c>), or null.</summary>

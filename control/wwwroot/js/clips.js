@@ -20,12 +20,10 @@
                 const clip = clips.find((c) => c.id === span.dataset.clipPending);
                 if (!clip || !clip.downloadUrl) continue;
                 // The same origin as the page, whatever public base the API's URL names: the session cookie goes along.
-                const link = document.createElement('a');
-                link.className = 'btn btn-sm';
+                const link = window.dashboardApi.el('a', `⬇ MP4 (${window.broadcast.fmt.bytes(clip.downloadBytes)})`, 'btn btn-sm');
                 link.href = `/api/channels/${encodeURIComponent(channelId)}/clips/${encodeURIComponent(clip.id)}/download`;
                 link.setAttribute('download', '');
                 link.dataset.clipDownload = '';
-                link.textContent = `⬇ MP4 (${window.broadcast.fmt.bytes(clip.downloadBytes)})`;
                 span.replaceWith(link);
             }
         } catch {

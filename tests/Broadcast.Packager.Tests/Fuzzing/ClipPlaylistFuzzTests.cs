@@ -62,10 +62,10 @@ public class ClipPlaylistFuzzTests(ITestOutputHelper output)
         var report = FuzzRunner.Run("clip master", seeds, (input, _) =>
         {
             string text = Encoding.UTF8.GetString(input);
-            var codecs = ClipMasterCodecs.Read(text);
-            var bandwidths = ClipMasterCodecs.Bandwidths(text);
-            if (bandwidths.Values.Any(b => b < 0)) throw new InvalidOperationException("a negative bandwidth");
-            return codecs.Count > 0 || bandwidths.Count > 0;
+            var renditions = ClipMasterRenditions.Read(text);
+            if (renditions.Any(r => r.Bandwidth < 0)) throw new InvalidOperationException("a negative bandwidth");
+            if (renditions.Select(r => r.Name).Distinct().Count() != renditions.Count) throw new InvalidOperationException("a name twice");
+            return renditions.Count > 0;
         });
         output.WriteLine(report.ToString());
         Assert.Equal(FuzzSettings.Iterations, report.Accepted + report.Refused);

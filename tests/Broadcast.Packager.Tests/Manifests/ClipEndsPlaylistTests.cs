@@ -85,10 +85,12 @@ public class ClipEndsPlaylistTests
             + "#EXT-X-STREAM-INF:BANDWIDTH=1400000,CODECS=\"hvc1.1.6.L93.B0\"\n720p.m3u8\n"
             + "#EXT-X-STREAM-INF:BANDWIDTH=abc,CODECS=\"avc1.64001e\"\n360p.m3u8\n"
             + "#EXT-X-STREAM-INF:RESOLUTION=1x1\nbare.m3u8\n";
-        Assert.Equal(new Dictionary<string, string> { ["audio"] = "mp4a", ["1080p"] = "avc1.640028", ["720p"] = "hvc1.1.6.L93.B0", ["360p"] = "avc1.64001e" },
-            ClipMasterCodecs.Read(Master));
         // AVERAGE-BANDWIDTH is not BANDWIDTH; a value that is not a number is left out.
-        Assert.Equal(new Dictionary<string, long> { ["1080p"] = 5_200_000, ["720p"] = 1_400_000 }, ClipMasterCodecs.Bandwidths(Master));
-        Assert.Empty(ClipMasterCodecs.Bandwidths("not a playlist"));
+        Assert.Equal(
+        [
+            new ClipMasterRendition("audio", "mp4a", null), new ClipMasterRendition("1080p", "avc1.640028", 5_200_000),
+            new ClipMasterRendition("720p", "hvc1.1.6.L93.B0", 1_400_000), new ClipMasterRendition("360p", "avc1.64001e", null),
+        ], ClipMasterRenditions.Read(Master));
+        Assert.Empty(ClipMasterRenditions.Read("not a playlist"));
     }
 }
