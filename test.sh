@@ -44,10 +44,11 @@ runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/log" \
   -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1" -w start >/dev/null
 export BROADCAST_TEST_PG="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres"
 
-# One shared s3rver on loopback; tests make a bucket each (tests that stop S3 start their own).
+# One shared s3rver on loopback; tests make a bucket each (tests that stop S3 start their own). Its PUT replaces an
+# object atomically, as S3's does (tests/s3/atomic-put.js).
 S3DIR=$(mktemp -d /tmp/broadcast-s3.XXXXXX)
 S3PORT=$(scripts/free-port.sh)
-NODE_OPTIONS=--openssl-legacy-provider node tests/s3/node_modules/s3rver/bin/s3rver.js \
+NODE_OPTIONS=--openssl-legacy-provider node -r ./tests/s3/atomic-put.js tests/s3/node_modules/s3rver/bin/s3rver.js \
   -d "$S3DIR" -a 127.0.0.1 -p "$S3PORT" --no-vhost-buckets --silent >"$S3DIR.log" 2>&1 &
 S3PID=$!
 for _ in $(seq 1 100); do (echo >"/dev/tcp/127.0.0.1/$S3PORT") 2>/dev/null && break; sleep 0.1; done

@@ -208,7 +208,7 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
                 byte[] data = new byte[response.ContentLength];
                 await response.ResponseStream.ReadExactlyAsync(data, ct).ConfigureAwait(false);
                 // The tag always describes these bytes. A stored tag that disagrees means the read raced a replace on
-                // a service whose replace is not atomic (s3rver rewrites the file in place, then the metadata):
+                // a service whose replace is not atomic (s3rver writes the object's file, then its metadata):
                 // a torn read, retried like any transient fault.
                 string etag = FileSystemSegmentStore.ETagOf(data);
                 string? stored = response.Metadata[ETagMetadata];

@@ -5,7 +5,9 @@ namespace Broadcast.TestSupport;
 /// data folder. Stop and start it again on the same port and folder to simulate an outage.
 /// <para>s3rver's quirks (DESIGN.md): Node 17+ needs <c>--openssl-legacy-provider</c>; it stores aws-chunked upload
 /// framing as object bytes, so clients must set <c>UseChunkEncoding=false</c>; it ignores If-Match and multipart
-/// abort. Credentials are fixed: <see cref="AccessKey"/>/<see cref="SecretKey"/>.</para>
+/// abort. Credentials are fixed: <see cref="AccessKey"/>/<see cref="SecretKey"/>. Its own PUT rewrites an object's file in
+/// place, so a writer killed mid-upload would leave an object torn for good; serve.js loads tests/s3/atomic-put.js, which
+/// replaces the object atomically, as S3 does.</para>
 /// </summary>
 public sealed class S3TestServer : IAsyncDisposable
 {

@@ -1,6 +1,8 @@
 // Runs s3rver for the tests and exits when standard input closes, so a test process that dies (or a test
-// host that is killed) never leaves an S3 server behind. Usage: node serve.js DIRECTORY PORT
+// host that is killed) never leaves an S3 server behind. Its PUT replaces objects atomically (atomic-put.js).
+// Usage: node serve.js DIRECTORY PORT
 'use strict';
+require('./atomic-put');
 const S3rver = require('s3rver');
 
 const [directory, port] = process.argv.slice(2);
