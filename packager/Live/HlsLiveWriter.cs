@@ -66,24 +66,31 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     {
         string cache = state == PlaylistState.Live ? CachePolicies.Live(broadcast.Options) : CachePolicies.Ended(broadcast.Options);
         long last = broadcast.LastNumber();
+        // The master waits until every rendition has a segment, so BANDWIDTH and CODECS are measured, not guessed.
+        bool allHave = broadcast.AllTimelines().All(t => t.Entries.Count > 0 || t.Retired);
+        bool writeMaster = allHave && (!MasterWritten || state != PlaylistState.Live || Outgrown());
+        // At the end the master goes first: once a media playlist says EXT-X-ENDLIST, the master beside it declares the
+        // whole broadcast's peaks (written after them, a reader that saw the end could still get the live master). While
+        // live it goes last: its first write names playlists that must exist by then.
+        if (writeMaster && state != PlaylistState.Live) await PutMasterAsync(cache, last, cancellationToken).ConfigureAwait(false);
         foreach (var t in broadcast.AllTimelines())
         {
             // A retired rendition's ended playlist was written when it retired; it does not change while live.
             if (t.Entries.Count == 0 || (t.Retired && state == PlaylistState.Live)) continue;
             await PutMediaPlaylistAsync(t, state, cache, last, cancellationToken).ConfigureAwait(false);
         }
-        // The master waits until every rendition has a segment, so BANDWIDTH and CODECS are measured, not guessed.
-        bool allHave = broadcast.AllTimelines().All(t => t.Entries.Count > 0 || t.Retired);
-        if (allHave && (!MasterWritten || state != PlaylistState.Live || Outgrown()))
-        {
-            string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8",
-                broadcast.Captions);
-            await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last,
-                cancellationToken).ConfigureAwait(false);
-            MasterWritten = true;
-            _declared.Clear();
-            foreach (var t in broadcast.AllTimelines()) _declared[t.Name] = (t.PeakBitrate, t.FrameRate);
-        }
+        if (writeMaster && state == PlaylistState.Live) await PutMasterAsync(cache, last, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task PutMasterAsync(string cache, long last, CancellationToken cancellationToken)
+    {
+        string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8",
+            broadcast.Captions);
+        await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last,
+            cancellationToken).ConfigureAwait(false);
+        MasterWritten = true;
+        _declared.Clear();
+        foreach (var t in broadcast.AllTimelines()) _declared[t.Name] = (t.PeakBitrate, t.FrameRate);
     }
 
     /// <summary>

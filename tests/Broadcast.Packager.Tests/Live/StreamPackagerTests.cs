@@ -78,6 +78,38 @@ public sealed class StreamPackagerTests : IDisposable
     }
 
     /// <summary>
+    /// At the end the master is stored before any media playlist says EXT-X-ENDLIST, so a reader that sees the end reads
+    /// the master of the whole broadcast, not the live one whose BANDWIDTH measured fewer segments.
+    /// </summary>
+    [Fact]
+    public async Task The_ended_master_is_stored_before_the_ended_media_playlists()
+    {
+        var time = new ManualClock(new DateTimeOffset(2026, 11, 26, 7, 0, 0, TimeSpan.Zero));
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3 };
+        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
+        var written = new List<string>();
+        p.ManifestUpdated += m => written.Add(m.Key);
+        await FeedAsync(p, time, 4);
+        await FeedAsync(p, time, 4, videoFrameBytes: 540); // 8 % larger: within the tolerance, the live master stands
+        written.Clear();
+
+        await p.CompleteAsync(default);
+
+        string master = StoreKeys.Master("chan");
+        int masterAt = written.IndexOf(master);
+        Assert.True(masterAt >= 0, string.Join(", ", written));
+        var playlists = written.Select((key, at) => (key, at)).Where(w => w.key.EndsWith("/index.m3u8", StringComparison.Ordinal)).ToList();
+        Assert.Contains(playlists, w => w.key.StartsWith("chan/source/", StringComparison.Ordinal));
+        Assert.Contains(playlists, w => w.key.StartsWith("chan/audio/", StringComparison.Ordinal));
+        Assert.All(playlists, w => Assert.True(w.at > masterAt, string.Join(", ", written)));
+        long declared = long.Parse(System.Text.RegularExpressions.Regex.Match(File.ReadAllText(store.PathOf(master)), "BANDWIDTH=([0-9]+)").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        long peak = p.VideoTimelines.Single().PeakBitrate + p.AudioTimeline!.PeakBitrate;
+        Assert.Equal(peak, declared);
+    }
+
+    /// <summary>
     /// A caption service found after the master playlist went out: the master is rewritten at once with the
     /// CLOSED-CAPTIONS rendition, the next MPD has the Accessibility descriptor, and the recording declares them too.
     /// </summary>
