@@ -23,30 +23,38 @@ public sealed class SqlChannelLeaseRepository(ControlDatabase database) : IChann
     public async Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt,
         CancellationToken cancellationToken)
     {
-        try
+        for (int attempt = 1; ; attempt++)
         {
-            // One statement decides, so two nodes racing for a free channel cannot both win: the row's conflict is
-            // resolved under its lock (PostgreSQL) or the database's write lock (SQLite).
-            await Sql.ExecuteAsync(database,
-                @"INSERT INTO channel_leases (channel_id, node_id, expires_at) VALUES (@channel_id, @node_id, @expires_at)
-                ON CONFLICT (channel_id) DO UPDATE SET node_id = excluded.node_id, expires_at = excluded.expires_at
-                WHERE channel_leases.node_id = excluded.node_id OR channel_leases.expires_at <= @now", c =>
+            try
             {
-                Sql.Add(c, "channel_id", channelId);
-                Sql.Add(c, "node_id", nodeId);
-                Sql.Add(c, "expires_at", Sql.Millis(expiresAt));
-                Sql.Add(c, "now", Sql.Millis(now));
-            }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (System.Data.Common.DbException e) when (database.IsForeignKeyViolation(e))
-        {
-            return null;
-        }
+                // One statement decides, so two nodes racing for a free channel cannot both win: the row's conflict is
+                // resolved under its lock (PostgreSQL) or the database's write lock (SQLite).
+                await Sql.ExecuteAsync(database,
+                    @"INSERT INTO channel_leases (channel_id, node_id, expires_at) VALUES (@channel_id, @node_id, @expires_at)
+                    ON CONFLICT (channel_id) DO UPDATE SET node_id = excluded.node_id, expires_at = excluded.expires_at
+                    WHERE channel_leases.node_id = excluded.node_id OR channel_leases.expires_at <= @now", c =>
+                {
+                    Sql.Add(c, "channel_id", channelId);
+                    Sql.Add(c, "node_id", nodeId);
+                    Sql.Add(c, "expires_at", Sql.Millis(expiresAt));
+                    Sql.Add(c, "now", Sql.Millis(now));
+                }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (System.Data.Common.DbException e) when (database.IsForeignKeyViolation(e))
+            {
+                return null;
+            }
 
-        var rows = await Sql.QueryAsync(database, "SELECT node_id, expires_at FROM channel_leases WHERE channel_id = @channel_id",
-            c => Sql.Add(c, "channel_id", channelId), r => new ChannelLease(channelId, r.GetString(0), Sql.Time(r, 1)),
-            cancellationToken).ConfigureAwait(false);
-        return rows.Count == 0 ? null : rows[0];
+            var rows = await Sql.QueryAsync(database, "SELECT node_id, expires_at FROM channel_leases WHERE channel_id = @channel_id",
+                c => Sql.Add(c, "channel_id", channelId), r => new ChannelLease(channelId, r.GetString(0), Sql.Time(r, 1)),
+                cancellationToken).ConfigureAwait(false);
+            if (rows.Count > 0) return rows[0];
+            // No row after our upsert: it met another node's live lease, which that node released before the read. The
+            // channel is free now, so try again rather than call it ours with no row behind it (a third node could take
+            // it meanwhile, and this node would then publish beside that one).
+            if (attempt == 3)
+                throw new InvalidOperationException($"The lease of channel {channelId} was released under each of {attempt} attempts to take it.");
+        }
     }
 
     public Task ReleaseAsync(string channelId, string nodeId, CancellationToken cancellationToken)

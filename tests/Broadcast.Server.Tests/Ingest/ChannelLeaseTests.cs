@@ -16,6 +16,11 @@ public sealed class ChannelLeaseTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
+    // Nothing here waits for a lease to lapse (the holder releases it). A lease longer than the shortest allowed keeps a test
+    // host that stalls a few seconds at its busy start from losing it: in row 85 node A was allowed the channel node B had
+    // just taken and started, most likely because B's 3 s lease lapsed before its keeper ran (the failure prints the row).
+    private const int LeaseSeconds = 10;
+
     [Fact]
     public async Task A_second_ingest_node_refuses_a_held_channel_and_takes_it_when_the_holder_lets_go()
     {
@@ -25,8 +30,10 @@ public sealed class ChannelLeaseTests
         string[] Node(string id) =>
         [
             "--Transcode:Enabled=false", "--Database:Kind=postgres", $"--Database:ConnectionString={connection}", $"--Secrets:Key={secret}",
-            $"--Ingest:NodeId={id}", "--Ingest:LeaseSeconds=3", "--Scheduling:Clustered=false",
+            $"--Ingest:NodeId={id}", $"--Ingest:LeaseSeconds={LeaseSeconds}", "--Scheduling:Clustered=false",
         ];
+        string database = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connection }["Database"].ToString()!;
+        string Leases() => $"leases at {DateTimeOffset.UtcNow:HH:mm:ss.fff}: " + pg.Psql("SELECT node_id || ' until ' || expires_at FROM channel_leases", database);
         await using var a = await InProcessServer.StartAsync(Node("ingest-a"));
         var b = await InProcessServer.StartAsync(Node("ingest-b"));
         try
@@ -45,7 +52,7 @@ public sealed class ChannelLeaseTests
             Assert.DoesNotContain(issued.StreamKey, refused.Reason, StringComparison.Ordinal);
             var keeper = a.Services.GetRequiredService<ChannelLeases>();
             for (int pass = 0; pass < 3; pass++) await keeper.RenewOnceAsync(default);
-            Assert.False((await AuthorizeAsync(b, request)).Allowed);
+            Assert.False((await AuthorizeAsync(b, request)).Allowed, Leases());
 
             // A's broadcast ends: the keeper releases the lease and B may publish at once.
             a.Services.GetRequiredService<LiveStreamRegistry>().EndPublish(stream);
@@ -54,7 +61,7 @@ public sealed class ChannelLeaseTests
             // Now B holds it, and A is refused until B stops; B's shutdown hands the channel back at once.
             Assert.True(b.Services.GetRequiredService<LiveStreamRegistry>().TryStartPublish(issued.Channel.Slug, out _));
             var back = await AuthorizeAsync(a, request);
-            Assert.False(back.Allowed);
+            Assert.False(back.Allowed, Leases());
             Assert.Contains("ingest-b", back.Reason, StringComparison.Ordinal);
             await b.DisposeAsync();
             b = null;
