@@ -203,24 +203,37 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
                 return null;
             }
 
-            using (response)
+            byte[] data = new byte[response.ContentLength];
+            string? stored = null;
+            try
             {
-                byte[] data = new byte[response.ContentLength];
                 await response.ResponseStream.ReadExactlyAsync(data, ct).ConfigureAwait(false);
-                // The tag always describes these bytes. A stored tag that disagrees means the read raced a replace on
-                // a service whose replace is not atomic (s3rver writes the object's file, then its metadata):
-                // a torn read, retried like any transient fault.
-                string etag = FileSystemSegmentStore.ETagOf(data);
-                string? stored = response.Metadata[ETagMetadata];
-                if (!string.IsNullOrEmpty(stored) && stored != etag)
-                    throw new TornReadException($"S3 object '{objectKey}' read {data.Length} bytes whose ETag {etag} differs from its metadata " +
-                        $"{stored}.");
-                string type = string.IsNullOrEmpty(response.Headers.ContentType) ? ContentTypes.FromKey(key) : response.Headers.ContentType;
-                string? cache = string.IsNullOrEmpty(response.Headers.CacheControl) ? null : response.Headers.CacheControl;
-                DateTimeOffset modified = response.LastModified is { } lm
-                    ? new DateTimeOffset(DateTime.SpecifyKind(lm.ToUniversalTime(), DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
-                return new StoredObject(data, type, cache, modified, etag);
+                stored = response.Metadata[ETagMetadata];
             }
+            finally
+            {
+                // The SDK checks the body against the response's MD5 as the response goes. A torn read fails that check
+                // too; let the TornReadException below say what happened instead of the SDK's bare "hash not equal".
+                try
+                {
+                    response.Dispose();
+                }
+                catch (AmazonClientException) when (!string.IsNullOrEmpty(stored) && stored != FileSystemSegmentStore.ETagOf(data))
+                {
+                }
+            }
+            // The tag always describes these bytes. A stored tag that disagrees means the read raced a replace on
+            // a service whose replace is not atomic (s3rver writes the object's file, then its metadata):
+            // a torn read, retried like any transient fault.
+            string etag = FileSystemSegmentStore.ETagOf(data);
+            if (!string.IsNullOrEmpty(stored) && stored != etag)
+                throw new TornReadException($"S3 object '{objectKey}' read {data.Length} bytes whose ETag {etag} differs from its metadata " +
+                    $"{stored}.");
+            string type = string.IsNullOrEmpty(response.Headers.ContentType) ? ContentTypes.FromKey(key) : response.Headers.ContentType;
+            string? cache = string.IsNullOrEmpty(response.Headers.CacheControl) ? null : response.Headers.CacheControl;
+            DateTimeOffset modified = response.LastModified is { } lm
+                ? new DateTimeOffset(DateTime.SpecifyKind(lm.ToUniversalTime(), DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
+            return new StoredObject(data, type, cache, modified, etag);
         }, cancellationToken).ConfigureAwait(false);
     }
 
