@@ -63,9 +63,9 @@ internal static partial class SrtLog
     public static partial void AddressBlocked(ILogger logger, string remoteAddress, int failures, int windowSeconds, int blockSeconds);
 
     [LoggerMessage(EventId = 1113, Level = LogLevel.Information,
-        Message = "SRT connection {ConnectionId} ({StreamName}): the program's streams of types {Ignored} are not ingested (only H.264/HEVC video, " +
-            "ADTS AAC or Opus audio and one SCTE-35 PID are)")]
-    public static partial void IgnoredStreams(ILogger logger, long connectionId, string streamName, string ignored);
+        Message = "SRT connection {ConnectionId} ({StreamName}): audio {Audio} is ingested; the program's streams {Ignored} are not (only " +
+            "H.264/HEVC video, one ADTS AAC or Opus audio and one SCTE-35 PID are)")]
+    public static partial void IgnoredStreams(ILogger logger, long connectionId, string streamName, string audio, string ignored);
 
     [LoggerMessage(EventId = 1120, Level = LogLevel.Information,
         Message = "SRT connection {ConnectionId} from {RemoteEndPoint} took over {StreamName} " +

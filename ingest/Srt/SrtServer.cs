@@ -335,8 +335,8 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
                 }
                 if (publisher.Demuxer.SpliceSignals.Count > 0) publisher.SpliceCues.Handle(publisher, _logger);
                 if (publisher.Demuxer.ProgramChanged && publisher.Demuxer.IgnoredStreams.Count > 0)
-                    SrtLog.IgnoredStreams(_logger, publisher.Id, publisher.Stream.Name,
-                        string.Join(", ", publisher.Demuxer.IgnoredStreams.Select(s => $"0x{s.StreamType:X2}")));
+                    SrtLog.IgnoredStreams(_logger, publisher.Id, publisher.Stream.Name, publisher.Demuxer.AudioStream?.Describe() ?? "none",
+                        string.Join(", ", publisher.Demuxer.IgnoredStreams.Select(s => s.Describe())));
             }
         }
         if ((readyEvents & LibSrt.SRT_EPOLL_ERR) != 0) Close(publisher, CloseKind.Dropped, "connection lost");

@@ -79,6 +79,9 @@ public sealed class MpegTsDemuxer : IDisposable
     /// <summary>The program's elementary streams the demuxer does not take (other codecs, data, a second SCTE-35 PID), from the last PMT.</summary>
     public IReadOnlyList<PmtStream> IgnoredStreams { get; private set; } = [];
 
+    /// <summary>The audio stream the program's last PMT gave (ADTS AAC, else Opus), or null when it has none.</summary>
+    public PmtStream? AudioStream { get; private set; }
+
     /// <summary>Set when the last <see cref="TryWrite"/> read a new PMT (for a log line naming what is taken and ignored).</summary>
     public bool ProgramChanged { get; private set; }
 
@@ -229,6 +232,7 @@ public sealed class MpegTsDemuxer : IDisposable
         _audio = Rebind(_audio, audio, isVideo: false);
         _splice.Bind(splice?.Pid);
         IgnoredStreams = ignored;
+        AudioStream = audio;
         ProgramChanged = true;
         return true;
     }

@@ -21,7 +21,7 @@ public static class OpusTsDescriptors
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (stream.StreamType != TsStreamType.PrivatePes) return false;
-        foreach (var (tag, body) in Enumerate(stream.Descriptors))
+        foreach (var (tag, body) in DescriptorLoop.Enumerate(stream.Descriptors))
             if (tag == RegistrationTag && body.Length >= 4 && body[..4].SequenceEqual(FormatIdentifier)) return true;
         return false;
     }
@@ -30,7 +30,7 @@ public static class OpusTsDescriptors
     public static int? ChannelCount(PmtStream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        foreach (var (tag, body) in Enumerate(stream.Descriptors))
+        foreach (var (tag, body) in DescriptorLoop.Enumerate(stream.Descriptors))
         {
             if (tag != ExtensionTag || body.Length < 2 || body[0] != OpusExtensionTag) continue;
             int code = body[1];
@@ -45,19 +45,5 @@ public static class OpusTsDescriptors
         ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(channels, 8);
         return [RegistrationTag, 4, (byte)'O', (byte)'p', (byte)'u', (byte)'s', ExtensionTag, 2, OpusExtensionTag, (byte)channels];
-    }
-
-    /// <summary>The (tag, body) pairs of a descriptor loop; a descriptor running past the loop ends it.</summary>
-    private static IEnumerable<(byte Tag, byte[] Body)> Enumerate(byte[] loop)
-    {
-        int offset = 0;
-        while (offset + 2 <= loop.Length)
-        {
-            byte tag = loop[offset];
-            int length = loop[offset + 1];
-            if (offset + 2 + length > loop.Length) yield break;
-            yield return (tag, loop.AsSpan(offset + 2, length).ToArray());
-            offset += 2 + length;
-        }
     }
 }

@@ -25,7 +25,13 @@ public static class TsStreamType
 }
 
 /// <summary>One elementary stream of a program: its type, PID and descriptor bytes.</summary>
-public sealed record PmtStream(byte StreamType, ushort Pid, byte[] Descriptors);
+public sealed record PmtStream(byte StreamType, ushort Pid, byte[] Descriptors)
+{
+    /// <summary>How logs name it: stream_type, PID, and its language when an ISO 639 descriptor gives one.</summary>
+    public string Describe() => Iso639LanguageDescriptor.Find(this) is { } language
+        ? $"0x{StreamType:X2} on PID {Pid} ({language})"
+        : $"0x{StreamType:X2} on PID {Pid}";
+}
 
 /// <summary>
 /// TS_program_map_section (ISO/IEC 13818-1 2.4.4.8).

@@ -35,6 +35,8 @@ public class MpegTsFuzzTests(ITestOutputHelper output)
         var sections = Seeds(MpegTsWireTests.Pats).Concat(Seeds(MpegTsWireTests.Pmts)).ToList();
         Check(FuzzRunner.Run("psi sections", sections, (input, random) =>
             ProgramAssociationSection.TryRead(input, out _, out _) | ProgramMapSection.TryRead(input, out _, out _)));
+        Check(FuzzRunner.Run("iso 639 language descriptor", FuzzSeeds.Column(Iso639LanguageDescriptorTests.Loops, 1).Where(s => s.Length > 0).ToList(),
+            (input, random) => Iso639LanguageDescriptor.Find(new PmtStream(TsStreamType.AacAdts, 0x101, input)) is { Language.Length: 3 }));
         Check(FuzzRunner.Run("opus control header", Seeds(OpusTsTests.ControlHeaders), (input, random) => OpusControlHeader.TryRead(input, out _, out _)));
         var opusPackets = OpusTsTests.Packets.Select(row => OpusTsTests.Bytes((string)row[1])).Where(p => p.Length > 0).ToList();
         Check(FuzzRunner.Run("opus packet", opusPackets, (input, random) => OpusPacket.TryGetSamples(input, out int n) && n is > 0 and <= OpusPacket.MaxSamples));
