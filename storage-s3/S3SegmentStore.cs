@@ -204,11 +204,12 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
             }
 
             byte[] data = new byte[response.ContentLength];
-            string? stored = null;
+            string? stored = null, etag = null;
             try
             {
                 await response.ResponseStream.ReadExactlyAsync(data, ct).ConfigureAwait(false);
                 stored = response.Metadata[ETagMetadata];
+                etag = FileSystemSegmentStore.ETagOf(data);
             }
             finally
             {
@@ -218,24 +219,26 @@ public sealed partial class S3SegmentStore : ISegmentStore, IDisposable
                 {
                     response.Dispose();
                 }
-                catch (AmazonClientException) when (!string.IsNullOrEmpty(stored) && stored != FileSystemSegmentStore.ETagOf(data))
+                catch (AmazonClientException) when (IsTorn(stored, etag))
                 {
                 }
             }
             // The tag always describes these bytes. A stored tag that disagrees means the read raced a replace on
             // a service whose replace is not atomic (s3rver writes the object's file, then its metadata):
             // a torn read, retried like any transient fault.
-            string etag = FileSystemSegmentStore.ETagOf(data);
-            if (!string.IsNullOrEmpty(stored) && stored != etag)
+            if (IsTorn(stored, etag))
                 throw new TornReadException($"S3 object '{objectKey}' read {data.Length} bytes whose ETag {etag} differs from its metadata " +
                     $"{stored}.");
             string type = string.IsNullOrEmpty(response.Headers.ContentType) ? ContentTypes.FromKey(key) : response.Headers.ContentType;
             string? cache = string.IsNullOrEmpty(response.Headers.CacheControl) ? null : response.Headers.CacheControl;
             DateTimeOffset modified = response.LastModified is { } lm
                 ? new DateTimeOffset(DateTime.SpecifyKind(lm.ToUniversalTime(), DateTimeKind.Utc)) : DateTimeOffset.UnixEpoch;
-            return new StoredObject(data, type, cache, modified, etag);
+            return new StoredObject(data, type, cache, modified, etag!);
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>Whether read bytes with tag <paramref name="etag"/> disagree with the <paramref name="stored"/> tag of the object.</summary>
+    private static bool IsTorn(string? stored, string? etag) => etag is not null && !string.IsNullOrEmpty(stored) && stored != etag;
 
     /// <summary>Deletes in batches of up to 1000 keys per DeleteObjects request; missing keys are not an error.</summary>
     public async ValueTask DeleteAsync(IReadOnlyCollection<string> keys, CancellationToken cancellationToken)

@@ -43,15 +43,6 @@ public sealed record Iso639LanguageDescriptor(string Language, TsAudioType Audio
         return null;
     }
 
-    /// <summary>The descriptor naming <paramref name="language"/> (three ASCII letters), as an encoder writes it.</summary>
-    public static byte[] For(string language, TsAudioType audioType = TsAudioType.Undefined)
-    {
-        ArgumentNullException.ThrowIfNull(language);
-        if (language.Length != 3 || !language.All(char.IsAsciiLetter))
-            throw new ArgumentException($"'{language}' is not a three-letter ISO 639-2 code.", nameof(language));
-        return [Tag, 4, (byte)language[0], (byte)language[1], (byte)language[2], (byte)audioType];
-    }
-
     /// <summary>How a log names it: the code, and the audio type when it says more than the language.</summary>
     public override string ToString() => AudioType switch
     {

@@ -35,6 +35,10 @@ public sealed class StreamPackagerTests : IDisposable
     private long _audioCount;
     private int _videoCount;
 
+    /// <summary>The first variant's BANDWIDTH in a master playlist.</summary>
+    private static long Bandwidth(string master) => long.Parse(System.Text.RegularExpressions.Regex.Match(master, "BANDWIDTH=([0-9]+)").Groups[1].Value,
+        System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>
     /// The first master measures one segment; a live broadcast's later segments can be larger (a scene with motion). A
     /// peak more than a tenth above the declared BANDWIDTH rewrites the master (RFC 8216 section 4.3.4.2: the peak),
@@ -52,8 +56,6 @@ public sealed class StreamPackagerTests : IDisposable
         {
             if (m.Key == StoreKeys.Master("chan")) masters.Add(File.ReadAllText(store.PathOf(m.Key)));
         };
-        static long Bandwidth(string master) => long.Parse(System.Text.RegularExpressions.Regex.Match(master, "BANDWIDTH=([0-9]+)").Groups[1].Value,
-            System.Globalization.CultureInfo.InvariantCulture);
 
         // Phases of whole segments (a keyframe every 2 s), so that no segment mixes two frame sizes.
         await FeedAsync(p, time, 8);
@@ -103,8 +105,7 @@ public sealed class StreamPackagerTests : IDisposable
         Assert.Contains(playlists, w => w.key.StartsWith("chan/source/", StringComparison.Ordinal));
         Assert.Contains(playlists, w => w.key.StartsWith("chan/audio/", StringComparison.Ordinal));
         Assert.All(playlists, w => Assert.True(w.at > masterAt, string.Join(", ", written)));
-        long declared = long.Parse(System.Text.RegularExpressions.Regex.Match(File.ReadAllText(store.PathOf(master)), "BANDWIDTH=([0-9]+)").Groups[1].Value,
-            System.Globalization.CultureInfo.InvariantCulture);
+        long declared = Bandwidth(File.ReadAllText(store.PathOf(master)));
         long peak = p.VideoTimelines.Single().PeakBitrate + p.AudioTimeline!.PeakBitrate;
         Assert.Equal(peak, declared);
     }
