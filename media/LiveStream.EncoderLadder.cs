@@ -59,7 +59,10 @@ public sealed partial class LiveStream
     /// hub's own frames are, so a reconnect moves every track alike, then written to the rung's hub. Takes over the
     /// caller's reference.
     /// </summary>
-    public void WriteEncoderRung(LiveStream rung, MediaFrame frame)
+    public void WriteEncoderRung(LiveStream rung, MediaFrame frame) => WriteBeside(rung, frame);
+
+    /// <summary>Places a frame of a track carried on a hub beside this one on this broadcast's timeline, then writes it there.</summary>
+    private void WriteBeside(LiveStream rung, MediaFrame frame)
     {
         ArgumentNullException.ThrowIfNull(rung);
         ArgumentNullException.ThrowIfNull(frame);

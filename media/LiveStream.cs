@@ -245,6 +245,7 @@ public sealed partial class LiveStream
         foreach (var reader in _readers) reader.OfferGap();
         _gopCache.Clear();
         foreach (var rung in _encoderRungs) rung.Value.MarkGap();
+        foreach (var track in _alternateAudio) track.Hub.MarkGap();
     }
 
     /// <summary>The grace period started after <paramref name="resumes"/> resumes ran out: true when the caller is to end the stream
@@ -403,6 +404,7 @@ public sealed partial class LiveStream
         }
         foreach (var reader in readers) reader.Complete();
         foreach (var rung in EncoderRungs) rung.Value.Complete();
+        foreach (var track in AlternateAudioTracks) track.Hub.Complete();
         Completed?.Invoke(this);
     }
 

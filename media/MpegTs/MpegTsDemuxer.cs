@@ -7,7 +7,9 @@ namespace Broadcast.Media.MpegTs;
 /// <summary>
 /// Turns an MPEG-TS byte stream (ISO/IEC 13818-1) into <see cref="MediaFrame"/>s written to a <see cref="LiveStream"/>:
 /// the first program's first H.264 or HEVC stream and first ADTS AAC stream, exactly the frames an RTMP publish gives
-/// (length-prefixed NAL units, raw AAC, 90 kHz video and sample-rate audio timestamps). With an
+/// (length-prefixed NAL units, raw AAC, 90 kHz video and sample-rate audio timestamps). Further ADTS AAC streams, up to
+/// <c>maxAudioTracks</c> in all, become the encoder's alternate audio (<see cref="LiveStream.AlternateAudioTrack"/>), each
+/// labelled by its ISO 639 language descriptor as the first one is (<see cref="LiveStream.AudioLabel"/>). With an
 /// <see cref="IOpusAudioSink"/>, the first Opus stream is the audio instead when the program has no AAC: its packets go
 /// to the sink, not into the stream.
 /// </summary>
@@ -47,19 +49,25 @@ public sealed class MpegTsDemuxer : IDisposable
     private readonly Scte35SectionCollector _splice;
     private PesAssembler? _video;
     private PesAssembler? _audio;
+    private readonly List<(PesAssembler Pes, AdtsAudioWriter Writer)> _alternates = new();
+    private readonly int _maxAudioTracks;
     private readonly AnnexBAccessUnitWriter _videoWriter;
     private long _pesContinuityErrors;
 
-    private AudioTrack? _audioTrack;
-    private PtsUnwrapper _audioClock;
+    private readonly AdtsAudioWriter _audioWriter;
+    private PtsUnwrapper _opusClock;
     private readonly IOpusAudioSink? _opus;
 
     /// <param name="opus">Takes an Opus audio stream; without it, Opus is one of the <see cref="IgnoredStreams"/>.</param>
-    public MpegTsDemuxer(LiveStream stream, int maxPesSize = DefaultMaxPesSize, IOpusAudioSink? opus = null)
+    /// <param name="maxAudioTracks">The most AAC streams taken, the first included; 1 takes only the first.</param>
+    public MpegTsDemuxer(LiveStream stream, int maxPesSize = DefaultMaxPesSize, IOpusAudioSink? opus = null, int maxAudioTracks = 1)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPesSize, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAudioTracks, 1);
         _opus = opus;
+        _maxAudioTracks = maxAudioTracks;
+        _audioWriter = new AdtsAudioWriter(stream, alternate: null);
         Stream = stream;
         _maxPesSize = maxPesSize;
         _patSection = new PsiSectionAssembler(TryApplyPat);
@@ -81,6 +89,9 @@ public sealed class MpegTsDemuxer : IDisposable
 
     /// <summary>The audio stream the program's last PMT gave (ADTS AAC, else Opus), or null when it has none.</summary>
     public PmtStream? AudioStream { get; private set; }
+
+    /// <summary>The alternate audio streams the program's last PMT gave (the AAC streams after the first that have a hub).</summary>
+    public IReadOnlyList<PmtStream> AlternateAudioStreams { get; private set; } = [];
 
     /// <summary>Set when the last <see cref="TryWrite"/> read a new PMT (for a log line naming what is taken and ignored).</summary>
     public bool ProgramChanged { get; private set; }
@@ -128,6 +139,8 @@ public sealed class MpegTsDemuxer : IDisposable
     {
         _video?.Dispose();
         _audio?.Dispose();
+        foreach (var (pes, _) in _alternates) pes.Dispose();
+        _alternates.Clear();
         _video = null;
         _audio = null;
     }
@@ -166,6 +179,8 @@ public sealed class MpegTsDemuxer : IDisposable
         }
         if (_video is { } video && header.Pid == video.Pid) return TryReadPes(video, header, payload, out error);
         if (_audio is { } audio && header.Pid == audio.Pid) return TryReadPes(audio, header, payload, out error);
+        foreach (var (pes, _) in _alternates)
+            if (header.Pid == pes.Pid) return TryReadPes(pes, header, payload, out error);
         return true;
     }
 
@@ -202,10 +217,12 @@ public sealed class MpegTsDemuxer : IDisposable
         }
         PmtStream? video = null, audio = null, splice = null, opus = null;
         var ignored = new List<PmtStream>();
+        var alternates = new List<PmtStream>();
         foreach (var stream in pmt.Streams)
         {
             if (video is null && stream.StreamType is TsStreamType.H264 or TsStreamType.Hevc) video = stream;
             else if (audio is null && stream.StreamType == TsStreamType.AacAdts) audio = stream;
+            else if (stream.StreamType == TsStreamType.AacAdts && alternates.Count + 1 < _maxAudioTracks) alternates.Add(stream);
             else if (opus is null && _opus is not null && OpusTsDescriptors.IsOpus(stream)) opus = stream;
             else if (splice is null && stream.StreamType == TsStreamType.Scte35) splice = stream;
             else ignored.Add(stream);
@@ -230,11 +247,47 @@ public sealed class MpegTsDemuxer : IDisposable
         }
         _video = Rebind(_video, video, isVideo: true);
         _audio = Rebind(_audio, audio, isVideo: false);
+        if (audio?.StreamType == TsStreamType.AacAdts) Stream.AudioLabel = LabelOf(audio);
+        BindAlternates(alternates, ignored);
         _splice.Bind(splice?.Pid);
         IgnoredStreams = ignored;
         AudioStream = audio;
         ProgramChanged = true;
         return true;
+    }
+
+    private static AudioLabel LabelOf(PmtStream stream) => Iso639LanguageDescriptor.Find(stream) is { } language
+        ? new AudioLabel(language.Language, (AudioPurpose)language.AudioType)
+        : AudioLabel.Unlabelled;
+
+    /// <summary>
+    /// The PMT's further AAC streams feed the encoder's alternate audio: a stream that stays keeps its assembly, a new one
+    /// gets the hub of its PID (the same after a reconnect), and one the hub refuses (it came after the broadcast's
+    /// renditions were set) is ignored.
+    /// </summary>
+    private void BindAlternates(List<PmtStream> wanted, List<PmtStream> ignored)
+    {
+        var kept = new List<(PesAssembler Pes, AdtsAudioWriter Writer)>();
+        foreach (var stream in wanted)
+        {
+            int existing = _alternates.FindIndex(a => a.Pes.Pid == stream.Pid);
+            if (existing >= 0)
+            {
+                kept.Add(_alternates[existing]);
+                _alternates.RemoveAt(existing);
+                continue;
+            }
+            if (Stream.AlternateAudioTrack(stream.Pid, LabelOf(stream), _maxAudioTracks, out _) is not { } hub)
+            {
+                ignored.Add(stream);
+                continue;
+            }
+            kept.Add((new PesAssembler(stream.Pid, stream.StreamType), new AdtsAudioWriter(Stream, hub)));
+        }
+        foreach (var (pes, _) in _alternates) pes.Dispose();
+        _alternates.Clear();
+        _alternates.AddRange(kept);
+        AlternateAudioStreams = wanted.Where(w => kept.Exists(k => k.Pes.Pid == w.Pid)).ToArray();
     }
 
     /// <summary>Keeps the assembly of a stream whose PID and type stay; anything else starts over.</summary>
@@ -304,8 +357,11 @@ public sealed class MpegTsDemuxer : IDisposable
             error = $"PES without a PTS on PID {stream.Pid}";
             return false;
         }
-        if (stream != _video)
-            return stream.StreamType == TsStreamType.AacAdts ? TryWriteAudio(header, payload, out error) : TryWriteOpus(header, payload, out error);
+        if (stream == _audio)
+            return stream.StreamType == TsStreamType.AacAdts
+                ? _audioWriter.TryWrite(header, payload, out error)
+                : TryWriteOpus(header, payload, out error);
+        if (stream != _video) return _alternates.Find(a => a.Pes == stream).Writer.TryWrite(header, payload, out error);
         return _videoWriter.TryWrite(stream.StreamType == TsStreamType.Hevc ? Codec.H265 : Codec.H264, header, payload, out error);
     }
 
@@ -317,7 +373,7 @@ public sealed class MpegTsDemuxer : IDisposable
     private bool TryWriteOpus(in PesHeader header, ReadOnlySpan<byte> payload, out string? error)
     {
         error = null;
-        long dts = Timescales.Rescale(_audioClock.Unwrap(header.Pts), Timescales.Video, OpusPacket.SampleRate);
+        long dts = Timescales.Rescale(_opusClock.Unwrap(header.Pts), Timescales.Video, OpusPacket.SampleRate);
         while (!payload.IsEmpty)
         {
             if (!OpusControlHeader.TryRead(payload, out var control, out int headerLength))
@@ -342,48 +398,6 @@ public sealed class MpegTsDemuxer : IDisposable
             _opus!.Write(dts, packet, samples);
             dts += samples;
             payload = payload[(headerLength + control.PayloadSize)..];
-        }
-        return true;
-    }
-
-    private bool TryWriteAudio(in PesHeader header, ReadOnlySpan<byte> payload, out string? error)
-    {
-        error = null;
-        long pts = _audioClock.Unwrap(header.Pts);
-        int index = 0;
-        Span<byte> config = stackalloc byte[2];
-        while (!payload.IsEmpty)
-        {
-            if (!AdtsHeader.TryRead(payload, out var adts, out int headerLength))
-            {
-                error = $"malformed ADTS header in the audio PES ({payload.Length} bytes left)";
-                return false;
-            }
-            if (adts.FrameLength > payload.Length)
-            {
-                error = $"ADTS frame of {adts.FrameLength} bytes runs past its PES ({payload.Length} bytes left)";
-                return false;
-            }
-            if (adts.RawDataBlocks != 0 || adts.ChannelConfiguration == 0)
-            {
-                error = adts.RawDataBlocks != 0
-                    ? $"ADTS frames with {adts.RawDataBlocks + 1} raw data blocks are not supported"
-                    : "ADTS channel configuration 0 (channels in a program config element) is not supported";
-                return false;
-            }
-            adts.WriteAudioSpecificConfig(config);
-            if (_audioTrack is null || !_audioTrack.DecoderConfig.Span.SequenceEqual(config))
-            {
-                if (!MediaTrackFactory.TryCreateAudio(Codec.Aac, config, out var track, out error)) return false;
-                _audioTrack = track;
-                Stream.SetTrack(track);
-            }
-            // Frames after the first in one PES follow it by one frame's samples each (the PTS names the first).
-            long dts = Timescales.Rescale(pts, Timescales.Video, _audioTrack.Timescale) + (long)index * _audioTrack.SamplesPerFrame;
-            var body = payload[headerLength..adts.FrameLength];
-            if (!body.IsEmpty) Stream.Write(MediaFrame.Rent(_audioTrack, dts, 0, true, body));
-            payload = payload[adts.FrameLength..];
-            index++;
         }
         return true;
     }

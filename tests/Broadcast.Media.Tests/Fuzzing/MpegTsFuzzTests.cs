@@ -76,11 +76,19 @@ public class MpegTsFuzzTests(ITestOutputHelper output)
             "-c:a", "libopus", "-b:a", "16k", "-ac", "1", "-f", "mpegts", opusPath);
         var opusTs = File.ReadAllBytes(opusPath);
         seeds.Add(opusTs[..Math.Min(opusTs.Length, 80 * 188)]);
+        // Two languages: the second AAC stream feeds an alternate audio hub of its own.
+        string languagesPath = dir.Combine("languages.ts");
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=64x64:rate=10",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=8000", "-f", "lavfi", "-i", "sine=frequency=660:sample_rate=8000", "-t", "1",
+            "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-b:a", "16k", "-ac", "1",
+            "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra", "-f", "mpegts", languagesPath);
+        var languagesTs = File.ReadAllBytes(languagesPath);
+        seeds.Add(languagesTs[..Math.Min(languagesTs.Length, 80 * 188)]);
         long breaks = 0, refusals = 0;
         Check(FuzzRunner.Run("ts demuxer", seeds, (input, random) =>
         {
             var stream = new LiveStream("fuzz");
-            using var demuxer = new MpegTsDemuxer(stream, maxPesSize: 64 * 1024, opus: new CheckingOpusSink());
+            using var demuxer = new MpegTsDemuxer(stream, maxPesSize: 64 * 1024, opus: new CheckingOpusSink(), maxAudioTracks: 3);
             var rest = input.AsSpan();
             while (!rest.IsEmpty)
             {
@@ -95,6 +103,7 @@ public class MpegTsFuzzTests(ITestOutputHelper output)
                 rest = rest[slice..];
             }
             stream.Complete();
+            if (stream.AlternateAudioTracks.Count > 2) throw new InvalidOperationException("more alternate audio tracks than the cap");
             return true;
         }, new FuzzOptions { MaxInputLength = 16 * 1024 }));
         output.WriteLine($"SCTE-35: {breaks} breaks and {refusals} refusals read");
