@@ -5,7 +5,8 @@ namespace Broadcast.Packager.Live;
 
 /// <summary>
 /// Feeds one broadcast's <see cref="StreamPackager"/> from the hub: the source's frames (a reconnect's join, a drop's
-/// interrupt, captions found on the way) and, through <see cref="FeedRenditionAsync"/>, each transcoded rung's.
+/// interrupt, captions found on the way), through <see cref="FeedRenditionAsync"/> each transcoded rung's, and through
+/// <see cref="FeedAlternateAudioAsync"/> each of the encoder's alternate audio tracks.
 /// The source's frames come from one reader, so an instance is used by one task at a time.
 /// </summary>
 internal sealed class BroadcastFeed(StreamPackager packager, LiveStream stream, bool sawVideo, bool sourceVideo, CaptionDeclaration captions,
@@ -88,6 +89,35 @@ internal sealed class BroadcastFeed(StreamPackager packager, LiveStream stream, 
         catch (Exception ex)
         {
             logger.LogFailed(ex, rendition.Name);
+        }
+    }
+
+    /// <summary>
+    /// Feeds one of the encoder's alternate audio tracks into audio rendition <paramref name="index"/>. A drop and a join
+    /// need nothing here: the source's reader interrupts and resumes every audio rendition at once (audio this reader had
+    /// not reached at the drop lands before the next video start, and is dropped like the default's would be).
+    /// </summary>
+    public static async Task FeedAlternateAudioAsync(StreamPackager packager, int index, LiveStreamReader reader, ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        using var _ = reader;
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadOrGapAsync(cancellationToken).ConfigureAwait(false);
+                if (read.IsGap) continue;
+                if (read.Frame is not { } frame) break;
+                if (IsPackageableAudio(frame)) await packager.PushAudioAsync(index, frame, cancellationToken).ConfigureAwait(false);
+                else frame.Release();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            logger.LogFailed(ex, reader.Stream.Name);
         }
     }
 

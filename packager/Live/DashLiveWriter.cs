@@ -20,7 +20,7 @@ internal sealed class DashLiveWriter(PackagedBroadcast broadcast, LowLatencyPart
         if (!broadcast.AllTimelines().Any(t => t.Entries.Count > 0)) return;
         string cache = state == PlaylistState.Live ? CachePolicies.Live(broadcast.Options) : CachePolicies.Ended(broadcast.Options);
         string mpd = DashManifestWriter.Write(broadcast.VideoTimelines, broadcast.AudioTimeline,
-            broadcast.MpdSettings(LeaderWindowFirstNumber(), isStatic: state != PlaylistState.Live, ""));
+            broadcast.MpdSettings(LeaderWindowFirstNumber(), isStatic: state != PlaylistState.Live, ""), broadcast.AlternateAudioTimelines);
         if (lowLatency is not null && state == PlaylistState.Live)
             mpd = LowLatencyMpd.Decorate(mpd, new LowLatencyMpdSettings(broadcast.Options.SegmentSeconds, lowLatency.PartTargetMilliseconds,
                 broadcast.MpdSettings(1, false, "").AvailabilityStartTime, broadcast.Options.LowLatencyTargetMilliseconds));

@@ -85,7 +85,7 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     private async Task PutMasterAsync(string cache, long last, CancellationToken cancellationToken)
     {
         string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8",
-            broadcast.Captions);
+            broadcast.Captions, broadcast.AlternateAudioTimelines);
         await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last,
             cancellationToken).ConfigureAwait(false);
         MasterWritten = true;

@@ -174,7 +174,9 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
                 sawAudio |= BroadcastFeed.IsPackageableAudio(frame);
                 long ms = Timescales.Rescale(frame.Dts, frame.Track.Timescale, 1000);
                 firstMs ??= ms;
-                if ((sawVideo && sawAudio) || probe.Count >= ProbeMaxFrames || ms - firstMs >= 3000) break;
+                // An encoder's alternate audio tracks start a PES or two after the first: wait for them too (same bounds).
+                bool alternatesStarted = stream.AlternateAudioTracks.All(t => t.Hub.Audio is not null);
+                if ((sawVideo && sawAudio && alternatesStarted) || probe.Count >= ProbeMaxFrames || ms - firstMs >= 3000) break;
             }
             if (!sawVideo && !sawAudio) return;
 
@@ -208,10 +210,15 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             int first = passthrough ? 1 : 0;
             string[] videoNames = !sawVideo ? [] : passthrough ? [StoreKeys.SourceRendition, .. extras.Select(e => e.Key)]
                 : [.. extras.Select(e => e.Key)];
+            // The encoder's other audio tracks (languages, a description) are set now too: a master cannot gain a rendition.
+            var alternateAudio = stream.TakeAlternateAudio();
+            if (!sawAudio) alternateAudio = [];
+            var audioNames = AudioRenditionLabel.RenditionNames(StoreKeys.AudioRendition, alternateAudio.Select(a => a.Label).ToArray());
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
                 videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency,
                 rewindSeconds: rewindSeconds, captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues,
-                hold: _hold);
+                hold: _hold, audioLabel: stream.AudioLabel,
+                alternateAudio: alternateAudio.Select((a, i) => new AlternateAudioRendition(audioNames[i + 1], a.Label)).ToArray());
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed
             // (earlier ones come from the rung's cached GOP).
@@ -220,7 +227,13 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             {
                 var rungReader = e.Value.OpenReader("packager", capacity: 4096, consumeOnWriterThread: true);
                 return Task.Run(() => BroadcastFeed.FeedRenditionAsync(current, stream, i + first, rungReader, _logger, cancellationToken));
-            }).ToArray();
+            }).Concat(alternateAudio.Select((a, i) =>
+            {
+                var audioReader = a.Hub.OpenReader("packager", capacity: 4096, consumeOnWriterThread: true);
+                return Task.Run(() => BroadcastFeed.FeedAlternateAudioAsync(current, i + 1, audioReader, _logger, cancellationToken));
+            })).ToArray();
+            if (alternateAudio.Count > 0)
+                _logger.LogAlternateAudio(stream.Name, string.Join(", ", alternateAudio.Select((a, i) => $"{audioNames[i + 1]} ({a.Label})")));
             _active[stream.Name] = packager;
             // Ad breaks (the breaks API, the encoder's cue points) reach the packaging through the hub, beside the frames.
             void OnCue(LiveStream s, SpliceCue cue) => StartInsertBreak(current, cue, cancellationToken);

@@ -15,7 +15,8 @@ internal sealed class PackagedBroadcast
     private int _captions;
 
     public PackagedBroadcast(string channel, string broadcastId, bool recording, ISegmentStore store, PackagerOptions options, TimeProvider time,
-        IReadOnlyList<string> videoRenditions, string? audioRendition, bool captions, Action<ManifestUpdated> manifestUpdated, int rewindSeconds)
+        IReadOnlyList<string> videoRenditions, string? audioRendition, bool captions, Action<ManifestUpdated> manifestUpdated, int rewindSeconds,
+        AudioLabel? audioLabel = null, IReadOnlyList<AlternateAudioRendition>? alternateAudio = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(rewindSeconds);
         RewindSeconds = rewindSeconds;
@@ -26,7 +27,12 @@ internal sealed class PackagedBroadcast
         Options = options;
         Time = time;
         VideoTimelines = videoRenditions.Select(r => new RenditionTimeline(r, MediaKind.Video)).ToArray();
-        if (audioRendition is not null) AudioTimeline = new RenditionTimeline(audioRendition, MediaKind.Audio);
+        if (audioRendition is not null)
+        {
+            AudioTimeline = new RenditionTimeline(audioRendition, MediaKind.Audio) { AudioLabel = audioLabel ?? AudioLabel.Unlabelled };
+            AlternateAudioTimelines = (alternateAudio ?? []).Select(a => new RenditionTimeline(a.Name, MediaKind.Audio) { AudioLabel = a.Label })
+                .ToArray();
+        }
         Breaks = new AdBreakSchedule(options.SegmentSeconds);
         _captions = captions ? 1 : 0;
         ManifestUpdated = manifestUpdated;
@@ -55,7 +61,11 @@ internal sealed class PackagedBroadcast
 
     public RenditionTimeline[] VideoTimelines { get; }
 
+    /// <summary>The default audio rendition: the source's own audio track.</summary>
     public RenditionTimeline? AudioTimeline { get; }
+
+    /// <summary>The encoder's alternate audio tracks, each a rendition cut at the same numbers as the default; empty when none.</summary>
+    public RenditionTimeline[] AlternateAudioTimelines { get; } = [];
 
     public AdBreakSchedule Breaks { get; }
 
@@ -71,7 +81,8 @@ internal sealed class PackagedBroadcast
     /// <summary>The rendition whose segments place ad breaks: the first video rendition (never retired), else the audio.</summary>
     public RenditionTimeline? Leader => VideoTimelines.Length > 0 ? VideoTimelines[0] : AudioTimeline;
 
-    public IEnumerable<RenditionTimeline> AllTimelines() => VideoTimelines.Concat(AudioTimeline is null ? [] : [AudioTimeline]);
+    public IEnumerable<RenditionTimeline> AllTimelines() =>
+        VideoTimelines.Concat(AudioTimeline is null ? [] : [AudioTimeline]).Concat(AlternateAudioTimelines);
 
     /// <summary>The newest segment number of any rendition (what a manifest update announces), 0 before the first.</summary>
     public long LastNumber() => AllTimelines().Select(t => t.Entries.Count > 0 ? t.Entries[^1].Number : 0).DefaultIfEmpty(0).Max();

@@ -141,3 +141,9 @@ public static class CachePolicies
     /// </summary>
     public static string Ended(PackagerOptions options) => $"public, max-age={options.SegmentSeconds}";
 }
+
+/// <summary>
+/// One of the encoder's alternate audio tracks as the packager serves it: its rendition's store name (see
+/// <see cref="Manifests.AudioRenditionLabel.RenditionNames"/>) and its label.
+/// </summary>
+public sealed record AlternateAudioRendition(string Name, AudioLabel Label);

@@ -23,6 +23,10 @@ internal static partial class PackagerLog
         Message = "{Channel}: the encoder sends its own ladder of {Tracks} video tracks; each is a rung, none is transcoded")]
     public static partial void LogEncoderLadder(this ILogger logger, string channel, int tracks);
 
+    [LoggerMessage(EventId = 4056, Level = LogLevel.Information,
+        Message = "{Channel}: the encoder sends alternate audio, each an audio rendition beside the default: {Renditions}")]
+    public static partial void LogAlternateAudio(this ILogger logger, string channel, string renditions);
+
     [LoggerMessage(EventId = 4005, Level = LogLevel.Warning,
         Message = "Transcoded renditions of {Channel} did not arrive in time; packaging without them")]
     public static partial void LogNoRenditions(this ILogger logger, string channel);

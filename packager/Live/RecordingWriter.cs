@@ -40,15 +40,19 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
                 .ConfigureAwait(false);
         }
         var withSegments = timelines.Where(t => t.Kind == Media.MediaKind.Video && t.Entries.Count > 0).ToList();
-        var audio = timelines.FirstOrDefault(t => t.Kind == Media.MediaKind.Audio && t.Entries.Count > 0);
-        string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{id}.m3u8", broadcast.Captions);
+        // The default audio first, then the alternate tracks: every language the broadcast carried is kept.
+        var audios = timelines.Where(t => t.Kind == Media.MediaKind.Audio && t.Entries.Count > 0).ToList();
+        var audio = audios.FirstOrDefault();
+        var alternates = audios.Skip(1).ToList();
+        string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{id}.m3u8", broadcast.Captions,
+            alternates);
         bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMaster(channel, id), master, ContentTypes.Hls, CachePolicies.Vod, last,
             cancellationToken)
             .ConfigureAwait(false);
         var settings = broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel);
         // With the journal's history the timelines begin where the broadcast began: Periods count from there, as on its first node.
         if (wholeHistory) settings = settings with { PresentationOrigin = null, PeriodIdBase = 0, FirstPeriodStart = null };
-        string mpd = DashManifestWriter.Write(withSegments, audio, settings);
+        string mpd = DashManifestWriter.Write(withSegments, audio, settings, alternates);
         bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMpd(channel, id), mpd, ContentTypes.Dash, CachePolicies.Vod, last,
             cancellationToken)
             .ConfigureAwait(false);
@@ -82,7 +86,7 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
                 whole.Add(t);
                 continue;
             }
-            var rebuilt = new RenditionTimeline(t.Name, t.Kind);
+            var rebuilt = new RenditionTimeline(t.Name, t.Kind) { AudioLabel = t.AudioLabel };
             long firstLive = t.Entries[0].Number, discontinuities = 0;
             int timescale = t.Entries[0].Segment.Timescale;
             foreach (var (s, scale, kept) in earlier)

@@ -7,7 +7,8 @@ using Broadcast.Storage;
 namespace Broadcast.Packager.Live;
 
 /// <summary>
-/// Packages one broadcast of one channel: N video renditions plus at most one audio rendition go through one
+/// Packages one broadcast of one channel: N video renditions plus the audio (the default track and the encoder's
+/// alternate tracks, see <see cref="PushAudioAsync(int, MediaFrame, CancellationToken)"/>) go through one
 /// <see cref="StreamSegmenter"/>; each closed segment (and, with low latency, each part) is written as CMAF to the store,
 /// then its listeners (<see cref="IPackagerListener"/>: live HLS, the MPD, low-latency parts, the recording, retention)
 /// write what names it. Ordering rule: a manifest is put only after every segment it names has been stored.
@@ -36,10 +37,15 @@ public sealed class StreamPackager : IAsyncDisposable
 
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
         IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false,
-        BroadcastContinuation? continues = null, int? rewindSeconds = null, IRetentionHold? hold = null)
+        BroadcastContinuation? continues = null, int? rewindSeconds = null, IRetentionHold? hold = null, AudioLabel? audioLabel = null,
+        IReadOnlyList<AlternateAudioRendition>? alternateAudio = null)
     {
         if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
-        foreach (var r in videoRenditions.Append(audioRendition ?? StoreKeys.AudioRendition))
+        alternateAudio = audioRendition is null ? [] : alternateAudio ?? [];
+        string[] audioNames = audioRendition is null ? [] : [audioRendition, .. alternateAudio.Select(a => a.Name)];
+        if (audioNames.Concat(videoRenditions).Distinct(StringComparer.Ordinal).Count() != audioNames.Length + videoRenditions.Count)
+            throw new ArgumentException("Rendition names must differ.", nameof(alternateAudio));
+        foreach (var r in videoRenditions.Concat(audioNames).Append(StoreKeys.AudioRendition))
             // A rendition's folder sits beside the channel's recordings and clips.
             if (!StoreKeys.IsValidName(r) || r is "recordings" or StoreKeys.ClipsFolder)
                 throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(videoRenditions));
@@ -47,15 +53,16 @@ public sealed class StreamPackager : IAsyncDisposable
         _clock = new BroadcastClock(time);
         Recording = record;
         BroadcastId = continues?.State.BroadcastId ?? broadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
+        string[] alternateNames = alternateAudio.Select(a => a.Name).ToArray();
         _segmenter = lowLatency
-            ? new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds, options.PartTicks)
-            : new StreamSegmenter(videoRenditions, audioRendition, options.SegmentSeconds);
+            ? new StreamSegmenter(videoRenditions, audioRendition, alternateNames, options.SegmentSeconds, options.PartTicks)
+            : new StreamSegmenter(videoRenditions, audioRendition, alternateNames, options.SegmentSeconds);
         if (continues is not null)
             _segmenter.ContinueAfter(continues.FirstNumber - 1,
                 continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
         if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds);
         _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
-            m => ManifestUpdated?.Invoke(m), rewindSeconds ?? options.DvrSeconds);
+            m => ManifestUpdated?.Invoke(m), rewindSeconds ?? options.DvrSeconds, audioLabel, alternateAudio);
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
         _objects = new CmafObjectWriter(_broadcast);
         _hls = new HlsLiveWriter(_broadcast, _lowLatency);
@@ -101,6 +108,9 @@ public sealed class StreamPackager : IAsyncDisposable
     public IReadOnlyList<RenditionTimeline> VideoTimelines => _broadcast.VideoTimelines;
 
     public RenditionTimeline? AudioTimeline => _broadcast.AudioTimeline;
+
+    /// <summary>The encoder's alternate audio renditions, audio index 1 onwards.</summary>
+    public IReadOnlyList<RenditionTimeline> AlternateAudioTimelines => _broadcast.AlternateAudioTimelines;
 
     /// <summary>
     /// A recorded broadcast's recording once <see cref="CompleteAsync"/> stored it: its duration (the first variant's, as
@@ -246,17 +256,24 @@ public sealed class StreamPackager : IAsyncDisposable
         finally { _gate.Release(); }
     }
 
-    public async Task PushAudioAsync(MediaFrame frame, CancellationToken cancellationToken)
+    /// <summary>A frame of the default audio track.</summary>
+    public Task PushAudioAsync(MediaFrame frame, CancellationToken cancellationToken) => PushAudioAsync(0, frame, cancellationToken);
+
+    /// <summary>
+    /// A frame of audio rendition <paramref name="index"/>: 0 the default track, from 1 the alternate tracks in the order
+    /// the packager was given them. Each is cut where the leading video cuts, so every language has the same numbers.
+    /// </summary>
+    public async Task PushAudioAsync(int index, MediaFrame frame, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_broadcast.VideoTimelines.Length == 0)
+            if (_broadcast.VideoTimelines.Length == 0 && index == 0)
             {
                 _clock.Anchor(frame);
                 _clock.NoteLeader(frame);
             }
-            _segmenter.PushAudio(frame, _closed);
+            _segmenter.PushAudio(index, frame, _closed);
             await DrainAsync(cancellationToken).ConfigureAwait(false);
         }
         finally { _gate.Release(); }

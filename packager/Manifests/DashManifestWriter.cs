@@ -32,13 +32,17 @@ public sealed record MpdSettings(
 /// </summary>
 public static class DashManifestWriter
 {
-    public static string Write(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, MpdSettings settings)
+    /// <param name="alternateAudio">The encoder's further audio tracks: each an AdaptationSet of its own beside the
+    /// default's, with its language and an alternate Role (DASH-IF IOP 4.3, 3.9.4).</param>
+    public static string Write(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, MpdSettings settings,
+        IReadOnlyList<RenditionTimeline>? alternateAudio = null)
     {
         ArgumentNullException.ThrowIfNull(video);
         ArgumentNullException.ThrowIfNull(settings);
         video = video.Where(v => !v.Retired).ToArray();
+        RenditionTimeline[] audios = audio is null ? [] : [audio, .. alternateAudio ?? []];
         var all = new List<RenditionTimeline>(video);
-        if (audio is not null) all.Add(audio);
+        all.AddRange(audios);
         var leader = all.FirstOrDefault(t => t.Entries.Count > 0);
         var sb = new StringBuilder(2048);
         sb.Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -128,11 +132,14 @@ public static class DashManifestWriter
                 foreach (var v in video) AppendRepresentation(sb, v, settings, leaderStart, leaderScale, from, to);
                 sb.Append("    </AdaptationSet>\n");
             }
-            if (audio is not null)
+            foreach (var a in audios)
             {
-                sb.Append("    <AdaptationSet id=\"").Append(asId)
-                    .Append("\" contentType=\"audio\" mimeType=\"audio/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" lang=\"und\">\n");
-                AppendRepresentation(sb, audio, settings, leaderStart, leaderScale, from, to);
+                string lang = AudioRenditionLabel.LanguageTag(a.AudioLabel.Language) ?? "und";
+                sb.Append("    <AdaptationSet id=\"").Append(asId++)
+                    .Append("\" contentType=\"audio\" mimeType=\"audio/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" lang=\"")
+                    .Append(lang).Append("\">\n");
+                AppendAudioRoles(sb, a, isDefault: ReferenceEquals(a, audio), alternates: audios.Length > 1);
+                AppendRepresentation(sb, a, settings, leaderStart, leaderScale, from, to);
                 sb.Append("    </AdaptationSet>\n");
             }
             sb.Append("  </Period>\n");
@@ -162,6 +169,20 @@ public static class DashManifestWriter
     }
 
     /// <param name="periodStart">The Period's start instant in <paramref name="periodScale"/> ticks (see <see cref="Write"/>).</param>
+    /// <summary>
+    /// With several audio AdaptationSets, the Role (urn:mpeg:dash:role:2011, ISO/IEC 23009-1 5.8.5.5) tells a player which
+    /// is the programme's main sound and which the alternates; an audio description or dialogue made easier to hear adds
+    /// the Accessibility descriptor of DASH-IF IOP 4.3 section 3.9.4.4. A single unlabelled audio set stays as it was.
+    /// </summary>
+    private static void AppendAudioRoles(StringBuilder sb, RenditionTimeline audio, bool isDefault, bool alternates)
+    {
+        if (alternates)
+            sb.Append("      <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"").Append(isDefault ? "main" : "alternate").Append("\"/>\n");
+        if (AudioRenditionLabel.DashAudioPurpose(audio.AudioLabel.Purpose) is int purpose)
+            sb.Append("      <Accessibility schemeIdUri=\"urn:tva:metadata:cs:AudioPurposeCS:2007\" value=\"")
+              .Append(ManifestFormat.Int(purpose)).Append("\"/>\n");
+    }
+
     private static void AppendRepresentation(StringBuilder sb, RenditionTimeline t, MpdSettings settings, long periodStart, int periodScale,
         long from, long to)
     {

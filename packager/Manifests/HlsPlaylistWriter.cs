@@ -122,24 +122,21 @@ public static class HlsPlaylistWriter
     /// (section 4.3.4.2), both from the sizes of the segments actually stored. Retired video renditions
     /// (<see cref="RenditionTimeline.Retired"/>) are left out: a variant that stopped growing must not be offered.
     /// <paramref name="closedCaptions"/>: the video carries CTA-608 captions in its SEI (A/53), declared as one
-    /// CLOSED-CAPTIONS rendition that every variant names.
+    /// CLOSED-CAPTIONS rendition that every variant names. <paramref name="alternateAudio"/>: the encoder's further audio
+    /// tracks (other languages, a description), each one more rendition of the audio group, offered by its label; a
+    /// variant's BANDWIDTH then counts the largest audio peak, since a player may pick any of them.
     /// </summary>
     public static string WriteMaster(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, Func<string, string> playlistUri,
-        bool closedCaptions = false)
+        bool closedCaptions = false, IReadOnlyList<RenditionTimeline>? alternateAudio = null)
     {
         ArgumentNullException.ThrowIfNull(video);
         ArgumentNullException.ThrowIfNull(playlistUri);
         video = video.Where(v => !v.Retired).ToArray();
+        RenditionTimeline[] audios = audio is null ? [] : [audio, .. alternateAudio ?? []];
         var sb = new StringBuilder(512);
         sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-        var audioTrack = audio?.Track as AudioTrack;
-        if (audio is not null && video.Count > 0)
-        {
-            sb.Append("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"").Append(audio.Name)
-              .Append("\",DEFAULT=YES,AUTOSELECT=YES");
-            if (audioTrack is not null) sb.Append(",CHANNELS=\"").Append(ManifestFormat.Int(audioTrack.Channels)).Append('"');
-            sb.Append(",URI=\"").Append(playlistUri(audio.Name)).Append("\"\n");
-        }
+        if (video.Count > 0)
+            foreach (var a in audios) AppendAudioMedia(sb, a, isDefault: ReferenceEquals(a, audio), playlistUri);
         closedCaptions &= video.Count > 0;
         if (closedCaptions)
         {
@@ -151,10 +148,10 @@ public static class HlsPlaylistWriter
         foreach (var v in video)
         {
             var track = v.Track as VideoTrack;
-            long peak = v.PeakBitrate + (audio?.PeakBitrate ?? 0);
-            long average = v.AverageBitrate + (audio?.AverageBitrate ?? 0);
-            string codecs = track?.CodecString ?? "";
-            if (audio?.Track is not null) codecs += "," + audio.Track.CodecString;
+            long peak = v.PeakBitrate + audios.Select(a => a.PeakBitrate).DefaultIfEmpty(0).Max();
+            long average = v.AverageBitrate + audios.Select(a => a.AverageBitrate).DefaultIfEmpty(0).Max();
+            string codecs = string.Join(',', audios.Where(a => a.Track is not null).Select(a => a.Track!.CodecString).Distinct()
+                .Prepend(track?.CodecString ?? ""));
             sb.Append("#EXT-X-STREAM-INF:BANDWIDTH=").Append(ManifestFormat.Int(peak))
               .Append(",AVERAGE-BANDWIDTH=").Append(ManifestFormat.Int(average))
               .Append(",CODECS=\"").Append(codecs).Append('"');
@@ -178,5 +175,24 @@ public static class HlsPlaylistWriter
               .Append(playlistUri(audio.Name)).Append('\n');
         }
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// One rendition of the audio group (RFC 8216 section 4.3.4.1). A labelled track gets its LANGUAGE and menu NAME, and
+    /// CHARACTERISTICS where its purpose has one; an unlabelled default keeps its rendition's name. Every track is
+    /// AUTOSELECT: a player picks by the viewer's language, and by accessibility settings for a description.
+    /// </summary>
+    private static void AppendAudioMedia(StringBuilder sb, RenditionTimeline audio, bool isDefault, Func<string, string> playlistUri)
+    {
+        string? language = AudioRenditionLabel.LanguageTag(audio.AudioLabel.Language);
+        bool unlabelled = language is null && audio.AudioLabel.Purpose == AudioPurpose.Main;
+        sb.Append("#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"")
+          .Append(unlabelled ? audio.Name : AudioRenditionLabel.DisplayName(audio.AudioLabel, audio.Name)).Append('"');
+        if (language is not null) sb.Append(",LANGUAGE=\"").Append(language).Append('"');
+        sb.Append(isDefault ? ",DEFAULT=YES" : ",DEFAULT=NO").Append(",AUTOSELECT=YES");
+        if (AudioRenditionLabel.HlsCharacteristics(audio.AudioLabel.Purpose) is { } characteristics)
+            sb.Append(",CHARACTERISTICS=\"").Append(characteristics).Append('"');
+        if (audio.Track is AudioTrack track) sb.Append(",CHANNELS=\"").Append(ManifestFormat.Int(track.Channels)).Append('"');
+        sb.Append(",URI=\"").Append(playlistUri(audio.Name)).Append("\"\n");
     }
 }

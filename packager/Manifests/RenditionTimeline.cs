@@ -40,6 +40,9 @@ public sealed class RenditionTimeline
 
     public MediaKind Kind { get; }
 
+    /// <summary>An audio rendition's language and purpose, as its encoder labelled the track.</summary>
+    public AudioLabel AudioLabel { get; init; } = AudioLabel.Unlabelled;
+
     public IReadOnlyList<TimelineEntry> Entries => _entries;
 
     /// <summary>The decoder configuration of the newest segment.</summary>

@@ -4,28 +4,37 @@ using Broadcast.Media;
 namespace Broadcast.Packager.Segmenting;
 
 /// <summary>
-/// Segments one live stream: N video renditions (the source passthrough, later the transcoder's rungs) and at
-/// most one audio rendition. Each video rendition cuts by the same floor(dts / target) rule, so renditions fed
-/// the same timestamps share boundaries and numbers; the first video rendition leads the audio cuts.
+/// Segments one live stream: N video renditions (the source passthrough, later the transcoder's rungs) and the audio
+/// renditions (the default track, then the encoder's alternate tracks). Each video rendition cuts by the same
+/// floor(dts / target) rule, so renditions fed the same timestamps share boundaries and numbers; the first video
+/// rendition leads every audio rendition's cuts, so a player switching language switches at the same numbers.
 /// Pure and single-threaded: the caller serialises calls and owns the I/O.
 /// </summary>
 public sealed class StreamSegmenter : IDisposable
 {
     // Replaced by the low-latency constructor: parts need segmenters that know where to put them.
     private readonly VideoSegmenter[] _video;
-    private readonly AudioSegmenter? _audio;
+    // Index 0 is the default audio (the one the counters and an audio-only stream's timing follow); empty without audio.
+    private readonly AudioSegmenter[] _audios;
     private readonly int _segmentSeconds;
 
     public StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, int segmentSeconds)
+        : this(videoRenditions, audioRendition, [], segmentSeconds)
+    {
+    }
+
+    /// <param name="alternateAudio">The encoder's alternate audio renditions, after the default one; only with it.</param>
+    public StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, IReadOnlyList<string> alternateAudio, int segmentSeconds)
     {
         ArgumentNullException.ThrowIfNull(videoRenditions);
+        ArgumentNullException.ThrowIfNull(alternateAudio);
         ArgumentOutOfRangeException.ThrowIfLessThan(segmentSeconds, 1);
-        if (videoRenditions.Count == 0 && audioRendition is null)
+        string[] audioRenditions = audioRendition is null ? [] : [audioRendition, .. alternateAudio];
+        if (videoRenditions.Count == 0 && audioRenditions.Length == 0)
             throw new ArgumentException("A stream needs at least one rendition.", nameof(videoRenditions));
         _segmentSeconds = segmentSeconds;
         _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds)).ToArray();
-        if (audioRendition is not null)
-            _audio = new AudioSegmenter(audioRendition, segmentSeconds) { SelfTimed = _video.Length == 0 };
+        _audios = audioRenditions.Select(r => new AudioSegmenter(r, segmentSeconds) { SelfTimed = _video.Length == 0 }).ToArray();
     }
 
     /// <summary>
@@ -33,14 +42,21 @@ public sealed class StreamSegmenter : IDisposable
     /// grows; they collect in <see cref="Parts"/> in the order they were cut, a segment's final part just before it.
     /// </summary>
     public StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, int segmentSeconds, long partTicks)
-        : this(videoRenditions, audioRendition, segmentSeconds)
+        : this(videoRenditions, audioRendition, [], segmentSeconds, partTicks)
     {
+    }
+
+    /// <summary>Low latency with the default audio and the alternates (see the constructor without parts).</summary>
+    public StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, IReadOnlyList<string> alternateAudio, int segmentSeconds,
+        long partTicks)
+        : this(videoRenditions, audioRendition, alternateAudio, segmentSeconds)
+    {
+        string[] audioRenditions = audioRendition is null ? [] : [audioRendition, .. alternateAudio];
         ArgumentOutOfRangeException.ThrowIfLessThan(partTicks, Timescales.Video / 100);
         Parts = new List<ClosedPart>();
         PartGrid = new PartGrid((long)segmentSeconds * Timescales.Video, partTicks);
         _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds, PartGrid, Parts)).ToArray();
-        if (audioRendition is not null)
-            _audio = new AudioSegmenter(audioRendition, segmentSeconds, PartGrid, Parts) { SelfTimed = _video.Length == 0 };
+        _audios = audioRenditions.Select(r => new AudioSegmenter(r, segmentSeconds, PartGrid, Parts) { SelfTimed = _video.Length == 0 }).ToArray();
     }
 
     /// <summary>Low latency: where parts end inside a segment, and the Part Target Duration to declare.</summary>
@@ -56,14 +72,14 @@ public sealed class StreamSegmenter : IDisposable
 
     public IReadOnlyList<string> VideoRenditions => _video.Select(v => v.Rendition).ToArray();
 
-    /// <summary>Audio frames dropped (before the first video keyframe, or held too long without a video cut).</summary>
-    public long AudioFramesDropped => _audio?.Dropped ?? 0;
+    /// <summary>Audio frames dropped (before the first video keyframe, or held too long without a video cut), every track.</summary>
+    public long AudioFramesDropped => _audios.Sum(a => a.Dropped);
 
-    /// <summary>Times the audio clock was re-anchored to the encoder's stamps.</summary>
-    public long AudioReanchors => _audio?.Reanchors ?? 0;
+    /// <summary>Times an audio clock was re-anchored to the encoder's stamps, every track.</summary>
+    public long AudioReanchors => _audios.Sum(a => a.Reanchors);
 
-    /// <summary>Audio frames dropped because the encoder's stamps stepped back into audio already taken.</summary>
-    public long AudioOverlapsDropped => _audio?.OverlapsDropped ?? 0;
+    /// <summary>Audio frames dropped because the encoder's stamps stepped back into audio already taken, every track.</summary>
+    public long AudioOverlapsDropped => _audios.Sum(a => a.OverlapsDropped);
 
     /// <summary>Longest keyframe interval of the leading video rendition, 90 kHz ticks.</summary>
     public long LongestKeyframeInterval => _video.Length > 0 ? _video[0].LongestKeyframeInterval : 0;
@@ -99,14 +115,17 @@ public sealed class StreamSegmenter : IDisposable
         var seg = _video[index];
         long dts = frame.Dts;
         var closed = seg.Push(frame);
-        if (index == 0 && _audio is not null && seg.OpenSegmentStart is long start) _audio.SetStart(start);
+        if (index == 0 && seg.OpenSegmentStart is long start)
+            foreach (var a in _audios) a.SetStart(start);
         if (closed is null)
         {
-            if (index == 0 && Parts is not null) _audio?.SetVideoProgress(dts);
+            if (index == 0 && Parts is not null)
+                foreach (var a in _audios) a.SetVideoProgress(dts);
             return;
         }
         output.Add(closed);
-        if (index == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
+        if (index == 0)
+            foreach (var a in _audios) a.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output);
     }
 
     /// <summary>
@@ -118,7 +137,7 @@ public sealed class StreamSegmenter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(lastInitVersions);
         foreach (var v in _video) v.ContinueAfter(lastNumber, lastInitVersions.GetValueOrDefault(v.Rendition, -1));
-        _audio?.ContinueAfter(lastNumber, lastInitVersions.GetValueOrDefault(_audio.Rendition, -1));
+        foreach (var a in _audios) a.ContinueAfter(lastNumber, lastInitVersions.GetValueOrDefault(a.Rendition, -1));
     }
 
     /// <summary>
@@ -164,12 +183,17 @@ public sealed class StreamSegmenter : IDisposable
         if (videoIndex >= 0 && _video[videoIndex].Interrupt() is { } closed)
         {
             output.Add(closed);
-            if (videoIndex == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
+            if (videoIndex == 0) AddFinalAudioBoundary(closed, output);
         }
         // A leading rung that already stopped at the drop was waiting for this audio: it closes now.
         bool flush = videoIndex == 0 || _leadAtDrop;
         _leadAtDrop = _audioAtDrop = false;
-        _audio?.Interrupt(output, flush);
+        foreach (var a in _audios) a.Interrupt(output, flush);
+    }
+
+    private void AddFinalAudioBoundary(ClosedSegment leaderClosed, List<ClosedSegment> output)
+    {
+        foreach (var a in _audios) a.AddBoundary(leaderClosed.Number, leaderClosed.StartTime + leaderClosed.Duration, output, final: true);
     }
 
     // Without passthrough the audio comes from the source and the leading video from a transcoder rung: each reaches
@@ -191,7 +215,7 @@ public sealed class StreamSegmenter : IDisposable
         if (_video[index].Interrupt() is { } closed)
         {
             output.Add(closed);
-            if (index == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
+            if (index == 0) AddFinalAudioBoundary(closed, output);
         }
         if (index != 0) return;
         _leadAtDrop = true;
@@ -219,19 +243,22 @@ public sealed class StreamSegmenter : IDisposable
     {
         if (!_leadAtDrop || !_audioAtDrop) return;
         _leadAtDrop = _audioAtDrop = false;
-        _audio?.Interrupt(output, flush: true);
+        foreach (var a in _audios) a.Interrupt(output, flush: true);
     }
 
-    /// <summary>Adds an audio frame; takes over the caller's reference.</summary>
-    public void PushAudio(MediaFrame frame, List<ClosedSegment> output)
+    /// <summary>Adds a frame of the default audio; takes over the caller's reference.</summary>
+    public void PushAudio(MediaFrame frame, List<ClosedSegment> output) => PushAudio(0, frame, output);
+
+    /// <summary>Adds a frame of audio rendition <paramref name="index"/> (0: the default); takes over the caller's reference.</summary>
+    public void PushAudio(int index, MediaFrame frame, List<ClosedSegment> output)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        if (_audio is null || frame.Length == 0)
+        if (index >= _audios.Length || frame.Length == 0)
         {
             frame.Release();
             return;
         }
-        _audio.Push(frame, output);
+        _audios[index].Push(frame, output);
     }
 
     /// <summary>End of stream: closes every open segment.</summary>
@@ -242,14 +269,14 @@ public sealed class StreamSegmenter : IDisposable
             var closed = _video[i].Flush();
             if (closed is null) continue;
             output.Add(closed);
-            if (i == 0 && _audio is not null) _audio.AddBoundary(closed.Number, closed.StartTime + closed.Duration, output, final: true);
+            if (i == 0) AddFinalAudioBoundary(closed, output);
         }
-        _audio?.Flush(output);
+        foreach (var a in _audios) a.Flush(output);
     }
 
     public void Dispose()
     {
         foreach (var v in _video) v.Flush()?.Dispose();
-        _audio?.Discard();
+        foreach (var a in _audios) a.Discard();
     }
 }
