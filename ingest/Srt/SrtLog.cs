@@ -64,8 +64,12 @@ internal static partial class SrtLog
 
     [LoggerMessage(EventId = 1113, Level = LogLevel.Information,
         Message = "SRT connection {ConnectionId} ({StreamName}): audio {Audio} is ingested; the program's streams {Ignored} are not (only " +
-            "H.264/HEVC video, one ADTS AAC or Opus audio and one SCTE-35 PID are)")]
+            "H.264/HEVC video, up to Srt:MaxAudioTracks ADTS AAC streams or one Opus audio, and one SCTE-35 PID are)")]
     public static partial void IgnoredStreams(ILogger logger, long connectionId, string streamName, string audio, string ignored);
+
+    [LoggerMessage(EventId = 1123, Level = LogLevel.Information,
+        Message = "SRT connection {ConnectionId} ({StreamName}): audio {Audio} is the default; {Alternates} are alternate audio")]
+    public static partial void AlternateAudio(ILogger logger, long connectionId, string streamName, string audio, string alternates);
 
     [LoggerMessage(EventId = 1120, Level = LogLevel.Information,
         Message = "SRT connection {ConnectionId} from {RemoteEndPoint} took over {StreamName} " +

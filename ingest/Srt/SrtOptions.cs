@@ -35,4 +35,11 @@ public sealed class SrtOptions
 
     /// <summary>AAC bitrate of audio that arrives as Opus (bit/s).</summary>
     public long OpusToAacBitrate { get; set; } = 128_000;
+
+    /// <summary>
+    /// The most ADTS AAC streams of one program taken, the first included: the first is the default audio, each further
+    /// one (another language, an audio description) an alternate audio rendition labelled by its ISO 639 descriptor.
+    /// Streams past the cap are ignored (and logged); 1 keeps only the first. Memory per publisher grows with it.
+    /// </summary>
+    public int MaxAudioTracks { get; set; } = 4;
 }

@@ -294,7 +294,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         stream.Tag = decision.ChannelId;
         var opus = new OpusToAacTranscoder(stream, _options.FfmpegPath, _options.OpusToAacBitrate, _logger);
         var publisher = new SrtConnection(Interlocked.Increment(ref _lastId), socket, remoteText, address, decision, stream,
-            new MpegTsDemuxer(stream, _limits.MaxMessageSize, opus), opus);
+            new MpegTsDemuxer(stream, _limits.MaxMessageSize, opus, _options.MaxAudioTracks), opus);
         publisher.OnCompleted = _ => _endedByServer.Enqueue(socket);
         stream.Completed += publisher.OnCompleted;
         publisher.Resumes = stream.Resumes;
@@ -334,9 +334,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
                     return;
                 }
                 if (publisher.Demuxer.SpliceSignals.Count > 0) publisher.SpliceCues.Handle(publisher, _logger);
-                if (publisher.Demuxer.ProgramChanged && publisher.Demuxer.IgnoredStreams.Count > 0)
-                    SrtLog.IgnoredStreams(_logger, publisher.Id, publisher.Stream.Name, publisher.Demuxer.AudioStream?.Describe() ?? "none",
-                        string.Join(", ", publisher.Demuxer.IgnoredStreams.Select(s => s.Describe())));
+                if (publisher.Demuxer.ProgramChanged) LogProgram(publisher);
             }
         }
         if ((readyEvents & LibSrt.SRT_EPOLL_ERR) != 0) Close(publisher, CloseKind.Dropped, "connection lost");
@@ -352,6 +350,19 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
     }
 
     /// <summary>Closes one publisher's socket and ends or suspends its publish; on the receive thread only.</summary>
+    /// <summary>A new PMT: which audio is the default, which are alternates, and what is left out.</summary>
+    private void LogProgram(SrtConnection publisher)
+    {
+        var demuxer = publisher.Demuxer;
+        string audio = demuxer.AudioStream?.Describe() ?? "none";
+        if (demuxer.AlternateAudioStreams.Count > 0)
+            SrtLog.AlternateAudio(_logger, publisher.Id, publisher.Stream.Name, audio,
+                string.Join(", ", demuxer.AlternateAudioStreams.Select(s => s.Describe())));
+        if (demuxer.IgnoredStreams.Count > 0)
+            SrtLog.IgnoredStreams(_logger, publisher.Id, publisher.Stream.Name, audio,
+                string.Join(", ", demuxer.IgnoredStreams.Select(s => s.Describe())));
+    }
+
     private void Close(SrtConnection publisher, CloseKind kind, string? reason)
     {
         if (!_publishers.Remove(publisher.Socket)) return;

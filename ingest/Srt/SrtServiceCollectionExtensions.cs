@@ -21,6 +21,7 @@ internal static class SrtServiceCollectionExtensions
             .Validate(o => o.KeyLength is 0 or 16 or 24 or 32, "Srt:KeyLength must be 0, 16, 24 or 32 (bytes of the AES key).")
             .Validate(o => o.LatencyMs is >= 20 and <= 10_000, "Srt:LatencyMs must be 20..10000.")
             .Validate(o => o.OpusToAacBitrate is >= 16_000 and <= 512_000, "Srt:OpusToAacBitrate must be 16000..512000.")
+            .Validate(o => o.MaxAudioTracks is >= 1 and <= 8, "Srt:MaxAudioTracks must be 1..8 (1 keeps only the first audio stream).")
             .PostConfigure(o =>
             {
                 // One setting serves every ffmpeg: Transcode:FfmpegPath unless Srt:FfmpegPath names another.

@@ -1,0 +1,404 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Xml.Linq;
+using Broadcast.Soak;
+using Broadcast.TestSupport;
+
+namespace Broadcast.EndToEnd.Tests.Server;
+
+/// <summary>
+/// Alternate audio: an SRT (MPEG-TS) publish with two AAC PIDs, each tagged with an ISO 639 language descriptor (eng
+/// carrying 440 Hz, fra carrying 660 Hz), is offered as two audio renditions of one group. The master's EXT-X-MEDIA lines
+/// and the MPD's audio AdaptationSets name each language and which is the default; each rendition's segments carry its
+/// own PID's tone and are cut at the video's segment numbers (a switch of language stays in sync); hls.js and Shaka
+/// (HLS and DASH) switch to French and keep playing. One publish serves every test (the class fixture).
+/// </summary>
+public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassFixture<AlternateAudioFixture>
+{
+    [Fact]
+    public async Task The_master_playlist_groups_english_and_french_audio_renditions()
+    {
+        string master = await fixture.AlternateMasterAsync();
+        string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- master.m3u8 ---{Environment.NewLine}{master}");
+        var audio = Tags(master, "#EXT-X-MEDIA:").Where(a => a.GetValueOrDefault("TYPE") == "AUDIO").ToList();
+        Assert.True(audio.Count == 2, Context($"{audio.Count} EXT-X-MEDIA TYPE=AUDIO lines; expected 2"));
+        var expected = new[]
+        {
+            new Dictionary<string, string>
+            {
+                ["GROUP-ID"] = "audio", ["LANGUAGE"] = "en", ["NAME"] = "English", ["DEFAULT"] = "YES", ["AUTOSELECT"] = "YES",
+                ["URI"] = "audio/index.m3u8",
+            },
+            new Dictionary<string, string>
+            {
+                ["GROUP-ID"] = "audio", ["LANGUAGE"] = "fr", ["NAME"] = "French", ["DEFAULT"] = "NO", ["AUTOSELECT"] = "YES",
+                ["URI"] = "audio-fr/index.m3u8",
+            },
+        };
+        for (int i = 0; i < expected.Length; i++)
+        {
+            foreach (var (name, value) in expected[i])
+            {
+                string? actual = audio[i].GetValueOrDefault(name);
+                Assert.True(actual == value, Context($"audio rendition {i + 1}: {name}={actual ?? "(absent)"}, expected {value}"));
+            }
+        }
+
+        var variants = Tags(master, "#EXT-X-STREAM-INF:");
+        Assert.True(variants.Count > 0, Context("no EXT-X-STREAM-INF"));
+        Assert.True(variants.All(v => v.GetValueOrDefault("AUDIO") == "audio"), Context("an EXT-X-STREAM-INF without AUDIO=\"audio\""));
+    }
+
+    [Fact]
+    public async Task The_mpd_has_an_english_main_and_a_french_alternate_audio_adaptation_set()
+    {
+        var (mpd, text) = await fixture.AlternateMpdAsync();
+        string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- manifest.mpd ---{Environment.NewLine}{text}");
+        var sets = AudioSets(mpd);
+        Assert.True(sets.Count == 2, Context($"{sets.Count} AdaptationSets with contentType=\"audio\"; expected 2"));
+        foreach (var (lang, role) in new[] { ("en", "main"), ("fr", "alternate") })
+        {
+            var set = sets.FirstOrDefault(s => (string?)s.Attribute("lang") == lang);
+            Assert.True(set is not null, Context($"no audio AdaptationSet with lang=\"{lang}\""));
+            var roles = set.Elements(Dash + "Role").Where(r => (string?)r.Attribute("schemeIdUri") == "urn:mpeg:dash:role:2011").ToList();
+            Assert.True(roles.Count == 1 && (string?)roles[0].Attribute("value") == role,
+                Context($"lang=\"{lang}\": roles [{string.Join(", ", roles.Select(r => (string?)r.Attribute("value")))}], expected \"{role}\""));
+        }
+    }
+
+    /// <summary>
+    /// The rendition's newest three segments, decoded: the tone of its own PID dominates the other's by ten times in
+    /// energy, so the renditions are not one PID packaged twice or the two swapped.
+    /// </summary>
+    [Theory]
+    [InlineData("audio", 440, 660)]
+    [InlineData("audio-fr", 660, 440)]
+    public async Task Each_audio_rendition_carries_its_own_tone(string rendition, int own, int other)
+    {
+        // audio-fr exists once the master names it; audio (the first PID) is there with any audio at all.
+        if (rendition != "audio") await fixture.AlternateMasterAsync();
+        else await fixture.LiveAsync();
+        var playlist = await fixture.PlaylistAsync(rendition, 3);
+        using var dir = new TempDirectory("alternate-audio");
+        string file = dir.Combine($"{rendition}.mp4");
+        await using (var output = File.Create(file))
+        {
+            foreach (var uri in new[] { playlist.View.InitUri! }.Concat(playlist.View.Entries.TakeLast(3).Select(e => e.Uri)))
+                await output.WriteAsync(await fixture.Server.Viewer.GetByteArrayAsync(fixture.Url($"{rendition}/{uri}")));
+        }
+
+        var probe = await FfProbe.ProbeAsync(file);
+        string streams = string.Join(", ", probe.Streams.Select(s => $"{s.CodecType} {s.CodecName}"));
+        Assert.True(probe.Streams.Count == 1 && probe.Streams[0] is { CodecType: "audio", CodecName: "aac" },
+            fixture.Describe($"{rendition}: ffprobe found [{streams}], expected one AAC stream"));
+        byte[] pcm = await Programs.ProgramOutput.DecodeAsync(["-i", file, "-f", "s16le", "-ac", "1", "-ar", "48000", "-"]);
+        double ownLevel = Amplitude(pcm, own), otherLevel = Amplitude(pcm, other);
+        string levels = string.Create(CultureInfo.InvariantCulture,
+            $"{rendition} ({pcm.Length / 96_000.0:0.00} s decoded): {own} Hz at {ownLevel:0.0000}, {other} Hz at {otherLevel:0.0000} of full scale");
+        // lavfi's sine is 1/8 of full scale: a rendition of silence must not pass on a ratio of two tiny numbers.
+        Assert.True(ownLevel > 0.03 && ownLevel * ownLevel >= 10 * otherLevel * otherLevel, fixture.Describe(levels));
+    }
+
+    /// <summary>
+    /// Segments numbered as the video's and of the same length (within an AAC frame plus rounding), so a player that
+    /// switches language fetches the segment of the same number and stays where it was.
+    /// </summary>
+    [Theory]
+    [InlineData("audio")]
+    [InlineData("audio-fr")]
+    public async Task Each_audio_rendition_is_cut_where_the_video_is(string rendition)
+    {
+        if (rendition != "audio") await fixture.AlternateMasterAsync();
+        else await fixture.LiveAsync();
+        // Audio first: the video playlist, read after it, has had the time to list the same segments.
+        var audio = await fixture.PlaylistAsync(rendition, 3);
+        var video = await fixture.PlaylistAsync("source", 3);
+        string context = $"--- {rendition}/index.m3u8 ---{Environment.NewLine}{audio.Text}{Environment.NewLine}"
+            + $"--- source/index.m3u8 ---{Environment.NewLine}{video.Text}";
+        var videoSegments = video.Segments.ToDictionary(s => (s.Entry.BroadcastId, s.Entry.Number));
+        long first = video.Segments[0].Entry.Number, last = video.Segments[^1].Entry.Number;
+        var shared = audio.Segments.Where(s => s.Entry.Number >= first && s.Entry.Number <= last).ToList();
+        Assert.True(shared.Count >= 2,
+            fixture.Describe($"{rendition} and the video list fewer than two segments of the same numbers{Environment.NewLine}{context}"));
+        foreach (var (entry, seconds) in shared)
+        {
+            Assert.True(videoSegments.TryGetValue((entry.BroadcastId, entry.Number), out var cut),
+                fixture.Describe($"{rendition} lists {entry.Uri}, which the video does not{Environment.NewLine}{context}"));
+            Assert.True(Math.Abs(cut.Seconds - seconds) <= 0.05, fixture.Describe(string.Create(CultureInfo.InvariantCulture,
+                $"{rendition} segment {entry.Number} lasts {seconds:0.000} s, the video's {cut.Seconds:0.000} s{Environment.NewLine}{context}")));
+        }
+    }
+
+    [Fact]
+    public async Task Hls_js_lists_both_languages_and_switches_to_french()
+    {
+        await fixture.AlternateMasterAsync();
+        await using var player = await (await fixture.BrowserAsync()).OpenAsync(PlayerKind.Hls);
+        string Diagnose(string what) => fixture.Describe($"{what}{Environment.NewLine}{player.DescribeAsync().GetAwaiter().GetResult()}");
+        await player.StartAsync(fixture.Master.ToString());
+        // hls.html sets __player.levels in its MANIFEST_PARSED handler; the audio track controller has filled audioTracks by then.
+        await WaitFor.ConditionAsync(() => player.EvaluateAsync<bool>("() => window.__player.levels.length > 0"), TimeSpan.FromSeconds(30),
+            "hls.js MANIFEST_PARSED", () => Diagnose(""));
+        string[] langs = await player.EvaluateAsync<string[]>("() => window.__hls.audioTracks.map((t) => String(t.lang))");
+        Assert.True(langs.Length == 2 && langs.Contains("en") && langs.Contains("fr"),
+            Diagnose($"hls.audioTracks langs [{string.Join(", ", langs)}]"));
+        await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Diagnose("hls.js"));
+
+        int french = Array.IndexOf(langs, "fr");
+        await player.Page.EvaluateAsync("""
+            (index) => {
+              const hls = window.__hls, seen = window.__alternate = { switched: null, audio: [] };
+              hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, (_, data) => { seen.switched = data.id; });
+              hls.on(Hls.Events.FRAG_LOADED, (_, data) => { if (data.frag.type === 'audio') seen.audio.push(data.frag.url); });
+              hls.audioTrack = index;
+            }
+            """, french);
+        await WaitFor.ConditionAsync(
+            () => player.EvaluateAsync<bool>(
+                $"() => window.__alternate.switched === {french} && window.__alternate.audio.some((u) => u.includes('/audio-fr/'))"),
+            TimeSpan.FromSeconds(30), "hls.js AUDIO_TRACK_SWITCHED to French and an audio FRAG_LOADED from /audio-fr/",
+            () => Diagnose(player.EvaluateAsync<string>("() => JSON.stringify(window.__alternate)").GetAwaiter().GetResult()));
+        double at = await player.GetCurrentTimeAsync();
+        await player.WaitForCurrentTimeAsync(at + 3, TimeSpan.FromSeconds(30), () => Diagnose("hls.js after the switch to French"));
+        var fatal = await player.GetFatalErrorsAsync();
+        Assert.True(fatal.Count == 0, Diagnose($"hls.js fatal errors: {string.Join("; ", fatal)}"));
+    }
+
+    [Theory]
+    [InlineData("hls")]
+    [InlineData("dash")]
+    public async Task Shaka_lists_both_languages_and_switches_to_french(string manifest)
+    {
+        if (manifest == "hls") await fixture.AlternateMasterAsync();
+        else await fixture.AlternateMpdAsync();
+        await using var player = await (await fixture.BrowserAsync()).OpenAsync(PlayerKind.Shaka);
+        string Diagnose(string what) => fixture.Describe($"{what}{Environment.NewLine}{player.DescribeAsync().GetAwaiter().GetResult()}");
+        await player.StartAsync((manifest == "hls" ? fixture.Master : fixture.Mpd).ToString());
+        await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Diagnose($"Shaka ({manifest})"));
+        // Shaka 5 (the bundled 5.2) has no getAudioLanguages()/selectAudioLanguage(): its audio tracks carry the language.
+        string[] langs = await player.EvaluateAsync<string[]>("() => window.__shaka.getAudioTracks().map((t) => String(t.language))");
+        Assert.True(langs.Contains("en") && langs.Contains("fr"),
+            Diagnose($"Shaka ({manifest}) getAudioTracks() languages [{string.Join(", ", langs)}]"));
+
+        await player.EvaluateAsync<bool>(
+            "() => { const p = window.__shaka; p.selectAudioTrack(p.getAudioTracks().find((t) => t.language === 'fr')); return true; }");
+        const string Active = "() => String((window.__shaka.getVariantTracks().find((t) => t.active) || {}).language)";
+        await WaitFor.ConditionAsync(async () => await player.EvaluateAsync<string>(Active) == "fr", TimeSpan.FromSeconds(30),
+            $"Shaka ({manifest}) to play the French variant",
+            () => Diagnose($"active variant language {player.EvaluateAsync<string>(Active).GetAwaiter().GetResult()}"));
+        double at = await player.GetCurrentTimeAsync();
+        await player.WaitForCurrentTimeAsync(at + 3, TimeSpan.FromSeconds(30), () => Diagnose($"Shaka ({manifest}) after the switch to French"));
+        var fatal = await player.GetFatalErrorsAsync();
+        Assert.True(fatal.Count == 0, Diagnose($"Shaka ({manifest}) fatal errors: {string.Join("; ", fatal)}"));
+    }
+
+    internal static readonly XNamespace Dash = "urn:mpeg:dash:schema:mpd:2011";
+
+    internal static List<XElement> AudioSets(XDocument mpd) =>
+        mpd.Descendants(Dash + "AdaptationSet").Where(a => (string?)a.Attribute("contentType") == "audio").ToList();
+
+    /// <summary>The attribute lists (RFC 8216 section 4.2) of every line starting with <paramref name="tag"/>, quotes removed.</summary>
+    internal static List<Dictionary<string, string>> Tags(string playlist, string tag) =>
+        playlist.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith(tag, StringComparison.Ordinal))
+            .Select(l => Attributes(l[tag.Length..])).ToList();
+
+    private static Dictionary<string, string> Attributes(string list)
+    {
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        int i = 0;
+        while (i < list.Length)
+        {
+            int eq = list.IndexOf('=', i);
+            if (eq < 0) break;
+            string name = list[i..eq].Trim();
+            int end;
+            if (eq + 1 < list.Length && list[eq + 1] == '"')
+            {
+                // A quoted string may hold commas (CODECS): it ends at its closing quote, not at the next comma.
+                int close = list.IndexOf('"', eq + 2);
+                if (close < 0) close = list.Length;
+                attributes[name] = list[(eq + 2)..close];
+                end = close + 1;
+            }
+            else
+            {
+                end = list.IndexOf(',', eq + 1);
+                if (end < 0) end = list.Length;
+                attributes[name] = list[(eq + 1)..end];
+            }
+
+            i = end + 1;
+        }
+
+        return attributes;
+    }
+
+    /// <summary>The Goertzel magnitude of <paramref name="hz"/> in mono 16-bit 48 kHz PCM, relative to a full-scale sine.</summary>
+    private static double Amplitude(byte[] pcm, double hz)
+    {
+        int n = pcm.Length / 2;
+        double coefficient = 2 * Math.Cos(2 * Math.PI * hz / 48_000), previous = 0, beforePrevious = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double current = (BinaryPrimitives.ReadInt16LittleEndian(pcm.AsSpan(i * 2)) / 32768.0) + (coefficient * previous) - beforePrevious;
+            beforePrevious = previous;
+            previous = current;
+        }
+
+        double power = (previous * previous) + (beforePrevious * beforePrevious) - (coefficient * previous * beforePrevious);
+        return n == 0 ? 0 : 2 * Math.Sqrt(Math.Max(0, power)) / n;
+    }
+}
+
+/// <summary>A media playlist as read: its text, the soak's view of it and each segment's EXTINF.</summary>
+public sealed record AlternateAudioPlaylist(string Text, MediaPlaylistView View, IReadOnlyList<(PlaylistEntry Entry, double Seconds)> Segments);
+
+/// <summary>
+/// A server of its own with SRT on and no transcoder (the ladder adds nothing to alternate audio and its encode would
+/// take the two cores other tests share), one channel and one ffmpeg publishing into it over SRT for every test.
+/// </summary>
+public sealed class AlternateAudioFixture : IAsyncLifetime
+{
+    private readonly object _gate = new();
+    private readonly int _srtPort = FreePort.Udp();
+    private ServerProcess? _server;
+    private ChannelInfo? _channel;
+    private ExternalProcess? _publisher;
+    private Task<string>? _live, _alternateMaster;
+    private Task<(XDocument, string)>? _alternateMpd;
+    private Task<BrowserHost>? _browser;
+
+    public ServerProcess Server => _server ?? throw new InvalidOperationException("Server not started.");
+
+    public Uri Master => PlaybackUrls.Hls(Server, _channel!);
+
+    public Uri Mpd => PlaybackUrls.Dash(Server, _channel!);
+
+    /// <summary>A URL relative to the channel's master playlist (a rendition's playlist or segment).</summary>
+    public Uri Url(string relative) => new(Master, relative);
+
+    public string Describe(string message) =>
+        $"{message}{Environment.NewLine}--- srt publisher ---{Environment.NewLine}{_publisher?.Output.Tail(15)}"
+        + $"{Environment.NewLine}--- server log tail ---{Environment.NewLine}{_server?.LogTail(80) ?? "(server not started)"}";
+
+    public Task<BrowserHost> BrowserAsync()
+    {
+        lock (_gate) return _browser ??= BrowserHost.StartAsync();
+    }
+
+    /// <summary>The master once it offers the video and the video playlist lists three segments (shared by the tests).</summary>
+    public Task<string> LiveAsync()
+    {
+        lock (_gate) return _live ??= WaitForLiveAsync();
+    }
+
+    /// <summary>
+    /// The master once it lists two audio renditions. Asked once: the tests of the feature share the wait (and its
+    /// failure, with the master as it stood) rather than each waiting its own 30 s.
+    /// </summary>
+    public Task<string> AlternateMasterAsync()
+    {
+        lock (_gate) return _alternateMaster ??= WaitForAlternateMasterAsync();
+    }
+
+    /// <summary>The live MPD (parsed, and its text) once it holds two audio AdaptationSets; asked once as the master is.</summary>
+    public Task<(XDocument Mpd, string Text)> AlternateMpdAsync()
+    {
+        lock (_gate) return _alternateMpd ??= WaitForAlternateMpdAsync();
+    }
+
+    /// <summary>Waits until <paramref name="rendition"/>'s playlist names its init segment and lists <paramref name="segments"/> segments.</summary>
+    public async Task<AlternateAudioPlaylist> PlaylistAsync(string rendition, int segments)
+    {
+        AlternateAudioPlaylist? read = null;
+        string last = "(no answer)";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await Server.Viewer.GetAsync(Url($"{rendition}/index.m3u8"));
+            string text = await r.Content.ReadAsStringAsync();
+            last = $"{(int)r.StatusCode} {text}";
+            if (!r.IsSuccessStatusCode) return false;
+            if (!MediaPlaylistView.TryParse(text, out var view, out _) || view.InitUri is null || view.Entries.Count < segments) return false;
+            var seconds = text.Split('\n').Where(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal))
+                .Select(l => double.Parse(l[8..].Split(',')[0], CultureInfo.InvariantCulture)).ToList();
+            if (seconds.Count != view.Entries.Count) return false;
+            read = new AlternateAudioPlaylist(text, view, view.Entries.Zip(seconds).ToList());
+            return true;
+        }, TimeSpan.FromSeconds(40), $"{rendition}/index.m3u8 to list {segments} segments", () => Describe($"last answer: {last}"),
+            TimeSpan.FromMilliseconds(500));
+        return read!;
+    }
+
+    private async Task<string> WaitForLiveAsync()
+    {
+        string master = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await Server.Viewer.GetAsync(Master);
+            master = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : $"({(int)r.StatusCode})";
+            return master.Contains("#EXT-X-STREAM-INF:", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60), $"GET {Master} to offer the video while publishing over SRT", () => Describe($"master: {master}"));
+        await PlaylistAsync("source", 3);
+        return master;
+    }
+
+    private async Task<string> WaitForAlternateMasterAsync()
+    {
+        await LiveAsync();
+        string master = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            master = await Server.Viewer.GetStringAsync(Master);
+            return AlternateAudioTests.Tags(master, "#EXT-X-MEDIA:").Count(a => a.GetValueOrDefault("TYPE") == "AUDIO") >= 2;
+        }, TimeSpan.FromSeconds(30), $"{Master} to list two EXT-X-MEDIA TYPE=AUDIO renditions (eng and fra PIDs published)",
+            () => Describe($"--- master.m3u8 ---{Environment.NewLine}{master}"), TimeSpan.FromMilliseconds(500));
+        return master;
+    }
+
+    private async Task<(XDocument, string)> WaitForAlternateMpdAsync()
+    {
+        await LiveAsync();
+        string text = "";
+        XDocument? mpd = null;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await Server.Viewer.GetAsync(Mpd);
+            text = await r.Content.ReadAsStringAsync();
+            if (!r.IsSuccessStatusCode) return false;
+            mpd = XDocument.Parse(text);
+            return AlternateAudioTests.AudioSets(mpd).Count >= 2;
+        }, TimeSpan.FromSeconds(30), $"{Mpd} to hold two audio AdaptationSets (eng and fra PIDs published)",
+            () => Describe($"--- manifest.mpd ---{Environment.NewLine}{text}"), TimeSpan.FromMilliseconds(500));
+        return (mpd!, text);
+    }
+
+    public async Task InitializeAsync()
+    {
+        _server = await ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Transcode:Enabled=false", $"--Srt:Port={_srtPort}", "--Srt:BindAddress=127.0.0.1"],
+        });
+        _channel = await Server.Api.CreateChannelAsync($"alternate audio {Guid.NewGuid():N}");
+        // Two AAC PIDs, each with an ISO 639 descriptor (the mpegts muxer writes one from the stream's language), and a
+        // tone of its own; a 2 s GOP for 2 s segments. No -t: it publishes until the fixture ends.
+        _publisher = ExternalProcess.Start("ffmpeg",
+        [
+            "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+            "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+            "-re", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+            "-re", "-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000",
+            "-map", "0:v", "-map", "1:a", "-map", "2:a",
+            "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
+            "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
+            "-c:a", "aac", "-b:a", "96k", "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra",
+            "-f", "mpegts", _channel.SrtUrl!,
+        ]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is { IsCompletedSuccessfully: true }) await (await _browser).DisposeAsync();
+        if (_publisher is not null) await _publisher.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
+    }
+}
