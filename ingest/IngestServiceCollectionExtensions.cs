@@ -46,6 +46,7 @@ public static class IngestServiceCollectionExtensions
                 "MemoryBudgetTotal at least MemoryBudgetAfterPublish.")
             .Validate(o => o.MaxPartialMessagesBeforePublish is >= 1 and <= 64, "Rtmp:MaxPartialMessagesBeforePublish must be 1..64.")
             .Validate(o => o.MaxVideoTracks is >= 1 and <= 255, "Rtmp:MaxVideoTracks must be 1..255 (a track id is one byte; 1 refuses multitrack).")
+            .Validate(o => o.MaxAudioTracks is >= 1 and <= 8, "Rtmp:MaxAudioTracks must be 1..8 (1 takes audio track 0 only).")
             .Validate(o => o.HandshakeTimeoutSeconds > 0 && o.IdleTimeoutSeconds > 0, "Rtmp timeouts must be positive.")
             .Validate(o => System.Net.IPAddress.TryParse(o.BindAddress, out _), "Rtmp:BindAddress must be an IP address.")
             .Validate(o => o.MaxConnectionsPerIp >= 0 && o.HandshakesPerSecondPerIp >= 0 && o.HandshakeBurstPerIp >= 0

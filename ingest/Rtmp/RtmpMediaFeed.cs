@@ -10,7 +10,7 @@ namespace Broadcast.Ingest.Rtmp;
 /// <see cref="FlvDemuxer"/>, @setDataFrame metadata, and encoder ad cue points. The 32-bit RTMP clocks are the
 /// connection's, unwrapped across every publish it makes.
 /// </summary>
-internal sealed class RtmpMediaFeed(long connectionId, string remote, int maxVideoTracks, ILogger logger)
+internal sealed class RtmpMediaFeed(long connectionId, string remote, int maxVideoTracks, int maxAudioTracks, ILogger logger)
 {
     private FlvDemuxer? _demuxer;
     private TimestampUnwrapper _audioClock;
@@ -23,7 +23,7 @@ internal sealed class RtmpMediaFeed(long connectionId, string remote, int maxVid
 
     public void Start(LiveStream stream)
     {
-        _demuxer = new FlvDemuxer(stream, maxVideoTracks);
+        _demuxer = new FlvDemuxer(stream, maxVideoTracks, maxAudioTracks);
         stream.PublisherRefusal = null;
         _demuxer.TrackRefused += (track, reason) => RtmpLog.TrackRefused(logger, connectionId, remote, track, stream.Name, reason, stream.Tag);
     }

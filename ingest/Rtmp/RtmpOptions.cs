@@ -84,4 +84,12 @@ public sealed class RtmpOptions
     /// a track over it is dropped with a warning and the others go on. 1 refuses multitrack publishes.
     /// </summary>
     public int MaxVideoTracks { get; set; } = 6;
+
+    /// <summary>
+    /// How many audio tracks one Enhanced RTMP v2 multitrack publish may carry, track 0 included: track 0 is the default
+    /// audio, each other one an alternate audio rendition (untagged: the tags carry no language). Each holds a hub, so
+    /// the cap bounds a publisher's memory; a track over it is dropped with a warning and the others go on. 1 takes
+    /// track 0 only.
+    /// </summary>
+    public int MaxAudioTracks { get; set; } = 4;
 }

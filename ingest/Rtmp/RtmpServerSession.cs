@@ -60,7 +60,7 @@ internal sealed class RtmpServerSession
         _remote = RemoteEndPoint?.ToString() ?? "?";
         _limits = new RtmpPrePublishLimits(options);
         _publish = new RtmpPublishPolicy(id, _remote, address, RemoteEndPoint, options, registry, authorizer, admission, logger, Abort);
-        _feed = new RtmpMediaFeed(id, _remote, options.MaxVideoTracks, logger);
+        _feed = new RtmpMediaFeed(id, _remote, options.MaxVideoTracks, options.MaxAudioTracks, logger);
         // Until a publish is accepted the peer is a stranger: a small budget, a few partial messages at a time, buffers
         // that grow only with the bytes that arrived, and only the message types its phase allows (IsAllowedNow).
         _memory = new RtmpConnectionMemory(memory, options.MemoryBudgetBeforePublish);

@@ -29,21 +29,29 @@ public sealed class FlvDemuxer
     private const byte AudioPacketMultichannelConfig = 4;
     private const uint FourCcMp4a = 0x6D703461;
     private readonly HashSet<byte> _ignoredAudioTracks = new();
+    private FlvAlternateAudioTracks? _alternateAudio;
 
     /// <param name="stream">The hub the publish writes into.</param>
     /// <param name="maxVideoTracks">How many video tracks an Enhanced RTMP v2 multitrack publish may carry, its default
     /// track included; 1 refuses multitrack.</param>
-    public FlvDemuxer(LiveStream stream, int maxVideoTracks = 1)
+    /// <param name="maxAudioTracks">How many audio tracks of a multitrack publish are taken, track 0 included: the others
+    /// are alternate audio; 1 takes track 0 only.</param>
+    public FlvDemuxer(LiveStream stream, int maxVideoTracks = 1, int maxAudioTracks = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxVideoTracks, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAudioTracks, 1);
         Stream = stream;
         MaxVideoTracks = maxVideoTracks;
+        MaxAudioTracks = maxAudioTracks;
     }
 
     public LiveStream Stream { get; }
 
     /// <summary>How many video tracks a multitrack publish may carry (its default track included).</summary>
     public int MaxVideoTracks { get; }
+
+    /// <summary>How many audio tracks of a multitrack publish are taken (track 0 included).</summary>
+    public int MaxAudioTracks { get; }
 
     /// <summary>
     /// Raised once per track (named "video track 3", "audio track 1") when an encoder's extra track is dropped: a video
@@ -173,9 +181,9 @@ public sealed class FlvDemuxer
 
     /// <summary>
     /// Enhanced RTMP audio (ExAudioTagHeader, enhanced-rtmp-v2): <c>SoundFormat(4)=9 AudioPacketType(4)</c>, then the FourCC
-    /// and the packet, or a multitrack message. Track 0 is the publish's audio; other audio tracks are dropped (each named
-    /// once through <see cref="TrackRefused"/>) until alternate audio renditions are served, so an encoder that sends
-    /// several (OBS does, for a separate VOD track) still publishes.
+    /// and the packet, or a multitrack message. Track 0 is the publish's audio; the others, up to <see cref="MaxAudioTracks"/>,
+    /// are the encoder's alternate audio (<see cref="FlvAlternateAudioTracks"/>); a track past it is dropped and named once
+    /// through <see cref="TrackRefused"/>, so an encoder that sends more (OBS does, for a separate VOD track) still publishes.
     /// </summary>
     private bool TryWriteEnhancedAudio(long timestampMs, ReadOnlySpan<byte> body, out string? error)
     {
@@ -194,8 +202,16 @@ public sealed class FlvDemuxer
             {
                 if (!TryWriteAudioPacket(timestampMs, inner, fourCc, data, out error)) return false;
             }
+            else if (MaxAudioTracks > 1)
+            {
+                if (fourCc != FourCcMp4a)
+                    return Refuse($"unsupported audio codec FourCC '{FlvVideoTagHeader.FourCcToString(fourCc)}' on audio track {trackId}", out error);
+                _alternateAudio ??= new FlvAlternateAudioTracks(Stream, MaxAudioTracks,
+                    (t, reason) => TrackRefused?.Invoke($"audio track {t}", reason));
+                if (!_alternateAudio.TryWrite(timestampMs, trackId, inner, data, out error)) return false;
+            }
             else if (_ignoredAudioTracks.Add(trackId))
-                TrackRefused?.Invoke($"audio track {trackId}", "alternate audio renditions are not served yet; the publish's audio is track 0");
+                TrackRefused?.Invoke($"audio track {trackId}", "only audio track 0 is taken here (Rtmp:MaxAudioTracks is 1)");
         }
         return error is null;
     }

@@ -226,7 +226,46 @@ public class FlvVideoMultitrackTests
         Assert.True(reader.TryRead(out var second));
         Assert.Equal(2016, second!.Dts);
         Assert.False(reader.TryRead(out _));
-        Assert.Equal("audio track 1: alternate audio renditions are not served yet; the publish's audio is track 0", Assert.Single(dropped));
+        Assert.Equal("audio track 1: only audio track 0 is taken here (Rtmp:MaxAudioTracks is 1)", Assert.Single(dropped));
+    }
+
+    /// <summary>
+    /// With alternate audio allowed, each audio track past 0 goes to a hub of its own with its own AudioSpecificConfig
+    /// (here mono 44.1 kHz beside the stereo 48 kHz default), placed on the broadcast's timeline; a track over the cap is
+    /// dropped once, and a frame before its track's sequence start is refused with the track named.
+    /// </summary>
+    [Fact]
+    public void Multitrack_audio_past_track_0_becomes_alternate_audio_up_to_the_cap()
+    {
+        var stream = new LiveStream("audio");
+        var reader = stream.OpenReader("test");
+        var demuxer = new FlvDemuxer(stream, maxVideoTracks: 4, maxAudioTracks: 2);
+        var dropped = new List<string>();
+        demuxer.TrackRefused += (track, reason) => dropped.Add($"{track}: {reason}");
+        byte[] mono44k = [0x12, 0x08];
+        // ManyTracks sequence starts for tracks 0, 1 and 2, then ManyTracks frames of all three.
+        Assert.True(demuxer.TryWriteAudio(0, [0x95, 0x10, .. Mp4a, 0, .. Size(2), .. FlvDemuxerTests.AacLc48kStereo, 1, .. Size(2), .. mono44k,
+            2, .. Size(2), .. mono44k], out var error), error);
+        var alternate = Assert.Single(stream.AlternateAudioTracks);
+        Assert.Equal(1, alternate.TrackId);
+        Assert.Equal(AudioLabel.Unlabelled, alternate.Label);
+        Assert.Equal(44100, alternate.Hub.Audio!.SampleRate);
+        Assert.Equal(1, alternate.Hub.Audio.Channels);
+        Assert.Equal("audio track 2: more than 2 audio tracks", Assert.Single(dropped));
+        var alternateReader = alternate.Hub.OpenReader("test");
+        Assert.True(demuxer.TryWriteAudio(21, [0x95, 0x11, .. Mp4a, 0, .. Size(2), 0x21, 0x10, 1, .. Size(3), 0x21, 0x10, 0x04, 2, .. Size(1), 0x21],
+            out error), error);
+        Assert.True(reader.TryRead(out var main));
+        Assert.Equal(1008, main!.Dts);
+        Assert.True(alternateReader.TryRead(out var frame));
+        Assert.Equal(926, frame!.Dts); // 21 ms at 44.1 kHz
+        Assert.Equal(3, frame.Length);
+        Assert.False(alternateReader.TryRead(out _));
+
+        var early = new FlvDemuxer(new LiveStream("early"), maxAudioTracks: 2);
+        Assert.True(early.TryWriteAudio(0, [0x90, .. Mp4a, .. FlvDemuxerTests.AacLc48kStereo], out error), error);
+        Assert.False(early.TryWriteAudio(21, [0x95, 0x01, .. Mp4a, 1, 0x21, 0x10], out error));
+        Assert.Equal("AAC frame of audio track 1 before its sequence header (AudioSpecificConfig)", error);
     }
 
     // (name, body, expected error fragment): enhanced audio the demuxer refuses.

@@ -38,6 +38,9 @@ public class FlvFuzzTests(ITestOutputHelper output)
         seeds.Add([0x95, 0x11, .. "mp4a"u8.ToArray(), 0, 0, 0, 2, 0x21, 0x10, 1, 0, 0, 2, 0x21, 0x10]);
         seeds.Add(FlvVideoMultitrackTests.ManyTracks(1, 0, (0, FlvDemuxerTests.HighAvcC), (1, FlvDemuxerTests.HighAvcC)));
         seeds.Add(FlvVideoMultitrackTests.ManyTracks(1, 1, (0, [0, 0, 0, .. FlvDemuxerTests.OneNal]), (1, [0, 0, 0, .. FlvDemuxerTests.OneNal])));
+        // Multitrack audio: a ManyTracks sequence start of tracks 0 and 1 (track 1 is alternate audio), then frames of both.
+        seeds.Add([0x95, 0x10, .. "mp4a"u8.ToArray(), 0, 0, 0, 2, .. FlvDemuxerTests.AacLc48kStereo, 1, 0, 0, 2, 0x12, 0x08]);
+        seeds.Add([0x95, 0x11, .. "mp4a"u8.ToArray(), 0, 0, 0, 2, 0x21, 0x10, 1, 0, 0, 3, 0x21, 0x10, 0x04]);
         return seeds;
     }
 
@@ -59,7 +62,7 @@ public class FlvFuzzTests(ITestOutputHelper output)
             // A demuxer with tracks already set, so coded frames reach the stream, then the input as either kind. It takes
             // multitrack publishes, so mutated multitrack messages reach the extra tracks too.
             var stream = new LiveStream("fuzz");
-            var demuxer = new FlvDemuxer(stream, maxVideoTracks: 4);
+            var demuxer = new FlvDemuxer(stream, maxVideoTracks: 4, maxAudioTracks: 3);
             if (!demuxer.TryWriteVideo(0, header, out var error) || !demuxer.TryWriteAudio(0, seeds[7], out error))
                 throw new InvalidOperationException("priming failed: " + error);
             long ts = random.Between(0, int.MaxValue);
@@ -67,6 +70,7 @@ public class FlvFuzzTests(ITestOutputHelper output)
             if (!video && string.IsNullOrEmpty(videoError)) throw new InvalidOperationException("video refused without a reason");
             bool audio = demuxer.TryWriteAudio(ts, input, out var audioError);
             if (!audio && string.IsNullOrEmpty(audioError)) throw new InvalidOperationException("audio refused without a reason");
+            if (stream.AlternateAudioTracks.Count > 2) throw new InvalidOperationException("more alternate audio tracks than the cap");
             return video || audio;
         });
         output.WriteLine(report.ToString());
