@@ -3,6 +3,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
+using Broadcast.Packager.Manifests;
 using Broadcast.Storage;
 using Broadcast.Transcoder;
 
@@ -69,7 +70,12 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
         if (transcoding is not null) renditions.AddRange(transcoding.Renditions.Where(r => !renditions.Contains(r)));
         var encoderRungs = stream.EncoderRungs;
         renditions.AddRange(encoderRungs.Select(r => StoreKeys.EncoderTrackRendition(r.Key)));
-        if (audio is not null) renditions.Add("audio");
+        if (audio is not null)
+        {
+            // The encoder's other audio tracks (languages, a description) under the names the packager gives them.
+            var alternates = stream.AlternateAudioTracks.Where(t => t.Hub.Audio is not null).Select(t => t.Label).ToArray();
+            renditions.AddRange(AudioRenditionLabel.RenditionNames(StoreKeys.AudioRendition, alternates));
+        }
         var warnings = new List<string>();
         if (packaging is not null) warnings.AddRange(packaging.Warnings);
         if (stream.PublisherRefusal is { } refusal) warnings.Add($"the encoder's connection was closed for what it sent: {refusal}");
