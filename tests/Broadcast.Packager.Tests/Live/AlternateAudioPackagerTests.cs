@@ -126,6 +126,32 @@ public sealed class AlternateAudioPackagerTests : IDisposable
         Assert.Contains("lang=\"fr\"", await File.ReadAllTextAsync(store.PathOf(StoreKeys.RecordingMpd("chan", p.BroadcastId))), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The publisher drops and comes back: every language closes at the drop with the default audio and continues with
+    /// a discontinuity at the same number, so a player on either language sees the same timeline.
+    /// </summary>
+    [Fact]
+    public async Task A_drop_closes_and_resumes_every_language_at_the_same_numbers()
+    {
+        var (p, store, time) = Create();
+        await using var _ = p;
+        await FeedAsync(p, time, 5);
+        await p.InterruptAsync(0, default);
+        int closedAtDrop = p.AudioTimeline!.Entries.Count;
+        Assert.All(p.AlternateAudioTimelines, a => Assert.Equal(closedAtDrop, a.Entries.Count));
+        // The new publish: 3 s later on the timeline, from a keyframe.
+        _videoCount += 90 + (60 - _videoCount % 60);
+        _audioCount = (long)Math.Floor(_videoCount * 1.6);
+        await FeedAsync(p, time, 5);
+        await p.CompleteAsync(default);
+
+        var expected = p.AudioTimeline.Entries.Select(e => (e.Number, e.Segment.Discontinuity)).ToArray();
+        Assert.Contains(expected, e => e.Discontinuity);
+        Assert.All(p.AlternateAudioTimelines, a => Assert.Equal(expected, a.Entries.Select(e => (e.Number, e.Segment.Discontinuity))));
+        string french = await File.ReadAllTextAsync(store.PathOf(StoreKeys.MediaPlaylist("chan", "audio-fr")));
+        Assert.Contains("#EXT-X-DISCONTINUITY", french, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Alternate_audio_needs_names_of_its_own()
     {
