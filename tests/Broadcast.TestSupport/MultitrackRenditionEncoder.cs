@@ -18,7 +18,13 @@ public sealed record MultitrackEncodedTrack(
 public sealed record MultitrackAudioMessage(uint TimestampMs, byte[] Body);
 
 /// <summary>Every rendition's frames, equal in number and sharing timestamps, and the audio of the ladder.</summary>
-public sealed record MultitrackEncoding(IReadOnlyList<MultitrackEncodedTrack> Tracks, IReadOnlyList<MultitrackAudioMessage> Audio);
+public sealed record MultitrackEncoding(IReadOnlyList<MultitrackEncodedTrack> Tracks, IReadOnlyList<MultitrackAudioMessage> Audio)
+{
+    /// <summary>
+    /// Audio track 1's FLV tag bodies (<see cref="MultitrackRenditions.SecondAudioToneHz"/>); empty when the ladder has one audio track.
+    /// </summary>
+    public IReadOnlyList<MultitrackAudioMessage> SecondAudio { get; init; } = [];
+}
 
 /// <summary>
 /// Encodes a <see cref="MultitrackRenditions"/> ladder with one ffmpeg run (faster than real time, not live) and reads the
@@ -38,6 +44,9 @@ public static class MultitrackRenditionEncoder
 
     /// <summary>The audio-only FLV, written only when no rendition is H.264 (an FLV to carry the AAC).</summary>
     public static string AudioOnlyPath(string directory) => Path.Combine(directory, "audio.flv");
+
+    /// <summary>The audio-only FLV of audio track 1, written only with <see cref="MultitrackRenditions.SecondAudioToneHz"/>.</summary>
+    public static string SecondAudioPath(string directory) => Path.Combine(directory, "audio-track1.flv");
 
     /// <summary>The index of the rendition whose FLV carries the AAC: the first H.264 one; -1 when there is none.</summary>
     public static int AudioRenditionIndex(MultitrackRenditions options)
@@ -66,6 +75,12 @@ public static class MultitrackRenditionEncoder
         }
         args.AddRange(["-t", seconds, "-f", "lavfi", "-i",
             string.Create(inv, $"sine=frequency={options.ToneHz}:sample_rate={MultitrackRenditions.AudioSampleRate}")]);
+        if (options.SecondAudioToneHz is { } secondHz)
+        {
+            // Input 2: audio track 1's tone, a different frequency so a test can tell which track a rendition carries.
+            args.AddRange(["-t", seconds, "-f", "lavfi", "-i",
+                string.Create(inv, $"sine=frequency={secondHz}:sample_rate={MultitrackRenditions.AudioSampleRate}")]);
+        }
 
         // fps first: a clip of another rate is brought to the ladder's one rate before the split, so every rendition has the same frames.
         var graph = new System.Text.StringBuilder(string.Create(inv, $"[0:v]fps={MultitrackRenditions.FramesPerSecond},split={count}"));
@@ -108,6 +123,13 @@ public static class MultitrackRenditionEncoder
             args.AddRange(["-map", "1:a"]);
             AddAudio(args);
             args.AddRange(["-vn", "-f", "flv", AudioOnlyPath(directory)]);
+        }
+        if (options.SecondAudioToneHz is not null)
+        {
+            // The same encoder settings as track 0, so both tracks have AAC frames of the same length at the same times.
+            args.AddRange(["-map", "2:a"]);
+            AddAudio(args);
+            args.AddRange(["-vn", "-f", "flv", SecondAudioPath(directory)]);
         }
         return args;
 
@@ -161,7 +183,8 @@ public static class MultitrackRenditionEncoder
             else tracks.Add(ReadAnnexBHevc(path, (byte)i, r));
         }
         if (audioIndex < 0) audio = ReadFlv(AudioOnlyPath(directory)).Audio;
-        return new MultitrackEncoding(ShareTimestamps(tracks, audioIndex), audio);
+        IReadOnlyList<MultitrackAudioMessage> second = options.SecondAudioToneHz is null ? [] : ReadFlv(SecondAudioPath(directory)).Audio;
+        return new MultitrackEncoding(ShareTimestamps(tracks, audioIndex), audio) { SecondAudio = second };
     }
 
     /// <summary>

@@ -84,6 +84,20 @@ public sealed record MultitrackRenditions
     public MultitrackVideoLayout Layout { get; init; } = MultitrackVideoLayout.ManyTracks;
 
     /// <summary>
+    /// When set, a second AAC track (trackId 1) of a sine at this frequency is encoded, and both audio tracks are sent as
+    /// Enhanced RTMP v2 multitrack audio messages (FourCC 'mp4a') laid out as <see cref="AudioLayout"/>. Null (the default):
+    /// one audio track, sent as the legacy AAC tags ffmpeg wrote.
+    /// </summary>
+    public int? SecondAudioToneHz { get; init; }
+
+    /// <summary>
+    /// The AvMultitrackType of the multitrack audio messages (audio shares the enum with video): OneTrack sends one message per
+    /// track per frame, ManyTracks one message carrying both tracks' frames at their shared timestamp. Only with
+    /// <see cref="SecondAudioToneHz"/>; ManyTracksManyCodecs is not offered (both tracks are AAC).
+    /// </summary>
+    public MultitrackVideoLayout AudioLayout { get; init; } = MultitrackVideoLayout.ManyTracks;
+
+    /// <summary>
     /// Send coded frames as CodedFramesX (no SI24 composition time) when every track's composition time is zero, which it
     /// always is here (no B-frames): exercises the other coded-frame packet type. Off: CodedFrames with an explicit zero.
     /// </summary>
@@ -130,5 +144,9 @@ public sealed record MultitrackRenditions
             throw new ArgumentException("DefaultTrackAsPlainTag sends one message per track: it needs the OneTrack layout.");
         if (Layout == MultitrackVideoLayout.ManyTracks && Renditions.Select(r => r.Codec).Distinct().Count() > 1)
             throw new ArgumentException("ManyTracks shares one FourCC between the tracks; mixed codecs need ManyTracksManyCodecs or OneTrack.");
+        if (SecondAudioToneHz is { } hz && (hz <= 0 || hz >= AudioSampleRate / 2 || hz == ToneHz))
+            throw new ArgumentException("SecondAudioToneHz is a tone below the Nyquist frequency and unlike ToneHz, so the tracks differ.");
+        if (AudioLayout is not (MultitrackVideoLayout.OneTrack or MultitrackVideoLayout.ManyTracks))
+            throw new ArgumentException("AudioLayout is OneTrack or ManyTracks: both audio tracks are AAC.");
     }
 }

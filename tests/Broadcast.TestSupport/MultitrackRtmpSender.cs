@@ -36,13 +36,13 @@ public sealed record MultitrackScheduledMessage(bool IsVideo, uint TimestampMs, 
 /// due, as <c>ffmpeg -re</c> paces. The multitrack bytes are written here from the specification, not by the server's own
 /// multitrack code, so a test built on this sender checks the server's parser against an independent reading of the spec.
 /// </summary>
-public sealed class TestOnlyMultitrackRtmpSender : IAsyncDisposable
+public sealed partial class TestOnlyMultitrackRtmpSender : IAsyncDisposable
 {
     private const byte IsExHeaderBit = 0x80;
     private const byte FrameTypeKeyframe = 1;
     private const byte FrameTypeInterFrame = 2;
     private const byte VideoPacketTypeMultitrack = 6;
-    private const int MaxTrackBodyLength = 0xFFFFFF; // sizeOfVideoTrack is a UI24
+    private const int MaxTrackBodyLength = 0xFFFFFF; // sizeOfVideoTrack and sizeOfAudioTrack are UI24
 
     private readonly RtmpPublishClient _client;
     private readonly IReadOnlyList<MultitrackScheduledMessage> _schedule;
@@ -227,7 +227,8 @@ public sealed class TestOnlyMultitrackRtmpSender : IAsyncDisposable
         }
         else sequenceStarts.Add(Video(0, layout, true, MultitrackTrackPacketType.SequenceStart, configurations));
 
-        media.AddRange(encoding.Audio.Select(a => new MultitrackScheduledMessage(false, a.TimestampMs, a.Body)));
+        if (encoding.SecondAudio.Count == 0) media.AddRange(encoding.Audio.Select(a => new MultitrackScheduledMessage(false, a.TimestampMs, a.Body)));
+        else AddMultitrackAudio(encoding, options.AudioLayout, buffer, sequenceStarts, media);
         int frameCount = tracks.Min(t => t.Frames.Count);
         for (int n = 0; n < frameCount; n++)
         {

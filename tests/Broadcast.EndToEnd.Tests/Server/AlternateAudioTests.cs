@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Xml.Linq;
 using Broadcast.Soak;
@@ -20,7 +19,7 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
     {
         string master = await fixture.AlternateMasterAsync();
         string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- master.m3u8 ---{Environment.NewLine}{master}");
-        var audio = Tags(master, "#EXT-X-MEDIA:").Where(a => a.GetValueOrDefault("TYPE") == "AUDIO").ToList();
+        var audio = AudioRenditionChecks.Tags(master, "#EXT-X-MEDIA:").Where(a => a.GetValueOrDefault("TYPE") == "AUDIO").ToList();
         Assert.True(audio.Count == 2, Context($"{audio.Count} EXT-X-MEDIA TYPE=AUDIO lines; expected 2"));
         var expected = new[]
         {
@@ -44,7 +43,7 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
             }
         }
 
-        var variants = Tags(master, "#EXT-X-STREAM-INF:");
+        var variants = AudioRenditionChecks.Tags(master, "#EXT-X-STREAM-INF:");
         Assert.True(variants.Count > 0, Context("no EXT-X-STREAM-INF"));
         Assert.True(variants.All(v => v.GetValueOrDefault("AUDIO") == "audio"), Context("an EXT-X-STREAM-INF without AUDIO=\"audio\""));
     }
@@ -54,15 +53,15 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
     {
         var (mpd, text) = await fixture.AlternateMpdAsync();
         string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- manifest.mpd ---{Environment.NewLine}{text}");
-        var sets = AudioSets(mpd);
+        var sets = AudioRenditionChecks.AudioSets(mpd);
         Assert.True(sets.Count == 2, Context($"{sets.Count} AdaptationSets with contentType=\"audio\"; expected 2"));
         foreach (var (lang, role) in new[] { ("en", "main"), ("fr", "alternate") })
         {
             var set = sets.FirstOrDefault(s => (string?)s.Attribute("lang") == lang);
             Assert.True(set is not null, Context($"no audio AdaptationSet with lang=\"{lang}\""));
-            var roles = set.Elements(Dash + "Role").Where(r => (string?)r.Attribute("schemeIdUri") == "urn:mpeg:dash:role:2011").ToList();
-            Assert.True(roles.Count == 1 && (string?)roles[0].Attribute("value") == role,
-                Context($"lang=\"{lang}\": roles [{string.Join(", ", roles.Select(r => (string?)r.Attribute("value")))}], expected \"{role}\""));
+            var roles = AudioRenditionChecks.Roles(set);
+            Assert.True(roles.Count == 1 && roles[0] == role,
+                Context($"lang=\"{lang}\": roles [{string.Join(", ", roles)}], expected \"{role}\""));
         }
     }
 
@@ -79,24 +78,9 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
         if (rendition != "audio") await fixture.AlternateMasterAsync();
         else await fixture.LiveAsync();
         var playlist = await fixture.PlaylistAsync(rendition, 3);
-        using var dir = new TempDirectory("alternate-audio");
-        string file = dir.Combine($"{rendition}.mp4");
-        await using (var output = File.Create(file))
-        {
-            foreach (var uri in new[] { playlist.View.InitUri! }.Concat(playlist.View.Entries.TakeLast(3).Select(e => e.Uri)))
-                await output.WriteAsync(await fixture.Server.Viewer.GetByteArrayAsync(fixture.Url($"{rendition}/{uri}")));
-        }
-
-        var probe = await FfProbe.ProbeAsync(file);
-        string streams = string.Join(", ", probe.Streams.Select(s => $"{s.CodecType} {s.CodecName}"));
-        Assert.True(probe.Streams.Count == 1 && probe.Streams[0] is { CodecType: "audio", CodecName: "aac" },
-            fixture.Describe($"{rendition}: ffprobe found [{streams}], expected one AAC stream"));
-        byte[] pcm = await Programs.ProgramOutput.DecodeAsync(["-i", file, "-f", "s16le", "-ac", "1", "-ar", "48000", "-"]);
-        double ownLevel = Amplitude(pcm, own), otherLevel = Amplitude(pcm, other);
-        string levels = string.Create(CultureInfo.InvariantCulture,
-            $"{rendition} ({pcm.Length / 96_000.0:0.00} s decoded): {own} Hz at {ownLevel:0.0000}, {other} Hz at {otherLevel:0.0000} of full scale");
-        // lavfi's sine is 1/8 of full scale: a rendition of silence must not pass on a ratio of two tiny numbers.
-        Assert.True(ownLevel > 0.03 && ownLevel * ownLevel >= 10 * otherLevel * otherLevel, fixture.Describe(levels));
+        var tone = await AudioRenditionChecks.ToneAsync(fixture.Server.Viewer, fixture.Url, rendition, playlist.View, own, other);
+        Assert.True(tone.IsOneAacStream, fixture.Describe($"{rendition}: ffprobe found [{tone.Streams}], expected one AAC stream"));
+        Assert.True(tone.OwnToneDominates, fixture.Describe(tone.Levels));
     }
 
     /// <summary>
@@ -113,20 +97,8 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
         // Audio first: the video playlist, read after it, has had the time to list the same segments.
         var audio = await fixture.PlaylistAsync(rendition, 3);
         var video = await fixture.PlaylistAsync("source", 3);
-        string context = $"--- {rendition}/index.m3u8 ---{Environment.NewLine}{audio.Text}{Environment.NewLine}"
-            + $"--- source/index.m3u8 ---{Environment.NewLine}{video.Text}";
-        var videoSegments = video.Segments.ToDictionary(s => (s.Entry.BroadcastId, s.Entry.Number));
-        long first = video.Segments[0].Entry.Number, last = video.Segments[^1].Entry.Number;
-        var shared = audio.Segments.Where(s => s.Entry.Number >= first && s.Entry.Number <= last).ToList();
-        Assert.True(shared.Count >= 2,
-            fixture.Describe($"{rendition} and the video list fewer than two segments of the same numbers{Environment.NewLine}{context}"));
-        foreach (var (entry, seconds) in shared)
-        {
-            Assert.True(videoSegments.TryGetValue((entry.BroadcastId, entry.Number), out var cut),
-                fixture.Describe($"{rendition} lists {entry.Uri}, which the video does not{Environment.NewLine}{context}"));
-            Assert.True(Math.Abs(cut.Seconds - seconds) <= 0.05, fixture.Describe(string.Create(CultureInfo.InvariantCulture,
-                $"{rendition} segment {entry.Number} lasts {seconds:0.000} s, the video's {cut.Seconds:0.000} s{Environment.NewLine}{context}")));
-        }
+        string? mismatch = AudioRenditionChecks.CutMismatch(rendition, audio, video);
+        Assert.True(mismatch is null, fixture.Describe(mismatch ?? ""));
     }
 
     [Fact]
@@ -191,67 +163,7 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
         var fatal = await player.GetFatalErrorsAsync();
         Assert.True(fatal.Count == 0, Diagnose($"Shaka ({manifest}) fatal errors: {string.Join("; ", fatal)}"));
     }
-
-    internal static readonly XNamespace Dash = "urn:mpeg:dash:schema:mpd:2011";
-
-    internal static List<XElement> AudioSets(XDocument mpd) =>
-        mpd.Descendants(Dash + "AdaptationSet").Where(a => (string?)a.Attribute("contentType") == "audio").ToList();
-
-    /// <summary>The attribute lists (RFC 8216 section 4.2) of every line starting with <paramref name="tag"/>, quotes removed.</summary>
-    internal static List<Dictionary<string, string>> Tags(string playlist, string tag) =>
-        playlist.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith(tag, StringComparison.Ordinal))
-            .Select(l => Attributes(l[tag.Length..])).ToList();
-
-    private static Dictionary<string, string> Attributes(string list)
-    {
-        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
-        int i = 0;
-        while (i < list.Length)
-        {
-            int eq = list.IndexOf('=', i);
-            if (eq < 0) break;
-            string name = list[i..eq].Trim();
-            int end;
-            if (eq + 1 < list.Length && list[eq + 1] == '"')
-            {
-                // A quoted string may hold commas (CODECS): it ends at its closing quote, not at the next comma.
-                int close = list.IndexOf('"', eq + 2);
-                if (close < 0) close = list.Length;
-                attributes[name] = list[(eq + 2)..close];
-                end = close + 1;
-            }
-            else
-            {
-                end = list.IndexOf(',', eq + 1);
-                if (end < 0) end = list.Length;
-                attributes[name] = list[(eq + 1)..end];
-            }
-
-            i = end + 1;
-        }
-
-        return attributes;
-    }
-
-    /// <summary>The Goertzel magnitude of <paramref name="hz"/> in mono 16-bit 48 kHz PCM, relative to a full-scale sine.</summary>
-    private static double Amplitude(byte[] pcm, double hz)
-    {
-        int n = pcm.Length / 2;
-        double coefficient = 2 * Math.Cos(2 * Math.PI * hz / 48_000), previous = 0, beforePrevious = 0;
-        for (int i = 0; i < n; i++)
-        {
-            double current = (BinaryPrimitives.ReadInt16LittleEndian(pcm.AsSpan(i * 2)) / 32768.0) + (coefficient * previous) - beforePrevious;
-            beforePrevious = previous;
-            previous = current;
-        }
-
-        double power = (previous * previous) + (beforePrevious * beforePrevious) - (coefficient * previous * beforePrevious);
-        return n == 0 ? 0 : 2 * Math.Sqrt(Math.Max(0, power)) / n;
-    }
 }
-
-/// <summary>A media playlist as read: its text, the soak's view of it and each segment's EXTINF.</summary>
-public sealed record AlternateAudioPlaylist(string Text, MediaPlaylistView View, IReadOnlyList<(PlaylistEntry Entry, double Seconds)> Segments);
 
 /// <summary>
 /// A server of its own with SRT on and no transcoder (the ladder adds nothing to alternate audio and its encode would
@@ -308,26 +220,8 @@ public sealed class AlternateAudioFixture : IAsyncLifetime
     }
 
     /// <summary>Waits until <paramref name="rendition"/>'s playlist names its init segment and lists <paramref name="segments"/> segments.</summary>
-    public async Task<AlternateAudioPlaylist> PlaylistAsync(string rendition, int segments)
-    {
-        AlternateAudioPlaylist? read = null;
-        string last = "(no answer)";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            using var r = await Server.Viewer.GetAsync(Url($"{rendition}/index.m3u8"));
-            string text = await r.Content.ReadAsStringAsync();
-            last = $"{(int)r.StatusCode} {text}";
-            if (!r.IsSuccessStatusCode) return false;
-            if (!MediaPlaylistView.TryParse(text, out var view, out _) || view.InitUri is null || view.Entries.Count < segments) return false;
-            var seconds = text.Split('\n').Where(l => l.StartsWith("#EXTINF:", StringComparison.Ordinal))
-                .Select(l => double.Parse(l[8..].Split(',')[0], CultureInfo.InvariantCulture)).ToList();
-            if (seconds.Count != view.Entries.Count) return false;
-            read = new AlternateAudioPlaylist(text, view, view.Entries.Zip(seconds).ToList());
-            return true;
-        }, TimeSpan.FromSeconds(40), $"{rendition}/index.m3u8 to list {segments} segments", () => Describe($"last answer: {last}"),
-            TimeSpan.FromMilliseconds(500));
-        return read!;
-    }
+    public Task<AlternateAudioPlaylist> PlaylistAsync(string rendition, int segments) =>
+        AudioRenditionChecks.PlaylistAsync(Server.Viewer, Url, rendition, segments, Describe);
 
     private async Task<string> WaitForLiveAsync()
     {
@@ -349,7 +243,7 @@ public sealed class AlternateAudioFixture : IAsyncLifetime
         await WaitFor.ConditionAsync(async () =>
         {
             master = await Server.Viewer.GetStringAsync(Master);
-            return AlternateAudioTests.Tags(master, "#EXT-X-MEDIA:").Count(a => a.GetValueOrDefault("TYPE") == "AUDIO") >= 2;
+            return AudioRenditionChecks.Tags(master, "#EXT-X-MEDIA:").Count(a => a.GetValueOrDefault("TYPE") == "AUDIO") >= 2;
         }, TimeSpan.FromSeconds(30), $"{Master} to list two EXT-X-MEDIA TYPE=AUDIO renditions (eng and fra PIDs published)",
             () => Describe($"--- master.m3u8 ---{Environment.NewLine}{master}"), TimeSpan.FromMilliseconds(500));
         return master;
@@ -366,7 +260,7 @@ public sealed class AlternateAudioFixture : IAsyncLifetime
             text = await r.Content.ReadAsStringAsync();
             if (!r.IsSuccessStatusCode) return false;
             mpd = XDocument.Parse(text);
-            return AlternateAudioTests.AudioSets(mpd).Count >= 2;
+            return AudioRenditionChecks.AudioSets(mpd).Count >= 2;
         }, TimeSpan.FromSeconds(30), $"{Mpd} to hold two audio AdaptationSets (eng and fra PIDs published)",
             () => Describe($"--- manifest.mpd ---{Environment.NewLine}{text}"), TimeSpan.FromMilliseconds(500));
         return (mpd!, text);

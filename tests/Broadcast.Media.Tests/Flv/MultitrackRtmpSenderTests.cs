@@ -108,6 +108,36 @@ public class MultitrackRtmpSenderTests
     }
 
     [Fact]
+    public void A_second_audio_track_sends_both_tracks_as_multitrack_audio_sequence_starts_first()
+    {
+        var video = new MultitrackEncodedTrack(0, Avc1, 64, 36, [0x01, 0x64, 0x00],
+            [new MultitrackEncodedFrame(0, true, 0, new byte[] { 0, 0, 0, 1, 0x65 })]);
+        var encoding = new MultitrackEncoding([video],
+            [new MultitrackAudioMessage(0, [0xAF, 0x00, 0x11, 0x90]), new MultitrackAudioMessage(21, [0xAF, 0x01, 0x21, 0x22])])
+        {
+            SecondAudio = [new MultitrackAudioMessage(0, [0xAF, 0x00, 0x11, 0x91]), new MultitrackAudioMessage(21, [0xAF, 0x01, 0x31])],
+        };
+        string Hex(MultitrackScheduledMessage m) => Convert.ToHexString(m.Body);
+
+        var many = TestOnlyMultitrackRtmpSender.BuildSchedule(encoding, new MultitrackRenditions { SecondAudioToneHz = 660 })
+            .Where(m => !m.IsVideo).ToArray();
+        Assert.Equal(
+            [
+                // 0x95: SoundFormat 9 (ExHeader), AudioPacketType 5 (Multitrack); 0x10: ManyTracks, SequenceStart; 'mp4a';
+                // then per track its id, its UI24 size and its AudioSpecificConfig.
+                "95" + "10" + "6D703461" + "00" + "000002" + "1190" + "01" + "000002" + "1191",
+                "95" + "11" + "6D703461" + "00" + "000002" + "2122" + "01" + "000001" + "31", // CodedFrames at one timestamp
+            ],
+            many.Select(Hex).ToArray());
+        Assert.Equal([0u, 21u], many.Select(m => m.TimestampMs).ToArray());
+
+        var one = TestOnlyMultitrackRtmpSender.BuildSchedule(encoding,
+            new MultitrackRenditions { SecondAudioToneHz = 660, AudioLayout = MultitrackVideoLayout.OneTrack }).Where(m => !m.IsVideo);
+        // OneTrack: no track size; both sequence starts before either track's frames.
+        Assert.Equal(["95006D703461001190", "95006D703461011191", "95016D703461002122", "95016D7034610131"], one.Select(Hex).ToArray());
+    }
+
+    [Fact]
     public async Task Encoding_gives_every_rendition_the_same_frames_and_keyframes_unless_one_is_set_apart()
     {
         var options = new MultitrackRenditions

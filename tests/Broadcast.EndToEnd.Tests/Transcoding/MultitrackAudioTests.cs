@@ -1,0 +1,228 @@
+using System.Xml.Linq;
+using Broadcast.EndToEnd.Tests.Server;
+using Broadcast.TestSupport;
+
+namespace Broadcast.EndToEnd.Tests.Transcoding;
+
+/// <summary>
+/// Multitrack audio over Enhanced RTMP v2: the test-only sender publishes a two-rung ladder with two AAC tracks (track 0 a
+/// 440 Hz tone, track 1 660 Hz) in ManyTracks audio messages. Track 0 is the default audio, track 1 the alternate rendition
+/// audio-2 (the tags carry no language): the master's EXT-X-MEDIA lines and the MPD's audio AdaptationSets say so, each
+/// rendition's segments carry its own track's tone at the video's segment numbers, and hls.js switches to audio-2 and keeps
+/// playing. One publish serves every test (the class fixture).
+/// </summary>
+public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClassFixture<MultitrackAudioFixture>
+{
+    [Fact]
+    public async Task The_master_offers_track_0_as_the_default_audio_and_track_1_as_audio_2()
+    {
+        string master = await fixture.MasterAsync();
+        string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- master.m3u8 ---{Environment.NewLine}{master}");
+        var audio = AudioRenditionChecks.AudioMedia(master);
+        Assert.True(audio.Count == 2, Context($"{audio.Count} EXT-X-MEDIA TYPE=AUDIO lines; expected 2"));
+        var expected = new[]
+        {
+            (Name: "audio", Default: "YES", Uri: "audio/index.m3u8"),
+            (Name: "audio-2", Default: "NO", Uri: "audio-2/index.m3u8"),
+        };
+        for (int i = 0; i < expected.Length; i++)
+        {
+            var want = new Dictionary<string, string?>
+            {
+                ["GROUP-ID"] = "audio", ["NAME"] = expected[i].Name, ["DEFAULT"] = expected[i].Default, ["AUTOSELECT"] = "YES",
+                ["CHANNELS"] = "2", ["URI"] = expected[i].Uri, ["LANGUAGE"] = null, // no language: the tags carry none
+            };
+            foreach (var (name, value) in want)
+            {
+                string? actual = audio[i].GetValueOrDefault(name);
+                Assert.True(actual == value, Context($"audio rendition {i + 1}: {name}={actual ?? "(absent)"}, expected {value ?? "(absent)"}"));
+            }
+        }
+        var variants = AudioRenditionChecks.Tags(master, "#EXT-X-STREAM-INF:");
+        Assert.True(variants.Count == 2 && variants.All(v => v.GetValueOrDefault("AUDIO") == "audio"),
+            Context("expected the two video rungs, each with AUDIO=\"audio\""));
+    }
+
+    [Fact]
+    public async Task The_mpd_has_a_main_and_an_alternate_audio_adaptation_set()
+    {
+        var (mpd, text) = await fixture.MpdAsync();
+        string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- manifest.mpd ---{Environment.NewLine}{text}");
+        var sets = AudioRenditionChecks.AudioSets(mpd);
+        Assert.True(sets.Count == 2, Context($"{sets.Count} AdaptationSets with contentType=\"audio\"; expected 2"));
+        string[] roles = ["main", "alternate"];
+        for (int i = 0; i < roles.Length; i++)
+        {
+            var found = AudioRenditionChecks.Roles(sets[i]);
+            Assert.True(found is [var only] && only == roles[i],
+                Context($"audio AdaptationSet {i + 1}: roles [{string.Join(", ", found)}], expected \"{roles[i]}\""));
+        }
+        Assert.True((string?)sets[1].Attribute("lang") == "und", Context("the alternate audio AdaptationSet is not lang=\"und\""));
+    }
+
+    /// <summary>Track 0's tone in audio, track 1's in audio-2: not one track packaged twice, nor the two swapped.</summary>
+    [Theory]
+    [InlineData("audio", MultitrackAudioFixture.Track0Hz, MultitrackAudioFixture.Track1Hz)]
+    [InlineData("audio-2", MultitrackAudioFixture.Track1Hz, MultitrackAudioFixture.Track0Hz)]
+    public async Task Each_audio_rendition_carries_its_own_track_s_tone(string rendition, int own, int other)
+    {
+        await fixture.MasterAsync();
+        var playlist = await fixture.PlaylistAsync(rendition, 3);
+        var tone = await AudioRenditionChecks.ToneAsync(fixture.Server.Viewer, fixture.Url, rendition, playlist.View, own, other);
+        Assert.True(tone.IsOneAacStream, fixture.Describe($"{rendition}: ffprobe found [{tone.Streams}], expected one AAC stream"));
+        Assert.True(tone.OwnToneDominates, fixture.Describe(tone.Levels));
+    }
+
+    [Theory]
+    [InlineData("audio")]
+    [InlineData("audio-2")]
+    public async Task Each_audio_rendition_is_cut_where_the_video_is(string rendition)
+    {
+        await fixture.MasterAsync();
+        var audio = await fixture.PlaylistAsync(rendition, 3);
+        var video = await fixture.PlaylistAsync("source", 3);
+        string? mismatch = AudioRenditionChecks.CutMismatch(rendition, audio, video);
+        Assert.True(mismatch is null, fixture.Describe(mismatch ?? ""));
+    }
+
+    [Fact]
+    public async Task Hls_js_lists_two_audio_tracks_and_switches_to_audio_2()
+    {
+        await fixture.MasterAsync();
+        await using var browser = await BrowserHost.StartAsync();
+        await using var player = await browser.OpenAsync(PlayerKind.Hls);
+        string Diagnose(string what) => fixture.Describe($"{what}{Environment.NewLine}{player.DescribeAsync().GetAwaiter().GetResult()}");
+        await player.StartAsync(fixture.Master.ToString());
+        // hls.html sets __player.levels in its MANIFEST_PARSED handler; the audio track controller has filled audioTracks by then.
+        await WaitFor.ConditionAsync(() => player.EvaluateAsync<bool>("() => window.__player.levels.length > 0"), TimeSpan.FromSeconds(30),
+            "hls.js MANIFEST_PARSED", () => Diagnose(""));
+        string[] names = await player.EvaluateAsync<string[]>("() => window.__hls.audioTracks.map((t) => String(t.name))");
+        Assert.True(names is ["audio", "audio-2"], Diagnose($"hls.audioTracks names [{string.Join(", ", names)}], expected [audio, audio-2]"));
+        await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Diagnose("hls.js"));
+
+        await player.Page.EvaluateAsync("""
+            () => {
+              const hls = window.__hls, seen = window.__alternate = { switched: null, audio: [] };
+              hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, (_, data) => { seen.switched = data.id; });
+              hls.on(Hls.Events.FRAG_LOADED, (_, data) => { if (data.frag.type === 'audio') seen.audio.push(data.frag.url); });
+              hls.audioTrack = 1;
+            }
+            """);
+        await WaitFor.ConditionAsync(
+            () => player.EvaluateAsync<bool>(
+                "() => window.__alternate.switched === 1 && window.__alternate.audio.some((u) => u.includes('/audio-2/'))"),
+            TimeSpan.FromSeconds(30), "hls.js AUDIO_TRACK_SWITCHED to track 1 and an audio FRAG_LOADED from /audio-2/",
+            () => Diagnose(player.EvaluateAsync<string>("() => JSON.stringify(window.__alternate)").GetAwaiter().GetResult()));
+        double at = await player.GetCurrentTimeAsync();
+        await player.WaitForCurrentTimeAsync(at + 3, TimeSpan.FromSeconds(30), () => Diagnose("hls.js after the switch to audio-2"));
+        var fatal = await player.GetFatalErrorsAsync();
+        Assert.True(fatal.Count == 0, Diagnose($"hls.js fatal errors: {string.Join("; ", fatal)}"));
+    }
+}
+
+/// <summary>
+/// A server of its own with no transcoder (the encoder sends its own ladder), one channel and one test-only multitrack
+/// publish into it for every test: 60 s of media, which outlasts the class.
+/// </summary>
+public sealed class MultitrackAudioFixture : IAsyncLifetime
+{
+    public const int Track0Hz = 440;
+    public const int Track1Hz = 660;
+
+    private readonly object _gate = new();
+    private ServerProcess? _server;
+    private ChannelInfo? _channel;
+    private TestOnlyMultitrackRtmpSender? _sender;
+    private Task<string>? _master;
+    private Task<(XDocument, string)>? _mpd;
+
+    public ServerProcess Server => _server ?? throw new InvalidOperationException("Server not started.");
+
+    public Uri Master => PlaybackUrls.Hls(Server, _channel!);
+
+    public Uri Mpd => PlaybackUrls.Dash(Server, _channel!);
+
+    /// <summary>A URL relative to the channel's master playlist (a rendition's playlist or segment).</summary>
+    public Uri Url(string relative) => new(Master, relative);
+
+    public string Describe(string message)
+    {
+        var completion = _sender?.Completion;
+        string sender = _sender is null ? "(not started)"
+            : $"{_sender.MessagesSent} of {_sender.Schedule.Count} messages sent; {completion?.Status}"
+              + (completion?.Exception is { } e ? $": {e.GetBaseException().Message}" : "");
+        return $"{message}{Environment.NewLine}--- multitrack sender --- {sender}"
+            + $"{Environment.NewLine}--- server log tail ---{Environment.NewLine}{_server?.LogTail(80) ?? "(server not started)"}";
+    }
+
+    /// <summary>
+    /// The master once it lists two audio renditions and the video playlist three segments. Asked once: the tests share the
+    /// wait (and its failure, with the master as it stood) rather than each waiting its own.
+    /// </summary>
+    public Task<string> MasterAsync()
+    {
+        lock (_gate) return _master ??= WaitForMasterAsync();
+    }
+
+    /// <summary>The live MPD (parsed, and its text) once it holds two audio AdaptationSets; asked once as the master is.</summary>
+    public Task<(XDocument Mpd, string Text)> MpdAsync()
+    {
+        lock (_gate) return _mpd ??= WaitForMpdAsync();
+    }
+
+    public Task<AlternateAudioPlaylist> PlaylistAsync(string rendition, int segments) =>
+        AudioRenditionChecks.PlaylistAsync(Server.Viewer, Url, rendition, segments, Describe);
+
+    private async Task<string> WaitForMasterAsync()
+    {
+        string master = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await Server.Viewer.GetAsync(Master);
+            master = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : $"({(int)r.StatusCode})";
+            return AudioRenditionChecks.AudioMedia(master).Count >= 2;
+        }, TimeSpan.FromSeconds(60), $"{Master} to list two EXT-X-MEDIA TYPE=AUDIO renditions (audio tracks 0 and 1 published)",
+            () => Describe($"--- master.m3u8 ---{Environment.NewLine}{master}"), TimeSpan.FromMilliseconds(500));
+        await PlaylistAsync("source", 3);
+        return master;
+    }
+
+    private async Task<(XDocument, string)> WaitForMpdAsync()
+    {
+        await MasterAsync();
+        string text = "";
+        XDocument? mpd = null;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await Server.Viewer.GetAsync(Mpd);
+            text = await r.Content.ReadAsStringAsync();
+            if (!r.IsSuccessStatusCode) return false;
+            mpd = XDocument.Parse(text);
+            return AudioRenditionChecks.AudioSets(mpd).Count >= 2;
+        }, TimeSpan.FromSeconds(30), $"{Mpd} to hold two audio AdaptationSets (audio tracks 0 and 1 published)",
+            () => Describe($"--- manifest.mpd ---{Environment.NewLine}{text}"), TimeSpan.FromMilliseconds(500));
+        return (mpd!, text);
+    }
+
+    public async Task InitializeAsync()
+    {
+        _server = await ServerProcess.StartAsync(new ServerOptions { SegmentSeconds = 2, ExtraArguments = ["--Transcode:Enabled=false"] });
+        _channel = await Server.Api.CreateChannelAsync($"multitrack audio {Guid.NewGuid():N}");
+        // Two small rungs: the ladder is not what is tested here, and small rungs encode in a moment.
+        var options = new MultitrackRenditions
+        {
+            Duration = TimeSpan.FromSeconds(60),
+            Renditions = [new MultitrackRendition(640, 360, 800), new MultitrackRendition(426, 240, 400)],
+            ToneHz = Track0Hz,
+            SecondAudioToneHz = Track1Hz,
+            AudioLayout = MultitrackVideoLayout.ManyTracks,
+        };
+        _sender = await TestOnlyMultitrackRtmpSender.StartAsync(Server.RtmpUrl(_channel.StreamKey), options, CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_sender is not null) await _sender.DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
+    }
+}
