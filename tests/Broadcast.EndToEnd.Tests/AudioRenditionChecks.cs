@@ -50,6 +50,24 @@ internal static class AudioRenditionChecks
     /// names its init segment and lists <paramref name="segments"/> segments; a timeout shows the last answer through
     /// <paramref name="describe"/>.
     /// </summary>
+    /// <summary>The live MPD (parsed, and its text) once it holds two audio AdaptationSets; <paramref name="published"/> says what was sent.</summary>
+    internal static async Task<(XDocument Mpd, string Text)> TwoAudioSetsAsync(HttpClient viewer, Uri mpdUrl, string published,
+        Func<string, string> describe)
+    {
+        string text = "";
+        XDocument? mpd = null;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await viewer.GetAsync(mpdUrl);
+            text = await r.Content.ReadAsStringAsync();
+            if (!r.IsSuccessStatusCode) return false;
+            mpd = XDocument.Parse(text);
+            return AudioSets(mpd).Count >= 2;
+        }, TimeSpan.FromSeconds(30), $"{mpdUrl} to hold two audio AdaptationSets ({published} published)",
+            () => describe($"--- manifest.mpd ---{Environment.NewLine}{text}"), TimeSpan.FromMilliseconds(500));
+        return (mpd!, text);
+    }
+
     internal static async Task<AlternateAudioPlaylist> PlaylistAsync(HttpClient viewer, Func<string, Uri> url, string rendition, int segments,
         Func<string, string> describe)
     {

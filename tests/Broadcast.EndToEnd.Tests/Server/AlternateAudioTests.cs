@@ -252,18 +252,7 @@ public sealed class AlternateAudioFixture : IAsyncLifetime
     private async Task<(XDocument, string)> WaitForAlternateMpdAsync()
     {
         await LiveAsync();
-        string text = "";
-        XDocument? mpd = null;
-        await WaitFor.ConditionAsync(async () =>
-        {
-            using var r = await Server.Viewer.GetAsync(Mpd);
-            text = await r.Content.ReadAsStringAsync();
-            if (!r.IsSuccessStatusCode) return false;
-            mpd = XDocument.Parse(text);
-            return AudioRenditionChecks.AudioSets(mpd).Count >= 2;
-        }, TimeSpan.FromSeconds(30), $"{Mpd} to hold two audio AdaptationSets (eng and fra PIDs published)",
-            () => Describe($"--- manifest.mpd ---{Environment.NewLine}{text}"), TimeSpan.FromMilliseconds(500));
-        return (mpd!, text);
+        return await AudioRenditionChecks.TwoAudioSetsAsync(Server.Viewer, Mpd, "eng and fra PIDs", Describe);
     }
 
     public async Task InitializeAsync()

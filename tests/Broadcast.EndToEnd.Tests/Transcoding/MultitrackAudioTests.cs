@@ -190,18 +190,7 @@ public sealed class MultitrackAudioFixture : IAsyncLifetime
     private async Task<(XDocument, string)> WaitForMpdAsync()
     {
         await MasterAsync();
-        string text = "";
-        XDocument? mpd = null;
-        await WaitFor.ConditionAsync(async () =>
-        {
-            using var r = await Server.Viewer.GetAsync(Mpd);
-            text = await r.Content.ReadAsStringAsync();
-            if (!r.IsSuccessStatusCode) return false;
-            mpd = XDocument.Parse(text);
-            return AudioRenditionChecks.AudioSets(mpd).Count >= 2;
-        }, TimeSpan.FromSeconds(30), $"{Mpd} to hold two audio AdaptationSets (audio tracks 0 and 1 published)",
-            () => Describe($"--- manifest.mpd ---{Environment.NewLine}{text}"), TimeSpan.FromMilliseconds(500));
-        return (mpd!, text);
+        return await AudioRenditionChecks.TwoAudioSetsAsync(Server.Viewer, Mpd, "audio tracks 0 and 1", Describe);
     }
 
     public async Task InitializeAsync()
