@@ -190,3 +190,14 @@ internal static class AudioRenditionChecks
         return n == 0 ? 0 : 2 * Math.Sqrt(Math.Max(0, power)) / n;
     }
 }
+
+/// <summary>
+/// The alternate audio tests keep an encoder busy for their whole fixture (an x264 encode over SRT, or a multitrack
+/// ladder encoded up front): they run alone, after the parallel tests, so the 2-core machine is not shared with a
+/// timing-bound test (beside them, the transcoder's restart test lost its rungs' last segments, 2 runs of 2).
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AudioRenditionsCollection
+{
+    public const string Name = "audio renditions";
+}

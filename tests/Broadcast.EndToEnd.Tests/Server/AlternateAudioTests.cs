@@ -12,6 +12,7 @@ namespace Broadcast.EndToEnd.Tests.Server;
 /// own PID's tone and are cut at the video's segment numbers (a switch of language stays in sync); hls.js and Shaka
 /// (HLS and DASH) switch to French and keep playing. One publish serves every test (the class fixture).
 /// </summary>
+[Collection(AudioRenditionsCollection.Name)]
 public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassFixture<AlternateAudioFixture>
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// rendition's segments carry its own track's tone at the video's segment numbers, and hls.js switches to audio-2 and keeps
 /// playing. One publish serves every test (the class fixture).
 /// </summary>
+[Collection(AudioRenditionsCollection.Name)]
 public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClassFixture<MultitrackAudioFixture>
 {
     [Fact]
