@@ -28,6 +28,12 @@ public sealed record AudioLabel(string? Language, AudioPurpose Purpose)
     /// <summary>An untagged track.</summary>
     public static AudioLabel Unlabelled { get; } = new(null, AudioPurpose.Main);
 
+    /// <summary>
+    /// This label, or <paramref name="named"/> (how the channel's settings name the track) where the encoder sent no
+    /// language: a language the encoder sent is what its operator set for this very feed, so it wins.
+    /// </summary>
+    public AudioLabel NamedBy(AudioLabel? named) => Language is null && named is not null && named != Unlabelled ? named : this;
+
     public override string ToString() => (Language ?? "untagged") + Purpose switch
     {
         AudioPurpose.Main => "",

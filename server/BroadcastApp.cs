@@ -78,6 +78,7 @@ public static class BroadcastApp
             services.AddSingleton<IRecordingPolicy, ChannelRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IRewindPolicy, ChannelRewindPolicy>();
+            services.AddSingleton<IAudioTrackNames, ChannelAudioTrackNames>();
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();

@@ -29,6 +29,16 @@ internal sealed class ChannelRewindPolicy(ChannelService channels, IOptions<Pack
     }
 }
 
+/// <summary>The encoder's untagged audio tracks take their channel's <c>audioTracks</c> names; a stream with no channel has none.</summary>
+internal sealed class ChannelAudioTrackNames(ChannelService channels) : IAudioTrackNames
+{
+    public async ValueTask<IReadOnlyList<AudioLabel>> AudioTrackNamesAsync(LiveStream stream, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
+        return channel?.AudioTracks ?? [];
+    }
+}
+
 /// <summary>Records a broadcast when control's <see cref="EventRecordingPolicy"/> says so; without an event,
 /// <c>Packager:RecordByDefault</c>.</summary>
 internal sealed class ChannelRecordingPolicy(EventRecordingPolicy policy, IOptions<PackagerOptions> options) : IRecordingPolicy

@@ -70,12 +70,9 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
         if (transcoding is not null) renditions.AddRange(transcoding.Renditions.Where(r => !renditions.Contains(r)));
         var encoderRungs = stream.EncoderRungs;
         renditions.AddRange(encoderRungs.Select(r => StoreKeys.EncoderTrackRendition(r.Key)));
-        if (audio is not null)
-        {
-            // The encoder's other audio tracks (languages, a description) under the names the packager gives them.
-            var alternates = stream.AlternateAudioTracks.Where(t => t.Hub.Audio is not null).Select(t => t.Label).ToArray();
-            renditions.AddRange(AudioRenditionLabel.RenditionNames(StoreKeys.AudioRendition, alternates));
-        }
+        // The audio renditions (the default, then the encoder's other languages) under the names the packager gave them.
+        if (packaging is { AudioRenditions.Count: > 0 }) renditions.AddRange(packaging.AudioRenditions);
+        else if (audio is not null) renditions.Add(StoreKeys.AudioRendition);
         var warnings = new List<string>();
         if (packaging is not null) warnings.AddRange(packaging.Warnings);
         if (stream.PublisherRefusal is { } refusal) warnings.Add($"the encoder's connection was closed for what it sent: {refusal}");

@@ -36,7 +36,21 @@ public sealed record ChannelResponse(
     string? BackupRtmpUrl = null,
     bool RealTime = false,
     string? WhepUrl = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int? RewindSeconds = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int? RewindSeconds = null,
+    List<AudioTrackName>? AudioTracks = null);
+
+/// <summary>
+/// How a channel names one of the encoder's audio tracks that carries no language tag. <see cref="Language"/>: an ISO 639
+/// code, two letters ("fr") or three ("fra"); null leaves the track as the encoder sent it. <see cref="Purpose"/>:
+/// <c>main</c> (absent), <c>cleanEffects</c>, <c>hearingImpaired</c> or <c>audioDescription</c>.
+/// </summary>
+public sealed record AudioTrackName(string? Language, string? Purpose = null);
+
+/// <summary>
+/// Body of <c>PUT /api/channels/{id}/audio-tracks</c>: the names of the encoder's audio tracks in the order it sends them
+/// (the first is the default track), at most eight; an empty list names none.
+/// </summary>
+public sealed record AudioTracksRequest(List<AudioTrackName>? Tracks);
 
 /// <summary>Body of <c>POST /api/channels/{id}/reveal-key</c>.</summary>
 public sealed record RevealKeyResponse(string Id, string StreamKey, string RtmpUrl, string? SrtUrl = null);

@@ -30,6 +30,8 @@ public static class ControlEndpoints
         group.MapPut("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u,
             replace: true, ct))
             .Accepts<UpdateChannelRequest>("application/json").Produces<ChannelResponse>().ProducesValidationProblem();
+        group.MapPut("/{id}/audio-tracks", SetAudioTracksAsync).Accepts<AudioTracksRequest>("application/json").Produces<ChannelResponse>()
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/{id}/rotate-key", RotateKeyAsync).Produces<ChannelResponse>();
         group.MapPost("/{id}/reveal-key", RevealKeyAsync).Produces<RevealKeyResponse>();
         group.MapPost("/{id}/revoke", RevokeAsync);
@@ -142,6 +144,29 @@ public static class ControlEndpoints
             : Results.Json(ToResponse(channel, channel.StreamKeyHint, context.Request, urls), ControlJsonContext.Default.ChannelResponse);
     }
 
+    /// <summary>Names the encoder's untagged audio tracks; broadcasts that start from now on take the names.</summary>
+    private static async Task<IResult> SetAudioTracksAsync(string id, HttpContext context, ChannelService channels, PublicUrls urls,
+        CancellationToken cancellationToken)
+    {
+        var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.AudioTracksRequest,
+            cancellationToken).ConfigureAwait(false);
+        if (error is not null) return error;
+        if (request!.Tracks is null || request.Tracks.Any(t => t is null)) return RequestBodies.Invalid("tracks", "A list of tracks is required.");
+        Channel? channel;
+        try
+        {
+            channel = await channels.SetAudioTracksAsync(id, request.Tracks.Select(t => (t.Language, t.Purpose)).ToArray(),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (ValidationFailedException e)
+        {
+            return RequestBodies.Invalid(e.Errors);
+        }
+        return channel is null
+            ? NotFound(id)
+            : Results.Json(ToResponse(channel, channel.StreamKeyHint, context.Request, urls), ControlJsonContext.Default.ChannelResponse);
+    }
+
     private static async Task<IResult> RotateKeyAsync(string id, HttpRequest request, ChannelService channels, PublicUrls urls,
         CancellationToken cancellationToken)
     {
@@ -221,7 +246,9 @@ public static class ControlEndpoints
             urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt,
             PrivatePlayback: request.HttpContext.RequestServices.GetService<PlaybackAccessService>()?.IsPrivate(channel.Slug) ?? false,
             SrtUrl: urls.SrtUrl(request, streamKey), BackupRtmpUrl: urls.BackupRtmpUrl(), RealTime: channel.RealTime,
-            WhepUrl: urls.WhepUrl(request, channel.Slug), RewindSeconds: channel.RewindSeconds);
+            WhepUrl: urls.WhepUrl(request, channel.Slug), RewindSeconds: channel.RewindSeconds,
+            AudioTracks: channel.AudioTracks is { Count: > 0 } tracks
+                ? [.. tracks.Select(t => new AudioTrackName(t.Language, AudioTrackNames.PurposeName(t.Purpose)))] : null);
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

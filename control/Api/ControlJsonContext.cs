@@ -19,6 +19,7 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(EventResponse))]
 [JsonSerializable(typeof(List<EventResponse>))]
 [JsonSerializable(typeof(UpdateChannelRequest))]
+[JsonSerializable(typeof(AudioTracksRequest))]
 [JsonSerializable(typeof(RecordingResponse))]
 [JsonSerializable(typeof(List<RecordingResponse>))]
 [JsonSerializable(typeof(SignInRequest))]

@@ -4,6 +4,8 @@ namespace Broadcast.Control.Channels;
 /// <param name="StreamKeyHint">The key masked to its last four characters, for telling keys apart in lists.</param>
 /// <param name="RewindSeconds">How far back a viewer may go in the live broadcast (start-over and rewind); null follows
 /// <c>Packager:DvrSeconds</c>, 0 keeps only the live window.</param>
+/// <param name="AudioTracks">Names for the encoder's audio tracks that carry no language tag, in the order it sends them
+/// (see <see cref="AudioTrackNames"/>); empty names none.</param>
 public sealed record Channel(
     string Id,
     string Name,
@@ -14,7 +16,8 @@ public sealed record Channel(
     DateTimeOffset CreatedAt,
     string StreamKeyHint,
     bool RealTime = false,
-    int? RewindSeconds = null);
+    int? RewindSeconds = null,
+    IReadOnlyList<Broadcast.Media.AudioLabel>? AudioTracks = null);
 
 /// <summary>What an admin asks for when creating a channel.</summary>
 /// <param name="RealTime">The watch page plays it over WebRTC (WHEP) first, LL-HLS the fallback and overflow.</param>
@@ -99,4 +102,5 @@ public sealed record ChannelRecord(
     bool Revoked,
     DateTimeOffset CreatedAt,
     bool RealTime = false,
-    int? RewindSeconds = null);
+    int? RewindSeconds = null,
+    string? AudioTracks = null);

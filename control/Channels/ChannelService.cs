@@ -207,6 +207,22 @@ public sealed partial class ChannelService(
         return await GetAsync(id, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Names the encoder's untagged audio tracks (<see cref="Channel.AudioTracks"/>), replacing the names before; an empty
+    /// list names none. Broadcasts that start from now on take them (a live one keeps the names its players were given).
+    /// Null when no such channel.
+    /// </summary>
+    /// <exception cref="ValidationFailedException">An entry's language or purpose does not read, or there are too many.</exception>
+    public async Task<Channel?> SetAudioTracksAsync(string id, IReadOnlyList<(string? Language, string? Purpose)> tracks,
+        CancellationToken cancellationToken = default)
+    {
+        var (labels, errors) = AudioTrackNames.Read(tracks);
+        if (labels is null) throw new ValidationFailedException(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["tracks"] = [.. errors] });
+        if (!await repository.SetAudioTracksAsync(id, AudioTrackNames.Encode(labels), cancellationToken).ConfigureAwait(false)) return null;
+        LogUpdated(id);
+        return await GetAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops the key from working without issuing a new one; rotate to re-enable. Null when no such channel.</summary>
     public async Task<Channel?> RevokeAsync(string id, CancellationToken cancellationToken = default)
     {
@@ -326,7 +342,7 @@ public sealed partial class ChannelService(
 
     private static Channel ToChannel(ChannelRecord record, string? key)
         => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key),
-            record.RealTime, record.RewindSeconds);
+            record.RealTime, record.RewindSeconds, AudioTrackNames.Decode(record.AudioTracks));
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Channel {ChannelId} created with slug {Slug}")]
     private partial void LogCreated(string channelId, string slug);

@@ -32,6 +32,9 @@ public interface IChannelRepository
     Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, int? rewindSeconds,
         CancellationToken cancellationToken = default);
 
+    /// <summary>Stores the channel's audio track names (<see cref="AudioTrackNames.Encode"/>; null: none); false when no such channel.</summary>
+    Task<bool> SetAudioTracksAsync(string id, string? audioTracks, CancellationToken cancellationToken = default);
+
     Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default);
 
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
@@ -44,14 +47,14 @@ public interface IChannelRepository
 /// </summary>
 public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRepository
 {
-    private const string Columns = "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds";
+    private const string Columns = "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds, audio_tracks";
 
     public async Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         return await Sql.TryInsertAsync(database,
             $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, " +
-            "@created_at, @real_time, @rewind_seconds)",
+            "@created_at, @real_time, @rewind_seconds, @audio_tracks)",
             c =>
             {
                 Sql.Add(c, "id", record.Id);
@@ -65,6 +68,7 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
                 Sql.Add(c, "created_at", record.CreatedAt.ToUniversalTime());
                 Sql.Add(c, "real_time", record.RealTime);
                 Sql.Add(c, "rewind_seconds", record.RewindSeconds);
+                Sql.Add(c, "audio_tracks", record.AudioTracks);
             }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -117,6 +121,13 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
 
+    public async Task<bool> SetAudioTracksAsync(string id, string? audioTracks, CancellationToken cancellationToken = default) =>
+        await Sql.ExecuteAsync(database, "UPDATE channels SET audio_tracks = @audio_tracks WHERE id = @id", c =>
+        {
+            Sql.Add(c, "audio_tracks", audioTracks);
+            Sql.Add(c, "id", id);
+        }, cancellationToken).ConfigureAwait(false) == 1;
+
     public async Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default) =>
         await Sql.ExecuteAsync(database, "UPDATE channels SET revoked = @revoked WHERE id = @id", c =>
         {
@@ -147,5 +158,6 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         Revoked: reader.GetBoolean(7),
         CreatedAt: reader.GetFieldValue<DateTimeOffset>(8).ToUniversalTime(),
         RealTime: reader.GetBoolean(9),
-        RewindSeconds: reader.IsDBNull(10) ? null : reader.GetInt32(10));
+        RewindSeconds: reader.IsDBNull(10) ? null : reader.GetInt32(10),
+        AudioTracks: reader.IsDBNull(11) ? null : reader.GetString(11));
 }

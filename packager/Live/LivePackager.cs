@@ -30,6 +30,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     private readonly ILowLatencyPolicy? _lowLatency;
     private readonly IRewindPolicy? _rewind;
     private readonly IRetentionHold _hold;
+    private readonly IAudioTrackNames? _audioTrackNames;
     private readonly ConcurrentDictionary<string, StreamPackager> _active = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StreamPackagerStatus> _finished = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
@@ -46,8 +47,9 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
 
     public LivePackager(LiveStreamRegistry registry, ISegmentStore store, IRecordingPolicy recording, IOptions<PackagerOptions> options,
         TimeProvider time, ILogger<LivePackager> logger, IRenditionSource? renditions = null, ILowLatencyPolicy? lowLatency = null,
-        IRewindPolicy? rewind = null, IRetentionHold? hold = null)
+        IRewindPolicy? rewind = null, IRetentionHold? hold = null, IAudioTrackNames? audioTrackNames = null)
     {
+        _audioTrackNames = audioTrackNames;
         _hold = hold ?? new NoRetentionHold();
         _lowLatency = lowLatency;
         _rewind = rewind;
@@ -213,11 +215,16 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             // The encoder's other audio tracks (languages, a description) are set now too: a master cannot gain a rendition.
             var alternateAudio = stream.TakeAlternateAudio();
             if (!sawAudio) alternateAudio = [];
+            // A track the encoder left untagged takes the channel's name for it (entry 0 names the default track).
+            var named = _audioTrackNames is null || !sawAudio ? []
+                : await _audioTrackNames.AudioTrackNamesAsync(stream, cancellationToken).ConfigureAwait(false);
+            var audioLabel = stream.AudioLabel.NamedBy(named.ElementAtOrDefault(0));
+            alternateAudio = alternateAudio.Select((a, i) => a with { Label = a.Label.NamedBy(named.ElementAtOrDefault(i + 1)) }).ToArray();
             var audioNames = AudioRenditionLabel.RenditionNames(StoreKeys.AudioRendition, alternateAudio.Select(a => a.Label).ToArray());
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
                 videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency,
                 rewindSeconds: rewindSeconds, captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues,
-                hold: _hold, audioLabel: stream.AudioLabel,
+                hold: _hold, audioLabel: audioLabel,
                 alternateAudio: alternateAudio.Select((a, i) => new AlternateAudioRendition(audioNames[i + 1], a.Label)).ToArray());
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed

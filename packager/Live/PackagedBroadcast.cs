@@ -67,6 +67,10 @@ internal sealed class PackagedBroadcast
     /// <summary>The encoder's alternate audio tracks, each a rendition cut at the same numbers as the default; empty when none.</summary>
     public RenditionTimeline[] AlternateAudioTimelines { get; } = [];
 
+    /// <summary>The names of the audio renditions, the default one first; empty without audio.</summary>
+    public IReadOnlyList<string> AudioRenditionNames =>
+        AudioTimeline is null ? [] : [AudioTimeline.Name, .. AlternateAudioTimelines.Select(t => t.Name)];
+
     public AdBreakSchedule Breaks { get; }
 
     private Action<ManifestUpdated> ManifestUpdated { get; }

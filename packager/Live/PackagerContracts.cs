@@ -35,6 +35,17 @@ public sealed class DefaultRewindPolicy(Microsoft.Extensions.Options.IOptions<Pa
 }
 
 /// <summary>
+/// Names, per broadcast, the encoder's audio tracks that carry no language tag (Enhanced RTMP multitrack audio, an
+/// MPEG-TS stream without an ISO 639 descriptor): entry i names the broadcast's audio track i, 0 being the default one
+/// and the alternates following in the order the encoder sent them. The control plane answers with the channel's
+/// <c>audioTracks</c>; a track the encoder labelled keeps its label.
+/// </summary>
+public interface IAudioTrackNames
+{
+    ValueTask<IReadOnlyList<AudioLabel>> AudioTrackNamesAsync(LiveStream stream, CancellationToken cancellationToken);
+}
+
+/// <summary>
 /// Asked before the packager deletes a broadcast's segments and init segments (slid out of its window, or its last
 /// window once the next broadcast started): which of them something else still names, so they stay. The control plane
 /// answers with the clips cut from that broadcast. One call per delete batch; every key is below
@@ -91,6 +102,9 @@ public sealed record StreamPackagerStatus(
     /// space its rewind window or recording takes, init segments and parts aside).
     /// </summary>
     public long KeptBytes { get; init; }
+
+    /// <summary>The audio renditions it serves, the default one first (<c>audio</c>, then <c>audio-fr</c>…); empty without audio.</summary>
+    public IReadOnlyList<string> AudioRenditions { get; init; } = [];
 }
 
 /// <summary>

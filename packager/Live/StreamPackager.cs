@@ -134,7 +134,7 @@ public sealed class StreamPackager : IAsyncDisposable
                 _lastDuration, target, warnings)
             {
                 RewindSeconds = _broadcast.RewindSeconds,
-                KeptBytes = Interlocked.Read(ref _keptBytes),
+                KeptBytes = Interlocked.Read(ref _keptBytes), AudioRenditions = _broadcast.AudioRenditionNames,
             };
         }
     }

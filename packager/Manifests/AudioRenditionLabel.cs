@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Broadcast.Media;
 
 namespace Broadcast.Packager.Manifests;
@@ -11,31 +10,11 @@ namespace Broadcast.Packager.Manifests;
 /// <remarks>
 /// RFC 5646 section 2.2.1 registers only the ISO 639-1 two-letter code for a language that has one, so "fra" and "fre"
 /// are both written "fr"; a language with no two-letter code keeps its ISO 639-2 code, which is its registered subtag.
-/// The table is written out because the service runs with invariant globalization (no ICU data to ask). Its names are
-/// the languages' English names, as Apple's authoring guidance shows them; a code not in the table is named by itself.
+/// The names are the languages' English names (<see cref="AudioLanguages"/>), as Apple's authoring guidance shows them; a
+/// code not in the table is named by itself.
 /// </remarks>
 public static class AudioRenditionLabel
 {
-    // ISO 639-2 (bibliographic and terminologic codes) to ISO 639-1 and the English name: the languages broadcasters
-    // most often carry as second audio, those of the EBU's members and the world's most spoken.
-    private static readonly FrozenDictionary<string, (string Tag, string Name)> Languages = new (string[] Codes, string Tag, string Name)[]
-    {
-        (["ara"], "ar", "Arabic"), (["ben"], "bn", "Bengali"), (["bul"], "bg", "Bulgarian"), (["cat"], "ca", "Catalan"),
-        (["ces", "cze"], "cs", "Czech"), (["cym", "wel"], "cy", "Welsh"), (["dan"], "da", "Danish"), (["deu", "ger"], "de", "German"),
-        (["ell", "gre"], "el", "Greek"), (["eng"], "en", "English"), (["est"], "et", "Estonian"), (["eus", "baq"], "eu", "Basque"),
-        (["fas", "per"], "fa", "Persian"), (["fin"], "fi", "Finnish"), (["fra", "fre"], "fr", "French"), (["gle"], "ga", "Irish"),
-        (["glg"], "gl", "Galician"), (["heb"], "he", "Hebrew"), (["hin"], "hi", "Hindi"), (["hrv"], "hr", "Croatian"),
-        (["hun"], "hu", "Hungarian"), (["hye", "arm"], "hy", "Armenian"), (["ind"], "id", "Indonesian"), (["isl", "ice"], "is", "Icelandic"),
-        (["ita"], "it", "Italian"), (["jpn"], "ja", "Japanese"), (["kat", "geo"], "ka", "Georgian"), (["kor"], "ko", "Korean"),
-        (["lav"], "lv", "Latvian"), (["lit"], "lt", "Lithuanian"), (["ltz"], "lb", "Luxembourgish"), (["mkd", "mac"], "mk", "Macedonian"),
-        (["msa", "may"], "ms", "Malay"), (["mlt"], "mt", "Maltese"), (["nld", "dut"], "nl", "Dutch"), (["nor"], "no", "Norwegian"),
-        (["nob"], "nb", "Norwegian Bokmål"), (["nno"], "nn", "Norwegian Nynorsk"), (["pol"], "pl", "Polish"), (["por"], "pt", "Portuguese"),
-        (["ron", "rum"], "ro", "Romanian"), (["rus"], "ru", "Russian"), (["slk", "slo"], "sk", "Slovak"), (["slv"], "sl", "Slovenian"),
-        (["spa"], "es", "Spanish"), (["sqi", "alb"], "sq", "Albanian"), (["srp"], "sr", "Serbian"), (["swe"], "sv", "Swedish"),
-        (["tha"], "th", "Thai"), (["tur"], "tr", "Turkish"), (["ukr"], "uk", "Ukrainian"), (["urd"], "ur", "Urdu"),
-        (["vie"], "vi", "Vietnamese"), (["zho", "chi"], "zh", "Chinese"),
-    }.SelectMany(l => l.Codes.Select(c => KeyValuePair.Create(c, (l.Tag, l.Name)))).ToFrozenDictionary(StringComparer.Ordinal);
-
     /// <summary>
     /// The RFC 5646 tag of an ISO 639-2 code: its two-letter code where one exists, else the code itself; null for none,
     /// and for "und" (undetermined), "mul", "zxx" and the qaa–qtz local range, which say nothing a player can offer.
@@ -43,7 +22,7 @@ public static class AudioRenditionLabel
     public static string? LanguageTag(string? iso639)
     {
         if (iso639 is not { Length: 3 } code || !code.All(char.IsAsciiLetterLower)) return null;
-        if (Languages.TryGetValue(code, out var known)) return known.Tag;
+        if (AudioLanguages.TryGet(code, out string tag, out _)) return tag;
         if (code is "und" or "mul" or "zxx" or "mis" || (code[0] == 'q' && code[1] <= 't')) return null;
         return code;
     }
@@ -52,7 +31,7 @@ public static class AudioRenditionLabel
     public static string DisplayName(AudioLabel label, string fallback)
     {
         ArgumentNullException.ThrowIfNull(label);
-        string name = label.Language is { } code && Languages.TryGetValue(code, out var known) ? known.Name
+        string name = label.Language is { } code && AudioLanguages.TryGet(code, out _, out string known) ? known
             : LanguageTag(label.Language) ?? fallback;
         return label.Purpose switch
         {

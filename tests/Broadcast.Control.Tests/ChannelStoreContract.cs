@@ -3,6 +3,7 @@ using System.Text;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
+using Broadcast.Media;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -189,6 +190,37 @@ public abstract class ChannelStoreContract : IAsyncLifetime
         Assert.Equal(issued.StreamKey, revealed!.StreamKey);
         Assert.EndsWith(issued.StreamKey[^4..], revealed.Channel.StreamKeyHint, StringComparison.Ordinal);
         Assert.DoesNotContain(issued.StreamKey[5..^4], revealed.Channel.StreamKeyHint, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Audio_track_names_are_stored_read_back_kept_by_updates_and_cleared()
+    {
+        var issued = await Service.CreateAsync(new ChannelSpec("World Feed"));
+        var id = issued.Channel.Id;
+        Assert.Empty(issued.Channel.AudioTracks!);
+        Assert.Null((await Repository.GetByIdAsync(id))!.AudioTracks);
+
+        // English for the default track, the second left as the encoder sends it, a French description third.
+        var named = await Service.SetAudioTracksAsync(id, [("en", null), (null, null), ("FRE", "audioDescription")]);
+        AudioLabel[] expected = [new("eng", AudioPurpose.Main), AudioLabel.Unlabelled, new("fre", AudioPurpose.AudioDescription)];
+        Assert.Equal(expected, named!.AudioTracks);
+        Assert.Equal("eng,-,fre:3", (await Repository.GetByIdAsync(id))!.AudioTracks);
+        Assert.Equal(expected, (await Service.GetBySlugAsync(issued.Channel.Slug))!.AudioTracks);
+        Assert.Equal(expected, (await Service.ListAsync()).Single(c => c.Id == id).AudioTracks);
+        // An update of the other settings keeps them.
+        Assert.Equal(expected, (await Service.UpdateAsync(id, "World Feed HD", null, lowLatency: true))!.AudioTracks);
+
+        // Refused as a whole, naming the entry: nothing changes.
+        var bad = await Assert.ThrowsAsync<ValidationFailedException>(() => Service.SetAudioTracksAsync(id, [("en", null), ("xx", "loud")]));
+        Assert.Equal(2, bad.Errors["tracks"].Length);
+        Assert.All(bad.Errors["tracks"], e => Assert.StartsWith("Track 2:", e, StringComparison.Ordinal));
+        await Assert.ThrowsAsync<ValidationFailedException>(() => Service.SetAudioTracksAsync(id, [.. Enumerable.Repeat(("en", (string?)null), 9)]));
+        Assert.Equal(expected, (await Service.GetAsync(id))!.AudioTracks);
+
+        // An empty list (or one naming nothing) clears them.
+        Assert.Empty((await Service.SetAudioTracksAsync(id, [(null, null)]))!.AudioTracks!);
+        Assert.Null((await Repository.GetByIdAsync(id))!.AudioTracks);
+        Assert.Null(await Service.SetAudioTracksAsync("no-such-channel", []));
     }
 
     [Fact]

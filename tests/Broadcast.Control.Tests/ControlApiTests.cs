@@ -88,6 +88,45 @@ public sealed class ControlApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Audio_track_names_are_set_shown_with_the_channel_and_refused_when_malformed()
+    {
+        var created = await CreateAsync("Two Languages");
+        string id = created.GetProperty("id").GetString()!;
+        Assert.False(created.TryGetProperty("audioTracks", out _));
+        string path = $"/api/channels/{id}/audio-tracks";
+        static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
+        using var set = await _client.PutAsync(path, Json("""{"tracks":[{"language":"en"},{"language":"fra","purpose":"AudioDescription"}]}"""));
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        var tracks = (await JsonAsync(set)).GetProperty("audioTracks");
+        Assert.Equal("""[{"language":"eng","purpose":"main"},{"language":"fra","purpose":"audioDescription"}]""", tracks.GetRawText());
+        using var read = await _client.GetAsync($"/api/channels/{id}");
+        Assert.Equal(tracks.GetRawText(), (await JsonAsync(read)).GetProperty("audioTracks").GetRawText());
+
+        // Malformed: a 400 problem under "tracks", and the names stay.
+        foreach (var (json, message) in new[]
+        {
+            ("""{"tracks":[{"language":"english"}]}""", "Track 1: language 'english' is not an ISO 639 code"),
+            ("""{"tracks":[{"language":"en"},{"language":"fr","purpose":"commentary"}]}""", "Track 2: purpose 'commentary' is not one of"),
+            ("""{"tracks":[null]}""", "A list of tracks is required."),
+            ("""{}""", "A list of tracks is required."),
+            ("""{"tracks":[{},{},{},{},{},{},{},{},{}]}""", "At most 8 audio tracks"),
+        })
+        {
+            using var refused = await _client.PutAsync(path, Json(json));
+            var problem = await AssertProblemAsync(refused, HttpStatusCode.BadRequest);
+            Assert.StartsWith(message, problem.GetProperty("errors").GetProperty("tracks")[0].GetString(), StringComparison.Ordinal);
+        }
+        using var kept = await _client.GetAsync($"/api/channels/{id}");
+        Assert.Equal(tracks.GetRawText(), (await JsonAsync(kept)).GetProperty("audioTracks").GetRawText());
+
+        using var cleared = await _client.PutAsync(path, Json("""{"tracks":[]}"""));
+        Assert.False((await JsonAsync(cleared)).TryGetProperty("audioTracks", out _));
+        using var missing = await _client.PutAsync("/api/channels/nope/audio-tracks", Json("""{"tracks":[]}"""));
+        await AssertProblemAsync(missing, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task A_configured_backup_ingest_server_is_named_beside_the_primary()
     {
         await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>

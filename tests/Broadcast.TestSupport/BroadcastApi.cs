@@ -172,6 +172,21 @@ public sealed class BroadcastApi(HttpClient http, Func<string>? diagnostics = nu
         return ChannelStatusPaths.ReadChannel(JsonNode.Parse(body));
     }
 
+    /// <summary>
+    /// <c>PUT /api/channels/{id}/audio-tracks</c>: the channel's languages for the encoder's untagged audio tracks, in track
+    /// order (null leaves a track as sent).
+    /// </summary>
+    public async Task SetAudioTrackLanguagesAsync(string id, params string?[] languages)
+    {
+        var tracks = new { tracks = languages.Select(l => new { language = l }).ToArray() };
+        using var response = await http.PutAsJsonAsync($"api/channels/{Uri.EscapeDataString(id)}/audio-tracks", tracks).ConfigureAwait(false);
+        var body = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"PUT /api/channels/{id}/audio-tracks -> {(int)response.StatusCode}: {body}{Diagnostics}");
+        }
+    }
+
     public async Task<ChannelStatus> GetChannelAsync(string id)
     {
         using var response = await http.GetAsync($"api/channels/{Uri.EscapeDataString(id)}").ConfigureAwait(false);

@@ -144,6 +144,43 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
     /// Sets how far back viewers may go in the live broadcast (start-over and rewind), in minutes: 0 keeps only the live
     /// window, empty follows the server's <c>Packager:DvrSeconds</c>.
     /// </summary>
+    /// <summary>
+    /// The "Audio track languages" form: the channel's names for the encoder's untagged audio tracks (see
+    /// <see cref="AudioTrackNames"/>), one entry per track in the order the encoder sends them, e.g. "en, fr/audioDescription".
+    /// </summary>
+    public async Task<IActionResult> OnPostAudioTracksAsync(string id, string? tracks, CancellationToken cancellationToken)
+    {
+        Channel? channel;
+        try
+        {
+            channel = await channels.SetAudioTracksAsync(id, ReadAudioTracksInput(tracks), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ValidationFailedException e)
+        {
+            Flash = "The audio track languages were not changed: " + string.Join(" ", e.Errors.Values.SelectMany(m => m));
+            return Redirect($"/dashboard/channels/{id}");
+        }
+
+        if (channel is null) return NotFound();
+        Flash = channel.AudioTracks is { Count: > 0 } named
+            ? $"Audio track languages: {AudioTracksInput(named)}. Applies from the next broadcast."
+            : "Audio track languages: none; untagged tracks are offered as audio-2, audio-3… Applies from the next broadcast.";
+        return Redirect($"/dashboard/channels/{id}");
+    }
+
+    /// <summary>The form's text as entries: comma-separated, "-" or nothing leaves a track as sent, "/" adds the purpose.</summary>
+    public static IReadOnlyList<(string? Language, string? Purpose)> ReadAudioTracksInput(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return [];
+        return text.Split(',').Select(e => e.Trim()).Select(e => e is "" or "-" ? ((string?)null, (string?)null)
+            : e.Split('/', 2) is [var language, var purpose] ? (language.Trim(), purpose.Trim()) : (e, null)).ToArray();
+    }
+
+    /// <summary>The form's text for the names stored (the inverse of <see cref="ReadAudioTracksInput"/>).</summary>
+    public static string AudioTracksInput(IReadOnlyList<Broadcast.Media.AudioLabel>? labels) => labels is null ? ""
+        : string.Join(", ", labels.Select(l => (l.Language ?? "-")
+            + (l.Purpose == Broadcast.Media.AudioPurpose.Main ? "" : "/" + AudioTrackNames.PurposeName(l.Purpose))));
+
     public async Task<IActionResult> OnPostRewindAsync(string id, int? minutes, CancellationToken cancellationToken)
     {
         // A value that is not a whole number fails model binding: refused, not taken for "empty".

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broadcast.Control.Tests.Dashboard;
 
-/// <summary>The channel page's "Rewind window" form: its handler over a SQLite store, and how the page words the window.</summary>
+/// <summary>The channel page's "Rewind window" and "Audio track languages" forms: their handlers over a SQLite store, and how the page words them.</summary>
 public sealed class ChannelRewindPageTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();
@@ -95,5 +95,28 @@ public sealed class ChannelRewindPageTests : IAsyncLifetime
     {
         Assert.Equal(label, ChannelModel.RewindLabel(seconds));
         Assert.Equal(input, ChannelModel.RewindInput(seconds));
+    }
+
+    [Fact]
+    public async Task Audio_track_languages_are_read_from_the_form_stored_and_shown_back()
+    {
+        var id = (await _channels.CreateAsync(new ChannelSpec("World Feed"))).Channel.Id;
+        var page = Page();
+        Assert.IsType<RedirectResult>(await page.OnPostAudioTracksAsync(id, " en , - ,fr / audioDescription", CancellationToken.None));
+        var named = (await _channels.GetAsync(id))!.AudioTracks;
+        Assert.Equal("eng, -, fra/audioDescription", ChannelModel.AudioTracksInput(named));
+        Assert.Contains("eng, -, fra/audioDescription", page.Flash, StringComparison.Ordinal);
+
+        page = Page();
+        await page.OnPostAudioTracksAsync(id, "en, klingon", CancellationToken.None);
+        Assert.Contains("not changed", page.Flash, StringComparison.Ordinal);
+        Assert.Contains("Track 2", page.Flash, StringComparison.Ordinal);
+        Assert.Equal("eng, -, fra/audioDescription", ChannelModel.AudioTracksInput((await _channels.GetAsync(id))!.AudioTracks));
+
+        page = Page();
+        await page.OnPostAudioTracksAsync(id, "  ", CancellationToken.None);
+        Assert.Empty((await _channels.GetAsync(id))!.AudioTracks!);
+        Assert.Contains("none", page.Flash, StringComparison.Ordinal);
+        Assert.IsType<NotFoundResult>(await Page().OnPostAudioTracksAsync("missing", "en", CancellationToken.None));
     }
 }

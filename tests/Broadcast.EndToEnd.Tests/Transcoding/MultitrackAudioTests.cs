@@ -6,16 +6,17 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 
 /// <summary>
 /// Multitrack audio over Enhanced RTMP v2: the test-only sender publishes a two-rung ladder with two AAC tracks (track 0 a
-/// 440 Hz tone, track 1 660 Hz) in ManyTracks audio messages. Track 0 is the default audio, track 1 the alternate rendition
-/// audio-2 (the tags carry no language): the master's EXT-X-MEDIA lines and the MPD's audio AdaptationSets say so, each
-/// rendition's segments carry its own track's tone at the video's segment numbers, and hls.js switches to audio-2 and keeps
-/// playing. One publish serves every test (the class fixture).
+/// 440 Hz tone, track 1 660 Hz) in ManyTracks audio messages. The tags carry no language, so the channel's settings name
+/// them (track 0 English, track 1 French, through the API before the publish). Track 0 is the default audio, track 1 the
+/// alternate rendition audio-fr: the master's EXT-X-MEDIA lines and the MPD's audio AdaptationSets say so, each
+/// rendition's segments carry its own track's tone at the video's segment numbers, and hls.js lists both by language,
+/// switches to French and keeps playing. One publish serves every test (the class fixture).
 /// </summary>
 [Collection(AudioRenditionsCollection.Name)]
 public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClassFixture<MultitrackAudioFixture>
 {
     [Fact]
-    public async Task The_master_offers_track_0_as_the_default_audio_and_track_1_as_audio_2()
+    public async Task The_master_offers_track_0_as_the_default_audio_and_track_1_as_audio_fr_named_by_the_channel()
     {
         string master = await fixture.MasterAsync();
         string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- master.m3u8 ---{Environment.NewLine}{master}");
@@ -23,15 +24,15 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
         Assert.True(audio.Count == 2, Context($"{audio.Count} EXT-X-MEDIA TYPE=AUDIO lines; expected 2"));
         var expected = new[]
         {
-            (Name: "audio", Default: "YES", Uri: "audio/index.m3u8"),
-            (Name: "audio-2", Default: "NO", Uri: "audio-2/index.m3u8"),
+            (Name: "English", Language: "en", Default: "YES", Uri: "audio/index.m3u8"),
+            (Name: "French", Language: "fr", Default: "NO", Uri: "audio-fr/index.m3u8"),
         };
         for (int i = 0; i < expected.Length; i++)
         {
             var want = new Dictionary<string, string?>
             {
                 ["GROUP-ID"] = "audio", ["NAME"] = expected[i].Name, ["DEFAULT"] = expected[i].Default, ["AUTOSELECT"] = "YES",
-                ["CHANNELS"] = "2", ["URI"] = expected[i].Uri, ["LANGUAGE"] = null, // no language: the tags carry none
+                ["CHANNELS"] = "2", ["URI"] = expected[i].Uri, ["LANGUAGE"] = expected[i].Language, // the channel's names
             };
             foreach (var (name, value) in want)
             {
@@ -58,13 +59,14 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
             Assert.True(found is [var only] && only == roles[i],
                 Context($"audio AdaptationSet {i + 1}: roles [{string.Join(", ", found)}], expected \"{roles[i]}\""));
         }
-        Assert.True((string?)sets[1].Attribute("lang") == "und", Context("the alternate audio AdaptationSet is not lang=\"und\""));
+        Assert.True((string?)sets[0].Attribute("lang") == "en", Context("the main audio AdaptationSet is not lang=\"en\""));
+        Assert.True((string?)sets[1].Attribute("lang") == "fr", Context("the alternate audio AdaptationSet is not lang=\"fr\""));
     }
 
-    /// <summary>Track 0's tone in audio, track 1's in audio-2: not one track packaged twice, nor the two swapped.</summary>
+    /// <summary>Track 0's tone in audio, track 1's in audio-fr: not one track packaged twice, nor the two swapped.</summary>
     [Theory]
     [InlineData("audio", MultitrackAudioFixture.Track0Hz, MultitrackAudioFixture.Track1Hz)]
-    [InlineData("audio-2", MultitrackAudioFixture.Track1Hz, MultitrackAudioFixture.Track0Hz)]
+    [InlineData("audio-fr", MultitrackAudioFixture.Track1Hz, MultitrackAudioFixture.Track0Hz)]
     public async Task Each_audio_rendition_carries_its_own_track_s_tone(string rendition, int own, int other)
     {
         await fixture.MasterAsync();
@@ -76,7 +78,7 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
 
     [Theory]
     [InlineData("audio")]
-    [InlineData("audio-2")]
+    [InlineData("audio-fr")]
     public async Task Each_audio_rendition_is_cut_where_the_video_is(string rendition)
     {
         await fixture.MasterAsync();
@@ -87,7 +89,7 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
     }
 
     [Fact]
-    public async Task Hls_js_lists_two_audio_tracks_and_switches_to_audio_2()
+    public async Task Hls_js_lists_english_and_french_and_switches_to_french()
     {
         await fixture.MasterAsync();
         await using var browser = await BrowserHost.StartAsync();
@@ -97,8 +99,9 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
         // hls.html sets __player.levels in its MANIFEST_PARSED handler; the audio track controller has filled audioTracks by then.
         await WaitFor.ConditionAsync(() => player.EvaluateAsync<bool>("() => window.__player.levels.length > 0"), TimeSpan.FromSeconds(30),
             "hls.js MANIFEST_PARSED", () => Diagnose(""));
-        string[] names = await player.EvaluateAsync<string[]>("() => window.__hls.audioTracks.map((t) => String(t.name))");
-        Assert.True(names is ["audio", "audio-2"], Diagnose($"hls.audioTracks names [{string.Join(", ", names)}], expected [audio, audio-2]"));
+        string[] names = await player.EvaluateAsync<string[]>("() => window.__hls.audioTracks.map((t) => `${t.name}/${t.lang}`)");
+        Assert.True(names is ["English/en", "French/fr"],
+            Diagnose($"hls.audioTracks [{string.Join(", ", names)}], expected [English/en, French/fr]"));
         await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Diagnose("hls.js"));
 
         await player.Page.EvaluateAsync("""
@@ -111,11 +114,11 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
             """);
         await WaitFor.ConditionAsync(
             () => player.EvaluateAsync<bool>(
-                "() => window.__alternate.switched === 1 && window.__alternate.audio.some((u) => u.includes('/audio-2/'))"),
-            TimeSpan.FromSeconds(30), "hls.js AUDIO_TRACK_SWITCHED to track 1 and an audio FRAG_LOADED from /audio-2/",
+                "() => window.__alternate.switched === 1 && window.__alternate.audio.some((u) => u.includes('/audio-fr/'))"),
+            TimeSpan.FromSeconds(30), "hls.js AUDIO_TRACK_SWITCHED to track 1 and an audio FRAG_LOADED from /audio-fr/",
             () => Diagnose(player.EvaluateAsync<string>("() => JSON.stringify(window.__alternate)").GetAwaiter().GetResult()));
         double at = await player.GetCurrentTimeAsync();
-        await player.WaitForCurrentTimeAsync(at + 3, TimeSpan.FromSeconds(30), () => Diagnose("hls.js after the switch to audio-2"));
+        await player.WaitForCurrentTimeAsync(at + 3, TimeSpan.FromSeconds(30), () => Diagnose("hls.js after the switch to audio-fr"));
         var fatal = await player.GetFatalErrorsAsync();
         Assert.True(fatal.Count == 0, Diagnose($"hls.js fatal errors: {string.Join("; ", fatal)}"));
     }
@@ -198,6 +201,8 @@ public sealed class MultitrackAudioFixture : IAsyncLifetime
     {
         _server = await ServerProcess.StartAsync(new ServerOptions { SegmentSeconds = 2, ExtraArguments = ["--Transcode:Enabled=false"] });
         _channel = await Server.Api.CreateChannelAsync($"multitrack audio {Guid.NewGuid():N}");
+        // E-RTMP audio tracks carry no language: the channel names them.
+        await Server.Api.SetAudioTrackLanguagesAsync(_channel.Id, "en", "fr");
         // Two small rungs: the ladder is not what is tested here, and small rungs encode in a moment.
         var options = new MultitrackRenditions
         {
