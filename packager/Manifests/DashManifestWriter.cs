@@ -53,12 +53,15 @@ public static class DashManifestWriter
         // Exact, in milliseconds rounded up: a 2.005 s audio segment must not claim a 3 s maximum.
         long longestMs = all.Count == 0 ? 0 : all.Max(t => (t.LongestDuration * 1000 + t.Timescale - 1) / t.Timescale);
 
-        // Periods: segment numbers where any rendition switched to a new init segment.
+        // Periods: segment numbers where any rendition switched to a new init segment, or resumed after numbers it has no
+        // segment for (its track stopped while the picture went on). $Number$ with a SegmentTimeline numbers segments by
+        // their place in it (ISO/IEC 23009-1 5.3.9.6) and cannot skip one: a new Period restarts the count at startNumber.
         var periodStarts = new SortedSet<long>();
         if (leader is not null) periodStarts.Add(leader.Entries[0].Number);
         foreach (var t in all)
-            foreach (var e in t.Entries)
-                if (e.Segment.Discontinuity) periodStarts.Add(e.Number);
+            for (int i = 0; i < t.Entries.Count; i++)
+                if (t.Entries[i].Segment.Discontinuity || (i > 0 && t.Entries[i].Number != t.Entries[i - 1].Number + 1))
+                    periodStarts.Add(t.Entries[i].Number);
         var starts = periodStarts.ToList();
 
         // Which periods have something shown.

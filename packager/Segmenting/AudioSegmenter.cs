@@ -15,6 +15,12 @@ internal sealed class AudioSegmenter
     /// <summary>Audio held while no video cut has arrived yet (a stalled video track): about 20 s at 48 kHz.</summary>
     private const int MaxPendingFrames = 1000;
 
+    /// <summary>
+    /// How far the leader's cuts may run past this track's newest frame before the track counts as stopped (the encoder
+    /// stopped sending it while the picture goes on): 10 s, far beyond an encoder's interleave or A/V offset.
+    /// </summary>
+    public const long StoppedAfterTicks = 10 * Timescales.Video;
+
     private readonly string _rendition;
     private readonly int _segmentSeconds;
     private readonly List<Entry> _pending = new();
@@ -36,6 +42,8 @@ internal sealed class AudioSegmenter
     private int _partFrom;
     private long _partTime; // decode time where the next part starts: the segment's start plus the parts' durations
     private long _videoProgress = long.MinValue; // 90 kHz decode time of the leader's newest frame
+    private long _newestVideoTime = long.MinValue; // 90 kHz time of this track's newest frame
+    private long _closedUntil = long.MinValue; // 90 kHz end of the segments closed when the track stopped
 
     private readonly record struct Entry(MediaFrame Frame, long Time, int InitVersion);
 
@@ -113,6 +121,9 @@ internal sealed class AudioSegmenter
         _markNext = _lastEmittedInit >= 0;
         _selfNumber = _lastNumber;
         _selfBucket = long.MinValue;
+        // The next publisher's media starts a timeline of its own: this one's stop says nothing of it.
+        _newestVideoTime = _closedUntil = long.MinValue;
+        Stopped = false;
     }
 
     private bool _markNext;
@@ -139,7 +150,35 @@ internal sealed class AudioSegmenter
     {
         _boundaries.Enqueue((number, videoEnd, final));
         // The last video segment's end is not a cut: audio past it belongs to that last segment (see Flush).
-        if (!final) TryClose(output);
+        if (final) return;
+        TryClose(output);
+        if (_boundaries.Count > 0 && _newestVideoTime != long.MinValue && videoEnd - _newestVideoTime > StoppedAfterTicks) CloseStopped(output);
+    }
+
+    /// <summary>True while the track has stopped (see <see cref="StoppedAfterTicks"/>), until its next frame.</summary>
+    public bool Stopped { get; private set; }
+
+    /// <summary>Times the track stopped while the picture went on.</summary>
+    public long Stops { get; private set; }
+
+    /// <summary>
+    /// The track stopped while the leader goes on cutting: what it holds goes out now in the segment it belongs to, rather
+    /// than waiting for audio that may never come, and the leader's cuts since pass with no segment of this track (the
+    /// playlists list those numbers as gaps, RFC 8216bis 4.4.4.7, once the track is back). The boundaries do not pile up
+    /// meanwhile, so a stopped track holds no memory that grows.
+    /// </summary>
+    private void CloseStopped(List<ClosedSegment> output)
+    {
+        if (!Stopped) Stops++;
+        Stopped = true;
+        while (_boundaries.Count > 0)
+        {
+            var (number, videoEnd, _) = _boundaries.Dequeue();
+            if (_pending.Count > 0) TakeSegment(number, Timescales.Rescale(videoEnd, Timescales.Video, _pending[0].Frame.Track.Timescale), output);
+            _lastNumber = Math.Max(_lastNumber, number);
+            _openVideoStart = videoEnd;
+            _closedUntil = videoEnd;
+        }
     }
 
     /// <summary>Takes over the caller's reference. Closed segments are appended to <paramref name="output"/>.</summary>
@@ -176,12 +215,16 @@ internal sealed class AudioSegmenter
         }
         _count++;
 
-        if (_startVideoTime is long start && expected < Timescales.RescaleFloor(start, Timescales.Video, frame.Track.Timescale))
+        if ((_startVideoTime is long start && expected < Timescales.RescaleFloor(start, Timescales.Video, frame.Track.Timescale))
+            || (_closedUntil != long.MinValue && expected < Timescales.RescaleFloor(_closedUntil, Timescales.Video, frame.Track.Timescale)))
         {
-            frame.Release(); // before the first video keyframe: nothing to align it with
+            // Before the first video keyframe: nothing to align it with. Or late for segments closed when the track stopped.
+            frame.Release();
             Dropped++;
             return;
         }
+        Stopped = false;
+        _newestVideoTime = Math.Max(_newestVideoTime, Timescales.Rescale(expected, frame.Track.Timescale, Timescales.Video));
         if (!SelfTimed && _startVideoTime is null && _pending.Count >= MaxPendingFrames)
         {
             _pending[0].Frame.Release();

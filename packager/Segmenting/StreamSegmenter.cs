@@ -25,16 +25,8 @@ public sealed class StreamSegmenter : IDisposable
 
     /// <param name="alternateAudio">The encoder's alternate audio renditions, after the default one; only with it.</param>
     public StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, IReadOnlyList<string> alternateAudio, int segmentSeconds)
+        : this(videoRenditions, audioRendition, alternateAudio, segmentSeconds, partTicks: null)
     {
-        ArgumentNullException.ThrowIfNull(videoRenditions);
-        ArgumentNullException.ThrowIfNull(alternateAudio);
-        ArgumentOutOfRangeException.ThrowIfLessThan(segmentSeconds, 1);
-        string[] audioRenditions = audioRendition is null ? [] : [audioRendition, .. alternateAudio];
-        if (videoRenditions.Count == 0 && audioRenditions.Length == 0)
-            throw new ArgumentException("A stream needs at least one rendition.", nameof(videoRenditions));
-        _segmentSeconds = segmentSeconds;
-        _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds)).ToArray();
-        _audios = audioRenditions.Select(r => new AudioSegmenter(r, segmentSeconds) { SelfTimed = _video.Length == 0 }).ToArray();
     }
 
     /// <summary>
@@ -49,12 +41,29 @@ public sealed class StreamSegmenter : IDisposable
     /// <summary>Low latency with the default audio and the alternates (see the constructor without parts).</summary>
     public StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, IReadOnlyList<string> alternateAudio, int segmentSeconds,
         long partTicks)
-        : this(videoRenditions, audioRendition, alternateAudio, segmentSeconds)
+        : this(videoRenditions, audioRendition, alternateAudio, segmentSeconds, (long?)partTicks)
     {
+    }
+
+    private StreamSegmenter(IReadOnlyList<string> videoRenditions, string? audioRendition, IReadOnlyList<string> alternateAudio, int segmentSeconds,
+        long? partTicks)
+    {
+        ArgumentNullException.ThrowIfNull(videoRenditions);
+        ArgumentNullException.ThrowIfNull(alternateAudio);
+        ArgumentOutOfRangeException.ThrowIfLessThan(segmentSeconds, 1);
         string[] audioRenditions = audioRendition is null ? [] : [audioRendition, .. alternateAudio];
-        ArgumentOutOfRangeException.ThrowIfLessThan(partTicks, Timescales.Video / 100);
+        if (videoRenditions.Count == 0 && audioRenditions.Length == 0)
+            throw new ArgumentException("A stream needs at least one rendition.", nameof(videoRenditions));
+        _segmentSeconds = segmentSeconds;
+        if (partTicks is not long part)
+        {
+            _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds)).ToArray();
+            _audios = audioRenditions.Select(r => new AudioSegmenter(r, segmentSeconds) { SelfTimed = _video.Length == 0 }).ToArray();
+            return;
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(part, Timescales.Video / 100, nameof(partTicks));
         Parts = new List<ClosedPart>();
-        PartGrid = new PartGrid((long)segmentSeconds * Timescales.Video, partTicks);
+        PartGrid = new PartGrid((long)segmentSeconds * Timescales.Video, part);
         _video = videoRenditions.Select(r => new VideoSegmenter(r, segmentSeconds, PartGrid, Parts)).ToArray();
         _audios = audioRenditions.Select(r => new AudioSegmenter(r, segmentSeconds, PartGrid, Parts) { SelfTimed = _video.Length == 0 }).ToArray();
     }
@@ -80,6 +89,15 @@ public sealed class StreamSegmenter : IDisposable
 
     /// <summary>Audio frames dropped because the encoder's stamps stepped back into audio already taken, every track.</summary>
     public long AudioOverlapsDropped => _audios.Sum(a => a.OverlapsDropped);
+
+    /// <summary>
+    /// The audio renditions whose track has stopped while the picture goes on (no frame for
+    /// <see cref="AudioSegmenter.StoppedAfterTicks"/> of the leader's media), until their next frame.
+    /// </summary>
+    public IReadOnlyList<string> StoppedAudio => _audios.Where(a => a.Stopped).Select(a => a.Rendition).ToArray();
+
+    /// <summary>Times an audio track stopped while the picture went on, every track.</summary>
+    public long AudioStops => _audios.Sum(a => a.Stops);
 
     /// <summary>Longest keyframe interval of the leading video rendition, 90 kHz ticks.</summary>
     public long LongestKeyframeInterval => _video.Length > 0 ? _video[0].LongestKeyframeInterval : 0;

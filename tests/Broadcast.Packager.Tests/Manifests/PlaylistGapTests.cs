@@ -58,6 +58,52 @@ public sealed class PlaylistGapTests
         Assert.Equal(extinf.Sum(), Math.Round((decimal)audio.ListedDuration / 48_000, 3));
     }
 
+    [Fact]
+    public void In_the_mpd_a_rendition_that_resumes_after_missing_numbers_starts_a_period_where_it_resumes()
+    {
+        // Video 1..8 without a break; the French audio stopped after 3 and came back in 7, half-way through its span.
+        var video = new RenditionTimeline("source", MediaKind.Video);
+        var french = new RenditionTimeline("audio-fr", MediaKind.Audio) { AudioLabel = new AudioLabel("fra", AudioPurpose.Main) };
+        var audio = new RenditionTimeline("audio", MediaKind.Audio);
+        for (long n = 1; n <= 8; n++)
+        {
+            video.Add(new SegmentDescription("source", MediaKind.Video, n, (n - 1) * 180_000, 180_000, 90_000, 500_000, true, false,
+                StoreKeys.InitName(ManifestGoldenTests.Id, 0), TestMedia.Video(), 60), DateTimeOffset.UnixEpoch);
+            audio.Add(Audio("audio", n, (n - 1) * 96_000, 96_000), DateTimeOffset.UnixEpoch);
+            if (n <= 3) french.Add(Audio("audio-fr", n, (n - 1) * 96_000, 96_000), DateTimeOffset.UnixEpoch);
+            else if (n >= 7) french.Add(Audio("audio-fr", n, (n - 1) * 96_000 + (n == 7 ? 48_000 : 0), n == 7 ? 48_000 : 96_000), DateTimeOffset.UnixEpoch);
+        }
+
+        string mpd = DashManifestWriter.Write([video], audio, new MpdSettings(ManifestGoldenTests.Id, false, DateTimeOffset.UnixEpoch,
+            DateTimeOffset.UnixEpoch.AddSeconds(16), 2, 30, "/time"), [french]);
+        var doc = System.Xml.Linq.XDocument.Parse(mpd);
+        System.Xml.Linq.XNamespace ns = "urn:mpeg:dash:schema:mpd:2011";
+        var periods = doc.Root!.Elements(ns + "Period").ToList();
+        Assert.Equal(2, periods.Count);
+        string[] StartNumbers(System.Xml.Linq.XElement period, string id) => period.Descendants(ns + "Representation")
+            .Where(r => (string?)r.Attribute("id") == id).Select(r => (string?)r.Element(ns + "SegmentTemplate")!.Attribute("startNumber") ?? "").ToArray();
+        int Count(System.Xml.Linq.XElement period, string id) => period.Descendants(ns + "Representation")
+            .Where(r => (string?)r.Attribute("id") == id).SelectMany(r => r.Descendants(ns + "S"))
+            .Sum(s => 1 + (int?)s.Attribute("r") ?? 1);
+        // The first Period: every rendition from 1, the French one's three segments only; the second from 7 for all.
+        Assert.Equal(["1"], StartNumbers(periods[0], "audio-fr"));
+        Assert.Equal(3, Count(periods[0], "audio-fr"));
+        Assert.Equal(6, Count(periods[0], "source"));
+        Assert.Equal(["7"], StartNumbers(periods[1], "audio-fr"));
+        Assert.Equal(["7"], StartNumbers(periods[1], "source"));
+        Assert.Equal(["7"], StartNumbers(periods[1], "audio"));
+
+        // HLS lists the missing numbers as gaps, sharing out the 7 s hole, so the durations add up to the media's.
+        string playlist = HlsPlaylistWriter.WriteMediaPlaylist(french, ManifestGoldenTests.Id, 0, PlaylistState.Live);
+        Assert.Contains($"{ManifestGoldenTests.Id}-3.m4s\n#EXT-X-GAP\n#EXTINF:2.333,\n{ManifestGoldenTests.Id}-4.m4s\n", playlist, StringComparison.Ordinal);
+        Assert.Contains($"#EXT-X-GAP\n#EXTINF:2.333,\n{ManifestGoldenTests.Id}-6.m4s\n#EXTINF:1.000,\n{ManifestGoldenTests.Id}-7.m4s\n", playlist, StringComparison.Ordinal);
+        Assert.Equal(7, SequenceOf(playlist, $"{ManifestGoldenTests.Id}-7.m4s"));
+    }
+
+    private static SegmentDescription Audio(string rendition, long number, long start, long duration) =>
+        new(rendition, MediaKind.Audio, number, start, duration, 48_000, 32_000, true, false,
+            StoreKeys.InitName(ManifestGoldenTests.Id, 0), TestMedia.Audio(48000), 93);
+
     /// <summary>The media sequence number a playlist gives a segment URI: EXT-X-MEDIA-SEQUENCE plus its position.</summary>
     private static long SequenceOf(string playlist, string uri)
     {
