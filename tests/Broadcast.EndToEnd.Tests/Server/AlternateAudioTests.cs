@@ -10,7 +10,8 @@ namespace Broadcast.EndToEnd.Tests.Server;
 /// carrying 440 Hz, fra carrying 660 Hz), is offered as two audio renditions of one group. The master's EXT-X-MEDIA lines
 /// and the MPD's audio AdaptationSets name each language and which is the default; each rendition's segments carry its
 /// own PID's tone and are cut at the video's segment numbers (a switch of language stays in sync); hls.js and Shaka
-/// (HLS and DASH) switch to French and keep playing. One publish serves every test (the class fixture).
+/// (HLS and DASH) play English's tone, switch to French, keep playing and then play French's, as measured in the audio
+/// the browser decodes (<see cref="BrowserToneMeter"/>). One publish serves every test (the class fixture).
 /// </summary>
 [Collection(AudioRenditionsCollection.Name)]
 public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassFixture<AlternateAudioFixture>
@@ -103,7 +104,7 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
     }
 
     [Fact]
-    public async Task Hls_js_lists_both_languages_and_switches_to_french()
+    public async Task Hls_js_lists_both_languages_and_switching_plays_the_french_tone()
     {
         await fixture.AlternateMasterAsync();
         await using var player = await (await fixture.BrowserAsync()).OpenAsync(PlayerKind.Hls);
@@ -116,6 +117,9 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
         Assert.True(langs.Length == 2 && langs.Contains("en") && langs.Contains("fr"),
             Diagnose($"hls.audioTracks langs [{string.Join(", ", langs)}]"));
         await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Diagnose("hls.js"));
+        // What the browser decodes and plays: English's 440 Hz, then, once switched, French's 660 Hz.
+        var meter = await BrowserToneMeter.AttachAsync(player);
+        await meter.WaitUntilHeardAsync(440, 660, TimeSpan.FromSeconds(20), "hls.js on English", Diagnose);
 
         int french = Array.IndexOf(langs, "fr");
         await player.Page.EvaluateAsync("""
@@ -133,6 +137,7 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
             () => Diagnose(player.EvaluateAsync<string>("() => JSON.stringify(window.__alternate)").GetAwaiter().GetResult()));
         double at = await player.GetCurrentTimeAsync();
         await player.WaitForCurrentTimeAsync(at + 3, TimeSpan.FromSeconds(30), () => Diagnose("hls.js after the switch to French"));
+        await meter.WaitUntilHeardAsync(660, 440, TimeSpan.FromSeconds(30), "hls.js after the switch to French", Diagnose);
         var fatal = await player.GetFatalErrorsAsync();
         Assert.True(fatal.Count == 0, Diagnose($"hls.js fatal errors: {string.Join("; ", fatal)}"));
     }
@@ -140,7 +145,7 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
     [Theory]
     [InlineData("hls")]
     [InlineData("dash")]
-    public async Task Shaka_lists_both_languages_and_switches_to_french(string manifest)
+    public async Task Shaka_lists_both_languages_and_switching_plays_the_french_tone(string manifest)
     {
         if (manifest == "hls") await fixture.AlternateMasterAsync();
         else await fixture.AlternateMpdAsync();
@@ -148,6 +153,8 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
         string Diagnose(string what) => fixture.Describe($"{what}{Environment.NewLine}{player.DescribeAsync().GetAwaiter().GetResult()}");
         await player.StartAsync((manifest == "hls" ? fixture.Master : fixture.Mpd).ToString());
         await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Diagnose($"Shaka ({manifest})"));
+        var meter = await BrowserToneMeter.AttachAsync(player);
+        await meter.WaitUntilHeardAsync(440, 660, TimeSpan.FromSeconds(20), $"Shaka ({manifest}) on English", Diagnose);
         // Shaka 5 (the bundled 5.2) has no getAudioLanguages()/selectAudioLanguage(): its audio tracks carry the language.
         string[] langs = await player.EvaluateAsync<string[]>("() => window.__shaka.getAudioTracks().map((t) => String(t.language))");
         Assert.True(langs.Contains("en") && langs.Contains("fr"),
@@ -161,6 +168,7 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
             () => Diagnose($"active variant language {player.EvaluateAsync<string>(Active).GetAwaiter().GetResult()}"));
         double at = await player.GetCurrentTimeAsync();
         await player.WaitForCurrentTimeAsync(at + 3, TimeSpan.FromSeconds(30), () => Diagnose($"Shaka ({manifest}) after the switch to French"));
+        await meter.WaitUntilHeardAsync(660, 440, TimeSpan.FromSeconds(30), $"Shaka ({manifest}) after the switch to French", Diagnose);
         var fatal = await player.GetFatalErrorsAsync();
         Assert.True(fatal.Count == 0, Diagnose($"Shaka ({manifest}) fatal errors: {string.Join("; ", fatal)}"));
     }

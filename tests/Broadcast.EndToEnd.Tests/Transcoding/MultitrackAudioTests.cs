@@ -10,7 +10,8 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// them (track 0 English, track 1 French, through the API before the publish). Track 0 is the default audio, track 1 the
 /// alternate rendition audio-fr: the master's EXT-X-MEDIA lines and the MPD's audio AdaptationSets say so, each
 /// rendition's segments carry its own track's tone at the video's segment numbers, and hls.js lists both by language,
-/// switches to French and keeps playing. One publish serves every test (the class fixture).
+/// plays the English tone, switches to French and plays the French one (measured in the audio the browser decodes).
+/// One publish serves every test (the class fixture).
 /// </summary>
 [Collection(AudioRenditionsCollection.Name)]
 public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClassFixture<MultitrackAudioFixture>
@@ -89,7 +90,7 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
     }
 
     [Fact]
-    public async Task Hls_js_lists_english_and_french_and_switches_to_french()
+    public async Task Hls_js_lists_english_and_french_and_switching_plays_the_french_tone()
     {
         await fixture.MasterAsync();
         await using var browser = await BrowserHost.StartAsync();
@@ -103,6 +104,11 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
         Assert.True(names is ["English/en", "French/fr"],
             Diagnose($"hls.audioTracks [{string.Join(", ", names)}], expected [English/en, French/fr]"));
         await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), () => Diagnose("hls.js"));
+
+        // What the browser decodes and plays: the English track's 440 Hz, then, once switched, the French one's 660 Hz.
+        var meter = await BrowserToneMeter.AttachAsync(player);
+        await meter.WaitUntilHeardAsync(MultitrackAudioFixture.Track0Hz, MultitrackAudioFixture.Track1Hz, TimeSpan.FromSeconds(20),
+            "hls.js on English (track 0)", Diagnose);
 
         await player.Page.EvaluateAsync("""
             () => {
@@ -119,6 +125,8 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
             () => Diagnose(player.EvaluateAsync<string>("() => JSON.stringify(window.__alternate)").GetAwaiter().GetResult()));
         double at = await player.GetCurrentTimeAsync();
         await player.WaitForCurrentTimeAsync(at + 3, TimeSpan.FromSeconds(30), () => Diagnose("hls.js after the switch to audio-fr"));
+        await meter.WaitUntilHeardAsync(MultitrackAudioFixture.Track1Hz, MultitrackAudioFixture.Track0Hz, TimeSpan.FromSeconds(30),
+            "hls.js after the switch to French (track 1)", Diagnose);
         var fatal = await player.GetFatalErrorsAsync();
         Assert.True(fatal.Count == 0, Diagnose($"hls.js fatal errors: {string.Join("; ", fatal)}"));
     }
