@@ -6,11 +6,14 @@ namespace Broadcast.Transcoder;
 
 /// <summary>
 /// The input side of a <see cref="TranscodeSession"/>'s ffmpeg: the source's video written as FLV into its stdin, and
-/// the source's latest GOPs kept so that a restarted ffmpeg re-encodes from the keyframe its rungs last reached.
+/// the source's video since the keyframe its rungs last reached kept, so that a restarted ffmpeg re-encodes from there.
 /// Audio stays the source's (copied by the packager): only video goes through ffmpeg. One pump runs at a time.
 /// </summary>
-internal sealed class SourceVideoPump
+/// <param name="delivered">The decode time of the last frame every rung has delivered (null before the first): the
+/// replay keeps what ffmpeg was given after the keyframe at or before it, however far ffmpeg lags (a loaded machine).</param>
+internal sealed class SourceVideoPump(Func<long?> delivered)
 {
+    /// <summary>At most this much is kept (40 s at 30 fps): an ffmpeg further behind restarts from what is left.</summary>
     private const int MaxReplayFrames = 1200;
     private readonly List<MediaFrame> _replay = new();
 
@@ -86,17 +89,19 @@ internal sealed class SourceVideoPump
         _replay.Clear();
     }
 
-    /// <summary>Keeps the source video since the keyframe before the latest one (two GOPs at most, bounded) for a restart's replay.</summary>
+    /// <summary>
+    /// Keeps the source video a restart replays: from the keyframe at or before the rungs' last delivered frame (nothing
+    /// older can be needed), bounded by <see cref="MaxReplayFrames"/>.
+    /// </summary>
     private void Remember(MediaFrame frame)
     {
-        if (frame.IsKeyframe)
+        if (frame.IsKeyframe && delivered() is long reached)
         {
-            int keyframes = _replay.Count(f => f.IsKeyframe);
-            if (keyframes >= 2)
+            int from = _replay.FindLastIndex(f => f.IsKeyframe && f.Dts <= reached);
+            if (from > 0)
             {
-                int second = _replay.FindIndex(1, f => f.IsKeyframe);
-                for (int i = 0; i < second; i++) _replay[i].Release();
-                _replay.RemoveRange(0, second);
+                for (int i = 0; i < from; i++) _replay[i].Release();
+                _replay.RemoveRange(0, from);
             }
         }
         if (_replay.Count >= MaxReplayFrames)

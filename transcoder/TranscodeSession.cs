@@ -28,12 +28,15 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     private readonly List<string> _shed = new();
     private readonly List<string> _warnings = new();
     private readonly CancellationTokenSource _stop = new();
-    private readonly SourceVideoPump _input = new();
-    private LiveStreamReader? _firstReader;
+    private readonly SourceVideoPump _input;
+    // One reader for the session's life. A restarted ffmpeg replays the kept GOPs up to the last frame the dead one was
+    // given and goes on with the next frame in this reader's queue, so its input has no hole. A reader opened per run
+    // starts at the live edge's keyframe instead: behind a lagging ffmpeg that skipped seconds of source, and ffmpeg
+    // closes such a hole by restamping what follows (even with -copyts), so every rung ran seconds behind the source.
+    private readonly LiveStreamReader _reader;
     private FfmpegProgress _progress = new();
     private Task? _run;
     private int _restarts;
-    private long _inputDropped;
     private SupervisedProcess? _process;
     private int _disposed;
     private readonly bool _lowLatency;
@@ -43,7 +46,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     {
         _lowLatency = lowLatency;
         _source = source;
-        _firstReader = reader;
+        _reader = reader;
+        _input = new SourceVideoPump(() => RungsDelivered);
         _settings = settings;
         _logger = logger;
         _backends = backends.ToList();
@@ -52,6 +56,23 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     }
 
     public IReadOnlyList<RungOutput> Outputs { get; }
+
+    /// <summary>The decode time of the last frame every running rung has delivered; null until each has one.</summary>
+    private long? RungsDelivered
+    {
+        get
+        {
+            long? min = null;
+            foreach (var o in Outputs)
+            {
+                lock (_warnings)
+                    if (_shed.Contains(o.Rung.Name)) continue;
+                if (o.LastDts is not long dts) return null;
+                min = min is long m ? Math.Min(m, dts) : dts;
+            }
+            return min;
+        }
+    }
 
     public EncoderBackend Backend => _backends[0];
 
@@ -69,7 +90,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             lock (_warnings)
                 return new TranscodeStreamStatus(_source.Name, Backend.Name, _active.Select(r => r.Name).ToArray(), _shed.ToArray(),
                     p.WindowSpeed ?? p.Speed, p.Fps, p.DroppedFrames, Restarts,
-                    Interlocked.Read(ref _inputDropped) + (_firstReader?.DroppedFrames ?? 0), _warnings.ToArray());
+                    _reader.DroppedFrames, _warnings.ToArray());
         }
     }
 
@@ -98,6 +119,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         }
         finally
         {
+            _reader.Dispose();
             foreach (var o in Outputs) o.Stream.Complete();
         }
     }
@@ -107,19 +129,8 @@ public sealed partial class TranscodeSession : IAsyncDisposable
     {
         if (_active.Count == 0) return RunVerdict.Stop;
         LeaveBackendThatDropsCaptions();
-        var reader = _firstReader ?? _source.OpenReader("transcoder", capacity: 1024);
-        _firstReader = null;
         long started = Environment.TickCount64;
-        RunOutcome outcome;
-        try
-        {
-            outcome = await RunOnceAsync(reader, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Interlocked.Add(ref _inputDropped, reader.DroppedFrames);
-            reader.Dispose();
-        }
+        var outcome = await RunOnceAsync(_reader, cancellationToken).ConfigureAwait(false);
         if (outcome == RunOutcome.SourceEnded || cancellationToken.IsCancellationRequested) return RunVerdict.Stop;
         if (outcome == RunOutcome.Interrupted)
         {
@@ -346,7 +357,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         _process?.Kill();
         try { await Completion.ConfigureAwait(false); } catch (OperationCanceledException) { }
-        _firstReader?.Dispose();
+        _reader.Dispose();
         _input.ForgetReplay();
         _stop.Dispose();
     }
