@@ -9,7 +9,10 @@ namespace Broadcast.Control.Channels;
 /// </summary>
 public static class AudioTrackNames
 {
-    /// <summary>The most entries a channel holds: the most audio tracks a publisher may send (<c>Srt:MaxAudioTracks</c>, <c>Rtmp:MaxAudioTracks</c>).</summary>
+    /// <summary>
+    /// The most entries a channel holds: the most audio tracks a publisher may send (<c>Srt:MaxAudioTracks</c>,
+    /// <c>Rtmp:MaxAudioTracks</c>).
+    /// </summary>
     public const int MaxTracks = 8;
 
     /// <summary>The API's purpose values, in <see cref="AudioPurpose"/> order.</summary>
@@ -35,7 +38,8 @@ public static class AudioTrackNames
             var (language, purposeName) = entries[i];
             string? code = null;
             if (!string.IsNullOrEmpty(language) && (code = AudioLanguages.ToIso639(language)) is null)
-                errors.Add($"Track {i + 1}: language '{Shorten(language)}' is not an ISO 639 code (two letters such as 'fr', or three such as 'fra').");
+                errors.Add($"Track {i + 1}: language '{Shorten(language)}' is not an ISO 639 code " +
+                    "(two letters such as 'fr', or three such as 'fra').");
             int purpose = purposeName is null ? 0 : IndexOf(purposeName);
             if (purpose < 0)
                 errors.Add($"Track {i + 1}: purpose '{Shorten(purposeName!)}' is not one of {string.Join(", ", PurposeNames)}.");

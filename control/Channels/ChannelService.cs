@@ -217,7 +217,8 @@ public sealed partial class ChannelService(
         CancellationToken cancellationToken = default)
     {
         var (labels, errors) = AudioTrackNames.Read(tracks);
-        if (labels is null) throw new ValidationFailedException(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["tracks"] = [.. errors] });
+        if (labels is null)
+            throw new ValidationFailedException(new Dictionary<string, string[]>(StringComparer.Ordinal) { ["tracks"] = [.. errors] });
         if (!await repository.SetAudioTracksAsync(id, AudioTrackNames.Encode(labels), cancellationToken).ConfigureAwait(false)) return null;
         LogUpdated(id);
         return await GetAsync(id, cancellationToken).ConfigureAwait(false);

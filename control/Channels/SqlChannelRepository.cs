@@ -47,7 +47,8 @@ public interface IChannelRepository
 /// </summary>
 public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRepository
 {
-    private const string Columns = "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds, audio_tracks";
+    private const string Columns =
+        "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds, audio_tracks";
 
     public async Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default)
     {

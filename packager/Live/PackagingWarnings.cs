@@ -18,9 +18,9 @@ internal static class PackagingWarnings
         if (segmenter.AudioOverlapsDropped > 0)
             warnings.Add($"audio timestamps stepped back into audio already sent; {segmenter.AudioOverlapsDropped} overlapping frame(s) dropped");
         if (segmenter.StoppedAudio is { Count: > 0 } stopped)
-            warnings.Add($"audio {string.Join(", ", stopped)} stopped: the encoder has sent nothing of it for over " +
-                $"{AudioSegmenterStoppedSeconds} s while the picture goes on; its listeners hear nothing (their players wait) until it " +
-                "returns, and every other rendition goes on");
+            warnings.Add($"audio track{(stopped.Count > 1 ? "s" : "")} {string.Join(", ", stopped)} stopped: the encoder has sent " +
+                $"nothing of it for over {AudioSegmenterStoppedSeconds} s while the picture goes on; its listeners hear nothing (their " +
+                "players wait) until it returns, and every other rendition goes on");
         var retired = broadcast.VideoTimelines.Where(t => t.Retired).Select(t => t.Name).ToArray();
         if (retired.Length > 0) warnings.Add($"renditions {string.Join(", ", retired)} stopped and were removed from the manifests");
         return warnings;
