@@ -1,5 +1,4 @@
 using Broadcast.Media;
-using Broadcast.Media.Flv;
 using Broadcast.TestSupport;
 
 namespace Broadcast.Transcoder.Tests;
@@ -18,7 +17,7 @@ public class TranscodeRestartTests
     {
         // Large pictures at a high rate: ffmpeg's stdin pipe holds a few of them, so the rest waits in the session's reader.
         var spec = new ClipSpec { Seconds = 10, Width = 1280, Height = 720, VideoBitrateKbps = 6000, GopFrames = 60 };
-        var frames = await DemuxAsync(await TestMedia.GetClipAsync(spec));
+        var frames = await FlvClipFrames.ReadAsync(await TestMedia.GetClipAsync(spec));
         var video = frames.Where(f => f.Kind == MediaKind.Video).ToList();
         var sourceKeys = video.Where(f => f.IsKeyframe).Select(f => f.Dts).ToList();
         long sourceLast = video[^1].Dts;
@@ -59,25 +58,6 @@ public class TranscodeRestartTests
             if (f.Kind == MediaKind.Video) frames.Add((f.Dts, f.IsKeyframe));
             f.Release();
         }
-        return frames;
-    }
-
-    private static async Task<List<MediaFrame>> DemuxAsync(string clip)
-    {
-        var hub = new LiveStream("clip");
-        using var reader = hub.OpenReader("copy", capacity: 100_000);
-        var demuxer = new FlvDemuxer(hub);
-        var bytes = await File.ReadAllBytesAsync(clip);
-        Assert.True(FlvFileHeader.TryRead(bytes, out _, out int offset));
-        ReadOnlyMemory<byte> rest = bytes.AsMemory(offset);
-        while (FlvTag.TryRead(rest.Span, out var tag, out int consumed, out _))
-        {
-            Assert.True(demuxer.TryWrite(tag, out var error), error);
-            rest = rest[consumed..];
-        }
-        hub.Complete();
-        var frames = new List<MediaFrame>();
-        while (await reader.ReadAsync() is { } f) frames.Add(f);
         return frames;
     }
 

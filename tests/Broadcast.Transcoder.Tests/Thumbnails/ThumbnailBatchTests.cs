@@ -103,21 +103,8 @@ public sealed class ThumbnailBatchTests
         string clip = dir.Combine($"clip{width}x{height}.flv");
         MediaTools.Run("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", $"testsrc2=size={width}x{height}:rate=30",
             "-t", "1", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-f", "flv", clip]);
-        var stream = new LiveStream($"clip{width}");
-        using var reader = stream.OpenReader("test", capacity: 10_000);
-        var demuxer = new FlvDemuxer(stream);
-        var bytes = await File.ReadAllBytesAsync(clip);
-        Assert.True(FlvFileHeader.TryRead(bytes, out _, out int offset));
-        ReadOnlyMemory<byte> rest = bytes.AsMemory(offset);
-        while (FlvTag.TryRead(rest.Span, out var tag, out int consumed, out _))
-        {
-            Assert.True(demuxer.TryWrite(tag, out var error), error);
-            rest = rest[consumed..];
-        }
-
-        stream.Complete();
         MediaFrame? keyframe = null;
-        while (await reader.ReadAsync() is { } frame)
+        foreach (var frame in await FlvClipFrames.ReadAsync(clip))
         {
             if (keyframe is null && frame.Kind == MediaKind.Video && frame.IsKeyframe) keyframe = frame;
             else frame.Release();
