@@ -9,7 +9,7 @@ namespace Broadcast.Transcoder;
 /// the source's video since the keyframe its rungs last reached kept, so that a restarted ffmpeg re-encodes from there.
 /// Audio stays the source's (copied by the packager): only video goes through ffmpeg. One pump runs at a time.
 /// </summary>
-/// <param name="delivered">The decode time of the last frame every rung has delivered (null before the first): the
+/// <param name="delivered">The decode time of the last frame every running rung has delivered (null before any has one): the
 /// replay keeps what ffmpeg was given after the keyframe at or before it, however far ffmpeg lags (a loaded machine).</param>
 internal sealed class SourceVideoPump(Func<long?> delivered)
 {

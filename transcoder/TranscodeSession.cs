@@ -57,7 +57,10 @@ public sealed partial class TranscodeSession : IAsyncDisposable
 
     public IReadOnlyList<RungOutput> Outputs { get; }
 
-    /// <summary>The decode time of the last frame every running rung has delivered; null until each has one.</summary>
+    /// <summary>
+    /// The decode time of the last frame every running rung has delivered (null before any has one): where a restarted
+    /// ffmpeg resumes, and how far back the replay must reach.
+    /// </summary>
     private long? RungsDelivered
     {
         get
@@ -67,8 +70,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
             {
                 lock (_warnings)
                     if (_shed.Contains(o.Rung.Name)) continue;
-                if (o.LastDts is not long dts) return null;
-                min = min is long m ? Math.Min(m, dts) : dts;
+                if (o.LastDts is long dts) min = min is long m ? Math.Min(m, dts) : dts;
             }
             return min;
         }
@@ -223,8 +225,7 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                         runCts.Token).ConfigureAwait(false);
                 }, runCts.Token);
             }
-            long? resumeAt = _afterGap ? null : Outputs.Where(o => rungs.Any(r => r.Name == o.Rung.Name)).Select(o => o.LastDts).DefaultIfEmpty(null)
-                .Min();
+            long? resumeAt = _afterGap ? null : RungsDelivered;
             _afterGap = false;
             pumpTask = _input.PumpAsync(reader, process.Stdin, resumeAt, runCts.Token);
 
