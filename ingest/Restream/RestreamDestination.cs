@@ -9,7 +9,12 @@ namespace Broadcast.Ingest.Restream;
 /// <param name="Id">Stable id (the control plane's destination id).</param>
 /// <param name="Url">Server URL, <c>rtmp://host[:port]/app</c> or <c>rtmps://…</c>, without the key.</param>
 /// <param name="AllowUntrustedCertificate">rtmps:// only: accept a self-signed certificate (test servers).</param>
-public sealed record RestreamDestination(string Id, string Url, string StreamKey, bool Enabled = true, bool AllowUntrustedCertificate = false);
+/// <param name="Multitrack">
+/// The destination takes Enhanced RTMP v2 multitrack: it gets every track the encoder sent (its video rungs and its
+/// alternate audio) beside the default ones. Otherwise only the default video and audio go, as to any plain RTMP server.
+/// </param>
+public sealed record RestreamDestination(string Id, string Url, string StreamKey, bool Enabled = true, bool AllowUntrustedCertificate = false,
+    bool Multitrack = false);
 
 /// <summary>
 /// Where the restream supervisor learns a live stream's destinations. Owned here (its consumer); the composition
