@@ -35,4 +35,8 @@ internal static partial class RestreamLog
 
     [LoggerMessage(EventId = 1407, Level = LogLevel.Debug, Message = "Restream {StreamName} ({DestinationId}): the destination said {Detail}")]
     public static partial void FailureDetail(ILogger logger, string streamName, string destinationId, string detail);
+
+    [LoggerMessage(EventId = 1408, Level = LogLevel.Information,
+        Message = "Restream {StreamName} ({DestinationId}): multitrack, {VideoTracks} video and {AudioTracks} audio tracks beside the default ones")]
+    public static partial void Multitrack(ILogger logger, string streamName, string destinationId, int videoTracks, int audioTracks);
 }

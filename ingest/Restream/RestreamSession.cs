@@ -26,6 +26,8 @@ internal sealed class RestreamSession
     private RestreamState _state;
     private RtmpPublishClient? _client;
     private LiveStreamReader? _reader;
+    private LiveStreamReader[] _trackReaders = [];
+    private long _trackFramesDropped;
     private long _bytesBefore;
     private Task _run = Task.CompletedTask;
 
@@ -53,7 +55,9 @@ internal sealed class RestreamSession
         {
             var state = Volatile.Read(ref _state);
             long bytes = Interlocked.Read(ref _bytesBefore) + (Volatile.Read(ref _client)?.BytesSent ?? 0);
-            return state with { BytesSent = bytes, FramesDropped = state.FramesDropped + (Volatile.Read(ref _reader)?.DroppedFrames ?? 0) };
+            long dropped = (Volatile.Read(ref _reader)?.DroppedFrames ?? 0) + Interlocked.Read(ref _trackFramesDropped);
+            foreach (var track in Volatile.Read(ref _trackReaders)) dropped += track.DroppedFrames;
+            return state with { BytesSent = bytes, FramesDropped = state.FramesDropped + dropped };
         }
     }
 
@@ -168,7 +172,11 @@ internal sealed class RestreamSession
         }
     }
 
-    /// <summary>Frames from a fresh reader to the client until the stream ends (true) or sending fails (throws).</summary>
+    /// <summary>
+    /// Frames from a fresh reader to the client until the stream ends (true) or sending fails (throws). A multitrack
+    /// destination also gets the encoder's other tracks, each from a reader of its own hub, once the default track's first
+    /// frame has set the time base.
+    /// </summary>
     private async Task<bool> PumpAsync(RtmpPublishClient client, CancellationToken token)
     {
         // Opened after the publish was accepted: it starts at the newest cached keyframe, so the destination's first
@@ -176,13 +184,67 @@ internal sealed class RestreamSession
         var reader = _stream.OpenReader($"restream:{Destination.Id}", _options.QueueFrames);
         Volatile.Write(ref _reader, reader);
         await client.SendMetadataAsync(RtmpMetadata.From(_stream.Video, _stream.Audio), token).ConfigureAwait(false);
-        while (true)
+        using var tracksStop = CancellationTokenSource.CreateLinkedTokenSource(token);
+        List<Task>? tracks = null;
+        try
         {
-            var frame = await reader.ReadAsync(token).ConfigureAwait(false);
-            if (frame is null) return true;
+            while (true)
+            {
+                if (tracks?.Find(t => t.IsFaulted) is { } failed) await failed.ConfigureAwait(false); // its failure is the session's
+                var frame = await reader.ReadAsync(token).ConfigureAwait(false);
+                if (frame is null) return true;
+                try
+                {
+                    await client.SendFrameAsync(frame, token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    frame.Release();
+                }
+                if (tracks is null && Destination.Multitrack) tracks = StartTrackPumps(client, tracksStop.Token);
+            }
+        }
+        finally
+        {
+            await tracksStop.CancelAsync().ConfigureAwait(false);
+            if (tracks is not null) await Task.WhenAll(tracks).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            foreach (var track in Interlocked.Exchange(ref _trackReaders, []))
+            {
+                Interlocked.Add(ref _trackFramesDropped, track.DroppedFrames);
+                track.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The encoder's video rungs and alternate audio as they stand, numbered 1.. per kind in the order the encoder sent them
+    /// (the ids the destination sees; the source's own ids may be MPEG-TS PIDs, which do not fit a track id byte).
+    /// </summary>
+    private List<Task> StartTrackPumps(RtmpPublishClient client, CancellationToken token)
+    {
+        var hubs = _stream.EncoderRungs.Select(r => r.Value).Take(byte.MaxValue).ToList();
+        int videoTracks = hubs.Count;
+        hubs.AddRange(_stream.AlternateAudioTracks.Select(a => a.Hub).Take(byte.MaxValue));
+        var readers = new LiveStreamReader[hubs.Count];
+        var pumps = new List<Task>(readers.Length);
+        for (int i = 0; i < readers.Length; i++)
+        {
+            readers[i] = hubs[i].OpenReader($"restream:{Destination.Id}:{i}", _options.QueueFrames);
+            byte trackId = (byte)(i < videoTracks ? i + 1 : i - videoTracks + 1);
+            pumps.Add(PumpTrackAsync(readers[i], trackId, client, token));
+        }
+        Volatile.Write(ref _trackReaders, readers);
+        RestreamLog.Multitrack(_logger, _stream.Name, Destination.Id, videoTracks, hubs.Count - videoTracks);
+        return pumps;
+    }
+
+    private static async Task PumpTrackAsync(LiveStreamReader reader, byte trackId, RtmpPublishClient client, CancellationToken token)
+    {
+        while (await reader.ReadAsync(token).ConfigureAwait(false) is { } frame)
+        {
             try
             {
-                await client.SendFrameAsync(frame, token).ConfigureAwait(false);
+                await client.SendTrackFrameAsync(frame, trackId, token).ConfigureAwait(false);
             }
             finally
             {

@@ -14,7 +14,7 @@ namespace Broadcast.Ingest.Rtmp.Client;
 /// the server (pings, acknowledgements, a late error status); <see cref="Completion"/> ends when the server closes or
 /// fails the connection. Sends are serialised; one caller sends frames in order.
 /// </summary>
-public sealed class RtmpPublishClient : IAsyncDisposable
+public sealed partial class RtmpPublishClient : IAsyncDisposable
 {
     private readonly TcpClient _tcp;
     private readonly Stream _stream;

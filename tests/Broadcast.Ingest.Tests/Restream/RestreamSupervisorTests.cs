@@ -91,6 +91,91 @@ public class RestreamSupervisorTests
         }
     }
 
+    [Fact]
+    public async Task A_multitrack_destination_gets_every_track_of_the_encoder_and_a_plain_one_the_default_tracks()
+    {
+        // The encoder's ladder as the hub holds it: a 640x360 default track with a 1 kHz tone, and beside it a 320x180 rung and
+        // an alternate audio track with a 500 Hz tone (its own AudioSpecificConfig is the same as the default's: the bytes differ).
+        var top = RtmpPublishClientTests.DemuxFfmpegClip();
+        var side = RtmpPublishClientTests.DemuxFfmpegClip(size: "320x180", toneHz: 500);
+        var multitrack = await RtmpTestHost.StartAsync();
+        var plain = await RtmpTestHost.StartAsync();
+        var registry = new LiveStreamRegistry();
+        var destinations = new Destinations();
+        destinations.Items["mt"] = new RestreamDestination("mt", $"rtmp://127.0.0.1:{multitrack.EndPoint.Port}/live", TestPublishAuthorizer.GoodKey,
+            Multitrack: true);
+        destinations.Items["plain"] = new RestreamDestination("plain", $"rtmp://127.0.0.1:{plain.EndPoint.Port}/live", TestPublishAuthorizer.GoodKey);
+        var supervisor = await StartSupervisorAsync(registry, destinations, LoopbackAllowed);
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        Assert.True(registry.TryStartPublish("src", out var stream));
+        var rung = stream.EncoderRung(1, maxTracks: 6, out string? refusal) ?? throw new InvalidOperationException(refusal);
+        var alternate = stream.AlternateAudioTrack(7, AudioLabel.Unlabelled, maxTracks: 4, out refusal) ?? throw new InvalidOperationException(refusal);
+        rung.SetTrack(side.Video!);
+        alternate.SetTrack(side.Audio!);
+        var feeding = FeedAsync(stream, top, stop.Token, (rung, alternate, side));
+        try
+        {
+            await Until(() => State(supervisor, "mt") == RestreamPhase.Live && multitrack.Registry.Find("news") is { Video: not null }, "mt live");
+            await Until(() => State(supervisor, "plain") == RestreamPhase.Live && plain.Registry.Find("news") is { Video: not null }, "plain live");
+            var received = multitrack.Registry.Find("news")!;
+            await Until(() => received.EncoderRungs.Count == 1 && received.AlternateAudioTracks.Count == 1, "the rung and the alternate audio at the destination");
+            var receivedRung = received.EncoderRungs[0].Value;
+            var receivedAudio = received.AlternateAudioTracks[0].Hub;
+            await Until(() => receivedRung.Video is not null && receivedAudio.Audio is not null, "the side tracks' sequence starts");
+            Assert.True(side.Video!.HasSameConfig(receivedRung.Video));
+            Assert.True(side.Audio!.HasSameConfig(receivedAudio.Audio));
+            Assert.True(top.Video!.HasSameConfig(received.Video));
+            Assert.Equal(1, received.EncoderRungs[0].Key);
+            Assert.Equal(1, received.AlternateAudioTracks[0].TrackId); // renumbered from the source's 7
+
+            // Frames go on arriving on each track, a rung's picture starting at a keyframe with the encoder's bytes, on the default
+            // track's timeline (the rung within a second of it).
+            using var rungReader = receivedRung.OpenReader("check-rung", 4096);
+            using var audioReader = receivedAudio.OpenReader("check-audio", 4096);
+            using var frameWait = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            frameWait.CancelAfter(TimeSpan.FromSeconds(30));
+            var rungFrames = await ReadAsync(rungReader, 60, frameWait.Token);
+            long topMs = received.Statistics.LastVideoDtsMs;
+            var audioFrames = await ReadAsync(audioReader, 60, frameWait.Token);
+            try
+            {
+                var firstRung = rungFrames.First(f => f.Kind == MediaKind.Video);
+                Assert.True(firstRung.IsKeyframe);
+                Assert.Contains(side.Frames, f => f.Kind == MediaKind.Video && f.Data.Span.SequenceEqual(firstRung.Data.Span));
+                Assert.Contains(side.Frames, f => f.Kind == MediaKind.Audio && f.Data.Span.SequenceEqual(audioFrames[^1].Data.Span));
+                Assert.All(rungFrames.Zip(rungFrames.Skip(1)), pair => Assert.True(pair.Second.Dts > pair.First.Dts));
+                long rungMs = Timescales.Rescale(rungFrames[^1].Dts, rungFrames[^1].Track.Timescale, Timescales.Milliseconds);
+                Assert.True(Math.Abs(rungMs - topMs) < 2000, $"rung at {rungMs} ms, default track at {topMs} ms");
+            }
+            finally
+            {
+                foreach (var f in rungFrames.Concat(audioFrames)) f.Release();
+            }
+
+            // The plain destination got the default tracks only.
+            var plainStream = plain.Registry.Find("news")!;
+            Assert.True(top.Video.HasSameConfig(plainStream.Video));
+            Assert.Empty(plainStream.EncoderRungs);
+            Assert.Empty(plainStream.AlternateAudioTracks);
+        }
+        finally
+        {
+            stop.Cancel();
+            await feeding;
+            await supervisor.DisposeAsync();
+            await multitrack.DisposeAsync();
+            await plain.DisposeAsync();
+            foreach (var f in top.Frames.Concat(side.Frames)) f.Release();
+        }
+    }
+
+    private static async Task<List<MediaFrame>> ReadAsync(LiveStreamReader reader, int count, CancellationToken token)
+    {
+        var frames = new List<MediaFrame>();
+        while (frames.Count < count && await reader.ReadAsync(token) is { } frame) frames.Add(frame);
+        return frames;
+    }
+
     /// <summary>These tests restream to servers on loopback: the outbound policy must be told so, as an operator would.</summary>
     /// <summary>A started supervisor with quick retries, checking destinations with <paramref name="guard"/>.</summary>
     private static async Task<RestreamSupervisor> StartSupervisorAsync(LiveStreamRegistry registry, Destinations destinations, OutboundGuard guard)
@@ -153,8 +238,12 @@ public class RestreamSupervisorTests
         Assert.True(await RtmpTestHost.EventuallyAsync(condition, timeoutSeconds: 30), $"timed out waiting for {what}");
     }
 
-    /// <summary>A publisher: the clip's frames again and again at about real time, each loop later by the clip's length.</summary>
-    private static async Task FeedAsync(LiveStream stream, RtmpPublishClientTests.Source source, CancellationToken token)
+    /// <summary>
+    /// A publisher: the clip's frames again and again at about real time, each loop later by the clip's length; with
+    /// <paramref name="beside"/>, a second clip's video and audio go to an encoder rung and an alternate audio track at the same times.
+    /// </summary>
+    private static async Task FeedAsync(LiveStream stream, RtmpPublishClientTests.Source source, CancellationToken token,
+        (LiveStream Rung, LiveStream Audio, RtmpPublishClientTests.Source Source)? beside = null)
     {
         stream.SetTrack(source.Video!);
         stream.SetTrack(source.Audio!);
@@ -163,11 +252,16 @@ public class RestreamSupervisorTests
         {
             for (int loop = 0; loop < 200 && !token.IsCancellationRequested; loop++)
             {
-                foreach (var frame in source.Frames)
+                for (int i = 0; i < source.Frames.Count; i++)
                 {
-                    long offset = Timescales.Rescale(loop * loopMs, Timescales.Milliseconds, frame.Track.Timescale);
-                    stream.Write(MediaFrame.Rent(frame.Track, frame.Dts + offset, frame.CompositionOffset, frame.IsKeyframe, frame.Data.Span));
-                    if (frame.Kind == MediaKind.Video) await Task.Delay(30, token);
+                    stream.Write(Later(source.Frames[i], loop * loopMs));
+                    if (beside is { } b && i < b.Source.Frames.Count)
+                    {
+                        var frame = Later(b.Source.Frames[i], loop * loopMs);
+                        if (frame.Kind == MediaKind.Video) stream.WriteEncoderRung(b.Rung, frame);
+                        else stream.WriteAlternateAudio(b.Audio, frame);
+                    }
+                    if (source.Frames[i].Kind == MediaKind.Video) await Task.Delay(30, token);
                 }
             }
         }
@@ -175,4 +269,8 @@ public class RestreamSupervisorTests
         {
         }
     }
+
+    private static MediaFrame Later(MediaFrame frame, long ms) =>
+        MediaFrame.Rent(frame.Track, frame.Dts + Timescales.Rescale(ms, Timescales.Milliseconds, frame.Track.Timescale), frame.CompositionOffset,
+            frame.IsKeyframe, frame.Data.Span);
 }

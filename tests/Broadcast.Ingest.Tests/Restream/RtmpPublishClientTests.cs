@@ -131,12 +131,12 @@ public class RtmpPublishClientTests
     internal sealed record Source(VideoTrack? Video, AudioTrack? Audio, List<MediaFrame> Frames);
 
     /// <summary>Two seconds of libx264 (with B-frames, so composition offsets) and AAC from ffmpeg, demuxed into frames.</summary>
-    internal static Source DemuxFfmpegClip(int seconds = 2)
+    internal static Source DemuxFfmpegClip(int seconds = 2, string size = "640x360", int toneHz = 1000)
     {
         using var dir = new TempDirectory();
         string clip = dir.Combine("clip.flv");
         MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error",
-            "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
+            "-f", "lavfi", "-i", $"testsrc2=size={size}:rate=30", "-f", "lavfi", "-i", $"sine=frequency={toneHz}:sample_rate=48000",
             "-t", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30", "-c:a", "aac", "-b:a", "64k", "-f", "flv", clip);
         var stream = new LiveStream("source");
         var demuxer = new FlvDemuxer(stream);
