@@ -87,7 +87,10 @@ internal sealed class RestreamSession
         {
             while (!token.IsCancellationRequested && !_stream.IsCompleted)
             {
-                SetState(s => s with { Phase = RestreamPhase.Connecting, NextAttemptAt = null, ConnectedSince = null });
+                SetState(s => s with
+                {
+                    Phase = RestreamPhase.Connecting, NextAttemptAt = null, ConnectedSince = null, VideoTracks = 0, AudioTracks = 0,
+                });
                 string reason;
                 RtmpPublishClient? client = null;
                 try
@@ -234,6 +237,7 @@ internal sealed class RestreamSession
             pumps.Add(PumpTrackAsync(readers[i], trackId, client, token));
         }
         Volatile.Write(ref _trackReaders, readers);
+        SetState(s => s with { VideoTracks = videoTracks, AudioTracks = hubs.Count - videoTracks });
         RestreamLog.Multitrack(_logger, _stream.Name, Destination.Id, videoTracks, hubs.Count - videoTracks);
         return pumps;
     }

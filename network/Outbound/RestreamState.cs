@@ -28,6 +28,8 @@ public enum RestreamPhase
 /// <param name="ConnectedSince">When the current connection went live (null unless <see cref="RestreamPhase.Live"/>).</param>
 /// <param name="LastError">The reason the last connection failed or ended, in plain words.</param>
 /// <param name="Attempts">Failed attempts since the last time the destination was live.</param>
+/// <param name="VideoTracks">Video tracks going to a multitrack destination beside the default one (the encoder's rungs).</param>
+/// <param name="AudioTracks">Audio tracks going to a multitrack destination beside the default one (the encoder's other languages).</param>
 public sealed record RestreamState(
     string DestinationId,
     RestreamPhase Phase,
@@ -37,7 +39,9 @@ public sealed record RestreamState(
     DateTimeOffset? LastErrorAt = null,
     DateTimeOffset? NextAttemptAt = null,
     int Attempts = 0,
-    long FramesDropped = 0)
+    long FramesDropped = 0,
+    int VideoTracks = 0,
+    int AudioTracks = 0)
 {
     public static RestreamState IdleFor(string destinationId) => new(destinationId, RestreamPhase.Idle);
 }

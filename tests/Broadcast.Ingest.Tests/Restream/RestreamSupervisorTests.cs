@@ -127,6 +127,8 @@ public class RestreamSupervisorTests
             Assert.True(top.Video!.HasSameConfig(received.Video));
             Assert.Equal(1, received.EncoderRungs[0].Key);
             Assert.Equal(1, received.AlternateAudioTracks[0].TrackId); // renumbered from the source's 7
+            Assert.Equal((1, 1), (supervisor.GetState("mt")!.VideoTracks, supervisor.GetState("mt")!.AudioTracks));
+            Assert.Equal((0, 0), (supervisor.GetState("plain")!.VideoTracks, supervisor.GetState("plain")!.AudioTracks));
 
             // Frames go on arriving on each track, a rung's picture starting at a keyframe with the encoder's bytes, on the default
             // track's timeline (the rung within a second of it).
