@@ -188,7 +188,8 @@ internal sealed class RestreamSession
         Volatile.Write(ref _reader, reader);
         await client.SendMetadataAsync(RtmpMetadata.From(_stream.Video, _stream.Audio), token).ConfigureAwait(false);
         using var tracksStop = CancellationTokenSource.CreateLinkedTokenSource(token);
-        List<Task>? tracks = null;
+        var tracks = Destination.Multitrack ? new List<Task>() : null;
+        bool timeBaseSet = false;
         try
         {
             while (true)
@@ -196,6 +197,7 @@ internal sealed class RestreamSession
                 if (tracks?.Find(t => t.IsFaulted) is { } failed) await failed.ConfigureAwait(false); // its failure is the session's
                 var frame = await reader.ReadAsync(token).ConfigureAwait(false);
                 if (frame is null) return true;
+                bool keyframe = frame.Kind == MediaKind.Video && frame.IsKeyframe;
                 try
                 {
                     await client.SendFrameAsync(frame, token).ConfigureAwait(false);
@@ -204,7 +206,10 @@ internal sealed class RestreamSession
                 {
                     frame.Release();
                 }
-                if (tracks is null && Destination.Multitrack) tracks = StartTrackPumps(client, tracksStop.Token);
+                // Tracks are looked for when the first frame has set the time base, then at each keyframe of the default
+                // track: an encoder's other tracks may start a moment after its first frames.
+                if (tracks is not null && (!timeBaseSet || keyframe)) StartNewTrackPumps(client, tracks, tracksStop.Token);
+                timeBaseSet = true;
             }
         }
         finally
@@ -220,26 +225,31 @@ internal sealed class RestreamSession
     }
 
     /// <summary>
-    /// The encoder's video rungs and alternate audio as they stand, numbered 1.. per kind in the order the encoder sent them
-    /// (the ids the destination sees; the source's own ids may be MPEG-TS PIDs, which do not fit a track id byte).
+    /// Starts a pump for each of the encoder's video rungs and alternate audio tracks not yet sent, numbered 1.. per kind in
+    /// the order the encoder sent them (the ids the destination sees; the source's own ids may be MPEG-TS PIDs, which do
+    /// not fit a track id byte). The hub's lists only grow, so a track's place in them is its id.
     /// </summary>
-    private List<Task> StartTrackPumps(RtmpPublishClient client, CancellationToken token)
+    private void StartNewTrackPumps(RtmpPublishClient client, List<Task> pumps, CancellationToken token)
     {
-        var hubs = _stream.EncoderRungs.Select(r => r.Value).Take(byte.MaxValue).ToList();
-        int videoTracks = hubs.Count;
-        hubs.AddRange(_stream.AlternateAudioTracks.Select(a => a.Hub).Take(byte.MaxValue));
-        var readers = new LiveStreamReader[hubs.Count];
-        var pumps = new List<Task>(readers.Length);
-        for (int i = 0; i < readers.Length; i++)
+        var readers = Volatile.Read(ref _trackReaders);
+        var state = Volatile.Read(ref _state);
+        var rungs = _stream.EncoderRungs;
+        var audio = _stream.AlternateAudioTracks;
+        int videoTracks = Math.Min(rungs.Count, byte.MaxValue), audioTracks = Math.Min(audio.Count, byte.MaxValue);
+        if (videoTracks == state.VideoTracks && audioTracks == state.AudioTracks) return;
+        var started = new List<LiveStreamReader>(readers);
+        for (int i = state.VideoTracks; i < videoTracks; i++) Start(rungs[i].Value, i + 1);
+        for (int i = state.AudioTracks; i < audioTracks; i++) Start(audio[i].Hub, i + 1);
+        Volatile.Write(ref _trackReaders, started.ToArray());
+        SetState(s => s with { VideoTracks = videoTracks, AudioTracks = audioTracks });
+        RestreamLog.Multitrack(_logger, _stream.Name, Destination.Id, videoTracks, audioTracks);
+
+        void Start(LiveStream hub, int trackId)
         {
-            readers[i] = hubs[i].OpenReader($"restream:{Destination.Id}:{i}", _options.QueueFrames);
-            byte trackId = (byte)(i < videoTracks ? i + 1 : i - videoTracks + 1);
-            pumps.Add(PumpTrackAsync(readers[i], trackId, client, token));
+            var trackReader = hub.OpenReader($"restream:{Destination.Id}:{hub.Name}", _options.QueueFrames);
+            started.Add(trackReader);
+            pumps.Add(PumpTrackAsync(trackReader, (byte)trackId, client, token));
         }
-        Volatile.Write(ref _trackReaders, readers);
-        SetState(s => s with { VideoTracks = videoTracks, AudioTracks = hubs.Count - videoTracks });
-        RestreamLog.Multitrack(_logger, _stream.Name, Destination.Id, videoTracks, hubs.Count - videoTracks);
-        return pumps;
     }
 
     private static async Task PumpTrackAsync(LiveStreamReader reader, byte trackId, RtmpPublishClient client, CancellationToken token)

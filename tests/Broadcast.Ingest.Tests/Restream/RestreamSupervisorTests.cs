@@ -112,7 +112,8 @@ public class RestreamSupervisorTests
         var alternate = stream.AlternateAudioTrack(7, AudioLabel.Unlabelled, maxTracks: 4, out refusal) ?? throw new InvalidOperationException(refusal);
         rung.SetTrack(side.Video!);
         alternate.SetTrack(side.Audio!);
-        var feeding = FeedAsync(stream, top, stop.Token, (rung, alternate, side));
+        var late = new System.Runtime.CompilerServices.StrongBox<LiveStream?>();
+        var feeding = FeedAsync(stream, top, stop.Token, (rung, alternate, side, late));
         try
         {
             await Until(() => State(supervisor, "mt") == RestreamPhase.Live && multitrack.Registry.Find("news") is { Video: not null }, "mt live");
@@ -153,6 +154,15 @@ public class RestreamSupervisorTests
             {
                 foreach (var f in rungFrames.Concat(audioFrames)) f.Release();
             }
+
+            // A language the encoder starts once the restream is live goes out too, from the default track's next keyframe on.
+            var third = stream.AlternateAudioTrack(9, AudioLabel.Unlabelled, maxTracks: 4, out refusal) ?? throw new InvalidOperationException(refusal);
+            third.SetTrack(side.Audio!);
+            late.Value = third;
+            await Until(() => received.AlternateAudioTracks.Count == 2 && received.AlternateAudioTracks[1].Hub.Statistics.AudioFrames > 10,
+                "the late audio track's frames at the destination");
+            Assert.Equal(2, received.AlternateAudioTracks[1].TrackId);
+            Assert.Equal((1, 2), (supervisor.GetState("mt")!.VideoTracks, supervisor.GetState("mt")!.AudioTracks));
 
             // The plain destination got the default tracks only.
             var plainStream = plain.Registry.Find("news")!;
@@ -242,10 +252,11 @@ public class RestreamSupervisorTests
 
     /// <summary>
     /// A publisher: the clip's frames again and again at about real time, each loop later by the clip's length; with
-    /// <paramref name="beside"/>, a second clip's video and audio go to an encoder rung and an alternate audio track at the same times.
+    /// <paramref name="beside"/>, a second clip's video and audio go to an encoder rung and an alternate audio track at the same times
+    /// (its audio also to a late track once one is set).
     /// </summary>
     private static async Task FeedAsync(LiveStream stream, RtmpPublishClientTests.Source source, CancellationToken token,
-        (LiveStream Rung, LiveStream Audio, RtmpPublishClientTests.Source Source)? beside = null)
+        (LiveStream Rung, LiveStream Audio, RtmpPublishClientTests.Source Source, System.Runtime.CompilerServices.StrongBox<LiveStream?> Late)? beside = null)
     {
         stream.SetTrack(source.Video!);
         stream.SetTrack(source.Audio!);
@@ -261,7 +272,11 @@ public class RestreamSupervisorTests
                     {
                         var frame = Later(b.Source.Frames[i], loop * loopMs);
                         if (frame.Kind == MediaKind.Video) stream.WriteEncoderRung(b.Rung, frame);
-                        else stream.WriteAlternateAudio(b.Audio, frame);
+                        else
+                        {
+                            if (b.Late.Value is { } lateTrack) stream.WriteAlternateAudio(lateTrack, Later(frame, 0));
+                            stream.WriteAlternateAudio(b.Audio, frame);
+                        }
                     }
                     if (source.Frames[i].Kind == MediaKind.Video) await Task.Delay(30, token);
                 }
