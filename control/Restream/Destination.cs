@@ -5,6 +5,10 @@ namespace Broadcast.Control.Restream;
 /// A restream destination of a channel. <see cref="StreamKeyHint"/> is the masked key (last four characters);
 /// the key itself leaves <see cref="DestinationService"/> only towards the restreaming pipeline.
 /// </summary>
+/// <param name="Multitrack">
+/// The destination takes Enhanced RTMP v2 multitrack: it gets every track the encoder sent (its video rungs and its alternate
+/// audio) beside the default ones. Otherwise only the default video and audio go, as to any plain RTMP server.
+/// </param>
 public sealed record Destination(
     string Id,
     string ChannelId,
@@ -12,6 +16,7 @@ public sealed record Destination(
     string StreamKeyHint,
     bool Enabled,
     bool AllowUntrustedCertificate,
+    bool Multitrack,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt);
 
@@ -27,11 +32,12 @@ public sealed record DestinationRecord(
     string KeyHint,
     bool Enabled,
     bool AllowUntrustedCertificate,
+    bool Multitrack,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt);
 
 /// <summary>What a create or update asks for; null fields are left unchanged on update.</summary>
-public sealed record DestinationSpec(string? Url, string? StreamKey, bool? Enabled, bool? AllowUntrustedCertificate);
+public sealed record DestinationSpec(string? Url, string? StreamKey, bool? Enabled, bool? AllowUntrustedCertificate, bool? Multitrack);
 
 /// <summary>
 /// The restreaming pipeline as the control plane needs it. Owned by control (its consumer); the server implements

@@ -68,7 +68,7 @@ public sealed partial class DestinationService(
         var id = Guid.CreateVersion7(now).ToString("N");
         var key = spec.StreamKey!;
         var record = new DestinationRecord(id, channelId, spec.Url!.Trim(), protector.Protect(AssociatedData(id), key), DestinationUrls.Mask(key),
-            spec.Enabled ?? true, spec.AllowUntrustedCertificate ?? false, Sql.Millis(now), Sql.Millis(now));
+            spec.Enabled ?? true, spec.AllowUntrustedCertificate ?? false, spec.Multitrack ?? false, Sql.Millis(now), Sql.Millis(now));
         await repository.InsertAsync(record, cancellationToken).ConfigureAwait(false);
         Created(logger, id, channelId, record.Url);
         await NotifyAsync(channel.Slug, cancellationToken).ConfigureAwait(false);
@@ -123,6 +123,7 @@ public sealed partial class DestinationService(
             KeyHint = spec.StreamKey is { } k ? DestinationUrls.Mask(k) : record.KeyHint,
             Enabled = spec.Enabled ?? record.Enabled,
             AllowUntrustedCertificate = spec.AllowUntrustedCertificate ?? record.AllowUntrustedCertificate,
+            Multitrack = spec.Multitrack ?? record.Multitrack,
             UpdatedAt = Sql.Millis(time.GetUtcNow()),
         };
         if (!await repository.UpdateAsync(updated, cancellationToken).ConfigureAwait(false)) return null;
@@ -173,7 +174,7 @@ public sealed partial class DestinationService(
     private static string AssociatedData(string destinationId) => "destination:" + destinationId;
 
     private static Destination ToDestination(DestinationRecord r) =>
-        new(r.Id, r.ChannelId, r.Url, r.KeyHint, r.Enabled, r.AllowUntrustedCertificate, r.CreatedAt, r.UpdatedAt);
+        new(r.Id, r.ChannelId, r.Url, r.KeyHint, r.Enabled, r.AllowUntrustedCertificate, r.Multitrack, r.CreatedAt, r.UpdatedAt);
 
     [LoggerMessage(EventId = 3501, Level = LogLevel.Information,
         Message = "Restream destination {DestinationId} of channel {ChannelId} created: {Url}")]

@@ -23,14 +23,15 @@ public interface IDestinationRepository
 /// <summary>Destinations in plain SQL over either back-end (the common subset, as <see cref="SqlChannelRepository"/>).</summary>
 public sealed class SqlDestinationRepository(ControlDatabase database) : IDestinationRepository
 {
-    private const string Columns = "id, channel_id, url, key_ciphertext, key_hint, enabled, allow_untrusted_certificate, created_at, updated_at";
+    private const string Columns =
+        "id, channel_id, url, key_ciphertext, key_hint, enabled, allow_untrusted_certificate, multitrack, created_at, updated_at";
 
     public Task InsertAsync(DestinationRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
         return Sql.ExecuteAsync(database,
             $"INSERT INTO restream_destinations ({Columns}) VALUES (@id, @channel_id, @url, @key_ciphertext, @key_hint, @enabled, " +
-            "@allow_untrusted_certificate, @created_at, @updated_at)",
+            "@allow_untrusted_certificate, @multitrack, @created_at, @updated_at)",
             c => Bind(c, record), cancellationToken);
     }
 
@@ -54,7 +55,8 @@ public sealed class SqlDestinationRepository(ControlDatabase database) : IDestin
         ArgumentNullException.ThrowIfNull(record);
         return await Sql.ExecuteAsync(database,
             "UPDATE restream_destinations SET url = @url, key_ciphertext = @key_ciphertext, key_hint = @key_hint, enabled = @enabled, " +
-            "allow_untrusted_certificate = @allow_untrusted_certificate, updated_at = @updated_at WHERE channel_id = @channel_id AND id = @id",
+            "allow_untrusted_certificate = @allow_untrusted_certificate, multitrack = @multitrack, updated_at = @updated_at " +
+            "WHERE channel_id = @channel_id AND id = @id",
             c => Bind(c, record), cancellationToken).ConfigureAwait(false) == 1;
     }
 
@@ -75,6 +77,7 @@ public sealed class SqlDestinationRepository(ControlDatabase database) : IDestin
         Sql.Add(command, "key_hint", record.KeyHint);
         Sql.Add(command, "enabled", record.Enabled);
         Sql.Add(command, "allow_untrusted_certificate", record.AllowUntrustedCertificate);
+        Sql.Add(command, "multitrack", record.Multitrack);
         Sql.Add(command, "created_at", Sql.Millis(record.CreatedAt));
         Sql.Add(command, "updated_at", Sql.Millis(record.UpdatedAt));
     }
@@ -87,6 +90,7 @@ public sealed class SqlDestinationRepository(ControlDatabase database) : IDestin
         KeyHint: reader.GetString(4),
         Enabled: reader.GetBoolean(5),
         AllowUntrustedCertificate: reader.GetBoolean(6),
-        CreatedAt: Sql.Time(reader, 7),
-        UpdatedAt: Sql.Time(reader, 8));
+        Multitrack: reader.GetBoolean(7),
+        CreatedAt: Sql.Time(reader, 8),
+        UpdatedAt: Sql.Time(reader, 9));
 }

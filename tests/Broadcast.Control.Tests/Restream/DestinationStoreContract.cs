@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broadcast.Control.Tests.Restream;
 
-/// <summary>Destinations through the real service and repository, on each back-end (migration 0003).</summary>
+/// <summary>Destinations through the real service and repository, on each back-end (migrations 0003 and 0018).</summary>
 public abstract class DestinationStoreContract(Func<ControlDatabase> create) : IAsyncLifetime
 {
     private ControlDatabase _database = null!;
@@ -36,13 +36,15 @@ public abstract class DestinationStoreContract(Func<ControlDatabase> create) : I
     public async Task Round_trips_updates_deletes_and_cascades_with_the_channel()
     {
         var channel = (await _channels.CreateAsync(new ChannelSpec("Restream store"))).Channel;
-        var a = await _destinations.CreateAsync(channel.Id, new DestinationSpec("rtmp://a.example/live", "key-aaaa-1111", null, null));
-        var b = await _destinations.CreateAsync(channel.Id, new DestinationSpec("rtmps://b.example/app", "key-bbbb-2222", false, true));
+        var a = await _destinations.CreateAsync(channel.Id, new DestinationSpec("rtmp://a.example/live", "key-aaaa-1111", null, null, null));
+        var b = await _destinations.CreateAsync(channel.Id, new DestinationSpec("rtmps://b.example/app", "key-bbbb-2222", false, true, true));
         Assert.NotNull(a);
         Assert.NotNull(b);
         Assert.True(a!.Enabled);
         Assert.False(b!.Enabled);
         Assert.True(b.AllowUntrustedCertificate);
+        Assert.False(a.Multitrack);
+        Assert.True(b.Multitrack);
 
         var list = await _destinations.ListAsync(channel.Id);
         // Listed oldest first; two destinations created within one timestamp tick are ordered by id (random after
@@ -50,6 +52,7 @@ public abstract class DestinationStoreContract(Func<ControlDatabase> create) : I
         Assert.Equal(new[] { a.Id, b.Id }.Order(StringComparer.Ordinal), list!.Select(d => d.Id).Order(StringComparer.Ordinal));
         Assert.Equal(list!.OrderBy(d => d.CreatedAt).ThenBy(d => d.Id, StringComparer.Ordinal).Select(d => d.Id), list!.Select(d => d.Id));
         Assert.Equal(a, await _destinations.GetAsync(channel.Id, a.Id));
+        Assert.True((await _destinations.GetAsync(channel.Id, b.Id))!.Multitrack);
         Assert.Null(await _destinations.GetAsync("other-channel", a.Id));
 
         // Each destination decrypts to its own key, in the same (created, id) order as the list.
@@ -58,9 +61,16 @@ public abstract class DestinationStoreContract(Func<ControlDatabase> create) : I
         Assert.Equal("key-aaaa-1111", keys.Single(k => k.Destination.Id == a.Id).StreamKey);
         Assert.Equal("key-bbbb-2222", keys.Single(k => k.Destination.Id == b.Id).StreamKey);
 
-        var updated = await _destinations.UpdateAsync(channel.Id, b.Id, new DestinationSpec("rtmps://c.example/app", null, true, null));
+        var updated = await _destinations.UpdateAsync(channel.Id, b.Id, new DestinationSpec("rtmps://c.example/app", null, true, null, null));
         Assert.Equal("rtmps://c.example/app", updated!.Url);
         Assert.True(updated.Enabled);
+        Assert.True(updated.Multitrack); // null leaves it as it was
+        Assert.True(updated.AllowUntrustedCertificate);
+        var plain = await _destinations.UpdateAsync(channel.Id, b.Id, new DestinationSpec(null, null, null, null, false));
+        Assert.False(plain!.Multitrack);
+        Assert.False((await _destinations.GetAsync(channel.Id, b.Id))!.Multitrack);
+        Assert.True((await _destinations.UpdateAsync(channel.Id, a.Id, new DestinationSpec(null, null, null, null, true)))!.Multitrack);
+        Assert.True((await _destinations.ListWithKeysAsync(channel.Id)).Single(k => k.Destination.Id == a.Id).Destination.Multitrack);
         Assert.Equal("key-bbbb-2222", (await _destinations.ListWithKeysAsync(channel.Id)).Single(k => k.Destination.Id == b.Id).StreamKey);
 
         Assert.True(await _destinations.DeleteAsync(channel.Id, a.Id));
@@ -73,8 +83,8 @@ public abstract class DestinationStoreContract(Func<ControlDatabase> create) : I
     public async Task No_plaintext_key_at_rest_and_a_copied_ciphertext_does_not_decrypt()
     {
         var channel = (await _channels.CreateAsync(new ChannelSpec("Restream at rest"))).Channel;
-        var a = await _destinations.CreateAsync(channel.Id, new DestinationSpec("rtmp://a.example/live", "secret-key-for-a-0001", null, null));
-        var b = await _destinations.CreateAsync(channel.Id, new DestinationSpec("rtmp://b.example/live", "secret-key-for-b-0002", null, null));
+        var a = await _destinations.CreateAsync(channel.Id, new DestinationSpec("rtmp://a.example/live", "secret-key-for-a-0001", null, null, null));
+        var b = await _destinations.CreateAsync(channel.Id, new DestinationSpec("rtmp://b.example/live", "secret-key-for-b-0002", null, null, null));
 
         await using (var connection = await _database.OpenAsync())
         await using (var command = connection.CreateCommand())
