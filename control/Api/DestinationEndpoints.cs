@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Broadcast.Control.Api;
 
 /// <summary>Body of <c>POST /api/channels/{id}/destinations</c> and <c>PATCH …/destinations/{destinationId}</c>.</summary>
-public sealed record DestinationRequest(string? Url, string? StreamKey, bool? Enabled, bool? AllowUntrustedCertificate);
+public sealed record DestinationRequest(string? Url, string? StreamKey, bool? Enabled, bool? AllowUntrustedCertificate, bool? Multitrack);
 
 /// <summary>A destination as the API shows it: the stream key masked, the pipeline's state alongside.</summary>
 public sealed record DestinationResponse(
@@ -18,6 +18,7 @@ public sealed record DestinationResponse(
     string StreamKey,
     bool Enabled,
     bool AllowUntrustedCertificate,
+    bool Multitrack,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
     DestinationStateResponse State);
@@ -130,9 +131,9 @@ public static class DestinationEndpoints
             ? Results.NoContent()
             : RequestBodies.NotFound("Destination", destinationId);
 
-    private static DestinationSpec ToSpec(DestinationRequest r) => new(r.Url, r.StreamKey, r.Enabled, r.AllowUntrustedCertificate);
+    private static DestinationSpec ToSpec(DestinationRequest r) => new(r.Url, r.StreamKey, r.Enabled, r.AllowUntrustedCertificate, r.Multitrack);
 
     private static DestinationResponse ToResponse(Destination d, DestinationService destinations) =>
-        new(d.Id, d.ChannelId, d.Url, d.StreamKeyHint, d.Enabled, d.AllowUntrustedCertificate, d.CreatedAt, d.UpdatedAt,
+        new(d.Id, d.ChannelId, d.Url, d.StreamKeyHint, d.Enabled, d.AllowUntrustedCertificate, d.Multitrack, d.CreatedAt, d.UpdatedAt,
             DestinationStateResponse.From(destinations.StateOf(d)));
 }

@@ -100,6 +100,7 @@ public sealed class DestinationApiTests : IAsyncLifetime
     [InlineData("""{"url":"rtmp://example.com/live","streamKey":"a b"}""", "streamKey", "spaces")]
     [InlineData("""{"url":42,"streamKey":"k"}""", "url", "wrong type")]
     [InlineData("""{"url":"rtmp://example.com/live","streamKey":"k","enabled":"yes"}""", "enabled", "wrong type")]
+    [InlineData("""{"url":"rtmp://example.com/live","streamKey":"k","multitrack":1}""", "multitrack", "wrong type")]
     public async Task Invalid_destination_is_a_400_problem_naming_the_field(string json, string field, string message)
     {
         var (channelId, _) = await CreateChannelAsync("restream-invalid");
@@ -123,6 +124,35 @@ public sealed class DestinationApiTests : IAsyncLifetime
         Assert.True((await JsonAsync(response)).GetProperty("errors").TryGetProperty("url", out _));
         var get = await JsonAsync(await _client.GetAsync($"/api/channels/{channelId}/destinations/{id}"));
         Assert.Equal("rtmp://a.example/live", get.GetProperty("url").GetString());
+    }
+
+    [Fact]
+    public async Task Multitrack_is_off_unless_asked_for_and_a_patch_without_it_leaves_it_alone()
+    {
+        var (channelId, _) = await CreateChannelAsync("restream-multitrack");
+        var plain = await JsonAsync(await PostAsync($"/api/channels/{channelId}/destinations",
+            """{"url":"rtmp://a.example/live","streamKey":"key-1"}"""));
+        Assert.False(plain.GetProperty("multitrack").GetBoolean());
+
+        using var created = await PostAsync($"/api/channels/{channelId}/destinations",
+            """{"url":"rtmp://b.example/live","streamKey":"key-2","multitrack":true}""");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var body = await JsonAsync(created);
+        Assert.True(body.GetProperty("multitrack").GetBoolean());
+        var id = body.GetProperty("id").GetString();
+        var read = await JsonAsync(await _client.GetAsync($"/api/channels/{channelId}/destinations/{id}"));
+        Assert.True(read.GetProperty("multitrack").GetBoolean());
+
+        using var disabled = await _client.PatchAsync($"/api/channels/{channelId}/destinations/{id}",
+            new StringContent("""{"enabled":false}""", Encoding.UTF8, "application/json"));
+        Assert.True((await JsonAsync(disabled)).GetProperty("multitrack").GetBoolean());
+
+        using var single = await _client.PatchAsync($"/api/channels/{channelId}/destinations/{id}",
+            new StringContent("""{"multitrack":false}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, single.StatusCode);
+        Assert.False((await JsonAsync(single)).GetProperty("multitrack").GetBoolean());
+        var list = await JsonAsync(await _client.GetAsync($"/api/channels/{channelId}/destinations"));
+        Assert.All(list.EnumerateArray(), d => Assert.False(d.GetProperty("multitrack").GetBoolean()));
     }
 
     [Fact]
