@@ -1,6 +1,6 @@
-// Channel page, restream section: list, add, enable/disable and remove destinations through the admin API (cookie
-// session + antiforgery header), with their state refreshed every few seconds. Values from the API go into the page
-// through textContent only.
+// Channel page, restream section: list, add, enable/disable, switch multitrack and remove destinations through the
+// admin API (cookie session + antiforgery header), with their state refreshed every few seconds. Values from the API go
+// into the page through textContent only.
 (function () {
     'use strict';
     const section = document.getElementById('destinations');
@@ -34,13 +34,27 @@
         }
     }
 
+    // Multitrack sends every track the encoder sent (Enhanced RTMP v2); off, only the default video and audio go.
+    function tracksCell(d) {
+        const box = el('input');
+        box.type = 'checkbox';
+        box.checked = d.multitrack;
+        box.addEventListener('change', () => send('PATCH', `${api}/${d.id}`, { multitrack: box.checked }));
+        const label = el('label', null, 'small');
+        label.title = 'Enhanced RTMP multitrack: send every video and audio track the encoder sends';
+        label.append(box, ' multitrack');
+        const cell = el('td');
+        cell.append(label);
+        return cell;
+    }
+
     function render(list) {
         body.replaceChildren();
         table.hidden = list.length === 0;
         empty.hidden = list.length > 0;
         for (const d of list) {
             const row = document.createElement('tr');
-            row.append(el('td', d.url, 'mono'), el('td', d.streamKey, 'mono'));
+            row.append(el('td', d.url, 'mono'), el('td', d.streamKey, 'mono'), tracksCell(d));
             const stateCell = el('td');
             stateCell.append(el('span', d.state.state, 'state state-' + d.state.state));
             const detail = describe(d.state);
@@ -83,10 +97,11 @@
 
     $('destination-form').addEventListener('submit', async (event) => {
         event.preventDefault();
-        const url = $('destination-url'), key = $('destination-key');
-        if (await send('POST', api, { url: url.value.trim(), streamKey: key.value, enabled: true })) {
+        const url = $('destination-url'), key = $('destination-key'), multitrack = $('destination-multitrack');
+        if (await send('POST', api, { url: url.value.trim(), streamKey: key.value, enabled: true, multitrack: multitrack.checked })) {
             url.value = '';
             key.value = '';
+            multitrack.checked = false;
         }
     });
 
