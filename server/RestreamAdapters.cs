@@ -16,7 +16,7 @@ internal sealed class ControlRestreamDestinations(ChannelService channels, Desti
         if (channel is null) return [];
         var list = await destinations.ListWithKeysAsync(channel.Id, cancellationToken).ConfigureAwait(false);
         return list.Select(d => new RestreamDestination(d.Destination.Id, d.Destination.Url, d.StreamKey, d.Destination.Enabled,
-            d.Destination.AllowUntrustedCertificate)).ToList();
+            d.Destination.AllowUntrustedCertificate, Multitrack: d.Destination.Multitrack)).ToList();
     }
 }
 

@@ -20,6 +20,24 @@ public class RestreamCompositionTests
     }
 
     [Fact]
+    public async Task The_supervisor_reads_each_destination_as_stored_multitrack_included()
+    {
+        await using var server = await InProcessServer.StartAsync("--Outbound:AllowedNetworks=127.0.0.0/8");
+        var channel = await server.CreateChannelAsync("Restream adapter");
+        var destinations = server.Services.GetRequiredService<DestinationService>();
+        var plain = await destinations.CreateAsync(channel.Id, new DestinationSpec("rtmp://127.0.0.1:19350/live", "plain-key-1234", null, true, null));
+        var multitrack = await destinations.CreateAsync(channel.Id, new DestinationSpec("rtmp://127.0.0.1:19351/live", "multi-key-5678", false, null, true));
+
+        var source = server.Services.GetRequiredService<IRestreamDestinationSource>();
+        var read = await source.GetDestinationsAsync(new Broadcast.Media.LiveStream(channel.Slug), CancellationToken.None);
+
+        Assert.Equal(new RestreamDestination(plain!.Id, "rtmp://127.0.0.1:19350/live", "plain-key-1234", Enabled: true,
+            AllowUntrustedCertificate: true, Multitrack: false), read.Single(d => d.Id == plain.Id));
+        Assert.Equal(new RestreamDestination(multitrack!.Id, "rtmp://127.0.0.1:19351/live", "multi-key-5678", Enabled: false,
+            AllowUntrustedCertificate: false, Multitrack: true), read.Single(d => d.Id == multitrack.Id));
+    }
+
+    [Fact]
     public async Task A_control_only_node_stores_destinations_without_a_supervisor()
     {
         await using var server = await InProcessServer.StartAsync("--Roles=control");
