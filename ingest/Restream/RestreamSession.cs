@@ -198,6 +198,7 @@ internal sealed class RestreamSession
                 var frame = await reader.ReadAsync(token).ConfigureAwait(false);
                 if (frame is null) return true;
                 bool keyframe = frame.Kind == MediaKind.Video && frame.IsKeyframe;
+                if (tracks is not null && !timeBaseSet) await AnnounceTracksAsync(client, token).ConfigureAwait(false);
                 try
                 {
                     await client.SendFrameAsync(frame, token).ConfigureAwait(false);
@@ -222,6 +223,20 @@ internal sealed class RestreamSession
                 track.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The sequence starts of the tracks known now, ahead of the default track's first frame: the destination learns every
+    /// track before its first picture, as from an encoder, and a server that sets its ladder there (ours) keeps them all.
+    /// </summary>
+    private async Task AnnounceTracksAsync(RtmpPublishClient client, CancellationToken token)
+    {
+        var rungs = _stream.EncoderRungs;
+        for (int i = 0; i < Math.Min(rungs.Count, byte.MaxValue); i++)
+            if (rungs[i].Value.Video is { } video) await client.SendTrackSequenceStartAsync(video, (byte)(i + 1), token).ConfigureAwait(false);
+        var audio = _stream.AlternateAudioTracks;
+        for (int i = 0; i < Math.Min(audio.Count, byte.MaxValue); i++)
+            if (audio[i].Hub.Audio is { } track) await client.SendTrackSequenceStartAsync(track, (byte)(i + 1), token).ConfigureAwait(false);
     }
 
     /// <summary>

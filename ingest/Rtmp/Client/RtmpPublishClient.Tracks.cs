@@ -9,8 +9,35 @@ namespace Broadcast.Ingest.Rtmp.Client;
 /// </summary>
 public sealed partial class RtmpPublishClient
 {
-    // Keyed by kind and track id (a byte each way): at most 512 entries, whatever the caller sends.
+    // Keyed by kind and track id (a byte each way): at most 512 entries each, whatever the caller sends.
     private readonly Dictionary<(MediaKind Kind, byte TrackId), MediaTrack> _sentTracks = new();
+    private readonly HashSet<(MediaKind Kind, byte TrackId)> _flowingTracks = new();
+
+    /// <summary>
+    /// Announces track <paramref name="trackId"/> with its sequence start before any of its frames, as an encoder does at the
+    /// start of a publish: a server learns the whole set of tracks before the default track's first picture (our own ingest
+    /// sets a broadcast's ladder and languages there). Stamped with the newest time sent, 0 before any frame.
+    /// </summary>
+    public async ValueTask SendTrackSequenceStartAsync(MediaTrack track, byte trackId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(track);
+        ArgumentOutOfRangeException.ThrowIfZero(trackId);
+        if (!FlvMultitrackWriter.CanCarry(track)) return;
+        ThrowIfReadLoopFailed();
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _body.ResetWrittenCount();
+            FlvMultitrackWriter.WriteSequenceStart(_body, track, trackId);
+            Write(track.Kind == MediaKind.Video, _lastTimestamp, _body.WrittenSpan);
+            _sentTracks[(track.Kind, trackId)] = track;
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
 
     /// <summary>
     /// Sends a frame of track <paramref name="trackId"/> (1–255; 0 is the default track, sent by <see cref="SendFrameAsync"/>)
@@ -34,17 +61,17 @@ public sealed partial class RtmpPublishClient
             if (ms < baseMs) return false;
             bool video = track.Kind == MediaKind.Video;
             var key = (track.Kind, trackId);
-            bool started = _sentTracks.TryGetValue(key, out var sent);
-            if (!started && video && !frame.IsKeyframe) return false;
+            if (video && !frame.IsKeyframe && !_flowingTracks.Contains(key)) return false;
             uint timestamp = (uint)(ms - baseMs);
             _lastTimestamp = Math.Max(_lastTimestamp, timestamp);
-            if (!started || (!ReferenceEquals(sent, track) && !track.HasSameConfig(sent)))
+            if (!_sentTracks.TryGetValue(key, out var sent) || (!ReferenceEquals(sent, track) && !track.HasSameConfig(sent)))
             {
                 _body.ResetWrittenCount();
                 FlvMultitrackWriter.WriteSequenceStart(_body, track, trackId);
                 Write(video, timestamp, _body.WrittenSpan);
             }
             _sentTracks[key] = track;
+            _flowingTracks.Add(key);
             _body.ResetWrittenCount();
             FlvMultitrackWriter.WriteFrame(_body, frame, trackId);
             Write(video, timestamp, _body.WrittenSpan);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Broadcast.EndToEnd.Tests.Dashboard;
@@ -28,10 +29,17 @@ public sealed partial class EncoderLadderTests
     [Fact]
     public async Task A_multitrack_publish_is_the_ladder_players_switch_on_with_no_transcoder()
     {
-        // The transcoder is on (its default ladder): the encoder's ladder must keep it from starting.
-        await using var server = await ServerProcess.StartAsync(new ServerOptions { SegmentSeconds = 2 });
+        // The transcoder is on (its default ladder): the encoder's ladder must keep it from starting. Loopback destinations are
+        // allowed for the relay below.
+        await using var server = await ServerProcess.StartAsync(new ServerOptions
+        {
+            SegmentSeconds = 2, ExtraArguments = ["--Outbound:AllowedNetworks=127.0.0.0/8"],
+        });
         string Log(string m) => $"{m}{Environment.NewLine}--- server log ---{Environment.NewLine}{server.LogTail(80)}";
         var channel = await server.Api.CreateChannelAsync("encoder ladder " + Guid.NewGuid().ToString("N"));
+        // A multitrack restream destination: another channel of this same server, which must receive the whole ladder.
+        var relay = await server.Api.CreateChannelAsync("encoder ladder relay " + Guid.NewGuid().ToString("N"));
+        string destinationId = await AddMultitrackDestinationAsync(server, channel.Id, relay.StreamKey);
         using var dir = new TempDirectory();
         await using var sender = await TestOnlyMultitrackRtmpSender.StartAsync(server.RtmpUrl(channel.StreamKey),
             new MultitrackRenditions { Duration = TimeSpan.FromSeconds(60) }, CancellationToken.None);
@@ -70,6 +78,22 @@ public sealed partial class EncoderLadderTests
         Assert.Equal(1280, ladder[0]!["video"]!["width"]!.GetValue<int>());
         Assert.Equal(["source", "track1", "track2", "audio"], live["renditions"]!.AsArray().Select(r => r!.GetValue<string>()));
 
+        // 2b. The multitrack restream carried every rung: the relay channel packages the encoder's ladder as it came, with no
+        // transcoder either, and the destination's state counts the two rungs beside the default track.
+        var relayMaster = server.Absolute($"/live/{relay.Slug}/master.m3u8");
+        string relayText = await LadderPlaylists.WaitForMasterAsync(server, relayMaster, Video, Log);
+        var relayVariants = relayText.Split('\n').Select(l => StreamInf().Match(l)).Where(m => m.Success)
+            .Select(m => (m.Groups["codecs"].Value, m.Groups["res"].Value)).ToHashSet();
+        foreach (var line in lines.Where(l => StreamInf().IsMatch(l)))
+        {
+            var m = StreamInf().Match(line);
+            Assert.True(relayVariants.Contains((m.Groups["codecs"].Value, m.Groups["res"].Value)), Log($"relay master lacks {line}:\n{relayText}"));
+        }
+        var state = JsonNode.Parse(await server.Http.GetStringAsync($"api/channels/{channel.Id}/destinations/{destinationId}"))!["state"]!;
+        Assert.True(state["state"]!.GetValue<string>() == "live" && state["videoTracks"]!.GetValue<int>() == 2, Log(state.ToJsonString()));
+        var relayLive = JsonNode.Parse(await server.Http.GetStringAsync($"api/channels/{relay.Id}"))!["live"]!;
+        Assert.True(relayLive["encoderBackend"] is null && relayLive["encoderLadder"]!.AsArray().Count == 2, Log(relayLive.ToJsonString()));
+
         // 3. Each player plays and moves to the 360p rung when told to (as a capped bandwidth would make it).
         await using var browser = await BrowserHost.StartAsync();
         foreach (var (kind, url) in new[] { (PlayerKind.Hls, master), (PlayerKind.Dash, mpd), (PlayerKind.Shaka, master) })
@@ -98,6 +122,15 @@ public sealed partial class EncoderLadderTests
             Assert.Contains("track 1: 1280×720 H.264", await facts.TextContentAsync(), StringComparison.Ordinal);
             Assert.True(await dashboard.Page.Locator("#fact-ladder-row").IsVisibleAsync());
         }
+    }
+
+    private static async Task<string> AddMultitrackDestinationAsync(ServerProcess server, string channelId, string streamKey)
+    {
+        using var response = await server.Http.PostAsJsonAsync($"api/channels/{channelId}/destinations",
+            new { url = $"rtmp://127.0.0.1:{server.RtmpPort}/live", streamKey, enabled = true, multitrack = true });
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"POST destination -> {(int)response.StatusCode}: {body}");
+        return JsonNode.Parse(body)!["id"]!.GetValue<string>();
     }
 
     [Fact]
