@@ -25,7 +25,8 @@ public sealed record DestinationResponse(
 
 /// <summary>
 /// A destination's restream state on the wire: <c>idle</c> (channel not live), <c>connecting</c>, <c>live</c>,
-/// <c>retrying</c> (with the last error and the next attempt) or <c>stopped</c> (disabled).
+/// <c>retrying</c> (with the last error and the next attempt) or <c>stopped</c> (disabled). A multitrack destination also
+/// counts the encoder's tracks it is sent beside the default ones.
 /// </summary>
 public sealed record DestinationStateResponse(
     string State,
@@ -35,10 +36,12 @@ public sealed record DestinationStateResponse(
     DateTimeOffset? LastErrorAt,
     DateTimeOffset? NextAttemptAt,
     int Attempts,
-    long FramesDropped)
+    long FramesDropped,
+    int VideoTracks,
+    int AudioTracks)
 {
     public static DestinationStateResponse From(RestreamState s) => new(Name(s.Phase), s.BytesSent, s.ConnectedSince, s.LastError, s.LastErrorAt,
-        s.NextAttemptAt, s.Attempts, s.FramesDropped);
+        s.NextAttemptAt, s.Attempts, s.FramesDropped, s.VideoTracks, s.AudioTracks);
 
     private static string Name(RestreamPhase phase) => phase switch
     {

@@ -21,6 +21,14 @@
         return (i === 0 ? n : n.toFixed(1)) + ' ' + units[i];
     }
 
+    // What a multitrack destination is sent beside the default tracks: the encoder's rungs and other languages.
+    function tracks(state) {
+        const parts = [];
+        if (state.videoTracks) parts.push(`${state.videoTracks} more video`);
+        if (state.audioTracks) parts.push(`${state.audioTracks} more audio`);
+        return parts.length ? ` (${parts.join(', ')} track${state.videoTracks + state.audioTracks > 1 ? 's' : ''})` : '';
+    }
+
     function describe(state) {
         switch (state.state) {
             case 'retrying': {
@@ -28,7 +36,7 @@
                 return (state.lastError || 'failed') + (next !== null ? ` — retry in ${next} s` : '');
             }
             case 'live':
-                return state.connectedSince ? 'since ' + new Date(state.connectedSince).toLocaleTimeString() : '';
+                return (state.connectedSince ? 'since ' + new Date(state.connectedSince).toLocaleTimeString() : '') + tracks(state);
             default:
                 return state.lastError ? 'last error: ' + state.lastError : '';
         }
