@@ -5,7 +5,10 @@ using Microsoft.Playwright;
 
 namespace Broadcast.EndToEnd.Tests.Restream;
 
-/// <summary>The channel page's restream section in Chromium: add (a bad scheme is refused next to the form), disable, remove.</summary>
+/// <summary>
+/// The channel page's restream section in Chromium: add (a bad scheme is refused next to the form) as multitrack, switch
+/// multitrack off from its row, disable, remove.
+/// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class RestreamDashboardTests(ServerFixture fixture)
 {
@@ -33,6 +36,7 @@ public sealed class RestreamDashboardTests(ServerFixture fixture)
 
             // Loopback is allowed on the shared test server (Outbound:AllowedNetworks); nothing connects while the channel is off air.
             await page.FillAsync("#destination-url", "rtmps://127.0.0.1:19443/live2");
+            await page.CheckAsync("#destination-multitrack");
             await page.ClickAsync("#destination-form button[type=submit]");
             await page.WaitForSelectorAsync("#destination-table tbody tr");
             var row = await page.TextContentAsync("#destination-table tbody tr") ?? "";
@@ -41,6 +45,12 @@ public sealed class RestreamDashboardTests(ServerFixture fixture)
             Assert.DoesNotContain("ui-secret-key", row, StringComparison.Ordinal);
             Assert.Contains("idle", row, StringComparison.Ordinal);
             Assert.Equal("", await page.InputValueAsync("#destination-key"));
+            // Added as multitrack (the form's checkbox), then switched off from its row.
+            Assert.True(await MultitrackAsync(channel.Id));
+            Assert.True(await page.IsCheckedAsync("#destination-table tbody tr input[type=checkbox]"));
+            await page.UncheckAsync("#destination-table tbody tr input[type=checkbox]");
+            await WaitFor.ConditionAsync(async () => !await MultitrackAsync(channel.Id), TimeSpan.FromSeconds(20), "the row's multitrack switch to reach the API",
+                () => session.Describe("multitrack"));
 
             await page.ClickAsync("#destination-table tbody tr button:has-text('Disable')");
             await page.WaitForFunctionAsync("() => document.querySelector('#destination-table tbody tr .state').textContent === 'stopped'");
@@ -55,5 +65,11 @@ public sealed class RestreamDashboardTests(ServerFixture fixture)
             await session.ScreenshotAsync("restream-dashboard.png");
             Assert.Fail(session.Describe(e.Message));
         }
+    }
+
+    private async Task<bool> MultitrackAsync(string channelId)
+    {
+        var list = System.Text.Json.Nodes.JsonNode.Parse(await fixture.Server.Http.GetStringAsync($"api/channels/{channelId}/destinations"))!.AsArray();
+        return list.Single()!["multitrack"]!.GetValue<bool>();
     }
 }
