@@ -6,10 +6,10 @@ namespace Broadcast.Media.Tests.Flv;
 /// <summary>FLV tag bodies written for RTMP messages, byte for byte, and read back by the demuxer's header reader.</summary>
 public class FlvTagBodyWriterTests
 {
-    private static readonly VideoTrack Avc = new(Codec.H264, new byte[] { 0x01, 0x64, 0x00, 0x1F }, "avc1.64001f", 320, 240);
-    private static readonly VideoTrack Hevc = new(Codec.H265, new byte[] { 0x01, 0x01, 0x60 }, "hvc1.1.6.L93.B0", 320, 240);
-    private static readonly VideoTrack Av1 = new(Codec.Av1, new byte[] { 0x81, 0x08, 0x0C }, "av01.0.04M.08", 320, 240, nalLengthSize: 0);
-    private static readonly AudioTrack Aac = new(Codec.Aac, new byte[] { 0x11, 0x90 }, "mp4a.40.2", 48000, 2);
+    internal static readonly VideoTrack Avc = new(Codec.H264, new byte[] { 0x01, 0x64, 0x00, 0x1F }, "avc1.64001f", 320, 240);
+    internal static readonly VideoTrack Hevc = new(Codec.H265, new byte[] { 0x01, 0x01, 0x60 }, "hvc1.1.6.L93.B0", 320, 240);
+    internal static readonly VideoTrack Av1 = new(Codec.Av1, new byte[] { 0x81, 0x08, 0x0C }, "av01.0.04M.08", 320, 240, nalLengthSize: 0);
+    internal static readonly AudioTrack Aac = new(Codec.Aac, new byte[] { 0x11, 0x90 }, "mp4a.40.2", 48000, 2);
 
     // name, track, keyframe, composition offset (track ticks; 6000 at 90 kHz = 67 ms), sequence header (true) or frame, expected body
     public static TheoryData<string, MediaTrack, bool, int, bool, string> Cases => new()
