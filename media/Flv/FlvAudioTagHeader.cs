@@ -33,6 +33,15 @@ public readonly record struct FlvAudioTagHeader(FlvSoundFormat SoundFormat, byte
     public const byte AacSequenceHeader = 0;
     public const byte AacRaw = 1;
 
+    /// <summary>Enhanced RTMP AudioPacketType (enhanced-rtmp-v2): a multitrack message.</summary>
+    public const byte EnhancedPacketMultitrack = 5;
+
+    /// <summary>Enhanced RTMP AudioPacketType: the channel layout (the AudioSpecificConfig has it for AAC).</summary>
+    public const byte EnhancedPacketMultichannelConfig = 4;
+
+    /// <summary>The Enhanced RTMP audio FourCC of AAC, 'mp4a'.</summary>
+    public const uint FourCcMp4a = 0x6D703461;
+
     /// <summary>How many bytes <see cref="Write"/> writes: 2 for AAC (with its packet type), 1 otherwise.</summary>
     public int Length => SoundFormat == FlvSoundFormat.Aac ? 2 : 1;
 

@@ -24,10 +24,6 @@ public sealed class FlvDemuxer
     private long _videoFramesOnTrack;
     private TimestampUnwrapper _fileTimestamps;
     private FlvEncoderTracks? _encoderTracks;
-    // Enhanced RTMP audio (enhanced-rtmp-v2, AudioPacketType): Multitrack 5, MultichannelConfig 4; FourCC 'mp4a' is AAC.
-    private const byte AudioPacketMultitrack = 5;
-    private const byte AudioPacketMultichannelConfig = 4;
-    private const uint FourCcMp4a = 0x6D703461;
     private readonly HashSet<byte> _ignoredAudioTracks = new();
     private FlvAlternateAudioTracks? _alternateAudio;
 
@@ -188,13 +184,13 @@ public sealed class FlvDemuxer
     private bool TryWriteEnhancedAudio(long timestampMs, ReadOnlySpan<byte> body, out string? error)
     {
         byte packetType = (byte)(body[0] & 0x0F);
-        if (packetType != AudioPacketMultitrack)
+        if (packetType != FlvAudioTagHeader.EnhancedPacketMultitrack)
         {
             if (body.Length < 5) return Refuse($"truncated enhanced audio tag header ({body.Length} bytes)", out error);
             return TryWriteAudioPacket(timestampMs, packetType, BinaryPrimitives.ReadUInt32BigEndian(body[1..]), body[5..], out error);
         }
         if (!FlvMultitrackTracks.TryCreate(body, "audio", out byte inner, out var tracks, out error)) return false;
-        if (inner is AudioPacketMultitrack or > AudioPacketMultichannelConfig)
+        if (inner is FlvAudioTagHeader.EnhancedPacketMultitrack or > FlvAudioTagHeader.EnhancedPacketMultichannelConfig)
             return Refuse($"audio packet type {inner} inside a multitrack message", out error);
         while (tracks.TryReadNext(out byte trackId, out uint fourCc, out var data, out error))
         {
@@ -204,7 +200,7 @@ public sealed class FlvDemuxer
             }
             else if (MaxAudioTracks > 1)
             {
-                if (fourCc != FourCcMp4a)
+                if (fourCc != FlvAudioTagHeader.FourCcMp4a)
                     return Refuse($"unsupported audio codec FourCC '{FlvVideoTagHeader.FourCcToString(fourCc)}' on audio track {trackId}", out error);
                 _alternateAudio ??= new FlvAlternateAudioTracks(Stream, MaxAudioTracks,
                     (t, reason) => TrackRefused?.Invoke($"audio track {t}", reason));
@@ -219,12 +215,14 @@ public sealed class FlvDemuxer
     private bool TryWriteAudioPacket(long timestampMs, byte packetType, uint fourCc, ReadOnlySpan<byte> payload, out string? error)
     {
         error = null;
-        if (fourCc != FourCcMp4a) return Refuse($"unsupported audio codec FourCC '{FlvVideoTagHeader.FourCcToString(fourCc)}'", out error);
+        if (fourCc != FlvAudioTagHeader.FourCcMp4a)
+            return Refuse($"unsupported audio codec FourCC '{FlvVideoTagHeader.FourCcToString(fourCc)}'", out error);
         return packetType switch
         {
             0 => TrySetAudioConfig(payload, out error), // SequenceStart: the AudioSpecificConfig
             1 => TryWriteAac(timestampMs, payload, out error), // CodedFrames
-            2 or AudioPacketMultichannelConfig => true, // SequenceEnd; the channel layout (the AudioSpecificConfig has it for AAC)
+            // SequenceEnd; the channel layout (the AudioSpecificConfig has it for AAC)
+            2 or FlvAudioTagHeader.EnhancedPacketMultichannelConfig => true,
             _ => Refuse($"unsupported enhanced RTMP audio packet type {packetType}", out error),
         };
     }

@@ -20,8 +20,6 @@ public static class FlvMultitrackWriter
 {
     private const byte AudioPacketSequenceStart = 0;
     private const byte AudioPacketCodedFrames = 1;
-    private const byte AudioPacketMultitrack = 5;
-    private const uint FourCcMp4a = 0x6D703461; // 'mp4a'
 
     /// <summary>True when the track can travel as a multitrack track: H.264, HEVC, AV1 video or AAC audio.</summary>
     public static bool CanCarry(MediaTrack track) => FlvTagBodyWriter.CanCarry(track);
@@ -32,7 +30,7 @@ public static class FlvMultitrackWriter
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(track);
         if (track.Kind == MediaKind.Video)
-            WriteVideoHead(writer, FlvVideoFrameType.Keyframe, FlvVideoPacketType.SequenceStart, VideoFourCc(track.Codec), trackId);
+            WriteVideoHead(writer, FlvVideoFrameType.Keyframe, FlvVideoPacketType.SequenceStart, FlvVideoTagHeader.FourCcOf(track.Codec), trackId);
         else
             WriteAudioHead(writer, AudioPacketSequenceStart, trackId);
         writer.Write(track.DecoderConfig.Span);
@@ -46,7 +44,7 @@ public static class FlvMultitrackWriter
         var track = frame.Track;
         if (track.Kind == MediaKind.Video)
         {
-            uint fourCc = VideoFourCc(track.Codec);
+            uint fourCc = FlvVideoTagHeader.FourCcOf(track.Codec);
             var frameType = frame.IsKeyframe ? FlvVideoFrameType.Keyframe : FlvVideoFrameType.InterFrame;
             WriteVideoHead(writer, frameType, FlvVideoPacketType.CodedFrames, fourCc, trackId);
             if (fourCc is FlvVideoTagHeader.FourCcAvc1 or FlvVideoTagHeader.FourCcHvc1)
@@ -76,18 +74,10 @@ public static class FlvMultitrackWriter
     private static void WriteAudioHead(IBufferWriter<byte> writer, byte packetType, byte trackId)
     {
         var span = writer.GetSpan(7);
-        span[0] = (byte)(((byte)FlvSoundFormat.ExHeader << 4) | AudioPacketMultitrack);
+        span[0] = (byte)(((byte)FlvSoundFormat.ExHeader << 4) | FlvAudioTagHeader.EnhancedPacketMultitrack);
         span[1] = (byte)(((byte)FlvMultitrackType.OneTrack << 4) | packetType);
-        BinaryPrimitives.WriteUInt32BigEndian(span[2..], FourCcMp4a);
+        BinaryPrimitives.WriteUInt32BigEndian(span[2..], FlvAudioTagHeader.FourCcMp4a);
         span[6] = trackId;
         writer.Advance(7);
     }
-
-    private static uint VideoFourCc(Codec codec) => codec switch
-    {
-        Codec.H264 => FlvVideoTagHeader.FourCcAvc1,
-        Codec.H265 => FlvVideoTagHeader.FourCcHvc1,
-        Codec.Av1 => FlvVideoTagHeader.FourCcAv01,
-        _ => throw new NotSupportedException($"{codec} video cannot be carried in RTMP."),
-    };
 }

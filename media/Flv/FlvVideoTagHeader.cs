@@ -71,6 +71,15 @@ public readonly record struct FlvVideoTagHeader(
         }
         : CodecId == CodecIdAvc ? Codec.H264 : Codec.Unknown;
 
+    /// <summary>The Enhanced RTMP FourCC of a codec we carry, the inverse of <see cref="Codec"/> for FourCC headers.</summary>
+    public static uint FourCcOf(Codec codec) => codec switch
+    {
+        Codec.H264 => FourCcAvc1,
+        Codec.H265 => FourCcHvc1,
+        Codec.Av1 => FourCcAv01,
+        _ => throw new NotSupportedException($"{codec} video cannot be carried in RTMP."),
+    };
+
     /// <summary>Reads the header; false only when the body is too short for the fields its first byte announces.</summary>
     public static bool TryRead(ReadOnlySpan<byte> body, out FlvVideoTagHeader header, out int consumed)
     {
