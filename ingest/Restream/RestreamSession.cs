@@ -197,8 +197,11 @@ internal sealed class RestreamSession
                 if (tracks?.Find(t => t.IsFaulted) is { } failed) await failed.ConfigureAwait(false); // its failure is the session's
                 var frame = await reader.ReadAsync(token).ConfigureAwait(false);
                 if (frame is null) return true;
-                bool keyframe = frame.Kind == MediaKind.Video && frame.IsKeyframe;
-                if (tracks is not null && !timeBaseSet) await AnnounceTracksAsync(client, token).ConfigureAwait(false);
+                // The encoder's other tracks are looked for at the first frame, then at each keyframe of the default track (they
+                // may start a moment after its first frames). The first ones are announced ahead of that first frame, so the
+                // destination learns every track before its first picture; their pumps start once the frame has set the time base.
+                var fresh = tracks is not null && (!timeBaseSet || (frame.Kind == MediaKind.Video && frame.IsKeyframe)) ? NewTracks() : null;
+                if (fresh is not null && !timeBaseSet) await AnnounceAsync(client, fresh, token).ConfigureAwait(false);
                 try
                 {
                     await client.SendFrameAsync(frame, token).ConfigureAwait(false);
@@ -207,9 +210,7 @@ internal sealed class RestreamSession
                 {
                     frame.Release();
                 }
-                // Tracks are looked for when the first frame has set the time base, then at each keyframe of the default
-                // track: an encoder's other tracks may start a moment after its first frames.
-                if (tracks is not null && (!timeBaseSet || keyframe)) StartNewTrackPumps(client, tracks, tracksStop.Token);
+                if (fresh is { Count: > 0 }) StartPumps(client, fresh, tracks!, tracksStop.Token);
                 timeBaseSet = true;
             }
         }
@@ -226,45 +227,53 @@ internal sealed class RestreamSession
     }
 
     /// <summary>
-    /// The sequence starts of the tracks known now, ahead of the default track's first frame: the destination learns every
-    /// track before its first picture, as from an encoder, and a server that sets its ladder there (ours) keeps them all.
+    /// One of the encoder's tracks beside the default ones, as the destination numbers it: 1.. per kind in the order the encoder
+    /// sent them (the source's own ids may be MPEG-TS PIDs, which do not fit a track id byte).
     /// </summary>
-    private async Task AnnounceTracksAsync(RtmpPublishClient client, CancellationToken token)
+    private readonly record struct SideTrack(LiveStream Hub, MediaKind Kind, byte Id)
     {
-        var rungs = _stream.EncoderRungs;
-        for (int i = 0; i < Math.Min(rungs.Count, byte.MaxValue); i++)
-            if (rungs[i].Value.Video is { } video) await client.SendTrackSequenceStartAsync(video, (byte)(i + 1), token).ConfigureAwait(false);
-        var audio = _stream.AlternateAudioTracks;
-        for (int i = 0; i < Math.Min(audio.Count, byte.MaxValue); i++)
-            if (audio[i].Hub.Audio is { } track) await client.SendTrackSequenceStartAsync(track, (byte)(i + 1), token).ConfigureAwait(false);
+        public MediaTrack? Config => Kind == MediaKind.Video ? Hub.Video : Hub.Audio;
     }
 
     /// <summary>
-    /// Starts a pump for each of the encoder's video rungs and alternate audio tracks not yet sent, numbered 1.. per kind in
-    /// the order the encoder sent them (the ids the destination sees; the source's own ids may be MPEG-TS PIDs, which do
-    /// not fit a track id byte). The hub's lists only grow, so a track's place in them is its id.
+    /// The encoder's video rungs and alternate audio tracks not sent yet. The hub's lists only grow, so a track's place in
+    /// them is its id, and the counts in the state say how many of each kind already go.
     /// </summary>
-    private void StartNewTrackPumps(RtmpPublishClient client, List<Task> pumps, CancellationToken token)
+    private List<SideTrack> NewTracks()
     {
-        var readers = Volatile.Read(ref _trackReaders);
         var state = Volatile.Read(ref _state);
+        var fresh = new List<SideTrack>();
         var rungs = _stream.EncoderRungs;
+        for (int i = state.VideoTracks; i < Math.Min(rungs.Count, byte.MaxValue); i++) fresh.Add(new(rungs[i].Value, MediaKind.Video, (byte)(i + 1)));
         var audio = _stream.AlternateAudioTracks;
-        int videoTracks = Math.Min(rungs.Count, byte.MaxValue), audioTracks = Math.Min(audio.Count, byte.MaxValue);
-        if (videoTracks == state.VideoTracks && audioTracks == state.AudioTracks) return;
-        var started = new List<LiveStreamReader>(readers);
-        for (int i = state.VideoTracks; i < videoTracks; i++) Start(rungs[i].Value, i + 1);
-        for (int i = state.AudioTracks; i < audioTracks; i++) Start(audio[i].Hub, i + 1);
-        Volatile.Write(ref _trackReaders, started.ToArray());
-        SetState(s => s with { VideoTracks = videoTracks, AudioTracks = audioTracks });
-        RestreamLog.Multitrack(_logger, _stream.Name, Destination.Id, videoTracks, audioTracks);
+        for (int i = state.AudioTracks; i < Math.Min(audio.Count, byte.MaxValue); i++) fresh.Add(new(audio[i].Hub, MediaKind.Audio, (byte)(i + 1)));
+        return fresh;
+    }
 
-        void Start(LiveStream hub, int trackId)
+    /// <summary>
+    /// The tracks' sequence starts, ahead of the default track's first frame, as from an encoder: a server that sets its ladder
+    /// and languages at the first picture (ours) keeps them all.
+    /// </summary>
+    private static async Task AnnounceAsync(RtmpPublishClient client, List<SideTrack> tracks, CancellationToken token)
+    {
+        foreach (var track in tracks)
+            if (track.Config is { } config) await client.SendTrackSequenceStartAsync(config, track.Id, token).ConfigureAwait(false);
+    }
+
+    /// <summary>A pump per track, each from a reader of the track's own hub.</summary>
+    private void StartPumps(RtmpPublishClient client, List<SideTrack> tracks, List<Task> pumps, CancellationToken token)
+    {
+        var readers = new List<LiveStreamReader>(Volatile.Read(ref _trackReaders));
+        foreach (var track in tracks)
         {
-            var trackReader = hub.OpenReader($"restream:{Destination.Id}:{hub.Name}", _options.QueueFrames);
-            started.Add(trackReader);
-            pumps.Add(PumpTrackAsync(trackReader, (byte)trackId, client, token));
+            var reader = track.Hub.OpenReader($"restream:{Destination.Id}:{track.Hub.Name}", _options.QueueFrames);
+            readers.Add(reader);
+            pumps.Add(PumpTrackAsync(reader, track.Id, client, token));
         }
+        Volatile.Write(ref _trackReaders, readers.ToArray());
+        int video = tracks.Count(t => t.Kind == MediaKind.Video), audio = tracks.Count - video;
+        var state = SetState(s => s with { VideoTracks = s.VideoTracks + video, AudioTracks = s.AudioTracks + audio });
+        RestreamLog.Multitrack(_logger, _stream.Name, Destination.Id, state.VideoTracks, state.AudioTracks);
     }
 
     private static async Task PumpTrackAsync(LiveStreamReader reader, byte trackId, RtmpPublishClient client, CancellationToken token)
@@ -286,7 +295,7 @@ internal sealed class RestreamSession
     private string Redact(string reason) =>
         Destination.StreamKey.Length >= 4 ? reason.Replace(Destination.StreamKey, "***", StringComparison.Ordinal) : reason;
 
-    private void SetState(Func<RestreamState, RestreamState> change)
+    private RestreamState SetState(Func<RestreamState, RestreamState> change)
     {
         RestreamState current, next;
         do
@@ -295,5 +304,6 @@ internal sealed class RestreamSession
             next = change(current);
         }
         while (Interlocked.CompareExchange(ref _state, next, current) != current);
+        return next;
     }
 }
