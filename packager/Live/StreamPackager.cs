@@ -75,11 +75,13 @@ public sealed class StreamPackager : IAsyncDisposable
             _recording = new RecordingWriter(_broadcast, journaled);
         }
         _state = new LiveStateWriter(_broadcast, journal);
-        // The listeners in the order their objects go to the store: live HLS, then the MPD, the recording's journal and the
-        // live state that relies on it (it follows the manifests it describes), the recording, and last the deletes of what
-        // left the manifests just written.
-        _listeners = [.. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
-            .. journal is null ? [] : new IPackagerListener[] { journal }, _state,
+        // The listeners in the order their objects go to the store: the recording's journal and the live state that relies
+        // on it, then live HLS and the MPD, the recording, and last the deletes of what left the manifests just written.
+        // The state goes ahead of the manifests: a node that dies between the two leaves a state naming a segment no
+        // playlist names yet, which the node continuing the broadcast lists as it was. The other way round, it would give
+        // its own first segment a number players already hold for the dead node's (hls.js: discontinuity sequence mismatch).
+        _listeners = [.. journal is null ? [] : new IPackagerListener[] { journal }, _state,
+            .. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
             .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
         if (continues is not null) _restored = new RestoredBroadcast(continues, _broadcast, _byName, _state, _retention, _lowLatency);
     }
