@@ -17,6 +17,8 @@ namespace Broadcast.Storage;
 /// packager's fixed one (see <see cref="ImpliedMeta"/>) get no sidecar: that metadata follows from the key. Without
 /// a sidecar the type and Cache-Control are the implied ones for such keys; for any other key the type is derived
 /// from the extension and Cache-Control is null.</item>
+/// <item>No inode churn: objects rewritten under one key swap between two inodes (<see cref="ReplaceManifest"/>), and
+/// a deleted segment's file takes a later segment's bytes (<see cref="SegmentFileRecycler"/>).</item>
 /// <item>ETag: a strong validator computed from the bytes returned (SHA-256, first 128 bits, quoted), so the
 /// ETag always describes exactly <see cref="StoredObject.Data"/> even while a replace races a read.</item>
 /// </list>
@@ -29,18 +31,28 @@ public sealed class FileSystemSegmentStore : ISegmentStore
     // The sidecar last written for each manifest key. Live playlists and the MPD are rewritten on every segment with
     // the same type and Cache-Control; rewriting their sidecar each time cost an inode create and a delete (rename
     // over the old one) per manifest per segment, and ext4's inode allocator was a third of the ingest profile.
-    // Only manifests are remembered: segment keys are written once, so remembering them would only grow.
+    // Only manifests and the other rewritten objects (IsRewritten) are remembered: segment keys are written once, so
+    // remembering them would only grow.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Meta> _manifestMeta = new(StringComparer.Ordinal);
 
     // Writes of one manifest share its exchange sibling (ReplaceManifest): serialised per key, striped.
     private readonly object[] _manifestLocks = Enumerable.Range(0, 32).Select(_ => new object()).ToArray();
+
+    private readonly SegmentFileRecycler _recycler;
 
     public FileSystemSegmentStore(string root)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         _root = Path.GetFullPath(root);
         Directory.CreateDirectory(_root);
+        _recycler = new SegmentFileRecycler(_root);
     }
+
+    /// <summary>Files of deleted segments kept for reuse now (<see cref="SegmentFileRecycler"/>).</summary>
+    public int RecycledFiles => _recycler.Count;
+
+    /// <summary>The folder of the root that holds them; no key can name it.</summary>
+    public const string RecycleFolder = SegmentFileRecycler.FolderName;
 
     public string Root => _root;
 
@@ -56,8 +68,9 @@ public sealed class FileSystemSegmentStore : ISegmentStore
     {
         string path = PathOf(key);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
-        bool manifest = IsManifest(key);
-        if (manifest) ReplaceManifest(path, data.Span);
+        bool rewritten = IsRewritten(key);
+        if (rewritten) ReplaceManifest(path, data.Span);
+        else if (IsSegment(key)) await WriteSegmentAsync(path, data, cancellationToken).ConfigureAwait(false);
         else await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
         var meta = new Meta(contentType, cacheControl);
         string metaPath = MetaPath(key);
@@ -69,9 +82,9 @@ public sealed class FileSystemSegmentStore : ISegmentStore
             DeleteSidecar(metaPath);
             return;
         }
-        if (manifest && _manifestMeta.TryGetValue(key, out var written) && written == meta && File.Exists(metaPath)) return;
+        if (rewritten && _manifestMeta.TryGetValue(key, out var written) && written == meta && File.Exists(metaPath)) return;
         await WriteAtomicAsync(metaPath, JsonSerializer.SerializeToUtf8Bytes(meta, MetaJson.Default.Meta), cancellationToken).ConfigureAwait(false);
-        if (manifest) _manifestMeta[key] = meta;
+        if (rewritten) _manifestMeta[key] = meta;
     }
 
     public async ValueTask<StoredObject?> GetAsync(string key, CancellationToken cancellationToken)
@@ -92,7 +105,7 @@ public sealed class FileSystemSegmentStore : ISegmentStore
             }
             catch (FileNotFoundException) { return null; }
             catch (DirectoryNotFoundException) { return null; }
-            catch (IOException) when (attempt < 5 && IsManifest(key))
+            catch (IOException) when (attempt < 5 && IsRewritten(key))
             {
                 // The path named an inode that, by the time the shared lock was asked for, had been swapped out and was
                 // being rewritten under its exclusive lock (see ReplaceManifest). Opening the path again finds the new one.
@@ -124,8 +137,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             string path = PathOf(key);
-            File.Delete(path); // no error when missing
-            if (IsManifest(key)) File.Delete(ExchangeSibling(path));
+            if (!IsSegment(key) || !_recycler.TryKeep(path)) File.Delete(path); // no error when missing
+            if (IsRewritten(key)) File.Delete(ExchangeSibling(path));
             _manifestMeta.TryRemove(key, out _);
             DeleteSidecar(MetaPath(key));
         }
@@ -192,7 +205,13 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         catch (DirectoryNotFoundException) { }
     }
 
-    private static bool IsManifest(string key) => key.EndsWith(".m3u8", StringComparison.Ordinal) || key.EndsWith(".mpd", StringComparison.Ordinal);
+    /// <summary>
+    /// Objects rewritten under one key (manifests, a channel's live state, the steering overrides) take the
+    /// <see cref="ReplaceManifest"/> path, which reuses two inodes; every other key (a segment) is written once. A new file
+    /// per write costs an inode allocation, the largest kernel cost of ingest on ext4 (bench/RESULTS.md).
+    /// </summary>
+    private static bool IsRewritten(string key) => key.EndsWith(".m3u8", StringComparison.Ordinal) || key.EndsWith(".mpd", StringComparison.Ordinal)
+        || StoreKeys.IsLiveState(key) || key == StoreKeys.SteeringOverrides;
 
     private string MetaPath(string key) => Path.Combine(_root, MetaFolder, key + ".json");
 
@@ -252,6 +271,26 @@ public sealed class FileSystemSegmentStore : ISegmentStore
 
     /// <summary>".~" prefix: never a valid key, so listings skip it, like the temp files of <see cref="WriteAtomicAsync"/>.</summary>
     private static string ExchangeSibling(string path) => Path.Combine(Path.GetDirectoryName(path)!, ".~" + Path.GetFileName(path) + ".next");
+
+    /// <summary>A segment (or a low-latency part): written once under its key, and the bulk of what is deleted.</summary>
+    private static bool IsSegment(string key) => key.EndsWith(".m4s", StringComparison.Ordinal);
+
+    /// <summary>Into a deleted segment's file when one is kept (<see cref="SegmentFileRecycler"/>), else a new file.</summary>
+    private async Task WriteSegmentAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            if (await _recycler.TryWriteAsync(path, data, cancellationToken).ConfigureAwait(false)) return;
+            await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // A full disk, most likely: the kept files' space is what the deletes would have freed.
+            _recycler.Release();
+            throw;
+        }
+    }
 
     private static async Task WriteAtomicAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {

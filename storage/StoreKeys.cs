@@ -117,7 +117,13 @@ public static class StoreKeys
     public static string RecordingPoster(string channel, string broadcastId) => $"{channel}/recordings/{broadcastId}/poster.jpg";
 
     /// <summary>The live state of a channel's broadcast, beside its master playlist: for another ingest node, never for viewers.</summary>
-    public static string LiveState(string channel) => $"{channel}/live-state.json";
+    public static string LiveState(string channel) => $"{channel}/{LiveStateName}";
+
+    private const string LiveStateName = "live-state.json";
+
+    /// <summary>Whether <paramref name="key"/> is a channel's <see cref="LiveState"/>.</summary>
+    public static bool IsLiveState(string key) =>
+        key.EndsWith(LiveStateName, StringComparison.Ordinal) && key.Length > LiveStateName.Length && key[^(LiveStateName.Length + 1)] == '/';
 
     /// <summary>Chunk <paramref name="index"/> of a recorded broadcast's journal (under its recording): for ingest nodes,
     /// never for viewers.</summary>
@@ -141,7 +147,7 @@ public static class StoreKeys
         if (!key.EndsWith(".json", StringComparison.Ordinal)) return false;
         if (key == SteeringOverrides) return true;
         string name = key[(key.LastIndexOf('/') + 1)..];
-        return name == "live-state.json" || (name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/",
+        return name == LiveStateName || (name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/",
             StringComparison.Ordinal));
     }
 

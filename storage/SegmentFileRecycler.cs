@@ -1,0 +1,135 @@
+using System.Collections.Concurrent;
+using Microsoft.Win32.SafeHandles;
+
+namespace Broadcast.Storage;
+
+/// <summary>
+/// The files of deleted segments, kept in a folder of the store's root for the next segment writes to reuse. A live
+/// channel writes new segments and deletes old ones every few seconds; on ext4 each new file is an inode allocation
+/// whose search skips every recently deleted inode (<c>find_inode_bit</c>, <c>recently_deleted</c>), and that grows
+/// with the churn: a quarter of the server's CPU at 20 RTMP publishers (bench/RESULTS.md). A kept file gets the new
+/// bytes written over its own and is renamed to the new key: no inode is allocated or freed.
+/// <list type="bullet">
+/// <item>Readers: <see cref="FileSystemSegmentStore.GetAsync"/> holds a shared lock while it reads; a kept file is
+/// opened exclusively before it is written, so one a reader still holds is deleted instead. A segment is deleted only
+/// after no playlist has named it for the delete grace, so that is rare.</item>
+/// <item>Bound: at most <see cref="MaxFiles"/> files and <see cref="MaxBytes"/> kept; beyond, a delete deletes. In steady
+/// state each batch's writes take what the previous batch's deletes kept. A failed write gives back every kept file's
+/// space (<see cref="Release"/>): a full disk gets what deletes would have freed.</item>
+/// <item>The folder's name starts with ".~", which no key can: listings skip it and nothing serves it. What a previous
+/// run left there is deleted at start.</item>
+/// </list>
+/// </summary>
+internal sealed class SegmentFileRecycler
+{
+    public const string FolderName = ".~recycle";
+
+    private const int MaxFiles = 64;
+    private const long MaxBytes = 64L * 1024 * 1024;
+
+    private readonly string _folder;
+    // Another process may keep files in the same folder (two stores on one root): names never collide.
+    private readonly string _prefix = Guid.NewGuid().ToString("N")[..12];
+    private readonly ConcurrentQueue<KeptFile> _kept = new();
+    private int _count;
+    private long _bytes;
+    private long _sequence;
+
+    private readonly record struct KeptFile(string Path, long Bytes);
+
+    public SegmentFileRecycler(string root)
+    {
+        _folder = Path.Combine(root, FolderName);
+        try
+        {
+            if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Files kept now (tests, status).</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>
+    /// Keeps a deleted segment's file for reuse. False when it did not: the pool is full, the file is missing or the
+    /// move failed; the caller deletes the path then (a no-op when it is missing).
+    /// </summary>
+    public bool TryKeep(string path)
+    {
+        if (Volatile.Read(ref _count) >= MaxFiles || Interlocked.Read(ref _bytes) >= MaxBytes) return false;
+        string kept = Path.Combine(_folder, $"{_prefix}-{Interlocked.Increment(ref _sequence)}");
+        try
+        {
+            long bytes = new FileInfo(path).Length;
+            Directory.CreateDirectory(_folder);
+            File.Move(path, kept);
+            Interlocked.Increment(ref _count);
+            Interlocked.Add(ref _bytes, bytes);
+            _kept.Enqueue(new KeptFile(kept, bytes));
+            return true;
+        }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="data"/> over a kept file and renames it to <paramref name="path"/> (atomic for readers, as a
+    /// temp file's rename). False when no kept file could take it: the caller writes a new file. A failed write deletes
+    /// the kept file and throws.
+    /// </summary>
+    public async ValueTask<bool> TryWriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        while (TryTake(out var file))
+        {
+            SafeFileHandle handle;
+            try
+            {
+                handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.Write, FileShare.None);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // A reader still holds it (its shared lock), or it is gone.
+                TryDelete(file.Path);
+                continue;
+            }
+            try
+            {
+                using (handle)
+                {
+                    await RandomAccess.WriteAsync(handle, data, 0, cancellationToken).ConfigureAwait(false);
+                    if (RandomAccess.GetLength(handle) > data.Length) RandomAccess.SetLength(handle, data.Length);
+                }
+                File.Move(file.Path, path, overwrite: true);
+                return true;
+            }
+            catch
+            {
+                TryDelete(file.Path);
+                throw;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Deletes every kept file: their space goes back to the file system (after a failed write).</summary>
+    public void Release()
+    {
+        while (TryTake(out var file)) TryDelete(file.Path);
+    }
+
+    private bool TryTake(out KeptFile file)
+    {
+        if (!_kept.TryDequeue(out file)) return false;
+        Interlocked.Decrement(ref _count);
+        Interlocked.Add(ref _bytes, -file.Bytes);
+        return true;
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,134 @@
+using Broadcast.Storage;
+using Broadcast.TestSupport;
+
+namespace Broadcast.Storage.Tests;
+
+/// <summary>
+/// The filesystem store allocates no inode for a live channel's steady churn: a deleted segment's file takes the next
+/// segment's bytes (its recycler), and the objects rewritten under one key (manifests, the live
+/// state) swap between two inodes. Inode numbers are read with stat(1), as ext4 hands them out.
+/// </summary>
+public sealed class SegmentFileRecyclingTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private static byte[] Bytes(int length, byte fill) => Enumerable.Repeat(fill, length).ToArray();
+
+    [Fact]
+    public async Task A_deleted_segments_file_takes_the_next_segment_whole_and_nothing_else_changes()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        await store.PutAsync("ch/source/b-1.m4s", Bytes(5000, 1), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        string inode = Inode(store.PathOf("ch/source/b-1.m4s"));
+
+        await store.DeleteAsync(["ch/source/b-1.m4s"], default);
+        Assert.Null(await store.GetAsync("ch/source/b-1.m4s", default));
+        Assert.Equal(1, store.RecycledFiles);
+        Assert.Empty(await ToListAsync(store.ListAsync("", default)));
+
+        // Shorter than the kept file: its tail goes; another folder: the rename moves it there.
+        await store.PutAsync("ch/audio/b-2.m4s", Bytes(1200, 2), ContentTypes.AudioMp4, StoreCacheControl.Immutable, default);
+        Assert.Equal(0, store.RecycledFiles);
+        Assert.Equal(inode, Inode(store.PathOf("ch/audio/b-2.m4s")));
+        var read = await store.GetAsync("ch/audio/b-2.m4s", default);
+        Assert.Equal(Bytes(1200, 2), read!.Data.ToArray());
+        Assert.Equal(ContentTypes.AudioMp4, read.ContentType);
+        Assert.Equal(["ch/audio/b-2.m4s"], await ToListAsync(store.ListAsync("", default)));
+
+        // Longer than any kept file (none now): a new file, as before.
+        await store.PutAsync("ch/source/b-3.m4s", Bytes(9000, 3), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        Assert.Equal(Bytes(9000, 3), (await store.GetAsync("ch/source/b-3.m4s", default))!.Data.ToArray());
+    }
+
+    [Fact]
+    public async Task A_kept_file_a_reader_still_holds_is_never_written_over()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        await store.PutAsync("ch/source/b-1.m4s", Bytes(4000, 1), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        // A slow reader (as the store's own reads open: shared), still reading when the segment is deleted.
+        using var reader = new FileStream(store.PathOf("ch/source/b-1.m4s"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        await store.DeleteAsync(["ch/source/b-1.m4s"], default);
+
+        await store.PutAsync("ch/source/b-2.m4s", Bytes(4000, 2), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+
+        var held = new byte[4000];
+        reader.ReadExactly(held);
+        Assert.Equal(Bytes(4000, 1), held);
+        Assert.Equal(Bytes(4000, 2), (await store.GetAsync("ch/source/b-2.m4s", default))!.Data.ToArray());
+        // The file the reader held was not kept for later either: it goes when the reader lets go.
+        Assert.Equal(0, store.RecycledFiles);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir.Path, FileSystemSegmentStore.RecycleFolder)));
+    }
+
+    [Fact]
+    public async Task At_most_64_files_are_kept_and_a_new_store_on_the_root_deletes_what_a_previous_one_kept()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var keys = Enumerable.Range(1, 70).Select(n => $"ch/source/b-{n}.m4s").ToList();
+        foreach (var key in keys) await store.PutAsync(key, Bytes(100, 7), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        await store.DeleteAsync(keys, default);
+
+        Assert.Equal(64, store.RecycledFiles);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir.Path, "ch", "source")));
+        Assert.Equal(64, Directory.EnumerateFiles(Path.Combine(_dir.Path, FileSystemSegmentStore.RecycleFolder)).Count());
+
+        // A restart: what the dead process kept is not held on disk for ever.
+        var restarted = new FileSystemSegmentStore(_dir.Path);
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, FileSystemSegmentStore.RecycleFolder)));
+        Assert.Equal(0, restarted.RecycledFiles);
+    }
+
+    [Fact]
+    public async Task Manifests_and_segments_of_an_init_or_another_kind_are_never_recycled()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        await store.PutAsync("ch/source/b-init.mp4", Bytes(700, 1), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        await store.PutAsync("ch/thumbnail.jpg", Bytes(700, 2), "image/jpeg", "max-age=10", default);
+        await store.DeleteAsync(["ch/source/b-init.mp4", "ch/thumbnail.jpg"], default);
+        Assert.Equal(0, store.RecycledFiles);
+        Assert.Null(await store.GetAsync("ch/source/b-init.mp4", default));
+        Assert.Null(await store.GetAsync("ch/thumbnail.jpg", default));
+    }
+
+    [Theory]
+    [InlineData("ch/live-state.json", "application/json", "no-store")]
+    [InlineData(StoreKeys.SteeringOverrides, "application/json", "no-store")]
+    [InlineData("ch/manifest.mpd", "application/dash+xml", "max-age=1")]
+    public async Task An_object_rewritten_under_one_key_swaps_between_two_inodes(string key, string type, string cacheControl)
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var inodes = new HashSet<string>();
+        for (int i = 0; i < 6; i++)
+        {
+            byte[] data = System.Text.Encoding.UTF8.GetBytes($"{{\"version\":{i}}}");
+            await store.PutAsync(key, data, type, cacheControl, default);
+            var read = await store.GetAsync(key, default);
+            Assert.Equal(data, read!.Data.ToArray());
+            Assert.Equal(cacheControl, read.CacheControl);
+            inodes.Add(Inode(store.PathOf(key)));
+        }
+        Assert.Equal(2, inodes.Count);
+        Assert.Equal([key], await ToListAsync(store.ListAsync("", default)));
+    }
+
+    private static string Inode(string path)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("stat") { RedirectStandardOutput = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("%i");
+        info.ArgumentList.Add(path);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        string inode = process.StandardOutput.ReadToEnd().Trim();
+        process.WaitForExit();
+        return inode;
+    }
+
+    private static async Task<List<string>> ToListAsync(IAsyncEnumerable<string> items)
+    {
+        var list = new List<string>();
+        await foreach (var item in items) list.Add(item);
+        return list;
+    }
+}
