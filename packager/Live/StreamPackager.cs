@@ -76,10 +76,9 @@ public sealed class StreamPackager : IAsyncDisposable
         }
         _state = new LiveStateWriter(_broadcast, journal);
         // The listeners in the order their objects go to the store: the recording's journal and the live state that relies
-        // on it, then live HLS and the MPD, the recording, and last the deletes of what left the manifests just written.
-        // The state goes ahead of the manifests: a node that dies between the two leaves a state naming a segment no
-        // playlist names yet, which the node continuing the broadcast lists as it was. The other way round, it would give
-        // its own first segment a number players already hold for the dead node's (hls.js: discontinuity sequence mismatch).
+        // on it, then live HLS and the MPD, the recording, and last the deletes of what left the manifests. The state goes
+        // first so a node that dies between the writes never leaves a playlist naming a segment the state does not: the
+        // continuing node would give that number to its own segment (hls.js: discontinuity sequence mismatch).
         _listeners = [.. journal is null ? [] : new IPackagerListener[] { journal }, _state,
             .. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
             .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
