@@ -204,31 +204,12 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
             byte[] text = System.Text.Encoding.UTF8.GetBytes($"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:{i}\n");
             await store.PutAsync(key, text, "application/vnd.apple.mpegurl", "max-age=1", default);
             Assert.Equal(text, (await store.GetAsync(key, default))!.Data.ToArray());
-            inodes.Add(Inode(path));
+            inodes.Add(StoreFileFacts.Inode(path));
         }
         // Each update reuses the manifest's two inodes (renameat2 RENAME_EXCHANGE) instead of allocating a new one.
         Assert.Equal(2, inodes.Count);
-        Assert.Equal([key], await ToListAsync(store.ListAsync("ch/", default)));
+        Assert.Equal([key], await StoreFileFacts.ToListAsync(store.ListAsync("ch/", default)));
         await store.DeleteAsync([key], default);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_dir.Path, "ch", "source")));
-    }
-
-    private static string Inode(string path)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("stat") { RedirectStandardOutput = true };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("%i");
-        info.ArgumentList.Add(path);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        string inode = process.StandardOutput.ReadToEnd().Trim();
-        process.WaitForExit();
-        return inode;
-    }
-
-    private static async Task<List<string>> ToListAsync(IAsyncEnumerable<string> items)
-    {
-        var list = new List<string>();
-        await foreach (var item in items) list.Add(item);
-        return list;
     }
 }

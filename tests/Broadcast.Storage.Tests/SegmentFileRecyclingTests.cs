@@ -21,21 +21,21 @@ public sealed class SegmentFileRecyclingTests : IDisposable
     {
         var store = new FileSystemSegmentStore(_dir.Path);
         await store.PutAsync("ch/source/b-1.m4s", Bytes(5000, 1), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
-        string inode = Inode(store.PathOf("ch/source/b-1.m4s"));
+        string inode = StoreFileFacts.Inode(store.PathOf("ch/source/b-1.m4s"));
 
         await store.DeleteAsync(["ch/source/b-1.m4s"], default);
         Assert.Null(await store.GetAsync("ch/source/b-1.m4s", default));
         Assert.Equal(1, store.RecycledFiles);
-        Assert.Empty(await ToListAsync(store.ListAsync("", default)));
+        Assert.Empty(await StoreFileFacts.ToListAsync(store.ListAsync("", default)));
 
         // Shorter than the kept file: its tail goes; another folder: the rename moves it there.
         await store.PutAsync("ch/audio/b-2.m4s", Bytes(1200, 2), ContentTypes.AudioMp4, StoreCacheControl.Immutable, default);
         Assert.Equal(0, store.RecycledFiles);
-        Assert.Equal(inode, Inode(store.PathOf("ch/audio/b-2.m4s")));
+        Assert.Equal(inode, StoreFileFacts.Inode(store.PathOf("ch/audio/b-2.m4s")));
         var read = await store.GetAsync("ch/audio/b-2.m4s", default);
         Assert.Equal(Bytes(1200, 2), read!.Data.ToArray());
         Assert.Equal(ContentTypes.AudioMp4, read.ContentType);
-        Assert.Equal(["ch/audio/b-2.m4s"], await ToListAsync(store.ListAsync("", default)));
+        Assert.Equal(["ch/audio/b-2.m4s"], await StoreFileFacts.ToListAsync(store.ListAsync("", default)));
 
         // Longer than any kept file (none now): a new file, as before.
         await store.PutAsync("ch/source/b-3.m4s", Bytes(9000, 3), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
@@ -107,28 +107,9 @@ public sealed class SegmentFileRecyclingTests : IDisposable
             var read = await store.GetAsync(key, default);
             Assert.Equal(data, read!.Data.ToArray());
             Assert.Equal(cacheControl, read.CacheControl);
-            inodes.Add(Inode(store.PathOf(key)));
+            inodes.Add(StoreFileFacts.Inode(store.PathOf(key)));
         }
         Assert.Equal(2, inodes.Count);
-        Assert.Equal([key], await ToListAsync(store.ListAsync("", default)));
-    }
-
-    private static string Inode(string path)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("stat") { RedirectStandardOutput = true };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("%i");
-        info.ArgumentList.Add(path);
-        using var process = System.Diagnostics.Process.Start(info)!;
-        string inode = process.StandardOutput.ReadToEnd().Trim();
-        process.WaitForExit();
-        return inode;
-    }
-
-    private static async Task<List<string>> ToListAsync(IAsyncEnumerable<string> items)
-    {
-        var list = new List<string>();
-        await foreach (var item in items) list.Add(item);
-        return list;
+        Assert.Equal([key], await StoreFileFacts.ToListAsync(store.ListAsync("", default)));
     }
 }
