@@ -17,7 +17,8 @@ namespace Broadcast.Storage;
 /// state each batch's writes take what the previous batch's deletes kept. A failed write gives back every kept file's
 /// space (<see cref="Release"/>): a full disk gets what deletes would have freed.</item>
 /// <item>The folder's name starts with ".~", which no key can: listings skip it and nothing serves it. What a previous
-/// run left there is deleted at start.</item>
+/// run left there is deleted at start; a process sharing the root that starts meanwhile costs the others their kept files,
+/// never a write (a kept file that vanished is passed over).</item>
 /// </list>
 /// </summary>
 internal sealed class SegmentFileRecycler
@@ -102,6 +103,11 @@ internal sealed class SegmentFileRecycler
                 }
                 File.Move(file.Path, path, overwrite: true);
                 return true;
+            }
+            catch (FileNotFoundException)
+            {
+                // Another process on the same root started and cleared the folder under this write: take another.
+                continue;
             }
             catch
             {

@@ -81,6 +81,21 @@ public sealed class SegmentFileRecyclingTests : IDisposable
     }
 
     [Fact]
+    public async Task Another_store_starting_on_the_same_root_costs_the_kept_files_never_a_write()
+    {
+        var store = new FileSystemSegmentStore(_dir.Path);
+        await store.PutAsync("ch/source/b-1.m4s", Bytes(3000, 1), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        await store.DeleteAsync(["ch/source/b-1.m4s"], default);
+        Assert.Equal(1, store.RecycledFiles);
+
+        _ = new FileSystemSegmentStore(_dir.Path); // an origin process on the same folder, starting
+
+        await store.PutAsync("ch/source/b-2.m4s", Bytes(2000, 2), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        Assert.Equal(Bytes(2000, 2), (await store.GetAsync("ch/source/b-2.m4s", default))!.Data.ToArray());
+        Assert.Equal(0, store.RecycledFiles);
+    }
+
+    [Fact]
     public async Task Manifests_and_segments_of_an_init_or_another_kind_are_never_recycled()
     {
         var store = new FileSystemSegmentStore(_dir.Path);
