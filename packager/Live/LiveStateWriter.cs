@@ -8,8 +8,9 @@ namespace Broadcast.Packager.Live;
 /// channel over after this one died continues the same broadcast (<see cref="LivePackager.PrepareContinuationAsync"/>).
 /// Written ahead of the live manifests of every segment batch (after the segments it lists are stored), so the state
 /// names at least every segment a playlist names: a node that dies between the two writes leaves nothing a continuation
-/// could contradict. Written once more, marked ended, when the broadcast ends: an ended state is never continued. A recorded broadcast's state lists each rendition
-/// from its window or from the first number its <see cref="RecordingJournal"/> has not stored, whichever is earlier.
+/// could contradict. Written once more, marked ended, when the broadcast ends: an ended state is never continued. A
+/// recorded broadcast's state lists each rendition from its window or from the first number its
+/// <see cref="RecordingJournal"/> has not stored, whichever is earlier.
 /// </summary>
 internal sealed class LiveStateWriter(PackagedBroadcast broadcast, RecordingJournal? journal) : IPackagerListener
 {
