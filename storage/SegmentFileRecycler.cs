@@ -7,7 +7,7 @@ namespace Broadcast.Storage;
 /// The files of deleted segments, kept in a folder of the store's root for the next segment writes to reuse. A live
 /// channel writes new segments and deletes old ones every few seconds; on ext4 each new file is an inode allocation
 /// whose search skips every recently deleted inode (<c>find_inode_bit</c>, <c>recently_deleted</c>), and that grows
-/// with the churn: a quarter of the server's CPU at 20 RTMP publishers (bench/RESULTS.md). A kept file gets the new
+/// with the churn: 9 to 25 % of the server's CPU at 20 RTMP publishers (bench/RESULTS.md). A kept file gets the new
 /// bytes written over its own and is renamed to the new key: no inode is allocated or freed.
 /// <list type="bullet">
 /// <item>Readers: <see cref="FileSystemSegmentStore.GetAsync"/> holds a shared lock while it reads; a kept file is

@@ -121,9 +121,9 @@ public static class StoreKeys
 
     private const string LiveStateName = "live-state.json";
 
-    /// <summary>Whether <paramref name="key"/> is a channel's <see cref="LiveState"/>.</summary>
+    /// <summary>Whether <paramref name="key"/> names a <see cref="LiveState"/> (its last segment is the state's name).</summary>
     public static bool IsLiveState(string key) =>
-        key.EndsWith(LiveStateName, StringComparison.Ordinal) && key.Length > LiveStateName.Length && key[^(LiveStateName.Length + 1)] == '/';
+        key.EndsWith(LiveStateName, StringComparison.Ordinal) && (key.Length == LiveStateName.Length || key[^(LiveStateName.Length + 1)] == '/');
 
     /// <summary>Chunk <paramref name="index"/> of a recorded broadcast's journal (under its recording): for ingest nodes,
     /// never for viewers.</summary>
@@ -146,9 +146,9 @@ public static class StoreKeys
         ArgumentNullException.ThrowIfNull(key);
         if (!key.EndsWith(".json", StringComparison.Ordinal)) return false;
         if (key == SteeringOverrides) return true;
+        if (IsLiveState(key)) return true;
         string name = key[(key.LastIndexOf('/') + 1)..];
-        return name == LiveStateName || (name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/",
-            StringComparison.Ordinal));
+        return name.StartsWith("journal-", StringComparison.Ordinal) && key.Contains("/recordings/", StringComparison.Ordinal);
     }
 
     /// <summary>The folder below a channel's that holds its clips; no rendition may take its name.</summary>

@@ -382,6 +382,7 @@ public sealed class InternalObjectTests(LiveEndpointFixture fixture) : IClassFix
     [InlineData("chan/recordings/20261121T054512Z/master.m3u8", false)]
     [InlineData("chan/journal-0.json", false)] // a journal lies under recordings/ only
     [InlineData("chan/live-state.json.bak", false)]
+    [InlineData("chan/old-live-state.json", false)] // the name whole, not its tail
     [InlineData("chan/source/index.m3u8", false)]
     public void Only_the_ingest_nodes_objects_are_internal(string key, bool expected) =>
         Assert.Equal(expected, Broadcast.Storage.StoreKeys.IsInternal(key));
