@@ -39,7 +39,8 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     // manifests are written and StreamFinished has been raised.
     private readonly ConcurrentDictionary<string, int> _handling = new(StringComparer.Ordinal);
     // Per channel: the last window of its previous unrecorded broadcast, deleted once the next broadcast replaced its playlists.
-    private readonly ConcurrentDictionary<string, Leftovers> _leftovers = new(StringComparer.Ordinal);
+    // Under its own lock with _active's hand-over: the next broadcast may start while the previous one still writes its end.
+    private readonly Dictionary<string, Leftovers> _leftovers = new(StringComparer.Ordinal);
     private readonly BroadcastContinuations _continuations;
     private readonly CancellationTokenSource _stopping = new();
     private int _started;
@@ -252,7 +253,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
                 else _logger.LogBreakEnded(stream.Name, b.EventId, b.EndNumber.Value, b.Duration!.Value * 1000 / b.Timescale);
                 BreakChanged?.Invoke(stream.Name, b);
             };
-            if (_leftovers.TryRemove(stream.Name, out var leftovers)) ScheduleLeftoverDeletes(stream.Name, leftovers);
+            TakeLeftovers(stream.Name);
             if (continues is not null) _logger.LogContinued(stream.Name, packager.BroadcastId, continues.FirstNumber);
             else _logger.LogStarted(stream.Name, packager.BroadcastId, sawVideo, sawAudio, record);
             if (lowLatency) _logger.LogLowLatency(stream.Name, _options.PartSeconds);
@@ -287,7 +288,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             foreach (var problem in packager.RecordingHistoryProblems) _logger.LogRecordingHistoryGap(stream.Name, packager.BroadcastId, problem);
             StreamFinished?.Invoke(new BroadcastFinished(status, packager.Recorded));
             ScheduleFinalDeletes(packager);
-            _leftovers[stream.Name] = new Leftovers(packager.BroadcastId, packager.UnscheduledSegmentKeys());
+            LeaveLeftovers(stream.Name, packager, new Leftovers(packager.BroadcastId, packager.UnscheduledSegmentKeys()));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -368,19 +369,54 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     private void ScheduleFinalDeletes(StreamPackager packager)
     {
         if (packager.LastDeleteDue is not DateTimeOffset due) return;
-        var delay = due - _time.GetUtcNow();
+        DeleteLater(packager.Channel, due - _time.GetUtcNow(), () => packager.RunDueDeletesAsync(CancellationToken.None, all: true));
+    }
+
+    /// <summary>Deletes that run after a delay on this service's clock, beside the packaging; shutdown cancels the wait.</summary>
+    private void DeleteLater(string channel, TimeSpan delay, Func<Task> delete)
+    {
         var task = Task.Run(async () =>
         {
             try
             {
                 if (delay > TimeSpan.Zero) await Task.Delay(delay, _time, _stopping.Token).ConfigureAwait(false);
-                await packager.RunDueDeletesAsync(CancellationToken.None, all: true).ConfigureAwait(false);
+                await delete().ConfigureAwait(false);
             }
             catch (OperationCanceledException) { }
-            catch (Exception ex) { _logger.LogFailed(ex, packager.Channel); }
+            catch (Exception ex) { _logger.LogFailed(ex, channel); }
         });
         _tasks.TryAdd(task, 0);
         _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// A new broadcast of <paramref name="channel"/> is active (in <c>_active</c> already, so an ending one that has not
+    /// left its window yet sees it): the previous one's last window, if it left one, goes.
+    /// </summary>
+    private void TakeLeftovers(string channel)
+    {
+        Leftovers? leftovers;
+        lock (_leftovers)
+            if (!_leftovers.Remove(channel, out leftovers)) return;
+        ScheduleLeftoverDeletes(channel, leftovers);
+    }
+
+    /// <summary>
+    /// An ended broadcast's last window waits for the channel's next broadcast; an encoder that reconnects at once starts
+    /// that one while this one still writes its end, and its deletes are then scheduled at once (else the window stayed until
+    /// the broadcast after).
+    /// </summary>
+    private void LeaveLeftovers(string channel, StreamPackager ended, Leftovers leftovers)
+    {
+        lock (_leftovers)
+        {
+            if (!_active.TryGetValue(channel, out var now) || now == ended)
+            {
+                _leftovers[channel] = leftovers;
+                return;
+            }
+        }
+        ScheduleLeftoverDeletes(channel, leftovers);
     }
 
     /// <summary>
@@ -390,21 +426,9 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
     /// </summary>
     private void ScheduleLeftoverDeletes(string channel, Leftovers leftovers)
     {
-        if (leftovers.Keys.Count == 0) return;
-        var task = Task.Run(async () =>
-        {
-            try
-            {
-                await Task.Delay(TimeSpan.FromSeconds(_options.DeleteGraceSeconds), _time, _stopping.Token).ConfigureAwait(false);
-                // A clip of that broadcast keeps what it names (a failing hold keeps everything: logged below).
-                await RetentionHolds.DeleteUnheldAsync(_store, _hold, channel, leftovers.BroadcastId, leftovers.Keys, CancellationToken.None)
-                    .ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) { }
-            catch (Exception ex) { _logger.LogFailed(ex, channel); }
-        });
-        _tasks.TryAdd(task, 0);
-        _ = task.ContinueWith(t => _tasks.TryRemove(t, out _), TaskScheduler.Default);
+        // A clip of that broadcast keeps what it names (a failing hold keeps everything: logged).
+        if (leftovers.Keys.Count > 0) DeleteLater(channel, TimeSpan.FromSeconds(_options.DeleteGraceSeconds), () =>
+            RetentionHolds.DeleteUnheldAsync(_store, _hold, channel, leftovers.BroadcastId, leftovers.Keys, CancellationToken.None));
     }
 
     /// <summary>The last window of a channel's previous unrecorded broadcast.</summary>

@@ -159,6 +159,53 @@ public sealed class RetentionHoldTests : IDisposable
         registry.EndPublish(again);
     }
 
+    [Fact]
+    public async Task The_last_window_goes_when_the_encoder_reconnects_before_the_broadcast_has_finished_ending()
+    {
+        var clock = new ManualClock(Start);
+        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
+        var registry = new LiveStreamRegistry(clock);
+        var store = new FileSystemSegmentStore(Path.Combine(_dir.Path, "media"));
+        string first = StoreKeys.BroadcastId(Start);
+        await using var packager = new LivePackager(registry, store, new DefaultRecordingPolicy(Options.Create(options)), Options.Create(options),
+            clock, new ListLogger<LivePackager>());
+        await packager.StartAsync(default);
+        string Read(string key) => File.Exists(store.PathOf(key)) ? File.ReadAllText(store.PathOf(key)) : "";
+
+        Assert.True(registry.TryStartPublish("chan", out var source));
+        Write(source, 0, 1);
+        await WaitFor.ConditionAsync(() => packager.Find("chan") is not null, Bound, "packaging to start");
+        Write(source, 1, 8 * 30);
+        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains($"{first}-3.m4s", StringComparison.Ordinal), Bound,
+            "the first broadcast to list segment 3");
+
+        // The encoder is back while the first broadcast still ends: its finish handlers run on its packaging task, and the
+        // next broadcast is packaging before they return.
+        LiveStream? again = null;
+        packager.StreamFinished += f =>
+        {
+            if (f.Status.BroadcastId != first) return;
+            clock.Advance(TimeSpan.FromMinutes(1));
+            _videoCount = 0;
+            _audioCount = 0;
+            Assert.True(registry.TryStartPublish("chan", out again));
+            Write(again, 0, 1);
+            WaitFor.ConditionAsync(() => packager.Find("chan") is { } s && s.BroadcastId != first, Bound, "the next broadcast to start")
+                .GetAwaiter().GetResult();
+        };
+        registry.EndPublish(source);
+        await WaitFor.ConditionAsync(() => again is not null && packager.Find("chan") is { } s && s.BroadcastId != first, Bound,
+            "the next broadcast to start");
+        Write(again!, 1, 5 * 30);
+        await WaitFor.ConditionAsync(() =>
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            return !File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", first, 3)));
+        }, Bound, "the first broadcast's last window to be deleted");
+        Assert.False(File.Exists(store.PathOf(StoreKeys.Init("chan", "audio", first, 0))));
+        registry.EndPublish(again!);
+    }
+
     private async Task FeedAsync(StreamPackager p, ManualClock time, int seconds)
     {
         for (int n = 0; n < seconds * 30; n++)
