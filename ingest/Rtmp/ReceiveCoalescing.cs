@@ -4,11 +4,13 @@ namespace Broadcast.Ingest.Rtmp;
 
 /// <summary>
 /// Lets a publisher's blocking reads (<see cref="Broadcast.Media.BlockingReadPump"/>) wake only once
-/// <see cref="Bytes"/> have arrived, or after <see cref="Milliseconds"/> with whatever has: Linux tcp_recvmsg returns
+/// <see cref="Bytes"/> have arrived, or after a window (<c>Rtmp:ReceiveCoalescingMilliseconds</c>, by default
+/// <see cref="DefaultMilliseconds"/>) with whatever has: Linux tcp_recvmsg returns
 /// the bytes it has when the receive timeout ends (SO_RCVLOWAT + SO_RCVTIMEO); a timeout with none at all is an
 /// <see cref="IsIdleTimeout"/> error the pump reads past. An encoder sends a chunk of at most a few KB per write and
-/// each woke the reader: at 2.5 Mb/s over a hundred wake-ups a second per publisher, with this about fifty, for at
-/// most 20 ms more delay on the way in. Only for a plain socket read through <see cref="NetworkStream"/> (a TLS
+/// each woke the reader: at 2.5 Mb/s over a hundred wake-ups a second per publisher, with a 20 ms window about fifty,
+/// for at most 20 ms more delay on the way in (a 50 ms window: about twenty, and a fifth less server CPU at 20
+/// publishers, bench/RESULTS.md). 0 turns it off. Only for a plain socket read through <see cref="NetworkStream"/> (a TLS
 /// stream cannot resume after a failed read), and only once media flows: the command exchange before a publish stays
 /// at one round trip per message.
 /// </summary>
@@ -16,11 +18,14 @@ internal static class ReceiveCoalescing
 {
     public const int Bytes = 16 * 1024;
 
-    public const int Milliseconds = 20;
+    public const int DefaultMilliseconds = 20;
 
-    public static void Apply(Socket socket)
+    /// <summary>The longest window an operator may set: beyond it the delay reaches what low-latency viewers notice.</summary>
+    public const int MaxMilliseconds = 200;
+
+    public static void Apply(Socket socket, int milliseconds)
     {
-        socket.ReceiveTimeout = Milliseconds;
+        socket.ReceiveTimeout = milliseconds;
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReceiveLowWater, Bytes);
     }
 
@@ -30,13 +35,13 @@ internal static class ReceiveCoalescing
     /// Linux wakes a blocked reader only once the new low-water mark is reached (tcp_data_ready checks sk_rcvlowat), so
     /// a small message after it (an FCUnpublish with no media before it) would wait for 16 KB or the connection's end.
     /// </summary>
-    public sealed class SocketStream(Socket socket) : NetworkStream(socket, ownsSocket: true)
+    public sealed class SocketStream(Socket socket, int milliseconds) : NetworkStream(socket, ownsSocket: true)
     {
         private volatile bool _requested;
         private bool _applied;
 
-        /// <summary>Coalesce from the next read on (Linux only; elsewhere nothing changes).</summary>
-        public void Request() => _requested = OperatingSystem.IsLinux();
+        /// <summary>Coalesce from the next read on (Linux only, and a window above 0; else nothing changes).</summary>
+        public void Request() => _requested = OperatingSystem.IsLinux() && milliseconds > 0;
 
         public override int Read(Span<byte> buffer)
         {
@@ -54,7 +59,7 @@ internal static class ReceiveCoalescing
         {
             if (!_requested || _applied) return;
             _applied = true;
-            Apply(Socket);
+            Apply(Socket, milliseconds);
         }
     }
 

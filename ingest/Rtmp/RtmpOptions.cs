@@ -41,6 +41,13 @@ public sealed class RtmpOptions
     /// <summary>A connection that sends nothing for this long is closed.</summary>
     public int IdleTimeoutSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// Once media flows on a plain RTMP socket, a read wakes at 16 KB or after this many milliseconds with what came
+    /// (<see cref="ReceiveCoalescing"/>): a longer window costs less CPU per publisher and adds up to that much delay on
+    /// the way in. 0 turns it off (each read wakes as bytes arrive); at most <see cref="ReceiveCoalescing.MaxMilliseconds"/>.
+    /// </summary>
+    public int ReceiveCoalescingMilliseconds { get; set; } = ReceiveCoalescing.DefaultMilliseconds;
+
     /// <summary>Our outgoing chunk size, announced with Set Chunk Size after connect.</summary>
     public int ChunkSize { get; set; } = 4096;
 

@@ -112,7 +112,7 @@ internal sealed class RtmpServerSession
 
     public async Task RunAsync(CancellationToken serverStopping)
     {
-        await using var network = Transport is null ? _plain = new ReceiveCoalescing.SocketStream(_socket)
+        await using var network = Transport is null ? _plain = new ReceiveCoalescing.SocketStream(_socket, _options.ReceiveCoalescingMilliseconds)
             : await Transport.OpenAsync(_socket, Id, _remote, serverStopping).ConfigureAwait(false);
         if (network is null)
         {

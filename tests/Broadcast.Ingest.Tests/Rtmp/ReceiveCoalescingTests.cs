@@ -7,8 +7,11 @@ namespace Broadcast.Ingest.Tests.Rtmp;
 
 public class ReceiveCoalescingTests
 {
-    [Fact]
-    public async Task A_coalescing_socket_delivers_small_writes_after_the_timeout_and_keeps_working_when_idle()
+    [Theory]
+    [InlineData(ReceiveCoalescing.DefaultMilliseconds)]
+    [InlineData(50)]
+    [InlineData(ReceiveCoalescing.MaxMilliseconds)]
+    public async Task A_coalescing_socket_delivers_small_writes_after_the_timeout_and_keeps_working_when_idle(int milliseconds)
     {
         if (!OperatingSystem.IsLinux()) return;
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -16,12 +19,12 @@ public class ReceiveCoalescingTests
         using var client = new System.Net.Sockets.TcpClient { NoDelay = true };
         await client.ConnectAsync(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
         using var server = listener.AcceptSocket();
-        ReceiveCoalescing.Apply(server);
+        ReceiveCoalescing.Apply(server, milliseconds);
         var reader = BlockingReadPump.Start(new System.Net.Sockets.NetworkStream(server, ownsSocket: false), "pump-test", ReceiveCoalescing.IsIdleTimeout);
         var peer = client.GetStream();
 
         // Idle for several timeouts first: each is a timed-out read the pump ignores; the socket stays usable.
-        await Task.Delay(ReceiveCoalescing.Milliseconds * 5);
+        await Task.Delay(milliseconds * 5);
         for (int round = 0; round < 3; round++)
         {
             // Fewer bytes than the low-water mark still arrive, once the receive timeout ends.
@@ -45,8 +48,10 @@ public class ReceiveCoalescingTests
     /// the asking thread, the blocked read (begun with no timeout) slept until 16 KB came, since Linux wakes it only at the
     /// new low-water mark.
     /// </summary>
-    [Fact]
-    public async Task Coalescing_asked_for_during_a_blocked_read_leaves_small_messages_flowing()
+    [Theory]
+    [InlineData(ReceiveCoalescing.DefaultMilliseconds)]
+    [InlineData(0)]
+    public async Task Coalescing_asked_for_during_a_blocked_read_leaves_small_messages_flowing(int milliseconds)
     {
         if (!OperatingSystem.IsLinux()) return;
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -54,7 +59,7 @@ public class ReceiveCoalescingTests
         using var client = new System.Net.Sockets.TcpClient { NoDelay = true };
         await client.ConnectAsync(System.Net.IPAddress.Loopback, ((System.Net.IPEndPoint)listener.LocalEndpoint).Port);
         var server = listener.AcceptSocket();
-        using var stream = new ReceiveCoalescing.SocketStream(server);
+        using var stream = new ReceiveCoalescing.SocketStream(server, milliseconds);
         var reader = BlockingReadPump.Start(stream, "pump-test", ReceiveCoalescing.IsIdleTimeout);
         var peer = client.GetStream();
 
@@ -65,6 +70,8 @@ public class ReceiveCoalescingTests
             Assert.Equal(new byte[] { 9, (byte)round }, await ReadAtLeastAsync(reader, 2, TimeSpan.FromSeconds(10)));
             if (round == 10) stream.Request();
         }
+        // Set from the pump's own thread at its next read; a window of 0 leaves the socket as it was (no timeout).
+        Assert.Equal(milliseconds, server.ReceiveTimeout);
         client.Close();
         Assert.True((await reader.ReadAsync()).IsCompleted);
         await reader.CompleteAsync();

@@ -32,4 +32,24 @@ public sealed class RtmpOptionsValidationTests
         var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<Broadcast.Ingest.Rtmp.RtmpOptions>>().Value);
         Assert.Contains("Rtmp:MaxVideoTracks must be 1..255", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("201")]
+    public void A_receive_coalescing_window_out_of_range_fails_naming_the_key(string value)
+    {
+        using var sp = Build(new() { ["Rtmp:ReceiveCoalescingMilliseconds"] = value });
+        var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<Broadcast.Ingest.Rtmp.RtmpOptions>>().Value);
+        Assert.Contains("Rtmp:ReceiveCoalescingMilliseconds must be 0..200", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, 20)]
+    [InlineData("0", 0)]
+    [InlineData("50", 50)]
+    public void The_receive_coalescing_window_is_20_ms_unless_set(string? value, int expected)
+    {
+        using var sp = Build(value is null ? [] : new() { ["Rtmp:ReceiveCoalescingMilliseconds"] = value });
+        Assert.Equal(expected, sp.GetRequiredService<IOptions<Broadcast.Ingest.Rtmp.RtmpOptions>>().Value.ReceiveCoalescingMilliseconds);
+    }
 }
