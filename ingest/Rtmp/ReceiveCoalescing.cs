@@ -9,7 +9,7 @@ namespace Broadcast.Ingest.Rtmp;
 /// the bytes it has when the receive timeout ends (SO_RCVLOWAT + SO_RCVTIMEO); a timeout with none at all is an
 /// <see cref="IsIdleTimeout"/> error the pump reads past. An encoder sends a chunk of at most a few KB per write and
 /// each woke the reader: at 2.5 Mb/s over a hundred wake-ups a second per publisher, with a 20 ms window about fifty,
-/// for at most 20 ms more delay on the way in (a 50 ms window: about twenty, and a fifth less server CPU at 20
+/// for at most 20 ms more delay on the way in (a 50 ms window: about twenty, and 13 % less server CPU on average at 20
 /// publishers, bench/RESULTS.md). 0 turns it off. Only for a plain socket read through <see cref="NetworkStream"/> (a TLS
 /// stream cannot resume after a failed read), and only once media flows: the command exchange before a publish stays
 /// at one round trip per message.
