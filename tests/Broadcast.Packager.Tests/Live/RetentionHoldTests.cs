@@ -117,14 +117,58 @@ public sealed class RetentionHoldTests : IDisposable
     [Fact]
     public async Task A_held_segment_of_an_ended_broadcast_survives_the_next_broadcast_deleting_its_last_window()
     {
+        string first = StoreKeys.BroadcastId(Start);
+        string held = StoreKeys.Segment("chan", "source", first, 2), heldInit = StoreKeys.Init("chan", "source", first, 0);
+        var (c, source) = await StartFirstBroadcastAsync(new FixedHold(held, heldInit));
+        await using var _ = c.Packager;
+        c.Registry.EndPublish(source);
+        await WaitFor.ConditionAsync(() => c.Packager.Find("chan") is { Ended: true }, Bound, "the first broadcast to end");
+        Assert.True(File.Exists(c.Store.PathOf(StoreKeys.Segment("chan", "source", first, 3))));
+
+        // The next broadcast: the first one's last window goes a grace period after it started.
+        var again = StartNextBroadcast(c);
+        await WaitFor.ConditionAsync(() => c.Packager.Find("chan") is { } s && s.BroadcastId != first, Bound, "the next broadcast to start");
+        await LastWindowDeletedAsync(c, again);
+        Assert.False(File.Exists(c.Store.PathOf(StoreKeys.Segment("chan", "source", first, 1))));
+        Assert.True(File.Exists(c.Store.PathOf(held)));
+        Assert.True(File.Exists(c.Store.PathOf(heldInit)));
+        c.Registry.EndPublish(again);
+    }
+
+    [Fact]
+    public async Task The_last_window_goes_when_the_encoder_reconnects_before_the_broadcast_has_finished_ending()
+    {
+        string first = StoreKeys.BroadcastId(Start);
+        var (c, source) = await StartFirstBroadcastAsync(hold: null);
+        await using var _ = c.Packager;
+
+        // The encoder is back while the first broadcast still ends: its finish handlers run on its packaging task, and the
+        // next broadcast is packaging before they return.
+        LiveStream? again = null;
+        c.Packager.StreamFinished += f =>
+        {
+            if (f.Status.BroadcastId != first) return;
+            again = StartNextBroadcast(c);
+            WaitFor.ConditionAsync(() => c.Packager.Find("chan") is { } s && s.BroadcastId != first, Bound, "the next broadcast to start")
+                .GetAwaiter().GetResult();
+        };
+        c.Registry.EndPublish(source);
+        await WaitFor.ConditionAsync(() => again is not null && c.Packager.Find("chan") is { } s && s.BroadcastId != first, Bound,
+            "the next broadcast to start");
+        await LastWindowDeletedAsync(c, again!);
+        c.Registry.EndPublish(again!);
+    }
+
+    private sealed record PackagedChannel(ManualClock Clock, LiveStreamRegistry Registry, FileSystemSegmentStore Store, LivePackager Packager);
+
+    /// <summary>A packager of unrecorded broadcasts (the caller disposes it), and a first broadcast of "chan" that has listed segment 3.</summary>
+    private async Task<(PackagedChannel Channel, LiveStream Source)> StartFirstBroadcastAsync(IRetentionHold? hold)
+    {
         var clock = new ManualClock(Start);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
         var registry = new LiveStreamRegistry(clock);
         var store = new FileSystemSegmentStore(Path.Combine(_dir.Path, "media"));
-        string first = StoreKeys.BroadcastId(Start);
-        string held = StoreKeys.Segment("chan", "source", first, 2), heldInit = StoreKeys.Init("chan", "source", first, 0);
-        var hold = new FixedHold(held, heldInit);
-        await using var packager = new LivePackager(registry, store, new DefaultRecordingPolicy(Options.Create(options)), Options.Create(options),
+        var packager = new LivePackager(registry, store, new DefaultRecordingPolicy(Options.Create(options)), Options.Create(options),
             clock, new ListLogger<LivePackager>(), hold: hold);
         await packager.StartAsync(default);
         string Read(string key) => File.Exists(store.PathOf(key)) ? File.ReadAllText(store.PathOf(key)) : "";
@@ -133,77 +177,34 @@ public sealed class RetentionHoldTests : IDisposable
         Write(source, 0, 1);
         await WaitFor.ConditionAsync(() => packager.Find("chan") is not null, Bound, "packaging to start");
         Write(source, 1, 8 * 30);
+        string first = StoreKeys.BroadcastId(Start);
         await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains($"{first}-3.m4s", StringComparison.Ordinal), Bound,
             "the first broadcast to list segment 3");
-        registry.EndPublish(source);
-        await WaitFor.ConditionAsync(() => packager.Find("chan") is { Ended: true }, Bound, "the first broadcast to end");
-        Assert.True(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", first, 3))));
+        return (new PackagedChannel(clock, registry, store, packager), source);
+    }
 
-        // The next broadcast: the first one's last window goes a grace period after it started.
-        clock.Advance(TimeSpan.FromMinutes(1));
+    /// <summary>A minute later, the encoder publishes again: its first frame.</summary>
+    private LiveStream StartNextBroadcast(PackagedChannel c)
+    {
+        c.Clock.Advance(TimeSpan.FromMinutes(1));
         _videoCount = 0;
         _audioCount = 0;
-        Assert.True(registry.TryStartPublish("chan", out var again));
+        Assert.True(c.Registry.TryStartPublish("chan", out var again));
         Write(again, 0, 1);
-        await WaitFor.ConditionAsync(() => packager.Find("chan") is { } s && s.BroadcastId != first, Bound, "the next broadcast to start");
+        return again;
+    }
+
+    /// <summary>The next broadcast runs on while the clock moves, until the first one's last window (segment 3, the audio init) is gone.</summary>
+    private async Task LastWindowDeletedAsync(PackagedChannel c, LiveStream again)
+    {
+        string first = StoreKeys.BroadcastId(Start);
         Write(again, 1, 5 * 30);
         await WaitFor.ConditionAsync(() =>
         {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            return !File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", first, 3)));
+            c.Clock.Advance(TimeSpan.FromSeconds(1));
+            return !File.Exists(c.Store.PathOf(StoreKeys.Segment("chan", "source", first, 3)));
         }, Bound, "the first broadcast's last window to be deleted");
-        Assert.False(File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", first, 1))));
-        Assert.False(File.Exists(store.PathOf(StoreKeys.Init("chan", "audio", first, 0))));
-        Assert.True(File.Exists(store.PathOf(held)));
-        Assert.True(File.Exists(store.PathOf(heldInit)));
-        registry.EndPublish(again);
-    }
-
-    [Fact]
-    public async Task The_last_window_goes_when_the_encoder_reconnects_before_the_broadcast_has_finished_ending()
-    {
-        var clock = new ManualClock(Start);
-        var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
-        var registry = new LiveStreamRegistry(clock);
-        var store = new FileSystemSegmentStore(Path.Combine(_dir.Path, "media"));
-        string first = StoreKeys.BroadcastId(Start);
-        await using var packager = new LivePackager(registry, store, new DefaultRecordingPolicy(Options.Create(options)), Options.Create(options),
-            clock, new ListLogger<LivePackager>());
-        await packager.StartAsync(default);
-        string Read(string key) => File.Exists(store.PathOf(key)) ? File.ReadAllText(store.PathOf(key)) : "";
-
-        Assert.True(registry.TryStartPublish("chan", out var source));
-        Write(source, 0, 1);
-        await WaitFor.ConditionAsync(() => packager.Find("chan") is not null, Bound, "packaging to start");
-        Write(source, 1, 8 * 30);
-        await WaitFor.ConditionAsync(() => Read("chan/source/index.m3u8").Contains($"{first}-3.m4s", StringComparison.Ordinal), Bound,
-            "the first broadcast to list segment 3");
-
-        // The encoder is back while the first broadcast still ends: its finish handlers run on its packaging task, and the
-        // next broadcast is packaging before they return.
-        LiveStream? again = null;
-        packager.StreamFinished += f =>
-        {
-            if (f.Status.BroadcastId != first) return;
-            clock.Advance(TimeSpan.FromMinutes(1));
-            _videoCount = 0;
-            _audioCount = 0;
-            Assert.True(registry.TryStartPublish("chan", out again));
-            Write(again, 0, 1);
-            WaitFor.ConditionAsync(() => packager.Find("chan") is { } s && s.BroadcastId != first, Bound, "the next broadcast to start")
-                .GetAwaiter().GetResult();
-        };
-        registry.EndPublish(source);
-        await WaitFor.ConditionAsync(() => again is not null && packager.Find("chan") is { } s && s.BroadcastId != first, Bound,
-            "the next broadcast to start");
-        Write(again!, 1, 5 * 30);
-        await WaitFor.ConditionAsync(() =>
-        {
-            clock.Advance(TimeSpan.FromSeconds(1));
-            return !File.Exists(store.PathOf(StoreKeys.Segment("chan", "source", first, 3)));
-        }, Bound, "the first broadcast's last window to be deleted");
-        Assert.False(File.Exists(store.PathOf(StoreKeys.Init("chan", "audio", first, 0))));
-        registry.EndPublish(again!);
+        Assert.False(File.Exists(c.Store.PathOf(StoreKeys.Init("chan", "audio", first, 0))));
     }
 
     private async Task FeedAsync(StreamPackager p, ManualClock time, int seconds)
