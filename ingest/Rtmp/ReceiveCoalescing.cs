@@ -23,8 +23,13 @@ internal static class ReceiveCoalescing
     /// <summary>The longest window an operator may set: beyond it the delay reaches what low-latency viewers notice.</summary>
     public const int MaxMilliseconds = 200;
 
+    /// <summary>
+    /// Coalesces <paramref name="socket"/>'s reads within <paramref name="milliseconds"/>; 0 leaves it as it is (a low-water
+    /// mark with no timeout would hold a small message until 16 KB came).
+    /// </summary>
     public static void Apply(Socket socket, int milliseconds)
     {
+        if (milliseconds <= 0) return;
         socket.ReceiveTimeout = milliseconds;
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReceiveLowWater, Bytes);
     }
@@ -40,8 +45,8 @@ internal static class ReceiveCoalescing
         private volatile bool _requested;
         private bool _applied;
 
-        /// <summary>Coalesce from the next read on (Linux only, and a window above 0; else nothing changes).</summary>
-        public void Request() => _requested = OperatingSystem.IsLinux() && milliseconds > 0;
+        /// <summary>Coalesce from the next read on (Linux only; elsewhere, or with a window of 0, nothing changes).</summary>
+        public void Request() => _requested = OperatingSystem.IsLinux();
 
         public override int Read(Span<byte> buffer)
         {
