@@ -24,23 +24,15 @@ public sealed class RtmpOptionsValidationTests
     }
 
     [Theory]
-    [InlineData("0")]
-    [InlineData("256")]
-    public void A_multitrack_cap_out_of_range_fails_naming_the_key(string value)
+    [InlineData("Rtmp:MaxVideoTracks", "0", "Rtmp:MaxVideoTracks must be 1..255")]
+    [InlineData("Rtmp:MaxVideoTracks", "256", "Rtmp:MaxVideoTracks must be 1..255")]
+    [InlineData("Rtmp:ReceiveCoalescingMilliseconds", "-1", "Rtmp:ReceiveCoalescingMilliseconds must be 0..200")]
+    [InlineData("Rtmp:ReceiveCoalescingMilliseconds", "201", "Rtmp:ReceiveCoalescingMilliseconds must be 0..200")]
+    public void A_setting_out_of_range_fails_naming_the_key(string key, string value, string message)
     {
-        using var sp = Build(new() { ["Rtmp:MaxVideoTracks"] = value });
+        using var sp = Build(new() { [key] = value });
         var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<Broadcast.Ingest.Rtmp.RtmpOptions>>().Value);
-        Assert.Contains("Rtmp:MaxVideoTracks must be 1..255", ex.Message, StringComparison.Ordinal);
-    }
-
-    [Theory]
-    [InlineData("-1")]
-    [InlineData("201")]
-    public void A_receive_coalescing_window_out_of_range_fails_naming_the_key(string value)
-    {
-        using var sp = Build(new() { ["Rtmp:ReceiveCoalescingMilliseconds"] = value });
-        var ex = Assert.Throws<OptionsValidationException>(() => sp.GetRequiredService<IOptions<Broadcast.Ingest.Rtmp.RtmpOptions>>().Value);
-        Assert.Contains("Rtmp:ReceiveCoalescingMilliseconds must be 0..200", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(message, ex.Message, StringComparison.Ordinal);
     }
 
     [Theory]
