@@ -48,8 +48,10 @@ public static class IngestServiceCollectionExtensions
             .Validate(o => o.MaxVideoTracks is >= 1 and <= 255, "Rtmp:MaxVideoTracks must be 1..255 (a track id is one byte; 1 refuses multitrack).")
             .Validate(o => o.MaxAudioTracks is >= 1 and <= 8, "Rtmp:MaxAudioTracks must be 1..8 (1 takes audio track 0 only).")
             .Validate(o => o.HandshakeTimeoutSeconds > 0 && o.IdleTimeoutSeconds > 0, "Rtmp timeouts must be positive.")
-            .Validate(o => o.ReceiveCoalescingMilliseconds is >= 0 and <= ReceiveCoalescing.MaxMilliseconds,
-                $"Rtmp:ReceiveCoalescingMilliseconds must be 0..{ReceiveCoalescing.MaxMilliseconds} (0 turns coalescing off).")
+            .Validate(o => o.ReceiveCoalescingMilliseconds is >= 0 and <= Rtmp.Receive.ReceiveLoops.MaxCoalescingMilliseconds,
+                $"Rtmp:ReceiveCoalescingMilliseconds must be 0..{Rtmp.Receive.ReceiveLoops.MaxCoalescingMilliseconds} (0 turns coalescing off).")
+            .Validate(o => o.ReceiveThreads is >= 0 and <= Rtmp.Receive.ReceiveLoops.MaxThreads,
+                $"Rtmp:ReceiveThreads must be 0..{Rtmp.Receive.ReceiveLoops.MaxThreads} (0: one per core).")
             .Validate(o => System.Net.IPAddress.TryParse(o.BindAddress, out _), "Rtmp:BindAddress must be an IP address.")
             .Validate(o => o.MaxConnectionsPerIp >= 0 && o.HandshakesPerSecondPerIp >= 0 && o.HandshakeBurstPerIp >= 0
                 && o.PublishTimeoutSeconds >= 0 && o.MinBytesPerSecondBeforePublish >= 0 && o.SlowClientGraceSeconds >= 0

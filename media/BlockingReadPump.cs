@@ -3,7 +3,7 @@ using System.IO.Pipelines;
 namespace Broadcast.Media;
 
 /// <summary>
-/// Reads one connection's bytes (an RTMP publisher, a transcoder rung) on a thread of its own with blocking reads,
+/// Reads one connection's bytes (an RTMPS publisher, a transcoder rung) on a thread of its own with blocking reads,
 /// into a pipe whose reader runs inline on that thread. A publisher sends a chunk every few milliseconds; with async
 /// socket reads each chunk woke the socket engine's epoll thread, then a thread-pool worker to parse it, then often a
 /// second worker the pool added for the backlog. Here the kernel wakes exactly one thread, which reads, parses and
@@ -22,25 +22,29 @@ public static class BlockingReadPump
     /// </summary>
     /// <param name="source">Read with blocking <see cref="Stream.Read(Span{byte})"/> calls; disposing it ends the pump.</param>
     /// <param name="threadName">For debuggers and profilers.</param>
-    /// <param name="isIdleTimeout">A read error that only means "nothing arrived in time" (a receive timeout): the pump reads again.</param>
     /// <param name="pauseBytes">Unconsumed bytes at which the pump stops reading (0: the default, 1 MiB); a read may add up to 16 KiB more.</param>
-    public static PipeReader Start(Stream source, string threadName, Func<IOException, bool>? isIdleTimeout = null, int pauseBytes = 0)
+    public static PipeReader Start(Stream source, string threadName, int pauseBytes = 0)
     {
-        if (pauseBytes <= 0) pauseBytes = PauseBytes;
-        var pipe = new Pipe(new PipeOptions(
-            readerScheduler: PipeScheduler.Inline,
-            writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: pauseBytes,
-            resumeWriterThreshold: pauseBytes / 2,
-            minimumSegmentSize: ReadSize,
-            useSynchronizationContext: false));
+        var pipe = InlinePipe(pauseBytes <= 0 ? PauseBytes : pauseBytes);
         // A small stack: the thread only reads, parses and hands frames over; deep work happens elsewhere.
-        var thread = new Thread(() => Run(source, pipe.Writer, isIdleTimeout), maxStackSize: 512 * 1024) { IsBackground = true, Name = threadName };
+        var thread = new Thread(() => Run(source, pipe.Writer), maxStackSize: 512 * 1024) { IsBackground = true, Name = threadName };
         thread.UnsafeStart();
         return pipe.Reader;
     }
 
-    private static void Run(Stream source, PipeWriter writer, Func<IOException, bool>? isIdleTimeout)
+    /// <summary>
+    /// A connection's input pipe as the pump and the RTMP receive loops make it: the reader runs inline inside the
+    /// writer's flush, on the reading thread, and the writer pauses at <paramref name="pauseBytes"/> unread (resuming at half).
+    /// </summary>
+    public static Pipe InlinePipe(int pauseBytes) => new(new PipeOptions(
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
+        pauseWriterThreshold: pauseBytes,
+        resumeWriterThreshold: pauseBytes / 2,
+        minimumSegmentSize: ReadSize,
+        useSynchronizationContext: false));
+
+    private static void Run(Stream source, PipeWriter writer)
     {
         Exception? error = null;
         try
@@ -48,15 +52,7 @@ public static class BlockingReadPump
             while (true)
             {
                 Memory<byte> memory = writer.GetMemory(ReadSize);
-                int read;
-                try
-                {
-                    read = source.Read(memory.Span);
-                }
-                catch (IOException ex) when (isIdleTimeout?.Invoke(ex) == true)
-                {
-                    continue;
-                }
+                int read = source.Read(memory.Span);
                 if (read == 0) break;
                 writer.Advance(read);
                 // With the inline reader scheduler the parser runs inside this flush, on this thread.

@@ -134,6 +134,14 @@ internal static partial class RtmpLog
     public static partial void TrackRefused(ILogger logger, long connectionId, string remoteEndPoint, string track, string streamName,
         string reason, string? channelId);
 
+    [LoggerMessage(EventId = 1056, Level = LogLevel.Information,
+        Message = "RTMP reads plain connections on {Threads} receive loops (coalescing window {CoalescingMs} ms)")]
+    public static partial void ReceiveLoopsStarted(ILogger logger, int threads, int coalescingMs);
+
+    [LoggerMessage(EventId = 1057, Level = LogLevel.Error,
+        Message = "RTMP receive loop {Loop} failed; its {Connections} connections end and new ones go to the other loops")]
+    public static partial void ReceiveLoopFailed(ILogger logger, Exception exception, int loop, int connections);
+
     [LoggerMessage(EventId = 1050, Level = LogLevel.Information,
         Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: cue point on {StreamName}, " +
             "ad break {SpliceEventId} of {DurationMs} ms in {DelayMs} ms (packaged: {Packaged}, channel {ChannelId})")]

@@ -42,11 +42,18 @@ public sealed class RtmpOptions
     public int IdleTimeoutSeconds { get; set; } = 30;
 
     /// <summary>
-    /// Once media flows on a plain RTMP socket, a read wakes at 16 KB or after this many milliseconds with what came
-    /// (<see cref="ReceiveCoalescing"/>): a longer window costs less CPU per publisher and adds up to that much delay on
-    /// the way in. 0 turns it off (each read wakes as bytes arrive); at most <see cref="ReceiveCoalescing.MaxMilliseconds"/>.
+    /// Once media flows on a plain RTMP socket, its bytes may wait this many milliseconds before they are read: a receive
+    /// loop that served only publishers in media waits out the rest of the window before it looks again
+    /// (<see cref="Receive.ReceiveLoops"/>). A longer window costs less CPU and adds up to that much delay on the way in.
+    /// 0 turns it off (the loop reads as bytes arrive); at most <see cref="Receive.ReceiveLoops.MaxCoalescingMilliseconds"/>.
     /// </summary>
-    public int ReceiveCoalescingMilliseconds { get; set; } = ReceiveCoalescing.DefaultMilliseconds;
+    public int ReceiveCoalescingMilliseconds { get; set; } = Receive.ReceiveLoops.DefaultCoalescingMilliseconds;
+
+    /// <summary>
+    /// Threads that read plain RTMP publishers' sockets (Linux epoll loops, <see cref="Receive.ReceiveLoops"/>); 0, the
+    /// default, is one per core. At most <see cref="Receive.ReceiveLoops.MaxThreads"/>. RTMPS reads on a thread per connection.
+    /// </summary>
+    public int ReceiveThreads { get; set; }
 
     /// <summary>Our outgoing chunk size, announced with Set Chunk Size after connect.</summary>
     public int ChunkSize { get; set; } = 4096;

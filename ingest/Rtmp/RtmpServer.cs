@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Broadcast.Ingest.Rtmp.Receive;
 using Broadcast.Media;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
     private readonly ConcurrentDictionary<long, Task> _running = new();
     private readonly CancellationTokenSource _stopping = new();
     private Socket? _listener;
+    private ReceiveLoops? _receiveLoops;
     private Task? _acceptLoop;
     private readonly TimeSpan _reconnectGrace;
     private readonly TimeSpan _takeoverSilence;
@@ -54,6 +56,9 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
 
     internal RtmpAdmission Admission => _admission;
 
+    /// <summary>The epoll loops that read plain connections (Linux, once started); null for RTMPS or elsewhere.</summary>
+    internal ReceiveLoops? ReceiveLoops => _receiveLoops;
+
     /// <summary>The bound endpoint once started; null before.</summary>
     public IPEndPoint? LocalEndPoint { get; private set; }
 
@@ -80,6 +85,13 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
             throw;
         }
         _listener = listener;
+        // Plain RTMP on Linux: a few epoll loops read every publisher. RTMPS reads through its TLS stream, a thread per connection.
+        if (Transport is null && LinuxEpoll.IsSupported)
+        {
+            _receiveLoops = new ReceiveLoops(_options.ReceiveThreads > 0 ? _options.ReceiveThreads : Environment.ProcessorCount,
+                _options.ReceiveCoalescingMilliseconds, _logger);
+            RtmpLog.ReceiveLoopsStarted(_logger, _receiveLoops.Count, _options.ReceiveCoalescingMilliseconds);
+        }
         LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
         if (Transport is null) RtmpLog.Listening(_logger, LocalEndPoint.ToString()); // RTMPS logs its own line
         _listening.TrySetResult(LocalEndPoint);
@@ -135,6 +147,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
                 Memory)
             {
                 Transport = Transport,
+                ReceiveLoops = _receiveLoops,
                 ReconnectGrace = _reconnectGrace,
                 TakeoverSilence = _takeoverSilence,
             };
@@ -173,7 +186,10 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+            return; // connections still closing: their loops stay until the process ends
         }
+        _receiveLoops?.Dispose();
+        _receiveLoops = null;
     }
 
     public async ValueTask DisposeAsync()

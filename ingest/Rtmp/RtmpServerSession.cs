@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using Broadcast.Ingest.Rtmp.Receive;
 using Broadcast.Media;
 using Microsoft.Extensions.Logging;
 
@@ -43,7 +44,7 @@ internal sealed class RtmpServerSession
     private readonly RtmpPrePublishLimits _limits;
     private readonly RtmpPublishPolicy _publish;
     private readonly RtmpMediaFeed _feed;
-    private ReceiveCoalescing.SocketStream? _plain;
+    private ReceiveRegistration? _receive;
 
     public RtmpServerSession(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger,
         DateTimeOffset connectedAt,
@@ -110,9 +111,12 @@ internal sealed class RtmpServerSession
     /// <summary>Wraps the socket before the RTMP handshake (RTMPS: TLS); null runs RTMP on the socket itself.</summary>
     internal IRtmpTransport? Transport { get; init; }
 
+    /// <summary>The server's receive loops, which read a plain socket; null (or a transport) reads on a thread of the connection's own.</summary>
+    internal ReceiveLoops? ReceiveLoops { get; init; }
+
     public async Task RunAsync(CancellationToken serverStopping)
     {
-        await using var network = Transport is null ? _plain = new ReceiveCoalescing.SocketStream(_socket, _options.ReceiveCoalescingMilliseconds)
+        await using var network = Transport is null ? new NetworkStream(_socket, ownsSocket: true)
             : await Transport.OpenAsync(_socket, Id, _remote, serverStopping).ConfigureAwait(false);
         if (network is null)
         {
@@ -124,8 +128,11 @@ internal sealed class RtmpServerSession
         }
         // A peer that stops reading what we send is dropped after this, instead of holding the receive thread.
         _socket.SendTimeout = checked(Math.Max(1, _options.IdleTimeoutSeconds) * 1000);
-        _input = BlockingReadPump.Start(network, $"rtmp-{Id}", ReceiveCoalescing.IsIdleTimeout, InputPauseBytes);
-        _output = PipeWriter.Create(new SynchronousWriteStream(network), new StreamPipeWriterOptions(leaveOpen: true));
+        _receive = Transport is null ? ReceiveLoops?.Register(_socket, InputPauseBytes) : null;
+        _input = _receive?.Reader ?? BlockingReadPump.Start(network, $"rtmp-{Id}", pauseBytes: InputPauseBytes);
+        // Replies are written on the reading thread: on a receive loop, which serves other publishers too, they never block.
+        _output = PipeWriter.Create(_receive is null ? new SynchronousWriteStream(network) : new DontWaitSendStream(_socket),
+            new StreamPipeWriterOptions(leaveOpen: true));
         _replies = new RtmpReplyWriter(_output, _memory);
         _timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
         var token = _timeout.Token;
@@ -185,6 +192,7 @@ internal sealed class RtmpServerSession
             _chunks.Dispose();
             _timeout.Dispose();
             await _input.CompleteAsync().ConfigureAwait(false);
+            _receive?.Dispose();
             _memory.Dispose();
             try
             {
@@ -403,7 +411,7 @@ internal sealed class RtmpServerSession
         _chunks.MaxBufferedBytes = _options.MemoryBudgetAfterPublish;
         _chunks.MaxPartialMessages = 0;
         _chunks.AllocateDeclaredLength = true;
-        _plain?.Request();
+        _receive?.CoalesceFromNowOn();
         _replies.SendControl(RtmpMessageType.UserControl, new UserControlMessage(UserControlEventType.StreamBegin, messageStreamId));
         _replies.SendCommand(messageStreamId, RtmpReplyWriter.StreamCommandChunkStream,
             RtmpReplies.OnStatus("status", RtmpStatusCodes.PublishStart, $"{stream.Name} is now published."));

@@ -28,6 +28,8 @@ public sealed class RtmpOptionsValidationTests
     [InlineData("Rtmp:MaxVideoTracks", "256", "Rtmp:MaxVideoTracks must be 1..255")]
     [InlineData("Rtmp:ReceiveCoalescingMilliseconds", "-1", "Rtmp:ReceiveCoalescingMilliseconds must be 0..200")]
     [InlineData("Rtmp:ReceiveCoalescingMilliseconds", "201", "Rtmp:ReceiveCoalescingMilliseconds must be 0..200")]
+    [InlineData("Rtmp:ReceiveThreads", "-1", "Rtmp:ReceiveThreads must be 0..64")]
+    [InlineData("Rtmp:ReceiveThreads", "65", "Rtmp:ReceiveThreads must be 0..64")]
     public void A_setting_out_of_range_fails_naming_the_key(string key, string value, string message)
     {
         using var sp = Build(new() { [key] = value });

@@ -39,6 +39,29 @@ public class RtmpServerTests
         Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("/" + TestPublishAuthorizer.GoodKey, StringComparison.Ordinal) || e.Message.Contains(" good ", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Plain_connections_are_read_by_the_receive_loops_the_settings_ask_for()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:ReceiveThreads"] = "2" });
+        var loops = host.Server.ReceiveLoops;
+        Assert.NotNull(loops);
+        Assert.Equal(2, loops!.Count);
+        Assert.Single(host.Logs.Entries, e => e.EventId == 1056 && e.Message.Contains("on 2 receive loops", StringComparison.Ordinal));
+        var clients = new List<RtmpTestClient>();
+        for (int i = 0; i < 3; i++)
+        {
+            var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+            await client.HandshakeAsync();
+            clients.Add(client);
+        }
+        Assert.Equal(3, loops.Sockets);
+        Assert.Equal(RtmpStatusCodes.PublishStart, RtmpTestClient.StatusCode(await clients[0].PublishAsync("live", TestPublishAuthorizer.GoodKey)));
+        foreach (var client in clients) await client.DisposeAsync();
+        // Each connection's end leaves its loop: nothing stays registered behind a closed socket.
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => loops.Sockets == 0), $"{loops.Sockets} sockets still registered");
+    }
+
     [Theory]
     [InlineData(HandshakeDigestScheme.Offset8)]
     [InlineData(HandshakeDigestScheme.Offset772)]
