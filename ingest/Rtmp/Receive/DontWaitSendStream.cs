@@ -7,11 +7,13 @@ namespace Broadcast.Ingest.Rtmp.Receive;
 /// Writes to a socket read by a <see cref="ReceiveLoops"/> loop without ever blocking: the replies are written on the
 /// loop's thread, which serves other publishers too, so a peer that stops reading must not hold it for a send timeout.
 /// What the server sends a publisher is small (acknowledgements, command replies); a socket whose send buffer is full
-/// all the same belongs to a peer that does not read, and the write fails with <see cref="IOException"/>, closing the
-/// connection.
+/// all the same belongs to a peer that does not read: the write fails as a slow client's (<see cref="RtmpCloseException"/>),
+/// closing the connection, and what else the closing session has to send is dropped.
 /// </summary>
 internal sealed unsafe class DontWaitSendStream(Socket socket) : Stream
 {
+    private bool _cutOff;
+
     public override bool CanRead => false;
 
     public override bool CanSeek => false;
@@ -26,6 +28,7 @@ internal sealed unsafe class DontWaitSendStream(Socket socket) : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
+        if (_cutOff) return;
         while (!buffer.IsEmpty)
         {
             nint sent;
@@ -38,7 +41,11 @@ internal sealed unsafe class DontWaitSendStream(Socket socket) : Stream
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno == LinuxEpoll.EINTR) continue;
                 if (errno == LinuxEpoll.EAGAIN)
-                    throw new IOException($"the peer does not read what the server sends ({buffer.Length} bytes found its socket's send buffer full)");
+                {
+                    _cutOff = true;
+                    throw new RtmpCloseException($"it does not read what the server sends ({buffer.Length} bytes found its socket's send buffer full)",
+                        slowClient: true);
+                }
                 throw new IOException("Unable to write data to the transport connection.", new SocketException(errno));
             }
             buffer = buffer[(int)sent..];
