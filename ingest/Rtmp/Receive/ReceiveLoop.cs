@@ -21,6 +21,7 @@ internal sealed class ReceiveLoop : IDisposable
     /// <summary>Reads per socket per wake: a publisher with a backlog leaves the rest for the next turn, after the others.</summary>
     private const int MaxReadsPerTurn = 8;
 
+
     private const ulong WakeToken = 0;
 
     private readonly SafeFileHandle _epoll;
@@ -183,9 +184,9 @@ internal sealed class ReceiveLoop : IDisposable
                     served++;
                     try
                     {
-                        // A socket still in its command exchange, or one with more than a turn's worth waiting (a
-                        // publisher above what one turn per window carries), has the loop look again at once.
-                        if (!Serve(registration) || !registration.Coalescing) allInMedia = false;
+                        // A socket still in its command exchange, or a busy one, has the loop look again at once.
+                        int bytes = Serve(registration, out bool more);
+                        if (!registration.Coalescing | registration.NoteTurn(bytes, more, woke, _coalescingMilliseconds)) allInMedia = false;
                     }
                     catch (Exception ex)
                     {
@@ -218,10 +219,12 @@ internal sealed class ReceiveLoop : IDisposable
         }
     }
 
-    /// <summary>Reads what the socket has into its pipe, the parser running inside each flush; false when it left bytes for the next turn.</summary>
-    private unsafe bool Serve(ReceiveRegistration registration)
+    /// <summary>Reads what the socket has into its pipe, the parser running inside each flush: the bytes read; <paramref name="more"/> when it left some for the next turn.</summary>
+    private unsafe int Serve(ReceiveRegistration registration, out bool more)
     {
+        more = false;
         PipeWriter writer = registration.Pipe.Writer;
+        int total = 0;
         for (int reads = 0; reads < MaxReadsPerTurn; reads++)
         {
             Memory<byte> memory = writer.GetMemory(ReadSize);
@@ -236,20 +239,20 @@ internal sealed class ReceiveLoop : IDisposable
             catch (ObjectDisposedException)
             {
                 Finish(registration, null);
-                return true;
+                return total;
             }
             if (read < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno == LinuxEpoll.EAGAIN) return true;
+                if (errno == LinuxEpoll.EAGAIN) return total;
                 if (errno == LinuxEpoll.EINTR) continue;
                 Finish(registration, new IOException("Unable to read data from the transport connection.", new SocketException(errno)));
-                return true;
+                return total;
             }
             if (read == 0)
             {
                 Finish(registration, null);
-                return true;
+                return total;
             }
             writer.Advance((int)read);
             // With the inline reader scheduler the parser runs inside this flush, on this thread.
@@ -257,16 +260,18 @@ internal sealed class ReceiveLoop : IDisposable
             if (!flush.IsCompletedSuccessfully)
             {
                 Pause(registration, flush);
-                return true;
+                return total;
             }
             if (flush.Result.IsCompleted || flush.Result.IsCanceled)
             {
                 Finish(registration, null);
-                return true;
+                return total;
             }
-            if (read < memory.Length) return true; // drained
+            total += (int)read;
+            if (read < memory.Length) return total; // drained
         }
-        return false;
+        more = true;
+        return total;
     }
 
     /// <summary>

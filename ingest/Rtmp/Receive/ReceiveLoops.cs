@@ -12,7 +12,8 @@ namespace Broadcast.Ingest.Rtmp.Receive;
 /// serves every socket that became readable meanwhile. With a coalescing window (<c>Rtmp:ReceiveCoalescingMilliseconds</c>)
 /// a loop that served only sockets in media waits out the rest of the window before it waits again, so it wakes at most
 /// that often whatever the number of publishers; a socket still in its command exchange (handshake, connect, publish)
-/// skips the wait, so a publish costs no more round trips than before.
+/// skips the wait, so a publish costs no more round trips than before, and so does a busy one (32 KB or more a window),
+/// which TCP would otherwise slow down once its receive buffer filled.
 /// Linux only; elsewhere, and for RTMPS (whose TLS stream reads through <c>SslStream</c>), the thread per connection stays.
 /// </summary>
 internal sealed class ReceiveLoops : IDisposable
