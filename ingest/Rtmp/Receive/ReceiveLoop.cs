@@ -72,6 +72,10 @@ internal sealed class ReceiveLoop : IDisposable
 
     public int Sockets => Volatile.Read(ref _sockets);
 
+    /// <summary>The loop's thread state and its sockets' (token, watched, removing, coalescing), for a diagnosis.</summary>
+    public string Describe() => $"loop {_index} {_thread.ThreadState}" + string.Concat(_live.Values.Select(r =>
+        $" [{r.Token} watched={r.Watched} removing={r.Removing} coalescing={r.Coalescing}]"));
+
     /// <summary>False once the loop ended (disposed, or failed).</summary>
     public bool Running => !_stopping && _thread.IsAlive;
 

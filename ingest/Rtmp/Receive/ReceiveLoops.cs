@@ -64,6 +64,9 @@ internal sealed class ReceiveLoops : IDisposable
         return loop.Add(socket, pauseBytes);
     }
 
+    /// <summary>Each loop and its sockets' states, for a diagnosis.</summary>
+    public string Describe() => string.Join("; ", _loops.Select(loop => loop.Describe()));
+
     public void Dispose()
     {
         foreach (var loop in _loops) loop.Dispose();
