@@ -38,7 +38,6 @@ internal sealed class ReceiveLoop : IDisposable
     private readonly int _index;
     private readonly ILogger _logger;
     private volatile bool _stopping;
-    private int _sockets;
 
     public unsafe ReceiveLoop(int index, int coalescingMilliseconds, ILogger logger)
     {
@@ -70,7 +69,7 @@ internal sealed class ReceiveLoop : IDisposable
         _thread.UnsafeStart();
     }
 
-    public int Sockets => Volatile.Read(ref _sockets);
+    public int Sockets => _live.Count;
 
     /// <summary>The loop's thread state and its sockets' (token, watched, removing, coalescing), for a diagnosis.</summary>
     public string Describe() => $"loop {_index} {_thread.ThreadState}" + string.Concat(_live.Values.Select(r =>
@@ -83,7 +82,6 @@ internal sealed class ReceiveLoop : IDisposable
     {
         var pipe = Broadcast.Media.BlockingReadPump.InlinePipe(pauseBytes);
         var registration = new ReceiveRegistration(this, socket, pipe, Interlocked.Increment(ref _lastToken));
-        Interlocked.Increment(ref _sockets);
         _live[registration.Token] = registration;
         lock (registration)
         {
@@ -91,7 +89,6 @@ internal sealed class ReceiveLoop : IDisposable
             {
                 var error = Failure("epoll_ctl(ADD)");
                 _live.TryRemove(registration.Token, out _);
-                Interlocked.Decrement(ref _sockets);
                 throw error;
             }
         }
@@ -133,14 +130,7 @@ internal sealed class ReceiveLoop : IDisposable
     /// <summary>From any thread: the loop forgets the socket before its next wait.</summary>
     internal void Remove(ReceiveRegistration registration)
     {
-        lock (registration)
-        {
-            if (registration.Removing) return;
-            registration.Removing = true;
-            Unwatch(registration);
-        }
-        _removals.Enqueue(registration);
-        Wake();
+        if (Finish(registration, null)) Wake();
     }
 
     private unsafe void Wake()
@@ -305,30 +295,31 @@ internal sealed class ReceiveLoop : IDisposable
             Remove(registration);
             return;
         }
+        bool watched;
         lock (registration)
         {
             if (registration.Removing) return;
-            if (!Watch(registration))
-            {
-                registration.Failure = new IOException("the connection closed while its reader caught up");
-                registration.Removing = true;
-                _removals.Enqueue(registration);
-            }
+            watched = Watch(registration);
         }
+        if (!watched) Finish(registration, new IOException("the connection closed while its reader caught up"));
         Wake();
     }
 
-    /// <summary>The connection ended or failed: the reader sees it, and the loop forgets the socket.</summary>
-    private void Finish(ReceiveRegistration registration, Exception? error)
+    /// <summary>
+    /// The connection ended, failed or was removed: the socket leaves the epoll set now, and at its next turn the loop
+    /// forgets it and its reader sees the end or <paramref name="error"/>. False when it was already on its way out.
+    /// </summary>
+    private bool Finish(ReceiveRegistration registration, Exception? error)
     {
         lock (registration)
         {
-            if (registration.Removing) return;
+            if (registration.Removing) return false;
             registration.Removing = true;
             registration.Failure = error;
             Unwatch(registration);
         }
         _removals.Enqueue(registration);
+        return true;
     }
 
     /// <summary>On the loop's thread, the pipe's writer's: the reader sees the end or the failure.</summary>
@@ -338,7 +329,6 @@ internal sealed class ReceiveLoop : IDisposable
         {
             registration.Pipe.Writer.Complete(registration.Failure);
             _live.TryRemove(registration.Token, out _);
-            Interlocked.Decrement(ref _sockets);
         }
     }
 
