@@ -142,6 +142,10 @@ internal static partial class RtmpLog
         Message = "RTMP receive loop {Loop} failed; its {Connections} connections end and new ones go to the other loops")]
     public static partial void ReceiveLoopFailed(ILogger logger, Exception exception, int loop, int connections);
 
+    [LoggerMessage(EventId = 1058, Level = LogLevel.Debug,
+        Message = "RTMP connection {ConnectionId} from {RemoteEndPoint} reset: {UnsentBytes} bytes it never took are dropped instead of waiting behind a FIN")]
+    public static partial void StalledPeerReset(ILogger logger, long connectionId, string remoteEndPoint, int unsentBytes);
+
     [LoggerMessage(EventId = 1050, Level = LogLevel.Information,
         Message = "RTMP connection {ConnectionId} from {RemoteEndPoint}: cue point on {StreamName}, " +
             "ad break {SpliceEventId} of {DurationMs} ms in {DelayMs} ms (packaged: {Packaged}, channel {ChannelId})")]

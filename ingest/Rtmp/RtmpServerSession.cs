@@ -45,10 +45,10 @@ internal sealed class RtmpServerSession
     private readonly RtmpPublishPolicy _publish;
     private readonly RtmpMediaFeed _feed;
     private ReceiveRegistration? _receive;
+    private bool _peerStalled; // ended because the peer stopped taking part: a timeout, a full send buffer, its memory budget
 
     public RtmpServerSession(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger,
-        DateTimeOffset connectedAt,
-        RtmpAdmission admission, IPAddress address, RtmpMemoryBudget memory)
+        DateTimeOffset connectedAt, RtmpAdmission admission, IPAddress address, RtmpMemoryBudget memory)
     {
         _admission = admission;
         Address = address;
@@ -146,11 +146,13 @@ internal sealed class RtmpServerSession
         }
         catch (RtmpCloseException close) when (close.MemoryBudget)
         {
+            _peerStalled = true;
             _admission.Counters.OnMemoryBudget();
             RtmpLog.MemoryBudgetExceeded(_logger, Id, _remote, close.Message, _state, _app, _publish.Decision.ChannelId);
         }
         catch (RtmpCloseException close) when (close.SlowClient)
         {
+            _peerStalled = true;
             _admission.Counters.OnSlowClient();
             RtmpLog.SlowClient(_logger, Id, _remote, close.Message);
         }
@@ -164,6 +166,7 @@ internal sealed class RtmpServerSession
         }
         catch (OperationCanceledException) when (!serverStopping.IsCancellationRequested)
         {
+            _peerStalled = true;
             if (!_limits.EverPublished) _admission.Counters.OnSlowClient();
             if (_limits.TimeoutIsSlowClient) RtmpLog.SlowClient(_logger, Id, _remote, _limits.TimeoutReason);
             else RtmpLog.ProtocolError(_logger, Id, _remote, _limits.TimeoutReason, _app, _publish.Decision.ChannelId);
@@ -198,9 +201,10 @@ internal sealed class RtmpServerSession
             {
                 await _output.CompleteAsync().ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or RtmpCloseException)
             {
             }
+            if (_peerStalled) StalledPeerReset.ResetIfUnsent(_socket, _logger, Id, _remote);
         }
     }
 

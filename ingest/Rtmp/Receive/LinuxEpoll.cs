@@ -3,7 +3,8 @@ using System.Runtime.InteropServices;
 namespace Broadcast.Ingest.Rtmp.Receive;
 
 /// <summary>
-/// The few Linux calls a receive loop needs (epoll(7), eventfd(2), recv(2) and send(2) with MSG_DONTWAIT), bound
+/// The few Linux calls a receive loop needs (epoll(7), eventfd(2), recv(2) and send(2) with MSG_DONTWAIT, and the
+/// ioctl(2) that tells what a socket has not sent yet), bound
 /// through P/Invoke to libc. Thin on purpose: calls, constants and the layout of <c>struct epoll_event</c>, no policy.
 /// Sockets pass as their <see cref="SafeHandle"/>, so a socket disposed on another thread cannot close (and its number
 /// cannot be reused by the next accepted connection) while a call on it is under way; one disposed before the call
@@ -27,6 +28,9 @@ internal static unsafe partial class LinuxEpoll
 
     public const int MSG_DONTWAIT = 0x40;
     public const int MSG_NOSIGNAL = 0x4000;
+
+    /// <summary>ioctl(2) on a TCP socket: the bytes in its send queue not sent yet (linux/sockios.h).</summary>
+    public const nuint SIOCOUTQNSD = 0x894B;
 
     public const int EINTR = 4;
     public const int EAGAIN = 11;
@@ -77,4 +81,22 @@ internal static unsafe partial class LinuxEpoll
 
     [LibraryImport(Libc, EntryPoint = "send", SetLastError = true)]
     public static partial nint Send(SafeHandle socket, byte* buffer, nint length, int flags);
+
+    [LibraryImport(Libc, EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int IoctlInt(SafeHandle fd, nuint request, int* value);
+
+    /// <summary>The bytes <paramref name="socket"/> holds not sent yet (its peer's window is closed, say); -1 when unknown.</summary>
+    public static int UnsentBytes(System.Net.Sockets.Socket socket)
+    {
+        if (!IsSupported) return -1;
+        int value;
+        try
+        {
+            return IoctlInt(socket.SafeHandle, SIOCOUTQNSD, &value) == 0 ? value : -1;
+        }
+        catch (ObjectDisposedException)
+        {
+            return -1;
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Ingest.Tests.Fuzzing;
 using Broadcast.Media;
@@ -20,6 +21,7 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
     private const int HandshakeRateEvent = 1041;
     private const int ProtocolErrorEvent = 1004;
     private const int SlowClientEvent = 1042;
+    private const int StalledPeerResetEvent = 1058;
     private const int AddressBlockedEvent = 1043;
     private const int PublishBlockedEvent = 1044;
     private static readonly IPAddress SecondAddress = IPAddress.Parse("127.0.0.2");
@@ -156,11 +158,13 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
     {
         // A peer that floods requests for replies (Ping Request, RTMP 7.1.7) and never reads them fills both socket
         // buffers. The receive loop that parses it serves other publishers too, so its replies never block: the first
-        // that finds the send buffer full closes the connection as a slow client's. In some runs of the whole project
-        // (2 of 5 here) the server stopped reading the flood without that cut-off and closed it at the idle timeout
-        // instead, its cause not found yet (see the receive loops' state in the message if a write waits 30 s): both
-        // end the connection while the loop goes on serving others, which is what this test holds. (RTMPS, and RTMP
-        // off Linux, read on a thread per connection, whose blocked write ends at the send timeout.)
+        // that finds the send buffer full closes the connection as a slow client's. On a loaded machine the flood can
+        // stall first instead: the peer's 4 KB receive buffer drops the server's segments, and with them the
+        // acknowledgements they carry, so the peer's own sending waits while the server's send buffer still has room.
+        // The server then sees silence and ends the connection at the idle timeout. Either way the connection ends with
+        // a reset, since its socket holds replies the peer never took (a FIN would wait behind them, and the peer's
+        // write with it), and the loop goes on serving others. (RTMPS, and RTMP off Linux, read on a thread per
+        // connection, whose blocked write ends at the send timeout.)
         if (!OperatingSystem.IsLinux()) return;
         await using var host = await RtmpTestHost.StartAsync(new()
         {
@@ -209,6 +213,46 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
             Assert.Contains(host.Logs.Entries, e => e.ConnectionId == 1
                 && ((e.EventId == SlowClientEvent && e.Message.Contains("does not read what the server sends", StringComparison.Ordinal))
                     || (e.EventId == ProtocolErrorEvent && e.Message.Contains("idle for 5 s", StringComparison.Ordinal))));
+            Assert.Contains(host.Logs.Entries, e => e.ConnectionId == 1 && e.EventId == StalledPeerResetEvent);
+        }
+        finally
+        {
+            DumpLog(host);
+        }
+    }
+
+    [Fact]
+    public async Task Peer_that_stops_reading_and_sending_is_reset_when_its_connection_ends()
+    {
+        // The peer asks for more replies than its 4 KB receive buffer takes, then falls silent. Whether the server's
+        // send buffer fills (a slow client) or the idle timeout comes first, the server's socket still holds replies the
+        // peer never took: it closes with a reset, so it neither lingers behind them nor leaves the peer waiting for a
+        // FIN that would come only after them.
+        if (!OperatingSystem.IsLinux()) return;
+        await using var host = await RtmpTestHost.StartAsync(new()
+        {
+            ["Rtmp:IdleTimeoutSeconds"] = "2",
+            ["Rtmp:MinBytesPerSecondBeforePublish"] = "0",
+        });
+        try
+        {
+            await using var peer = await RtmpTestClient.ConnectAsync(host.EndPoint, null, receiveBufferSize: 4096);
+            await peer.HandshakeAsync();
+            byte[] ping = [0x02, 0, 0, 0, 0, 0, 6, RtmpMessageType.UserControl, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1];
+            await peer.SendRawAsync(Enumerable.Repeat(ping, 4_000).SelectMany(b => b).ToArray()).WaitAsync(TimeSpan.FromSeconds(30));
+
+            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.ConnectionId == 1 && e.EventId == StalledPeerResetEvent),
+                timeoutSeconds: 30), "no reset logged");
+            Assert.Contains(host.Logs.Entries, e => e.ConnectionId == 1 && e.EventId is SlowClientEvent or ProtocolErrorEvent);
+            // Reading now, the peer gets what reached its buffer, then the reset instead of the rest and a FIN.
+            var error = await Assert.ThrowsAsync<SocketException>(async () =>
+            {
+                var buffer = new byte[64 * 1024];
+                while (await peer.Socket.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(30)) > 0)
+                {
+                }
+            });
+            Assert.Equal(SocketError.ConnectionReset, error.SocketErrorCode);
         }
         finally
         {

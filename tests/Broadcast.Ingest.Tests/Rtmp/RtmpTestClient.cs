@@ -26,10 +26,14 @@ internal sealed class RtmpTestClient : IAsyncDisposable
 
     public static Task<RtmpTestClient> ConnectAsync(IPEndPoint endPoint) => ConnectAsync(endPoint, null);
 
-    /// <summary>Connects from <paramref name="source"/> (e.g. 127.0.0.2: Linux routes all of 127/8 to loopback).</summary>
-    public static async Task<RtmpTestClient> ConnectAsync(IPEndPoint endPoint, IPAddress? source)
+    /// <summary>
+    /// Connects from <paramref name="source"/> (e.g. 127.0.0.2: Linux routes all of 127/8 to loopback); a
+    /// <paramref name="receiveBufferSize"/> above 0 is set before the connection, so the window it offers is that small.
+    /// </summary>
+    public static async Task<RtmpTestClient> ConnectAsync(IPEndPoint endPoint, IPAddress? source, int receiveBufferSize = 0)
     {
         var tcp = source is null ? new TcpClient() : new TcpClient(new IPEndPoint(source, 0));
+        if (receiveBufferSize > 0) tcp.ReceiveBufferSize = receiveBufferSize;
         await tcp.ConnectAsync(endPoint.Address, endPoint.Port);
         tcp.NoDelay = true;
         return new RtmpTestClient(tcp);
