@@ -212,4 +212,19 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
         await store.DeleteAsync([key], default);
         Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_dir.Path, "ch", "source")));
     }
+
+    [Fact]
+    public async Task A_manifest_rewritten_shorter_and_longer_reads_back_exactly_each_time()
+    {
+        // Each update is written over the previous version in place and then shortened: no byte of a longer earlier
+        // version may survive past the end of a shorter one.
+        var store = new FileSystemSegmentStore(_dir.Path);
+        const string key = "ch/source/index.m3u8";
+        foreach (int length in new[] { 9000, 120, 5000, 4097, 4096, 1, 20_000, 300 })
+        {
+            byte[] text = Enumerable.Range(0, length).Select(i => (byte)('a' + (i + length) % 26)).ToArray();
+            await store.PutAsync(key, text, "application/vnd.apple.mpegurl", "max-age=1", default);
+            Assert.Equal(text, (await store.GetAsync(key, default))!.Data.ToArray());
+        }
+    }
 }

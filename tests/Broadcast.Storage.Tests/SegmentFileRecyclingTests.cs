@@ -43,6 +43,35 @@ public sealed class SegmentFileRecyclingTests : IDisposable
     }
 
     [Fact]
+    public async Task Each_segment_takes_the_kept_file_that_fits_it_best()
+    {
+        // A file shortened frees its tail (a synchronous discard on a file system mounted with it): a segment takes the
+        // largest kept file no longer than itself, which it only extends, else the shortest longer one.
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var kept = new Dictionary<int, string>();
+        foreach (var (key, length) in new[] { ("ch/source/v-1.m4s", 600_000), ("ch/audio/a-1.m4s", 30_000), ("ch/source/v-2.m4s", 620_000) })
+        {
+            await store.PutAsync(key, Bytes(length, 1), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+            kept[length] = StoreFileFacts.Inode(store.PathOf(key));
+        }
+        await store.DeleteAsync(["ch/source/v-1.m4s", "ch/audio/a-1.m4s", "ch/source/v-2.m4s"], default);
+        Assert.Equal(3, store.RecycledFiles);
+
+        foreach (var (key, length, expected) in new[]
+        {
+            ("ch/audio/a-2.m4s", 31_000, 30_000),   // the largest no longer: the audio file, not a video one cut short
+            ("ch/source/v-3.m4s", 610_000, 600_000), // the largest no longer
+            ("ch/source/v-4.m4s", 590_000, 620_000), // none fits: the shortest longer one, shortened
+        })
+        {
+            await store.PutAsync(key, Bytes(length, 2), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+            Assert.Equal(kept[expected], StoreFileFacts.Inode(store.PathOf(key)));
+            Assert.Equal(Bytes(length, 2), (await store.GetAsync(key, default))!.Data.ToArray());
+        }
+        Assert.Equal(0, store.RecycledFiles);
+    }
+
+    [Fact]
     public async Task A_kept_file_a_reader_still_holds_is_never_written_over()
     {
         var store = new FileSystemSegmentStore(_dir.Path);
