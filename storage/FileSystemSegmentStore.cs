@@ -63,11 +63,17 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         return Path.Combine(_root, key);
     }
 
+    /// <summary>
+    /// Stores <paramref name="data"/> under <paramref name="key"/>. Called on a thread of its own (an RTMP receive loop,
+    /// where the packager runs inline), it returns before it touches the file system and writes on the thread pool: a
+    /// file create waits on the file system (an inode allocation, a journal), and that thread serves other publishers.
+    /// </summary>
     public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
         CancellationToken cancellationToken)
     {
         string path = PathOf(key);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
+        if (!Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
         bool rewritten = IsRewritten(key);
         if (rewritten) ReplaceManifest(path, data.Span);
         else if (IsSegment(key)) await WriteSegmentAsync(path, data, cancellationToken).ConfigureAwait(false);

@@ -227,4 +227,43 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
             Assert.Equal(text, (await store.GetAsync(key, default))!.Data.ToArray());
         }
     }
+
+    [Fact]
+    public async Task Called_on_a_thread_of_its_own_a_write_returns_before_it_touches_the_file_system()
+    {
+        // An RTMP receive loop runs the packager inline: a file create that waits on the file system would hold every
+        // publisher on that loop. From such a thread the store returns before it creates anything and writes on the
+        // thread pool. The calling thread's context holds what it is handed, so nothing races the check.
+        var store = new FileSystemSegmentStore(_dir.Path);
+        const string key = "ch/source/b-1.m4s";
+        var held = new HoldingContext();
+        ValueTask put = default;
+        var thread = new Thread(() =>
+        {
+            SynchronizationContext.SetSynchronizationContext(held);
+            put = store.PutAsync(key, new byte[5000], ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        });
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
+        Assert.False(Directory.Exists(Path.Combine(_dir.Path, "ch")), "the write began on the calling thread");
+
+        held.RunOnThreadPool();
+        await put.AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(5000, (await store.GetAsync(key, default))!.Data.Length);
+    }
+
+    /// <summary>Keeps what is posted to it until the test lets it run on the thread pool.</summary>
+    private sealed class HoldingContext : SynchronizationContext
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(SendOrPostCallback Callback, object? State)> _posted = new();
+
+        public override void Post(SendOrPostCallback d, object? state) => _posted.Enqueue((d, state));
+
+        public override void Send(SendOrPostCallback d, object? state) => throw new NotSupportedException();
+
+        public void RunOnThreadPool()
+        {
+            while (_posted.TryDequeue(out var posted)) ThreadPool.QueueUserWorkItem(_ => posted.Callback(posted.State));
+        }
+    }
 }
