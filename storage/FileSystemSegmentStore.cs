@@ -254,7 +254,7 @@ public sealed class FileSystemSegmentStore : ISegmentStore
                 // Written over the previous version and then shortened, never truncated to zero first: ext4 flushes a
                 // file truncated to zero and rewritten when it is closed (auto_da_alloc), a block write per manifest
                 // update, and the truncation freed the blocks the write then allocated again (a discard each, on a
-                // file system mounted with it). Both were 4 % of the ingest profile (bench/RESULTS.md, "Manifests rewritten in place").
+                // file system mounted with it). Both were 4 % of the ingest profile (bench/RESULTS.md, "Frame pool, manifests and kept files").
                 RandomAccess.Write(handle, data, 0);
                 if (RandomAccess.GetLength(handle) > data.Length) RandomAccess.SetLength(handle, data.Length);
             }

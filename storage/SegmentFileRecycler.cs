@@ -129,7 +129,7 @@ internal sealed class SegmentFileRecycler
     /// The kept file that fits <paramref name="length"/> best: the largest no longer than it, which the write only
     /// extends, else the shortest longer one. A file shortened frees its tail blocks, and ext4 frees them with a
     /// synchronous discard on a file system mounted with it: taking files in the order they were kept wrote 30 KB audio
-    /// segments over 600 KB video ones and paid that on every other segment (bench/RESULTS.md, "Manifests rewritten in place").
+    /// segments over 600 KB video ones and paid that on every other segment (bench/RESULTS.md, "Frame pool, manifests and kept files").
     /// </summary>
     private bool TryTake(long length, out KeptFile file)
     {
