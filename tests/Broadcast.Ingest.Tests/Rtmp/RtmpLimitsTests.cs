@@ -22,6 +22,13 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
     private const int ProtocolErrorEvent = 1004;
     private const int SlowClientEvent = 1042;
     private const int StalledPeerResetEvent = 1058;
+
+    /// <summary><paramref name="count"/> Ping Requests (RTMP 7.1.7): chunk stream 2, type 4, stream 0, event 6 with a 4-byte value.</summary>
+    private static byte[] PingRequests(int count)
+    {
+        byte[] ping = [0x02, 0, 0, 0, 0, 0, 6, RtmpMessageType.UserControl, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1];
+        return Enumerable.Repeat(ping, count).SelectMany(b => b).ToArray();
+    }
     private const int AddressBlockedEvent = 1043;
     private const int PublishBlockedEvent = 1044;
     private static readonly IPAddress SecondAddress = IPAddress.Parse("127.0.0.2");
@@ -177,9 +184,7 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
             await using var hostile = await RtmpTestClient.ConnectAsync(host.EndPoint);
             await hostile.HandshakeAsync();
             hostile.Socket.ReceiveBufferSize = 4096;
-            // 10,000 Ping Requests per write: chunk stream 2, type 4, stream 0, event 6 with a 4-byte value.
-            byte[] ping = [0x02, 0, 0, 0, 0, 0, 6, RtmpMessageType.UserControl, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1];
-            byte[] batch = Enumerable.Repeat(ping, 10_000).SelectMany(b => b).ToArray();
+            byte[] batch = PingRequests(10_000);
             var flooding = Stopwatch.StartNew();
             bool reset = false;
             while (!reset && flooding.Elapsed < TimeSpan.FromSeconds(60))
@@ -238,8 +243,7 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
         {
             await using var peer = await RtmpTestClient.ConnectAsync(host.EndPoint, null, receiveBufferSize: 4096);
             await peer.HandshakeAsync();
-            byte[] ping = [0x02, 0, 0, 0, 0, 0, 6, RtmpMessageType.UserControl, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1];
-            await peer.SendRawAsync(Enumerable.Repeat(ping, 4_000).SelectMany(b => b).ToArray()).WaitAsync(TimeSpan.FromSeconds(30));
+            await peer.SendRawAsync(PingRequests(4_000)).WaitAsync(TimeSpan.FromSeconds(30));
 
             Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.ConnectionId == 1 && e.EventId == StalledPeerResetEvent),
                 timeoutSeconds: 30), "no reset logged");
