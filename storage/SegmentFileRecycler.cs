@@ -33,8 +33,7 @@ internal sealed class SegmentFileRecycler
     // Few (MaxFiles): a choice by size scans them under the lock, cheap beside the file calls around it.
     private readonly List<KeptFile> _kept = new(MaxFiles);
     private readonly Lock _lock = new();
-    private int _count;
-    private long _bytes;
+    private long _bytes; // of the kept files, under the lock
     private long _sequence;
 
     private readonly record struct KeptFile(string Path, long Bytes);
@@ -51,7 +50,13 @@ internal sealed class SegmentFileRecycler
     }
 
     /// <summary>Files kept now (tests, status).</summary>
-    public int Count => Volatile.Read(ref _count);
+    public int Count
+    {
+        get
+        {
+            lock (_lock) return _kept.Count;
+        }
+    }
 
     /// <summary>
     /// Keeps a deleted segment's file for reuse. False when it did not: the pool is full, the file is missing or the
@@ -59,16 +64,21 @@ internal sealed class SegmentFileRecycler
     /// </summary>
     public bool TryKeep(string path)
     {
-        if (Volatile.Read(ref _count) >= MaxFiles || Interlocked.Read(ref _bytes) >= MaxBytes) return false;
+        lock (_lock)
+        {
+            if (_kept.Count >= MaxFiles || _bytes >= MaxBytes) return false;
+        }
         string kept = Path.Combine(_folder, $"{_prefix}-{Interlocked.Increment(ref _sequence)}");
         try
         {
             long bytes = new FileInfo(path).Length;
             Directory.CreateDirectory(_folder);
             File.Move(path, kept);
-            Interlocked.Increment(ref _count);
-            Interlocked.Add(ref _bytes, bytes);
-            lock (_lock) _kept.Add(new KeptFile(kept, bytes));
+            lock (_lock)
+            {
+                _kept.Add(new KeptFile(kept, bytes));
+                _bytes += bytes;
+            }
             return true;
         }
         catch (IOException) { return false; }
@@ -152,9 +162,8 @@ internal sealed class SegmentFileRecycler
             file = _kept[best];
             _kept[best] = _kept[^1];
             _kept.RemoveAt(_kept.Count - 1);
+            _bytes -= file.Bytes;
         }
-        Interlocked.Decrement(ref _count);
-        Interlocked.Add(ref _bytes, -file.Bytes);
         return true;
     }
 
