@@ -105,27 +105,59 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
         }
     }
 
-    /// <summary>One pass of the keeper (public for tests).</summary>
+    /// <summary>
+    /// One pass of the keeper (public for tests): releases what ended, renews the rest together
+    /// (<see cref="IChannelLeaseRepository.RenewHeldAsync"/>), and looks one by one only at the channels that renewal
+    /// did not find held by this node.
+    /// </summary>
     public async Task RenewOnceAsync(CancellationToken cancellationToken)
     {
-        foreach (var (channelId, held) in _held)
+        var renew = new List<KeyValuePair<string, Held>>(_held.Count);
+        foreach (var entry in _held)
         {
-            string slug = held.Slug;
+            var (channelId, held) = entry;
+            if (presence.IsLive(held.Slug))
+            {
+                held.SeenLive = true;
+            }
+            else if (held.SeenLive || time.GetUtcNow() - held.AcquiredAt >= options.Duration)
+            {
+                _held.TryRemove(channelId, out _);
+                try
+                {
+                    await repository.ReleaseAsync(channelId, options.NodeId, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (IsDatabaseAway(e))
+                {
+                    LogRenewFailed(channelId, e.Message);
+                }
+                continue;
+            }
+            // Else the publish took the lease a moment ago and its stream is not registered yet: not live is not
+            // ended. Releasing here let a backup encoder take a channel whose primary was on air (TopologyTests).
+            renew.Add(entry);
+        }
+        if (renew.Count == 0) return;
+
+        IReadOnlySet<string> renewed;
+        try
+        {
+            renewed = await repository.RenewHeldAsync([.. renew.Select(e => e.Key)], options.NodeId, time.GetUtcNow() + options.Duration,
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsDatabaseAway(e))
+        {
+            // The database is away: keep broadcasting; the leases run until they lapse, and the next pass tries again.
+            LogRenewFailedMany(renew.Count, e.Message);
+            return;
+        }
+
+        foreach (var (channelId, held) in renew)
+        {
+            if (renewed.Contains(channelId)) continue;
             try
             {
-                if (presence.IsLive(slug))
-                {
-                    held.SeenLive = true;
-                }
-                else if (held.SeenLive || time.GetUtcNow() - held.AcquiredAt >= options.Duration)
-                {
-                    _held.TryRemove(channelId, out _);
-                    await repository.ReleaseAsync(channelId, options.NodeId, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-                // Else the publish took the lease a moment ago and its stream is not registered yet: not live is not
-                // ended. Releasing here let a backup encoder take a channel whose primary was on air (TopologyTests).
-
+                // Not this node's row any more: free again (a lapse nobody took, a manual release) or another node's.
                 var now = time.GetUtcNow();
                 var lease = await repository.AcquireAsync(channelId, options.NodeId, now, now + options.Duration,
                     cancellationToken).ConfigureAwait(false);
@@ -136,16 +168,17 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
                     _held.TryRemove(channelId, out _);
                     LogLost(channelId, lease.NodeId);
                     _lost[channelId] = lease.NodeId;
-                    presence.End(slug);
+                    presence.End(held.Slug);
                 }
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException)
+            catch (Exception e) when (IsDatabaseAway(e))
             {
-                // The database is away: keep broadcasting; the lease runs until it lapses, and the next pass tries again.
                 LogRenewFailed(channelId, e.Message);
             }
         }
     }
+
+    private static bool IsDatabaseAway(Exception e) => e is System.Data.Common.DbException or TimeoutException or InvalidOperationException;
 
     /// <summary>On shutdown the leases go at once, so a backup node may take the channels without waiting for them to lapse.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -177,6 +210,9 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
 
     [LoggerMessage(EventId = 3603, Level = LogLevel.Warning, Message = "Lease of channel {ChannelId} could not be renewed ({Reason}); trying again")]
     private partial void LogRenewFailed(string channelId, string reason);
+
+    [LoggerMessage(EventId = 3604, Level = LogLevel.Warning, Message = "Leases of {Count} channels could not be renewed ({Reason}); trying again")]
+    private partial void LogRenewFailedMany(int count, string reason);
 }
 
 public static class PublishPolicyServiceCollectionExtensions

@@ -37,6 +37,35 @@ public abstract class ChannelLeaseStoreContract : ChannelTableContract
     }
 
     [Fact]
+    public async Task A_renewal_of_many_channels_renews_only_the_leases_the_node_holds_lapsed_or_not()
+    {
+        var mine = await ChannelAsync();
+        var lapsedMine = await ChannelAsync();
+        var theirs = await ChannelAsync();
+        var free = await ChannelAsync();
+        await _leases.AcquireAsync(mine, "a", T0, T0 + Life, default);
+        await _leases.AcquireAsync(lapsedMine, "a", T0 - Life - Life, T0 - Life, default);
+        await _leases.AcquireAsync(theirs, "b", T0, T0 + Life, default);
+
+        // More ids than one statement takes (unknown ones among them): every batch is asked, and only "a"'s rows answer.
+        var ids = Enumerable.Range(0, SqlChannelLeaseRepository.RenewBatch * 2 + 7).Select(i => $"missing-{i}").ToList();
+        ids.Insert(3, mine);
+        ids.Add(lapsedMine);
+        ids.Insert(SqlChannelLeaseRepository.RenewBatch + 1, theirs);
+        ids.Add(free);
+        var later = T0.AddSeconds(5) + Life;
+        var renewed = await _leases.RenewHeldAsync(ids, "a", later, default);
+        Assert.Equal(new[] { lapsedMine, mine }.Order(StringComparer.Ordinal), renewed.Order(StringComparer.Ordinal));
+
+        // The renewal moved "a"'s leases on and left "b"'s and the free channel as they were.
+        Assert.Equal(new ChannelLease(mine, "a", later), await _leases.AcquireAsync(mine, "b", T0.AddSeconds(6), T0.AddSeconds(6) + Life, default));
+        Assert.Equal(new ChannelLease(lapsedMine, "a", later), await _leases.AcquireAsync(lapsedMine, "b", T0.AddSeconds(6), T0.AddSeconds(6) + Life, default));
+        Assert.Equal(new ChannelLease(theirs, "b", T0 + Life), await _leases.AcquireAsync(theirs, "c", T0.AddSeconds(6), T0.AddSeconds(6) + Life, default));
+        Assert.Equal("c", (await _leases.AcquireAsync(free, "c", T0.AddSeconds(6), T0.AddSeconds(6) + Life, default))!.NodeId);
+        Assert.Empty(await _leases.RenewHeldAsync([], "a", later, default));
+    }
+
+    [Fact]
     public async Task Only_the_holder_releases_and_a_released_channel_is_free_at_once()
     {
         var channel = await ChannelAsync();

@@ -19,7 +19,7 @@ public sealed class ChannelLeasesTests
 
         Assert.Null(await leases.TryAcquireAsync(Stage, default));
         await leases.RenewOnceAsync(default);
-        Assert.Equal(2, repository.Acquires);
+        Assert.Equal((1, 1), (repository.Acquires, repository.Renewals));
         Assert.Empty(presence.Ended);
 
         // The database now says another node holds it (this node missed its renewals): this copy ends, once.
@@ -56,7 +56,7 @@ public sealed class ChannelLeasesTests
         clock.Advance(TimeSpan.FromSeconds(2));
         await leases.RenewOnceAsync(default);
         Assert.Empty(repository.Released);
-        Assert.Equal(2, repository.Acquires);
+        Assert.Equal((1, 1), (repository.Acquires, repository.Renewals));
         presence.Live.Add("stage");
         await leases.RenewOnceAsync(default);
         Assert.Empty(repository.Released);
@@ -70,6 +70,41 @@ public sealed class ChannelLeasesTests
         clock.Advance(TimeSpan.FromSeconds(1));
         await leases.RenewOnceAsync(default);
         Assert.Equal(["c2"], repository.Released);
+    }
+
+    [Fact]
+    public async Task A_pass_renews_every_held_lease_in_one_call_and_looks_one_by_one_only_at_those_it_did_not_find_held()
+    {
+        var repository = new ScriptedLeaseRepository();
+        var presence = new StreamPresence();
+        var leases = new ChannelLeases(repository, new ChannelLeaseOptions("me", TimeSpan.FromSeconds(15)), TimeProvider.System, presence,
+            NullLogger<ChannelLeases>.Instance);
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.Null(await leases.TryAcquireAsync(Stage with { Id = $"c{i}", Slug = $"s{i}" }, default));
+            presence.Live.Add($"s{i}");
+        }
+
+        await leases.RenewOnceAsync(default);
+        Assert.Equal((50, 1), (repository.Acquires, repository.Renewals));
+        Assert.Equal(50, repository.LastRenewed.Count);
+
+        // Another node took one (this node missed its renewals): only that one is asked about, and its copy ends.
+        repository.TakenBy["c7"] = "other";
+        await leases.RenewOnceAsync(default);
+        Assert.Equal((51, 2), (repository.Acquires, repository.Renewals));
+        Assert.Equal(["s7"], presence.Ended);
+        await leases.RenewOnceAsync(default);
+        Assert.Equal((51, 3), (repository.Acquires, repository.Renewals));
+        Assert.Equal(49, repository.LastRenewed.Count);
+
+        // The database is away for a pass: nothing ends, and the next pass renews them all.
+        repository.Failing = true;
+        await leases.RenewOnceAsync(default);
+        repository.Failing = false;
+        await leases.RenewOnceAsync(default);
+        Assert.Equal(49, repository.LastRenewed.Count);
+        Assert.Equal(["s7"], presence.Ended);
     }
 
     [Theory]
@@ -104,15 +139,36 @@ public sealed class ChannelLeasesTests
     {
         public string? Holder { get; set; }
 
+        /// <summary>Channels another node holds, whatever <see cref="Holder"/> says.</summary>
+        public Dictionary<string, string> TakenBy { get; } = [];
+
+        public bool Failing { get; set; }
+
         public int Acquires { get; private set; }
+
+        public int Renewals { get; private set; }
+
+        public IReadOnlyCollection<string> LastRenewed { get; private set; } = [];
 
         public List<string> Released { get; } = [];
 
         public Task<ChannelLease?> AcquireAsync(string channelId, string nodeId, DateTimeOffset now, DateTimeOffset expiresAt, CancellationToken cancellationToken)
         {
             Acquires++;
-            return Task.FromResult<ChannelLease?>(new ChannelLease(channelId, Holder ?? nodeId, expiresAt));
+            return Task.FromResult<ChannelLease?>(new ChannelLease(channelId, HolderOf(channelId) ?? nodeId, expiresAt));
         }
+
+        public Task<IReadOnlySet<string>> RenewHeldAsync(IReadOnlyCollection<string> channelIds, string nodeId, DateTimeOffset expiresAt,
+            CancellationToken cancellationToken)
+        {
+            if (Failing) throw new TimeoutException("the database did not answer");
+            Renewals++;
+            var held = channelIds.Where(id => (HolderOf(id) ?? nodeId) == nodeId).ToHashSet(StringComparer.Ordinal);
+            LastRenewed = held;
+            return Task.FromResult<IReadOnlySet<string>>(held);
+        }
+
+        private string? HolderOf(string channelId) => TakenBy.TryGetValue(channelId, out var node) ? node : Holder;
 
         public Task ReleaseAsync(string channelId, string nodeId, CancellationToken cancellationToken)
         {
