@@ -67,6 +67,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
     /// Stores <paramref name="data"/> under <paramref name="key"/>. Called on a thread of its own (an RTMP receive loop,
     /// where the packager runs inline), it returns before it touches the file system and writes on the thread pool: a
     /// file create waits on the file system (an inode allocation, a journal), and that thread serves other publishers.
+    /// On the thread pool the writes are synchronous calls: Linux has no asynchronous buffered file write, so .NET's
+    /// asynchronous one queues the same call to another pool thread, a hand-off per file for nothing.
     /// </summary>
     public async ValueTask PutAsync(string key, ReadOnlyMemory<byte> data, string contentType, string? cacheControl,
         CancellationToken cancellationToken)
@@ -76,8 +78,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         if (!Thread.CurrentThread.IsThreadPoolThread) await Task.Yield();
         bool rewritten = IsRewritten(key);
         if (rewritten) ReplaceManifest(path, data.Span);
-        else if (IsSegment(key)) await WriteSegmentAsync(path, data, cancellationToken).ConfigureAwait(false);
-        else await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
+        else if (IsSegment(key)) WriteSegment(path, data.Span);
+        else WriteAtomic(path, data.Span);
         var meta = new Meta(contentType, cacheControl);
         string metaPath = MetaPath(key);
         if (ImpliedMeta(key) is { } implied && implied == meta)
@@ -89,7 +91,8 @@ public sealed class FileSystemSegmentStore : ISegmentStore
             return;
         }
         if (rewritten && _manifestMeta.TryGetValue(key, out var written) && written == meta && File.Exists(metaPath)) return;
-        await WriteAtomicAsync(metaPath, JsonSerializer.SerializeToUtf8Bytes(meta, MetaJson.Default.Meta), cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        WriteAtomic(metaPath, JsonSerializer.SerializeToUtf8Bytes(meta, MetaJson.Default.Meta));
         if (rewritten) _manifestMeta[key] = meta;
     }
 
@@ -223,7 +226,7 @@ public sealed class FileSystemSegmentStore : ISegmentStore
 
     /// <summary>
     /// A manifest's bytes go into its fixed sibling (<see cref="ExchangeSibling"/>), which then swaps places with the
-    /// manifest (<see cref="AtomicExchange"/>): the same atomic replace as <see cref="WriteAtomicAsync"/> for readers, but
+    /// manifest (<see cref="AtomicExchange"/>): the same atomic replace as <see cref="WriteAtomic"/> for readers, but
     /// the two inodes are reused on every update. The sibling is the previous version, which a reader may still be
     /// reading: <see cref="GetAsync"/> opens with a shared lock (.NET takes flock(LOCK_SH) for a shared open) and this
     /// writer opens the sibling exclusively (LOCK_EX, taken before the write), so a sibling in use is never
@@ -283,20 +286,20 @@ public sealed class FileSystemSegmentStore : ISegmentStore
     private static string TempPath(string path) =>
         Path.Combine(Path.GetDirectoryName(path)!, ".~" + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N") + ".tmp");
 
-    /// <summary>".~" prefix: never a valid key, so listings skip it, like the temp files of <see cref="WriteAtomicAsync"/>.</summary>
+    /// <summary>".~" prefix: never a valid key, so listings skip it, like the temp files of <see cref="WriteAtomic"/>.</summary>
     private static string ExchangeSibling(string path) => Path.Combine(Path.GetDirectoryName(path)!, ".~" + Path.GetFileName(path) + ".next");
 
     /// <summary>A segment (or a low-latency part): written once under its key, and the bulk of what is deleted.</summary>
     private static bool IsSegment(string key) => key.EndsWith(".m4s", StringComparison.Ordinal);
 
     /// <summary>Into a deleted segment's file when one is kept (<see cref="SegmentFileRecycler"/>), else a new file.</summary>
-    private async Task WriteSegmentAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    private void WriteSegment(string path, ReadOnlySpan<byte> data)
     {
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            if (await _recycler.TryWriteAsync(path, data, cancellationToken).ConfigureAwait(false)) return;
-            await WriteAtomicAsync(path, data, cancellationToken).ConfigureAwait(false);
+            if (_recycler.TryWrite(path, data)) return;
+            WriteViaTemp(path, data);
         }
         catch
         {
@@ -306,25 +309,11 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         }
     }
 
-    private static async Task WriteAtomicAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    /// <summary>A new file under a temporary name, renamed over <paramref name="path"/>: readers see the old bytes or the new, whole.</summary>
+    private static void WriteAtomic(string path, ReadOnlySpan<byte> data)
     {
-        string dir = Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(dir);
-        string temp = TempPath(path);
-        try
-        {
-            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, useAsync: true))
-            {
-                await stream.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { }
-            throw;
-        }
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        WriteViaTemp(path, data);
     }
 
     internal sealed record Meta(string ContentType, string? CacheControl);

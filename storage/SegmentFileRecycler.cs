@@ -88,9 +88,9 @@ internal sealed class SegmentFileRecycler
     /// <summary>
     /// Writes <paramref name="data"/> over a kept file and renames it to <paramref name="path"/> (atomic for readers, as a
     /// temp file's rename). False when no kept file could take it: the caller writes a new file. A failed write deletes
-    /// the kept file and throws.
+    /// the kept file and throws. Synchronous: its caller is already on the thread pool (<see cref="FileSystemSegmentStore.PutAsync"/>).
     /// </summary>
-    public async ValueTask<bool> TryWriteAsync(string path, ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    public bool TryWrite(string path, ReadOnlySpan<byte> data)
     {
         while (TryTake(data.Length, out var file))
         {
@@ -109,7 +109,7 @@ internal sealed class SegmentFileRecycler
             {
                 using (handle)
                 {
-                    await RandomAccess.WriteAsync(handle, data, 0, cancellationToken).ConfigureAwait(false);
+                    RandomAccess.Write(handle, data, 0);
                     if (RandomAccess.GetLength(handle) > data.Length) RandomAccess.SetLength(handle, data.Length);
                 }
                 File.Move(file.Path, path, overwrite: true);
