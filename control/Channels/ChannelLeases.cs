@@ -190,8 +190,7 @@ public sealed partial class ChannelLeases(IChannelLeaseRepository repository, Ch
             {
                 await repository.ReleaseAsync(channelId, options.NodeId, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or TimeoutException or InvalidOperationException
-                or OperationCanceledException)
+            catch (Exception e) when (IsDatabaseAway(e) || e is OperationCanceledException)
             {
                 LogRenewFailed(channelId, e.Message);
             }

@@ -22,6 +22,9 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
     private const int ProtocolErrorEvent = 1004;
     private const int SlowClientEvent = 1042;
     private const int StalledPeerResetEvent = 1058;
+    private const int AddressBlockedEvent = 1043;
+    private const int PublishBlockedEvent = 1044;
+    private static readonly IPAddress SecondAddress = IPAddress.Parse("127.0.0.2");
 
     /// <summary><paramref name="count"/> Ping Requests (RTMP 7.1.7): chunk stream 2, type 4, stream 0, event 6 with a 4-byte value.</summary>
     private static byte[] PingRequests(int count)
@@ -29,9 +32,6 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
         byte[] ping = [0x02, 0, 0, 0, 0, 0, 6, RtmpMessageType.UserControl, 0, 0, 0, 0, 0, 6, 0, 0, 0, 1];
         return Enumerable.Repeat(ping, count).SelectMany(b => b).ToArray();
     }
-    private const int AddressBlockedEvent = 1043;
-    private const int PublishBlockedEvent = 1044;
-    private static readonly IPAddress SecondAddress = IPAddress.Parse("127.0.0.2");
 
     private void DumpLog(RtmpTestHost host)
     {
