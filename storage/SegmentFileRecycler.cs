@@ -12,9 +12,9 @@ namespace Broadcast.Storage;
 /// <item>Readers: <see cref="FileSystemSegmentStore.GetAsync"/> holds a shared lock while it reads; a kept file is
 /// opened exclusively before it is written, so one a reader still holds is deleted instead. A segment is deleted only
 /// after no playlist has named it for the delete grace, so that is rare.</item>
-/// <item>Bound: at most <see cref="MaxFiles"/> files and <see cref="MaxBytes"/> kept; beyond, a delete deletes. In steady
-/// state each batch's writes take what the previous batch's deletes kept. A failed write gives back every kept file's
-/// space (<see cref="Release"/>): a full disk gets what deletes would have freed.</item>
+/// <item>Bound: at most <see cref="MaxFiles"/> files and <see cref="MaxBytes"/> kept, deletes running at once included;
+/// beyond, a delete deletes. In steady state each batch's writes take what the previous batch's deletes kept. A failed
+/// write gives back every kept file's space (<see cref="Release"/>): a full disk gets what deletes would have freed.</item>
 /// <item>The folder's name starts with ".~", which no key can: listings skip it and nothing serves it. What a previous
 /// run left there is deleted at start; a process sharing the root that starts meanwhile costs the others their kept files,
 /// never a write (a kept file that vanished is passed over).</item>
@@ -33,7 +33,8 @@ internal sealed class SegmentFileRecycler
     // Few (MaxFiles): a choice by size scans them under the lock, cheap beside the file calls around it.
     private readonly List<KeptFile> _kept = new(MaxFiles);
     private readonly Lock _lock = new();
-    private long _bytes; // of the kept files, under the lock
+    private long _bytes; // of the kept files and those being moved in, under the lock
+    private int _moving; // files being moved in, their places reserved, under the lock
     private long _sequence;
 
     private readonly record struct KeptFile(string Path, long Bytes);
@@ -64,25 +65,41 @@ internal sealed class SegmentFileRecycler
     /// </summary>
     public bool TryKeep(string path)
     {
-        lock (_lock)
-        {
-            if (_kept.Count >= MaxFiles || _bytes >= MaxBytes) return false;
-        }
-        string kept = Path.Combine(_folder, $"{_prefix}-{Interlocked.Increment(ref _sequence)}");
+        long bytes;
         try
         {
-            long bytes = new FileInfo(path).Length;
-            Directory.CreateDirectory(_folder);
-            File.Move(path, kept);
-            lock (_lock)
-            {
-                _kept.Add(new KeptFile(kept, bytes));
-                _bytes += bytes;
-            }
-            return true;
+            bytes = new FileInfo(path).Length;
         }
         catch (IOException) { return false; }
         catch (UnauthorizedAccessException) { return false; }
+        // The bounds hold with deletes running at once: each reserves its place and bytes before it moves the file,
+        // so two cannot both pass the check for the last place.
+        lock (_lock)
+        {
+            if (_kept.Count + _moving >= MaxFiles || _bytes + bytes > MaxBytes) return false;
+            _moving++;
+            _bytes += bytes;
+        }
+        string kept = Path.Combine(_folder, $"{_prefix}-{Interlocked.Increment(ref _sequence)}");
+        bool moved = false;
+        try
+        {
+            Directory.CreateDirectory(_folder);
+            File.Move(path, kept);
+            moved = true;
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        finally
+        {
+            lock (_lock)
+            {
+                _moving--;
+                if (moved) _kept.Add(new KeptFile(kept, bytes));
+                else _bytes -= bytes;
+            }
+        }
+        return moved;
     }
 
     /// <summary>

@@ -110,6 +110,48 @@ public sealed class SegmentFileRecyclingTests : IDisposable
     }
 
     [Fact]
+    public async Task Deletes_running_at_once_keep_no_more_than_the_bound_and_lose_no_file()
+    {
+        // Eight channels' deletes at once, 16 segments each: 128 files offered for 64 places. Each delete reserves its
+        // place before it moves the file, so none passes the check for a place another is taking.
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var batches = Enumerable.Range(1, 8)
+            .Select(c => Enumerable.Range(1, 16).Select(n => $"ch{c}/source/b-{n}.m4s").ToList()).ToList();
+        foreach (var key in batches.SelectMany(b => b))
+            await store.PutAsync(key, Bytes(100, 7), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+
+        // A thread each (the pool would add them one by one while the barrier holds the first two).
+        using var start = new Barrier(batches.Count);
+        await Task.WhenAll(batches.Select(batch => Task.Factory.StartNew(() =>
+        {
+            Assert.True(start.SignalAndWait(TimeSpan.FromSeconds(30)));
+            store.DeleteAsync(batch, default).AsTask().GetAwaiter().GetResult();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default)));
+
+        string folder = Path.Combine(_dir.Path, FileSystemSegmentStore.RecycleFolder);
+        Assert.Equal(64, store.RecycledFiles);
+        Assert.Equal(64, Directory.EnumerateFiles(folder).Count());
+        foreach (var batch in batches)
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir.Path, batch[0].Split('/')[0], "source")));
+    }
+
+    [Fact]
+    public async Task The_kept_bytes_never_pass_64_MiB()
+    {
+        // 3 MiB files: 21 fit (63 MiB); the 22nd would pass the bound, so it is deleted, not kept.
+        var store = new FileSystemSegmentStore(_dir.Path);
+        var keys = Enumerable.Range(1, 23).Select(n => $"ch/source/b-{n}.m4s").ToList();
+        foreach (var key in keys) await store.PutAsync(key, Bytes(3 * 1024 * 1024, 7), ContentTypes.VideoMp4, StoreCacheControl.Immutable, default);
+        await store.DeleteAsync(keys, default);
+
+        var kept = Directory.EnumerateFiles(Path.Combine(_dir.Path, FileSystemSegmentStore.RecycleFolder)).ToList();
+        Assert.Equal(21, store.RecycledFiles);
+        Assert.Equal(21, kept.Count);
+        Assert.True(kept.Sum(f => new FileInfo(f).Length) <= 64L * 1024 * 1024);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir.Path, "ch", "source")));
+    }
+
+    [Fact]
     public async Task Another_store_starting_on_the_same_root_costs_the_kept_files_never_a_write()
     {
         var store = new FileSystemSegmentStore(_dir.Path);
