@@ -14,7 +14,7 @@ namespace Broadcast.Origin;
 /// <summary>
 /// Serves <c>/live/{key}</c> from the segment store with the headers a CDN and a browser player need, and
 /// <c>/time</c> for DASH UTCTiming. One instance per application, built by
-/// <see cref="OriginEndpointRouteBuilderExtensions.MapOrigin"/>, so no service is resolved per request.
+/// <see cref="OriginApplicationExtensions.UseOrigin"/>, so no service is resolved per request.
 /// </summary>
 internal sealed class OriginRequestHandler
 {
@@ -61,8 +61,8 @@ internal sealed class OriginRequestHandler
         _endedManifestCacheControl = "public, max-age=" + options.Value.EndedManifestMaxAgeSeconds.ToString(CultureInfo.InvariantCulture);
     }
 
-    /// <summary>GET and HEAD <c>/live/{**path}</c>.</summary>
-    public async Task ServeLiveAsync(HttpContext context)
+    /// <summary>GET and HEAD <c>/live/{**path}</c>; <paramref name="key"/> is the path after <c>/live/</c> (null for <c>/live</c> itself).</summary>
+    public async Task ServeLiveAsync(HttpContext context, string? key)
     {
         HttpResponse response = context.Response;
         IHeaderDictionary headers = response.Headers;
@@ -70,7 +70,6 @@ internal sealed class OriginRequestHandler
         headers.AccessControlExposeHeaders = ExposeHeaders;
 
         string rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
-        string? key = context.Request.RouteValues["path"] as string;
         string? rejection = OriginPath.ValidateRawTarget(rawTarget) ?? OriginPath.Validate(key);
         if (rejection is not null || key is null)
         {

@@ -126,13 +126,16 @@ public static class BroadcastApp
         var app = builder.Build();
         // First: everything after (sign-in rate limits, the cookie's Secure flag, logs) sees the client, not the proxy.
         if (forwardedHeaders is not null) app.UseForwardedHeaders(forwardedHeaders);
+        // Next the origin: /live and /time ahead of routing and the rest (see UseOrigin), and the edge's token check on
+        // every node that serves /live/ or holds the channel database. Then routing, for the endpoints below and the
+        // middleware MapControl adds.
+        app.UseOrigin((roles.Origin ? OriginRoutes.Media : OriginRoutes.None)
+            | (roles.Control || roles.Ingest || roles.Origin ? OriginRoutes.PlaybackAuthorization : OriginRoutes.None));
+        app.UseRouting();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (HttpContext context, ReadinessProbe probe) => probe.HandleAsync(context));
         app.MapMetrics();
         app.MapControl(controlParts);
-        // Every node that serves /live/ or holds the channel database answers an edge's token check.
-        app.MapOrigin((roles.Origin ? OriginRoutes.Media : OriginRoutes.None)
-            | (roles.Control || roles.Ingest || roles.Origin ? OriginRoutes.PlaybackAuthorization : OriginRoutes.None));
         // Content steering is answered where manifests are served; the operator's overrides where the admin API is.
         if (roles.Origin) Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app,
             roles.Control ? Broadcast.Control.Security.ControlAuth.AdminPolicy : null);

@@ -311,6 +311,41 @@ public sealed class LiveEndpointTests(LiveEndpointFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task The_origins_door_takes_get_and_head_of_live_in_any_case_and_leaves_the_rest_to_routing()
+    {
+        string url = Seed("door/v0/seg_1.m4s", Pattern(12));
+        // The prefix in any case, as the catch-all route matched it; the key keeps its own case.
+        using HttpResponseMessage upper = await _client.GetAsync("/LIVE/door/v0/seg_1.m4s");
+        Assert.Equal(HttpStatusCode.OK, upper.StatusCode);
+        Assert.Equal(Pattern(12), await upper.Content.ReadAsByteArrayAsync());
+        using HttpResponseMessage otherCase = await _client.GetAsync("/live/DOOR/v0/seg_1.m4s");
+        Assert.Equal(HttpStatusCode.NotFound, otherCase.StatusCode);
+
+        using HttpRequestMessage head = new(HttpMethod.Head, url);
+        using HttpResponseMessage headAnswer = await _client.SendAsync(head);
+        Assert.Equal(HttpStatusCode.OK, headAnswer.StatusCode);
+        Assert.Equal(12, headAnswer.Content.Headers.ContentLength);
+
+        // No key: refused as before, never a store read of "".
+        foreach (string bare in new[] { "/live", "/live/" })
+        {
+            using HttpResponseMessage refused = await _client.GetAsync(bare);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Equal("no-store", Header(refused, "Cache-Control"));
+        }
+
+        // A path that only starts with the letters is not the origin's.
+        using HttpResponseMessage elsewhere = await _client.GetAsync("/lively/door/v0/seg_1.m4s");
+        Assert.Equal(HttpStatusCode.NotFound, elsewhere.StatusCode);
+        Assert.False(elsewhere.Headers.Contains("Access-Control-Allow-Origin"));
+
+        // Other methods go on to routing: its 405 names what the preflight route takes.
+        using HttpResponseMessage posted = await _client.PostAsync(url, new ByteArrayContent([1, 2, 3]));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, posted.StatusCode);
+        Assert.Equal(Pattern(12), (await _store.GetAsync("door/v0/seg_1.m4s", default))!.Data.ToArray());
+    }
+
+    [Fact]
     public async Task Missing_object_is_a_404_a_cdn_must_not_keep()
     {
         using HttpResponseMessage response = await _client.GetAsync("/live/notyet/v0/seg_99999.m4s");

@@ -54,7 +54,7 @@ public sealed class OriginServer : IAsyncDisposable
         builder.Services.AddOrigin(builder.Configuration);
 
         WebApplication app = builder.Build();
-        app.MapOrigin();
+        app.UseOrigin();
         Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app, adminPolicy: null);
         await app.StartAsync();
 
