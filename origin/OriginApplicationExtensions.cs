@@ -40,7 +40,8 @@ public static class OriginApplicationExtensions
     }
 
     /// <summary>
-    /// GET and HEAD of <c>/live</c>, <c>/live/{**path}</c> and <c>/time</c>, the prefix in any case as routing matched it.
+    /// GET and HEAD of <c>/live</c>, <c>/live/{**path}</c> and <c>/time</c>, as routing matched them: in any case, <c>/time</c>
+    /// with or without a trailing slash.
     /// The key is the rest of the decoded path, as a catch-all route value was; the handler checks the raw target as well.
     /// Other methods go on to routing: the preflights below, WHEP, and routing's 405 for the rest. One handler instance:
     /// no service is resolved per request.
@@ -57,7 +58,8 @@ public static class OriginApplicationExtensions
             PathString path = context.Request.Path;
             if (path.StartsWithSegments("/live", StringComparison.OrdinalIgnoreCase, out PathString rest))
                 return ServeLiveAsync(context, rest.HasValue ? rest.Value![1..] : null);
-            if (path.Equals("/time", StringComparison.OrdinalIgnoreCase)) return ServeTimeAsync(context);
+            if (path.StartsWithSegments("/time", StringComparison.OrdinalIgnoreCase, out PathString timeRest)
+                && (!timeRest.HasValue || timeRest.Value == "/")) return ServeTimeAsync(context);
             return next(context);
         });
         app.MapMethods("/live/{**path}", Options, handler.PreflightAsync).WithDisplayName("Origin live preflight");

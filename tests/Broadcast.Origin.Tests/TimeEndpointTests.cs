@@ -35,6 +35,9 @@ public sealed class TimeEndpointTests
         Assert.Equal("2026-11-21T05:45:12.345Z", await server.Client.GetStringAsync("/time"));
         clock.Advance(TimeSpan.FromMilliseconds(1_007));
         Assert.Equal("2026-11-21T05:45:13.352Z", await server.Client.GetStringAsync("/time"));
+        // As routing matched it: any case, and a trailing slash.
+        Assert.Equal("2026-11-21T05:45:13.352Z", await server.Client.GetStringAsync("/TIME"));
+        Assert.Equal("2026-11-21T05:45:13.352Z", await server.Client.GetStringAsync("/time/"));
     }
 
     [Fact]
