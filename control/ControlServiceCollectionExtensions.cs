@@ -166,11 +166,12 @@ public static class ControlServiceCollectionExtensions
     internal static IApplicationBuilder UseControl(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        // The origin's paths (/live, /time) carry no admin credentials: authenticating them ran the admin scheme's
-        // cookie handler on every segment and playlist request. Endpoints that need the admin policy authenticate
-        // through the policy's own scheme anyway. A UseWhen branch's properties are copy-on-write, so the marker
-        // WebApplication looks for is set on the main builder too; without it WebApplication would add
-        // authentication again in front of the whole pipeline (including /live).
+        // The origin's paths (/live, /time) carry no admin credentials. Their GETs and HEADs are answered before this
+        // (the origin's UseOrigin); their preflights, WHEP under /live and a node without the origin role still come
+        // here, and authenticating them would run the admin scheme's cookie handler for nothing. Endpoints that need
+        // the admin policy authenticate through the policy's own scheme anyway. A UseWhen branch's properties are
+        // copy-on-write, so the marker WebApplication looks for is set on the main builder too; without it
+        // WebApplication would add authentication again in front of the whole pipeline (including /live).
         app.UseWhen(static context => !IsOriginPath(context.Request.Path), static branch => branch.UseAuthentication());
         app.Properties[AuthenticationMiddlewareSetKey] = true;
         app.UseAuthorization();
