@@ -304,7 +304,7 @@ public sealed partial class ChannelService(
                 slug = Slugs.FirstFree(baseSlug, taken);
             }
 
-            var id = Guid.CreateVersion7(time.GetUtcNow()).ToString("N");
+            var id = RowId.New(time.GetUtcNow());
             var key = StreamKeys.Generate();
             // Millisecond precision: what both SQLite text and PostgreSQL timestamptz round-trip exactly.
             var now = time.GetUtcNow();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Serialization;
+using Broadcast.Control.Persistence;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Chat;
@@ -108,7 +109,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         CancellationToken cancellationToken)
     {
         var (held, n, t, now) = await AdmitAsync(channelId, viewer, name, text, moderator, cancellationToken).ConfigureAwait(false);
-        var message = new ChatMessage(Guid.CreateVersion7(now).ToString("N"), channelId, viewer.ViewerId, viewer.AddressHash, viewer.Author, n, t,
+        var message = new ChatMessage(RowId.New(now), channelId, viewer.ViewerId, viewer.AddressHash, viewer.Author, n, t,
             held ? ChatMessageState.Held : ChatMessageState.Visible, moderator, now, held ? null : now);
         await repository.InsertMessageAsync(message, cancellationToken).ConfigureAwait(false);
         if (held)
@@ -131,7 +132,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         CancellationToken cancellationToken)
     {
         var (held, n, t, now) = await AdmitAsync(channelId, viewer, name, text, moderator, cancellationToken).ConfigureAwait(false);
-        var question = new ChatQuestion(Guid.CreateVersion7(now).ToString("N"), channelId, viewer.ViewerId, viewer.AddressHash, viewer.Author, n, t,
+        var question = new ChatQuestion(RowId.New(now), channelId, viewer.ViewerId, viewer.AddressHash, viewer.Author, n, t,
             held ? QuestionState.Held : QuestionState.Open, 0, now);
         await questions.InsertAsync(question, cancellationToken).ConfigureAwait(false);
         Publish(channelId, held ? ChatAudience.Moderators : ChatAudience.Viewers, "question", ChatQuestionView.Of(question));
@@ -323,7 +324,7 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         var message = await repository.GetMessageAsync(channelId, messageId, cancellationToken).ConfigureAwait(false);
         if (message is null) return null;
         var now = time.GetUtcNow();
-        var ban = new ChatBan(Guid.CreateVersion7(now).ToString("N"), channelId, message.ViewerId, byAddress ? message.AddressHash : null,
+        var ban = new ChatBan(RowId.New(now), channelId, message.ViewerId, byAddress ? message.AddressHash : null,
             message.Author, message.DisplayName, r.Length == 0 ? "(no reason given)" : r, moderator, now, minutes is { } m ? now.AddMinutes(m) : null,
             SeenAddressHash: message.AddressHash);
         await repository.InsertBanAsync(ban, cancellationToken).ConfigureAwait(false);

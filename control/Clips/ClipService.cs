@@ -61,7 +61,7 @@ public sealed partial class ClipService(
             throw new ConflictException($"A channel has at most {MaxPerChannel} clips; delete one first.");
 
         var now = Sql.Millis(time.GetUtcNow());
-        string id = Guid.CreateVersion7(now).ToString("N");
+        string id = RowId.New(now);
         var request = new ClipCutRequest(channel.Slug, id, recordingBroadcast, from, to, settings.ClipMaxLength);
         var cut = await media.WriteAsync(request, cancellationToken).ConfigureAwait(false);
         var asked = cut.Asked ?? (cut.StartsAt, cut.EndsAt);

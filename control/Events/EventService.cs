@@ -66,7 +66,7 @@ public sealed partial class EventService(
         var channel = await channels.GetAsync(spec.ChannelId!, cancellationToken).ConfigureAwait(false)
             ?? throw ValidationFailedException.For("channelId", $"No channel has id '{spec.ChannelId}'.");
         var ev = new BroadcastEvent(
-            Id: Guid.CreateVersion7(now).ToString("N"),
+            Id: RowId.New(now),
             ChannelId: channel.Id,
             Title: spec.Title!.Trim(),
             Description: spec.Description?.Trim() ?? "",

@@ -21,7 +21,7 @@ public sealed partial class RecordingService(
         long sizeBytes, CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
-        var recording = new Recording(Guid.CreateVersion7(now).ToString("N"), channelId, eventId, broadcastId, hlsPath, dashPath, durationMs,
+        var recording = new Recording(RowId.New(now), channelId, eventId, broadcastId, hlsPath, dashPath, durationMs,
             sizeBytes,
             Sql.Millis(now));
         if (await repository.TryInsertAsync(recording, cancellationToken).ConfigureAwait(false))

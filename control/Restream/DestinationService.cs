@@ -65,7 +65,7 @@ public sealed partial class DestinationService(
         if (existing.Count >= MaxPerChannel)
             throw ValidationFailedException.For("url", $"A channel has at most {MaxPerChannel} destinations.");
         var now = time.GetUtcNow();
-        var id = Guid.CreateVersion7(now).ToString("N");
+        var id = RowId.New(now);
         var key = spec.StreamKey!;
         var record = new DestinationRecord(id, channelId, spec.Url!.Trim(), protector.Protect(AssociatedData(id), key), DestinationUrls.Mask(key),
             spec.Enabled ?? true, spec.AllowUntrustedCertificate ?? false, spec.Multitrack ?? false, Sql.Millis(now), Sql.Millis(now));

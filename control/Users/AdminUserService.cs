@@ -1,3 +1,4 @@
+using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
 using Microsoft.Extensions.Logging;
 
@@ -40,7 +41,7 @@ public sealed partial class AdminUserService(
         if (await repository.CountAsync(cancellationToken).ConfigureAwait(false) > 0) return false;
         var password = PasswordHasher.GeneratePassword();
         var now = time.GetUtcNow();
-        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), FirstAdminName,
+        var user = new AdminUser(RowId.New(now), FirstAdminName,
             PasswordHasher.Hash(password, settings.PasswordHashIterations), now);
         // Another node may win the race; then it prints the password, not us.
         if (!await repository.TryInsertAsync(user, cancellationToken).ConfigureAwait(false)) return false;
@@ -65,7 +66,7 @@ public sealed partial class AdminUserService(
         if (password is null || password.Length < 12 || password.Length > 1024)
             throw ValidationFailedException.For("password", "The password must be 12 to 1024 characters.");
         var now = time.GetUtcNow();
-        var user = new AdminUser(Guid.CreateVersion7(now).ToString("N"), name.Trim(), PasswordHasher.Hash(password, settings.PasswordHashIterations),
+        var user = new AdminUser(RowId.New(now), name.Trim(), PasswordHasher.Hash(password, settings.PasswordHashIterations),
             now)
         {
             Role = role!,

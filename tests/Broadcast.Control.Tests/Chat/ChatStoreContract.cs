@@ -57,6 +57,19 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
     }
 
     [Fact]
+    public async Task Messages_posted_in_one_millisecond_come_back_from_the_history_in_the_order_they_were_posted()
+    {
+        var channel = await ChannelAsync();
+        var viewer = _chat.Identify(null, IPAddress.Loopback);
+        var ids = new List<string>();
+        for (var i = 0; i < 20; i++) ids.Add((await _chat.PostAsync(channel, viewer, "Ada", $"message {i}", moderator: true, default)).Id);
+
+        Assert.Equal(ids, (await _repository.ListRecentAsync(channel, ChatMessageState.Visible, 20)).Select(m => m.Id));
+        var replay = await _chat.ReplayAsync(channel, _clock.GetUtcNow(), _clock.GetUtcNow().AddSeconds(1), default);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"message {i}"), replay.Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task Messages_keep_their_order_and_the_replay_window_selects_what_was_shown_in_it()
     {
         var channel = await ChannelAsync();
