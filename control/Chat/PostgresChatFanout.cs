@@ -122,6 +122,12 @@ public sealed class PostgresChatFanout : BackgroundService, IChatFanout
                     {
                         connection = new NpgsqlConnection(_connectionString);
                         await connection.OpenAsync(stoppingToken).ConfigureAwait(false);
+                        // A NOTIFY takes a transaction id, so its commit waits for a WAL flush, and PostgreSQL orders the
+                        // commits of notifying transactions under one database-wide lock: every node's NOTIFY waited for
+                        // every other's fsync. Nothing here needs to be durable (a notification lives only until it is
+                        // delivered), so this session commits without waiting for the flush.
+                        await using var asynchronous = new NpgsqlCommand("SET synchronous_commit TO off", connection);
+                        await asynchronous.ExecuteNonQueryAsync(stoppingToken).ConfigureAwait(false);
                     }
 
                     // One statement per batch; unnest keeps the order of the array.
