@@ -44,6 +44,9 @@ internal sealed class OriginRequestHandler
     private readonly bool _edgeValidatesTokens;
     private readonly LowLatencyGate _lowLatency;
     private readonly Steering.SteeredManifests? _steering;
+    // The last Last-Modified value written: a playlist changes once a segment, and every viewer's request for it (and for
+    // the segments stored in the same second) formats the same date.
+    private HttpDate? _lastModified;
 
     public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, ThumbnailLooks thumbnailLooks, TimeProvider time,
         IOptions<OriginOptions> options,
@@ -105,6 +108,8 @@ internal sealed class OriginRequestHandler
 
         StoredObject? stored;
         LowLatencyQuery lowLatency = default;
+        // Read once: each read of RequestAborted is a feature lookup and a lock in Kestrel.
+        CancellationToken aborted = context.RequestAborted;
         try
         {
             // LL-HLS delivery directives: a blocking reload answers only once the playlist holds what was asked for.
@@ -116,12 +121,12 @@ internal sealed class OriginRequestHandler
 
             // A delta update the packager stored beside a rewind window's playlist, else the playlist. A preload-hinted part is
             // held open until it is written; a delta update made here replaces the playlist body.
-            StoredObject? storedDelta = await _lowLatency.StoredDeltaAsync(key, lowLatency, context.RequestAborted).ConfigureAwait(false);
-            stored = storedDelta ?? await _store.GetAsync(key, context.RequestAborted).ConfigureAwait(false);
+            StoredObject? storedDelta = await _lowLatency.StoredDeltaAsync(key, lowLatency, aborted).ConfigureAwait(false);
+            stored = storedDelta ?? await _store.GetAsync(key, aborted).ConfigureAwait(false);
             if (stored is null && LowLatencyGate.IsPartKey(key))
             {
                 long waitStart = _time.GetTimestamp();
-                stored = await _lowLatency.WaitForPartAsync(key, context.RequestAborted).ConfigureAwait(false);
+                stored = await _lowLatency.WaitForPartAsync(key, aborted).ConfigureAwait(false);
                 long waited = (long)_time.GetElapsedTime(waitStart).TotalMilliseconds;
                 if (waited >= SlowLowLatencyWaitMilliseconds) OriginLog.SlowHintedPart(_logger, key, waited,
                     stored is null ? " and was not stored (404)" : "");
@@ -133,7 +138,7 @@ internal sealed class OriginRequestHandler
             }
             else if (stored is not null && lowLatency.Skip && storedDelta is null) stored = _lowLatency.DeltaOf(key, stored);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             return;
         }
@@ -170,7 +175,7 @@ internal sealed class OriginRequestHandler
         string etag = EntityTags.ToHeaderValue(stored.ETag);
         long length = stored.Data.Length;
         headers.ETag = etag;
-        headers.LastModified = HeaderUtilities.FormatDate(stored.LastModified);
+        headers.LastModified = FormatLastModified(stored.LastModified);
         headers.CacheControl = CacheControlFor(stored, kind);
         if (steeringToken is not null && _edgeValidatesTokens) PlaybackGate.KeepViewerOnly(response);
         headers.AcceptRanges = AcceptRangesBytes;
@@ -217,9 +222,9 @@ internal sealed class OriginRequestHandler
         // The store's memory goes to Kestrel's output pipe with one copy and no intermediate array or stream.
         try
         {
-            await WriteBodyAsync(response.BodyWriter, stored.Data.Slice((int)offset, (int)count), context.RequestAborted).ConfigureAwait(false);
+            await WriteBodyAsync(response.BodyWriter, stored.Data.Slice((int)offset, (int)count), aborted).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The viewer left mid-body; nothing to report.
         }
@@ -415,6 +420,22 @@ internal sealed class OriginRequestHandler
 
         return HeaderUtilities.TryParseDate(value, out DateTimeOffset date) && date == TruncateToSeconds(lastModified);
     }
+
+    private string FormatLastModified(DateTimeOffset value)
+    {
+        long seconds = value.ToUnixTimeSeconds();
+        HttpDate? last = Volatile.Read(ref _lastModified);
+        if (last is null || last.UnixSeconds != seconds)
+        {
+            last = new HttpDate(seconds, HeaderUtilities.FormatDate(value));
+            Volatile.Write(ref _lastModified, last);
+        }
+
+        return last.Value;
+    }
+
+    /// <summary>An IMF-fixdate (RFC 9110 5.6.7) and the second it names; replaced whole, so readers never see half of one.</summary>
+    private sealed record HttpDate(long UnixSeconds, string Value);
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
         new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);

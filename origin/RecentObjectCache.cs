@@ -212,7 +212,10 @@ public sealed class RecentObjectCache : ISegmentStore
             }
         }
 
-        // An existing folder's value is replaced in place (a long is written atomically): no allocation per read.
+        // A folder read within the last second keeps its time: every hit of a watched rendition would otherwise write the
+        // same entry under its bucket's lock, one lock that every core serving that channel takes. A second is nothing
+        // against the window. Otherwise the value is replaced in place (a long is written atomically): no allocation.
+        if (_lastReadLookup.TryGetValue(folder, out long lastRead) && now - lastRead >= 0 && now - lastRead < TimeSpan.TicksPerSecond) return;
         _lastReadLookup[folder] = now;
     }
 

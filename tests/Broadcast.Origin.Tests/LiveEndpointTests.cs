@@ -122,6 +122,23 @@ public sealed class LiveEndpointTests(LiveEndpointFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Each_object_gets_its_own_last_modified_when_requests_alternate_between_them()
+    {
+        _store.Seed("lm/v0/seg_1.m4s", Pattern(10), "", null, Modified, "a");
+        _store.Seed("lm/v0/seg_2.m4s", Pattern(10), "", null, Modified.AddSeconds(2), "b");
+        _store.Seed("lm/v0/seg_3.m4s", Pattern(10), "", null, Modified.AddMilliseconds(400), "c");
+        foreach (var (key, expected) in new[]
+        {
+            ("seg_1", "Sat, 21 Nov 2026 05:45:12 GMT"), ("seg_2", "Sat, 21 Nov 2026 05:45:14 GMT"),
+            ("seg_1", "Sat, 21 Nov 2026 05:45:12 GMT"), ("seg_3", "Sat, 21 Nov 2026 05:45:12 GMT"), ("seg_2", "Sat, 21 Nov 2026 05:45:14 GMT"),
+        })
+        {
+            using HttpResponseMessage response = await _client.GetAsync($"/live/lm/v0/{key}.m4s");
+            Assert.Equal(expected, Header(response, "Last-Modified"));
+        }
+    }
+
+    [Fact]
     public async Task Already_quoted_store_etag_is_not_quoted_twice()
     {
         string url = Seed("get/v0/seg_2.m4s", Pattern(3), etag: "\"q\"");

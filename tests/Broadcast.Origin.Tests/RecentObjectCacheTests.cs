@@ -143,6 +143,29 @@ public sealed class RecentObjectCacheTests
     }
 
     [Fact]
+    public async Task Reads_within_a_second_of_the_last_one_keep_its_time_and_a_later_read_moves_it()
+    {
+        InMemorySegmentStore inner = new();
+        ManualClock clock = new(new DateTimeOffset(2026, 11, 28, 23, 0, 0, TimeSpan.Zero));
+        RecentObjectCache cache = Create(inner, time: clock);
+        await inner.PutAsync("ch/v0/seg_1.m4s", new byte[] { 1 }, "video/iso.segment", null, default);
+        Assert.NotNull(await cache.GetAsync("ch/v0/seg_1.m4s", default)); // watched from now
+
+        // Hits within the second do not write the folder's entry again: the window counts from the first.
+        clock.Advance(TimeSpan.FromMilliseconds(900));
+        Assert.NotNull(await cache.GetAsync("ch/v0/seg_1.m4s", default));
+        clock.Advance(RecentObjectCache.WatchedWindow - TimeSpan.FromMilliseconds(800));
+        await cache.PutAsync("ch/v0/seg_2.m4s", new byte[] { 2 }, "video/iso.segment", null, default);
+        Assert.False(cache.Contains("ch/v0/seg_2.m4s"));
+
+        // A hit a second or more after the last written time moves it.
+        Assert.NotNull(await cache.GetAsync("ch/v0/seg_1.m4s", default));
+        clock.Advance(RecentObjectCache.WatchedWindow - TimeSpan.FromSeconds(1));
+        await cache.PutAsync("ch/v0/seg_3.m4s", new byte[] { 3 }, "video/iso.segment", null, default);
+        Assert.True(cache.Contains("ch/v0/seg_3.m4s"));
+    }
+
+    [Fact]
     public async Task With_keep_unwatched_segments_every_segment_is_kept_so_a_store_outage_does_not_lose_the_live_window()
     {
         InMemorySegmentStore inner = new();
