@@ -40,6 +40,12 @@ public static class BroadcastApp
         var logger = ServerLogging.CreateLogger(configuration);
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
+        // For Serilog's provider by name: AddSerilog passes every category to it with a rule of its own, which a rule for
+        // all providers would not override.
+        if (!ServerLogging.LogsRequests(configuration))
+        {
+            builder.Logging.AddFilter<Serilog.Extensions.Logging.SerilogLoggerProvider>(ServerLogging.RequestsCategory, LogLevel.None);
+        }
 
         var services = builder.Services;
         services.AddSingleton(TimeProvider.System);

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Serilog;
+using Serilog.Events;
 using Serilog.Formatting;
 using Serilog.Formatting.Json;
 
@@ -17,15 +18,37 @@ public static class ServerLogging
 {
     public const string FormatKey = "Logging:Format";
 
+    /// <summary>The request log's switch: <c>true</c> logs a line as each HTTP request starts and as it finishes.</summary>
+    public const string RequestsKey = "Logging:Requests";
+
+    /// <summary>ASP.NET Core's category for those lines.</summary>
+    public const string RequestsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     /// <summary>The text console line: time, level, source, message, then the structured properties (event id…).</summary>
     public const string TextTemplate = "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj} {Properties:j}{NewLine}{Exception}";
 
     public static Serilog.Core.Logger CreateLogger(IConfiguration configuration)
     {
         var logger = new LoggerConfiguration().ReadFrom.Configuration(configuration);
+        // The Serilog section's "Microsoft": "Warning" would hide them; the more specific override wins.
+        if (LogsRequests(configuration)) logger = logger.MinimumLevel.Override(RequestsCategory, LogEventLevel.Information);
         var json = JsonFormatter(configuration);
         logger = json is null ? logger.WriteTo.Console(outputTemplate: TextTemplate) : logger.WriteTo.Console(json);
         return logger.CreateLogger();
+    }
+
+    /// <summary>
+    /// Whether <c>Logging:Requests</c> is on (unset: off). Off, the server silences <see cref="RequestsCategory"/> outright
+    /// rather than at a level: while that category can log at all, ASP.NET Core starts a diagnostic activity for every
+    /// request (for the scope of those lines), about 4 % of the CPU of a playlist request. Any value but true or false
+    /// stops the start with a message naming the key.
+    /// </summary>
+    public static bool LogsRequests(IConfiguration configuration)
+    {
+        string? value = configuration[RequestsKey];
+        if (string.IsNullOrWhiteSpace(value)) return false;
+        return bool.TryParse(value.Trim(), out bool on) ? on
+            : throw new InvalidOperationException($"{RequestsKey} is '{value}': use 'true' or 'false' (the default).");
     }
 
     /// <summary>

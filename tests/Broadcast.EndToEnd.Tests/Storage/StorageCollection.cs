@@ -83,7 +83,7 @@ public static class S3Nodes
                 "--Roles=origin",
                 "--Playback:PublicOnly=true", // no private channels in these tests: no control node to poll
                 .. StorageArguments(url, bucket, createBucket: false),
-                "--Serilog:MinimumLevel:Override:Microsoft.AspNetCore.Hosting.Diagnostics=Information",
+                "--Logging:Requests=true",
             ],
         });
 
