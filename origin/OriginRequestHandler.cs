@@ -44,9 +44,7 @@ internal sealed class OriginRequestHandler
     private readonly bool _edgeValidatesTokens;
     private readonly LowLatencyGate _lowLatency;
     private readonly Steering.SteeredManifests? _steering;
-    // The last Last-Modified value written: a playlist changes once a segment, and every viewer's request for it (and for
-    // the segments stored in the same second) formats the same date.
-    private HttpDate? _lastModified;
+    private readonly HttpDateFormatter _lastModified = new();
 
     public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, ThumbnailLooks thumbnailLooks, TimeProvider time,
         IOptions<OriginOptions> options,
@@ -108,8 +106,7 @@ internal sealed class OriginRequestHandler
 
         StoredObject? stored;
         LowLatencyQuery lowLatency = default;
-        // Read once: each read of RequestAborted is a feature lookup and a lock in Kestrel.
-        CancellationToken aborted = context.RequestAborted;
+        CancellationToken aborted = context.RequestAborted; // read once: each read is a feature lookup and a lock in Kestrel
         try
         {
             // LL-HLS delivery directives: a blocking reload answers only once the playlist holds what was asked for.
@@ -175,7 +172,7 @@ internal sealed class OriginRequestHandler
         string etag = EntityTags.ToHeaderValue(stored.ETag);
         long length = stored.Data.Length;
         headers.ETag = etag;
-        headers.LastModified = FormatLastModified(stored.LastModified);
+        headers.LastModified = _lastModified.Format(stored.LastModified);
         headers.CacheControl = CacheControlFor(stored, kind);
         if (steeringToken is not null && _edgeValidatesTokens) PlaybackGate.KeepViewerOnly(response);
         headers.AcceptRanges = AcceptRangesBytes;
@@ -420,22 +417,6 @@ internal sealed class OriginRequestHandler
 
         return HeaderUtilities.TryParseDate(value, out DateTimeOffset date) && date == TruncateToSeconds(lastModified);
     }
-
-    private string FormatLastModified(DateTimeOffset value)
-    {
-        long seconds = value.ToUnixTimeSeconds();
-        HttpDate? last = Volatile.Read(ref _lastModified);
-        if (last is null || last.UnixSeconds != seconds)
-        {
-            last = new HttpDate(seconds, HeaderUtilities.FormatDate(value));
-            Volatile.Write(ref _lastModified, last);
-        }
-
-        return last.Value;
-    }
-
-    /// <summary>An IMF-fixdate (RFC 9110 5.6.7) and the second it names; replaced whole, so readers never see half of one.</summary>
-    private sealed record HttpDate(long UnixSeconds, string Value);
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
         new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
