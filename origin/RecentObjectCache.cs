@@ -200,7 +200,12 @@ public sealed class RecentObjectCache : ISegmentStore
     {
         ReadOnlySpan<char> folder = Folder(key);
         long now = _time.GetUtcNow().UtcTicks;
-        if (!_lastReadLookup.ContainsKey(folder) && _lastReadByFolder.Count >= FoldersBeforePrune)
+        bool known = _lastReadLookup.TryGetValue(folder, out long lastRead);
+        // A folder read within the last second keeps its time: every hit of a watched rendition would otherwise write the
+        // same entry under its bucket's lock, one lock that every core serving that channel takes. A second is nothing
+        // against the window. Otherwise the value is replaced in place (a long is written atomically): no allocation.
+        if (known && now - lastRead >= 0 && now - lastRead < TimeSpan.TicksPerSecond) return;
+        if (!known && _lastReadByFolder.Count >= FoldersBeforePrune)
         {
             // Forget folders not read within the window (channels deleted, renditions gone): they count as unwatched anyway.
             foreach (KeyValuePair<string, long> stale in _lastReadByFolder)
@@ -212,10 +217,6 @@ public sealed class RecentObjectCache : ISegmentStore
             }
         }
 
-        // A folder read within the last second keeps its time: every hit of a watched rendition would otherwise write the
-        // same entry under its bucket's lock, one lock that every core serving that channel takes. A second is nothing
-        // against the window. Otherwise the value is replaced in place (a long is written atomically): no allocation.
-        if (_lastReadLookup.TryGetValue(folder, out long lastRead) && now - lastRead >= 0 && now - lastRead < TimeSpan.TicksPerSecond) return;
         _lastReadLookup[folder] = now;
     }
 
