@@ -113,6 +113,14 @@ public sealed partial class StoredObjectNotifier : BackgroundService
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // As chat's fan-out does: a NOTIFY takes a transaction id, so its commit would wait for a WAL flush, while
+            // PostgreSQL holds the lock that orders every notifying commit of the database (chat's among them). A
+            // notification lives only until it is delivered; nothing here needs to be durable.
+            await using (var asynchronous = new NpgsqlCommand("SET synchronous_commit TO off", connection))
+            {
+                await asynchronous.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             return connection;
         }
         catch
