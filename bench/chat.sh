@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chat at scale: CLIENTS SignalR viewers (bench/chatload, the .NET SignalR client) join one channel's chat and
+# Chat at scale: CLIENTS SignalR viewers (bench/chatload) join one channel's chat and
 # SENDERS of them post RATE messages a second for SECONDS; each viewer times every delivery. Reports p50/p90/p99/max
 # delivery, messages lost, and the server's CPU seconds and peak RSS (the process tree, from /proc) over the run.
 # NODES=2 runs two servers on one throwaway PostgreSQL cluster (Debian's PostgreSQL 15): viewers alternate between
@@ -11,6 +11,10 @@
 #        CLIENTS=500 RATE=20 SECONDS_=10 bench/chat.sh
 #        NODES=2 bench/chat.sh
 #        BATCH_MS=0 bench/chat.sh             every event sent alone (Chat:DeliveryBatchMilliseconds; the server's default when unset)
+#        WARMUP=0 bench/chat.sh               no warm-up: the cold servers' first seconds counted (WARMUP=5 by default: the
+#                                             same load for 5 s, not counted, before the measured SECONDS_)
+#        CLIENT=signalr bench/chat.sh         viewers on the .NET SignalR client, not the load client's own lean one
+#                                             (the hub's JSON protocol over a WebSocket, the default: CLIENT=websocket)
 #        BUILD=0 skips the dotnet builds; KEEP_TMP=1 keeps logs; NO_RESULTS=1 does not append to RESULTS.md.
 set -euo pipefail
 export LC_ALL=C
@@ -22,13 +26,17 @@ DURATION=${SECONDS_:-30}
 SENDERS=${SENDERS:-10}
 NODES=${NODES:-1}
 BATCH_MS=${BATCH_MS:-}
+CLIENT=${CLIENT:-websocket}
+WARMUP=${WARMUP:-5}
 ((CLIENTS >= 1 && CLIENTS <= 5000)) || die "CLIENTS must be 1..5000"
 ((RATE >= 1 && RATE <= 1000)) || die "RATE must be 1..1000"
 ((DURATION >= 1 && DURATION <= 300)) || die "SECONDS_ must be 1..300"
 ((SENDERS >= 1 && SENDERS <= CLIENTS)) || die "SENDERS must be 1..CLIENTS"
 ((NODES == 1 || NODES == 2)) || die "NODES must be 1 or 2"
+((WARMUP >= 0 && WARMUP <= 60)) || die "WARMUP must be 0..60"
+[[ "$CLIENT" == websocket || "$CLIENT" == signalr ]] || die "CLIENT must be websocket or signalr"
 [[ -z "$BATCH_MS" ]] || ((BATCH_MS >= 0 && BATCH_MS <= 1000)) || die "BATCH_MS must be 0..1000"
-BENCH_COMMAND="$(dotnet_env)CLIENTS=$CLIENTS RATE=$RATE SECONDS_=$DURATION SENDERS=$SENDERS NODES=$NODES${BATCH_MS:+ BATCH_MS=$BATCH_MS} bench/chat.sh"
+BENCH_COMMAND="$(dotnet_env)CLIENTS=$CLIENTS RATE=$RATE SECONDS_=$DURATION SENDERS=$SENDERS NODES=$NODES${BATCH_MS:+ BATCH_MS=$BATCH_MS} CLIENT=$CLIENT WARMUP=$WARMUP bench/chat.sh"
 LOAD_DLL="$BENCH_DIR/chatload/bin/Release/net10.0/Broadcast.ChatLoad.dll"
 
 "$REPO_DIR/scripts/deps.sh" curl
@@ -57,9 +65,11 @@ else
   stop_pg() { runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true; }
   trap 'stop_pg; bench_cleanup' EXIT
   PG="Host=127.0.0.1;Port=$PGPORT;Username=postgres;Database=postgres"
+  # One cluster, one server secret: each node decrypts the keys the other stored, as in a real deployment.
+  SECRET=$(head -c 32 /dev/urandom | base64 -w0)
   ROOT_PIDS=()
   for n in 1 2; do
-    SERVER_ARGS="$CHAT_ARGS --Database:Kind=postgres --Database:ConnectionString=$PG --Admin:Token=bench-shared-token-0123456789abcdef" \
+    SERVER_ARGS="$CHAT_ARGS --Database:Kind=postgres --Database:ConnectionString=$PG --Secrets:Key=$SECRET --Admin:Token=bench-shared-token-0123456789abcdef" \
       server_start "$BENCH_TMP/node$n"
     ROOT_PIDS+=("$SERVER_PID")
     URLS="${URLS:+$URLS,}$HTTP_BASE"
@@ -73,7 +83,7 @@ t0=$EPOCHREALTIME
 log "chat load: $CLIENTS viewers on $NODES node(s), $RATE messages/s from $SENDERS senders for ${DURATION}s"
 set +e
 /usr/bin/time -o "$BENCH_TMP/load.time" -f "%U %S" timeout --kill-after=10 $((DURATION + 240)) dotnet "$LOAD_DLL" --url "$URLS" --slug "$slug" --clients "$CLIENTS" --rate "$RATE" \
-  --seconds "$DURATION" --senders "$SENDERS" >"$BENCH_TMP/load.out" 2>"$BENCH_TMP/load.err"
+  --seconds "$DURATION" --senders "$SENDERS" --client "$CLIENT" --warmup "$WARMUP" >"$BENCH_TMP/load.out" 2>"$BENCH_TMP/load.err"
 status=$?
 set -e
 t1=$EPOCHREALTIME
@@ -90,17 +100,19 @@ done
 field() { tr ' ' '\n' <"$BENCH_TMP/load.out" | sed -n "s/^$1=//p" | tail -1; }
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 client_cpu=$(awk 'NF == 2 { printf "%.1f", $1 + $2 }' "$BENCH_TMP/load.time" 2>/dev/null || true)
+warmup="No warm-up: the servers' first seconds are counted."
+((WARMUP == 0)) || warmup="Warm-up: ${WARMUP} s of the same load, not counted, delivered in $(field warmup_wall_seconds) s."
 split=""
 if ((NODES > 1)); then
   split="
 Split by where the sender was (the load client's clock): same node p50 / p99 $(field local_p50_ms) / $(field local_p99_ms) ms, crossing
 nodes through PostgreSQL p50 / p99 $(field cross_p50_ms) / $(field cross_p99_ms) ms."
 fi
-body="| nodes | viewers | messages/s | delivery batch ms | sent | refused | deliveries expected | received | p50 ms | p90 ms | p99 ms | max ms | server CPU s (wall ${wall} s, connect included) | server peak RSS MB |
+body="| nodes | viewers | messages/s | delivery batch ms | sent | refused | deliveries expected | received | p50 ms | p90 ms | p99 ms | max ms | server CPU s (wall ${wall} s, connect and warm-up included) | server peak RSS MB |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 | $NODES | $CLIENTS | $RATE | ${BATCH_MS:-100 (default)} | $(field sent) | $(field refused) | $(field expected) | $(field received) | $(field p50_ms) | $(field p90_ms) | $(field p99_ms) | $(field max_ms) | $cpu | $rss |
 
-Connect: $(field connect_seconds) s for $CLIENTS viewers (WebSockets). The load client runs on the same 2 cores as the server(s)
+Connect: $(field connect_seconds) s for $CLIENTS viewers (WebSockets; load client: $CLIENT). $warmup The load client runs on the same 2 cores as the server(s)
 and used ${client_cpu:-?} CPU s.$split"
 echo "$body"
 [[ "${NO_RESULTS:-0}" == 1 ]] || results_append "chat.sh — chat delivery at scale" "$body"
