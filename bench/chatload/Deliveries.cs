@@ -9,7 +9,7 @@ namespace Broadcast.ChatLoad;
 /// A bench text is "bench {Stopwatch timestamp of the send} {sender's node}"; a warm-up text starts "warm " and is only
 /// counted; anything else counts as foreign.
 /// </summary>
-internal sealed class Deliveries
+public sealed class Deliveries
 {
     private readonly long[] _all = new long[10_001];
     private readonly long[] _local = new long[10_001];

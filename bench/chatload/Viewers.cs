@@ -78,7 +78,7 @@ internal sealed class SignalRClientViewer(Uri hub, int node, Deliveries deliveri
 /// keeps nothing but the delay, so 2,000 viewers cost the shared cores a small part of what 2,000 .NET clients do, and
 /// the servers under test keep the CPU. Only what the bench needs: invocations, completions, pings, close.
 /// </summary>
-internal sealed class WebSocketViewer(Uri hub, int node, Deliveries deliveries) : IChatViewer
+public sealed class WebSocketViewer(Uri hub, int node, Deliveries deliveries) : IChatViewer
 {
     private const byte RecordSeparator = 0x1e;
     private const int MaxRecordBytes = 1 << 20;
@@ -115,7 +115,7 @@ internal sealed class WebSocketViewer(Uri hub, int node, Deliveries deliveries) 
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, timeout.Token);
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
         }
 

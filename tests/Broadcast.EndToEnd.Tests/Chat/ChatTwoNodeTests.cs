@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using Broadcast.ChatLoad;
 using Broadcast.TestSupport;
 using Microsoft.Playwright;
 
@@ -71,6 +73,41 @@ public sealed class ChatTwoNodeTests : IAsyncLifetime
         await held.Locator("button.chat-approve").ClickAsync();
         await WaitTextAsync(alice, "held on node B", "alice on node A to get the approved message");
         await WaitTextAsync(bob, "held on node B", "bob on node B to get his approved message");
+    }
+
+    /// <summary>
+    /// bench/chat.sh's viewers speak the hub's JSON protocol themselves (bench/chatload's WebSocketViewer): on both nodes
+    /// they receive every message, their own included, and count it as the bench does, so its figures are those of
+    /// real deliveries. A text that is not the bench's counts as foreign; a channel that does not exist refuses the join.
+    /// </summary>
+    [Fact]
+    public async Task The_chat_bench_viewers_count_every_delivery_on_both_nodes()
+    {
+        var channel = await _a!.Api.CreateChannelAsync($"bench viewers {Guid.NewGuid():N}");
+        Uri[] hubs = [new(_a.BaseUri, "/chat/hub"), new(_b!.BaseUri, "/chat/hub")];
+        var deliveries = new Deliveries();
+        var viewers = Enumerable.Range(0, 4).Select(i => new WebSocketViewer(hubs[i % 2], i % 2, deliveries)).ToArray();
+        try
+        {
+            foreach (var viewer in viewers) await viewer.JoinAsync(channel.Slug);
+            Assert.True(await viewers[0].SendAsync("load0", $"bench {Stopwatch.GetTimestamp()} 0"), Describe("node A refused a bench message"));
+            Assert.True(await viewers[1].SendAsync("load1", $"bench {Stopwatch.GetTimestamp()} 1"), Describe("node B refused a bench message"));
+            Assert.True(await viewers[2].SendAsync("load2", "not the bench's text"), Describe("node A refused a message"));
+
+            var waited = Stopwatch.StartNew();
+            while ((deliveries.Received < 8 || deliveries.Foreign < 4) && waited.Elapsed < Bound) await Task.Delay(50);
+            Assert.True(deliveries.Received == 8 && deliveries.Foreign == 4,
+                Describe($"the four viewers counted {deliveries.Received} bench deliveries of 8 and {deliveries.Foreign} foreign of 4"));
+            Assert.True(deliveries.LocalPercentile(1.0) >= 0 && deliveries.CrossedPercentile(1.0) >= 0,
+                Describe("deliveries on the sender's node and across nodes are both counted"));
+
+            await using var stray = new WebSocketViewer(hubs[0], 0, deliveries);
+            await Assert.ThrowsAsync<InvalidOperationException>(() => stray.JoinAsync("no-such-channel"));
+        }
+        finally
+        {
+            foreach (var viewer in viewers) await viewer.DisposeAsync();
+        }
     }
 
     private async Task<IPage> OpenAsync(ServerProcess server, string slug, string who)
