@@ -3,8 +3,8 @@
 // text carries the send time of this one process's clock). Prints one "key=value" line per figure. Bounded: at most
 // 5000 clients, 1000 msg/s, 300 s (and a warm-up of at most 60 s), and loopback URLs only.
 // --client websocket (the default) speaks the hub's JSON protocol over a WebSocket and reads each record once
-// (WebSocketViewer); --client signalr uses the .NET SignalR client, whose parsing costs the shared cores several times
-// as much (bench/RESULTS.md, "The load client's own cost").
+// (WebSocketViewer); --client signalr uses the .NET SignalR client, whose parsing costs the shared cores about twice
+// as much (bench/RESULTS.md, "The load client's own cost, and the first seconds of a chat").
 using System.Diagnostics;
 using System.Globalization;
 using Broadcast.ChatLoad;
@@ -56,7 +56,8 @@ var pinging = Task.Run(async () =>
 });
 
 // Warm-up: the same load for WARMUP seconds, not counted, and then every warm-up message delivered (or 15 s), so the
-// figures are those of running servers, not of their first calls (bench/RESULTS.md, "The first seconds of a chat").
+// figures are those of running servers, not of their first calls (bench/RESULTS.md, "The load client's own cost, and
+// the first seconds of a chat").
 var interval = TimeSpan.FromSeconds(1.0 / options.Rate);
 if (options.Warmup > 0)
 {
