@@ -105,7 +105,18 @@ public sealed class WebSocketViewer(Uri hub, int node, Deliveries deliveries) : 
 
     public Task<bool> SendAsync(string name, string text) => InvokeAsync("Send", name, text);
 
-    public Task PingAsync() => WriteAsync("{\"type\":6}\u001e");
+    public async Task PingAsync()
+    {
+        // A viewer the hub has closed is left alone: the deliveries it misses show in the counts, and the run goes on.
+        if (_socket.State != WebSocketState.Open) return;
+        try
+        {
+            await WriteAsync("{\"type\":6}\u001e");
+        }
+        catch (WebSocketException)
+        {
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
