@@ -386,7 +386,7 @@ public sealed class ChatBrowserTests(ChatServerFixture fixture) : IClassFixture<
         await moderator.FillAsync("#UserName", name);
         await moderator.FillAsync("#Password", password);
         await moderator.ClickAsync("#signin");
-        await moderator.WaitForURLAsync(url => new Uri(url).AbsolutePath == "/dashboard/moderate");
+        await PageNavigation.WaitForUrlAsync(moderator, url => new Uri(url).AbsolutePath == "/dashboard/moderate", "the moderation page after signing in");
         Assert.Equal(0, await moderator.Locator("nav a[href='/dashboard/events']").CountAsync());
         await moderator.Locator($"#moderate-channels tr[data-channel-slug='{channel.Slug}'] a").ClickAsync();
         await WaitReadyAsync(moderator, "the moderator account's chat");

@@ -62,9 +62,23 @@ public sealed class ChatBrowsers : IAsyncDisposable
         var (user, password) = await server.DashboardCredentialsAsync();
         await page.FillAsync("#UserName", user);
         await page.FillAsync("#Password", password);
-        await page.ClickAsync("#signin");
-        await page.WaitForURLAsync(url => url.EndsWith("/dashboard", StringComparison.Ordinal));
+        var answer = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("#signin"),
+            r => r.Request.Method == "POST" && new Uri(r.Url).AbsolutePath == "/sign-in");
+        if (answer.Status != 302)
+        {
+            throw new InvalidOperationException(
+                $"The dashboard sign-in answered {answer.Status}, not a redirect: {await answer.TextAsync()}{Describe(server, log)}");
+        }
+
+        await PageNavigation.WaitForUrlAsync(page, url => url.EndsWith("/dashboard", StringComparison.Ordinal),
+            $"the dashboard after a sign-in that redirected to {answer.Headers.GetValueOrDefault("location")}");
         return page;
+    }
+
+    private static string Describe(ServerProcess server, LineRingBuffer log)
+    {
+        var n = Environment.NewLine;
+        return $"{n}--- browser ---{n}{log.Tail(40)}{n}--- server ---{n}{server.LogTail(60)}";
     }
 
     public async ValueTask DisposeAsync()

@@ -31,7 +31,7 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         var name = $"Main stage {Guid.NewGuid().ToString("N")[..6]}";
         await page.FillAsync("#Input_Name", name);
         await page.ClickAsync("#create-channel button[type=submit]");
-        await page.WaitForURLAsync(ChannelPage());
+        await PageNavigation.WaitForUrlAsync(page, ChannelPage(), "the new channel's page");
         var channelId = ChannelPage().Match(page.Url).Groups[1].Value;
         Assert.StartsWith(name, (await page.TextContentAsync("h1"))!.Trim(), StringComparison.Ordinal);
         var rtmpUrl = await page.InputValueAsync("#rtmp-url");
@@ -54,7 +54,7 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         var title = $"Keynote {Guid.NewGuid().ToString("N")[..6]}";
         await page.FillAsync("#Input_Title", title);
         await page.ClickAsync("#create-event button[type=submit]");
-        await page.WaitForURLAsync(new Regex(@"/dashboard/events\?week=\d{4}-\d{2}-\d{2}$"));
+        await PageNavigation.WaitForUrlAsync(page, new Regex(@"/dashboard/events\?week=\d{4}-\d{2}-\d{2}$"), "the week's events after the form");
         Assert.Contains(title, await page.TextContentAsync("#upcoming") ?? "", StringComparison.Ordinal);
         Assert.Contains(title, await page.TextContentAsync("#week") ?? "", StringComparison.Ordinal);
         await session.ScreenshotAsync("dashboard-events.png");
@@ -109,7 +109,8 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         Assert.True(await page.IsEnabledAsync("#clip-save"), session.Describe("Make clip stays disabled after mark in and out"));
         await page.FillAsync("#clip-title", "The goal");
         await page.ClickAsync("#clip-save");
-        await page.WaitForURLAsync(ChannelPage());
+        // The form posts back to this same page: wait for the answer's flash, not for an address the tab already has.
+        await page.Locator(".flash", new() { HasText = "Clip \"The goal\"" }).WaitForAsync();
         var flash = (await page.TextContentAsync(".flash"))?.Trim() ?? "";
         Assert.True(flash.StartsWith("Clip \"The goal\" made", StringComparison.Ordinal), session.Describe(flash));
         await session.GotoAsync($"/dashboard/channels/{channelId}/clips");

@@ -43,7 +43,7 @@ public sealed partial class DashboardSession : IAsyncDisposable
             await page.FillAsync("#UserName", user);
             await page.FillAsync("#Password", password);
             await page.ClickAsync("#signin");
-            await page.WaitForURLAsync(DashboardHome());
+            await PageNavigation.WaitForUrlAsync(page, DashboardHome(), "the dashboard after signing in");
         }
 
         return session;

@@ -226,7 +226,7 @@ public sealed class PullSourceDashboardTests(ServerFixture fixture)
             fixture.Check(fieldError.Contains("'..'", StringComparison.Ordinal), $"no field error for a path leaving the library: '{fieldError}'");
             await page.FillAsync("#Input_PullSourceUrl", "file:dashboard.mp4");
             await page.ClickAsync("#create-event button[type=submit]");
-            await page.WaitForURLAsync(new System.Text.RegularExpressions.Regex("week="));
+            await PageNavigation.WaitForUrlAsync(page, url => url.Contains("week=", StringComparison.Ordinal), "the week's events after the form");
             using var events = await server.Http.GetAsync($"api/events?channelId={channel.Id}");
             var list = JsonNode.Parse(await events.Content.ReadAsStringAsync())!.AsArray();
             fixture.Check(list.Count == 1, $"events after the form: {list}");
