@@ -77,6 +77,12 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>The server's pid (<c>dotnet exec</c> runs the server in the host process itself), for signals and /proc.</summary>
     public int ProcessId => _process.Id;
 
+    /// <summary>
+    /// The node dies as when its machine or container does: SIGKILL to the server and everything it started (Janus,
+    /// ffmpeg). A SIGKILL of the server alone would leave its Janus running, orphaned, for the rest of the test run.
+    /// </summary>
+    public void KillNode() => _process.Kill();
+
     /// <summary>The exit code once the server has exited; valid after <see cref="WaitForExitAsync"/>.</summary>
     public int ExitCode => _process.ExitCode;
 

@@ -75,7 +75,7 @@ public sealed class IngestTakeoverTests(StorageFixture fixture, ITestOutputHelpe
             }
 
             // Node A dies with its broadcast live: no ENDLIST, its lease is left to lapse.
-            await Fault.SignalAsync(nodeA.ProcessId, "KILL");
+            nodeA.KillNode();
             await nodeA.WaitForExitAsync(Bound);
             await publisher.DisposeAsync();
             string left = await ReadAsync(videoPath);

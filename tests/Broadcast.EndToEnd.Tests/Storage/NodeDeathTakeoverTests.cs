@@ -207,7 +207,7 @@ public sealed class NodeDeathTakeoverTests(ITestOutputHelper output)
             string before = "";
             await WaitFor.ConditionAsync(async () => Segments(before = await ReadAsync(VideoPath(slug))).Count >= 2, Bound, "two segments on the origin", Logs);
             await whileBoth();
-            await Fault.SignalAsync(victim.ProcessId, "KILL");
+            victim.KillNode();
             await victim.WaitForExitAsync(Bound);
             return (Segments(before)[0].Id, Segments(await ReadAsync(VideoPath(slug)))[^1].Number);
         }

@@ -85,7 +85,7 @@ public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper outp
 
         // 1. One origin dies: the edge's next request to it fails over to the other.
         watch.Phase("origin killed");
-        await Fault.SignalAsync(originA.ProcessId, "KILL");
+        originA.KillNode();
         double atOriginKill = await player.GetCurrentTimeAsync();
         await player.WaitForCurrentTimeAsync(atOriginKill + 6, Bound, () => Logs("hls.js after origin A was killed"));
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(anonymous, $"live/{privateSlug}/master.m3u8?token={token}"));
@@ -93,7 +93,7 @@ public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper outp
 
         // 2. The control node the origins poll dies: no control node is on the viewer path.
         watch.Phase("control node killed");
-        await Fault.SignalAsync(control.ProcessId, "KILL");
+        control.KillNode();
         double atControlKill = await player.GetCurrentTimeAsync();
         await player.WaitForCurrentTimeAsync(atControlKill + 6, Bound, () => Logs("hls.js after the control node was killed"));
         using (var freshViewer = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = edge.BaseUri, Timeout = TimeSpan.FromSeconds(15) })
@@ -128,7 +128,7 @@ public sealed class TopologyTests(StorageFixture fixture, ITestOutputHelper outp
                 $"a discontinuity while the primary lived (did the backup take the channel?):{Environment.NewLine}{before}{Environment.NewLine}{Logs("")}");
 
             watch.Phase("primary ingest killed");
-            await Fault.SignalAsync(ingest.ProcessId, "KILL");
+            ingest.KillNode();
             await ingest.WaitForExitAsync(Bound);
             double atIngestKill = await player.GetCurrentTimeAsync();
             await WaitFor.ConditionAsync(() => Task.FromResult(backupIngest.LogTail(400).Contains("continues here", StringComparison.Ordinal)),
