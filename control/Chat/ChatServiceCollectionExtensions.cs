@@ -22,6 +22,9 @@ public static class ChatServiceCollectionExtensions
     /// <summary>Largest hub message a client may send: a message of the longest length, its name and JSON framing.</summary>
     public const long MaxHubMessageBytes = 32 * 1024;
 
+    /// <summary>What the hub's transport buffers per connection, and so the largest long-polling send it takes.</summary>
+    public const long MaxTransportBufferBytes = 64 * 1024;
+
     internal static IServiceCollection AddChat(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -81,7 +84,7 @@ public static class ChatServiceCollectionExtensions
         if (!endpoints.ServiceProvider.GetRequiredService<ChatOptions>().Enabled) return endpoints;
         endpoints.MapHub<ChatHub>(HubPath, o =>
         {
-            o.TransportMaxBufferSize = 64 * 1024;
+            o.TransportMaxBufferSize = MaxTransportBufferBytes;
             o.ApplicationMaxBufferSize = MaxHubMessageBytes;
             // WebSockets and long polling; server-sent events buy nothing here.
             o.Transports = HttpTransportType.WebSockets | HttpTransportType.LongPolling;

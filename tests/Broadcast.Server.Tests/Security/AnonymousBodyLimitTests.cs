@@ -29,6 +29,53 @@ public sealed class AnonymousBodyLimitTests
         Assert.NotEqual(HttpStatusCode.RequestEntityTooLarge, small.StatusCode);
     }
 
+    /// <summary>
+    /// The chat hub's HTTP routes read a body up to Kestrel's default: a negotiate answered 200 after about 28 MB, and a
+    /// long-polling send held a chunked body for seconds. Negotiation takes no body; a send takes one transport buffer.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_chat_hub_body_over_its_cap_is_refused_413(bool withLength)
+    {
+        await using var server = await InProcessServer.StartAsync();
+        string big = new('a', 200 * 1024);
+        using (var negotiate = new HttpRequestMessage(HttpMethod.Post, "/chat/hub/negotiate?negotiateVersion=1")
+        {
+            Content = withLength ? new StringContent(big, Encoding.UTF8, "application/json") : new ChunkedJson(big),
+        })
+        using (var refused = await server.Http.SendAsync(negotiate))
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        }
+
+        // An empty negotiate, as SignalR's clients send it, is answered; a long-polling send on its connection past one
+        // transport buffer is refused before it is read.
+        using var answered = await server.Http.PostAsync("/chat/hub/negotiate?negotiateVersion=1", content: null);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        using var body = System.Text.Json.JsonDocument.Parse(await answered.Content.ReadAsStringAsync());
+        string id = body.RootElement.GetProperty("connectionToken").GetString()!;
+        // The first poll makes the connection a long-polling one (answered at once), as SignalR's client starts it.
+        using (var poll = await server.Http.GetAsync($"/chat/hub?id={Uri.EscapeDataString(id)}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, poll.StatusCode);
+        }
+
+        using (var handshake = await server.Http.PostAsync($"/chat/hub?id={Uri.EscapeDataString(id)}",
+            new StringContent("{\"protocol\":\"json\",\"version\":1}\u001e", Encoding.UTF8, "text/plain")))
+        {
+            Assert.Equal(HttpStatusCode.OK, handshake.StatusCode);
+        }
+
+        using var send = new HttpRequestMessage(HttpMethod.Post, $"/chat/hub?id={Uri.EscapeDataString(id)}")
+        {
+            Content = withLength ? new StringContent(big, Encoding.UTF8, "application/json") : new ChunkedJson(big),
+        };
+        using var sent = await server.Http.SendAsync(send);
+        // SignalR reads a send's body itself and answers a body it could not read (here: past the cap) with 400.
+        Assert.Equal(HttpStatusCode.BadRequest, sent.StatusCode);
+    }
+
     /// <summary>A JSON body sent chunked: no Content-Length for the server to refuse up front.</summary>
     private sealed class ChunkedJson : HttpContent
     {
