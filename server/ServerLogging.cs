@@ -29,13 +29,24 @@ public static class ServerLogging
 
     public static Serilog.Core.Logger CreateLogger(IConfiguration configuration)
     {
-        var logger = new LoggerConfiguration().ReadFrom.Configuration(configuration);
+        var logger = new LoggerConfiguration().ReadFrom.Configuration(configuration).Filter.ByExcluding(IsHubRefusal);
         // The Serilog section's "Microsoft": "Warning" would hide them; the more specific override wins.
         if (LogsRequests(configuration)) logger = logger.MinimumLevel.Override(RequestsCategory, LogEventLevel.Information);
         var json = JsonFormatter(configuration);
         logger = json is null ? logger.WriteTo.Console(outputTemplate: TextTemplate) : logger.WriteTo.Console(json);
         return logger.CreateLogger();
     }
+
+    /// <summary>
+    /// SignalR logs every exception a hub method throws as an error with its stack trace, the refusals a hub throws on
+    /// purpose (<see cref="Microsoft.AspNetCore.SignalR.HubException"/>: the sentence the caller is sent) included. Those are
+    /// the hub working, and the hub logs them itself at their own level (chat: event 7019, once per connection a minute);
+    /// any other exception still reaches the log as SignalR writes it.
+    /// </summary>
+    public static bool IsHubRefusal(LogEvent e)
+        => e.Exception is Microsoft.AspNetCore.SignalR.HubException
+            && e.Properties.TryGetValue("SourceContext", out var source) && source is ScalarValue { Value: string category }
+            && category.StartsWith("Microsoft.AspNetCore.SignalR.", StringComparison.Ordinal);
 
     /// <summary>
     /// Whether <c>Logging:Requests</c> is on (unset: off). Off, the server silences <see cref="RequestsCategory"/> outright

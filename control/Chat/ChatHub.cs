@@ -4,6 +4,7 @@ using Broadcast.Control.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Chat;
 
@@ -24,12 +25,14 @@ public sealed record ChatSent(string Id, bool Held);
 /// errors with a sentence for the viewer.
 /// </summary>
 [AllowAnonymous]
-public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionAggregator reactions, ChatReaderWatch readers, TimeProvider time) : Hub
+public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionAggregator reactions, ChatReaderWatch readers, TimeProvider time,
+    ILogger<ChatHub> logger) : Hub
 {
     private const string TokenExpiryKey = "chat.token-expiry";
     private const string ChannelKey = "chat.channel";
     private const string ViewerKey = "chat.viewer";
     private const string ReactionBudgetKey = "chat.reactions";
+    private const string RefusalsKey = "chat.refusals";
 
     public async Task<ChatJoined> Join(string slug, string? viewerId, string? token)
     {
@@ -56,6 +59,7 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
         Context.Items[ChannelKey] = channel.Id;
         Context.Items[ViewerKey] = viewer;
         Context.Items[ReactionBudgetKey] = new ReactionBudget(chat.Options.ReactionsPerSecond);
+        Context.Items[RefusalsKey] = new RefusalWindow();
         if (tokenExpires != default)
         {
             // A private channel's viewer is in its chat for as long as their viewing token is: the connection closes when
@@ -182,9 +186,11 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
 
     /// <summary>
     /// Runs a chat operation, turning its refusals (a viewer's message refused, a moderator's field invalid) into hub errors
-    /// with the sentence for the person: SignalR sends a <see cref="HubException"/>'s message, nothing else.
+    /// with the sentence for the person: SignalR sends a <see cref="HubException"/>'s message, nothing else. A refusal is
+    /// the chat working, not a fault: it is logged once per connection a minute (<see cref="RefusalWindow"/>), and the
+    /// server's log leaves out SignalR's own error line for a <see cref="HubException"/>.
     /// </summary>
-    private static async Task<T> ToViewerAsync<T>(Func<Task<T>> operation)
+    private async Task<T> ToViewerAsync<T>(Func<Task<T>> operation)
     {
         try
         {
@@ -192,11 +198,21 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
         }
         catch (ChatRefusedException e)
         {
+            NoteRefusal(e.Message);
             throw new HubException(e.Message);
         }
         catch (ValidationFailedException e)
         {
             throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
+        }
+    }
+
+    private void NoteRefusal(string reason)
+    {
+        if (Context.Items.TryGetValue(ChannelKey, out var c) && c is string channelId && Context.Items[ViewerKey] is ChatViewer viewer
+            && Context.Items[RefusalsKey] is RefusalWindow window && window.Note(Environment.TickCount64) is { } notLogged)
+        {
+            ChatLog.ConnectionRefused(logger, viewer.Author, channelId, reason, notLogged, RefusalWindow.Seconds);
         }
     }
 
@@ -215,6 +231,36 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     {
         var (channelId, _) = Joined();
         return IsModerator ? channelId : throw new HubException("Only moderators may do that.");
+    }
+
+    /// <summary>
+    /// One connection's refusals: the first of each <see cref="Seconds"/>-second window is logged, with how many came
+    /// since the last line, so a client hammering a refusal costs the log one line a minute.
+    /// </summary>
+    private sealed class RefusalWindow
+    {
+        public const int Seconds = 60;
+        private readonly Lock _gate = new();
+        private long _loggedAt = long.MinValue;
+        private int _notLogged;
+
+        /// <summary>The refusals not logged since the last line when this one is to be logged; null when it is not.</summary>
+        public int? Note(long now)
+        {
+            lock (_gate)
+            {
+                if (_loggedAt != long.MinValue && now - _loggedAt < Seconds * 1000L)
+                {
+                    _notLogged++;
+                    return null;
+                }
+
+                _loggedAt = now;
+                var count = _notLogged;
+                _notLogged = 0;
+                return count;
+            }
+        }
     }
 
     private sealed class ReactionBudget(double perSecond)

@@ -20,6 +20,11 @@ internal static partial class ChatLog
     [LoggerMessage(EventId = 7004, Level = LogLevel.Debug, Message = "Chat message on channel {ChannelId} refused: {Reason}")]
     public static partial void Refused(ILogger logger, string channelId, string reason);
 
+    [LoggerMessage(EventId = 7019, Level = LogLevel.Information,
+        Message = "Chat refused viewer {Author} on channel {ChannelId}: {Reason} ({NotLogged} earlier refusals of this connection " +
+            "in the last {WindowSeconds} s not logged)")]
+    public static partial void ConnectionRefused(ILogger logger, string author, string channelId, string reason, int notLogged, int windowSeconds);
+
     [LoggerMessage(EventId = 7005, Level = LogLevel.Warning,
         Message = "Chat channel {ChannelId} is at its message cap ({PerSecond}/s); further messages are refused until it drains")]
     public static partial void ChannelCap(ILogger logger, string channelId, double perSecond);

@@ -231,6 +231,21 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         if (!moderator)
         {
             if (room.Settings.Mode == ChatMode.Off) throw Refuse(channelId, "The chat is off.");
+
+            // The limits come before bans: a banned or held-back client that keeps sending is slowed down like any other,
+            // so its refusals cost the node no more than a viewer's messages would.
+            switch (limiter.TryAcquire(channelId, viewer.ViewerId, viewer.AddressHash, room.Settings.SlowModeSeconds, out var wait))
+            {
+                case ChatLimitVerdict.SlowMode:
+                    throw Refuse(channelId, $"Slow mode is on: wait {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s before your next message.");
+                case ChatLimitVerdict.Viewer:
+                case ChatLimitVerdict.Address:
+                    throw Refuse(channelId, $"You are sending messages too fast: wait {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s.");
+                case ChatLimitVerdict.Channel:
+                    ChatLog.ChannelCap(logger, channelId, options.ChannelMessagesPerSecond);
+                    throw new ChatRefusedException("The chat is very busy right now: try again in a moment.");
+            }
+
             if (room.BanOf(viewer, now) is { } ban)
             {
                 throw Refuse(channelId, ban.ExpiresAt is { } until
@@ -242,18 +257,6 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
             {
                 throw Refuse(channelId,
                     $"New viewers from your network may post in this chat from {mayPostAt.UtcDateTime:HH:mm} UTC; you can read it meanwhile.");
-            }
-
-            switch (limiter.TryAcquire(channelId, viewer.ViewerId, viewer.AddressHash, room.Settings.SlowModeSeconds, out var wait))
-            {
-                case ChatLimitVerdict.SlowMode:
-                    throw Refuse(channelId, $"Slow mode is on: wait {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s before your next message.");
-                case ChatLimitVerdict.Viewer:
-                case ChatLimitVerdict.Address:
-                    throw Refuse(channelId, $"You are sending messages too fast: wait {Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))} s.");
-                case ChatLimitVerdict.Channel:
-                    ChatLog.ChannelCap(logger, channelId, options.ChannelMessagesPerSecond);
-                    throw new ChatRefusedException("The chat is very busy right now: try again in a moment.");
             }
 
             var verdict = room.Filter.Check(t);

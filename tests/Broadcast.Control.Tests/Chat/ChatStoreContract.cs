@@ -178,6 +178,27 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
     }
 
     [Fact]
+    public async Task A_banned_viewer_who_keeps_sending_is_slowed_down_like_any_other()
+    {
+        // Bans were checked before the limits, so a banned client was refused as fast as it could send, each refusal
+        // a database-free but full pass through the checks. The limits come first now: after the viewer's burst, the
+        // answer is the rate limit's, and it says when to try again.
+        var channel = await ChannelAsync();
+        var troll = _chat.Identify(null, IPAddress.Parse("198.51.100.20"));
+        var m = await _chat.PostAsync(channel, troll, "Troll", "first", moderator: false, default);
+        await _chat.BanAsync(channel, m.Id, "abuse", null, byAddress: false, "mod", default);
+        var options = new ChatOptions();
+        for (int i = 1; i < options.ViewerBurst; i++)
+        {
+            var banned = await Assert.ThrowsAsync<ChatRefusedException>(() => _chat.PostAsync(channel, troll, "Troll", "again", false, default));
+            Assert.Equal("You are banned from this chat.", banned.Message);
+        }
+
+        var slowed = await Assert.ThrowsAsync<ChatRefusedException>(() => _chat.PostAsync(channel, troll, "Troll", "again", false, default));
+        Assert.StartsWith("You are sending messages too fast", slowed.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Refused_messages_store_and_send_nothing()
     {
         var channel = await ChannelAsync();
