@@ -23,6 +23,12 @@ public static class SteeringEndpoints
     /// </summary>
     public const int MaxQueryLength = 512;
 
+    /// <summary>
+    /// The query parameter of RELOAD-URI that carries the player's session: present from a player's second request on,
+    /// so it marks a returning player (<see cref="AnswerAsync"/>).
+    /// </summary>
+    public const string SessionParameter = "session";
+
     private const int MaxSessionLength = 32;
     private const int MaxOverrideBytes = 1024;
     private static readonly StringValues NoStore = "no-store";
@@ -77,8 +83,12 @@ public static class SteeringEndpoints
 
     /// <summary>
     /// One steering answer. The player names its pathway (<c>_HLS_pathway</c>, <c>_DASH_pathway</c>) and, from its second
-    /// request on, the session the first answer gave it in RELOAD-URI; an unknown pathway or a malformed session is treated
-    /// as none (a new player), never as an error: a player whose steering fails keeps its pathway, which is worse.
+    /// request on, the session the first answer gave it in RELOAD-URI (RFC 8216bis 7.2: the client uses RELOAD-URI for
+    /// every later request). The session is what tells a returning player from a new one: a first request carries none,
+    /// and the pathway it names is only the one the manifest told every player to start on (hls.js sends the master's
+    /// PATHWAY-ID, dash.js the defaultServiceLocation it fetched from, Shaka nothing), so a new player is placed by weight
+    /// whatever it names; only a returning player keeps the pathway it names. An unknown pathway or a malformed session is
+    /// treated as none (a new player), never as an error: a player whose steering fails keeps its pathway, which is worse.
     /// </summary>
     private static Task AnswerAsync(HttpContext context, SteeringPathways pathways, SteeringFormat format, SteeringOptions options)
     {
@@ -92,13 +102,14 @@ public static class SteeringEndpoints
         }
 
         IQueryCollection query = context.Request.Query;
-        string? current = query.TryGetValue(format == SteeringFormat.Hls ? "_HLS_pathway" : "_DASH_pathway", out StringValues p)
+        bool returning = query.TryGetValue(SessionParameter, out StringValues s) && s.Count == 1 && IsSession(s[0]);
+        string session = returning ? s[0]! : SteeringPathways.NewSession();
+        string? current = returning && query.TryGetValue(format == SteeringFormat.Hls ? "_HLS_pathway" : "_DASH_pathway", out StringValues p)
             && p.Count == 1 ? CurrentPathway(p[0]) : null;
-        string session = query.TryGetValue("session", out StringValues s) && s.Count == 1 && IsSession(s[0]) ? s[0]! : SteeringPathways.NewSession();
         IReadOnlyList<string> priority = pathways.Decide(current, session);
         string path = format == SteeringFormat.Hls ? HlsPath : DashPath;
         byte[] body = ContentSteering.WriteSteeringManifest(format, pathways.TtlSeconds,
-            options.ServerBase(context.Request) + path + "?session=" + session, priority);
+            options.ServerBase(context.Request) + path + "?" + SessionParameter + "=" + session, priority);
         response.ContentType = Json;
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();

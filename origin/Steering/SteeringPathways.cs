@@ -17,9 +17,10 @@ public sealed record PathwayStatus(string Id, string BaseUrl, int Weight, bool D
 /// The node's steering state and its decisions: each pathway's health (from <see cref="PathwayProber"/>), the operator's
 /// weights and drains, and for each steering request the pathway priority to answer. A request costs one lock-free read
 /// of the current decision table (rebuilt when health or an override changes) and a hash of the player's session: no
-/// database, no table keyed by player input. A player stays on its pathway while it is healthy and not drained; a new
-/// player (or one whose pathway failed) is placed by weight, from a hash of its session, so the same session lands on
-/// the same pathway on every node.
+/// database, no table keyed by player input. A returning player stays on its pathway while it is healthy and not
+/// drained; a new player (whatever pathway its first request names: that is the manifest's default, not a choice) or
+/// one whose pathway failed is placed by weight, from a hash of its session, so the same session lands on the same
+/// pathway on every node.
 /// </summary>
 public sealed class SteeringPathways
 {
@@ -133,8 +134,10 @@ public sealed class SteeringPathways
     public static string NewSession() => System.Buffers.Text.Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(12));
 
     /// <summary>
-    /// The priority to answer a player that is on <paramref name="current"/> (null: unknown or none) with
-    /// <paramref name="session"/>. The returned list is shared: do not change it.
+    /// The priority to answer a player with <paramref name="session"/>. <paramref name="current"/> is the pathway a
+    /// returning player (one that brought the session of an earlier answer) says it is on, kept while eligible; null for a
+    /// new player, whatever its first request names, so that new players are placed by weight. The returned list is
+    /// shared: do not change it.
     /// </summary>
     public IReadOnlyList<string> Decide(string? current, string session)
     {
