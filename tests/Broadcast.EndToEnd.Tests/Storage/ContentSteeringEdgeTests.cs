@@ -14,8 +14,9 @@ namespace Broadcast.EndToEnd.Tests.Storage;
 /// every player moves to the second within one steering TTL plus one segment, without a failed request. Drained back,
 /// the first edge then dies outright: hls.js and Shaka move to the second; dash.js 5.2 cannot (a failed live MPD refresh
 /// stops its refreshes for good, steering or not), which is measured and reported, not hidden. The edge returns, the
-/// operator gives the second an equal weight and half of the new viewers go to the first; ffprobe, which knows nothing
-/// of steering, plays the steered master.
+/// operator weights the first and second 3:1, and 65-85 % of 400 new hls.js viewers (whose first request names the
+/// first pathway, the master's default) go to the first; ffprobe, which knows nothing of steering, plays the steered
+/// master.
 /// </summary>
 [Collection(StorageCollection.Name)]
 public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutputHelper output)
@@ -175,24 +176,29 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
                 Assert.Contains("no answer", await row.Locator("[data-field=health]").TextContentAsync(), StringComparison.Ordinal);
             }
 
-            // 3. Edge A returns and the operator gives B an equal weight: half of the new viewers are sent to A.
+            // 3. Edge A returns and the operator weights A and B 3:1: new viewers are placed by weight, although a new
+            // hls.js player's first request names the master's default pathway (edge-a, with no session): that is where
+            // the manifest told every player to start, not a choice to keep.
             edgeA = await EdgeNginx.StartAsync([server.HttpPort], portA);
+            await OverrideAsync(server, "edge-a", new { weight = 3 });
             await OverrideAsync(server, "edge-b", new { weight = 1 });
-            double share = 0;
             await WaitFor.ConditionAsync(async () =>
             {
-                int toA = 0;
-                for (int i = 0; i < 200; i++)
-                {
-                    using var answer = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{httpPort}/steering/hls"));
-                    if (answer.RootElement.GetProperty("PATHWAY-PRIORITY")[0].GetString() == "edge-a") toA++;
-                }
+                using var status = JsonDocument.Parse(await server.Http.GetStringAsync("api/steering"));
+                return status.RootElement[0].GetProperty("healthy").GetBoolean();
+            }, TimeSpan.FromSeconds(20), "edge A probed healthy after it returned", Logs);
+            const int newViewers = 400;
+            int toA = 0;
+            for (int i = 0; i < newViewers; i++)
+            {
+                // As hls.js 1.7 asks first: SERVER-URI with the master's PATHWAY-ID and its default bandwidth estimate.
+                using var answer = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{httpPort}/steering/hls?_HLS_pathway=edge-a&_HLS_throughput=500000"));
+                if (answer.RootElement.GetProperty("PATHWAY-PRIORITY")[0].GetString() == "edge-a") toA++;
+            }
 
-                share = toA / 200.0;
-                return share >= 0.35;
-            }, TimeSpan.FromSeconds(20), "new viewers steered to edge A after it returned", Logs);
-            output.WriteLine($"after edge A returned, new viewers steered to it: {share:P0}");
-            Assert.InRange(share, 0.35, 0.65);
+            double share = toA / (double)newViewers;
+            output.WriteLine($"after edge A returned with weights 3:1, new hls.js viewers steered to it: {share:P1} of {newViewers}");
+            Assert.InRange(share, 0.65, 0.85);
             // Players already on B stay there (no needless switch back).
             using var kept = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{httpPort}/steering/hls?session=abc&_HLS_pathway=edge-b"));
             Assert.Equal("edge-b", kept.RootElement.GetProperty("PATHWAY-PRIORITY")[0].GetString());
