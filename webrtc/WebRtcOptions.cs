@@ -92,6 +92,22 @@ public sealed class WhepOptions
     /// </summary>
     public int MaxSessionsPerAddress { get; set; } = 20;
 
+    /// <summary>
+    /// Sessions one client address (an IPv6 client by its /64) may hold on this node that have not connected yet (answered,
+    /// no working WebRTC connection); the next offer gets 429. A viewer connects within a second or two of its answer, so a
+    /// few are plenty even behind a NAT; an offer posted only to hold a place never connects, and this bounds how many one
+    /// address can hold.
+    /// </summary>
+    public int MaxPendingPerAddress { get; set; } = 4;
+
+    /// <summary>
+    /// Sessions this node holds that have not connected yet, from all addresses (at most <see cref="MaxViewersPerNode"/>).
+    /// Past it, or past <see cref="MaxViewersPerNode"/>, a new offer ends the oldest unconnected session (answered at least
+    /// two seconds before, so a viewer that is connecting keeps its place) and takes its place; connected viewers are
+    /// never ended for a newcomer. Only when there is none to end is the newcomer sent to LL-HLS (503).
+    /// </summary>
+    public int MaxPendingSessions { get; set; } = 100;
+
     /// <summary>ICE servers handed to viewers in <c>Link</c> headers (STUN or TURN URLs).</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
 

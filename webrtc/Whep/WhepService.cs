@@ -1,6 +1,5 @@
 using System.Net;
 using Broadcast.Media;
-using Broadcast.Network;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Relay;
 using Broadcast.WebRtc.Rtp;
@@ -25,6 +24,11 @@ public sealed partial class WhepService : IAsyncDisposable
     private static readonly TimeSpan MinRestartInterval = TimeSpan.FromSeconds(1);
     // A round over the ingest nodes is a few quick requests; this bounds one whose node does not answer.
     private static readonly TimeSpan RelayRoundTimeout = TimeSpan.FromSeconds(8);
+    // A viewer connects (ICE, DTLS) within a second or so of its answer, a relayed one a little later: a session this
+    // young is connecting, not holding a place, and is not ended for a newcomer.
+    internal static readonly TimeSpan EvictionGrace = TimeSpan.FromSeconds(2);
+    // Each eviction frees a place that a concurrent offer may take first: a few tries, then the newcomer is refused.
+    private const int MaxEvictionsPerOffer = 3;
 
     private readonly IJanusClient _janus;
     private readonly LiveStreamRegistry _registry;
@@ -36,13 +40,11 @@ public sealed partial class WhepService : IAsyncDisposable
     // The same sessions by their NoSIP handle, changed with _sessions under _gate: what Janus's handle events name.
     private readonly JanusHandles<WhepSession> _handles = new();
     private readonly WhepChannelSources _channels;
-    private readonly ClientAddressSlots _addresses;
+    private readonly WhepAdmission _admission;
     private readonly ChannelRelays? _relays;
     private readonly WhepJanusWarmUp _warmUp;
-    private int _reserved;
     private int _feeds;
     private long _started;
-    private long _refusedAtCap;
 
     public WhepService(IJanusClient janus, LiveStreamRegistry registry, IOptions<WhepOptions> options, ILogger<WhepService> logger,
         TimeProvider? time = null)
@@ -66,8 +68,7 @@ public sealed partial class WhepService : IAsyncDisposable
         _options = options.Value;
         _logger = logger;
         _time = time ?? TimeProvider.System;
-        // The node's total is the viewer cap below (its own 503 and log); this counts addresses only.
-        _addresses = new ClientAddressSlots(Math.Max(1, _options.MaxSessionsPerAddress), int.MaxValue);
+        _admission = new WhepAdmission(_options, logger);
         _channels = new WhepChannelSources(registry, relays, _options, logger, _time);
         _warmUp = new WhepJanusWarmUp(janus, _options.ConnectTimeout, logger, _time);
         _janus.Lost += OnJanusLost;
@@ -102,14 +103,20 @@ public sealed partial class WhepService : IAsyncDisposable
     public bool IsWarm(string channel) => _channels.IsWarm(channel);
 
     /// <summary>WebRTC viewers on this node now (set up or being set up).</summary>
-    public int ViewerCount => Volatile.Read(ref _reserved);
+    public int ViewerCount => _admission.Viewers;
+
+    /// <summary>Of <see cref="ViewerCount"/>, the sessions that have not connected yet.</summary>
+    public int PendingCount => _admission.Pending;
+
+    /// <summary>Slots held in the table of sessions per client address: zero when no session is held.</summary>
+    internal int AddressSlotCount => _admission.AddressSlots;
 
     /// <summary>Channels this node holds a source for now (an RTP ffmpeg's socket and thread, and on an origin-only node a relay).</summary>
     public int HeldChannels => _channels.Count;
 
     public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started),
-        Interlocked.Read(ref _refusedAtCap),
-        _channels.WarmCount, Volatile.Read(ref _feeds), _channels.RelayedCount);
+        _admission.RefusedAtCap,
+        _channels.WarmCount, Volatile.Read(ref _feeds), _channels.RelayedCount, _admission.Evicted);
 
     /// <summary>A relay feed to an origin-only node began (<see cref="RealTimeFeedEndpoints"/>): counted for /metrics.</summary>
     internal void FeedOpened() => Interlocked.Increment(ref _feeds);
@@ -140,19 +147,7 @@ public sealed partial class WhepService : IAsyncDisposable
                 case RelayRound.Unreachable: throw Refuse.Unavailable("this node cannot reach the channel's ingest node now; play LL-HLS instead");
             }
         }
-        if (_addresses.TryEnter(client) != AddressAdmission.Admitted)
-        {
-            LogAddressCapReached(channel, _options.MaxSessionsPerAddress);
-            throw Refuse.TooMany($"this address holds its limit of {_options.MaxSessionsPerAddress} real-time sessions on this node");
-        }
-        if (Interlocked.Increment(ref _reserved) > _options.MaxViewersPerNode)
-        {
-            Interlocked.Decrement(ref _reserved);
-            _addresses.Release(client);
-            Interlocked.Increment(ref _refusedAtCap);
-            LogCapReached(channel, _options.MaxViewersPerNode);
-            throw Refuse.Unavailable($"this node serves its limit of {_options.MaxViewersPerNode} real-time viewers; play LL-HLS instead");
-        }
+        await AdmitAsync(channel, client).ConfigureAwait(false);
 
         bool started = false;
         RtpViewer? viewer = null;
@@ -224,8 +219,7 @@ public sealed partial class WhepService : IAsyncDisposable
                 viewer?.Dispose();
                 if (janus is not null && handle != 0) await janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
                 _channels.Release(channel);
-                Interlocked.Decrement(ref _reserved);
-                _addresses.Release(client);
+                _admission.Leave(client, pending: true);
             }
         }
     }
@@ -320,13 +314,15 @@ public sealed partial class WhepService : IAsyncDisposable
 
     private async Task CloseAsync(WhepSession session, string reason, bool detach)
     {
+        // Removed from the tables before this: its Connected cannot change any more.
+        bool pending;
+        lock (_gate) pending = !session.Connected;
         session.Source.Fanout.Remove(session.Viewer);
         long dropped = session.Viewer.Dropped;
         session.Viewer.Dispose();
         if (detach) await session.Janus.DetachQuietlyAsync(session.Handle).ConfigureAwait(false);
         _channels.Release(session.Channel);
-        Interlocked.Decrement(ref _reserved);
-        _addresses.Release(session.Client);
+        _admission.Leave(session.Client, pending);
         LogEnded(session.Channel, session.Id, reason, dropped, ViewerCount);
     }
 
@@ -340,6 +336,7 @@ public sealed partial class WhepService : IAsyncDisposable
                 if (!session.Connected)
                 {
                     session.Source.Fanout.Replay(session.Viewer);
+                    _admission.Connected(session.Client);
                     LogConnected(session.Channel, session.Id, session.Source.Fanout.KeyframePackets,
                         (int)_time.GetElapsedTime(session.AnsweredAt).TotalMilliseconds);
                 }
@@ -347,19 +344,6 @@ public sealed partial class WhepService : IAsyncDisposable
                 session.Connected = true;
             }
         }
-    }
-
-    /// <summary>A session whose viewer never connected is ended after <see cref="WhepOptions.ConnectTimeout"/>: it frees its place.</summary>
-    private async Task EndIfNeverConnectedAsync(WhepSession session)
-    {
-        await Task.Delay(_options.ConnectTimeout, _time).ConfigureAwait(false);
-        lock (_gate)
-        {
-            if (session.Connected || !_sessions.Remove(session.Id)) return;
-            _handles.Forget(session.Janus, session.Handle);
-        }
-
-        await CloseAsync(session, $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s", detach: true).ConfigureAwait(false);
     }
 
     /// <summary>Janus ended a viewer's PeerConnection (the viewer closed it, ICE or DTLS failed): the session ends here too.</summary>
@@ -422,13 +406,6 @@ public sealed partial class WhepService : IAsyncDisposable
     [LoggerMessage(EventId = 8202, Level = LogLevel.Information,
         Message = "WHEP {Channel}: session {SessionId} ended ({Reason}; {Dropped} packets dropped for it); {Viewers} real-time viewers on this node")]
     private partial void LogEnded(string channel, string sessionId, string reason, long dropped, int viewers);
-
-    [LoggerMessage(EventId = 8203, Level = LogLevel.Warning, Message = "WHEP {Channel}: viewer cap of {Cap} reached; the viewer is sent to LL-HLS")]
-    private partial void LogCapReached(string channel, int cap);
-
-    [LoggerMessage(EventId = 8206, Level = LogLevel.Warning,
-        Message = "WHEP {Channel}: a client address already holds {Cap} real-time sessions on this node; refused with 429")]
-    private partial void LogAddressCapReached(string channel, int cap);
 
     [LoggerMessage(EventId = 8204, Level = LogLevel.Warning, Message = "WHEP {Channel}: Janus refused the session: {Reason}")]
     private partial void LogJanusFailed(string channel, string reason);
