@@ -125,7 +125,8 @@ public sealed class WhepOptions
 
     /// <summary>
     /// How long a session may take from its answer to a working WebRTC connection: one that never connects (a viewer
-    /// gone, or an offer posted only to hold a place) is ended then and frees its place under the cap.
+    /// gone, or an offer posted only to hold a place) is ended then and frees its place under the cap. One answered while
+    /// more than a tenth of <see cref="MaxPendingSessions"/> have not connected (a flood) gets 5 s, if that is shorter.
     /// </summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
 

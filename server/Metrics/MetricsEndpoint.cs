@@ -76,6 +76,12 @@ internal static class MetricsEndpoint
              .Sample("broadcast_whep_sessions_total", realTime.SessionsStarted);
             w.Family("broadcast_whep_refused_at_cap_total", "counter", "WHEP offers answered 503 because the node's viewer cap was reached.")
              .Sample("broadcast_whep_refused_at_cap_total", realTime.RefusedAtCap);
+            w.Family("broadcast_whep_pending_sessions", "gauge",
+                "Of the WebRTC viewers, the WHEP sessions answered that have not connected yet (Whep:MaxPendingSessions).")
+             .Sample("broadcast_whep_pending_sessions", realTime.Pending);
+            w.Family("broadcast_whep_evicted_unconnected_total", "counter",
+                "WHEP sessions that had not connected, ended to make room for a new offer when the node was full.")
+             .Sample("broadcast_whep_evicted_unconnected_total", realTime.EvictedUnconnected);
             w.Family("broadcast_janus_up", "gauge",
                 "1 while this node's Janus runs and answers (it starts when a real-time channel goes live, or with the first WHEP viewer).")
              .Sample("broadcast_janus_up", realTime.JanusUp ? 1 : 0);

@@ -141,11 +141,25 @@ public sealed class WhepPendingSessionTests : IAsyncDisposable
         await whep.StartAsync("live", Offer, IPAddress.Parse("203.0.113.4"), CancellationToken.None);
         Assert.Equal((3, 3, 1L), (whep.ViewerCount, whep.PendingCount, whep.Status.EvictedUnconnected));
 
-        // A failed setup gives its pending slot back too.
-        _clock.Advance(TimeSpan.FromSeconds(3));
+        // A failed setup gives its pending slot back too (it made room first: the next oldest, 3 s old, was ended for it).
         _janus.Refuse("process");
         Assert.Equal(RefusalReason.EngineFailed, (await Refused(whep, "203.0.113.5")).Reason);
         Assert.Equal((2, 2), (whep.ViewerCount, whep.PendingCount));
+    }
+
+    [Fact]
+    public async Task Sessions_answered_while_many_have_not_connected_get_a_shorter_connect_deadline()
+    {
+        // A pending cap of 20: past 2 sessions not connected, the node is under pressure.
+        var whep = Service(new WhepOptions { MaxViewersPerNode = 20, MaxPendingSessions = 20 });
+        for (int i = 1; i <= 4; i++) await whep.StartAsync("live", Offer, IPAddress.Parse($"203.0.113.{i}"), CancellationToken.None);
+
+        _clock.Advance(WhepService.PressureConnectTimeout);
+        await WaitFor.ConditionAsync(() => whep.ViewerCount == 2, Bound, "the sessions answered under pressure to end");
+        Assert.Equal(2, whep.PendingCount);
+        _clock.Advance(whep.Options.ConnectTimeout - WhepService.PressureConnectTimeout);
+        await WaitFor.ConditionAsync(() => whep.ViewerCount == 0, Bound, "the first two to end at the connect timeout");
+        Assert.Equal((0, 0), (whep.PendingCount, whep.AddressSlotCount));
     }
 
     /// <summary>Each address posts <paramref name="rounds"/> offers, in turn; refusals (429, 503) are what a flood expects.</summary>

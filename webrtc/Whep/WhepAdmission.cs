@@ -60,6 +60,12 @@ internal sealed partial class WhepAdmission
     /// <summary>Sessions holding a place that have not connected yet (being answered, or answered and waiting for ICE and DTLS).</summary>
     public int Pending => _pending.Open;
 
+    /// <summary>
+    /// More sessions have not connected than a tenth of the node's pending cap (10 of 100 by default): a flood of
+    /// offers that never connect, or a crowd arriving at once. Sessions answered then get the shorter connect deadline.
+    /// </summary>
+    public bool UnderPressure => _pending.Open > Math.Max(1, _pending.MaxTotal / 10);
+
     /// <summary>Slots held in the per-address table of every session (what an ended session gives back).</summary>
     public int AddressSlots => _addresses.Open;
 

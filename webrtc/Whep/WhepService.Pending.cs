@@ -48,16 +48,21 @@ public sealed partial class WhepService
         }
     }
 
-    /// <summary>A session whose viewer never connected is ended after <see cref="WhepOptions.ConnectTimeout"/>: it frees its place.</summary>
+    /// <summary>
+    /// A session whose viewer never connected is ended after <see cref="WhepOptions.ConnectTimeout"/>, or after
+    /// <see cref="PressureConnectTimeout"/> when it was answered under pressure (<see cref="WhepAdmission.UnderPressure"/>):
+    /// it frees its place, and its Janus handle and sockets, soon after a flood of offers that never connect stops.
+    /// </summary>
     private async Task EndIfNeverConnectedAsync(WhepSession session)
     {
-        await Task.Delay(_options.ConnectTimeout, _time).ConfigureAwait(false);
+        var timeout = _admission.UnderPressure && PressureConnectTimeout < _options.ConnectTimeout ? PressureConnectTimeout : _options.ConnectTimeout;
+        await Task.Delay(timeout, _time).ConfigureAwait(false);
         lock (_gate)
         {
             if (session.Connected || !_sessions.Remove(session.Id)) return;
             _handles.Forget(session.Janus, session.Handle);
         }
 
-        await CloseAsync(session, $"no WebRTC connection within {_options.ConnectTimeout.TotalSeconds:0} s", detach: true).ConfigureAwait(false);
+        await CloseAsync(session, $"no WebRTC connection within {timeout.TotalSeconds:0} s", detach: true).ConfigureAwait(false);
     }
 }

@@ -29,6 +29,9 @@ public sealed partial class WhepService : IAsyncDisposable
     internal static readonly TimeSpan EvictionGrace = TimeSpan.FromSeconds(2);
     // Each eviction frees a place that a concurrent offer may take first: a few tries, then the newcomer is refused.
     private const int MaxEvictionsPerOffer = 3;
+    // The connect deadline of a session answered while many others have not connected (a flood, or a crowd arriving at
+    // once): still several times what a connecting viewer needs, and a flood's sessions end soon after it stops.
+    internal static readonly TimeSpan PressureConnectTimeout = TimeSpan.FromSeconds(5);
 
     private readonly IJanusClient _janus;
     private readonly LiveStreamRegistry _registry;
@@ -116,7 +119,8 @@ public sealed partial class WhepService : IAsyncDisposable
 
     public WhepStatus Status => new(ViewerCount, _options.MaxViewersPerNode, _janus.IsReady, Interlocked.Read(ref _started),
         _admission.RefusedAtCap,
-        _channels.WarmCount, Volatile.Read(ref _feeds), _channels.RelayedCount, _admission.Evicted);
+        _channels.WarmCount, Volatile.Read(ref _feeds), _channels.RelayedCount, _admission.Evicted,
+        _admission.Pending);
 
     /// <summary>A relay feed to an origin-only node began (<see cref="RealTimeFeedEndpoints"/>): counted for /metrics.</summary>
     internal void FeedOpened() => Interlocked.Increment(ref _feeds);
