@@ -63,6 +63,10 @@ class Viewer:
         self.webrtc.connect("notify::ice-gathering-state", self._on_gathering)
         self.webrtc.connect("pad-added", self._on_pad_added)
         self._posted = False
+        # time.monotonic() of the offer's POST, of its answer and of the first video access unit: the connect time.
+        self.posted_at = None
+        self.answered_at = None
+        self.first_frame_at = None
 
     def start(self):
         self.pipeline.set_state(Gst.State.PLAYING)
@@ -119,10 +123,12 @@ class Viewer:
         if self.token:
             headers["Authorization"] = "Bearer " + self.token
         request = urllib.request.Request(self.url, data=sdp.encode(), headers=headers, method="POST")
+        self.posted_at = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 answer = response.read().decode()
                 self.location = urllib.parse.urljoin(self.url, response.headers.get("Location", ""))
+                self.answered_at = time.monotonic()
         except urllib.error.HTTPError as e:
             self.error = f"HTTP {e.code}: {e.read().decode(errors='replace')[:200]}"
             return
@@ -159,6 +165,8 @@ class Viewer:
             sink.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._count)
 
     def _count(self, _pad, _info):
+        if self.frames == 0:
+            self.first_frame_at = time.monotonic()
         self.frames += 1
         return Gst.PadProbeReturn.OK
 
@@ -237,6 +245,7 @@ def main():
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=60, help="steady window measured after every viewer started")
     parser.add_argument("--ramp", type=float, default=0.1, help="seconds between two viewers' starts")
+    parser.add_argument("--settle", type=float, default=15, help="seconds after the last start before the steady window (connect time)")
     parser.add_argument("--fps", type=float, default=30, help="the source's frame rate")
     parser.add_argument("--token", default=None)
     parser.add_argument("--window-file", default=None, help="gets the steady window's wall-clock start, then 'start end'")
@@ -248,8 +257,8 @@ def main():
         loopback = host == "localhost"
     if not loopback:
         sys.exit("whepload: loopback URLs only")
-    if not 1 <= args.viewers <= 200 or not 5 <= args.seconds <= 600:
-        sys.exit("whepload: --viewers must be 1..200 and --seconds 5..600")
+    if not 1 <= args.viewers <= 200 or not 5 <= args.seconds <= 600 or not 1 <= args.settle <= 60:
+        sys.exit("whepload: --viewers must be 1..200, --seconds 5..600 and --settle 1..60")
 
     Gst.init(None)
     loop = GLib.MainLoop()
@@ -289,8 +298,8 @@ def main():
 
     GLib.timeout_add(max(1, int(args.ramp * 1000)), start_next)
     ramp_seconds = args.ramp * args.viewers
-    # Connect time (every viewer's POST, ICE and DTLS): 15 s after the last start, then the steady window.
-    settle = ramp_seconds + 15
+    # Connect time (every viewer's POST, ICE and DTLS): --settle s after the last start, then the steady window.
+    settle = ramp_seconds + args.settle
     GLib.timeout_add(int(settle * 1000), begin)
     GLib.timeout_add(int((settle + args.seconds) * 1000), finish)
     loop.run()
@@ -307,6 +316,11 @@ def main():
     print(f"viewers={args.viewers} answered={sum(1 for v in viewers if v.answered)} receiving={receiving} errors={len(errors)}")
     print(f"window_s={span:.1f} fps_median={statistics.median(rates):.1f} fps_min={min(rates):.1f} fps_p10={sorted(rates)[len(rates) // 10]:.1f}")
     print(f"viewer0_seconds={len(series)} viewer0_low_seconds={low_seconds} viewer0_frames_per_second={','.join(map(str, series))}")
+    def ms(v, at):
+        return f"{(at - v.posted_at) * 1000:.0f}" if v.posted_at is not None and at is not None else "-"
+
+    # From the offer's POST to its answer, and to the first video access unit (ICE, DTLS, the replayed keyframe).
+    print(f"viewer0_answer_ms={ms(viewers[0], viewers[0].answered_at)} viewer0_first_frame_ms={ms(viewers[0], viewers[0].first_frame_at)}")
     if errors:
         print("first_error=" + errors[0].replace(" ", "_")[:300])
     return 0 if receiving == args.viewers else 3
