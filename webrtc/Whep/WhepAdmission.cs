@@ -36,9 +36,10 @@ internal sealed partial class WhepAdmission
 
     private readonly WhepOptions _options;
     private readonly ILogger _logger;
-    // Every session, per address; the node's total is the viewer cap below (its own 503 and log).
+    // Every session, per address. Its total cannot pass the viewer cap (its own 503 and log) and the offers being
+    // admitted beside it (at most the pending cap); it is capped at that sum all the same.
     private readonly ClientAddressSlots _addresses;
-    // Sessions not yet connected, per address and in all: both tables hold at most the node's cap of entries.
+    // Sessions not yet connected, per address and in all (at most the node's viewer cap).
     private readonly ClientAddressSlots _pending;
     private readonly long[] _lastLogged = [.. Enumerable.Repeat(-LogEveryMilliseconds, 5)];
     private int _reserved;
@@ -50,8 +51,8 @@ internal sealed partial class WhepAdmission
         _options = options;
         _logger = logger;
         int cap = Math.Max(1, options.MaxViewersPerNode);
-        _addresses = new ClientAddressSlots(Math.Max(1, options.MaxSessionsPerAddress), int.MaxValue);
         _pending = new ClientAddressSlots(Math.Max(1, options.MaxPendingPerAddress), Math.Clamp(options.MaxPendingSessions, 1, cap));
+        _addresses = new ClientAddressSlots(Math.Max(1, options.MaxSessionsPerAddress), cap + _pending.MaxTotal);
     }
 
     /// <summary>Sessions holding a place now (set up or being set up).</summary>
@@ -82,10 +83,11 @@ internal sealed partial class WhepAdmission
             case AddressAdmission.ServerFull: return WhepAdmissionResult.NodePendingFull;
         }
 
-        if (_addresses.TryEnter(client) != AddressAdmission.Admitted)
+        var address = _addresses.TryEnter(client);
+        if (address != AddressAdmission.Admitted)
         {
             _pending.Release(client);
-            return WhepAdmissionResult.AddressFull;
+            return address == AddressAdmission.AddressFull ? WhepAdmissionResult.AddressFull : WhepAdmissionResult.NodeFull;
         }
 
         if (Interlocked.Increment(ref _reserved) > _options.MaxViewersPerNode)
