@@ -70,8 +70,9 @@ sleep 3
 read -r T0 F0 < <(proc_sample "$SERVER_PID"); read -r JT0 JF0 < <(proc_sample "$JANUS_PID")
 log "baseline: server $T0 threads, $F0 fds; Janus $JT0 threads, $JF0 fds"
 
-OFFER=$'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\na=recvonly\r\n'
-printf '%s' "$OFFER" >"$BENCH_TMP/offer.sdp"
+# A real browser's offer (Chromium 156, recvonly, its candidates in it), the same each time: Janus answers it as any
+# viewer's, so each 201 holds a session, Janus handle and sockets until it is ended (a made-up offer Janus refuses, 502).
+cp "$REPO_DIR/tests/Broadcast.WebRtc.Tests/Data/chromium-156-recvonly-offer.sdp" "$BENCH_TMP/offer.sdp"
 # One flooding client from 127.0.0.$1: offers, one after another, until the deadline; one status code a line.
 client() {
   while (($(date +%s) < $2)); do
