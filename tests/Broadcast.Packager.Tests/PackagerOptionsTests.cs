@@ -1,5 +1,6 @@
 using Broadcast.Media;
 using Broadcast.Packager.Live;
+using Broadcast.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -77,5 +78,17 @@ public sealed class PackagerOptionsTests
         Assert.Equal(29_970, o.PartTicks);
         Assert.False(o.LowLatencyByDefault);
         Assert.IsType<DefaultLowLatencyPolicy>(sp.GetRequiredService<ILowLatencyPolicy>());
+    }
+
+    [Fact]
+    public void Every_setting_has_a_row_in_the_configuration_page()
+    {
+        string page = File.ReadAllText(Path.Combine(RepoPaths.Root, "docs", "configuration.md"));
+        var missing = typeof(PackagerOptions).GetProperties()
+            .Where(p => p.CanWrite)
+            .Select(p => $"`{PackagerOptions.SectionName}:{p.Name}`")
+            .Where(key => !page.Contains(key, StringComparison.Ordinal))
+            .ToList();
+        Assert.True(missing.Count == 0, $"docs/configuration.md has no row for {string.Join(", ", missing)}");
     }
 }
