@@ -62,9 +62,10 @@ internal static partial class SrtLog
         Message = "SRT publishes from {RemoteAddress} blocked for {BlockSeconds} s: {Failures} refused stream keys within {WindowSeconds} s")]
     public static partial void AddressBlocked(ILogger logger, string remoteAddress, int failures, int windowSeconds, int blockSeconds);
 
-    [LoggerMessage(EventId = 1113, Level = LogLevel.Information,
-        Message = "SRT connection {ConnectionId} ({StreamName}): audio {Audio} is ingested; the program's streams {Ignored} are not (only " +
-            "H.264/HEVC video, up to Srt:MaxAudioTracks ADTS AAC streams or one Opus audio, and one SCTE-35 PID are)")]
+    // A warning: the publisher sent something viewers will not get (a language, a commentary), which it may not know.
+    [LoggerMessage(EventId = 1113, Level = LogLevel.Warning,
+        Message = "SRT connection {ConnectionId} ({StreamName}): the program's streams {Ignored} are left out; audio ingested: {Audio} (only " +
+            "H.264/HEVC video, up to Srt:MaxAudioTracks ADTS AAC streams or one Opus audio, and one SCTE-35 PID are ingested)")]
     public static partial void IgnoredStreams(ILogger logger, long connectionId, string streamName, string audio, string ignored);
 
     [LoggerMessage(EventId = 1123, Level = LogLevel.Information,

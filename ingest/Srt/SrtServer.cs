@@ -349,20 +349,25 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         TakenOver,
     }
 
-    /// <summary>Closes one publisher's socket and ends or suspends its publish; on the receive thread only.</summary>
     /// <summary>A new PMT: which audio is the default, which are alternates, and what is left out.</summary>
     private void LogProgram(SrtConnection publisher)
     {
         var demuxer = publisher.Demuxer;
         string audio = demuxer.AudioStream?.Describe() ?? "none";
+        string alternates = string.Join(", ", demuxer.AlternateAudioStreams.Select(s => s.Describe()));
         if (demuxer.AlternateAudioStreams.Count > 0)
-            SrtLog.AlternateAudio(_logger, publisher.Id, publisher.Stream.Name, audio,
-                string.Join(", ", demuxer.AlternateAudioStreams.Select(s => s.Describe())));
+            SrtLog.AlternateAudio(_logger, publisher.Id, publisher.Stream.Name, audio, alternates);
         if (demuxer.IgnoredStreams.Count > 0)
-            SrtLog.IgnoredStreams(_logger, publisher.Id, publisher.Stream.Name, audio,
+        {
+            string ingested = demuxer.AudioStream is null ? "none"
+                : demuxer.AlternateAudioStreams.Count == 0 ? audio
+                : $"{audio} (default), {alternates}";
+            SrtLog.IgnoredStreams(_logger, publisher.Id, publisher.Stream.Name, ingested,
                 string.Join(", ", demuxer.IgnoredStreams.Select(s => s.Describe())));
+        }
     }
 
+    /// <summary>Closes one publisher's socket and ends or suspends its publish; on the receive thread only.</summary>
     private void Close(SrtConnection publisher, CloseKind kind, string? reason)
     {
         if (!_publishers.Remove(publisher.Socket)) return;

@@ -3,6 +3,7 @@ using Broadcast.Ingest.Tests.Rtmp;
 using Broadcast.Media;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Ingest.Tests.Srt;
 
@@ -18,6 +19,7 @@ public class SrtServerTests
     private const int InterruptedEvent = 1104;
     private const int OpusToAacEvent = 1117;
     private const int OpusToAacRestartEvent = 1118;
+    private const int StreamsLeftOutEvent = 1113;
 
     private static Task<RtmpTestHost> StartAsync(Dictionary<string, string?>? settings = null)
     {
@@ -192,5 +194,33 @@ public class SrtServerTests
 
         await using var right = SrtPublisher.StartLavfi(SrtPublisher.UrlFor(server, streamId, passphrase));
         Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Registry.Find("news") is { Statistics.VideoFrames: > 25 }, 60), right.Log.Tail(30) + "\n" + Logs(host));
+    }
+
+    [Fact]
+    public async Task Audio_left_out_is_a_warning_naming_the_default_and_alternate_audio_taken()
+    {
+        await using var host = await StartAsync(new() { ["Srt:MaxAudioTracks"] = "2" });
+        using var dir = new TempDirectory();
+        string clip = dir.Combine("languages.ts");
+        // Three AAC languages and an MP2 commentary: English is the default, French an alternate, German past the cap.
+        MediaTools.Run("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000",
+            "-f", "lavfi", "-i", "sine=frequency=880:sample_rate=48000", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000",
+            "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:a", "-map", "4:a", "-t", "4",
+            "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a:0", "aac", "-c:a:1", "aac", "-c:a:2", "aac", "-c:a:3", "mp2",
+            "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra", "-metadata:s:a:2", "language=deu",
+            "-metadata:s:a:3", "language=spa", "-f", "mpegts", clip);
+
+        await using var publisher = SrtPublisher.StartRawBytes(clip, SrtPublisher.UrlFor(Srt(host).LocalEndPoint!, SrtPublisher.StreamId(TestPublishAuthorizer.GoodKey)));
+        Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Logs.Entries.Any(e => e.EventId == StreamsLeftOutEvent), 60), publisher.Log.Tail(30) + "\n" + Logs(host));
+        var leftOut = host.Logs.Entries.First(e => e.EventId == StreamsLeftOutEvent);
+        Assert.Equal(LogLevel.Warning, leftOut.Level);
+        string[] parts = leftOut.Message.Split("audio ingested:", 2);
+        Assert.True(parts.Length == 2, leftOut.Message);
+        Assert.Contains("(deu)", parts[0], StringComparison.Ordinal);
+        Assert.Contains("(spa)", parts[0], StringComparison.Ordinal);
+        Assert.Contains("(eng) (default)", parts[1], StringComparison.Ordinal);
+        Assert.Contains("(fra)", parts[1], StringComparison.Ordinal);
+        Assert.DoesNotContain("(deu)", parts[1], StringComparison.Ordinal);
     }
 }
