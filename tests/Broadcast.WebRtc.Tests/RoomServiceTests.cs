@@ -36,6 +36,19 @@ public sealed class RoomServiceTests : IAsyncDisposable
         + "a=rtpmap:96 VP8/90000\r\n";
 
     [Fact]
+    public async Task A_janus_transport_fault_mid_join_is_a_502_not_a_500()
+    {
+        using var http = new HttpClient(new FaultyJanusHttp(JanusTransportFault.NotJson));
+        await using var session = await Broadcast.WebRtc.Janus.JanusSession.CreateAsync(http, new Uri("http://127.0.0.1:8088/janus/"), "secret",
+            CancellationToken.None);
+        _janus.SessionOverride = session;
+
+        Assert.Equal(RefusalReason.EngineFailed, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
+            _rooms.JoinAsync("talk", "Ann", "studio", isScreen: false, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Empty(_rooms.Participants("talk"));
+    }
+
+    [Fact]
     public async Task A_participant_joins_with_janus_answer_and_its_media_goes_to_the_place_the_show_gives_it()
     {
         var answer = await _rooms.JoinAsync("talk", " Ann\u0007 ", "studio", isScreen: false, CameraOffer, Guest, CancellationToken.None);

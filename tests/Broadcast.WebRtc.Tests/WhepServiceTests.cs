@@ -93,6 +93,27 @@ public sealed class WhepServiceTests : IAsyncDisposable
         Assert.Equal(3, _whep.ViewerCount);
     }
 
+    [Theory]
+    [InlineData(JanusTransportFault.Unreachable)]
+    [InlineData(JanusTransportFault.NotJson)]
+    [InlineData(JanusTransportFault.Silent)]
+    public async Task A_janus_transport_fault_mid_request_is_a_502_not_a_500(JanusTransportFault fault)
+    {
+        using var http = new HttpClient(new FaultyJanusHttp(fault)) { Timeout = TimeSpan.FromMilliseconds(500) };
+        await using var session = await JanusSession.CreateAsync(http, new Uri("http://127.0.0.1:8088/janus/"), "secret", CancellationToken.None);
+        _janus.SessionOverride = session;
+
+        var refusal = await Refused("live", SdpSamples.ChromiumOffer);
+        Assert.Equal(RefusalReason.EngineFailed, refusal.Reason);
+        Assert.Contains("Janus", refusal.Message, StringComparison.Ordinal);
+        Assert.Equal(0, _whep.ViewerCount);
+
+        // The place and the address's slots came back: the next viewer, Janus healed, is answered.
+        _janus.SessionOverride = null;
+        await _whep.StartAsync("live", SdpSamples.ChromiumOffer, Viewer, CancellationToken.None);
+        Assert.Equal(1, _whep.ViewerCount);
+    }
+
     [Fact]
     public async Task A_janus_refusal_is_a_502_that_gives_back_the_place_and_the_handle()
     {

@@ -8,7 +8,18 @@ using System.Text.Json.Nodes;
 namespace Broadcast.WebRtc.Janus;
 
 /// <summary>What Janus answered with <c>"janus": "error"</c> (its code and reason), or a reply we could not use.</summary>
-public sealed class JanusApiException(string message) : Exception(message);
+public class JanusApiException : Exception
+{
+    public JanusApiException(string message) : base(message) { }
+
+    public JanusApiException(string message, Exception inner) : base(message, inner) { }
+}
+
+/// <summary>
+/// Janus's HTTP API could not be used at all: no connection, a reply that is not JSON, or no reply within the client's
+/// timeout. A <see cref="JanusApiException"/>, so the services' Janus-error handling (502/503) covers it.
+/// </summary>
+public sealed class JanusTransportException(string message, Exception inner) : JanusApiException(message, inner);
 
 /// <summary>An asynchronous plugin reply: the plugin's data and, when it negotiated, its JSEP.</summary>
 public sealed record JanusPluginEvent(JsonObject Data, JsonObject? Jsep);
@@ -83,10 +94,10 @@ public sealed class JanusSession : IJanusSession, IAsyncDisposable
             var request = new JsonObject { ["janus"] = "message", ["body"] = body };
             if (jsep is not null) request["jsep"] = jsep;
             var reply = await PostAsync(_http, HandleUri(handle), request, _apiSecret, cancellationToken, transaction).ConfigureAwait(false);
-            JsonObject answer = (string?)reply["janus"] == "success"
+            JsonObject answer = Kind(reply) == "success"
                 ? reply
                 : await waiter.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-            if ((string?)answer["janus"] == "error") throw new JanusApiException(ErrorText(answer));
+            if (Kind(answer) == "error") throw new JanusApiException(ErrorText(answer));
             if (answer["plugindata"]?["data"] is not JsonObject data) throw new JanusApiException("a plugin reply without plugindata.data");
             if (data["error"] is { } error) throw new JanusApiException($"plugin error {data["error_code"]}: {error}");
             return new JanusPluginEvent(data, answer["jsep"] as JsonObject);
@@ -108,7 +119,7 @@ public sealed class JanusSession : IJanusSession, IAsyncDisposable
         {
             await PostAsync(_http, HandleUri(handle), new JsonObject { ["janus"] = "detach" }, _apiSecret, cancellationToken).ConfigureAwait(false);
         }
-        catch (JanusApiException)
+        catch (JanusApiException e) when (e is not JanusTransportException)
         {
             // 459 "no such handle" (Janus ended it first, or restarted): nothing left to detach.
         }
@@ -122,7 +133,7 @@ public sealed class JanusSession : IJanusSession, IAsyncDisposable
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             await DetachAsync(handle, timeout.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
+        catch (Exception e) when (e is JanusTransportException or OperationCanceledException)
         {
             // Janus is gone: its handles went with it.
         }
@@ -161,7 +172,7 @@ public sealed class JanusSession : IJanusSession, IAsyncDisposable
     /// <summary>Routes one event; false when it says the session itself is gone.</summary>
     private bool Dispatch(JsonObject item)
     {
-        string? kind = (string?)item["janus"];
+        string? kind = Kind(item);
         if (kind == "error") return false; // 458: no such session (Janus restarted or timed it out)
         if (item["transaction"] is JsonValue t && t.TryGetValue(out string? transaction) && _pending.TryGetValue(transaction, out var waiter))
         {
@@ -175,18 +186,43 @@ public sealed class JanusSession : IJanusSession, IAsyncDisposable
         return true;
     }
 
+    /// <summary>
+    /// One request to the API. Its transport faults become <see cref="JanusTransportException"/>: a caller in the middle of
+    /// a WHEP or room request handles one kind of Janus failure. The caller's own cancellation stays a cancellation.
+    /// </summary>
     private static async Task<JsonObject> PostAsync(HttpClient http, Uri uri, JsonObject request, string apiSecret,
         CancellationToken cancellationToken, string? transaction = null)
     {
         request["transaction"] = transaction ?? NewTransaction();
         request["apisecret"] = apiSecret;
-        using var response = await http.PostAsJsonAsync(uri, request, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode) throw new JanusApiException($"Janus answered HTTP {(int)response.StatusCode}");
-        var reply = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken).ConfigureAwait(false)
-            ?? throw new JanusApiException("Janus answered an empty body");
-        if ((string?)reply["janus"] == "error") throw new JanusApiException(ErrorText(reply));
+        JsonObject? reply;
+        try
+        {
+            using var response = await http.PostAsJsonAsync(uri, request, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode) throw new JanusApiException($"Janus answered HTTP {(int)response.StatusCode}");
+            reply = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            throw new JanusTransportException($"Janus's HTTP API is unreachable: {e.Message}", e);
+        }
+        catch (JsonException e)
+        {
+            throw new JanusTransportException($"Janus answered a body that is not a JSON object: {e.Message}", e);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            // HttpClient.Timeout ends a request as a cancellation nobody asked for.
+            throw new JanusTransportException($"Janus's HTTP API did not answer within {http.Timeout.TotalSeconds:0.#} s", e);
+        }
+
+        if (reply is null) throw new JanusApiException("Janus answered an empty body");
+        if (Kind(reply) == "error") throw new JanusApiException(ErrorText(reply));
         return reply;
     }
+
+    /// <summary>A message's <c>janus</c> member, or null when it has none or it is not a string.</summary>
+    private static string? Kind(JsonObject message) => message["janus"] is JsonValue value && value.TryGetValue(out string? kind) ? kind : null;
 
     private static long DataId(JsonObject reply) =>
         reply["data"]?["id"] is JsonValue id && id.TryGetValue(out long value) ? value : throw new JanusApiException("a Janus reply without data.id");

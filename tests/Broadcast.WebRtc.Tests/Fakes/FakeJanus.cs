@@ -65,8 +65,12 @@ internal sealed class FakeJanus : IJanusClient
     /// <summary>The requests named <paramref name="request"/> (e.g. <c>joinandconfigure</c>, <c>generate</c>) so far.</summary>
     public IReadOnlyList<FakeJanusRequest> RequestsNamed(string request) => [.. _requests.Where(r => r.Request == request)];
 
+    /// <summary>When set, the session every request gets instead of this fake's own (a real <see cref="JanusSession"/> over a faulty transport).</summary>
+    public IJanusSession? SessionOverride { get; set; }
+
     public Task<IJanusSession> GetSessionAsync(CancellationToken cancellationToken)
     {
+        if (SessionOverride is { } session) return Task.FromResult(session);
         if (!Enabled) return Task.FromException<IJanusSession>(new InvalidOperationException("Janus is disabled (Janus:Enabled=false)"));
         if (Down) return Task.FromException<IJanusSession>(new TimeoutException("Janus did not start"));
         return Task.FromResult<IJanusSession>(Run());
