@@ -384,7 +384,7 @@ internal sealed class RtmpServerSession
         int chunkSize = Math.Clamp(_options.ChunkSize, 128, 65536);
         _replies.SendControl(RtmpMessageType.SetChunkSize, new SetChunkSize((uint)chunkSize));
         _replies.ChunkSize = chunkSize;
-        _replies.SendCommand(0, RtmpReplyWriter.CommandChunkStream, RtmpReplies.ConnectResult(command.TransactionId, _objectEncoding));
+        _replies.SendCommand(0, RtmpReplyWriter.CommandChunkStream, RtmpReplies.ConnectResult(command.TransactionId, _objectEncoding, _options));
     }
 
     private async ValueTask HandlePublishAsync(RtmpCommand command, uint messageStreamId, CancellationToken token)

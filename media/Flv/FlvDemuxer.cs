@@ -27,6 +27,12 @@ public sealed class FlvDemuxer
     private readonly HashSet<byte> _ignoredAudioTracks = new();
     private FlvAlternateAudioTracks? _alternateAudio;
 
+    /// <summary>The Enhanced RTMP video FourCCs taken (<see cref="FlvVideoTagHeader.Codec"/> knows no others; vp09 is refused).</summary>
+    public static IReadOnlyList<uint> VideoFourCcs { get; } = [FlvVideoTagHeader.FourCcAvc1, FlvVideoTagHeader.FourCcHvc1, FlvVideoTagHeader.FourCcAv01];
+
+    /// <summary>The Enhanced RTMP audio FourCCs taken: AAC alone (Opus, AC-3 and others are refused).</summary>
+    public static IReadOnlyList<uint> AudioFourCcs { get; } = [FlvAudioTagHeader.FourCcMp4a];
+
     /// <param name="stream">The hub the publish writes into.</param>
     /// <param name="maxVideoTracks">How many video tracks an Enhanced RTMP v2 multitrack publish may carry, its default
     /// track included; 1 refuses multitrack.</param>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Broadcast.Media.Flv;
 
 namespace Broadcast.Ingest.Rtmp;
 
@@ -91,8 +92,12 @@ public static class RtmpStatusCodes
 /// <summary>The replies a server sends in the publish flow, shaped as ffmpeg, librtmp (OBS) and FMS clients expect.</summary>
 public static class RtmpReplies
 {
-    /// <summary>connect's _result: FMS-style properties (fmsVer, capabilities) and an information object.</summary>
-    public static RtmpCommand ConnectResult(double transactionId, double objectEncoding) => new(
+    /// <summary>
+    /// connect's _result: FMS-style properties (fmsVer, capabilities) with the server's Enhanced RTMP capabilities, and an
+    /// information object. Multitrack is advertised when <paramref name="options"/> take multitrack publishes
+    /// (Rtmp:MaxVideoTracks above 1; at 1 they are refused).
+    /// </summary>
+    public static RtmpCommand ConnectResult(double transactionId, double objectEncoding, RtmpOptions options) => new(
         RtmpCommandNames.Result,
         transactionId,
         new AmfObject
@@ -100,6 +105,12 @@ public static class RtmpReplies
             ["fmsVer"] = "FMS/3,5,7,7009",
             ["capabilities"] = 31.0,
             ["mode"] = 1.0,
+            // Enhanced RTMP v2, "Enhancing NetConnection connect Command": the codecs ingest takes and the extended
+            // capabilities it has, so a client that waits for them (before multitrack, say) knows what it may send.
+            ["fourCcList"] = FourCcs([.. FlvDemuxer.VideoFourCcs, .. FlvDemuxer.AudioFourCcs]),
+            ["videoFourCcInfoMap"] = InfoMap(FlvDemuxer.VideoFourCcs),
+            ["audioFourCcInfoMap"] = InfoMap(FlvDemuxer.AudioFourCcs),
+            ["capsEx"] = (double)(options.MaxVideoTracks > 1 ? EnhancedRtmpCapsEx.Multitrack : 0),
         },
         [
             new AmfObject
@@ -110,6 +121,19 @@ public static class RtmpReplies
                 ["objectEncoding"] = objectEncoding,
             },
         ]);
+
+    private static List<object?> FourCcs(IEnumerable<uint> fourCcs) => [.. fourCcs.Select(f => (object?)FlvVideoTagHeader.FourCcToString(f))];
+
+    /// <summary>
+    /// Each codec as forwarded: ingest repackages what it takes and decodes or encodes nothing on the connection, so
+    /// CanForward alone (the transcoder's ladder, when on, is another matter).
+    /// </summary>
+    private static AmfObject InfoMap(IEnumerable<uint> fourCcs)
+    {
+        var map = new AmfObject();
+        foreach (uint fourCc in fourCcs) map[FlvVideoTagHeader.FourCcToString(fourCc)] = (double)EnhancedRtmpFourCcInfo.CanForward;
+        return map;
+    }
 
     /// <summary>A plain _result (createStream returns the new stream id; releaseStream/FCPublish nothing).</summary>
     public static RtmpCommand Result(double transactionId, object? value) => new(RtmpCommandNames.Result, transactionId, null, [value]);
@@ -127,4 +151,30 @@ public static class RtmpReplies
     public static RtmpCommand OnFCPublish(string code, string description) => new(
         RtmpCommandNames.OnFCPublish, 0, null,
         [new AmfObject { ["code"] = code, ["description"] = description }]);
+}
+
+/// <summary>The capsEx bits of a connect and its _result (Enhanced RTMP v2, CapsExMask).</summary>
+[Flags]
+public enum EnhancedRtmpCapsEx
+{
+    /// <summary>NetConnection.Connect.ReconnectRequest is understood.</summary>
+    Reconnect = 0x01,
+
+    /// <summary>Multitrack audio and video messages are taken.</summary>
+    Multitrack = 0x02,
+
+    /// <summary>ModEx packets (and the nanosecond offsets they carry) are parsed.</summary>
+    ModEx = 0x04,
+
+    /// <summary>Nanosecond timestamp offsets (in ModEx) are used.</summary>
+    TimestampNanoOffset = 0x08,
+}
+
+/// <summary>The capability bits of a videoFourCcInfoMap or audioFourCcInfoMap entry (Enhanced RTMP v2, FourCcInfoMask).</summary>
+[Flags]
+public enum EnhancedRtmpFourCcInfo
+{
+    CanDecode = 0x01,
+    CanEncode = 0x02,
+    CanForward = 0x04,
 }

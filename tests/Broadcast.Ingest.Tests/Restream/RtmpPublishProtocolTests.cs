@@ -37,7 +37,7 @@ public class RtmpPublishProtocolTests
         var protocol = new RtmpPublishProtocol(Target);
         protocol.Start(new ArrayBufferWriter<byte>());
 
-        var afterConnect = Commands(Hex.Written(w => protocol.Handle(Message(RtmpReplies.ConnectResult(1, 0)), w)));
+        var afterConnect = Commands(Hex.Written(w => protocol.Handle(Message(RtmpReplies.ConnectResult(1, 0, new RtmpOptions())), w)));
         Assert.Equal(RtmpPublishPhase.CreatingStream, protocol.Phase);
         Assert.Equal(["releaseStream", "FCPublish", "createStream"], afterConnect.Select(c => c.Command.Name));
         Assert.Equal([2.0, 3.0, 4.0], afterConnect.Select(c => c.Command.TransactionId));
@@ -87,7 +87,7 @@ public class RtmpPublishProtocolTests
     {
         var protocol = new RtmpPublishProtocol(Target);
         protocol.Start(new ArrayBufferWriter<byte>());
-        protocol.Handle(Message(RtmpReplies.ConnectResult(1, 0)), new ArrayBufferWriter<byte>());
+        protocol.Handle(Message(RtmpReplies.ConnectResult(1, 0, new RtmpOptions())), new ArrayBufferWriter<byte>());
         protocol.Handle(Message(RtmpReplies.Error(2, "NetConnection.Call.Failed", "no such stream")), new ArrayBufferWriter<byte>());
         Assert.Equal(RtmpPublishPhase.CreatingStream, protocol.Phase);
     }
@@ -128,7 +128,7 @@ public class RtmpPublishProtocolTests
     {
         var protocol = new RtmpPublishProtocol(Target);
         protocol.Start(new ArrayBufferWriter<byte>());
-        protocol.Handle(Message(RtmpReplies.ConnectResult(1, 0)), new ArrayBufferWriter<byte>());
+        protocol.Handle(Message(RtmpReplies.ConnectResult(1, 0, new RtmpOptions())), new ArrayBufferWriter<byte>());
         protocol.Handle(Message(RtmpReplies.Result(4, "nope")), new ArrayBufferWriter<byte>());
         Assert.Equal(RtmpPublishPhase.Failed, protocol.Phase);
     }
@@ -138,7 +138,7 @@ public class RtmpPublishProtocolTests
         var protocol = new RtmpPublishProtocol(Target);
         var sink = new ArrayBufferWriter<byte>();
         protocol.Start(sink);
-        protocol.Handle(Message(RtmpReplies.ConnectResult(1, 0)), sink);
+        protocol.Handle(Message(RtmpReplies.ConnectResult(1, 0, new RtmpOptions())), sink);
         protocol.Handle(Message(RtmpReplies.Result(4, 1.0)), sink);
         return protocol;
     }

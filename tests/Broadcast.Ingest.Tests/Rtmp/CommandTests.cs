@@ -62,7 +62,7 @@ public class CommandTests
     [Fact]
     public void Connect_result_carries_fms_properties_and_the_success_status()
     {
-        var bytes = Hex.Written(RtmpReplies.ConnectResult(1, 0).Write);
+        var bytes = Hex.Written(RtmpReplies.ConnectResult(1, 0, new RtmpOptions()).Write);
         Assert.True(RtmpCommand.TryRead(bytes, false, out var read, out _, out _));
         Assert.Equal("_result", read!.Name);
         var properties = Assert.IsType<AmfObject>(read.CommandObject);

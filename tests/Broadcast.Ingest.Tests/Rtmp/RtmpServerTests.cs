@@ -39,6 +39,33 @@ public class RtmpServerTests
         Assert.DoesNotContain(host.Logs.Entries, e => e.Message.Contains("/" + TestPublishAuthorizer.GoodKey, StringComparison.Ordinal) || e.Message.Contains(" good ", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("6", 2.0)]
+    [InlineData("1", 0.0)]
+    public async Task The_connect_result_advertises_the_enhanced_rtmp_codecs_and_capabilities_ingest_has(string maxVideoTracks, double capsEx)
+    {
+        await using var host = await RtmpTestHost.StartAsync(new Dictionary<string, string?> { ["Rtmp:MaxVideoTracks"] = maxVideoTracks });
+        await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint);
+        await client.HandshakeAsync();
+        // An Enhanced RTMP v2 client (OBS 30 with multitrack video) says what it can send.
+        await client.SendCommandAsync("connect", new AmfObject
+        {
+            ["app"] = "live", ["tcUrl"] = "rtmp://127.0.0.1/live", ["fourCcList"] = new List<object?> { "av01", "vp09", "hvc1", "avc1" },
+            ["videoFourCcInfoMap"] = new AmfObject { ["*"] = 4.0 }, ["capsEx"] = 2.0,
+        });
+        var result = await client.WaitForCommandAsync(c => c.Name is "_result" or "_error");
+        Assert.Equal(RtmpStatusCodes.ConnectSuccess, RtmpTestClient.StatusCode(result));
+
+        var properties = Assert.IsType<AmfObject>(result.CommandObject);
+        Assert.Equal(new object?[] { "avc1", "hvc1", "av01", "mp4a" }, Assert.IsAssignableFrom<IReadOnlyList<object?>>(properties["fourCcList"]));
+        var video = Assert.IsType<AmfObject>(properties["videoFourCcInfoMap"]);
+        Assert.Equal(new[] { "av01", "avc1", "hvc1" }, video.Keys.Order(StringComparer.Ordinal));
+        Assert.All(video.Values, v => Assert.Equal((object)4.0, v)); // CanForward
+        var audio = Assert.IsType<AmfObject>(properties["audioFourCcInfoMap"]);
+        Assert.Equal((object)4.0, Assert.Single(audio, p => p.Key == "mp4a").Value);
+        Assert.Equal((object)capsEx, properties["capsEx"]); // Multitrack alone: no reconnect request, ModEx or nanosecond offsets
+    }
+
     [Fact]
     public async Task Plain_connections_are_read_by_the_receive_loops_the_settings_ask_for()
     {
