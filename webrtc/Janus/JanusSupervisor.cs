@@ -37,6 +37,9 @@ public sealed partial class JanusSupervisor : IJanusClient, IHostedService, IAsy
 
     public bool Enabled => _options.Enabled;
 
+    /// <summary>Tests only: whether a command line is the Janus this node starts (by default, one started as Janus:Binary).</summary>
+    internal Func<string[], bool>? IsJanusCommandLine { get; init; }
+
     /// <summary>The running Janus's process id, 0 when none runs (tests end it to check the restart).</summary>
     internal int ProcessId => _processId;
 
@@ -90,6 +93,8 @@ public sealed partial class JanusSupervisor : IJanusClient, IHostedService, IAsy
         int port = _options.HttpPort > 0 ? _options.HttpPort : FreeTcpPort();
         string secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(24));
         files.Write(port, secret);
+        var pidFile = new JanusPidFile(files.Directory, _options.Binary, IsJanusCommandLine);
+        if (await pidFile.EndLeftoverAsync().ConfigureAwait(false) is { } leftover) LogLeftoverEnded(leftover, pidFile.Path);
         long started = _time.GetTimestamp();
         var tail = new LineTail(32);
         await using var process = SupervisedProcess.Start(new ProcessLaunch(_options.Binary,
@@ -100,6 +105,7 @@ public sealed partial class JanusSupervisor : IJanusClient, IHostedService, IAsy
         // Janus logs to stdout: every line goes to our log (warnings and errors at Warning) and the last ones into the tail.
         var output = Task.Run(() => PumpOutputAsync(process.Stdout, tail), CancellationToken.None);
         _processId = process.Id;
+        pidFile.Write(process.Id);
         LogStarted(process.Id, port, files.Directory);
         var apiUri = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/janus/"));
         JanusSession? session = null;
@@ -143,6 +149,7 @@ public sealed partial class JanusSupervisor : IJanusClient, IHostedService, IAsy
 
             // Janus ends its PeerConnections on SIGTERM-free kill as well; nothing of it outlives the process.
             await process.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+            pidFile.Delete();
             await output.ConfigureAwait(false);
             _processId = 0;
             LogStopped(process.Id);
@@ -257,6 +264,11 @@ public sealed partial class JanusSupervisor : IJanusClient, IHostedService, IAsy
 
     [LoggerMessage(EventId = 8006, Level = LogLevel.Warning, Message = "janus: {Line}")]
     private partial void LogJanusWarning(string line);
+
+    [LoggerMessage(EventId = 8007, Level = LogLevel.Warning,
+        Message = "Janus (pid {Pid}) left running by an earlier run of this server, which ended without stopping it ({PidFile}), " +
+            "was killed to free its ports")]
+    private partial void LogLeftoverEnded(int pid, string pidFile);
 }
 
 /// <summary>The last lines a child printed, for the reason given when it fails.</summary>
