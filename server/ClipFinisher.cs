@@ -2,6 +2,7 @@ using System.Text;
 using System.Threading.Channels;
 using Broadcast.Control.Clips;
 using Broadcast.Media;
+using Broadcast.Packager.Cmaf;
 using Broadcast.Packager.Live;
 using Broadcast.Packager.Manifests;
 using Broadcast.Storage;
@@ -257,13 +258,17 @@ internal sealed partial class ClipFinisher(
             .ConfigureAwait(false);
         var media = await GetAsync(ClipObjects.KeyOf(slug, segment.Uri), $"rendition {rendition}'s segment", cancellationToken).ConfigureAwait(false);
         var offset = from - segment.Start;
-        var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, init, media, codec, offset < TimeSpan.Zero ? TimeSpan.Zero : offset,
-            to - segment.Start, settings.WorkRoot, cancellationToken).ConfigureAwait(false);
+        if (offset < TimeSpan.Zero) offset = TimeSpan.Zero;
+        var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, init, media, codec, offset, to - segment.Start, settings.WorkRoot, cancellationToken)
+            .ConfigureAwait(false);
+        // ffmpeg times the piece from 0: put back on the stored segment's timeline, it joins its neighbours end to end (#66).
+        var piece = ClipPieceTimeline.Place(init, media, cut.Init, cut.Segment, codec == Codec.Aac ? MediaKind.Audio : MediaKind.Video, offset,
+            to is null);
         string initName = $"{rendition}/{end}-init.mp4", pieceName = $"{rendition}/{end}.m4s";
         string type = codec == Codec.Aac ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
-        await store.PutAsync(folder + initName, cut.Init, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
-        await store.PutAsync(folder + pieceName, cut.Segment, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
-        return new ClipPiece(initName, pieceName, from, cut.Duration);
+        await store.PutAsync(folder + initName, piece.Init, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+        await store.PutAsync(folder + pieceName, piece.Segment, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+        return new ClipPiece(initName, pieceName, segment.Start + piece.Offset, piece.Length);
     }
 
     /// <summary>

@@ -11,8 +11,11 @@ public sealed record ClipPiece(string InitUri, string Uri, DateTimeOffset Start,
 /// <summary>
 /// A clip's media playlist once its ends are cut to the frame (issue #49): the first and/or last stored segment replaced
 /// by its piece, every segment between them still the stored one. A piece comes from another encoder than the stored
-/// segments, so it has its own EXT-X-MAP and an EXT-X-DISCONTINUITY stands between it and the stored segments
-/// (RFC 8216 §4.4.2.3: a change of encoding parameters), at the same places in every rendition of the clip.
+/// segments, so it has its own EXT-X-MAP; its samples are on the stored segments' timeline
+/// (<see cref="Cmaf.ClipPieceTimeline"/>), so no EXT-X-DISCONTINUITY stands between it and them (RFC 8216 §4.3.2.3:
+/// required for a change of timestamp sequence, file format or tracks, none of which a piece makes). One there would
+/// undo that: at a discontinuity hls.js and Shaka map the next fragment by its decode time, which puts a B-frame
+/// segment's first picture its composition offset late and leaves a hole the player stalls in (#66).
 /// </summary>
 public static class ClipEndsPlaylist
 {
@@ -41,7 +44,7 @@ public static class ClipEndsPlaylist
         {
             var s = segments[i];
             bool opens = i == from;
-            if (any && (opens || s.Discontinuity)) sb.Append("#EXT-X-DISCONTINUITY\n");
+            if (any && s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
             if (s.MapUri is not null && (opens || !string.Equals(map, s.MapUri, StringComparison.Ordinal)))
             {
                 sb.Append("#EXT-X-MAP:URI=\"").Append(s.MapUri).Append("\"\n");
@@ -58,7 +61,6 @@ public static class ClipEndsPlaylist
 
         void Piece(ClipPiece piece)
         {
-            if (any) sb.Append("#EXT-X-DISCONTINUITY\n");
             sb.Append("#EXT-X-MAP:URI=\"").Append(piece.InitUri).Append("\"\n");
             sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(piece.Start)).Append('\n');
             sb.Append("#EXTINF:").Append(ManifestFormat.Milli3(Ms(piece.Duration))).Append(",\n").Append(piece.Uri).Append('\n');

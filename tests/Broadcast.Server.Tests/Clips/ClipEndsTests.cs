@@ -26,19 +26,25 @@ public sealed partial class ClipEndsTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>Six seconds of real media in source and audio, stored under the packager's names, with the live playlists.</summary>
-    private async Task StoreMediaAsync()
+    /// <summary>
+    /// Six seconds of real media in source and audio, stored under the packager's names, with the live playlists. With
+    /// <paramref name="bFrames"/> the video has two B-frames and the segments are timed as the packager times them: tfdt the
+    /// decode time, positive composition offsets, no edit list, 90 kHz, so a segment's first picture is presented two
+    /// frames after its start.
+    /// </summary>
+    private async Task StoreMediaAsync(bool bFrames = false)
     {
+        string[] timing = bFrames ? ["-hls_segment_options", "use_editlist=0:video_track_timescale=90000"] : [];
         foreach (var (rendition, input) in new[]
         {
             ("source", new[] { "-f", "lavfi", "-i", "color=c=black:s=160x120:r=30:d=6,format=yuv420p,geq=lum='mod(N,60)*4':cb=128:cr=128",
-                "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0" }),
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-bf", bFrames ? "2" : "0" }),
             ("audio", new[] { "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6", "-c:a", "aac", "-b:a", "96k" }),
         })
         {
             string dir = Path.Combine(_dir.Path, rendition);
             Directory.CreateDirectory(dir);
-            MediaTools.Run("ffmpeg", [.. new[] { "-hide_banner", "-loglevel", "error", "-y" }, .. input, "-f", "hls", "-hls_segment_type", "fmp4",
+            MediaTools.Run("ffmpeg", [.. new[] { "-hide_banner", "-loglevel", "error", "-y" }, .. input, "-f", "hls", "-hls_segment_type", "fmp4", .. timing,
                 "-hls_time", "2", "-hls_list_size", "0", "-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename",
                 Path.Combine(dir, "seg%d.m4s"), Path.Combine(dir, "out.m3u8")]);
             await _store.PutAsync(StoreKeys.Init(Slug, rendition, Broadcast, 0), await File.ReadAllBytesAsync(Path.Combine(dir, "init.mp4")),
@@ -215,6 +221,66 @@ public sealed partial class ClipEndsTests : IDisposable
         Assert.False(Directory.Exists(PathOf(StoreKeys.ClipFolder(Slug, "clip-h"))) &&
             Directory.EnumerateFiles(PathOf(StoreKeys.ClipFolder(Slug, "clip-h"))).Any());
         for (int n = 1; n <= 3; n++) Assert.False(File.Exists(PathOf(StoreKeys.Segment(Slug, "source", Broadcast, n))), $"segment {n}");
+    }
+
+    /// <summary>The presentation times (seconds, in presentation order) of an init + media segment pair in the store, and where the last ends.</summary>
+    private (double[] Presented, double End) Timeline(string initKey, string segmentKey)
+    {
+        string file = Path.Combine(_dir.Path, Guid.NewGuid().ToString("N") + ".mp4");
+        File.WriteAllBytes(file, [.. File.ReadAllBytes(PathOf(initKey)), .. File.ReadAllBytes(PathOf(segmentKey))]);
+        var packets = MediaTools.Run("ffprobe", "-v", "error", "-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", file)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(',').Select(v => double.TryParse(v, CultureInfo.InvariantCulture, out double d) ? d : double.NaN).ToArray())
+            .ToList();
+        // ffprobe leaves out the duration of a fragment's first AAC frame (N/A); the last frame's is always there.
+        return ([.. packets.Select(p => p[0]).Order()], packets.Where(p => !double.IsNaN(p[1])).Max(p => p[0] + p[1]));
+    }
+
+    [Fact]
+    public async Task A_b_frame_sources_ends_are_presented_where_the_stored_timeline_puts_them_and_join_it_end_to_end()
+    {
+        await StoreMediaAsync(bFrames: true);
+        var from = T0.AddMilliseconds(1300);
+        var to = T0.AddMilliseconds(4500);
+        await MakeAsync("clip-i", from, to);
+        Assert.True(await Finisher().CutAsync(new ClipFinishJob(Slug, "clip-i", from, to), default));
+
+        // The frames are those asked for, as from a source without B-frames.
+        var (first, seconds) = Probe(StoreKeys.ClipMediaPlaylist(Slug, "clip-i", "source"));
+        Assert.Equal(39, first);
+        Assert.InRange(seconds, 3.2 - 1 / 30.0, 3.2 + 1 / 30.0);
+        string folder = StoreKeys.ClipFolder(Slug, "clip-i");
+        const double Exact = 1e-5;
+        foreach (string rendition in new[] { "source", "audio" })
+        {
+            string playlist = await File.ReadAllTextAsync(PathOf(StoreKeys.ClipMediaPlaylist(Slug, "clip-i", rendition)));
+            // One timeline: nothing tells a player to map a piece afresh by its decode time.
+            Assert.DoesNotContain("#EXT-X-DISCONTINUITY", playlist, StringComparison.Ordinal);
+            string init = StoreKeys.Init(Slug, rendition, Broadcast, 0);
+            var stored = Enumerable.Range(1, 3).Select(n => Timeline(init, StoreKeys.Segment(Slug, rendition, Broadcast, n))).ToArray();
+            var head = Timeline(folder + rendition + "/first-init.mp4", folder + rendition + "/first.m4s");
+            var tail = Timeline(folder + rendition + "/last-init.mp4", folder + rendition + "/last.m4s");
+            if (rendition == "source")
+            {
+                // The stored segments' first picture is presented two frames after their start: the B-frames are there.
+                Assert.InRange(stored[1].Presented[0] - 2, 2 / 30.0 - Exact, 2 / 30.0 + Exact);
+                // The head piece's first picture (the first segment's frame 39) is presented when the stored one was; the
+                // tail piece's first when the third segment's; each joins its stored neighbour exactly.
+                Assert.Equal(21, head.Presented.Length);
+                Assert.InRange(head.Presented[0], stored[0].Presented[39] - Exact, stored[0].Presented[39] + Exact);
+                Assert.Equal(15, tail.Presented.Length);
+                Assert.InRange(tail.Presented[0], stored[2].Presented[0] - Exact, stored[2].Presented[0] + Exact);
+                Assert.InRange(tail.End, stored[2].Presented[15] - Exact, stored[2].Presented[15] + Exact);
+            }
+            else
+            {
+                // Copied AAC frames are presented when the stored ones were.
+                Assert.Contains(stored[0].Presented, t => Math.Abs(t - head.Presented[0]) < Exact);
+                Assert.InRange(tail.Presented[0], stored[2].Presented[0] - Exact, stored[2].Presented[0] + Exact);
+            }
+            Assert.InRange(head.End, stored[1].Presented[0] - Exact, stored[1].Presented[0] + Exact);
+            Assert.InRange(tail.Presented[0], stored[1].End - Exact, stored[1].End + Exact);
+        }
     }
 
     [GeneratedRegex(@"YAVG=([0-9.]+)")]
