@@ -96,10 +96,12 @@ public static class ClipPieceTimeline
         // A re-encoded piece that runs to the segment's end ends on its last frame; one from its start starts on its first.
         if (toSegmentEnd) return presented.Length - piece.Count;
         if (from <= TimeSpan.Zero) return 0;
-        // Else ffmpeg's input seek (given to the microsecond) kept the frames presented at or after `from` past the first.
+        // Else ffmpeg's input seek kept the frames presented at or after `from` past the first: given to it to the
+        // microsecond, and rounded by it to the nearest tick of the stream's timescale.
         long microseconds = (long)Math.Round(from.Ticks / 10.0, MidpointRounding.AwayFromZero);
+        long target = (long)Math.Round((double)((decimal)microseconds * timescale / 1_000_000), MidpointRounding.AwayFromZero);
         int k = 0;
-        while (k < presented.Length && (Int128)(presented[k] - presented[0]) * 1_000_000 < (Int128)microseconds * timescale) k++;
+        while (k < presented.Length && presented[k] - presented[0] < target) k++;
         return k;
     }
 }
