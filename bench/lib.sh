@@ -161,6 +161,18 @@ testsrc_clip() {
   mv "$LCLIP.tmp" "$LCLIP"
 }
 
+# realtime_clip: sets CLIP to the real-time clip of the WHEP benches, generated once: 60 s 1280x720 30 fps H.264
+# without B-frames (so WebRTC gets it passed through), 1 s GOP, 2.5 Mb/s, and a 1 kHz AAC tone.
+realtime_clip() {
+  CLIP="$BENCH_CACHE/clip-720p30-gop1s-2500k-60s.flv"
+  [[ -s "$CLIP" ]] && return
+  log "generating $CLIP (once)"
+  ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30" -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
+    -t 60 -map 0:v -map 1:a -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p -b:v 2500k -maxrate 2500k -bufsize 2500k \
+    -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 96k -f flv "$CLIP.tmp"
+  mv "$CLIP.tmp" "$CLIP"
+}
+
 # ---------------------------------------------------------------- nginx (peer)
 NGINX_MIME='types { application/vnd.apple.mpegurl m3u8; video/mp4 mp4 m4s; audio/mp4 m4a; video/mp2t ts; text/html html; }'
 

@@ -29,15 +29,7 @@ BENCH_COMMAND="$(dotnet_env)CLIENTS=$CLIENTS DURATION=$DURATION DELAY=$DELAY SET
 bench_init
 server_build
 
-# The real-time clip of whepload.sh: H.264 without B-frames, 1 s GOP, so WebRTC gets it passed through.
-CLIP="$BENCH_CACHE/clip-720p30-gop1s-2500k-60s.flv"
-if [[ ! -s "$CLIP" ]]; then
-  log "generating $CLIP (once)"
-  ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30" -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
-    -t 60 -map 0:v -map 1:a -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p -b:v 2500k -maxrate 2500k -bufsize 2500k \
-    -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 96k -f flv "$CLIP.tmp"
-  mv "$CLIP.tmp" "$CLIP"
-fi
+realtime_clip
 
 # The server's defaults: the caps under test are Whep:MaxViewersPerNode, the pending caps and the connect timeout as shipped.
 export SERVER_ARGS="${SERVER_ARGS---Transcode:Enabled=false}"

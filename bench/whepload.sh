@@ -33,14 +33,7 @@ BENCH_COMMAND="$(dotnet_env)VIEWERS=$VIEWERS SECONDS_=$WINDOW$( ((PEER == 0)) &&
 bench_init
 server_build
 
-CLIP="$BENCH_CACHE/clip-720p30-gop1s-2500k-60s.flv"
-if [[ ! -s "$CLIP" ]]; then
-  log "generating $CLIP (once)"
-  ffmpeg -nostdin -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=1280x720:rate=30" -f lavfi -i "sine=frequency=1000:sample_rate=48000" \
-    -t 60 -map 0:v -map 1:a -c:v libx264 -preset veryfast -tune zerolatency -bf 0 -pix_fmt yuv420p -b:v 2500k -maxrate 2500k -bufsize 2500k \
-    -g 30 -keyint_min 30 -sc_threshold 0 -c:a aac -b:a 96k -f flv "$CLIP.tmp"
-  mv "$CLIP.tmp" "$CLIP"
-fi
+realtime_clip
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 cpu_rate() { # TICKS0 TICKS1 T0 T1: % of one core
