@@ -77,6 +77,8 @@ public static class WebRtcServiceCollectionExtensions
         services.AddOptions<TurnOptions>().Bind(configuration.GetSection(TurnOptions.Section)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TurnOptions>, TurnOptionsValidator>());
         services.AddSingleton<IceServers>();
+        // Relays whose credential expired are ended through the TURN server's admin CLI, where Turn:AdminAddress is set.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, TurnSessionSweeper>());
         services.AddSingleton<JanusSupervisor>();
         services.AddSingleton<IJanusClient>(sp => sp.GetRequiredService<JanusSupervisor>());
         services.AddHostedService(sp => sp.GetRequiredService<JanusSupervisor>());

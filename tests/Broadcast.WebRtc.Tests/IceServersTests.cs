@@ -1,3 +1,4 @@
+using System.Net;
 using Broadcast.TestSupport;
 using Broadcast.WebRtc.Ice;
 using Microsoft.AspNetCore.Http;
@@ -65,8 +66,32 @@ public sealed class IceServersTests
     {
         var ice = new IceServers(Options.Create(new WhepOptions()),
             Options.Create(new TurnOptions { Urls = ["turn:turn.example.net:3478?transport=udp"], Secret = Secret }), new ManualClock(Now));
-        Assert.Equal($"{(Now + TimeSpan.FromMinutes(10)).ToUnixTimeSeconds()}:whep.show.s1", ice.ForViewer("whep.show.s1").Single().Username);
+        Assert.StartsWith($"{(Now + TimeSpan.FromMinutes(10)).ToUnixTimeSeconds()}:whep.", ice.ForViewer(IPAddress.Parse("192.0.2.7")).Single().Username,
+            StringComparison.Ordinal);
         Assert.Equal($"{(Now + TimeSpan.FromHours(24)).ToUnixTimeSeconds()}:room.show", ice.For("room.show").Single().Username);
+    }
+
+    [Fact]
+    public void A_whep_viewers_turn_user_is_a_keyed_hash_of_its_address_so_coturns_user_quota_bounds_the_address()
+    {
+        var ice = new IceServers(Options.Create(new WhepOptions()),
+            Options.Create(new TurnOptions { Urls = ["turn:turn.example.net:3478?transport=udp"], Secret = Secret }), new ManualClock(Now));
+        // coturn's quota key: the username after "expiry:" (get_real_username).
+        string QuotaKey(string address) => ice.ForViewer(IPAddress.Parse(address)).Single().Username!.Split(':', 2)[1];
+
+        Assert.Matches("^whep\\.[0-9a-f]{24}$", QuotaKey("198.51.100.20"));
+        Assert.DoesNotContain("198", QuotaKey("198.51.100.20"), StringComparison.Ordinal);
+        // Every session of one address, and every address of one IPv6 /64, is one TURN user; IPv4-mapped is the IPv4 address.
+        Assert.Equal(QuotaKey("198.51.100.20"), QuotaKey("198.51.100.20"));
+        Assert.Equal(QuotaKey("198.51.100.20"), QuotaKey("::ffff:198.51.100.20"));
+        Assert.Equal(QuotaKey("2001:db8:1:2::1"), QuotaKey("2001:db8:1:2:ffff:eeee:dddd:cccc"));
+        // Another address, another /64: another user.
+        Assert.NotEqual(QuotaKey("198.51.100.20"), QuotaKey("198.51.100.21"));
+        Assert.NotEqual(QuotaKey("2001:db8:1:2::1"), QuotaKey("2001:db8:1:3::1"));
+        // Keyed by the secret: another deployment's (or a guesser's) hash of the same address is another id.
+        var other = new IceServers(Options.Create(new WhepOptions()),
+            Options.Create(new TurnOptions { Urls = ["turn:turn.example.net:3478?transport=udp"], Secret = Secret + "-other" }), new ManualClock(Now));
+        Assert.NotEqual(QuotaKey("198.51.100.20"), other.ForViewer(IPAddress.Parse("198.51.100.20")).Single().Username!.Split(':', 2)[1]);
     }
 
     [Fact]

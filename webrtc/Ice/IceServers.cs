@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Options;
 
 namespace Broadcast.WebRtc.Ice;
@@ -13,11 +14,13 @@ public sealed class IceServers
     private readonly IReadOnlyList<IceServer> _fixed;
     private readonly TurnOptions _turn;
     private readonly TimeProvider _time;
+    private readonly TurnViewerIds? _viewerIds;
 
     public IceServers(IOptions<WhepOptions> whep, IOptions<TurnOptions> turn, TimeProvider? time = null)
     {
         _turn = turn.Value;
         _time = time ?? TimeProvider.System;
+        _viewerIds = HasTurn && !string.IsNullOrEmpty(_turn.Secret) ? new TurnViewerIds(_turn.Secret) : null;
         _fixed = [.. whep.Value.IceServers.Where(s => !string.IsNullOrWhiteSpace(s.Url)).Select(s => new IceServer(s.Url.Trim(), s.Username,
             s.Credential))];
     }
@@ -35,11 +38,14 @@ public sealed class IceServers
     public IReadOnlyList<IceServer> For(string purpose) => Issue(purpose, _turn.CredentialLifetime);
 
     /// <summary>
-    /// The same for a WHEP viewer's session, valid <see cref="TurnOptions.ViewerCredentialLifetime"/> (minutes): anyone may
-    /// play a public channel, so its credential must be worth little once the session is gone. The viewer renews it with
-    /// an ICE restart, which is answered with a new one while the session lasts.
+    /// The same for a WHEP viewer at <paramref name="client"/>, valid <see cref="TurnOptions.ViewerCredentialLifetime"/>
+    /// (minutes): anyone may play a public channel, so its credential must be worth little once the session is gone. The
+    /// viewer renews it with an ICE restart, which is answered with a new one while the session lasts. Its user id is the
+    /// address's (<see cref="TurnViewerIds"/>), whatever the session: the TURN server's per-user quota then bounds what
+    /// one address holds, not what one session does, so no number of sessions takes more relays.
     /// </summary>
-    public IReadOnlyList<IceServer> ForViewer(string purpose) => Issue(purpose, _turn.ViewerCredentialLifetime);
+    public IReadOnlyList<IceServer> ForViewer(IPAddress? client) =>
+        _viewerIds is null ? _fixed : Issue(_viewerIds.Of(client), _turn.ViewerCredentialLifetime);
 
     private IReadOnlyList<IceServer> Issue(string purpose, TimeSpan lifetime)
     {

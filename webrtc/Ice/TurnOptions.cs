@@ -30,14 +30,38 @@ public sealed class TurnOptions
     /// <summary>
     /// How long a WHEP viewer's credential works. Anyone may play a public channel, so a viewer's credential is short: a
     /// player renews it by restarting ICE (RFC 9725 §4.3.2: a <c>PATCH</c> whose answer carries a new one) before it
-    /// expires; the watch page does so at a third of its lifetime. A WHEP player that never restarts keeps its relayed
-    /// path until the TURN server's next refresh after expiry (coturn: permissions every 5 minutes).
+    /// expires; the watch page does so at a third of its lifetime. coturn itself keeps a relay opened before expiry (it
+    /// checks the expiry only at the first authenticated request), so a relay outlives its credential unless
+    /// <see cref="AdminAddress"/> lets <see cref="TurnSessionSweeper"/> end it.
     /// </summary>
     public TimeSpan ViewerCredentialLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The address (host name or IP) of the TURN server's admin CLI (coturn: <c>--cli-ip</c>), where
+    /// <see cref="TurnSessionSweeper"/> ends every relay whose credential has expired. Null: no sweeping.
+    /// </summary>
+    public string? AdminAddress { get; set; }
+
+    /// <summary>The admin CLI's TCP port (coturn: <c>--cli-port</c>, 5766 by default).</summary>
+    public int AdminPort { get; set; } = 5766;
+
+    /// <summary>The admin CLI's password (coturn: <c>--cli-password</c>; coturn disables a CLI without one).</summary>
+    public string? AdminPassword { get; set; }
+
+    /// <summary>How often expired credentials' relays are looked for: a relay outlives its credential by at most this.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Why these settings cannot work, or null.</summary>
     public string? Problem()
     {
+        if (!string.IsNullOrWhiteSpace(AdminAddress))
+        {
+            if (string.IsNullOrEmpty(AdminPassword) || AdminPassword.AsSpan().IndexOfAny('\r', '\n') >= 0)
+                return "Turn:AdminPassword must be set (one line, the TURN server's --cli-password) when Turn:AdminAddress is";
+            if (AdminPort is < 1 or > 65535) return "Turn:AdminPort must be a TCP port (1-65535)";
+            if (SweepInterval < TimeSpan.FromSeconds(1)) return "Turn:SweepInterval must be at least 1 second";
+        }
+
         if (Urls.Count == 0) return null;
         foreach (string url in Urls)
         {

@@ -92,19 +92,16 @@ public static class WhepEndpoints
         response.Headers.Location = $"/live/{channel}/whep/{answer.Id}";
         response.Headers.ETag = answer.ETag;
         response.Headers.CacheControl = "no-store";
-        // A viewer allowed to play gets TURN credentials of its own (a client that gathers after the answer, as OBS does, uses them),
-        // named after its session: the TURN server's per-user quota then bounds what one session can hold, not one channel.
-        IceServerLinks.Append(response, ice.ForViewer(SessionPurpose(channel, answer.Id)));
+        // A viewer allowed to play gets TURN credentials (a client that gathers after the answer, as OBS does, uses them) named
+        // after its address: the TURN server's per-user quota then bounds what one address holds, however many sessions it opens.
+        IceServerLinks.Append(response, ice.ForViewer(context.Connection.RemoteIpAddress));
         await response.WriteAsync(answer.Sdp, context.RequestAborted).ConfigureAwait(false);
     }
-
-    /// <summary>What a session's TURN credentials are named after (in the TURN server's log and its per-user quota).</summary>
-    private static string SessionPurpose(string channel, string session) => $"whep.{channel}.{session}";
 
     /// <summary>
     /// <c>PATCH</c> on a session: an ICE restart (RFC 9725 §4.3.2): <c>If-Match: *</c> (or the session's entity tag) and a
     /// fragment with new ICE credentials get <c>200</c>, Janus's new credentials and candidates, the new entity tag and,
-    /// where TURN is configured, a fresh TURN credential of the session's own in <c>Link</c> headers: a viewer renews its
+    /// where TURN is configured, a fresh TURN credential (named after the viewer's address) in <c>Link</c> headers: a viewer renews its
     /// credential by restarting before the old one expires (Turn:ViewerCredentialLifetime), and a session that ended
     /// gets none. A fragment with candidates alone is trickle ICE, which is not offered: 422, as §4.3.1 asks of a session
     /// that restarts but does not trickle.
@@ -180,7 +177,7 @@ public static class WhepEndpoints
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = TrickleIceFragment.ContentType;
         response.Headers.ETag = restart.ETag;
-        IceServerLinks.Append(response, ice.ForViewer(SessionPurpose(channel, session)));
+        IceServerLinks.Append(response, ice.ForViewer(context.Connection.RemoteIpAddress));
         await response.WriteAsync(restart.Fragment, context.RequestAborted).ConfigureAwait(false);
     }
 
