@@ -33,6 +33,7 @@ BROADCAST_DB_PASSWORD=$(openssl rand -hex 24)
 S3_ACCESS_KEY=broadcast-$(openssl rand -hex 4)
 S3_SECRET_KEY=$(openssl rand -hex 24)
 TURN_SECRET=$(openssl rand -hex 32)
+TURN_CLI_PASSWORD=$(openssl rand -hex 32)
 BROADCAST_HTTP_BASE_URL=https://broadcast.example.com
 BROADCAST_RTMP_BASE_URL=rtmp://ingest.example.com:1935/live
 BROADCAST_PUBLIC_IP=203.0.113.10

@@ -153,6 +153,7 @@ BROADCAST_DB_PASSWORD=$(openssl rand -hex 24)
 S3_ACCESS_KEY=broadcast-$(openssl rand -hex 4)
 S3_SECRET_KEY=$(openssl rand -hex 24)
 TURN_SECRET=$(openssl rand -hex 32)
+TURN_CLI_PASSWORD=$(openssl rand -hex 32)
 BROADCAST_HTTP_BASE_URL=http://127.0.0.1:$edge
 BROADCAST_RTMP_BASE_URL=rtmp://127.0.0.1:$rtmp/live
 BROADCAST_PUBLIC_IP=127.0.0.1

@@ -164,6 +164,29 @@ public sealed partial class DeploymentFilesTests
     }
 
     [Fact]
+    public void The_turn_services_quotas_fit_its_relay_ports_and_its_cli_lets_the_broadcast_node_end_expired_relays()
+    {
+        var turn = Sequence(Service("turn"), "command").ToList();
+        int Flag(string name) => int.Parse(turn.Single(a => a.StartsWith($"--{name}=", StringComparison.Ordinal)).Split('=')[1], CultureInfo.InvariantCulture);
+        int ports = Flag("max-port") - Flag("min-port") + 1;
+        // The relay ports are published one to one.
+        Assert.Contains($"{Flag("min-port")}-{Flag("max-port")}:{Flag("min-port")}-{Flag("max-port")}/udp",
+            Sequence(Service("turn"), "ports").Select(p => p.Split(' ')[0]));
+        // Allocations refused by quota before the ports run out, and one address (one TURN user: WHEP viewers are named
+        // after their address) holding at most a tenth of them.
+        Assert.InRange(Flag("total-quota"), 1, ports);
+        Assert.InRange(Flag("user-quota"), 2, ports / 10);
+        // The CLI, with a password of its own, and the broadcast node pointed at it; never published on the host.
+        Assert.DoesNotContain("--no-cli", turn);
+        Assert.Contains(turn, a => a.StartsWith("--cli-password=${TURN_CLI_PASSWORD:?", StringComparison.Ordinal));
+        var env = (YamlMappingNode)Service("broadcast")["environment"];
+        Assert.Equal("turn", Scalar(env, "Turn__AdminAddress"));
+        Assert.StartsWith("${TURN_CLI_PASSWORD:?", Scalar(env, "Turn__AdminPassword"), StringComparison.Ordinal);
+        Assert.Equal(Flag("cli-port").ToString(CultureInfo.InvariantCulture), Scalar(env, "Turn__AdminPort") ?? "5766");
+        Assert.DoesNotContain(Sequence(Service("turn"), "ports"), p => p.Contains($":{Flag("cli-port")}", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Origin_replicas_relay_real_time_channels_from_the_broadcast_node_and_offer_janus_on_the_media_network_only()
     {
         var env = (YamlMappingNode)Service("origin")["environment"];
