@@ -68,11 +68,13 @@ public static class ClipPieceTimeline
         {
             long duration = At(first + j + 1) - presented[first + j];
             long offset = presented[first + rank[j]] - presented[first + j] + delay;
-            if (duration is < 0 or > uint.MaxValue || offset > int.MaxValue)
+            // A frame of no duration: two stored frames presented at the same time, which no encoder writes.
+            if (duration is <= 0 or > uint.MaxValue || offset > int.MaxValue)
                 throw new InvalidDataException("the stored segment's times do not fit a fragment");
             samples[j] = new CmafSample(pieceSamples[j].Data, (uint)duration, (int)offset, pieceSamples[j].IsSync);
         }
         long decodeTime = presented[first] - delay;
+        if (decodeTime < 0) throw new InvalidDataException($"the piece would start at decode time {decodeTime}");
         var output = new ArrayBufferWriter<byte>(piece.Length + 64 + 16 * n);
         CmafWriter.WriteMediaSegment(output, 1, pieceTrack.TrackId, decodeTime, samples, kind);
         return new TimedPiece(CmafReader.WithTimescale(pieceInit.Span, storedTrack.Timescale), output.WrittenSpan.ToArray(),

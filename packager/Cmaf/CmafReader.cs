@@ -17,8 +17,14 @@ public readonly record struct CmafReadSample(long DecodeTime, uint Duration, int
 /// <summary>
 /// Reads single-track fragmented MP4 back: an init segment's track header and a media segment's samples (every
 /// moof/traf/trun of it, as the packager writes a segment of LL parts or as ffmpeg writes one). For a clip's pieces
-/// (one read per cut, never per viewer), so it favours plain code over avoiding allocations; damaged input throws
-/// <see cref="InvalidDataException"/>.
+/// (one read per cut, never per viewer), so it favours plain code over avoiding allocations.
+/// <para>
+/// Its contract for damaged input (a box past its parent's end, a missing box, a second track, a sample outside the
+/// segment's mdat, a count larger than the bytes behind it): <see cref="InvalidDataException"/> with what was wrong,
+/// never another exception. What it allocates follows the bytes it was given: every sample it returns is at least one
+/// byte of an mdat and the samples together take no more bytes than the segment has, so a count read from the input
+/// is checked against those bytes before any sample is read.
+/// </para>
 /// </summary>
 public static class CmafReader
 {
@@ -26,24 +32,40 @@ public static class CmafReader
     private const uint Free = 0x66726565; // 'free'
     private const uint NonSyncSample = 1u << 16; // sample_is_non_sync_sample (§8.8.3.1)
 
+    /// <summary>
+    /// The latest decode time read: 2^62 ticks is 1.6 million years at 90 kHz, and below it a segment's durations
+    /// (each under 2^32, fewer than 2^31 samples) cannot overflow a decode or presentation time.
+    /// </summary>
+    private const long MaxDecodeTime = 1L << 62;
+
     /// <summary>The first track's header in an init segment (ftyp, moov).</summary>
     public static CmafTrackHeader ReadInit(ReadOnlySpan<byte> init)
     {
         var moov = Child(init, 0, init.Length, FourCC.Moov) ?? throw new InvalidDataException("the init segment has no moov");
         var trak = Child(init, moov.Body, moov.End, FourCC.Trak) ?? throw new InvalidDataException("the init segment has no trak");
+        if (Child(init, trak.End, moov.End, FourCC.Trak) is not null)
+            throw new InvalidDataException("the init segment has more than one trak; a single-track one is read");
         var tkhd = Child(init, trak.Body, trak.End, FourCC.Tkhd) ?? throw new InvalidDataException("the track has no tkhd");
-        uint trackId = U32(init, tkhd.Body + (init[tkhd.Body] == 1 ? 20 : 12), tkhd.End);
+        uint trackId = U32(init, tkhd.Body + (Version(init, tkhd) == 1 ? 20 : 12), tkhd.End);
         var mdia = Child(init, trak.Body, trak.End, FourCC.Mdia) ?? throw new InvalidDataException("the track has no mdia");
         var mdhd = Child(init, mdia.Body, mdia.End, FourCC.Mdhd) ?? throw new InvalidDataException("the track has no mdhd");
-        int timescaleAt = mdhd.Body + (init[mdhd.Body] == 1 ? 20 : 12);
+        int timescaleAt = mdhd.Body + (Version(init, mdhd) == 1 ? 20 : 12);
         uint timescale = U32(init, timescaleAt, mdhd.End);
         if (timescale == 0) throw new InvalidDataException("the track's timescale is 0");
         uint duration = 0, size = 0, flags = 0;
-        if (Child(init, moov.Body, moov.End, FourCC.Mvex) is { } mvex && Child(init, mvex.Body, mvex.End, FourCC.Trex) is { } trex)
+        // The trex of this track (§8.8.3: one per track in mvex); without one its samples have no defaults.
+        if (Child(init, moov.Body, moov.End, FourCC.Mvex) is { } mvex)
         {
-            duration = U32(init, trex.Body + 12, trex.End);
-            size = U32(init, trex.Body + 16, trex.End);
-            flags = U32(init, trex.Body + 20, trex.End);
+            for (int at = mvex.Body; at < mvex.End;)
+            {
+                var trex = BoxAt(init, at, mvex.End);
+                at = trex.End;
+                if (trex.Type != FourCC.Trex || U32(init, trex.Body + 4, trex.End) != trackId) continue;
+                duration = U32(init, trex.Body + 12, trex.End);
+                size = U32(init, trex.Body + 16, trex.End);
+                flags = U32(init, trex.Body + 20, trex.End);
+                break;
+            }
         }
         return new CmafTrackHeader(trackId, timescale, timescaleAt, duration, size, flags);
     }
@@ -69,18 +91,55 @@ public static class CmafReader
     {
         ArgumentNullException.ThrowIfNull(track);
         var data = segment.Span;
-        var samples = new List<CmafReadSample>();
-        int at = 0;
-        while (at < data.Length)
+        // Where sample data may lie (§8.1.1: in an mdat), found first: a moof names bytes of the mdat after it.
+        var mdats = new List<Box>();
+        for (int at = 0; at < data.Length;)
         {
             var box = BoxAt(data, at, data.Length);
-            if (box.Type == FourCC.Moof) ReadFragment(segment, box, track, samples);
+            if (box.Type == FourCC.Mdat) mdats.Add(box);
+            at = box.End;
+        }
+        var read = new SampleBytes(segment.Length, mdats);
+        var samples = new List<CmafReadSample>();
+        for (int at = 0; at < data.Length;)
+        {
+            var box = BoxAt(data, at, data.Length);
+            if (box.Type == FourCC.Moof) ReadFragment(segment, box, track, samples, read);
             at = box.End;
         }
         return samples;
     }
 
-    private static void ReadFragment(ReadOnlyMemory<byte> segment, Box moof, CmafTrackHeader track, List<CmafReadSample> samples)
+    /// <summary>
+    /// The bytes the samples read so far take: each at least one byte within one mdat, together no more than the segment
+    /// has (a valid segment's samples do not overlap), so the samples read are never more than the segment's bytes.
+    /// </summary>
+    private sealed class SampleBytes(int segmentLength, List<Box> mdats)
+    {
+        private long _claimed;
+        private int _mdat;
+
+        /// <summary>How many more samples the segment can hold.</summary>
+        public long Left => segmentLength - _claimed;
+
+        public void Claim(long at, uint size)
+        {
+            if (size == 0) throw new InvalidDataException("a sample has no bytes");
+            if (size > Left) throw new InvalidDataException("the samples take more bytes than the segment holds");
+            if (mdats.Count == 0) throw new InvalidDataException("the segment has no mdat");
+            // Samples run on through one mdat: the one the last sample was in is tried first.
+            if (!Within(mdats[_mdat], at, size))
+            {
+                _mdat = mdats.FindIndex(m => Within(m, at, size));
+                if (_mdat < 0) throw new InvalidDataException($"a sample at byte {at} ({size} bytes) lies outside the segment's mdat");
+            }
+            _claimed += size;
+        }
+
+        private static bool Within(Box mdat, long at, uint size) => at >= mdat.Body && at + size <= mdat.End;
+    }
+
+    private static void ReadFragment(ReadOnlyMemory<byte> segment, Box moof, CmafTrackHeader track, List<CmafReadSample> samples, SampleBytes read)
     {
         var data = segment.Span;
         for (int at = moof.Body; at < moof.End;)
@@ -90,12 +149,16 @@ public static class CmafReader
             if (traf.Type != FourCC.Traf) continue;
             var tfhd = Child(data, traf.Body, traf.End, FourCC.Tfhd) ?? throw new InvalidDataException("a traf has no tfhd");
             uint tfhdFlags = U32(data, tfhd.Body, tfhd.End) & 0xFFFFFF;
-            if (U32(data, tfhd.Body + 4, tfhd.End) != track.TrackId) continue;
+            uint trackId = U32(data, tfhd.Body + 4, tfhd.End);
+            if (trackId != track.TrackId)
+                throw new InvalidDataException($"a traf is of track {trackId}, not of the init segment's track {track.TrackId}");
             int field = tfhd.Body + 8;
             long dataBase = moof.Start;
             if ((tfhdFlags & 0x01) != 0)
             {
-                dataBase = checked((long)BinaryPrimitives.ReadUInt64BigEndian(Slice(data, field, 8, tfhd.End)));
+                ulong baseOffset = BinaryPrimitives.ReadUInt64BigEndian(Slice(data, field, 8, tfhd.End));
+                if (baseOffset > (ulong)segment.Length) throw new InvalidDataException("a traf's base data offset is past the segment's end");
+                dataBase = (long)baseOffset;
                 field += 8;
             }
             if ((tfhdFlags & 0x02) != 0) field += 4;
@@ -105,25 +168,29 @@ public static class CmafReader
             if ((tfhdFlags & 0x20) != 0) defaultFlags = U32(data, field, tfhd.End);
 
             var tfdt = Child(data, traf.Body, traf.End, FourCC.Tfdt) ?? throw new InvalidDataException("a traf has no tfdt");
-            long time = data[tfdt.Body] == 1
-                ? checked((long)BinaryPrimitives.ReadUInt64BigEndian(Slice(data, tfdt.Body + 4, 8, tfdt.End)))
+            ulong start = Version(data, tfdt) == 1
+                ? BinaryPrimitives.ReadUInt64BigEndian(Slice(data, tfdt.Body + 4, 8, tfdt.End))
                 : U32(data, tfdt.Body + 4, tfdt.End);
+            if (start > MaxDecodeTime) throw new InvalidDataException($"a tfdt's decode time {start} is out of range");
+            long time = (long)start;
             long next = dataBase;
             for (int r = traf.Body; r < traf.End;)
             {
                 var trun = BoxAt(data, r, traf.End);
                 r = trun.End;
                 if (trun.Type != FourCC.Trun) continue;
-                bool signed = data[trun.Body] == 1;
+                bool signed = Version(data, trun) == 1;
                 uint flags = U32(data, trun.Body, trun.End) & 0xFFFFFF;
                 uint count = U32(data, trun.Body + 4, trun.End);
                 int p = trun.Body + 8;
-                if ((flags & 0x001) != 0) { next = dataBase + (int)U32(data, p, trun.End); p += 4; }
+                // data_offset is signed (§8.8.8.2); the base is within the segment, so the sum cannot overflow.
+                if ((flags & 0x001) != 0) { next = dataBase + unchecked((int)U32(data, p, trun.End)); p += 4; }
                 uint? firstFlags = null;
                 if ((flags & 0x004) != 0) { firstFlags = U32(data, p, trun.End); p += 4; }
                 int perSample = 4 * BitCount(flags & 0xF00);
-                if (perSample > 0 ? count > (trun.End - p) / perSample : count > segment.Length)
-                    throw new InvalidDataException("a trun names more samples than it holds");
+                // Checked before any sample is read: each sample takes its fields in the trun and a byte of an mdat.
+                if (perSample > 0 && count > (trun.End - p) / perSample) throw new InvalidDataException("a trun names more samples than it holds");
+                if (count > read.Left) throw new InvalidDataException($"a trun names {count} samples, more than the segment has bytes left");
                 for (uint i = 0; i < count; i++)
                 {
                     uint duration = defaultDuration, size = defaultSize, sampleFlags = i == 0 && firstFlags is { } f ? f : defaultFlags;
@@ -138,11 +205,12 @@ public static class CmafReader
                             : raw <= int.MaxValue ? (int)raw : throw new InvalidDataException("a composition offset is out of range");
                         p += 4;
                     }
-                    if (next < 0 || size > int.MaxValue || next + size > segment.Length)
-                        throw new InvalidDataException("a sample lies outside the segment");
+                    if (next < 0 || next + size > segment.Length) throw new InvalidDataException($"a sample at byte {next} lies outside the segment");
+                    read.Claim(next, size);
                     samples.Add(new CmafReadSample(time, duration, offset, (sampleFlags & NonSyncSample) == 0,
                         segment.Slice((int)next, (int)size)));
                     time += duration;
+                    if (time > MaxDecodeTime) throw new InvalidDataException("a fragment's decode times run out of range");
                     next += size;
                 }
             }
@@ -168,24 +236,28 @@ public static class CmafReader
     /// <summary>The box at <paramref name="at"/> (§4.2: 32-bit size, 1 = 64-bit largesize follows, 0 = to the end).</summary>
     private static Box BoxAt(ReadOnlySpan<byte> data, int at, int end)
     {
-        long size = U32(data, at, end);
+        ulong size = U32(data, at, end);
         uint type = U32(data, at + 4, end);
         int body = at + 8;
         if (size == 1)
         {
-            size = checked((long)BinaryPrimitives.ReadUInt64BigEndian(Slice(data, body, 8, end)));
+            size = BinaryPrimitives.ReadUInt64BigEndian(Slice(data, body, 8, end));
             body += 8;
         }
         else if (size == 0)
         {
-            size = end - at;
+            size = (ulong)(end - at);
         }
-        if (size < body - at || at + size > end) throw new InvalidDataException($"a box at byte {at} does not fit where it stands");
-        return new Box(type, at, body, (int)(at + size));
+        if (size < (ulong)(body - at) || size > (ulong)(end - at))
+            throw new InvalidDataException($"a box at byte {at} of {size} bytes does not fit where it stands ({end - at} bytes)");
+        return new Box(type, at, body, at + (int)size);
     }
+
+    /// <summary>A full box's version (§4.2.2): the first byte of its body.</summary>
+    private static byte Version(ReadOnlySpan<byte> data, Box box) => Slice(data, box.Body, 1, box.End)[0];
 
     private static uint U32(ReadOnlySpan<byte> data, int at, int end) => BinaryPrimitives.ReadUInt32BigEndian(Slice(data, at, 4, end));
 
     private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> data, int at, int length, int end) =>
-        at >= 0 && at + length <= end ? data.Slice(at, length) : throw new InvalidDataException($"a box ends before byte {at + length}");
+        at >= 0 && (long)at + length <= end ? data.Slice(at, length) : throw new InvalidDataException($"a box ends before byte {(long)at + length}");
 }

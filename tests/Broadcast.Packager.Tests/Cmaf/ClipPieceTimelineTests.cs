@@ -14,12 +14,12 @@ public class ClipPieceTimelineTests
     private static readonly byte[] AvcC = Convert.FromHexString(
         "0164000DFFE100196764000DACD94141FB0110000003001000000303C0F142996001000668EBE3CB22C0FDF8F800");
 
-    private static readonly VideoTrack Video = new(Codec.H264, AvcC, "avc1.64000d", 320, 240);
-    private static readonly AudioTrack Audio = new(Codec.Aac, new byte[] { 0x11, 0x90 }, "mp4a.40.2", 48000, 2);
+    internal static readonly VideoTrack Video = new(Codec.H264, AvcC, "avc1.64000d", 320, 240);
+    internal static readonly AudioTrack Audio = new(Codec.Aac, new byte[] { 0x11, 0x90 }, "mp4a.40.2", 48000, 2);
 
     private const long StoredStart = 180_000;
 
-    private static byte[] Init(MediaTrack track, uint? timescale = null)
+    internal static byte[] Init(MediaTrack track, uint? timescale = null)
     {
         var output = new ArrayBufferWriter<byte>();
         CmafWriter.WriteInitSegment(output, track);
@@ -27,7 +27,7 @@ public class ClipPieceTimelineTests
     }
 
     /// <summary>12 frames of 3000 ticks from decode time 180000; frame n in presentation order is presented at 186000 + 3000·n.</summary>
-    private static byte[] StoredVideo()
+    internal static byte[] StoredVideo()
     {
         int[] shown = [0, 3, 1, 2, 6, 4, 5, 9, 7, 8, 11, 10];
         var samples = shown.Select((p, k) => new CmafSample(new byte[] { 0, 0, 0, 1, (byte)k }, 3000, 6000 + 3000 * (p - k), k == 0)).ToArray();
@@ -38,7 +38,7 @@ public class ClipPieceTimelineTests
     }
 
     /// <summary>A piece as ffmpeg writes one: decode time 0, 15360 ticks a second, pictures in order, the first a keyframe.</summary>
-    private static (byte[] Init, byte[] Segment) Piece(int frames, MediaKind kind, Func<int, byte[]>? payload = null)
+    internal static (byte[] Init, byte[] Segment) Piece(int frames, MediaKind kind, Func<int, byte[]>? payload = null)
     {
         var samples = Enumerable.Range(0, frames).Select(i => new CmafSample(payload?.Invoke(i) ?? [0, 0, 0, 1, 0x70], 512, 0, i == 0)).ToArray();
         var output = new ArrayBufferWriter<byte>();
