@@ -48,6 +48,9 @@ public sealed record ClipSpec
     /// </summary>
     public bool ZeroLatency { get; init; }
 
+    /// <summary>x264 <c>-bf</c>: B-frames between references, as an encoder such as OBS is set; null: the preset's own.</summary>
+    public int? BFrames { get; init; }
+
     /// <summary>
     /// A frame counter burned into the picture: every frame a flat grey whose luma is 4 × its number within its GOP
     /// (frames 0..63 of a GOP read back to the frame from a decoded picture), instead of testsrc2. Tests of frame-accurate
@@ -63,6 +66,7 @@ public sealed record ClipSpec
         $"v1 {Seconds}s {Width}x{Height}@{Fps} gop{EffectiveGop} {Profile} {VideoBitrateKbps}k aac {AudioSampleRate}Hz {AudioChannels}ch {AudioBitrateKbps}k {Container}")
         + (ExtraKeyframes.Length > 0 ? " keys " + ExtraKeyframes : "")
         + (ZeroLatency ? " zerolatency" : "")
+        + (BFrames is { } bf ? string.Create(CultureInfo.InvariantCulture, $" bf{bf}") : "")
         + (FrameNumberLuma ? " framelum" : "");
 }
 
@@ -122,6 +126,7 @@ public static class TestMedia
         };
         if (spec.ExtraKeyframes.Length > 0) args.AddRange(["-force_key_frames:v", spec.ExtraKeyframes]);
         if (spec.ZeroLatency) args.AddRange(["-tune", "zerolatency"]);
+        if (spec.BFrames is { } bFrames) args.AddRange(["-bf", bFrames.ToString(inv)]);
         if (spec.Container == ClipContainer.Mp4)
         {
             args.AddRange(["-movflags", "+faststart", "-f", "mp4"]);
