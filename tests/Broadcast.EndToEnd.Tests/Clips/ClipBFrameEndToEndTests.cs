@@ -77,16 +77,7 @@ public sealed class ClipBFrameEndToEndTests(ITestOutputHelper output)
             + $"{Environment.NewLine}publisher:{Environment.NewLine}{publisher.Log.Tail(15)}";
 
         // 1. 8 s stored; the clip starts 0.7 s into the second segment and ends 4 s later, inside another segment.
-        string live = $"live/{channel.Slug}/source/index.m3u8";
-        string playlist = "";
-        List<(DateTimeOffset Start, double Seconds)> segments = [];
-        await WaitFor.ConditionAsync(async () =>
-        {
-            using var r = await server.Viewer.GetAsync(live);
-            playlist = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : "";
-            segments = ClipFrameEndToEndTests.Segments(playlist);
-            return segments.Count > 2 && (segments[^1].Start.AddSeconds(segments[^1].Seconds) - segments[1].Start).TotalSeconds >= 6;
-        }, TimeSpan.FromSeconds(120), "8 s of the broadcast stored", () => Log(playlist), TimeSpan.FromMilliseconds(500));
+        var segments = await ClipFrameEndToEndTests.StoredSegmentsAsync(server, channel.Slug, 3, 1, 6, Log);
         var from = segments[1].Start.AddMilliseconds(700);
         var to = from.AddSeconds(ClipSeconds);
         using var created = await server.Http.PostAsJsonAsync($"api/channels/{channel.Id}/clips",

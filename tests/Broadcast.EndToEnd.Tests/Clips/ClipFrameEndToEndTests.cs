@@ -38,16 +38,7 @@ public sealed partial class ClipFrameEndToEndTests(ITestOutputHelper output)
             + $"{Environment.NewLine}publisher:{Environment.NewLine}{publisher.Log.Tail(15)}";
 
         // 1. Wait for 24 s stored, then take the segment whose start is at least 22 s before the end.
-        string live = $"live/{channel.Slug}/source/index.m3u8";
-        string playlist = "";
-        List<(DateTimeOffset Start, double Seconds)> segments = [];
-        await WaitFor.ConditionAsync(async () =>
-        {
-            using var r = await server.Viewer.GetAsync(live);
-            playlist = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : "";
-            segments = Segments(playlist);
-            return segments.Count > 0 && (segments[^1].Start.AddSeconds(segments[^1].Seconds) - segments[0].Start).TotalSeconds >= 24;
-        }, TimeSpan.FromSeconds(120), "24 s of the broadcast stored", () => Log(playlist), TimeSpan.FromMilliseconds(500));
+        var segments = await StoredSegmentsAsync(server, channel.Slug, 1, 0, 24, Log);
         var end = segments[^1].Start.AddSeconds(segments[^1].Seconds);
         var segment = segments.Last(s => (end - s.Start).TotalSeconds >= 22);
         var from = segment.Start.AddMilliseconds(1300);
@@ -117,6 +108,26 @@ public sealed partial class ClipFrameEndToEndTests(ITestOutputHelper output)
     }
 
     /// <summary>Each segment's program date-time and duration, from the tags before it.</summary>
+    /// <summary>
+    /// Waits (polling the live source playlist) until it lists at least <paramref name="minSegments"/> segments and
+    /// <paramref name="seconds"/> of the broadcast from segment <paramref name="from"/> on, and returns the segments then.
+    /// </summary>
+    internal static async Task<List<(DateTimeOffset Start, double Seconds)>> StoredSegmentsAsync(ServerProcess server, string slug, int minSegments,
+        int from, double seconds, Func<string, string> log)
+    {
+        string live = $"live/{slug}/source/index.m3u8";
+        string playlist = "";
+        List<(DateTimeOffset Start, double Seconds)> segments = [];
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await server.Viewer.GetAsync(live);
+            playlist = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : "";
+            segments = Segments(playlist);
+            return segments.Count >= minSegments && (segments[^1].Start.AddSeconds(segments[^1].Seconds) - segments[from].Start).TotalSeconds >= seconds;
+        }, TimeSpan.FromSeconds(120), $"{seconds} s of the broadcast stored", () => log(playlist), TimeSpan.FromMilliseconds(500));
+        return segments;
+    }
+
     internal static List<(DateTimeOffset Start, double Seconds)> Segments(string playlist)
     {
         var list = new List<(DateTimeOffset, double)>();
