@@ -68,7 +68,6 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         ArgumentNullException.ThrowIfNull(plan);
         var mix = plan.Audio.ToDictionary(a => a.Key, a => new MixSettings(a.Value?.GainDb ?? 0, a.Value?.Muted ?? false, a.Value?.Solo ?? false),
             StringComparer.Ordinal);
-        var transition = plan.Transition == "fade" ? LayoutTransition.Fade : LayoutTransition.Cut;
         var inputs = plan.Inputs.Select(i => i.Pull is { } pull
                 ? ProgramInputSource.Fed(i.Id, new FeedSource(pull.Url, pull.Loop, pull.AllowUntrustedCertificate)) with { Label = i.Label }
                 : new ProgramInputSource(i.Id, i.ChannelSlug, i.Image, i.Width, i.Height) { Label = i.Label })
@@ -76,6 +75,7 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         try
         {
             var layout = Layout(plan.Layout);
+            var transition = LayoutWords.Transition(plan.Transition);
             // A program starting here may be one whose node died within the reconnect grace: like an encoder's publish to
             // this node, it continues that broadcast (the same playlists, the next segment numbers) rather than start anew.
             if (_host.Find(plan.Slug) is null) await _gate.ContinueAsync(plan.Slug, cancellationToken).ConfigureAwait(false);
@@ -85,8 +85,8 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         }
         catch (LayoutException e)
         {
-            // The planner names the layout's own field (or an audio field): as the request names it.
-            string field = e.Field.StartsWith("audio.", StringComparison.Ordinal) ? e.Field : "layout." + e.Field;
+            // The planner names the layout's own field (or an audio field, or the transition): as the request names it.
+            string field = e.Field.StartsWith("audio.", StringComparison.Ordinal) || e.Field == "transition" ? e.Field : "layout." + e.Field;
             throw ValidationFailedException.For(field, e.Problem);
         }
         catch (ArgumentOutOfRangeException e) when (e.ParamName == "settings")

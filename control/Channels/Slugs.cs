@@ -10,7 +10,7 @@ namespace Broadcast.Control.Channels;
 /// </summary>
 public static class Slugs
 {
-    public const int MaxLength = 64;
+    public const int MaxLength = Broadcast.Media.ChannelNames.MaxLength;
     public const string Fallback = "channel";
 
     /// <summary>Lowercases, folds accents (é → e), turns every other run of characters into one '-'.</summary>
@@ -109,21 +109,6 @@ public static class Slugs
         }
     }
 
-    public static bool IsValid(string? slug)
-    {
-        if (string.IsNullOrEmpty(slug) || slug.Length > MaxLength || slug[0] == '-' || slug[^1] == '-')
-        {
-            return false;
-        }
-
-        foreach (var c in slug)
-        {
-            if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    /// <summary>Whether <paramref name="slug"/> is a channel's name: <see cref="Broadcast.Media.ChannelNames"/>, the one rule.</summary>
+    public static bool IsValid(string? slug) => slug is not null && Broadcast.Media.ChannelNames.IsValid(slug);
 }

@@ -24,7 +24,6 @@ internal sealed partial class ProgramPlanner(ChannelService channels, PullSource
     /// <summary>A placeholder's name at most, in characters (the compositor's name card takes no more).</summary>
     public const int MaxLabelLength = 48;
 
-    private static readonly string[] Kinds = ["single", "pip", "side-by-side", "grid", "free"];
     private static readonly string[] Corners = ["top-left", "top-right", "bottom-left", "bottom-right"];
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
@@ -106,7 +105,7 @@ internal sealed partial class ProgramPlanner(ChannelService channels, PullSource
         if (layout is null) Fail("layout", "A layout is required.");
         else
         {
-            if (layout.Kind is not { } kind || !Kinds.Contains(kind)) Fail("layout.kind", $"One of {string.Join(", ", Kinds)} is required.");
+            if (layout.Kind is not { } kind || !ProgramWords.Kinds.Contains(kind)) Fail("layout.kind", $"One of {string.Join(", ", ProgramWords.Kinds)} is required.");
             if (layout.Inputs is null) Fail("layout.inputs", "The tiles of the layout are required: [{\"id\": …}, …].");
             else
             {
@@ -134,7 +133,7 @@ internal sealed partial class ProgramPlanner(ChannelService channels, PullSource
                 "A gain from -96 to +24 dB.");
         }
 
-        if (request.Transition is not ("cut" or "fade")) Fail("transition", "Either cut or fade.");
+        if (request.Transition is not { } transition || !ProgramWords.Transitions.Contains(transition)) Fail("transition", "Either cut or fade.");
         if (errors.Count > 0) throw new ValidationFailedException(errors);
         return new ProgramPlan(channel.Slug, sources, layout!, audio, request.Transition!);
     }

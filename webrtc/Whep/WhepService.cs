@@ -138,7 +138,7 @@ public sealed partial class WhepService : IAsyncDisposable
         if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw Refuse.Malformed($"malformed SDP offer: {error}");
         if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "recvonly" or "sendrecv" && NoSipAnswer.ChooseH264(m, 0) is not null))
             throw Refuse.Malformed("the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
-        if (!IsChannelName(channel)) throw Refuse.NotFound("no such channel");
+        if (!ChannelNames.IsValid(channel)) throw Refuse.NotFound("no such channel");
         if (_relays is null && _registry.Find(channel) is not { IsCompleted: false }) throw Refuse.NotFound($"channel {channel} is not live");
         // An origin-only node asks the ingest nodes whether the channel is live before it gives the request anything of its
         // own (a relay, an RTP ffmpeg's socket and thread, held for Whep:IdleStop): anonymous requests for made-up or
@@ -372,12 +372,6 @@ public sealed partial class WhepService : IAsyncDisposable
         lock (_gate) lost = [.. _handles.ForgetAllOf(janus).Where(s => _sessions.Remove(s.Id))];
 
         foreach (var session in lost) _ = CloseAsync(session, "Janus stopped", detach: false);
-    }
-
-    /// <summary>A channel's public name (its slug): <c>[a-z0-9-]</c>, at most 64 characters, as the control plane makes them.</summary>
-    internal static bool IsChannelName(string channel)
-    {
-        return channel.Length is > 0 and <= 64 && channel.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-');
     }
 
     public async ValueTask DisposeAsync()
