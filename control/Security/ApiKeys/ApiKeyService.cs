@@ -168,12 +168,12 @@ public sealed partial class ApiKeyService(IApiKeyRepository keys, IChannelReposi
 
     private static string Shorten(string value) => value.Length > 40 ? value[..40] + "…" : value;
 
-    [LoggerMessage(EventId = 7201, Level = LogLevel.Information, Message = "API key {KeyId} ('{Name}') created with scopes {Scopes}, limited to {Channels} channels (0: all)")]
+    [LoggerMessage(EventId = 3771, Level = LogLevel.Information, Message = "API key {KeyId} ('{Name}') created with scopes {Scopes}, limited to {Channels} channels (0: all)")]
     private static partial void LogCreated(ILogger logger, string keyId, string name, string scopes, int channels);
 
-    [LoggerMessage(EventId = 7202, Level = LogLevel.Information, Message = "API key {KeyId} revoked")]
+    [LoggerMessage(EventId = 3772, Level = LogLevel.Information, Message = "API key {KeyId} revoked")]
     private static partial void LogRevoked(ILogger logger, string keyId);
 
-    [LoggerMessage(EventId = 7203, Level = LogLevel.Warning, Message = "API key {KeyId} refused: {Refusal}")]
+    [LoggerMessage(EventId = 3773, Level = LogLevel.Warning, Message = "API key {KeyId} refused: {Refusal}")]
     private static partial void LogRefused(ILogger logger, string keyId, ApiKeyRefusal refusal);
 }

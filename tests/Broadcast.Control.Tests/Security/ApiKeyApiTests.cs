@@ -91,6 +91,21 @@ public sealed class ApiKeyApiTests : IAsyncLifetime
         Assert.True((await JsonAsync(response)).GetProperty("errors").TryGetProperty(field, out _), field);
     }
 
+    [Fact]
+    public async Task OpenApi_describes_the_key_routes_and_their_bodies()
+    {
+        using var anonymous = new HttpClient { BaseAddress = _host.BaseAddress };
+        using var doc = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json"));
+        var paths = doc.RootElement.GetProperty("paths");
+        Assert.True(paths.GetProperty("/api/keys").TryGetProperty("post", out var post));
+        Assert.True(paths.GetProperty("/api/keys").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/api/keys/{keyId}").TryGetProperty("delete", out _));
+        Assert.True(post.GetProperty("responses").TryGetProperty("201", out _));
+        var schemas = doc.RootElement.GetProperty("components").GetProperty("schemas");
+        Assert.True(schemas.TryGetProperty("CreateApiKeyRequest", out _));
+        Assert.True(schemas.GetProperty("ApiKeyResponse").GetProperty("properties").TryGetProperty("lastUsedAt", out _));
+    }
+
     private static async Task AssertForbiddenAsync(HttpResponseMessage response, string? scope, string detail)
     {
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
