@@ -91,6 +91,11 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<AdminUserService>();
         services.AddSingleton(sp => new AccountSignInGuard(sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.AddSingleton<AdminSessions>();
+        services.AddSingleton<Security.ApiKeys.IApiKeyRepository, Security.ApiKeys.SqlApiKeyRepository>();
+        services.AddSingleton<Security.ApiKeys.ApiKeyService>();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, Security.ApiKeys.AdminAccessHandler>();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler,
+            Security.ApiKeys.ApiKeyForbiddenResultHandler>();
         // Session cookies and antiforgery tokens: one key ring in the database for every control node, each key
         // encrypted under the server secret (not per node, not in plain text on disk).
         services.AddSingleton(_ => new DataProtectionKeyCipher(StreamKeyProtector.LoadSecret(settings.SecretKey, settings.SecretKeyPath)));
@@ -107,6 +112,8 @@ public static class ControlServiceCollectionExtensions
         services.AddAuthentication(ControlAuth.AdminScheme)
             .AddScheme<AuthenticationSchemeOptions, AdminBearerAuthenticationHandler>(ControlAuth.BearerScheme, displayName: null, _ => { })
             .AddScheme<AuthenticationSchemeOptions, PlaybackNodeAuthenticationHandler>(ControlAuth.PlaybackNodeScheme, displayName: null, _ => { })
+            .AddScheme<AuthenticationSchemeOptions, Security.ApiKeys.ApiKeyAuthenticationHandler>(ControlAuth.ApiKeyScheme, displayName: null,
+                _ => { })
             .AddCookie(ControlAuth.CookieScheme, options =>
             {
                 options.Cookie.Name = ControlAuth.SessionCookieName;
@@ -131,14 +138,17 @@ public static class ControlServiceCollectionExtensions
                     : RedirectAsync(context);
             })
             // One scheme for the "admin" policy: a request with an Authorization header is judged by the
-            // bearer token alone, any other by the session cookie.
+            // bearer token alone (an API key's by the API key scheme), any other by the session cookie.
             .AddPolicyScheme(ControlAuth.AdminScheme, displayName: null, options => options.ForwardDefaultSelector = context =>
-                context.Request.Headers.Authorization.Count > 0 ? ControlAuth.BearerScheme : ControlAuth.CookieScheme);
+                context.Request.Headers.Authorization is { Count: > 0 } authorization
+                    ? IsApiKey(authorization) ? ControlAuth.ApiKeyScheme : ControlAuth.BearerScheme
+                    : ControlAuth.CookieScheme);
         services.AddAuthorizationBuilder()
+            // An admin may do anything; an API key what its scopes and channels allow (AdminAccessHandler).
             .AddPolicy(ControlAuth.AdminPolicy, policy => policy
                 .AddAuthenticationSchemes(ControlAuth.AdminScheme)
                 .RequireAuthenticatedUser()
-                .RequireRole(ControlAuth.AdminRole))
+                .AddRequirements(Security.ApiKeys.AdminAccessRequirement.Instance))
             .AddPolicy(ControlAuth.ChatModerationPolicy, policy => policy
                 .AddAuthenticationSchemes(ControlAuth.AdminScheme)
                 .RequireAuthenticatedUser()
@@ -186,6 +196,10 @@ public static class ControlServiceCollectionExtensions
     /// <summary>Public media served by the origin: no admin authentication runs for these.</summary>
     public static bool IsOriginPath(PathString path) =>
         path.StartsWithSegments("/live", StringComparison.Ordinal) || path.StartsWithSegments("/time", StringComparison.Ordinal);
+
+    private static bool IsApiKey(Microsoft.Extensions.Primitives.StringValues authorization) =>
+        authorization.Count == 1 && authorization[0] is { } value && value.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+        && Security.ApiKeys.ApiKeyService.LooksLikeKey(value.AsSpan("Bearer ".Length).TrimStart());
 
     private static bool IsApi(HttpRequest request) => request.Path.StartsWithSegments("/api", StringComparison.Ordinal);
 

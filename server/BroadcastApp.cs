@@ -4,6 +4,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Dashboard;
 using Broadcast.Control.Events;
 using Broadcast.Control.Recordings;
+using Broadcast.Control.Security.ApiKeys;
 using Broadcast.Packager.Live;
 using Broadcast.Control.Persistence;
 using Broadcast.Ingest;
@@ -144,14 +145,17 @@ public static class BroadcastApp
         app.MapControl(controlParts);
         // Content steering is answered where manifests are served; the operator's overrides where the admin API is.
         if (roles.Origin) Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app,
-            roles.Control ? Broadcast.Control.Security.ControlAuth.AdminPolicy : null);
+            roles.Control ? Broadcast.Control.Security.ControlAuth.AdminPolicy : null,
+            steering => steering.RequireScopes(ApiScopes.SteeringRead, ApiScopes.SteeringWrite));
         if (roles.Ingest)
         {
             SegmentStoreSetup.MapStoreStatus(app);
             Broadcast.WebRtc.Whep.WhepEndpoints.MapWhep(app);
             Broadcast.WebRtc.Relay.RealTimeFeedEndpoints.MapRealTimeFeed(app);
             Broadcast.WebRtc.Room.WhipEndpoints.MapWhip(app);
-            Broadcast.WebRtc.Room.RoomEndpoints.MapRoom(app, Broadcast.Control.Security.ControlAuth.AdminPolicy);
+            // The studio's host routes are for a signed-in admin at the studio page, not a platform's backend.
+            Broadcast.WebRtc.Room.RoomEndpoints.MapRoom(app, Broadcast.Control.Security.ControlAuth.AdminPolicy,
+                host => host.AdminOnly());
         }
         else if (roles.Origin && app.Services.GetService<Broadcast.WebRtc.Whep.WhepService>() is not null)
         {

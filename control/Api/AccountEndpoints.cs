@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -22,7 +23,7 @@ public static class AccountEndpoints
     public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var group = endpoints.MapGroup("/api/users").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("users");
+        var group = endpoints.MapGroup("/api/users").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("users").AdminOnly();
         group.MapGet("", ListAsync).Produces<List<AccountResponse>>();
         group.MapPost("", CreateAsync).Accepts<CreateAccountRequest>("application/json").Produces<AccountResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status409Conflict);

@@ -1,6 +1,7 @@
 using Broadcast.Control.Breaks;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -30,6 +31,7 @@ public static class BreakEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapPost("/api/channels/{id}/breaks", InsertAsync).RequireAuthorization(ControlAuth.AdminPolicy).WithTags("breaks")
+            .RequireScope(ApiScopes.BreaksWrite, channelRouteValue: "id")
             .Accepts<AdBreakRequest>("application/json").Produces<AdBreakResponse>(StatusCodes.Status201Created)
             .Produces<AdBreakResponse>(StatusCodes.Status202Accepted).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);

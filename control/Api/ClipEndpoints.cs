@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Broadcast.Control.Clips;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -42,7 +43,8 @@ public static class ClipEndpoints
     public static IEndpointRouteBuilder MapClipsApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var group = endpoints.MapGroup("/api/channels/{id}/clips").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("clips");
+        var group = endpoints.MapGroup("/api/channels/{id}/clips").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("clips")
+            .RequireScopes(ApiScopes.ClipsRead, ApiScopes.ClipsWrite, channelRouteValue: "id");
         group.MapPost("", CreateAsync).Accepts<ClipRequest>("application/json").Produces<ClipResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapGet("", ListAsync).Produces<List<ClipResponse>>().ProducesProblem(StatusCodes.Status404NotFound);

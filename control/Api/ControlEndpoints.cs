@@ -4,6 +4,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Playback;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -19,6 +20,7 @@ public static class ControlEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy)
+            .RequireScopes(ApiScopes.ChannelsRead, ApiScopes.ChannelsWrite, channelRouteValue: "id")
             .WithTags("channels");
         group.MapPost("", CreateAsync).Accepts<CreateChannelRequest>("application/json").Produces<ChannelResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
@@ -48,6 +50,7 @@ public static class ControlEndpoints
         endpoints.MapProgramApi();
         endpoints.MapSessionApi();
         endpoints.MapAccountsApi();
+        endpoints.MapApiKeysApi();
         endpoints.MapOpenApi();
         return group;
     }

@@ -51,4 +51,7 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(PlaybackTokenRequest))]
 [JsonSerializable(typeof(PlaybackTokenResponse))]
 [JsonSerializable(typeof(SigningKeysResponse))]
+[JsonSerializable(typeof(CreateApiKeyRequest))]
+[JsonSerializable(typeof(ApiKeyResponse))]
+[JsonSerializable(typeof(List<ApiKeyResponse>))]
 internal sealed partial class ControlJsonContext : JsonSerializerContext;

@@ -1,5 +1,6 @@
 using Broadcast.Control.Restream;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Broadcast.Network.Outbound;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -60,6 +61,7 @@ public static class DestinationEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels/{id}/destinations").RequireAuthorization(ControlAuth.AdminPolicy)
+            .RequireScopes(ApiScopes.ChannelsRead, ApiScopes.ChannelsWrite, channelRouteValue: "id")
             .WithTags("destinations");
         group.MapPost("", CreateAsync).Accepts<DestinationRequest>("application/json").Produces<DestinationResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);

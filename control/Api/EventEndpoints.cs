@@ -1,6 +1,7 @@
 using Broadcast.Control.Events;
 using Broadcast.Control.Recordings;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -15,7 +16,8 @@ public static class EventEndpoints
     public static IEndpointRouteBuilder MapEventsApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var events = endpoints.MapGroup("/api/events").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("events");
+        var events = endpoints.MapGroup("/api/events").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("events")
+            .RequireScopes(ApiScopes.EventsRead, ApiScopes.EventsWrite);
         events.MapPost("", CreateAsync).Accepts<EventRequest>("application/json").Produces<EventResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
         events.MapGet("", ListAsync).Produces<List<EventResponse>>().ProducesValidationProblem();
@@ -30,7 +32,8 @@ public static class EventEndpoints
         events.MapPost("/{id}/end", EndAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status409Conflict);
         events.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status409Conflict);
 
-        var recordings = endpoints.MapGroup("/api/recordings").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("recordings");
+        var recordings = endpoints.MapGroup("/api/recordings").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("recordings")
+            .RequireScopes(ApiScopes.RecordingsRead, ApiScopes.RecordingsWrite);
         recordings.MapGet("", ListRecordingsAsync).Produces<List<RecordingResponse>>();
         recordings.MapGet("/{id}", GetRecordingAsync).Produces<RecordingResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         recordings.MapDelete("/{id}", DeleteRecordingAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);

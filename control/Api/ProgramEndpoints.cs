@@ -1,6 +1,7 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Programs;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -19,7 +20,8 @@ public static class ProgramEndpoints
     public static IEndpointRouteBuilder MapProgramApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var group = endpoints.MapGroup("/api/channels/{id}/program").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("channels");
+        var group = endpoints.MapGroup("/api/channels/{id}/program").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("channels")
+            .RequireScopes(ApiScopes.ChannelsRead, ApiScopes.ChannelsWrite, channelRouteValue: "id");
         group.MapGet("", GetAsync).Produces<ProgramResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("", SetAsync).Accepts<ProgramRequest>("application/json").Produces<ProgramResponse>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);

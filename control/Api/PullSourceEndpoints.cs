@@ -1,6 +1,7 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Broadcast.Control.Sources;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -31,6 +32,7 @@ public static class PullSourceEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels/{id}/source").RequireAuthorization(ControlAuth.AdminPolicy)
+            .RequireScopes(ApiScopes.ChannelsRead, ApiScopes.ChannelsWrite, channelRouteValue: "id")
             .WithTags("channels");
         group.MapGet("", GetAsync).Produces<PullSourceResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("", PutAsync).Accepts<PullSourceRequest>("application/json").Produces<PullSourceResponse>().ProducesValidationProblem()

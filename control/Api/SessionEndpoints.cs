@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
@@ -24,7 +25,8 @@ public static class SessionEndpoints
             .ExcludeFromDescription();
         endpoints.MapGet("/account/antiforgery", IssueAntiforgery).ExcludeFromDescription();
         endpoints.MapPost("/account/sign-out", SignOutFormAsync).DisableAntiforgery().ExcludeFromDescription();
-        var api = endpoints.MapGroup("/api/session").WithTags("session");
+        // A signed-in account's own session: no API key's business.
+        var api = endpoints.MapGroup("/api/session").WithTags("session").AdminOnly();
         // No antiforgery token before there is a session: JSON only (RequestBodies), which a cross-site page cannot send.
         api.MapPost("", SignInJsonAsync).RequireRateLimiting(ControlAuth.SignInRateLimit).DisableAntiforgery()
             .Produces<SessionResponse>().ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status429TooManyRequests);

@@ -1,6 +1,7 @@
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,6 +21,7 @@ public static class ChatEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var group = endpoints.MapGroup("/api/channels/{id}/chat").RequireAuthorization(ControlAuth.AdminPolicy)
+            .RequireScope(ApiScopes.ChatModerate, channelRouteValue: "id")
             .WithTags("chat"); // cookie callers: the pipeline's antiforgery check (CookieAntiforgeryMiddleware)
         group.MapGet("", GetAsync).Produces<ChatSettingsResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPut("", PutAsync).Accepts<ChatSettingsRequest>("application/json").Produces<ChatSettingsResponse>()

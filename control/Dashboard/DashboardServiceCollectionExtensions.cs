@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Broadcast.Control.Dashboard.Live;
 using Broadcast.Control.Dashboard.Schedule;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
@@ -38,8 +39,12 @@ public static class DashboardServiceCollectionExtensions
         {
             options.RootDirectory = "/Dashboard/Pages";
             // Every page needs an admin, but for the few a moderator account may use too (DashboardAuth.PolicyFor).
+            // No API key opens a page, whatever its scopes: the dashboard is for people.
             options.Conventions.AddFolderApplicationModelConvention("/", page =>
-                page.EndpointMetadata.Add(new Microsoft.AspNetCore.Authorization.AuthorizeAttribute(DashboardAuth.PolicyFor(page.ViewEnginePath))));
+            {
+                page.EndpointMetadata.Add(new Microsoft.AspNetCore.Authorization.AuthorizeAttribute(DashboardAuth.PolicyFor(page.ViewEnginePath)));
+                page.EndpointMetadata.Add(AdminOnlyMetadata.Instance);
+            });
             options.Conventions.AllowAnonymousToPage("/SignIn");
             options.Conventions.AllowAnonymousToPage("/Watch");
             options.Conventions.AllowAnonymousToPage("/RoomJoin");
@@ -113,7 +118,8 @@ public static class DashboardServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapRazorPages();
-        endpoints.MapHub<LiveStatusHub>("/dashboard/hub/live").RequireAuthorization(DashboardAuth.Policy);
+        endpoints.MapHub<LiveStatusHub>("/dashboard/hub/live").RequireAuthorization(DashboardAuth.Policy)
+            .AdminOnly();
         endpoints.MapGet("/", (HttpContext context) =>
         {
             context.Response.Headers.CacheControl = "no-store";

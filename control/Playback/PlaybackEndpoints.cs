@@ -1,6 +1,7 @@
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
+using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -25,9 +26,11 @@ public static class PlaybackEndpoints
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapPost("/api/channels/{id}/playback-tokens", MintAsync).RequireAuthorization(ControlAuth.AdminPolicy)
+            .RequireScope(ApiScopes.PlaybackWrite, channelRouteValue: "id")
             .WithTags("playback")
             .Accepts<PlaybackTokenRequest>("application/json").Produces<PlaybackTokenResponse>().ProducesValidationProblem();
         var keys = endpoints.MapGroup("/api/playback/signing-keys").RequireAuthorization(ControlAuth.AdminPolicy)
+            .RequireScopes(ApiScopes.PlaybackRead, ApiScopes.PlaybackWrite)
             .WithTags("playback");
         keys.MapGet("", (PlaybackAccessService access) => ToResponse(access.Keys));
         keys.MapPost("/rotate",

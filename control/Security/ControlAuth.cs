@@ -9,6 +9,9 @@ public static class ControlAuth
     /// <summary>The bearer-token scheme (<c>Admin:Token</c>).</summary>
     public const string BearerScheme = "AdminBearer";
 
+    /// <summary>Scoped API keys (<c>Authorization: Bearer bk_…</c>), made by admins under <c>/api/keys</c>.</summary>
+    public const string ApiKeyScheme = "ApiKeyBearer";
+
     /// <summary>The dashboard's session cookie, issued by the sign-in endpoints to an admin user.</summary>
     public const string CookieScheme = "AdminCookie";
 

@@ -36,7 +36,8 @@ public static class SteeringEndpoints
     private static readonly StringValues Json = "application/json";
 
     /// <summary>Maps the steering requests (when steering is configured) and, with <paramref name="adminPolicy"/>, the operator's API.</summary>
-    public static void MapSteering(IEndpointRouteBuilder endpoints, string? adminPolicy)
+    /// <param name="adminConventions">What the composer adds to the operator's routes (e.g. which API credentials may use them).</param>
+    public static void MapSteering(IEndpointRouteBuilder endpoints, string? adminPolicy, Action<IEndpointConventionBuilder>? adminConventions = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         SteeringPathways? pathways = endpoints.ServiceProvider.GetService<SteeringPathways>();
@@ -47,6 +48,7 @@ public static class SteeringEndpoints
         if (adminPolicy is null) return;
 
         var group = endpoints.MapGroup("/api/steering").RequireAuthorization(adminPolicy).WithTags("steering");
+        adminConventions?.Invoke(group);
         group.MapGet("", () => Results.Json(pathways.Statuses()));
         group.MapPut("/pathways/{id}", async (string id, HttpContext context) =>
         {

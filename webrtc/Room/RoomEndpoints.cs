@@ -28,7 +28,9 @@ public static class RoomEndpoints
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
         { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) } };
 
-    public static IEndpointRouteBuilder MapRoom(this IEndpointRouteBuilder endpoints, string hostPolicy)
+    /// <param name="hostConventions">What the composer adds to the host's routes (e.g. which API credentials may use them).</param>
+    public static IEndpointRouteBuilder MapRoom(this IEndpointRouteBuilder endpoints, string hostPolicy,
+        Action<IEndpointConventionBuilder>? hostConventions = null)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var rooms = endpoints.ServiceProvider.GetRequiredService<RoomService>();
@@ -36,6 +38,7 @@ public static class RoomEndpoints
         var ice = endpoints.ServiceProvider.GetRequiredService<IceServers>();
 
         var host = endpoints.MapGroup("/api/rooms/{channel}").RequireAuthorization(hostPolicy).WithTags("rooms");
+        hostConventions?.Invoke(host);
         host.MapGet("", (string channel) => Results.Json(new { participants = rooms.Participants(channel), knocks = lobby.Knocks(channel) }, Json));
         // The studio's RTCPeerConnection configuration: TURN credentials of its own (a host behind a firewall still gets on air).
         host.MapGet("/ice-servers", (HttpContext context, string channel) =>
