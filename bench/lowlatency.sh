@@ -61,6 +61,9 @@ server_start "$BENCH_TMP/ours"
 # from a fresh start (a new browser each), so each run's figure includes its own start-up, as a viewer's does.
 stock_runs() {
   local mode=$1 url=$2 seconds=$3 run name pids
+  # Viewers join a broadcast under way: wait until the source playlist lists three segments (the ladder started).
+  wait_until 60 bash -c "[[ \$(curl -sf '${url%master.m3u8}source/index.m3u8' | grep -c '^#EXTINF') -ge 3 ]]" \
+    || log "$mode: the source playlist did not list three segments within 60 s"
   for ((run = 1; run <= RUNS; run++)); do
     log "$mode run $run/$RUNS: stock hls.js, stock Shaka and the watch page's hls.js play for $MINUTES min"
     node "$REPO_DIR/bench/player-latency.mjs" "$url" "$seconds" --percentiles --events >"$BENCH_TMP/stock-hls-$mode-$run.out" 2>"$BENCH_TMP/stock-hls-$mode-$run.err" &
