@@ -25,6 +25,11 @@
 #        return to the live edge)
 #        instead of hls.js's defaults; BUILD=0 skips the dotnet build; NO_RESULTS=1 does not append to RESULTS.md.
 #        SHAKA_TARGET_LATENCY=S tries another Shaka live-sync target than README's 1.0 s (behind its seek range's end).
+#        STOCK=1 plays, side by side on one channel, the players a viewer of another site gets and the watch page:
+#        stock hls.js (lowLatencyMode, every other setting its default), stock Shaka (nothing configured: Shaka 5.2's
+#        own lowLatencyMode, no live sync) and hls.js with the watch page's settings; dash.js is left out. RUNS=N (1..5)
+#        repeats each mode on a fresh channel. Target (#66): the stock players at or under 1.5 s p50.
+#        MINUTES=1 RUNS=3 MODES=direct STOCK=1 bench/lowlatency.sh   (about 5 min)
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
@@ -33,9 +38,12 @@ MINUTES=${MINUTES:-10}
 MODES=${MODES:-"direct edge direct+load edge+load"}
 WATCH_PAGE=${WATCH_PAGE:-0}
 SHAKA=${SHAKA:-1}
+STOCK=${STOCK:-0}
+RUNS=${RUNS:-1}
+((RUNS >= 1 && RUNS <= 5)) || die "RUNS must be 1..5"
 hls_settings=(); [[ $WATCH_PAGE == 1 ]] && hls_settings=(--watch-page-settings)
 ((MINUTES >= 1 && MINUTES <= 30)) || die "MINUTES must be 1..30"
-BENCH_COMMAND="$(dotnet_env)${SHAKA_TARGET_LATENCY:+SHAKA_TARGET_LATENCY=$SHAKA_TARGET_LATENCY }MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE SHAKA=$SHAKA bench/lowlatency.sh"
+BENCH_COMMAND="$(dotnet_env)${SHAKA_TARGET_LATENCY:+SHAKA_TARGET_LATENCY=$SHAKA_TARGET_LATENCY }MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE SHAKA=$SHAKA$([[ $STOCK == 1 ]] && echo " STOCK=1 RUNS=$RUNS") bench/lowlatency.sh"
 
 "$REPO_DIR/scripts/deps.sh" nginx ffmpeg curl chromium
 bench_init
@@ -48,6 +56,38 @@ testsrc_clip 60 30
 SERVER_ARGS=${SERVER_ARGS:-}  # extra server switches, e.g. --Packager:LowLatencyTargetMilliseconds=1500
 server_build
 server_start "$BENCH_TMP/ours"
+
+# stock_runs MODE URL SECONDS: RUNS runs, each playing stock hls.js, stock Shaka and the watch page's hls.js side by side
+# from a fresh start (a new browser each), so each run's figure includes its own start-up, as a viewer's does.
+stock_runs() {
+  local mode=$1 url=$2 seconds=$3 run name pids
+  # Viewers join a broadcast under way: wait until the source playlist lists three segments (the ladder started).
+  wait_until 60 bash -c "[[ \$(curl -sf '${url%master.m3u8}source/index.m3u8' | grep -c '^#EXTINF') -ge 3 ]]" \
+    || log "$mode: the source playlist did not list three segments within 60 s"
+  for ((run = 1; run <= RUNS; run++)); do
+    log "$mode run $run/$RUNS: stock hls.js, stock Shaka and the watch page's hls.js play for $MINUTES min"
+    node "$REPO_DIR/bench/player-latency.mjs" "$url" "$seconds" --percentiles --events >"$BENCH_TMP/stock-hls-$mode-$run.out" 2>"$BENCH_TMP/stock-hls-$mode-$run.err" &
+    pids=($!)
+    node "$REPO_DIR/bench/player-latency.mjs" "$url" "$seconds" --percentiles --events --shaka --stock >"$BENCH_TMP/stock-shaka-$mode-$run.out" 2>"$BENCH_TMP/stock-shaka-$mode-$run.err" &
+    pids+=($!)
+    node "$REPO_DIR/bench/player-latency.mjs" "$url" "$seconds" --percentiles --events --watch-page-settings >"$BENCH_TMP/watch-hls-$mode-$run.out" 2>"$BENCH_TMP/watch-hls-$mode-$run.err" &
+    pids+=($!)
+    for p in "${pids[@]}"; do wait "$p" || log "$mode run $run: a player failed (see $BENCH_TMP/*-$mode-$run.err)"; done
+    for name in stock-hls stock-shaka watch-hls; do
+      read -r p50 p95 pmax pn pst _ <<<"$(cat "$BENCH_TMP/$name-$mode-$run.out" 2>/dev/null || true) - - - - -"
+      local verdict label
+      verdict=$(awk -v a="$p50" 'BEGIN { if (a == "-") print "n/a"; else print ((a + 0 <= 1.5) ? "met" : "NOT met") }')
+      case $name in
+        stock-hls) label="hls.js, stock (lowLatencyMode, defaults)" ;;
+        stock-shaka) label="Shaka, stock (nothing configured)" ;;
+        watch-hls) label="hls.js, the watch page's settings" ;;
+      esac
+      log "$mode run $run: $label p50 $p50 p95 $p95 max $pmax ($pn samples, $pst stalls) $verdict"
+      ROWS+="| $mode | $run | $label | $p50 / $p95 / $pmax | $pn | $pst | $verdict |
+"
+    done
+  done
+}
 EDGE_STARTED=0
 ROWS=""
 for mode in $MODES; do
@@ -59,19 +99,26 @@ for mode in $MODES; do
   fi
   read -r KEY SLUG < <(create_channel "ll-$mode-$RANDOM" true)
   seconds=$((MINUTES * 60))
-  ffmpeg -nostdin -hide_banner -loglevel error -re -stream_loop -1 -i "$LCLIP" -t $((seconds + 60)) -c copy -f flv \
+  publish=$((seconds + 60)); [[ $STOCK == 1 ]] && publish=$((RUNS * (seconds + 90)))
+  ffmpeg -nostdin -hide_banner -loglevel error -re -stream_loop -1 -i "$LCLIP" -t $publish -c copy -f flv \
     "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" >"$BENCH_TMP/pub-$mode.log" 2>&1 &
   pub=$!; BENCH_PIDS+=("$pub")
   load=""
   if [[ $mode == *load ]]; then
     read -r LKEY _ < <(create_channel "load-$mode-$RANDOM")
     ffmpeg -nostdin -hide_banner -loglevel error -re -f lavfi -i "testsrc2=size=1920x1080:rate=30" \
-      -f lavfi -i "sine=frequency=440:sample_rate=48000" -t $((seconds + 60)) -c:v libx264 -preset veryfast \
+      -f lavfi -i "sine=frequency=440:sample_rate=48000" -t $publish -c:v libx264 -preset veryfast \
       -b:v 4500k -maxrate 4500k -bufsize 9000k -g 60 -keyint_min 60 -sc_threshold 0 -pix_fmt yuv420p -c:a aac -b:a 128k \
       -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$LKEY" >"$BENCH_TMP/load-$mode.log" 2>&1 &
     load=$!; BENCH_PIDS+=("$load")
   fi
   wait_until 60 curl -sf -o /dev/null "$HTTP_BASE/live/$SLUG/master.m3u8" || die "$mode: no master playlist"
+  if [[ $STOCK == 1 ]]; then
+    stock_runs "$mode" "$base/live/$SLUG/master.m3u8" "$seconds"
+    [[ -n "$load" ]] && { kill "$load" 2>/dev/null || true; wait "$load" 2>/dev/null || true; }
+    kill "$pub" 2>/dev/null || true; wait "$pub" 2>/dev/null || true
+    continue
+  fi
   log "$mode: hls.js and dash.js play for $MINUTES min"
   node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$SLUG/master.m3u8" "$seconds" --percentiles --events "${hls_settings[@]}" >"$BENCH_TMP/hls-$mode.out" 2>"$BENCH_TMP/hls-$mode.err" &
   hp=$!
@@ -104,6 +151,20 @@ for mode in $MODES; do
   fi
 done
 
+if [[ $STOCK == 1 ]]; then
+  table="| mode | run | LL-HLS player | wall-clock latency p50 / p95 / max s | samples | stalls after 1 s | p50 <= 1.5 s |
+|---|---|---|---|---|---|---|
+${ROWS}
+One server, ladder on, default low-latency settings; publisher \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360 30 fps
+clip (1 s GOP, AAC) into a lowLatency channel. Per run, three players start together in Debian's Chromium and play
+${MINUTES} min side by side: hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") with \`lowLatencyMode: true\` and
+nothing else, Shaka Player $(sed -n 's/.*"shaka-player": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") configured by nothing, and hls.js with the watch page's settings. Wall clock:
+now minus the PROGRAM-DATE-TIME of the frame on screen, sampled once a second."
+  echo
+  echo "$table"
+  [[ "${NO_RESULTS:-0}" == 1 ]] || results_append "LL-HLS glass to glass, stock players beside the watch page, ${RUNS} runs of ${MINUTES} min" "$table"
+  exit 0
+fi
 table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples | stalls after 1 s | target |
 |---|---|---|---|---|---|
 ${ROWS}

@@ -23,6 +23,11 @@ const dash = process.argv.includes('--dash');
 // --shaka plays the URL in Shaka Player (tests/players/shaka.html) in its low-latency mode; its wall-clock latency is
 // now minus its playhead as a date (PROGRAM-DATE-TIME for HLS).
 const shaka = process.argv.includes('--shaka');
+// --stock (with --shaka): Shaka Player exactly as it ships, configured by nothing (tests/players/shaka.html without
+// lowLatency=1). Shaka 5.2 turns its streaming.lowLatencyMode on by default, so it plays an LL-HLS playlist in parts,
+// PART-HOLD-BACK behind the edge (its presentation delay, lib/hls/hls_parser.js), with live sync off: a viewer of
+// another site's Shaka gets this.
+const shakaStock = process.argv.includes('--stock');
 const percentiles = process.argv.includes('--percentiles');
 // --events prints the player page's event log (start-up, stalls with the requests before them) to stderr at the end.
 const printEvents = process.argv.includes('--events');
@@ -52,7 +57,7 @@ const server = createServer(async (req, res) => {
   } catch { res.writeHead(404); res.end(); }
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const page = shaka ? `shaka.html?lowLatency=1&${shakaTarget}` : `${dash ? 'dash' : 'hls'}.html?`;
+const page = shaka ? (shakaStock ? 'shaka.html?' : `shaka.html?lowLatency=1&${shakaTarget}`) : `${dash ? 'dash' : 'hls'}.html?`;
 const page_url = whep
   ? `http://127.0.0.1:${server.address().port}/whep.html?url=${encodeURIComponent(url)}`
   : `http://127.0.0.1:${server.address().port}/${page}src=${encodeURIComponent(url)}${shaka ? '' : watchPageSettings}`;
@@ -114,6 +119,8 @@ try {
   };
   const pct = (a, q) => { const s = [...a].sort((x, y) => x - y); return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))].toFixed(2) : '-'; };
   if (printEvents) console.error((await page.evaluate(() => window.__player.events)).join('\n'));
+  // INTERNALS=1 (hls.js): also hls.js's own stream and buffer controller log (its last lines), for a slow start.
+  if (printEvents && process.env.INTERNALS === '1') console.error((await page.evaluate(() => window.__player.internals || [])).join('\n'));
   const result = { hlsjsLatency: stats(latency), wallClockLatency: stats(wall), wallP50: pct(wall, 0.5), wallP95: pct(wall, 0.95), stalls };
   if (whep) {
     result.firstFrameMs = await page.evaluate(() => window.__whep.firstFrameMs);

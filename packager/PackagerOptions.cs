@@ -32,6 +32,14 @@ public sealed class PackagerOptions
     /// </summary>
     public decimal PartSeconds { get; set; } = 0.333m;
 
+    /// <summary>
+    /// Low latency: how far behind the newest part LL-HLS players are told to play (EXT-X-SERVER-CONTROL PART-HOLD-BACK),
+    /// in Part Targets, 2..6. RFC 8216bis 4.4.3.8: at least two (MUST), three recommended (SHOULD). Stock hls.js
+    /// (lowLatencyMode) and stock Shaka start this far behind the edge and, without a catch-up, stay there; the watch
+    /// page's hls.js aims at it. The default is two (0.736 s at 1/3 s parts; bench/lowlatency.sh STOCK=1, RESULTS.md).
+    /// </summary>
+    public int PartHoldBackTargets { get; set; } = Manifests.LowLatencyPlaylist.DefaultPartHoldBackTargets;
+
     /// <summary>Whether a broadcast is packaged with parts when no policy decides (the control plane's channel setting does).</summary>
     public bool LowLatencyByDefault { get; set; }
 
@@ -83,6 +91,9 @@ public sealed class PackagerOptionsValidator : IValidateOptions<PackagerOptions>
             errors.Add($"Packager:DeleteGraceSeconds must be between 0 and 86400 (was {options.DeleteGraceSeconds}).");
         if (options.PartSeconds is < 0.2m or > 1.0m)
             errors.Add($"Packager:PartSeconds must be between 0.2 and 1.0 (was {options.PartSeconds}).");
+        if (options.PartHoldBackTargets is < Manifests.LowLatencyPlaylist.MinimumPartHoldBackTargets or > 6)
+            errors.Add($"Packager:PartHoldBackTargets must be between 2 and 6 (was {options.PartHoldBackTargets}); " +
+                "RFC 8216bis section 4.4.3.8 wants PART-HOLD-BACK at least twice the Part Target.");
         if (options.LowLatencyTargetMilliseconds is < 500 or > 30_000)
             errors.Add($"Packager:LowLatencyTargetMilliseconds must be between 500 and 30000 (was {options.LowLatencyTargetMilliseconds}).");
         if (!Enum.IsDefined(options.Captions))

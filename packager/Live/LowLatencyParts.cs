@@ -9,7 +9,7 @@ namespace Broadcast.Packager.Live;
 /// <see cref="HlsLiveWriter"/> (parts in the playlists), <see cref="DashLiveWriter"/> and <see cref="SegmentRetention"/>.
 /// Serialised by its StreamPackager.
 /// </summary>
-internal sealed class LowLatencyParts(string broadcastId, int partTargetMilliseconds) : IPackagerListener
+internal sealed class LowLatencyParts(string broadcastId, int partTargetMilliseconds, int partHoldBackTargets) : IPackagerListener
 {
     /// <summary>Complete segments whose parts stay listed besides the open one (RFC 8216bis 6.2.2: about three target durations).</summary>
     private const int ListedCompleteSegments = 2;
@@ -64,6 +64,6 @@ internal sealed class LowLatencyParts(string broadcastId, int partTargetMillisec
             if (other == rendition || !_listed.TryGetValue(other, out var o) || o.Count == 0) continue;
             reports.Add(new RenditionReport($"../{other}/index.m3u8", o[^1].Number, o[^1].Index));
         }
-        return new LowLatencyView(partTargetMilliseconds, parts, hint, reports);
+        return new LowLatencyView(partTargetMilliseconds, parts, hint, reports, partHoldBackTargets);
     }
 }

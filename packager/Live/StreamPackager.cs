@@ -60,7 +60,7 @@ public sealed class StreamPackager : IAsyncDisposable
         if (continues is not null)
             _segmenter.ContinueAfter(continues.FirstNumber - 1,
                 continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
-        if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds);
+        if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds, options.PartHoldBackTargets);
         _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
             m => ManifestUpdated?.Invoke(m), rewindSeconds ?? options.DvrSeconds, audioLabel, alternateAudio);
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;

@@ -9,12 +9,16 @@ public sealed record PartEntry(long Number, int Index, long Duration, int Timesc
 /// <summary>Another rendition's newest part (EXT-X-RENDITION-REPORT), its URI relative to this playlist.</summary>
 public sealed record RenditionReport(string Uri, long LastMsn, int LastPart);
 
-/// <summary>What a live media playlist gains with low latency: the parts, the next part's hint, the other renditions' reports.</summary>
+/// <summary>
+/// What a live media playlist gains with low latency: the parts, the next part's hint, the other renditions' reports, and
+/// how many Part Targets behind the edge players are told to play (PART-HOLD-BACK).
+/// </summary>
 public sealed record LowLatencyView(
     int PartTargetMilliseconds,
     IReadOnlyList<PartEntry> Parts,
     string? PreloadHintUri,
-    IReadOnlyList<RenditionReport> Reports);
+    IReadOnlyList<RenditionReport> Reports,
+    int PartHoldBackTargets = LowLatencyPlaylist.DefaultPartHoldBackTargets);
 
 /// <summary>
 /// LL-HLS (RFC 8216bis section 4.4.3.7-4.4.5.3, 6.2.5): turns a live media playlist written by
@@ -28,6 +32,17 @@ public static class LowLatencyPlaylist
 {
     /// <summary>Block reloads wait at most this many target durations (section 6.2.5.2).</summary>
     public const int BlockingTargetDurations = 3;
+
+    /// <summary>
+    /// PART-HOLD-BACK in Part Targets when no setting says otherwise (see PackagerOptions.PartHoldBackTargets): the
+    /// RFC 8216bis 4.4.3.8 minimum. Stock hls.js (lowLatencyMode) and stock Shaka start PART-HOLD-BACK behind the edge
+    /// and, having no catch-up by default, keep whatever their start adds; at three Part Targets (1.104 s) stock hls.js sat
+    /// at 2.0-2.1 s glass to glass (#66). Two (0.736 s) leaves a part being fetched and one in hand.
+    /// </summary>
+    public const int DefaultPartHoldBackTargets = 2;
+
+    /// <summary>RFC 8216bis 4.4.3.8: PART-HOLD-BACK MUST be at least twice the Part Target Duration.</summary>
+    public const int MinimumPartHoldBackTargets = 2;
 
     /// <summary>The low-latency form of a live media playlist.</summary>
     public static string Decorate(string playlist, LowLatencyView view)
@@ -62,8 +77,9 @@ public static class LowLatencyPlaylist
             if (line.StartsWith("#EXT-X-TARGETDURATION:", StringComparison.Ordinal)
                 && long.TryParse(line.AsSpan("#EXT-X-TARGETDURATION:".Length), NumberStyles.None, CultureInfo.InvariantCulture, out long target))
             {
-                // PART-HOLD-BACK at least three part targets (section 4.4.3.8); CAN-SKIP-UNTIL at least six target durations.
-                sb.Append("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=").Append(ManifestFormat.Milli3(3L * partTarget))
+                // PART-HOLD-BACK at least twice the Part Target (section 4.4.3.8); CAN-SKIP-UNTIL at least six target durations.
+                int holdBack = Math.Max(MinimumPartHoldBackTargets, view.PartHoldBackTargets);
+                sb.Append("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=").Append(ManifestFormat.Milli3((long)holdBack * partTarget))
                   .Append(',').Append(HlsPlaylistWriter.SkipBoundaryAttribute).Append(ManifestFormat.Int(6 * target)).Append(".0\n");
                 sb.Append("#EXT-X-PART-INF:PART-TARGET=").Append(ManifestFormat.Milli3(partTarget)).Append('\n');
             }

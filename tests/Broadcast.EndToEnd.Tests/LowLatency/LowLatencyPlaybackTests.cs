@@ -94,7 +94,7 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
         try
         {
             Task<T?> InPageAsync<T>(string script) => InWatchPageAsync<T>(page, script);
-            // hls.js aims at the playlist's PART-HOLD-BACK (1.104 s), not at three segments back (6 s): the page's own
+            // hls.js aims at the playlist's PART-HOLD-BACK (0.736 s), not at three segments back (6 s): the page's own
             // configuration must not override it.
             double target = await page.EvaluateAsync<double>("() => window.__watch.hls.targetLatency");
             string playlist = await Server.Viewer.GetStringAsync(new Uri(PlaybackUrls.Hls(Server, channel), "source/index.m3u8"));

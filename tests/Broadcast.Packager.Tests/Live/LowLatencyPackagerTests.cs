@@ -26,11 +26,13 @@ public sealed class LowLatencyPackagerTests : IDisposable
         }
     }
 
-    private (StreamPackager Packager, FileSystemSegmentStore Store, ManualClock Time) Create(bool lowLatency = true, bool record = false, int grace = 60)
+    private (StreamPackager Packager, FileSystemSegmentStore Store, ManualClock Time) Create(bool lowLatency = true, bool record = false, int grace = 60,
+        int? partHoldBackTargets = null)
     {
         var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = grace, PartSeconds = 0.333m };
+        if (partHoldBackTargets is int h) options.PartHoldBackTargets = h;
         return (new StreamPackager("chan", store, options, time, record, [StoreKeys.SourceRendition], StoreKeys.AudioRendition, lowLatency: lowLatency), store, time);
     }
 
@@ -59,6 +61,20 @@ public sealed class LowLatencyPackagerTests : IDisposable
     }
 
     [Fact]
+    public async Task The_default_channel_holds_back_two_part_targets_and_the_setting_moves_it()
+    {
+        Assert.Equal(2, new PackagerOptions().PartHoldBackTargets);
+        var (p, store, time) = Create(partHoldBackTargets: 3);
+        await using var _ = p;
+        await FeedAsync(p, time, 0, 3 * 30);
+        string playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
+        Assert.Contains("PART-HOLD-BACK=1.104,", playlist, StringComparison.Ordinal);
+        var errors = new PackagerOptionsValidator().Validate(null, new PackagerOptions { PartHoldBackTargets = 1 });
+        Assert.True(errors.Failed);
+        Assert.Contains("Packager:PartHoldBackTargets", errors.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Parts_are_at_most_the_part_target_and_the_first_of_each_segment_is_independent()
     {
         var (p, store, time) = Create();
@@ -67,7 +83,8 @@ public sealed class LowLatencyPackagerTests : IDisposable
         string playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
         Assert.StartsWith("#EXTM3U\n#EXT-X-VERSION:9\n", playlist, StringComparison.Ordinal);
         // Six grid cells of 1/3 s per 2 s segment; the declared target is a cell plus 10 % and a millisecond (PartGrid.TargetMilliseconds).
-        Assert.Contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.104,CAN-SKIP-UNTIL=12.0\n", playlist, StringComparison.Ordinal);
+        // PART-HOLD-BACK is two Part Targets by default (RFC 8216bis 4.4.3.8's minimum; #66): stock players sit there.
+        Assert.Contains("#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.736,CAN-SKIP-UNTIL=12.0\n", playlist, StringComparison.Ordinal);
         Assert.Contains("#EXT-X-PART-INF:PART-TARGET=0.368\n", playlist, StringComparison.Ordinal);
         var parts = playlist.Split('\n').Where(l => l.StartsWith("#EXT-X-PART:", StringComparison.Ordinal)).ToList();
         Assert.NotEmpty(parts);
