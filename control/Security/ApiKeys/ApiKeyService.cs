@@ -48,8 +48,8 @@ public sealed partial class ApiKeyService(IApiKeyRepository keys, IChannelReposi
     private const int IdHexLength = 16;
     private const int SecretBytes = 32;
 
-    // Key id -> when this node last wrote its last use. Only ids of keys that authenticated enter, so at most MaxKeys
-    // (plus revoked ones until this node restarts, which a revoke removes here).
+    // Key id -> when this node last wrote its last use. Only ids of keys that authenticated enter: at most MaxKeys live
+    // ones, plus keys revoked on another node until the prune below.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastWritten = new(StringComparer.Ordinal);
 
     public async Task<IssuedApiKey> CreateAsync(ApiKeySpec spec, CancellationToken cancellationToken = default)
@@ -143,6 +143,14 @@ public sealed partial class ApiKeyService(IApiKeyRepository keys, IChannelReposi
             return;
         }
         _lastWritten[key.Id] = now;
+        // Keys revoked on other nodes leave their entry here: past twice the cap, what is older than the resolution goes.
+        if (_lastWritten.Count > 2 * MaxKeys)
+        {
+            foreach (var (id, at) in _lastWritten)
+            {
+                if (now - at >= LastUsedResolution) _lastWritten.TryRemove(id, out _);
+            }
+        }
         await keys.SetLastUsedAsync(key.Id, now, cancellationToken).ConfigureAwait(false);
     }
 
