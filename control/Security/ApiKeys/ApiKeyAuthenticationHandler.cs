@@ -45,9 +45,15 @@ public sealed class ApiKeyAuthenticationHandler(
         var header = Request.Headers.Authorization;
         string? value = header.Count == 1 ? header[0] : null;
         if (value is null || !value.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase)) return AuthenticateResult.NoResult();
+        var address = Context.Connection.RemoteIpAddress ?? System.Net.IPAddress.None;
+        if (keys.Refusals.IsBlocked(address, out var left))
+            return AuthenticateResult.Fail($"Too many refused API keys from this address: try again in {(int)Math.Ceiling(left.TotalSeconds)} s.");
         var (key, refusal) = await keys.AuthenticateAsync(value[BearerPrefix.Length..].Trim(), Context.RequestAborted).ConfigureAwait(false);
         if (key is null)
+        {
+            keys.RecordRefusal(address);
             return AuthenticateResult.Fail(refusal == ApiKeyRefusal.Expired ? "The API key has expired." : "The API key is not valid.");
+        }
         var principal = ApiKeyClaims.PrincipalFor(key);
         return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
     }

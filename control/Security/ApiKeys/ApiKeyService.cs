@@ -48,6 +48,20 @@ public sealed partial class ApiKeyService(IApiKeyRepository keys, IChannelReposi
     private const int IdHexLength = 16;
     private const int SecretBytes = 32;
 
+    /// <summary>
+    /// Refused keys per address: ten in a minute block the address for five minutes, answered without a database lookup,
+    /// as stream keys are (<see cref="Broadcast.Network.FailedAttemptGuard"/>). The secret has 256 bits, so this is about
+    /// the cost of junk keys (a lookup and a log line each), not about guessing.
+    /// </summary>
+    public Broadcast.Network.FailedAttemptGuard Refusals =>
+        LazyInitializer.EnsureInitialized(ref _refusals, () => new(10, TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), time));
+
+    private Broadcast.Network.FailedAttemptGuard? _refusals;
+
+    // Key id -> when a refusal of that existing key was last logged: at most once a minute per key (a backend whose key
+    // expired sends it on every request). Only ids of stored keys enter: bounded by MaxKeys plus revoked ones, pruned.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _refusalLogged = new(StringComparer.Ordinal);
+
     // Key id -> when this node last wrote its last use. Only ids of keys that authenticated enter: at most MaxKeys live
     // ones, plus keys revoked on another node until the prune below.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastWritten = new(StringComparer.Ordinal);
@@ -113,24 +127,40 @@ public sealed partial class ApiKeyService(IApiKeyRepository keys, IChannelReposi
         ArgumentNullException.ThrowIfNull(token);
         if (!TryParse(token, out string? id, out string? secret)) return (null, ApiKeyRefusal.Malformed);
         var key = await keys.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (key is null)
-        {
-            LogRefused(logger, id, ApiKeyRefusal.Unknown);
-            return (null, ApiKeyRefusal.Unknown);
-        }
+        // An unknown id is not logged by itself (anyone can send one): an address that keeps sending them is, once blocked.
+        if (key is null) return (null, ApiKeyRefusal.Unknown);
+        var now = time.GetUtcNow();
         if (!CryptographicOperations.FixedTimeEquals(Hash(secret), key.SecretHash))
         {
-            LogRefused(logger, id, ApiKeyRefusal.WrongSecret);
+            LogRefusedOncePerMinute(id, ApiKeyRefusal.WrongSecret, now);
             return (null, ApiKeyRefusal.WrongSecret);
         }
-        var now = time.GetUtcNow();
         if (key.ExpiresAt <= now)
         {
-            LogRefused(logger, id, ApiKeyRefusal.Expired);
+            LogRefusedOncePerMinute(id, ApiKeyRefusal.Expired, now);
             return (null, ApiKeyRefusal.Expired);
         }
         await TouchAsync(key, now, cancellationToken).ConfigureAwait(false);
         return (key, ApiKeyRefusal.None);
+    }
+
+    /// <summary>Counts a refused key against <paramref name="address"/>; logs the block when this refusal starts one.</summary>
+    public void RecordRefusal(System.Net.IPAddress address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (Refusals.RecordFailure(address, out int failures)) LogAddressBlocked(logger, address.ToString(), failures);
+    }
+
+    private void LogRefusedOncePerMinute(string id, ApiKeyRefusal refusal, DateTimeOffset now)
+    {
+        if (_refusalLogged.TryGetValue(id, out var last) && now - last < TimeSpan.FromMinutes(1)) return;
+        if (_refusalLogged.Count > 2 * MaxKeys)
+        {
+            foreach (var (k, at) in _refusalLogged)
+                if (now - at >= TimeSpan.FromMinutes(1)) _refusalLogged.TryRemove(k, out _);
+        }
+        _refusalLogged[id] = now;
+        LogRefused(logger, id, refusal);
     }
 
     private async Task TouchAsync(ApiKey key, DateTimeOffset now, CancellationToken cancellationToken)
@@ -182,6 +212,10 @@ public sealed partial class ApiKeyService(IApiKeyRepository keys, IChannelReposi
     [LoggerMessage(EventId = 3772, Level = LogLevel.Information, Message = "API key {KeyId} revoked")]
     private static partial void LogRevoked(ILogger logger, string keyId);
 
-    [LoggerMessage(EventId = 3773, Level = LogLevel.Warning, Message = "API key {KeyId} refused: {Refusal}")]
+    [LoggerMessage(EventId = 3773, Level = LogLevel.Warning, Message = "API key {KeyId} refused: {Refusal} (logged at most once a minute per key)")]
     private static partial void LogRefused(ILogger logger, string keyId, ApiKeyRefusal refusal);
+
+    [LoggerMessage(EventId = 3774, Level = LogLevel.Warning,
+        Message = "Address {Address} blocked for 5 minutes after {Failures} refused API keys in a minute; its requests are refused without a lookup")]
+    private static partial void LogAddressBlocked(ILogger logger, string address, int failures);
 }

@@ -57,6 +57,28 @@ public sealed class ApiKeyApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_address_sending_ten_refused_keys_is_answered_without_a_lookup_for_five_minutes_and_the_admin_token_still_works()
+    {
+        string mine = await CreateChannelAsync("keys-junk");
+        var (_, token) = await CreateKeyAsync(["channels:read"], []);
+        for (int i = 0; i < 10; i++)
+        {
+            using var junk = Client($"bk_{i:x16}_{new string('A', 43)}");
+            using var refused = await junk.GetAsync($"/api/channels/{mine}");
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Contains("not valid", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // Blocked now: even the real key from this address waits (as a stream key does), without a database lookup.
+        using var real = Client(token);
+        using var blocked = await real.GetAsync($"/api/channels/{mine}");
+        Assert.Equal(HttpStatusCode.Unauthorized, blocked.StatusCode);
+        Assert.Contains("Too many refused API keys from this address", await blocked.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        using var admin = await _admin.GetAsync($"/api/channels/{mine}");
+        Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+    }
+
+    [Fact]
     public async Task A_key_for_every_channel_uses_its_scopes_anywhere_and_a_revoked_or_tampered_key_is_unauthorized()
     {
         string first = await CreateChannelAsync("keys-first");
