@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # Installs the test dependencies (Debian packages, npm packages, NuGet restore), starts a throwaway
 # PostgreSQL cluster on loopback, and runs every test. Idempotent; safe to run again.
+#   ./test.sh          every test: the unit and component projects, the Docker checks and the end-to-end tests
+#   ./test.sh --fast   the developer's loop: the unit and component projects only (no Docker, no end-to-end)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
+FAST=0
+case "${1:-}" in
+  "") ;;
+  --fast) FAST=1 ;;
+  *) echo "usage: ./test.sh [--fast]" >&2; exit 2 ;;
+esac
 
+# docker.io, debootstrap and iproute2 are the Docker checks' (tests/docker/engine.sh): installed here, before those
+# checks start beside the build, so that only one apt runs at a time.
 scripts/deps.sh ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium postgresql npm \
-  nginx libnginx-mod-rtmp libnginx-mod-stream wrk docker-compose janus coturn fonts-dejavu-core
+  nginx libnginx-mod-rtmp libnginx-mod-stream wrk docker-compose janus coturn fonts-dejavu-core \
+  docker.io debootstrap iproute2 openssl git curl python3
 
 # Browser players for end-to-end tests, from the npm registry (never a CDN at test time).
 if [[ -f tests/players/package.json ]]; then
@@ -16,12 +27,20 @@ fi
 # The dashboard's browser libraries, copied into control/wwwroot/lib (served by the app, never a CDN).
 scripts/dashboard-assets.sh
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+results=$(mktemp -d)
+status=0
 
-# Deployment files on a real Docker engine (Debian's docker.io, started when none runs; about 4 min warm, 8 cold):
+# Deployment files on a real Docker engine (Debian's docker.io, started when none runs; 4-7 min warm, 18 cold):
 # docker-compose.yml through Debian's docker-compose, infra/Dockerfile's paths and project closure, the arm64 publish,
 # then the image built from a clean clone of this checkout's HEAD and run, and the compose stack played through the edge
 # while an origin and the broadcast node are killed (base images: local test-only stand-ins, tests/docker/standins.sh).
-infra/check-deploy.sh
+# They run beside the build and the unit projects (most of their time is downloads, image layers and waits) and are
+# awaited before the end-to-end tests, whose timing-bound collections must not share the two cores with an image build.
+DEPLOY_PID=""
+if [[ $FAST -eq 0 ]]; then
+  (infra/check-deploy.sh >"$results/deploy.log" 2>&1; echo $? >"$results/deploy.rc") &
+  DEPLOY_PID=$!
+fi
 
 # S3-compatible peer for the S3 store tests (npm s3rver, pinned in tests/s3/package-lock.json).
 (cd tests/s3 && npm ci --no-audit --no-fund --loglevel=error)
@@ -33,6 +52,10 @@ chown postgres: "$PGDIR"
 PGPORT=$(scripts/free-port.sh)
 S3PID=""
 cleanup() {
+  if [[ -n "$DEPLOY_PID" ]] && kill -0 "$DEPLOY_PID" 2>/dev/null; then
+    pkill -TERM -P "$DEPLOY_PID" 2>/dev/null || true
+    kill "$DEPLOY_PID" 2>/dev/null || true
+  fi
   [[ -n "$S3PID" ]] && kill "$S3PID" 2>/dev/null || true
   [[ -n "${S3DIR:-}" ]] && rm -rf "$S3DIR" "$S3DIR.log"
   runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -56,22 +79,56 @@ export BROADCAST_TEST_S3="http://127.0.0.1:$S3PORT"
 
 dotnet build Broadcast.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 
-results=$(mktemp -d)
-status=0
-run_tests() { # project [extra args]
-  local project=$1; shift
+# One test project; its output is printed whole when it ends (two run at once), and a failure leaves a mark.
+run_tests() { # project
+  local project=$1
   local name; name=$(basename "$project")
-  echo "== $name"
+  local start=$SECONDS
   if ! dotnet test "$project" -c Release --no-build -nologo --logger "trx;LogFileName=$name.trx" \
-    --results-directory "$results" "$@" 2>&1 | tee "$results/$name.log"; then
-    status=1
+    --results-directory "$results" >"$results/$name.log" 2>&1; then
+    touch "$results/$name.failed"
   fi
+  flock "$results/print.lock" bash -c 'echo "== $1 ($2 s)"; cat "$3"' _ "$name" "$((SECONDS - start))" "$results/$name.log"
 }
+
+# The unit and component projects, two at a time from one queue, longest first (their last run's order; a project
+# not named here goes last), so both cores stay busy until the queue is empty.
+queue="$results/queue"
+for name in Control Server Ingest Compositor Transcoder Media WebRtc Packager; do
+  [[ -d "tests/Broadcast.$name.Tests" ]] && echo "tests/Broadcast.$name.Tests"
+done >"$queue"
 for project in tests/Broadcast.*.Tests; do
   [[ "$project" == *EndToEnd* ]] && continue
-  run_tests "$project"
+  grep -qxF "$project" "$queue" || echo "$project" >>"$queue"
 done
-run_tests tests/Broadcast.EndToEnd.Tests
+next_project() { flock "$queue.lock" bash -c 'head -n 1 "$1"; sed -i 1d "$1"' _ "$queue"; }
+lane() { local project; while project=$(next_project) && [[ -n "$project" ]]; do run_tests "$project"; done; }
+units_start=$SECONDS
+lane & lane_pid=$!
+lane
+wait "$lane_pid"
+echo "== unit and component projects: $((SECONDS - units_start)) s"
+compgen -G "$results/*.failed" >/dev/null && status=1
+
+if [[ $FAST -eq 0 ]]; then
+  deploy_start=$SECONDS
+  wait "$DEPLOY_PID" || true
+  cat "$results/deploy.log"
+  echo "== Docker checks: waited $((SECONDS - deploy_start)) s for them after the unit projects"
+  if [[ "$(cat "$results/deploy.rc" 2>/dev/null)" != "0" ]]; then
+    echo "check-deploy: FAILED (log above)"
+    status=1
+  fi
+  # Alone, and streamed as it runs: it is the longest phase.
+  e2e_start=$SECONDS
+  echo "== Broadcast.EndToEnd.Tests"
+  if ! dotnet test tests/Broadcast.EndToEnd.Tests -c Release --no-build -nologo \
+    --logger "trx;LogFileName=Broadcast.EndToEnd.Tests.trx" --results-directory "$results" 2>&1 \
+    | tee "$results/Broadcast.EndToEnd.Tests.log"; then
+    status=1
+  fi
+  echo "== end-to-end: $((SECONDS - e2e_start)) s"
+fi
 
 # One closing line for CI: totals across every test project's TRX summary.
 passed=0 failed=0 skipped=0

@@ -3,7 +3,8 @@ using System.Net;
 namespace Broadcast.Ingest;
 
 /// <summary>What a publisher asked for: <c>rtmp://host/{App}/{StreamKey}</c>.</summary>
-public sealed record PublishRequest(string App, string StreamKey, IPEndPoint? RemoteEndPoint, string Protocol = "rtmp");
+/// <param name="Encoder">What the encoder calls itself (RTMP connect's <c>flashVer</c>), when it says.</param>
+public sealed record PublishRequest(string App, string StreamKey, IPEndPoint? RemoteEndPoint, string Protocol = "rtmp", string? Encoder = null);
 
 /// <summary>
 /// The answer to a publish request. When allowed, <see cref="StreamName"/> is the public name of the

@@ -15,7 +15,8 @@ internal sealed class ChannelPublishAuthorizer(PublishPolicy policy, PublishGate
 {
     public async ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken)
     {
-        var verdict = await policy.DecideAsync(request.App, request.StreamKey, request.Protocol, cancellationToken).ConfigureAwait(false);
+        var caller = new PublishCaller(request.RemoteEndPoint?.Address, request.Encoder);
+        var verdict = await policy.DecideAsync(request.App, request.StreamKey, request.Protocol, caller, cancellationToken).ConfigureAwait(false);
         if (verdict is { Allowed: true, Slug: { } allowed }) await gate.ContinueAsync(allowed, cancellationToken).ConfigureAwait(false);
         return verdict switch
         {

@@ -72,9 +72,11 @@ internal sealed class ChannelRoomPublishAuthorizer(PublishPolicy policy, Channel
     public async ValueTask<bool> IsChannelAsync(string channel, CancellationToken cancellationToken) =>
         await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false) is not null;
 
-    public async ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, CancellationToken cancellationToken)
+    public async ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, System.Net.IPAddress? address, string? userAgent,
+        CancellationToken cancellationToken)
     {
-        var verdict = await policy.DecideRoomPublishAsync(streamKey, cancellationToken).ConfigureAwait(false);
+        var verdict = await policy.DecideRoomPublishAsync(streamKey, new PublishCaller(address, userAgent), cancellationToken)
+            .ConfigureAwait(false);
         return verdict is { Allowed: true, Slug: { } slug }
             ? RoomPublishDecision.Allow(slug)
             : RoomPublishDecision.Deny(verdict.Reason ?? "publishing is not allowed now", verdict.KeyRejected);

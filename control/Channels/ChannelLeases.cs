@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Security;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -228,6 +229,9 @@ public static class PublishPolicyServiceCollectionExtensions
         services.AddSingleton<IChannelLeaseRepository, SqlChannelLeaseRepository>();
         services.AddSingleton<ChannelLeases>();
         services.AddHostedService(sp => sp.GetRequiredService<ChannelLeases>());
+        services.AddOutboundGuard(configuration);
+        services.AddSingleton(PublishCallbackOptions.From(configuration));
+        services.AddSingleton<PublishCallback>();
         services.AddSingleton<PublishPolicy>();
         services.AddHostedService<Events.EventWindowEnforcer>();
         return services;

@@ -16,15 +16,20 @@ public sealed record PublishVerdict(bool Allowed, string? Slug, string? ChannelI
 /// Who may publish: a stream key of a channel that is not revoked, for a channel with RequireSchedule only inside an
 /// event's window, and only on the ingest node that holds (or takes) the channel's lease. An allowed publish of an event in
 /// its window marks the event live at once. A stop inside the channel's live event is held like a drop until the event
-/// ends. The publish authorizer of the server maps this onto ingest's decision; the reasons reach the encoder.
+/// ends. When the platform's publish callback is on (<see cref="PublishCallback"/>), it is asked last before the lease, for
+/// encoders and WHIP publishers alike. The publish authorizer of the server maps this onto ingest's decision; the reasons
+/// reach the encoder.
 /// </summary>
-public sealed class PublishPolicy(ChannelService channels, EventService events, ChannelLeases leases, TimeProvider time)
+public sealed class PublishPolicy(ChannelService channels, EventService events, ChannelLeases leases, PublishCallback callback,
+    TimeProvider time)
 {
     /// <summary>The application every publish URL names: <c>rtmp://HOST/live</c>, SRT stream id <c>#!::r=live/{key}</c>.</summary>
     public const string Application = "live";
 
-    /// <param name="protocol"><c>rtmp</c> or <c>srt</c>: what a refusal of a wrong application tells the encoder to use.</param>
-    public async Task<PublishVerdict> DecideAsync(string application, string streamKey, string protocol, CancellationToken cancellationToken)
+    /// <param name="protocol"><c>rtmp</c>, <c>rtmps</c> or <c>srt</c>: what a refusal of a wrong application tells the encoder to use.</param>
+    /// <param name="caller">The encoder's address and name, for the platform's publish callback.</param>
+    public async Task<PublishVerdict> DecideAsync(string application, string streamKey, string protocol, PublishCaller caller,
+        CancellationToken cancellationToken)
     {
         if (!string.Equals(application, Application, StringComparison.Ordinal))
             return PublishVerdict.Deny($"unknown application '{Truncate(application)}': " + (protocol == "srt"
@@ -37,6 +42,8 @@ public sealed class PublishPolicy(ChannelService channels, EventService events, 
         var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (!permission.Allowed)
             return PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
+        if (await AskPlatformAsync(channel, streamKey, protocol, caller, cancellationToken).ConfigureAwait(false) is { } platformRefusal)
+            return platformRefusal;
         // One ingest node at a time: a second encoder (or a backup URL on another node) waits for the holder's lease.
         if (await TakeLeaseAsync(channel, cancellationToken).ConfigureAwait(false) is { } refused) return PublishVerdict.Deny(refused);
         // The event in window goes live now, so the dashboard and the late-start job see it at once.
@@ -49,13 +56,29 @@ public sealed class PublishPolicy(ChannelService channels, EventService events, 
     /// Whether <paramref name="streamKey"/> may publish into its channel's live room now (WHIP): the key and the channel's
     /// schedule, as for an encoder. No lease: a room has several publishers, and its one broadcast is the show's.
     /// </summary>
-    public async Task<PublishVerdict> DecideRoomPublishAsync(string streamKey, CancellationToken cancellationToken)
+    public async Task<PublishVerdict> DecideRoomPublishAsync(string streamKey, PublishCaller caller, CancellationToken cancellationToken)
     {
         var lookup = await channels.FindByStreamKeyAsync(streamKey, cancellationToken).ConfigureAwait(false);
         if (lookup.Channel is not { } channel)
             return PublishVerdict.Deny(lookup.Reason ?? "stream key refused", keyRejected: true);
         var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        return permission.Allowed ? PublishVerdict.Allow(channel) : PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
+        if (!permission.Allowed) return PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
+        return await AskPlatformAsync(channel, streamKey, "whip", caller, cancellationToken).ConfigureAwait(false) ?? PublishVerdict.Allow(channel);
+    }
+
+    /// <summary>Null when the platform's callback is off or allows the publish (or failed, and failures are allowed); else the refusal.</summary>
+    private async Task<PublishVerdict?> AskPlatformAsync(Channel channel, string streamKey, string protocol, PublishCaller caller,
+        CancellationToken cancellationToken)
+    {
+        if (!callback.Enabled) return null;
+        var answer = await callback.AskAsync(channel, streamKey, protocol, caller, cancellationToken).ConfigureAwait(false);
+        return answer.Outcome switch
+        {
+            PublishCallbackOutcome.Refused => PublishVerdict.Deny(answer.Reason ?? "refused by the platform"),
+            PublishCallbackOutcome.Failed when callback.OnFailure == PublishCallbackFailure.Refuse =>
+                PublishVerdict.Deny("the platform's publish check failed; try again shortly"),
+            _ => null,
+        };
     }
 
     /// <summary>

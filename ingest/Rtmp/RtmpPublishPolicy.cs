@@ -45,6 +45,9 @@ internal sealed class RtmpPublishPolicy
     /// <summary>How long a dropped publish waits for its encoder (<see cref="IngestOptions.ReconnectGraceSeconds"/>); zero ends it at once.</summary>
     public TimeSpan ReconnectGrace { get; set; }
 
+    /// <summary>What the encoder called itself in connect (<c>flashVer</c>), told to the publish authorizer.</summary>
+    public string? Encoder { get; set; }
+
     /// <summary>A connected publisher of the same key silent this long is taken over (zero: never).</summary>
     public TimeSpan TakeoverSilence { get; set; }
 
@@ -71,7 +74,7 @@ internal sealed class RtmpPublishPolicy
             RtmpLog.PublishBlocked(_logger, _connectionId, _remote, blockedFailures, (int)Math.Ceiling(blockLeft.TotalSeconds));
             return "too many refused stream keys from this address: try again later";
         }
-        var decision = await _authorizer.AuthorizeAsync(new PublishRequest(app, name, _remoteEndPoint), token).ConfigureAwait(false);
+        var decision = await _authorizer.AuthorizeAsync(new PublishRequest(app, name, _remoteEndPoint, Encoder: Encoder), token).ConfigureAwait(false);
         if (!decision.Allowed && decision.KeyRejected && _admission.RecordFailedPublish(_address, out int failures))
             RtmpLog.AddressBlocked(_logger, _address.ToString(), failures, _options.FailedPublishWindowSeconds, _options.FailedPublishBlockSeconds);
         if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName)) return decision.Reason ?? "publish not allowed";

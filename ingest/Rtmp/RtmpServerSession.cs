@@ -32,7 +32,6 @@ internal sealed class RtmpServerSession
     private PipeWriter _output = null!;
     private RtmpReplyWriter _replies = null!;
     private CancellationTokenSource _timeout = null!;
-
     private readonly RtmpProtocolControl _control = new();
     private uint _lastStreamId;
     private double _objectEncoding;
@@ -377,6 +376,7 @@ internal sealed class RtmpServerSession
         if (!RtmpConnectRequest.TryRead(command, out var connect, out var error)) throw new RtmpCloseException(error!);
         _app = Truncate(connect.App);
         _objectEncoding = connect.ObjectEncoding;
+        _publish.Encoder = connect.FlashVer;
 
         uint window = (uint)_options.WindowAcknowledgementSize;
         _replies.SendControl(RtmpMessageType.WindowAcknowledgementSize, new WindowAcknowledgementSize(window));

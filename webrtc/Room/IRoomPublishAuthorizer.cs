@@ -11,7 +11,9 @@ public readonly record struct RoomPublishDecision(bool Allowed, string? Channel,
 /// <summary>Decides whether a stream key may publish into its channel's room (WHIP). Owned by the room, implemented by the control plane.</summary>
 public interface IRoomPublishAuthorizer
 {
-    ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, CancellationToken cancellationToken);
+    /// <param name="address">The publisher's address and <paramref name="userAgent"/> its User-Agent: the platform's publish callback is told them.</param>
+    ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, System.Net.IPAddress? address, string? userAgent,
+        CancellationToken cancellationToken);
 
     /// <summary>Whether <paramref name="channel"/> names a channel (a room exists only for a channel).</summary>
     ValueTask<bool> IsChannelAsync(string channel, CancellationToken cancellationToken);

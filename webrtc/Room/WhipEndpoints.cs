@@ -83,7 +83,9 @@ public static partial class WhipEndpoints
         }
 
         var authorizer = context.RequestServices.GetRequiredService<IRoomPublishAuthorizer>();
-        var decision = await authorizer.AuthorizeAsync(key, context.RequestAborted).ConfigureAwait(false);
+        string? userAgent = request.Headers.UserAgent is { Count: 1 } agents ? agents[0] : null;
+        var decision = await authorizer.AuthorizeAsync(key, context.Connection.RemoteIpAddress, userAgent, context.RequestAborted)
+            .ConfigureAwait(false);
         if (decision is not { Allowed: true, Channel: { } channel })
         {
             if (decision.KeyRejected && keys.Guard.RecordFailure(address, out int failures))
