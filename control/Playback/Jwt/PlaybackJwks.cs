@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Broadcast.Control.Security;
 using Broadcast.Network.Outbound;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -32,16 +33,7 @@ public sealed partial class PlaybackJwks : IDisposable
         _guard = guard ?? throw new ArgumentNullException(nameof(guard));
         _time = time ?? throw new ArgumentNullException(nameof(time));
         _logger = logger ?? throw new ArgumentNullException(nameof(logger));
-        _http = new HttpClient(new SocketsHttpHandler
-        {
-            AllowAutoRedirect = false,
-            UseProxy = false,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-            ConnectTimeout = options.JwksTimeout,
-            MaxResponseHeadersLength = 16,
-            ConnectCallback = ConnectCheckedAsync,
-        })
-        { Timeout = Timeout.InfiniteTimeSpan };
+        _http = new HttpClient(OutboundHttp.CreateHandler(guard, options.JwksTimeout)) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     /// <summary>The JWKS's keys in force (empty before the first good fetch).</summary>
@@ -88,7 +80,7 @@ public sealed partial class PlaybackJwks : IDisposable
         {
             LogRefusedByPolicy(url, e.Message);
         }
-        catch (JwksTooLargeException)
+        catch (OutboundAnswerTooLargeException)
         {
             LogTooLarge(url, _options.JwksMaxBytes);
         }
@@ -100,7 +92,7 @@ public sealed partial class PlaybackJwks : IDisposable
         {
             LogMalformed(url, e.Message);
         }
-        catch (HttpRequestException e) when (e.InnerException is JwksRefusedException refused)
+        catch (HttpRequestException e) when ((e as OutboundRefusedException ?? e.InnerException as OutboundRefusedException) is { } refused)
         {
             LogRefusedByPolicy(url, refused.Message);
         }
@@ -118,8 +110,7 @@ public sealed partial class PlaybackJwks : IDisposable
 
     private async Task<string> FetchAsync(Uri url, CancellationToken cancellationToken)
     {
-        var decision = _guard.Policy.CheckUrl(url);
-        if (!decision.IsAllowed) throw new JwksRefusedException(decision.Reason ?? "refused");
+        if (OutboundHttp.RefusalOf(_guard, url) is { } refusal) throw new JwksRefusedException(refusal);
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         bounded.CancelAfter(_options.JwksTimeout);
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -127,48 +118,13 @@ public sealed partial class PlaybackJwks : IDisposable
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, bounded.Token).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.OK)
             throw new HttpRequestException($"answered {(int)response.StatusCode} {response.ReasonPhrase} (redirects are not followed)");
-        if (response.Content.Headers.ContentLength > _options.JwksMaxBytes) throw new JwksTooLargeException();
-        var stream = await response.Content.ReadAsStreamAsync(bounded.Token).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
-        {
-            byte[] buffer = new byte[_options.JwksMaxBytes + 1];
-            int total = 0;
-            while (total < buffer.Length)
-            {
-                int read = await stream.ReadAsync(buffer.AsMemory(total), bounded.Token).ConfigureAwait(false);
-                if (read == 0) break;
-                total += read;
-            }
-
-            if (total > _options.JwksMaxBytes) throw new JwksTooLargeException();
-            return new UTF8Encoding(false, true).GetString(buffer, 0, total);
-        }
-    }
-
-    // The addresses the policy checked are the addresses connected to: a name that resolves to a public address when checked and
-    // to a private one when connected (DNS rebinding) cannot slip through.
-    private async ValueTask<Stream> ConnectCheckedAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var check = await _guard.CheckDestinationAsync(context.DnsEndPoint.Host, context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
-        if (!check.IsAllowed) throw new JwksRefusedException(check.Decision.Reason ?? "refused");
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(check.Addresses.ToArray(), context.DnsEndPoint.Port, cancellationToken).ConfigureAwait(false);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
+        byte[] body = await OutboundHttp.ReadCappedAsync(response.Content, _options.JwksMaxBytes, bounded.Token).ConfigureAwait(false);
+        return new UTF8Encoding(false, true).GetString(body);
     }
 
     public void Dispose() => _http.Dispose();
 
     private sealed class JwksRefusedException(string reason) : Exception(reason);
-
-    private sealed class JwksTooLargeException : Exception;
 
     [LoggerMessage(EventId = 3810, Level = LogLevel.Information, Message = "Playback JWKS {JwksUrl} loaded: {Count} key(s), kid {KeyIds}")]
     private partial void LogLoaded(Uri jwksUrl, int count, string keyIds);
