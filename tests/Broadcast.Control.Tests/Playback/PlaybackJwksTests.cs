@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Broadcast.Control.Playback;
 using Broadcast.Control.Playback.Jwt;
 using Broadcast.Control.Security;
@@ -36,9 +33,10 @@ public sealed class PlaybackJwksTests
     {
         var first = new PlaybackJwtSigner("k1", "e1", "p1");
         var second = new PlaybackJwtSigner("k2", "e2", "p2");
-        await using var server = new JwksServer { Body = first.Jwks(first.Rsa) };
+        await using var server = await LoopbackHttpEndpoint.StartAsync();
+        Serve(server, first.Jwks(first.Rsa));
         var logs = new EventLog();
-        var options = Options(server.Url, minRefreshSeconds: 60);
+        var options = Options(JwksUrl(server), minRefreshSeconds: 60);
         using var jwks = new PlaybackJwks(options, LoopbackAllowed, TimeProvider.System, logs.For<PlaybackJwks>());
         var verifier = new PlaybackJwtVerifier(options, TimeProvider.System, jwks);
         Assert.True(await jwks.RefreshAsync(CancellationToken.None));
@@ -46,14 +44,14 @@ public sealed class PlaybackJwksTests
         Assert.Equal(PlaybackTokenResult.Valid, verifier.Verify("members", Token(first.Rsa, "RS256"), null, out _));
 
         // The platform rotates: the new key is in the JWKS, the old one gone. The first token with the new kid asks for a fetch.
-        server.Body = second.Jwks(second.P256);
+        Serve(server, second.Jwks(second.P256));
         string rotated = Token(second.P256, "ES256");
         Assert.Equal(PlaybackTokenResult.UnknownKey, verifier.Verify("members", rotated, null, out _));
         await WaitFor.ConditionAsync(() => Task.FromResult(verifier.Verify("members", rotated, null, out _) == PlaybackTokenResult.Valid),
             TimeSpan.FromSeconds(20), "the rotated key to verify");
         Assert.Equal(PlaybackTokenResult.UnknownKey, verifier.Verify("members", Token(first.Rsa, "RS256"), null, out _));
         int fetches = jwks.Fetches;
-        int served = server.Requests;
+        int served = server.Received.Count;
 
         // A flood of unknown kids within the interval: no further fetch.
         for (int i = 0; i < 200; i++)
@@ -63,7 +61,7 @@ public sealed class PlaybackJwksTests
         }
 
         Assert.Equal(fetches, jwks.Fetches);
-        Assert.Equal(served, server.Requests);
+        Assert.Equal(served, server.Received.Count);
     }
 
     [Theory]
@@ -75,9 +73,10 @@ public sealed class PlaybackJwksTests
     public async Task A_bad_jwks_is_bounded_logged_and_the_keys_in_force_stay(string what, int eventId)
     {
         var signer = new PlaybackJwtSigner();
-        await using var server = new JwksServer { Body = signer.Jwks(signer.Rsa) };
+        await using var server = await LoopbackHttpEndpoint.StartAsync();
+        Serve(server, signer.Jwks(signer.Rsa));
         var logs = new EventLog();
-        var options = Options(server.Url);
+        var options = Options(JwksUrl(server));
         using var jwks = new PlaybackJwks(options, LoopbackAllowed, TimeProvider.System, logs.For<PlaybackJwks>());
         var verifier = new PlaybackJwtVerifier(options, TimeProvider.System, jwks);
         Assert.True(await jwks.RefreshAsync(CancellationToken.None));
@@ -85,11 +84,12 @@ public sealed class PlaybackJwksTests
 
         switch (what)
         {
-            case "huge": server.Body = "{\"keys\":[" + new string(' ', 10_000_000) + "]}"; server.ChunkedWithoutLength = true; break;
-            case "slow": server.Delay = TimeSpan.FromSeconds(30); break;
-            case "malformed": server.Body = "{\"keys\": [ {\"kty\": "; break;
-            case "symmetric only": server.Body = "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"rsa-1\",\"k\":\"c2VjcmV0\"}]}"; break;
-            default: server.Status = 500; break;
+            // Written without a Content-Length (chunked): the cap is met while reading, not from the header.
+            case "huge": Serve(server, "{\"keys\":[" + new string(' ', 10_000_000) + "]}"); break;
+            case "slow": server.Answer(async (_, _, aborted) => await Task.Delay(TimeSpan.FromSeconds(30), aborted)); break;
+            case "malformed": Serve(server, "{\"keys\": [ {\"kty\": "); break;
+            case "symmetric only": Serve(server, "{\"keys\":[{\"kty\":\"oct\",\"kid\":\"rsa-1\",\"k\":\"c2VjcmV0\"}]}"); break;
+            default: server.Answer(500); break;
         }
 
         var started = System.Diagnostics.Stopwatch.StartNew();
@@ -103,13 +103,14 @@ public sealed class PlaybackJwksTests
     public async Task A_jwks_on_a_loopback_address_is_refused_unless_the_operator_allows_it()
     {
         var signer = new PlaybackJwtSigner();
-        await using var server = new JwksServer { Body = signer.Jwks() };
+        await using var server = await LoopbackHttpEndpoint.StartAsync();
+        Serve(server, signer.Jwks());
         var logs = new EventLog();
         var guard = new OutboundGuard(new OutboundUrlPolicy(), new DnsHostResolver());
-        using var jwks = new PlaybackJwks(Options(server.Url), guard, TimeProvider.System, logs.For<PlaybackJwks>());
+        using var jwks = new PlaybackJwks(Options(JwksUrl(server)), guard, TimeProvider.System, logs.For<PlaybackJwks>());
         Assert.False(await jwks.RefreshAsync(CancellationToken.None));
         Assert.Contains(3811, logs.Ids);
-        Assert.Equal(0, server.Requests);
+        Assert.Empty(server.Received);
         Assert.Empty(jwks.Keys.Keys);
     }
 
@@ -141,95 +142,7 @@ public sealed class PlaybackJwksTests
         }
     }
 
-    /// <summary>A one-route HTTP/1.1 server on 127.0.0.1: serves <see cref="Body"/> with <see cref="Status"/> after <see cref="Delay"/>.</summary>
-    internal sealed class JwksServer : IAsyncDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
-        private int _requests;
+    private static Uri JwksUrl(LoopbackHttpEndpoint server) => server.Url(".well-known/jwks.json");
 
-        public JwksServer()
-        {
-            _listener.Start();
-            Url = new Uri($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/.well-known/jwks.json");
-            _loop = Task.Run(AcceptAsync);
-        }
-
-        public Uri Url { get; }
-
-        public volatile string Body = "";
-
-        public volatile int Status = 200;
-
-        public TimeSpan Delay { get; set; }
-
-        public bool ChunkedWithoutLength { get; set; }
-
-        public int Requests => Volatile.Read(ref _requests);
-
-        private async Task AcceptAsync()
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                TcpClient client;
-                try
-                {
-                    client = await _listener.AcceptTcpClientAsync(_stop.Token);
-                }
-                catch (Exception) when (_stop.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                _ = Task.Run(() => ServeAsync(client));
-            }
-        }
-
-        private async Task ServeAsync(TcpClient client)
-        {
-            using (client)
-            {
-                try
-                {
-                    var stream = client.GetStream();
-                    var buffer = new byte[8192];
-                    int total = 0;
-                    while (total < buffer.Length && !Encoding.ASCII.GetString(buffer, 0, total).Contains("\r\n\r\n", StringComparison.Ordinal))
-                    {
-                        int read = await stream.ReadAsync(buffer.AsMemory(total), _stop.Token);
-                        if (read == 0) return;
-                        total += read;
-                    }
-
-                    Interlocked.Increment(ref _requests);
-                    if (Delay > TimeSpan.Zero) await Task.Delay(Delay, _stop.Token);
-                    byte[] body = Encoding.UTF8.GetBytes(Body);
-                    string head = $"HTTP/1.1 {Status} X\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                        + (ChunkedWithoutLength ? "" : $"Content-Length: {body.Length}\r\n") + "\r\n";
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes(head), _stop.Token);
-                    await stream.WriteAsync(body, _stop.Token);
-                }
-                catch (Exception e) when (e is IOException or OperationCanceledException or SocketException)
-                {
-                    // The client went away (a refused body, a timeout): nothing to do.
-                }
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            try
-            {
-                await _loop;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            _stop.Dispose();
-        }
-    }
+    private static void Serve(LoopbackHttpEndpoint server, string jwks) => server.Answer(200, jwks, "application/jwk-set+json");
 }

@@ -5,9 +5,9 @@ using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
-namespace Broadcast.Control.Tests.Playback;
+namespace Broadcast.TestSupport;
 
-/// <summary>The platform's side in tests: keys (RSA, P-256, P-384), their JWKS and tokens signed with Microsoft.IdentityModel.</summary>
+/// <summary>The platform's side in tests (unit and end to end): keys (RSA, P-256, P-384), their JWKS and tokens signed with Microsoft.IdentityModel.</summary>
 public sealed class PlaybackJwtSigner
 {
     public const string Audience = "broadcast-playback";
