@@ -17,6 +17,12 @@ public interface IPlaybackAccess
     /// then <paramref name="expiresAt"/> says until when.</summary>
     bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt);
 
+    /// <summary>As <see cref="IsAuthorized(ReadOnlySpan{char}, ReadOnlySpan{char}, out DateTimeOffset)"/> for a viewer at
+    /// <paramref name="client"/>: a token bound to a client address (a platform JWT's <c>ip</c>) works from that address only,
+    /// and never where the caller passes none.</summary>
+    bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, System.Net.IPAddress? client, out DateTimeOffset expiresAt)
+        => IsAuthorized(stream, token, out expiresAt);
+
     /// <summary>
     /// False while this node does not yet know which streams are private (a node that fetches them from elsewhere,
     /// before the first answer): every stream then counts as private, and a refused request gets 503 with

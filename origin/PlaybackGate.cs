@@ -49,7 +49,7 @@ public static class PlaybackGate
         HttpRequest request = context.Request;
         if (hasQueryToken)
         {
-            if (fromQuery.Count != 1 || !access.IsAuthorized(stream, fromQuery[0], out DateTimeOffset expiresAt))
+            if (fromQuery.Count != 1 || !access.IsAuthorized(stream, fromQuery[0], context.Connection.RemoteIpAddress, out DateTimeOffset expiresAt))
             {
                 return false;
             }
@@ -67,7 +67,7 @@ public static class PlaybackGate
         }
 
         return request.Cookies.TryGetValue(CookieName, out string? fromCookie)
-            && access.IsAuthorized(stream, fromCookie, out _);
+            && access.IsAuthorized(stream, fromCookie, context.Connection.RemoteIpAddress, out _);
     }
 
     /// <summary>403 with no body and nothing that says why (expired, forged, other stream and unknown key look alike).</summary>

@@ -11,6 +11,13 @@ internal sealed class ControlPlaybackAccess(PlaybackAccessService access) : IPla
     public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
         => access.Verify(stream, token, out expiresAt) == PlaybackTokenResult.Valid;
 
+    public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, System.Net.IPAddress? client, out DateTimeOffset expiresAt)
+    {
+        bool valid = access.Verify(stream, token, client, out var grant) == PlaybackTokenResult.Valid;
+        expiresAt = grant.ExpiresAt;
+        return valid;
+    }
+
     public string? ScopeOf(ReadOnlySpan<char> stream) => access.ScopeOf(stream);
 }
 
@@ -34,6 +41,9 @@ internal sealed class RemoteOriginPlaybackAccess : IPlaybackAccess
 
     public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
         => _access.IsAuthorized(stream, token, out expiresAt);
+
+    public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, System.Net.IPAddress? client, out DateTimeOffset expiresAt)
+        => _access.IsAuthorized(stream, token, client, out expiresAt);
 
     public string? ScopeOf(ReadOnlySpan<char> stream) => _access.ScopeOf(stream);
 }

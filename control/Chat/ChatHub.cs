@@ -1,5 +1,6 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Playback;
+using Broadcast.Control.Playback.Jwt;
 using Broadcast.Control.Security;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
@@ -47,14 +48,18 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
         var moderator = IsModerator;
         var access = Context.GetHttpContext()?.RequestServices.GetService<PlaybackAccessService>();
         var tokenExpires = default(DateTimeOffset);
+        var address = Context.GetHttpContext()?.Connection.RemoteIpAddress;
+        PlaybackGrant grant = default;
         if (!moderator && access is not null && access.IsPrivate(channel.Slug)
-            && (token is null || access.Verify(channel.Slug, token, out tokenExpires) != PlaybackTokenResult.Valid))
+            && (token is null || access.Verify(channel.Slug, token, address, out grant) != PlaybackTokenResult.Valid))
         {
             // The same answer as an unknown channel: nothing tells a caller that a private channel exists.
             throw new HubException("There is no such channel.");
         }
 
-        var viewer = chat.Identify(viewerId, Context.GetHttpContext()?.Connection.RemoteIpAddress);
+        tokenExpires = grant.ExpiresAt;
+        // A platform JWT that names its viewer (sub) gives the chat identity: the same viewer on every device, banned as one.
+        var viewer = grant.ViewerId is { } platformViewer ? chat.IdentifyPlatformViewer(platformViewer, address) : chat.Identify(viewerId, address);
         var settings = await chat.GetSettingsAsync(channel.Id, Context.ConnectionAborted).ConfigureAwait(false);
         Context.Items[ChannelKey] = channel.Id;
         Context.Items[ViewerKey] = viewer;

@@ -42,6 +42,20 @@ public sealed class ChatIdentity
     }
 
     /// <summary>
+    /// The signed viewer id of a viewer the platform names (a playback JWT's <c>sub</c>): 16 bytes of a keyed hash of it, the first
+    /// four zero (issued "long ago": the platform vouches for its viewer), so one platform viewer is one chat viewer everywhere.
+    /// </summary>
+    public string PlatformViewerId(string platformViewerId)
+    {
+        ArgumentNullException.ThrowIfNull(platformViewerId);
+        Span<byte> id = stackalloc byte[32];
+        HMACSHA256.HashData(_idKey, Encoding.UTF8.GetBytes("platform viewer\n" + platformViewerId), id);
+        id[..4].Clear();
+        var body = Base64Url(id[..16]);
+        return body + "." + Sign(body);
+    }
+
+    /// <summary>
     /// When a valid <paramref name="viewerId"/> was issued, or null when it cannot say: an id issued before ids carried
     /// their time reads as a random second, and one that reads as later than now is such an id (it counts as old).
     /// </summary>

@@ -32,6 +32,9 @@ public sealed partial class ChatReaderWatch(IHubContext<ChatHub> hub, ChatOption
 
     private sealed class Watched(HubCallerContext context, string slug, string? token, bool moderator)
     {
+        /// <summary>The viewer's address, for a token bound to one.</summary>
+        public System.Net.IPAddress? Client { get; } = context.GetHttpContext()?.Connection.RemoteIpAddress;
+
         public HubCallerContext Context { get; } = context;
 
         public string Slug { get; } = slug;
@@ -88,7 +91,7 @@ public sealed partial class ChatReaderWatch(IHubContext<ChatHub> hub, ChatOption
             if (watched.Moderator || !access.IsPrivate(watched.Slug)) continue;
             string? why = watched.Token is null ? "the channel turned private"
                 : access.Verify(watched.Slug,
-                    watched.Token, out _) != Playback.PlaybackTokenResult.Valid ? "its viewing token no longer verifies" : null;
+                    watched.Token, watched.Client, out _) != Playback.PlaybackTokenResult.Valid ? "its viewing token no longer verifies" : null;
             if (why is null || !_connections.TryRemove(id, out _)) continue;
             Interlocked.Increment(ref _revoked);
             LogRevoked(id, why);

@@ -76,6 +76,13 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
     public ChatOptions Options => options;
 
     /// <summary>The viewer behind a presented id (a fresh id when none or a forged one is presented).</summary>
+    /// <summary>The viewer a platform JWT names (<c>sub</c>): a viewer id derived from it, so it is the same on every join.</summary>
+    public ChatViewer IdentifyPlatformViewer(string platformViewerId, IPAddress? address)
+    {
+        var id = identity.PlatformViewerId(platformViewerId);
+        return new ChatViewer(id, identity.HashAddress(address), identity.AuthorTag(id));
+    }
+
     public ChatViewer Identify(string? presentedViewerId, IPAddress? address)
     {
         var id = identity.IsValid(presentedViewerId) ? presentedViewerId! : identity.NewViewerId();

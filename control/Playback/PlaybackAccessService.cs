@@ -1,6 +1,8 @@
 using System.Data.Common;
+using System.Net;
 using System.Security.Cryptography;
 using Broadcast.Control.Channels;
+using Broadcast.Control.Playback.Jwt;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
 using Microsoft.Extensions.Logging;
@@ -17,8 +19,10 @@ public sealed record MintedPlaybackToken(string Token, DateTimeOffset ExpiresAt)
 /// every <c>Playback:RefreshSeconds</c> for changes made by other nodes), so the origin's per-request check never
 /// touches the database.
 /// </summary>
+/// <remarks>A private channel also opens to a JWT the platform signed (<see cref="PlaybackJwtVerifier"/>): one more door beside
+/// the tokens minted here, taken by a token of a JWT's shape when <c>Playback:Jwt</c> is configured.</remarks>
 public sealed partial class PlaybackAccessService(ControlDatabase database, StreamKeyProtector protector, TimeProvider time,
-    ILogger<PlaybackAccessService> logger)
+    ILogger<PlaybackAccessService> logger, PlaybackJwtVerifier? jwt = null)
 {
     /// <summary>Longest token lifetime the API hands out.</summary>
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(7);
@@ -38,6 +42,30 @@ public sealed partial class PlaybackAccessService(ControlDatabase database, Stre
     /// here: <see cref="PlaybackTokenResult.UnknownChannel"/>.
     /// </summary>
     public PlaybackTokenResult Verify(ReadOnlySpan<char> slug, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
+    {
+        PlaybackTokenResult result = Verify(slug, token, null, out PlaybackGrant grant);
+        expiresAt = grant.ExpiresAt;
+        return result;
+    }
+
+    /// <summary>
+    /// As <see cref="Verify(ReadOnlySpan{char}, ReadOnlySpan{char}, out DateTimeOffset)"/> from <paramref name="client"/> (a JWT bound
+    /// to an address needs it), with what the token grants (the platform's viewer id for chat).
+    /// </summary>
+    public PlaybackTokenResult Verify(ReadOnlySpan<char> slug, ReadOnlySpan<char> token, IPAddress? client, out PlaybackGrant grant)
+    {
+        grant = default;
+        if (jwt is { Enabled: true } && PlaybackJwtVerifier.LooksLikeJwt(token))
+        {
+            return _snapshot.PrivateChannelIds.ContainsKey(slug) ? jwt.Verify(slug, token, client, out grant) : PlaybackTokenResult.UnknownChannel;
+        }
+
+        PlaybackTokenResult own = VerifyOwn(slug, token, out DateTimeOffset expiresAt);
+        if (own == PlaybackTokenResult.Valid) grant = new PlaybackGrant(expiresAt, null);
+        return own;
+    }
+
+    private PlaybackTokenResult VerifyOwn(ReadOnlySpan<char> slug, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
     {
         expiresAt = default;
         Snapshot snapshot = _snapshot;

@@ -16,6 +16,21 @@ public enum PlaybackTokenResult
 
     /// <summary>The stream is no private channel this node knows, so there is no channel for the token to belong to.</summary>
     UnknownChannel,
+
+    /// <summary>A JWT whose <c>nbf</c> is still ahead.</summary>
+    NotYetValid,
+
+    /// <summary>A JWT for another audience or issuer.</summary>
+    WrongAudience,
+
+    /// <summary>A JWT that does not name this channel (nor <c>*</c>).</summary>
+    WrongChannel,
+
+    /// <summary>A JWT bound (<c>ip</c>) to another client address, or presented where the address is not known.</summary>
+    WrongClient,
+
+    /// <summary>A JWT signed with an algorithm not taken (<c>none</c>, HMAC…) or not its key's.</summary>
+    BadAlgorithm,
 }
 
 /// <summary>

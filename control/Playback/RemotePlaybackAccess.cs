@@ -21,7 +21,7 @@ namespace Broadcast.Control.Playback;
 /// Retry-After, as <c>/readyz</c> does); once one has arrived it stays in force while the control plane is unreachable.
 /// The origin asks it through the server's adapter; <see cref="Withdrawn"/> tells the node's cache which streams' copies to drop.
 /// </summary>
-public sealed class RemotePlaybackAccess(TimeProvider time)
+public sealed class RemotePlaybackAccess(TimeProvider time, Jwt.PlaybackJwtVerifier? jwt = null)
 {
     private volatile Snapshot? _snapshot;
 
@@ -49,9 +49,26 @@ public sealed class RemotePlaybackAccess(TimeProvider time)
         => _snapshot is { } snapshot && snapshot.PrivateChannelIds.TryGetValue(stream, out string? channelId) ? PlaybackScope.Of(channelId) : null;
 
     public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, out DateTimeOffset expiresAt)
+        => IsAuthorized(stream, token, null, out expiresAt);
+
+    /// <summary>As above from <paramref name="client"/>: a platform JWT (<c>Playback:Jwt</c>, configured on this node too) is
+    /// verified here with this node's copy of the platform's keys.</summary>
+    public bool IsAuthorized(ReadOnlySpan<char> stream, ReadOnlySpan<char> token, System.Net.IPAddress? client, out DateTimeOffset expiresAt)
     {
         expiresAt = default;
         Snapshot? snapshot = _snapshot;
+        if (jwt is { Enabled: true } && Jwt.PlaybackJwtVerifier.LooksLikeJwt(token))
+        {
+            if (snapshot is null || !snapshot.PrivateChannelIds.ContainsKey(stream)
+                || jwt.Verify(stream, token, client, out Jwt.PlaybackGrant grant) != PlaybackTokenResult.Valid)
+            {
+                return false;
+            }
+
+            expiresAt = grant.ExpiresAt;
+            return true;
+        }
+
         if (snapshot is null
             || !snapshot.PrivateChannelIds.TryGetValue(stream, out string? channelId)
             || PlaybackToken.Verify(token, stream, channelId, time.GetUtcNow().ToUnixTimeSeconds(), snapshot.Keys) != PlaybackTokenResult.Valid
@@ -290,6 +307,7 @@ public sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, s
         }
 
         services.AddSingleton(From(configuration));
+        services.AddPlaybackJwt(configuration);
         services.AddSingleton<RemotePlaybackAccess>();
         services.AddSingleton<RemotePlaybackRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<RemotePlaybackRefresher>());

@@ -315,7 +315,7 @@ public static class RoomEndpoints
         if (access is null || (access.IsReady && !access.IsPrivate(channel))) return true;
         if (context.RequestServices.GetRequiredService<RoomLobby>().IsInvite(channel, invite)) return true;
         return WhepEndpoints.PlaybackTokenOf(context.Request) is { Length: > 0 } token && access.IsReady
-            && access.IsAuthorized(channel, token, out _);
+            && access.IsAuthorized(channel, token, context.Connection.RemoteIpAddress, out _);
     }
 
     private static async Task<bool> IsChannelAsync(HttpContext context, string channel) =>

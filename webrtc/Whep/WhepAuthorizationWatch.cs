@@ -60,7 +60,7 @@ public sealed partial class WhepAuthorizationWatch(WhepService whep, IPlaybackAc
         // A node that does not know yet which channels are private admits nobody, so it has no session to judge.
         if (!access.IsReady || !access.IsPrivate(grant.Channel)) return null;
         if (grant.PlaybackToken is null) return "the channel turned private";
-        return access.IsAuthorized(grant.Channel, grant.PlaybackToken, out _) ? null : "its playback token expired or was revoked";
+        return access.IsAuthorized(grant.Channel, grant.PlaybackToken, grant.Client, out _) ? null : "its playback token expired or was revoked";
     }
 
     [LoggerMessage(EventId = 8212, Level = LogLevel.Information, Message = "WHEP {Channel}: session {SessionId} ended: {Reason}")]

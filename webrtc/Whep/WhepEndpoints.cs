@@ -241,7 +241,7 @@ public static class WhepEndpoints
             return false;
         }
 
-        if (!access.IsAuthorized(channel, token, out _))
+        if (!access.IsAuthorized(channel, token, context.Connection.RemoteIpAddress, out _))
         {
             refusal = StatusCodes.Status403Forbidden;
             why = "the playback token is not valid for this channel";

@@ -12,7 +12,7 @@ public readonly record struct WhepStatus(int Viewers, int Cap, bool JanusUp, lon
     int RelayFeeds = 0, int RelayedChannels = 0, long EvictedUnconnected = 0, int Pending = 0);
 
 /// <summary>A WHEP session's channel and resource id, and the playback token it was admitted with (null: the channel was public).</summary>
-public readonly record struct WhepSessionGrant(string Channel, string Id, string? PlaybackToken);
+public readonly record struct WhepSessionGrant(string Channel, string Id, string? PlaybackToken, System.Net.IPAddress? Client = null);
 
 /// <summary>A WHEP session that was set up: its resource id, Janus's SDP answer for the viewer and the session's entity tag.</summary>
 public sealed record WhepAnswer(string Id, string Sdp, string ETag);

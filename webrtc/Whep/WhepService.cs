@@ -311,7 +311,7 @@ public sealed partial class WhepService : IAsyncDisposable
         lock (_gate)
         {
             var grants = new List<WhepSessionGrant>(_sessions.Count);
-            foreach (var session in _sessions.Values) grants.Add(new WhepSessionGrant(session.Channel, session.Id, session.PlaybackToken));
+            foreach (var session in _sessions.Values) grants.Add(new WhepSessionGrant(session.Channel, session.Id, session.PlaybackToken, session.Client));
             return grants;
         }
     }

@@ -41,7 +41,7 @@ internal static class PrivatePlayback
         }
 
         string? presented = page.Request.Query["token"];
-        if (presented is not null && access.Verify(page.Channel.Slug, presented, out _) == PlaybackTokenResult.Valid)
+        if (presented is not null && access.Verify(page.Channel.Slug, presented, page.HttpContext.Connection.RemoteIpAddress, out _) == PlaybackTokenResult.Valid)
         {
             return WatchAccess.Token;
         }

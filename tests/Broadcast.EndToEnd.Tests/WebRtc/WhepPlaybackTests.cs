@@ -11,7 +11,8 @@ namespace Broadcast.EndToEnd.Tests.WebRtc;
 
 /// <summary>
 /// One server (which starts its own Janus on the first WHEP request) and one headless Chromium with host candidates
-/// un-hidden (no mDNS), shared by the WHEP tests; the node's viewer cap is 1 so the cap is tested too.
+/// un-hidden (no mDNS), shared by the WHEP tests; the node's viewer cap is 1 so the cap is tested too. The platform's
+/// JWKS is served on loopback, so a private channel also takes the platform's JWTs.
 /// </summary>
 public sealed class WhepFixture : IAsyncLifetime
 {
@@ -19,12 +20,21 @@ public sealed class WhepFixture : IAsyncLifetime
 
     public BrowserHost Browser { get; private set; } = null!;
 
+    /// <summary>The platform's signing keys; its P-256 key is in the JWKS the server reads.</summary>
+    public PlaybackJwtSigner Platform { get; } = new();
+
+    private LoopbackHttpEndpoint? _jwks;
+
     public async Task InitializeAsync()
     {
+        _jwks = await LoopbackHttpEndpoint.StartAsync();
+        _jwks.Answer(200, Platform.Jwks(Platform.P256), "application/jwk-set+json");
         Server = await ServerProcess.StartAsync(new ServerOptions
         {
             ExtraArguments = ["--Transcode:Enabled=false", "--Whep:MaxViewersPerNode=1", "--Whep:IdleStop=00:00:02",
-                "--Whep:IceServers:0:Url=stun:stun.example.net:3478", "--Whep:ConnectTimeout=00:00:06"],
+                "--Whep:IceServers:0:Url=stun:stun.example.net:3478", "--Whep:ConnectTimeout=00:00:06",
+                $"--Playback:Jwt:JwksUrl={_jwks.Url(".well-known/jwks.json")}", $"--Playback:Jwt:Audience={PlaybackJwtSigner.Audience}",
+                "--Outbound:AllowedNetworks=127.0.0.1/32"],
         });
         Browser = await BrowserHost.StartAsync(extraArguments: ["--disable-features=WebRtcHideLocalIpsWithMdns"]);
     }
@@ -33,14 +43,15 @@ public sealed class WhepFixture : IAsyncLifetime
     {
         if (Browser is not null) await Browser.DisposeAsync();
         if (Server is not null) await Server.DisposeAsync();
+        if (_jwks is not null) await _jwks.DisposeAsync();
     }
 }
 
 /// <summary>
 /// Real-time playback end to end: ffmpeg publishes RTMP, a plain WHEP page (tests/players/whep.html, not our watch page)
 /// in Chromium posts its offer, Janus (NoSIP) answers and relays our RTP, and the page reports decoded frames; DELETE
-/// ends the session. A B-frame source gets the WebRTC rung; a private channel needs its token; the cap sends the next
-/// viewer away with 503.
+/// ends the session. A B-frame source gets the WebRTC rung; a private channel needs its token (minted, or the platform's
+/// JWT); the cap sends the next viewer away with 503.
 /// </summary>
 public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper output) : IClassFixture<WhepFixture>
 {
@@ -142,6 +153,24 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
         }
 
         var page = await PlayAsync(id, slug, token);
+        try
+        {
+            await WaitForFramesAsync(page, 10);
+            Assert.Equal(200, await page.EvaluateAsync<int>("() => window.__whepStop()"));
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+
+        // The platform's JWT (its key from the JWKS on loopback) opens WHEP too; one for another channel does not.
+        string Jwt(string channel) => PlaybackJwtSigner.Sign(fixture.Platform.P256, "ES256", new Dictionary<string, object> { ["channel"] = channel });
+        using (var elsewhere = await PostOfferAsync(slug, SketchOffer, bearer: Jwt("another-channel")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, elsewhere.StatusCode);
+        }
+
+        page = await PlayAsync(id, slug, Jwt(slug));
         try
         {
             await WaitForFramesAsync(page, 10);
