@@ -154,13 +154,20 @@ public sealed partial class ApiKeyService(IApiKeyRepository keys, IChannelReposi
     private void LogRefusedOncePerMinute(string id, ApiKeyRefusal refusal, DateTimeOffset now)
     {
         if (_refusalLogged.TryGetValue(id, out var last) && now - last < TimeSpan.FromMinutes(1)) return;
-        if (_refusalLogged.Count > 2 * MaxKeys)
-        {
-            foreach (var (k, at) in _refusalLogged)
-                if (now - at >= TimeSpan.FromMinutes(1)) _refusalLogged.TryRemove(k, out _);
-        }
         _refusalLogged[id] = now;
+        ForgetOldPastTwiceTheCap(_refusalLogged, now, TimeSpan.FromMinutes(1));
         LogRefused(logger, id, refusal);
+    }
+
+    /// <summary>
+    /// A table keyed by key id holds live keys (at most <see cref="MaxKeys"/>) and keys revoked elsewhere: past twice the cap,
+    /// the entries older than <paramref name="age"/> go.
+    /// </summary>
+    private static void ForgetOldPastTwiceTheCap(ConcurrentDictionary<string, DateTimeOffset> table, DateTimeOffset now, TimeSpan age)
+    {
+        if (table.Count <= 2 * MaxKeys) return;
+        foreach (var (id, at) in table)
+            if (now - at >= age) table.TryRemove(id, out _);
     }
 
     private async Task TouchAsync(ApiKey key, DateTimeOffset now, CancellationToken cancellationToken)
@@ -173,14 +180,8 @@ public sealed partial class ApiKeyService(IApiKeyRepository keys, IChannelReposi
             return;
         }
         _lastWritten[key.Id] = now;
-        // Keys revoked on other nodes leave their entry here: past twice the cap, what is older than the resolution goes.
-        if (_lastWritten.Count > 2 * MaxKeys)
-        {
-            foreach (var (id, at) in _lastWritten)
-            {
-                if (now - at >= LastUsedResolution) _lastWritten.TryRemove(id, out _);
-            }
-        }
+        // Keys revoked on other nodes leave their entry here.
+        ForgetOldPastTwiceTheCap(_lastWritten, now, LastUsedResolution);
         await keys.SetLastUsedAsync(key.Id, now, cancellationToken).ConfigureAwait(false);
     }
 
