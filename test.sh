@@ -79,13 +79,17 @@ export BROADCAST_TEST_S3="http://127.0.0.1:$S3PORT"
 
 dotnet build Broadcast.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 
+# One test project's run, its TRX in the results folder (the closing totals read them).
+dotnet_test() { # project
+  dotnet test "$1" -c Release --no-build -nologo --logger "trx;LogFileName=$(basename "$1").trx" --results-directory "$results"
+}
+
 # One test project; its output is printed whole when it ends (two run at once), and a failure leaves a mark.
 run_tests() { # project
   local project=$1
   local name; name=$(basename "$project")
   local start=$SECONDS
-  if ! dotnet test "$project" -c Release --no-build -nologo --logger "trx;LogFileName=$name.trx" \
-    --results-directory "$results" >"$results/$name.log" 2>&1; then
+  if ! dotnet_test "$project" >"$results/$name.log" 2>&1; then
     touch "$results/$name.failed"
   fi
   flock "$results/print.lock" bash -c 'echo "== $1 ($2 s)"; cat "$3"' _ "$name" "$((SECONDS - start))" "$results/$name.log"
@@ -122,9 +126,7 @@ if [[ $FAST -eq 0 ]]; then
   # Alone, and streamed as it runs: it is the longest phase.
   e2e_start=$SECONDS
   echo "== Broadcast.EndToEnd.Tests"
-  if ! dotnet test tests/Broadcast.EndToEnd.Tests -c Release --no-build -nologo \
-    --logger "trx;LogFileName=Broadcast.EndToEnd.Tests.trx" --results-directory "$results" 2>&1 \
-    | tee "$results/Broadcast.EndToEnd.Tests.log"; then
+  if ! dotnet_test tests/Broadcast.EndToEnd.Tests 2>&1 | tee "$results/Broadcast.EndToEnd.Tests.log"; then
     status=1
   fi
   echo "== end-to-end: $((SECONDS - e2e_start)) s"
