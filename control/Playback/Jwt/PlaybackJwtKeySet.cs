@@ -15,6 +15,7 @@ public sealed record PlaybackJwtKey(SecurityKey Key, string? KeyId, string? Algo
             ("RS256", PlaybackJwtKeyFamily.Rsa) => true,
             ("ES256", PlaybackJwtKeyFamily.P256) => true,
             ("ES384", PlaybackJwtKeyFamily.P384) => true,
+            (Ed25519SecurityKey.Algorithm, PlaybackJwtKeyFamily.Ed25519) => true,
             _ => false,
         };
 }
@@ -24,6 +25,9 @@ public enum PlaybackJwtKeyFamily
     Rsa,
     P256,
     P384,
+
+    /// <summary>RFC 8037: EdDSA over Ed25519 (<see cref="Ed25519SecurityKey"/>).</summary>
+    Ed25519,
 }
 
 /// <summary>
@@ -59,8 +63,8 @@ public sealed class PlaybackJwtKeySet
     public PlaybackJwtKeySet With(IReadOnlyList<PlaybackJwtKey> keys) => new(keys, Generation + 1);
 
     /// <summary>
-    /// The signing keys of a JWKS document (RSA of at least 2048 bits, EC P-256 or P-384; <c>use</c> absent or <c>sig</c>); other keys
-    /// (symmetric <c>oct</c>, OKP, encryption keys) are skipped and named in <paramref name="skipped"/>. Throws
+    /// The signing keys of a JWKS document (RSA of at least 2048 bits, EC P-256 or P-384, OKP Ed25519; <c>use</c> absent or <c>sig</c>);
+    /// other keys (symmetric <c>oct</c>, X25519, encryption keys) are skipped and named in <paramref name="skipped"/>. Throws
     /// <see cref="FormatException"/> for a document that is not a JWKS, or holds more than <see cref="PlaybackJwtOptions.MaxKeys"/> keys.
     /// </summary>
     public static List<PlaybackJwtKey> ParseJwks(string json, List<string> skipped)
@@ -139,12 +143,35 @@ public sealed class PlaybackJwtKeySet
         }
         catch (Exception e) when (e is ArgumentException or CryptographicException)
         {
-            throw new FormatException("a PEM public key that is neither RSA nor EC P-256/P-384 (Ed25519 is not supported by " +
-                "Microsoft.IdentityModel): " + e.Message, e);
+            if (Ed25519Pem(trimmed) is { } ed) return new PlaybackJwtKey(ed, null, null, PlaybackJwtKeyFamily.Ed25519);
+            throw new FormatException("a PEM public key that is neither RSA, EC P-256/P-384 nor Ed25519: " + e.Message, e);
         }
     }
 
+    private static Ed25519SecurityKey? Ed25519Pem(string pem)
+    {
+        var fields = PemEncoding.Find(pem);
+        if (pem[fields.Label] is not "PUBLIC KEY") return null;
+        byte[] der = new byte[fields.DecodedDataLength];
+        return Convert.TryFromBase64Chars(pem[fields.Base64Data], der, out int written) && written == der.Length
+            ? Ed25519SecurityKey.FromSubjectPublicKeyInfo(der)
+            : null;
+    }
+
     private static PlaybackJwtKey? FromJwk(JsonWebKey jwk, out string? why)
+    {
+        var key = KeyOf(jwk, out why);
+        // RFC 8725 §3.1: an alg the key cannot verify (ES256 on an RSA or Ed25519 key) is a mistake said at once, not a key that verifies nothing.
+        if (key is { Algorithm: { } alg } && !key.Verifies(alg))
+        {
+            why = $"alg '{alg}' does not fit a {key.Family} key";
+            return null;
+        }
+
+        return key;
+    }
+
+    private static PlaybackJwtKey? KeyOf(JsonWebKey jwk, out string? why)
     {
         why = null;
         if (jwk.Use is { Length: > 0 } use && use != "sig")
@@ -176,8 +203,26 @@ public sealed class PlaybackJwtKeySet
                 if (jwk.Crv == JsonWebKeyECTypes.P384) return new PlaybackJwtKey(jwk, kid, alg, PlaybackJwtKeyFamily.P384);
                 why = $"curve '{jwk.Crv}' is not P-256 or P-384";
                 return null;
+            case "OKP" when jwk.X is { Length: > 0 }:
+                if (jwk.Crv != "Ed25519")
+                {
+                    why = $"curve '{jwk.Crv}' is not Ed25519";
+                    return null;
+                }
+
+                try
+                {
+                    return new PlaybackJwtKey(new Ed25519SecurityKey(Base64UrlEncoder.DecodeBytes(jwk.X)) { KeyId = kid }, kid, alg,
+                        PlaybackJwtKeyFamily.Ed25519);
+                }
+                catch (FormatException e)
+                {
+                    why = e.Message;
+                    return null;
+                }
+
             default:
-                why = $"key type '{jwk.Kty}' is not RSA or EC public key (symmetric keys and Ed25519 are not taken)";
+                why = $"key type '{jwk.Kty}' is not an RSA, EC or OKP public key (symmetric keys are not taken)";
                 return null;
         }
     }

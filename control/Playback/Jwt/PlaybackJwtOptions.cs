@@ -11,9 +11,8 @@ public sealed record PlaybackJwtOptions
 {
     public const string Section = "Playback:Jwt";
 
-    /// <summary>The algorithms a playback JWT may be signed with (RFC 7518 §3.1). EdDSA is not among them: Microsoft.IdentityModel
-    /// 8.x has no Ed25519 signature provider.</summary>
-    public static IReadOnlyList<string> Algorithms { get; } = ["RS256", "ES256", "ES384"];
+    /// <summary>The algorithms a playback JWT may be signed with (RFC 7518 §3.1, RFC 8037 §3.1 for EdDSA over Ed25519).</summary>
+    public static IReadOnlyList<string> Algorithms { get; } = ["RS256", "ES256", "ES384", Ed25519SecurityKey.Algorithm];
 
     /// <summary>The platform's JWKS (RFC 7517 §5), fetched through the outbound URL policy; null when keys are configured only.</summary>
     public Uri? JwksUrl { get; init; }

@@ -10,7 +10,7 @@ public readonly record struct PlaybackGrant(DateTimeOffset ExpiresAt, string? Vi
 
 /// <summary>
 /// Playback JWTs signed by the platform (docs/integration.md, "JWT playback"), verified by Microsoft.IdentityModel's
-/// <see cref="JsonWebTokenHandler"/>: RS256, ES256 or ES384 only (RFC 8725 §3.1: no <c>none</c>, no HMAC, and a key verifies only its
+/// <see cref="JsonWebTokenHandler"/>: RS256, ES256, ES384 or EdDSA (Ed25519, through <see cref="Ed25519SecurityKey"/>) only (RFC 8725 §3.1: no <c>none</c>, no HMAC, and a key verifies only its
 /// own family), <c>aud</c> (and <c>iss</c> when configured), <c>exp</c> required and <c>nbf</c> honoured with
 /// <c>Playback:Jwt:ClockSkewSeconds</c>. Then the claims of ours: <c>channel</c> (a slug, an array of slugs, or <c>*</c>), <c>ip</c>
 /// (the one client address it plays from) and <c>sub</c> (the viewer, for chat). The request path does no I/O: the keys are in

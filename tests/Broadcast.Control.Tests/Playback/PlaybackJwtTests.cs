@@ -24,7 +24,7 @@ public sealed class PlaybackJwtTests
     internal static PlaybackJwtOptions Options(params string[] keys) => new()
     {
         PublicKeys = keys.Length > 0 ? keys : [.. new SecurityKey[] { Signer.Rsa, Signer.P256, Signer.P384 }
-            .Select(k => JsonSerializer.Serialize(PlaybackJwtSigner.PublicJwk(k)))],
+            .Select(k => JsonSerializer.Serialize(PlaybackJwtSigner.PublicJwk(k))), JsonSerializer.Serialize(Signer.Ed25519Jwk())],
         Audience = PlaybackJwtSigner.Audience,
         Issuer = PlaybackJwtSigner.Issuer,
         ClockSkew = TimeSpan.FromSeconds(30),
@@ -50,6 +50,8 @@ public sealed class PlaybackJwtTests
         string[] parts = good.Split('.');
         var tamperedPayload = new Dictionary<string, object>(payload) { ["channel"] = "*" };
         byte[] rsaPublicPem = Encoding.ASCII.GetBytes(Signer.Rsa.Rsa.ExportSubjectPublicKeyInfoPem());
+        string eddsa = Signer.SignEdDsa(Claims("members"), now.AddMinutes(10));
+        string[] edParts = eddsa.Split('.');
         return new TheoryData<string, string, PlaybackTokenResult>
         {
             { "expired", Rs256("members", expires: now.AddMinutes(-2)), PlaybackTokenResult.Expired },
@@ -72,6 +74,15 @@ public sealed class PlaybackJwtTests
             { "bound to another address", PlaybackJwtSigner.Sign(Signer.P256, "ES256",
                 new Dictionary<string, object> { ["channel"] = "members", ["ip"] = "198.51.100.1" }, now.AddMinutes(10)), PlaybackTokenResult.WrongClient },
             { "not a JWT", "eyJhbGciOiJSUzI1NiJ9.not-base64!.x", PlaybackTokenResult.BadSignature },
+            { "EdDSA expired", Signer.SignEdDsa(Claims("members"), now.AddMinutes(-2)), PlaybackTokenResult.Expired },
+            { "EdDSA tampered payload", edParts[0] + "." + PlaybackJwtSigner.Part(JsonSerializer.SerializeToUtf8Bytes(tamperedPayload)) + "." + edParts[2],
+                PlaybackTokenResult.BadSignature },
+            { "EdDSA signature of another key", Signer.SignEdDsa(Claims("members"), now.AddMinutes(10)).Split('.')[0] + "." + edParts[1] + "."
+                + PlaybackJwtSigner.Part(new byte[64]), PlaybackTokenResult.BadSignature },
+            { "EdDSA header on the RSA key", PlaybackJwtSigner.Forge(new { alg = "EdDSA", kid = "rsa-1" }, payload, new byte[64]),
+                PlaybackTokenResult.BadSignature },
+            { "RS256 header on the Ed25519 key", PlaybackJwtSigner.Forge(new { alg = "RS256", kid = PlaybackJwtSigner.Ed25519Kid }, payload, new byte[256]),
+                PlaybackTokenResult.BadSignature },
             { "header only", "eyJhbGciOiJSUzI1NiJ9eyJ0eXAiOiJKV1QifQ..", PlaybackTokenResult.BadSignature },
         };
     }
@@ -91,13 +102,16 @@ public sealed class PlaybackJwtTests
     [InlineData("RS256")]
     [InlineData("ES256")]
     [InlineData("ES384")]
+    [InlineData("EdDSA")]
     public void Accepted_tokens_grant_until_exp_with_the_viewer_id(string algorithm)
     {
-        SecurityKey key = algorithm switch { "RS256" => Signer.Rsa, "ES256" => Signer.P256, _ => Signer.P384 };
         var clock = new ManualClock(Now);
         var verifier = new PlaybackJwtVerifier(Options(), clock);
-        string token = PlaybackJwtSigner.Sign(key, algorithm, new Dictionary<string, object> { ["channel"] = new[] { "members", "other" }, ["sub"] = "v-1",
-            ["ip"] = Viewer.ToString() }, Now.UtcDateTime.AddMinutes(10), Now.UtcDateTime.AddSeconds(10));
+        var claims = new Dictionary<string, object> { ["channel"] = new[] { "members", "other" }, ["sub"] = "v-1", ["ip"] = Viewer.ToString() };
+        string token = algorithm == "EdDSA"
+            ? Signer.SignEdDsa(claims, Now.UtcDateTime.AddMinutes(10), Now.UtcDateTime.AddSeconds(10))
+            : PlaybackJwtSigner.Sign(algorithm switch { "RS256" => Signer.Rsa, "ES256" => Signer.P256, _ => Signer.P384 }, algorithm, claims,
+                Now.UtcDateTime.AddMinutes(10), Now.UtcDateTime.AddSeconds(10));
 
         Assert.True(PlaybackJwtVerifier.LooksLikeJwt(token));
         // nbf ten seconds ahead is within the skew; the token is bound to the viewer's address (an IPv4-mapped form is the same).
@@ -122,6 +136,46 @@ public sealed class PlaybackJwtTests
         string token = PlaybackJwtSigner.Sign(key, "ES384", new Dictionary<string, object> { ["channel"] = "*" }, Now.UtcDateTime.AddMinutes(1));
         Assert.Equal(PlaybackTokenResult.Valid, verifier.Verify("anything", token, null, out var grant));
         Assert.Null(grant.ViewerId);
+    }
+
+    [Fact]
+    public void An_ed25519_pem_key_without_kid_verifies_eddsa_and_only_eddsa()
+    {
+        var verifier = new PlaybackJwtVerifier(Options(Signer.Ed25519Pem()), new ManualClock(Now));
+        string token = Signer.SignEdDsa(new Dictionary<string, object> { ["channel"] = "members" }, Now.UtcDateTime.AddMinutes(1), kid: null);
+        Assert.Equal(PlaybackTokenResult.Valid, verifier.Verify("members", token, null, out _));
+        // The same key as an OKP JWK naming another algorithm is refused at once: RFC 8725 §3.1, one key, one algorithm.
+        var jwk = Signer.Ed25519Jwk();
+        jwk["alg"] = "ES256";
+        Assert.Contains("alg 'ES256' does not fit a Ed25519 key", Assert.Throws<InvalidOperationException>(
+            () => new PlaybackJwtVerifier(Options(JsonSerializer.Serialize(jwk)), new ManualClock(Now))).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_jwks_takes_ed25519_keys_and_skips_x25519_ones()
+    {
+        var okp = Signer.Ed25519Jwk("ed-jwks");
+        var x25519 = new Dictionary<string, string> { ["kty"] = "OKP", ["crv"] = "X25519", ["kid"] = "dh-1", ["x"] = okp["x"] };
+        string jwks = JsonSerializer.Serialize(new { keys = new object[] { PlaybackJwtSigner.PublicJwk(Signer.Rsa), okp, x25519 } });
+        var skipped = new List<string>();
+        var keys = PlaybackJwtKeySet.ParseJwks(jwks, skipped);
+        Assert.Equal(["rsa-1", "ed-jwks"], keys.Select(k => k.KeyId));
+        Assert.Equal(PlaybackJwtKeyFamily.Ed25519, keys[1].Family);
+        Assert.True(keys[1].Verifies("EdDSA"));
+        Assert.False(keys[1].Verifies("ES256"));
+        Assert.Equal(["dh-1: curve 'X25519' is not Ed25519"], skipped);
+    }
+
+    [Theory]
+    [InlineData("""{"kty":"OKP","crv":"X25519","x":"hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo"}""", "X25519")]
+    [InlineData("""{"kty":"OKP","crv":"Ed448","x":"X9dEm1m0Yf0s54fsYWrUah2hNCSFpw4fig6nXYDpZ3jt8SR2m0bHBhvWeD3x5Q9s0foavq_oJWGA"}""", "Ed448")]
+    [InlineData("""{"kty":"OKP","crv":"Ed25519","x":"AAAA"}""", "32 bytes")]
+    [InlineData("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----", "neither RSA")]
+    public void Unusable_okp_keys_are_named_at_startup(string key, string why)
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => new PlaybackJwtVerifier(Options(key.Replace("\\n", "\n", StringComparison.Ordinal)),
+            TimeProvider.System));
+        Assert.Contains(why, e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
