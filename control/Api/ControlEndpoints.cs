@@ -24,7 +24,7 @@ public static class ControlEndpoints
             .WithTags("channels");
         group.MapPost("", CreateAsync).Accepts<CreateChannelRequest>("application/json").Produces<ChannelResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
-        group.MapGet("", ListAsync).Produces<List<ChannelResponse>>();
+        group.MapGet("", ListAsync).Produces<List<ChannelResponse>>().FilteredToKeyChannels();
         group.MapGet("/{id}", GetAsync).Produces<ChannelResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPatch("/{id}", (string id, HttpContext c, ChannelService s, PublicUrls u, CancellationToken ct) => UpdateAsync(id, c, s, u,
             replace: false, ct))
@@ -88,7 +88,8 @@ public static class ControlEndpoints
     private static async Task<IResult> ListAsync(HttpRequest request, ChannelService channels, PublicUrls urls, CancellationToken cancellationToken)
     {
         var list = await channels.ListAsync(cancellationToken).ConfigureAwait(false);
-        var body = list.Select(c => ToResponse(c, c.StreamKeyHint, request, urls)).ToList();
+        var limit = ApiKeyClaims.LimitedChannels(request.HttpContext.User);
+        var body = list.Where(c => limit is null || limit.Contains(c.Id)).Select(c => ToResponse(c, c.StreamKeyHint, request, urls)).ToList();
         return Results.Json(body, ControlJsonContext.Default.ListChannelResponse);
     }
 

@@ -20,8 +20,8 @@ public static class EventEndpoints
             .RequireScopes(ApiScopes.EventsRead, ApiScopes.EventsWrite);
         events.MapPost("", CreateAsync).Accepts<EventRequest>("application/json").Produces<EventResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
-        events.MapGet("", ListAsync).Produces<List<EventResponse>>().ProducesValidationProblem();
-        events.MapGet("/{id}", GetAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        events.MapGet("", ListAsync).Produces<List<EventResponse>>().ProducesValidationProblem().FilteredToKeyChannels();
+        events.MapGet("/{id}", GetAsync).Produces<EventResponse>().ProducesProblem(StatusCodes.Status404NotFound).FilteredToKeyChannels();
         events.MapPut("/{id}", (string id, HttpContext c, EventService s, CancellationToken ct) => UpdateAsync(id, c, s, replace: true, ct))
             .Accepts<EventRequest>("application/json").Produces<EventResponse>().ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict);
@@ -34,8 +34,9 @@ public static class EventEndpoints
 
         var recordings = endpoints.MapGroup("/api/recordings").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("recordings")
             .RequireScopes(ApiScopes.RecordingsRead, ApiScopes.RecordingsWrite);
-        recordings.MapGet("", ListRecordingsAsync).Produces<List<RecordingResponse>>();
-        recordings.MapGet("/{id}", GetRecordingAsync).Produces<RecordingResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        recordings.MapGet("", ListRecordingsAsync).Produces<List<RecordingResponse>>().FilteredToKeyChannels();
+        recordings.MapGet("/{id}", GetRecordingAsync).Produces<RecordingResponse>().ProducesProblem(StatusCodes.Status404NotFound)
+            .FilteredToKeyChannels();
         recordings.MapDelete("/{id}", DeleteRecordingAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }
@@ -83,14 +84,16 @@ public static class EventEndpoints
         if (f is not null && t is not null && t <= f) errors["to"] = ["The to must be after from."];
         if (errors.Count > 0) return RequestBodies.Invalid(errors);
         var list = await events.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, f, t, cancellationToken).ConfigureAwait(false);
-        var responses = await PullSourceEndpoints.WithEventSourcesAsync(context, list.Select(e => e.ToResponse(events.PublishLead)).ToList(),
+        var responses = await PullSourceEndpoints.WithEventSourcesAsync(context, list.Where(e => ApiKeyClaims.MaySee(context.User, e.ChannelId))
+                .Select(e => e.ToResponse(events.PublishLead)).ToList(),
             cancellationToken)
             .ConfigureAwait(false);
         return Results.Json(responses, ControlJsonContext.Default.ListEventResponse);
     }
 
     private static async Task<IResult> GetAsync(string id, HttpContext context, EventService events, CancellationToken cancellationToken)
-        => await events.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } ev
+        // Another channel's event is answered as one that does not exist, to a key limited to channels.
+        => await events.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } ev && ApiKeyClaims.MaySee(context.User, ev.ChannelId)
             ? Results.Json(await PullSourceEndpoints.WithEventSourceAsync(context, ev.ToResponse(events.PublishLead),
                 cancellationToken).ConfigureAwait(false),
                 ControlJsonContext.Default.EventResponse)
@@ -181,12 +184,13 @@ public static class EventEndpoints
         var list = await recordings.ListAsync(string.IsNullOrEmpty(channelId) ? null : channelId, string.IsNullOrEmpty(eventId) ? null : eventId,
             cancellationToken).ConfigureAwait(false);
         var http = urls.HttpBase(request);
-        return Results.Json(list.Select(r => r.ToResponse(http)).ToList(), ControlJsonContext.Default.ListRecordingResponse);
+        return Results.Json(list.Where(r => ApiKeyClaims.MaySee(request.HttpContext.User, r.ChannelId)).Select(r => r.ToResponse(http)).ToList(),
+            ControlJsonContext.Default.ListRecordingResponse);
     }
 
     private static async Task<IResult> GetRecordingAsync(string id, HttpRequest request, RecordingService recordings, PublicUrls urls,
         CancellationToken cancellationToken)
-        => await recordings.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } r
+        => await recordings.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } r && ApiKeyClaims.MaySee(request.HttpContext.User, r.ChannelId)
             ? Results.Json(r.ToResponse(urls.HttpBase(request)), ControlJsonContext.Default.RecordingResponse)
             : RequestBodies.NotFound("Recording", id);
 

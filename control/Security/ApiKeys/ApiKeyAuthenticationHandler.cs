@@ -25,6 +25,18 @@ public static class ApiKeyClaims
     }
 
     public static bool IsApiKey(ClaimsPrincipal user) => user.HasClaim(c => c.Type == KeyId);
+
+    /// <summary>The channel ids an API key is limited to; null when the caller may see every channel (an admin, or a key for all).</summary>
+    public static IReadOnlySet<string>? LimitedChannels(ClaimsPrincipal user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        if (!IsApiKey(user)) return null;
+        var channels = user.FindAll(Channel).Select(c => c.Value).ToHashSet(StringComparer.Ordinal);
+        return channels.Count == 0 ? null : channels;
+    }
+
+    /// <summary>Whether <paramref name="user"/> may see what belongs to <paramref name="channelId"/> (see <see cref="LimitedChannels"/>).</summary>
+    public static bool MaySee(ClaimsPrincipal user, string channelId) => LimitedChannels(user) is not { } limit || limit.Contains(channelId);
 }
 
 /// <summary>

@@ -63,7 +63,14 @@ public static class ApiKeyAccess
         var channels = key.FindAll(ApiKeyClaims.Channel).Select(c => c.Value).ToList();
         if (channels.Count == 0) return (null, null);
         if (declared.ChannelRouteValue is not { } name || routeValues?[name] is not string channel)
-            return ("This API key is limited to channels, and this route is not one channel's.", null);
+        {
+            // A read across channels answers with the key's channels only (the handler filters); a write there is refused.
+            bool read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+            return read && metadata.GetMetadata<ChannelFilteredMetadata>() is not null
+                ? (null, null)
+                : ("This API key is limited to channels, and this route is not one channel's.", null);
+        }
+
         return channels.Contains(channel, StringComparer.Ordinal)
             ? (null, null)
             : ($"This API key is limited to other channels than '{channel}'.", null);

@@ -55,6 +55,18 @@ public static class ApiScopes
         where TBuilder : IEndpointConventionBuilder => builder.RequireScopes(scope, scope, channelRouteValue);
 
     /// <summary>
+    /// The routes read across channels (a list, or one item that belongs to a channel) and answer a key limited to channels
+    /// with its channels' items only (<see cref="ApiKeyClaims.LimitedChannels"/>): GET and HEAD open to such a key; other
+    /// methods still need a key for every channel.
+    /// </summary>
+    public static TBuilder FilteredToKeyChannels<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Add(endpoint => endpoint.Metadata.Add(ChannelFilteredMetadata.Instance));
+        return builder;
+    }
+
+    /// <summary>
     /// The routes are the operator's alone (accounts, API keys themselves, the dashboard): no API key opens them, whatever
     /// its scopes.
     /// </summary>
@@ -70,6 +82,16 @@ public static class ApiScopes
 public sealed record ApiScopeMetadata(string ReadScope, string WriteScope, string? ChannelRouteValue)
 {
     public string ScopeFor(string method) => HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? ReadScope : WriteScope;
+}
+
+/// <summary>Marks a read route that filters its answer to a limited key's channels (see <see cref="ApiScopes.FilteredToKeyChannels{TBuilder}"/>).</summary>
+public sealed class ChannelFilteredMetadata
+{
+    public static ChannelFilteredMetadata Instance { get; } = new();
+
+    private ChannelFilteredMetadata()
+    {
+    }
 }
 
 /// <summary>Marks a route no API key may use (see <see cref="ApiScopes.AdminOnly{TBuilder}"/>).</summary>

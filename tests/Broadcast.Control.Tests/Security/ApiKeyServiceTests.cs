@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Security;
 using Broadcast.Control.Security.ApiKeys;
 using Broadcast.TestSupport;
 using Microsoft.AspNetCore.Http;
@@ -141,6 +142,17 @@ public sealed class ApiKeyServiceTests : ChannelTableContract
         Assert.NotNull(ApiKeyAccess.Check(Principal([ApiScopes.EventsWrite], ["a"]), events, HttpMethods.Post, routeA).Message);
         Assert.Equal((null, null), ApiKeyAccess.Check(Principal([ApiScopes.EventsWrite], []), events, HttpMethods.Post, routeA));
         Assert.Equal((null, null), ApiKeyAccess.Check(Principal([ApiScopes.ClipsWrite], []), clips, HttpMethods.Post, routeB));
+        // A read across channels that filters to the key's channels opens to a limited key; a write there does not.
+        var filtered = Metadata(new ApiScopeMetadata(ApiScopes.EventsRead, ApiScopes.EventsWrite, null), ChannelFilteredMetadata.Instance);
+        var reader = Principal([ApiScopes.EventsRead, ApiScopes.EventsWrite], ["a"]);
+        Assert.Equal((null, null), ApiKeyAccess.Check(reader, filtered, HttpMethods.Get, new RouteValueDictionary()));
+        Assert.Contains("not one channel's", ApiKeyAccess.Check(reader, filtered, HttpMethods.Post, new RouteValueDictionary()).Message,
+            StringComparison.Ordinal);
+        Assert.Equal(new HashSet<string> { "a" }, ApiKeyClaims.LimitedChannels(reader));
+        Assert.True(ApiKeyClaims.MaySee(reader, "a"));
+        Assert.False(ApiKeyClaims.MaySee(reader, "b"));
+        Assert.Null(ApiKeyClaims.LimitedChannels(Principal([ApiScopes.EventsRead], [])));
+        Assert.True(ApiKeyClaims.MaySee(new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.Role, ControlAuth.AdminRole)], "admin")), "b"));
     }
 
     [Fact]

@@ -109,6 +109,77 @@ public sealed partial class ApiKeyScopeTests
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
     }
 
+    [Fact]
+    public async Task A_key_limited_to_one_channel_reads_lists_of_its_channel_only_and_writes_none_across_channels()
+    {
+        await using var server = await InProcessServer.StartAsync("--Transcode:Enabled=false");
+        var mine = await server.CreateChannelAsync("limited-mine");
+        var theirs = await server.CreateChannelAsync("limited-theirs");
+        string myEvent = await CreateEventAsync(server, mine.Id), theirEvent = await CreateEventAsync(server, theirs.Id);
+        var recordings = server.Services.GetRequiredService<Broadcast.Control.Recordings.RecordingService>();
+        var myRecording = await recordings.AddAsync(mine.Id, null, "20260101T000000Z", "/live/limited-mine/r/master.m3u8",
+            "/live/limited-mine/r/manifest.mpd", 60_000, 1_000);
+        var theirRecording = await recordings.AddAsync(theirs.Id, null, "20260101T000000Z", "/live/limited-theirs/r/master.m3u8",
+            "/live/limited-theirs/r/manifest.mpd", 60_000, 1_000);
+        string token = await CreateKeyAsync(server, [ApiScopes.ChannelsRead, ApiScopes.EventsRead, ApiScopes.EventsWrite, ApiScopes.RecordingsRead],
+            [mine.Id]);
+
+        async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpMethod method, string path, object? body = null)
+        {
+            using var request = new HttpRequestMessage(method, path);
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            if (body is not null) request.Content = System.Net.Http.Json.JsonContent.Create(body);
+            using var response = await server.Http.SendAsync(request);
+            return (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+
+        static string[] Ids(string json, string property = "id") =>
+            [.. JsonDocument.Parse(json).RootElement.EnumerateArray().Select(e => e.GetProperty(property).GetString()!)];
+
+        var channels = await SendAsync(HttpMethod.Get, "/api/channels");
+        Assert.Equal(HttpStatusCode.OK, channels.Status);
+        Assert.Equal([mine.Id], Ids(channels.Body));
+        var events = await SendAsync(HttpMethod.Get, "/api/events");
+        Assert.Equal(HttpStatusCode.OK, events.Status);
+        Assert.Equal([myEvent], Ids(events.Body));
+        Assert.Empty(Ids((await SendAsync(HttpMethod.Get, $"/api/events?channelId={theirs.Id}")).Body));
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, $"/api/events/{myEvent}")).Status);
+        // Another channel's event and recording are answered as missing, not as forbidden: their existence is not told.
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, $"/api/events/{theirEvent}")).Status);
+        Assert.Equal([myRecording.Id], Ids((await SendAsync(HttpMethod.Get, "/api/recordings")).Body));
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(HttpMethod.Get, $"/api/recordings/{myRecording.Id}")).Status);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(HttpMethod.Get, $"/api/recordings/{theirRecording.Id}")).Status);
+        // Writes across channels stay refused to a limited key, events:write or not.
+        var create = await SendAsync(HttpMethod.Post, "/api/events", new { channelId = mine.Id, title = "x" });
+        Assert.Equal(HttpStatusCode.Forbidden, create.Status);
+        Assert.Contains("not one channel's", create.Body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(HttpMethod.Delete, $"/api/events/{theirEvent}")).Status);
+    }
+
+    private static async Task<string> CreateEventAsync(InProcessServer server, string channelId)
+    {
+        var startsAt = DateTimeOffset.UtcNow.AddHours(3);
+        using var create = server.Authorized(HttpMethod.Post, "/api/events");
+        create.Content = System.Net.Http.Json.JsonContent.Create(new
+        {
+            channelId, title = "Event of " + channelId, startsAt = Iso(startsAt), endsAt = Iso(startsAt.AddHours(1)),
+        });
+        using var created = await server.Http.SendAsync(create);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+    }
+
+    private static async Task<string> CreateKeyAsync(InProcessServer server, string[] scopes, string[] channels)
+    {
+        using var create = server.Authorized(HttpMethod.Post, "/api/keys");
+        create.Content = System.Net.Http.Json.JsonContent.Create(new { name = "limited", scopes, channels, expiresAt = Iso(DateTimeOffset.UtcNow.AddDays(1)) });
+        using var created = await server.Http.SendAsync(create);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
+    }
+
+    private static string Iso(DateTimeOffset t) => t.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>A request path for a route pattern: a channel id for <c>{id}</c>, a harmless value for every other parameter.</summary>
     private static string Concrete(string pattern, string channelId) => RouteParameter().Replace(pattern, m =>
         m.Value == "{id}" ? channelId : m.Value.Contains("**", StringComparison.Ordinal) ? "x/y" : "x");
