@@ -9,7 +9,8 @@ namespace Broadcast.EndToEnd.Tests.Security;
 /// <summary>
 /// infra/nginx-edge.conf in front of a server for a private channel: the edge refuses viewers without a good token
 /// even for a segment it has cached, passes the stream-scoped cookie on, caches each segment once for all viewers
-/// with tokens (cache key without the token), and leaves public channels alone.
+/// with tokens (cache key without the token), and leaves public channels alone. The platform's JWTs (here EdDSA, its key
+/// configured as an OKP JWK) open the same objects through the edge as the server's own tokens do.
 /// </summary>
 public sealed class PrivatePlaybackEdgeTests
 {
@@ -17,7 +18,12 @@ public sealed class PrivatePlaybackEdgeTests
     public async Task The_edge_checks_tokens_before_serving_private_objects_from_its_cache()
     {
         // Its own server: Origin:EdgeValidatesPlaybackTokens=true, the setting for origins behind this edge.
-        await using var server = await ServerProcess.StartAsync(new ServerOptions { ExtraArguments = ["--Origin:EdgeValidatesPlaybackTokens=true"] });
+        var platform = new PlaybackJwtSigner();
+        await using var server = await ServerProcess.StartAsync(new ServerOptions
+        {
+            ExtraArguments = ["--Origin:EdgeValidatesPlaybackTokens=true", $"--Playback:Jwt:PublicKeys:0={JsonSerializer.Serialize(platform.Ed25519Jwk())}",
+                $"--Playback:Jwt:Audience={PlaybackJwtSigner.Audience}"],
+        });
         await using var edge = await EdgeNginx.StartAsync(server.HttpPort);
         string Logs() => $"--- server ---{Environment.NewLine}{server.LogTail(40)}{Environment.NewLine}--- edge ---{Environment.NewLine}{edge.LogTail(20)}";
 
@@ -82,6 +88,27 @@ public sealed class PrivatePlaybackEdgeTests
         using (var open = await stranger.GetAsync($"live/{openSlug}/360p/b1-1.m4s"))
         {
             Assert.True(open.StatusCode == HttpStatusCode.OK, Logs());
+        }
+
+        // Viewer three holds the platform's JWT: the master through the edge sets the cookie, and the cached segment is served on it.
+        string Jwt(string channel, DateTime expires) => platform.SignEdDsa(new Dictionary<string, object> { ["channel"] = channel }, expires);
+        using var jwtViewer = new HttpClient(new HttpClientHandler { CookieContainer = new CookieContainer() }) { BaseAddress = edge.BaseUri };
+        using (var master = await jwtViewer.GetAsync($"live/{slug}/master.m3u8?token={Jwt(slug, DateTime.UtcNow.AddMinutes(10))}"))
+        {
+            Assert.True(master.StatusCode == HttpStatusCode.OK, $"{(int)master.StatusCode}{Environment.NewLine}{Logs()}");
+        }
+
+        using (var segment = await jwtViewer.GetAsync($"live/{slug}/360p/b1-1.m4s"))
+        {
+            Assert.True(segment.StatusCode == HttpStatusCode.OK, $"{(int)segment.StatusCode}{Environment.NewLine}{Logs()}");
+            Assert.Equal("HIT", segment.Headers.GetValues("X-Cache-Status").Single());
+        }
+
+        // Expired (beyond the 30 s skew), or for another channel: refused at the edge, cached or not.
+        foreach (string refusedJwt in new[] { Jwt(slug, DateTime.UtcNow.AddMinutes(-2)), Jwt(openSlug + "-other", DateTime.UtcNow.AddMinutes(10)) })
+        {
+            using var refused = await stranger.GetAsync($"live/{slug}/360p/b1-1.m4s?token={refusedJwt}");
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{(int)refused.StatusCode}{Environment.NewLine}{Logs()}");
         }
     }
 
