@@ -67,6 +67,7 @@ internal sealed class InProcessServer : IAsyncDisposable
             $"--Admin:Token={Token}",
             $"--Playback:NodeToken={NodeToken}",
             "--Serilog:MinimumLevel:Default=Warning",
+            TestPasswordHashing.Argument,
         };
         args.AddRange(extra);
         var app = BroadcastApp.Build(args.ToArray());

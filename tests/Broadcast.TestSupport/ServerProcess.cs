@@ -159,6 +159,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
         var args = new List<string> { "exec", dll };
         args.AddRange(Arguments(dataDir.Path, rtmpPort, url, token, options.SegmentSeconds, Path.GetDirectoryName(dll)!));
+        args.Add(TestPasswordHashing.Argument);
         args.AddRange(options.ExtraArguments);
 
         var env = new Dictionary<string, string?>

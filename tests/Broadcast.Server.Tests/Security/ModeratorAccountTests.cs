@@ -19,7 +19,7 @@ public sealed class ModeratorAccountTests
     private const string ModeratorPassword = "moderator-password-1";
 
     private static Task<InProcessServer> StartAsync() =>
-        InProcessServer.StartAsync("--Admin:PasswordHashIterations=1000", "--Admin:SignInPermitsPerMinute=100");
+        InProcessServer.StartAsync("--Admin:SignInPermitsPerMinute=100");
 
     [Fact]
     public async Task A_moderator_account_moderates_chat_and_is_refused_the_admin_api_and_pages()

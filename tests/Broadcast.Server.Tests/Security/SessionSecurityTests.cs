@@ -24,7 +24,7 @@ public sealed class SessionSecurityTests
 
     // Cheap hashes: these tests sign in many times.
     private static Task<InProcessServer> StartAsync(params string[] extra) =>
-        InProcessServer.StartAsync(["--Admin:PasswordHashIterations=1000", "--Admin:SignInPermitsPerMinute=100", .. extra]);
+        InProcessServer.StartAsync(["--Admin:SignInPermitsPerMinute=100", .. extra]);
 
     [Fact]
     public async Task Sign_in_takes_json_only_so_a_cross_site_form_cannot_sign_a_browser_in()
