@@ -70,7 +70,9 @@ internal static class CencBoxReader
             var trun = Only(data, traf.Body, traf.End, "trun");
             uint trunFlags = U32(data, trun.Body, trun.End) & 0xFFFFFF;
             if ((trunFlags & 0x201) != 0x201) throw new InvalidDataException("the trun has no data offset or sample sizes");
-            int count = checked((int)U32(data, trun.Body + 4, trun.End));
+            uint rawCount = U32(data, trun.Body + 4, trun.End);
+            if (rawCount > int.MaxValue) throw new InvalidDataException("the trun names more samples than it holds");
+            int count = (int)rawCount;
             int perSample = 4 * System.Numerics.BitOperations.PopCount(trunFlags & 0xF00);
             int fields = trun.Body + 12 + ((trunFlags & 4) != 0 ? 4 : 0);
             if (count > (trun.End - fields) / perSample) throw new InvalidDataException("the trun names more samples than it holds");
