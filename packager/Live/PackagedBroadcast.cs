@@ -48,6 +48,9 @@ internal sealed class PackagedBroadcast
 
     public PackagerOptions Options { get; }
 
+    /// <summary>How the broadcast's media is encrypted; null when it is not (its bytes and manifests then as they always were).</summary>
+    public BroadcastProtection? Protection { get; init; }
+
     /// <summary>
     /// How far back the live manifests reach (the channel's rewind window, else <c>Packager:DvrSeconds</c>); 0 keeps only
     /// the live window of <c>Packager:WindowSegments</c>. Retention keeps what it names.
