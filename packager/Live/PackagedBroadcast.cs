@@ -165,8 +165,15 @@ internal sealed class PackagedBroadcast
     {
         return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, WindowSeconds,
             Options.UtcTimingUrl, firstNumber, prefix,
-            Captions, Breaks.Placed, ContinuedFrom?.PresentationOrigin, ContinuedFrom?.PeriodIdBase ?? 0, ContinuedFrom?.FirstPeriodStart);
+            Captions, Breaks.Placed, ContinuedFrom?.PresentationOrigin, ContinuedFrom?.PeriodIdBase ?? 0, ContinuedFrom?.FirstPeriodStart,
+            ManifestProtection());
     }
+
+    /// <summary>What the manifests say of the broadcast's encryption (its KID and DRM systems, never its key), or null.</summary>
+    private ManifestProtection? ManifestProtection() => Protection is not { } p ? null
+        : new ManifestProtection(p.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs", p.Key.Id.ToUuidString(),
+            p.Systems.Select(s => new ManifestDrmSystem(Cmaf.Encryption.KeyId.UuidText(s.SystemId), Convert.ToBase64String(s.Pssh.Span)))
+                .ToArray());
 
     /// <summary>Puts a manifest and tells who waits for it; returns the bytes stored.</summary>
     public async Task<long> PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber,

@@ -23,9 +23,12 @@ public readonly record struct KeyId(UInt128 Value)
     public void CopyTo(Span<byte> destination) => BinaryPrimitives.WriteUInt128BigEndian(destination, Value);
 
     /// <summary>The UUID spelling DASH's cenc:default_KID uses (ISO/IEC 23001-7 §11.2), lower-case hex with dashes.</summary>
-    public string ToUuidString()
+    public string ToUuidString() => UuidText(Value);
+
+    /// <summary>16 bytes as a UUID's text (RFC 9562 §4): a KID's, or a DRM system ID's.</summary>
+    public static string UuidText(UInt128 value)
     {
-        string hex = Value.ToString("x32", CultureInfo.InvariantCulture);
+        string hex = value.ToString("x32", CultureInfo.InvariantCulture);
         return $"{hex[..8]}-{hex[8..12]}-{hex[12..16]}-{hex[16..20]}-{hex[20..]}";
     }
 

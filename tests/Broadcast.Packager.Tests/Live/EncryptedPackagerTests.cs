@@ -86,6 +86,35 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
         }
     }
 
+    [Fact]
+    public async Task The_mpd_names_the_scheme_the_kid_and_clearkey_and_the_clear_one_names_none()
+    {
+        var widevineId = new UInt128(0xedef8ba979d64aceUL, 0xa3c827dcd51d21edUL);
+        var pssh = Broadcast.Packager.Cmaf.Boxes.ProtectionSystemHeader.Create(widevineId, [EncryptedCmafTests.Kid], [7]);
+        var grant = new ContentKeyGrant(EncryptedCmafTests.Key, [new ProtectionSystem(widevineId, pssh)]);
+        var (clear, clearStore) = await PackageAsync("clear-mpd", null);
+        await using var _ = clear;
+        var (encrypted, store) = await PackageAsync("encrypted-mpd", DefaultContentProtectionPolicy.Protect(EncryptionScheme.Cbcs, grant));
+        await using var __ = encrypted;
+
+        Assert.DoesNotContain("ContentProtection", await File.ReadAllTextAsync(clearStore.PathOf(StoreKeys.Mpd("chan"))), StringComparison.Ordinal);
+        var mpd = System.Xml.Linq.XDocument.Parse(await File.ReadAllTextAsync(store.PathOf(StoreKeys.Mpd("chan"))));
+        System.Xml.Linq.XNamespace dash = "urn:mpeg:dash:schema:mpd:2011", cenc = "urn:mpeg:cenc:2013";
+        var sets = mpd.Descendants(dash + "AdaptationSet").ToList();
+        Assert.Equal(2, sets.Count);
+        foreach (var set in sets)
+        {
+            var descriptors = set.Elements(dash + "ContentProtection").ToList();
+            var mp4 = Assert.Single(descriptors, d => (string?)d.Attribute("schemeIdUri") == "urn:mpeg:dash:mp4protection:2011");
+            Assert.Equal("cbcs", (string?)mp4.Attribute("value"));
+            Assert.Equal("01234567-89ab-cdef-0123-456789abcdef", (string?)mp4.Attribute(cenc + "default_KID"));
+            Assert.Single(descriptors, d => (string?)d.Attribute("schemeIdUri") == "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e");
+            var widevine = Assert.Single(descriptors, d => (string?)d.Attribute("schemeIdUri") == "urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed");
+            Assert.Equal(pssh, Convert.FromBase64String(widevine.Element(cenc + "pssh")!.Value));
+        }
+        Assert.DoesNotContain(EncryptedCmafTests.KeyHex, mpd.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
     /// <summary>ffmpeg's framemd5 hashes of a file fed through a pipe (see EncryptedCmafTests.FrameMd5 for why a pipe).</summary>
     private static List<string> FrameHashes(string file, params string[] before)
     {
