@@ -42,7 +42,8 @@ public static class CmafPartWriter
         {
             var samples = segment.PartSamples(i);
             var encryption = encryptor?.Encrypt(samples, TrackEncryptor.Place(segment.Number, i, 0));
-            if (i == 0) CmafWriter.WriteMediaSegment(output, SequenceNumber(segment.Number, 0), trackId, time, samples, segment.Track.Kind, encryption);
+            if (i == 0)
+                CmafWriter.WriteMediaSegment(output, SequenceNumber(segment.Number, 0), trackId, time, samples, segment.Track.Kind, encryption);
             else CmafWriter.WriteFragment(output, SequenceNumber(segment.Number, i), trackId, time, samples, segment.Track.Kind, encryption);
             foreach (var s in samples) time += s.Duration;
         }

@@ -147,7 +147,8 @@ public static class CmafWriter
     private static ReadOnlySpan<CmafSample> Encrypted(ReadOnlySpan<CmafSample> samples, FragmentEncryption? encryption) =>
         encryption is null ? samples
         : encryption.Samples.Length == samples.Length ? encryption.Samples
-        : throw new ArgumentException($"The encryption holds {encryption.Samples.Length} samples, not the fragment's {samples.Length}.", nameof(encryption));
+        : throw new ArgumentException($"The encryption holds {encryption.Samples.Length} samples, not the fragment's {samples.Length}.",
+            nameof(encryption));
 
     /// <summary>Checks a fragment's arguments; returns the total sample payload length.</summary>
     private static long ValidateFragment(IBufferWriter<byte> output, uint trackId, long baseMediaDecodeTime,

@@ -124,6 +124,7 @@ public static class ProtectionSystemHeader
             at += 4 + 16 * (int)kids;
         }
         if (box.Length - at < 4) throw new InvalidDataException("a pssh ends before its DataSize");
-        if (BinaryPrimitives.ReadUInt32BigEndian(box[at..]) != (uint)(box.Length - at - 4)) throw new InvalidDataException("a pssh's DataSize is not what it holds");
+        if (BinaryPrimitives.ReadUInt32BigEndian(box[at..]) != (uint)(box.Length - at - 4))
+            throw new InvalidDataException("a pssh's DataSize is not what it holds");
     }
 }

@@ -4,9 +4,9 @@ namespace Broadcast.Packager.Cmaf.Encryption;
 /// How long an AVC slice header is, in stored bytes, so it stays clear: ISO/IEC 23001-7:2016 keeps the NAL unit header of
 /// every NAL unit clear and, for 'cbcs' (§10.4) as CMAF (ISO/IEC 23000-19) constrains it, starts the protected data on the
 /// first byte of slice data after the slice header; the packager keeps it clear for 'cenc' too. The slice header's length
-/// depends on the sequence and picture parameter sets it names, so they are kept here: those of the avcC and any sent in band. Parsed per ISO/IEC 14496-10
-/// §7.3.2.1.1 (SPS), §7.3.2.2 (PPS) and §7.3.3 (slice header). Flexible macroblock ordering (slice groups, Baseline and
-/// Extended profiles only) is refused rather than guessed.
+/// depends on the sequence and picture parameter sets it names, so they are kept here: those of the avcC and any sent in
+/// band. Parsed per ISO/IEC 14496-10 §7.3.2.1.1 (SPS), §7.3.2.2 (PPS) and §7.3.3 (slice header). Flexible macroblock
+/// ordering (slice groups, Baseline and Extended profiles only) is refused rather than guessed.
 /// </summary>
 public sealed class AvcSliceHeaders
 {

@@ -40,7 +40,8 @@ public static class SampleCipher
             state.Apply(aes, range, counters, keystream);
             at += range.Length;
         }
-        if (at != sample.Length) throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
+        if (at != sample.Length)
+            throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
     }
 
     /// <summary>
@@ -70,7 +71,8 @@ public static class SampleCipher
             EncryptRange(aes, iv, range, cryptBlocks, skipBlocks);
             at += range.Length;
         }
-        if (at != sample.Length) throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
+        if (at != sample.Length)
+            throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
     }
 
     private static Span<byte> Protected(Span<byte> sample, int at, uint length)

@@ -110,7 +110,8 @@ public sealed class TrackEncryptor : IDisposable
     public static ulong Place(long segmentNumber, int partIndex, int index)
     {
         if (partIndex is < 0 or > byte.MaxValue) throw new ArgumentOutOfRangeException(nameof(partIndex), partIndex, "A part index is 0..255.");
-        if (index < 0 || index >= (partIndex == 0 ? 1 << 24 : 1 << 16)) throw new ArgumentOutOfRangeException(nameof(index), index, "Too many samples.");
+        if (index < 0 || index >= (partIndex == 0 ? 1 << 24 : 1 << 16))
+            throw new ArgumentOutOfRangeException(nameof(index), index, "Too many samples.");
         return unchecked(((ulong)segmentNumber << 24) + ((ulong)partIndex << 16) + (uint)index);
     }
 
