@@ -45,6 +45,17 @@ public static class NalSubsamples
         if (clear > 0 || into.Count == first) Emit(into, clear, 0);
     }
 
+    /// <summary>
+    /// A sample protected whole, as one subsample: for 'cenc' its whole blocks with the remainder clear in front, for
+    /// 'cbcs' all of it (the cipher leaves a partial last block clear).
+    /// </summary>
+    public static void Whole(int length, EncryptionScheme scheme, List<Subsample> into)
+    {
+        ArgumentNullException.ThrowIfNull(into);
+        int clear = scheme == EncryptionScheme.Cenc ? length % Block : 0;
+        Emit(into, clear, (uint)(length - clear));
+    }
+
     private static void Emit(List<Subsample> into, long clear, uint protectedBytes)
     {
         for (; clear > ushort.MaxValue; clear -= ushort.MaxValue) into.Add(new Subsample(ushort.MaxValue, 0));

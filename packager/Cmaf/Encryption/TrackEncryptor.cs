@@ -135,7 +135,7 @@ public sealed class TrackEncryptor : IDisposable
             var data = _payload.AsSpan(at, sample.Data.Length);
             sample.Data.Span.CopyTo(data);
             int first = f.SubsampleList.Count;
-            if (IsVideo) NalSubsamples.Map(data, _nalLengthSize, _sliceHeaders!, Scheme, f.SubsampleList);
+            if (IsVideo) MapVideo(data, f.SubsampleList, first);
             var subsamples = f.Subsamples[first..];
             InitializationVector iv;
             if (Scheme == EncryptionScheme.Cenc)
@@ -153,6 +153,27 @@ public sealed class TrackEncryptor : IDisposable
             at += sample.Data.Length;
         }
         return f;
+    }
+
+    /// <summary>
+    /// Samples whose NAL units or slice headers could not be read (a publisher's damaged frame), encrypted whole instead:
+    /// their bytes stay protected and decrypt to what was sent, but their headers are not left clear.
+    /// </summary>
+    public long DamagedSamples { get; private set; }
+
+    private void MapVideo(ReadOnlySpan<byte> sample, List<Subsample> into, int first)
+    {
+        try
+        {
+            NalSubsamples.Map(sample, _nalLengthSize, _sliceHeaders!, Scheme, into);
+        }
+        catch (InvalidDataException)
+        {
+            // One damaged frame must not stop the broadcast, nor go out in the clear.
+            into.RemoveRange(first, into.Count - first);
+            NalSubsamples.Whole(sample.Length, Scheme, into);
+            DamagedSamples++;
+        }
     }
 
     public void Dispose() => _aes.Dispose();

@@ -91,6 +91,30 @@ public class CencBoxReaderTests(FlvClipFixture clip) : IClassFixture<FlvClipFixt
                 encryptor.Protection([good[..^1]])));
     }
 
+    [Theory]
+    [InlineData(EncryptionScheme.Cenc)]
+    [InlineData(EncryptionScheme.Cbcs)]
+    public void A_damaged_frame_is_encrypted_whole_and_the_rest_as_always(EncryptionScheme scheme)
+    {
+        using var encryptor = EncryptedCmafTests.Encryptor(clip.Video, scheme);
+        var good = clip.VideoSamples[1];
+        // A NAL unit length that runs past the sample: its structure cannot be read.
+        var damaged = new byte[] { 0, 0, 9, 0, 0x41, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22 };
+        var f = encryptor.Encrypt([good.ToCmaf(), new Broadcast.Packager.Cmaf.CmafSample(damaged, 3000, 0, false)], 0);
+        Assert.Equal(1, encryptor.DamagedSamples);
+        var entry = f.Entries[1];
+        var subsample = Assert.Single(f.Subsamples.Slice(entry.FirstSubsample, entry.SubsampleCount).ToArray());
+        Assert.Equal(damaged.Length, subsample.ClearBytes + (int)subsample.ProtectedBytes);
+        Assert.True(subsample.ProtectedBytes >= 16);
+        Assert.NotEqual(damaged, f.Samples[1].Data.ToArray());
+        var iv = new byte[16];
+        (scheme == EncryptionScheme.Cbcs ? EncryptedCmafTests.ConstantIv : entry.Iv).CopyTo(iv);
+        var ivBytes = scheme == EncryptionScheme.Cbcs ? iv : iv[..8];
+        Assert.Equal(damaged, CencTestDecryptor.Decrypt(f.Samples[1].Data.Span, Convert.FromHexString(EncryptedCmafTests.KeyHex), scheme, ivBytes,
+            [subsample], scheme == EncryptionScheme.Cbcs ? 1 : 0, scheme == EncryptionScheme.Cbcs ? 9 : 0));
+        Assert.True(f.Entries[0].SubsampleCount > 0); // the good frame before it mapped as always
+    }
+
     [Fact]
     public void Hevc_is_refused_until_its_slice_headers_are_parsed()
     {
