@@ -1,4 +1,5 @@
 using System.Buffers;
+using Broadcast.Packager.Cmaf.Encryption;
 using Broadcast.Packager.Segmenting;
 
 namespace Broadcast.Packager.Cmaf;
@@ -16,18 +17,23 @@ public static class CmafPartWriter
     /// </summary>
     public static uint SequenceNumber(long number, int index) => unchecked((uint)(number * 100 + index));
 
-    /// <summary>One part: styp (first part only) + moof + mdat.</summary>
-    public static void WritePart(IBufferWriter<byte> output, ClosedPart part, uint trackId = 1)
+    /// <summary>
+    /// One part: styp (first part only) + moof + mdat. With <paramref name="encryptor"/> its samples are encrypted, each
+    /// with the IV of its place in the segment, so the part's bytes are those the segment written whole has there.
+    /// </summary>
+    public static void WritePart(IBufferWriter<byte> output, ClosedPart part, uint trackId = 1, TrackEncryptor? encryptor = null)
     {
         ArgumentNullException.ThrowIfNull(part);
+        var encryption = encryptor?.Encrypt(part.Samples, TrackEncryptor.Place(part.Number, part.Index, 0));
         if (part.Index == 0)
-            CmafWriter.WriteMediaSegment(output, SequenceNumber(part.Number, 0), trackId, part.StartTime, part.Samples, part.Track.Kind);
+            CmafWriter.WriteMediaSegment(output, SequenceNumber(part.Number, 0), trackId, part.StartTime, part.Samples, part.Track.Kind, encryption);
         else
-            CmafWriter.WriteFragment(output, SequenceNumber(part.Number, part.Index), trackId, part.StartTime, part.Samples, part.Track.Kind);
+            CmafWriter.WriteFragment(output, SequenceNumber(part.Number, part.Index), trackId, part.StartTime, part.Samples, part.Track.Kind,
+                encryption);
     }
 
     /// <summary>A segment cut into parts, as the concatenation of those parts.</summary>
-    public static void WriteSegment(IBufferWriter<byte> output, ClosedSegment segment, uint trackId = 1)
+    public static void WriteSegment(IBufferWriter<byte> output, ClosedSegment segment, uint trackId = 1, TrackEncryptor? encryptor = null)
     {
         ArgumentNullException.ThrowIfNull(segment);
         int count = segment.PartStarts?.Length ?? 1;
@@ -35,8 +41,10 @@ public static class CmafPartWriter
         for (int i = 0; i < count; i++)
         {
             var samples = segment.PartSamples(i);
-            if (i == 0) CmafWriter.WriteMediaSegment(output, SequenceNumber(segment.Number, 0), trackId, time, samples, segment.Track.Kind);
-            else CmafWriter.WriteFragment(output, SequenceNumber(segment.Number, i), trackId, time, samples, segment.Track.Kind);
+            var encryption = encryptor?.Encrypt(samples, TrackEncryptor.Place(segment.Number, i, 0));
+            if (i == 0)
+                CmafWriter.WriteMediaSegment(output, SequenceNumber(segment.Number, 0), trackId, time, samples, segment.Track.Kind, encryption);
+            else CmafWriter.WriteFragment(output, SequenceNumber(segment.Number, i), trackId, time, samples, segment.Track.Kind, encryption);
             foreach (var s in samples) time += s.Duration;
         }
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Broadcast.Media;
 using Broadcast.Packager.Cmaf.Boxes;
+using Broadcast.Packager.Cmaf.Encryption;
 
 namespace Broadcast.Packager.Cmaf;
 
@@ -36,8 +37,11 @@ public static class CmafWriter
     /// <summary>Generous room for everything in a CMAF header except the codec configuration record.</summary>
     private const int InitSegmentFixedBound = 1024;
 
-    /// <summary>ftyp + moov (mvhd, trak, mvex/trex) for one track.</summary>
-    public static void WriteInitSegment(IBufferWriter<byte> output, MediaTrack track, uint trackId = 1)
+    /// <summary>
+    /// ftyp + moov (mvhd, trak, mvex/trex) for one track. With <paramref name="protection"/> the sample entry is encv/enca
+    /// with its sinf, and the moov ends with the protection's pssh boxes (ISO/IEC 23001-7 §8.1).
+    /// </summary>
+    public static void WriteInitSegment(IBufferWriter<byte> output, MediaTrack track, uint trackId = 1, TrackProtection? protection = null)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(track);
@@ -52,13 +56,13 @@ public static class CmafWriter
         switch (track)
         {
             case VideoTrack video:
-                visualEntry = CreateVisualSampleEntry(video);
+                visualEntry = CreateVisualSampleEntry(video, protection);
                 entrySize = visualEntry.Size;
                 width = video.Width;
                 height = video.Height;
                 break;
             case AudioTrack audio:
-                audioEntry = CreateAudioSampleEntry(audio);
+                audioEntry = CreateAudioSampleEntry(audio, protection);
                 entrySize = audioEntry.Size;
                 break;
             default:
@@ -67,7 +71,9 @@ public static class CmafWriter
         if (track.Timescale <= 0)
             throw new ArgumentException($"Track timescale must be positive, got {track.Timescale}.", nameof(track));
 
-        var writer = new BoxSpanWriter(output.GetSpan(InitSegmentFixedBound + entrySize));
+        protection?.Validate();
+        int psshSize = protection?.SystemHeadersSize ?? 0;
+        var writer = new BoxSpanWriter(output.GetSpan(InitSegmentFixedBound + entrySize + psshSize));
         FileTypeBox.CmafHeader.WriteTo(ref writer);
 
         int moov = writer.StartBox(FourCC.Moov);
@@ -101,6 +107,7 @@ public static class CmafWriter
         int mvex = writer.StartBox(FourCC.Mvex);
         new TrackExtendsBox(trackId).WriteTo(ref writer);
         writer.EndBox(mvex);
+        protection?.WriteSystemHeaders(ref writer);
         writer.EndBox(moov);
 
         output.Advance(writer.Position);
@@ -113,23 +120,35 @@ public static class CmafWriter
         FileTypeBox.CmafSegment.Write(output);
     }
 
-    /// <summary>One CMAF fragment: moof (mfhd, traf: tfhd default-base-is-moof, tfdt, trun) + mdat.</summary>
+    /// <summary>
+    /// One CMAF fragment: moof (mfhd, traf: tfhd default-base-is-moof, tfdt, trun) + mdat. With
+    /// <paramref name="encryption"/> the mdat holds its encrypted samples (which stand for <paramref name="samples"/>) and
+    /// the traf ends with saiz, saio and senc.
+    /// </summary>
     public static void WriteFragment(IBufferWriter<byte> output, uint sequenceNumber, uint trackId, long baseMediaDecodeTime,
-        ReadOnlySpan<CmafSample> samples, MediaKind kind)
+        ReadOnlySpan<CmafSample> samples, MediaKind kind, FragmentEncryption? encryption = null)
     {
+        samples = Encrypted(samples, encryption);
         long payloadLength = ValidateFragment(output, trackId, baseMediaDecodeTime, samples, kind);
-        WriteValidatedFragment(output, sequenceNumber, trackId, baseMediaDecodeTime, samples, kind, payloadLength);
+        WriteValidatedFragment(output, sequenceNumber, trackId, baseMediaDecodeTime, samples, kind, payloadLength, encryption);
     }
 
     /// <summary>styp followed by one fragment: a whole media segment.</summary>
     public static void WriteMediaSegment(IBufferWriter<byte> output, uint sequenceNumber, uint trackId, long baseMediaDecodeTime,
-        ReadOnlySpan<CmafSample> samples, MediaKind kind)
+        ReadOnlySpan<CmafSample> samples, MediaKind kind, FragmentEncryption? encryption = null)
     {
+        samples = Encrypted(samples, encryption);
         // Validate before the styp goes out, so a rejected segment leaves nothing half-written in the output.
         long payloadLength = ValidateFragment(output, trackId, baseMediaDecodeTime, samples, kind);
         WriteSegmentType(output);
-        WriteValidatedFragment(output, sequenceNumber, trackId, baseMediaDecodeTime, samples, kind, payloadLength);
+        WriteValidatedFragment(output, sequenceNumber, trackId, baseMediaDecodeTime, samples, kind, payloadLength, encryption);
     }
+
+    private static ReadOnlySpan<CmafSample> Encrypted(ReadOnlySpan<CmafSample> samples, FragmentEncryption? encryption) =>
+        encryption is null ? samples
+        : encryption.Samples.Length == samples.Length ? encryption.Samples
+        : throw new ArgumentException($"The encryption holds {encryption.Samples.Length} samples, not the fragment's {samples.Length}.",
+            nameof(encryption));
 
     /// <summary>Checks a fragment's arguments; returns the total sample payload length.</summary>
     private static long ValidateFragment(IBufferWriter<byte> output, uint trackId, long baseMediaDecodeTime,
@@ -154,14 +173,15 @@ public static class CmafWriter
     }
 
     private static void WriteValidatedFragment(IBufferWriter<byte> output, uint sequenceNumber, uint trackId, long baseMediaDecodeTime,
-        ReadOnlySpan<CmafSample> samples, MediaKind kind, long payloadLength)
+        ReadOnlySpan<CmafSample> samples, MediaKind kind, long payloadLength, FragmentEncryption? encryption)
     {
         bool isVideo = kind == MediaKind.Video;
         // Audio frames are all sync samples (ISO/IEC 14496-12 §8.8.3.1, depends_on = 2): say it once in tfhd
         // instead of in every trun entry. Video keeps per-sample flags: fragments and LL parts may start mid-GOP.
         var tfhd = new TrackFragmentHeaderBox(trackId, isVideo ? null : SampleFlags.Sync);
         int trunSize = TrackRunBox.SizeFor(samples.Length, isVideo);
-        int trafSize = checked(8 + tfhd.Size + TrackFragmentDecodeTimeBox.Size + trunSize);
+        int encryptionSize = encryption is null ? 0 : SampleEncryptionBoxes.Size(encryption);
+        int trafSize = checked(8 + tfhd.Size + TrackFragmentDecodeTimeBox.Size + trunSize + encryptionSize);
         int moofSize = checked(8 + MovieFragmentHeaderBox.Size + trafSize);
         // §8.1.1/§4.2: a 64-bit largesize only when the 32-bit size cannot hold the box.
         bool largeMdat = payloadLength + 8 > uint.MaxValue;
@@ -175,6 +195,7 @@ public static class CmafWriter
         tfhd.WriteTo(ref writer);
         new TrackFragmentDecodeTimeBox((ulong)baseMediaDecodeTime).WriteTo(ref writer);
         new TrackRunBox(samples, dataOffset, isVideo).WriteTo(ref writer);
+        if (encryption is not null) SampleEncryptionBoxes.WriteTo(ref writer, encryption, writer.Position);
         if (largeMdat)
         {
             writer.WriteUInt32(1);
@@ -190,7 +211,7 @@ public static class CmafWriter
         foreach (ref readonly var sample in samples) output.Write(sample.Data.Span);
     }
 
-    private static VisualSampleEntry CreateVisualSampleEntry(VideoTrack video)
+    private static VisualSampleEntry CreateVisualSampleEntry(VideoTrack video, TrackProtection? protection)
     {
         var config = video.DecoderConfig;
         (uint entryType, uint configType, int minLength, byte firstByte, string recordName) = video.Codec switch
@@ -210,10 +231,12 @@ public static class CmafWriter
                 "track");
         if (video.Width is <= 0 or > ushort.MaxValue || video.Height is <= 0 or > ushort.MaxValue)
             throw new ArgumentException($"Video size {video.Width}x{video.Height} is out of range (1..65535).", "track");
-        return new VisualSampleEntry(entryType, configType, config, video.Width, video.Height);
+        if (protection is not null && protection.OriginalFormat != entryType)
+            throw new ArgumentException($"The protection's original format is not the track's '{FourCC.ToString(entryType)}'.", nameof(protection));
+        return new VisualSampleEntry(entryType, configType, config, video.Width, video.Height, protection);
     }
 
-    private static AudioSampleEntry CreateAudioSampleEntry(AudioTrack audio)
+    private static AudioSampleEntry CreateAudioSampleEntry(AudioTrack audio, TrackProtection? protection)
     {
         if (audio.Codec != Codec.Aac)
             throw new ArgumentException($"Audio codec {audio.Codec} cannot be written to CMAF (Aac is supported).", "track");
@@ -225,6 +248,8 @@ public static class CmafWriter
             throw new ArgumentException($"Channel count {audio.Channels} is out of range.", "track");
         if (audio.SampleRate is <= 0 or > ushort.MaxValue)
             throw new ArgumentException($"Sample rate {audio.SampleRate} Hz does not fit an mp4a sample entry (1..65535).", "track");
-        return new AudioSampleEntry(audio.Channels, audio.SampleRate, new EsdsBox(audio.DecoderConfig));
+        if (protection is not null && protection.OriginalFormat != FourCC.Mp4a)
+            throw new ArgumentException("The protection's original format is not the track's 'mp4a'.", nameof(protection));
+        return new AudioSampleEntry(audio.Channels, audio.SampleRate, new EsdsBox(audio.DecoderConfig), protection);
     }
 }

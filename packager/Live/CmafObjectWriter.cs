@@ -1,6 +1,7 @@
 using System.Buffers;
 using Broadcast.Media;
 using Broadcast.Packager.Cmaf;
+using Broadcast.Packager.Cmaf.Encryption;
 using Broadcast.Packager.Manifests;
 using Broadcast.Packager.Segmenting;
 using Broadcast.Storage;
@@ -11,15 +12,28 @@ namespace Broadcast.Packager.Live;
 /// Puts one broadcast's CMAF objects into the store under their keys: init segments, segments and low-latency parts,
 /// each written into one reused buffer (no allocation per object). Kept apart from <see cref="StreamPackager"/>, which
 /// decides when they go and whom to tell, so the bytes and keys of an object are in one place.
-/// Serialised by its <see cref="StreamPackager"/>.
+/// Serialised by its <see cref="StreamPackager"/>. When the broadcast is protected every object is encrypted, each
+/// rendition by its own <see cref="TrackEncryptor"/> (made again when its track, and so its decoder configuration, changes).
 /// </summary>
 internal sealed class CmafObjectWriter
 {
     private readonly PackagedBroadcast _broadcast;
     private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (MediaTrack Track, TrackEncryptor Encryptor)> _encryptors = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
 
     public CmafObjectWriter(PackagedBroadcast broadcast) => _broadcast = broadcast;
+
+    /// <summary>The rendition's encryptor for <paramref name="track"/>, or null when the broadcast is not protected.</summary>
+    private TrackEncryptor? Encryptor(string rendition, MediaTrack track)
+    {
+        if (_broadcast.Protection is not { } protection) return null;
+        if (_encryptors.TryGetValue(rendition, out var current) && ReferenceEquals(current.Track, track)) return current.Encryptor;
+        current.Encryptor?.Dispose();
+        var encryptor = protection.EncryptorFor(track);
+        _encryptors[rendition] = (track, encryptor);
+        return encryptor;
+    }
 
     /// <summary>
     /// Stores a rendition's init segment the first time a segment or part of that decoder configuration goes out.
@@ -29,7 +43,7 @@ internal sealed class CmafObjectWriter
     {
         if (_storedInit.TryGetValue(rendition, out int stored) && stored == initVersion) return null;
         _buffer.ResetWrittenCount();
-        CmafWriter.WriteInitSegment(_buffer, track);
+        CmafWriter.WriteInitSegment(_buffer, track, 1, Encryptor(rendition, track)?.Protection(_broadcast.Protection!.SystemHeaders));
         long size = _buffer.WrittenCount;
         string key = StoreKeys.Init(_broadcast.Channel, rendition, _broadcast.BroadcastId, initVersion);
         await _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(track), CachePolicies.Immutable, cancellationToken)
@@ -45,8 +59,10 @@ internal sealed class CmafObjectWriter
     public ValueTask PutSegmentAsync(ClosedSegment seg, out long size, CancellationToken cancellationToken)
     {
         _buffer.ResetWrittenCount();
-        if (seg.PartStarts is not null) CmafPartWriter.WriteSegment(_buffer, seg);
-        else CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind);
+        var encryptor = Encryptor(seg.Rendition, seg.Track);
+        if (seg.PartStarts is not null) CmafPartWriter.WriteSegment(_buffer, seg, 1, encryptor);
+        else CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind,
+            encryptor?.Encrypt(seg.Samples, TrackEncryptor.Place(seg.Number, 0, 0)));
         size = _buffer.WrittenCount;
         string key = StoreKeys.Segment(_broadcast.Channel, seg.Rendition, _broadcast.BroadcastId, seg.Number);
         return _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(seg.Track), CachePolicies.Immutable, cancellationToken);
@@ -56,7 +72,7 @@ internal sealed class CmafObjectWriter
     public ValueTask PutPartAsync(ClosedPart part, CancellationToken cancellationToken)
     {
         _buffer.ResetWrittenCount();
-        CmafPartWriter.WritePart(_buffer, part);
+        CmafPartWriter.WritePart(_buffer, part, 1, Encryptor(part.Rendition, part.Track));
         string key = $"{_broadcast.Channel}/{part.Rendition}/{LowLatencyPlaylist.PartName(_broadcast.BroadcastId, part.Number, part.Index)}";
         return _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(part.Track), CachePolicies.Immutable, cancellationToken);
     }

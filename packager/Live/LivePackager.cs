@@ -22,13 +22,11 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
 
     private readonly LiveStreamRegistry _registry;
     private readonly ISegmentStore _store;
-    private readonly IRecordingPolicy _recording;
+    private readonly BroadcastPolicies _policies;
     private readonly PackagerOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<LivePackager> _logger;
     private readonly IRenditionSource? _renditions;
-    private readonly ILowLatencyPolicy? _lowLatency;
-    private readonly IRewindPolicy? _rewind;
     private readonly IRetentionHold _hold;
     private readonly IAudioTrackNames? _audioTrackNames;
     private readonly ConcurrentDictionary<string, StreamPackager> _active = new(StringComparer.Ordinal);
@@ -48,16 +46,15 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
 
     public LivePackager(LiveStreamRegistry registry, ISegmentStore store, IRecordingPolicy recording, IOptions<PackagerOptions> options,
         TimeProvider time, ILogger<LivePackager> logger, IRenditionSource? renditions = null, ILowLatencyPolicy? lowLatency = null,
-        IRewindPolicy? rewind = null, IRetentionHold? hold = null, IAudioTrackNames? audioTrackNames = null)
+        IRewindPolicy? rewind = null, IRetentionHold? hold = null, IAudioTrackNames? audioTrackNames = null,
+        IContentProtectionPolicy? protection = null)
     {
         _audioTrackNames = audioTrackNames;
         _hold = hold ?? new NoRetentionHold();
-        _lowLatency = lowLatency;
-        _rewind = rewind;
         _renditions = renditions;
         _registry = registry;
         _store = store;
-        _recording = recording;
+        _policies = new BroadcastPolicies(recording, lowLatency, rewind, protection, options.Value);
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -161,10 +158,8 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
                 _logger.LogInvalidName(stream.Name);
                 return;
             }
-            bool record = await _recording.ShouldRecordAsync(stream, cancellationToken).ConfigureAwait(false);
-            bool lowLatency = _lowLatency is not null && await _lowLatency.IsLowLatencyAsync(stream, cancellationToken).ConfigureAwait(false);
-            int rewindSeconds = _rewind is null ? _options.DvrSeconds
-                : await _rewind.RewindSecondsAsync(stream, cancellationToken).ConfigureAwait(false);
+            var settings = await _policies.DecideAsync(stream, cancellationToken).ConfigureAwait(false);
+            bool record = settings.Record, lowLatency = settings.LowLatency;
 
             // Learn the tracks from the frames themselves: hold frames until both kinds were seen, or a few
             // seconds of one kind passed without the other (an audio-only or video-only stream).
@@ -224,8 +219,8 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             var audioNames = AudioRenditionLabel.RenditionNames(StoreKeys.AudioRendition, alternateAudio.Select(a => a.Label).ToArray());
             packager = new StreamPackager(stream.Name, _store, _options, _time, record,
                 videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency,
-                rewindSeconds: rewindSeconds, captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues,
-                hold: _hold, audioLabel: audioLabel,
+                rewindSeconds: settings.RewindSeconds, captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues,
+                hold: _hold, audioLabel: audioLabel, protection: settings.Protection,
                 alternateAudio: alternateAudio.Select((a, i) => new AlternateAudioRendition(audioNames[i + 1], a.Label)).ToArray());
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed

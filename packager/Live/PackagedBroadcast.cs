@@ -48,6 +48,9 @@ internal sealed class PackagedBroadcast
 
     public PackagerOptions Options { get; }
 
+    /// <summary>How the broadcast's media is encrypted; null when it is not (its bytes and manifests then as they always were).</summary>
+    public BroadcastProtection? Protection { get; init; }
+
     /// <summary>
     /// How far back the live manifests reach (the channel's rewind window, else <c>Packager:DvrSeconds</c>); 0 keeps only
     /// the live window of <c>Packager:WindowSegments</c>. Retention keeps what it names.
@@ -162,8 +165,15 @@ internal sealed class PackagedBroadcast
     {
         return new MpdSettings(BroadcastId, isStatic, AvailabilityStart(), Time.GetUtcNow(), Options.SegmentSeconds, WindowSeconds,
             Options.UtcTimingUrl, firstNumber, prefix,
-            Captions, Breaks.Placed, ContinuedFrom?.PresentationOrigin, ContinuedFrom?.PeriodIdBase ?? 0, ContinuedFrom?.FirstPeriodStart);
+            Captions, Breaks.Placed, ContinuedFrom?.PresentationOrigin, ContinuedFrom?.PeriodIdBase ?? 0, ContinuedFrom?.FirstPeriodStart,
+            ManifestProtection());
     }
+
+    /// <summary>What the manifests say of the broadcast's encryption (its KID and DRM systems, never its key), or null.</summary>
+    private ManifestProtection? ManifestProtection() => Protection is not { } p ? null
+        : new ManifestProtection(p.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs", p.Key.Id.ToUuidString(),
+            p.Systems.Select(s => new ManifestDrmSystem(Cmaf.Encryption.KeyId.UuidText(s.SystemId), Convert.ToBase64String(s.Pssh.Span)))
+                .ToArray());
 
     /// <summary>Puts a manifest and tells who waits for it; returns the bytes stored.</summary>
     public async Task<long> PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber,

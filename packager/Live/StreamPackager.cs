@@ -38,7 +38,7 @@ public sealed class StreamPackager : IAsyncDisposable
     public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
         IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false,
         BroadcastContinuation? continues = null, int? rewindSeconds = null, IRetentionHold? hold = null, AudioLabel? audioLabel = null,
-        IReadOnlyList<AlternateAudioRendition>? alternateAudio = null)
+        IReadOnlyList<AlternateAudioRendition>? alternateAudio = null, BroadcastProtection? protection = null)
     {
         if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
         alternateAudio = audioRendition is null ? [] : alternateAudio ?? [];
@@ -62,7 +62,7 @@ public sealed class StreamPackager : IAsyncDisposable
                 continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
         if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds, options.PartHoldBackTargets);
         _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
-            m => ManifestUpdated?.Invoke(m), rewindSeconds ?? options.DvrSeconds, audioLabel, alternateAudio);
+            m => ManifestUpdated?.Invoke(m), rewindSeconds ?? options.DvrSeconds, audioLabel, alternateAudio) { Protection = protection };
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
         _objects = new CmafObjectWriter(_broadcast);
         _hls = new HlsLiveWriter(_broadcast, _lowLatency);

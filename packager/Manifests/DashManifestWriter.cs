@@ -19,7 +19,8 @@ public sealed record MpdSettings(
     IReadOnlyList<AdBreak>? Breaks = null,
     long? PresentationOrigin = null,
     int PeriodIdBase = 0,
-    long? FirstPeriodStart = null);
+    long? FirstPeriodStart = null,
+    ManifestProtection? Protection = null);
 
 /// <summary>
 /// DASH MPD (ISO/IEC 23009-1) for the same CMAF files the HLS playlists name: SegmentTemplate with $Number$
@@ -46,7 +47,8 @@ public static class DashManifestWriter
         var leader = all.FirstOrDefault(t => t.Entries.Count > 0);
         var sb = new StringBuilder(2048);
         sb.Append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        sb.Append("<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" profiles=\"urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019\"");
+        sb.Append("<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\"").Append(DashContentProtection.Namespace(settings.Protection))
+          .Append(" profiles=\"urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019\"");
         sb.Append(" type=\"").Append(settings.IsStatic ? "static" : "dynamic").Append('"');
 
         int leaderScale = leader?.Timescale ?? 1;
@@ -129,6 +131,7 @@ public static class DashManifestWriter
             {
                 sb.Append("    <AdaptationSet id=\"").Append(asId++)
                     .Append("\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
+                DashContentProtection.Append(sb, settings.Protection);
                 // DASH-IF IOP (CEA-608 in the video's SEI): the channel and its ISO 639-2 language, CC1 as in the HLS master.
                 if (settings.ClosedCaptions)
                     sb.Append("      <Accessibility schemeIdUri=\"urn:scte:dash:cc:cea-608:2015\" value=\"CC1=eng\"/>\n");
@@ -141,6 +144,7 @@ public static class DashManifestWriter
                 sb.Append("    <AdaptationSet id=\"").Append(asId++)
                     .Append("\" contentType=\"audio\" mimeType=\"audio/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" lang=\"")
                     .Append(lang).Append("\">\n");
+                DashContentProtection.Append(sb, settings.Protection);
                 AppendAudioRoles(sb, a, isDefault: ReferenceEquals(a, audio), alternates: audios.Length > 1);
                 AppendRepresentation(sb, a, settings, leaderStart, leaderScale, from, to);
                 sb.Append("    </AdaptationSet>\n");

@@ -13,7 +13,8 @@ public readonly struct VisualSampleEntry
     private const int FixedSize = 86;
     private const int PixelAspectRatioBoxSize = 16;
 
-    public VisualSampleEntry(uint sampleEntryType, uint configurationBoxType, ReadOnlyMemory<byte> configurationRecord, int width, int height)
+    public VisualSampleEntry(uint sampleEntryType, uint configurationBoxType, ReadOnlyMemory<byte> configurationRecord, int width, int height,
+        TrackProtection? protection = null)
     {
         if (width is <= 0 or > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(width), width, "Width must be 1..65535.");
         if (height is <= 0 or > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(height), height, "Height must be 1..65535.");
@@ -22,9 +23,13 @@ public readonly struct VisualSampleEntry
         ConfigurationRecord = configurationRecord;
         Width = width;
         Height = height;
+        Protection = protection;
     }
 
     public uint SampleEntryType { get; }
+
+    /// <summary>When set, the entry is written as 'encv' with a sinf after its boxes (ISO/IEC 14496-12 §8.12, ISO/IEC 23001-7 §4).</summary>
+    public TrackProtection? Protection { get; }
 
     public uint ConfigurationBoxType { get; }
 
@@ -34,11 +39,11 @@ public readonly struct VisualSampleEntry
 
     public int Height { get; }
 
-    public int Size => FixedSize + 8 + ConfigurationRecord.Length + PixelAspectRatioBoxSize;
+    public int Size => FixedSize + 8 + ConfigurationRecord.Length + PixelAspectRatioBoxSize + (Protection?.SinfSize ?? 0);
 
     public void WriteTo(ref BoxSpanWriter writer)
     {
-        writer.WriteBoxHeader(Size, SampleEntryType);
+        writer.WriteBoxHeader(Size, Protection is null ? SampleEntryType : TrackProtection.Encv);
         writer.WriteZeros(6); // SampleEntry reserved
         writer.WriteUInt16(1); // data_reference_index: the single dref entry
         writer.WriteUInt16(0); // pre_defined
@@ -58,6 +63,7 @@ public readonly struct VisualSampleEntry
         writer.WriteBoxHeader(PixelAspectRatioBoxSize, FourCC.Pasp);
         writer.WriteUInt32(1); // hSpacing
         writer.WriteUInt32(1); // vSpacing
+        Protection?.WriteSinf(ref writer);
     }
 
     public void Write(IBufferWriter<byte> output)
@@ -77,7 +83,7 @@ public readonly struct AudioSampleEntry
 {
     private const int FixedSize = 36;
 
-    public AudioSampleEntry(int channels, int sampleRate, EsdsBox esds)
+    public AudioSampleEntry(int channels, int sampleRate, EsdsBox esds, TrackProtection? protection = null)
     {
         if (channels is <= 0 or > ushort.MaxValue) throw new ArgumentOutOfRangeException(nameof(channels), channels,
             "Channel count must be 1..65535.");
@@ -86,7 +92,11 @@ public readonly struct AudioSampleEntry
         Channels = channels;
         SampleRate = sampleRate;
         Esds = esds;
+        Protection = protection;
     }
+
+    /// <summary>When set, the entry is written as 'enca' with a sinf after its esds.</summary>
+    public TrackProtection? Protection { get; }
 
     public int Channels { get; }
 
@@ -94,11 +104,11 @@ public readonly struct AudioSampleEntry
 
     public EsdsBox Esds { get; }
 
-    public int Size => FixedSize + Esds.Size;
+    public int Size => FixedSize + Esds.Size + (Protection?.SinfSize ?? 0);
 
     public void WriteTo(ref BoxSpanWriter writer)
     {
-        writer.WriteBoxHeader(Size, FourCC.Mp4a);
+        writer.WriteBoxHeader(Size, Protection is null ? FourCC.Mp4a : TrackProtection.Enca);
         writer.WriteZeros(6); // SampleEntry reserved
         writer.WriteUInt16(1); // data_reference_index
         writer.WriteZeros(8); // reserved (version 0)
@@ -108,6 +118,7 @@ public readonly struct AudioSampleEntry
         writer.WriteUInt16(0); // reserved
         writer.WriteUInt32((uint)SampleRate << 16);
         Esds.WriteTo(ref writer);
+        Protection?.WriteSinf(ref writer);
     }
 
     public void Write(IBufferWriter<byte> output)

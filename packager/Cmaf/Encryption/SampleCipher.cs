@@ -1,0 +1,144 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace Broadcast.Packager.Cmaf.Encryption;
+
+/// <summary>
+/// The two Common Encryption ciphers over one sample, in place, on .NET's AES (the block cipher is never ours):
+/// AES-CTR for 'cenc' (ISO/IEC 23001-7 §9.6.1, §10.1) and AES-CBC with an encryption pattern for 'cbcs' (§9.6.2, §9.7,
+/// §10.4). A sample's protected bytes are those its subsamples name; with no subsamples the whole sample is protected.
+/// </summary>
+public static class SampleCipher
+{
+    private const int Block = 16;
+
+    /// <summary>Keystream blocks made per AES call: one call's overhead spread over 1 KiB of protected bytes.</summary>
+    private const int KeystreamBlocks = 64;
+
+    /// <summary>
+    /// AES-CTR (§9.6.1): the protected bytes of all subsamples are one stream (clear bytes do not advance the counter), the
+    /// first counter block is the IV padded with zeros, and the counter is the whole block incremented as a 128-bit integer.
+    /// The packager's IVs have their low 64 bits zero, so a counter confined to them (8-byte IVs) reads the same.
+    /// Encrypting and decrypting are the same operation.
+    /// </summary>
+    public static void TransformCtr(Aes aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples)
+    {
+        ArgumentNullException.ThrowIfNull(aes);
+        Span<byte> counters = stackalloc byte[KeystreamBlocks * Block];
+        Span<byte> keystream = stackalloc byte[KeystreamBlocks * Block];
+        var state = new CtrState(iv.Value);
+        if (subsamples.IsEmpty)
+        {
+            state.Apply(aes, sample, counters, keystream);
+            return;
+        }
+        int at = 0;
+        foreach (var subsample in subsamples)
+        {
+            at += subsample.ClearBytes;
+            var range = Protected(sample, at, subsample.ProtectedBytes);
+            state.Apply(aes, range, counters, keystream);
+            at += range.Length;
+        }
+        if (at != sample.Length)
+            throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
+    }
+
+    /// <summary>
+    /// AES-CBC with a pattern (§9.6.2, §9.7): in each protected range, of every <paramref name="cryptBlocks"/> +
+    /// <paramref name="skipBlocks"/> 16-byte blocks the first <paramref name="cryptBlocks"/> are encrypted and the rest left
+    /// clear; the encrypted blocks of a range form one CBC chain that starts from <paramref name="iv"/> (for 'cbcs' the
+    /// constant IV, at every subsample); a trailing partial block stays clear. A 0:0 pattern encrypts every whole block
+    /// (whole-block full-sample encryption, §9.7, as 'cbcs' does for audio).
+    /// </summary>
+    public static void EncryptCbcPattern(Aes aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples,
+        int cryptBlocks, int skipBlocks)
+    {
+        ArgumentNullException.ThrowIfNull(aes);
+        if (iv.Size != Block) throw new ArgumentException("AES-CBC takes a 16-byte IV (§9.6.2).", nameof(iv));
+        if (cryptBlocks is < 0 or > 15 || skipBlocks is < 0 or > 15 || (cryptBlocks == 0) != (skipBlocks == 0))
+            throw new ArgumentOutOfRangeException(nameof(cryptBlocks), "A pattern is 1..15 crypt and 1..15 skip blocks, or 0:0 for none.");
+        if (subsamples.IsEmpty)
+        {
+            EncryptRange(aes, iv, sample, cryptBlocks, skipBlocks);
+            return;
+        }
+        int at = 0;
+        foreach (var subsample in subsamples)
+        {
+            at += subsample.ClearBytes;
+            var range = Protected(sample, at, subsample.ProtectedBytes);
+            EncryptRange(aes, iv, range, cryptBlocks, skipBlocks);
+            at += range.Length;
+        }
+        if (at != sample.Length)
+            throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
+    }
+
+    private static Span<byte> Protected(Span<byte> sample, int at, uint length)
+    {
+        if (at > sample.Length || length > (uint)(sample.Length - at))
+            throw new ArgumentException($"A subsample runs past the end of a {sample.Length}-byte sample.", nameof(sample));
+        return sample.Slice(at, (int)length);
+    }
+
+    private static void EncryptRange(Aes aes, InitializationVector iv, Span<byte> range, int cryptBlocks, int skipBlocks)
+    {
+        int whole = range.Length / Block * Block;
+        Span<byte> chain = stackalloc byte[Block];
+        BinaryPrimitives.WriteUInt128BigEndian(chain, iv.Value);
+        if (cryptBlocks == 0)
+        {
+            if (whole > 0) aes.EncryptCbc(range[..whole], chain, range[..whole], PaddingMode.None);
+            return;
+        }
+        int period = (cryptBlocks + skipBlocks) * Block;
+        // §9.7: the pattern runs over the range; a last period with fewer than cryptBlocks whole blocks encrypts those it has.
+        for (int start = 0; start < whole; start += period)
+        {
+            int length = Math.Min(cryptBlocks * Block, whole - start);
+            var blocks = range.Slice(start, length);
+            aes.EncryptCbc(blocks, chain, blocks, PaddingMode.None);
+            blocks[^Block..].CopyTo(chain); // the chain carries on from the last ciphertext block, over the skipped ones
+        }
+    }
+
+    /// <summary>Where a CTR stream stands: the next counter block and the unused tail of the last keystream made.</summary>
+    private struct CtrState(UInt128 counter)
+    {
+        private UInt128 _counter = counter;
+        private int _used = KeystreamBlocks * Block;
+        private int _made = KeystreamBlocks * Block;
+
+        public void Apply(Aes aes, Span<byte> data, Span<byte> counters, Span<byte> keystream)
+        {
+            int at = 0;
+            while (at < data.Length)
+            {
+                if (_used == _made)
+                {
+                    int blocks = Math.Min(KeystreamBlocks, (data.Length - at + Block - 1) / Block);
+                    for (int b = 0; b < blocks; b++) BinaryPrimitives.WriteUInt128BigEndian(counters.Slice(b * Block, Block), _counter++);
+                    _made = blocks * Block;
+                    aes.EncryptEcb(counters[.._made], keystream[.._made], PaddingMode.None);
+                    _used = 0;
+                }
+                int n = Math.Min(_made - _used, data.Length - at);
+                Xor(data.Slice(at, n), keystream.Slice(_used, n));
+                _used += n;
+                at += n;
+            }
+        }
+
+        private static void Xor(Span<byte> data, ReadOnlySpan<byte> key)
+        {
+            int i = 0;
+            for (; i + 8 <= data.Length; i += 8)
+            {
+                ulong value = BinaryPrimitives.ReadUInt64LittleEndian(data[i..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(key[i..]);
+                BinaryPrimitives.WriteUInt64LittleEndian(data[i..], value);
+            }
+            for (; i < data.Length; i++) data[i] ^= key[i];
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Broadcast.Packager.Cmaf.Encryption;
+using Broadcast.TestSupport;
+
+namespace Broadcast.Packager.Tests.Cmaf.Encryption;
+
+/// <summary>
+/// AVC subsample maps on the FLV clip (x264 High, B-frames, weighted prediction): every slice header is measured
+/// against ffmpeg's trace_headers, NAL and slice headers stay clear, other NAL units are wholly clear, and 'cenc' protects
+/// whole blocks only.
+/// </summary>
+public partial class AvcSubsampleTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>
+{
+    [GeneratedRegex(@"^\[trace_headers @ [^\]]+\] (\d+)\s+(\S+)\s+([01]+) = ")]
+    private static partial Regex TraceField();
+
+    /// <summary>Where each slice header ends, in bytes, as ffmpeg's own parser reads the clip (its last field's end).</summary>
+    private List<int> FfmpegSliceHeaderLengths()
+    {
+        var lines = MediaTools.Run("sh", "-c",
+            $"ffmpeg -hide_banner -i '{clip.Directory.Combine("clip.flv")}' -map 0:v -c:v copy -bsf:v trace_headers -f null - 2>&1").Split('\n');
+        var lengths = new List<int>();
+        int? end = null;
+        foreach (var line in lines)
+        {
+            if (line.Contains("] Slice Header", StringComparison.Ordinal))
+            {
+                if (end is int e) lengths.Add((e + 7) / 8);
+                end = 0;
+                continue;
+            }
+            if (end is null) continue;
+            var m = TraceField().Match(line);
+            if (!m.Success)
+            {
+                lengths.Add((end.Value + 7) / 8);
+                end = null;
+                continue;
+            }
+            if (m.Groups[2].Value == "cabac_alignment_one_bit") continue;
+            end = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + m.Groups[3].Value.Length;
+        }
+        if (end is int last) lengths.Add((last + 7) / 8);
+        return lengths;
+    }
+
+    private IEnumerable<(int Type, byte[] Nal)> Nals()
+    {
+        foreach (var sample in clip.VideoSamples)
+        {
+            for (int at = 0; at < sample.Data.Length;)
+            {
+                int length = sample.Data[at] << 24 | sample.Data[at + 1] << 16 | sample.Data[at + 2] << 8 | sample.Data[at + 3];
+                yield return (sample.Data[at + 4] & 0x1F, sample.Data[(at + 4)..(at + 4 + length)]);
+                at += 4 + length;
+            }
+        }
+    }
+
+    [Fact]
+    public void Slice_header_lengths_match_ffmpegs_parser()
+    {
+        var headers = AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out int lengthSize);
+        Assert.Equal(4, lengthSize);
+        var ours = Nals().Where(n => n.Type is 1 or 5).Select(n => headers.HeaderLength(n.Nal)).ToList();
+        var theirs = FfmpegSliceHeaderLengths();
+        Assert.Equal(clip.VideoSamples.Count, ours.Count);
+        Assert.Equal(theirs, ours);
+        Assert.Contains(ours, l => l > 4); // P and B slices with pred weight tables and list overrides really exercised
+    }
+
+    [Theory]
+    [InlineData(EncryptionScheme.Cenc)]
+    [InlineData(EncryptionScheme.Cbcs)]
+    public void Subsamples_leave_headers_and_non_slice_nal_units_clear(EncryptionScheme scheme)
+    {
+        var headers = AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out int lengthSize);
+        var check = AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out _);
+        int protectedSamples = 0;
+        foreach (var sample in clip.VideoSamples)
+        {
+            var subsamples = new List<Subsample>();
+            NalSubsamples.Map(sample.Data, lengthSize, headers, scheme, subsamples);
+            Assert.Equal(sample.Data.Length, subsamples.Sum(s => s.ClearBytes + (long)s.ProtectedBytes));
+            if (scheme == EncryptionScheme.Cenc) Assert.All(subsamples, s => Assert.Equal(0u, s.ProtectedBytes % 16));
+            // Every protected byte lies inside a slice NAL unit's data, after its length, header and slice header.
+            var protectedBytes = new bool[sample.Data.Length];
+            int at = 0;
+            foreach (var s in subsamples)
+            {
+                at += s.ClearBytes;
+                for (int i = 0; i < s.ProtectedBytes; i++) protectedBytes[at + i] = true;
+                at += (int)s.ProtectedBytes;
+            }
+            for (int nal = 0; nal < sample.Data.Length;)
+            {
+                int length = sample.Data[nal] << 24 | sample.Data[nal + 1] << 16 | sample.Data[nal + 2] << 8 | sample.Data[nal + 3];
+                var body = sample.Data.AsSpan(nal + 4, length);
+                int type = body[0] & 0x1F;
+                int clearUpTo = type is 1 or 5 ? 4 + check.HeaderLength(body) : 4 + length;
+                Assert.DoesNotContain(true, protectedBytes[nal..(nal + clearUpTo)]);
+                if (type is 1 or 5 && length > 100) Assert.Contains(true, protectedBytes[nal..(nal + 4 + length)]);
+                nal += 4 + length;
+            }
+            if (protectedBytes.Contains(true)) protectedSamples++;
+        }
+        Assert.Equal(clip.VideoSamples.Count, protectedSamples);
+    }
+
+    [Fact]
+    public void A_clear_run_longer_than_16_bits_is_split()
+    {
+        var headers = AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out _);
+        // One SEI NAL unit of 70000 bytes: wholly clear, more than one BytesOfClearData can say.
+        var sample = new byte[4 + 70_000];
+        sample[1] = 0x01; sample[2] = 0x11; sample[3] = 0x70; // 70000
+        sample[4] = 6;
+        var subsamples = new List<Subsample>();
+        NalSubsamples.Map(sample, 4, headers, EncryptionScheme.Cenc, subsamples);
+        Assert.Equal([new Subsample(65535, 0), new Subsample((ushort)(sample.Length - 65535), 0)], subsamples);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0, 0, 0, 9, 0x65, 0x88 }, "runs past")]
+    [InlineData(new byte[] { 0, 0 }, "inside a NAL unit length")]
+    [InlineData(new byte[] { 0, 0, 0, 2, 0x65, 0xFF }, "ends inside its header")]
+    [InlineData(new byte[] { 0, 0, 0, 3, 0x65, 0x80, 0x00 }, "ends inside")]
+    [InlineData(new byte[] { 0, 0, 0, 7, 0x65, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01 }, "longer than 31 bits")]
+    public void Damaged_samples_are_refused_with_what_was_wrong(byte[] sample, string reason)
+    {
+        var headers = AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out _);
+        var error = Assert.Throws<InvalidDataException>(() => NalSubsamples.Map(sample, 4, headers, EncryptionScheme.Cbcs, []));
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_slice_naming_an_unknown_parameter_set_is_refused()
+    {
+        var headers = AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out _);
+        // first_mb 0 (1), slice_type 7 (0001000), pps id 5 (00110): never given.
+        var error = Assert.Throws<InvalidDataException>(() => headers.HeaderLength([0x65, 0x88, 0x30, 0x00]));
+        Assert.Contains("parameter set 5", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,92 @@
+using Broadcast.Packager.Cmaf.Boxes;
+using Broadcast.Packager.Cmaf.Encryption;
+using Broadcast.Packager.Tests.Cmaf;
+using Broadcast.Packager.Tests.Cmaf.Encryption;
+using Broadcast.TestSupport.Fuzzing;
+using Xunit.Abstractions;
+
+namespace Broadcast.Packager.Tests.Fuzzing;
+
+/// <summary>
+/// Fuzzes what Common Encryption parses: the AVC subsample map (<see cref="NalSubsamples"/> over
+/// <see cref="AvcSliceHeaders"/>, which reads the publisher's bitstream: a damaged sample must be refused with
+/// <see cref="InvalidDataException"/>, and an accepted one gets subsamples covering it exactly), a pssh from a key provider
+/// (<see cref="ProtectionSystemHeader.Validate"/>), and the tests' own box reader over encrypted files.
+/// </summary>
+public class CencFuzzTests(FlvClipFixture clip, ITestOutputHelper output) : IClassFixture<FlvClipFixture>
+{
+    private void Check(FuzzReport report)
+    {
+        output.WriteLine(report.ToString());
+        Assert.Equal(FuzzSettings.Iterations, report.Accepted + report.Refused);
+        Assert.True(report.Accepted > 0 && report.Refused > 0, report.ToString());
+    }
+
+    [Fact]
+    public void Avc_subsample_map()
+    {
+        // Small samples whole (P and B frames), and the parameter sets as samples of their own.
+        var seeds = clip.VideoSamples.Where(s => s.Data.Length < 4096).Take(12).Select(s => s.Data).ToList();
+        Check(FuzzRunner.Run("avc subsamples", seeds, (input, random) =>
+        {
+            var headers = AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out int lengthSize);
+            var subsamples = new List<Subsample>();
+            try
+            {
+                NalSubsamples.Map(input, lengthSize, headers, random.Chance(2) ? EncryptionScheme.Cenc : EncryptionScheme.Cbcs, subsamples);
+            }
+            catch (InvalidDataException)
+            {
+                return false;
+            }
+            if (subsamples.Sum(s => s.ClearBytes + (long)s.ProtectedBytes) != input.Length) throw new InvalidOperationException("subsamples do not cover the sample");
+            return true;
+        }));
+    }
+
+    [Fact]
+    public void Pssh_from_a_key_provider()
+    {
+        var seeds = new List<byte[]>
+        {
+            ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [EncryptedCmafTests.Kid], [1, 2, 3]),
+            ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [], []),
+        };
+        Check(FuzzRunner.Run("pssh", seeds, (input, _) =>
+        {
+            try
+            {
+                ProtectionSystemHeader.Validate(input);
+                return true;
+            }
+            catch (InvalidDataException)
+            {
+                return false;
+            }
+        }));
+    }
+
+    [Fact]
+    public void Encrypted_init_and_segment_read_back()
+    {
+        var seeds = new List<byte[]>
+        {
+            CencBoxReaderTests.Small(clip.Video, clip.VideoSamples.Skip(1).Where(s => s.Data.Length < 1500).ToList(), EncryptionScheme.Cenc, 3),
+            CencBoxReaderTests.Small(clip.Video, clip.VideoSamples.Skip(1).Where(s => s.Data.Length < 1500).ToList(), EncryptionScheme.Cbcs, 3),
+            CencBoxReaderTests.Small(clip.Audio, clip.AudioSamples, EncryptionScheme.Cenc, 6),
+        };
+        Check(FuzzRunner.Run("cenc boxes", seeds, (input, _) =>
+        {
+            try
+            {
+                var track = CencBoxReader.ReadInit(input);
+                CencBoxReader.ReadSamples(input, track); // its moofs are found among the file's top-level boxes
+                return true;
+            }
+            catch (InvalidDataException)
+            {
+                return false;
+            }
+        }));
+    }
+}
