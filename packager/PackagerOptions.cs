@@ -59,13 +59,6 @@ public sealed class PackagerOptions
     /// </summary>
     public CaptionDeclaration Captions { get; set; } = CaptionDeclaration.Detect;
 
-    /// <summary>
-    /// Common Encryption (ISO/IEC 23001-7) of every broadcast's CMAF media when no policy decides: <c>None</c> (the
-    /// default: media and manifests in the clear), <c>Cenc</c> (AES-CTR) or <c>Cbcs</c> (AES-CBC, 1:9 pattern on video),
-    /// with keys from the registered key provider (docs/protection.md).
-    /// </summary>
-    public Live.ContentEncryption Encryption { get; set; } = Live.ContentEncryption.None;
-
     /// <summary><see cref="PartSeconds"/> in 90 kHz ticks.</summary>
     public long PartTicks => (long)(PartSeconds * 90_000);
 
@@ -105,8 +98,6 @@ public sealed class PackagerOptionsValidator : IValidateOptions<PackagerOptions>
             errors.Add($"Packager:LowLatencyTargetMilliseconds must be between 500 and 30000 (was {options.LowLatencyTargetMilliseconds}).");
         if (!Enum.IsDefined(options.Captions))
             errors.Add($"Packager:Captions must be Detect, Always or Never (was {options.Captions}).");
-        if (!Enum.IsDefined(options.Encryption))
-            errors.Add($"Packager:Encryption must be None, Cenc or Cbcs (was {options.Encryption}).");
         if (string.IsNullOrWhiteSpace(options.UtcTimingUrl))
             errors.Add("Packager:UtcTimingUrl must not be empty.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -30,9 +30,8 @@ public static class PackagerServiceCollectionExtensions
         services.TryAddSingleton<ILowLatencyPolicy, DefaultLowLatencyPolicy>();
         services.TryAddSingleton<IRewindPolicy, DefaultRewindPolicy>();
         services.TryAddSingleton<IRetentionHold, NoRetentionHold>();
-        // Encryption stays off unless Packager:Encryption turns it on; the in-memory key provider serves one node only.
-        services.TryAddSingleton<IContentKeyProvider, InMemoryContentKeyProvider>();
-        services.TryAddSingleton<IContentProtectionPolicy, DefaultContentProtectionPolicy>();
+        // In the clear: nothing serves keys to players yet (docs/protection.md), so nothing turns encryption on.
+        services.TryAddSingleton<IContentProtectionPolicy, NoContentProtection>();
         services.TryAddSingleton<LivePackager>();
         services.TryAddSingleton<IPackagerStatus>(sp => sp.GetRequiredService<LivePackager>());
         services.TryAddSingleton<IManifestNotifications>(sp => sp.GetRequiredService<LivePackager>());

@@ -2,7 +2,6 @@ using System.Security.Cryptography;
 using Broadcast.Media;
 using Broadcast.Packager.Cmaf.Boxes;
 using Broadcast.Packager.Cmaf.Encryption;
-using Microsoft.Extensions.Options;
 
 namespace Broadcast.Packager.Live;
 
@@ -33,31 +32,9 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
         new(Key, Scheme, track, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), Scheme == EncryptionScheme.Cbcs ? ConstantIv : null);
 
     public IReadOnlyList<ReadOnlyMemory<byte>> SystemHeaders => Systems.Select(s => s.Pssh).ToArray();
-}
-
-/// <summary>
-/// Decides, per broadcast, whether and how it is encrypted. The control plane may answer per channel; the default
-/// encrypts every broadcast with <c>Packager:Encryption</c>'s scheme when that is not <c>None</c>.
-/// </summary>
-public interface IContentProtectionPolicy
-{
-    ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, CancellationToken cancellationToken);
-}
-
-/// <summary>The default: <c>Packager:Encryption</c>, with keys from the registered <see cref="IContentKeyProvider"/>.</summary>
-public sealed class DefaultContentProtectionPolicy(IOptions<PackagerOptions> options, IContentKeyProvider keys) : IContentProtectionPolicy
-{
-    public async ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(stream);
-        var scheme = options.Value.Encryption;
-        if (scheme == ContentEncryption.None) return null;
-        var grant = await keys.KeyForAsync(stream.Name, cancellationToken).ConfigureAwait(false);
-        return Protect(scheme == ContentEncryption.Cbcs ? EncryptionScheme.Cbcs : EncryptionScheme.Cenc, grant);
-    }
 
     /// <summary>A broadcast's protection from a key provider's grant, whose pssh boxes are checked first.</summary>
-    public static BroadcastProtection Protect(EncryptionScheme scheme, ContentKeyGrant grant)
+    public static BroadcastProtection From(EncryptionScheme scheme, ContentKeyGrant grant)
     {
         ArgumentNullException.ThrowIfNull(grant);
         foreach (var system in grant.Systems) ProtectionSystemHeader.Validate(system.Pssh.Span);
@@ -66,43 +43,18 @@ public sealed class DefaultContentProtectionPolicy(IOptions<PackagerOptions> opt
     }
 }
 
-/// <summary>Which Common Encryption scheme <c>Packager:Encryption</c> turns on for every broadcast.</summary>
-public enum ContentEncryption
+/// <summary>
+/// Decides, per broadcast, whether and how it is encrypted (the packager asks once, at the broadcast's start, as it asks the
+/// rewind and low-latency policies). The registered default, <see cref="NoContentProtection"/>, encrypts nothing: no key
+/// server or license endpoint exists yet to give players the keys (docs/protection.md), so no setting turns it on.
+/// </summary>
+public interface IContentProtectionPolicy
 {
-    None,
-    Cenc,
-    Cbcs,
+    ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, CancellationToken cancellationToken);
 }
 
-/// <summary>
-/// A key provider that makes a random key and KID for each broadcast and keeps them in memory only (at most
-/// <see cref="MaxKeys"/>, the oldest forgotten first), with a W3C ClearKey pssh: for tests and a single node. A node that
-/// continues another's broadcast does not know its keys, and a restart forgets them; a real deployment plugs a key server in.
-/// </summary>
-public sealed class InMemoryContentKeyProvider : IContentKeyProvider
+/// <summary>Every broadcast in the clear: media bytes and manifests exactly those of a packager without encryption.</summary>
+public sealed class NoContentProtection : IContentProtectionPolicy
 {
-    public const int MaxKeys = 10_000;
-
-    private readonly Lock _lock = new();
-    private readonly Dictionary<KeyId, ContentKey> _keys = [];
-    private readonly Queue<KeyId> _order = new();
-
-    public ValueTask<ContentKeyGrant> KeyForAsync(string channel, CancellationToken cancellationToken)
-    {
-        var key = new ContentKey(KeyId.FromBytes(RandomNumberGenerator.GetBytes(16)), RandomNumberGenerator.GetBytes(16));
-        lock (_lock)
-        {
-            if (_order.Count == MaxKeys) _keys.Remove(_order.Dequeue());
-            _keys[key.Id] = key;
-            _order.Enqueue(key.Id);
-        }
-        var pssh = ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [key.Id], []);
-        return ValueTask.FromResult(new ContentKeyGrant(key, [new ProtectionSystem(ProtectionSystemHeader.ClearKeySystemId, pssh)]));
-    }
-
-    /// <summary>The key of <paramref name="id"/>, for a license endpoint that has checked the viewer.</summary>
-    public bool TryGetKey(KeyId id, out ContentKey key)
-    {
-        lock (_lock) return _keys.TryGetValue(id, out key);
-    }
+    public ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, CancellationToken cancellationToken) => ValueTask.FromResult<BroadcastProtection?>(null);
 }

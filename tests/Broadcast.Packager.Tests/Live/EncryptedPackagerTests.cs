@@ -58,7 +58,7 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
         var grant = new ContentKeyGrant(EncryptedCmafTests.Key, []);
         var (clear, clearStore) = await PackageAsync("clear", null);
         await using var _ = clear;
-        var (encrypted, store) = await PackageAsync("encrypted", DefaultContentProtectionPolicy.Protect(scheme, grant));
+        var (encrypted, store) = await PackageAsync("encrypted", BroadcastProtection.From(scheme, grant));
         await using var __ = encrypted;
 
         foreach (var rendition in new[] { StoreKeys.SourceRendition, StoreKeys.AudioRendition })
@@ -94,7 +94,7 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
         var grant = new ContentKeyGrant(EncryptedCmafTests.Key, [new ProtectionSystem(widevineId, pssh)]);
         var (clear, clearStore) = await PackageAsync("clear-mpd", null);
         await using var _ = clear;
-        var (encrypted, store) = await PackageAsync("encrypted-mpd", DefaultContentProtectionPolicy.Protect(EncryptionScheme.Cbcs, grant));
+        var (encrypted, store) = await PackageAsync("encrypted-mpd", BroadcastProtection.From(EncryptionScheme.Cbcs, grant));
         await using var __ = encrypted;
 
         Assert.DoesNotContain("ContentProtection", await File.ReadAllTextAsync(clearStore.PathOf(StoreKeys.Mpd("chan"))), StringComparison.Ordinal);
