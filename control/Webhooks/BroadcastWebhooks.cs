@@ -32,7 +32,8 @@ public sealed partial class BroadcastWebhooks(IChannelRepository channels, Webho
 
     private readonly ConcurrentDictionary<string, DateTimeOffset> _refusalsSent = new(StringComparer.Ordinal);
 
-    private sealed record Happening(string Type, string? Slug, string? ChannelId, DateTimeOffset At, Action<Utf8JsonWriter> Data);
+    /// <summary>Data writes the event's members beside channel and channel id; it is given the channel id it was resolved to.</summary>
+    private sealed record Happening(string Type, string? Slug, string? ChannelId, DateTimeOffset At, Action<Utf8JsonWriter, string> Data);
 
     /// <summary>A broadcast began on this node (not a resume after a reconnect).</summary>
     public void Started(string slug, DateTimeOffset startedAt, string? protocol) => Enqueue(WebhookEventTypes.BroadcastStarted, slug, startedAt, json =>
@@ -75,17 +76,51 @@ public sealed partial class BroadcastWebhooks(IChannelRepository channels, Webho
         if (_refusalsSent.TryGetValue(key, out var last) && now - last < RefusalRepeat) return;
         if (_refusalsSent.Count >= MaxRefusalsRemembered) _refusalsSent.Clear();
         _refusalsSent[key] = now;
-        Write(new Happening(WebhookEventTypes.PublishRefused, channel.Slug, channel.Id, now, json =>
+        Write(new Happening(WebhookEventTypes.PublishRefused, channel.Slug, channel.Id, now, (json, _) =>
         {
             json.WriteString("protocol", protocol);
             json.WriteString("reason", reason);
         }));
     }
 
+    /// <summary>
+    /// A recording of the channel was stored (its broadcast ended and was booked): where its playlists are, how long it is.
+    /// </summary>
+    public void RecordingReady(Recordings.Recording recording, string slug)
+    {
+        ArgumentNullException.ThrowIfNull(recording);
+        Write(new Happening(WebhookEventTypes.RecordingReady, slug, recording.ChannelId, time.GetUtcNow(), (json, _) =>
+        {
+            json.WriteString("recordingId", recording.Id);
+            json.WriteString("broadcastId", recording.BroadcastId);
+            if (recording.EventId is null) json.WriteNull("eventId");
+            else json.WriteString("eventId", recording.EventId);
+            json.WriteNumber("durationMs", recording.DurationMs);
+            json.WriteNumber("sizeBytes", recording.SizeBytes);
+            json.WriteString("hls", recording.HlsPath);
+            json.WriteString("dash", recording.DashPath);
+        }));
+    }
+
+    /// <summary>
+    /// A clip was finished (its ends cut to the frame, its MP4 made where that could be): the range, and the MP4's API path
+    /// when it was made (null when not).
+    /// </summary>
+    public void ClipReady(string slug, string clipId, DateTimeOffset from, DateTimeOffset to, bool downloadMade) =>
+        Write(new Happening(WebhookEventTypes.ClipReady, slug, null, time.GetUtcNow(), (json, channelId) =>
+        {
+            json.WriteString("clipId", clipId);
+            WebhookEvent.WriteTime(json, "from", from);
+            WebhookEvent.WriteTime(json, "to", to);
+            if (downloadMade) json.WriteString("download", $"/api/channels/{channelId}/clips/{clipId}/download");
+            else json.WriteNull("download");
+        }));
+
     /// <summary>Any other event of a channel named by its slug: <paramref name="data"/> writes what it adds to channel and channel id.</summary>
     public void Raise(string type, string slug, Action<Utf8JsonWriter> data) => Enqueue(type, slug, time.GetUtcNow(), data);
 
-    private void Enqueue(string type, string slug, DateTimeOffset at, Action<Utf8JsonWriter> data) => Write(new Happening(type, slug, null, at, data));
+    private void Enqueue(string type, string slug, DateTimeOffset at, Action<Utf8JsonWriter> data)
+        => Write(new Happening(type, slug, null, at, (json, _) => data(json)));
 
     private void Write(Happening happening)
     {
@@ -123,7 +158,7 @@ public sealed partial class BroadcastWebhooks(IChannelRepository channels, Webho
                 {
                     if (slug is not null) json.WriteString("channel", slug);
                     if (channelId is not null) json.WriteString("channelId", channelId);
-                    happening.Data(json);
+                    happening.Data(json, channelId ?? "");
                 }), cancellationToken).ConfigureAwait(false);
                 return;
             }
