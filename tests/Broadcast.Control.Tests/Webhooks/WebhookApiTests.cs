@@ -78,6 +78,25 @@ public sealed class WebhookApiTests
     }
 
     [Fact]
+    public async Task OpenApi_describes_the_webhook_routes_and_their_bodies()
+    {
+        await using var host = await HostAsync();
+        using var anonymous = new HttpClient { BaseAddress = host.BaseAddress };
+        using var doc = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json"));
+        var paths = doc.RootElement.GetProperty("paths");
+        Assert.True(paths.GetProperty("/api/webhooks").GetProperty("post").GetProperty("responses").TryGetProperty("201", out _));
+        Assert.True(paths.GetProperty("/api/webhooks/{endpointId}").TryGetProperty("patch", out _));
+        Assert.True(paths.GetProperty("/api/webhooks/{endpointId}/rotate-secret").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/api/webhooks/{endpointId}/test").TryGetProperty("post", out _));
+        Assert.True(paths.GetProperty("/api/webhooks/{endpointId}/deliveries").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/api/webhooks/{endpointId}/deliveries/{deliveryId}/redeliver").TryGetProperty("post", out _));
+        var schemas = doc.RootElement.GetProperty("components").GetProperty("schemas");
+        Assert.True(schemas.TryGetProperty("WebhookEndpointRequest", out _));
+        Assert.True(schemas.GetProperty("WebhookEndpointResponse").GetProperty("properties").TryGetProperty("secret", out _));
+        Assert.True(schemas.GetProperty("WebhookDeliveryResponse").GetProperty("properties").TryGetProperty("attemptLog", out _));
+    }
+
+    [Fact]
     public async Task A_receiver_gets_channel_created_and_a_broadcast_with_a_reconnect_in_order_each_signature_verified()
     {
         await using var receiver = await LoopbackHttpEndpoint.StartAsync();
