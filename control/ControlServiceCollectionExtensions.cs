@@ -79,6 +79,8 @@ public static class ControlServiceCollectionExtensions
         services.AddSingleton<PublicUrls>();
         services.TryAddSingleton<IChannelLiveStatus, OfflineChannelLiveStatus>();
         services.AddHostedService<ControlStartup>();
+        // After ControlStartup: the delivery worker reads a migrated outbox.
+        Webhooks.WebhookServiceCollectionExtensions.AddWebhooks(services);
         // After ControlStartup: private channels and signing keys are read from a migrated database.
         services.AddPrivatePlayback(configuration);
         // After ControlStartup: the schedule is derived from a migrated events table.

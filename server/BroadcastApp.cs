@@ -81,6 +81,8 @@ public static class BroadcastApp
         {
             services.AddSingleton<IChannelStreamPresence, RegistryStreamPresence>().AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>()
                 .AddSingleton<PublishGate>();
+            // broadcast.started/reconnecting/resumed/ended webhooks from this node's hubs.
+            services.AddHostedService<BroadcastWebhookFeed>();
             // Before AddPackager, which only adds its default policy when none is registered.
             services.AddSingleton<IRecordingPolicy, ChannelRecordingPolicy>();
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();

@@ -47,7 +47,8 @@ internal sealed record MadeClip(string Master, IReadOnlyList<MadeRendition> Rend
 /// atomic, so players see one or the other.
 /// </summary>
 internal sealed partial class ClipFinisher(
-    ISegmentStore store, IClipRepository clips, ClipFinishSettings settings, TimeProvider time, ILogger<ClipFinisher> logger)
+    ISegmentStore store, IClipRepository clips, ClipFinishSettings settings, TimeProvider time, ILogger<ClipFinisher> logger,
+    Broadcast.Control.Webhooks.BroadcastWebhooks? webhooks = null)
     : BackgroundService
 {
     public const int QueueLength = 32;
@@ -89,8 +90,9 @@ internal sealed partial class ClipFinisher(
         {
             try
             {
-                await FinishAsync(job, stoppingToken).ConfigureAwait(false);
+                bool download = await FinishAsync(job, stoppingToken).ConfigureAwait(false);
                 await clips.SetFinishedAsync(job.ClipId, time.GetUtcNow(), stoppingToken).ConfigureAwait(false);
+                webhooks?.ClipReady(job.ChannelSlug, job.ClipId, job.From, job.To, download);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -133,7 +135,7 @@ internal sealed partial class ClipFinisher(
     /// Cuts the clip's ends, then makes its download, each from the playlists as the clip was made. Whatever goes wrong
     /// in one (ffmpeg, the store, a damaged playlist) is logged and leaves the clip playing as it is.
     /// </summary>
-    internal async Task FinishAsync(ClipFinishJob job, CancellationToken cancellationToken)
+    internal async Task<bool> FinishAsync(ClipFinishJob job, CancellationToken cancellationToken)
     {
         MadeClip? clip;
         try
@@ -143,9 +145,9 @@ internal sealed partial class ClipFinisher(
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             LogFailed(e, job.ClipId, job.ChannelSlug);
-            return;
+            return false;
         }
-        if (clip is null) return;
+        if (clip is null) return false;
         try
         {
             await CutAsync(job, clip, cancellationToken).ConfigureAwait(false);
@@ -156,11 +158,12 @@ internal sealed partial class ClipFinisher(
         }
         try
         {
-            await DownloadAsync(job, clip, cancellationToken).ConfigureAwait(false);
+            return await DownloadAsync(job, clip, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             LogDownloadFailed(e, job.ClipId, job.ChannelSlug);
+            return false;
         }
     }
 

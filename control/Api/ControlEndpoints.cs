@@ -51,6 +51,7 @@ public static class ControlEndpoints
         endpoints.MapSessionApi();
         endpoints.MapAccountsApi();
         endpoints.MapApiKeysApi();
+        endpoints.MapWebhooksApi();
         endpoints.MapOpenApi();
         return group;
     }

@@ -54,4 +54,9 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(CreateApiKeyRequest))]
 [JsonSerializable(typeof(ApiKeyResponse))]
 [JsonSerializable(typeof(List<ApiKeyResponse>))]
+[JsonSerializable(typeof(WebhookEndpointRequest))]
+[JsonSerializable(typeof(WebhookEndpointResponse))]
+[JsonSerializable(typeof(List<WebhookEndpointResponse>))]
+[JsonSerializable(typeof(List<WebhookDeliveryResponse>))]
+[JsonSerializable(typeof(WebhookQueuedResponse))]
 internal sealed partial class ControlJsonContext : JsonSerializerContext;

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Broadcast.Control.Events;
 using Broadcast.Control.Persistence;
 using Broadcast.Control.Security;
+using Broadcast.Control.Webhooks;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Channels;
@@ -195,8 +196,16 @@ public sealed partial class ChannelService(
             throw new ValidationFailedException(errors);
         }
 
-        if (!await repository.UpdateAsync(id, name?.Trim() ?? record.Name, requireSchedule ?? record.RequireSchedule, lowLatency ?? record.LowLatency,
-                realTime ?? record.RealTime, rewind.IsSet ? rewind.Seconds : record.RewindSeconds, cancellationToken).ConfigureAwait(false))
+        var changed = record with
+        {
+            Name = name?.Trim() ?? record.Name,
+            RequireSchedule = requireSchedule ?? record.RequireSchedule,
+            LowLatency = lowLatency ?? record.LowLatency,
+            RealTime = realTime ?? record.RealTime,
+            RewindSeconds = rewind.IsSet ? rewind.Seconds : record.RewindSeconds,
+        };
+        if (!await repository.UpdateAsync(id, changed.Name, changed.RequireSchedule, changed.LowLatency, changed.RealTime, changed.RewindSeconds,
+                ChannelEvent(WebhookEventTypes.ChannelUpdated, changed), cancellationToken).ConfigureAwait(false))
         {
             return null;
         }
@@ -239,7 +248,8 @@ public sealed partial class ChannelService(
     public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default)
     {
         var record = await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false);
-        if (record is null || !await repository.DeleteAsync(id, cancellationToken).ConfigureAwait(false))
+        if (record is null || !await repository.DeleteAsync(id, ChannelEvent(WebhookEventTypes.ChannelDeleted, record), cancellationToken)
+                .ConfigureAwait(false))
         {
             return false;
         }
@@ -311,7 +321,7 @@ public sealed partial class ChannelService(
             var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
             var record = new ChannelRecord(id, name, slug, StreamKeys.Hash(key), protector.Protect(id, key),
                 spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt, spec.RealTime, spec.RewindSeconds);
-            if (await repository.TryInsertAsync(record, cancellationToken).ConfigureAwait(false))
+            if (await repository.TryInsertAsync(record, ChannelEvent(WebhookEventTypes.ChannelCreated, record), cancellationToken).ConfigureAwait(false))
             {
                 LogCreated(id, slug);
                 return new IssuedChannel(ToChannel(record, key), key);
@@ -325,6 +335,21 @@ public sealed partial class ChannelService(
 
         throw new InvalidOperationException($"Could not find a free slug for '{baseSlug}'.");
     }
+
+    /// <summary>A channel.* webhook event of <paramref name="record"/> (as it is after the change), written with the change.</summary>
+    private WebhookEvent ChannelEvent(string type, ChannelRecord record) => WebhookEvent.Create(type, record.Id, time.GetUtcNow(), json =>
+    {
+        json.WriteString("channel", record.Slug);
+        json.WriteString("channelId", record.Id);
+        json.WriteString("name", record.Name);
+        if (type == WebhookEventTypes.ChannelDeleted) return;
+        json.WriteBoolean("requireSchedule", record.RequireSchedule);
+        json.WriteBoolean("lowLatency", record.LowLatency);
+        json.WriteBoolean("realTime", record.RealTime);
+        if (record.RewindSeconds is { } rewindSeconds) json.WriteNumber("rewindSeconds", rewindSeconds);
+        else json.WriteNull("rewindSeconds");
+        WebhookEvent.WriteTime(json, "createdAt", record.CreatedAt);
+    });
 
     private Channel ToChannel(ChannelRecord record)
     {

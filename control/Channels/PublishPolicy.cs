@@ -21,7 +21,7 @@ public sealed record PublishVerdict(bool Allowed, string? Slug, string? ChannelI
 /// reach the encoder.
 /// </summary>
 public sealed class PublishPolicy(ChannelService channels, EventService events, ChannelLeases leases, PublishCallback callback,
-    TimeProvider time)
+    TimeProvider time, Webhooks.BroadcastWebhooks? webhooks = null)
 {
     /// <summary>The application every publish URL names: <c>rtmp://HOST/live</c>, SRT stream id <c>#!::r=live/{key}</c>.</summary>
     public const string Application = "live";
@@ -41,11 +41,11 @@ public sealed class PublishPolicy(ChannelService channels, EventService events, 
 
         var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
         if (!permission.Allowed)
-            return PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
+            return Refused(channel, protocol, permission.Reason ?? "publishing is not allowed now");
         if (await AskPlatformAsync(channel, streamKey, protocol, caller, cancellationToken).ConfigureAwait(false) is { } platformRefusal)
-            return platformRefusal;
+            return Refused(channel, protocol, platformRefusal.Reason ?? "refused by the platform");
         // One ingest node at a time: a second encoder (or a backup URL on another node) waits for the holder's lease.
-        if (await TakeLeaseAsync(channel, cancellationToken).ConfigureAwait(false) is { } refused) return PublishVerdict.Deny(refused);
+        if (await TakeLeaseAsync(channel, cancellationToken).ConfigureAwait(false) is { } refused) return Refused(channel, protocol, refused);
         // The event in window goes live now, so the dashboard and the late-start job see it at once.
         if (permission.Event is not null)
             await events.OnPublishedAsync(channel.Id, cancellationToken).ConfigureAwait(false);
@@ -62,8 +62,20 @@ public sealed class PublishPolicy(ChannelService channels, EventService events, 
         if (lookup.Channel is not { } channel)
             return PublishVerdict.Deny(lookup.Reason ?? "stream key refused", keyRejected: true);
         var permission = await events.CanPublishAsync(channel, time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
-        if (!permission.Allowed) return PublishVerdict.Deny(permission.Reason ?? "publishing is not allowed now");
-        return await AskPlatformAsync(channel, streamKey, "whip", caller, cancellationToken).ConfigureAwait(false) ?? PublishVerdict.Allow(channel);
+        if (!permission.Allowed) return Refused(channel, "whip", permission.Reason ?? "publishing is not allowed now");
+        return await AskPlatformAsync(channel, streamKey, "whip", caller, cancellationToken).ConfigureAwait(false) is { } platformRefusal
+            ? Refused(channel, "whip", platformRefusal.Reason ?? "refused by the platform")
+            : PublishVerdict.Allow(channel);
+    }
+
+    /// <summary>
+    /// A refusal of a known channel's publish, told to the platform's webhooks (<c>publish.refused</c>). A refused stream
+    /// key names no channel and is not told: anyone can send one.
+    /// </summary>
+    private PublishVerdict Refused(Channel channel, string protocol, string reason)
+    {
+        webhooks?.PublishRefused(channel, protocol, reason);
+        return PublishVerdict.Deny(reason);
     }
 
     /// <summary>Null when the platform's callback is off or allows the publish (or failed, and failures are allowed); else the refusal.</summary>

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Broadcast.Control.Persistence;
+using Broadcast.Control.Webhooks;
 
 namespace Broadcast.Control.Channels;
 
@@ -8,6 +9,10 @@ public interface IChannelRepository
 {
     /// <summary>Inserts the row; false when its slug (or key hash) is already taken, so the caller can pick another.</summary>
     Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>The same, with <paramref name="happened"/> written to the webhook outbox in the insert's transaction.</summary>
+    Task<bool> TryInsertAsync(ChannelRecord record, WebhookEvent? happened, CancellationToken cancellationToken)
+        => TryInsertAsync(record, cancellationToken);
 
     Task<ChannelRecord?> GetByIdAsync(string id, CancellationToken cancellationToken = default);
 
@@ -32,28 +37,54 @@ public interface IChannelRepository
     Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, int? rewindSeconds,
         CancellationToken cancellationToken = default);
 
+    /// <summary>The same, with <paramref name="happened"/> written to the webhook outbox in the update's transaction.</summary>
+    Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, int? rewindSeconds,
+        WebhookEvent? happened, CancellationToken cancellationToken)
+        => UpdateAsync(id, name, requireSchedule, lowLatency, realTime, rewindSeconds, cancellationToken);
+
     /// <summary>Stores the channel's audio track names (<see cref="AudioTrackNames.Encode"/>; null: none); false when no such channel.</summary>
     Task<bool> SetAudioTracksAsync(string id, string? audioTracks, CancellationToken cancellationToken = default);
 
     Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default);
 
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
+
+    /// <summary>The same, with <paramref name="happened"/> written to the webhook outbox in the delete's transaction.</summary>
+    Task<bool> DeleteAsync(string id, WebhookEvent? happened, CancellationToken cancellationToken) => DeleteAsync(id, cancellationToken);
 }
 
 /// <summary>
 /// Channels in plain ADO.NET over either back-end. The SQL is the common subset of SQLite and
 /// PostgreSQL; both providers bind <c>@name</c> parameters, booleans and byte arrays, and read
-/// <see cref="DateTimeOffset"/> from TEXT (SQLite) or timestamptz (PostgreSQL).
+/// <see cref="DateTimeOffset"/> from TEXT (SQLite) or timestamptz (PostgreSQL). With an <paramref name="outbox"/>, a
+/// change's webhook event is kept in the change's own transaction: both or neither.
 /// </summary>
-public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRepository
+public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox? outbox = null) : IChannelRepository
 {
+    public Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default)
+        => TryInsertAsync(record, happened: null, cancellationToken);
+
+    public Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, int? rewindSeconds,
+        CancellationToken cancellationToken = default)
+        => UpdateAsync(id, name, requireSchedule, lowLatency, realTime, rewindSeconds, happened: null, cancellationToken);
+
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) => DeleteAsync(id, happened: null, cancellationToken);
+
+    private Func<System.Data.Common.DbConnection, System.Data.Common.DbTransaction, CancellationToken, Task>? Outbox(WebhookEvent? happened)
+        => happened is null || outbox is null ? null : (connection, transaction, token) => outbox.AppendAsync(connection, transaction, happened, token);
+
+    private void Notify(WebhookEvent? happened, bool changed)
+    {
+        if (changed && happened is not null) outbox?.Notify();
+    }
+
     private const string Columns =
         "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds, audio_tracks";
 
-    public async Task<bool> TryInsertAsync(ChannelRecord record, CancellationToken cancellationToken = default)
+    public async Task<bool> TryInsertAsync(ChannelRecord record, WebhookEvent? happened, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return await Sql.TryInsertAsync(database,
+        bool inserted = await Sql.TryInsertThenAsync(database,
             $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, " +
             "@created_at, @real_time, @rewind_seconds, @audio_tracks)",
             c =>
@@ -70,7 +101,9 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
                 Sql.Add(c, "real_time", record.RealTime);
                 Sql.Add(c, "rewind_seconds", record.RewindSeconds);
                 Sql.Add(c, "audio_tracks", record.AudioTracks);
-            }, cancellationToken).ConfigureAwait(false);
+            }, Outbox(happened), cancellationToken).ConfigureAwait(false);
+        Notify(happened, inserted);
+        return inserted;
     }
 
     public Task<ChannelRecord?> GetByIdAsync(string id, CancellationToken cancellationToken = default)
@@ -109,8 +142,9 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
         }, cancellationToken).ConfigureAwait(false) == 1;
 
     public async Task<bool> UpdateAsync(string id, string name, bool requireSchedule, bool lowLatency, bool realTime, int? rewindSeconds,
-        CancellationToken cancellationToken = default) =>
-        await Sql.ExecuteAsync(database,
+        WebhookEvent? happened, CancellationToken cancellationToken)
+    {
+        bool updated = await Sql.ExecuteThenAsync(database,
             "UPDATE channels SET name = @name, require_schedule = @require_schedule, low_latency = @low_latency, " +
             "real_time = @real_time, rewind_seconds = @rewind_seconds WHERE id = @id", c =>
         {
@@ -120,7 +154,10 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
             Sql.Add(c, "require_schedule", requireSchedule);
             Sql.Add(c, "low_latency", lowLatency);
             Sql.Add(c, "id", id);
-        }, cancellationToken).ConfigureAwait(false) == 1;
+        }, Outbox(happened), cancellationToken).ConfigureAwait(false) == 1;
+        Notify(happened, updated);
+        return updated;
+    }
 
     public async Task<bool> SetAudioTracksAsync(string id, string? audioTracks, CancellationToken cancellationToken = default) =>
         await Sql.ExecuteAsync(database, "UPDATE channels SET audio_tracks = @audio_tracks WHERE id = @id", c =>
@@ -136,9 +173,13 @@ public sealed class SqlChannelRepository(ControlDatabase database) : IChannelRep
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default) =>
-        await Sql.ExecuteAsync(database, "DELETE FROM channels WHERE id = @id", c => Sql.Add(c, "id", id),
-            cancellationToken).ConfigureAwait(false) == 1;
+    public async Task<bool> DeleteAsync(string id, WebhookEvent? happened, CancellationToken cancellationToken)
+    {
+        bool deleted = await Sql.ExecuteThenAsync(database, "DELETE FROM channels WHERE id = @id", c => Sql.Add(c, "id", id),
+            Outbox(happened), cancellationToken).ConfigureAwait(false) == 1;
+        Notify(happened, deleted);
+        return deleted;
+    }
 
     private async Task<ChannelRecord?> SingleAsync(string where, object value, CancellationToken cancellationToken)
     {

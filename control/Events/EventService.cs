@@ -24,7 +24,8 @@ public sealed partial class EventService(
     IEnumerable<IEventScheduleSink> sinks,
     IBroadcastTerminator terminator,
     IPublishRuleChanges changes,
-    ILogger<EventService> logger)
+    ILogger<EventService> logger,
+    Webhooks.WebhookOutbox? webhooks = null)
 {
     public const int TitleMaxLength = 200;
     public const int DescriptionMaxLength = 4000;
@@ -193,6 +194,7 @@ public sealed partial class EventService(
             LogEnded(id, reason);
             // Disconnect even when the state was not live yet: a publisher may have just connected.
             var channel = await channels.GetAsync(current.ChannelId, cancellationToken).ConfigureAwait(false);
+            await TellAsync(Webhooks.WebhookEventTypes.EventEnded, current, channel?.Slug, now, reason, cancellationToken).ConfigureAwait(false);
             if (channel is not null)
             {
                 var ended = await terminator.EndBroadcastAsync(channel, reason, cancellationToken).ConfigureAwait(false);
@@ -277,9 +279,38 @@ public sealed partial class EventService(
                 cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             LogLive(current.Id);
+            var channel = await channels.GetAsync(channelId, cancellationToken).ConfigureAwait(false);
+            await TellAsync(Webhooks.WebhookEventTypes.EventStarted, current, channel?.Slug, now, null, cancellationToken).ConfigureAwait(false);
         }
 
         return await repository.GetAsync(current.Id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// <c>event.started</c> (the event went live) or <c>event.ended</c> to the platform's webhooks, written right after the
+    /// transition. A failed write is logged, never thrown: the publish or the end goes on.
+    /// </summary>
+    private async Task TellAsync(string type, BroadcastEvent ev, string? slug, DateTimeOffset at, string? reason, CancellationToken cancellationToken)
+    {
+        if (webhooks is null) return;
+        try
+        {
+            await webhooks.AppendAsync(Webhooks.WebhookEvent.Create(type, ev.ChannelId, at, json =>
+            {
+                if (slug is not null) json.WriteString("channel", slug);
+                json.WriteString("channelId", ev.ChannelId);
+                json.WriteString("eventId", ev.Id);
+                json.WriteString("title", ev.Title);
+                Webhooks.WebhookEvent.WriteTime(json, "startsAt", ev.StartsAt);
+                Webhooks.WebhookEvent.WriteTime(json, "endsAt", ev.EndsAt);
+                json.WriteBoolean("record", ev.Record);
+                if (reason is not null) json.WriteString("reason", reason);
+            }), cancellationToken).ConfigureAwait(false);
+        }
+        catch (System.Data.Common.DbException e)
+        {
+            LogWebhookLost(e, type, ev.Id);
+        }
     }
 
     private async Task CheckOverlapAsync(BroadcastEvent ev, CancellationToken cancellationToken)
@@ -356,4 +387,7 @@ public sealed partial class EventService(
 
     [LoggerMessage(EventId = 3107, Level = LogLevel.Information, Message = "Event {EventId}: live broadcast on {Slug} ended")]
     private partial void LogBroadcastEnded(string eventId, string slug);
+
+    [LoggerMessage(EventId = 3844, Level = LogLevel.Error, Message = "Webhook event {Type} of scheduled event {EventId} lost: the outbox could not be written")]
+    private partial void LogWebhookLost(System.Exception exception, string type, string eventId);
 }

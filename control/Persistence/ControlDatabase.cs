@@ -24,6 +24,13 @@ public abstract class ControlDatabase : IAsyncDisposable
     internal virtual ValueTask<DbTransaction> BeginMigrationTransactionAsync(DbConnection connection, CancellationToken cancellationToken)
         => connection.BeginTransactionAsync(cancellationToken);
 
+    /// <summary>
+    /// Starts a transaction that will write: SQLite takes its write lock at once (BEGIN IMMEDIATE), so a read in it is
+    /// never followed by a write that fails on a snapshot another writer moved past.
+    /// </summary>
+    internal ValueTask<DbTransaction> BeginWriteTransactionAsync(DbConnection connection, CancellationToken cancellationToken)
+        => BeginMigrationTransactionAsync(connection, cancellationToken);
+
     internal abstract bool IsUniqueViolation(DbException exception);
 
     /// <summary>The events overlap guard (PostgreSQL exclusion constraint, SQLite trigger) refused a write.</summary>

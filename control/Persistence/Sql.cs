@@ -30,14 +30,43 @@ internal static class Sql
     }
 
     /// <summary>
+    /// Runs one statement and, when it changed exactly one row, <paramref name="then"/> in the same transaction (an outbox
+    /// row of the change, say): both are kept or neither is. The rows the statement changed.
+    /// </summary>
+    public static async Task<int> ExecuteThenAsync(ControlDatabase database, string sql, Action<DbCommand> bind,
+        Func<DbConnection, DbTransaction, CancellationToken, Task>? then, CancellationToken cancellationToken)
+    {
+        if (then is null) return await ExecuteAsync(database, sql, bind, cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
+        int rows;
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            bind(command);
+            rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (rows == 1) await then(connection, transaction, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return rows;
+    }
+
+    /// <summary>
     /// Runs an INSERT; false when it would break a unique constraint (the row, or one with the same unique key, exists),
     /// so callers tell "already there" from a failure without catching provider exceptions themselves.
     /// </summary>
     public static async Task<bool> TryInsertAsync(ControlDatabase database, string sql, Action<DbCommand> bind, CancellationToken cancellationToken)
+        => await TryInsertThenAsync(database, sql, bind, then: null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The same, with <paramref name="then"/> run in the insert's transaction (see <see cref="ExecuteThenAsync"/>).</summary>
+    public static async Task<bool> TryInsertThenAsync(ControlDatabase database, string sql, Action<DbCommand> bind,
+        Func<DbConnection, DbTransaction, CancellationToken, Task>? then, CancellationToken cancellationToken)
     {
         try
         {
-            await ExecuteAsync(database, sql, bind, cancellationToken).ConfigureAwait(false);
+            await ExecuteThenAsync(database, sql, bind, then, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (DbException e) when (database.IsUniqueViolation(e))

@@ -31,7 +31,8 @@ public sealed partial class FinishedBroadcasts(
     RecordingService recordings,
     IChannelMedia media,
     TimeProvider time,
-    ILogger<FinishedBroadcasts> logger) : IHostedService
+    ILogger<FinishedBroadcasts> logger,
+    Webhooks.BroadcastWebhooks? webhooks = null) : IHostedService
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _pending = [];
@@ -84,8 +85,9 @@ public sealed partial class FinishedBroadcasts(
             }
 
             var ev = await EventOfAsync(channel.Id, finished.BroadcastId, cancellationToken).ConfigureAwait(false);
-            await recordings.AddAsync(channel.Id, ev?.Id, finished.BroadcastId, recorded.HlsPath, recorded.DashPath, recorded.DurationMs,
-                recorded.Bytes, cancellationToken).ConfigureAwait(false);
+            var recording = await recordings.AddAsync(channel.Id, ev?.Id, finished.BroadcastId, recorded.HlsPath, recorded.DashPath,
+                recorded.DurationMs, recorded.Bytes, cancellationToken).ConfigureAwait(false);
+            webhooks?.RecordingReady(recording, channel.Slug);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -43,8 +43,12 @@ public sealed partial class LiveStatusMonitor(
     IChannelLiveStatus live,
     IHubContext<LiveStatusHub> hub,
     TimeProvider time,
-    ILogger<LiveStatusMonitor> logger) : BackgroundService
+    ILogger<LiveStatusMonitor> logger,
+    Webhooks.BroadcastWebhooks? webhooks = null) : BackgroundService
 {
+    /// <summary>The least time between two <c>stream.health</c> events of one channel (a flapping warning is told once a minute).</summary>
+    public static readonly TimeSpan HealthEventSpacing = TimeSpan.FromMinutes(1);
+
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
 
     // The channel list changes rarely; re-reading it every few ticks bounds the database load.
@@ -130,6 +134,9 @@ public sealed partial class LiveStatusMonitor(
         }
     }
 
+    /// <summary>One poll of one channel, as a tick does (for tests).</summary>
+    internal async Task PollOnceAsync(Channel channel, CancellationToken cancellationToken) => await PollAsync(channel, cancellationToken).ConfigureAwait(false);
+
     private async Task<Entry> PollAsync(Channel channel, CancellationToken cancellationToken)
     {
         var entry = _entries.GetOrAdd(channel.Id, _ => new Entry());
@@ -164,7 +171,28 @@ public sealed partial class LiveStatusMonitor(
             state.EncoderLadder.Select(DescribeRung).ToArray(),
             EncoderAdvice.For(state, recentFps),
             sample) { Kept = DescribeKept(state) };
+        TellHealth(channel, entry, state.Online ? entry.View.Advice : [], time.GetUtcNow());
         return entry;
+    }
+
+    /// <summary>
+    /// <c>stream.health</c> to the platform's webhooks when a live channel's encoder crosses the dashboard's warnings: from
+    /// none to some (<c>warning</c>, with them) and back (<c>ok</c>), at most once per <see cref="HealthEventSpacing"/>.
+    /// </summary>
+    private void TellHealth(Channel channel, Entry entry, IReadOnlyList<Advice> advice, DateTimeOffset now)
+    {
+        var warnings = advice.Where(a => a.Level == AdviceLevel.Warning).Select(a => a.Text).ToArray();
+        bool warned = warnings.Length > 0;
+        if (webhooks is null || warned == entry.Warned || now - entry.HealthToldAt < HealthEventSpacing) return;
+        entry.Warned = warned;
+        entry.HealthToldAt = now;
+        webhooks.Raise(Webhooks.WebhookEventTypes.StreamHealth, channel.Slug, json =>
+        {
+            json.WriteString("status", warned ? "warning" : "ok");
+            json.WriteStartArray("warnings");
+            foreach (var text in warnings) json.WriteStringValue(text);
+            json.WriteEndArray();
+        });
     }
 
     /// <summary>The retention rule a broadcast runs under, as its packaging read it when it started, and what it keeps now.</summary>
@@ -193,6 +221,10 @@ public sealed partial class LiveStatusMonitor(
         public volatile ChannelLiveView? View;
 
         public bool WasOnline;
+
+        public bool Warned;
+
+        public DateTimeOffset HealthToldAt = DateTimeOffset.MinValue;
     }
 
     [LoggerMessage(EventId = 3411, Level = LogLevel.Warning, Message = "Polling channel live status for the dashboard failed; retrying next second")]
