@@ -224,15 +224,20 @@ internal sealed partial class ClipFinisher(
             return true;
         }
 
-        var written = new List<(string Key, string Text)>();
+        var cutEnds = new List<(string Name, StoredMediaPlaylist Playlist, ClipPiece? First, ClipPiece? Last)>();
         foreach (var (name, codec, playlist) in renditions)
         {
             var first = cutFirst ? await PieceAsync(slug, folder, name, codec, playlist.Segments[0], "first", job.From,
                 single ? job.To : null, cancellationToken).ConfigureAwait(false) : null;
             var last = cutLast ? await PieceAsync(slug, folder, name, codec, playlist.Segments[^1], "last", playlist.Segments[^1].Start,
                 job.To, cancellationToken).ConfigureAwait(false) : null;
-            written.Add((StoreKeys.ClipMediaPlaylist(slug, job.ClipId, name), ClipEndsPlaylist.Write(playlist, first, last)));
+            cutEnds.Add((name, playlist, first, last));
         }
+        // Every rendition lists the lead's span, wherever its own pieces start (Shaka ends them all there, #66).
+        var leadEnds = cutEnds.First(c => ReferenceEquals(c.Playlist, lead));
+        var span = ClipEndsPlaylist.Span(lead, leadEnds.First, leadEnds.Last);
+        var written = cutEnds.Select(c => (Key: StoreKeys.ClipMediaPlaylist(slug, job.ClipId, c.Name),
+            Text: ClipEndsPlaylist.Write(c.Playlist, c.First, c.Last, span))).ToList();
         foreach (var rendition in clip.Renditions)
             await store.PutAsync(StoreKeys.ClipStoredSegments(slug, job.ClipId, rendition.Named.Name), Encoding.UTF8.GetBytes(rendition.Text),
                 ContentTypes.Hls, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);

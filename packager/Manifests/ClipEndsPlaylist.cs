@@ -16,15 +16,71 @@ public sealed record ClipPiece(string InitUri, string Uri, DateTimeOffset Start,
 /// required for a change of timestamp sequence, file format or tracks, none of which a piece makes). One there would
 /// undo that: at a discontinuity hls.js and Shaka map the next fragment by its decode time, which puts a B-frame
 /// segment's first picture its composition offset late and leaves a hole the player stalls in (#66).
+/// <para>
+/// Every rendition of a clip lists the same span (#66). Its pieces start where their media does (an audio piece on the
+/// AAC frame around the cut, up to a frame before or after the video's), so the renditions' first program date-times
+/// differ by a few milliseconds; Shaka (5.2) sums each rendition's EXTINFs, ends every rendition's last segment at the
+/// least of those sums, and only then places each rendition at its program date-time: a rendition that starts first
+/// and lists more than another then ends short of the presentation's duration, is never at its end of stream, and
+/// playback waits for good a few frames before the end. Listed with the lead's span (the audio's last EXTINF a few
+/// milliseconds short of its frames, which still play), and with EXTINFs that add up exactly to the program
+/// date-times written after them (so a player that dates a segment by the EXTINFs before it and one that reads its
+/// tag agree), no rendition ends short.
+/// </para>
 /// </summary>
 public static class ClipEndsPlaylist
 {
     /// <summary>
+    /// The most an EXTINF is moved from its segment's own duration, rounded to the millisecond, to meet the program
+    /// date-time after it or the lead's span: two AAC frames and the rounding; beyond that the renditions do not
+    /// belong to one cut and each keeps its own durations.
+    /// </summary>
+    private const long MaxAdjustMs = 50;
+
+    /// <summary>
     /// <paramref name="clip"/> (a clip's segment-accurate media playlist, read back) with <paramref name="first"/> in place
     /// of its first segment and <paramref name="last"/> in place of its last (a one-segment clip: <paramref name="first"/>
-    /// alone, cut at both ends).
+    /// alone, cut at both ends), listing <paramref name="span"/> (the lead rendition's <see cref="Span"/>; null: its own).
     /// </summary>
-    public static string Write(StoredMediaPlaylist clip, ClipPiece? first, ClipPiece? last)
+    public static string Write(StoredMediaPlaylist clip, ClipPiece? first, ClipPiece? last, TimeSpan? span = null)
+    {
+        var entries = Entries(clip, first, last);
+        long[] durations = Durations(entries, span);
+        var sb = new StringBuilder(256 + 80 * entries.Count);
+        ClipPlaylist.AppendVodHeader(sb, durations.Max());
+        string? map = null;
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var e = entries[i];
+            if (e.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
+            if (e.MapUri is not null && (e.Opens || !string.Equals(map, e.MapUri, StringComparison.Ordinal)))
+            {
+                sb.Append("#EXT-X-MAP:URI=\"").Append(e.MapUri).Append("\"\n");
+                map = e.MapUri;
+            }
+            if (e.Dated) sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(e.Start)).Append('\n');
+            if (e.Gap) sb.Append("#EXT-X-GAP\n");
+            sb.Append("#EXTINF:").Append(ManifestFormat.Milli3(durations[i])).Append(",\n").Append(e.Uri).Append('\n');
+        }
+        sb.Append("#EXT-X-ENDLIST\n");
+        return sb.ToString();
+    }
+
+    /// <summary>What <see cref="Write"/> lists from its first program date-time to the end of its last EXTINF, to the millisecond.</summary>
+    public static TimeSpan Span(StoredMediaPlaylist clip, ClipPiece? first, ClipPiece? last)
+    {
+        var entries = Entries(clip, first, last);
+        long[] durations = Durations(entries, null);
+        return TimeSpan.FromMilliseconds(Start(entries, durations, entries.Count - 1) + durations[^1] - Ms(entries[0].Start));
+    }
+
+    /// <summary>
+    /// One segment of the playlist: a piece or a stored segment, whether it opens a run (its map written whatever
+    /// came before) and whether its program date-time is written.
+    /// </summary>
+    private sealed record Entry(string Uri, string? MapUri, DateTimeOffset Start, TimeSpan Duration, bool Opens, bool Dated, bool Discontinuity, bool Gap);
+
+    private static List<Entry> Entries(StoredMediaPlaylist clip, ClipPiece? first, ClipPiece? last)
     {
         ArgumentNullException.ThrowIfNull(clip);
         var segments = clip.Segments;
@@ -32,44 +88,53 @@ public static class ClipEndsPlaylist
         if (last is not null && segments.Count < 2) throw new ArgumentException("A one-segment clip is cut as its first piece.", nameof(last));
         int from = first is null ? 0 : 1;
         int to = last is null ? segments.Count : segments.Count - 1;
-        long longestMs = Math.Max(Math.Max(Ms(first?.Duration), Ms(last?.Duration)),
-            from < to ? segments.Skip(from).Take(to - from).Max(s => Ms(s.Duration)) : 0);
-
-        var sb = new StringBuilder(256 + 80 * segments.Count);
-        ClipPlaylist.AppendVodHeader(sb, longestMs);
-        bool any = false;
-        if (first is not null) Piece(first);
-        string? map = null;
+        var entries = new List<Entry>(segments.Count);
+        if (first is not null) entries.Add(Piece(first));
         for (int i = from; i < to; i++)
         {
             var s = segments[i];
-            bool opens = i == from;
-            if (any && s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
-            if (s.MapUri is not null && (opens || !string.Equals(map, s.MapUri, StringComparison.Ordinal)))
-            {
-                sb.Append("#EXT-X-MAP:URI=\"").Append(s.MapUri).Append("\"\n");
-                map = s.MapUri;
-            }
-            if (opens || s.Discontinuity) sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(s.Start)).Append('\n');
-            if (s.Gap) sb.Append("#EXT-X-GAP\n");
-            sb.Append("#EXTINF:").Append(ManifestFormat.Milli3(Ms(s.Duration))).Append(",\n").Append(s.Uri).Append('\n');
-            any = true;
+            bool discontinuity = entries.Count > 0 && s.Discontinuity;
+            entries.Add(new Entry(s.Uri, s.MapUri, s.Start, s.Duration, i == from, i == from || s.Discontinuity, discontinuity, s.Gap));
         }
-        if (last is not null) Piece(last);
-        sb.Append("#EXT-X-ENDLIST\n");
-        return sb.ToString();
+        if (last is not null) entries.Add(Piece(last));
+        return entries;
 
-        void Piece(ClipPiece piece)
-        {
-            sb.Append("#EXT-X-MAP:URI=\"").Append(piece.InitUri).Append("\"\n");
-            sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(piece.Start)).Append('\n');
-            sb.Append("#EXTINF:").Append(ManifestFormat.Milli3(Ms(piece.Duration))).Append(",\n").Append(piece.Uri).Append('\n');
-            any = true;
-        }
+        static Entry Piece(ClipPiece p) => new(p.Uri, p.InitUri, p.Start, p.Duration, true, true, false, false);
     }
 
-    private static long Ms(TimeSpan? duration) =>
-        duration is { } d ? (long)Math.Round(d.TotalMilliseconds, MidpointRounding.AwayFromZero) : 0;
+    /// <summary>
+    /// Each entry's EXTINF in milliseconds: its own duration, or up to the next program date-time written (but across a
+    /// discontinuity, which may stand after a hole), and the last one to the end of <paramref name="span"/>.
+    /// </summary>
+    private static long[] Durations(List<Entry> entries, TimeSpan? span)
+    {
+        long[] durations = new long[entries.Count];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            long own = Ms(entries[i].Duration);
+            long? end = i + 1 < entries.Count
+                ? entries[i + 1] is { Dated: true, Discontinuity: false } next ? Ms(next.Start) : null
+                : span is { } s ? Ms(entries[0].Start) + (long)Math.Round(s.TotalMilliseconds, MidpointRounding.AwayFromZero) : null;
+            long listed = end is { } e ? e - Start(entries, durations, i) : own;
+            durations[i] = listed > 0 && Math.Abs(listed - own) <= MaxAdjustMs ? listed : own;
+        }
+        return durations;
+    }
+
+    /// <summary>Where entry <paramref name="i"/> starts as written: its program date-time, else the EXTINFs before it added up.</summary>
+    private static long Start(List<Entry> entries, long[] durations, int i)
+    {
+        int dated = i;
+        while (!entries[dated].Dated) dated--;
+        long start = Ms(entries[dated].Start);
+        for (int k = dated; k < i; k++) start += durations[k];
+        return start;
+    }
+
+    /// <summary>A program date-time in milliseconds as <see cref="ManifestFormat.DateTime"/> writes it (truncated).</summary>
+    private static long Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    private static long Ms(TimeSpan duration) => (long)Math.Round(duration.TotalMilliseconds, MidpointRounding.AwayFromZero);
 }
 
 /// <summary>One rendition a clip's master names: its media playlist's name without <c>.m3u8</c>, its codec, and for a

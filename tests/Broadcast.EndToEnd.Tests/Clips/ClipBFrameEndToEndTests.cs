@@ -11,7 +11,7 @@ namespace Broadcast.EndToEnd.Tests.Clips;
 /// #66: a clip of a broadcast whose encoder sends B-frames (x264 <c>-bf 2</c>, as OBS is set) plays to its end. Its
 /// stored segments present their first picture two frames after they start (no edit list) and its ends, cut to the
 /// frame by ffmpeg, are put on that same timeline; a clip of 4 s cut 0.7 s into a stored segment (a first piece, a
-/// stored segment, a last piece) must reach <c>ended</c> in hls.js (and in Shaka, still skipped: see below), having
+/// stored segment, a last piece) must reach <c>ended</c> in hls.js and in Shaka, having
 /// played its 4 s to within two frames with no stall, and the watch page's <c>?clip=</c> player must reach <c>ended</c> too.
 /// </summary>
 public sealed class ClipBFrameEndToEndTests(ITestOutputHelper output)
@@ -58,13 +58,13 @@ public sealed class ClipBFrameEndToEndTests(ITestOutputHelper output)
         PlayAsync([PlayerKind.Hls], watchPage: true);
 
     /// <summary>
-    /// Shaka 5.2 (its default segments mode, streams synced by EXT-X-PROGRAM-DATE-TIME) buffers the whole clip (audio
-    /// 0.001-4.012 s, video 0.077-4.077 s) and then waits at 3.958 s for good; in sequence mode (audio 0.000-4.011, video
-    /// 0.009-4.009) it waits at 3.970 s. With ignoreManifestProgramDateTime it ends at 4.068 s, and the ended broadcast's
-    /// own playlist ends in it, so what differs is how the clip's PDTs map its renditions (audio's first piece starts
-    /// on an AAC frame 9 ms before video's). Left to #66.
+    /// Shaka 5.2 (its default segments mode, streams synced by EXT-X-PROGRAM-DATE-TIME) ends every rendition's last
+    /// segment at the least sum of EXTINFs before it places each at its program date-time. The audio's pieces start on
+    /// an AAC frame 9 ms before the video's and listed 11 ms more, so its last segment ended 9 ms short of the
+    /// presentation's duration, it never reached its end of stream, and playback waited at 3.958 s for good with the
+    /// whole clip buffered. Every rendition now lists the video's span (<c>ClipEndsPlaylist</c>).
     /// </summary>
-    [Fact(Skip = "#66: Shaka 5.2 stops 40-55 ms before the end of a clip whose audio and video pieces start at different program date-times")]
+    [Fact]
     public Task A_clip_of_a_b_frame_broadcast_cut_inside_its_segments_plays_to_its_end_in_shaka() => PlayAsync([PlayerKind.Shaka], watchPage: false);
 
     private async Task PlayAsync(PlayerKind[] kinds, bool watchPage)

@@ -74,6 +74,45 @@ public class ClipEndsPlaylistTests
             new ClipPiece("a", "b", T0, TimeSpan.FromSeconds(1))));
     }
 
+    /// <summary>
+    /// #66: the audio's pieces start on the AAC frame around the cut, 9 ms before the video's, and end 11 ms after it.
+    /// Shaka ends every rendition's last segment at the least sum of EXTINFs and then places each at its program
+    /// date-time, so an audio that starts first and lists more never reached its end of stream: it lists the video's span.
+    /// </summary>
+    [Fact]
+    public void Every_rendition_lists_the_leads_span_from_its_own_first_program_date_time()
+    {
+        var video = ClipEndsPlaylist.Span(Clip(),
+            new ClipPiece("source/first-init.mp4", "source/first.m4s", T0.AddMilliseconds(3300), TimeSpan.FromSeconds(0.7)),
+            new ClipPiece("source/last-init.mp4", "source/last.m4s", T0.AddSeconds(8), TimeSpan.FromSeconds(1.5)));
+        Assert.Equal(TimeSpan.FromMilliseconds(6200), video);
+
+        var text = ClipEndsPlaylist.Write(Clip(),
+            new ClipPiece("audio/first-init.mp4", "audio/first.m4s", T0.AddMilliseconds(3291), TimeSpan.FromMilliseconds(709)),
+            new ClipPiece("audio/last-init.mp4", "audio/last.m4s", T0.AddSeconds(8), TimeSpan.FromMilliseconds(1511)), video);
+
+        Assert.Contains("#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:15.291Z\n#EXTINF:0.709,\naudio/first.m4s\n", text, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:20.000Z\n#EXTINF:1.491,\naudio/last.m4s\n", text, StringComparison.Ordinal);
+        var back = StoredMediaPlaylist.Parse(text);
+        Assert.Equal(video, back.Segments.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration));
+        Assert.Equal(T0.AddMilliseconds(3291) + video, back.End);
+    }
+
+    /// <summary>
+    /// A piece's start is written truncated to the millisecond and its duration rounded: its EXTINF is what reaches the
+    /// program date-time written after it, so a player that dates the next segment by the EXTINFs before it (Shaka's
+    /// sums) and one that reads its tag agree.
+    /// </summary>
+    [Fact]
+    public void Extinfs_add_up_to_the_program_date_times_written_after_them()
+    {
+        var text = ClipEndsPlaylist.Write(Clip(),
+            new ClipPiece("source/first-init.mp4", "source/first.m4s", T0.AddTicks(32_996_000), TimeSpan.FromTicks(7_004_000)), null);
+
+        Assert.Contains("#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:15.299Z\n#EXTINF:0.701,\nsource/first.m4s\n", text, StringComparison.Ordinal);
+        Assert.Contains("#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:16.000Z\n#EXTINF:2.000,\n", text, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_master_gives_each_renditions_codec_and_bandwidth_and_skips_what_it_cannot_read()
     {

@@ -107,7 +107,11 @@ public sealed partial class ClipEndsTests : IDisposable
         Assert.Equal(3, audio.Segments.Count);
         Assert.InRange((audio.End!.Value - audio.Start!.Value).TotalSeconds, 3.2 - 0.1, 3.2 + 0.1);
         Assert.True(File.Exists(PathOf(StoreKeys.ClipFolder(Slug, "clip-a") + "audio/last-init.mp4")));
+        // It lists the video's span from its own first frame: Shaka ends every rendition at the least sum (#66).
+        Assert.Equal(Listed(video), Listed(audio));
     }
+
+    private static TimeSpan Listed(StoredMediaPlaylist playlist) => playlist.Segments.Aggregate(TimeSpan.Zero, (sum, s) => sum + s.Duration);
 
     [Fact]
     public async Task A_one_segment_clip_is_one_piece_and_a_clip_on_the_boundaries_needs_no_cut()
