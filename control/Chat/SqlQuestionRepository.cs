@@ -95,7 +95,7 @@ public sealed class SqlQuestionRepository(ControlDatabase database) : IQuestionR
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         // The vote row first: the primary key makes a second vote of one viewer a no-op, on any node.
-        var inserted = await ExecuteAsync(connection, transaction,
+        var inserted = await Sql.ExecuteAsync(connection, transaction,
             "INSERT INTO chat_question_votes (question_id, viewer_id) SELECT id, @viewer_id FROM chat_questions " +
             "WHERE channel_id = @channel_id AND id = @id AND state IN ('open', 'answering') ON CONFLICT (question_id, viewer_id) DO NOTHING",
             c =>
@@ -110,7 +110,7 @@ public sealed class SqlQuestionRepository(ControlDatabase database) : IQuestionR
             return null;
         }
 
-        await ExecuteAsync(connection, transaction, "UPDATE chat_questions SET votes = votes + 1 WHERE id = @id", c => Sql.Add(c, "id", id),
+        await Sql.ExecuteAsync(connection, transaction, "UPDATE chat_questions SET votes = votes + 1 WHERE id = @id", c => Sql.Add(c, "id", id),
             cancellationToken)
             .ConfigureAwait(false);
         await using var read = connection.CreateCommand();
@@ -121,16 +121,6 @@ public sealed class SqlQuestionRepository(ControlDatabase database) : IQuestionR
             System.Globalization.CultureInfo.InvariantCulture);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return votes;
-    }
-
-    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, Action<DbCommand> bind,
-        CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        bind(command);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private static ChatQuestion Map(DbDataReader r) => new(

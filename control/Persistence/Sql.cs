@@ -29,6 +29,18 @@ internal static class Sql
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>One statement on <paramref name="connection"/> inside <paramref name="transaction"/>; the rows it changed.</summary>
+    public static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, Action<DbCommand> bind,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        bind(command);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>
     /// Runs one statement and, when it changed exactly one row, <paramref name="then"/> in the same transaction (an outbox
     /// row of the change, say): both are kept or neither is. The rows the statement changed.
@@ -39,15 +51,7 @@ internal static class Sql
         if (then is null) return await ExecuteAsync(database, sql, bind, cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
-        int rows;
-        await using (var command = connection.CreateCommand())
-        {
-            command.Transaction = transaction;
-            command.CommandText = sql;
-            bind(command);
-            rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        int rows = await ExecuteAsync(connection, transaction, sql, bind, cancellationToken).ConfigureAwait(false);
         if (rows == 1) await then(connection, transaction, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return rows;

@@ -88,7 +88,7 @@ public sealed class SqlWebhookDeliveries(ControlDatabase database)
         var at = Sql.Millis(attempt.At);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
-        await ExecuteAsync(connection, transaction,
+        await Sql.ExecuteAsync(connection, transaction,
             "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, error, latency_ms, answer_head) " +
             "VALUES (@id, @delivery_id, @at, @status, @error, @latency, @head)", c =>
             {
@@ -101,7 +101,7 @@ public sealed class SqlWebhookDeliveries(ControlDatabase database)
                 Sql.Add(c, "head", attempt.AnswerHead);
             }, cancellationToken).ConfigureAwait(false);
         string state = attempt.Succeeded ? Delivered : retryAfter is null ? Failed : Pending;
-        await ExecuteAsync(connection, transaction,
+        await Sql.ExecuteAsync(connection, transaction,
             "UPDATE webhook_deliveries SET state = @state, attempts = attempts + 1, last_status = @status, last_error = @error, " +
             "next_attempt_at = @next, claimed_until = NULL, claim_id = NULL, finished_at = @finished " +
             "WHERE id = @id AND claim_id = @claim AND state = 'pending'", c =>
@@ -118,12 +118,12 @@ public sealed class SqlWebhookDeliveries(ControlDatabase database)
         var verdict = new EndpointVerdict(false, null);
         if (attempt.Succeeded)
         {
-            await ExecuteAsync(connection, transaction, "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = @id",
+            await Sql.ExecuteAsync(connection, transaction, "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = @id",
                 c => Sql.Add(c, "id", delivery.EndpointId), cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            await ExecuteAsync(connection, transaction,
+            await Sql.ExecuteAsync(connection, transaction,
                 "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, @at) WHERE id = @id", c =>
                 {
                     Sql.Add(c, "at", at);
@@ -142,7 +142,7 @@ public sealed class SqlWebhookDeliveries(ControlDatabase database)
             bool disabled = false;
             if (since is { } failingSince && at - failingSince >= disableAfter)
             {
-                disabled = await ExecuteAsync(connection, transaction,
+                disabled = await Sql.ExecuteAsync(connection, transaction,
                     "UPDATE webhook_endpoints SET enabled = @false, disabled_reason = @reason WHERE id = @id AND enabled = @true", c =>
                     {
                         Sql.Add(c, "false", false);
@@ -211,15 +211,5 @@ public sealed class SqlWebhookDeliveries(ControlDatabase database)
             "DELETE FROM webhook_events WHERE created_at < @before AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)",
             c => Sql.Add(c, "before", Sql.Millis(before)), cancellationToken).ConfigureAwait(false);
         return deliveries + events;
-    }
-
-    private static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction transaction, string sql, Action<DbCommand> bind,
-        CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        bind(command);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 }

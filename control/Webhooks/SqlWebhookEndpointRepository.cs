@@ -36,11 +36,7 @@ public sealed class SqlWebhookEndpointRepository(ControlDatabase database)
             "WHERE (SELECT COUNT(*) FROM webhook_endpoints) < @max",
             c =>
             {
-                Sql.Add(c, "id", endpoint.Id);
-                Sql.Add(c, "url", endpoint.Url);
-                Sql.Add(c, "description", endpoint.Description);
-                Sql.Add(c, "event_types", string.Join(' ', endpoint.EventTypes));
-                Sql.Add(c, "enabled", endpoint.Enabled);
+                BindSettings(c, endpoint);
                 Sql.Add(c, "secret", endpoint.SecretCiphertext);
                 Sql.Add(c, "created_at", Sql.Millis(endpoint.CreatedAt));
                 Sql.Add(c, "updated_at", Sql.Millis(endpoint.UpdatedAt));
@@ -71,11 +67,7 @@ public sealed class SqlWebhookEndpointRepository(ControlDatabase database)
             "disabled_reason = CASE WHEN @enabled = @true THEN NULL ELSE disabled_reason END WHERE id = @id",
             c =>
             {
-                Sql.Add(c, "id", endpoint.Id);
-                Sql.Add(c, "url", endpoint.Url);
-                Sql.Add(c, "description", endpoint.Description);
-                Sql.Add(c, "event_types", string.Join(' ', endpoint.EventTypes));
-                Sql.Add(c, "enabled", endpoint.Enabled);
+                BindSettings(c, endpoint);
                 Sql.Add(c, "true", true);
                 Sql.Add(c, "updated_at", Sql.Millis(endpoint.UpdatedAt));
             }, cancellationToken).ConfigureAwait(false) == 1;
@@ -107,4 +99,14 @@ public sealed class SqlWebhookEndpointRepository(ControlDatabase database)
         Sql.NullableString(r, 9));
 
     internal const string SelectColumns = Columns;
+
+    // The columns an endpoint's create and its update both write.
+    private static void BindSettings(DbCommand command, WebhookEndpoint endpoint)
+    {
+        Sql.Add(command, "id", endpoint.Id);
+        Sql.Add(command, "url", endpoint.Url);
+        Sql.Add(command, "description", endpoint.Description);
+        Sql.Add(command, "event_types", string.Join(' ', endpoint.EventTypes));
+        Sql.Add(command, "enabled", endpoint.Enabled);
+    }
 }

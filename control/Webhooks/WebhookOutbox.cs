@@ -111,34 +111,31 @@ public sealed partial class WebhookOutbox(ControlDatabase database, TimeProvider
         return rows;
     }
 
-    private static async Task InsertEventAsync(DbConnection connection, DbTransaction transaction, WebhookEvent webhookEvent, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO webhook_events (id, type, channel_id, payload, created_at) VALUES (@id, @type, @channel_id, @payload, @created_at)";
-        Sql.Add(command, "id", webhookEvent.Id);
-        Sql.Add(command, "type", webhookEvent.Type);
-        Sql.Add(command, "channel_id", webhookEvent.ChannelId);
-        Sql.Add(command, "payload", webhookEvent.Payload);
-        Sql.Add(command, "created_at", Sql.Millis(webhookEvent.Timestamp));
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+    private static Task<int> InsertEventAsync(DbConnection connection, DbTransaction transaction, WebhookEvent webhookEvent, CancellationToken cancellationToken)
+        => Sql.ExecuteAsync(connection, transaction,
+            "INSERT INTO webhook_events (id, type, channel_id, payload, created_at) VALUES (@id, @type, @channel_id, @payload, @created_at)",
+            command =>
+            {
+                Sql.Add(command, "id", webhookEvent.Id);
+                Sql.Add(command, "type", webhookEvent.Type);
+                Sql.Add(command, "channel_id", webhookEvent.ChannelId);
+                Sql.Add(command, "payload", webhookEvent.Payload);
+                Sql.Add(command, "created_at", Sql.Millis(webhookEvent.Timestamp));
+            }, cancellationToken);
 
-    private static async Task InsertDeliveryAsync(DbConnection connection, DbTransaction transaction, WebhookEvent webhookEvent, string endpointId,
+    private static Task<int> InsertDeliveryAsync(DbConnection connection, DbTransaction transaction, WebhookEvent webhookEvent, string endpointId,
         string orderKey, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText =
+        => Sql.ExecuteAsync(connection, transaction,
             "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, order_key, state, attempts, next_attempt_at, created_at) " +
-            "VALUES (@id, @event_id, @endpoint_id, @order_key, 'pending', 0, @at, @at)";
-        Sql.Add(command, "id", "dlv_" + RowId.New(webhookEvent.Timestamp));
-        Sql.Add(command, "event_id", webhookEvent.Id);
-        Sql.Add(command, "endpoint_id", endpointId);
-        Sql.Add(command, "order_key", orderKey);
-        Sql.Add(command, "at", Sql.Millis(webhookEvent.Timestamp));
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
+            "VALUES (@id, @event_id, @endpoint_id, @order_key, 'pending', 0, @at, @at)",
+            command =>
+            {
+                Sql.Add(command, "id", "dlv_" + RowId.New(webhookEvent.Timestamp));
+                Sql.Add(command, "event_id", webhookEvent.Id);
+                Sql.Add(command, "endpoint_id", endpointId);
+                Sql.Add(command, "order_key", orderKey);
+                Sql.Add(command, "at", Sql.Millis(webhookEvent.Timestamp));
+            }, cancellationToken);
 
     [LoggerMessage(EventId = 3834, Level = LogLevel.Debug, Message = "Webhook event {EventId} ({Type}, channel {ChannelId}) added to the outbox")]
     private static partial void LogAppended(ILogger logger, string eventId, string type, string channelId);
