@@ -67,8 +67,14 @@ public sealed record MultitrackRenditions
     /// <summary>Track 0 first: it is the default track (the spec recommends trackId 0 for it) and the one onMetaData describes.</summary>
     public IReadOnlyList<MultitrackRendition> Renditions { get; init; } = DefaultLadder;
 
-    /// <summary>How much media is encoded and then sent in real time; the sender stops after it (no loop).</summary>
+    /// <summary>How much media is encoded and then sent in real time; the sender stops after it (unless <see cref="Loops"/>).</summary>
     public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// How many times the encoded media is sent, each time with its timestamps moved on by <see cref="Duration"/>: a long
+    /// stream for a test that waits on a player, without encoding all of it (1 to 20).
+    /// </summary>
+    public int Loops { get; init; } = 1;
 
     /// <summary>The ladder's keyframe interval: 60 frames, 2 s at 30 fps, as a segmenter cutting 2 s segments wants.</summary>
     public int KeyframeIntervalFrames { get; init; } = 2 * FramesPerSecond;
@@ -133,6 +139,8 @@ public sealed record MultitrackRenditions
         if (Renditions.Count is 0 or > 255) throw new ArgumentException("A ladder has 1 to 255 renditions (a trackId is one byte).");
         if (Duration <= TimeSpan.Zero || Duration > TimeSpan.FromMinutes(5))
             throw new ArgumentException("Duration is above zero and at most 5 minutes: everything is encoded before sending.");
+        if (Loops is < 1 or > 20) throw new ArgumentException("Loops is 1 to 20.");
+        if (Loops > 1 && Duration.TotalMilliseconds % 1 != 0) throw new ArgumentException("A looped Duration is whole milliseconds.");
         foreach (var r in Renditions)
         {
             // yuv420p needs even sizes.

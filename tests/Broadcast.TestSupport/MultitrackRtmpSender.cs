@@ -27,7 +27,11 @@ public enum MultitrackTrackPacketType : byte
 public readonly record struct MultitrackVideoTrackBody(uint FourCc, byte TrackId, ReadOnlyMemory<byte> Body);
 
 /// <summary>One RTMP audio or video message of the sender's schedule, sent when <see cref="TimestampMs"/> is due.</summary>
-public sealed record MultitrackScheduledMessage(bool IsVideo, uint TimestampMs, byte[] Body);
+public sealed record MultitrackScheduledMessage(bool IsVideo, uint TimestampMs, byte[] Body)
+{
+    /// <summary>A decoder configuration (a video or audio sequence start): sent once, not again when the media loops.</summary>
+    public bool IsSequenceStart { get; init; }
+}
 
 /// <summary>
 /// TEST ONLY. Publishes an Enhanced RTMP v2 multitrack video ladder (plus AAC audio) to a loopback RTMP server, since no encoder
@@ -46,13 +50,18 @@ public sealed partial class TestOnlyMultitrackRtmpSender : IAsyncDisposable
 
     private readonly RtmpPublishClient _client;
     private readonly IReadOnlyList<MultitrackScheduledMessage> _schedule;
+    private readonly int _loops;
+    private readonly long _loopPeriodMs;
     private readonly CancellationTokenSource _stop = new();
     private int _messagesSent;
     private int _disposed;
 
-    private TestOnlyMultitrackRtmpSender(RtmpPublishClient client, MultitrackEncoding encoding, IReadOnlyList<MultitrackScheduledMessage> schedule)
+    private TestOnlyMultitrackRtmpSender(RtmpPublishClient client, MultitrackEncoding encoding, IReadOnlyList<MultitrackScheduledMessage> schedule,
+        MultitrackRenditions options)
     {
         _client = client;
+        _loops = options.Loops;
+        _loopPeriodMs = (long)options.Duration.TotalMilliseconds;
         Encoding = encoding;
         _schedule = schedule;
         Completion = Task.CompletedTask;
@@ -120,7 +129,7 @@ public sealed partial class TestOnlyMultitrackRtmpSender : IAsyncDisposable
     {
         var schedule = BuildSchedule(encoding, options);
         var client = await RtmpPublishClient.PublishAsync(target, null, cancellationToken).ConfigureAwait(false);
-        var sender = new TestOnlyMultitrackRtmpSender(client, encoding, schedule);
+        var sender = new TestOnlyMultitrackRtmpSender(client, encoding, schedule, options);
         try
         {
             await client.SendMetadataAsync(Metadata(encoding, options), cancellationToken).ConfigureAwait(false);
@@ -169,12 +178,20 @@ public sealed partial class TestOnlyMultitrackRtmpSender : IAsyncDisposable
         uint first = _schedule.Count > 0 ? _schedule[0].TimestampMs : 0;
         try
         {
-            foreach (var message in _schedule)
+            for (int loop = 0; loop < _loops; loop++)
             {
-                var wait = TimeSpan.FromMilliseconds(message.TimestampMs - first) - clock.Elapsed;
-                if (wait > TimeSpan.Zero) await Task.Delay(wait, token).ConfigureAwait(false);
-                await _client.SendMessageAsync(message.IsVideo, message.TimestampMs, message.Body, token).ConfigureAwait(false);
-                Interlocked.Increment(ref _messagesSent);
+                // Each loop continues the timeline where the last ended: the media starts on a keyframe of every track, so
+                // the server sees one longer stream, not a restart.
+                uint offset = (uint)(loop * _loopPeriodMs);
+                foreach (var message in _schedule)
+                {
+                    if (loop > 0 && message.IsSequenceStart) continue;
+                    uint timestamp = message.TimestampMs + offset;
+                    var wait = TimeSpan.FromMilliseconds(timestamp - first) - clock.Elapsed;
+                    if (wait > TimeSpan.Zero) await Task.Delay(wait, token).ConfigureAwait(false);
+                    await _client.SendMessageAsync(message.IsVideo, timestamp, message.Body, token).ConfigureAwait(false);
+                    Interlocked.Increment(ref _messagesSent);
+                }
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -253,7 +270,11 @@ public sealed partial class TestOnlyMultitrackRtmpSender : IAsyncDisposable
             }
         }
         // OrderBy is stable: at equal times audio keeps its place before video, and each kind keeps its own order.
-        return [.. sequenceStarts, .. media.OrderBy(m => m.TimestampMs)];
+        return [.. sequenceStarts.Select(m => m with { IsSequenceStart = true }), .. media.OrderBy(m => m.TimestampMs).Select(Mark)];
+
+        // ffmpeg's legacy AAC tags carry the AudioSpecificConfig as an AACPacketType 0 message (FLV spec, AUDIODATA).
+        static MultitrackScheduledMessage Mark(MultitrackScheduledMessage m) =>
+            !m.IsVideo && m.Body.Length >= 2 && m.Body[0] >> 4 == 10 && m.Body[1] == 0 ? m with { IsSequenceStart = true } : m;
 
         MultitrackScheduledMessage Video(uint timestamp, MultitrackVideoLayout messageLayout, bool keyframe, MultitrackTrackPacketType packetType,
             IReadOnlyList<MultitrackVideoTrackBody> bodies)

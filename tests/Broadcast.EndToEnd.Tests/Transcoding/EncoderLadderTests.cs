@@ -145,7 +145,10 @@ public sealed partial class EncoderLadderTests
         // its own; and coded frames without a composition time (CodedFramesX).
         var options = new MultitrackRenditions
         {
-            Duration = TimeSpan.FromSeconds(30),
+            // 20 s encoded, sent five times: the stream stays live however long a loaded machine takes to probe and start the
+            // player (30 s sent once ran out before hls.js had played 4 s on a clean-clone run).
+            Duration = TimeSpan.FromSeconds(20),
+            Loops = 5,
             Renditions = [new MultitrackRendition(1280, 720, 2000), new MultitrackRendition(640, 360, 800), new MultitrackRendition(426, 240, 400)],
             UseCodedFramesX = true,
         }.WithHevcTopRendition() with { Layout = MultitrackVideoLayout.OneTrack, DefaultTrackAsPlainTag = true };

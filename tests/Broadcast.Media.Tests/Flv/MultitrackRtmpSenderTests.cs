@@ -94,6 +94,9 @@ public class MultitrackRtmpSenderTests
                 (true, 66u, "A6 01"),
             ],
             schedule.Select(m => (m.IsVideo, m.TimestampMs, $"{m.Body[0]:X2} {m.Body[1]:X2}")).ToArray());
+        // The decoder configurations (the video sequence start and the AAC AudioSpecificConfig) are marked: a looping
+        // sender sends them once.
+        Assert.Equal([true, true, false, false, false, false, false], schedule.Select(m => m.IsSequenceStart).ToArray());
         // The OneTrack messages name their own track: 'avc1', then trackId 0 and 1.
         Assert.Equal(0, schedule[5].Body[6]);
         Assert.Equal(1, schedule[6].Body[6]);
