@@ -28,6 +28,12 @@ public sealed class OriginOptions
     public TimeSpan ViewerWindow { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// The most CMCD playback sessions this node keeps per channel (CTA-5004 'sid', else address and User-Agent): a flood of
+    /// invented session ids fills only its own channel's table, and a session past the cap is counted as refused.
+    /// </summary>
+    public int CmcdMaxSessionsPerChannel { get; set; } = 20_000;
+
+    /// <summary>
     /// max-age for a manifest that says the presentation ended (#EXT-X-ENDLIST, MPD type="static") when the store
     /// gave no Cache-Control. Not a year: a channel that goes live again republishes at the same URL.
     /// </summary>

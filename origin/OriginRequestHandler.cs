@@ -35,7 +35,7 @@ internal sealed class OriginRequestHandler
     private const int BodyChunk = 256 * 1024;
 
     private readonly ISegmentStore _store;
-    private readonly ViewerCounter _viewers;
+    private readonly OriginAudience _audience;
     private readonly ThumbnailLooks _thumbnailLooks;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -46,7 +46,7 @@ internal sealed class OriginRequestHandler
     private readonly Steering.SteeredManifests? _steering;
     private readonly HttpDateFormatter _lastModified = new();
 
-    public OriginRequestHandler(ISegmentStore store, ViewerCounter viewers, ThumbnailLooks thumbnailLooks, TimeProvider time,
+    public OriginRequestHandler(ISegmentStore store, OriginAudience audience, ThumbnailLooks thumbnailLooks, TimeProvider time,
         IOptions<OriginOptions> options,
         ILogger<OriginRequestHandler> logger, LowLatencyGate lowLatency, IPlaybackAccess? access = null, Steering.SteeredManifests? steering = null)
     {
@@ -55,7 +55,7 @@ internal sealed class OriginRequestHandler
         _access = access;
         _edgeValidatesTokens = options.Value.EdgeValidatesPlaybackTokens;
         _store = store;
-        _viewers = viewers;
+        _audience = audience;
         _thumbnailLooks = thumbnailLooks;
         _time = time;
         _logger = logger;
@@ -157,7 +157,7 @@ internal sealed class OriginRequestHandler
         }
 
         MediaObjectKind kind = MediaObjectKinds.Classify(key);
-        CountViewer(context, key, kind);
+        _audience.Served(context, key, kind);
         if (kind == MediaObjectKind.Other) _thumbnailLooks.Served(key);
         // Content steering: masters and MPDs list every pathway. A private stream's token, when this request brought one,
         // goes into each pathway's URIs (a cookie set here would not reach the other hosts): that copy is this viewer's alone.
@@ -420,31 +420,4 @@ internal sealed class OriginRequestHandler
 
     private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
         new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
-
-    /// <summary>Only media playlists, MPDs and segments count: a master playlist is fetched once, not while watching.</summary>
-    private void CountViewer(HttpContext context, string key, MediaObjectKind kind)
-    {
-        int firstSlash = key.IndexOf('/');
-        if (firstSlash <= 0)
-        {
-            return;
-        }
-
-        bool underRendition = key.IndexOf('/', firstSlash + 1) > 0;
-        bool counts = kind switch
-        {
-            MediaObjectKind.Segment => true,
-            MediaObjectKind.DashManifest => true,
-            MediaObjectKind.HlsPlaylist => underRendition,
-            _ => false,
-        };
-        if (!counts)
-        {
-            return;
-        }
-
-        string? userAgent = context.Request.Headers.UserAgent;
-        ulong client = ViewerCounter.HashClient(context.Connection.RemoteIpAddress, userAgent);
-        _viewers.Touch(key.AsSpan(0, firstSlash), client);
-    }
 }

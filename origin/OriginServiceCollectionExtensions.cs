@@ -27,12 +27,15 @@ public static class OriginServiceCollectionExtensions
             .Bind(configuration.GetSection(OriginOptions.SectionName))
             .Validate(static o => o.CacheBytes >= 0, "Origin:CacheBytes must not be negative.")
             .Validate(static o => o.ViewerWindow > TimeSpan.Zero, "Origin:ViewerWindow must be positive.")
+            .Validate(static o => o.CmcdMaxSessionsPerChannel is > 0 and <= 1_000_000, "Origin:CmcdMaxSessionsPerChannel must be between 1 and 1000000.")
             .Validate(static o => o.EndedManifestMaxAgeSeconds >= 0, "Origin:EndedManifestMaxAgeSeconds must not be negative.")
             .Validate(static o => o.BlockingRecheckMilliseconds is >= 0 and <= 10_000,
                 "Origin:BlockingRecheckMilliseconds must be between 0 (puts only) and 10000.");
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ViewerCounter>();
         services.TryAddSingleton<IViewerCounter>(static sp => sp.GetRequiredService<ViewerCounter>());
+        services.TryAddSingleton<Cmcd.CmcdAudience>();
+        services.TryAddSingleton<OriginAudience>();
         services.TryAddSingleton<ThumbnailLooks>();
         services.TryAddSingleton<ObjectArrivals>();
         services.TryAddSingleton<LowLatencyGate>();

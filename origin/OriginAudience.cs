@@ -1,0 +1,79 @@
+using Broadcast.Origin.Cmcd;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace Broadcast.Origin;
+
+/// <summary>
+/// Who watches, from the requests the origin serves: media playlists, MPDs and segments count the channel's viewers, and
+/// the Common Media Client Data (CTA-5004) a player sends with any request of the channel goes to its live playback
+/// quality (<see cref="CmcdAudience"/>). One call per served object; nothing allocated for a request without CMCD.
+/// </summary>
+public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd)
+{
+    /// <summary>CTA-5004 §2.1: the header transmission mode's four headers, each a dictionary of its own keys.</summary>
+    private static readonly string[] CmcdHeaders = ["CMCD-Request", "CMCD-Object", "CMCD-Status", "CMCD-Session"];
+
+    /// <summary>Records a served <paramref name="key"/> (the store key: its first segment is the channel).</summary>
+    public void Served(HttpContext context, string key, MediaObjectKind kind)
+    {
+        int firstSlash = key.IndexOf('/');
+        if (firstSlash <= 0)
+        {
+            return;
+        }
+
+        var channel = key.AsSpan(0, firstSlash);
+        ulong client = 0;
+        // Only media playlists, MPDs and segments count: a master playlist is fetched once, not while watching.
+        bool underRendition = key.IndexOf('/', firstSlash + 1) > 0;
+        bool counts = kind switch
+        {
+            MediaObjectKind.Segment => true,
+            MediaObjectKind.DashManifest => true,
+            MediaObjectKind.HlsPlaylist => underRendition,
+            _ => false,
+        };
+        if (counts)
+        {
+            client = Client(context);
+            viewers.Touch(channel, client);
+        }
+
+        var data = new CmcdData();
+        if (!Read(context.Request, ref data) && data.MalformedValues == 0) return;
+        if (client == 0) client = Client(context);
+        cmcd.Record(channel, data, client, kind == MediaObjectKind.Segment && data.ObjectType != CmcdObjectType.Init);
+    }
+
+    private static ulong Client(HttpContext context)
+    {
+        string? userAgent = context.Request.Headers.UserAgent;
+        return ViewerCounter.HashClient(context.Connection.RemoteIpAddress, userAgent);
+    }
+
+    /// <summary>Reads the CMCD query argument, else the CMCD headers; true when any known key was read.</summary>
+    private static bool Read(HttpRequest request, ref CmcdData data)
+    {
+        var query = request.QueryString.Value;
+        if (!string.IsNullOrEmpty(query) && query.Contains("CMCD=", StringComparison.Ordinal))
+        {
+            Span<char> decoded = stackalloc char[CmcdReader.MaxLength];
+            var found = CmcdQuery.Decode(query, decoded, out int length);
+            if (found == CmcdReadResult.Read) CmcdReader.Read(decoded[..length], ref data);
+            else if (found != CmcdReadResult.Empty) data.MalformedValues++;
+            return data.HasData;
+        }
+
+        foreach (string name in CmcdHeaders)
+        {
+            StringValues values = request.Headers[name];
+            for (int i = 0; i < values.Count; i++)
+            {
+                if (CmcdReader.Read(values[i], ref data) is CmcdReadResult.TooLong or CmcdReadResult.Malformed) data.MalformedValues++;
+            }
+        }
+
+        return data.HasData;
+    }
+}
