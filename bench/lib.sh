@@ -274,9 +274,10 @@ wrk_settings() {
 }
 
 # run_wrk LABEL URL -> prints "req_per_s avg_latency non2xx socket_errors" (wrk -t$THREADS -c$CONNECTIONS -d$WRK_SECONDS).
-run_wrk() { # LABEL URL -> "req_per_s avg_latency non2xx socket_errors"
+run_wrk() { # LABEL URL [LUA_SCRIPT] -> "req_per_s avg_latency non2xx socket_errors"
   local out="$BENCH_TMP/wrk-$1.txt"
-  timeout --kill-after=5 $((WRK_SECONDS + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency "$2" >"$out" 2>&1 \
+  local script=(); [[ -n "${3:-}" ]] && script=(-s "$3")
+  timeout --kill-after=5 $((WRK_SECONDS + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WRK_SECONDS}s" --latency "${script[@]}" "$2" >"$out" 2>&1 \
     || die "wrk failed for $2: $(tail -3 "$out")"
   awk '
     /Requests\/sec:/ { rps = $2 }

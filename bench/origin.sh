@@ -3,6 +3,8 @@
 # serving byte-identical copies of the same two files from disk (sendfile on, same Content-Type), in one run.
 # wrk (THREADS threads, CONNECTIONS connections, WRK_SECONDS s) per URL; the runs alternate ours/nginx so drift on
 # this shared machine hits both sides. Reports req/s and ours/nginx. Targets (issue): segment >= 0.8x nginx, playlist >= 1.0x.
+# Ours is also measured with Common Media Client Data on every request (the CMCD query argument as hls.js sends it, from
+# 10,000 playback sessions), against ours without: the cost of reading it into the channel's quality (target: within 5 %).
 #
 # While wrk runs, one publisher keeps streaming to our server (the origin serves a live channel, as in production);
 # it runs during the nginx measurements too, so both sides share the machine with the same background load.
@@ -11,6 +13,7 @@
 #        ROUNDS=3 WRK_SECONDS=10 CONNECTIONS=64 THREADS=2 bench/origin.sh
 #        ONLY=nginx bench/origin.sh  (peer half only, with CMAF files made by ffmpeg's HLS muxer instead of ours)
 #        NGINX_SENDFILE=off bench/origin.sh  (nginx copies each body through user space as we do: what sendfile is worth)
+#        CMCD=0 bench/origin.sh  (no CMCD rows)
 #        BUILD=0 skips the dotnet build; KEEP_TMP=1 keeps logs.
 set -euo pipefail
 export LC_ALL=C
@@ -20,6 +23,9 @@ wrk_settings
 ONLY=${ONLY:-both}
 only_arg=""; [[ $ONLY == both ]] || only_arg="ONLY=$ONLY "
 NGINX_SENDFILE=${NGINX_SENDFILE:-on}
+CMCD=${CMCD:-1}
+[[ $ONLY == nginx ]] && CMCD=0
+[[ $CMCD == 1 ]] || only_arg="${only_arg}CMCD=0 "
 [[ $NGINX_SENDFILE == on || $NGINX_SENDFILE == off ]] || die "NGINX_SENDFILE must be on or off"
 [[ $NGINX_SENDFILE == on ]] || only_arg="${only_arg}NGINX_SENDFILE=off "
 BENCH_COMMAND="$(dotnet_env)${only_arg}ROUNDS=$ROUNDS WRK_SECONDS=$WRK_SECONDS CONNECTIONS=$CONNECTIONS THREADS=$THREADS bench/origin.sh"
@@ -102,6 +108,20 @@ http {
   server { listen 127.0.0.1:$NGX_PORT; root $WWW; }
 }"
 NGX_BASE="http://127.0.0.1:$NGX_PORT"
+
+# Every request carries the CMCD query argument hls.js writes (percent-encoded), each wrk connection cycling through
+# 5,000 session ids of its thread's own: the origin keeps and updates that many sessions, as a large audience makes it.
+CMCD_LUA="$BENCH_TMP/cmcd.lua"
+cat >"$CMCD_LUA" <<'LUA'
+local counter = 0
+local thread_id = 0
+setup = function(thread) thread_id = thread_id + 1; thread:set("tid", thread_id) end
+request = function()
+  counter = counter + 1
+  local sid = string.format("bench-%d-%d", tid or 0, counter % 5000)
+  return wrk.format(nil, wrk.path .. "?CMCD=bl%3D21300%2Cbr%3D3200%2Cmtp%3D48100%2Cot%3Dv%2Csf%3Dh%2Csid%3D%22" .. sid .. "%22%2Cst%3Dl")
+end
+LUA
 wait_until 20 curl -fsS -o /dev/null "$NGX_BASE$SEG_PATH" || die "nginx does not serve $SEG_PATH"
 [[ $(curl -fsS -o /dev/null -w '%{content_type}' "$NGX_BASE$SEG_PATH") == "$SEG_TYPE" ]] || die "nginx Content-Type differs for the segment"
 
@@ -116,12 +136,14 @@ for ((r = 1; r <= ROUNDS; r++)); do
     path=$SEG_PATH; [[ $what == playlist ]] && path=$PL_PATH
     declare -A got=()
     valid=1
-    for side in ours nginx; do
+    for side in ours cmcd nginx; do
       [[ $side == ours && $ONLY == nginx ]] && continue
+      [[ $side == cmcd && $CMCD != 1 ]] && continue
       [[ $side == nginx && $ONLY == ours ]] && continue
-      base=$NGX_BASE; [[ $side == ours ]] && base=$HTTP_BASE
+      base=$NGX_BASE; [[ $side != nginx ]] && base=$HTTP_BASE
+      script=""; [[ $side == cmcd ]] && script=$CMCD_LUA
       log "round $r: wrk $what on $side ($base$path)"
-      read -r rps lat bad errs < <(run_wrk "$r-$what-$side" "$base$path")
+      read -r rps lat bad errs < <(run_wrk "$r-$what-$side" "$base$path" "$script")
       note=""
       if ((bad > 0 || errs > 0)); then valid=0; note=" (invalid)"; log "  WARNING: $bad non-2xx responses, $errs socket errors: row left out"; fi
       got[$side]=$rps
@@ -139,6 +161,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 
 summary=""
+cmcd_summary=""
 for what in segment playlist; do
   n=${CNT[$what]:-0}
   o=$(awk -v s="${SUM["$what-ours"]:-}" -v n="$n" 'BEGIN { if (s == "" || n == 0) print "-"; else printf "%.0f", s / n }')
@@ -147,11 +170,22 @@ for what in segment playlist; do
   target=0.8; [[ $what == playlist ]] && target=1.0
   v=$(awk -v r="$rr" -v t="$target" 'BEGIN { if (r == "n/a") print "n/a"; else print (r >= t ? "met" : "NOT met") " (>= " t ")" }')
   summary+="| $what | $n | $o | $g | **$rr** | $v |"$'\n'
+  if [[ $CMCD == 1 ]]; then
+    c=$(awk -v s="${SUM["$what-cmcd"]:-}" -v n="$n" 'BEGIN { if (s == "" || n == 0) print "-"; else printf "%.0f", s / n }')
+    cr=$(ratio "$c" "$o")
+    cv=$(awk -v r="$cr" 'BEGIN { if (r == "n/a") print "n/a"; else print (r >= 0.95 ? "met" : "NOT met") " (>= 0.95)" }')
+    cmcd_summary+="| $what | $c | $o | **$cr** | $cv |"$'\n'
+  fi
 done
+cmcd_table=""
+[[ $CMCD == 1 ]] && cmcd_table="
+| object | ours with CMCD req/s | ours without | with / without | target |
+|---|---|---|---|---|
+${cmcd_summary}"
 
 table="| object | valid rounds | ours req/s | nginx req/s | ours / nginx | target |
 |---|---|---|---|---|---|
-${summary}
+${summary}${cmcd_table}
 Hot segment (newest listed, re-picked each round; last one): \`$SEG_PATH\` ($SEG_BYTES bytes, \`$SEG_TYPE\`);
 playlist: \`$PL_PATH\` ($PL_BYTES bytes, \`$PL_TYPE\`). One publisher streams to ours throughout.
 wrk -t$THREADS -c$CONNECTIONS -d${WRK_SECONDS}s per row, $ROUNDS round(s), ours and nginx alternating; means over valid rounds above.
