@@ -75,7 +75,28 @@ public sealed record ChannelLiveState(bool Online, DateTimeOffset? Since = null,
 
     /// <summary>Plain-words advice for the operator, e.g. a keyframe interval longer than the segment target.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
+
+    /// <summary>
+    /// How playback goes for the viewers whose players report Common Media Client Data (CTA-5004) to this node, over the
+    /// viewer window; null when none does.
+    /// </summary>
+    public PlaybackQuality? Quality { get; init; }
 }
+
+/// <summary>
+/// The players' own reports (CMCD) of one channel over the last viewer window, on the node that answers. Figures a player
+/// did not send are -1.
+/// </summary>
+/// <param name="Sessions">Playback sessions that reported.</param>
+/// <param name="StalledSessions">Sessions whose buffer ran empty in the window.</param>
+/// <param name="Stalls">Times a buffer ran empty in the window.</param>
+/// <param name="MedianStartupMs">From a session's first request to its first media object, median.</param>
+/// <param name="MedianBufferMs">The sessions' latest buffer lengths, median.</param>
+/// <param name="MeanBitrateKbps">The bitrate of the rungs the sessions play now, mean.</param>
+/// <param name="MedianThroughputKbps">The throughput the players measured, median.</param>
+/// <param name="RungSwitches">Rung changes in the window, all sessions together.</param>
+public sealed record PlaybackQuality(int Sessions, int StalledSessions, int Stalls, int MedianStartupMs, int MedianBufferMs,
+    int MeanBitrateKbps, int MedianThroughputKbps, int RungSwitches);
 
 /// <summary>The live video track as the encoder sends it.</summary>
 public sealed record LiveVideoStatus(string Codec, string CodecString, int Width, int Height, double? FrameRate, string? Profile, string? Level);

@@ -27,6 +27,9 @@ public sealed record ChannelLiveView(
     /// <summary>What retention keeps of the broadcast and the space it takes ("rewind window 30 min: 412.3 MB"); null when
     /// it is not packaged on this node.</summary>
     public string? Kept { get; init; }
+
+    /// <summary>How playback goes by the players' own reports (CMCD): "12 players reporting · 1 stalled…"; null when none report.</summary>
+    public string? Quality { get; init; }
 }
 
 /// <summary>A row of the channel list.</summary>
@@ -170,7 +173,7 @@ public sealed partial class LiveStatusMonitor(
             state.Renditions,
             state.EncoderLadder.Select(DescribeRung).ToArray(),
             EncoderAdvice.For(state, recentFps),
-            sample) { Kept = DescribeKept(state) };
+            sample) { Kept = DescribeKept(state), Quality = DescribeQuality(state.Quality) };
         TellHealth(channel, entry, state.Online ? entry.View.Advice : [], time.GetUtcNow());
         return entry;
     }
@@ -200,6 +203,23 @@ public sealed partial class LiveStatusMonitor(
         ? null
         : (recorded ? "every segment (recorded)"
             : rewind > 0 ? $"rewind window {Pages.ChannelModel.RewindLabel(rewind)}" : "the live window") + ": " + Format.Bytes(state.KeptBytes);
+
+    /// <summary>
+    /// The players' reports as the channel page shows them: "3 players reporting · 1 stalled (2 stalls) · startup 0.9 s ·
+    /// buffer 6.2 s · 2.4 Mb/s · 1 rung switch"; a figure no player sent is left out.
+    /// </summary>
+    internal static string? DescribeQuality(PlaybackQuality? q)
+    {
+        if (q is null || q.Sessions == 0) return null;
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        var parts = new List<string> { q.Sessions == 1 ? "1 player reporting" : string.Create(inv, $"{q.Sessions} players reporting") };
+        parts.Add(q.StalledSessions == 0 ? "no stalls" : string.Create(inv, $"{q.StalledSessions} stalled ({q.Stalls} stall{(q.Stalls == 1 ? "" : "s")})"));
+        if (q.MedianStartupMs >= 0) parts.Add(string.Create(inv, $"startup {q.MedianStartupMs / 1000.0:0.0} s"));
+        if (q.MedianBufferMs >= 0) parts.Add(string.Create(inv, $"buffer {q.MedianBufferMs / 1000.0:0.0} s"));
+        if (q.MeanBitrateKbps >= 0) parts.Add(string.Create(inv, $"{q.MeanBitrateKbps / 1000.0:0.0#} Mb/s"));
+        if (q.RungSwitches > 0) parts.Add(string.Create(inv, $"{q.RungSwitches} rung switch{(q.RungSwitches == 1 ? "" : "es")}"));
+        return string.Join(" · ", parts);
+    }
 
     /// <summary>One rung of the encoder's own ladder as the channel page lists it: "track 1: 1280×720 H.264 High @ 3.1, 30 fps, 2.5 Mb/s".</summary>
     private static string DescribeRung(EncoderRungStatus rung) => string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -184,6 +184,9 @@
         // What retention keeps of this broadcast (its rewind window, or everything when recorded) and the space it takes.
         $('fact-kept-row').hidden = !view.kept;
         $('fact-kept').textContent = view.kept || '';
+        // How playback goes by the players' own CMCD reports; hidden while no player reports.
+        $('fact-quality-row').hidden = !view.quality;
+        $('fact-quality').textContent = view.quality || '';
 
         const list = $('advice');
         list.replaceChildren(...(view.advice.length ? view.advice : [{ level: 0, text: 'Advice appears once the encoder is connected.' }]).map((a) => {

@@ -61,9 +61,12 @@
             // second per stall still backs off from a viewer whose parts keep coming late (at most a segment, as ever).
             // ?from=start (a link to the beginning of a broadcast whose channel has a rewind window): hls.js starts at the
             // first segment the playlist lists instead of at its live sync position.
+            // cmcd: the player reports its buffer, stalls, bitrate and throughput with each request (CTA-5004, as a CMCD
+            // query argument: no CORS preflight, and the edge's cache key leaves query arguments out), which the channel
+            // page shows as the players' own view of the broadcast.
             const fromStart = live && params.get('from') === 'start' && Number(root.dataset.rewind) > 0;
             const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05, liveSyncOnStallIncrease: 0.25,
-                startPosition: fromStart ? 0 : -1 });
+                startPosition: fromStart ? 0 : -1, cmcd: {} });
             hls.on(Hls.Events.ERROR, (_, data) => {
                 if (!data.fatal) return;
                 if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
