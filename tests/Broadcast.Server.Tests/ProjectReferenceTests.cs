@@ -60,6 +60,27 @@ public sealed partial class ProjectReferenceTests
         Assert.True(offenders.Count == 0, $"{string.Join(", ", offenders)} reference ASP.NET Core, and must not know HTTP");
     }
 
+    /// <summary>
+    /// server/ only composes (ARCHITECTURE.md): each project's Add…/Map…, and adapters of a few lines between two projects'
+    /// ports. Domain code that gathers there (a workflow, an endpoint, a status reader) belongs to the project whose job it is,
+    /// or to a new one with its row in the table; this bound says when to look.
+    /// </summary>
+    [Fact]
+    public void Server_stays_wiring_under_a_thousand_lines()
+    {
+        const int Bound = 1000;
+        var files = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "server"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(f => (File: Path.GetRelativePath(RepoPaths.Root, f), Lines: File.ReadLines(f).Count()))
+            .OrderByDescending(f => f.Lines)
+            .ToList();
+        int total = files.Sum(f => f.Lines);
+        Assert.True(files.Count > 0, "no .cs files under server/: has it moved?");
+        Assert.True(total < Bound, $"server/ has {total} lines of C# (at most {Bound - 1}); largest: " +
+            string.Join(", ", files.Take(5).Select(f => $"{f.File} {f.Lines}")));
+    }
+
     /// <summary>project → projects it may reference, from ARCHITECTURE.md.</summary>
     private static Dictionary<string, HashSet<string>> AllowedReferences()
     {
