@@ -12,7 +12,10 @@ using Broadcast.Media;
 using Broadcast.Origin;
 using Broadcast.Packager;
 using Broadcast.Storage;
-using Broadcast.Server.Metrics;
+using Broadcast.Clips;
+using Broadcast.Observability;
+using Broadcast.Observability.Metrics;
+using Broadcast.Publish;
 using Serilog;
 
 namespace Broadcast.Server;
@@ -68,19 +71,12 @@ public static class BroadcastApp
         {
             services.AddSingleton<IChannelMedia>(sp => new StoreChannelMedia(sp.GetRequiredService<ISegmentStore>(),
                 sp.GetService<Broadcast.Storage.S3.S3SegmentStore>(), sp.GetService<LiveStreamRegistry>(), sp.GetService<LivePackager>()));
-            services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
-            // Clips are cut where the store is; their segments are held against the packager's retention (before AddPackager).
-            services.AddSingleton<Broadcast.Control.Clips.IClipMedia, StoreClipMedia>();
-            services.AddSingleton<IRetentionHold, ClipRetentionHold>();
-            // A new clip is finished in the background, one clip at a time, by the node's ffmpeg: its ends cut to the frame, its MP4 made.
-            services.AddSingleton(new ClipFinishSettings(Broadcast.Processes.FfmpegExecutable.Choose(null,
-                configuration[Broadcast.Processes.FfmpegExecutable.SettingKey]), Path.Combine(Path.GetTempPath(), "broadcast-clip-cuts")));
-            services.AddSingleton<ClipFinisher>().AddHostedService(sp => sp.GetRequiredService<ClipFinisher>());
+            // Clips (and a recording's media) where the store is; their segments held against retention, so before AddPackager.
+            services.AddClips(configuration);
         }
         if (roles.Ingest)
         {
-            services.AddSingleton<IChannelStreamPresence, RegistryStreamPresence>().AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>()
-                .AddSingleton<PublishGate>();
+            services.AddPublishGate();
             // broadcast.started/reconnecting/resumed/ended webhooks from this node's hubs.
             services.AddHostedService<BroadcastWebhookFeed>();
             // Before AddPackager, which only adds its default policy when none is registered.
@@ -102,15 +98,15 @@ public static class BroadcastApp
                 .AddSingleton<Broadcast.Packager.Live.IRenditionSource>(sp => new Broadcast.Packager.Live.DelegateRenditionSource(
                     sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddIngest(configuration);
-            services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
+            services.AddChannelLiveStatus();
             services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
             // Real-time viewers (WHEP) are served where the hubs are: Janus is started when a real-time channel goes live,
             // or on the first request.
             services.AddSingleton<Broadcast.WebRtc.Whep.IRealTimeChannels, ChannelRealTimeSetting>();
             Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddWebRtc(services, configuration);
-            ProgramSetup.AddPrograms(services, configuration);
-            RoomSetup.AddRooms(services);
+            services.AddPrograms(configuration);
+            services.AddRooms();
         }
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).
@@ -118,7 +114,7 @@ public static class BroadcastApp
         // A node without it (origin only) fetches private channels and keys from a control node and checks tokens itself.
         else if (services.Any(d => d.ServiceType == typeof(Broadcast.Control.Playback.RemotePlaybackAccess)))
             services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();
-        PullSourceSetup.AddPullSources(services, configuration, roles);
+        services.AddPullSources(configuration, control: roles.Control, ingest: roles.Ingest);
         if (roles.Origin) services.AddOrigin(configuration);
         // The dashboard's pathway card, where the admin UI and the steering server share a process.
         if (roles.Origin && roles.Control && services.Any(d => d.ServiceType == typeof(Broadcast.Origin.Steering.SteeringPathways)))
@@ -128,7 +124,7 @@ public static class BroadcastApp
         ObjectNotificationSetup.Add(services, configuration, roles);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();
-        services.AddSingleton<ReadinessProbe>();
+        services.AddReadiness();
 
         // Read before Build so a bad entry fails the start with the rest of the configuration.
         var forwardedHeaders = TrustedProxies.From(configuration[TrustedProxies.ConfigurationKey]);
@@ -142,7 +138,7 @@ public static class BroadcastApp
             | (roles.Control || roles.Ingest || roles.Origin ? OriginRoutes.PlaybackAuthorization : OriginRoutes.None));
         app.UseRouting();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (HttpContext context, ReadinessProbe probe) => probe.HandleAsync(context));
+        app.MapReadiness();
         app.MapMetrics();
         app.MapControl(controlParts);
         // Content steering is answered where manifests are served; the operator's overrides where the admin API is.
@@ -151,7 +147,7 @@ public static class BroadcastApp
             steering => steering.RequireScopes(ApiScopes.SteeringRead, ApiScopes.SteeringWrite));
         if (roles.Ingest)
         {
-            SegmentStoreSetup.MapStoreStatus(app);
+            app.MapStoreStatus();
             Broadcast.WebRtc.Whep.WhepEndpoints.MapWhep(app);
             Broadcast.WebRtc.Relay.RealTimeFeedEndpoints.MapRealTimeFeed(app);
             Broadcast.WebRtc.Room.WhipEndpoints.MapWhip(app);

@@ -10,7 +10,7 @@ namespace Broadcast.Server;
 /// (<c>Storage:S3:*</c>). On ingest nodes the S3 store sits behind an <see cref="UploadQueue"/>, so an S3 outage
 /// delays uploads instead of stalling the packager; origin-only nodes read the bucket directly.
 /// </summary>
-internal static partial class SegmentStoreSetup
+internal static class SegmentStoreSetup
 {
     public static void AddSegmentStore(IServiceCollection services, IConfiguration configuration, ServerRoles roles)
     {
@@ -65,19 +65,6 @@ internal static partial class SegmentStoreSetup
         }
     }
 
-    /// <summary>
-    /// <c>GET /status/store</c> (anonymous, for monitoring): the upload backlog of this node (ingest with S3), or the objects
-    /// a failing disk holds in memory, as JSON. The last error is classified words only (<see cref="StoreErrorSummary"/>).
-    /// </summary>
-    public static void MapStoreStatus(WebApplication app)
-    {
-        app.MapGet("/status/store", (IServiceProvider sp) => sp.GetService<IUploadBacklog>() is { } backlog
-            ? Results.Json(Anonymous(backlog.GetStatus()))
-            : Results.Json(new { kind = "filesystem" }));
-    }
-
-    private static UploadBacklogStatus Anonymous(UploadBacklogStatus status) => status with { LastError = StoreErrorSummary.Of(status.LastError) };
-
     /// <summary>A segment key of a broadcast the packager records: those are never dropped from the backlog.</summary>
     private static bool IsRecorded(IPackagerStatus? packager, string key)
     {
@@ -90,30 +77,5 @@ internal static partial class SegmentStoreSetup
         }
 
         return false;
-    }
-
-    private sealed partial class S3StartupCheck(S3SegmentStore store, ILogger<S3StartupCheck> logger) : IHostedService
-    {
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            try
-            {
-                await store.EnsureBucketAsync(cancellationToken).ConfigureAwait(false);
-                LogReady(logger, store.Bucket);
-            }
-            catch (S3StoreUnavailableException e)
-            {
-                LogFailed(logger, e.Message);
-                throw;
-            }
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        [LoggerMessage(EventId = 9121, Level = LogLevel.Information, Message = "S3 segment store ready: bucket {Bucket}")]
-        private static partial void LogReady(ILogger logger, string bucket);
-
-        [LoggerMessage(EventId = 9122, Level = LogLevel.Critical, Message = "Start-up failed: {Reason}")]
-        private static partial void LogFailed(ILogger logger, string reason);
     }
 }

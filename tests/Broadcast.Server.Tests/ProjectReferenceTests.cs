@@ -15,7 +15,7 @@ public sealed partial class ProjectReferenceTests
     public void Every_product_project_references_only_what_the_architecture_allows()
     {
         var allowed = AllowedReferences();
-        Assert.Equal(new[] { "compositor", "control", "ingest", "media", "network", "origin", "packager", "processes", "server", "storage", "storage-notifications", "storage-s3", "transcoder", "webrtc" }, allowed.Keys.Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(new[] { "clips", "compositor", "control", "ingest", "media", "network", "observability", "origin", "packager", "processes", "publish", "server", "storage", "storage-notifications", "storage-s3", "transcoder", "webrtc" }, allowed.Keys.Order(StringComparer.Ordinal).ToArray());
         var problems = new List<string>();
         foreach (var (project, may) in allowed)
         {
@@ -44,19 +44,41 @@ public sealed partial class ProjectReferenceTests
     }
 
     /// <summary>
-    /// The projects that speak HTTP (control's API and pages, origin's routes, WebRTC's signalling, the server) are the ones
+    /// The projects that speak HTTP (control's API and pages, origin's routes, WebRTC's signalling, observability's /metrics and
+    /// /readyz, the server) are the ones
     /// that may reference ASP.NET Core; the media pipeline takes its logging, options and hosting abstractions as packages,
     /// so the compiler keeps HTTP out of it.
     /// </summary>
     [Fact]
     public void Only_the_projects_that_speak_http_reference_asp_net_core()
     {
-        string[] speakHttp = ["control", "origin", "server", "webrtc"];
+        string[] speakHttp = ["control", "observability", "origin", "server", "webrtc"];
         var offenders = AllowedReferences().Keys.Where(project => !speakHttp.Contains(project))
             .Where(project => XDocument.Load(Directory.GetFiles(Path.Combine(RepoPaths.Root, project), "*.csproj").Single()).Descendants("FrameworkReference")
                 .Any(r => r.Attribute("Include")?.Value == "Microsoft.AspNetCore.App"))
             .ToList();
         Assert.True(offenders.Count == 0, $"{string.Join(", ", offenders)} reference ASP.NET Core, and must not know HTTP");
+    }
+
+    /// <summary>
+    /// server/ only composes (ARCHITECTURE.md): each project's Add…/Map…, and adapters of a few lines between two projects'
+    /// ports. Domain code that gathers there (a workflow, an endpoint, a status reader) belongs to the project whose job it is,
+    /// or to a new one with its row in the table; this bound says when to look.
+    /// </summary>
+    [Fact]
+    public void Server_stays_wiring_under_a_thousand_lines()
+    {
+        const int Bound = 1000;
+        var files = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "server"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Select(f => (File: Path.GetRelativePath(RepoPaths.Root, f), Lines: File.ReadLines(f).Count()))
+            .OrderByDescending(f => f.Lines)
+            .ToList();
+        int total = files.Sum(f => f.Lines);
+        Assert.True(files.Count > 0, "no .cs files under server/: has it moved?");
+        Assert.True(total < Bound, $"server/ has {total} lines of C# (at most {Bound - 1}); largest: " +
+            string.Join(", ", files.Take(5).Select(f => $"{f.File} {f.Lines}")));
     }
 
     /// <summary>project → projects it may reference, from ARCHITECTURE.md.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Broadcast.Storage;
+using Broadcast.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using static Broadcast.Server.Tests.Security.PrivatePlaybackOriginTests;
 
@@ -22,9 +23,9 @@ public sealed class ClipPlaybackTests
         await using var server = await InProcessServer.StartAsync("--Transcode:Enabled=false");
         var channel = await server.CreateChannelAsync(privatePlayback ? "Private Clips" : "Public Clips", privatePlayback);
         var store = server.Services.GetRequiredService<ISegmentStore>();
-        await store.PutAsync(StoreKeys.Master(channel.Slug), Encoding.UTF8.GetBytes(ClipMediaTests.Master), ContentTypes.Hls, null, default);
+        await store.PutAsync(StoreKeys.Master(channel.Slug), Encoding.UTF8.GetBytes(StoredClipWindow.Master), ContentTypes.Hls, null, default);
         foreach (var r in new[] { "source", "audio" })
-            await store.PutAsync(StoreKeys.MediaPlaylist(channel.Slug, r), Encoding.UTF8.GetBytes(ClipMediaTests.Window(1, 12)), ContentTypes.Hls,
+            await store.PutAsync(StoreKeys.MediaPlaylist(channel.Slug, r), Encoding.UTF8.GetBytes(StoredClipWindow.Window(1, 12)), ContentTypes.Hls,
                 null, default);
 
         using var request = server.Authorized(HttpMethod.Post, $"/api/channels/{channel.Id}/clips");

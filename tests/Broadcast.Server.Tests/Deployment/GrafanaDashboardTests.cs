@@ -16,7 +16,7 @@ public sealed partial class GrafanaDashboardTests
     [Fact]
     public void Every_queried_metric_is_one_the_server_ships()
     {
-        string source = File.ReadAllText(Path.Combine(RepoPaths.Root, "server", "Metrics", "MetricsEndpoint.cs"));
+        string source = File.ReadAllText(Path.Combine(RepoPaths.Root, "observability", "Metrics", "MetricsEndpoint.cs"));
         var shipped = MetricLiteral().Matches(source).Select(m => m.Groups["name"].Value).ToHashSet(StringComparer.Ordinal);
         Assert.Contains("broadcast_viewers", shipped);
 

@@ -2,7 +2,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
 
-namespace Broadcast.Server.Tests;
+namespace Broadcast.Observability.Tests;
 
 /// <summary>
 /// The channel's status (the dashboard's "Renditions") names the audio renditions as the packager serves them: the

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Broadcast.Control.Clips;
 
-namespace Broadcast.Server.Tests.Clips;
+namespace Broadcast.Clips.Tests;
 
 /// <summary>
 /// The clips table as the server's clip adapters see it: fixed held ranges for one broadcast (answered after

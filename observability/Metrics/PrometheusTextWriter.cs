@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Broadcast.Server.Metrics;
+namespace Broadcast.Observability.Metrics;
 
 /// <summary>
 /// Writes the Prometheus text exposition format (version 0.0.4): one HELP and TYPE line per family,

@@ -3,7 +3,7 @@ using Broadcast.Control.Persistence;
 using Broadcast.Control.Playback;
 using Broadcast.Storage;
 
-namespace Broadcast.Server;
+namespace Broadcast.Observability;
 
 /// <summary>
 /// <c>GET /readyz</c>: ready when the database answers, the store can be read and (origin-only nodes) the private

@@ -3,7 +3,7 @@ using Broadcast.Ingest.Pull;
 using Broadcast.Media;
 using Broadcast.Network.Outbound;
 
-namespace Broadcast.Server;
+namespace Broadcast.Publish;
 
 /// <summary>
 /// The compositor's <see cref="IProgramFeeds"/> over ingest's <see cref="PullSession"/>: a program's URL or library input is

@@ -1,9 +1,9 @@
 using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Storage;
-using Broadcast.Server.Metrics;
+using Broadcast.Observability.Metrics;
 
-namespace Broadcast.Server.Tests;
+namespace Broadcast.Observability.Tests;
 
 public class StoreBacklogStatusTests
 {

@@ -7,7 +7,7 @@ using Broadcast.Packager.Manifests;
 using Broadcast.Storage;
 using Broadcast.Transcoder;
 
-namespace Broadcast.Server;
+namespace Broadcast.Observability;
 
 /// <summary>
 /// Channel live status read from the pipeline: the live-stream hub, the packager and the origin's viewer count.

@@ -4,18 +4,18 @@ using Broadcast.Control.Clips;
 using Broadcast.Storage;
 using Broadcast.TestSupport;
 
-namespace Broadcast.Server.Tests.Clips;
+namespace Broadcast.Clips.Tests;
 
 /// <summary>
-/// The server's side of clips over a real filesystem store: the playlists cut from the stored live window or a recording,
+/// The clips project's side of clips over a real filesystem store: the playlists cut from the stored live window or a recording,
 /// the range placed on what is stored (offsets, refusals naming the field), nothing left behind when a write fails, the
 /// delete of what the clip alone held, and the retention hold read from the clips table.
 /// </summary>
 public sealed class ClipMediaTests : IDisposable
 {
     private const string Slug = "show";
-    private const string Broadcast = "20261121T054512Z";
-    private static readonly DateTimeOffset T0 = new(2026, 11, 21, 5, 45, 12, TimeSpan.Zero);
+    private const string Broadcast = StoredClipWindow.Broadcast;
+    private static readonly DateTimeOffset T0 = StoredClipWindow.T0;
     private static readonly TimeSpan Max = TimeSpan.FromMinutes(5);
     private readonly TempDirectory _dir = new("clips");
     private readonly FileSystemSegmentStore _store;
@@ -25,21 +25,9 @@ public sealed class ClipMediaTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>A stored live window as the packager writes it: segments first..last of 2 s, the first starting at T0 + 2·(first-1).</summary>
-    internal static string Window(long first, long last, bool ended = false)
-    {
-        var sb = new StringBuilder("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n")
-            .Append(CultureInfo.InvariantCulture, $"#EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-INDEPENDENT-SEGMENTS\n")
-            .Append(CultureInfo.InvariantCulture, $"#EXT-X-MAP:URI=\"{Broadcast}-init.mp4\"\n")
-            .Append(CultureInfo.InvariantCulture, $"#EXT-X-PROGRAM-DATE-TIME:{T0.AddSeconds(2 * (first - 1)).UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}\n");
-        for (long n = first; n <= last; n++) sb.Append(CultureInfo.InvariantCulture, $"#EXTINF:2.000,\n{Broadcast}-{n}.m4s\n");
-        if (ended) sb.Append("#EXT-X-ENDLIST\n");
-        return sb.ToString();
-    }
+    internal static string Window(long first, long last, bool ended = false) => StoredClipWindow.Window(first, last, ended);
 
-    internal const string Master = "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n"
-        + "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",NAME=\"audio\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"2\",URI=\"audio/index.m3u8\"\n"
-        + "#EXT-X-STREAM-INF:BANDWIDTH=1741032,CODECS=\"avc1.64001f,mp4a.40.2\",RESOLUTION=1280x720,AUDIO=\"audio\"\nsource/index.m3u8\n";
+    internal const string Master = StoredClipWindow.Master;
 
     /// <summary>The live window of segments first..last in source and audio, and every segment 1..last with its init.</summary>
     private async Task StoreLiveAsync(long first, long last)

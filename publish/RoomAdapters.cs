@@ -5,7 +5,7 @@ using Broadcast.Control.Channels;
 using Broadcast.WebRtc.Room;
 using Microsoft.Extensions.Options;
 
-namespace Broadcast.Server;
+namespace Broadcast.Publish;
 
 /// <summary>
 /// The room's show over the compositor's <see cref="RoomPrograms"/>: its participants become the program's RTP places. A show
@@ -83,10 +83,10 @@ internal sealed class ChannelRoomPublishAuthorizer(PublishPolicy policy, Channel
     }
 }
 
-internal static class RoomSetup
+public static class RoomSetup
 {
     /// <summary>The room's ports, after <see cref="ProgramSetup.AddPrograms"/> (its <see cref="ProgramHost"/>).</summary>
-    public static void AddRooms(IServiceCollection services)
+    public static void AddRooms(this IServiceCollection services)
     {
         services.AddSingleton(sp => new RoomPrograms(sp.GetRequiredService<ProgramHost>(),
             sp.GetRequiredService<IOptions<RoomOptions>>().Value.EmptyHold,

@@ -4,7 +4,7 @@ using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Microsoft.Extensions.Options;
 
-namespace Broadcast.Server;
+namespace Broadcast.Publish;
 
 /// <summary>
 /// Ingest's publish authorizer over the control plane's <see cref="PublishPolicy"/>: a refusal's reason reaches the

@@ -6,7 +6,7 @@ using Broadcast.Storage;
 using Broadcast.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Broadcast.Server.Tests.Clips;
+namespace Broadcast.Clips.Tests;
 
 /// <summary>
 /// A clip's ends cut to the frame by the real ffmpeg over a filesystem store holding real CMAF media laid out as the

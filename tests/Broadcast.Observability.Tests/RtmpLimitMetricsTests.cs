@@ -1,7 +1,7 @@
 using Broadcast.Ingest.Rtmp;
-using Broadcast.Server.Metrics;
+using Broadcast.Observability.Metrics;
 
-namespace Broadcast.Server.Tests;
+namespace Broadcast.Observability.Tests;
 
 public class RtmpLimitMetricsTests
 {

@@ -2,7 +2,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Media;
 using Broadcast.Packager.Live;
 
-namespace Broadcast.Server.Tests;
+namespace Broadcast.Observability.Tests;
 
 /// <summary>
 /// The channel's live status says the rewind window its broadcast runs under and what retention keeps: the packaging's

@@ -14,12 +14,12 @@ using Broadcast.Media;
 using Broadcast.Packager.Live;
 using Microsoft.Extensions.Options;
 
-namespace Broadcast.Server;
+namespace Broadcast.Publish;
 
 /// <summary>Programs on ingest nodes: control's <see cref="IProgramRunner"/> over the compositor's engine.</summary>
-internal static class ProgramSetup
+public static class ProgramSetup
 {
-    public static void AddPrograms(IServiceCollection services, IConfiguration configuration)
+    public static void AddPrograms(this IServiceCollection services, IConfiguration configuration)
     {
         // Source inputs are pulled as channels' pull sources are, where this node pulls at all.
         var pulls = PullOptions.FromConfiguration(configuration);

@@ -6,7 +6,7 @@ using Broadcast.Packager.Live;
 using Broadcast.Storage;
 using Broadcast.Transcoder;
 
-namespace Broadcast.Server.Metrics;
+namespace Broadcast.Observability.Metrics;
 
 /// <summary>
 /// <c>GET /metrics</c>: per-stream ingest counters, packager progress, connections and viewers in Prometheus text.
@@ -14,7 +14,7 @@ namespace Broadcast.Server.Metrics;
 /// <c>stream="_private"</c> (a value no slug can take; gauges that do not add up take the worst stream's value).
 /// With <c>Metrics:Token</c> set, a scrape must send <c>Authorization: Bearer {token}</c>.
 /// </summary>
-internal static class MetricsEndpoint
+public static class MetricsEndpoint
 {
     /// <summary>The label value under which every private channel's samples are aggregated.</summary>
     public const string PrivateStreams = "_private";

@@ -10,7 +10,7 @@ using Broadcast.Transcoder.Clips;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Broadcast.Server;
+namespace Broadcast.Clips;
 
 /// <summary>A new clip to finish: the range asked for, on the program date-time clock.</summary>
 internal sealed record ClipFinishJob(string ChannelSlug, string ClipId, DateTimeOffset From, DateTimeOffset To);

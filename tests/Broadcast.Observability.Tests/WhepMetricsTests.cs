@@ -1,7 +1,7 @@
-using Broadcast.Server.Metrics;
+using Broadcast.Observability.Metrics;
 using Broadcast.WebRtc.Whep;
 
-namespace Broadcast.Server.Tests;
+namespace Broadcast.Observability.Tests;
 
 public class WhepMetricsTests
 {

@@ -1,6 +1,6 @@
-using Broadcast.Server.Metrics;
+using Broadcast.Observability.Metrics;
 
-namespace Broadcast.Server.Tests;
+namespace Broadcast.Observability.Tests;
 
 public class PrometheusTextWriterTests
 {

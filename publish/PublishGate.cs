@@ -3,7 +3,7 @@ using Broadcast.Ingest;
 using Broadcast.Packager.Live;
 using Microsoft.Extensions.Options;
 
-namespace Broadcast.Server;
+namespace Broadcast.Publish;
 
 /// <summary>
 /// The one door every source of media goes through before it writes into a channel's hub on this node: the channel's
@@ -34,4 +34,16 @@ internal sealed class PublishGate(LivePackager packager, IOptions<IngestOptions>
         await ContinueAsync(slug, cancellationToken).ConfigureAwait(false);
         return null;
     }
+}
+
+/// <summary>The gate on an ingest node, with the encoders' way to it and control's view of the node's live streams.</summary>
+public static class PublishGateSetup
+{
+    /// <summary>
+    /// <see cref="PublishGate"/>, ingest's <see cref="IPublishAuthorizer"/> over control's <see cref="PublishPolicy"/> through
+    /// it, and this node's live streams as control's <see cref="IChannelStreamPresence"/>.
+    /// </summary>
+    public static IServiceCollection AddPublishGate(this IServiceCollection services) =>
+        services.AddSingleton<IChannelStreamPresence, RegistryStreamPresence>().AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>()
+            .AddSingleton<PublishGate>();
 }

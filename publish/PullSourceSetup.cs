@@ -5,16 +5,17 @@ using Broadcast.Ingest.Pull;
 using Broadcast.Packager.Live;
 using Microsoft.Extensions.Options;
 
-namespace Broadcast.Server;
+namespace Broadcast.Publish;
 
 /// <summary>Wires pull sources: the control plane decides what pulls where, ingest's <see cref="PullSupervisor"/> runs it.</summary>
-internal static class PullSourceSetup
+public static class PullSourceSetup
 {
-    public static void AddPullSources(IServiceCollection services, IConfiguration configuration, ServerRoles roles)
+    /// <summary>A control or ingest node checks pull URLs by ingest's rules; an ingest node with <c>Pull:Enabled</c> runs them.</summary>
+    public static void AddPullSources(this IServiceCollection services, IConfiguration configuration, bool control, bool ingest)
     {
         var options = PullOptions.FromConfiguration(configuration);
-        if (roles.Control || roles.Ingest) services.AddSingleton<IPullSourceValidator>(new PipelinePullSourceValidator(options));
-        if (!roles.Ingest || !options.Enabled) return;
+        if (control || ingest) services.AddSingleton<IPullSourceValidator>(new PipelinePullSourceValidator(options));
+        if (!ingest || !options.Enabled) return;
         services.AddSingleton<IPullSourceRunner, PipelinePullSourceRunner>();
     }
 }
