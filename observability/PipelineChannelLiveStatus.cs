@@ -10,7 +10,8 @@ using Broadcast.Transcoder;
 namespace Broadcast.Observability;
 
 /// <summary>
-/// Channel live status read from the pipeline: the live-stream hub, the packager and the origin's viewer count.
+/// Channel live status read from the pipeline: the live-stream hub, the packager, the origin's viewer count and the
+/// players' own quality reports (CMCD).
 /// After a publish ends, its final counters stay visible (with <see cref="ChannelLiveState.EndedAt"/>) until the
 /// next publish, so an operator can check what the encoder delivered.
 /// </summary>
@@ -22,13 +23,15 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
     private readonly ITranscoderStatus? _transcoder;
     private readonly IUploadBacklog? _backlog;
     private readonly IRewindPolicy? _rewind;
+    private readonly Broadcast.Origin.Cmcd.CmcdAudience? _quality;
     private readonly bool _passthrough;
     private readonly ConcurrentDictionary<string, (LiveStream Stream, DateTimeOffset EndedAt)> _lastEnded = new(StringComparer.Ordinal);
 
     public PipelineChannelLiveStatus(LiveStreamRegistry streams, IPackagerStatus? packager = null, IViewerCounter? viewers = null,
         ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, TranscodeOptions? transcodeOptions = null,
-        IRewindPolicy? rewind = null)
+        IRewindPolicy? rewind = null, Broadcast.Origin.Cmcd.CmcdAudience? quality = null)
     {
+        _quality = quality;
         _rewind = rewind;
         _passthrough = transcodeOptions?.Passthrough ?? true;
         _transcoder = transcoder;
@@ -40,6 +43,18 @@ internal sealed class PipelineChannelLiveStatus : IChannelLiveStatus
     }
 
     public async ValueTask<ChannelLiveState> GetAsync(Channel channel, CancellationToken cancellationToken)
+    {
+        var state = await StateAsync(channel, cancellationToken).ConfigureAwait(false);
+        return _quality?.Quality(channel.Slug) is { } q
+            ? state with
+            {
+                Quality = new PlaybackQuality(q.Sessions, q.StalledSessions, q.Stalls, q.MedianStartupMs, q.MedianBufferMs, q.MeanBitrateKbps,
+                    q.MedianThroughputKbps, q.RungSwitches),
+            }
+            : state;
+    }
+
+    private async ValueTask<ChannelLiveState> StateAsync(Channel channel, CancellationToken cancellationToken)
     {
         long? viewerCount = _viewers?.GetViewers(channel.Slug);
         var stream = _streams.Find(channel.Slug);

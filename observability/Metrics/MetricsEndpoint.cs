@@ -49,7 +49,8 @@ public static class MetricsEndpoint
                 origin: services.GetService<OriginMetrics>(),
                 originCache: services.GetService<RecentObjectCache>(),
                 whep: services.GetService<Broadcast.WebRtc.Whep.WhepService>()?.Status,
-                steering: services.GetService<Broadcast.Origin.Steering.SteeringPathways>());
+                steering: services.GetService<Broadcast.Origin.Steering.SteeringPathways>(),
+                cmcd: services.GetService<Broadcast.Origin.Cmcd.CmcdAudience>());
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
@@ -62,7 +63,7 @@ public static class MetricsEndpoint
         ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null,
         PrivateStreamCheck? isPrivate = null, OriginMetrics? origin = null, RecentObjectCache? originCache = null,
         Broadcast.Ingest.Srt.SrtServer? srt = null, Broadcast.WebRtc.Whep.WhepStatus? whep = null,
-        Broadcast.Origin.Steering.SteeringPathways? steering = null)
+        Broadcast.Origin.Steering.SteeringPathways? steering = null, Broadcast.Origin.Cmcd.CmcdAudience? cmcd = null)
     {
         var w = new PrometheusTextWriter();
         if (whep is { } realTime)
@@ -228,6 +229,7 @@ public static class MetricsEndpoint
             foreach (var name in names) watching.Add(LabelOf(name), viewers.GetViewers(name));
             watching.Write(w, "gauge", "Distinct clients fetching the stream from this node in the last 30 s.");
         }
+        if (cmcd is not null) WriteCmcd(w, cmcd, LabelOf);
         if (origin is not null) WriteOrigin(w, origin, originCache);
         if (steering is not null) WriteSteering(w, steering);
         // The managed heap as the last GC left it: with RSS (from /proc) it tells a leak from the GC's own growth (bench/soak.sh).
@@ -308,6 +310,46 @@ public static class MetricsEndpoint
         OriginRequestKind.Time => "time",
         _ => "other",
     };
+
+    /// <summary>
+    /// The players' own reports (CMCD) per stream over the viewer window: a stream label per channel, so bounded as the
+    /// channels are; a figure no player of the stream sent is left out rather than written as -1.
+    /// </summary>
+    private static void WriteCmcd(PrometheusTextWriter w, Broadcast.Origin.Cmcd.CmcdAudience cmcd, Func<string, string> labelOf)
+    {
+        var sessions = new StreamSeries("broadcast_cmcd_sessions", Aggregate.Sum);
+        var stalled = new StreamSeries("broadcast_cmcd_stalled_sessions", Aggregate.Sum);
+        var stalls = new StreamSeries("broadcast_cmcd_stalls", Aggregate.Sum);
+        var startup = new StreamSeries("broadcast_cmcd_startup_seconds", Aggregate.Max);
+        var buffer = new StreamSeries("broadcast_cmcd_buffer_seconds", Aggregate.Min);
+        var bitrate = new StreamSeries("broadcast_cmcd_bitrate_bits_per_second", Aggregate.Min);
+        var refused = new StreamSeries("broadcast_cmcd_sessions_refused_total", Aggregate.Sum);
+        long malformed = 0;
+        foreach (var name in new SortedSet<string>(cmcd.Channels, StringComparer.Ordinal))
+        {
+            if (cmcd.Quality(name) is not { } q) continue;
+            malformed = q.MalformedValues;
+            string label = labelOf(name);
+            refused.Add(label, q.SessionsRefused);
+            if (q.Sessions == 0) continue;
+            sessions.Add(label, q.Sessions);
+            stalled.Add(label, q.StalledSessions);
+            stalls.Add(label, q.Stalls);
+            if (q.MedianStartupMs >= 0) startup.Add(label, q.MedianStartupMs / 1000.0);
+            if (q.MedianBufferMs >= 0) buffer.Add(label, q.MedianBufferMs / 1000.0);
+            if (q.MeanBitrateKbps >= 0) bitrate.Add(label, q.MeanBitrateKbps * 1000.0);
+        }
+
+        sessions.Write(w, "gauge", "Playback sessions whose players reported CMCD to this node in the last 30 s.");
+        stalled.Write(w, "gauge", "Of those, sessions whose buffer ran empty (CMCD bs) in the last 30 s.");
+        stalls.Write(w, "gauge", "Times a reporting player's buffer ran empty in the last 30 s.");
+        startup.Write(w, "gauge", "Median time from a session's first request to its first media object.");
+        buffer.Write(w, "gauge", "Median of the reporting players' latest buffer lengths (CMCD bl).");
+        bitrate.Write(w, "gauge", "Mean bitrate of the rungs the reporting players play now (CMCD br).");
+        refused.Write(w, "counter", "Sessions not tracked because the stream's table was full (Origin:CmcdMaxSessionsPerChannel).");
+        w.Family("broadcast_cmcd_malformed_values_total", "counter", "CMCD values dropped as malformed since the node started.")
+            .Sample("broadcast_cmcd_malformed_values_total", malformed);
+    }
 
     private enum Aggregate
     {

@@ -208,7 +208,7 @@ public sealed partial class LiveStatusMonitor(
     /// The players' reports as the channel page shows them: "3 players reporting · 1 stalled (2 stalls) · startup 0.9 s ·
     /// buffer 6.2 s · 2.4 Mb/s · 1 rung switch"; a figure no player sent is left out.
     /// </summary>
-    internal static string? DescribeQuality(PlaybackQuality? q)
+    public static string? DescribeQuality(PlaybackQuality? q)
     {
         if (q is null || q.Sessions == 0) return null;
         var inv = System.Globalization.CultureInfo.InvariantCulture;

@@ -49,6 +49,18 @@ public sealed class WatchPageBrowserTests(ServerFixture fixture)
             await WaitInPageAsync(page, "the watch page to turn live and play",
                 "() => document.getElementById('watch-badge').textContent.trim() === 'LIVE' && !!window.__watch && window.__watch.video.currentTime > 0",
                 publisher);
+            // The page's hls.js reports its playback with every request (CMCD): the channel's live status carries the report.
+            JsonElement quality = default;
+            await WaitFor.ConditionAsync(async () =>
+            {
+                using var doc = JsonDocument.Parse(await Server.Http.GetStringAsync($"api/channels/{channel.Id}"));
+                if (!doc.RootElement.GetProperty("live").TryGetProperty("quality", out var q) || q.ValueKind != JsonValueKind.Object) return false;
+                quality = q.Clone();
+                return q.GetProperty("sessions").GetInt32() >= 1 && q.GetProperty("meanBitrateKbps").GetInt32() > 0;
+            }, TimeSpan.FromSeconds(30), "the channel's live status to carry the watch page's CMCD report",
+                () => fixture.WithLog($"quality: {(quality.ValueKind == JsonValueKind.Undefined ? "none" : quality.GetRawText())}"));
+            Assert.True(quality.GetProperty("medianStartupMs").GetInt32() >= 0, quality.GetRawText());
+
             // A link preview of the live page shows the channel's live thumbnail (absolute URL, public channel).
             var preview = await page.GetAttributeAsync("meta[property='og:image']", "content");
             Assert.EndsWith($"/live/{channel.Slug}/thumbnail.jpg", preview ?? "", StringComparison.Ordinal);
