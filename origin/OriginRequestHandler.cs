@@ -109,8 +109,10 @@ internal sealed class OriginRequestHandler
         CancellationToken aborted = context.RequestAborted; // read once: each read is a feature lookup and a lock in Kestrel
         try
         {
-            // LL-HLS delivery directives: a blocking reload answers only once the playlist holds what was asked for.
-            if (context.Request.QueryString.HasValue && MediaObjectKinds.Classify(key) == MediaObjectKind.HlsPlaylist
+            // LL-HLS delivery directives: a blocking reload answers only once the playlist holds what was asked for. Only a
+            // query that can name one is parsed: a player's CMCD or a playback token on every reload costs no query parse.
+            if (context.Request.QueryString.Value is { } rawQuery && rawQuery.Contains("HLS", StringComparison.OrdinalIgnoreCase)
+                && MediaObjectKinds.Classify(key) == MediaObjectKind.HlsPlaylist
                 && !await BlockAsync(context, key, out lowLatency).ConfigureAwait(false))
             {
                 return;
