@@ -15,16 +15,19 @@ ITERATIONS=${ITERATIONS:-10000000}
 SEED=${SEED:-random}
 FILTER=${FILTER:-}
 
-filter="FullyQualifiedName~Fuzzing"
+filter="FullyQualifiedName~Fuzz"
 [ -n "$FILTER" ] && filter="$filter&FullyQualifiedName~$FILTER"
 
+# Every test project with fuzz entries (a test that runs FuzzRunner, its class or method named *Fuzz*): ingest's and
+# media's wire formats, the packager's, origin's (CMCD, steering overrides), control's, WebRTC's, the compositor's.
+mapfile -t projects < <(grep -rl --include='*.cs' 'FuzzRunner.Run' tests | cut -d/ -f1-2 | sort -u | grep -v TestSupport)
+
 if [ "${BUILD:-1}" != 0 ]; then
-  dotnet build tests/Broadcast.Ingest.Tests -c Release -nologo -v q
-  dotnet build tests/Broadcast.Media.Tests -c Release -nologo -v q
+  for project in "${projects[@]}"; do dotnet build "$project" -c Release -nologo -v q; done
 fi
 
 status=0
-for project in tests/Broadcast.Ingest.Tests tests/Broadcast.Media.Tests; do
+for project in "${projects[@]}"; do
   echo "== $project: $ITERATIONS inputs per parser, seed $SEED" >&2
   BROADCAST_FUZZ_ITERATIONS=$ITERATIONS BROADCAST_FUZZ_SEED=$SEED \
     dotnet test "$project" -c Release --no-build -nologo --filter "$filter" \

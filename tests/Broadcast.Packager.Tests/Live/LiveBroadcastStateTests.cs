@@ -128,7 +128,7 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Any_bytes_are_read_or_refused_without_an_exception()
+    public void Fuzz_any_bytes_are_read_or_refused_without_an_exception()
     {
         byte[][] seeds = [Encoding.UTF8.GetBytes(SampleJson), .. Malformed.Select(row => Encoding.UTF8.GetBytes((string)row[1]))];
         var report = FuzzRunner.Run("live-state", seeds, (input, _) => LiveBroadcastState.TryParse(input, out string? _) is { } state && state.LastNumber >= 0,

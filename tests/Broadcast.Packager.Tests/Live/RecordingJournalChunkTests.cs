@@ -66,7 +66,7 @@ public sealed class RecordingJournalChunkTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Any_bytes_are_read_or_refused_without_an_exception()
+    public void Fuzz_any_bytes_are_read_or_refused_without_an_exception()
     {
         byte[][] seeds = [Encoding.UTF8.GetBytes(SampleJson), .. Malformed.Select(row => Encoding.UTF8.GetBytes((string)row[1]))];
         var report = FuzzRunner.Run("journal-chunk", seeds, (input, _) => RecordingJournalChunk.TryParse(input, out string? _) is { } chunk && chunk.Last >= chunk.First,
