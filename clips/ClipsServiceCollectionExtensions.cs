@@ -19,7 +19,8 @@ public static class ClipsServiceCollectionExtensions
         services.AddSingleton<IRecordingMedia, StoreRecordingMedia>();
         services.AddSingleton<IClipMedia, StoreClipMedia>();
         services.AddSingleton<IRetentionHold, ClipRetentionHold>();
-        services.AddSingleton(new ClipFinishSettings(FfmpegExecutable.Choose(null, configuration[FfmpegExecutable.SettingKey]),
+        services.RequireFfmpeg(configuration, "clips");
+        services.AddSingleton(sp => new ClipFinishSettings(sp.GetRequiredService<FfmpegLocator>().Shared,
             Path.Combine(Path.GetTempPath(), "broadcast-clip-cuts")));
         services.AddSingleton<ClipFinisher>().AddHostedService(sp => sp.GetRequiredService<ClipFinisher>());
         return services;

@@ -21,7 +21,7 @@ public static class CompositorServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var options = configuration.GetSection(ProgramOptions.SectionName).Get<ProgramOptions>() ?? new ProgramOptions();
-        var settings = options.ToSettings(FfmpegExecutable.Choose(null, configuration[FfmpegExecutable.SettingKey]));
+        var settings = options.ToSettings(services.RequireFfmpeg(configuration, "programs").GetFfmpegLocator(configuration).Shared);
         services.AddSingleton(settings);
         services.AddSingleton(sp => new ProgramHost(sp.GetRequiredService<LiveStreamRegistry>(), settings,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Broadcast.Compositor.Program"), feeds?.Invoke(sp)));

@@ -3,6 +3,7 @@ using Broadcast.Ingest.Restream;
 using Broadcast.Ingest.Rtmp;
 using Broadcast.Ingest.Rtmps;
 using Broadcast.Ingest.Srt;
+using Broadcast.Processes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,7 +28,7 @@ public static class IngestServiceCollectionExtensions
     {
         services.AddRtmpIngest(configuration);
         services.AddRestream(configuration);
-        if (PullOptions.FromConfiguration(configuration).Enabled) services.AddPull(configuration);
+        if (PullOptions.FromConfiguration(configuration, services.GetFfmpegLocator(configuration)).Enabled) services.AddPull(configuration);
         return services;
     }
 

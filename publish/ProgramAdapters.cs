@@ -22,7 +22,7 @@ public static class ProgramSetup
     public static void AddPrograms(this IServiceCollection services, IConfiguration configuration)
     {
         // Source inputs are pulled as channels' pull sources are, where this node pulls at all.
-        var pulls = PullOptions.FromConfiguration(configuration);
+        var pulls = PullOptions.FromConfiguration(configuration, services.GetFfmpegLocator(configuration));
         services.AddCompositor(configuration, pulls.Enabled
             ? sp => new PullProgramFeeds(pulls, sp.GetRequiredService<OutboundGuard>(), sp.GetRequiredService<ILoggerFactory>(),
                 sp.GetService<TimeProvider>())

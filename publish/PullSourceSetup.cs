@@ -3,6 +3,7 @@ using Broadcast.Control.Sources;
 using Broadcast.Ingest;
 using Broadcast.Ingest.Pull;
 using Broadcast.Packager.Live;
+using Broadcast.Processes;
 using Microsoft.Extensions.Options;
 
 namespace Broadcast.Publish;
@@ -13,7 +14,7 @@ public static class PullSourceSetup
     /// <summary>A control or ingest node checks pull URLs by ingest's rules; an ingest node with <c>Pull:Enabled</c> runs them.</summary>
     public static void AddPullSources(this IServiceCollection services, IConfiguration configuration, bool control, bool ingest)
     {
-        var options = PullOptions.FromConfiguration(configuration);
+        var options = PullOptions.FromConfiguration(configuration, services.GetFfmpegLocator(configuration));
         if (control || ingest) services.AddSingleton<IPullSourceValidator>(new PipelinePullSourceValidator(options));
         if (!ingest || !options.Enabled) return;
         services.AddSingleton<IPullSourceRunner, PipelinePullSourceRunner>();

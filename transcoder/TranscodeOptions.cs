@@ -1,4 +1,3 @@
-using Broadcast.Processes;
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
@@ -26,9 +25,6 @@ public sealed class TranscodeOptions
 
     /// <summary>libx264 preset for the software back-end.</summary>
     public string X264Preset { get; init; } = "veryfast";
-
-    /// <summary>The ffmpeg executable (a path or a name on PATH).</summary>
-    public string FfmpegPath { get; init; } = "ffmpeg";
 
     /// <summary>Restrict the hardware probe to these back-ends (names as in <see cref="Encoding.EncoderBackends"/>); empty: all, in order.</summary>
     public IReadOnlyList<string> Backends { get; init; } = [];
@@ -91,7 +87,6 @@ public sealed class TranscodeOptions
             Ladder = ladder,
             AudioBitrate = section["AudioBitrate"] is null ? 128_000 : ReadLong(section, "AudioBitrate", SectionName, 16_000, 512_000),
             X264Preset = preset,
-            FfmpegPath = FfmpegExecutable.Choose(section["FfmpegPath"], null),
             Backends = backends,
             ShedBelowSpeed = ReadDouble(section, "ShedBelowSpeed", 0.9, 0, 1),
             ShedAfter = TimeSpan.FromSeconds(section["ShedAfterSeconds"] is null ? 10 : ReadLong(section, "ShedAfterSeconds", SectionName, 1, 3600)),

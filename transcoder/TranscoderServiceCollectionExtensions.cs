@@ -11,8 +11,8 @@ namespace Broadcast.Transcoder;
 public static class TranscoderServiceCollectionExtensions
 {
     /// <summary>
-    /// The transcoder: options from <c>Transcode</c> (read now, so a bad ladder stops start-up naming its key), ffmpeg
-    /// located now (absent: an error naming the Debian package), the real encoder probe, and
+    /// The transcoder: options from <c>Transcode</c> (read now, so a bad ladder stops start-up naming its key), the node's
+    /// ffmpeg (<see cref="FfmpegLocator"/>; required at start when enabled), the real encoder probe, and
     /// <see cref="TranscoderService"/> as hosted service and <see cref="ITranscoderStatus"/>.
     /// </summary>
     public static IServiceCollection AddTranscoder(this IServiceCollection services, IConfiguration configuration)
@@ -20,7 +20,8 @@ public static class TranscoderServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var options = TranscodeOptions.FromConfiguration(configuration);
-        string ffmpeg = options.Enabled ? FfmpegExecutable.Resolve(options.FfmpegPath) : options.FfmpegPath;
+        string ffmpeg = services.GetFfmpegLocator(configuration).Shared;
+        if (options.Enabled) services.RequireFfmpeg(configuration, "the transcoder (Transcode:Enabled)");
         int segmentSeconds = int.TryParse(configuration["Packager:SegmentSeconds"], out int s) && s > 0 ? s : 2;
         // "Hung" is no output for two segment durations; the first output may take longer (probing, encoder start).
         var settings = new TranscodeSessionSettings(ffmpeg, TimeSpan.FromSeconds(2 * segmentSeconds),
@@ -39,7 +40,7 @@ public static class TranscoderServiceCollectionExtensions
         if (options.Enabled && configuration["Ingest:Slate"] is { Length: > 0 } slate)
             services.AddSingleton<IHostedService>(sp => new Slate.SlateFiller(sp.GetRequiredService<Media.LiveStreamRegistry>(), ffmpeg,
                 Path.GetFullPath(slate), segmentSeconds, sp.GetRequiredService<ILogger<Slate.SlateFiller>>()));
-        AddThumbnails(services, configuration, options.Enabled ? ffmpeg : options.FfmpegPath);
+        AddThumbnails(services, configuration, ffmpeg);
         return services;
     }
 
@@ -59,6 +60,9 @@ public static class TranscoderServiceCollectionExtensions
             FfmpegPath = ffmpeg,
         };
         if (!thumbnails.Enabled) return;
+        // The host registers its sink first (no sink: no thumbnails, so no ffmpeg needed for them).
+        if (services.Any(d => d.ServiceType == typeof(Thumbnails.IThumbnailSink)))
+            services.RequireFfmpeg(configuration, "thumbnails (Thumbnails:Enabled)");
         services.AddSingleton(sp => new Thumbnails.ThumbnailService(sp.GetRequiredService<Media.LiveStreamRegistry>(),
             sp.GetRequiredService<Thumbnails.IThumbnailSink>(), Microsoft.Extensions.Options.Options.Create(thumbnails),
             sp.GetRequiredService<ILogger<Thumbnails.ThumbnailService>>(), looks: sp.GetService<Thumbnails.IThumbnailLooks>()));

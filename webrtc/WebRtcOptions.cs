@@ -111,8 +111,9 @@ public sealed class WhepOptions
     /// <summary>ICE servers handed to viewers in <c>Link</c> headers (STUN or TURN URLs).</summary>
     public List<IceServerOptions> IceServers { get; set; } = [];
 
-    /// <summary>The ffmpeg that turns a channel's hub into RTP for WebRTC; defaults to <c>Transcode:FfmpegPath</c>, else "ffmpeg" on PATH.</summary>
-    public string FfmpegPath { get; set; } = "ffmpeg";
+    /// <summary>The ffmpeg that turns a channel's hub into RTP for WebRTC (<c>Whep:FfmpegPath</c>): set from the node's
+    /// <c>Broadcast.Processes.FfmpegLocator</c>, which falls back to <c>Transcode:FfmpegPath</c>, else "ffmpeg" on PATH.</summary>
+    public string FfmpegPath { get; set; } = "";
 
     /// <summary>Video bitrate of the WebRTC rung made when the source cannot be passed through (B-frames, a profile browsers refuse).</summary>
     public int ReencodeBitrate { get; set; } = 2_000_000;

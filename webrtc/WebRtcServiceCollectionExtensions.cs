@@ -20,6 +20,8 @@ public static class WebRtcServiceCollectionExtensions
     public static IServiceCollection AddWebRtc(this IServiceCollection services, IConfiguration configuration)
     {
         AddJanusAndIce(services, configuration);
+        // The hubs are here: each watched channel's RTP is made by ffmpeg.
+        services.RequireFfmpeg(configuration, "WHEP", WhepOptions.Section);
         services.AddSingleton<WhepService>();
         // Live real-time channels are warmed before their first viewer; which ones they are comes from the host.
         services.TryAddSingleton<IRealTimeChannels, NoRealTimeChannels>();
@@ -68,9 +70,9 @@ public static class WebRtcServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         services.Configure<JanusOptions>(configuration.GetSection(JanusOptions.Section));
         services.Configure<WhepOptions>(configuration.GetSection(WhepOptions.Section));
-        // One setting serves every ffmpeg: Transcode:FfmpegPath unless Whep:FfmpegPath names another.
-        services.PostConfigure<WhepOptions>(o => o.FfmpegPath = FfmpegExecutable.Choose(configuration[$"{WhepOptions.Section}:FfmpegPath"],
-            configuration[FfmpegExecutable.SettingKey]));
+        // The node's ffmpeg: Transcode:FfmpegPath unless Whep:FfmpegPath names another.
+        services.GetFfmpegLocator(configuration);
+        services.AddOptions<WhepOptions>().PostConfigure<FfmpegLocator>((o, ffmpeg) => o.FfmpegPath = ffmpeg.For(WhepOptions.Section));
         // Between nodes: ingest nodes accept it on their relay feeds, origin-only nodes send it (the one node credential).
         services.TryAddSingleton(new RelayCredential(configuration[RelayCredential.ConfigurationKey]));
         // TURN for peers behind firewalls: a node whose Turn:* cannot work does not start.

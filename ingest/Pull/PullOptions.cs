@@ -20,7 +20,8 @@ public sealed class PullOptions
     /// <summary>Where <c>file:</c> sources live (<c>Pull:MediaRoot</c>); paths may not leave it.</summary>
     public string MediaRoot { get; init; } = "./data/media-library";
 
-    public string FfmpegPath { get; init; } = "ffmpeg";
+    /// <summary>The node's ffmpeg for pulls (<see cref="FfmpegLocator.For"/> of <c>Pull</c>), set by <see cref="FromConfiguration"/>.</summary>
+    public string FfmpegPath { get; init; } = "";
 
     public string FfprobePath { get; init; } = "ffprobe";
 
@@ -51,13 +52,17 @@ public sealed class PullOptions
 
     public long AudioBitrate { get; init; } = 128_000;
 
-    public static PullOptions FromConfiguration(IConfiguration configuration)
+    /// <summary>Reads <c>Pull:*</c>; the ffmpeg is <paramref name="ffmpegLocator"/>'s for <c>Pull</c>, its ffprobe beside it unless
+    /// <c>Pull:FfprobePath</c> names another.</summary>
+    public static PullOptions FromConfiguration(IConfiguration configuration, FfmpegLocator ffmpegLocator)
     {
         ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(ffmpegLocator);
         var s = configuration.GetSection(SectionName);
-        // Transcode:FfmpegPath and Transcode:X264Preset are the defaults here too, so one setting serves every ffmpeg.
+        // Transcode:FfmpegPath (through the locator) and Transcode:X264Preset are the defaults here too, so one setting
+        // serves every ffmpeg.
         var transcode = configuration.GetSection("Transcode");
-        string ffmpeg = FfmpegExecutable.Choose(s["FfmpegPath"], configuration[FfmpegExecutable.SettingKey]);
+        string ffmpeg = ffmpegLocator.For(SectionName);
         return new PullOptions
         {
             Enabled = Bool(s, "Enabled", true),

@@ -1,5 +1,6 @@
 using Broadcast.Media;
 using Broadcast.Network.Outbound;
+using Broadcast.Processes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -17,7 +18,8 @@ public static class PullServiceCollectionExtensions
     internal static IServiceCollection AddPull(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
-        var options = PullOptions.FromConfiguration(configuration);
+        var options = PullOptions.FromConfiguration(configuration, services.GetFfmpegLocator(configuration));
+        services.RequireFfmpeg(configuration, "pull sources (Pull:Enabled)", PullOptions.SectionName);
         services.AddSingleton(options);
         services.AddSingleton(sp => new PullSupervisor(sp.GetRequiredService<LiveStreamRegistry>(), options, sp.GetRequiredService<OutboundGuard>(),
             sp.GetRequiredService<ILoggerFactory>(),

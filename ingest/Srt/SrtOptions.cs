@@ -30,8 +30,9 @@ public sealed class SrtOptions
     /// </summary>
     public int LatencyMs { get; set; } = 120;
 
-    /// <summary>The ffmpeg that turns a publisher's Opus audio into AAC; defaults to <c>Transcode:FfmpegPath</c>, else "ffmpeg" on PATH.</summary>
-    public string FfmpegPath { get; set; } = "ffmpeg";
+    /// <summary>The ffmpeg that turns a publisher's Opus audio into AAC (<c>Srt:FfmpegPath</c>): set from the node's
+    /// <c>Broadcast.Processes.FfmpegLocator</c>, which falls back to <c>Transcode:FfmpegPath</c>, else "ffmpeg" on PATH.</summary>
+    public string FfmpegPath { get; set; } = "";
 
     /// <summary>AAC bitrate of audio that arrives as Opus (bit/s).</summary>
     public long OpusToAacBitrate { get; set; } = 128_000;

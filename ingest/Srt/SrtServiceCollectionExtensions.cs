@@ -22,12 +22,12 @@ internal static class SrtServiceCollectionExtensions
             .Validate(o => o.LatencyMs is >= 20 and <= 10_000, "Srt:LatencyMs must be 20..10000.")
             .Validate(o => o.OpusToAacBitrate is >= 16_000 and <= 512_000, "Srt:OpusToAacBitrate must be 16000..512000.")
             .Validate(o => o.MaxAudioTracks is >= 1 and <= 8, "Srt:MaxAudioTracks must be 1..8 (1 keeps only the first audio stream).")
-            .PostConfigure(o =>
-            {
-                // One setting serves every ffmpeg: Transcode:FfmpegPath unless Srt:FfmpegPath names another.
-                o.FfmpegPath = FfmpegExecutable.Choose(section["FfmpegPath"], configuration[FfmpegExecutable.SettingKey]);
-            });
+            // The node's ffmpeg: Transcode:FfmpegPath unless Srt:FfmpegPath names another.
+            .PostConfigure<FfmpegLocator>((o, ffmpeg) => o.FfmpegPath = ffmpeg.For(SrtOptions.SectionName));
+        services.GetFfmpegLocator(configuration);
         if (section.Get<SrtOptions>()?.Port is null) return services;
+        // A publisher's Opus audio becomes AAC through it.
+        services.RequireFfmpeg(configuration, "SRT ingest (Srt:Port)", SrtOptions.SectionName);
         services.TryAddSingleton<SrtServer>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<SrtServer>());
         return services;

@@ -53,28 +53,11 @@ public class HardwareProbeTests
     [Fact]
     public async Task RealProbeOnThisMachinePicksLibx264()
     {
-        string ffmpeg = FfmpegExecutable.Resolve("ffmpeg");
+        string ffmpeg = FfmpegLocator.Resolve("ffmpeg");
         var result = await HardwareProbe.SelectAsync(EncoderBackends.Candidates(new TranscodeOptions()), new FfmpegEncoderProbe(ffmpeg), CancellationToken.None);
         Assert.Equal("x264", result.Selected.Name);
         Assert.Equal("x264", result.Attempts[^1].Backend);
         Assert.All(result.Attempts.SkipLast(1), a => Assert.False(a.Works, a.ToString()));
         Assert.Equal("nvenc", result.Attempts[0].Backend);
     }
-
-    [Fact]
-    public void MissingFfmpegNamesTheDebianPackage()
-    {
-        var ex = Assert.Throws<InvalidOperationException>(() => FfmpegExecutable.Resolve("ffmpeg-that-does-not-exist"));
-        Assert.Contains("Debian package 'ffmpeg'", ex.Message);
-        ex = Assert.Throws<InvalidOperationException>(() => FfmpegExecutable.Resolve("/nonexistent/bin/ffmpeg"));
-        Assert.Contains("Transcode:FfmpegPath", ex.Message);
-    }
-
-    [Theory]
-    [InlineData("/opt/ff/ffmpeg", "/usr/bin/ffmpeg", "/opt/ff/ffmpeg")]
-    [InlineData(null, "/usr/bin/ffmpeg", "/usr/bin/ffmpeg")]
-    [InlineData(" ", "", "ffmpeg")]
-    [InlineData(null, null, "ffmpeg")]
-    public void A_parts_own_ffmpeg_comes_before_the_one_setting_and_ffmpeg_on_path_after_it(string? own, string? shared, string expected) =>
-        Assert.Equal(expected, FfmpegExecutable.Choose(own, shared));
 }

@@ -188,7 +188,7 @@ public sealed class ChannelRelayTests
         using var directory = new TempDirectory("janus-config");
         // Janus would start on the first admitted viewer; none is admitted here.
         await using var janus = new JanusSupervisor(Options.Create(new JanusOptions { ConfigDirectory = directory.Path }), NullLogger<JanusSupervisor>.Instance);
-        await using var whep = new WhepService(janus, relays, Options.Create(new WhepOptions()), NullLogger<WhepService>.Instance);
+        await using var whep = new WhepService(janus, relays, Options.Create(new WhepOptions { FfmpegPath = "ffmpeg" }), NullLogger<WhepService>.Instance);
 
         // 200 anonymous offers for channels nobody publishes: each a 404 after one small probe, and no channel source.
         for (int i = 0; i < 200; i++)
@@ -243,7 +243,7 @@ public sealed class ChannelRelayTests
             var directory = new TempDirectory("janus-config");
             // The feed needs no Janus: it is the ingest node's hub as FLV.
             var janus = new JanusSupervisor(Options.Create(new JanusOptions { ConfigDirectory = directory.Path, Enabled = false }), NullLogger<JanusSupervisor>.Instance);
-            var whep = new WhepService(janus, registry, Options.Create(new WhepOptions()), NullLogger<WhepService>.Instance);
+            var whep = new WhepService(janus, registry, Options.Create(new WhepOptions { FfmpegPath = "ffmpeg" }), NullLogger<WhepService>.Instance);
             var builder = WebApplication.CreateSlimBuilder();
             builder.WebHost.UseUrls("http://127.0.0.1:0");
             builder.Logging.ClearProviders();

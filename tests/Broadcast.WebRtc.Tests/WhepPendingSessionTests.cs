@@ -185,9 +185,16 @@ public sealed class WhepPendingSessionTests : IAsyncDisposable
 
     private WhepService Service(WhepOptions options)
     {
-        var whep = new WhepService(_janus, _registry, Options.Create(options), NullLogger<WhepService>.Instance, _clock);
+        var whep = new WhepService(_janus, _registry, Options.Create(WithFfmpeg(options)), NullLogger<WhepService>.Instance, _clock);
         _services.Add(whep);
         return whep;
+    }
+
+    /// <summary>The node's ffmpeg, which the registration sets from its locator.</summary>
+    private static WhepOptions WithFfmpeg(WhepOptions options)
+    {
+        options.FfmpegPath = "ffmpeg";
+        return options;
     }
 
     private static async Task<WebApplication> StartAsync(WhepService whep)

@@ -22,7 +22,7 @@ public sealed class WhepPrewarmTests
         using var directory = new TempDirectory("janus-config");
         var registry = new LiveStreamRegistry();
         await using var janus = new JanusSupervisor(Options.Create(new JanusOptions { ConfigDirectory = directory.Path }), NullLogger<JanusSupervisor>.Instance);
-        await using var whep = new WhepService(janus, registry, Options.Create(new WhepOptions()), NullLogger<WhepService>.Instance);
+        await using var whep = new WhepService(janus, registry, Options.Create(new WhepOptions { FfmpegPath = "ffmpeg" }), NullLogger<WhepService>.Instance);
         var settings = new RealTimeSetting("quiz");
         using var prewarm = new WhepPrewarm(registry, whep, settings, NullLogger<WhepPrewarm>.Instance);
         await prewarm.StartAsync(CancellationToken.None);
@@ -54,7 +54,7 @@ public sealed class WhepPrewarmTests
         using var directory = new TempDirectory("janus-config");
         var registry = new LiveStreamRegistry();
         await using var janus = new JanusSupervisor(Options.Create(new JanusOptions { ConfigDirectory = directory.Path, Enabled = false }), NullLogger<JanusSupervisor>.Instance);
-        await using var whep = new WhepService(janus, registry, Options.Create(new WhepOptions()), NullLogger<WhepService>.Instance);
+        await using var whep = new WhepService(janus, registry, Options.Create(new WhepOptions { FfmpegPath = "ffmpeg" }), NullLogger<WhepService>.Instance);
         var settings = new RealTimeSetting("quiz");
         using var prewarm = new WhepPrewarm(registry, whep, settings, NullLogger<WhepPrewarm>.Instance);
         await prewarm.StartAsync(CancellationToken.None);

@@ -20,7 +20,8 @@ public sealed class ThumbnailOptions
     /// <summary><c>Thumbnails:Height</c> (default 360, 90–1080): the JPEG's height; the width keeps the picture's aspect.</summary>
     public int Height { get; set; } = 360;
 
-    public string FfmpegPath { get; set; } = "ffmpeg";
+    /// <summary>The node's ffmpeg (<c>Broadcast.Processes.FfmpegLocator</c>), set by the registration.</summary>
+    public required string FfmpegPath { get; set; }
 
     public TimeSpan Interval => TimeSpan.FromSeconds(Math.Clamp(IntervalSeconds, 2, 300));
 

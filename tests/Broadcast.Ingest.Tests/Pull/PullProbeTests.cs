@@ -133,7 +133,7 @@ public sealed class PullOptionsTests
             ["Transcode:FfmpegPath"] = "/opt/ffmpeg/bin/ffmpeg",
             ["Packager:SegmentSeconds"] = "4",
         }).Build();
-        var o = PullOptions.FromConfiguration(config);
+        var o = PullOptions.FromConfiguration(config, Broadcast.Processes.FfmpegLocator.FromConfiguration(config));
         Assert.True(o.Enabled);
         Assert.Equal("/srv/library", o.MediaRoot);
         Assert.Equal(TimeSpan.FromSeconds(60), o.RetryMax);
@@ -152,7 +152,7 @@ public sealed class PullOptionsTests
     {
         var config = new ConfigurationBuilder()
             .AddInMemoryCollection(new Dictionary<string, string?> { [key] = value }).Build();
-        var e = Assert.Throws<InvalidOperationException>(() => PullOptions.FromConfiguration(config));
+        var e = Assert.Throws<InvalidOperationException>(() => PullOptions.FromConfiguration(config, Broadcast.Processes.FfmpegLocator.FromConfiguration(config)));
         Assert.Contains(key, e.Message, StringComparison.Ordinal);
     }
 }

@@ -32,7 +32,7 @@ public sealed class ThumbnailServiceTests(Xunit.Abstractions.ITestOutputHelper o
         var clock = new ManualClock(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero));
         var registry = new LiveStreamRegistry(clock);
         var sink = new Sink();
-        using var service = new ThumbnailService(registry, sink, Options.Create(new ThumbnailOptions { IntervalSeconds = 10, Height = 180 }),
+        using var service = new ThumbnailService(registry, sink, Options.Create(new ThumbnailOptions { IntervalSeconds = 10, Height = 180, FfmpegPath = "ffmpeg" }),
             NullLogger<ThumbnailService>.Instance, clock);
         var keyframe = await ThumbnailBatchTests.KeyframeAsync(dir, 320, 180);
         var streams = new List<LiveStream>();
@@ -123,7 +123,7 @@ public sealed class ThumbnailServiceTests(Xunit.Abstractions.ITestOutputHelper o
         var sink = new TimedSink(clock);
         var looks = new Looks();
         looks.LookAt("watched");
-        using var service = new ThumbnailService(registry, sink, Options.Create(new ThumbnailOptions { IntervalSeconds = 10, Height = 180 }),
+        using var service = new ThumbnailService(registry, sink, Options.Create(new ThumbnailOptions { IntervalSeconds = 10, Height = 180, FfmpegPath = "ffmpeg" }),
             NullLogger<ThumbnailService>.Instance, clock, looks);
         var keyframe = await ThumbnailBatchTests.KeyframeAsync(dir, 320, 180);
         Assert.True(registry.TryStartPublish("watched", out var watched));
