@@ -29,9 +29,12 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
 /// <summary>
 /// The built-in ClearKey key provider: a fresh KID and key per broadcast from control's <see cref="ContentKeyStore"/> (kept
 /// encrypted under the server secret), the W3C common system's pssh naming the KID (the init data a ClearKey CDM reads,
-/// W3C "cenc" Initialization Data Format §4), and the channel's license endpoint (<see cref="ClearKeyLicenseEndpoint"/>).
+/// W3C "cenc" Initialization Data Format §4), and the channel's license endpoint (<see cref="ClearKeyLicenseEndpoint"/>):
+/// under <c>Public:HttpBaseUrl</c> when set, since players resolve a license URL against their page, not the manifest;
+/// else path-absolute, which serves players on the server's own origin (the watch page).
 /// </summary>
-internal sealed class ClearKeyContentKeyProvider(ChannelService channels, ContentKeyStore store) : IContentKeyProvider
+internal sealed class ClearKeyContentKeyProvider(ChannelService channels, ContentKeyStore store, Broadcast.Control.ControlSettings settings)
+    : IContentKeyProvider
 {
     public async ValueTask<ContentKeyGrant> KeyForAsync(string channel, CancellationToken cancellationToken)
     {
@@ -41,7 +44,8 @@ internal sealed class ClearKeyContentKeyProvider(ChannelService channels, Conten
         var kid = KeyId.FromBytes(stored.KeyId);
         var key = new ContentKey(kid, stored.Key);
         var pssh = ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [kid], []);
-        return new ContentKeyGrant(key, [new ProtectionSystem(ProtectionSystemHeader.ClearKeySystemId, pssh)], ClearKeyLicenseEndpoint.UrlFor(channel));
+        string license = (settings.PublicHttpBaseUrl?.TrimEnd('/') ?? "") + ClearKeyLicenseEndpoint.UrlFor(channel);
+        return new ContentKeyGrant(key, [new ProtectionSystem(ProtectionSystemHeader.ClearKeySystemId, pssh)], license);
     }
 }
 

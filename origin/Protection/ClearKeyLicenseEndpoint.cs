@@ -34,6 +34,10 @@ public static class ClearKeyLicenseEndpoint
     private static readonly StringValues NoStore = "no-store";
     private static readonly StringValues Json = "application/json";
     private static readonly StringValues BearerChallenge = "Bearer";
+    private static readonly StringValues AllowOriginAny = "*";
+    private static readonly StringValues AllowMethods = "POST, OPTIONS";
+    private static readonly StringValues AllowHeaders = "Content-Type, Authorization";
+    private static readonly StringValues PreflightMaxAge = "86400";
 
     /// <summary>The license URL the manifests name for <paramref name="channel"/> (path-absolute: the player resolves it
     /// against the page, as the manifests' own URLs are).</summary>
@@ -50,6 +54,18 @@ public static class ClearKeyLicenseEndpoint
             .WithDisplayName("ClearKey license")
             // No state changes; a signed-in admin watching in the same browser sends the session cookie with it.
             .DisableAntiforgery();
+        // A player page on another origin (CORS, no credentials: the playback cookie is not sent, so a private channel's
+        // token comes as Authorization: Bearer) asks first; this route is more specific than the origin's /live/{**path}.
+        endpoints.MapMethods("/live/{channel}/" + Name, [HttpMethods.Options], static context =>
+        {
+            var headers = context.Response.Headers;
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            headers.AccessControlAllowOrigin = AllowOriginAny;
+            headers.AccessControlAllowMethods = AllowMethods;
+            headers.AccessControlAllowHeaders = AllowHeaders;
+            headers.AccessControlMaxAge = PreflightMaxAge;
+            return Task.CompletedTask;
+        }).WithDisplayName("ClearKey license preflight");
         return endpoints;
     }
 
@@ -57,6 +73,7 @@ public static class ClearKeyLicenseEndpoint
     {
         HttpResponse response = context.Response;
         response.Headers.CacheControl = NoStore;
+        response.Headers.AccessControlAllowOrigin = AllowOriginAny;
         if (OriginPath.Validate(channel) is not null || channel.Contains('/', StringComparison.Ordinal))
         {
             await ProblemAsync(response, StatusCodes.Status404NotFound, "No such channel.").ConfigureAwait(false);
