@@ -61,7 +61,7 @@ public static class ClearKeyLicenseMessages
 
             if (reader.TokenType != JsonTokenType.EndObject) return Fail("The request is not a JSON object.", out error);
             // Anything after the object (a second value, stray bytes) is malformed: Read throws on it.
-            if (reader.Read()) return Fail("The request has more than one JSON value.", out error);
+            _ = reader.Read();
         }
         catch (JsonException)
         {
@@ -79,10 +79,12 @@ public static class ClearKeyLicenseMessages
         if (reader.TokenType != JsonTokenType.StartArray) return FailList("\"kids\" is not an array.", out error);
         var kids = new List<KeyId>();
         Span<byte> bytes = stackalloc byte[24];
+        int entries = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.String) return FailList("A key ID is not a string.", out error);
-            if (kids.Count == MaxKeyIds) return FailList($"The request asks for more than {MaxKeyIds} key IDs.", out error);
+            // Counted as sent, repeats too: the cap bounds the work a request asks for.
+            if (++entries > MaxKeyIds) return FailList($"The request asks for more than {MaxKeyIds} key IDs.", out error);
             // A 16-byte KID is 22 characters of base64url without padding; escapes are not base64url.
             if (reader.ValueIsEscaped || reader.ValueSpan.Length != 22
                 || Base64Url.DecodeFromUtf8(reader.ValueSpan, bytes, out _, out int written) != OperationStatus.Done || written != 16)
