@@ -163,6 +163,10 @@ internal sealed class WithheldHlsPlaylists(PackagedBroadcast broadcast) : IPacka
 {
     private bool _cleared;
 
+    /// <summary>The HLS writer of a clear broadcast, this in its place for a protected one.</summary>
+    public static IPackagerListener Or(HlsLiveWriter hls, PackagedBroadcast broadcast) =>
+        broadcast.Protection is null ? hls : new WithheldHlsPlaylists(broadcast);
+
     public async Task OnSegmentsAddedAsync(CancellationToken cancellationToken)
     {
         if (_cleared) return;

@@ -80,8 +80,7 @@ public sealed class StreamPackager : IAsyncDisposable
         // first so a node that dies between the writes never leaves a playlist naming a segment the state does not: the
         // continuing node would give that number to its own segment (hls.js: discontinuity sequence mismatch).
         _listeners = [.. journal is null ? [] : new IPackagerListener[] { journal }, _state,
-            .. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency },
-            protection is null ? _hls : new WithheldHlsPlaylists(_broadcast), new DashLiveWriter(_broadcast, _lowLatency),
+            .. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, WithheldHlsPlaylists.Or(_hls, _broadcast), new DashLiveWriter(_broadcast, _lowLatency),
             .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
         if (continues is not null) _restored = new RestoredBroadcast(continues, _broadcast, _byName, _state, _retention, _lowLatency);
     }
