@@ -47,6 +47,8 @@ public static class ControlServiceCollectionExtensions
         var nodeToken = PlaybackNodeToken.From(settings.PlaybackNodeToken, settings.AdminToken);
         services.AddSingleton(nodeToken);
         services.AddSingleton<ChannelService>();
+        // The built-in ClearKey provider's keys, made per broadcast and answered by the license endpoint (docs/protection.md).
+        services.AddSingleton<Protection.ContentKeyStore>();
         services.AddSingleton<IEventRepository, SqlEventRepository>();
         services.AddSingleton<IRecordingRepository, SqlRecordingRepository>();
         services.AddSingleton<EventService>();

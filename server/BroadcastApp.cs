@@ -84,6 +84,9 @@ public static class BroadcastApp
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IRewindPolicy, ChannelRewindPolicy>();
             services.AddSingleton<IAudioTrackNames, ChannelAudioTrackNames>();
+            // Each channel's protection setting, with keys from the built-in ClearKey provider (docs/protection.md).
+            services.AddSingleton<IContentKeyProvider, ClearKeyContentKeyProvider>();
+            services.AddSingleton<IContentProtectionPolicy, ChannelContentProtectionPolicy>();
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();
@@ -111,6 +114,8 @@ public static class BroadcastApp
         // Private playback needs the channel database: every role that has it checks tokens (on its origin, and for
         // CDN edges at /playback/authorize).
         if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
+        // The ClearKey license endpoint answers where the keys are: every node with the channel database.
+        if (roles.Control || roles.Ingest) services.AddSingleton<Broadcast.Origin.Protection.IContentKeys, ControlContentKeys>();
         // A node without it (origin only) fetches private channels and keys from a control node and checks tokens itself.
         else if (services.Any(d => d.ServiceType == typeof(Broadcast.Control.Playback.RemotePlaybackAccess)))
             services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();
@@ -141,6 +146,7 @@ public static class BroadcastApp
         app.MapReadiness();
         app.MapMetrics();
         app.MapControl(controlParts);
+        Broadcast.Origin.Protection.ClearKeyLicenseEndpoint.MapClearKeyLicense(app);
         // Content steering is answered where manifests are served; the operator's overrides where the admin API is.
         if (roles.Origin) Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app,
             roles.Control ? Broadcast.Control.Security.ControlAuth.AdminPolicy : null,

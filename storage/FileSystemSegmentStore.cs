@@ -146,12 +146,25 @@ public sealed class FileSystemSegmentStore : ISegmentStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             string path = PathOf(key);
-            if (!IsSegment(key) || !_recycler.TryKeep(path)) File.Delete(path); // no error when missing
-            if (IsRewritten(key)) File.Delete(ExchangeSibling(path));
+            if (!IsSegment(key) || !_recycler.TryKeep(path)) DeleteIfThere(path);
+            if (IsRewritten(key)) DeleteIfThere(ExchangeSibling(path));
             _manifestMeta.TryRemove(key, out _);
             DeleteSidecar(MetaPath(key));
         }
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>A missing object is no error, in a missing folder too (File.Delete throws only for the latter): a key never
+    /// written, such as a rendition's playlist before its first segment, deletes as S3 deletes it.</summary>
+    private static void DeleteIfThere(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
     }
 
     public async IAsyncEnumerable<string> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)

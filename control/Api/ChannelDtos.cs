@@ -5,9 +5,10 @@ using Broadcast.Control.Channels;
 namespace Broadcast.Control.Api;
 
 /// <summary>Body of <c>POST /api/channels</c>. <see cref="RewindSeconds"/>: the rewind window, 0 to 86400; absent or null
-/// follows the server's <c>Packager:DvrSeconds</c>.</summary>
+/// follows the server's <c>Packager:DvrSeconds</c>. <see cref="Protection"/>: "none" (absent), "cenc" or "cbcs"
+/// (docs/protection.md).</summary>
 public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null,
-    int? RewindSeconds = null);
+    int? RewindSeconds = null, string? Protection = null);
 
 /// <summary>
 /// A channel as the admin API shows it. <see cref="StreamKey"/> is in full after create and rotate,
@@ -16,7 +17,8 @@ public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, b
 /// <see cref="BackupRtmpUrl"/> is there when a backup ingest server is configured (<c>Public:BackupRtmpBaseUrl</c>).
 /// <see cref="WhepUrl"/> is where a WHEP player plays the channel in real time (the same base as <see cref="HlsUrl"/>).
 /// <see cref="RewindSeconds"/> is the channel's rewind window as stored, always written: null when it follows the
-/// server's <c>Packager:DvrSeconds</c>.
+/// server's <c>Packager:DvrSeconds</c>. <see cref="Protection"/>: how the channel's next broadcasts are encrypted, "none",
+/// "cenc" or "cbcs".
 /// </summary>
 public sealed record ChannelResponse(
     string Id,
@@ -37,7 +39,8 @@ public sealed record ChannelResponse(
     bool RealTime = false,
     string? WhepUrl = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int? RewindSeconds = null,
-    List<AudioTrackName>? AudioTracks = null);
+    List<AudioTrackName>? AudioTracks = null,
+    string Protection = "none");
 
 /// <summary>
 /// How a channel names one of the encoder's audio tracks that carries no language tag. <see cref="Language"/>: an ISO 639

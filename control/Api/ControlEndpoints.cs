@@ -61,13 +61,14 @@ public static class ControlEndpoints
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.CreateChannelRequest,
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
+        if (!ReadProtection(request!.Protection, ChannelProtection.None, out var protection)) return InvalidProtection();
 
         IssuedChannel issued;
         try
         {
             issued = await channels.CreateAsync(
                 new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false,
-                    request.RewindSeconds),
+                    request.RewindSeconds, protection ?? ChannelProtection.None),
                 cancellationToken).ConfigureAwait(false);
         }
         catch (ValidationFailedException e)
@@ -123,6 +124,8 @@ public static class ControlEndpoints
             return RequestBodies.Invalid("name", "The name is required.");
         }
 
+        if (!ReadProtection(request!.Protection, replace ? ChannelProtection.None : null, out var protection)) return InvalidProtection();
+
         Channel? channel;
         try
         {
@@ -136,6 +139,10 @@ public static class ControlEndpoints
         {
             return RequestBodies.Invalid(e.Errors);
         }
+
+        // PUT: an omitted protection becomes "none", as the flags become false.
+        if (channel is not null && protection is { } scheme && scheme != channel.Protection)
+            channel = await channels.SetProtectionAsync(id, scheme, cancellationToken).ConfigureAwait(false);
 
         // PUT: like the other flags, an omitted privatePlayback becomes false.
         if (channel is not null && (request.PrivatePlayback ?? (replace ? false : null)) is { } privatePlayback)
@@ -253,7 +260,21 @@ public static class ControlEndpoints
             SrtUrl: urls.SrtUrl(request, streamKey), BackupRtmpUrl: urls.BackupRtmpUrl(), RealTime: channel.RealTime,
             WhepUrl: urls.WhepUrl(request, channel.Slug), RewindSeconds: channel.RewindSeconds,
             AudioTracks: channel.AudioTracks is { Count: > 0 } tracks
-                ? [.. tracks.Select(t => new AudioTrackName(t.Language, AudioTrackNames.PurposeName(t.Purpose)))] : null);
+                ? [.. tracks.Select(t => new AudioTrackName(t.Language, AudioTrackNames.PurposeName(t.Purpose)))] : null,
+            Protection: ChannelProtections.Name(channel.Protection));
+
+    /// <summary>A body's protection: absent takes <paramref name="absent"/>; false for a name that is not "none", "cenc" or "cbcs".</summary>
+    private static bool ReadProtection(string? name, ChannelProtection? absent, out ChannelProtection? protection)
+    {
+        protection = absent;
+        if (name is null) return true;
+        if (!ChannelProtections.TryParse(name, out var read)) return false;
+        protection = read;
+        return true;
+    }
+
+    private static IResult InvalidProtection() =>
+        RequestBodies.Invalid("protection", "The protection is \"none\", \"cenc\" or \"cbcs\" (docs/protection.md).");
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

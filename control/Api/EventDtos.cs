@@ -39,8 +39,10 @@ public sealed record EventResponse(
     public PullSourceResponse? PullSource { get; init; }
 }
 
-/// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>.</summary>
-public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null)
+/// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>. <see cref="Protection"/>:
+/// "none", "cenc" or "cbcs", from the channel's next broadcast.</summary>
+public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null,
+    string? Protection = null)
 {
     private int? _rewindSeconds;
 

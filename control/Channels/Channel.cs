@@ -17,13 +17,45 @@ public sealed record Channel(
     string StreamKeyHint,
     bool RealTime = false,
     int? RewindSeconds = null,
-    IReadOnlyList<Broadcast.Media.AudioLabel>? AudioTracks = null);
+    IReadOnlyList<Broadcast.Media.AudioLabel>? AudioTracks = null,
+    ChannelProtection Protection = ChannelProtection.None);
+
+/// <summary>
+/// How a channel's broadcasts are encrypted (docs/protection.md): <see cref="None"/>, in the clear; <see cref="Cenc"/>,
+/// Common Encryption AES-CTR (ISO/IEC 23001-7 §10.1); <see cref="Cbcs"/>, AES-CBC with the 1:9 pattern (§10.4). A change
+/// applies from the channel's next broadcast.
+/// </summary>
+public enum ChannelProtection
+{
+    None = 0,
+    Cenc,
+    Cbcs,
+}
+
+/// <summary>The spelling of <see cref="ChannelProtection"/> in the API, the database and the dashboard: "none", "cenc", "cbcs".</summary>
+public static class ChannelProtections
+{
+    public static string Name(ChannelProtection protection) => protection switch
+    {
+        ChannelProtection.Cenc => "cenc",
+        ChannelProtection.Cbcs => "cbcs",
+        _ => "none",
+    };
+
+    /// <summary>Reads a name; false for anything but "none", "cenc" or "cbcs" (case as written: the API's values are lower case).</summary>
+    public static bool TryParse(string? name, out ChannelProtection protection)
+    {
+        protection = name switch { "none" => ChannelProtection.None, "cenc" => ChannelProtection.Cenc, "cbcs" => ChannelProtection.Cbcs, _ => (ChannelProtection)(-1) };
+        return (int)protection >= 0;
+    }
+}
 
 /// <summary>What an admin asks for when creating a channel.</summary>
 /// <param name="RealTime">The watch page plays it over WebRTC (WHEP) first, LL-HLS the fallback and overflow.</param>
 /// <param name="RewindSeconds">The rewind window (see <see cref="Channel.RewindSeconds"/>); null follows the server's.</param>
+/// <param name="Protection">How its broadcasts are encrypted (<see cref="ChannelProtection"/>).</param>
 public sealed record ChannelSpec(string? Name, bool RequireSchedule = false, bool LowLatency = false, bool RealTime = false,
-    int? RewindSeconds = null);
+    int? RewindSeconds = null, ChannelProtection Protection = ChannelProtection.None);
 
 /// <summary>
 /// What an update does to a channel's rewind window (<see cref="Channel.RewindSeconds"/>): <see cref="Keep"/> (the
@@ -103,4 +135,5 @@ public sealed record ChannelRecord(
     DateTimeOffset CreatedAt,
     bool RealTime = false,
     int? RewindSeconds = null,
-    string? AudioTracks = null);
+    string? AudioTracks = null,
+    ChannelProtection Protection = ChannelProtection.None);

@@ -233,6 +233,17 @@ public sealed partial class ChannelService(
         return await GetAsync(id, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sets how the channel's broadcasts are encrypted (<see cref="ChannelProtection"/>); broadcasts that start from now on
+    /// take it (a live one keeps what its players were given). Null when no such channel.
+    /// </summary>
+    public async Task<Channel?> SetProtectionAsync(string id, ChannelProtection protection, CancellationToken cancellationToken = default)
+    {
+        if (!await repository.SetProtectionAsync(id, protection, cancellationToken).ConfigureAwait(false)) return null;
+        LogUpdated(id);
+        return await GetAsync(id, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops the key from working without issuing a new one; rotate to re-enable. Null when no such channel.</summary>
     public async Task<Channel?> RevokeAsync(string id, CancellationToken cancellationToken = default)
     {
@@ -320,7 +331,7 @@ public sealed partial class ChannelService(
             var now = time.GetUtcNow();
             var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
             var record = new ChannelRecord(id, name, slug, StreamKeys.Hash(key), protector.Protect(id, key),
-                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt, spec.RealTime, spec.RewindSeconds);
+                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt, spec.RealTime, spec.RewindSeconds, Protection: spec.Protection);
             if (await repository.TryInsertAsync(record, ChannelEvent(WebhookEventTypes.ChannelCreated, record), cancellationToken).ConfigureAwait(false))
             {
                 LogCreated(id, slug);
@@ -368,7 +379,7 @@ public sealed partial class ChannelService(
 
     private static Channel ToChannel(ChannelRecord record, string? key)
         => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key),
-            record.RealTime, record.RewindSeconds, AudioTrackNames.Decode(record.AudioTracks));
+            record.RealTime, record.RewindSeconds, AudioTrackNames.Decode(record.AudioTracks), record.Protection);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Channel {ChannelId} created with slug {Slug}")]
     private partial void LogCreated(string channelId, string slug);

@@ -45,6 +45,9 @@ public interface IChannelRepository
     /// <summary>Stores the channel's audio track names (<see cref="AudioTrackNames.Encode"/>; null: none); false when no such channel.</summary>
     Task<bool> SetAudioTracksAsync(string id, string? audioTracks, CancellationToken cancellationToken = default);
 
+    /// <summary>Stores how the channel's next broadcasts are encrypted; false when no such channel.</summary>
+    Task<bool> SetProtectionAsync(string id, ChannelProtection protection, CancellationToken cancellationToken = default);
+
     Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default);
 
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken = default);
@@ -79,14 +82,14 @@ public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox
     }
 
     private const string Columns =
-        "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds, audio_tracks";
+        "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds, audio_tracks, protection";
 
     public async Task<bool> TryInsertAsync(ChannelRecord record, WebhookEvent? happened, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         bool inserted = await Sql.TryInsertThenAsync(database,
             $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, " +
-            "@created_at, @real_time, @rewind_seconds, @audio_tracks)",
+            "@created_at, @real_time, @rewind_seconds, @audio_tracks, @protection)",
             c =>
             {
                 Sql.Add(c, "id", record.Id);
@@ -101,6 +104,7 @@ public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox
                 Sql.Add(c, "real_time", record.RealTime);
                 Sql.Add(c, "rewind_seconds", record.RewindSeconds);
                 Sql.Add(c, "audio_tracks", record.AudioTracks);
+                Sql.Add(c, "protection", ChannelProtections.Name(record.Protection));
             }, Outbox(happened), cancellationToken).ConfigureAwait(false);
         Notify(happened, inserted);
         return inserted;
@@ -166,6 +170,13 @@ public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
 
+    public async Task<bool> SetProtectionAsync(string id, ChannelProtection protection, CancellationToken cancellationToken = default) =>
+        await Sql.ExecuteAsync(database, "UPDATE channels SET protection = @protection WHERE id = @id", c =>
+        {
+            Sql.Add(c, "protection", ChannelProtections.Name(protection));
+            Sql.Add(c, "id", id);
+        }, cancellationToken).ConfigureAwait(false) == 1;
+
     public async Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default) =>
         await Sql.ExecuteAsync(database, "UPDATE channels SET revoked = @revoked WHERE id = @id", c =>
         {
@@ -201,5 +212,7 @@ public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox
         CreatedAt: reader.GetFieldValue<DateTimeOffset>(8).ToUniversalTime(),
         RealTime: reader.GetBoolean(9),
         RewindSeconds: reader.IsDBNull(10) ? null : reader.GetInt32(10),
-        AudioTracks: reader.IsDBNull(11) ? null : reader.GetString(11));
+        AudioTracks: reader.IsDBNull(11) ? null : reader.GetString(11),
+        // An unknown name (a newer build's scheme) reads as the strongest this build writes rather than as clear.
+        Protection: ChannelProtections.TryParse(reader.GetString(12), out var protection) ? protection : ChannelProtection.Cbcs);
 }

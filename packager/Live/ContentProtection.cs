@@ -8,8 +8,9 @@ namespace Broadcast.Packager.Live;
 /// <summary>One DRM system's data for a key: its system ID (ISO/IEC 23001-7 §8.1.2) and its whole pssh box.</summary>
 public sealed record ProtectionSystem(UInt128 SystemId, ReadOnlyMemory<byte> Pssh);
 
-/// <summary>What a key provider answers for a broadcast: the content key (KID and key) and each DRM system's pssh.</summary>
-public sealed record ContentKeyGrant(ContentKey Key, IReadOnlyList<ProtectionSystem> Systems);
+/// <summary>What a key provider answers for a broadcast: the content key (KID and key), each DRM system's pssh, and where a
+/// W3C ClearKey player gets the key (a license URL the DASH manifest names; null when the provider serves no ClearKey).</summary>
+public sealed record ContentKeyGrant(ContentKey Key, IReadOnlyList<ProtectionSystem> Systems, string? ClearKeyLicenseUrl = null);
 
 /// <summary>
 /// Where content keys come from: a DRM vendor's key server (CPIX), or a built-in store. Asked once per broadcast at its
@@ -27,6 +28,9 @@ public interface IContentKeyProvider
 public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key, IReadOnlyList<ProtectionSystem> Systems,
     InitializationVector ConstantIv)
 {
+    /// <summary>The W3C ClearKey license URL the DASH manifest names (dashif:Laurl), or null.</summary>
+    public string? ClearKeyLicenseUrl { get; init; }
+
     /// <summary>A new encryptor for one rendition's track (its own IV seed, so renditions under one key never share an IV).</summary>
     public TrackEncryptor EncryptorFor(MediaTrack track) =>
         new(Key, Scheme, track, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), Scheme == EncryptionScheme.Cbcs ? ConstantIv : null);
@@ -39,14 +43,17 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
         ArgumentNullException.ThrowIfNull(grant);
         foreach (var system in grant.Systems) ProtectionSystemHeader.Validate(system.Pssh.Span);
         // 'cbcs' (§10.4): one constant IV for the track, a fresh random one per broadcast.
-        return new BroadcastProtection(scheme, grant.Key, grant.Systems, InitializationVector.FromBytes(RandomNumberGenerator.GetBytes(16)));
+        return new BroadcastProtection(scheme, grant.Key, grant.Systems, InitializationVector.FromBytes(RandomNumberGenerator.GetBytes(16)))
+        {
+            ClearKeyLicenseUrl = grant.ClearKeyLicenseUrl,
+        };
     }
 }
 
 /// <summary>
 /// Decides, per broadcast, whether and how it is encrypted (the packager asks once, at the broadcast's start, as it asks the
-/// rewind and low-latency policies). The registered default, <see cref="NoContentProtection"/>, encrypts nothing: no key
-/// server or license endpoint exists yet to give players the keys (docs/protection.md), so no setting turns it on.
+/// rewind and low-latency policies). The packager's default, <see cref="NoContentProtection"/>, encrypts nothing; the server
+/// registers one that follows each channel's <c>protection</c> setting with the built-in ClearKey provider (docs/protection.md).
 /// </summary>
 public interface IContentProtectionPolicy
 {

@@ -152,3 +152,31 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
             .ConfigureAwait(false);
     }
 }
+
+/// <summary>
+/// In place of <see cref="HlsLiveWriter"/> for a protected broadcast: HLS has no key tags yet (no EXT-X-KEY SAMPLE-AES, no
+/// AES-128; docs/protection.md), and a playlist naming encrypted segments as clear ones would play as garbage, so none is
+/// written. Those of the channel's earlier broadcast (the master and this ladder's media playlists) are deleted at the first
+/// segment, so an HLS player gets 404 rather than an old broadcast. DASH players play the broadcast.
+/// </summary>
+internal sealed class WithheldHlsPlaylists(PackagedBroadcast broadcast) : IPackagerListener
+{
+    private bool _cleared;
+
+    /// <summary>The HLS writer of a clear broadcast, this in its place for a protected one.</summary>
+    public static IPackagerListener Or(HlsLiveWriter hls, PackagedBroadcast broadcast) =>
+        broadcast.Protection is null ? hls : new WithheldHlsPlaylists(broadcast);
+
+    public async Task OnSegmentsAddedAsync(CancellationToken cancellationToken)
+    {
+        if (_cleared) return;
+        var keys = new List<string> { StoreKeys.Master(broadcast.Channel) };
+        foreach (var t in broadcast.AllTimelines())
+        {
+            keys.Add(StoreKeys.MediaPlaylist(broadcast.Channel, t.Name));
+            keys.Add(StoreKeys.MediaPlaylistDelta(broadcast.Channel, t.Name));
+        }
+        await broadcast.Store.DeleteAsync(keys, cancellationToken).ConfigureAwait(false);
+        _cleared = true;
+    }
+}

@@ -173,7 +173,7 @@ internal sealed class PackagedBroadcast
     private ManifestProtection? ManifestProtection() => Protection is not { } p ? null
         : new ManifestProtection(p.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs", p.Key.Id.ToUuidString(),
             p.Systems.Select(s => new ManifestDrmSystem(Cmaf.Encryption.KeyId.UuidText(s.SystemId), Convert.ToBase64String(s.Pssh.Span)))
-                .ToArray());
+                .ToArray(), p.ClearKeyLicenseUrl);
 
     /// <summary>Puts a manifest and tells who waits for it; returns the bytes stored.</summary>
     public async Task<long> PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber,

@@ -7,24 +7,32 @@ public sealed record ManifestDrmSystem(string SystemIdUuid, string PsshBase64);
 
 /// <summary>
 /// What the manifests say of an encrypted broadcast: its Common Encryption scheme ("cenc" or "cbcs"), its default KID as
-/// a UUID, and the DRM systems with their pssh. Never a key: keys go from a license server to a player, not in manifests.
+/// a UUID, the DRM systems with their pssh, and the W3C ClearKey license URL when there is one. Never a key: keys go from a
+/// license server to a player, not in manifests.
 /// </summary>
-public sealed record ManifestProtection(string Scheme, string DefaultKidUuid, IReadOnlyList<ManifestDrmSystem> Systems);
+public sealed record ManifestProtection(string Scheme, string DefaultKidUuid, IReadOnlyList<ManifestDrmSystem> Systems,
+    string? ClearKeyLicenseUrl = null);
 
 /// <summary>
 /// DASH ContentProtection descriptors (ISO/IEC 23009-1 §5.8.4.1, §5.8.5.2; ISO/IEC 23001-7 §11) for each AdaptationSet of
 /// an encrypted broadcast: the mp4protection descriptor with the scheme and cenc:default_KID, the W3C ClearKey descriptor
 /// (DASH-IF's urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e), and one descriptor with its cenc:pssh per other DRM system
-/// (the W3C common system's pssh, 1077efec-…, is what ClearKey players read from the init segment).
+/// (the W3C common system's pssh, 1077efec-…, is what ClearKey players read from the init segment). The ClearKey descriptor
+/// names the license URL as the DASH-IF content protection guidelines' <c>dashif:Laurl</c>: Shaka reads it (and <c>clearkey:Laurl</c>) and
+/// dash.js reads one Laurl element in the dashif, clearkey or ck namespace (two of them read as none), so there is one.
 /// </summary>
 public static class DashContentProtection
 {
     public const string CencNamespace = "urn:mpeg:cenc:2013";
     public const string ClearKeyScheme = "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e";
+    public const string DashIfNamespace = "https://dashif.org/CPS";
     private const string CommonSystemId = "1077efec-c0b2-4d02-ace3-3c1e52e2fb4b";
 
-    /// <summary>The MPD root's namespace declaration for the cenc: prefix, or nothing when not encrypted.</summary>
-    public static string Namespace(ManifestProtection? protection) => protection is null ? "" : $" xmlns:cenc=\"{CencNamespace}\"";
+    /// <summary>The MPD root's namespace declarations for the cenc: (and with a license URL dashif:) prefixes, or nothing
+    /// when not encrypted.</summary>
+    public static string Namespace(ManifestProtection? protection) => protection is null ? ""
+        : protection.ClearKeyLicenseUrl is null ? $" xmlns:cenc=\"{CencNamespace}\""
+        : $" xmlns:cenc=\"{CencNamespace}\" xmlns:dashif=\"{DashIfNamespace}\"";
 
     public static void Append(StringBuilder sb, ManifestProtection? protection)
     {
@@ -32,7 +40,11 @@ public static class DashContentProtection
         if (protection is null) return;
         sb.Append("      <ContentProtection schemeIdUri=\"urn:mpeg:dash:mp4protection:2011\" value=\"").Append(protection.Scheme)
           .Append("\" cenc:default_KID=\"").Append(protection.DefaultKidUuid).Append("\"/>\n");
-        sb.Append("      <ContentProtection schemeIdUri=\"").Append(ClearKeyScheme).Append("\" value=\"ClearKey1.0\"/>\n");
+        if (protection.ClearKeyLicenseUrl is { } url)
+            sb.Append("      <ContentProtection schemeIdUri=\"").Append(ClearKeyScheme).Append("\" value=\"ClearKey1.0\"><dashif:Laurl>")
+              .Append(System.Security.SecurityElement.Escape(url)).Append("</dashif:Laurl></ContentProtection>\n");
+        else
+            sb.Append("      <ContentProtection schemeIdUri=\"").Append(ClearKeyScheme).Append("\" value=\"ClearKey1.0\"/>\n");
         foreach (var system in protection.Systems)
         {
             if (string.Equals(system.SystemIdUuid, CommonSystemId, StringComparison.OrdinalIgnoreCase)) continue;

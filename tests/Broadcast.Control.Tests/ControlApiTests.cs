@@ -88,6 +88,28 @@ public sealed class ControlApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Protection_is_none_by_default_set_on_create_and_update_and_refused_when_unknown()
+    {
+        Assert.Equal("none", (await CreateAsync("Clear")).GetProperty("protection").GetString());
+        using var created = await PostJsonAsync("/api/channels", """{"name":"Paid Event","protection":"cbcs"}""");
+        var body = await JsonAsync(created);
+        Assert.Equal("cbcs", body.GetProperty("protection").GetString());
+        string id = body.GetProperty("id").GetString()!;
+        using var patched = await _client.PatchAsync($"/api/channels/{id}", new StringContent("""{"protection":"cenc"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal("cenc", (await JsonAsync(patched)).GetProperty("protection").GetString());
+        using var renamed = await _client.PatchAsync($"/api/channels/{id}", new StringContent("""{"name":"Paid"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal("cenc", (await JsonAsync(renamed)).GetProperty("protection").GetString());
+        // PUT: an omitted protection returns to none, as omitted flags return to false.
+        using var put = await _client.PutAsync($"/api/channels/{id}", new StringContent("""{"name":"Paid"}""", Encoding.UTF8, "application/json"));
+        Assert.Equal("none", (await JsonAsync(put)).GetProperty("protection").GetString());
+        using var unknown = await PostJsonAsync("/api/channels", """{"name":"Bad","protection":"CBCS"}""");
+        var problem = await AssertProblemAsync(unknown, HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("protection", out _), problem.ToString());
+        using var badPatch = await _client.PatchAsync($"/api/channels/{id}", new StringContent("""{"protection":"aes-128"}""", Encoding.UTF8, "application/json"));
+        await AssertProblemAsync(badPatch, HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task Audio_track_names_are_set_shown_with_the_channel_and_refused_when_malformed()
     {
         var created = await CreateAsync("Two Languages");

@@ -55,6 +55,7 @@ public sealed class OriginServer : IAsyncDisposable
 
         WebApplication app = builder.Build();
         app.UseOrigin();
+        Broadcast.Origin.Protection.ClearKeyLicenseEndpoint.MapClearKeyLicense(app);
         Broadcast.Origin.Steering.SteeringEndpoints.MapSteering(app, adminPolicy: null);
         await app.StartAsync();
 

@@ -96,6 +96,14 @@ public abstract class SegmentStoreContract
     }
 
     [Fact]
+    public async Task Deleting_keys_whose_folders_were_never_written_is_no_error()
+    {
+        var store = await CreateStoreAsync();
+        await store.DeleteAsync(["never/audio/index.m3u8", "never/audio/index-delta.m3u8", "never/master.m3u8"], default);
+        Assert.Null(await store.GetAsync("never/audio/index.m3u8", default));
+    }
+
+    [Fact]
     public async Task List_returns_the_keys_under_a_prefix_in_ordinal_order()
     {
         var store = await CreateStoreAsync();

@@ -21,10 +21,12 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
 
     public void Dispose() => _dir.Dispose();
 
-    private async Task<(StreamPackager Packager, FileSystemSegmentStore Store)> PackageAsync(string name, BroadcastProtection? protection)
+    private Task<(StreamPackager Packager, FileSystemSegmentStore Store)> PackageAsync(string name, BroadcastProtection? protection)
+        => PackageIntoAsync(new FileSystemSegmentStore(Path.Combine(_dir.Path, name)), protection);
+
+    private async Task<(StreamPackager Packager, FileSystemSegmentStore Store)> PackageIntoAsync(FileSystemSegmentStore store, BroadcastProtection? protection)
     {
         var time = new ManualClock(new DateTimeOffset(2026, 11, 29, 19, 0, 0, TimeSpan.Zero));
-        var store = new FileSystemSegmentStore(Path.Combine(_dir.Path, name));
         var options = new PackagerOptions { SegmentSeconds = 1, WindowSegments = 3, PartSeconds = 0.333m };
         var p = new StreamPackager("chan", store, options, time, true, [StoreKeys.SourceRendition], StoreKeys.AudioRendition, lowLatency: true,
             protection: protection);
@@ -113,6 +115,32 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
             Assert.Equal(pssh, Convert.FromBase64String(widevine.Element(cenc + "pssh")!.Value));
         }
         Assert.DoesNotContain(EncryptedCmafTests.KeyHex, mpd.ToString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_protected_broadcast_names_its_license_url_and_writes_no_hls_playlist_live_or_recorded()
+    {
+        var grant = new ContentKeyGrant(EncryptedCmafTests.Key, [], "https://media.example/live/chan/license?a=1&b=2");
+        var store = new FileSystemSegmentStore(_dir.Combine("withheld"));
+        // An earlier, clear broadcast's playlists: the protected one must not leave them to be served as its own.
+        await store.PutAsync(StoreKeys.Master("chan"), "#EXTM3U\n"u8.ToArray(), ContentTypes.Hls, "no-cache", default);
+        await store.PutAsync(StoreKeys.MediaPlaylist("chan", StoreKeys.SourceRendition), "#EXTM3U\n"u8.ToArray(), ContentTypes.Hls, "no-cache", default);
+        var (encrypted, _) = await PackageIntoAsync(store, BroadcastProtection.From(EncryptionScheme.Cenc, grant));
+        await using var __ = encrypted;
+
+        Assert.Null(await store.GetAsync(StoreKeys.Master("chan"), default));
+        Assert.Null(await store.GetAsync(StoreKeys.MediaPlaylist("chan", StoreKeys.SourceRendition), default));
+        Assert.Null(await store.GetAsync(StoreKeys.MediaPlaylist("chan", StoreKeys.AudioRendition), default));
+        Assert.Null(await store.GetAsync(StoreKeys.RecordingMaster("chan", encrypted.BroadcastId), default));
+        Assert.NotNull(await store.GetAsync(StoreKeys.RecordingMpd("chan", encrypted.BroadcastId), default));
+        var mpd = System.Xml.Linq.XDocument.Parse(await File.ReadAllTextAsync(store.PathOf(StoreKeys.Mpd("chan"))));
+        System.Xml.Linq.XNamespace dash = "urn:mpeg:dash:schema:mpd:2011", dashIf = "https://dashif.org/CPS";
+        foreach (var set in mpd.Descendants(dash + "AdaptationSet"))
+        {
+            var clearKey = Assert.Single(set.Elements(dash + "ContentProtection"),
+                d => (string?)d.Attribute("schemeIdUri") == "urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e");
+            Assert.Equal("https://media.example/live/chan/license?a=1&b=2", (string?)clearKey.Element(dashIf + "Laurl"));
+        }
     }
 
     /// <summary>ffmpeg's framemd5 hashes of a file fed through a pipe (see EncryptedCmafTests.FrameMd5 for why a pipe).</summary>

@@ -27,6 +27,8 @@ public sealed partial class AnonymousAccessTests
         // session's DELETE is authorised by its unguessable resource id (128 random bits), as WHEP has it.
         "POST /live/{channel}/whep", "OPTIONS /live/{channel}/whep", "DELETE /live/{channel}/whep/{session}",
         "OPTIONS /live/{channel}/whep/{session}", "PATCH /live/{channel}/whep/{session}",
+        // The ClearKey license: anonymous viewers as for DASH; a private channel's playback token is checked by the route.
+        "POST /live/{channel}/license", "OPTIONS /live/{channel}/license",
         // WHIP into a live room: the stream key is the bearer token, checked by the route; a session's DELETE is authorised
         // by its unguessable resource id, as WHIP has it.
         "POST /whip", "OPTIONS /whip", "DELETE /whip/{channel}/{session}", "OPTIONS /whip/{channel}/{session}", "PATCH /whip/{channel}/{session}",

@@ -1,0 +1,179 @@
+using Broadcast.Packager.Cmaf.Encryption;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Primitives;
+
+namespace Broadcast.Origin.Protection;
+
+/// <summary>
+/// The content keys a license may hand out: those of a channel's broadcasts (the built-in ClearKey provider's, kept by the
+/// control plane). The origin does not know where they are kept; server/ passes an implementation in.
+/// </summary>
+public interface IContentKeys
+{
+    /// <summary>Those of <paramref name="keyIds"/> that are keys of broadcasts of the channel whose slug is
+    /// <paramref name="channel"/>; unknown KIDs and other channels' are left out.</summary>
+    ValueTask<IReadOnlyList<ContentKey>> FindAsync(string channel, IReadOnlyList<KeyId> keyIds, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// <c>POST /live/{channel}/license</c>: the W3C Clear Key license server (EME §9.1.4) for a protected channel, under the same
+/// playback authorization as its playlists. Under <c>/live/{channel}/</c> so the playback cookie the manifest request set
+/// (<see cref="PlaybackGate"/>, <c>Path=/live/{channel}/</c>) comes with the player's license request; a token may also come as
+/// <c>?token=</c> or <c>Authorization: Bearer</c>. A private channel's license without a token is 401, with a bad one 403; a
+/// body that is not a license request is 400 with the reason, over 4 KiB 413. Only keys of that channel's broadcasts are
+/// answered (404 when none of the KIDs is one); never cached, never logged.
+/// </summary>
+public static class ClearKeyLicenseEndpoint
+{
+    /// <summary>The license path under a channel's prefix: <c>/live/{channel}/license</c>.</summary>
+    public const string Name = "license";
+
+    private static readonly StringValues NoStore = "no-store";
+    private static readonly StringValues Json = "application/json";
+    private static readonly StringValues BearerChallenge = "Bearer";
+    private static readonly StringValues AllowOriginAny = "*";
+    private static readonly StringValues AllowMethods = "POST, OPTIONS";
+    private static readonly StringValues AllowHeaders = "Content-Type, Authorization";
+    private static readonly StringValues PreflightMaxAge = "86400";
+
+    /// <summary>The license URL the manifests name for <paramref name="channel"/> (path-absolute: the player resolves it
+    /// against the page, as the manifests' own URLs are).</summary>
+    public static string UrlFor(string channel) => $"/live/{channel}/{Name}";
+
+    /// <summary>Maps the endpoint where an <see cref="IContentKeys"/> is registered (the nodes with the channel database).</summary>
+    public static IEndpointRouteBuilder MapClearKeyLicense(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var keys = endpoints.ServiceProvider.GetService<IContentKeys>();
+        if (keys is null) return endpoints;
+        IPlaybackAccess access = endpoints.ServiceProvider.GetService<IPlaybackAccess>() ?? PublicPlaybackAccess.Instance;
+        endpoints.MapPost("/live/{channel}/" + Name, (HttpContext context, string channel) => HandleAsync(context, channel, access, keys))
+            .WithDisplayName("ClearKey license")
+            // No state changes; a signed-in admin watching in the same browser sends the session cookie with it.
+            .DisableAntiforgery();
+        // A player page on another origin (CORS, no credentials: the playback cookie is not sent, so a private channel's
+        // token comes as Authorization: Bearer) asks first; this route is more specific than the origin's /live/{**path}.
+        endpoints.MapMethods("/live/{channel}/" + Name, [HttpMethods.Options], static context =>
+        {
+            var headers = context.Response.Headers;
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            headers.AccessControlAllowOrigin = AllowOriginAny;
+            headers.AccessControlAllowMethods = AllowMethods;
+            headers.AccessControlAllowHeaders = AllowHeaders;
+            headers.AccessControlMaxAge = PreflightMaxAge;
+            return Task.CompletedTask;
+        }).WithDisplayName("ClearKey license preflight");
+        return endpoints;
+    }
+
+    internal static async Task HandleAsync(HttpContext context, string channel, IPlaybackAccess access, IContentKeys keys)
+    {
+        HttpResponse response = context.Response;
+        response.Headers.CacheControl = NoStore;
+        response.Headers.AccessControlAllowOrigin = AllowOriginAny;
+        if (OriginPath.Validate(channel) is not null || channel.Contains('/', StringComparison.Ordinal))
+        {
+            await ProblemAsync(response, StatusCodes.Status404NotFound, "No such channel.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!access.IsReady)
+        {
+            PlaybackGate.NotReady(response);
+            return;
+        }
+
+        if (access.IsPrivate(channel) && !Authorized(context, channel, access, out bool tokenGiven))
+        {
+            if (tokenGiven)
+            {
+                PlaybackGate.Forbid(response);
+            }
+            else
+            {
+                response.StatusCode = StatusCodes.Status401Unauthorized;
+                response.Headers.WWWAuthenticate = BearerChallenge;
+                response.ContentLength = 0;
+            }
+
+            return;
+        }
+
+        byte[]? body = await ReadBodyAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
+        if (body is null)
+        {
+            await ProblemAsync(response, StatusCodes.Status413PayloadTooLarge,
+                $"A license request is at most {ClearKeyLicenseMessages.MaxRequestBytes} bytes.").ConfigureAwait(false);
+            return;
+        }
+
+        var request = ClearKeyLicenseMessages.TryRead(body, out string? error);
+        if (request is null)
+        {
+            await ProblemAsync(response, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
+            return;
+        }
+
+        var found = await keys.FindAsync(channel, request.KeyIds, context.RequestAborted).ConfigureAwait(false);
+        if (found.Count == 0)
+        {
+            await ProblemAsync(response, StatusCodes.Status404NotFound, "None of the key IDs is a key of this channel.").ConfigureAwait(false);
+            return;
+        }
+
+        byte[] answer = ClearKeyLicenseMessages.WriteResponse(found);
+        response.StatusCode = StatusCodes.Status200OK;
+        response.Headers.ContentType = Json;
+        response.ContentLength = answer.Length;
+        await response.Body.WriteAsync(answer, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>A good token for the channel: in the query or cookie (<see cref="PlaybackGate.Authorize(HttpContext, ReadOnlySpan{char}, IPlaybackAccess)"/>),
+    /// else as a bearer token; <paramref name="tokenGiven"/> tells a missing token (401) from a refused one (403).</summary>
+    private static bool Authorized(HttpContext context, string channel, IPlaybackAccess access, out bool tokenGiven)
+    {
+        HttpRequest request = context.Request;
+        string authorization = request.Headers.Authorization.ToString();
+        const string Bearer = "Bearer ";
+        bool hasBearer = authorization.StartsWith(Bearer, StringComparison.OrdinalIgnoreCase);
+        tokenGiven = hasBearer || request.Query.ContainsKey(PlaybackGate.TokenParameter) || request.Cookies.ContainsKey(PlaybackGate.CookieName);
+        if (hasBearer && !request.Query.ContainsKey(PlaybackGate.TokenParameter))
+            return access.IsAuthorized(channel, authorization.AsSpan(Bearer.Length).Trim(), context.Connection.RemoteIpAddress, out _);
+        return PlaybackGate.Authorize(context, channel, access);
+    }
+
+    /// <summary>The body, or null when it is over the limit (by its Content-Length or as it arrives).</summary>
+    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        const int Max = ClearKeyLicenseMessages.MaxRequestBytes;
+        if (request.ContentLength > Max) return null;
+        var buffer = new byte[Max + 1];
+        int length = 0;
+        while (length < buffer.Length)
+        {
+            int read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+            if (read == 0) return buffer[..length];
+            length += read;
+        }
+
+        return null;
+    }
+
+    private static Task ProblemAsync(HttpResponse response, int status, string detail)
+    {
+        response.StatusCode = status;
+        return response.WriteAsJsonAsync(new LicenseProblem(status == StatusCodes.Status400BadRequest ? "Malformed license request"
+            : status == StatusCodes.Status413PayloadTooLarge ? "License request too large" : "Not found", status, detail),
+            LicenseJsonContext.Default.LicenseProblem, "application/problem+json");
+    }
+}
+
+/// <summary>An RFC 9457 problem of the license endpoint.</summary>
+internal sealed record LicenseProblem(string Title, int Status, string Detail);
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(LicenseProblem))]
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
+internal sealed partial class LicenseJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

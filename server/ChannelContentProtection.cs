@@ -1,0 +1,69 @@
+using Broadcast.Control.Channels;
+using Broadcast.Control.Protection;
+using Broadcast.Media;
+using Broadcast.Origin.Protection;
+using Broadcast.Packager.Cmaf.Boxes;
+using Broadcast.Packager.Cmaf.Encryption;
+using Broadcast.Packager.Live;
+
+namespace Broadcast.Server;
+
+/// <summary>A broadcast is encrypted as its channel's <c>protection</c> says ("cenc" or "cbcs"), with a key from the
+/// registered <see cref="IContentKeyProvider"/>; "none", or a stream with no channel, stays in the clear.</summary>
+internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IContentKeyProvider keys) : IContentProtectionPolicy
+{
+    public async ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
+        EncryptionScheme? scheme = channel?.Protection switch
+        {
+            ChannelProtection.Cenc => EncryptionScheme.Cenc,
+            ChannelProtection.Cbcs => EncryptionScheme.Cbcs,
+            _ => null,
+        };
+        if (scheme is not { } s) return null;
+        return BroadcastProtection.From(s, await keys.KeyForAsync(stream.Name, cancellationToken).ConfigureAwait(false));
+    }
+}
+
+/// <summary>
+/// The built-in ClearKey key provider: a fresh KID and key per broadcast from control's <see cref="ContentKeyStore"/> (kept
+/// encrypted under the server secret), the W3C common system's pssh naming the KID (the init data a ClearKey CDM reads,
+/// W3C "cenc" Initialization Data Format §4), and the channel's license endpoint (<see cref="ClearKeyLicenseEndpoint"/>):
+/// under <c>Public:HttpBaseUrl</c> when set, since players resolve a license URL against their page, not the manifest;
+/// else path-absolute, which serves players on the server's own origin (the watch page).
+/// </summary>
+internal sealed class ClearKeyContentKeyProvider(ChannelService channels, ContentKeyStore store, Broadcast.Control.ControlSettings settings)
+    : IContentKeyProvider
+{
+    public async ValueTask<ContentKeyGrant> KeyForAsync(string channel, CancellationToken cancellationToken)
+    {
+        var found = await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"No channel '{channel}' to keep a content key for.");
+        var stored = await store.CreateAsync(found.Id, cancellationToken).ConfigureAwait(false);
+        var kid = KeyId.FromBytes(stored.KeyId);
+        var key = new ContentKey(kid, stored.Key);
+        var pssh = ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [kid], []);
+        string license = (settings.PublicHttpBaseUrl?.TrimEnd('/') ?? "") + ClearKeyLicenseEndpoint.UrlFor(channel);
+        return new ContentKeyGrant(key, [new ProtectionSystem(ProtectionSystemHeader.ClearKeySystemId, pssh)], license);
+    }
+}
+
+/// <summary>The license endpoint's keys: those control keeps for the channel of that slug (a deleted channel's slug taken
+/// by a new channel does not reach the old one's keys: they are found by the channel's id).</summary>
+internal sealed class ControlContentKeys(ChannelService channels, ContentKeyStore store) : IContentKeys
+{
+    public async ValueTask<IReadOnlyList<ContentKey>> FindAsync(string channel, IReadOnlyList<KeyId> keyIds, CancellationToken cancellationToken)
+    {
+        var found = await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false);
+        if (found is null || keyIds.Count == 0) return [];
+        var bytes = keyIds.Take(ContentKeyStore.MaxKeysPerLookup).Select(k =>
+        {
+            var b = new byte[16];
+            k.CopyTo(b);
+            return b;
+        }).ToArray();
+        var stored = await store.FindAsync(found.Id, bytes, cancellationToken).ConfigureAwait(false);
+        return [.. stored.Select(s => new ContentKey(KeyId.FromBytes(s.KeyId), s.Key))];
+    }
+}
