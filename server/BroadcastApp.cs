@@ -10,6 +10,7 @@ using Broadcast.Control.Persistence;
 using Broadcast.Ingest;
 using Broadcast.Media;
 using Broadcast.Origin;
+using Broadcast.Protection;
 using Broadcast.Packager;
 using Broadcast.Storage;
 using Broadcast.Clips;
@@ -85,8 +86,7 @@ public static class BroadcastApp
             services.AddSingleton<IRewindPolicy, ChannelRewindPolicy>();
             services.AddSingleton<IAudioTrackNames, ChannelAudioTrackNames>();
             // Each channel's protection setting, with keys from the built-in ClearKey provider (docs/protection.md).
-            services.AddSingleton<IContentKeyProvider, ClearKeyContentKeyProvider>();
-            services.AddSingleton<IContentProtectionPolicy, ChannelContentProtectionPolicy>();
+            services.AddChannelProtection();
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();
@@ -115,7 +115,7 @@ public static class BroadcastApp
         // CDN edges at /playback/authorize).
         if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
         // The ClearKey license endpoint answers where the keys are: every node with the channel database.
-        if (roles.Control || roles.Ingest) services.AddSingleton<Broadcast.Origin.Protection.IContentKeys, ControlContentKeys>();
+        if (roles.Control || roles.Ingest) services.AddContentKeys();
         // A node without it (origin only) fetches private channels and keys from a control node and checks tokens itself.
         else if (services.Any(d => d.ServiceType == typeof(Broadcast.Control.Playback.RemotePlaybackAccess)))
             services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();

@@ -15,7 +15,7 @@ public sealed partial class ProjectReferenceTests
     public void Every_product_project_references_only_what_the_architecture_allows()
     {
         var allowed = AllowedReferences();
-        Assert.Equal(new[] { "clips", "compositor", "control", "ingest", "media", "network", "observability", "origin", "packager", "processes", "publish", "server", "storage", "storage-notifications", "storage-s3", "transcoder", "webrtc" }, allowed.Keys.Order(StringComparer.Ordinal).ToArray());
+        Assert.Equal(new[] { "clips", "compositor", "control", "ingest", "media", "network", "observability", "origin", "packager", "processes", "protection", "publish", "server", "storage", "storage-notifications", "storage-s3", "transcoder", "webrtc" }, allowed.Keys.Order(StringComparer.Ordinal).ToArray());
         var problems = new List<string>();
         foreach (var (project, may) in allowed)
         {

@@ -7,7 +7,7 @@ namespace Broadcast.Server.Tests.Deployment;
 
 /// <summary>
 /// A node whose S3 store cannot be used stops with the one line that names the bucket, endpoint or credentials. The store's
-/// check is the first hosted service, so no background service has started when it fails: the host would otherwise log
+/// check comes before every background service (with the ffmpeg check), so none has started when it fails: the host would otherwise log
 /// each one's cancellation as a failure ("BackgroundService failed", "is stopping the host"), two fatal-looking lines
 /// that point away from the cause.
 /// </summary>
@@ -27,7 +27,9 @@ public sealed class StoreStartupFailureTests
             $"--Secrets:KeyPath={data.Combine("secret.key")}", "--Admin:Token=store-startup-token-0123456789abcdef0123",
         ]);
         var hosted = app.Services.GetServices<IHostedService>().ToList();
-        Assert.Equal("S3StartupCheck", hosted[0].GetType().Name);
+        // The start-up checks (the store's, and ffmpeg's for the parts that need it) come before every background service.
+        var beforeBackground = hosted.TakeWhile(h => h is not BackgroundService).Select(h => h.GetType().Name).ToList();
+        Assert.Contains("S3StartupCheck", beforeBackground);
 
         var failure = await Assert.ThrowsAsync<S3StoreUnavailableException>(() => app.StartAsync());
         Assert.Contains("Storage:S3:ServiceUrl", failure.Message, StringComparison.Ordinal);

@@ -6,7 +6,7 @@ using Broadcast.Packager.Cmaf.Boxes;
 using Broadcast.Packager.Cmaf.Encryption;
 using Broadcast.Packager.Live;
 
-namespace Broadcast.Server;
+namespace Broadcast.Protection;
 
 /// <summary>A broadcast is encrypted as its channel's <c>protection</c> says ("cenc" or "cbcs"), with a key from the
 /// registered <see cref="IContentKeyProvider"/>; "none", or a stream with no channel, stays in the clear.</summary>
@@ -66,4 +66,23 @@ internal sealed class ControlContentKeys(ChannelService channels, ContentKeyStor
         var stored = await store.FindAsync(found.Id, bytes, cancellationToken).ConfigureAwait(false);
         return [.. stored.Select(s => new ContentKey(KeyId.FromBytes(s.KeyId), s.Key))];
     }
+}
+
+/// <summary>Protected content as this node serves it: each channel's protection setting, keys from the built-in ClearKey provider.</summary>
+public static class ProtectionServiceCollectionExtensions
+{
+    /// <summary>
+    /// Before the packager (which adds its clear default only when no policy is registered) and on nodes that serve the
+    /// license (the keys it answers with).
+    /// </summary>
+    public static IServiceCollection AddChannelProtection(this IServiceCollection services)
+    {
+        services.AddSingleton<IContentKeyProvider, ClearKeyContentKeyProvider>();
+        services.AddSingleton<IContentProtectionPolicy, ChannelContentProtectionPolicy>();
+        return services;
+    }
+
+    /// <summary>The keys the license endpoint answers with, from control's store: on nodes with the database.</summary>
+    public static IServiceCollection AddContentKeys(this IServiceCollection services) =>
+        services.AddSingleton<IContentKeys, ControlContentKeys>();
 }
