@@ -18,6 +18,8 @@ public sealed class PullSessionTests : IDisposable
 
     private PullOptions Options => new()
     {
+        // The node's locator fills this from configuration; built by hand, the options name ffmpeg on PATH themselves.
+        FfmpegPath = Broadcast.Processes.FfmpegLocator.Default,
         MediaRoot = _root,
         RetryInitial = TimeSpan.FromMilliseconds(200),
         RetryMax = TimeSpan.FromSeconds(2),
