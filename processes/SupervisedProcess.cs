@@ -44,6 +44,10 @@ public sealed class SupervisedProcess : IAsyncDisposable
     public static SupervisedProcess Start(ProcessLaunch launch)
     {
         ArgumentNullException.ThrowIfNull(launch);
+        // Options built by hand (a test's, a tool's) carry no ffmpeg of their own: say so, not "a file name has not been provided".
+        if (string.IsNullOrWhiteSpace(launch.FileName))
+            throw new ArgumentException("No executable to start: a part's ffmpeg comes from the node's FfmpegLocator " +
+                $"({FfmpegLocator.SettingKey}); options built without it must name one.", nameof(launch));
         var psi = new ProcessStartInfo(launch.FileName)
         {
             RedirectStandardInput = true,

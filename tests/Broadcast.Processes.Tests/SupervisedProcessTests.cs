@@ -15,6 +15,15 @@ public sealed class SupervisedProcessTests
 
     private static ProcessLaunch Shell(string script, params string[] arguments) => new("/bin/sh", ["-c", script, "sh", .. arguments]);
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void A_launch_without_an_executable_is_refused_naming_where_ffmpeg_comes_from(string fileName)
+    {
+        var e = Assert.Throws<ArgumentException>(() => SupervisedProcess.Start(new ProcessLaunch(fileName, ["-version"])));
+        Assert.Contains(FfmpegLocator.SettingKey, e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Arguments_reach_the_child_one_by_one_without_a_shell_splitting_or_expanding_them()
     {
