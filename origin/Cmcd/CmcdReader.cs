@@ -99,7 +99,8 @@ public static class CmcdReader
 
     private static void Apply(ReadOnlySpan<char> key, ReadOnlySpan<char> value, bool hasValue, bool quoted, ref CmcdData data)
     {
-        bool ok = key switch
+        // True: read; false: the key's value broke its type or bounds; null: a key this reader does not keep.
+        bool? read = key switch
         {
             "br" => Integer(value, hasValue, quoted, ref data.EncodedBitrateKbps),
             "bl" => Integer(value, hasValue, quoted, ref data.BufferLengthMs),
@@ -118,14 +119,11 @@ public static class CmcdReader
             "tb" => Integer(value, hasValue, quoted, ref data.TopBitrateKbps),
             "v" => Integer(value, hasValue, quoted, ref data.Version),
             // 'nor' and 'nrr' (the next request) and every key this reader does not know: skipped, not counted.
-            _ => true,
+            _ => null,
         };
-        if (!ok) data.MalformedValues++;
-        else if (IsKnown(key)) data.HasData = true;
+        if (read == false) data.MalformedValues++;
+        else if (read == true) data.HasData = true;
     }
-
-    private static bool IsKnown(ReadOnlySpan<char> key) =>
-        key is "br" or "bl" or "bs" or "cid" or "d" or "dl" or "mtp" or "ot" or "pr" or "rtp" or "sf" or "sid" or "st" or "su" or "tb" or "v";
 
     private static bool Integer(ReadOnlySpan<char> value, bool hasValue, bool quoted, ref int field)
     {
