@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -190,21 +189,11 @@ public sealed class ClearKeyPlaybackTests
         Assert.True(wrong.Length > 0, "ffmpeg decoded the encrypted segment without an error with a wrong key");
     }
 
-    /// <summary>Decoded frames and ffmpeg's error lines, the file read through a pipe (docs/protection.md: ffmpeg 5.1 reads a
-    /// fragmented file's encryption boxes right only as a stream).</summary>
+    /// <summary>Decoded video frames and ffmpeg's error lines (with its exit code when not 0), the file read through a pipe (<see cref="FrameMd5"/>).</summary>
     private static (int Frames, string Errors) Decode(string path, params string[] arguments)
     {
-        var info = new ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add("ffmpeg -hide_banner -nostdin -loglevel error \"$@\" -i pipe:0 -map 0:v -f framemd5 - < \"$0\"");
-        info.ArgumentList.Add(path);
-        foreach (var a in arguments) info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "ffmpeg did not finish");
-        int frames = stdout.Result.Split('\n').Count(l => l.Length > 0 && !l.StartsWith('#'));
-        return (frames, stderr.Result.Trim() + (process.ExitCode == 0 ? "" : $"{Environment.NewLine}exit {process.ExitCode}"));
+        var decoded = FrameMd5.Of(path, "0:v", arguments);
+        return (decoded.Hashes.Count, decoded.Errors + (decoded.ExitCode == 0 ? "" : $"{Environment.NewLine}exit {decoded.ExitCode}"));
     }
 
     private static async Task PlayAsync(BrowserHost browser, PlayerKind kind, ServerProcess server, string slug, Func<string> diagnostics)

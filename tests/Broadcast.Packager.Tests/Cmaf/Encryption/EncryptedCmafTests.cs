@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using Broadcast.Media;
 using Broadcast.Packager.Cmaf;
 using Broadcast.Packager.Cmaf.Boxes;
@@ -141,36 +140,11 @@ public class EncryptedCmafTests(FlvClipFixture clip) : IClassFixture<FlvClipFixt
         Assert.True(wrongKeyCode != 0 || !wrongKey.SequenceEqual(clearFrames), "the frames decoded with a wrong key");
     }
 
-    /// <summary>
-    /// ffmpeg's exit code and the hashes of the frames it decoded (framemd5, the timing columns dropped). The file goes in
-    /// through a pipe, as a live player reads segments: this ffmpeg (5.1), given a seekable file of several fragments,
-    /// parses every moof before the first packet and then decrypts every sample with the last fragment's senc.
-    /// </summary>
-    private static (int Code, List<string> Frames) FrameMd5(string file, params string[] before)
+    /// <summary>ffmpeg's exit code and the hashes of the frames it decoded, the file fed through a pipe (<see cref="Broadcast.TestSupport.FrameMd5"/>).</summary>
+    private static (int Code, IReadOnlyList<string> Frames) FrameMd5(string file, params string[] before)
     {
-        var info = new ProcessStartInfo("ffmpeg")
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var a in (string[])["-hide_banner", "-loglevel", "error", .. before, "-i", "pipe:0", "-map", "0", "-f", "framemd5", "-"])
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        try
-        {
-            process.StandardInput.BaseStream.Write(File.ReadAllBytes(file));
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-            // ffmpeg gave up before reading it all: its exit code says so.
-        }
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), "ffmpeg did not finish");
-        process.WaitForExit();
-        _ = stderr.Result;
-        var frames = stdout.Result.Split('\n').Where(l => l.Length > 0 && l[0] != '#').Select(l => l.Split(',')[^1].Trim()).ToList();
-        return (process.ExitCode, frames);
+        var decoded = Broadcast.TestSupport.FrameMd5.Of(file, "0", before);
+        return (decoded.ExitCode, decoded.Hashes);
     }
 
     private static IEnumerable<byte[]> Chunks(byte[] file)
