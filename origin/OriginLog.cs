@@ -50,4 +50,9 @@ internal static partial class OriginLog
     [LoggerMessage(EventId = 5024, Level = LogLevel.Warning,
         Message = "Steering: the operator's shared changes could not be read or written ({Reason}); this node keeps the ones it has")]
     public static partial void SteeringOverridesUnreadable(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 5031, Level = LogLevel.Warning,
+        Message = "ClearKey license: {Address} made {Refusals} malformed requests or requests for no key of the channel within a minute " +
+            "(the last for {Channel}); its license requests are answered 429 for {Minutes} min")]
+    public static partial void LicenseRequestsBlocked(ILogger logger, System.Net.IPAddress address, int refusals, string channel, int minutes);
 }

@@ -1,8 +1,13 @@
+using System.Globalization;
+using System.Net;
+using Broadcast.Network;
 using Broadcast.Packager.Cmaf.Encryption;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Primitives;
 
 namespace Broadcast.Origin.Protection;
@@ -24,7 +29,9 @@ public interface IContentKeys
 /// (<see cref="PlaybackGate"/>, <c>Path=/live/{channel}/</c>) comes with the player's license request; a token may also come as
 /// <c>?token=</c> or <c>Authorization: Bearer</c>. A private channel's license without a token is 401, with a bad one 403; a
 /// body that is not a license request is 400 with the reason, over 4 KiB 413. Only keys of that channel's broadcasts are
-/// answered (404 when none of the KIDs is one); never cached, never logged.
+/// answered (404 when none of the KIDs is one); never cached, never logged. Found keys are kept a minute in memory
+/// (<see cref="CachedContentKeys"/>), so a starting audience reads the store once per key; an address whose requests keep
+/// naming no key of the channel, or keep being malformed, is answered 429 for a while without reading anything.
 /// </summary>
 public static class ClearKeyLicenseEndpoint
 {
@@ -39,6 +46,14 @@ public static class ClearKeyLicenseEndpoint
     private static readonly StringValues AllowHeaders = "Content-Type, Authorization";
     private static readonly StringValues PreflightMaxAge = "86400";
 
+    /// <summary>Refused requests (malformed, or naming no key of the channel) from one address within
+    /// <see cref="RefusalWindow"/> that make it wait <see cref="RefusalBlock"/>: a player asks once per session and key.</summary>
+    public const int MaxRefusals = 20;
+
+    public static readonly TimeSpan RefusalWindow = TimeSpan.FromMinutes(1);
+
+    public static readonly TimeSpan RefusalBlock = TimeSpan.FromMinutes(5);
+
     /// <summary>The license URL the manifests name for <paramref name="channel"/> (path-absolute: the player resolves it
     /// against the page, as the manifests' own URLs are).</summary>
     public static string UrlFor(string channel) => $"/live/{channel}/{Name}";
@@ -47,10 +62,15 @@ public static class ClearKeyLicenseEndpoint
     public static IEndpointRouteBuilder MapClearKeyLicense(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var keys = endpoints.ServiceProvider.GetService<IContentKeys>();
-        if (keys is null) return endpoints;
-        IPlaybackAccess access = endpoints.ServiceProvider.GetService<IPlaybackAccess>() ?? PublicPlaybackAccess.Instance;
-        endpoints.MapPost("/live/{channel}/" + Name, (HttpContext context, string channel) => HandleAsync(context, channel, access, keys))
+        var services = endpoints.ServiceProvider;
+        var store = services.GetService<IContentKeys>();
+        if (store is null) return endpoints;
+        IPlaybackAccess access = services.GetService<IPlaybackAccess>() ?? PublicPlaybackAccess.Instance;
+        var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        var license = new LicenseService(new CachedContentKeys(store, time), access,
+            new FailedAttemptGuard(MaxRefusals, RefusalWindow, RefusalBlock, time),
+            services.GetService<ILoggerFactory>()?.CreateLogger(typeof(ClearKeyLicenseEndpoint)) ?? NullLogger.Instance);
+        endpoints.MapPost("/live/{channel}/" + Name, (HttpContext context, string channel) => HandleAsync(context, channel, license))
             .WithDisplayName("ClearKey license")
             // No state changes; a signed-in admin watching in the same browser sends the session cookie with it.
             .DisableAntiforgery();
@@ -69,11 +89,24 @@ public static class ClearKeyLicenseEndpoint
         return endpoints;
     }
 
-    internal static async Task HandleAsync(HttpContext context, string channel, IPlaybackAccess access, IContentKeys keys)
+    /// <summary>What one license request needs: the keys (cached), the playback authorization and the refusals' guard.</summary>
+    private sealed record LicenseService(IContentKeys Keys, IPlaybackAccess Access, FailedAttemptGuard Refusals, ILogger Logger);
+
+    private static async Task HandleAsync(HttpContext context, string channel, LicenseService license)
     {
         HttpResponse response = context.Response;
         response.Headers.CacheControl = NoStore;
         response.Headers.AccessControlAllowOrigin = AllowOriginAny;
+        IPAddress address = context.Connection.RemoteIpAddress ?? IPAddress.IPv6None;
+        if (license.Refusals.IsBlocked(address, out TimeSpan wait))
+        {
+            response.StatusCode = StatusCodes.Status429TooManyRequests;
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            response.ContentLength = 0;
+            return;
+        }
+
+        IPlaybackAccess access = license.Access;
         if (OriginPath.Validate(channel) is not null || channel.Contains('/', StringComparison.Ordinal))
         {
             await ProblemAsync(response, StatusCodes.Status404NotFound, "No such channel.").ConfigureAwait(false);
@@ -113,13 +146,15 @@ public static class ClearKeyLicenseEndpoint
         var request = ClearKeyLicenseMessages.TryRead(body, out string? error);
         if (request is null)
         {
+            Refused(license, address, channel);
             await ProblemAsync(response, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
             return;
         }
 
-        var found = await keys.FindAsync(channel, request.KeyIds, context.RequestAborted).ConfigureAwait(false);
+        var found = await license.Keys.FindAsync(channel, request.KeyIds, context.RequestAborted).ConfigureAwait(false);
         if (found.Count == 0)
         {
+            Refused(license, address, channel);
             await ProblemAsync(response, StatusCodes.Status404NotFound, "None of the key IDs is a key of this channel.").ConfigureAwait(false);
             return;
         }
@@ -129,6 +164,12 @@ public static class ClearKeyLicenseEndpoint
         response.Headers.ContentType = Json;
         response.ContentLength = answer.Length;
         await response.Body.WriteAsync(answer, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static void Refused(LicenseService license, IPAddress address, string channel)
+    {
+        if (license.Refusals.RecordFailure(address, out int refusals))
+            OriginLog.LicenseRequestsBlocked(license.Logger, address, refusals, channel, (int)RefusalBlock.TotalMinutes);
     }
 
     /// <summary>A good token for the channel: in the query or cookie (<see cref="PlaybackGate.Authorize(HttpContext, ReadOnlySpan{char}, IPlaybackAccess)"/>),

@@ -18,15 +18,16 @@ public sealed class ClearKeyLicenseTests : IAsyncLifetime
     private static readonly byte[] KeyBytes = Convert.FromHexString("00112233445566778899aabbccddeeff");
     private const string KidText = "ASNFZ4mrze8BI0VniavN7w";
 
+    private OneChannelKeys _keys = null!;
     private OriginServer _server = null!;
     private HttpClient _viewer = null!;
 
     public async Task InitializeAsync()
     {
-        var keys = new OneChannelKeys("public-ch", new ContentKey(Kid, KeyBytes)) { Also = "secret" };
+        _keys = new OneChannelKeys("public-ch", new ContentKey(Kid, KeyBytes)) { Also = "secret" };
         _server = await OriginServer.StartAsync(new InMemorySegmentStore(), services: s => s
             .AddSingleton<IPlaybackAccess>(new PrivateStreamCacheControlTests.OnePrivateStream("secret"))
-            .AddSingleton<IContentKeys>(keys));
+            .AddSingleton<IContentKeys>(_keys));
         _viewer = new HttpClient { BaseAddress = _server.BaseAddress };
     }
 
@@ -130,6 +131,36 @@ public sealed class ClearKeyLicenseTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_audience_asking_for_one_key_reads_the_keys_store_once()
+    {
+        for (int i = 0; i < 5; i++)
+        {
+            using var answer = await _viewer.PostAsync("live/public-ch/license", Request());
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+
+        Assert.Equal(1, _keys.Lookups);
+    }
+
+    [Fact]
+    public async Task An_address_that_keeps_asking_for_no_key_of_the_channel_waits_with_429_and_reads_nothing()
+    {
+        for (int i = 0; i < ClearKeyLicenseEndpoint.MaxRefusals; i++)
+        {
+            using var refused = i % 2 == 0
+                ? await _viewer.PostAsync("live/public-ch/license", Request("AAAAAAAAAAAAAAAAAAAAAA"))
+                : await _viewer.PostAsync("live/public-ch/license", new StringContent("{\"kids\":[]}", Encoding.UTF8, "application/json"));
+            Assert.Equal(i % 2 == 0 ? HttpStatusCode.NotFound : HttpStatusCode.BadRequest, refused.StatusCode);
+        }
+
+        int lookups = _keys.Lookups;
+        using var blocked = await _viewer.PostAsync("live/public-ch/license", Request());
+        Assert.Equal(HttpStatusCode.TooManyRequests, blocked.StatusCode);
+        Assert.InRange(blocked.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), ClearKeyLicenseEndpoint.RefusalBlock);
+        Assert.Equal(lookups, _keys.Lookups);
+    }
+
+    [Fact]
     public async Task A_page_on_another_origin_may_post_after_its_preflight()
     {
         using var preflight = new HttpRequestMessage(HttpMethod.Options, "live/public-ch/license");
@@ -144,9 +175,17 @@ public sealed class ClearKeyLicenseTests : IAsyncLifetime
     /// <summary>The keys of one channel (and of <see cref="Also"/>, the private one), as control would answer them.</summary>
     private sealed class OneChannelKeys(string channel, ContentKey key) : IContentKeys
     {
+        private int _lookups;
+
         public string? Also { get; init; }
 
-        public ValueTask<IReadOnlyList<ContentKey>> FindAsync(string name, IReadOnlyList<KeyId> keyIds, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IReadOnlyList<ContentKey>>((name == channel || name == Also) && keyIds.Contains(key.Id) ? [key] : []);
+        /// <summary>How many times the store was asked.</summary>
+        public int Lookups => Volatile.Read(ref _lookups);
+
+        public ValueTask<IReadOnlyList<ContentKey>> FindAsync(string name, IReadOnlyList<KeyId> keyIds, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref _lookups);
+            return ValueTask.FromResult<IReadOnlyList<ContentKey>>((name == channel || name == Also) && keyIds.Contains(key.Id) ? [key] : []);
+        }
     }
 }
