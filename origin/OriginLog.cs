@@ -55,4 +55,8 @@ internal static partial class OriginLog
         Message = "ClearKey license: {Address} made {Refusals} malformed requests or requests for no key of the channel within a minute " +
             "(the last for {Channel}); its license requests are answered 429 for {Minutes} min")]
     public static partial void LicenseRequestsBlocked(ILogger logger, System.Net.IPAddress address, int refusals, string channel, int minutes);
+
+    [LoggerMessage(EventId = 5032, Level = LogLevel.Warning,
+        Message = "ClearKey license for {Channel}: the content keys could not be read ({Reason}); answered 503 (logged at most every 10 s)")]
+    public static partial void LicenseKeysUnavailable(ILogger logger, string channel, string reason);
 }

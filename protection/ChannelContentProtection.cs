@@ -57,15 +57,27 @@ internal sealed class ControlContentKeys(ChannelService channels, ContentKeyStor
     {
         var found = await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false);
         if (found is null || keyIds.Count == 0) return [];
-        var bytes = keyIds.Take(ContentKeyStore.MaxKeysPerLookup).Select(k =>
-        {
-            var b = new byte[16];
-            k.CopyTo(b);
-            return b;
-        }).ToArray();
-        var stored = await store.FindAsync(found.Id, bytes, cancellationToken).ConfigureAwait(false);
-        return [.. stored.Select(s => new ContentKey(KeyId.FromBytes(s.KeyId), s.Key))];
+        return ToContentKeys(await store.FindAsync(found.Id, ToBytes(keyIds), cancellationToken).ConfigureAwait(false));
     }
+
+    /// <summary>At most <see cref="ContentKeyStore.MaxKeysPerLookup"/> KIDs as the store takes them.</summary>
+    internal static byte[][] ToBytes(IReadOnlyList<KeyId> keyIds) => [.. keyIds.Take(ContentKeyStore.MaxKeysPerLookup).Select(k =>
+    {
+        var b = new byte[16];
+        k.CopyTo(b);
+        return b;
+    })];
+
+    internal static IReadOnlyList<ContentKey> ToContentKeys(IReadOnlyList<StoredContentKey> stored) =>
+        [.. stored.Select(s => new ContentKey(KeyId.FromBytes(s.KeyId), s.Key))];
+}
+
+/// <summary>An origin-only node's license keys: asked of a control node (<see cref="RemoteContentKeys"/>), which keeps them.</summary>
+internal sealed class RemoteNodeContentKeys(RemoteContentKeys remote) : IContentKeys
+{
+    public async ValueTask<IReadOnlyList<ContentKey>> FindAsync(string channel, IReadOnlyList<KeyId> keyIds, CancellationToken cancellationToken) =>
+        keyIds.Count == 0 ? [] : ControlContentKeys.ToContentKeys(
+            await remote.FindAsync(channel, ControlContentKeys.ToBytes(keyIds), cancellationToken).ConfigureAwait(false));
 }
 
 /// <summary>Protected content as this node serves it: each channel's protection setting, keys from the built-in ClearKey provider.</summary>
@@ -85,4 +97,9 @@ public static class ProtectionServiceCollectionExtensions
     /// <summary>The keys the license endpoint answers with, from control's store: on nodes with the database.</summary>
     public static IServiceCollection AddContentKeys(this IServiceCollection services) =>
         services.AddSingleton<IContentKeys, ControlContentKeys>();
+
+    /// <summary>The keys the license endpoint answers with on an origin-only node: asked of the control node it reads private
+    /// playback from (<c>Playback:ControlUrl</c>, <c>Playback:NodeToken</c>).</summary>
+    public static IServiceCollection AddRemoteContentKeys(this IServiceCollection services) =>
+        services.AddSingleton<IContentKeys, RemoteNodeContentKeys>();
 }

@@ -116,9 +116,13 @@ public static class BroadcastApp
         if (roles.Control || roles.Ingest) services.AddSingleton<IPlaybackAccess, ControlPlaybackAccess>();
         // The ClearKey license endpoint answers where the keys are: every node with the channel database.
         if (roles.Control || roles.Ingest) services.AddContentKeys();
-        // A node without it (origin only) fetches private channels and keys from a control node and checks tokens itself.
+        // A node without it (origin only) fetches private channels and signing keys from a control node and checks tokens
+        // itself; its license asks that node for the content keys.
         else if (services.Any(d => d.ServiceType == typeof(Broadcast.Control.Playback.RemotePlaybackAccess)))
+        {
             services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();
+            services.AddRemoteContentKeys();
+        }
         services.AddPullSources(configuration, control: roles.Control, ingest: roles.Ingest);
         if (roles.Origin) services.AddOrigin(configuration);
         // The dashboard's pathway card, where the admin UI and the steering server share a process.

@@ -48,6 +48,8 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(ChatSettingsResponse))]
 [JsonSerializable(typeof(List<ChatBanView>))]
 [JsonSerializable(typeof(PlaybackNodeSnapshot))]
+[JsonSerializable(typeof(Protection.ContentKeyNodeRequest))]
+[JsonSerializable(typeof(Protection.ContentKeyNodeAnswer))]
 [JsonSerializable(typeof(PlaybackTokenRequest))]
 [JsonSerializable(typeof(PlaybackTokenResponse))]
 [JsonSerializable(typeof(SigningKeysResponse))]

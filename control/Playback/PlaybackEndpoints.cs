@@ -36,6 +36,7 @@ public static class PlaybackEndpoints
         keys.MapPost("/rotate",
             async (PlaybackAccessService access, CancellationToken ct) => ToResponse(await access.RotateAsync(ct).ConfigureAwait(false)));
         endpoints.MapPlaybackNodeAccess();
+        Protection.ContentKeyNodeEndpoint.MapContentKeyNodeAccess(endpoints);
         return endpoints;
     }
 

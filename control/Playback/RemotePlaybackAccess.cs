@@ -311,6 +311,8 @@ public sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, s
         services.AddSingleton<RemotePlaybackAccess>();
         services.AddSingleton<RemotePlaybackRefresher>();
         services.AddHostedService(sp => sp.GetRequiredService<RemotePlaybackRefresher>());
+        // The ClearKey license on this node asks the control node for the keys it does not hold.
+        services.AddSingleton<Protection.RemoteContentKeys>();
         return true;
     }
 }

@@ -69,7 +69,7 @@ public static class ClearKeyLicenseEndpoint
         var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
         var license = new LicenseService(new CachedContentKeys(store, time), access,
             new FailedAttemptGuard(MaxRefusals, RefusalWindow, RefusalBlock, time),
-            services.GetService<ILoggerFactory>()?.CreateLogger(typeof(ClearKeyLicenseEndpoint)) ?? NullLogger.Instance);
+            services.GetService<ILoggerFactory>()?.CreateLogger(typeof(ClearKeyLicenseEndpoint)) ?? NullLogger.Instance, time);
         endpoints.MapPost("/live/{channel}/" + Name, (HttpContext context, string channel) => HandleAsync(context, channel, license))
             .WithDisplayName("ClearKey license")
             // No state changes; a signed-in admin watching in the same browser sends the session cookie with it.
@@ -90,7 +90,27 @@ public static class ClearKeyLicenseEndpoint
     }
 
     /// <summary>What one license request needs: the keys (cached), the playback authorization and the refusals' guard.</summary>
-    private sealed record LicenseService(IContentKeys Keys, IPlaybackAccess Access, FailedAttemptGuard Refusals, ILogger Logger);
+    private sealed class LicenseService(IContentKeys keys, IPlaybackAccess access, FailedAttemptGuard refusals, ILogger logger, TimeProvider time)
+    {
+        private long _nextUnavailableLog;
+
+        public IContentKeys Keys => keys;
+
+        public IPlaybackAccess Access => access;
+
+        public FailedAttemptGuard Refusals => refusals;
+
+        public ILogger Logger => logger;
+
+        /// <summary>Logs that the keys could not be read, at most once every 10 s (a control node away fails every viewer's request).</summary>
+        public void KeysUnavailable(string channel, Exception e)
+        {
+            long now = time.GetTimestamp();
+            long next = Interlocked.Read(ref _nextUnavailableLog);
+            if (now < next || Interlocked.CompareExchange(ref _nextUnavailableLog, now + 10 * time.TimestampFrequency, next) != next) return;
+            OriginLog.LicenseKeysUnavailable(logger, channel, e.Message);
+        }
+    }
 
     private static async Task HandleAsync(HttpContext context, string channel, LicenseService license)
     {
@@ -151,7 +171,22 @@ public static class ClearKeyLicenseEndpoint
             return;
         }
 
-        var found = await license.Keys.FindAsync(channel, request.KeyIds, context.RequestAborted).ConfigureAwait(false);
+        IReadOnlyList<ContentKey> found;
+        try
+        {
+            found = await license.Keys.FindAsync(channel, request.KeyIds, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested
+            && e is HttpRequestException or TimeoutException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            // An origin-only node whose control node is away: the viewer did nothing wrong, so no refusal is counted.
+            license.KeysUnavailable(channel, e);
+            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            response.Headers.RetryAfter = "5";
+            response.ContentLength = 0;
+            return;
+        }
+
         if (found.Count == 0)
         {
             Refused(license, address, channel);

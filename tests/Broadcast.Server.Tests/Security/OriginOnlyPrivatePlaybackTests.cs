@@ -340,10 +340,10 @@ public sealed class OriginOnlyPrivatePlaybackTests
     }
 
     /// <summary>An origin-only node polling <paramref name="controlUrl"/> every second with the playback node token, and no admin token.</summary>
-    private static Task<InProcessServer> StartOriginAsync(Uri controlUrl) =>
+    internal static Task<InProcessServer> StartOriginAsync(Uri controlUrl) =>
         InProcessServer.StartAsync("--Roles=origin", $"--Playback:ControlUrl={controlUrl}", "--Playback:RefreshSeconds=1", "--Admin:Token=");
 
-    private static Task WaitReadyAsync(InProcessServer origin) => WaitFor.ConditionAsync(async () =>
+    internal static Task WaitReadyAsync(InProcessServer origin) => WaitFor.ConditionAsync(async () =>
     {
         using var ready = await origin.Http.GetAsync("/readyz");
         return ready.StatusCode == HttpStatusCode.OK;
