@@ -22,7 +22,10 @@ internal sealed class OriginRequestHandler
     private static readonly StringValues AllowOriginAny = "*";
     private static readonly StringValues ExposeHeaders = "Content-Length, Content-Range, ETag, Date, Last-Modified, Accept-Ranges";
     private static readonly StringValues AllowMethods = "GET, HEAD, OPTIONS";
-    private static readonly StringValues AllowHeaders = "Range, If-None-Match, If-Modified-Since, If-Range, Accept, Accept-Encoding, Origin, Cache-Control";
+    // The CMCD headers (CTA-5004 §2.2, header mode) as well: a player on another origin that reports in headers asks first,
+    // and without them its preflight would fail and it could not play at all.
+    private static readonly StringValues AllowHeaders =
+        "Range, If-None-Match, If-Modified-Since, If-Range, Accept, Accept-Encoding, Origin, Cache-Control, CMCD-Request, CMCD-Object, CMCD-Status, CMCD-Session";
     private static readonly StringValues PreflightMaxAge = "86400";
     private static readonly StringValues AcceptRangesBytes = "bytes";
     private static readonly StringValues NoSniff = "nosniff";

@@ -325,6 +325,9 @@ public sealed class LiveEndpointTests(LiveEndpointFixture fixture) : IClassFixtu
         string allowed = Header(response, "Access-Control-Allow-Headers");
         Assert.Contains("Range", allowed, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("If-None-Match", allowed, StringComparison.OrdinalIgnoreCase);
+        // A player reporting CMCD in headers (hls.js useHeaders, dash.js mode "header") is let through its preflight.
+        foreach (string cmcd in new[] { "CMCD-Request", "CMCD-Object", "CMCD-Status", "CMCD-Session" })
+            Assert.Contains(cmcd, allowed, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
