@@ -82,7 +82,7 @@ public static class ControlServiceCollectionExtensions
         services.TryAddSingleton<IChannelLiveStatus, OfflineChannelLiveStatus>();
         services.AddHostedService<ControlStartup>();
         // After ControlStartup: the delivery worker reads a migrated outbox.
-        Webhooks.WebhookServiceCollectionExtensions.AddWebhooks(services);
+        Webhooks.WebhookServiceCollectionExtensions.AddWebhooks(services, configuration);
         // After ControlStartup: private channels and signing keys are read from a migrated database.
         services.AddPrivatePlayback(configuration);
         // After ControlStartup: the schedule is derived from a migrated events table.

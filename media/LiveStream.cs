@@ -46,6 +46,10 @@ public sealed partial class LiveStream
     /// <summary>The stream's name in URLs: the channel slug.</summary>
     public string Name { get; }
 
+    /// <summary>How the publish that began the broadcast came in (<c>rtmp</c>, <c>rtmps</c>, <c>srt</c>, <c>pull</c>, <c>program</c>,
+    /// <c>room</c>, <c>relay</c>) for the <c>broadcast.started</c> webhook; null when the publisher did not say.</summary>
+    public string? Protocol { get; init; }
+
     /// <summary>Opaque tag set by whoever authorised the publish (e.g. the channel id) for logs and the control plane.</summary>
     public string? Tag { get; set; }
 

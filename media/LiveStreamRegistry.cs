@@ -64,7 +64,9 @@ public sealed class LiveStreamRegistry
     /// Starts a publish. A stream of that name that waits for its publisher (<see cref="LiveStream.IsReconnecting"/>)
     /// is resumed and returned (true, <see cref="Resumed"/> raised); one that still has its publisher is refused (false).
     /// </summary>
-    public bool TryStartPublish(string name, out LiveStream stream) => TryStartPublish(name, TimeSpan.Zero, out stream);
+    /// <param name="protocol">How the publish comes in (<see cref="LiveStream.Protocol"/>), kept by a stream this begins.</param>
+    public bool TryStartPublish(string name, out LiveStream stream, string? protocol = null)
+        => TryStartPublish(name, TimeSpan.Zero, out stream, out _, protocol);
 
     /// <summary>
     /// Starts a publish as <see cref="TryStartPublish(string, out LiveStream)"/> does, and with a positive
@@ -76,11 +78,15 @@ public sealed class LiveStreamRegistry
     public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream)
         => TryStartPublish(name, takeoverAfterSilence, out stream, out _);
 
-    /// <summary>As above; <paramref name="tookOver"/> says whether the publish took the stream from a silent publisher (for the log).</summary>
-    public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver)
+    /// <summary>
+    /// As above; <paramref name="tookOver"/> says whether the publish took the stream from a silent publisher (for the log),
+    /// and a stream this begins keeps <paramref name="protocol"/> (<see cref="LiveStream.Protocol"/>) before
+    /// <see cref="Published"/> is raised.
+    /// </summary>
+    public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver, string? protocol = null)
     {
         tookOver = false;
-        var candidate = new LiveStream(name, _timeProvider);
+        var candidate = new LiveStream(name, _timeProvider) { Protocol = protocol };
         if (!_streams.TryAdd(name, candidate))
         {
             stream = _streams.TryGetValue(name, out var existing) ? existing : candidate;

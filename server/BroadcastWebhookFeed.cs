@@ -29,8 +29,8 @@ internal sealed class BroadcastWebhookFeed(LiveStreamRegistry registry, Broadcas
         return Task.CompletedTask;
     }
 
-    // The hub does not know which protocol feeds it: the publish decision does, and the feed does not see it.
-    private void OnPublished(LiveStream stream) => webhooks.Started(stream.Name, stream.StartedAt, protocol: null);
+    // The publisher named its protocol as it began the stream (null only for a publisher that does not say).
+    private void OnPublished(LiveStream stream) => webhooks.Started(stream.Name, stream.StartedAt, stream.Protocol);
 
     private void OnInterrupted(LiveStream stream) => webhooks.Reconnecting(stream.Name, stream.StartedAt, stream.ReconnectDeadline);
 

@@ -63,13 +63,16 @@ public sealed partial class ProgramEngine : IAsyncDisposable
         Check(_scene);
     }
 
+    /// <summary>How the program's stream comes in (<see cref="LiveStream.Protocol"/>): <c>program</c>, or <c>room</c> for a room's show.</summary>
+    public string Protocol { get; init; } = "program";
+
     /// <summary>The program's stream in its hub, once started.</summary>
     public LiveStream? Output => _output;
 
     /// <summary>Publishes the program channel and starts its decoders, its encoder and its loop.</summary>
     public void Start()
     {
-        if (!_registry.TryStartPublish(_channel, out var output)) throw new InvalidOperationException($"channel '{_channel}' is already live");
+        if (!_registry.TryStartPublish(_channel, out var output, Protocol)) throw new InvalidOperationException($"channel '{_channel}' is already live");
         _output = output;
         _encoder = new ProgramEncoder(output,
             new ProgramEncoderOptions(_settings.FfmpegPath, _settings.Canvas, _settings.Clock) { VideoKilobits = _settings.VideoKilobits }, _logger,

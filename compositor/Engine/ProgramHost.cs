@@ -145,7 +145,10 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
             ProgramEngine? engine = null;
             try
             {
-                engine = new ProgramEngine(channel, registry, settings, channels, images, layout, logger, rtpInputs: rtp, cards: cards);
+                engine = new ProgramEngine(channel, registry, settings, channels, images, layout, logger, rtpInputs: rtp, cards: cards)
+                {
+                    Protocol = owner == ProgramOwner.Room ? "room" : "program",
+                };
                 // The first scene is a cut: a fade needs a picture to fade from.
                 if (mix.Count > 0) engine.Apply(layout, mix, LayoutTransition.Cut);
                 try

@@ -13,7 +13,7 @@ namespace Broadcast.Control.Webhooks;
 /// Standard Webhooks request (<c>webhook-id</c>, <c>webhook-timestamp</c>, <c>webhook-signature</c>, the stored body)
 /// through <see cref="OutboundHttp"/> (the outbound policy's addresses only, no redirects, <see cref="Timeout"/> in all),
 /// reads at most <see cref="AnswerHeadBytes"/> of the answer, and records the attempt: a 2xx delivers, anything else
-/// retries on <see cref="WebhookBackoff"/>'s schedule. Deliveries of one endpoint and channel go out one at a time, in
+/// retries on the <see cref="WebhookBackoff"/> schedule (<c>Webhooks:RetryDelays</c>). Deliveries of one endpoint and channel go out one at a time, in
 /// order; different queues go out together.
 /// </summary>
 public sealed partial class WebhookDispatcher : IDisposable
@@ -36,12 +36,14 @@ public sealed partial class WebhookDispatcher : IDisposable
     private readonly SqlWebhookDeliveries _deliveries;
     private readonly WebhookEndpointService _endpoints;
     private readonly TimeProvider _time;
+    private readonly WebhookBackoff _backoff;
     private readonly ILogger<WebhookDispatcher> _logger;
     private readonly HttpClient _http;
 
     public WebhookDispatcher(SqlWebhookDeliveries deliveries, WebhookEndpointService endpoints, OutboundGuard guard, TimeProvider time,
-        ILogger<WebhookDispatcher> logger)
+        WebhookBackoff backoff, ILogger<WebhookDispatcher> logger)
     {
+        _backoff = backoff;
         _deliveries = deliveries;
         _endpoints = endpoints;
         _time = time;
@@ -63,7 +65,7 @@ public sealed partial class WebhookDispatcher : IDisposable
     {
         var attempt = await SendAsync(delivery, cancellationToken).ConfigureAwait(false);
         int made = delivery.Attempts + 1;
-        var retryAfter = attempt.Succeeded ? null : WebhookBackoff.DelayAfter(made, Random.Shared.NextDouble());
+        var retryAfter = attempt.Succeeded ? null : _backoff.DelayAfter(made, Random.Shared.NextDouble());
         var verdict = await _deliveries.CompleteAsync(delivery, attempt, retryAfter, DisableAfter, CancellationToken.None).ConfigureAwait(false);
         if (attempt.Succeeded) return;
         string outcome = attempt.Status is { } status ? $"answered {status}" : attempt.Error ?? "failed";

@@ -315,6 +315,7 @@ public sealed partial class PullSession : IAsyncDisposable
             _run = run;
             _flv = new FlvPublish(session._registry, session.Spec.StreamName)
             {
+                Protocol = "pull",
                 Started = stream =>
                 {
                     stream.Tag = session.Spec.Tag;

@@ -48,6 +48,9 @@ internal sealed class RtmpPublishPolicy
     /// <summary>What the encoder called itself in connect (<c>flashVer</c>), told to the publish authorizer.</summary>
     public string? Encoder { get; set; }
 
+    /// <summary>How the encoder came in: <c>rtmp</c>, or <c>rtmps</c> over TLS (<see cref="LiveStream.Protocol"/>).</summary>
+    public string Protocol { get; set; } = "rtmp";
+
     /// <summary>A connected publisher of the same key silent this long is taken over (zero: never).</summary>
     public TimeSpan TakeoverSilence { get; set; }
 
@@ -79,7 +82,7 @@ internal sealed class RtmpPublishPolicy
             RtmpLog.AddressBlocked(_logger, _address.ToString(), failures, _options.FailedPublishWindowSeconds, _options.FailedPublishBlockSeconds);
         if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName)) return decision.Reason ?? "publish not allowed";
         Decision = decision;
-        if (!_registry.TryStartPublish(decision.StreamName, TakeoverSilence, out var stream, out bool tookOver))
+        if (!_registry.TryStartPublish(decision.StreamName, TakeoverSilence, out var stream, out bool tookOver, Protocol))
         {
             if (_registry.Find(decision.StreamName) is { IsCompleted: false, IsReconnecting: false } live)
             {

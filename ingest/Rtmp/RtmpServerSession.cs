@@ -87,19 +87,11 @@ internal sealed class RtmpServerSession
     public DateTimeOffset ConnectedAt { get; }
 
     /// <summary>How long a dropped publish waits for its encoder (<see cref="IngestOptions.ReconnectGraceSeconds"/>); zero ends it at once.</summary>
-    internal TimeSpan ReconnectGrace
-    {
-        get => _publish.ReconnectGrace;
-        init => _publish.ReconnectGrace = value;
-    }
+    internal TimeSpan ReconnectGrace { get => _publish.ReconnectGrace; init => _publish.ReconnectGrace = value; }
 
     /// <summary>How long a connected publisher of the same key may be silent before this one takes its channel
     /// (<see cref="IngestOptions.TakeoverSilenceMilliseconds"/>).</summary>
-    internal TimeSpan TakeoverSilence
-    {
-        get => _publish.TakeoverSilence;
-        init => _publish.TakeoverSilence = value;
-    }
+    internal TimeSpan TakeoverSilence { get => _publish.TakeoverSilence; init => _publish.TakeoverSilence = value; }
 
     public RtmpConnectionInfo Info =>
         new(Id, _remote, _state, _control.BytesIn, _app, _publish.Stream?.Name, _publish.Decision.ChannelId, ConnectedAt)
@@ -107,8 +99,13 @@ internal sealed class RtmpServerSession
         MemoryBytes = _memory.HeldBytes,
     };
 
-    /// <summary>Wraps the socket before the RTMP handshake (RTMPS: TLS); null runs RTMP on the socket itself.</summary>
-    internal IRtmpTransport? Transport { get; init; }
+    /// <summary>
+    /// Wraps the socket before the RTMP handshake (RTMPS: TLS, the only transport, so the publish's protocol is
+    /// <c>rtmps</c>); null runs RTMP on the socket itself.
+    /// </summary>
+    internal IRtmpTransport? Transport { get => _transport; init => (_transport, _publish.Protocol) = (value, value is null ? "rtmp" : "rtmps"); }
+
+    private readonly IRtmpTransport? _transport;
 
     /// <summary>The server's receive loops, which read a plain socket; null (or a transport) reads on a thread of the connection's own.</summary>
     internal ReceiveLoops? ReceiveLoops { get; init; }

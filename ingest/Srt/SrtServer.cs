@@ -284,7 +284,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             return;
         }
         var decision = screened.Decision;
-        if (!_registry.TryStartPublish(decision.StreamName!, _takeoverSilence, out var stream, out bool tookOver))
+        if (!_registry.TryStartPublish(decision.StreamName!, _takeoverSilence, out var stream, out bool tookOver, "srt"))
         {
             SrtLog.RefusedAfterHandshake(_logger, remoteText, $"{decision.StreamName} is already publishing");
             _admission.Release(address);

@@ -27,6 +27,9 @@ public sealed class FlvPublish(LiveStreamRegistry registry, string streamName)
     private FlvDemuxer? _frames;
     private bool _ended;
 
+    /// <summary>How these bytes come in (<see cref="LiveStream.Protocol"/>: <c>pull</c>, <c>relay</c>).</summary>
+    public string? Protocol { get; init; }
+
     /// <summary>Called once, when the first tag has started the publish and before any of its frames are written.</summary>
     public Action<LiveStream>? Started { get; init; }
 
@@ -49,7 +52,7 @@ public sealed class FlvPublish(LiveStreamRegistry registry, string streamName)
         {
             if (_frames is null)
             {
-                if (!registry.TryStartPublish(streamName, out var stream))
+                if (!registry.TryStartPublish(streamName, out var stream, Protocol))
                 {
                     refused = FlvPublishRefusal.HubInUse;
                     return false;

@@ -163,6 +163,7 @@ public sealed partial class ChannelRelay : IAsyncDisposable
     {
         var publish = new FlvPublish(_registry, Channel)
         {
+            Protocol = "relay",
             Started = _ =>
             {
                 FeedingFrom = source;

@@ -60,8 +60,8 @@ public abstract class WebhookDeliveryContract : ChannelTableContract
     private static OutboundGuard Guard() => new(new OutboundUrlPolicy(OutboundAllowList.Parse(["receiver.test"], [])),
         new FakeHostResolver().Map("receiver.test", "127.0.0.1"));
 
-    private WebhookDispatcher Dispatcher(SqlWebhookDeliveries? deliveries = null, WebhookEndpointService? endpoints = null)
-        => new(deliveries ?? _deliveries, endpoints ?? _endpoints, Guard(), Clock, NullLogger<WebhookDispatcher>.Instance);
+    private WebhookDispatcher Dispatcher(SqlWebhookDeliveries? deliveries = null, WebhookEndpointService? endpoints = null, WebhookBackoff? backoff = null)
+        => new(deliveries ?? _deliveries, endpoints ?? _endpoints, Guard(), Clock, backoff ?? WebhookBackoff.Default, NullLogger<WebhookDispatcher>.Instance);
 
     private async Task<string> EndpointAsync(IReadOnlyList<string>? types = null)
     {
@@ -219,6 +219,30 @@ public abstract class WebhookDeliveryContract : ChannelTableContract
         Assert.Equal([503, 503, 204], attempts.Select(a => a.Status));
         Assert.Equal(1024, attempts[0].AnswerHead!.Length);
         await restarted.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task An_operators_retry_schedule_is_the_one_followed_and_its_last_retry_ends_the_delivery()
+    {
+        string endpoint = await EndpointAsync();
+        using var dispatcher = Dispatcher(backoff: new WebhookBackoff([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)]));
+        var happened = await AppendAsync("chan-a");
+        _answer = 503;
+
+        Assert.Equal(1, await dispatcher.RunOnceAsync(CancellationToken.None));
+        Clock.Advance(TimeSpan.FromSeconds(0.85));
+        Assert.Equal(0, await dispatcher.RunOnceAsync(CancellationToken.None)); // 1 s less a tenth at most
+        Clock.Advance(TimeSpan.FromSeconds(0.3));
+        Assert.Equal(1, await dispatcher.RunOnceAsync(CancellationToken.None)); // not the default's 5 s
+        Clock.Advance(TimeSpan.FromSeconds(2.3));
+        Assert.Equal(1, await dispatcher.RunOnceAsync(CancellationToken.None));
+        Clock.Advance(TimeSpan.FromHours(1));
+        Assert.Equal(0, await dispatcher.RunOnceAsync(CancellationToken.None)); // three attempts: the schedule's two retries spent
+
+        var delivery = Assert.Single(await _deliveries.ListAsync(endpoint, 10), d => d.EventId == happened.Id);
+        Assert.Equal(SqlWebhookDeliveries.Failed, delivery.State);
+        Assert.Equal(0, await PendingAsync());
+        Assert.Equal([503, 503, 503], (await _deliveries.AttemptsAsync(delivery.Id)).Select(a => a.Status));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Broadcast.Control.Webhooks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using StandardWebhooks;
 using StandardWebhooks.Diagnostics;
 
@@ -44,31 +45,61 @@ public sealed class WebhookSignatureTests
     [Fact]
     public void Retries_span_more_than_a_day_even_with_every_delay_at_its_shortest_and_jitter_stays_within_a_tenth()
     {
-        Assert.Equal(8, WebhookBackoff.MaxAttempts);
+        Assert.Equal(8, WebhookBackoff.Default.MaxAttempts);
         TimeSpan shortest = TimeSpan.Zero, longest = TimeSpan.Zero;
-        for (int attempt = 1; attempt < WebhookBackoff.MaxAttempts; attempt++)
+        for (int attempt = 1; attempt < WebhookBackoff.Default.MaxAttempts; attempt++)
         {
-            var nominal = WebhookBackoff.Schedule[attempt - 1];
-            var low = WebhookBackoff.DelayAfter(attempt, 0)!.Value;
-            var high = WebhookBackoff.DelayAfter(attempt, Math.BitDecrement(1.0))!.Value;
+            var nominal = WebhookBackoff.Default.Schedule[attempt - 1];
+            var low = WebhookBackoff.Default.DelayAfter(attempt, 0)!.Value;
+            var high = WebhookBackoff.Default.DelayAfter(attempt, Math.BitDecrement(1.0))!.Value;
             Assert.InRange(low, nominal * 0.9 - TimeSpan.FromMilliseconds(1), nominal * 0.9 + TimeSpan.FromMilliseconds(1));
             Assert.InRange(high, nominal * 1.1 - TimeSpan.FromMilliseconds(1), nominal * 1.1 + TimeSpan.FromMilliseconds(1));
             for (int i = 0; i < 200; i++)
             {
-                var drawn = WebhookBackoff.DelayAfter(attempt, Random.Shared.NextDouble())!.Value;
+                var drawn = WebhookBackoff.Default.DelayAfter(attempt, Random.Shared.NextDouble())!.Value;
                 Assert.InRange(drawn, low, high);
             }
             shortest += low;
             longest += high;
         }
 
-        Assert.Null(WebhookBackoff.DelayAfter(WebhookBackoff.MaxAttempts, 0.5));
+        Assert.Null(WebhookBackoff.Default.DelayAfter(WebhookBackoff.Default.MaxAttempts, 0.5));
         Assert.True(shortest > TimeSpan.FromHours(24), $"the retries span only {shortest} at their shortest");
         Assert.True(longest < TimeSpan.FromHours(31), $"the retries span {longest} at their longest");
         // Rising: each wait is longer than the one before (a receiver that is down for long is not hammered).
-        Assert.True(WebhookBackoff.Schedule.Zip(WebhookBackoff.Schedule.Skip(1)).All(p => p.First <= p.Second));
-        Assert.Equal(TimeSpan.FromSeconds(5), WebhookBackoff.Schedule[0]);
+        Assert.True(WebhookBackoff.Default.Schedule.Zip(WebhookBackoff.Default.Schedule.Skip(1)).All(p => p.First <= p.Second));
+        Assert.Equal(TimeSpan.FromSeconds(5), WebhookBackoff.Default.Schedule[0]);
     }
+
+    [Fact]
+    public void Unset_the_schedule_is_the_default_and_an_operators_list_of_durations_replaces_it()
+    {
+        Assert.Same(WebhookBackoff.Default, WebhookBackoff.From(Config([])));
+        Assert.Equal(WebhookBackoff.DefaultSchedule, WebhookBackoff.From(Config(new() { ["Webhooks:RetryDelays"] = "5s,5m,30m,2h,5h,10h,10h" })).Schedule);
+        Assert.Equal([TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(90), TimeSpan.FromDays(1)],
+            WebhookBackoff.From(Config(new() { ["Webhooks:RetryDelays"] = "500ms, 1s ,01:30:00,1d" })).Schedule);
+        var array = WebhookBackoff.From(Config(new() { ["Webhooks:RetryDelays:0"] = "1s", ["Webhooks:RetryDelays:1"] = "2s" }));
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2)], array.Schedule);
+        Assert.Equal(3, array.MaxAttempts);
+        Assert.Equal(TimeSpan.FromSeconds(3), array.Span);
+        Assert.Null(array.DelayAfter(3, 0.5));
+    }
+
+    [Theory]
+    [InlineData("0s")]
+    [InlineData("-1s")]
+    [InlineData("5")]
+    [InlineData("5 parsecs")]
+    [InlineData("1s,,1s")]
+    [InlineData("8d")]
+    [InlineData("1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s")]
+    public void A_bad_schedule_stops_the_start_with_an_error_naming_the_key(string delays)
+    {
+        var error = Assert.Throws<InvalidOperationException>(() => WebhookBackoff.From(Config(new() { ["Webhooks:RetryDelays"] = delays })));
+        Assert.Contains("Webhooks:RetryDelays", error.Message, StringComparison.Ordinal);
+    }
+
+    private static IConfiguration Config(Dictionary<string, string?> values) => new ConfigurationBuilder().AddInMemoryCollection(values).Build();
 
     internal static HeaderDictionary Headers(string id, long timestamp, string signature) => new()
     {

@@ -86,6 +86,8 @@ public sealed class WebhookEndToEndTests
         }
 
         await HearAsync("clip.ready", () => "");
+        // The encoder came in over RTMP, and the broadcast says so.
+        Assert.Equal("rtmp", Heard().First(h => h.Type == "broadcast.started").Data.GetProperty("protocol").GetString());
         var lifecycle = Heard().Select(h => h.Type).Where(t => t.StartsWith("broadcast.", StringComparison.Ordinal) || t.EndsWith(".ready", StringComparison.Ordinal))
             .Distinct().ToArray();
         Assert.True(lifecycle.SequenceEqual(["broadcast.started", "broadcast.reconnecting", "broadcast.resumed", "broadcast.ended", "recording.ready", "clip.ready"]),

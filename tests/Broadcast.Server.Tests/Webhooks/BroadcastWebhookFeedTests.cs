@@ -43,6 +43,44 @@ public sealed class BroadcastWebhookFeedTests : IAsyncLifetime
         return values;
     }
 
+    [Theory]
+    [InlineData("srt")]
+    [InlineData("rtmps")]
+    [InlineData("room")]
+    public async Task A_broadcast_started_names_the_protocol_its_publisher_came_in_by(string protocol)
+    {
+        var rows = new SqlChannelRepository(_database);
+        var channels = new ChannelService(rows, new StreamKeyProtector(RandomNumberGenerator.GetBytes(32)), TimeProvider.System,
+            new LocalPublishRuleChanges(), NullLogger<ChannelService>.Instance);
+        var channel = (await channels.CreateAsync(new ChannelSpec("Stage"))).Channel;
+        var webhooks = new BroadcastWebhooks(rows, new WebhookOutbox(_database, TimeProvider.System, NullLogger<WebhookOutbox>.Instance),
+            TimeProvider.System, NullLogger<BroadcastWebhooks>.Instance);
+        var registry = new LiveStreamRegistry();
+        var feed = new BroadcastWebhookFeed(registry, webhooks);
+        await webhooks.StartAsync(CancellationToken.None);
+        await feed.StartAsync(CancellationToken.None);
+        try
+        {
+            Assert.True(registry.TryStartPublish(channel.Slug, TimeSpan.Zero, out var stream, out _, protocol));
+            Assert.Equal(protocol, stream.Protocol);
+            // A resume by another way in keeps the broadcast's first protocol: it is the same broadcast.
+            Assert.True(registry.Interrupt(stream, TimeSpan.FromSeconds(30)));
+            Assert.True(registry.TryStartPublish(channel.Slug, TimeSpan.Zero, out var resumed, out _, "rtmp"));
+            Assert.Equal(protocol, resumed.Protocol);
+            registry.EndPublish(stream);
+
+            Task<List<string>> StartedAsync() => ColumnAsync("SELECT payload FROM webhook_events WHERE type = 'broadcast.started'");
+            await WaitFor.ConditionAsync(async () => (await StartedAsync()).Count >= 1, TimeSpan.FromSeconds(30), "broadcast.started in the outbox");
+            using var payload = System.Text.Json.JsonDocument.Parse(Assert.Single(await StartedAsync()));
+            Assert.Equal(protocol, payload.RootElement.GetProperty("data").GetProperty("protocol").GetString());
+        }
+        finally
+        {
+            await feed.StopAsync(CancellationToken.None);
+            await webhooks.StopAsync(CancellationToken.None);
+        }
+    }
+
     [Fact]
     public async Task A_broadcast_with_a_drop_and_a_reconnect_is_told_started_reconnecting_resumed_ended()
     {
