@@ -61,23 +61,27 @@ public sealed class LiveStreamRegistry
     public event Action<LiveStream>? TakenOver;
 
     /// <summary>
-    /// Starts a publish. A stream of that name that waits for its publisher (<see cref="LiveStream.IsReconnecting"/>)
-    /// is resumed and returned (true, <see cref="Resumed"/> raised); one that still has its publisher is refused (false).
+    /// Starts the publish <paramref name="ticket"/> allows (the publish gate hands tickets out). A stream of that name that
+    /// waits for its publisher (<see cref="LiveStream.IsReconnecting"/>) is resumed and returned (true, <see cref="Resumed"/>
+    /// raised); one that still has its publisher is refused (false).
     /// </summary>
-    public bool TryStartPublish(string name, out LiveStream stream) => TryStartPublish(name, TimeSpan.Zero, out stream);
+    public bool TryStartPublish(PublishTicket ticket, out LiveStream stream) => TryStartPublish(ticket, TimeSpan.Zero, out stream, out _);
 
     /// <summary>
-    /// Starts a publish as <see cref="TryStartPublish(string, out LiveStream)"/> does, and with a positive
+    /// Starts a publish as <see cref="TryStartPublish(PublishTicket, out LiveStream)"/> does, and with a positive
     /// <paramref name="takeoverAfterSilence"/> also takes over a stream whose publisher is still connected but has
     /// written nothing for that long (<see cref="LiveStream.TryTakeOver"/>: its old publisher is told to close, the same
     /// broadcast continues, <see cref="TakenOver"/> and <see cref="Resumed"/> raised). For encoders, whose stream key is
-    /// their identity: the same key again is the same encoder coming back on a new network path.
+    /// their identity: the same key again is the same encoder coming back on a new network path. <paramref name="tookOver"/>
+    /// says whether the publish took the stream from a silent publisher (for the log).
     /// </summary>
-    public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream)
-        => TryStartPublish(name, takeoverAfterSilence, out stream, out _);
+    public bool TryStartPublish(PublishTicket ticket, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        return TryStart(ticket.Name, takeoverAfterSilence, out stream, out tookOver);
+    }
 
-    /// <summary>As above; <paramref name="tookOver"/> says whether the publish took the stream from a silent publisher (for the log).</summary>
-    public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver)
+    private bool TryStart(string name, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver)
     {
         tookOver = false;
         var candidate = new LiveStream(name, _timeProvider);
@@ -116,7 +120,7 @@ public sealed class LiveStreamRegistry
 
     /// <summary>
     /// The publisher of <paramref name="stream"/> dropped. With a positive <paramref name="grace"/> the broadcast waits
-    /// that long for the same stream name to publish again (<see cref="TryStartPublish"/> resumes it) and otherwise
+    /// that long for the same stream name to publish again (<see cref="TryStartPublish(PublishTicket, out LiveStream)"/> resumes it) and otherwise
     /// ends exactly as <see cref="EndPublish"/> does; with none it ends now. Returns true when the stream waits.
     /// </summary>
     public bool Interrupt(LiveStream stream, TimeSpan grace)
