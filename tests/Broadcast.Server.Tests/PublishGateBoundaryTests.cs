@@ -2,6 +2,9 @@ using System.Reflection;
 using System.Runtime.CompilerServices;
 using Broadcast.Media;
 using Broadcast.Media.Flv;
+using Broadcast.TestSupport;
+using Broadcast.WebRtc.Relay;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Broadcast.Server.Tests;
 
@@ -48,6 +51,19 @@ public sealed class PublishGateBoundaryTests
         Assert.Contains("Broadcast.Publish", friends);
         var others = friends.Where(f => f != "Broadcast.Publish" && !f.EndsWith(".Tests", StringComparison.Ordinal) && f != "Broadcast.TestSupport").ToList();
         Assert.True(others.Count == 0, "the media assembly lets other product assemblies make tickets: " + string.Join(", ", others));
+    }
+
+    [Fact]
+    public async Task An_origin_only_node_relays_real_time_channels_with_the_gates_tickets()
+    {
+        using var data = new TempDirectory("gate-relay");
+        await using var app = BroadcastApp.Build(["--Roles=origin", "--Http:Urls=http://127.0.0.1:0", "--Playback:PublicOnly=true",
+            $"--Storage:Path={data.Path}", "--Whep:RelayFrom:0=http://127.0.0.1:9/", "--Playback:NodeToken=" + new string('n', 32)]);
+
+        var admission = app.Services.GetRequiredService<IRelayAdmission>();
+        Assert.Equal("Broadcast.Publish", admission.GetType().Assembly.GetName().Name);
+        Assert.Equal("news", admission.Admit("news").Name);
+        await using var relay = app.Services.GetRequiredService<ChannelRelays>().Create("news");
     }
 
     /// <summary>Every product assembly the server is made of (the server's references, followed), tests left out.</summary>
