@@ -1,4 +1,5 @@
 using System.Net;
+using Broadcast.Media;
 
 namespace Broadcast.Ingest;
 
@@ -9,11 +10,16 @@ public sealed record PublishRequest(string App, string StreamKey, IPEndPoint? Re
 /// <summary>
 /// The answer to a publish request. When allowed, <see cref="StreamName"/> is the public name of the
 /// live stream (the channel slug) and <see cref="ChannelId"/> identifies the channel in logs —
-/// the stream key itself is never logged.
+/// the stream key itself is never logged. <see cref="Ticket"/> is the publish gate's leave to start it.
 /// </summary>
 public readonly record struct PublishDecision(bool Allowed, string? StreamName, string? ChannelId, string? Reason)
 {
-    public static PublishDecision Allow(string streamName, string channelId) => new(true, streamName, channelId, null);
+    /// <summary>Allowed by the publish gate, which gave <paramref name="ticket"/> for the stream it names.</summary>
+    public static PublishDecision Allow(PublishTicket ticket, string channelId)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        return new(true, ticket.Name, channelId, null) { Ticket = ticket };
+    }
 
     public static PublishDecision Deny(string reason) => new(false, null, null, reason);
 
@@ -25,9 +31,15 @@ public readonly record struct PublishDecision(bool Allowed, string? StreamName, 
 
     /// <summary>True when the stream key was refused (see <see cref="DenyKey"/>).</summary>
     public bool KeyRejected { get; init; }
+
+    /// <summary>The gate's leave to start the publish (<see cref="LiveStreamRegistry.TryStartPublish(PublishTicket, out LiveStream, string?)"/>); null when refused.</summary>
+    public PublishTicket? Ticket { get; private init; }
 }
 
-/// <summary>Decides whether a stream key may publish. Owned by ingest, implemented by the control plane.</summary>
+/// <summary>
+/// Decides whether a stream key may publish (RTMP, RTMPS, SRT). Owned by ingest, implemented by the publish gate over the
+/// control plane: an allowed decision carries the gate's <see cref="PublishDecision.Ticket"/>.
+/// </summary>
 public interface IPublishAuthorizer
 {
     ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken);

@@ -61,29 +61,31 @@ public sealed class LiveStreamRegistry
     public event Action<LiveStream>? TakenOver;
 
     /// <summary>
-    /// Starts a publish. A stream of that name that waits for its publisher (<see cref="LiveStream.IsReconnecting"/>)
-    /// is resumed and returned (true, <see cref="Resumed"/> raised); one that still has its publisher is refused (false).
+    /// Starts the publish <paramref name="ticket"/> allows (the publish gate hands tickets out). A stream of that name that
+    /// waits for its publisher (<see cref="LiveStream.IsReconnecting"/>) is resumed and returned (true, <see cref="Resumed"/>
+    /// raised); one that still has its publisher is refused (false).
     /// </summary>
     /// <param name="protocol">How the publish comes in (<see cref="LiveStream.Protocol"/>), kept by a stream this begins.</param>
-    public bool TryStartPublish(string name, out LiveStream stream, string? protocol = null)
-        => TryStartPublish(name, TimeSpan.Zero, out stream, out _, protocol);
+    public bool TryStartPublish(PublishTicket ticket, out LiveStream stream, string? protocol = null)
+        => TryStartPublish(ticket, TimeSpan.Zero, out stream, out _, protocol);
 
     /// <summary>
-    /// Starts a publish as <see cref="TryStartPublish(string, out LiveStream)"/> does, and with a positive
+    /// Starts a publish as <see cref="TryStartPublish(PublishTicket, out LiveStream, string?)"/> does, and with a positive
     /// <paramref name="takeoverAfterSilence"/> also takes over a stream whose publisher is still connected but has
     /// written nothing for that long (<see cref="LiveStream.TryTakeOver"/>: its old publisher is told to close, the same
     /// broadcast continues, <see cref="TakenOver"/> and <see cref="Resumed"/> raised). For encoders, whose stream key is
-    /// their identity: the same key again is the same encoder coming back on a new network path.
+    /// their identity: the same key again is the same encoder coming back on a new network path. <paramref name="tookOver"/>
+    /// says whether the publish took the stream from a silent publisher (for the log), and a stream this begins keeps
+    /// <paramref name="protocol"/> (<see cref="LiveStream.Protocol"/>) before <see cref="Published"/> is raised.
     /// </summary>
-    public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream)
-        => TryStartPublish(name, takeoverAfterSilence, out stream, out _);
+    public bool TryStartPublish(PublishTicket ticket, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver,
+        string? protocol = null)
+    {
+        ArgumentNullException.ThrowIfNull(ticket);
+        return TryStart(ticket.Name, takeoverAfterSilence, out stream, out tookOver, protocol);
+    }
 
-    /// <summary>
-    /// As above; <paramref name="tookOver"/> says whether the publish took the stream from a silent publisher (for the log),
-    /// and a stream this begins keeps <paramref name="protocol"/> (<see cref="LiveStream.Protocol"/>) before
-    /// <see cref="Published"/> is raised.
-    /// </summary>
-    public bool TryStartPublish(string name, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver, string? protocol = null)
+    private bool TryStart(string name, TimeSpan takeoverAfterSilence, out LiveStream stream, out bool tookOver, string? protocol)
     {
         tookOver = false;
         var candidate = new LiveStream(name, _timeProvider) { Protocol = protocol };
@@ -122,7 +124,7 @@ public sealed class LiveStreamRegistry
 
     /// <summary>
     /// The publisher of <paramref name="stream"/> dropped. With a positive <paramref name="grace"/> the broadcast waits
-    /// that long for the same stream name to publish again (<see cref="TryStartPublish"/> resumes it) and otherwise
+    /// that long for the same stream name to publish again (<see cref="TryStartPublish(PublishTicket, out LiveStream, string?)"/> resumes it) and otherwise
     /// ends exactly as <see cref="EndPublish"/> does; with none it ends now. Returns true when the stream waits.
     /// </summary>
     public bool Interrupt(LiveStream stream, TimeSpan grace)

@@ -1,30 +1,19 @@
 using Broadcast.Control.Channels;
 using Broadcast.Ingest;
 using Broadcast.Media;
-using Broadcast.Packager.Live;
-using Microsoft.Extensions.Options;
 
 namespace Broadcast.Publish;
 
 /// <summary>
-/// Ingest's publish authorizer over the control plane's <see cref="PublishPolicy"/>: a refusal's reason reaches the
-/// encoder. An accepted publish (this node now holds the channel's lease) goes through the <see cref="PublishGate"/>,
-/// which continues a broadcast of the channel that a dead node left unfinished within the reconnect grace.
+/// Ingest's publish authorizer (RTMP, RTMPS, SRT) through the <see cref="PublishGate"/>: its decision carries the gate's
+/// ticket, and a refusal's reason reaches the encoder. A stop on purpose is held as control's <see cref="PublishPolicy"/> says.
 /// </summary>
 internal sealed class ChannelPublishAuthorizer(PublishPolicy policy, PublishGate gate) : IPublishAuthorizer
 {
-    public async ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken)
-    {
-        var caller = new PublishCaller(request.RemoteEndPoint?.Address, request.Encoder);
-        var verdict = await policy.DecideAsync(request.App, request.StreamKey, request.Protocol, caller, cancellationToken).ConfigureAwait(false);
-        if (verdict is { Allowed: true, Slug: { } allowed }) await gate.ContinueAsync(allowed, cancellationToken).ConfigureAwait(false);
-        return verdict switch
-        {
-            { Allowed: true, Slug: { } slug, ChannelId: { } channelId } => PublishDecision.Allow(slug, channelId),
-            { KeyRejected: true } => PublishDecision.DenyKey(verdict.Reason ?? "stream key refused"),
-            _ => PublishDecision.Deny(verdict.Reason ?? "publishing is not allowed now"),
-        };
-    }
+    public async ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken) =>
+        request.Protocol == "srt"
+            ? await gate.AdmitSrtAsync(request, cancellationToken).ConfigureAwait(false)
+            : await gate.AdmitRtmpAsync(request, cancellationToken).ConfigureAwait(false);
 
     public async ValueTask<TimeSpan?> HoldAfterStopAsync(PublishDecision decision, CancellationToken cancellationToken)
         => decision.ChannelId is { } channelId ? await policy.HoldAfterStopAsync(channelId, cancellationToken).ConfigureAwait(false) : null;

@@ -76,10 +76,10 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
         {
             var layout = Layout(plan.Layout);
             var transition = LayoutWords.Transition(plan.Transition);
-            // A program starting here may be one whose node died within the reconnect grace: like an encoder's publish to
-            // this node, it continues that broadcast (the same playlists, the next segment numbers) rather than start anew.
-            if (_host.Find(plan.Slug) is null) await _gate.ContinueAsync(plan.Slug, cancellationToken).ConfigureAwait(false);
-            var engine = await _host.ApplyAsync(plan.Slug, ProgramOwner.Api, inputs, layout, mix, transition, cancellationToken)
+            // A program starting here passes the gate: it may be one whose node died within the reconnect grace, and like an
+            // encoder's publish to this node it continues that broadcast (the same playlists, the next segment numbers).
+            var ticket = _host.Find(plan.Slug) is null ? await _gate.AdmitProgramAsync(plan.Slug, cancellationToken).ConfigureAwait(false) : null;
+            var engine = await _host.ApplyAsync(plan.Slug, ProgramOwner.Api, inputs, layout, mix, transition, ticket, cancellationToken)
                 .ConfigureAwait(false);
             return State(plan.Slug, engine);
         }

@@ -21,7 +21,7 @@ internal sealed class PullProgramFeeds(PullOptions options, OutboundGuard outbou
         // A program takes a source with sound alone (a music bed); a channel's own pull needs a picture.
         var spec = new PullSpec(streamName, Tag: null, source.Url, source.Loop, Key: streamName, source.AllowUntrustedCertificate,
             AudioOnlyAllowed: true);
-        var session = new PullSession(spec, hub, options, outbound, _logger, time);
+        var session = new PullSession(spec, hub, options, outbound, _logger, ProgramFeedAdmission.Instance, time);
         session.Start();
         return new Feed(session);
     }

@@ -1,49 +1,115 @@
 using Broadcast.Control.Channels;
 using Broadcast.Ingest;
-using Broadcast.Packager.Live;
-using Microsoft.Extensions.Options;
+using Broadcast.Ingest.Pull;
+using Broadcast.Media;
+using Broadcast.WebRtc.Relay;
+using Broadcast.WebRtc.Room;
 
 namespace Broadcast.Publish;
 
 /// <summary>
-/// The one door every source of media goes through before it writes into a channel's hub on this node: the channel's
-/// lease (one node at a time writes a channel's playlists), then the continuation of a broadcast of the channel that a
-/// dead node left unfinished within the reconnect grace (the same broadcast goes on here: the same playlists, the next
-/// segment numbers after one discontinuity), then the start. An encoder's publish (RTMP, SRT), a pull and a program take
-/// their lease where the control plane decides them (<see cref="PublishPolicy"/>, the pull scheduler, the program
-/// service) and come here for the continuation (<see cref="ContinueAsync"/>); a room's show, which none of those starts,
-/// takes its lease through the gate (<see cref="AdmitAsync"/>: control's <see cref="PublishPolicy.DecideRoomShowAsync"/>)
-/// and then the continuation.
+/// The one door every source of media goes through before it writes into a hub on this node, and the only maker of the
+/// <see cref="PublishTicket"/> a hub's start needs (the media assembly lets no other product assembly make one). For a
+/// channel's broadcast the door is the channel's lease (one node at a time writes a channel's playlists), then the
+/// continuation of a broadcast of the channel that a dead node left unfinished within the reconnect grace (the same
+/// broadcast goes on here: the same playlists, the next segment numbers after one discontinuity), then the ticket. One admit
+/// call per kind of source; the hubs of an encoder's own ladder and of its alternate audio are its source hub's
+/// (<see cref="LiveStream.EncoderRungs"/>, <see cref="LiveStream.AlternateAudioTracks"/>) and are admitted with it.
 /// </summary>
-internal sealed class PublishGate(LivePackager packager, IOptions<IngestOptions> ingest, PublishPolicy policy)
+internal sealed class PublishGate(IPublishRules rules, IBroadcastContinuations continuations)
 {
-    private TimeSpan Grace => TimeSpan.FromSeconds(ingest.Value.ReconnectGraceSeconds);
+    /// <summary>
+    /// An encoder over RTMP or RTMPS (the same protocol inside TLS, told to the rules as the request names it): its stream
+    /// key, its channel's schedule, the platform's callback and the lease (<see cref="PublishPolicy.DecideAsync"/>), then the
+    /// continuation. A refused key is told apart, so that ingest counts it against the address.
+    /// </summary>
+    public Task<PublishDecision> AdmitRtmpAsync(PublishRequest request, CancellationToken cancellationToken) =>
+        AdmitEncoderAsync(request, cancellationToken);
 
-    /// <summary>The lease of <paramref name="slug"/>'s channel is this node's: a broadcast a dead node left is continued here.</summary>
-    public Task ContinueAsync(string slug, CancellationToken cancellationToken) =>
-        packager.PrepareContinuationAsync(slug, Grace, cancellationToken);
+    /// <summary>An encoder over SRT: as <see cref="AdmitRtmpAsync"/>, with SRT's words in a refusal of a wrong application.</summary>
+    public Task<PublishDecision> AdmitSrtAsync(PublishRequest request, CancellationToken cancellationToken) =>
+        AdmitEncoderAsync(request, cancellationToken);
 
     /// <summary>
-    /// Takes <paramref name="slug"/>'s lease for this node (<see cref="PublishPolicy.DecideRoomShowAsync"/>) and prepares the
-    /// continuation; null when the source may start, else why not (another node holds the lease: the channel is live there).
+    /// A channel's pull: control's pull scheduler took the channel's lease for this node before it assigned the pull here, so
+    /// the gate continues a broadcast a dead node left and hands the attempt its ticket.
     /// </summary>
-    public async Task<string?> AdmitAsync(string slug, CancellationToken cancellationToken)
+    public async Task<PublishTicket> AdmitPullAsync(string slug, CancellationToken cancellationToken)
     {
-        var verdict = await policy.DecideRoomShowAsync(slug, cancellationToken).ConfigureAwait(false);
-        if (!verdict.Allowed) return verdict.Reason;
-        await ContinueAsync(slug, cancellationToken).ConfigureAwait(false);
-        return null;
+        await continuations.PrepareAsync(slug, cancellationToken).ConfigureAwait(false);
+        return Ticket(slug);
     }
+
+    /// <summary>
+    /// An API program that starts on this node: control's program service took the channel's lease, so the gate continues a
+    /// broadcast a dead node left (like an encoder's publish to this node) and hands the program its ticket.
+    /// </summary>
+    public async Task<PublishTicket> AdmitProgramAsync(string slug, CancellationToken cancellationToken)
+    {
+        await continuations.PrepareAsync(slug, cancellationToken).ConfigureAwait(false);
+        return Ticket(slug);
+    }
+
+    /// <summary>
+    /// A room's show that starts on this node, which no control decision started: the gate takes the channel's lease
+    /// (<see cref="PublishPolicy.DecideRoomShowAsync"/>: a room live on another node is refused while that node lives),
+    /// then the continuation; refused with the reason when the lease is another node's.
+    /// </summary>
+    public async Task<Admission> AdmitRoomAsync(string slug, CancellationToken cancellationToken)
+    {
+        var verdict = await rules.DecideRoomShowAsync(slug, cancellationToken).ConfigureAwait(false);
+        if (!verdict.Allowed) return Admission.Refused(verdict.Reason);
+        await continuations.PrepareAsync(slug, cancellationToken).ConfigureAwait(false);
+        return Admission.Admitted(Ticket(slug));
+    }
+
+    /// <summary>
+    /// A WHIP publisher into its channel's room: its stream key and the channel's schedule
+    /// (<see cref="PublishPolicy.DecideRoomPublishAsync"/>). No ticket: a room has several publishers and starts no hub of
+    /// theirs; its one broadcast is the show's (<see cref="AdmitRoomAsync"/>).
+    /// </summary>
+    public async Task<RoomPublishDecision> AdmitWhipAsync(string streamKey, PublishCaller caller, CancellationToken cancellationToken)
+    {
+        var verdict = await rules.DecideWhipAsync(streamKey, caller, cancellationToken).ConfigureAwait(false);
+        return verdict is { Allowed: true, Slug: { } slug }
+            ? RoomPublishDecision.Allow(slug)
+            : RoomPublishDecision.Deny(verdict.Reason ?? "publishing is not allowed now", verdict.KeyRejected);
+    }
+
+    /// <summary>
+    /// A copy of a channel an ingest node's gate admitted, relayed into an origin-only node's own hubs for its real-time
+    /// viewers (<see cref="ChannelRelays.Registry"/>): no broadcast of its own, so no lease and no continuation.
+    /// </summary>
+    public static PublishTicket AdmitRelay(string channel) => Ticket(channel);
+
+    /// <summary>
+    /// A program's URL or library input pulled into its program host's own feed hub: no channel's broadcast, so no lease
+    /// and no continuation.
+    /// </summary>
+    public static PublishTicket AdmitProgramFeed(string streamName) => Ticket(streamName);
+
+    private async Task<PublishDecision> AdmitEncoderAsync(PublishRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var caller = new PublishCaller(request.RemoteEndPoint?.Address, request.Encoder);
+        var verdict = await rules.DecideEncoderAsync(request.App, request.StreamKey, request.Protocol, caller, cancellationToken)
+            .ConfigureAwait(false);
+        if (verdict is { Allowed: true, Slug: { } allowed }) await continuations.PrepareAsync(allowed, cancellationToken).ConfigureAwait(false);
+        return verdict switch
+        {
+            { Allowed: true, Slug: { } slug, ChannelId: { } channelId } => PublishDecision.Allow(Ticket(slug), channelId),
+            { KeyRejected: true } => PublishDecision.DenyKey(verdict.Reason ?? "stream key refused"),
+            _ => PublishDecision.Deny(verdict.Reason ?? "publishing is not allowed now"),
+        };
+    }
+
+    private static PublishTicket Ticket(string name) => new(name);
 }
 
-/// <summary>The gate on an ingest node, with the encoders' way to it and control's view of the node's live streams.</summary>
-public static class PublishGateSetup
+/// <summary>What the gate answers a source that may be refused: its ticket, or why not.</summary>
+internal sealed record Admission(PublishTicket? Ticket, string? Refusal)
 {
-    /// <summary>
-    /// <see cref="PublishGate"/>, ingest's <see cref="IPublishAuthorizer"/> over control's <see cref="PublishPolicy"/> through
-    /// it, and this node's live streams as control's <see cref="IChannelStreamPresence"/>.
-    /// </summary>
-    public static IServiceCollection AddPublishGate(this IServiceCollection services) =>
-        services.AddSingleton<IChannelStreamPresence, RegistryStreamPresence>().AddSingleton<IPublishAuthorizer, ChannelPublishAuthorizer>()
-            .AddSingleton<PublishGate>();
+    public static Admission Admitted(PublishTicket ticket) => new(ticket, null);
+
+    public static Admission Refused(string? reason) => new(null, reason ?? "publishing is not allowed now");
 }

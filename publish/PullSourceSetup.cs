@@ -43,14 +43,16 @@ internal sealed partial class PipelinePullSourceRunner : IPullSourceRunner
     private readonly EventService _events;
     private readonly ILogger<PipelinePullSourceRunner> _logger;
 
-    public PipelinePullSourceRunner(PullSupervisor supervisor, EventService events, ILogger<PipelinePullSourceRunner> logger, PublishGate gate)
+    /// <param name="supervisor">
+    /// Its sessions pass the <see cref="PublishGate"/> before each attempt (<see cref="GatePullAdmission"/>): a pull this node took
+    /// over from a dead one continues its broadcast within the reconnect grace, like a publish.
+    /// </param>
+    public PipelinePullSourceRunner(PullSupervisor supervisor, EventService events, ILogger<PipelinePullSourceRunner> logger)
     {
         _supervisor = supervisor;
         _events = events;
         _logger = logger;
         supervisor.WentLive += spec => _ = MarkLiveAsync(spec);
-        // A pull this node took over from a dead one continues its broadcast within the reconnect grace, like a publish.
-        supervisor.BeforePublish = gate.ContinueAsync;
     }
 
     public void Apply(IReadOnlyList<PullAssignment> assignments) =>

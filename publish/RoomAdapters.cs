@@ -2,6 +2,7 @@ using Broadcast.Compositor.Engine;
 using Broadcast.Compositor.Inputs;
 using Broadcast.Compositor.Layouts;
 using Broadcast.Control.Channels;
+using Broadcast.Media;
 using Broadcast.WebRtc.Room;
 using Microsoft.Extensions.Options;
 
@@ -17,14 +18,17 @@ internal sealed class RoomProgramShow(RoomPrograms programs, ProgramHost host, P
     public async Task<IReadOnlyDictionary<string, RoomRtpTarget>> ShowAsync(string channel, IReadOnlyList<RoomFeed> participants,
         CancellationToken cancellationToken)
     {
-        if (participants.Count > 0 && host.Find(channel) is null
-            && await gate.AdmitAsync(channel, cancellationToken).ConfigureAwait(false) is { } refused)
-            throw new RoomShowRefusedException(refused);
+        PublishTicket? ticket = null;
+        if (participants.Count > 0 && host.Find(channel) is null)
+        {
+            var admission = await gate.AdmitRoomAsync(channel, cancellationToken).ConfigureAwait(false);
+            ticket = admission.Ticket ?? throw new RoomShowRefusedException(admission.Refusal!);
+        }
         var members = participants.Select(p => new RoomMember(p.ParticipantId, p.VideoCodec, p.HasAudio, p.IsScreen, p.RequestKeyframe, p.Display))
             .ToList();
         try
         {
-            var ports = await programs.UpdateAsync(channel, members, cancellationToken).ConfigureAwait(false);
+            var ports = await programs.UpdateAsync(channel, members, ticket, cancellationToken).ConfigureAwait(false);
             return ports.ToDictionary(p => p.Key,
                 p => new RoomRtpTarget(p.Value.VideoPort, p.Value.AudioPort, RtpInputDecoder.VideoPayloadType, RtpInputDecoder.AudioPayloadType),
                 StringComparer.Ordinal);
@@ -66,21 +70,15 @@ internal sealed class RoomProgramShow(RoomPrograms programs, ProgramHost host, P
     }
 }
 
-/// <summary>Who may publish into a room over WHIP: control's <see cref="PublishPolicy"/> (the stream key and the schedule).</summary>
-internal sealed class ChannelRoomPublishAuthorizer(PublishPolicy policy, ChannelService channels) : IRoomPublishAuthorizer
+/// <summary>Who may publish into a room over WHIP: the <see cref="PublishGate"/> (control's stream key and schedule).</summary>
+internal sealed class ChannelRoomPublishAuthorizer(PublishGate gate, ChannelService channels) : IRoomPublishAuthorizer
 {
     public async ValueTask<bool> IsChannelAsync(string channel, CancellationToken cancellationToken) =>
         await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false) is not null;
 
     public async ValueTask<RoomPublishDecision> AuthorizeAsync(string streamKey, System.Net.IPAddress? address, string? userAgent,
         CancellationToken cancellationToken)
-    {
-        var verdict = await policy.DecideRoomPublishAsync(streamKey, new PublishCaller(address, userAgent), cancellationToken)
-            .ConfigureAwait(false);
-        return verdict is { Allowed: true, Slug: { } slug }
-            ? RoomPublishDecision.Allow(slug)
-            : RoomPublishDecision.Deny(verdict.Reason ?? "publishing is not allowed now", verdict.KeyRejected);
-    }
+        => await gate.AdmitWhipAsync(streamKey, new PublishCaller(address, userAgent), cancellationToken).ConfigureAwait(false);
 }
 
 public static class RoomSetup

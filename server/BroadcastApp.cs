@@ -129,7 +129,8 @@ public static class BroadcastApp
         if (roles.Origin && roles.Control && services.Any(d => d.ServiceType == typeof(Broadcast.Origin.Steering.SteeringPathways)))
             services.AddSingleton<Broadcast.Control.Delivery.IDeliveryPathways, SteeringDeliveryPathways>();
         // An origin-only node plays real-time viewers too when it is told which ingest nodes to relay channels from.
-        if (roles.Origin && !roles.Ingest) Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddRelayedWebRtc(services, configuration);
+        if (roles.Origin && !roles.Ingest)
+            Broadcast.WebRtc.WebRtcServiceCollectionExtensions.AddRelayedWebRtc(services.AddRelayAdmission(), configuration);
         ObjectNotificationSetup.Add(services, configuration, roles);
         if (roles.Ingest || roles.Control) services.AddHostedService<StartupBanner>();
         services.AddProblemDetails();

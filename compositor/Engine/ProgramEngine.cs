@@ -69,10 +69,15 @@ public sealed partial class ProgramEngine : IAsyncDisposable
     /// <summary>The program's stream in its hub, once started.</summary>
     public LiveStream? Output => _output;
 
-    /// <summary>Publishes the program channel and starts its decoders, its encoder and its loop.</summary>
-    public void Start()
+    /// <summary>
+    /// Publishes the program channel with the publish gate's <paramref name="ticket"/> for it and starts its decoders, its
+    /// encoder and its loop.
+    /// </summary>
+    public void Start(PublishTicket ticket)
     {
-        if (!_registry.TryStartPublish(_channel, out var output, Protocol)) throw new InvalidOperationException($"channel '{_channel}' is already live");
+        ArgumentNullException.ThrowIfNull(ticket);
+        if (ticket.Name != _channel) throw new ArgumentException($"the ticket is for '{ticket.Name}', not '{_channel}'", nameof(ticket));
+        if (!_registry.TryStartPublish(ticket, out var output, Protocol)) throw new InvalidOperationException($"channel '{_channel}' is already live");
         _output = output;
         _encoder = new ProgramEncoder(output,
             new ProgramEncoderOptions(_settings.FfmpegPath, _settings.Canvas, _settings.Clock) { VideoKilobits = _settings.VideoKilobits }, _logger,

@@ -65,7 +65,8 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
 
     /// <summary>
     /// Starts the channel's program for <paramref name="owner"/>, or changes the one it runs, and returns the engine that
-    /// runs it.
+    /// runs it. A program that starts publishes with <paramref name="ticket"/>, the publish gate's leave for the channel,
+    /// which the caller asks for when the host runs no program of the channel (<see cref="Find(string)"/>).
     /// </summary>
     /// <exception cref="ProgramOwnedException">The channel runs a program of the other owner here (nothing changed).</exception>
     /// <exception cref="LayoutException">The layout cannot be drawn with these inputs (nothing changed).</exception>
@@ -73,7 +74,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
     /// <exception cref="ProgramChannelOnAirException">The channel is on air from another input.</exception>
     /// <exception cref="ProgramFeedException">A feed input cannot be opened on this node (nothing changed).</exception>
     public async Task<ProgramEngine> ApplyAsync(string channel, ProgramOwner owner, IReadOnlyList<ProgramInputSource> inputs, ProgramLayout layout,
-        IReadOnlyDictionary<string, MixSettings> mix, LayoutTransition transition, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, MixSettings> mix, LayoutTransition transition, PublishTicket? ticket, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -153,7 +154,7 @@ public sealed partial class ProgramHost(LiveStreamRegistry registry, ProgramSett
                 if (mix.Count > 0) engine.Apply(layout, mix, LayoutTransition.Cut);
                 try
                 {
-                    engine.Start();
+                    engine.Start(ticket ?? throw new ArgumentNullException(nameof(ticket), "a program that starts needs the publish gate's ticket"));
                 }
                 catch (InvalidOperationException e)
                 {

@@ -1,5 +1,6 @@
 using Broadcast.Compositor.Inputs;
 using Broadcast.Compositor.Layouts;
+using Broadcast.Media;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Compositor.Engine;
@@ -36,12 +37,14 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
 
     /// <summary>
     /// The room of <paramref name="channel"/> now has <paramref name="members"/> (join order): starts its program on the first,
-    /// places new members, frees the places of those gone, applies the room's layout. Returns each member's ports.
+    /// places new members, frees the places of those gone, applies the room's layout. Returns each member's ports. The program
+    /// that starts publishes with <paramref name="ticket"/>, the publish gate's leave for the channel, which the caller asks
+    /// for when members come and the host runs no program of the channel.
     /// </summary>
     /// <exception cref="RoomProgramConflictException">The channel runs a program applied through the API.</exception>
     /// <exception cref="ProgramChannelOnAirException">The channel is on air from an encoder.</exception>
     /// <exception cref="ArgumentException">More members than places.</exception>
-    public async Task<IReadOnlyDictionary<string, RtpPorts>> UpdateAsync(string channel, IReadOnlyList<RoomMember> members,
+    public async Task<IReadOnlyDictionary<string, RtpPorts>> UpdateAsync(string channel, IReadOnlyList<RoomMember> members, PublishTicket? ticket,
         CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
@@ -79,7 +82,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
                 try
                 {
                     state.Engine = await host.ApplyAsync(channel, ProgramOwner.Room, inputs, layout, new Dictionary<string, Audio.MixSettings>(),
-                        LayoutTransition.Cut, cancellationToken).ConfigureAwait(false);
+                        LayoutTransition.Cut, ticket, cancellationToken).ConfigureAwait(false);
                 }
                 catch (ProgramOwnedException e)
                 {

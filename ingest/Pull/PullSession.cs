@@ -37,20 +37,19 @@ public sealed partial class PullSession : IAsyncDisposable
     private PullStatus _status;
     private Task? _run;
     private SupervisedProcess? _process;
-    private readonly Func<string, CancellationToken, Task>? _beforePublish;
+    private readonly IPullAdmission _admission;
     private int _disposed;
     private int _connects;
 
     /// <param name="outbound">Checks a network source's URL and addresses before every attempt (the API checked it when it was set).</param>
-    /// <param name="beforePublish">
-    /// Called with the stream name before each attempt's ffmpeg starts (so before it can publish): where this node took the
-    /// channel over from a dead one, the pipeline prepares to continue that broadcast, as for an encoder's publish.
+    /// <param name="admission">
+    /// The publish gate, asked with the stream name before each attempt's ffmpeg starts (so before it can publish): where this
+    /// node took the channel over from a dead one, it prepares to continue that broadcast, as for an encoder's publish.
     /// </param>
     public PullSession(PullSpec spec, LiveStreamRegistry registry, PullOptions options, OutboundGuard outbound, ILogger logger,
-        TimeProvider? time = null,
-        Func<string, CancellationToken, Task>? beforePublish = null)
+        IPullAdmission admission, TimeProvider? time = null)
     {
-        _beforePublish = beforePublish;
+        _admission = admission ?? throw new ArgumentNullException(nameof(admission));
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(outbound);
         Spec = spec;
@@ -168,8 +167,8 @@ public sealed partial class PullSession : IAsyncDisposable
         lock (_gate) _status = _status with { Detail = probe.Describe() };
 
         // 2. ffmpeg: the source as FLV on stdout, into the hub.
-        if (_beforePublish is not null) await _beforePublish(Spec.StreamName, cancellationToken).ConfigureAwait(false);
-        return await RunFfmpegAsync(input, target!, probe, cancellationToken).ConfigureAwait(false);
+        var ticket = await _admission.AdmitAsync(Spec.StreamName, cancellationToken).ConfigureAwait(false);
+        return await RunFfmpegAsync(input, target!, probe, ticket, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -216,7 +215,8 @@ public sealed partial class PullSession : IAsyncDisposable
         }
     }
 
-    private async Task<Outcome> RunFfmpegAsync(PullInput input, PullTarget target, PullProbeResult probe, CancellationToken cancellationToken)
+    private async Task<Outcome> RunFfmpegAsync(PullInput input, PullTarget target, PullProbeResult probe, PublishTicket ticket,
+        CancellationToken cancellationToken)
     {
         // stdin stays open: 'q' on it is ffmpeg's graceful stop.
         var launch = new ProcessLaunch(_options.FfmpegPath, PullCommand.Build(input, Spec.Loop, probe, _options, target))
@@ -229,7 +229,7 @@ public sealed partial class PullSession : IAsyncDisposable
         _process = process;
         LogStarting(Spec.StreamName, input.Display, process.Id, probe.Describe());
         using var runCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var publish = new Publish(this, runCts);
+        var publish = new Publish(this, ticket, runCts);
         long liveSince = 0;
         long lastData = Environment.TickCount64;
         bool hung = false;
@@ -310,10 +310,10 @@ public sealed partial class PullSession : IAsyncDisposable
         private readonly CancellationTokenSource _run;
         private bool _ending;
 
-        public Publish(PullSession session, CancellationTokenSource run)
+        public Publish(PullSession session, PublishTicket ticket, CancellationTokenSource run)
         {
             _run = run;
-            _flv = new FlvPublish(session._registry, session.Spec.StreamName)
+            _flv = new FlvPublish(session._registry, ticket)
             {
                 Protocol = "pull",
                 Started = stream =>

@@ -12,7 +12,7 @@ namespace Broadcast.Ingest.Pull;
 /// that played once) stays, with its state, until its assignment changes or goes: it is not started again by itself.
 /// </summary>
 public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOptions options, OutboundGuard outbound, ILoggerFactory loggers,
-    TimeProvider? time = null)
+    IPullAdmission admission, TimeProvider? time = null)
     : IHostedService
 {
     private readonly Dictionary<string, PullSession> _sessions = new(StringComparer.Ordinal);
@@ -21,9 +21,6 @@ public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOpti
     private bool _shutDown;
 
     public PullOptions Options { get; } = options;
-
-    /// <summary>Handed to every session started from now on (see <see cref="PullSession"/>'s <c>beforePublish</c>).</summary>
-    public Func<string, CancellationToken, Task>? BeforePublish { get; set; }
 
     /// <summary>Raised when a session's attempt started publishing: the control plane marks the channel's event live.</summary>
     public event Action<PullSpec>? WentLive;
@@ -60,7 +57,7 @@ public sealed partial class PullSupervisor(LiveStreamRegistry registry, PullOpti
             foreach (var (name, spec) in wanted)
             {
                 if (_sessions.ContainsKey(name)) continue;
-                var session = new PullSession(spec, registry, Options, outbound, loggers.CreateLogger<PullSession>(), time, BeforePublish);
+                var session = new PullSession(spec, registry, Options, outbound, loggers.CreateLogger<PullSession>(), admission, time);
                 session.WentLive += s => WentLive?.Invoke(s.Spec);
                 session.StateChanged += (s, status) => StateChanged?.Invoke(s.Spec, status);
                 _sessions[name] = session;

@@ -80,9 +80,10 @@ internal sealed class RtmpPublishPolicy
         var decision = await _authorizer.AuthorizeAsync(new PublishRequest(app, name, _remoteEndPoint, Encoder: Encoder), token).ConfigureAwait(false);
         if (!decision.Allowed && decision.KeyRejected && _admission.RecordFailedPublish(_address, out int failures))
             RtmpLog.AddressBlocked(_logger, _address.ToString(), failures, _options.FailedPublishWindowSeconds, _options.FailedPublishBlockSeconds);
-        if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName)) return decision.Reason ?? "publish not allowed";
+        if (!decision.Allowed || decision.Ticket is not { } ticket || string.IsNullOrEmpty(decision.StreamName))
+            return decision.Reason ?? "publish not allowed";
         Decision = decision;
-        if (!_registry.TryStartPublish(decision.StreamName, TakeoverSilence, out var stream, out bool tookOver, Protocol))
+        if (!_registry.TryStartPublish(ticket, TakeoverSilence, out var stream, out bool tookOver, Protocol))
         {
             if (_registry.Find(decision.StreamName) is { IsCompleted: false, IsReconnecting: false } live)
             {

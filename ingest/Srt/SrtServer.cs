@@ -189,7 +189,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
         }
         if (!decision.Allowed && decision.KeyRejected && _admission.RecordFailedPublish(address, out int failed))
             SrtLog.AddressBlocked(_logger, address.ToString(), failed, _limits.FailedPublishWindowSeconds, _limits.FailedPublishBlockSeconds);
-        if (!decision.Allowed || string.IsNullOrEmpty(decision.StreamName))
+        if (!decision.Allowed || decision.Ticket is null || string.IsNullOrEmpty(decision.StreamName))
             return Refuse(decision.KeyRejected ? LibSrt.SRT_REJX_UNAUTHORIZED : LibSrt.SRT_REJX_FORBIDDEN, decision.Reason ?? "publish not allowed");
         // A connected publisher that still sends keeps its key; one silent for Ingest:TakeoverSilenceMilliseconds is taken
         // over at accept (the same encoder back on a new path).
@@ -284,7 +284,7 @@ public sealed unsafe class SrtServer : IHostedService, IAsyncDisposable
             return;
         }
         var decision = screened.Decision;
-        if (!_registry.TryStartPublish(decision.StreamName!, _takeoverSilence, out var stream, out bool tookOver, "srt"))
+        if (!_registry.TryStartPublish(decision.Ticket!, _takeoverSilence, out var stream, out bool tookOver, "srt"))
         {
             SrtLog.RefusedAfterHandshake(_logger, remoteText, $"{decision.StreamName} is already publishing");
             _admission.Release(address);

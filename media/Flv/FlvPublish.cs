@@ -19,9 +19,10 @@ public enum FlvPublishRefusal
 /// at the first whole tag, so a source that never sends one never appears live; every tag's frames go through one
 /// <see cref="FlvDemuxer"/>; <see cref="End"/> ends the publish. A frame the demuxer cannot read is skipped and kept as
 /// <see cref="LastFrameError"/>: the stream goes on and the next keyframe heals the picture. Pull sources and the relays of
-/// real-time channels between nodes publish this way. Not thread-safe: one reader drives it.
+/// real-time channels between nodes publish this way, each with the <see cref="PublishTicket"/> the publish gate gave it.
+/// Not thread-safe: one reader drives it.
 /// </summary>
-public sealed class FlvPublish(LiveStreamRegistry registry, string streamName)
+public sealed class FlvPublish(LiveStreamRegistry registry, PublishTicket ticket)
 {
     private readonly FlvStreamReader _reader = new();
     private FlvDemuxer? _frames;
@@ -52,7 +53,7 @@ public sealed class FlvPublish(LiveStreamRegistry registry, string streamName)
         {
             if (_frames is null)
             {
-                if (!registry.TryStartPublish(streamName, out var stream, Protocol))
+                if (!registry.TryStartPublish(ticket, out var stream, Protocol))
                 {
                     refused = FlvPublishRefusal.HubInUse;
                     return false;

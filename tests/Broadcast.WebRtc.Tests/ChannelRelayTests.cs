@@ -136,7 +136,14 @@ public sealed class ChannelRelayTests
     }
 
     private static ChannelRelays Relays(IReadOnlyList<Uri> sources, string? token) =>
-        new(Options.Create(new WhepOptions { RelayFrom = [.. sources.Select(u => u.ToString())] }), new RelayCredential(token), NullLogger<ChannelRelay>.Instance);
+        new(Options.Create(new WhepOptions { RelayFrom = [.. sources.Select(u => u.ToString())] }), new RelayCredential(token), new TicketsForRelays(),
+            NullLogger<ChannelRelay>.Instance);
+
+    /// <summary>A gate that admits every relayed channel (the gate's decisions are <c>Broadcast.Publish.Tests</c>').</summary>
+    private sealed class TicketsForRelays : IRelayAdmission
+    {
+        public PublishTicket Admit(string channel) => PublishTickets.For(channel);
+    }
 
     private sealed record SeenFrame(MediaKind Kind, long Dts, long Pts, bool Keyframe, byte[] Payload);
 

@@ -43,6 +43,7 @@ public sealed partial class ChannelRelay : IAsyncDisposable
     private readonly RelayCredential _credential;
     private readonly HttpClient _http;
     private readonly LiveStreamRegistry _registry;
+    private readonly IRelayAdmission _admission;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stop = new();
@@ -51,8 +52,9 @@ public sealed partial class ChannelRelay : IAsyncDisposable
     private string? _lastProblem;
 
     public ChannelRelay(string channel, IReadOnlyList<Uri> sources, RelayCredential credential, HttpClient http, LiveStreamRegistry registry,
-        ILogger logger, TimeProvider? time = null)
+        IRelayAdmission admission, ILogger logger, TimeProvider? time = null)
     {
+        _admission = admission ?? throw new ArgumentNullException(nameof(admission));
         Channel = channel;
         _sources = sources;
         _credential = credential;
@@ -161,7 +163,7 @@ public sealed partial class ChannelRelay : IAsyncDisposable
     private async Task<RelayRound> PlayAsync(Uri source, HttpResponseMessage response, CancellationTokenSource attempt,
         CancellationToken cancellationToken)
     {
-        var publish = new FlvPublish(_registry, Channel)
+        var publish = new FlvPublish(_registry, _admission.Admit(Channel))
         {
             Protocol = "relay",
             Started = _ =>

@@ -27,8 +27,12 @@ public sealed class ChannelRelays : IDisposable
     })
     { Timeout = Timeout.InfiniteTimeSpan };
 
-    public ChannelRelays(IOptions<WhepOptions> options, RelayCredential credential, ILogger<ChannelRelay> logger, TimeProvider? time = null)
+    private readonly IRelayAdmission _admission;
+
+    public ChannelRelays(IOptions<WhepOptions> options, RelayCredential credential, IRelayAdmission admission, ILogger<ChannelRelay> logger,
+        TimeProvider? time = null)
     {
+        _admission = admission ?? throw new ArgumentNullException(nameof(admission));
         Sources = ParseSources(options.Value.RelayFrom);
         if (Sources.Count == 0) throw new InvalidOperationException("Whep:RelayFrom names no ingest node: an origin-only node relays real-time " +
             "channels from at least one (e.g. Whep:RelayFrom:0=http://ingest:8080).");
@@ -109,7 +113,7 @@ public sealed class ChannelRelays : IDisposable
     }
 
     /// <summary>A relay for <paramref name="channel"/>, not started.</summary>
-    public ChannelRelay Create(string channel) => new(channel, Sources, Credential, _http, Registry, _logger, _time);
+    public ChannelRelay Create(string channel) => new(channel, Sources, Credential, _http, Registry, _admission, _logger, _time);
 
     /// <summary>Absolute http(s) base URLs; anything else stops the node at start with the offending entry named.</summary>
     public static IReadOnlyList<Uri> ParseSources(IEnumerable<string> configured)

@@ -43,7 +43,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         var red = ChannelFeed.Start(registry, "red-cam", "red", 440);
         await using var blue = ChannelFeed.Start(registry, "blue-cam", "blue", 1000);
         await using var engine = NewEngine(registry, [new ChannelInput("red", "red-cam"), new ChannelInput("blue", "blue-cam")], SideBySide);
-        engine.Start();
+        engine.Start("program");
         var program = engine.Output!;
         await WaitFor.ConditionAsync(() => engine.Status().InputsPresent.Values.All(p => p) && program.LastVideoTime is not null, Bound, "both inputs decoded and the program encoding");
 
@@ -164,7 +164,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         await using var red = ChannelFeed.Start(registry, "red-cam", "red", 440);
         var noImages = new Dictionary<string, Yuva420Image>();
         await using var engine = NewEngine(registry, [new ChannelInput("blue", "blue-cam")], new ProgramLayout(LayoutKind.Single, [new LayoutInput("blue")]));
-        engine.Start();
+        engine.Start("program");
         var program = engine.Output!;
         using var reader = program.OpenReader("test-times", capacity: 8192);
         var times = new List<long>();
@@ -218,7 +218,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         var registry = new LiveStreamRegistry();
         await using var feed = ChannelFeed.Start(registry, "cam", "red", 440);
         await using var engine = NewEngine(registry, [new ChannelInput("cam", "cam")], new ProgramLayout(LayoutKind.Single, [new LayoutInput("cam")]));
-        engine.Start();
+        engine.Start("program");
         var program = engine.Output!;
         await WaitFor.ConditionAsync(() => program.LastVideoTime is not null, Bound, "the program encoding");
         using var reader = program.OpenReader("test-times", capacity: 4096);
@@ -251,7 +251,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
             new ProgramSettings("ffmpeg", new PixelSize(CanvasWidth, CanvasHeight), new ProgramClock(30)) { VideoKilobits = 800 },
             [], new Dictionary<string, Yuva420Image> { ["slate"] = slate }, new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate", FitMode.Fill)]),
             NullLogger.Instance);
-        engine.Start();
+        engine.Start("program");
         var program = engine.Output!;
         await WaitFor.ConditionAsync(() => program.LastVideoTime is not null, Bound, "the program encoding");
 
@@ -277,7 +277,7 @@ public sealed class ProgramEngineTests(ITestOutputHelper output)
         var registry = new LiveStreamRegistry();
         await using var feed = ChannelFeed.StartFlashAndBeep(registry, "cam");
         await using var engine = NewEngine(registry, [new ChannelInput("cam", "cam")], new ProgramLayout(LayoutKind.Single, [new LayoutInput("cam")]));
-        engine.Start();
+        engine.Start("program");
         var program = engine.Output!;
         await WaitFor.ConditionAsync(() => engine.Status().InputsPresent["cam"] && program.LastVideoTime is not null, Bound, "the input decoded and the program encoding");
         // Past the ring's first watch (about 2 s of reads), and then far enough that the capture's cached GOP starts after it.

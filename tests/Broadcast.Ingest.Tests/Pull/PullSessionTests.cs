@@ -38,7 +38,7 @@ public sealed class PullSessionTests : IDisposable
 
     private PullSession Start(string url, bool loop = false, string name = "pulled", bool audioOnlyAllowed = false)
     {
-        var session = new PullSession(new PullSpec(name, "channel-1", url, loop, "k1", AudioOnlyAllowed: audioOnlyAllowed), _registry, Options, LoopbackAllowed, NullLogger.Instance);
+        var session = new PullSession(new PullSpec(name, "channel-1", url, loop, "k1", AudioOnlyAllowed: audioOnlyAllowed), _registry, Options, LoopbackAllowed, NullLogger.Instance, TicketsForTests.Instance);
         session.Start();
         return session;
     }
@@ -177,7 +177,7 @@ public sealed class PullSessionTests : IDisposable
     public async Task The_supervisor_starts_replaces_and_stops_sessions_by_assignment()
     {
         var file = await LibraryClipAsync("sup.mp4");
-        var supervisor = new PullSupervisor(_registry, Options, LoopbackAllowed, NullLoggerFactory.Instance);
+        var supervisor = new PullSupervisor(_registry, Options, LoopbackAllowed, NullLoggerFactory.Instance, TicketsForTests.Instance);
         supervisor.Apply([new PullSpec("a", "ch-a", "file:" + file, true, "v1")]);
         var first = supervisor.Find("a")!;
         await WaitAsync(() => first.Status.State == PullState.Live, "the first session live", first);
@@ -200,7 +200,7 @@ public sealed class PullSessionTests : IDisposable
 
     private PullSession StartWith(OutboundGuard guard, string url)
     {
-        var session = new PullSession(new PullSpec("pulled", "channel-1", url, false, "k1"), _registry, Options, guard, NullLogger.Instance);
+        var session = new PullSession(new PullSpec("pulled", "channel-1", url, false, "k1"), _registry, Options, guard, NullLogger.Instance, TicketsForTests.Instance);
         session.Start();
         return session;
     }

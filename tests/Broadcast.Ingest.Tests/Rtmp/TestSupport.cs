@@ -25,8 +25,8 @@ internal sealed class TestPublishAuthorizer : IPublishAuthorizer
     public ValueTask<PublishDecision> AuthorizeAsync(PublishRequest request, CancellationToken cancellationToken) =>
         ValueTask.FromResult(request.StreamKey switch
         {
-            GoodKey when request.App == "live" => PublishDecision.Allow("news", "channel-1"),
-            SecondKey when request.App == "live" => PublishDecision.Allow("sport", "channel-2"),
+            GoodKey when request.App == "live" => PublishDecision.Allow(PublishTickets.For("news"), "channel-1"),
+            SecondKey when request.App == "live" => PublishDecision.Allow(PublishTickets.For("sport"), "channel-2"),
             _ => PublishDecision.DenyKey("unknown stream key"),
         });
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Broadcast.Media.Flv;
+using Broadcast.TestSupport;
 
 namespace Broadcast.Media.Tests.Flv;
 
@@ -39,7 +40,7 @@ public sealed class FlvPublishTests
     {
         var registry = new LiveStreamRegistry();
         LiveStream? started = null;
-        var publish = new FlvPublish(registry, "show") { Started = s => started = s };
+        var publish = new FlvPublish(registry, PublishTickets.For("show")) { Started = s => started = s };
 
         // The file header alone (and half a tag) is not a publish: a source that sends nothing usable never appears live.
         byte[] tags = Tags(3);
@@ -73,7 +74,7 @@ public sealed class FlvPublishTests
     {
         var registry = new LiveStreamRegistry();
         Assert.True(registry.TryStartPublish("show", out var owner));
-        var publish = new FlvPublish(registry, "show");
+        var publish = new FlvPublish(registry, PublishTickets.For("show"));
         Write(publish, [.. Header(), .. Tags(2)], out var refusal, out string? error, out _);
         Assert.Equal(FlvPublishRefusal.HubInUse, refusal);
         Assert.Null(error);
@@ -89,7 +90,7 @@ public sealed class FlvPublishTests
     public void Bytes_that_are_not_flv_are_refused_with_the_readers_reason(string name, string text)
     {
         var registry = new LiveStreamRegistry();
-        var publish = new FlvPublish(registry, "show");
+        var publish = new FlvPublish(registry, PublishTickets.For("show"));
         Write(publish, System.Text.Encoding.UTF8.GetBytes(text), out var refusal, out string? error, out _);
         Assert.Equal(FlvPublishRefusal.NotFlv, refusal);
         Assert.False(string.IsNullOrEmpty(error), name);
@@ -100,7 +101,7 @@ public sealed class FlvPublishTests
     public void An_unreadable_frame_is_skipped_and_said_and_the_stream_goes_on()
     {
         var registry = new LiveStreamRegistry();
-        var publish = new FlvPublish(registry, "show");
+        var publish = new FlvPublish(registry, PublishTickets.For("show"));
         // A raw AAC frame before its AudioSpecificConfig cannot be read; the config and the frames after it can.
         Write(publish, [.. Header(), .. Tags(1, withConfig: false), .. Tags(2)], out var refusal, out _, out _);
         Assert.Equal(FlvPublishRefusal.None, refusal);
