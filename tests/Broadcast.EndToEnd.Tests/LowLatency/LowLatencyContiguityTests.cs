@@ -16,7 +16,7 @@ namespace Broadcast.EndToEnd.Tests.LowLatency;
 /// where the one before ended unless it carries EXT-X-DISCONTINUITY; and every part of a complete segment is a full part
 /// (a short final part is what a catching-up hls.js skips, leaving a hole: see PartGrid).
 /// </summary>
-[Collection(PlaybackServerCollection.Name)]
+[Collection(ServerCollection.Name)]
 public sealed partial class LowLatencyContiguityTests(ServerFixture fixture, ITestOutputHelper output)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 640, Height = 480, Fps = 30, VideoBitrateKbps = 500 };

@@ -12,7 +12,7 @@ namespace Broadcast.EndToEnd.Tests.Pull;
 /// an HLS playlist made by ffmpeg and served over HTTP, and a file in the media library at an event's start. Each plays in
 /// hls.js through our origin. A URL that answers but is not media ends failed, once.
 /// </summary>
-[Collection(PlaybackServerCollection.Name)]
+[Collection(ServerCollection.Name)]
 public sealed class PullSourceTests(ServerFixture fixture)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 320, Height = 240, Fps = 30, VideoBitrateKbps = 400, Container = ClipContainer.Mp4 };
@@ -171,7 +171,7 @@ public sealed class PullSourceTests(ServerFixture fixture)
 }
 
 /// <summary>The dashboard's pull-source editor on the shared server: a bad URL is refused next to its field, a file pulls and shows its state.</summary>
-[Collection(PlaybackServerCollection.Name)]
+[Collection(ServerCollection.Name)]
 public sealed class PullSourceDashboardTests(ServerFixture fixture)
 {
     [Fact]

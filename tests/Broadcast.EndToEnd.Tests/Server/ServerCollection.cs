@@ -3,23 +3,11 @@ using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Server;
 
-/// <summary>
-/// One Broadcast.Server (and one browser, on first use) shared by the tests of rooms, programs, WHEP, the dashboard's
-/// pages and restreams. The tests that publish and play (reconnects, breaks, pulls, rewind) share a second one
-/// (<see cref="PlaybackServerCollection"/>): one shared server made a single lane of about 18 minutes, the end-to-end
-/// phase's critical path, while the other lanes had ended.
-/// </summary>
+/// <summary>One Broadcast.Server (and one browser, on first use) shared by every test against the server.</summary>
 [CollectionDefinition(Name)]
 public sealed class ServerCollection : ICollectionFixture<ServerFixture>
 {
     public const string Name = "server";
-}
-
-/// <summary>The second shared server (same configuration as <see cref="ServerCollection"/>'s, its own fixture instance).</summary>
-[CollectionDefinition(Name)]
-public sealed class PlaybackServerCollection : ICollectionFixture<ServerFixture>
-{
-    public const string Name = "server for publish and playback";
 }
 
 public sealed class ServerFixture : IAsyncLifetime

@@ -9,7 +9,6 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// descriptor; every rendition's CMAF (init + media segments, downloaded from the origin) still carries the captions,
 /// read back by ffmpeg's own CTA-608 decoder; hls.js finds them in the fMP4 and shows them as a text track.
 /// </summary>
-[Collection(TranscodingCollection.Name)]
 public sealed partial class CaptionTests
 {
     private const int Seconds = 14;

@@ -16,7 +16,6 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// one-track multitrack message). A ladder whose keyframes are not aligned is refused with its reason in the log and on
 /// the channel's status.
 /// </summary>
-[Collection(TranscodingCollection.Name)]
 public sealed partial class EncoderLadderTests
 {
     private static readonly string[] Video = ["source", "track1", "track2"];

@@ -12,7 +12,6 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// 50 and 59.94 fps, and one whose SPS says 1000 fps (encoded, as the transcoder's rungs are, with
 /// <c>-enc_time_base 1:1000</c>): players drop variants by FRAME-RATE, so 1000 is not a harmless lie.
 /// </summary>
-[Collection(TranscodingCollection.Name)]
 public sealed partial class FrameRateTests
 {
     private static readonly string[] Video = ["source", "270p", "180p"];

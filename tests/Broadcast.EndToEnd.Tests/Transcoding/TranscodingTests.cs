@@ -9,7 +9,6 @@ namespace Broadcast.EndToEnd.Tests.Transcoding;
 /// 2-core machine): a 1280x720 publish is served as source + 480p + 360p + audio; the renditions cut at the same
 /// media times; hls.js plays, switches level and survives its ffmpeg being killed; dash.js plays.
 /// </summary>
-[Collection(TranscodingCollection.Name)]
 public sealed class TranscodingTests
 {
     private static readonly ClipSpec Clip = new() { Seconds = 40, Width = 1280, Height = 720, Fps = 30, VideoBitrateKbps = 2500 };
