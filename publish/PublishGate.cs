@@ -34,21 +34,14 @@ internal sealed class PublishGate(IPublishRules rules, IBroadcastContinuations c
     /// A channel's pull: control's pull scheduler took the channel's lease for this node before it assigned the pull here, so
     /// the gate continues a broadcast a dead node left and hands the attempt its ticket.
     /// </summary>
-    public async Task<PublishTicket> AdmitPullAsync(string slug, CancellationToken cancellationToken)
-    {
-        await continuations.PrepareAsync(slug, cancellationToken).ConfigureAwait(false);
-        return Ticket(slug);
-    }
+    public Task<PublishTicket> AdmitPullAsync(string slug, CancellationToken cancellationToken) => AdmitLeasedAsync(slug, cancellationToken);
 
     /// <summary>
     /// An API program that starts on this node: control's program service took the channel's lease, so the gate continues a
     /// broadcast a dead node left (like an encoder's publish to this node) and hands the program its ticket.
     /// </summary>
-    public async Task<PublishTicket> AdmitProgramAsync(string slug, CancellationToken cancellationToken)
-    {
-        await continuations.PrepareAsync(slug, cancellationToken).ConfigureAwait(false);
-        return Ticket(slug);
-    }
+    public Task<PublishTicket> AdmitProgramAsync(string slug, CancellationToken cancellationToken) =>
+        AdmitLeasedAsync(slug, cancellationToken);
 
     /// <summary>
     /// A room's show that starts on this node, which no control decision started: the gate takes the channel's lease
@@ -58,9 +51,8 @@ internal sealed class PublishGate(IPublishRules rules, IBroadcastContinuations c
     public async Task<Admission> AdmitRoomAsync(string slug, CancellationToken cancellationToken)
     {
         var verdict = await rules.DecideRoomShowAsync(slug, cancellationToken).ConfigureAwait(false);
-        if (!verdict.Allowed) return Admission.Refused(verdict.Reason);
-        await continuations.PrepareAsync(slug, cancellationToken).ConfigureAwait(false);
-        return Admission.Admitted(Ticket(slug));
+        return verdict.Allowed ? Admission.Admitted(await AdmitLeasedAsync(slug, cancellationToken).ConfigureAwait(false))
+            : Admission.Refused(verdict.Reason);
     }
 
     /// <summary>
@@ -101,6 +93,13 @@ internal sealed class PublishGate(IPublishRules rules, IBroadcastContinuations c
             { KeyRejected: true } => PublishDecision.DenyKey(verdict.Reason ?? "stream key refused"),
             _ => PublishDecision.Deny(verdict.Reason ?? "publishing is not allowed now"),
         };
+    }
+
+    /// <summary>A source whose channel lease control already took for this node: the continuation, then the ticket.</summary>
+    private async Task<PublishTicket> AdmitLeasedAsync(string slug, CancellationToken cancellationToken)
+    {
+        await continuations.PrepareAsync(slug, cancellationToken).ConfigureAwait(false);
+        return Ticket(slug);
     }
 
     private static PublishTicket Ticket(string name) => new(name);
