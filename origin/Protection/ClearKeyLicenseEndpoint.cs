@@ -92,7 +92,7 @@ public static class ClearKeyLicenseEndpoint
     /// <summary>What one license request needs: the keys (cached), the playback authorization and the refusals' guard.</summary>
     private sealed class LicenseService(IContentKeys keys, IPlaybackAccess access, FailedAttemptGuard refusals, ILogger logger, TimeProvider time)
     {
-        private long _nextUnavailableLog;
+        private readonly IntervalGate _unavailableLog = new(TimeSpan.FromSeconds(10), time);
 
         public IContentKeys Keys => keys;
 
@@ -105,10 +105,7 @@ public static class ClearKeyLicenseEndpoint
         /// <summary>Logs that the keys could not be read, at most once every 10 s (a control node away fails every viewer's request).</summary>
         public void KeysUnavailable(string channel, Exception e)
         {
-            long now = time.GetTimestamp();
-            long next = Interlocked.Read(ref _nextUnavailableLog);
-            if (now < next || Interlocked.CompareExchange(ref _nextUnavailableLog, now + 10 * time.TimestampFrequency, next) != next) return;
-            OriginLog.LicenseKeysUnavailable(logger, channel, e.Message);
+            if (_unavailableLog.TryPass()) OriginLog.LicenseKeysUnavailable(logger, channel, e.Message);
         }
     }
 

@@ -41,7 +41,7 @@ internal sealed partial class WhepAdmission
     private readonly ClientAddressSlots _addresses;
     // Sessions not yet connected, per address and in all (at most the node's viewer cap).
     private readonly ClientAddressSlots _pending;
-    private readonly long[] _lastLogged = [.. Enumerable.Repeat(-LogEveryMilliseconds, 5)];
+    private readonly IntervalGate[] _logGates = [.. Enumerable.Range(0, 5).Select(_ => new IntervalGate(TimeSpan.FromMilliseconds(LogEveryMilliseconds)))];
     private int _reserved;
     private long _refusedAtCap;
     private long _evicted;
@@ -144,13 +144,7 @@ internal sealed partial class WhepAdmission
     }
 
     /// <summary>At most one line every 10 s for each kind (the eviction is logged under <see cref="WhepAdmissionResult.Admitted"/>).</summary>
-    private bool ShouldLog(WhepAdmissionResult kind)
-    {
-        ref long lastLogged = ref _lastLogged[(int)kind];
-        long now = Environment.TickCount64;
-        long last = Interlocked.Read(ref lastLogged);
-        return now - last >= LogEveryMilliseconds && Interlocked.CompareExchange(ref lastLogged, now, last) == last;
-    }
+    private bool ShouldLog(WhepAdmissionResult kind) => _logGates[(int)kind].TryPass();
 
     [LoggerMessage(EventId = 8203, Level = LogLevel.Warning, Message = "WHEP {Channel}: viewer cap of {Cap} reached; the viewer is sent to LL-HLS " +
         "(logged at most once per 10 s)")]
