@@ -45,7 +45,7 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     {
         if (timeline.Entries.Count == 0) return;
         string text = HlsPlaylistWriter.WriteMediaPlaylist(timeline, broadcast.BroadcastId, broadcast.WindowStart(timeline), PlaylistState.Ended,
-            broadcast.Breaks.Placed);
+            broadcast.Breaks.Placed, protection: broadcast.ManifestProtection());
         await PutWithDeltaAsync(timeline, text, PlaylistState.Ended, CachePolicies.Ended(broadcast.Options), broadcast.LastNumber(),
             cancellationToken).ConfigureAwait(false);
     }
@@ -85,7 +85,7 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     private async Task PutMasterAsync(string cache, long last, CancellationToken cancellationToken)
     {
         string master = HlsPlaylistWriter.WriteMaster(broadcast.VideoTimelines, broadcast.AudioTimeline, r => $"{r}/index.m3u8",
-            broadcast.Captions, broadcast.AlternateAudioTimelines);
+            broadcast.Captions, broadcast.AlternateAudioTimelines, broadcast.ManifestProtection());
         await broadcast.PutManifestAsync(StoreKeys.Master(broadcast.Channel), master, ContentTypes.Hls, cache, last,
             cancellationToken).ConfigureAwait(false);
         MasterWritten = true;
@@ -114,7 +114,7 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     private Task PutMediaPlaylistAsync(RenditionTimeline t, PlaylistState state, string cache, long last, CancellationToken cancellationToken)
     {
         string text = HlsPlaylistWriter.WriteMediaPlaylist(t, broadcast.BroadcastId, broadcast.WindowStart(t), state, broadcast.Breaks.Placed,
-            deltaUpdates: broadcast.RewindSeconds > 0);
+            deltaUpdates: broadcast.RewindSeconds > 0, protection: broadcast.ManifestProtection());
         if (lowLatency is not null && state == PlaylistState.Live)
         {
             var others = broadcast.AllTimelines().Where(o => !o.Retired && o.Entries.Count > 0).Select(o => o.Name);
@@ -150,33 +150,5 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
         }
         await broadcast.PutManifestAsync(StoreKeys.MediaPlaylist(broadcast.Channel, t.Name), text, ContentTypes.Hls, cache, last, cancellationToken)
             .ConfigureAwait(false);
-    }
-}
-
-/// <summary>
-/// In place of <see cref="HlsLiveWriter"/> for a protected broadcast: HLS has no key tags yet (no EXT-X-KEY SAMPLE-AES, no
-/// AES-128; docs/protection.md), and a playlist naming encrypted segments as clear ones would play as garbage, so none is
-/// written. Those of the channel's earlier broadcast (the master and this ladder's media playlists) are deleted at the first
-/// segment, so an HLS player gets 404 rather than an old broadcast. DASH players play the broadcast.
-/// </summary>
-internal sealed class WithheldHlsPlaylists(PackagedBroadcast broadcast) : IPackagerListener
-{
-    private bool _cleared;
-
-    /// <summary>The HLS writer of a clear broadcast, this in its place for a protected one.</summary>
-    public static IPackagerListener Or(HlsLiveWriter hls, PackagedBroadcast broadcast) =>
-        broadcast.Protection is null ? hls : new WithheldHlsPlaylists(broadcast);
-
-    public async Task OnSegmentsAddedAsync(CancellationToken cancellationToken)
-    {
-        if (_cleared) return;
-        var keys = new List<string> { StoreKeys.Master(broadcast.Channel) };
-        foreach (var t in broadcast.AllTimelines())
-        {
-            keys.Add(StoreKeys.MediaPlaylist(broadcast.Channel, t.Name));
-            keys.Add(StoreKeys.MediaPlaylistDelta(broadcast.Channel, t.Name));
-        }
-        await broadcast.Store.DeleteAsync(keys, cancellationToken).ConfigureAwait(false);
-        _cleared = true;
     }
 }

@@ -170,7 +170,7 @@ internal sealed class PackagedBroadcast
     }
 
     /// <summary>What the manifests say of the broadcast's encryption (its KID and DRM systems, never its key), or null.</summary>
-    private ManifestProtection? ManifestProtection() => Protection is not { } p ? null
+    internal ManifestProtection? ManifestProtection() => Protection is not { } p ? null
         : new ManifestProtection(p.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs", p.Key.Id.ToUuidString(),
             p.Systems.Select(s => new ManifestDrmSystem(Cmaf.Encryption.KeyId.UuidText(s.SystemId), Convert.ToBase64String(s.Pssh.Span)))
                 .ToArray(), p.ClearKeyLicenseUrl);

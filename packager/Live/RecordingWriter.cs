@@ -31,11 +31,11 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
         long last = broadcast.LastNumber();
         long bytes = _bytes;
         var (timelines, wholeHistory) = await WholeTimelinesAsync(cancellationToken).ConfigureAwait(false);
-        // A protected broadcast's recording has no HLS playlists, as its live broadcast had none (WithheldHlsPlaylists).
-        foreach (var t in broadcast.Protection is null ? timelines : [])
+        var protection = broadcast.ManifestProtection();
+        foreach (var t in timelines)
         {
             if (t.Entries.Count == 0) continue;
-            string text = HlsPlaylistWriter.WriteMediaPlaylist(t, id, 0, PlaylistState.Vod, broadcast.Breaks.Placed);
+            string text = HlsPlaylistWriter.WriteMediaPlaylist(t, id, 0, PlaylistState.Vod, broadcast.Breaks.Placed, protection: protection);
             bytes += await broadcast.PutManifestAsync(StoreKeys.VodPlaylist(channel, t.Name, id), text, ContentTypes.Hls, CachePolicies.Vod, last,
                 cancellationToken)
                 .ConfigureAwait(false);
@@ -45,14 +45,11 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
         var audios = timelines.Where(t => t.Kind == Media.MediaKind.Audio && t.Entries.Count > 0).ToList();
         var audio = audios.FirstOrDefault();
         var alternates = audios.Skip(1).ToList();
-        if (broadcast.Protection is null)
-        {
-            string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{id}.m3u8", broadcast.Captions,
-                alternates);
-            bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMaster(channel, id), master, ContentTypes.Hls, CachePolicies.Vod, last,
-                cancellationToken)
-                .ConfigureAwait(false);
-        }
+        string master = HlsPlaylistWriter.WriteMaster(withSegments, audio, r => $"{StoreKeys.RecordingToChannel}{r}/{id}.m3u8", broadcast.Captions,
+            alternates, protection);
+        bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMaster(channel, id), master, ContentTypes.Hls, CachePolicies.Vod, last,
+            cancellationToken)
+            .ConfigureAwait(false);
         var settings = broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel);
         // With the journal's history the timelines begin where the broadcast began: Periods count from there, as on its first node.
         if (wholeHistory) settings = settings with { PresentationOrigin = null, PeriodIdBase = 0, FirstPeriodStart = null };

@@ -80,7 +80,7 @@ public sealed class StreamPackager : IAsyncDisposable
         // first so a node that dies between the writes never leaves a playlist naming a segment the state does not: the
         // continuing node would give that number to its own segment (hls.js: discontinuity sequence mismatch).
         _listeners = [.. journal is null ? [] : new IPackagerListener[] { journal }, _state,
-            .. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, WithheldHlsPlaylists.Or(_hls, _broadcast), new DashLiveWriter(_broadcast, _lowLatency),
+            .. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
             .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
         if (continues is not null) _restored = new RestoredBroadcast(continues, _broadcast, _byName, _state, _retention, _lowLatency);
     }
@@ -157,7 +157,7 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             if (_broadcast.Captions || _ended) return;
             _broadcast.Captions = true;
-            if (!_hls.MasterWritten && _broadcast.Protection is null) return;
+            if (!_hls.MasterWritten) return;
             foreach (var l in _listeners) await l.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
         }
         finally { _gate.Release(); }

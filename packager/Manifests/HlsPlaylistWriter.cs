@@ -31,10 +31,12 @@ public static class HlsPlaylistWriter
     /// A media playlist. <paramref name="windowStart"/> is the index of the first entry to list (0 for VOD).
     /// Segment and init URIs are file names in the playlist's own folder. <paramref name="breaks"/> are marked at their
     /// segments (see <see cref="AdBreakTags"/>) while those are in the window. With <paramref name="deltaUpdates"/> a live
-    /// playlist offers delta updates (a rewind window's long playlist: players then reload only its last minute).
+    /// playlist offers delta updates (a rewind window's long playlist: players then reload only its last minute). An
+    /// encrypted broadcast's <paramref name="protection"/> puts its EXT-X-KEY before the first EXT-X-MAP
+    /// (<see cref="HlsContentProtection"/>); null writes the clear playlist, byte for byte as before.
     /// </summary>
     public static string WriteMediaPlaylist(RenditionTimeline timeline, string broadcastId, int windowStart, PlaylistState state,
-        IReadOnlyList<AdBreak>? breaks = null, bool deltaUpdates = false)
+        IReadOnlyList<AdBreak>? breaks = null, bool deltaUpdates = false, ManifestProtection? protection = null)
     {
         ArgumentNullException.ThrowIfNull(timeline);
         var entries = timeline.Entries;
@@ -70,6 +72,8 @@ public static class HlsPlaylistWriter
             bool first = i == windowStart;
             if (!first) AppendGaps(sb, entries[i - 1], e, broadcastId, target);
             if (s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
+            // Section 4.4.4.4: the key applies to every segment after it until the next EXT-X-KEY; one per broadcast.
+            if (first) HlsContentProtection.AppendKey(sb, protection);
             if (!string.Equals(currentInit, s.InitName, StringComparison.Ordinal))
             {
                 // Section 4.3.2.5: a new EXT-X-MAP applies to every following segment until the next one.
@@ -124,10 +128,11 @@ public static class HlsPlaylistWriter
     /// <paramref name="closedCaptions"/>: the video carries CTA-608 captions in its SEI (A/53), declared as one
     /// CLOSED-CAPTIONS rendition that every variant names. <paramref name="alternateAudio"/>: the encoder's further audio
     /// tracks (other languages, a description), each one more rendition of the audio group, offered by its label; a
-    /// variant's BANDWIDTH then counts the largest audio peak, since a player may pick any of them.
+    /// variant's BANDWIDTH then counts the largest audio peak, since a player may pick any of them. An encrypted
+    /// broadcast's <paramref name="protection"/> is declared as EXT-X-SESSION-KEY.
     /// </summary>
     public static string WriteMaster(IReadOnlyList<RenditionTimeline> video, RenditionTimeline? audio, Func<string, string> playlistUri,
-        bool closedCaptions = false, IReadOnlyList<RenditionTimeline>? alternateAudio = null)
+        bool closedCaptions = false, IReadOnlyList<RenditionTimeline>? alternateAudio = null, ManifestProtection? protection = null)
     {
         ArgumentNullException.ThrowIfNull(video);
         ArgumentNullException.ThrowIfNull(playlistUri);
@@ -135,6 +140,7 @@ public static class HlsPlaylistWriter
         RenditionTimeline[] audios = audio is null ? [] : [audio, .. alternateAudio ?? []];
         var sb = new StringBuilder(512);
         sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+        HlsContentProtection.AppendSessionKey(sb, protection);
         if (video.Count > 0)
             foreach (var a in audios) AppendAudioMedia(sb, a, isDefault: ReferenceEquals(a, audio), playlistUri);
         closedCaptions &= video.Count > 0;

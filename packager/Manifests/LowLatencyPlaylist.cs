@@ -107,7 +107,7 @@ public static class LowLatencyPlaylist
     /// <summary>
     /// The delta update of a low-latency playlist (section 6.2.5.1, asked for with <c>_HLS_skip=YES</c>): segments that
     /// end more than CAN-SKIP-UNTIL before the end of the playlist are replaced by EXT-X-SKIP:SKIPPED-SEGMENTS. The
-    /// first segment kept repeats the EXT-X-MAP in force. Null when nothing can be skipped (serve the whole playlist).
+    /// first segment kept repeats the EXT-X-KEY and EXT-X-MAP in force. Null when nothing can be skipped (serve the whole playlist).
     /// </summary>
     public static string? ToDeltaUpdate(string playlist)
     {
@@ -161,11 +161,22 @@ public static class LowLatencyPlaylist
         // it skips (RFC 8216bis section 6.2.5.1): an ad break's SCTE35-OUT must reach a player that joined by delta.
         for (int i = firstBlock; i < keepFrom; i++)
             if (lines[i].StartsWith("#EXT-X-DATERANGE:", StringComparison.Ordinal)) sb.Append(lines[i]).Append('\n');
+        // The EXT-X-KEY and EXT-X-MAP in force for the first segment kept go with it: a player builds the segments it
+        // merges from the tags the delta update itself lists, and an encrypted segment without its key would be played
+        // as clear media.
+        string? key = null;
         for (int i = firstBlock; i < keepFrom; i++)
+        {
             if (lines[i].StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)) map = lines[i];
-        bool keptHasMap = false;
+            else if (lines[i].StartsWith("#EXT-X-KEY:", StringComparison.Ordinal)) key = lines[i];
+        }
+        bool keptHasMap = false, keptHasKey = false;
         for (int i = keepFrom; i <= uriLines[skipped]; i++)
+        {
             keptHasMap |= lines[i].StartsWith("#EXT-X-MAP:", StringComparison.Ordinal);
+            keptHasKey |= lines[i].StartsWith("#EXT-X-KEY:", StringComparison.Ordinal);
+        }
+        if (key is not null && !keptHasKey) sb.Append(key).Append('\n');
         if (map is not null && !keptHasMap) sb.Append(map).Append('\n');
         for (int i = keepFrom; i < lines.Count; i++) sb.Append(lines[i]).Append('\n');
         return sb.ToString();

@@ -20,7 +20,8 @@ public sealed class MediaPlaylistFormatException(string message) : FormatExcepti
 /// and its program date-time. The live playlist carries EXT-X-PROGRAM-DATE-TIME on its first segment, after each
 /// discontinuity and at ad markers; the segments between take the previous one's end. Tags that say nothing about
 /// which media plays when (parts, preload hints, rendition reports, ad markers) are skipped; a delta update (EXT-X-SKIP)
-/// and byte ranges are refused, since a clip made from either would name media it could not place.
+/// and byte ranges are refused, since a clip made from either would name media it could not place, and so are encrypted
+/// segments (EXT-X-KEY), which a clip's re-cut ends could not read.
 /// </summary>
 public sealed class StoredMediaPlaylist
 {
@@ -73,6 +74,8 @@ public sealed class StoredMediaPlaylist
             else if (line.StartsWith("#EXT-X-SKIP:", StringComparison.Ordinal))
                 throw Error(number, "a delta update (EXT-X-SKIP), not a whole playlist");
             else if (line.StartsWith("#EXT-X-BYTERANGE:", StringComparison.Ordinal)) throw Error(number, "byte ranges are not supported");
+            else if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal) && !line.Contains("METHOD=NONE", StringComparison.Ordinal))
+                throw Error(number, "encrypted segments (EXT-X-KEY) cannot be clipped");
         }
         return new StoredMediaPlaylist(segments);
     }

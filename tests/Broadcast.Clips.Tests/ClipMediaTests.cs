@@ -126,6 +126,21 @@ public sealed class ClipMediaTests : IDisposable
         Assert.Empty(await KeysAsync($"{Slug}/clips/"));
     }
 
+    /// <summary>An encrypted broadcast (its master names EXT-X-SESSION-KEY) is refused as a conflict saying why, nothing written.</summary>
+    [Fact]
+    public async Task A_protected_broadcast_is_refused_as_a_conflict_saying_why()
+    {
+        await StoreLiveAsync(1, 12);
+        await PutAsync(StoreKeys.Master(Slug), Master.Replace("#EXT-X-INDEPENDENT-SEGMENTS\n",
+            "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,AA==\",KEYFORMAT=\"org.w3.clearkey\"\n",
+            StringComparison.Ordinal));
+        var refused = await Assert.ThrowsAsync<ClipRangeException>(async () => await new StoreClipMedia(_store, _clips).WriteAsync(
+            Request(ClipPoint.FromEnd(-4), ClipPoint.FromEnd(0)), default));
+        Assert.True(refused.Conflict);
+        Assert.Contains("encrypted", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(await KeysAsync($"{Slug}/clips/"));
+    }
+
     [Fact]
     public async Task A_write_that_fails_midway_deletes_what_it_wrote()
     {

@@ -162,8 +162,11 @@ public sealed class BrowserPlayer : IAsyncDisposable
 
     public IPage Page => _page;
 
-    /// <summary>Loads the player page with ?src=<paramref name="url"/>; playback starts muted.</summary>
-    public async Task StartAsync(string url)
+    /// <summary>
+    /// Loads the player page with ?src=<paramref name="url"/>; playback starts muted. <paramref name="clearKeyLicense"/>
+    /// turns on W3C ClearKey in hls.js with that license URL (Shaka and dash.js read theirs from the MPD).
+    /// </summary>
+    public async Task StartAsync(string url, string? clearKeyLicense = null)
     {
         var page = Kind switch
         {
@@ -175,6 +178,7 @@ public sealed class BrowserPlayer : IAsyncDisposable
             PlayerKind.DashRetrying => "dash.html?retry=10&",
             _ => "shaka.html?",
         };
+        if (clearKeyLicense is not null) page += $"clearKeyLicense={Uri.EscapeDataString(clearKeyLicense)}&";
         var pageUrl = _pages.Url($"{page}src={Uri.EscapeDataString(url)}");
         await _page.GotoAsync(pageUrl.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Load, Timeout = 30_000 }).ConfigureAwait(false);
     }

@@ -10,8 +10,9 @@ namespace Broadcast.EndToEnd.Tests.Security;
 
 /// <summary>
 /// Protected content end to end (docs/protection.md): a <c>cbcs</c> channel and a <c>cenc</c> channel publish, their MPDs
-/// name ClearKey with the license URL and no HLS playlist is served; Shaka and dash.js in Chromium get the key from the
-/// license endpoint (EME <c>org.w3.clearkey</c>) and play; ffmpeg decodes a segment cleanly only with the key the license
+/// name ClearKey with the license URL and their HLS playlists name the key (EXT-X-SESSION-KEY, EXT-X-KEY); Shaka and
+/// dash.js, hls.js and the watch page in Chromium get the key from the license endpoint (EME <c>org.w3.clearkey</c>) and
+/// play, the private channel's watch page through its token link too; ffmpeg decodes a segment cleanly only with the key the license
 /// answered; once the cenc channel is private, its license refuses a viewer without a token (401) or with a bad one (403),
 /// answers a bearer token, and never hands out another channel's key; the server's log holds no key.
 /// </summary>
@@ -51,8 +52,8 @@ public sealed class ClearKeyPlaybackTests
 
         var cbcsMpd = await ProtectedMpdAsync(server, cbcs.Slug, "cbcs", httpPort, Diagnostics);
         var cencMpd = await ProtectedMpdAsync(server, cenc.Slug, "cenc", httpPort, Diagnostics);
-        using (var hls = await server.Viewer.GetAsync($"live/{cbcs.Slug}/master.m3u8"))
-            Assert.True(hls.StatusCode == HttpStatusCode.NotFound, $"a protected channel's HLS master answered {(int)hls.StatusCode}");
+        await CheckHlsKeyTagsAsync(server, cbcs.Slug, "SAMPLE-AES", cbcsMpd.Kid, Diagnostics);
+        await CheckHlsKeyTagsAsync(server, cenc.Slug, "SAMPLE-AES-CTR", cencMpd.Kid, Diagnostics);
 
         using var stranger = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = server.BaseUri };
         // A public channel's license answers anyone; the key it gives decodes the segments, nothing else does.
@@ -68,6 +69,12 @@ public sealed class ClearKeyPlaybackTests
                 PlayAsync(browser, PlayerKind.Dash, server, cbcs.Slug, Diagnostics),
                 PlayAsync(browser, PlayerKind.Shaka, server, cenc.Slug, Diagnostics),
                 PlayAsync(browser, PlayerKind.Dash, server, cenc.Slug, Diagnostics));
+            // hls.js from the playlists' EXT-X-KEY (KEYFORMAT org.w3.clearkey), given the license URL as a site configures it.
+            await Task.WhenAll(
+                PlayAsync(browser, PlayerKind.Hls, server, cbcs.Slug, Diagnostics),
+                PlayAsync(browser, PlayerKind.Hls, server, cenc.Slug, Diagnostics));
+            // The product's own player: the watch page plays the protected channel as it plays any other.
+            await WatchPageAsync(browser, server, cbcs.Slug, "", Diagnostics);
         }
 
         // The cenc channel turns private: its license now wants the viewer's playback token.
@@ -90,6 +97,9 @@ public sealed class ClearKeyPlaybackTests
         using (var other = await PostLicenseAsync(stranger, cenc.Slug, LicenseRequest(cbcsMpd.Kid), token))
             Assert.Equal(HttpStatusCode.NotFound, other.StatusCode);
         Assert.Equal(cencKey, await LicenseKeyAsync(stranger, cenc.Slug, cencMpd.Kid, token));
+        // The watch page of a token link: its playlists set the playback cookie, which its license request carries.
+        await using (var browser = await BrowserHost.StartAsync())
+            await WatchPageAsync(browser, server, cenc.Slug, $"?token={Uri.EscapeDataString(token)}", Diagnostics);
 
         await cbcsPublisher.DisposeAsync();
         await cencPublisher.DisposeAsync();
@@ -196,10 +206,55 @@ public sealed class ClearKeyPlaybackTests
         return (decoded.Hashes.Count, decoded.Errors + (decoded.ExitCode == 0 ? "" : $"{Environment.NewLine}exit {decoded.ExitCode}"));
     }
 
+    /// <summary>
+    /// The HLS master names the key as EXT-X-SESSION-KEY and a media playlist as EXT-X-KEY before its EXT-X-MAP (RFC 8216bis
+    /// §4.4.4.4: SAMPLE-AES for cbcs, SAMPLE-AES-CTR for cenc), by the MPD's KID and for ClearKey; never the key.
+    /// </summary>
+    private static async Task CheckHlsKeyTagsAsync(ServerProcess server, string slug, string method, string kidHex, Func<string> diagnostics)
+    {
+        string expected = $"METHOD={method},URI=\"data:text/plain;base64,{Convert.ToBase64String(Convert.FromHexString(kidHex))}\","
+            + "KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"";
+        string master = "", media = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var m = await server.Viewer.GetAsync($"live/{slug}/master.m3u8");
+            master = m.IsSuccessStatusCode ? await m.Content.ReadAsStringAsync() : $"{(int)m.StatusCode}";
+            using var v = await server.Viewer.GetAsync($"live/{slug}/source/index.m3u8");
+            media = v.IsSuccessStatusCode ? await v.Content.ReadAsStringAsync() : $"{(int)v.StatusCode}";
+            return master.Contains("#EXT-X-STREAM-INF", StringComparison.Ordinal) && media.Contains("#EXTINF", StringComparison.Ordinal);
+        }, TimeSpan.FromSeconds(60), $"{slug}'s HLS master and source playlist", () => $"{master}{Environment.NewLine}{media}{Environment.NewLine}{diagnostics()}");
+        Assert.Contains($"#EXT-X-SESSION-KEY:{expected}\n", master, StringComparison.Ordinal);
+        int key = media.IndexOf($"#EXT-X-KEY:{expected}\n", StringComparison.Ordinal);
+        Assert.True(key > 0 && key < media.IndexOf("#EXT-X-MAP:", StringComparison.Ordinal), media);
+    }
+
+    /// <summary>The dashboard's watch page (its own hls.js, ClearKey on) plays the channel past three seconds.</summary>
+    private static async Task WatchPageAsync(BrowserHost browser, ServerProcess server, string slug, string query, Func<string> diagnostics)
+    {
+        var page = await browser.NewPageAsync();
+        try
+        {
+            await page.GotoAsync(new Uri(server.BaseUri, $"watch/{slug}{query}").ToString());
+            await page.WaitForFunctionAsync("() => !!window.__watch && window.__watch.video.currentTime > 3", null, new() { Timeout = 60_000 });
+            Assert.True(await page.EvaluateAsync<int>("() => window.__watch.video.videoWidth") == Clip.Width, diagnostics());
+        }
+        catch (Microsoft.Playwright.PlaywrightException e)
+        {
+            Assert.Fail($"the watch page of {slug} did not play: {e.Message}{Environment.NewLine}{diagnostics()}");
+        }
+        finally
+        {
+            await page.CloseAsync();
+        }
+    }
+
     private static async Task PlayAsync(BrowserHost browser, PlayerKind kind, ServerProcess server, string slug, Func<string> diagnostics)
     {
         await using var player = await browser.OpenAsync(kind);
-        await player.StartAsync(new Uri(server.BaseUri, $"live/{slug}/manifest.mpd").ToString());
+        if (kind == PlayerKind.Hls)
+            await player.StartAsync(new Uri(server.BaseUri, $"live/{slug}/master.m3u8").ToString(), new Uri(server.BaseUri, $"live/{slug}/license").ToString());
+        else
+            await player.StartAsync(new Uri(server.BaseUri, $"live/{slug}/manifest.mpd").ToString());
         try
         {
             await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), diagnostics);

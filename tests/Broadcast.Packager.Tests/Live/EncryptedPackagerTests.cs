@@ -116,22 +116,33 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
         Assert.DoesNotContain(EncryptedCmafTests.KeyHex, mpd.ToString(), StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// A protected broadcast's HLS playlists name its key (RFC 8216bis §4.4.4.4, §4.4.6.5): EXT-X-SESSION-KEY in the master,
+    /// EXT-X-KEY before the first EXT-X-MAP in every media playlist, live, ended and recorded; SAMPLE-AES-CTR for 'cenc',
+    /// the KID as a data URI for W3C ClearKey, never the key. The MPD names the license URL.
+    /// </summary>
     [Fact]
-    public async Task A_protected_broadcast_names_its_license_url_and_writes_no_hls_playlist_live_or_recorded()
+    public async Task A_protected_broadcast_names_its_key_in_every_hls_playlist_live_and_recorded_and_its_license_url_in_the_mpd()
     {
         var grant = new ContentKeyGrant(EncryptedCmafTests.Key, [], "https://media.example/live/chan/license?a=1&b=2");
-        var store = new FileSystemSegmentStore(_dir.Combine("withheld"));
-        // An earlier, clear broadcast's playlists: the protected one must not leave them to be served as its own.
-        await store.PutAsync(StoreKeys.Master("chan"), "#EXTM3U\n"u8.ToArray(), ContentTypes.Hls, "no-cache", default);
-        await store.PutAsync(StoreKeys.MediaPlaylist("chan", StoreKeys.SourceRendition), "#EXTM3U\n"u8.ToArray(), ContentTypes.Hls, "no-cache", default);
+        var store = new FileSystemSegmentStore(_dir.Combine("keyed"));
         var (encrypted, _) = await PackageIntoAsync(store, BroadcastProtection.From(EncryptionScheme.Cenc, grant));
         await using var __ = encrypted;
 
-        Assert.Null(await store.GetAsync(StoreKeys.Master("chan"), default));
-        Assert.Null(await store.GetAsync(StoreKeys.MediaPlaylist("chan", StoreKeys.SourceRendition), default));
-        Assert.Null(await store.GetAsync(StoreKeys.MediaPlaylist("chan", StoreKeys.AudioRendition), default));
-        Assert.Null(await store.GetAsync(StoreKeys.RecordingMaster("chan", encrypted.BroadcastId), default));
-        Assert.NotNull(await store.GetAsync(StoreKeys.RecordingMpd("chan", encrypted.BroadcastId), default));
+        string key = "METHOD=SAMPLE-AES-CTR,URI=\"data:text/plain;base64,ASNFZ4mrze8BI0VniavN7w==\",KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"\n";
+        string Text(string k) => File.ReadAllText(store.PathOf(k));
+        foreach (var master in new[] { StoreKeys.Master("chan"), StoreKeys.RecordingMaster("chan", encrypted.BroadcastId) })
+            Assert.Contains("#EXT-X-SESSION-KEY:" + key, Text(master), StringComparison.Ordinal);
+        foreach (var rendition in new[] { StoreKeys.SourceRendition, StoreKeys.AudioRendition })
+        {
+            foreach (var playlist in new[] { Text(StoreKeys.MediaPlaylist("chan", rendition)), Text(StoreKeys.VodPlaylist("chan", rendition, encrypted.BroadcastId)) })
+            {
+                int at = playlist.IndexOf("#EXT-X-KEY:" + key, StringComparison.Ordinal);
+                Assert.True(at > 0 && at < playlist.IndexOf("#EXT-X-MAP:", StringComparison.Ordinal), playlist);
+                Assert.Equal(at, playlist.LastIndexOf("#EXT-X-KEY:", StringComparison.Ordinal));
+                Assert.DoesNotContain(EncryptedCmafTests.KeyHex, playlist, StringComparison.OrdinalIgnoreCase);
+            }
+        }
         var mpd = System.Xml.Linq.XDocument.Parse(await File.ReadAllTextAsync(store.PathOf(StoreKeys.Mpd("chan"))));
         System.Xml.Linq.XNamespace dash = "urn:mpeg:dash:schema:mpd:2011", dashIf = "https://dashif.org/CPS";
         foreach (var set in mpd.Descendants(dash + "AdaptationSet"))

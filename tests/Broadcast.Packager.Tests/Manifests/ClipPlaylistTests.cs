@@ -120,6 +120,8 @@ public class ClipPlaylistTests
     [InlineData("#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXTINF:2,\nb-1.m4s\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:11Z\n"
         + "#EXTINF:2,\nb-2.m4s\n", "line 7: a segment starts before the one ahead of it")]
     [InlineData("#EXTM3U\n#EXT-X-BYTERANGE:100@0\n", "line 2: byte ranges are not supported")]
+    [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,AA==\",KEYFORMAT=\"org.w3.clearkey\"\n",
+        "line 2: encrypted segments (EXT-X-KEY) cannot be clipped")]
     public void Malformed_playlists_are_refused_with_the_line_at_fault(string text, string message)
     {
         var error = Assert.Throws<MediaPlaylistFormatException>(() => StoredMediaPlaylist.Parse(text));

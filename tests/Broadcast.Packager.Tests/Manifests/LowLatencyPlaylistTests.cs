@@ -110,6 +110,26 @@ public sealed class LowLatencyPlaylistTests
         foreach (var range in ranges) Assert.Contains(range + "\n", delta, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// An encrypted broadcast's key is listed once, before the first segment; the delta update repeats it with the
+    /// EXT-X-MAP for the first segment it keeps, or a player merging it would take the kept segments for clear media.
+    /// </summary>
+    [Fact]
+    public void Delta_update_repeats_the_key_in_force_before_the_first_segment_it_keeps()
+    {
+        var (video, _) = ManifestGoldenTests.Build(12);
+        var protection = new ManifestProtection("cbcs", "01234567-89ab-cdef-0123-456789abcdef", []);
+        string full = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, 0, PlaylistState.Live, deltaUpdates: true, protection: protection);
+        string key = "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,ASNFZ4mrze8BI0VniavN7w==\",KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"\n";
+        Assert.Equal(full.IndexOf(key, StringComparison.Ordinal), full.LastIndexOf("#EXT-X-KEY:", StringComparison.Ordinal));
+        string delta = LowLatencyPlaylist.ToDeltaUpdate(full)!;
+        Assert.NotNull(delta);
+        int skip = delta.IndexOf("#EXT-X-SKIP:", StringComparison.Ordinal), at = delta.IndexOf(key, StringComparison.Ordinal);
+        Assert.True(skip > 0 && at > skip && at < delta.IndexOf("#EXT-X-MAP:", StringComparison.Ordinal) && at < delta.IndexOf("#EXTINF:", StringComparison.Ordinal), delta);
+        // The clear playlist of the same timeline is the same text without the key.
+        Assert.Equal(HlsPlaylistWriter.WriteMediaPlaylist(video, Id, 0, PlaylistState.Live, deltaUpdates: true), full.Replace(key, "", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void A_short_playlist_has_nothing_to_skip() => Assert.Null(LowLatencyPlaylist.ToDeltaUpdate(Live(4, 6, 2)));
 
