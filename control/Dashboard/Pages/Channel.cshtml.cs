@@ -115,6 +115,30 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         return Redirect($"/dashboard/channels/{id}");
     }
 
+    /// <summary>
+    /// "Protection": how the channel's next broadcasts are encrypted (none, cenc, cbcs; docs/protection.md). Any other word
+    /// changes nothing and says so: the select offers only the three.
+    /// </summary>
+    public async Task<IActionResult> OnPostProtectionAsync(string id, string? protection, CancellationToken cancellationToken)
+    {
+        if (!ChannelProtections.TryParse(protection, out var chosen))
+        {
+            Flash = "Protection was not changed: choose none, cenc or cbcs.";
+            return Redirect($"/dashboard/channels/{id}");
+        }
+
+        if (await channels.SetProtectionAsync(id, chosen, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return NotFound();
+        }
+
+        Flash = chosen == ChannelProtection.None
+            ? "Protection off: the next broadcast is packaged in the clear."
+            : $"Protection {ChannelProtections.Name(chosen)}: the next broadcast is encrypted and plays with W3C ClearKey in HLS and DASH players "
+              + "given the license URL (the watch page is). A broadcast on air keeps what its players were given.";
+        return Redirect($"/dashboard/channels/{id}");
+    }
+
     /// <summary>The longest rewind window the page offers, in minutes (<see cref="ChannelService.RewindSecondsMax"/>: 24 hours).</summary>
     public const int RewindMinutesMax = ChannelService.RewindSecondsMax / 60;
 

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broadcast.Control.Tests.Dashboard;
 
-/// <summary>The channel page's "Rewind window" and "Audio track languages" forms: their handlers over a SQLite store, and how the page words them.</summary>
+/// <summary>The channel page's "Rewind window", "Audio track languages" and "Protection" forms: their handlers over a SQLite store, and how the page words them.</summary>
 public sealed class ChannelRewindPageTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();
@@ -118,5 +118,30 @@ public sealed class ChannelRewindPageTests : IAsyncLifetime
         Assert.Empty((await _channels.GetAsync(id))!.AudioTracks!);
         Assert.Contains("none", page.Flash, StringComparison.Ordinal);
         Assert.IsType<NotFoundResult>(await Page().OnPostAudioTracksAsync("missing", "en", CancellationToken.None));
+    }
+
+    /// <summary>The "Protection" form: each of the three words is stored through the channel service (the API's door); any other changes nothing.</summary>
+    [Fact]
+    public async Task Protection_is_set_from_the_page_and_an_unknown_word_changes_nothing()
+    {
+        var id = (await _channels.CreateAsync(new ChannelSpec("Paid final"))).Channel.Id;
+        foreach (var (word, stored) in new[] { ("cbcs", ChannelProtection.Cbcs), ("cenc", ChannelProtection.Cenc), ("none", ChannelProtection.None) })
+        {
+            var page = Page();
+            Assert.Equal($"/dashboard/channels/{id}", Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, word, CancellationToken.None)).Url);
+            Assert.Equal(stored, (await _channels.GetAsync(id))!.Protection);
+            Assert.Contains(stored == ChannelProtection.None ? "Protection off" : $"Protection {word}", page.Flash, StringComparison.Ordinal);
+        }
+
+        await Page().OnPostProtectionAsync(id, "cbcs", CancellationToken.None);
+        foreach (var bad in new[] { null, "", "CBCS", "aes-128", "cbcs " })
+        {
+            var page = Page();
+            Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, bad, CancellationToken.None));
+            Assert.Contains("not changed", page.Flash, StringComparison.Ordinal);
+            Assert.Equal(ChannelProtection.Cbcs, (await _channels.GetAsync(id))!.Protection);
+        }
+
+        Assert.IsType<NotFoundResult>(await Page().OnPostProtectionAsync("missing", "cenc", CancellationToken.None));
     }
 }

@@ -64,6 +64,14 @@ public sealed partial class DashboardBrowserTests(ServerFixture fixture)
         await page.FillAsync("#rewind-minutes", "10");
         await page.ClickAsync("#rewind-save");
         await page.WaitForFunctionAsync("() => document.getElementById('rewind-state').textContent.includes('10 min')");
+        // Protection is chosen on the page too (docs/protection.md): cbcs, then back to none before this broadcast, which is clipped below.
+        await page.SelectOptionAsync("#protection-select", "cbcs");
+        await page.ClickAsync("#protection-save");
+        await page.WaitForFunctionAsync("() => document.getElementById('protection-state').textContent.includes('Encrypted (cbcs')");
+        Assert.Equal("cbcs", await page.InputValueAsync("#protection-select"));
+        await page.SelectOptionAsync("#protection-select", "none");
+        await page.ClickAsync("#protection-save");
+        await page.WaitForFunctionAsync("() => document.getElementById('protection-state').textContent.includes('Not encrypted')");
 
         // Publish with the revealed key, as an encoder operator would.
         var clip = await clipTask;
