@@ -9,11 +9,15 @@ using Broadcast.Packager.Live;
 namespace Broadcast.Protection;
 
 /// <summary>A broadcast is encrypted as its channel's <c>protection</c> says ("cenc" or "cbcs"), with a key from the
-/// registered <see cref="IContentKeyProvider"/>; "none", or a stream with no channel, stays in the clear.</summary>
+/// registered <see cref="IContentKeyProvider"/>; "none", or a stream with no channel, stays in the clear. A broadcast
+/// continued on this node after its node died keeps the scheme and the key it had, whatever the setting says now: its
+/// players were given them (a setting applies from the next broadcast).</summary>
 internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IContentKeyProvider keys) : IContentProtectionPolicy
 {
-    public async ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, CancellationToken cancellationToken)
+    public async ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, ProtectionState? continuing, CancellationToken cancellationToken)
     {
+        if (continuing?.ToScheme() is { } kept)
+            return BroadcastProtection.From(kept, await keys.KeyForAsync(stream.Name, continuing.ToKeyId(), cancellationToken).ConfigureAwait(false));
         var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
         EncryptionScheme? scheme = channel?.Protection switch
         {
@@ -22,13 +26,14 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
             _ => null,
         };
         if (scheme is not { } s) return null;
-        return BroadcastProtection.From(s, await keys.KeyForAsync(stream.Name, cancellationToken).ConfigureAwait(false));
+        return BroadcastProtection.From(s, await keys.KeyForAsync(stream.Name, continuing: null, cancellationToken).ConfigureAwait(false));
     }
 }
 
 /// <summary>
 /// The built-in ClearKey key provider: a fresh KID and key per broadcast from control's <see cref="ContentKeyStore"/> (kept
-/// encrypted under the server secret), the W3C common system's pssh naming the KID (the init data a ClearKey CDM reads,
+/// encrypted under the server secret; a continued broadcast's own key read back from it, as every node with the database
+/// can), the W3C common system's pssh naming the KID (the init data a ClearKey CDM reads,
 /// W3C "cenc" Initialization Data Format §4), and the channel's license endpoint (<see cref="ClearKeyLicenseEndpoint"/>):
 /// under <c>Public:HttpBaseUrl</c> when set, since players resolve a license URL against their page, not the manifest;
 /// else path-absolute, which serves players on the server's own origin (the watch page).
@@ -36,11 +41,14 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
 internal sealed class ClearKeyContentKeyProvider(ChannelService channels, ContentKeyStore store, Broadcast.Control.ControlSettings settings)
     : IContentKeyProvider
 {
-    public async ValueTask<ContentKeyGrant> KeyForAsync(string channel, CancellationToken cancellationToken)
+    public async ValueTask<ContentKeyGrant> KeyForAsync(string channel, KeyId? continuing, CancellationToken cancellationToken)
     {
         var found = await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"No channel '{channel}' to keep a content key for.");
-        var stored = await store.CreateAsync(found.Id, cancellationToken).ConfigureAwait(false);
+        var kept = continuing is { } kid0
+            ? (await store.FindAsync(found.Id, ControlContentKeys.ToBytes([kid0]), cancellationToken).ConfigureAwait(false)).FirstOrDefault()
+            : null;
+        var stored = kept ?? await store.CreateAsync(found.Id, cancellationToken).ConfigureAwait(false);
         var kid = KeyId.FromBytes(stored.KeyId);
         var key = new ContentKey(kid, stored.Key);
         var pssh = ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [kid], []);

@@ -18,7 +18,11 @@ public sealed record ContentKeyGrant(ContentKey Key, IReadOnlyList<ProtectionSys
 /// </summary>
 public interface IContentKeyProvider
 {
-    ValueTask<ContentKeyGrant> KeyForAsync(string channel, CancellationToken cancellationToken);
+    /// <summary>
+    /// A new broadcast's key; for a broadcast another node left unfinished (<paramref name="continuing"/>, its KID), that
+    /// same key when the provider still has it, so its players need no new license; else a new one.
+    /// </summary>
+    ValueTask<ContentKeyGrant> KeyForAsync(string channel, KeyId? continuing, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -57,11 +61,16 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
 /// </summary>
 public interface IContentProtectionPolicy
 {
-    ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, CancellationToken cancellationToken);
+    /// <summary>
+    /// The broadcast's encryption, or null for clear. <paramref name="continuing"/>: the encryption of the broadcast this
+    /// one continues (another node died while it was live), which a policy keeps, since its players hold that key.
+    /// </summary>
+    ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, ProtectionState? continuing, CancellationToken cancellationToken);
 }
 
 /// <summary>Every broadcast in the clear: media bytes and manifests exactly those of a packager without encryption.</summary>
 public sealed class NoContentProtection : IContentProtectionPolicy
 {
-    public ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, CancellationToken cancellationToken) => ValueTask.FromResult<BroadcastProtection?>(null);
+    public ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, ProtectionState? continuing, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<BroadcastProtection?>(null);
 }

@@ -17,6 +17,8 @@ namespace Broadcast.Packager.Live;
 /// <param name="JournaledThrough">The segment numbers up to this one are in the recording journal's chunks (0: none).</param>
 /// <param name="Breaks">The broadcast's ad breaks so far, oldest first (the newest may still run); null in a state written
 /// before they were kept.</param>
+/// <param name="Protection">How the broadcast is encrypted (its scheme and KID, never its key), so a node that continues it
+/// encrypts with the key its players already hold; null when clear, or in a state written before it was kept.</param>
 public sealed record LiveBroadcastState(
     int Version,
     string BroadcastId,
@@ -25,7 +27,8 @@ public sealed record LiveBroadcastState(
     BroadcastOrigin Origin,
     IReadOnlyList<RenditionState> Renditions,
     long JournaledThrough = 0,
-    IReadOnlyList<BreakState>? Breaks = null)
+    IReadOnlyList<BreakState>? Breaks = null,
+    ProtectionState? Protection = null)
 {
     /// <summary>The format this code writes and reads; another version is not resumed.</summary>
     public const int CurrentVersion = 1;
@@ -80,6 +83,7 @@ public sealed record LiveBroadcastState(
         foreach (var r in state.Renditions)
             if (RenditionState.Invalid(r) is { } why) { error = why; return null; }
         if (state.Breaks is { } breaks && BreakState.Invalid(breaks) is { } wrong) { error = wrong; return null; }
+        if (state.Protection is { } protection && ProtectionState.Invalid(protection) is { } bad) { error = bad; return null; }
         return state;
     }
 
@@ -112,6 +116,38 @@ public sealed record LiveBroadcastState(
 
 /// <summary>A broadcast another node left unfinished, continued here from segment <paramref name="FirstNumber"/>.</summary>
 public sealed record BroadcastContinuation(LiveBroadcastState State, long FirstNumber);
+
+/// <summary>
+/// A protected broadcast's encryption as its live state keeps it: the Common Encryption scheme ("cenc" or "cbcs") and the
+/// KID as 32 hex digits. The key itself stays with the key provider; a continuing node asks it for this KID.
+/// </summary>
+public sealed record ProtectionState(string Scheme, string KeyId)
+{
+    public static ProtectionState Of(BroadcastProtection protection)
+    {
+        ArgumentNullException.ThrowIfNull(protection);
+        Span<byte> kid = stackalloc byte[16];
+        protection.Key.Id.CopyTo(kid);
+        return new ProtectionState(protection.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs", Convert.ToHexStringLower(kid));
+    }
+
+    /// <summary>The scheme, or null for a word this code does not write.</summary>
+    public Cmaf.Encryption.EncryptionScheme? ToScheme() => Scheme switch
+    {
+        "cenc" => Cmaf.Encryption.EncryptionScheme.Cenc,
+        "cbcs" => Cmaf.Encryption.EncryptionScheme.Cbcs,
+        _ => null,
+    };
+
+    /// <summary>The KID's 16 bytes.</summary>
+    public Cmaf.Encryption.KeyId ToKeyId() => Cmaf.Encryption.KeyId.FromBytes(Convert.FromHexString(KeyId));
+
+    /// <summary>Why a state's protection cannot be continued, or null when it can.</summary>
+    public static string? Invalid(ProtectionState p) =>
+        p.ToScheme() is null ? $"protection scheme '{p.Scheme}'"
+        : p.KeyId is not { Length: 32 } || !p.KeyId.All(char.IsAsciiHexDigit) ? "protection key id is not 32 hex digits"
+        : null;
+}
 
 /// <summary>One rendition of a <see cref="LiveBroadcastState"/>: its window and what it needs to number on.</summary>
 /// <param name="LastInitVersion">The newest init segment version stored (-1: none); a continuation starts above it so no init key is reused.</param>

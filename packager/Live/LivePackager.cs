@@ -158,7 +158,7 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
                 _logger.LogInvalidName(stream.Name);
                 return;
             }
-            var settings = await _policies.DecideAsync(stream, cancellationToken).ConfigureAwait(false);
+            var settings = await _policies.DecideAsync(stream, continues, cancellationToken).ConfigureAwait(false);
             bool record = settings.Record, lowLatency = settings.LowLatency;
 
             // Learn the tracks from the frames themselves: hold frames until both kinds were seen, or a few

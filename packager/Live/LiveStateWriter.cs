@@ -60,7 +60,8 @@ internal sealed class LiveStateWriter(PackagedBroadcast broadcast, RecordingJour
             broadcast.PeriodStartAt(windowFirst));
         return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions,
             journaled,
-            [.. broadcast.Breaks.Placed.Select(BreakState.Of)]);
+            [.. broadcast.Breaks.Placed.Select(BreakState.Of)],
+            broadcast.Protection is { } protection ? ProtectionState.Of(protection) : null);
     }
 
     /// <summary>The window's start, or the first entry above <paramref name="journaled"/> when that is earlier (the journal's tail).</summary>

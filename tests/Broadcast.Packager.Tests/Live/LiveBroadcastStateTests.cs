@@ -35,7 +35,7 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}],\"tracks\":null}," +
         "{\"name\":\"audio\",\"video\":false,\"timescale\":48000,\"lastInitVersion\":0,\"discontinuitiesBefore\":0,\"segments\":[" +
         "{\"number\":2,\"start\":96000,\"duration\":96000,\"byteSize\":900,\"sampleCount\":94,\"startsWithKeyframe\":true,\"discontinuity\":false,\"initVersion\":0," +
-        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}],\"tracks\":null}],\"journaledThrough\":0,\"breaks\":null}";
+        "\"programDateTime\":\"2026-11-21T05:45:14+00:00\",\"presentationStartOffset\":0,\"presentationEndOffset\":0}],\"tracks\":null}],\"journaledThrough\":0,\"breaks\":null,\"protection\":null}";
 
     [Fact]
     public void The_written_bytes_read_back_as_the_state()
@@ -69,8 +69,32 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         { "a track of an init version never stored", SampleJson.Replace("\"tracks\":null}],", "\"tracks\":[{\"initVersion\":4,\"codec\":\"Aac\",\"codecString\":\"mp4a.40.2\",\"decoderConfig\":\"EhA=\",\"width\":0,\"height\":0,\"frameRateNumerator\":0,\"frameRateDenominator\":0,\"sampleRate\":48000,\"channels\":2}]}],", StringComparison.Ordinal), "init version 4" },
         { "a break that ends before it starts", SampleJson.Replace("\"breaks\":null", "\"breaks\":[{\"eventId\":7,\"startNumber\":5,\"startDate\":\"2026-11-21T05:45:22+00:00\",\"startTime\":900000,\"startPresentation\":900000,\"timescale\":90000,\"plannedDuration\":540000,\"outSection\":\"/DA=\",\"endNumber\":4,\"duration\":0,\"inSection\":\"/DA=\"}]", StringComparison.Ordinal), "break 0: numbers or times out of order" },
         { "a break without its out section", SampleJson.Replace("\"breaks\":null", "\"breaks\":[{\"eventId\":7,\"startNumber\":5,\"startDate\":\"2026-11-21T05:45:22+00:00\",\"startTime\":900000,\"startPresentation\":900000,\"timescale\":90000,\"plannedDuration\":540000,\"outSection\":\"\",\"endNumber\":null,\"duration\":null,\"inSection\":null}]", StringComparison.Ordinal), "break 0: splice sections" },
+        { "a protection scheme this code does not write", SampleJson.Replace("\"protection\":null", "\"protection\":{\"scheme\":\"cens\",\"keyId\":\"0123456789abcdef0123456789abcdef\"}", StringComparison.Ordinal), "protection scheme 'cens'" },
+        { "a protection key id that is short", SampleJson.Replace("\"protection\":null", "\"protection\":{\"scheme\":\"cbcs\",\"keyId\":\"0123\"}", StringComparison.Ordinal), "protection key id" },
+        { "a protection key id that is not hex", SampleJson.Replace("\"protection\":null", "\"protection\":{\"scheme\":\"cbcs\",\"keyId\":\"0123456789abcdef0123456789abcdeg\"}", StringComparison.Ordinal), "protection key id" },
+        { "a protection without its key id", SampleJson.Replace("\"protection\":null", "\"protection\":{\"scheme\":\"cbcs\"}", StringComparison.Ordinal), "protection key id" },
         { "a number that is text", SampleJson.Replace("\"number\":1,", "\"number\":\"one\",", StringComparison.Ordinal), "not JSON" },
     };
+
+    /// <summary>A protected broadcast's state keeps its scheme and KID (never the key), which a continuing node asks its key provider for.</summary>
+    [Fact]
+    public void A_protected_broadcast_s_scheme_and_kid_read_back_and_a_state_without_them_reads_as_clear()
+    {
+        var kid = Broadcast.Packager.Cmaf.Encryption.KeyId.FromBytes(Convert.FromHexString("0123456789abcdef0123456789abcdef"));
+        var key = new Broadcast.Packager.Cmaf.Encryption.ContentKey(kid, Convert.FromHexString("3c4f5d6e7f8091a2b3c4d5e6f708192a"));
+        var protection = BroadcastProtection.From(Broadcast.Packager.Cmaf.Encryption.EncryptionScheme.Cbcs, new ContentKeyGrant(key, []));
+        var bytes = (Sample() with { Protection = ProtectionState.Of(protection) }).ToJson();
+        string json = Encoding.UTF8.GetString(bytes);
+        Assert.EndsWith("\"protection\":{\"scheme\":\"cbcs\",\"keyId\":\"0123456789abcdef0123456789abcdef\"}}", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("3c4f5d6e", json, StringComparison.OrdinalIgnoreCase);
+        var read = LiveBroadcastState.TryParse(bytes, out string? error)!;
+        Assert.True(read is not null, error);
+        Assert.Equal(Broadcast.Packager.Cmaf.Encryption.EncryptionScheme.Cbcs, read.Protection!.ToScheme());
+        Assert.Equal(kid, read.Protection.ToKeyId());
+        // A state written before protection was kept has no such member.
+        var older = LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(SampleJson.Replace(",\"protection\":null", "", StringComparison.Ordinal)), out error);
+        Assert.True(older is not null && older.Protection is null, error);
+    }
 
     [Theory]
     [MemberData(nameof(Malformed))]

@@ -49,11 +49,13 @@ public sealed class TakeoverContinuationTests : IDisposable
     }
 
     /// <summary>A node's packager over the shared store, started.</summary>
-    private async Task<LivePackager> NodeAsync(LiveStreamRegistry registry, bool lowLatency = false, bool record = false, ISegmentStore? store = null)
+    private async Task<LivePackager> NodeAsync(LiveStreamRegistry registry, bool lowLatency = false, bool record = false, ISegmentStore? store = null,
+        IContentProtectionPolicy? protection = null)
     {
         var node = new LivePackager(registry, store ?? _store, new DefaultRecordingPolicy(Options.Create(new PackagerOptions { RecordByDefault = record })),
             Options.Create(_options), _clock, _log,
-            lowLatency: lowLatency ? new DefaultLowLatencyPolicy(Options.Create(new PackagerOptions { LowLatencyByDefault = true })) : null);
+            lowLatency: lowLatency ? new DefaultLowLatencyPolicy(Options.Create(new PackagerOptions { LowLatencyByDefault = true })) : null,
+            protection: protection);
         await node.StartAsync(default);
         return node;
     }
@@ -384,6 +386,77 @@ public sealed class TakeoverContinuationTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(_store.PathOf(restoredPart))!, $"{id}-2.*.m4s"));
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(_store.PathOf(restoredPart))!, $"{id}-3.*.m4s"));
         await deadNode.DisposeAsync();
+    }
+
+    /// <summary>
+    /// A protected broadcast continued on another node: the state the dead node wrote names its scheme and KID, the new
+    /// node's protection policy is asked with them (and keeps them: its players hold that key), and the new node's
+    /// playlists name the same KID. Audio only: AAC is encrypted whole, while this class's synthetic video has no slice
+    /// headers to keep clear (<c>EncryptedPackagerTests</c> encrypts a real clip).
+    /// </summary>
+    [Fact]
+    public async Task A_protected_broadcast_continued_elsewhere_asks_its_policy_for_the_key_it_had()
+    {
+        var policyA = new KeepingProtectionPolicy();
+        var registryA = new LiveStreamRegistry(_clock);
+        var nodeA = await NodeAsync(registryA, protection: policyA);
+        Assert.True(registryA.TryStartPublish("chan", out var streamA));
+        PublishAudio(streamA, 0, 5);
+        await WaitFor.ConditionAsync(() => Read("chan/live-state.json").Contains("\"number\":2", StringComparison.Ordinal)
+            && Read("chan/live-state.json").Contains("\"protection\":{\"scheme\":\"cbcs\"", StringComparison.Ordinal),
+            Bound, "node A to store segment 2 and its live state, protection named", Logs);
+        Assert.True(policyA.Asked.TryDequeue(out var askedA) && askedA is null, "a new broadcast's policy is asked without a continued one");
+        var kid = policyA.Given.Single();
+        string id = nodeA.Find("chan")!.BroadcastId;
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        var policyB = new KeepingProtectionPolicy();
+        var registryB = new LiveStreamRegistry(_clock);
+        await using var nodeB = await NodeAsync(registryB, protection: policyB);
+        Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
+        Assert.True(registryB.TryStartPublish("chan", out var streamB));
+        PublishAudio(streamB, 0, 5);
+        await WaitFor.ConditionAsync(() => !policyB.Asked.IsEmpty, Bound, "node B to ask its protection policy", Logs);
+        Assert.True(policyB.Asked.TryDequeue(out var askedB));
+        Assert.Equal(new ProtectionState("cbcs", Convert.ToHexStringLower(Bytes(kid))), askedB);
+        string keyTag = $"URI=\"data:text/plain;base64,{Convert.ToBase64String(Bytes(kid))}\"";
+        await WaitFor.ConditionAsync(() => Read("chan/audio/index.m3u8").Contains(keyTag, StringComparison.Ordinal)
+            && Read("chan/live-state.json").Contains(id, StringComparison.Ordinal) && policyB.Given.Count == 1,
+            Bound, "node B's playlist to name the same KID", Logs);
+        await nodeA.DisposeAsync();
+    }
+
+    /// <summary>AAC frames (1024 samples at 48 kHz) from <paramref name="fromSecond"/> for <paramref name="seconds"/>.</summary>
+    private void PublishAudio(LiveStream stream, int fromSecond, int seconds)
+    {
+        for (long n = fromSecond * 48_000L / 1024; n < (fromSecond + seconds) * 48_000L / 1024; n++)
+            stream.Write(TestMedia.Frame(_audio, n * 1024L, true, 20));
+    }
+
+    private static byte[] Bytes(Broadcast.Packager.Cmaf.Encryption.KeyId kid)
+    {
+        var bytes = new byte[16];
+        kid.CopyTo(bytes);
+        return bytes;
+    }
+
+    /// <summary>A policy as the server's keeps a continued broadcast's scheme and KID; a new broadcast gets cbcs and a fresh KID.</summary>
+    private sealed class KeepingProtectionPolicy : IContentProtectionPolicy
+    {
+        public ConcurrentQueue<ProtectionState?> Asked { get; } = new();
+
+        public ConcurrentBag<Broadcast.Packager.Cmaf.Encryption.KeyId> Given { get; } = [];
+
+        public ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, ProtectionState? continuing, CancellationToken cancellationToken)
+        {
+            Asked.Enqueue(continuing);
+            var kid = continuing?.ToKeyId()
+                ?? Broadcast.Packager.Cmaf.Encryption.KeyId.FromBytes(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            Given.Add(kid);
+            var key = new Broadcast.Packager.Cmaf.Encryption.ContentKey(kid, Convert.FromHexString("3c4f5d6e7f8091a2b3c4d5e6f708192a"));
+            return ValueTask.FromResult<BroadcastProtection?>(BroadcastProtection.From(
+                continuing?.ToScheme() ?? Broadcast.Packager.Cmaf.Encryption.EncryptionScheme.Cbcs, new ContentKeyGrant(key, [])));
+        }
     }
 
     [Fact]
