@@ -4,16 +4,17 @@ using System.Security.Cryptography;
 namespace Broadcast.Packager.Cmaf.Encryption;
 
 /// <summary>
-/// The two Common Encryption ciphers over one sample, in place, on .NET's AES (the block cipher is never ours):
-/// AES-CTR for 'cenc' (ISO/IEC 23001-7 §9.6.1, §10.1) and AES-CBC with an encryption pattern for 'cbcs' (§9.6.2, §9.7,
-/// §10.4). A sample's protected bytes are those its subsamples name; with no subsamples the whole sample is protected.
+/// The two Common Encryption ciphers over one sample, in place, on .NET's AES (the block cipher is never ours; see
+/// <see cref="AesBlocks"/>): AES-CTR for 'cenc' (ISO/IEC 23001-7 §9.6.1, §10.1) and AES-CBC with an encryption pattern for
+/// 'cbcs' (§9.6.2, §9.7, §10.4). A sample's protected bytes are those its subsamples name; with no subsamples the whole
+/// sample is protected.
 /// </summary>
 public static class SampleCipher
 {
     private const int Block = 16;
 
     /// <summary>Keystream blocks made per AES call: one call's overhead spread over 1 KiB of protected bytes.</summary>
-    private const int KeystreamBlocks = 64;
+    private const int KeystreamBlocks = AesBlocks.MaxBytes / Block;
 
     /// <summary>
     /// AES-CTR (§9.6.1): the protected bytes of all subsamples are one stream (clear bytes do not advance the counter), the
@@ -21,15 +22,14 @@ public static class SampleCipher
     /// The packager's IVs have their low 64 bits zero, so a counter confined to them (8-byte IVs) reads the same.
     /// Encrypting and decrypting are the same operation.
     /// </summary>
-    public static void TransformCtr(Aes aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples)
+    public static void TransformCtr(AesBlocks aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples)
     {
         ArgumentNullException.ThrowIfNull(aes);
-        Span<byte> counters = stackalloc byte[KeystreamBlocks * Block];
         Span<byte> keystream = stackalloc byte[KeystreamBlocks * Block];
         var state = new CtrState(iv.Value);
         if (subsamples.IsEmpty)
         {
-            state.Apply(aes, sample, counters, keystream);
+            state.Apply(aes, sample, keystream);
             return;
         }
         int at = 0;
@@ -37,7 +37,7 @@ public static class SampleCipher
         {
             at += subsample.ClearBytes;
             var range = Protected(sample, at, subsample.ProtectedBytes);
-            state.Apply(aes, range, counters, keystream);
+            state.Apply(aes, range, keystream);
             at += range.Length;
         }
         if (at != sample.Length)
@@ -51,7 +51,7 @@ public static class SampleCipher
     /// constant IV, at every subsample); a trailing partial block stays clear. A 0:0 pattern encrypts every whole block
     /// (whole-block full-sample encryption, §9.7, as 'cbcs' does for audio).
     /// </summary>
-    public static void EncryptCbcPattern(Aes aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples,
+    public static void EncryptCbcPattern(AesBlocks aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples,
         int cryptBlocks, int skipBlocks)
     {
         ArgumentNullException.ThrowIfNull(aes);
@@ -82,25 +82,42 @@ public static class SampleCipher
         return sample.Slice(at, (int)length);
     }
 
-    private static void EncryptRange(Aes aes, InitializationVector iv, Span<byte> range, int cryptBlocks, int skipBlocks)
+    private static void EncryptRange(AesBlocks aes, InitializationVector iv, Span<byte> range, int cryptBlocks, int skipBlocks)
     {
         int whole = range.Length / Block * Block;
         Span<byte> chain = stackalloc byte[Block];
         BinaryPrimitives.WriteUInt128BigEndian(chain, iv.Value);
         if (cryptBlocks == 0)
         {
-            if (whole > 0) aes.EncryptCbc(range[..whole], chain, range[..whole], PaddingMode.None);
+            // One call for the whole run (a sample's worth of blocks): its setup is spread over all of them.
+            if (whole > 0) aes.Aes.EncryptCbc(range[..whole], chain, range[..whole], PaddingMode.None);
             return;
         }
         int period = (cryptBlocks + skipBlocks) * Block;
         // §9.7: the pattern runs over the range; a last period with fewer than cryptBlocks whole blocks encrypts those it has.
+        // CBC block by block (C = E(P xor C-1)) on the kept ECB transform: 1:9 puts one block in each call either way.
         for (int start = 0; start < whole; start += period)
         {
             int length = Math.Min(cryptBlocks * Block, whole - start);
-            var blocks = range.Slice(start, length);
-            aes.EncryptCbc(blocks, chain, blocks, PaddingMode.None);
-            blocks[^Block..].CopyTo(chain); // the chain carries on from the last ciphertext block, over the skipped ones
+            for (int b = start; b < start + length; b += Block)
+            {
+                var block = range.Slice(b, Block);
+                Xor(block, chain);
+                aes.EncryptBlock(block);
+                block.CopyTo(chain); // the chain carries on from the last ciphertext block, over the skipped ones
+            }
         }
+    }
+
+    private static void Xor(Span<byte> data, ReadOnlySpan<byte> key)
+    {
+        int i = 0;
+        for (; i + 8 <= data.Length; i += 8)
+        {
+            ulong value = BinaryPrimitives.ReadUInt64LittleEndian(data[i..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(key[i..]);
+            BinaryPrimitives.WriteUInt64LittleEndian(data[i..], value);
+        }
+        for (; i < data.Length; i++) data[i] ^= key[i];
     }
 
     /// <summary>Where a CTR stream stands: the next counter block and the unused tail of the last keystream made.</summary>
@@ -110,7 +127,7 @@ public static class SampleCipher
         private int _used = KeystreamBlocks * Block;
         private int _made = KeystreamBlocks * Block;
 
-        public void Apply(Aes aes, Span<byte> data, Span<byte> counters, Span<byte> keystream)
+        public void Apply(AesBlocks aes, Span<byte> data, Span<byte> keystream)
         {
             int at = 0;
             while (at < data.Length)
@@ -118,9 +135,10 @@ public static class SampleCipher
                 if (_used == _made)
                 {
                     int blocks = Math.Min(KeystreamBlocks, (data.Length - at + Block - 1) / Block);
+                    var counters = aes.Input;
                     for (int b = 0; b < blocks; b++) BinaryPrimitives.WriteUInt128BigEndian(counters.Slice(b * Block, Block), _counter++);
                     _made = blocks * Block;
-                    aes.EncryptEcb(counters[.._made], keystream[.._made], PaddingMode.None);
+                    aes.EncryptInput(_made).CopyTo(keystream);
                     _used = 0;
                 }
                 int n = Math.Min(_made - _used, data.Length - at);
@@ -128,17 +146,6 @@ public static class SampleCipher
                 _used += n;
                 at += n;
             }
-        }
-
-        private static void Xor(Span<byte> data, ReadOnlySpan<byte> key)
-        {
-            int i = 0;
-            for (; i + 8 <= data.Length; i += 8)
-            {
-                ulong value = BinaryPrimitives.ReadUInt64LittleEndian(data[i..]) ^ BinaryPrimitives.ReadUInt64LittleEndian(key[i..]);
-                BinaryPrimitives.WriteUInt64LittleEndian(data[i..], value);
-            }
-            for (; i < data.Length; i++) data[i] ^= key[i];
         }
     }
 }

@@ -47,7 +47,7 @@ public sealed class TrackEncryptor : IDisposable
     /// <summary>The 'cbcs' video pattern (§10.4: 1 encrypted block in 10, recommended and what FairPlay requires).</summary>
     public const int CbcsCryptBlocks = 1, CbcsSkipBlocks = 9;
 
-    private readonly Aes _aes;
+    private readonly AesBlocks _aes;
     private readonly AvcSliceHeaders? _sliceHeaders;
     private readonly int _nalLengthSize;
     private readonly ulong _ivSeed;
@@ -75,10 +75,9 @@ public sealed class TrackEncryptor : IDisposable
         _ivSeed = ivSeed;
         ConstantIv = scheme == EncryptionScheme.Cbcs ? constantIv : null;
         KeyId = key.Id;
-        var raw = new byte[16];
+        Span<byte> raw = stackalloc byte[16];
         key.CopyKeyTo(raw);
-        _aes = Aes.Create();
-        _aes.Key = raw; // the setter keeps its own copy
+        _aes = new AesBlocks(raw);
         CryptographicOperations.ZeroMemory(raw);
     }
 

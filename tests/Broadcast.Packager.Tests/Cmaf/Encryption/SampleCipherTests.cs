@@ -12,12 +12,7 @@ public class SampleCipherTests
     private const string NistKey = "2b7e151628aed2a6abf7158809cf4f3c";
     private const string NistPlain = "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710";
 
-    private static Aes NistAes()
-    {
-        var aes = Aes.Create();
-        aes.Key = Convert.FromHexString(NistKey);
-        return aes;
-    }
+    private static AesBlocks NistAes() => new(Convert.FromHexString(NistKey));
 
     [Fact]
     public void Ctr_matches_the_NIST_vector()
@@ -43,8 +38,7 @@ public class SampleCipherTests
     public void Ctr_runs_one_keystream_across_subsamples_and_round_trips()
     {
         var key = RandomNumberGenerator.GetBytes(16);
-        using var aes = Aes.Create();
-        aes.Key = key;
+        using var aes = new AesBlocks(key);
         var plain = RandomNumberGenerator.GetBytes(1000);
         // Protected runs that are not whole blocks: the counter carries on mid-block into the next run (§9.6.1).
         Subsample[] subsamples = [new(5, 21), new(100, 300), new(0, 7), new(67, 500)];
@@ -63,8 +57,7 @@ public class SampleCipherTests
     public void Cbcs_pattern_encrypts_one_block_in_ten_per_subsample_from_the_constant_iv()
     {
         var key = RandomNumberGenerator.GetBytes(16);
-        using var aes = Aes.Create();
-        aes.Key = key;
+        using var aes = new AesBlocks(key);
         var plain = RandomNumberGenerator.GetBytes(2000);
         Subsample[] subsamples = [new(3, 410), new(10, 1187), new(390, 0)];
         var ivBytes = RandomNumberGenerator.GetBytes(16);
@@ -78,6 +71,40 @@ public class SampleCipherTests
         Assert.NotEqual(plain[423..439], data[423..439]);
         Assert.Equal(plain[1607..], data[1607..]);
         Assert.Equal(plain, CencTestDecryptor.Decrypt(data, key, EncryptionScheme.Cbcs, ivBytes, subsamples, 1, 9));
+    }
+
+    /// <summary>
+    /// The pattern's CBC, block by block on the kept ECB transform, is .NET's own AES-CBC over the crypt blocks of each
+    /// range laid end to end (the chain skips the clear blocks, §9.7): checked for several patterns against the one-shot call.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 9)]
+    [InlineData(2, 8)]
+    [InlineData(5, 5)]
+    [InlineData(15, 1)]
+    public void A_pattern_s_crypt_blocks_are_one_cbc_chain_per_range(int crypt, int skip)
+    {
+        var key = RandomNumberGenerator.GetBytes(16);
+        using var blocks = new AesBlocks(key);
+        using var reference = Aes.Create();
+        reference.Key = key;
+        var plain = RandomNumberGenerator.GetBytes(3001);
+        Subsample[] subsamples = [new(7, 1500), new(11, 1483)];
+        var ivBytes = RandomNumberGenerator.GetBytes(16);
+        var data = plain.ToArray();
+        SampleCipher.EncryptCbcPattern(blocks, InitializationVector.FromBytes(ivBytes), data, subsamples, crypt, skip);
+        int at = 0;
+        foreach (var subsample in subsamples)
+        {
+            at += (int)subsample.ClearBytes;
+            int whole = (int)subsample.ProtectedBytes / 16 * 16, period = (crypt + skip) * 16;
+            var cryptOffsets = Enumerable.Range(0, whole / 16).Select(b => b * 16).Where(o => o % period < crypt * 16).ToArray();
+            var laidOut = cryptOffsets.SelectMany(o => plain.Skip(at + o).Take(16)).ToArray();
+            var expected = reference.EncryptCbc(laidOut, ivBytes, PaddingMode.None);
+            Assert.Equal(expected, cryptOffsets.SelectMany(o => data.Skip(at + o).Take(16)).ToArray());
+            at += (int)subsample.ProtectedBytes;
+        }
+        Assert.Equal(plain, CencTestDecryptor.Decrypt(data, key, EncryptionScheme.Cbcs, ivBytes, subsamples, crypt, skip));
     }
 
     [Fact]

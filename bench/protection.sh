@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The packaging cost of Common Encryption: N concurrent publishers (the ingest bench's 720p30 2.5 Mb/s H.264 + AAC clip,
+# ffmpeg -re -c copy) into N channels of one scheme on a fresh server, for each scheme in turn: first "none" (the clear
+# build, the peer), then each of SCHEMES. Measures the server's CPU-seconds over the steady state (SETTLE seconds after
+# the start to the end; utime+stime of the process tree) and reports each scheme's CPU over the clear run's.
+# ROUNDS alternates the sides (none, cbcs, none, cbcs…) so a machine whose load drifts over the run weighs on both.
+# Each side also checks that its channels served encrypted playlists (EXT-X-KEY for a scheme, none for the clear one).
+# Target (#69): cbcs at most 1.15x the clear packaging at 20 publishers.
+#
+# Usage: bench/protection.sh          N=20 DURATION=30 SETTLE=10 SCHEMES="cbcs" ROUNDS=1 by default
+#        N=5 DURATION=15 SETTLE=5 SCHEMES="cbcs cenc" bench/protection.sh
+#        BUILD=0 skips the dotnet build; KEEP_TMP=1 keeps logs.
+set -euo pipefail
+export LC_ALL=C
+source "$(dirname "$0")/lib.sh"
+
+N=${N:-20}
+DURATION=${DURATION:-30}
+SETTLE=${SETTLE:-10}
+SCHEMES=${SCHEMES:-cbcs}
+ROUNDS=${ROUNDS:-1}
+((N >= 1 && N <= 100)) || die "N must be 1..100"
+((DURATION >= 10 && DURATION <= 600)) || die "DURATION must be 10..600 seconds"
+((SETTLE >= 1 && SETTLE <= DURATION - 5)) || die "SETTLE must be 1..DURATION-5 seconds"
+((ROUNDS >= 1 && ROUNDS <= 5)) || die "ROUNDS must be 1..5"
+for s in $SCHEMES; do [[ $s == cbcs || $s == cenc ]] || die "SCHEMES holds cbcs and/or cenc, not '$s'"; done
+BENCH_COMMAND="$(dotnet_env)N=$N DURATION=$DURATION SETTLE=$SETTLE SCHEMES=\"$SCHEMES\" ROUNDS=$ROUNDS bench/protection.sh"
+
+"$REPO_DIR/scripts/deps.sh" ffmpeg curl
+bench_init
+ensure_clip
+server_build
+
+# run_scheme SCHEME ROUND -> sets SIDE_RESULT="steady_cpu whole_cpu ok keyed": a fresh server, N channels of SCHEME, N publishers.
+run_scheme() {
+  local scheme=$1 round=$2 dir="$BENCH_TMP/$1-$2" samples t0 t1 ok keyed i key slug body p
+  server_start "$dir"
+  samples="$dir/samples"
+  : >"$dir/keys"; : >"$dir/slugs"
+  for ((i = 1; i <= N; i++)); do
+    body=$(curl -fsS -X POST "$HTTP_BASE/api/channels" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+      -d "{\"name\":\"bench $scheme $round $i $RANDOM\",\"protection\":\"$scheme\"}") || die "POST /api/channels failed"
+    key=$(json_field streamKey <<<"$body"); slug=$(json_field slug <<<"$body")
+    echo "$key" >>"$dir/keys"; echo "$slug" >>"$dir/slugs"
+  done
+  # One unmeasured publisher first: the runtime's one-time costs (JIT, the encryptor's first use) are not the steady cost.
+  body=$(curl -fsS -X POST "$HTTP_BASE/api/channels" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
+      -d "{\"name\":\"warm $scheme $round $RANDOM\",\"protection\":\"$scheme\"}") || die "POST /api/channels failed"
+  local warm; warm=$(json_field streamKey <<<"$body")
+  timeout --kill-after=5 40 ffmpeg -nostdin -hide_banner -loglevel warning -re -i "$CLIP" -t 5 -c copy -f flv \
+    "rtmp://127.0.0.1:$RTMP_PORT/live/$warm" >"$dir/warmup.log" 2>&1 || log "$scheme: warm-up publisher failed"
+  sampler_start "$SERVER_PID" "$samples"
+  sleep 1
+  t0=$EPOCHREALTIME
+  log "$scheme (round $round): $N publishers for ${DURATION}s"
+  local pids=()
+  i=0
+  while read -r key; do
+    i=$((i + 1))
+    ( rc=0; timeout --kill-after=5 $((DURATION + 30)) ffmpeg -nostdin -hide_banner -loglevel warning -re -i "$CLIP" -t "$DURATION" \
+        -c copy -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$key" >"$dir/pub$i.log" 2>&1 || rc=$?; echo "$rc" >"$dir/pub$i.rc" ) &
+    pids+=($!)
+  done <"$dir/keys"
+  # While they publish: each channel's playlist names a key exactly when its scheme says so.
+  sleep $((SETTLE))
+  keyed=0
+  while read -r slug; do
+    if curl -fsS "$HTTP_BASE/live/$slug/source/index.m3u8" 2>/dev/null | grep -q '^#EXT-X-KEY:'; then keyed=$((keyed + 1)); fi
+  done <"$dir/slugs"
+  for p in "${pids[@]}"; do wait "$p" || true; done
+  sleep 1
+  t1=$EPOCHREALTIME
+  sampler_stop
+  ok=$(cat "$dir"/pub*.rc 2>/dev/null | grep -c '^0$' || true)
+  local whole steady _
+  read -r whole _ < <(sampler_report "$samples" "$t0" "$t1")
+  read -r steady _ < <(sampler_report "$samples" "$(awk -v t="$t0" -v s="$SETTLE" 'BEGIN { printf "%.6f", t + s }')" "$t1")
+  stop_tree "$SERVER_PID"
+  SIDE_RESULT="$steady $whole $ok $keyed"
+  log "$scheme (round $round): steady cpu=${steady}s whole=${whole}s publishers ok=$ok/$N playlists with EXT-X-KEY=$keyed/$N"
+}
+
+declare -A STEADY WHOLE OK KEYED
+for ((r = 1; r <= ROUNDS; r++)); do
+  for scheme in none $SCHEMES; do
+    run_scheme "$scheme" "$r"
+    read -r s w o k <<<"$SIDE_RESULT"
+    STEADY[$scheme,$r]=$s; WHOLE[$scheme,$r]=$w; OK[$scheme,$r]=$o; KEYED[$scheme,$r]=$k
+  done
+done
+
+table="| round | scheme | steady CPU s (after ${SETTLE} s) | whole-run CPU s | steady / clear | publishers ok | playlists with EXT-X-KEY | <= 1.15x |
+|---|---|---|---|---|---|---|---|"
+for ((r = 1; r <= ROUNDS; r++)); do
+  for scheme in none $SCHEMES; do
+    rel=$(ratio "${STEADY[$scheme,$r]}" "${STEADY[none,$r]}")
+    verdict=$([[ $scheme == none ]] && echo "-" || awk -v x="$rel" 'BEGIN { if (x == "n/a") print "n/a"; else print (x <= 1.15 ? "met" : "NOT met") }')
+    table+="
+| $r | $scheme | ${STEADY[$scheme,$r]} | ${WHOLE[$scheme,$r]} | $rel | ${OK[$scheme,$r]}/$N | ${KEYED[$scheme,$r]}/$N | $verdict |"
+  done
+done
+echo "$table"
+[[ "${NO_RESULTS:-0}" == 1 ]] || results_append "Packaging CPU with Common Encryption on and off, $N publishers" "$table
+
+One fresh server per row (transcoding off: the packaging alone), $N channels of that row's protection and $N publishers of
+the 720p30 2.5 Mb/s clip (\`ffmpeg -re -c copy\`) for ${DURATION} s; CPU of the server's process tree from ${SETTLE} s after
+the start to the end, after one unmeasured 5 s publisher. The clear row is the peer."
