@@ -50,6 +50,7 @@ public sealed class ViewerSessions
     private readonly ConcurrentDictionary<string, Channel>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
     private readonly TimeProvider _time;
     private readonly int _maxSessions;
+    private long _nextPrune;
 
     public ViewerSessions(TimeProvider time, int maxSessionsPerChannel = MaxSessionsPerChannel)
     {
@@ -85,6 +86,22 @@ public sealed class ViewerSessions
         }
 
         session.Seen(bucket, delivery);
+        // Quiet viewers leave even where no sampler reads the table (a node without the database): once a minute, by
+        // whichever request crosses the deadline.
+        long due = Volatile.Read(ref _nextPrune);
+        if (bucket >= due && Interlocked.CompareExchange(ref _nextPrune, bucket + (QuietBuckets * BucketSeconds), due) == due)
+            Prune(bucket - (QuietBuckets * BucketSeconds));
+    }
+
+    private void Prune(long quietBefore)
+    {
+        foreach (var (_, channel) in _channels)
+        {
+            foreach (var (viewer, session) in channel.Sessions)
+            {
+                if (session.Read().Last < quietBefore) channel.Sessions.TryRemove(new KeyValuePair<ulong, Session>(viewer, session));
+            }
+        }
     }
 
     /// <summary>

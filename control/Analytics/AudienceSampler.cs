@@ -26,8 +26,8 @@ public interface IAudienceSource
 /// into <see cref="AudienceStore"/> (this node's sample row and the viewers, keyed under the day's salt). At most
 /// <see cref="MaxSessionsPerFlush"/> viewers per broadcast and bucket are written; the rest count as uncounted (logged once).
 /// </summary>
-public sealed class AudienceSampler(IAudienceSource source, AudienceStore store, IChannelRepository channels, string nodeId,
-    TimeProvider time, ILogger<AudienceSampler> logger) : BackgroundService
+public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store, IChannelRepository channels, string nodeId,
+    TimeProvider time, ILogger<AudienceSampler> logger, int maxSessionsPerFlush = AudienceSampler.MaxSessionsPerFlush) : BackgroundService
 {
     public const int MaxSessionsPerFlush = 50_000;
 
@@ -39,6 +39,7 @@ public sealed class AudienceSampler(IAudienceSource source, AudienceStore store,
     /// <summary>Writes the bucket starting at <paramref name="bucket"/> (Unix seconds); the broadcasts written.</summary>
     public async Task<int> SampleAsync(long bucket, CancellationToken cancellationToken)
     {
+        if (source is null) return 0;
         var samples = source.Sample(bucket);
         if (samples.Count == 0) return 0;
         byte[] salt = await store.SaltAsync(DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(bucket).UtcDateTime), cancellationToken)
@@ -47,9 +48,9 @@ public sealed class AudienceSampler(IAudienceSource source, AudienceStore store,
         foreach (var sample in samples)
         {
             if (await channels.GetBySlugAsync(sample.ChannelSlug, cancellationToken).ConfigureAwait(false) is not { } channel) continue;
-            int kept = Math.Min(sample.Sessions.Count, MaxSessionsPerFlush);
+            int kept = Math.Min(sample.Sessions.Count, maxSessionsPerFlush);
             if (kept < sample.Sessions.Count && WarnOnce(sample.BroadcastId))
-                AnalyticsLog.OverCap(logger, sample.BroadcastId, sample.ChannelSlug, MaxSessionsPerFlush);
+                AnalyticsLog.OverCap(logger, sample.BroadcastId, sample.ChannelSlug, maxSessionsPerFlush);
             var rows = new AudienceSessionRow[kept];
             for (int i = 0; i < kept; i++)
             {
@@ -75,7 +76,8 @@ public sealed class AudienceSampler(IAudienceSource source, AudienceStore store,
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        // A node without playback (or without the packager) has nothing to sample.
+        while (source is not null && !stoppingToken.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
             long current = now.ToUnixTimeSeconds() - (now.ToUnixTimeSeconds() % AudienceReport.Bucket);
@@ -134,18 +136,9 @@ public static class AnalyticsServiceCollectionExtensions
         services.AddSingleton(AnalyticsOptions.From(configuration));
         services.AddSingleton<AudienceStore>();
         services.AddHostedService<AudienceRetention>();
-        services.AddHostedService(sp => sp.GetService<IAudienceSource>() is { } source
-            ? new AudienceSampler(source, sp.GetRequiredService<AudienceStore>(), sp.GetRequiredService<IChannelRepository>(),
-                (sp.GetService<ChannelLeaseOptions>() ?? ChannelLeaseOptions.From(configuration)).NodeId, sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<AudienceSampler>>())
-            : (IHostedService)new NoAudienceSampler());
+        services.AddHostedService(sp => new AudienceSampler(sp.GetService<IAudienceSource>(), sp.GetRequiredService<AudienceStore>(),
+            sp.GetRequiredService<IChannelRepository>(), (sp.GetService<ChannelLeaseOptions>() ?? ChannelLeaseOptions.From(configuration)).NodeId,
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AudienceSampler>>()));
         return services;
-    }
-
-    private sealed class NoAudienceSampler : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -60,7 +60,7 @@ public sealed class AudienceStore(ControlDatabase database)
         await using var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
         await Sql.ExecuteAsync(connection, transaction,
             "INSERT INTO audience_samples (broadcast_id, bucket_start, node_id, channel_id, viewers, hls, llhls, dash, uncounted) " +
-            "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @u) ON CONFLICT (broadcast_id, bucket_start, node_id) DO UPDATE SET " +
+            "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @u) ON CONFLICT (channel_id, broadcast_id, bucket_start, node_id) DO UPDATE SET " +
             "viewers = excluded.viewers, hls = excluded.hls, llhls = excluded.llhls, dash = excluded.dash, uncounted = excluded.uncounted", c =>
             {
                 Sql.Add(c, "b", sample.BroadcastId);
@@ -105,7 +105,7 @@ public sealed class AudienceStore(ControlDatabase database)
         }
 
         // Portable least/greatest (SQLite's MIN/MAX and PostgreSQL's LEAST/GREATEST differ): a CASE each.
-        sql.Append(" ON CONFLICT (broadcast_id, viewer) DO UPDATE SET ")
+        sql.Append(" ON CONFLICT (channel_id, broadcast_id, viewer) DO UPDATE SET ")
             .Append("first_seen = CASE WHEN excluded.first_seen < audience_sessions.first_seen THEN excluded.first_seen ELSE audience_sessions.first_seen END, ")
             .Append("last_seen = CASE WHEN excluded.last_seen > audience_sessions.last_seen THEN excluded.last_seen ELSE audience_sessions.last_seen END, ")
             .Append("delivery = CASE WHEN excluded.last_seen >= audience_sessions.last_seen THEN excluded.delivery ELSE audience_sessions.delivery END");

@@ -22,7 +22,7 @@ public static class AudienceEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         endpoints.MapGroup("/api/channels/{id}/broadcasts").RequireAuthorization(ControlAuth.AdminPolicy).WithTags("audience")
             .RequireScopes(ApiScopes.ChannelsRead, ApiScopes.ChannelsWrite, channelRouteValue: "id")
-            .MapGet("/{broadcastId}/audience", GetAsync).Produces<AudienceReport>().Produces(StatusCodes.Status200OK, contentType: "text/csv")
+            .MapGet("/{broadcastId}/audience", GetAsync).Produces<AudienceReport>(StatusCodes.Status200OK, "application/json", "text/csv")
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
         return endpoints;
     }

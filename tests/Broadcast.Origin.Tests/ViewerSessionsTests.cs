@@ -63,6 +63,20 @@ public sealed class ViewerSessionsTests
     }
 
     [Fact]
+    public void Without_a_sampler_quiet_viewers_still_leave_so_a_full_table_takes_new_ones_again()
+    {
+        var clock = new ManualClock(Start);
+        var sessions = new ViewerSessions(clock, maxSessionsPerChannel: 10);
+        for (ulong id = 1; id <= 10; id++) sessions.Touch("show", id, ViewerDelivery.Hls);
+        sessions.Touch("show", 11, ViewerDelivery.Hls); // full: uncounted
+        clock.Advance(TimeSpan.FromMinutes(3));
+        sessions.Touch("show", 12, ViewerDelivery.Hls); // prunes the quiet ten, and is kept
+        sessions.Touch("show", 13, ViewerDelivery.Hls);
+        var sample = sessions.Sample(ViewerSessions.BucketOf(clock.GetUtcNow())).Single();
+        Assert.Equal((2, 1L), (sample.Viewers, sample.Uncounted));
+    }
+
+    [Fact]
     public async Task Served_requests_make_viewers_keyed_by_the_cmcd_session_id_when_sent_with_the_manifest_telling_the_delivery()
     {
         var clock = new ManualClock(Start);
