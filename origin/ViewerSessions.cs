@@ -71,6 +71,11 @@ public sealed class ViewerSessions
     public void Touch(ReadOnlySpan<char> channel, ulong viewer, ViewerDelivery delivery)
     {
         long bucket = BucketOf(_time.GetUtcNow());
+        // Quiet viewers leave even where no sampler reads the table (a node without the database): once a minute, by
+        // whichever request crosses the deadline.
+        long due = Volatile.Read(ref _nextPrune);
+        if (bucket >= due && Interlocked.CompareExchange(ref _nextPrune, bucket + (QuietBuckets * BucketSeconds), due) == due)
+            Prune(bucket - (QuietBuckets * BucketSeconds));
         if (!_bySpan.TryGetValue(channel, out var entry))
             entry = _channels.GetOrAdd(channel.ToString(), static _ => new Channel());
         if (!entry.Sessions.TryGetValue(viewer, out var session))
@@ -86,11 +91,6 @@ public sealed class ViewerSessions
         }
 
         session.Seen(bucket, delivery);
-        // Quiet viewers leave even where no sampler reads the table (a node without the database): once a minute, by
-        // whichever request crosses the deadline.
-        long due = Volatile.Read(ref _nextPrune);
-        if (bucket >= due && Interlocked.CompareExchange(ref _nextPrune, bucket + (QuietBuckets * BucketSeconds), due) == due)
-            Prune(bucket - (QuietBuckets * BucketSeconds));
     }
 
     private void Prune(long quietBefore)

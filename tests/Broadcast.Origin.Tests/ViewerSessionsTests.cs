@@ -77,6 +77,20 @@ public sealed class ViewerSessionsTests
     }
 
     [Fact]
+    public void A_known_viewers_request_allocates_nothing()
+    {
+        var sessions = new ViewerSessions(TimeProvider.System);
+        for (ulong id = 1; id <= 100; id++) sessions.Touch("show/v0/seg.m4s".AsSpan(0, 4), id, ViewerDelivery.Hls);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int round = 0; round < 100; round++)
+        {
+            for (ulong id = 1; id <= 100; id++) sessions.Touch("show/v0/seg.m4s".AsSpan(0, 4), id, ViewerDelivery.Unknown);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public async Task Served_requests_make_viewers_keyed_by_the_cmcd_session_id_when_sent_with_the_manifest_telling_the_delivery()
     {
         var clock = new ManualClock(Start);
