@@ -7,7 +7,7 @@ namespace Broadcast.Control.Analytics;
 /// One 10 s bucket of a broadcast: its viewers summed over the playback nodes' rows (one row per node and bucket), by
 /// delivery, and the requests from viewers beyond a node's cap (<c>uncounted</c>, not in <see cref="Viewers"/>).
 /// </summary>
-public sealed record AudiencePoint(DateTimeOffset T, long Viewers, long Hls, long LowLatencyHls, long Dash, long Uncounted);
+public sealed record AudiencePoint(DateTimeOffset T, long Viewers, long Hls, long LowLatencyHls, long Dash, long Uncounted, long Whep = 0);
 
 /// <summary>A delivery's share of a broadcast: its peak concurrent viewers and the viewers whose latest delivery it was.</summary>
 public sealed record AudienceDelivery(long PeakViewers, long Viewers);
@@ -45,6 +45,7 @@ public sealed record AudienceReport(
             ["hls"] = new(Peak(p => p.Hls), viewersByDelivery.GetValueOrDefault("hls")),
             ["llhls"] = new(Peak(p => p.LowLatencyHls), viewersByDelivery.GetValueOrDefault("llhls")),
             ["dash"] = new(Peak(p => p.Dash), viewersByDelivery.GetValueOrDefault("dash")),
+            ["whep"] = new(Peak(p => p.Whep), viewersByDelivery.GetValueOrDefault("whep")),
         };
         return new AudienceReport(Bucket, series, peak?.Viewers ?? 0, peak?.T,
             unique, Math.Round(watchedSeconds / 60.0, 2), unique == 0 ? 0 : Math.Round((double)watchedSeconds / unique, 1), medianSeconds,
@@ -54,11 +55,11 @@ public sealed record AudienceReport(
     /// <summary>The series as CSV (RFC 4180): an ISO 8601 UTC time per bucket, then the viewers and their split.</summary>
     public string ToCsv()
     {
-        var csv = new StringBuilder("t,viewers,hls,llhls,dash,uncounted\r\n");
+        var csv = new StringBuilder("t,viewers,hls,llhls,dash,whep,uncounted\r\n");
         foreach (var p in Series)
         {
             csv.Append(CultureInfo.InvariantCulture,
-                $"{p.T.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Viewers},{p.Hls},{p.LowLatencyHls},{p.Dash},{p.Uncounted}\r\n");
+                $"{p.T.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Viewers},{p.Hls},{p.LowLatencyHls},{p.Dash},{p.Whep},{p.Uncounted}\r\n");
         }
 
         return csv.ToString();

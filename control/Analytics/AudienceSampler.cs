@@ -10,7 +10,7 @@ public readonly record struct LiveViewer(ulong Key, long FirstSeen, long LastSee
 
 /// <summary>The viewers of one live broadcast on this node in one bucket (the pipeline's view; <see cref="IAudienceSource"/>).</summary>
 public sealed record LiveAudienceSample(string ChannelSlug, string BroadcastId, int Viewers, int Hls, int LowLatencyHls, int Dash,
-    IReadOnlyList<LiveViewer> Sessions, long Uncounted);
+    IReadOnlyList<LiveViewer> Sessions, long Uncounted, int Whep = 0);
 
 /// <summary>
 /// The viewers this node served per live broadcast in the bucket starting at a Unix second. Owned by control (its
@@ -60,7 +60,7 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
 
             long uncounted = sample.Uncounted + (sample.Sessions.Count - kept);
             await store.WriteAsync(new AudienceSampleRow(sample.BroadcastId, channel.Id, bucket, nodeId, Math.Min(sample.Viewers, kept),
-                sample.Hls, sample.LowLatencyHls, sample.Dash, uncounted), rows, cancellationToken).ConfigureAwait(false);
+                sample.Hls, sample.LowLatencyHls, sample.Dash, uncounted, sample.Whep), rows, cancellationToken).ConfigureAwait(false);
             written++;
         }
 

@@ -8,7 +8,7 @@ namespace Broadcast.Control.Analytics;
 
 /// <summary>One playback node's viewers of a broadcast in one 10 s bucket (Unix seconds), split by delivery.</summary>
 public sealed record AudienceSampleRow(string BroadcastId, string ChannelId, long BucketStart, string NodeId, int Viewers, int Hls,
-    int LowLatencyHls, int Dash, long Uncounted);
+    int LowLatencyHls, int Dash, long Uncounted, int Whep = 0);
 
 /// <summary>One viewer of a broadcast: its salted key (never an address), first and last bucket seen, its latest delivery.</summary>
 public sealed record AudienceSessionRow(string Viewer, long FirstSeen, long LastSeen, string Delivery);
@@ -59,9 +59,9 @@ public sealed class AudienceStore(ControlDatabase database)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
         await Sql.ExecuteAsync(connection, transaction,
-            "INSERT INTO audience_samples (broadcast_id, bucket_start, node_id, channel_id, viewers, hls, llhls, dash, uncounted) " +
-            "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @u) ON CONFLICT (channel_id, broadcast_id, bucket_start, node_id) DO UPDATE SET " +
-            "viewers = excluded.viewers, hls = excluded.hls, llhls = excluded.llhls, dash = excluded.dash, uncounted = excluded.uncounted", c =>
+            "INSERT INTO audience_samples (broadcast_id, bucket_start, node_id, channel_id, viewers, hls, llhls, dash, whep, uncounted) " +
+            "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @w, @u) ON CONFLICT (channel_id, broadcast_id, bucket_start, node_id) DO UPDATE SET " +
+            "viewers = excluded.viewers, hls = excluded.hls, llhls = excluded.llhls, dash = excluded.dash, whep = excluded.whep, uncounted = excluded.uncounted", c =>
             {
                 Sql.Add(c, "b", sample.BroadcastId);
                 Sql.Add(c, "t", sample.BucketStart);
@@ -71,6 +71,7 @@ public sealed class AudienceStore(ControlDatabase database)
                 Sql.Add(c, "h", (long)sample.Hls);
                 Sql.Add(c, "l", (long)sample.LowLatencyHls);
                 Sql.Add(c, "d", (long)sample.Dash);
+                Sql.Add(c, "w", (long)sample.Whep);
                 Sql.Add(c, "u", sample.Uncounted);
             }, cancellationToken).ConfigureAwait(false);
         for (int start = 0; start < sessions.Count; start += RowsPerStatement)
@@ -122,9 +123,9 @@ public sealed class AudienceStore(ControlDatabase database)
         }
 
         var series = await Sql.QueryAsync(database,
-            "SELECT bucket_start, SUM(viewers), SUM(hls), SUM(llhls), SUM(dash), SUM(uncounted) FROM audience_samples " +
+            "SELECT bucket_start, SUM(viewers), SUM(hls), SUM(llhls), SUM(dash), SUM(uncounted), SUM(whep) FROM audience_samples " +
             "WHERE channel_id = @c AND broadcast_id = @b GROUP BY bucket_start ORDER BY bucket_start", Bind,
-            r => new AudiencePoint(DateTimeOffset.FromUnixTimeSeconds(Long(r, 0)), Long(r, 1), Long(r, 2), Long(r, 3), Long(r, 4), Long(r, 5)), cancellationToken).ConfigureAwait(false);
+            r => new AudiencePoint(DateTimeOffset.FromUnixTimeSeconds(Long(r, 0)), Long(r, 1), Long(r, 2), Long(r, 3), Long(r, 4), Long(r, 5), Long(r, 6)), cancellationToken).ConfigureAwait(false);
         var totals = (await Sql.QueryAsync(database,
             "SELECT COUNT(*), SUM(last_seen - first_seen + 10) FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b", Bind,
             r => (Count: Long(r, 0), Seconds: r.IsDBNull(1) ? 0 : Long(r, 1)), cancellationToken).ConfigureAwait(false))[0];

@@ -52,7 +52,7 @@ public sealed class AudienceApiTests
         Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
         string[] lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["t,viewers,hls,llhls,dash,uncounted", "2026-11-30T00:53:20Z,4,2,1,1,4", "2026-11-30T00:53:30Z,2,1,1,0,0"], lines);
+        Assert.Equal(["t,viewers,hls,llhls,dash,whep,uncounted", "2026-11-30T00:53:20Z,4,2,1,1,0,4", "2026-11-30T00:53:30Z,2,1,1,0,0,0"], lines);
 
         // A key that reads channels may read it; one with another scope may not.
         Assert.Equal(HttpStatusCode.OK, (await KeyClient(host, await KeyAsync(host, "channels:read")).GetAsync(path)).StatusCode);

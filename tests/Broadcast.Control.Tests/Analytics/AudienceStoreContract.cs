@@ -39,23 +39,25 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
         await _store.WriteAsync(Sample("a", T0, 2, 0, 1), [new AudienceSessionRow("x", T0, T0, "hls"), new AudienceSessionRow("y", T0, T0, "dash")]);
         await _store.WriteAsync(Sample("b", T0, 0, 2, 0), [new AudienceSessionRow("z", T0, T0, "llhls")]);
         await _store.WriteAsync(Sample("b", T0 + 10, 1, 0, 0), [new AudienceSessionRow("x", T0 + 10, T0 + 10, "hls")]);
-        await _store.WriteAsync(Sample("a", T0 + 20, 0, 1, 0), [new AudienceSessionRow("z", T0 + 10, T0 + 20, "llhls")]);
+        await _store.WriteAsync(Sample("a", T0 + 20, 0, 1, 0) with { Viewers = 2, Whep = 1 },
+            [new AudienceSessionRow("z", T0 + 10, T0 + 20, "llhls"), new AudienceSessionRow("r", T0 + 20, T0 + 20, "whep")]);
         // Another broadcast and another channel stay out of the report.
         await _store.WriteAsync(Sample("a", T0, 50, 0, 0, broadcast: "b2"), [new AudienceSessionRow("x", T0, T0 + 100, "hls")]);
         await _store.WriteAsync(Sample("a", T0, 50, 0, 0, channel: "ch2"), [new AudienceSessionRow("w", T0, T0, "hls")]);
 
         var report = await _store.ReportAsync("ch1", "b1");
         Assert.NotNull(report);
-        Assert.Equal([(T0, 5L, 2L, 2L, 1L), (T0 + 10, 1, 1, 0, 0), (T0 + 20, 1, 0, 1, 0)],
-            report.Series.Select(p => (p.T.ToUnixTimeSeconds(), p.Viewers, p.Hls, p.LowLatencyHls, p.Dash)));
+        Assert.Equal([(T0, 5L, 2L, 2L, 1L, 0L), (T0 + 10, 1, 1, 0, 0, 0), (T0 + 20, 2, 0, 1, 0, 1)],
+            report.Series.Select(p => (p.T.ToUnixTimeSeconds(), p.Viewers, p.Hls, p.LowLatencyHls, p.Dash, p.Whep)));
         Assert.Equal((5L, DateTimeOffset.FromUnixTimeSeconds(T0)), (report.PeakViewers, report.PeakAt!.Value));
-        // x: T0..T0+10 (20 s), y: T0 (10 s), z: T0..T0+20 (30 s): 60 s in all.
-        Assert.Equal((3L, 1.0, 20.0, 20L), (report.UniqueViewers, report.MinutesWatched, report.AverageWatchSeconds, report.MedianWatchSeconds));
+        // x: T0..T0+10 (20 s), y: T0 (10 s), z: T0..T0+20 (30 s), r: T0+20 (10 s): 70 s in all.
+        Assert.Equal((4L, 1.17, 17.5, 20L), (report.UniqueViewers, report.MinutesWatched, report.AverageWatchSeconds, report.MedianWatchSeconds));
         Assert.Equal((2L, 1L), (report.ByDelivery["hls"].PeakViewers, report.ByDelivery["hls"].Viewers));
         Assert.Equal((2L, 1L), (report.ByDelivery["llhls"].PeakViewers, report.ByDelivery["llhls"].Viewers));
         Assert.Equal((1L, 1L), (report.ByDelivery["dash"].PeakViewers, report.ByDelivery["dash"].Viewers));
-        Assert.StartsWith("t,viewers,hls,llhls,dash,uncounted\r\n", report.ToCsv(), StringComparison.Ordinal);
-        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},5,2,2,1,0\r\n", report.ToCsv(), StringComparison.Ordinal);
+        Assert.Equal((1L, 1L), (report.ByDelivery["whep"].PeakViewers, report.ByDelivery["whep"].Viewers));
+        Assert.StartsWith("t,viewers,hls,llhls,dash,whep,uncounted\r\n", report.ToCsv(), StringComparison.Ordinal);
+        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},5,2,2,1,0,0\r\n", report.ToCsv(), StringComparison.Ordinal);
 
         Assert.Null(await _store.ReportAsync("ch1", "no-such-broadcast"));
         Assert.Null(await _store.ReportAsync("ch2", "b2"));

@@ -14,6 +14,7 @@ CREATE TABLE audience_samples (
     hls          bigint NOT NULL,
     llhls        bigint NOT NULL,
     dash         bigint NOT NULL,
+    whep         bigint NOT NULL,
     uncounted    bigint NOT NULL,
     PRIMARY KEY (channel_id, broadcast_id, bucket_start, node_id)
 );

@@ -14,6 +14,7 @@ CREATE TABLE audience_samples (
     hls          INTEGER NOT NULL,
     llhls        INTEGER NOT NULL,
     dash         INTEGER NOT NULL,
+    whep         INTEGER NOT NULL,
     uncounted    INTEGER NOT NULL,
     PRIMARY KEY (channel_id, broadcast_id, bucket_start, node_id)
 );
