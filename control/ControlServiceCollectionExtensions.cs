@@ -83,6 +83,8 @@ public static class ControlServiceCollectionExtensions
         services.AddHostedService<ControlStartup>();
         // After ControlStartup: the delivery worker reads a migrated outbox.
         Webhooks.WebhookServiceCollectionExtensions.AddWebhooks(services, configuration);
+        // After ControlStartup: the audience kept per broadcast (its sampler runs where the host adds an IAudienceSource).
+        Analytics.AnalyticsServiceCollectionExtensions.AddAudienceAnalytics(services, configuration);
         // After ControlStartup: private channels and signing keys are read from a migrated database.
         services.AddPrivatePlayback(configuration);
         // After ControlStartup: the schedule is derived from a migrated events table.

@@ -10,6 +10,15 @@ public static class ObservabilityEndpoints
     public static IServiceCollection AddChannelLiveStatus(this IServiceCollection services) =>
         services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
 
+    /// <summary>
+    /// The audience kept per broadcast, sampled on this node (control's <see cref="Broadcast.Control.Analytics.AudienceSampler"/>):
+    /// for nodes that serve playback, package broadcasts and have the database; WHEP sessions too where WHEP is served.
+    /// </summary>
+    public static IServiceCollection AddAudienceSource(this IServiceCollection services) =>
+        services.AddSingleton<Broadcast.Control.Analytics.IAudienceSource>(sp => new PipelineAudienceSource(
+            sp.GetRequiredService<Broadcast.Origin.ViewerSessions>(), sp.GetRequiredService<Broadcast.Packager.Live.IPackagerStatus>(),
+            sp.GetService<Broadcast.WebRtc.Whep.WhepService>() is { } whep ? whep.Grants : null));
+
     /// <summary>The readiness probe <see cref="MapReadiness"/> answers with.</summary>
     public static IServiceCollection AddReadiness(this IServiceCollection services) => services.AddSingleton<ReadinessProbe>();
 

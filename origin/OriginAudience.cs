@@ -7,9 +7,10 @@ namespace Broadcast.Origin;
 /// <summary>
 /// Who watches, from the requests the origin serves: media playlists, MPDs and segments count the channel's viewers, and
 /// the Common Media Client Data (CTA-5004) a player sends with any request of the channel goes to its live playback
-/// quality (<see cref="CmcdAudience"/>). One call per served object; nothing allocated for a request without CMCD.
+/// quality (<see cref="CmcdAudience"/>), and each viewer's session to the audience kept per broadcast
+/// (<see cref="ViewerSessions"/>). One call per served object; nothing allocated for a request without CMCD.
 /// </summary>
-public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd)
+public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd, ViewerSessions sessions)
 {
     /// <summary>CTA-5004 §2.1: the header transmission mode's four headers, each a dictionary of its own keys.</summary>
     private static readonly string[] CmcdHeaders = ["CMCD-Request", "CMCD-Object", "CMCD-Status", "CMCD-Session"];
@@ -34,17 +35,29 @@ public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd)
             MediaObjectKind.HlsPlaylist => underRendition,
             _ => false,
         };
+        var data = new CmcdData();
+        bool hasCmcd = Read(context.Request, ref data);
         if (counts)
         {
             client = Client(context);
             viewers.Touch(channel, client);
+            sessions.Touch(channel, data.SessionIdHash != 0 ? data.SessionIdHash : client, Delivery(context.Request, kind));
         }
 
-        var data = new CmcdData();
-        if (!Read(context.Request, ref data) && data.MalformedValues == 0) return;
+        if (!hasCmcd && data.MalformedValues == 0) return;
         if (client == 0) client = Client(context);
         cmcd.Record(channel, data, client, kind == MediaObjectKind.Segment && data.ObjectType != CmcdObjectType.Init);
     }
+
+    /// <summary>The manifest tells how a viewer plays; a segment (shared by HLS and DASH) leaves it as it was.</summary>
+    private static ViewerDelivery Delivery(HttpRequest request, MediaObjectKind kind) => kind switch
+    {
+        MediaObjectKind.DashManifest => ViewerDelivery.Dash,
+        MediaObjectKind.HlsPlaylist => request.QueryString.Value is { } q && q.Contains("_HLS_msn=", StringComparison.Ordinal)
+            ? ViewerDelivery.LowLatencyHls
+            : ViewerDelivery.Hls,
+        _ => ViewerDelivery.Unknown,
+    };
 
     private static ulong Client(HttpContext context)
     {

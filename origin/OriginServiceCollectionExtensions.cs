@@ -35,6 +35,7 @@ public static class OriginServiceCollectionExtensions
         services.TryAddSingleton<ViewerCounter>();
         services.TryAddSingleton<IViewerCounter>(static sp => sp.GetRequiredService<ViewerCounter>());
         services.TryAddSingleton<Cmcd.CmcdAudience>();
+        services.TryAddSingleton(static sp => new ViewerSessions(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<OriginAudience>();
         services.TryAddSingleton<ThumbnailLooks>();
         services.TryAddSingleton<ObjectArrivals>();

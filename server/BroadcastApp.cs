@@ -102,6 +102,8 @@ public static class BroadcastApp
                     sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddIngest(configuration);
             services.AddChannelLiveStatus();
+            // The audience kept per broadcast: where this node serves the broadcasts it packages (#70).
+            if (roles.Origin) services.AddAudienceSource();
             services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
             // Real-time viewers (WHEP) are served where the hubs are: Janus is started when a real-time channel goes live,

@@ -45,6 +45,7 @@ public static class ControlEndpoints
         endpoints.MapBreaksApi();
         endpoints.MapDestinationsApi();
         endpoints.MapClipsApi();
+        endpoints.MapAudienceApi();
         endpoints.MapPlaybackApi();
         endpoints.MapPullSourceApi();
         endpoints.MapProgramApi();

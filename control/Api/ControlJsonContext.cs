@@ -26,6 +26,7 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(SessionResponse))]
 [JsonSerializable(typeof(ChangePasswordRequest))]
 [JsonSerializable(typeof(AntiforgeryResponse))]
+[JsonSerializable(typeof(Analytics.AudienceReport))]
 [JsonSerializable(typeof(ClipRequest))]
 [JsonSerializable(typeof(ClipPatchRequest))]
 [JsonSerializable(typeof(ClipResponse))]

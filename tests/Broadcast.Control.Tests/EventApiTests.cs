@@ -456,7 +456,8 @@ public sealed class EventApiTests : IAsyncLifetime
         using var response = await anonymous.GetAsync("/openapi/v1.json");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var paths = (await BodyAsync(response)).GetProperty("paths");
-        foreach (var path in new[] { "/api/channels", "/api/events", "/api/events/{id}", "/api/events/{id}/cancel", "/api/recordings", "/api/session" })
+        foreach (var path in new[] { "/api/channels", "/api/events", "/api/events/{id}", "/api/events/{id}/cancel", "/api/recordings", "/api/session",
+            "/api/channels/{id}/broadcasts/{broadcastId}/audience" })
             Assert.True(paths.TryGetProperty(path, out _), $"missing {path}");
     }
 }

@@ -1,0 +1,166 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Broadcast.Control.Persistence;
+
+namespace Broadcast.Control.Analytics;
+
+/// <summary>One playback node's viewers of a broadcast in one 10 s bucket (Unix seconds), split by delivery.</summary>
+public sealed record AudienceSampleRow(string BroadcastId, string ChannelId, long BucketStart, string NodeId, int Viewers, int Hls,
+    int LowLatencyHls, int Dash, long Uncounted, int Whep = 0);
+
+/// <summary>One viewer of a broadcast: its salted key (never an address), first and last bucket seen, its latest delivery.</summary>
+public sealed record AudienceSessionRow(string Viewer, long FirstSeen, long LastSeen, string Delivery);
+
+/// <summary>
+/// The audience kept per broadcast (migration 0022): the samples each playback node writes every 10 s, the viewers they
+/// upsert (the same viewer on two nodes is one row), the daily salt that keys viewers, the report and the purge.
+/// </summary>
+public sealed class AudienceStore(ControlDatabase database)
+{
+    /// <summary>Rows per INSERT: few enough parameters for either back-end, many enough to write 50,000 quickly.</summary>
+    private const int RowsPerStatement = 400;
+
+    /// <summary>
+    /// The salt of <paramref name="day"/> (UTC), made by the first node to ask and read by the others, so every node keys a
+    /// viewer alike that day. Salts of days before yesterday are deleted: a stored key can no longer be tied to anyone.
+    /// </summary>
+    public async Task<byte[]> SaltAsync(DateOnly day, CancellationToken cancellationToken = default)
+    {
+        string name = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        await Sql.ExecuteAsync(database, "INSERT INTO audience_salts (day, salt) VALUES (@day, @salt) ON CONFLICT (day) DO NOTHING", c =>
+        {
+            Sql.Add(c, "day", name);
+            Sql.Add(c, "salt", RandomNumberGenerator.GetBytes(32));
+        }, cancellationToken).ConfigureAwait(false);
+        await Sql.ExecuteAsync(database, "DELETE FROM audience_salts WHERE day < @before",
+            c => Sql.Add(c, "before", day.AddDays(-1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)), cancellationToken).ConfigureAwait(false);
+        var salts = await Sql.QueryAsync(database, "SELECT salt FROM audience_salts WHERE day = @day", c => Sql.Add(c, "day", name),
+            r => r.GetFieldValue<byte[]>(0), cancellationToken).ConfigureAwait(false);
+        return salts[0];
+    }
+
+    /// <summary>A viewer's stored key: HMAC-SHA256 of its 8-byte session key under the day's salt, 32 hex digits.</summary>
+    public static string ViewerKey(byte[] salt, ulong viewer)
+    {
+        Span<byte> input = stackalloc byte[8];
+        BitConverter.TryWriteBytes(input, viewer);
+        Span<byte> mac = stackalloc byte[32];
+        HMACSHA256.HashData(salt, input, mac);
+        return Convert.ToHexStringLower(mac[..16]);
+    }
+
+    /// <summary>Writes one node's sample of a bucket (again: replaced) and upserts its viewers, in one transaction.</summary>
+    public async Task WriteAsync(AudienceSampleRow sample, IReadOnlyList<AudienceSessionRow> sessions, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        ArgumentNullException.ThrowIfNull(sessions);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
+        await Sql.ExecuteAsync(connection, transaction,
+            "INSERT INTO audience_samples (broadcast_id, bucket_start, node_id, channel_id, viewers, hls, llhls, dash, whep, uncounted) " +
+            "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @w, @u) ON CONFLICT (channel_id, broadcast_id, bucket_start, node_id) DO UPDATE SET " +
+            "viewers = excluded.viewers, hls = excluded.hls, llhls = excluded.llhls, dash = excluded.dash, whep = excluded.whep, uncounted = excluded.uncounted", c =>
+            {
+                Sql.Add(c, "b", sample.BroadcastId);
+                Sql.Add(c, "t", sample.BucketStart);
+                Sql.Add(c, "n", sample.NodeId);
+                Sql.Add(c, "c", sample.ChannelId);
+                Sql.Add(c, "v", (long)sample.Viewers);
+                Sql.Add(c, "h", (long)sample.Hls);
+                Sql.Add(c, "l", (long)sample.LowLatencyHls);
+                Sql.Add(c, "d", (long)sample.Dash);
+                Sql.Add(c, "w", (long)sample.Whep);
+                Sql.Add(c, "u", sample.Uncounted);
+            }, cancellationToken).ConfigureAwait(false);
+        for (int start = 0; start < sessions.Count; start += RowsPerStatement)
+        {
+            int count = Math.Min(RowsPerStatement, sessions.Count - start);
+            await Sql.ExecuteAsync(connection, transaction, UpsertSessions(count), c =>
+            {
+                Sql.Add(c, "b", sample.BroadcastId);
+                Sql.Add(c, "c", sample.ChannelId);
+                for (int i = 0; i < count; i++)
+                {
+                    var s = sessions[start + i];
+                    string n = i.ToString(CultureInfo.InvariantCulture);
+                    Sql.Add(c, "v" + n, s.Viewer);
+                    Sql.Add(c, "f" + n, s.FirstSeen);
+                    Sql.Add(c, "l" + n, s.LastSeen);
+                    Sql.Add(c, "d" + n, s.Delivery);
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static string UpsertSessions(int count)
+    {
+        var sql = new StringBuilder("INSERT INTO audience_sessions (broadcast_id, viewer, channel_id, first_seen, last_seen, delivery) VALUES ");
+        for (int i = 0; i < count; i++)
+        {
+            if (i > 0) sql.Append(", ");
+            sql.Append(CultureInfo.InvariantCulture, $"(@b, @v{i}, @c, @f{i}, @l{i}, @d{i})");
+        }
+
+        // Portable least/greatest (SQLite's MIN/MAX and PostgreSQL's LEAST/GREATEST differ): a CASE each.
+        sql.Append(" ON CONFLICT (channel_id, broadcast_id, viewer) DO UPDATE SET ")
+            .Append("first_seen = CASE WHEN excluded.first_seen < audience_sessions.first_seen THEN excluded.first_seen ELSE audience_sessions.first_seen END, ")
+            .Append("last_seen = CASE WHEN excluded.last_seen > audience_sessions.last_seen THEN excluded.last_seen ELSE audience_sessions.last_seen END, ")
+            .Append("delivery = CASE WHEN excluded.last_seen >= audience_sessions.last_seen THEN excluded.delivery ELSE audience_sessions.delivery END");
+        return sql.ToString();
+    }
+
+    /// <summary>The report of one broadcast of <paramref name="channelId"/>, or null when nothing was recorded for it.</summary>
+    public async Task<AudienceReport?> ReportAsync(string channelId, string broadcastId, CancellationToken cancellationToken = default)
+    {
+        void Bind(DbCommand c)
+        {
+            Sql.Add(c, "c", channelId);
+            Sql.Add(c, "b", broadcastId);
+        }
+
+        var series = await Sql.QueryAsync(database,
+            "SELECT bucket_start, SUM(viewers), SUM(hls), SUM(llhls), SUM(dash), SUM(uncounted), SUM(whep) FROM audience_samples " +
+            "WHERE channel_id = @c AND broadcast_id = @b GROUP BY bucket_start ORDER BY bucket_start", Bind,
+            r => new AudiencePoint(DateTimeOffset.FromUnixTimeSeconds(Long(r, 0)), Long(r, 1), Long(r, 2), Long(r, 3), Long(r, 4), Long(r, 5), Long(r, 6)), cancellationToken).ConfigureAwait(false);
+        var totals = (await Sql.QueryAsync(database,
+            "SELECT COUNT(*), SUM(last_seen - first_seen + 10) FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b", Bind,
+            r => (Count: Long(r, 0), Seconds: r.IsDBNull(1) ? 0 : Long(r, 1)), cancellationToken).ConfigureAwait(false))[0];
+        if (series.Count == 0 && totals.Count == 0) return null;
+        var byDelivery = await Sql.QueryAsync(database,
+            "SELECT delivery, COUNT(*) FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b GROUP BY delivery ORDER BY delivery", Bind,
+            r => (Delivery: r.GetString(0), Count: Long(r, 1)), cancellationToken).ConfigureAwait(false);
+        long median = 0;
+        if (totals.Count > 0)
+        {
+            // The median watch time without reading every viewer: the middle one in order (the upper middle for an even count).
+            median = (await Sql.QueryAsync(database,
+                "SELECT last_seen - first_seen + 10 AS watched FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b " +
+                "ORDER BY watched LIMIT 1 OFFSET @middle", c =>
+                {
+                    Bind(c);
+                    Sql.Add(c, "middle", totals.Count / 2);
+                }, r => Long(r, 0), cancellationToken).ConfigureAwait(false))[0];
+        }
+
+        return AudienceReport.From(series, totals.Count, totals.Seconds, median,
+            byDelivery.ToDictionary(d => d.Delivery, d => d.Count, StringComparer.Ordinal));
+    }
+
+    /// <summary>Deletes samples and viewers last seen before <paramref name="before"/>; the rows deleted.</summary>
+    public async Task<int> PurgeAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
+    {
+        long cutoff = before.ToUnixTimeSeconds();
+        int samples = await Sql.ExecuteAsync(database, "DELETE FROM audience_samples WHERE bucket_start < @t", c => Sql.Add(c, "t", cutoff),
+            cancellationToken).ConfigureAwait(false);
+        int sessions = await Sql.ExecuteAsync(database, "DELETE FROM audience_sessions WHERE last_seen < @t", c => Sql.Add(c, "t", cutoff),
+            cancellationToken).ConfigureAwait(false);
+        return samples + sessions;
+    }
+
+    /// <summary>PostgreSQL's SUM of bigint is numeric, SQLite's an integer: read either as a long.</summary>
+    private static long Long(DbDataReader reader, int ordinal) => Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+
+namespace Broadcast.Origin;
+
+/// <summary>How a viewer plays: the kind of manifest its player asks for (segments are shared, so they tell nothing).</summary>
+public enum ViewerDelivery : byte
+{
+    /// <summary>Only segments seen so far (the manifest came before this node saw the viewer).</summary>
+    Unknown,
+    Hls,
+
+    /// <summary>Blocking playlist reloads (<c>_HLS_msn</c>, RFC 8216bis §6.2.5.2): a low-latency HLS player.</summary>
+    LowLatencyHls,
+
+    /// <summary>MPDs, live or low-latency DASH alike.</summary>
+    Dash,
+}
+
+/// <summary>One viewer of a channel seen in a bucket: its key (not yet salted), its first and this bucket, its delivery.</summary>
+public readonly record struct ViewerSessionSample(ulong Viewer, long FirstBucket, long LastBucket, ViewerDelivery Delivery);
+
+/// <summary>
+/// What one channel's viewers did on this node in one bucket of <see cref="ViewerSessions.BucketSeconds"/>: how many made a
+/// request, by delivery, who they were, and how many requests came from viewers beyond the cap (counted nowhere else).
+/// </summary>
+public sealed record ChannelViewerSample(string Channel, long Bucket, int Viewers, int Hls, int LowLatencyHls, int Dash,
+    IReadOnlyList<ViewerSessionSample> Sessions, long Uncounted);
+
+/// <summary>
+/// The viewers of each channel on this node in 10 s buckets (Unix seconds, UTC-aligned), for the audience kept per broadcast.
+/// A viewer is the player's CMCD session id when it sends one, else the address-and-User-Agent key of <see cref="ViewerCounter"/>.
+/// Each channel keeps at most <see cref="MaxSessionsPerChannel"/> viewers: a flood of invented session ids fills only its
+/// own channel's table, and a viewer beyond the cap is counted as uncounted, never evicting one already there.
+/// </summary>
+/// <remarks>
+/// Hot path: <see cref="Touch"/> finds the channel by span and the viewer by key; a known viewer's bucket moves at most
+/// once per bucket under its own lock, and a new viewer allocates its state once. <see cref="Sample"/> runs every bucket.
+/// </remarks>
+public sealed class ViewerSessions
+{
+    public const int BucketSeconds = 10;
+
+    /// <summary>The cap per channel (and so per broadcast and flush).</summary>
+    public const int MaxSessionsPerChannel = 50_000;
+
+    /// <summary>A viewer quiet for this many buckets leaves the table (and comes back as a new one in the same row).</summary>
+    private const int QuietBuckets = 6;
+
+    private readonly ConcurrentDictionary<string, Channel> _channels = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Channel>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
+    private readonly TimeProvider _time;
+    private readonly int _maxSessions;
+    private long _nextPrune;
+
+    public ViewerSessions(TimeProvider time, int maxSessionsPerChannel = MaxSessionsPerChannel)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSessionsPerChannel, 1);
+        _time = time;
+        _maxSessions = maxSessionsPerChannel;
+        _bySpan = _channels.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    /// <summary>The start (Unix seconds) of the bucket <paramref name="at"/> falls in.</summary>
+    public static long BucketOf(DateTimeOffset at)
+    {
+        long seconds = at.ToUnixTimeSeconds();
+        return seconds - (((seconds % BucketSeconds) + BucketSeconds) % BucketSeconds);
+    }
+
+    /// <summary>Records a request of <paramref name="viewer"/> for <paramref name="channel"/> now.</summary>
+    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ViewerDelivery delivery)
+    {
+        long bucket = BucketOf(_time.GetUtcNow());
+        // Quiet viewers leave even where no sampler reads the table (a node without the database): once a minute, by
+        // whichever request crosses the deadline.
+        long due = Volatile.Read(ref _nextPrune);
+        if (bucket >= due && Interlocked.CompareExchange(ref _nextPrune, bucket + (QuietBuckets * BucketSeconds), due) == due)
+            Prune(bucket - (QuietBuckets * BucketSeconds));
+        if (!_bySpan.TryGetValue(channel, out var entry))
+            entry = _channels.GetOrAdd(channel.ToString(), static _ => new Channel());
+        if (!entry.Sessions.TryGetValue(viewer, out var session))
+        {
+            // The count is read before adding: under a race a few more than the cap may get in, never without bound.
+            if (entry.Sessions.Count >= _maxSessions)
+            {
+                Interlocked.Increment(ref entry.Uncounted);
+                return;
+            }
+
+            session = entry.Sessions.GetOrAdd(viewer, static (_, b) => new Session(b), bucket);
+        }
+
+        session.Seen(bucket, delivery);
+    }
+
+    private void Prune(long quietBefore)
+    {
+        foreach (var (_, channel) in _channels)
+        {
+            foreach (var (viewer, session) in channel.Sessions)
+            {
+                if (session.Read().Last < quietBefore) channel.Sessions.TryRemove(new KeyValuePair<ulong, Session>(viewer, session));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The viewers of every channel that made a request in the bucket starting at <paramref name="bucket"/> (call it once
+    /// that bucket ended, before the next one does); viewers quiet for a minute leave the table.
+    /// </summary>
+    public IReadOnlyList<ChannelViewerSample> Sample(long bucket)
+    {
+        var samples = new List<ChannelViewerSample>();
+        long quietBefore = bucket - (QuietBuckets * BucketSeconds);
+        foreach (var (name, channel) in _channels)
+        {
+            int hls = 0, lowLatency = 0, dash = 0;
+            var sessions = new List<ViewerSessionSample>();
+            foreach (var (viewer, session) in channel.Sessions)
+            {
+                var (first, last, previous, delivery) = session.Read();
+                if (last == bucket || previous == bucket)
+                {
+                    sessions.Add(new ViewerSessionSample(viewer, first, bucket, delivery));
+                    if (delivery == ViewerDelivery.Hls) hls++;
+                    else if (delivery == ViewerDelivery.LowLatencyHls) lowLatency++;
+                    else if (delivery == ViewerDelivery.Dash) dash++;
+                }
+                else if (last < quietBefore)
+                {
+                    channel.Sessions.TryRemove(new KeyValuePair<ulong, Session>(viewer, session));
+                }
+            }
+
+            long uncounted = Interlocked.Exchange(ref channel.Uncounted, 0);
+            if (sessions.Count > 0 || uncounted > 0)
+                samples.Add(new ChannelViewerSample(name, bucket, sessions.Count, hls, lowLatency, dash, sessions, uncounted));
+        }
+
+        return samples;
+    }
+
+    private sealed class Channel
+    {
+        public readonly ConcurrentDictionary<ulong, Session> Sessions = new();
+        public long Uncounted;
+    }
+
+    /// <summary>A viewer's first bucket, its latest two (the sampler may read a bucket after the next began), its delivery.</summary>
+    private sealed class Session(long firstBucket)
+    {
+        private readonly long _first = firstBucket;
+        private long _last = firstBucket;
+        private long _previous = long.MinValue;
+        private int _delivery;
+
+        public void Seen(long bucket, ViewerDelivery delivery)
+        {
+            if (delivery != ViewerDelivery.Unknown) Volatile.Write(ref _delivery, (int)delivery);
+            if (bucket <= Volatile.Read(ref _last)) return;
+            lock (this)
+            {
+                if (bucket <= _last) return;
+                _previous = _last;
+                Volatile.Write(ref _last, bucket);
+            }
+        }
+
+        public (long First, long Last, long Previous, ViewerDelivery Delivery) Read()
+        {
+            lock (this) return (_first, _last, _previous, (ViewerDelivery)Volatile.Read(ref _delivery));
+        }
+    }
+}

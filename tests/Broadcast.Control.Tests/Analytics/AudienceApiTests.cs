@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Broadcast.Control.Analytics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Control.Tests.Analytics;
+
+/// <summary>
+/// <c>GET /api/channels/{id}/broadcasts/{broadcastId}/audience</c> on a real control host: the report as JSON and its series
+/// as CSV, a key with channels:read allowed and one without refused, unknown channels and broadcasts 404, bad ids and
+/// formats 400, and the route in the OpenAPI document.
+/// </summary>
+public sealed class AudienceApiTests
+{
+    private const string Token = "test-admin-token-audience-0123456789ab";
+    private const long T0 = 1_796_000_000;
+
+    [Fact]
+    public async Task The_report_is_answered_as_json_and_csv_to_a_reader_of_the_channel()
+    {
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>());
+        using var created = await host.Client.PostAsJsonAsync("/api/channels", new { name = "Evening" });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        string id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+        var store = host.App.Services.GetRequiredService<AudienceStore>();
+        await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0, "a", 3, 2, 0, 1, 0),
+            [new("v1", T0, T0 + 10, "hls"), new("v2", T0, T0, "hls"), new("v3", T0, T0, "dash")]);
+        await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0, "b", 1, 0, 1, 0, 4), [new("v4", T0, T0 + 10, "llhls")]);
+        await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0 + 10, "a", 2, 1, 1, 0, 0), [new("v1", T0 + 10, T0 + 10, "hls")]);
+        string path = $"/api/channels/{id}/broadcasts/20261130T054000Z/audience";
+
+        using var json = await host.Client.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+        var report = JsonDocument.Parse(await json.Content.ReadAsStringAsync()).RootElement;
+        var series = report.GetProperty("series");
+        Assert.Equal(2, series.GetArrayLength());
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(T0), series[0].GetProperty("t").GetDateTimeOffset());
+        Assert.Equal(4, series[0].GetProperty("viewers").GetInt64());
+        Assert.Equal(4, report.GetProperty("peakViewers").GetInt64());
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(T0), report.GetProperty("peakAt").GetDateTimeOffset());
+        Assert.Equal(4, report.GetProperty("uniqueViewers").GetInt64());
+        Assert.Equal(1.0, report.GetProperty("minutesWatched").GetDouble()); // 20 + 10 + 10 + 20 s
+        Assert.Equal(15.0, report.GetProperty("averageWatchSeconds").GetDouble());
+        Assert.Equal(20, report.GetProperty("medianWatchSeconds").GetInt64());
+        Assert.Equal(4, report.GetProperty("uncounted").GetInt64());
+        Assert.Equal(2, report.GetProperty("byDelivery").GetProperty("hls").GetProperty("viewers").GetInt64());
+        Assert.Equal(1, report.GetProperty("byDelivery").GetProperty("llhls").GetProperty("peakViewers").GetInt64());
+
+        using var csv = await host.Client.GetAsync(path + "?format=csv");
+        Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
+        Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+        string[] lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["t,viewers,hls,llhls,dash,whep,uncounted", "2026-11-30T00:53:20Z,4,2,1,1,0,4", "2026-11-30T00:53:30Z,2,1,1,0,0,0"], lines);
+
+        // A key that reads channels may read it; one with another scope may not.
+        Assert.Equal(HttpStatusCode.OK, (await KeyClient(host, await KeyAsync(host, "channels:read")).GetAsync(path)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await KeyClient(host, await KeyAsync(host, "clips:read")).GetAsync(path)).StatusCode);
+        using var anonymous = new HttpClient { BaseAddress = host.BaseAddress };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(path)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Client.GetAsync($"/api/channels/{id}/broadcasts/20991231T000000Z/audience")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Client.GetAsync("/api/channels/nope/broadcasts/20261130T054000Z/audience")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await host.Client.GetAsync(path + "?format=xml")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await host.Client.GetAsync($"/api/channels/{id}/broadcasts/{new string('x', 65)}/audience")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await host.Client.GetAsync($"/api/channels/{id}/broadcasts/a%20b/audience")).StatusCode);
+
+        using var doc = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json"));
+        var route = doc.RootElement.GetProperty("paths").GetProperty("/api/channels/{id}/broadcasts/{broadcastId}/audience").GetProperty("get");
+        Assert.True(route.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/csv", out _));
+        Assert.True(doc.RootElement.GetProperty("components").GetProperty("schemas").TryGetProperty("AudienceReport", out _));
+    }
+
+    private static async Task<string> KeyAsync(ControlApiHost host, string scope)
+    {
+        string expires = DateTimeOffset.UtcNow.AddDays(30).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        using var response = await host.Client.PostAsJsonAsync("/api/keys", new { name = "backend", scopes = new[] { scope }, expiresAt = expires });
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
+    }
+
+    private static HttpClient KeyClient(ControlApiHost host, string token)
+    {
+        var client = new HttpClient { BaseAddress = host.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+}

@@ -1,0 +1,102 @@
+using Broadcast.Control.Analytics;
+using Broadcast.Control.Channels;
+using Broadcast.Control.Persistence;
+using Broadcast.Control.Security;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broadcast.Control.Tests.Analytics;
+
+/// <summary>
+/// The sampler between the pipeline's view and the store (SQLite, a manual clock): a bucket's broadcasts written under this
+/// node, viewers stored only as salted keys, a broadcast of an unknown channel skipped, viewers beyond the cap counted as
+/// uncounted, and the retention's purge.
+/// </summary>
+public sealed class AudienceSamplerTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 30, 5, 40, 0, TimeSpan.Zero);
+    private readonly TempDirectory _directory = new();
+    private readonly ManualClock _clock = new(Start);
+    private ControlDatabase _database = null!;
+    private AudienceStore _store = null!;
+    private SqlChannelRepository _channels = null!;
+    private string _channelId = null!;
+
+    public async Task InitializeAsync()
+    {
+        _database = new SqliteControlDatabase($"Data Source={_directory.File("broadcast.db")}");
+        await _database.MigrateAsync();
+        _store = new AudienceStore(_database);
+        _channels = new SqlChannelRepository(_database);
+        var service = new ChannelService(_channels, new StreamKeyProtector(new byte[32]), _clock, new Broadcast.Control.Events.LocalPublishRuleChanges(),
+            NullLogger<ChannelService>.Instance);
+        _channelId = (await service.CreateAsync(new ChannelSpec("show"))).Channel.Id;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _database.DisposeAsync();
+        _directory.Dispose();
+    }
+
+    private sealed class FakeSource(params LiveAudienceSample[] samples) : IAudienceSource
+    {
+        public long? Asked { get; private set; }
+
+        public IReadOnlyList<LiveAudienceSample> Sample(long bucketStart)
+        {
+            Asked = bucketStart;
+            return samples;
+        }
+    }
+
+    [Fact]
+    public async Task A_bucket_is_written_under_this_node_with_viewers_as_salted_keys_and_the_cap_counted()
+    {
+        long bucket = Start.ToUnixTimeSeconds();
+        var viewers = Enumerable.Range(1, 5).Select(i => new LiveViewer((ulong)(1_000_000 + i), bucket - 10, bucket, "hls")).ToArray();
+        var source = new FakeSource(
+            new LiveAudienceSample("show", "b1", 5, 5, 0, 0, viewers, Uncounted: 7),
+            new LiveAudienceSample("deleted-channel", "b9", 1, 1, 0, 0, [new LiveViewer(1, bucket, bucket, "hls")], 0));
+        var sampler = new AudienceSampler(source, _store, _channels, "node-a", _clock, NullLogger<AudienceSampler>.Instance, maxSessionsPerFlush: 3);
+
+        Assert.Equal(1, await sampler.SampleAsync(bucket, CancellationToken.None));
+        var report = (await _store.ReportAsync(_channelId, "b1"))!;
+        var point = Assert.Single(report.Series);
+        Assert.Equal((3L, 5L, 7L + 2), (point.Viewers, point.Hls, point.Uncounted));
+        Assert.Equal(3, report.UniqueViewers);
+        var rows = await Sql.QueryAsync(_database, "SELECT node_id FROM audience_samples", _ => { }, r => r.GetString(0), CancellationToken.None);
+        Assert.Equal(["node-a"], rows);
+        var keys = await Sql.QueryAsync(_database, "SELECT viewer FROM audience_sessions", _ => { }, r => r.GetString(0), CancellationToken.None);
+        Assert.All(keys, k => Assert.Matches("^[0-9a-f]{32}$", k));
+        Assert.DoesNotContain(keys, k => k.Contains("100000", StringComparison.Ordinal));
+        byte[] salt = await _store.SaltAsync(DateOnly.FromDateTime(Start.UtcDateTime));
+        Assert.Contains(AudienceStore.ViewerKey(salt, 1_000_001), keys);
+
+        // A second flush of the same bucket (a retry) replaces the sample and leaves one row per viewer.
+        Assert.Equal(1, await sampler.SampleAsync(bucket, CancellationToken.None));
+        Assert.Equal(3, (await _store.ReportAsync(_channelId, "b1"))!.UniqueViewers);
+        Assert.Single((await _store.ReportAsync(_channelId, "b1"))!.Series);
+
+        // Retention: 90 days by default, from configuration 1..3650; a year later the purge takes it all.
+        var options = AnalyticsOptions.From(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build());
+        Assert.Equal(90, options.RetentionDays);
+        _clock.Advance(TimeSpan.FromDays(91));
+        Assert.Equal(4, await new AudienceRetention(_store, options, _clock, NullLogger<AudienceRetention>.Instance).RunOnceAsync(CancellationToken.None));
+        Assert.Null(await _store.ReportAsync(_channelId, "b1"));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("3651")]
+    [InlineData("ninety")]
+    [InlineData("-5")]
+    public void A_bad_retention_stops_the_start_with_its_reason(string days)
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Analytics:RetentionDays"] = days }).Build();
+        var error = Assert.Throws<InvalidOperationException>(() => AnalyticsOptions.From(configuration));
+        Assert.Contains("Analytics:RetentionDays", error.Message, StringComparison.Ordinal);
+    }
+}
