@@ -41,7 +41,8 @@ public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd, Vie
         {
             client = Client(context);
             viewers.Touch(channel, client);
-            sessions.Touch(channel, data.SessionIdHash != 0 ? data.SessionIdHash : client, Delivery(context.Request, kind));
+            if (data.SessionIdHash != 0) sessions.Touch(channel, data.SessionIdHash, data.SessionIdIdentity, Delivery(context.Request, kind));
+            else sessions.Touch(channel, client, Delivery(context.Request, kind));
         }
 
         if (!hasCmcd && data.MalformedValues == 0) return;

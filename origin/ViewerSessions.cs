@@ -16,7 +16,7 @@ public enum ViewerDelivery : byte
     Dash,
 }
 
-/// <summary>One viewer of a channel seen in a bucket: its key (not yet salted), its first and this bucket, its delivery.</summary>
+/// <summary>One viewer of a channel seen in a bucket: its identity (not yet salted), its first and this bucket, its delivery.</summary>
 public readonly record struct ViewerSessionSample(ulong Viewer, long FirstBucket, long LastBucket, ViewerDelivery Delivery);
 
 /// <summary>
@@ -67,8 +67,15 @@ public sealed class ViewerSessions
         return seconds - (((seconds % BucketSeconds) + BucketSeconds) % BucketSeconds);
     }
 
-    /// <summary>Records a request of <paramref name="viewer"/> for <paramref name="channel"/> now.</summary>
-    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ViewerDelivery delivery)
+    /// <summary>Records a request of <paramref name="viewer"/> for <paramref name="channel"/> now (its key is its identity).</summary>
+    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ViewerDelivery delivery) => Touch(channel, viewer, viewer, delivery);
+
+    /// <summary>
+    /// Records a request for <paramref name="channel"/> now of the viewer found by <paramref name="viewer"/> in this node's
+    /// table (a key flooding cannot aim at) and reported as <paramref name="identity"/> (the same on every node, so the
+    /// audience kept per broadcast counts it once across origins).
+    /// </summary>
+    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ulong identity, ViewerDelivery delivery)
     {
         long bucket = BucketOf(_time.GetUtcNow());
         // Quiet viewers leave even where no sampler reads the table (a node without the database): once a minute, by
@@ -87,7 +94,7 @@ public sealed class ViewerSessions
                 return;
             }
 
-            session = entry.Sessions.GetOrAdd(viewer, static (_, b) => new Session(b), bucket);
+            session = entry.Sessions.GetOrAdd(viewer, static (_, state) => new Session(state.Bucket, state.Identity), (Bucket: bucket, Identity: identity));
         }
 
         session.Seen(bucket, delivery);
@@ -121,7 +128,7 @@ public sealed class ViewerSessions
                 var (first, last, previous, delivery) = session.Read();
                 if (last == bucket || previous == bucket)
                 {
-                    sessions.Add(new ViewerSessionSample(viewer, first, bucket, delivery));
+                    sessions.Add(new ViewerSessionSample(session.Identity, first, bucket, delivery));
                     if (delivery == ViewerDelivery.Hls) hls++;
                     else if (delivery == ViewerDelivery.LowLatencyHls) lowLatency++;
                     else if (delivery == ViewerDelivery.Dash) dash++;
@@ -147,9 +154,12 @@ public sealed class ViewerSessions
     }
 
     /// <summary>A viewer's first bucket, its latest two (the sampler may read a bucket after the next began), its delivery.</summary>
-    private sealed class Session(long firstBucket)
+    private sealed class Session(long firstBucket, ulong identity)
     {
         private readonly long _first = firstBucket;
+
+        /// <summary>What the audience kept per broadcast knows it by (see <see cref="Touch(ReadOnlySpan{char}, ulong, ulong, ViewerDelivery)"/>).</summary>
+        public ulong Identity { get; } = identity;
         private long _last = firstBucket;
         private long _previous = long.MinValue;
         private int _delivery;

@@ -87,8 +87,9 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
             {
                 await SampleAsync(current, stoppingToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
+                // Whatever failed, the node goes on serving: a BackgroundService that throws stops its host.
                 AnalyticsLog.SampleFailed(logger, e.Message);
             }
         }
@@ -118,7 +119,7 @@ public sealed class AudienceRetention(AudienceStore store, AnalyticsOptions opti
             {
                 await RunOnceAsync(stoppingToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is System.Data.Common.DbException or InvalidOperationException or TimeoutException)
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 AnalyticsLog.PurgeFailed(logger, e.Message);
             }

@@ -75,8 +75,13 @@ public struct CmcdData
     /// <summary>'sf'.</summary>
     public CmcdStreamingFormat StreamingFormat;
 
-    /// <summary>'sid' hashed; zero when the player sent none.</summary>
+    /// <summary>'sid' hashed under this process's key (a table keyed by it cannot be flooded into one bucket); zero when
+    /// the player sent none.</summary>
     public ulong SessionIdHash;
+
+    /// <summary>'sid' hashed alike on every node (no key), so the audience kept per broadcast counts a player once whichever
+    /// origin it reached; never a table's key (see <see cref="SessionIdHash"/>). Zero when the player sent none.</summary>
+    public ulong SessionIdIdentity;
 
     /// <summary>'cid' hashed; zero when the player sent none.</summary>
     public ulong ContentIdHash;

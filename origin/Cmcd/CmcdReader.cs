@@ -113,7 +113,7 @@ public static class CmcdReader
             "pr" => Decimal(value, hasValue, quoted, ref data.PlaybackRatePerMille),
             "rtp" => Integer(value, hasValue, quoted, ref data.RequestedThroughputKbps),
             "sf" => Token(quoted ? default : StreamingFormat(value), ref data.StreamingFormat),
-            "sid" => Id(value, quoted, ref data.SessionIdHash),
+            "sid" => SessionId(value, quoted, ref data),
             "st" => Token(quoted ? default : StreamType(value), ref data.StreamType),
             "su" => Boolean(value, hasValue, quoted, ref data.Startup),
             "tb" => Integer(value, hasValue, quoted, ref data.TopBitrateKbps),
@@ -232,10 +232,19 @@ public static class CmcdReader
         return true;
     }
 
-    /// <summary>FNV-1a over the UTF-16 bytes, started from the process's key, then the murmur3 finalizer; never zero.</summary>
-    private static ulong KeyedHash(ReadOnlySpan<char> value)
+    /// <summary>'sid': its keyed hash for this node's tables and its unkeyed one for the audience kept across nodes.</summary>
+    private static bool SessionId(ReadOnlySpan<char> value, bool quoted, ref CmcdData data)
     {
-        ulong hash = 14695981039346656037UL ^ HashKey;
+        if (!Id(value, quoted, ref data.SessionIdHash)) return false;
+        data.SessionIdIdentity = KeyedHash(value, 0);
+        return true;
+    }
+
+    /// <summary>FNV-1a over the UTF-16 bytes, started from <paramref name="key"/> (the process's, unless said), then the
+    /// murmur3 finalizer; never zero.</summary>
+    private static ulong KeyedHash(ReadOnlySpan<char> value, ulong? key = null)
+    {
+        ulong hash = 14695981039346656037UL ^ (key ?? HashKey);
         foreach (byte b in MemoryMarshal.AsBytes(value)) hash = (hash ^ b) * 1099511628211UL;
         hash ^= hash >> 33;
         hash *= 0xff51afd7ed558ccdUL;

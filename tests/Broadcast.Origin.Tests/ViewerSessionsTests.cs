@@ -119,5 +119,10 @@ public sealed class ViewerSessionsTests
 
         var sample = Assert.Single(sessions.Sample(Bucket0));
         Assert.Equal(("ch", 5, 1, 1, 1), (sample.Channel, sample.Viewers, sample.Hls, sample.LowLatencyHls, sample.Dash));
+        // A CMCD viewer is reported by its session id's identity, the same on every origin (CmcdReaderTests), so two
+        // origins behind an edge report it alike; "a" hashes as CmcdReader's unkeyed FNV-1a of its UTF-16 bytes.
+        var cmcdA = new Broadcast.Origin.Cmcd.CmcdData();
+        Broadcast.Origin.Cmcd.CmcdReader.Read("sid=\"a\"", ref cmcdA);
+        Assert.Contains(sample.Sessions, v => v.Viewer == cmcdA.SessionIdIdentity);
     }
 }

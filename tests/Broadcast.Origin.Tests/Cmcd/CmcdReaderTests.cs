@@ -48,6 +48,20 @@ public sealed class CmcdReaderTests
         Assert.NotEqual(a, Read("sid=\"abd\"").Data.SessionIdHash);
     }
 
+    /// <summary>
+    /// The session's identity for the audience kept per broadcast is the same on every node: not this process's keyed hash
+    /// (a fixed value here, FNV-1a of the UTF-16 bytes then murmur3's finalizer), so two origins count one player once.
+    /// </summary>
+    [Fact]
+    public void A_session_id_s_identity_is_the_same_in_every_process_and_apart_from_its_keyed_hash()
+    {
+        var data = Read("sid=\"abc\"").Data;
+        Assert.Equal(0x6dbbb2667d84fe52UL, data.SessionIdIdentity);
+        Assert.NotEqual(data.SessionIdIdentity, data.SessionIdHash);
+        Assert.Equal(0UL, Read("br=1").Data.SessionIdIdentity);
+        Assert.Equal(0UL, Read("sid=abc").Data.SessionIdIdentity); // a token, not a string: malformed, nothing kept
+    }
+
     [Fact]
     public void Headers_read_one_after_another_add_up()
     {
