@@ -392,32 +392,10 @@ public abstract class ChannelStoreContract : IAsyncLifetime
     }
 }
 
-public sealed class SqliteChannelStoreTests() : ChannelStoreContract(new SqliteFactory())
-{
-    private sealed class SqliteFactory : ITestDatabaseFactory, IDisposable
-    {
-        private readonly TempDirectory _directory = new();
-        private int _count;
-
-        public ControlDatabase Create()
-            => new SqliteControlDatabase($"Data Source={_directory.File($"db{Interlocked.Increment(ref _count)}/broadcast.db")}");
-
-        public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
-
-        public void Dispose() => _directory.Dispose();
-    }
-}
+public sealed class SqliteChannelStoreTests() : ChannelStoreContract(new SqliteTestDatabases());
 
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresChannelStoreTests(PostgresTestCluster cluster) : ChannelStoreContract(new PostgresFactory(cluster))
-{
-    private sealed class PostgresFactory(PostgresTestCluster cluster) : ITestDatabaseFactory
-    {
-        public ControlDatabase Create() => new PostgresControlDatabase(cluster.CreateDatabase("control"));
-
-        public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
-    }
-}
+public sealed class PostgresChannelStoreTests(PostgresTestCluster cluster) : ChannelStoreContract(new PostgresTestDatabases(cluster));
 
 /// <summary>
 /// The SQLite engine the embedded database runs on, as the bundled native library reports it: at least 3.50.2, the

@@ -296,27 +296,7 @@ public abstract class EventStoreContract : IAsyncLifetime
     }
 }
 
-public sealed class SqliteEventStoreTests() : EventStoreContract(new SqliteFactory())
-{
-    private sealed class SqliteFactory : ITestDatabaseFactory, IDisposable
-    {
-        private readonly TempDirectory _directory = new();
-
-        public ControlDatabase Create() => new SqliteControlDatabase($"Data Source={_directory.File("events.db")}");
-
-        public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
-
-        public void Dispose() => _directory.Dispose();
-    }
-}
+public sealed class SqliteEventStoreTests() : EventStoreContract(new SqliteTestDatabases());
 
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresEventStoreTests(PostgresTestCluster cluster) : EventStoreContract(new PostgresFactory(cluster))
-{
-    private sealed class PostgresFactory(PostgresTestCluster cluster) : ITestDatabaseFactory
-    {
-        public ControlDatabase Create() => new PostgresControlDatabase(cluster.CreateDatabase("events"));
-
-        public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
-    }
-}
+public sealed class PostgresEventStoreTests(PostgresTestCluster cluster) : EventStoreContract(new PostgresTestDatabases(cluster, "events"));

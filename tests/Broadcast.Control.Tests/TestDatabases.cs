@@ -36,6 +36,28 @@ public sealed class TempDirectory : IDisposable
     }
 }
 
+/// <summary>SQLite for a store contract: each <see cref="Create"/> a fresh file, all in one directory removed on dispose.</summary>
+public sealed class SqliteTestDatabases : ITestDatabaseFactory, IDisposable
+{
+    private readonly TempDirectory _directory = new();
+    private int _count;
+
+    public ControlDatabase Create()
+        => new SqliteControlDatabase($"Data Source={_directory.File($"db{Interlocked.Increment(ref _count)}/broadcast.db")}");
+
+    public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
+
+    public void Dispose() => _directory.Dispose();
+}
+
+/// <summary>PostgreSQL for a store contract: each <see cref="Create"/> a fresh database of the shared test cluster.</summary>
+public sealed class PostgresTestDatabases(PostgresTestCluster cluster, string prefix = "control") : ITestDatabaseFactory
+{
+    public ControlDatabase Create() => new PostgresControlDatabase(cluster.CreateDatabase(prefix));
+
+    public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
+}
+
 /// <summary>Makes a fresh, empty database of one back-end per test.</summary>
 public interface ITestDatabaseFactory
 {

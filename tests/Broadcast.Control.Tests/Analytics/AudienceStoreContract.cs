@@ -97,27 +97,7 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
     }
 }
 
-public sealed class SqliteAudienceStoreTests() : AudienceStoreContract(new SqliteFactory())
-{
-    private sealed class SqliteFactory : ITestDatabaseFactory, IDisposable
-    {
-        private readonly TempDirectory _directory = new();
-
-        public ControlDatabase Create() => new SqliteControlDatabase($"Data Source={_directory.File("broadcast.db")}");
-
-        public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
-
-        public void Dispose() => _directory.Dispose();
-    }
-}
+public sealed class SqliteAudienceStoreTests() : AudienceStoreContract(new SqliteTestDatabases());
 
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresAudienceStoreTests(PostgresTestCluster cluster) : AudienceStoreContract(new PostgresFactory(cluster))
-{
-    private sealed class PostgresFactory(PostgresTestCluster cluster) : ITestDatabaseFactory
-    {
-        public ControlDatabase Create() => new PostgresControlDatabase(cluster.CreateDatabase("control"));
-
-        public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
-    }
-}
+public sealed class PostgresAudienceStoreTests(PostgresTestCluster cluster) : AudienceStoreContract(new PostgresTestDatabases(cluster));

@@ -86,27 +86,7 @@ public abstract class ContentProtectionStoreContract(ITestDatabaseFactory factor
     }
 }
 
-public sealed class SqliteContentProtectionStoreTests() : ContentProtectionStoreContract(new SqliteFactory())
-{
-    private sealed class SqliteFactory : ITestDatabaseFactory, IDisposable
-    {
-        private readonly TempDirectory _directory = new();
-
-        public ControlDatabase Create() => new SqliteControlDatabase($"Data Source={_directory.File("broadcast.db")}");
-
-        public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
-
-        public void Dispose() => _directory.Dispose();
-    }
-}
+public sealed class SqliteContentProtectionStoreTests() : ContentProtectionStoreContract(new SqliteTestDatabases());
 
 [Collection(PostgresCollection.Name)]
-public sealed class PostgresContentProtectionStoreTests(PostgresTestCluster cluster) : ContentProtectionStoreContract(new PostgresFactory(cluster))
-{
-    private sealed class PostgresFactory(PostgresTestCluster cluster) : ITestDatabaseFactory
-    {
-        public ControlDatabase Create() => new PostgresControlDatabase(cluster.CreateDatabase("control"));
-
-        public Task<IReadOnlyList<byte[]>> DumpChannelCellsAsync(ControlDatabase database) => RawDump.CellsAsync(database);
-    }
-}
+public sealed class PostgresContentProtectionStoreTests(PostgresTestCluster cluster) : ContentProtectionStoreContract(new PostgresTestDatabases(cluster));
