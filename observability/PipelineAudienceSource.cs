@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Broadcast.Control.Analytics;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
@@ -21,7 +20,7 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
         foreach (var grant in whep?.Invoke() ?? [])
         {
             if (!realTime.TryGetValue(grant.Channel, out var list)) realTime[grant.Channel] = list = [];
-            list.Add(new LiveViewer(Key(grant.Id), bucketStart, bucketStart, "whep"));
+            list.Add(new LiveViewer(ViewerSessions.IdentityOf(grant.Id), bucketStart, bucketStart, "whep"));
         }
 
         var samples = new List<LiveAudienceSample>();
@@ -48,14 +47,6 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
         }
 
         return samples;
-    }
-
-    /// <summary>A WHEP session's key: FNV-1a 64 of its id (server-minted, random), alike on every read.</summary>
-    private static ulong Key(string sessionId)
-    {
-        ulong hash = 14695981039346656037UL;
-        foreach (byte b in MemoryMarshal.AsBytes(sessionId.AsSpan())) hash = (hash ^ b) * 1099511628211UL;
-        return hash;
     }
 
     private static string Name(ViewerDelivery delivery) => delivery switch

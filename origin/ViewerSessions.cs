@@ -60,6 +60,13 @@ public sealed class ViewerSessions
         _bySpan = _channels.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
+    /// <summary>
+    /// A viewer's identity from an id the player or the server gave it (a CMCD session id, a WHEP session's id): the same
+    /// value on every node, so the audience kept per broadcast counts it once across origins. Never a table's key here: a
+    /// client could aim an unkeyed hash at one bucket (this node's tables take <c>CmcdReader</c>'s keyed hash).
+    /// </summary>
+    public static ulong IdentityOf(ReadOnlySpan<char> id) => Cmcd.CmcdReader.Hash(id, 0);
+
     /// <summary>The start (Unix seconds) of the bucket <paramref name="at"/> falls in.</summary>
     public static long BucketOf(DateTimeOffset at)
     {

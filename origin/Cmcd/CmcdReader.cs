@@ -228,7 +228,7 @@ public static class CmcdReader
             if (c is < ' ' or > '~') return false;
         }
 
-        field = KeyedHash(value);
+        field = Hash(value, HashKey);
         return true;
     }
 
@@ -236,15 +236,16 @@ public static class CmcdReader
     private static bool SessionId(ReadOnlySpan<char> value, bool quoted, ref CmcdData data)
     {
         if (!Id(value, quoted, ref data.SessionIdHash)) return false;
-        data.SessionIdIdentity = KeyedHash(value, 0);
+        data.SessionIdIdentity = ViewerSessions.IdentityOf(value);
         return true;
     }
 
-    /// <summary>FNV-1a over the UTF-16 bytes, started from <paramref name="key"/> (the process's, unless said), then the
-    /// murmur3 finalizer; never zero.</summary>
-    private static ulong KeyedHash(ReadOnlySpan<char> value, ulong? key = null)
+    /// <summary>FNV-1a over the UTF-16 bytes, started from <paramref name="key"/> (this process's <see cref="HashKey"/> for the
+    /// tables here; 0 where every node must agree, <see cref="ViewerSessions.IdentityOf"/>), then the murmur3 finalizer;
+    /// never zero.</summary>
+    internal static ulong Hash(ReadOnlySpan<char> value, ulong key)
     {
-        ulong hash = 14695981039346656037UL ^ (key ?? HashKey);
+        ulong hash = 14695981039346656037UL ^ key;
         foreach (byte b in MemoryMarshal.AsBytes(value)) hash = (hash ^ b) * 1099511628211UL;
         hash ^= hash >> 33;
         hash *= 0xff51afd7ed558ccdUL;
