@@ -36,14 +36,23 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
 
     private readonly HashSet<string> _warnedOverCap = new(StringComparer.Ordinal);
 
+    // The day's salt, read once a day: it never changes once made, and the store's read also writes (the first node of
+    // the day makes it, and old days' are deleted then).
+    private (DateOnly Day, byte[] Salt)? _salt;
+
     /// <summary>Writes the bucket starting at <paramref name="bucket"/> (Unix seconds); the broadcasts written.</summary>
     public async Task<int> SampleAsync(long bucket, CancellationToken cancellationToken)
     {
         if (source is null) return 0;
         var samples = source.Sample(bucket);
         if (samples.Count == 0) return 0;
-        byte[] salt = await store.SaltAsync(DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(bucket).UtcDateTime), cancellationToken)
-            .ConfigureAwait(false);
+        var day = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(bucket).UtcDateTime);
+        if (_salt is not { } today || today.Day != day)
+        {
+            _salt = (day, await store.SaltAsync(day, cancellationToken).ConfigureAwait(false));
+        }
+
+        byte[] salt = _salt.Value.Salt;
         int written = 0;
         foreach (var sample in samples)
         {
