@@ -69,12 +69,7 @@ internal sealed class ControlContentKeys(ChannelService channels, ContentKeyStor
     }
 
     /// <summary>At most <see cref="ContentKeyStore.MaxKeysPerLookup"/> KIDs as the store takes them.</summary>
-    internal static byte[][] ToBytes(IReadOnlyList<KeyId> keyIds) => [.. keyIds.Take(ContentKeyStore.MaxKeysPerLookup).Select(k =>
-    {
-        var b = new byte[16];
-        k.CopyTo(b);
-        return b;
-    })];
+    internal static byte[][] ToBytes(IReadOnlyList<KeyId> keyIds) => [.. keyIds.Take(ContentKeyStore.MaxKeysPerLookup).Select(k => k.ToArray())];
 
     internal static IReadOnlyList<ContentKey> ToContentKeys(IReadOnlyList<StoredContentKey> stored) =>
         [.. stored.Select(s => new ContentKey(KeyId.FromBytes(s.KeyId), s.Key))];

@@ -126,9 +126,8 @@ public sealed record ProtectionState(string Scheme, string KeyId)
     public static ProtectionState Of(BroadcastProtection protection)
     {
         ArgumentNullException.ThrowIfNull(protection);
-        Span<byte> kid = stackalloc byte[16];
-        protection.Key.Id.CopyTo(kid);
-        return new ProtectionState(protection.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs", Convert.ToHexStringLower(kid));
+        return new ProtectionState(protection.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs",
+            Convert.ToHexStringLower(protection.Key.Id.ToArray()));
     }
 
     /// <summary>The scheme, or null for a word this code does not write.</summary>

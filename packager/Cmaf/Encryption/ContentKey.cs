@@ -22,6 +22,14 @@ public readonly record struct KeyId(UInt128 Value)
 
     public void CopyTo(Span<byte> destination) => BinaryPrimitives.WriteUInt128BigEndian(destination, Value);
 
+    /// <summary>The 16 bytes, in the order tenc and pssh carry them.</summary>
+    public byte[] ToArray()
+    {
+        var bytes = new byte[16];
+        CopyTo(bytes);
+        return bytes;
+    }
+
     /// <summary>The UUID spelling DASH's cenc:default_KID uses (ISO/IEC 23001-7 §11.2), lower-case hex with dashes.</summary>
     public string ToUuidString() => UuidText(Value);
 

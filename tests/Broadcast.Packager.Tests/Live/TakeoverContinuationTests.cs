@@ -418,8 +418,8 @@ public sealed class TakeoverContinuationTests : IDisposable
         PublishAudio(streamB, 0, 5);
         await WaitFor.ConditionAsync(() => !policyB.Asked.IsEmpty, Bound, "node B to ask its protection policy", Logs);
         Assert.True(policyB.Asked.TryDequeue(out var askedB));
-        Assert.Equal(new ProtectionState("cbcs", Convert.ToHexStringLower(Bytes(kid))), askedB);
-        string keyTag = $"URI=\"data:text/plain;base64,{Convert.ToBase64String(Bytes(kid))}\"";
+        Assert.Equal(new ProtectionState("cbcs", Convert.ToHexStringLower(kid.ToArray())), askedB);
+        string keyTag = $"URI=\"data:text/plain;base64,{Convert.ToBase64String(kid.ToArray())}\"";
         await WaitFor.ConditionAsync(() => Read("chan/audio/index.m3u8").Contains(keyTag, StringComparison.Ordinal)
             && Read("chan/live-state.json").Contains(id, StringComparison.Ordinal) && policyB.Given.Count == 1,
             Bound, "node B's playlist to name the same KID", Logs);
@@ -433,12 +433,6 @@ public sealed class TakeoverContinuationTests : IDisposable
             stream.Write(TestMedia.Frame(_audio, n * 1024L, true, 20));
     }
 
-    private static byte[] Bytes(Broadcast.Packager.Cmaf.Encryption.KeyId kid)
-    {
-        var bytes = new byte[16];
-        kid.CopyTo(bytes);
-        return bytes;
-    }
 
     /// <summary>A policy as the server's keeps a continued broadcast's scheme and KID; a new broadcast gets cbcs and a fresh KID.</summary>
     private sealed class KeepingProtectionPolicy : IContentProtectionPolicy

@@ -81,7 +81,7 @@ public sealed class ChannelContentProtectionTests : IAsyncLifetime
         var continued = (await Policy.ProtectionAsync(Stream(channel.Slug), kept, default))!;
         Assert.Equal(EncryptionScheme.Cenc, continued.Scheme);
         Assert.Equal(before.Key, continued.Key);
-        var stored = Assert.Single(await _keys.FindAsync(await ChannelIdAsync(channel.Slug), [Bytes(before.Key.Id)]));
+        var stored = Assert.Single(await _keys.FindAsync(await ChannelIdAsync(channel.Slug), [before.Key.Id.ToArray()]));
         Span<byte> key = stackalloc byte[16];
         continued.Key.CopyKeyTo(key);
         Assert.Equal(stored.Key, key.ToArray());
@@ -100,13 +100,7 @@ public sealed class ChannelContentProtectionTests : IAsyncLifetime
         var continued = (await Policy.ProtectionAsync(Stream(channel.Slug), unknown, default))!;
         Assert.Equal(EncryptionScheme.Cbcs, continued.Scheme);
         Assert.NotEqual(unknown.ToKeyId(), continued.Key.Id);
-        Assert.Single(await _keys.FindAsync(await ChannelIdAsync(channel.Slug), [Bytes(continued.Key.Id)]));
+        Assert.Single(await _keys.FindAsync(await ChannelIdAsync(channel.Slug), [continued.Key.Id.ToArray()]));
     }
 
-    private static byte[] Bytes(KeyId kid)
-    {
-        var bytes = new byte[16];
-        kid.CopyTo(bytes);
-        return bytes;
-    }
 }
