@@ -33,20 +33,16 @@ server_build
 
 # run_scheme SCHEME ROUND -> sets SIDE_RESULT="steady_cpu whole_cpu ok keyed": a fresh server, N channels of SCHEME, N publishers.
 run_scheme() {
-  local scheme=$1 round=$2 dir="$BENCH_TMP/$1-$2" samples t0 t1 ok keyed i key slug body p
+  local scheme=$1 round=$2 dir="$BENCH_TMP/$1-$2" samples t0 t1 ok keyed i key slug p warm
   server_start "$dir"
   samples="$dir/samples"
   : >"$dir/keys"; : >"$dir/slugs"
   for ((i = 1; i <= N; i++)); do
-    body=$(curl -fsS -X POST "$HTTP_BASE/api/channels" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-      -d "{\"name\":\"bench $scheme $round $i $RANDOM\",\"protection\":\"$scheme\"}") || die "POST /api/channels failed"
-    key=$(json_field streamKey <<<"$body"); slug=$(json_field slug <<<"$body")
+    read -r key slug < <(create_channel "bench-$scheme-$round-$i-$RANDOM" false false "$scheme")
     echo "$key" >>"$dir/keys"; echo "$slug" >>"$dir/slugs"
   done
   # One unmeasured publisher first: the runtime's one-time costs (JIT, the encryptor's first use) are not the steady cost.
-  body=$(curl -fsS -X POST "$HTTP_BASE/api/channels" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-      -d "{\"name\":\"warm $scheme $round $RANDOM\",\"protection\":\"$scheme\"}") || die "POST /api/channels failed"
-  local warm; warm=$(json_field streamKey <<<"$body")
+  read -r warm _ < <(create_channel "warm-$scheme-$round-$RANDOM" false false "$scheme")
   timeout --kill-after=5 40 ffmpeg -nostdin -hide_banner -loglevel warning -re -i "$CLIP" -t 5 -c copy -f flv \
     "rtmp://127.0.0.1:$RTMP_PORT/live/$warm" >"$dir/warmup.log" 2>&1 || log "$scheme: warm-up publisher failed"
   sampler_start "$SERVER_PID" "$samples"
