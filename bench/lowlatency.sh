@@ -30,6 +30,10 @@
 #        own lowLatencyMode, no live sync) and hls.js with the watch page's settings; dash.js is left out. RUNS=N (1..5)
 #        repeats each mode on a fresh channel. Target (#66): the stock players at or under 1.5 s p50.
 #        MINUTES=1 RUNS=3 MODES=direct STOCK=1 bench/lowlatency.sh   (about 5 min)
+#        ENCRYPTION=cbcs (or cenc) plays, side by side, hls.js on two lowLatency channels fed the same clip by two
+#        publishers: one in the clear, one protected with that scheme (SAMPLE-AES CMAF, ClearKey through EME as the
+#        watch page plays it); dash.js and Shaka are left out. Target (#69): the protected channel's p50 within 0.1 s of
+#        the clear one's.   MINUTES=2 MODES=direct ENCRYPTION=cbcs bench/lowlatency.sh
 set -euo pipefail
 export LC_ALL=C
 source "$(dirname "$0")/lib.sh"
@@ -40,10 +44,16 @@ WATCH_PAGE=${WATCH_PAGE:-0}
 SHAKA=${SHAKA:-1}
 STOCK=${STOCK:-0}
 RUNS=${RUNS:-1}
+ENCRYPTION=${ENCRYPTION:-}
 ((RUNS >= 1 && RUNS <= 5)) || die "RUNS must be 1..5"
+[[ -z "$ENCRYPTION" || "$ENCRYPTION" == cbcs || "$ENCRYPTION" == cenc ]] || die "ENCRYPTION must be cbcs or cenc"
+[[ -z "$ENCRYPTION" || $STOCK == 0 ]] || die "ENCRYPTION and STOCK are two different runs"
 hls_settings=(); [[ $WATCH_PAGE == 1 ]] && hls_settings=(--watch-page-settings)
 ((MINUTES >= 1 && MINUTES <= 30)) || die "MINUTES must be 1..30"
-BENCH_COMMAND="$(dotnet_env)${SHAKA_TARGET_LATENCY:+SHAKA_TARGET_LATENCY=$SHAKA_TARGET_LATENCY }MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE SHAKA=$SHAKA$([[ $STOCK == 1 ]] && echo " STOCK=1 RUNS=$RUNS") bench/lowlatency.sh"
+BENCH_COMMAND="$(dotnet_env)${SHAKA_TARGET_LATENCY:+SHAKA_TARGET_LATENCY=$SHAKA_TARGET_LATENCY }MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE SHAKA=$SHAKA$( ((STOCK)) && echo " STOCK=1 RUNS=$RUNS" || true) bench/lowlatency.sh"
+if [[ -n "$ENCRYPTION" ]]; then
+  BENCH_COMMAND="$(dotnet_env)MINUTES=$MINUTES MODES=\"$MODES\" WATCH_PAGE=$WATCH_PAGE ENCRYPTION=$ENCRYPTION bench/lowlatency.sh"
+fi
 
 "$REPO_DIR/scripts/deps.sh" nginx ffmpeg curl chromium
 bench_init
@@ -88,6 +98,43 @@ stock_runs() {
     done
   done
 }
+# encrypted_run MODE BASE SECONDS: a clear and a protected lowLatency channel, each fed the same clip by its own publisher,
+# played side by side by hls.js (the protected one through ClearKey); one row each and the difference of their medians.
+encrypted_run() {
+  local mode=$1 base=$2 seconds=$3 ckey cslug pkey pslug pubs=() key slug
+  read -r ckey cslug < <(create_channel "ll-clear-$mode-$RANDOM" true)
+  read -r pkey pslug < <(create_channel "ll-$ENCRYPTION-$mode-$RANDOM" true false "$ENCRYPTION")
+  for key in "$ckey" "$pkey"; do
+    ffmpeg -nostdin -hide_banner -loglevel error -re -stream_loop -1 -i "$LCLIP" -t $((seconds + 60)) -c copy -f flv \
+      "rtmp://127.0.0.1:$RTMP_PORT/live/$key" >"$BENCH_TMP/pub-$mode-$key.log" 2>&1 &
+    pubs+=($!); BENCH_PIDS+=($!)
+  done
+  for slug in "$cslug" "$pslug"; do
+    wait_until 60 bash -c "[[ \$(curl -sf '$HTTP_BASE/live/$slug/source/index.m3u8' | grep -c '^#EXTINF') -ge 3 ]]" \
+      || die "$mode: $slug's source playlist did not list three segments within 60 s"
+  done
+  grep -q 'EXT-X-SESSION-KEY' <(curl -sf "$HTTP_BASE/live/$pslug/master.m3u8") || die "$mode: $pslug's master names no key"
+  log "$mode: hls.js plays a clear and a $ENCRYPTION channel side by side for $MINUTES min"
+  node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$cslug/master.m3u8" "$seconds" --percentiles --events "${hls_settings[@]}" \
+    >"$BENCH_TMP/clear-$mode.out" 2>"$BENCH_TMP/clear-$mode.err" &
+  local cp=$!
+  node "$REPO_DIR/bench/player-latency.mjs" "$base/live/$pslug/master.m3u8" "$seconds" --percentiles --events "${hls_settings[@]}" \
+    "--clearkey-license=$base/live/$pslug/license" >"$BENCH_TMP/protected-$mode.out" 2>"$BENCH_TMP/protected-$mode.err" &
+  local pp=$!
+  wait "$cp" || log "$mode: the clear channel's hls.js failed: $(tail -3 "$BENCH_TMP/clear-$mode.err")"
+  wait "$pp" || log "$mode: the $ENCRYPTION channel's hls.js failed: $(tail -3 "$BENCH_TMP/protected-$mode.err")"
+  for p in "${pubs[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  read -r c50 c95 cmax cn cst _ <<<"$(cat "$BENCH_TMP/clear-$mode.out" 2>/dev/null || true) - - - - -"
+  read -r p50 p95 pmax pn pst _ <<<"$(cat "$BENCH_TMP/protected-$mode.out" 2>/dev/null || true) - - - - -"
+  local delta verdict
+  delta=$(awk -v a="$p50" -v b="$c50" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%+.2f", a - b }')
+  verdict=$(awk -v d="$delta" 'BEGIN { if (d == "-") print "n/a"; else print ((d + 0 <= 0.1 && d + 0 >= -0.1) ? "met" : "NOT met") }')
+  log "$mode: clear p50 $c50 p95 $c95 ($cn samples, $cst stalls); $ENCRYPTION p50 $p50 p95 $p95 ($pn samples, $pst stalls); p50 difference $delta s $verdict"
+  ROWS+="| $mode | clear | $c50 / $c95 / $cmax | $cn | $cst | |
+| $mode | $ENCRYPTION (ClearKey) | $p50 / $p95 / $pmax | $pn | $pst | $delta s, $verdict |
+"
+}
+
 EDGE_STARTED=0
 ROWS=""
 for mode in $MODES; do
@@ -96,6 +143,10 @@ for mode in $MODES; do
   if [[ $mode == edge* ]]; then
     ((EDGE_STARTED)) || { edge_start "$HTTP_PORT"; EDGE_STARTED=1; }
     base="http://127.0.0.1:$EDGE_PORT"
+  fi
+  if [[ -n "$ENCRYPTION" ]]; then
+    encrypted_run "$mode" "$base" $((MINUTES * 60))
+    continue
   fi
   read -r KEY SLUG < <(create_channel "ll-$mode-$RANDOM" true)
   seconds=$((MINUTES * 60))
@@ -151,6 +202,19 @@ for mode in $MODES; do
   fi
 done
 
+if [[ -n "$ENCRYPTION" ]]; then
+  table="| mode | channel | LL-HLS wall-clock latency p50 / p95 / max s (hls.js) | samples | stalls after 1 s | p50 difference, within 0.1 s |
+|---|---|---|---|---|---|
+${ROWS}
+One server, ladder on; two lowLatency channels, each fed by its own \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360
+30 fps clip (1 s GOP, AAC): one in the clear, one with \`protection: $ENCRYPTION\`. hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") ($([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings" || echo "lowLatencyMode, default live settings")) plays
+each in Debian's Chromium for ${MINUTES} min side by side, the protected one with \`emeEnabled\` and the channel's ClearKey
+license, as the watch page does. Wall clock: now minus the PROGRAM-DATE-TIME of the frame on screen, sampled once a second."
+  echo
+  echo "$table"
+  [[ "${NO_RESULTS:-0}" == 1 ]] || results_append "LL-HLS latency with ${ENCRYPTION} encryption beside the clear channel, ${MINUTES} min" "$table"
+  exit 0
+fi
 if [[ $STOCK == 1 ]]; then
   table="| mode | run | LL-HLS player | wall-clock latency p50 / p95 / max s | samples | stalls after 1 s | p50 <= 1.5 s |
 |---|---|---|---|---|---|---|
@@ -169,7 +233,7 @@ table="| mode | stream, player | wall-clock latency p50 / p95 / max s | samples 
 |---|---|---|---|---|---|
 ${ROWS}
 One server, ladder on; publisher \`ffmpeg -re -stream_loop -1 -c copy\` of a 640x360 30 fps clip (1 s GOP, AAC) into a
-lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05, liveSyncOnStallIncrease 0.25, its return to the live edge" || echo "default live settings")), dash.js$([[ $SHAKA == 1 ]] && echo " and Shaka Player (low-latency mode, parts placed by their tfdt as README recommends)")
+lowLatency channel; hls.js $(sed -n 's/.*"hls.js": "\(.*\)".*/\1/p' "$REPO_DIR/tests/players/package.json") (lowLatencyMode, $([[ $WATCH_PAGE == 1 ]] && echo "the watch page's settings: maxLiveSyncPlaybackRate 1.05, liveSyncOnStallIncrease 0.25, its return to the live edge" || echo "default live settings")), dash.js$( ((SHAKA)) && echo " and Shaka Player (low-latency mode, parts placed by their tfdt as README recommends)" || true)
 play it side by side in Debian's Chromium for ${MINUTES} min per mode, sampled once a second. Wall clock: now minus
 the PROGRAM-DATE-TIME of the frame on screen (hls.js), dash.js's latency against /time (dash.js). Load: a 1080p30
 x264 publish that the same server transcodes into its ladder. Edge: infra/nginx-edge.conf on loopback.

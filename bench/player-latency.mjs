@@ -34,6 +34,10 @@ const printEvents = process.argv.includes('--events');
 const whep = process.argv.includes('--whep');
 const stamp = process.argv.includes('--stamp');
 const [url, secondsArg] = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+// --clearkey-license=URL (hls.js): a protected channel's W3C ClearKey license (tests/players/hls.html's clearKeyLicense):
+// hls.js then plays its SAMPLE-AES CMAF through EME, as the watch page does.
+const clearKeyArg = process.argv.find((a) => a.startsWith('--clearkey-license='));
+const clearKey = clearKeyArg ? `&clearKeyLicense=${encodeURIComponent(clearKeyArg.slice('--clearkey-license='.length))}` : '';
 // --watch-page-settings: hls.js as the product's watch page configures it (control/wwwroot/js/watch.js: a catch-up of
 // at most 5 % to the live target, moved back 0.25 s per stall, and back to the live edge from beyond hls.js's catch-up
 // range: control/wwwroot/js/return-to-live.js), rather than hls.js's defaults.
@@ -60,7 +64,7 @@ await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const page = shaka ? (shakaStock ? 'shaka.html?' : `shaka.html?lowLatency=1&${shakaTarget}`) : `${dash ? 'dash' : 'hls'}.html?`;
 const page_url = whep
   ? `http://127.0.0.1:${server.address().port}/whep.html?url=${encodeURIComponent(url)}`
-  : `http://127.0.0.1:${server.address().port}/${page}src=${encodeURIComponent(url)}${shaka ? '' : watchPageSettings}`;
+  : `http://127.0.0.1:${server.address().port}/${page}src=${encodeURIComponent(url)}${shaka ? '' : watchPageSettings}${shaka || dash ? '' : clearKey}`;
 
 // The burned-in clock of the frame on screen, as now minus it, in seconds (null before a picture).
 const readStamp = () => {
