@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Xml.Linq;
 using Broadcast.Soak;
+using Broadcast.EndToEnd.Tests.Server;
 using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests;
@@ -200,4 +201,110 @@ internal static class AudioRenditionChecks
 public sealed class AudioRenditionsCollection
 {
     public const string Name = "audio renditions";
+}
+
+/// <summary>
+/// A server of its own, one channel and one publish into it with two audio renditions, shared by every test of an
+/// alternate audio class: the manifests' waits are asked once, so the tests share the wait (and its failure, with the
+/// manifest as it stood) rather than each waiting its own. Each publish path (SRT languages, RTMP multitrack audio) says
+/// how it starts its server and publisher.
+/// </summary>
+public abstract class AudioRenditionsFixture : IAsyncLifetime
+{
+    private readonly object _gate = new();
+    private ServerProcess? _server;
+    private ChannelInfo? _channel;
+    private Task<string>? _alternateMaster;
+    private Task<(XDocument, string)>? _alternateMpd;
+    private Task<BrowserHost>? _browser;
+
+    public ServerProcess Server => _server ?? throw new InvalidOperationException("Server not started.");
+
+    protected ChannelInfo Channel => _channel ?? throw new InvalidOperationException("Channel not created.");
+
+    public Uri Master => PlaybackUrls.Hls(Server, Channel);
+
+    public Uri Mpd => PlaybackUrls.Dash(Server, Channel);
+
+    /// <summary>A URL relative to the channel's master playlist (a rendition's playlist or segment).</summary>
+    public Uri Url(string relative) => new(Master, relative);
+
+    /// <summary>What was published, for a failure's message ("eng and fra PIDs").</summary>
+    protected abstract string Published { get; }
+
+    /// <summary>The publisher's state or output, for a failure's message.</summary>
+    protected abstract string PublisherTail();
+
+    /// <summary>Starts the server (<see cref="StartServerAsync"/>) and the publish.</summary>
+    public abstract Task InitializeAsync();
+
+    /// <summary>Stops the publisher; the base then stops the browser and the server.</summary>
+    protected abstract ValueTask StopPublisherAsync();
+
+    public string Describe(string message) =>
+        $"{message}{Environment.NewLine}--- publisher ---{Environment.NewLine}{PublisherTail()}"
+        + $"{Environment.NewLine}--- server log tail ---{Environment.NewLine}{_server?.LogTail(80) ?? "(server not started)"}";
+
+    /// <summary>The fixture's browser, started on first use.</summary>
+    public Task<BrowserHost> BrowserAsync()
+    {
+        lock (_gate) return _browser ??= BrowserHost.StartAsync();
+    }
+
+    /// <summary>The master once it lists two audio renditions and the video playlist three segments; asked once.</summary>
+    public Task<string> AlternateMasterAsync()
+    {
+        lock (_gate) return _alternateMaster ??= WaitForAlternateMasterAsync();
+    }
+
+    /// <summary>The live MPD (parsed, and its text) once it holds two audio AdaptationSets; asked once as the master is.</summary>
+    public Task<(XDocument Mpd, string Text)> AlternateMpdAsync()
+    {
+        lock (_gate) return _alternateMpd ??= WaitForAlternateMpdAsync();
+    }
+
+    /// <summary>Waits until <paramref name="rendition"/>'s playlist names its init segment and lists <paramref name="segments"/> segments.</summary>
+    public Task<AlternateAudioPlaylist> PlaylistAsync(string rendition, int segments) =>
+        AudioRenditionChecks.PlaylistAsync(Server.Viewer, Url, rendition, segments, Describe);
+
+    /// <summary>Waits (60 s at most) until the master answers and <paramref name="ready"/> holds for it; returns it.</summary>
+    protected async Task<string> WaitForMasterAsync(Func<string, bool> ready, string what)
+    {
+        string master = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            using var r = await Server.Viewer.GetAsync(Master);
+            master = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : $"({(int)r.StatusCode})";
+            return r.IsSuccessStatusCode && ready(master);
+        }, TimeSpan.FromSeconds(60), $"{Master} {what}", () => Describe($"--- master.m3u8 ---{Environment.NewLine}{master}"),
+            TimeSpan.FromMilliseconds(500));
+        return master;
+    }
+
+    protected async Task StartServerAsync(ServerOptions options, string channelName)
+    {
+        _server = await ServerProcess.StartAsync(options);
+        _channel = await Server.Api.CreateChannelAsync($"{channelName} {Guid.NewGuid():N}");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await StopPublisherAsync();
+        if (_browser is { IsCompletedSuccessfully: true }) await (await _browser).DisposeAsync();
+        if (_server is not null) await _server.DisposeAsync();
+    }
+
+    private async Task<string> WaitForAlternateMasterAsync()
+    {
+        string master = await WaitForMasterAsync(m => AudioRenditionChecks.AudioMedia(m).Count >= 2,
+            $"to list two EXT-X-MEDIA TYPE=AUDIO renditions ({Published} published)");
+        await PlaylistAsync("source", 3);
+        return master;
+    }
+
+    private async Task<(XDocument, string)> WaitForAlternateMpdAsync()
+    {
+        await AlternateMasterAsync();
+        return await AudioRenditionChecks.TwoAudioSetsAsync(Server.Viewer, Mpd, Published, Describe);
+    }
 }

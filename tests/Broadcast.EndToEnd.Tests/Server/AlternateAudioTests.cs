@@ -178,34 +178,16 @@ public sealed class AlternateAudioTests(AlternateAudioFixture fixture) : IClassF
 /// A server of its own with SRT on and no transcoder (the ladder adds nothing to alternate audio and its encode would
 /// take the two cores other tests share), one channel and one ffmpeg publishing into it over SRT for every test.
 /// </summary>
-public sealed class AlternateAudioFixture : IAsyncLifetime
+public sealed class AlternateAudioFixture : AudioRenditionsFixture
 {
     private readonly object _gate = new();
     private readonly int _srtPort = FreePort.Udp();
-    private ServerProcess? _server;
-    private ChannelInfo? _channel;
     private ExternalProcess? _publisher;
-    private Task<string>? _live, _alternateMaster;
-    private Task<(XDocument, string)>? _alternateMpd;
-    private Task<BrowserHost>? _browser;
+    private Task<string>? _live;
 
-    public ServerProcess Server => _server ?? throw new InvalidOperationException("Server not started.");
+    protected override string Published => "eng and fra PIDs";
 
-    public Uri Master => PlaybackUrls.Hls(Server, _channel!);
-
-    public Uri Mpd => PlaybackUrls.Dash(Server, _channel!);
-
-    /// <summary>A URL relative to the channel's master playlist (a rendition's playlist or segment).</summary>
-    public Uri Url(string relative) => new(Master, relative);
-
-    public string Describe(string message) =>
-        $"{message}{Environment.NewLine}--- srt publisher ---{Environment.NewLine}{_publisher?.Output.Tail(15)}"
-        + $"{Environment.NewLine}--- server log tail ---{Environment.NewLine}{_server?.LogTail(80) ?? "(server not started)"}";
-
-    public Task<BrowserHost> BrowserAsync()
-    {
-        lock (_gate) return _browser ??= BrowserHost.StartAsync();
-    }
+    protected override string PublisherTail() => _publisher?.Output.Tail(15) ?? "(not started)";
 
     /// <summary>The master once it offers the video and the video playlist lists three segments (shared by the tests).</summary>
     public Task<string> LiveAsync()
@@ -213,64 +195,20 @@ public sealed class AlternateAudioFixture : IAsyncLifetime
         lock (_gate) return _live ??= WaitForLiveAsync();
     }
 
-    /// <summary>
-    /// The master once it lists two audio renditions. Asked once: the tests of the feature share the wait (and its
-    /// failure, with the master as it stood) rather than each waiting its own 30 s.
-    /// </summary>
-    public Task<string> AlternateMasterAsync()
-    {
-        lock (_gate) return _alternateMaster ??= WaitForAlternateMasterAsync();
-    }
-
-    /// <summary>The live MPD (parsed, and its text) once it holds two audio AdaptationSets; asked once as the master is.</summary>
-    public Task<(XDocument Mpd, string Text)> AlternateMpdAsync()
-    {
-        lock (_gate) return _alternateMpd ??= WaitForAlternateMpdAsync();
-    }
-
-    /// <summary>Waits until <paramref name="rendition"/>'s playlist names its init segment and lists <paramref name="segments"/> segments.</summary>
-    public Task<AlternateAudioPlaylist> PlaylistAsync(string rendition, int segments) =>
-        AudioRenditionChecks.PlaylistAsync(Server.Viewer, Url, rendition, segments, Describe);
-
     private async Task<string> WaitForLiveAsync()
     {
-        string master = "";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            using var r = await Server.Viewer.GetAsync(Master);
-            master = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : $"({(int)r.StatusCode})";
-            return master.Contains("#EXT-X-STREAM-INF:", StringComparison.Ordinal);
-        }, TimeSpan.FromSeconds(60), $"GET {Master} to offer the video while publishing over SRT", () => Describe($"master: {master}"));
+        string master = await WaitForMasterAsync(m => m.Contains("#EXT-X-STREAM-INF:", StringComparison.Ordinal),
+            "to offer the video while publishing over SRT");
         await PlaylistAsync("source", 3);
         return master;
     }
 
-    private async Task<string> WaitForAlternateMasterAsync()
+    public override async Task InitializeAsync()
     {
-        await LiveAsync();
-        string master = "";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            master = await Server.Viewer.GetStringAsync(Master);
-            return AudioRenditionChecks.Tags(master, "#EXT-X-MEDIA:").Count(a => a.GetValueOrDefault("TYPE") == "AUDIO") >= 2;
-        }, TimeSpan.FromSeconds(30), $"{Master} to list two EXT-X-MEDIA TYPE=AUDIO renditions (eng and fra PIDs published)",
-            () => Describe($"--- master.m3u8 ---{Environment.NewLine}{master}"), TimeSpan.FromMilliseconds(500));
-        return master;
-    }
-
-    private async Task<(XDocument, string)> WaitForAlternateMpdAsync()
-    {
-        await LiveAsync();
-        return await AudioRenditionChecks.TwoAudioSetsAsync(Server.Viewer, Mpd, "eng and fra PIDs", Describe);
-    }
-
-    public async Task InitializeAsync()
-    {
-        _server = await ServerProcess.StartAsync(new ServerOptions
+        await StartServerAsync(new ServerOptions
         {
             ExtraArguments = ["--Transcode:Enabled=false", $"--Srt:Port={_srtPort}", "--Srt:BindAddress=127.0.0.1"],
-        });
-        _channel = await Server.Api.CreateChannelAsync($"alternate audio {Guid.NewGuid():N}");
+        }, "alternate audio");
         // Two AAC PIDs, each with an ISO 639 descriptor (the mpegts muxer writes one from the stream's language), and a
         // tone of its own; a 2 s GOP for 2 s segments. No -t: it publishes until the fixture ends.
         _publisher = ExternalProcess.Start("ffmpeg",
@@ -283,14 +221,12 @@ public sealed class AlternateAudioFixture : IAsyncLifetime
             "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-pix_fmt", "yuv420p",
             "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
             "-c:a", "aac", "-b:a", "96k", "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra",
-            "-f", "mpegts", _channel.SrtUrl!,
+            "-f", "mpegts", Channel.SrtUrl!,
         ]);
     }
 
-    public async Task DisposeAsync()
+    protected override async ValueTask StopPublisherAsync()
     {
-        if (_browser is { IsCompletedSuccessfully: true }) await (await _browser).DisposeAsync();
         if (_publisher is not null) await _publisher.DisposeAsync();
-        if (_server is not null) await _server.DisposeAsync();
     }
 }

@@ -19,7 +19,7 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
     [Fact]
     public async Task The_master_offers_track_0_as_the_default_audio_and_track_1_as_audio_fr_named_by_the_channel()
     {
-        string master = await fixture.MasterAsync();
+        string master = await fixture.AlternateMasterAsync();
         string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- master.m3u8 ---{Environment.NewLine}{master}");
         var audio = AudioRenditionChecks.AudioMedia(master);
         Assert.True(audio.Count == 2, Context($"{audio.Count} EXT-X-MEDIA TYPE=AUDIO lines; expected 2"));
@@ -49,7 +49,7 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
     [Fact]
     public async Task The_mpd_has_a_main_and_an_alternate_audio_adaptation_set()
     {
-        var (mpd, text) = await fixture.MpdAsync();
+        var (mpd, text) = await fixture.AlternateMpdAsync();
         string Context(string what) => fixture.Describe($"{what}{Environment.NewLine}--- manifest.mpd ---{Environment.NewLine}{text}");
         var sets = AudioRenditionChecks.AudioSets(mpd);
         Assert.True(sets.Count == 2, Context($"{sets.Count} AdaptationSets with contentType=\"audio\"; expected 2"));
@@ -70,7 +70,7 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
     [InlineData("audio-fr", MultitrackAudioFixture.Track1Hz, MultitrackAudioFixture.Track0Hz)]
     public async Task Each_audio_rendition_carries_its_own_track_s_tone(string rendition, int own, int other)
     {
-        await fixture.MasterAsync();
+        await fixture.AlternateMasterAsync();
         var playlist = await fixture.PlaylistAsync(rendition, 3);
         var tone = await AudioRenditionChecks.ToneAsync(fixture.Server.Viewer, fixture.Url, rendition, playlist.View, own, other);
         Assert.True(tone.IsOneAacStream, fixture.Describe($"{rendition}: ffprobe found [{tone.Streams}], expected one AAC stream"));
@@ -82,7 +82,7 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
     [InlineData("audio-fr")]
     public async Task Each_audio_rendition_is_cut_where_the_video_is(string rendition)
     {
-        await fixture.MasterAsync();
+        await fixture.AlternateMasterAsync();
         var audio = await fixture.PlaylistAsync(rendition, 3);
         var video = await fixture.PlaylistAsync("source", 3);
         string? mismatch = AudioRenditionChecks.CutMismatch(rendition, audio, video);
@@ -92,7 +92,7 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
     [Fact]
     public async Task Hls_js_lists_english_and_french_and_switching_plays_the_french_tone()
     {
-        await fixture.MasterAsync();
+        await fixture.AlternateMasterAsync();
         await using var browser = await BrowserHost.StartAsync();
         await using var player = await browser.OpenAsync(PlayerKind.Hls);
         string Diagnose(string what) => fixture.Describe($"{what}{Environment.NewLine}{player.DescribeAsync().GetAwaiter().GetResult()}");
@@ -136,81 +136,28 @@ public sealed class MultitrackAudioTests(MultitrackAudioFixture fixture) : IClas
 /// A server of its own with no transcoder (the encoder sends its own ladder), one channel and one test-only multitrack
 /// publish into it for every test: 60 s of media, which outlasts the class.
 /// </summary>
-public sealed class MultitrackAudioFixture : IAsyncLifetime
+public sealed class MultitrackAudioFixture : AudioRenditionsFixture
 {
     public const int Track0Hz = 440;
     public const int Track1Hz = 660;
 
-    private readonly object _gate = new();
-    private ServerProcess? _server;
-    private ChannelInfo? _channel;
     private TestOnlyMultitrackRtmpSender? _sender;
-    private Task<string>? _master;
-    private Task<(XDocument, string)>? _mpd;
 
-    public ServerProcess Server => _server ?? throw new InvalidOperationException("Server not started.");
+    protected override string Published => "audio tracks 0 and 1";
 
-    public Uri Master => PlaybackUrls.Hls(Server, _channel!);
-
-    public Uri Mpd => PlaybackUrls.Dash(Server, _channel!);
-
-    /// <summary>A URL relative to the channel's master playlist (a rendition's playlist or segment).</summary>
-    public Uri Url(string relative) => new(Master, relative);
-
-    public string Describe(string message)
+    protected override string PublisherTail()
     {
         var completion = _sender?.Completion;
-        string sender = _sender is null ? "(not started)"
-            : $"{_sender.MessagesSent} of {_sender.Schedule.Count} messages sent; {completion?.Status}"
+        return _sender is null ? "(not started)"
+            : $"multitrack sender: {_sender.MessagesSent} of {_sender.Schedule.Count} messages sent; {completion?.Status}"
               + (completion?.Exception is { } e ? $": {e.GetBaseException().Message}" : "");
-        return $"{message}{Environment.NewLine}--- multitrack sender --- {sender}"
-            + $"{Environment.NewLine}--- server log tail ---{Environment.NewLine}{_server?.LogTail(80) ?? "(server not started)"}";
     }
 
-    /// <summary>
-    /// The master once it lists two audio renditions and the video playlist three segments. Asked once: the tests share the
-    /// wait (and its failure, with the master as it stood) rather than each waiting its own.
-    /// </summary>
-    public Task<string> MasterAsync()
+    public override async Task InitializeAsync()
     {
-        lock (_gate) return _master ??= WaitForMasterAsync();
-    }
-
-    /// <summary>The live MPD (parsed, and its text) once it holds two audio AdaptationSets; asked once as the master is.</summary>
-    public Task<(XDocument Mpd, string Text)> MpdAsync()
-    {
-        lock (_gate) return _mpd ??= WaitForMpdAsync();
-    }
-
-    public Task<AlternateAudioPlaylist> PlaylistAsync(string rendition, int segments) =>
-        AudioRenditionChecks.PlaylistAsync(Server.Viewer, Url, rendition, segments, Describe);
-
-    private async Task<string> WaitForMasterAsync()
-    {
-        string master = "";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            using var r = await Server.Viewer.GetAsync(Master);
-            master = r.IsSuccessStatusCode ? await r.Content.ReadAsStringAsync() : $"({(int)r.StatusCode})";
-            return AudioRenditionChecks.AudioMedia(master).Count >= 2;
-        }, TimeSpan.FromSeconds(60), $"{Master} to list two EXT-X-MEDIA TYPE=AUDIO renditions (audio tracks 0 and 1 published)",
-            () => Describe($"--- master.m3u8 ---{Environment.NewLine}{master}"), TimeSpan.FromMilliseconds(500));
-        await PlaylistAsync("source", 3);
-        return master;
-    }
-
-    private async Task<(XDocument, string)> WaitForMpdAsync()
-    {
-        await MasterAsync();
-        return await AudioRenditionChecks.TwoAudioSetsAsync(Server.Viewer, Mpd, "audio tracks 0 and 1", Describe);
-    }
-
-    public async Task InitializeAsync()
-    {
-        _server = await ServerProcess.StartAsync(new ServerOptions { SegmentSeconds = 2, ExtraArguments = ["--Transcode:Enabled=false"] });
-        _channel = await Server.Api.CreateChannelAsync($"multitrack audio {Guid.NewGuid():N}");
+        await StartServerAsync(new ServerOptions { SegmentSeconds = 2, ExtraArguments = ["--Transcode:Enabled=false"] }, "multitrack audio");
         // E-RTMP audio tracks carry no language: the channel names them.
-        await Server.Api.SetAudioTrackLanguagesAsync(_channel.Id, "en", "fr");
+        await Server.Api.SetAudioTrackLanguagesAsync(Channel.Id, "en", "fr");
         // Two small rungs: the ladder is not what is tested here, and small rungs encode in a moment.
         var options = new MultitrackRenditions
         {
@@ -220,12 +167,11 @@ public sealed class MultitrackAudioFixture : IAsyncLifetime
             SecondAudioToneHz = Track1Hz,
             AudioLayout = MultitrackVideoLayout.ManyTracks,
         };
-        _sender = await TestOnlyMultitrackRtmpSender.StartAsync(Server.RtmpUrl(_channel.StreamKey), options, CancellationToken.None);
+        _sender = await TestOnlyMultitrackRtmpSender.StartAsync(Server.RtmpUrl(Channel.StreamKey), options, CancellationToken.None);
     }
 
-    public async Task DisposeAsync()
+    protected override async ValueTask StopPublisherAsync()
     {
         if (_sender is not null) await _sender.DisposeAsync();
-        if (_server is not null) await _server.DisposeAsync();
     }
 }
