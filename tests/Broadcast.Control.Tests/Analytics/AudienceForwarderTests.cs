@@ -47,7 +47,7 @@ public sealed class AudienceForwarderTests
         }
     }
 
-    private sealed class Log : ILogger<AudienceForwarder>
+    private sealed class RecordingLog : ILogger<AudienceForwarder>
     {
         public List<(int Id, string Message)> Entries { get; } = [];
 
@@ -84,7 +84,7 @@ public sealed class AudienceForwarderTests
     {
         var clock = new ManualClock(Start + TimeSpan.FromSeconds(11));
         var control = new ControlNode();
-        using var forwarder = new AudienceForwarder(new Source(t => [Sample("show", t, 2)]), Settings, "origin-1", clock, new Log(), control);
+        using var forwarder = new AudienceForwarder(new Source(t => [Sample("show", t, 2)]), Settings, "origin-1", clock, new RecordingLog(), control);
 
         Assert.Equal(1, await forwarder.ForwardAsync(Start.ToUnixTimeSeconds(), CancellationToken.None));
         var (authorization, post) = Assert.Single(control.Taken);
@@ -98,7 +98,7 @@ public sealed class AudienceForwarderTests
     {
         var clock = new ManualClock(Start + TimeSpan.FromSeconds(11));
         var control = new ControlNode { Unreachable = true };
-        var log = new Log();
+        var log = new RecordingLog();
         long first = Start.ToUnixTimeSeconds();
         using var forwarder = new AudienceForwarder(new Source(t => t == first ? [Sample("show", t, 2)] : []), Settings, "origin-1", clock, log, control);
 
@@ -141,7 +141,7 @@ public sealed class AudienceForwarderTests
     {
         var clock = new ManualClock(Start + TimeSpan.FromSeconds(11));
         var control = new ControlNode { Answer = HttpStatusCode.BadRequest };
-        var log = new Log();
+        var log = new RecordingLog();
         long t = Start.ToUnixTimeSeconds();
         using (var forwarder = new AudienceForwarder(new Source(b => [Sample("show", b, 1)]), Settings, "origin-1", clock, log, control))
         {
