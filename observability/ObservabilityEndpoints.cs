@@ -11,13 +11,16 @@ public static class ObservabilityEndpoints
         services.AddSingleton<IChannelLiveStatus, PipelineChannelLiveStatus>();
 
     /// <summary>
-    /// The audience kept per broadcast, sampled on this node (control's <see cref="Broadcast.Control.Analytics.AudienceSampler"/>):
-    /// for nodes that serve playback, package broadcasts and have the database; WHEP sessions too where WHEP is served.
+    /// The audience kept per broadcast, sampled on this node: read by control's
+    /// <see cref="Broadcast.Control.Analytics.AudienceSampler"/> on nodes with the database, or handed to a control node by
+    /// <see cref="Broadcast.Control.Analytics.AudienceForwarder"/> on origin-only nodes. Broadcasts are the packager's where
+    /// it runs, else named by the live state in the store; WHEP sessions too where WHEP is served.
     /// </summary>
     public static IServiceCollection AddAudienceSource(this IServiceCollection services) =>
         services.AddSingleton<Broadcast.Control.Analytics.IAudienceSource>(sp => new PipelineAudienceSource(
-            sp.GetRequiredService<Broadcast.Origin.ViewerSessions>(), sp.GetRequiredService<Broadcast.Packager.Live.IPackagerStatus>(),
-            sp.GetService<Broadcast.WebRtc.Whep.WhepService>() is { } whep ? whep.Grants : null));
+            sp.GetRequiredService<Broadcast.Origin.ViewerSessions>(), sp.GetService<Broadcast.Packager.Live.IPackagerStatus>(),
+            sp.GetService<Broadcast.WebRtc.Whep.WhepService>() is { } whep ? whep.Grants : null, sp.GetService<ISegmentStore>(),
+            sp.GetService<TimeProvider>()));
 
     /// <summary>The readiness probe <see cref="MapReadiness"/> answers with.</summary>
     public static IServiceCollection AddReadiness(this IServiceCollection services) => services.AddSingleton<ReadinessProbe>();

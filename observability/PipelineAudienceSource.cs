@@ -1,20 +1,32 @@
 using Broadcast.Control.Analytics;
 using Broadcast.Origin;
 using Broadcast.Packager.Live;
+using Broadcast.Storage;
 using Broadcast.WebRtc.Whep;
 
 namespace Broadcast.Observability;
 
 /// <summary>
 /// The audience sampler's view of this node (<see cref="IAudienceSource"/>): the origin's viewer sessions of each channel
-/// whose broadcast the packager runs here, named by that broadcast's id, and its WHEP sessions (read once a bucket from
-/// <paramref name="whep"/>, the sessions open at that moment, each its own viewer). A channel not packaged on this node is
-/// left out (its broadcast id is not known here).
+/// named by its broadcast's id, and its WHEP sessions (read once a bucket from <paramref name="whep"/>, the sessions open at
+/// that moment, each its own viewer). The broadcast is the one the packager runs here, else the one the channel's live state
+/// in the store names (<see cref="LiveBroadcastState"/>: a node that packages none, an origin-only node); a channel with
+/// neither is left out.
 /// </summary>
-internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerStatus packager, Func<IReadOnlyList<WhepSessionGrant>>? whep = null)
+internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerStatus? packager, Func<IReadOnlyList<WhepSessionGrant>>? whep = null,
+    ISegmentStore? store = null, TimeProvider? time = null)
     : IAudienceSource
 {
-    public IReadOnlyList<LiveAudienceSample> Sample(long bucketStart)
+    /// <summary>How long a broadcast id read from the store is used before it is read again (a new broadcast shows within it).</summary>
+    private static readonly TimeSpan StoredIdLifetime = TimeSpan.FromSeconds(10);
+
+    /// <summary>Channels remembered at most: they come from served objects, so real channels; a bound all the same.</summary>
+    private const int MaxRemembered = 10_000;
+
+    private readonly Dictionary<string, (string? Id, DateTimeOffset ReadAt)> _stored = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public async ValueTask<IReadOnlyList<LiveAudienceSample>> SampleAsync(long bucketStart, CancellationToken cancellationToken)
     {
         var realTime = new Dictionary<string, List<LiveViewer>>(StringComparer.Ordinal);
         foreach (var grant in whep?.Invoke() ?? [])
@@ -26,7 +38,7 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
         var samples = new List<LiveAudienceSample>();
         foreach (var channel in sessions.Sample(bucketStart))
         {
-            if (packager.Find(channel.Channel)?.BroadcastId is not { } broadcastId) continue;
+            if (await BroadcastOfAsync(channel.Channel, cancellationToken).ConfigureAwait(false) is not { } broadcastId) continue;
             var viewers = channel.Sessions.Select(s => new LiveViewer(s.Viewer, s.FirstBucket, s.LastBucket, Name(s.Delivery))).ToList();
             int whepViewers = 0;
             if (realTime.Remove(channel.Channel, out var joining))
@@ -42,11 +54,34 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
         // Channels watched over WHEP alone in this bucket.
         foreach (var (channel, viewers) in realTime)
         {
-            if (packager.Find(channel)?.BroadcastId is not { } broadcastId) continue;
+            if (await BroadcastOfAsync(channel, cancellationToken).ConfigureAwait(false) is not { } broadcastId) continue;
             samples.Add(new LiveAudienceSample(channel, broadcastId, viewers.Count, 0, 0, 0, viewers, 0, viewers.Count));
         }
 
         return samples;
+    }
+
+    private async ValueTask<string?> BroadcastOfAsync(string channel, CancellationToken cancellationToken)
+    {
+        if (packager?.Find(channel)?.BroadcastId is { } packaged) return packaged;
+        if (store is null) return null;
+        var now = _time.GetUtcNow();
+        if (_stored.TryGetValue(channel, out var known) && now - known.ReadAt < StoredIdLifetime) return known.Id;
+        string? id = null;
+        try
+        {
+            if (await store.GetAsync(StoreKeys.LiveState(channel), cancellationToken).ConfigureAwait(false) is { } state)
+                id = LiveBroadcastState.TryParse(state.Data.Span, out _)?.BroadcastId;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException)
+        {
+            // The store could not be read this bucket: the channel waits for the next (its viewers stay in the next sample).
+            return null;
+        }
+
+        if (_stored.Count >= MaxRemembered) _stored.Clear();
+        _stored[channel] = (id, now);
+        return id;
     }
 
     private static string Name(ViewerDelivery delivery) => delivery switch

@@ -102,8 +102,6 @@ public static class BroadcastApp
                     sp.GetRequiredService<Broadcast.Transcoder.TranscoderService>().GetRenditionStreamsAsync));
             services.AddIngest(configuration);
             services.AddChannelLiveStatus();
-            // The audience kept per broadcast: where this node serves the broadcasts it packages (#70).
-            if (roles.Origin) services.AddAudienceSource();
             services.AddSingleton<Broadcast.Ingest.Restream.IRestreamDestinationSource, ControlRestreamDestinations>();
             services.AddSingleton<Broadcast.Control.Restream.IDestinationLiveStatus, PipelineDestinationLiveStatus>();
             // Real-time viewers (WHEP) are served where the hubs are: Janus is started when a real-time channel goes live,
@@ -125,6 +123,9 @@ public static class BroadcastApp
             services.AddSingleton<IPlaybackAccess, RemoteOriginPlaybackAccess>();
             services.AddRemoteContentKeys();
         }
+        // The audience kept per broadcast (#70), where viewers are served: sampled into the database, or on an origin-only
+        // node handed to the control node.
+        if (roles.Origin) services.AddAudienceSource();
         services.AddPullSources(configuration, control: roles.Control, ingest: roles.Ingest);
         if (roles.Origin) services.AddOrigin(configuration);
         // The dashboard's pathway card, where the admin UI and the steering server share a process.

@@ -16,4 +16,11 @@ internal static partial class AnalyticsLog
 
     [LoggerMessage(EventId = 7204, Level = LogLevel.Warning, Message = "Audience retention failed: {Reason}")]
     public static partial void PurgeFailed(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 7205, Level = LogLevel.Warning,
+        Message = "Audience of bucket {Bucket} dropped ({Broadcasts} broadcasts, {Viewers} viewers): {Reason}")]
+    public static partial void ForwardDropped(ILogger logger, long bucket, int broadcasts, int viewers, string reason);
+
+    [LoggerMessage(EventId = 7206, Level = LogLevel.Debug, Message = "Audience of bucket {Bucket} not yet handed to the control node: {Reason}; tried again next bucket")]
+    public static partial void ForwardDelayed(ILogger logger, long bucket, string reason);
 }

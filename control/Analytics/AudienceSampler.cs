@@ -14,16 +14,18 @@ public sealed record LiveAudienceSample(string ChannelSlug, string BroadcastId, 
 
 /// <summary>
 /// The viewers this node served per live broadcast in the bucket starting at a Unix second. Owned by control (its
-/// consumer); the host implements it over the origin's viewer sessions and the packager's broadcasts.
+/// consumer); the host implements it over the origin's viewer sessions and the broadcasts it knows (the packager's, or the
+/// live state in the store on a node that packages none).
 /// </summary>
 public interface IAudienceSource
 {
-    IReadOnlyList<LiveAudienceSample> Sample(long bucketStart);
+    ValueTask<IReadOnlyList<LiveAudienceSample>> SampleAsync(long bucketStart, CancellationToken cancellationToken);
 }
 
 /// <summary>
 /// Every 10 s, on each node that serves playback and has the database: the ended bucket's viewers of each live broadcast
-/// into <see cref="AudienceStore"/> (this node's sample row and the viewers, keyed under the day's salt). At most
+/// into <see cref="AudienceStore"/> (this node's sample row and the viewers, keyed under the day's salt). It is also the one
+/// door for the buckets origin-only nodes send (<see cref="AudienceNodeEndpoint"/>, <see cref="WriteAsync"/>). At most
 /// <see cref="MaxSessionsPerFlush"/> viewers per broadcast and bucket are written; the rest count as uncounted (logged once).
 /// </summary>
 public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store, IChannelRepository channels, string nodeId,
@@ -32,27 +34,42 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
     public const int MaxSessionsPerFlush = 50_000;
 
     /// <summary>After a bucket ends, how long the sampler waits for requests that were in flight at its end.</summary>
-    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan Settle = TimeSpan.FromSeconds(1);
 
     private readonly HashSet<string> _warnedOverCap = new(StringComparer.Ordinal);
 
     // The day's salt, read once a day: it never changes once made, and the store's read also writes (the first node of
-    // the day makes it, and old days' are deleted then).
-    private (DateOnly Day, byte[] Salt)? _salt;
+    // the day makes it, and old days' are deleted then). One reference, so the loop and the route read it alike.
+    private volatile DaySalt? _salt;
 
-    /// <summary>Writes the bucket starting at <paramref name="bucket"/> (Unix seconds); the broadcasts written.</summary>
+    /// <summary>This node's name in the samples it writes.</summary>
+    public string NodeId => nodeId;
+
+    /// <summary>Writes this node's bucket starting at <paramref name="bucket"/> (Unix seconds); the broadcasts written.</summary>
     public async Task<int> SampleAsync(long bucket, CancellationToken cancellationToken)
     {
         if (source is null) return 0;
-        var samples = source.Sample(bucket);
+        var samples = await source.SampleAsync(bucket, cancellationToken).ConfigureAwait(false);
+        return await WriteAsync(bucket, nodeId, samples, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="node"/>'s viewers of the bucket starting at <paramref name="bucket"/>: this node's, or an
+    /// origin-only node's handed over by <see cref="AudienceNodeEndpoint"/>. Viewers are keyed under the day's salt here,
+    /// so every node's viewer of one session is one key; the broadcasts written (those of unknown channels are skipped).
+    /// </summary>
+    public async Task<int> WriteAsync(long bucket, string node, IReadOnlyList<LiveAudienceSample> samples, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(node);
+        ArgumentNullException.ThrowIfNull(samples);
         if (samples.Count == 0) return 0;
         var day = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(bucket).UtcDateTime);
-        if (_salt is not { } today || today.Day != day)
+        var salt = _salt;
+        if (salt is null || salt.Day != day)
         {
-            _salt = (day, await store.SaltAsync(day, cancellationToken).ConfigureAwait(false));
+            _salt = salt = new DaySalt(day, await store.SaltAsync(day, cancellationToken).ConfigureAwait(false));
         }
 
-        byte[] salt = _salt.Value.Salt;
         int written = 0;
         foreach (var sample in samples)
         {
@@ -64,11 +81,11 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
             for (int i = 0; i < kept; i++)
             {
                 var viewer = sample.Sessions[i];
-                rows[i] = new AudienceSessionRow(AudienceStore.ViewerKey(salt, viewer.Key), viewer.FirstSeen, viewer.LastSeen, viewer.Delivery);
+                rows[i] = new AudienceSessionRow(AudienceStore.ViewerKey(salt.Salt, viewer.Key), viewer.FirstSeen, viewer.LastSeen, viewer.Delivery);
             }
 
             long uncounted = sample.Uncounted + (sample.Sessions.Count - kept);
-            await store.WriteAsync(new AudienceSampleRow(sample.BroadcastId, channel.Id, bucket, nodeId, Math.Min(sample.Viewers, kept),
+            await store.WriteAsync(new AudienceSampleRow(sample.BroadcastId, channel.Id, bucket, node, Math.Min(sample.Viewers, kept),
                 sample.Hls, sample.LowLatencyHls, sample.Dash, uncounted, sample.Whep), rows, cancellationToken).ConfigureAwait(false);
             written++;
         }
@@ -76,11 +93,16 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
         return written;
     }
 
+    private sealed record DaySalt(DateOnly Day, byte[] Salt);
+
     private bool WarnOnce(string broadcastId)
     {
-        // Bounded: a node that lived through a thousand over-cap broadcasts starts the set over.
-        if (_warnedOverCap.Count >= 1000) _warnedOverCap.Clear();
-        return _warnedOverCap.Add(broadcastId);
+        lock (_warnedOverCap)
+        {
+            // Bounded: a node that lived through a thousand over-cap broadcasts starts the set over.
+            if (_warnedOverCap.Count >= 1000) _warnedOverCap.Clear();
+            return _warnedOverCap.Add(broadcastId);
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -146,9 +168,11 @@ public static class AnalyticsServiceCollectionExtensions
         services.AddSingleton(AnalyticsOptions.From(configuration));
         services.AddSingleton<AudienceStore>();
         services.AddHostedService<AudienceRetention>();
-        services.AddHostedService(sp => new AudienceSampler(sp.GetService<IAudienceSource>(), sp.GetRequiredService<AudienceStore>(),
+        // One sampler: the loop over this node's viewers, and the door the audience route writes origin-only nodes' through.
+        services.AddSingleton(sp => new AudienceSampler(sp.GetService<IAudienceSource>(), sp.GetRequiredService<AudienceStore>(),
             sp.GetRequiredService<IChannelRepository>(), (sp.GetService<ChannelLeaseOptions>() ?? ChannelLeaseOptions.From(configuration)).NodeId,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AudienceSampler>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<AudienceSampler>());
         return services;
     }
 }

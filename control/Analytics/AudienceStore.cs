@@ -51,13 +51,19 @@ public sealed class AudienceStore(ControlDatabase database)
         return Convert.ToHexStringLower(mac[..16]);
     }
 
-    /// <summary>Writes one node's sample of a bucket (again: replaced) and upserts its viewers, in one transaction.</summary>
+    /// <summary>
+    /// Upserts one node's viewers of a bucket and writes its sample (again: replaced), in one transaction. A viewer another
+    /// node already counted in this bucket (migration 0023's <c>last_node</c>) leaves this node's row, by its delivery: a
+    /// viewer on two nodes in one bucket counts once in the concurrent viewers.
+    /// </summary>
     public async Task WriteAsync(AudienceSampleRow sample, IReadOnlyList<AudienceSessionRow> sessions, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sample);
         ArgumentNullException.ThrowIfNull(sessions);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
+        await UpsertSessionsAsync(connection, transaction, sample, sessions, cancellationToken).ConfigureAwait(false);
+        sample = await WithoutCountedElsewhereAsync(connection, transaction, sample, sessions, cancellationToken).ConfigureAwait(false);
         await Sql.ExecuteAsync(connection, transaction,
             "INSERT INTO audience_samples (broadcast_id, bucket_start, node_id, channel_id, viewers, hls, llhls, dash, whep, uncounted) " +
             "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @w, @u) ON CONFLICT (channel_id, broadcast_id, bucket_start, node_id) DO UPDATE SET " +
@@ -74,6 +80,12 @@ public sealed class AudienceStore(ControlDatabase database)
                 Sql.Add(c, "w", (long)sample.Whep);
                 Sql.Add(c, "u", sample.Uncounted);
             }, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task UpsertSessionsAsync(DbConnection connection, DbTransaction transaction, AudienceSampleRow sample,
+        IReadOnlyList<AudienceSessionRow> sessions, CancellationToken cancellationToken)
+    {
         for (int start = 0; start < sessions.Count; start += RowsPerStatement)
         {
             int count = Math.Min(RowsPerStatement, sessions.Count - start);
@@ -81,6 +93,7 @@ public sealed class AudienceStore(ControlDatabase database)
             {
                 Sql.Add(c, "b", sample.BroadcastId);
                 Sql.Add(c, "c", sample.ChannelId);
+                Sql.Add(c, "n", sample.NodeId);
                 for (int i = 0; i < count; i++)
                 {
                     var s = sessions[start + i];
@@ -92,24 +105,66 @@ public sealed class AudienceStore(ControlDatabase database)
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
+    }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    /// <summary>
+    /// <paramref name="sample"/> less the viewers of <paramref name="sessions"/> that another node counted in this bucket
+    /// (read after the upsert, in its transaction: the row lock orders two nodes writing one viewer).
+    /// </summary>
+    private static async Task<AudienceSampleRow> WithoutCountedElsewhereAsync(DbConnection connection, DbTransaction transaction,
+        AudienceSampleRow sample, IReadOnlyList<AudienceSessionRow> sessions, CancellationToken cancellationToken)
+    {
+        if (sessions.Count == 0) return sample;
+        var elsewhere = await Sql.QueryAsync(connection, transaction,
+            "SELECT viewer FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b AND last_seen = @t AND last_node <> @n", c =>
+            {
+                Sql.Add(c, "c", sample.ChannelId);
+                Sql.Add(c, "b", sample.BroadcastId);
+                Sql.Add(c, "t", sample.BucketStart);
+                Sql.Add(c, "n", sample.NodeId);
+            }, r => r.GetString(0), cancellationToken).ConfigureAwait(false);
+        if (elsewhere.Count == 0) return sample;
+        var counted = new HashSet<string>(elsewhere, StringComparer.Ordinal);
+        int viewers = 0, hls = 0, llhls = 0, dash = 0, whep = 0;
+        foreach (var session in sessions)
+        {
+            if (session.LastSeen != sample.BucketStart || !counted.Contains(session.Viewer)) continue;
+            viewers++;
+            switch (session.Delivery)
+            {
+                case "hls": hls++; break;
+                case "llhls": llhls++; break;
+                case "dash": dash++; break;
+                case "whep": whep++; break;
+            }
+        }
+
+        return sample with
+        {
+            Viewers = Math.Max(0, sample.Viewers - viewers),
+            Hls = Math.Max(0, sample.Hls - hls),
+            LowLatencyHls = Math.Max(0, sample.LowLatencyHls - llhls),
+            Dash = Math.Max(0, sample.Dash - dash),
+            Whep = Math.Max(0, sample.Whep - whep),
+        };
     }
 
     private static string UpsertSessions(int count)
     {
-        var sql = new StringBuilder("INSERT INTO audience_sessions (broadcast_id, viewer, channel_id, first_seen, last_seen, delivery) VALUES ");
+        var sql = new StringBuilder("INSERT INTO audience_sessions (broadcast_id, viewer, channel_id, first_seen, last_seen, delivery, last_node) VALUES ");
         for (int i = 0; i < count; i++)
         {
             if (i > 0) sql.Append(", ");
-            sql.Append(CultureInfo.InvariantCulture, $"(@b, @v{i}, @c, @f{i}, @l{i}, @d{i})");
+            sql.Append(CultureInfo.InvariantCulture, $"(@b, @v{i}, @c, @f{i}, @l{i}, @d{i}, @n)");
         }
 
         // Portable least/greatest (SQLite's MIN/MAX and PostgreSQL's LEAST/GREATEST differ): a CASE each.
         sql.Append(" ON CONFLICT (channel_id, broadcast_id, viewer) DO UPDATE SET ")
             .Append("first_seen = CASE WHEN excluded.first_seen < audience_sessions.first_seen THEN excluded.first_seen ELSE audience_sessions.first_seen END, ")
             .Append("last_seen = CASE WHEN excluded.last_seen > audience_sessions.last_seen THEN excluded.last_seen ELSE audience_sessions.last_seen END, ")
-            .Append("delivery = CASE WHEN excluded.last_seen >= audience_sessions.last_seen THEN excluded.delivery ELSE audience_sessions.delivery END");
+            .Append("delivery = CASE WHEN excluded.last_seen >= audience_sessions.last_seen THEN excluded.delivery ELSE audience_sessions.delivery END, ")
+            // The node that counted the viewer in its latest bucket: the first to write that bucket keeps it.
+            .Append("last_node = CASE WHEN excluded.last_seen > audience_sessions.last_seen THEN excluded.last_node ELSE audience_sessions.last_node END");
         return sql.ToString();
     }
 

@@ -37,6 +37,7 @@ public static class PlaybackEndpoints
             async (PlaybackAccessService access, CancellationToken ct) => ToResponse(await access.RotateAsync(ct).ConfigureAwait(false)));
         endpoints.MapPlaybackNodeAccess();
         Protection.ContentKeyNodeEndpoint.MapContentKeyNodeAccess(endpoints);
+        Analytics.AudienceNodeEndpoint.MapAudienceNodeAccess(endpoints);
         return endpoints;
     }
 

@@ -313,6 +313,8 @@ public sealed record RemotePlaybackSettings(Uri ControlUrl, TimeSpan Interval, s
         services.AddHostedService(sp => sp.GetRequiredService<RemotePlaybackRefresher>());
         // The ClearKey license on this node asks the control node for the keys it does not hold.
         services.AddSingleton<Protection.RemoteContentKeys>();
+        // The viewers this node serves, handed to the control node each bucket for the audience kept per broadcast.
+        Analytics.AudienceForwarder.AddTo(services, configuration);
         return true;
     }
 }

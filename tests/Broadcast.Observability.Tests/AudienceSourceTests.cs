@@ -25,7 +25,7 @@ public sealed class AudienceSourceTests
     }
 
     [Fact]
-    public void Origin_and_whep_viewers_of_each_packaged_broadcast_make_its_sample()
+    public async Task Origin_and_whep_viewers_of_each_packaged_broadcast_make_its_sample()
     {
         var clock = new ManualClock(Start);
         var sessions = new ViewerSessions(clock);
@@ -35,7 +35,7 @@ public sealed class AudienceSourceTests
         WhepSessionGrant[] grants = [new("news", "w1", null), new("quiz", "w2", null), new("quiz", "w3", null), new("elsewhere", "w4", null)];
         var source = new PipelineAudienceSource(sessions, new PackagingForTests("news", "quiz"), () => grants);
 
-        var samples = source.Sample(Start.ToUnixTimeSeconds()).OrderBy(s => s.ChannelSlug, StringComparer.Ordinal).ToList();
+        var samples = (await source.SampleAsync(Start.ToUnixTimeSeconds(), CancellationToken.None)).OrderBy(s => s.ChannelSlug, StringComparer.Ordinal).ToList();
         Assert.Equal(["news", "quiz"], samples.Select(s => s.ChannelSlug));
         var news = samples[0];
         Assert.Equal(("b-news", 3, 1, 1, 1), (news.BroadcastId, news.Viewers, news.Hls, news.Dash, news.Whep));

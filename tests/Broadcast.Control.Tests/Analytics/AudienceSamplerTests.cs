@@ -44,10 +44,10 @@ public sealed class AudienceSamplerTests : IAsyncLifetime
     {
         public long? Asked { get; private set; }
 
-        public IReadOnlyList<LiveAudienceSample> Sample(long bucketStart)
+        public ValueTask<IReadOnlyList<LiveAudienceSample>> SampleAsync(long bucketStart, CancellationToken cancellationToken)
         {
             Asked = bucketStart;
-            return samples;
+            return ValueTask.FromResult<IReadOnlyList<LiveAudienceSample>>(samples);
         }
     }
 

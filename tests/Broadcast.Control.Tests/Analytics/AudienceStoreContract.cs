@@ -64,6 +64,24 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
     }
 
     [Fact]
+    public async Task A_viewer_two_nodes_served_in_one_bucket_counts_once_in_the_concurrent_viewers()
+    {
+        // x watches through both nodes in T0; y only on a, z only on b: three viewers, not four.
+        await _store.WriteAsync(Sample("a", T0, 1, 0, 1), [new AudienceSessionRow("x", T0, T0, "hls"), new AudienceSessionRow("y", T0, T0, "dash")]);
+        await _store.WriteAsync(Sample("b", T0, 1, 1, 0), [new AudienceSessionRow("x", T0, T0, "hls"), new AudienceSessionRow("z", T0, T0, "llhls")]);
+        // A node's bucket written again (a retry) keeps the viewers it counted first.
+        await _store.WriteAsync(Sample("a", T0, 1, 0, 1), [new AudienceSessionRow("x", T0, T0, "hls"), new AudienceSessionRow("y", T0, T0, "dash")]);
+        // Next bucket: b writes first, then x reaches a too.
+        await _store.WriteAsync(Sample("b", T0 + 10, 1, 0, 0), [new AudienceSessionRow("x", T0, T0 + 10, "hls")]);
+        await _store.WriteAsync(Sample("a", T0 + 10, 1, 0, 0), [new AudienceSessionRow("x", T0, T0 + 10, "hls")]);
+
+        var report = (await _store.ReportAsync("ch1", "b1"))!;
+        Assert.Equal([(T0, 3L, 1L, 1L, 1L), (T0 + 10, 1, 1, 0, 0)],
+            report.Series.Select(p => (p.T.ToUnixTimeSeconds(), p.Viewers, p.Hls, p.LowLatencyHls, p.Dash)));
+        Assert.Equal((3L, 3L), (report.PeakViewers, report.UniqueViewers));
+    }
+
+    [Fact]
     public async Task Many_viewers_are_written_in_one_flush_and_the_purge_takes_what_is_older_than_retention()
     {
         var viewers = Enumerable.Range(0, 1001).Select(i => new AudienceSessionRow($"v{i}", T0, T0 + (10 * (i % 3)), "dash")).ToList();

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Broadcast.Control.Analytics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Broadcast.Control.Tests.Analytics;
+
+/// <summary>
+/// <c>POST /api/playback/audience</c> on a real control host: refused without the playback node token (and with the admin
+/// token), a body over the limit 413, malformed or out-of-bounds bodies a 400 problem, and a good body written through the
+/// sampler's door: a viewer the control node already counted in the bucket counts once.
+/// </summary>
+public sealed class AudienceNodeEndpointTests
+{
+    private const string AdminToken = "test-admin-token-audience-node-0123456789";
+    private const string NodeToken = "test-playback-node-token-audience-0123456789";
+
+    private static Task<ControlApiHost> StartAsync() =>
+        ControlApiHost.StartAsync(AdminToken, new Dictionary<string, string?> { ["Playback:NodeToken"] = NodeToken, ["Ingest:NodeId"] = "control-a" });
+
+    private static long Bucket()
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        return now - (now % 10) - 10;
+    }
+
+    private static HttpRequestMessage Post(string? token, HttpContent content)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, AudienceNodeEndpoint.Path) { Content = content };
+        if (token is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return request;
+    }
+
+    private static JsonContent Body(string node, long bucket, params AudienceNodeBroadcast[] broadcasts) =>
+        JsonContent.Create(new AudienceNodePost(node, bucket, broadcasts));
+
+    private static async Task<string> ChannelAsync(ControlApiHost host, string name)
+    {
+        using var created = await host.Client.PostAsJsonAsync("/api/channels", new { name });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+    }
+
+    [Fact]
+    public async Task Only_the_playback_node_token_may_post()
+    {
+        await using var host = await StartAsync();
+        await ChannelAsync(host, "Show");
+        var good = new AudienceNodeBroadcast("show", "b1", 1, 1, 0, 0, 0, 0, [new AudienceNodeViewer(1, Bucket(), Bucket(), "hls")]);
+        foreach (string? token in new[] { null, "not-the-token", AdminToken })
+        {
+            using var request = Post(token, Body("origin-1", Bucket(), good));
+            using var refused = await new HttpClient { BaseAddress = host.BaseAddress }.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        Assert.Empty(await Rows(host));
+    }
+
+    [Fact]
+    public async Task Bad_bodies_are_refused_with_a_problem_and_write_nothing()
+    {
+        await using var host = await StartAsync();
+        await ChannelAsync(host, "Show");
+        long t = Bucket();
+        var viewer = new AudienceNodeViewer(1, t, t, "hls");
+        AudienceNodeBroadcast Show(string channel = "show", string id = "b1", params AudienceNodeViewer[] viewers) =>
+            new(channel, id, viewers.Length, viewers.Length, 0, 0, 0, 0, viewers);
+        var cases = new (string Why, HttpContent Content, string Field)[]
+        {
+            ("not JSON", new StringContent("{\"node\":", Encoding.UTF8, "application/json"), ""),
+            ("no node", Body("", t, Show(viewers: viewer)), "node"),
+            ("the control node's own name", Body("control-a", t, Show(viewers: viewer)), "node"),
+            ("a bucket not on a 10 s boundary", Body("origin-1", t + 3, Show(viewers: viewer)), "bucket"),
+            ("a bucket from the future", Body("origin-1", t + 3600, Show(viewers: viewer)), "bucket"),
+            ("a bucket of yesterday", Body("origin-1", t - 86_400, Show(viewers: viewer)), "bucket"),
+            ("a bad slug", Body("origin-1", t, Show(channel: "../x", viewers: viewer)), "broadcasts[0].channel"),
+            ("a bad broadcast id", Body("origin-1", t, Show(id: "a/b", viewers: viewer)), "broadcasts[0].broadcastId"),
+            ("an unknown delivery", Body("origin-1", t, Show(viewers: viewer with { Delivery = "rtmp" })), "broadcasts[0].sessions[0]"),
+            ("last after the bucket", Body("origin-1", t, Show(viewers: viewer with { Last = t + 10 })), "broadcasts[0].sessions[0]"),
+            ("more viewers than the cap", Body("origin-1", t, Show(viewers: [.. Enumerable.Range(0, AudienceSampler.MaxSessionsPerFlush + 1)
+                .Select(i => new AudienceNodeViewer((ulong)i, t, t, "hls"))])), "broadcasts"),
+        };
+        foreach (var (why, content, field) in cases)
+        {
+            using var request = Post(NodeToken, content);
+            using var refused = await host.Client.SendAsync(request);
+            Assert.True(refused.StatusCode == HttpStatusCode.BadRequest, $"{why}: {(int)refused.StatusCode}");
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            if (field.Length > 0)
+                Assert.True(JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("errors").TryGetProperty(field, out _), why);
+        }
+
+        // Over the body limit: refused before it is read.
+        using (var huge = Post(NodeToken, new ByteArrayContent(new byte[AudienceNodeEndpoint.MaxRequestBytes + 1])))
+        {
+            huge.Content!.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            // The answer comes from the declared length, before the body: the client waits for it rather than sending 8 MiB.
+            huge.Headers.ExpectContinue = true;
+            using var tooLarge = await host.Client.SendAsync(huge);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+        }
+
+        Assert.Empty(await Rows(host));
+    }
+
+    [Fact]
+    public async Task A_good_post_is_written_beside_the_control_nodes_own_and_a_shared_viewer_counts_once()
+    {
+        await using var host = await StartAsync();
+        string id = await ChannelAsync(host, "Show");
+        long t = Bucket();
+        // The control node's own sampler wrote viewers 1 and 2 of this bucket (its loop, through the same door).
+        var sampler = host.App.Services.GetRequiredService<AudienceSampler>();
+        await sampler.WriteAsync(t, sampler.NodeId, [new LiveAudienceSample("show", "b1", 2, 2, 0, 0,
+            [new LiveViewer(1, t, t, "hls"), new LiveViewer(2, t, t, "hls")], 0)], CancellationToken.None);
+
+        // The origin saw viewer 1 too, and viewer 3.
+        using var request = Post(NodeToken, Body("origin-1", t, new AudienceNodeBroadcast("show", "b1", 2, 1, 0, 1, 0, 4,
+            [new AudienceNodeViewer(1, t, t, "hls"), new AudienceNodeViewer(3, t - 10, t, "dash")])));
+        using var taken = await host.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NoContent, taken.StatusCode);
+
+        Assert.Equal(["control-a", "origin-1"], await Rows(host));
+        var report = (await host.App.Services.GetRequiredService<AudienceStore>().ReportAsync(id, "b1"))!;
+        var point = Assert.Single(report.Series);
+        Assert.Equal((3L, 2L, 1L, 4L), (point.Viewers, point.Hls, point.Dash, point.Uncounted));
+        Assert.Equal(3, report.UniqueViewers);
+    }
+
+    private static async Task<List<string>> Rows(ControlApiHost host)
+    {
+        var database = host.App.Services.GetRequiredService<Broadcast.Control.Persistence.ControlDatabase>();
+        return await Broadcast.Control.Persistence.Sql.QueryAsync(database, "SELECT node_id FROM audience_samples ORDER BY node_id", _ => { },
+            r => r.GetString(0), CancellationToken.None);
+    }
+}
