@@ -1,3 +1,4 @@
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -34,8 +35,10 @@ public static class OriginApplicationExtensions
     public static WebApplication UseOrigin(this WebApplication app, OriginRoutes routes = OriginRoutes.Media)
     {
         ArgumentNullException.ThrowIfNull(app);
-        if (routes.HasFlag(OriginRoutes.Media)) UseMedia(app);
-        if (routes.HasFlag(OriginRoutes.PlaybackAuthorization)) app.MapPlaybackAuthorization();
+        // The routes under the one error boundary; the GETs answered ahead of routing write their own statuses.
+        var endpoints = app.MapGroup("").WithRefusalBoundary();
+        if (routes.HasFlag(OriginRoutes.Media)) UseMedia(app, endpoints);
+        if (routes.HasFlag(OriginRoutes.PlaybackAuthorization)) endpoints.MapPlaybackAuthorization();
         return app;
     }
 
@@ -46,7 +49,7 @@ public static class OriginApplicationExtensions
     /// Other methods go on to routing: the preflights below, WHEP, and routing's 405 for the rest. One handler instance:
     /// no service is resolved per request.
     /// </summary>
-    private static void UseMedia(WebApplication app)
+    private static void UseMedia(WebApplication app, IEndpointRouteBuilder endpoints)
     {
         OriginRequestHandler handler = app.Services.GetRequiredService<OriginRequestHandler>();
         OriginMetrics metrics = app.Services.GetRequiredService<OriginMetrics>();
@@ -62,8 +65,8 @@ public static class OriginApplicationExtensions
                 && (!timeRest.HasValue || timeRest.Value == "/")) return ServeTimeAsync(context);
             return next(context);
         });
-        app.MapMethods("/live/{**path}", Options, handler.PreflightAsync).WithDisplayName("Origin live preflight");
-        app.MapMethods("/time", Options, handler.PreflightAsync).WithDisplayName("Origin time preflight");
+        endpoints.MapMethods("/live/{**path}", Options, handler.PreflightAsync).WithDisplayName("Origin live preflight");
+        endpoints.MapMethods("/time", Options, handler.PreflightAsync).WithDisplayName("Origin time preflight");
 
         async Task ServeLiveAsync(HttpContext context, string? key)
         {

@@ -89,10 +89,6 @@ internal sealed class EngineProgramRunner : IProgramRunner, IHostedService
             string field = e.Field.StartsWith("audio.", StringComparison.Ordinal) || e.Field == "transition" ? e.Field : "layout." + e.Field;
             throw ValidationFailedException.For(field, e.Problem);
         }
-        catch (ArgumentOutOfRangeException e) when (e.ParamName == "settings")
-        {
-            throw ValidationFailedException.For("audio", e.Message);
-        }
         catch (ProgramImageException e)
         {
             throw ValidationFailedException.For($"inputs[{e.Index}].image.data", e.Message);

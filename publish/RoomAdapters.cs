@@ -3,6 +3,7 @@ using Broadcast.Compositor.Inputs;
 using Broadcast.Compositor.Layouts;
 using Broadcast.Control.Channels;
 using Broadcast.Media;
+using Broadcast.Refusals;
 using Broadcast.WebRtc.Room;
 using Microsoft.Extensions.Options;
 
@@ -41,10 +42,6 @@ internal sealed class RoomProgramShow(RoomPrograms programs, ProgramHost host, P
         {
             throw new RoomShowRefusedException(e.Message);
         }
-        catch (ArgumentException e) when (e.ParamName == "members")
-        {
-            throw new RoomShowRefusedException(e.Message);
-        }
     }
 
     public async Task<bool> ChooseLayoutAsync(string channel, string kind, IReadOnlyList<string> participantIds, CancellationToken cancellationToken)
@@ -55,7 +52,7 @@ internal sealed class RoomProgramShow(RoomPrograms programs, ProgramHost host, P
         if (kind != "auto")
         {
             if (!LayoutWords.TryKind(kind, out var chosen) || chosen == LayoutKind.Free)
-                throw new ArgumentException($"unknown layout '{kind}': auto, single, side-by-side, grid or pip", nameof(kind));
+                throw Refusal.Invalid("kind", $"unknown layout '{kind}': auto, single, side-by-side, grid or pip");
             layout = chosen;
         }
 
@@ -65,7 +62,9 @@ internal sealed class RoomProgramShow(RoomPrograms programs, ProgramHost host, P
         }
         catch (LayoutException e)
         {
-            throw new ArgumentException(e.Message, nameof(participantIds), e);
+            // The request's participants: one not in the room (the compositor's "members") in its own words, a layout that
+            // cannot be drawn with them with the planner's field.
+            throw Refusal.Invalid("participants", e.Field == "members" ? e.Problem : e.Message);
         }
     }
 }

@@ -17,6 +17,7 @@ using Broadcast.Clips;
 using Broadcast.Observability;
 using Broadcast.Observability.Metrics;
 using Broadcast.Publish;
+using Broadcast.Refusals;
 using Serilog;
 
 namespace Broadcast.Server;
@@ -150,9 +151,11 @@ public static class BroadcastApp
         app.UseOrigin((roles.Origin ? OriginRoutes.Media : OriginRoutes.None)
             | (roles.Control || roles.Ingest || roles.Origin ? OriginRoutes.PlaybackAuthorization : OriginRoutes.None));
         app.UseRouting();
-        app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapReadiness();
-        app.MapMetrics();
+        // The node's own routes under the error boundary each project puts on its routes (Broadcast.Refusals).
+        var node = app.MapGroup("").WithRefusalBoundary();
+        node.MapGet("/healthz", () => Results.Text("ok\n"));
+        node.MapReadiness();
+        node.MapMetrics();
         app.MapControl(controlParts);
         Broadcast.Origin.Protection.ClearKeyLicenseEndpoint.MapClearKeyLicense(app);
         // Content steering is answered where manifests are served; the operator's overrides where the admin API is.
@@ -161,7 +164,7 @@ public static class BroadcastApp
             steering => steering.RequireScopes(ApiScopes.SteeringRead, ApiScopes.SteeringWrite));
         if (roles.Ingest)
         {
-            app.MapStoreStatus();
+            node.MapStoreStatus();
             Broadcast.WebRtc.Whep.WhepEndpoints.MapWhep(app);
             Broadcast.WebRtc.Relay.RealTimeFeedEndpoints.MapRealTimeFeed(app);
             Broadcast.WebRtc.Room.WhipEndpoints.MapWhip(app);

@@ -1,6 +1,9 @@
+using Broadcast.Refusals;
+
 namespace Broadcast.WebRtc;
 
-/// <summary>Why the room, WHIP or WHEP refused a request, in their own words; the endpoints say it in HTTP (<see cref="RefusalHttp"/>).</summary>
+/// <summary>Why the room, WHIP or WHEP refused a request, in their own words; each is a <see cref="RefusalKind"/>, which the
+/// <see cref="RefusalBoundary"/> around their routes says in HTTP.</summary>
 public enum RefusalReason
 {
     /// <summary>The request itself is wrong: a malformed or unusable SDP offer, answer or fragment.</summary>
@@ -29,26 +32,28 @@ public enum RefusalReason
 }
 
 /// <summary>A refused room, WHIP or WHEP request: its <see cref="RefusalReason"/> and a sentence for the client.</summary>
-public sealed class WebRtcRefusal(RefusalReason reason, string detail) : Exception(detail)
+public sealed class WebRtcRefusal(RefusalReason reason, string detail) : Refusal(KindOf(reason), detail)
 {
     public RefusalReason Reason { get; } = reason;
+
+    public static RefusalKind KindOf(RefusalReason reason) => reason switch
+    {
+        RefusalReason.Malformed => RefusalKind.Invalid,
+        RefusalReason.UnknownCredential => RefusalKind.Unauthorized,
+        RefusalReason.Forbidden => RefusalKind.Forbidden,
+        RefusalReason.NotFound => RefusalKind.NotFound,
+        RefusalReason.Conflict => RefusalKind.Conflict,
+        RefusalReason.TooMany => RefusalKind.TooMany,
+        RefusalReason.EngineFailed => RefusalKind.EngineFailed,
+        RefusalReason.Unavailable => RefusalKind.Unavailable,
+        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "a refusal reason without a kind"),
+    };
 }
 
-/// <summary>The HTTP status each <see cref="RefusalReason"/> is answered with: the endpoints' one mapping.</summary>
+/// <summary>The HTTP status each <see cref="RefusalReason"/> is answered with: its kind's, the boundary's one mapping.</summary>
 public static class RefusalHttp
 {
-    public static int StatusOf(RefusalReason reason) => reason switch
-    {
-        RefusalReason.Malformed => 400,
-        RefusalReason.UnknownCredential => 401,
-        RefusalReason.Forbidden => 403,
-        RefusalReason.NotFound => 404,
-        RefusalReason.Conflict => 409,
-        RefusalReason.TooMany => 429,
-        RefusalReason.EngineFailed => 502,
-        RefusalReason.Unavailable => 503,
-        _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, "a refusal reason without an HTTP status"),
-    };
+    public static int StatusOf(RefusalReason reason) => Refusal.StatusOf(WebRtcRefusal.KindOf(reason));
 }
 
 /// <summary>The refusals by reason, for the services' <c>throw</c>s: <c>throw Refuse.NotFound("no such WHEP session")</c>.</summary>

@@ -95,10 +95,13 @@ public sealed class AudioMixer
     /// <summary>Input <paramref name="id"/>'s level meter (its own level, before its fader), or null when it is not on the mixer.</summary>
     public PeakMeter? Meter(string id) => Find(id)?.Meter;
 
+    /// <summary>A gain the mixer takes: finite, at most +24 dB.</summary>
+    public static bool IsGain(double decibels) => double.IsFinite(decibels) && decibels <= 24;
+
     private static void Apply(Channel channel, MixSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        if (!double.IsFinite(settings.GainDecibels) || settings.GainDecibels > 24)
+        if (!IsGain(settings.GainDecibels))
             throw new ArgumentOutOfRangeException(nameof(settings),
                 $"gain {settings.GainDecibels} dB: a finite level up to +24 dB (mute for silence)");
         channel.Settings = settings;

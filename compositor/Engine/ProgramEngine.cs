@@ -282,9 +282,12 @@ public sealed partial class ProgramEngine : IAsyncDisposable
 
     private void Check(ProgramScene scene)
     {
-        foreach (var id in scene.Mix.Keys)
+        foreach (var (id, settings) in scene.Mix)
         {
             if (!scene.Inputs.Decoders.Any(d => d.InputId == id)) throw new LayoutException($"audio.{id}", "no such input");
+            // The mixer's own bound, checked here so the refusal names the field rather than the mixer's parameter.
+            if (!AudioMixer.IsGain(settings.GainDecibels))
+                throw new LayoutException($"audio.{id}.gainDb", $"gain {settings.GainDecibels} dB: a finite level up to +24 dB (mute for silence)");
         }
         LayoutPlanner.Plan(scene.Layout, _settings.Canvas, ProgramLoop.Sizes(scene.Inputs, present: false));
     }

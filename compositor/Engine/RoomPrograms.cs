@@ -43,13 +43,13 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
     /// </summary>
     /// <exception cref="RoomProgramConflictException">The channel runs a program applied through the API.</exception>
     /// <exception cref="ProgramChannelOnAirException">The channel is on air from an encoder.</exception>
-    /// <exception cref="ArgumentException">More members than places.</exception>
+    /// <exception cref="RoomProgramConflictException">More members than places.</exception>
     public async Task<IReadOnlyDictionary<string, RtpPorts>> UpdateAsync(string channel, IReadOnlyList<RoomMember> members, PublishTicket? ticket,
         CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         ArgumentNullException.ThrowIfNull(members);
-        if (members.Count > Places) throw new ArgumentException($"a room's program has {Places} places", nameof(members));
+        if (members.Count > Places) throw new RoomProgramConflictException($"a room's program has {Places} places");
         RoomState state;
         lock (_rooms)
         {
@@ -120,8 +120,8 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
     /// member in it left) or until a null <paramref name="kind"/> gives the room its own layout back. False when the room's
     /// program is not running.
     /// </summary>
-    /// <exception cref="LayoutException">The layout cannot be drawn with these members (nothing changed).</exception>
-    /// <exception cref="ArgumentException">A member is not in the room.</exception>
+    /// <exception cref="LayoutException">The layout cannot be drawn with these members, or names one not in the room
+    /// (field <c>members</c>); nothing changed.</exception>
     public async Task<bool> ChooseLayoutAsync(string channel, LayoutKind? kind, IReadOnlyList<string> memberIds, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(memberIds);
@@ -136,7 +136,7 @@ public sealed partial class RoomPrograms(ProgramHost host, TimeSpan emptyHold, I
             {
                 foreach (var id in memberIds)
                 {
-                    if (Array.IndexOf(state.PlacedIds, id) < 0) throw new ArgumentException($"{id} is not in the room", nameof(memberIds));
+                    if (Array.IndexOf(state.PlacedIds, id) < 0) throw new LayoutException("members", $"{id} is not in the room");
                 }
 
             }

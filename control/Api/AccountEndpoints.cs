@@ -41,18 +41,11 @@ public static class AccountEndpoints
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.CreateAccountRequest,
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
-        try
-        {
-            var created = await users.CreateAsync(request!.Name, request.Password, request.Role ?? AccountRoles.Admin,
-                cancellationToken).ConfigureAwait(false);
-            return created is null
-                ? RequestBodies.Conflict($"An account named '{request.Name!.Trim()}' exists already.")
-                : Results.Json(Response(created), ControlJsonContext.Default.AccountResponse, statusCode: StatusCodes.Status201Created);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var created = await users.CreateAsync(request!.Name, request.Password, request.Role ?? AccountRoles.Admin,
+            cancellationToken).ConfigureAwait(false);
+        return created is null
+            ? RequestBodies.Conflict($"An account named '{request.Name!.Trim()}' exists already.")
+            : Results.Json(Response(created), ControlJsonContext.Default.AccountResponse, statusCode: StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> DeleteAsync(string userId, HttpContext context, AdminUserService users, CancellationToken cancellationToken)

@@ -53,20 +53,8 @@ public static class ApiKeyEndpoints
             if (!RequestBodies.TryParseUtc(request.ExpiresAt, out var at, out string? why)) return RequestBodies.Invalid("expiresAt", $"'expiresAt' {why}");
             expiresAt = at;
         }
-        IssuedApiKey issued;
-        try
-        {
-            issued = await keys.CreateAsync(new ApiKeySpec(request.Name, request.Scopes, request.Channels, expiresAt), cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        var issued = await keys.CreateAsync(new ApiKeySpec(request.Name, request.Scopes, request.Channels, expiresAt), cancellationToken)
+            .ConfigureAwait(false);
         context.Response.Headers.Location = $"/api/keys/{issued.Key.Id}";
         context.Response.Headers.CacheControl = "no-store";
         return Results.Json(Response(issued.Key) with { Token = issued.Token }, ControlJsonContext.Default.ApiKeyResponse,

@@ -64,30 +64,12 @@ public static class ClipEndpoints
             .ConfigureAwait(false);
         if (error is not null) return error;
         if (!TryPoint(request!.From, "from", out var from, out error) || !TryPoint(request.To, "to", out var to, out error)) return error!;
-        (Clip Clip, string Slug)? created;
-        try
-        {
-            var spec = new ClipSpec(from, to, request.Title, request.RecordingId);
-            created = await clips.CreateAsync(id, spec, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
-        catch (ClipRangeException e)
-        {
-            return e.Conflict
-                ? Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: e.Message,
-                    extensions: new Dictionary<string, object?> { ["field"] = e.Field })
-                : RequestBodies.Invalid(e.Field, e.Message);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        // A range nothing stored covers is a ClipRangeException: 400 naming its field, or 409 with it (the boundary's).
+        var created = await clips.CreateAsync(id, new ClipSpec(from, to, request.Title, request.RecordingId), cancellationToken)
+            .ConfigureAwait(false);
         if (created is not { } made) return RequestBodies.NotFound("Channel", id);
         context.Response.Headers.Location = $"/api/channels/{id}/clips/{made.Clip.Id}";
-        return Results.Json(ToResponse(made.Clip, made.Slug, context.Request, urls), ControlJsonContext.Default.ClipResponse,
+        return Results.Json(ToResponse(made.Clip, made.ChannelSlug, context.Request, urls), ControlJsonContext.Default.ClipResponse,
             statusCode: StatusCodes.Status201Created);
     }
 
@@ -121,15 +103,7 @@ public static class ClipEndpoints
         if (error is not null) return error;
         var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (channel is null) return RequestBodies.NotFound("Channel", id);
-        Clip? renamed;
-        try
-        {
-            renamed = await clips.RenameAsync(id, clipId, request!.Title, cancellationToken).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var renamed = await clips.RenameAsync(id, clipId, request!.Title, cancellationToken).ConfigureAwait(false);
         return renamed is null
             ? RequestBodies.NotFound("Clip", clipId)
             : Results.Json(ToResponse(renamed, channel.Slug, context.Request, urls), ControlJsonContext.Default.ClipResponse);

@@ -5,6 +5,7 @@ using Broadcast.Control.Events;
 using Broadcast.Control.Playback;
 using Broadcast.Control.Security;
 using Broadcast.Control.Security.ApiKeys;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -19,7 +20,10 @@ public static class ControlEndpoints
     internal static RouteGroupBuilder MapControlApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var group = endpoints.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy)
+        // Every API route under the one error boundary: a refusal thrown below an endpoint (a field the service found wrong,
+        // a conflict) is answered there as problem+json, so no endpoint maps one itself.
+        var api = endpoints.MapGroup("").WithRefusalBoundary();
+        var group = api.MapGroup("/api/channels").RequireAuthorization(ControlAuth.AdminPolicy)
             .RequireScopes(ApiScopes.ChannelsRead, ApiScopes.ChannelsWrite, channelRouteValue: "id")
             .WithTags("channels");
         group.MapPost("", CreateAsync).Accepts<CreateChannelRequest>("application/json").Produces<ChannelResponse>(StatusCodes.Status201Created)
@@ -41,19 +45,19 @@ public static class ControlEndpoints
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         group.MapDelete("/{id}", DeleteAsync).Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        endpoints.MapEventsApi();
-        endpoints.MapBreaksApi();
-        endpoints.MapDestinationsApi();
-        endpoints.MapClipsApi();
-        endpoints.MapAudienceApi();
-        endpoints.MapPlaybackApi();
-        endpoints.MapPullSourceApi();
-        endpoints.MapProgramApi();
-        endpoints.MapSessionApi();
-        endpoints.MapAccountsApi();
-        endpoints.MapApiKeysApi();
-        endpoints.MapWebhooksApi();
-        endpoints.MapOpenApi();
+        api.MapEventsApi();
+        api.MapBreaksApi();
+        api.MapDestinationsApi();
+        api.MapClipsApi();
+        api.MapAudienceApi();
+        api.MapPlaybackApi();
+        api.MapPullSourceApi();
+        api.MapProgramApi();
+        api.MapSessionApi();
+        api.MapAccountsApi();
+        api.MapApiKeysApi();
+        api.MapWebhooksApi();
+        api.MapOpenApi();
         return group;
     }
 
@@ -64,18 +68,10 @@ public static class ControlEndpoints
         if (error is not null) return error;
         if (!ReadProtection(request!.Protection, ChannelProtection.None, out var protection)) return InvalidProtection();
 
-        IssuedChannel issued;
-        try
-        {
-            issued = await channels.CreateAsync(
-                new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false,
-                    request.RewindSeconds, protection ?? ChannelProtection.None),
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var issued = await channels.CreateAsync(
+            new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false,
+                request.RewindSeconds, protection ?? ChannelProtection.None),
+            cancellationToken).ConfigureAwait(false);
 
         if (request.PrivatePlayback == true)
         {
@@ -127,19 +123,11 @@ public static class ControlEndpoints
 
         if (!ReadProtection(request!.Protection, replace ? ChannelProtection.None : null, out var protection)) return InvalidProtection();
 
-        Channel? channel;
-        try
-        {
-            // PUT: flags not sent return to their defaults (false), the rewind window to the server's (null); PATCH keeps them.
-            var rewind = request!.RewindSecondsSent || replace ? RewindChange.To(request.RewindSeconds) : RewindChange.Keep;
-            channel = await channels.UpdateAsync(id, request.Name, request.RequireSchedule ?? (replace ? false : null),
-                request.LowLatency ?? (replace ? false : null), request.RealTime ?? (replace ? false : null), rewind,
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        // PUT: flags not sent return to their defaults (false), the rewind window to the server's (null); PATCH keeps them.
+        var rewind = request!.RewindSecondsSent || replace ? RewindChange.To(request.RewindSeconds) : RewindChange.Keep;
+        var channel = await channels.UpdateAsync(id, request.Name, request.RequireSchedule ?? (replace ? false : null),
+            request.LowLatency ?? (replace ? false : null), request.RealTime ?? (replace ? false : null), rewind,
+            cancellationToken).ConfigureAwait(false);
 
         // PUT: an omitted protection becomes "none", as the flags become false.
         if (channel is not null && protection is { } scheme && scheme != channel.Protection)
@@ -165,16 +153,8 @@ public static class ControlEndpoints
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (request!.Tracks is null || request.Tracks.Any(t => t is null)) return RequestBodies.Invalid("tracks", "A list of tracks is required.");
-        Channel? channel;
-        try
-        {
-            channel = await channels.SetAudioTracksAsync(id, request.Tracks.Select(t => (t.Language, t.Purpose)).ToArray(),
-                cancellationToken).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var channel = await channels.SetAudioTracksAsync(id, request.Tracks.Select(t => (t.Language, t.Purpose)).ToArray(),
+            cancellationToken).ConfigureAwait(false);
         return channel is null
             ? NotFound(id)
             : Results.Json(ToResponse(channel, channel.StreamKeyHint, context.Request, urls), ControlJsonContext.Default.ChannelResponse);

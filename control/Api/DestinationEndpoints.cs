@@ -79,15 +79,7 @@ public static class DestinationEndpoints
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.DestinationRequest,
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
-        Destination? created;
-        try
-        {
-            created = await destinations.CreateAsync(id, ToSpec(request!), cancellationToken).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var created = await destinations.CreateAsync(id, ToSpec(request!), cancellationToken).ConfigureAwait(false);
         if (created is null) return RequestBodies.NotFound("Channel", id);
         context.Response.Headers.Location = $"/api/channels/{id}/destinations/{created.Id}";
         return Results.Json(ToResponse(created, destinations), ControlJsonContext.Default.DestinationResponse,
@@ -116,15 +108,7 @@ public static class DestinationEndpoints
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.DestinationRequest,
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
-        Destination? updated;
-        try
-        {
-            updated = await destinations.UpdateAsync(id, destinationId, ToSpec(request!), cancellationToken).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var updated = await destinations.UpdateAsync(id, destinationId, ToSpec(request!), cancellationToken).ConfigureAwait(false);
         return updated is null
             ? RequestBodies.NotFound("Destination", destinationId)
             : Results.Json(ToResponse(updated, destinations), ControlJsonContext.Default.DestinationResponse);

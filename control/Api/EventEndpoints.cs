@@ -49,19 +49,12 @@ public static class EventEndpoints
         if (!TryToSpec(request!, out var spec, out var errors)) return RequestBodies.Invalid(errors);
         if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!,
             cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
-        try
-        {
-            var ev = await events.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
-            context.Response.Headers.Location = $"/api/events/{ev.Id}";
-            var response = await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace: false, ev.ToResponse(events.PublishLead),
-                cancellationToken)
-                .ConfigureAwait(false);
-            return Results.Json(response, ControlJsonContext.Default.EventResponse, statusCode: StatusCodes.Status201Created);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var ev = await events.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
+        context.Response.Headers.Location = $"/api/events/{ev.Id}";
+        var response = await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace: false, ev.ToResponse(events.PublishLead),
+            cancellationToken)
+            .ConfigureAwait(false);
+        return Results.Json(response, ControlJsonContext.Default.EventResponse, statusCode: StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> ListAsync(string? channelId, string? from, string? to, HttpContext context, EventService events,
@@ -119,63 +112,31 @@ public static class EventEndpoints
 
         if (await PullSourceEndpoints.ValidateEventSourceAsync(context, request!,
             cancellationToken).ConfigureAwait(false) is { } invalidSource) return invalidSource;
-        try
-        {
-            var ev = await events.UpdateAsync(id, spec, cancellationToken).ConfigureAwait(false);
-            return ev is null
-                ? RequestBodies.NotFound("Event", id)
-                : Results.Json(await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace, ev.ToResponse(events.PublishLead),
-                    cancellationToken)
-                    .ConfigureAwait(false), ControlJsonContext.Default.EventResponse);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        var ev = await events.UpdateAsync(id, spec, cancellationToken).ConfigureAwait(false);
+        return ev is null
+            ? RequestBodies.NotFound("Event", id)
+            : Results.Json(await PullSourceEndpoints.ApplyEventSourceAsync(context, ev, request!, replace, ev.ToResponse(events.PublishLead),
+                cancellationToken)
+                .ConfigureAwait(false), ControlJsonContext.Default.EventResponse);
     }
 
     private static async Task<IResult> CancelAsync(string id, EventService events, CancellationToken cancellationToken)
     {
-        try
-        {
-            var ev = await events.CancelAsync(id, cancellationToken).ConfigureAwait(false);
-            return ev is null ? RequestBodies.NotFound("Event", id)
-                : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        var ev = await events.CancelAsync(id, cancellationToken).ConfigureAwait(false);
+        return ev is null ? RequestBodies.NotFound("Event", id)
+            : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
     }
 
     private static async Task<IResult> EndAsync(string id, EventService events, CancellationToken cancellationToken)
     {
-        try
-        {
-            var ev = await events.EndAsync(id, "ended by an admin", cancellationToken).ConfigureAwait(false);
-            return ev is null ? RequestBodies.NotFound("Event", id)
-                : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        var ev = await events.EndAsync(id, "ended by an admin", cancellationToken).ConfigureAwait(false);
+        return ev is null ? RequestBodies.NotFound("Event", id)
+            : Results.Json(ev.ToResponse(events.PublishLead), ControlJsonContext.Default.EventResponse);
     }
 
     private static async Task<IResult> DeleteAsync(string id, EventService events, CancellationToken cancellationToken)
     {
-        try
-        {
-            return await events.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : RequestBodies.NotFound("Event", id);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        return await events.DeleteAsync(id, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : RequestBodies.NotFound("Event", id);
     }
 
     private static async Task<IResult> ListRecordingsAsync(string? channelId, string? eventId, HttpRequest request, RecordingService recordings,

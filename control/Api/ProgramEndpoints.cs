@@ -88,19 +88,8 @@ public static class ProgramEndpoints
             .ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
-        try
-        {
-            var program = await programs.SetAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false);
-            return Results.Json(program, ControlJsonContext.Default.ProgramResponse);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        var program = await programs.SetAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false);
+        return Results.Json(program, ControlJsonContext.Default.ProgramResponse);
     }
 
     private static async Task<IResult> PatchAsync(string id, HttpContext context, ChannelService channels, ProgramService programs,
@@ -110,21 +99,10 @@ public static class ProgramEndpoints
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
-        try
-        {
-            return await programs.PatchAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false) is { } program
-                ? Results.Json(program, ControlJsonContext.Default.ProgramResponse)
-                : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program",
-                    detail: $"Channel '{id}' has no program; PUT one first.");
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        return await programs.PatchAsync(channel, request!, Actor(context), cancellationToken).ConfigureAwait(false) is { } program
+            ? Results.Json(program, ControlJsonContext.Default.ProgramResponse)
+            : Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "No program",
+                detail: $"Channel '{id}' has no program; PUT one first.");
     }
 
     private static async Task<IResult> StopAsync(string id, HttpContext context, ChannelService channels, ProgramService programs,

@@ -57,19 +57,12 @@ public static class PullSourceEndpoints
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return RequestBodies.NotFound("Channel", id);
-        try
-        {
-            var source = await sources.SetForChannelAsync(id, request!.Url, request.Loop ?? false, request.AllowUntrustedCertificate ?? false,
-                cancellationToken)
-                .ConfigureAwait(false);
-            return source is null
-                ? RequestBodies.NotFound("Channel", id)
-                : Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), ControlJsonContext.Default.PullSourceResponse);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var source = await sources.SetForChannelAsync(id, request!.Url, request.Loop ?? false, request.AllowUntrustedCertificate ?? false,
+            cancellationToken)
+            .ConfigureAwait(false);
+        return source is null
+            ? RequestBodies.NotFound("Channel", id)
+            : Results.Json(ToResponse(source, sources.StatusOf(channel, null, source)), ControlJsonContext.Default.PullSourceResponse);
     }
 
     private static async Task<IResult> DeleteAsync(string id, ChannelService channels, PullSourceService sources, CancellationToken cancellationToken)
@@ -88,16 +81,9 @@ public static class PullSourceEndpoints
     internal static async Task<IResult?> ValidateEventSourceAsync(HttpContext context, EventRequest request, CancellationToken cancellationToken)
     {
         if (request.PullSource is not { Url: { Length: > 0 } url }) return null;
-        try
-        {
-            await context.RequestServices.GetRequiredService<PullSourceService>()
-                .ValidateAsync(url, "pullSource.url", cancellationToken).ConfigureAwait(false);
-            return null;
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        await context.RequestServices.GetRequiredService<PullSourceService>()
+            .ValidateAsync(url, "pullSource.url", cancellationToken).ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>

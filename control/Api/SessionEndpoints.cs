@@ -151,18 +151,11 @@ public static class SessionEndpoints
         if (context.User.Identity?.AuthenticationType != ControlAuth.CookieScheme || context.User.Identity.Name is not { } name)
             return Results.Problem(statusCode: StatusCodes.Status400BadRequest, title: "No user session",
                 detail: "Sign in as the user whose password changes; the bearer token belongs to no user.");
-        try
-        {
-            if (!await users.ChangePasswordAsync(name, request!.CurrentPassword, request.NewPassword, cancellationToken).ConfigureAwait(false))
-                return RequestBodies.Invalid("currentPassword", "The current password is wrong.");
-            // Every session of this user ended with the change; this one continues under the new version.
-            await sessions.RenewAsync(context, name, cancellationToken).ConfigureAwait(false);
-            return Results.NoContent();
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        if (!await users.ChangePasswordAsync(name, request!.CurrentPassword, request.NewPassword, cancellationToken).ConfigureAwait(false))
+            return RequestBodies.Invalid("currentPassword", "The current password is wrong.");
+        // Every session of this user ended with the change; this one continues under the new version.
+        await sessions.RenewAsync(context, name, cancellationToken).ConfigureAwait(false);
+        return Results.NoContent();
     }
 
     /// <summary>Ends every session of the signed-in user, on every node (a bearer caller has none: nothing happens).</summary>

@@ -89,19 +89,7 @@ public static class WebhookEndpointsApi
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.WebhookEndpointRequest, cancellationToken)
             .ConfigureAwait(false);
         if (error is not null) return error;
-        IssuedWebhookEndpoint issued;
-        try
-        {
-            issued = await service.CreateAsync(Spec(request!), cancellationToken).ConfigureAwait(false);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
-        catch (ConflictException e)
-        {
-            return RequestBodies.Conflict(e.Message);
-        }
+        var issued = await service.CreateAsync(Spec(request!), cancellationToken).ConfigureAwait(false);
         context.Response.Headers.Location = $"/api/webhooks/{issued.Endpoint.Id}";
         context.Response.Headers.CacheControl = "no-store";
         return Results.Json(Response(issued.Endpoint) with { Secret = issued.Secret }, ControlJsonContext.Default.WebhookEndpointResponse,
@@ -122,16 +110,9 @@ public static class WebhookEndpointsApi
         var (request, error) = await RequestBodies.ReadAsync(context, ControlJsonContext.Default.WebhookEndpointRequest, cancellationToken)
             .ConfigureAwait(false);
         if (error is not null) return error;
-        try
-        {
-            return await service.UpdateAsync(endpointId, Spec(request!), cancellationToken).ConfigureAwait(false) is { } endpoint
-                ? Results.Json(Response(endpoint), ControlJsonContext.Default.WebhookEndpointResponse)
-                : RequestBodies.NotFound("Webhook endpoint", endpointId);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        return await service.UpdateAsync(endpointId, Spec(request!), cancellationToken).ConfigureAwait(false) is { } endpoint
+            ? Results.Json(Response(endpoint), ControlJsonContext.Default.WebhookEndpointResponse)
+            : RequestBodies.NotFound("Webhook endpoint", endpointId);
     }
 
     private static async Task<IResult> DeleteAsync(string endpointId, WebhookEndpointService service, CancellationToken cancellationToken)

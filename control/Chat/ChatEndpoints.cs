@@ -2,6 +2,7 @@ using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
 using Broadcast.Control.Security.ApiKeys;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -20,7 +21,7 @@ public static class ChatEndpoints
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        var group = endpoints.MapGroup("/api/channels/{id}/chat").RequireAuthorization(ControlAuth.AdminPolicy)
+        var group = endpoints.MapGroup("/api/channels/{id}/chat").WithRefusalBoundary().RequireAuthorization(ControlAuth.AdminPolicy)
             .RequireScope(ApiScopes.ChatModerate, channelRouteValue: "id")
             .WithTags("chat"); // cookie callers: the pipeline's antiforgery check (CookieAntiforgeryMiddleware)
         group.MapGet("", GetAsync).Produces<ChatSettingsResponse>().ProducesProblem(StatusCodes.Status404NotFound);
@@ -45,16 +46,9 @@ public static class ChatEndpoints
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is null) return RequestBodies.NotFound("Channel", id);
-        try
-        {
-            var saved = await chat.SaveSettingsAsync(id, request!.Mode, request.SlowModeSeconds, request.Links, request.BlockedWords,
-                cancellationToken).ConfigureAwait(false);
-            return Results.Json(Response(id, saved), ControlJsonContext.Default.ChatSettingsResponse);
-        }
-        catch (ValidationFailedException e)
-        {
-            return RequestBodies.Invalid(e.Errors);
-        }
+        var saved = await chat.SaveSettingsAsync(id, request!.Mode, request.SlowModeSeconds, request.Links, request.BlockedWords,
+            cancellationToken).ConfigureAwait(false);
+        return Results.Json(Response(id, saved), ControlJsonContext.Default.ChatSettingsResponse);
     }
 
     private static async Task<IResult> ListBansAsync(string id, ChannelService channels, ChatService chat, CancellationToken cancellationToken)

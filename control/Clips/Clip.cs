@@ -1,3 +1,5 @@
+using Broadcast.Refusals;
+
 namespace Broadcast.Control.Clips;
 
 /// <summary>
@@ -62,10 +64,9 @@ public sealed record ClipCutResult(string BroadcastId, DateTimeOffset StartsAt, 
 /// The range cannot be cut: a field is wrong once placed on what is stored (reversed, too long: 400), or nothing of
 /// it is stored (<see cref="Conflict"/>: 409, the broadcast's segments are not there any more, or not yet).
 /// </summary>
-public sealed class ClipRangeException(string field, string message, bool conflict) : Exception(message)
+public sealed class ClipRangeException(string field, string message, bool conflict)
+    : Refusal(conflict ? RefusalKind.Conflict : RefusalKind.Invalid, message, field, conflict ? "Conflict" : "Invalid request")
 {
-    public string Field { get; } = field;
-
     public bool Conflict { get; } = conflict;
 }
 

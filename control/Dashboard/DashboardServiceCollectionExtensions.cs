@@ -4,6 +4,7 @@ using Broadcast.Control.Dashboard.Live;
 using Broadcast.Control.Dashboard.Schedule;
 using Broadcast.Control.Security;
 using Broadcast.Control.Security.ApiKeys;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.ApplicationParts;
@@ -120,7 +121,8 @@ public static class DashboardServiceCollectionExtensions
         endpoints.MapRazorPages();
         endpoints.MapHub<LiveStatusHub>("/dashboard/hub/live").RequireAuthorization(DashboardAuth.Policy)
             .AdminOnly();
-        endpoints.MapGet("/", (HttpContext context) =>
+        // Pages answer in HTML and the hub in SignalR's frames; the one minimal route goes under the error boundary as the API's do.
+        endpoints.MapGroup("").WithRefusalBoundary().MapGet("/", (HttpContext context) =>
         {
             context.Response.Headers.CacheControl = "no-store";
             return Results.Redirect("/dashboard");

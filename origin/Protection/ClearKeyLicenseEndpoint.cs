@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Broadcast.Network;
 using Broadcast.Packager.Cmaf.Encryption;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -70,13 +71,14 @@ public static class ClearKeyLicenseEndpoint
         var license = new LicenseService(new CachedContentKeys(store, time), access,
             new FailedAttemptGuard(MaxRefusals, RefusalWindow, RefusalBlock, time),
             services.GetService<ILoggerFactory>()?.CreateLogger(typeof(ClearKeyLicenseEndpoint)) ?? NullLogger.Instance, time);
-        endpoints.MapPost("/live/{channel}/" + Name, (HttpContext context, string channel) => HandleAsync(context, channel, license))
+        var routes = endpoints.MapGroup("").WithRefusalBoundary();
+        routes.MapPost("/live/{channel}/" + Name, (HttpContext context, string channel) => HandleAsync(context, channel, license))
             .WithDisplayName("ClearKey license")
             // No state changes; a signed-in admin watching in the same browser sends the session cookie with it.
             .DisableAntiforgery();
         // A player page on another origin (CORS, no credentials: the playback cookie is not sent, so a private channel's
         // token comes as Authorization: Bearer) asks first; this route is more specific than the origin's /live/{**path}.
-        endpoints.MapMethods("/live/{channel}/" + Name, [HttpMethods.Options], static context =>
+        routes.MapMethods("/live/{channel}/" + Name, [HttpMethods.Options], static context =>
         {
             var headers = context.Response.Headers;
             context.Response.StatusCode = StatusCodes.Status204NoContent;

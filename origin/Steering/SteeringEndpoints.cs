@@ -1,4 +1,5 @@
 using Broadcast.Packager.Manifests;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -43,11 +44,12 @@ public static class SteeringEndpoints
         SteeringPathways? pathways = endpoints.ServiceProvider.GetService<SteeringPathways>();
         if (pathways is null) return;
         SteeringOptions options = endpoints.ServiceProvider.GetRequiredService<IOptions<SteeringOptions>>().Value;
-        endpoints.MapGet(HlsPath, context => AnswerAsync(context, pathways, SteeringFormat.Hls, options)).WithDisplayName("Steering (HLS)");
-        endpoints.MapGet(DashPath, context => AnswerAsync(context, pathways, SteeringFormat.Dash, options)).WithDisplayName("Steering (DASH)");
+        var steering = endpoints.MapGroup("").WithRefusalBoundary();
+        steering.MapGet(HlsPath, context => AnswerAsync(context, pathways, SteeringFormat.Hls, options)).WithDisplayName("Steering (HLS)");
+        steering.MapGet(DashPath, context => AnswerAsync(context, pathways, SteeringFormat.Dash, options)).WithDisplayName("Steering (DASH)");
         if (adminPolicy is null) return;
 
-        var group = endpoints.MapGroup("/api/steering").RequireAuthorization(adminPolicy).WithTags("steering");
+        var group = steering.MapGroup("/api/steering").RequireAuthorization(adminPolicy).WithTags("steering");
         adminConventions?.Invoke(group);
         group.MapGet("", () => Results.Json(pathways.Statuses()));
         group.MapPut("/pathways/{id}", async (string id, HttpContext context) =>

@@ -255,7 +255,7 @@ public sealed class RoomServiceTests : IAsyncDisposable
     public async ValueTask DisposeAsync() => await _rooms.DisposeAsync();
 
     /// <summary>A show that gives each participant its own ports and payload types, records every membership, and can refuse.</summary>
-    private sealed class RecordingShow : IRoomShow
+    internal sealed class RecordingShow : IRoomShow
     {
         private readonly Lock _gate = new();
         private readonly Dictionary<string, RoomRtpTarget> _targets = new(StringComparer.Ordinal);

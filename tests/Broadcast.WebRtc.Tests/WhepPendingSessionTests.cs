@@ -94,6 +94,35 @@ public sealed class WhepPendingSessionTests : IAsyncDisposable
         Assert.Equal((3, 2), (whep.ViewerCount, whep.PendingCount));
     }
 
+    [Theory]
+    [InlineData(JanusTransportFault.Unreachable)]
+    [InlineData(JanusTransportFault.NotJson)]
+    public async Task A_janus_transport_fault_is_answered_502_problem_json_and_gives_the_place_back(JanusTransportFault fault)
+    {
+        var whep = Service(new WhepOptions { MaxViewersPerNode = 10 });
+        await using var app = await StartAsync(whep);
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First() + "/") };
+        using var janusHttp = new HttpClient(new FaultyJanusHttp(fault));
+        await using var session = await Broadcast.WebRtc.Janus.JanusSession.CreateAsync(janusHttp, new Uri("http://127.0.0.1:8088/janus/"),
+            "secret", CancellationToken.None);
+        _janus.SessionOverride = session;
+
+        using (var refused = await PostAsync(http))
+        {
+            Assert.Equal(HttpStatusCode.BadGateway, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            using var body = System.Text.Json.JsonDocument.Parse(await refused.Content.ReadAsStringAsync());
+            Assert.Equal(502, body.RootElement.GetProperty("status").GetInt32());
+            Assert.Equal("Bad Gateway", body.RootElement.GetProperty("title").GetString());
+            Assert.StartsWith("the WebRTC engine refused the session: Janus", body.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, whep.ViewerCount);
+        _janus.SessionOverride = null;
+        using var healed = await PostAsync(http);
+        Assert.Equal(HttpStatusCode.Created, healed.StatusCode);
+    }
+
     [Fact]
     public async Task A_connected_viewer_is_never_ended_for_a_newcomer_and_a_connecting_one_keeps_its_place_for_two_seconds()
     {

@@ -4,20 +4,25 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Broadcast.Refusals;
 
 namespace Broadcast.WebRtc.Janus;
 
-/// <summary>What Janus answered with <c>"janus": "error"</c> (its code and reason), or a reply we could not use.</summary>
-public class JanusApiException : Exception
+/// <summary>
+/// What Janus answered with <c>"janus": "error"</c> (its code and reason), or a reply we could not use. A
+/// <see cref="Refusal"/> of the engine (502): the services translate it into their own words, and one that escapes them
+/// still reaches the client as problem+json through the <see cref="RefusalBoundary"/>, never as a 500.
+/// </summary>
+public class JanusApiException : Refusal
 {
-    public JanusApiException(string message) : base(message) { }
+    public JanusApiException(string message) : base(RefusalKind.EngineFailed, message) { }
 
-    public JanusApiException(string message, Exception inner) : base(message, inner) { }
+    public JanusApiException(string message, Exception inner) : base(RefusalKind.EngineFailed, message, field: null, title: null, inner) { }
 }
 
 /// <summary>
 /// Janus's HTTP API could not be used at all: no connection, a reply that is not JSON, or no reply within the client's
-/// timeout. A <see cref="JanusApiException"/>, so the services' Janus-error handling (502/503) covers it.
+/// timeout. A <see cref="JanusApiException"/>, so the services' Janus-error handling (502) and the boundary cover it.
 /// </summary>
 public sealed class JanusTransportException(string message, Exception inner) : JanusApiException(message, inner);
 

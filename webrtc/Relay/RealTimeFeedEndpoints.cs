@@ -1,6 +1,7 @@
 using System.IO.Pipelines;
 using Broadcast.Media;
 using Broadcast.Media.Flv;
+using Broadcast.Refusals;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -40,10 +41,11 @@ public static partial class RealTimeFeedEndpoints
         var credential = endpoints.ServiceProvider.GetRequiredService<RelayCredential>();
         var whep = endpoints.ServiceProvider.GetRequiredService<WhepService>();
         var logger = endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RealTimeFeedEndpoints).FullName!);
-        endpoints.MapGet("/internal/realtime/{channel}/feed.flv", context => FeedAsync(context, registry, credential, whep, logger))
+        var feeds = endpoints.MapGroup("").WithRefusalBoundary();
+        feeds.MapGet("/internal/realtime/{channel}/feed.flv", context => FeedAsync(context, registry, credential, whep, logger))
             .WithDisplayName("Real-time relay feed");
-        endpoints.MapGet(LivePath, context => LiveAsync(context, credential, whep)).WithDisplayName("Real-time channels live here");
-        endpoints.MapGet("/internal/realtime/{channel}/live", async context =>
+        feeds.MapGet(LivePath, context => LiveAsync(context, credential, whep)).WithDisplayName("Real-time channels live here");
+        feeds.MapGet("/internal/realtime/{channel}/live", async context =>
         {
             if (!await AuthorizedAsync(context, credential).ConfigureAwait(false)) return;
             context.Response.Headers.CacheControl = "no-store";

@@ -1,3 +1,5 @@
+using Broadcast.Refusals;
+
 namespace Broadcast.WebRtc.Room;
 
 /// <summary>One participant of a room as its show sees it: who, what their video is encoded as, and how to ask for a keyframe.</summary>
@@ -9,8 +11,8 @@ public sealed record RoomFeed(string ParticipantId, string Display, string Video
 /// <summary>Where a participant's RTP goes: loopback ports and the payload types to rewrite each stream to.</summary>
 public sealed record RoomRtpTarget(int VideoPort, int AudioPort, int VideoPayloadType, int AudioPayloadType);
 
-/// <summary>The show cannot take this room now (its channel is on air from an encoder, or the show has no place left).</summary>
-public sealed class RoomShowRefusedException(string message) : Exception(message);
+/// <summary>The show cannot take this room now (its channel is on air from an encoder, or the show has no place left): a conflict.</summary>
+public sealed class RoomShowRefusedException(string message) : Refusal(RefusalKind.Conflict, message);
 
 /// <summary>
 /// The show a room's participants are composed into (the channel's program), owned by the room and implemented by the
@@ -32,6 +34,7 @@ public interface IRoomShow
     /// with <paramref name="participantIds"/> in order, or <c>auto</c> (the layout follows the room). False when the room's
     /// show is not on air.
     /// </summary>
-    /// <exception cref="ArgumentException">An unknown kind, a participant not in the show, or a layout that cannot be drawn with them.</exception>
+    /// <exception cref="Refusal">Invalid, naming its field: an unknown <c>kind</c>, or <c>participants</c> not in the show or that
+    /// the layout cannot be drawn with.</exception>
     Task<bool> ChooseLayoutAsync(string channel, string kind, IReadOnlyList<string> participantIds, CancellationToken cancellationToken);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Broadcast.Origin;
+using Broadcast.Refusals;
 using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;
@@ -37,7 +38,9 @@ public static class RoomEndpoints
         var lobby = endpoints.ServiceProvider.GetRequiredService<RoomLobby>();
         var ice = endpoints.ServiceProvider.GetRequiredService<IceServers>();
 
-        var host = endpoints.MapGroup("/api/rooms/{channel}").RequireAuthorization(hostPolicy).WithTags("rooms");
+        // Both groups under the one error boundary: a refusal of the room (its kind: 400, 401, 403, 404, 409, 429, 502, 503) is
+        // answered there as problem+json.
+        var host = endpoints.MapGroup("/api/rooms/{channel}").WithRefusalBoundary().RequireAuthorization(hostPolicy).WithTags("rooms");
         hostConventions?.Invoke(host);
         host.MapGet("", (string channel) => Results.Json(new { participants = rooms.Participants(channel), knocks = lobby.Knocks(channel) }, Json));
         // The studio's RTCPeerConnection configuration: TURN credentials of its own (a host behind a firewall still gets on air).
@@ -57,18 +60,11 @@ public static class RoomEndpoints
         });
         host.MapPut("/layout", async (HttpContext context, string channel, LayoutRequest request, CancellationToken cancellationToken) =>
         {
+            // An unknown kind or participants the layout cannot take: a refusal naming its field (400 with errors).
             var show = context.RequestServices.GetRequiredService<IRoomShow>();
-            try
-            {
-                return await show.ChooseLayoutAsync(channel, request.Kind ?? "", request.Participants ?? [], cancellationToken).ConfigureAwait(false)
-                    ? Results.NoContent()
-                    : Refused(404, "the room's show is not on air");
-            }
-            catch (ArgumentException e)
-            {
-                string message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", "", StringComparison.Ordinal) : e.Message;
-                return Results.ValidationProblem(new Dictionary<string, string[]> { [e.ParamName == "kind" ? "kind" : "participants"] = [message] });
-            }
+            return await show.ChooseLayoutAsync(channel, request.Kind ?? "", request.Participants ?? [], cancellationToken).ConfigureAwait(false)
+                ? Results.NoContent()
+                : Refused(404, "the room's show is not on air");
         });
         host.MapPost("/knocks/{id}/admit",
             (string channel, string id) => lobby.Admit(channel, id) ? Results.NoContent() : Refused(404, "no such guest waiting"));
@@ -76,15 +72,8 @@ public static class RoomEndpoints
             (string channel, string id, bool? ban) => lobby.Refuse(channel, id, ban == true) ? Results.NoContent() : Refused(404, "no such guest"));
         host.MapPost("/participants/{id}/mute", async (string channel, string id, MuteRequest request, CancellationToken cancellationToken) =>
         {
-            try
-            {
-                return await rooms.MuteAsync(channel, id, request.Muted, cancellationToken).ConfigureAwait(false) ? Results.NoContent()
-                    : Refused(404, "no such participant");
-            }
-            catch (WebRtcRefusal e)
-            {
-                return Refused(RefusalHttp.StatusOf(e.Reason), e.Message);
-            }
+            return await rooms.MuteAsync(channel, id, request.Muted, cancellationToken).ConfigureAwait(false) ? Results.NoContent()
+                : Refused(404, "no such participant");
         });
         host.MapDelete("/participants/{id}", async (string channel, string id, bool? ban) =>
         {
@@ -97,22 +86,16 @@ public static class RoomEndpoints
 
         // Anonymous: every body has a cap before anything is read (Kestrel's default would buffer 28.6 MB into a JSON
         // binder). Offers and answers are capped like WHEP's; the JSON bodies are a name and an invite or an id.
-        var room = endpoints.MapGroup("/room/{channel}").WithTags("rooms").WithMetadata(new BodyLimit(WhepEndpoints.MaxOfferBytes));
+        var room = endpoints.MapGroup("/room/{channel}").WithRefusalBoundary().WithTags("rooms")
+            .WithMetadata(new BodyLimit(WhepEndpoints.MaxOfferBytes));
         room.MapPost("/knocks", async (HttpContext context, string channel, KnockRequest request) =>
         {
             if (!await IsChannelAsync(context, channel).ConfigureAwait(false)) return Refused(404, "no such channel");
             // A private channel's room is behind the channel's own token, as its stream is, or a host's invite: anyone
             // else is answered as for a channel that does not exist (no 201-or-404 oracle of which private channels exist).
             if (!MayKnock(context, channel, request.Invite)) return Refused(404, "no such channel");
-            try
-            {
-                var (id, secret) = lobby.Ask(channel, request.Name ?? "", request.Invite, context.Connection.RemoteIpAddress);
-                return Results.Json(new { id, secret }, Json, statusCode: 201);
-            }
-            catch (WebRtcRefusal e)
-            {
-                return Refused(RefusalHttp.StatusOf(e.Reason), e.Message);
-            }
+            var (id, secret) = lobby.Ask(channel, request.Name ?? "", request.Invite, context.Connection.RemoteIpAddress);
+            return Results.Json(new { id, secret }, Json, statusCode: 201);
         }).WithMetadata(new BodyLimit(MaxJsonBodyBytes));
         room.MapGet("/knocks/{id}", (HttpContext context, string channel, string id) =>
         {
@@ -161,16 +144,9 @@ public static class RoomEndpoints
         });
         room.MapPost("/subscriptions", async (HttpContext context, string channel, SubscribeRequest request) =>
         {
-            try
-            {
-                var offer = await rooms.SubscribeAsync(channel, Bearer(context), request.Participant ?? "",
-                    context.RequestAborted).ConfigureAwait(false);
-                return Results.Json(new { offer.Id, offer.Sdp }, Json, statusCode: 201);
-            }
-            catch (WebRtcRefusal e)
-            {
-                return Refused(RefusalHttp.StatusOf(e.Reason), e.Message);
-            }
+            var offer = await rooms.SubscribeAsync(channel, Bearer(context), request.Participant ?? "",
+                context.RequestAborted).ConfigureAwait(false);
+            return Results.Json(new { offer.Id, offer.Sdp }, Json, statusCode: 201);
         }).WithMetadata(new BodyLimit(MaxJsonBodyBytes));
         room.MapMethods("/subscriptions/{id}", [HttpMethods.Patch], async (HttpContext context, string channel, string id) =>
         {
@@ -182,18 +158,11 @@ public static class RoomEndpoints
             }
 
             string? answer = await WhepEndpoints.ReadOfferAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
-            try
-            {
-                if (answer is null) await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge,
-                    "the answer is too large").ConfigureAwait(false);
-                else if (!await rooms.AnswerAsync(channel, Bearer(context), id, answer, context.RequestAborted).ConfigureAwait(false))
-                    await WhepEndpoints.Problem(context, StatusCodes.Status404NotFound, "no such subscription of yours").ConfigureAwait(false);
-                else context.Response.StatusCode = StatusCodes.Status204NoContent;
-            }
-            catch (WebRtcRefusal e)
-            {
-                await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
-            }
+            if (answer is null) await WhepEndpoints.Problem(context, StatusCodes.Status413PayloadTooLarge,
+                "the answer is too large").ConfigureAwait(false);
+            else if (!await rooms.AnswerAsync(channel, Bearer(context), id, answer, context.RequestAborted).ConfigureAwait(false))
+                await WhepEndpoints.Problem(context, StatusCodes.Status404NotFound, "no such subscription of yours").ConfigureAwait(false);
+            else context.Response.StatusCode = StatusCodes.Status204NoContent;
         });
         room.MapDelete("/subscriptions/{id}", async (HttpContext context, string channel, string id) =>
             await rooms.UnsubscribeAsync(channel, Bearer(context), id).ConfigureAwait(false) ? Results.NoContent() : Refused(404,
@@ -219,17 +188,8 @@ public static class RoomEndpoints
 
         if (await WhepEndpoints.ReadOfferOrRefuseAsync(context).ConfigureAwait(false) is not { } offer) return;
 
-        RoomAnswer answer;
-        try
-        {
-            answer = await rooms.JoinAsync(channel, name, source, isScreen, offer, context.Connection.RemoteIpAddress,
-                context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (WebRtcRefusal e)
-        {
-            await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
-            return;
-        }
+        var answer = await rooms.JoinAsync(channel, name, source, isScreen, offer, context.Connection.RemoteIpAddress,
+            context.RequestAborted).ConfigureAwait(false);
 
         await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
     }
@@ -274,16 +234,9 @@ public static class RoomEndpoints
 
         if (await WhepEndpoints.ReadOfferOrRefuseAsync(context).ConfigureAwait(false) is not { } offer) return;
 
-        try
-        {
-            var answer = await rooms.ShareScreenAsync(channel, token, offer, context.Connection.RemoteIpAddress,
-                context.RequestAborted).ConfigureAwait(false);
-            await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
-        }
-        catch (WebRtcRefusal e)
-        {
-            await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
-        }
+        var answer = await rooms.ShareScreenAsync(channel, token, offer, context.Connection.RemoteIpAddress,
+            context.RequestAborted).ConfigureAwait(false);
+        await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
     }
 
     private static async Task RejoinAsync(HttpContext context, RoomService rooms, string channel, string token)
@@ -296,12 +249,11 @@ public static class RoomEndpoints
                 context.RequestAborted).ConfigureAwait(false);
             await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
         }
-        catch (WebRtcRefusal e)
+        catch (WebRtcRefusal e) when (e.Reason == RefusalReason.UnknownCredential)
         {
-            if (e.Reason == RefusalReason.UnknownCredential) context.Response.Headers.WWWAuthenticate = "Bearer";
-            await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Reason == RefusalReason.UnknownCredential
-                ? "a guest publishes once a host admitted them: send the grant from the green room as the bearer token"
-                : e.Message).ConfigureAwait(false);
+            // Not a participant's token either: answered as for a guest without its grant.
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            throw Refuse.UnknownCredential("a guest publishes once a host admitted them: send the grant from the green room as the bearer token");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Broadcast.Network;
+using Broadcast.Refusals;
 using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Whep;
 using Microsoft.AspNetCore.Builder;
@@ -31,12 +32,14 @@ public static partial class WhipEndpoints
         var keys = new KeyCheck(new FailedAttemptGuard(room.MaxFailedKeysPerAddress, room.FailedKeyWindow, room.FailedKeyBlock,
                 endpoints.ServiceProvider.GetService<TimeProvider>()),
             endpoints.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WhipEndpoints).FullName!), room);
-        endpoints.MapPost("/whip", context => OfferAsync(context, service, ice, keys)).WithDisplayName("WHIP offer");
-        endpoints.MapMethods("/whip", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST")).WithDisplayName("WHIP options");
-        endpoints.MapDelete("/whip/{channel}/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHIP end");
-        endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, DELETE"))
+        // A refusal of the room (its kind: 400, 404, 409, 502, 503…) is answered as problem+json by the one boundary.
+        var whip = endpoints.MapGroup("").WithRefusalBoundary();
+        whip.MapPost("/whip", context => OfferAsync(context, service, ice, keys)).WithDisplayName("WHIP offer");
+        whip.MapMethods("/whip", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST")).WithDisplayName("WHIP options");
+        whip.MapDelete("/whip/{channel}/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHIP end");
+        whip.MapMethods("/whip/{channel}/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, DELETE"))
             .WithDisplayName("WHIP session options");
-        endpoints.MapMethods("/whip/{channel}/{session}", [HttpMethods.Patch], context =>
+        whip.MapMethods("/whip/{channel}/{session}", [HttpMethods.Patch], context =>
         {
             WhepEndpoints.AddCors(context.Response);
             context.Response.Headers.Allow = "OPTIONS, DELETE";
@@ -106,11 +109,11 @@ public static partial class WhipEndpoints
             answer = await service.JoinAsync(channel, name.Length > 0 ? name : "WHIP encoder", "whip", isScreen: false, offer,
                 context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (WebRtcRefusal e)
+        catch (WebRtcRefusal e) when (e.Reason == RefusalReason.Unavailable)
         {
-            if (e.Reason == RefusalReason.Unavailable) response.Headers.RetryAfter = "5";
-            await WhepEndpoints.Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
-            return;
+            // When to try again, beside the problem the boundary writes.
+            response.Headers.RetryAfter = "5";
+            throw;
         }
 
         response.StatusCode = StatusCodes.Status201Created;

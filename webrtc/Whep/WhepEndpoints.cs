@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Broadcast.Origin;
+using Broadcast.Refusals;
 using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Sdp;
 using Microsoft.AspNetCore.Builder;
@@ -31,13 +32,15 @@ public static class WhepEndpoints
         ArgumentNullException.ThrowIfNull(endpoints);
         var service = endpoints.ServiceProvider.GetRequiredService<WhepService>();
         var ice = endpoints.ServiceProvider.GetRequiredService<IceServers>();
-        endpoints.MapPost("/live/{channel}/whep", context => OfferAsync(context, service, ice)).WithDisplayName("WHEP offer");
-        endpoints.MapMethods("/live/{channel}/whep", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST"))
+        // A refusal of the service (its kind: 400, 404, 429, 502, 503…) is answered as problem+json by the one boundary.
+        var whep = endpoints.MapGroup("").WithRefusalBoundary();
+        whep.MapPost("/live/{channel}/whep", context => OfferAsync(context, service, ice)).WithDisplayName("WHEP offer");
+        whep.MapMethods("/live/{channel}/whep", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, POST"))
             .WithDisplayName("WHEP options");
-        endpoints.MapDelete("/live/{channel}/whep/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHEP end");
-        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, PATCH, DELETE"))
+        whep.MapDelete("/live/{channel}/whep/{session}", context => DeleteAsync(context, service)).WithDisplayName("WHEP end");
+        whep.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Options], context => Options(context, ice, "OPTIONS, PATCH, DELETE"))
             .WithDisplayName("WHEP session options");
-        endpoints.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Patch], context => PatchAsync(context, service, ice))
+        whep.MapMethods("/live/{channel}/whep/{session}", [HttpMethods.Patch], context => PatchAsync(context, service, ice))
             .WithDisplayName("WHEP ICE restart");
         return endpoints;
     }
@@ -70,21 +73,20 @@ public static class WhepEndpoints
             answer = await service.StartAsync(channel, offer, context.Connection.RemoteIpAddress, context.RequestAborted,
                 token).ConfigureAwait(false);
         }
-        catch (WebRtcRefusal e)
+        catch (WebRtcRefusal e) when (e.Reason is RefusalReason.TooMany or RefusalReason.Unavailable)
         {
-            // An address at its limit may try again once one of its sessions ends (at most the connect timeout).
+            // Where and when to try again, beside the problem the boundary writes: an address at its limit once one of its
+            // sessions ends (at most the connect timeout); a node that cannot serve it now, the same channel over (LL-)HLS.
             if (e.Reason == RefusalReason.TooMany)
                 response.Headers.RetryAfter = ((int)Math.Ceiling(service.Options.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            if (e.Reason == RefusalReason.Unavailable)
+            else
             {
-                // Where the viewer can go instead: the same channel over (LL-)HLS.
                 response.Headers.RetryAfter = "10";
                 response.Headers.Append(HeaderNames.Link,
                     $"</live/{channel}/master.m3u8>; rel=\"alternate\"; type=\"application/vnd.apple.mpegurl\"");
             }
 
-            await Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
-            return;
+            throw;
         }
 
         response.StatusCode = StatusCodes.Status201Created;
@@ -163,17 +165,7 @@ public static class WhepEndpoints
             return;
         }
 
-        WhepIceRestart restart;
-        try
-        {
-            restart = await service.RestartIceAsync(channel, session, fragment, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (WebRtcRefusal e)
-        {
-            await Problem(context, RefusalHttp.StatusOf(e.Reason), e.Message).ConfigureAwait(false);
-            return;
-        }
-
+        var restart = await service.RestartIceAsync(channel, session, fragment, context.RequestAborted).ConfigureAwait(false);
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = TrickleIceFragment.ContentType;
         response.Headers.ETag = restart.ETag;

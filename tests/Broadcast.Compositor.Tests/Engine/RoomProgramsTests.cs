@@ -88,7 +88,7 @@ public sealed class RoomProgramsTests
         await host.ApplyAsync("show", ProgramOwner.Api, [new("slate", null, slate, 64, 36)], new ProgramLayout(LayoutKind.Single, [new LayoutInput("slate")]),
             new Dictionary<string, MixSettings>(), LayoutTransition.Cut, CancellationToken.None);
         await Assert.ThrowsAsync<RoomProgramConflictException>(() => rooms.UpdateAsync("show", [member], CancellationToken.None));
-        await Assert.ThrowsAsync<ArgumentException>(() => rooms.UpdateAsync("other",
+        await Assert.ThrowsAsync<RoomProgramConflictException>(() => rooms.UpdateAsync("other",
             [.. Enumerable.Range(0, RoomPrograms.Places + 1).Select(i => member with { Id = $"m{i}" })], CancellationToken.None));
 
         await rooms.UpdateAsync("room", [member], CancellationToken.None);
@@ -105,7 +105,8 @@ public sealed class RoomProgramsTests
         await rooms.UpdateAsync("room", [member, ben], CancellationToken.None);
         Assert.True(await rooms.ChooseLayoutAsync("room", LayoutKind.Single, ["ben"], CancellationToken.None));
         await Assert.ThrowsAsync<LayoutException>(() => rooms.ChooseLayoutAsync("room", LayoutKind.SideBySide, ["ben"], CancellationToken.None));
-        await Assert.ThrowsAsync<ArgumentException>(() => rooms.ChooseLayoutAsync("room", LayoutKind.Single, ["stranger"], CancellationToken.None));
+        Assert.Equal("members", (await Assert.ThrowsAsync<LayoutException>(() => rooms.ChooseLayoutAsync("room", LayoutKind.Single, ["stranger"],
+            CancellationToken.None))).Field);
         Assert.False(await rooms.ChooseLayoutAsync("nowhere", LayoutKind.Single, ["ben"], CancellationToken.None));
         // Ben leaves: the choice no longer fits and the room's own layout is back (no throw, one member, single).
         await rooms.UpdateAsync("room", [member], CancellationToken.None);
