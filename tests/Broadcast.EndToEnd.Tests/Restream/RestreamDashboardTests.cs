@@ -9,7 +9,7 @@ namespace Broadcast.EndToEnd.Tests.Restream;
 /// The channel page's restream section in Chromium: add (a bad scheme is refused next to the form) as multitrack, switch
 /// multitrack off from its row, disable, remove.
 /// </summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed class RestreamDashboardTests(ServerFixture fixture)
 {
     [Fact]

@@ -11,7 +11,7 @@ namespace Broadcast.EndToEnd.Tests.Restream;
 /// both outputs probe as the source while the channel plays in hls.js; one destination server going away for 10 s
 /// leaves the channel and the other destination alone, and the restream to it resumes by itself.
 /// </summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed class RestreamTests(ServerFixture fixture)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 20, Width = 320, Height = 240, Fps = 30, VideoBitrateKbps = 300 };

@@ -13,7 +13,7 @@ namespace Broadcast.EndToEnd.Tests.Rewind;
 /// arrives late starts from the beginning (the watch page's ?from=start and its "From the start" button, hls.js, dash.js
 /// and Shaka), and goes back to live at the channel's normal latency.
 /// </summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed partial class RewindTests(ServerFixture fixture)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 16, Width = 640, Height = 360, Fps = 30, VideoBitrateKbps = 500 };

@@ -6,7 +6,7 @@ using Broadcast.EndToEnd.Tests.Server;
 namespace Broadcast.EndToEnd.Tests.Security;
 
 /// <summary>The channel page's private-playback and low-latency toggles and signing-key rotation, clicked in Chromium by a signed-in admin.</summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed class PrivatePlaybackDashboardTests(ServerFixture fixture)
 {
     [Fact]

@@ -3,7 +3,7 @@ using Broadcast.TestSupport;
 namespace Broadcast.EndToEnd.Tests.Server;
 
 /// <summary>RTMP ingest with real encoders, judged through the admin API's live status.</summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed class IngestTests(ServerFixture fixture)
 {
     /// <summary>The ingest contract clip: 10 s H.264 + AAC, 640x360, 30 fps, 2 s GOP, 48 kHz stereo.</summary>

@@ -6,7 +6,7 @@ namespace Broadcast.EndToEnd.Tests.Server;
 /// Playback end to end: ffmpeg publishes, ffprobe and real browser players (hls.js, dash.js) watch live,
 /// then the finished broadcast plays back as VOD. Publishes and players run concurrently to keep it short.
 /// </summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed class PlaybackTests(ServerFixture fixture)
 {
     /// <summary>20 s so a live player has room to advance 8 s after joining.</summary>

@@ -3,7 +3,7 @@ using Broadcast.TestSupport;
 namespace Broadcast.EndToEnd.Tests.Server;
 
 /// <summary>RTMPS ingest on the shared server (its fixture turns RTMPS on with a self-signed certificate).</summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed class RtmpsTests(ServerFixture fixture)
 {
     public static readonly ClipSpec RtmpsClip = new() { Seconds = 16, Width = 320, Height = 240, Fps = 30, VideoBitrateKbps = 300 };

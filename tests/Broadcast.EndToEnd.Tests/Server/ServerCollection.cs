@@ -3,24 +3,12 @@ using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Server;
 
-/// <summary>
-/// One Broadcast.Server (and one browser, on first use) shared by the tests of a collection, which run one after
-/// another on it. The tests against a shared server are two collections of about eight minutes each, each with a
-/// server of its own, so that the parallel phase's two lanes end together instead of one sixteen-minute collection
-/// setting its length.
-/// </summary>
+/// <summary>One Broadcast.Server (and one browser, on first use) shared by every test against the server.</summary>
 [CollectionDefinition(Name)]
 public sealed class ServerCollection : ICollectionFixture<ServerFixture>
 {
     public const string Name = "server";
-
-    /// <summary>The second shared server's collection (<see cref="SecondServerCollection"/>).</summary>
-    public const string Second = "server (second)";
 }
-
-/// <summary>The second shared server: the same fixture, another process (see <see cref="ServerCollection"/>).</summary>
-[CollectionDefinition(ServerCollection.Second)]
-public sealed class SecondServerCollection : ICollectionFixture<ServerFixture>;
 
 public sealed class ServerFixture : IAsyncLifetime
 {

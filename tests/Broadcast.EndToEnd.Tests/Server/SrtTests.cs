@@ -8,7 +8,7 @@ namespace Broadcast.EndToEnd.Tests.Server;
 /// SRT ingest on the shared server (its fixture turns SRT on): ffmpeg publishes MPEG-TS to the URL the channel API gives,
 /// hls.js and dash.js play the channel; a caller with a wrong key is refused during the SRT handshake.
 /// </summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed class SrtTests(ServerFixture fixture)
 {
     private static readonly ClipSpec SrtClip = new() { Seconds = 16, Width = 320, Height = 240, Fps = 30, VideoBitrateKbps = 300 };

@@ -7,7 +7,7 @@ namespace Broadcast.EndToEnd.Tests.Server;
 /// A live channel's thumbnail: ffmpeg publishes a moving test picture, the origin serves /live/{slug}/thumbnail.jpg as
 /// a JPEG within 15 s of the publish, cacheable for the refresh period, and a later one shows a different picture.
 /// </summary>
-[Collection(ServerCollection.Second)]
+[Collection(ServerCollection.Name)]
 public sealed class ThumbnailTests(ServerFixture fixture)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 30, Width = 640, Height = 360, Fps = 30, VideoBitrateKbps = 600 };
