@@ -83,22 +83,12 @@ internal static class Sql
         CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        bind(command);
-        var rows = new List<T>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            rows.Add(map(reader));
-        }
-
-        return rows;
+        return await QueryAsync(connection, transaction: null, sql, bind, map, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>As <see cref="QueryAsync{T}(ControlDatabase, string, Action{DbCommand}, Func{DbDataReader, T}, CancellationToken)"/>, inside
-    /// <paramref name="transaction"/> (a read that must see the transaction's own writes).</summary>
-    public static async Task<List<T>> QueryAsync<T>(DbConnection connection, DbTransaction transaction, string sql, Action<DbCommand> bind,
+    /// <paramref name="transaction"/> (a read that must see the transaction's own writes), or on its own when null.</summary>
+    public static async Task<List<T>> QueryAsync<T>(DbConnection connection, DbTransaction? transaction, string sql, Action<DbCommand> bind,
         Func<DbDataReader, T> map, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
