@@ -255,6 +255,9 @@ print(f"check-docker: viewer through the edge: first frame {r['firstFrameSeconds
 for ph in p:
     print(f"check-docker:   {ph['label']}: {ph['playedSeconds']} s played in {ph['wallSeconds']} s, stalls {ph['stallSeconds']} s "
           f"(longest {ph['longestStallSeconds']} s), {len(ph['failedRequests'])} failed requests, ended {ph['endState']}")
+if p[0]["longestStallSeconds"] > 2:
+    for text in r["final"].get("stalls", [])[:2]:
+        print(f"check-docker:   hls.js at a stall: {text}")
 assert p[0]["wallSeconds"] >= 29 and p[0]["playedSeconds"] >= 27, "30 s through the edge: did not play"
 assert p[0]["longestStallSeconds"] <= 2, "30 s through the edge: stalled"
 assert len(p) >= 2 and p[1]["playedSeconds"] >= 10, "an origin killed: the viewer did not go on through the other origin"

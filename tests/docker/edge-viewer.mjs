@@ -45,6 +45,10 @@ process.on('SIGUSR2', () => marks.push({ t: now(), label: 'after the broadcast n
 let stop = false;
 process.on('SIGTERM', () => { stop = true; });
 const samples = [];
+// The picture moves at sample i when the playhead advanced from a sample that was already past the page's first
+// position. hls.js first seeks a live stream from 0 to its start position and only then buffers and plays: that seek is
+// start-up, not media played, and the wait after it is not a stall (a loaded machine once took 2.2 s there).
+const playsAt = (i) => i >= 2 && samples[i - 1].time > samples[0].time + 0.05 && samples[i].time > samples[i - 1].time + 0.05;
 const deadline = Date.now() + Number(secondsArg) * 1000;
 // A page that dies (the renderer crashed, the browser was killed) ends the sampling; the report says so.
 let pageError = null;
@@ -59,21 +63,25 @@ while (!stop && !pageError && Date.now() < deadline) {
     });
     samples.push({ t: now(), ...p });
     // One line when the picture first moves: tests/docker/check.sh starts its phases from it.
-    if (!announced && samples.length > 1 && p.time > samples[0].time + 0.05) { announced = true; console.log('playing'); }
+    if (!announced && playsAt(samples.length - 1)) { announced = true; console.log('playing'); }
   } catch (e) {
     pageError = String(e.message || e).split('\n')[0];
     break;
   }
   await new Promise((r) => setTimeout(r, 250));
 }
-let last = { state: 'unknown', fatalErrors: [] };
-try { last = await page.evaluate(() => ({ state: window.__player.state, fatalErrors: window.__player.fatalErrors })); } catch { /* reported as pageError */ }
+let last = { state: 'unknown', fatalErrors: [], stalls: [] };
+// hls.js's stall reports (buffers, last requests and playlist reloads at each stall once playing), for a failure's log.
+try {
+  last = await page.evaluate(() => ({ state: window.__player.state, fatalErrors: window.__player.fatalErrors,
+    stalls: window.__player.stalls.slice(0, 4).map((s) => s.slice(0, 3000)) }));
+} catch { /* reported as pageError */ }
 last.pageError = pageError;
 await browser.close().catch(() => {});
 server.close();
 
-// The playhead's first move starts the first phase: start-up is not a stall.
-const firstPlay = samples.findIndex((s, i) => i > 0 && s.time > samples[0].time + 0.05);
+// The picture's first move starts the first phase: start-up is not a stall.
+const firstPlay = samples.findIndex((_, i) => playsAt(i));
 const phases = marks.map((m, i) => {
   const end = i + 1 < marks.length ? marks[i + 1].t : Infinity;
   const from = i === 0 && firstPlay > 0 ? samples[firstPlay - 1].t : m.t;
