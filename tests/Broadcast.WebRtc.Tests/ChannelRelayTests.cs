@@ -3,6 +3,7 @@ using System.Net;
 using System.IO.Pipelines;
 using Broadcast.Media;
 using Broadcast.Media.Flv;
+using Broadcast.Refusals;
 using Broadcast.TestSupport;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Relay;
@@ -200,8 +201,8 @@ public sealed class ChannelRelayTests
         // 200 anonymous offers for channels nobody publishes: each a 404 after one small probe, and no channel source.
         for (int i = 0; i < 200; i++)
         {
-            var refused = await Assert.ThrowsAsync<WebRtcRefusal>(() => whep.StartAsync($"nochannel{i}", NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None));
-            Assert.Equal(RefusalReason.NotFound, refused.Reason);
+            var refused = await Assert.ThrowsAsync<Refusal>(() => whep.StartAsync($"nochannel{i}", NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None));
+            Assert.Equal(RefusalKind.NotFound, refused.Kind);
         }
         Assert.Equal(0, whep.HeldChannels);
         Assert.Equal(0, whep.Status.Viewers);
@@ -210,7 +211,7 @@ public sealed class ChannelRelayTests
         // Names no channel can have are refused before any probe.
         int probed = relays.ProbedChannels;
         foreach (string name in new[] { "UPPER", "dot.dot", "under_score", new string('a', 65), "sp ace" })
-            Assert.Equal(RefusalReason.NotFound, (await Assert.ThrowsAsync<WebRtcRefusal>(() => whep.StartAsync(name, NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None))).Reason);
+            Assert.Equal(RefusalKind.NotFound, (await Assert.ThrowsAsync<Refusal>(() => whep.StartAsync(name, NoSipWarmUp.Offer(), IPAddress.Loopback, CancellationToken.None))).Kind);
         Assert.Equal(probed, relays.ProbedChannels);
 
         // A channel that is live on the ingest node probes live.

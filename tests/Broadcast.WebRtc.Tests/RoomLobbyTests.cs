@@ -1,4 +1,5 @@
 using System.Net;
+using Broadcast.Refusals;
 using Broadcast.TestSupport;
 using Broadcast.WebRtc.Room;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,9 +23,9 @@ public sealed class RoomLobbyTests
     {
         var (lobby, _) = NewLobby();
         var invite = lobby.Invite("show");
-        Assert.Equal(RefusalReason.Forbidden, Assert.Throws<WebRtcRefusal>(() => lobby.Ask("other", "Ann", invite.Token, Guest)).Reason);
+        Assert.Equal(RefusalKind.Forbidden, Assert.Throws<Refusal>(() => lobby.Ask("other", "Ann", invite.Token, Guest)).Kind);
         var (id, secret) = lobby.Ask("show", "Ann\u0000 ", invite.Token, Guest);
-        Assert.Equal(RefusalReason.Forbidden, Assert.Throws<WebRtcRefusal>(() => lobby.Ask("show", "Bob", invite.Token, IPAddress.Loopback)).Reason);
+        Assert.Equal(RefusalKind.Forbidden, Assert.Throws<Refusal>(() => lobby.Ask("show", "Bob", invite.Token, IPAddress.Loopback)).Kind);
 
         Assert.Null(lobby.Status("show", id, "not-the-secret"));
         Assert.Equal(new KnockStatus(KnockState.Waiting, null), lobby.Status("show", id, secret));
@@ -45,11 +46,11 @@ public sealed class RoomLobbyTests
     {
         var (lobby, _) = NewLobby();
         for (int i = 1; i <= RoomLobby.MaxKnocksPerAddress; i++) lobby.Ask("show", $"guest {i}", null, IPAddress.Parse($"2001:db8:1:2::{i}"));
-        Assert.Equal(RefusalReason.TooMany, Assert.Throws<WebRtcRefusal>(() => lobby.Ask("show", "one more", null, IPAddress.Parse("2001:db8:1:2::99"))).Reason);
+        Assert.Equal(RefusalKind.TooMany, Assert.Throws<Refusal>(() => lobby.Ask("show", "one more", null, IPAddress.Parse("2001:db8:1:2::99"))).Kind);
         var (other, _) = lobby.Ask("show", "elsewhere", null, IPAddress.Parse("2001:db8:1:3::1"));
 
         Assert.True(lobby.Refuse("show", other, ban: true));
-        Assert.Equal(RefusalReason.Forbidden, Assert.Throws<WebRtcRefusal>(() => lobby.Ask("show", "again", null, IPAddress.Parse("2001:db8:1:3::2"))).Reason);
+        Assert.Equal(RefusalKind.Forbidden, Assert.Throws<Refusal>(() => lobby.Ask("show", "again", null, IPAddress.Parse("2001:db8:1:3::2"))).Kind);
         // The ban is the room's: the same address may ask to join another room.
         lobby.Ask("another show", "again", null, IPAddress.Parse("2001:db8:1:3::2"));
 
@@ -68,7 +69,7 @@ public sealed class RoomLobbyTests
             for (int i = 1; i <= RoomLobby.MaxKnocksPerAddress && taken < RoomLobby.MaxKnocksPerRoom; i++, taken++)
                 lobby.Ask("show", $"stranger {prefix}.{i}", null, IPAddress.Parse($"2001:db8:{prefix}:1::{i}"));
         }
-        Assert.Equal(RefusalReason.TooMany, Assert.Throws<WebRtcRefusal>(() => lobby.Ask("show", "one more stranger", null, IPAddress.Parse("2001:db8:99:1::1"))).Reason);
+        Assert.Equal(RefusalKind.TooMany, Assert.Throws<Refusal>(() => lobby.Ask("show", "one more stranger", null, IPAddress.Parse("2001:db8:99:1::1"))).Kind);
 
         // The invited guest gets in, even from an address that already holds its strangers' quota.
         var (id, _) = lobby.Ask("show", "Guest", lobby.Invite("show").Token, IPAddress.Parse("2001:db8:1:1::50"));
@@ -76,7 +77,7 @@ public sealed class RoomLobbyTests
 
         // Invites have their own bound, made by hosts: past it, even invited knocks wait.
         for (int i = 1; i < RoomLobby.MaxInvitedKnocksPerRoom; i++) lobby.Ask("show", $"invited {i}", lobby.Invite("show").Token, IPAddress.Parse($"10.9.{i}.1"));
-        Assert.Equal(RefusalReason.TooMany, Assert.Throws<WebRtcRefusal>(() => lobby.Ask("show", "late", lobby.Invite("show").Token, IPAddress.Parse("10.10.0.1"))).Reason);
+        Assert.Equal(RefusalKind.TooMany, Assert.Throws<Refusal>(() => lobby.Ask("show", "late", lobby.Invite("show").Token, IPAddress.Parse("10.10.0.1"))).Kind);
     }
 
     [Fact]
@@ -84,7 +85,7 @@ public sealed class RoomLobbyTests
     {
         var (lobby, clock) = NewLobby();
         var knocks = Enumerable.Range(0, RoomLobby.MaxKnocksPerRoom).Select(i => lobby.Ask("show", $"g{i}", null, IPAddress.Parse($"10.0.{i}.1"))).ToList();
-        Assert.Equal(RefusalReason.TooMany, Assert.Throws<WebRtcRefusal>(() => lobby.Ask("show", "late", null, IPAddress.Parse("10.1.0.1"))).Reason);
+        Assert.Equal(RefusalKind.TooMany, Assert.Throws<Refusal>(() => lobby.Ask("show", "late", null, IPAddress.Parse("10.1.0.1"))).Kind);
 
         // Nobody polls for longer than the poll timeout: the knocks expire and free their places.
         clock.Advance(new RoomOptions().KnockPollTimeout + TimeSpan.FromSeconds(1));

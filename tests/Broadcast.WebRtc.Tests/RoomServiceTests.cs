@@ -1,4 +1,5 @@
 using System.Net;
+using Broadcast.Refusals;
 using Broadcast.TestSupport;
 using Broadcast.WebRtc.Room;
 using Broadcast.WebRtc.Tests.Fakes;
@@ -43,8 +44,8 @@ public sealed class RoomServiceTests : IAsyncDisposable
             CancellationToken.None);
         _janus.SessionOverride = session;
 
-        Assert.Equal(RefusalReason.EngineFailed, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.JoinAsync("talk", "Ann", "studio", isScreen: false, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.EngineFailed, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.JoinAsync("talk", "Ann", "studio", isScreen: false, CameraOffer, Guest, CancellationToken.None))).Kind);
         Assert.Empty(_rooms.Participants("talk"));
     }
 
@@ -88,21 +89,21 @@ public sealed class RoomServiceTests : IAsyncDisposable
         await _rooms.JoinAsync("talk", "Bob", "guest", false, CameraOffer, Guest, CancellationToken.None);
         int memberships = _show.Memberships.Count;
 
-        var full = await Assert.ThrowsAsync<WebRtcRefusal>(() => _rooms.JoinAsync("talk", "Cy", "guest", false, CameraOffer, Guest, CancellationToken.None));
-        Assert.Equal(RefusalReason.Conflict, full.Reason);
+        var full = await Assert.ThrowsAsync<Refusal>(() => _rooms.JoinAsync("talk", "Cy", "guest", false, CameraOffer, Guest, CancellationToken.None));
+        Assert.Equal(RefusalKind.Conflict, full.Kind);
         Assert.Equal(2, _rooms.Participants("talk").Count);
         Assert.Equal(memberships, _show.Memberships.Count);
 
         string audioOnly = CameraOffer[..CameraOffer.IndexOf("m=video", StringComparison.Ordinal)];
-        Assert.Equal(RefusalReason.Malformed, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.JoinAsync("quiet", "Dee", "guest", false, audioOnly, Guest, CancellationToken.None))).Reason);
-        Assert.Equal(RefusalReason.Malformed, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.JoinAsync("quiet", "Dee", "guest", false, "not sdp", Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.Invalid, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.JoinAsync("quiet", "Dee", "guest", false, audioOnly, Guest, CancellationToken.None))).Kind);
+        Assert.Equal(RefusalKind.Invalid, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.JoinAsync("quiet", "Dee", "guest", false, "not sdp", Guest, CancellationToken.None))).Kind);
 
         // Janus refuses the publisher: a 502, its handle detached, the room as it was.
         _janus.Refuse("joinandconfigure");
-        Assert.Equal(RefusalReason.EngineFailed, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.JoinAsync("other", "Eve", "guest", false, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.EngineFailed, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.JoinAsync("other", "Eve", "guest", false, CameraOffer, Guest, CancellationToken.None))).Kind);
         Assert.Empty(_rooms.Participants("other"));
         var refused = _janus.RequestsNamed("joinandconfigure")[^1];
         Assert.Contains(refused.Handle, _janus.Current!.Detached);
@@ -110,27 +111,27 @@ public sealed class RoomServiceTests : IAsyncDisposable
         // Janus forwards nothing: the participant the show was told of is taken out again.
         _janus.Accept("joinandconfigure");
         _janus.Refuse("rtp_forward");
-        Assert.Equal(RefusalReason.EngineFailed, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.JoinAsync("other", "Eve", "guest", false, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.EngineFailed, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.JoinAsync("other", "Eve", "guest", false, CameraOffer, Guest, CancellationToken.None))).Kind);
         Assert.Empty(_rooms.Participants("other"));
         Assert.Empty(_show.Memberships[^1]);
 
         // Janus does not come up: 503; a node with Janus off: 503 before anything.
         _janus.Down = true;
-        Assert.Equal(RefusalReason.Unavailable, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.JoinAsync("other", "Eve", "guest", false, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.Unavailable, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.JoinAsync("other", "Eve", "guest", false, CameraOffer, Guest, CancellationToken.None))).Kind);
         _janus.Enabled = false;
-        Assert.Equal(RefusalReason.Unavailable, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.JoinAsync("other", "Eve", "guest", false, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.Unavailable, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.JoinAsync("other", "Eve", "guest", false, CameraOffer, Guest, CancellationToken.None))).Kind);
     }
 
     [Fact]
     public async Task A_show_that_cannot_take_the_room_refuses_the_participant_with_its_reason()
     {
         _show.RefuseWith = "channel talk is on air from an encoder";
-        var refusal = await Assert.ThrowsAsync<WebRtcRefusal>(() =>
+        var refusal = await Assert.ThrowsAsync<Refusal>(() =>
             _rooms.JoinAsync("talk", "Ann", "studio", false, CameraOffer, Guest, CancellationToken.None));
-        Assert.Equal((RefusalReason.Conflict, "channel talk is on air from an encoder"), (refusal.Reason, refusal.Message));
+        Assert.Equal((RefusalKind.Conflict, "channel talk is on air from an encoder"), (refusal.Kind, refusal.Message));
         Assert.Empty(_rooms.Participants("talk"));
         Assert.Empty(_janus.RequestsNamed("rtp_forward"));
         Assert.DoesNotContain(_janus.Current!.Handles, h => h.Value == Janus.VideoRoomRequests.Plugin);
@@ -141,10 +142,10 @@ public sealed class RoomServiceTests : IAsyncDisposable
     {
         var ann = await _rooms.JoinAsync("talk", "Ann", "guest", false, CameraOffer, Guest, CancellationToken.None);
         var screen = await _rooms.ShareScreenAsync("talk", ann.Token, CameraOffer, Guest, CancellationToken.None);
-        Assert.Equal(RefusalReason.Conflict, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.ShareScreenAsync("talk", ann.Token, CameraOffer, Guest, CancellationToken.None))).Reason);
-        Assert.Equal(RefusalReason.Forbidden, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.ShareScreenAsync("talk", "not-a-token", CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.Conflict, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.ShareScreenAsync("talk", ann.Token, CameraOffer, Guest, CancellationToken.None))).Kind);
+        Assert.Equal(RefusalKind.Forbidden, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.ShareScreenAsync("talk", "not-a-token", CameraOffer, Guest, CancellationToken.None))).Kind);
         var shared = _rooms.Participants("talk").Single(p => p.Id == screen.Id);
         Assert.Equal(("Ann (screen)", true, ann.Id), (shared.Display, shared.IsScreen, shared.SharedBy));
         var handles = _janus.RequestsNamed("joinandconfigure").Select(r => r.Handle).ToList();
@@ -160,7 +161,7 @@ public sealed class RoomServiceTests : IAsyncDisposable
         Assert.All(handles, handle => Assert.Contains(handle, _janus.Current!.Detached));
         Assert.Null(_rooms.ParticipantOf("talk", ann.Token));
         Assert.False(await _rooms.RemoveAsync("talk", ann.Id, "again"));
-        Assert.Equal(RefusalReason.Forbidden, Assert.Throws<WebRtcRefusal>(() => lobby.Ask("talk", "Ann again", null, IPAddress.Parse("2001:db8:5:6::8"))).Reason);
+        Assert.Equal(RefusalKind.Forbidden, Assert.Throws<Refusal>(() => lobby.Ask("talk", "Ann again", null, IPAddress.Parse("2001:db8:5:6::8"))).Kind);
     }
 
     [Fact]
@@ -176,15 +177,15 @@ public sealed class RoomServiceTests : IAsyncDisposable
         // Nothing is detached on a Janus that is gone: its handles went with it.
         Assert.All(_janus.RequestsNamed("joinandconfigure"), join => Assert.DoesNotContain(join.Handle, crashed.Detached));
 
-        Assert.Equal(RefusalReason.UnknownCredential, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.RejoinAsync("talk", "made-up", CameraOffer, Guest, CancellationToken.None))).Reason);
-        Assert.Equal(RefusalReason.UnknownCredential, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.RejoinAsync("other", ann.Token, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.Unauthorized, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.RejoinAsync("talk", "made-up", CameraOffer, Guest, CancellationToken.None))).Kind);
+        Assert.Equal(RefusalKind.Unauthorized, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.RejoinAsync("other", ann.Token, CameraOffer, Guest, CancellationToken.None))).Kind);
 
         // A rejoin Janus refuses may be tried again with the same token.
         _janus.Refuse("joinandconfigure");
-        Assert.Equal(RefusalReason.EngineFailed, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.RejoinAsync("talk", ann.Token, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.EngineFailed, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.RejoinAsync("talk", ann.Token, CameraOffer, Guest, CancellationToken.None))).Kind);
         _janus.Accept("joinandconfigure");
 
         var back = await _rooms.RejoinAsync("talk", ann.Token, CameraOffer, Guest, CancellationToken.None);
@@ -197,11 +198,11 @@ public sealed class RoomServiceTests : IAsyncDisposable
         Assert.NotEqual(rooms[0].Session, rooms[^1].Session);
 
         // The token works once; the hold ends for those that did not come back.
-        Assert.Equal(RefusalReason.UnknownCredential, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.RejoinAsync("talk", ann.Token, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.Unauthorized, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.RejoinAsync("talk", ann.Token, CameraOffer, Guest, CancellationToken.None))).Kind);
         _clock.Advance(_options.EmptyHold + TimeSpan.FromSeconds(1));
-        Assert.Equal(RefusalReason.UnknownCredential, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _rooms.RejoinAsync("talk", bob.Token, CameraOffer, Guest, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.Unauthorized, (await Assert.ThrowsAsync<Refusal>(() =>
+            _rooms.RejoinAsync("talk", bob.Token, CameraOffer, Guest, CancellationToken.None))).Kind);
     }
 
     [Fact]
@@ -243,9 +244,9 @@ public sealed class RoomServiceTests : IAsyncDisposable
         Assert.True(await _rooms.AnswerAsync("talk", ann.Token, offer.Id, SubscriberAnswer, CancellationToken.None));
         Assert.Equal("answer", (string?)Assert.Single(_janus.RequestsNamed("start")).Jsep!["type"]);
 
-        Assert.Equal(RefusalReason.Malformed, (await Assert.ThrowsAsync<WebRtcRefusal>(() => _rooms.SubscribeAsync("talk", ann.Token, ann.Id, CancellationToken.None))).Reason);
-        Assert.Equal(RefusalReason.Forbidden, (await Assert.ThrowsAsync<WebRtcRefusal>(() => _rooms.SubscribeAsync("talk", "nope", bob.Id, CancellationToken.None))).Reason);
-        Assert.Equal(RefusalReason.NotFound, (await Assert.ThrowsAsync<WebRtcRefusal>(() => _rooms.SubscribeAsync("talk", ann.Token, "gone", CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.Invalid, (await Assert.ThrowsAsync<Refusal>(() => _rooms.SubscribeAsync("talk", ann.Token, ann.Id, CancellationToken.None))).Kind);
+        Assert.Equal(RefusalKind.Forbidden, (await Assert.ThrowsAsync<Refusal>(() => _rooms.SubscribeAsync("talk", "nope", bob.Id, CancellationToken.None))).Kind);
+        Assert.Equal(RefusalKind.NotFound, (await Assert.ThrowsAsync<Refusal>(() => _rooms.SubscribeAsync("talk", ann.Token, "gone", CancellationToken.None))).Kind);
 
         // Bob leaves: Ann's subscription to him ends with him.
         Assert.True(await _rooms.LeaveAsync("talk", bob.Token, "left"));

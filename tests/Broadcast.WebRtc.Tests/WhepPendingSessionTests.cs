@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Broadcast.Media;
 using Broadcast.Media.Codecs.H264;
+using Broadcast.Refusals;
 using Broadcast.TestSupport;
 using Broadcast.WebRtc.Ice;
 using Broadcast.WebRtc.Tests.Fakes;
@@ -138,7 +139,7 @@ public sealed class WhepPendingSessionTests : IAsyncDisposable
 
         // Full, and the one unconnected session was answered under two seconds ago: it is connecting, the newcomer is refused.
         _clock.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(RefusalReason.Unavailable, (await Refused(whep, "203.0.113.4")).Reason);
+        Assert.Equal(RefusalKind.Unavailable, (await Refused(whep, "203.0.113.4")).Kind);
         Assert.Equal(1, whep.Status.RefusedAtCap);
 
         // Past that, it is ended (detached through the usual teardown) and the newcomer takes its place.
@@ -151,7 +152,7 @@ public sealed class WhepPendingSessionTests : IAsyncDisposable
 
         // Every place is a connected viewer now: however long the next one waits, none of them is ended for it.
         _clock.Advance(TimeSpan.FromSeconds(10));
-        Assert.Equal(RefusalReason.Unavailable, (await Refused(whep, "203.0.113.5")).Reason);
+        Assert.Equal(RefusalKind.Unavailable, (await Refused(whep, "203.0.113.5")).Kind);
         Assert.Equal(connected.Append(newcomer.Id).Order(), whep.Grants().Select(g => g.Id).Order());
         Assert.Equal((3, 0, 1L), (whep.ViewerCount, whep.PendingCount, whep.Status.EvictedUnconnected));
 
@@ -164,7 +165,7 @@ public sealed class WhepPendingSessionTests : IAsyncDisposable
     {
         var whep = Service(new WhepOptions { MaxViewersPerNode = 10, MaxPendingSessions = 3 });
         for (int i = 1; i <= 3; i++) await whep.StartAsync("live", Offer, IPAddress.Parse($"203.0.113.{i}"), CancellationToken.None);
-        Assert.Equal(RefusalReason.Unavailable, (await Refused(whep, "203.0.113.4")).Reason);
+        Assert.Equal(RefusalKind.Unavailable, (await Refused(whep, "203.0.113.4")).Kind);
 
         _clock.Advance(TimeSpan.FromSeconds(3));
         await whep.StartAsync("live", Offer, IPAddress.Parse("203.0.113.4"), CancellationToken.None);
@@ -172,7 +173,7 @@ public sealed class WhepPendingSessionTests : IAsyncDisposable
 
         // A failed setup gives its pending slot back too (it made room first: the next oldest, 3 s old, was ended for it).
         _janus.Refuse("process");
-        Assert.Equal(RefusalReason.EngineFailed, (await Refused(whep, "203.0.113.5")).Reason);
+        Assert.Equal(RefusalKind.EngineFailed, (await Refused(whep, "203.0.113.5")).Kind);
         Assert.Equal((2, 2), (whep.ViewerCount, whep.PendingCount));
     }
 
@@ -199,15 +200,15 @@ public sealed class WhepPendingSessionTests : IAsyncDisposable
             foreach (var address in addresses)
             {
                 try { await whep.StartAsync("live", Offer, address, CancellationToken.None); }
-                catch (WebRtcRefusal e) when (e.Reason is RefusalReason.TooMany or RefusalReason.Unavailable) { }
+                catch (Refusal e) when (e.Kind is RefusalKind.TooMany or RefusalKind.Unavailable) { }
             }
         }
     }
 
     private long LastHandle() => _janus.RequestsNamed("generate")[^1].Handle;
 
-    private static async Task<WebRtcRefusal> Refused(WhepService whep, string address) =>
-        await Assert.ThrowsAsync<WebRtcRefusal>(() => whep.StartAsync("live", Offer, IPAddress.Parse(address), CancellationToken.None));
+    private static async Task<Refusal> Refused(WhepService whep, string address) =>
+        await Assert.ThrowsAsync<Refusal>(() => whep.StartAsync("live", Offer, IPAddress.Parse(address), CancellationToken.None));
 
     private static Task<HttpResponseMessage> PostAsync(HttpClient http) =>
         http.PostAsync("live/live/whep", new StringContent(Offer, Encoding.UTF8, WhepEndpoints.SdpContentType));

@@ -1,6 +1,7 @@
 using System.Net;
 using Broadcast.Media;
 using Broadcast.Media.Codecs.H264;
+using Broadcast.Refusals;
 using Broadcast.TestSupport;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Sdp;
@@ -61,15 +62,15 @@ public sealed class WhepServiceTests : IAsyncDisposable
     public async Task Offers_and_channels_it_cannot_play_are_refused_before_janus_is_asked()
     {
         string noH264 = string.Join("\r\n", SdpSamples.ChromiumOffer.Split("\r\n").Where(l => !l.Contains("H264", StringComparison.Ordinal)));
-        Assert.Equal(RefusalReason.Malformed, (await Refused("live", "v=0\r\nnot sdp")).Reason);
-        Assert.Equal(RefusalReason.Malformed, (await Refused("live", noH264)).Reason);
-        Assert.Equal(RefusalReason.NotFound, (await Refused("off-air", SdpSamples.ChromiumOffer)).Reason);
-        Assert.Equal(RefusalReason.NotFound, (await Refused("../live", SdpSamples.ChromiumOffer)).Reason);
+        Assert.Equal(RefusalKind.Invalid, (await Refused("live", "v=0\r\nnot sdp")).Kind);
+        Assert.Equal(RefusalKind.Invalid, (await Refused("live", noH264)).Kind);
+        Assert.Equal(RefusalKind.NotFound, (await Refused("off-air", SdpSamples.ChromiumOffer)).Kind);
+        Assert.Equal(RefusalKind.NotFound, (await Refused("../live", SdpSamples.ChromiumOffer)).Kind);
         Assert.Empty(_janus.Requests);
         Assert.Equal(0, _janus.Runs);
 
         _janus.Enabled = false;
-        Assert.Equal(RefusalReason.Unavailable, (await Refused("live", SdpSamples.ChromiumOffer)).Reason);
+        Assert.Equal(RefusalKind.Unavailable, (await Refused("live", SdpSamples.ChromiumOffer)).Kind);
         Assert.Equal(0, _whep.ViewerCount);
     }
 
@@ -81,9 +82,9 @@ public sealed class WhepServiceTests : IAsyncDisposable
         int attached = _janus.RequestsNamed("generate").Count;
 
         // The address holds its two; another address is still let in, up to the node's three.
-        Assert.Equal(RefusalReason.TooMany, (await Refused("live", SdpSamples.ChromiumOffer, Viewer)).Reason);
+        Assert.Equal(RefusalKind.TooMany, (await Refused("live", SdpSamples.ChromiumOffer, Viewer)).Kind);
         await _whep.StartAsync("live", SdpSamples.ChromiumOffer, IPAddress.Parse("203.0.113.1"), CancellationToken.None);
-        Assert.Equal(RefusalReason.Unavailable, (await Refused("live", SdpSamples.ChromiumOffer, IPAddress.Parse("203.0.113.2"))).Reason);
+        Assert.Equal(RefusalKind.Unavailable, (await Refused("live", SdpSamples.ChromiumOffer, IPAddress.Parse("203.0.113.2"))).Kind);
         Assert.Equal((3, 3, 1L), (_whep.ViewerCount, _whep.Status.Cap, _whep.Status.RefusedAtCap));
         Assert.Equal(attached + 1, _janus.RequestsNamed("generate").Count);
 
@@ -104,7 +105,7 @@ public sealed class WhepServiceTests : IAsyncDisposable
         _janus.SessionOverride = session;
 
         var refusal = await Refused("live", SdpSamples.ChromiumOffer);
-        Assert.Equal(RefusalReason.EngineFailed, refusal.Reason);
+        Assert.Equal(RefusalKind.EngineFailed, refusal.Kind);
         Assert.Contains("Janus", refusal.Message, StringComparison.Ordinal);
         Assert.Equal(0, _whep.ViewerCount);
 
@@ -118,13 +119,13 @@ public sealed class WhepServiceTests : IAsyncDisposable
     public async Task A_janus_refusal_is_a_502_that_gives_back_the_place_and_the_handle()
     {
         _janus.Refuse("process");
-        Assert.Equal(RefusalReason.EngineFailed, (await Refused("live", SdpSamples.ChromiumOffer)).Reason);
+        Assert.Equal(RefusalKind.EngineFailed, (await Refused("live", SdpSamples.ChromiumOffer)).Kind);
         Assert.Equal(0, _whep.ViewerCount);
         Assert.Contains(_janus.RequestsNamed("process").Single().Handle, _janus.Current!.Detached);
 
         _janus.Accept("process");
         _janus.Down = true;
-        Assert.Equal(RefusalReason.Unavailable, (await Refused("live", SdpSamples.ChromiumOffer)).Reason);
+        Assert.Equal(RefusalKind.Unavailable, (await Refused("live", SdpSamples.ChromiumOffer)).Kind);
         Assert.Equal(0, _whep.ViewerCount);
 
         // The places and the address's slots all came back.
@@ -217,21 +218,21 @@ public sealed class WhepServiceTests : IAsyncDisposable
         Assert.Equal([handle, handle], generates.Select(g => g.Handle));
         Assert.Contains("a=ice-ufrag:Rs7t", (string?)generates[1].Jsep!["sdp"], StringComparison.Ordinal);
 
-        Assert.Equal(RefusalReason.TooMany, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _whep.RestartIceAsync("live", session.Id, fragment, CancellationToken.None))).Reason);
-        Assert.Equal(RefusalReason.NotFound, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _whep.RestartIceAsync("other", session.Id, fragment, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.TooMany, (await Assert.ThrowsAsync<Refusal>(() =>
+            _whep.RestartIceAsync("live", session.Id, fragment, CancellationToken.None))).Kind);
+        Assert.Equal(RefusalKind.NotFound, (await Assert.ThrowsAsync<Refusal>(() =>
+            _whep.RestartIceAsync("other", session.Id, fragment, CancellationToken.None))).Kind);
         _clock.Advance(TimeSpan.FromSeconds(1));
         _janus.Refuse("generate");
-        Assert.Equal(RefusalReason.EngineFailed, (await Assert.ThrowsAsync<WebRtcRefusal>(() =>
-            _whep.RestartIceAsync("live", session.Id, fragment, CancellationToken.None))).Reason);
+        Assert.Equal(RefusalKind.EngineFailed, (await Assert.ThrowsAsync<Refusal>(() =>
+            _whep.RestartIceAsync("live", session.Id, fragment, CancellationToken.None))).Kind);
         // A refused restart leaves the session as it was.
         Assert.Equal(restart.ETag, _whep.ETagOf("live", session.Id));
         Assert.Equal(1, _whep.ViewerCount);
     }
 
-    private async Task<WebRtcRefusal> Refused(string channel, string offer, IPAddress? client = null) =>
-        await Assert.ThrowsAsync<WebRtcRefusal>(() => _whep.StartAsync(channel, offer, client ?? Viewer, CancellationToken.None));
+    private async Task<Refusal> Refused(string channel, string offer, IPAddress? client = null) =>
+        await Assert.ThrowsAsync<Refusal>(() => _whep.StartAsync(channel, offer, client ?? Viewer, CancellationToken.None));
 
     /// <summary>A live channel whose first frames (baseline H.264, no B-frames) let WHEP pass its video through.</summary>
     private void Publish(string channel)

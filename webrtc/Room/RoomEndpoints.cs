@@ -249,7 +249,7 @@ public static class RoomEndpoints
                 context.RequestAborted).ConfigureAwait(false);
             await WriteAnswerAsync(context, channel, answer).ConfigureAwait(false);
         }
-        catch (WebRtcRefusal e) when (e.Reason == RefusalReason.UnknownCredential)
+        catch (Refusal e) when (e.Kind == RefusalKind.Unauthorized)
         {
             // Not a participant's token either: answered as for a guest without its grant.
             context.Response.Headers.WWWAuthenticate = "Bearer";

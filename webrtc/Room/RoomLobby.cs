@@ -1,5 +1,6 @@
 using System.Net;
 using Broadcast.Network;
+using Broadcast.Refusals;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -77,7 +78,7 @@ public sealed partial class RoomLobby(IOptions<RoomOptions> options, ILogger<Roo
 
     /// <summary>
     /// A guest at <paramref name="client"/> knocks: asks to join <paramref name="channel"/>'s room as <paramref name="name"/>, with an
-    /// invite or none. Returns the knock's id and the secret its guest polls with; throws <see cref="WebRtcRefusal"/>.
+    /// invite or none. Returns the knock's id and the secret its guest polls with; throws <see cref="Refusal"/>.
     /// </summary>
     public (string Id, string Secret) Ask(string channel, string name, string? inviteToken, IPAddress? client)
     {

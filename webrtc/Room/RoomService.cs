@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Broadcast.Network;
+using Broadcast.Refusals;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Sdp;
 using Microsoft.Extensions.Logging;
@@ -67,7 +68,7 @@ public sealed partial class RoomService : IAsyncDisposable
 
     /// <summary>
     /// Joins a publisher to <paramref name="channel"/>'s room with its WebRTC <paramref name="offer"/> and returns Janus's
-    /// answer, its media forwarded into the channel's show; or throws <see cref="WebRtcRefusal"/>.
+    /// answer, its media forwarded into the channel's show; or throws <see cref="Refusal"/>.
     /// </summary>
     /// <param name="source">Who publishes, for the list and the log: <c>whip</c>, <c>studio</c>, <c>guest</c>.</param>
     public async Task<RoomAnswer> JoinAsync(string channel, string display, string source, bool isScreen, string offer, IPAddress? client,
@@ -76,7 +77,7 @@ public sealed partial class RoomService : IAsyncDisposable
 
     /// <summary>
     /// A participant that Janus's stop took out of the room comes back with its token (within <see cref="RoomOptions.EmptyHold"/>):
-    /// the same id, name and token. Throws <see cref="WebRtcRefusal"/> (401 when the token is no such participant).
+    /// the same id, name and token. Throws <see cref="Refusal"/> (401 when the token is no such participant).
     /// </summary>
     public async Task<RoomAnswer> RejoinAsync(string channel, string token, string offer, IPAddress? client, CancellationToken cancellationToken)
     {
@@ -92,7 +93,7 @@ public sealed partial class RoomService : IAsyncDisposable
     /// <summary>
     /// The participant holding <paramref name="ownerToken"/> shares a screen: a participant of its own (its own token, so it
     /// rejoins by itself after a Janus restart) that belongs to the sharer and leaves with it, one per sharer. Throws
-    /// <see cref="WebRtcRefusal"/>: 403 when the token is no participant of the room, 409 when it already shares one.
+    /// <see cref="Refusal"/>: 403 when the token is no participant of the room, 409 when it already shares one.
     /// </summary>
     public async Task<RoomAnswer> ShareScreenAsync(string channel, string ownerToken, string offer, IPAddress? client,
         CancellationToken cancellationToken)
@@ -129,7 +130,7 @@ public sealed partial class RoomService : IAsyncDisposable
             {
                 // Checked under the room's gate: the sharer may have left, or started another share, meanwhile.
                 if (!room.Participants.Any(p => p.Id == owner)) throw Refuse.Forbidden("only a participant of the room shares a screen into it");
-                if (room.Participants.Any(p => p.Owner == owner)) throw new WebRtcRefusal(RefusalReason.Conflict,
+                if (room.Participants.Any(p => p.Owner == owner)) throw new Refusal(RefusalKind.Conflict,
                     "this participant already shares a screen: stop it first");
             }
 

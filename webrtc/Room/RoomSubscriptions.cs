@@ -1,3 +1,4 @@
+using Broadcast.Refusals;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Sdp;
 
@@ -18,7 +19,7 @@ internal sealed class RoomSubscriptions
 
     /// <summary>
     /// Subscribes <paramref name="ownerId"/> to <paramref name="targetId"/>, publisher <paramref name="feed"/> of Janus room
-    /// <paramref name="roomId"/>: the subscription's id and Janus's offer. Throws <see cref="WebRtcRefusal"/> (429) when the owner
+    /// <paramref name="roomId"/>: the subscription's id and Janus's offer. Throws <see cref="Refusal"/> (429) when the owner
     /// already holds <paramref name="limit"/>, <see cref="JanusApiException"/> when Janus refused (nothing is left attached).
     /// </summary>
     public async Task<RoomOffer> OpenAsync(string channel, string ownerId, string targetId, IJanusSession janus, long roomId, long feed, int limit,
@@ -52,7 +53,7 @@ internal sealed class RoomSubscriptions
 
     /// <summary>
     /// The owner's answer to Janus's offer starts the media; false when <paramref name="subscriptionId"/> is not a subscription
-    /// of <paramref name="ownerId"/> in <paramref name="channel"/>'s room. Throws <see cref="WebRtcRefusal"/>.
+    /// of <paramref name="ownerId"/> in <paramref name="channel"/>'s room. Throws <see cref="Refusal"/>.
     /// </summary>
     public async Task<bool> AnswerAsync(string channel, string? ownerId, string subscriptionId, string answer, CancellationToken cancellationToken)
     {

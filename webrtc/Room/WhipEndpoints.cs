@@ -109,7 +109,7 @@ public static partial class WhipEndpoints
             answer = await service.JoinAsync(channel, name.Length > 0 ? name : "WHIP encoder", "whip", isScreen: false, offer,
                 context.Connection.RemoteIpAddress, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (WebRtcRefusal e) when (e.Reason == RefusalReason.Unavailable)
+        catch (Refusal e) when (e.Kind == RefusalKind.Unavailable)
         {
             // When to try again, beside the problem the boundary writes.
             response.Headers.RetryAfter = "5";

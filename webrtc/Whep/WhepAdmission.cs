@@ -1,5 +1,6 @@
 using System.Net;
 using Broadcast.Network;
+using Broadcast.Refusals;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.WebRtc.Whep;
@@ -113,7 +114,7 @@ internal sealed partial class WhepAdmission
     }
 
     /// <summary>The refusal an offer gets for <paramref name="result"/> (logged at most once per 10 s per kind).</summary>
-    public WebRtcRefusal Refusal(WhepAdmissionResult result, string channel)
+    public Refusal Refusal(WhepAdmissionResult result, string channel)
     {
         switch (result)
         {

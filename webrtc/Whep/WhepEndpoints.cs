@@ -73,11 +73,11 @@ public static class WhepEndpoints
             answer = await service.StartAsync(channel, offer, context.Connection.RemoteIpAddress, context.RequestAborted,
                 token).ConfigureAwait(false);
         }
-        catch (WebRtcRefusal e) when (e.Reason is RefusalReason.TooMany or RefusalReason.Unavailable)
+        catch (Refusal e) when (e.Kind is RefusalKind.TooMany or RefusalKind.Unavailable)
         {
             // Where and when to try again, beside the problem the boundary writes: an address at its limit once one of its
             // sessions ends (at most the connect timeout); a node that cannot serve it now, the same channel over (LL-)HLS.
-            if (e.Reason == RefusalReason.TooMany)
+            if (e.Kind == RefusalKind.TooMany)
                 response.Headers.RetryAfter = ((int)Math.Ceiling(service.Options.ConnectTimeout.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
             else
             {

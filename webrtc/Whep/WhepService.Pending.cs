@@ -1,4 +1,5 @@
 using System.Net;
+using Broadcast.Refusals;
 
 namespace Broadcast.WebRtc.Whep;
 
@@ -9,7 +10,7 @@ namespace Broadcast.WebRtc.Whep;
 public sealed partial class WhepService
 {
     /// <summary>
-    /// Takes a place for an offer from <paramref name="client"/>, or throws <see cref="WebRtcRefusal"/>. When the node is
+    /// Takes a place for an offer from <paramref name="client"/>, or throws <see cref="Refusal"/>. When the node is
     /// full, of viewers or of sessions that have not connected, the oldest session that has not connected
     /// <see cref="EvictionGrace"/> after its answer is ended (the usual teardown) and the newcomer takes its place: offers
     /// that never connect cannot keep a connecting viewer out, and a connected viewer is never ended for one.

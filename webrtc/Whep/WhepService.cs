@@ -1,5 +1,6 @@
 using System.Net;
 using Broadcast.Media;
+using Broadcast.Refusals;
 using Broadcast.WebRtc.Janus;
 using Broadcast.WebRtc.Relay;
 using Broadcast.WebRtc.Rtp;
@@ -127,7 +128,7 @@ public sealed partial class WhepService : IAsyncDisposable
 
     internal void FeedClosed() => Interlocked.Decrement(ref _feeds);
 
-    /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="WebRtcRefusal"/>.</summary>
+    /// <summary>Answers the offer of a viewer at <paramref name="client"/> for <paramref name="channel"/>, or throws <see cref="Refusal"/>.</summary>
     /// <param name="playbackToken">The private channel's playback token the viewer was admitted with (null for a public
     /// channel): <see cref="WhepAuthorizationWatch"/> ends the session once it no longer authorises the channel.</param>
     public async Task<WhepAnswer> StartAsync(string channel, string offer, IPAddress? client, CancellationToken cancellationToken,
@@ -233,7 +234,7 @@ public sealed partial class WhepService : IAsyncDisposable
     /// (RFC 9725 §4.3.2): the session's offer with them goes to Janus as a renegotiation, NoSIP keeps its RTP leg
     /// (our answer to its plain offer is the same), and Janus's answer carries its own new credentials and candidates.
     /// The media never stops: the viewer keeps its old path until the new one is checked. Throws
-    /// <see cref="WebRtcRefusal"/>: 404 for no such session, 429 for a second restart within a second, 409 while one is
+    /// <see cref="Refusal"/>: 404 for no such session, 429 for a second restart within a second, 409 while one is
     /// under way, 502 when Janus refuses.
     /// </summary>
     public async Task<WhepIceRestart> RestartIceAsync(string channel, string id, TrickleIceFragment fragment, CancellationToken cancellationToken)
