@@ -26,7 +26,7 @@ public sealed record ChatSent(string Id, bool Held);
 /// errors with a sentence for the viewer.
 /// </summary>
 [AllowAnonymous]
-public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionAggregator reactions, ChatReaderWatch readers, TimeProvider time,
+public sealed class ChatHub(ChatService chat, ChatQuestions chatQuestions, ChannelService channels, ReactionAggregator reactions, ChatReaderWatch readers, TimeProvider time,
     ILogger<ChatHub> logger) : Hub
 {
     private const string TokenExpiryKey = "chat.token-expiry";
@@ -88,7 +88,7 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
         if (moderator)
         {
             (visible, held) = await chat.RecentAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
-            questions = await chat.QuestionsAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
+            questions = await chatQuestions.ListAsync(channel.Id, moderator, Context.ConnectionAborted).ConfigureAwait(false);
         }
         else
         {
@@ -113,7 +113,7 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     public async Task<ChatSent> Ask(string? name, string? text)
     {
         var (channelId, viewer) = Joined();
-        var q = await ToViewerAsync(() => chat.AskAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted)).ConfigureAwait(false);
+        var q = await ToViewerAsync(() => chatQuestions.AskAsync(channelId, viewer, name, text, IsModerator, Context.ConnectionAborted)).ConfigureAwait(false);
         return new ChatSent(q.Id, q.State == QuestionState.Held);
     }
 
@@ -122,14 +122,14 @@ public sealed class ChatHub(ChatService chat, ChannelService channels, ReactionA
     {
         var (channelId, viewer) = Joined();
         if (Context.Items[ReactionBudgetKey] is ReactionBudget budget && !budget.TryTake(Environment.TickCount64)) return false;
-        return await ToViewerAsync(() => chat.UpvoteAsync(channelId, questionId ?? "", viewer, Context.ConnectionAborted)).ConfigureAwait(false);
+        return await ToViewerAsync(() => chatQuestions.UpvoteAsync(channelId, questionId ?? "", viewer, Context.ConnectionAborted)).ConfigureAwait(false);
     }
 
     /// <summary>Moderators: <c>approve</c>, <c>answering</c>, <c>answered</c> or <c>dismiss</c> a question.</summary>
     public async Task<bool> ModerateQuestion(string questionId, string action)
     {
         var channelId = Moderating();
-        return await ToViewerAsync(() => chat.ModerateQuestionAsync(channelId, questionId ?? "", action ?? "", ModeratorName,
+        return await ToViewerAsync(() => chatQuestions.ModerateAsync(channelId, questionId ?? "", QuestionActions.Parse(action), ModeratorName,
             Context.ConnectionAborted))
             .ConfigureAwait(false);
     }

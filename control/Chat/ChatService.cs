@@ -26,13 +26,14 @@ public sealed record ChatViewer(string ViewerId, string AddressHash, string Auth
 public sealed class ChatRefusedException(string message) : Exception(message);
 
 /// <summary>
-/// The chat of every channel: posting (validation, bans, limits, filter, hold-for-review), moderation (approve,
-/// delete, time out, ban) and settings. Storage is <see cref="IChatRepository"/>, delivery <see cref="IChatFanout"/>.
+/// The chat of every channel: posting (validation, bans, limits, filter, hold-for-review: the one door a message and a
+/// question pass, <see cref="AdmitAsync"/>), moderation (approve, delete, time out, ban) and settings; questions are
+/// <see cref="ChatQuestions"/>'. Storage is <see cref="IChatRepository"/>, delivery <see cref="IChatFanout"/>.
 /// Settings and bans are cached per channel for a moment (<see cref="CacheLifetime"/>): a change made on this node
 /// applies at once, one made on another node as soon as its fan-out event arrives (<see cref="ChatRoomVersions"/>), and
 /// within that time at the latest.
 /// </summary>
-public sealed class ChatService(IChatRepository repository, IQuestionRepository questions, QuestionVoteBatch votes, ChatRateLimiter limiter,
+public sealed class ChatService(IChatRepository repository, IQuestionRepository questions, ChatRateLimiter limiter,
     ChatIdentity identity, IChatFanout fanout, ChatOptions options, TimeProvider time, ILogger<ChatService> logger, ChatRoomVersions? versions = null)
 {
     private readonly ChatRoomVersions _versions = versions ?? new ChatRoomVersions();
@@ -57,11 +58,12 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         => _viewerHistories.GetAsync((channelId, _versions.GetHistory(channelId)), async key =>
     {
         var (visible, _) = await RecentAsync(key.Channel, moderator: false, CancellationToken.None).ConfigureAwait(false);
-        return new ViewerHistory(visible, await QuestionsAsync(key.Channel, moderator: false, CancellationToken.None).ConfigureAwait(false));
+        return new ViewerHistory(visible,
+            await ChatQuestions.ListAsync(questions, key.Channel, moderator: false, CancellationToken.None).ConfigureAwait(false));
     });
 
     /// <summary>Every event of this node's chat goes out here: one that changes a joiner's history moves its version first.</summary>
-    private void Publish(string channelId, ChatAudience audience, string method, object payload)
+    internal void Publish(string channelId, ChatAudience audience, string method, object payload)
     {
         _versions.Observe(channelId, audience, method);
         fanout.Publish(channelId, audience, method, payload);
@@ -131,102 +133,8 @@ public sealed class ChatService(IChatRepository repository, IQuestionRepository 
         return message;
     }
 
-    /// <summary>
-    /// Asks a question (Q&amp;A). The same checks as a message (mode, bans, limits, filter); in hold mode it waits for a
-    /// moderator like a message. Refusals throw <see cref="ChatRefusedException"/>.
-    /// </summary>
-    public async Task<ChatQuestion> AskAsync(string channelId, ChatViewer viewer, string? name, string? text, bool moderator,
-        CancellationToken cancellationToken)
-    {
-        var (held, n, t, now) = await AdmitAsync(channelId, viewer, name, text, moderator, cancellationToken).ConfigureAwait(false);
-        var question = new ChatQuestion(RowId.New(now), channelId, viewer.ViewerId, viewer.AddressHash, viewer.Author, n, t,
-            held ? QuestionState.Held : QuestionState.Open, 0, now);
-        await questions.InsertAsync(question, cancellationToken).ConfigureAwait(false);
-        Publish(channelId, held ? ChatAudience.Moderators : ChatAudience.Viewers, "question", ChatQuestionView.Of(question));
-        return question;
-    }
-
-    /// <summary>The questions viewers see (answering first, then by votes), and held ones too for moderators.</summary>
-    public async Task<IReadOnlyList<ChatQuestionView>> QuestionsAsync(string channelId, bool moderator, CancellationToken cancellationToken)
-    {
-        QuestionState[] states = moderator
-            ? [QuestionState.Held, QuestionState.Open, QuestionState.Answering, QuestionState.Answered]
-            : [QuestionState.Open, QuestionState.Answering, QuestionState.Answered];
-        return (await questions.ListAsync(channelId, states, 200, cancellationToken).ConfigureAwait(false)).Select(ChatQuestionView.Of).ToList();
-    }
-
-    /// <summary>One upvote per viewer id on an open or answering question; the new total goes out with the next flush.</summary>
-    public async Task<bool> UpvoteAsync(string channelId, string questionId, ChatViewer viewer, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(viewer);
-        var room = await RoomAsync(channelId, cancellationToken).ConfigureAwait(false);
-        if (room.BanOf(viewer, time.GetUtcNow()) is not null) throw new ChatRefusedException("You are banned from this chat.");
-        var total = await questions.VoteAsync(channelId, questionId, viewer.ViewerId, cancellationToken).ConfigureAwait(false);
-        if (total is not { } v) return false;
-        votes.Add(channelId, questionId, v);
-        return true;
-    }
-
-    /// <summary>
-    /// Moderators: <c>approve</c> a held question, mark one <c>answering</c> (the one before it becomes answered),
-    /// <c>answered</c> or <c>dismiss</c> it. False when the question is not in a state that allows it.
-    /// </summary>
-    public async Task<bool> ModerateQuestionAsync(string channelId, string questionId, string action, string moderator,
-        CancellationToken cancellationToken)
-    {
-        bool done;
-        switch (action)
-        {
-            case "approve":
-                done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Held], QuestionState.Open,
-                    cancellationToken).ConfigureAwait(false);
-                if (done && await questions.GetAsync(channelId, questionId, cancellationToken).ConfigureAwait(false) is { } q)
-                {
-                    Publish(channelId, ChatAudience.Viewers, "question", ChatQuestionView.Of(q));
-                }
-
-                break;
-            case "answering":
-                foreach (var current in await questions.ListAsync(channelId, [QuestionState.Answering], 10, cancellationToken).ConfigureAwait(false))
-                {
-                    if (current.Id == questionId) continue;
-                    if (await questions.TransitionAsync(channelId, current.Id, [QuestionState.Answering], QuestionState.Answered,
-                        cancellationToken).ConfigureAwait(false))
-                    {
-                        Publish(channelId, ChatAudience.Viewers, "questionState", new { id = current.Id, state = "answered" });
-                    }
-                }
-
-                done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Open, QuestionState.Answered], QuestionState.Answering,
-                    cancellationToken).ConfigureAwait(false);
-                if (done) Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "answering" });
-                break;
-            case "answered":
-                done = await questions.TransitionAsync(channelId, questionId, [QuestionState.Open, QuestionState.Answering], QuestionState.Answered,
-                    cancellationToken).ConfigureAwait(false);
-                if (done) Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "answered" });
-                break;
-            case "dismiss":
-                done = await questions.TransitionAsync(channelId, questionId,
-                    [QuestionState.Held, QuestionState.Open, QuestionState.Answering, QuestionState.Answered], QuestionState.Dismissed,
-                    cancellationToken).ConfigureAwait(false);
-                if (done)
-                {
-                    Publish(channelId, ChatAudience.Viewers, "questionState", new { id = questionId, state = "dismissed" });
-                    Publish(channelId, ChatAudience.Moderators, "questionState", new { id = questionId, state = "dismissed" });
-                }
-
-                break;
-            default:
-                throw ValidationFailedException.For("action", "The action must be 'approve', 'answering', 'answered' or 'dismiss'.");
-        }
-
-        if (done) ChatLog.Moderated(logger, questionId, channelId, "question " + action, moderator);
-        return done;
-    }
-
     // The checks every message and question passes: name and text, then (for viewers) chat off, bans, limits, filter.
-    private async Task<(bool Held, string Name, string Text, DateTimeOffset Now)> AdmitAsync(string channelId, ChatViewer viewer, string? name,
+    internal async Task<(bool Held, string Name, string Text, DateTimeOffset Now)> AdmitAsync(string channelId, ChatViewer viewer, string? name,
         string? text,
         bool moderator, CancellationToken cancellationToken)
     {

@@ -47,9 +47,10 @@ public static class ChatServiceCollectionExtensions
         services.AddSingleton<QuestionVoteBatch>();
         services.AddSingleton<ChatRoomVersions>();
         services.AddSingleton(sp => new ChatService(sp.GetRequiredService<IChatRepository>(), sp.GetRequiredService<IQuestionRepository>(),
-            sp.GetRequiredService<QuestionVoteBatch>(), sp.GetRequiredService<ChatRateLimiter>(), sp.GetRequiredService<ChatIdentity>(),
+            sp.GetRequiredService<ChatRateLimiter>(), sp.GetRequiredService<ChatIdentity>(),
             sp.GetRequiredService<IChatFanout>(), options, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ChatService>>(),
             sp.GetRequiredService<ChatRoomVersions>()));
+        services.AddSingleton<ChatQuestions>();
         services.AddSingleton(sp => new ChatGroupDelivery(sp.GetRequiredService<IHubContext<ChatHub>>(), options,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ChatGroupDelivery>>()));

@@ -18,6 +18,7 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
     private ChannelService _channels = null!;
     private SqlChatRepository _repository = null!;
     private ChatService _chat = null!;
+    private ChatQuestions _qa = null!;
     private SqlQuestionRepository _questions = null!;
     private QuestionVoteBatch _votes = null!;
 
@@ -31,8 +32,9 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         var options = new ChatOptions();
         _questions = new SqlQuestionRepository(_database);
         _votes = new QuestionVoteBatch(_fanout);
-        _chat = new ChatService(_repository, _questions, _votes, new ChatRateLimiter(options, _clock), new ChatIdentity(RandomNumberGenerator.GetBytes(32), _clock), _fanout, options, _clock,
+        _chat = new ChatService(_repository, _questions, new ChatRateLimiter(options, _clock), new ChatIdentity(RandomNumberGenerator.GetBytes(32), _clock), _fanout, options, _clock,
             NullLogger<ChatService>.Instance);
+        _qa = new ChatQuestions(_chat, _questions, _votes, NullLogger<ChatQuestions>.Instance);
     }
 
     public async Task DisposeAsync() => await _database.DisposeAsync();
@@ -232,48 +234,48 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         var a = _chat.Identify(null, IPAddress.Parse("192.0.2.10"));
         var b = _chat.Identify(null, IPAddress.Parse("192.0.2.11"));
         var c = _chat.Identify(null, IPAddress.Parse("192.0.2.12"));
-        var first = await _chat.AskAsync(channel, a, "Ann", "When is the next match?", false, default);
+        var first = await _qa.AskAsync(channel, a, "Ann", "When is the next match?", false, default);
         _clock.Advance(TimeSpan.FromSeconds(1));
-        var second = await _chat.AskAsync(channel, b, "Ben", "Who is refereeing?", false, default);
+        var second = await _qa.AskAsync(channel, b, "Ben", "Who is refereeing?", false, default);
         Assert.Equal(QuestionState.Open, first.State);
-        await Assert.ThrowsAsync<ChatRefusedException>(() => _chat.AskAsync(channel, a, "Ann", "", false, default));
+        await Assert.ThrowsAsync<ChatRefusedException>(() => _qa.AskAsync(channel, a, "Ann", "", false, default));
 
         _fanout.Clear();
-        Assert.True(await _chat.UpvoteAsync(channel, second.Id, a, default));
-        Assert.False(await _chat.UpvoteAsync(channel, second.Id, a, default)); // once per viewer
-        Assert.True(await _chat.UpvoteAsync(channel, second.Id, c, default));
-        Assert.True(await _chat.UpvoteAsync(channel, first.Id, c, default));
-        Assert.False(await _chat.UpvoteAsync(channel, "no-such-question", c, default));
+        Assert.True(await _qa.UpvoteAsync(channel, second.Id, a, default));
+        Assert.False(await _qa.UpvoteAsync(channel, second.Id, a, default)); // once per viewer
+        Assert.True(await _qa.UpvoteAsync(channel, second.Id, c, default));
+        Assert.True(await _qa.UpvoteAsync(channel, first.Id, c, default));
+        Assert.False(await _qa.UpvoteAsync(channel, "no-such-question", c, default));
         Assert.Empty(_fanout.Events); // votes go out batched
         _votes.Flush();
         var batch = (QuestionVotes)Assert.Single(_fanout.Events).Payload;
         Assert.Equal(2, batch.Votes[batch.Ids.ToList().IndexOf(second.Id)]);
 
-        var listed = await _chat.QuestionsAsync(channel, moderator: false, default);
+        var listed = await _qa.ListAsync(channel, moderator: false, default);
         Assert.Equal([second.Id, first.Id], listed.Select(q => q.Id)); // more votes first
         Assert.Equal([2, 1], listed.Select(q => q.Votes));
 
         // Answering one puts it first; answering the next closes the first as answered.
-        Assert.True(await _chat.ModerateQuestionAsync(channel, first.Id, "answering", "mod", default));
-        Assert.Equal([first.Id, second.Id], (await _chat.QuestionsAsync(channel, false, default)).Select(q => q.Id));
-        Assert.True(await _chat.ModerateQuestionAsync(channel, second.Id, "answering", "mod", default));
-        var states = (await _chat.QuestionsAsync(channel, false, default)).ToDictionary(q => q.Id, q => q.State);
+        Assert.True(await _qa.ModerateAsync(channel, first.Id, QuestionActions.Parse("answering"), "mod", default));
+        Assert.Equal([first.Id, second.Id], (await _qa.ListAsync(channel, false, default)).Select(q => q.Id));
+        Assert.True(await _qa.ModerateAsync(channel, second.Id, QuestionActions.Parse("answering"), "mod", default));
+        var states = (await _qa.ListAsync(channel, false, default)).ToDictionary(q => q.Id, q => q.State);
         Assert.Equal("answering", states[second.Id]);
         Assert.Equal("answered", states[first.Id]);
-        Assert.False(await _chat.UpvoteAsync(channel, first.Id, b, default)); // answered: no more votes
-        Assert.True(await _chat.ModerateQuestionAsync(channel, first.Id, "dismiss", "mod", default));
-        Assert.Single(await _chat.QuestionsAsync(channel, false, default));
-        await Assert.ThrowsAsync<ValidationFailedException>(() => _chat.ModerateQuestionAsync(channel, first.Id, "explode", "mod", default));
+        Assert.False(await _qa.UpvoteAsync(channel, first.Id, b, default)); // answered: no more votes
+        Assert.True(await _qa.ModerateAsync(channel, first.Id, QuestionActions.Parse("dismiss"), "mod", default));
+        Assert.Single(await _qa.ListAsync(channel, false, default));
+        Assert.Equal("action", Assert.Single(Assert.Throws<ValidationFailedException>(() => QuestionActions.Parse("explode")).Errors).Key);
 
         // Hold mode holds questions too: moderators see them, viewers only after approval.
         await _chat.SaveSettingsAsync(channel, "hold", null, null, null, default);
-        var held = await _chat.AskAsync(channel, c, "Cat", "Held question?", false, default);
+        var held = await _qa.AskAsync(channel, c, "Cat", "Held question?", false, default);
         Assert.Equal(QuestionState.Held, held.State);
-        Assert.DoesNotContain(held.Id, (await _chat.QuestionsAsync(channel, false, default)).Select(q => q.Id));
-        Assert.Contains(held.Id, (await _chat.QuestionsAsync(channel, true, default)).Select(q => q.Id));
-        Assert.False(await _chat.UpvoteAsync(channel, held.Id, a, default));
-        Assert.True(await _chat.ModerateQuestionAsync(channel, held.Id, "approve", "mod", default));
-        Assert.Contains(held.Id, (await _chat.QuestionsAsync(channel, false, default)).Select(q => q.Id));
+        Assert.DoesNotContain(held.Id, (await _qa.ListAsync(channel, false, default)).Select(q => q.Id));
+        Assert.Contains(held.Id, (await _qa.ListAsync(channel, true, default)).Select(q => q.Id));
+        Assert.False(await _qa.UpvoteAsync(channel, held.Id, a, default));
+        Assert.True(await _qa.ModerateAsync(channel, held.Id, QuestionActions.Parse("approve"), "mod", default));
+        Assert.Contains(held.Id, (await _qa.ListAsync(channel, false, default)).Select(q => q.Id));
     }
 
     [Fact]
@@ -282,7 +284,7 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         var channel = await ChannelAsync();
         var viewer = _chat.Identify(null, IPAddress.Parse("192.0.2.50"));
         var old = await _chat.PostAsync(channel, viewer, "Old", "from last month", true, default);
-        var oldQuestion = await _chat.AskAsync(channel, viewer, "Old", "an old question", true, default);
+        var oldQuestion = await _qa.AskAsync(channel, viewer, "Old", "an old question", true, default);
         var troll = _chat.Identify(null, IPAddress.Parse("192.0.2.51"));
         var trolled = await _chat.PostAsync(channel, troll, "T", "x", false, default);
         await _chat.BanAsync(channel, trolled.Id, "short", 60, false, "mod", default);
@@ -313,8 +315,8 @@ public abstract class ChatStoreContract(Func<ControlDatabase> create) : IAsyncLi
         var m = await _chat.PostAsync(channel, viewer, "A", "hello", false, default);
         await _chat.SaveSettingsAsync(channel, "hold", null, null, null, default);
         await _chat.BanAsync(channel, m.Id, "r", null, true, "mod", default);
-        var q = await _chat.AskAsync(channel, viewer, "A", "question", true, default);
-        Assert.True(await _chat.UpvoteAsync(channel, q.Id, _chat.Identify(null, IPAddress.Parse("192.0.2.77")), default));
+        var q = await _qa.AskAsync(channel, viewer, "A", "question", true, default);
+        Assert.True(await _qa.UpvoteAsync(channel, q.Id, _chat.Identify(null, IPAddress.Parse("192.0.2.77")), default));
         Assert.True(await new SqlChannelRepository(_database).DeleteAsync(channel));
         Assert.Null(await _questions.GetAsync(channel, q.Id));
         Assert.Null(await _repository.GetMessageAsync(channel, m.Id));
