@@ -136,97 +136,110 @@ public sealed partial class WhepService : IAsyncDisposable
     {
         if (!_janus.Enabled) throw Refuse.Unavailable("real-time playback is off on this node (Janus:Enabled=false)");
         long received = _time.GetTimestamp();
-        if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw Refuse.Malformed($"malformed SDP offer: {error}");
-        if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "recvonly" or "sendrecv" && NoSipAnswer.ChooseH264(m, 0) is not null))
-            throw Refuse.Malformed("the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
-        if (!ChannelNames.IsValid(channel)) throw Refuse.NotFound("no such channel");
-        if (_relays is null && _registry.Find(channel) is not { IsCompleted: false }) throw Refuse.NotFound($"channel {channel} is not live");
-        // An origin-only node asks the ingest nodes whether the channel is live before it gives the request anything of its
-        // own (a relay, an RTP ffmpeg's socket and thread, held for Whep:IdleStop): anonymous requests for made-up or
-        // off-air channels cost one small cached probe, not a channel source each.
-        if (_relays is not null && !_channels.IsHeld(channel))
-        {
-            switch (await _relays.ProbeAsync(channel, cancellationToken).ConfigureAwait(false))
-            {
-                case RelayRound.NotLive: throw Refuse.NotFound($"channel {channel} is not live");
-                case RelayRound.Unreachable: throw Refuse.Unavailable("this node cannot reach the channel's ingest node now; play LL-HLS instead");
-            }
-        }
+        CheckOffer(offer);
+        await CheckLiveAsync(channel, cancellationToken).ConfigureAwait(false);
         await AdmitAsync(channel, client).ConfigureAwait(false);
-
-        bool started = false;
-        RtpViewer? viewer = null;
-        IJanusSession? janus = null;
-        long handle = 0;
-        var entry = _channels.Acquire(channel);
-        ChannelRtpSource source = entry.Source;
+        await using var claim = new WhepOfferClaim(_channels, _admission, channel, client);
         try
         {
-            if (entry.Relay is { } relay)
-            {
-                switch (await relay.WaitLiveAsync(RelayRoundTimeout, cancellationToken).ConfigureAwait(false))
-                {
-                    case RelayRound.NotLive: throw Refuse.NotFound($"channel {channel} is not live");
-                    case RelayRound.Unreachable: throw Refuse.Unavailable("this node cannot reach the channel's ingest node now; play LL-HLS instead");
-                }
-            }
-
-            // Janus (started on the first request) and the channel's first frames are awaited together.
-            var janusReady = _janus.GetSessionAsync(cancellationToken);
-            // Observed even when the channel's picture never comes and this request gives up before Janus answers.
-            _ = janusReady.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            WebRtcVideoMode mode;
-            try { mode = await source.WaitForModeAsync(FirstPictureTimeout, cancellationToken).ConfigureAwait(false); }
-            catch (TimeoutException) { throw Refuse.Unavailable($"channel {channel} has sent no picture yet; try again"); }
-
-            try
-            {
-                janus = await janusReady.ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                throw Refuse.Unavailable("the WebRTC engine (Janus) is not running; play LL-HLS instead");
-            }
-
-            handle = await janus.AttachAsync(NoSipBridge.Plugin, cancellationToken).ConfigureAwait(false);
-            var rtpOffer = await NoSipBridge.GenerateAsync(janus, handle, offer, cancellationToken).ConfigureAwait(false);
-            viewer = RtpViewer.Bind();
-            if (!NoSipAnswer.TryBuild(rtpOffer, viewer.Port, mode.ProfileIdc, out string rtpAnswer, out var plan, out error)) throw Refuse.Malformed(error);
-            string answer = await NoSipBridge.ProcessAnswerAsync(janus, handle, rtpAnswer, cancellationToken).ConfigureAwait(false);
-            viewer.Connect(plan);
-            string id = RandomTokens.New(16);
-            var session = new WhepSession(id, channel, janus, handle, viewer, source, client)
-            {
-                AnsweredAt = _time.GetTimestamp(), PlaybackToken = playbackToken, Offer = offer, ProfileIdc = mode.ProfileIdc, ETag = NewETag(),
-            };
-            lock (_gate)
-            {
-                _sessions[id] = session;
-                _handles.Track(janus, handle, session);
-            }
-            source.Fanout.Add(viewer);
-            _ = EndIfNeverConnectedAsync(session);
-            started = true;
-            Interlocked.Increment(ref _started);
-            LogStarted(channel, id, handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount,
+            if (claim.Source.Relay is { } relay) RefuseUnlessLive(channel, await relay.WaitLiveAsync(RelayRoundTimeout, cancellationToken).ConfigureAwait(false));
+            var (mode, janus) = await WaitForPictureAndEngineAsync(claim, cancellationToken).ConfigureAwait(false);
+            var (answer, session) = await NegotiateAsync(claim, janus, offer, mode, client, playbackToken, cancellationToken).ConfigureAwait(false);
+            Keep(claim, session);
+            LogStarted(channel, session.Id, session.Handle, mode.PassThrough ? "passthrough" : "re-encode", ViewerCount,
                 (int)_time.GetElapsedTime(received).TotalMilliseconds);
-            return new WhepAnswer(id, answer, session.ETag);
+            return new WhepAnswer(session.Id, answer, session.ETag);
         }
         catch (JanusApiException e)
         {
             LogJanusFailed(channel, e.Message);
             throw Refuse.EngineFailed($"the WebRTC engine refused the session: {e.Message}");
         }
-        finally
+    }
+
+    // The offer alone: SDP that parses, with H.264 video to receive. Nothing is taken for an offer that fails here.
+    private static void CheckOffer(string offer)
+    {
+        if (!SessionDescription.TryParse(offer, out var parsed, out string error)) throw Refuse.Malformed($"malformed SDP offer: {error}");
+        if (!parsed.Media.Any(m => m.Media == "video" && m.Port != 0 && m.Direction is "recvonly" or "sendrecv" && NoSipAnswer.ChooseH264(m, 0) is not null))
+            throw Refuse.Malformed("the offer has no H.264 video to receive (recvonly, packetization-mode=1)");
+    }
+
+    // The channel is live here, or (on an origin-only node) on an ingest node. An origin-only node asks the ingest nodes
+    // before it gives the request anything of its own (a relay, an RTP ffmpeg's socket and thread, held for
+    // Whep:IdleStop): anonymous requests for made-up or off-air channels cost one small cached probe, not a channel source each.
+    private async Task CheckLiveAsync(string channel, CancellationToken cancellationToken)
+    {
+        if (!ChannelNames.IsValid(channel)) throw Refuse.NotFound("no such channel");
+        if (_relays is null && _registry.Find(channel) is not { IsCompleted: false }) throw Refuse.NotFound($"channel {channel} is not live");
+        if (_relays is not null && !_channels.IsHeld(channel))
         {
-            if (!started)
-            {
-                viewer?.Dispose();
-                if (janus is not null && handle != 0) await janus.DetachQuietlyAsync(handle).ConfigureAwait(false);
-                _channels.Release(channel);
-                _admission.Leave(client, pending: true);
-            }
+            RefuseUnlessLive(channel, await _relays.ProbeAsync(channel, cancellationToken).ConfigureAwait(false));
         }
+    }
+
+    private static void RefuseUnlessLive(string channel, RelayRound round)
+    {
+        switch (round)
+        {
+            case RelayRound.NotLive: throw Refuse.NotFound($"channel {channel} is not live");
+            case RelayRound.Unreachable: throw Refuse.Unavailable("this node cannot reach the channel's ingest node now; play LL-HLS instead");
+        }
+    }
+
+    // Janus (started on the first request) and the channel's first frames are awaited together.
+    private async Task<(WebRtcVideoMode Mode, IJanusSession Janus)> WaitForPictureAndEngineAsync(WhepOfferClaim claim,
+        CancellationToken cancellationToken)
+    {
+        var janusReady = _janus.GetSessionAsync(cancellationToken);
+        // Observed even when the channel's picture never comes and this request gives up before Janus answers.
+        _ = janusReady.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        WebRtcVideoMode mode;
+        try { mode = await claim.Source.Source.WaitForModeAsync(FirstPictureTimeout, cancellationToken).ConfigureAwait(false); }
+        catch (TimeoutException) { throw Refuse.Unavailable($"channel {claim.Channel} has sent no picture yet; try again"); }
+
+        try
+        {
+            return (mode, await janusReady.ConfigureAwait(false));
+        }
+        catch (TimeoutException)
+        {
+            throw Refuse.Unavailable("the WebRTC engine (Janus) is not running; play LL-HLS instead");
+        }
+    }
+
+    // NoSIP turns the viewer's offer into a plain RTP offer; our answer names the viewer's RTP socket; Janus's answer goes
+    // to the viewer. The session is made here and kept by the caller.
+    private async Task<(string Answer, WhepSession Session)> NegotiateAsync(WhepOfferClaim claim, IJanusSession janus, string offer,
+        WebRtcVideoMode mode, IPAddress? client, string? playbackToken, CancellationToken cancellationToken)
+    {
+        long handle = await claim.AttachAsync(janus, cancellationToken).ConfigureAwait(false);
+        var rtpOffer = await NoSipBridge.GenerateAsync(janus, handle, offer, cancellationToken).ConfigureAwait(false);
+        var viewer = claim.BindViewer();
+        if (!NoSipAnswer.TryBuild(rtpOffer, viewer.Port, mode.ProfileIdc, out string rtpAnswer, out var plan, out string error)) throw Refuse.Malformed(error);
+        string answer = await NoSipBridge.ProcessAnswerAsync(janus, handle, rtpAnswer, cancellationToken).ConfigureAwait(false);
+        viewer.Connect(plan);
+        var session = new WhepSession(RandomTokens.New(16), claim.Channel, janus, handle, viewer, claim.Source.Source, client)
+        {
+            AnsweredAt = _time.GetTimestamp(), PlaybackToken = playbackToken, Offer = offer, ProfileIdc = mode.ProfileIdc, ETag = NewETag(),
+        };
+        return (answer, session);
+    }
+
+    // The session takes over what the claim held: listed by id and by handle, fed by its channel, and ended if its viewer
+    // never connects.
+    private void Keep(WhepOfferClaim claim, WhepSession session)
+    {
+        lock (_gate)
+        {
+            _sessions[session.Id] = session;
+            _handles.Track(session.Janus, session.Handle, session);
+        }
+
+        claim.Source.Source.Fanout.Add(session.Viewer);
+        claim.Keep();
+        _ = EndIfNeverConnectedAsync(session);
+        Interlocked.Increment(ref _started);
     }
 
     /// <summary>
