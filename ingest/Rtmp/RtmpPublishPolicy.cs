@@ -27,32 +27,35 @@ internal sealed class RtmpPublishPolicy
     private string? _app;
 
     /// <param name="abort">Closes the session: the server ended the broadcast this session publishes.</param>
-    public RtmpPublishPolicy(long connectionId, string remote, IPAddress address, IPEndPoint? remoteEndPoint, RtmpOptions options,
-        LiveStreamRegistry registry, IPublishAuthorizer authorizer, RtmpAdmission admission, ILogger logger, Action abort)
+    public RtmpPublishPolicy(RtmpSessionServices services, long connectionId, string remote, IPAddress address, IPEndPoint? remoteEndPoint,
+        Action abort)
     {
         _connectionId = connectionId;
         _remote = remote;
         _address = address;
         _remoteEndPoint = remoteEndPoint;
-        _options = options;
-        _registry = registry;
-        _authorizer = authorizer;
-        _admission = admission;
-        _logger = logger;
+        _options = services.Options;
+        _registry = services.Registry;
+        _authorizer = services.Authorizer;
+        _admission = services.Admission;
+        _logger = services.Logger;
         _abort = abort;
+        ReconnectGrace = services.ReconnectGrace;
+        TakeoverSilence = services.TakeoverSilence;
+        Protocol = services.Protocol;
     }
 
     /// <summary>How long a dropped publish waits for its encoder (<see cref="IngestOptions.ReconnectGraceSeconds"/>); zero ends it at once.</summary>
-    public TimeSpan ReconnectGrace { get; set; }
+    public TimeSpan ReconnectGrace { get; }
 
     /// <summary>What the encoder called itself in connect (<c>flashVer</c>), told to the publish authorizer.</summary>
     public string? Encoder { get; set; }
 
     /// <summary>How the encoder came in: <c>rtmp</c>, or <c>rtmps</c> over TLS (<see cref="LiveStream.Protocol"/>).</summary>
-    public string Protocol { get; set; } = "rtmp";
+    public string Protocol { get; }
 
     /// <summary>A connected publisher of the same key silent this long is taken over (zero: never).</summary>
-    public TimeSpan TakeoverSilence { get; set; }
+    public TimeSpan TakeoverSilence { get; }
 
     /// <summary>The stream a new connection with this key took over from this one (this session's publisher had gone silent).</summary>
     public LiveStream? TakenOverBy { get; private set; }

@@ -95,11 +95,15 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
         LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
         if (Transport is null) RtmpLog.Listening(_logger, LocalEndPoint.ToString()); // RTMPS logs its own line
         _listening.TrySetResult(LocalEndPoint);
-        _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, _stopping.Token), CancellationToken.None);
+        var sessions = new RtmpSessionServices(_options, _registry, _authorizer, _admission, Memory, _logger)
+        {
+            Transport = Transport, ReceiveLoops = _receiveLoops, ReconnectGrace = _reconnectGrace, TakeoverSilence = _takeoverSilence,
+        };
+        _acceptLoop = Task.Run(() => AcceptLoopAsync(listener, sessions, _stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }
 
-    private async Task AcceptLoopAsync(Socket listener, CancellationToken stopping)
+    private async Task AcceptLoopAsync(Socket listener, RtmpSessionServices sessions, CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)
         {
@@ -143,14 +147,7 @@ public sealed class RtmpServer : IHostedService, IAsyncDisposable
             }
             socket.NoDelay = true;
             long id = _connections.NextId();
-            var connection = new RtmpServerSession(id, socket, _options, _registry, _authorizer, _logger, _time.GetUtcNow(), _admission, address,
-                Memory)
-            {
-                Transport = Transport,
-                ReceiveLoops = _receiveLoops,
-                ReconnectGrace = _reconnectGrace,
-                TakeoverSilence = _takeoverSilence,
-            };
+            var connection = new RtmpServerSession(sessions, id, socket, address, _time.GetUtcNow());
             _connections.Add(connection);
             RtmpLog.Accepted(_logger, id, remote);
             _running[id] = RunConnectionAsync(connection, stopping);

@@ -22,6 +22,7 @@ internal sealed class RtmpServerSession
     /// </summary>
     internal const int InputPauseBytes = 64 * 1024;
 
+    private readonly RtmpSessionServices _services;
     private readonly Socket _socket;
     private readonly RtmpOptions _options;
     private readonly ILogger _logger;
@@ -46,24 +47,26 @@ internal sealed class RtmpServerSession
     private ReceiveRegistration? _receive;
     private bool _peerStalled; // ended because the peer stopped taking part: a timeout, a full send buffer, its memory budget
 
-    public RtmpServerSession(long id, Socket socket, RtmpOptions options, LiveStreamRegistry registry, IPublishAuthorizer authorizer, ILogger logger,
-        DateTimeOffset connectedAt, RtmpAdmission admission, IPAddress address, RtmpMemoryBudget memory)
+    /// <param name="address">The peer's address as the per-IP limits count it (IPv4-mapped addresses unmapped).</param>
+    public RtmpServerSession(RtmpSessionServices services, long id, Socket socket, IPAddress address, DateTimeOffset connectedAt)
     {
-        _admission = admission;
+        var options = services.Options;
+        _services = services;
+        _admission = services.Admission;
         Address = address;
         Id = id;
         _socket = socket;
         _options = options;
-        _logger = logger;
+        _logger = services.Logger;
         ConnectedAt = connectedAt;
         RemoteEndPoint = socket.RemoteEndPoint as IPEndPoint;
         _remote = RemoteEndPoint?.ToString() ?? "?";
         _limits = new RtmpPrePublishLimits(options);
-        _publish = new RtmpPublishPolicy(id, _remote, address, RemoteEndPoint, options, registry, authorizer, admission, logger, Abort);
-        _feed = new RtmpMediaFeed(id, _remote, options.MaxVideoTracks, options.MaxAudioTracks, logger);
+        _publish = new RtmpPublishPolicy(services, id, _remote, address, RemoteEndPoint, Abort);
+        _feed = new RtmpMediaFeed(id, _remote, options.MaxVideoTracks, options.MaxAudioTracks, _logger);
         // Until a publish is accepted the peer is a stranger: a small budget, a few partial messages at a time, buffers
         // that grow only with the bytes that arrived, and only the message types its phase allows (IsAllowedNow).
-        _memory = new RtmpConnectionMemory(memory, options.MemoryBudgetBeforePublish);
+        _memory = new RtmpConnectionMemory(services.Memory, options.MemoryBudgetBeforePublish);
         _chunks = new ChunkStreamReader(new ChunkStreamReaderOptions
         {
             MaxMessageSize = options.MaxMessageSize,
@@ -86,34 +89,17 @@ internal sealed class RtmpServerSession
 
     public DateTimeOffset ConnectedAt { get; }
 
-    /// <summary>How long a dropped publish waits for its encoder (<see cref="IngestOptions.ReconnectGraceSeconds"/>); zero ends it at once.</summary>
-    internal TimeSpan ReconnectGrace { get => _publish.ReconnectGrace; init => _publish.ReconnectGrace = value; }
-
-    /// <summary>How long a connected publisher of the same key may be silent before this one takes its channel
-    /// (<see cref="IngestOptions.TakeoverSilenceMilliseconds"/>).</summary>
-    internal TimeSpan TakeoverSilence { get => _publish.TakeoverSilence; init => _publish.TakeoverSilence = value; }
-
     public RtmpConnectionInfo Info =>
         new(Id, _remote, _state, _control.BytesIn, _app, _publish.Stream?.Name, _publish.Decision.ChannelId, ConnectedAt)
     {
         MemoryBytes = _memory.HeldBytes,
     };
 
-    /// <summary>
-    /// Wraps the socket before the RTMP handshake (RTMPS: TLS, the only transport, so the publish's protocol is
-    /// <c>rtmps</c>); null runs RTMP on the socket itself.
-    /// </summary>
-    internal IRtmpTransport? Transport { get => _transport; init => (_transport, _publish.Protocol) = (value, value is null ? "rtmp" : "rtmps"); }
-
-    private readonly IRtmpTransport? _transport;
-
-    /// <summary>The server's receive loops, which read a plain socket; null (or a transport) reads on a thread of the connection's own.</summary>
-    internal ReceiveLoops? ReceiveLoops { get; init; }
-
     public async Task RunAsync(CancellationToken serverStopping)
     {
-        await using var network = Transport is null ? new NetworkStream(_socket, ownsSocket: true)
-            : await Transport.OpenAsync(_socket, Id, _remote, serverStopping).ConfigureAwait(false);
+        var transport = _services.Transport;
+        await using var network = transport is null ? new NetworkStream(_socket, ownsSocket: true)
+            : await transport.OpenAsync(_socket, Id, _remote, serverStopping).ConfigureAwait(false);
         if (network is null)
         {
             // Refused by the transport, which logged why and closed the socket.
@@ -124,7 +110,7 @@ internal sealed class RtmpServerSession
         }
         // A peer that stops reading what we send is dropped after this, instead of holding the receive thread.
         _socket.SendTimeout = checked(Math.Max(1, _options.IdleTimeoutSeconds) * 1000);
-        _receive = Transport is null ? ReceiveLoops?.Register(_socket, InputPauseBytes) : null;
+        _receive = transport is null ? _services.ReceiveLoops?.Register(_socket, InputPauseBytes) : null;
         _input = _receive?.Reader ?? BlockingReadPump.Start(network, $"rtmp-{Id}", pauseBytes: InputPauseBytes);
         // Replies are written on the reading thread: on a receive loop, which serves other publishers too, they never block.
         _output = PipeWriter.Create(_receive is null ? new SynchronousWriteStream(network) : new DontWaitSendStream(_socket),
