@@ -52,6 +52,18 @@ public static class HlsKeyEndpoint
         }).WithDisplayName("AES-128 HLS key preflight");
     }
 
+    /// <summary>Whether a path under <c>/live</c> (<paramref name="rest"/>: "/{channel}/key/{kid}") is a key request, which the
+    /// origin's media middleware leaves to this route. A rendition is never named "key" (its folder would be taken for it).</summary>
+    public static bool IsKeyPath(string? rest)
+    {
+        if (string.IsNullOrEmpty(rest) || rest[0] != '/') return false;
+        var span = rest.AsSpan(1);
+        int first = span.IndexOf('/');
+        if (first <= 0) return false;
+        var after = span[(first + 1)..];
+        return after.StartsWith(Name + "/", StringComparison.Ordinal) && after[(Name.Length + 1)..].IndexOf('/') < 0;
+    }
+
     /// <summary>The KID of a key URL: 32 hex digits, or null.</summary>
     internal static KeyId? ParseKeyId(string text) =>
         text is { Length: 32 } && text.All(char.IsAsciiHexDigit) ? KeyId.FromBytes(Convert.FromHexString(text)) : null;

@@ -41,6 +41,10 @@ public sealed class HlsKeyEndpointTests : IAsyncLifetime
     {
         Assert.Equal($"/live/ch/key/{KidHex}", HlsKeyEndpoint.UrlFor("ch", Kid));
         Assert.Equal(Kid, HlsKeyEndpoint.ParseKeyId(KidHex.ToUpperInvariant()));
+        Assert.True(HlsKeyEndpoint.IsKeyPath($"/ch/key/{KidHex}"));
+        Assert.False(HlsKeyEndpoint.IsKeyPath("/ch/source/index.m3u8"));
+        Assert.False(HlsKeyEndpoint.IsKeyPath($"/ch/key/{KidHex}/more"));
+        Assert.False(HlsKeyEndpoint.IsKeyPath($"/key/{KidHex}"));
     }
 
     [Theory]
