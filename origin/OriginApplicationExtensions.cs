@@ -60,7 +60,11 @@ public static class OriginApplicationExtensions
             if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method)) return next(context);
             PathString path = context.Request.Path;
             if (path.StartsWithSegments("/live", StringComparison.OrdinalIgnoreCase, out PathString rest))
+            {
+                // An AES-128 key (/live/{channel}/key/{kid}) is no stored object: its route answers it (or no route, 404).
+                if (Protection.HlsKeyEndpoint.IsKeyPath(rest.Value)) return next(context);
                 return ServeLiveAsync(context, rest.HasValue ? rest.Value![1..] : null);
+            }
             if (path.StartsWithSegments("/time", StringComparison.OrdinalIgnoreCase, out PathString timeRest)
                 && (!timeRest.HasValue || timeRest.Value == "/")) return ServeTimeAsync(context);
             return next(context);

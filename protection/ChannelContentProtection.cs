@@ -8,7 +8,7 @@ using Broadcast.Packager.Live;
 
 namespace Broadcast.Protection;
 
-/// <summary>A broadcast is encrypted as its channel's <c>protection</c> says ("cenc" or "cbcs"), with a key from the
+/// <summary>A broadcast is encrypted as its channel's <c>protection</c> says ("cenc", "cbcs" or "aes-128"), with a key from the
 /// registered <see cref="IContentKeyProvider"/>; "none", or a stream with no channel, stays in the clear. A broadcast
 /// continued on this node after its node died keeps the scheme and the key it had, whatever the setting says now: its
 /// players were given them (a setting applies from the next broadcast).</summary>
@@ -23,6 +23,7 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
         {
             ChannelProtection.Cenc => EncryptionScheme.Cenc,
             ChannelProtection.Cbcs => EncryptionScheme.Cbcs,
+            ChannelProtection.Aes128 => EncryptionScheme.Aes128,
             _ => null,
         };
         if (scheme is not { } s) return null;
@@ -36,7 +37,8 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
 /// can), the W3C common system's pssh naming the KID (the init data a ClearKey CDM reads,
 /// W3C "cenc" Initialization Data Format §4), and the channel's license endpoint (<see cref="ClearKeyLicenseEndpoint"/>):
 /// under <c>Public:HttpBaseUrl</c> when set, since players resolve a license URL against their page, not the manifest;
-/// else path-absolute, which serves players on the server's own origin (the watch page).
+/// else path-absolute, which serves players on the server's own origin (the watch page). The same key is served raw, for
+/// an AES-128 HLS broadcast's EXT-X-KEY, at <see cref="HlsKeyEndpoint"/>'s URL naming the KID, likewise placed.
 /// </summary>
 internal sealed class ClearKeyContentKeyProvider(ChannelService channels, ContentKeyStore store, Broadcast.Control.ControlSettings settings)
     : IContentKeyProvider
@@ -52,8 +54,10 @@ internal sealed class ClearKeyContentKeyProvider(ChannelService channels, Conten
         var kid = KeyId.FromBytes(stored.KeyId);
         var key = new ContentKey(kid, stored.Key);
         var pssh = ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [kid], []);
-        string license = (settings.PublicHttpBaseUrl?.TrimEnd('/') ?? "") + ClearKeyLicenseEndpoint.UrlFor(channel);
-        return new ContentKeyGrant(key, [new ProtectionSystem(ProtectionSystemHeader.ClearKeySystemId, pssh)], license);
+        string baseUrl = settings.PublicHttpBaseUrl?.TrimEnd('/') ?? "";
+        string license = baseUrl + ClearKeyLicenseEndpoint.UrlFor(channel);
+        return new ContentKeyGrant(key, [new ProtectionSystem(ProtectionSystemHeader.ClearKeySystemId, pssh)], license,
+            baseUrl + HlsKeyEndpoint.UrlFor(channel, kid));
     }
 }
 

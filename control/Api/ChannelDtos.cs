@@ -5,7 +5,7 @@ using Broadcast.Control.Channels;
 namespace Broadcast.Control.Api;
 
 /// <summary>Body of <c>POST /api/channels</c>. <see cref="RewindSeconds"/>: the rewind window, 0 to 86400; absent or null
-/// follows the server's <c>Packager:DvrSeconds</c>. <see cref="Protection"/>: "none" (absent), "cenc" or "cbcs"
+/// follows the server's <c>Packager:DvrSeconds</c>. <see cref="Protection"/>: "none" (absent), "cenc", "cbcs" or "aes-128"
 /// (docs/protection.md).</summary>
 public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null,
     int? RewindSeconds = null, string? Protection = null);
@@ -18,7 +18,8 @@ public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, b
 /// <see cref="WhepUrl"/> is where a WHEP player plays the channel in real time (the same base as <see cref="HlsUrl"/>).
 /// <see cref="RewindSeconds"/> is the channel's rewind window as stored, always written: null when it follows the
 /// server's <c>Packager:DvrSeconds</c>. <see cref="Protection"/>: how the channel's next broadcasts are encrypted, "none",
-/// "cenc" or "cbcs".
+/// "cenc", "cbcs" or "aes-128". <see cref="DashUrl"/> is absent for an "aes-128" channel: HLS whole-segment encryption has
+/// no DASH form, so its broadcasts write no MPD.
 /// </summary>
 public sealed record ChannelResponse(
     string Id,
@@ -27,7 +28,7 @@ public sealed record ChannelResponse(
     string StreamKey,
     string RtmpUrl,
     string HlsUrl,
-    string DashUrl,
+    string? DashUrl,
     bool RequireSchedule,
     bool LowLatency,
     bool Revoked,

@@ -236,7 +236,7 @@ public static class ControlEndpoints
 
     private static ChannelResponse ToResponse(Channel channel, string streamKey, HttpRequest request, PublicUrls urls)
         => new(channel.Id, channel.Name, channel.Slug, streamKey, urls.RtmpUrl(request), urls.HlsUrl(request, channel.Slug),
-            urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt,
+            channel.Protection == ChannelProtection.Aes128 ? null : urls.DashUrl(request, channel.Slug), channel.RequireSchedule, channel.LowLatency, channel.Revoked, channel.CreatedAt,
             PrivatePlayback: request.HttpContext.RequestServices.GetService<PlaybackAccessService>()?.IsPrivate(channel.Slug) ?? false,
             SrtUrl: urls.SrtUrl(request, streamKey), BackupRtmpUrl: urls.BackupRtmpUrl(), RealTime: channel.RealTime,
             WhepUrl: urls.WhepUrl(request, channel.Slug), RewindSeconds: channel.RewindSeconds,
@@ -244,7 +244,7 @@ public static class ControlEndpoints
                 ? [.. tracks.Select(t => new AudioTrackName(t.Language, AudioTrackNames.PurposeName(t.Purpose)))] : null,
             Protection: ChannelProtections.Name(channel.Protection));
 
-    /// <summary>A body's protection: absent takes <paramref name="absent"/>; false for a name that is not "none", "cenc" or "cbcs".</summary>
+    /// <summary>A body's protection: absent takes <paramref name="absent"/>; false for a name that is not "none", "cenc", "cbcs" or "aes-128".</summary>
     private static bool ReadProtection(string? name, ChannelProtection? absent, out ChannelProtection? protection)
     {
         protection = absent;
@@ -255,7 +255,7 @@ public static class ControlEndpoints
     }
 
     private static IResult InvalidProtection() =>
-        RequestBodies.Invalid("protection", "The protection is \"none\", \"cenc\" or \"cbcs\" (docs/protection.md).");
+        RequestBodies.Invalid("protection", "The protection is \"none\", \"cenc\", \"cbcs\" or \"aes-128\" (docs/protection.md).");
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

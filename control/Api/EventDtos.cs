@@ -40,7 +40,7 @@ public sealed record EventResponse(
 }
 
 /// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>. <see cref="Protection"/>:
-/// "none", "cenc" or "cbcs", from the channel's next broadcast.</summary>
+/// "none", "cenc", "cbcs" or "aes-128", from the channel's next broadcast.</summary>
 public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null,
     string? Protection = null)
 {

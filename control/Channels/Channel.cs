@@ -22,30 +22,41 @@ public sealed record Channel(
 
 /// <summary>
 /// How a channel's broadcasts are encrypted (docs/protection.md): <see cref="None"/>, in the clear; <see cref="Cenc"/>,
-/// Common Encryption AES-CTR (ISO/IEC 23001-7 §10.1); <see cref="Cbcs"/>, AES-CBC with the 1:9 pattern (§10.4). A change
-/// applies from the channel's next broadcast.
+/// Common Encryption AES-CTR (ISO/IEC 23001-7 §10.1); <see cref="Cbcs"/>, AES-CBC with the 1:9 pattern (§10.4);
+/// <see cref="Aes128"/>, HLS whole-segment AES-128 (RFC 8216bis §4.4.4.4; HLS only, no DASH). A change applies from the
+/// channel's next broadcast.
 /// </summary>
 public enum ChannelProtection
 {
     None = 0,
     Cenc,
     Cbcs,
+    Aes128,
 }
 
-/// <summary>The spelling of <see cref="ChannelProtection"/> in the API, the database and the dashboard: "none", "cenc", "cbcs".</summary>
+/// <summary>The spelling of <see cref="ChannelProtection"/> in the API, the database and the dashboard: "none", "cenc", "cbcs",
+/// "aes-128".</summary>
 public static class ChannelProtections
 {
     public static string Name(ChannelProtection protection) => protection switch
     {
         ChannelProtection.Cenc => "cenc",
         ChannelProtection.Cbcs => "cbcs",
+        ChannelProtection.Aes128 => "aes-128",
         _ => "none",
     };
 
-    /// <summary>Reads a name; false for anything but "none", "cenc" or "cbcs" (case as written: the API's values are lower case).</summary>
+    /// <summary>Reads a name; false for anything but "none", "cenc", "cbcs" or "aes-128" (case as written: the API's values are lower case).</summary>
     public static bool TryParse(string? name, out ChannelProtection protection)
     {
-        protection = name switch { "none" => ChannelProtection.None, "cenc" => ChannelProtection.Cenc, "cbcs" => ChannelProtection.Cbcs, _ => (ChannelProtection)(-1) };
+        protection = name switch
+        {
+            "none" => ChannelProtection.None,
+            "cenc" => ChannelProtection.Cenc,
+            "cbcs" => ChannelProtection.Cbcs,
+            "aes-128" => ChannelProtection.Aes128,
+            _ => (ChannelProtection)(-1),
+        };
         return (int)protection >= 0;
     }
 }

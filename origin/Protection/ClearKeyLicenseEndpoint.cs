@@ -59,7 +59,8 @@ public static class ClearKeyLicenseEndpoint
     /// against the page, as the manifests' own URLs are).</summary>
     public static string UrlFor(string channel) => $"/live/{channel}/{Name}";
 
-    /// <summary>Maps the endpoint where an <see cref="IContentKeys"/> is registered (the nodes with the channel database).</summary>
+    /// <summary>Maps the endpoint, and the AES-128 key endpoint beside it (<see cref="HlsKeyEndpoint"/>), where an
+    /// <see cref="IContentKeys"/> is registered (nodes with the channel database, and origin-only nodes that ask a control node).</summary>
     public static IEndpointRouteBuilder MapClearKeyLicense(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -88,11 +89,13 @@ public static class ClearKeyLicenseEndpoint
             headers.AccessControlMaxAge = PreflightMaxAge;
             return Task.CompletedTask;
         }).WithDisplayName("ClearKey license preflight");
+        // The raw key of an AES-128 HLS broadcast, under the license's authorization, refusal counting and key cache.
+        HlsKeyEndpoint.Map(routes, license);
         return endpoints;
     }
 
     /// <summary>What one license request needs: the keys (cached), the playback authorization and the refusals' guard.</summary>
-    private sealed class LicenseService(IContentKeys keys, IPlaybackAccess access, FailedAttemptGuard refusals, ILogger logger, TimeProvider time)
+    internal sealed class LicenseService(IContentKeys keys, IPlaybackAccess access, FailedAttemptGuard refusals, ILogger logger, TimeProvider time)
     {
         private readonly IntervalGate _unavailableLog = new(TimeSpan.FromSeconds(10), time);
 
@@ -200,7 +203,7 @@ public static class ClearKeyLicenseEndpoint
         await response.Body.WriteAsync(answer, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static void Refused(LicenseService license, IPAddress address, string channel)
+    internal static void Refused(LicenseService license, IPAddress address, string channel)
     {
         if (license.Refusals.RecordFailure(address, out int refusals))
             OriginLog.LicenseRequestsBlocked(license.Logger, address, refusals, channel, (int)RefusalBlock.TotalMinutes);
@@ -208,7 +211,7 @@ public static class ClearKeyLicenseEndpoint
 
     /// <summary>A good token for the channel: in the query or cookie (<see cref="PlaybackGate.Authorize(HttpContext, ReadOnlySpan{char}, IPlaybackAccess)"/>),
     /// else as a bearer token; <paramref name="tokenGiven"/> tells a missing token (401) from a refused one (403).</summary>
-    private static bool Authorized(HttpContext context, string channel, IPlaybackAccess access, out bool tokenGiven)
+    internal static bool Authorized(HttpContext context, string channel, IPlaybackAccess access, out bool tokenGiven)
     {
         HttpRequest request = context.Request;
         string authorization = request.Headers.Authorization.ToString();
@@ -237,7 +240,7 @@ public static class ClearKeyLicenseEndpoint
         return null;
     }
 
-    private static Task ProblemAsync(HttpResponse response, int status, string detail)
+    internal static Task ProblemAsync(HttpResponse response, int status, string detail)
     {
         response.StatusCode = status;
         return response.WriteAsJsonAsync(new LicenseProblem(status == StatusCodes.Status400BadRequest ? "Malformed license request"

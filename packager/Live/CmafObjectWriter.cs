@@ -13,7 +13,11 @@ namespace Broadcast.Packager.Live;
 /// each written into one reused buffer (no allocation per object). Kept apart from <see cref="StreamPackager"/>, which
 /// decides when they go and whom to tell, so the bytes and keys of an object are in one place.
 /// Serialised by its <see cref="StreamPackager"/>. When the broadcast is protected every object is encrypted, each
-/// rendition by its own <see cref="TrackEncryptor"/> (made again when its track, and so its decoder configuration, changes).
+/// rendition by its own <see cref="TrackEncryptor"/> (made again when its track, and so its decoder configuration, changes);
+/// with HLS whole-segment encryption (<see cref="EncryptionScheme.Aes128"/>) the CMAF is written clear and each segment and
+/// part is then encrypted whole into a second reused buffer (<see cref="WholeSegmentCipher"/>, IV: its segment's number),
+/// so the store, origins and edges hold and serve the encrypted bytes as they are. Init segments stay clear (the playlists
+/// name EXT-X-MAP before EXT-X-KEY, RFC 8216bis §4.4.4.5).
 /// </summary>
 internal sealed class CmafObjectWriter
 {
@@ -21,13 +25,24 @@ internal sealed class CmafObjectWriter
     private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (MediaTrack Track, TrackEncryptor Encryptor)> _encryptors = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
+    private readonly WholeSegmentCipher? _wholeSegment;
+    private readonly ArrayBufferWriter<byte>? _sealed;
 
-    public CmafObjectWriter(PackagedBroadcast broadcast) => _broadcast = broadcast;
+    public CmafObjectWriter(PackagedBroadcast broadcast)
+    {
+        _broadcast = broadcast;
+        if (broadcast.Protection is { WholeSegment: true } protection)
+        {
+            _wholeSegment = protection.WholeSegmentCipher();
+            _sealed = new ArrayBufferWriter<byte>(256 * 1024);
+        }
+    }
 
-    /// <summary>The rendition's encryptor for <paramref name="track"/>, or null when the broadcast is not protected.</summary>
+    /// <summary>The rendition's encryptor for <paramref name="track"/>, or null when its samples are not encrypted (a clear
+    /// broadcast, or one encrypted whole).</summary>
     private TrackEncryptor? Encryptor(string rendition, MediaTrack track)
     {
-        if (_broadcast.Protection is not { } protection) return null;
+        if (_broadcast.Protection is not { WholeSegment: false } protection) return null;
         if (_encryptors.TryGetValue(rendition, out var current) && ReferenceEquals(current.Track, track)) return current.Encryptor;
         current.Encryptor?.Dispose();
         var encryptor = protection.EncryptorFor(track);
@@ -63,9 +78,10 @@ internal sealed class CmafObjectWriter
         if (seg.PartStarts is not null) CmafPartWriter.WriteSegment(_buffer, seg, 1, encryptor);
         else CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind,
             encryptor?.Encrypt(seg.Samples, TrackEncryptor.Place(seg.Number, 0, 0)));
-        size = _buffer.WrittenCount;
+        var bytes = Sealed(seg.Number);
+        size = bytes.Length;
         string key = StoreKeys.Segment(_broadcast.Channel, seg.Rendition, _broadcast.BroadcastId, seg.Number);
-        return _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(seg.Track), CachePolicies.Immutable, cancellationToken);
+        return _broadcast.Store.PutAsync(key, bytes, ContentType(seg.Track), CachePolicies.Immutable, cancellationToken);
     }
 
     /// <summary>Stores a low-latency part, an immutable object named after its segment and index (the store's put, as above).</summary>
@@ -74,7 +90,16 @@ internal sealed class CmafObjectWriter
         _buffer.ResetWrittenCount();
         CmafPartWriter.WritePart(_buffer, part, 1, Encryptor(part.Rendition, part.Track));
         string key = $"{_broadcast.Channel}/{part.Rendition}/{LowLatencyPlaylist.PartName(_broadcast.BroadcastId, part.Number, part.Index)}";
-        return _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(part.Track), CachePolicies.Immutable, cancellationToken);
+        return _broadcast.Store.PutAsync(key, Sealed(part.Number), ContentType(part.Track), CachePolicies.Immutable, cancellationToken);
+    }
+
+    /// <summary>The object just written: as it is, or encrypted whole with segment <paramref name="number"/>'s IV (§5.2).</summary>
+    private ReadOnlyMemory<byte> Sealed(long number)
+    {
+        if (_wholeSegment is null) return _buffer.WrittenMemory;
+        _sealed!.ResetWrittenCount();
+        _wholeSegment.Encrypt(_buffer.WrittenSpan, number, _sealed);
+        return _sealed.WrittenMemory;
     }
 
     private static string ContentType(MediaTrack track) => track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;

@@ -8,9 +8,11 @@ namespace Broadcast.Packager.Live;
 /// <summary>One DRM system's data for a key: its system ID (ISO/IEC 23001-7 §8.1.2) and its whole pssh box.</summary>
 public sealed record ProtectionSystem(UInt128 SystemId, ReadOnlyMemory<byte> Pssh);
 
-/// <summary>What a key provider answers for a broadcast: the content key (KID and key), each DRM system's pssh, and where a
-/// W3C ClearKey player gets the key (a license URL the DASH manifest names; null when the provider serves no ClearKey).</summary>
-public sealed record ContentKeyGrant(ContentKey Key, IReadOnlyList<ProtectionSystem> Systems, string? ClearKeyLicenseUrl = null);
+/// <summary>What a key provider answers for a broadcast: the content key (KID and key), each DRM system's pssh, where a
+/// W3C ClearKey player gets the key (a license URL the DASH manifest names; null when the provider serves no ClearKey), and
+/// where an HLS player of whole-segment encryption (METHOD=AES-128) gets the raw key (the EXT-X-KEY URI; null when none).</summary>
+public sealed record ContentKeyGrant(ContentKey Key, IReadOnlyList<ProtectionSystem> Systems, string? ClearKeyLicenseUrl = null,
+    string? KeyUrl = null);
 
 /// <summary>
 /// Where content keys come from: a DRM vendor's key server (CPIX), or a built-in store. Asked once per broadcast at its
@@ -35,6 +37,28 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
     /// <summary>The W3C ClearKey license URL the DASH manifest names (dashif:Laurl), or null.</summary>
     public string? ClearKeyLicenseUrl { get; init; }
 
+    /// <summary>The key URL an <see cref="EncryptionScheme.Aes128"/> broadcast's EXT-X-KEY names (it names the KID, never the key).</summary>
+    public string? KeyUrl { get; init; }
+
+    /// <summary>HLS whole-segment encryption: the CMAF is written clear and each stored object encrypted whole.</summary>
+    public bool WholeSegment => Scheme == EncryptionScheme.Aes128;
+
+    /// <summary>The cipher of an <see cref="EncryptionScheme.Aes128"/> broadcast's objects (one per writer: it is not shared).</summary>
+    public WholeSegmentCipher WholeSegmentCipher()
+    {
+        if (!WholeSegment) throw new InvalidOperationException($"A {Scheme} broadcast is encrypted per sample, not whole.");
+        Span<byte> key = stackalloc byte[16];
+        Key.CopyKeyTo(key);
+        try
+        {
+            return new WholeSegmentCipher(key);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
     /// <summary>A new encryptor for one rendition's track (its own IV seed, so renditions under one key never share an IV).</summary>
     public TrackEncryptor EncryptorFor(MediaTrack track) =>
         new(Key, Scheme, track, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), Scheme == EncryptionScheme.Cbcs ? ConstantIv : null);
@@ -46,10 +70,14 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
     {
         ArgumentNullException.ThrowIfNull(grant);
         foreach (var system in grant.Systems) ProtectionSystemHeader.Validate(system.Pssh.Span);
+        // RFC 8216bis §4.4.4.4: METHOD=AES-128 needs a URI; a provider that names none cannot serve the key to players.
+        if (scheme == EncryptionScheme.Aes128 && string.IsNullOrEmpty(grant.KeyUrl))
+            throw new InvalidOperationException("The key provider names no key URL, which an AES-128 HLS broadcast's EXT-X-KEY needs.");
         // 'cbcs' (§10.4): one constant IV for the track, a fresh random one per broadcast.
         return new BroadcastProtection(scheme, grant.Key, grant.Systems, InitializationVector.FromBytes(RandomNumberGenerator.GetBytes(16)))
         {
             ClearKeyLicenseUrl = grant.ClearKeyLicenseUrl,
+            KeyUrl = grant.KeyUrl,
         };
     }
 }

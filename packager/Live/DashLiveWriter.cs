@@ -5,7 +5,8 @@ namespace Broadcast.Packager.Live;
 
 /// <summary>
 /// The live DASH MPD of one broadcast: dynamic over the leader's window (low-latency DASH when the broadcast has parts),
-/// rewritten with every segment and whenever the ladder changes, and static once the broadcast ended.
+/// rewritten with every segment and whenever the ladder changes, and static once the broadcast ended. None for a broadcast
+/// encrypted whole for HLS (AES-128), which DASH cannot describe.
 /// </summary>
 internal sealed class DashLiveWriter(PackagedBroadcast broadcast, LowLatencyParts? lowLatency) : IPackagerListener
 {
@@ -15,9 +16,23 @@ internal sealed class DashLiveWriter(PackagedBroadcast broadcast, LowLatencyPart
 
     public Task OnEndedAsync(CancellationToken cancellationToken) => WriteAsync(PlaylistState.Ended, cancellationToken);
 
+    private bool _staleMpdDeleted;
+
     private async Task WriteAsync(PlaylistState state, CancellationToken cancellationToken)
     {
         if (!broadcast.AllTimelines().Any(t => t.Entries.Count > 0)) return;
+        if (broadcast.Protection is { WholeSegment: true })
+        {
+            // DASH has no whole-segment encryption (its players decrypt CENC samples only, ISO/IEC 23009-1 §5.8.4.1): an
+            // AES-128 broadcast writes no MPD, and an earlier broadcast's goes, so the origin answers 404 rather than a
+            // manifest of other media.
+            if (!_staleMpdDeleted)
+            {
+                await broadcast.Store.DeleteAsync([StoreKeys.Mpd(broadcast.Channel)], cancellationToken).ConfigureAwait(false);
+                _staleMpdDeleted = true;
+            }
+            return;
+        }
         string cache = state == PlaylistState.Live ? CachePolicies.Live(broadcast.Options) : CachePolicies.Ended(broadcast.Options);
         string mpd = DashManifestWriter.Write(broadcast.VideoTimelines, broadcast.AudioTimeline,
             broadcast.MpdSettings(LeaderWindowFirstNumber(), isStatic: state != PlaylistState.Live, ""), broadcast.AlternateAudioTimelines);

@@ -118,7 +118,7 @@ public sealed record LiveBroadcastState(
 public sealed record BroadcastContinuation(LiveBroadcastState State, long FirstNumber);
 
 /// <summary>
-/// A protected broadcast's encryption as its live state keeps it: the Common Encryption scheme ("cenc" or "cbcs") and the
+/// A protected broadcast's encryption as its live state keeps it: the scheme ("cenc", "cbcs" or "aes-128") and the
 /// KID as 32 hex digits. The key itself stays with the key provider; a continuing node asks it for this KID.
 /// </summary>
 public sealed record ProtectionState(string Scheme, string KeyId)
@@ -126,17 +126,12 @@ public sealed record ProtectionState(string Scheme, string KeyId)
     public static ProtectionState Of(BroadcastProtection protection)
     {
         ArgumentNullException.ThrowIfNull(protection);
-        return new ProtectionState(protection.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs",
+        return new ProtectionState(Cmaf.Encryption.EncryptionSchemes.Name(protection.Scheme),
             Convert.ToHexStringLower(protection.Key.Id.ToArray()));
     }
 
     /// <summary>The scheme, or null for a word this code does not write.</summary>
-    public Cmaf.Encryption.EncryptionScheme? ToScheme() => Scheme switch
-    {
-        "cenc" => Cmaf.Encryption.EncryptionScheme.Cenc,
-        "cbcs" => Cmaf.Encryption.EncryptionScheme.Cbcs,
-        _ => null,
-    };
+    public Cmaf.Encryption.EncryptionScheme? ToScheme() => Cmaf.Encryption.EncryptionSchemes.Parse(Scheme);
 
     /// <summary>The KID's 16 bytes.</summary>
     public Cmaf.Encryption.KeyId ToKeyId() => Cmaf.Encryption.KeyId.FromBytes(Convert.FromHexString(KeyId));

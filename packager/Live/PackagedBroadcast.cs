@@ -171,9 +171,9 @@ internal sealed class PackagedBroadcast
 
     /// <summary>What the manifests say of the broadcast's encryption (its KID and DRM systems, never its key), or null.</summary>
     internal ManifestProtection? ManifestProtection() => Protection is not { } p ? null
-        : new ManifestProtection(p.Scheme == Cmaf.Encryption.EncryptionScheme.Cenc ? "cenc" : "cbcs", p.Key.Id.ToUuidString(),
+        : new ManifestProtection(Cmaf.Encryption.EncryptionSchemes.Name(p.Scheme), p.Key.Id.ToUuidString(),
             p.Systems.Select(s => new ManifestDrmSystem(Cmaf.Encryption.KeyId.UuidText(s.SystemId), Convert.ToBase64String(s.Pssh.Span)))
-                .ToArray(), p.ClearKeyLicenseUrl);
+                .ToArray(), p.ClearKeyLicenseUrl, p.KeyUrl);
 
     /// <summary>Puts a manifest and tells who waits for it; returns the bytes stored.</summary>
     public async Task<long> PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber,

@@ -5,7 +5,7 @@ namespace Broadcast.Packager.Live;
 
 /// <summary>
 /// The recording (VOD) of a recorded broadcast: once it ended, every rendition's whole-broadcast media playlist
-/// (EXT-X-PLAYLIST-TYPE:VOD), a master and a static MPD under <c>recordings/{broadcastId}/</c> that name them, and its poster
+/// (EXT-X-PLAYLIST-TYPE:VOD), a master and a static MPD (none for an AES-128 broadcast) under <c>recordings/{broadcastId}/</c> that name them, and its poster
 /// (the last live thumbnail). It counts
 /// what the recording holds as it is stored (segments, init segments, those manifests, the poster), so <see cref="Recorded"/> needs
 /// no read of the store. A broadcast continued here after its node died holds only what the live state restored: the
@@ -50,13 +50,17 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
         bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMaster(channel, id), master, ContentTypes.Hls, CachePolicies.Vod, last,
             cancellationToken)
             .ConfigureAwait(false);
-        var settings = broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel);
-        // With the journal's history the timelines begin where the broadcast began: Periods count from there, as on its first node.
-        if (wholeHistory) settings = settings with { PresentationOrigin = null, PeriodIdBase = 0, FirstPeriodStart = null };
-        string mpd = DashManifestWriter.Write(withSegments, audio, settings, alternates);
-        bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMpd(channel, id), mpd, ContentTypes.Dash, CachePolicies.Vod, last,
-            cancellationToken)
-            .ConfigureAwait(false);
+        // A broadcast encrypted whole for HLS (AES-128) has no MPD: DASH cannot carry that encryption.
+        if (protection is not { WholeSegment: true })
+        {
+            var settings = broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel);
+            // With the journal's history the timelines begin where the broadcast began: Periods count from there, as on its first node.
+            if (wholeHistory) settings = settings with { PresentationOrigin = null, PeriodIdBase = 0, FirstPeriodStart = null };
+            string mpd = DashManifestWriter.Write(withSegments, audio, settings, alternates);
+            bytes += await broadcast.PutManifestAsync(StoreKeys.RecordingMpd(channel, id), mpd, ContentTypes.Dash, CachePolicies.Vod, last,
+                cancellationToken)
+                .ConfigureAwait(false);
+        }
         bytes += await KeepPosterAsync(channel, id, cancellationToken).ConfigureAwait(false);
 
         // The duration is the first variant's: the rendition the master names first (retired ones it leaves out), as its

@@ -11,7 +11,11 @@ public sealed record ManifestDrmSystem(string SystemIdUuid, string PsshBase64);
 /// license server to a player, not in manifests.
 /// </summary>
 public sealed record ManifestProtection(string Scheme, string DefaultKidUuid, IReadOnlyList<ManifestDrmSystem> Systems,
-    string? ClearKeyLicenseUrl = null);
+    string? ClearKeyLicenseUrl = null, string? KeyUrl = null)
+{
+    /// <summary>HLS whole-segment encryption (METHOD=AES-128), which DASH cannot carry: such a broadcast has no MPD.</summary>
+    public bool WholeSegment => Scheme == HlsContentProtection.WholeSegmentScheme;
+}
 
 /// <summary>
 /// DASH ContentProtection descriptors (ISO/IEC 23009-1 §5.8.4.1, §5.8.5.2; ISO/IEC 23001-7 §11) for each AdaptationSet of

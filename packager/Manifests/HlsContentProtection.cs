@@ -3,34 +3,53 @@ using System.Text;
 namespace Broadcast.Packager.Manifests;
 
 /// <summary>
-/// HLS key tags of an encrypted CMAF broadcast (RFC 8216bis §4.4.4.4 EXT-X-KEY, §4.4.6.5 EXT-X-SESSION-KEY): fMP4 segments
-/// encrypted with 'cbcs' are METHOD=SAMPLE-AES and with 'cenc' METHOD=SAMPLE-AES-CTR. The key is named for W3C ClearKey
-/// (KEYFORMAT "org.w3.clearkey", the EME key system hls.js maps it to) by its KID alone, as a data URI of the KID's 16
-/// bytes: the key itself comes from the license endpoint the player is configured with, never from the playlist. The
-/// init segments' sinf/tenc and pssh say the same KID, so a player that reads those instead plays too.
+/// HLS key tags of an encrypted broadcast (RFC 8216bis §4.4.4.4 EXT-X-KEY, §4.4.6.5 EXT-X-SESSION-KEY). Common Encryption of
+/// the CMAF: 'cbcs' is METHOD=SAMPLE-AES and 'cenc' METHOD=SAMPLE-AES-CTR, the key named for W3C ClearKey (KEYFORMAT
+/// "org.w3.clearkey", the EME key system hls.js maps it to) by its KID alone, as a data URI of the KID's 16 bytes: the key
+/// itself comes from the license endpoint the player is configured with, never from the playlist. The init segments'
+/// sinf/tenc and pssh say the same KID, so a player that reads those instead plays too. Whole-segment encryption
+/// ("aes-128"): METHOD=AES-128 with the key URL (which names the KID, never the key) and no IV attribute, so a segment's IV
+/// is its Media Sequence Number (§5.2); written after each EXT-X-MAP, so the clear init segment is outside its reach
+/// (§4.4.4.5: a key in force for an EXT-X-MAP applies to the init segment too).
 /// </summary>
 public static class HlsContentProtection
 {
     public const string ClearKeyFormat = "org.w3.clearkey";
 
-    /// <summary>EXT-X-KEY for a media playlist: before its first EXT-X-MAP, so it applies to every segment listed.</summary>
+    /// <summary>The scheme name of HLS whole-segment encryption (<see cref="ManifestProtection.Scheme"/>).</summary>
+    public const string WholeSegmentScheme = "aes-128";
+
+    /// <summary>What ends the whole-segment key before a later EXT-X-MAP (a new init segment, clear like the first).</summary>
+    public const string NoKey = "#EXT-X-KEY:METHOD=NONE\n";
+
+    /// <summary>EXT-X-KEY for a media playlist: before its first EXT-X-MAP (Common Encryption), so it applies to every
+    /// segment listed; after each EXT-X-MAP for whole-segment encryption (<see cref="HlsPlaylistWriter"/> places it).</summary>
     public static void AppendKey(StringBuilder sb, ManifestProtection? protection) => Append(sb, "#EXT-X-KEY:", protection);
 
-    /// <summary>EXT-X-SESSION-KEY for the master: a player may set up its key system before it reads a media playlist.</summary>
+    /// <summary>EXT-X-SESSION-KEY for the master: a player may set up its key system before it reads a media playlist (and a
+    /// clip of the broadcast is refused by it, since the clip finisher does not decrypt).</summary>
     public static void AppendSessionKey(StringBuilder sb, ManifestProtection? protection) => Append(sb, "#EXT-X-SESSION-KEY:", protection);
 
-    /// <summary>The METHOD of a Common Encryption scheme; anything but the two schemes the packager writes is refused.</summary>
+    /// <summary>The METHOD of a scheme; anything but the three schemes the packager writes is refused.</summary>
     public static string Method(string scheme) => scheme switch
     {
         "cbcs" => "SAMPLE-AES",
         "cenc" => "SAMPLE-AES-CTR",
-        _ => throw new ArgumentException($"HLS has no key method for the scheme '{scheme}': 'cbcs' or 'cenc'.", nameof(scheme)),
+        WholeSegmentScheme => "AES-128",
+        _ => throw new ArgumentException($"HLS has no key method for the scheme '{scheme}': 'cbcs', 'cenc' or 'aes-128'.", nameof(scheme)),
     };
 
     private static void Append(StringBuilder sb, string tag, ManifestProtection? protection)
     {
         ArgumentNullException.ThrowIfNull(sb);
         if (protection is null) return;
+        if (protection.WholeSegment)
+        {
+            if (string.IsNullOrEmpty(protection.KeyUrl) || protection.KeyUrl.Contains('"', StringComparison.Ordinal))
+                throw new ArgumentException("An AES-128 key tag needs a key URL (a quoted-string, §4.2).", nameof(protection));
+            sb.Append(tag).Append("METHOD=AES-128,URI=\"").Append(protection.KeyUrl).Append("\"\n");
+            return;
+        }
         byte[] kid = Convert.FromHexString(protection.DefaultKidUuid.Replace("-", "", StringComparison.Ordinal));
         sb.Append(tag).Append("METHOD=").Append(Method(protection.Scheme))
           .Append(",URI=\"data:text/plain;base64,").Append(Convert.ToBase64String(kid))

@@ -32,8 +32,8 @@ public static class HlsPlaylistWriter
     /// Segment and init URIs are file names in the playlist's own folder. <paramref name="breaks"/> are marked at their
     /// segments (see <see cref="AdBreakTags"/>) while those are in the window. With <paramref name="deltaUpdates"/> a live
     /// playlist offers delta updates (a rewind window's long playlist: players then reload only its last minute). An
-    /// encrypted broadcast's <paramref name="protection"/> puts its EXT-X-KEY before the first EXT-X-MAP
-    /// (<see cref="HlsContentProtection"/>); null writes the clear playlist, byte for byte as before.
+    /// encrypted broadcast's <paramref name="protection"/> puts its EXT-X-KEY before the first EXT-X-MAP, or for whole-segment
+    /// encryption after each EXT-X-MAP (<see cref="HlsContentProtection"/>); null writes the clear playlist, byte for byte as before.
     /// </summary>
     public static string WriteMediaPlaylist(RenditionTimeline timeline, string broadcastId, int windowStart, PlaylistState state,
         IReadOnlyList<AdBreak>? breaks = null, bool deltaUpdates = false, ManifestProtection? protection = null)
@@ -65,6 +65,7 @@ public static class HlsPlaylistWriter
         sb.Append("#EXT-X-INDEPENDENT-SEGMENTS\n");
 
         string? currentInit = null;
+        bool wholeSegment = protection is { WholeSegment: true };
         for (int i = windowStart; i < entries.Count; i++)
         {
             var e = entries[i];
@@ -73,12 +74,16 @@ public static class HlsPlaylistWriter
             if (!first) AppendGaps(sb, entries[i - 1], e, broadcastId, target);
             if (s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
             // Section 4.4.4.4: the key applies to every segment after it until the next EXT-X-KEY; one per broadcast.
-            if (first) HlsContentProtection.AppendKey(sb, protection);
+            if (first && !wholeSegment) HlsContentProtection.AppendKey(sb, protection);
             if (!string.Equals(currentInit, s.InitName, StringComparison.Ordinal))
             {
+                // Section 4.4.4.5: an AES-128 key in force applies to an EXT-X-MAP's init segment too, which stays clear:
+                // the key is ended before a later map and named again after each one.
+                if (wholeSegment && currentInit is not null) sb.Append(HlsContentProtection.NoKey);
                 // Section 4.3.2.5: a new EXT-X-MAP applies to every following segment until the next one.
                 sb.Append("#EXT-X-MAP:URI=\"").Append(s.InitName).Append("\"\n");
                 currentInit = s.InitName;
+                if (wholeSegment) HlsContentProtection.AppendKey(sb, protection);
             }
             bool marked = AdBreakTags.AppendHls(sb, breaks, e.Number, i > 0 ? entries[i - 1].Number : null, e.ProgramDateTime);
             if (first || s.Discontinuity || marked)

@@ -176,8 +176,12 @@ public static class LowLatencyPlaylist
             keptHasMap |= lines[i].StartsWith("#EXT-X-MAP:", StringComparison.Ordinal);
             keptHasKey |= lines[i].StartsWith("#EXT-X-KEY:", StringComparison.Ordinal);
         }
-        if (key is not null && !keptHasKey) sb.Append(key).Append('\n');
+        // A whole-segment key (METHOD=AES-128) goes after the map, as in the playlist, so it does not apply to the clear
+        // init segment (section 4.4.4.5); a Common Encryption key before it, as always.
+        bool keyAfterMap = key is not null && key.StartsWith("#EXT-X-KEY:METHOD=AES-128,", StringComparison.Ordinal);
+        if (key is not null && !keptHasKey && !keyAfterMap) sb.Append(key).Append('\n');
         if (map is not null && !keptHasMap) sb.Append(map).Append('\n');
+        if (key is not null && !keptHasKey && keyAfterMap) sb.Append(key).Append('\n');
         for (int i = keepFrom; i < lines.Count; i++) sb.Append(lines[i]).Append('\n');
         return sb.ToString();
     }

@@ -116,14 +116,14 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
     }
 
     /// <summary>
-    /// "Protection": how the channel's next broadcasts are encrypted (none, cenc, cbcs; docs/protection.md). Any other word
-    /// changes nothing and says so: the select offers only the three.
+    /// "Protection": how the channel's next broadcasts are encrypted (none, cenc, cbcs, aes-128; docs/protection.md). Any other
+    /// word changes nothing and says so: the select offers only the four.
     /// </summary>
     public async Task<IActionResult> OnPostProtectionAsync(string id, string? protection, CancellationToken cancellationToken)
     {
         if (!ChannelProtections.TryParse(protection, out var chosen))
         {
-            Flash = "Protection was not changed: choose none, cenc or cbcs.";
+            Flash = "Protection was not changed: choose none, cenc, cbcs or aes-128.";
             return Redirect($"/dashboard/channels/{id}");
         }
 
@@ -134,6 +134,9 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
 
         Flash = chosen == ChannelProtection.None
             ? "Protection off: the next broadcast is packaged in the clear."
+            : chosen == ChannelProtection.Aes128
+            ? "Protection aes-128: the next broadcast's HLS segments are encrypted whole, the key served to authorized players at its "
+              + "EXT-X-KEY URL; it has no DASH. A broadcast on air keeps what its players were given."
             : $"Protection {ChannelProtections.Name(chosen)}: the next broadcast is encrypted and plays with W3C ClearKey in HLS and DASH players "
               + "given the license URL (the watch page is). A broadcast on air keeps what its players were given.";
         return Redirect($"/dashboard/channels/{id}");

@@ -4,13 +4,38 @@ using System.Globalization;
 namespace Broadcast.Packager.Cmaf.Encryption;
 
 /// <summary>
-/// The Common Encryption schemes the packager writes (ISO/IEC 23001-7 §4.2, the schm scheme_type): <see cref="Cenc"/>,
-/// AES-CTR without a pattern (§10.1), and <see cref="Cbcs"/>, AES-CBC with a 1:9 pattern on video and a constant IV (§10.4).
+/// How the packager encrypts a broadcast. The Common Encryption schemes (ISO/IEC 23001-7 §4.2, the schm scheme_type):
+/// <see cref="Cenc"/>, AES-CTR without a pattern (§10.1), and <see cref="Cbcs"/>, AES-CBC with a 1:9 pattern on video and a
+/// constant IV (§10.4). And <see cref="Aes128"/>, which is not Common Encryption: HLS whole-segment encryption (RFC 8216bis
+/// §4.4.4.4 METHOD=AES-128), where the CMAF stays clear inside and each stored segment or part is AES-128-CBC encrypted whole
+/// (<see cref="WholeSegmentCipher"/>); init segments stay clear.
 /// </summary>
 public enum EncryptionScheme
 {
     Cenc,
     Cbcs,
+    Aes128,
+}
+
+/// <summary>The spelling of <see cref="EncryptionScheme"/> in manifests' attributes and the live state: "cenc", "cbcs", "aes-128".</summary>
+public static class EncryptionSchemes
+{
+    public static string Name(EncryptionScheme scheme) => scheme switch
+    {
+        EncryptionScheme.Cenc => "cenc",
+        EncryptionScheme.Cbcs => "cbcs",
+        EncryptionScheme.Aes128 => "aes-128",
+        _ => throw new ArgumentOutOfRangeException(nameof(scheme), scheme, "No such encryption scheme."),
+    };
+
+    /// <summary>The scheme of a name, or null for a word this code does not write.</summary>
+    public static EncryptionScheme? Parse(string? name) => name switch
+    {
+        "cenc" => EncryptionScheme.Cenc,
+        "cbcs" => EncryptionScheme.Cbcs,
+        "aes-128" => EncryptionScheme.Aes128,
+        _ => null,
+    };
 }
 
 /// <summary>A key identifier (KID, ISO/IEC 23001-7 §8.2.1 tenc default_KID): 16 bytes, not secret, named in manifests.</summary>

@@ -60,6 +60,8 @@ public sealed class TrackEncryptor : IDisposable
     public TrackEncryptor(ContentKey key, EncryptionScheme scheme, MediaTrack track, ulong ivSeed, InitializationVector? constantIv = null)
     {
         ArgumentNullException.ThrowIfNull(track);
+        if (scheme is not (EncryptionScheme.Cenc or EncryptionScheme.Cbcs))
+            throw new ArgumentException($"A track encryptor writes Common Encryption ('cenc' or 'cbcs'), not {scheme}.", nameof(scheme));
         Scheme = scheme;
         IsVideo = track.Kind == MediaKind.Video;
         _originalFormat = track.Codec switch

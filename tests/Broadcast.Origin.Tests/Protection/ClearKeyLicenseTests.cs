@@ -173,7 +173,7 @@ public sealed class ClearKeyLicenseTests : IAsyncLifetime
     }
 
     /// <summary>The keys of one channel (and of <see cref="Also"/>, the private one), as control would answer them.</summary>
-    private sealed class OneChannelKeys(string channel, ContentKey key) : IContentKeys
+    internal sealed class OneChannelKeys(string channel, ContentKey key) : IContentKeys
     {
         private int _lookups;
 

@@ -21,9 +21,14 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
     public void Dispose() => _dir.Dispose();
 
     private Task<(StreamPackager Packager, FileSystemSegmentStore Store)> PackageAsync(string name, BroadcastProtection? protection)
-        => PackageIntoAsync(new FileSystemSegmentStore(Path.Combine(_dir.Path, name)), protection);
+        => PackageIntoAsync(clip, new FileSystemSegmentStore(Path.Combine(_dir.Path, name)), protection);
 
-    private async Task<(StreamPackager Packager, FileSystemSegmentStore Store)> PackageIntoAsync(FileSystemSegmentStore store, BroadcastProtection? protection)
+    private Task<(StreamPackager Packager, FileSystemSegmentStore Store)> PackageIntoAsync(FileSystemSegmentStore store, BroadcastProtection? protection)
+        => PackageIntoAsync(clip, store, protection);
+
+    /// <summary>The FLV clip packaged with low latency (1 s segments, parts of a third) into <paramref name="store"/>, and ended.</summary>
+    internal static async Task<(StreamPackager Packager, FileSystemSegmentStore Store)> PackageIntoAsync(FlvClipFixture clip,
+        FileSystemSegmentStore store, BroadcastProtection? protection)
     {
         var time = new ManualClock(new DateTimeOffset(2026, 11, 29, 19, 0, 0, TimeSpan.Zero));
         var options = new PackagerOptions { SegmentSeconds = 1, WindowSegments = 3, PartSeconds = 0.333m };
@@ -42,7 +47,7 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
     }
 
     /// <summary>The rendition's init segment and stored segments, in order, as one file.</summary>
-    private static async Task<byte[]> StoredAsync(FileSystemSegmentStore store, StreamPackager p, string rendition)
+    internal static async Task<byte[]> StoredAsync(FileSystemSegmentStore store, StreamPackager p, string rendition)
     {
         var init = Directory.GetFiles(Path.GetDirectoryName(store.PathOf(StoreKeys.Segment("chan", rendition, p.BroadcastId, 1)))!, "*init*");
         var bytes = new List<byte>(await File.ReadAllBytesAsync(Assert.Single(init)));
@@ -154,7 +159,7 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
     }
 
     /// <summary>ffmpeg's framemd5 hashes of a file fed through a pipe (<see cref="FrameMd5"/>), which it must decode without an error.</summary>
-    private static IReadOnlyList<string> FrameHashes(string file, params string[] before)
+    internal static IReadOnlyList<string> FrameHashes(string file, params string[] before)
     {
         var decoded = FrameMd5.Of(file, "0", before);
         Assert.True(decoded.ExitCode == 0, decoded.Errors);

@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Net;
+using Broadcast.Packager.Cmaf.Encryption;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Primitives;
+
+namespace Broadcast.Origin.Protection;
+
+/// <summary>
+/// <c>GET /live/{channel}/key/{kid}</c>: the raw 16-byte key of an AES-128 HLS broadcast (RFC 8216bis §4.4.4.4: the
+/// EXT-X-KEY URI "that specifies how to obtain the key"; §5.2: its value is 16 octets), named by its KID (32 hex digits), never
+/// by the key. Exactly the license's rules (<see cref="ClearKeyLicenseEndpoint"/>), sharing its service: the same playback
+/// authorization (a private channel's key needs the playback cookie, <c>?token=</c> or <c>Authorization: Bearer</c>; none is
+/// 401, a bad one 403), the same per-address refusal count and 429, the same key cache, and on an origin-only node the same
+/// control node to ask. Only keys of that channel's broadcasts are answered (others 404); a KID that is not 32 hex digits is
+/// 400. Answers are <c>Cache-Control: no-store</c>, so no edge keeps a key.
+/// </summary>
+public static class HlsKeyEndpoint
+{
+    /// <summary>The path segment under a channel's prefix: <c>/live/{channel}/key/{kid}</c>.</summary>
+    public const string Name = "key";
+
+    private static readonly StringValues NoStore = "no-store";
+    private static readonly StringValues OctetStream = "application/octet-stream";
+    private static readonly StringValues BearerChallenge = "Bearer";
+    private static readonly StringValues AllowOriginAny = "*";
+    private static readonly StringValues AllowMethods = "GET, OPTIONS";
+    private static readonly StringValues AllowHeaders = "Authorization";
+    private static readonly StringValues PreflightMaxAge = "86400";
+
+    /// <summary>The key URL an EXT-X-KEY names for a broadcast's KID (path-absolute; the provider puts it under
+    /// <c>Public:HttpBaseUrl</c> when set).</summary>
+    public static string UrlFor(string channel, KeyId keyId) => $"/live/{channel}/{Name}/{Convert.ToHexStringLower(keyId.ToArray())}";
+
+    internal static void Map(RouteGroupBuilder routes, ClearKeyLicenseEndpoint.LicenseService license)
+    {
+        routes.MapGet("/live/{channel}/" + Name + "/{kid}", (HttpContext context, string channel, string kid) => HandleAsync(context, channel, kid, license))
+            .WithDisplayName("AES-128 HLS key");
+        // A player on another origin sending a token as Authorization: Bearer asks first (no cookie crosses origins).
+        routes.MapMethods("/live/{channel}/" + Name + "/{kid}", [HttpMethods.Options], static context =>
+        {
+            var headers = context.Response.Headers;
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            headers.AccessControlAllowOrigin = AllowOriginAny;
+            headers.AccessControlAllowMethods = AllowMethods;
+            headers.AccessControlAllowHeaders = AllowHeaders;
+            headers.AccessControlMaxAge = PreflightMaxAge;
+            return Task.CompletedTask;
+        }).WithDisplayName("AES-128 HLS key preflight");
+    }
+
+    /// <summary>Whether a path under <c>/live</c> (<paramref name="rest"/>: "/{channel}/key/{kid}") is a key request, which the
+    /// origin's media middleware leaves to this route. A rendition is never named "key" (its folder would be taken for it).</summary>
+    public static bool IsKeyPath(string? rest)
+    {
+        if (string.IsNullOrEmpty(rest) || rest[0] != '/') return false;
+        var span = rest.AsSpan(1);
+        int first = span.IndexOf('/');
+        if (first <= 0) return false;
+        var after = span[(first + 1)..];
+        return after.StartsWith(Name + "/", StringComparison.Ordinal) && after[(Name.Length + 1)..].IndexOf('/') < 0;
+    }
+
+    /// <summary>The KID of a key URL: 32 hex digits, or null.</summary>
+    internal static KeyId? ParseKeyId(string text) =>
+        text is { Length: 32 } && text.All(char.IsAsciiHexDigit) ? KeyId.FromBytes(Convert.FromHexString(text)) : null;
+
+    private static async Task HandleAsync(HttpContext context, string channel, string kid, ClearKeyLicenseEndpoint.LicenseService license)
+    {
+        HttpResponse response = context.Response;
+        response.Headers.CacheControl = NoStore;
+        response.Headers.AccessControlAllowOrigin = AllowOriginAny;
+        // A GET carries no body: none is read, and none is accepted.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = 0;
+        IPAddress address = context.Connection.RemoteIpAddress ?? IPAddress.IPv6None;
+        if (license.Refusals.IsBlocked(address, out TimeSpan wait))
+        {
+            response.StatusCode = StatusCodes.Status429TooManyRequests;
+            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            response.ContentLength = 0;
+            return;
+        }
+
+        IPlaybackAccess access = license.Access;
+        if (OriginPath.Validate(channel) is not null || channel.Contains('/', StringComparison.Ordinal))
+        {
+            await ClearKeyLicenseEndpoint.ProblemAsync(response, StatusCodes.Status404NotFound, "No such channel.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!access.IsReady)
+        {
+            PlaybackGate.NotReady(response);
+            return;
+        }
+
+        if (access.IsPrivate(channel) && !ClearKeyLicenseEndpoint.Authorized(context, channel, access, out bool tokenGiven))
+        {
+            if (tokenGiven)
+            {
+                PlaybackGate.Forbid(response);
+            }
+            else
+            {
+                response.StatusCode = StatusCodes.Status401Unauthorized;
+                response.Headers.WWWAuthenticate = BearerChallenge;
+                response.ContentLength = 0;
+            }
+
+            return;
+        }
+
+        if (ParseKeyId(kid) is not { } keyId)
+        {
+            ClearKeyLicenseEndpoint.Refused(license, address, channel);
+            await ClearKeyLicenseEndpoint.ProblemAsync(response, StatusCodes.Status400BadRequest,
+                "A key is named by its KID: 32 hex digits.").ConfigureAwait(false);
+            return;
+        }
+
+        IReadOnlyList<ContentKey> found;
+        try
+        {
+            found = await license.Keys.FindAsync(channel, [keyId], context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested
+            && e is HttpRequestException or TimeoutException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            // An origin-only node whose control node is away: the viewer did nothing wrong, so no refusal is counted.
+            license.KeysUnavailable(channel, e);
+            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            response.Headers.RetryAfter = "5";
+            response.ContentLength = 0;
+            return;
+        }
+
+        if (!found.Any(k => k.Id == keyId))
+        {
+            ClearKeyLicenseEndpoint.Refused(license, address, channel);
+            await ClearKeyLicenseEndpoint.ProblemAsync(response, StatusCodes.Status404NotFound, "That KID is no key of this channel.")
+                .ConfigureAwait(false);
+            return;
+        }
+
+        byte[] key = new byte[16];
+        found.First(k => k.Id == keyId).CopyKeyTo(key);
+        response.StatusCode = StatusCodes.Status200OK;
+        response.Headers.ContentType = OctetStream;
+        response.ContentLength = key.Length;
+        await response.Body.WriteAsync(key, context.RequestAborted).ConfigureAwait(false);
+    }
+}
