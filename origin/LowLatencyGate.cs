@@ -144,6 +144,9 @@ internal sealed class LowLatencyGate(ISegmentStore store, ObjectArrivals arrival
         if (playlist is null) return false;
         var position = LowLatencyPlaylist.ReadPosition(playlist.Data.Span);
         if (!position.HasHint || (number != position.NextMsn && number != position.NextMsn + 1)) return false;
+        // An AES-128 broadcast encrypts each part and the segment whole, each alone (RFC 8216bis §4.4.4.4): parts sent one
+        // after another would not decrypt as the segment. It has no DASH, and HLS players ask for parts or whole segments.
+        if (HlsContentProtection.NamesWholeSegmentKey(playlist.Data.Span)) return false;
         var wait = TimeSpan.FromSeconds(LowLatencyPlaylist.BlockingTargetDurations * Math.Max(1, position.TargetSeconds));
 
         var response = context.Response;

@@ -22,6 +22,10 @@ public static class HlsContentProtection
     /// <summary>What ends the whole-segment key before a later EXT-X-MAP (a new init segment, clear like the first).</summary>
     public const string NoKey = "#EXT-X-KEY:METHOD=NONE\n";
 
+    /// <summary>Whether a media playlist this packager wrote names a whole-segment key (METHOD=AES-128): its LL-HLS parts are
+    /// then each encrypted alone, so a segment is not its parts' concatenation and cannot be sent as it grows.</summary>
+    public static bool NamesWholeSegmentKey(ReadOnlySpan<byte> playlist) => playlist.IndexOf("#EXT-X-KEY:METHOD=AES-128,"u8) >= 0;
+
     /// <summary>EXT-X-KEY for a media playlist: before its first EXT-X-MAP (Common Encryption), so it applies to every
     /// segment listed; after each EXT-X-MAP for whole-segment encryption (<see cref="HlsPlaylistWriter"/> places it).</summary>
     public static void AppendKey(StringBuilder sb, ManifestProtection? protection) => Append(sb, "#EXT-X-KEY:", protection);
