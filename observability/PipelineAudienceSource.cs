@@ -75,7 +75,7 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
         return samples;
     }
 
-    /// <summary>The origin's counts as control keeps them (the startup bins are the same bounds: <c>CmcdBucketTests</c>).</summary>
+    /// <summary>The origin's counts as control keeps them (the startup bins are the same bounds: <c>CmcdQualitySampleTests</c>).</summary>
     private static PlaybackQualityCounts Quality(CmcdBucketSample s) => new(s.Sessions, s.StalledSessions, s.Stalls, s.Startups, s.StartupMsSum,
         s.StartupBins, s.BitrateSamples, s.BitrateKbpsSum, s.ThroughputSamples, s.ThroughputKbpsSum, s.RungSwitches, s.MalformedValues,
         s.SessionsRefused);
