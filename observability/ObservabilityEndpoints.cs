@@ -20,7 +20,7 @@ public static class ObservabilityEndpoints
         services.AddSingleton<Broadcast.Control.Analytics.IAudienceSource>(sp => new PipelineAudienceSource(
             sp.GetRequiredService<Broadcast.Origin.ViewerSessions>(), sp.GetService<Broadcast.Packager.Live.IPackagerStatus>(),
             sp.GetService<Broadcast.WebRtc.Whep.WhepService>() is { } whep ? whep.Grants : null, sp.GetService<ISegmentStore>(),
-            sp.GetService<TimeProvider>()));
+            sp.GetService<TimeProvider>(), sp.GetService<Broadcast.Origin.Cmcd.CmcdAudience>()));
 
     /// <summary>The readiness probe <see cref="MapReadiness"/> answers with.</summary>
     public static IServiceCollection AddReadiness(this IServiceCollection services) => services.AddSingleton<ReadinessProbe>();

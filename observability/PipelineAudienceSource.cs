@@ -1,5 +1,6 @@
 using Broadcast.Control.Analytics;
 using Broadcast.Origin;
+using Broadcast.Origin.Cmcd;
 using Broadcast.Packager.Live;
 using Broadcast.Storage;
 using Broadcast.WebRtc.Whep;
@@ -11,10 +12,11 @@ namespace Broadcast.Observability;
 /// named by its broadcast's id, and its WHEP sessions (read once a bucket from <paramref name="whep"/>, the sessions open at
 /// that moment, each its own viewer). The broadcast is the one the packager runs here, else the one the channel's live state
 /// in the store names (<see cref="LiveBroadcastState"/>: a node that packages none, an origin-only node); a channel with
-/// neither is left out.
+/// neither is left out. Each sample carries what the channel's CMCD players said in the bucket (<paramref name="cmcd"/>'s
+/// <see cref="CmcdAudience.Sample"/>), also for a channel whose CMCD requests were none of the counted kinds.
 /// </summary>
 internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerStatus? packager, Func<IReadOnlyList<WhepSessionGrant>>? whep = null,
-    ISegmentStore? store = null, TimeProvider? time = null)
+    ISegmentStore? store = null, TimeProvider? time = null, CmcdAudience? cmcd = null)
     : IAudienceSource
 {
     /// <summary>How long a broadcast id read from the store is used before it is read again (a new broadcast shows within it).</summary>
@@ -35,6 +37,9 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
             list.Add(new LiveViewer(ViewerSessions.IdentityOf(grant.Id), bucketStart, bucketStart, "whep"));
         }
 
+        var quality = new Dictionary<string, PlaybackQualityCounts>(StringComparer.Ordinal);
+        foreach (var said in cmcd?.Sample(bucketStart) ?? []) quality[said.Channel] = Quality(said);
+
         var samples = new List<LiveAudienceSample>();
         foreach (var channel in sessions.Sample(bucketStart))
         {
@@ -47,19 +52,33 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
                 whepViewers = joining.Count;
             }
 
+            quality.Remove(channel.Channel, out var said);
             samples.Add(new LiveAudienceSample(channel.Channel, broadcastId, channel.Viewers + whepViewers, channel.Hls, channel.LowLatencyHls,
-                channel.Dash, viewers, channel.Uncounted, whepViewers));
+                channel.Dash, viewers, channel.Uncounted, whepViewers, said));
         }
 
         // Channels watched over WHEP alone in this bucket.
         foreach (var (channel, viewers) in realTime)
         {
             if (await BroadcastOfAsync(channel, cancellationToken).ConfigureAwait(false) is not { } broadcastId) continue;
-            samples.Add(new LiveAudienceSample(channel, broadcastId, viewers.Count, 0, 0, 0, viewers, 0, viewers.Count));
+            quality.Remove(channel, out var said);
+            samples.Add(new LiveAudienceSample(channel, broadcastId, viewers.Count, 0, 0, 0, viewers, 0, viewers.Count, said));
+        }
+
+        // Channels whose players sent CMCD in this bucket with no counted request (a master playlist, malformed values).
+        foreach (var (channel, said) in quality)
+        {
+            if (await BroadcastOfAsync(channel, cancellationToken).ConfigureAwait(false) is not { } broadcastId) continue;
+            samples.Add(new LiveAudienceSample(channel, broadcastId, 0, 0, 0, 0, [], 0, 0, said));
         }
 
         return samples;
     }
+
+    /// <summary>The origin's counts as control keeps them (the startup bins are the same bounds: <c>CmcdQualitySampleTests</c>).</summary>
+    private static PlaybackQualityCounts Quality(CmcdBucketSample s) => new(s.Sessions, s.StalledSessions, s.Stalls, s.Startups, s.StartupMsSum,
+        s.StartupBins, s.BitrateSamples, s.BitrateKbpsSum, s.ThroughputSamples, s.ThroughputKbpsSum, s.RungSwitches, s.MalformedValues,
+        s.SessionsRefused);
 
     private async ValueTask<string?> BroadcastOfAsync(string channel, CancellationToken cancellationToken)
     {

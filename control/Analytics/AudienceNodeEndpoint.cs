@@ -10,9 +10,12 @@ namespace Broadcast.Control.Analytics;
 /// <summary>One origin-only node's viewers of the bucket starting at <see cref="Bucket"/> (Unix seconds), per live broadcast.</summary>
 public sealed record AudienceNodePost(string? Node, long Bucket, IReadOnlyList<AudienceNodeBroadcast>? Broadcasts);
 
-/// <summary>One broadcast's viewers on the node in the bucket (<see cref="LiveAudienceSample"/> on the wire).</summary>
+/// <summary>
+/// One broadcast's viewers on the node in the bucket (<see cref="LiveAudienceSample"/> on the wire), and what its CMCD players
+/// said there (<see cref="Quality"/>, absent when none did).
+/// </summary>
 public sealed record AudienceNodeBroadcast(string? Channel, string? BroadcastId, int Viewers, int Hls, int LowLatencyHls, int Dash, int Whep,
-    long Uncounted, IReadOnlyList<AudienceNodeViewer>? Sessions);
+    long Uncounted, IReadOnlyList<AudienceNodeViewer>? Sessions, PlaybackQualityCounts? Quality = null);
 
 /// <summary>One viewer: its unsalted session key (the same on every node; salted by the control node), first and last bucket, delivery.</summary>
 public sealed record AudienceNodeViewer(ulong Key, long First, long Last, string? Delivery);
@@ -23,7 +26,8 @@ public sealed record AudienceNodeViewer(ulong Key, long First, long Last, string
 /// else, as the node's other calls to the control node. Written through the sampler's one door
 /// (<see cref="AudienceSampler.WriteAsync"/>), so a viewer seen on two nodes in one bucket counts once. A body is at most
 /// <see cref="MaxRequestBytes"/>, names at most <see cref="MaxBroadcastsPerPost"/> broadcasts and
-/// <see cref="AudienceSampler.MaxSessionsPerFlush"/> viewers in all, for a bucket of the last <see cref="MaxAge"/>.
+/// <see cref="AudienceSampler.MaxSessionsPerFlush"/> viewers in all, for a bucket of the last <see cref="MaxAge"/>; a broadcast's
+/// CMCD <c>quality</c>, when present, passes <see cref="PlaybackQualityCounts.Problem"/> (a 400 names the field at fault).
 /// </summary>
 public static class AudienceNodeEndpoint
 {
@@ -84,6 +88,7 @@ public static class AudienceNodeEndpoint
                 return RequestBodies.Invalid("broadcasts", $"At most {AudienceSampler.MaxSessionsPerFlush} viewers in one post.");
             if (b.Viewers < 0 || b.Hls < 0 || b.LowLatencyHls < 0 || b.Dash < 0 || b.Whep < 0 || b.Uncounted < 0)
                 return RequestBodies.Invalid(field, "Counts are never negative.");
+            if (b.Quality?.Problem() is { } problem) return RequestBodies.Invalid($"{field}.quality.{problem.Field}", problem.Message);
             var live = new LiveViewer[viewers.Count];
             for (int v = 0; v < viewers.Count; v++)
             {
@@ -96,7 +101,7 @@ public static class AudienceNodeEndpoint
             // A node's counts never exceed the viewers it names: what the store keeps is what it can tie to them.
             int count = Math.Min(b.Viewers, live.Length);
             samples.Add(new LiveAudienceSample(b.Channel!, id, count, Math.Min(b.Hls, count), Math.Min(b.LowLatencyHls, count),
-                Math.Min(b.Dash, count), live, b.Uncounted, Math.Min(b.Whep, count)));
+                Math.Min(b.Dash, count), live, b.Uncounted, Math.Min(b.Whep, count), b.Quality));
         }
 
         await sampler.WriteAsync(post.Bucket, node, samples, cancellationToken).ConfigureAwait(false);

@@ -14,7 +14,8 @@ public sealed record AudienceDelivery(long PeakViewers, long Viewers);
 
 /// <summary>
 /// What a broadcast's audience was: concurrent viewers over time, the peak and when, unique viewers, minutes watched (each
-/// viewer's last bucket less its first, plus the bucket), average and median watch time, and the split by delivery.
+/// viewer's last bucket less its first, plus the bucket), average and median watch time, and the split by delivery; and the
+/// playback quality its CMCD players reported (<see cref="Quality"/>, absent when none sent CMCD).
 /// </summary>
 public sealed record AudienceReport(
     int BucketSeconds,
@@ -26,12 +27,13 @@ public sealed record AudienceReport(
     double AverageWatchSeconds,
     long MedianWatchSeconds,
     IReadOnlyDictionary<string, AudienceDelivery> ByDelivery,
-    long Uncounted)
+    long Uncounted,
+    PlaybackQualityReport? Quality = null)
 {
     public const int Bucket = 10;
 
     internal static AudienceReport From(IReadOnlyList<AudiencePoint> series, long unique, long watchedSeconds, long medianSeconds,
-        IReadOnlyDictionary<string, long> viewersByDelivery)
+        IReadOnlyDictionary<string, long> viewersByDelivery, PlaybackQualityReport? quality = null)
     {
         AudiencePoint? peak = null;
         foreach (var point in series)
@@ -49,17 +51,25 @@ public sealed record AudienceReport(
         };
         return new AudienceReport(Bucket, series, peak?.Viewers ?? 0, peak?.T,
             unique, Math.Round(watchedSeconds / 60.0, 2), unique == 0 ? 0 : Math.Round((double)watchedSeconds / unique, 1), medianSeconds,
-            byDelivery, series.Sum(p => p.Uncounted));
+            byDelivery, series.Sum(p => p.Uncounted), quality);
     }
 
-    /// <summary>The series as CSV (RFC 4180): an ISO 8601 UTC time per bucket, then the viewers and their split.</summary>
+    /// <summary>
+    /// The series as CSV (RFC 4180): an ISO 8601 UTC time per bucket, then the viewers and their split, then the bucket's
+    /// CMCD playback quality (<see cref="PlaybackQualityPoint"/>: counts 0 and means empty where no player sent CMCD).
+    /// </summary>
     public string ToCsv()
     {
-        var csv = new StringBuilder("t,viewers,hls,llhls,dash,whep,uncounted\r\n");
+        var csv = new StringBuilder("t,viewers,hls,llhls,dash,whep,uncounted," +
+            "cmcd_sessions,stalled_sessions,stalls,startups,mean_startup_ms,mean_bitrate_kbps,mean_throughput_kbps,rung_switches,cmcd_malformed\r\n");
+        var quality = (Quality?.Series ?? []).ToDictionary(q => q.T);
         foreach (var p in Series)
         {
             csv.Append(CultureInfo.InvariantCulture,
-                $"{p.T.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Viewers},{p.Hls},{p.LowLatencyHls},{p.Dash},{p.Whep},{p.Uncounted}\r\n");
+                $"{p.T.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Viewers},{p.Hls},{p.LowLatencyHls},{p.Dash},{p.Whep},{p.Uncounted},");
+            var q = quality.GetValueOrDefault(p.T);
+            csv.Append(CultureInfo.InvariantCulture,
+                $"{q?.Sessions ?? 0},{q?.StalledSessions ?? 0},{q?.Stalls ?? 0},{q?.Startups ?? 0},{q?.MeanStartupMs},{q?.MeanBitrateKbps},{q?.MeanThroughputKbps},{q?.RungSwitches ?? 0},{q?.MalformedValues ?? 0}\r\n");
         }
 
         return csv.ToString();

@@ -7,15 +7,17 @@ using Broadcast.Control.Persistence;
 namespace Broadcast.Control.Analytics;
 
 /// <summary>One playback node's viewers of a broadcast in one 10 s bucket (Unix seconds), split by delivery.</summary>
+/// <remarks><see cref="Quality"/>: what the node's CMCD players said in the bucket (migration 0024), null when none did.</remarks>
 public sealed record AudienceSampleRow(string BroadcastId, string ChannelId, long BucketStart, string NodeId, int Viewers, int Hls,
-    int LowLatencyHls, int Dash, long Uncounted, int Whep = 0);
+    int LowLatencyHls, int Dash, long Uncounted, int Whep = 0, PlaybackQualityCounts? Quality = null);
 
 /// <summary>One viewer of a broadcast: its salted key (never an address), first and last bucket seen, its latest delivery.</summary>
 public sealed record AudienceSessionRow(string Viewer, long FirstSeen, long LastSeen, string Delivery);
 
 /// <summary>
 /// The audience kept per broadcast (migration 0022): the samples each playback node writes every 10 s, the viewers they
-/// upsert (the same viewer on two nodes is one row), the daily salt that keys viewers, the report and the purge.
+/// upsert (the same viewer on two nodes is one row), the daily salt that keys viewers, the report and the purge; and with
+/// each sample the node's CMCD playback quality of the bucket (migration 0024, <see cref="PlaybackQualityRows"/>).
 /// </summary>
 public sealed class AudienceStore(ControlDatabase database)
 {
@@ -80,6 +82,7 @@ public sealed class AudienceStore(ControlDatabase database)
                 Sql.Add(c, "w", (long)sample.Whep);
                 Sql.Add(c, "u", sample.Uncounted);
             }, cancellationToken).ConfigureAwait(false);
+        await PlaybackQualityRows.WriteAsync(connection, transaction, sample, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -201,11 +204,12 @@ public sealed class AudienceStore(ControlDatabase database)
                 }, r => Long(r, 0), cancellationToken).ConfigureAwait(false))[0];
         }
 
+        var quality = await PlaybackQualityRows.SeriesAsync(database, channelId, broadcastId, cancellationToken).ConfigureAwait(false);
         return AudienceReport.From(series, totals.Count, totals.Seconds, median,
-            byDelivery.ToDictionary(d => d.Delivery, d => d.Count, StringComparer.Ordinal));
+            byDelivery.ToDictionary(d => d.Delivery, d => d.Count, StringComparer.Ordinal), PlaybackQualityReport.From(quality));
     }
 
-    /// <summary>Deletes samples and viewers last seen before <paramref name="before"/>; the rows deleted.</summary>
+    /// <summary>Deletes samples, their playback quality and viewers last seen before <paramref name="before"/>; the rows deleted.</summary>
     public async Task<int> PurgeAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
     {
         long cutoff = before.ToUnixTimeSeconds();
@@ -213,7 +217,8 @@ public sealed class AudienceStore(ControlDatabase database)
             cancellationToken).ConfigureAwait(false);
         int sessions = await Sql.ExecuteAsync(database, "DELETE FROM audience_sessions WHERE last_seen < @t", c => Sql.Add(c, "t", cutoff),
             cancellationToken).ConfigureAwait(false);
-        return samples + sessions;
+        int quality = await PlaybackQualityRows.PurgeAsync(database, cutoff, cancellationToken).ConfigureAwait(false);
+        return samples + sessions + quality;
     }
 
     /// <summary>PostgreSQL's SUM of bigint is numeric, SQLite's an integer: read either as a long.</summary>

@@ -22,6 +22,8 @@ public sealed record CmcdChannelQuality(int Sessions, int StalledSessions, int S
 /// the player's 'sid' when it sends one, else the address-and-User-Agent key the viewer count uses. Each channel keeps at
 /// most <see cref="OriginOptions.CmcdMaxSessionsPerChannel"/> sessions: a flood of invented session ids fills only its own
 /// channel's table, and sessions already there keep being counted (a new one is refused, never an old one evicted).
+/// Beside the live window, each channel counts what was said per 10 s bucket (<see cref="Sample"/>,
+/// <see cref="CmcdBucketSample"/>): the playback quality kept per broadcast after the show.
 /// </summary>
 /// <remarks>
 /// Hot path: <see cref="Record"/> finds the channel by span and the session by its hash, and updates the session's few
@@ -57,10 +59,14 @@ public sealed class CmcdAudience
     public void Record(ReadOnlySpan<char> channel, in CmcdData data, ulong clientHash, bool isMedia)
     {
         if (data.MalformedValues > 0) Interlocked.Add(ref _malformed, data.MalformedValues);
-        if (!data.HasData) return;
+        if (!data.HasData && data.MalformedValues == 0) return;
         long now = _time.GetTimestamp();
+        // The channel is the first segment of a key the origin served: a real channel, so the table stays bounded.
         if (!_bySpan.TryGetValue(channel, out var entry))
             entry = _channels.GetOrAdd(channel.ToString(), static _ => new Channel());
+        var slot = entry.Buckets.For(ViewerSessions.BucketOf(_time.GetUtcNow()));
+        if (data.MalformedValues > 0) Interlocked.Add(ref slot.Malformed, data.MalformedValues);
+        if (!data.HasData) return;
         ulong id = data.SessionIdHash != 0 ? data.SessionIdHash : clientHash;
         if (!entry.Sessions.TryGetValue(id, out var session))
         {
@@ -68,14 +74,31 @@ public sealed class CmcdAudience
             if (entry.Sessions.Count >= _maxSessions)
             {
                 Interlocked.Increment(ref entry.Refused);
+                Interlocked.Increment(ref slot.Refused);
                 return;
             }
 
             session = entry.Sessions.GetOrAdd(id, _ => new Session(now));
         }
 
-        session.Update(now, data, isMedia, _time.TimestampFrequency);
+        session.Update(now, data, isMedia, _time.TimestampFrequency, slot);
         if (now >= Volatile.Read(ref _nextPrune)) Prune(now);
+    }
+
+    /// <summary>
+    /// What each channel's players said in the bucket starting at <paramref name="bucket"/> (Unix seconds; read it after the
+    /// bucket ended and within the next two): the counts the audience kept per broadcast stores. Reading changes nothing,
+    /// so a bucket read again (a retried flush) reads the same.
+    /// </summary>
+    public IReadOnlyList<CmcdBucketSample> Sample(long bucket)
+    {
+        var samples = new List<CmcdBucketSample>();
+        foreach (var (name, channel) in _channels)
+        {
+            if (channel.Buckets.Read(name, bucket) is { } sample) samples.Add(sample);
+        }
+
+        return samples;
     }
 
     /// <summary>The channel's figures over the last window, or null when no player of it sent CMCD.</summary>
@@ -140,6 +163,7 @@ public sealed class CmcdAudience
     private sealed class Channel
     {
         public readonly ConcurrentDictionary<ulong, Session> Sessions = new();
+        public readonly CmcdBuckets Buckets = new();
         public long Refused;
     }
 
@@ -161,24 +185,63 @@ public sealed class CmcdAudience
         public int BitrateKbps = -1;
         public int ThroughputKbps = -1;
 
-        public void Update(long now, in CmcdData data, bool isMedia, long frequency)
+        /// <summary>The buckets this session was last counted in, and last counted as stalled in.</summary>
+        private long _countedBucket = long.MinValue;
+        private long _stalledBucket = long.MinValue;
+
+        public void Update(long now, in CmcdData data, bool isMedia, long frequency, CmcdBuckets.Slot slot)
         {
             lock (this)
             {
                 Volatile.Write(ref LastSeen, now);
+                if (_countedBucket != slot.Bucket)
+                {
+                    _countedBucket = slot.Bucket;
+                    Interlocked.Increment(ref slot.Sessions);
+                }
+
                 if (isMedia && _firstMedia < 0)
                 {
                     _firstMedia = now;
                     StartupMs = (int)Math.Min(int.MaxValue, (now - _firstSeen) * 1000 / frequency);
+                    slot.AddStartup(StartupMs);
                 }
 
-                if (data.BufferStarvation) _stalls[_stallCount++ % Recent] = now;
+                if (data.BufferStarvation)
+                {
+                    _stalls[_stallCount++ % Recent] = now;
+                    Interlocked.Increment(ref slot.Stalls);
+                    if (_stalledBucket != slot.Bucket)
+                    {
+                        _stalledBucket = slot.Bucket;
+                        Interlocked.Increment(ref slot.StalledSessions);
+                    }
+                }
+
                 if (data.BufferLengthMs >= 0) BufferMs = data.BufferLengthMs;
-                if (data.MeasuredThroughputKbps >= 0) ThroughputKbps = data.MeasuredThroughputKbps;
+                if (data.MeasuredThroughputKbps >= 0)
+                {
+                    ThroughputKbps = data.MeasuredThroughputKbps;
+                    Interlocked.Increment(ref slot.ThroughputSamples);
+                    Interlocked.Add(ref slot.ThroughputKbpsSum, data.MeasuredThroughputKbps);
+                }
+
                 if (data.EncodedBitrateKbps >= 0 && data.ObjectType is CmcdObjectType.Video or CmcdObjectType.Muxed or CmcdObjectType.None)
                 {
                     BitrateKbps = data.EncodedBitrateKbps;
-                    if (_lastVideoBitrate >= 0 && _lastVideoBitrate != data.EncodedBitrateKbps) _switches[_switchCount++ % Recent] = now;
+                    if (isMedia)
+                    {
+                        // The bitrate of what was delivered: media objects only (a playlist request's 'br' names no object's).
+                        Interlocked.Increment(ref slot.BitrateSamples);
+                        Interlocked.Add(ref slot.BitrateKbpsSum, data.EncodedBitrateKbps);
+                    }
+
+                    if (_lastVideoBitrate >= 0 && _lastVideoBitrate != data.EncodedBitrateKbps)
+                    {
+                        _switches[_switchCount++ % Recent] = now;
+                        Interlocked.Increment(ref slot.RungSwitches);
+                    }
+
                     _lastVideoBitrate = data.EncodedBitrateKbps;
                 }
             }

@@ -25,7 +25,9 @@ public sealed class AudienceApiTests
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         string id = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
         var store = host.App.Services.GetRequiredService<AudienceStore>();
-        await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0, "a", 3, 2, 0, 1, 0),
+        // Node a's CMCD players: 2 sessions, one stalled (3 stalls), one startup of 1.2 s, 2 bitrate and 1 throughput reports, 2 switches.
+        var quality = new PlaybackQualityCounts(2, 1, 3, 1, 1200, [0, 0, 1, 0, 0, 0], 2, 5000, 1, 9000, 2, 0, 0);
+        await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0, "a", 3, 2, 0, 1, 0, Quality: quality),
             [new("v1", T0, T0 + 10, "hls"), new("v2", T0, T0, "hls"), new("v3", T0, T0, "dash")]);
         await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0, "b", 1, 0, 1, 0, 4), [new("v4", T0, T0 + 10, "llhls")]);
         await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0 + 10, "a", 2, 1, 1, 0, 0), [new("v1", T0 + 10, T0 + 10, "hls")]);
@@ -47,12 +49,22 @@ public sealed class AudienceApiTests
         Assert.Equal(4, report.GetProperty("uncounted").GetInt64());
         Assert.Equal(2, report.GetProperty("byDelivery").GetProperty("hls").GetProperty("viewers").GetInt64());
         Assert.Equal(1, report.GetProperty("byDelivery").GetProperty("llhls").GetProperty("peakViewers").GetInt64());
+        var q = report.GetProperty("quality");
+        Assert.Equal((2L, 0.006, 0.5, 3L), (q.GetProperty("peakSessions").GetInt64(), q.GetProperty("sessionHours").GetDouble(),
+            q.GetProperty("stalledShare").GetDouble(), q.GetProperty("stalls").GetInt64()));
+        Assert.Equal((1200.0, 2000L, 2500.0, 9000.0, 2L), (q.GetProperty("meanStartupMs").GetDouble(), q.GetProperty("medianStartupAtMostMs").GetInt64(),
+            q.GetProperty("meanBitrateKbps").GetDouble(), q.GetProperty("meanThroughputKbps").GetDouble(), q.GetProperty("rungSwitches").GetInt64()));
+        Assert.Equal([500, 1000, 2000, 4000, 8000], q.GetProperty("startupBinUpperMs").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(1, q.GetProperty("series").GetArrayLength());
+        Assert.Equal(2, q.GetProperty("series")[0].GetProperty("sessions").GetInt64());
 
         using var csv = await host.Client.GetAsync(path + "?format=csv");
         Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
         string[] lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["t,viewers,hls,llhls,dash,whep,uncounted", "2026-11-30T00:53:20Z,4,2,1,1,0,4", "2026-11-30T00:53:30Z,2,1,1,0,0,0"], lines);
+        Assert.Equal(["t,viewers,hls,llhls,dash,whep,uncounted,cmcd_sessions,stalled_sessions,stalls,startups,mean_startup_ms,mean_bitrate_kbps," +
+            "mean_throughput_kbps,rung_switches,cmcd_malformed", "2026-11-30T00:53:20Z,4,2,1,1,0,4,2,1,3,1,1200,2500,9000,2,0",
+            "2026-11-30T00:53:30Z,2,1,1,0,0,0,0,0,0,0,,,,0,0"], lines);
 
         // A key that reads channels may read it; one with another scope may not.
         Assert.Equal(HttpStatusCode.OK, (await KeyClient(host, await KeyAsync(host, "channels:read")).GetAsync(path)).StatusCode);

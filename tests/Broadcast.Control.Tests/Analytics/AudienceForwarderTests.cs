@@ -84,12 +84,20 @@ public sealed class AudienceForwarderTests
     {
         var clock = new ManualClock(Start + TimeSpan.FromSeconds(11));
         var control = new ControlNode();
-        using var forwarder = new AudienceForwarder(new Source(t => [Sample("show", t, 2)]), Settings, "origin-1", clock, new RecordingLog(), control);
+        var quality = new PlaybackQualityCounts(2, 1, 1, 1, 700, [0, 1, 0, 0, 0, 0], 2, 3000, 1, 8000, 1, 4, 0);
+        using var forwarder = new AudienceForwarder(new Source(t => [Sample("show", t, 2) with { Quality = quality }]), Settings, "origin-1", clock,
+            new RecordingLog(), control);
 
         Assert.Equal(1, await forwarder.ForwardAsync(Start.ToUnixTimeSeconds(), CancellationToken.None));
         var (authorization, post) = Assert.Single(control.Taken);
         Assert.Equal("Bearer " + NodeToken, authorization);
         Assert.Equal(2, post.Broadcasts!.Single().Sessions!.Count);
+        // The bucket's CMCD quality rides along, every number as sampled.
+        var sent = post.Broadcasts!.Single().Quality!;
+        Assert.Equal((2L, 1L, 700L, 3000L, 8000L, 1L, 4L), (sent.Sessions, sent.StalledSessions, sent.StartupMsSum, sent.BitrateKbpsSum,
+            sent.ThroughputKbpsSum, sent.RungSwitches, sent.MalformedValues));
+        Assert.Equal(quality.StartupBins, sent.StartupBins);
+        Assert.Null(sent.Problem());
         Assert.Equal(0, forwarder.Pending);
     }
 

@@ -37,6 +37,9 @@ public sealed class AudienceNodeEndpointTests
     private static JsonContent Body(string node, long bucket, params AudienceNodeBroadcast[] broadcasts) =>
         JsonContent.Create(new AudienceNodePost(node, bucket, broadcasts));
 
+    /// <summary>Two CMCD sessions, one stalled once, one startup of 700 ms, two bitrate and one throughput report.</summary>
+    private static readonly PlaybackQualityCounts GoodQuality = new(2, 1, 1, 1, 700, [0, 1, 0, 0, 0, 0], 2, 3000, 1, 8000, 1, 0, 0);
+
     private static async Task<string> ChannelAsync(ControlApiHost host, string name)
     {
         using var created = await host.Client.PostAsJsonAsync("/api/channels", new { name });
@@ -81,6 +84,22 @@ public sealed class AudienceNodeEndpointTests
             ("a bad broadcast id", Body("origin-1", t, Show(id: "a/b", viewers: viewer)), "broadcasts[0].broadcastId"),
             ("an unknown delivery", Body("origin-1", t, Show(viewers: viewer with { Delivery = "rtmp" })), "broadcasts[0].sessions[0]"),
             ("last after the bucket", Body("origin-1", t, Show(viewers: viewer with { Last = t + 10 })), "broadcasts[0].sessions[0]"),
+            ("negative CMCD sessions", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { Sessions = -1 } }), "broadcasts[0].quality.sessions"),
+            ("more stalled sessions than sessions", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { StalledSessions = 3 } }),
+                "broadcasts[0].quality.stalledSessions"),
+            ("a count beyond any node's", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { SessionsRefused = PlaybackQualityCounts.MaxCount + 1 } }),
+                "broadcasts[0].quality.sessionsRefused"),
+            ("no startup bins", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { StartupBins = null } }), "broadcasts[0].quality.startupBins"),
+            ("too few startup bins", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { StartupBins = [1, 0, 0] } }),
+                "broadcasts[0].quality.startupBins"),
+            ("bins that do not add up to the startups", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { StartupBins = [1, 1, 0, 0, 0, 0] } }),
+                "broadcasts[0].quality.startupBins"),
+            ("a bitrate sum beyond its count", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { BitrateKbpsSum = 3 * PlaybackQualityCounts.MaxValue } }),
+                "broadcasts[0].quality.bitrateKbpsSum"),
+            ("a negative throughput sum", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { ThroughputKbpsSum = -5 } }),
+                "broadcasts[0].quality.throughputKbpsSum"),
+            ("a negative startup sum", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { StartupMsSum = -1 } }),
+                "broadcasts[0].quality.startupMsSum"),
             ("more viewers than the cap", Body("origin-1", t, Show(viewers: [.. Enumerable.Range(0, AudienceSampler.MaxSessionsPerFlush + 1)
                 .Select(i => new AudienceNodeViewer((ulong)i, t, t, "hls"))])), "broadcasts"),
         };
@@ -120,7 +139,7 @@ public sealed class AudienceNodeEndpointTests
 
         // The origin saw viewer 1 too, and viewer 3.
         using var request = Post(NodeToken, Body("origin-1", t, new AudienceNodeBroadcast("show", "b1", 2, 1, 0, 1, 0, 4,
-            [new AudienceNodeViewer(1, t, t, "hls"), new AudienceNodeViewer(3, t - 10, t, "dash")])));
+            [new AudienceNodeViewer(1, t, t, "hls"), new AudienceNodeViewer(3, t - 10, t, "dash")], GoodQuality)));
         using var taken = await host.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.NoContent, taken.StatusCode);
 
@@ -129,6 +148,11 @@ public sealed class AudienceNodeEndpointTests
         var point = Assert.Single(report.Series);
         Assert.Equal((3L, 2L, 1L, 4L), (point.Viewers, point.Hls, point.Dash, point.Uncounted));
         Assert.Equal(3, report.UniqueViewers);
+        // The origin's CMCD quality is kept as it said it.
+        var quality = Assert.Single(report.Quality!.Series);
+        Assert.Equal((2L, 1L, 1L, 1L, 700.0, 1500.0, 8000.0, 1L), (quality.Sessions, quality.StalledSessions, quality.Stalls, quality.Startups,
+            quality.MeanStartupMs!.Value, quality.MeanBitrateKbps!.Value, quality.MeanThroughputKbps!.Value, quality.RungSwitches));
+        Assert.Equal(1000L, report.Quality.MedianStartupAtMostMs);
     }
 
     private static async Task<List<string>> Rows(ControlApiHost host)

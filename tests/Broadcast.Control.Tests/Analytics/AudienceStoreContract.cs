@@ -56,11 +56,56 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
         Assert.Equal((2L, 1L), (report.ByDelivery["llhls"].PeakViewers, report.ByDelivery["llhls"].Viewers));
         Assert.Equal((1L, 1L), (report.ByDelivery["dash"].PeakViewers, report.ByDelivery["dash"].Viewers));
         Assert.Equal((1L, 1L), (report.ByDelivery["whep"].PeakViewers, report.ByDelivery["whep"].Viewers));
-        Assert.StartsWith("t,viewers,hls,llhls,dash,whep,uncounted\r\n", report.ToCsv(), StringComparison.Ordinal);
-        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},5,2,2,1,0,0\r\n", report.ToCsv(), StringComparison.Ordinal);
+        Assert.StartsWith("t,viewers,hls,llhls,dash,whep,uncounted,", report.ToCsv(), StringComparison.Ordinal);
+        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},5,2,2,1,0,0,0,0,0,0,,,,0,0\r\n", report.ToCsv(), StringComparison.Ordinal);
+        Assert.Null(report.Quality); // no player sent CMCD
 
         Assert.Null(await _store.ReportAsync("ch1", "no-such-broadcast"));
         Assert.Null(await _store.ReportAsync("ch2", "b2"));
+    }
+
+    private static PlaybackQualityCounts Quality(long sessions, long stalled, long stalls, long[] startupBins, long startupMs,
+        long bitrates, long bitrateSum, long throughputs, long throughputSum, long switches, long malformed = 0) =>
+        new(sessions, stalled, stalls, startupBins.Sum(), startupMs, startupBins, bitrates, bitrateSum, throughputs, throughputSum, switches,
+            malformed, 0);
+
+    [Fact]
+    public async Task Playback_quality_adds_across_nodes_and_buckets_is_replaced_on_rewrite_and_purged_with_the_audience()
+    {
+        // T0: node a (3 sessions, one stalled twice, startups 400 and 1500 ms) and node b (1 session, startup 9000 ms).
+        await _store.WriteAsync(Sample("a", T0, 3, 0, 0) with { Quality = Quality(9, 9, 9, [9, 0, 0, 0, 0, 0], 9, 0, 0, 0, 0, 0) }, []);
+        await _store.WriteAsync(Sample("a", T0, 3, 0, 0) with { Quality = Quality(3, 1, 2, [1, 0, 1, 0, 0, 0], 1900, 4, 8000, 2, 20_000, 1, malformed: 2) }, []);
+        await _store.WriteAsync(Sample("b", T0, 1, 0, 0) with { Quality = Quality(1, 0, 0, [0, 0, 0, 0, 0, 1], 9000, 2, 1000, 0, 0, 0) }, []);
+        // T0+10: node a only; T0+20: a bucket without CMCD (a rewrite without quality leaves none).
+        await _store.WriteAsync(Sample("a", T0 + 10, 2, 0, 0) with { Quality = Quality(2, 2, 4, [1, 0, 0, 0, 0, 0], 300, 2, 6000, 2, 10_000, 3) }, []);
+        await _store.WriteAsync(Sample("a", T0 + 20, 1, 0, 0) with { Quality = Quality(1, 1, 1, [0, 0, 0, 0, 0, 0], 0, 0, 0, 0, 0, 0) }, []);
+        await _store.WriteAsync(Sample("a", T0 + 20, 1, 0, 0), []);
+        // Another broadcast's quality stays out.
+        await _store.WriteAsync(Sample("a", T0, 1, 0, 0, broadcast: "b2") with { Quality = Quality(50, 50, 50, [0, 0, 0, 0, 0, 0], 0, 0, 0, 0, 0, 0) }, []);
+
+        var report = (await _store.ReportAsync("ch1", "b1"))!;
+        var q = report.Quality!;
+        Assert.Equal([(T0, 4L, 1L, 2L, 3L), (T0 + 10, 2, 2, 4, 1)], q.Series.Select(p => (p.T.ToUnixTimeSeconds(), p.Sessions, p.StalledSessions, p.Stalls, p.Startups)));
+        Assert.Equal((3633.3, 1500.0, 10_000.0), (q.Series[0].MeanStartupMs!.Value, q.Series[0].MeanBitrateKbps!.Value, q.Series[0].MeanThroughputKbps!.Value));
+        // Whole show: 6 session-buckets (60 s), 3 of them stalled, 6 stalls, 4 startups (400, 1500, 9000, 300 ms).
+        Assert.Equal((4L, DateTimeOffset.FromUnixTimeSeconds(T0)), (q.PeakSessions, q.PeakAt!.Value));
+        Assert.Equal((0.017, 0.5, 6L, 360.0), (q.SessionHours, q.StalledShare, q.Stalls, q.StallsPerSessionHour));
+        Assert.Equal((4L, 2800.0), (q.Startups, q.MeanStartupMs!.Value));
+        Assert.Equal([2L, 0, 1, 0, 0, 1], q.StartupBins);
+        Assert.Equal(2000L, q.MedianStartupAtMostMs); // the upper middle of 300, 400, 1500, 9000
+        Assert.Equal((1875.0, 7500.0), (q.MeanBitrateKbps!.Value, q.MeanThroughputKbps!.Value)); // 15,000 / 8 and 30,000 / 4
+        Assert.Equal((4L, 240.0, 2L), (q.RungSwitches, q.RungSwitchesPerSessionHour, q.MalformedValues));
+
+        string csv = report.ToCsv();
+        Assert.StartsWith("t,viewers,hls,llhls,dash,whep,uncounted,cmcd_sessions,stalled_sessions,stalls,startups,mean_startup_ms," +
+            "mean_bitrate_kbps,mean_throughput_kbps,rung_switches,cmcd_malformed\r\n", csv, StringComparison.Ordinal);
+        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},4,4,0,0,0,0,4,1,2,3,3633.3,1500,10000,1,2\r\n", csv, StringComparison.Ordinal);
+        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0 + 20).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},1,1,0,0,0,0,0,0,0,0,,,,0,0\r\n", csv, StringComparison.Ordinal);
+
+        // The purge takes a bucket's quality with its sample: the rows of T0 (a, b, a's other broadcast) and T0+10's sample and quality.
+        int deleted = await _store.PurgeAsync(DateTimeOffset.FromUnixTimeSeconds(T0 + 20));
+        Assert.Equal(4 + 4, deleted);
+        Assert.Null((await _store.ReportAsync("ch1", "b1"))!.Quality);
     }
 
     [Fact]
