@@ -29,6 +29,8 @@ public sealed partial class AnonymousAccessTests
         "OPTIONS /live/{channel}/whep/{session}", "PATCH /live/{channel}/whep/{session}",
         // The ClearKey license: anonymous viewers as for DASH; a private channel's playback token is checked by the route.
         "POST /live/{channel}/license", "OPTIONS /live/{channel}/license",
+        // The AES-128 HLS key, under the license's rules: anonymous for a public channel, the playback token for a private one.
+        "GET /live/{channel}/key/{kid}", "OPTIONS /live/{channel}/key/{kid}",
         // WHIP into a live room: the stream key is the bearer token, checked by the route; a session's DELETE is authorised
         // by its unguessable resource id, as WHIP has it.
         "POST /whip", "OPTIONS /whip", "DELETE /whip/{channel}/{session}", "OPTIONS /whip/{channel}/{session}", "PATCH /whip/{channel}/{session}",
