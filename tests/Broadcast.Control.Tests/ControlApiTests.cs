@@ -105,8 +105,13 @@ public sealed class ControlApiTests : IAsyncLifetime
         using var unknown = await PostJsonAsync("/api/channels", """{"name":"Bad","protection":"CBCS"}""");
         var problem = await AssertProblemAsync(unknown, HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("errors").TryGetProperty("protection", out _), problem.ToString());
-        using var badPatch = await _client.PatchAsync($"/api/channels/{id}", new StringContent("""{"protection":"aes-128"}""", Encoding.UTF8, "application/json"));
+        using var badPatch = await _client.PatchAsync($"/api/channels/{id}", new StringContent("""{"protection":"aes-256"}""", Encoding.UTF8, "application/json"));
         await AssertProblemAsync(badPatch, HttpStatusCode.BadRequest);
+        // AES-128 HLS: set as the others are; it has no DASH form, so the channel names no DASH URL.
+        using var whole = await _client.PatchAsync($"/api/channels/{id}", new StringContent("""{"protection":"aes-128"}""", Encoding.UTF8, "application/json"));
+        var wholeBody = await JsonAsync(whole);
+        Assert.Equal("aes-128", wholeBody.GetProperty("protection").GetString());
+        Assert.False(wholeBody.TryGetProperty("dashUrl", out var dash) && dash.ValueKind != System.Text.Json.JsonValueKind.Null, wholeBody.ToString());
     }
 
     [Fact]

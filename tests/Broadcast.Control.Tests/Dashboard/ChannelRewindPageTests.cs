@@ -120,12 +120,13 @@ public sealed class ChannelRewindPageTests : IAsyncLifetime
         Assert.IsType<NotFoundResult>(await Page().OnPostAudioTracksAsync("missing", "en", CancellationToken.None));
     }
 
-    /// <summary>The "Protection" form: each of the three words is stored through the channel service (the API's door); any other changes nothing.</summary>
+    /// <summary>The "Protection" form: each of the four words is stored through the channel service (the API's door); any other changes nothing.</summary>
     [Fact]
     public async Task Protection_is_set_from_the_page_and_an_unknown_word_changes_nothing()
     {
         var id = (await _channels.CreateAsync(new ChannelSpec("Paid final"))).Channel.Id;
-        foreach (var (word, stored) in new[] { ("cbcs", ChannelProtection.Cbcs), ("cenc", ChannelProtection.Cenc), ("none", ChannelProtection.None) })
+        foreach (var (word, stored) in new[] { ("cbcs", ChannelProtection.Cbcs), ("cenc", ChannelProtection.Cenc), ("aes-128", ChannelProtection.Aes128),
+                     ("none", ChannelProtection.None) })
         {
             var page = Page();
             Assert.Equal($"/dashboard/channels/{id}", Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, word, CancellationToken.None)).Url);
@@ -134,7 +135,7 @@ public sealed class ChannelRewindPageTests : IAsyncLifetime
         }
 
         await Page().OnPostProtectionAsync(id, "cbcs", CancellationToken.None);
-        foreach (var bad in new[] { null, "", "CBCS", "aes-128", "cbcs " })
+        foreach (var bad in new[] { null, "", "CBCS", "aes-256", "AES-128", "cbcs " })
         {
             var page = Page();
             Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, bad, CancellationToken.None));
