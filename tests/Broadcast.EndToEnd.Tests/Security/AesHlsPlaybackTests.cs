@@ -9,6 +9,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Broadcast.EndToEnd.Tests.LowLatency;
 using Broadcast.TestSupport;
+using Xunit.Abstractions;
 
 namespace Broadcast.EndToEnd.Tests.Security;
 
@@ -20,7 +21,7 @@ namespace Broadcast.EndToEnd.Tests.Security;
 /// init segment are; hls.js plays it in Chromium with no key system, and a low-latency <c>aes-128</c> channel in its LL
 /// mode from parts each encrypted alone under its segment's IV; once private, the key route wants the playback token.
 /// </summary>
-public sealed partial class AesHlsPlaybackTests
+public sealed partial class AesHlsPlaybackTests(ITestOutputHelper output)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 20, Width = 640, Height = 360, Fps = 30, VideoBitrateKbps = 600 };
 
@@ -166,22 +167,23 @@ public sealed partial class AesHlsPlaybackTests
     private static string BoxType(byte[] bytes) => bytes.Length >= 8 ? Encoding.ASCII.GetString(bytes, 4, 4) : "";
 
     /// <summary>ffmpeg decodes 60 video frames of the live master with no error; framemd5 names their size.</summary>
-    private static async Task CheckFfmpegDecodesTheMasterAsync(Uri master, Func<string> diagnostics)
+    private async Task CheckFfmpegDecodesTheMasterAsync(Uri master, Func<string> diagnostics)
     {
         using var dir = new TempDirectory("aes-hls-ffmpeg");
-        string output = Path.Combine(dir.Path, "frames.txt");
+        string framesFile = Path.Combine(dir.Path, "frames.txt");
         var run = await ExternalProcess.RunAsync("ffmpeg",
-            ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", master.ToString(), "-map", "0:v:0", "-frames:v", "60", "-f", "framemd5", "-y", output],
+            ["-hide_banner", "-nostdin", "-loglevel", "error", "-i", master.ToString(), "-map", "0:v:0", "-frames:v", "60", "-f", "framemd5", "-y", framesFile],
             TimeSpan.FromSeconds(90));
-        string frames = File.Exists(output) ? await File.ReadAllTextAsync(output) : "";
+        string frames = File.Exists(framesFile) ? await File.ReadAllTextAsync(framesFile) : "";
         int decoded = frames.Split('\n').Count(l => l.Length > 0 && l[0] != '#');
         string what = $"ffmpeg on {master}: exit {run.ExitCode}, {decoded} frames{Environment.NewLine}{run.OutputTail}{Environment.NewLine}{frames[..Math.Min(400, frames.Length)]}";
         Assert.True(run.ExitCode == 0 && decoded == 60 && run.OutputTail.Trim().Length == 0, $"{what}{Environment.NewLine}{diagnostics()}");
         Assert.Contains($"#dimensions 0: {Clip.Width}x{Clip.Height}", frames, StringComparison.Ordinal);
+        output.WriteLine($"ffmpeg decoded {decoded} frames of {master} at {Clip.Width}x{Clip.Height}");
     }
 
     /// <summary>The first segment of the playlist: ffprobe finds no stream in it alone, nor after the init segment; decrypted it decodes.</summary>
-    private static async Task CheckSegmentDecryptsOnlyWithTheKeyAsync(ServerProcess server, KeyedPlaylist playlist, byte[] key)
+    private async Task CheckSegmentDecryptsOnlyWithTheKeyAsync(ServerProcess server, KeyedPlaylist playlist, byte[] key)
     {
         byte[] init = await server.Viewer.GetByteArrayAsync(playlist.Init);
         byte[] stored = await server.Viewer.GetByteArrayAsync(playlist.FirstSegment);
@@ -205,13 +207,15 @@ public sealed partial class AesHlsPlaybackTests
         var decrypted = await FfProbe.ProbeAsync(clear, countFrames: true);
         Assert.True(decrypted.Video is { } video && video.Width == Clip.Width && video.Height == Clip.Height && video.ReadFrames > 0,
             $"the decrypted segment {playlist.FirstSegment} (msn {playlist.FirstSequence}): {string.Join("; ", decrypted.Streams)}");
+        output.WriteLine($"segment {playlist.FirstSegment.Segments[^1]} (msn {playlist.FirstSequence}, {stored.Length} B): alone ffprobe exit {probeAlone.ExitCode}, "
+            + $"after init {encryptedFrames?.ToString(CultureInfo.InvariantCulture) ?? "no"} frames; decrypted {decrypted.Video!.ReadFrames} frames");
     }
 
     /// <summary>
     /// A low-latency playlist's newest complete part decrypts alone to a CMAF fragment with its parent segment's number as IV
     /// (the segment that follows its EXT-X-PART lines, RFC 8216bis §4.4.4.9).
     /// </summary>
-    private static async Task CheckPartDecryptsAloneAsync(ServerProcess server, KeyedPlaylist playlist, Func<string> diagnostics)
+    private async Task CheckPartDecryptsAloneAsync(ServerProcess server, KeyedPlaylist playlist, Func<string> diagnostics)
     {
         byte[] key = await server.Viewer.GetByteArrayAsync(playlist.KeyUri);
         long msn = playlist.FirstSequence;
@@ -245,9 +249,10 @@ public sealed partial class AesHlsPlaybackTests
         }
 
         Assert.True(BoxType(clear) is "moof" or "styp", $"part {part} decrypted to '{BoxType(clear)}'{Environment.NewLine}{playlist.Text}");
+        output.WriteLine($"part {part} ({stored.Length} B) decrypted alone with segment {partSequence}'s IV to '{BoxType(clear)}'");
     }
 
-    private static async Task PlayAsync(BrowserHost browser, PlayerKind kind, ServerProcess server, string slug, int width, bool expectParts, Func<string> diagnostics)
+    private async Task PlayAsync(BrowserHost browser, PlayerKind kind, ServerProcess server, string slug, int width, bool expectParts, Func<string> diagnostics)
     {
         await using var player = await browser.OpenAsync(kind);
         await player.StartAsync(new Uri(server.BaseUri, $"live/{slug}/master.m3u8").ToString());
@@ -263,6 +268,7 @@ public sealed partial class AesHlsPlaybackTests
             int parts = await player.EvaluateAsync<int>("() => { const l = window.__hls.levels[window.__hls.currentLevel]; "
                 + "return l && l.details && l.details.partList ? l.details.partList.filter((p) => p.loaded).length : 0; }");
             Assert.True(!expectParts || parts > 0, $"{kind} {slug} loaded no part{Environment.NewLine}{await player.DescribeAsync()}");
+            output.WriteLine($"{kind} {slug}: played from {start:0.00} s to {await player.GetCurrentTimeAsync():0.00} s, {parts} parts of the current playlist loaded");
         }
         catch
         {
