@@ -11,8 +11,9 @@ namespace Broadcast.Control.Playback;
 /// <summary>Body of <c>POST /api/channels/{id}/playback-tokens</c>; the lifetime defaults to one hour.</summary>
 public sealed record PlaybackTokenRequest(int? ExpiresInSeconds);
 
-/// <summary>A minted token and the playback URLs that carry it.</summary>
-public sealed record PlaybackTokenResponse(string Token, string HlsUrl, string DashUrl, DateTimeOffset ExpiresAt);
+/// <summary>A minted playback token and the channel's playlists with it; <see cref="DashUrl"/> is absent for an "aes-128"
+/// channel, whose broadcasts write no MPD (HLS whole-segment encryption has no DASH form).</summary>
+public sealed record PlaybackTokenResponse(string Token, string HlsUrl, string? DashUrl, DateTimeOffset ExpiresAt);
 
 /// <summary>The signing keys in force, by id only: secrets never leave the server.</summary>
 public sealed record SigningKeysResponse(string CurrentKeyId, string? PreviousKeyId);
@@ -73,7 +74,8 @@ public static class PlaybackEndpoints
         var minted = await access.MintAsync(channel, TimeSpan.FromSeconds(seconds), cancellationToken).ConfigureAwait(false);
         string query = "?token=" + minted.Token;
         return Results.Json(new PlaybackTokenResponse(minted.Token, urls.HlsUrl(context.Request, channel.Slug) + query,
-            urls.DashUrl(context.Request, channel.Slug) + query, minted.ExpiresAt), ControlJsonContext.Default.PlaybackTokenResponse);
+            channel.Protection == ChannelProtection.Aes128 ? null : urls.DashUrl(context.Request, channel.Slug) + query, minted.ExpiresAt),
+            ControlJsonContext.Default.PlaybackTokenResponse);
     }
 
     private static IResult ToResponse(PlaybackKeyRing? ring) => ring is null
