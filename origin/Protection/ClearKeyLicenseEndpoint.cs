@@ -79,16 +79,7 @@ public static class ClearKeyLicenseEndpoint
             .DisableAntiforgery();
         // A player page on another origin (CORS, no credentials: the playback cookie is not sent, so a private channel's
         // token comes as Authorization: Bearer) asks first; this route is more specific than the origin's /live/{**path}.
-        routes.MapMethods("/live/{channel}/" + Name, [HttpMethods.Options], static context =>
-        {
-            var headers = context.Response.Headers;
-            context.Response.StatusCode = StatusCodes.Status204NoContent;
-            headers.AccessControlAllowOrigin = AllowOriginAny;
-            headers.AccessControlAllowMethods = AllowMethods;
-            headers.AccessControlAllowHeaders = AllowHeaders;
-            headers.AccessControlMaxAge = PreflightMaxAge;
-            return Task.CompletedTask;
-        }).WithDisplayName("ClearKey license preflight");
+        MapPreflight(routes, "/live/{channel}/" + Name, AllowMethods, AllowHeaders, "ClearKey license preflight");
         // The raw key of an AES-128 HLS broadcast, under the license's authorization, refusal counting and key cache.
         HlsKeyEndpoint.Map(routes, license);
         return endpoints;
@@ -99,63 +90,105 @@ public static class ClearKeyLicenseEndpoint
     {
         private readonly IntervalGate _unavailableLog = new(TimeSpan.FromSeconds(10), time);
 
-        public IContentKeys Keys => keys;
-
-        public IPlaybackAccess Access => access;
-
-        public FailedAttemptGuard Refusals => refusals;
-
-        public ILogger Logger => logger;
-
-        /// <summary>Logs that the keys could not be read, at most once every 10 s (a control node away fails every viewer's request).</summary>
-        public void KeysUnavailable(string channel, Exception e)
+        /// <summary>
+        /// The steps a license or key request takes before it names a key: no-store and CORS-open answers, an address
+        /// blocked for its refusals (429), a channel name that is none (404), playback access not loaded yet, and a private
+        /// channel's token (401 without, 403 refused). False when the answer is written; <paramref name="address"/> is the
+        /// one refusals are counted against.
+        /// </summary>
+        public async Task<(bool Admitted, IPAddress Address)> AdmitAsync(HttpContext context, string channel)
         {
-            if (_unavailableLog.TryPass()) OriginLog.LicenseKeysUnavailable(logger, channel, e.Message);
+            HttpResponse response = context.Response;
+            response.Headers.CacheControl = NoStore;
+            response.Headers.AccessControlAllowOrigin = AllowOriginAny;
+            IPAddress address = context.Connection.RemoteIpAddress ?? IPAddress.IPv6None;
+            if (refusals.IsBlocked(address, out TimeSpan wait))
+            {
+                response.StatusCode = StatusCodes.Status429TooManyRequests;
+                response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                response.ContentLength = 0;
+                return (false, address);
+            }
+
+            if (OriginPath.Validate(channel) is not null || channel.Contains('/', StringComparison.Ordinal))
+            {
+                await ProblemAsync(response, StatusCodes.Status404NotFound, "No such channel.").ConfigureAwait(false);
+                return (false, address);
+            }
+
+            if (!access.IsReady)
+            {
+                PlaybackGate.NotReady(response);
+                return (false, address);
+            }
+
+            if (access.IsPrivate(channel) && !Authorized(context, channel, access, out bool tokenGiven))
+            {
+                if (tokenGiven)
+                {
+                    PlaybackGate.Forbid(response);
+                }
+                else
+                {
+                    response.StatusCode = StatusCodes.Status401Unauthorized;
+                    response.Headers.WWWAuthenticate = BearerChallenge;
+                    response.ContentLength = 0;
+                }
+
+                return (false, address);
+            }
+
+            return (true, address);
         }
+
+        /// <summary>The channel's keys among <paramref name="keyIds"/>, or null with a 503 written when they cannot be read now
+        /// (an origin-only node whose control node is away: the viewer did nothing wrong, so no refusal is counted).</summary>
+        public async Task<IReadOnlyList<ContentKey>?> FindAsync(HttpContext context, string channel, IReadOnlyList<KeyId> keyIds)
+        {
+            try
+            {
+                return await keys.FindAsync(channel, keyIds, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!context.RequestAborted.IsCancellationRequested
+                && e is HttpRequestException or TimeoutException or OperationCanceledException or System.Text.Json.JsonException)
+            {
+                if (_unavailableLog.TryPass()) OriginLog.LicenseKeysUnavailable(logger, channel, e.Message);
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                context.Response.Headers.RetryAfter = "5";
+                context.Response.ContentLength = 0;
+                return null;
+            }
+        }
+
+        /// <summary>Counts a refused request (malformed, or naming no key of the channel) against its address.</summary>
+        public void Refused(IPAddress address, string channel)
+        {
+            if (refusals.RecordFailure(address, out int count))
+                OriginLog.LicenseRequestsBlocked(logger, address, count, channel, (int)RefusalBlock.TotalMinutes);
+        }
+    }
+
+    /// <summary>The CORS preflight of a route a player on another origin calls with <c>Authorization: Bearer</c> (no cookie
+    /// crosses origins); more specific than the origin's <c>/live/{**path}</c>.</summary>
+    internal static void MapPreflight(RouteGroupBuilder routes, string pattern, StringValues methods, StringValues allowHeaders, string name)
+    {
+        routes.MapMethods(pattern, [HttpMethods.Options], context =>
+        {
+            var headers = context.Response.Headers;
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            headers.AccessControlAllowOrigin = AllowOriginAny;
+            headers.AccessControlAllowMethods = methods;
+            headers.AccessControlAllowHeaders = allowHeaders;
+            headers.AccessControlMaxAge = PreflightMaxAge;
+            return Task.CompletedTask;
+        }).WithDisplayName(name);
     }
 
     private static async Task HandleAsync(HttpContext context, string channel, LicenseService license)
     {
         HttpResponse response = context.Response;
-        response.Headers.CacheControl = NoStore;
-        response.Headers.AccessControlAllowOrigin = AllowOriginAny;
-        IPAddress address = context.Connection.RemoteIpAddress ?? IPAddress.IPv6None;
-        if (license.Refusals.IsBlocked(address, out TimeSpan wait))
-        {
-            response.StatusCode = StatusCodes.Status429TooManyRequests;
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            response.ContentLength = 0;
-            return;
-        }
-
-        IPlaybackAccess access = license.Access;
-        if (OriginPath.Validate(channel) is not null || channel.Contains('/', StringComparison.Ordinal))
-        {
-            await ProblemAsync(response, StatusCodes.Status404NotFound, "No such channel.").ConfigureAwait(false);
-            return;
-        }
-
-        if (!access.IsReady)
-        {
-            PlaybackGate.NotReady(response);
-            return;
-        }
-
-        if (access.IsPrivate(channel) && !Authorized(context, channel, access, out bool tokenGiven))
-        {
-            if (tokenGiven)
-            {
-                PlaybackGate.Forbid(response);
-            }
-            else
-            {
-                response.StatusCode = StatusCodes.Status401Unauthorized;
-                response.Headers.WWWAuthenticate = BearerChallenge;
-                response.ContentLength = 0;
-            }
-
-            return;
-        }
+        var (admitted, address) = await license.AdmitAsync(context, channel).ConfigureAwait(false);
+        if (!admitted) return;
 
         byte[]? body = await ReadBodyAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
         if (body is null)
@@ -168,30 +201,15 @@ public static class ClearKeyLicenseEndpoint
         var request = ClearKeyLicenseMessages.TryRead(body, out string? error);
         if (request is null)
         {
-            Refused(license, address, channel);
+            license.Refused(address, channel);
             await ProblemAsync(response, StatusCodes.Status400BadRequest, error!).ConfigureAwait(false);
             return;
         }
 
-        IReadOnlyList<ContentKey> found;
-        try
-        {
-            found = await license.Keys.FindAsync(channel, request.KeyIds, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested
-            && e is HttpRequestException or TimeoutException or OperationCanceledException or System.Text.Json.JsonException)
-        {
-            // An origin-only node whose control node is away: the viewer did nothing wrong, so no refusal is counted.
-            license.KeysUnavailable(channel, e);
-            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            response.Headers.RetryAfter = "5";
-            response.ContentLength = 0;
-            return;
-        }
-
+        if (await license.FindAsync(context, channel, request.KeyIds).ConfigureAwait(false) is not { } found) return;
         if (found.Count == 0)
         {
-            Refused(license, address, channel);
+            license.Refused(address, channel);
             await ProblemAsync(response, StatusCodes.Status404NotFound, "None of the key IDs is a key of this channel.").ConfigureAwait(false);
             return;
         }
@@ -203,15 +221,9 @@ public static class ClearKeyLicenseEndpoint
         await response.Body.WriteAsync(answer, context.RequestAborted).ConfigureAwait(false);
     }
 
-    internal static void Refused(LicenseService license, IPAddress address, string channel)
-    {
-        if (license.Refusals.RecordFailure(address, out int refusals))
-            OriginLog.LicenseRequestsBlocked(license.Logger, address, refusals, channel, (int)RefusalBlock.TotalMinutes);
-    }
-
     /// <summary>A good token for the channel: in the query or cookie (<see cref="PlaybackGate.Authorize(HttpContext, ReadOnlySpan{char}, IPlaybackAccess)"/>),
     /// else as a bearer token; <paramref name="tokenGiven"/> tells a missing token (401) from a refused one (403).</summary>
-    internal static bool Authorized(HttpContext context, string channel, IPlaybackAccess access, out bool tokenGiven)
+    private static bool Authorized(HttpContext context, string channel, IPlaybackAccess access, out bool tokenGiven)
     {
         HttpRequest request = context.Request;
         string authorization = request.Headers.Authorization.ToString();

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Net;
 using Broadcast.Packager.Cmaf.Encryption;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -23,13 +21,9 @@ public static class HlsKeyEndpoint
     /// <summary>The path segment under a channel's prefix: <c>/live/{channel}/key/{kid}</c>.</summary>
     public const string Name = "key";
 
-    private static readonly StringValues NoStore = "no-store";
     private static readonly StringValues OctetStream = "application/octet-stream";
-    private static readonly StringValues BearerChallenge = "Bearer";
-    private static readonly StringValues AllowOriginAny = "*";
     private static readonly StringValues AllowMethods = "GET, OPTIONS";
     private static readonly StringValues AllowHeaders = "Authorization";
-    private static readonly StringValues PreflightMaxAge = "86400";
 
     /// <summary>The key URL an EXT-X-KEY names for a broadcast's KID (path-absolute; the provider puts it under
     /// <c>Public:HttpBaseUrl</c> when set).</summary>
@@ -39,17 +33,7 @@ public static class HlsKeyEndpoint
     {
         routes.MapGet("/live/{channel}/" + Name + "/{kid}", (HttpContext context, string channel, string kid) => HandleAsync(context, channel, kid, license))
             .WithDisplayName("AES-128 HLS key");
-        // A player on another origin sending a token as Authorization: Bearer asks first (no cookie crosses origins).
-        routes.MapMethods("/live/{channel}/" + Name + "/{kid}", [HttpMethods.Options], static context =>
-        {
-            var headers = context.Response.Headers;
-            context.Response.StatusCode = StatusCodes.Status204NoContent;
-            headers.AccessControlAllowOrigin = AllowOriginAny;
-            headers.AccessControlAllowMethods = AllowMethods;
-            headers.AccessControlAllowHeaders = AllowHeaders;
-            headers.AccessControlMaxAge = PreflightMaxAge;
-            return Task.CompletedTask;
-        }).WithDisplayName("AES-128 HLS key preflight");
+        ClearKeyLicenseEndpoint.MapPreflight(routes, "/live/{channel}/" + Name + "/{kid}", AllowMethods, AllowHeaders, "AES-128 HLS key preflight");
     }
 
     /// <summary>Whether a path under <c>/live</c> (<paramref name="rest"/>: "/{channel}/key/{kid}") is a key request, which the
@@ -71,85 +55,44 @@ public static class HlsKeyEndpoint
     private static async Task HandleAsync(HttpContext context, string channel, string kid, ClearKeyLicenseEndpoint.LicenseService license)
     {
         HttpResponse response = context.Response;
-        response.Headers.CacheControl = NoStore;
-        response.Headers.AccessControlAllowOrigin = AllowOriginAny;
         // A GET carries no body: none is read, and none is accepted.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = 0;
-        IPAddress address = context.Connection.RemoteIpAddress ?? IPAddress.IPv6None;
-        if (license.Refusals.IsBlocked(address, out TimeSpan wait))
-        {
-            response.StatusCode = StatusCodes.Status429TooManyRequests;
-            response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            response.ContentLength = 0;
-            return;
-        }
-
-        IPlaybackAccess access = license.Access;
-        if (OriginPath.Validate(channel) is not null || channel.Contains('/', StringComparison.Ordinal))
-        {
-            await ClearKeyLicenseEndpoint.ProblemAsync(response, StatusCodes.Status404NotFound, "No such channel.").ConfigureAwait(false);
-            return;
-        }
-
-        if (!access.IsReady)
-        {
-            PlaybackGate.NotReady(response);
-            return;
-        }
-
-        if (access.IsPrivate(channel) && !ClearKeyLicenseEndpoint.Authorized(context, channel, access, out bool tokenGiven))
-        {
-            if (tokenGiven)
-            {
-                PlaybackGate.Forbid(response);
-            }
-            else
-            {
-                response.StatusCode = StatusCodes.Status401Unauthorized;
-                response.Headers.WWWAuthenticate = BearerChallenge;
-                response.ContentLength = 0;
-            }
-
-            return;
-        }
+        var (admitted, address) = await license.AdmitAsync(context, channel).ConfigureAwait(false);
+        if (!admitted) return;
 
         if (ParseKeyId(kid) is not { } keyId)
         {
-            ClearKeyLicenseEndpoint.Refused(license, address, channel);
+            license.Refused(address, channel);
             await ClearKeyLicenseEndpoint.ProblemAsync(response, StatusCodes.Status400BadRequest,
                 "A key is named by its KID: 32 hex digits.").ConfigureAwait(false);
             return;
         }
 
-        IReadOnlyList<ContentKey> found;
-        try
+        if (await license.FindAsync(context, channel, [keyId]).ConfigureAwait(false) is not { } found) return;
+        int at = IndexOf(found, keyId);
+        if (at < 0)
         {
-            found = await license.Keys.FindAsync(channel, [keyId], context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (Exception e) when (!context.RequestAborted.IsCancellationRequested
-            && e is HttpRequestException or TimeoutException or OperationCanceledException or System.Text.Json.JsonException)
-        {
-            // An origin-only node whose control node is away: the viewer did nothing wrong, so no refusal is counted.
-            license.KeysUnavailable(channel, e);
-            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            response.Headers.RetryAfter = "5";
-            response.ContentLength = 0;
-            return;
-        }
-
-        if (!found.Any(k => k.Id == keyId))
-        {
-            ClearKeyLicenseEndpoint.Refused(license, address, channel);
+            license.Refused(address, channel);
             await ClearKeyLicenseEndpoint.ProblemAsync(response, StatusCodes.Status404NotFound, "That KID is no key of this channel.")
                 .ConfigureAwait(false);
             return;
         }
 
-        byte[] key = new byte[16];
-        found.First(k => k.Id == keyId).CopyKeyTo(key);
+        byte[] bytes = new byte[16];
+        found[at].CopyKeyTo(bytes);
         response.StatusCode = StatusCodes.Status200OK;
         response.Headers.ContentType = OctetStream;
-        response.ContentLength = key.Length;
-        await response.Body.WriteAsync(key, context.RequestAborted).ConfigureAwait(false);
+        response.ContentLength = bytes.Length;
+        await response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static int IndexOf(IReadOnlyList<ContentKey> keys, KeyId keyId)
+    {
+        for (int i = 0; i < keys.Count; i++)
+        {
+            if (keys[i].Id == keyId) return i;
+        }
+
+        return -1;
     }
 }
