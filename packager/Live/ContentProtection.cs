@@ -21,10 +21,11 @@ public sealed record ContentKeyGrant(ContentKey Key, IReadOnlyList<ProtectionSys
 public interface IContentKeyProvider
 {
     /// <summary>
-    /// A new broadcast's key; for a broadcast another node left unfinished (<paramref name="continuing"/>, its KID), that
-    /// same key when the provider still has it, so its players need no new license; else a new one.
+    /// A new broadcast's key for <paramref name="scheme"/>; for a broadcast another node left unfinished
+    /// (<paramref name="continuing"/>, its KID), that same key when the provider still has it, so its players need no new
+    /// license; else a new one.
     /// </summary>
-    ValueTask<ContentKeyGrant> KeyForAsync(string channel, KeyId? continuing, CancellationToken cancellationToken);
+    ValueTask<ContentKeyGrant> KeyForAsync(string channel, EncryptionScheme scheme, KeyId? continuing, CancellationToken cancellationToken);
 }
 
 /// <summary>
