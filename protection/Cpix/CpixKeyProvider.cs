@@ -15,7 +15,7 @@ namespace Broadcast.Protection.Cpix;
 /// for a fresh random KID; a broadcast continued after its node died asks again for its own KID under the same content
 /// ID (the channel), and the key server, which keeps its keys by KID, answers the same key: so this server stores no
 /// vendor key, and the vendor's license servers (not ours) give players the key. The grant carries each asked system's
-/// pssh and no ClearKey license URL or key URL (an <c>aes-128</c> channel is refused: its key is this server's own).
+/// pssh, the HLS key tags it gave (FairPlay's, Widevine's…), and no ClearKey license URL or key URL (an <c>aes-128</c> channel is refused: its key is this server's own).
 /// Any fault (the server unreachable, slow past the timeout, an error status, an answer too long, malformed or not for
 /// the KID asked) is a <see cref="CpixRefusedException"/> naming it, which refuses the broadcast's packaging; the key
 /// itself is never logged, nor put in a URL.
@@ -60,10 +60,10 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
             var kid = continuing ?? KeyId.FromBytes(RandomNumberGenerator.GetBytes(16));
             var started = Stopwatch.GetTimestamp();
             byte[] answer = await AskAsync(CpixRequest.Write(channel, kid, scheme, _systems), cancellationToken).ConfigureAwait(false);
-            var keys = CpixAnswer.Read(answer, kid, _systems);
+            var keys = CpixAnswer.Read(answer, kid, scheme, _systems);
             _logger.LogCpixKey(channel, kid.ToUuidString(), string.Join(", ", _systems.Select(KeyId.UuidText)),
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            return new ContentKeyGrant(keys.Key, keys.Systems);
+            return new ContentKeyGrant(keys.Key, keys.Systems) { HlsKeys = keys.HlsKeys };
         }
         catch (CpixRefusedException e)
         {

@@ -19,8 +19,9 @@ public sealed class CpixOptions
     /// <summary>The key server's URL (https; http only to a loopback address). Unset: no CPIX.</summary>
     public string? Url { get; set; }
 
-    /// <summary>The DRM systems asked for, by name (<c>widevine</c>, <c>playready</c>, <c>clearkey</c>: the W3C common
-    /// system) or system ID. Each one's pssh goes into the init segments and the MPD.</summary>
+    /// <summary>The DRM systems asked for, by name (<c>widevine</c>, <c>playready</c>, <c>fairplay</c>, <c>clearkey</c>: the
+    /// W3C common system) or system ID. Each one's pssh goes into the init segments and the MPD (FairPlay has none), and the
+    /// HLS key tags its key server gives into the playlists.</summary>
     public string[] Systems { get; set; } = ["widevine", "playready"];
 
     /// <summary>A header sent with every request, for the key server's authentication (e.g. <c>Authorization</c> with
@@ -50,11 +51,8 @@ public sealed class CpixOptions
                 "fairplay" => FairPlay,
                 "clearkey" or "common" => CommonSystem,
                 var other => CpixRequest.ParseUuid(other)
-                    ?? throw new InvalidOperationException($"{Section}:Systems: '{system}' is neither widevine, playready, clearkey nor a system ID"),
+                    ?? throw new InvalidOperationException($"{Section}:Systems: '{system}' is neither widevine, playready, fairplay, clearkey nor a system ID"),
             };
-            // FairPlay signals its key in the HLS playlists only (no pssh), which the playlists do not carry from a key server yet.
-            if (id == FairPlay)
-                throw new InvalidOperationException($"{Section}:Systems: FairPlay needs the key server's HLS signaling in the playlists, which is not supported yet");
             if (!ids.Contains(id)) ids.Add(id);
         }
         if (ids.Count == 0) throw new InvalidOperationException($"{Section}:Systems names no DRM system");

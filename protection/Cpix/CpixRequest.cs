@@ -9,7 +9,8 @@ namespace Broadcast.Protection.Cpix;
 /// The CPIX document this server sends a key server (DASH-IF CPIX 2.3, as AWS SPEKE v2.0 profiles it): one content key,
 /// named by the KID we chose, with its Common Encryption scheme (CPIX §5.3.3 ContentKey@commonEncryptionScheme); one
 /// DRMSystem per system wanted, each asking for its pssh (an empty <c>cpix:PSSH</c>, SPEKE v2 "standard payload
-/// components"); and the encryption contract (§5.3.6 ContentKeyUsageRuleList): the one key protects every track, which
+/// components"; none for FairPlay, which has no pssh) and its HLS key tags for media playlists and the master (empty
+/// <c>cpix:HLSSignalingData</c> with <c>playlist</c> "media" and "master"); and the encryption contract (§5.3.6 ContentKeyUsageRuleList): the one key protects every track, which
 /// SPEKE v2 spells <c>intendedTrackType="ALL"</c> with an empty AudioFilter and VideoFilter. No key value is sent: the key
 /// server makes the key (the "encryptor consumer" workflow).
 /// </summary>
@@ -53,8 +54,18 @@ public static class CpixRequest
                 xml.WriteStartElement("cpix", "DRMSystem", CpixNamespace);
                 xml.WriteAttributeString("kid", kidText);
                 xml.WriteAttributeString("systemId", KeyId.UuidText(system));
-                xml.WriteStartElement("cpix", "PSSH", CpixNamespace);
-                xml.WriteEndElement();
+                // FairPlay has no pssh (its key is signalled in the playlists alone).
+                if (system != CpixOptions.FairPlay)
+                {
+                    xml.WriteStartElement("cpix", "PSSH", CpixNamespace);
+                    xml.WriteEndElement();
+                }
+                foreach (string playlist in (string[])["media", "master"])
+                {
+                    xml.WriteStartElement("cpix", "HLSSignalingData", CpixNamespace);
+                    xml.WriteAttributeString("playlist", playlist);
+                    xml.WriteEndElement();
+                }
                 xml.WriteEndElement();
             }
             xml.WriteEndElement();

@@ -41,7 +41,12 @@ public sealed class CpixDocumentTests
         {
             Assert.Equal("01234567-89ab-cdef-0123-456789abcdef", s.Attribute("kid")?.Value);
             Assert.NotNull(s.Element(Cpix + "PSSH"));
+            Assert.Equal(["media", "master"], s.Elements(Cpix + "HLSSignalingData").Select(h => h.Attribute("playlist")?.Value));
         });
+        var fairPlay = XDocument.Parse(Encoding.UTF8.GetString(CpixRequest.Write("chan", Kid, EncryptionScheme.Cbcs, [CpixOptions.FairPlay])));
+        var fairPlaySystem = fairPlay.Root!.Descendants(Cpix + "DRMSystem").Single();
+        Assert.Null(fairPlaySystem.Element(Cpix + "PSSH"));
+        Assert.Equal(2, fairPlaySystem.Elements(Cpix + "HLSSignalingData").Count());
 
         var rule = Assert.Single(root.Elements(Cpix + "ContentKeyUsageRuleList").Elements(Cpix + "ContentKeyUsageRule"));
         Assert.Equal("ALL", rule.Attribute("intendedTrackType")?.Value);
@@ -63,21 +68,34 @@ public sealed class CpixDocumentTests
         {
             var id = CpixRequest.ParseUuid(system.Attribute("systemId")!.Value)!.Value;
             system.Element(Cpix + "PSSH")!.Value = Convert.ToBase64String(ProtectionSystemHeader.Create(id, [Kid], [1, 2, 3]));
-            system.Add(new XElement(Cpix + "HLSSignalingData", new XAttribute("playlist", "media"), "I0VYVC1YLUtFWQ=="));
+            // The media tag filled in, the master's left out (a server may give only the media playlist's).
+            system.Elements(Cpix + "HLSSignalingData").Single(h => h.Attribute("playlist")?.Value == "media").Value = Base64Text(MediaTag);
+            system.Elements(Cpix + "HLSSignalingData").Single(h => h.Attribute("playlist")?.Value == "master").Remove();
         }
         change?.Invoke(xml);
         return Encoding.UTF8.GetBytes(xml.ToString(SaveOptions.DisableFormatting));
     }
 
+    private const string MediaTag = "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://k\",KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\"";
+
+    private static string Base64Text(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));
+
     [Fact]
     public void A_good_answer_gives_the_key_and_each_system_s_pssh_in_the_order_asked()
     {
-        var keys = CpixAnswer.Read(Answer(), Kid, Systems);
+        var keys = CpixAnswer.Read(Answer(), Kid, EncryptionScheme.Cbcs, Systems);
         Assert.Equal(new ContentKey(Kid, KeyBytes), keys.Key);
         Assert.Equal(Systems, keys.Systems.Select(s => s.SystemId));
         Assert.All(keys.Systems, s => Assert.Equal(ProtectionSystemHeader.Create(s.SystemId, [Kid], [1, 2, 3]), s.Pssh.ToArray()));
+        // A media tag alone also names the master's key, as EXT-X-SESSION-KEY (§4.4.6.5).
+        Assert.Equal(Systems, keys.HlsKeys.Select(h => h.SystemId));
+        Assert.All(keys.HlsKeys, h =>
+        {
+            Assert.Equal(MediaTag, h.Media);
+            Assert.Equal("#EXT-X-SESSION-KEY:" + MediaTag["#EXT-X-KEY:".Length..], h.Master);
+        });
         // Only the systems asked are taken, even when the server answers more.
-        Assert.Single(CpixAnswer.Read(Answer(), Kid, [CpixOptions.PlayReady]).Systems);
+        Assert.Single(CpixAnswer.Read(Answer(), Kid, EncryptionScheme.Cbcs, [CpixOptions.PlayReady]).Systems);
     }
 
     public static TheoryData<string, string> WrongAnswers => new()
@@ -97,6 +115,10 @@ public sealed class CpixDocumentTests
         { "truncated", "not well-formed XML" },
         { "deep", "nests deeper than" },
         { "two keys", "which was not asked" },
+        { "tag on two lines", "not one line of printable ASCII" },
+        { "tag of another method", "METHOD is not SAMPLE-AES" },
+        { "master tag as media", "does not start with #EXT-X-KEY:" },
+        { "master without media", "but no media one" },
     };
 
     [Theory]
@@ -123,11 +145,38 @@ public sealed class CpixDocumentTests
                 string.Concat(Enumerable.Repeat("</a>", 40)) + "</cpix:CPIX>"),
             "two keys" => Answer(x => x.Root!.Element(Cpix + "ContentKeyList")!.Add(new XElement(Cpix + "ContentKey",
                 new XAttribute("kid", "11111111-2222-3333-4444-555555555555")))),
+            "tag on two lines" => Answer(x => x.Root!.Descendants(Cpix + "HLSSignalingData").First().Value = Base64Text(MediaTag + "\n#EXT-X-ENDLIST")),
+            "tag of another method" => Answer(x => x.Root!.Descendants(Cpix + "HLSSignalingData").First().Value =
+                Base64Text(MediaTag.Replace("SAMPLE-AES", "SAMPLE-AES-CTR", StringComparison.Ordinal))),
+            "master tag as media" => Answer(x => x.Root!.Descendants(Cpix + "HLSSignalingData").First().Value =
+                Base64Text(MediaTag.Replace("#EXT-X-KEY:", "#EXT-X-SESSION-KEY:", StringComparison.Ordinal))),
+            "master without media" => Answer(x => x.Root!.Descendants(Cpix + "HLSSignalingData").First().SetAttributeValue("playlist", "master")),
             _ => throw new ArgumentOutOfRangeException(nameof(wrong)),
         };
-        var refused = Assert.Throws<CpixRefusedException>(() => CpixAnswer.Read(answer, Kid, Systems));
+        var refused = Assert.Throws<CpixRefusedException>(() => CpixAnswer.Read(answer, Kid, EncryptionScheme.Cbcs, Systems));
         Assert.Contains(reason, refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Convert.ToBase64String(KeyBytes), refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FairPlay_gives_key_tags_and_no_pssh_and_without_tags_is_refused()
+    {
+        static void AsFairPlay(XDocument x)
+        {
+            var system = x.Root!.Descendants(Cpix + "DRMSystem").First();
+            system.SetAttributeValue("systemId", "94ce86fb-07ff-4f43-adb8-93d2fa968ca2");
+            system.Element(Cpix + "PSSH")!.Remove();
+        }
+        var keys = CpixAnswer.Read(Answer(AsFairPlay), Kid, EncryptionScheme.Cbcs, [CpixOptions.FairPlay, CpixOptions.PlayReady]);
+        Assert.Equal([CpixOptions.PlayReady], keys.Systems.Select(s => s.SystemId));
+        Assert.Equal([CpixOptions.FairPlay, CpixOptions.PlayReady], keys.HlsKeys.Select(h => h.SystemId));
+
+        var refused = Assert.Throws<CpixRefusedException>(() => CpixAnswer.Read(Answer(x =>
+        {
+            AsFairPlay(x);
+            x.Root!.Descendants(Cpix + "DRMSystem").First().Elements(Cpix + "HLSSignalingData").Remove();
+        }), Kid, EncryptionScheme.Cbcs, [CpixOptions.FairPlay]));
+        Assert.Contains("FairPlay", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -146,7 +195,7 @@ public sealed class CpixDocumentTests
             };
             try
             {
-                CpixAnswer.Read(bytes, Kid, Systems);
+                CpixAnswer.Read(bytes, Kid, EncryptionScheme.Cbcs, Systems);
                 read++;
             }
             catch (CpixRefusedException)
@@ -185,8 +234,8 @@ public sealed class CpixDocumentTests
         new CpixOptions { Url = "http://[::1]:9/speke" }.Validate();
         Assert.Contains("https", Assert.Throws<InvalidOperationException>(() => new CpixOptions { Url = "http://keys.example/speke" }.Validate()).Message,
             StringComparison.Ordinal);
-        Assert.Contains("FairPlay", Assert.Throws<InvalidOperationException>(() =>
-            new CpixOptions { Url = "https://k.example/", Systems = ["widevine", "fairplay"] }.Validate()).Message, StringComparison.Ordinal);
+        Assert.Equal([CpixOptions.Widevine, CpixOptions.FairPlay],
+            new CpixOptions { Url = "https://k.example/", Systems = ["widevine", "fairplay"] }.SystemIds());
         Assert.Throws<InvalidOperationException>(() => new CpixOptions { Url = "https://k.example/", Systems = ["nonsense"] }.Validate());
         Assert.Throws<InvalidOperationException>(() => new CpixOptions { Url = "https://k.example/", Systems = [] }.Validate());
         Assert.Throws<InvalidOperationException>(() => new CpixOptions { Url = "https://u:p@k.example/" }.Validate());
@@ -199,6 +248,6 @@ public sealed class CpixDocumentTests
     public void A_good_answer_read_for_another_kid_than_asked_is_refused()
     {
         var other = KeyId.FromBytes(RandomNumberGenerator.GetBytes(16));
-        Assert.Throws<CpixRefusedException>(() => CpixAnswer.Read(Answer(), other, Systems));
+        Assert.Throws<CpixRefusedException>(() => CpixAnswer.Read(Answer(), other, EncryptionScheme.Cbcs, Systems));
     }
 }

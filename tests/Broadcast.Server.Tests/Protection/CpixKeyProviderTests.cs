@@ -38,6 +38,12 @@ public sealed class CpixKeyProviderTests : IAsyncLifetime
         Assert.Equal(new ContentKey(grant.Key.Id, _server.KeyFor("chan", grant.Key.Id)), grant.Key);
         Assert.Equal([CpixOptions.Widevine, CpixOptions.PlayReady, CpixOptions.CommonSystem], grant.Systems.Select(s => s.SystemId));
         Assert.All(grant.Systems, s => Assert.Equal(CpixKeyServerStandIn.PsshFor(s.SystemId, grant.Key.Id), s.Pssh.ToArray()));
+        Assert.Equal(grant.Systems.Select(s => s.SystemId), grant.HlsKeys.Select(h => h.SystemId));
+        Assert.All(grant.HlsKeys, h =>
+        {
+            Assert.Equal(CpixKeyServerStandIn.HlsTagFor("#EXT-X-KEY:", h.SystemId, grant.Key.Id, "cbcs"), h.Media);
+            Assert.Equal(CpixKeyServerStandIn.HlsTagFor("#EXT-X-SESSION-KEY:", h.SystemId, grant.Key.Id, "cbcs"), h.Master);
+        });
         Assert.Null(grant.ClearKeyLicenseUrl);
         Assert.Null(grant.KeyUrl);
         // The packager takes it as it takes the built-in provider's.
@@ -71,6 +77,7 @@ public sealed class CpixKeyProviderTests : IAsyncLifetime
     [InlineData(StandInBehaviour.MissingKey, "no key for KID")]
     [InlineData(StandInBehaviour.BadBase64, "not valid base64")]
     [InlineData(StandInBehaviour.BadPssh, "is not one pssh box")]
+    [InlineData(StandInBehaviour.BadHlsTag, "not one line of printable ASCII")]
     [InlineData(StandInBehaviour.EncryptedKey, "not supported yet")]
     [InlineData(StandInBehaviour.ServerError, "answered 500")]
     public async Task A_misbehaving_key_server_refuses_the_broadcast_saying_why(StandInBehaviour behaviour, string reason)

@@ -23,6 +23,7 @@ public enum StandInBehaviour
     MissingKey,
     BadBase64,
     BadPssh,
+    BadHlsTag,
     EncryptedKey,
     ServerError,
 }
@@ -31,7 +32,8 @@ public enum StandInBehaviour
 /// A test-only stand-in for a DRM vendor's key server, on 127.0.0.1 with a free port: it answers a CPIX 2.3 request
 /// (SPEKE v2) by filling it in, a key for the asked KID (derived from the content ID and KID under the stand-in's own
 /// secret, so the same KID is always the same key, as a vendor's key server keeps them) and for each DRMSystem asked a
-/// version 1 pssh box of that system naming the KID. <see cref="Behaviour"/> makes it misbehave.
+/// version 1 pssh box of that system naming the KID (none for FairPlay) and the HLS key tags asked for, in the shape
+/// vendors give them (FairPlay's skd:// URI, the others' pssh as a data URI under their urn:uuid KEYFORMAT). <see cref="Behaviour"/> makes it misbehave.
 /// </summary>
 public sealed class CpixKeyServerStandIn : IAsyncDisposable
 {
@@ -76,6 +78,16 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
     /// <summary>The pssh the stand-in gives for a system and KID.</summary>
     public static byte[] PsshFor(UInt128 system, KeyId kid) =>
         ProtectionSystemHeader.Create(system, [kid], Encoding.ASCII.GetBytes("stand-in " + KeyId.UuidText(system)));
+
+    /// <summary>The key tag the stand-in gives for a system, playlist tag and KID.</summary>
+    public static string HlsTagFor(string tag, UInt128 system, KeyId kid, string scheme)
+    {
+        string method = scheme == "cenc" ? "SAMPLE-AES-CTR" : "SAMPLE-AES";
+        return system == CpixOptions.FairPlay
+            ? $"{tag}METHOD={method},URI=\"skd://stand-in/{kid}\",KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\""
+            : $"{tag}METHOD={method},URI=\"data:text/plain;base64,{Convert.ToBase64String(PsshFor(system, kid))}\",KEYID=0x{Convert.ToHexString(kid.ToArray())}," +
+              $"KEYFORMAT=\"urn:uuid:{KeyId.UuidText(system)}\",KEYFORMATVERSIONS=\"1\"";
+    }
 
     private async Task AnswerAsync(HttpContext context)
     {
@@ -127,11 +139,17 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
             var systemId = CpixRequest.ParseUuid(system.Attribute("systemId")!.Value)!.Value;
             byte[] pssh = PsshFor(systemId, kid);
             if (Behaviour == StandInBehaviour.BadPssh) pssh[3] ^= 0x01; // its size no longer its length
-            system.Element(Cpix + "PSSH")!.Value = Convert.ToBase64String(pssh);
-            // What a vendor adds beside the pssh, which the reader passes over (CPIX §5.3.4).
-            system.Add(new XElement(Cpix + "ContentProtectionData", Convert.ToBase64String(Encoding.UTF8.GetBytes("<cenc:pssh>…</cenc:pssh>"))),
-                new XElement(Cpix + "HLSSignalingData", new XAttribute("playlist", "media"),
-                    Convert.ToBase64String(Encoding.UTF8.GetBytes("#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://stand-in\""))));
+            if (system.Element(Cpix + "PSSH") is { } psshElement) psshElement.Value = Convert.ToBase64String(pssh);
+            string scheme = document.Descendants(Cpix + "ContentKey").First().Attribute("commonEncryptionScheme")!.Value;
+            foreach (var signaling in system.Elements(Cpix + "HLSSignalingData"))
+            {
+                string tag = signaling.Attribute("playlist")?.Value == "master" ? "#EXT-X-SESSION-KEY:" : "#EXT-X-KEY:";
+                string line = HlsTagFor(tag, systemId, kid, scheme);
+                if (Behaviour == StandInBehaviour.BadHlsTag) line += "\n#EXT-X-ENDLIST";
+                signaling.Value = Convert.ToBase64String(Encoding.UTF8.GetBytes(line));
+            }
+            // What a vendor adds beside, which the reader passes over (CPIX §5.3.4).
+            system.Add(new XElement(Cpix + "ContentProtectionData", Convert.ToBase64String(Encoding.UTF8.GetBytes("<cenc:pssh>…</cenc:pssh>"))));
         }
         string answer = document.Declaration + document.ToString(SaveOptions.DisableFormatting);
         if (Behaviour == StandInBehaviour.MalformedXml) answer = answer[..(answer.Length * 2 / 3)];

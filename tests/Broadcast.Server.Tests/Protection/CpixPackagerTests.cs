@@ -11,7 +11,8 @@ namespace Broadcast.Server.Tests.Protection;
 
 /// <summary>
 /// A broadcast packaged with a grant from the CPIX key provider (against <see cref="CpixKeyServerStandIn"/>): its init
-/// segment's moov carries the key server's pssh boxes, byte for byte, and its MPD names each vendor system with its pssh.
+/// segment's moov carries the key server's pssh boxes, byte for byte, its MPD names each vendor system with its pssh, and its
+/// playlists carry each vendor's key tags (FairPlay's, which has no pssh, too) beside ClearKey's.
 /// </summary>
 public sealed class CpixPackagerTests : IAsyncLifetime
 {
@@ -27,9 +28,9 @@ public sealed class CpixPackagerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_init_segment_carries_the_key_server_s_pssh_boxes()
+    public async Task The_init_segment_carries_the_key_server_s_pssh_boxes_and_the_playlists_its_key_tags()
     {
-        using var provider = new CpixKeyProvider(new CpixOptions { Url = _server.Url.ToString(), Systems = ["widevine", "playready"] },
+        using var provider = new CpixKeyProvider(new CpixOptions { Url = _server.Url.ToString(), Systems = ["widevine", "playready", "fairplay"] },
             new CpixKeyProviderTests.CapturingLogger());
         var grant = await provider.KeyForAsync("chan", EncryptionScheme.Cbcs, null, default);
         var store = new FileSystemSegmentStore(_dir.Path);
@@ -56,6 +57,22 @@ public sealed class CpixPackagerTests : IAsyncLifetime
             Assert.Contains($"schemeIdUri=\"urn:uuid:{KeyId.UuidText(system.SystemId)}\"><cenc:pssh>{Convert.ToBase64String(system.Pssh.Span)}</cenc:pssh>",
                 mpd, StringComparison.Ordinal);
         Assert.Contains($"cenc:default_KID=\"{grant.Key.Id.ToUuidString()}\"", mpd, StringComparison.Ordinal);
+        Assert.DoesNotContain(KeyId.UuidText(CpixOptions.FairPlay), mpd, StringComparison.Ordinal);
+
+        Assert.Equal(2, grant.Systems.Count); // FairPlay has no pssh
+        Assert.Equal(3, grant.HlsKeys.Count);
+        var playlists = Directory.GetFiles(_dir.Path, "*.m3u8", SearchOption.AllDirectories).Select(File.ReadAllText).ToList();
+        string master = Assert.Single(playlists, p => p.Contains("#EXT-X-STREAM-INF", StringComparison.Ordinal));
+        string media = Assert.Single(playlists, p => p.Contains("#EXT-X-MAP", StringComparison.Ordinal));
+        foreach (var tags in grant.HlsKeys)
+        {
+            Assert.Contains(tags.Master + "\n", master, StringComparison.Ordinal);
+            // Before the map, like ClearKey's: in force for every segment listed (RFC 8216bis §4.4.4.4).
+            int at = media.IndexOf(tags.Media + "\n", StringComparison.Ordinal);
+            Assert.InRange(at, 0, media.IndexOf("#EXT-X-MAP", StringComparison.Ordinal));
+        }
+        Assert.Contains("KEYFORMAT=\"com.apple.streamingkeydelivery\"", media, StringComparison.Ordinal);
+        Assert.Contains("KEYFORMAT=\"org.w3.clearkey\"", media, StringComparison.Ordinal);
     }
 
     /// <summary>The pssh boxes directly in the moov (ISO/IEC 23001-7 §8.1), in order.</summary>
