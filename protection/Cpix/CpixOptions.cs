@@ -22,7 +22,12 @@ public sealed class CpixOptions
     /// <summary>The DRM systems asked for, by name (<c>widevine</c>, <c>playready</c>, <c>fairplay</c>, <c>clearkey</c>: the
     /// W3C common system) or system ID. Each one's pssh goes into the init segments and the MPD (FairPlay has none), and the
     /// HLS key tags its key server gives into the playlists.</summary>
-    public string[] Systems { get; set; } = ["widevine", "playready"];
+    /// <remarks>Null by default rather than the default list: the configuration binder adds to an array it finds, so a
+    /// configured list would follow the default one instead of replacing it.</remarks>
+    public string[]? Systems { get; set; }
+
+    /// <summary>What <see cref="Systems"/> unset asks for.</summary>
+    public static readonly string[] DefaultSystems = ["widevine", "playready"];
 
     /// <summary>A header sent with every request, for the key server's authentication (e.g. <c>Authorization</c> with
     /// <c>Bearer …</c>, or <c>x-api-key</c>); none when <see cref="HeaderValue"/> is unset.</summary>
@@ -42,7 +47,7 @@ public sealed class CpixOptions
     public IReadOnlyList<UInt128> SystemIds()
     {
         var ids = new List<UInt128>();
-        foreach (string system in Systems)
+        foreach (string system in Systems ?? DefaultSystems)
         {
             UInt128 id = system.Trim().ToLowerInvariant() switch
             {

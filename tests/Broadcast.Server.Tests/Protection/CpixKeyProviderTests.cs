@@ -2,6 +2,9 @@ using System.Diagnostics;
 using Broadcast.Packager.Cmaf.Encryption;
 using Broadcast.Packager.Live;
 using Broadcast.Protection.Cpix;
+using Broadcast.Protection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Server.Tests.Protection;
@@ -14,7 +17,7 @@ namespace Broadcast.Server.Tests.Protection;
 public sealed class CpixKeyProviderTests : IAsyncLifetime
 {
     private CpixKeyServerStandIn _server = null!;
-    private readonly CapturingLogger _log = new();
+    private readonly CapturingLogger<CpixKeyProvider> _log = new();
 
     public async Task InitializeAsync() => _server = await CpixKeyServerStandIn.StartAsync();
 
@@ -128,6 +131,24 @@ public sealed class CpixKeyProviderTests : IAsyncLifetime
         Assert.Contains("could not be reached", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_node_with_a_key_server_set_takes_its_keys_from_it_and_a_wrong_setting_stops_its_start()
+    {
+        static IConfiguration Settings(string url) => new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Protection:Cpix:Url"] = url,
+            ["Protection:Cpix:Systems:0"] = "playready",
+        }).Build();
+        await using var services = new ServiceCollection().AddLogging().AddChannelProtection(Settings(_server.Url.ToString())).BuildServiceProvider();
+        var provider = Assert.IsType<CpixKeyProvider>(services.GetRequiredService<IContentKeyProvider>());
+        var grant = await provider.KeyForAsync("chan", EncryptionScheme.Cbcs, null, default);
+        // The configured list replaces the default one (not added to it).
+        Assert.Equal([CpixOptions.PlayReady], grant.Systems.Select(s => s.SystemId));
+
+        var refused = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddChannelProtection(Settings("http://keys.example/speke")));
+        Assert.Contains("Protection:Cpix:Url", refused.Message, StringComparison.Ordinal);
+    }
+
     private void AssertNoKeyLogged(byte[] key)
     {
         foreach (var e in _log.Events)
@@ -137,7 +158,7 @@ public sealed class CpixKeyProviderTests : IAsyncLifetime
         }
     }
 
-    internal sealed class CapturingLogger : ILogger<CpixKeyProvider>
+    internal sealed class CapturingLogger<T> : ILogger<T>
     {
         private readonly List<(int Id, string Text)> _events = [];
 

@@ -31,7 +31,7 @@ public sealed class CpixPackagerTests : IAsyncLifetime
     public async Task The_init_segment_carries_the_key_server_s_pssh_boxes_and_the_playlists_its_key_tags()
     {
         using var provider = new CpixKeyProvider(new CpixOptions { Url = _server.Url.ToString(), Systems = ["widevine", "playready", "fairplay"] },
-            new CpixKeyProviderTests.CapturingLogger());
+            new CpixKeyProviderTests.CapturingLogger<CpixKeyProvider>());
         var grant = await provider.KeyForAsync("chan", EncryptionScheme.Cbcs, null, default);
         var store = new FileSystemSegmentStore(_dir.Path);
         var time = new ManualClock(new DateTimeOffset(2026, 12, 1, 19, 0, 0, TimeSpan.Zero));
