@@ -5,6 +5,9 @@ using Broadcast.Origin.Protection;
 using Broadcast.Packager.Cmaf.Boxes;
 using Broadcast.Packager.Cmaf.Encryption;
 using Broadcast.Packager.Live;
+using Broadcast.Protection.Cpix;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Protection;
 
@@ -17,7 +20,7 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
     public async ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, ProtectionState? continuing, CancellationToken cancellationToken)
     {
         if (continuing?.ToScheme() is { } kept)
-            return BroadcastProtection.From(kept, await keys.KeyForAsync(stream.Name, continuing.ToKeyId(), cancellationToken).ConfigureAwait(false));
+            return BroadcastProtection.From(kept, await keys.KeyForAsync(stream.Name, kept, continuing.ToKeyId(), cancellationToken).ConfigureAwait(false));
         var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
         EncryptionScheme? scheme = channel?.Protection switch
         {
@@ -27,7 +30,7 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
             _ => null,
         };
         if (scheme is not { } s) return null;
-        return BroadcastProtection.From(s, await keys.KeyForAsync(stream.Name, continuing: null, cancellationToken).ConfigureAwait(false));
+        return BroadcastProtection.From(s, await keys.KeyForAsync(stream.Name, s, continuing: null, cancellationToken).ConfigureAwait(false));
     }
 }
 
@@ -43,7 +46,7 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
 internal sealed class ClearKeyContentKeyProvider(ChannelService channels, ContentKeyStore store, Broadcast.Control.ControlSettings settings)
     : IContentKeyProvider
 {
-    public async ValueTask<ContentKeyGrant> KeyForAsync(string channel, KeyId? continuing, CancellationToken cancellationToken)
+    public async ValueTask<ContentKeyGrant> KeyForAsync(string channel, EncryptionScheme scheme, KeyId? continuing, CancellationToken cancellationToken)
     {
         var found = await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidOperationException($"No channel '{channel}' to keep a content key for.");
@@ -87,16 +90,25 @@ internal sealed class RemoteNodeContentKeys(RemoteContentKeys remote) : IContent
             await remote.FindAsync(channel, ControlContentKeys.ToBytes(keyIds), cancellationToken).ConfigureAwait(false));
 }
 
-/// <summary>Protected content as this node serves it: each channel's protection setting, keys from the built-in ClearKey provider.</summary>
+/// <summary>Protected content as this node serves it: each channel's protection setting, keys from the built-in ClearKey
+/// provider or, when configured, a DRM vendor's CPIX key server.</summary>
 public static class ProtectionServiceCollectionExtensions
 {
     /// <summary>
     /// Before the packager (which adds its clear default only when no policy is registered) and on nodes that serve the
     /// license (the keys it answers with).
     /// </summary>
-    public static IServiceCollection AddChannelProtection(this IServiceCollection services)
+    /// <param name="configuration">Where <c>Protection:Cpix</c> is read: with its <c>Url</c> set, keys come from that CPIX
+    /// key server (checked now, so a wrong setting stops the node's start) instead of the built-in ClearKey provider.</param>
+    public static IServiceCollection AddChannelProtection(this IServiceCollection services, IConfiguration? configuration = null)
     {
-        services.AddSingleton<IContentKeyProvider, ClearKeyContentKeyProvider>();
+        var cpix = configuration?.GetSection(CpixOptions.Section).Get<CpixOptions>();
+        if (cpix is { Enabled: true })
+        {
+            cpix.Validate();
+            services.AddSingleton<IContentKeyProvider>(sp => new CpixKeyProvider(cpix, sp.GetRequiredService<ILogger<CpixKeyProvider>>()));
+        }
+        else services.AddSingleton<IContentKeyProvider, ClearKeyContentKeyProvider>();
         services.AddSingleton<IContentProtectionPolicy, ChannelContentProtectionPolicy>();
         return services;
     }

@@ -86,8 +86,9 @@ public static class BroadcastApp
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IRewindPolicy, ChannelRewindPolicy>();
             services.AddSingleton<IAudioTrackNames, ChannelAudioTrackNames>();
-            // Each channel's protection setting, with keys from the built-in ClearKey provider (docs/protection.md).
-            services.AddChannelProtection();
+            // Each channel's protection setting, with keys from the built-in ClearKey provider or, with Protection:Cpix:Url,
+            // a DRM vendor's CPIX key server (docs/protection.md).
+            services.AddChannelProtection(configuration);
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Broadcast.Media;
 using Broadcast.Packager.Cmaf.Boxes;
 using Broadcast.Packager.Cmaf.Encryption;
+using Broadcast.Packager.Manifests;
 
 namespace Broadcast.Packager.Live;
 
@@ -12,7 +13,11 @@ public sealed record ProtectionSystem(UInt128 SystemId, ReadOnlyMemory<byte> Pss
 /// W3C ClearKey player gets the key (a license URL the DASH manifest names; null when the provider serves no ClearKey), and
 /// where an HLS player of whole-segment encryption (METHOD=AES-128) gets the raw key (the EXT-X-KEY URI; null when none).</summary>
 public sealed record ContentKeyGrant(ContentKey Key, IReadOnlyList<ProtectionSystem> Systems, string? ClearKeyLicenseUrl = null,
-    string? KeyUrl = null);
+    string? KeyUrl = null)
+{
+    /// <summary>DRM vendors' HLS key tags the playlists carry beside ClearKey's (a CPIX key server's HLSSignalingData).</summary>
+    public IReadOnlyList<HlsKeyTags> HlsKeys { get; init; } = [];
+}
 
 /// <summary>
 /// Where content keys come from: a DRM vendor's key server (CPIX), or a built-in store. Asked once per broadcast at its
@@ -21,10 +26,11 @@ public sealed record ContentKeyGrant(ContentKey Key, IReadOnlyList<ProtectionSys
 public interface IContentKeyProvider
 {
     /// <summary>
-    /// A new broadcast's key; for a broadcast another node left unfinished (<paramref name="continuing"/>, its KID), that
-    /// same key when the provider still has it, so its players need no new license; else a new one.
+    /// A new broadcast's key for <paramref name="scheme"/>; for a broadcast another node left unfinished
+    /// (<paramref name="continuing"/>, its KID), that same key when the provider still has it, so its players need no new
+    /// license; else a new one.
     /// </summary>
-    ValueTask<ContentKeyGrant> KeyForAsync(string channel, KeyId? continuing, CancellationToken cancellationToken);
+    ValueTask<ContentKeyGrant> KeyForAsync(string channel, EncryptionScheme scheme, KeyId? continuing, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -39,6 +45,9 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
 
     /// <summary>The key URL an <see cref="EncryptionScheme.Aes128"/> broadcast's EXT-X-KEY names (it names the KID, never the key).</summary>
     public string? KeyUrl { get; init; }
+
+    /// <summary>DRM vendors' HLS key tags, written in every playlist beside ClearKey's.</summary>
+    public IReadOnlyList<HlsKeyTags> HlsKeys { get; init; } = [];
 
     /// <summary>HLS whole-segment encryption: the CMAF is written clear and each stored object encrypted whole.</summary>
     public bool WholeSegment => Scheme == EncryptionScheme.Aes128;
@@ -73,11 +82,19 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
         // RFC 8216bis §4.4.4.4: METHOD=AES-128 needs a URI; a provider that names none cannot serve the key to players.
         if (scheme == EncryptionScheme.Aes128 && string.IsNullOrEmpty(grant.KeyUrl))
             throw new InvalidOperationException("The key provider names no key URL, which an AES-128 HLS broadcast's EXT-X-KEY needs.");
+        if (grant.HlsKeys.Count > 0 && scheme == EncryptionScheme.Aes128)
+            throw new InvalidOperationException("An AES-128 HLS broadcast's key tag is this server's own: vendor key tags are for cenc and cbcs.");
+        foreach (var tags in grant.HlsKeys)
+        {
+            HlsContentProtection.CheckVendorTag(tags.Media, "#EXT-X-KEY:", EncryptionSchemes.Name(scheme));
+            HlsContentProtection.CheckVendorTag(tags.Master, "#EXT-X-SESSION-KEY:", EncryptionSchemes.Name(scheme));
+        }
         // 'cbcs' (§10.4): one constant IV for the track, a fresh random one per broadcast.
         return new BroadcastProtection(scheme, grant.Key, grant.Systems, InitializationVector.FromBytes(RandomNumberGenerator.GetBytes(16)))
         {
             ClearKeyLicenseUrl = grant.ClearKeyLicenseUrl,
             KeyUrl = grant.KeyUrl,
+            HlsKeys = grant.HlsKeys,
         };
     }
 }

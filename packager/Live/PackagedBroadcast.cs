@@ -173,7 +173,7 @@ internal sealed class PackagedBroadcast
     internal ManifestProtection? ManifestProtection() => Protection is not { } p ? null
         : new ManifestProtection(Cmaf.Encryption.EncryptionSchemes.Name(p.Scheme), p.Key.Id.ToUuidString(),
             p.Systems.Select(s => new ManifestDrmSystem(Cmaf.Encryption.KeyId.UuidText(s.SystemId), Convert.ToBase64String(s.Pssh.Span)))
-                .ToArray(), p.ClearKeyLicenseUrl, p.KeyUrl);
+                .ToArray(), p.ClearKeyLicenseUrl, p.KeyUrl) { HlsKeys = p.HlsKeys };
 
     /// <summary>Puts a manifest and tells who waits for it; returns the bytes stored.</summary>
     public async Task<long> PutManifestAsync(string key, string text, string contentType, string cacheControl, long lastNumber,

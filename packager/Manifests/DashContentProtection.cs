@@ -15,7 +15,14 @@ public sealed record ManifestProtection(string Scheme, string DefaultKidUuid, IR
 {
     /// <summary>HLS whole-segment encryption (METHOD=AES-128), which DASH cannot carry: such a broadcast has no MPD.</summary>
     public bool WholeSegment => Scheme == HlsContentProtection.WholeSegmentScheme;
+
+    /// <summary>The DRM vendors' own HLS key tags (checked by <see cref="HlsContentProtection.CheckVendorTag"/>), none by default.</summary>
+    public IReadOnlyList<HlsKeyTags> HlsKeys { get; init; } = [];
 }
+
+/// <summary>One DRM system's HLS key tags from its key server: the EXT-X-KEY line for media playlists and the
+/// EXT-X-SESSION-KEY line for the master (RFC 8216bis §4.4.4.4, §4.4.6.5), each without its line end.</summary>
+public sealed record HlsKeyTags(UInt128 SystemId, string Media, string Master);
 
 /// <summary>
 /// DASH ContentProtection descriptors (ISO/IEC 23009-1 §5.8.4.1, §5.8.5.2; ISO/IEC 23001-7 §11) for each AdaptationSet of

@@ -43,10 +43,41 @@ public static class HlsContentProtection
         _ => throw new ArgumentException($"HLS has no key method for the scheme '{scheme}': 'cbcs', 'cenc' or 'aes-128'.", nameof(scheme)),
     };
 
+    /// <summary>The longest vendor key tag taken (a FairPlay or Widevine EXT-X-KEY is a few hundred characters).</summary>
+    public const int MaxVendorTagLength = 4096;
+
+    /// <summary>
+    /// A DRM vendor's key tag as its key server gave it (CPIX HLSSignalingData), checked to be one tag line a playlist can
+    /// carry: <paramref name="tag"/> ("#EXT-X-KEY:" or "#EXT-X-SESSION-KEY:") first, printable ASCII on one line (§4.1),
+    /// at most <see cref="MaxVendorTagLength"/> characters, and the METHOD of the broadcast's <paramref name="scheme"/>
+    /// (a tag for another cipher would have players decrypt wrongly). Returns the line without its line end; any fault
+    /// is an <see cref="InvalidDataException"/> saying which (as a malformed pssh is).
+    /// </summary>
+    public static string CheckVendorTag(string line, string tag, string scheme)
+    {
+        ArgumentNullException.ThrowIfNull(line);
+        ArgumentNullException.ThrowIfNull(tag);
+        line = line.TrimEnd('\r', '\n');
+        if (line.Length > MaxVendorTagLength) throw new InvalidDataException($"a key tag is longer than {MaxVendorTagLength} characters");
+        if (!line.StartsWith(tag, StringComparison.Ordinal)) throw new InvalidDataException($"a key tag does not start with {tag}");
+        foreach (char c in line)
+            if (c is < ' ' or > '~') throw new InvalidDataException("a key tag is not one line of printable ASCII");
+        string method = "METHOD=" + Method(scheme);
+        int at = line.IndexOf("METHOD=", tag.Length, StringComparison.Ordinal);
+        if (at < 0 || string.CompareOrdinal(line, at, method, 0, method.Length) != 0
+            || (at + method.Length < line.Length && line[at + method.Length] != ','))
+            throw new InvalidDataException($"a key tag's METHOD is not {Method(scheme)}, the '{scheme}' broadcast's");
+        return line;
+    }
+
     private static void Append(StringBuilder sb, string tag, ManifestProtection? protection)
     {
         ArgumentNullException.ThrowIfNull(sb);
         if (protection is null) return;
+        // The DRM vendors' own tags (FairPlay, Widevine…), each with its KEYFORMAT, beside ClearKey's: §4.4.4.4 lets several
+        // EXT-X-KEY tags of different KEYFORMATs apply to the same segments, and a player takes the one of its key system.
+        foreach (var vendor in protection.HlsKeys)
+            sb.Append(tag == "#EXT-X-KEY:" ? vendor.Media : vendor.Master).Append('\n');
         if (protection.WholeSegment)
         {
             if (string.IsNullOrEmpty(protection.KeyUrl) || protection.KeyUrl.Contains('"', StringComparison.Ordinal))

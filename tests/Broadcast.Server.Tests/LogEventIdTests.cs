@@ -31,7 +31,8 @@ public sealed partial class LogEventIdTests
         ["publish"] = [(9110, 9119)],
         ["clips"] = [(9130, 9149)],
         ["observability"] = [(9400, 9409)],
-        ["server"] = [(9000, 9109), (9150, 9299), (9410, 9999)],
+        ["protection"] = [(9500, 9519)],
+        ["server"] = [(9000, 9109), (9150, 9299), (9410, 9499), (9520, 9999)],
     };
 
     [Fact]

@@ -1,0 +1,83 @@
+using System.Net;
+
+namespace Broadcast.Protection.Cpix;
+
+/// <summary>
+/// <c>Protection:Cpix</c>: the key server a node asks for its protected broadcasts' keys (CPIX 2.3 over HTTP POST, as AWS
+/// SPEKE v2.0). A node setting, not a channel's: with <see cref="Url"/> set, every <c>cenc</c> and <c>cbcs</c> channel this
+/// node packages takes its key from that server (docs/protection.md); unset, the built-in ClearKey provider gives them.
+/// </summary>
+public sealed class CpixOptions
+{
+    public const string Section = "Protection:Cpix";
+
+    public static readonly UInt128 Widevine = CpixRequest.ParseUuid("edef8ba9-79d6-4ace-a3c8-27dcd51d21ed")!.Value;
+    public static readonly UInt128 PlayReady = CpixRequest.ParseUuid("9a04f079-9840-4286-ab92-e65be0885f95")!.Value;
+    public static readonly UInt128 FairPlay = CpixRequest.ParseUuid("94ce86fb-07ff-4f43-adb8-93d2fa968ca2")!.Value;
+    public static readonly UInt128 CommonSystem = CpixRequest.ParseUuid("1077efec-c0b2-4d02-ace3-3c1e52e2fb4b")!.Value;
+
+    /// <summary>The key server's URL (https; http only to a loopback address). Unset: no CPIX.</summary>
+    public string? Url { get; set; }
+
+    /// <summary>The DRM systems asked for, by name (<c>widevine</c>, <c>playready</c>, <c>fairplay</c>, <c>clearkey</c>: the
+    /// W3C common system) or system ID. Each one's pssh goes into the init segments and the MPD (FairPlay has none), and the
+    /// HLS key tags its key server gives into the playlists.</summary>
+    /// <remarks>Null by default rather than the default list: the configuration binder adds to an array it finds, so a
+    /// configured list would follow the default one instead of replacing it.</remarks>
+    public string[]? Systems { get; set; }
+
+    /// <summary>What <see cref="Systems"/> unset asks for.</summary>
+    public static readonly string[] DefaultSystems = ["widevine", "playready"];
+
+    /// <summary>A header sent with every request, for the key server's authentication (e.g. <c>Authorization</c> with
+    /// <c>Bearer …</c>, or <c>x-api-key</c>); none when <see cref="HeaderValue"/> is unset.</summary>
+    public string HeaderName { get; set; } = "Authorization";
+
+    public string? HeaderValue { get; set; }
+
+    /// <summary>How long the whole exchange (connect, request, answer) may take before the broadcast is refused.</summary>
+    public double TimeoutSeconds { get; set; } = 5;
+
+    /// <summary>The longest answer read; a longer one is refused unread past this.</summary>
+    public int MaxResponseBytes { get; set; } = 1024 * 1024;
+
+    public bool Enabled => !string.IsNullOrWhiteSpace(Url);
+
+    /// <summary>The system IDs of <see cref="Systems"/>, in order, checked.</summary>
+    public IReadOnlyList<UInt128> SystemIds()
+    {
+        var ids = new List<UInt128>();
+        foreach (string system in Systems ?? DefaultSystems)
+        {
+            UInt128 id = system.Trim().ToLowerInvariant() switch
+            {
+                "widevine" => Widevine,
+                "playready" => PlayReady,
+                "fairplay" => FairPlay,
+                "clearkey" or "common" => CommonSystem,
+                var other => CpixRequest.ParseUuid(other)
+                    ?? throw new InvalidOperationException($"{Section}:Systems: '{system}' is neither widevine, playready, fairplay, clearkey nor a system ID"),
+            };
+            if (!ids.Contains(id)) ids.Add(id);
+        }
+        if (ids.Count == 0) throw new InvalidOperationException($"{Section}:Systems names no DRM system");
+        return ids;
+    }
+
+    /// <summary>The settings checked at start, so a node with a wrong one does not start rather than refusing every broadcast.</summary>
+    public Uri Validate()
+    {
+        if (!Uri.TryCreate(Url, UriKind.Absolute, out var url))
+            throw new InvalidOperationException($"{Section}:Url is not an absolute URL");
+        bool loopback = url.IsLoopback || (IPAddress.TryParse(url.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address));
+        if (url.Scheme != Uri.UriSchemeHttps && !(url.Scheme == Uri.UriSchemeHttp && loopback))
+            throw new InvalidOperationException($"{Section}:Url must be https (http only to a loopback address): keys travel in its answers");
+        if (!string.IsNullOrEmpty(url.UserInfo)) throw new InvalidOperationException($"{Section}:Url must not carry credentials: use HeaderValue");
+        if (TimeoutSeconds is not (> 0 and <= 60)) throw new InvalidOperationException($"{Section}:TimeoutSeconds must be over 0 and at most 60");
+        if (MaxResponseBytes is < 1024 or > 16 * 1024 * 1024)
+            throw new InvalidOperationException($"{Section}:MaxResponseBytes must be 1 KiB to 16 MiB");
+        if (HeaderValue is not null && string.IsNullOrWhiteSpace(HeaderName)) throw new InvalidOperationException($"{Section}:HeaderName is empty");
+        _ = SystemIds();
+        return url;
+    }
+}

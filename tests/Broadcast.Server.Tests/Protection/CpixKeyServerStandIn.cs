@@ -1,0 +1,164 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Xml.Linq;
+using Broadcast.Packager.Cmaf.Boxes;
+using Broadcast.Packager.Cmaf.Encryption;
+using Broadcast.Protection.Cpix;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Broadcast.Server.Tests.Protection;
+
+/// <summary>How the stand-in answers.</summary>
+public enum StandInBehaviour
+{
+    Good,
+    MalformedXml,
+    Oversized,
+    Slow,
+    WrongKid,
+    MissingKey,
+    BadBase64,
+    BadPssh,
+    BadHlsTag,
+    EncryptedKey,
+    ServerError,
+}
+
+/// <summary>
+/// A test-only stand-in for a DRM vendor's key server, on 127.0.0.1 with a free port: it answers a CPIX 2.3 request
+/// (SPEKE v2) by filling it in, a key for the asked KID (derived from the content ID and KID under the stand-in's own
+/// secret, so the same KID is always the same key, as a vendor's key server keeps them) and for each DRMSystem asked a
+/// version 1 pssh box of that system naming the KID (none for FairPlay) and the HLS key tags asked for, in the shape
+/// vendors give them (FairPlay's skd:// URI, the others' pssh as a data URI under their urn:uuid KEYFORMAT). <see cref="Behaviour"/> makes it misbehave.
+/// </summary>
+public sealed class CpixKeyServerStandIn : IAsyncDisposable
+{
+    private static readonly XNamespace Cpix = CpixRequest.CpixNamespace;
+    private static readonly XNamespace Pskc = CpixRequest.PskcNamespace;
+    private readonly byte[] _secret = RandomNumberGenerator.GetBytes(32);
+    private readonly WebApplication _app;
+    private int _requests;
+
+    public StandInBehaviour Behaviour { get; set; }
+
+    /// <summary>The last request's body and headers, as received.</summary>
+    public string? LastRequest { get; private set; }
+
+    public IReadOnlyDictionary<string, string>? LastHeaders { get; private set; }
+
+    public int Requests => Volatile.Read(ref _requests);
+
+    public Uri Url { get; private set; } = null!;
+
+    private CpixKeyServerStandIn()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        _app = builder.Build();
+        _app.MapPost("/speke/v2.0/copyProtection", AnswerAsync);
+    }
+
+    public static async Task<CpixKeyServerStandIn> StartAsync()
+    {
+        var standIn = new CpixKeyServerStandIn();
+        await standIn._app.StartAsync();
+        standIn.Url = new Uri(new Uri(standIn._app.Urls.First()), "/speke/v2.0/copyProtection");
+        return standIn;
+    }
+
+    /// <summary>The key the stand-in gives for a content ID and KID.</summary>
+    public byte[] KeyFor(string contentId, KeyId kid) =>
+        HMACSHA256.HashData(_secret, Encoding.UTF8.GetBytes($"{contentId}/{kid}"))[..16];
+
+    /// <summary>The pssh the stand-in gives for a system and KID.</summary>
+    public static byte[] PsshFor(UInt128 system, KeyId kid) =>
+        ProtectionSystemHeader.Create(system, [kid], Encoding.ASCII.GetBytes("stand-in " + KeyId.UuidText(system)));
+
+    /// <summary>The key tag the stand-in gives for a system, playlist tag and KID.</summary>
+    public static string HlsTagFor(string tag, UInt128 system, KeyId kid, string scheme)
+    {
+        string method = scheme == "cenc" ? "SAMPLE-AES-CTR" : "SAMPLE-AES";
+        return system == CpixOptions.FairPlay
+            ? $"{tag}METHOD={method},URI=\"skd://stand-in/{kid}\",KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\""
+            : $"{tag}METHOD={method},URI=\"data:text/plain;base64,{Convert.ToBase64String(PsshFor(system, kid))}\",KEYID=0x{Convert.ToHexString(kid.ToArray())}," +
+              $"KEYFORMAT=\"urn:uuid:{KeyId.UuidText(system)}\",KEYFORMATVERSIONS=\"1\"";
+    }
+
+    private async Task AnswerAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _requests);
+        using var read = new StreamReader(context.Request.Body, Encoding.UTF8);
+        string body = await read.ReadToEndAsync(context.RequestAborted);
+        LastRequest = body;
+        // Copied: the server reuses the request's header collection once the request ends.
+        LastHeaders = context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
+        context.Response.ContentType = "application/xml";
+        context.Response.Headers["X-Speke-Version"] = context.Request.Headers["X-Speke-Version"];
+        context.Response.Headers["X-Speke-User-Agent"] = "cpix-stand-in";
+        switch (Behaviour)
+        {
+            case StandInBehaviour.ServerError:
+                context.Response.StatusCode = 500;
+                return;
+            case StandInBehaviour.Slow:
+                try { await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted); } catch (OperationCanceledException) { }
+                return;
+            case StandInBehaviour.Oversized:
+                // A well-formed start that goes on past any sane cap, sent without a Content-Length.
+                await context.Response.WriteAsync("<cpix:CPIX xmlns:cpix=\"urn:dashif:org:cpix\"><!--", context.RequestAborted);
+                var chunk = new string('x', 64 * 1024);
+                for (int i = 0; i < 40 && !context.RequestAborted.IsCancellationRequested; i++)
+                    await context.Response.WriteAsync(chunk, context.RequestAborted);
+                return;
+        }
+        var document = XDocument.Parse(body);
+        string contentId = document.Root!.Attribute("contentId")!.Value;
+        foreach (var contentKey in document.Descendants(Cpix + "ContentKey"))
+        {
+            var kid = KeyId.FromBytes(Convert.FromHexString(contentKey.Attribute("kid")!.Value.Replace("-", "", StringComparison.Ordinal)));
+            if (Behaviour == StandInBehaviour.WrongKid)
+                contentKey.SetAttributeValue("kid", KeyId.FromBytes(RandomNumberGenerator.GetBytes(16)).ToUuidString());
+            XElement value = Behaviour switch
+            {
+                StandInBehaviour.BadBase64 => new XElement(Pskc + "PlainValue", "not*base64!"),
+                StandInBehaviour.EncryptedKey => new XElement(Pskc + "EncryptedValue",
+                    new XElement(Pskc + "CipherData", new XElement(Pskc + "CipherValue", Convert.ToBase64String(new byte[48])))),
+                _ => new XElement(Pskc + "PlainValue", Convert.ToBase64String(KeyFor(contentId, kid))),
+            };
+            if (Behaviour != StandInBehaviour.MissingKey)
+                contentKey.Add(new XElement(Cpix + "Data", new XElement(Pskc + "Secret", value)));
+        }
+        foreach (var system in document.Descendants(Cpix + "DRMSystem"))
+        {
+            var kid = KeyId.FromBytes(Convert.FromHexString(system.Attribute("kid")!.Value.Replace("-", "", StringComparison.Ordinal)));
+            var systemId = CpixRequest.ParseUuid(system.Attribute("systemId")!.Value)!.Value;
+            byte[] pssh = PsshFor(systemId, kid);
+            if (Behaviour == StandInBehaviour.BadPssh) pssh[3] ^= 0x01; // its size no longer its length
+            if (system.Element(Cpix + "PSSH") is { } psshElement) psshElement.Value = Convert.ToBase64String(pssh);
+            string scheme = document.Descendants(Cpix + "ContentKey").First().Attribute("commonEncryptionScheme")!.Value;
+            foreach (var signaling in system.Elements(Cpix + "HLSSignalingData"))
+            {
+                string tag = signaling.Attribute("playlist")?.Value == "master" ? "#EXT-X-SESSION-KEY:" : "#EXT-X-KEY:";
+                string line = HlsTagFor(tag, systemId, kid, scheme);
+                if (Behaviour == StandInBehaviour.BadHlsTag) line += "\n#EXT-X-ENDLIST";
+                signaling.Value = Convert.ToBase64String(Encoding.UTF8.GetBytes(line));
+            }
+            // What a vendor adds beside, which the reader passes over (CPIX §5.3.4).
+            system.Add(new XElement(Cpix + "ContentProtectionData", Convert.ToBase64String(Encoding.UTF8.GetBytes("<cenc:pssh>…</cenc:pssh>"))));
+        }
+        string answer = document.Declaration + document.ToString(SaveOptions.DisableFormatting);
+        if (Behaviour == StandInBehaviour.MalformedXml) answer = answer[..(answer.Length * 2 / 3)];
+        await context.Response.WriteAsync(answer, context.RequestAborted);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
