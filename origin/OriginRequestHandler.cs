@@ -315,13 +315,20 @@ internal sealed class OriginRequestHandler
     /// <summary>OPTIONS preflight for /live and /time: 204 with what a browser player may send.</summary>
     public Task PreflightAsync(HttpContext context)
     {
-        IHeaderDictionary headers = context.Response.Headers;
-        context.Response.StatusCode = StatusCodes.Status204NoContent;
-        headers.AccessControlAllowOrigin = AllowOriginAny;
-        headers.AccessControlAllowMethods = AllowMethods;
-        headers.AccessControlAllowHeaders = AllowHeaders;
-        headers.AccessControlMaxAge = PreflightMaxAge;
+        WritePreflight(context.Response, AllowMethods, AllowHeaders);
         return Task.CompletedTask;
+    }
+
+    /// <summary>A CORS preflight's answer (204, any origin, kept a day): the <paramref name="methods"/> and
+    /// <paramref name="allowHeaders"/> a player on another origin may send. The one answer of every origin route's preflight.</summary>
+    internal static void WritePreflight(HttpResponse response, StringValues methods, StringValues allowHeaders)
+    {
+        IHeaderDictionary headers = response.Headers;
+        response.StatusCode = StatusCodes.Status204NoContent;
+        headers.AccessControlAllowOrigin = AllowOriginAny;
+        headers.AccessControlAllowMethods = methods;
+        headers.AccessControlAllowHeaders = allowHeaders;
+        headers.AccessControlMaxAge = PreflightMaxAge;
     }
 
     /// <summary>

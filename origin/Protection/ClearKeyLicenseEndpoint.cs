@@ -45,7 +45,6 @@ public static class ClearKeyLicenseEndpoint
     private static readonly StringValues AllowOriginAny = "*";
     private static readonly StringValues AllowMethods = "POST, OPTIONS";
     private static readonly StringValues AllowHeaders = "Content-Type, Authorization";
-    private static readonly StringValues PreflightMaxAge = "86400";
 
     /// <summary>Refused requests (malformed, or naming no key of the channel) from one address within
     /// <see cref="RefusalWindow"/> that make it wait <see cref="RefusalBlock"/>: a player asks once per session and key.</summary>
@@ -174,12 +173,7 @@ public static class ClearKeyLicenseEndpoint
     {
         routes.MapMethods(pattern, [HttpMethods.Options], context =>
         {
-            var headers = context.Response.Headers;
-            context.Response.StatusCode = StatusCodes.Status204NoContent;
-            headers.AccessControlAllowOrigin = AllowOriginAny;
-            headers.AccessControlAllowMethods = methods;
-            headers.AccessControlAllowHeaders = allowHeaders;
-            headers.AccessControlMaxAge = PreflightMaxAge;
+            OriginRequestHandler.WritePreflight(context.Response, methods, allowHeaders);
             return Task.CompletedTask;
         }).WithDisplayName(name);
     }
