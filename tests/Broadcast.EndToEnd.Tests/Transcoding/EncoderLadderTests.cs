@@ -41,8 +41,11 @@ public sealed partial class EncoderLadderTests
         var relay = await server.Api.CreateChannelAsync("encoder ladder relay " + Guid.NewGuid().ToString("N"));
         string destinationId = await AddMultitrackDestinationAsync(server, channel.Id, relay.StreamKey);
         using var dir = new TempDirectory();
+        // 20 s encoded, sent ten times: the stream stays live until the third player has switched, however long a loaded machine
+        // takes. Sent once, 60 s ran out before Shaka's turn on a clean-clone run: with no new segments, Shaka's clock-driven
+        // live edge ran past everything listed, it evicted the whole video index and stalled at 1280 wide.
         await using var sender = await TestOnlyMultitrackRtmpSender.StartAsync(server.RtmpUrl(channel.StreamKey),
-            new MultitrackRenditions { Duration = TimeSpan.FromSeconds(60) }, CancellationToken.None);
+            new MultitrackRenditions { Duration = TimeSpan.FromSeconds(20), Loops = 10 }, CancellationToken.None);
         var master = server.Absolute($"/live/{channel.Slug}/master.m3u8");
         var mpd = server.Absolute($"/live/{channel.Slug}/manifest.mpd");
 

@@ -161,7 +161,9 @@ public sealed class MultitrackAudioFixture : AudioRenditionsFixture
         // Two small rungs: the ladder is not what is tested here, and small rungs encode in a moment.
         var options = new MultitrackRenditions
         {
-            Duration = TimeSpan.FromSeconds(60),
+            // 20 s sent ten times: live for the whole class however the tests are ordered on a loaded machine.
+            Duration = TimeSpan.FromSeconds(20),
+            Loops = 10,
             Renditions = [new MultitrackRendition(640, 360, 800), new MultitrackRendition(426, 240, 400)],
             ToneHz = Track0Hz,
             SecondAudioToneHz = Track1Hz,
