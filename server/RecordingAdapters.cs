@@ -26,7 +26,7 @@ internal sealed class PackagerFinishedBroadcasts(LivePackager packager, Finished
         var status = done.Status;
         var recording = done.Recording is { } r
             ? new RecordedBroadcast("/live/" + StoreKeys.RecordingMaster(status.Channel, status.BroadcastId),
-                "/live/" + StoreKeys.RecordingMpd(status.Channel, status.BroadcastId), r.DurationMilliseconds, r.Bytes)
+                r.HasMpd ? "/live/" + StoreKeys.RecordingMpd(status.Channel, status.BroadcastId) : null, r.DurationMilliseconds, r.Bytes)
             : null;
         return new FinishedBroadcast(status.Channel, status.BroadcastId, status.Recording, recording);
     }

@@ -70,16 +70,17 @@ public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, b
 }
 
 /// <summary>A recording. <c>hlsUrl</c>/<c>dashUrl</c> are absolute (Public:HttpBaseUrl or the request's host);
-/// the paths are origin-relative.</summary>
+/// the paths are origin-relative. <c>dashPath</c> and <c>dashUrl</c> are absent for a recording with no MPD (an "aes-128"
+/// broadcast: HLS whole-segment encryption has no DASH form).</summary>
 public sealed record RecordingResponse(
     string Id,
     string ChannelId,
     string? EventId,
     string BroadcastId,
     string HlsPath,
-    string DashPath,
+    string? DashPath,
     string HlsUrl,
-    string DashUrl,
+    string? DashUrl,
     long DurationMs,
     long SizeBytes,
     DateTimeOffset CreatedAt);
@@ -108,6 +109,6 @@ internal static class EventMapping
         ev.LiveAt, ev.EndedAt, ev.CreatedAt, ev.UpdatedAt);
 
     public static RecordingResponse ToResponse(this Recording r, string httpBase) => new(
-        r.Id, r.ChannelId, r.EventId, r.BroadcastId, r.HlsPath, r.DashPath, httpBase + r.HlsPath, httpBase + r.DashPath, r.DurationMs, r.SizeBytes,
+        r.Id, r.ChannelId, r.EventId, r.BroadcastId, r.HlsPath, r.DashPath, httpBase + r.HlsPath, r.DashPath is null ? null : httpBase + r.DashPath, r.DurationMs, r.SizeBytes,
         r.CreatedAt);
 }

@@ -16,7 +16,7 @@ public sealed record FinishedBroadcast(string ChannelSlug, string BroadcastId, b
 /// A finished broadcast's recording as the pipeline stored it: the master playlist and MPD (origin paths) and the
 /// duration and bytes it counted while storing them (nothing re-reads playlists or objects to learn them).
 /// </summary>
-public sealed record RecordedBroadcast(string HlsPath, string DashPath, long DurationMs, long Bytes);
+public sealed record RecordedBroadcast(string HlsPath, string? DashPath, long DurationMs, long Bytes);
 
 /// <summary>
 /// What happens when a broadcast finishes on this ingest node. A recorded broadcast gets its Recording row, attached to

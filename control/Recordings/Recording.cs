@@ -2,7 +2,8 @@ namespace Broadcast.Control.Recordings;
 
 /// <summary>
 /// A finished recorded broadcast. <see cref="HlsPath"/> and <see cref="DashPath"/> are URL paths on the
-/// origin (<c>/live/{slug}/recordings/{broadcastId}/master.m3u8</c>, <c>…/manifest.mpd</c>).
+/// origin (<c>/live/{slug}/recordings/{broadcastId}/master.m3u8</c>, <c>…/manifest.mpd</c>); <see cref="DashPath"/> is null for a
+/// recording with no MPD (an AES-128 broadcast: HLS only).
 /// </summary>
 public sealed record Recording(
     string Id,
@@ -10,7 +11,7 @@ public sealed record Recording(
     string? EventId,
     string BroadcastId,
     string HlsPath,
-    string DashPath,
+    string? DashPath,
     long DurationMs,
     long SizeBytes,
     DateTimeOffset CreatedAt);

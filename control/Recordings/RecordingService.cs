@@ -17,7 +17,7 @@ public sealed partial class RecordingService(
         => repository.ListAsync(channelId, eventId, cancellationToken);
 
     /// <summary>Stores a finished recording; returns the existing row when this broadcast was already stored (idempotent).</summary>
-    public async Task<Recording> AddAsync(string channelId, string? eventId, string broadcastId, string hlsPath, string dashPath, long durationMs,
+    public async Task<Recording> AddAsync(string channelId, string? eventId, string broadcastId, string hlsPath, string? dashPath, long durationMs,
         long sizeBytes, CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();

@@ -34,7 +34,9 @@ public sealed class SqlRecordingRepository(ControlDatabase database) : IRecordin
                 Sql.Add(c, "event_id", recording.EventId);
                 Sql.Add(c, "broadcast_id", recording.BroadcastId);
                 Sql.Add(c, "hls_path", recording.HlsPath);
-                Sql.Add(c, "dash_path", recording.DashPath);
+                // The column is NOT NULL since migration 0002 (SQLite cannot drop that without rebuilding the table): a
+                // recording with no MPD is stored as the empty path and read back as null.
+                Sql.Add(c, "dash_path", recording.DashPath ?? "");
                 Sql.Add(c, "duration_ms", recording.DurationMs);
                 Sql.Add(c, "size_bytes", recording.SizeBytes);
                 Sql.Add(c, "created_at", Sql.Millis(recording.CreatedAt));
@@ -73,6 +75,6 @@ public sealed class SqlRecordingRepository(ControlDatabase database) : IRecordin
             cancellationToken).ConfigureAwait(false) == 1;
 
     private static Recording Map(System.Data.Common.DbDataReader r) => new(
-        r.GetString(0), r.GetString(1), Sql.NullableString(r, 2), r.GetString(3), r.GetString(4), r.GetString(5),
+        r.GetString(0), r.GetString(1), Sql.NullableString(r, 2), r.GetString(3), r.GetString(4), r.GetString(5) is { Length: > 0 } dash ? dash : null,
         r.GetInt64(6), r.GetInt64(7), Sql.Time(r, 8));
 }

@@ -98,7 +98,9 @@ public sealed partial class BroadcastWebhooks(IChannelRepository channels, Webho
             json.WriteNumber("durationMs", recording.DurationMs);
             json.WriteNumber("sizeBytes", recording.SizeBytes);
             json.WriteString("hls", recording.HlsPath);
-            json.WriteString("dash", recording.DashPath);
+            // Null for a recording with no MPD (AES-128: HLS only).
+            if (recording.DashPath is null) json.WriteNull("dash");
+            else json.WriteString("dash", recording.DashPath);
         }));
     }
 

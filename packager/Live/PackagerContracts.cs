@@ -111,8 +111,9 @@ public sealed record StreamPackagerStatus(
 /// What a broadcast's recording holds, counted as the packager stored it: its duration in integer ticks of
 /// <see cref="Timescale"/> (the first variant's segments, as its VOD playlist's EXTINF values add up) and the bytes of
 /// every object it stored for it (segments, init segments, VOD playlists, the recording's master and MPD).
+/// <see cref="HasMpd"/> is false for an AES-128 broadcast: DASH cannot carry whole-segment encryption, so none was written.
 /// </summary>
-public sealed record RecordedMedia(long DurationTicks, int Timescale, long Bytes)
+public sealed record RecordedMedia(long DurationTicks, int Timescale, long Bytes, bool HasMpd = true)
 {
     /// <summary>The duration in whole milliseconds, rounded to nearest.</summary>
     public long DurationMilliseconds => Timescales.Rescale(DurationTicks, Timescale, Timescales.Milliseconds);

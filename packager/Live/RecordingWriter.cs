@@ -51,7 +51,8 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
             cancellationToken)
             .ConfigureAwait(false);
         // A broadcast encrypted whole for HLS (AES-128) has no MPD: DASH cannot carry that encryption.
-        if (protection is not { WholeSegment: true })
+        bool hasMpd = protection is not { WholeSegment: true };
+        if (hasMpd)
         {
             var settings = broadcast.MpdSettings(1, isStatic: true, StoreKeys.RecordingToChannel);
             // With the journal's history the timelines begin where the broadcast began: Periods count from there, as on its first node.
@@ -67,8 +68,8 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
         // VOD playlist's EXTINFs add up.
         var first = withSegments.FirstOrDefault(t => !t.Retired) ?? audio;
         Recorded = first is null
-            ? new RecordedMedia(0, Media.Timescales.Milliseconds, bytes)
-            : new RecordedMedia(first.ListedDuration, first.Timescale, bytes);
+            ? new RecordedMedia(0, Media.Timescales.Milliseconds, bytes, hasMpd)
+            : new RecordedMedia(first.ListedDuration, first.Timescale, bytes, hasMpd);
     }
 
     /// <summary>

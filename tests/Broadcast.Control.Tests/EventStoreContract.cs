@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Persistence;
@@ -261,6 +262,18 @@ public abstract class EventStoreContract : IAsyncLifetime
         var row = Assert.Single(await recordings.ListAsync(channel.Id));
         Assert.Equal((ev.Id, "20300501T120005Z", master, mpd, 61_533L, 4_321_000L), (row.EventId, row.BroadcastId, row.HlsPath, row.DashPath, row.DurationMs, row.SizeBytes));
         Assert.Empty(media.Swept);
+
+        // An AES-128 broadcast's recording has no MPD: it is kept with no DASH path and read back so (the column is NOT NULL).
+        string hlsOnly = $"/live/{channel.Slug}/recordings/20300501T130005Z/master.m3u8";
+        await finished.BookAsync(new FinishedBroadcast(channel.Slug, "20300501T130005Z", true, new RecordedBroadcast(hlsOnly, null, 1_000, 2_000)),
+            CancellationToken.None);
+        var aes = Assert.Single(await recordings.ListAsync(channel.Id), r => r.BroadcastId == "20300501T130005Z");
+        Assert.Equal((hlsOnly, (string?)null), (aes.HlsPath, aes.DashPath));
+        Assert.Null((await recordings.GetAsync(aes.Id))!.DashPath);
+        var response = aes.ToResponse("https://example.test");
+        Assert.Equal(("https://example.test" + hlsOnly, (string?)null), (response.HlsUrl, response.DashUrl));
+        Assert.DoesNotContain("dash", System.Text.Json.JsonSerializer.Serialize(response, ControlJsonContext.Default.RecordingResponse),
+            StringComparison.OrdinalIgnoreCase);
 
         // A broadcast of a channel that no longer exists: what it stored under its slug is swept, nothing is booked.
         await finished.BookAsync(new FinishedBroadcast("gone-channel", "20300501T120005Z", true, new RecordedBroadcast(master, mpd, 1, 1)), CancellationToken.None);

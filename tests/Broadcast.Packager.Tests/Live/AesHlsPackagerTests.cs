@@ -109,6 +109,9 @@ public sealed class AesHlsPackagerTests(FlvClipFixture clip) : IClassFixture<Flv
         Assert.False(File.Exists(store.PathOf(StoreKeys.Mpd("chan"))));
         Assert.False(File.Exists(store.PathOf(StoreKeys.RecordingMpd("chan", id))));
         Assert.True(File.Exists(clearStore.PathOf(StoreKeys.Mpd("chan"))));
+        // The recording says so, so the recordings API and the recording.ready webhook name no MPD for it.
+        Assert.False(encrypted.Recorded!.HasMpd);
+        Assert.True(clear.Recorded!.HasMpd);
         foreach (var master in new[] { StoreKeys.Master("chan"), StoreKeys.RecordingMaster("chan", id) })
             Assert.Contains($"#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"{KeyUrl}\"\n", File.ReadAllText(store.PathOf(master)), StringComparison.Ordinal);
     }
