@@ -73,8 +73,8 @@ public sealed partial class LiveStream
                 frame.Release();
                 return;
             }
-            _lastWriteTimestamp = TimeProvider.GetTimestamp();
-            Join(frame);
+            _continuity.Wrote();
+            _continuity.Join(frame);
         }
         rung.Write(frame);
     }

@@ -6,6 +6,9 @@ namespace Broadcast.Media;
 /// The fan-out hub of one live broadcast: the publisher writes frames, any number of readers
 /// (packager, transcoder, restream, preview) read them, each through its own bounded queue.
 /// A reader that falls behind loses frames up to the next video keyframe; the publisher never waits.
+/// The broadcast's continuity across publishes (a reconnect, a takeover, the slate's fill; where each publish's frames go
+/// on the timeline) is decided by its <see cref="BroadcastContinuity"/>, under the same lock the frames are written under;
+/// the members here that change it are its doors, and the hub adds what only it knows: its end, and the gaps readers see.
 /// </summary>
 public sealed partial class LiveStream
 {
@@ -17,21 +20,9 @@ public sealed partial class LiveStream
     private AudioTrack? _audio;
     private IReadOnlyDictionary<string, object?> _metadata = new Dictionary<string, object?>();
     private bool _completed;
-
-    // Reconnect continuity (see TryInterrupt/TryResume); 90 kHz media times.
-    private bool _reconnecting;
-    private DateTimeOffset? _reconnectDeadline;
-    private DateTimeOffset _interruptedAt;
-    private int _epoch;
-    private bool _joinPending;
-    private long _joinGap;
-    private long _joinOffset;
-    private long _end = long.MinValue;
-    private long _lastVideoDts = long.MinValue;
-    private long _lastVideoDelta;
-    private int _resumes;
-    private long _lastWriteTimestamp;
-    private bool _filling;
+    // The broadcast's continuity across publishes (reconnects, takeovers, the slate's fill) and its timeline. Read and
+    // changed only under _gate, as frames are written: a decision and the frames around it never interleave.
+    private readonly BroadcastContinuity _continuity;
     private volatile bool _hasCaptions;
 
     public LiveStream(string name, TimeProvider? timeProvider = null)
@@ -40,7 +31,7 @@ public sealed partial class LiveStream
         TimeProvider = timeProvider ?? TimeProvider.System;
         StartedAt = TimeProvider.GetUtcNow();
         Statistics = new StreamStatistics(TimeProvider);
-        _lastWriteTimestamp = TimeProvider.GetTimestamp();
+        _continuity = new BroadcastContinuity(TimeProvider);
     }
 
     /// <summary>The stream's name in URLs: the channel slug.</summary>
@@ -69,10 +60,10 @@ public sealed partial class LiveStream
     public bool IsCompleted { get { lock (_gate) return _completed; } }
 
     /// <summary>The publisher left and the broadcast waits (until <see cref="ReconnectDeadline"/>) for it to come back.</summary>
-    public bool IsReconnecting { get { lock (_gate) return _reconnecting; } }
+    public bool IsReconnecting { get { lock (_gate) return _continuity.IsReconnecting; } }
 
     /// <summary>While <see cref="IsReconnecting"/>: when the broadcast ends unless the publisher is back.</summary>
-    public DateTimeOffset? ReconnectDeadline { get { lock (_gate) return _reconnectDeadline; } }
+    public DateTimeOffset? ReconnectDeadline { get { lock (_gate) return _continuity.ReconnectDeadline; } }
 
     /// <summary>
     /// ATSC A/53 captions (CTA-608/708 cc_data in the video's SEI) were seen in a frame of this broadcast; it stays set for
@@ -89,10 +80,10 @@ public sealed partial class LiveStream
     public string? PublisherRefusal { get; set; }
 
     /// <summary>How many times a publisher rejoined this broadcast; frames carry it as <see cref="MediaFrame.Epoch"/>.</summary>
-    public int Epoch { get { lock (_gate) return _epoch; } }
+    public int Epoch { get { lock (_gate) return _continuity.Epoch; } }
 
     /// <summary>How many times a publisher took the broadcast over again after a drop (a slate fill does not count).</summary>
-    public int Resumes { get { lock (_gate) return _resumes; } }
+    public int Resumes { get { lock (_gate) return _continuity.Resumes; } }
 
     /// <summary>
     /// This hub continues a broadcast another hub carried until its node died (the packager found its stored live
@@ -102,15 +93,7 @@ public sealed partial class LiveStream
     /// </summary>
     public bool TryContinueAfter(long previousEnd, TimeSpan timeAway)
     {
-        lock (_gate)
-        {
-            if (_completed || _epoch != 0 || _end != long.MinValue) return false;
-            _epoch = 1;
-            _joinPending = true;
-            _joinGap = TimelineJoin.ToVideoTicks(timeAway);
-            _end = previousEnd;
-            return true;
-        }
+        lock (_gate) return !_completed && _continuity.TryContinueAfter(previousEnd, timeAway);
     }
 
     /// <summary>
@@ -121,15 +104,7 @@ public sealed partial class LiveStream
     /// </summary>
     public int TryBeginFill()
     {
-        lock (_gate)
-        {
-            if (_completed || !_reconnecting || _filling) return -1;
-            _filling = true;
-            _epoch++;
-            _joinPending = true;
-            _joinGap = TimelineJoin.ToVideoTicks(TimeProvider.GetUtcNow() - _interruptedAt);
-            return _epoch;
-        }
+        lock (_gate) return _completed ? -1 : _continuity.TryBeginFill();
     }
 
     /// <summary>Writes a frame of the fill <paramref name="fillEpoch"/>; takes over the reference. False
@@ -139,12 +114,12 @@ public sealed partial class LiveStream
         ArgumentNullException.ThrowIfNull(frame);
         lock (_gate)
         {
-            if (_completed || !_filling || _epoch != fillEpoch)
+            if (_completed || !_continuity.Fills(fillEpoch))
             {
                 frame.Release();
                 return false;
             }
-            Place(frame);
+            _continuity.Place(frame);
             Distribute(frame);
         }
         frame.Release();
@@ -159,10 +134,7 @@ public sealed partial class LiveStream
     {
         lock (_gate)
         {
-            if (_completed || _reconnecting) return false;
-            _reconnecting = true;
-            _reconnectDeadline = deadline;
-            _interruptedAt = TimeProvider.GetUtcNow();
+            if (_completed || !_continuity.TryInterrupt(deadline)) return false;
             GapLocked();
             return true;
         }
@@ -177,20 +149,9 @@ public sealed partial class LiveStream
     {
         lock (_gate)
         {
-            if (_completed || !_reconnecting) return false;
-            if (_filling)
-            {
-                // The slate stops here: readers see a gap after its last frame, and it kept pace with the clock.
-                _filling = false;
-                GapLocked();
-                _interruptedAt = TimeProvider.GetUtcNow();
-            }
-            _reconnecting = false;
-            _reconnectDeadline = null;
-            _resumes++;
-            _epoch++;
-            _joinPending = true;
-            _joinGap = TimelineJoin.ToVideoTicks(TimeProvider.GetUtcNow() - _interruptedAt);
+            if (_completed || !_continuity.TryResume(out bool fillEnded)) return false;
+            // The slate stops here: readers see a gap after its last frame.
+            if (fillEnded) GapLocked();
             return true;
         }
     }
@@ -207,23 +168,15 @@ public sealed partial class LiveStream
     {
         lock (_gate)
         {
-            if (_completed || _reconnecting || silence <= TimeSpan.Zero) return false;
-            var silent = TimeProvider.GetElapsedTime(_lastWriteTimestamp);
-            if (silent < silence) return false;
+            if (_completed || !_continuity.TryTakeOver(silence)) return false;
             GapLocked();
-            _interruptedAt = TimeProvider.GetUtcNow() - silent;
-            _resumes++;
-            _epoch++;
-            _joinPending = true;
-            _joinGap = TimelineJoin.ToVideoTicks(silent);
-            _lastWriteTimestamp = TimeProvider.GetTimestamp();
         }
         PublisherReplaced?.Invoke(this);
         return true;
     }
 
     /// <summary>How long since the publisher last wrote a frame (or since the publish started, before its first).</summary>
-    public TimeSpan SilentFor { get { lock (_gate) return TimeProvider.GetElapsedTime(_lastWriteTimestamp); } }
+    public TimeSpan SilentFor { get { lock (_gate) return _continuity.SilentFor; } }
 
     /// <summary>
     /// Raised when <see cref="TryTakeOver"/> gave the broadcast to a new publisher: the publisher whose
@@ -256,14 +209,7 @@ public sealed partial class LiveStream
     /// (no resume won the race).</summary>
     internal bool TryExpire(int resumes)
     {
-        lock (_gate)
-        {
-            if (_completed || !_reconnecting || _resumes != resumes) return false;
-            _filling = false;
-            _reconnecting = false;
-            _reconnectDeadline = null;
-            return true;
-        }
+        lock (_gate) return !_completed && _continuity.TryExpire(resumes);
     }
 
     /// <summary>Raised once when the publisher has ended (after every reader has been completed).</summary>
@@ -276,7 +222,7 @@ public sealed partial class LiveStream
     /// The newest video frame's decode time in the stream's timeline (90 kHz, after any reconnect join shifted the
     /// publisher's clock); null before the first. Where a publisher's signal (an ad cue point) lands among the frames.
     /// </summary>
-    public long? LastVideoTime { get { lock (_gate) return _lastVideoDts == long.MinValue ? null : _lastVideoDts; } }
+    public long? LastVideoTime { get { lock (_gate) return _continuity.LastVideoTime; } }
 
     /// <summary>Raised when an ad break is asked for on this stream (see <see cref="InsertCue"/>); the packager places it.</summary>
     public event Action<LiveStream, Scte35.SpliceCue>? CueInserted;
@@ -329,8 +275,8 @@ public sealed partial class LiveStream
                 frame.Release();
                 return;
             }
-            _lastWriteTimestamp = TimeProvider.GetTimestamp();
-            Place(frame);
+            _continuity.Wrote();
+            _continuity.Place(frame);
             Distribute(frame);
         }
         frame.Release();
@@ -410,40 +356,5 @@ public sealed partial class LiveStream
         foreach (var rung in EncoderRungs) rung.Value.Complete();
         foreach (var track in AlternateAudioTracks) track.Hub.Complete();
         Completed?.Invoke(this);
-    }
-
-    /// <summary>Applies the current join offset and epoch to a frame, and keeps track of where the media ends.</summary>
-    private void Place(MediaFrame frame)
-    {
-        Join(frame);
-        int timescale = frame.Track.Timescale;
-        long dts = Timescales.Rescale(frame.Dts, timescale, Timescales.Video);
-        long duration;
-        if (frame.Track is AudioTrack audio)
-            duration = Timescales.Rescale(audio.SamplesPerFrame, audio.SampleRate, Timescales.Video);
-        else
-        {
-            if (_lastVideoDts != long.MinValue && dts > _lastVideoDts) _lastVideoDelta = dts - _lastVideoDts;
-            _lastVideoDts = dts;
-            duration = _lastVideoDelta > 0 ? _lastVideoDelta : Timescales.Video / 30;
-        }
-        if (dts + duration > _end) _end = dts + duration;
-    }
-
-    /// <summary>After a reconnect (epoch above 0): moves a frame by the join offset, computed from the first frame of the
-    /// new publish, and stamps it with the epoch. Every track of the publisher goes through here alike.</summary>
-    private void Join(MediaFrame frame)
-    {
-        if (_epoch == 0) return;
-        int timescale = frame.Track.Timescale;
-        if (_joinPending)
-        {
-            _joinPending = false;
-            long first = Timescales.Rescale(frame.Dts, timescale, Timescales.Video);
-            _joinOffset = _end == long.MinValue ? 0 : TimelineJoin.Offset(_end, _joinGap, first);
-            _lastVideoDts = long.MinValue;
-        }
-        if (_joinOffset != 0) frame.Shift(Timescales.Rescale(_joinOffset, Timescales.Video, timescale));
-        frame.Epoch = _epoch;
     }
 }
