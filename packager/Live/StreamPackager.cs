@@ -35,41 +35,39 @@ public sealed class StreamPackager : IAsyncDisposable
     private long _keptBytes;
     private TimeSpan? _lastDuration;
 
-    public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
-        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false,
-        BroadcastContinuation? continues = null, int? rewindSeconds = null, IRetentionHold? hold = null, AudioLabel? audioLabel = null,
-        IReadOnlyList<AlternateAudioRendition>? alternateAudio = null, BroadcastProtection? protection = null)
+    /// <param name="settings">What the broadcast is packaged with; refused when a name cannot be used.</param>
+    /// <param name="store">Where its objects go.</param>
+    /// <param name="options">The node's <c>Packager</c> settings.</param>
+    /// <param name="time">The clock the broadcast id, program date-times and deletes read.</param>
+    /// <param name="hold">Asked before a segment is deleted (clips keep theirs); null: nothing is held.</param>
+    public StreamPackager(BroadcastSettings settings, ISegmentStore store, PackagerOptions options, TimeProvider time, IRetentionHold? hold = null)
     {
-        if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
-        alternateAudio = audioRendition is null ? [] : alternateAudio ?? [];
-        string[] audioNames = audioRendition is null ? [] : [audioRendition, .. alternateAudio.Select(a => a.Name)];
-        if (audioNames.Concat(videoRenditions).Distinct(StringComparer.Ordinal).Count() != audioNames.Length + videoRenditions.Count)
-            throw new ArgumentException("Rendition names must differ.", nameof(alternateAudio));
-        foreach (var r in videoRenditions.Concat(audioNames).Append(StoreKeys.AudioRendition))
-            // A rendition's folder sits beside the channel's recordings and clips.
-            if (!StoreKeys.IsValidName(r) || r is "recordings" or StoreKeys.ClipsFolder)
-                throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(videoRenditions));
-        Channel = channel;
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        var continues = settings.Continues;
+        var alternateAudio = settings.PackagedAlternateAudio;
+        Channel = settings.Channel;
         _clock = new BroadcastClock(time);
-        Recording = record;
-        BroadcastId = continues?.State.BroadcastId ?? broadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
+        Recording = settings.Record;
+        BroadcastId = continues?.State.BroadcastId ?? settings.BroadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
         string[] alternateNames = alternateAudio.Select(a => a.Name).ToArray();
-        _segmenter = lowLatency
-            ? new StreamSegmenter(videoRenditions, audioRendition, alternateNames, options.SegmentSeconds, options.PartTicks)
-            : new StreamSegmenter(videoRenditions, audioRendition, alternateNames, options.SegmentSeconds);
+        _segmenter = settings.LowLatency
+            ? new StreamSegmenter(settings.VideoRenditions, settings.AudioRendition, alternateNames, options.SegmentSeconds, options.PartTicks)
+            : new StreamSegmenter(settings.VideoRenditions, settings.AudioRendition, alternateNames, options.SegmentSeconds);
         if (continues is not null)
             _segmenter.ContinueAfter(continues.FirstNumber - 1,
                 continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
-        if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds, options.PartHoldBackTargets);
-        _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
-            m => ManifestUpdated?.Invoke(m), rewindSeconds ?? options.DvrSeconds, audioLabel, alternateAudio) { Protection = protection };
+        if (settings.LowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds, options.PartHoldBackTargets);
+        _broadcast = new PackagedBroadcast(Channel, BroadcastId, Recording, store, options, time, settings.VideoRenditions, settings.AudioRendition,
+            settings.Captions, m => ManifestUpdated?.Invoke(m), settings.RewindSeconds ?? options.DvrSeconds, settings.AudioLabel, alternateAudio)
+        { Protection = settings.Protection };
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
         _objects = new CmafObjectWriter(_broadcast);
         _hls = new HlsLiveWriter(_broadcast, _lowLatency);
         _retention = new SegmentRetention(_broadcast, _lowLatency, hold ?? new NoRetentionHold());
         long journaled = continues?.State.JournaledThrough ?? 0;
         RecordingJournal? journal = null;
-        if (record)
+        if (Recording)
         {
             journal = new RecordingJournal(_broadcast, journaled);
             _recording = new RecordingWriter(_broadcast, journaled);
