@@ -24,11 +24,7 @@ public sealed class StreamPackager : IAsyncDisposable
     private readonly CmafObjectWriter _objects;
     private readonly BroadcastClock _clock;
     private readonly LowLatencyParts? _lowLatency;
-    private readonly HlsLiveWriter _hls;
-    private readonly SegmentRetention _retention;
-    private readonly RecordingWriter? _recording;
-    private readonly IPackagerListener[] _listeners;
-    private readonly LiveStateWriter _state;
+    private readonly PackagerListeners _listeners;
     private readonly RestoredBroadcast? _restored;
     private bool _ended;
     private long _segmentsWritten;
@@ -63,24 +59,9 @@ public sealed class StreamPackager : IAsyncDisposable
         { Protection = settings.Protection };
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
         _objects = new CmafObjectWriter(_broadcast);
-        _hls = new HlsLiveWriter(_broadcast, _lowLatency);
-        _retention = new SegmentRetention(_broadcast, _lowLatency, hold ?? new NoRetentionHold());
-        long journaled = continues?.State.JournaledThrough ?? 0;
-        RecordingJournal? journal = null;
-        if (Recording)
-        {
-            journal = new RecordingJournal(_broadcast, journaled);
-            _recording = new RecordingWriter(_broadcast, journaled);
-        }
-        _state = new LiveStateWriter(_broadcast, journal);
-        // The listeners in the order their objects go to the store: the recording's journal and the live state that relies
-        // on it, then live HLS and the MPD, the recording, and last the deletes of what left the manifests. The state goes
-        // first so a node that dies between the writes never leaves a playlist naming a segment the state does not: the
-        // continuing node would give that number to its own segment (hls.js: discontinuity sequence mismatch).
-        _listeners = [.. journal is null ? [] : new IPackagerListener[] { journal }, _state,
-            .. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
-            .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
-        if (continues is not null) _restored = new RestoredBroadcast(continues, _broadcast, _byName, _state, _retention, _lowLatency);
+        _listeners = new PackagerListeners(_broadcast, _lowLatency, hold ?? new NoRetentionHold(), continues?.State.JournaledThrough ?? 0);
+        if (continues is not null)
+            _restored = new RestoredBroadcast(continues, _broadcast, _byName, _listeners.State, _listeners.Retention, _lowLatency);
     }
 
     public string Channel { get; }
@@ -115,10 +96,10 @@ public sealed class StreamPackager : IAsyncDisposable
     /// A recorded broadcast's recording once <see cref="CompleteAsync"/> stored it: its duration (the first variant's, as
     /// its VOD playlist lists it) and the bytes of every object it holds. Null otherwise.
     /// </summary>
-    public RecordedMedia? Recorded => _recording?.Recorded;
+    public RecordedMedia? Recorded => _listeners.Recording?.Recorded;
 
     /// <summary>Journal chunks a continued broadcast's recording could not read back (a gap in it); empty when none.</summary>
-    public IReadOnlyList<string> RecordingHistoryProblems => _recording?.HistoryProblems ?? [];
+    public IReadOnlyList<string> RecordingHistoryProblems => _listeners.Recording?.HistoryProblems ?? [];
 
     public StreamPackagerStatus Status
     {
@@ -155,8 +136,8 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             if (_broadcast.Captions || _ended) return;
             _broadcast.Captions = true;
-            if (!_hls.MasterWritten) return;
-            foreach (var l in _listeners) await l.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
+            if (!_listeners.Hls.MasterWritten) return;
+            await _listeners.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
         }
         finally { _gate.Release(); }
     }
@@ -197,9 +178,9 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             var timeline = _broadcast.VideoTimelines[index];
             if (_ended || timeline.Retired) return false;
-            foreach (var l in _listeners) await l.OnRenditionRetiringAsync(timeline, cancellationToken).ConfigureAwait(false);
+            await _listeners.OnRenditionRetiringAsync(timeline, cancellationToken).ConfigureAwait(false);
             timeline.Retire();
-            foreach (var l in _listeners) await l.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
+            await _listeners.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
         finally { _gate.Release(); }
@@ -323,23 +304,24 @@ public sealed class StreamPackager : IAsyncDisposable
             if (_broadcast.Leader is { Entries.Count: > 0 } leader && _broadcast.Breaks.CloseAtEnd(leader.Entries[^1]) is { } closed)
                 BreakChanged?.Invoke(closed);
             Volatile.Write(ref _ended, true);
-            foreach (var l in _listeners) await l.OnEndedAsync(cancellationToken).ConfigureAwait(false);
+            await _listeners.OnEndedAsync(cancellationToken).ConfigureAwait(false);
         }
         finally { _gate.Release(); }
     }
 
     /// <summary>Deletes that were scheduled (segments out of the window) and are due; the rest, when <paramref name="all"/>.</summary>
-    public Task RunDueDeletesAsync(CancellationToken cancellationToken, bool all = false) => _retention.RunDueDeletesAsync(cancellationToken, all);
+    public Task RunDueDeletesAsync(CancellationToken cancellationToken, bool all = false) =>
+        _listeners.Retention.RunDueDeletesAsync(cancellationToken, all);
 
     /// <summary>
     /// Keys of this broadcast's segments and init segments no delete was scheduled for: its last live window. Once it
     /// has ended and the channel's playlists name the next broadcast, nothing names them any more. Empty when recording.
     /// Call after <see cref="CompleteAsync"/>.
     /// </summary>
-    public IReadOnlyList<string> UnscheduledSegmentKeys() => _retention.UnscheduledSegmentKeys();
+    public IReadOnlyList<string> UnscheduledSegmentKeys() => _listeners.Retention.UnscheduledSegmentKeys();
 
     /// <summary>When the last scheduled delete is due, or null.</summary>
-    public DateTimeOffset? LastDeleteDue => _retention.LastDeleteDue;
+    public DateTimeOffset? LastDeleteDue => _listeners.Retention.LastDeleteDue;
 
     /// <summary>Reads a hub reader to its end: video into the first video rendition, audio into the audio rendition.</summary>
     public async Task RunAsync(LiveStreamReader reader, CancellationToken cancellationToken)
@@ -360,13 +342,12 @@ public sealed class StreamPackager : IAsyncDisposable
         var parted = await StorePartsAsync(cancellationToken).ConfigureAwait(false);
         if (_closed.Count == 0)
         {
-            if (parted is not null)
-                foreach (var l in _listeners) await l.OnPartsAddedAsync(parted, cancellationToken).ConfigureAwait(false);
+            if (parted is not null) await _listeners.OnPartsAddedAsync(parted, cancellationToken).ConfigureAwait(false);
             return;
         }
         await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _keptBytes, _broadcast.KeptSegmentBytes());
-        foreach (var l in _listeners) await l.OnSegmentsAddedAsync(cancellationToken).ConfigureAwait(false);
+        await _listeners.OnSegmentsAddedAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task StoreSegmentsAsync(CancellationToken cancellationToken)
@@ -389,7 +370,7 @@ public sealed class StreamPackager : IAsyncDisposable
                     BreakChanged?.Invoke(changed);
                 Interlocked.Increment(ref _segmentsWritten);
                 _lastDuration = TimeSpan.FromTicks((long)((Int128)seg.Duration * TimeSpan.TicksPerSecond / seg.Timescale));
-                foreach (var l in _listeners) l.OnSegmentStored(description);
+                _listeners.OnSegmentStored(description);
                 SegmentClosed?.Invoke(description);
             }
         }
@@ -414,7 +395,7 @@ public sealed class StreamPackager : IAsyncDisposable
             {
                 await StoreInitAsync(part.Rendition, part.Track, part.InitVersion, cancellationToken).ConfigureAwait(false);
                 await _objects.PutPartAsync(part, cancellationToken).ConfigureAwait(false);
-                foreach (var l in _listeners) l.OnPartStored(part);
+                _listeners.OnPartStored(part);
                 (touched ??= new HashSet<string>(StringComparer.Ordinal)).Add(part.Rendition);
             }
         }
@@ -422,8 +403,7 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             parts.Clear();
         }
-        foreach (var seg in _closed)
-            foreach (var l in _listeners) l.OnSegmentClosing(seg.Rendition, seg.Number);
+        foreach (var seg in _closed) _listeners.OnSegmentClosing(seg.Rendition, seg.Number);
         return touched;
     }
 
@@ -431,7 +411,7 @@ public sealed class StreamPackager : IAsyncDisposable
     private async Task StoreInitAsync(string rendition, MediaTrack track, int initVersion, CancellationToken cancellationToken)
     {
         if (await _objects.PutInitAsync(rendition, track, initVersion, cancellationToken).ConfigureAwait(false) is long size)
-            foreach (var l in _listeners) l.OnInitStored(rendition, initVersion, size);
+            _listeners.OnInitStored(rendition, initVersion, size);
     }
 
     public async ValueTask DisposeAsync()
