@@ -1,13 +1,11 @@
-using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.IO.Pipelines;
 using Broadcast.Storage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
-using Microsoft.Net.Http.Headers;
 
 namespace Broadcast.Origin;
 
@@ -33,9 +31,6 @@ internal sealed class OriginRequestHandler
     private static readonly StringValues TimeCacheControl = "no-cache, no-store";
     private static readonly StringValues TextPlain = "text/plain; charset=utf-8";
     private static readonly StringValues ErrorCacheControl = "no-store";
-
-    /// <summary>Body bytes copied into the response pipe per step (see <see cref="WriteBodyAsync"/>).</summary>
-    private const int BodyChunk = 256 * 1024;
 
     private readonly ISegmentStore _store;
     private readonly OriginAudience _audience;
@@ -65,39 +60,77 @@ internal sealed class OriginRequestHandler
         _endedManifestCacheControl = "public, max-age=" + options.Value.EndedManifestMaxAgeSeconds.ToString(CultureInfo.InvariantCulture);
     }
 
-    /// <summary>GET and HEAD <c>/live/{**path}</c>; <paramref name="key"/> is the path after <c>/live/</c> (null for <c>/live</c> itself).</summary>
+    /// <summary>
+    /// GET and HEAD <c>/live/{**path}</c>; <paramref name="key"/> is the path after <c>/live/</c> (null for <c>/live</c> itself).
+    /// The steps in order; one that answers the request itself (an error, a refused wait, a streamed segment, a 304, a
+    /// 416) ends it there.
+    /// </summary>
     public async Task ServeLiveAsync(HttpContext context, string? key)
     {
-        HttpResponse response = context.Response;
-        IHeaderDictionary headers = response.Headers;
+        AllowAnyOrigin(context.Response.Headers);
+        if (!TryResolveKey(context, key, out string? objectKey)) return;
+        if (!TryAdmit(context, objectKey, out bool isPrivate)) return;
+        // Read once: each read is a feature lookup and a lock in Kestrel.
+        var request = new LiveRequest(context, objectKey, isPrivate, context.RequestAborted);
+        if (await ChooseObjectAsync(request).ConfigureAwait(false) is not { } chosen) return;
+        MediaObjectKind kind = MediaObjectKinds.Classify(objectKey);
+        StoredObject stored = Present(request, kind, chosen, out string? steeringToken);
+        if (!WriteObjectHeaders(request, kind, stored, steeringToken, out string etag)) return;
+        if (!TrySelectRange(request, stored, etag, out long offset, out long count)) return;
+        await WriteBodyAsync(request, stored.Data.Slice((int)offset, (int)count)).ConfigureAwait(false);
+    }
+
+    /// <summary>One live request past its checks: the object key, whether its stream is private, the viewer's abort.</summary>
+    private readonly record struct LiveRequest(HttpContext Context, string Key, bool IsPrivate, CancellationToken Aborted);
+
+    private static void AllowAnyOrigin(IHeaderDictionary headers)
+    {
         headers.AccessControlAllowOrigin = AllowOriginAny;
         headers.AccessControlExposeHeaders = ExposeHeaders;
+    }
 
+    /// <summary>
+    /// The object key from the path: 400 for a path the store must not see (the raw target checked too, before the
+    /// router decoded it), 404 for what ingest nodes keep for each other (a broadcast's live state, a recording's
+    /// journal), which is not media.
+    /// </summary>
+    private bool TryResolveKey(HttpContext context, string? key, [NotNullWhen(true)] out string? objectKey)
+    {
+        objectKey = null;
+        HttpResponse response = context.Response;
         string rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
         string? rejection = OriginPath.ValidateRawTarget(rawTarget) ?? OriginPath.Validate(key);
         if (rejection is not null || key is null)
         {
             OriginLog.RejectedPath(_logger, OriginPath.ForLog(rawTarget), rejection ?? "no key");
             response.StatusCode = StatusCodes.Status400BadRequest;
-            headers.CacheControl = ErrorCacheControl;
-            return;
+            response.Headers.CacheControl = ErrorCacheControl;
+            return false;
         }
 
-        // What ingest nodes keep for each other (a broadcast's live state, a recording's journal) is not media.
         if (StoreKeys.IsInternal(key))
         {
-            response.StatusCode = StatusCodes.Status404NotFound;
-            headers.CacheControl = NotFoundCacheControl;
-            return;
+            NotFound(response);
+            return false;
         }
 
-        // Public streams pay one set lookup on a span (no allocation); private ones need a token.
-        bool isPrivate = _access is not null && _access.IsPrivate(PlaybackGate.StreamOf(key));
+        objectKey = key;
+        return true;
+    }
+
+    /// <summary>
+    /// A private stream needs a playback token: refused with the gate's answer (403, or 503 before the access list is
+    /// loaded). Public streams pay one set lookup on a span (no allocation).
+    /// </summary>
+    private bool TryAdmit(HttpContext context, string key, out bool isPrivate)
+    {
+        HttpResponse response = context.Response;
+        isPrivate = _access is not null && _access.IsPrivate(PlaybackGate.StreamOf(key));
         if (isPrivate && !PlaybackGate.Authorize(context, PlaybackGate.StreamOf(key), _access!))
         {
             if (_access!.IsReady) PlaybackGate.Forbid(response);
             else PlaybackGate.NotReady(response);
-            return;
+            return false;
         }
 
         // Unless an edge checks tokens, whatever path answers below (object, range, 304, 404, LL part, growing LL-DASH
@@ -107,75 +140,103 @@ internal sealed class OriginRequestHandler
             PlaybackGate.KeepViewerOnly(response);
         }
 
+        return true;
+    }
+
+    /// <summary>
+    /// The object to send: the playlist once a blocking reload's directive is met, a delta update the packager stored
+    /// beside a rewind window's playlist, the stored object, a preload-hinted part held open until it is written, or a
+    /// delta update made here. Null when the response is decided: the directive refused, a growing LL-DASH segment
+    /// streamed, the store failing (503), nothing there (404), the viewer gone.
+    /// </summary>
+    private async ValueTask<StoredObject?> ChooseObjectAsync(LiveRequest request)
+    {
+        HttpContext context = request.Context;
+        string key = request.Key;
         StoredObject? stored;
-        LowLatencyQuery lowLatency = default;
-        CancellationToken aborted = context.RequestAborted; // read once: each read is a feature lookup and a lock in Kestrel
         try
         {
-            // LL-HLS delivery directives: a blocking reload answers only once the playlist holds what was asked for. Only a
-            // query that can name one is parsed: a player's CMCD or a playback token on every reload costs no query parse.
-            if (context.Request.QueryString.Value is { } rawQuery && rawQuery.Contains("HLS", StringComparison.OrdinalIgnoreCase)
-                && MediaObjectKinds.Classify(key) == MediaObjectKind.HlsPlaylist
-                && !await BlockAsync(context, key, out lowLatency).ConfigureAwait(false))
+            LowLatencyQuery lowLatency = default;
+            if (MayBlock(context, key) && !await BlockAsync(context, key, out lowLatency).ConfigureAwait(false))
             {
-                return;
+                return null;
             }
 
-            // A delta update the packager stored beside a rewind window's playlist, else the playlist. A preload-hinted part is
-            // held open until it is written; a delta update made here replaces the playlist body.
-            StoredObject? storedDelta = await _lowLatency.StoredDeltaAsync(key, lowLatency, aborted).ConfigureAwait(false);
-            stored = storedDelta ?? await _store.GetAsync(key, aborted).ConfigureAwait(false);
+            StoredObject? storedDelta = await _lowLatency.StoredDeltaAsync(key, lowLatency, request.Aborted).ConfigureAwait(false);
+            stored = storedDelta ?? await _store.GetAsync(key, request.Aborted).ConfigureAwait(false);
             if (stored is null && LowLatencyGate.IsPartKey(key))
             {
-                long waitStart = _time.GetTimestamp();
-                stored = await _lowLatency.WaitForPartAsync(key, aborted).ConfigureAwait(false);
-                long waited = (long)_time.GetElapsedTime(waitStart).TotalMilliseconds;
-                if (waited >= SlowLowLatencyWaitMilliseconds) OriginLog.SlowHintedPart(_logger, key, waited,
-                    stored is null ? " and was not stored (404)" : "");
+                stored = await WaitForHintedPartAsync(key, request.Aborted).ConfigureAwait(false);
             }
             else if (stored is null && HttpMethods.IsGet(context.Request.Method) && MediaObjectKinds.Classify(key) == MediaObjectKind.Segment
                 && await _lowLatency.TryStreamGrowingSegmentAsync(context, key).ConfigureAwait(false))
             {
-                return;
+                return null;
             }
             else if (stored is not null && lowLatency.Skip && storedDelta is null) stored = _lowLatency.DeltaOf(key, stored);
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (request.Aborted.IsCancellationRequested)
         {
-            return;
+            return null;
         }
         catch (Exception ex)
         {
             OriginLog.StoreReadFailed(_logger, key, ex);
             // 503, not 500: the store is a dependency that comes back; a CDN may retry another origin.
-            response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            headers.CacheControl = ErrorCacheControl;
-            return;
+            Refuse(context.Response, StatusCodes.Status503ServiceUnavailable);
+            return null;
         }
 
-        if (stored is null)
-        {
-            // The next segment or a not-yet-started channel: it may exist within a second, so no CDN may keep this.
-            response.StatusCode = StatusCodes.Status404NotFound;
-            headers.CacheControl = NotFoundCacheControl;
-            return;
-        }
+        // The next segment or a not-yet-started channel: it may exist within a second, so no CDN may keep this.
+        if (stored is null) NotFound(context.Response);
+        return stored;
+    }
 
-        MediaObjectKind kind = MediaObjectKinds.Classify(key);
-        _audience.Served(context, key, kind);
-        if (kind == MediaObjectKind.Other) _thumbnailLooks.Served(key);
-        // Content steering: masters and MPDs list every pathway. A private stream's token, when this request brought one,
-        // goes into each pathway's URIs (a cookie set here would not reach the other hosts): that copy is this viewer's alone.
-        string? steeringToken = null;
-        if (_steering is not null && Steering.SteeredManifests.Applies(kind, key))
-        {
-            if (isPrivate && context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues token)
-                && token.Count == 1) steeringToken = token[0];
-            stored = _steering.Steer(context.Request, key, kind, stored, steeringToken);
-        }
+    /// <summary>
+    /// LL-HLS delivery directives (a blocking reload answers only once the playlist holds what was asked for) are parsed
+    /// only from a query that can name one: a player's CMCD or a playback token on every reload costs no query parse.
+    /// </summary>
+    private static bool MayBlock(HttpContext context, string key) =>
+        context.Request.QueryString.Value is { } rawQuery && rawQuery.Contains("HLS", StringComparison.OrdinalIgnoreCase)
+        && MediaObjectKinds.Classify(key) == MediaObjectKind.HlsPlaylist;
 
-        string etag = EntityTags.ToHeaderValue(stored.ETag);
-        long length = stored.Data.Length;
+    /// <summary>A preload-hinted part not yet stored: waits for it (null if it never comes), and logs a slow wait.</summary>
+    private async Task<StoredObject?> WaitForHintedPartAsync(string key, CancellationToken aborted)
+    {
+        long waitStart = _time.GetTimestamp();
+        StoredObject? stored = await _lowLatency.WaitForPartAsync(key, aborted).ConfigureAwait(false);
+        long waited = (long)_time.GetElapsedTime(waitStart).TotalMilliseconds;
+        if (waited >= SlowLowLatencyWaitMilliseconds) OriginLog.SlowHintedPart(_logger, key, waited,
+            stored is null ? " and was not stored (404)" : "");
+        return stored;
+    }
+
+    /// <summary>
+    /// What this viewer is sent of the object: counted for the audience (and the thumbnail looks), and for content
+    /// steering a master or MPD listing every pathway. A private stream's token, when this request brought one, goes into
+    /// each pathway's URIs (a cookie set here would not reach the other hosts): that copy is this viewer's alone.
+    /// </summary>
+    private StoredObject Present(LiveRequest request, MediaObjectKind kind, StoredObject stored, out string? steeringToken)
+    {
+        HttpContext context = request.Context;
+        _audience.Served(context, request.Key, kind);
+        if (kind == MediaObjectKind.Other) _thumbnailLooks.Served(request.Key);
+        steeringToken = null;
+        if (_steering is null || !Steering.SteeredManifests.Applies(kind, request.Key)) return stored;
+        if (request.IsPrivate && context.Request.Query.TryGetValue(PlaybackGate.TokenParameter, out StringValues token)
+            && token.Count == 1) steeringToken = token[0];
+        return _steering.Steer(context.Request, request.Key, kind, stored, steeringToken);
+    }
+
+    /// <summary>
+    /// The validators, caching and type of the object. False when the request's validators match: a 304, which carries
+    /// the validators and Cache-Control (RFC 9110 15.4.5) but no body or Content-Type.
+    /// </summary>
+    private bool WriteObjectHeaders(LiveRequest request, MediaObjectKind kind, StoredObject stored, string? steeringToken, out string etag)
+    {
+        HttpResponse response = request.Context.Response;
+        IHeaderDictionary headers = response.Headers;
+        etag = EntityTags.ToHeaderValue(stored.ETag);
         headers.ETag = etag;
         headers.LastModified = _lastModified.Format(stored.LastModified);
         headers.CacheControl = CacheControlFor(stored, kind);
@@ -183,30 +244,39 @@ internal sealed class OriginRequestHandler
         headers.AcceptRanges = AcceptRangesBytes;
         headers.XContentTypeOptions = NoSniff;
 
-        if (IsNotModified(context.Request.Headers, etag, stored.LastModified))
+        if (ConditionalRequest.IsNotModified(request.Context.Request.Headers, etag, stored.LastModified))
         {
-            // 304 carries the validators and Cache-Control (RFC 9110 15.4.5) but no body or Content-Type.
             response.StatusCode = StatusCodes.Status304NotModified;
-            return;
+            return false;
         }
 
-        headers.ContentType = string.IsNullOrEmpty(stored.ContentType) ? MediaObjectKinds.ContentTypeFor(key) : stored.ContentType;
+        headers.ContentType = string.IsNullOrEmpty(stored.ContentType) ? MediaObjectKinds.ContentTypeFor(request.Key) : stored.ContentType;
+        return true;
+    }
 
-        long offset = 0;
-        long count = length;
-        // Range is defined for GET only; a HEAD ignores it (RFC 9110 14.2).
-        if (HttpMethods.IsGet(context.Request.Method) && RangeApplies(context.Request.Headers, etag, stored.LastModified, out string? rangeHeader))
+    /// <summary>
+    /// The bytes to send and their Content-Length: all, or a GET's satisfiable Range (206). False when the range is
+    /// unsatisfiable: answered 416. Range is defined for GET only; a HEAD ignores it (RFC 9110 14.2).
+    /// </summary>
+    private static bool TrySelectRange(LiveRequest request, StoredObject stored, string etag, out long offset, out long count)
+    {
+        HttpResponse response = request.Context.Response;
+        HttpRequest http = request.Context.Request;
+        long length = stored.Data.Length;
+        offset = 0;
+        count = length;
+        if (HttpMethods.IsGet(http.Method) && ConditionalRequest.RangeApplies(http.Headers, etag, stored.LastModified, out string? rangeHeader))
         {
             switch (ByteRangeRequest.Resolve(rangeHeader, length, out offset, out count))
             {
                 case RangeOutcome.Unsatisfiable:
                     response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
-                    headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes */{length}");
+                    response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes */{length}");
                     response.ContentLength = 0;
-                    return;
+                    return false;
                 case RangeOutcome.Partial:
                     response.StatusCode = StatusCodes.Status206PartialContent;
-                    headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {offset}-{offset + count - 1}/{length}");
+                    response.Headers.ContentRange = string.Create(CultureInfo.InvariantCulture, $"bytes {offset}-{offset + count - 1}/{length}");
                     break;
                 default:
                     offset = 0;
@@ -216,19 +286,26 @@ internal sealed class OriginRequestHandler
         }
 
         response.ContentLength = count;
-        if (HttpMethods.IsHead(context.Request.Method) || count == 0)
+        return true;
+    }
+
+    /// <summary>
+    /// The body, unless a HEAD or empty: the store's memory goes to Kestrel's output pipe with one copy and no
+    /// intermediate array or stream. A viewer that left mid-body is nothing to report.
+    /// </summary>
+    private static async Task WriteBodyAsync(LiveRequest request, ReadOnlyMemory<byte> body)
+    {
+        if (HttpMethods.IsHead(request.Context.Request.Method) || body.IsEmpty)
         {
             return;
         }
 
-        // The store's memory goes to Kestrel's output pipe with one copy and no intermediate array or stream.
         try
         {
-            await WriteBodyAsync(response.BodyWriter, stored.Data.Slice((int)offset, (int)count), aborted).ConfigureAwait(false);
+            await ChunkedBody.WriteAsync(request.Context.Response.BodyWriter, body, request.Aborted).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (request.Aborted.IsCancellationRequested)
         {
-            // The viewer left mid-body; nothing to report.
         }
     }
 
@@ -284,32 +361,10 @@ internal sealed class OriginRequestHandler
         response.Headers.CacheControl = ErrorCacheControl;
     }
 
-    /// <summary>
-    /// Copies a body into the response pipe in chunks of up to <see cref="BodyChunk"/> bytes. PipeWriter.WriteAsync
-    /// fills Kestrel's 4 KiB pool blocks one by one (a 636 KB segment: ~155 GetSpan and block rents, then a
-    /// 155-entry sendmsg); asking for a larger span gets one buffer per chunk. Each flush wakes the socket sender, so
-    /// fewer, larger chunks mean fewer thread hops per response: with 256 KiB chunks a 2 s 720p segment goes out in
-    /// three flushes instead of ten, which measured about a fifth less CPU per response (bench/README.md, origin).
-    /// Each flush waits until Kestrel's response buffer (its default, 64 KiB) has drained, so one slow connection holds
-    /// at most one chunk plus that buffer.
-    /// </summary>
-    private static async ValueTask WriteBodyAsync(PipeWriter writer, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    private static void NotFound(HttpResponse response)
     {
-        if (body.Length <= BodyChunk)
-        {
-            await writer.WriteAsync(body, cancellationToken).ConfigureAwait(false);
-            return;
-        }
-        while (!body.IsEmpty)
-        {
-            Memory<byte> target = writer.GetMemory(Math.Min(body.Length, BodyChunk));
-            int n = Math.Min(target.Length, body.Length);
-            body.Span[..n].CopyTo(target.Span);
-            writer.Advance(n);
-            body = body[n..];
-            FlushResult flushed = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (flushed.IsCanceled || flushed.IsCompleted) return;
-        }
+        response.StatusCode = StatusCodes.Status404NotFound;
+        response.Headers.CacheControl = NotFoundCacheControl;
     }
 
     /// <summary>OPTIONS preflight for /live and /time: 204 with what a browser player may send.</summary>
@@ -378,58 +433,4 @@ internal sealed class OriginRequestHandler
             _ => MediaObjectKinds.LiveManifestCacheControl,
         };
     }
-
-    /// <summary>
-    /// RFC 9110 13.2.2 order: If-None-Match decides when present (weak comparison, 13.1.2); only without it does
-    /// If-Modified-Since apply.
-    /// </summary>
-    private static bool IsNotModified(IHeaderDictionary request, string etag, DateTimeOffset lastModified)
-    {
-        StringValues ifNoneMatch = request.IfNoneMatch;
-        if (!StringValues.IsNullOrEmpty(ifNoneMatch))
-        {
-            return EntityTags.IfNoneMatchMatches(ifNoneMatch, etag);
-        }
-
-        StringValues ifModifiedSince = request.IfModifiedSince;
-        if (!StringValues.IsNullOrEmpty(ifModifiedSince)
-            && HeaderUtilities.TryParseDate(ifModifiedSince.ToString(), out DateTimeOffset since))
-        {
-            return TruncateToSeconds(lastModified) <= since;
-        }
-
-        return false;
-    }
-
-    /// <summary>
-    /// A Range applies unless If-Range names another version (RFC 9110 13.1.5): an entity-tag must match strongly,
-    /// a date must equal Last-Modified exactly; otherwise the whole current object is sent.
-    /// </summary>
-    private static bool RangeApplies(IHeaderDictionary request, string etag, DateTimeOffset lastModified, out string? range)
-    {
-        StringValues rangeValues = request.Range;
-        range = rangeValues.Count == 1 ? rangeValues[0] : null;
-        if (string.IsNullOrEmpty(range))
-        {
-            // Absent, or sent twice (invalid): ignore.
-            return false;
-        }
-
-        StringValues ifRange = request.IfRange;
-        if (StringValues.IsNullOrEmpty(ifRange))
-        {
-            return true;
-        }
-
-        string value = ifRange.ToString().Trim();
-        if (value.Length > 0 && (value[0] == '"' || value.StartsWith("W/", StringComparison.Ordinal)))
-        {
-            return EntityTags.StrongMatches(value, etag);
-        }
-
-        return HeaderUtilities.TryParseDate(value, out DateTimeOffset date) && date == TruncateToSeconds(lastModified);
-    }
-
-    private static DateTimeOffset TruncateToSeconds(DateTimeOffset value) =>
-        new(value.UtcTicks - (value.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
 }

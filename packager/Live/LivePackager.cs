@@ -217,11 +217,12 @@ public sealed class LivePackager : IHostedService, IPackagerStatus, IManifestNot
             var audioLabel = stream.AudioLabel.NamedBy(named.ElementAtOrDefault(0));
             alternateAudio = alternateAudio.Select((a, i) => a with { Label = a.Label.NamedBy(named.ElementAtOrDefault(i + 1)) }).ToArray();
             var audioNames = AudioRenditionLabel.RenditionNames(StoreKeys.AudioRendition, alternateAudio.Select(a => a.Label).ToArray());
-            packager = new StreamPackager(stream.Name, _store, _options, _time, record,
-                videoNames, sawAudio ? StoreKeys.AudioRendition : null, lowLatency: lowLatency,
-                rewindSeconds: settings.RewindSeconds, captions: sawVideo && _options.Captions == CaptionDeclaration.Always, continues: continues,
-                hold: _hold, audioLabel: audioLabel, protection: settings.Protection,
-                alternateAudio: alternateAudio.Select((a, i) => new AlternateAudioRendition(audioNames[i + 1], a.Label)).ToArray());
+            packager = new StreamPackager(settings with
+            {
+                VideoRenditions = videoNames, AudioRendition = sawAudio ? StoreKeys.AudioRendition : null, AudioLabel = audioLabel,
+                AlternateAudio = alternateAudio.Select((a, i) => new AlternateAudioRendition(audioNames[i + 1], a.Label)).ToArray(),
+                Captions = sawVideo && _options.Captions == CaptionDeclaration.Always,
+            }, _store, _options, _time, _hold);
             packager.ManifestUpdated += m => ManifestUpdated?.Invoke(m);
             // The rungs' readers open here, before the stream shows as packaging: from then on no rung frame is missed
             // (earlier ones come from the rung's cached GOP).

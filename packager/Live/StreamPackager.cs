@@ -24,65 +24,44 @@ public sealed class StreamPackager : IAsyncDisposable
     private readonly CmafObjectWriter _objects;
     private readonly BroadcastClock _clock;
     private readonly LowLatencyParts? _lowLatency;
-    private readonly HlsLiveWriter _hls;
-    private readonly SegmentRetention _retention;
-    private readonly RecordingWriter? _recording;
-    private readonly IPackagerListener[] _listeners;
-    private readonly LiveStateWriter _state;
+    private readonly PackagerListeners _listeners;
     private readonly RestoredBroadcast? _restored;
     private bool _ended;
     private long _segmentsWritten;
     private long _keptBytes;
     private TimeSpan? _lastDuration;
 
-    public StreamPackager(string channel, ISegmentStore store, PackagerOptions options, TimeProvider time, bool record,
-        IReadOnlyList<string> videoRenditions, string? audioRendition, string? broadcastId = null, bool lowLatency = false, bool captions = false,
-        BroadcastContinuation? continues = null, int? rewindSeconds = null, IRetentionHold? hold = null, AudioLabel? audioLabel = null,
-        IReadOnlyList<AlternateAudioRendition>? alternateAudio = null, BroadcastProtection? protection = null)
+    /// <param name="settings">What the broadcast is packaged with; refused when a name cannot be used.</param>
+    /// <param name="store">Where its objects go.</param>
+    /// <param name="options">The node's <c>Packager</c> settings.</param>
+    /// <param name="time">The clock the broadcast id, program date-times and deletes read.</param>
+    /// <param name="hold">Asked before a segment is deleted (clips keep theirs); null: nothing is held.</param>
+    public StreamPackager(BroadcastSettings settings, ISegmentStore store, PackagerOptions options, TimeProvider time, IRetentionHold? hold = null)
     {
-        if (!StoreKeys.IsValidName(channel)) throw new ArgumentException($"Channel name '{channel}' is not a valid key segment.", nameof(channel));
-        alternateAudio = audioRendition is null ? [] : alternateAudio ?? [];
-        string[] audioNames = audioRendition is null ? [] : [audioRendition, .. alternateAudio.Select(a => a.Name)];
-        if (audioNames.Concat(videoRenditions).Distinct(StringComparer.Ordinal).Count() != audioNames.Length + videoRenditions.Count)
-            throw new ArgumentException("Rendition names must differ.", nameof(alternateAudio));
-        foreach (var r in videoRenditions.Concat(audioNames).Append(StoreKeys.AudioRendition))
-            // A rendition's folder sits beside the channel's recordings and clips.
-            if (!StoreKeys.IsValidName(r) || r is "recordings" or StoreKeys.ClipsFolder)
-                throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(videoRenditions));
-        Channel = channel;
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        var continues = settings.Continues;
+        var alternateAudio = settings.PackagedAlternateAudio;
+        Channel = settings.Channel;
         _clock = new BroadcastClock(time);
-        Recording = record;
-        BroadcastId = continues?.State.BroadcastId ?? broadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
+        Recording = settings.Record;
+        BroadcastId = continues?.State.BroadcastId ?? settings.BroadcastId ?? StoreKeys.BroadcastId(time.GetUtcNow());
         string[] alternateNames = alternateAudio.Select(a => a.Name).ToArray();
-        _segmenter = lowLatency
-            ? new StreamSegmenter(videoRenditions, audioRendition, alternateNames, options.SegmentSeconds, options.PartTicks)
-            : new StreamSegmenter(videoRenditions, audioRendition, alternateNames, options.SegmentSeconds);
+        _segmenter = settings.LowLatency
+            ? new StreamSegmenter(settings.VideoRenditions, settings.AudioRendition, alternateNames, options.SegmentSeconds, options.PartTicks)
+            : new StreamSegmenter(settings.VideoRenditions, settings.AudioRendition, alternateNames, options.SegmentSeconds);
         if (continues is not null)
             _segmenter.ContinueAfter(continues.FirstNumber - 1,
                 continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
-        if (lowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds, options.PartHoldBackTargets);
-        _broadcast = new PackagedBroadcast(channel, BroadcastId, record, store, options, time, videoRenditions, audioRendition, captions,
-            m => ManifestUpdated?.Invoke(m), rewindSeconds ?? options.DvrSeconds, audioLabel, alternateAudio) { Protection = protection };
+        if (settings.LowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds, options.PartHoldBackTargets);
+        _broadcast = new PackagedBroadcast(Channel, BroadcastId, Recording, store, options, time, settings.VideoRenditions, settings.AudioRendition,
+            settings.Captions, m => ManifestUpdated?.Invoke(m), settings.RewindSeconds ?? options.DvrSeconds, settings.AudioLabel, alternateAudio)
+        { Protection = settings.Protection };
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
         _objects = new CmafObjectWriter(_broadcast);
-        _hls = new HlsLiveWriter(_broadcast, _lowLatency);
-        _retention = new SegmentRetention(_broadcast, _lowLatency, hold ?? new NoRetentionHold());
-        long journaled = continues?.State.JournaledThrough ?? 0;
-        RecordingJournal? journal = null;
-        if (record)
-        {
-            journal = new RecordingJournal(_broadcast, journaled);
-            _recording = new RecordingWriter(_broadcast, journaled);
-        }
-        _state = new LiveStateWriter(_broadcast, journal);
-        // The listeners in the order their objects go to the store: the recording's journal and the live state that relies
-        // on it, then live HLS and the MPD, the recording, and last the deletes of what left the manifests. The state goes
-        // first so a node that dies between the writes never leaves a playlist naming a segment the state does not: the
-        // continuing node would give that number to its own segment (hls.js: discontinuity sequence mismatch).
-        _listeners = [.. journal is null ? [] : new IPackagerListener[] { journal }, _state,
-            .. _lowLatency is null ? [] : new IPackagerListener[] { _lowLatency }, _hls, new DashLiveWriter(_broadcast, _lowLatency),
-            .. _recording is null ? [] : new IPackagerListener[] { _recording }, _retention];
-        if (continues is not null) _restored = new RestoredBroadcast(continues, _broadcast, _byName, _state, _retention, _lowLatency);
+        _listeners = new PackagerListeners(_broadcast, _lowLatency, hold ?? new NoRetentionHold(), continues?.State.JournaledThrough ?? 0);
+        if (continues is not null)
+            _restored = new RestoredBroadcast(continues, _broadcast, _byName, _listeners.State, _listeners.Retention, _lowLatency);
     }
 
     public string Channel { get; }
@@ -117,10 +96,10 @@ public sealed class StreamPackager : IAsyncDisposable
     /// A recorded broadcast's recording once <see cref="CompleteAsync"/> stored it: its duration (the first variant's, as
     /// its VOD playlist lists it) and the bytes of every object it holds. Null otherwise.
     /// </summary>
-    public RecordedMedia? Recorded => _recording?.Recorded;
+    public RecordedMedia? Recorded => _listeners.Recording?.Recorded;
 
     /// <summary>Journal chunks a continued broadcast's recording could not read back (a gap in it); empty when none.</summary>
-    public IReadOnlyList<string> RecordingHistoryProblems => _recording?.HistoryProblems ?? [];
+    public IReadOnlyList<string> RecordingHistoryProblems => _listeners.Recording?.HistoryProblems ?? [];
 
     public StreamPackagerStatus Status
     {
@@ -157,8 +136,8 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             if (_broadcast.Captions || _ended) return;
             _broadcast.Captions = true;
-            if (!_hls.MasterWritten) return;
-            foreach (var l in _listeners) await l.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
+            if (!_listeners.Hls.MasterWritten) return;
+            await _listeners.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
         }
         finally { _gate.Release(); }
     }
@@ -199,9 +178,9 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             var timeline = _broadcast.VideoTimelines[index];
             if (_ended || timeline.Retired) return false;
-            foreach (var l in _listeners) await l.OnRenditionRetiringAsync(timeline, cancellationToken).ConfigureAwait(false);
+            await _listeners.OnRenditionRetiringAsync(timeline, cancellationToken).ConfigureAwait(false);
             timeline.Retire();
-            foreach (var l in _listeners) await l.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
+            await _listeners.OnLadderChangedAsync(cancellationToken).ConfigureAwait(false);
             return true;
         }
         finally { _gate.Release(); }
@@ -325,23 +304,24 @@ public sealed class StreamPackager : IAsyncDisposable
             if (_broadcast.Leader is { Entries.Count: > 0 } leader && _broadcast.Breaks.CloseAtEnd(leader.Entries[^1]) is { } closed)
                 BreakChanged?.Invoke(closed);
             Volatile.Write(ref _ended, true);
-            foreach (var l in _listeners) await l.OnEndedAsync(cancellationToken).ConfigureAwait(false);
+            await _listeners.OnEndedAsync(cancellationToken).ConfigureAwait(false);
         }
         finally { _gate.Release(); }
     }
 
     /// <summary>Deletes that were scheduled (segments out of the window) and are due; the rest, when <paramref name="all"/>.</summary>
-    public Task RunDueDeletesAsync(CancellationToken cancellationToken, bool all = false) => _retention.RunDueDeletesAsync(cancellationToken, all);
+    public Task RunDueDeletesAsync(CancellationToken cancellationToken, bool all = false) =>
+        _listeners.Retention.RunDueDeletesAsync(cancellationToken, all);
 
     /// <summary>
     /// Keys of this broadcast's segments and init segments no delete was scheduled for: its last live window. Once it
     /// has ended and the channel's playlists name the next broadcast, nothing names them any more. Empty when recording.
     /// Call after <see cref="CompleteAsync"/>.
     /// </summary>
-    public IReadOnlyList<string> UnscheduledSegmentKeys() => _retention.UnscheduledSegmentKeys();
+    public IReadOnlyList<string> UnscheduledSegmentKeys() => _listeners.Retention.UnscheduledSegmentKeys();
 
     /// <summary>When the last scheduled delete is due, or null.</summary>
-    public DateTimeOffset? LastDeleteDue => _retention.LastDeleteDue;
+    public DateTimeOffset? LastDeleteDue => _listeners.Retention.LastDeleteDue;
 
     /// <summary>Reads a hub reader to its end: video into the first video rendition, audio into the audio rendition.</summary>
     public async Task RunAsync(LiveStreamReader reader, CancellationToken cancellationToken)
@@ -362,13 +342,12 @@ public sealed class StreamPackager : IAsyncDisposable
         var parted = await StorePartsAsync(cancellationToken).ConfigureAwait(false);
         if (_closed.Count == 0)
         {
-            if (parted is not null)
-                foreach (var l in _listeners) await l.OnPartsAddedAsync(parted, cancellationToken).ConfigureAwait(false);
+            if (parted is not null) await _listeners.OnPartsAddedAsync(parted, cancellationToken).ConfigureAwait(false);
             return;
         }
         await StoreSegmentsAsync(cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _keptBytes, _broadcast.KeptSegmentBytes());
-        foreach (var l in _listeners) await l.OnSegmentsAddedAsync(cancellationToken).ConfigureAwait(false);
+        await _listeners.OnSegmentsAddedAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task StoreSegmentsAsync(CancellationToken cancellationToken)
@@ -391,7 +370,7 @@ public sealed class StreamPackager : IAsyncDisposable
                     BreakChanged?.Invoke(changed);
                 Interlocked.Increment(ref _segmentsWritten);
                 _lastDuration = TimeSpan.FromTicks((long)((Int128)seg.Duration * TimeSpan.TicksPerSecond / seg.Timescale));
-                foreach (var l in _listeners) l.OnSegmentStored(description);
+                _listeners.OnSegmentStored(description);
                 SegmentClosed?.Invoke(description);
             }
         }
@@ -416,7 +395,7 @@ public sealed class StreamPackager : IAsyncDisposable
             {
                 await StoreInitAsync(part.Rendition, part.Track, part.InitVersion, cancellationToken).ConfigureAwait(false);
                 await _objects.PutPartAsync(part, cancellationToken).ConfigureAwait(false);
-                foreach (var l in _listeners) l.OnPartStored(part);
+                _listeners.OnPartStored(part);
                 (touched ??= new HashSet<string>(StringComparer.Ordinal)).Add(part.Rendition);
             }
         }
@@ -424,8 +403,7 @@ public sealed class StreamPackager : IAsyncDisposable
         {
             parts.Clear();
         }
-        foreach (var seg in _closed)
-            foreach (var l in _listeners) l.OnSegmentClosing(seg.Rendition, seg.Number);
+        foreach (var seg in _closed) _listeners.OnSegmentClosing(seg.Rendition, seg.Number);
         return touched;
     }
 
@@ -433,7 +411,7 @@ public sealed class StreamPackager : IAsyncDisposable
     private async Task StoreInitAsync(string rendition, MediaTrack track, int initVersion, CancellationToken cancellationToken)
     {
         if (await _objects.PutInitAsync(rendition, track, initVersion, cancellationToken).ConfigureAwait(false) is long size)
-            foreach (var l in _listeners) l.OnInitStored(rendition, initVersion, size);
+            _listeners.OnInitStored(rendition, initVersion, size);
     }
 
     public async ValueTask DisposeAsync()

@@ -25,7 +25,8 @@ public sealed class AdBreakPackagerTests : IDisposable
     {
         var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 10, DeleteGraceSeconds = 4 };
-        var p = new StreamPackager("chan", new FileSystemSegmentStore(_dir.Path), options, time, record: true, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
+        var p = new StreamPackager(new BroadcastSettings { Channel = "chan", Record = true, VideoRenditions = [StoreKeys.SourceRendition, "360p"] },
+            new FileSystemSegmentStore(_dir.Path), options, time);
         var changes = new List<AdBreak>();
         p.BreakChanged += changes.Add;
         var feed = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));

@@ -30,9 +30,11 @@ public sealed class AlternateAudioPackagerTests : IDisposable
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, PartSeconds = 0.5m };
         var names = AudioRenditionLabel.RenditionNames(StoreKeys.AudioRendition, [French, Description]);
-        var packager = new StreamPackager("chan", store, options, time, record, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
-            lowLatency: lowLatency, audioLabel: English,
-            alternateAudio: [new AlternateAudioRendition(names[1], French), new AlternateAudioRendition(names[2], Description)]);
+        var packager = new StreamPackager(new BroadcastSettings
+        {
+            Channel = "chan", Record = record, LowLatency = lowLatency, AudioLabel = English,
+            AlternateAudio = [new AlternateAudioRendition(names[1], French), new AlternateAudioRendition(names[2], Description)],
+        }, store, options, time);
         return (packager, store, time);
     }
 
@@ -157,9 +159,13 @@ public sealed class AlternateAudioPackagerTests : IDisposable
     {
         var store = new FileSystemSegmentStore(_dir.Path);
         var time = new ManualClock(DateTimeOffset.UnixEpoch);
-        Assert.Throws<ArgumentException>(() => new StreamPackager("chan", store, new PackagerOptions(), time, false, [StoreKeys.SourceRendition],
-            StoreKeys.AudioRendition, alternateAudio: [new AlternateAudioRendition(StoreKeys.AudioRendition, French)]));
-        Assert.Throws<ArgumentException>(() => new StreamPackager("chan", store, new PackagerOptions(), time, false, [StoreKeys.SourceRendition],
-            StoreKeys.AudioRendition, alternateAudio: [new AlternateAudioRendition("../x", French)]));
+        Assert.Throws<ArgumentException>(() => new StreamPackager(new BroadcastSettings
+        {
+            Channel = "chan", AlternateAudio = [new AlternateAudioRendition(StoreKeys.AudioRendition, French)],
+        }, store, new PackagerOptions(), time));
+        Assert.Throws<ArgumentException>(() => new StreamPackager(new BroadcastSettings
+        {
+            Channel = "chan", AlternateAudio = [new AlternateAudioRendition("../x", French)],
+        }, store, new PackagerOptions(), time));
     }
 }

@@ -32,8 +32,8 @@ public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<
     {
         var time = new ManualClock(new DateTimeOffset(2026, 11, 29, 19, 0, 0, TimeSpan.Zero));
         var options = new PackagerOptions { SegmentSeconds = 1, WindowSegments = 3, PartSeconds = 0.333m };
-        var p = new StreamPackager("chan", store, options, time, true, [StoreKeys.SourceRendition], StoreKeys.AudioRendition, lowLatency: true,
-            protection: protection);
+        var p = new StreamPackager(new BroadcastSettings { Channel = "chan", Record = true, LowLatency = true, Protection = protection },
+            store, options, time);
         int a = 0;
         foreach (var v in clip.VideoSamples)
         {

@@ -33,7 +33,7 @@ public sealed class LowLatencyPackagerTests : IDisposable
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = grace, PartSeconds = 0.333m };
         if (partHoldBackTargets is int h) options.PartHoldBackTargets = h;
-        return (new StreamPackager("chan", store, options, time, record, [StoreKeys.SourceRendition], StoreKeys.AudioRendition, lowLatency: lowLatency), store, time);
+        return (new StreamPackager(new BroadcastSettings { Channel = "chan", Record = record, LowLatency = lowLatency }, store, options, time), store, time);
     }
 
     [Fact]

@@ -53,8 +53,7 @@ public sealed class RetentionHoldTests : IDisposable
         string id = StoreKeys.BroadcastId(Start);
         string held = StoreKeys.Segment("chan", "source", id, 2), heldInit = StoreKeys.Init("chan", "source", id, 0);
         var hold = new FixedHold(held, heldInit);
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
-            hold: hold);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan" }, store, options, time, hold);
 
         await FeedAsync(p, time, 20);
         Assert.True(File.Exists(store.PathOf(held)));
@@ -83,8 +82,7 @@ public sealed class RetentionHoldTests : IDisposable
         string id = StoreKeys.BroadcastId(Start);
         string held = StoreKeys.Segment("chan", "source", id, 2);
         var hold = new FixedHold(held);
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
-            hold: hold);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan" }, store, options, time, hold);
 
         await FeedAsync(p, time, 20);
         Assert.True(File.Exists(store.PathOf(held)));
@@ -101,8 +99,7 @@ public sealed class RetentionHoldTests : IDisposable
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
         string id = StoreKeys.BroadcastId(Start);
         var hold = new FixedHold { Failing = true };
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
-            hold: hold);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan" }, store, options, time, hold);
 
         await FeedAsync(p, time, 20);
         Assert.NotEmpty(hold.Asked);

@@ -50,7 +50,7 @@ public sealed class StreamPackagerTests : IDisposable
         var time = new ManualClock(new DateTimeOffset(2026, 11, 26, 7, 0, 0, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3 };
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan" }, store, options, time);
         var masters = new List<string>();
         p.ManifestUpdated += m =>
         {
@@ -89,7 +89,7 @@ public sealed class StreamPackagerTests : IDisposable
         var time = new ManualClock(new DateTimeOffset(2026, 11, 26, 7, 0, 0, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3 };
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan" }, store, options, time);
         var written = new List<string>();
         p.ManifestUpdated += m => written.Add(m.Key);
         await FeedAsync(p, time, 4);
@@ -120,7 +120,7 @@ public sealed class StreamPackagerTests : IDisposable
         var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3 };
-        await using var p = new StreamPackager("chan", store, options, time, record: true, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan", Record = true }, store, options, time);
         var masters = new List<string>();
         p.ManifestUpdated += m =>
         {
@@ -154,7 +154,7 @@ public sealed class StreamPackagerTests : IDisposable
         var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan" }, store, options, time);
         Assert.Equal("20261121T054512Z", p.BroadcastId);
         var events = new List<string>();
         p.SegmentClosed += s => events.Add($"segment {s.Rendition} {s.Number}");
@@ -206,8 +206,7 @@ public sealed class StreamPackagerTests : IDisposable
         var time = new ManualClock(new DateTimeOffset(2026, 11, 27, 2, 0, 0, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4, DvrSeconds = 0 };
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
-            rewindSeconds: 30);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan", RewindSeconds = 30 }, store, options, time);
 
         string deltaKey = StoreKeys.MediaPlaylistDelta("chan", "source");
         await FeedAsync(p, time, 6);
@@ -254,8 +253,7 @@ public sealed class StreamPackagerTests : IDisposable
         var time = new ManualClock(new DateTimeOffset(2026, 11, 27, 2, 0, 0, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DvrSeconds = 600 };
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition], StoreKeys.AudioRendition,
-            rewindSeconds: 0);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan", RewindSeconds = 0 }, store, options, time);
         await FeedAsync(p, time, 20);
         string playlist = await File.ReadAllTextAsync(store.PathOf("chan/source/index.m3u8"));
         Assert.DoesNotContain("#EXT-X-SERVER-CONTROL", playlist, StringComparison.Ordinal);
@@ -272,7 +270,8 @@ public sealed class StreamPackagerTests : IDisposable
         var time = new ManualClock(new DateTimeOffset(2026, 11, 21, 5, 45, 12, TimeSpan.Zero));
         var store = new FileSystemSegmentStore(_dir.Path);
         var options = new PackagerOptions { SegmentSeconds = 2, WindowSegments = 3, DeleteGraceSeconds = 4 };
-        await using var p = new StreamPackager("chan", store, options, time, record: false, [StoreKeys.SourceRendition, "360p"], StoreKeys.AudioRendition);
+        await using var p = new StreamPackager(new BroadcastSettings { Channel = "chan", VideoRenditions = [StoreKeys.SourceRendition, "360p"] }, store, options,
+            time);
         var ladder = new LadderFeed(p, time, TestMedia.Video(), TestMedia.Video(640, 360));
         Task Feed(int from, int to, bool withLow) => ladder.FeedAsync(from, to, withLow ? 2 : 1);
         string Read(string key) => File.ReadAllText(store.PathOf(key));

@@ -37,8 +37,10 @@ public sealed class CpixPackagerTests : IAsyncLifetime
         var time = new ManualClock(new DateTimeOffset(2026, 12, 1, 19, 0, 0, TimeSpan.Zero));
         var options = new PackagerOptions { SegmentSeconds = 1, WindowSegments = 3 };
         // An audio-only broadcast: the protection boxes are the same in every rendition's init segment.
-        await using var packager = new StreamPackager("chan", store, options, time, false, [], StoreKeys.AudioRendition,
-            protection: BroadcastProtection.From(EncryptionScheme.Cbcs, grant));
+        await using var packager = new StreamPackager(new BroadcastSettings
+        {
+            Channel = "chan", VideoRenditions = [], Protection = BroadcastProtection.From(EncryptionScheme.Cbcs, grant),
+        }, store, options, time);
         var track = new AudioTrack(Codec.Aac, new byte[] { 0x11, 0x90 }, "mp4a.40.2", 48000, 2);
         for (long dts = 0; dts < 48000 * 4; dts += 1024)
         {
