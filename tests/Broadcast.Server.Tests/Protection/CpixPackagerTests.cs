@@ -14,26 +14,15 @@ namespace Broadcast.Server.Tests.Protection;
 /// segment's moov carries the key server's pssh boxes, byte for byte, its MPD names each vendor system with its pssh, and its
 /// playlists carry each vendor's key tags (FairPlay's, which has no pssh, too) beside ClearKey's.
 /// </summary>
-public sealed class CpixPackagerTests : IAsyncLifetime
+public sealed class CpixPackagerTests() : CpixPackagingTest("cpix-packager")
 {
-    private readonly TempDirectory _dir = new("cpix-packager");
-    private CpixKeyServerStandIn _server = null!;
-
-    public async Task InitializeAsync() => _server = await CpixKeyServerStandIn.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _dir.Dispose();
-    }
-
     [Fact]
     public async Task The_init_segment_carries_the_key_server_s_pssh_boxes_and_the_playlists_its_key_tags()
     {
-        using var provider = new CpixKeyProvider(new CpixOptions { Url = _server.Url.ToString(), Systems = ["widevine", "playready", "fairplay"] },
+        using var provider = new CpixKeyProvider(new CpixOptions { Url = KeyServer.Url.ToString(), Systems = ["widevine", "playready", "fairplay"] },
             new CpixKeyProviderTests.CapturingLogger<CpixKeyProvider>());
         var grant = await provider.KeyForAsync("chan", EncryptionScheme.Cbcs, null, default);
-        var store = new FileSystemSegmentStore(_dir.Path);
+        var store = new FileSystemSegmentStore(Dir.Path);
         var time = new ManualClock(new DateTimeOffset(2026, 12, 1, 19, 0, 0, TimeSpan.Zero));
         var options = new PackagerOptions { SegmentSeconds = 1, WindowSegments = 3 };
         // An audio-only broadcast: the protection boxes are the same in every rendition's init segment.
@@ -54,7 +43,7 @@ public sealed class CpixPackagerTests : IAsyncLifetime
         Assert.Equal(grant.Systems.Select(s => Convert.ToHexString(s.Pssh.Span)), boxes.Select(Convert.ToHexString));
         Assert.Equal(CpixKeyServerStandIn.PsshFor(CpixOptions.Widevine, grant.Key.Id), boxes[0]);
 
-        string mpd = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(_dir.Path, "*.mpd", SearchOption.AllDirectories)));
+        string mpd = await File.ReadAllTextAsync(Assert.Single(Directory.GetFiles(Dir.Path, "*.mpd", SearchOption.AllDirectories)));
         foreach (var system in grant.Systems)
             Assert.Contains($"schemeIdUri=\"urn:uuid:{KeyId.UuidText(system.SystemId)}\"><cenc:pssh>{Convert.ToBase64String(system.Pssh.Span)}</cenc:pssh>",
                 mpd, StringComparison.Ordinal);
@@ -63,7 +52,7 @@ public sealed class CpixPackagerTests : IAsyncLifetime
 
         Assert.Equal(2, grant.Systems.Count); // FairPlay has no pssh
         Assert.Equal(3, grant.HlsKeys.Count);
-        var playlists = Directory.GetFiles(_dir.Path, "*.m3u8", SearchOption.AllDirectories).Select(File.ReadAllText).ToList();
+        var playlists = Directory.GetFiles(Dir.Path, "*.m3u8", SearchOption.AllDirectories).Select(File.ReadAllText).ToList();
         string master = Assert.Single(playlists, p => p.Contains("#EXT-X-STREAM-INF", StringComparison.Ordinal));
         string media = Assert.Single(playlists, p => p.Contains("#EXT-X-MAP", StringComparison.Ordinal));
         foreach (var tags in grant.HlsKeys)

@@ -14,19 +14,8 @@ namespace Broadcast.Server.Tests.Protection;
 /// packager logs 4003 with the provider's reason, the provider 9500), nothing is written for it, and what an earlier
 /// broadcast of the channel stored is untouched.
 /// </summary>
-public sealed class CpixRefusalPackagingTests : IAsyncLifetime
+public sealed class CpixRefusalPackagingTests() : CpixPackagingTest("cpix-refusal")
 {
-    private readonly TempDirectory _dir = new("cpix-refusal");
-    private CpixKeyServerStandIn _server = null!;
-
-    public async Task InitializeAsync() => _server = await CpixKeyServerStandIn.StartAsync();
-
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _dir.Dispose();
-    }
-
     /// <summary>Every broadcast 'cbcs' with the CPIX provider's key, as the server's channel policy asks it.</summary>
     private sealed class CpixPolicy(IContentKeyProvider keys) : IContentProtectionPolicy
     {
@@ -40,17 +29,17 @@ public sealed class CpixRefusalPackagingTests : IAsyncLifetime
         for (long dts = 0; dts < 48000L * seconds; dts += 1024) stream.Write(MediaFrame.Rent(track, dts, 0, true, new byte[200]));
     }
 
-    private Dictionary<string, byte[]> Stored() => Directory.GetFiles(_dir.Path, "*", SearchOption.AllDirectories)
-        .ToDictionary(f => Path.GetRelativePath(_dir.Path, f), File.ReadAllBytes);
+    private Dictionary<string, byte[]> Stored() => Directory.GetFiles(Dir.Path, "*", SearchOption.AllDirectories)
+        .ToDictionary(f => Path.GetRelativePath(Dir.Path, f), File.ReadAllBytes);
 
     [Fact]
     public async Task A_wrong_kid_at_the_start_packages_nothing_and_keeps_the_earlier_broadcast()
     {
         var providerLog = new CpixKeyProviderTests.CapturingLogger<CpixKeyProvider>();
         var packagerLog = new CpixKeyProviderTests.CapturingLogger<LivePackager>();
-        using var provider = new CpixKeyProvider(new CpixOptions { Url = _server.Url.ToString() }, providerLog);
+        using var provider = new CpixKeyProvider(new CpixOptions { Url = KeyServer.Url.ToString() }, providerLog);
         var registry = new LiveStreamRegistry();
-        await using var packager = new LivePackager(registry, new FileSystemSegmentStore(_dir.Path),
+        await using var packager = new LivePackager(registry, new FileSystemSegmentStore(Dir.Path),
             new DefaultRecordingPolicy(Options.Create(new PackagerOptions())),
             Options.Create(new PackagerOptions { SegmentSeconds = 1, WindowSegments = 3 }), TimeProvider.System, packagerLog,
             protection: new CpixPolicy(provider));
@@ -66,7 +55,7 @@ public sealed class CpixRefusalPackagingTests : IAsyncLifetime
         var before = Stored();
         Assert.Contains(before.Keys, k => k.EndsWith(".m4s", StringComparison.Ordinal));
 
-        _server.Behaviour = StandInBehaviour.WrongKid;
+        KeyServer.Behaviour = StandInBehaviour.WrongKid;
         Assert.True(registry.TryStartPublish("chan", out var second));
         PublishAudio(second, 5);
         await WaitFor.ConditionAsync(() => packagerLog.Events.Any(e => e.Id == 4003), TimeSpan.FromSeconds(30), "the packager's refusal");
