@@ -31,6 +31,7 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
     public async ValueTask<IReadOnlyList<LiveAudienceSample>> SampleAsync(long bucketStart, CancellationToken cancellationToken)
     {
         var realTime = new Dictionary<string, List<LiveViewer>>(StringComparer.Ordinal);
+        // A WHEP viewer sends no CMCD: its flags stay false.
         foreach (var grant in whep?.Invoke() ?? [])
         {
             if (!realTime.TryGetValue(grant.Channel, out var list)) realTime[grant.Channel] = list = [];
@@ -44,7 +45,8 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
         foreach (var channel in sessions.Sample(bucketStart))
         {
             if (await BroadcastOfAsync(channel.Channel, cancellationToken).ConfigureAwait(false) is not { } broadcastId) continue;
-            var viewers = channel.Sessions.Select(s => new LiveViewer(s.Viewer, s.FirstBucket, s.LastBucket, Name(s.Delivery))).ToList();
+            var viewers = channel.Sessions.Select(s => new LiveViewer(s.Viewer, s.FirstBucket, s.LastBucket, Name(s.Delivery),
+                s.Cmcd.HasFlag(ViewerCmcd.Sent), s.Cmcd.HasFlag(ViewerCmcd.Stalled))).ToList();
             int whepViewers = 0;
             if (realTime.Remove(channel.Channel, out var joining))
             {

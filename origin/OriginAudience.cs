@@ -41,8 +41,10 @@ public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd, Vie
         {
             client = Client(context);
             viewers.Touch(channel, client);
-            if (data.SessionIdHash != 0) sessions.Touch(channel, data.SessionIdHash, data.SessionIdIdentity, Delivery(context.Request, kind));
-            else sessions.Touch(channel, client, Delivery(context.Request, kind));
+            // The viewer's CMCD of the bucket, for the share of viewers that stalled at least once over the show.
+            var said = !data.HasData ? ViewerCmcd.None : data.BufferStarvation ? ViewerCmcd.Sent | ViewerCmcd.Stalled : ViewerCmcd.Sent;
+            if (data.SessionIdHash != 0) sessions.Touch(channel, data.SessionIdHash, data.SessionIdIdentity, Delivery(context.Request, kind), said);
+            else sessions.Touch(channel, client, Delivery(context.Request, kind), said);
         }
 
         if (!hasCmcd && data.MalformedValues == 0) return;

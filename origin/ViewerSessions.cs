@@ -16,8 +16,25 @@ public enum ViewerDelivery : byte
     Dash,
 }
 
-/// <summary>One viewer of a channel seen in a bucket: its identity (not yet salted), its first and this bucket, its delivery.</summary>
-public readonly record struct ViewerSessionSample(ulong Viewer, long FirstBucket, long LastBucket, ViewerDelivery Delivery);
+/// <summary>What a viewer's Common Media Client Data (CTA-5004) said in a bucket, for the audience kept per broadcast.</summary>
+[Flags]
+public enum ViewerCmcd : byte
+{
+    None = 0,
+
+    /// <summary>A counted request carried CMCD data.</summary>
+    Sent = 1,
+
+    /// <summary>A counted request reported a buffer starvation ('bs', CTA-5004 §3.3).</summary>
+    Stalled = 2,
+}
+
+/// <summary>
+/// One viewer of a channel seen in a bucket: its identity (not yet salted), its first and this bucket, its delivery, and what
+/// its CMCD said in this bucket.
+/// </summary>
+public readonly record struct ViewerSessionSample(ulong Viewer, long FirstBucket, long LastBucket, ViewerDelivery Delivery,
+    ViewerCmcd Cmcd = ViewerCmcd.None);
 
 /// <summary>
 /// What one channel's viewers did on this node in one bucket of <see cref="ViewerSessions.BucketSeconds"/>: how many made a
@@ -34,7 +51,8 @@ public sealed record ChannelViewerSample(string Channel, long Bucket, int Viewer
 /// </summary>
 /// <remarks>
 /// Hot path: <see cref="Touch"/> finds the channel by span and the viewer by key; a known viewer's bucket moves at most
-/// once per bucket under its own lock, and a new viewer allocates its state once. <see cref="Sample"/> runs every bucket.
+/// once per bucket under its own lock, as each CMCD flag is set at most once per bucket, and a new viewer allocates its
+/// state once. <see cref="Sample"/> runs every bucket.
 /// </remarks>
 public sealed class ViewerSessions
 {
@@ -75,14 +93,15 @@ public sealed class ViewerSessions
     }
 
     /// <summary>Records a request of <paramref name="viewer"/> for <paramref name="channel"/> now (its key is its identity).</summary>
-    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ViewerDelivery delivery) => Touch(channel, viewer, viewer, delivery);
+    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ViewerDelivery delivery, ViewerCmcd cmcd = ViewerCmcd.None) =>
+        Touch(channel, viewer, viewer, delivery, cmcd);
 
     /// <summary>
     /// Records a request for <paramref name="channel"/> now of the viewer found by <paramref name="viewer"/> in this node's
     /// table (a key flooding cannot aim at) and reported as <paramref name="identity"/> (the same on every node, so the
-    /// audience kept per broadcast counts it once across origins).
+    /// audience kept per broadcast counts it once across origins); <paramref name="cmcd"/> joins the flags of its bucket.
     /// </summary>
-    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ulong identity, ViewerDelivery delivery)
+    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ulong identity, ViewerDelivery delivery, ViewerCmcd cmcd = ViewerCmcd.None)
     {
         long bucket = BucketOf(_time.GetUtcNow());
         // Quiet viewers leave even where no sampler reads the table (a node without the database): once a minute, by
@@ -104,7 +123,7 @@ public sealed class ViewerSessions
             session = entry.Sessions.GetOrAdd(viewer, static (_, state) => new Session(state.Bucket, state.Identity), (Bucket: bucket, Identity: identity));
         }
 
-        session.Seen(bucket, delivery);
+        session.Seen(bucket, delivery, cmcd);
     }
 
     private void Prune(long quietBefore)
@@ -132,10 +151,10 @@ public sealed class ViewerSessions
             var sessions = new List<ViewerSessionSample>();
             foreach (var (viewer, session) in channel.Sessions)
             {
-                var (first, last, previous, delivery) = session.Read();
+                var (first, last, previous, delivery, lastCmcd, previousCmcd) = session.Read();
                 if (last == bucket || previous == bucket)
                 {
-                    sessions.Add(new ViewerSessionSample(session.Identity, first, bucket, delivery));
+                    sessions.Add(new ViewerSessionSample(session.Identity, first, bucket, delivery, last == bucket ? lastCmcd : previousCmcd));
                     if (delivery == ViewerDelivery.Hls) hls++;
                     else if (delivery == ViewerDelivery.LowLatencyHls) lowLatency++;
                     else if (delivery == ViewerDelivery.Dash) dash++;
@@ -160,32 +179,63 @@ public sealed class ViewerSessions
         public long Uncounted;
     }
 
-    /// <summary>A viewer's first bucket, its latest two (the sampler may read a bucket after the next began), its delivery.</summary>
+    /// <summary>
+    /// A viewer's first bucket, its latest two (the sampler may read a bucket after the next began) with the CMCD flags of
+    /// each, its delivery.
+    /// </summary>
     private sealed class Session(long firstBucket, ulong identity)
     {
         private readonly long _first = firstBucket;
 
-        /// <summary>What the audience kept per broadcast knows it by (see <see cref="Touch(ReadOnlySpan{char}, ulong, ulong, ViewerDelivery)"/>).</summary>
+        /// <summary>What the audience kept per broadcast knows it by (see <see cref="Touch(ReadOnlySpan{char}, ulong, ulong, ViewerDelivery, ViewerCmcd)"/>).</summary>
         public ulong Identity { get; } = identity;
         private long _last = firstBucket;
         private long _previous = long.MinValue;
         private int _delivery;
 
-        public void Seen(long bucket, ViewerDelivery delivery)
+        // The flags of _last and _previous: written only under the lock, so a flag lands in the bucket its request fell in
+        // even while another request starts the next bucket; read without it only to skip a flag the bucket already has.
+        private int _lastCmcd;
+        private int _previousCmcd;
+
+        public void Seen(long bucket, ViewerDelivery delivery, ViewerCmcd cmcd)
         {
             if (delivery != ViewerDelivery.Unknown) Volatile.Write(ref _delivery, (int)delivery);
-            if (bucket <= Volatile.Read(ref _last)) return;
+            if (HasAlready(bucket, cmcd)) return;
             lock (this)
             {
-                if (bucket <= _last) return;
-                _previous = _last;
-                Volatile.Write(ref _last, bucket);
+                if (bucket > _last)
+                {
+                    _previous = _last;
+                    _previousCmcd = _lastCmcd;
+                    _lastCmcd = 0;
+                    Volatile.Write(ref _last, bucket);
+                }
+
+                // A request of an older bucket finishing late: its flags go to that bucket, or nowhere once it is gone.
+                if (bucket == _last) Volatile.Write(ref _lastCmcd, _lastCmcd | (int)cmcd);
+                else if (bucket == _previous) _previousCmcd |= (int)cmcd;
             }
         }
 
-        public (long First, long Last, long Previous, ViewerDelivery Delivery) Read()
+        /// <summary>
+        /// True when nothing is left to record: no flag and <paramref name="bucket"/> is not newer than the latest, or
+        /// <paramref name="bucket"/> is the latest and has every flag of <paramref name="cmcd"/> already. The bucket
+        /// is read again after the flags: buckets only move forward, so the same bucket both times means the flags read were
+        /// that bucket's (a new bucket clears the flags before it is published).
+        /// </summary>
+        private bool HasAlready(long bucket, ViewerCmcd cmcd)
         {
-            lock (this) return (_first, _last, _previous, (ViewerDelivery)Volatile.Read(ref _delivery));
+            long last = Volatile.Read(ref _last);
+            if (cmcd == ViewerCmcd.None) return bucket <= last;
+            if (last != bucket) return false;
+            int flags = Volatile.Read(ref _lastCmcd);
+            return (flags & (int)cmcd) == (int)cmcd && Volatile.Read(ref _last) == bucket;
+        }
+
+        public (long First, long Last, long Previous, ViewerDelivery Delivery, ViewerCmcd LastCmcd, ViewerCmcd PreviousCmcd) Read()
+        {
+            lock (this) return (_first, _last, _previous, (ViewerDelivery)Volatile.Read(ref _delivery), (ViewerCmcd)_lastCmcd, (ViewerCmcd)_previousCmcd);
         }
     }
 }

@@ -137,7 +137,7 @@ public sealed class AudienceForwarder(IAudienceSource? source, RemotePlaybackSet
             for (int i = 0; i < kept; i++)
             {
                 var v = sample.Sessions[i];
-                viewers[i] = new AudienceNodeViewer(v.Key, v.FirstSeen, v.LastSeen, v.Delivery);
+                viewers[i] = new AudienceNodeViewer(v.Key, v.FirstSeen, v.LastSeen, v.Delivery, v.Cmcd, v.Stalled);
             }
 
             current.Add(new AudienceNodeBroadcast(sample.ChannelSlug, sample.BroadcastId, Math.Min(sample.Viewers, kept), sample.Hls,

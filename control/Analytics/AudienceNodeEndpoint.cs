@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security;
@@ -17,8 +18,14 @@ public sealed record AudienceNodePost(string? Node, long Bucket, IReadOnlyList<A
 public sealed record AudienceNodeBroadcast(string? Channel, string? BroadcastId, int Viewers, int Hls, int LowLatencyHls, int Dash, int Whep,
     long Uncounted, IReadOnlyList<AudienceNodeViewer>? Sessions, PlaybackQualityCounts? Quality = null);
 
-/// <summary>One viewer: its unsalted session key (the same on every node; salted by the control node), first and last bucket, delivery.</summary>
-public sealed record AudienceNodeViewer(ulong Key, long First, long Last, string? Delivery);
+/// <summary>
+/// One viewer: its unsalted session key (the same on every node; salted by the control node), first and last bucket, delivery,
+/// and whether in the bucket it sent CMCD and reported a buffer starvation (<c>cmcd</c>, <c>stalled</c>: sent only when true,
+/// so absent reads as false and a node that predates them still posts).
+/// </summary>
+public sealed record AudienceNodeViewer(ulong Key, long First, long Last, string? Delivery,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Cmcd = false,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Stalled = false);
 
 /// <summary>
 /// <c>POST /api/playback/audience</c>: an origin-only node hands over the viewers it served in one ended bucket
@@ -27,7 +34,8 @@ public sealed record AudienceNodeViewer(ulong Key, long First, long Last, string
 /// (<see cref="AudienceSampler.WriteAsync"/>), so a viewer seen on two nodes in one bucket counts once. A body is at most
 /// <see cref="MaxRequestBytes"/>, names at most <see cref="MaxBroadcastsPerPost"/> broadcasts and
 /// <see cref="AudienceSampler.MaxSessionsPerFlush"/> viewers in all, for a bucket of the last <see cref="MaxAge"/>; a broadcast's
-/// CMCD <c>quality</c>, when present, passes <see cref="PlaybackQualityCounts.Problem"/> (a 400 names the field at fault).
+/// CMCD <c>quality</c>, when present, passes <see cref="PlaybackQualityCounts.Problem"/> (a 400 names the field at fault); a
+/// viewer's optional <c>cmcd</c> and <c>stalled</c> are JSON booleans (any other value: a 400 naming the field).
 /// </summary>
 public static class AudienceNodeEndpoint
 {
@@ -95,7 +103,7 @@ public static class AudienceNodeEndpoint
                 if (viewers[v] is not { } viewer || viewer.First < 0 || viewer.First > viewer.Last || viewer.Last > post.Bucket
                     || viewer.Delivery is null || Array.IndexOf(Deliveries, viewer.Delivery) < 0)
                     return RequestBodies.Invalid($"{field}.sessions[{v}]", "A viewer has a key, first <= last <= the bucket, and a delivery (hls, llhls, dash, whep, unknown).");
-                live[v] = new LiveViewer(viewer.Key, viewer.First, viewer.Last, viewer.Delivery);
+                live[v] = new LiveViewer(viewer.Key, viewer.First, viewer.Last, viewer.Delivery, viewer.Cmcd, viewer.Stalled);
             }
 
             // A node's counts never exceed the viewers it names: what the store keeps is what it can tie to them.

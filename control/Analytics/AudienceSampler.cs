@@ -5,8 +5,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Broadcast.Control.Analytics;
 
-/// <summary>One viewer of a live broadcast on this node: its unsalted session key, first and last bucket, its delivery.</summary>
-public readonly record struct LiveViewer(ulong Key, long FirstSeen, long LastSeen, string Delivery);
+/// <summary>
+/// One viewer of a live broadcast on this node: its unsalted session key, first and last bucket, its delivery, and whether
+/// in this bucket it sent CMCD (<see cref="Cmcd"/>) and reported a buffer starvation (<see cref="Stalled"/>, CTA-5004 'bs').
+/// </summary>
+public readonly record struct LiveViewer(ulong Key, long FirstSeen, long LastSeen, string Delivery, bool Cmcd = false, bool Stalled = false);
 
 /// <summary>The viewers of one live broadcast on this node in one bucket (the pipeline's view; <see cref="IAudienceSource"/>).</summary>
 /// <remarks><see cref="Quality"/>: what the broadcast's CMCD players said on this node in the bucket; null when none did.</remarks>
@@ -82,7 +85,9 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
             for (int i = 0; i < kept; i++)
             {
                 var viewer = sample.Sessions[i];
-                rows[i] = new AudienceSessionRow(AudienceStore.ViewerKey(salt.Salt, viewer.Key), viewer.FirstSeen, viewer.LastSeen, viewer.Delivery);
+                // A stall is reported in CMCD: a viewer that stalled sent CMCD, whatever a node's post said.
+                rows[i] = new AudienceSessionRow(AudienceStore.ViewerKey(salt.Salt, viewer.Key), viewer.FirstSeen, viewer.LastSeen, viewer.Delivery,
+                    viewer.Cmcd || viewer.Stalled, viewer.Stalled);
             }
 
             long uncounted = sample.Uncounted + (sample.Sessions.Count - kept);

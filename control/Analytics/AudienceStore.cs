@@ -11,8 +11,11 @@ namespace Broadcast.Control.Analytics;
 public sealed record AudienceSampleRow(string BroadcastId, string ChannelId, long BucketStart, string NodeId, int Viewers, int Hls,
     int LowLatencyHls, int Dash, long Uncounted, int Whep = 0, PlaybackQualityCounts? Quality = null);
 
-/// <summary>One viewer of a broadcast: its salted key (never an address), first and last bucket seen, its latest delivery.</summary>
-public sealed record AudienceSessionRow(string Viewer, long FirstSeen, long LastSeen, string Delivery);
+/// <summary>
+/// One viewer of a broadcast: its salted key (never an address), first and last bucket seen, its latest delivery, and whether
+/// it sent CMCD and reported a buffer starvation (migration 0025: each kept once true, over the show and every node).
+/// </summary>
+public sealed record AudienceSessionRow(string Viewer, long FirstSeen, long LastSeen, string Delivery, bool Cmcd = false, bool Stalled = false);
 
 /// <summary>
 /// The audience kept per broadcast (migration 0022): the samples each playback node writes every 10 s, the viewers they
@@ -105,6 +108,8 @@ public sealed class AudienceStore(ControlDatabase database)
                     Sql.Add(c, "f" + n, s.FirstSeen);
                     Sql.Add(c, "l" + n, s.LastSeen);
                     Sql.Add(c, "d" + n, s.Delivery);
+                    Sql.Add(c, "m" + n, s.Cmcd);
+                    Sql.Add(c, "s" + n, s.Stalled);
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -154,11 +159,11 @@ public sealed class AudienceStore(ControlDatabase database)
 
     private static string UpsertSessions(int count)
     {
-        var sql = new StringBuilder("INSERT INTO audience_sessions (broadcast_id, viewer, channel_id, first_seen, last_seen, delivery, last_node) VALUES ");
+        var sql = new StringBuilder("INSERT INTO audience_sessions (broadcast_id, viewer, channel_id, first_seen, last_seen, delivery, last_node, cmcd, stalled) VALUES ");
         for (int i = 0; i < count; i++)
         {
             if (i > 0) sql.Append(", ");
-            sql.Append(CultureInfo.InvariantCulture, $"(@b, @v{i}, @c, @f{i}, @l{i}, @d{i}, @n)");
+            sql.Append(CultureInfo.InvariantCulture, $"(@b, @v{i}, @c, @f{i}, @l{i}, @d{i}, @n, @m{i}, @s{i})");
         }
 
         // Portable least/greatest (SQLite's MIN/MAX and PostgreSQL's LEAST/GREATEST differ): a CASE each.
@@ -167,7 +172,9 @@ public sealed class AudienceStore(ControlDatabase database)
             .Append("last_seen = CASE WHEN excluded.last_seen > audience_sessions.last_seen THEN excluded.last_seen ELSE audience_sessions.last_seen END, ")
             .Append("delivery = CASE WHEN excluded.last_seen >= audience_sessions.last_seen THEN excluded.delivery ELSE audience_sessions.delivery END, ")
             // The node that counted the viewer in its latest bucket: the first to write that bucket keeps it.
-            .Append("last_node = CASE WHEN excluded.last_seen > audience_sessions.last_seen THEN excluded.last_node ELSE audience_sessions.last_node END");
+            .Append("last_node = CASE WHEN excluded.last_seen > audience_sessions.last_seen THEN excluded.last_node ELSE audience_sessions.last_node END, ")
+            // Once true, kept (migration 0025): OR is boolean on PostgreSQL, 0 or 1 on SQLite's integers.
+            .Append("cmcd = excluded.cmcd OR audience_sessions.cmcd, stalled = excluded.stalled OR audience_sessions.stalled");
         return sql.ToString();
     }
 
@@ -184,9 +191,13 @@ public sealed class AudienceStore(ControlDatabase database)
             "SELECT bucket_start, SUM(viewers), SUM(hls), SUM(llhls), SUM(dash), SUM(uncounted), SUM(whep) FROM audience_samples " +
             "WHERE channel_id = @c AND broadcast_id = @b GROUP BY bucket_start ORDER BY bucket_start", Bind,
             r => new AudiencePoint(DateTimeOffset.FromUnixTimeSeconds(Long(r, 0)), Long(r, 1), Long(r, 2), Long(r, 3), Long(r, 4), Long(r, 5), Long(r, 6)), cancellationToken).ConfigureAwait(false);
+        // One pass over the viewers: how many, their watch time, and those that sent CMCD and stalled (migration 0025; a
+        // CASE each, as the columns are boolean on PostgreSQL and integers on SQLite).
         var totals = (await Sql.QueryAsync(database,
-            "SELECT COUNT(*), SUM(last_seen - first_seen + 10) FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b", Bind,
-            r => (Count: Long(r, 0), Seconds: r.IsDBNull(1) ? 0 : Long(r, 1)), cancellationToken).ConfigureAwait(false))[0];
+            "SELECT COUNT(*), SUM(last_seen - first_seen + 10), SUM(CASE WHEN cmcd THEN 1 ELSE 0 END), " +
+            "SUM(CASE WHEN cmcd AND stalled THEN 1 ELSE 0 END) FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b", Bind,
+            r => (Count: Long(r, 0), Seconds: r.IsDBNull(1) ? 0 : Long(r, 1), Cmcd: r.IsDBNull(2) ? 0 : Long(r, 2), Stalled: r.IsDBNull(3) ? 0 : Long(r, 3)),
+            cancellationToken).ConfigureAwait(false))[0];
         if (series.Count == 0 && totals.Count == 0) return null;
         var byDelivery = await Sql.QueryAsync(database,
             "SELECT delivery, COUNT(*) FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b GROUP BY delivery ORDER BY delivery", Bind,
@@ -206,7 +217,7 @@ public sealed class AudienceStore(ControlDatabase database)
 
         var quality = await PlaybackQualityRows.SeriesAsync(database, channelId, broadcastId, cancellationToken).ConfigureAwait(false);
         return AudienceReport.From(series, totals.Count, totals.Seconds, median,
-            byDelivery.ToDictionary(d => d.Delivery, d => d.Count, StringComparer.Ordinal), PlaybackQualityReport.From(quality));
+            byDelivery.ToDictionary(d => d.Delivery, d => d.Count, StringComparer.Ordinal), PlaybackQualityReport.From(quality, totals.Cmcd, totals.Stalled));
     }
 
     /// <summary>Deletes samples, their playback quality and viewers last seen before <paramref name="before"/>; the rows deleted.</summary>

@@ -25,19 +25,26 @@ public sealed record PlaybackQualityPoint(DateTimeOffset T, long Sessions, long 
 /// <list type="bullet">
 /// <item><see cref="SessionHours"/>: CMCD sessions summed over buckets, times 10 s (a session on two nodes in one bucket counts on each).</item>
 /// <item><see cref="StalledShare"/>: of those session-buckets, the share in which the session reported a starvation ('bs').</item>
+/// <item><see cref="CmcdViewers"/>: distinct viewers that sent CMCD over the show, each once across nodes and buckets (the
+/// audience's viewers, migration 0025); <see cref="StalledViewers"/>: those of them that reported a starvation at least once;
+/// <see cref="StalledViewerShare"/>: the one over the other, absent when no viewer sent CMCD.</item>
 /// <item><see cref="StallsPerSessionHour"/>, <see cref="RungSwitchesPerSessionHour"/>: the counts over <see cref="SessionHours"/>.</item>
 /// <item><see cref="MeanStartupMs"/>: the startups' sum over their count; <see cref="MedianStartupAtMostMs"/>: the upper bound of
 /// the bin holding the median (the upper middle startup), absent when none or when it is slower than the last bound.</item>
 /// <item><see cref="MeanBitrateKbps"/>: 'br' of the video media requests, averaged per request; <see cref="MeanThroughputKbps"/>:
 /// 'mtp' averaged per request that carried it.</item>
 /// </list>
-/// Unique CMCD sessions over the show are not kept: a bucket row counts its sessions, and sessions cannot be told apart across rows.
+/// The per-bucket figures count sessions per node and bucket (a bucket row cannot tell its sessions apart from another row's);
+/// the viewer figures come from the audience's viewers instead, where each viewer is one row.
 /// </summary>
 public sealed record PlaybackQualityReport(
     long PeakSessions,
     DateTimeOffset? PeakAt,
     double SessionHours,
     double StalledShare,
+    long CmcdViewers,
+    long StalledViewers,
+    double? StalledViewerShare,
     long Stalls,
     double StallsPerSessionHour,
     long Startups,
@@ -53,10 +60,13 @@ public sealed record PlaybackQualityReport(
     long SessionsRefused,
     IReadOnlyList<PlaybackQualityPoint> Series)
 {
-    /// <summary>The report of <paramref name="series"/>; null when no bucket had any CMCD.</summary>
-    internal static PlaybackQualityReport? From(IReadOnlyList<PlaybackQualityPoint> series)
+    /// <summary>
+    /// The report of <paramref name="series"/> and the show's viewers that sent CMCD (<paramref name="cmcdViewers"/>) and
+    /// stalled (<paramref name="stalledViewers"/>); null when no bucket had any CMCD and no viewer sent any.
+    /// </summary>
+    internal static PlaybackQualityReport? From(IReadOnlyList<PlaybackQualityPoint> series, long cmcdViewers = 0, long stalledViewers = 0)
     {
-        if (series.Count == 0) return null;
+        if (series.Count == 0 && cmcdViewers == 0) return null;
         long sessions = 0, stalled = 0, stalls = 0, startups = 0, startupMs = 0, bitrates = 0, bitrateSum = 0, throughputs = 0,
             throughputSum = 0, switches = 0, malformed = 0, refused = 0;
         var bins = new long[PlaybackQualityCounts.StartupUpperMs.Count + 1];
@@ -82,8 +92,9 @@ public sealed record PlaybackQualityReport(
 
         double hours = sessions * (double)AudienceReport.Bucket / 3600;
         double PerHour(long count) => hours == 0 ? 0 : Math.Round(count / hours, 2);
-        return new PlaybackQualityReport(peak!.Sessions, peak.Sessions == 0 ? null : peak.T, Math.Round(hours, 3),
-            sessions == 0 ? 0 : Math.Round((double)stalled / sessions, 4), stalls, PerHour(stalls), startups,
+        return new PlaybackQualityReport(peak?.Sessions ?? 0, peak is null || peak.Sessions == 0 ? null : peak.T, Math.Round(hours, 3),
+            sessions == 0 ? 0 : Math.Round((double)stalled / sessions, 4), cmcdViewers, stalledViewers,
+            cmcdViewers == 0 ? null : Math.Round((double)stalledViewers / cmcdViewers, 4), stalls, PerHour(stalls), startups,
             PlaybackQualityPoint.Mean(startupMs, startups), MedianBound(bins, startups), PlaybackQualityCounts.StartupUpperMs, bins,
             PlaybackQualityPoint.Mean(bitrateSum, bitrates), PlaybackQualityPoint.Mean(throughputSum, throughputs), switches, PerHour(switches),
             malformed, refused, series);

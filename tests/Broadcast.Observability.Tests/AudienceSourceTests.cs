@@ -29,7 +29,8 @@ public sealed class AudienceSourceTests
     {
         var clock = new ManualClock(Start);
         var sessions = new ViewerSessions(clock);
-        sessions.Touch("news", 1, ViewerDelivery.Hls);
+        sessions.Touch("news", 1, ViewerDelivery.Hls, ViewerCmcd.Sent);
+        sessions.Touch("news", 1, ViewerDelivery.Unknown, ViewerCmcd.Sent | ViewerCmcd.Stalled);
         sessions.Touch("news", 2, ViewerDelivery.Dash);
         sessions.Touch("elsewhere", 3, ViewerDelivery.Hls);
         WhepSessionGrant[] grants = [new("news", "w1", null), new("quiz", "w2", null), new("quiz", "w3", null), new("elsewhere", "w4", null)];
@@ -40,6 +41,9 @@ public sealed class AudienceSourceTests
         var news = samples[0];
         Assert.Equal(("b-news", 3, 1, 1, 1), (news.BroadcastId, news.Viewers, news.Hls, news.Dash, news.Whep));
         Assert.Equal(["dash", "hls", "whep"], news.Sessions.Select(s => s.Delivery).Order(StringComparer.Ordinal));
+        // The origin viewers' CMCD flags of the bucket; a WHEP viewer sends no CMCD.
+        Assert.Equal([("dash", false, false), ("hls", true, true), ("whep", false, false)],
+            news.Sessions.Select(s => (s.Delivery, s.Cmcd, s.Stalled)).OrderBy(s => s.Delivery, StringComparer.Ordinal));
         var quiz = samples[1];
         Assert.Equal((2, 2, 0), (quiz.Viewers, quiz.Whep, quiz.Hls));
         Assert.NotEqual(quiz.Sessions[0].Key, quiz.Sessions[1].Key);

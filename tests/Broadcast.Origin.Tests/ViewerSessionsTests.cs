@@ -77,6 +77,98 @@ public sealed class ViewerSessionsTests
     }
 
     [Fact]
+    public void Cmcd_flags_belong_to_the_bucket_their_request_fell_in_and_never_leak_across_the_boundary()
+    {
+        var clock = new ManualClock(Start.AddSeconds(9));
+        var sessions = new ViewerSessions(clock);
+        sessions.Touch("show", 1, ViewerDelivery.Hls, ViewerCmcd.Sent);
+        sessions.Touch("show", 2, ViewerDelivery.Hls);
+        sessions.Touch("show", 3, ViewerDelivery.Dash, ViewerCmcd.Sent | ViewerCmcd.Stalled);
+        sessions.Touch("show", 3, ViewerDelivery.Unknown, ViewerCmcd.Sent); // a later request without 'bs' keeps the stall
+
+        clock.Advance(TimeSpan.FromSeconds(1)); // bucket 1 begins: its first requests stall (1) or say nothing (3)
+        sessions.Touch("show", 1, ViewerDelivery.Unknown, ViewerCmcd.Sent | ViewerCmcd.Stalled);
+        sessions.Touch("show", 3, ViewerDelivery.Unknown);
+        sessions.Touch("show", 2, ViewerDelivery.Unknown, ViewerCmcd.Sent);
+
+        // Bucket 0 read after bucket 1 began: each viewer's flags as they were in bucket 0.
+        var first = sessions.Sample(Bucket0).Single().Sessions.ToDictionary(s => s.Viewer, s => s.Cmcd);
+        Assert.Equal(ViewerCmcd.Sent, first[1]);
+        Assert.Equal(ViewerCmcd.None, first[2]);
+        Assert.Equal(ViewerCmcd.Sent | ViewerCmcd.Stalled, first[3]);
+        var second = sessions.Sample(Bucket0 + 10).Single().Sessions.ToDictionary(s => s.Viewer, s => s.Cmcd);
+        Assert.Equal(ViewerCmcd.Sent | ViewerCmcd.Stalled, second[1]);
+        Assert.Equal(ViewerCmcd.Sent, second[2]);
+        Assert.Equal(ViewerCmcd.None, second[3]);
+
+        // Two buckets on, bucket 0's flags are gone with it; bucket 2 starts clean.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        sessions.Touch("show", 1, ViewerDelivery.Unknown);
+        Assert.Equal(ViewerCmcd.None, sessions.Sample(Bucket0 + 20).Single().Sessions.Single().Cmcd);
+        Assert.Equal(ViewerCmcd.Sent | ViewerCmcd.Stalled, sessions.Sample(Bucket0 + 10).Single().Sessions.Single(s => s.Viewer == 1).Cmcd);
+    }
+
+    [Fact]
+    public async Task Flags_set_while_the_next_bucket_starts_stay_in_their_own_bucket()
+    {
+        // Requests race the boundary: CMCD without a stall is said while the clock reads bucket 0, a stall without 'Sent'
+        // once it reads bucket 1 (the request's own bucket is read after, so never earlier). A stall in bucket 0 is a flag
+        // of the new bucket leaked into the previous one.
+        var clock = new ManualClock(Start.AddSeconds(9));
+        var sessions = new ViewerSessions(clock);
+        const int viewers = 64;
+        using var ready = new CountdownEvent(4);
+        var touchers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        {
+            for (ulong v = 1; v <= viewers; v++) sessions.Touch("show", v, ViewerDelivery.Hls, ViewerCmcd.Sent);
+            ready.Signal();
+            int roundsAfter = 0;
+            while (roundsAfter < 200)
+            {
+                bool inFirst = ViewerSessions.BucketOf(clock.GetUtcNow()) == Bucket0;
+                if (!inFirst) roundsAfter++;
+                for (ulong v = 1; v <= viewers; v++)
+                    sessions.Touch("show", v, ViewerDelivery.Unknown, inFirst ? ViewerCmcd.Sent : ViewerCmcd.Stalled);
+            }
+        })).ToArray();
+        Assert.True(ready.Wait(TimeSpan.FromSeconds(30)));
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await Task.WhenAll(touchers).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var first = sessions.Sample(Bucket0).Single().Sessions;
+        Assert.Equal(viewers, first.Count);
+        Assert.All(first, s => Assert.Equal(ViewerCmcd.Sent, s.Cmcd));
+        var second = sessions.Sample(Bucket0 + 10).Single().Sessions;
+        Assert.Equal(viewers, second.Count);
+        Assert.All(second, s => Assert.True(s.Cmcd.HasFlag(ViewerCmcd.Stalled)));
+    }
+
+    [Fact]
+    public void Cmcd_flags_change_nothing_of_the_cap()
+    {
+        var sessions = new ViewerSessions(new ManualClock(Start), maxSessionsPerChannel: 10);
+        for (ulong id = 1; id <= 30; id++) sessions.Touch("show", id, ViewerDelivery.Hls, ViewerCmcd.Sent | ViewerCmcd.Stalled);
+        var sample = sessions.Sample(Bucket0).Single();
+        Assert.Equal((10, 20L), (sample.Viewers, sample.Uncounted));
+        Assert.All(sample.Sessions, s => Assert.Equal(ViewerCmcd.Sent | ViewerCmcd.Stalled, s.Cmcd));
+    }
+
+    [Fact]
+    public void A_known_viewers_request_with_cmcd_allocates_nothing()
+    {
+        var sessions = new ViewerSessions(TimeProvider.System);
+        for (ulong id = 1; id <= 100; id++) sessions.Touch("show/v0/seg.m4s".AsSpan(0, 4), id, ViewerDelivery.Hls);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int round = 0; round < 100; round++)
+        {
+            for (ulong id = 1; id <= 100; id++)
+                sessions.Touch("show/v0/seg.m4s".AsSpan(0, 4), id, ViewerDelivery.Unknown, round % 2 == 0 ? ViewerCmcd.Sent : ViewerCmcd.Stalled);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void A_known_viewers_request_allocates_nothing()
     {
         var sessions = new ViewerSessions(TimeProvider.System);
@@ -124,5 +216,45 @@ public sealed class ViewerSessionsTests
         var cmcdA = new Broadcast.Origin.Cmcd.CmcdData();
         Broadcast.Origin.Cmcd.CmcdReader.Read("sid=\"a\"", ref cmcdA);
         Assert.Contains(sample.Sessions, v => v.Viewer == cmcdA.SessionIdIdentity);
+        Assert.Equal(2, sample.Sessions.Count(v => v.Cmcd == ViewerCmcd.Sent));
+        Assert.Equal(3, sample.Sessions.Count(v => v.Cmcd == ViewerCmcd.None));
+    }
+
+    [Fact]
+    public async Task A_served_request_reporting_a_buffer_starvation_flags_its_viewer_stalled_and_a_master_playlist_flags_no_one()
+    {
+        var clock = new ManualClock(Start);
+        var store = new InMemorySegmentStore();
+        foreach (string key in new[] { "ch/master.m3u8", "ch/v0/seg_1.m4s" }) store.Seed(key, [1], "", null, Start, "e");
+        await using var server = await OriginServer.StartAsync(store, clock);
+        var sessions = server.Services.GetRequiredService<ViewerSessions>();
+
+        async Task GetAsync(string path, params (string Name, string Value)[] headers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            foreach (var (name, value) in headers) request.Headers.TryAddWithoutValidation(name, value);
+            using var response = await server.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        // Query mode, then header mode (CTA-5004 §2.2): 'bs' in CMCD-Status; a malformed value alone is no CMCD data.
+        await GetAsync("/live/ch/master.m3u8?CMCD=bs%2Csid%3D%22m%22");
+        await GetAsync("/live/ch/v0/seg_1.m4s?CMCD=bs%2Csid%3D%22q%22");
+        await GetAsync("/live/ch/v0/seg_1.m4s", ("CMCD-Status", "bs"), ("CMCD-Session", "sid=\"h\""));
+        await GetAsync("/live/ch/v0/seg_1.m4s?CMCD=br%3Dx%2Csid%3Dbad", ("User-Agent", "malformed"));
+
+        var sample = Assert.Single(sessions.Sample(Bucket0));
+        static ulong Identity(string sid)
+        {
+            var data = new Broadcast.Origin.Cmcd.CmcdData();
+            Broadcast.Origin.Cmcd.CmcdReader.Read($"sid=\"{sid}\"", ref data);
+            return data.SessionIdIdentity;
+        }
+
+        Assert.Equal(3, sample.Viewers);
+        Assert.DoesNotContain(sample.Sessions, v => v.Viewer == Identity("m"));
+        Assert.Equal(ViewerCmcd.Sent | ViewerCmcd.Stalled, sample.Sessions.Single(v => v.Viewer == Identity("q")).Cmcd);
+        Assert.Equal(ViewerCmcd.Sent | ViewerCmcd.Stalled, sample.Sessions.Single(v => v.Viewer == Identity("h")).Cmcd);
+        Assert.Equal(ViewerCmcd.None, sample.Sessions.Single(v => v.Viewer != Identity("q") && v.Viewer != Identity("h")).Cmcd);
     }
 }

@@ -28,7 +28,7 @@ public sealed class AudienceApiTests
         // Node a's CMCD players: 2 sessions, one stalled (3 stalls), one startup of 1.2 s, 2 bitrate and 1 throughput reports, 2 switches.
         var quality = new PlaybackQualityCounts(2, 1, 3, 1, 1200, [0, 0, 1, 0, 0, 0], 2, 5000, 1, 9000, 2, 0, 0);
         await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0, "a", 3, 2, 0, 1, 0, Quality: quality),
-            [new("v1", T0, T0 + 10, "hls"), new("v2", T0, T0, "hls"), new("v3", T0, T0, "dash")]);
+            [new("v1", T0, T0 + 10, "hls", Cmcd: true), new("v2", T0, T0, "hls", Cmcd: true, Stalled: true), new("v3", T0, T0, "dash")]);
         await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0, "b", 1, 0, 1, 0, 4), [new("v4", T0, T0 + 10, "llhls")]);
         await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0 + 10, "a", 2, 1, 1, 0, 0), [new("v1", T0 + 10, T0 + 10, "hls")]);
         string path = $"/api/channels/{id}/broadcasts/20261130T054000Z/audience";
@@ -52,6 +52,8 @@ public sealed class AudienceApiTests
         var q = report.GetProperty("quality");
         Assert.Equal((2L, 0.006, 0.5, 3L), (q.GetProperty("peakSessions").GetInt64(), q.GetProperty("sessionHours").GetDouble(),
             q.GetProperty("stalledShare").GetDouble(), q.GetProperty("stalls").GetInt64()));
+        Assert.Equal((2L, 1L, 0.5), (q.GetProperty("cmcdViewers").GetInt64(), q.GetProperty("stalledViewers").GetInt64(),
+            q.GetProperty("stalledViewerShare").GetDouble()));
         Assert.Equal((1200.0, 2000L, 2500.0, 9000.0, 2L), (q.GetProperty("meanStartupMs").GetDouble(), q.GetProperty("medianStartupAtMostMs").GetInt64(),
             q.GetProperty("meanBitrateKbps").GetDouble(), q.GetProperty("meanThroughputKbps").GetDouble(), q.GetProperty("rungSwitches").GetInt64()));
         Assert.Equal([500, 1000, 2000, 4000, 8000], q.GetProperty("startupBinUpperMs").EnumerateArray().Select(e => e.GetInt32()));

@@ -35,13 +35,16 @@ public sealed class AudienceForwarderTests
 
         public int Asked { get; private set; }
 
+        /// <summary>The latest post's body as sent.</summary>
+        public string Json { get; private set; } = "";
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Asked++;
             if (Unreachable) throw new HttpRequestException("connection refused");
             Assert.Equal(AudienceNodeEndpoint.Path, request.RequestUri!.AbsolutePath);
-            var post = JsonSerializer.Deserialize(await request.Content!.ReadAsStringAsync(cancellationToken),
-                Api.ControlJsonContext.Default.AudienceNodePost)!;
+            Json = await request.Content!.ReadAsStringAsync(cancellationToken);
+            var post = JsonSerializer.Deserialize(Json, Api.ControlJsonContext.Default.AudienceNodePost)!;
             if (Answer is HttpStatusCode.NoContent) Taken.Add((request.Headers.Authorization?.ToString(), post));
             return new HttpResponseMessage(Answer);
         }
@@ -85,13 +88,21 @@ public sealed class AudienceForwarderTests
         var clock = new ManualClock(Start + TimeSpan.FromSeconds(11));
         var control = new ControlNode();
         var quality = new PlaybackQualityCounts(2, 1, 1, 1, 700, [0, 1, 0, 0, 0, 0], 2, 3000, 1, 8000, 1, 4, 0);
-        using var forwarder = new AudienceForwarder(new Source(t => [Sample("show", t, 2) with { Quality = quality }]), Settings, "origin-1", clock,
-            new RecordingLog(), control);
+        // Viewer 1 sent CMCD and stalled, viewer 2 said nothing of CMCD.
+        using var forwarder = new AudienceForwarder(new Source(t => [Sample("show", t, 2) with
+        {
+            Quality = quality,
+            Sessions = [new LiveViewer(1, t - 10, t, "hls", Cmcd: true, Stalled: true), new LiveViewer(2, t - 10, t, "hls")],
+        }]), Settings, "origin-1", clock, new RecordingLog(), control);
 
         Assert.Equal(1, await forwarder.ForwardAsync(Start.ToUnixTimeSeconds(), CancellationToken.None));
         var (authorization, post) = Assert.Single(control.Taken);
         Assert.Equal("Bearer " + NodeToken, authorization);
         Assert.Equal(2, post.Broadcasts!.Single().Sessions!.Count);
+        Assert.Equal([(1UL, true, true), (2UL, false, false)], post.Broadcasts!.Single().Sessions!.Select(v => (v.Key, v.Cmcd, v.Stalled)));
+        // False flags are left out of the JSON, so a viewer without CMCD costs the post nothing more.
+        Assert.Equal(1, control.Json.Split("\"cmcd\":true").Length - 1);
+        Assert.DoesNotContain("false", control.Json, StringComparison.Ordinal);
         // The bucket's CMCD quality rides along, every number as sampled.
         var sent = post.Broadcasts!.Single().Quality!;
         Assert.Equal((2L, 1L, 700L, 3000L, 8000L, 1L, 4L), (sent.Sessions, sent.StalledSessions, sent.StartupMsSum, sent.BitrateKbpsSum,

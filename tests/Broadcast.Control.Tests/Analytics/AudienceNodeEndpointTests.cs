@@ -34,6 +34,8 @@ public sealed class AudienceNodeEndpointTests
         return request;
     }
 
+    private static StringContent Raw(string json) => new(json, Encoding.UTF8, "application/json");
+
     private static JsonContent Body(string node, long bucket, params AudienceNodeBroadcast[] broadcasts) =>
         JsonContent.Create(new AudienceNodePost(node, bucket, broadcasts));
 
@@ -100,6 +102,13 @@ public sealed class AudienceNodeEndpointTests
                 "broadcasts[0].quality.throughputKbpsSum"),
             ("a negative startup sum", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { StartupMsSum = -1 } }),
                 "broadcasts[0].quality.startupMsSum"),
+            // A viewer's CMCD flags are JSON booleans: any other value names the field that holds the viewers.
+            ("a string for cmcd", Raw($"{{\"node\":\"origin-1\",\"bucket\":{t},\"broadcasts\":[{{\"channel\":\"show\",\"broadcastId\":\"b1\"," +
+                $"\"viewers\":1,\"sessions\":[{{\"key\":1,\"first\":{t},\"last\":{t},\"delivery\":\"hls\",\"cmcd\":\"yes\"}}]}}]}}"), "broadcasts"),
+            ("a number for stalled", Raw($"{{\"node\":\"origin-1\",\"bucket\":{t},\"broadcasts\":[{{\"channel\":\"show\",\"broadcastId\":\"b1\"," +
+                $"\"viewers\":1,\"sessions\":[{{\"key\":1,\"first\":{t},\"last\":{t},\"delivery\":\"hls\",\"stalled\":1}}]}}]}}"), "broadcasts"),
+            ("null for cmcd", Raw($"{{\"node\":\"origin-1\",\"bucket\":{t},\"broadcasts\":[{{\"channel\":\"show\",\"broadcastId\":\"b1\"," +
+                $"\"viewers\":1,\"sessions\":[{{\"key\":1,\"first\":{t},\"last\":{t},\"delivery\":\"hls\",\"cmcd\":null}}]}}]}}"), "broadcasts"),
             ("more viewers than the cap", Body("origin-1", t, Show(viewers: [.. Enumerable.Range(0, AudienceSampler.MaxSessionsPerFlush + 1)
                 .Select(i => new AudienceNodeViewer((ulong)i, t, t, "hls"))])), "broadcasts"),
         };
@@ -135,11 +144,11 @@ public sealed class AudienceNodeEndpointTests
         // The control node's own sampler wrote viewers 1 and 2 of this bucket (its loop, through the same door).
         var sampler = host.App.Services.GetRequiredService<AudienceSampler>();
         await sampler.WriteAsync(t, sampler.NodeId, [new LiveAudienceSample("show", "b1", 2, 2, 0, 0,
-            [new LiveViewer(1, t, t, "hls"), new LiveViewer(2, t, t, "hls")], 0)], CancellationToken.None);
+            [new LiveViewer(1, t, t, "hls", Cmcd: true), new LiveViewer(2, t, t, "hls")], 0)], CancellationToken.None);
 
-        // The origin saw viewer 1 too, and viewer 3.
+        // The origin saw viewer 1 too, stalling there, and viewer 3 sending CMCD.
         using var request = Post(NodeToken, Body("origin-1", t, new AudienceNodeBroadcast("show", "b1", 2, 1, 0, 1, 0, 4,
-            [new AudienceNodeViewer(1, t, t, "hls"), new AudienceNodeViewer(3, t - 10, t, "dash")], GoodQuality)));
+            [new AudienceNodeViewer(1, t, t, "hls", Cmcd: true, Stalled: true), new AudienceNodeViewer(3, t - 10, t, "dash", Cmcd: true)], GoodQuality)));
         using var taken = await host.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.NoContent, taken.StatusCode);
 
@@ -153,6 +162,26 @@ public sealed class AudienceNodeEndpointTests
         Assert.Equal((2L, 1L, 1L, 1L, 700.0, 1500.0, 8000.0, 1L), (quality.Sessions, quality.StalledSessions, quality.Stalls, quality.Startups,
             quality.MeanStartupMs!.Value, quality.MeanBitrateKbps!.Value, quality.MeanThroughputKbps!.Value, quality.RungSwitches));
         Assert.Equal(1000L, report.Quality.MedianStartupAtMostMs);
+        // Viewer 1, on both nodes and stalled on one, is one CMCD viewer and one stalled viewer.
+        Assert.Equal((2L, 1L, 0.5), (report.Quality.CmcdViewers, report.Quality.StalledViewers, report.Quality.StalledViewerShare!.Value));
+    }
+
+    [Fact]
+    public async Task A_post_without_the_cmcd_flags_from_an_older_node_is_taken_as_viewers_without_cmcd()
+    {
+        await using var host = await StartAsync();
+        string id = await ChannelAsync(host, "Show");
+        long t = Bucket();
+        // Written as an older node writes it: no cmcd or stalled on its viewers; one viewer's stalled alone still means CMCD.
+        using var request = Post(NodeToken, Raw($"{{\"node\":\"origin-1\",\"bucket\":{t},\"broadcasts\":[{{\"channel\":\"show\"," +
+            $"\"broadcastId\":\"b1\",\"viewers\":2,\"hls\":2,\"sessions\":[{{\"key\":1,\"first\":{t},\"last\":{t},\"delivery\":\"hls\"}}," +
+            $"{{\"key\":2,\"first\":{t},\"last\":{t},\"delivery\":\"hls\",\"stalled\":true}}]}}]}}"));
+        using var taken = await host.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.NoContent, taken.StatusCode);
+
+        var report = (await host.App.Services.GetRequiredService<AudienceStore>().ReportAsync(id, "b1"))!;
+        Assert.Equal(2, report.UniqueViewers);
+        Assert.Equal((1L, 1L, 1.0), (report.Quality!.CmcdViewers, report.Quality.StalledViewers, report.Quality.StalledViewerShare!.Value));
     }
 
     private static async Task<List<string>> Rows(ControlApiHost host)

@@ -1,13 +1,15 @@
 using Broadcast.Control.Analytics;
 using Broadcast.Control.Persistence;
 using Broadcast.TestSupport;
+using Sql = Broadcast.Control.Persistence.Sql;
 
 namespace Broadcast.Control.Tests.Analytics;
 
 /// <summary>
 /// The audience kept per broadcast (migration 0022) on each back-end: two nodes' samples of a bucket summed, a node's
 /// sample written again replaced, one viewer seen by two nodes one row, the report's figures (peak, unique, minutes,
-/// average and median, delivery split), other broadcasts kept apart, the daily salt shared and deleted, and the purge.
+/// average and median, delivery split), other broadcasts kept apart, the daily salt shared and deleted, and the purge; and
+/// each viewer's CMCD flags (migration 0025) kept once true across nodes and buckets.
 /// </summary>
 public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsyncLifetime
 {
@@ -85,6 +87,8 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
 
         var report = (await _store.ReportAsync("ch1", "b1"))!;
         var q = report.Quality!;
+        // Buckets of counts without a viewer's flags: no CMCD viewer known, so no share.
+        Assert.Equal((0L, 0L, (double?)null), (q.CmcdViewers, q.StalledViewers, q.StalledViewerShare));
         Assert.Equal([(T0, 4L, 1L, 2L, 3L), (T0 + 10, 2, 2, 4, 1)], q.Series.Select(p => (p.T.ToUnixTimeSeconds(), p.Sessions, p.StalledSessions, p.Stalls, p.Startups)));
         Assert.Equal((3633.3, 1500.0, 10_000.0), (q.Series[0].MeanStartupMs!.Value, q.Series[0].MeanBitrateKbps!.Value, q.Series[0].MeanThroughputKbps!.Value));
         // Whole show: 6 session-buckets (60 s), 3 of them stalled, 6 stalls, 4 startups (400, 1500, 9000, 300 ms).
@@ -106,6 +110,35 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
         int deleted = await _store.PurgeAsync(DateTimeOffset.FromUnixTimeSeconds(T0 + 20));
         Assert.Equal(4 + 4, deleted);
         Assert.Null((await _store.ReportAsync("ch1", "b1"))!.Quality);
+    }
+
+    [Fact]
+    public async Task Cmcd_viewers_count_once_over_nodes_and_buckets_and_a_stall_on_one_node_marks_the_viewer_for_the_show()
+    {
+        // x: CMCD on a, CMCD with a stall on b in the same bucket, then CMCD without a stall on a; z: CMCD on a, then a bucket
+        // on b that said nothing of CMCD (a node that predates the flags); y: never CMCD. No quality rows at all.
+        await _store.WriteAsync(Sample("a", T0, 3, 0, 0), [new AudienceSessionRow("x", T0, T0, "hls", Cmcd: true),
+            new AudienceSessionRow("y", T0, T0, "hls"), new AudienceSessionRow("z", T0, T0, "hls", Cmcd: true)]);
+        await _store.WriteAsync(Sample("b", T0, 1, 0, 0), [new AudienceSessionRow("x", T0, T0, "hls", Cmcd: true, Stalled: true)]);
+        await _store.WriteAsync(Sample("a", T0 + 10, 1, 0, 0), [new AudienceSessionRow("x", T0, T0 + 10, "hls", Cmcd: true)]);
+        await _store.WriteAsync(Sample("b", T0 + 10, 1, 0, 0), [new AudienceSessionRow("z", T0, T0 + 10, "hls")]);
+        // A node's bucket written again without the flags (a retry of an older post) takes none away.
+        await _store.WriteAsync(Sample("b", T0, 1, 0, 0), [new AudienceSessionRow("x", T0, T0, "hls")]);
+        // A row written before migration 0025 (no flags given) reads as a viewer without CMCD.
+        await Sql.ExecuteAsync(_database, "INSERT INTO audience_sessions (broadcast_id, viewer, channel_id, first_seen, last_seen, delivery) " +
+            "VALUES ('b1', 'old', 'ch1', @t, @t, 'dash')", c => Sql.Add(c, "t", T0), CancellationToken.None);
+        // Another broadcast's CMCD viewers stay out.
+        await _store.WriteAsync(Sample("a", T0, 1, 0, 0, broadcast: "b2"), [new AudienceSessionRow("s", T0, T0, "hls", Cmcd: true, Stalled: true)]);
+
+        var report = (await _store.ReportAsync("ch1", "b1"))!;
+        Assert.Equal(4, report.UniqueViewers);
+        var q = report.Quality!; // shown for the viewers' flags alone, with no bucket of counts
+        Assert.Equal((2L, 1L, 0.5), (q.CmcdViewers, q.StalledViewers, q.StalledViewerShare!.Value));
+        Assert.Equal((0L, (DateTimeOffset?)null, 0.0, 0.0), (q.PeakSessions, q.PeakAt, q.SessionHours, q.StalledShare));
+        Assert.Empty(q.Series);
+
+        var other = (await _store.ReportAsync("ch1", "b2"))!.Quality!;
+        Assert.Equal((1L, 1L, 1.0), (other.CmcdViewers, other.StalledViewers, other.StalledViewerShare!.Value));
     }
 
     [Fact]
