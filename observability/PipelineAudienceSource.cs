@@ -56,7 +56,7 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
 
             quality.Remove(channel.Channel, out var said);
             samples.Add(new LiveAudienceSample(channel.Channel, broadcastId, channel.Viewers + whepViewers, channel.Hls, channel.LowLatencyHls,
-                channel.Dash, viewers, channel.Uncounted, whepViewers, said));
+                channel.Dash, viewers, channel.Uncounted, whepViewers, said, channel.NotFound, channel.Unavailable));
         }
 
         // Channels watched over WHEP alone in this bucket.

@@ -26,15 +26,7 @@ public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd, Vie
 
         var channel = key.AsSpan(0, firstSlash);
         ulong client = 0;
-        // Only media playlists, MPDs and segments count: a master playlist is fetched once, not while watching.
-        bool underRendition = key.IndexOf('/', firstSlash + 1) > 0;
-        bool counts = kind switch
-        {
-            MediaObjectKind.Segment => true,
-            MediaObjectKind.DashManifest => true,
-            MediaObjectKind.HlsPlaylist => underRendition,
-            _ => false,
-        };
+        bool counts = CountsViewers(key, firstSlash, kind);
         var data = new CmcdData();
         bool hasCmcd = Read(context.Request, ref data);
         if (counts)
@@ -51,6 +43,26 @@ public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd, Vie
         if (client == 0) client = Client(context);
         cmcd.Record(channel, data, client, kind == MediaObjectKind.Segment && data.ObjectType != CmcdObjectType.Init);
     }
+
+    /// <summary>
+    /// Records a request for <paramref name="key"/> the origin failed: a media playlist, MPD or segment (the kinds that
+    /// count viewers) of a channel this node served counts toward the audience's failed requests.
+    /// </summary>
+    public void Failed(string key, RequestFailure failure)
+    {
+        int firstSlash = key.IndexOf('/');
+        if (firstSlash <= 0 || !CountsViewers(key, firstSlash, MediaObjectKinds.Classify(key))) return;
+        sessions.Failed(key.AsSpan(0, firstSlash), failure);
+    }
+
+    /// <summary>Only media playlists, MPDs and segments count: a master playlist is fetched once, not while watching.</summary>
+    private static bool CountsViewers(string key, int firstSlash, MediaObjectKind kind) => kind switch
+    {
+        MediaObjectKind.Segment => true,
+        MediaObjectKind.DashManifest => true,
+        MediaObjectKind.HlsPlaylist => key.IndexOf('/', firstSlash + 1) > 0,
+        _ => false,
+    };
 
     /// <summary>The manifest tells how a viewer plays; a segment (shared by HLS and DASH) leaves it as it was.</summary>
     private static ViewerDelivery Delivery(HttpRequest request, MediaObjectKind kind) => kind switch

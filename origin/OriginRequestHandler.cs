@@ -184,11 +184,17 @@ internal sealed class OriginRequestHandler
             OriginLog.StoreReadFailed(_logger, key, ex);
             // 503, not 500: the store is a dependency that comes back; a CDN may retry another origin.
             Refuse(context.Response, StatusCodes.Status503ServiceUnavailable);
+            _audience.Failed(key, RequestFailure.Unavailable);
             return null;
         }
 
         // The next segment or a not-yet-started channel: it may exist within a second, so no CDN may keep this.
-        if (stored is null) NotFound(context.Response);
+        if (stored is null)
+        {
+            NotFound(context.Response);
+            _audience.Failed(key, RequestFailure.NotFound);
+        }
+
         return stored;
     }
 
@@ -340,6 +346,7 @@ internal sealed class OriginRequestHandler
                 case BlockOutcome.TimedOut:
                     OriginLog.BlockingReloadTimedOut(_logger, key, msn, part, waited);
                     Refuse(context.Response, StatusCodes.Status503ServiceUnavailable);
+                    _audience.Failed(key, RequestFailure.Unavailable);
                     return false;
                 default:
                     if (waited >= SlowLowLatencyWaitMilliseconds) OriginLog.SlowBlockingReload(_logger, key, msn, part, waited);

@@ -36,12 +36,24 @@ public enum ViewerCmcd : byte
 public readonly record struct ViewerSessionSample(ulong Viewer, long FirstBucket, long LastBucket, ViewerDelivery Delivery,
     ViewerCmcd Cmcd = ViewerCmcd.None);
 
+/// <summary>How the origin failed a viewer's request for a channel's media (see <see cref="ViewerSessions.Failed"/>).</summary>
+public enum RequestFailure : byte
+{
+    /// <summary>404: the object was not there (not yet written, already deleted, or never listed).</summary>
+    NotFound,
+
+    /// <summary>503: the store could not be read.</summary>
+    Unavailable,
+}
+
 /// <summary>
 /// What one channel's viewers did on this node in one bucket of <see cref="ViewerSessions.BucketSeconds"/>: how many made a
-/// request, by delivery, who they were, and how many requests came from viewers beyond the cap (counted nowhere else).
+/// request, by delivery, who they were, how many requests came from viewers beyond the cap (counted nowhere else), and how
+/// many of its media requests the origin failed (<see cref="NotFound"/>, <see cref="Unavailable"/>: counted since the
+/// channel's previous sample, so a failure in the second the sampler waits lands in the bucket read then).
 /// </summary>
 public sealed record ChannelViewerSample(string Channel, long Bucket, int Viewers, int Hls, int LowLatencyHls, int Dash,
-    IReadOnlyList<ViewerSessionSample> Sessions, long Uncounted);
+    IReadOnlyList<ViewerSessionSample> Sessions, long Uncounted, long NotFound = 0, long Unavailable = 0);
 
 /// <summary>
 /// The viewers of each channel on this node in 10 s buckets (Unix seconds, UTC-aligned), for the audience kept per broadcast.
@@ -126,6 +138,18 @@ public sealed class ViewerSessions
         session.Seen(bucket, delivery, cmcd);
     }
 
+    /// <summary>
+    /// Counts a media request of <paramref name="channel"/> the origin answered with <paramref name="failure"/>. Only a
+    /// channel already in the table counts (one that served a viewer on this node): a request for an invented channel adds
+    /// nothing, so the table stays keyed by what the origin served.
+    /// </summary>
+    public void Failed(ReadOnlySpan<char> channel, RequestFailure failure)
+    {
+        if (!_bySpan.TryGetValue(channel, out var entry)) return;
+        if (failure == RequestFailure.NotFound) Interlocked.Increment(ref entry.NotFound);
+        else Interlocked.Increment(ref entry.Unavailable);
+    }
+
     private void Prune(long quietBefore)
     {
         foreach (var (_, channel) in _channels)
@@ -166,8 +190,10 @@ public sealed class ViewerSessions
             }
 
             long uncounted = Interlocked.Exchange(ref channel.Uncounted, 0);
-            if (sessions.Count > 0 || uncounted > 0)
-                samples.Add(new ChannelViewerSample(name, bucket, sessions.Count, hls, lowLatency, dash, sessions, uncounted));
+            long notFound = Interlocked.Exchange(ref channel.NotFound, 0);
+            long unavailable = Interlocked.Exchange(ref channel.Unavailable, 0);
+            if (sessions.Count > 0 || uncounted > 0 || notFound > 0 || unavailable > 0)
+                samples.Add(new ChannelViewerSample(name, bucket, sessions.Count, hls, lowLatency, dash, sessions, uncounted, notFound, unavailable));
         }
 
         return samples;
@@ -177,6 +203,8 @@ public sealed class ViewerSessions
     {
         public readonly ConcurrentDictionary<ulong, Session> Sessions = new();
         public long Uncounted;
+        public long NotFound;
+        public long Unavailable;
     }
 
     /// <summary>

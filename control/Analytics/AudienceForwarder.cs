@@ -141,7 +141,8 @@ public sealed class AudienceForwarder(IAudienceSource? source, RemotePlaybackSet
             }
 
             current.Add(new AudienceNodeBroadcast(sample.ChannelSlug, sample.BroadcastId, Math.Min(sample.Viewers, kept), sample.Hls,
-                sample.LowLatencyHls, sample.Dash, sample.Whep, sample.Uncounted + (sample.Sessions.Count - kept), viewers, sample.Quality));
+                sample.LowLatencyHls, sample.Dash, sample.Whep, sample.Uncounted + (sample.Sessions.Count - kept), viewers, sample.Quality,
+                sample.NotFound, sample.Unavailable));
             inCurrent += kept;
         }
 

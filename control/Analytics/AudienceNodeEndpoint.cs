@@ -12,11 +12,14 @@ namespace Broadcast.Control.Analytics;
 public sealed record AudienceNodePost(string? Node, long Bucket, IReadOnlyList<AudienceNodeBroadcast>? Broadcasts);
 
 /// <summary>
-/// One broadcast's viewers on the node in the bucket (<see cref="LiveAudienceSample"/> on the wire), and what its CMCD players
-/// said there (<see cref="Quality"/>, absent when none did).
+/// One broadcast's viewers on the node in the bucket (<see cref="LiveAudienceSample"/> on the wire), what its CMCD players
+/// said there (<see cref="Quality"/>, absent when none did), and the media requests the node answered 404 and 503
+/// (<see cref="NotFound"/>, <see cref="Unavailable"/>: absent reads as none, so a node that predates them still posts).
 /// </summary>
 public sealed record AudienceNodeBroadcast(string? Channel, string? BroadcastId, int Viewers, int Hls, int LowLatencyHls, int Dash, int Whep,
-    long Uncounted, IReadOnlyList<AudienceNodeViewer>? Sessions, PlaybackQualityCounts? Quality = null);
+    long Uncounted, IReadOnlyList<AudienceNodeViewer>? Sessions, PlaybackQualityCounts? Quality = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long NotFound = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long Unavailable = 0);
 
 /// <summary>
 /// One viewer: its unsalted session key (the same on every node; salted by the control node), first and last bucket, delivery,
@@ -97,6 +100,10 @@ public static class AudienceNodeEndpoint
             if (b.Viewers < 0 || b.Hls < 0 || b.LowLatencyHls < 0 || b.Dash < 0 || b.Whep < 0 || b.Uncounted < 0)
                 return RequestBodies.Invalid(field, "Counts are never negative.");
             if (b.Quality?.Problem() is { } problem) return RequestBodies.Invalid($"{field}.quality.{problem.Field}", problem.Message);
+            if (b.NotFound is < 0 or > PlaybackQualityCounts.MaxCount)
+                return RequestBodies.Invalid(field + ".notFound", $"A count from 0 to {PlaybackQualityCounts.MaxCount}.");
+            if (b.Unavailable is < 0 or > PlaybackQualityCounts.MaxCount)
+                return RequestBodies.Invalid(field + ".unavailable", $"A count from 0 to {PlaybackQualityCounts.MaxCount}.");
             var live = new LiveViewer[viewers.Count];
             for (int v = 0; v < viewers.Count; v++)
             {
@@ -109,7 +116,7 @@ public static class AudienceNodeEndpoint
             // A node's counts never exceed the viewers it names: what the store keeps is what it can tie to them.
             int count = Math.Min(b.Viewers, live.Length);
             samples.Add(new LiveAudienceSample(b.Channel!, id, count, Math.Min(b.Hls, count), Math.Min(b.LowLatencyHls, count),
-                Math.Min(b.Dash, count), live, b.Uncounted, Math.Min(b.Whep, count), b.Quality));
+                Math.Min(b.Dash, count), live, b.Uncounted, Math.Min(b.Whep, count), b.Quality, b.NotFound, b.Unavailable));
         }
 
         await sampler.WriteAsync(post.Bucket, node, samples, cancellationToken).ConfigureAwait(false);

@@ -5,17 +5,21 @@ namespace Broadcast.Control.Analytics;
 
 /// <summary>
 /// One 10 s bucket of a broadcast: its viewers summed over the playback nodes' rows (one row per node and bucket), by
-/// delivery, and the requests from viewers beyond a node's cap (<c>uncounted</c>, not in <see cref="Viewers"/>).
+/// delivery, the requests from viewers beyond a node's cap (<c>uncounted</c>, not in <see cref="Viewers"/>), and the media
+/// requests the origins failed: <see cref="NotFound"/> (404: a playlist, MPD, segment or part not there) and
+/// <see cref="Unavailable"/> (503: the store unreadable, or a blocking reload that timed out).
 /// </summary>
-public sealed record AudiencePoint(DateTimeOffset T, long Viewers, long Hls, long LowLatencyHls, long Dash, long Uncounted, long Whep = 0);
+public sealed record AudiencePoint(DateTimeOffset T, long Viewers, long Hls, long LowLatencyHls, long Dash, long Uncounted, long Whep = 0,
+    long NotFound = 0, long Unavailable = 0);
 
 /// <summary>A delivery's share of a broadcast: its peak concurrent viewers and the viewers whose latest delivery it was.</summary>
 public sealed record AudienceDelivery(long PeakViewers, long Viewers);
 
 /// <summary>
 /// What a broadcast's audience was: concurrent viewers over time, the peak and when, unique viewers, minutes watched (each
-/// viewer's last bucket less its first, plus the bucket), average and median watch time, and the split by delivery; and the
-/// playback quality its CMCD players reported (<see cref="Quality"/>, absent when none sent CMCD).
+/// viewer's last bucket less its first, plus the bucket), average and median watch time, and the split by delivery; the
+/// playback quality its CMCD players reported (<see cref="Quality"/>, absent when none sent CMCD); and the media requests
+/// the origins failed over the show (<see cref="NotFound"/>, <see cref="Unavailable"/>: see <see cref="AudiencePoint"/>).
 /// </summary>
 public sealed record AudienceReport(
     int BucketSeconds,
@@ -28,7 +32,9 @@ public sealed record AudienceReport(
     long MedianWatchSeconds,
     IReadOnlyDictionary<string, AudienceDelivery> ByDelivery,
     long Uncounted,
-    PlaybackQualityReport? Quality = null)
+    PlaybackQualityReport? Quality = null,
+    long NotFound = 0,
+    long Unavailable = 0)
 {
     public const int Bucket = 10;
 
@@ -51,17 +57,19 @@ public sealed record AudienceReport(
         };
         return new AudienceReport(Bucket, series, peak?.Viewers ?? 0, peak?.T,
             unique, Math.Round(watchedSeconds / 60.0, 2), unique == 0 ? 0 : Math.Round((double)watchedSeconds / unique, 1), medianSeconds,
-            byDelivery, series.Sum(p => p.Uncounted), quality);
+            byDelivery, series.Sum(p => p.Uncounted), quality, series.Sum(p => p.NotFound), series.Sum(p => p.Unavailable));
     }
 
     /// <summary>
     /// The series as CSV (RFC 4180): an ISO 8601 UTC time per bucket, then the viewers and their split, then the bucket's
-    /// CMCD playback quality (<see cref="PlaybackQualityPoint"/>: counts 0 and means empty where no player sent CMCD).
+    /// CMCD playback quality (<see cref="PlaybackQualityPoint"/>: counts 0 and means empty where no player sent CMCD), then
+    /// the failed requests (last, so the columns before keep their places).
     /// </summary>
     public string ToCsv()
     {
         var csv = new StringBuilder("t,viewers,hls,llhls,dash,whep,uncounted," +
-            "cmcd_sessions,stalled_sessions,stalls,startups,mean_startup_ms,mean_bitrate_kbps,mean_throughput_kbps,rung_switches,cmcd_malformed\r\n");
+            "cmcd_sessions,stalled_sessions,stalls,startups,mean_startup_ms,mean_bitrate_kbps,mean_throughput_kbps,rung_switches,cmcd_malformed," +
+            "not_found,unavailable\r\n");
         var quality = (Quality?.Series ?? []).ToDictionary(q => q.T);
         foreach (var p in Series)
         {
@@ -69,7 +77,7 @@ public sealed record AudienceReport(
                 $"{p.T.UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},{p.Viewers},{p.Hls},{p.LowLatencyHls},{p.Dash},{p.Whep},{p.Uncounted},");
             var q = quality.GetValueOrDefault(p.T);
             csv.Append(CultureInfo.InvariantCulture,
-                $"{q?.Sessions ?? 0},{q?.StalledSessions ?? 0},{q?.Stalls ?? 0},{q?.Startups ?? 0},{q?.MeanStartupMs},{q?.MeanBitrateKbps},{q?.MeanThroughputKbps},{q?.RungSwitches ?? 0},{q?.MalformedValues ?? 0}\r\n");
+                $"{q?.Sessions ?? 0},{q?.StalledSessions ?? 0},{q?.Stalls ?? 0},{q?.Startups ?? 0},{q?.MeanStartupMs},{q?.MeanBitrateKbps},{q?.MeanThroughputKbps},{q?.RungSwitches ?? 0},{q?.MalformedValues ?? 0},{p.NotFound},{p.Unavailable}\r\n");
         }
 
         return csv.ToString();

@@ -12,9 +12,11 @@ namespace Broadcast.Control.Analytics;
 public readonly record struct LiveViewer(ulong Key, long FirstSeen, long LastSeen, string Delivery, bool Cmcd = false, bool Stalled = false);
 
 /// <summary>The viewers of one live broadcast on this node in one bucket (the pipeline's view; <see cref="IAudienceSource"/>).</summary>
-/// <remarks><see cref="Quality"/>: what the broadcast's CMCD players said on this node in the bucket; null when none did.</remarks>
+/// <remarks><see cref="Quality"/>: what the broadcast's CMCD players said on this node in the bucket; null when none did.
+/// <see cref="NotFound"/> and <see cref="Unavailable"/>: the broadcast's media requests this node answered 404 and 503.</remarks>
 public sealed record LiveAudienceSample(string ChannelSlug, string BroadcastId, int Viewers, int Hls, int LowLatencyHls, int Dash,
-    IReadOnlyList<LiveViewer> Sessions, long Uncounted, int Whep = 0, PlaybackQualityCounts? Quality = null);
+    IReadOnlyList<LiveViewer> Sessions, long Uncounted, int Whep = 0, PlaybackQualityCounts? Quality = null, long NotFound = 0,
+    long Unavailable = 0);
 
 /// <summary>
 /// The viewers this node served per live broadcast in the bucket starting at a Unix second. Owned by control (its
@@ -92,7 +94,8 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
 
             long uncounted = sample.Uncounted + (sample.Sessions.Count - kept);
             await store.WriteAsync(new AudienceSampleRow(sample.BroadcastId, channel.Id, bucket, node, Math.Min(sample.Viewers, kept),
-                sample.Hls, sample.LowLatencyHls, sample.Dash, uncounted, sample.Whep, sample.Quality), rows, cancellationToken).ConfigureAwait(false);
+                sample.Hls, sample.LowLatencyHls, sample.Dash, uncounted, sample.Whep, sample.Quality, sample.NotFound, sample.Unavailable), rows,
+                cancellationToken).ConfigureAwait(false);
             written++;
         }
 

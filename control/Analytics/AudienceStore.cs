@@ -7,9 +7,10 @@ using Broadcast.Control.Persistence;
 namespace Broadcast.Control.Analytics;
 
 /// <summary>One playback node's viewers of a broadcast in one 10 s bucket (Unix seconds), split by delivery.</summary>
-/// <remarks><see cref="Quality"/>: what the node's CMCD players said in the bucket (migration 0024), null when none did.</remarks>
+/// <remarks><see cref="Quality"/>: what the node's CMCD players said in the bucket (migration 0024), null when none did.
+/// <see cref="NotFound"/>, <see cref="Unavailable"/>: the broadcast's media requests the node answered 404 and 503 (migration 0026).</remarks>
 public sealed record AudienceSampleRow(string BroadcastId, string ChannelId, long BucketStart, string NodeId, int Viewers, int Hls,
-    int LowLatencyHls, int Dash, long Uncounted, int Whep = 0, PlaybackQualityCounts? Quality = null);
+    int LowLatencyHls, int Dash, long Uncounted, int Whep = 0, PlaybackQualityCounts? Quality = null, long NotFound = 0, long Unavailable = 0);
 
 /// <summary>
 /// One viewer of a broadcast: its salted key (never an address), first and last bucket seen, its latest delivery, and whether
@@ -70,9 +71,10 @@ public sealed class AudienceStore(ControlDatabase database)
         await UpsertSessionsAsync(connection, transaction, sample, sessions, cancellationToken).ConfigureAwait(false);
         sample = await WithoutCountedElsewhereAsync(connection, transaction, sample, sessions, cancellationToken).ConfigureAwait(false);
         await Sql.ExecuteAsync(connection, transaction,
-            "INSERT INTO audience_samples (broadcast_id, bucket_start, node_id, channel_id, viewers, hls, llhls, dash, whep, uncounted) " +
-            "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @w, @u) ON CONFLICT (channel_id, broadcast_id, bucket_start, node_id) DO UPDATE SET " +
-            "viewers = excluded.viewers, hls = excluded.hls, llhls = excluded.llhls, dash = excluded.dash, whep = excluded.whep, uncounted = excluded.uncounted", c =>
+            "INSERT INTO audience_samples (broadcast_id, bucket_start, node_id, channel_id, viewers, hls, llhls, dash, whep, uncounted, not_found, unavailable) " +
+            "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @w, @u, @nf, @ua) ON CONFLICT (channel_id, broadcast_id, bucket_start, node_id) DO UPDATE SET " +
+            "viewers = excluded.viewers, hls = excluded.hls, llhls = excluded.llhls, dash = excluded.dash, whep = excluded.whep, uncounted = excluded.uncounted, " +
+            "not_found = excluded.not_found, unavailable = excluded.unavailable", c =>
             {
                 Sql.Add(c, "b", sample.BroadcastId);
                 Sql.Add(c, "t", sample.BucketStart);
@@ -84,6 +86,8 @@ public sealed class AudienceStore(ControlDatabase database)
                 Sql.Add(c, "d", (long)sample.Dash);
                 Sql.Add(c, "w", (long)sample.Whep);
                 Sql.Add(c, "u", sample.Uncounted);
+                Sql.Add(c, "nf", sample.NotFound);
+                Sql.Add(c, "ua", sample.Unavailable);
             }, cancellationToken).ConfigureAwait(false);
         await PlaybackQualityRows.WriteAsync(connection, transaction, sample, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -188,9 +192,10 @@ public sealed class AudienceStore(ControlDatabase database)
         }
 
         var series = await Sql.QueryAsync(database,
-            "SELECT bucket_start, SUM(viewers), SUM(hls), SUM(llhls), SUM(dash), SUM(uncounted), SUM(whep) FROM audience_samples " +
-            "WHERE channel_id = @c AND broadcast_id = @b GROUP BY bucket_start ORDER BY bucket_start", Bind,
-            r => new AudiencePoint(DateTimeOffset.FromUnixTimeSeconds(Long(r, 0)), Long(r, 1), Long(r, 2), Long(r, 3), Long(r, 4), Long(r, 5), Long(r, 6)), cancellationToken).ConfigureAwait(false);
+            "SELECT bucket_start, SUM(viewers), SUM(hls), SUM(llhls), SUM(dash), SUM(uncounted), SUM(whep), SUM(not_found), SUM(unavailable) " +
+            "FROM audience_samples WHERE channel_id = @c AND broadcast_id = @b GROUP BY bucket_start ORDER BY bucket_start", Bind,
+            r => new AudiencePoint(DateTimeOffset.FromUnixTimeSeconds(Long(r, 0)), Long(r, 1), Long(r, 2), Long(r, 3), Long(r, 4), Long(r, 5), Long(r, 6),
+                Long(r, 7), Long(r, 8)), cancellationToken).ConfigureAwait(false);
         // One pass over the viewers: how many, their watch time, and those that sent CMCD and stalled (migration 0025; a
         // CASE each, as the columns are boolean on PostgreSQL and integers on SQLite).
         var totals = (await Sql.QueryAsync(database,

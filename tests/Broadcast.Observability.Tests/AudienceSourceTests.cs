@@ -32,6 +32,8 @@ public sealed class AudienceSourceTests
         sessions.Touch("news", 1, ViewerDelivery.Hls, ViewerCmcd.Sent);
         sessions.Touch("news", 1, ViewerDelivery.Unknown, ViewerCmcd.Sent | ViewerCmcd.Stalled);
         sessions.Touch("news", 2, ViewerDelivery.Dash);
+        sessions.Failed("news", RequestFailure.NotFound);
+        sessions.Failed("news", RequestFailure.Unavailable);
         sessions.Touch("elsewhere", 3, ViewerDelivery.Hls);
         WhepSessionGrant[] grants = [new("news", "w1", null), new("quiz", "w2", null), new("quiz", "w3", null), new("elsewhere", "w4", null)];
         var source = new PipelineAudienceSource(sessions, new PackagingForTests("news", "quiz"), () => grants);
@@ -40,6 +42,7 @@ public sealed class AudienceSourceTests
         Assert.Equal(["news", "quiz"], samples.Select(s => s.ChannelSlug));
         var news = samples[0];
         Assert.Equal(("b-news", 3, 1, 1, 1), (news.BroadcastId, news.Viewers, news.Hls, news.Dash, news.Whep));
+        Assert.Equal((1L, 1L), (news.NotFound, news.Unavailable));
         Assert.Equal(["dash", "hls", "whep"], news.Sessions.Select(s => s.Delivery).Order(StringComparer.Ordinal));
         // The origin viewers' CMCD flags of the bucket; a WHEP viewer sends no CMCD.
         Assert.Equal([("dash", false, false), ("hls", true, true), ("whep", false, false)],

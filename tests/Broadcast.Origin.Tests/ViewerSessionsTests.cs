@@ -257,4 +257,55 @@ public sealed class ViewerSessionsTests
         Assert.Equal(ViewerCmcd.Sent | ViewerCmcd.Stalled, sample.Sessions.Single(v => v.Viewer == Identity("h")).Cmcd);
         Assert.Equal(ViewerCmcd.None, sample.Sessions.Single(v => v.Viewer != Identity("q") && v.Viewer != Identity("h")).Cmcd);
     }
+
+    [Fact]
+    public void Failed_requests_count_per_channel_served_until_the_next_sample_and_never_for_an_unknown_channel()
+    {
+        var clock = new ManualClock(Start.AddSeconds(3));
+        var sessions = new ViewerSessions(clock);
+        sessions.Touch("show", 1, ViewerDelivery.Hls);
+        sessions.Failed("show", RequestFailure.NotFound);
+        sessions.Failed("show", RequestFailure.NotFound);
+        sessions.Failed("show", RequestFailure.Unavailable);
+        sessions.Failed("invented", RequestFailure.NotFound); // never served here: no entry is made for it
+
+        var first = Assert.Single(sessions.Sample(Bucket0));
+        Assert.Equal(("show", 1, 2L, 1L), (first.Channel, first.Viewers, first.NotFound, first.Unavailable));
+
+        // Read once: the next bucket starts from zero; a bucket with failures and no viewer is still a sample.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        sessions.Failed("show", RequestFailure.Unavailable);
+        var second = Assert.Single(sessions.Sample(Bucket0 + 10));
+        Assert.Equal((0, 0L, 1L), (second.Viewers, second.NotFound, second.Unavailable));
+        clock.Advance(TimeSpan.FromSeconds(10));
+        Assert.Empty(sessions.Sample(Bucket0 + 20));
+    }
+
+    [Fact]
+    public async Task The_origin_counts_its_404s_and_503s_of_a_served_channels_media_and_not_of_its_master_or_other_channels()
+    {
+        var clock = new ManualClock(Start);
+        var store = new InMemorySegmentStore();
+        store.Seed("ch/v0/index.m3u8", [1], "", null, Start, "e");
+        await using var server = await OriginServer.StartAsync(store, clock);
+        var sessions = server.Services.GetRequiredService<ViewerSessions>();
+
+        async Task ExpectAsync(string path, HttpStatusCode status)
+        {
+            using var response = await server.Client.GetAsync(path);
+            Assert.Equal(status, response.StatusCode);
+        }
+
+        await ExpectAsync("/live/ch/v0/index.m3u8", HttpStatusCode.OK);
+        await ExpectAsync("/live/ch/v0/seg_9.m4s", HttpStatusCode.NotFound);
+        await ExpectAsync("/live/ch/v0/seg_10.m4s", HttpStatusCode.NotFound);
+        await ExpectAsync("/live/ch/manifest.mpd", HttpStatusCode.NotFound);
+        await ExpectAsync("/live/ch/master.m3u8", HttpStatusCode.NotFound); // a master is not watching: not counted
+        await ExpectAsync("/live/nobody/v0/seg_1.m4s", HttpStatusCode.NotFound); // never served here: not counted
+        store.FailGetsWith = new IOException("disk gone");
+        await ExpectAsync("/live/ch/v0/seg_11.m4s", HttpStatusCode.ServiceUnavailable);
+
+        var sample = Assert.Single(sessions.Sample(Bucket0));
+        Assert.Equal(("ch", 3L, 1L), (sample.Channel, sample.NotFound, sample.Unavailable));
+    }
 }

@@ -65,8 +65,8 @@ public sealed class AudienceApiTests
         Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
         string[] lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(["t,viewers,hls,llhls,dash,whep,uncounted,cmcd_sessions,stalled_sessions,stalls,startups,mean_startup_ms,mean_bitrate_kbps," +
-            "mean_throughput_kbps,rung_switches,cmcd_malformed", "2026-11-30T00:53:20Z,4,2,1,1,0,4,2,1,3,1,1200,2500,9000,2,0",
-            "2026-11-30T00:53:30Z,2,1,1,0,0,0,0,0,0,0,,,,0,0"], lines);
+            "mean_throughput_kbps,rung_switches,cmcd_malformed,not_found,unavailable", "2026-11-30T00:53:20Z,4,2,1,1,0,4,2,1,3,1,1200,2500,9000,2,0,0,0",
+            "2026-11-30T00:53:30Z,2,1,1,0,0,0,0,0,0,0,,,,0,0,0,0"], lines);
 
         // A key that reads channels may read it; one with another scope may not.
         Assert.Equal(HttpStatusCode.OK, (await KeyClient(host, await KeyAsync(host, "channels:read")).GetAsync(path)).StatusCode);

@@ -93,6 +93,7 @@ public sealed class AudienceForwarderTests
         {
             Quality = quality,
             Sessions = [new LiveViewer(1, t - 10, t, "hls", Cmcd: true, Stalled: true), new LiveViewer(2, t - 10, t, "hls")],
+            NotFound = 3,
         }]), Settings, "origin-1", clock, new RecordingLog(), control);
 
         Assert.Equal(1, await forwarder.ForwardAsync(Start.ToUnixTimeSeconds(), CancellationToken.None));
@@ -109,6 +110,10 @@ public sealed class AudienceForwarderTests
             sent.ThroughputKbpsSum, sent.RungSwitches, sent.MalformedValues));
         Assert.Equal(quality.StartupBins, sent.StartupBins);
         Assert.Null(sent.Problem());
+        // The failed requests too; a count of 0 is left out, as an older control node would not know it.
+        Assert.Equal((3L, 0L), (post.Broadcasts!.Single().NotFound, post.Broadcasts!.Single().Unavailable));
+        Assert.Contains("\"notFound\":3", control.Json, StringComparison.Ordinal);
+        Assert.DoesNotContain("unavailable", control.Json, StringComparison.Ordinal);
         Assert.Equal(0, forwarder.Pending);
     }
 

@@ -102,6 +102,9 @@ public sealed class AudienceNodeEndpointTests
                 "broadcasts[0].quality.throughputKbpsSum"),
             ("a negative startup sum", Body("origin-1", t, Show(viewers: viewer) with { Quality = GoodQuality with { StartupMsSum = -1 } }),
                 "broadcasts[0].quality.startupMsSum"),
+            ("negative 404s", Body("origin-1", t, Show(viewers: viewer) with { NotFound = -1 }), "broadcasts[0].notFound"),
+            ("503s beyond any node's", Body("origin-1", t, Show(viewers: viewer) with { Unavailable = PlaybackQualityCounts.MaxCount + 1 }),
+                "broadcasts[0].unavailable"),
             // A viewer's CMCD flags are JSON booleans: any other value names the field that holds the viewers.
             ("a string for cmcd", Raw($"{{\"node\":\"origin-1\",\"bucket\":{t},\"broadcasts\":[{{\"channel\":\"show\",\"broadcastId\":\"b1\"," +
                 $"\"viewers\":1,\"sessions\":[{{\"key\":1,\"first\":{t},\"last\":{t},\"delivery\":\"hls\",\"cmcd\":\"yes\"}}]}}]}}"), "broadcasts"),
@@ -148,7 +151,8 @@ public sealed class AudienceNodeEndpointTests
 
         // The origin saw viewer 1 too, stalling there, and viewer 3 sending CMCD.
         using var request = Post(NodeToken, Body("origin-1", t, new AudienceNodeBroadcast("show", "b1", 2, 1, 0, 1, 0, 4,
-            [new AudienceNodeViewer(1, t, t, "hls", Cmcd: true, Stalled: true), new AudienceNodeViewer(3, t - 10, t, "dash", Cmcd: true)], GoodQuality)));
+            [new AudienceNodeViewer(1, t, t, "hls", Cmcd: true, Stalled: true), new AudienceNodeViewer(3, t - 10, t, "dash", Cmcd: true)], GoodQuality,
+            NotFound: 2, Unavailable: 1)));
         using var taken = await host.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.NoContent, taken.StatusCode);
 
@@ -157,6 +161,7 @@ public sealed class AudienceNodeEndpointTests
         var point = Assert.Single(report.Series);
         Assert.Equal((3L, 2L, 1L, 4L), (point.Viewers, point.Hls, point.Dash, point.Uncounted));
         Assert.Equal(3, report.UniqueViewers);
+        Assert.Equal((2L, 1L), (point.NotFound, point.Unavailable)); // the origin's failed requests, as it counted them
         // The origin's CMCD quality is kept as it said it.
         var quality = Assert.Single(report.Quality!.Series);
         Assert.Equal((2L, 1L, 1L, 1L, 700.0, 1500.0, 8000.0, 1L), (quality.Sessions, quality.StalledSessions, quality.Stalls, quality.Startups,

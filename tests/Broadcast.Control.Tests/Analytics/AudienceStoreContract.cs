@@ -39,8 +39,9 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
         await _store.WriteAsync(Sample("a", T0, 9, 9, 9), [new AudienceSessionRow("x", T0, T0, "hls")]);
         // The same node's bucket written again replaces its row, never adds to it.
         await _store.WriteAsync(Sample("a", T0, 2, 0, 1), [new AudienceSessionRow("x", T0, T0, "hls"), new AudienceSessionRow("y", T0, T0, "dash")]);
-        await _store.WriteAsync(Sample("b", T0, 0, 2, 0), [new AudienceSessionRow("z", T0, T0, "llhls")]);
-        await _store.WriteAsync(Sample("b", T0 + 10, 1, 0, 0), [new AudienceSessionRow("x", T0 + 10, T0 + 10, "hls")]);
+        // Failed requests (migration 0026) add up over nodes per bucket, and over the show.
+        await _store.WriteAsync(Sample("b", T0, 0, 2, 0) with { NotFound = 3, Unavailable = 1 }, [new AudienceSessionRow("z", T0, T0, "llhls")]);
+        await _store.WriteAsync(Sample("b", T0 + 10, 1, 0, 0) with { NotFound = 2 }, [new AudienceSessionRow("x", T0 + 10, T0 + 10, "hls")]);
         await _store.WriteAsync(Sample("a", T0 + 20, 0, 1, 0) with { Viewers = 2, Whep = 1 },
             [new AudienceSessionRow("z", T0 + 10, T0 + 20, "llhls"), new AudienceSessionRow("r", T0 + 20, T0 + 20, "whep")]);
         // Another broadcast and another channel stay out of the report.
@@ -52,6 +53,8 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
         Assert.Equal([(T0, 5L, 2L, 2L, 1L, 0L), (T0 + 10, 1, 1, 0, 0, 0), (T0 + 20, 2, 0, 1, 0, 1)],
             report.Series.Select(p => (p.T.ToUnixTimeSeconds(), p.Viewers, p.Hls, p.LowLatencyHls, p.Dash, p.Whep)));
         Assert.Equal((5L, DateTimeOffset.FromUnixTimeSeconds(T0)), (report.PeakViewers, report.PeakAt!.Value));
+        Assert.Equal([(3L, 1L), (2L, 0L), (0L, 0L)], report.Series.Select(p => (p.NotFound, p.Unavailable)));
+        Assert.Equal((5L, 1L), (report.NotFound, report.Unavailable));
         // x: T0..T0+10 (20 s), y: T0 (10 s), z: T0..T0+20 (30 s), r: T0+20 (10 s): 70 s in all.
         Assert.Equal((4L, 1.17, 17.5, 20L), (report.UniqueViewers, report.MinutesWatched, report.AverageWatchSeconds, report.MedianWatchSeconds));
         Assert.Equal((2L, 1L), (report.ByDelivery["hls"].PeakViewers, report.ByDelivery["hls"].Viewers));
@@ -59,7 +62,8 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
         Assert.Equal((1L, 1L), (report.ByDelivery["dash"].PeakViewers, report.ByDelivery["dash"].Viewers));
         Assert.Equal((1L, 1L), (report.ByDelivery["whep"].PeakViewers, report.ByDelivery["whep"].Viewers));
         Assert.StartsWith("t,viewers,hls,llhls,dash,whep,uncounted,", report.ToCsv(), StringComparison.Ordinal);
-        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},5,2,2,1,0,0,0,0,0,0,,,,0,0\r\n", report.ToCsv(), StringComparison.Ordinal);
+        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},5,2,2,1,0,0,0,0,0,0,,,,0,0,3,1\r\n", report.ToCsv(), StringComparison.Ordinal);
+        Assert.EndsWith(",rung_switches,cmcd_malformed,not_found,unavailable", report.ToCsv().Split("\r\n")[0], StringComparison.Ordinal);
         Assert.Null(report.Quality); // no player sent CMCD
 
         Assert.Null(await _store.ReportAsync("ch1", "no-such-broadcast"));
@@ -102,9 +106,9 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
 
         string csv = report.ToCsv();
         Assert.StartsWith("t,viewers,hls,llhls,dash,whep,uncounted,cmcd_sessions,stalled_sessions,stalls,startups,mean_startup_ms," +
-            "mean_bitrate_kbps,mean_throughput_kbps,rung_switches,cmcd_malformed\r\n", csv, StringComparison.Ordinal);
-        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},4,4,0,0,0,0,4,1,2,3,3633.3,1500,10000,1,2\r\n", csv, StringComparison.Ordinal);
-        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0 + 20).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},1,1,0,0,0,0,0,0,0,0,,,,0,0\r\n", csv, StringComparison.Ordinal);
+            "mean_bitrate_kbps,mean_throughput_kbps,rung_switches,cmcd_malformed,not_found,unavailable\r\n", csv, StringComparison.Ordinal);
+        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},4,4,0,0,0,0,4,1,2,3,3633.3,1500,10000,1,2,0,0\r\n", csv, StringComparison.Ordinal);
+        Assert.Contains($"{DateTimeOffset.FromUnixTimeSeconds(T0 + 20).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},1,1,0,0,0,0,0,0,0,0,,,,0,0,0,0\r\n", csv, StringComparison.Ordinal);
 
         // The purge takes a bucket's quality with its sample: the rows of T0 (a, b, a's other broadcast) and T0+10's sample and quality.
         int deleted = await _store.PurgeAsync(DateTimeOffset.FromUnixTimeSeconds(T0 + 20));
