@@ -27,6 +27,6 @@ public sealed class AudienceModel(ChannelService channels, AudienceBroadcasts br
         return Page();
     }
 
-    /// <summary>How long a broadcast was watched from, first bucket to the end of the last.</summary>
+    /// <summary>How long the broadcast's audience was kept over: its first bucket to the end of its last.</summary>
     public static string Span(AudienceBroadcast b) => Format.Duration(b.LastBucket - b.FirstBucket + TimeSpan.FromSeconds(AudienceReport.Bucket));
 }
