@@ -176,6 +176,7 @@ public static class AnalyticsServiceCollectionExtensions
         // Read now: a bad Analytics:RetentionDays stops the start with its error.
         services.AddSingleton(AnalyticsOptions.From(configuration));
         services.AddSingleton<AudienceStore>();
+        services.AddSingleton<AudienceBroadcasts>();
         services.AddHostedService<AudienceRetention>();
         // One sampler: the loop over this node's viewers, and the door the audience route writes origin-only nodes' through.
         services.AddSingleton(sp => new AudienceSampler(sp.GetService<IAudienceSource>(), sp.GetRequiredService<AudienceStore>(),

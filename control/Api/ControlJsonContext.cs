@@ -27,6 +27,7 @@ namespace Broadcast.Control.Api;
 [JsonSerializable(typeof(ChangePasswordRequest))]
 [JsonSerializable(typeof(AntiforgeryResponse))]
 [JsonSerializable(typeof(Analytics.AudienceReport))]
+[JsonSerializable(typeof(List<Analytics.AudienceBroadcast>))]
 [JsonSerializable(typeof(Analytics.AudienceNodePost))]
 [JsonSerializable(typeof(ClipRequest))]
 [JsonSerializable(typeof(ClipPatchRequest))]
