@@ -38,9 +38,11 @@ public sealed partial class AudiencePagesTests
         string other = await ChannelAsync(host, "Morning");
         var store = host.App.Services.GetRequiredService<AudienceStore>();
         var quality = new PlaybackQualityCounts(2, 1, 3, 1, 1200, [0, 0, 1, 0, 0, 0], 2, 5000, 1, 9000, 2, 0, 0);
+        // v1 and v2 sent CMCD, v1 stalled; node b answered 404 twice and 503 once.
         await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0, "a", 3, 2, 0, 1, 0, Quality: quality),
-            [new("v1", T0, T0 + 10, "hls"), new("v2", T0, T0, "hls"), new("v3", T0, T0, "dash")]);
-        await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0, "b", 1, 0, 1, 0, 4), [new("v4", T0, T0 + 10, "llhls")]);
+            [new("v1", T0, T0 + 10, "hls", Cmcd: true, Stalled: true), new("v2", T0, T0, "hls", Cmcd: true), new("v3", T0, T0, "dash")]);
+        await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0, "b", 1, 0, 1, 0, 4, NotFound: 2, Unavailable: 1),
+            [new("v4", T0, T0 + 10, "llhls")]);
         await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0 + 10, "a", 2, 1, 1, 0, 0), [new("v1", T0 + 10, T0 + 10, "hls")]);
         await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0 + 20, "a", 1, 1, 0, 0, 0), [new("v1", T0 + 20, T0 + 20, "hls")]);
 
@@ -60,7 +62,9 @@ public sealed partial class AudiencePagesTests
         // Quality: 2 sessions in one bucket, one stalled with 3 stalls, a 1.2 s startup (median at most 2000 ms), 2.5 and 9 Mb/s.
         Assert.Contains("<dt>Peak CMCD sessions</dt><dd>2 at 2026-11-30T00:53:20Z</dd>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Median startup</dt><dd>at most 2000 ms</dd>", html, StringComparison.Ordinal);
-        Assert.Contains("<dt>Stalled share</dt><dd>50 %</dd>", html, StringComparison.Ordinal);
+        Assert.Matches("<dt>Stalled share</dt><dd title=\"[^\"]*\">50 %</dd>", html);
+        Assert.Contains("<dd id=\"audience-stalled-viewers\">50 % (1 of 2 CMCD viewers)</dd>", html, StringComparison.Ordinal);
+        Assert.Contains(">2 not found, 1 unavailable</dd>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Stalls per session hour</dt><dd>540 (3 in all)</dd>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Mean bitrate</dt><dd>2.50 Mb/s</dd>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Mean throughput</dt><dd>9.00 Mb/s</dd>", html, StringComparison.Ordinal);
