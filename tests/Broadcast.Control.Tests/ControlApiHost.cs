@@ -1,4 +1,8 @@
+using System.Globalization;
+using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Broadcast.Control.Api;
 using Broadcast.TestSupport;
 using Microsoft.AspNetCore.Builder;
@@ -70,6 +74,34 @@ internal sealed class ControlApiHost : IAsyncDisposable
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new ControlApiHost(app, directory, new Uri(address), token);
+    }
+
+    /// <summary>Creates a channel named <paramref name="name"/> with the admin token; its id.</summary>
+    public async Task<string> CreateChannelAsync(string name)
+    {
+        using var created = await Client.PostAsJsonAsync("/api/channels", new { name });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
+    }
+
+    /// <summary>Creates an API key with <paramref name="scope"/> (for <paramref name="channel"/> alone when named), valid 30 days; its token.</summary>
+    public async Task<string> CreateKeyAsync(string scope, string? channel = null)
+    {
+        string expires = DateTimeOffset.UtcNow.AddDays(30).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        object body = channel is null
+            ? new { name = "backend", scopes = new[] { scope }, expiresAt = expires }
+            : new { name = "backend", scopes = new[] { scope }, expiresAt = expires, channels = new[] { channel } };
+        using var response = await Client.PostAsJsonAsync("/api/keys", body);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
+    }
+
+    /// <summary>A client of this host that sends <paramref name="token"/> as its bearer token.</summary>
+    public HttpClient ClientWith(string token)
+    {
+        var client = new HttpClient { BaseAddress = BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
     }
 
     public async ValueTask DisposeAsync()

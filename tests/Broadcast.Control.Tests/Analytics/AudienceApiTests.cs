@@ -69,8 +69,8 @@ public sealed class AudienceApiTests
             "2026-11-30T00:53:30Z,2,1,1,0,0,0,0,0,0,0,,,,0,0,0,0"], lines);
 
         // A key that reads channels may read it; one with another scope may not.
-        Assert.Equal(HttpStatusCode.OK, (await KeyClient(host, await KeyAsync(host, "channels:read")).GetAsync(path)).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await KeyClient(host, await KeyAsync(host, "clips:read")).GetAsync(path)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.ClientWith(await host.CreateKeyAsync("channels:read")).GetAsync(path)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.ClientWith(await host.CreateKeyAsync("clips:read")).GetAsync(path)).StatusCode);
         using var anonymous = new HttpClient { BaseAddress = host.BaseAddress };
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(path)).StatusCode);
 
@@ -84,20 +84,5 @@ public sealed class AudienceApiTests
         var route = doc.RootElement.GetProperty("paths").GetProperty("/api/channels/{id}/broadcasts/{broadcastId}/audience").GetProperty("get");
         Assert.True(route.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/csv", out _));
         Assert.True(doc.RootElement.GetProperty("components").GetProperty("schemas").TryGetProperty("AudienceReport", out _));
-    }
-
-    private static async Task<string> KeyAsync(ControlApiHost host, string scope)
-    {
-        string expires = DateTimeOffset.UtcNow.AddDays(30).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        using var response = await host.Client.PostAsJsonAsync("/api/keys", new { name = "backend", scopes = new[] { scope }, expiresAt = expires });
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
-    }
-
-    private static HttpClient KeyClient(ControlApiHost host, string token)
-    {
-        var client = new HttpClient { BaseAddress = host.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
     }
 }

@@ -21,8 +21,8 @@ public sealed class AudienceBroadcastsApiTests
     public async Task The_broadcasts_are_listed_newest_first_to_a_reader_of_the_channel()
     {
         await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>());
-        string id = await ChannelAsync(host, "Evening");
-        string other = await ChannelAsync(host, "Morning");
+        string id = await host.CreateChannelAsync("Evening");
+        string other = await host.CreateChannelAsync("Morning");
         var store = host.App.Services.GetRequiredService<AudienceStore>();
         string path = $"/api/channels/{id}/broadcasts";
 
@@ -70,9 +70,9 @@ public sealed class AudienceBroadcastsApiTests
         Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
 
         // A key that reads channels may list them; one with another scope, or limited to another channel, may not.
-        Assert.Equal(HttpStatusCode.OK, (await KeyClient(host, await KeyAsync(host, "channels:read")).GetAsync(path)).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await KeyClient(host, await KeyAsync(host, "clips:read")).GetAsync(path)).StatusCode);
-        Assert.Equal(HttpStatusCode.Forbidden, (await KeyClient(host, await KeyAsync(host, "channels:read", other)).GetAsync(path)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await host.ClientWith(await host.CreateKeyAsync("channels:read")).GetAsync(path)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.ClientWith(await host.CreateKeyAsync("clips:read")).GetAsync(path)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await host.ClientWith(await host.CreateKeyAsync("channels:read", other)).GetAsync(path)).StatusCode);
         using var anonymous = new HttpClient { BaseAddress = host.BaseAddress };
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(path)).StatusCode);
 
@@ -80,30 +80,5 @@ public sealed class AudienceBroadcastsApiTests
         var route = doc.RootElement.GetProperty("paths").GetProperty("/api/channels/{id}/broadcasts").GetProperty("get");
         Assert.True(route.GetProperty("responses").TryGetProperty("400", out _));
         Assert.True(doc.RootElement.GetProperty("components").GetProperty("schemas").TryGetProperty("AudienceBroadcast", out _));
-    }
-
-    private static async Task<string> ChannelAsync(ControlApiHost host, string name)
-    {
-        using var created = await host.Client.PostAsJsonAsync("/api/channels", new { name });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
-    }
-
-    private static async Task<string> KeyAsync(ControlApiHost host, string scope, string? channel = null)
-    {
-        string expires = DateTimeOffset.UtcNow.AddDays(30).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-        object body = channel is null
-            ? new { name = "backend", scopes = new[] { scope }, expiresAt = expires }
-            : new { name = "backend", scopes = new[] { scope }, expiresAt = expires, channels = new[] { channel } };
-        using var response = await host.Client.PostAsJsonAsync("/api/keys", body);
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("token").GetString()!;
-    }
-
-    private static HttpClient KeyClient(ControlApiHost host, string token)
-    {
-        var client = new HttpClient { BaseAddress = host.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return client;
     }
 }

@@ -42,18 +42,11 @@ public sealed class AudienceNodeEndpointTests
     /// <summary>Two CMCD sessions, one stalled once, one startup of 700 ms, two bitrate and one throughput report.</summary>
     private static readonly PlaybackQualityCounts GoodQuality = new(2, 1, 1, 1, 700, [0, 1, 0, 0, 0, 0], 2, 3000, 1, 8000, 1, 0, 0);
 
-    private static async Task<string> ChannelAsync(ControlApiHost host, string name)
-    {
-        using var created = await host.Client.PostAsJsonAsync("/api/channels", new { name });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
-    }
-
     [Fact]
     public async Task Only_the_playback_node_token_may_post()
     {
         await using var host = await StartAsync();
-        await ChannelAsync(host, "Show");
+        await host.CreateChannelAsync("Show");
         var good = new AudienceNodeBroadcast("show", "b1", 1, 1, 0, 0, 0, 0, [new AudienceNodeViewer(1, Bucket(), Bucket(), "hls")]);
         foreach (string? token in new[] { null, "not-the-token", AdminToken })
         {
@@ -69,7 +62,7 @@ public sealed class AudienceNodeEndpointTests
     public async Task Bad_bodies_are_refused_with_a_problem_and_write_nothing()
     {
         await using var host = await StartAsync();
-        await ChannelAsync(host, "Show");
+        await host.CreateChannelAsync("Show");
         long t = Bucket();
         var viewer = new AudienceNodeViewer(1, t, t, "hls");
         AudienceNodeBroadcast Show(string channel = "show", string id = "b1", params AudienceNodeViewer[] viewers) =>
@@ -142,7 +135,7 @@ public sealed class AudienceNodeEndpointTests
     public async Task A_good_post_is_written_beside_the_control_nodes_own_and_a_shared_viewer_counts_once()
     {
         await using var host = await StartAsync();
-        string id = await ChannelAsync(host, "Show");
+        string id = await host.CreateChannelAsync("Show");
         long t = Bucket();
         // The control node's own sampler wrote viewers 1 and 2 of this bucket (its loop, through the same door).
         var sampler = host.App.Services.GetRequiredService<AudienceSampler>();
@@ -175,7 +168,7 @@ public sealed class AudienceNodeEndpointTests
     public async Task A_post_without_the_cmcd_flags_from_an_older_node_is_taken_as_viewers_without_cmcd()
     {
         await using var host = await StartAsync();
-        string id = await ChannelAsync(host, "Show");
+        string id = await host.CreateChannelAsync("Show");
         long t = Bucket();
         // Written as an older node writes it: no cmcd or stalled on its viewers; one viewer's stalled alone still means CMCD.
         using var request = Post(NodeToken, Raw($"{{\"node\":\"origin-1\",\"bucket\":{t},\"broadcasts\":[{{\"channel\":\"show\"," +

@@ -23,19 +23,12 @@ public sealed partial class AudiencePagesTests
     private static Task<ControlApiHost> StartAsync() => ControlApiHost.StartAsync(Token, new Dictionary<string, string?>(),
         services => services.AddDashboard(new ConfigurationBuilder().Build()), app => app.MapDashboard());
 
-    private static async Task<string> ChannelAsync(ControlApiHost host, string name)
-    {
-        using var created = await host.Client.PostAsJsonAsync("/api/channels", new { name });
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        return JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
-    }
-
     [Fact]
     public async Task The_report_page_shows_the_figures_quality_and_a_chart_of_every_bucket()
     {
         await using var host = await StartAsync();
-        string id = await ChannelAsync(host, "Evening");
-        string other = await ChannelAsync(host, "Morning");
+        string id = await host.CreateChannelAsync("Evening");
+        string other = await host.CreateChannelAsync("Morning");
         var store = host.App.Services.GetRequiredService<AudienceStore>();
         var quality = new PlaybackQualityCounts(2, 1, 3, 1, 1200, [0, 0, 1, 0, 0, 0], 2, 5000, 1, 9000, 2, 0, 0);
         // v1 and v2 sent CMCD, v1 stalled; node b answered 404 twice and 503 once.
@@ -95,7 +88,7 @@ public sealed partial class AudiencePagesTests
     public async Task The_list_page_links_each_broadcast_and_says_plainly_when_nothing_was_kept()
     {
         await using var host = await StartAsync();
-        string id = await ChannelAsync(host, "Evening");
+        string id = await host.CreateChannelAsync("Evening");
 
         string empty = await host.Client.GetStringAsync($"/dashboard/channels/{id}/audience");
         Assert.Contains("id=\"audience-empty\">No audience was kept for this channel.", empty, StringComparison.Ordinal);
