@@ -40,7 +40,8 @@ internal sealed partial class ProviderKeyCheck(IContentKeyProvider keys, string 
             var checkedGrant = BroadcastProtection.From(scheme, grant);
             return new ProtectionKeyCheckResult(true, null, checkedGrant.Key.Id.ToUuidString())
             {
-                Systems = [.. grant.Systems.Select(s => SystemName(s.SystemId))],
+                // A system with no pssh (FairPlay) is signalled by its HLS key tags alone: named too.
+                Systems = [.. grant.Systems.Select(s => s.SystemId).Concat(grant.HlsKeys.Select(t => t.SystemId)).Distinct().Select(SystemName)],
                 PsshCount = grant.Systems.Count(s => !s.Pssh.IsEmpty),
                 HlsKeyFormats = [.. grant.HlsKeys.Select(t => KeyFormat().Match(t.Media) is { Success: true } m ? m.Groups[1].Value : "identity").Distinct()],
                 LicenseUrl = grant.ClearKeyLicenseUrl,
