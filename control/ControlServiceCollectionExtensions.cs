@@ -72,6 +72,7 @@ public static class ControlServiceCollectionExtensions
         services.TryAddSingleton<IChannelStreamPresence, NoStreamPresence>();
         services.TryAddSingleton<IBroadcastTerminator, PresenceBroadcastTerminator>();
         services.TryAddSingleton<Breaks.IAdBreakInserter, Breaks.NoAdBreakInserter>();
+        services.TryAddSingleton<Protection.IProtectionKeyCheck, Protection.NoProtectionKeyCheck>();
         services.TryAddSingleton<IRecordingMedia, NoRecordingMedia>();
         services.AddSingleton<Clips.IClipRepository, Clips.SqlClipRepository>();
         services.TryAddSingleton<Clips.IClipMedia, Clips.NoClipMedia>();

@@ -22,16 +22,18 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
         if (continuing?.ToScheme() is { } kept)
             return BroadcastProtection.From(kept, await keys.KeyForAsync(stream.Name, kept, continuing.ToKeyId(), cancellationToken).ConfigureAwait(false));
         var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
-        EncryptionScheme? scheme = channel?.Protection switch
-        {
-            ChannelProtection.Cenc => EncryptionScheme.Cenc,
-            ChannelProtection.Cbcs => EncryptionScheme.Cbcs,
-            ChannelProtection.Aes128 => EncryptionScheme.Aes128,
-            _ => null,
-        };
-        if (scheme is not { } s) return null;
+        if (channel is null || SchemeOf(channel.Protection) is not { } s) return null;
         return BroadcastProtection.From(s, await keys.KeyForAsync(stream.Name, s, continuing: null, cancellationToken).ConfigureAwait(false));
     }
+
+    /// <summary>The packager's scheme for a channel's setting; null for none.</summary>
+    internal static EncryptionScheme? SchemeOf(ChannelProtection protection) => protection switch
+    {
+        ChannelProtection.Cenc => EncryptionScheme.Cenc,
+        ChannelProtection.Cbcs => EncryptionScheme.Cbcs,
+        ChannelProtection.Aes128 => EncryptionScheme.Aes128,
+        _ => null,
+    };
 }
 
 /// <summary>
@@ -61,6 +63,13 @@ internal sealed class ClearKeyContentKeyProvider(ChannelService channels, Conten
         string license = baseUrl + ClearKeyLicenseEndpoint.UrlFor(channel);
         return new ContentKeyGrant(key, [new ProtectionSystem(ProtectionSystemHeader.ClearKeySystemId, pssh)], license,
             baseUrl + HlsKeyEndpoint.UrlFor(channel, kid));
+    }
+
+    /// <summary>Deletes a key made only to test this provider (<see cref="ProviderKeyCheck"/>): no broadcast names it.</summary>
+    internal async Task ForgetAsync(string channel, KeyId kid, CancellationToken cancellationToken)
+    {
+        var found = await channels.GetBySlugAsync(channel, cancellationToken).ConfigureAwait(false);
+        if (found is not null) await store.DeleteAsync(found.Id, kid.ToArray(), cancellationToken).ConfigureAwait(false);
     }
 }
 
@@ -103,12 +112,15 @@ public static class ProtectionServiceCollectionExtensions
     public static IServiceCollection AddChannelProtection(this IServiceCollection services, IConfiguration? configuration = null)
     {
         var cpix = configuration?.GetSection(CpixOptions.Section).Get<CpixOptions>();
+        Uri? cpixUrl = null;
         if (cpix is { Enabled: true })
         {
-            cpix.Validate();
+            cpixUrl = cpix.Validate();
             services.AddSingleton<IContentKeyProvider>(sp => new CpixKeyProvider(cpix, sp.GetRequiredService<ILogger<CpixKeyProvider>>()));
         }
         else services.AddSingleton<IContentKeyProvider, ClearKeyContentKeyProvider>();
+        // The dashboard's "Test key" asks the very provider instance the packager asks (control's no-op default replaced).
+        services.AddSingleton<IProtectionKeyCheck>(sp => new ProviderKeyCheck(sp.GetRequiredService<IContentKeyProvider>(), ProviderKeyCheck.SourceOf(cpixUrl)));
         services.AddSingleton<IContentProtectionPolicy, ChannelContentProtectionPolicy>();
         return services;
     }

@@ -84,5 +84,18 @@ public sealed class ContentKeyStore(ControlDatabase database, StreamKeyProtector
         return found;
     }
 
+    /// <summary>Removes <paramref name="keyId"/>'s key of <paramref name="channelId"/>: a key made only to test the provider
+    /// (the dashboard's "Test key"), which no broadcast names. Another channel's key of that KID is left alone.</summary>
+    public Task DeleteAsync(string channelId, byte[] keyId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(channelId);
+        ArgumentNullException.ThrowIfNull(keyId);
+        return Sql.ExecuteAsync(database, "DELETE FROM content_keys WHERE channel_id = @channel_id AND kid = @kid", c =>
+        {
+            Sql.Add(c, "channel_id", channelId);
+            Sql.Add(c, "kid", Convert.ToHexStringLower(keyId));
+        }, cancellationToken);
+    }
+
     private static string AssociatedData(string kid, string channelId) => "content-key:" + kid + ":" + channelId;
 }

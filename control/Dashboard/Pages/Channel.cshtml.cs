@@ -48,6 +48,13 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
     [TempData]
     public string? Flash { get; set; }
 
+    /// <summary>The last "Test key" outcome (<see cref="ChannelProtectionFacts.Outcome"/>), shown in the Protection card.</summary>
+    [TempData]
+    public string? KeyTest { get; set; }
+
+    /// <summary>Where this node's keys come from, in words (no URL path, no token).</summary>
+    public string KeySource { get; private set; } = "";
+
     public async Task<IActionResult> OnGetAsync(string id, CancellationToken cancellationToken)
     {
         var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -67,7 +74,19 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
             .Where(e => e.IsOpen).Take(5).ToList();
         AntiforgeryToken = antiforgery.GetAndStoreTokens(HttpContext).RequestToken ?? "";
         (PrivatePlayback, PreviewQuery) = await ChannelPrivatePlayback.PreviewAsync(HttpContext, channel, cancellationToken).ConfigureAwait(false);
+        KeySource = ChannelProtectionFacts.Check(HttpContext).KeySource;
         return Page();
+    }
+
+    /// <summary>"Test key": the node's key provider asked for a key for this channel's scheme, as a broadcast's start asks it;
+    /// the outcome (KID, DRM systems, HLS key formats, or the refusal) is shown, never the key.</summary>
+    public async Task<IActionResult> OnPostTestKeyAsync(string id, CancellationToken cancellationToken)
+    {
+        var channel = await channels.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (channel is null) return NotFound();
+        KeyTest = ChannelProtectionFacts.Outcome(
+            await ChannelProtectionFacts.Check(HttpContext).CheckAsync(channel.Slug, channel.Protection, cancellationToken).ConfigureAwait(false));
+        return Redirect($"/dashboard/channels/{id}");
     }
 
     /// <summary>The full key as JSON for the reveal button; antiforgery-checked POST, never cached.</summary>
