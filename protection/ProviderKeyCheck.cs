@@ -22,14 +22,17 @@ internal sealed partial class ProviderKeyCheck(IContentKeyProvider keys, string 
     public async Task<ProtectionKeyCheckResult> CheckAsync(string channelSlug, ChannelProtection protection, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(channelSlug);
+        cancellationToken.ThrowIfCancellationRequested();
         if (ChannelContentProtectionPolicy.SchemeOf(protection) is not { } scheme)
             return ProtectionKeyCheckResult.Refused("the channel's protection is none: its broadcasts are packaged in the clear and ask for no key");
         ContentKeyGrant grant;
         try
         {
-            grant = await keys.KeyForAsync(channelSlug, scheme, continuing: null, cancellationToken).ConfigureAwait(false);
+            // Not the page's token: a ClearKey key stored just before a cut-off would be left with no one to delete it. The
+            // ClearKey provider is a database write; the CPIX provider bounds its request with its own timeout.
+            grant = await keys.KeyForAsync(channelSlug, scheme, continuing: null, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        catch (Exception e)
         {
             // Whatever the provider throws is what the packager's start fails with (LivePackager logs its message).
             return ProtectionKeyCheckResult.Refused(e.Message);
