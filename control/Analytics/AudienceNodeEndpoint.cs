@@ -54,9 +54,6 @@ public static class AudienceNodeEndpoint
 
     private const int MaxNodeLength = 100;
 
-    /// <summary>Broadcast ids are the packager's names: short, of these characters only (as the audience API checks them).</summary>
-    private const int MaxBroadcastIdLength = 64;
-
     private static readonly string[] Deliveries = ["hls", "llhls", "dash", "whep", "unknown"];
 
     public static IEndpointRouteBuilder MapAudienceNodeAccess(this IEndpointRouteBuilder endpoints)
@@ -91,7 +88,7 @@ public static class AudienceNodeEndpoint
             string field = $"broadcasts[{i}]";
             if (broadcasts[i] is not { } b) return RequestBodies.Invalid(field, "A broadcast is an object.");
             if (!Slugs.IsValid(b.Channel)) return RequestBodies.Invalid(field + ".channel", "A channel slug is required.");
-            if (b.BroadcastId is not { Length: > 0 and <= MaxBroadcastIdLength } id || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            if (b.BroadcastId is not { } id || !BroadcastIds.IsValid(id))
                 return RequestBodies.Invalid(field + ".broadcastId", "Not a broadcast id.");
             if (b.Sessions is not { } viewers) return RequestBodies.Invalid(field + ".sessions", "The viewers are required.");
             sessions += viewers.Count;

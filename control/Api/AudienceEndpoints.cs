@@ -15,9 +15,6 @@ namespace Broadcast.Control.Api;
 /// </summary>
 public static class AudienceEndpoints
 {
-    /// <summary>Broadcast ids are the packager's names (<c>StoreKeys.IsValidName</c>): short, of these characters only.</summary>
-    private const int MaxBroadcastIdLength = 64;
-
     public static IEndpointRouteBuilder MapAudienceApi(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
@@ -46,7 +43,7 @@ public static class AudienceEndpoints
         CancellationToken cancellationToken)
     {
         if (format is not (null or "json" or "csv")) return RequestBodies.Invalid("format", "format must be json or csv.");
-        if (broadcastId.Length > MaxBroadcastIdLength || !broadcastId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        if (!BroadcastIds.IsValid(broadcastId))
             return RequestBodies.Invalid("broadcastId", "not a broadcast id.");
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is null) return RequestBodies.NotFound("Channel", id);
         var report = await store.ReportAsync(id, broadcastId, cancellationToken).ConfigureAwait(false);

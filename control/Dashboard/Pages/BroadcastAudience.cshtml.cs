@@ -13,9 +13,6 @@ namespace Broadcast.Control.Dashboard.Pages;
 /// </summary>
 public sealed class BroadcastAudienceModel(ChannelService channels, AudienceStore store) : PageModel
 {
-    /// <summary>The API's rule for broadcast ids (the packager's names): short, of these characters only.</summary>
-    private const int MaxBroadcastIdLength = 64;
-
     public Channel Channel { get; private set; } = null!;
 
     public string BroadcastId { get; private set; } = "";
@@ -29,7 +26,7 @@ public sealed class BroadcastAudienceModel(ChannelService channels, AudienceStor
 
     public async Task<IActionResult> OnGetAsync(string id, string broadcastId, CancellationToken cancellationToken)
     {
-        if (broadcastId.Length > MaxBroadcastIdLength || !broadcastId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')) return NotFound();
+        if (!BroadcastIds.IsValid(broadcastId)) return NotFound();
         if (await channels.GetAsync(id, cancellationToken).ConfigureAwait(false) is not { } channel) return NotFound();
         if (await store.ReportAsync(id, broadcastId, cancellationToken).ConfigureAwait(false) is not { } report) return NotFound();
         Channel = channel;
