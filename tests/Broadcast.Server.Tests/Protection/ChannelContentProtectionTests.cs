@@ -20,73 +20,63 @@ namespace Broadcast.Server.Tests.Protection;
 /// its scheme and its very key, whatever the setting says now, so its players need no new license; a KID the store no
 /// longer holds gets a fresh key rather than refusing the broadcast.
 /// </summary>
-public sealed class ChannelContentProtectionTests : IAsyncLifetime
+public sealed class ChannelContentProtectionTests() : ChannelKeysTest("protection")
 {
-    private readonly TempDirectory _directory = new("protection");
-    private readonly byte[] _secret = RandomNumberGenerator.GetBytes(32);
-    private ControlDatabase _database = null!;
     private ServiceProvider _services = null!;
-    private ChannelService _channels = null!;
-    private ContentKeyStore _keys = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _database = new SqliteControlDatabase($"Data Source={_directory.Combine("broadcast.db")}");
-        await _database.MigrateAsync();
-        _channels = new ChannelService(new SqlChannelRepository(_database), new StreamKeyProtector(_secret), TimeProvider.System,
-            new Broadcast.Control.Events.LocalPublishRuleChanges(), NullLogger<ChannelService>.Instance);
-        _keys = new ContentKeyStore(_database, new StreamKeyProtector(_secret), TimeProvider.System);
+        await base.InitializeAsync();
         _services = new ServiceCollection()
-            .AddSingleton(_channels).AddSingleton(_keys).AddSingleton(new ControlSettings())
+            .AddSingleton(Channels).AddSingleton(Keys).AddSingleton(new ControlSettings())
             .AddChannelProtection()
             .BuildServiceProvider();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _services.DisposeAsync();
-        await _database.DisposeAsync();
-        _directory.Dispose();
+        await base.DisposeAsync();
     }
 
     private IContentProtectionPolicy Policy => _services.GetRequiredService<IContentProtectionPolicy>();
 
     private static LiveStream Stream(string slug) => new(slug);
 
-    private async Task<string> ChannelIdAsync(string slug) => (await _channels.GetBySlugAsync(slug))!.Id;
+    private async Task<string> ChannelIdAsync(string slug) => (await Channels.GetBySlugAsync(slug))!.Id;
 
     [Fact]
     public async Task A_new_broadcast_takes_its_channel_s_setting_and_a_fresh_key_each_time()
     {
-        var channel = (await _channels.CreateAsync(new ChannelSpec("Paid final", Protection: ChannelProtection.Cbcs))).Channel;
+        var channel = (await Channels.CreateAsync(new ChannelSpec("Paid final", Protection: ChannelProtection.Cbcs))).Channel;
         var first = (await Policy.ProtectionAsync(Stream(channel.Slug), continuing: null, default))!;
         var second = (await Policy.ProtectionAsync(Stream(channel.Slug), continuing: null, default))!;
         Assert.Equal(EncryptionScheme.Cbcs, first.Scheme);
         Assert.NotEqual(first.Key.Id, second.Key.Id);
         Assert.Equal($"/live/{channel.Slug}/license", first.ClearKeyLicenseUrl);
 
-        var clear = (await _channels.CreateAsync(new ChannelSpec("Free warm-up"))).Channel;
+        var clear = (await Channels.CreateAsync(new ChannelSpec("Free warm-up"))).Channel;
         Assert.Null(await Policy.ProtectionAsync(Stream(clear.Slug), continuing: null, default));
     }
 
     [Fact]
     public async Task A_continued_broadcast_keeps_its_scheme_and_key_even_after_the_setting_changed()
     {
-        var channel = (await _channels.CreateAsync(new ChannelSpec("Paid final", Protection: ChannelProtection.Cenc))).Channel;
+        var channel = (await Channels.CreateAsync(new ChannelSpec("Paid final", Protection: ChannelProtection.Cenc))).Channel;
         var before = (await Policy.ProtectionAsync(Stream(channel.Slug), continuing: null, default))!;
         var kept = ProtectionState.Of(before);
 
         // The admin turns protection off (it applies from the next broadcast); this one goes on after its node died.
-        await _channels.SetProtectionAsync(channel.Id, ChannelProtection.None);
+        await Channels.SetProtectionAsync(channel.Id, ChannelProtection.None);
         var continued = (await Policy.ProtectionAsync(Stream(channel.Slug), kept, default))!;
         Assert.Equal(EncryptionScheme.Cenc, continued.Scheme);
         Assert.Equal(before.Key, continued.Key);
-        var stored = Assert.Single(await _keys.FindAsync(await ChannelIdAsync(channel.Slug), [before.Key.Id.ToArray()]));
+        var stored = Assert.Single(await Keys.FindAsync(await ChannelIdAsync(channel.Slug), [before.Key.Id.ToArray()]));
         Span<byte> key = stackalloc byte[16];
         continued.Key.CopyKeyTo(key);
         Assert.Equal(stored.Key, key.ToArray());
         // No second key was made for it.
-        Assert.Empty(await _keys.FindAsync(await ChannelIdAsync(channel.Slug), [RandomNumberGenerator.GetBytes(16)]));
+        Assert.Empty(await Keys.FindAsync(await ChannelIdAsync(channel.Slug), [RandomNumberGenerator.GetBytes(16)]));
 
         // The next new broadcast follows the setting: clear.
         Assert.Null(await Policy.ProtectionAsync(Stream(channel.Slug), continuing: null, default));
@@ -95,12 +85,12 @@ public sealed class ChannelContentProtectionTests : IAsyncLifetime
     [Fact]
     public async Task A_kid_the_store_does_not_hold_gets_a_fresh_key_in_the_kept_scheme()
     {
-        var channel = (await _channels.CreateAsync(new ChannelSpec("Paid final", Protection: ChannelProtection.Cenc))).Channel;
+        var channel = (await Channels.CreateAsync(new ChannelSpec("Paid final", Protection: ChannelProtection.Cenc))).Channel;
         var unknown = new ProtectionState("cbcs", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
         var continued = (await Policy.ProtectionAsync(Stream(channel.Slug), unknown, default))!;
         Assert.Equal(EncryptionScheme.Cbcs, continued.Scheme);
         Assert.NotEqual(unknown.ToKeyId(), continued.Key.Id);
-        Assert.Single(await _keys.FindAsync(await ChannelIdAsync(channel.Slug), [continued.Key.Id.ToArray()]));
+        Assert.Single(await Keys.FindAsync(await ChannelIdAsync(channel.Slug), [continued.Key.Id.ToArray()]));
     }
 
 }

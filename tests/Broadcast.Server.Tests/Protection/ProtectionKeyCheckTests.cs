@@ -26,38 +26,17 @@ namespace Broadcast.Server.Tests.Protection;
 /// while a live broadcast's key stays; over a CPIX key server (the stand-in) the systems, pssh and HLS key formats it gave,
 /// and its refusal (a wrong KID) in the packager's words. The key itself is in no result and no page text.
 /// </summary>
-public sealed partial class ProtectionKeyCheckTests : IAsyncLifetime
+public sealed partial class ProtectionKeyCheckTests() : ChannelKeysTest("key-check")
 {
-    private readonly TempDirectory _directory = new("key-check");
-    private readonly byte[] _secret = RandomNumberGenerator.GetBytes(32);
-    private ControlDatabase _database = null!;
-    private ChannelService _channels = null!;
-    private ContentKeyStore _keys = null!;
-
-    public async Task InitializeAsync()
-    {
-        _database = new SqliteControlDatabase($"Data Source={_directory.Combine("broadcast.db")}");
-        await _database.MigrateAsync();
-        _channels = new ChannelService(new SqlChannelRepository(_database), new StreamKeyProtector(_secret), TimeProvider.System,
-            new Broadcast.Control.Events.LocalPublishRuleChanges(), NullLogger<ChannelService>.Instance);
-        _keys = new ContentKeyStore(_database, new StreamKeyProtector(_secret), TimeProvider.System);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _database.DisposeAsync();
-        _directory.Dispose();
-    }
-
     private ServiceProvider Compose(IConfiguration? configuration = null) => new ServiceCollection()
-        .AddSingleton(_channels).AddSingleton(_keys).AddSingleton(new ControlSettings())
+        .AddSingleton(Channels).AddSingleton(Keys).AddSingleton(new ControlSettings())
         .AddSingleton<ILogger<CpixKeyProvider>>(NullLogger<CpixKeyProvider>.Instance)
         .AddChannelProtection(configuration)
         .BuildServiceProvider();
 
     private async Task<long> StoredKeysAsync(string channelId)
     {
-        await using var connection = await _database.OpenAsync();
+        await using var connection = await Database.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM content_keys WHERE channel_id = @c";
         var parameter = command.CreateParameter();
@@ -73,7 +52,7 @@ public sealed partial class ProtectionKeyCheckTests : IAsyncLifetime
         await using var services = Compose();
         var check = services.GetRequiredService<IProtectionKeyCheck>();
         Assert.StartsWith("built-in ClearKey", check.KeySource, StringComparison.Ordinal);
-        var channel = (await _channels.CreateAsync(new ChannelSpec("Paid final", Protection: ChannelProtection.Cbcs))).Channel;
+        var channel = (await Channels.CreateAsync(new ChannelSpec("Paid final", Protection: ChannelProtection.Cbcs))).Channel;
         // A broadcast on air, with its key from the same provider instance.
         var live = (await services.GetRequiredService<IContentProtectionPolicy>().ProtectionAsync(new LiveStream(channel.Slug), null, default))!;
         Assert.Equal(1, await StoredKeysAsync(channel.Id));
@@ -90,7 +69,7 @@ public sealed partial class ProtectionKeyCheckTests : IAsyncLifetime
         AssertNoKeyIn(result);
         // The test's key is gone; the live broadcast's is there, unchanged.
         Assert.Equal(1, await StoredKeysAsync(channel.Id));
-        var kept = Assert.Single(await _keys.FindAsync(channel.Id, [live.Key.Id.ToArray()]));
+        var kept = Assert.Single(await Keys.FindAsync(channel.Id, [live.Key.Id.ToArray()]));
         Assert.Equal(live.Key, new ContentKey(live.Key.Id, kept.Key));
 
         var aes = await check.CheckAsync(channel.Slug, ChannelProtection.Aes128, default);
