@@ -28,15 +28,17 @@ public sealed class AudienceBroadcasts(ControlDatabase database)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(limit, MaxLimit);
-        // The peak is of buckets summed over nodes: an inner GROUP BY per bucket, then MAX per broadcast. Both back-ends
-        // walk the primary key's (channel_id, broadcast_id, bucket_start) prefix; the viewers' count is a join, not a query each.
+        // The peak is of buckets summed over nodes: an inner GROUP BY per bucket, then MAX per broadcast, over the primary
+        // key's (channel_id, broadcast_id, bucket_start) prefix. Only the listed broadcasts' viewers are counted, each by its
+        // own (channel_id, broadcast_id) prefix of audience_sessions' key: a channel's other shows are not read.
         return await Sql.QueryAsync(database,
-            "SELECT a.broadcast_id, a.first_bucket, a.last_bucket, a.peak, COALESCE(u.viewers, 0) FROM (" +
-            "SELECT b.broadcast_id, MIN(b.bucket_start) AS first_bucket, MAX(b.bucket_start) AS last_bucket, MAX(b.viewers) AS peak FROM (" +
-            "SELECT broadcast_id, bucket_start, SUM(viewers) AS viewers FROM audience_samples WHERE channel_id = @c " +
-            "GROUP BY broadcast_id, bucket_start) b GROUP BY b.broadcast_id) a " +
-            "LEFT JOIN (SELECT broadcast_id, COUNT(*) AS viewers FROM audience_sessions WHERE channel_id = @c GROUP BY broadcast_id) u " +
-            "ON u.broadcast_id = a.broadcast_id ORDER BY a.first_bucket DESC, a.broadcast_id DESC LIMIT @limit", c =>
+            "WITH listed AS (SELECT b.broadcast_id, MIN(b.bucket_start) AS first_bucket, MAX(b.bucket_start) AS last_bucket, " +
+            "MAX(b.viewers) AS peak FROM (SELECT broadcast_id, bucket_start, SUM(viewers) AS viewers FROM audience_samples " +
+            "WHERE channel_id = @c GROUP BY broadcast_id, bucket_start) b GROUP BY b.broadcast_id " +
+            "ORDER BY first_bucket DESC, b.broadcast_id DESC LIMIT @limit) " +
+            "SELECT listed.broadcast_id, listed.first_bucket, listed.last_bucket, listed.peak, (SELECT COUNT(*) FROM audience_sessions s " +
+            "WHERE s.channel_id = @c AND s.broadcast_id = listed.broadcast_id) FROM listed " +
+            "ORDER BY listed.first_bucket DESC, listed.broadcast_id DESC", c =>
             {
                 Sql.Add(c, "c", channelId);
                 Sql.Add(c, "limit", limit);
