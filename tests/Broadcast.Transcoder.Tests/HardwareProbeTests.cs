@@ -1,4 +1,5 @@
 using Broadcast.Processes;
+using Broadcast.TestSupport;
 using Broadcast.Transcoder.Encoding;
 
 namespace Broadcast.Transcoder.Tests;
@@ -59,5 +60,33 @@ public class HardwareProbeTests
         Assert.Equal("x264", result.Attempts[^1].Backend);
         Assert.All(result.Attempts.SkipLast(1), a => Assert.False(a.Works, a.ToString()));
         Assert.Equal("nvenc", result.Attempts[0].Backend);
+    }
+
+    /// <summary>
+    /// A machine's answer is kept for the process: a second transcoder start (another host in the same process) does not
+    /// start ffmpeg again for a back-end already asked, whether it worked or failed. The "ffmpeg" here is a script that
+    /// counts its runs and exits with the code its name asks for.
+    /// </summary>
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(1, false)]
+    public async Task EachBackendIsAskedOncePerProcessAndItsAnswerKept(int exitCode, bool works)
+    {
+        using var directory = new TempDirectory("probe-answers");
+        string runs = directory.Combine("runs");
+        string ffmpeg = directory.Combine($"ffmpeg-exit-{exitCode}");
+        await File.WriteAllTextAsync(ffmpeg, $"#!/bin/sh\necho run >> '{runs}'\necho 'no such device' >&2\nexit {exitCode}\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(ffmpeg, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var backend = new H264X264Backend();
+
+        var first = await new FfmpegEncoderProbe(ffmpeg).ProbeAsync(backend, CancellationToken.None);
+        var second = await new FfmpegEncoderProbe(ffmpeg).ProbeAsync(backend, CancellationToken.None);
+
+        Assert.Equal(works, first.Works);
+        Assert.Equal(first, second);
+        Assert.Single(await File.ReadAllLinesAsync(runs));
+        // Another back-end of the same ffmpeg is its own question.
+        await new FfmpegEncoderProbe(ffmpeg).ProbeAsync(new H264QsvBackend(), CancellationToken.None);
+        Assert.Equal(2, (await File.ReadAllLinesAsync(runs)).Length);
     }
 }

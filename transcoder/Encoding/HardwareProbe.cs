@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Broadcast.Processes;
 
 namespace Broadcast.Transcoder.Encoding;
@@ -36,18 +37,31 @@ public static class HardwareProbe
     }
 }
 
-/// <summary>The real probe: <c>ffmpeg … -f lavfi -i color=… -frames:v 1 -c:v ENC -f null -</c>, 20 s at most.</summary>
+/// <summary>
+/// The real probe: <c>ffmpeg … -f lavfi -i color=… -frames:v 1 -c:v ENC -f null -</c>, 20 s at most. A machine's encoders
+/// do not change while the process runs, so each back-end's answer (ffmpeg exited 0, or it exited with an error) is kept
+/// for the process: a transcoder started again in the same process (tests start hundreds of hosts) asks ffmpeg once.
+/// A probe that timed out or was cancelled is not kept, so the next start asks again.
+/// </summary>
 public sealed class FfmpegEncoderProbe(string ffmpegPath) : IEncoderProbe
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
 
+    // Keyed by the ffmpeg and the probe's arguments: a handful per configured ffmpeg (the back-ends and render nodes).
+    private static readonly ConcurrentDictionary<string, ProbeAttempt> Answers = new(StringComparer.Ordinal);
+
     public async Task<ProbeAttempt> ProbeAsync(EncoderBackend backend, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        var run = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, backend.ProbeArguments()), Timeout,
+        var arguments = backend.ProbeArguments();
+        string key = ffmpegPath + "\0" + string.Join('\0', arguments);
+        if (Answers.TryGetValue(key, out var known)) return known;
+        var run = await SupervisedProcess.RunAsync(new ProcessLaunch(ffmpegPath, arguments), Timeout,
             cancellationToken).ConfigureAwait(false);
         if (run.TimedOut) return new ProbeAttempt(backend.Name, false, $"timed out after {Timeout.TotalSeconds:0} s");
-        if (run.ExitCode == 0) return new ProbeAttempt(backend.Name, true, "one-frame encode succeeded");
-        return new ProbeAttempt(backend.Name, false, run.StderrTail.LastOrDefault()?.Trim() ?? $"exit code {run.ExitCode}");
+        var answer = run.ExitCode == 0
+            ? new ProbeAttempt(backend.Name, true, "one-frame encode succeeded")
+            : new ProbeAttempt(backend.Name, false, run.StderrTail.LastOrDefault()?.Trim() ?? $"exit code {run.ExitCode}");
+        return Answers.GetOrAdd(key, answer);
     }
 }
