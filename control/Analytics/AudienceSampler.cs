@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Broadcast.Control.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -30,7 +31,7 @@ public interface IAudienceSource
 
 /// <summary>
 /// Every 10 s, on each node that serves playback and has the database: the ended bucket's viewers of each live broadcast
-/// into <see cref="AudienceStore"/> (this node's sample row and the viewers, keyed under the day's salt). It is also the one
+/// into <see cref="AudienceStore"/> (this node's sample row and the viewers, keyed under the salt of the broadcast's first day). It is also the one
 /// door for the buckets origin-only nodes send (<see cref="AudienceNodeEndpoint"/>, <see cref="WriteAsync"/>). At most
 /// <see cref="MaxSessionsPerFlush"/> viewers per broadcast and bucket are written; the rest count as uncounted (logged once).
 /// </summary>
@@ -44,9 +45,14 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
 
     private readonly HashSet<string> _warnedOverCap = new(StringComparer.Ordinal);
 
-    // The day's salt, read once a day: it never changes once made, and the store's read also writes (the first node of
-    // the day makes it, and old days' are deleted then). One reference, so the loop and the route read it alike.
-    private volatile DaySalt? _salt;
+    // Salts by UTC day, read once each: a salt never changes once made (the store's read also writes: the first node of the
+    // day makes it, and old days' are deleted then). The loop and the node route read them alike.
+    private readonly ConcurrentDictionary<DateOnly, byte[]> _salts = new();
+
+    // Each broadcast's salt day (that of its first stored bucket), remembered after one read; cleared when it would pass
+    // MaxRememberedBroadcasts (only broadcasts of known channels reach it).
+    private readonly ConcurrentDictionary<(string Channel, string Broadcast), DateOnly> _broadcastDays = new();
+    private const int MaxRememberedBroadcasts = 4_096;
 
     /// <summary>This node's name in the samples it writes.</summary>
     public string NodeId => nodeId;
@@ -61,7 +67,7 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
 
     /// <summary>
     /// Writes <paramref name="node"/>'s viewers of the bucket starting at <paramref name="bucket"/>: this node's, or an
-    /// origin-only node's handed over by <see cref="AudienceNodeEndpoint"/>. Viewers are keyed under the day's salt here,
+    /// origin-only node's handed over by <see cref="AudienceNodeEndpoint"/>. Viewers are keyed under the salt of the broadcast's first day here,
     /// so every node's viewer of one session is one key; the broadcasts written (those of unknown channels are skipped).
     /// </summary>
     public async Task<int> WriteAsync(long bucket, string node, IReadOnlyList<LiveAudienceSample> samples, CancellationToken cancellationToken)
@@ -69,13 +75,6 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
         ArgumentException.ThrowIfNullOrEmpty(node);
         ArgumentNullException.ThrowIfNull(samples);
         if (samples.Count == 0) return 0;
-        var day = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(bucket).UtcDateTime);
-        var salt = _salt;
-        if (salt is null || salt.Day != day)
-        {
-            _salt = salt = new DaySalt(day, await store.SaltAsync(day, cancellationToken).ConfigureAwait(false));
-        }
-
         int written = 0;
         foreach (var sample in samples)
         {
@@ -83,12 +82,13 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
             int kept = Math.Min(sample.Sessions.Count, maxSessionsPerFlush);
             if (kept < sample.Sessions.Count && WarnOnce(sample.BroadcastId))
                 AnalyticsLog.OverCap(logger, sample.BroadcastId, sample.ChannelSlug, maxSessionsPerFlush);
+            byte[] salt = await SaltForAsync(channel.Id, sample.BroadcastId, bucket, cancellationToken).ConfigureAwait(false);
             var rows = new AudienceSessionRow[kept];
             for (int i = 0; i < kept; i++)
             {
                 var viewer = sample.Sessions[i];
                 // A stall is reported in CMCD: a viewer that stalled sent CMCD, whatever a node's post said.
-                rows[i] = new AudienceSessionRow(AudienceStore.ViewerKey(salt.Salt, viewer.Key), viewer.FirstSeen, viewer.LastSeen, viewer.Delivery,
+                rows[i] = new AudienceSessionRow(AudienceStore.ViewerKey(salt, viewer.Key), viewer.FirstSeen, viewer.LastSeen, viewer.Delivery,
                     viewer.Cmcd || viewer.Stalled, viewer.Stalled);
             }
 
@@ -102,7 +102,32 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
         return written;
     }
 
-    private sealed record DaySalt(DateOnly Day, byte[] Salt);
+    /// <summary>
+    /// The salt a broadcast's viewers are keyed under: that of the UTC day of its first stored bucket, so a show on both sides
+    /// of midnight UTC (a North American evening show) keeps each viewer's one key. A show that began before yesterday is
+    /// keyed under yesterday's (older salts are deleted): a show longer than a day counts a viewer again once a day.
+    /// </summary>
+    private async ValueTask<byte[]> SaltForAsync(string channelId, string broadcastId, long bucket, CancellationToken cancellationToken)
+    {
+        var bucketDay = DayOf(bucket);
+        if (!_broadcastDays.TryGetValue((channelId, broadcastId), out var day))
+        {
+            long first = await store.FirstBucketAsync(channelId, broadcastId, cancellationToken).ConfigureAwait(false) ?? bucket;
+            day = DayOf(Math.Min(first, bucket));
+            if (_broadcastDays.Count >= MaxRememberedBroadcasts) _broadcastDays.Clear();
+            _broadcastDays[(channelId, broadcastId)] = day;
+        }
+
+        if (day < bucketDay.AddDays(-1)) day = bucketDay.AddDays(-1);
+        if (_salts.TryGetValue(day, out var salt)) return salt;
+        salt = await store.SaltAsync(day, cancellationToken).ConfigureAwait(false);
+        // Days before yesterday are no longer asked for: their salts go from memory as from the store.
+        foreach (var old in _salts.Keys)
+            if (old < bucketDay.AddDays(-1)) _salts.TryRemove(old, out _);
+        return _salts.GetOrAdd(day, salt);
+    }
+
+    private static DateOnly DayOf(long unixSeconds) => DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(unixSeconds).UtcDateTime);
 
     private bool WarnOnce(string broadcastId)
     {

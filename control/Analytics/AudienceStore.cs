@@ -47,6 +47,18 @@ public sealed class AudienceStore(ControlDatabase database)
         return salts[0];
     }
 
+    /// <summary>The first bucket any node stored for a broadcast (Unix seconds), or null when none has been.</summary>
+    public async Task<long?> FirstBucketAsync(string channelId, string broadcastId, CancellationToken cancellationToken = default)
+    {
+        var first = await Sql.QueryAsync(database, "SELECT MIN(bucket_start) FROM audience_samples WHERE channel_id = @c AND broadcast_id = @b",
+            c =>
+            {
+                Sql.Add(c, "c", channelId);
+                Sql.Add(c, "b", broadcastId);
+            }, r => r.IsDBNull(0) ? (long?)null : r.GetInt64(0), cancellationToken).ConfigureAwait(false);
+        return first.Count == 0 ? null : first[0];
+    }
+
     /// <summary>A viewer's stored key: HMAC-SHA256 of its 8-byte session key under the day's salt, 32 hex digits.</summary>
     public static string ViewerKey(byte[] salt, ulong viewer)
     {

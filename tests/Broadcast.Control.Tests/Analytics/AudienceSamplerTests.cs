@@ -87,6 +87,43 @@ public sealed class AudienceSamplerTests : IAsyncLifetime
         Assert.Null(await _store.ReportAsync(_channelId, "b1"));
     }
 
+    /// <summary>
+    /// A show on both sides of midnight UTC (a North American evening show) counts each viewer once: its viewers are keyed
+    /// under the salt of its first day, on every node and through the node route alike. A show still live two days later
+    /// is keyed under the day before's salt (older ones are deleted), counting a viewer again that day.
+    /// </summary>
+    [Fact]
+    public async Task A_show_across_midnight_keys_each_viewer_under_its_first_day()
+    {
+        long beforeMidnight = new DateTimeOffset(2026, 11, 30, 23, 59, 50, TimeSpan.Zero).ToUnixTimeSeconds();
+        LiveAudienceSample Bucket(long bucket) => new("show", "late", 2, 2, 0, 0,
+            [new LiveViewer(41, beforeMidnight, bucket, "hls"), new LiveViewer(42, beforeMidnight, bucket, "hls")], 0);
+        var nodeA = new AudienceSampler(null, _store, _channels, "node-a", _clock, NullLogger<AudienceSampler>.Instance);
+        var nodeB = new AudienceSampler(null, _store, _channels, "node-b", _clock, NullLogger<AudienceSampler>.Instance);
+
+        await nodeA.WriteAsync(beforeMidnight, "node-a", [Bucket(beforeMidnight)], CancellationToken.None);
+        await nodeA.WriteAsync(beforeMidnight + 10, "node-a", [Bucket(beforeMidnight + 10)], CancellationToken.None);
+        // Another node's first write of the show comes after midnight: it reads the show's first day from the store.
+        await nodeB.WriteAsync(beforeMidnight + 20, "node-b", [Bucket(beforeMidnight + 20)], CancellationToken.None);
+
+        var report = (await _store.ReportAsync(_channelId, "late"))!;
+        Assert.Equal(3, report.Series.Count);
+        Assert.Equal(2, report.UniqueViewers);
+        byte[] firstDay = await _store.SaltAsync(new DateOnly(2026, 11, 30));
+        var keys = await Sql.QueryAsync(_database, "SELECT viewer FROM audience_sessions WHERE broadcast_id = 'late'", _ => { },
+            r => r.GetString(0), CancellationToken.None);
+        Assert.Equal([AudienceStore.ViewerKey(firstDay, 41), AudienceStore.ViewerKey(firstDay, 42)], keys.Order());
+
+        // Two days on, the first day's salt is gone: the show's viewers are keyed under the day before's.
+        long twoDaysOn = beforeMidnight + 2 * 86_400;
+        await nodeA.WriteAsync(twoDaysOn, "node-a", [Bucket(twoDaysOn)], CancellationToken.None);
+        byte[] dayBefore = await _store.SaltAsync(new DateOnly(2026, 12, 1));
+        keys = await Sql.QueryAsync(_database, "SELECT viewer FROM audience_sessions WHERE broadcast_id = 'late'", _ => { },
+            r => r.GetString(0), CancellationToken.None);
+        Assert.Contains(AudienceStore.ViewerKey(dayBefore, 41), keys);
+        Assert.Equal(4, (await _store.ReportAsync(_channelId, "late"))!.UniqueViewers);
+    }
+
     [Theory]
     [InlineData("0")]
     [InlineData("3651")]
