@@ -8,7 +8,8 @@ namespace Broadcast.Control.Dashboard.Pages;
 
 /// <summary>
 /// One broadcast's audience report (<see cref="AudienceStore.ReportAsync"/>, as the API's): its figures, its playback quality
-/// when players sent CMCD, and its concurrent viewers drawn on the server (<see cref="AudienceChart"/>). A broadcast of
+/// when players sent CMCD, and its concurrent viewers (and, with CMCD, the sessions that stalled and the mean bitrate per
+/// bucket) drawn on the server (<see cref="AudienceChart"/>). A broadcast of
 /// another channel, or none kept, is a 404, as in the API.
 /// </summary>
 public sealed class BroadcastAudienceModel(ChannelService channels, AudienceStore store) : PageModel
@@ -20,6 +21,12 @@ public sealed class BroadcastAudienceModel(ChannelService channels, AudienceStor
     public AudienceReport Report { get; private set; } = null!;
 
     public AudienceChart Chart { get; private set; } = null!;
+
+    /// <summary>The CMCD sessions that stalled in each bucket (a session counted in each bucket and node it stalled in); null without CMCD.</summary>
+    public AudienceChart? StalledChart { get; private set; }
+
+    /// <summary>The CMCD sessions' mean bitrate per bucket, kb/s, over the buckets where players said it; null without CMCD.</summary>
+    public AudienceChart? BitrateChart { get; private set; }
 
     /// <summary>The report's series as CSV, by the admin API's route (the dashboard's session may use it).</summary>
     public string CsvPath => $"/api/channels/{Channel.Id}/broadcasts/{BroadcastId}/audience?format=csv";
@@ -33,6 +40,14 @@ public sealed class BroadcastAudienceModel(ChannelService channels, AudienceStor
         BroadcastId = broadcastId;
         Report = report;
         Chart = AudienceChart.Of(report.Series);
+        if (report.Quality is { Series.Count: > 0 } quality)
+        {
+            StalledChart = AudienceChart.Of(quality.Series.Select(p => (p.T, p.StalledSessions)).ToList(), "CMCD sessions that stalled",
+                "No CMCD session played in any bucket.");
+            BitrateChart = AudienceChart.Of(
+                quality.Series.Where(p => p.MeanBitrateKbps is not null).Select(p => (p.T, (long)Math.Round(p.MeanBitrateKbps!.Value))).ToList(),
+                "Mean bitrate of CMCD sessions (kb/s)", "No player said the bitrate it played.");
+        }
         return Page();
     }
 

@@ -72,4 +72,18 @@ public sealed class AudienceChartTests
         Assert.All(chart.TimeTicks, t => Assert.InRange(t.At, chart.PlotLeft, chart.PlotRight));
         Assert.Contains("peak 37 at 2026-11-30 01:13:20 UTC", chart.Description, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Another_series_is_described_by_its_own_subject_and_its_own_empty_sentence()
+    {
+        var stalled = AudienceChart.Of([(DateTimeOffset.FromUnixTimeSeconds(T0), 0L), (DateTimeOffset.FromUnixTimeSeconds(T0 + 10), 2L)],
+            "CMCD sessions that stalled", "No CMCD session played.");
+        Assert.StartsWith("CMCD sessions that stalled every 10 s from 2026-11-30 00:53:20 to 2026-11-30 00:53:30 UTC, 2 buckets;", stalled.Description,
+            StringComparison.Ordinal);
+        Assert.EndsWith("peak 2 at 2026-11-30 00:53:30 UTC.", stalled.Description, StringComparison.Ordinal);
+        Assert.Equal(2, stalled.ScaleMax);
+        // The zero lies on the axis, the peak at the top.
+        Assert.Equal([(48.0, 208.0), (704.0, 12.0)], stalled.Points);
+        Assert.Equal("No CMCD session played.", AudienceChart.Of([], "CMCD sessions that stalled", "No CMCD session played.").Description);
+    }
 }

@@ -75,6 +75,14 @@ public sealed partial class AudiencePagesTests
         Assert.Equal(xy.Min(p => p[1]), xy[0][1]);
         Assert.Equal(AudienceChart.Of((await store.ReportAsync(id, Broadcast))!.Series).Polyline, points.Groups[1].Value);
         Assert.Contains($"href=\"/api/channels/{id}/broadcasts/{Broadcast}/audience?format=csv\"", html, StringComparison.Ordinal);
+        // With CMCD, the quality over time: the sessions that stalled (1 in the bucket) and the mean bitrate (2,500 kb/s).
+        Assert.Contains("<svg class=\"audience-chart\" id=\"audience-stalled-chart\"", html, StringComparison.Ordinal);
+        Assert.Contains("<title id=\"audience-stalled-chart-title\">CMCD sessions that stalled, per bucket, of broadcast " + Broadcast + "</title>",
+            html, StringComparison.Ordinal);
+        Assert.Contains("<desc id=\"audience-stalled-chart-desc\">CMCD sessions that stalled every 10 s from 2026-11-30 00:53:20 to 2026-11-30 00:53:20 UTC, 1 bucket; peak 1 at",
+            html, StringComparison.Ordinal);
+        Assert.Contains("<desc id=\"audience-bitrate-chart-desc\">Mean bitrate of CMCD sessions (kb/s) every 10 s", html, StringComparison.Ordinal);
+        Assert.Contains("peak 2500 at 2026-11-30 00:53:20 UTC.</desc>", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script", html.Split("<svg")[1].Split("</svg>")[0], StringComparison.Ordinal);
 
         // Another channel's broadcast, an unknown one, a malformed id, an unknown channel: all 404.
