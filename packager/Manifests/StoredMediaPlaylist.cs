@@ -31,6 +31,9 @@ public sealed class StoredMediaPlaylist
     /// <summary>Longest text read: a day-long rewind window of 1 s segments is about 5 MB.</summary>
     public const int MaxLength = 16 * 1024 * 1024;
 
+    /// <summary>The most key tags read: one per key format.</summary>
+    public const int MaxKeyTags = 16;
+
     private StoredMediaPlaylist(IReadOnlyList<StoredSegment> segments, IReadOnlyList<string> keyTags)
     {
         Segments = segments;
@@ -109,6 +112,8 @@ public sealed class StoredMediaPlaylist
         if (keys.Contains(line, StringComparer.Ordinal)) return;
         // Every key tag of the playlist stands before its first segment: a later one would be a new key (rotation).
         if (afterSegments) throw Error(number, "the key changes within the playlist (EXT-X-KEY after a segment)");
+        // One tag per key format (ClearKey's and a key server's few DRM systems): more is no playlist the packager wrote.
+        if (keys.Count == MaxKeyTags) throw Error(number, $"more than {MaxKeyTags} EXT-X-KEY tags");
         keys.Add(line);
     }
 

@@ -146,8 +146,9 @@ public sealed class TrackDecryptor : IDisposable
         {
             // One run, from the moof's first byte (default-base-is-moof, what the packager writes) to the senc's first entry.
             uint version = Version(data, o);
-            if (U32(data, o.Body + 4, o.End) != 1) throw new InvalidDataException("a saio names other than one run of auxiliary information");
-            long offset = version == 0 ? U32(data, o.Body + 8, o.End) : (long)BinaryPrimitives.ReadUInt64BigEndian(Slice(data, o.Body + 8, 8, o.End));
+            int runs = o.Body + 4 + ((U32(data, o.Body, o.End) & 1) != 0 ? 8 : 0); // after aux_info_type and its parameter, when flagged
+            if (U32(data, runs, o.End) != 1) throw new InvalidDataException("a saio names other than one run of auxiliary information");
+            long offset = version == 0 ? U32(data, runs + 4, o.End) : (long)BinaryPrimitives.ReadUInt64BigEndian(Slice(data, runs + 4, 8, o.End));
             if (moof.Start + offset != first) throw new InvalidDataException("the saio's offset is not where the senc's entries start");
         }
         foreach (var box in new[] { senc, saiz, saio })
