@@ -48,7 +48,7 @@ internal sealed record MadeClip(string Master, IReadOnlyList<MadeRendition> Rend
 /// </summary>
 internal sealed partial class ClipFinisher(
     ISegmentStore store, IClipRepository clips, ClipFinishSettings settings, TimeProvider time, ILogger<ClipFinisher> logger,
-    Broadcast.Control.Webhooks.BroadcastWebhooks? webhooks = null)
+    Broadcast.Control.Webhooks.BroadcastWebhooks? webhooks = null, IContentKeyProvider? keys = null)
     : BackgroundService
 {
     public const int QueueLength = 32;
@@ -225,11 +225,12 @@ internal sealed partial class ClipFinisher(
         }
 
         var cutEnds = new List<(string Name, StoredMediaPlaylist Playlist, ClipPiece? First, ClipPiece? Last)>();
+        var cipher = new ClipPieceCipher(keys, slug);
         foreach (var (name, codec, playlist) in renditions)
         {
-            var first = cutFirst ? await PieceAsync(slug, folder, name, codec, playlist.Segments[0], "first", job.From,
+            var first = cutFirst ? await PieceAsync(cipher, slug, folder, (name, codec), playlist.Segments[0], "first", job.From,
                 single ? job.To : null, cancellationToken).ConfigureAwait(false) : null;
-            var last = cutLast ? await PieceAsync(slug, folder, name, codec, playlist.Segments[^1], "last", playlist.Segments[^1].Start,
+            var last = cutLast ? await PieceAsync(cipher, slug, folder, (name, codec), playlist.Segments[^1], "last", playlist.Segments[^1].Start,
                 job.To, cancellationToken).ConfigureAwait(false) : null;
             cutEnds.Add((name, playlist, first, last));
         }
@@ -258,20 +259,26 @@ internal sealed partial class ClipFinisher(
         return true;
     }
 
-    /// <summary>Cuts <paramref name="segment"/> to [<paramref name="from"/>, <paramref name="to"/>) and stores the piece.</summary>
-    private async Task<ClipPiece> PieceAsync(string slug, string folder, string rendition, Codec codec, StoredSegment segment, string end,
-        DateTimeOffset from, DateTimeOffset? to, CancellationToken cancellationToken)
+    /// <summary>
+    /// Cuts <paramref name="segment"/> to [<paramref name="from"/>, <paramref name="to"/>) and stores the piece; a protected
+    /// broadcast's segment decrypted for ffmpeg and its piece encrypted again with the same key (<see cref="ClipPieceCipher"/>).
+    /// </summary>
+    private async Task<ClipPiece> PieceAsync(ClipPieceCipher cipher, string slug, string folder, (string Name, Codec Codec) track,
+        StoredSegment segment, string end, DateTimeOffset from, DateTimeOffset? to, CancellationToken cancellationToken)
     {
+        var (rendition, codec) = track;
         var init = await GetAsync(ClipObjects.KeyOf(slug, segment.MapUri), $"rendition {rendition}'s init segment", cancellationToken)
             .ConfigureAwait(false);
         var media = await GetAsync(ClipObjects.KeyOf(slug, segment.Uri), $"rendition {rendition}'s segment", cancellationToken).ConfigureAwait(false);
         var offset = from - segment.Start;
         if (offset < TimeSpan.Zero) offset = TimeSpan.Zero;
-        var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, init, media, codec, offset, to - segment.Start, settings.WorkRoot, cancellationToken)
-            .ConfigureAwait(false);
+        var stored = await cipher.ClearAsync(init, media, cancellationToken).ConfigureAwait(false);
+        var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, stored.Init, stored.Media, codec, offset, to - segment.Start, settings.WorkRoot,
+            cancellationToken).ConfigureAwait(false);
         // ffmpeg times the piece from 0: put back on the stored segment's timeline, it joins its neighbours end to end (#66).
-        var piece = ClipPieceTimeline.Place(init, media, cut.Init, cut.Segment, codec == Codec.Aac ? MediaKind.Audio : MediaKind.Video, offset,
-            to is null);
+        var kind = codec == Codec.Aac ? MediaKind.Audio : MediaKind.Video;
+        var piece = ClipPieceCipher.Protect(ClipPieceTimeline.Place(stored.Init, stored.Media, cut.Init, cut.Segment, kind, offset, to is null),
+            stored, kind);
         string initName = $"{rendition}/{end}-init.mp4", pieceName = $"{rendition}/{end}.m4s";
         string type = codec == Codec.Aac ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
         await store.PutAsync(folder + initName, piece.Init, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
@@ -286,6 +293,13 @@ internal sealed partial class ClipFinisher(
     internal async Task<bool> DownloadAsync(ClipFinishJob job, MadeClip clip, CancellationToken cancellationToken)
     {
         string slug = job.ChannelSlug;
+        // A protected broadcast's MP4 would be its media in the clear: one file anyone holding it plays, which a playback
+        // token never entitled to (docs/protection.md). Its clip plays encrypted, with its key, and has no download.
+        if (clip.Master.Contains("#EXT-X-SESSION-KEY:", StringComparison.Ordinal))
+        {
+            LogNoDownload(job.ClipId, slug, "its broadcast is protected, and an MP4 would be its media in the clear");
+            return false;
+        }
         var duration = job.To - job.From;
         var video = DownloadRendition(clip, duration);
         if (video is null)

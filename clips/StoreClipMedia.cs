@@ -23,10 +23,12 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips,
         string master = await ReadAsync(masterKey, cancellationToken).ConfigureAwait(false)
             ?? throw new ClipRangeException(recording is null ? "from" : "recordingId", recording is null
                 ? "The channel has no broadcast stored to clip from." : "The recording's playlists are not in the store.", conflict: true);
-        // Its ends are re-cut by ffmpeg from the stored segments, which cannot read encrypted ones (docs/protection.md).
-        if (master.Contains("#EXT-X-SESSION-KEY:", StringComparison.Ordinal))
+        // A Common Encryption broadcast's clip keeps its key tags (the master's EXT-X-SESSION-KEY, each media playlist's
+        // EXT-X-KEY) and its ends are decrypted, cut and encrypted again with the same key (docs/protection.md). A
+        // whole-segment one's IVs are the media sequence numbers, which a clip's playlists renumber.
+        if (master.Contains("#EXT-X-SESSION-KEY:METHOD=AES-128,", StringComparison.Ordinal))
             throw new ClipRangeException(recording is null ? "from" : "recordingId",
-                "The broadcast is encrypted (its channel's protection): clips of protected broadcasts are not made yet.", conflict: true);
+                "The broadcast is encrypted whole-segment (its channel's protection is aes-128): clips of those are not made yet.", conflict: true);
         var (clipMaster, renditions) = Readable(() => ClipMaster.Rewrite(master, uri => RenditionOf(uri, recording), r => r + ClipPlaylistName));
 
         var playlists = new List<(string Rendition, StoredMediaPlaylist Playlist)>();

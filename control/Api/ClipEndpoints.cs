@@ -113,7 +113,8 @@ public static class ClipEndpoints
         await clips.DeleteAsync(id, clipId, cancellationToken).ConfigureAwait(false) ? Results.NoContent() : RequestBodies.NotFound("Clip", clipId);
 
     /// <summary>
-    /// The clip's MP4 as an attachment named after its title (byte ranges served). 409 while the server is still making it.
+    /// The clip's MP4 as an attachment named after its title (byte ranges served). 409 while the server is still making it,
+    /// or for a clip that gets none (a protected broadcast's, an audio-only one).
     /// </summary>
     private static async Task<IResult> DownloadAsync(string id, string clipId, ClipService clips, CancellationToken cancellationToken)
     {
@@ -121,7 +122,8 @@ public static class ClipEndpoints
         if (found is not { } download) return RequestBodies.NotFound("Clip", clipId);
         if (download.Mp4 is not { } mp4)
             return download.Clip.DownloadBytes is null
-                ? RequestBodies.Conflict("The clip's MP4 is not made yet: the server makes it in the background after the clip (downloadUrl is set then).")
+                ? RequestBodies.Conflict("The clip's MP4 is not made yet: the server makes it in the background after the clip (downloadUrl is set "
+                    + "then). A clip of a protected broadcast never has one (it would be the media in the clear), nor has an audio-only clip.")
                 : RequestBodies.NotFound("Clip download", clipId);
         return Results.Bytes(mp4, "video/mp4", DownloadName(download.Clip.Title), enableRangeProcessing: true,
             lastModified: download.Clip.UpdatedAt);

@@ -29,7 +29,7 @@ public readonly record struct CmafReadSample(long DecodeTime, uint Duration, int
 public static class CmafReader
 {
     private const uint Edts = 0x65647473; // 'edts'
-    private const uint Free = 0x66726565; // 'free'
+    internal const uint Free = 0x66726565; // 'free'
     private const uint NonSyncSample = 1u << 16; // sample_is_non_sync_sample (§8.8.3.1)
 
     /// <summary>
@@ -219,10 +219,11 @@ public static class CmafReader
 
     private static int BitCount(uint value) => System.Numerics.BitOperations.PopCount(value);
 
-    private readonly record struct Box(uint Type, int Start, int Body, int End);
+    /// <summary>A box read in place: its type, where it starts, where its body starts, where it ends.</summary>
+    internal readonly record struct Box(uint Type, int Start, int Body, int End);
 
     /// <summary>The first child of type <paramref name="type"/> among the boxes in [start, end), or null.</summary>
-    private static Box? Child(ReadOnlySpan<byte> data, int start, int end, uint type)
+    internal static Box? Child(ReadOnlySpan<byte> data, int start, int end, uint type)
     {
         for (int at = start; at < end;)
         {
@@ -234,7 +235,7 @@ public static class CmafReader
     }
 
     /// <summary>The box at <paramref name="at"/> (§4.2: 32-bit size, 1 = 64-bit largesize follows, 0 = to the end).</summary>
-    private static Box BoxAt(ReadOnlySpan<byte> data, int at, int end)
+    internal static Box BoxAt(ReadOnlySpan<byte> data, int at, int end)
     {
         ulong size = U32(data, at, end);
         uint type = U32(data, at + 4, end);
@@ -254,10 +255,10 @@ public static class CmafReader
     }
 
     /// <summary>A full box's version (§4.2.2): the first byte of its body.</summary>
-    private static byte Version(ReadOnlySpan<byte> data, Box box) => Slice(data, box.Body, 1, box.End)[0];
+    internal static byte Version(ReadOnlySpan<byte> data, Box box) => Slice(data, box.Body, 1, box.End)[0];
 
-    private static uint U32(ReadOnlySpan<byte> data, int at, int end) => BinaryPrimitives.ReadUInt32BigEndian(Slice(data, at, 4, end));
+    internal static uint U32(ReadOnlySpan<byte> data, int at, int end) => BinaryPrimitives.ReadUInt32BigEndian(Slice(data, at, 4, end));
 
-    private static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> data, int at, int length, int end) =>
+    internal static ReadOnlySpan<byte> Slice(ReadOnlySpan<byte> data, int at, int length, int end) =>
         at >= 0 && (long)at + length <= end ? data.Slice(at, length) : throw new InvalidDataException($"a box ends before byte {(long)at + length}");
 }

@@ -48,6 +48,8 @@ public static class ClipEndsPlaylist
         long[] durations = Durations(entries, span);
         var sb = new StringBuilder(256 + 80 * entries.Count);
         ClipPlaylist.AppendVodHeader(sb, durations.Max());
+        // The pieces are encrypted with the broadcast's key too (their init segments say so): the same tags name it.
+        ClipPlaylist.AppendKeyTags(sb, clip);
         string? map = null;
         for (int i = 0; i < entries.Count; i++)
         {

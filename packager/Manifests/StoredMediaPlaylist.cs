@@ -20,17 +20,30 @@ public sealed class MediaPlaylistFormatException(string message) : FormatExcepti
 /// and its program date-time. The live playlist carries EXT-X-PROGRAM-DATE-TIME on its first segment, after each
 /// discontinuity and at ad markers; the segments between take the previous one's end. Tags that say nothing about
 /// which media plays when (parts, preload hints, rendition reports, ad markers) are skipped; a delta update (EXT-X-SKIP)
-/// and byte ranges are refused, since a clip made from either would name media it could not place, and so are encrypted
-/// segments (EXT-X-KEY), which a clip's re-cut ends could not read.
+/// and byte ranges are refused, since a clip made from either would name media it could not place. A protected
+/// broadcast's key tags (RFC 8216bis §4.4.4.4: <c>EXT-X-KEY</c> with <c>METHOD=SAMPLE-AES</c> or <c>SAMPLE-AES-CTR</c>,
+/// one per key format, before the first segment) are kept in <see cref="KeyTags"/>, so a clip names the same key; a key
+/// that changes within the playlist and whole-segment encryption (<c>METHOD=AES-128</c>, whose IV is the segment's media
+/// sequence number, which a clip's playlist renumbers) are refused.
 /// </summary>
 public sealed class StoredMediaPlaylist
 {
     /// <summary>Longest text read: a day-long rewind window of 1 s segments is about 5 MB.</summary>
     public const int MaxLength = 16 * 1024 * 1024;
 
-    private StoredMediaPlaylist(IReadOnlyList<StoredSegment> segments) => Segments = segments;
+    /// <summary>The most key tags read: one per key format.</summary>
+    public const int MaxKeyTags = 16;
+
+    private StoredMediaPlaylist(IReadOnlyList<StoredSegment> segments, IReadOnlyList<string> keyTags)
+    {
+        Segments = segments;
+        KeyTags = keyTags;
+    }
 
     public IReadOnlyList<StoredSegment> Segments { get; }
+
+    /// <summary>The <c>EXT-X-KEY</c> lines in force for every segment, as written (none for a clear broadcast).</summary>
+    public IReadOnlyList<string> KeyTags { get; }
 
     /// <summary>Where the stored media starts and ends on the program date-time clock (null when it lists no segment).</summary>
     public DateTimeOffset? Start => Segments.Count == 0 ? null : Segments[0].Start;
@@ -45,6 +58,7 @@ public sealed class StoredMediaPlaylist
         var lines = text.Split('\n');
         if (lines[0].TrimEnd('\r') != "#EXTM3U") throw new MediaPlaylistFormatException("line 1: not #EXTM3U");
         var segments = new List<StoredSegment>();
+        var keys = new List<string>();
         string? map = null;
         DateTimeOffset? clock = null;
         TimeSpan? duration = null;
@@ -74,10 +88,33 @@ public sealed class StoredMediaPlaylist
             else if (line.StartsWith("#EXT-X-SKIP:", StringComparison.Ordinal))
                 throw Error(number, "a delta update (EXT-X-SKIP), not a whole playlist");
             else if (line.StartsWith("#EXT-X-BYTERANGE:", StringComparison.Ordinal)) throw Error(number, "byte ranges are not supported");
-            else if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal) && !line.Contains("METHOD=NONE", StringComparison.Ordinal))
-                throw Error(number, "encrypted segments (EXT-X-KEY) cannot be clipped");
+            else if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal)) ReadKey(line, number, segments.Count > 0, keys);
         }
-        return new StoredMediaPlaylist(segments);
+        return new StoredMediaPlaylist(segments, keys);
+    }
+
+    private static void ReadKey(string line, int number, bool afterSegments, List<string> keys)
+    {
+        int at = line.IndexOf(":METHOD=", StringComparison.Ordinal) is int first and >= 0 ? first : line.IndexOf(",METHOD=", StringComparison.Ordinal);
+        if (at < 0) throw Error(number, "an EXT-X-KEY without METHOD");
+        int start = at + ",METHOD=".Length, end = line.IndexOf(',', start);
+        switch (end < 0 ? line[start..] : line[start..end])
+        {
+            case "NONE":
+                return;
+            case "SAMPLE-AES" or "SAMPLE-AES-CTR":
+                break;
+            case "AES-128":
+                throw Error(number, "whole-segment encryption (EXT-X-KEY METHOD=AES-128) cannot be clipped yet: its IVs are the media sequence numbers");
+            case var method:
+                throw Error(number, $"an EXT-X-KEY of METHOD={method}, which is not read");
+        }
+        if (keys.Contains(line, StringComparer.Ordinal)) return;
+        // Every key tag of the playlist stands before its first segment: a later one would be a new key (rotation).
+        if (afterSegments) throw Error(number, "the key changes within the playlist (EXT-X-KEY after a segment)");
+        // One tag per key format (ClearKey's and a key server's few DRM systems): more is no playlist the packager wrote.
+        if (keys.Count == MaxKeyTags) throw Error(number, $"more than {MaxKeyTags} EXT-X-KEY tags");
+        keys.Add(line);
     }
 
     private static TimeSpan ParseDuration(string value, int line)

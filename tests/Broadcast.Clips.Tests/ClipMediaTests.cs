@@ -126,19 +126,36 @@ public sealed class ClipMediaTests : IDisposable
         Assert.Empty(await KeysAsync($"{Slug}/clips/"));
     }
 
-    /// <summary>An encrypted broadcast (its master names EXT-X-SESSION-KEY) is refused as a conflict saying why, nothing written.</summary>
+    /// <summary>
+    /// A Common Encryption broadcast's clip names the same key: the master keeps its EXT-X-SESSION-KEY and each media
+    /// playlist its EXT-X-KEY before the first map. A whole-segment (aes-128) one is refused as a conflict saying why.
+    /// </summary>
     [Fact]
-    public async Task A_protected_broadcast_is_refused_as_a_conflict_saying_why()
+    public async Task A_protected_broadcast_s_clip_carries_its_key_tags_and_a_whole_segment_one_is_refused()
     {
+        var protection = StoredProtection.Cbcs;
         await StoreLiveAsync(1, 12);
         await PutAsync(StoreKeys.Master(Slug), Master.Replace("#EXT-X-INDEPENDENT-SEGMENTS\n",
-            "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,AA==\",KEYFORMAT=\"org.w3.clearkey\"\n",
+            "#EXT-X-INDEPENDENT-SEGMENTS\n" + protection.SessionKeyTag + "\n", StringComparison.Ordinal));
+        foreach (var r in new[] { "source", "audio" })
+            await PutAsync(StoreKeys.MediaPlaylist(Slug, r), Window(1, 12).Replace("#EXT-X-MAP:", protection.KeyTag + "\n#EXT-X-MAP:",
+                StringComparison.Ordinal));
+        await new StoreClipMedia(_store, _clips).WriteAsync(Request(ClipPoint.FromEnd(-4), ClipPoint.FromEnd(0)), default);
+        Assert.Contains("\n" + protection.SessionKeyTag + "\n", (await TextAsync(StoreKeys.ClipMaster(Slug, "c1")))!, StringComparison.Ordinal);
+        foreach (var r in new[] { "source", "audio" })
+        {
+            string playlist = (await TextAsync(StoreKeys.ClipMediaPlaylist(Slug, "c1", r)))!;
+            Assert.Contains("\n" + protection.KeyTag + "\n#EXT-X-MAP:", playlist, StringComparison.Ordinal);
+        }
+
+        await PutAsync(StoreKeys.Master(Slug), Master.Replace("#EXT-X-INDEPENDENT-SEGMENTS\n",
+            "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"/live/show/key/00112233445566778899aabbccddeeff\"\n",
             StringComparison.Ordinal));
         var refused = await Assert.ThrowsAsync<ClipRangeException>(async () => await new StoreClipMedia(_store, _clips).WriteAsync(
-            Request(ClipPoint.FromEnd(-4), ClipPoint.FromEnd(0)), default));
+            Request(ClipPoint.FromEnd(-4), ClipPoint.FromEnd(0), "c2"), default));
         Assert.True(refused.Conflict);
-        Assert.Contains("encrypted", refused.Message, StringComparison.Ordinal);
-        Assert.Empty(await KeysAsync($"{Slug}/clips/"));
+        Assert.Contains("aes-128", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(await KeysAsync($"{Slug}/clips/c2/"));
     }
 
     [Fact]

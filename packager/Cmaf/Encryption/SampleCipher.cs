@@ -75,6 +75,75 @@ public static class SampleCipher
             throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
     }
 
+    /// <summary>
+    /// The inverse of <see cref="EncryptCbcPattern"/> (§9.6.2, §9.7): in each protected range the encrypted blocks of the
+    /// pattern are one CBC chain from <paramref name="iv"/>, so they are gathered, decrypted in one call and put back; the
+    /// skipped blocks and a trailing partial block are clear already.
+    /// </summary>
+    public static void DecryptCbcPattern(AesBlocks aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples,
+        int cryptBlocks, int skipBlocks)
+    {
+        ArgumentNullException.ThrowIfNull(aes);
+        if (iv.Size != Block) throw new ArgumentException("AES-CBC takes a 16-byte IV (§9.6.2).", nameof(iv));
+        if (cryptBlocks is < 0 or > 15 || skipBlocks is < 0 or > 15 || (cryptBlocks == 0) != (skipBlocks == 0))
+            throw new ArgumentOutOfRangeException(nameof(cryptBlocks), "A pattern is 1..15 crypt and 1..15 skip blocks, or 0:0 for none.");
+        if (subsamples.IsEmpty)
+        {
+            DecryptRange(aes, iv, sample, cryptBlocks, skipBlocks);
+            return;
+        }
+        int at = 0;
+        foreach (var subsample in subsamples)
+        {
+            at += subsample.ClearBytes;
+            var range = Protected(sample, at, subsample.ProtectedBytes);
+            DecryptRange(aes, iv, range, cryptBlocks, skipBlocks);
+            at += range.Length;
+        }
+        if (at != sample.Length)
+            throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
+    }
+
+    private static void DecryptRange(AesBlocks aes, InitializationVector iv, Span<byte> range, int cryptBlocks, int skipBlocks)
+    {
+        int whole = range.Length / Block * Block;
+        if (whole == 0) return;
+        Span<byte> ivBytes = stackalloc byte[Block];
+        BinaryPrimitives.WriteUInt128BigEndian(ivBytes, iv.Value);
+        if (cryptBlocks == 0)
+        {
+            aes.Aes.DecryptCbc(range[..whole], ivBytes, range[..whole], PaddingMode.None);
+            return;
+        }
+        int period = (cryptBlocks + skipBlocks) * Block;
+        int encrypted = 0;
+        for (int start = 0; start < whole; start += period) encrypted += Math.Min(cryptBlocks * Block, whole - start);
+        byte[] chain = System.Buffers.ArrayPool<byte>.Shared.Rent(encrypted);
+        try
+        {
+            int n = 0;
+            for (int start = 0; start < whole; start += period)
+            {
+                int length = Math.Min(cryptBlocks * Block, whole - start);
+                range.Slice(start, length).CopyTo(chain.AsSpan(n));
+                n += length;
+            }
+            aes.Aes.DecryptCbc(chain.AsSpan(0, encrypted), ivBytes, chain.AsSpan(0, encrypted), PaddingMode.None);
+            n = 0;
+            for (int start = 0; start < whole; start += period)
+            {
+                int length = Math.Min(cryptBlocks * Block, whole - start);
+                chain.AsSpan(n, length).CopyTo(range.Slice(start, length));
+                n += length;
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(chain.AsSpan(0, encrypted));
+            System.Buffers.ArrayPool<byte>.Shared.Return(chain);
+        }
+    }
+
     private static Span<byte> Protected(Span<byte> sample, int at, uint length)
     {
         if (at > sample.Length || length > (uint)(sample.Length - at))

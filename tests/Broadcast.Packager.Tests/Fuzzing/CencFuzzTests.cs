@@ -89,4 +89,31 @@ public class CencFuzzTests(FlvClipFixture clip, ITestOutputHelper output) : ICla
             }
         }));
     }
+
+    /// <summary>
+    /// The decryptor over damaged segments of a good init: decrypted, or refused with <see cref="InvalidDataException"/>,
+    /// never another exception.
+    /// </summary>
+    [Fact]
+    public void Encrypted_segment_decrypted()
+    {
+        var pairs = new[]
+        {
+            TrackDecryptorTests.Make(clip.Video, clip.VideoSamples, EncryptionScheme.Cenc, 3),
+            TrackDecryptorTests.Make(clip.Video, clip.VideoSamples, EncryptionScheme.Cbcs, 3),
+            TrackDecryptorTests.Make(clip.Audio, clip.AudioSamples, EncryptionScheme.Cenc, 4),
+        };
+        Check(FuzzRunner.Run("cenc decrypt", pairs.Select(p => p.Segment).ToList(), (input, random) =>
+        {
+            try
+            {
+                TrackDecryptorTests.Decrypt(pairs[random.Next(pairs.Length)], EncryptedCmafTests.Key, input);
+                return true;
+            }
+            catch (InvalidDataException)
+            {
+                return false;
+            }
+        }));
+    }
 }

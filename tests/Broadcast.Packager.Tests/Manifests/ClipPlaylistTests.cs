@@ -120,12 +120,54 @@ public class ClipPlaylistTests
     [InlineData("#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXTINF:2,\nb-1.m4s\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:11Z\n"
         + "#EXTINF:2,\nb-2.m4s\n", "line 7: a segment starts before the one ahead of it")]
     [InlineData("#EXTM3U\n#EXT-X-BYTERANGE:100@0\n", "line 2: byte ranges are not supported")]
-    [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,AA==\",KEYFORMAT=\"org.w3.clearkey\"\n",
-        "line 2: encrypted segments (EXT-X-KEY) cannot be clipped")]
+    [InlineData("#EXTM3U\n#EXT-X-MAP:URI=\"i.mp4\"\n#EXT-X-KEY:METHOD=AES-128,URI=\"/live/show/key/00\"\n", "line 3: whole-segment encryption "
+        + "(EXT-X-KEY METHOD=AES-128) cannot be clipped yet: its IVs are the media sequence numbers")]
+    [InlineData("#EXTM3U\n#EXT-X-KEY:URI=\"x\"\n", "line 2: an EXT-X-KEY without METHOD")]
+    [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES-CENC,URI=\"x\"\n", "line 2: an EXT-X-KEY of METHOD=SAMPLE-AES-CENC, which is not read")]
+    [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"a\"\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXTINF:2,\nb-1.m4s\n"
+        + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"b\"\n", "line 6: the key changes within the playlist (EXT-X-KEY after a segment)")]
+    [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"1\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"2\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"3\"\n"
+        + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"4\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"5\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"6\"\n"
+        + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"7\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"8\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"9\"\n"
+        + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"10\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"11\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"12\"\n"
+        + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"13\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"14\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"15\"\n"
+        + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"16\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"17\"\n", "line 18: more than 16 EXT-X-KEY tags")]
     public void Malformed_playlists_are_refused_with_the_line_at_fault(string text, string message)
     {
         var error = Assert.Throws<MediaPlaylistFormatException>(() => StoredMediaPlaylist.Parse(text));
         Assert.Equal(message, error.Message);
+    }
+
+    /// <summary>
+    /// A protected broadcast's key tags (ClearKey's and a vendor's, METHOD anywhere in the tag) are kept and written into
+    /// the clip before its first EXT-X-MAP, and again when its ends are cut; the same tag after a segment is no new key.
+    /// </summary>
+    [Fact]
+    public void A_protected_playlist_s_key_tags_go_into_its_clip_before_the_first_map()
+    {
+        const string clearKey = "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64,ASNFZ4mrze8BI0VniavN7w==\",KEYFORMAT=\"org.w3.clearkey\","
+            + "KEYFORMATVERSIONS=\"1\"";
+        const string vendor = "#EXT-X-KEY:KEYFORMAT=\"com.apple.streamingkeydelivery\",METHOD=SAMPLE-AES,URI=\"skd://k\"";
+        string window = Window();
+        int map = window.IndexOf("#EXT-X-MAP:", StringComparison.Ordinal);
+        string text = window[..map] + clearKey + "\n" + vendor + "\n" + window[map..];
+        int second = text.IndexOf("#EXTINF:", text.IndexOf("#EXTINF:", StringComparison.Ordinal) + 1, StringComparison.Ordinal);
+        text = text[..second] + clearKey + "\n" + text[second..];
+        var playlist = StoredMediaPlaylist.Parse(text);
+        Assert.Equal([clearKey, vendor], playlist.KeyTags);
+        Assert.Empty(StoredMediaPlaylist.Parse(Window()).KeyTags);
+
+        var cut = ClipPlaylist.Cut(playlist, T0.AddSeconds(3), T0.AddSeconds(9), "../../source/")!;
+        int keys = cut.Playlist.IndexOf(clearKey + "\n" + vendor + "\n", StringComparison.Ordinal);
+        Assert.InRange(keys, 0, cut.Playlist.IndexOf("#EXT-X-MAP:", StringComparison.Ordinal));
+        Assert.Equal(keys, cut.Playlist.LastIndexOf(clearKey, StringComparison.Ordinal));
+        var made = StoredMediaPlaylist.Parse(cut.Playlist);
+        Assert.Equal(playlist.KeyTags, made.KeyTags);
+
+        var ends = ClipEndsPlaylist.Write(made, new ClipPiece("source/first-init.mp4", "source/first.m4s", made.Start!.Value.AddSeconds(1),
+            made.Segments[0].Duration - TimeSpan.FromSeconds(1)), null);
+        Assert.Equal(playlist.KeyTags, StoredMediaPlaylist.Parse(ends).KeyTags);
+        Assert.True(ends.IndexOf(vendor, StringComparison.Ordinal) < ends.IndexOf("#EXT-X-MAP:", StringComparison.Ordinal));
     }
 
     [Theory]

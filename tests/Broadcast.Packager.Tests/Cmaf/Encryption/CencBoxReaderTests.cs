@@ -19,14 +19,14 @@ public class CencBoxReaderTests(FlvClipFixture clip) : IClassFixture<FlvClipFixt
         return EncryptedCmafTests.Package(track, samples.Take(count).Select((s, i) => s with { IsSync = i == 0 }).ToList(), encryptor);
     }
 
-    private static int Find(byte[] file, string type, int nth = 0)
+    internal static int Find(byte[] file, string type, int nth = 0)
     {
         int at = -1;
         for (int n = 0; n <= nth; n++) at = file.AsSpan(at + 1).IndexOf(Encoding.ASCII.GetBytes(type)) + at + 1;
         return at - 4; // the box's size field
     }
 
-    private static byte[] Poke(byte[] file, int at, uint value)
+    internal static byte[] Poke(byte[] file, int at, uint value)
     {
         var copy = file.ToArray();
         BinaryPrimitives.WriteUInt32BigEndian(copy.AsSpan(at), value);

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Broadcast.Control.Clips;
+using Broadcast.Media;
+using Broadcast.Packager.Cmaf;
+using Broadcast.Packager.Cmaf.Boxes;
+using Broadcast.Packager.Cmaf.Encryption;
+using Broadcast.Packager.Live;
+using Broadcast.Storage;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Broadcast.Clips.Tests;
+
+/// <summary>
+/// A broadcast's content key as the packager had it, for a protected <see cref="StoredClipMedia"/>: the key, the 'cbcs'
+/// constant IV and the ClearKey pssh, and the HLS key tags its playlists carry.
+/// </summary>
+internal sealed record StoredProtection(ContentKey Key, string KeyHex, InitializationVector ConstantIv)
+{
+    public static readonly StoredProtection Cbcs = new(
+        new ContentKey(KeyId.FromBytes(Convert.FromHexString("00112233445566778899aabbccddeeff")), Convert.FromHexString("3c4f5d6e7f8091a2b3c4d5e6f708192a")),
+        "3c4f5d6e7f8091a2b3c4d5e6f708192a", InitializationVector.FromBytes(Convert.FromHexString("9a8b7c6d5e4f30211203f4e5d6c7b8a9")));
+
+    public byte[] Pssh => ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [Key.Id], []);
+
+    /// <summary>The media playlists' EXT-X-KEY as the packager writes it for 'cbcs' with ClearKey (docs/protection.md).</summary>
+    public string KeyTag => "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64," + Convert.ToBase64String(Key.Id.ToArray())
+        + "\",KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"";
+
+    /// <summary>The master's EXT-X-SESSION-KEY.</summary>
+    public string SessionKeyTag => KeyTag.Replace("#EXT-X-KEY:", "#EXT-X-SESSION-KEY:", StringComparison.Ordinal);
+
+    /// <summary>The packager's key port as the finisher asks it: the broadcast's own key for its KID, and the KIDs asked.</summary>
+    public sealed class Provider(StoredProtection protection) : IContentKeyProvider
+    {
+        public List<KeyId?> Asked { get; } = [];
+
+        public ValueTask<ContentKeyGrant> KeyForAsync(string channel, EncryptionScheme scheme, KeyId? continuing, CancellationToken cancellationToken)
+        {
+            Asked.Add(continuing);
+            // As the ClearKey provider does: the kept key for a KID it has, else a new one.
+            var key = continuing == protection.Key.Id ? protection.Key : new ContentKey(KeyId.FromBytes(new byte[16]), new byte[16]);
+            return ValueTask.FromResult(new ContentKeyGrant(key, []));
+        }
+    }
+}
+
+/// <summary>
+/// Real CMAF media laid out in a filesystem store as the packager stores it, for the clip tests that run ffmpeg: three
+/// 2 s segments of 30 fps video whose frames carry their number within the segment as their brightness (luma 4·n), and
+/// AAC audio beside them, with the live playlists and master; encrypted with a broadcast's key when a
+/// <see cref="StoredProtection"/> is given (init segments with sinf and pssh, segments with senc, key tags in the playlists).
+/// </summary>
+internal sealed partial class StoredClipMedia : IDisposable
+{
+    public const string Slug = "show";
+    public const string Broadcast = StoredClipWindow.Broadcast;
+    public static readonly DateTimeOffset T0 = StoredClipWindow.T0;
+    private readonly TempDirectory _dir;
+
+    public StoredClipMedia(string name)
+    {
+        _dir = new TempDirectory(name);
+        Store = new FileSystemSegmentStore(Path.Combine(_dir.Path, "store"));
+    }
+
+    public string Root => _dir.Path;
+
+    public FileSystemSegmentStore Store { get; }
+
+    public FakeClipTable Clips { get; } = new(Broadcast);
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>
+    /// Six seconds of real media in source and audio, stored under the packager's names, with the live playlists. With
+    /// <paramref name="bFrames"/> the video has two B-frames and the segments are timed as the packager times them: tfdt the
+    /// decode time, positive composition offsets, no edit list, 90 kHz, so a segment's first picture is presented two
+    /// frames after its start.
+    /// </summary>
+    public async Task StoreAsync(bool bFrames = false, StoredProtection? protection = null)
+    {
+        string[] timing = bFrames ? ["-hls_segment_options", "use_editlist=0:video_track_timescale=90000"] : [];
+        foreach (var (rendition, input) in new[]
+        {
+            ("source", new[] { "-f", "lavfi", "-i", "color=c=black:s=160x120:r=30:d=6,format=yuv420p,geq=lum='mod(N,60)*4':cb=128:cr=128",
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0", "-bf", bFrames ? "2" : "0" }),
+            ("audio", new[] { "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6", "-c:a", "aac", "-b:a", "96k" }),
+        })
+        {
+            string dir = Path.Combine(_dir.Path, rendition);
+            Directory.CreateDirectory(dir);
+            MediaTools.Run("ffmpeg", [.. new[] { "-hide_banner", "-loglevel", "error", "-y" }, .. input, "-f", "hls", "-hls_segment_type", "fmp4", .. timing,
+                "-hls_time", "2", "-hls_list_size", "0", "-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename",
+                Path.Combine(dir, "seg%d.m4s"), Path.Combine(dir, "out.m3u8")]);
+            var init = await File.ReadAllBytesAsync(Path.Combine(dir, "init.mp4"));
+            var segments = new List<byte[]>();
+            for (int n = 1; n <= 3; n++) segments.Add(await File.ReadAllBytesAsync(Path.Combine(dir, $"seg{n - 1}.m4s")));
+            if (protection is not null) (init, segments) = Encrypt(init, segments, protection);
+            await Store.PutAsync(StoreKeys.Init(Slug, rendition, Broadcast, 0), init, ContentTypes.VideoMp4, "no-store", default);
+            for (int n = 1; n <= 3; n++)
+                await Store.PutAsync(StoreKeys.Segment(Slug, rendition, Broadcast, n), segments[n - 1], ContentTypes.VideoMp4, "no-store", default);
+            string window = StoredClipWindow.Window(1, 3);
+            if (protection is not null) window = window.Replace("#EXT-X-MAP:", protection.KeyTag + "\n#EXT-X-MAP:", StringComparison.Ordinal);
+            await Store.PutAsync(StoreKeys.MediaPlaylist(Slug, rendition), Encoding.UTF8.GetBytes(window), ContentTypes.Hls, "no-store", default);
+        }
+        string master = StoredClipWindow.Master;
+        if (protection is not null)
+            master = master.Replace("#EXT-X-INDEPENDENT-SEGMENTS\n", "#EXT-X-INDEPENDENT-SEGMENTS\n" + protection.SessionKeyTag + "\n", StringComparison.Ordinal);
+        await Store.PutAsync(StoreKeys.Master(Slug), Encoding.UTF8.GetBytes(master), ContentTypes.Hls, "no-store", default);
+    }
+
+    /// <summary>ffmpeg's clear init and segments encrypted as the packager encrypts a broadcast: one key, one encryptor per rendition.</summary>
+    private static (byte[] Init, List<byte[]> Segments) Encrypt(byte[] init, List<byte[]> segments, StoredProtection protection)
+    {
+        var track = ProtectedInit.TrackOf(init);
+        using var encryptor = new TrackEncryptor(protection.Key, EncryptionScheme.Cbcs, track, 0, protection.ConstantIv);
+        var header = CmafReader.ReadInit(init);
+        return (ProtectedInit.Protect(init, encryptor.Protection([protection.Pssh])),
+            segments.Select(s => SegmentEncryption.Encrypt(s, header, track.Kind, encryptor)).ToList());
+    }
+
+    public ClipFinisher Finisher(IContentKeyProvider? keys = null) => new(Store, Clips, new ClipFinishSettings("ffmpeg", Path.Combine(_dir.Path, "work")),
+        TimeProvider.System, NullLogger<ClipFinisher>.Instance, keys: keys);
+
+    public async Task<ClipCutResult> MakeAsync(string id, DateTimeOffset from, DateTimeOffset to) =>
+        await new StoreClipMedia(Store, Clips, Finisher()).WriteAsync(
+            new ClipCutRequest(Slug, id, null, ClipPoint.Time(from), ClipPoint.Time(to), TimeSpan.FromMinutes(5)), default);
+
+    public string PathOf(string key) => Path.Combine(_dir.Path, "store", key);
+
+    /// <summary>The number (luma / 4) of the first picture of a stored object's video (a playlist or a file), and how long ffprobe says it lasts.</summary>
+    public (int First, double Seconds) Probe(string key) => ProbeFile(PathOf(key));
+
+    public static (int First, double Seconds) ProbeFile(string file)
+    {
+        string[] input = file.EndsWith(".m3u8", StringComparison.Ordinal) ? ["-allowed_extensions", "ALL", "-i", file] : ["-i", file];
+        string stats = MediaTools.Run("ffmpeg", [.. new[] { "-hide_banner", "-loglevel", "error" }, .. input, "-frames:v", "1",
+            "-vf", "signalstats,metadata=print:key=lavfi.signalstats.YAVG:file=-", "-f", "null", "-"]);
+        var luma = Luma().Match(stats);
+        string duration = MediaTools.Run("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", file).Trim();
+        return (luma.Success ? (int)Math.Round(double.Parse(luma.Groups[1].Value, CultureInfo.InvariantCulture) / 4) : -1,
+            double.Parse(duration, CultureInfo.InvariantCulture));
+    }
+
+    [GeneratedRegex(@"YAVG=([0-9.]+)")]
+    private static partial Regex Luma();
+}
