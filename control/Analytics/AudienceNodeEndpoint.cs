@@ -51,7 +51,8 @@ public static class AudienceNodeEndpoint
 {
     public const string Path = "/api/playback/audience";
 
-    /// <summary>A full post: 50,000 viewers of about 90 bytes of JSON each, with room to spare.</summary>
+    /// <summary>A full post: 50,000 viewers of about 90 bytes of JSON each (at most about 125 with every optional field, a
+    /// rung index included), with room to spare.</summary>
     public const long MaxRequestBytes = 8 * 1024 * 1024;
 
     public const int MaxBroadcastsPerPost = 1000;
