@@ -46,7 +46,7 @@ internal sealed class PipelineAudienceSource(ViewerSessions sessions, IPackagerS
         {
             if (await BroadcastOfAsync(channel.Channel, cancellationToken).ConfigureAwait(false) is not { } broadcastId) continue;
             var viewers = channel.Sessions.Select(s => new LiveViewer(s.Viewer, s.FirstBucket, s.LastBucket, Name(s.Delivery),
-                s.Cmcd.HasFlag(ViewerCmcd.Sent), s.Cmcd.HasFlag(ViewerCmcd.Stalled))).ToList();
+                s.Cmcd.HasFlag(ViewerCmcd.Sent), s.Cmcd.HasFlag(ViewerCmcd.Stalled), s.Rung)).ToList();
             int whepViewers = 0;
             if (realTime.Remove(channel.Channel, out var joining))
             {

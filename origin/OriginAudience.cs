@@ -35,8 +35,10 @@ public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd, Vie
             viewers.Touch(channel, client);
             // The viewer's CMCD of the bucket, for the share of viewers that stalled at least once over the show.
             var said = !data.HasData ? ViewerCmcd.None : data.BufferStarvation ? ViewerCmcd.Sent | ViewerCmcd.Stalled : ViewerCmcd.Sent;
-            if (data.SessionIdHash != 0) sessions.Touch(channel, data.SessionIdHash, data.SessionIdIdentity, Delivery(context.Request, kind), said);
-            else sessions.Touch(channel, client, Delivery(context.Request, kind), said);
+            // The rung: the rendition a media playlist, init segment, segment or LL part names (a span of the key).
+            var rendition = ViewerRungs.RenditionOf(key, firstSlash);
+            if (data.SessionIdHash != 0) sessions.Touch(channel, data.SessionIdHash, data.SessionIdIdentity, Delivery(context.Request, kind), said, rendition);
+            else sessions.Touch(channel, client, Delivery(context.Request, kind), said, rendition);
         }
 
         if (!hasCmcd && data.MalformedValues == 0) return;

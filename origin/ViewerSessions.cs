@@ -30,11 +30,12 @@ public enum ViewerCmcd : byte
 }
 
 /// <summary>
-/// One viewer of a channel seen in a bucket: its identity (not yet salted), its first and this bucket, its delivery, and what
-/// its CMCD said in this bucket.
+/// One viewer of a channel seen in a bucket: its identity (not yet salted), its first and this bucket, its delivery, what
+/// its CMCD said in this bucket, and its rung (<see cref="ViewerRungs"/>: the rendition of its latest media request in the
+/// bucket, or null when it fetched none that named one).
 /// </summary>
 public readonly record struct ViewerSessionSample(ulong Viewer, long FirstBucket, long LastBucket, ViewerDelivery Delivery,
-    ViewerCmcd Cmcd = ViewerCmcd.None);
+    ViewerCmcd Cmcd = ViewerCmcd.None, string? Rung = null);
 
 /// <summary>How the origin failed a viewer's request for a channel's media (see <see cref="ViewerSessions.Failed"/>).</summary>
 public enum RequestFailure : byte
@@ -59,7 +60,9 @@ public sealed record ChannelViewerSample(string Channel, long Bucket, int Viewer
 /// The viewers of each channel on this node in 10 s buckets (Unix seconds, UTC-aligned), for the audience kept per broadcast.
 /// A viewer is the player's CMCD session id when it sends one, else the address-and-User-Agent key of <see cref="ViewerCounter"/>.
 /// Each channel keeps at most <see cref="MaxSessionsPerChannel"/> viewers: a flood of invented session ids fills only its
-/// own channel's table, and a viewer beyond the cap is counted as uncounted, never evicting one already there.
+/// own channel's table, and a viewer beyond the cap is counted as uncounted, never evicting one already there. Each viewer's
+/// rung is the rendition its latest media request named (a video rung; an audio rendition only while it fetched no video),
+/// from a table of at most <see cref="ViewerRungs.MaxRungs"/> names per channel, the rest <see cref="ViewerRungs.Other"/>.
 /// </summary>
 /// <remarks>
 /// Hot path: <see cref="Touch"/> finds the channel by span and the viewer by key; a known viewer's bucket moves at most
@@ -105,15 +108,18 @@ public sealed class ViewerSessions
     }
 
     /// <summary>Records a request of <paramref name="viewer"/> for <paramref name="channel"/> now (its key is its identity).</summary>
-    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ViewerDelivery delivery, ViewerCmcd cmcd = ViewerCmcd.None) =>
-        Touch(channel, viewer, viewer, delivery, cmcd);
+    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ViewerDelivery delivery, ViewerCmcd cmcd = ViewerCmcd.None,
+        ReadOnlySpan<char> rendition = default) =>
+        Touch(channel, viewer, viewer, delivery, cmcd, rendition);
 
     /// <summary>
     /// Records a request for <paramref name="channel"/> now of the viewer found by <paramref name="viewer"/> in this node's
     /// table (a key flooding cannot aim at) and reported as <paramref name="identity"/> (the same on every node, so the
-    /// audience kept per broadcast counts it once across origins); <paramref name="cmcd"/> joins the flags of its bucket.
+    /// audience kept per broadcast counts it once across origins); <paramref name="cmcd"/> joins the flags of its bucket, and
+    /// <paramref name="rendition"/> (the rendition the request's key names, empty for none) becomes its rung.
     /// </summary>
-    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ulong identity, ViewerDelivery delivery, ViewerCmcd cmcd = ViewerCmcd.None)
+    public void Touch(ReadOnlySpan<char> channel, ulong viewer, ulong identity, ViewerDelivery delivery, ViewerCmcd cmcd = ViewerCmcd.None,
+        ReadOnlySpan<char> rendition = default)
     {
         long bucket = BucketOf(_time.GetUtcNow());
         // Quiet viewers leave even where no sampler reads the table (a node without the database): once a minute, by
@@ -135,7 +141,7 @@ public sealed class ViewerSessions
             session = entry.Sessions.GetOrAdd(viewer, static (_, state) => new Session(state.Bucket, state.Identity), (Bucket: bucket, Identity: identity));
         }
 
-        session.Seen(bucket, delivery, cmcd);
+        session.Seen(bucket, delivery, cmcd, Volatile.Read(ref entry.Rungs).Of(rendition));
     }
 
     /// <summary>
@@ -173,12 +179,17 @@ public sealed class ViewerSessions
         {
             int hls = 0, lowLatency = 0, dash = 0;
             var sessions = new List<ViewerSessionSample>();
+            // The distinct rungs of this sample, capped again: a name from a table replaced while a viewer joined (below)
+            // folds into "other" rather than pass the bound.
+            var rungs = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (viewer, session) in channel.Sessions)
             {
                 var (first, last, previous, delivery, lastCmcd, previousCmcd) = session.Read();
                 if (last == bucket || previous == bucket)
                 {
-                    sessions.Add(new ViewerSessionSample(session.Identity, first, bucket, delivery, last == bucket ? lastCmcd : previousCmcd));
+                    string? rung = session.RungOf(bucket);
+                    if (rung is not null && !rungs.Contains(rung) && (rungs.Count >= ViewerRungs.MaxRungs || !rungs.Add(rung))) rung = ViewerRungs.Other;
+                    sessions.Add(new ViewerSessionSample(session.Identity, first, bucket, delivery, last == bucket ? lastCmcd : previousCmcd, rung));
                     if (delivery == ViewerDelivery.Hls) hls++;
                     else if (delivery == ViewerDelivery.LowLatencyHls) lowLatency++;
                     else if (delivery == ViewerDelivery.Dash) dash++;
@@ -189,6 +200,9 @@ public sealed class ViewerSessions
                 }
             }
 
+            // A channel nobody watches on this node starts its rung names over: its next broadcast may have another ladder.
+            // A viewer that joins meanwhile keeps a name of the old table, which stays a real name.
+            if (channel.Sessions.IsEmpty && Volatile.Read(ref channel.Rungs).Count > 0) Volatile.Write(ref channel.Rungs, new ViewerRungs());
             long uncounted = Interlocked.Exchange(ref channel.Uncounted, 0);
             long notFound = Interlocked.Exchange(ref channel.NotFound, 0);
             long unavailable = Interlocked.Exchange(ref channel.Unavailable, 0);
@@ -202,14 +216,15 @@ public sealed class ViewerSessions
     private sealed class Channel
     {
         public readonly ConcurrentDictionary<ulong, Session> Sessions = new();
+        public ViewerRungs Rungs = new();
         public long Uncounted;
         public long NotFound;
         public long Unavailable;
     }
 
     /// <summary>
-    /// A viewer's first bucket, its latest two (the sampler may read a bucket after the next began) with the CMCD flags of
-    /// each, its delivery.
+    /// A viewer's first bucket, its latest two (the sampler may read a bucket after the next began) with the CMCD flags and
+    /// the rung of each, its delivery.
     /// </summary>
     private sealed class Session(long firstBucket, ulong identity)
     {
@@ -226,24 +241,44 @@ public sealed class ViewerSessions
         private int _lastCmcd;
         private int _previousCmcd;
 
-        public void Seen(long bucket, ViewerDelivery delivery, ViewerCmcd cmcd)
+        // The rung of the latest media request (written without the lock: one reference), and the rung _previous ended on,
+        // taken when the next bucket starts. A request in flight as the bucket turns may land its rung in the next one.
+        private string? _rung;
+        private string? _previousRung;
+
+        public void Seen(long bucket, ViewerDelivery delivery, ViewerCmcd cmcd, string? rung)
         {
             if (delivery != ViewerDelivery.Unknown) Volatile.Write(ref _delivery, (int)delivery);
-            if (HasAlready(bucket, cmcd)) return;
-            lock (this)
+            if (!HasAlready(bucket, cmcd))
             {
-                if (bucket > _last)
+                lock (this)
                 {
-                    _previous = _last;
-                    _previousCmcd = _lastCmcd;
-                    _lastCmcd = 0;
-                    Volatile.Write(ref _last, bucket);
-                }
+                    if (bucket > _last)
+                    {
+                        _previous = _last;
+                        _previousCmcd = _lastCmcd;
+                        _previousRung = Volatile.Read(ref _rung);
+                        _lastCmcd = 0;
+                        Volatile.Write(ref _last, bucket);
+                    }
 
-                // A request of an older bucket finishing late: its flags go to that bucket, or nowhere once it is gone.
-                if (bucket == _last) Volatile.Write(ref _lastCmcd, _lastCmcd | (int)cmcd);
-                else if (bucket == _previous) _previousCmcd |= (int)cmcd;
+                    // A request of an older bucket finishing late: its flags go to that bucket, or nowhere once it is gone.
+                    if (bucket == _last) Volatile.Write(ref _lastCmcd, _lastCmcd | (int)cmcd);
+                    else if (bucket == _previous) _previousCmcd |= (int)cmcd;
+                }
             }
+
+            // A late request of an older bucket leaves the rung as it is; an audio rendition stands only for no video rung.
+            if (rung is null || bucket < Volatile.Read(ref _last)) return;
+            var had = Volatile.Read(ref _rung);
+            if (ReferenceEquals(had, rung) || (ViewerRungs.IsAudio(rung) && had is not null && !ViewerRungs.IsAudio(had))) return;
+            Volatile.Write(ref _rung, rung);
+        }
+
+        /// <summary>The rung of <paramref name="bucket"/>: the latest's, or the one the previous bucket ended on.</summary>
+        public string? RungOf(long bucket)
+        {
+            lock (this) return bucket == _last ? Volatile.Read(ref _rung) : bucket == _previous ? _previousRung : null;
         }
 
         /// <summary>

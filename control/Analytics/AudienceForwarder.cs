@@ -134,20 +134,36 @@ public sealed class AudienceForwarder(IAudienceSource? source, RemotePlaybackSet
             }
 
             var viewers = new AudienceNodeViewer[kept];
+            // The rungs once per broadcast, each viewer's as its index: a name is sent once, not with every viewer.
+            var rungs = new List<string>();
+            var rungIndex = new Dictionary<string, int>(StringComparer.Ordinal);
             for (int i = 0; i < kept; i++)
             {
                 var v = sample.Sessions[i];
-                viewers[i] = new AudienceNodeViewer(v.Key, v.FirstSeen, v.LastSeen, v.Delivery, v.Cmcd, v.Stalled);
+                int? rung = null;
+                if (v.Rung is { } name)
+                {
+                    if (!rungIndex.TryGetValue(name, out int index)) rungIndex[name] = index = Add(rungs, name);
+                    rung = index;
+                }
+
+                viewers[i] = new AudienceNodeViewer(v.Key, v.FirstSeen, v.LastSeen, v.Delivery, v.Cmcd, v.Stalled, rung);
             }
 
             current.Add(new AudienceNodeBroadcast(sample.ChannelSlug, sample.BroadcastId, Math.Min(sample.Viewers, kept), sample.Hls,
                 sample.LowLatencyHls, sample.Dash, sample.Whep, sample.Uncounted + (sample.Sessions.Count - kept), viewers, sample.Quality,
-                sample.NotFound, sample.Unavailable));
+                sample.NotFound, sample.Unavailable, rungs.Count == 0 ? null : rungs));
             inCurrent += kept;
         }
 
         if (current.Count > 0) posts.Add(new AudienceNodePost(node, bucket, current));
         return posts;
+
+        static int Add(List<string> rungs, string name)
+        {
+            rungs.Add(name);
+            return rungs.Count - 1;
+        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -14,21 +14,26 @@ public sealed record AudienceNodePost(string? Node, long Bucket, IReadOnlyList<A
 /// <summary>
 /// One broadcast's viewers on the node in the bucket (<see cref="LiveAudienceSample"/> on the wire), what its CMCD players
 /// said there (<see cref="Quality"/>, absent when none did), and the media requests the node answered 404 and 503
-/// (<see cref="NotFound"/>, <see cref="Unavailable"/>: absent reads as none, so a node that predates them still posts).
+/// (<see cref="NotFound"/>, <see cref="Unavailable"/>: absent reads as none, so a node that predates them still posts), and
+/// the rung names its viewers name by index (<see cref="Rungs"/>: at most <see cref="AudienceRungs.MaxValues"/>, each once;
+/// absent when no viewer's rung is known).
 /// </summary>
 public sealed record AudienceNodeBroadcast(string? Channel, string? BroadcastId, int Viewers, int Hls, int LowLatencyHls, int Dash, int Whep,
     long Uncounted, IReadOnlyList<AudienceNodeViewer>? Sessions, PlaybackQualityCounts? Quality = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long NotFound = 0,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long Unavailable = 0);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] long Unavailable = 0,
+    IReadOnlyList<string?>? Rungs = null);
 
 /// <summary>
 /// One viewer: its unsalted session key (the same on every node; salted by the control node), first and last bucket, delivery,
-/// and whether in the bucket it sent CMCD and reported a buffer starvation (<c>cmcd</c>, <c>stalled</c>: sent only when true,
-/// so absent reads as false and a node that predates them still posts).
+/// whether in the bucket it sent CMCD and reported a buffer starvation (<c>cmcd</c>, <c>stalled</c>: sent only when true,
+/// so absent reads as false and a node that predates them still posts), and its rung in the bucket (<c>rung</c>: an index
+/// into its broadcast's <c>rungs</c>; absent when not known).
 /// </summary>
 public sealed record AudienceNodeViewer(ulong Key, long First, long Last, string? Delivery,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Cmcd = false,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Stalled = false);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Stalled = false,
+    int? Rung = null);
 
 /// <summary>
 /// <c>POST /api/playback/audience</c>: an origin-only node hands over the viewers it served in one ended bucket
@@ -38,13 +43,16 @@ public sealed record AudienceNodeViewer(ulong Key, long First, long Last, string
 /// <see cref="MaxRequestBytes"/>, names at most <see cref="MaxBroadcastsPerPost"/> broadcasts and
 /// <see cref="AudienceSampler.MaxSessionsPerFlush"/> viewers in all, for a bucket of the last <see cref="MaxAge"/>; a broadcast's
 /// CMCD <c>quality</c>, when present, passes <see cref="PlaybackQualityCounts.Problem"/> (a 400 names the field at fault); a
-/// viewer's optional <c>cmcd</c> and <c>stalled</c> are JSON booleans (any other value: a 400 naming the field).
+/// viewer's optional <c>cmcd</c> and <c>stalled</c> are JSON booleans (any other value: a 400 naming the field); a broadcast's
+/// optional <c>rungs</c> are at most <see cref="AudienceRungs.MaxValues"/> distinct rung names (<see cref="AudienceRungs.IsValidName"/>)
+/// and a viewer's optional <c>rung</c> an index into them (else a 400 naming the field).
 /// </summary>
 public static class AudienceNodeEndpoint
 {
     public const string Path = "/api/playback/audience";
 
-    /// <summary>A full post: 50,000 viewers of about 90 bytes of JSON each, with room to spare.</summary>
+    /// <summary>A full post: 50,000 viewers of about 90 bytes of JSON each (at most about 125 with every optional field, a
+    /// rung index included), with room to spare.</summary>
     public const long MaxRequestBytes = 8 * 1024 * 1024;
 
     public const int MaxBroadcastsPerPost = 1000;
@@ -101,13 +109,17 @@ public static class AudienceNodeEndpoint
                 return RequestBodies.Invalid(field + ".notFound", $"A count from 0 to {PlaybackQualityCounts.MaxCount}.");
             if (b.Unavailable is < 0 or > PlaybackQualityCounts.MaxCount)
                 return RequestBodies.Invalid(field + ".unavailable", $"A count from 0 to {PlaybackQualityCounts.MaxCount}.");
+            if (RungsProblem(b.Rungs) is { } rungsProblem) return RequestBodies.Invalid(field + ".rungs", rungsProblem);
             var live = new LiveViewer[viewers.Count];
             for (int v = 0; v < viewers.Count; v++)
             {
                 if (viewers[v] is not { } viewer || viewer.First < 0 || viewer.First > viewer.Last || viewer.Last > post.Bucket
                     || viewer.Delivery is null || Array.IndexOf(Deliveries, viewer.Delivery) < 0)
                     return RequestBodies.Invalid($"{field}.sessions[{v}]", "A viewer has a key, first <= last <= the bucket, and a delivery (hls, llhls, dash, whep, unknown).");
-                live[v] = new LiveViewer(viewer.Key, viewer.First, viewer.Last, viewer.Delivery, viewer.Cmcd, viewer.Stalled);
+                if (viewer.Rung is { } rung && (rung < 0 || rung >= (b.Rungs?.Count ?? 0)))
+                    return RequestBodies.Invalid($"{field}.sessions[{v}].rung", "A rung is an index into the broadcast's rungs.");
+                live[v] = new LiveViewer(viewer.Key, viewer.First, viewer.Last, viewer.Delivery, viewer.Cmcd, viewer.Stalled,
+                    viewer.Rung is { } index ? b.Rungs![index] : null);
             }
 
             // A node's counts never exceed the viewers it names: what the store keeps is what it can tie to them.
@@ -119,5 +131,15 @@ public static class AudienceNodeEndpoint
         await sampler.WriteAsync(post.Bucket, node, samples, cancellationToken).ConfigureAwait(false);
         context.Response.Headers.CacheControl = "no-store";
         return Results.NoContent();
+    }
+
+    /// <summary>Why a broadcast's rung names are refused, or null: the origin's bound (its names and "other"), each a store name, once.</summary>
+    private static string? RungsProblem(IReadOnlyList<string?>? rungs)
+    {
+        if (rungs is null) return null;
+        const string Rule = "At most {0} distinct rung names, each 1 to {1} letters, digits, '.', '_' or '-', not starting with a dot.";
+        if (rungs.Count > AudienceRungs.MaxValues || !rungs.All(AudienceRungs.IsValidName) || rungs.Distinct(StringComparer.Ordinal).Count() != rungs.Count)
+            return string.Format(System.Globalization.CultureInfo.InvariantCulture, Rule, AudienceRungs.MaxValues, AudienceRungs.MaxNameLength);
+        return null;
     }
 }

@@ -7,10 +7,13 @@ using Microsoft.Extensions.Logging;
 namespace Broadcast.Control.Analytics;
 
 /// <summary>
-/// One viewer of a live broadcast on this node: its unsalted session key, first and last bucket, its delivery, and whether
-/// in this bucket it sent CMCD (<see cref="Cmcd"/>) and reported a buffer starvation (<see cref="Stalled"/>, CTA-5004 'bs').
+/// One viewer of a live broadcast on this node: its unsalted session key, first and last bucket, its delivery, whether
+/// in this bucket it sent CMCD (<see cref="Cmcd"/>) and reported a buffer starvation (<see cref="Stalled"/>, CTA-5004 'bs'),
+/// and its rung in the bucket (<see cref="Rung"/>: one of at most <see cref="AudienceRungs.MaxValues"/> per broadcast, null
+/// when none is known: a WHEP viewer, or one that fetched no rendition's media yet).
 /// </summary>
-public readonly record struct LiveViewer(ulong Key, long FirstSeen, long LastSeen, string Delivery, bool Cmcd = false, bool Stalled = false);
+public readonly record struct LiveViewer(ulong Key, long FirstSeen, long LastSeen, string Delivery, bool Cmcd = false, bool Stalled = false,
+    string? Rung = null);
 
 /// <summary>The viewers of one live broadcast on this node in one bucket (the pipeline's view; <see cref="IAudienceSource"/>).</summary>
 /// <remarks><see cref="Quality"/>: what the broadcast's CMCD players said on this node in the bucket; null when none did.
@@ -89,7 +92,7 @@ public sealed class AudienceSampler(IAudienceSource? source, AudienceStore store
                 var viewer = sample.Sessions[i];
                 // A stall is reported in CMCD: a viewer that stalled sent CMCD, whatever a node's post said.
                 rows[i] = new AudienceSessionRow(AudienceStore.ViewerKey(salt, viewer.Key), viewer.FirstSeen, viewer.LastSeen, viewer.Delivery,
-                    viewer.Cmcd || viewer.Stalled, viewer.Stalled);
+                    viewer.Cmcd || viewer.Stalled, viewer.Stalled, viewer.Rung);
             }
 
             long uncounted = sample.Uncounted + (sample.Sessions.Count - kept);

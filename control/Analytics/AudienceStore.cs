@@ -14,19 +14,25 @@ public sealed record AudienceSampleRow(string BroadcastId, string ChannelId, lon
 
 /// <summary>
 /// One viewer of a broadcast: its salted key (never an address), first and last bucket seen, its latest delivery, and whether
-/// it sent CMCD and reported a buffer starvation (migration 0025: each kept once true, over the show and every node).
+/// it sent CMCD and reported a buffer starvation (migration 0025: each kept once true, over the show and every node); its rung
+/// in the bucket written (<see cref="AudienceRungs"/>, null when none is known) goes to the bucket's split by rung (migration
+/// 0027), not to the viewer's row.
 /// </summary>
-public sealed record AudienceSessionRow(string Viewer, long FirstSeen, long LastSeen, string Delivery, bool Cmcd = false, bool Stalled = false);
+public sealed record AudienceSessionRow(string Viewer, long FirstSeen, long LastSeen, string Delivery, bool Cmcd = false, bool Stalled = false,
+    string? Rung = null);
 
 /// <summary>
 /// The audience kept per broadcast (migration 0022): the samples each playback node writes every 10 s, the viewers they
 /// upsert (the same viewer on two nodes is one row), the daily salt that keys viewers, the report and the purge; and with
-/// each sample the node's CMCD playback quality of the bucket (migration 0024, <see cref="PlaybackQualityRows"/>).
+/// each sample the node's CMCD playback quality of the bucket (migration 0024, <see cref="PlaybackQualityRows"/>) and its
+/// viewers by rung (migration 0027, <see cref="AudienceRungRows"/>).
 /// </summary>
 public sealed class AudienceStore(ControlDatabase database)
 {
     /// <summary>Rows per INSERT: few enough parameters for either back-end, many enough to write 50,000 quickly.</summary>
     private const int RowsPerStatement = 400;
+
+    private static readonly IReadOnlySet<string> NoViewers = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>
     /// The salt of <paramref name="day"/> (UTC), made by the first node to ask and read by the others, so every node keys a
@@ -72,7 +78,7 @@ public sealed class AudienceStore(ControlDatabase database)
     /// <summary>
     /// Upserts one node's viewers of a bucket and writes its sample (again: replaced), in one transaction. A viewer another
     /// node already counted in this bucket (migration 0023's <c>last_node</c>) leaves this node's row, by its delivery: a
-    /// viewer on two nodes in one bucket counts once in the concurrent viewers.
+    /// viewer on two nodes in one bucket counts once in the concurrent viewers, and in the split by rung.
     /// </summary>
     public async Task WriteAsync(AudienceSampleRow sample, IReadOnlyList<AudienceSessionRow> sessions, CancellationToken cancellationToken = default)
     {
@@ -81,7 +87,8 @@ public sealed class AudienceStore(ControlDatabase database)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await database.BeginWriteTransactionAsync(connection, cancellationToken).ConfigureAwait(false);
         await UpsertSessionsAsync(connection, transaction, sample, sessions, cancellationToken).ConfigureAwait(false);
-        sample = await WithoutCountedElsewhereAsync(connection, transaction, sample, sessions, cancellationToken).ConfigureAwait(false);
+        var elsewhere = await CountedElsewhereAsync(connection, transaction, sample, sessions, cancellationToken).ConfigureAwait(false);
+        sample = Without(sample, sessions, elsewhere);
         await Sql.ExecuteAsync(connection, transaction,
             "INSERT INTO audience_samples (broadcast_id, bucket_start, node_id, channel_id, viewers, hls, llhls, dash, whep, uncounted, not_found, unavailable) " +
             "VALUES (@b, @t, @n, @c, @v, @h, @l, @d, @w, @u, @nf, @ua) ON CONFLICT (channel_id, broadcast_id, bucket_start, node_id) DO UPDATE SET " +
@@ -102,6 +109,8 @@ public sealed class AudienceStore(ControlDatabase database)
                 Sql.Add(c, "ua", sample.Unavailable);
             }, cancellationToken).ConfigureAwait(false);
         await PlaybackQualityRows.WriteAsync(connection, transaction, sample, cancellationToken).ConfigureAwait(false);
+        await AudienceRungRows.WriteAsync(connection, transaction, sample, AudienceRungRows.Count(sample.BucketStart, sessions, elsewhere),
+            cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -132,13 +141,13 @@ public sealed class AudienceStore(ControlDatabase database)
     }
 
     /// <summary>
-    /// <paramref name="sample"/> less the viewers of <paramref name="sessions"/> that another node counted in this bucket
-    /// (read after the upsert, in its transaction: the row lock orders two nodes writing one viewer).
+    /// The viewers of <paramref name="sessions"/> that another node counted in this bucket (read after the upsert, in its
+    /// transaction: the row lock orders two nodes writing one viewer).
     /// </summary>
-    private static async Task<AudienceSampleRow> WithoutCountedElsewhereAsync(DbConnection connection, DbTransaction transaction,
+    private static async Task<IReadOnlySet<string>> CountedElsewhereAsync(DbConnection connection, DbTransaction transaction,
         AudienceSampleRow sample, IReadOnlyList<AudienceSessionRow> sessions, CancellationToken cancellationToken)
     {
-        if (sessions.Count == 0) return sample;
+        if (sessions.Count == 0) return NoViewers;
         var elsewhere = await Sql.QueryAsync(connection, transaction,
             "SELECT viewer FROM audience_sessions WHERE channel_id = @c AND broadcast_id = @b AND last_seen = @t AND last_node <> @n", c =>
             {
@@ -147,8 +156,13 @@ public sealed class AudienceStore(ControlDatabase database)
                 Sql.Add(c, "t", sample.BucketStart);
                 Sql.Add(c, "n", sample.NodeId);
             }, r => r.GetString(0), cancellationToken).ConfigureAwait(false);
-        if (elsewhere.Count == 0) return sample;
-        var counted = new HashSet<string>(elsewhere, StringComparer.Ordinal);
+        return elsewhere.Count == 0 ? NoViewers : new HashSet<string>(elsewhere, StringComparer.Ordinal);
+    }
+
+    /// <summary><paramref name="sample"/> less the viewers of <paramref name="sessions"/> in <paramref name="counted"/> (another node's).</summary>
+    private static AudienceSampleRow Without(AudienceSampleRow sample, IReadOnlyList<AudienceSessionRow> sessions, IReadOnlySet<string> counted)
+    {
+        if (counted.Count == 0) return sample;
         int viewers = 0, hls = 0, llhls = 0, dash = 0, whep = 0;
         foreach (var session in sessions)
         {
@@ -233,11 +247,13 @@ public sealed class AudienceStore(ControlDatabase database)
         }
 
         var quality = await PlaybackQualityRows.SeriesAsync(database, channelId, broadcastId, cancellationToken).ConfigureAwait(false);
+        var rungs = await AudienceRungRows.SeriesAsync(database, channelId, broadcastId, cancellationToken).ConfigureAwait(false);
         return AudienceReport.From(series, totals.Count, totals.Seconds, median,
-            byDelivery.ToDictionary(d => d.Delivery, d => d.Count, StringComparer.Ordinal), PlaybackQualityReport.From(quality, totals.Cmcd, totals.Stalled));
+            byDelivery.ToDictionary(d => d.Delivery, d => d.Count, StringComparer.Ordinal), PlaybackQualityReport.From(quality, totals.Cmcd, totals.Stalled),
+            rungs);
     }
 
-    /// <summary>Deletes samples, their playback quality and viewers last seen before <paramref name="before"/>; the rows deleted.</summary>
+    /// <summary>Deletes samples, their playback quality and rungs, and viewers last seen before <paramref name="before"/>; the rows deleted.</summary>
     public async Task<int> PurgeAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
     {
         long cutoff = before.ToUnixTimeSeconds();
@@ -246,7 +262,8 @@ public sealed class AudienceStore(ControlDatabase database)
         int sessions = await Sql.ExecuteAsync(database, "DELETE FROM audience_sessions WHERE last_seen < @t", c => Sql.Add(c, "t", cutoff),
             cancellationToken).ConfigureAwait(false);
         int quality = await PlaybackQualityRows.PurgeAsync(database, cutoff, cancellationToken).ConfigureAwait(false);
-        return samples + sessions + quality;
+        int rungs = await AudienceRungRows.PurgeAsync(database, cutoff, cancellationToken).ConfigureAwait(false);
+        return samples + sessions + quality + rungs;
     }
 
     /// <summary>PostgreSQL's SUM of bigint is numeric, SQLite's an integer: read either as a long.</summary>

@@ -8,7 +8,7 @@ namespace Broadcast.Observability.Tests;
 /// <summary>
 /// The audience sampler's view of a node: the origin's viewers of a channel named by the broadcast the packager runs for
 /// it, WHEP sessions added as viewers of their own (also on a channel watched over WHEP alone), and channels this node
-/// does not package left out.
+/// does not package left out; each viewer's rung carried, under the bound control keeps too.
 /// </summary>
 public sealed class AudienceSourceTests
 {
@@ -31,7 +31,7 @@ public sealed class AudienceSourceTests
         var sessions = new ViewerSessions(clock);
         sessions.Touch("news", 1, ViewerDelivery.Hls, ViewerCmcd.Sent);
         sessions.Touch("news", 1, ViewerDelivery.Unknown, ViewerCmcd.Sent | ViewerCmcd.Stalled);
-        sessions.Touch("news", 2, ViewerDelivery.Dash);
+        sessions.Touch("news", 2, ViewerDelivery.Dash, rendition: "720p");
         sessions.Failed("news", RequestFailure.NotFound);
         sessions.Failed("news", RequestFailure.Unavailable);
         sessions.Touch("elsewhere", 3, ViewerDelivery.Hls);
@@ -47,8 +47,17 @@ public sealed class AudienceSourceTests
         // The origin viewers' CMCD flags of the bucket; a WHEP viewer sends no CMCD.
         Assert.Equal([("dash", false, false), ("hls", true, true), ("whep", false, false)],
             news.Sessions.Select(s => (s.Delivery, s.Cmcd, s.Stalled)).OrderBy(s => s.Delivery, StringComparer.Ordinal));
+        // The origin viewer's rung; none known for the viewer that named no rendition, nor for a WHEP viewer.
+        Assert.Equal([("dash", "720p"), ("hls", null), ("whep", null)],
+            news.Sessions.Select(s => (s.Delivery, s.Rung)).OrderBy(s => s.Delivery, StringComparer.Ordinal));
         var quiz = samples[1];
         Assert.Equal((2, 2, 0), (quiz.Viewers, quiz.Whep, quiz.Hls));
         Assert.NotEqual(quiz.Sessions[0].Key, quiz.Sessions[1].Key);
     }
+
+    [Fact]
+    public void The_origins_rung_bound_is_the_one_control_keeps_and_checks_in_the_node_post() =>
+        Assert.Equal((ViewerRungs.MaxRungs, ViewerRungs.MaxNameLength, ViewerRungs.Other),
+            (Broadcast.Control.Analytics.AudienceRungs.MaxRungs, Broadcast.Control.Analytics.AudienceRungs.MaxNameLength,
+                Broadcast.Control.Analytics.AudienceRungs.Other));
 }

@@ -29,6 +29,11 @@ public sealed class BroadcastAudienceModel(ChannelService channels, AudienceStor
     public AudienceChart? BitrateChart { get; private set; }
 
     /// <summary>The report's series as CSV, by the admin API's route (the dashboard's session may use it).</summary>
+    /// <summary>The split by rung, most minutes watched first ("other" last).</summary>
+    public IReadOnlyList<(string Name, AudienceRung Rung)> Rungs =>
+        [.. (Report.ByRung ?? new Dictionary<string, AudienceRung>()).Select(r => (r.Key, r.Value)).OrderBy(r => r.Key == AudienceRungs.Other)
+            .ThenByDescending(r => r.Value.MinutesWatched).ThenBy(r => r.Key, StringComparer.Ordinal)];
+
     public string CsvPath => $"/api/channels/{Channel.Id}/broadcasts/{BroadcastId}/audience?format=csv";
 
     public async Task<IActionResult> OnGetAsync(string id, string broadcastId, CancellationToken cancellationToken)

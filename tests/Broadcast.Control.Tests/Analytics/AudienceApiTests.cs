@@ -10,7 +10,7 @@ namespace Broadcast.Control.Tests.Analytics;
 /// <summary>
 /// <c>GET /api/channels/{id}/broadcasts/{broadcastId}/audience</c> on a real control host: the report as JSON and its series
 /// as CSV, a key with channels:read allowed and one without refused, unknown channels and broadcasts 404, bad ids and
-/// formats 400, and the route in the OpenAPI document.
+/// formats 400, and the route in the OpenAPI document; the split by rung in both.
 /// </summary>
 public sealed class AudienceApiTests
 {
@@ -80,9 +80,37 @@ public sealed class AudienceApiTests
         Assert.Equal(HttpStatusCode.BadRequest, (await host.Client.GetAsync($"/api/channels/{id}/broadcasts/{new string('x', 65)}/audience")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await host.Client.GetAsync($"/api/channels/{id}/broadcasts/a%20b/audience")).StatusCode);
 
+        Assert.Empty(report.GetProperty("byRung").EnumerateObject()); // no rung known: an empty split, no column
+        Assert.False(series[0].TryGetProperty("rungs", out _));
+
         using var doc = JsonDocument.Parse(await anonymous.GetStringAsync("/openapi/v1.json"));
         var route = doc.RootElement.GetProperty("paths").GetProperty("/api/channels/{id}/broadcasts/{broadcastId}/audience").GetProperty("get");
         Assert.True(route.GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("text/csv", out _));
         Assert.True(doc.RootElement.GetProperty("components").GetProperty("schemas").TryGetProperty("AudienceReport", out _));
+    }
+
+    [Fact]
+    public async Task The_report_splits_viewers_and_minutes_by_rung_in_json_and_appends_a_column_per_rung_to_the_csv()
+    {
+        await using var host = await ControlApiHost.StartAsync(Token, new Dictionary<string, string?>());
+        string id = await host.CreateChannelAsync("Evening");
+        var store = host.App.Services.GetRequiredService<AudienceStore>();
+        await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0, "a", 3, 3, 0, 0, 0),
+            [new("v1", T0, T0, "hls", Rung: "720p"), new("v2", T0, T0, "hls", Rung: "720p"), new("v3", T0, T0, "hls", Rung: "other")]);
+        await store.WriteAsync(new AudienceSampleRow("20261130T054000Z", id, T0 + 10, "a", 2, 2, 0, 0, 0),
+            [new("v1", T0, T0 + 10, "hls", Rung: "360p"), new("v2", T0, T0 + 10, "hls", Rung: "720p")]);
+        string path = $"/api/channels/{id}/broadcasts/20261130T054000Z/audience";
+
+        var report = JsonDocument.Parse(await host.Client.GetStringAsync(path)).RootElement;
+        var byRung = report.GetProperty("byRung");
+        Assert.Equal((2L, 0.5), (byRung.GetProperty("720p").GetProperty("peakViewers").GetInt64(), byRung.GetProperty("720p").GetProperty("minutesWatched").GetDouble()));
+        Assert.Equal((1L, 0.17), (byRung.GetProperty("360p").GetProperty("peakViewers").GetInt64(), byRung.GetProperty("360p").GetProperty("minutesWatched").GetDouble()));
+        Assert.Equal(1L, byRung.GetProperty("other").GetProperty("peakViewers").GetInt64());
+        Assert.Equal(2L, report.GetProperty("series")[0].GetProperty("rungs").GetProperty("720p").GetInt64());
+
+        string[] lines = (await host.Client.GetStringAsync(path + "?format=csv")).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["t,viewers,hls,llhls,dash,whep,uncounted,cmcd_sessions,stalled_sessions,stalls,startups,mean_startup_ms,mean_bitrate_kbps," +
+            "mean_throughput_kbps,rung_switches,cmcd_malformed,not_found,unavailable,rung:360p,rung:720p,rung:other",
+            "2026-11-30T00:53:20Z,3,3,0,0,0,0,0,0,0,0,,,,0,0,0,0,0,2,1", "2026-11-30T00:53:30Z,2,2,0,0,0,0,0,0,0,0,,,,0,0,0,0,1,1,0"], lines);
     }
 }

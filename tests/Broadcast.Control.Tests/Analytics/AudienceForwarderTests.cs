@@ -83,6 +83,26 @@ public sealed class AudienceForwarderTests
     }
 
     [Fact]
+    public void A_broadcasts_rungs_are_sent_once_each_and_its_viewers_name_them_by_index()
+    {
+        long t = Start.ToUnixTimeSeconds();
+        var sample = new LiveAudienceSample("a", "b-a", 3, 3, 0, 0,
+            [new LiveViewer(1, t, t, "hls", Rung: "720p"), new LiveViewer(2, t, t, "hls"), new LiveViewer(3, t, t, "hls", Rung: "480p"),
+                new LiveViewer(4, t, t, "hls", Rung: "720p")], 0);
+        var post = AudienceForwarder.Batch("origin-1", t, [sample, Sample("b", t, 1)], cap: 10).Single();
+        var sent = post.Broadcasts!;
+
+        Assert.Equal(["720p", "480p"], sent[0].Rungs!);
+        Assert.Equal([0, null, 1, 0], sent[0].Sessions!.Select(v => v.Rung));
+        Assert.Null(sent[1].Rungs); // no rung known: the field is left out
+        // On the wire: the names once, an index per viewer, nothing for a viewer without one.
+        string json = JsonSerializer.Serialize(post, Broadcast.Control.Api.ControlJsonContext.Default.AudienceNodePost);
+        Assert.Contains("\"rungs\":[\"720p\",\"480p\"]", json, StringComparison.Ordinal);
+        Assert.Equal(3, json.Split("\"rung\":").Length - 1);
+        Assert.Single(json.Split("\"rungs\":").Skip(1));
+    }
+
+    [Fact]
     public async Task Each_bucket_is_posted_with_the_node_token()
     {
         var clock = new ManualClock(Start + TimeSpan.FromSeconds(11));

@@ -105,6 +105,21 @@ public sealed class AudienceNodeEndpointTests
                 $"\"viewers\":1,\"sessions\":[{{\"key\":1,\"first\":{t},\"last\":{t},\"delivery\":\"hls\",\"stalled\":1}}]}}]}}"), "broadcasts"),
             ("null for cmcd", Raw($"{{\"node\":\"origin-1\",\"bucket\":{t},\"broadcasts\":[{{\"channel\":\"show\",\"broadcastId\":\"b1\"," +
                 $"\"viewers\":1,\"sessions\":[{{\"key\":1,\"first\":{t},\"last\":{t},\"delivery\":\"hls\",\"cmcd\":null}}]}}]}}"), "broadcasts"),
+            // A broadcast's rungs: at most 17 distinct store names; a viewer's rung an index into them.
+            ("more rungs than the origin keeps", Body("origin-1", t, Show(viewers: viewer) with
+                { Rungs = [.. Enumerable.Range(0, AudienceRungs.MaxValues + 1).Select(i => $"r{i}")] }), "broadcasts[0].rungs"),
+            ("a rung name with a slash", Body("origin-1", t, Show(viewers: viewer) with { Rungs = ["720p/x"] }), "broadcasts[0].rungs"),
+            ("a rung name too long", Body("origin-1", t, Show(viewers: viewer) with { Rungs = [new string('r', AudienceRungs.MaxNameLength + 1)] }),
+                "broadcasts[0].rungs"),
+            ("a rung named twice", Body("origin-1", t, Show(viewers: viewer) with { Rungs = ["720p", "720p"] }), "broadcasts[0].rungs"),
+            ("a null rung name", Body("origin-1", t, Show(viewers: viewer) with { Rungs = [null] }), "broadcasts[0].rungs"),
+            ("a rung index past the rungs", Body("origin-1", t, Show(viewers: viewer with { Rung = 1 }) with { Rungs = ["720p"] }),
+                "broadcasts[0].sessions[0].rung"),
+            ("a rung index without rungs", Body("origin-1", t, Show(viewers: viewer with { Rung = 0 })), "broadcasts[0].sessions[0].rung"),
+            ("a negative rung index", Body("origin-1", t, Show(viewers: viewer with { Rung = -1 }) with { Rungs = ["720p"] }),
+                "broadcasts[0].sessions[0].rung"),
+            ("a string for a rung", Raw($"{{\"node\":\"origin-1\",\"bucket\":{t},\"broadcasts\":[{{\"channel\":\"show\",\"broadcastId\":\"b1\"," +
+                $"\"viewers\":1,\"rungs\":[\"720p\"],\"sessions\":[{{\"key\":1,\"first\":{t},\"last\":{t},\"delivery\":\"hls\",\"rung\":\"720p\"}}]}}]}}"), "broadcasts"),
             ("more viewers than the cap", Body("origin-1", t, Show(viewers: [.. Enumerable.Range(0, AudienceSampler.MaxSessionsPerFlush + 1)
                 .Select(i => new AudienceNodeViewer((ulong)i, t, t, "hls"))])), "broadcasts"),
         };
@@ -140,12 +155,12 @@ public sealed class AudienceNodeEndpointTests
         // The control node's own sampler wrote viewers 1 and 2 of this bucket (its loop, through the same door).
         var sampler = host.App.Services.GetRequiredService<AudienceSampler>();
         await sampler.WriteAsync(t, sampler.NodeId, [new LiveAudienceSample("show", "b1", 2, 2, 0, 0,
-            [new LiveViewer(1, t, t, "hls", Cmcd: true), new LiveViewer(2, t, t, "hls")], 0)], CancellationToken.None);
+            [new LiveViewer(1, t, t, "hls", Cmcd: true, Rung: "720p"), new LiveViewer(2, t, t, "hls", Rung: "720p")], 0)], CancellationToken.None);
 
         // The origin saw viewer 1 too, stalling there, and viewer 3 sending CMCD.
         using var request = Post(NodeToken, Body("origin-1", t, new AudienceNodeBroadcast("show", "b1", 2, 1, 0, 1, 0, 4,
-            [new AudienceNodeViewer(1, t, t, "hls", Cmcd: true, Stalled: true), new AudienceNodeViewer(3, t - 10, t, "dash", Cmcd: true)], GoodQuality,
-            NotFound: 2, Unavailable: 1)));
+            [new AudienceNodeViewer(1, t, t, "hls", Cmcd: true, Stalled: true, Rung: 1), new AudienceNodeViewer(3, t - 10, t, "dash", Cmcd: true, Rung: 0)],
+            GoodQuality, NotFound: 2, Unavailable: 1, Rungs: ["480p", "720p"])));
         using var taken = await host.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.NoContent, taken.StatusCode);
 
@@ -155,6 +170,8 @@ public sealed class AudienceNodeEndpointTests
         Assert.Equal((3L, 2L, 1L, 4L), (point.Viewers, point.Hls, point.Dash, point.Uncounted));
         Assert.Equal(3, report.UniqueViewers);
         Assert.Equal((2L, 1L), (point.NotFound, point.Unavailable)); // the origin's failed requests, as it counted them
+        // The rungs by name: viewer 1's 720p counted once, on the node that wrote the bucket first.
+        Assert.Equal(new Dictionary<string, long> { ["720p"] = 2, ["480p"] = 1 }, point.Rungs);
         // The origin's CMCD quality is kept as it said it.
         var quality = Assert.Single(report.Quality!.Series);
         Assert.Equal((2L, 1L, 1L, 1L, 700.0, 1500.0, 8000.0, 1L), (quality.Sessions, quality.StalledSessions, quality.Stalls, quality.Startups,

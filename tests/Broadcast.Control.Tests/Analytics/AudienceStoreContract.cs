@@ -9,7 +9,7 @@ namespace Broadcast.Control.Tests.Analytics;
 /// The audience kept per broadcast (migration 0022) on each back-end: two nodes' samples of a bucket summed, a node's
 /// sample written again replaced, one viewer seen by two nodes one row, the report's figures (peak, unique, minutes,
 /// average and median, delivery split), other broadcasts kept apart, the daily salt shared and deleted, and the purge; and
-/// each viewer's CMCD flags (migration 0025) kept once true across nodes and buckets.
+/// each viewer's CMCD flags (migration 0025) kept once true across nodes and buckets; and the split by rung (migration 0027).
 /// </summary>
 public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsyncLifetime
 {
@@ -161,6 +161,48 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
         Assert.Equal([(T0, 3L, 1L, 1L, 1L), (T0 + 10, 1, 1, 0, 0)],
             report.Series.Select(p => (p.T.ToUnixTimeSeconds(), p.Viewers, p.Hls, p.LowLatencyHls, p.Dash)));
         Assert.Equal((3L, 3L), (report.PeakViewers, report.UniqueViewers));
+    }
+
+    [Fact]
+    public async Task The_split_by_rung_counts_a_viewer_two_nodes_served_once_is_replaced_on_rewrite_and_is_purged_with_the_audience()
+    {
+        // T0: a counts x (720p), y (480p) and z (no rung known); b then counts w (1080p) and x, whom a counted already.
+        await _store.WriteAsync(Sample("a", T0, 3, 0, 0), [new AudienceSessionRow("x", T0, T0, "hls", Rung: "720p"),
+            new AudienceSessionRow("y", T0, T0, "hls", Rung: "480p"), new AudienceSessionRow("z", T0, T0, "dash")]);
+        await _store.WriteAsync(Sample("b", T0, 2, 0, 0), [new AudienceSessionRow("w", T0, T0, "hls", Rung: "1080p"),
+            new AudienceSessionRow("x", T0, T0, "hls", Rung: "720p")]);
+        // T0+10: x switched down; a's bucket written again (a retry) replaces its rows, never adds to them.
+        AudienceSessionRow[] next = [new("x", T0, T0 + 10, "hls", Rung: "480p"), new("y", T0, T0 + 10, "hls", Rung: "480p")];
+        await _store.WriteAsync(Sample("a", T0 + 10, 2, 0, 0), next);
+        await _store.WriteAsync(Sample("a", T0 + 10, 2, 0, 0), next);
+        // Another broadcast's rungs stay out.
+        await _store.WriteAsync(Sample("a", T0, 1, 0, 0, broadcast: "b2"), [new AudienceSessionRow("x", T0, T0, "hls", Rung: "360p")]);
+
+        var report = (await _store.ReportAsync("ch1", "b1"))!;
+        Assert.Equal(["1080p", "480p", "720p"], report.ByRung!.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new AudienceRung(1, 0.17), report.ByRung["720p"]);
+        Assert.Equal(new AudienceRung(2, 0.5), report.ByRung["480p"]); // 1 then 2 viewers: 30 s
+        Assert.Equal(new AudienceRung(1, 0.17), report.ByRung["1080p"]);
+        Assert.Equal(new Dictionary<string, long> { ["720p"] = 1, ["480p"] = 1, ["1080p"] = 1 }, report.Series[0].Rungs);
+        Assert.Equal(new Dictionary<string, long> { ["480p"] = 2 }, report.Series[1].Rungs);
+
+        // The CSV appends a column per rung, "other" last; the columns before keep their places.
+        var lines = report.ToCsv().Split("\r\n");
+        Assert.EndsWith(",rung_switches,cmcd_malformed,not_found,unavailable,rung:1080p,rung:480p,rung:720p", lines[0], StringComparison.Ordinal);
+        Assert.Equal($"{DateTimeOffset.FromUnixTimeSeconds(T0).UtcDateTime:yyyy-MM-ddTHH:mm:ssZ},4,4,0,0,0,0,0,0,0,0,,,,0,0,0,0,1,1,1", lines[1]);
+        Assert.EndsWith(",0,0,0,2,0", lines[2], StringComparison.Ordinal);
+
+        // However many names a caller gives, a bucket keeps 16 and "other".
+        var many = Enumerable.Range(1, 20).Select(i => new AudienceSessionRow($"m{i}", T0 + 20, T0 + 20, "hls", Rung: $"r{i}")).ToList();
+        await _store.WriteAsync(Sample("a", T0 + 20, 20, 0, 0), many);
+        var split = (await _store.ReportAsync("ch1", "b1"))!.Series[2].Rungs!;
+        Assert.Equal((AudienceRungs.MaxValues, 4L), (split.Count, split[AudienceRungs.Other]));
+
+        // The purge takes a bucket's rungs with its sample: samples of T0 (a, b, a's b2) and T0+10 (a); viewers last seen
+        // before T0+20 (x, y, z, w, and b2's x); rung rows of T0 (a: 2, b: 1, b2: 1) and T0+10 (1).
+        int deleted = await _store.PurgeAsync(DateTimeOffset.FromUnixTimeSeconds(T0 + 20));
+        Assert.Equal(4 + 5 + 4 + 1, deleted);
+        Assert.Equal([T0 + 20], (await _store.ReportAsync("ch1", "b1"))!.Series.Select(p => p.T.ToUnixTimeSeconds()));
     }
 
     [Fact]

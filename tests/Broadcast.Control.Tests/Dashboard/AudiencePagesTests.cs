@@ -11,7 +11,7 @@ namespace Broadcast.Control.Tests.Dashboard;
 
 /// <summary>
 /// The dashboard's audience pages rendered by a real control host with the dashboard mapped: a channel's broadcasts
-/// linking to their reports, a report's figures, playback quality and inline SVG chart (one polyline point per bucket),
+/// linking to their reports, a report's figures, playback quality, split by rung and inline SVG chart (one polyline point per bucket),
 /// the plain empty states, and another channel's broadcast a 404.
 /// </summary>
 public sealed partial class AudiencePagesTests
@@ -33,11 +33,12 @@ public sealed partial class AudiencePagesTests
         var quality = new PlaybackQualityCounts(2, 1, 3, 1, 1200, [0, 0, 1, 0, 0, 0], 2, 5000, 1, 9000, 2, 0, 0);
         // v1 and v2 sent CMCD, v1 stalled; node b answered 404 twice and 503 once.
         await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0, "a", 3, 2, 0, 1, 0, Quality: quality),
-            [new("v1", T0, T0 + 10, "hls", Cmcd: true, Stalled: true), new("v2", T0, T0, "hls", Cmcd: true), new("v3", T0, T0, "dash")]);
+            [new("v1", T0, T0 + 10, "hls", Cmcd: true, Stalled: true, Rung: "720p"), new("v2", T0, T0, "hls", Cmcd: true, Rung: "other"),
+                new("v3", T0, T0, "dash", Rung: "480p")]);
         await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0, "b", 1, 0, 1, 0, 4, NotFound: 2, Unavailable: 1),
             [new("v4", T0, T0 + 10, "llhls")]);
-        await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0 + 10, "a", 2, 1, 1, 0, 0), [new("v1", T0 + 10, T0 + 10, "hls")]);
-        await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0 + 20, "a", 1, 1, 0, 0, 0), [new("v1", T0 + 20, T0 + 20, "hls")]);
+        await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0 + 10, "a", 2, 1, 1, 0, 0), [new("v1", T0 + 10, T0 + 10, "hls", Rung: "720p")]);
+        await store.WriteAsync(new AudienceSampleRow(Broadcast, id, T0 + 20, "a", 1, 1, 0, 0, 0), [new("v1", T0 + 20, T0 + 20, "hls", Rung: "720p")]);
 
         using var page = await host.Client.GetAsync($"/dashboard/channels/{id}/audience/{Broadcast}");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
@@ -63,6 +64,12 @@ public sealed partial class AudiencePagesTests
         Assert.Contains("<dt>Mean throughput</dt><dd>9.00 Mb/s</dd>", html, StringComparison.Ordinal);
         Assert.Contains("<dt>Rung switches</dt><dd>2 (", html, StringComparison.Ordinal);
         Assert.DoesNotContain("audience-quality-empty", html, StringComparison.Ordinal);
+        // By rung (a viewer counts on a bucket's rung where it was last seen in that bucket): 720p in two buckets, 20 s;
+        // most minutes watched first, "other" last.
+        Assert.Contains("<tr data-rung=\"720p\"><td class=\"mono\">720p</td><td class=\"num\">1</td><td class=\"num\">0.33</td></tr>", html, StringComparison.Ordinal);
+        int p720 = html.IndexOf("data-rung=\"720p\"", StringComparison.Ordinal), p480 = html.IndexOf("data-rung=\"480p\"", StringComparison.Ordinal);
+        Assert.True(p720 > 0 && p480 > p720 && html.IndexOf("data-rung=\"other\"", StringComparison.Ordinal) > p480, "rungs in order");
+        Assert.DoesNotContain("audience-rungs-empty", html, StringComparison.Ordinal);
 
         // The chart: inline SVG with a title and description, one point per bucket, the peak's bucket the highest.
         Assert.Contains("<svg class=\"audience-chart\"", html, StringComparison.Ordinal);
@@ -117,6 +124,7 @@ public sealed partial class AudiencePagesTests
         // A broadcast no player of which sent CMCD, and one whose buckets had no viewers: said plainly, no chart lines drawn.
         string report = await host.Client.GetStringAsync($"/dashboard/channels/{id}/audience/{Broadcast}");
         Assert.Contains("id=\"audience-quality-empty\">No playback quality was kept for this broadcast: no player sent CMCD.", report, StringComparison.Ordinal);
+        Assert.Contains("id=\"audience-rungs-empty\">No rung was known", report, StringComparison.Ordinal);
         Assert.Single(PolylinePoints().Match(report).Groups[1].Value.Split(' '));
         Assert.Contains("<circle class=\"chart-dot\"", report, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, (await host.Client.GetAsync("/dashboard/channels/nope/audience")).StatusCode);

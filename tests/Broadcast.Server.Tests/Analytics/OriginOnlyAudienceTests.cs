@@ -13,7 +13,8 @@ namespace Broadcast.Server.Tests.Analytics;
 /// The audience kept per broadcast with two origins (#70): a control node (all roles, the database) and an origin-only node
 /// (no database) serve one store behind an edge. Viewer A plays through both in one bucket, B through the control node, C
 /// through the origin-only node: the control node writes its own sample, the origin-only node hands its bucket over with
-/// the playback node token, and the report says three concurrent viewers and three unique ones, never two or four.
+/// the playback node token, and the report says three concurrent viewers and three unique ones, never two or four, all
+/// three on the rung they fetched.
 /// </summary>
 public sealed class OriginOnlyAudienceTests
 {
@@ -65,6 +66,9 @@ public sealed class OriginOnlyAudienceTests
         Assert.Equal(3, point.GetProperty("hls").GetInt64());
         Assert.Equal(3, report.GetProperty("peakViewers").GetInt64());
         Assert.Equal(3, report.GetProperty("uniqueViewers").GetInt64());
+        // Every viewer asked for 720p's playlist: its rung, carried from the origin-only node through its post, once each.
+        Assert.Equal(3, point.GetProperty("rungs").GetProperty("720p").GetInt64());
+        Assert.Equal(3, report.GetProperty("byRung").GetProperty("720p").GetProperty("peakViewers").GetInt64());
     }
 
     /// <summary>A player with CMCD session id <paramref name="session"/> reloading a media playlist (what counts a viewer).</summary>
