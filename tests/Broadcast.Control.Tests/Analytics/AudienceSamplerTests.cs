@@ -112,7 +112,8 @@ public sealed class AudienceSamplerTests : IAsyncLifetime
         byte[] firstDay = await _store.SaltAsync(new DateOnly(2026, 11, 30));
         var keys = await Sql.QueryAsync(_database, "SELECT viewer FROM audience_sessions WHERE broadcast_id = 'late'", _ => { },
             r => r.GetString(0), CancellationToken.None);
-        Assert.Equal([AudienceStore.ViewerKey(firstDay, 41), AudienceStore.ViewerKey(firstDay, 42)], keys.Order());
+        Assert.Equal(new[] { AudienceStore.ViewerKey(firstDay, 41), AudienceStore.ViewerKey(firstDay, 42) }.Order(StringComparer.Ordinal),
+            keys.Order(StringComparer.Ordinal));
 
         // Two days on, the first day's salt is gone: the show's viewers are keyed under the day before's.
         long twoDaysOn = beforeMidnight + 2 * 86_400;
