@@ -54,25 +54,7 @@ public static class SampleCipher
     public static void EncryptCbcPattern(AesBlocks aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples,
         int cryptBlocks, int skipBlocks)
     {
-        ArgumentNullException.ThrowIfNull(aes);
-        if (iv.Size != Block) throw new ArgumentException("AES-CBC takes a 16-byte IV (§9.6.2).", nameof(iv));
-        if (cryptBlocks is < 0 or > 15 || skipBlocks is < 0 or > 15 || (cryptBlocks == 0) != (skipBlocks == 0))
-            throw new ArgumentOutOfRangeException(nameof(cryptBlocks), "A pattern is 1..15 crypt and 1..15 skip blocks, or 0:0 for none.");
-        if (subsamples.IsEmpty)
-        {
-            EncryptRange(aes, iv, sample, cryptBlocks, skipBlocks);
-            return;
-        }
-        int at = 0;
-        foreach (var subsample in subsamples)
-        {
-            at += subsample.ClearBytes;
-            var range = Protected(sample, at, subsample.ProtectedBytes);
-            EncryptRange(aes, iv, range, cryptBlocks, skipBlocks);
-            at += range.Length;
-        }
-        if (at != sample.Length)
-            throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
+        CbcPattern(aes, iv, sample, subsamples, cryptBlocks, skipBlocks, decrypt: false);
     }
 
     /// <summary>
@@ -83,13 +65,20 @@ public static class SampleCipher
     public static void DecryptCbcPattern(AesBlocks aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples,
         int cryptBlocks, int skipBlocks)
     {
+        CbcPattern(aes, iv, sample, subsamples, cryptBlocks, skipBlocks, decrypt: true);
+    }
+
+    /// <summary>The pattern's walk over a sample's protected ranges, shared by the two directions.</summary>
+    private static void CbcPattern(AesBlocks aes, InitializationVector iv, Span<byte> sample, ReadOnlySpan<Subsample> subsamples,
+        int cryptBlocks, int skipBlocks, bool decrypt)
+    {
         ArgumentNullException.ThrowIfNull(aes);
         if (iv.Size != Block) throw new ArgumentException("AES-CBC takes a 16-byte IV (§9.6.2).", nameof(iv));
         if (cryptBlocks is < 0 or > 15 || skipBlocks is < 0 or > 15 || (cryptBlocks == 0) != (skipBlocks == 0))
             throw new ArgumentOutOfRangeException(nameof(cryptBlocks), "A pattern is 1..15 crypt and 1..15 skip blocks, or 0:0 for none.");
         if (subsamples.IsEmpty)
         {
-            DecryptRange(aes, iv, sample, cryptBlocks, skipBlocks);
+            Range(aes, iv, sample, cryptBlocks, skipBlocks, decrypt);
             return;
         }
         int at = 0;
@@ -97,11 +86,17 @@ public static class SampleCipher
         {
             at += subsample.ClearBytes;
             var range = Protected(sample, at, subsample.ProtectedBytes);
-            DecryptRange(aes, iv, range, cryptBlocks, skipBlocks);
+            Range(aes, iv, range, cryptBlocks, skipBlocks, decrypt);
             at += range.Length;
         }
         if (at != sample.Length)
             throw new ArgumentException($"The subsamples cover {at} bytes of a {sample.Length}-byte sample.", nameof(subsamples));
+    }
+
+    private static void Range(AesBlocks aes, InitializationVector iv, Span<byte> range, int cryptBlocks, int skipBlocks, bool decrypt)
+    {
+        if (decrypt) DecryptRange(aes, iv, range, cryptBlocks, skipBlocks);
+        else EncryptRange(aes, iv, range, cryptBlocks, skipBlocks);
     }
 
     private static void DecryptRange(AesBlocks aes, InitializationVector iv, Span<byte> range, int cryptBlocks, int skipBlocks)
