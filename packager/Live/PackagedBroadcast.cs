@@ -14,27 +14,36 @@ internal sealed class PackagedBroadcast
 {
     private int _captions;
 
-    public PackagedBroadcast(string channel, string broadcastId, bool recording, ISegmentStore store, PackagerOptions options, TimeProvider time,
-        IReadOnlyList<string> videoRenditions, string? audioRendition, bool captions, Action<ManifestUpdated> manifestUpdated, int rewindSeconds,
-        AudioLabel? audioLabel = null, IReadOnlyList<AlternateAudioRendition>? alternateAudio = null)
+    /// <param name="settings">The broadcast's settings (renditions, audio, captions, rewind window, protection), validated by
+    /// its packager.</param>
+    /// <param name="broadcastId">Its id: the settings', the continued broadcast's, or made from the clock at the start.</param>
+    /// <param name="store">Where its objects go.</param>
+    /// <param name="options">The node's <c>Packager</c> settings.</param>
+    /// <param name="time">The clock its program date-times and deletes read.</param>
+    /// <param name="manifestUpdated">Told of every manifest put.</param>
+    public PackagedBroadcast(BroadcastSettings settings, string broadcastId, ISegmentStore store, PackagerOptions options, TimeProvider time,
+        Action<ManifestUpdated> manifestUpdated)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(rewindSeconds);
-        RewindSeconds = rewindSeconds;
-        Channel = channel;
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(options);
+        RewindSeconds = settings.RewindSeconds ?? options.DvrSeconds;
+        ArgumentOutOfRangeException.ThrowIfNegative(RewindSeconds, nameof(settings.RewindSeconds));
+        Channel = settings.Channel;
         BroadcastId = broadcastId;
-        Recording = recording;
+        Recording = settings.Record;
+        Protection = settings.Protection;
         Store = store;
         Options = options;
         Time = time;
-        VideoTimelines = videoRenditions.Select(r => new RenditionTimeline(r, MediaKind.Video)).ToArray();
-        if (audioRendition is not null)
+        VideoTimelines = settings.VideoRenditions.Select(r => new RenditionTimeline(r, MediaKind.Video)).ToArray();
+        if (settings.AudioRendition is { } audio)
         {
-            AudioTimeline = new RenditionTimeline(audioRendition, MediaKind.Audio) { AudioLabel = audioLabel ?? AudioLabel.Unlabelled };
-            AlternateAudioTimelines = (alternateAudio ?? []).Select(a => new RenditionTimeline(a.Name, MediaKind.Audio) { AudioLabel = a.Label })
-                .ToArray();
+            AudioTimeline = new RenditionTimeline(audio, MediaKind.Audio) { AudioLabel = settings.AudioLabel ?? AudioLabel.Unlabelled };
+            AlternateAudioTimelines = settings.PackagedAlternateAudio
+                .Select(a => new RenditionTimeline(a.Name, MediaKind.Audio) { AudioLabel = a.Label }).ToArray();
         }
         Breaks = new AdBreakSchedule(options.SegmentSeconds);
-        _captions = captions ? 1 : 0;
+        _captions = settings.Captions ? 1 : 0;
         ManifestUpdated = manifestUpdated;
     }
 
@@ -49,7 +58,7 @@ internal sealed class PackagedBroadcast
     public PackagerOptions Options { get; }
 
     /// <summary>How the broadcast's media is encrypted; null when it is not (its bytes and manifests then as they always were).</summary>
-    public BroadcastProtection? Protection { get; init; }
+    public BroadcastProtection? Protection { get; }
 
     /// <summary>
     /// How far back the live manifests reach (the channel's rewind window, else <c>Packager:DvrSeconds</c>); 0 keeps only

@@ -54,9 +54,7 @@ public sealed class StreamPackager : IAsyncDisposable
             _segmenter.ContinueAfter(continues.FirstNumber - 1,
                 continues.State.Renditions.ToDictionary(r => r.Name, r => r.LastInitVersion, StringComparer.Ordinal));
         if (settings.LowLatency) _lowLatency = new LowLatencyParts(BroadcastId, _segmenter.PartTargetMilliseconds, options.PartHoldBackTargets);
-        _broadcast = new PackagedBroadcast(Channel, BroadcastId, Recording, store, options, time, settings.VideoRenditions, settings.AudioRendition,
-            settings.Captions, m => ManifestUpdated?.Invoke(m), settings.RewindSeconds ?? options.DvrSeconds, settings.AudioLabel, alternateAudio)
-        { Protection = settings.Protection };
+        _broadcast = new PackagedBroadcast(settings, BroadcastId, store, options, time, m => ManifestUpdated?.Invoke(m));
         foreach (var t in _broadcast.AllTimelines()) _byName[t.Name] = t;
         _objects = new CmafObjectWriter(_broadcast);
         _listeners = new PackagerListeners(_broadcast, _lowLatency, hold ?? new NoRetentionHold(), continues?.State.JournaledThrough ?? 0);
