@@ -50,8 +50,8 @@ public enum RequestFailure : byte
 /// <summary>
 /// What one channel's viewers did on this node in one bucket of <see cref="ViewerSessions.BucketSeconds"/>: how many made a
 /// request, by delivery, who they were, how many requests came from viewers beyond the cap (counted nowhere else), and how
-/// many of its media requests the origin failed (<see cref="NotFound"/>, <see cref="Unavailable"/>: counted since the
-/// channel's previous sample, so a failure in the second the sampler waits lands in the bucket read then).
+/// many of its media requests the origin failed (<see cref="NotFound"/>, <see cref="Unavailable"/>: counted in the bucket
+/// they failed in, so a failure in the second the sampler waits after a bucket belongs to the next one).
 /// </summary>
 public sealed record ChannelViewerSample(string Channel, long Bucket, int Viewers, int Hls, int LowLatencyHls, int Dash,
     IReadOnlyList<ViewerSessionSample> Sessions, long Uncounted, long NotFound = 0, long Unavailable = 0);
@@ -152,8 +152,7 @@ public sealed class ViewerSessions
     public void Failed(ReadOnlySpan<char> channel, RequestFailure failure)
     {
         if (!_bySpan.TryGetValue(channel, out var entry)) return;
-        if (failure == RequestFailure.NotFound) Interlocked.Increment(ref entry.NotFound);
-        else Interlocked.Increment(ref entry.Unavailable);
+        entry.Failures.Add(BucketOf(_time.GetUtcNow()), failure);
     }
 
     private void Prune(long quietBefore)
@@ -204,8 +203,7 @@ public sealed class ViewerSessions
             // A viewer that joins meanwhile keeps a name of the old table, which stays a real name.
             if (channel.Sessions.IsEmpty && Volatile.Read(ref channel.Rungs).Count > 0) Volatile.Write(ref channel.Rungs, new ViewerRungs());
             long uncounted = Interlocked.Exchange(ref channel.Uncounted, 0);
-            long notFound = Interlocked.Exchange(ref channel.NotFound, 0);
-            long unavailable = Interlocked.Exchange(ref channel.Unavailable, 0);
+            var (notFound, unavailable) = channel.Failures.Take(bucket);
             if (sessions.Count > 0 || uncounted > 0 || notFound > 0 || unavailable > 0)
                 samples.Add(new ChannelViewerSample(name, bucket, sessions.Count, hls, lowLatency, dash, sessions, uncounted, notFound, unavailable));
         }
@@ -218,8 +216,65 @@ public sealed class ViewerSessions
         public readonly ConcurrentDictionary<ulong, Session> Sessions = new();
         public ViewerRungs Rungs = new();
         public long Uncounted;
-        public long NotFound;
-        public long Unavailable;
+        public readonly Failures Failures = new();
+    }
+
+    /// <summary>
+    /// A channel's failed requests in its latest two buckets, each counted in the bucket it failed in: the sampler reads a
+    /// bucket up to a second after the next began (its settle), and a failure in that second belongs to the next one. A
+    /// bucket never read is dropped when a later one starts. Failures are few (404s, 503s), so one lock will do.
+    /// </summary>
+    private sealed class Failures
+    {
+        private long _bucket = long.MinValue;
+        private long _notFound, _unavailable, _previousNotFound, _previousUnavailable;
+
+        public void Add(long bucket, RequestFailure failure)
+        {
+            lock (this)
+            {
+                if (bucket > _bucket)
+                {
+                    bool next = _bucket != long.MinValue && bucket == _bucket + BucketSeconds;
+                    (_previousNotFound, _previousUnavailable) = next ? (_notFound, _unavailable) : (0, 0);
+                    (_bucket, _notFound, _unavailable) = (bucket, 0, 0);
+                }
+
+                if (bucket == _bucket)
+                {
+                    if (failure == RequestFailure.NotFound) _notFound++;
+                    else _unavailable++;
+                }
+                else if (bucket == _bucket - BucketSeconds)
+                {
+                    if (failure == RequestFailure.NotFound) _previousNotFound++;
+                    else _previousUnavailable++;
+                }
+            }
+        }
+
+        /// <summary>The failures of <paramref name="bucket"/>, once: they are zero after.</summary>
+        public (long NotFound, long Unavailable) Take(long bucket)
+        {
+            lock (this)
+            {
+                if (bucket == _bucket)
+                {
+                    var taken = (_notFound, _unavailable);
+                    (_notFound, _unavailable) = (0, 0);
+                    return taken;
+                }
+
+                if (_bucket != long.MinValue && bucket == _bucket - BucketSeconds)
+                {
+                    var taken = (_previousNotFound, _previousUnavailable);
+                    (_previousNotFound, _previousUnavailable) = (0, 0);
+                    return taken;
+                }
+
+                return (0, 0);
+            }
+        }
     }
 
     /// <summary>

@@ -259,7 +259,7 @@ public sealed class ViewerSessionsTests
     }
 
     [Fact]
-    public void Failed_requests_count_per_channel_served_until_the_next_sample_and_never_for_an_unknown_channel()
+    public void Failed_requests_count_per_channel_served_in_the_bucket_they_failed_in_and_never_for_an_unknown_channel()
     {
         var clock = new ManualClock(Start.AddSeconds(3));
         var sessions = new ViewerSessions(clock);
@@ -279,6 +279,21 @@ public sealed class ViewerSessionsTests
         Assert.Equal((0, 0L, 1L), (second.Viewers, second.NotFound, second.Unavailable));
         clock.Advance(TimeSpan.FromSeconds(10));
         Assert.Empty(sessions.Sample(Bucket0 + 20));
+
+        // A failure in the second after a bucket ends, before the sampler reads that bucket, is the next bucket's.
+        sessions.Touch("show", 1, ViewerDelivery.Hls);
+        clock.Advance(TimeSpan.FromSeconds(7));
+        sessions.Failed("show", RequestFailure.NotFound); // in Bucket0 + 30, read after its settle
+        var third = Assert.Single(sessions.Sample(Bucket0 + 20));
+        Assert.Equal((0L, 0L), (third.NotFound, third.Unavailable));
+        Assert.Equal(1L, Assert.Single(sessions.Sample(Bucket0 + 30)).NotFound);
+        // A bucket never read is dropped once a later one starts: its failures do not land in another.
+        clock.Advance(TimeSpan.FromSeconds(10));
+        sessions.Failed("show", RequestFailure.Unavailable); // Bucket0 + 40, never read
+        clock.Advance(TimeSpan.FromSeconds(20));
+        sessions.Failed("show", RequestFailure.NotFound); // Bucket0 + 60
+        var later = Assert.Single(sessions.Sample(Bucket0 + 60));
+        Assert.Equal((1L, 0L), (later.NotFound, later.Unavailable));
     }
 
     [Fact]
