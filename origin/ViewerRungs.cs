@@ -78,6 +78,6 @@ public sealed class ViewerRungs
         int slash = rest.IndexOf('/');
         if (slash <= 0) return default;
         var rendition = rest[..slash];
-        return rendition.SequenceEqual("recordings") || rendition.SequenceEqual(Broadcast.Storage.StoreKeys.ClipsFolder) ? default : rendition;
+        return Broadcast.Storage.StoreKeys.IsChannelFolder(rendition) ? default : rendition;
     }
 }

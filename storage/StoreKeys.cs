@@ -154,6 +154,12 @@ public static class StoreKeys
     /// <summary>The folder below a channel's that holds its clips; no rendition may take its name.</summary>
     public const string ClipsFolder = "clips";
 
+    /// <summary>The folder below a channel's that holds its recordings' manifests; no rendition may take its name.</summary>
+    public const string RecordingsFolder = "recordings";
+
+    /// <summary>Whether a name below a channel's folder is one of the channel's own folders (recordings, clips), not a rendition's.</summary>
+    public static bool IsChannelFolder(ReadOnlySpan<char> name) => name.SequenceEqual(RecordingsFolder) || name.SequenceEqual(ClipsFolder);
+
     /// <summary>A clip's folder: everything of the clip but the segments it names, which stay where the broadcast stored them.</summary>
     public static string ClipFolder(string channel, string clipId) => $"{channel}/{ClipsFolder}/{clipId}/";
 

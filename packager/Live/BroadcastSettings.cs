@@ -62,7 +62,7 @@ public sealed record BroadcastSettings
             throw new ArgumentException("Rendition names must differ.", nameof(AlternateAudio));
         foreach (var r in VideoRenditions.Concat(audioNames).Append(StoreKeys.AudioRendition))
             // A rendition's folder sits beside the channel's recordings and clips.
-            if (!StoreKeys.IsValidName(r) || r is "recordings" or StoreKeys.ClipsFolder)
+            if (!StoreKeys.IsValidName(r) || StoreKeys.IsChannelFolder(r))
                 throw new ArgumentException($"Rendition name '{r}' is not usable.", nameof(VideoRenditions));
     }
 }
