@@ -28,11 +28,17 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
     private const double MoveBound = TtlSeconds + SegmentSeconds + 4;
 
     /// <param name="Failures">Requests the browser saw fail (no answer, or a status of 400 or more), with when.</param>
-    private sealed record Viewer(string Name, BrowserPlayer Player, ConcurrentQueue<(TimeSpan At, string Url)> Requests, ConcurrentQueue<(TimeSpan At, string What)> Failures);
+    /// <param name="Cancelled">Requests the player itself cancelled (Chromium's net::ERR_ABORTED), with when: hls.js aborts the
+    /// segment it is loading from the pathway a steering answer just left and asks the new one for it. The edge did not fail
+    /// them; they are reported in the summary, not counted as failures.</param>
+    private sealed record Viewer(string Name, BrowserPlayer Player, ConcurrentQueue<(TimeSpan At, string Url)> Requests,
+        ConcurrentQueue<(TimeSpan At, string What)> Failures, ConcurrentQueue<(TimeSpan At, string Url)> Cancelled);
 
     /// <param name="FailedRequests">What the viewer saw: requests that failed while it moved.</param>
+    /// <param name="CancelledRequests">Requests the player cancelled while it moved, for the summary only.</param>
     /// <param name="Warnings">The player's own non-fatal reports while it moved (an append that added nothing, a retry), for the summary only: hls.js warns when it appends a segment it had already buffered from the other pathway, which no viewer sees.</param>
-    private sealed record Move(string Name, double? Seconds, double LongestStall, IReadOnlyList<string> FailedRequests, IReadOnlyList<string> Warnings);
+    private sealed record Move(string Name, double? Seconds, double LongestStall, IReadOnlyList<string> FailedRequests,
+        IReadOnlyList<string> CancelledRequests, IReadOnlyList<string> Warnings);
 
     [Fact]
     public async Task Players_follow_the_steering_server_off_a_drained_or_dead_edge_and_new_viewers_return_by_weight()
@@ -94,14 +100,19 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
                 var player = await browser.OpenAsync(kind);
                 var requests = new ConcurrentQueue<(TimeSpan, string)>();
                 var failures = new ConcurrentQueue<(TimeSpan, string)>();
+                var cancelled = new ConcurrentQueue<(TimeSpan, string)>();
                 player.Page.Request += (_, request) => requests.Enqueue((clock.Elapsed, request.Url));
-                player.Page.RequestFailed += (_, request) => failures.Enqueue((clock.Elapsed, $"{request.Url} ({request.Failure})"));
+                player.Page.RequestFailed += (_, request) =>
+                {
+                    if (request.Failure == "net::ERR_ABORTED") cancelled.Enqueue((clock.Elapsed, request.Url));
+                    else failures.Enqueue((clock.Elapsed, $"{request.Url} ({request.Failure})"));
+                };
                 player.Page.Response += (_, response) =>
                 {
                     if (response.Status >= 400) failures.Enqueue((clock.Elapsed, $"{response.Url} ({response.Status})"));
                 };
                 await player.StartAsync(url);
-                viewers.Add(new Viewer(name, player, requests, failures));
+                viewers.Add(new Viewer(name, player, requests, failures, cancelled));
             }
 
             async Task<string> Describe()
@@ -255,7 +266,8 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
             string[] warnings = await v.Player.Page.EvaluateAsync<string[]>(
                 "from => window.__player.errors.slice(from).map(e => e.type + ' ' + e.details)", Math.Min(warningsBefore[v.Name], 100));
             var failed = v.Failures.Where(f => f.At >= since).Select(f => f.What).ToList();
-            moves.Add(new Move(v.Name, moved.TryGetValue(v.Name, out double s) ? s : null, stalls[v.Name], failed, warnings));
+            var cancelled = v.Cancelled.Where(c => c.At >= since).Select(c => c.Url).ToList();
+            moves.Add(new Move(v.Name, moved.TryGetValue(v.Name, out double s) ? s : null, stalls[v.Name], failed, cancelled, warnings));
         }
 
         return moves;
@@ -263,7 +275,7 @@ public sealed class ContentSteeringEdgeTests(StorageFixture fixture, ITestOutput
 
     private static string Summary(string what, List<Move> moves) =>
         $"{what} (TTL {TtlSeconds} s, segments {SegmentSeconds} s): " + string.Join("; ", moves.Select(m => string.Create(CultureInfo.InvariantCulture,
-            $"{m.Name} moved after {(m.Seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "never")}, longest stall {m.LongestStall:0.0} s, {m.FailedRequests.Count} failed requests{(m.FailedRequests.Count > 0 ? " (" + string.Join(", ", m.FailedRequests.Take(4)) + ")" : "")}, {m.Warnings.Count} player warnings{(m.Warnings.Count > 0 ? " (" + string.Join(", ", m.Warnings.Take(4)) + ")" : "")}")));
+            $"{m.Name} moved after {(m.Seconds is { } s ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "never")}, longest stall {m.LongestStall:0.0} s, {m.FailedRequests.Count} failed requests{(m.FailedRequests.Count > 0 ? " (" + string.Join(", ", m.FailedRequests.Take(4)) + ")" : "")}, {m.CancelledRequests.Count} cancelled by the player, {m.Warnings.Count} player warnings{(m.Warnings.Count > 0 ? " (" + string.Join(", ", m.Warnings.Take(4)) + ")" : "")}")));
 
     private static bool IsSegment(string url) => Uri.TryCreate(url, UriKind.Absolute, out Uri? uri) && uri.AbsolutePath.EndsWith(".m4s", StringComparison.Ordinal);
 
