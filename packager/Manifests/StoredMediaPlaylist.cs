@@ -109,7 +109,7 @@ public sealed class StoredMediaPlaylist
             {
                 if (ReadWholeSegmentKey(line, number) is var (read, key))
                 {
-                    if (keys.Count > 0) throw Error(number, "whole-segment (AES-128) and sample (SAMPLE-AES) keys in one playlist");
+                    if (read && keys.Count > 0) throw Error(number, "whole-segment (AES-128) and sample (SAMPLE-AES) keys in one playlist");
                     whole = key;
                     sawWhole |= read;
                 }

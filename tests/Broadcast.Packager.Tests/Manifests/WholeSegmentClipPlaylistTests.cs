@@ -43,6 +43,9 @@ public class WholeSegmentClipPlaylistTests
             + ",IV=0X00000000000000000000000000ABCDEF\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXTINF:2,\nb-7.m4s\n" + Key
             + "\n#EXTINF:2,\nb-8.m4s\n#EXT-X-GAP\n#EXTINF:2,\nb-9.m4s\n#EXT-X-KEY:METHOD=NONE\n#EXTINF:2,\nb-10.m4s\n");
         Assert.Equal(new UInt128?[] { 0xABCDEF, 8, null, null }, explicitIv.Segments.Select(s => s.Key?.Iv));
+        // A METHOD=NONE in a sample-encrypted playlist ends no whole-segment key and keeps its key tags.
+        Assert.Equal(["#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"a\""],
+            StoredMediaPlaylist.Parse("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"a\"\n#EXT-X-KEY:METHOD=NONE\n").KeyTags);
     }
 
     [Fact]
