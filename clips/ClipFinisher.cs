@@ -226,13 +226,23 @@ internal sealed partial class ClipFinisher(
 
         var cutEnds = new List<(string Name, StoredMediaPlaylist Playlist, ClipPiece? First, ClipPiece? Last)>();
         var cipher = new ClipPieceCipher(keys, slug);
-        foreach (var (name, codec, playlist) in renditions)
+        var pieces = new List<string>();
+        try
         {
-            var first = cutFirst ? await PieceAsync(cipher, slug, folder, (name, codec), playlist.Segments[0], "first", job.From,
-                single ? job.To : null, cancellationToken).ConfigureAwait(false) : null;
-            var last = cutLast ? await PieceAsync(cipher, slug, folder, (name, codec), playlist.Segments[^1], "last", playlist.Segments[^1].Start,
-                job.To, cancellationToken).ConfigureAwait(false) : null;
-            cutEnds.Add((name, playlist, first, last));
+            foreach (var (name, codec, playlist) in renditions)
+            {
+                var first = cutFirst ? await PieceAsync(cipher, (slug, folder, pieces), (name, codec), playlist.Segments[0], "first", job.From,
+                    single ? job.To : null, cancellationToken).ConfigureAwait(false) : null;
+                var last = cutLast ? await PieceAsync(cipher, (slug, folder, pieces), (name, codec), playlist.Segments[^1], "last",
+                    playlist.Segments[^1].Start, job.To, cancellationToken).ConfigureAwait(false) : null;
+                cutEnds.Add((name, playlist, first, last));
+            }
+        }
+        catch
+        {
+            // A rendition whose end could not be cut (its key gone, ffmpeg failing) leaves no piece of the others behind.
+            if (pieces.Count > 0) await store.DeleteAsync(pieces, CancellationToken.None).ConfigureAwait(false);
+            throw;
         }
         // Every rendition lists the lead's span, wherever its own pieces start (Shaka ends them all there, #66).
         var leadEnds = cutEnds.First(c => ReferenceEquals(c.Playlist, lead));
@@ -263,27 +273,30 @@ internal sealed partial class ClipFinisher(
     /// Cuts <paramref name="segment"/> to [<paramref name="from"/>, <paramref name="to"/>) and stores the piece; a protected
     /// broadcast's segment decrypted for ffmpeg and its piece encrypted again with the same key (<see cref="ClipPieceCipher"/>).
     /// </summary>
-    private async Task<ClipPiece> PieceAsync(ClipPieceCipher cipher, string slug, string folder, (string Name, Codec Codec) track,
-        StoredSegment segment, string end, DateTimeOffset from, DateTimeOffset? to, CancellationToken cancellationToken)
+    private async Task<ClipPiece> PieceAsync(ClipPieceCipher cipher, (string Slug, string Folder, List<string> Written) clip,
+        (string Name, Codec Codec) track, StoredSegment segment, string end, DateTimeOffset from, DateTimeOffset? to, CancellationToken cancellationToken)
     {
+        var (slug, folder, written) = clip;
         var (rendition, codec) = track;
         var init = await GetAsync(ClipObjects.KeyOf(slug, segment.MapUri), $"rendition {rendition}'s init segment", cancellationToken)
             .ConfigureAwait(false);
         var media = await GetAsync(ClipObjects.KeyOf(slug, segment.Uri), $"rendition {rendition}'s segment", cancellationToken).ConfigureAwait(false);
         var offset = from - segment.Start;
         if (offset < TimeSpan.Zero) offset = TimeSpan.Zero;
-        var stored = await cipher.ClearAsync(init, media, cancellationToken).ConfigureAwait(false);
+        var stored = await cipher.ClearAsync(init, media, segment.Key, cancellationToken).ConfigureAwait(false);
         var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, stored.Init, stored.Media, codec, offset, to - segment.Start, settings.WorkRoot,
             cancellationToken).ConfigureAwait(false);
         // ffmpeg times the piece from 0: put back on the stored segment's timeline, it joins its neighbours end to end (#66).
         var kind = codec == Codec.Aac ? MediaKind.Audio : MediaKind.Video;
-        var piece = ClipPieceCipher.Protect(ClipPieceTimeline.Place(stored.Init, stored.Media, cut.Init, cut.Segment, kind, offset, to is null),
-            stored, kind);
+        var (piece, key) = ClipPieceCipher.Protect(ClipPieceTimeline.Place(stored.Init, stored.Media, cut.Init, cut.Segment, kind, offset,
+            to is null), stored, kind);
         string initName = $"{rendition}/{end}-init.mp4", pieceName = $"{rendition}/{end}.m4s";
         string type = codec == Codec.Aac ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;
+        written.Add(folder + initName);
         await store.PutAsync(folder + initName, piece.Init, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
+        written.Add(folder + pieceName);
         await store.PutAsync(folder + pieceName, piece.Segment, type, CachePolicies.Immutable, cancellationToken).ConfigureAwait(false);
-        return new ClipPiece(initName, pieceName, segment.Start + piece.Offset, piece.Length);
+        return new ClipPiece(initName, pieceName, segment.Start + piece.Offset, piece.Length, key);
     }
 
     /// <summary>
@@ -429,20 +442,4 @@ internal sealed partial class ClipFinisher(
 
     [LoggerMessage(EventId = 9137, Level = LogLevel.Warning, Message = "Clip {ClipId} of {Channel} has no MP4 download: making it failed")]
     private partial void LogDownloadFailed(Exception exception, string clipId, string channel);
-}
-
-/// <summary>The clip's objects in the store as its playlists name them.</summary>
-internal static class ClipObjects
-{
-    /// <summary>A clip playlist's URI of a stored object (<c>../../{rendition}/{name}</c>) as its store key; null for anything else.</summary>
-    public static string? KeyOf(string slug, string? uri)
-    {
-        if (uri is null || !uri.StartsWith(StoreKeys.ClipToChannel, StringComparison.Ordinal)) return null;
-        string key = $"{slug}/{uri[StoreKeys.ClipToChannel.Length..]}";
-        return key.Split('/').Length == 3 && StoreKeys.IsValid(key, out _) ? key : null;
-    }
-
-    /// <summary>A stored text object (a playlist), or null when it is not there.</summary>
-    public static async Task<string?> ReadTextAsync(ISegmentStore store, string key, CancellationToken cancellationToken) =>
-        await store.GetAsync(key, cancellationToken).ConfigureAwait(false) is { } o ? Encoding.UTF8.GetString(o.Data.Span) : null;
 }

@@ -23,12 +23,9 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips,
         string master = await ReadAsync(masterKey, cancellationToken).ConfigureAwait(false)
             ?? throw new ClipRangeException(recording is null ? "from" : "recordingId", recording is null
                 ? "The channel has no broadcast stored to clip from." : "The recording's playlists are not in the store.", conflict: true);
-        // A Common Encryption broadcast's clip keeps its key tags (the master's EXT-X-SESSION-KEY, each media playlist's
-        // EXT-X-KEY) and its ends are decrypted, cut and encrypted again with the same key (docs/protection.md). A
-        // whole-segment one's IVs are the media sequence numbers, which a clip's playlists renumber.
-        if (master.Contains("#EXT-X-SESSION-KEY:METHOD=AES-128,", StringComparison.Ordinal))
-            throw new ClipRangeException(recording is null ? "from" : "recordingId",
-                "The broadcast is encrypted whole-segment (its channel's protection is aes-128): clips of those are not made yet.", conflict: true);
+        // A protected broadcast's clip keeps its key tags (the master's EXT-X-SESSION-KEY; each media playlist's EXT-X-KEY, a
+        // whole-segment key per segment with its IV) and its ends are decrypted, cut and encrypted again with the same key
+        // (docs/protection.md).
         var (clipMaster, renditions) = Readable(() => ClipMaster.Rewrite(master, uri => RenditionOf(uri, recording), r => r + ClipPlaylistName));
 
         var playlists = new List<(string Rendition, StoredMediaPlaylist Playlist)>();
@@ -37,7 +34,12 @@ internal sealed class StoreClipMedia(ISegmentStore store, IClipRepository clips,
             string key = recording is null ? StoreKeys.MediaPlaylist(slug, r) : StoreKeys.VodPlaylist(slug, r, recording);
             string text = await ReadAsync(key, cancellationToken).ConfigureAwait(false)
                 ?? throw new ClipRangeException("from", $"The stored playlist of rendition '{r}' is missing.", conflict: true);
-            playlists.Add((r, Readable(() => StoredMediaPlaylist.Parse(text))));
+            var parsed = Readable(() => StoredMediaPlaylist.Parse(text));
+            // The finisher asks for a whole-segment key by the KID its URI names: a URI naming none could not be re-cut.
+            if (parsed.Segments.FirstOrDefault(s => s.Key is { KeyId: null }) is { Key: { } nameless })
+                throw new ClipRangeException(recording is null ? "from" : "recordingId",
+                    $"The stored playlist of rendition '{r}' names a whole-segment key URI with no KID ('{nameless.Uri}', not …/key/{{kid}}).", conflict: true);
+            playlists.Add((r, parsed));
         }
         // The video leads (its segments start on keyframes); audio follows the same range.
         var lead = playlists.FirstOrDefault(p => p.Rendition != StoreKeys.AudioRendition);

@@ -6,7 +6,8 @@ namespace Broadcast.Packager.Manifests;
 /// One end of a clip cut to the frame: a re-encoded piece of the stored segment it replaces, with an init segment of its
 /// own. URIs are relative to the clip's media playlist; <see cref="Start"/> is on the program date-time clock.
 /// </summary>
-public sealed record ClipPiece(string InitUri, string Uri, DateTimeOffset Start, TimeSpan Duration);
+/// A whole-segment encrypted broadcast's piece is encrypted whole again under <see cref="Key"/> (with the IV it was encrypted with).
+public sealed record ClipPiece(string InitUri, string Uri, DateTimeOffset Start, TimeSpan Duration, WholeSegmentKey? Key = null);
 
 /// <summary>
 /// A clip's media playlist once its ends are cut to the frame (issue #49): the first and/or last stored segment replaced
@@ -51,15 +52,18 @@ public static class ClipEndsPlaylist
         // The pieces are encrypted with the broadcast's key too (their init segments say so): the same tags name it.
         ClipPlaylist.AppendKeyTags(sb, clip);
         string? map = null;
+        var wholeSegmentKeys = new WholeSegmentKeyTags();
         for (int i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
             if (e.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
             if (e.MapUri is not null && (e.Opens || !string.Equals(map, e.MapUri, StringComparison.Ordinal)))
             {
+                wholeSegmentKeys.BeforeMap(sb);
                 sb.Append("#EXT-X-MAP:URI=\"").Append(e.MapUri).Append("\"\n");
                 map = e.MapUri;
             }
+            wholeSegmentKeys.Before(sb, e.Key, e.Gap);
             if (e.Dated) sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(e.Start)).Append('\n');
             if (e.Gap) sb.Append("#EXT-X-GAP\n");
             sb.Append("#EXTINF:").Append(ManifestFormat.Milli3(durations[i])).Append(",\n").Append(e.Uri).Append('\n');
@@ -80,7 +84,8 @@ public static class ClipEndsPlaylist
     /// One segment of the playlist: a piece or a stored segment, whether it opens a run (its map written whatever
     /// came before) and whether its program date-time is written.
     /// </summary>
-    private sealed record Entry(string Uri, string? MapUri, DateTimeOffset Start, TimeSpan Duration, bool Opens, bool Dated, bool Discontinuity, bool Gap);
+    private sealed record Entry(string Uri, string? MapUri, DateTimeOffset Start, TimeSpan Duration, bool Opens, bool Dated, bool Discontinuity, bool Gap,
+        WholeSegmentKey? Key);
 
     private static List<Entry> Entries(StoredMediaPlaylist clip, ClipPiece? first, ClipPiece? last)
     {
@@ -96,12 +101,12 @@ public static class ClipEndsPlaylist
         {
             var s = segments[i];
             bool discontinuity = entries.Count > 0 && s.Discontinuity;
-            entries.Add(new Entry(s.Uri, s.MapUri, s.Start, s.Duration, i == from, i == from || s.Discontinuity, discontinuity, s.Gap));
+            entries.Add(new Entry(s.Uri, s.MapUri, s.Start, s.Duration, i == from, i == from || s.Discontinuity, discontinuity, s.Gap, s.Key));
         }
         if (last is not null) entries.Add(Piece(last));
         return entries;
 
-        static Entry Piece(ClipPiece p) => new(p.Uri, p.InitUri, p.Start, p.Duration, true, true, false, false);
+        static Entry Piece(ClipPiece p) => new(p.Uri, p.InitUri, p.Start, p.Duration, true, true, false, false, p.Key);
     }
 
     /// <summary>

@@ -40,6 +40,7 @@ public static class ClipPlaylist
         var numbers = new List<long>(chosen.Count);
         var inits = new List<string>();
         string? currentMap = null;
+        var wholeSegmentKeys = new WholeSegmentKeyTags();
         for (int i = 0; i < chosen.Count; i++)
         {
             var s = chosen[i];
@@ -47,10 +48,13 @@ public static class ClipPlaylist
             if (!first && s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
             if (s.MapUri is not null && !string.Equals(currentMap, s.MapUri, StringComparison.Ordinal))
             {
+                wholeSegmentKeys.BeforeMap(sb);
                 sb.Append("#EXT-X-MAP:URI=\"").Append(uriPrefix).Append(s.MapUri).Append("\"\n");
                 currentMap = s.MapUri;
                 if (!inits.Contains(s.MapUri, StringComparer.Ordinal)) inits.Add(s.MapUri);
             }
+            // A whole-segment encrypted broadcast's segment keeps its own IV, named explicitly: the clip renumbers it.
+            wholeSegmentKeys.Before(sb, s.Key, s.Gap);
             if (first || s.Discontinuity) sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(s.Start)).Append('\n');
             if (s.Gap) sb.Append("#EXT-X-GAP\n");
             long ms = (long)Math.Round(s.Duration.TotalMilliseconds, MidpointRounding.AwayFromZero);
@@ -70,9 +74,10 @@ public static class ClipPlaylist
     }
 
     /// <summary>
-    /// A protected broadcast's key tags, before the first EXT-X-MAP as the packager writes them (RFC 8216bis §4.4.4.4: a
-    /// key applies to the segments after it): the clip's stored segments are the broadcast's, encrypted with its key, and
-    /// its re-cut ends are encrypted again with the same key, so one key in the same tags names them all.
+    /// A Common Encryption broadcast's key tags, before the first EXT-X-MAP as the packager writes them (RFC 8216bis
+    /// §4.4.4.4: a key applies to the segments after it): the clip's stored segments are the broadcast's, encrypted with its
+    /// key, and its re-cut ends are encrypted again with the same key, so one key in the same tags names them all. A
+    /// whole-segment key is written per segment instead (<see cref="WholeSegmentKeyTags"/>).
     /// </summary>
     internal static void AppendKeyTags(StringBuilder sb, StoredMediaPlaylist playlist)
     {

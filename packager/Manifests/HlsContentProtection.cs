@@ -30,8 +30,8 @@ public static class HlsContentProtection
     /// segment listed; after each EXT-X-MAP for whole-segment encryption (<see cref="HlsPlaylistWriter"/> places it).</summary>
     public static void AppendKey(StringBuilder sb, ManifestProtection? protection) => Append(sb, "#EXT-X-KEY:", protection);
 
-    /// <summary>EXT-X-SESSION-KEY for the master: a player may set up its key system before it reads a media playlist (and a
-    /// clip of the broadcast is refused by it, since the clip finisher does not decrypt).</summary>
+    /// <summary>EXT-X-SESSION-KEY for the master: a player may set up its key system before it reads a media playlist (a
+    /// clip's master keeps it, and the clip finisher reads it as the sign that the clip gets no clear MP4).</summary>
     public static void AppendSessionKey(StringBuilder sb, ManifestProtection? protection) => Append(sb, "#EXT-X-SESSION-KEY:", protection);
 
     /// <summary>The METHOD of a scheme; anything but the three schemes the packager writes is refused.</summary>

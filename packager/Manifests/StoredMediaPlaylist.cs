@@ -10,6 +10,9 @@ namespace Broadcast.Packager.Manifests;
 public sealed record StoredSegment(string Uri, string? MapUri, DateTimeOffset Start, TimeSpan Duration, bool Discontinuity, bool Gap)
 {
     public DateTimeOffset End => Start + Duration;
+
+    /// <summary>The whole-segment key (METHOD=AES-128) in force for it with its IV; null when none is (or for a gap, which has no object).</summary>
+    public WholeSegmentKey? Key { get; init; }
 }
 
 /// <summary>A stored playlist could not be read; the message names the line and what was wrong with it.</summary>
@@ -23,8 +26,10 @@ public sealed class MediaPlaylistFormatException(string message) : FormatExcepti
 /// and byte ranges are refused, since a clip made from either would name media it could not place. A protected
 /// broadcast's key tags (RFC 8216bis §4.4.4.4: <c>EXT-X-KEY</c> with <c>METHOD=SAMPLE-AES</c> or <c>SAMPLE-AES-CTR</c>,
 /// one per key format, before the first segment) are kept in <see cref="KeyTags"/>, so a clip names the same key; a key
-/// that changes within the playlist and whole-segment encryption (<c>METHOD=AES-128</c>, whose IV is the segment's media
-/// sequence number, which a clip's playlist renumbers) are refused.
+/// that changes within the playlist is refused. Whole-segment encryption (<c>METHOD=AES-128</c>, named after each
+/// EXT-X-MAP and ended by <c>METHOD=NONE</c> before the next) is read per segment (<see cref="StoredSegment.Key"/>) with the
+/// IV it is decrypted with: the tag's explicit IV, else the segment's Media Sequence Number (§5.2: EXT-X-MEDIA-SEQUENCE
+/// plus its position), since a clip's playlist renumbers segments and must name each IV. The two kinds are not mixed.
 /// </summary>
 public sealed class StoredMediaPlaylist
 {
@@ -60,6 +65,9 @@ public sealed class StoredMediaPlaylist
         var segments = new List<StoredSegment>();
         var keys = new List<string>();
         string? map = null;
+        long mediaSequence = 0;
+        (string Uri, UInt128? Iv)? whole = null;
+        bool sawWhole = false;
         DateTimeOffset? clock = null;
         TimeSpan? duration = null;
         bool discontinuity = false, gap = false;
@@ -74,7 +82,9 @@ public sealed class StoredMediaPlaylist
                 if (clock is not DateTimeOffset start) throw Error(number, "a segment before any #EXT-X-PROGRAM-DATE-TIME");
                 // A clip is a range of the clock: a playlist whose clock runs back could not say which media a range holds.
                 if (segments.Count > 0 && start < segments[^1].Start) throw Error(number, "a segment starts before the one ahead of it");
-                segments.Add(new StoredSegment(line, map, start, d, discontinuity, gap));
+                // §5.2: with no IV attribute, the IV is the segment's Media Sequence Number.
+                var key = whole is { } w && !gap ? new WholeSegmentKey(w.Uri, w.Iv ?? (UInt128)(mediaSequence + segments.Count)) : null;
+                segments.Add(new StoredSegment(line, map, start, d, discontinuity, gap) { Key = key });
                 clock = start + d;
                 duration = null;
                 discontinuity = gap = false;
@@ -88,9 +98,46 @@ public sealed class StoredMediaPlaylist
             else if (line.StartsWith("#EXT-X-SKIP:", StringComparison.Ordinal))
                 throw Error(number, "a delta update (EXT-X-SKIP), not a whole playlist");
             else if (line.StartsWith("#EXT-X-BYTERANGE:", StringComparison.Ordinal)) throw Error(number, "byte ranges are not supported");
-            else if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal)) ReadKey(line, number, segments.Count > 0, keys);
+            else if (line.StartsWith("#EXT-X-MEDIA-SEQUENCE:", StringComparison.Ordinal))
+            {
+                // Section 4.4.3.2: a decimal-integer, before the first segment.
+                if (segments.Count > 0 || !long.TryParse(line.AsSpan("#EXT-X-MEDIA-SEQUENCE:".Length), NumberStyles.None, CultureInfo.InvariantCulture,
+                        out mediaSequence) || mediaSequence > long.MaxValue / 2)
+                    throw Error(number, "EXT-X-MEDIA-SEQUENCE is not a decimal integer before the first segment");
+            }
+            else if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal))
+            {
+                if (ReadWholeSegmentKey(line, number) is var (read, key))
+                {
+                    if (read && keys.Count > 0) throw Error(number, "whole-segment (AES-128) and sample (SAMPLE-AES) keys in one playlist");
+                    whole = key;
+                    sawWhole |= read;
+                }
+                else
+                {
+                    if (sawWhole) throw Error(number, "whole-segment (AES-128) and sample (SAMPLE-AES) keys in one playlist");
+                    ReadKey(line, number, segments.Count > 0, keys);
+                }
+            }
         }
         return new StoredMediaPlaylist(segments, keys);
+    }
+
+    /// <summary>
+    /// An EXT-X-KEY that sets the whole-segment key: METHOD=AES-128 (true, its URI and explicit IV) or METHOD=NONE, which
+    /// ends it (false, null); null for any other method, read by <see cref="ReadKey"/>.
+    /// </summary>
+    private static (bool Read, (string Uri, UInt128? Iv)? Key)? ReadWholeSegmentKey(string line, int number)
+    {
+        if (line.StartsWith("#EXT-X-KEY:METHOD=NONE", StringComparison.Ordinal) && line.Length == "#EXT-X-KEY:METHOD=NONE".Length)
+            return (false, null);
+        if (!line.StartsWith("#EXT-X-KEY:METHOD=AES-128,", StringComparison.Ordinal)) return null;
+        var (uri, iv) = WholeSegmentKey.ReadAttributes(line, out string? error);
+        if (error is not null) throw Error(number, error);
+        // The URI is written again in the clip's playlists: one quoted-string (§4.2) of printable characters.
+        foreach (char c in uri)
+            if (c is < ' ' or > '~') throw Error(number, "an EXT-X-KEY URI that is not printable ASCII");
+        return (true, (uri, iv));
     }
 
     private static void ReadKey(string line, int number, bool afterSegments, List<string> keys)
@@ -104,8 +151,6 @@ public sealed class StoredMediaPlaylist
                 return;
             case "SAMPLE-AES" or "SAMPLE-AES-CTR":
                 break;
-            case "AES-128":
-                throw Error(number, "whole-segment encryption (EXT-X-KEY METHOD=AES-128) cannot be clipped yet: its IVs are the media sequence numbers");
             case var method:
                 throw Error(number, $"an EXT-X-KEY of METHOD={method}, which is not read");
         }

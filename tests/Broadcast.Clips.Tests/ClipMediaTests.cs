@@ -128,10 +128,11 @@ public sealed class ClipMediaTests : IDisposable
 
     /// <summary>
     /// A Common Encryption broadcast's clip names the same key: the master keeps its EXT-X-SESSION-KEY and each media
-    /// playlist its EXT-X-KEY before the first map. A whole-segment (aes-128) one is refused as a conflict saying why.
+    /// playlist its EXT-X-KEY before the first map. A whole-segment (aes-128) one whose key URI names no KID is refused as
+    /// a conflict saying why, since its ends could not be decrypted, and nothing of it is written.
     /// </summary>
     [Fact]
-    public async Task A_protected_broadcast_s_clip_carries_its_key_tags_and_a_whole_segment_one_is_refused()
+    public async Task A_protected_broadcast_s_clip_carries_its_key_tags_and_a_whole_segment_one_without_a_KID_is_refused()
     {
         var protection = StoredProtection.Cbcs;
         await StoreLiveAsync(1, 12);
@@ -149,12 +150,15 @@ public sealed class ClipMediaTests : IDisposable
         }
 
         await PutAsync(StoreKeys.Master(Slug), Master.Replace("#EXT-X-INDEPENDENT-SEGMENTS\n",
-            "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"/live/show/key/00112233445566778899aabbccddeeff\"\n",
+            "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"/live/show/key/0011\"\n",
             StringComparison.Ordinal));
+        foreach (var r in new[] { "source", "audio" })
+            await PutAsync(StoreKeys.MediaPlaylist(Slug, r), Window(1, 12).Replace("-init.mp4\"\n",
+                "-init.mp4\"\n#EXT-X-KEY:METHOD=AES-128,URI=\"/live/show/key/0011\"\n", StringComparison.Ordinal));
         var refused = await Assert.ThrowsAsync<ClipRangeException>(async () => await new StoreClipMedia(_store, _clips).WriteAsync(
             Request(ClipPoint.FromEnd(-4), ClipPoint.FromEnd(0), "c2"), default));
         Assert.True(refused.Conflict);
-        Assert.Contains("aes-128", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("names a whole-segment key URI with no KID ('/live/show/key/0011'", refused.Message, StringComparison.Ordinal);
         Assert.Empty(await KeysAsync($"{Slug}/clips/c2/"));
     }
 

@@ -29,6 +29,14 @@ internal sealed record StoredProtection(ContentKey Key, string KeyHex, Initializ
     public string KeyTag => "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"data:text/plain;base64," + Convert.ToBase64String(Key.Id.ToArray())
         + "\",KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"";
 
+    /// <summary>The key URI an aes-128 broadcast's playlists name (the origin's key route, by KID).</summary>
+    public string KeyUri => $"/live/{StoredClipMedia.Slug}/key/{Convert.ToHexStringLower(Key.Id.ToArray())}";
+
+    /// <summary>The media playlists' EXT-X-KEY as the packager writes it for aes-128: after each map, no IV.</summary>
+    public string WholeSegmentKeyTag => $"#EXT-X-KEY:METHOD=AES-128,URI=\"{KeyUri}\"";
+
+    public string WholeSegmentSessionKeyTag => WholeSegmentKeyTag.Replace("#EXT-X-KEY:", "#EXT-X-SESSION-KEY:", StringComparison.Ordinal);
+
     /// <summary>The master's EXT-X-SESSION-KEY.</summary>
     public string SessionKeyTag => KeyTag.Replace("#EXT-X-KEY:", "#EXT-X-SESSION-KEY:", StringComparison.Ordinal);
 
@@ -80,7 +88,7 @@ internal sealed partial class StoredClipMedia : IDisposable
     /// decode time, positive composition offsets, no edit list, 90 kHz, so a segment's first picture is presented two
     /// frames after its start.
     /// </summary>
-    public async Task StoreAsync(bool bFrames = false, StoredProtection? protection = null)
+    public async Task StoreAsync(bool bFrames = false, StoredProtection? protection = null, StoredProtection? wholeSegment = null)
     {
         string[] timing = bFrames ? ["-hls_segment_options", "use_editlist=0:video_track_timescale=90000"] : [];
         foreach (var (rendition, input) in new[]
@@ -99,14 +107,21 @@ internal sealed partial class StoredClipMedia : IDisposable
             var segments = new List<byte[]>();
             for (int n = 1; n <= 3; n++) segments.Add(await File.ReadAllBytesAsync(Path.Combine(dir, $"seg{n - 1}.m4s")));
             if (protection is not null) (init, segments) = Encrypt(init, segments, protection);
+            // aes-128 as the packager writes it: the CMAF clear, each segment encrypted whole under its number (its MSN, §5.2).
+            if (wholeSegment is not null) segments = EncryptWhole(segments, wholeSegment);
             await Store.PutAsync(StoreKeys.Init(Slug, rendition, Broadcast, 0), init, ContentTypes.VideoMp4, "no-store", default);
             for (int n = 1; n <= 3; n++)
                 await Store.PutAsync(StoreKeys.Segment(Slug, rendition, Broadcast, n), segments[n - 1], ContentTypes.VideoMp4, "no-store", default);
             string window = StoredClipWindow.Window(1, 3);
             if (protection is not null) window = window.Replace("#EXT-X-MAP:", protection.KeyTag + "\n#EXT-X-MAP:", StringComparison.Ordinal);
+            if (wholeSegment is not null)
+                window = window.Replace("-init.mp4\"\n", "-init.mp4\"\n" + wholeSegment.WholeSegmentKeyTag + "\n", StringComparison.Ordinal);
             await Store.PutAsync(StoreKeys.MediaPlaylist(Slug, rendition), Encoding.UTF8.GetBytes(window), ContentTypes.Hls, "no-store", default);
         }
         string master = StoredClipWindow.Master;
+        if (wholeSegment is not null)
+            master = master.Replace("#EXT-X-INDEPENDENT-SEGMENTS\n", "#EXT-X-INDEPENDENT-SEGMENTS\n" + wholeSegment.WholeSegmentSessionKeyTag + "\n",
+                StringComparison.Ordinal);
         if (protection is not null)
             master = master.Replace("#EXT-X-INDEPENDENT-SEGMENTS\n", "#EXT-X-INDEPENDENT-SEGMENTS\n" + protection.SessionKeyTag + "\n", StringComparison.Ordinal);
         await Store.PutAsync(StoreKeys.Master(Slug), Encoding.UTF8.GetBytes(master), ContentTypes.Hls, "no-store", default);
@@ -120,6 +135,17 @@ internal sealed partial class StoredClipMedia : IDisposable
         var header = CmafReader.ReadInit(init);
         return (ProtectedInit.Protect(init, encryptor.Protection([protection.Pssh])),
             segments.Select(s => SegmentEncryption.Encrypt(s, header, track.Kind, encryptor)).ToList());
+    }
+
+    private static List<byte[]> EncryptWhole(List<byte[]> segments, StoredProtection protection)
+    {
+        using var cipher = new WholeSegmentCipher(Convert.FromHexString(protection.KeyHex));
+        return segments.Select((s, i) =>
+        {
+            var encrypted = new byte[WholeSegmentCipher.EncryptedLength(s.Length)];
+            cipher.Encrypt(s, i + 1, encrypted);
+            return encrypted;
+        }).ToList();
     }
 
     public ClipFinisher Finisher(IContentKeyProvider? keys = null) => new(Store, Clips, new ClipFinishSettings("ffmpeg", Path.Combine(_dir.Path, "work")),

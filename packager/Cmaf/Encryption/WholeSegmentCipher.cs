@@ -61,5 +61,25 @@ public sealed class WholeSegmentCipher : IDisposable
         return written;
     }
 
+    /// <summary>Encrypts <paramref name="clear"/> whole under an explicit <paramref name="iv"/> (one an EXT-X-KEY names with IV=).</summary>
+    public byte[] Encrypt(ReadOnlySpan<byte> clear, ReadOnlySpan<byte> iv)
+    {
+        if (iv.Length != Block) throw new ArgumentException("An IV is 16 bytes.", nameof(iv));
+        return _aes.EncryptCbc(clear, iv, PaddingMode.PKCS7);
+    }
+
+    /// <summary>
+    /// Decrypts an object encrypted whole under <paramref name="iv"/> (its segment's number, <see cref="WriteIv"/>, or the
+    /// IV its EXT-X-KEY names); a length that is no whole number of blocks or a padding that is not PKCS7 (another key or
+    /// IV) is a <see cref="CryptographicException"/>.
+    /// </summary>
+    public byte[] Decrypt(ReadOnlySpan<byte> encrypted, ReadOnlySpan<byte> iv)
+    {
+        if (iv.Length != Block) throw new ArgumentException("An IV is 16 bytes.", nameof(iv));
+        if (encrypted.Length == 0 || encrypted.Length % Block != 0)
+            throw new CryptographicException($"{encrypted.Length} bytes are not an object encrypted whole (a multiple of {Block}).");
+        return _aes.DecryptCbc(encrypted, iv, PaddingMode.PKCS7);
+    }
+
     public void Dispose() => _aes.Dispose();
 }

@@ -47,6 +47,19 @@ public sealed class AesHlsPackagerTests(FlvClipFixture clip) : IClassFixture<Flv
             Assert.NotEqual(Decrypt(output.WrittenSpan.ToArray(), 0x0102030405060708, PaddingMode.None),
                 Decrypt(output.WrittenSpan.ToArray(), 0x0102030405060709, PaddingMode.None));
         }
+        // An explicit IV (a clip's EXT-X-KEY IV=): its own cipher's decryption gives the clear bytes back, the MSN IV's the same.
+        var iv = RandomNumberGenerator.GetBytes(16);
+        var piece = RandomNumberGenerator.GetBytes(1000);
+        Assert.Equal(piece, cipher.Decrypt(cipher.Encrypt(piece, iv), iv));
+        var msnIv = new byte[16];
+        WholeSegmentCipher.WriteIv(42, msnIv);
+        var stored = new byte[WholeSegmentCipher.EncryptedLength(piece.Length)];
+        cipher.Encrypt(piece, 42, stored);
+        Assert.Equal(piece, cipher.Decrypt(stored, msnIv));
+        Assert.Throws<CryptographicException>(() => cipher.Decrypt(stored.AsSpan(1), msnIv));
+        Assert.Throws<CryptographicException>(() => cipher.Decrypt([], msnIv));
+        Assert.Throws<ArgumentException>(() => cipher.Decrypt(stored, new byte[8]));
+        Assert.Throws<ArgumentException>(() => cipher.Encrypt(piece, new byte[8]));
         Assert.Throws<ArgumentException>(() => new WholeSegmentCipher(new byte[15]));
         Assert.Throws<ArgumentException>(() => new WholeSegmentCipher(new byte[32]));
         Assert.Throws<ArgumentOutOfRangeException>(() => cipher.Encrypt(new byte[4], -1, new byte[16]));

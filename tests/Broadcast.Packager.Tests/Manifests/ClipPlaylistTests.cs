@@ -120,8 +120,6 @@ public class ClipPlaylistTests
     [InlineData("#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXTINF:2,\nb-1.m4s\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:11Z\n"
         + "#EXTINF:2,\nb-2.m4s\n", "line 7: a segment starts before the one ahead of it")]
     [InlineData("#EXTM3U\n#EXT-X-BYTERANGE:100@0\n", "line 2: byte ranges are not supported")]
-    [InlineData("#EXTM3U\n#EXT-X-MAP:URI=\"i.mp4\"\n#EXT-X-KEY:METHOD=AES-128,URI=\"/live/show/key/00\"\n", "line 3: whole-segment encryption "
-        + "(EXT-X-KEY METHOD=AES-128) cannot be clipped yet: its IVs are the media sequence numbers")]
     [InlineData("#EXTM3U\n#EXT-X-KEY:URI=\"x\"\n", "line 2: an EXT-X-KEY without METHOD")]
     [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES-CENC,URI=\"x\"\n", "line 2: an EXT-X-KEY of METHOD=SAMPLE-AES-CENC, which is not read")]
     [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"a\"\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXTINF:2,\nb-1.m4s\n"
