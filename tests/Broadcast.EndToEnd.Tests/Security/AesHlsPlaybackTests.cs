@@ -19,7 +19,8 @@ namespace Broadcast.EndToEnd.Tests.Security;
 /// decodes the master's video at the clip's size; a media segment alone is no CMAF ffprobe can read, while the same bytes
 /// decrypted here (.NET's AES-128-CBC, the key route's key, IV the segment's media sequence number, §5.2) after the clear
 /// init segment are; hls.js plays it in Chromium with no key system, and a low-latency <c>aes-128</c> channel in its LL
-/// mode from parts each encrypted alone under its segment's IV; once private, the key route wants the playback token.
+/// mode from parts each encrypted alone under its segment's IV; a clip of it, its first segment re-cut and encrypted again,
+/// names each segment's IV and plays in hls.js; once private, the key route wants the playback token.
 /// </summary>
 public sealed partial class AesHlsPlaybackTests(ITestOutputHelper output)
 {
@@ -60,6 +61,9 @@ public sealed partial class AesHlsPlaybackTests(ITestOutputHelper output)
         // (b) A segment alone is opaque; decrypted with the key and its number as IV, after the clear init segment, it is CMAF.
         await CheckSegmentDecryptsOnlyWithTheKeyAsync(server, playlist, key);
 
+        // A clip asked for now (its first segment re-cut from 0.9 s in), so its ends are cut while the players below play.
+        var clipMade = await ClearKeyPlaybackTests.MakeClipAsync(server, live.Id, live.Slug, Diagnostics);
+
         // (c) hls.js fetches the key itself (no EME) and plays; (d) in LL mode, from parts decrypted one by one.
         var llPlaylist = await KeyedPlaylistAsync(server, ll.Slug, "#EXT-X-PART:", Diagnostics);
         await CheckPartDecryptsAloneAsync(server, llPlaylist, Diagnostics);
@@ -68,6 +72,9 @@ public sealed partial class AesHlsPlaybackTests(ITestOutputHelper output)
             await Task.WhenAll(
                 PlayAsync(browser, PlayerKind.Hls, server, live.Slug, Clip.Width, expectParts: false, Diagnostics),
                 PlayAsync(browser, PlayerKind.HlsCatchingUp, server, ll.Slug, LowLatencyServerFixture.Clip.Width, expectParts: true, Diagnostics));
+            // (f) The clip, once cut: every segment it lists names the key with an explicit IV (the clip renumbers them), and
+            // hls.js plays it through its re-cut first piece into the broadcast's stored segments.
+            await PlayClipAsync(browser, server, clipMade, playlist.KeyUri, Diagnostics);
         }
 
         // (e) The channel turns private: its key route now wants the viewer's playback token, as its playlists do.
@@ -250,6 +257,65 @@ public sealed partial class AesHlsPlaybackTests(ITestOutputHelper output)
 
         Assert.True(BoxType(clear) is "moof" or "styp", $"part {part} decrypted to '{BoxType(clear)}'{Environment.NewLine}{playlist.Text}");
         output.WriteLine($"part {part} ({stored.Length} B) decrypted alone with segment {partSequence}'s IV to '{BoxType(clear)}'");
+    }
+
+    [GeneratedRegex("^#EXT-X-KEY:METHOD=AES-128,URI=\"(?<uri>[^\"]+)\",IV=0x(?<iv>[0-9a-f]{32})$", RegexOptions.Multiline)]
+    private static partial Regex KeyTagWithIv();
+
+    /// <summary>
+    /// Waits for the clip's ends to be cut; checks that its master keeps the session key and that every segment of its
+    /// media playlist is named after a key tag with an explicit IV (the first piece's after its own clear init's map);
+    /// then plays it in hls.js past that piece, every frame of it decoded.
+    /// </summary>
+    private async Task PlayClipAsync(BrowserHost browser, ServerProcess server, (string Api, Uri Master) clip, string keyUri, Func<string> diagnostics)
+    {
+        string answer = "";
+        await WaitFor.ConditionAsync(async () =>
+        {
+            answer = await server.Http.GetStringAsync(clip.Api);
+            return JsonDocument.Parse(answer).RootElement.GetProperty("frameAccurate").GetBoolean();
+        }, TimeSpan.FromSeconds(120), "the aes-128 clip to be cut to the frame", () => $"{answer}{Environment.NewLine}{diagnostics()}",
+            TimeSpan.FromMilliseconds(500));
+        string master = await server.Viewer.GetStringAsync(clip.Master);
+        string media = await server.Viewer.GetStringAsync(new Uri(clip.Master, "source.m3u8"));
+        string Playlists() => $"{master}{Environment.NewLine}{media}{Environment.NewLine}{diagnostics()}";
+        Assert.True(master.Contains($"#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"{keyUri}\"", StringComparison.Ordinal), Playlists());
+        var lines = media.Split('\n');
+        int segments = 0;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (!lines[i].StartsWith("#EXTINF:", StringComparison.Ordinal)) continue;
+            segments++;
+            // The key tag in force: the nearest one above, and no EXT-X-MAP between it and the segment (the init stays clear).
+            int tag = Array.FindLastIndex(lines, i, l => l.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal));
+            Assert.True(tag >= 0 && KeyTagWithIv().Match(lines[tag]) is { Success: true } m && m.Groups["uri"].Value == keyUri, $"line {i}: {Playlists()}");
+            Assert.True(!lines[tag..i].Any(l => l.StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)), $"line {i}: {Playlists()}");
+        }
+        Assert.True(segments >= 3, Playlists());
+        int map = media.IndexOf("#EXT-X-MAP:URI=\"source/first-init.mp4\"\n", StringComparison.Ordinal);
+        int first = media.IndexOf("#EXTINF:", map, StringComparison.Ordinal) + "#EXTINF:".Length;
+        Assert.True(map >= 0 && media.IndexOf("\nsource/first.m4s\n", first, StringComparison.Ordinal) > 0, Playlists());
+        double piece = double.Parse(media.AsSpan(first, media.IndexOf(',', first) - first), CultureInfo.InvariantCulture);
+
+        await using var player = await browser.OpenAsync(PlayerKind.Hls);
+        await player.StartAsync(clip.Master.ToString());
+        try
+        {
+            await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), diagnostics);
+            await player.WaitForCurrentTimeAsync(piece + 1.5, TimeSpan.FromSeconds(45), diagnostics);
+            Assert.Equal(Clip.Width, await player.GetVideoWidthAsync());
+            // Decoded, not skipped: a piece that did not decrypt would leave a hole hls.js jumps over, and fewer frames.
+            int frames = await player.EvaluateAsync<int>("() => document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames");
+            Assert.True(frames >= (piece + 1) * Clip.Fps, $"aes-128 clip: {frames} frames decoded{Environment.NewLine}{await player.DescribeAsync()}");
+            var fatal = await player.GetFatalErrorsAsync();
+            Assert.True(fatal.Count == 0, $"aes-128 clip: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
+            output.WriteLine($"aes-128 clip: {segments} segments, first piece {piece:0.000} s, {frames} frames decoded by {await player.GetCurrentTimeAsync():0.00} s");
+        }
+        catch
+        {
+            await player.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", "aes-hls-clip.png"));
+            throw;
+        }
     }
 
     private async Task PlayAsync(BrowserHost browser, PlayerKind kind, ServerProcess server, string slug, int width, bool expectParts, Func<string> diagnostics)

@@ -59,8 +59,8 @@ public sealed class ClearKeyPlaybackTests
         await CheckHlsKeyTagsAsync(server, cbcs.Slug, "SAMPLE-AES", cbcsMpd.Kid, Diagnostics);
         await CheckHlsKeyTagsAsync(server, cenc.Slug, "SAMPLE-AES-CTR", cencMpd.Kid, Diagnostics);
         // Clips asked for now, so their ends are cut to the frame while the players below play the broadcasts.
-        var cbcsClip = await MakeClipAsync(server, cbcs, Diagnostics);
-        var cencClip = await MakeClipAsync(server, cenc, Diagnostics);
+        var cbcsClip = await MakeClipAsync(server, cbcs.Id, cbcs.Slug, Diagnostics);
+        var cencClip = await MakeClipAsync(server, cenc.Id, cenc.Slug, Diagnostics);
 
         using var stranger = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = server.BaseUri };
         // A public channel's license answers anyone; the key it gives decodes the segments, nothing else does.
@@ -221,17 +221,17 @@ public sealed class ClearKeyPlaybackTests
     /// A 5 s clip from 0.9 s into a stored segment (a GOP starts each one, so not on a key frame: the finisher re-cuts
     /// that first segment as a piece of its own); answers the clip's API path and HLS master.
     /// </summary>
-    private static async Task<(string Api, Uri Master)> MakeClipAsync(ServerProcess server, Created channel, Func<string> diagnostics)
+    internal static async Task<(string Api, Uri Master)> MakeClipAsync(ServerProcess server, string channelId, string slug, Func<string> diagnostics)
     {
-        var segments = await ClipFrameEndToEndTests.StoredSegmentsAsync(server, channel.Slug, 1, 0, 8, m => $"{m}{Environment.NewLine}{diagnostics()}");
+        var segments = await ClipFrameEndToEndTests.StoredSegmentsAsync(server, slug, 1, 0, 8, m => $"{m}{Environment.NewLine}{diagnostics()}");
         var end = segments[^1].Start.AddSeconds(segments[^1].Seconds);
         var from = segments.Last(s => (end - s.Start).TotalSeconds >= 6.5).Start.AddMilliseconds(900);
-        using var created = await server.Http.PostAsJsonAsync($"api/channels/{channel.Id}/clips",
+        using var created = await server.Http.PostAsJsonAsync($"api/channels/{channelId}/clips",
             new { from = Iso(from), to = Iso(from.AddSeconds(5)), title = "Protected clip" });
         string body = await created.Content.ReadAsStringAsync();
         Assert.True(created.StatusCode == HttpStatusCode.Created, $"POST clips answered {(int)created.StatusCode}: {body}{Environment.NewLine}{diagnostics()}");
         var clip = JsonDocument.Parse(body).RootElement;
-        return ($"api/channels/{channel.Id}/clips/{clip.GetProperty("id").GetString()}", new Uri(clip.GetProperty("hlsUrl").GetString()!));
+        return ($"api/channels/{channelId}/clips/{clip.GetProperty("id").GetString()}", new Uri(clip.GetProperty("hlsUrl").GetString()!));
     }
 
     private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
