@@ -15,6 +15,12 @@ public enum PlayerKind
     /// </summary>
     HlsCatchingUp,
 
+    /// <summary>
+    /// tests/players/hls.html with hls.js's low-latency mode off: no parts, and a start at HOLD-BACK. It still blocks on
+    /// playlist reloads (<c>_HLS_msn</c>) where a playlist offers them.
+    /// </summary>
+    HlsWithoutLowLatency,
+
     /// <summary>tests/players/dash.html (dash.js).</summary>
     Dash,
 
@@ -164,14 +170,16 @@ public sealed class BrowserPlayer : IAsyncDisposable
 
     /// <summary>
     /// Loads the player page with ?src=<paramref name="url"/>; playback starts muted. <paramref name="clearKeyLicense"/>
-    /// turns on W3C ClearKey in hls.js with that license URL (Shaka and dash.js read theirs from the MPD).
+    /// turns on W3C ClearKey in hls.js with that license URL (Shaka and dash.js read theirs from the MPD);
+    /// <paramref name="cmcdSession"/> has the player send CMCD in each request's query with that session id.
     /// </summary>
-    public async Task StartAsync(string url, string? clearKeyLicense = null)
+    public async Task StartAsync(string url, string? clearKeyLicense = null, string? cmcdSession = null)
     {
         var page = Kind switch
         {
             PlayerKind.Hls => "hls.html?",
             PlayerKind.HlsCatchingUp => "hls.html?maxLiveSyncPlaybackRate=1.05&liveSyncOnStallIncrease=0.25&returnToLive=1&",
+            PlayerKind.HlsWithoutLowLatency => "hls.html?lowLatency=0&",
             PlayerKind.Dash => "dash.html?",
             PlayerKind.ShakaLowLatency => "shaka.html?lowLatency=1&",
             PlayerKind.ShakaRetrying => "shaka.html?retry=10&",
@@ -179,6 +187,7 @@ public sealed class BrowserPlayer : IAsyncDisposable
             _ => "shaka.html?",
         };
         if (clearKeyLicense is not null) page += $"clearKeyLicense={Uri.EscapeDataString(clearKeyLicense)}&";
+        if (cmcdSession is not null) page += $"cmcd={Uri.EscapeDataString(cmcdSession)}&";
         var pageUrl = _pages.Url($"{page}src={Uri.EscapeDataString(url)}");
         await _page.GotoAsync(pageUrl.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Load, Timeout = 30_000 }).ConfigureAwait(false);
     }
@@ -266,6 +275,13 @@ public sealed class BrowserPlayer : IAsyncDisposable
     {
         var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.stalls)").ConfigureAwait(false);
         return JsonSerializer.Deserialize<List<string>>(json, JsonOptions) ?? [];
+    }
+
+    /// <summary>When the video element waited for data after it first played (a stall a viewer sees), as wall-clock instants.</summary>
+    public async Task<IReadOnlyList<DateTimeOffset>> GetWaitsAsync()
+    {
+        var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.waits)").ConfigureAwait(false);
+        return (JsonSerializer.Deserialize<List<long>>(json, JsonOptions) ?? []).Select(DateTimeOffset.FromUnixTimeMilliseconds).ToList();
     }
 
     public async Task<IReadOnlyList<PlayerError>> GetFatalErrorsAsync()

@@ -179,6 +179,15 @@ public sealed class ExternalProcess : IDisposable, IAsyncDisposable
         if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -STOP {Id} exited {kill.ExitCode}");
     }
 
+    /// <summary>Lets a process <see cref="Freeze"/> stopped go on (SIGCONT), from where it stood.</summary>
+    public void Thaw()
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-CONT", Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            ?? throw new InvalidOperationException("could not run kill");
+        kill.WaitForExit();
+        if (kill.ExitCode != 0) throw new InvalidOperationException($"kill -CONT {Id} exited {kill.ExitCode}");
+    }
+
     /// <summary>Kills the process and all its descendants; safe to call more than once.</summary>
     public void Kill()
     {

@@ -11,6 +11,7 @@
     fatalErrors: [],        // [{type, details}] from the player library or the <video> element
     errors: [],             // non-fatal errors, for diagnostics only
     stalls: [],             // buffer stalls after the first second of playback, each with the requests before it (hls.html)
+    waits: [],              // wall-clock times (Date.now()) of each 'waiting' after the first 'playing': what a viewer sees as a stall
     levels: [],             // [{width, height, bitrate}]
     latency: null,          // live latency in seconds, when the library reports it
     ended: false,
@@ -38,7 +39,7 @@
     video.addEventListener(name, () => {
       log(name);
       if (name === 'playing') { player.state = 'playing'; if (player.playingSince === null) player.playingSince = Date.now(); }
-      else if (name === 'waiting') { player.state = 'waiting'; }
+      else if (name === 'waiting') { player.state = 'waiting'; if (player.playingSince !== null) player.waits.push(Date.now()); }
       else if (name === 'pause' && !video.ended) { player.state = 'paused'; }
       else if (name === 'ended') { player.state = 'ended'; player.ended = true; }
     }));

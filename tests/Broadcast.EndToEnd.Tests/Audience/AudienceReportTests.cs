@@ -1,0 +1,189 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Broadcast.EndToEnd.Tests.Server;
+using Broadcast.TestSupport;
+using Xunit.Abstractions;
+
+namespace Broadcast.EndToEnd.Tests.Audience;
+
+/// <summary>
+/// The audience report of a broadcast against what its players themselves saw (docs/play.md, control/API.md "Audience").
+/// Five players in Chromium watch one low-latency channel of the shared server: hls.js in low-latency
+/// mode, hls.js with that mode off, Shaka on the HLS master and dash.js on the MPD, each sending CMCD with its own session
+/// id, and hls.js with no CMCD (a viewer keyed by address and User-Agent). Each player's delivery is read from its own
+/// requests, as the report defines it: the manifest it asked for last, an MPD (DASH), a media playlist with
+/// <c>_HLS_msn</c> (LL-HLS: hls.js and Shaka block on a playlist that offers it, low-latency mode or not) or without. Half a minute in, the encoder
+/// stops sending for six seconds (SIGSTOP: its connection stays open, its viewers' buffers run dry) and then goes on.
+/// The report's peak and unique viewers, the split by delivery, the minutes watched (against each player's own first and
+/// last request, counted in the report's 10 s buckets) and the stall (the sessions that waited, in the buckets of the
+/// pause) match the players' own record. Nothing else asks this channel for a media playlist, an MPD or a segment: the
+/// test waits on the admin API, which counts no viewer.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper output)
+{
+    private const int BucketSeconds = 10;
+
+    private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 426, Height = 240, Fps = 30, GopFrames = 30, VideoBitrateKbps = 400, ZeroLatency = true };
+
+    /// <summary>One test player and the instants of its requests for the channel's media (what counts a viewer).</summary>
+    private sealed record Watcher(string Name, PlayerKind Kind, string? Session, BrowserPlayer Player, ConcurrentQueue<DateTimeOffset> MediaRequests,
+        ConcurrentQueue<string> Manifests)
+    {
+        /// <summary>The report's delivery of the manifest this player asked for last (control/API.md "Audience").</summary>
+        public string Delivery => Manifests.LastOrDefault() is not { } last ? "none"
+            : new Uri(last).AbsolutePath.EndsWith(".mpd", StringComparison.Ordinal) ? "dash"
+            : new Uri(last).Query.Contains("_HLS_msn=", StringComparison.Ordinal) ? "llhls" : "hls";
+    }
+
+    [Fact]
+    public async Task The_report_counts_the_players_that_watched_by_delivery_minutes_and_the_stall_a_paused_encoder_caused()
+    {
+        var server = fixture.Server;
+        var channel = await server.Api.CreateChannelAsync($"audience {Guid.NewGuid():N}", lowLatency: true);
+        var clip = await TestMedia.GetClipAsync(Clip);
+        // 10 s x 10: joining, a minute of watching, the pause and the report's last bucket.
+        await using var publisher = FfmpegPublisher.Start(clip, server.RtmpUrl(channel.StreamKey), loops: 9);
+        string Logs() => fixture.WithLog($"--- publisher ---{Environment.NewLine}{publisher.Log.Tail(10)}");
+        await WaitFor.ConditionAsync(async () => (await server.Api.GetChannelAsync(channel.Id)).Live == true, TimeSpan.FromSeconds(60),
+            "the channel to be live", Logs);
+
+        var browser = await fixture.BrowserAsync();
+        string slugPath = $"/live/{channel.Slug}/";
+        var watchers = new List<Watcher>();
+        try
+        {
+            var hls = PlaybackUrls.Hls(server, channel).ToString();
+            var dash = PlaybackUrls.Dash(server, channel).ToString();
+            foreach (var (name, kind, session, url) in new (string, PlayerKind, string?, string)[]
+            {
+                ("hls.js LL", PlayerKind.Hls, "audience-ll", hls),
+                ("hls.js", PlayerKind.HlsWithoutLowLatency, "audience-hls", hls),
+                ("Shaka", PlayerKind.Shaka, "audience-shaka", hls),
+                ("dash.js", PlayerKind.Dash, "audience-dash", dash),
+                ("hls.js without CMCD", PlayerKind.HlsWithoutLowLatency, null, hls),
+            })
+            {
+                var player = await browser.OpenAsync(kind);
+                var requests = new ConcurrentQueue<DateTimeOffset>();
+                var manifests = new ConcurrentQueue<string>();
+                player.Page.Request += (_, request) =>
+                {
+                    // A media playlist, an MPD, an init segment, a segment or a part of this channel: not the master.
+                    var path = new Uri(request.Url).AbsolutePath;
+                    if (!path.StartsWith(slugPath, StringComparison.Ordinal) || path.EndsWith("/master.m3u8", StringComparison.Ordinal)) return;
+                    requests.Enqueue(DateTimeOffset.UtcNow);
+                    if (path.EndsWith(".m3u8", StringComparison.Ordinal) || path.EndsWith(".mpd", StringComparison.Ordinal)) manifests.Enqueue(request.Url);
+                };
+                await player.StartAsync(url, cmcdSession: session);
+                watchers.Add(new Watcher(name, kind, session, player, requests, manifests));
+            }
+
+            async Task<string> Describe()
+            {
+                var parts = new List<string>();
+                foreach (var w in watchers) parts.Add($"--- {w.Name} ---{Environment.NewLine}{await w.Player.DescribeAsync()}");
+                return string.Join(Environment.NewLine, parts) + Environment.NewLine + Logs();
+            }
+
+            foreach (var w in watchers) await w.Player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), Logs);
+            await WatchAsync(watchers, 20, Describe);
+
+            // The encoder stops sending for six seconds: the low-latency player's buffer (about a second) runs dry.
+            var pausedAt = DateTimeOffset.UtcNow;
+            publisher.Process.Freeze();
+            try
+            {
+                await WaitFor.ConditionAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= pausedAt.AddSeconds(6)), TimeSpan.FromSeconds(10),
+                    "six seconds of a paused encoder");
+            }
+            finally
+            {
+                publisher.Process.Thaw();
+            }
+            var resumedAt = DateTimeOffset.UtcNow;
+            await WatchAsync(watchers, 20, Describe);
+
+            // What the players saw: each one's first and last request, and whether it waited for data after the pause began.
+            var stalledOwn = new List<string>();
+            foreach (var w in watchers)
+            {
+                var waits = await w.Player.GetWaitsAsync();
+                if (w.Session is not null && waits.Any(t => t >= pausedAt)) stalledOwn.Add(w.Name);
+            }
+            var fatal = new List<string>();
+            foreach (var w in watchers) fatal.AddRange((await w.Player.GetFatalErrorsAsync()).Select(e => $"{w.Name}: {e}"));
+            Assert.True(fatal.Count == 0, $"fatal player errors: {string.Join("; ", fatal)}{Environment.NewLine}{await Describe()}");
+            foreach (var w in watchers) await w.Player.DisposeAsync();
+            var closedAt = DateTimeOffset.UtcNow;
+            Assert.True(stalledOwn.Count > 0, $"no player waited for data while the encoder was paused{Environment.NewLine}{await Describe()}");
+
+            // The report, once the bucket the players left in has been read (a second after it ends) and written.
+            long Bucket(DateTimeOffset t) => t.ToUnixTimeSeconds() / BucketSeconds * BucketSeconds;
+            long lastBucket = Bucket(closedAt);
+            string? broadcastId = null;
+            JsonElement report = default;
+            await WaitFor.ConditionAsync(async () =>
+            {
+                if (DateTimeOffset.UtcNow.ToUnixTimeSeconds() < lastBucket + BucketSeconds + 3) return false;
+                using var list = JsonDocument.Parse(await server.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts"));
+                if (list.RootElement.GetArrayLength() == 0) return false;
+                broadcastId = list.RootElement[0].GetProperty("broadcastId").GetString();
+                report = JsonDocument.Parse(await server.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts/{broadcastId}/audience")).RootElement.Clone();
+                return true;
+            }, TimeSpan.FromSeconds(60), "the audience report after the players left", Logs, TimeSpan.FromSeconds(1));
+
+            // Expected from the players: each viewer's buckets from its first request's to its last one's.
+            long expectedSeconds = watchers.Sum(w => Bucket(w.MediaRequests.Max()) - Bucket(w.MediaRequests.Min()) + BucketSeconds);
+            double minutes = report.GetProperty("minutesWatched").GetDouble();
+            var quality = report.GetProperty("quality");
+            string summary = string.Create(CultureInfo.InvariantCulture,
+                $"report of {broadcastId}: peak {report.GetProperty("peakViewers")}, unique {report.GetProperty("uniqueViewers")}, minutes {minutes:0.00} "
+                + $"(players' own {expectedSeconds / 60.0:0.00}), by delivery {report.GetProperty("byDelivery")}, by rung {report.GetProperty("byRung")}, "
+                + $"CMCD viewers {quality.GetProperty("cmcdViewers")}, stalled {quality.GetProperty("stalledViewers")} (players that waited: {string.Join(", ", stalledOwn)}); "
+                + $"players' deliveries {string.Join(", ", watchers.Select(w => $"{w.Name} {w.Delivery}"))}; paused {pausedAt:HH:mm:ss.f}-{resumedAt:HH:mm:ss.f}, closed {closedAt:HH:mm:ss.f}");
+            output.WriteLine(summary);
+            string details = summary + Environment.NewLine + report;
+
+            Assert.True(report.GetProperty("peakViewers").GetInt64() == watchers.Count, details);
+            Assert.True(report.GetProperty("uniqueViewers").GetInt64() == watchers.Count, details);
+            Assert.True(Math.Abs(minutes * 60 - expectedSeconds) <= expectedSeconds * 0.05, details);
+            var byDelivery = report.GetProperty("byDelivery");
+            foreach (var delivery in new[] { "hls", "llhls", "dash", "whep" })
+            {
+                int expected = watchers.Count(w => w.Delivery == delivery);
+                Assert.True(byDelivery.GetProperty(delivery).GetProperty("viewers").GetInt64() == expected, $"{delivery}: {details}");
+            }
+            // Every viewer fetched a video rendition: in a bucket all five watched through, each is on one rung.
+            var full = report.GetProperty("series").EnumerateArray().Where(p => p.GetProperty("viewers").GetInt64() == watchers.Count).ToList();
+            Assert.True(full.Count >= 3, details);
+            foreach (var point in full)
+                Assert.True(point.GetProperty("rungs").EnumerateObject().Sum(r => r.Value.GetInt64()) == watchers.Count, $"{point}: {details}");
+
+            // The stall: the four CMCD players are the report's CMCD viewers; the ones that stalled are among the players that
+            // waited for data (at least one), and a stall is reported in the buckets of the pause (its reports ride on the
+            // requests after it, so up to the bucket 10 s after the encoder went on).
+            Assert.True(quality.GetProperty("cmcdViewers").GetInt64() == watchers.Count(w => w.Session is not null), details);
+            long stalledViewers = quality.GetProperty("stalledViewers").GetInt64();
+            Assert.True(stalledViewers >= 1 && stalledViewers <= stalledOwn.Count, details);
+            var stallBuckets = quality.GetProperty("series").EnumerateArray()
+                .Where(p => p.GetProperty("stalledSessions").GetInt64() > 0).Select(p => p.GetProperty("t").GetDateTimeOffset().ToUnixTimeSeconds()).ToList();
+            Assert.True(stallBuckets.Any(b => b >= Bucket(pausedAt) && b <= Bucket(resumedAt) + BucketSeconds),
+                $"no stall reported from {pausedAt:HH:mm:ss} to the bucket after {resumedAt:HH:mm:ss} (stalls in {string.Join(", ", stallBuckets.Select(b => DateTimeOffset.FromUnixTimeSeconds(b).ToString("HH:mm:ss", CultureInfo.InvariantCulture)))}): {details}");
+        }
+        finally
+        {
+            foreach (var w in watchers) await w.Player.DisposeAsync();
+        }
+    }
+
+    /// <summary>Waits until every player's clock has moved <paramref name="seconds"/> on (each keeps playing through it).</summary>
+    private static async Task WatchAsync(List<Watcher> watchers, double seconds, Func<Task<string>> describe)
+    {
+        var from = new Dictionary<string, double>();
+        foreach (var w in watchers) from[w.Name] = await w.Player.GetCurrentTimeAsync();
+        foreach (var w in watchers)
+            await w.Player.WaitForCurrentTimeAsync(from[w.Name] + seconds, TimeSpan.FromSeconds(seconds + 45), () => describe().GetAwaiter().GetResult());
+    }
+}
