@@ -158,6 +158,12 @@ public sealed partial class TranscodeSession : IAsyncDisposable
         return RunVerdict.Failed(TimeSpan.FromMilliseconds(Environment.TickCount64 - started), outcome.ToString());
     }
 
+    /// <summary>
+    /// A source that wrote no frame for this long has stopped sending: a working encoder sends video at 24 fps or more and
+    /// audio about every 21 ms (the same reasoning as Ingest:TakeoverSilenceMilliseconds).
+    /// </summary>
+    internal static readonly TimeSpan SourceQuiet = TimeSpan.FromSeconds(1);
+
     private enum RunOutcome { SourceEnded, Exited, Hung, Shed, Interrupted, CaptionsNeedAnotherBackend }
 
     /// <summary>
@@ -271,8 +277,11 @@ public sealed partial class TranscodeSession : IAsyncDisposable
                 }
                 long silentMs = Environment.TickCount64 - Volatile.Read(ref lastOutputTicks);
                 var limit = sawOutput ? _settings.HangTimeout : _settings.StartTimeout;
-                // While the source waits for its encoder to reconnect there is nothing to encode: silence is not a hang.
-                if (_source.IsReconnecting) Volatile.Write(ref lastOutputTicks, Environment.TickCount64);
+                // While the source waits for its encoder to reconnect, or its encoder sends nothing over a connection that
+                // stays open (a stalled uplink, a paused encoder), there is nothing to encode: silence is not a hang, and
+                // ffmpeg's silence is counted from when frames come again. Killing it there cut every rung with a
+                // discontinuity (a new DASH Period) on each pause of a few seconds, which dash.js did not play past.
+                if (_source.IsReconnecting || _source.SilentFor > SourceQuiet) Volatile.Write(ref lastOutputTicks, Environment.TickCount64);
                 else if (silentMs > limit.TotalMilliseconds)
                 {
                     LogHung(_source.Name, silentMs);

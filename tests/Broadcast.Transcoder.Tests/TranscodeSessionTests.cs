@@ -155,13 +155,13 @@ public class TranscodeSessionTests
 
     /// <summary>
     /// A started session on <paramref name="source"/>, with a reader on each rung: <see cref="Rungs"/> on libx264 unless
-    /// the caller names its rungs and back-ends.
+    /// the caller names its rungs and back-ends (and its settings: a 20 s hang timeout otherwise).
     /// </summary>
     internal static (TranscodeSession Session, LiveStreamReader[] RungReaders) StartSession(LiveStream source, bool lowLatency,
-        IReadOnlyList<PlannedRung>? rungs = null, IReadOnlyList<EncoderBackend>? backends = null)
+        IReadOnlyList<PlannedRung>? rungs = null, IReadOnlyList<EncoderBackend>? backends = null, TranscodeSessionSettings? settings = null)
     {
         var reader = source.OpenReader("transcoder", capacity: 4096);
-        var settings = new TranscodeSessionSettings("ffmpeg", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), 0.5, TimeSpan.FromMinutes(5));
+        settings ??= new TranscodeSessionSettings("ffmpeg", TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(20), 0.5, TimeSpan.FromMinutes(5));
         var session = new TranscodeSession(source, reader, rungs ?? Rungs, backends ?? [new H264X264Backend()], settings, NullLogger.Instance, lowLatency);
         var rungReaders = session.Outputs.Select(o => o.Stream.OpenReader("test", capacity: 4096)).ToArray();
         session.Start();
