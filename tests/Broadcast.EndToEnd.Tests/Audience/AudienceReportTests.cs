@@ -11,7 +11,9 @@ namespace Broadcast.EndToEnd.Tests.Audience;
 /// The audience report of a broadcast against what its players themselves saw (docs/play.md, control/API.md "Audience").
 /// Five players in Chromium watch one low-latency channel of the shared server: hls.js in low-latency
 /// mode, hls.js with that mode off, Shaka on the HLS master and dash.js on the MPD, each sending CMCD with its own session
-/// id, and hls.js with no CMCD (a viewer keyed by address and User-Agent). Each player's delivery is read from its own
+/// id, and hls.js with no CMCD (a viewer keyed by address and User-Agent). The source is 480p, so the ladder adds a 360p
+/// rung; once all play, the second hls.js's network is throttled (Chromium's own network emulation, 1.2 Mb/s) and it
+/// moves down to 360p. Each player's delivery is read from its own
 /// requests, as the report defines it: the manifest it asked for last, an MPD (DASH), a media playlist with
 /// <c>_HLS_msn</c> (LL-HLS: hls.js and Shaka block on a playlist that offers it, low-latency mode or not) or without. Half a minute in, the encoder
 /// stops sending for six seconds (SIGSTOP: its connection stays open, its viewers' buffers run dry) and then goes on.
@@ -25,11 +27,17 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
 {
     private const int BucketSeconds = 10;
 
-    private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 426, Height = 240, Fps = 30, GopFrames = 30, VideoBitrateKbps = 400, ZeroLatency = true };
+    private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 854, Height = 480, Fps = 30, GopFrames = 30, VideoBitrateKbps = 2500, ZeroLatency = true };
 
-    /// <summary>One test player and the instants of its requests for the channel's media (what counts a viewer).</summary>
+    /// <summary>The throttled player's bandwidth: the 360p rung (700 kb/s and audio) fits, the 2.5 Mb/s source does not.</summary>
+    private const int ThrottledBytesPerSecond = 150_000;
+
+    /// <summary>
+    /// One test player, the instants it asked for the channel's media (what counts a viewer) and got answers: a throttled
+    /// player's request reaches the origin after the page issued it, up to when its answer comes back.
+    /// </summary>
     private sealed record Watcher(string Name, PlayerKind Kind, string? Session, BrowserPlayer Player, ConcurrentQueue<DateTimeOffset> MediaRequests,
-        ConcurrentQueue<string> Manifests)
+        ConcurrentQueue<DateTimeOffset> MediaAnswers, ConcurrentQueue<string> Manifests)
     {
         /// <summary>The report's delivery of the manifest this player asked for last (control/API.md "Audience").</summary>
         public string Delivery => Manifests.LastOrDefault() is not { } last ? "none"
@@ -43,8 +51,9 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
         var server = fixture.Server;
         var channel = await server.Api.CreateChannelAsync($"audience {Guid.NewGuid():N}", lowLatency: true);
         var clip = await TestMedia.GetClipAsync(Clip);
-        // 10 s x 10: joining, a minute of watching, the pause and the report's last bucket.
-        await using var publisher = FfmpegPublisher.Start(clip, server.RtmpUrl(channel.StreamKey), loops: 9);
+        // 10 s x 18: joining, the climb to the source and the throttle, a minute of watching, the pause and the report's last bucket.
+        await using var publisher = FfmpegPublisher.Start(clip, server.RtmpUrl(channel.StreamKey), loops: 17);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         string Logs() => fixture.WithLog($"--- publisher ---{Environment.NewLine}{publisher.Log.Tail(10)}");
         await WaitFor.ConditionAsync(async () => (await server.Api.GetChannelAsync(channel.Id)).Live == true, TimeSpan.FromSeconds(60),
             "the channel to be live", Logs);
@@ -67,6 +76,7 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
             {
                 var player = await browser.OpenAsync(kind);
                 var requests = new ConcurrentQueue<DateTimeOffset>();
+                var answers = new ConcurrentQueue<DateTimeOffset>();
                 var manifests = new ConcurrentQueue<string>();
                 player.Page.Request += (_, request) =>
                 {
@@ -76,8 +86,14 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
                     requests.Enqueue(DateTimeOffset.UtcNow);
                     if (path.EndsWith(".m3u8", StringComparison.Ordinal) || path.EndsWith(".mpd", StringComparison.Ordinal)) manifests.Enqueue(request.Url);
                 };
+                player.Page.Response += (_, response) =>
+                {
+                    var path = new Uri(response.Url).AbsolutePath;
+                    if (path.StartsWith(slugPath, StringComparison.Ordinal) && !path.EndsWith("/master.m3u8", StringComparison.Ordinal))
+                        answers.Enqueue(DateTimeOffset.UtcNow);
+                };
                 await player.StartAsync(url, cmcdSession: session);
-                watchers.Add(new Watcher(name, kind, session, player, requests, manifests));
+                watchers.Add(new Watcher(name, kind, session, player, requests, answers, manifests));
             }
 
             async Task<string> Describe()
@@ -88,7 +104,26 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
             }
 
             foreach (var w in watchers) await w.Player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), Logs);
-            await WatchAsync(watchers, 20, Describe);
+            await WatchAsync(watchers, 15, Describe);
+
+            // One viewer's network slows down: hls.js, on the source (its bandwidth on loopback takes it up there), moves down
+            // to the 360p rung.
+            var throttled = watchers.Single(w => w.Name == "hls.js");
+            const string Height = "() => { const h = window.__hls; return h && h.currentLevel >= 0 ? h.levels[h.currentLevel].height : 0; }";
+            await WaitFor.ConditionAsync(async () => await throttled.Player.EvaluateAsync<int>(Height) == Clip.Height,
+                TimeSpan.FromSeconds(60), "hls.js to play the source rung", () => Describe().GetAwaiter().GetResult());
+            var cdp = await throttled.Player.Page.Context.NewCDPSessionAsync(throttled.Player.Page);
+            await cdp.SendAsync("Network.enable");
+            await cdp.SendAsync("Network.emulateNetworkConditions", new Dictionary<string, object>
+            {
+                ["offline"] = false, ["latency"] = 0, ["downloadThroughput"] = ThrottledBytesPerSecond, ["uploadThroughput"] = ThrottledBytesPerSecond,
+            });
+            var throttledAt = DateTimeOffset.UtcNow;
+            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: all play, hls.js on the source; throttled");
+            await WaitFor.ConditionAsync(async () => await throttled.Player.EvaluateAsync<int>(Height) == 360,
+                TimeSpan.FromSeconds(60), "the throttled hls.js to play the 360p rung", () => Describe().GetAwaiter().GetResult());
+            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: hls.js on 360p");
+            await WatchAsync(watchers, 10, Describe);
 
             // The encoder stops sending for six seconds: the low-latency player's buffer (about a second) runs dry.
             var pausedAt = DateTimeOffset.UtcNow;
@@ -103,6 +138,7 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
                 publisher.Process.Thaw();
             }
             var resumedAt = DateTimeOffset.UtcNow;
+            output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: the encoder goes on");
             await WatchAsync(watchers, 20, Describe);
 
             // What the players saw: each one's first and last request, and whether it waited for data after the pause began.
@@ -134,14 +170,14 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
                 return true;
             }, TimeSpan.FromSeconds(60), "the audience report after the players left", Logs, TimeSpan.FromSeconds(1));
 
-            // Expected from the players: each viewer's buckets from its first request's to its last one's.
-            long expectedSeconds = watchers.Sum(w => Bucket(w.MediaRequests.Max()) - Bucket(w.MediaRequests.Min()) + BucketSeconds);
+            // Expected from the players: each viewer's buckets from its first request's to its last answer's.
+            long expectedSeconds = watchers.Sum(w => Bucket(w.MediaAnswers.Concat(w.MediaRequests).Max()) - Bucket(w.MediaRequests.Min()) + BucketSeconds);
             double minutes = report.GetProperty("minutesWatched").GetDouble();
             var quality = report.GetProperty("quality");
             string summary = string.Create(CultureInfo.InvariantCulture,
                 $"report of {broadcastId}: peak {report.GetProperty("peakViewers")}, unique {report.GetProperty("uniqueViewers")}, minutes {minutes:0.00} "
                 + $"(players' own {expectedSeconds / 60.0:0.00}), by delivery {report.GetProperty("byDelivery")}, by rung {report.GetProperty("byRung")}, "
-                + $"CMCD viewers {quality.GetProperty("cmcdViewers")}, stalled {quality.GetProperty("stalledViewers")} (players that waited: {string.Join(", ", stalledOwn)}); "
+                + $"rung switches {quality.GetProperty("rungSwitches")}, CMCD viewers {quality.GetProperty("cmcdViewers")}, stalled {quality.GetProperty("stalledViewers")} (players that waited: {string.Join(", ", stalledOwn)}); "
                 + $"players' deliveries {string.Join(", ", watchers.Select(w => $"{w.Name} {w.Delivery}"))}; paused {pausedAt:HH:mm:ss.f}-{resumedAt:HH:mm:ss.f}, closed {closedAt:HH:mm:ss.f}");
             output.WriteLine(summary);
             string details = summary + Environment.NewLine + report;
@@ -160,6 +196,12 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
             Assert.True(full.Count >= 3, details);
             foreach (var point in full)
                 Assert.True(point.GetProperty("rungs").EnumerateObject().Sum(r => r.Value.GetInt64()) == watchers.Count, $"{point}: {details}");
+            // The throttled viewer on 360p after the throttle, in the series and the rung split; and the players' CMCD
+            // bitrate changed at least once (that viewer's switch down).
+            Assert.Contains(report.GetProperty("series").EnumerateArray(), p => Bucket(p.GetProperty("t").GetDateTimeOffset()) >= Bucket(throttledAt)
+                && p.TryGetProperty("rungs", out var r) && r.TryGetProperty("360p", out var n) && n.GetInt64() >= 1);
+            Assert.True(report.GetProperty("byRung").TryGetProperty("360p", out var low) && low.GetProperty("peakViewers").GetInt64() >= 1, details);
+            Assert.True(quality.GetProperty("rungSwitches").GetInt64() >= 1, details);
 
             // The stall: the four CMCD players are the report's CMCD viewers; the ones that stalled are among the players that
             // waited for data (at least one), and a stall is reported in the buckets of the pause (its reports ride on the
