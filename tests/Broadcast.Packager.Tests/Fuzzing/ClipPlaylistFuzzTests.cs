@@ -8,7 +8,7 @@ namespace Broadcast.Packager.Tests.Fuzzing;
 
 /// <summary>
 /// Fuzzes the reading of a stored media playlist a clip is cut from (<see cref="StoredMediaPlaylist.Parse"/>) and the cut
-/// itself (<see cref="ClipPlaylist.Cut"/>), from mutations of the packager's own playlists: the store may hold an object
+/// itself (<see cref="ClipPlaylist.Cut"/>), from mutations of the packager's own playlists (an aes-128 one's key tags and IVs too): the store may hold an object
 /// another node damaged, and a clip request must then fail with the parser's error, never anything else.
 /// </summary>
 public class ClipPlaylistFuzzTests(ITestOutputHelper output)
@@ -23,6 +23,11 @@ public class ClipPlaylistFuzzTests(ITestOutputHelper output)
             Encoding.UTF8.GetBytes(ClipPlaylistTests.Window()),
             Encoding.UTF8.GetBytes(ClipPlaylistTests.Reconnect()),
             "#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXT-X-GAP\n#EXTINF:2,\nb-2.m4s\n"u8.ToArray(),
+            // An aes-128 window (the key after each map, ended before the next) and one with explicit IVs, as a clip names them.
+            Encoding.UTF8.GetBytes(WholeSegmentClipPlaylistTests.Window()),
+            Encoding.UTF8.GetBytes("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-MAP:URI=\"i.mp4\"\n#EXT-X-KEY:METHOD=AES-128,URI=\"/live/s/key/"
+                + "00112233445566778899aabbccddeeff\",IV=0x0000000000000000000000000000000a\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n"
+                + "#EXTINF:2,\nb-7.m4s\n#EXT-X-KEY:METHOD=NONE\n#EXTINF:2,\nb-8.m4s\n"),
         };
         double[] offsets = [-5, 0, 1, 3.5, 10, 23, 30];
         var report = FuzzRunner.Run("clip playlist", seeds, (input, random) =>

@@ -15,7 +15,7 @@ public class WholeSegmentClipPlaylistTests
     private const string Key = "#EXT-X-KEY:METHOD=AES-128,URI=\"" + KeyUri + "\"";
 
     /// <summary>The reconnect window (a new init mid-window) as the packager writes it for aes-128: the key after each map.</summary>
-    private static string Window() => ClipPlaylistTests.Reconnect()
+    internal static string Window() => ClipPlaylistTests.Reconnect()
         .Replace("#EXT-X-MAP:URI=\"20261121T054512Z-init.mp4\"\n", "#EXT-X-MAP:URI=\"20261121T054512Z-init.mp4\"\n" + Key + "\n", StringComparison.Ordinal)
         .Replace("#EXT-X-MAP:URI=\"20261121T054512Z-init-1.mp4\"\n",
             "#EXT-X-KEY:METHOD=NONE\n#EXT-X-MAP:URI=\"20261121T054512Z-init-1.mp4\"\n" + Key + "\n", StringComparison.Ordinal);
