@@ -48,7 +48,7 @@ internal sealed class ClipPieceCipher(IContentKeyProvider? keys, string channel)
             var kid = whole.KeyId ?? throw new InvalidOperationException(
                 $"the whole-segment key URI '{whole.Uri}' names no KID (…/key/{{32 hex digits}}), so its key cannot be asked for");
             var wholeKey = await KeyAsync(EncryptionScheme.Aes128, kid, cancellationToken).ConfigureAwait(false);
-            using var cipher = Cipher(wholeKey);
+            using var cipher = WholeSegmentCipher.For(wholeKey);
             byte[] clear;
             try
             {
@@ -78,7 +78,7 @@ internal sealed class ClipPieceCipher(IContentKeyProvider? keys, string channel)
         {
             // CBC wants an IV no one can predict (NIST SP 800-38A, appendix C): a random one, named by the piece's EXT-X-KEY.
             var iv = RandomNumberGenerator.GetBytes(16);
-            using var cipher = Cipher(stored.Key);
+            using var cipher = WholeSegmentCipher.For(stored.Key);
             var encrypted = cipher.Encrypt(piece.Segment, iv);
             return (piece with { Segment = encrypted }, whole with { Iv = BinaryPrimitives.ReadUInt128BigEndian(iv) });
         }
@@ -92,19 +92,6 @@ internal sealed class ClipPieceCipher(IContentKeyProvider? keys, string channel)
         return (piece with { Init = init, Segment = segment }, null);
     }
 
-    private static WholeSegmentCipher Cipher(ContentKey key)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        key.CopyKeyTo(bytes);
-        try
-        {
-            return new WholeSegmentCipher(bytes);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(bytes);
-        }
-    }
 
     private async Task<ContentKey> KeyAsync(EncryptionScheme scheme, KeyId keyId, CancellationToken cancellationToken)
     {

@@ -56,16 +56,7 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
     public WholeSegmentCipher WholeSegmentCipher()
     {
         if (!WholeSegment) throw new InvalidOperationException($"A {Scheme} broadcast is encrypted per sample, not whole.");
-        Span<byte> key = stackalloc byte[16];
-        Key.CopyKeyTo(key);
-        try
-        {
-            return new WholeSegmentCipher(key);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(key);
-        }
+        return Cmaf.Encryption.WholeSegmentCipher.For(Key);
     }
 
     /// <summary>A new encryptor for one rendition's track (its own IV seed, so renditions under one key never share an IV).</summary>

@@ -25,6 +25,21 @@ public sealed class WholeSegmentCipher : IDisposable
         CryptographicOperations.ZeroMemory(copy);
     }
 
+    /// <summary>A cipher under <paramref name="key"/>'s bytes, copied out for the AES transform and wiped at once.</summary>
+    public static WholeSegmentCipher For(ContentKey key)
+    {
+        Span<byte> bytes = stackalloc byte[Block];
+        key.CopyKeyTo(bytes);
+        try
+        {
+            return new WholeSegmentCipher(bytes);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
+
     /// <summary>The size of <paramref name="clearLength"/> bytes encrypted: PKCS7 always adds 1 to 16 bytes (RFC 5652 §6.3).</summary>
     public static int EncryptedLength(int clearLength)
     {

@@ -62,7 +62,7 @@ public sealed partial class AesHlsPlaybackTests(ITestOutputHelper output)
         await CheckSegmentDecryptsOnlyWithTheKeyAsync(server, playlist, key);
 
         // A clip asked for now (its first segment re-cut from 0.9 s in), so its ends are cut while the players below play.
-        var clipMade = await ClearKeyPlaybackTests.MakeClipAsync(server, live.Id, live.Slug, Diagnostics);
+        var clipMade = await ProtectedClipPlayback.MakeAsync(server, live.Id, live.Slug, Diagnostics);
 
         // (c) hls.js fetches the key itself (no EME) and plays; (d) in LL mode, from parts decrypted one by one.
         var llPlaylist = await KeyedPlaylistAsync(server, ll.Slug, "#EXT-X-PART:", Diagnostics);
@@ -269,15 +269,7 @@ public sealed partial class AesHlsPlaybackTests(ITestOutputHelper output)
     /// </summary>
     private async Task PlayClipAsync(BrowserHost browser, ServerProcess server, (string Api, Uri Master) clip, string keyUri, Func<string> diagnostics)
     {
-        string answer = "";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            answer = await server.Http.GetStringAsync(clip.Api);
-            return JsonDocument.Parse(answer).RootElement.GetProperty("frameAccurate").GetBoolean();
-        }, TimeSpan.FromSeconds(120), "the aes-128 clip to be cut to the frame", () => $"{answer}{Environment.NewLine}{diagnostics()}",
-            TimeSpan.FromMilliseconds(500));
-        string master = await server.Viewer.GetStringAsync(clip.Master);
-        string media = await server.Viewer.GetStringAsync(new Uri(clip.Master, "source.m3u8"));
+        var (master, media) = await ProtectedClipPlayback.CutAsync(server, clip, diagnostics);
         string Playlists() => $"{master}{Environment.NewLine}{media}{Environment.NewLine}{diagnostics()}";
         Assert.True(master.Contains($"#EXT-X-SESSION-KEY:METHOD=AES-128,URI=\"{keyUri}\"", StringComparison.Ordinal), Playlists());
         var lines = media.Split('\n');
@@ -292,30 +284,9 @@ public sealed partial class AesHlsPlaybackTests(ITestOutputHelper output)
             Assert.True(!lines[tag..i].Any(l => l.StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)), $"line {i}: {Playlists()}");
         }
         Assert.True(segments >= 3, Playlists());
-        int map = media.IndexOf("#EXT-X-MAP:URI=\"source/first-init.mp4\"\n", StringComparison.Ordinal);
-        int first = media.IndexOf("#EXTINF:", map, StringComparison.Ordinal) + "#EXTINF:".Length;
-        Assert.True(map >= 0 && media.IndexOf("\nsource/first.m4s\n", first, StringComparison.Ordinal) > 0, Playlists());
-        double piece = double.Parse(media.AsSpan(first, media.IndexOf(',', first) - first), CultureInfo.InvariantCulture);
-
-        await using var player = await browser.OpenAsync(PlayerKind.Hls);
-        await player.StartAsync(clip.Master.ToString());
-        try
-        {
-            await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), diagnostics);
-            await player.WaitForCurrentTimeAsync(piece + 1.5, TimeSpan.FromSeconds(45), diagnostics);
-            Assert.Equal(Clip.Width, await player.GetVideoWidthAsync());
-            // Decoded, not skipped: a piece that did not decrypt would leave a hole hls.js jumps over, and fewer frames.
-            int frames = await player.EvaluateAsync<int>("() => document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames");
-            Assert.True(frames >= (piece + 1) * Clip.Fps, $"aes-128 clip: {frames} frames decoded{Environment.NewLine}{await player.DescribeAsync()}");
-            var fatal = await player.GetFatalErrorsAsync();
-            Assert.True(fatal.Count == 0, $"aes-128 clip: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
-            output.WriteLine($"aes-128 clip: {segments} segments, first piece {piece:0.000} s, {frames} frames decoded by {await player.GetCurrentTimeAsync():0.00} s");
-        }
-        catch
-        {
-            await player.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", "aes-hls-clip.png"));
-            throw;
-        }
+        double piece = ProtectedClipPlayback.FirstPieceSeconds(media, Playlists);
+        int frames = await ProtectedClipPlayback.PlaysPastFirstPieceAsync(browser, clip.Master, clearKeyLicense: null, piece, Clip, "aes-128 clip", diagnostics);
+        output.WriteLine($"aes-128 clip: {segments} segments, first piece {piece:0.000} s, {frames} frames decoded");
     }
 
     private async Task PlayAsync(BrowserHost browser, PlayerKind kind, ServerProcess server, string slug, int width, bool expectParts, Func<string> diagnostics)

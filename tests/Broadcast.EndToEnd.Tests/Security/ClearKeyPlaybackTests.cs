@@ -59,8 +59,8 @@ public sealed class ClearKeyPlaybackTests
         await CheckHlsKeyTagsAsync(server, cbcs.Slug, "SAMPLE-AES", cbcsMpd.Kid, Diagnostics);
         await CheckHlsKeyTagsAsync(server, cenc.Slug, "SAMPLE-AES-CTR", cencMpd.Kid, Diagnostics);
         // Clips asked for now, so their ends are cut to the frame while the players below play the broadcasts.
-        var cbcsClip = await MakeClipAsync(server, cbcs.Id, cbcs.Slug, Diagnostics);
-        var cencClip = await MakeClipAsync(server, cenc.Id, cenc.Slug, Diagnostics);
+        var cbcsClip = await ProtectedClipPlayback.MakeAsync(server, cbcs.Id, cbcs.Slug, Diagnostics);
+        var cencClip = await ProtectedClipPlayback.MakeAsync(server, cenc.Id, cenc.Slug, Diagnostics);
 
         using var stranger = new HttpClient(new HttpClientHandler { UseCookies = false }) { BaseAddress = server.BaseUri };
         // A public channel's license answers anyone; the key it gives decodes the segments, nothing else does.
@@ -218,69 +218,21 @@ public sealed class ClearKeyPlaybackTests
     }
 
     /// <summary>
-    /// A 5 s clip from 0.9 s into a stored segment (a GOP starts each one, so not on a key frame: the finisher re-cuts
-    /// that first segment as a piece of its own); answers the clip's API path and HLS master.
-    /// </summary>
-    internal static async Task<(string Api, Uri Master)> MakeClipAsync(ServerProcess server, string channelId, string slug, Func<string> diagnostics)
-    {
-        var segments = await ClipFrameEndToEndTests.StoredSegmentsAsync(server, slug, 1, 0, 8, m => $"{m}{Environment.NewLine}{diagnostics()}");
-        var end = segments[^1].Start.AddSeconds(segments[^1].Seconds);
-        var from = segments.Last(s => (end - s.Start).TotalSeconds >= 6.5).Start.AddMilliseconds(900);
-        using var created = await server.Http.PostAsJsonAsync($"api/channels/{channelId}/clips",
-            new { from = Iso(from), to = Iso(from.AddSeconds(5)), title = "Protected clip" });
-        string body = await created.Content.ReadAsStringAsync();
-        Assert.True(created.StatusCode == HttpStatusCode.Created, $"POST clips answered {(int)created.StatusCode}: {body}{Environment.NewLine}{diagnostics()}");
-        var clip = JsonDocument.Parse(body).RootElement;
-        return ($"api/channels/{channelId}/clips/{clip.GetProperty("id").GetString()}", new Uri(clip.GetProperty("hlsUrl").GetString()!));
-    }
-
-    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-
-    /// <summary>
     /// Waits for the clip's ends to be cut, checks its playlists keep the broadcast's key tags (the media playlist's before
     /// its first EXT-X-MAP, the re-cut first piece's init), then plays it in hls.js with the channel's license past that piece.
     /// </summary>
     private static async Task PlayClipAsync(BrowserHost browser, ServerProcess server, Created channel, (string Api, Uri Master) clip,
         string method, string kidHex, Func<string> diagnostics)
     {
-        string answer = "";
-        await WaitFor.ConditionAsync(async () =>
-        {
-            answer = await server.Http.GetStringAsync(clip.Api);
-            return JsonDocument.Parse(answer).RootElement.GetProperty("frameAccurate").GetBoolean();
-        }, TimeSpan.FromSeconds(120), $"{channel.Slug}'s clip to be cut to the frame", () => $"{answer}{Environment.NewLine}{diagnostics()}",
-            TimeSpan.FromMilliseconds(500));
-        string master = await server.Viewer.GetStringAsync(clip.Master);
-        string media = await server.Viewer.GetStringAsync(new Uri(clip.Master, "source.m3u8"));
+        var (master, media) = await ProtectedClipPlayback.CutAsync(server, clip, diagnostics);
         string Playlists() => $"{master}{Environment.NewLine}{media}{Environment.NewLine}{diagnostics()}";
         Assert.True(master.Contains($"#EXT-X-SESSION-KEY:{KeyAttributes(method, kidHex)}\n", StringComparison.Ordinal), Playlists());
         int key = media.IndexOf($"#EXT-X-KEY:{KeyAttributes(method, kidHex)}\n", StringComparison.Ordinal);
         int map = media.IndexOf("#EXT-X-MAP:URI=\"source/first-init.mp4\"\n", StringComparison.Ordinal);
         Assert.True(key > 0 && key < map, Playlists());
-        // The first piece's own EXTINF: playback past it has gone through its init change into the stored segments.
-        int first = media.IndexOf("#EXTINF:", map, StringComparison.Ordinal) + "#EXTINF:".Length;
-        double piece = double.Parse(media.AsSpan(first, media.IndexOf(',', first) - first), CultureInfo.InvariantCulture);
-        Assert.True(media.IndexOf("\nsource/first.m4s\n", first, StringComparison.Ordinal) > 0 && piece < 2, Playlists());
-
-        await using var player = await browser.OpenAsync(PlayerKind.Hls);
-        await player.StartAsync(clip.Master.ToString(), new Uri(server.BaseUri, $"live/{channel.Slug}/license").ToString());
-        try
-        {
-            await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), diagnostics);
-            await player.WaitForCurrentTimeAsync(piece + 1.5, TimeSpan.FromSeconds(45), diagnostics);
-            Assert.Equal(Clip.Width, await player.GetVideoWidthAsync());
-            // Decoded, not skipped: a piece the browser could not decrypt or append would leave a hole hls.js jumps over,
-            // and fewer frames than the piece and the second after it hold.
-            int frames = await player.EvaluateAsync<int>("() => document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames");
-            Assert.True(frames >= (piece + 1) * Clip.Fps, $"clip of {channel.Slug}: {frames} frames decoded{Environment.NewLine}{await player.DescribeAsync()}");
-            var fatal = await player.GetFatalErrorsAsync();
-            Assert.True(fatal.Count == 0, $"clip of {channel.Slug}: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
-        }
-        catch
-        {
-            await player.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", $"clearkey-clip-{channel.Slug}.png"));
-            throw;
-        }
+        double piece = ProtectedClipPlayback.FirstPieceSeconds(media, Playlists);
+        await ProtectedClipPlayback.PlaysPastFirstPieceAsync(browser, clip.Master, new Uri(server.BaseUri, $"live/{channel.Slug}/license").ToString(),
+            piece, Clip, $"clip of {channel.Slug}", diagnostics);
     }
 
     /// <summary>The key tags' attributes for ClearKey (RFC 8216bis §4.4.4.4): the KID as a data URI, never the key.</summary>
