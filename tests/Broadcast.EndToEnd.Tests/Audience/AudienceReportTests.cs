@@ -55,8 +55,20 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
         await using var publisher = FfmpegPublisher.Start(clip, server.RtmpUrl(channel.StreamKey), loops: 17);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         string Logs() => fixture.WithLog($"--- publisher ---{Environment.NewLine}{publisher.Log.Tail(10)}");
-        await WaitFor.ConditionAsync(async () => (await server.Api.GetChannelAsync(channel.Id)).Live == true, TimeSpan.FromSeconds(60),
-            "the channel to be live", Logs);
+        // Live, and its master (with both rungs), MPD and rung playlists stored, read from the server's store folder: a
+        // request for a media playlist or an MPD would count this test as a viewer.
+        string stored = Path.Combine(server.MediaDirectory, channel.Slug);
+        string Read(params string[] path)
+        {
+            try { return File.ReadAllText(Path.Combine([stored, .. path])); }
+            catch (IOException) { return ""; }
+        }
+        await WaitFor.ConditionAsync(async () => (await server.Api.GetChannelAsync(channel.Id)).Live == true
+                && Read("master.m3u8").Contains("360p/", StringComparison.Ordinal) && Read("master.m3u8").Contains("source/", StringComparison.Ordinal)
+                && Read("manifest.mpd").Length > 0
+                && Read("source", "index.m3u8").Contains("#EXTINF", StringComparison.Ordinal)
+                && Read("360p", "index.m3u8").Contains("#EXTINF", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), "the channel to be live with its master, MPD and both rungs stored", Logs);
 
         var browser = await fixture.BrowserAsync();
         string slugPath = $"/live/{channel.Slug}/";
