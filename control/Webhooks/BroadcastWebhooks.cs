@@ -32,16 +32,29 @@ public sealed partial class BroadcastWebhooks(IChannelRepository channels, Webho
 
     private readonly ConcurrentDictionary<string, DateTimeOffset> _refusalsSent = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The broadcasts that started on this node and are not told ended yet, by channel slug (one per channel, so as many as
+    /// the channels): a recording booked before its broadcast's end was told waits for it, at most <see cref="EndWait"/>.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _notEnded = new(StringComparer.Ordinal);
+
+    /// <summary>How long a <c>recording.ready</c> waits for its broadcast's <c>broadcast.ended</c> to be told first.</summary>
+    internal static readonly TimeSpan EndWait = TimeSpan.FromSeconds(5);
+
     /// <summary>Data writes the event's members beside channel and channel id; it is given the channel id it was resolved to.</summary>
     private sealed record Happening(string Type, string? Slug, string? ChannelId, DateTimeOffset At, Action<Utf8JsonWriter, string> Data);
 
     /// <summary>A broadcast began on this node (not a resume after a reconnect).</summary>
-    public void Started(string slug, DateTimeOffset startedAt, string? protocol) => Enqueue(WebhookEventTypes.BroadcastStarted, slug, startedAt, json =>
+    public void Started(string slug, DateTimeOffset startedAt, string? protocol)
     {
-        WebhookEvent.WriteTime(json, "startedAt", startedAt);
-        if (protocol is null) json.WriteNull("protocol");
-        else json.WriteString("protocol", protocol);
-    });
+        _notEnded[slug] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Enqueue(WebhookEventTypes.BroadcastStarted, slug, startedAt, json =>
+        {
+            WebhookEvent.WriteTime(json, "startedAt", startedAt);
+            if (protocol is null) json.WriteNull("protocol");
+            else json.WriteString("protocol", protocol);
+        });
+    }
 
     /// <summary>The encoder dropped; the broadcast waits for it until <paramref name="deadline"/> (the reconnect grace).</summary>
     public void Reconnecting(string slug, DateTimeOffset startedAt, DateTimeOffset? deadline) =>
@@ -65,6 +78,7 @@ public sealed partial class BroadcastWebhooks(IChannelRepository channels, Webho
             WebhookEvent.WriteTime(json, "endedAt", now);
             json.WriteNumber("durationSeconds", Math.Max(0, (long)(now - startedAt).TotalSeconds));
         });
+        if (_notEnded.TryRemove(slug, out var notEnded)) notEnded.TrySetResult();
     }
 
     /// <summary>A publish of a known channel was refused (schedule, the platform's callback, another node's lease).</summary>
@@ -85,10 +99,34 @@ public sealed partial class BroadcastWebhooks(IChannelRepository channels, Webho
 
     /// <summary>
     /// A recording of the channel was stored (its broadcast ended and was booked): where its playlists are, how long it is.
+    /// The packager books it when the stream completes, and the registry tells the end a moment after completing it, so
+    /// on a loaded node the booking could be told first: while the channel's broadcast that started here is not told
+    /// ended, this waits for that (at most <see cref="EndWait"/>, off the caller's thread), so a receiver hears
+    /// <c>broadcast.ended</c> before its <c>recording.ready</c>, in the order they happened.
     /// </summary>
     public void RecordingReady(Recordings.Recording recording, string slug)
     {
         ArgumentNullException.ThrowIfNull(recording);
+        if (_notEnded.TryGetValue(slug, out var notEnded) && !notEnded.Task.IsCompleted)
+            _ = WriteAfterAsync(notEnded.Task, () => WriteRecordingReady(recording, slug));
+        else
+            WriteRecordingReady(recording, slug);
+    }
+
+    private async Task WriteAfterAsync(Task before, Action write)
+    {
+        try
+        {
+            await before.WaitAsync(EndWait, time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+        }
+        write();
+    }
+
+    private void WriteRecordingReady(Recordings.Recording recording, string slug)
+    {
         Write(new Happening(WebhookEventTypes.RecordingReady, slug, recording.ChannelId, time.GetUtcNow(), (json, _) =>
         {
             json.WriteString("recordingId", recording.Id);

@@ -106,6 +106,45 @@ public sealed class LifecycleWebhookTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// The packager books a recording when its stream completes, and the registry tells the broadcast's end a moment after:
+    /// on a loaded node the booking came first, and a receiver heard recording.ready before broadcast.ended.
+    /// </summary>
+    [Fact]
+    public async Task A_recording_booked_before_its_broadcast_is_told_ended_is_told_after_the_end()
+    {
+        var channel = (await _channels.CreateAsync(new ChannelSpec("Late End"))).Channel;
+        var broadcasts = new BroadcastWebhooks(_channelRows, _outbox, _clock, NullLogger<BroadcastWebhooks>.Instance);
+        await broadcasts.StartAsync(CancellationToken.None);
+        try
+        {
+            var events = new EventService(new SqlEventRepository(_database), _channels, new ControlSettings(), _clock, [], new NoTerminator(),
+                new LocalPublishRuleChanges(), NullLogger<EventService>.Instance);
+            var recordings = new RecordingService(new SqlRecordingRepository(_database), new NoMedia(), new ControlSettings(), _clock,
+                NullLogger<RecordingService>.Instance);
+            var finished = new FinishedBroadcasts(_channels, events, recordings, new NoMedia(), _clock, NullLogger<FinishedBroadcasts>.Instance, broadcasts);
+            var startedAt = _clock.GetUtcNow();
+            broadcasts.Started(channel.Slug, startedAt, "rtmp");
+            string master = $"/live/{channel.Slug}/recordings/20300501T115500Z/master.m3u8";
+            await finished.BookAsync(new FinishedBroadcast(channel.Slug, "20300501T115500Z", true,
+                new RecordedBroadcast(master, null, 61_533, 4_321_000)), CancellationToken.None);
+            await WaitFor.ConditionAsync(async () => (await QueuedAsync()).Count >= 1, TimeSpan.FromSeconds(30), "broadcast.started in the outbox");
+            broadcasts.Ended(channel.Slug, startedAt);
+
+            await WaitFor.ConditionAsync(async () => (await QueuedAsync()).Count >= 3, TimeSpan.FromSeconds(30), "three events in the outbox");
+            Assert.Equal(["broadcast.started", "broadcast.ended", "recording.ready"], (await QueuedAsync()).Select(q => q.Type));
+
+            // Its end told, the channel's next recording is told at once.
+            await finished.BookAsync(new FinishedBroadcast(channel.Slug, "20300501T125500Z", true,
+                new RecordedBroadcast(master.Replace("115500Z", "125500Z", StringComparison.Ordinal), null, 1_000, 1_000)), CancellationToken.None);
+            await WaitFor.ConditionAsync(async () => (await QueuedAsync()).Count >= 4, TimeSpan.FromSeconds(30), "the second recording in the outbox");
+        }
+        finally
+        {
+            await broadcasts.StopAsync(CancellationToken.None);
+        }
+    }
+
     private sealed class NoTerminator : IBroadcastTerminator
     {
         public ValueTask<bool> EndBroadcastAsync(Channel channel, string reason, CancellationToken cancellationToken) => ValueTask.FromResult(false);

@@ -9,18 +9,17 @@ namespace Broadcast.EndToEnd.Tests.Audience;
 
 /// <summary>
 /// The audience report of a broadcast against what its players themselves saw (docs/play.md, control/API.md "Audience").
-/// Five players in Chromium watch one low-latency channel of the shared server: hls.js in low-latency
-/// mode, hls.js with that mode off, Shaka on the HLS master and dash.js on the MPD, each sending CMCD with its own session
-/// id, and hls.js with no CMCD (a viewer keyed by address and User-Agent). The source is 480p, so the ladder adds a 360p
-/// rung; once all play, the second hls.js's network is throttled (Chromium's own network emulation, 1.2 Mb/s) and it
-/// moves down to 360p. Each player's delivery is read from its own
-/// requests, as the report defines it: the manifest it asked for last, an MPD (DASH), a media playlist with
-/// <c>_HLS_msn</c> (LL-HLS: hls.js and Shaka block on a playlist that offers it, low-latency mode or not) or without. Half a minute in, the encoder
-/// stops sending for six seconds (SIGSTOP: its connection stays open, its viewers' buffers run dry) and then goes on.
-/// The report's peak and unique viewers, the split by delivery, the minutes watched (against each player's own first and
-/// last request, counted in the report's 10 s buckets) and the stall (the sessions that waited, in the buckets of the
-/// pause) match the players' own record. Nothing else asks this channel for a media playlist, an MPD or a segment: the
-/// test waits on the admin API, which counts no viewer.
+/// Five players in Chromium watch one low-latency channel of the shared server: hls.js in low-latency mode, hls.js with
+/// that mode off, Shaka on the HLS master and dash.js on the MPD, each sending CMCD with its own session id, and hls.js
+/// with no CMCD (a viewer keyed by address and User-Agent). The source is 480p, so the ladder adds a 360p rung. Once all
+/// play, the second hls.js's network is throttled (Chromium's own network emulation, 1.2 Mb/s) and it moves down to 360p;
+/// then the encoder stops sending for six seconds (SIGSTOP: its connection stays open, its viewers' buffers run dry) and
+/// goes on. The report's peak and unique viewers, each viewer's delivery (as its own last manifest request gives it: an
+/// MPD, a media playlist with <c>_HLS_msn</c>, which hls.js and Shaka send to a playlist that offers blocking reloads
+/// whatever their low-latency mode, or one without), the minutes watched (each player's first request to its last answer,
+/// in the report's 10 s buckets), the rungs, the rung switch and the stall (on no more sessions than the players that
+/// waited, in the buckets of the pause) match the players' own record. Nothing else asks this channel for a media
+/// playlist, an MPD or a segment: the test waits on the admin API and reads the server's store folder, which count no viewer.
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper output)
