@@ -80,11 +80,7 @@ public sealed class LifecycleWebhookTests : IAsyncLifetime
         await broadcasts.StartAsync(CancellationToken.None);
         try
         {
-            var events = new EventService(new SqlEventRepository(_database), _channels, new ControlSettings(), _clock, [], new NoTerminator(),
-                new LocalPublishRuleChanges(), NullLogger<EventService>.Instance);
-            var recordings = new RecordingService(new SqlRecordingRepository(_database), new NoMedia(), new ControlSettings(), _clock,
-                NullLogger<RecordingService>.Instance);
-            var finished = new FinishedBroadcasts(_channels, events, recordings, new NoMedia(), _clock, NullLogger<FinishedBroadcasts>.Instance, broadcasts);
+            var finished = Finisher(broadcasts);
             string master = $"/live/{channel.Slug}/recordings/20300501T115500Z/master.m3u8";
             await finished.BookAsync(new FinishedBroadcast(channel.Slug, "20300501T115500Z", true,
                 new RecordedBroadcast(master, master.Replace("master.m3u8", "manifest.mpd", StringComparison.Ordinal), 61_533, 4_321_000)), CancellationToken.None);
@@ -118,11 +114,7 @@ public sealed class LifecycleWebhookTests : IAsyncLifetime
         await broadcasts.StartAsync(CancellationToken.None);
         try
         {
-            var events = new EventService(new SqlEventRepository(_database), _channels, new ControlSettings(), _clock, [], new NoTerminator(),
-                new LocalPublishRuleChanges(), NullLogger<EventService>.Instance);
-            var recordings = new RecordingService(new SqlRecordingRepository(_database), new NoMedia(), new ControlSettings(), _clock,
-                NullLogger<RecordingService>.Instance);
-            var finished = new FinishedBroadcasts(_channels, events, recordings, new NoMedia(), _clock, NullLogger<FinishedBroadcasts>.Instance, broadcasts);
+            var finished = Finisher(broadcasts);
             var startedAt = _clock.GetUtcNow();
             broadcasts.Started(channel.Slug, startedAt, "rtmp");
             string master = $"/live/{channel.Slug}/recordings/20300501T115500Z/master.m3u8";
@@ -143,6 +135,16 @@ public sealed class LifecycleWebhookTests : IAsyncLifetime
         {
             await broadcasts.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>What books a finished broadcast's recording on this test's database, telling <paramref name="broadcasts"/>.</summary>
+    private FinishedBroadcasts Finisher(BroadcastWebhooks broadcasts)
+    {
+        var events = new EventService(new SqlEventRepository(_database), _channels, new ControlSettings(), _clock, [], new NoTerminator(),
+            new LocalPublishRuleChanges(), NullLogger<EventService>.Instance);
+        var recordings = new RecordingService(new SqlRecordingRepository(_database), new NoMedia(), new ControlSettings(), _clock,
+            NullLogger<RecordingService>.Instance);
+        return new FinishedBroadcasts(_channels, events, recordings, new NoMedia(), _clock, NullLogger<FinishedBroadcasts>.Instance, broadcasts);
     }
 
     private sealed class NoTerminator : IBroadcastTerminator
