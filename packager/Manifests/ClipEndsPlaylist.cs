@@ -4,9 +4,9 @@ namespace Broadcast.Packager.Manifests;
 
 /// <summary>
 /// One end of a clip cut to the frame: a re-encoded piece of the stored segment it replaces, with an init segment of its
-/// own. URIs are relative to the clip's media playlist; <see cref="Start"/> is on the program date-time clock.
+/// own. URIs are relative to the clip's media playlist; <see cref="Start"/> is on the program date-time clock. A
+/// whole-segment encrypted broadcast's piece is encrypted whole again under <see cref="Key"/> (with the IV it was encrypted with).
 /// </summary>
-/// A whole-segment encrypted broadcast's piece is encrypted whole again under <see cref="Key"/> (with the IV it was encrypted with).
 public sealed record ClipPiece(string InitUri, string Uri, DateTimeOffset Start, TimeSpan Duration, WholeSegmentKey? Key = null);
 
 /// <summary>
