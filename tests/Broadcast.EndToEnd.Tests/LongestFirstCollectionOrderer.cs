@@ -15,8 +15,8 @@ namespace Broadcast.EndToEnd.Tests;
 /// Starts the long collections first, so that the two lanes xunit runs at once end together. The shared server's
 /// collection runs its classes one after another in one lane (about 15 minutes); under xunit's default order (by a hash
 /// of each collection's id) it started after 7 minutes of the others, and the other lane then sat idle for its last
-/// 7 minutes (bench/RESULTS.md row 144). After it come the longest classes of their own, then the rest in xunit's own
-/// order. The collections that run alone (DisableParallelization) still run after all of these, whatever their place.
+/// 7 minutes (bench/RESULTS.md row 144, the CI of 5510479). After it come the longest classes of their own, then the
+/// rest in xunit's own order. The collections that run alone (DisableParallelization) still run after all of these, whatever their place.
 /// </summary>
 public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 {
