@@ -59,4 +59,18 @@ internal static partial class OriginLog
     [LoggerMessage(EventId = 5032, Level = LogLevel.Warning,
         Message = "ClearKey license for {Channel}: the content keys could not be read ({Reason}); answered 503 (logged at most every 10 s)")]
     public static partial void LicenseKeysUnavailable(ILogger logger, string channel, string reason);
+
+    [LoggerMessage(EventId = 5041, Level = LogLevel.Information,
+        Message = "Edge audience log: listening on {Endpoint} (UDP syslog) for the access logs of {Sources}")]
+    public static partial void EdgeLogListening(ILogger logger, string endpoint, string sources);
+
+    [LoggerMessage(EventId = 5042, Level = LogLevel.Warning,
+        Message = "Edge audience log: a datagram from {Address}, which Origin:EdgeLogSources does not list, was dropped (logged once per address, " +
+            "for the first 16 addresses)")]
+    public static partial void EdgeLogSourceRefused(ILogger logger, System.Net.IPAddress address);
+
+    [LoggerMessage(EventId = 5043, Level = LogLevel.Warning,
+        Message = "Edge audience log: {Count} datagrams from {Address} were not lines of the broadcast_audience format ({Result}); dropped " +
+            "(logged at most once a minute)")]
+    public static partial void EdgeLogMalformed(ILogger logger, long count, System.Net.IPAddress address, string result);
 }

@@ -53,4 +53,21 @@ public sealed class OriginOptions
     /// interval when set (e.g. 100); 0, the default, only wakes on puts and notifications.
     /// </summary>
     public int BlockingRecheckMilliseconds { get; set; }
+
+    /// <summary>
+    /// The UDP port on which this node takes a CDN edge's access log over syslog (infra/nginx-edge.conf's
+    /// <c>broadcast_audience</c> lines), so that viewers the edge answered from its cache count in the audience; 0, the
+    /// default, takes none. The edge marks what it forwards (<see cref="OriginAudience.EdgeLoggedHeader"/>), and those
+    /// requests are then counted from its log alone.
+    /// </summary>
+    public int EdgeLogPort { get; set; }
+
+    /// <summary>The address <see cref="EdgeLogPort"/> binds (default all IPv4 addresses).</summary>
+    public string EdgeLogAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>
+    /// The edges whose logs are read: addresses or CIDR networks, comma-separated (required with
+    /// <see cref="EdgeLogPort"/>). A datagram from anywhere else is dropped: syslog carries no credentials.
+    /// </summary>
+    public string EdgeLogSources { get; set; } = "";
 }

@@ -30,7 +30,13 @@ public static class OriginServiceCollectionExtensions
             .Validate(static o => o.CmcdMaxSessionsPerChannel is > 0 and <= 1_000_000, "Origin:CmcdMaxSessionsPerChannel must be between 1 and 1000000.")
             .Validate(static o => o.EndedManifestMaxAgeSeconds >= 0, "Origin:EndedManifestMaxAgeSeconds must not be negative.")
             .Validate(static o => o.BlockingRecheckMilliseconds is >= 0 and <= 10_000,
-                "Origin:BlockingRecheckMilliseconds must be between 0 (puts only) and 10000.");
+                "Origin:BlockingRecheckMilliseconds must be between 0 (puts only) and 10000.")
+            .Validate(static o => o.EdgeLogPort is >= 0 and <= 65_535, "Origin:EdgeLogPort must be between 0 (off) and 65535.")
+            .Validate(static o => o.EdgeLogPort == 0 || EdgeLog.EdgeLogSources.Parse(o.EdgeLogSources) is { Count: > 0 },
+                "Origin:EdgeLogSources must list the edges (addresses or CIDR networks) when Origin:EdgeLogPort is set.")
+            .Validate(static o => o.EdgeLogPort == 0 || System.Net.IPAddress.TryParse(o.EdgeLogAddress, out _),
+                "Origin:EdgeLogAddress must be an IP address.")
+            .ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ViewerCounter>();
         services.TryAddSingleton<IViewerCounter>(static sp => sp.GetRequiredService<ViewerCounter>());
@@ -42,6 +48,11 @@ public static class OriginServiceCollectionExtensions
         services.TryAddSingleton<LowLatencyGate>();
         services.TryAddSingleton<OriginRequestHandler>();
         services.TryAddSingleton<OriginMetrics>();
+        if (configuration.GetSection(OriginOptions.SectionName).GetValue<int>(nameof(OriginOptions.EdgeLogPort)) > 0)
+        {
+            services.AddHostedService<EdgeLog.EdgeAccessLogReceiver>();
+        }
+
         AddSteering(services, configuration);
         DecorateStore(services);
         return services;

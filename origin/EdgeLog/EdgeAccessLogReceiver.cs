@@ -1,0 +1,173 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Broadcast.Origin.EdgeLog;
+
+/// <summary>The edges whose access logs a node reads (<see cref="OriginOptions.EdgeLogSources"/>).</summary>
+public static class EdgeLogSources
+{
+    /// <summary>The networks listed, or null when an entry is neither an address nor a CIDR network.</summary>
+    public static IReadOnlyList<IPNetwork>? Parse(string? configured)
+    {
+        var networks = new List<IPNetwork>();
+        foreach (var entry in (configured ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (entry.Contains('/', StringComparison.Ordinal) && IPNetwork.TryParse(entry, out var network)) networks.Add(network);
+            else if (IPAddress.TryParse(entry, out var address)) networks.Add(new IPNetwork(address, address.GetAddressBytes().Length * 8));
+            else return null;
+        }
+
+        return networks;
+    }
+
+    public static bool Contains(IReadOnlyList<IPNetwork> networks, IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
+        foreach (var network in networks)
+        {
+            if (network.Contains(address)) return true;
+        }
+
+        return false;
+    }
+}
+
+/// <summary>
+/// Takes a CDN edge's access log over UDP syslog and counts each line in the audience as if this node had served the
+/// request (<see cref="OriginAudience.ServedByEdge"/>): the viewers an edge answers from its cache reach no origin, so
+/// without its log the audience behind an edge is the edge's own few misses. Lines whose status the edge served
+/// (200, 206, 304) count a viewer and its CMCD; a 502 or 504 the edge made itself (no origin answered) counts a failed
+/// request. A 404 or 503 is the origin's own answer, already counted where it was made. Only the listed edges are
+/// heard; one datagram is one line, read into buffers kept for the receiver's life.
+/// </summary>
+public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<OriginOptions> options, ILogger<EdgeAccessLogReceiver> logger,
+    TimeProvider time) : BackgroundService
+{
+    private const int MaxRefusedSourcesLogged = 16;
+    private static readonly TimeSpan MalformedLogInterval = TimeSpan.FromMinutes(1);
+
+    private readonly IReadOnlyList<IPNetwork> _sources = EdgeLogSources.Parse(options.Value.EdgeLogSources) ?? [];
+    private readonly IPEndPoint _bind = new(IPAddress.Parse(options.Value.EdgeLogAddress), options.Value.EdgeLogPort);
+    private readonly HashSet<IPAddress> _refusedLogged = [];
+    // The sources heard and whether each is listed: an edge sends from one address, so a datagram costs a compare.
+    private readonly List<(SocketAddress Address, bool Allowed)> _decided = [];
+    private long _counted;
+    private long _refused;
+    private long _malformed;
+    private long _malformedLogged;
+    private DateTimeOffset _malformedLoggedAt = DateTimeOffset.MinValue;
+
+    /// <summary>Lines counted: a viewer's request the edge served, or one it failed itself.</summary>
+    public long Counted => Interlocked.Read(ref _counted);
+
+    /// <summary>Datagrams dropped as not being lines of the format.</summary>
+    public long Malformed => Interlocked.Read(ref _malformed);
+
+    /// <summary>Datagrams dropped because their source is not a listed edge.</summary>
+    public long Refused => Interlocked.Read(ref _refused);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var socket = new Socket(_bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(_bind);
+        OriginLog.EdgeLogListening(logger, socket.LocalEndPoint?.ToString() ?? _bind.ToString(), options.Value.EdgeLogSources);
+        var buffer = new byte[EdgeAccessLogLine.MaxBytes + 1];
+        var chars = new char[EdgeAccessLogLine.MaxBytes];
+        var from = new SocketAddress(_bind.AddressFamily);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            int received;
+            try
+            {
+                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (SocketException)
+            {
+                // An ICMP error from an earlier send, or a datagram larger than the buffer (truncated): nothing to read.
+                continue;
+            }
+
+            Handle(buffer.AsSpan(0, received), from, chars);
+        }
+    }
+
+    private void Handle(ReadOnlySpan<byte> datagram, SocketAddress from, Span<char> chars)
+    {
+        if (!Allowed(from, out var source))
+        {
+            Interlocked.Increment(ref _refused);
+            return;
+        }
+
+        var result = EdgeAccessLogLine.Parse(datagram, chars, out var entry);
+        if (result != EdgeLogParse.Read)
+        {
+            Interlocked.Increment(ref _malformed);
+            var now = time.GetUtcNow();
+            if (now - _malformedLoggedAt >= MalformedLogInterval)
+            {
+                source ??= AddressOf(from);
+                OriginLog.EdgeLogMalformed(logger, _malformed - _malformedLogged, source, result.ToString());
+                _malformedLogged = _malformed;
+                _malformedLoggedAt = now;
+            }
+
+            return;
+        }
+
+        if (Count(entry)) Interlocked.Increment(ref _counted);
+    }
+
+    /// <summary>Counts one line in the audience; false for a line that counts nothing (not under /live/, or another status).</summary>
+    internal bool Count(in EdgeAccessLogEntry entry)
+    {
+        var uri = entry.RequestUri;
+        if (!uri.StartsWith("/live/", StringComparison.Ordinal)) return false;
+        int question = uri.IndexOf('?');
+        var key = (question < 0 ? uri : uri[..question])[6..];
+        var query = question < 0 ? [] : uri[question..];
+        switch (entry.Status)
+        {
+            case 200 or 206 or 304:
+                // The viewer's address as the edge saw it; one small object per line (the address hash reads an IPAddress).
+                IPAddress.TryParse(entry.Address, out var address);
+                audience.ServedByEdge(key, query, address, entry.UserAgent, entry.CmcdRequest, entry.CmcdObject, entry.CmcdStatus, entry.CmcdSession);
+                return true;
+            case 502 or 504:
+                audience.FailedAtEdge(key);
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private IPAddress AddressOf(SocketAddress from) => ((IPEndPoint)_bind.Create(from)).Address;
+
+    private bool Allowed(SocketAddress from, out IPAddress? source)
+    {
+        source = null;
+        foreach (var (address, allowed) in _decided)
+        {
+            if (address.Equals(from)) return allowed;
+        }
+
+        source = AddressOf(from);
+        bool listed = EdgeLogSources.Contains(_sources, source);
+        if (_decided.Count < 64)
+        {
+            var copy = new SocketAddress(from.Family, from.Size);
+            from.Buffer.Span.CopyTo(copy.Buffer.Span);
+            _decided.Add((copy, listed));
+        }
+
+        if (!listed && _refusedLogged.Count < MaxRefusedSourcesLogged && _refusedLogged.Add(source)) OriginLog.EdgeLogSourceRefused(logger, source);
+        return listed;
+    }
+}
