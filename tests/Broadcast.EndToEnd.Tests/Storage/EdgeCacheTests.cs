@@ -11,7 +11,9 @@ namespace Broadcast.EndToEnd.Tests.Storage;
 /// <summary>
 /// infra/nginx-edge.conf in front of one origin (Roles=origin, reading the bucket an ingest node writes):
 /// 200 viewers each fetch the live playlist and its newest segment every second for 20 s. The origin's own
-/// request log must show at most one request per segment and at most one playlist request per cache period.
+/// request log must show at most one request per segment and at most one playlist request per cache period. The edge's
+/// audience log goes to the origin (Origin:EdgeLogPort), and each viewer (a User-Agent of its own) counts there once,
+/// though nearly all of its requests were answered from the edge's cache.
 /// </summary>
 [Collection(StorageCollection.Name)]
 public sealed partial class EdgeCacheTests(ITestOutputHelper output)
@@ -25,9 +27,11 @@ public sealed partial class EdgeCacheTests(ITestOutputHelper output)
         string url = await S3TestServer.SharedUrlAsync();
         string bucket = S3TestServer.NewBucketName("edge");
         await using var ingest = await S3Nodes.StartIngestAsync(url, bucket);
-        await using var origin = await S3Nodes.StartOriginAsync(url, bucket);
+        int audienceLogPort = FreePort.Udp();
+        await using var origin = await S3Nodes.StartOriginAsync(url, bucket, $"--Origin:EdgeLogPort={audienceLogPort}",
+            "--Origin:EdgeLogAddress=127.0.0.1", "--Origin:EdgeLogSources=127.0.0.1");
         // Token checks go to the origin too (public-only here: every stream passes); no control node in the viewer path.
-        await using var edge = await EdgeNginx.StartAsync(origin.HttpPort);
+        await using var edge = await EdgeNginx.StartAsync([origin.HttpPort], audienceLogPort: audienceLogPort);
         string Logs() => $"--- origin ---{Environment.NewLine}{origin.LogTail(40)}{Environment.NewLine}--- edge ---{Environment.NewLine}{edge.LogTail(20)}";
 
         var clip = await TestMedia.GetClipAsync(StorageFixture.Clip with { Seconds = 28 });
@@ -52,16 +56,17 @@ public sealed partial class EdgeCacheTests(ITestOutputHelper output)
         {
             // Spread the clients over the first second, as real viewers are.
             await Task.Delay(TimeSpan.FromMilliseconds(i * 1000.0 / Clients));
+            string userAgent = $"edge-viewer-{i}";
             while (clock.Elapsed < Duration)
             {
                 var tick = clock.Elapsed;
                 try
                 {
                     var t0 = clock.Elapsed;
-                    using var list = await http.GetAsync(playlistUri);
+                    using var list = await http.SendAsync(Get(playlistUri, userAgent));
                     Count(stats, "playlist", list);
                     var segments = S3Nodes.ParsePlaylist(await list.Content.ReadAsStringAsync()).Segments;
-                    using var segment = await http.GetAsync(new Uri(playlistUri, segments[^1]));
+                    using var segment = await http.SendAsync(Get(new Uri(playlistUri, segments[^1]), userAgent));
                     await segment.Content.ReadAsByteArrayAsync();
                     Count(stats, "segment", segment);
                     latencies.Add((clock.Elapsed - t0).TotalMilliseconds);
@@ -78,6 +83,8 @@ public sealed partial class EdgeCacheTests(ITestOutputHelper output)
         })).ToList();
         await Task.WhenAll(clients);
         var elapsed = clock.Elapsed;
+        // Every viewer fetched within the origin's 30 s viewer window; the set-up's requests above (no User-Agent) may add one.
+        double audience = await ViewersAsync(origin, channel.Slug);
 
         var requests = OriginRequests(origin, channel.Slug);
         var perSegment = requests.Where(p => p.EndsWith(".m4s", StringComparison.Ordinal) || p.EndsWith(".mp4", StringComparison.Ordinal))
@@ -98,6 +105,7 @@ public sealed partial class EdgeCacheTests(ITestOutputHelper output)
             maxRequestsPerSegment = perSegment.Count == 0 ? 0 : perSegment.Values.Max(),
             originPlaylistRequests = playlistRequests,
             playlistBound,
+            originViewers = audience,
             p50Ms = sorted.Count == 0 ? 0 : Math.Round(sorted[sorted.Count / 2], 1),
             p99Ms = sorted.Count == 0 ? 0 : Math.Round(sorted[(int)(sorted.Count * 0.99)], 1),
         };
@@ -112,6 +120,23 @@ public sealed partial class EdgeCacheTests(ITestOutputHelper output)
         Assert.True(result.maxRequestsPerSegment == 1,
             $"a segment reached the origin more than once: {string.Join(", ", perSegment.Where(p => p.Value > 1).Select(p => $"{p.Key}={p.Value}"))}; {json}");
         Assert.True(playlistRequests <= playlistBound, $"{playlistRequests} playlist requests reached the origin in {elapsed.TotalSeconds:0.0} s: {json}");
+        Assert.True(audience is >= Clients and <= Clients + 1,
+            $"the origin counted {audience} viewers of the {Clients} behind the edge (from its audience log): {json}{Environment.NewLine}{Logs()}");
+    }
+
+    private static HttpRequestMessage Get(Uri uri, string userAgent)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, uri);
+        request.Headers.UserAgent.ParseAdd(userAgent);
+        return request;
+    }
+
+    /// <summary>The channel's viewers as the origin's /metrics tells them (0 when it lists none).</summary>
+    private static async Task<double> ViewersAsync(ServerProcess origin, string slug)
+    {
+        string metrics = await origin.Http.GetStringAsync("metrics");
+        var match = Regex.Match(metrics, $"^broadcast_viewers\\{{stream=\"{Regex.Escape(slug)}\"\\}} (\\S+)$", RegexOptions.Multiline);
+        return match.Success ? double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
 
     private static bool IsPlaylist(string path) => path.EndsWith("/source/index.m3u8", StringComparison.Ordinal);

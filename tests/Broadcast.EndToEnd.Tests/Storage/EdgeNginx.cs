@@ -39,7 +39,9 @@ public sealed class EdgeNginx : IAsyncDisposable
     public static string ConfigPath => Path.Combine(RepoPaths.Root, "infra", "nginx-edge.conf");
 
     /// <summary>infra/nginx-edge.conf with the marked lines replaced for <paramref name="dir"/> and the ports.</summary>
-    public static string Adapt(string config, string dir, int listenPort, IReadOnlyList<int> originPorts)
+    /// <param name="audienceLogPort">The node's <c>Origin:EdgeLogPort</c> for the audience log; null: the edge logs no
+    /// audience and marks nothing it forwards, so its origins count the requests they see.</param>
+    public static string Adapt(string config, string dir, int listenPort, IReadOnlyList<int> originPorts, int? audienceLogPort = null)
     {
         var lines = config.Split('\n').ToList();
         var adapted = new List<string>(lines.Count + 8);
@@ -83,6 +85,10 @@ public sealed class EdgeNginx : IAsyncDisposable
                 "resolver" => "", // the origins are loopback addresses here, nothing to resolve
                 "auth-cache" => $"{indent}proxy_cache_path {dir}/auth-cache levels=1:2 keys_zone=playback_auth:8m",
                 "listen" => string.Create(CultureInfo.InvariantCulture, $"{indent}listen 127.0.0.1:{listenPort};"),
+                "audience-log" => audienceLogPort is { } logPort
+                    ? line[..marker].TrimEnd().Replace("10.213.71.10:5140", string.Create(CultureInfo.InvariantCulture, $"127.0.0.1:{logPort}"), StringComparison.Ordinal)
+                    : "",
+                "audience-header" => audienceLogPort is null ? "" : line[..marker].TrimEnd(),
                 _ => throw new InvalidOperationException($"unknown test marker '{what}' in {ConfigPath}"),
             });
         }
@@ -94,7 +100,8 @@ public sealed class EdgeNginx : IAsyncDisposable
 
     /// <param name="originPorts">The origins behind the edge; they also answer its token checks.</param>
     /// <param name="listenPort">The edge's port when the test named it beforehand (a steering pathway); null: a free one.</param>
-    public static async Task<EdgeNginx> StartAsync(IReadOnlyList<int> originPorts, int? listenPort = null)
+    /// <param name="audienceLogPort">Where the edge sends its audience log (a node's <c>Origin:EdgeLogPort</c>); null: none.</param>
+    public static async Task<EdgeNginx> StartAsync(IReadOnlyList<int> originPorts, int? listenPort = null, int? audienceLogPort = null)
     {
         var dir = new TempDirectory("broadcast-edge");
         // Workers run as an unprivileged user when the master is root: they must be able to write the cache.
@@ -106,7 +113,7 @@ public sealed class EdgeNginx : IAsyncDisposable
 
         int port = listenPort ?? FreePort.Tcp();
         var conf = dir.Combine("nginx.conf");
-        await File.WriteAllTextAsync(conf, Adapt(await File.ReadAllTextAsync(ConfigPath), dir.Path, port, originPorts));
+        await File.WriteAllTextAsync(conf, Adapt(await File.ReadAllTextAsync(ConfigPath), dir.Path, port, originPorts, audienceLogPort));
         var test = await ExternalProcess.RunAsync("nginx", ["-t", "-p", dir.Path + "/", "-c", conf, "-e", "stderr"], TimeSpan.FromSeconds(30), workingDirectory: dir.Path);
         if (test.ExitCode != 0) throw new InvalidOperationException($"nginx -t rejected the adapted {ConfigPath}:{Environment.NewLine}{test.OutputTail}");
 

@@ -75,7 +75,7 @@ public static class S3Nodes
     /// An origin-only node on the bucket. Its request log is on (ASP.NET Core's hosting diagnostics: one
     /// "Request starting" line per request), so tests can count what reached it.
     /// </summary>
-    public static Task<ServerProcess> StartOriginAsync(string url, string bucket) =>
+    public static Task<ServerProcess> StartOriginAsync(string url, string bucket, params string[] extraArguments) =>
         ServerProcess.StartAsync(new ServerOptions
         {
             ExtraArguments =
@@ -84,6 +84,7 @@ public static class S3Nodes
                 "--Playback:PublicOnly=true", // no private channels in these tests: no control node to poll
                 .. StorageArguments(url, bucket, createBucket: false),
                 "--Logging:Requests=true",
+                .. extraArguments,
             ],
         });
 
