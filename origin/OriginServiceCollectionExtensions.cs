@@ -50,7 +50,8 @@ public static class OriginServiceCollectionExtensions
         services.TryAddSingleton<OriginMetrics>();
         if (configuration.GetSection(OriginOptions.SectionName).GetValue<int>(nameof(OriginOptions.EdgeLogPort)) > 0)
         {
-            services.AddHostedService<EdgeLog.EdgeAccessLogReceiver>();
+            services.TryAddSingleton<EdgeLog.EdgeAccessLogReceiver>();
+            services.AddHostedService(static sp => sp.GetRequiredService<EdgeLog.EdgeAccessLogReceiver>());
         }
 
         AddSteering(services, configuration);

@@ -50,7 +50,8 @@ public static class MetricsEndpoint
                 originCache: services.GetService<RecentObjectCache>(),
                 whep: services.GetService<Broadcast.WebRtc.Whep.WhepService>()?.Status,
                 steering: services.GetService<Broadcast.Origin.Steering.SteeringPathways>(),
-                cmcd: services.GetService<Broadcast.Origin.Cmcd.CmcdAudience>());
+                cmcd: services.GetService<Broadcast.Origin.Cmcd.CmcdAudience>(),
+                edgeLog: services.GetService<Broadcast.Origin.EdgeLog.EdgeAccessLogReceiver>());
             return Results.Text(text, PrometheusTextWriter.ContentType);
         });
         return endpoints;
@@ -63,7 +64,8 @@ public static class MetricsEndpoint
         ITranscoderStatus? transcoder = null, IUploadBacklog? backlog = null, RtmpLimitCounters? limits = null, RtmpMemoryBudget? memory = null,
         PrivateStreamCheck? isPrivate = null, OriginMetrics? origin = null, RecentObjectCache? originCache = null,
         Broadcast.Ingest.Srt.SrtServer? srt = null, Broadcast.WebRtc.Whep.WhepStatus? whep = null,
-        Broadcast.Origin.Steering.SteeringPathways? steering = null, Broadcast.Origin.Cmcd.CmcdAudience? cmcd = null)
+        Broadcast.Origin.Steering.SteeringPathways? steering = null, Broadcast.Origin.Cmcd.CmcdAudience? cmcd = null,
+        Broadcast.Origin.EdgeLog.EdgeAccessLogReceiver? edgeLog = null)
     {
         var w = new PrometheusTextWriter();
         if (whep is { } realTime)
@@ -231,6 +233,16 @@ public static class MetricsEndpoint
         }
         if (cmcd is not null) WriteCmcd(w, cmcd, LabelOf);
         if (origin is not null) WriteOrigin(w, origin, originCache);
+        if (edgeLog is not null)
+        {
+            w.Family("broadcast_edge_log_lines_total", "counter",
+                    "Datagrams of the edges' audience log (Origin:EdgeLogPort): counted in the audience, ignored (not a viewer's request), " +
+                    "malformed, or from a source Origin:EdgeLogSources does not list.")
+             .Sample("broadcast_edge_log_lines_total", edgeLog.Counted, ("result", "counted"))
+             .Sample("broadcast_edge_log_lines_total", edgeLog.Ignored, ("result", "ignored"))
+             .Sample("broadcast_edge_log_lines_total", edgeLog.Malformed, ("result", "malformed"))
+             .Sample("broadcast_edge_log_lines_total", edgeLog.Refused, ("result", "refused"));
+        }
         if (steering is not null) WriteSteering(w, steering);
         // The managed heap as the last GC left it: with RSS (from /proc) it tells a leak from the GC's own growth (bench/soak.sh).
         var gc = GC.GetGCMemoryInfo();

@@ -55,6 +55,7 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
     // The sources heard and whether each is listed: an edge sends from one address, so a datagram costs a compare.
     private readonly List<(SocketAddress Address, bool Allowed)> _decided = [];
     private long _counted;
+    private long _ignored;
     private long _refused;
     private long _malformed;
     private long _malformedLogged;
@@ -62,6 +63,9 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
 
     /// <summary>Lines counted: a viewer's request the edge served, or one it failed itself.</summary>
     public long Counted => Interlocked.Read(ref _counted);
+
+    /// <summary>Lines read that count nothing: not under /live/, or a status that is neither served nor failed at the edge.</summary>
+    public long Ignored => Interlocked.Read(ref _ignored);
 
     /// <summary>Datagrams dropped as not being lines of the format.</summary>
     public long Malformed => Interlocked.Read(ref _malformed);
@@ -123,6 +127,7 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
         }
 
         if (Count(entry)) Interlocked.Increment(ref _counted);
+        else Interlocked.Increment(ref _ignored);
     }
 
     /// <summary>Counts one line in the audience; false for a line that counts nothing (not under /live/, or another status).</summary>

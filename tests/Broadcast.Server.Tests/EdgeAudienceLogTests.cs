@@ -60,6 +60,12 @@ public sealed partial class EdgeAudienceLogTests
             "the last viewer counted");
         string metrics = await origin.Http.GetStringAsync("/metrics");
         Assert.True(Viewers(metrics) == 4, $"viewers a, b, c (by its CMCD session) and f only:{Environment.NewLine}{metrics}");
+        // Lines of served objects (a twice, b, c, the master playlist, f); the 404, read but counting nothing; the cut line;
+        // the stranger.
+        Assert.Contains("broadcast_edge_log_lines_total{result=\"counted\"} 6", metrics, StringComparison.Ordinal);
+        Assert.Contains("broadcast_edge_log_lines_total{result=\"ignored\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("broadcast_edge_log_lines_total{result=\"malformed\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("broadcast_edge_log_lines_total{result=\"refused\"} 1", metrics, StringComparison.Ordinal);
     }
 
     /// <summary>One datagram as nginx's syslog sends a line of infra/nginx-edge.conf's broadcast_audience format.</summary>
