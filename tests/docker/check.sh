@@ -220,6 +220,16 @@ viewer=$!
 for _ in $(seq 1 120); do grep -q '^playing' "$work/viewer.log" 2>/dev/null && break; sleep 0.5; done
 grep -q '^playing' "$work/viewer.log" || { cat "$work/viewer.log" >&2; fail "hls.js did not start playing through the edge within 60 s"; }
 sleep 30   # the phase's length, not a wait for a condition: the viewer measures what happens in it
+# The edge's audience log (infra/nginx-edge.conf to the broadcast node's Origin:EdgeLogPort): the edge proxies to the
+# origins only, so the broadcast node counts this viewer from the edge's syslog lines alone.
+metrics=$(curl -fsS "http://127.0.0.1:$http/metrics" || true)
+edge_viewers=$(sed -n "s/^broadcast_viewers{stream=\"$slug\"} \([0-9]*\).*/\1/p" <<<"$metrics")
+edge_lines=$(sed -n 's/^broadcast_edge_log_lines_total{result="counted"} \([0-9]*\).*/\1/p' <<<"$metrics")
+if [[ "${edge_viewers:-0}" -lt 1 || "${edge_lines:-0}" -lt 1 ]]; then
+  grep -E '^broadcast_(viewers|edge_log)' <<<"$metrics" >&2 || true
+  fail "the broadcast node did not count the viewer through the edge from the edge's audience log (metrics above)"
+fi
+step "the edge's audience log: the broadcast node counts ${edge_viewers} viewer of the channel from the edge's ${edge_lines} lines"
 origins=$(compose ps -q origin)
 origin_ctr=${origins%%$'\n'*}
 kill -KILL "$(pgrep -P "$(docker inspect -f '{{.State.Pid}}' "$origin_ctr")" -f Broadcast.Server)"

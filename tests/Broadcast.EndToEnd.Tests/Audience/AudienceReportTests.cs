@@ -9,9 +9,11 @@ namespace Broadcast.EndToEnd.Tests.Audience;
 
 /// <summary>
 /// The audience report of a broadcast against what its players themselves saw (docs/play.md, control/API.md "Audience").
-/// Five players in Chromium watch one low-latency channel of the shared server: hls.js in low-latency mode, hls.js with
-/// that mode off, Shaka on the HLS master and dash.js on the MPD, each sending CMCD with its own session id, and hls.js
-/// with no CMCD (a viewer keyed by address and User-Agent). The source is 480p, so the ladder adds a 360p rung. Once all
+/// Six players in Chromium watch one low-latency channel of the shared server: hls.js in low-latency mode, hls.js with
+/// that mode off, Shaka on the HLS master and dash.js on the MPD, each sending CMCD with its own session id, hls.js
+/// with no CMCD (a viewer keyed by address and User-Agent), and hls.js in low-latency mode through an nginx edge
+/// (infra/nginx-edge.conf) whose audience log goes to the server: that viewer is counted from the edge's log, though the
+/// edge answers most of its requests from its cache. The source is 480p, so the ladder adds a 360p rung. Once all
 /// play, the second hls.js's network is throttled (Chromium's own network emulation, 1.2 Mb/s) and it moves down to 360p;
 /// then the encoder stops sending for six seconds (SIGSTOP: its connection stays open, its viewers' buffers run dry) and
 /// goes on. The report's peak and unique viewers, each viewer's delivery (as its own last manifest request gives it: an
@@ -69,6 +71,7 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
                 && Read("360p", "index.m3u8").Contains("#EXTINF", StringComparison.Ordinal),
             TimeSpan.FromSeconds(60), "the channel to be live with its master, MPD and both rungs stored", Logs);
 
+        await using var edge = await Storage.EdgeNginx.StartAsync([server.HttpPort], audienceLogPort: fixture.EdgeLogPort);
         var browser = await fixture.BrowserAsync();
         string slugPath = $"/live/{channel.Slug}/";
         var watchers = new List<Watcher>();
@@ -83,6 +86,7 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
                 ("Shaka", PlayerKind.Shaka, "audience-shaka", hls),
                 ("dash.js", PlayerKind.Dash, "audience-dash", dash),
                 ("hls.js without CMCD", PlayerKind.HlsWithoutLowLatency, null, hls),
+                ("hls.js LL through the edge", PlayerKind.Hls, "audience-edge", new Uri(edge.BaseUri, $"live/{channel.Slug}/master.m3u8").ToString()),
             })
             {
                 var player = await browser.OpenAsync(kind);
@@ -111,7 +115,8 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
             {
                 var parts = new List<string>();
                 foreach (var w in watchers) parts.Add($"--- {w.Name} ---{Environment.NewLine}{await w.Player.DescribeAsync()}");
-                return string.Join(Environment.NewLine, parts) + Environment.NewLine + Logs();
+                return string.Join(Environment.NewLine, parts) + Environment.NewLine + Logs()
+                    + $"{Environment.NewLine}--- edge ---{Environment.NewLine}{edge.AccessLogTail(20)}";
             }
 
             foreach (var w in watchers) await w.Player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), Logs);
@@ -202,7 +207,7 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
                 int expected = watchers.Count(w => w.Delivery == delivery);
                 Assert.True(byDelivery.GetProperty(delivery).GetProperty("viewers").GetInt64() == expected, $"{delivery}: {details}");
             }
-            // Every viewer fetched a video rendition: in a bucket all five watched through, each is on one rung.
+            // Every viewer fetched a video rendition: in a bucket all six watched through, each is on one rung.
             var full = report.GetProperty("series").EnumerateArray().Where(p => p.GetProperty("viewers").GetInt64() == watchers.Count).ToList();
             Assert.True(full.Count >= 3, details);
             foreach (var point in full)
@@ -214,7 +219,7 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
             Assert.True(report.GetProperty("byRung").TryGetProperty("360p", out var low) && low.GetProperty("peakViewers").GetInt64() >= 1, details);
             Assert.True(quality.GetProperty("rungSwitches").GetInt64() >= 1, details);
 
-            // The stall: the four CMCD players are the report's CMCD viewers; the ones that stalled are among the players that
+            // The stall: the five CMCD players are the report's CMCD viewers; the ones that stalled are among the players that
             // waited for data (at least one), and a stall is reported in the buckets of the pause (its reports ride on the
             // requests after it, so up to the bucket 10 s after the encoder went on).
             Assert.True(quality.GetProperty("cmcdViewers").GetInt64() == watchers.Count(w => w.Session is not null), details);

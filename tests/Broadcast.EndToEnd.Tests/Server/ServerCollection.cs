@@ -73,6 +73,9 @@ public sealed class ServerFixture : IAsyncLifetime
     // SRT ingest is on as well (run.sh turns it on), so SRT publishes reach this same server.
     public int SrtPort { get; } = FreePort.Udp();
 
+    // The audience log of an nginx edge in front of this server (infra/nginx-edge.conf), for the tests that put one there.
+    public int EdgeLogPort { get; } = FreePort.Udp();
+
     // A TURN server (real coturn on loopback) the server hands out with credentials of each peer's own, as production's does:
     // the room tests' pages gather relay candidates through it, and one publisher reaches the show through it alone.
     private CoturnServer? _turn;
@@ -92,7 +95,8 @@ public sealed class ServerFixture : IAsyncLifetime
                 .. TestCertificates.RtmpsServerArguments(RtmpsPort, _tls.Path), $"--Srt:Port={SrtPort}", "--Srt:BindAddress=127.0.0.1",
                 "--Program:Width=640", "--Program:Height=360", .. _turn.ServerArguments(),
                 // WHEP viewers' TURN credentials last 30 s, so that their renewal by ICE restarts is seen within a test.
-                "--Turn:ViewerCredentialLifetime=00:00:30"],
+                "--Turn:ViewerCredentialLifetime=00:00:30",
+                $"--Origin:EdgeLogPort={EdgeLogPort}", "--Origin:EdgeLogAddress=127.0.0.1", "--Origin:EdgeLogSources=127.0.0.1"],
         });
     }
 
