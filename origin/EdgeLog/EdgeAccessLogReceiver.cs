@@ -76,6 +76,8 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var socket = new Socket(_bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        // Room for a burst (a few thousand lines) while this loop is busy; the kernel caps it at net.core.rmem_max.
+        socket.ReceiveBufferSize = 4 * 1024 * 1024;
         socket.Bind(_bind);
         OriginLog.EdgeLogListening(logger, socket.LocalEndPoint?.ToString() ?? _bind.ToString(), options.Value.EdgeLogSources);
         var buffer = new byte[EdgeAccessLogLine.MaxBytes + 1];
