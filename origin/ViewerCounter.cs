@@ -110,27 +110,68 @@ public sealed class ViewerCounter : IViewerCounter
     /// </summary>
     public static ulong HashClient(IPAddress? address, ReadOnlySpan<char> userAgent)
     {
+        Span<byte> bytes = stackalloc byte[16];
+        int written = 0;
+        if (address is not null && address.TryWriteBytes(bytes, out written) && address.IsIPv4MappedToIPv6)
+        {
+            // IPv4-mapped IPv6 and plain IPv4 must hash alike: Kestrel reports either depending on the socket.
+            bytes[12..16].CopyTo(bytes);
+            written = 4;
+        }
+
+        return HashBytes(bytes[..written], userAgent);
+    }
+
+    /// <summary>
+    /// The same hash from an address given as text (an edge's log line): IPv4 dotted quads are read without allocating,
+    /// anything else through <see cref="IPAddress.TryParse(ReadOnlySpan{char}, out IPAddress?)"/>; text that is no address
+    /// hashes as no address.
+    /// </summary>
+    public static ulong HashClient(ReadOnlySpan<char> address, ReadOnlySpan<char> userAgent)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        if (TryParseDottedQuad(address, bytes)) return HashBytes(bytes, userAgent);
+        return HashClient(IPAddress.TryParse(address, out var parsed) ? parsed : null, userAgent);
+    }
+
+    /// <summary>Four decimal numbers 0-255 separated by dots, without leading zeros (which some parsers read as octal).</summary>
+    internal static bool TryParseDottedQuad(ReadOnlySpan<char> text, Span<byte> bytes)
+    {
+        int part = 0, value = 0, digits = 0;
+        foreach (char c in text)
+        {
+            if (c == '.')
+            {
+                if (digits == 0 || part == 3) return false;
+                bytes[part++] = (byte)value;
+                value = 0;
+                digits = 0;
+            }
+            else if (c is >= '0' and <= '9')
+            {
+                if (digits > 0 && value == 0) return false;
+                value = value * 10 + (c - '0');
+                if (++digits > 3 || value > 255) return false;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        if (digits == 0 || part != 3) return false;
+        bytes[3] = (byte)value;
+        return true;
+    }
+
+    private static ulong HashBytes(ReadOnlySpan<byte> significant, ReadOnlySpan<char> userAgent)
+    {
         const ulong offsetBasis = 14695981039346656037UL;
         const ulong prime = 1099511628211UL;
         ulong hash = offsetBasis;
-
-        if (address is not null)
+        foreach (byte b in significant)
         {
-            Span<byte> bytes = stackalloc byte[16];
-            if (address.TryWriteBytes(bytes, out int written))
-            {
-                ReadOnlySpan<byte> significant = bytes[..written];
-                // IPv4-mapped IPv6 and plain IPv4 must hash alike: Kestrel reports either depending on the socket.
-                if (address.IsIPv4MappedToIPv6)
-                {
-                    significant = significant[12..];
-                }
-
-                foreach (byte b in significant)
-                {
-                    hash = (hash ^ b) * prime;
-                }
-            }
+            hash = (hash ^ b) * prime;
         }
 
         // A separator so ("1.2.3.4", "x") and another split of the same bytes cannot coincide.

@@ -78,7 +78,8 @@ public sealed class CmcdAudience
                 return;
             }
 
-            session = entry.Sessions.GetOrAdd(id, _ => new Session(now));
+            // A static factory with its argument: a lambda capturing 'now' would allocate its closure on every call.
+            session = entry.Sessions.GetOrAdd(id, static (_, at) => new Session(at), now);
         }
 
         session.Update(now, data, isMedia, _time.TimestampFrequency, slot);

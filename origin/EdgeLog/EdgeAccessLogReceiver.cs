@@ -143,9 +143,7 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
         switch (entry.Status)
         {
             case 200 or 206 or 304:
-                // The viewer's address as the edge saw it; one small object per line (the address hash reads an IPAddress).
-                IPAddress.TryParse(entry.Address, out var address);
-                audience.ServedByEdge(key, query, address, entry.UserAgent, entry.CmcdRequest, entry.CmcdObject, entry.CmcdStatus, entry.CmcdSession);
+                audience.ServedByEdge(key, query, entry.Address, entry.UserAgent, entry.CmcdRequest, entry.CmcdObject, entry.CmcdStatus, entry.CmcdSession);
                 return true;
             case 502 or 504:
                 audience.FailedAtEdge(key);

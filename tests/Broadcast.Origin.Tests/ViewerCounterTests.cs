@@ -7,6 +7,39 @@ namespace Broadcast.Origin.Tests;
 
 public sealed class ViewerCounterTests
 {
+    [Theory]
+    [InlineData("198.51.100.1")]
+    [InlineData("0.0.0.0")]
+    [InlineData("255.255.255.255")]
+    [InlineData("2001:db8::7")]
+    [InlineData("::ffff:198.51.100.1")] // the IPv4 viewer again, as a dual-stack socket reports it
+    public void An_address_given_as_text_hashes_as_the_parsed_address(string address)
+    {
+        Assert.Equal(ViewerCounter.HashClient(IPAddress.Parse(address), "ua"), ViewerCounter.HashClient(address.AsSpan(), "ua"));
+        Assert.Equal(ViewerCounter.HashClient(IPAddress.Parse("198.51.100.1"), "ua"), ViewerCounter.HashClient("::ffff:198.51.100.1".AsSpan(), "ua"));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("1.2.3")]
+    [InlineData("1.2.3.4.5")]
+    [InlineData("1.2.3.256")]
+    [InlineData("1.2.3.04")] // a leading zero: octal to some parsers, refused here
+    [InlineData("1..3.4")]
+    [InlineData("1.2.3.4 ")]
+    [InlineData("not an address")]
+    public void Text_that_is_no_dotted_quad_is_not_read_as_one(string text)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        Assert.False(ViewerCounter.TryParseDottedQuad(text, bytes));
+    }
+
+    [Fact]
+    public void Text_that_is_no_address_hashes_as_no_address()
+    {
+        Assert.Equal(ViewerCounter.HashClient((IPAddress?)null, "ua"), ViewerCounter.HashClient("not an address".AsSpan(), "ua"));
+    }
+
     private static readonly DateTimeOffset Start = new(2026, 11, 21, 5, 0, 0, TimeSpan.Zero);
 
     [Fact]

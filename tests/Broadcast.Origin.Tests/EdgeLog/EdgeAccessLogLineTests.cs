@@ -1,5 +1,8 @@
 using System.Text;
+using Broadcast.Origin.Cmcd;
 using Broadcast.Origin.EdgeLog;
+using Broadcast.TestSupport;
+using Microsoft.Extensions.Options;
 
 namespace Broadcast.Origin.Tests.EdgeLog;
 
@@ -79,5 +82,26 @@ public sealed class EdgeAccessLogLineTests
         Span<char> small = stackalloc char[8];
         Assert.Equal(EdgeLogParse.Malformed,
             EdgeAccessLogLine.Parse(Encoding.UTF8.GetBytes(Frame + "{\"a\":\"198.51.100.1\",\"r\":\"/live/a/b.m4s\",\"s\":\"200\"}"), small, out _));
+    }
+
+    [Fact]
+    public void Reading_and_counting_a_known_IPv4_viewers_line_with_cmcd_allocates_nothing()
+    {
+        var options = Options.Create(new OriginOptions());
+        var audience = new OriginAudience(new ViewerCounter(options, TimeProvider.System), new CmcdAudience(options, TimeProvider.System),
+            new ViewerSessions(TimeProvider.System));
+        byte[] datagram = Encoding.UTF8.GetBytes(Frame + "{\"a\":\"198.51.100.1\",\"u\":\"Mozilla/5.0\",\"r\":\"/live/a/720p/b1-3.m4s\",\"s\":\"200\"," +
+            "\"cq\":\"bl=2100\",\"co\":\"br=3200,ot=v\",\"cs\":\"\",\"cx\":\"sid=\\\"6e2f\\\"\"}");
+        char[] scratch = new char[EdgeAccessLogLine.MaxBytes];
+        void Count()
+        {
+            // Not Assert.Equal here: the assertion itself allocates.
+            if (EdgeAccessLogLine.Parse(datagram, scratch, out var entry) != EdgeLogParse.Read) throw new InvalidOperationException("not read");
+            var uri = entry.RequestUri;
+            audience.ServedByEdge(uri["/live/".Length..], [], entry.Address, entry.UserAgent, entry.CmcdRequest, entry.CmcdObject, entry.CmcdStatus, entry.CmcdSession);
+        }
+
+        Count(); // the channel's tables, once
+        Assert.Equal(0, Allocations.LeastOf(5, () => { for (int i = 0; i < 100; i++) Count(); }));
     }
 }
