@@ -32,7 +32,7 @@ public static class OriginServiceCollectionExtensions
             .Validate(static o => o.BlockingRecheckMilliseconds is >= 0 and <= 10_000,
                 "Origin:BlockingRecheckMilliseconds must be between 0 (puts only) and 10000.")
             .Validate(static o => o.EdgeLogPort is >= 0 and <= 65_535, "Origin:EdgeLogPort must be between 0 (off) and 65535.")
-            .Validate(static o => o.EdgeLogPort == 0 || EdgeLog.EdgeLogSources.Parse(o.EdgeLogSources) is { Count: > 0 },
+            .Validate(static o => o.EdgeLogPort == 0 || (Broadcast.Network.IpNetworks.TryParseList(o.EdgeLogSources, out var sources, out _) && sources.Count > 0),
                 "Origin:EdgeLogSources must list the edges (addresses or CIDR networks) when Origin:EdgeLogPort is set.")
             .Validate(static o => o.EdgeLogPort == 0 || System.Net.IPAddress.TryParse(o.EdgeLogAddress, out _),
                 "Origin:EdgeLogAddress must be an IP address.")

@@ -37,7 +37,7 @@ public sealed class OutboundAllowList
         ArgumentNullException.ThrowIfNull(hosts);
         ArgumentNullException.ThrowIfNull(networks);
         var hostList = new List<string>();
-        foreach (var raw in hosts.SelectMany(Split))
+        foreach (var raw in hosts.SelectMany(IpNetworks.Entries))
         {
             string h = NormalizeHost(raw);
             string bare = h.StartsWith("*.", StringComparison.Ordinal) ? h[2..] : h;
@@ -46,10 +46,9 @@ public sealed class OutboundAllowList
             hostList.Add(h);
         }
         var networkList = new List<IPNetwork>();
-        foreach (var raw in networks.SelectMany(Split))
+        foreach (var raw in networks.SelectMany(IpNetworks.Entries))
         {
-            if (IPNetwork.TryParse(raw, out var network)) networkList.Add(network);
-            else if (IPAddress.TryParse(raw, out var single)) networkList.Add(new IPNetwork(single, single.GetAddressBytes().Length * 8));
+            if (IpNetworks.TryParse(raw, out var network)) networkList.Add(network);
             else throw new FormatException($"'{raw}' is not a network in CIDR form (e.g. 10.1.0.0/16) or an IP address.");
         }
         return new OutboundAllowList(hostList, networkList);
@@ -64,19 +63,7 @@ public sealed class OutboundAllowList
     }
 
     /// <summary>Whether a listed network holds the address (an IPv4-mapped IPv6 address counts as its IPv4 address).</summary>
-    public bool AllowsAddress(IPAddress address)
-    {
-        ArgumentNullException.ThrowIfNull(address);
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        foreach (var n in _networks)
-        {
-            if (n.BaseAddress.AddressFamily == address.AddressFamily && n.Contains(address)) return true;
-        }
-        return false;
-    }
-
-    private static IEnumerable<string> Split(string value) =>
-        (value ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    public bool AllowsAddress(IPAddress address) => IpNetworks.Contains(_networks, address);
 
     private static string NormalizeHost(string host)
     {

@@ -1,39 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
+using Broadcast.Network;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Broadcast.Origin.EdgeLog;
-
-/// <summary>The edges whose access logs a node reads (<see cref="OriginOptions.EdgeLogSources"/>).</summary>
-public static class EdgeLogSources
-{
-    /// <summary>The networks listed, or null when an entry is neither an address nor a CIDR network.</summary>
-    public static IReadOnlyList<IPNetwork>? Parse(string? configured)
-    {
-        var networks = new List<IPNetwork>();
-        foreach (var entry in (configured ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            if (entry.Contains('/', StringComparison.Ordinal) && IPNetwork.TryParse(entry, out var network)) networks.Add(network);
-            else if (IPAddress.TryParse(entry, out var address)) networks.Add(new IPNetwork(address, address.GetAddressBytes().Length * 8));
-            else return null;
-        }
-
-        return networks;
-    }
-
-    public static bool Contains(IReadOnlyList<IPNetwork> networks, IPAddress address)
-    {
-        if (address.IsIPv4MappedToIPv6) address = address.MapToIPv4();
-        foreach (var network in networks)
-        {
-            if (network.Contains(address)) return true;
-        }
-
-        return false;
-    }
-}
 
 /// <summary>
 /// Takes a CDN edge's access log over UDP syslog and counts each line in the audience as if this node had served the
@@ -49,7 +21,8 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
     private const int MaxRefusedSourcesLogged = 16;
     private static readonly TimeSpan MalformedLogInterval = TimeSpan.FromMinutes(1);
 
-    private readonly IReadOnlyList<IPNetwork> _sources = EdgeLogSources.Parse(options.Value.EdgeLogSources) ?? [];
+    // Validated at start (OriginServiceCollectionExtensions): every entry parses.
+    private readonly List<IPNetwork> _sources = IpNetworks.TryParseList(options.Value.EdgeLogSources, out var sources, out _) ? sources : [];
     private readonly IPEndPoint _bind = new(IPAddress.Parse(options.Value.EdgeLogAddress), options.Value.EdgeLogPort);
     private readonly HashSet<IPAddress> _refusedLogged = [];
     // The sources heard and whether each is listed: an edge sends from one address, so a datagram costs a compare.
@@ -133,7 +106,7 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
     }
 
     /// <summary>Counts one line in the audience; false for a line that counts nothing (not under /live/, or another status).</summary>
-    internal bool Count(in EdgeAccessLogEntry entry)
+    private bool Count(in EdgeAccessLogEntry entry)
     {
         var uri = entry.RequestUri;
         if (!uri.StartsWith("/live/", StringComparison.Ordinal)) return false;
@@ -164,7 +137,7 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
         }
 
         source = AddressOf(from);
-        bool listed = EdgeLogSources.Contains(_sources, source);
+        bool listed = IpNetworks.Contains(_sources, source);
         if (_decided.Count < 64)
         {
             var copy = new SocketAddress(from.Family, from.Size);
