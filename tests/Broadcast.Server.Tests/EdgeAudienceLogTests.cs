@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using System.Text.RegularExpressions;
 using Broadcast.Origin;
 using Broadcast.TestSupport;
 using static Broadcast.Server.Tests.Security.PrivatePlaybackOriginTests;
@@ -14,7 +13,7 @@ namespace Broadcast.Server.Tests;
 /// viewers, a datagram from another address counts nothing, and a request the edge forwarded (marked
 /// X-Broadcast-Edge-Logged) is not counted a second time. The datagrams are written as nginx's syslog writes them.
 /// </summary>
-public sealed partial class EdgeAudienceLogTests
+public sealed class EdgeAudienceLogTests
 {
     [Fact]
     public async Task Lines_from_the_listed_edge_count_viewers_once_and_nothing_else_does()
@@ -74,12 +73,5 @@ public sealed partial class EdgeAudienceLogTests
             $"<190>Dec  1 03:00:00 broadcast_edge: {{\"a\":\"{address}\",\"u\":\"{userAgent}\",\"r\":\"{requestUri}\",\"s\":\"{status}\"," +
             $"\"cq\":\"\",\"co\":\"\",\"cs\":\"\",\"cx\":\"{cmcdSession.Replace("\"", "\\\"", StringComparison.Ordinal)}\"}}"));
 
-    private static double Viewers(string metrics)
-    {
-        var match = ViewersSample().Match(metrics);
-        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-    }
-
-    [GeneratedRegex("^broadcast_viewers\\{stream=\"edged\"\\} (\\S+)$", RegexOptions.Multiline)]
-    private static partial Regex ViewersSample();
+    private static double Viewers(string metrics) => PrometheusSample.Read(metrics, "broadcast_viewers", "stream=\"edged\"") ?? 0;
 }

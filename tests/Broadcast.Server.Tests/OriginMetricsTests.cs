@@ -1,6 +1,6 @@
 using System.Net;
-using System.Text.RegularExpressions;
 using Broadcast.Origin;
+using Broadcast.TestSupport;
 using static Broadcast.Server.Tests.Security.PrivatePlaybackOriginTests;
 
 namespace Broadcast.Server.Tests;
@@ -52,10 +52,6 @@ public sealed partial class OriginMetricsTests
         Assert.Equal(OriginRequestKind.Other, OriginMetrics.KindOf("a/thumb.jpg", blocking: false));
     }
 
-    private static double Sample(string metrics, string name, string labels)
-    {
-        var match = Regex.Match(metrics, $"^{Regex.Escape(name)}\\{{{Regex.Escape(labels)}\\}} (\\S+)$", RegexOptions.Multiline);
-        Assert.True(match.Success, $"no {name}{{{labels}}} in:{Environment.NewLine}{metrics}");
-        return double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static double Sample(string metrics, string name, string labels) =>
+        PrometheusSample.Read(metrics, name, labels) ?? throw new Xunit.Sdk.XunitException($"no {name}{{{labels}}} in:{Environment.NewLine}{metrics}");
 }

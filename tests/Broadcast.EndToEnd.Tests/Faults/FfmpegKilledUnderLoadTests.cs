@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.RegularExpressions;
 using Broadcast.TestSupport;
 
@@ -87,9 +86,6 @@ public sealed class FfmpegKilledUnderLoadTests
         Assert.False(publisherA.HasExited || publisherB.HasExited, Log("a publisher was dropped"));
     }
 
-    private static long Restarts(string metrics, string slug)
-    {
-        var m = Regex.Match(metrics, $@"^broadcast_transcode_restarts_total\{{stream=""{Regex.Escape(slug)}""\}} (\d+)", RegexOptions.Multiline);
-        return m.Success ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : -1;
-    }
+    private static long Restarts(string metrics, string slug) =>
+        (long)(PrometheusSample.Read(metrics, "broadcast_transcode_restarts_total", $"stream=\"{slug}\"") ?? -1);
 }

@@ -135,8 +135,7 @@ public sealed partial class EdgeCacheTests(ITestOutputHelper output)
     private static async Task<double> ViewersAsync(ServerProcess origin, string slug)
     {
         string metrics = await origin.Http.GetStringAsync("metrics");
-        var match = Regex.Match(metrics, $"^broadcast_viewers\\{{stream=\"{Regex.Escape(slug)}\"\\}} (\\S+)$", RegexOptions.Multiline);
-        return match.Success ? double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+        return PrometheusSample.Read(metrics, "broadcast_viewers", $"stream=\"{slug}\"") ?? 0;
     }
 
     private static bool IsPlaylist(string path) => path.EndsWith("/source/index.m3u8", StringComparison.Ordinal);
