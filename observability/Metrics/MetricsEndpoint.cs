@@ -237,9 +237,10 @@ public static class MetricsEndpoint
         {
             w.Family("broadcast_edge_log_lines_total", "counter",
                     "Datagrams of the edges' audience log (Origin:EdgeLogPort): counted in the audience, ignored (not a viewer's request), " +
-                    "malformed, or from a source Origin:EdgeLogSources does not list.")
+                    "over the channel cap (4096 channels counted at once), malformed, or from a source Origin:EdgeLogSources does not list.")
              .Sample("broadcast_edge_log_lines_total", edgeLog.Counted, ("result", "counted"))
              .Sample("broadcast_edge_log_lines_total", edgeLog.Ignored, ("result", "ignored"))
+             .Sample("broadcast_edge_log_lines_total", edgeLog.OverChannelCap, ("result", "channel_cap"))
              .Sample("broadcast_edge_log_lines_total", edgeLog.Malformed, ("result", "malformed"))
              .Sample("broadcast_edge_log_lines_total", edgeLog.Refused, ("result", "refused"));
         }

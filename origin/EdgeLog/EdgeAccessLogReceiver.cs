@@ -19,6 +19,13 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
     TimeProvider time) : BackgroundService
 {
     private const int MaxRefusedSourcesLogged = 16;
+
+    /// <summary>
+    /// The most channels the edges' lines count at once. A listed edge answers only for channels the origins serve, but a
+    /// UDP source address can be forged: without a bound, invented channel names would each take a row in the audience's
+    /// tables. A channel nobody's line named for <see cref="OriginOptions.ViewerWindow"/> gives its place up.
+    /// </summary>
+    internal const int MaxChannels = 4096;
     private static readonly TimeSpan MalformedLogInterval = TimeSpan.FromMinutes(1);
 
     // Validated at start (OriginServiceCollectionExtensions): every entry parses.
@@ -27,8 +34,12 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
     private readonly HashSet<IPAddress> _refusedLogged = [];
     // The sources heard and whether each is listed: an edge sends from one address, so a datagram costs a compare.
     private readonly List<(SocketAddress Address, bool Allowed)> _decided = [];
+    // The channels the lines counted lately, with the timestamp of each one's last line (only the receive loop touches it).
+    private readonly Dictionary<string, long> _channels = new(StringComparer.Ordinal);
+    private readonly long _channelIdleTicks = (long)(options.Value.ViewerWindow.TotalSeconds * time.TimestampFrequency);
     private long _counted;
     private long _ignored;
+    private long _overChannelCap;
     private long _refused;
     private long _malformed;
     private long _malformedLogged;
@@ -39,6 +50,9 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
 
     /// <summary>Lines read that count nothing: not under /live/, or a status that is neither served nor failed at the edge.</summary>
     public long Ignored => Interlocked.Read(ref _ignored);
+
+    /// <summary>Lines dropped because <see cref="MaxChannels"/> other channels were being counted.</summary>
+    public long OverChannelCap => Interlocked.Read(ref _overChannelCap);
 
     /// <summary>Datagrams dropped as not being lines of the format.</summary>
     public long Malformed => Interlocked.Read(ref _malformed);
@@ -101,29 +115,65 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
             return;
         }
 
-        if (Count(entry)) Interlocked.Increment(ref _counted);
-        else Interlocked.Increment(ref _ignored);
+        switch (Count(entry))
+        {
+            case LineOutcome.Counted: Interlocked.Increment(ref _counted); break;
+            case LineOutcome.OverChannelCap: Interlocked.Increment(ref _overChannelCap); break;
+            default: Interlocked.Increment(ref _ignored); break;
+        }
     }
 
-    /// <summary>Counts one line in the audience; false for a line that counts nothing (not under /live/, or another status).</summary>
-    private bool Count(in EdgeAccessLogEntry entry)
+    internal enum LineOutcome
+    {
+        Counted,
+        /// <summary>Not under /live/, or a status that is neither served nor failed at the edge.</summary>
+        Ignored,
+        OverChannelCap,
+    }
+
+    /// <summary>Counts one line in the audience (the receive loop's thread only).</summary>
+    internal LineOutcome Count(in EdgeAccessLogEntry entry)
     {
         var uri = entry.RequestUri;
-        if (!uri.StartsWith("/live/", StringComparison.Ordinal)) return false;
+        if (!uri.StartsWith("/live/", StringComparison.Ordinal)) return LineOutcome.Ignored;
         int question = uri.IndexOf('?');
         var key = (question < 0 ? uri : uri[..question])[6..];
         var query = question < 0 ? [] : uri[question..];
-        switch (entry.Status)
+        if (entry.Status is not (200 or 206 or 304 or 502 or 504)) return LineOutcome.Ignored;
+        int slash = key.IndexOf('/');
+        if (slash <= 0) return LineOutcome.Ignored;
+        if (!AdmitChannel(key[..slash])) return LineOutcome.OverChannelCap;
+        if (entry.Status is 502 or 504) audience.FailedAtEdge(key);
+        else audience.ServedByEdge(key, query, entry.Address, entry.UserAgent, entry.CmcdRequest, entry.CmcdObject, entry.CmcdStatus, entry.CmcdSession);
+        return LineOutcome.Counted;
+    }
+
+    /// <summary>
+    /// Whether a line of <paramref name="channel"/> may count: a channel counted lately always (a lookup by span, no
+    /// allocation); a new one while fewer than <see cref="MaxChannels"/> are, after giving up the idle ones' places.
+    /// </summary>
+    private bool AdmitChannel(ReadOnlySpan<char> channel)
+    {
+        long now = time.GetTimestamp();
+        var lookup = _channels.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (lookup.ContainsKey(channel))
         {
-            case 200 or 206 or 304:
-                audience.ServedByEdge(key, query, entry.Address, entry.UserAgent, entry.CmcdRequest, entry.CmcdObject, entry.CmcdStatus, entry.CmcdSession);
-                return true;
-            case 502 or 504:
-                audience.FailedAtEdge(key);
-                return true;
-            default:
-                return false;
+            lookup[channel] = now;
+            return true;
         }
+
+        if (_channels.Count >= MaxChannels)
+        {
+            foreach (var (name, last) in _channels)
+            {
+                if (now - last > _channelIdleTicks) _channels.Remove(name);
+            }
+
+            if (_channels.Count >= MaxChannels) return false;
+        }
+
+        _channels[channel.ToString()] = now;
+        return true;
     }
 
     private IPAddress AddressOf(SocketAddress from) => ((IPEndPoint)_bind.Create(from)).Address;

@@ -104,4 +104,28 @@ public sealed class EdgeAccessLogLineTests
         Count(); // the channel's tables, once
         Assert.Equal(0, Allocations.LeastOf(5, () => { for (int i = 0; i < 100; i++) Count(); }));
     }
+
+    [Fact]
+    public void Lines_count_at_most_the_channel_cap_and_an_idle_channel_gives_its_place_up()
+    {
+        var clock = new ManualClock(DateTimeOffset.UnixEpoch.AddDays(20_000));
+        var options = Options.Create(new OriginOptions { EdgeLogPort = 5140, EdgeLogSources = "127.0.0.1" });
+        var receiver = new EdgeAccessLogReceiver(new OriginAudience(new ViewerCounter(options, clock), new CmcdAudience(options, clock),
+            new ViewerSessions(clock)), options, Microsoft.Extensions.Logging.Abstractions.NullLogger<EdgeAccessLogReceiver>.Instance, clock);
+        char[] scratch = new char[EdgeAccessLogLine.MaxBytes];
+        EdgeAccessLogReceiver.LineOutcome Line(string channel)
+        {
+            var datagram = Encoding.UTF8.GetBytes(Frame + $"{{\"a\":\"198.51.100.1\",\"r\":\"/live/{channel}/720p/b1-3.m4s\",\"s\":\"200\"}}");
+            Assert.Equal(EdgeLogParse.Read, EdgeAccessLogLine.Parse(datagram, scratch, out var entry));
+            return receiver.Count(entry);
+        }
+
+        for (int i = 0; i < EdgeAccessLogReceiver.MaxChannels; i++) Assert.Equal(EdgeAccessLogReceiver.LineOutcome.Counted, Line($"c{i}"));
+        // Forged channel names past the cap count nothing; a channel already counted goes on.
+        Assert.Equal(EdgeAccessLogReceiver.LineOutcome.OverChannelCap, Line("invented"));
+        Assert.Equal(EdgeAccessLogReceiver.LineOutcome.Counted, Line("c7"));
+        // Past the viewer window, the channels nobody named give their places up.
+        clock.Advance(options.Value.ViewerWindow + TimeSpan.FromSeconds(1));
+        Assert.Equal(EdgeAccessLogReceiver.LineOutcome.Counted, Line("new-show"));
+    }
 }
