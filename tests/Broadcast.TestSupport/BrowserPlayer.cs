@@ -277,7 +277,8 @@ public sealed class BrowserPlayer : IAsyncDisposable
         return JsonSerializer.Deserialize<List<string>>(json, JsonOptions) ?? [];
     }
 
-    /// <summary>When the video element waited for data after it first played (a stall a viewer sees), as wall-clock instants.</summary>
+    /// <summary>When the video element waited for data after it first played (a stall a viewer sees; for Shaka, also its own
+    /// buffering events, which its CMCD reports as starvation), as wall-clock instants.</summary>
     public async Task<IReadOnlyList<DateTimeOffset>> GetWaitsAsync()
     {
         var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.waits)").ConfigureAwait(false);

@@ -11,7 +11,7 @@
     fatalErrors: [],        // [{type, details}] from the player library or the <video> element
     errors: [],             // non-fatal errors, for diagnostics only
     stalls: [],             // buffer stalls after the first second of playback, each with the requests before it (hls.html)
-    waits: [],              // wall-clock times (Date.now()) of each 'waiting' after the first 'playing': what a viewer sees as a stall
+    waits: [],              // wall-clock times (Date.now()) of each 'waiting' after the first 'playing' (and Shaka's buffering events): what a viewer sees as a stall
     levels: [],             // [{width, height, bitrate}]
     latency: null,          // live latency in seconds, when the library reports it
     ended: false,
