@@ -60,7 +60,8 @@ public static class S3Nodes
     ];
 
     /// <summary>An ingest + control node (and origin when asked) writing to the bucket, with recording on or off.</summary>
-    public static Task<ServerProcess> StartIngestAsync(string url, string bucket, bool alsoOrigin = false, bool record = false) =>
+    public static Task<ServerProcess> StartIngestAsync(string url, string bucket, bool alsoOrigin = false, bool record = false,
+        params string[] extraArguments) =>
         ServerProcess.StartAsync(new ServerOptions
         {
             ExtraArguments =
@@ -68,6 +69,7 @@ public static class S3Nodes
                 alsoOrigin ? "--Roles=ingest,control,origin" : "--Roles=ingest,control",
                 .. StorageArguments(url, bucket, createBucket: true),
                 $"--Packager:RecordByDefault={record.ToString().ToLowerInvariant()}",
+                .. extraArguments,
             ],
         });
 
