@@ -14,12 +14,13 @@ public static class ObservabilityEndpoints
     /// The audience kept per broadcast, sampled on this node: read by control's
     /// <see cref="Broadcast.Control.Analytics.AudienceSampler"/> on nodes with the database, or handed to a control node by
     /// <see cref="Broadcast.Control.Analytics.AudienceForwarder"/> on origin-only nodes. Broadcasts are the packager's where
-    /// it runs, else named by the live state in the store; WHEP sessions too where WHEP is served.
+    /// it runs, else named by the live state in the store; WHEP viewers too where WHEP is served (each bucket's, those that
+    /// left in it included: <see cref="Broadcast.WebRtc.Whep.WhepAttendance"/>).
     /// </summary>
     public static IServiceCollection AddAudienceSource(this IServiceCollection services) =>
         services.AddSingleton<Broadcast.Control.Analytics.IAudienceSource>(sp => new PipelineAudienceSource(
             sp.GetRequiredService<Broadcast.Origin.ViewerSessions>(), sp.GetService<Broadcast.Packager.Live.IPackagerStatus>(),
-            sp.GetService<Broadcast.WebRtc.Whep.WhepService>() is { } whep ? whep.Grants : null, sp.GetService<ISegmentStore>(),
+            sp.GetService<Broadcast.WebRtc.Whep.WhepService>() is { } whep ? whep.Attendance : null, sp.GetService<ISegmentStore>(),
             sp.GetService<TimeProvider>(), sp.GetService<Broadcast.Origin.Cmcd.CmcdAudience>()));
 
     /// <summary>The readiness probe <see cref="MapReadiness"/> answers with.</summary>

@@ -172,6 +172,44 @@ public sealed class WhepServiceTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_bucket_attendance_holds_the_viewers_with_media_and_those_that_left_since_the_last_read()
+    {
+        var stays = await _whep.StartAsync("live", SdpSamples.ChromiumOffer, Viewer, CancellationToken.None);
+        var leaves = await _whep.StartAsync("live", SdpSamples.ChromiumOffer, IPAddress.Loopback, CancellationToken.None);
+        var handles = _janus.RequestsNamed("generate").Select(r => r.Handle).ToList();
+        // No media yet: no viewer.
+        Assert.Empty(_whep.Attendance());
+
+        _janus.Up(handles[0]);
+        _janus.Up(handles[1]);
+        await WaitFor.ConditionAsync(() => _whep.Attendance().Count == 2, Bound, "both viewers connected");
+        // One watches a few seconds between two reads and goes: the next read still holds it, once; the one after does not.
+        Assert.True(await _whep.EndAsync("live", leaves.Id));
+        var pending = await _whep.StartAsync("live", SdpSamples.ChromiumOffer, IPAddress.Loopback, CancellationToken.None);
+        Assert.True(await _whep.EndAsync("live", pending.Id));
+        Assert.Equal(new[] { leaves.Id, stays.Id }.Order(StringComparer.Ordinal), _whep.Attendance().Select(g => g.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(stays.Id, Assert.Single(_whep.Attendance()).Id);
+    }
+
+    [Fact]
+    public void Ended_sessions_wait_for_one_read_each_once_and_no_more_than_the_cap()
+    {
+        var attendance = new WhepAttendance();
+        var open = new WhepSessionGrant("live", "open", null);
+        attendance.Ended(new WhepSessionGrant("live", "gone", null));
+        // A session read as connected that ended meanwhile is in both lists: one viewer.
+        attendance.Ended(open);
+        Assert.Equal(["open", "gone"], attendance.Read([open]).Select(g => g.Id));
+        Assert.Equal(["open"], attendance.Read([open]).Select(g => g.Id));
+
+        for (int i = 0; i < WhepAttendance.MaxEndedPerRead + 10; i++) attendance.Ended(new WhepSessionGrant("live", $"s{i}", null));
+        var read = attendance.Read([]);
+        Assert.Equal(WhepAttendance.MaxEndedPerRead, read.Count);
+        Assert.Equal("s10", read[0].Id);
+        Assert.Empty(attendance.Read([]));
+    }
+
+    [Fact]
     public async Task Holding_a_channel_warm_starts_janus_and_warms_each_janus_run_once()
     {
         _whep.HoldWarm("live");

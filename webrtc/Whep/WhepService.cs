@@ -47,6 +47,7 @@ public sealed partial class WhepService : IAsyncDisposable
     private readonly WhepAdmission _admission;
     private readonly ChannelRelays? _relays;
     private readonly WhepJanusWarmUp _warmUp;
+    private readonly WhepAttendance _attendance = new();
     private int _feeds;
     private long _started;
 
@@ -322,19 +323,25 @@ public sealed partial class WhepService : IAsyncDisposable
     /// <summary>The sessions now, each with the playback token it was admitted with: what <see cref="WhepAuthorizationWatch"/> checks.</summary>
     public IReadOnlyList<WhepSessionGrant> Grants()
     {
-        lock (_gate)
-        {
-            var grants = new List<WhepSessionGrant>(_sessions.Count);
-            foreach (var session in _sessions.Values) grants.Add(new WhepSessionGrant(session.Channel, session.Id, session.PlaybackToken, session.Client));
-            return grants;
-        }
+        lock (_gate) return [.. _sessions.Values.Select(GrantOf)];
     }
+
+    /// <summary>The viewers of the bucket being read, for the audience sampler (once a bucket): see <see cref="WhepAttendance"/>.</summary>
+    public IReadOnlyList<WhepSessionGrant> Attendance()
+    {
+        List<WhepSessionGrant> connected;
+        lock (_gate) connected = [.. _sessions.Values.Where(s => s.Connected).Select(GrantOf)];
+        return _attendance.Read(connected);
+    }
+
+    private static WhepSessionGrant GrantOf(WhepSession session) => new(session.Channel, session.Id, session.PlaybackToken, session.Client);
 
     private async Task CloseAsync(WhepSession session, string reason, bool detach)
     {
         // Removed from the tables before this: its Connected cannot change any more.
         bool pending;
         lock (_gate) pending = !session.Connected;
+        if (!pending) _attendance.Ended(GrantOf(session));
         session.Source.Fanout.Remove(session.Viewer);
         long dropped = session.Viewer.Dropped;
         session.Viewer.Dispose();

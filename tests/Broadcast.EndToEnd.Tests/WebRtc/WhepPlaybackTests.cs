@@ -50,7 +50,7 @@ public sealed class WhepFixture : IAsyncLifetime
 /// <summary>
 /// Real-time playback end to end: ffmpeg publishes RTMP, a plain WHEP page (tests/players/whep.html, not our watch page)
 /// in Chromium posts its offer, Janus (NoSIP) answers and relays our RTP, and the page reports decoded frames; DELETE
-/// ends the session. A B-frame source gets the WebRTC rung; a private channel needs its token (minted, or the platform's
+/// ends the session, and the broadcast's audience report counts it as a WHEP viewer. A B-frame source gets the WebRTC rung; a private channel needs its token (minted, or the platform's
 /// JWT); the cap sends the next viewer away with 503.
 /// </summary>
 public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper output) : IClassFixture<WhepFixture>
@@ -103,6 +103,20 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
             using var again = await Server.Viewer.DeleteAsync(location);
             Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
             Assert.Contains("ended by the viewer", Server.LogTail(200), StringComparison.Ordinal);
+
+            // The audience kept for the broadcast counts the viewer as WHEP, though it left before the bucket it watched in
+            // was read; the offer sent away with 503 is no viewer.
+            JsonElement report = default;
+            await WaitFor.ConditionAsync(async () =>
+            {
+                using var list = JsonDocument.Parse(await Server.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts"));
+                if (list.RootElement.GetArrayLength() == 0) return false;
+                string id = list.RootElement[0].GetProperty("broadcastId").GetString()!;
+                report = JsonDocument.Parse(await Server.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts/{id}/audience")).RootElement.Clone();
+                return report.GetProperty("byDelivery").GetProperty("whep").GetProperty("viewers").GetInt64() > 0;
+            }, TimeSpan.FromSeconds(40), "the WHEP viewer in the broadcast's audience report", Diagnostics, TimeSpan.FromSeconds(1));
+            Assert.True(report.GetProperty("byDelivery").GetProperty("whep").GetProperty("viewers").GetInt64() == 1
+                && report.GetProperty("uniqueViewers").GetInt64() == 1 && report.GetProperty("peakViewers").GetInt64() == 1, report.ToString());
         }
         finally
         {
