@@ -314,17 +314,19 @@ dotnet_env() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
 
 # ---------------------------------------------------------------- the CDN edge
-# edge_start ORIGIN_PORT [CONFIG] [NAME]: CONFIG (default infra/nginx-edge.conf) with the lines marked "# test: ..."
-# rewritten for loopback, as tests/Broadcast.EndToEnd.Tests/Storage/EdgeNginx.cs does, its files under
-# $BENCH_TMP/NAME (default "edge"). Sets EDGE_PORT, EDGE_PID and EDGE_DIR (its access log: $EDGE_DIR/access.log).
+# edge_start ORIGIN_PORT [CONFIG] [NAME] [AUDIENCE_LOG_PORT]: CONFIG (default infra/nginx-edge.conf) with the lines marked
+# "# test: ..." rewritten for loopback, as tests/Broadcast.EndToEnd.Tests/Storage/EdgeNginx.cs does, its files under
+# $BENCH_TMP/NAME (default "edge"). With AUDIENCE_LOG_PORT, the audience log goes to 127.0.0.1 at that UDP port (a node's
+# Origin:EdgeLogPort) and forwarded requests carry the header that says so; without, neither line is kept (as the test's
+# edge without an audience log). Sets EDGE_PORT, EDGE_PID and EDGE_DIR (its access log: $EDGE_DIR/access.log).
 edge_start() {
-  local origin=$1 config=${2:-"$REPO_DIR/infra/nginx-edge.conf"} dir="$BENCH_TMP/${3:-edge}"
+  local origin=$1 config=${2:-"$REPO_DIR/infra/nginx-edge.conf"} dir="$BENCH_TMP/${3:-edge}" audience=${4:-}
   mkdir -p "$dir/logs" "$dir/cache" "$dir/auth-cache" "$dir/client_body" "$dir/proxy" "$dir/fastcgi" "$dir/uwsgi" "$dir/scgi"
   chmod -R 777 "$dir"
   EDGE_PORT=$(free_port)
   EDGE_DIR=$dir
   # The same rules as EdgeNginx.Adapt: a marker ends a directive line (comment lines stay), temp paths in the folder.
-  awk -v dir="$dir" -v port="$EDGE_PORT" -v origin="$origin" '
+  awk -v dir="$dir" -v port="$EDGE_PORT" -v origin="$origin" -v audience="$audience" '
     function indent(s) { match(s, /^ */); return substr(s, 1, RLENGTH) }
     /^[ ]*#/ || !/# test: / { print; if ($0 ~ /^[ ]*http {/) {
         print "    client_body_temp_path " dir "/client_body;"; print "    proxy_temp_path " dir "/proxy;"
@@ -340,6 +342,11 @@ edge_start() {
     what == "cache" { print i "proxy_cache_path " dir "/cache levels=1:2 keys_zone=broadcast:64m"; next }
     what == "auth-cache" { print i "proxy_cache_path " dir "/auth-cache levels=1:2 keys_zone=playback_auth:8m"; next }
     what == "listen" { print i "listen 127.0.0.1:" port ";"; next }
+    what == "audience-log" || what == "audience-header" {
+      if (audience == "") { print ""; next }
+      line = substr($0, 1, index($0, "# test: ") - 1); sub(/[ ]+$/, "", line)
+      if (what == "audience-log") sub(/10\.213\.71\.10:5140/, "127.0.0.1:" audience, line)
+      print line; next }
     { print "unknown test marker " what > "/dev/stderr"; exit 1 }' "$config" >"$dir/nginx.conf" \
     || die "$config has a '# test:' marker this bench does not know"
   nginx -t -q -p "$dir/" -e "$dir/logs/error.log" -c "$dir/nginx.conf" || die "edge config rejected ($dir/nginx.conf)"
