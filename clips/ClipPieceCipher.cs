@@ -97,7 +97,7 @@ internal sealed class ClipPieceCipher(IContentKeyProvider? keys, string channel)
     {
         if (_keys.TryGetValue(keyId, out var kept)) return kept;
         if (keys is null)
-            throw new InvalidOperationException("this node has no content key provider (it packages no broadcast), so it cannot decrypt " +
+            throw new InvalidOperationException("this node composes no content key provider (the server composes one on every node with the database), so it cannot decrypt " +
                 "a protected broadcast's segments");
         var grant = await keys.KeyForAsync(channel, scheme, keyId, cancellationToken).ConfigureAwait(false);
         if (grant.Key.Id != keyId)

@@ -73,6 +73,11 @@ public static class BroadcastApp
         {
             services.AddSingleton<IChannelMedia>(sp => new StoreChannelMedia(sp.GetRequiredService<ISegmentStore>(),
                 sp.GetService<Broadcast.Storage.S3.S3SegmentStore>(), sp.GetService<LiveStreamRegistry>(), sp.GetService<LivePackager>()));
+            // Each channel's protection setting, with keys from the built-in ClearKey provider or, with Protection:Cpix:Url,
+            // a DRM vendor's CPIX key server (docs/protection.md): the packager's on an ingest node, and on a control node the
+            // key a protected clip's ends are cut with and the dashboard's "Test key". Before AddPackager, which adds its clear
+            // default only when no policy is registered.
+            services.AddChannelProtection(configuration);
             // Clips (and a recording's media) where the store is; their segments held against retention, so before AddPackager.
             services.AddClips(configuration);
         }
@@ -86,9 +91,6 @@ public static class BroadcastApp
             services.AddSingleton<ILowLatencyPolicy, ChannelLowLatencyPolicy>();
             services.AddSingleton<IRewindPolicy, ChannelRewindPolicy>();
             services.AddSingleton<IAudioTrackNames, ChannelAudioTrackNames>();
-            // Each channel's protection setting, with keys from the built-in ClearKey provider or, with Protection:Cpix:Url,
-            // a DRM vendor's CPIX key server (docs/protection.md).
-            services.AddChannelProtection(configuration);
             services.AddSingleton<Broadcast.Control.Breaks.IAdBreakInserter, PipelineAdBreakInserter>();
             // Before AddTranscoder: its thumbnail service runs when the host says where thumbnails go.
             services.AddSingleton<Broadcast.Transcoder.Thumbnails.IThumbnailSink, StoreThumbnailSink>();

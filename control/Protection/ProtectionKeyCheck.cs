@@ -4,8 +4,8 @@ namespace Broadcast.Control.Protection;
 
 /// <summary>
 /// The dashboard's "Test key": asks the node's content key provider for a key for a channel, as a broadcast's start would,
-/// and says what came back. Control knows no key provider (they are protection/'s, composed with the pipeline); the node
-/// that composes one registers its check, and a node without one keeps <see cref="NoProtectionKeyCheck"/>.
+/// and says what came back. Control knows no key provider (they are protection/'s); the server composes one, and its check,
+/// on every node with the database (ingest and control nodes alike), and a host without one keeps <see cref="NoProtectionKeyCheck"/>.
 /// </summary>
 public interface IProtectionKeyCheck
 {
@@ -37,7 +37,7 @@ public sealed record ProtectionKeyCheckResult(bool Succeeded, string? Refusal, s
     public static ProtectionKeyCheckResult Refused(string reason) => new(false, reason);
 }
 
-/// <summary>A node that packages no broadcast (no ingest role) composes no key provider: it says so and asks nothing.</summary>
+/// <summary>A host that composes control without a key provider (control's own tests): it says so and asks nothing.</summary>
 public sealed class NoProtectionKeyCheck : IProtectionKeyCheck
 {
     public string KeySource => "no key provider on this node (the ingest node that packages a broadcast asks for its key)";
