@@ -60,13 +60,47 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
     /// <summary>Datagrams dropped because their source is not a listed edge.</summary>
     public long Refused => Interlocked.Read(ref _refused);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var socket = new Socket(_bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        // Room for a burst (a few thousand lines) while this loop is busy; the kernel caps it at net.core.rmem_max.
-        socket.ReceiveBufferSize = 4 * 1024 * 1024;
-        socket.Bind(_bind);
+        var socket = new Socket(_bind.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            // Room for a burst (a few thousand lines) while this loop is busy; the kernel caps it at net.core.rmem_max.
+            socket.ReceiveBufferSize = 4 * 1024 * 1024;
+            // The loop looks at the stopping token at least this often when no line comes.
+            socket.ReceiveTimeout = 1000;
+            socket.Bind(_bind);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
         OriginLog.EdgeLogListening(logger, socket.LocalEndPoint?.ToString() ?? _bind.ToString(), options.Value.EdgeLogSources);
+        // A thread of its own, blocked in recvfrom between datagrams: an edge sends thousands of lines a second, and an awaited
+        // receive paid a hand-off to the thread pool for many of them (bench/edge-log.sh).
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            // Closing the socket wakes a receive blocked in it; the timeout is the bound if it did not.
+            using var wake = stoppingToken.Register(socket.Dispose);
+            try
+            {
+                ReceiveLoop(socket, stoppingToken);
+            }
+            finally
+            {
+                socket.Dispose();
+                stopped.TrySetResult();
+            }
+        }) { IsBackground = true, Name = "edge audience log" };
+        thread.Start();
+        return stopped.Task;
+    }
+
+    private void ReceiveLoop(Socket socket, CancellationToken stoppingToken)
+    {
         var buffer = new byte[EdgeAccessLogLine.MaxBytes + 1];
         var chars = new char[EdgeAccessLogLine.MaxBytes];
         var from = new SocketAddress(_bind.AddressFamily);
@@ -75,19 +109,28 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
             int received;
             try
             {
-                received = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, stoppingToken).ConfigureAwait(false);
+                received = socket.ReceiveFrom(buffer, SocketFlags.None, from);
             }
-            catch (OperationCanceledException)
+            catch (ObjectDisposedException)
             {
                 break;
             }
             catch (SocketException)
             {
-                // An ICMP error from an earlier send, or a datagram larger than the buffer (truncated): nothing to read.
+                // Stopping (the socket closed), no line within the timeout, an ICMP error from an earlier send, or a datagram larger than the buffer
+                // (truncated): nothing to read.
                 continue;
             }
 
-            Handle(buffer.AsSpan(0, received), from, chars);
+            try
+            {
+                Handle(buffer.AsSpan(0, received), from, chars);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // A line this code could not count is a malformed one, never the end of the thread (and of the process).
+                CountMalformed(from, e.GetType().Name);
+            }
         }
     }
 
@@ -102,16 +145,7 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
         var result = EdgeAccessLogLine.Parse(datagram, chars, out var entry);
         if (result != EdgeLogParse.Read)
         {
-            Interlocked.Increment(ref _malformed);
-            var now = time.GetUtcNow();
-            if (now - _malformedLoggedAt >= MalformedLogInterval)
-            {
-                source ??= AddressOf(from);
-                OriginLog.EdgeLogMalformed(logger, _malformed - _malformedLogged, source, result.ToString());
-                _malformedLogged = _malformed;
-                _malformedLoggedAt = now;
-            }
-
+            CountMalformed(from, result.ToString(), source);
             return;
         }
 
@@ -121,6 +155,16 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
             case LineOutcome.OverChannelCap: Interlocked.Increment(ref _overChannelCap); break;
             default: Interlocked.Increment(ref _ignored); break;
         }
+    }
+
+    private void CountMalformed(SocketAddress from, string reason, IPAddress? source = null)
+    {
+        Interlocked.Increment(ref _malformed);
+        var now = time.GetUtcNow();
+        if (now - _malformedLoggedAt < MalformedLogInterval) return;
+        OriginLog.EdgeLogMalformed(logger, _malformed - _malformedLogged, source ?? AddressOf(from), reason);
+        _malformedLogged = _malformed;
+        _malformedLoggedAt = now;
     }
 
     internal enum LineOutcome
