@@ -9,9 +9,9 @@
 # Reports: the edge's req/s and its own CPU (master and workers) per 1,000 answers with the log over without (the edge's
 # cost: on this machine's two cores the req/s also pay for the node receiving the lines beside it); the lines the node counted over the requests
 # the edge answered (datagrams lost on the way, or dropped by a node that could not keep up, are viewers' requests left
-# uncounted); and the node's own CPU per 1,000 logged requests over its CPU per 1,000 requests it serves (its process
-# only, less what it spends in the same window beside the edge without the log: packaging the live channel, the edge's
-# cache misses).
+# uncounted); and the node's own CPU per logged request against its CPU per request it serves (its process only): from the
+# wrk windows (less what it spends in the quiet edge's window: packaging the live channel, the edge's cache misses), and
+# from lines replayed straight to its port after an idle window, which the background's noise does not swamp.
 #
 # Usage: bench/edge-log.sh
 #        ROUNDS=3 WRK_SECONDS=10 CONNECTIONS=64 THREADS=2 bench/edge-log.sh
@@ -86,6 +86,54 @@ edge_lines() { # -> "counted other" (other: ignored, refused, malformed, over th
 }
 wrk_requests() { awk '/ requests in / { print $1 }' "$BENCH_TMP/wrk-$1.txt"; }
 
+# The node's own cost per line, measured apart from the edges and wrk (the node's background work differs between their
+# windows by more than a segment row's lines cost): lines as the logging edge writes them (the live playlist with hls.js's
+# CMCD argument, 10,000 sessions) sent straight to the node's port at REPLAY_RATE a second. Run before any wrk round, so the
+# first window, idle, holds only the node's background (packaging the live channel); every window is one 10 s audience
+# bucket from its middle to the next one's, so each holds one write of the bucket's viewers (10,000 sessions once lines
+# came: part of what counting them costs, as it is of serving them).
+REPLAY_RATE=${REPLAY_RATE:-20000}
+REPLAY_SECONDS=10
+replay() {
+  python3 - "$LOG_PORT" "$SLUG" "$REPLAY_RATE" "$REPLAY_SECONDS" <<'PY'
+import socket, sys, time
+port, slug, rate, seconds = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+frame = '<190>Dec  1 06:00:00 broadcast_edge: '
+line = ('{"a":"127.0.0.1","u":"wrk","r":"/live/%s/source/index.m3u8?CMCD=bl%%3D21300%%2Cbr%%3D3200%%2Cmtp%%3D48100%%2Cot%%3Dv'
+        '%%2Csf%%3Dh%%2Csid%%3D%%22bench-%d%%22%%2Cst%%3Dl","s":"200","cq":"","co":"","cs":"","cx":""}')
+lines = [(frame + line % (slug, i)).encode() for i in range(10000)]
+out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+start, sent = time.monotonic(), 0
+while (elapsed := time.monotonic() - start) < seconds:
+    while sent < int(elapsed * rate):
+        out.sendto(lines[sent % len(lines)], ("127.0.0.1", port))
+        sent += 1
+    time.sleep(0.002)
+print(sent)
+PY
+}
+# Waits for the middle of an audience bucket (5 s past a multiple of 10 s).
+to_bucket_middle() { sleep "$(awk -v t="$EPOCHREALTIME" 'BEGIN { d = 5 - (t % 10); if (d < 0.05) d += 10; printf "%.3f", d }')"; }
+replay_rows=""
+to_bucket_middle
+t0=$(node_ticks); sleep "$REPLAY_SECONDS"; idle=$(($(node_ticks) - t0))
+declare -A RSUM=()
+for ((r = 1; r <= ROUNDS; r++)); do
+  to_bucket_middle
+  read -r counted0 _ < <(edge_lines)
+  log "round $r: $REPLAY_RATE lines a second straight to the node for $REPLAY_SECONDS s"
+  t1=$(node_ticks); sent=$(replay); t2=$(node_ticks)
+  sleep 1
+  read -r counted1 _ < <(edge_lines)
+  n=$((counted1 - counted0))
+  us=$(awk -v b="$((t2 - t1))" -v i="$idle" -v n="$n" -v hz="$CLK_TCK" 'BEGIN { if (n == 0) print "-"; else printf "%.1f", (b - i) / hz * 1e6 / n }')
+  log "  sent $sent, counted $n, node CPU $((t2 - t1)) ticks against $idle idle: $us us a line"
+  replay_rows+="| $r | $sent | $n | $(awk -v t="$((t2 - t1))" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }') | $us |"$'\n'
+  [[ $us != - ]] && { RSUM[us]=$(awk -v a="${RSUM[us]:-0}" -v b="$us" 'BEGIN { print a + b }'); RSUM[n]=$((${RSUM[n]:-0} + 1)); }
+done
+replay_us=$(awk -v s="${RSUM[us]:-}" -v n="${RSUM[n]:-0}" 'BEGIN { if (n == 0) print "-"; else printf "%.1f", s / n }')
+idle_s=$(awk -v t="$idle" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f", t / hz }')
+
 rows=""
 declare -A SUM=() CNT=()
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -144,6 +192,13 @@ throughout. wrk -t$THREADS -c$CONNECTIONS -d${WRK_SECONDS}s per row with hls.js'
 round(s), the quiet edge, the logging edge and the node alternating; means over valid rounds above. Node CPU: its own process, less
 its CPU in the quiet edge's window of the same round.
 
+The node alone, lines sent straight to its port ($REPLAY_RATE a second, one ${REPLAY_SECONDS} s audience bucket a round, before the
+wrk rounds; its CPU in an idle bucket first: $idle_s s): **$replay_us µs of its CPU a line** (mean of the rounds below), against **$(mean playlist-node-ms %.1f) µs a served playlist** and $(mean segment-node-ms %.1f) µs a served
+segment (the rows above, the peer).
+
+| round | lines sent | lines counted | node CPU s, replaying | µs a line |
+|---|---|---|---|---|
+${replay_rows}
 | round | object | side | req/s | requests | edge CPU s | node CPU s | lines counted | lines not counted |
 |---|---|---|---|---|---|---|---|---|
 ${rows}"
