@@ -40,9 +40,9 @@ public sealed record ProtectionKeyCheckResult(bool Succeeded, string? Refusal, s
 /// <summary>A host that composes control without a key provider (control's own tests): it says so and asks nothing.</summary>
 public sealed class NoProtectionKeyCheck : IProtectionKeyCheck
 {
-    public string KeySource => "no key provider on this node (the ingest node that packages a broadcast asks for its key)";
+    public string KeySource => "no key provider on this node (this host composes none)";
 
     public Task<ProtectionKeyCheckResult> CheckAsync(string channelSlug, ChannelProtection protection, CancellationToken cancellationToken) =>
         Task.FromResult(ProtectionKeyCheckResult.Refused(
-            "this node packages no broadcast, so it has no key provider to ask: test the key from an ingest node's dashboard"));
+            "this node composes no key provider to ask: test the key from the dashboard of a node that packages broadcasts"));
 }

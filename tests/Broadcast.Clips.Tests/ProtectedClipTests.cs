@@ -86,7 +86,7 @@ public sealed class ProtectedClipTests : IDisposable
         await _media.MakeAsync("clip-q", from, to);
         string before = await File.ReadAllTextAsync(_media.PathOf(StoreKeys.ClipMediaPlaylist(Slug, "clip-q", "source")));
 
-        // A node with no key provider (it packages nothing), and a provider that no longer has the KID.
+        // A host that composes no key provider, and a provider that no longer has the KID.
         var noProvider = await Assert.ThrowsAsync<InvalidOperationException>(() =>
             _media.Finisher().CutAsync(new ClipFinishJob(Slug, "clip-q", from, to), default));
         Assert.Contains("no content key provider", noProvider.Message, StringComparison.Ordinal);

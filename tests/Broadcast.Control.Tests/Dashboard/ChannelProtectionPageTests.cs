@@ -156,7 +156,7 @@ public sealed partial class ChannelProtectionPageTests
             new FormUrlEncodedContent([new("__RequestVerificationToken", TestKeyFormToken(html))]));
         Assert.Equal(HttpStatusCode.Redirect, posted.StatusCode);
         var shown = ResultText().Match(await browser.GetStringAsync($"/dashboard/channels/{channel.Id}"));
-        Assert.StartsWith("Key test refused: this node packages no broadcast", WebUtility.HtmlDecode(shown.Groups[2].Value), StringComparison.Ordinal);
+        Assert.StartsWith("Key test refused: this node composes no key provider", WebUtility.HtmlDecode(shown.Groups[2].Value), StringComparison.Ordinal);
     }
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
