@@ -59,16 +59,7 @@ pick_hot() {
 
 # hls.js's CMCD query argument, each wrk connection cycling through 5,000 session ids of its thread's own.
 CMCD_LUA="$BENCH_TMP/cmcd.lua"
-cat >"$CMCD_LUA" <<'LUA'
-local counter = 0
-local thread_id = 0
-setup = function(thread) thread_id = thread_id + 1; thread:set("tid", thread_id) end
-request = function()
-  counter = counter + 1
-  local sid = string.format("bench-%d-%d", tid or 0, counter % 5000)
-  return wrk.format(nil, wrk.path .. "?CMCD=bl%3D21300%2Cbr%3D3200%2Cmtp%3D48100%2Cot%3Dv%2Csf%3Dh%2Csid%3D%22" .. sid .. "%22%2Cst%3Dl")
-end
-LUA
+cmcd_lua "$CMCD_LUA"
 
 # The node's process CPU (ticks; its children, such as the thumbnail ffmpeg, are not in it) and its audience-log counts.
 node_ticks() { awk '{ i = index($0, ") "); split(substr($0, i + 2), f, " "); print f[12] + f[13] }' "/proc/$SERVER_PID/stat"; }

@@ -288,6 +288,21 @@ run_wrk() { # LABEL URL [LUA_SCRIPT] -> "req_per_s avg_latency non2xx socket_err
     END { printf "%s %s %d %d\n", rps, lat, bad, errs }' "$out"
 }
 
+# cmcd_lua FILE: a wrk script whose every request carries the CMCD query argument hls.js writes (percent-encoded),
+# each wrk thread's connections cycling through 5,000 session ids of its own.
+cmcd_lua() {
+  cat >"$1" <<'LUA'
+local counter = 0
+local thread_id = 0
+setup = function(thread) thread_id = thread_id + 1; thread:set("tid", thread_id) end
+request = function()
+  counter = counter + 1
+  local sid = string.format("bench-%d-%d", tid or 0, counter % 5000)
+  return wrk.format(nil, wrk.path .. "?CMCD=bl%3D21300%2Cbr%3D3200%2Cmtp%3D48100%2Cot%3Dv%2Csf%3Dh%2Csid%3D%22" .. sid .. "%22%2Cst%3Dl")
+end
+LUA
+}
+
 # ---------------------------------------------------------------- results
 # results_append TITLE BODY: appends a dated section with the exact command to bench/RESULTS.md.
 results_append() {

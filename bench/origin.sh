@@ -113,16 +113,7 @@ NGX_BASE="http://127.0.0.1:$NGX_PORT"
 # Every request carries the CMCD query argument hls.js writes (percent-encoded), each wrk connection cycling through
 # 5,000 session ids of its thread's own: the origin keeps and updates that many sessions, as a large audience makes it.
 CMCD_LUA="$BENCH_TMP/cmcd.lua"
-cat >"$CMCD_LUA" <<'LUA'
-local counter = 0
-local thread_id = 0
-setup = function(thread) thread_id = thread_id + 1; thread:set("tid", thread_id) end
-request = function()
-  counter = counter + 1
-  local sid = string.format("bench-%d-%d", tid or 0, counter % 5000)
-  return wrk.format(nil, wrk.path .. "?CMCD=bl%3D21300%2Cbr%3D3200%2Cmtp%3D48100%2Cot%3Dv%2Csf%3Dh%2Csid%3D%22" .. sid .. "%22%2Cst%3Dl")
-end
-LUA
+cmcd_lua "$CMCD_LUA"
 # The same requests with the argument named otherwise (the origin ignores it): the baseline CMCD is measured against,
 # so that wrk's own per-request Lua work, on the same two cores, weighs on both sides alike.
 QUERY_LUA="$BENCH_TMP/query.lua"
