@@ -117,8 +117,8 @@ public sealed class EdgeAccessLogReceiver(OriginAudience audience, IOptions<Orig
             }
             catch (SocketException)
             {
-                // Stopping (the socket closed), no line within the timeout, an ICMP error from an earlier send, or a datagram larger than the buffer
-                // (truncated): nothing to read.
+                // Stopping (the socket closed), no line within the timeout, an ICMP error from an earlier send, or a
+                // datagram larger than the buffer (truncated): nothing to read.
                 continue;
             }
 
