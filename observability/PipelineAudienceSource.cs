@@ -10,8 +10,8 @@ namespace Broadcast.Observability;
 /// <summary>
 /// The audience sampler's view of this node (<see cref="IAudienceSource"/>): the origin's viewer sessions of each channel
 /// named by its broadcast's id, and its WHEP viewers (read once a bucket from <paramref name="whep"/>: the sessions with media
-/// then and those that ended since the read before, each its own viewer). The broadcast is the one the packager runs here, else the one the channel's live state
-/// in the store names (<see cref="LiveBroadcastState"/>: a node that packages none, an origin-only node); a channel with
+/// then and those that ended since the read before, each its own viewer). The broadcast is the one the packager runs here,
+/// else the one the channel's live state in the store names (<see cref="LiveBroadcastState"/>: a node that packages none, an origin-only node); a channel with
 /// neither is left out. Each sample carries what the channel's CMCD players said in the bucket (<paramref name="cmcd"/>'s
 /// <see cref="CmcdAudience.Sample"/>), also for a channel whose CMCD requests were none of the counted kinds.
 /// </summary>
