@@ -33,13 +33,7 @@ SRV_DIR="$BENCH_TMP/ours"
 SERVER_ARGS="--Transcode:Enabled=false --Origin:EdgeLogPort=$LOG_PORT --Origin:EdgeLogAddress=127.0.0.1 --Origin:EdgeLogSources=127.0.0.1"
 server_start "$SRV_DIR"
 read -r KEY SLUG < <(create_channel "edge-log-bench-$RANDOM")
-PLAYLIST_URL="$HTTP_BASE/live/$SLUG/source/index.m3u8"
-log "publishing to our server (channel $SLUG)"
-timeout --kill-after=5 900 ffmpeg -nostdin -hide_banner -loglevel warning -re -stream_loop -1 -i "$CLIP" \
-  -c copy -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" >"$BENCH_TMP/publisher.log" 2>&1 &
-BENCH_PIDS+=($!)
-has_segments() { [[ $(curl -fsS "$PLAYLIST_URL" | grep -c '^#EXTINF') -ge 3 ]]; }
-wait_until 90 has_segments || { tail -20 "$SRV_DIR/server.log" >&2; die "no 3 segments in $PLAYLIST_URL after 90 s"; }
+publish_clip "$KEY" "$SLUG" 900
 
 edge_start "$HTTP_PORT" "$REPO_DIR/infra/nginx-edge.conf" edge-quiet
 QUIET_BASE="http://127.0.0.1:$EDGE_PORT"; QUIET_PID=$EDGE_PID

@@ -249,6 +249,18 @@ server_start() {
   wait_until 30 port_listening "$RTMP_PORT" || { tail -20 "$dir/server.log" >&2; die "server does not listen for RTMP on $RTMP_PORT"; }
 }
 
+# publish_clip KEY SLUG SECONDS: ffmpeg streams $CLIP (looped, as is) to our server's channel for at most SECONDS, its
+# log in $BENCH_TMP/publisher.log; returns once the channel's source playlist lists 3 segments. Sets PLAYLIST_URL.
+publish_clip() {
+  PLAYLIST_URL="$HTTP_BASE/live/$2/source/index.m3u8"
+  log "publishing to our server (channel $2)"
+  timeout --kill-after=5 "$3" ffmpeg -nostdin -hide_banner -loglevel warning -re -stream_loop -1 -i "$CLIP" \
+    -c copy -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$1" >"$BENCH_TMP/publisher.log" 2>&1 &
+  BENCH_PIDS+=($!)
+  has_segments() { [[ $(curl -fsS "$PLAYLIST_URL" | grep -c '^#EXTINF') -ge 3 ]]; }
+  wait_until 90 has_segments || { tail -20 "$SRV_DIR/server.log" >&2; die "no 3 segments in $PLAYLIST_URL after 90 s"; }
+}
+
 # create_channel NAME -> prints "streamKey slug"
 create_channel() { # NAME [LOW_LATENCY=true|false] [REAL_TIME=true|false] [PROTECTION=none|cenc|cbcs]
   local body key slug

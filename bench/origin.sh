@@ -52,13 +52,7 @@ if [[ $ONLY != nginx ]]; then
   SRV_DIR="$BENCH_TMP/ours"
   server_start "$SRV_DIR"
   read -r KEY SLUG < <(create_channel "origin-bench-$RANDOM")
-  PLAYLIST_URL="$HTTP_BASE/live/$SLUG/source/index.m3u8"
-  log "publishing to our server (channel $SLUG)"
-  timeout --kill-after=5 600 ffmpeg -nostdin -hide_banner -loglevel warning -re -stream_loop -1 -i "$CLIP" \
-    -c copy -f flv "rtmp://127.0.0.1:$RTMP_PORT/live/$KEY" >"$BENCH_TMP/publisher.log" 2>&1 &
-  BENCH_PIDS+=($!)
-  has_segments() { [[ $(curl -fsS "$PLAYLIST_URL" | grep -c '^#EXTINF') -ge 3 ]]; }
-  wait_until 90 has_segments || { tail -20 "$SRV_DIR/server.log" >&2; die "no 3 segments in $PLAYLIST_URL after 90 s"; }
+  publish_clip "$KEY" "$SLUG" 600
 else
   # Peer-only mode: a CMAF stream from ffmpeg's own HLS muxer stands in for ours.
   mkdir -p "$WWW/live/peer/source"
