@@ -113,10 +113,8 @@ public sealed class AudienceAcrossOriginsTests(ITestOutputHelper output)
         await WaitFor.ConditionAsync(async () =>
         {
             if (DateTimeOffset.UtcNow.ToUnixTimeSeconds() < lastBucket + BucketSeconds + 5) return false;
-            using var list = JsonDocument.Parse(await node.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts"));
-            if (list.RootElement.GetArrayLength() == 0) return false;
-            string? broadcastId = list.RootElement[0].GetProperty("broadcastId").GetString();
-            report = JsonDocument.Parse(await node.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts/{broadcastId}/audience")).RootElement.Clone();
+            if (await AudienceReports.LatestAsync(node.Http, channel.Id) is not { } latest) return false;
+            report = latest.Report;
             return report.GetProperty("series").EnumerateArray().Any(p => Bucket(p.GetProperty("t").GetDateTimeOffset()) == lastBucket);
         }, TimeSpan.FromSeconds(60), "the report with the bucket the viewers left in", Logs, TimeSpan.FromSeconds(1));
 

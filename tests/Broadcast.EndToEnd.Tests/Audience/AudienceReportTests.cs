@@ -184,10 +184,8 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
             await WaitFor.ConditionAsync(async () =>
             {
                 if (DateTimeOffset.UtcNow.ToUnixTimeSeconds() < lastBucket + BucketSeconds + 3) return false;
-                using var list = JsonDocument.Parse(await server.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts"));
-                if (list.RootElement.GetArrayLength() == 0) return false;
-                broadcastId = list.RootElement[0].GetProperty("broadcastId").GetString();
-                report = JsonDocument.Parse(await server.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts/{broadcastId}/audience")).RootElement.Clone();
+                if (await AudienceReports.LatestAsync(server.Http, channel.Id) is not { } latest) return false;
+                (broadcastId, report) = latest;
                 return true;
             }, TimeSpan.FromSeconds(60), "the audience report after the players left", Logs, TimeSpan.FromSeconds(1));
 

@@ -109,10 +109,8 @@ public sealed class WhepPlaybackTests(WhepFixture fixture, ITestOutputHelper out
             JsonElement report = default;
             await WaitFor.ConditionAsync(async () =>
             {
-                using var list = JsonDocument.Parse(await Server.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts"));
-                if (list.RootElement.GetArrayLength() == 0) return false;
-                string id = list.RootElement[0].GetProperty("broadcastId").GetString()!;
-                report = JsonDocument.Parse(await Server.Http.GetStringAsync($"api/channels/{channel.Id}/broadcasts/{id}/audience")).RootElement.Clone();
+                if (await Audience.AudienceReports.LatestAsync(Server.Http, channel.Id) is not { } latest) return false;
+                report = latest.Report;
                 return report.GetProperty("byDelivery").GetProperty("whep").GetProperty("viewers").GetInt64() > 0;
             }, TimeSpan.FromSeconds(40), "the WHEP viewer in the broadcast's audience report", Diagnostics, TimeSpan.FromSeconds(1));
             Assert.True(report.GetProperty("byDelivery").GetProperty("whep").GetProperty("viewers").GetInt64() == 1
