@@ -123,7 +123,8 @@ public static class CmafWriter
     /// <summary>
     /// One CMAF fragment: moof (mfhd, traf: tfhd default-base-is-moof, tfdt, trun) + mdat. With
     /// <paramref name="encryption"/> the mdat holds its encrypted samples (which stand for <paramref name="samples"/>) and
-    /// the traf ends with saiz, saio and senc.
+    /// the traf ends with saiz, saio and senc; under a rotated key (<see cref="FragmentEncryption.Group"/>) sbgp and sgpd name
+    /// the key before them, and the moof carries the encryption's pssh boxes before its traf.
     /// </summary>
     public static void WriteFragment(IBufferWriter<byte> output, uint sequenceNumber, uint trackId, long baseMediaDecodeTime,
         ReadOnlySpan<CmafSample> samples, MediaKind kind, FragmentEncryption? encryption = null)
@@ -181,8 +182,12 @@ public static class CmafWriter
         var tfhd = new TrackFragmentHeaderBox(trackId, isVideo ? null : SampleFlags.Sync);
         int trunSize = TrackRunBox.SizeFor(samples.Length, isVideo);
         int encryptionSize = encryption is null ? 0 : SampleEncryptionBoxes.Size(encryption);
-        int trafSize = checked(8 + tfhd.Size + TrackFragmentDecodeTimeBox.Size + trunSize + encryptionSize);
-        int moofSize = checked(8 + MovieFragmentHeaderBox.Size + trafSize);
+        int groupSize = encryption?.Group is { } group ? KeyGroupBoxes.Size(group) : 0;
+        int systemHeadersSize = 0;
+        if (encryption is not null)
+            foreach (var pssh in encryption.SystemHeaders) systemHeadersSize = checked(systemHeadersSize + pssh.Length);
+        int trafSize = checked(8 + tfhd.Size + TrackFragmentDecodeTimeBox.Size + trunSize + groupSize + encryptionSize);
+        int moofSize = checked(8 + MovieFragmentHeaderBox.Size + systemHeadersSize + trafSize);
         // §8.1.1/§4.2: a 64-bit largesize only when the 32-bit size cannot hold the box.
         bool largeMdat = payloadLength + 8 > uint.MaxValue;
         int mdatHeaderSize = largeMdat ? 16 : 8;
@@ -191,10 +196,14 @@ public static class CmafWriter
         var writer = new BoxSpanWriter(output.GetSpan(dataOffset));
         writer.WriteBoxHeader(moofSize, FourCC.Moof);
         new MovieFragmentHeaderBox(sequenceNumber).WriteTo(ref writer);
+        // ISO/IEC 23001-7 §8.1: pssh boxes may stand in a moof, where a player meets a rotated key's before its samples.
+        if (encryption is not null)
+            foreach (var pssh in encryption.SystemHeaders) writer.WriteBytes(pssh.Span);
         writer.WriteBoxHeader(trafSize, FourCC.Traf);
         tfhd.WriteTo(ref writer);
         new TrackFragmentDecodeTimeBox((ulong)baseMediaDecodeTime).WriteTo(ref writer);
         new TrackRunBox(samples, dataOffset, isVideo).WriteTo(ref writer);
+        if (encryption?.Group is { } keyGroup) KeyGroupBoxes.WriteTo(ref writer, keyGroup, samples.Length);
         if (encryption is not null) SampleEncryptionBoxes.WriteTo(ref writer, encryption, writer.Position);
         if (largeMdat)
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Broadcast.Media;
 using Broadcast.Packager.Cmaf;
+using Broadcast.Packager.Cmaf.Boxes;
 using Broadcast.Packager.Cmaf.Encryption;
 using Broadcast.Packager.Manifests;
 using Broadcast.Packager.Segmenting;
@@ -17,48 +18,69 @@ namespace Broadcast.Packager.Live;
 /// with HLS whole-segment encryption (<see cref="EncryptionScheme.Aes128"/>) the CMAF is written clear and each segment and
 /// part is then encrypted whole into a second reused buffer (<see cref="WholeSegmentCipher"/>, IV: its segment's number),
 /// so the store, origins and edges hold and serve the encrypted bytes as they are. Init segments stay clear (the playlists
-/// name EXT-X-MAP before EXT-X-KEY, RFC 8216bis §4.4.4.5).
+/// name EXT-X-MAP before EXT-X-KEY, RFC 8216bis §4.4.4.5). A rotated broadcast's objects are each encrypted under the key
+/// its <see cref="KeySchedule"/> gives their segment's number.
 /// </summary>
 internal sealed class CmafObjectWriter
 {
     private readonly PackagedBroadcast _broadcast;
     private readonly Dictionary<string, int> _storedInit = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (MediaTrack Track, TrackEncryptor Encryptor)> _encryptors = new(StringComparer.Ordinal);
+    // Per rendition, the encryptors of the last two key periods: a rotated broadcast's LL parts of the next segment may go
+    // out before the segment before it closes, and each must find the very encryptor (its IV seed) its parts had.
+    private readonly Dictionary<string, List<(MediaTrack Track, int Period, TrackEncryptor Encryptor)>> _encryptors = new(StringComparer.Ordinal);
+    private readonly List<(int Period, WholeSegmentCipher Cipher)> _wholeSegment = [];
     private readonly ArrayBufferWriter<byte> _buffer = new(256 * 1024);
-    private readonly WholeSegmentCipher? _wholeSegment;
     private readonly ArrayBufferWriter<byte>? _sealed;
 
     public CmafObjectWriter(PackagedBroadcast broadcast)
     {
         _broadcast = broadcast;
-        if (broadcast.Protection is { WholeSegment: true } protection)
-        {
-            _wholeSegment = protection.WholeSegmentCipher();
-            _sealed = new ArrayBufferWriter<byte>(256 * 1024);
-        }
+        if (broadcast.Protection is { WholeSegment: true }) _sealed = new ArrayBufferWriter<byte>(256 * 1024);
     }
 
-    /// <summary>The rendition's encryptor for <paramref name="track"/>, or null when its samples are not encrypted (a clear
-    /// broadcast, or one encrypted whole).</summary>
-    private TrackEncryptor? Encryptor(string rendition, MediaTrack track)
+    /// <summary>The rendition's encryptor for <paramref name="track"/> in segment <paramref name="number"/>'s key period, or
+    /// null when its samples are not encrypted (a clear broadcast, or one encrypted whole).</summary>
+    private TrackEncryptor? Encryptor(string rendition, MediaTrack track, long number)
     {
-        if (_broadcast.Protection is not { WholeSegment: false } protection) return null;
-        if (_encryptors.TryGetValue(rendition, out var current) && ReferenceEquals(current.Track, track)) return current.Encryptor;
-        current.Encryptor?.Dispose();
-        var encryptor = protection.EncryptorFor(track);
-        _encryptors[rendition] = (track, encryptor);
+        if (_broadcast.Protection is not { WholeSegment: false } || _broadcast.Keys is not { } keys) return null;
+        var period = keys.For(number);
+        if (!_encryptors.TryGetValue(rendition, out var kept)) _encryptors[rendition] = kept = [];
+        TrackEncryptor? encryptor = null;
+        for (int i = kept.Count - 1; i >= 0; i--)
+        {
+            if (kept[i].Period == period.Index && ReferenceEquals(kept[i].Track, track)) encryptor = kept[i].Encryptor;
+            // A track change (a new decoder configuration) or a period two behind: nothing will be written with it again.
+            else if (!ReferenceEquals(kept[i].Track, track) || kept[i].Period < period.Index - 1)
+            {
+                kept[i].Encryptor.Dispose();
+                kept.RemoveAt(i);
+            }
+        }
+        if (encryptor is null)
+        {
+            encryptor = period.Protection.EncryptorFor(track, keys.First.Key.Id);
+            kept.Add((track, period.Index, encryptor));
+        }
+        encryptor.FragmentSystemHeaders = KeySchedule.FragmentHeaders(period, number);
         return encryptor;
     }
 
     /// <summary>
     /// Stores a rendition's init segment the first time a segment or part of that decoder configuration goes out.
-    /// Returns its size when it was stored now, null when it already was.
+    /// Returns its size when it was stored now, null when it already was. Its tenc names the broadcast's first key, its
+    /// moov that key's pssh boxes; a later key of a rotated broadcast is named in each fragment instead.
     /// </summary>
     public async ValueTask<long?> PutInitAsync(string rendition, MediaTrack track, int initVersion, CancellationToken cancellationToken)
     {
         if (_storedInit.TryGetValue(rendition, out int stored) && stored == initVersion) return null;
         _buffer.ResetWrittenCount();
-        CmafWriter.WriteInitSegment(_buffer, track, 1, Encryptor(rendition, track)?.Protection(_broadcast.Protection!.SystemHeaders));
+        TrackProtection? protection = null;
+        if (_broadcast.Protection is { WholeSegment: false } p)
+        {
+            using var first = p.EncryptorFor(track);
+            protection = first.Protection(p.SystemHeaders);
+        }
+        CmafWriter.WriteInitSegment(_buffer, track, 1, protection);
         long size = _buffer.WrittenCount;
         string key = StoreKeys.Init(_broadcast.Channel, rendition, _broadcast.BroadcastId, initVersion);
         await _broadcast.Store.PutAsync(key, _buffer.WrittenMemory, ContentType(track), CachePolicies.Immutable, cancellationToken)
@@ -74,7 +96,7 @@ internal sealed class CmafObjectWriter
     public ValueTask PutSegmentAsync(ClosedSegment seg, out long size, CancellationToken cancellationToken)
     {
         _buffer.ResetWrittenCount();
-        var encryptor = Encryptor(seg.Rendition, seg.Track);
+        var encryptor = Encryptor(seg.Rendition, seg.Track, seg.Number);
         if (seg.PartStarts is not null) CmafPartWriter.WriteSegment(_buffer, seg, 1, encryptor);
         else CmafWriter.WriteMediaSegment(_buffer, (uint)seg.Number, 1, seg.StartTime, seg.Samples, seg.Track.Kind,
             encryptor?.Encrypt(seg.Samples, TrackEncryptor.Place(seg.Number, 0, 0)));
@@ -88,18 +110,36 @@ internal sealed class CmafObjectWriter
     public ValueTask PutPartAsync(ClosedPart part, CancellationToken cancellationToken)
     {
         _buffer.ResetWrittenCount();
-        CmafPartWriter.WritePart(_buffer, part, 1, Encryptor(part.Rendition, part.Track));
+        CmafPartWriter.WritePart(_buffer, part, 1, Encryptor(part.Rendition, part.Track, part.Number));
         string key = $"{_broadcast.Channel}/{part.Rendition}/{LowLatencyPlaylist.PartName(_broadcast.BroadcastId, part.Number, part.Index)}";
         return _broadcast.Store.PutAsync(key, Sealed(part.Number), ContentType(part.Track), CachePolicies.Immutable, cancellationToken);
     }
 
-    /// <summary>The object just written: as it is, or encrypted whole with segment <paramref name="number"/>'s IV (§5.2).</summary>
+    /// <summary>The object just written: as it is, or encrypted whole with segment <paramref name="number"/>'s IV (§5.2)
+    /// under the key of its period.</summary>
     private ReadOnlyMemory<byte> Sealed(long number)
     {
-        if (_wholeSegment is null) return _buffer.WrittenMemory;
-        _sealed!.ResetWrittenCount();
-        _wholeSegment.Encrypt(_buffer.WrittenSpan, number, _sealed);
+        if (_sealed is null) return _buffer.WrittenMemory;
+        _sealed.ResetWrittenCount();
+        WholeSegmentCipherFor(number).Encrypt(_buffer.WrittenSpan, number, _sealed);
         return _sealed.WrittenMemory;
+    }
+
+    private WholeSegmentCipher WholeSegmentCipherFor(long number)
+    {
+        var period = _broadcast.Keys!.For(number);
+        foreach (var (index, cipher) in _wholeSegment)
+            if (index == period.Index) return cipher;
+        // Two periods kept, as for the sample encryptors.
+        for (int i = _wholeSegment.Count - 1; i >= 0; i--)
+        {
+            if (_wholeSegment[i].Period >= period.Index - 1) continue;
+            _wholeSegment[i].Cipher.Dispose();
+            _wholeSegment.RemoveAt(i);
+        }
+        var made = period.Protection.WholeSegmentCipher();
+        _wholeSegment.Add((period.Index, made));
+        return made;
     }
 
     private static string ContentType(MediaTrack track) => track.Kind == MediaKind.Audio ? ContentTypes.AudioMp4 : ContentTypes.VideoMp4;

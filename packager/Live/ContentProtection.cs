@@ -49,6 +49,9 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
     /// <summary>DRM vendors' HLS key tags, written in every playlist beside ClearKey's.</summary>
     public IReadOnlyList<HlsKeyTags> HlsKeys { get; init; } = [];
 
+    /// <summary>A new key every so many segments (the channel's setting), or null: one key for the whole broadcast.</summary>
+    public KeyRotation? Rotation { get; init; }
+
     /// <summary>HLS whole-segment encryption: the CMAF is written clear and each stored object encrypted whole.</summary>
     public bool WholeSegment => Scheme == EncryptionScheme.Aes128;
 
@@ -59,9 +62,11 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
         return Cmaf.Encryption.WholeSegmentCipher.For(Key);
     }
 
-    /// <summary>A new encryptor for one rendition's track (its own IV seed, so renditions under one key never share an IV).</summary>
-    public TrackEncryptor EncryptorFor(MediaTrack track) =>
-        new(Key, Scheme, track, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), Scheme == EncryptionScheme.Cbcs ? ConstantIv : null);
+    /// <summary>A new encryptor for one rendition's track (its own IV seed, so renditions under one key never share an IV).
+    /// <paramref name="defaultKeyId"/>: the init segment's KID when this is a later key of a rotated broadcast.</summary>
+    public TrackEncryptor EncryptorFor(MediaTrack track, KeyId? defaultKeyId = null) =>
+        new(Key, Scheme, track, BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)), Scheme == EncryptionScheme.Cbcs ? ConstantIv : null,
+            defaultKeyId);
 
     public IReadOnlyList<ReadOnlyMemory<byte>> SystemHeaders => Systems.Select(s => s.Pssh).ToArray();
 

@@ -113,12 +113,13 @@ internal sealed class HlsLiveWriter(PackagedBroadcast broadcast, LowLatencyParts
     /// <summary>A live playlist of a low-latency broadcast gets its parts, hint and rendition reports; others are unchanged.</summary>
     private Task PutMediaPlaylistAsync(RenditionTimeline t, PlaylistState state, string cache, long last, CancellationToken cancellationToken)
     {
+        var protection = broadcast.ManifestProtection();
         string text = HlsPlaylistWriter.WriteMediaPlaylist(t, broadcast.BroadcastId, broadcast.WindowStart(t), state, broadcast.Breaks.Placed,
-            deltaUpdates: broadcast.RewindSeconds > 0, protection: broadcast.ManifestProtection());
+            deltaUpdates: broadcast.RewindSeconds > 0, protection: protection);
         if (lowLatency is not null && state == PlaylistState.Live)
         {
             var others = broadcast.AllTimelines().Where(o => !o.Retired && o.Entries.Count > 0).Select(o => o.Name);
-            text = LowLatencyPlaylist.Decorate(text, lowLatency.View(t.Name, others));
+            text = LowLatencyPlaylist.Decorate(text, lowLatency.View(t.Name, others), protection);
         }
         return PutWithDeltaAsync(t, text, state, cache, last, cancellationToken);
     }

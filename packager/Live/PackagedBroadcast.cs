@@ -32,6 +32,7 @@ internal sealed class PackagedBroadcast
         BroadcastId = broadcastId;
         Recording = settings.Record;
         Protection = settings.Protection;
+        Keys = Protection is null ? null : new KeySchedule(Protection);
         Store = store;
         Options = options;
         Time = time;
@@ -59,6 +60,9 @@ internal sealed class PackagedBroadcast
 
     /// <summary>How the broadcast's media is encrypted; null when it is not (its bytes and manifests then as they always were).</summary>
     public BroadcastProtection? Protection { get; }
+
+    /// <summary>Which key encrypts each segment (one for the whole broadcast unless it rotates); null when clear.</summary>
+    public KeySchedule? Keys { get; }
 
     /// <summary>
     /// How far back the live manifests reach (the channel's rewind window, else <c>Packager:DvrSeconds</c>); 0 keeps only
@@ -178,9 +182,25 @@ internal sealed class PackagedBroadcast
             ManifestProtection());
     }
 
-    /// <summary>What the manifests say of the broadcast's encryption (its KID and DRM systems, never its key), or null.</summary>
-    internal ManifestProtection? ManifestProtection() => Protection is not { } p ? null
-        : new ManifestProtection(Cmaf.Encryption.EncryptionSchemes.Name(p.Scheme), p.Key.Id.ToUuidString(),
+    /// <summary>What the manifests say of the broadcast's encryption (its KIDs and DRM systems, never a key), or null. A
+    /// rotated broadcast's later keys are named from their first segments on; made again only when a period was added.</summary>
+    internal ManifestProtection? ManifestProtection()
+    {
+        if (Protection is not { } p) return null;
+        int periods = Keys!.Periods.Count;
+        if (_manifestProtection is { } made && _manifestPeriods == periods) return made;
+        var rotations = new List<ManifestKeyPeriod>(Math.Max(0, periods - 1));
+        for (int i = 1; i < periods; i++)
+            rotations.Add(new ManifestKeyPeriod(Keys.Periods[i].FirstSegment, ManifestKey(Keys.Periods[i].Protection)));
+        _manifestPeriods = periods;
+        return _manifestProtection = ManifestKey(p) with { Rotations = rotations, Rotated = p.Rotation is not null };
+    }
+
+    private ManifestProtection? _manifestProtection;
+    private int _manifestPeriods = -1;
+
+    private static ManifestProtection ManifestKey(BroadcastProtection p) =>
+        new(Cmaf.Encryption.EncryptionSchemes.Name(p.Scheme), p.Key.Id.ToUuidString(),
             p.Systems.Select(s => new ManifestDrmSystem(Cmaf.Encryption.KeyId.UuidText(s.SystemId), Convert.ToBase64String(s.Pssh.Span)))
                 .ToArray(), p.ClearKeyLicenseUrl, p.KeyUrl) { HlsKeys = p.HlsKeys };
 

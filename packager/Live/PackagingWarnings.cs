@@ -23,6 +23,7 @@ internal static class PackagingWarnings
                 "players wait) until it returns, and every other rendition goes on");
         var retired = broadcast.VideoTimelines.Where(t => t.Retired).Select(t => t.Name).ToArray();
         if (retired.Length > 0) warnings.Add($"renditions {string.Join(", ", retired)} stopped and were removed from the manifests");
+        if (broadcast.Keys?.Warning is { } keys) warnings.Add(keys);
         return warnings;
     }
 }

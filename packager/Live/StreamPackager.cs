@@ -420,6 +420,7 @@ public sealed class StreamPackager : IAsyncDisposable
             foreach (var seg in _closed) seg.Dispose();
             _closed.Clear();
             _segmenter.Dispose();
+            _broadcast.Keys?.Dispose();
         }
         finally { _gate.Release(); }
     }

@@ -18,7 +18,33 @@ public sealed record ManifestProtection(string Scheme, string DefaultKidUuid, IR
 
     /// <summary>The DRM vendors' own HLS key tags (checked by <see cref="HlsContentProtection.CheckVendorTag"/>), none by default.</summary>
     public IReadOnlyList<HlsKeyTags> HlsKeys { get; init; } = [];
+
+    /// <summary>Whether the broadcast rotates its key: the MPD then names no KID nor pssh (each key's pssh comes in band).</summary>
+    public bool Rotated { get; init; }
+
+    /// <summary>A rotated broadcast's later keys, each in force from its first segment on, in order; empty before the
+    /// first rotation (and always for one key). This record's own KID, key URL and vendor tags are the first key's.</summary>
+    public IReadOnlyList<ManifestKeyPeriod> Rotations { get; init; } = [];
+
+    /// <summary>Which key period segment <paramref name="number"/> is in: 0 for the first key, i for <c>Rotations[i - 1]</c>.</summary>
+    public int PeriodOf(long number)
+    {
+        int lo = 0, hi = Rotations.Count; // the answer is the count of rotations starting at or before the number
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (Rotations[mid].FirstSegment <= number) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>The key tags' protection of period <paramref name="index"/> (see <see cref="PeriodOf"/>).</summary>
+    public ManifestProtection Period(int index) => index == 0 ? this : Rotations[index - 1].Key;
 }
+
+/// <summary>A later key of a rotated broadcast, in force from segment <paramref name="FirstSegment"/> on.</summary>
+public sealed record ManifestKeyPeriod(long FirstSegment, ManifestProtection Key);
 
 /// <summary>One DRM system's HLS key tags from its key server: the EXT-X-KEY line for media playlists and the
 /// EXT-X-SESSION-KEY line for the master (RFC 8216bis §4.4.4.4, §4.4.6.5), each without its line end.</summary>
@@ -49,6 +75,11 @@ public static class DashContentProtection
     {
         ArgumentNullException.ThrowIfNull(sb);
         if (protection is null) return;
+        if (protection.Rotated)
+        {
+            AppendRotated(sb, protection);
+            return;
+        }
         sb.Append("      <ContentProtection schemeIdUri=\"urn:mpeg:dash:mp4protection:2011\" value=\"").Append(protection.Scheme)
           .Append("\" cenc:default_KID=\"").Append(protection.DefaultKidUuid).Append("\"/>\n");
         if (protection.ClearKeyLicenseUrl is { } url)
@@ -61,6 +92,27 @@ public static class DashContentProtection
             if (string.Equals(system.SystemIdUuid, CommonSystemId, StringComparison.OrdinalIgnoreCase)) continue;
             sb.Append("      <ContentProtection schemeIdUri=\"urn:uuid:").Append(system.SystemIdUuid).Append("\"><cenc:pssh>")
               .Append(system.PsshBase64).Append("</cenc:pssh></ContentProtection>\n");
+        }
+    }
+
+    /// <summary>
+    /// A rotated broadcast's descriptors: the scheme and each system, without cenc:default_KID or cenc:pssh. Its KIDs change
+    /// every few segments, so no one KID describes the AdaptationSet; each key's pssh is in the moof of its fragments (and
+    /// of those before, ahead of use; ISO/IEC 23001-7 §8.1) and in the init segment for the first, where the player's key
+    /// system meets them. A player that finds init data in the MPD stops listening for the media's own (Shaka creates its
+    /// ClearKey sessions from cenc:default_KID and then ignores 'encrypted' events), so the MPD gives none.
+    /// </summary>
+    private static void AppendRotated(StringBuilder sb, ManifestProtection protection)
+    {
+        sb.Append("      <ContentProtection schemeIdUri=\"urn:mpeg:dash:mp4protection:2011\" value=\"").Append(protection.Scheme).Append("\"/>\n");
+        sb.Append("      <ContentProtection schemeIdUri=\"").Append(ClearKeyScheme).Append("\" value=\"ClearKey1.0\"");
+        if (protection.ClearKeyLicenseUrl is { } url)
+            sb.Append("><dashif:Laurl>").Append(System.Security.SecurityElement.Escape(url)).Append("</dashif:Laurl></ContentProtection>\n");
+        else sb.Append("/>\n");
+        foreach (var system in protection.Systems)
+        {
+            if (string.Equals(system.SystemIdUuid, CommonSystemId, StringComparison.OrdinalIgnoreCase)) continue;
+            sb.Append("      <ContentProtection schemeIdUri=\"urn:uuid:").Append(system.SystemIdUuid).Append("\"/>\n");
         }
     }
 }

@@ -66,6 +66,7 @@ public static class HlsPlaylistWriter
 
         string? currentInit = null;
         bool wholeSegment = protection is { WholeSegment: true };
+        int keyPeriod = -1;
         for (int i = windowStart; i < entries.Count; i++)
         {
             var e = entries[i];
@@ -73,8 +74,13 @@ public static class HlsPlaylistWriter
             bool first = i == windowStart;
             if (!first) AppendGaps(sb, entries[i - 1], e, broadcastId, target);
             if (s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
-            // Section 4.4.4.4: the key applies to every segment after it until the next EXT-X-KEY; one per broadcast.
-            if (first && !wholeSegment) HlsContentProtection.AppendKey(sb, protection);
+            // Section 4.4.4.4: the key applies to every segment after it until the next EXT-X-KEY: written before the first
+            // segment, and again where a rotated broadcast's next key takes over.
+            int period = protection?.PeriodOf(e.Number) ?? 0;
+            bool newKey = period != keyPeriod;
+            keyPeriod = period;
+            var key = protection?.Period(period);
+            if (newKey && !wholeSegment) HlsContentProtection.AppendKey(sb, key);
             if (!string.Equals(currentInit, s.InitName, StringComparison.Ordinal))
             {
                 // Section 4.4.4.5: an AES-128 key in force applies to an EXT-X-MAP's init segment too, which stays clear:
@@ -83,8 +89,9 @@ public static class HlsPlaylistWriter
                 // Section 4.3.2.5: a new EXT-X-MAP applies to every following segment until the next one.
                 sb.Append("#EXT-X-MAP:URI=\"").Append(s.InitName).Append("\"\n");
                 currentInit = s.InitName;
-                if (wholeSegment) HlsContentProtection.AppendKey(sb, protection);
+                if (wholeSegment) HlsContentProtection.AppendKey(sb, key);
             }
+            else if (newKey && wholeSegment) HlsContentProtection.AppendKey(sb, key);
             bool marked = AdBreakTags.AppendHls(sb, breaks, e.Number, i > 0 ? entries[i - 1].Number : null, e.ProgramDateTime);
             if (first || s.Discontinuity || marked)
                 sb.Append("#EXT-X-PROGRAM-DATE-TIME:").Append(ManifestFormat.DateTime(e.ProgramDateTime)).Append('\n');

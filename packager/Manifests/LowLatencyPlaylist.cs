@@ -44,8 +44,9 @@ public static class LowLatencyPlaylist
     /// <summary>RFC 8216bis 4.4.3.8: PART-HOLD-BACK MUST be at least twice the Part Target Duration.</summary>
     public const int MinimumPartHoldBackTargets = 2;
 
-    /// <summary>The low-latency form of a live media playlist.</summary>
-    public static string Decorate(string playlist, LowLatencyView view)
+    /// <summary>The low-latency form of a live media playlist. A rotated broadcast's <paramref name="protection"/> names the
+    /// key of the segment still in parts when that segment starts a key period (the segments listed whole carry their own).</summary>
+    public static string Decorate(string playlist, LowLatencyView view, ManifestProtection? protection = null)
     {
         ArgumentNullException.ThrowIfNull(playlist);
         ArgumentNullException.ThrowIfNull(view);
@@ -86,8 +87,17 @@ public static class LowLatencyPlaylist
         }
         if (!ended)
         {
+            bool keyed = false;
             foreach (var p in view.Parts)
-                if (p.Number > lastListed) AppendPart(sb, p);
+            {
+                if (p.Number <= lastListed) continue;
+                // Section 4.4.4.4: a part of a segment under a new key comes after that key's tag, as the segment will.
+                if (!keyed && protection is { Rotations.Count: > 0 } && lastListed != long.MinValue
+                    && protection.PeriodOf(p.Number) is int period && period != protection.PeriodOf(lastListed))
+                    HlsContentProtection.AppendKey(sb, protection.Period(period));
+                keyed = true;
+                AppendPart(sb, p);
+            }
             if (view.PreloadHintUri is { } hint)
                 sb.Append("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"").Append(hint).Append("\"\n");
             foreach (var r in view.Reports)
@@ -164,12 +174,22 @@ public static class LowLatencyPlaylist
         // The EXT-X-KEY and EXT-X-MAP in force for the first segment kept go with it: a player builds the segments it
         // merges from the tags the delta update itself lists, and an encrypted segment without its key would be played
         // as clear media.
-        string? key = null;
+        // The key in force is the last run of EXT-X-KEY lines (one per KEYFORMAT: a vendor's beside ClearKey's, §4.4.4.4);
+        // a rotated broadcast has several runs, and only the last one before the first segment kept applies to it.
+        var keys = new List<string>();
+        bool inKeyRun = false;
         for (int i = firstBlock; i < keepFrom; i++)
         {
+            bool isKey = lines[i].StartsWith("#EXT-X-KEY:", StringComparison.Ordinal);
             if (lines[i].StartsWith("#EXT-X-MAP:", StringComparison.Ordinal)) map = lines[i];
-            else if (lines[i].StartsWith("#EXT-X-KEY:", StringComparison.Ordinal)) key = lines[i];
+            else if (isKey)
+            {
+                if (!inKeyRun) keys.Clear();
+                keys.Add(lines[i]);
+            }
+            inKeyRun = isKey;
         }
+        string? key = keys.Count == 0 ? null : string.Join('\n', keys);
         bool keptHasMap = false, keptHasKey = false;
         for (int i = keepFrom; i <= uriLines[skipped]; i++)
         {

@@ -34,6 +34,13 @@ public sealed class FragmentEncryption
 
     /// <summary>Whether the fragment carries auxiliary information at all: with a constant IV and no subsamples there is none.</summary>
     public bool HasAuxiliaryInformation => PerSampleIvSize > 0 || UsesSubsamples;
+
+    /// <summary>The 'seig' group naming the samples' key when it is not the init segment's default_KID (a rotated key), or null.</summary>
+    public KeyGroup? Group { get; internal set; }
+
+    /// <summary>Whole pssh boxes the fragment's moof carries (ISO/IEC 23001-7 §8.1: a pssh may stand in a moof): a rotated
+    /// broadcast's current and next keys, so a player asks for a key before its samples come.</summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>> SystemHeaders { get; internal set; } = [];
 }
 
 /// <summary>
@@ -54,10 +61,14 @@ public sealed class TrackEncryptor : IDisposable
     private readonly uint _originalFormat;
     private readonly FragmentEncryption _fragment = new();
     private byte[] _payload = new byte[64 * 1024];
+    private KeyGroup? _group;
 
     /// <param name="ivSeed">For 'cenc': the high bits every per-sample IV starts from (random per track and key).</param>
     /// <param name="constantIv">For 'cbcs': the track's constant IV (16 bytes).</param>
-    public TrackEncryptor(ContentKey key, EncryptionScheme scheme, MediaTrack track, ulong ivSeed, InitializationVector? constantIv = null)
+    /// <param name="defaultKeyId">The KID the init segment's tenc names (a rotated broadcast's first key), when it is not
+    /// <paramref name="key"/>'s: every fragment then names its key in a 'seig' group (<see cref="KeyGroup"/>).</param>
+    public TrackEncryptor(ContentKey key, EncryptionScheme scheme, MediaTrack track, ulong ivSeed, InitializationVector? constantIv = null,
+        KeyId? defaultKeyId = null)
     {
         ArgumentNullException.ThrowIfNull(track);
         if (scheme is not (EncryptionScheme.Cenc or EncryptionScheme.Cbcs))
@@ -77,6 +88,7 @@ public sealed class TrackEncryptor : IDisposable
         _ivSeed = ivSeed;
         ConstantIv = scheme == EncryptionScheme.Cbcs ? constantIv : null;
         KeyId = key.Id;
+        DefaultKeyId = defaultKeyId ?? key.Id;
         Span<byte> raw = stackalloc byte[16];
         key.CopyKeyTo(raw);
         _aes = new AesBlocks(raw);
@@ -87,6 +99,13 @@ public sealed class TrackEncryptor : IDisposable
 
     public KeyId KeyId { get; }
 
+    /// <summary>The init segment's tenc default_KID: <see cref="KeyId"/>, or a rotated broadcast's first key.</summary>
+    public KeyId DefaultKeyId { get; }
+
+    /// <summary>The pssh boxes every fragment's moof carries from now on (none by default): set at each segment of a rotated
+    /// broadcast by its writer.</summary>
+    public IReadOnlyList<ReadOnlyMemory<byte>> FragmentSystemHeaders { get; set; } = [];
+
     public bool IsVideo { get; }
 
     public InitializationVector? ConstantIv { get; }
@@ -95,10 +114,15 @@ public sealed class TrackEncryptor : IDisposable
     public TrackProtection Protection(IReadOnlyList<ReadOnlyMemory<byte>>? systemHeaders = null)
     {
         var protection = Scheme == EncryptionScheme.Cenc
-            ? new TrackProtection(_originalFormat, Scheme, KeyId, 8, 0, 0, null)
-            : new TrackProtection(_originalFormat, Scheme, KeyId, 0, IsVideo ? CbcsCryptBlocks : 0, IsVideo ? CbcsSkipBlocks : 0, ConstantIv);
+            ? new TrackProtection(_originalFormat, Scheme, DefaultKeyId, 8, 0, 0, null)
+            : new TrackProtection(_originalFormat, Scheme, DefaultKeyId, 0, IsVideo ? CbcsCryptBlocks : 0, IsVideo ? CbcsSkipBlocks : 0, ConstantIv);
         return protection with { SystemHeaders = systemHeaders ?? [] };
     }
+
+    /// <summary>The 'seig' entry of this encryptor's key: what tenc says, with its own KID (§6).</summary>
+    private KeyGroup Group() => Scheme == EncryptionScheme.Cenc
+        ? new KeyGroup(KeyId, 8, 0, 0, null)
+        : new KeyGroup(KeyId, 0, IsVideo ? CbcsCryptBlocks : 0, IsVideo ? CbcsSkipBlocks : 0, ConstantIv);
 
     /// <summary>The IV of the sample at <paramref name="place"/> (see <see cref="Place"/>): distinct places give distinct IVs.</summary>
     public InitializationVector IvAt(ulong place) => new((UInt128)unchecked(_ivSeed + place) << 64, 8);
@@ -125,6 +149,8 @@ public sealed class TrackEncryptor : IDisposable
         f.SubsampleList.Clear();
         f.PerSampleIvSize = Scheme == EncryptionScheme.Cenc ? 8 : 0;
         f.UsesSubsamples = IsVideo;
+        f.Group = KeyId == DefaultKeyId ? null : _group ??= Group();
+        f.SystemHeaders = FragmentSystemHeaders;
         long total = 0;
         foreach (ref readonly var s in samples) total += s.Data.Length;
         if (total > Array.MaxLength) throw new ArgumentException("A fragment's samples are too large to encrypt.", nameof(samples));
