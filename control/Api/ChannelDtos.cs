@@ -6,9 +6,10 @@ namespace Broadcast.Control.Api;
 
 /// <summary>Body of <c>POST /api/channels</c>. <see cref="RewindSeconds"/>: the rewind window, 0 to 86400; absent or null
 /// follows the server's <c>Packager:DvrSeconds</c>. <see cref="Protection"/>: "none" (absent), "cenc", "cbcs" or "aes-128"
-/// (docs/protection.md).</summary>
+/// (docs/protection.md). <see cref="KeyRotationSegments"/>: 0 (absent), one content key per broadcast, or 1 to 1000, a new
+/// key every that many segments (<see cref="ChannelKeyRotation"/>).</summary>
 public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null,
-    int? RewindSeconds = null, string? Protection = null);
+    int? RewindSeconds = null, string? Protection = null, int? KeyRotationSegments = null);
 
 /// <summary>
 /// A channel as the admin API shows it. <see cref="StreamKey"/> is in full after create and rotate,
@@ -19,7 +20,8 @@ public sealed record CreateChannelRequest(string? Name, bool? RequireSchedule, b
 /// <see cref="RewindSeconds"/> is the channel's rewind window as stored, always written: null when it follows the
 /// server's <c>Packager:DvrSeconds</c>. <see cref="Protection"/>: how the channel's next broadcasts are encrypted, "none",
 /// "cenc", "cbcs" or "aes-128". <see cref="DashUrl"/> is absent for an "aes-128" channel: HLS whole-segment encryption has
-/// no DASH form, so its broadcasts write no MPD.
+/// no DASH form, so its broadcasts write no MPD. <see cref="KeyRotationSegments"/>: 0, one content key per broadcast, or a
+/// new key every that many segments (<see cref="Channel.KeyRotationSegments"/>), always written.
 /// </summary>
 public sealed record ChannelResponse(
     string Id,
@@ -41,7 +43,8 @@ public sealed record ChannelResponse(
     string? WhepUrl = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] int? RewindSeconds = null,
     List<AudioTrackName>? AudioTracks = null,
-    string Protection = "none");
+    string Protection = "none",
+    int KeyRotationSegments = 0);
 
 /// <summary>
 /// How a channel names one of the encoder's audio tracks that carries no language tag. <see cref="Language"/>: an ISO 639

@@ -67,10 +67,11 @@ public static class ControlEndpoints
             cancellationToken).ConfigureAwait(false);
         if (error is not null) return error;
         if (!ReadProtection(request!.Protection, ChannelProtection.None, out var protection)) return InvalidProtection();
+        if (InvalidKeyRotation(request.KeyRotationSegments) is { } invalidRotation) return invalidRotation;
 
         var issued = await channels.CreateAsync(
             new ChannelSpec(request!.Name, request.RequireSchedule ?? false, request.LowLatency ?? false, request.RealTime ?? false,
-                request.RewindSeconds, protection ?? ChannelProtection.None),
+                request.RewindSeconds, protection ?? ChannelProtection.None, request.KeyRotationSegments ?? 0),
             cancellationToken).ConfigureAwait(false);
 
         if (request.PrivatePlayback == true)
@@ -122,6 +123,9 @@ public static class ControlEndpoints
         }
 
         if (!ReadProtection(request!.Protection, replace ? ChannelProtection.None : null, out var protection)) return InvalidProtection();
+        // PUT: an omitted rotation becomes 0 (one key per broadcast), as an omitted protection becomes "none"; PATCH keeps it.
+        var rotation = request.KeyRotationSegments ?? (replace ? 0 : null);
+        if (InvalidKeyRotation(rotation) is { } invalidRotation) return invalidRotation;
 
         // PUT: flags not sent return to their defaults (false), the rewind window to the server's (null); PATCH keeps them.
         var rewind = request!.RewindSecondsSent || replace ? RewindChange.To(request.RewindSeconds) : RewindChange.Keep;
@@ -129,9 +133,10 @@ public static class ControlEndpoints
             request.LowLatency ?? (replace ? false : null), request.RealTime ?? (replace ? false : null), rewind,
             cancellationToken).ConfigureAwait(false);
 
-        // PUT: an omitted protection becomes "none", as the flags become false.
-        if (channel is not null && protection is { } scheme && scheme != channel.Protection)
-            channel = await channels.SetProtectionAsync(id, scheme, cancellationToken).ConfigureAwait(false);
+        // PUT: an omitted protection becomes "none", as the flags become false. Scheme and rotation go through one door together.
+        if (channel is not null && ((protection is { } scheme && scheme != channel.Protection)
+                || (rotation is { } segments && segments != channel.KeyRotationSegments)))
+            channel = await channels.SetProtectionAsync(id, protection ?? channel.Protection, rotation, cancellationToken).ConfigureAwait(false);
 
         // PUT: like the other flags, an omitted privatePlayback becomes false.
         if (channel is not null && (request.PrivatePlayback ?? (replace ? false : null)) is { } privatePlayback)
@@ -242,7 +247,7 @@ public static class ControlEndpoints
             WhepUrl: urls.WhepUrl(request, channel.Slug), RewindSeconds: channel.RewindSeconds,
             AudioTracks: channel.AudioTracks is { Count: > 0 } tracks
                 ? [.. tracks.Select(t => new AudioTrackName(t.Language, AudioTrackNames.PurposeName(t.Purpose)))] : null,
-            Protection: ChannelProtections.Name(channel.Protection));
+            Protection: ChannelProtections.Name(channel.Protection), KeyRotationSegments: channel.KeyRotationSegments);
 
     /// <summary>A body's protection: absent takes <paramref name="absent"/>; false for a name that is not "none", "cenc", "cbcs" or "aes-128".</summary>
     private static bool ReadProtection(string? name, ChannelProtection? absent, out ChannelProtection? protection)
@@ -256,6 +261,11 @@ public static class ControlEndpoints
 
     private static IResult InvalidProtection() =>
         RequestBodies.Invalid("protection", "The protection is \"none\", \"cenc\", \"cbcs\" or \"aes-128\" (docs/protection.md).");
+
+    /// <summary>A body's rotation refused (outside 0..1000), or null when absent or fine. A value that is not a whole number never
+    /// gets here: the JSON reader refuses it, naming the field (<see cref="RequestBodies"/>).</summary>
+    private static IResult? InvalidKeyRotation(int? segments) =>
+        segments is { } asked && ChannelKeyRotation.Error(asked) is { } error ? RequestBodies.Invalid(ChannelKeyRotation.Field, error) : null;
 
     private static IResult NotFound(string id)
         => Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Channel not found", detail: $"No channel has id '{id}'.");

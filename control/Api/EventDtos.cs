@@ -40,9 +40,10 @@ public sealed record EventResponse(
 }
 
 /// <summary>Body of <c>PATCH</c> (and <c>PUT</c>, where name is required) <c>/api/channels/{id}</c>. <see cref="Protection"/>:
-/// "none", "cenc", "cbcs" or "aes-128", from the channel's next broadcast.</summary>
+/// "none", "cenc", "cbcs" or "aes-128", from the channel's next broadcast. <see cref="KeyRotationSegments"/>: 0 (one content
+/// key per broadcast) to 1000 (a new key every that many segments), from the channel's next broadcast too.</summary>
 public sealed record UpdateChannelRequest(string? Name, bool? RequireSchedule, bool? LowLatency, bool? PrivatePlayback = null, bool? RealTime = null,
-    string? Protection = null)
+    string? Protection = null, int? KeyRotationSegments = null)
 {
     private int? _rewindSeconds;
 

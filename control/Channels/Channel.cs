@@ -6,6 +6,8 @@ namespace Broadcast.Control.Channels;
 /// <c>Packager:DvrSeconds</c>, 0 keeps only the live window.</param>
 /// <param name="AudioTracks">Names for the encoder's audio tracks that carry no language tag, in the order it sends them
 /// (see <see cref="AudioTrackNames"/>); empty names none.</param>
+/// <param name="KeyRotationSegments">How often a protected broadcast's content key changes (<see cref="ChannelKeyRotation"/>):
+/// 0, one key for the whole broadcast; N, a new key every N segments. Kept while <see cref="Protection"/> is none.</param>
 public sealed record Channel(
     string Id,
     string Name,
@@ -18,7 +20,8 @@ public sealed record Channel(
     bool RealTime = false,
     int? RewindSeconds = null,
     IReadOnlyList<Broadcast.Media.AudioLabel>? AudioTracks = null,
-    ChannelProtection Protection = ChannelProtection.None);
+    ChannelProtection Protection = ChannelProtection.None,
+    int KeyRotationSegments = 0);
 
 /// <summary>
 /// How a channel's broadcasts are encrypted (docs/protection.md): <see cref="None"/>, in the clear; <see cref="Cenc"/>,
@@ -61,12 +64,32 @@ public static class ChannelProtections
     }
 }
 
+/// <summary>
+/// The range of <see cref="Channel.KeyRotationSegments"/>: 0 keeps one content key for the whole broadcast; 1 to
+/// <see cref="MaxSegments"/> takes a new key every that many segments, each announced in the manifests ahead of its use
+/// (docs/protection.md). Like the scheme, a change applies from the channel's next broadcast.
+/// </summary>
+public static class ChannelKeyRotation
+{
+    /// <summary>The most segments one key may cover when the key rotates.</summary>
+    public const int MaxSegments = 1000;
+
+    /// <summary>The setting's name in the API and in field errors.</summary>
+    public const string Field = "keyRotationSegments";
+
+    /// <summary>Why a rotation is refused, or null when it is within 0..<see cref="MaxSegments"/>.</summary>
+    public static string? Error(int segments) => segments is < 0 or > MaxSegments
+        ? $"keyRotationSegments must be a whole number from 0 (one key per broadcast) to {MaxSegments} (a new content key every that many segments)."
+        : null;
+}
+
 /// <summary>What an admin asks for when creating a channel.</summary>
 /// <param name="RealTime">The watch page plays it over WebRTC (WHEP) first, LL-HLS the fallback and overflow.</param>
 /// <param name="RewindSeconds">The rewind window (see <see cref="Channel.RewindSeconds"/>); null follows the server's.</param>
 /// <param name="Protection">How its broadcasts are encrypted (<see cref="ChannelProtection"/>).</param>
+/// <param name="KeyRotationSegments">How often their content key changes (<see cref="Channel.KeyRotationSegments"/>).</param>
 public sealed record ChannelSpec(string? Name, bool RequireSchedule = false, bool LowLatency = false, bool RealTime = false,
-    int? RewindSeconds = null, ChannelProtection Protection = ChannelProtection.None);
+    int? RewindSeconds = null, ChannelProtection Protection = ChannelProtection.None, int KeyRotationSegments = 0);
 
 /// <summary>
 /// What an update does to a channel's rewind window (<see cref="Channel.RewindSeconds"/>): <see cref="Keep"/> (the
@@ -147,4 +170,5 @@ public sealed record ChannelRecord(
     bool RealTime = false,
     int? RewindSeconds = null,
     string? AudioTracks = null,
-    ChannelProtection Protection = ChannelProtection.None);
+    ChannelProtection Protection = ChannelProtection.None,
+    int KeyRotationSegments = 0);

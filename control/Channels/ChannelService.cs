@@ -51,6 +51,11 @@ public sealed partial class ChannelService(
             errors["rewindSeconds"] = [rewind];
         }
 
+        if (ChannelKeyRotation.Error(spec.KeyRotationSegments) is { } rotation)
+        {
+            errors[ChannelKeyRotation.Field] = [rotation];
+        }
+
         return errors;
     }
 
@@ -234,12 +239,22 @@ public sealed partial class ChannelService(
     }
 
     /// <summary>
-    /// Sets how the channel's broadcasts are encrypted (<see cref="ChannelProtection"/>); broadcasts that start from now on
-    /// take it (a live one keeps what its players were given). Null when no such channel.
+    /// Sets how the channel's broadcasts are encrypted (<see cref="ChannelProtection"/>) and how often their content key
+    /// changes (<see cref="Channel.KeyRotationSegments"/>; null keeps the channel's); broadcasts that start from now on take
+    /// both (a live one keeps what its players were given). A rotation set while the scheme is none is kept for when the
+    /// channel is protected. Null when no such channel.
     /// </summary>
-    public async Task<Channel?> SetProtectionAsync(string id, ChannelProtection protection, CancellationToken cancellationToken = default)
+    /// <exception cref="ValidationFailedException">The rotation is outside 0 to <see cref="ChannelKeyRotation.MaxSegments"/>.</exception>
+    public async Task<Channel?> SetProtectionAsync(string id, ChannelProtection protection, int? keyRotationSegments = null,
+        CancellationToken cancellationToken = default)
     {
-        if (!await repository.SetProtectionAsync(id, protection, cancellationToken).ConfigureAwait(false)) return null;
+        if (keyRotationSegments is { } asked && ChannelKeyRotation.Error(asked) is { } error)
+            throw ValidationFailedException.For(ChannelKeyRotation.Field, error);
+        int rotation;
+        if (keyRotationSegments is { } segments) rotation = segments;
+        else if (await repository.GetByIdAsync(id, cancellationToken).ConfigureAwait(false) is { } record) rotation = record.KeyRotationSegments;
+        else return null;
+        if (!await repository.SetProtectionAsync(id, protection, rotation, cancellationToken).ConfigureAwait(false)) return null;
         LogUpdated(id);
         return await GetAsync(id, cancellationToken).ConfigureAwait(false);
     }
@@ -331,7 +346,8 @@ public sealed partial class ChannelService(
             var now = time.GetUtcNow();
             var createdAt = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMillisecond, TimeSpan.Zero);
             var record = new ChannelRecord(id, name, slug, StreamKeys.Hash(key), protector.Protect(id, key),
-                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt, spec.RealTime, spec.RewindSeconds, Protection: spec.Protection);
+                spec.RequireSchedule, spec.LowLatency, Revoked: false, createdAt, spec.RealTime, spec.RewindSeconds, Protection: spec.Protection,
+                KeyRotationSegments: spec.KeyRotationSegments);
             if (await repository.TryInsertAsync(record, ChannelEvent(WebhookEventTypes.ChannelCreated, record), cancellationToken).ConfigureAwait(false))
             {
                 LogCreated(id, slug);
@@ -379,7 +395,8 @@ public sealed partial class ChannelService(
 
     private static Channel ToChannel(ChannelRecord record, string? key)
         => new(record.Id, record.Name, record.Slug, record.RequireSchedule, record.LowLatency, record.Revoked, record.CreatedAt, StreamKeys.Mask(key),
-            record.RealTime, record.RewindSeconds, AudioTrackNames.Decode(record.AudioTracks), record.Protection);
+            record.RealTime, record.RewindSeconds, AudioTrackNames.Decode(record.AudioTracks), record.Protection,
+            record.KeyRotationSegments);
 
     [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "Channel {ChannelId} created with slug {Slug}")]
     private partial void LogCreated(string channelId, string slug);

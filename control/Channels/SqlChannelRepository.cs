@@ -45,8 +45,11 @@ public interface IChannelRepository
     /// <summary>Stores the channel's audio track names (<see cref="AudioTrackNames.Encode"/>; null: none); false when no such channel.</summary>
     Task<bool> SetAudioTracksAsync(string id, string? audioTracks, CancellationToken cancellationToken = default);
 
-    /// <summary>Stores how the channel's next broadcasts are encrypted; false when no such channel.</summary>
-    Task<bool> SetProtectionAsync(string id, ChannelProtection protection, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Stores how the channel's next broadcasts are encrypted and how many segments one content key covers (0: the whole
+    /// broadcast); false when no such channel.
+    /// </summary>
+    Task<bool> SetProtectionAsync(string id, ChannelProtection protection, int keyRotationSegments, CancellationToken cancellationToken = default);
 
     Task<bool> SetRevokedAsync(string id, bool revoked, CancellationToken cancellationToken = default);
 
@@ -82,14 +85,14 @@ public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox
     }
 
     private const string Columns =
-        "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds, audio_tracks, protection";
+        "id, name, slug, key_hash, key_ciphertext, require_schedule, low_latency, revoked, created_at, real_time, rewind_seconds, audio_tracks, protection, key_rotation_segments";
 
     public async Task<bool> TryInsertAsync(ChannelRecord record, WebhookEvent? happened, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         bool inserted = await Sql.TryInsertThenAsync(database,
             $"INSERT INTO channels ({Columns}) VALUES (@id, @name, @slug, @key_hash, @key_ciphertext, @require_schedule, @low_latency, @revoked, " +
-            "@created_at, @real_time, @rewind_seconds, @audio_tracks, @protection)",
+            "@created_at, @real_time, @rewind_seconds, @audio_tracks, @protection, @key_rotation_segments)",
             c =>
             {
                 Sql.Add(c, "id", record.Id);
@@ -105,6 +108,7 @@ public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox
                 Sql.Add(c, "rewind_seconds", record.RewindSeconds);
                 Sql.Add(c, "audio_tracks", record.AudioTracks);
                 Sql.Add(c, "protection", ChannelProtections.Name(record.Protection));
+                Sql.Add(c, "key_rotation_segments", record.KeyRotationSegments);
             }, Outbox(happened), cancellationToken).ConfigureAwait(false);
         Notify(happened, inserted);
         return inserted;
@@ -170,10 +174,13 @@ public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
 
-    public async Task<bool> SetProtectionAsync(string id, ChannelProtection protection, CancellationToken cancellationToken = default) =>
-        await Sql.ExecuteAsync(database, "UPDATE channels SET protection = @protection WHERE id = @id", c =>
+    public async Task<bool> SetProtectionAsync(string id, ChannelProtection protection, int keyRotationSegments,
+        CancellationToken cancellationToken = default) =>
+        await Sql.ExecuteAsync(database,
+            "UPDATE channels SET protection = @protection, key_rotation_segments = @key_rotation_segments WHERE id = @id", c =>
         {
             Sql.Add(c, "protection", ChannelProtections.Name(protection));
+            Sql.Add(c, "key_rotation_segments", keyRotationSegments);
             Sql.Add(c, "id", id);
         }, cancellationToken).ConfigureAwait(false) == 1;
 
@@ -214,5 +221,6 @@ public sealed class SqlChannelRepository(ControlDatabase database, WebhookOutbox
         RewindSeconds: reader.IsDBNull(10) ? null : reader.GetInt32(10),
         AudioTracks: reader.IsDBNull(11) ? null : reader.GetString(11),
         // An unknown name (a newer build's scheme) reads as the strongest this build writes rather than as clear.
-        Protection: ChannelProtections.TryParse(reader.GetString(12), out var protection) ? protection : ChannelProtection.Cbcs);
+        Protection: ChannelProtections.TryParse(reader.GetString(12), out var protection) ? protection : ChannelProtection.Cbcs,
+        KeyRotationSegments: reader.GetInt32(13));
 }

@@ -135,10 +135,13 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
     }
 
     /// <summary>
-    /// "Protection": how the channel's next broadcasts are encrypted (none, cenc, cbcs, aes-128; docs/protection.md). Any other
-    /// word changes nothing and says so: the select offers only the four.
+    /// "Protection": how the channel's next broadcasts are encrypted (none, cenc, cbcs, aes-128; docs/protection.md) and how
+    /// often their content key changes (0: one key per broadcast; N: every N segments), saved together through the channel
+    /// service's one door. Any other word, or a rotation that is missing, not a whole number or outside 0..1000, changes
+    /// nothing and says so.
     /// </summary>
-    public async Task<IActionResult> OnPostProtectionAsync(string id, string? protection, CancellationToken cancellationToken)
+    public async Task<IActionResult> OnPostProtectionAsync(string id, string? protection, int? keyRotationSegments,
+        CancellationToken cancellationToken)
     {
         if (!ChannelProtections.TryParse(protection, out var chosen))
         {
@@ -146,7 +149,15 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
             return Redirect($"/dashboard/channels/{id}");
         }
 
-        if (await channels.SetProtectionAsync(id, chosen, cancellationToken).ConfigureAwait(false) is null)
+        // A value the binder could not read as a whole number arrives as null.
+        if (keyRotationSegments is not { } rotation || ChannelKeyRotation.Error(rotation) is not null)
+        {
+            Flash = string.Create(CultureInfo.InvariantCulture,
+                $"Protection was not changed: key rotation is a whole number of segments from 0 (one key per broadcast) to {ChannelKeyRotation.MaxSegments}.");
+            return Redirect($"/dashboard/channels/{id}");
+        }
+
+        if (await channels.SetProtectionAsync(id, chosen, rotation, cancellationToken).ConfigureAwait(false) is null)
         {
             return NotFound();
         }
@@ -158,6 +169,7 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
               + "EXT-X-KEY URL; it has no DASH. A broadcast on air keeps what its players were given."
             : $"Protection {ChannelProtections.Name(chosen)}: the next broadcast is encrypted and plays with W3C ClearKey in HLS and DASH players "
               + "given the license URL (the watch page is). A broadcast on air keeps what its players were given.";
+        Flash += " Key rotation: " + ChannelProtectionFacts.Rotation(chosen, rotation) + ".";
         return Redirect($"/dashboard/channels/{id}");
     }
 

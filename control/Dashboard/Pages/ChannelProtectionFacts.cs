@@ -18,8 +18,18 @@ public static class ChannelProtectionFacts
         _ => "none: broadcasts are packaged in the clear",
     };
 
-    /// <summary>What key rotation does today: a broadcast keeps one key from its start to its end.</summary>
-    public const string Rotation = "not supported yet (one key per broadcast, from its start to its end)";
+    /// <summary>
+    /// The channel's key rotation in words (<see cref="Channel.KeyRotationSegments"/>): "one key per broadcast", or "a new key
+    /// every N segments, announced ahead of use"; a rotation kept while the scheme is none says it waits for protection.
+    /// </summary>
+    public static string Rotation(ChannelProtection protection, int keyRotationSegments)
+    {
+        if (keyRotationSegments <= 0) return "one key per broadcast";
+        string every = keyRotationSegments == 1
+            ? "a new key every segment, announced ahead of use"
+            : string.Create(CultureInfo.InvariantCulture, $"a new key every {keyRotationSegments} segments, announced ahead of use");
+        return protection == ChannelProtection.None ? every + " (once the channel is protected)" : every;
+    }
 
     internal static IProtectionKeyCheck Check(HttpContext context) => context.RequestServices.GetRequiredService<IProtectionKeyCheck>();
 

@@ -13,7 +13,8 @@ namespace Broadcast.Control.Tests.Dashboard;
 
 /// <summary>
 /// The channel page's "Protection" card on a real control host with the dashboard mapped: the scheme in words, where keys
-/// come from (the node's key check says; a node without one says it has none) and key rotation not supported; "Test key" an
+/// come from (the node's key check says; a node without one says it has none) and the channel's key rotation, which the
+/// protection form shows and saves with the scheme (antiforgery-checked, as every form of the page); "Test key" an
 /// antiforgery-checked admin POST that asks the node's check for the channel's slug and scheme and shows its KID, systems
 /// and HLS key formats, or its refusal. The key provider itself is protection/'s, tested over the real providers in
 /// Broadcast.Server.Tests (<c>ProtectionKeyCheckTests</c>); here a recording check stands in for it.
@@ -90,7 +91,8 @@ public sealed partial class ChannelProtectionPageTests
         string html = await browser.GetStringAsync($"/dashboard/channels/{channel.Id}");
         Assert.StartsWith("cbcs: Common Encryption, AES-CBC", Dd(html, "protection-scheme"), StringComparison.Ordinal);
         Assert.Equal("CPIX key server at drm.example:8443", Dd(html, "protection-key-source"));
-        Assert.StartsWith("not supported yet", Dd(html, "protection-rotation"), StringComparison.Ordinal);
+        Assert.Equal("one key per broadcast", Dd(html, "protection-rotation"));
+        Assert.Equal("0", RotationInput(html).Groups[1].Value);
         Assert.DoesNotContain("key-test-result", html, StringComparison.Ordinal);
         Assert.Empty(check.Calls);
 
@@ -158,6 +160,55 @@ public sealed partial class ChannelProtectionPageTests
         var shown = ResultText().Match(await browser.GetStringAsync($"/dashboard/channels/{channel.Id}"));
         Assert.StartsWith("Key test refused: this node composes no key provider", WebUtility.HtmlDecode(shown.Groups[2].Value), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_protection_form_saves_the_key_rotation_with_the_scheme_and_the_card_says_it()
+    {
+        await using var host = await StartAsync(new RecordingKeyCheck());
+        var channel = await ChannelAsync(host, ChannelProtection.Cenc);
+        using var browser = Browser(host);
+        string html = await browser.GetStringAsync($"/dashboard/channels/{channel.Id}");
+        var input = RotationInput(html);
+        Assert.True(input.Success, "no key rotation input in the protection form");
+        Assert.Contains("min=\"0\"", input.Value, StringComparison.Ordinal);
+        Assert.Contains("max=\"1000\"", input.Value, StringComparison.Ordinal);
+        Assert.Contains("0 = one key per broadcast", html, StringComparison.Ordinal);
+        int form = html.IndexOf("id=\"protection-form\"", StringComparison.Ordinal);
+        Assert.True(form > 0 && html.IndexOf("id=\"key-rotation-segments\"", StringComparison.Ordinal) > form
+            && html.IndexOf("id=\"key-rotation-segments\"", StringComparison.Ordinal) < html.IndexOf("</form>", form, StringComparison.Ordinal),
+            "the key rotation input is not in the protection form");
+        var token = FormToken().Match(html, form);
+        Assert.True(token.Success, "no antiforgery token in the protection form");
+        string formToken = WebUtility.HtmlDecode(token.Groups[1].Value);
+
+        using (var noToken = await browser.PostAsync($"/dashboard/channels/{channel.Id}?handler=Protection",
+                   new FormUrlEncodedContent([new("protection", "cbcs"), new("keyRotationSegments", "10")])))
+            Assert.Equal(HttpStatusCode.BadRequest, noToken.StatusCode);
+        Assert.Equal(0, (await host.App.Services.GetRequiredService<ChannelService>().GetAsync(channel.Id))!.KeyRotationSegments);
+
+        using (var posted = await browser.PostAsync($"/dashboard/channels/{channel.Id}?handler=Protection", new FormUrlEncodedContent(
+                   [new("__RequestVerificationToken", formToken), new("protection", "cbcs"), new("keyRotationSegments", "10")])))
+            Assert.Equal(HttpStatusCode.Redirect, posted.StatusCode);
+        var saved = (await host.App.Services.GetRequiredService<ChannelService>().GetAsync(channel.Id))!;
+        Assert.Equal((ChannelProtection.Cbcs, 10), (saved.Protection, saved.KeyRotationSegments));
+        string after = await browser.GetStringAsync($"/dashboard/channels/{channel.Id}");
+        Assert.Equal("a new key every 10 segments, announced ahead of use", Dd(after, "protection-rotation"));
+        Assert.Equal("10", RotationInput(after).Groups[1].Value);
+
+        // Not a whole number: the binder reads none, and nothing changes.
+        using (var bad = await browser.PostAsync($"/dashboard/channels/{channel.Id}?handler=Protection", new FormUrlEncodedContent(
+                   [new("__RequestVerificationToken", formToken), new("protection", "cenc"), new("keyRotationSegments", "2.5")])))
+            Assert.Equal(HttpStatusCode.Redirect, bad.StatusCode);
+        saved = (await host.App.Services.GetRequiredService<ChannelService>().GetAsync(channel.Id))!;
+        Assert.Equal((ChannelProtection.Cbcs, 10), (saved.Protection, saved.KeyRotationSegments));
+        Assert.Contains("key rotation is a whole number of segments", WebUtility.HtmlDecode(await browser.GetStringAsync($"/dashboard/channels/{channel.Id}")),
+            StringComparison.Ordinal);
+    }
+
+    private static Match RotationInput(string html) => RotationInputTag().Match(html);
+
+    [GeneratedRegex("<input type=\"number\" name=\"keyRotationSegments\" id=\"key-rotation-segments\"[^>]*value=\"([^\"]*)\"[^>]*>")]
+    private static partial Regex RotationInputTag();
 
     [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
     private static partial Regex FormToken();

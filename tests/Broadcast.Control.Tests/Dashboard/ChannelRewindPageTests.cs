@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Broadcast.Control.Tests.Dashboard;
 
-/// <summary>The channel page's "Rewind window", "Audio track languages" and "Protection" forms: their handlers over a SQLite store, and how the page words them.</summary>
+/// <summary>The channel page's "Rewind window", "Audio track languages" and "Protection" (with its key rotation) forms: their handlers over a SQLite store, and how the page words them.</summary>
 public sealed class ChannelRewindPageTests : IAsyncLifetime
 {
     private readonly TempDirectory _directory = new();
@@ -129,20 +129,66 @@ public sealed class ChannelRewindPageTests : IAsyncLifetime
                      ("none", ChannelProtection.None) })
         {
             var page = Page();
-            Assert.Equal($"/dashboard/channels/{id}", Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, word, CancellationToken.None)).Url);
+            Assert.Equal($"/dashboard/channels/{id}", Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, word, 0, CancellationToken.None)).Url);
             Assert.Equal(stored, (await _channels.GetAsync(id))!.Protection);
             Assert.Contains(stored == ChannelProtection.None ? "Protection off" : $"Protection {word}", page.Flash, StringComparison.Ordinal);
         }
 
-        await Page().OnPostProtectionAsync(id, "cbcs", CancellationToken.None);
+        await Page().OnPostProtectionAsync(id, "cbcs", 0, CancellationToken.None);
         foreach (var bad in new[] { null, "", "CBCS", "aes-256", "AES-128", "cbcs " })
         {
             var page = Page();
-            Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, bad, CancellationToken.None));
+            Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, bad, 0, CancellationToken.None));
             Assert.Contains("not changed", page.Flash, StringComparison.Ordinal);
             Assert.Equal(ChannelProtection.Cbcs, (await _channels.GetAsync(id))!.Protection);
         }
 
-        Assert.IsType<NotFoundResult>(await Page().OnPostProtectionAsync("missing", "cenc", CancellationToken.None));
+        Assert.IsType<NotFoundResult>(await Page().OnPostProtectionAsync("missing", "cenc", 0, CancellationToken.None));
     }
+
+    /// <summary>The "Protection" form's key rotation: saved with the scheme (kept with none), worded in the flash; a rotation that
+    /// is missing or not a whole number (the binder's null) or outside 0..1000 changes neither.</summary>
+    [Fact]
+    public async Task Key_rotation_is_saved_with_the_protection_and_a_bad_one_changes_nothing()
+    {
+        var id = (await _channels.CreateAsync(new ChannelSpec("Paid final"))).Channel.Id;
+        var page = Page();
+        Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, "cbcs", 10, CancellationToken.None));
+        Assert.Equal((ChannelProtection.Cbcs, 10), Stored(await _channels.GetAsync(id)));
+        Assert.Contains("Key rotation: a new key every 10 segments, announced ahead of use.", page.Flash, StringComparison.Ordinal);
+
+        page = Page();
+        await page.OnPostProtectionAsync(id, "none", 1000, CancellationToken.None);
+        Assert.Equal((ChannelProtection.None, 1000), Stored(await _channels.GetAsync(id)));
+        Assert.Contains("(once the channel is protected)", page.Flash, StringComparison.Ordinal);
+
+        page = Page();
+        await page.OnPostProtectionAsync(id, "aes-128", 0, CancellationToken.None);
+        Assert.Equal((ChannelProtection.Aes128, 0), Stored(await _channels.GetAsync(id)));
+        Assert.Contains("Key rotation: one key per broadcast.", page.Flash, StringComparison.Ordinal);
+
+        await Page().OnPostProtectionAsync(id, "cenc", 5, CancellationToken.None);
+        foreach (var bad in new int?[] { null, -1, 1001, int.MaxValue })
+        {
+            page = Page();
+            Assert.Equal($"/dashboard/channels/{id}", Assert.IsType<RedirectResult>(await page.OnPostProtectionAsync(id, "cbcs", bad, CancellationToken.None)).Url);
+            Assert.Equal("Protection was not changed: key rotation is a whole number of segments from 0 (one key per broadcast) to 1000.", page.Flash);
+            Assert.Equal((ChannelProtection.Cenc, 5), Stored(await _channels.GetAsync(id)));
+        }
+
+        Assert.IsType<NotFoundResult>(await Page().OnPostProtectionAsync("missing", "cenc", 5, CancellationToken.None));
+
+        static (ChannelProtection, int) Stored(Channel? channel) => (channel!.Protection, channel.KeyRotationSegments);
+    }
+
+    /// <summary>The Protection card's rotation line, derived from the setting.</summary>
+    [Theory]
+    [InlineData(ChannelProtection.Cbcs, 0, "one key per broadcast")]
+    [InlineData(ChannelProtection.None, 0, "one key per broadcast")]
+    [InlineData(ChannelProtection.Cenc, 1, "a new key every segment, announced ahead of use")]
+    [InlineData(ChannelProtection.Cbcs, 10, "a new key every 10 segments, announced ahead of use")]
+    [InlineData(ChannelProtection.Aes128, 1000, "a new key every 1000 segments, announced ahead of use")]
+    [InlineData(ChannelProtection.None, 10, "a new key every 10 segments, announced ahead of use (once the channel is protected)")]
+    public void The_rotation_line_says_what_the_channel_is_set_to(ChannelProtection protection, int segments, string words)
+        => Assert.Equal(words, ChannelProtectionFacts.Rotation(protection, segments));
 }

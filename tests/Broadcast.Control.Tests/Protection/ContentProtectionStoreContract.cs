@@ -10,7 +10,7 @@ namespace Broadcast.Control.Tests.Protection;
 
 /// <summary>
 /// A channel's protection setting and the ClearKey provider's keys (migration 0021) on each back-end: the setting
-/// round-trips and defaults to none; a key is stored encrypted under the server secret, found again by its channel only,
+/// round-trips and defaults to none, and so does its key rotation (migration 0028, default 0); a key is stored encrypted under the server secret, found again by its channel only,
 /// not under another secret, and deleted with its channel.
 /// </summary>
 public abstract class ContentProtectionStoreContract(ITestDatabaseFactory factory) : IAsyncLifetime
@@ -45,6 +45,40 @@ public abstract class ContentProtectionStoreContract(ITestDatabaseFactory factor
         Assert.Equal(ChannelProtection.Cenc, (await _channels.SetProtectionAsync(plain.Id, ChannelProtection.Cenc))!.Protection);
         Assert.Equal(ChannelProtection.Cenc, (await _channels.GetAsync(plain.Id))!.Protection);
         Assert.Null(await _channels.SetProtectionAsync("no-such-channel", ChannelProtection.Cenc));
+    }
+
+    [Fact]
+    public async Task Key_rotation_defaults_to_0_round_trips_and_is_set_with_the_protection()
+    {
+        var plain = (await _channels.CreateAsync(new ChannelSpec("plain"))).Channel;
+        Assert.Equal(0, plain.KeyRotationSegments);
+        Assert.Equal(0, (await _channels.GetAsync(plain.Id))!.KeyRotationSegments);
+        var made = (await _channels.CreateAsync(new ChannelSpec("made rotating", Protection: ChannelProtection.Cenc, KeyRotationSegments: 1000))).Channel;
+        Assert.Equal(1000, made.KeyRotationSegments);
+        Assert.Equal((ChannelProtection.Cenc, 1000), Read(await _channels.GetBySlugAsync(made.Slug)));
+        Assert.Equal(1000, (await _channels.ListAsync()).Single(c => c.Id == made.Id).KeyRotationSegments);
+
+        // Set with the scheme through the one door; without a rotation, the channel's is kept.
+        Assert.Equal((ChannelProtection.Cbcs, 10), Read(await _channels.SetProtectionAsync(plain.Id, ChannelProtection.Cbcs, 10)));
+        Assert.Equal((ChannelProtection.Cbcs, 10), Read(await _channels.GetAsync(plain.Id)));
+        Assert.Equal((ChannelProtection.Aes128, 10), Read(await _channels.SetProtectionAsync(plain.Id, ChannelProtection.Aes128)));
+        // Kept while the scheme is none; 0 returns to one key per broadcast.
+        Assert.Equal((ChannelProtection.None, 10), Read(await _channels.SetProtectionAsync(plain.Id, ChannelProtection.None, 10)));
+        Assert.Equal((ChannelProtection.None, 10), Read(await _channels.GetAsync(plain.Id)));
+        Assert.Equal((ChannelProtection.Cenc, 0), Read(await _channels.SetProtectionAsync(plain.Id, ChannelProtection.Cenc, 0)));
+        var row = await new SqlChannelRepository(_database).GetByIdAsync(plain.Id);
+        Assert.Equal((ChannelProtection.Cenc, 0), (row!.Protection, row.KeyRotationSegments));
+        // Other changes to the channel leave it as set.
+        await _channels.SetProtectionAsync(plain.Id, ChannelProtection.Cenc, 7);
+        await _channels.UpdateAsync(plain.Id, "renamed", requireSchedule: true, lowLatency: true);
+        Assert.Equal((ChannelProtection.Cenc, 7), Read(await _channels.GetAsync(plain.Id)));
+        Assert.False(await new SqlChannelRepository(_database).SetProtectionAsync("no-such-channel", ChannelProtection.Cenc, 7));
+
+        static (ChannelProtection, int) Read(Channel? channel)
+        {
+            Assert.NotNull(channel);
+            return (channel.Protection, channel.KeyRotationSegments);
+        }
     }
 
     [Fact]
