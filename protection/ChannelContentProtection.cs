@@ -14,16 +14,31 @@ namespace Broadcast.Protection;
 /// <summary>A broadcast is encrypted as its channel's <c>protection</c> says ("cenc", "cbcs" or "aes-128"), with a key from the
 /// registered <see cref="IContentKeyProvider"/>; "none", or a stream with no channel, stays in the clear. A broadcast
 /// continued on this node after its node died keeps the scheme and the key it had, whatever the setting says now: its
-/// players were given them (a setting applies from the next broadcast).</summary>
+/// players were given them (a setting applies from the next broadcast). With the channel's <c>keyRotationSegments</c> a
+/// broadcast gets a new key every that many segments (<see cref="KeyRotation"/>).</summary>
 internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IContentKeyProvider keys) : IContentProtectionPolicy
 {
     public async ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, ProtectionState? continuing, CancellationToken cancellationToken)
     {
-        if (continuing?.ToScheme() is { } kept)
-            return BroadcastProtection.From(kept, await keys.KeyForAsync(stream.Name, kept, continuing.ToKeyId(), cancellationToken).ConfigureAwait(false));
         var channel = await channels.GetBySlugAsync(stream.Name, cancellationToken).ConfigureAwait(false);
+        if (continuing?.ToScheme() is { } kept)
+        {
+            var continued = BroadcastProtection.From(kept,
+                await keys.KeyForAsync(stream.Name, kept, continuing.ToKeyId(), cancellationToken).ConfigureAwait(false));
+            return Rotating(continued, stream.Name, channel);
+        }
         if (channel is null || SchemeOf(channel.Protection) is not { } s) return null;
-        return BroadcastProtection.From(s, await keys.KeyForAsync(stream.Name, s, continuing: null, cancellationToken).ConfigureAwait(false));
+        var protection = BroadcastProtection.From(s, await keys.KeyForAsync(stream.Name, s, continuing: null, cancellationToken).ConfigureAwait(false));
+        return Rotating(protection, stream.Name, channel);
+    }
+
+    /// <summary>The protection with the channel's key rotation: every so many segments a fresh key from the same provider, asked
+    /// for as a new broadcast's is (the ClearKey provider keeps each in <c>content_keys</c>, a CPIX key server gets a new KID).</summary>
+    private BroadcastProtection Rotating(BroadcastProtection protection, string slug, Channel? channel)
+    {
+        if (channel is not { KeyRotationSegments: > 0 and var every }) return protection;
+        var scheme = protection.Scheme;
+        return protection with { Rotation = new KeyRotation(every, ct => keys.KeyForAsync(slug, scheme, continuing: null, ct)) };
     }
 
     /// <summary>The packager's scheme for a channel's setting; null for none.</summary>
