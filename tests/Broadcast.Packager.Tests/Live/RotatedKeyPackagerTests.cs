@@ -196,6 +196,45 @@ public sealed class RotatedKeyPackagerTests(FlvClipFixture clip) : IClassFixture
         }
     }
 
+    /// <summary>HLS whole-segment encryption rotates too: each period's key URL after the map or before its first segment, and
+    /// each stored segment encrypted whole (RFC 8216bis §5.2: its media sequence number as IV) under its period's key.</summary>
+    [Fact]
+    public async Task Aes128_segments_are_encrypted_whole_under_their_periods_key_named_by_its_url()
+    {
+        static string Url(ContentKey key) => $"https://media.example/live/chan/key/{Convert.ToHexStringLower(key.Id.ToArray())}";
+        int asked = 1;
+        var first = BroadcastProtection.From(EncryptionScheme.Aes128, GrantOf(KeyNumber(1)) with { KeyUrl = Url(KeyNumber(1)) });
+        var protection = first with
+        {
+            Rotation = new KeyRotation(2, _ =>
+            {
+                var key = KeyNumber(Interlocked.Increment(ref asked));
+                return ValueTask.FromResult(GrantOf(key) with { KeyUrl = Url(key) });
+            }),
+        };
+        var (rotated, store) = await PackageAsync("aes", protection);
+        await using var _ = rotated;
+        string vod = File.ReadAllText(store.PathOf(StoreKeys.VodPlaylist("chan", StoreKeys.SourceRendition, rotated.BroadcastId)));
+        string Tag(int n) => $"#EXT-X-KEY:METHOD=AES-128,URI=\"{Url(KeyNumber(n))}\"\n";
+        string S(long n) => Broadcast.Packager.Segmenting.SegmentDescription.FileNameOf(rotated.BroadcastId, n);
+        int at(string what) => vod.IndexOf(what, StringComparison.Ordinal);
+        Assert.True(at("#EXT-X-MAP:") < at(Tag(1)) && at(Tag(1)) < at(S(1)) && at(S(2)) < at(Tag(2)) && at(Tag(2)) < at(S(3))
+            && at(S(4)) < at(Tag(3)) && at(Tag(3)) < at(S(5)), vod);
+        Assert.Equal(3, vod.Split("#EXT-X-KEY:").Length - 1);
+        foreach (var (n, key) in new[] { (1L, 1), (2L, 1), (3L, 2), (4L, 2), (5L, 3), (6L, 3) })
+        {
+            var stored = Segment(store, rotated, StoreKeys.SourceRendition, n);
+            using var aes = System.Security.Cryptography.Aes.Create();
+            var raw = new byte[16];
+            KeyNumber(key).CopyKeyTo(raw);
+            aes.Key = raw;
+            var iv = new byte[16];
+            BinaryPrimitives.WriteInt64BigEndian(iv.AsSpan(8), n);
+            var clear = aes.DecryptCbc(stored, iv);
+            Assert.True(clear.AsSpan(4, 4).SequenceEqual("styp"u8), $"segment {n} under key {key}");
+        }
+    }
+
     [Fact]
     public async Task A_key_not_yet_given_holds_the_rotation_and_a_refused_one_is_asked_again()
     {

@@ -130,6 +130,59 @@ public sealed class LowLatencyPlaylistTests
         Assert.Equal(HlsPlaylistWriter.WriteMediaPlaylist(video, Id, 0, PlaylistState.Live, deltaUpdates: true), full.Replace(key, "", StringComparison.Ordinal));
     }
 
+    private static string KeyTag(string method, byte first) =>
+        $"#EXT-X-KEY:METHOD={method},URI=\"data:text/plain;base64,{Convert.ToBase64String(Enumerable.Repeat(first, 16).ToArray())}\",KEYFORMAT=\"org.w3.clearkey\",KEYFORMATVERSIONS=\"1\"\n";
+
+    /// <summary>A rotated cbcs protection: key 0x11… from the first segment, 0x22… from segment 5, 0x33… from 9, each with
+    /// a vendor's key tag beside ClearKey's (RFC 8216bis §4.4.4.4: one EXT-X-KEY per KEYFORMAT for the same segments).</summary>
+    private static ManifestProtection Rotated()
+    {
+        static ManifestProtection Key(byte b) => new("cbcs", Convert.ToHexString(Enumerable.Repeat(b, 16).ToArray()), [])
+        {
+            HlsKeys = [new HlsKeyTags(1, $"#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://{b}\",KEYFORMAT=\"com.apple.streamingkeydelivery\"", "")],
+        };
+        return Key(0x11) with { Rotated = true, Rotations = [new ManifestKeyPeriod(5, Key(0x22)), new ManifestKeyPeriod(9, Key(0x33))] };
+    }
+
+    [Fact]
+    public void A_rotated_playlist_names_each_key_before_its_first_segment_and_a_delta_update_repeats_only_the_one_in_force()
+    {
+        var protection = Rotated();
+        Assert.Equal([0, 0, 1, 1, 2, 2], new long[] { 1, 4, 5, 8, 9, 100 }.Select(protection.PeriodOf));
+        var (video, _) = ManifestGoldenTests.Build(12);
+        string full = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, 0, PlaylistState.Live, deltaUpdates: true, protection: protection);
+        string a = KeyTag("SAMPLE-AES", 0x11), b = KeyTag("SAMPLE-AES", 0x22), c = KeyTag("SAMPLE-AES", 0x33);
+        int at(string text, string what) => text.IndexOf(what, StringComparison.Ordinal);
+        Assert.True(at(full, a) < at(full, "#EXT-X-MAP:") && at(full, $"{Id}-4.m4s") < at(full, b) && at(full, b) < at(full, $"{Id}-5.m4s")
+            && at(full, $"{Id}-8.m4s") < at(full, c) && at(full, c) < at(full, $"{Id}-9.m4s"), full);
+        Assert.True(at(full, "skd://34") < at(full, b), full); // the vendor's tag of each period stands with ClearKey's
+        Assert.Equal(6, full.Split("#EXT-X-KEY:").Length - 1);
+
+        // Six segments skipped: the first kept (7) is under 0x22…, so that run (vendor and ClearKey) goes before the map.
+        string delta = LowLatencyPlaylist.ToDeltaUpdate(full)!;
+        Assert.DoesNotContain(a, delta, StringComparison.Ordinal);
+        Assert.DoesNotContain("skd://17", delta, StringComparison.Ordinal);
+        Assert.True(at(delta, "#EXT-X-SKIP:") < at(delta, "skd://34") && at(delta, "skd://34") < at(delta, b) && at(delta, b) < at(delta, "#EXT-X-MAP:")
+            && at(delta, $"{Id}-8.m4s") < at(delta, c), delta);
+        Assert.Equal(4, delta.Split("#EXT-X-KEY:").Length - 1);
+    }
+
+    [Fact]
+    public void The_parts_of_a_segment_that_starts_a_key_period_come_after_its_key()
+    {
+        // Segments 1-8 listed, parts of 9 still open: 9 starts the third period, so its key goes before its parts.
+        var (video, _) = ManifestGoldenTests.Build(8);
+        var protection = Rotated();
+        string text = HlsPlaylistWriter.WriteMediaPlaylist(video, Id, video.WindowStart(6, 0), PlaylistState.Live, protection: protection);
+        var view = new LowLatencyView(333, Parts(8, 9, 2), LowLatencyPlaylist.PartName(Id, 9, 2), []);
+        string ll = LowLatencyPlaylist.Decorate(text, view, protection);
+        string c = KeyTag("SAMPLE-AES", 0x33);
+        int key = ll.IndexOf(c, StringComparison.Ordinal);
+        Assert.True(key > ll.IndexOf($"{Id}-8.m4s", StringComparison.Ordinal) && key < ll.IndexOf(LowLatencyPlaylist.PartName(Id, 9, 0), StringComparison.Ordinal), ll);
+        // Without rotation, or with the open segment in the listed one's period, nothing is added.
+        Assert.Equal(LowLatencyPlaylist.Decorate(text, view), LowLatencyPlaylist.Decorate(text, view, protection with { Rotations = [] }));
+    }
+
     [Fact]
     public void A_short_playlist_has_nothing_to_skip() => Assert.Null(LowLatencyPlaylist.ToDeltaUpdate(Live(4, 6, 2)));
 
