@@ -23,8 +23,9 @@ internal sealed class SampleKeysInForce
     /// <summary>The tags in force for a segment: from here on, a new tag starts the next period's.</summary>
     public IReadOnlyList<string> Take()
     {
-        _taken = true;
         _group = null;
+        if (_tags.Count == 0) return []; // a clear segment's, as a StoredSegment made without tags has
+        _taken = true;
         return _tags;
     }
 
