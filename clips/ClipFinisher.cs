@@ -283,7 +283,7 @@ internal sealed partial class ClipFinisher(
         var media = await GetAsync(ClipObjects.KeyOf(slug, segment.Uri), $"rendition {rendition}'s segment", cancellationToken).ConfigureAwait(false);
         var offset = from - segment.Start;
         if (offset < TimeSpan.Zero) offset = TimeSpan.Zero;
-        var stored = await cipher.ClearAsync(init, media, segment.Key, cancellationToken).ConfigureAwait(false);
+        var stored = await cipher.ClearAsync(init, media, segment, cancellationToken).ConfigureAwait(false);
         var cut = await SegmentTrim.CutAsync(settings.Ffmpeg, stored.Init, stored.Media, codec, offset, to - segment.Start, settings.WorkRoot,
             cancellationToken).ConfigureAwait(false);
         // ffmpeg times the piece from 0: put back on the stored segment's timeline, it joins its neighbours end to end (#66).

@@ -11,7 +11,8 @@ namespace Broadcast.Clips;
 
 /// <summary>
 /// A stored segment with its init segment as ffmpeg reads it (clear), and the protection and key it had, if any: Common
-/// Encryption's (<paramref name="Protection"/>), or the whole-segment key it was encrypted with (<paramref name="Whole"/>).
+/// Encryption's (<paramref name="Protection"/>: its init's, with the KID, constant IV and pssh of the key its samples are
+/// under, which a piece cut from it is encrypted with), or the whole-segment key it was encrypted with (<paramref name="Whole"/>).
 /// </summary>
 internal sealed record ClearedSegment(ReadOnlyMemory<byte> Init, ReadOnlyMemory<byte> Media, TrackProtection? Protection, ContentKey Key,
     WholeSegmentKey? Whole = null);
@@ -19,10 +20,12 @@ internal sealed record ClearedSegment(ReadOnlyMemory<byte> Init, ReadOnlyMemory<
 /// <summary>
 /// A protected broadcast's clip ends (docs/protection.md): the stored segment and its init are decrypted for ffmpeg
 /// (<see cref="TrackDecryptor"/>, the inverse of the packager's encryptor), and the piece cut from them is encrypted again
-/// with the same key, scheme, constant IV ('cbcs') and DRM systems (its own init's sinf and pssh), so the clip's one key
-/// tag names every segment it lists. The key is the broadcast's, asked by its KID (the stored init's tenc) of the
-/// packager's key port, <see cref="IContentKeyProvider"/>, as a continued broadcast asks for its own: the built-in
-/// ClearKey store or the CPIX key server. It is kept for one clip's cut, never logged; the clear bytes exist only in
+/// with the same key, scheme, constant IV ('cbcs') and DRM systems (its own init's sinf and pssh), so the key tags in force
+/// for the stored segment name the piece too. The key is the one the segment's samples are under: the stored init's tenc
+/// default KID, or with key rotation the KID its fragments' 'seig' sample group names (<see cref="FragmentKeys"/>), which
+/// then becomes the piece's own init's default KID, with that key's pssh as the provider gives them. Each KID is asked of
+/// the packager's key port, <see cref="IContentKeyProvider"/>, as a continued broadcast asks for its own: the built-in
+/// ClearKey store or the CPIX key server. Keys are kept for one clip's cut, never logged; the clear bytes exist only in
 /// memory and in the trim's scratch files, which it deletes.
 /// <para>
 /// A whole-segment encrypted ('aes-128') broadcast's segment is decrypted whole (AES-128-CBC, <see cref="WholeSegmentCipher"/>)
@@ -32,22 +35,23 @@ internal sealed record ClearedSegment(ReadOnlyMemory<byte> Init, ReadOnlyMemory<
 /// </summary>
 internal sealed class ClipPieceCipher(IContentKeyProvider? keys, string channel)
 {
-    private readonly Dictionary<KeyId, ContentKey> _keys = [];
+    private readonly Dictionary<KeyId, ContentKeyGrant> _keys = [];
 
     /// <summary>
     /// <paramref name="init"/> and <paramref name="media"/> as stored, made clear when they are protected: per sample when
-    /// the init says so, whole when <paramref name="whole"/> (the segment's AES-128 key and IV in its playlist) is given.
+    /// the init says so, whole when <paramref name="segment"/>'s playlist names its AES-128 key and IV.
     /// </summary>
-    public async Task<ClearedSegment> ClearAsync(ReadOnlyMemory<byte> init, ReadOnlyMemory<byte> media, WholeSegmentKey? whole,
+    public async Task<ClearedSegment> ClearAsync(ReadOnlyMemory<byte> init, ReadOnlyMemory<byte> media, StoredSegment segment,
         CancellationToken cancellationToken)
     {
-        if (whole is not null)
+        ArgumentNullException.ThrowIfNull(segment);
+        if (segment.Key is { } whole)
         {
             if (ProtectedInit.Read(init.Span) is not null)
                 throw new InvalidOperationException("a segment both encrypted whole (AES-128) and per sample (its init's sinf)");
             var kid = whole.KeyId ?? throw new InvalidOperationException(
                 $"the whole-segment key URI '{whole.Uri}' names no KID (…/key/{{32 hex digits}}), so its key cannot be asked for");
-            var wholeKey = await KeyAsync(EncryptionScheme.Aes128, kid, cancellationToken).ConfigureAwait(false);
+            var wholeKey = (await KeyAsync(EncryptionScheme.Aes128, kid, cancellationToken).ConfigureAwait(false)).Key;
             using var cipher = WholeSegmentCipher.For(wholeKey);
             byte[] clear;
             try
@@ -61,9 +65,29 @@ internal sealed class ClipPieceCipher(IContentKeyProvider? keys, string channel)
             return new ClearedSegment(init, clear, null, wholeKey, whole);
         }
         if (ProtectedInit.Read(init.Span) is not { } protection) return new ClearedSegment(init, media, null, default);
-        var key = await KeyAsync(protection.Scheme, protection.KeyId, cancellationToken).ConfigureAwait(false);
-        using var decryptor = new TrackDecryptor(key, protection);
-        return new ClearedSegment(ProtectedInit.Clear(init.Span), decryptor.Decrypt(media, CmafReader.ReadInit(init.Span)), protection, key);
+        // Key rotation (ISO/IEC 23001-7 §6): the keys its fragments name, each asked once.
+        var under = FragmentKeys.EntriesOf(media, protection).Where(e => e.IsProtected).ToList();
+        if (under.Select(e => e.KeyId).Distinct().Count() > 1)
+            throw new InvalidOperationException($"a stored segment is under more than one key ({string.Join(", ", under.Select(e => e.KeyId).Distinct())}), " +
+                "and a piece cut from it could be under one only");
+        var keying = under.Count > 0 ? under[0] : SampleEncryptionGroupEntry.Of(protection);
+        // The playlist's ClearKey tag in force for the segment names the key its piece will be listed under: it must be this one.
+        if (segment.SampleKeyId is { } named && named != keying.KeyId)
+            throw new InvalidOperationException($"the stored playlist names the key {named} for {segment.Uri}, whose samples are under {keying.KeyId}");
+        var grants = new Dictionary<KeyId, ContentKey>();
+        foreach (var kid in under.Select(e => e.KeyId).Append(keying.KeyId).Distinct())
+            grants[kid] = (await KeyAsync(protection.Scheme, kid, cancellationToken).ConfigureAwait(false)).Key;
+        using var decryptor = new TrackDecryptor(kid => grants.TryGetValue(kid, out var key) ? key : null, protection);
+        var decrypted = decryptor.Decrypt(media, CmafReader.ReadInit(init.Span));
+        // Under the init's default key the piece is protected as the init is (its pssh); under a rotated key, with that
+        // key's KID, constant IV ('cbcs') and the DRM systems the provider gives for it.
+        var piece = keying.KeyId == protection.KeyId ? protection : protection with
+        {
+            KeyId = keying.KeyId,
+            ConstantIv = keying.HasConstantIv ? keying.ConstantIv : protection.ConstantIv,
+            SystemHeaders = _keys[keying.KeyId].Systems.Select(s => s.Pssh).ToArray(),
+        };
+        return new ClearedSegment(ProtectedInit.Clear(init.Span), decrypted, piece, grants[keying.KeyId]);
     }
 
     /// <summary>
@@ -93,7 +117,7 @@ internal sealed class ClipPieceCipher(IContentKeyProvider? keys, string channel)
     }
 
 
-    private async Task<ContentKey> KeyAsync(EncryptionScheme scheme, KeyId keyId, CancellationToken cancellationToken)
+    private async Task<ContentKeyGrant> KeyAsync(EncryptionScheme scheme, KeyId keyId, CancellationToken cancellationToken)
     {
         if (_keys.TryGetValue(keyId, out var kept)) return kept;
         if (keys is null)
@@ -102,7 +126,8 @@ internal sealed class ClipPieceCipher(IContentKeyProvider? keys, string channel)
         var grant = await keys.KeyForAsync(channel, scheme, keyId, cancellationToken).ConfigureAwait(false);
         if (grant.Key.Id != keyId)
             throw new InvalidOperationException($"the key provider no longer has the broadcast's key {keyId}");
-        _keys[keyId] = grant.Key;
-        return grant.Key;
+        foreach (var system in grant.Systems) ProtectionSystemHeader.Validate(system.Pssh.Span);
+        _keys[keyId] = grant;
+        return grant;
     }
 }

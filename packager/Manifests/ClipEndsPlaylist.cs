@@ -5,7 +5,8 @@ namespace Broadcast.Packager.Manifests;
 /// <summary>
 /// One end of a clip cut to the frame: a re-encoded piece of the stored segment it replaces, with an init segment of its
 /// own. URIs are relative to the clip's media playlist; <see cref="Start"/> is on the program date-time clock. A
-/// whole-segment encrypted broadcast's piece is encrypted whole again under <see cref="Key"/> (with the IV it was encrypted with).
+/// whole-segment encrypted broadcast's piece is encrypted whole again under <see cref="Key"/> (with the IV it was encrypted with);
+/// a Common Encryption broadcast's under the key of the segment it replaces, whose key tags it is listed under.
 /// </summary>
 public sealed record ClipPiece(string InitUri, string Uri, DateTimeOffset Start, TimeSpan Duration, WholeSegmentKey? Key = null);
 
@@ -49,13 +50,14 @@ public static class ClipEndsPlaylist
         long[] durations = Durations(entries, span);
         var sb = new StringBuilder(256 + 80 * entries.Count);
         ClipPlaylist.AppendVodHeader(sb, durations.Max());
-        // The pieces are encrypted with the broadcast's key too (their init segments say so): the same tags name it.
-        ClipPlaylist.AppendKeyTags(sb, clip);
         string? map = null;
         var wholeSegmentKeys = new WholeSegmentKeyTags();
+        var sampleKeys = new SampleKeyTagWriter();
         for (int i = 0; i < entries.Count; i++)
         {
             var e = entries[i];
+            // A piece is encrypted with the key of the stored segment it replaces (its init segment names it): the same tags name it.
+            sampleKeys.Before(sb, e.KeyTags);
             if (e.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
             if (e.MapUri is not null && (e.Opens || !string.Equals(map, e.MapUri, StringComparison.Ordinal)))
             {
@@ -85,7 +87,7 @@ public static class ClipEndsPlaylist
     /// came before) and whether its program date-time is written.
     /// </summary>
     private sealed record Entry(string Uri, string? MapUri, DateTimeOffset Start, TimeSpan Duration, bool Opens, bool Dated, bool Discontinuity, bool Gap,
-        WholeSegmentKey? Key);
+        WholeSegmentKey? Key, IReadOnlyList<string> KeyTags);
 
     private static List<Entry> Entries(StoredMediaPlaylist clip, ClipPiece? first, ClipPiece? last)
     {
@@ -96,17 +98,19 @@ public static class ClipEndsPlaylist
         int from = first is null ? 0 : 1;
         int to = last is null ? segments.Count : segments.Count - 1;
         var entries = new List<Entry>(segments.Count);
-        if (first is not null) entries.Add(Piece(first));
+        if (first is not null) entries.Add(Piece(first, segments[0]));
         for (int i = from; i < to; i++)
         {
             var s = segments[i];
             bool discontinuity = entries.Count > 0 && s.Discontinuity;
-            entries.Add(new Entry(s.Uri, s.MapUri, s.Start, s.Duration, i == from, i == from || s.Discontinuity, discontinuity, s.Gap, s.Key));
+            entries.Add(new Entry(s.Uri, s.MapUri, s.Start, s.Duration, i == from, i == from || s.Discontinuity, discontinuity, s.Gap, s.Key,
+                s.KeyTags));
         }
-        if (last is not null) entries.Add(Piece(last));
+        if (last is not null) entries.Add(Piece(last, segments[^1]));
         return entries;
 
-        static Entry Piece(ClipPiece p) => new(p.Uri, p.InitUri, p.Start, p.Duration, true, true, false, false, p.Key);
+        static Entry Piece(ClipPiece p, StoredSegment replaced) => new(p.Uri, p.InitUri, p.Start, p.Duration, true, true, false, false, p.Key,
+            replaced.KeyTags);
     }
 
     /// <summary>

@@ -36,15 +36,17 @@ public static class ClipPlaylist
 
         var sb = new StringBuilder(256 + 80 * chosen.Count);
         AppendVodHeader(sb, chosen.Max(s => (long)Math.Round(s.Duration.TotalMilliseconds, MidpointRounding.AwayFromZero)));
-        AppendKeyTags(sb, playlist);
         var numbers = new List<long>(chosen.Count);
         var inits = new List<string>();
         string? currentMap = null;
         var wholeSegmentKeys = new WholeSegmentKeyTags();
+        var sampleKeys = new SampleKeyTagWriter();
         for (int i = 0; i < chosen.Count; i++)
         {
             var s = chosen[i];
             bool first = i == 0;
+            // A Common Encryption broadcast's key tags, as the stored playlist had them in force for this segment.
+            sampleKeys.Before(sb, s.KeyTags);
             if (!first && s.Discontinuity) sb.Append("#EXT-X-DISCONTINUITY\n");
             if (s.MapUri is not null && !string.Equals(currentMap, s.MapUri, StringComparison.Ordinal))
             {
@@ -71,17 +73,6 @@ public static class ClipPlaylist
         sb.Append("#EXTM3U\n#EXT-X-VERSION:7\n");
         sb.Append("#EXT-X-TARGETDURATION:").Append(ManifestFormat.Int(Math.Max(1, (longestMs + 500) / 1000))).Append('\n');
         sb.Append("#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    }
-
-    /// <summary>
-    /// A Common Encryption broadcast's key tags, before the first EXT-X-MAP as the packager writes them (RFC 8216bis
-    /// §4.4.4.4: a key applies to the segments after it): the clip's stored segments are the broadcast's, encrypted with its
-    /// key, and its re-cut ends are encrypted again with the same key, so one key in the same tags names them all. A
-    /// whole-segment key is written per segment instead (<see cref="WholeSegmentKeyTags"/>).
-    /// </summary>
-    internal static void AppendKeyTags(StringBuilder sb, StoredMediaPlaylist playlist)
-    {
-        foreach (var tag in playlist.KeyTags) sb.Append(tag).Append('\n');
     }
 
     /// <summary>The number of a segment named <c>{broadcastId}-{number}.m4s</c> (the packager's segment file name).</summary>

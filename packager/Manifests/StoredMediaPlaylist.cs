@@ -1,4 +1,5 @@
 using System.Globalization;
+using Broadcast.Packager.Cmaf.Encryption;
 
 namespace Broadcast.Packager.Manifests;
 
@@ -13,6 +14,15 @@ public sealed record StoredSegment(string Uri, string? MapUri, DateTimeOffset St
 
     /// <summary>The whole-segment key (METHOD=AES-128) in force for it with its IV; null when none is (or for a gap, which has no object).</summary>
     public WholeSegmentKey? Key { get; init; }
+
+    /// <summary>
+    /// The sample-encryption key tags (<c>SAMPLE-AES</c>, <c>SAMPLE-AES-CTR</c>) in force for it, as written: its key
+    /// period's, one per KEYFORMAT (empty for a clear broadcast or a whole-segment encrypted one).
+    /// </summary>
+    public IReadOnlyList<string> KeyTags { get; init; } = [];
+
+    /// <summary>The KID its ClearKey key tag names (<see cref="SampleKeyTags.ClearKeyId"/>), or null.</summary>
+    public KeyId? SampleKeyId => SampleKeyTags.ClearKeyId(KeyTags);
 }
 
 /// <summary>A stored playlist could not be read; the message names the line and what was wrong with it.</summary>
@@ -25,8 +35,9 @@ public sealed class MediaPlaylistFormatException(string message) : FormatExcepti
 /// which media plays when (parts, preload hints, rendition reports, ad markers) are skipped; a delta update (EXT-X-SKIP)
 /// and byte ranges are refused, since a clip made from either would name media it could not place. A protected
 /// broadcast's key tags (RFC 8216bis §4.4.4.4: <c>EXT-X-KEY</c> with <c>METHOD=SAMPLE-AES</c> or <c>SAMPLE-AES-CTR</c>,
-/// one per key format, before the first segment) are kept in <see cref="KeyTags"/>, so a clip names the same key; a key
-/// that changes within the playlist is refused. Whole-segment encryption (<c>METHOD=AES-128</c>, named after each
+/// one per key format, before the first segment, and before the first segment of each later key period of a rotated
+/// broadcast) are read per segment (<see cref="StoredSegment.KeyTags"/>, <see cref="SampleKeysInForce"/>), so a clip names
+/// the same keys before the same segments. Whole-segment encryption (<c>METHOD=AES-128</c>, named after each
 /// EXT-X-MAP and ended by <c>METHOD=NONE</c> before the next) is read per segment (<see cref="StoredSegment.Key"/>) with the
 /// IV it is decrypted with: the tag's explicit IV, else the segment's Media Sequence Number (§5.2: EXT-X-MEDIA-SEQUENCE
 /// plus its position), since a clip's playlist renumbers segments and must name each IV. The two kinds are not mixed.
@@ -36,7 +47,7 @@ public sealed class StoredMediaPlaylist
     /// <summary>Longest text read: a day-long rewind window of 1 s segments is about 5 MB.</summary>
     public const int MaxLength = 16 * 1024 * 1024;
 
-    /// <summary>The most key tags read: one per key format.</summary>
+    /// <summary>The most key tags in force at once: one per key format.</summary>
     public const int MaxKeyTags = 16;
 
     private StoredMediaPlaylist(IReadOnlyList<StoredSegment> segments, IReadOnlyList<string> keyTags)
@@ -47,7 +58,10 @@ public sealed class StoredMediaPlaylist
 
     public IReadOnlyList<StoredSegment> Segments { get; }
 
-    /// <summary>The <c>EXT-X-KEY</c> lines in force for every segment, as written (none for a clear broadcast).</summary>
+    /// <summary>
+    /// The sample-encryption <c>EXT-X-KEY</c> lines in force for the first segment, as written (none for a clear
+    /// broadcast); a rotated broadcast's later periods are in each segment's <see cref="StoredSegment.KeyTags"/>.
+    /// </summary>
     public IReadOnlyList<string> KeyTags { get; }
 
     /// <summary>Where the stored media starts and ends on the program date-time clock (null when it lists no segment).</summary>
@@ -63,7 +77,7 @@ public sealed class StoredMediaPlaylist
         var lines = text.Split('\n');
         if (lines[0].TrimEnd('\r') != "#EXTM3U") throw new MediaPlaylistFormatException("line 1: not #EXTM3U");
         var segments = new List<StoredSegment>();
-        var keys = new List<string>();
+        var keys = new SampleKeysInForce();
         string? map = null;
         long mediaSequence = 0;
         (string Uri, UInt128? Iv)? whole = null;
@@ -84,7 +98,7 @@ public sealed class StoredMediaPlaylist
                 if (segments.Count > 0 && start < segments[^1].Start) throw Error(number, "a segment starts before the one ahead of it");
                 // §5.2: with no IV attribute, the IV is the segment's Media Sequence Number.
                 var key = whole is { } w && !gap ? new WholeSegmentKey(w.Uri, w.Iv ?? (UInt128)(mediaSequence + segments.Count)) : null;
-                segments.Add(new StoredSegment(line, map, start, d, discontinuity, gap) { Key = key });
+                segments.Add(new StoredSegment(line, map, start, d, discontinuity, gap) { Key = key, KeyTags = keys.Take() });
                 clock = start + d;
                 duration = null;
                 discontinuity = gap = false;
@@ -109,18 +123,18 @@ public sealed class StoredMediaPlaylist
             {
                 if (ReadWholeSegmentKey(line, number) is var (read, key))
                 {
-                    if (read && keys.Count > 0) throw Error(number, "whole-segment (AES-128) and sample (SAMPLE-AES) keys in one playlist");
+                    if (read && keys.Current.Count > 0) throw Error(number, "whole-segment (AES-128) and sample (SAMPLE-AES) keys in one playlist");
                     whole = key;
                     sawWhole |= read;
                 }
                 else
                 {
                     if (sawWhole) throw Error(number, "whole-segment (AES-128) and sample (SAMPLE-AES) keys in one playlist");
-                    ReadKey(line, number, segments.Count > 0, keys);
+                    ReadKey(line, number, keys);
                 }
             }
         }
-        return new StoredMediaPlaylist(segments, keys);
+        return new StoredMediaPlaylist(segments, segments.Count > 0 ? segments[0].KeyTags : keys.Current);
     }
 
     /// <summary>
@@ -140,7 +154,7 @@ public sealed class StoredMediaPlaylist
         return (true, (uri, iv));
     }
 
-    private static void ReadKey(string line, int number, bool afterSegments, List<string> keys)
+    private static void ReadKey(string line, int number, SampleKeysInForce keys)
     {
         int at = line.IndexOf(":METHOD=", StringComparison.Ordinal) is int first and >= 0 ? first : line.IndexOf(",METHOD=", StringComparison.Ordinal);
         if (at < 0) throw Error(number, "an EXT-X-KEY without METHOD");
@@ -154,12 +168,8 @@ public sealed class StoredMediaPlaylist
             case var method:
                 throw Error(number, $"an EXT-X-KEY of METHOD={method}, which is not read");
         }
-        if (keys.Contains(line, StringComparer.Ordinal)) return;
-        // Every key tag of the playlist stands before its first segment: a later one would be a new key (rotation).
-        if (afterSegments) throw Error(number, "the key changes within the playlist (EXT-X-KEY after a segment)");
         // One tag per key format (ClearKey's and a key server's few DRM systems): more is no playlist the packager wrote.
-        if (keys.Count == MaxKeyTags) throw Error(number, $"more than {MaxKeyTags} EXT-X-KEY tags");
-        keys.Add(line);
+        if (!keys.Read(line, MaxKeyTags)) throw Error(number, $"more than {MaxKeyTags} EXT-X-KEY tags");
     }
 
     private static TimeSpan ParseDuration(string value, int line)

@@ -23,6 +23,11 @@ internal sealed record StoredProtection(ContentKey Key, string KeyHex, Initializ
         new ContentKey(KeyId.FromBytes(Convert.FromHexString("00112233445566778899aabbccddeeff")), Convert.FromHexString("3c4f5d6e7f8091a2b3c4d5e6f708192a")),
         "3c4f5d6e7f8091a2b3c4d5e6f708192a", InitializationVector.FromBytes(Convert.FromHexString("9a8b7c6d5e4f30211203f4e5d6c7b8a9")));
 
+    /// <summary>The key a rotated broadcast's second key period is under (its own KID, key and 'cbcs' constant IV).</summary>
+    public static readonly StoredProtection CbcsNext = new(
+        new ContentKey(KeyId.FromBytes(Convert.FromHexString("8899aabbccddeeff0011223344556677")), Convert.FromHexString("c3b4a5968778695a4b3c2d1e0f1a2b3c")),
+        "c3b4a5968778695a4b3c2d1e0f1a2b3c", InitializationVector.FromBytes(Convert.FromHexString("1b2c3d4e5f60718293a4b5c6d7e8f901")));
+
     public byte[] Pssh => ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [Key.Id], []);
 
     /// <summary>The media playlists' EXT-X-KEY as the packager writes it for 'cbcs' with ClearKey (docs/protection.md).</summary>
@@ -40,8 +45,11 @@ internal sealed record StoredProtection(ContentKey Key, string KeyHex, Initializ
     /// <summary>The master's EXT-X-SESSION-KEY.</summary>
     public string SessionKeyTag => KeyTag.Replace("#EXT-X-KEY:", "#EXT-X-SESSION-KEY:", StringComparison.Ordinal);
 
-    /// <summary>The packager's key port as the finisher asks it: the broadcast's own key for its KID, and the KIDs asked.</summary>
-    public sealed class Provider(StoredProtection protection) : IContentKeyProvider
+    /// <summary>
+    /// The packager's key port as the finisher asks it: the broadcast's own keys (with their ClearKey pssh) for their
+    /// KIDs, and the KIDs asked.
+    /// </summary>
+    public sealed class Provider(params StoredProtection[] protections) : IContentKeyProvider
     {
         public List<KeyId?> Asked { get; } = [];
 
@@ -49,8 +57,10 @@ internal sealed record StoredProtection(ContentKey Key, string KeyHex, Initializ
         {
             Asked.Add(continuing);
             // As the ClearKey provider does: the kept key for a KID it has, else a new one.
-            var key = continuing == protection.Key.Id ? protection.Key : new ContentKey(KeyId.FromBytes(new byte[16]), new byte[16]);
-            return ValueTask.FromResult(new ContentKeyGrant(key, []));
+            var kept = protections.FirstOrDefault(p => p.Key.Id == continuing);
+            var grant = kept is null ? new ContentKeyGrant(new ContentKey(KeyId.FromBytes(new byte[16]), new byte[16]), [])
+                : new ContentKeyGrant(kept.Key, [new ProtectionSystem(ProtectionSystemHeader.ClearKeySystemId, kept.Pssh)]);
+            return ValueTask.FromResult(grant);
         }
     }
 }
@@ -59,7 +69,10 @@ internal sealed record StoredProtection(ContentKey Key, string KeyHex, Initializ
 /// Real CMAF media laid out in a filesystem store as the packager stores it, for the clip tests that run ffmpeg: three
 /// 2 s segments of 30 fps video whose frames carry their number within the segment as their brightness (luma 4·n), and
 /// AAC audio beside them, with the live playlists and master; encrypted with a broadcast's key when a
-/// <see cref="StoredProtection"/> is given (init segments with sinf and pssh, segments with senc, key tags in the playlists).
+/// <see cref="StoredProtection"/> is given (init segments with sinf and pssh, segments with senc, key tags in the playlists),
+/// and with key rotation when a second one is: segments 2 and 3 under it, as a rotating packager stores them
+/// (docs/protection.md: 'cbcs' fragments naming it in a 'seig' sample group with both keys' pssh in their moof, an aes-128
+/// segment encrypted whole with it; either way its key tag before segment 2 in the playlists).
 /// </summary>
 internal sealed partial class StoredClipMedia : IDisposable
 {
@@ -88,7 +101,8 @@ internal sealed partial class StoredClipMedia : IDisposable
     /// decode time, positive composition offsets, no edit list, 90 kHz, so a segment's first picture is presented two
     /// frames after its start.
     /// </summary>
-    public async Task StoreAsync(bool bFrames = false, StoredProtection? protection = null, StoredProtection? wholeSegment = null)
+    public async Task StoreAsync(bool bFrames = false, StoredProtection? protection = null, StoredProtection? wholeSegment = null,
+        StoredProtection? rotateTo = null)
     {
         string[] timing = bFrames ? ["-hls_segment_options", "use_editlist=0:video_track_timescale=90000"] : [];
         foreach (var (rendition, input) in new[]
@@ -106,9 +120,9 @@ internal sealed partial class StoredClipMedia : IDisposable
             var init = await File.ReadAllBytesAsync(Path.Combine(dir, "init.mp4"));
             var segments = new List<byte[]>();
             for (int n = 1; n <= 3; n++) segments.Add(await File.ReadAllBytesAsync(Path.Combine(dir, $"seg{n - 1}.m4s")));
-            if (protection is not null) (init, segments) = Encrypt(init, segments, protection);
+            if (protection is not null) (init, segments) = Encrypt(init, segments, protection, rotateTo);
             // aes-128 as the packager writes it: the CMAF clear, each segment encrypted whole under its number (its MSN, §5.2).
-            if (wholeSegment is not null) segments = EncryptWhole(segments, wholeSegment);
+            if (wholeSegment is not null) segments = EncryptWhole(segments, wholeSegment, rotateTo);
             await Store.PutAsync(StoreKeys.Init(Slug, rendition, Broadcast, 0), init, ContentTypes.VideoMp4, "no-store", default);
             for (int n = 1; n <= 3; n++)
                 await Store.PutAsync(StoreKeys.Segment(Slug, rendition, Broadcast, n), segments[n - 1], ContentTypes.VideoMp4, "no-store", default);
@@ -116,6 +130,9 @@ internal sealed partial class StoredClipMedia : IDisposable
             if (protection is not null) window = window.Replace("#EXT-X-MAP:", protection.KeyTag + "\n#EXT-X-MAP:", StringComparison.Ordinal);
             if (wholeSegment is not null)
                 window = window.Replace("-init.mp4\"\n", "-init.mp4\"\n" + wholeSegment.WholeSegmentKeyTag + "\n", StringComparison.Ordinal);
+            if (rotateTo is not null)
+                window = window.Replace($"#EXTINF:2.000,\n{Broadcast}-2.m4s", (wholeSegment is null ? rotateTo.KeyTag : rotateTo.WholeSegmentKeyTag)
+                    + $"\n#EXTINF:2.000,\n{Broadcast}-2.m4s", StringComparison.Ordinal);
             await Store.PutAsync(StoreKeys.MediaPlaylist(Slug, rendition), Encoding.UTF8.GetBytes(window), ContentTypes.Hls, "no-store", default);
         }
         string master = StoredClipWindow.Master;
@@ -127,23 +144,37 @@ internal sealed partial class StoredClipMedia : IDisposable
         await Store.PutAsync(StoreKeys.Master(Slug), Encoding.UTF8.GetBytes(master), ContentTypes.Hls, "no-store", default);
     }
 
-    /// <summary>ffmpeg's clear init and segments encrypted as the packager encrypts a broadcast: one key, one encryptor per rendition.</summary>
-    private static (byte[] Init, List<byte[]> Segments) Encrypt(byte[] init, List<byte[]> segments, StoredProtection protection)
+    /// <summary>
+    /// ffmpeg's clear init and segments encrypted as the packager encrypts a broadcast: one encryptor per rendition and key;
+    /// rotated to <paramref name="next"/> from segment 2, whose fragments name it in their sample group.
+    /// </summary>
+    private static (byte[] Init, List<byte[]> Segments) Encrypt(byte[] init, List<byte[]> segments, StoredProtection protection, StoredProtection? next)
     {
         var track = ProtectedInit.TrackOf(init);
         using var encryptor = new TrackEncryptor(protection.Key, EncryptionScheme.Cbcs, track, 0, protection.ConstantIv);
+        using var rotated = next is null ? null : new TrackEncryptor(next.Key, EncryptionScheme.Cbcs, track, 0, next.ConstantIv);
         var header = CmafReader.ReadInit(init);
-        return (ProtectedInit.Protect(init, encryptor.Protection([protection.Pssh])),
-            segments.Select(s => SegmentEncryption.Encrypt(s, header, track.Kind, encryptor)).ToList());
+        return (ProtectedInit.Protect(init, encryptor.Protection([protection.Pssh])), segments.Select((s, i) =>
+        {
+            if (i == 0 || rotated is null) return SegmentEncryption.Encrypt(s, header, track.Kind, encryptor);
+            var group = SampleEncryptionGroupEntry.Of(rotated.Protection());
+            return CmafSplice.Insert(SegmentEncryption.Encrypt(s, header, track.Kind, rotated), n =>
+            {
+                var boxes = new System.Buffers.ArrayBufferWriter<byte>();
+                SampleEncryptionGroup.Write(boxes, n, group);
+                return boxes.WrittenSpan.ToArray();
+            }, [.. protection.Pssh, .. next!.Pssh]);
+        }).ToList());
     }
 
-    private static List<byte[]> EncryptWhole(List<byte[]> segments, StoredProtection protection)
+    private static List<byte[]> EncryptWhole(List<byte[]> segments, StoredProtection protection, StoredProtection? next)
     {
         using var cipher = new WholeSegmentCipher(Convert.FromHexString(protection.KeyHex));
+        using var rotated = next is null ? null : new WholeSegmentCipher(Convert.FromHexString(next.KeyHex));
         return segments.Select((s, i) =>
         {
             var encrypted = new byte[WholeSegmentCipher.EncryptedLength(s.Length)];
-            cipher.Encrypt(s, i + 1, encrypted);
+            (i == 0 || rotated is null ? cipher : rotated).Encrypt(s, i + 1, encrypted);
             return encrypted;
         }).ToList();
     }

@@ -11,7 +11,8 @@ namespace Broadcast.Packager.Tests.Fuzzing;
 /// Fuzzes what Common Encryption parses: the AVC subsample map (<see cref="NalSubsamples"/> over
 /// <see cref="AvcSliceHeaders"/>, which reads the publisher's bitstream: a damaged sample must be refused with
 /// <see cref="InvalidDataException"/>, and an accepted one gets subsamples covering it exactly), a pssh from a key provider
-/// (<see cref="ProtectionSystemHeader.Validate"/>), and the tests' own box reader over encrypted files.
+/// (<see cref="ProtectionSystemHeader.Validate"/>), the tests' own box reader over encrypted files, the decryptor, and a
+/// key-rotated segment's sample groups (<see cref="FragmentKeys"/>) read and decrypted with both keys.
 /// </summary>
 public class CencFuzzTests(FlvClipFixture clip, ITestOutputHelper output) : IClassFixture<FlvClipFixture>
 {
@@ -108,6 +109,36 @@ public class CencFuzzTests(FlvClipFixture clip, ITestOutputHelper output) : ICla
             try
             {
                 TrackDecryptorTests.Decrypt(pairs[random.Next(pairs.Length)], EncryptedCmafTests.Key, input);
+                return true;
+            }
+            catch (InvalidDataException)
+            {
+                return false;
+            }
+        }));
+    }
+
+    /// <summary>
+    /// Key rotation: damaged segments of the second key period (sbgp and sgpd of 'seig' in every traf, both keys' pssh in
+    /// every moof) read by <see cref="FragmentKeys"/> and decrypted with both keys, or refused with
+    /// <see cref="InvalidDataException"/>, never another exception.
+    /// </summary>
+    [Fact]
+    public void Rotated_segment_read_and_decrypted()
+    {
+        var rotated = new[]
+        {
+            RotatedCmaf.Make(clip.Video, clip.VideoSamples, EncryptionScheme.Cenc, 2),
+            RotatedCmaf.Make(clip.Video, clip.VideoSamples, EncryptionScheme.Cbcs, 2, atTrafEnd: true),
+            RotatedCmaf.Make(clip.Audio, clip.AudioSamples, EncryptionScheme.Cenc, 3),
+            RotatedCmaf.Make(clip.Audio, clip.AudioSamples, EncryptionScheme.Cbcs, 3),
+        };
+        Check(FuzzRunner.Run("cenc key rotation", rotated.Select(r => r.Segments[1]).ToList(), (input, random) =>
+        {
+            try
+            {
+                FragmentKeys.Read(input);
+                rotated[random.Next(rotated.Length)].Decrypt(input);
                 return true;
             }
             catch (InvalidDataException)

@@ -122,8 +122,6 @@ public class ClipPlaylistTests
     [InlineData("#EXTM3U\n#EXT-X-BYTERANGE:100@0\n", "line 2: byte ranges are not supported")]
     [InlineData("#EXTM3U\n#EXT-X-KEY:URI=\"x\"\n", "line 2: an EXT-X-KEY without METHOD")]
     [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES-CENC,URI=\"x\"\n", "line 2: an EXT-X-KEY of METHOD=SAMPLE-AES-CENC, which is not read")]
-    [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"a\"\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:45:12Z\n#EXTINF:2,\nb-1.m4s\n"
-        + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"b\"\n", "line 6: the key changes within the playlist (EXT-X-KEY after a segment)")]
     [InlineData("#EXTM3U\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"1\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"2\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"3\"\n"
         + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"4\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"5\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"6\"\n"
         + "#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"7\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"8\"\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"9\"\n"
