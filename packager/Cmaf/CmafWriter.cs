@@ -182,7 +182,7 @@ public static class CmafWriter
         var tfhd = new TrackFragmentHeaderBox(trackId, isVideo ? null : SampleFlags.Sync);
         int trunSize = TrackRunBox.SizeFor(samples.Length, isVideo);
         int encryptionSize = encryption is null ? 0 : SampleEncryptionBoxes.Size(encryption);
-        int groupSize = encryption?.Group is { } group ? KeyGroupBoxes.Size(group) : 0;
+        int groupSize = encryption?.Group is { } group ? SampleEncryptionGroup.Size(group) : 0;
         int systemHeadersSize = 0;
         if (encryption is not null)
             foreach (var pssh in encryption.SystemHeaders) systemHeadersSize = checked(systemHeadersSize + pssh.Length);
@@ -203,7 +203,7 @@ public static class CmafWriter
         tfhd.WriteTo(ref writer);
         new TrackFragmentDecodeTimeBox((ulong)baseMediaDecodeTime).WriteTo(ref writer);
         new TrackRunBox(samples, dataOffset, isVideo).WriteTo(ref writer);
-        if (encryption?.Group is { } keyGroup) KeyGroupBoxes.WriteTo(ref writer, keyGroup, samples.Length);
+        if (encryption?.Group is { } keyGroup) SampleEncryptionGroup.WriteTo(ref writer, (uint)samples.Length, keyGroup);
         if (encryption is not null) SampleEncryptionBoxes.WriteTo(ref writer, encryption, writer.Position);
         if (largeMdat)
         {

@@ -35,8 +35,8 @@ public sealed class FragmentEncryption
     /// <summary>Whether the fragment carries auxiliary information at all: with a constant IV and no subsamples there is none.</summary>
     public bool HasAuxiliaryInformation => PerSampleIvSize > 0 || UsesSubsamples;
 
-    /// <summary>The 'seig' group naming the samples' key when it is not the init segment's default_KID (a rotated key), or null.</summary>
-    public KeyGroup? Group { get; internal set; }
+    /// <summary>The 'seig' group entry naming the samples' key when it is not the init segment's default_KID (a rotated key), or null.</summary>
+    public SampleEncryptionGroupEntry? Group { get; internal set; }
 
     /// <summary>Whole pssh boxes the fragment's moof carries (ISO/IEC 23001-7 §8.1: a pssh may stand in a moof): a rotated
     /// broadcast's current and next keys, so a player asks for a key before its samples come.</summary>
@@ -61,12 +61,12 @@ public sealed class TrackEncryptor : IDisposable
     private readonly uint _originalFormat;
     private readonly FragmentEncryption _fragment = new();
     private byte[] _payload = new byte[64 * 1024];
-    private KeyGroup? _group;
+    private SampleEncryptionGroupEntry? _group;
 
     /// <param name="ivSeed">For 'cenc': the high bits every per-sample IV starts from (random per track and key).</param>
     /// <param name="constantIv">For 'cbcs': the track's constant IV (16 bytes).</param>
     /// <param name="defaultKeyId">The KID the init segment's tenc names (a rotated broadcast's first key), when it is not
-    /// <paramref name="key"/>'s: every fragment then names its key in a 'seig' group (<see cref="KeyGroup"/>).</param>
+    /// <paramref name="key"/>'s: every fragment then names its key in a 'seig' group (<see cref="SampleEncryptionGroup"/>).</param>
     public TrackEncryptor(ContentKey key, EncryptionScheme scheme, MediaTrack track, ulong ivSeed, InitializationVector? constantIv = null,
         KeyId? defaultKeyId = null)
     {
@@ -119,10 +119,8 @@ public sealed class TrackEncryptor : IDisposable
         return protection with { SystemHeaders = systemHeaders ?? [] };
     }
 
-    /// <summary>The 'seig' entry of this encryptor's key: what tenc says, with its own KID (§6).</summary>
-    private KeyGroup Group() => Scheme == EncryptionScheme.Cenc
-        ? new KeyGroup(KeyId, 8, 0, 0, null)
-        : new KeyGroup(KeyId, 0, IsVideo ? CbcsCryptBlocks : 0, IsVideo ? CbcsSkipBlocks : 0, ConstantIv);
+    /// <summary>The 'seig' entry of this encryptor's key: what tenc would say, with its own KID (§6).</summary>
+    private SampleEncryptionGroupEntry Group() => SampleEncryptionGroupEntry.Of(Protection() with { KeyId = KeyId });
 
     /// <summary>The IV of the sample at <paramref name="place"/> (see <see cref="Place"/>): distinct places give distinct IVs.</summary>
     public InitializationVector IvAt(ulong place) => new((UInt128)unchecked(_ivSeed + place) << 64, 8);

@@ -88,7 +88,7 @@ public sealed class RotatedKeyPackagerTests(FlvClipFixture clip) : IClassFixture
         var kids = new List<KeyId>();
         for (int at = bytes.IndexOf("sgpd"u8); at >= 0; at = bytes[(at + 4)..].IndexOf("sgpd"u8) is int next and >= 0 ? at + 4 + next : -1)
         {
-            Assert.Equal(KeyGroupBoxes.Seig, BinaryPrimitives.ReadUInt32BigEndian(bytes[(at + 8)..]));
+            Assert.Equal(SampleEncryptionGroup.Seig, BinaryPrimitives.ReadUInt32BigEndian(bytes[(at + 8)..]));
             kids.Add(KeyId.FromBytes(bytes.Slice(at + 24, 16)));
         }
         return kids;
@@ -158,6 +158,44 @@ public sealed class RotatedKeyPackagerTests(FlvClipFixture clip) : IClassFixture
                 if (rendition == StoreKeys.SourceRendition && from > 1)
                     Assert.NotEqual(frames, EncryptedPackagerTests.FrameHashes(encryptedFile, "-decryption_key", Hex(KeyNumber(1))));
             }
+        }
+    }
+
+    /// <summary>The clip finisher's reader of the same segments: the keys each names, and every sample decrypted with the key
+    /// its group names back to the clear build's samples.</summary>
+    [Theory]
+    [InlineData(EncryptionScheme.Cenc)]
+    [InlineData(EncryptionScheme.Cbcs)]
+    public async Task The_decryptor_reads_each_fragments_key_and_gives_the_clear_samples_back(EncryptionScheme scheme)
+    {
+        var (clear, clearStore) = await PackageAsync("clear-read", null);
+        await using var _ = clear;
+        var (rotated, store) = await PackageAsync("rotated-read", Rotating(scheme, 2, Sequence()));
+        await using var __ = rotated;
+        var keys = Enumerable.Range(1, 4).Select(KeyNumber).ToDictionary(k => k.Id);
+        foreach (var rendition in new[] { StoreKeys.SourceRendition, StoreKeys.AudioRendition })
+        {
+            var init = Init(store, rotated, rendition);
+            var protection = ProtectedInit.Read(init)!;
+            var clearInit = Init(clearStore, clear, rendition);
+            var track = Broadcast.Packager.Cmaf.CmafReader.ReadInit(clearInit);
+            using var decryptor = new TrackDecryptor(kid => keys.TryGetValue(kid, out var k) ? k : null, protection);
+            foreach (var (n, key) in new[] { (1L, 1), (2L, 1), (3L, 2), (4L, 2), (5L, 3), (6L, 3) })
+            {
+                var segment = Segment(store, rotated, rendition, n);
+                var entries = FragmentKeys.EntriesOf(segment, protection);
+                Assert.Equal(KeyNumber(key).Id, Assert.Single(entries).KeyId);
+                var decrypted = Broadcast.Packager.Cmaf.CmafReader.ReadSamples(decryptor.Decrypt(segment, track), track);
+                var expected = Broadcast.Packager.Cmaf.CmafReader.ReadSamples(Segment(clearStore, clear, rendition, n), track);
+                Assert.Equal(expected.Count, decrypted.Count);
+                for (int i = 0; i < expected.Count; i++)
+                    Assert.True(expected[i].Data.Span.SequenceEqual(decrypted[i].Data.Span), $"{rendition} segment {n} sample {i}");
+            }
+            // Without the period's key, the decryptor says which KID it lacks.
+            using var firstOnly = new TrackDecryptor(kid => kid == KeyNumber(1).Id ? KeyNumber(1) : null, protection);
+            var third = Segment(store, rotated, rendition, 3);
+            var refused = Assert.Throws<InvalidDataException>(() => { firstOnly.Decrypt(third, track); });
+            Assert.Contains(KeyNumber(2).Id.ToString(), refused.Message, StringComparison.OrdinalIgnoreCase);
         }
     }
 
