@@ -262,11 +262,12 @@ publish_clip() {
 }
 
 # create_channel NAME -> prints "streamKey slug"
-create_channel() { # NAME [LOW_LATENCY=true|false] [REAL_TIME=true|false] [PROTECTION=none|cenc|cbcs]
+create_channel() { # NAME [LOW_LATENCY=true|false] [REAL_TIME=true|false] [PROTECTION=none|cenc|cbcs] [KEY_ROTATION_SEGMENTS]
   local body key slug
   body=$(curl -fsS -X POST "$HTTP_BASE/api/channels" -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' \
-    -d "{\"name\":\"$1\",\"lowLatency\":${2:-false},\"realTime\":${3:-false}${4:+,\"protection\":\"$4\"}}") || die "POST /api/channels failed for $1"
+    -d "{\"name\":\"$1\",\"lowLatency\":${2:-false},\"realTime\":${3:-false}${4:+,\"protection\":\"$4\"}${5:+,\"keyRotationSegments\":$5}}") \
+    || die "POST /api/channels failed for $1"
   key=$(json_field streamKey <<<"$body"); slug=$(json_field slug <<<"$body")
   [[ -n "$key" && -n "$slug" ]] || die "channel response lacks streamKey/slug: $body"
   echo "$key $slug"

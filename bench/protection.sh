@@ -5,10 +5,12 @@
 # the start to the end; utime+stime of the process tree) and reports each scheme's CPU over the clear run's.
 # ROUNDS alternates the sides (none, cbcs, none, cbcs…) so a machine whose load drifts over the run weighs on both.
 # Each side also checks that its channels served encrypted playlists (EXT-X-KEY for a scheme, none for the clear one).
-# Target (#69): cbcs at most 1.15x the clear packaging at 20 publishers.
+# Target (#69): cbcs at most 1.15x the clear packaging at 20 publishers. A scheme written SCHEME/R (e.g. cbcs/1) rotates
+# its key every R segments (the channel's keyRotationSegments); its side also checks that its playlists name two keys or more.
 #
 # Usage: bench/protection.sh          N=20 DURATION=30 SETTLE=10 SCHEMES="cbcs" ROUNDS=1 by default
 #        N=5 DURATION=15 SETTLE=5 SCHEMES="cbcs cenc" bench/protection.sh
+#        SCHEMES="cbcs cbcs/1" bench/protection.sh   (key rotation every segment beside one key per broadcast)
 #        BUILD=0 skips the dotnet build; KEEP_TMP=1 keeps logs.
 set -euo pipefail
 export LC_ALL=C
@@ -23,7 +25,7 @@ ROUNDS=${ROUNDS:-1}
 ((DURATION >= 10 && DURATION <= 600)) || die "DURATION must be 10..600 seconds"
 ((SETTLE >= 1 && SETTLE <= DURATION - 5)) || die "SETTLE must be 1..DURATION-5 seconds"
 ((ROUNDS >= 1 && ROUNDS <= 5)) || die "ROUNDS must be 1..5"
-for s in $SCHEMES; do [[ $s == cbcs || $s == cenc ]] || die "SCHEMES holds cbcs and/or cenc, not '$s'"; done
+for s in $SCHEMES; do [[ $s =~ ^(cbcs|cenc)(/[0-9]+)?$ ]] || die "SCHEMES holds cbcs, cenc, cbcs/R or cenc/R, not '$s'"; done
 BENCH_COMMAND="$(dotnet_env)N=$N DURATION=$DURATION SETTLE=$SETTLE SCHEMES=\"$SCHEMES\" ROUNDS=$ROUNDS bench/protection.sh"
 
 "$REPO_DIR/scripts/deps.sh" ffmpeg curl
@@ -33,12 +35,13 @@ server_build
 
 # run_scheme SCHEME ROUND -> sets SIDE_RESULT="steady_cpu whole_cpu ok keyed": a fresh server, N channels of SCHEME, N publishers.
 run_scheme() {
-  local scheme=$1 round=$2 dir="$BENCH_TMP/$1-$2" samples t0 t1 ok keyed i key slug p warm
+  local scheme=${1%%/*} rotation="" round=$2 dir="$BENCH_TMP/${1//\//-}-$2" samples t0 t1 ok keyed i key slug p warm keys_named
+  [[ $1 == */* ]] && rotation=${1#*/}
   server_start "$dir"
   samples="$dir/samples"
   : >"$dir/keys"; : >"$dir/slugs"
   for ((i = 1; i <= N; i++)); do
-    read -r key slug < <(create_channel "bench-$scheme-$round-$i-$RANDOM" false false "$scheme")
+    read -r key slug < <(create_channel "bench-$scheme-$round-$i-$RANDOM" false false "$scheme" "$rotation")
     echo "$key" >>"$dir/keys"; echo "$slug" >>"$dir/slugs"
   done
   # One unmeasured publisher first: the runtime's one-time costs (JIT, the encryptor's first use) are not the steady cost.
@@ -61,7 +64,9 @@ run_scheme() {
   sleep $((SETTLE))
   keyed=0
   while read -r slug; do
-    if curl -fsS "$HTTP_BASE/live/$slug/source/index.m3u8" 2>/dev/null | grep -q '^#EXT-X-KEY:'; then keyed=$((keyed + 1)); fi
+    keys_named=$(curl -fsS "$HTTP_BASE/live/$slug/source/index.m3u8" 2>/dev/null | grep -c '^#EXT-X-KEY:' || true)
+    # A rotated channel counts once its playlist names two keys or more.
+    if ((keys_named >= (${rotation:-0} > 0 ? 2 : 1))); then keyed=$((keyed + 1)); fi
   done <"$dir/slugs"
   for p in "${pids[@]}"; do wait "$p" || true; done
   sleep 1
