@@ -285,6 +285,13 @@ public sealed class BrowserPlayer : IAsyncDisposable
         return (JsonSerializer.Deserialize<List<long>>(json, JsonOptions) ?? []).Select(DateTimeOffset.FromUnixTimeMilliseconds).ToList();
     }
 
+    /// <summary>When playback, once started, was blocked on a key the CDM did not have (EME 'waitingforkey'), as wall-clock instants.</summary>
+    public async Task<IReadOnlyList<DateTimeOffset>> GetKeyWaitsAsync()
+    {
+        var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.keyWaits)").ConfigureAwait(false);
+        return (JsonSerializer.Deserialize<List<long>>(json, JsonOptions) ?? []).Select(DateTimeOffset.FromUnixTimeMilliseconds).ToList();
+    }
+
     public async Task<IReadOnlyList<PlayerError>> GetFatalErrorsAsync()
     {
         var json = await _page.EvaluateAsync<string>("() => JSON.stringify(window.__player.fatalErrors)").ConfigureAwait(false);

@@ -12,6 +12,7 @@
     errors: [],             // non-fatal errors, for diagnostics only
     stalls: [],             // buffer stalls after the first second of playback, each with the requests before it (hls.html)
     waits: [],              // wall-clock times (Date.now()) of each 'waiting' after the first 'playing' (and Shaka's buffering events): what a viewer sees as a stall
+    keyWaits: [],           // wall-clock times of each 'waitingforkey' after the first 'playing' (EME: media whose key the CDM lacks)
     levels: [],             // [{width, height, bitrate}]
     latency: null,          // live latency in seconds, when the library reports it
     ended: false,
@@ -43,6 +44,11 @@
       else if (name === 'pause' && !video.ended) { player.state = 'paused'; }
       else if (name === 'ended') { player.state = 'ended'; player.ended = true; }
     }));
+  // EME §7.4: the element fires 'waitingforkey' when playback is blocked on a key its CDM does not have.
+  video.addEventListener('waitingforkey', () => {
+    log('waitingforkey');
+    if (player.playingSince !== null) player.keyWaits.push(Date.now());
+  });
   video.addEventListener('error', () => {
     const err = video.error;
     player.fatalErrors.push({ type: 'media', details: err ? (err.code + ' ' + err.message) : 'unknown' });
