@@ -18,8 +18,9 @@ public sealed record CpixKeys(ContentKey Key, IReadOnlyList<ProtectionSystem> Sy
 
 /// <summary>
 /// Reads a key server's CPIX answer (CPIX 2.3 §5.3: the request document filled in). Taken from it: the ContentKey of the
-/// asked KID, its key as <c>cpix:Data/pskc:Secret/pskc:PlainValue</c> (base64 of 16 bytes; an <c>EncryptedValue</c>,
-/// under a document key of §5.3.2 DeliveryDataList, is refused as not supported), and for each system asked the
+/// asked KID, its key as <c>cpix:Data/pskc:Secret/pskc:PlainValue</c> (base64 of 16 bytes) or <c>pskc:EncryptedValue</c>
+/// with its <c>pskc:ValueMAC</c>, under the document key of the §5.3.2 DeliveryData made for this node's recipient
+/// certificate (<see cref="CpixDeliveryData"/>; refused when the node has none), and for each system asked the
 /// DRMSystem of that KID and system, its <c>cpix:PSSH</c> (base64 of one whole pssh box, ISO/IEC 23001-7 §8.1, whose
 /// SystemID must be that system's; FairPlay has none), and its <c>cpix:HLSSignalingData</c> for the "media" and "master"
 /// playlists (base64 of the EXT-X-KEY and EXT-X-SESSION-KEY tag; optional but for FairPlay, whose key only they signal;
@@ -35,16 +36,18 @@ public static class CpixAnswer
     /// <summary>A pssh box longer than this is refused (a Widevine or PlayReady header is a few hundred bytes to a few KiB).</summary>
     public const int MaxPsshBytes = 64 * 1024;
 
-    public static CpixKeys Read(ReadOnlySpan<byte> answer, KeyId asked, EncryptionScheme scheme, IReadOnlyList<UInt128> systemIds)
+    /// <param name="recipient">This node's recipient key, which an encrypted key needs; null when none is configured.</param>
+    public static CpixKeys Read(ReadOnlySpan<byte> answer, KeyId asked, EncryptionScheme scheme, IReadOnlyList<UInt128> systemIds,
+        CpixRecipient? recipient = null)
     {
         ArgumentNullException.ThrowIfNull(systemIds);
         var parsed = Parse(answer.ToArray());
-        return Check(parsed, asked, EncryptionSchemes.Name(scheme), systemIds);
+        return Check(parsed, asked, EncryptionSchemes.Name(scheme), systemIds, recipient);
     }
 
     private sealed record Answered(string? Kid, string? SystemId, string? Pssh, string? Media, string? Master);
 
-    private sealed record Parsed(List<(string? Kid, string? Plain, bool Encrypted)> Keys, List<Answered> Systems);
+    private sealed record Parsed(List<(string? Kid, string? Plain, EncryptedKeyValue? Encrypted)> Keys, List<Answered> Systems, CpixDeliveryData Delivery);
 
     private static Parsed Parse(byte[] answer)
     {
@@ -59,25 +62,32 @@ public static class CpixAnswer
             IgnoreWhitespace = true,
             CloseInput = true,
         };
-        var keys = new List<(string?, string?, bool)>();
+        var keys = new List<(string?, string?, EncryptedKeyValue?)>();
         var systems = new List<Answered>();
+        var delivery = new CpixDeliveryData();
         try
         {
             using var reader = XmlReader.Create(new MemoryStream(answer, writable: false), settings);
             if (reader.MoveToContent() != XmlNodeType.Element || !Is(reader, "CPIX"))
                 throw new CpixRefusedException("the answer is not a CPIX document (its root is not cpix:CPIX in urn:dashif:org:cpix)");
             string? keyKid = null, plain = null, pssh = null, systemKid = null, systemId = null, media = null, master = null;
-            bool encrypted = false, inKey = false, inSystem = false;
+            EncryptedKeyValue? encrypted = null;
+            bool inKey = false, inSystem = false;
             reader.Read();
             while (!reader.EOF)
             {
                 if (reader.Depth > MaxDepth) throw new CpixRefusedException($"the answer nests deeper than {MaxDepth} elements");
                 if (reader.NodeType == XmlNodeType.Element)
                 {
-                    if (Is(reader, "ContentKey") && !inKey && !inSystem)
+                    if (!inKey && !inSystem && (delivery.Inside || Is(reader, "DeliveryData")))
                     {
-                        (inKey, keyKid, plain, encrypted) = (!reader.IsEmptyElement, reader.GetAttribute("kid"), null, false);
-                        if (!inKey) keys.Add((keyKid, null, false));
+                        // Reading a value moves past its end tag: the loop must not read again.
+                        if (delivery.Element(reader)) continue;
+                    }
+                    else if (Is(reader, "ContentKey") && !inKey && !inSystem)
+                    {
+                        (inKey, keyKid, plain, encrypted) = (!reader.IsEmptyElement, reader.GetAttribute("kid"), null, null);
+                        if (!inKey) keys.Add((keyKid, null, null));
                     }
                     else if (Is(reader, "DRMSystem") && !inKey && !inSystem)
                     {
@@ -92,7 +102,15 @@ public static class CpixAnswer
                         continue;
                     }
                     else if (inKey && reader.NamespaceURI == CpixRequest.PskcNamespace && reader.LocalName == "EncryptedValue")
-                        encrypted = true;
+                        encrypted = encrypted is null ? new EncryptedKeyValue() : throw new CpixRefusedException("a key's answer has pskc:EncryptedValue twice");
+                    else if (inKey && encrypted is not null && encrypted.Value.Take(reader, "the key's"))
+                        continue;
+                    else if (inKey && reader.NamespaceURI == CpixRequest.PskcNamespace && reader.LocalName == "ValueMAC")
+                    {
+                        string mac = reader.ReadElementContentAsString();
+                        if (encrypted is not null) encrypted.Mac = Once(encrypted.Mac, mac, "pskc:ValueMAC");
+                        continue;
+                    }
                     else if (inSystem && Is(reader, "PSSH"))
                     {
                         pssh = Once(pssh, reader.ReadElementContentAsString(), "cpix:PSSH");
@@ -110,7 +128,8 @@ public static class CpixAnswer
                 }
                 else if (reader.NodeType == XmlNodeType.EndElement)
                 {
-                    if (inKey && Is(reader, "ContentKey"))
+                    if (delivery.Inside) delivery.EndElement(reader);
+                    else if (inKey && Is(reader, "ContentKey"))
                     {
                         keys.Add((keyKid, plain, encrypted));
                         inKey = false;
@@ -132,10 +151,10 @@ public static class CpixAnswer
         {
             throw new CpixRefusedException($"the answer's XML could not be read: {e.Message}", e);
         }
-        return new Parsed(keys, systems);
+        return new Parsed(keys, systems, delivery);
     }
 
-    private static CpixKeys Check(Parsed parsed, KeyId asked, string scheme, IReadOnlyList<UInt128> systemIds)
+    private static CpixKeys Check(Parsed parsed, KeyId asked, string scheme, IReadOnlyList<UInt128> systemIds, CpixRecipient? recipient)
     {
         if (parsed.Keys.Count == 0) throw new CpixRefusedException("the answer has no cpix:ContentKey");
         foreach (var (kid, _, _) in parsed.Keys)
@@ -147,11 +166,11 @@ public static class CpixAnswer
         }
         if (parsed.Keys.Count > 1) throw new CpixRefusedException($"the answer has {parsed.Keys.Count} cpix:ContentKey elements for KID {asked}");
         var (_, plain, encrypted) = parsed.Keys[0];
-        if (plain is null && encrypted)
-            throw new CpixRefusedException("the key server sent the key encrypted (pskc:EncryptedValue under a document key), which is not supported yet: " +
-                "configure it to answer pskc:PlainValue over HTTPS");
-        if (plain is null) throw new CpixRefusedException($"the answer has no key for KID {asked} (no cpix:Data/pskc:Secret/pskc:PlainValue)");
-        byte[] key = Base64(plain, "the key (pskc:PlainValue)");
+        if (plain is not null && encrypted is not null) throw new CpixRefusedException("the key is given both as pskc:PlainValue and pskc:EncryptedValue");
+        if (plain is null && encrypted is null)
+            throw new CpixRefusedException($"the answer has no key for KID {asked} (no cpix:Data/pskc:Secret/pskc:PlainValue or pskc:EncryptedValue)");
+        // A plain key is taken even when a recipient key is configured: it came over the https (or loopback) the URL must be.
+        byte[] key = encrypted is not null ? parsed.Delivery.Decrypt(encrypted, recipient) : Base64(plain!, "the key (pskc:PlainValue)");
         try
         {
             if (key.Length != 16) throw new CpixRefusedException($"the key for KID {asked} is {key.Length} bytes, not 16 (AES-128)");

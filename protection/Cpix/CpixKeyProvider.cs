@@ -18,7 +18,8 @@ namespace Broadcast.Protection.Cpix;
 /// pssh, the HLS key tags it gave (FairPlay's, Widevine's…), and no ClearKey license URL or key URL (an <c>aes-128</c> channel is refused: its key is this server's own).
 /// Any fault (the server unreachable, slow past the timeout, an error status, an answer too long, malformed or not for
 /// the KID asked) is a <see cref="CpixRefusedException"/> naming it, which refuses the broadcast's packaging; the key
-/// itself is never logged, nor put in a URL.
+/// itself is never logged, nor put in a URL. With a recipient key configured the request names its certificate and an
+/// encrypted key is decrypted here (<see cref="CpixDeliveryData"/>).
 /// </summary>
 public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
 {
@@ -27,6 +28,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
     private readonly IReadOnlyList<UInt128> _systems;
     private readonly HttpClient _http;
     private readonly ILogger _logger;
+    private readonly CpixRecipient? _recipient;
 
     public CpixKeyProvider(CpixOptions options, ILogger<CpixKeyProvider> logger)
     {
@@ -34,6 +36,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
         _options = options;
         _url = options.Validate();
         _systems = options.SystemIds();
+        _recipient = options.Recipient();
         _logger = logger;
         // An operator's own URL, not a platform's: no outbound policy, but no redirect (a key server's answer is its
         // document, not another address), no cookies, and no proxy from the environment between us and the keys.
@@ -59,8 +62,8 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
                     "use cenc or cbcs with a DRM key server");
             var kid = continuing ?? KeyId.FromBytes(RandomNumberGenerator.GetBytes(16));
             var started = Stopwatch.GetTimestamp();
-            byte[] answer = await AskAsync(CpixRequest.Write(channel, kid, scheme, _systems), cancellationToken).ConfigureAwait(false);
-            var keys = CpixAnswer.Read(answer, kid, scheme, _systems);
+            byte[] answer = await AskAsync(CpixRequest.Write(channel, kid, scheme, _systems, _recipient?.Certificate), cancellationToken).ConfigureAwait(false);
+            var keys = CpixAnswer.Read(answer, kid, scheme, _systems, _recipient);
             _logger.LogCpixKey(channel, kid.ToUuidString(), string.Join(", ", _systems.Select(KeyId.UuidText)),
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             return new ContentKeyGrant(keys.Key, keys.Systems) { HlsKeys = keys.HlsKeys };
@@ -101,7 +104,11 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _recipient?.Dispose();
+    }
 }
 
 /// <summary>The CPIX key provider's log messages (event ids 9500-9519, carved from the server's range for protection/).</summary>

@@ -41,7 +41,24 @@ public sealed class CpixOptions
     /// <summary>The longest answer read; a longer one is refused unread past this.</summary>
     public int MaxResponseBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>The PEM certificate sent in the request's <c>cpix:DeliveryKey</c> so that the key server encrypts its keys
+    /// to it (CPIX 2.3 §5.3.2); with <see cref="RecipientPrivateKeyPath"/>, both or neither. Unset: keys come as
+    /// <c>pskc:PlainValue</c>, over the https the URL must be.</summary>
+    public string? RecipientCertificatePath { get; set; }
+
+    /// <summary>The PEM RSA private key (at least 2048 bits) of <see cref="RecipientCertificatePath"/>'s certificate.</summary>
+    public string? RecipientPrivateKeyPath { get; set; }
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Url);
+
+    /// <summary>The recipient key, loaded and checked; null when neither path is set.</summary>
+    public CpixRecipient? Recipient()
+    {
+        bool certificate = !string.IsNullOrWhiteSpace(RecipientCertificatePath), key = !string.IsNullOrWhiteSpace(RecipientPrivateKeyPath);
+        if (certificate != key)
+            throw new InvalidOperationException($"{Section}:RecipientCertificatePath and {Section}:RecipientPrivateKeyPath are set both or neither");
+        return certificate ? CpixRecipient.Load(RecipientCertificatePath!, RecipientPrivateKeyPath!) : null;
+    }
 
     /// <summary>The system IDs of <see cref="Systems"/>, in order, checked.</summary>
     public IReadOnlyList<UInt128> SystemIds()
@@ -78,6 +95,7 @@ public sealed class CpixOptions
             throw new InvalidOperationException($"{Section}:MaxResponseBytes must be 1 KiB to 16 MiB");
         if (HeaderValue is not null && string.IsNullOrWhiteSpace(HeaderName)) throw new InvalidOperationException($"{Section}:HeaderName is empty");
         _ = SystemIds();
+        Recipient()?.Dispose();
         return url;
     }
 }

@@ -12,19 +12,24 @@ namespace Broadcast.Protection.Cpix;
 /// components"; none for FairPlay, which has no pssh) and its HLS key tags for media playlists and the master (empty
 /// <c>cpix:HLSSignalingData</c> with <c>playlist</c> "media" and "master"); and the encryption contract (§5.3.6 ContentKeyUsageRuleList): the one key protects every track, which
 /// SPEKE v2 spells <c>intendedTrackType="ALL"</c> with an empty AudioFilter and VideoFilter. No key value is sent: the key
-/// server makes the key (the "encryptor consumer" workflow).
+/// server makes the key (the "encryptor consumer" workflow). With a recipient certificate, the document opens with a
+/// §5.3.2 DeliveryDataList naming it (<c>cpix:DeliveryData/cpix:DeliveryKey/ds:X509Data/ds:X509Certificate</c>, the
+/// DeliveryKey being an XMLDSIG KeyInfo), so the key server encrypts the key to it (SPEKE v2's encrypted request shape).
 /// </summary>
 public static class CpixRequest
 {
     public const string CpixNamespace = "urn:dashif:org:cpix";
     public const string PskcNamespace = "urn:ietf:params:xml:ns:keyprov:pskc";
+    public const string DsNamespace = "http://www.w3.org/2000/09/xmldsig#";
+    public const string EncNamespace = "http://www.w3.org/2001/04/xmlenc#";
 
     /// <summary>The CPIX version SPEKE v2.0 exchanges (its X-Speke-Version is 2.0).</summary>
     public const string Version = "2.3";
 
     /// <summary>The request's bytes (UTF-8, no byte order mark). <paramref name="contentId"/>: the key server's name for the
-    /// content (the channel), the same for every broadcast of it.</summary>
-    public static byte[] Write(string contentId, KeyId kid, EncryptionScheme scheme, IReadOnlyList<UInt128> systemIds)
+    /// content (the channel), the same for every broadcast of it. <paramref name="deliveryCertificate"/>: the DER of the
+    /// certificate the key is to be encrypted to, or null for a key in plain.</summary>
+    public static byte[] Write(string contentId, KeyId kid, EncryptionScheme scheme, IReadOnlyList<UInt128> systemIds, byte[]? deliveryCertificate = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(contentId);
         ArgumentNullException.ThrowIfNull(systemIds);
@@ -40,6 +45,21 @@ public static class CpixRequest
             xml.WriteAttributeString("xmlns", "pskc", null, PskcNamespace);
             xml.WriteAttributeString("contentId", contentId);
             xml.WriteAttributeString("version", Version);
+
+            // CPIX 2.3 XSD CPIXType: DeliveryDataList comes first, before ContentKeyList.
+            if (deliveryCertificate is not null)
+            {
+                xml.WriteAttributeString("xmlns", "ds", null, DsNamespace);
+                xml.WriteStartElement("cpix", "DeliveryDataList", CpixNamespace);
+                xml.WriteStartElement("cpix", "DeliveryData", CpixNamespace);
+                xml.WriteStartElement("cpix", "DeliveryKey", CpixNamespace);
+                xml.WriteStartElement("ds", "X509Data", DsNamespace);
+                xml.WriteElementString("ds", "X509Certificate", DsNamespace, Convert.ToBase64String(deliveryCertificate));
+                xml.WriteEndElement();
+                xml.WriteEndElement();
+                xml.WriteEndElement();
+                xml.WriteEndElement();
+            }
 
             xml.WriteStartElement("cpix", "ContentKeyList", CpixNamespace);
             xml.WriteStartElement("cpix", "ContentKey", CpixNamespace);

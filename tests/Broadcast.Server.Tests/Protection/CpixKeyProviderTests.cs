@@ -81,7 +81,7 @@ public sealed class CpixKeyProviderTests : IAsyncLifetime
     [InlineData(StandInBehaviour.BadBase64, "not valid base64")]
     [InlineData(StandInBehaviour.BadPssh, "is not one pssh box")]
     [InlineData(StandInBehaviour.BadHlsTag, "not one line of printable ASCII")]
-    [InlineData(StandInBehaviour.EncryptedKey, "not supported yet")]
+    [InlineData(StandInBehaviour.EncryptedKey, "this node has no recipient key")]
     [InlineData(StandInBehaviour.ServerError, "answered 500")]
     public async Task A_misbehaving_key_server_refuses_the_broadcast_saying_why(StandInBehaviour behaviour, string reason)
     {

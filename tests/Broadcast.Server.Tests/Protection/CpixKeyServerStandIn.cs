@@ -33,7 +33,10 @@ public enum StandInBehaviour
 /// (SPEKE v2) by filling it in, a key for the asked KID (derived from the content ID and KID under the stand-in's own
 /// secret, so the same KID is always the same key, as a vendor's key server keeps them) and for each DRMSystem asked a
 /// version 1 pssh box of that system naming the KID (none for FairPlay) and the HLS key tags asked for, in the shape
-/// vendors give them (FairPlay's skd:// URI, the others' pssh as a data URI under their urn:uuid KEYFORMAT). <see cref="Behaviour"/> makes it misbehave.
+/// vendors give them (FairPlay's skd:// URI, the others' pssh as a data URI under their urn:uuid KEYFORMAT). A request naming a
+/// recipient certificate (cpix:DeliveryDataList) gets its key encrypted to it (<see cref="CpixEncryptedAnswer"/>), broken as
+/// <see cref="Breakage"/> says, or plain with <see cref="AnswerPlain"/>. <see cref="Behaviour"/> makes it misbehave; its
+/// <see cref="StandInBehaviour.EncryptedKey"/> encrypts to a certificate of the stand-in's own when the request named none.
 /// </summary>
 public sealed class CpixKeyServerStandIn : IAsyncDisposable
 {
@@ -44,6 +47,22 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
     private int _requests;
 
     public StandInBehaviour Behaviour { get; set; }
+
+    /// <summary>How an encrypted answer is broken.</summary>
+    public EncryptedBreakage Breakage { get; set; }
+
+    /// <summary>Answers pskc:PlainValue even to a request naming a recipient certificate.</summary>
+    public bool AnswerPlain { get; set; }
+
+    /// <summary>The recipient certificate the last request named (base64 DER), or null.</summary>
+    public string? LastDeliveryCertificate { get; private set; }
+
+    private static readonly Lazy<byte[]> OwnCertificate = new(() =>
+    {
+        using var key = RSA.Create(2048);
+        using var certificate = CpixEncryptedAnswer.Certificate(key, "CN=stand-in");
+        return certificate.RawData;
+    });
 
     /// <summary>The last request's body and headers, as received.</summary>
     public string? LastRequest { get; private set; }
@@ -118,6 +137,7 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
         }
         var document = XDocument.Parse(body);
         string contentId = document.Root!.Attribute("contentId")!.Value;
+        LastDeliveryCertificate = document.Descendants(XName.Get("X509Certificate", CpixRequest.DsNamespace)).FirstOrDefault()?.Value;
         foreach (var contentKey in document.Descendants(Cpix + "ContentKey"))
         {
             var kid = KeyId.FromBytes(Convert.FromHexString(contentKey.Attribute("kid")!.Value.Replace("-", "", StringComparison.Ordinal)));
@@ -126,13 +146,14 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
             XElement value = Behaviour switch
             {
                 StandInBehaviour.BadBase64 => new XElement(Pskc + "PlainValue", "not*base64!"),
-                StandInBehaviour.EncryptedKey => new XElement(Pskc + "EncryptedValue",
-                    new XElement(Pskc + "CipherData", new XElement(Pskc + "CipherValue", Convert.ToBase64String(new byte[48])))),
                 _ => new XElement(Pskc + "PlainValue", Convert.ToBase64String(KeyFor(contentId, kid))),
             };
             if (Behaviour != StandInBehaviour.MissingKey)
                 contentKey.Add(new XElement(Cpix + "Data", new XElement(Pskc + "Secret", value)));
         }
+        if (!AnswerPlain && (LastDeliveryCertificate is not null || Behaviour == StandInBehaviour.EncryptedKey))
+            CpixEncryptedAnswer.Encrypt(document, LastDeliveryCertificate is { } named ? Convert.FromBase64String(named) : OwnCertificate.Value,
+                kid => KeyFor(contentId, kid), Breakage);
         foreach (var system in document.Descendants(Cpix + "DRMSystem"))
         {
             var kid = KeyId.FromBytes(Convert.FromHexString(system.Attribute("kid")!.Value.Replace("-", "", StringComparison.Ordinal)));

@@ -32,12 +32,18 @@ public sealed class CpixRefusalPackagingTests() : CpixPackagingTest("cpix-refusa
     private Dictionary<string, byte[]> Stored() => Directory.GetFiles(Dir.Path, "*", SearchOption.AllDirectories)
         .ToDictionary(f => Path.GetRelativePath(Dir.Path, f), File.ReadAllBytes);
 
-    [Fact]
-    public async Task A_wrong_kid_at_the_start_packages_nothing_and_keeps_the_earlier_broadcast()
+    [Theory]
+    [InlineData(false, "which was not asked")]
+    [InlineData(true, "pskc:ValueMAC does not match")]
+    public async Task A_bad_answer_at_the_start_packages_nothing_and_keeps_the_earlier_broadcast(bool encrypted, string reason)
     {
         var providerLog = new CpixKeyProviderTests.CapturingLogger<CpixKeyProvider>();
         var packagerLog = new CpixKeyProviderTests.CapturingLogger<LivePackager>();
-        using var provider = new CpixKeyProvider(new CpixOptions { Url = KeyServer.Url.ToString() }, providerLog);
+        var options = new CpixOptions { Url = KeyServer.Url.ToString() };
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        // Encrypted: the first broadcast's key comes encrypted to the node, the second's with a wrong MAC.
+        if (encrypted) (options.RecipientCertificatePath, options.RecipientPrivateKeyPath) = CpixEncryptedAnswer.WritePems(Dir, rsa);
+        using var provider = new CpixKeyProvider(options, providerLog);
         var registry = new LiveStreamRegistry();
         await using var packager = new LivePackager(registry, new FileSystemSegmentStore(Dir.Path),
             new DefaultRecordingPolicy(Options.Create(new PackagerOptions())),
@@ -55,7 +61,8 @@ public sealed class CpixRefusalPackagingTests() : CpixPackagingTest("cpix-refusa
         var before = Stored();
         Assert.Contains(before.Keys, k => k.EndsWith(".m4s", StringComparison.Ordinal));
 
-        KeyServer.Behaviour = StandInBehaviour.WrongKid;
+        if (encrypted) KeyServer.Breakage = EncryptedBreakage.WrongMac;
+        else KeyServer.Behaviour = StandInBehaviour.WrongKid;
         Assert.True(registry.TryStartPublish("chan", out var second));
         PublishAudio(second, 5);
         await WaitFor.ConditionAsync(() => packagerLog.Events.Any(e => e.Id == 4003), TimeSpan.FromSeconds(30), "the packager's refusal");
@@ -64,7 +71,7 @@ public sealed class CpixRefusalPackagingTests() : CpixPackagingTest("cpix-refusa
 
         var failed = Assert.Single(packagerLog.Events, e => e.Id == 4003);
         Assert.Contains(nameof(CpixRefusedException), failed.Text, StringComparison.Ordinal);
-        Assert.Contains("which was not asked", failed.Text, StringComparison.Ordinal);
+        Assert.Contains(reason, failed.Text, StringComparison.Ordinal);
         Assert.Single(providerLog.Events, e => e.Id == 9500);
         Assert.Equal(1, Volatile.Read(ref finished));
         var after = Stored();
