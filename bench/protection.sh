@@ -51,7 +51,7 @@ run_scheme() {
   sampler_start "$SERVER_PID" "$samples"
   sleep 1
   t0=$EPOCHREALTIME
-  log "$scheme (round $round): $N publishers for ${DURATION}s"
+  log "$1 (round $round): $N publishers for ${DURATION}s"
   local pids=()
   i=0
   while read -r key; do
@@ -78,7 +78,7 @@ run_scheme() {
   read -r steady _ < <(sampler_report "$samples" "$(awk -v t="$t0" -v s="$SETTLE" 'BEGIN { printf "%.6f", t + s }')" "$t1")
   stop_tree "$SERVER_PID"
   SIDE_RESULT="$steady $whole $ok $keyed"
-  log "$scheme (round $round): steady cpu=${steady}s whole=${whole}s publishers ok=$ok/$N playlists with EXT-X-KEY=$keyed/$N"
+  log "$1 (round $round): steady cpu=${steady}s whole=${whole}s publishers ok=$ok/$N playlists with EXT-X-KEY=$keyed/$N"
 }
 
 declare -A STEADY WHOLE OK KEYED
