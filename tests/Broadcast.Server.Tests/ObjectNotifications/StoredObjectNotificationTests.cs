@@ -59,8 +59,12 @@ public sealed class StoredObjectNotificationTests(ITestOutputHelper output)
             }
 
             Assert.True(best < WakeBound, $"best answer {best.TotalMilliseconds} ms after the part was stored (recheck is off: only NOTIFY wakes it)");
-            // Puts of one key queued together are coalesced into one notification: at least one per wake-up.
-            Assert.True(notifier.Sent >= 3, $"{notifier.Sent} notifications sent");
+            // Not one notification per attempt: a waiting request takes its wake-up before it looks at the store again
+            // (ObjectArrivals.NextIn), so on a loaded machine that look can already see the next part and answer, and the
+            // put's notification is then still queued when the next attempt's first put comes: puts of one key queued
+            // together are coalesced into one NOTIFY (2 for 3 attempts in a clean-clone run). Without NOTIFY the answers
+            // that did wait would never come (recheck is off), so the request above proves the wake-up.
+            Assert.True(notifier.Sent >= 1, $"{notifier.Sent} notifications sent");
             output.WriteLine($"best wake-up via NOTIFY: {best.TotalMilliseconds:F1} ms");
         }
         finally
