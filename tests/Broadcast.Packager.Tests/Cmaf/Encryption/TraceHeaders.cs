@@ -32,11 +32,15 @@ internal static partial class TraceHeaders
     [GeneratedRegex(@"^\[trace_headers @ [^\]]+\] ([A-Za-z][A-Za-z ]+)$")]
     private static partial Regex HeadingLine();
 
-    /// <summary>Every header ffmpeg reads in the first video stream of <paramref name="file"/>, in stream order.</summary>
+    /// <summary>
+    /// Every header ffmpeg reads in the first video stream of <paramref name="file"/>, in stream order. The file is fed
+    /// through a pipe, as <see cref="Broadcast.TestSupport.FrameMd5"/> does: ffmpeg 5.1, given a seekable file of several
+    /// encrypted fragments, stops at the second with "Incorrect number of samples in encryption info".
+    /// </summary>
     public static List<Header> ReadAll(string file, params string[] inputOptions)
     {
-        string[] arguments = ["-c", "exec ffmpeg \"$@\" 2>&1", "sh", "-hide_banner", .. inputOptions, "-i", file,
-            "-map", "0:v", "-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"];
+        string[] arguments = ["-c", "f=$1; shift; exec ffmpeg -hide_banner -nostdin \"$@\" -i pipe:0 -map 0:v -c:v copy -bsf:v trace_headers -f null - < \"$f\" 2>&1",
+            "sh", file, .. inputOptions];
         var headers = new List<Header>();
         Header? current = null;
         foreach (var line in MediaTools.Run("sh", arguments).Split('\n'))
