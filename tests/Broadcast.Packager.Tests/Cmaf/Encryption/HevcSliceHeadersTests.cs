@@ -41,6 +41,21 @@ public class HevcSliceHeadersTests(HevcClipFixture clips) : IClassFixture<HevcCl
     }
 
     [Fact]
+    public void Measuring_slice_segment_headers_allocates_nothing()
+    {
+        var clip = clips["weighted"];
+        var headers = HevcSliceHeaders.FromDecoderConfig(clip.Track.DecoderConfig.Span, out _);
+        var slices = OurSlices(clip).Select(s => s.Nal).ToList();
+        long sum = 0;
+        long allocated = Broadcast.TestSupport.Allocations.LeastOf(3, () =>
+        {
+            foreach (var nal in slices) sum += headers.HeaderLength(nal);
+        });
+        Assert.Equal(0, allocated);
+        Assert.True(sum > 0);
+    }
+
+    [Fact]
     public void The_clips_exercise_what_the_slice_header_depends_on()
     {
         var fields = HevcClipFixture.Clips.Keys.SelectMany(n => TraceHeaders.ReadAll(clips[n].File)).SelectMany(h => h.Fields)
