@@ -81,37 +81,14 @@ public class HevcSliceHeadersTests(HevcClipFixture clips) : IClassFixture<HevcCl
     public void Subsamples_leave_headers_and_non_slice_nal_units_clear(string name, EncryptionScheme scheme)
     {
         var clip = clips[name];
-        var headers = HevcSliceHeaders.FromDecoderConfig(clip.Track.DecoderConfig.Span, out int lengthSize);
+        var headers = HevcSliceHeaders.FromDecoderConfig(clip.Track.DecoderConfig.Span, out _);
         var check = HevcSliceHeaders.FromDecoderConfig(clip.Track.DecoderConfig.Span, out _);
         int protectedSlices = 0, slices = 0;
         foreach (var sample in clip.Samples)
         {
-            var subsamples = new List<Subsample>();
-            NalSubsamples.Map(sample.Data, lengthSize, headers, scheme, subsamples);
-            Assert.Equal(sample.Data.Length, subsamples.Sum(s => s.ClearBytes + (long)s.ProtectedBytes));
-            if (scheme == EncryptionScheme.Cenc) Assert.All(subsamples, s => Assert.Equal(0u, s.ProtectedBytes % 16));
-            var protectedBytes = new bool[sample.Data.Length];
-            int at = 0;
-            foreach (var s in subsamples)
-            {
-                at += s.ClearBytes;
-                for (int i = 0; i < s.ProtectedBytes; i++) protectedBytes[at + i] = true;
-                at += (int)s.ProtectedBytes;
-            }
-            at = 0;
-            foreach (var nal in NalUnits.Of(sample.Data))
-            {
-                bool slice = check.IsSlice(nal);
-                if (!slice) check.Add(nal);
-                int clearUpTo = 4 + (slice ? check.HeaderLength(nal) : nal.Length);
-                Assert.DoesNotContain(true, protectedBytes[at..(at + clearUpTo)]);
-                if (slice && nal.Length > 100)
-                {
-                    slices++;
-                    if (protectedBytes[at..(at + 4 + nal.Length)].Contains(true)) protectedSlices++;
-                }
-                at += 4 + nal.Length;
-            }
+            var (longSlices, protectedLongSlices, _) = SubsampleAssert.HeadersClear(sample.Data, headers, check, scheme);
+            slices += longSlices;
+            protectedSlices += protectedLongSlices;
         }
         Assert.True(slices > 0);
         Assert.Equal(slices, protectedSlices);

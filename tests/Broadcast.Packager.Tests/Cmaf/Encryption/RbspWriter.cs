@@ -71,17 +71,7 @@ internal sealed class RbspWriter
     {
         if (_bits != 0) throw new InvalidOperationException("the RBSP does not end on a byte");
         var nal = new List<byte> { (byte)(type << 1 | layer >> 5), (byte)((layer & 31) << 3 | 1) };
-        int zeros = 0;
-        foreach (byte b in _bytes)
-        {
-            if (zeros >= 2 && b <= 3)
-            {
-                nal.Add(3);
-                zeros = 0;
-            }
-            nal.Add(b);
-            zeros = b == 0 ? zeros + 1 : 0;
-        }
+        Broadcast.TestSupport.NalEscaping.Append(nal, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_bytes));
         return [.. nal];
     }
 }
