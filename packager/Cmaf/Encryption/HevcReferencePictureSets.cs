@@ -11,8 +11,6 @@ internal sealed class ShortTermRefPicSet(int[] deltaPocs, bool[] used, int numNe
 
     public ReadOnlySpan<int> DeltaPocs => deltaPocs;
 
-    public ReadOnlySpan<bool> Used => used;
-
     public int NumNegative { get; } = numNegative;
 
     public int NumDeltaPocs => deltaPocs.Length;
