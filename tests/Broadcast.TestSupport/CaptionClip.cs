@@ -107,18 +107,7 @@ public static partial class CaptionClip
     public static byte[] SeiNal(ReadOnlySpan<byte> messages)
     {
         var nal = new List<byte> { 0x06 };
-        int zeros = 0;
-        foreach (byte x in messages)
-        {
-            // Emulation prevention (H.264 7.4.1): 00 00 followed by 00..03 gets an 03 in between.
-            if (zeros >= 2 && x <= 3)
-            {
-                nal.Add(3);
-                zeros = 0;
-            }
-            nal.Add(x);
-            zeros = x == 0 ? zeros + 1 : 0;
-        }
+        NalEscaping.Append(nal, messages);
         nal.Add(0x80);
         return nal.ToArray();
     }

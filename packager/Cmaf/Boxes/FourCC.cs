@@ -30,6 +30,7 @@ public static class FourCC
     public const uint Avc1 = 0x61766331; // 'avc1'
     public const uint AvcC = 0x61766343; // 'avcC'
     public const uint Hvc1 = 0x68766331; // 'hvc1'
+    public const uint Hev1 = 0x68657631; // 'hev1'
     public const uint HvcC = 0x68766343; // 'hvcC'
     public const uint Av01 = 0x61763031; // 'av01'
     public const uint Av1C = 0x61763143; // 'av1C'

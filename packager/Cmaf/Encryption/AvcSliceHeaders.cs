@@ -8,7 +8,7 @@ namespace Broadcast.Packager.Cmaf.Encryption;
 /// band. Parsed per ISO/IEC 14496-10 §7.3.2.1.1 (SPS), §7.3.2.2 (PPS) and §7.3.3 (slice header). Flexible macroblock
 /// ordering (slice groups, Baseline and Extended profiles only) is refused rather than guessed.
 /// </summary>
-public sealed class AvcSliceHeaders
+public sealed class AvcSliceHeaders : ISliceHeaders
 {
     private const int MaxSps = 32; // seq_parameter_set_id 0..31 (§7.4.2.1.1)
     private const int MaxPps = 256; // pic_parameter_set_id 0..255 (§7.4.2.2)
@@ -49,6 +49,9 @@ public sealed class AvcSliceHeaders
         }
         return sets;
     }
+
+    /// <summary>Whether <paramref name="nal"/> is a coded slice: NAL unit type 1 (non-IDR) or 5 (IDR).</summary>
+    public bool IsSlice(ReadOnlySpan<byte> nal) => !nal.IsEmpty && (nal[0] & 0x1F) is 1 or 5;
 
     /// <summary>Takes a parameter set NAL unit (type 7 or 8; others are ignored).</summary>
     public void Add(ReadOnlySpan<byte> nal)

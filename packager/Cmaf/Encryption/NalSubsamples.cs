@@ -1,9 +1,10 @@
 namespace Broadcast.Packager.Cmaf.Encryption;
 
 /// <summary>
-/// The subsamples of one length-prefixed AVC sample (ISO/IEC 14496-15 §5.3.2: NAL units each after a 1, 2 or 4-byte
-/// length): a coded slice (NAL unit type 1 or 5) is protected after its length, NAL unit header and slice header; every
-/// other NAL unit (parameter sets, SEI, delimiters) is wholly clear. For 'cenc' the protected range is cut to a multiple of
+/// The subsamples of one length-prefixed AVC or HEVC sample (ISO/IEC 14496-15 §5.3.2, §8.3.2: NAL units each after a 1, 2
+/// or 4-byte length): a coded slice (AVC's NAL unit types 1 and 5, HEVC's VCL types, as <see cref="ISliceHeaders"/> says)
+/// is protected after its length, NAL unit header and slice header; every other NAL unit (parameter sets, SEI, delimiters)
+/// is wholly clear. For 'cenc' the protected range is cut to a multiple of
 /// 16 bytes, its head given to the clear bytes (ISO/IEC 23001-7:2016 recommends block-aligned BytesOfProtectedData for
 /// video, CMAF requires it), so no subsample ends in a partial block; 'cbcs' leaves a partial last block clear itself.
 /// Clear runs longer than a subsample's 16-bit BytesOfClearData are split (§7.2.2).
@@ -13,7 +14,7 @@ public static class NalSubsamples
     private const int Block = 16;
 
     /// <summary>Appends the sample's subsamples to <paramref name="into"/>; in-band parameter sets update <paramref name="headers"/>.</summary>
-    public static void Map(ReadOnlySpan<byte> sample, int nalLengthSize, AvcSliceHeaders headers, EncryptionScheme scheme, List<Subsample> into)
+    public static void Map(ReadOnlySpan<byte> sample, int nalLengthSize, ISliceHeaders headers, EncryptionScheme scheme, List<Subsample> into)
     {
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentNullException.ThrowIfNull(into);
@@ -30,11 +31,9 @@ public static class NalSubsamples
             if (length == 0 || length > (uint)(sample.Length - at)) throw new InvalidDataException("a NAL unit runs past the end of its sample");
             var nal = sample.Slice(at, (int)length);
             at += (int)length;
-            int type = nal[0] & 0x1F;
-            int head = 0;
-            if (type is 1 or 5) head = headers.HeaderLength(nal);
+            long protectedBytes = 0;
+            if (headers.IsSlice(nal)) protectedBytes = nal.Length - headers.HeaderLength(nal);
             else headers.Add(nal);
-            long protectedBytes = type is 1 or 5 ? nal.Length - head : 0;
             if (scheme == EncryptionScheme.Cenc) protectedBytes -= protectedBytes % Block;
             if (protectedBytes < Block) protectedBytes = 0; // nothing worth a block: the NAL unit stays clear
             clear += nalLengthSize + nal.Length - protectedBytes;

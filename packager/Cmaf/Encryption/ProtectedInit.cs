@@ -123,21 +123,27 @@ public static class ProtectedInit
     }
 
     /// <summary>
-    /// The track a clear init segment heads as the track encryptor needs it: AVC with its avcC (the slice headers are read
-    /// through its parameter sets), or AAC.
+    /// The track a clear init segment heads as the track encryptor needs it: AVC with its avcC or HEVC with its hvcC (the
+    /// slice headers are read through their parameter sets; the codec string is the sample entry's type, which the
+    /// encryptor's original format keeps), or AAC.
     /// </summary>
     public static MediaTrack TrackOf(ReadOnlySpan<byte> init)
     {
         var place = Locate(init);
         return place.Entry.Type switch
         {
-            FourCC.Avc1 => new VideoTrack(Codec.H264, (Child(init, place.ChildrenAt, place.Entry.End, FourCC.AvcC) is { } avcC
-                ? init[avcC.Body..avcC.End].ToArray() : throw new InvalidDataException("an avc1 sample entry has no avcC")), "avc1", 0, 0),
+            FourCC.Avc1 => new VideoTrack(Codec.H264, Configuration(init, place, FourCC.AvcC), "avc1", 0, 0),
+            FourCC.Hvc1 or FourCC.Hev1 => new VideoTrack(Codec.H265, Configuration(init, place, FourCC.HvcC), FourCC.ToString(place.Entry.Type), 0, 0),
             FourCC.Mp4a => new AudioTrack(Codec.Aac, ReadOnlyMemory<byte>.Empty, "mp4a", 0, 0),
             uint other => throw new NotSupportedException(
-                $"Encrypting a '{FourCC.ToString(other)}' track is not supported yet (AVC, whose slice headers are parsed, and AAC are)."),
+                $"Encrypting a '{FourCC.ToString(other)}' track is not supported yet (AVC and HEVC, whose slice headers are parsed, and AAC are)."),
         };
     }
+
+    /// <summary>The body of the sample entry's codec configuration box (avcC, hvcC).</summary>
+    private static byte[] Configuration(ReadOnlySpan<byte> init, EntryPlace place, uint type) =>
+        Child(init, place.ChildrenAt, place.Entry.End, type) is { } box ? init[box.Body..box.End].ToArray()
+            : throw new InvalidDataException($"a '{FourCC.ToString(place.Entry.Type)}' sample entry has no {FourCC.ToString(type)}");
 
     private static int Size(this Box box) => box.End - box.Start;
 
@@ -151,7 +157,7 @@ public static class ProtectedInit
         var stsd = Child(init, stbl.Body, stbl.End, FourCC.Stsd) ?? throw new InvalidDataException("the track has no stsd");
         if (U32(init, stsd.Body + 4, stsd.End) != 1) throw new InvalidDataException("the stsd does not hold exactly one sample entry");
         var entry = BoxAt(init, stsd.Body + 8, stsd.End);
-        bool video = entry.Type is TrackProtection.Encv or FourCC.Avc1 or FourCC.Hvc1 or FourCC.Av01 || Child(init, mdia.Body, mdia.End,
+        bool video = entry.Type is TrackProtection.Encv or FourCC.Avc1 or FourCC.Hvc1 or FourCC.Hev1 or FourCC.Av01 || Child(init, mdia.Body, mdia.End,
             FourCC.Hdlr) is { } hdlr && U32(init, hdlr.Body + 8, hdlr.End) == FourCC.Vide;
         // §12.1.3 VisualSampleEntry: 8 bytes of SampleEntry, then 70 of its own; §12.2.3 AudioSampleEntry: 8, then 20 (a
         // version 1 QuickTime sound entry 16 more, version 2 36 more).

@@ -1,9 +1,10 @@
 namespace Broadcast.Packager.Cmaf.Encryption;
 
 /// <summary>
-/// Reads the bits of a NAL unit's RBSP straight from its bytes as stored (ISO/IEC 14496-10 §7.3.1, §7.4.1): an
-/// emulation_prevention_three_byte after two zero bytes is skipped, and <see cref="BytesConsumed"/> counts stored bytes,
-/// so a header's length read in bits is its length in the sample. Damaged input is an <see cref="InvalidDataException"/>.
+/// Reads the bits of a NAL unit's RBSP straight from its bytes as stored (ISO/IEC 14496-10 §7.3.1, §7.4.1; ITU-T H.265
+/// §7.3.1.1, §7.4.2 have the same rule): an emulation_prevention_three_byte after two zero bytes is skipped, and
+/// <see cref="BytesConsumed"/> counts stored bytes, so a header's length read in bits is its length in the sample. Damaged
+/// input is an <see cref="InvalidDataException"/>.
 /// </summary>
 internal ref struct RbspBitReader
 {
@@ -22,7 +23,16 @@ internal ref struct RbspBitReader
     /// <summary>Stored bytes from the start of the data up to and including the one holding the last bit read.</summary>
     public readonly int BytesConsumed => _bit == 0 ? _position : _position + 1;
 
+    /// <summary>Whether the next bit read starts a byte.</summary>
+    public readonly bool IsByteAligned => _bit == 0;
+
     public bool ReadFlag() => ReadBit() == 1;
+
+    /// <summary>Reads and drops <paramref name="count"/> bits.</summary>
+    public void Skip(int count)
+    {
+        for (int i = 0; i < count; i++) ReadBit();
+    }
 
     public int ReadBit()
     {

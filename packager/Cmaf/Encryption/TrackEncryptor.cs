@@ -46,7 +46,8 @@ public sealed class FragmentEncryption
 /// <summary>
 /// Encrypts one track's samples under one content key. 'cenc': AES-CTR, an 8-byte IV per sample, subsamples on video.
 /// 'cbcs': AES-CBC with the constant IV, the 1:9 pattern on video subsamples and whole blocks of the whole sample on audio
-/// (§10.4). Video is AVC (HEVC's slice header is not parsed yet, so HEVC is refused). The IV of a sample is a function
+/// (§10.4). Video is AVC or HEVC, whose NAL unit and slice headers stay clear (<see cref="NalSubsamples"/>); AV1 is
+/// refused (its OBU subsamples are not mapped). The IV of a sample is a function
 /// of its place (segment number, index in the segment), so a segment written whole and as its parts has the same bytes.
 /// </summary>
 public sealed class TrackEncryptor : IDisposable
@@ -55,7 +56,7 @@ public sealed class TrackEncryptor : IDisposable
     public const int CbcsCryptBlocks = 1, CbcsSkipBlocks = 9;
 
     private readonly AesBlocks _aes;
-    private readonly AvcSliceHeaders? _sliceHeaders;
+    private readonly ISliceHeaders? _sliceHeaders;
     private readonly int _nalLengthSize;
     private readonly ulong _ivSeed;
     private readonly uint _originalFormat;
@@ -78,11 +79,18 @@ public sealed class TrackEncryptor : IDisposable
         _originalFormat = track.Codec switch
         {
             Codec.H264 => FourCC.Avc1,
+            // The sample entry the clear track has: 'hvc1' as the packager writes it, 'hev1' for a clear init read back.
+            Codec.H265 => track.CodecString.StartsWith("hev1", StringComparison.Ordinal) ? FourCC.Hev1 : FourCC.Hvc1,
             Codec.Aac => FourCC.Mp4a,
             _ => throw new NotSupportedException(
-                $"Encrypting {track.Codec} is not supported yet (AVC, whose slice headers are parsed, and AAC are)."),
+                $"Encrypting {track.Codec} is not supported yet (AVC and HEVC, whose slice headers are parsed, and AAC are)."),
         };
-        if (IsVideo) _sliceHeaders = AvcSliceHeaders.FromDecoderConfig(track.DecoderConfig.Span, out _nalLengthSize);
+        if (IsVideo)
+        {
+            _sliceHeaders = track.Codec == Codec.H265
+                ? HevcSliceHeaders.FromDecoderConfig(track.DecoderConfig.Span, out _nalLengthSize)
+                : AvcSliceHeaders.FromDecoderConfig(track.DecoderConfig.Span, out _nalLengthSize);
+        }
         if (scheme == EncryptionScheme.Cbcs && constantIv is not { Size: 16 })
             throw new ArgumentException("'cbcs' takes a 16-byte constant IV.", nameof(constantIv));
         _ivSeed = ivSeed;

@@ -16,25 +16,28 @@ namespace Broadcast.Packager.Tests.Fuzzing;
 /// </summary>
 public class CencFuzzTests(FlvClipFixture clip, ITestOutputHelper output) : IClassFixture<FlvClipFixture>
 {
-    private void Check(FuzzReport report)
+    private void Check(FuzzReport report) => Check(report, output);
+
+    internal static void Check(FuzzReport report, ITestOutputHelper output)
     {
         output.WriteLine(report.ToString());
         Assert.Equal(FuzzSettings.Iterations, report.Accepted + report.Refused);
         Assert.True(report.Accepted > 0 && report.Refused > 0, report.ToString());
     }
 
-    [Fact]
-    public void Avc_subsample_map()
-    {
-        // Small samples whole (P and B frames), and the parameter sets as samples of their own.
-        var seeds = clip.VideoSamples.Where(s => s.Data.Length < 4096).Take(12).Select(s => s.Data).ToList();
-        Check(FuzzRunner.Run("avc subsamples", seeds, (input, random) =>
+    /// <summary>
+    /// A codec's subsample map (<see cref="NalSubsamples"/> over the slice headers <paramref name="headers"/> makes, with
+    /// its NAL unit length size): a damaged sample is refused with <see cref="InvalidDataException"/>, and an accepted one
+    /// gets subsamples covering it exactly.
+    /// </summary>
+    internal static FuzzReport SubsampleMap(string name, IReadOnlyList<byte[]> seeds, Func<(ISliceHeaders Headers, int LengthSize)> headers) =>
+        FuzzRunner.Run(name, seeds, (input, random) =>
         {
-            var headers = AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out int lengthSize);
+            var (sliceHeaders, lengthSize) = headers();
             var subsamples = new List<Subsample>();
             try
             {
-                NalSubsamples.Map(input, lengthSize, headers, random.Chance(2) ? EncryptionScheme.Cenc : EncryptionScheme.Cbcs, subsamples);
+                NalSubsamples.Map(input, lengthSize, sliceHeaders, random.Chance(2) ? EncryptionScheme.Cenc : EncryptionScheme.Cbcs, subsamples);
             }
             catch (InvalidDataException)
             {
@@ -42,7 +45,14 @@ public class CencFuzzTests(FlvClipFixture clip, ITestOutputHelper output) : ICla
             }
             if (subsamples.Sum(s => s.ClearBytes + (long)s.ProtectedBytes) != input.Length) throw new InvalidOperationException("subsamples do not cover the sample");
             return true;
-        }));
+        });
+
+    [Fact]
+    public void Avc_subsample_map()
+    {
+        // Small samples whole (P and B frames), and the parameter sets as samples of their own.
+        var seeds = clip.VideoSamples.Where(s => s.Data.Length < 4096).Take(12).Select(s => s.Data).ToList();
+        Check(SubsampleMap("avc subsamples", seeds, () => (AvcSliceHeaders.FromDecoderConfig(clip.Video.DecoderConfig.Span, out int lengthSize), lengthSize)));
     }
 
     [Fact]

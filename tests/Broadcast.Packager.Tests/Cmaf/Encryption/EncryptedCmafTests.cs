@@ -141,7 +141,7 @@ public class EncryptedCmafTests(FlvClipFixture clip) : IClassFixture<FlvClipFixt
     }
 
     /// <summary>ffmpeg's exit code and the hashes of the frames it decoded, the file fed through a pipe (<see cref="Broadcast.TestSupport.FrameMd5"/>).</summary>
-    private static (int Code, IReadOnlyList<string> Frames) FrameMd5(string file, params string[] before)
+    internal static (int Code, IReadOnlyList<string> Frames) FrameMd5(string file, params string[] before)
     {
         var decoded = Broadcast.TestSupport.FrameMd5.Of(file, "0", before);
         return (decoded.ExitCode, decoded.Hashes);
