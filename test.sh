@@ -98,7 +98,7 @@ run_tests() { # project
 # The unit and component projects, two at a time from one queue, longest first (their last run's order; a project
 # not named here goes last), so both cores stay busy until the queue is empty.
 queue="$results/queue"
-for name in Control Server Ingest Compositor Transcoder Media WebRtc Packager; do
+for name in Ingest Compositor Transcoder Clips Control Server Media Packager WebRtc; do
   [[ -d "tests/Broadcast.$name.Tests" ]] && echo "tests/Broadcast.$name.Tests"
 done >"$queue"
 for project in tests/Broadcast.*.Tests; do
