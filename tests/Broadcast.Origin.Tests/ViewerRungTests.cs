@@ -115,14 +115,18 @@ public sealed class ViewerRungTests
         var sessions = new ViewerSessions(TimeProvider.System);
         const string Key = "show/720p/20261129T200000Z-4.m4s";
         for (ulong id = 1; id <= 100; id++) sessions.Touch(Key.AsSpan(0, 4), id, ViewerDelivery.Hls, rendition: ViewerRungs.RenditionOf(Key, 4));
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int round = 0; round < 100; round++)
+        // The least of three windows: a per-request allocation shows in each, a one-off (32,664 bytes once in a clean-clone
+        // run: the runtime recompiling the hot loop, or a bucket turning on the real clock) does not fail the test.
+        long allocated = Allocations.LeastOf(3, () =>
         {
-            for (ulong id = 1; id <= 100; id++)
-                sessions.Touch(Key.AsSpan(0, 4), id, ViewerDelivery.Unknown, rendition: ViewerRungs.RenditionOf(Key, 4));
-        }
+            for (int round = 0; round < 100; round++)
+            {
+                for (ulong id = 1; id <= 100; id++)
+                    sessions.Touch(Key.AsSpan(0, 4), id, ViewerDelivery.Unknown, rendition: ViewerRungs.RenditionOf(Key, 4));
+            }
+        });
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, allocated);
     }
 
     [Theory]
