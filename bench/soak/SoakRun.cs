@@ -85,6 +85,7 @@ public static class SoakRun
         {
             ExtraArguments = ["--Transcode:Enabled=false", .. options.ServerArguments],
             Environment = options.ServerEnvironment,
+            ShippedJit = true, // the soak measures the server's RSS as shipped
         }).ConfigureAwait(false);
         log($"server pid {server.ProcessId} on {server.BaseUri}; {options.Describe()}");
         var channels = new List<ChannelInfo>();
