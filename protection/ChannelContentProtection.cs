@@ -14,7 +14,8 @@ namespace Broadcast.Protection;
 /// <summary>A broadcast is encrypted as its channel's <c>protection</c> says ("cenc", "cbcs" or "aes-128"), with a key from the
 /// registered <see cref="IContentKeyProvider"/>; "none", or a stream with no channel, stays in the clear. A broadcast
 /// continued on this node after its node died keeps the scheme and the key it had, whatever the setting says now: its
-/// players were given them (a setting applies from the next broadcast). With the channel's <c>keyRotationSegments</c> a
+/// players were given them (a setting applies from the next broadcast); a rotated one also gets back, by KID, the keys of the
+/// periods its restored segments are under. With the channel's <c>keyRotationSegments</c> a
 /// broadcast gets a new key every that many segments (<see cref="KeyRotation"/>).</summary>
 internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IContentKeyProvider keys) : IContentProtectionPolicy
 {
@@ -25,6 +26,8 @@ internal sealed class ChannelContentProtectionPolicy(ChannelService channels, IC
         {
             var continued = BroadcastProtection.From(kept,
                 await keys.KeyForAsync(stream.Name, kept, continuing.ToKeyId(), cancellationToken).ConfigureAwait(false));
+            continued = await BroadcastProtection.ContinuedAsync(continued, continuing,
+                (kid, ct) => keys.KeyForAsync(stream.Name, kept, kid, ct), cancellationToken).ConfigureAwait(false);
             return Rotating(continued, stream.Name, channel);
         }
         if (channel is null || SchemeOf(channel.Protection) is not { } s) return null;

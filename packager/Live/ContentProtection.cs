@@ -52,6 +52,10 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
     /// <summary>A new key every so many segments (the channel's setting), or null: one key for the whole broadcast.</summary>
     public KeyRotation? Rotation { get; init; }
 
+    /// <summary>A continued broadcast's later key periods, as the node that died began them, oldest first (see
+    /// <see cref="ContinuedAsync"/>); empty for a new broadcast.</summary>
+    public IReadOnlyList<ContinuedKeyPeriod> ContinuedPeriods { get; init; } = [];
+
     /// <summary>HLS whole-segment encryption: the CMAF is written clear and each stored object encrypted whole.</summary>
     public bool WholeSegment => Scheme == EncryptionScheme.Aes128;
 
@@ -93,7 +97,38 @@ public sealed record BroadcastProtection(EncryptionScheme Scheme, ContentKey Key
             HlsKeys = grant.HlsKeys,
         };
     }
+
+    /// <summary>
+    /// <paramref name="first"/>, the continued broadcast's first key, with the later key periods its live state names
+    /// (<see cref="ProtectionState.Periods"/>), each key read back by its KID through <paramref name="keyFor"/>. The new node
+    /// names them in its playlists before the segments it restores, and goes on under the last, the key its players hold
+    /// now. A key read back under another KID refuses the continuation: its segments would be named under a key that
+    /// does not open them.
+    /// </summary>
+    public static async ValueTask<BroadcastProtection> ContinuedAsync(BroadcastProtection first, ProtectionState continuing,
+        Func<KeyId, CancellationToken, ValueTask<ContentKeyGrant>> keyFor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(continuing);
+        ArgumentNullException.ThrowIfNull(keyFor);
+        if (continuing.Periods is not { Count: > 0 } periods) return first;
+        var restored = new List<ContinuedKeyPeriod>(periods.Count);
+        foreach (var period in periods)
+        {
+            var kid = period.ToKeyId();
+            var grant = await keyFor(kid, cancellationToken).ConfigureAwait(false);
+            if (grant.Key.Id != kid)
+                throw new InvalidOperationException(
+                    $"The key provider answered key {grant.Key.Id.ToUuidString()} for the continued broadcast's key period from segment {period.FirstSegment}, which is under key {kid.ToUuidString()}.");
+            // The constant IV is the broadcast's on this node ('cbcs', §10.4), whatever the key.
+            restored.Add(new ContinuedKeyPeriod(period.FirstSegment, From(first.Scheme, grant) with { ConstantIv = first.ConstantIv }));
+        }
+        return first with { ContinuedPeriods = restored };
+    }
 }
+
+/// <summary>A later key period of a continued broadcast: from segment <paramref name="FirstSegment"/> on, under <paramref name="Protection"/>'s key.</summary>
+public sealed record ContinuedKeyPeriod(long FirstSegment, BroadcastProtection Protection);
 
 /// <summary>
 /// Decides, per broadcast, whether and how it is encrypted (the packager asks once, at the broadcast's start, as it asks the

@@ -63,6 +63,13 @@ internal sealed class KeySchedule : IDisposable
         ArgumentNullException.ThrowIfNull(first);
         First = first;
         _rotation = first.Rotation;
+        if (first.ContinuedPeriods is not { Count: > 0 } continued) return;
+        // A continued broadcast: the periods the node that died began, so the playlists name each restored segment's own key,
+        // and the first new segment stays under the last of them (its players hold that key) until its period is over.
+        _periods.Add(new KeyPeriod(0, long.MinValue, First));
+        foreach (var c in continued)
+            _periods.Add(new KeyPeriod(_periods.Count, c.FirstSegment, c.Protection with { ConstantIv = first.ConstantIv, Rotation = _rotation }));
+        AskNext();
     }
 
     /// <summary>The broadcast's first key: its init segments' default_KID, the MPD's and the master's.</summary>

@@ -121,14 +121,34 @@ public sealed record BroadcastContinuation(LiveBroadcastState State, long FirstN
 /// A protected broadcast's encryption as its live state keeps it: the scheme ("cenc", "cbcs" or "aes-128") and the
 /// KID as 32 hex digits. The key itself stays with the key provider; a continuing node asks it for this KID.
 /// </summary>
-public sealed record ProtectionState(string Scheme, string KeyId)
+/// <param name="Periods">A rotated broadcast's later key periods still in force for a segment the state lists (the one the
+/// oldest listed segment is under, and every one after it), oldest first; null when the first key covers them all, or in a
+/// state written before they were kept (and then not written, so a state without rotation reads as before). A continuing node names their keys in its playlists before the segments it restores,
+/// and goes on under the last.</param>
+public sealed record ProtectionState(string Scheme, string KeyId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<KeyPeriodState>? Periods = null)
 {
-    public static ProtectionState Of(BroadcastProtection protection)
+    /// <summary>The most later periods a state names (a period holds at least one segment, and a window far fewer).</summary>
+    public const int MaxPeriods = 4096;
+
+    public static ProtectionState Of(BroadcastProtection protection) => Of(protection, [], 0);
+
+    /// <summary>The state of a broadcast whose key schedule decided <paramref name="periods"/>, listing segments from
+    /// <paramref name="firstListed"/> on.</summary>
+    internal static ProtectionState Of(BroadcastProtection protection, IReadOnlyList<KeyPeriod> periods, long firstListed)
     {
         ArgumentNullException.ThrowIfNull(protection);
-        return new ProtectionState(Cmaf.Encryption.EncryptionSchemes.Name(protection.Scheme),
-            Convert.ToHexStringLower(protection.Key.Id.ToArray()));
+        List<KeyPeriodState>? later = null;
+        for (int i = 1; i < periods.Count; i++)
+        {
+            // A period ends where the next begins: one that ended before the oldest listed segment names nothing listed.
+            if (i + 1 < periods.Count && periods[i + 1].FirstSegment <= firstListed) continue;
+            (later ??= []).Add(new KeyPeriodState(periods[i].FirstSegment, Hex(periods[i].Protection.Key.Id)));
+        }
+        return new ProtectionState(Cmaf.Encryption.EncryptionSchemes.Name(protection.Scheme), Hex(protection.Key.Id), later);
     }
+
+    private static string Hex(Cmaf.Encryption.KeyId kid) => Convert.ToHexStringLower(kid.ToArray());
 
     /// <summary>The scheme, or null for a word this code does not write.</summary>
     public Cmaf.Encryption.EncryptionScheme? ToScheme() => Cmaf.Encryption.EncryptionSchemes.Parse(Scheme);
@@ -139,8 +159,31 @@ public sealed record ProtectionState(string Scheme, string KeyId)
     /// <summary>Why a state's protection cannot be continued, or null when it can.</summary>
     public static string? Invalid(ProtectionState p) =>
         p.ToScheme() is null ? $"protection scheme '{p.Scheme}'"
-        : p.KeyId is not { Length: 32 } || !p.KeyId.All(char.IsAsciiHexDigit) ? "protection key id is not 32 hex digits"
+        : !IsKeyId(p.KeyId) ? "protection key id is not 32 hex digits"
+        : p.Periods is { } periods ? InvalidPeriods(periods)
         : null;
+
+    private static string? InvalidPeriods(IReadOnlyList<KeyPeriodState> periods)
+    {
+        if (periods.Count > MaxPeriods) return $"{periods.Count} key periods, more than {MaxPeriods}";
+        for (int i = 0; i < periods.Count; i++)
+        {
+            if (periods[i] is null || !IsKeyId(periods[i].KeyId)) return "a key period's key id is not 32 hex digits";
+            if (periods[i].FirstSegment < 1 || (i > 0 && periods[i].FirstSegment <= periods[i - 1].FirstSegment))
+                return "key periods out of order";
+        }
+        return null;
+    }
+
+    private static bool IsKeyId(string? hex) => hex is { Length: 32 } && hex.All(char.IsAsciiHexDigit);
+}
+
+/// <summary>One later key period of a rotated broadcast: from segment <paramref name="FirstSegment"/> on, its media is under
+/// the key <paramref name="KeyId"/> (32 hex digits) names.</summary>
+public sealed record KeyPeriodState(long FirstSegment, string KeyId)
+{
+    /// <summary>The KID's 16 bytes.</summary>
+    public Cmaf.Encryption.KeyId ToKeyId() => Cmaf.Encryption.KeyId.FromBytes(Convert.FromHexString(KeyId));
 }
 
 /// <summary>One rendition of a <see cref="LiveBroadcastState"/>: its window and what it needs to number on.</summary>

@@ -61,7 +61,16 @@ internal sealed class LiveStateWriter(PackagedBroadcast broadcast, RecordingJour
         return new LiveBroadcastState(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, broadcast.Time.GetUtcNow(), ended, origin, renditions,
             journaled,
             [.. broadcast.Breaks.Placed.Select(BreakState.Of)],
-            broadcast.Protection is { } protection ? ProtectionState.Of(protection) : null);
+            broadcast.Protection is { } protection ? ProtectionState.Of(protection, broadcast.Keys!.Periods, OldestListed(firstListed)) : null);
+    }
+
+    /// <summary>The number of the oldest segment the state lists of any rendition (long.MaxValue when it lists none).</summary>
+    private static long OldestListed(Dictionary<RenditionTimeline, int> firstListed)
+    {
+        long oldest = long.MaxValue;
+        foreach (var (t, start) in firstListed)
+            if (start < t.Entries.Count) oldest = Math.Min(oldest, t.Entries[start].Number);
+        return oldest;
     }
 
     /// <summary>The window's start, or the first entry above <paramref name="journaled"/> when that is earlier (the journal's tail).</summary>

@@ -25,7 +25,7 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
             new RenditionState("audio", false, 48_000, 0, 0, [new SegmentState(2, 96_000, 96_000, 900, 94, true, false, 0, At.AddSeconds(2), 0, 0)]),
         ]);
 
-    private const string SampleJson =
+    internal const string SampleJson =
         "{\"version\":1,\"broadcastId\":\"20261121T054512Z\",\"updatedAt\":\"2026-11-21T05:45:18+00:00\",\"ended\":false," +
         "\"origin\":{\"availabilityStart\":\"2026-11-21T05:45:12+00:00\",\"presentationOrigin\":0,\"periodIdBase\":0,\"firstPeriodStart\":0}," +
         "\"renditions\":[{\"name\":\"source\",\"video\":true,\"timescale\":90000,\"lastInitVersion\":0,\"discontinuitiesBefore\":0,\"segments\":[" +
@@ -73,8 +73,34 @@ public sealed class LiveBroadcastStateTests(ITestOutputHelper output)
         { "a protection key id that is short", SampleJson.Replace("\"protection\":null", "\"protection\":{\"scheme\":\"cbcs\",\"keyId\":\"0123\"}", StringComparison.Ordinal), "protection key id" },
         { "a protection key id that is not hex", SampleJson.Replace("\"protection\":null", "\"protection\":{\"scheme\":\"cbcs\",\"keyId\":\"0123456789abcdef0123456789abcdeg\"}", StringComparison.Ordinal), "protection key id" },
         { "a protection without its key id", SampleJson.Replace("\"protection\":null", "\"protection\":{\"scheme\":\"cbcs\"}", StringComparison.Ordinal), "protection key id" },
+        { "a key period whose key id is short", WithPeriods("{\"firstSegment\":4,\"keyId\":\"0123\"}"), "a key period's key id" },
+        { "a key period without its key id", WithPeriods("{\"firstSegment\":4}"), "a key period's key id" },
+        { "a null key period", WithPeriods("null"), "a key period's key id" },
+        { "key periods out of order", WithPeriods($"{Period(6)},{Period(4)}"), "key periods out of order" },
+        { "two key periods from one segment", WithPeriods($"{Period(4)},{Period(4)}"), "key periods out of order" },
+        { "a key period from segment 0", WithPeriods(Period(0)), "key periods out of order" },
+        { "more key periods than a state names", WithPeriods(string.Join(',', Enumerable.Range(1, ProtectionState.MaxPeriods + 1).Select(Period))), "key periods, more than" },
         { "a number that is text", SampleJson.Replace("\"number\":1,", "\"number\":\"one\",", StringComparison.Ordinal), "not JSON" },
     };
+
+    /// <summary>The sample's state, protected by cbcs, naming <paramref name="periods"/> (JSON array members) as its later key periods.</summary>
+    internal static string WithPeriods(string periods) => SampleJson.Replace("\"protection\":null",
+        $"\"protection\":{{\"scheme\":\"cbcs\",\"keyId\":\"0123456789abcdef0123456789abcdef\",\"periods\":[{periods}]}}", StringComparison.Ordinal);
+
+    internal static string Period(int firstSegment) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{{\"firstSegment\":{firstSegment},\"keyId\":\"{firstSegment:x32}\"}}");
+
+    /// <summary>A rotated broadcast's later key periods (first segment and KID) read back; a state with none names none.</summary>
+    [Fact]
+    public void A_rotated_broadcast_s_later_key_periods_read_back_in_order()
+    {
+        var read = LiveBroadcastState.TryParse(Encoding.UTF8.GetBytes(WithPeriods($"{Period(4)},{Period(9)}")), out string? error);
+        Assert.True(read is not null, error);
+        Assert.Equal([4L, 9L], read.Protection!.Periods!.Select(p => p.FirstSegment));
+        Assert.Equal(Broadcast.Packager.Cmaf.Encryption.KeyId.FromBytes(Convert.FromHexString($"{9:x32}")), read.Protection.Periods![1].ToKeyId());
+        var written = Encoding.UTF8.GetString(read.ToJson());
+        Assert.Contains("\"periods\":[{\"firstSegment\":4,", written, StringComparison.Ordinal);
+    }
 
     /// <summary>A protected broadcast's state keeps its scheme and KID (never the key), which a continuing node asks its key provider for.</summary>
     [Fact]

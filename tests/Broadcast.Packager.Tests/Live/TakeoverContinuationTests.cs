@@ -426,6 +426,68 @@ public sealed class TakeoverContinuationTests : IDisposable
         await nodeA.DisposeAsync();
     }
 
+    /// <summary>
+    /// A broadcast with a new key every segment continued elsewhere: node A's state names the later periods its window's
+    /// segments are under, node B gets their keys back by KID, names each restored segment's own key in its playlist, and
+    /// its first new segment is under a key after them, never the first key again.
+    /// </summary>
+    [Fact]
+    public async Task A_rotated_broadcast_continued_elsewhere_names_each_restored_segments_own_key()
+    {
+        var keyServer = new ConcurrentDictionary<Broadcast.Packager.Cmaf.Encryption.KeyId, Broadcast.Packager.Cmaf.Encryption.ContentKey>();
+        var policyA = new RotatingProtectionPolicy(keyServer);
+        var registryA = new LiveStreamRegistry(_clock);
+        var nodeA = await NodeAsync(registryA, protection: policyA);
+        Assert.True(registryA.TryStartPublish("chan", out var streamA));
+        PublishAudio(streamA, 0, 7);
+        await WaitFor.ConditionAsync(() => Read("chan/live-state.json").Contains("\"number\":3", StringComparison.Ordinal)
+            && Read("chan/live-state.json").Contains("\"periods\":[", StringComparison.Ordinal),
+            Bound, "node A to store segment 3 and its live state, later key periods named", Logs);
+        string id = nodeA.Find("chan")!.BroadcastId;
+        string playlistA = Read("chan/audio/index.m3u8");
+        _clock.Advance(TimeSpan.FromSeconds(5));
+
+        var policyB = new RotatingProtectionPolicy(keyServer);
+        var registryB = new LiveStreamRegistry(_clock);
+        await using var nodeB = await NodeAsync(registryB, protection: policyB);
+        Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
+        Assert.True(registryB.TryStartPublish("chan", out var streamB));
+        PublishAudio(streamB, 0, 5);
+        await WaitFor.ConditionAsync(() => !policyB.Asked.IsEmpty, Bound, "node B to ask its protection policy", Logs);
+        Assert.True(policyB.Asked.TryDequeue(out var askedB));
+        var periods = askedB!.Periods ?? throw new Xunit.Sdk.XunitException($"node A's state named no later key period:\n{Read("chan/live-state.json")}");
+        // Node A's window lists segments 1 to 3; each is under its own key (one key per segment), so segments 2 and 3 begin periods.
+        Assert.Equal([2L, 3L], periods.Select(p => p.FirstSegment));
+        string playlistB = "";
+        await WaitFor.ConditionAsync(() => SegmentKeys(playlistB = Read("chan/audio/index.m3u8")).Keys.Any(n => n > 3),
+            Bound, "node B to list a segment of its own", Logs);
+        var keysA = SegmentKeys(playlistA);
+        var keysB = SegmentKeys(playlistB);
+        string both = $"node A's playlist:\n{playlistA}\nnode B's:\n{playlistB}";
+        // The window slides as node B adds its own: it still lists the restored segment 3 at least.
+        var restored = keysB.Where(k => k.Key <= 3).ToList();
+        Assert.True(restored.Count > 0, both);
+        foreach (var (n, key) in restored)
+            Assert.True(keysA[n] == key, $"segment {n} is under another key on node B\n{both}");
+        Assert.True(restored.Select(k => k.Value).Distinct().Count() == restored.Count, both);
+        Assert.True(!keysA.ContainsValue(keysB[keysB.Keys.Where(n => n > 3).Min()]), $"node B's first segment is under one of node A's keys\n{both}");
+        await nodeA.DisposeAsync();
+    }
+
+    /// <summary>The key tag (its URI) in force for each segment number a media playlist lists.</summary>
+    private static Dictionary<long, string> SegmentKeys(string playlist)
+    {
+        var keys = new Dictionary<long, string>();
+        string key = "";
+        foreach (var line in playlist.Split('\n'))
+        {
+            if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal)) key = line;
+            else if (line.EndsWith(".m4s", StringComparison.Ordinal))
+                keys[long.Parse(line[(line.LastIndexOf('-') + 1)..^4], System.Globalization.CultureInfo.InvariantCulture)] = key;
+        }
+        return keys;
+    }
+
     /// <summary>AAC frames (1024 samples at 48 kHz) from <paramref name="fromSecond"/> for <paramref name="seconds"/>.</summary>
     private void PublishAudio(LiveStream stream, int fromSecond, int seconds)
     {
@@ -451,6 +513,49 @@ public sealed class TakeoverContinuationTests : IDisposable
             return ValueTask.FromResult<BroadcastProtection?>(BroadcastProtection.From(
                 continuing?.ToScheme() ?? Broadcast.Packager.Cmaf.Encryption.EncryptionScheme.Cbcs, new ContentKeyGrant(key, [])));
         }
+    }
+
+    /// <summary>
+    /// A policy as the server's with a new key every segment: its keys are kept by <paramref name="keyServer"/> (a key
+    /// provider's store shared by both nodes), and a continued broadcast's keys are read back from it by KID.
+    /// </summary>
+    private sealed class RotatingProtectionPolicy(
+        ConcurrentDictionary<Broadcast.Packager.Cmaf.Encryption.KeyId, Broadcast.Packager.Cmaf.Encryption.ContentKey> keyServer) : IContentProtectionPolicy
+    {
+        public ConcurrentQueue<ProtectionState?> Asked { get; } = new();
+
+        public async ValueTask<BroadcastProtection?> ProtectionAsync(LiveStream stream, ProtectionState? continuing, CancellationToken cancellationToken)
+        {
+            Asked.Enqueue(continuing);
+            var scheme = Broadcast.Packager.Cmaf.Encryption.EncryptionScheme.Cbcs;
+            var first = BroadcastProtection.From(scheme, KeyFor(continuing?.ToKeyId()));
+            if (continuing is not null)
+                first = await BroadcastProtection.ContinuedAsync(first, continuing, (kid, _) => ValueTask.FromResult(KeyFor(kid)), cancellationToken);
+            return first with { Rotation = new KeyRotation(1, _ => ValueTask.FromResult(KeyFor(null))) };
+        }
+
+        private ContentKeyGrant KeyFor(Broadcast.Packager.Cmaf.Encryption.KeyId? kid)
+        {
+            var id = kid ?? Broadcast.Packager.Cmaf.Encryption.KeyId.FromBytes(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+            var key = keyServer.GetOrAdd(id, k => new Broadcast.Packager.Cmaf.Encryption.ContentKey(k, System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+            return new ContentKeyGrant(key, []);
+        }
+    }
+
+    /// <summary>A key read back under another KID refuses the continuation, naming the period: its segments would be named under
+    /// a key that does not open them.</summary>
+    [Fact]
+    public async Task A_continued_key_period_whose_key_comes_back_under_another_kid_refuses_the_continuation()
+    {
+        var kid = Broadcast.Packager.Cmaf.Encryption.KeyId.FromBytes(Convert.FromHexString("0123456789abcdef0123456789abcdef"));
+        var other = Broadcast.Packager.Cmaf.Encryption.KeyId.FromBytes(Convert.FromHexString("fedcba9876543210fedcba9876543210"));
+        var first = BroadcastProtection.From(Broadcast.Packager.Cmaf.Encryption.EncryptionScheme.Cbcs,
+            new ContentKeyGrant(new Broadcast.Packager.Cmaf.Encryption.ContentKey(kid, new byte[16]), []));
+        var state = new ProtectionState("cbcs", "0123456789abcdef0123456789abcdef", [new KeyPeriodState(12, "00112233445566778899aabbccddeeff")]);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(async () => await BroadcastProtection.ContinuedAsync(first, state,
+            (_, _) => ValueTask.FromResult(new ContentKeyGrant(new Broadcast.Packager.Cmaf.Encryption.ContentKey(other, new byte[16]), [])), default));
+        Assert.Contains("from segment 12", e.Message, StringComparison.Ordinal);
+        Assert.Same(first, await BroadcastProtection.ContinuedAsync(first, state with { Periods = null }, (_, _) => throw new InvalidOperationException("not asked"), default));
     }
 
     [Fact]
