@@ -398,24 +398,12 @@ public sealed class TakeoverContinuationTests : IDisposable
     public async Task A_protected_broadcast_continued_elsewhere_asks_its_policy_for_the_key_it_had()
     {
         var policyA = new KeepingProtectionPolicy();
-        var registryA = new LiveStreamRegistry(_clock);
-        var nodeA = await NodeAsync(registryA, protection: policyA);
-        Assert.True(registryA.TryStartPublish("chan", out var streamA));
-        PublishAudio(streamA, 0, 5);
-        await WaitFor.ConditionAsync(() => Read("chan/live-state.json").Contains("\"number\":2", StringComparison.Ordinal)
-            && Read("chan/live-state.json").Contains("\"protection\":{\"scheme\":\"cbcs\"", StringComparison.Ordinal),
-            Bound, "node A to store segment 2 and its live state, protection named", Logs);
+        var (nodeA, id) = await ProtectedDeadNodeAsync(policyA, 5, "\"number\":2", "\"protection\":{\"scheme\":\"cbcs\"");
         Assert.True(policyA.Asked.TryDequeue(out var askedA) && askedA is null, "a new broadcast's policy is asked without a continued one");
         var kid = policyA.Given.Single();
-        string id = nodeA.Find("chan")!.BroadcastId;
-        _clock.Advance(TimeSpan.FromSeconds(5));
 
         var policyB = new KeepingProtectionPolicy();
-        var registryB = new LiveStreamRegistry(_clock);
-        await using var nodeB = await NodeAsync(registryB, protection: policyB);
-        Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
-        Assert.True(registryB.TryStartPublish("chan", out var streamB));
-        PublishAudio(streamB, 0, 5);
+        await using var nodeB = await ContinueProtectedAsync(policyB, id);
         await WaitFor.ConditionAsync(() => !policyB.Asked.IsEmpty, Bound, "node B to ask its protection policy", Logs);
         Assert.True(policyB.Asked.TryDequeue(out var askedB));
         Assert.Equal(new ProtectionState("cbcs", Convert.ToHexStringLower(kid.ToArray())), askedB);
@@ -435,24 +423,11 @@ public sealed class TakeoverContinuationTests : IDisposable
     public async Task A_rotated_broadcast_continued_elsewhere_names_each_restored_segments_own_key()
     {
         var keyServer = new ConcurrentDictionary<Broadcast.Packager.Cmaf.Encryption.KeyId, Broadcast.Packager.Cmaf.Encryption.ContentKey>();
-        var policyA = new RotatingProtectionPolicy(keyServer);
-        var registryA = new LiveStreamRegistry(_clock);
-        var nodeA = await NodeAsync(registryA, protection: policyA);
-        Assert.True(registryA.TryStartPublish("chan", out var streamA));
-        PublishAudio(streamA, 0, 7);
-        await WaitFor.ConditionAsync(() => Read("chan/live-state.json").Contains("\"number\":3", StringComparison.Ordinal)
-            && Read("chan/live-state.json").Contains("\"periods\":[", StringComparison.Ordinal),
-            Bound, "node A to store segment 3 and its live state, later key periods named", Logs);
-        string id = nodeA.Find("chan")!.BroadcastId;
+        var (nodeA, id) = await ProtectedDeadNodeAsync(new RotatingProtectionPolicy(keyServer), 7, "\"number\":3", "\"periods\":[");
         string playlistA = Read("chan/audio/index.m3u8");
-        _clock.Advance(TimeSpan.FromSeconds(5));
 
         var policyB = new RotatingProtectionPolicy(keyServer);
-        var registryB = new LiveStreamRegistry(_clock);
-        await using var nodeB = await NodeAsync(registryB, protection: policyB);
-        Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
-        Assert.True(registryB.TryStartPublish("chan", out var streamB));
-        PublishAudio(streamB, 0, 5);
+        await using var nodeB = await ContinueProtectedAsync(policyB, id);
         await WaitFor.ConditionAsync(() => !policyB.Asked.IsEmpty, Bound, "node B to ask its protection policy", Logs);
         Assert.True(policyB.Asked.TryDequeue(out var askedB));
         var periods = askedB!.Periods ?? throw new Xunit.Sdk.XunitException($"node A's state named no later key period:\n{Read("chan/live-state.json")}");
@@ -472,6 +447,34 @@ public sealed class TakeoverContinuationTests : IDisposable
         Assert.True(restored.Select(k => k.Value).Distinct().Count() == restored.Count, both);
         Assert.True(!keysA.ContainsValue(keysB[keysB.Keys.Where(n => n > 3).Min()]), $"node B's first segment is under one of node A's keys\n{both}");
         await nodeA.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Node A packages <paramref name="seconds"/> s of audio under <paramref name="policy"/> until its live state holds each
+    /// of <paramref name="stored"/>, and dies there (the clock goes 5 s on); returns it and the broadcast's id.
+    /// </summary>
+    private async Task<(LivePackager Node, string BroadcastId)> ProtectedDeadNodeAsync(IContentProtectionPolicy policy, int seconds, params string[] stored)
+    {
+        var registry = new LiveStreamRegistry(_clock);
+        var node = await NodeAsync(registry, protection: policy);
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        PublishAudio(stream, 0, seconds);
+        await WaitFor.ConditionAsync(() => stored.All(s => Read("chan/live-state.json").Contains(s, StringComparison.Ordinal)),
+            Bound, $"node A's live state to hold {string.Join(" and ", stored)}", Logs);
+        string id = node.Find("chan")!.BroadcastId;
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        return (node, id);
+    }
+
+    /// <summary>Node B, under <paramref name="policy"/>, continues broadcast <paramref name="id"/> with 5 s of audio from timestamp 0.</summary>
+    private async Task<LivePackager> ContinueProtectedAsync(IContentProtectionPolicy policy, string id)
+    {
+        var registry = new LiveStreamRegistry(_clock);
+        var node = await NodeAsync(registry, protection: policy);
+        Assert.Equal(id, await node.PrepareContinuationAsync("chan", Grace, default));
+        Assert.True(registry.TryStartPublish("chan", out var stream));
+        PublishAudio(stream, 0, 5);
+        return node;
     }
 
     /// <summary>The key tag (its URI) in force for each segment number a media playlist lists.</summary>
