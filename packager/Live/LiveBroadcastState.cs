@@ -122,9 +122,9 @@ public sealed record BroadcastContinuation(LiveBroadcastState State, long FirstN
 /// KID as 32 hex digits. The key itself stays with the key provider; a continuing node asks it for this KID.
 /// </summary>
 /// <param name="Periods">A rotated broadcast's later key periods still in force for a segment the state lists (the one the
-/// oldest listed segment is under, and every one after it), oldest first; null when the first key covers them all, or in a
-/// state written before they were kept (and then not written, so a state without rotation reads as before). A continuing node names their keys in its playlists before the segments it restores,
-/// and goes on under the last.</param>
+/// oldest listed segment is under, and every one after it), oldest first; null when the first key covers them all (then not
+/// written, so a state without rotation is as before), or in a state written before they were kept. A continuing node names
+/// their keys in its playlists before the segments it restores, and goes on under the last.</param>
 public sealed record ProtectionState(string Scheme, string KeyId,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<KeyPeriodState>? Periods = null)
 {
