@@ -66,11 +66,12 @@
             // page shows as the players' own view of the broadcast.
             // emeEnabled: a protected channel's playlists name their key for W3C ClearKey (EXT-X-KEY, docs/protection.md);
             // hls.js then asks the channel's license endpoint (same origin: a private channel's playback cookie goes with
-            // it). A clear broadcast names no key and the key system is never touched.
+            // it), each key session for the key its EXT-X-KEY names (clearkey-hls.js). A clear broadcast names no key and
+            // the key system is never touched.
             const fromStart = live && params.get('from') === 'start' && Number(root.dataset.rewind) > 0;
             const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05, liveSyncOnStallIncrease: 0.25,
                 startPosition: fromStart ? 0 : -1, cmcd: {},
-                emeEnabled: true, drmSystems: { 'org.w3.clearkey': { licenseUrl: root.dataset.license } } });
+                emeEnabled: true, drmSystems: window.broadcastClearKeyHls(root.dataset.license) });
             hls.on(Hls.Events.ERROR, (_, data) => {
                 if (!data.fatal) return;
                 if (data.type === Hls.ErrorTypes.MEDIA_ERROR) { hls.recoverMediaError(); return; }
