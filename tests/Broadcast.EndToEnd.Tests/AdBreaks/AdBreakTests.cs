@@ -19,7 +19,7 @@ namespace Broadcast.EndToEnd.Tests.AdBreaks;
 public sealed class AdBreakTests(ServerFixture fixture)
 {
     /// <summary>
-    /// Long enough for a player to join, the break to begin, run 6 s and end, and the player to pass it. 480p so the ladder
+    /// Long enough for a break to begin, run 6 s and end (the test that plays it loops it). 480p so the ladder
     /// has a transcoded rung (360p) beside the source and the audio: three media playlists to agree.
     /// </summary>
     private static readonly ClipSpec Clip = new() { Seconds = 50, Width = 854, Height = 480, Fps = 30, VideoBitrateKbps = 800 };
@@ -33,7 +33,10 @@ public sealed class AdBreakTests(ServerFixture fixture)
     {
         var clip = await TestMedia.GetClipAsync(Clip);
         var channel = await Server.Api.CreateChannelAsync($"breaks api {Guid.NewGuid():N}");
-        await using var publisher = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey));
+        // Looped: the players join, the break runs and they play ten seconds past it, which took longer than the clip's
+        // 50 s on a loaded CI machine: the broadcast ended under the players, and dash.js was found paused 20 s before
+        // where it had been.
+        await using var publisher = FfmpegPublisher.Start(clip, Server.RtmpUrl(channel.StreamKey), loops: 2);
         var hls = PlaybackUrls.Hls(Server, channel);
         await WaitForRenditionsAsync(hls, () => publisher.Log.Tail(15));
 
