@@ -18,7 +18,7 @@ esac
 scripts/deps.sh ffmpeg gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav chromium postgresql npm \
   nginx libnginx-mod-rtmp libnginx-mod-stream wrk docker-compose janus coturn fonts-dejavu-core \
-  docker.io debootstrap iproute2 openssl git curl python3
+  docker.io debootstrap iproute2 openssl git curl python3 xmlsec1
 
 # Browser players for end-to-end tests, from the npm registry (never a CDN at test time).
 if [[ -f tests/players/package.json ]]; then

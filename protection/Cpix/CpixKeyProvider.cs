@@ -19,7 +19,8 @@ namespace Broadcast.Protection.Cpix;
 /// Any fault (the server unreachable, slow past the timeout, an error status, an answer too long, malformed or not for
 /// the KID asked) is a <see cref="CpixRefusedException"/> naming it, which refuses the broadcast's packaging; the key
 /// itself is never logged, nor put in a URL. With a recipient key configured the request names its certificate and an
-/// encrypted key is decrypted here (<see cref="CpixDeliveryData"/>).
+/// encrypted key is decrypted here (<see cref="CpixDeliveryData"/>); with a signing key, the request is signed
+/// (<see cref="CpixSigner"/>).
 /// </summary>
 public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
 {
@@ -29,6 +30,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
     private readonly HttpClient _http;
     private readonly ILogger _logger;
     private readonly CpixRecipient? _recipient;
+    private readonly CpixSigner? _signer;
 
     public CpixKeyProvider(CpixOptions options, ILogger<CpixKeyProvider> logger)
     {
@@ -37,6 +39,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
         _url = options.Validate();
         _systems = options.SystemIds();
         _recipient = options.Recipient();
+        _signer = options.Signer();
         _logger = logger;
         // An operator's own URL, not a platform's: no outbound policy, but no redirect (a key server's answer is its
         // document, not another address), no cookies, and no proxy from the environment between us and the keys.
@@ -62,7 +65,9 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
                     "use cenc or cbcs with a DRM key server");
             var kid = continuing ?? KeyId.FromBytes(RandomNumberGenerator.GetBytes(16));
             var started = Stopwatch.GetTimestamp();
-            byte[] answer = await AskAsync(CpixRequest.Write(channel, kid, scheme, _systems, _recipient?.Certificate), cancellationToken).ConfigureAwait(false);
+            byte[] request = CpixRequest.Write(channel, kid, scheme, _systems, _recipient?.Certificate);
+            if (_signer is not null) request = _signer.Sign(request);
+            byte[] answer = await AskAsync(request, cancellationToken).ConfigureAwait(false);
             var keys = CpixAnswer.Read(answer, kid, scheme, _systems, _recipient);
             _logger.LogCpixKey(channel, kid.ToUuidString(), string.Join(", ", _systems.Select(KeyId.UuidText)),
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -108,6 +113,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
     {
         _http.Dispose();
         _recipient?.Dispose();
+        _signer?.Dispose();
     }
 }
 

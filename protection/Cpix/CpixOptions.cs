@@ -49,6 +49,16 @@ public sealed class CpixOptions
     /// <summary>The PEM RSA private key (at least 2048 bits) of <see cref="RecipientCertificatePath"/>'s certificate.</summary>
     public string? RecipientPrivateKeyPath { get; set; }
 
+    /// <summary>The PEM certificate whose key signs every request (CPIX 2.3 §"Digital Signature": the document signed as a
+    /// whole, the certificate in the signature), for a key server that authenticates its callers so; with
+    /// <see cref="SigningPrivateKeyPath"/>, both or neither. Unset: requests go unsigned, authenticated by the URL's https
+    /// and <see cref="HeaderValue"/> alone.</summary>
+    public string? SigningCertificatePath { get; set; }
+
+    /// <summary>The PEM RSA private key (at least 2048 bits; CPIX recommends 3072) of <see cref="SigningCertificatePath"/>'s
+    /// certificate.</summary>
+    public string? SigningPrivateKeyPath { get; set; }
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Url);
 
     /// <summary>The recipient key, loaded and checked; null when neither path is set.</summary>
@@ -58,6 +68,15 @@ public sealed class CpixOptions
         if (certificate != key)
             throw new InvalidOperationException($"{Section}:RecipientCertificatePath and {Section}:RecipientPrivateKeyPath are set both or neither");
         return certificate ? CpixRecipient.Load(RecipientCertificatePath!, RecipientPrivateKeyPath!) : null;
+    }
+
+    /// <summary>The request signer, loaded and checked; null when neither path is set.</summary>
+    public CpixSigner? Signer()
+    {
+        bool certificate = !string.IsNullOrWhiteSpace(SigningCertificatePath), key = !string.IsNullOrWhiteSpace(SigningPrivateKeyPath);
+        if (certificate != key)
+            throw new InvalidOperationException($"{Section}:SigningCertificatePath and {Section}:SigningPrivateKeyPath are set both or neither");
+        return certificate ? CpixSigner.Load(SigningCertificatePath!, SigningPrivateKeyPath!) : null;
     }
 
     /// <summary>The system IDs of <see cref="Systems"/>, in order, checked.</summary>
@@ -96,6 +115,7 @@ public sealed class CpixOptions
         if (HeaderValue is not null && string.IsNullOrWhiteSpace(HeaderName)) throw new InvalidOperationException($"{Section}:HeaderName is empty");
         _ = SystemIds();
         Recipient()?.Dispose();
+        Signer()?.Dispose();
         return url;
     }
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 
 namespace Broadcast.Protection.Cpix;
 
@@ -12,7 +11,7 @@ namespace Broadcast.Protection.Cpix;
 /// </summary>
 public sealed class CpixRecipient : IDisposable
 {
-    public const int MinKeyBits = 2048;
+    public const int MinKeyBits = CpixKeyPair.MinKeyBits;
 
     private readonly RSA _privateKey;
 
@@ -25,60 +24,10 @@ public sealed class CpixRecipient : IDisposable
     /// private key its pair.</summary>
     public static CpixRecipient Load(string certificatePath, string privateKeyPath)
     {
-        const string cert = CpixOptions.Section + ":RecipientCertificatePath", key = CpixOptions.Section + ":RecipientPrivateKeyPath";
-        string certificatePem = Read(certificatePath, cert), privateKeyPem = Read(privateKeyPath, key);
-        X509Certificate2 certificate;
-        try
-        {
-            certificate = X509Certificate2.CreateFromPem(certificatePem);
-        }
-        catch (CryptographicException e)
-        {
-            throw new InvalidOperationException($"{cert}: '{certificatePath}' is not a PEM certificate ({e.GetType().Name})", e);
-        }
-        using (certificate)
-        using (var publicKey = certificate.GetRSAPublicKey())
-        {
-            if (publicKey is null) throw new InvalidOperationException($"{cert}: the certificate's key is not RSA (the CPIX document key is RSA-OAEP encrypted)");
-            if (publicKey.KeySize < MinKeyBits)
-                throw new InvalidOperationException($"{cert}: the certificate's RSA key is {publicKey.KeySize} bits, under {MinKeyBits}");
-            var privateKey = RSA.Create();
-            try
-            {
-                try
-                {
-                    privateKey.ImportFromPem(privateKeyPem);
-                }
-                catch (Exception e) when (e is ArgumentException or CryptographicException)
-                {
-                    // The exception's message is not repeated: it may quote the file.
-                    throw new InvalidOperationException($"{key}: '{privateKeyPath}' is not an unencrypted PEM RSA private key", e);
-                }
-                var ours = privateKey.ExportParameters(false);
-                var theirs = publicKey.ExportParameters(false);
-                if (!ours.Modulus.AsSpan().SequenceEqual(theirs.Modulus) || !ours.Exponent.AsSpan().SequenceEqual(theirs.Exponent))
-                    throw new InvalidOperationException($"{key}: the private key is not the one of the certificate in {cert}");
-                return new CpixRecipient(certificate.RawData, privateKey);
-            }
-            catch
-            {
-                privateKey.Dispose();
-                throw;
-            }
-        }
-    }
-
-    private static string Read(string path, string setting)
-    {
-        if (string.IsNullOrWhiteSpace(path)) throw new InvalidOperationException($"{setting} is empty");
-        try
-        {
-            return File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidOperationException($"{setting}: '{path}' cannot be read ({e.GetType().Name})", e);
-        }
+        var (certificate, privateKey) = CpixKeyPair.Load(certificatePath, privateKeyPath,
+            CpixOptions.Section + ":RecipientCertificatePath", CpixOptions.Section + ":RecipientPrivateKeyPath",
+            "the CPIX document key is RSA-OAEP encrypted");
+        return new CpixRecipient(certificate, privateKey);
     }
 
     /// <summary>RSA-OAEP with SHA-1 and MGF1-SHA-1 (XML Encryption §5.4.2 rsa-oaep-mgf1p), as CPIX wraps the document key

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Security.Cryptography.Xml;
 using System.Text;
+using System.Xml;
 using System.Xml.Linq;
 using Broadcast.Packager.Cmaf.Boxes;
 using Broadcast.Packager.Cmaf.Encryption;
@@ -37,6 +40,9 @@ public enum StandInBehaviour
 /// recipient certificate (cpix:DeliveryDataList) gets its key encrypted to it (<see cref="CpixEncryptedAnswer"/>), broken as
 /// <see cref="Breakage"/> says, or plain with <see cref="AnswerPlain"/>. <see cref="Behaviour"/> makes it misbehave; its
 /// <see cref="StandInBehaviour.EncryptedKey"/> encrypts to a certificate of the stand-in's own when the request named none.
+/// With <see cref="TrustedSigner"/> set it answers only requests signed as a whole by that certificate's key (CPIX 2.3
+/// §"Digital Signature", verified by .NET's <see cref="SignedXml"/>), 403 otherwise; the request's signature is taken
+/// out of the document it fills in, as CPIX says a modified document's must be.
 /// </summary>
 public sealed class CpixKeyServerStandIn : IAsyncDisposable
 {
@@ -53,6 +59,12 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
 
     /// <summary>Answers pskc:PlainValue even to a request naming a recipient certificate.</summary>
     public bool AnswerPlain { get; set; }
+
+    /// <summary>The certificate whose key must have signed each request; null: requests need no signature.</summary>
+    public X509Certificate2? TrustedSigner { get; set; }
+
+    /// <summary>Why the last request's signature was refused, or null.</summary>
+    public string? LastSignatureRefusal { get; private set; }
 
     /// <summary>The recipient certificate the last request named (base64 DER), or null.</summary>
     public string? LastDeliveryCertificate { get; private set; }
@@ -135,9 +147,18 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
                     await context.Response.WriteAsync(chunk, context.RequestAborted);
                 return;
         }
+        if (TrustedSigner is { } signer && (LastSignatureRefusal = SignatureRefusal(body, signer)) is { } refusal)
+        {
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            context.Response.ContentType = "text/plain";
+            await context.Response.WriteAsync(refusal, context.RequestAborted);
+            return;
+        }
         var document = XDocument.Parse(body);
         string contentId = document.Root!.Attribute("contentId")!.Value;
-        LastDeliveryCertificate = document.Descendants(XName.Get("X509Certificate", CpixRequest.DsNamespace)).FirstOrDefault()?.Value;
+        document.Root.Elements(XName.Get("Signature", CpixRequest.DsNamespace)).Remove();
+        LastDeliveryCertificate = document.Descendants(Cpix + "DeliveryKey").Descendants(XName.Get("X509Certificate", CpixRequest.DsNamespace))
+            .FirstOrDefault()?.Value;
         foreach (var contentKey in document.Descendants(Cpix + "ContentKey"))
         {
             var kid = KeyId.FromBytes(Convert.FromHexString(contentKey.Attribute("kid")!.Value.Replace("-", "", StringComparison.Ordinal)));
@@ -175,6 +196,29 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
         string answer = document.Declaration + document.ToString(SaveOptions.DisableFormatting);
         if (Behaviour == StandInBehaviour.MalformedXml) answer = answer[..(answer.Length * 2 / 3)];
         await context.Response.WriteAsync(answer, context.RequestAborted);
+    }
+
+    /// <summary>Why <paramref name="body"/> is not signed as a whole by <paramref name="signer"/>'s key, or null when it is.</summary>
+    private static string? SignatureRefusal(string body, X509Certificate2 signer)
+    {
+        var xml = new XmlDocument { PreserveWhitespace = true, XmlResolver = null };
+        try
+        {
+            using var reader = XmlReader.Create(new StringReader(body), new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null });
+            xml.Load(reader);
+        }
+        catch (XmlException e)
+        {
+            return "not XML: " + e.Message;
+        }
+        var signatures = xml.DocumentElement!.ChildNodes.OfType<XmlElement>()
+            .Where(e => e.LocalName == "Signature" && e.NamespaceURI == CpixRequest.DsNamespace).ToList();
+        if (signatures.Count != 1) return $"{signatures.Count} document signatures, expected 1";
+        var signed = new SignedXml(xml);
+        signed.LoadXml(signatures[0]);
+        if (signed.SignedInfo!.References.Count != 1 || signed.SignedInfo.References[0] is not Reference { Uri: "" })
+            return "the signature does not cover the whole document";
+        return signed.CheckSignature(signer, verifySignatureOnly: true) ? null : "the signature does not verify with the trusted certificate";
     }
 
     public async ValueTask DisposeAsync()
