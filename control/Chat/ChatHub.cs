@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Chat;
 
@@ -206,9 +207,9 @@ public sealed class ChatHub(ChatService chat, ChatQuestions chatQuestions, Chann
             NoteRefusal(e.Message);
             throw new HubException(e.Message);
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            throw new HubException(string.Join(" ", e.Errors.SelectMany(x => x.Value)));
+            throw new HubException(Dashboard.FormErrors.Sentence(e));
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 
 namespace Broadcast.Control.Dashboard;
@@ -34,9 +35,28 @@ public static class Format
     };
 }
 
-/// <summary>Maps the service's camelCase field errors onto the form's model-state keys (e.g. "name" → "Input.Name").</summary>
+/// <summary>
+/// A refused form action, as the dashboard's pages show it: the service's camelCase field errors onto the form's
+/// model-state keys (e.g. "name" → "Input.Name"), or, for a page that redirects, one sentence for its flash. A page
+/// catches <see cref="Refusal"/> once, whatever its kind: an invalid field, a conflict with the record's state, a
+/// clip's range.
+/// </summary>
 public static class FormErrors
 {
+    /// <summary>The refusal's messages by field: an invalid request's field errors, or its one message under its field
+    /// (under "state", the form's summary, when it names none).</summary>
+    public static IReadOnlyDictionary<string, string[]> Of(Refusal refusal)
+    {
+        ArgumentNullException.ThrowIfNull(refusal);
+        return refusal.Errors ?? new Dictionary<string, string[]>(StringComparer.Ordinal) { [refusal.Field ?? "state"] = [refusal.Message] };
+    }
+
+    /// <summary>Shows <paramref name="refusal"/> in the form whose model is bound under <paramref name="prefix"/>.</summary>
+    public static void Add(ModelStateDictionary modelState, Refusal refusal, string prefix) => Add(modelState, Of(refusal), prefix);
+
+    /// <summary>Every message of <paramref name="refusal"/>, in one line (a redirecting page's flash).</summary>
+    public static string Sentence(Refusal refusal) => string.Join(" ", Of(refusal).Values.SelectMany(m => m));
+
     public static void Add(ModelStateDictionary modelState, IReadOnlyDictionary<string, string[]> errors, string prefix)
     {
         ArgumentNullException.ThrowIfNull(modelState);

@@ -3,6 +3,7 @@ using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.RateLimiting;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -56,9 +57,9 @@ public sealed class AccountModel(AdminUserService users, AdminSessions sessions)
                 return Page();
             }
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            FormErrors.Add(ModelState, e.Errors, nameof(Input));
+            FormErrors.Add(ModelState, e, nameof(Input));
             return Page();
         }
 

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Broadcast.Control.Users;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -42,9 +43,9 @@ public sealed class AccountsModel(AdminUserService users) : PageModel
 
             ModelState.AddModelError("Input.Name", "An account with this name exists already.");
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            FormErrors.Add(ModelState, e.Errors, nameof(Input));
+            FormErrors.Add(ModelState, e, nameof(Input));
         }
 
         await OnGetAsync(cancellationToken).ConfigureAwait(false);

@@ -3,6 +3,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Security.ApiKeys;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -60,13 +61,9 @@ public sealed class ApiKeysModel(ApiKeyService keys, ChannelService channels, Ti
             // The page holds a secret: no cache keeps it.
             Response.Headers.CacheControl = "no-store";
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            FormErrors.Add(ModelState, e.Errors, nameof(Input));
-        }
-        catch (ConflictException e)
-        {
-            ModelState.AddModelError("", e.Message);
+            FormErrors.Add(ModelState, e, nameof(Input));
         }
 
         await OnGetAsync(cancellationToken).ConfigureAwait(false);

@@ -7,6 +7,7 @@ using Broadcast.Control.Dashboard.Schedule;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -213,9 +214,9 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
         {
             channel = await channels.SetAudioTracksAsync(id, ReadAudioTracksInput(tracks), cancellationToken).ConfigureAwait(false);
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            Flash = "The audio track languages were not changed: " + string.Join(" ", e.Errors.Values.SelectMany(m => m));
+            Flash = "The audio track languages were not changed: " + FormErrors.Sentence(e);
             return Redirect($"/dashboard/channels/{id}");
         }
 
@@ -255,9 +256,9 @@ public sealed class ChannelModel(ChannelService channels, LiveStatusMonitor moni
             channel = await channels.UpdateAsync(id, name: null, requireSchedule: null, lowLatency: null, realTime: null,
                 RewindChange.To(minutes * 60), cancellationToken).ConfigureAwait(false);
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            Flash = "The rewind window was not changed: " + string.Join(" ", e.Errors.Values.SelectMany(m => m));
+            Flash = "The rewind window was not changed: " + FormErrors.Sentence(e);
             return Redirect($"/dashboard/channels/{id}");
         }
 

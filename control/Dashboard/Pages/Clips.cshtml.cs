@@ -5,6 +5,7 @@ using Broadcast.Control.Clips;
 using Broadcast.Control.Persistence;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -79,17 +80,9 @@ public sealed class ClipsModel(ChannelService channels, ClipService clips, Publi
             Flash = string.Create(CultureInfo.InvariantCulture,
                 $"Clip \"{clip.Title}\" made: {Length(clip)} from {clip.StartsAt.UtcDateTime:HH:mm:ss} UTC.");
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            Flash = "No clip was made: " + string.Join(" ", e.Errors.Values.SelectMany(m => m));
-        }
-        catch (ClipRangeException e)
-        {
-            Flash = "No clip was made: " + e.Message;
-        }
-        catch (ConflictException e)
-        {
-            Flash = "No clip was made: " + e.Message;
+            Flash = "No clip was made: " + FormErrors.Sentence(e);
         }
         return Redirect(returnTo);
     }
@@ -101,9 +94,9 @@ public sealed class ClipsModel(ChannelService channels, ClipService clips, Publi
             if (await clips.RenameAsync(id, clipId, title, cancellationToken).ConfigureAwait(false) is null) return NotFound();
             Flash = $"Clip renamed \"{title!.Trim()}\".";
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            Flash = "The clip was not renamed: " + string.Join(" ", e.Errors.Values.SelectMany(m => m));
+            Flash = "The clip was not renamed: " + FormErrors.Sentence(e);
         }
         return Redirect($"/dashboard/channels/{id}/clips");
     }

@@ -2,6 +2,7 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Dashboard.Live;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -55,9 +56,9 @@ public sealed class ChannelsModel(ChannelService channels, LiveStatusMonitor mon
                 cancellationToken).ConfigureAwait(false);
             return Redirect($"/dashboard/channels/{issued.Channel.Id}");
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            FormErrors.Add(ModelState, e.Errors, nameof(Input));
+            FormErrors.Add(ModelState, e, nameof(Input));
             await LoadAsync(cancellationToken).ConfigureAwait(false);
             return Page();
         }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.DependencyInjection;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -66,10 +67,10 @@ public sealed class PullSourceModel(PullSourceService sources, ChannelService ch
             }
             else await sources.SetForChannelAsync(Id, SourceUrl, Loop, AllowUntrustedCertificate, cancellationToken).ConfigureAwait(false);
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            foreach (var (field, messages) in e.Errors)
-                foreach (var m in messages) ModelState.AddModelError(nameof(SourceUrl), m);
+            // The form has one field: every message goes beside it.
+            foreach (var m in FormErrors.Of(e).Values.SelectMany(m => m)) ModelState.AddModelError(nameof(SourceUrl), m);
             return Page();
         }
         Flash = _event is null ? "Pull source saved: the channel pulls it now." : "Pull source saved: the event pulls it from its start to its end.";
@@ -129,9 +130,9 @@ internal static class PullSourceForm
                 .ValidateAsync(input.PullSourceUrl, "url", cancellationToken).ConfigureAwait(false);
             return true;
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            foreach (var message in e.Errors.SelectMany(x => x.Value)) modelState.AddModelError("Input." + nameof(EventFormInput.PullSourceUrl),
+            foreach (var message in FormErrors.Of(e).Values.SelectMany(m => m)) modelState.AddModelError("Input." + nameof(EventFormInput.PullSourceUrl),
                 message);
             return false;
         }

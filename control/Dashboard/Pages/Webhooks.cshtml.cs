@@ -2,6 +2,7 @@ using System.Globalization;
 using Broadcast.Control.Webhooks;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
@@ -65,13 +66,9 @@ public sealed class WebhooksModel(WebhookEndpointService endpoints, SqlWebhookDe
             ShowSecret(issued);
             Input = new CreateInput();
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            FormErrors.Add(ModelState, e.Errors, nameof(Input));
-        }
-        catch (ConflictException e)
-        {
-            ModelState.AddModelError("", e.Message);
+            FormErrors.Add(ModelState, e, nameof(Input));
         }
 
         await OnGetAsync(NewSecretFor, cancellationToken).ConfigureAwait(false);

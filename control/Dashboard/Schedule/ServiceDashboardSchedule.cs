@@ -1,5 +1,6 @@
 using Broadcast.Control.Events;
 using Broadcast.Control.Recordings;
+using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Schedule;
 
@@ -27,9 +28,9 @@ public sealed class ServiceDashboardSchedule(EventService events, RecordingServi
             var created = await events.CreateAsync(ToSpec(input), cancellationToken).ConfigureAwait(false);
             return Ok(created);
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            return ScheduleResult.Invalid(Friendly(e.Errors));
+            return ScheduleResult.Invalid(Friendly(FormErrors.Of(e)));
         }
     }
 
@@ -43,13 +44,9 @@ public sealed class ServiceDashboardSchedule(EventService events, RecordingServi
                 ? ScheduleResult.Invalid(new Dictionary<string, string[]> { ["id"] = ["The event no longer exists."] })
                 : Ok(updated);
         }
-        catch (ValidationFailedException e)
+        catch (Refusal e)
         {
-            return ScheduleResult.Invalid(Friendly(e.Errors));
-        }
-        catch (ConflictException e)
-        {
-            return ScheduleResult.Invalid(new Dictionary<string, string[]> { ["state"] = [e.Message] });
+            return ScheduleResult.Invalid(Friendly(FormErrors.Of(e)));
         }
     }
 
@@ -60,9 +57,9 @@ public sealed class ServiceDashboardSchedule(EventService events, RecordingServi
             var cancelled = await events.CancelAsync(id, cancellationToken).ConfigureAwait(false);
             return cancelled is null ? null : Ok(cancelled);
         }
-        catch (ConflictException e)
+        catch (Refusal e)
         {
-            return ScheduleResult.Invalid(new Dictionary<string, string[]> { ["state"] = [e.Message] });
+            return ScheduleResult.Invalid(Friendly(FormErrors.Of(e)));
         }
     }
 
