@@ -73,31 +73,23 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
             TimeSpan.FromSeconds(60), "the channel to be live with its master, MPD and both rungs stored", Logs);
 
         await using var edge = await Storage.EdgeNginx.StartAsync([server.HttpPort], audienceLogPort: fixture.EdgeLogPort);
-        // Two browsers, as the players would be two audiences' machines: Chromium opens at most six HTTP/1.1 connections
-        // to one host for all its tabs, and a player blocked on a playlist reload (_HLS_msn) holds one per media playlist.
-        // The three players that block here (hls.js twice and Shaka, video and audio each) held all six of one browser,
-        // so the segments and the MPD queued behind them; in the encoder's pause every reload is held up to three target
-        // durations, and a playlist reload that queued first timed out in hls.js (10 s to the first byte, three times) in
-        // a CI run. This browser keeps the low-latency player (through the edge: another host), the throttled hls.js and
-        // dash.js; the second, Shaka and the hls.js without CMCD.
         var browser = await fixture.BrowserAsync();
-        await using var secondBrowser = await BrowserHost.StartAsync();
         string slugPath = $"/live/{channel.Slug}/";
         var watchers = new List<Watcher>();
         try
         {
             var hls = PlaybackUrls.Hls(server, channel).ToString();
             var dash = PlaybackUrls.Dash(server, channel).ToString();
-            foreach (var (name, kind, session, url, host) in new (string, PlayerKind, string?, string, BrowserHost)[]
+            foreach (var (name, kind, session, url) in new (string, PlayerKind, string?, string)[]
             {
-                ("hls.js LL through the edge", PlayerKind.Hls, "audience-ll", new Uri(edge.BaseUri, $"live/{channel.Slug}/master.m3u8").ToString(), browser),
-                ("hls.js", PlayerKind.HlsWithoutLowLatency, "audience-hls", hls, browser),
-                ("Shaka", PlayerKind.Shaka, "audience-shaka", hls, secondBrowser),
-                ("dash.js", PlayerKind.Dash, "audience-dash", dash, browser),
-                ("hls.js without CMCD", PlayerKind.HlsWithoutLowLatency, null, hls, secondBrowser),
+                ("hls.js LL through the edge", PlayerKind.Hls, "audience-ll", new Uri(edge.BaseUri, $"live/{channel.Slug}/master.m3u8").ToString()),
+                ("hls.js", PlayerKind.HlsWithoutLowLatency, "audience-hls", hls),
+                ("Shaka", PlayerKind.Shaka, "audience-shaka", hls),
+                ("dash.js", PlayerKind.Dash, "audience-dash", dash),
+                ("hls.js without CMCD", PlayerKind.HlsWithoutLowLatency, null, hls),
             })
             {
-                var player = await host.OpenAsync(kind);
+                var player = await browser.OpenAsync(kind);
                 var requests = new ConcurrentQueue<DateTimeOffset>();
                 var answers = new ConcurrentQueue<DateTimeOffset>();
                 var manifests = new ConcurrentQueue<string>();
