@@ -119,6 +119,15 @@ public static class DashManifestWriter
 
         foreach (var (from, to, index) in shown)
         {
+            // An AdaptationSet holds at least one Representation (ISO/IEC 23009-1 5.3.3.2), and a rendition with no segment in
+            // this Period has none here: at a join one track's first new segment is often stored before the other's, and
+            // dash.js 5.2 stopped for good on an MPD with an AdaptationSet of no Representation (a TypeError in its
+            // capability check, seen at the end of the Period before a reconnect's). Such a set is left out until its
+            // rendition has a segment there; its id stays its own, so a set keeps one id in every Period (as DASH-IF IOP's
+            // period continuity matches them).
+            bool videoShown = video.Any(v => HasEntries(v, from, to));
+            bool[] audioShown = audios.Select(a => HasEntries(a, from, to)).ToArray();
+            if (!videoShown && !audioShown.Contains(true)) continue;
             long periodFirst = settings.IsStatic ? from : starts[index];
             long leaderStart = leader is null ? 0 : (FirstAtOrAfter(leader, periodFirst)?.PresentationStart ?? baseTime);
             // A continued broadcast's first Period began before the restored window: it keeps its start (section 5.3.2).
@@ -126,11 +135,10 @@ public static class DashManifestWriter
             sb.Append("  <Period id=\"p").Append(ManifestFormat.Int(index + settings.PeriodIdBase)).Append("\" start=\"")
               .Append(ManifestFormat.XsDuration(leaderStart - baseTime, leaderScale)).Append("\">\n");
             AdBreakTags.AppendDash(sb, settings.Breaks, from, to, leaderStart, leaderScale);
-            int asId = 0;
-            if (video.Count > 0)
+            int asId = video.Count > 0 ? 1 : 0;
+            if (videoShown)
             {
-                sb.Append("    <AdaptationSet id=\"").Append(asId++)
-                    .Append("\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
+                sb.Append("    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\">\n");
                 DashContentProtection.Append(sb, settings.Protection);
                 // DASH-IF IOP (CEA-608 in the video's SEI): the channel and its ISO 639-2 language, CC1 as in the HLS master.
                 if (settings.ClosedCaptions)
@@ -138,10 +146,12 @@ public static class DashManifestWriter
                 foreach (var v in video) AppendRepresentation(sb, v, settings, leaderStart, leaderScale, from, to);
                 sb.Append("    </AdaptationSet>\n");
             }
-            foreach (var a in audios)
+            for (int n = 0; n < audios.Length; n++, asId++)
             {
+                if (!audioShown[n]) continue;
+                var a = audios[n];
                 string lang = AudioRenditionLabel.LanguageTag(a.AudioLabel.Language) ?? "und";
-                sb.Append("    <AdaptationSet id=\"").Append(asId++)
+                sb.Append("    <AdaptationSet id=\"").Append(asId)
                     .Append("\" contentType=\"audio\" mimeType=\"audio/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" lang=\"")
                     .Append(lang).Append("\">\n");
                 DashContentProtection.Append(sb, settings.Protection);
@@ -156,6 +166,14 @@ public static class DashManifestWriter
               .Append(SecurityElement.Escape(settings.UtcTimingUrl)).Append("\"/>\n");
         sb.Append("</MPD>\n");
         return sb.ToString();
+    }
+
+    /// <summary>Whether <paramref name="t"/> has a segment numbered from <paramref name="from"/> to before <paramref name="to"/>.</summary>
+    private static bool HasEntries(RenditionTimeline t, long from, long to)
+    {
+        foreach (var e in t.Entries)
+            if (e.Number >= from && e.Number < to) return true;
+        return false;
     }
 
     private static TimelineEntry? FirstAtOrAfter(RenditionTimeline t, long number)

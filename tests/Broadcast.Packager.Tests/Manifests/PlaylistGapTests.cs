@@ -100,6 +100,41 @@ public sealed class PlaylistGapTests
         Assert.Equal(7, SequenceOf(playlist, $"{ManifestGoldenTests.Id}-7.m4s"));
     }
 
+    /// <summary>
+    /// At a join the picture's first segment of the new Period is stored before the sound's: that Period lists the video
+    /// AdaptationSet alone until audio has a segment there, never an AdaptationSet with no Representation (ISO/IEC
+    /// 23009-1 5.3.3.2; dash.js 5.2 stopped for good on one), and each set keeps its id across Periods.
+    /// </summary>
+    [Fact]
+    public void A_period_lists_no_adaptation_set_for_a_rendition_without_a_segment_there_yet()
+    {
+        var video = new RenditionTimeline("source", MediaKind.Video);
+        var audio = new RenditionTimeline("audio", MediaKind.Audio);
+        for (long n = 1; n <= 7; n++)
+        {
+            // 7 begins the second Period: the encoder came back (a discontinuity).
+            video.Add(new SegmentDescription("source", MediaKind.Video, n, (n - 1) * 180_000, 180_000, 90_000, 500_000, true, n == 7,
+                StoreKeys.InitName(ManifestGoldenTests.Id, n < 7 ? 0 : 1), TestMedia.Video(), 60), DateTimeOffset.UnixEpoch);
+            if (n < 7) audio.Add(Audio("audio", n, (n - 1) * 96_000, 96_000), DateTimeOffset.UnixEpoch);
+        }
+        System.Xml.Linq.XNamespace ns = "urn:mpeg:dash:schema:mpd:2011";
+        List<System.Xml.Linq.XElement> Periods() => System.Xml.Linq.XDocument.Parse(DashManifestWriter.Write([video], audio,
+            new MpdSettings(ManifestGoldenTests.Id, false, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddSeconds(14), 2, 30, "/time")))
+            .Root!.Elements(ns + "Period").ToList();
+        string Sets(System.Xml.Linq.XElement period) => string.Join(",", period.Elements(ns + "AdaptationSet")
+            .Select(a => $"{(string?)a.Attribute("id")}:{(string?)a.Attribute("contentType")}:{a.Elements(ns + "Representation").Count()}"));
+
+        var periods = Periods();
+        Assert.Equal(2, periods.Count);
+        Assert.Equal("0:video:1,1:audio:1", Sets(periods[0]));
+        Assert.Equal("0:video:1", Sets(periods[1]));
+
+        audio.Add(new SegmentDescription("audio", MediaKind.Audio, 7, 6 * 96_000, 96_000, 48_000, 32_000, true, true,
+            StoreKeys.InitName(ManifestGoldenTests.Id, 1), TestMedia.Audio(48000), 93), DateTimeOffset.UnixEpoch);
+        periods = Periods();
+        Assert.Equal("0:video:1,1:audio:1", Sets(periods[1]));
+    }
+
     private static SegmentDescription Audio(string rendition, long number, long start, long duration) =>
         new(rendition, MediaKind.Audio, number, start, duration, 48_000, 32_000, true, false,
             StoreKeys.InitName(ManifestGoldenTests.Id, 0), TestMedia.Audio(48000), 93);
