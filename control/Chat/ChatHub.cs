@@ -2,11 +2,11 @@ using Broadcast.Control.Channels;
 using Broadcast.Control.Playback;
 using Broadcast.Control.Playback.Jwt;
 using Broadcast.Control.Security;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Chat;
 

@@ -1,9 +1,9 @@
 using Broadcast.Control.Security;
 using Broadcast.Control.Users;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.RateLimiting;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 

@@ -1,8 +1,8 @@
 using System.Security.Claims;
 using Broadcast.Control.Users;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 

@@ -1,9 +1,9 @@
 using System.Globalization;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Security.ApiKeys;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 

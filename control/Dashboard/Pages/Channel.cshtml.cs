@@ -4,10 +4,10 @@ using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Dashboard.Live;
 using Broadcast.Control.Dashboard.Schedule;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 

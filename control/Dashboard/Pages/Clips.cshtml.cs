@@ -3,9 +3,9 @@ using Broadcast.Control.Api;
 using Broadcast.Control.Channels;
 using Broadcast.Control.Clips;
 using Broadcast.Control.Persistence;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 

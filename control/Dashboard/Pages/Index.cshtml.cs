@@ -1,8 +1,8 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Dashboard.Live;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 

@@ -1,11 +1,11 @@
 using Broadcast.Control.Channels;
 using Broadcast.Control.Events;
 using Broadcast.Control.Sources;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.Extensions.DependencyInjection;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using Broadcast.Control.Webhooks;
+using Broadcast.Refusals;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Broadcast.Refusals;
 
 namespace Broadcast.Control.Dashboard.Pages;
 
