@@ -169,12 +169,7 @@ public static class DashManifestWriter
     }
 
     /// <summary>Whether <paramref name="t"/> has a segment numbered from <paramref name="from"/> to before <paramref name="to"/>.</summary>
-    private static bool HasEntries(RenditionTimeline t, long from, long to)
-    {
-        foreach (var e in t.Entries)
-            if (e.Number >= from && e.Number < to) return true;
-        return false;
-    }
+    private static bool HasEntries(RenditionTimeline t, long from, long to) => FirstAtOrAfter(t, from) is { } first && first.Number < to;
 
     private static TimelineEntry? FirstAtOrAfter(RenditionTimeline t, long number)
     {
