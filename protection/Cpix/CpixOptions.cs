@@ -64,19 +64,24 @@ public sealed class CpixOptions
     /// <summary>The recipient key, loaded and checked; null when neither path is set.</summary>
     public CpixRecipient? Recipient()
     {
-        bool certificate = !string.IsNullOrWhiteSpace(RecipientCertificatePath), key = !string.IsNullOrWhiteSpace(RecipientPrivateKeyPath);
-        if (certificate != key)
-            throw new InvalidOperationException($"{Section}:RecipientCertificatePath and {Section}:RecipientPrivateKeyPath are set both or neither");
-        return certificate ? CpixRecipient.Load(RecipientCertificatePath!, RecipientPrivateKeyPath!) : null;
+        return IsSet(RecipientCertificatePath, RecipientPrivateKeyPath, nameof(RecipientCertificatePath), nameof(RecipientPrivateKeyPath))
+            ? CpixRecipient.Load(RecipientCertificatePath!, RecipientPrivateKeyPath!) : null;
     }
 
     /// <summary>The request signer, loaded and checked; null when neither path is set.</summary>
     public CpixSigner? Signer()
     {
-        bool certificate = !string.IsNullOrWhiteSpace(SigningCertificatePath), key = !string.IsNullOrWhiteSpace(SigningPrivateKeyPath);
+        return IsSet(SigningCertificatePath, SigningPrivateKeyPath, nameof(SigningCertificatePath), nameof(SigningPrivateKeyPath))
+            ? CpixSigner.Load(SigningCertificatePath!, SigningPrivateKeyPath!) : null;
+    }
+
+    /// <summary>Whether a certificate and key pair of settings is set; one without the other stops the start.</summary>
+    private static bool IsSet(string? certificatePath, string? keyPath, string certificateSetting, string keySetting)
+    {
+        bool certificate = !string.IsNullOrWhiteSpace(certificatePath), key = !string.IsNullOrWhiteSpace(keyPath);
         if (certificate != key)
-            throw new InvalidOperationException($"{Section}:SigningCertificatePath and {Section}:SigningPrivateKeyPath are set both or neither");
-        return certificate ? CpixSigner.Load(SigningCertificatePath!, SigningPrivateKeyPath!) : null;
+            throw new InvalidOperationException($"{Section}:{certificateSetting} and {Section}:{keySetting} are set both or neither");
+        return certificate;
     }
 
     /// <summary>The system IDs of <see cref="Systems"/>, in order, checked.</summary>
