@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Broadcast.Packager.Manifests;
 using Broadcast.Storage;
 
@@ -25,7 +26,8 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
         while (Passed(JournaledThrough + ChunkSegments))
         {
             long first = JournaledThrough + 1, last = JournaledThrough + ChunkSegments;
-            var chunk = new RecordingJournalChunk(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, first, last, Capture(first, last));
+            var chunk = new RecordingJournalChunk(LiveBroadcastState.CurrentVersion, broadcast.BroadcastId, first, last, Capture(first, last),
+                KeyPeriodsOf(first, last));
             await broadcast.Store.PutAsync(RecordingJournalChunk.Key(broadcast.Channel, broadcast.BroadcastId, (first - 1) / ChunkSegments),
                 chunk.ToJson(), "application/json",
                 CachePolicies.Vod, cancellationToken).ConfigureAwait(false);
@@ -72,14 +74,34 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
     }
 
     /// <summary>
-    /// Reads the chunks below <paramref name="through"/> back, in order: each rendition's segments, and a reason for every
-    /// chunk that is missing or malformed (its numbers are then a hole in the recording, never a failure of it).
+    /// The later key periods in force for a segment numbered <paramref name="first"/>…<paramref name="last"/> (their keys were
+    /// decided as those segments were packaged), or null for none: a chunk names the period its first segment is under even
+    /// when it began in an earlier chunk, so a chunk lost costs its own segments only, never another's keys.
+    /// </summary>
+    private List<JournaledKeyPeriod>? KeyPeriodsOf(long first, long last)
+    {
+        if (broadcast.ManifestProtection() is not { Rotations: { Count: > 0 } rotations }) return null;
+        List<JournaledKeyPeriod>? periods = null;
+        for (int i = 0; i < rotations.Count && rotations[i].FirstSegment <= last; i++)
+        {
+            // A period ends where the next begins: one ended before the chunk's first segment is in an earlier chunk.
+            if (i + 1 < rotations.Count && rotations[i + 1].FirstSegment <= first) continue;
+            (periods ??= []).Add(JournaledKeyPeriod.Of(rotations[i]));
+        }
+        return periods;
+    }
+
+    /// <summary>
+    /// Reads the chunks below <paramref name="through"/> back, in order: each rendition's segments, the later key periods they
+    /// name, and a reason for every chunk that is missing or malformed (its numbers are then a hole in the recording, never a
+    /// failure of it).
     /// </summary>
     public static async Task<JournalHistory> LoadAsync(ISegmentStore store, string channel, string broadcastId, long through,
         CancellationToken cancellationToken)
     {
         var segments = new Dictionary<string, List<JournaledSegment>>(StringComparer.Ordinal);
         var problems = new List<string>();
+        var keyPeriods = new SortedDictionary<long, ManifestKeyPeriod>();
         for (long index = 0; index * ChunkSegments < through; index++)
         {
             string key = RecordingJournalChunk.Key(channel, broadcastId, index);
@@ -111,20 +133,28 @@ internal sealed class RecordingJournal(PackagedBroadcast broadcast, long journal
                 foreach (var s in r.Segments)
                     if (s.Number >= chunk.First && s.Number <= chunk.Last) list.Add(new JournaledSegment(s, r.Timescale, r.TrackFor(s.InitVersion)));
             }
+            // A period that spans chunks is named by each of them, alike.
+            foreach (var p in chunk.KeyPeriods ?? []) keyPeriods.TryAdd(p.FirstSegment, p.ToManifest());
         }
-        return new JournalHistory(segments, problems);
+        return new JournalHistory(segments, problems, [.. keyPeriods.Values]);
     }
 }
 
-/// <summary>What <see cref="RecordingJournal.LoadAsync"/> read: each rendition's journaled segments in order, and what it could not read.</summary>
-internal sealed record JournalHistory(IReadOnlyDictionary<string, List<JournaledSegment>> Segments, IReadOnlyList<string> Problems);
+/// <summary>What <see cref="RecordingJournal.LoadAsync"/> read: each rendition's journaled segments in order, what it could not
+/// read, and a rotated broadcast's later key periods the chunks named, in order (empty for one key).</summary>
+internal sealed record JournalHistory(IReadOnlyDictionary<string, List<JournaledSegment>> Segments, IReadOnlyList<string> Problems,
+    IReadOnlyList<ManifestKeyPeriod> KeyPeriods);
 
 /// <summary>A journaled segment, the timescale its times are in and the description of its media (null: not kept).</summary>
 internal readonly record struct JournaledSegment(SegmentState Segment, int Timescale, Media.MediaTrack? Track);
 
 /// <summary>One stored chunk of a <see cref="RecordingJournal"/>: segments <paramref name="First"/>…<paramref name="Last"/> of every
 /// rendition.</summary>
-public sealed record RecordingJournalChunk(int Version, string BroadcastId, long First, long Last, IReadOnlyList<RenditionState> Renditions)
+/// <param name="KeyPeriods">A rotated broadcast's later key periods in force for a segment of the chunk (the one in force at
+/// <paramref name="First"/> and each that begins in it), oldest first, as its manifests name them; null when the first key
+/// covers them all (then not written, so a chunk of a broadcast without rotation is as before).</param>
+public sealed record RecordingJournalChunk(int Version, string BroadcastId, long First, long Last, IReadOnlyList<RenditionState> Renditions,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<JournaledKeyPeriod>? KeyPeriods = null)
 {
     /// <summary>Segment numbers per chunk: a minute of 2 s segments, so the live state grows by at most that many entries.</summary>
     public const int SegmentsPerChunk = 30;
@@ -150,6 +180,7 @@ public sealed record RecordingJournalChunk(int Version, string BroadcastId, long
         if (chunk.Renditions is null) { error = "no renditions"; return null; }
         foreach (var r in chunk.Renditions)
             if (RenditionState.Invalid(r) is { } why) { error = why; return null; }
+        if (chunk.KeyPeriods is { } periods && JournaledKeyPeriod.Invalid(periods, chunk.Last) is { } wrong) { error = wrong; return null; }
         return chunk;
     }
 }

@@ -30,8 +30,8 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
         string channel = broadcast.Channel, id = broadcast.BroadcastId;
         long last = broadcast.LastNumber();
         long bytes = _bytes;
-        var (timelines, wholeHistory) = await WholeTimelinesAsync(cancellationToken).ConfigureAwait(false);
-        var protection = broadcast.ManifestProtection();
+        var (timelines, wholeHistory, journaledKeys) = await WholeTimelinesAsync(cancellationToken).ConfigureAwait(false);
+        var protection = WithJournaledKeys(broadcast.ManifestProtection(), journaledKeys);
         foreach (var t in timelines)
         {
             if (t.Entries.Count == 0) continue;
@@ -73,14 +73,30 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
     }
 
     /// <summary>
+    /// A continued rotated broadcast's protection for its recording: the key periods this node knows (those its live state
+    /// restored, and its own) with, before them, those the journal names, so each segment the dead node packaged is named
+    /// under its own key. This node's period wins where both name one from the same segment.
+    /// </summary>
+    internal static ManifestProtection? WithJournaledKeys(ManifestProtection? protection, IReadOnlyList<ManifestKeyPeriod> journaled)
+    {
+        if (protection is null || journaled.Count == 0) return protection;
+        var periods = new SortedDictionary<long, ManifestKeyPeriod>();
+        foreach (var p in protection.Rotations) periods[p.FirstSegment] = p;
+        foreach (var p in journaled) periods.TryAdd(p.FirstSegment, p);
+        return protection with { Rotations = [.. periods.Values] };
+    }
+
+    /// <summary>
     /// Every rendition's timeline for the recording: the live ones, or for a continued broadcast with a journal, new ones
     /// holding the journaled segments before the restored ones, each with the decoder description the journal kept (the
-    /// rendition's current one where none was). <c>WholeHistory</c>: the timelines were rebuilt from the journal.
+    /// rendition's current one where none was). <c>WholeHistory</c>: the timelines were rebuilt from the journal;
+    /// <c>KeyPeriods</c>: the later key periods the journal named.
     /// </summary>
-    private async Task<(IReadOnlyList<RenditionTimeline> Timelines, bool WholeHistory)> WholeTimelinesAsync(CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<RenditionTimeline> Timelines, bool WholeHistory, IReadOnlyList<ManifestKeyPeriod> KeyPeriods)> WholeTimelinesAsync(
+        CancellationToken cancellationToken)
     {
         var live = broadcast.AllTimelines().ToList();
-        if (broadcast.ContinuedFrom is null || historyThrough <= 0) return (live, false);
+        if (broadcast.ContinuedFrom is null || historyThrough <= 0) return (live, false, []);
         var history = await RecordingJournal.LoadAsync(broadcast.Store, broadcast.Channel, broadcast.BroadcastId, historyThrough, cancellationToken)
             .ConfigureAwait(false);
         HistoryProblems = history.Problems;
@@ -108,7 +124,7 @@ internal sealed class RecordingWriter(PackagedBroadcast broadcast, long historyT
             if (t.Retired) rebuilt.Retire();
             whole.Add(rebuilt);
         }
-        return (whole, true);
+        return (whole, true, history.KeyPeriods);
     }
 
     /// <summary>

@@ -315,6 +315,61 @@ public sealed class TakeoverContinuationTests : IDisposable
         return (id, nodeA);
     }
 
+    /// <summary>
+    /// A broadcast with a new key every segment, recorded, continued elsewhere: node B knows only the periods of node A's
+    /// last window, and the journal names the others, so the recording names every segment of both nodes under the key that
+    /// encrypts it (the KID of its fragments' 'seig' group, or the init segment's default for the first period).
+    /// </summary>
+    [Fact]
+    public async Task The_recording_of_a_continued_rotated_broadcast_names_each_segment_under_its_own_key()
+    {
+        // Audio only: the encryptor reads real slice headers, which the test's synthetic video frames do not have.
+        var keyServer = new ConcurrentDictionary<Broadcast.Packager.Cmaf.Encryption.KeyId, Broadcast.Packager.Cmaf.Encryption.ContentKey>();
+        var registryA = new LiveStreamRegistry(_clock);
+        var nodeA = await NodeAsync(registryA, record: true, protection: new RotatingProtectionPolicy(keyServer));
+        Assert.True(registryA.TryStartPublish("chan", out var streamA));
+        for (int second = 0; second < 70; second += 10)
+        {
+            PublishAudio(streamA, second, 10);
+            int last = second / 2 + 3;
+            await WaitFor.ConditionAsync(() => Read("chan/audio/index.m3u8").Contains($"-{last}.m4s", StringComparison.Ordinal), Bound, $"node A to store segment {last}", Logs);
+        }
+        string id = nodeA.Find("chan")!.BroadcastId;
+        await WaitFor.ConditionAsync(() => Read("chan/live-state.json").Contains("\"number\":34,", StringComparison.Ordinal)
+            && File.Exists(_store.PathOf(RecordingJournalChunk.Key("chan", id, 0))), Bound, "node A to store segment 34, its state and journal chunk 0", Logs);
+        var chunk = RecordingJournalChunk.TryParse(File.ReadAllBytes(_store.PathOf(RecordingJournalChunk.Key("chan", id, 0))), out string? error);
+        Assert.True(chunk?.KeyPeriods is { Count: > 0 }, error ?? "journal chunk 0 names no key period");
+
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        var registryB = new LiveStreamRegistry(_clock);
+        await using (var nodeB = await NodeAsync(registryB, record: true, protection: new RotatingProtectionPolicy(keyServer)))
+        {
+            Assert.Equal(id, await nodeB.PrepareContinuationAsync("chan", Grace, default));
+            var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            nodeB.StreamFinished += _ => finished.TrySetResult();
+            Assert.True(registryB.TryStartPublish("chan", out var streamB));
+            PublishAudio(streamB, 0, 5);
+            registryB.EndPublish(streamB);
+            await finished.Task.WaitAsync(Bound);
+        }
+
+        const string rendition = "audio";
+        string vod = Read($"chan/{rendition}/{id}.m3u8");
+        var named = SegmentKeys(vod);
+        Assert.True(named.Count >= 36, vod);
+        var firstKid = SampleKeyTags.ClearKeyId([named[named.Keys.Min()]]);
+        foreach (var (number, tag) in named)
+        {
+            var seig = RotatedKeyPackagerTests.SeigKids(File.ReadAllBytes(_store.PathOf(StoreKeys.Segment("chan", rendition, id, number)))).Distinct().ToList();
+            var encryptedUnder = seig.Count == 0 ? firstKid : Assert.Single(seig);
+            Assert.True(SampleKeyTags.ClearKeyId([tag]) == encryptedUnder,
+                $"{rendition} segment {number} is named under {SampleKeyTags.ClearKeyId([tag])}, encrypted under {encryptedUnder}\n{vod}");
+        }
+        // Node A's periods before its last window came from the journal: far more keys than node B restored.
+        Assert.True(named.Values.Distinct().Count() >= 30, vod);
+        await nodeA.DisposeAsync();
+    }
+
     [Fact]
     public async Task The_recording_of_a_continued_broadcast_holds_the_whole_broadcast_from_its_journal()
     {
