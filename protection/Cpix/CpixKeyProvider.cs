@@ -36,7 +36,8 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _url = options.Validate();
+        // The key pairs are loaded (and checked) once, here, not again by a full Validate.
+        _url = options.ValidateSettings();
         _systems = options.SystemIds();
         _recipient = options.Recipient();
         _signer = options.Signer();

@@ -105,8 +105,19 @@ public sealed class CpixOptions
         return ids;
     }
 
-    /// <summary>The settings checked at start, so a node with a wrong one does not start rather than refusing every broadcast.</summary>
+    /// <summary>The settings checked at start, so a node with a wrong one does not start rather than refusing every broadcast:
+    /// <see cref="ValidateSettings"/>, and the key pairs loaded and checked.</summary>
     public Uri Validate()
+    {
+        var url = ValidateSettings();
+        Recipient()?.Dispose();
+        Signer()?.Dispose();
+        return url;
+    }
+
+    /// <summary>Every setting but the key pairs' files (each pair's paths set both or neither): for the provider, which loads
+    /// those once itself through <see cref="Recipient"/> and <see cref="Signer"/>.</summary>
+    public Uri ValidateSettings()
     {
         if (!Uri.TryCreate(Url, UriKind.Absolute, out var url))
             throw new InvalidOperationException($"{Section}:Url is not an absolute URL");
@@ -119,8 +130,8 @@ public sealed class CpixOptions
             throw new InvalidOperationException($"{Section}:MaxResponseBytes must be 1 KiB to 16 MiB");
         if (HeaderValue is not null && string.IsNullOrWhiteSpace(HeaderName)) throw new InvalidOperationException($"{Section}:HeaderName is empty");
         _ = SystemIds();
-        Recipient()?.Dispose();
-        Signer()?.Dispose();
+        _ = IsSet(RecipientCertificatePath, RecipientPrivateKeyPath, nameof(RecipientCertificatePath), nameof(RecipientPrivateKeyPath));
+        _ = IsSet(SigningCertificatePath, SigningPrivateKeyPath, nameof(SigningCertificatePath), nameof(SigningPrivateKeyPath));
         return url;
     }
 }
