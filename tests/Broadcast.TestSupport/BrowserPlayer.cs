@@ -171,9 +171,10 @@ public sealed class BrowserPlayer : IAsyncDisposable
     /// <summary>
     /// Loads the player page with ?src=<paramref name="url"/>; playback starts muted. <paramref name="clearKeyLicense"/>
     /// turns on W3C ClearKey in hls.js with that license URL (Shaka and dash.js read theirs from the MPD);
-    /// <paramref name="cmcdSession"/> has the player send CMCD in each request's query with that session id.
+    /// <paramref name="cmcdSession"/> has the player send CMCD in each request's query with that session id;
+    /// <paramref name="watchPageLoadPolicy"/> gives hls.js the watch page's playlist load policy (it rides out an encoder's pause).
     /// </summary>
-    public async Task StartAsync(string url, string? clearKeyLicense = null, string? cmcdSession = null)
+    public async Task StartAsync(string url, string? clearKeyLicense = null, string? cmcdSession = null, bool watchPageLoadPolicy = false)
     {
         var page = Kind switch
         {
@@ -188,6 +189,7 @@ public sealed class BrowserPlayer : IAsyncDisposable
         };
         if (clearKeyLicense is not null) page += $"clearKeyLicense={Uri.EscapeDataString(clearKeyLicense)}&";
         if (cmcdSession is not null) page += $"cmcd={Uri.EscapeDataString(cmcdSession)}&";
+        if (watchPageLoadPolicy) page += "playlistLoadPolicy=product&";
         var pageUrl = _pages.Url($"{page}src={Uri.EscapeDataString(url)}");
         await _page.GotoAsync(pageUrl.ToString(), new PageGotoOptions { WaitUntil = WaitUntilState.Load, Timeout = 30_000 }).ConfigureAwait(false);
     }

@@ -69,8 +69,9 @@
             // it), each key session for the key its EXT-X-KEY names (clearkey-hls.js). A clear broadcast names no key and
             // the key system is never touched.
             const fromStart = live && params.get('from') === 'start' && Number(root.dataset.rewind) > 0;
+            // playlistLoadPolicy: a paused encoder stalls the viewer instead of ending the session (hls-load-policy.js).
             const hls = new Hls({ workerPath: '/assets/lib/hls.worker.js', maxLiveSyncPlaybackRate: 1.05, liveSyncOnStallIncrease: 0.25,
-                startPosition: fromStart ? 0 : -1, cmcd: {},
+                startPosition: fromStart ? 0 : -1, cmcd: {}, playlistLoadPolicy: window.broadcastHlsPlaylistLoadPolicy(),
                 emeEnabled: true, drmSystems: window.broadcastClearKeyHls(root.dataset.license) });
             hls.on(Hls.Events.ERROR, (_, data) => {
                 if (!data.fatal) return;

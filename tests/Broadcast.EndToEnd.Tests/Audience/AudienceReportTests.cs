@@ -13,10 +13,11 @@ namespace Broadcast.EndToEnd.Tests.Audience;
 /// nginx edge (infra/nginx-edge.conf) whose audience log goes to the server, so that this viewer is counted from the
 /// edge's log though the edge answers most of its requests from its cache; then, directly, hls.js with that mode off,
 /// Shaka on the HLS master and dash.js on the MPD. These four send CMCD, each with its own session id; the fifth, hls.js
-/// directly with no CMCD, is a viewer keyed by address and User-Agent. Five, not more: each decodes the picture, and with the
+/// directly with no CMCD, is a viewer keyed by address and User-Agent; the hls.js players load playlists with the watch
+/// page's policy (control/wwwroot/js/hls-load-policy.js), as a site's own page is told to (docs/low-latency.md). Five, not more: each decodes the picture, and with the
 /// ladder's encoder the two cores are full (a sixth player made the throttled one time out, 2 runs in 5). The source is 480p, so the ladder adds a 360p rung. Once all
 /// play, the second hls.js's network is throttled (Chromium's own network emulation, 1.2 Mb/s) and it moves down to 360p;
-/// then the encoder stops sending for three seconds (SIGSTOP: its connection stays open, its viewers' buffers run dry) and
+/// then the encoder stops sending for five seconds (SIGSTOP: its connection stays open, its viewers' buffers run dry) and
 /// goes on. The report's peak and unique viewers, each viewer's delivery (as its own last manifest request gives it: an
 /// MPD, a media playlist with <c>_HLS_msn</c>, which hls.js and Shaka send to a playlist that offers blocking reloads
 /// whatever their low-latency mode, or one without), the minutes watched (each player's first request to its last answer,
@@ -107,7 +108,7 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
                     if (path.StartsWith(slugPath, StringComparison.Ordinal) && !path.EndsWith("/master.m3u8", StringComparison.Ordinal))
                         answers.Enqueue(DateTimeOffset.UtcNow);
                 };
-                await player.StartAsync(url, cmcdSession: session);
+                await player.StartAsync(url, cmcdSession: session, watchPageLoadPolicy: true);
                 watchers.Add(new Watcher(name, kind, session, player, requests, answers, manifests));
             }
 
@@ -141,17 +142,16 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
             output.WriteLine($"{clock.Elapsed.TotalSeconds:0.0} s: hls.js on 360p");
             await WatchAsync(watchers, 10, Describe);
 
-            // The encoder stops sending for three seconds: the low-latency player's buffer (about a second) runs dry. Not
-            // longer: a blocking playlist reload that names a part (hls.js sends one whatever its low-latency mode) times out
-            // in hls.js after max(3 part targets, 0.8 target durations), 1.6 s here, and three timeouts in a row (4.8 s)
-            // are fatal for a playlist without an alternate, the audio one. A six-second pause failed a CI run so
-            // (audioTrackLoadTimeOut); the watch page reloads its player on a fatal error, the test players do not.
+            // The encoder stops sending for five seconds: the players' buffers run dry (the low-latency one's is about a
+            // second). The hls.js players load playlists with the watch page's policy, whose timeout retries keep a race of
+            // held reloads from ending a player (control/wwwroot/js/hls-load-policy.js): with hls.js's own two, a six-second
+            // pause failed one player of a CI run (audioTrackLoadTimeOut), and a twelve-second one failed none in another.
             var pausedAt = DateTimeOffset.UtcNow;
             publisher.Process.Freeze();
             try
             {
-                await WaitFor.ConditionAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= pausedAt.AddSeconds(3)), TimeSpan.FromSeconds(10),
-                    "three seconds of a paused encoder");
+                await WaitFor.ConditionAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= pausedAt.AddSeconds(5)), TimeSpan.FromSeconds(10),
+                    "five seconds of a paused encoder");
             }
             finally
             {
