@@ -75,19 +75,20 @@ public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd, Vie
         }
 
         var channel = key[..firstSlash];
+        bool stalled = (hasCmcd || data.MalformedValues > 0)
+            && cmcd.Record(channel, data, client, kind == MediaObjectKind.Segment && data.ObjectType != CmcdObjectType.Init);
         if (CountsViewers(key, firstSlash, kind))
         {
             viewers.Touch(channel, client);
-            // The viewer's CMCD of the bucket, for the share of viewers that stalled at least once over the show.
-            var said = !data.HasData ? ViewerCmcd.None : data.BufferStarvation ? ViewerCmcd.Sent | ViewerCmcd.Stalled : ViewerCmcd.Sent;
+            // The viewer's CMCD of the bucket, for the share of viewers that stalled at least once over the show: 'bs', or
+            // what the CMCD session's rule reads as a stall (a player recovering, 'su', where it sends no 'bs').
+            var said = !data.HasData ? ViewerCmcd.None
+                : data.BufferStarvation || stalled ? ViewerCmcd.Sent | ViewerCmcd.Stalled : ViewerCmcd.Sent;
             // The rung: the rendition a media playlist, init segment, segment or LL part names (a span of the key).
             var rendition = ViewerRungs.RenditionOf(key, firstSlash);
             if (data.SessionIdHash != 0) sessions.Touch(channel, data.SessionIdHash, data.SessionIdIdentity, Delivery(query, kind), said, rendition);
             else sessions.Touch(channel, client, Delivery(query, kind), said, rendition);
         }
-
-        if (!hasCmcd && data.MalformedValues == 0) return;
-        cmcd.Record(channel, data, client, kind == MediaObjectKind.Segment && data.ObjectType != CmcdObjectType.Init);
     }
 
     /// <summary>

@@ -25,7 +25,7 @@ public enum ViewerCmcd : byte
     /// <summary>A counted request carried CMCD data.</summary>
     Sent = 1,
 
-    /// <summary>A counted request reported a buffer starvation ('bs', CTA-5004 §3.3).</summary>
+    /// <summary>A counted request reported a stall: a buffer starvation ('bs', CTA-5004 §3.3), or 'su' from a player recovering (<see cref="Cmcd.CmcdAudience.Record"/>).</summary>
     Stalled = 2,
 }
 

@@ -5,8 +5,9 @@ namespace Broadcast.Origin.Cmcd;
 
 /// <summary>What the players of one channel reported through CMCD over the last viewer window, on this node.</summary>
 /// <param name="Sessions">Playback sessions that made a request in the window.</param>
-/// <param name="StalledSessions">Of those, the ones that reported a buffer starvation ('bs') in the window.</param>
-/// <param name="Stalls">Starvations reported in the window, all sessions together.</param>
+/// <param name="StalledSessions">Of those, the ones that reported a stall in the window: a buffer starvation ('bs'), or 'su' while
+/// recovering (see the session's rule).</param>
+/// <param name="Stalls">Stalls reported in the window, all sessions together.</param>
 /// <param name="MedianStartupMs">Median time from a session's first request to its first media object, ms; -1 when none yet.</param>
 /// <param name="MedianBufferMs">Median of each session's latest buffer length ('bl'), ms; -1 when none reported it.</param>
 /// <param name="MeanBitrateKbps">Mean of each session's latest encoded bitrate ('br'), kbps; -1 when none reported it.</param>
@@ -56,17 +57,19 @@ public sealed class CmcdAudience
     /// Records one request of <paramref name="channel"/> carrying <paramref name="data"/>; <paramref name="clientHash"/>
     /// is the session when the player sent no 'sid'; <paramref name="isMedia"/> when the object is a segment or part.
     /// </summary>
-    public void Record(ReadOnlySpan<char> channel, in CmcdData data, ulong clientHash, bool isMedia)
+    /// <returns>Whether the request reported a stall of its session ('bs', or 'su' while recovering: see the session's
+    /// rule): what the audience kept per broadcast counts as the viewer's stall.</returns>
+    public bool Record(ReadOnlySpan<char> channel, in CmcdData data, ulong clientHash, bool isMedia)
     {
         if (data.MalformedValues > 0) Interlocked.Add(ref _malformed, data.MalformedValues);
-        if (!data.HasData && data.MalformedValues == 0) return;
+        if (!data.HasData && data.MalformedValues == 0) return false;
         long now = _time.GetTimestamp();
         // The channel is the first segment of a key the origin served: a real channel, so the table stays bounded.
         if (!_bySpan.TryGetValue(channel, out var entry))
             entry = _channels.GetOrAdd(channel.ToString(), static _ => new Channel());
         var slot = entry.Buckets.For(ViewerSessions.BucketOf(_time.GetUtcNow()));
         if (data.MalformedValues > 0) Interlocked.Add(ref slot.Malformed, data.MalformedValues);
-        if (!data.HasData) return;
+        if (!data.HasData) return false;
         ulong id = data.SessionIdHash != 0 ? data.SessionIdHash : clientHash;
         if (!entry.Sessions.TryGetValue(id, out var session))
         {
@@ -75,15 +78,16 @@ public sealed class CmcdAudience
             {
                 Interlocked.Increment(ref entry.Refused);
                 Interlocked.Increment(ref slot.Refused);
-                return;
+                return false;
             }
 
             // A static factory with its argument: a lambda capturing 'now' would allocate its closure on every call.
             session = entry.Sessions.GetOrAdd(id, static (_, at) => new Session(at), now);
         }
 
-        session.Update(now, data, isMedia, _time.TimestampFrequency, slot);
+        bool stalled = session.Update(now, data, isMedia, _time.TimestampFrequency, slot);
         if (now >= Volatile.Read(ref _nextPrune)) Prune(now);
+        return stalled;
     }
 
     /// <summary>
@@ -190,7 +194,31 @@ public sealed class CmcdAudience
         private long _countedBucket = long.MinValue;
         private long _stalledBucket = long.MinValue;
 
-        public void Update(long now, in CmcdData data, bool isMedia, long frequency, CmcdBuckets.Slot slot)
+        /// <summary>The media kinds ('ot' video or muxed, audio) this session has asked for as a playing player (no 'su').</summary>
+        private PlayedKinds _played;
+
+        /// <summary>A stall was counted and no media has been asked for since without 'su': the player is still recovering.</summary>
+        private bool _recovering;
+
+        /// <summary>Whether the session's player went on playing.</summary>
+        [Flags]
+        private enum PlayedKinds : byte
+        {
+            None = 0,
+            Video = 1,
+            Audio = 2,
+        }
+
+        /// <summary>
+        /// Counts a stall when the player reports one: 'bs' (the buffer ran empty), or 'su' on media of a kind it already
+        /// played without 'su' (CTA-5004 §3.3: the object is needed urgently "due to startup, seeking or recovery after a
+        /// buffer-empty event"; past startup, a stall or a seek, both a wait to the viewer). Shaka (5.2, CMCD version 1)
+        /// sends no 'bs' at all, only 'su' while it rebuffers; hls.js and dash.js send 'bs' with 'su' after the buffer ran
+        /// empty (dash.js once per media kind), and 'su' on their first media of each kind. One stall counts until the player
+        /// asks for media without 'su' again.
+        /// </summary>
+        /// <returns>Whether this request reported a stall.</returns>
+        public bool Update(long now, in CmcdData data, bool isMedia, long frequency, CmcdBuckets.Slot slot)
         {
             lock (this)
             {
@@ -208,7 +236,16 @@ public sealed class CmcdAudience
                     slot.AddStartup(StartupMs);
                 }
 
-                if (data.BufferStarvation)
+                bool recoversPlayedMedia = isMedia && data.Startup && (_played & KindOf(data.ObjectType)) != 0;
+                bool stalled = !_recovering && (data.BufferStarvation || recoversPlayedMedia);
+                if (stalled) _recovering = true;
+                if (isMedia && !data.Startup)
+                {
+                    _played |= KindOf(data.ObjectType);
+                    _recovering = false;
+                }
+
+                if (stalled)
                 {
                     _stalls[_stallCount++ % Recent] = now;
                     Interlocked.Increment(ref slot.Stalls);
@@ -245,8 +282,18 @@ public sealed class CmcdAudience
 
                     _lastVideoBitrate = data.EncodedBitrateKbps;
                 }
+
+                return stalled;
             }
         }
+
+
+        private static PlayedKinds KindOf(CmcdObjectType type) => type switch
+        {
+            CmcdObjectType.Audio => PlayedKinds.Audio,
+            CmcdObjectType.Video or CmcdObjectType.Muxed or CmcdObjectType.None => PlayedKinds.Video,
+            _ => PlayedKinds.None,
+        };
 
         public int StallsSince(long cutoff) => CountSince(_stalls, _stallCount, cutoff);
 

@@ -31,6 +31,9 @@ public enum CmcdStreamType : byte
     None,
     Vod,
     Live,
+
+    /// <summary>'ll', low-latency live: CMCD version 2's value (CTA-5004-B), which hls.js 1.7 sends in its version 1 payloads too.</summary>
+    LowLatencyLive,
 }
 
 /// <summary>

@@ -216,6 +216,7 @@ public static class CmcdReader
     {
         "v" => CmcdStreamType.Vod,
         "l" => CmcdStreamType.Live,
+        "ll" => CmcdStreamType.LowLatencyLive,
         _ => CmcdStreamType.None,
     };
 

@@ -55,6 +55,68 @@ public sealed class CmcdAudienceTests
         Assert.Equal((0, 0, 0), (later.Sessions, later.Stalls, later.RungSwitches));
     }
 
+    /// <summary>
+    /// Each player's way of saying it waited, as it sends it in query mode (hls.js 1.7, dash.js 5.2, Shaka 5.2 with CMCD
+    /// version 1): one stall per wait, none for its startup.
+    /// </summary>
+    [Theory]
+    [InlineData("shaka", 2)] // no 'bs' at all: 'su' on every request while it rebuffers
+    [InlineData("dash.js", 2)] // 'bs' and 'su' on each media kind's next request, 'su' on each kind's first
+    [InlineData("hls.js", 2)] // 'bs' and 'su' on the next video request, then 'su' until it plays
+    public void A_stall_counts_once_for_each_wait_whichever_way_the_player_says_it(string player, int waits)
+    {
+        var clock = new ManualClock(Start);
+        var audience = new CmcdAudience(Options.Create(new OriginOptions()), clock);
+        int counted = 0;
+        void Say(string text, bool isMedia)
+        {
+            if (audience.Record("ch", Data(text + ",sid=\"" + player + "\""), 1, isMedia)) counted++;
+            clock.Advance(TimeSpan.FromMilliseconds(500));
+        }
+
+        // Startup: the playlist or MPD, then the first media of each kind (audio may come before any video plays).
+        Say("ot=m,su", isMedia: false);
+        Say("ot=v,br=800,su", isMedia: true);
+        Say("ot=a,br=128,su", isMedia: true);
+        if (player == "shaka") Say("ot=v,br=800,su", isMedia: true); // Shaka says 'su' until its state is playing
+        Say("ot=v,br=800", isMedia: true);
+        Say("ot=a,br=128", isMedia: true);
+        Say("ot=m", isMedia: false);
+        Assert.Equal(0, counted);
+
+        for (int wait = 0; wait < waits; wait++)
+        {
+            switch (player)
+            {
+                case "shaka":
+                    Say("ot=m,su", isMedia: false);
+                    Say("ot=v,br=800,su", isMedia: true);
+                    Say("ot=a,br=128,su", isMedia: true);
+                    Say("ot=v,br=800,su", isMedia: true);
+                    break;
+                case "dash.js":
+                    Say("ot=v,br=800,bs,su", isMedia: true);
+                    Say("ot=a,br=128,bs,su", isMedia: true);
+                    Say("ot=i,su", isMedia: false);
+                    break;
+                default:
+                    Say("ot=v,br=800,bs,su", isMedia: true);
+                    Say("ot=a,br=128,su", isMedia: true);
+                    Say("ot=v,br=800,su", isMedia: true);
+                    break;
+            }
+
+            Assert.Equal(wait + 1, counted);
+            Say("ot=v,br=800", isMedia: true);
+            Say("ot=a,br=128", isMedia: true);
+            Say("ot=v,br=800", isMedia: true);
+            Assert.Equal(wait + 1, counted);
+        }
+
+        var q = audience.Quality("ch")!;
+        Assert.Equal((1, waits), (q.StalledSessions, q.Stalls));
+    }
+
     [Fact]
     public void A_flood_of_invented_sessions_fills_only_its_own_channels_table()
     {

@@ -40,6 +40,25 @@ public sealed class CmcdReaderTests
         Assert.Equal(1, d.Version);
     }
 
+    /// <summary>
+    /// What the test players sent in AudienceReportTests, as they send it, reads with no malformed value: hls.js 1.7 says
+    /// 'st=ll' (version 2's low-latency live) in its version 1 payloads, Shaka 5.2 says 'st=v' before it knows the stream
+    /// is live, dash.js 5.2 sends each kind's first segment with 'bs'.
+    /// </summary>
+    [Theory]
+    [InlineData("bl=0,br=2734,d=333,dl=0,mtp=2700,nor=\"20261203T072451Z-3.1.m4s\",ot=v,rtp=13700,sf=h,sid=\"audience-ll\",st=ll,su")]
+    [InlineData("br=2734,d=0,mtp=2700,ot=i,sf=h,sid=\"audience-hls\",st=ll,su")]
+    [InlineData("ot=m,sf=h,sid=\"audience-shaka\",st=v")]
+    [InlineData("br=827,d=341,dl=0,nor=\"20261203T072451Z-4.0.m4s\",ot=a,sid=\"audience-shaka\",st=l,su")]
+    [InlineData("bl=0,br=101,bs,d=1984,dl=0,nor=\"20261203T072451Z-5.m4s\",ot=a,rtp=2100,sf=d,sid=\"audience-dash\",st=l,su,tb=102")]
+    public void What_hls_js_Shaka_and_dash_js_send_reads_without_a_malformed_value(string text)
+    {
+        var (result, data) = Read(text);
+        Assert.Equal(CmcdReadResult.Read, result);
+        Assert.Equal(0, data.MalformedValues);
+        Assert.NotEqual(CmcdStreamType.None, data.StreamType);
+    }
+
     [Fact]
     public void The_same_session_id_hashes_alike_and_another_apart()
     {
