@@ -3,9 +3,9 @@ using System.Net;
 namespace Broadcast.Network;
 
 /// <summary>
-/// The address lists an operator writes in configuration (<c>Outbound:AllowedNetworks</c>, <c>Origin:EdgeLogSources</c>):
-/// entries separated by commas, semicolons or spaces, each a network in CIDR form (<c>10.1.0.0/16</c>, <c>fd00::/8</c>) or
-/// one address (a network of just it). Pure.
+/// The address lists an operator writes in configuration (<c>Outbound:AllowedNetworks</c>, <c>Origin:EdgeLogSources</c>,
+/// <c>Http:TrustedProxies</c>): entries separated by commas, semicolons or spaces, each a network in CIDR form
+/// (<c>10.1.0.0/16</c>, <c>fd00::/8</c>) or one address (a network of just it). Pure.
 /// </summary>
 public static class IpNetworks
 {

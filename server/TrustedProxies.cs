@@ -1,4 +1,4 @@
-using System.Net;
+using Broadcast.Network;
 using Microsoft.AspNetCore.HttpOverrides;
 
 namespace Broadcast.Server;
@@ -25,28 +25,18 @@ public static class TrustedProxies
             // extend it by sending its own X-Forwarded-For.
             ForwardLimit = null,
         };
-        // The defaults trust loopback; only what is configured is trusted here.
+        // The defaults trust loopback; only what is configured is trusted here. The list reads as every operator's address
+        // list does (Broadcast.Network.IpNetworks: a single address is the network of it alone); the middleware matches an
+        // IPv4-mapped IPv6 peer of a dual-stack socket against its IPv4 address.
         options.KnownProxies.Clear();
         options.KnownIPNetworks.Clear();
-        foreach (var entry in configured.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        if (!IpNetworks.TryParseList(configured, out var networks, out var bad))
         {
-            if (entry.Contains('/', StringComparison.Ordinal) && System.Net.IPNetwork.TryParse(entry, out var network))
-            {
-                options.KnownIPNetworks.Add(network);
-            }
-            else if (IPAddress.TryParse(entry, out var address))
-            {
-                options.KnownProxies.Add(address);
-                // Kestrel reports IPv4 peers of a dual-stack socket as IPv4-mapped IPv6.
-                if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) options.KnownProxies.Add(address.MapToIPv6());
-            }
-            else
-            {
-                throw new InvalidOperationException($"{ConfigurationKey}: '{entry}' is neither an IP address nor a CIDR network (e.g. " +
-                    "10.0.0.5 or 10.1.0.0/16).");
-            }
+            throw new InvalidOperationException($"{ConfigurationKey}: '{bad}' is neither an IP address nor a CIDR network (e.g. " +
+                "10.0.0.5 or 10.1.0.0/16).");
         }
 
+        foreach (var network in networks) options.KnownIPNetworks.Add(network);
         return options;
     }
 }
