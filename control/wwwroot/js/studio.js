@@ -25,14 +25,10 @@
         error.textContent = state.error;
     }
 
+    // The dashboard's one request (session cookie, antiforgery header, JSON); a refusal becomes the error shown.
     async function send(method, path, body) {
         error.textContent = '';
-        const init = { method, credentials: 'same-origin', headers: Object.assign({ Accept: 'application/json' }, csrf) };
-        if (body !== undefined) {
-            init.headers['Content-Type'] = 'application/json';
-            init.body = JSON.stringify(body);
-        }
-        const response = await fetch(api + path, init);
+        const response = await window.dashboardApi.send(method, api + path, body);
         if (!response.ok) throw new Error(await window.dashboardApi.problemText(response, false));
         return response.status === 204 ? null : response.json();
     }
