@@ -15,7 +15,8 @@ namespace Broadcast.EndToEnd.Tests.Security;
 /// segments publishes; its MPD names no KID (the keys come in band), its media playlist names each key before its first
 /// segment; Shaka (through the MPD) and hls.js (through the playlists) play with ClearKey across three rotations without
 /// ever waiting for a key, each asking the license for each new key as it comes. Once the channel is private, a viewer's token that expired
-/// gets no key of the next period (403), while a live token does.
+/// gets no key of the next period (403), while a live token does. dash.js 5.2 is not here: it cannot play in-band ClearKey
+/// keys (docs/protection.md, "Key rotation").
 /// </summary>
 public sealed partial class KeyRotationPlaybackTests(ITestOutputHelper output)
 {
