@@ -200,7 +200,7 @@ public sealed class CmcdAudience
         /// <summary>A stall was counted and no media has been asked for since without 'su': the player is still recovering.</summary>
         private bool _recovering;
 
-        /// <summary>Whether the session's player went on playing.</summary>
+        /// <summary>The kinds of media a stall is told for ('ot'): video (muxed and unnamed with it) and audio.</summary>
         [Flags]
         private enum PlayedKinds : byte
         {
@@ -286,7 +286,6 @@ public sealed class CmcdAudience
                 return stalled;
             }
         }
-
 
         private static PlayedKinds KindOf(CmcdObjectType type) => type switch
         {
