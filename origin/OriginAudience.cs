@@ -80,8 +80,9 @@ public sealed class OriginAudience(ViewerCounter viewers, CmcdAudience cmcd, Vie
         if (CountsViewers(key, firstSlash, kind))
         {
             viewers.Touch(channel, client);
-            // The viewer's CMCD of the bucket, for the share of viewers that stalled at least once over the show: 'bs', or
-            // what the CMCD session's rule reads as a stall (a player recovering, 'su', where it sends no 'bs').
+            // The viewer's CMCD of the bucket, for the share of viewers that stalled at least once over the show: what the
+            // CMCD session's rule reads as a stall (a player recovering, 'su', where it sends no 'bs'), and any 'bs' itself
+            // (also from a session the full table did not keep, for which that rule has no state).
             var said = !data.HasData ? ViewerCmcd.None
                 : data.BufferStarvation || stalled ? ViewerCmcd.Sent | ViewerCmcd.Stalled : ViewerCmcd.Sent;
             // The rung: the rendition a media playlist, init segment, segment or LL part names (a span of the key).

@@ -250,7 +250,6 @@ public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper
         }
     }
 
-
     /// <summary>Waits until every player's clock has moved <paramref name="seconds"/> on (each keeps playing through it).</summary>
     private static async Task WatchAsync(List<Watcher> watchers, double seconds, Func<Task<string>> describe)
     {
