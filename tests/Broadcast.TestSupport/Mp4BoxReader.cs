@@ -62,6 +62,8 @@ public static class Mp4BoxReader
         ["moof"] = 0, ["traf"] = 0, ["edts"] = 0,
         ["stsd"] = 8, ["dref"] = 8,
         ["avc1"] = 78, ["avc3"] = 78, ["hvc1"] = 78, ["hev1"] = 78, ["av01"] = 78, ["mp4a"] = 28,
+        // Protected sample entries (ISO/IEC 23001-7 §4: the original entry's fields, then 'sinf' among its boxes).
+        ["encv"] = 78, ["enca"] = 28, ["sinf"] = 0, ["schi"] = 0,
     };
 
     public static IReadOnlyList<Mp4Box> Read(ReadOnlyMemory<byte> data) => Read(data, 0);

@@ -126,12 +126,13 @@ public sealed class ClearKeyPlaybackTests
         }
     }
 
-    private sealed record Created(string Id, string Slug, string StreamKey);
+    internal sealed record Created(string Id, string Slug, string StreamKey);
 
     /// <summary>What the test reads from a protected MPD: the KID and the first video segment's URLs.</summary>
     private sealed record ProtectedMpd(string Kid, Uri Init, Uri Segment);
 
-    private static async Task<Created> CreateAsync(ServerProcess server, string protection)
+    /// <summary>A channel made through the API with <paramref name="protection"/> ("cbcs", "cenc", "aes-128").</summary>
+    internal static async Task<Created> CreateAsync(ServerProcess server, string protection)
     {
         using var create = await server.Http.PostAsJsonAsync("api/channels", new { name = $"clearkey {protection} {Guid.NewGuid():N}", protection });
         string text = await create.Content.ReadAsStringAsync();

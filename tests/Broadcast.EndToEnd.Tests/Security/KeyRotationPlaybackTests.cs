@@ -13,7 +13,8 @@ namespace Broadcast.EndToEnd.Tests.Security;
 /// <summary>
 /// Key rotation end to end (docs/protection.md, "Key rotation"): a <c>cbcs</c> channel with a new key every 10 one-second
 /// segments publishes; its MPD names no KID (the keys come in band), its media playlist names each key before its first
-/// segment; Shaka (through the MPD) and hls.js (through the playlists) play with ClearKey across three rotations without
+/// segment; Shaka (through the MPD, and through the playlists as docs/protection.md configures it) and hls.js (through the
+/// playlists) play with ClearKey across three rotations without
 /// ever waiting for a key, each asking the license for each new key as it comes. Once the channel is private, a viewer's token that expired
 /// gets no key of the next period (403), while a live token does. dash.js 5.2 is not here: it cannot play in-band ClearKey
 /// keys (docs/protection.md, "Key rotation").
@@ -91,7 +92,8 @@ public sealed partial class KeyRotationPlaybackTests(ITestOutputHelper output)
             string license = new Uri(server.BaseUri, $"live/{slug}/license").ToString();
             await Task.WhenAll(
                 PlayAcrossRotationsAsync(browser, PlayerKind.Shaka, new Uri(server.BaseUri, $"live/{slug}/manifest.mpd").ToString(), null, Diagnostics),
-                PlayAcrossRotationsAsync(browser, PlayerKind.Hls, new Uri(server.BaseUri, $"live/{slug}/master.m3u8").ToString(), license, Diagnostics));
+                PlayAcrossRotationsAsync(browser, PlayerKind.Hls, new Uri(server.BaseUri, $"live/{slug}/master.m3u8").ToString(), license, Diagnostics),
+                PlayAcrossRotationsAsync(browser, PlayerKind.Shaka, new Uri(server.BaseUri, $"live/{slug}/master.m3u8").ToString(), license, Diagnostics));
         }
         await watching.CancelAsync();
         await watcher;
