@@ -7,8 +7,10 @@ namespace Broadcast.EndToEnd.Tests.Soak;
 /// <summary>
 /// The soak of bench/soak.sh, 3 minutes long with 3 reconnecting publishers and 20 HLS clients (30 minutes, 10 and 100 in
 /// bench/): the same driver and the same checks (no fd growth, no unmarked gaps in media sequences, failed fetches
-/// &lt;= 0.5 %), with RSS growth after warm-up &lt; 10 % here against bench's 5 %. Own server (the driver starts it, in passthrough). In the faults
-/// collection: it runs alone, not beside another server test.
+/// &lt;= 0.5 %), with RSS growth after warm-up &lt; 10 % here against bench's 5 %. Own server (the driver starts it, in passthrough).
+/// ./test.sh runs it in a process of its own beside the unit projects (its checks are of memory, descriptors, gaps and failed
+/// fetches, not of time; it takes about a third of one core) and leaves it out of the end-to-end run; run with the rest of
+/// this project, it is in the faults collection, alone.
 /// </summary>
 [Collection(FaultsCollection.Name)]
 public sealed class SoakTests(ITestOutputHelper output)
