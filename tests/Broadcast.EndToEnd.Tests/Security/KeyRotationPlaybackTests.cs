@@ -15,7 +15,8 @@ namespace Broadcast.EndToEnd.Tests.Security;
 /// segments publishes; its MPD names no KID (the keys come in band), its media playlist names each key before its first
 /// segment; Shaka (through the MPD, and through the playlists as docs/protection.md configures it) and hls.js (through the
 /// playlists) play with ClearKey across three rotations without
-/// ever waiting for a key, each asking the license for each new key as it comes. Once the channel is private, a viewer's token that expired
+/// ever waiting for a key, each asking the license for each new key as it comes. A clip cut across a rotation names both
+/// keys and plays through it in hls.js. Once the channel is private, a viewer's token that expired
 /// gets no key of the next period (403), while a live token does. dash.js 5.2 is not here: it cannot play in-band ClearKey
 /// keys (docs/protection.md, "Key rotation").
 /// </summary>
@@ -94,6 +95,7 @@ public sealed partial class KeyRotationPlaybackTests(ITestOutputHelper output)
                 PlayAcrossRotationsAsync(browser, PlayerKind.Shaka, new Uri(server.BaseUri, $"live/{slug}/manifest.mpd").ToString(), null, Diagnostics),
                 PlayAcrossRotationsAsync(browser, PlayerKind.Hls, new Uri(server.BaseUri, $"live/{slug}/master.m3u8").ToString(), license, Diagnostics),
                 PlayAcrossRotationsAsync(browser, PlayerKind.Shaka, new Uri(server.BaseUri, $"live/{slug}/master.m3u8").ToString(), license, Diagnostics));
+            await PlayRotatedClipAsync(browser, server, id, slug, license, Diagnostics);
         }
         await watching.CancelAsync();
         await watcher;
@@ -145,9 +147,74 @@ public sealed partial class KeyRotationPlaybackTests(ITestOutputHelper output)
         return await client.SendAsync(request);
     }
 
-    /// <summary>Plays 35 s of media (a period is 10 s, so at least three rotations pass) and asserts no fatal error, no wait
-    /// for a key, and that the player asked the license for each key it met.</summary>
-    private async Task PlayAcrossRotationsAsync(BrowserHost browser, PlayerKind kind, string url, string? license, Func<string> diagnostics)
+    /// <summary>
+    /// A clip across a rotation (docs/protection.md, "Clips of protected broadcasts"): from 1.9 s before a key period's first
+    /// segment to 2.5 s after it, so both ends are re-cut to the frame and encrypted again, each under its own period's key.
+    /// Its media playlist names both keys, and hls.js plays it through the rotation asking the license for both, with no wait
+    /// for a key.
+    /// </summary>
+    private async Task PlayRotatedClipAsync(BrowserHost browser, ServerProcess server, string channelId, string slug, string license, Func<string> diagnostics)
+    {
+        string playlist = "";
+        DateTimeOffset periodStart = default;
+        await WaitFor.ConditionAsync(async () =>
+        {
+            playlist = await server.Viewer.GetStringAsync($"live/{slug}/source/index.m3u8");
+            return LatestPeriodStart(playlist) is { } start && (periodStart = start) != default;
+        }, TimeSpan.FromSeconds(60), "a key period's first segment with two segments before it and three after in the live playlist",
+            () => $"{playlist}{Environment.NewLine}{diagnostics()}");
+        using var created = await server.Http.PostAsJsonAsync($"api/channels/{channelId}/clips",
+            new { from = Iso(periodStart.AddSeconds(-1.9)), to = Iso(periodStart.AddSeconds(2.5)), title = "Across a rotation" });
+        string body = await created.Content.ReadAsStringAsync();
+        Assert.True(created.StatusCode == HttpStatusCode.Created, $"POST clips answered {(int)created.StatusCode}: {body}{Environment.NewLine}{diagnostics()}");
+        var clip = JsonDocument.Parse(body).RootElement;
+        var master = new Uri(clip.GetProperty("hlsUrl").GetString()!);
+        var (_, media) = await ProtectedClipPlayback.CutAsync(server, ($"api/channels/{channelId}/clips/{clip.GetProperty("id").GetString()}", master), diagnostics);
+        var kids = KeyTag().Matches(media).Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.True(kids.Count == 2, $"the clip across a rotation names {kids.Count} keys:{Environment.NewLine}{media}");
+        // 1.9 s of the first key, then past the rotation into the second's.
+        await PlayAcrossRotationsAsync(browser, PlayerKind.Hls, master.ToString(), license, diagnostics, seconds: 3.4, keys: 2);
+    }
+
+    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The program date of the newest segment that starts a key period (an EXT-X-KEY before it) with at least two segments
+    /// before it and three after it in <paramref name="playlist"/>, or null.
+    /// </summary>
+    private static DateTimeOffset? LatestPeriodStart(string playlist)
+    {
+        var segments = new List<(DateTimeOffset Start, bool StartsPeriod)>();
+        DateTimeOffset? next = null;
+        double duration = 0;
+        bool keyed = false;
+        foreach (var raw in playlist.Split('\n'))
+        {
+            string line = raw.Trim();
+            if (line.StartsWith("#EXT-X-PROGRAM-DATE-TIME:", StringComparison.Ordinal))
+                next = DateTimeOffset.Parse(line["#EXT-X-PROGRAM-DATE-TIME:".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            else if (line.StartsWith("#EXTINF:", StringComparison.Ordinal))
+                duration = double.Parse(line["#EXTINF:".Length..].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
+            else if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal))
+                keyed = true;
+            else if (line.Length > 0 && line[0] != '#' && next is { } start)
+            {
+                segments.Add((start, keyed && segments.Count > 0));
+                keyed = false;
+                next = start.AddSeconds(duration);
+            }
+        }
+
+        for (int i = segments.Count - 4; i >= 2; i--)
+            if (segments[i].StartsPeriod) return segments[i].Start;
+        return null;
+    }
+
+    /// <summary>Plays <paramref name="seconds"/> of media (35 s by default: a period is 10 s, so at least three rotations pass) and
+    /// asserts no fatal error, no wait for a key, and that the player asked the license for each of the <paramref name="keys"/>
+    /// keys it met.</summary>
+    private async Task PlayAcrossRotationsAsync(BrowserHost browser, PlayerKind kind, string url, string? license, Func<string> diagnostics,
+        double seconds = 3.5 * SegmentsPerKey, int keys = 4)
     {
         await using var player = await browser.OpenAsync(kind);
         // The KIDs the player's key system asked the license for (W3C EME §9.1.3: {"kids":[base64url, …]}).
@@ -167,12 +234,12 @@ public sealed partial class KeyRotationPlaybackTests(ITestOutputHelper output)
         {
             await player.WaitUntilPlayingAsync(TimeSpan.FromSeconds(60), diagnostics);
             double start = await player.GetCurrentTimeAsync();
-            await player.WaitForCurrentTimeAsync(start + 3.5 * SegmentsPerKey, TimeSpan.FromSeconds(90), diagnostics);
+            await player.WaitForCurrentTimeAsync(start + seconds, TimeSpan.FromSeconds(90), diagnostics);
             Assert.Equal(Clip.Width, await player.GetVideoWidthAsync());
             var fatal = await player.GetFatalErrorsAsync();
             Assert.True(fatal.Count == 0, $"{kind}: {string.Join("; ", fatal)}{Environment.NewLine}{await player.DescribeAsync()}");
             // Its first key and one more for each of the three rotations it played through, each asked for as it came.
-            lock (asked) Assert.True(asked.Count >= 4, $"{kind} asked the license for {asked.Count} keys: {string.Join(", ", asked)}");
+            lock (asked) Assert.True(asked.Count >= keys, $"{kind} asked the license for {asked.Count} keys: {string.Join(", ", asked)}");
             // No stall for a key: the element never waited for one (EME 'waitingforkey') once it played. A buffer stall of a
             // loaded machine is another matter (a slow CPU, not the rotation): it is printed, not failed on.
             var keyWaits = await player.GetKeyWaitsAsync();
