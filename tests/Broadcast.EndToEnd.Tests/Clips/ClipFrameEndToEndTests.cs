@@ -128,11 +128,16 @@ public sealed partial class ClipFrameEndToEndTests(ITestOutputHelper output)
         return segments;
     }
 
-    internal static List<(DateTimeOffset Start, double Seconds)> Segments(string playlist)
+    internal static List<(DateTimeOffset Start, double Seconds)> Segments(string playlist) =>
+        [.. KeyedSegments(playlist).Select(s => (s.Start, s.Seconds))];
+
+    /// <summary>Each media segment's program date and duration, and whether an EXT-X-KEY stands between it and the segment before.</summary>
+    internal static List<(DateTimeOffset Start, double Seconds, bool AfterKeyTag)> KeyedSegments(string playlist)
     {
-        var list = new List<(DateTimeOffset, double)>();
+        var list = new List<(DateTimeOffset, double, bool)>();
         DateTimeOffset? next = null;
         double duration = 0;
+        bool keyed = false;
         foreach (var raw in playlist.Split('\n'))
         {
             string line = raw.Trim();
@@ -140,9 +145,12 @@ public sealed partial class ClipFrameEndToEndTests(ITestOutputHelper output)
                 next = DateTimeOffset.Parse(line["#EXT-X-PROGRAM-DATE-TIME:".Length..], CultureInfo.InvariantCulture);
             else if (line.StartsWith("#EXTINF:", StringComparison.Ordinal))
                 duration = double.Parse(line["#EXTINF:".Length..].Split(',')[0], CultureInfo.InvariantCulture);
+            else if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal))
+                keyed = true;
             else if (line.Length > 0 && line[0] != '#' && next is { } start)
             {
-                list.Add((start, duration));
+                list.Add((start, duration, keyed));
+                keyed = false;
                 next = start.AddSeconds(duration);
             }
         }

@@ -163,20 +163,14 @@ public sealed partial class KeyRotationPlaybackTests(ITestOutputHelper output)
             return LatestPeriodStart(playlist) is { } start && (periodStart = start) != default;
         }, TimeSpan.FromSeconds(60), "a key period's first segment with two segments before it and three after in the live playlist",
             () => $"{playlist}{Environment.NewLine}{diagnostics()}");
-        using var created = await server.Http.PostAsJsonAsync($"api/channels/{channelId}/clips",
-            new { from = Iso(periodStart.AddSeconds(-1.9)), to = Iso(periodStart.AddSeconds(2.5)), title = "Across a rotation" });
-        string body = await created.Content.ReadAsStringAsync();
-        Assert.True(created.StatusCode == HttpStatusCode.Created, $"POST clips answered {(int)created.StatusCode}: {body}{Environment.NewLine}{diagnostics()}");
-        var clip = JsonDocument.Parse(body).RootElement;
-        var master = new Uri(clip.GetProperty("hlsUrl").GetString()!);
-        var (_, media) = await ProtectedClipPlayback.CutAsync(server, ($"api/channels/{channelId}/clips/{clip.GetProperty("id").GetString()}", master), diagnostics);
+        var clip = await ProtectedClipPlayback.CreateAsync(server, channelId, periodStart.AddSeconds(-1.9), periodStart.AddSeconds(2.5),
+            "Across a rotation", diagnostics);
+        var (_, media) = await ProtectedClipPlayback.CutAsync(server, clip, diagnostics);
         var kids = KeyTag().Matches(media).Select(m => m.Groups[1].Value).Distinct().ToList();
         Assert.True(kids.Count == 2, $"the clip across a rotation names {kids.Count} keys:{Environment.NewLine}{media}");
         // 1.9 s of the first key, then past the rotation into the second's.
-        await PlayAcrossRotationsAsync(browser, PlayerKind.Hls, master.ToString(), license, diagnostics, seconds: 3.4, keys: 2);
+        await PlayAcrossRotationsAsync(browser, PlayerKind.Hls, clip.Master.ToString(), license, diagnostics, seconds: 3.4, keys: 2);
     }
-
-    private static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// The program date of the newest segment that starts a key period (an EXT-X-KEY before it) with at least two segments
@@ -184,29 +178,9 @@ public sealed partial class KeyRotationPlaybackTests(ITestOutputHelper output)
     /// </summary>
     private static DateTimeOffset? LatestPeriodStart(string playlist)
     {
-        var segments = new List<(DateTimeOffset Start, bool StartsPeriod)>();
-        DateTimeOffset? next = null;
-        double duration = 0;
-        bool keyed = false;
-        foreach (var raw in playlist.Split('\n'))
-        {
-            string line = raw.Trim();
-            if (line.StartsWith("#EXT-X-PROGRAM-DATE-TIME:", StringComparison.Ordinal))
-                next = DateTimeOffset.Parse(line["#EXT-X-PROGRAM-DATE-TIME:".Length..], System.Globalization.CultureInfo.InvariantCulture);
-            else if (line.StartsWith("#EXTINF:", StringComparison.Ordinal))
-                duration = double.Parse(line["#EXTINF:".Length..].Split(',')[0], System.Globalization.CultureInfo.InvariantCulture);
-            else if (line.StartsWith("#EXT-X-KEY:", StringComparison.Ordinal))
-                keyed = true;
-            else if (line.Length > 0 && line[0] != '#' && next is { } start)
-            {
-                segments.Add((start, keyed && segments.Count > 0));
-                keyed = false;
-                next = start.AddSeconds(duration);
-            }
-        }
-
+        var segments = Clips.ClipFrameEndToEndTests.KeyedSegments(playlist);
         for (int i = segments.Count - 4; i >= 2; i--)
-            if (segments[i].StartsPeriod) return segments[i].Start;
+            if (segments[i].AfterKeyTag) return segments[i].Start;
         return null;
     }
 

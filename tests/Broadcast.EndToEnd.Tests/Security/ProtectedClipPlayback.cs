@@ -20,8 +20,14 @@ internal static class ProtectedClipPlayback
         var segments = await ClipFrameEndToEndTests.StoredSegmentsAsync(server, slug, 1, 0, 8, m => $"{m}{Environment.NewLine}{diagnostics()}");
         var end = segments[^1].Start.AddSeconds(segments[^1].Seconds);
         var from = segments.Last(s => (end - s.Start).TotalSeconds >= 6.5).Start.AddMilliseconds(900);
-        using var created = await server.Http.PostAsJsonAsync($"api/channels/{channelId}/clips",
-            new { from = Iso(from), to = Iso(from.AddSeconds(5)), title = "Protected clip" });
+        return await CreateAsync(server, channelId, from, from.AddSeconds(5), "Protected clip", diagnostics);
+    }
+
+    /// <summary>A clip of the channel from <paramref name="from"/> to <paramref name="to"/>; answers its API path and HLS master.</summary>
+    public static async Task<(string Api, Uri Master)> CreateAsync(ServerProcess server, string channelId, DateTimeOffset from, DateTimeOffset to,
+        string title, Func<string> diagnostics)
+    {
+        using var created = await server.Http.PostAsJsonAsync($"api/channels/{channelId}/clips", new { from = Iso(from), to = Iso(to), title });
         string body = await created.Content.ReadAsStringAsync();
         Assert.True(created.StatusCode == HttpStatusCode.Created, $"POST clips answered {(int)created.StatusCode}: {body}{Environment.NewLine}{diagnostics()}");
         var clip = JsonDocument.Parse(body).RootElement;

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Broadcast.EndToEnd.Tests.Transcoding;
 using Broadcast.TestSupport;
 
@@ -44,11 +43,7 @@ public sealed class ProtectedLadderPlaybackTests
             var kids = new HashSet<string>();
             foreach (var rendition in video)
             {
-                var playlistUrl = server.Absolute($"/live/{slug}/{rendition}/index.m3u8");
-                string playlist = await server.Viewer.GetStringAsync(playlistUrl);
-                var map = Regex.Match(playlist, "#EXT-X-MAP:URI=\"(?<uri>[^\"]+)\"");
-                Assert.True(map.Success, Log($"{slug}/{rendition} names no init segment:{Environment.NewLine}{playlist}"));
-                byte[] init = await server.Viewer.GetByteArrayAsync(new Uri(playlistUrl, map.Groups["uri"].Value));
+                byte[] init = await LadderPlaylists.InitSegmentAsync(server, slug, rendition);
                 kids.Add(Convert.ToHexString(TrackEncryptionKid(init) ?? throw new Xunit.Sdk.XunitException(Log($"{slug}/{rendition}: no 'tenc' in its init segment"))));
             }
 

@@ -50,15 +50,23 @@ internal static partial class LadderPlaylists
     public static async Task<JsonElement> ProbeFirstSegmentAsync(ServerProcess server, string slug, string rendition, TempDirectory dir)
     {
         string playlist = await server.Viewer.GetStringAsync(server.Absolute($"/live/{slug}/{rendition}/index.m3u8"));
-        string init = MapUri().Match(playlist).Groups[1].Value;
         string first = playlist.Split('\n').First(l => l.EndsWith(".m4s", StringComparison.Ordinal));
         string file = dir.Combine($"{rendition}.mp4");
         await using (var output = File.Create(file))
         {
-            foreach (var name in new[] { init, first })
-                await output.WriteAsync(await server.Viewer.GetByteArrayAsync(server.Absolute($"/live/{slug}/{rendition}/{name}")));
+            await output.WriteAsync(await InitSegmentAsync(server, slug, rendition, playlist));
+            await output.WriteAsync(await server.Viewer.GetByteArrayAsync(server.Absolute($"/live/{slug}/{rendition}/{first}")));
         }
         return MediaTools.ProbeFirstStream(file);
+    }
+
+    /// <summary>The init segment a rendition's live media playlist names (its EXT-X-MAP), as a player fetches it.</summary>
+    public static async Task<byte[]> InitSegmentAsync(ServerProcess server, string slug, string rendition, string? playlist = null)
+    {
+        playlist ??= await server.Viewer.GetStringAsync(server.Absolute($"/live/{slug}/{rendition}/index.m3u8"));
+        var map = MapUri().Match(playlist);
+        if (!map.Success) throw new InvalidDataException($"{slug}/{rendition} names no init segment:{Environment.NewLine}{playlist}");
+        return await server.Viewer.GetByteArrayAsync(server.Absolute($"/live/{slug}/{rendition}/{map.Groups[1].Value}"));
     }
 
     [GeneratedRegex("#EXT-X-MAP:URI=\"([^\"]+)\"")]
