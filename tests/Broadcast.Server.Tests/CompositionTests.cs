@@ -12,39 +12,6 @@ namespace Broadcast.Server.Tests;
 public class CompositionTests
 {
     [Fact]
-    public async Task All_roles_answer_health_readiness_metrics_and_the_admin_api()
-    {
-        await using var server = await InProcessServer.StartAsync();
-
-        Assert.Equal("ok\n", await server.Http.GetStringAsync("/healthz"));
-        Assert.Equal("{\"status\":\"ready\",\"checks\":{\"database\":\"ok\",\"store\":\"ok\"}}", await server.Http.GetStringAsync("/readyz"));
-
-        using var metrics = await server.Http.GetAsync("/metrics");
-        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", metrics.Content.Headers.ContentType!.ToString());
-        string text = await metrics.Content.ReadAsStringAsync();
-        Assert.Contains("# TYPE broadcast_rtmp_connections gauge\nbroadcast_rtmp_connections 0\n", text);
-        Assert.Contains("broadcast_streams_live 0\n", text);
-        // The start-up probe ran a real one-frame encode per back-end; with no GPU here it chose x264.
-        Assert.Contains("broadcast_transcoder_backend_info{backend=\"x264\"} 1\n", text);
-
-        using var anonymous = await server.Http.PostAsJsonAsync("/api/channels", new { name = "x" });
-        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
-
-        using var create = server.Authorized(HttpMethod.Post, "/api/channels");
-        create.Content = JsonContent.Create(new { name = "Main Stage" });
-        using var created = await server.Http.SendAsync(create);
-        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
-        using var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-        Assert.Equal("main-stage", body.RootElement.GetProperty("slug").GetString());
-        Assert.EndsWith("/live/main-stage/master.m3u8", body.RootElement.GetProperty("hlsUrl").GetString());
-        Assert.Equal($"rtmp://127.0.0.1:{server.RtmpPort}/live", body.RootElement.GetProperty("rtmpUrl").GetString());
-
-        // The origin answers under /live with a short-lived 404 for what does not exist yet.
-        using var missing = await server.Http.GetAsync("/live/main-stage/master.m3u8");
-        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-    }
-
-    [Fact]
     public async Task The_default_channel_exists_after_start_and_its_key_publishes()
     {
         await using var server = await InProcessServer.StartAsync();
@@ -137,5 +104,43 @@ public class CompositionTests
         using var time = await server.Http.GetAsync("/time");
         Assert.Equal(HttpStatusCode.OK, time.StatusCode);
         Assert.DoesNotContain("broadcast_rtmp_connections", await server.Http.GetStringAsync("/metrics"));
+    }
+}
+
+/// <summary>The node with every role, its transcoder on: the transcoder's start probes the encoders with a real ffmpeg.</summary>
+[Trait("Kind", "Component")]
+public class AllRolesCompositionTests
+{
+    [Fact]
+    public async Task All_roles_answer_health_readiness_metrics_and_the_admin_api()
+    {
+        await using var server = await InProcessServer.StartAsync(InProcessServer.TranscoderOn);
+
+        Assert.Equal("ok\n", await server.Http.GetStringAsync("/healthz"));
+        Assert.Equal("{\"status\":\"ready\",\"checks\":{\"database\":\"ok\",\"store\":\"ok\"}}", await server.Http.GetStringAsync("/readyz"));
+
+        using var metrics = await server.Http.GetAsync("/metrics");
+        Assert.Equal("text/plain; version=0.0.4; charset=utf-8", metrics.Content.Headers.ContentType!.ToString());
+        string text = await metrics.Content.ReadAsStringAsync();
+        Assert.Contains("# TYPE broadcast_rtmp_connections gauge\nbroadcast_rtmp_connections 0\n", text);
+        Assert.Contains("broadcast_streams_live 0\n", text);
+        // The start-up probe ran a real one-frame encode per back-end; with no GPU here it chose x264.
+        Assert.Contains("broadcast_transcoder_backend_info{backend=\"x264\"} 1\n", text);
+
+        using var anonymous = await server.Http.PostAsJsonAsync("/api/channels", new { name = "x" });
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+
+        using var create = server.Authorized(HttpMethod.Post, "/api/channels");
+        create.Content = JsonContent.Create(new { name = "Main Stage" });
+        using var created = await server.Http.SendAsync(create);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        using var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+        Assert.Equal("main-stage", body.RootElement.GetProperty("slug").GetString());
+        Assert.EndsWith("/live/main-stage/master.m3u8", body.RootElement.GetProperty("hlsUrl").GetString());
+        Assert.Equal($"rtmp://127.0.0.1:{server.RtmpPort}/live", body.RootElement.GetProperty("rtmpUrl").GetString());
+
+        // The origin answers under /live with a short-lived 404 for what does not exist yet.
+        using var missing = await server.Http.GetAsync("/live/main-stage/master.m3u8");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 }

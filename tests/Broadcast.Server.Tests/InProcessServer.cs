@@ -16,6 +16,12 @@ internal sealed class InProcessServer : IAsyncDisposable
     /// <summary>The playback node token (<c>Playback:NodeToken</c>) every test server is started with.</summary>
     public const string NodeToken = "server-tests-node-token-0123456789abcdef";
 
+    /// <summary>
+    /// The argument that turns the transcoder on (every test server starts with it off): its start probes the encoders,
+    /// one ffmpeg run per back-end, so a test that passes it starts a process and is a component test.
+    /// </summary>
+    public const string TranscoderOn = "--Transcode:Enabled=true";
+
     private readonly TempDirectory _data;
 
     private InProcessServer(WebApplication app, TempDirectory data, Uri baseAddress, int rtmpPort)
@@ -67,6 +73,9 @@ internal sealed class InProcessServer : IAsyncDisposable
             $"--Admin:Token={Token}",
             $"--Playback:NodeToken={NodeToken}",
             "--Serilog:MinimumLevel:Default=Warning",
+            // The transcoder off unless a test turns it on (TranscoderOn): its start probes the encoders with ffmpeg, and a
+            // test that starts a process is a component test (TestKindTests). A test's own arguments come after, and win.
+            "--Transcode:Enabled=false",
             TestPasswordHashing.Argument,
         };
         args.AddRange(extra);
