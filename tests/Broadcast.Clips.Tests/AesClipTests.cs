@@ -12,6 +12,7 @@ namespace Broadcast.Clips.Tests;
 /// .NET's AES under the IV its tag names to a fragment that follows its clear init, ffmpeg plays it from a loopback
 /// server that answers the key as the origin's key route does, and it gets no MP4 download.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class AesClipTests : IDisposable
 {
     private const string Slug = StoredClipMedia.Slug;

@@ -12,6 +12,7 @@ namespace Broadcast.Clips.Tests;
 /// within the segment as their brightness, luma 4·n, and AAC audio beside them). The clip is made segment-accurate first,
 /// then cut.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class ClipEndsTests : IDisposable
 {
     private const string Slug = StoredClipMedia.Slug;

@@ -13,6 +13,7 @@ namespace Broadcast.Clips.Tests;
 /// (<c>-decryption_key</c>) and ours both turn into the frames asked for, while without the key they are not; it gets no
 /// MP4 download.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class ProtectedClipTests : IDisposable
 {
     private const string Slug = StoredClipMedia.Slug;

@@ -15,6 +15,7 @@ namespace Broadcast.Clips.Tests;
 /// key and the last with the next (its own init naming it as default KID), both keys asked of the provider once, and
 /// every object the clip lists decrypts with the key its tag names to the frames asked for.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class RotatedClipTests : IDisposable
 {
     private const string Slug = StoredClipMedia.Slug;

@@ -94,6 +94,7 @@ public sealed class SqliteChannelLeaseStoreTests : ChannelLeaseStoreContract
     protected override ControlDatabase Create() => Sqlite();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresChannelLeaseStoreTests(PostgresTestCluster cluster) : ChannelLeaseStoreContract
 {

@@ -394,6 +394,7 @@ public abstract class ChannelStoreContract : IAsyncLifetime
 
 public sealed class SqliteChannelStoreTests() : ChannelStoreContract(new SqliteTestDatabases());
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresChannelStoreTests(PostgresTestCluster cluster) : ChannelStoreContract(new PostgresTestDatabases(cluster));
 

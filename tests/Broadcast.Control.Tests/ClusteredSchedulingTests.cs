@@ -15,6 +15,7 @@ namespace Broadcast.Control.Tests;
 /// Two control nodes, each with its own Quartz scheduler, on one PostgreSQL database (clustered AdoJobStore):
 /// every trigger of every event fires exactly once across both, and the events reach their states.
 /// </summary>
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class ClusteredSchedulingTests(PostgresTestCluster cluster)
 {

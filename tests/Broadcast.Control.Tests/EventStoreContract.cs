@@ -311,5 +311,6 @@ public abstract class EventStoreContract : IAsyncLifetime
 
 public sealed class SqliteEventStoreTests() : EventStoreContract(new SqliteTestDatabases());
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresEventStoreTests(PostgresTestCluster cluster) : EventStoreContract(new PostgresTestDatabases(cluster, "events"));

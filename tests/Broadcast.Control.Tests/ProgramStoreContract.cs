@@ -53,6 +53,7 @@ public sealed class SqliteProgramStoreTests : ProgramStoreContract
     protected override ControlDatabase Create() => Sqlite();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresProgramStoreTests(PostgresTestCluster cluster) : ProgramStoreContract
 {

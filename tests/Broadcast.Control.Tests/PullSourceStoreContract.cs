@@ -54,6 +54,7 @@ public sealed class SqlitePullSourceStoreTests : PullSourceStoreContract
     protected override ControlDatabase Create() => Sqlite();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresPullSourceStoreTests(PostgresTestCluster cluster) : PullSourceStoreContract
 {

@@ -8,6 +8,7 @@ namespace Broadcast.Processes.Tests;
 /// arguments reach the child untouched, pipes work both ways, stderr keeps a bounded tail, a graceful stop asks first and
 /// kills the whole tree when ignored, short jobs end at their timeout, and a crashing child is restarted on the backoff.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class SupervisedProcessTests
 {
     /// <summary>Generous bound on anything that should take milliseconds: the machine may be loaded.</summary>

@@ -13,6 +13,7 @@ namespace Broadcast.Server.Tests;
 /// channel's hub, the layout planner's own errors come back as 400s naming the request's field (the running program
 /// untouched), a new layout and new inputs go on air in the same broadcast, and the server's shutdown ends the program.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class ProgramRunnerTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);

@@ -3,6 +3,7 @@ using Broadcast.TestSupport;
 
 namespace Broadcast.Storage.Tests;
 
+[Trait("Kind", "Component")]
 public sealed class FileSystemSegmentStoreTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

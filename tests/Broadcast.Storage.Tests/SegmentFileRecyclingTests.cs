@@ -8,6 +8,7 @@ namespace Broadcast.Storage.Tests;
 /// segment's bytes (its recycler), and the objects rewritten under one key (manifests, the live
 /// state) swap between two inodes. Inode numbers are read with stat(1), as ext4 hands them out.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class SegmentFileRecyclingTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

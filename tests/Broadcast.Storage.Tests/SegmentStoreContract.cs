@@ -151,6 +151,7 @@ public sealed class FileSystemSegmentStoreContractTests : SegmentStoreContract, 
 }
 
 /// <summary>The contract on s3rver (BROADCAST_TEST_S3, or one started for this test process), one fresh bucket per test.</summary>
+[Trait("Kind", "Component")]
 public sealed class S3SegmentStoreContractTests : SegmentStoreContract, IDisposable
 {
     private S3SegmentStore? _store;

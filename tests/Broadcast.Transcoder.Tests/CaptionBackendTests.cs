@@ -12,6 +12,7 @@ namespace Broadcast.Transcoder.Tests;
 /// later back-end keeps them. VAAPI cannot run here (no render node), so <see cref="CaptionDroppingX264StandIn"/> takes
 /// its place: libx264 told not to write A/53 SEI, and saying so as VAAPI does. Every session runs the real ffmpeg.
 /// </summary>
+[Trait("Kind", "Component")]
 public class CaptionBackendTests
 {
     private static readonly PlannedRung[] Rungs = [new("180p", 320, 180, 250_000), new("144p", 256, 144, 150_000)];

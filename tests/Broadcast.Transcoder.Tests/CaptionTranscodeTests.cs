@@ -9,6 +9,7 @@ namespace Broadcast.Transcoder.Tests;
 /// made with, and the exact argument list a live session runs (one decode, split, scale, one encode per rung) gives
 /// every rung the same captions.
 /// </summary>
+[Trait("Kind", "Component")]
 public class CaptionTranscodeTests
 {
     private static readonly PlannedRung[] Rungs = [new("270p", 480, 270, 500_000), new("180p", 320, 180, 250_000)];

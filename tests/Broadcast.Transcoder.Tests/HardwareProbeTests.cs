@@ -4,6 +4,7 @@ using Broadcast.Transcoder.Encoding;
 
 namespace Broadcast.Transcoder.Tests;
 
+[Trait("Kind", "Component")]
 public class HardwareProbeTests
 {
     /// <summary>A stand-in for ffmpeg (no GPU here to make NVENC/QSV/VAAPI succeed): answers from a fixed set.</summary>

@@ -9,6 +9,7 @@ namespace Broadcast.Transcoder.Tests;
 /// The reconnect slate: a still image and silence encoded once by the real ffmpeg to the source's size and audio
 /// format, then played into a waiting stream at the clock's pace until the encoder is back.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class SlateTests : IDisposable
 {
     private readonly TempDirectory _dir = new("slate");

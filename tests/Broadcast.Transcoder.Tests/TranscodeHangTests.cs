@@ -9,6 +9,7 @@ namespace Broadcast.Transcoder.Tests;
 /// to encode, so its silence is no hang; killing it there cut every rung with a discontinuity (a new DASH Period) on each
 /// pause of a few seconds. An ffmpeg that stops while its source goes on is still killed and restarted.
 /// </summary>
+[Trait("Kind", "Component")]
 public class TranscodeHangTests
 {
     /// <summary>A 1.5 s hang timeout (two 0.75 s segments' worth), so a pause of a few seconds is well past it.</summary>

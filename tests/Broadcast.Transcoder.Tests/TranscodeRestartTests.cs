@@ -10,6 +10,7 @@ namespace Broadcast.Transcoder.Tests;
 /// the live edge was skipped, and ffmpeg closed the hole by restamping everything after it: every rung ran seconds behind
 /// its source and its segment numbers no longer matched.
 /// </summary>
+[Trait("Kind", "Component")]
 public class TranscodeRestartTests
 {
     [Fact]

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Broadcast.Transcoder.Tests;
 
 /// <summary>Component tests with the real ffmpeg: keyframe alignment and the supervised session end to end (no server).</summary>
+[Trait("Kind", "Component")]
 public class TranscodeSessionTests
 {
     private static readonly PlannedRung[] Rungs = [new("180p", 240, 180, 300_000), new("120p", 160, 120, 150_000)];

@@ -25,6 +25,7 @@ namespace Broadcast.WebRtc.Tests;
 /// <see cref="ChannelRelay"/> writing what it reads into its own hub. Also what a round says when the channel is off
 /// air, the token is wrong, nobody listens, or the answer is not FLV.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class ChannelRelayTests
 {
     private const string Token = "relay-test-node-token-0123456789abcdef";

@@ -10,6 +10,7 @@ namespace Broadcast.WebRtc.Tests;
 /// A Janus left running by a server that was killed outright: the next start ends it (its pid file names it, with its
 /// start time) and takes its port; a pid file naming anything else, or a pid since given to another process, ends nothing.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class JanusLeftoverTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);

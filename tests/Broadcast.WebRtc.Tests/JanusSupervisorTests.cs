@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 namespace Broadcast.WebRtc.Tests;
 
 /// <summary>The real Janus (Debian's janus 1.1.2) run by our supervisor with the generated configuration, driven through our HTTP API client.</summary>
+[Trait("Kind", "Component")]
 public sealed class JanusSupervisorTests
 {
     [Fact]

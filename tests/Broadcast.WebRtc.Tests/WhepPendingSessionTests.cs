@@ -22,6 +22,7 @@ namespace Broadcast.WebRtc.Tests;
 /// ended to make room), one address holds only a few (429 with Retry-After), a connected viewer is never ended for a
 /// newcomer, and every place and slot comes back. Through the fake Janus (<see cref="FakeJanus"/>) and a live hub.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class WhepPendingSessionTests : IAsyncDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);

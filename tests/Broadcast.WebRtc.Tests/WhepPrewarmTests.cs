@@ -12,6 +12,7 @@ namespace Broadcast.WebRtc.Tests;
 /// A real-time channel's publish warms the node before any viewer: the real Janus (Debian's janus 1.1.2) starts and the
 /// channel is held as a viewer would hold it; a channel not marked real-time warms nothing; the publish's end lets go.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class WhepPrewarmTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);

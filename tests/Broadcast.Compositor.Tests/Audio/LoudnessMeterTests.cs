@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 namespace Broadcast.Compositor.Tests.Audio;
 
 /// <summary>The meter against ffmpeg's <c>ebur128</c> filter (libavfilter's BS.1770 meter) on the same samples.</summary>
+[Trait("Kind", "Component")]
 public sealed partial class LoudnessMeterTests(ITestOutputHelper output)
 {
     /// <summary>name, an ffmpeg audio source (lavfi), the filter that makes it stereo at its level.</summary>

@@ -15,6 +15,7 @@ namespace Broadcast.Compositor.Tests.Engine;
 /// Component tests with the real ffmpeg: two live channels in hubs, a program composing them into its own hub, and
 /// what that hub carries decoded again by ffmpeg. Small sizes so several ffmpegs fit on two cores.
 /// </summary>
+[Trait("Kind", "Component")]
 [Collection(ProgramEngineCollection.Name)]
 public sealed class ProgramEngineTests(ITestOutputHelper output)
 {

@@ -15,6 +15,7 @@ namespace Broadcast.Compositor.Tests.Engine;
 /// change (an image ffmpeg cannot read, a layout the planner cannot draw, a channel on air from an encoder) leaves what
 /// runs untouched.
 /// </summary>
+[Trait("Kind", "Component")]
 [Collection(ProgramEngineCollection.Name)]
 public sealed class ProgramHostTests
 {

@@ -10,6 +10,7 @@ namespace Broadcast.Compositor.Tests.Engine;
 /// The control room's input previews: one tile per input, top to bottom in the order asked, each input's own picture
 /// (letterboxed) or its placeholder while it has none, made into a real JPEG by ffmpeg and read back here.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class ProgramPreviewsTests
 {
     private static readonly DateTimeOffset At = new(2026, 11, 23, 22, 0, 0, TimeSpan.Zero);

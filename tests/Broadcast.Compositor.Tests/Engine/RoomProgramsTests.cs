@@ -12,6 +12,7 @@ namespace Broadcast.Compositor.Tests.Engine;
 /// A room's program with the real ffmpeg: members keep their places (and ports) while others come and go, the program
 /// is one broadcast from the first member to the end of the empty hold, and a program set through the API is not taken over.
 /// </summary>
+[Trait("Kind", "Component")]
 [Collection(ProgramEngineCollection.Name)]
 public sealed class RoomProgramsTests
 {

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Broadcast.Compositor.Tests.Inputs;
 
 /// <summary>Component tests with the real ffmpeg: a live channel in a hub decoded to raw pictures and samples.</summary>
+[Trait("Kind", "Component")]
 public sealed class ChannelInputDecoderTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);

@@ -5,6 +5,7 @@ using Broadcast.TestSupport;
 
 namespace Broadcast.Compositor.Tests.Inputs;
 
+[Trait("Kind", "Component")]
 public sealed class ImageInputTests
 {
     [Fact]

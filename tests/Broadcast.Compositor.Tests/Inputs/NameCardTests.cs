@@ -5,6 +5,7 @@ using Broadcast.Compositor.Video;
 namespace Broadcast.Compositor.Tests.Inputs;
 
 /// <summary>Name cards rendered by the real ffmpeg, then drawn by the compositor as a placeholder shows them.</summary>
+[Trait("Kind", "Component")]
 public sealed class NameCardTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);

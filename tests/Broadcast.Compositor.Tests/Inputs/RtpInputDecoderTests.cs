@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Broadcast.Compositor.Tests.Inputs;
 
 /// <summary>The RTP input: its SDP, the size read from ffmpeg's output description, and real RTP from an ffmpeg sender decoded.</summary>
+[Trait("Kind", "Component")]
 public sealed class RtpInputDecoderTests
 {
     // Generous: ffmpeg's start and its first decoded picture took over 20 s on a clean-clone run beside the Docker checks.

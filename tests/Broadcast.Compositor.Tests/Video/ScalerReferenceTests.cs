@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace Broadcast.Compositor.Tests.Video;
 
 /// <summary>The compositor's scaling of a real picture (ffmpeg's testsrc2) against ffmpeg's own scaler on the same frame.</summary>
+[Trait("Kind", "Component")]
 public sealed class ScalerReferenceTests(ITestOutputHelper output)
 {
     /// <summary>name, target size, ffmpeg's scaler flags, the largest mean absolute difference per plane allowed (8-bit levels).</summary>

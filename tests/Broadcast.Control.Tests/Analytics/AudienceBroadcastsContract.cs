@@ -88,5 +88,6 @@ public abstract class AudienceBroadcastsContract(ITestDatabaseFactory factory) :
 
 public sealed class SqliteAudienceBroadcastsTests() : AudienceBroadcastsContract(new SqliteTestDatabases());
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresAudienceBroadcastsTests(PostgresTestCluster cluster) : AudienceBroadcastsContract(new PostgresTestDatabases(cluster));

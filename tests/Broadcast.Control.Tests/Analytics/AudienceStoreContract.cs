@@ -241,5 +241,6 @@ public abstract class AudienceStoreContract(ITestDatabaseFactory factory) : IAsy
 
 public sealed class SqliteAudienceStoreTests() : AudienceStoreContract(new SqliteTestDatabases());
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresAudienceStoreTests(PostgresTestCluster cluster) : AudienceStoreContract(new PostgresTestDatabases(cluster));

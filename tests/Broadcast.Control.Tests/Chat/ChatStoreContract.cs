@@ -361,6 +361,7 @@ public sealed class SqliteChatStoreTests : ChatStoreContract, IDisposable
     public void Dispose() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresChatStoreTests(PostgresTestCluster cluster)
     : ChatStoreContract(() => new PostgresControlDatabase(cluster.CreateDatabase("chat")));

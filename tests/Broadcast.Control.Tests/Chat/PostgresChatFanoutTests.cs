@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Broadcast.Control.Tests.Chat;
 
 /// <summary>Two nodes' fan-outs on one real PostgreSQL: what one publishes, the other delivers to its viewers, once.</summary>
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresChatFanoutTests(PostgresTestCluster cluster)
 {

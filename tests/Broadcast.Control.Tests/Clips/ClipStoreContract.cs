@@ -201,6 +201,7 @@ public sealed class SqliteClipStoreTests : ClipStoreContract, IDisposable
     public void Dispose() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresClipStoreTests(PostgresTestCluster cluster)
     : ClipStoreContract(() => new PostgresControlDatabase(cluster.CreateDatabase("clips")));

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Broadcast.Control.Tests.Events;
 
 /// <summary>Two nodes on one real PostgreSQL: a change announced on one is heard on the other, and on its own node once.</summary>
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresPublishRuleChangesTests(PostgresTestCluster cluster)
 {

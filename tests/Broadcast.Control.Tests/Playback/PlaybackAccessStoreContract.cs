@@ -154,6 +154,7 @@ public sealed class SqlitePlaybackAccessStoreTests : PlaybackAccessStoreContract
     public void Dispose() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresPlaybackAccessStoreTests(PostgresTestCluster cluster)
     : PlaybackAccessStoreContract(() => new PostgresControlDatabase(cluster.CreateDatabase("playback")));

@@ -122,5 +122,6 @@ public abstract class ContentProtectionStoreContract(ITestDatabaseFactory factor
 
 public sealed class SqliteContentProtectionStoreTests() : ContentProtectionStoreContract(new SqliteTestDatabases());
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresContentProtectionStoreTests(PostgresTestCluster cluster) : ContentProtectionStoreContract(new PostgresTestDatabases(cluster));

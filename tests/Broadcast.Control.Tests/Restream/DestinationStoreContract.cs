@@ -123,6 +123,7 @@ public sealed class SqliteDestinationStoreTests : DestinationStoreContract, IDis
     public void Dispose() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresDestinationStoreTests(PostgresTestCluster cluster)
     : DestinationStoreContract(() => new PostgresControlDatabase(cluster.CreateDatabase("restream")));

@@ -65,6 +65,7 @@ public sealed class SqliteApiKeyStoreTests : ApiKeyStoreContract
     protected override ControlDatabase Create() => Sqlite();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresApiKeyStoreTests(PostgresTestCluster cluster) : ApiKeyStoreContract
 {

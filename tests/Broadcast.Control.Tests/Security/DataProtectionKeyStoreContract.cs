@@ -71,6 +71,7 @@ public sealed class SqliteDataProtectionKeyStoreTests : DataProtectionKeyStoreCo
     public void Dispose() => Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresDataProtectionKeyStoreTests(PostgresTestCluster cluster)
     : DataProtectionKeyStoreContract(() => new PostgresControlDatabase(cluster.CreateDatabase("dpkeys")));

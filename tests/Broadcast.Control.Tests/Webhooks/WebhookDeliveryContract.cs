@@ -349,6 +349,7 @@ public sealed class SqliteWebhookDeliveryTests : WebhookDeliveryContract
     protected override ControlDatabase Create() => Sqlite();
 }
 
+[Trait("Kind", "Component")]
 [Collection(PostgresCollection.Name)]
 public sealed class PostgresWebhookDeliveryTests(PostgresTestCluster cluster) : WebhookDeliveryContract
 {

@@ -13,6 +13,7 @@ namespace Broadcast.Ingest.Tests.Pull;
 /// listener on 127.0.0.2 stands for a private address: the policy's own decision refuses it, and the test sees that no
 /// connection ever reached it. Nothing leaves loopback.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class OutboundHttpProxyTests
 {
     private static readonly OutboundGuard Guard = new(new OutboundUrlPolicy(OutboundAllowList.Parse([], ["127.0.0.1/32"])), new FakeHostResolver());

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Broadcast.Ingest.Tests.Pull;
 
 /// <summary>Pull sessions with the real ffprobe and ffmpeg reading real files and a closed port, publishing into a real hub.</summary>
+[Trait("Kind", "Component")]
 public sealed class PullSessionTests : IDisposable
 {
     private static readonly ClipSpec Clip = new() { Seconds = 4, Width = 320, Height = 240, Container = ClipContainer.Mp4 };

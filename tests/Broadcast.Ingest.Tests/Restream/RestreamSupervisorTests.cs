@@ -13,6 +13,7 @@ namespace Broadcast.Ingest.Tests.Restream;
 /// Component test: the supervisor pushes a live stream to two of our own RTMP servers on loopback while destinations
 /// are added, disabled, re-enabled and removed, and while one destination server goes away and comes back.
 /// </summary>
+[Trait("Kind", "Component")]
 public class RestreamSupervisorTests
 {
     private sealed class Destinations : IRestreamDestinationSource

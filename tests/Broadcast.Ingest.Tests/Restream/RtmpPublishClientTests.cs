@@ -8,6 +8,7 @@ using Broadcast.TestSupport;
 namespace Broadcast.Ingest.Tests.Restream;
 
 /// <summary>Component tests: our publishing client against our own RtmpServer on loopback.</summary>
+[Trait("Kind", "Component")]
 public class RtmpPublishClientTests
 {
     [Fact]

@@ -10,6 +10,7 @@ using Broadcast.TestSupport;
 namespace Broadcast.Ingest.Tests.Rtmp;
 
 /// <summary>onCuePoint data messages (ad breaks announced by encoders): the wire form, the refusals, and a publish on loopback.</summary>
+[Trait("Kind", "Component")]
 public class CuePointTests
 {
     /// <summary>A splice_insert out of the network, 30 s with auto return, as a hardware encoder sends it.</summary>

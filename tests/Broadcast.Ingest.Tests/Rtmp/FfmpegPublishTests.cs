@@ -4,6 +4,7 @@ using Broadcast.Media;
 namespace Broadcast.Ingest.Tests.Rtmp;
 
 /// <summary>End to end with a real encoder: ffmpeg publishes a generated clip over RTMP to a real RtmpServer.</summary>
+[Trait("Kind", "Component")]
 public sealed class FfmpegPublishTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("rtmp-ffmpeg-").FullName;

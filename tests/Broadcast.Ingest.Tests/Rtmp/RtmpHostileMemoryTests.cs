@@ -43,6 +43,7 @@ public sealed class HostileClipFixture : IAsyncLifetime
 /// and to zero at the end, the logged reason each attacker was closed with, and that the publisher delivered every
 /// frame of its clip.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class RtmpHostileMemoryTests(HostileClipFixture clip, ITestOutputHelper output) : IClassFixture<HostileClipFixture>
 {
     private const int ProtocolErrorEvent = 1004;

@@ -15,6 +15,7 @@ namespace Broadcast.Ingest.Tests.Rtmp;
 /// clients that never finish, stream-key guessing, and garbage next to a real ffmpeg publisher. A second source
 /// address is 127.0.0.2 (Linux routes all of 127.0.0.0/8 to loopback).
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class RtmpLimitsTests(ITestOutputHelper output)
 {
     private const int TooManyFromAddressEvent = 1040;

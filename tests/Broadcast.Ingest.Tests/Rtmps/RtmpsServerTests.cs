@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace Broadcast.Ingest.Tests.Rtmps;
 
 /// <summary>A real RTMPS listener on 127.0.0.1 next to the RTMP one, with a certificate made in-test.</summary>
+[Trait("Kind", "Component")]
 public sealed class RtmpsServerTests : IDisposable
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);

@@ -13,6 +13,7 @@ namespace Broadcast.Ingest.Tests.Srt;
 /// over libsrt on loopback by ffmpeg. The break reaches the channel's stream at its splice time; the sections that are
 /// no break are logged once each and the publish goes on.
 /// </summary>
+[Trait("Kind", "Component")]
 public class SrtScte35Tests
 {
     private const int SpliceCueEvent = 1115;

@@ -12,6 +12,7 @@ namespace Broadcast.Ingest.Tests.Srt;
 /// RTMP. A refused caller is refused during the handshake (ffmpeg fails to connect); a malformed stream closes only
 /// its own connection.
 /// </summary>
+[Trait("Kind", "Component")]
 public class SrtServerTests
 {
     private const int RefusedEvent = 1101;

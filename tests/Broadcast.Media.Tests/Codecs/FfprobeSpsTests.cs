@@ -9,6 +9,7 @@ namespace Broadcast.Media.Tests.Codecs;
 /// SPS parsing checked against ffprobe on clips the real encoders make here: libx264 at several profiles and
 /// sizes (1080p is coded 1088 and cropped; 426x240 is not a multiple of 16), and libx265 1080p.
 /// </summary>
+[Trait("Kind", "Component")]
 public class FfprobeSpsTests
 {
     [Theory]

@@ -10,6 +10,7 @@ namespace Broadcast.Media.Tests.Flv;
 /// The demuxer fed with what real encoders produce: an ffmpeg-written FLV (libx264 + aac), and Enhanced RTMP
 /// hvc1 tags built from a libx265 clip (Debian's ffmpeg 5.1 cannot write enhanced FLV itself).
 /// </summary>
+[Trait("Kind", "Component")]
 public class FlvDemuxerFfmpegTests
 {
     [Fact]

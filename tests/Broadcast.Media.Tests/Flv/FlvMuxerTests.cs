@@ -6,6 +6,7 @@ using Broadcast.Media.Flv;
 namespace Broadcast.Media.Tests.Flv;
 
 /// <summary>The FLV stream writer (what ffmpeg reads on stdin) byte for byte, and its tags read back.</summary>
+[Trait("Kind", "Component")]
 public class FlvMuxerTests
 {
     // The muxer copies configuration bytes verbatim; these tracks need no parsing.

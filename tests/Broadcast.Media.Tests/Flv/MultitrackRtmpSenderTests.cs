@@ -8,6 +8,7 @@ namespace Broadcast.Media.Tests.Flv;
 /// VideoPacketType.Multitrack, then the ExVideoTagBody's tracks), and its encoding step against a real ffmpeg run. The server's
 /// own multitrack parser is deliberately not used: the sender is the independent reading of the spec that parser is tested with.
 /// </summary>
+[Trait("Kind", "Component")]
 public class MultitrackRtmpSenderTests
 {
     private const uint Avc1 = 0x61766331;

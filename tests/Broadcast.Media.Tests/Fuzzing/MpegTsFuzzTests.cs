@@ -14,6 +14,7 @@ namespace Broadcast.Media.Tests.Fuzzing;
 /// sets and ADTS), and of one carrying SCTE-35 on a splice PID (a splice_insert split across two packets, a
 /// time_signal), fed in random slices. Failure paths are <c>false</c> with a reason; nothing may throw.
 /// </summary>
+[Trait("Kind", "Component")]
 public class MpegTsFuzzTests(ITestOutputHelper output)
 {
     private void Check(FuzzReport report)

@@ -8,6 +8,7 @@ namespace Broadcast.Media.Tests.MpegTs;
 /// its language and disposition in the PMT): the first is the hub's own audio, the next ones up to the cap become the
 /// encoder's alternate audio, each on its own hub with its label, placed on the broadcast's timeline.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class AlternateAudioDemuxTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -7,6 +7,7 @@ namespace Broadcast.Media.Tests.MpegTs;
 /// ISO_639_language_descriptor (ISO/IEC 13818-1 2.6.18) read from a PMT stream's descriptor loop: the first language
 /// and its audio_type; a malformed body or a code that is not three letters reads as no language, never as a wrong one.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class Iso639LanguageDescriptorTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -4,6 +4,7 @@ using Broadcast.TestSupport;
 namespace Broadcast.Media.Tests.MpegTs;
 
 // The frames come from the process-wide pool: a test renting beside it would make this thread allocate new ones.
+[Trait("Kind", "Component")]
 [Collection(nameof(FramePoolCollection))]
 public class MpegTsDemuxerAllocationTests
 {

@@ -7,6 +7,7 @@ namespace Broadcast.Media.Tests.MpegTs;
 /// The demuxer fed with what a real encoder writes: ffmpeg's MPEG-TS muxer with libx264/libx265 and AAC, sliced the
 /// way SRT carries it (1316-byte messages) and in odd slices. The frame counts and sizes must match ffprobe's.
 /// </summary>
+[Trait("Kind", "Component")]
 public class MpegTsDemuxerFfmpegTests
 {
     public static TheoryData<string, string, string> Encoders => new()

@@ -7,6 +7,7 @@ namespace Broadcast.Media.Tests.MpegTs;
 /// Malformed streams, made by breaking one thing in a real ffmpeg-written TS: each is refused with a reason naming the
 /// fault, and a continuity gap (lost packets) is not an error but costs the frames up to the next keyframe.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class MpegTsDemuxerTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

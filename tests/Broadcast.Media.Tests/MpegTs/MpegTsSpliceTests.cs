@@ -10,6 +10,7 @@ namespace Broadcast.Media.Tests.MpegTs;
 /// <see cref="SpliceCue"/> at its splice time on the stream's timeline; anything else, malformed bytes included, a
 /// refusal with a reason; the media goes on either way.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class MpegTsSpliceTests : IDisposable
 {
     private const long Second = Timescales.Video;

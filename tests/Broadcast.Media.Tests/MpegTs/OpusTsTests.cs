@@ -10,6 +10,7 @@ namespace Broadcast.Media.Tests.MpegTs;
 /// descriptors (case tables that also seed the fuzzer), packets written by <see cref="TsPacketizer"/> and read back by the
 /// demuxer, a real ffmpeg stream, and malformed Opus PES refused with a reason.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class OpusTsTests
 {
     // (name, packet, samples at 48 kHz or -1 for a packet RFC 6716 forbids)

@@ -10,6 +10,7 @@ namespace Broadcast.Packager.Tests.Cmaf;
 /// Writes the FLV clip's frames as CMAF and asks ffprobe what it sees: exactly the times, durations, key flags
 /// and codec parameters that went in, for one segment and across segments (tfdt continuity).
 /// </summary>
+[Trait("Kind", "Component")]
 public class FfprobeRoundTripTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>
 {
     [Fact]

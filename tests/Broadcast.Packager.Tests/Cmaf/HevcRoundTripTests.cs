@@ -10,6 +10,7 @@ namespace Broadcast.Packager.Tests.Cmaf;
 /// and the samples are read back with the test box reader (tfhd defaults, tfdt, trun), rescaled to 90 kHz,
 /// written as CMAF with hvc1/hvcC, and probed.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class HevcRoundTripTests : IDisposable
 {
     private readonly TempDirectory _directory = new();

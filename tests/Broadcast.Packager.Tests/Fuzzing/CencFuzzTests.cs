@@ -14,6 +14,7 @@ namespace Broadcast.Packager.Tests.Fuzzing;
 /// (<see cref="ProtectionSystemHeader.Validate"/>), the tests' own box reader over encrypted files, the decryptor, and a
 /// key-rotated segment's sample groups (<see cref="FragmentKeys"/>) read and decrypted with both keys.
 /// </summary>
+[Trait("Kind", "Component")]
 public class CencFuzzTests(FlvClipFixture clip, ITestOutputHelper output) : IClassFixture<FlvClipFixture>
 {
     private void Check(FuzzReport report) => Check(report, output);

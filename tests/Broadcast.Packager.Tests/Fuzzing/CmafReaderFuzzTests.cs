@@ -14,6 +14,7 @@ namespace Broadcast.Packager.Tests.Fuzzing;
 /// writes it (B-frames, two fragments), as ffmpeg writes it (x264 with two B-frames, AAC) and of the reader's own
 /// case table. A damaged input is refused with <see cref="InvalidDataException"/>; nothing else may escape.
 /// </summary>
+[Trait("Kind", "Component")]
 public class CmafReaderFuzzTests(ITestOutputHelper output)
 {
     /// <summary>

@@ -12,6 +12,7 @@ namespace Broadcast.Packager.Tests.Fuzzing;
 /// slice header field), mutated; a damaged sample is refused with <see cref="InvalidDataException"/>, an accepted one gets
 /// subsamples covering it exactly.
 /// </summary>
+[Trait("Kind", "Component")]
 public class HevcCencFuzzTests(HevcClipFixture clips, ITestOutputHelper output) : IClassFixture<HevcClipFixture>
 {
     /// <summary>NAL units as one sample, each after a 4-byte length.</summary>

@@ -15,6 +15,7 @@ namespace Broadcast.Packager.Tests.Live;
 /// decrypting (with .NET's AES, not the packager's code) to clear CMAF whose frames are those of the clear build; init
 /// segments stay clear; the playlists name the key URL after each EXT-X-MAP; no MPD is written.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class AesHlsPackagerTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>, IDisposable
 {
     private const string KeyUrl = "https://media.example/live/chan/key/0123456789abcdef0123456789abcdef";

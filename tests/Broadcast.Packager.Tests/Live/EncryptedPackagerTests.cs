@@ -14,6 +14,7 @@ namespace Broadcast.Packager.Tests.Live;
 /// segment is encrypted, a segment is still the concatenation of its parts, and ffmpeg decrypts the stored objects to
 /// the frames of the same broadcast packaged in the clear.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class EncryptedPackagerTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>, IDisposable
 {
     private readonly TempDirectory _dir = new();

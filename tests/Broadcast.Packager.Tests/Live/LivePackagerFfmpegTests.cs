@@ -12,6 +12,7 @@ namespace Broadcast.Packager.Tests.Live;
 /// End to end through the real pieces: an ffmpeg-made FLV is parsed, published into a LiveStream, packaged by
 /// <see cref="LivePackager"/> into a filesystem store, and the manifests on disk are opened by ffprobe.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class LivePackagerFfmpegTests : IDisposable
 {
     private readonly TempDirectory _dir = new();

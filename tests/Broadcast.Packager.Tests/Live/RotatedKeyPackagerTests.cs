@@ -18,6 +18,7 @@ namespace Broadcast.Packager.Tests.Live;
 /// frames; the playlists name each key before the first segment it encrypts; the MPD names no KID. A key provider that
 /// has not answered holds the rotation (the current key goes on, and the status says so); one that refuses is asked again.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class RotatedKeyPackagerTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>, IDisposable
 {
     private readonly TempDirectory _dir = new();

@@ -12,6 +12,7 @@ namespace Broadcast.Server.Tests.Ingest;
 /// Two ingest nodes on one PostgreSQL: the node that accepts a channel's publish holds it, the other refuses the same
 /// key with a reason naming the holder, and takes the channel once the holder's broadcast ends or the holder stops.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class ChannelLeaseTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);

@@ -11,6 +11,7 @@ namespace Broadcast.Server.Tests.Ingest;
 /// reason reach the encoder, a callback that hangs on one channel holds no other channel's publish, and an allowed
 /// publish goes live. The platform is an HTTP endpoint on loopback that the operator allowed (<c>Outbound:AllowedNetworks</c>).
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class PublishCallbackServerTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);

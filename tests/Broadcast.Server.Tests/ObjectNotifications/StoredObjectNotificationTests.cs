@@ -17,6 +17,7 @@ namespace Broadcast.Server.Tests.ObjectNotifications;
 /// wired on an ingest node (<see cref="NotifyingSegmentStore"/> + <see cref="StoredObjectNotifier"/>), writing into the
 /// store both nodes share, so the origin sees no put of its own and can only learn of the part by notification.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class StoredObjectNotificationTests(ITestOutputHelper output)
 {
     private const string Id = "20261121T054512Z";

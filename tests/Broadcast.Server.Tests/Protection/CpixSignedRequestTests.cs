@@ -16,6 +16,7 @@ namespace Broadcast.Server.Tests.Protection;
 /// refused by such a key server and refuses the broadcast with the key server's answer; the signing settings are
 /// checked at start as the recipient's are.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class CpixSignedRequestTests : IAsyncLifetime
 {
     private static readonly RSA SignerKey = RSA.Create(3072);

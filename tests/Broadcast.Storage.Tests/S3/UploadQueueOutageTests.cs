@@ -7,6 +7,7 @@ namespace Broadcast.Storage.Tests.S3;
 /// <summary>
 /// The upload queue in front of a real S3 peer that goes away: each test starts its own s3rver and stops it.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class UploadQueueOutageTests : IAsyncLifetime
 {
     private S3TestServer _s3 = null!;
@@ -140,6 +141,7 @@ public sealed class UploadQueueOutageTests : IAsyncLifetime
 }
 
 /// <summary>Start-up errors name what failed: the bucket, the credentials, the endpoint.</summary>
+[Trait("Kind", "Component")]
 public sealed class S3StartupCheckTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Broadcast.Transcoder.Tests.Clips;
 /// carry their number within the segment as their brightness (luma 4·n), written after their init segment as the
 /// server writes them, and AAC audio beside them.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed partial class ClipDownloadTests : IDisposable
 {
     private readonly TempDirectory _dir = new("download");

@@ -11,6 +11,7 @@ namespace Broadcast.Transcoder.Tests.Clips;
 /// it (an init segment, then one 2 s segment of 30 fps H.264, keyframe first) whose every frame carries its own number
 /// as its brightness (luma 4·n), so the cut's first picture names the frame it starts on.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed partial class SegmentTrimTests : IDisposable
 {
     private readonly TempDirectory _dir = new("trim");

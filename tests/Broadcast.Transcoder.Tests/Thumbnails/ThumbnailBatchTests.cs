@@ -10,6 +10,7 @@ namespace Broadcast.Transcoder.Tests.Thumbnails;
 /// Thumbnails in batches: keyframes of several channels go to one ffmpeg run as one-frame FLVs (sequence header, then
 /// the keyframe at 0), and come back as one JPEG each at the configured height, each channel keeping its own aspect.
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class ThumbnailBatchTests
 {
     [Fact]

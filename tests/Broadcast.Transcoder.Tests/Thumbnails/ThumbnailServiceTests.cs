@@ -10,6 +10,7 @@ namespace Broadcast.Transcoder.Tests.Thumbnails;
 /// The node's thumbnails cost one ffmpeg run per batch, not one per picture: five live streams, published a clock second
 /// apart, each get a picture every interval, from far fewer runs than pictures (the streams fall into step).
 /// </summary>
+[Trait("Kind", "Component")]
 public sealed class ThumbnailServiceTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private sealed class Sink : IThumbnailSink

@@ -7,6 +7,7 @@ namespace Broadcast.Packager.Tests.Cmaf.Encryption;
 /// against ffmpeg's trace_headers, NAL and slice headers stay clear, other NAL units are wholly clear, and 'cenc' protects
 /// whole blocks only.
 /// </summary>
+[Trait("Kind", "Component")]
 public class AvcSubsampleTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>
 {
     /// <summary>Where each slice header ends, in bytes, as ffmpeg's own parser reads the clip (its last field's end).</summary>

@@ -10,6 +10,7 @@ namespace Broadcast.Packager.Tests.Cmaf.Encryption;
 /// Damaged Common Encryption boxes: the tests' reader refuses each with <see cref="InvalidDataException"/> saying what was
 /// wrong (so the layout checks above are real checks), and the packager refuses a damaged pssh from a key provider.
 /// </summary>
+[Trait("Kind", "Component")]
 public class CencBoxReaderTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>
 {
     /// <summary>A small encrypted file: init and one segment of a few samples.</summary>

@@ -11,6 +11,7 @@ namespace Broadcast.Packager.Tests.Cmaf.Encryption;
 /// own decryptor equal to the clear ones, and ffmpeg (-decryption_key) decoding the 'cenc' and 'cbcs' files to the very
 /// frames of the clear build (framemd5), while without the key it does not.
 /// </summary>
+[Trait("Kind", "Component")]
 public class EncryptedCmafTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>
 {
     internal const string KeyHex = "3c4f5d6e7f8091a2b3c4d5e6f708192a";

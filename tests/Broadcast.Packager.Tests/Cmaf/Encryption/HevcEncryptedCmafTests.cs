@@ -14,6 +14,7 @@ namespace Broadcast.Packager.Tests.Cmaf.Encryption;
 /// of them were encrypted. The decryptor (clips) gives the clear samples back, and a clear init read back is protected
 /// again as its sample entry was, 'hvc1' or 'hev1'.
 /// </summary>
+[Trait("Kind", "Component")]
 public class HevcEncryptedCmafTests(HevcClipFixture clips) : IClassFixture<HevcClipFixture>
 {
     [Theory]

@@ -7,6 +7,7 @@ namespace Broadcast.Packager.Tests.Cmaf.Encryption;
 /// Slice segment headers x265 cannot write (<see cref="HevcConstructedStream"/>): measured as written and as ffmpeg's
 /// trace_headers reads them; and damaged NAL units and parameter sets refused with what was wrong, never measured wrong.
 /// </summary>
+[Trait("Kind", "Component")]
 public class HevcSliceHeadersConstructedTests(HevcClipFixture clips) : IClassFixture<HevcClipFixture>
 {
     private byte[] Vps() => HevcDecoderConfigurationRecord.TryRead(clips["slices"].Track.DecoderConfig.Span, out var record, out _)

@@ -7,6 +7,7 @@ namespace Broadcast.Packager.Tests.Cmaf.Encryption;
 /// (trace_headers), and their subsample maps: NAL unit and slice segment headers clear, every other NAL unit wholly clear,
 /// 'cenc' protecting whole blocks only.
 /// </summary>
+[Trait("Kind", "Component")]
 public class HevcSliceHeadersTests(HevcClipFixture clips) : IClassFixture<HevcClipFixture>
 {
     /// <summary>Every slice segment NAL unit of the clip and our header length for it, parameter sets taken as they come.</summary>

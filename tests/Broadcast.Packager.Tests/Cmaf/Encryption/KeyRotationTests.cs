@@ -13,6 +13,7 @@ namespace Broadcast.Packager.Tests.Cmaf.Encryption;
 /// decrypted to its clear samples with both keys (<see cref="TrackDecryptor"/> with a lookup), 'cenc' and 'cbcs', video
 /// and audio; a KID the lookup has no key for is refused naming it.
 /// </summary>
+[Trait("Kind", "Component")]
 public class KeyRotationTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>
 {
     private RotatedCmaf Make(MediaKind kind, EncryptionScheme scheme, bool atTrafEnd = false) => kind == MediaKind.Video

@@ -14,6 +14,7 @@ namespace Broadcast.Packager.Tests.Cmaf.Encryption;
 /// 'cbcs', video and audio; protecting a clear init and encrypting a clear segment give the packager's own bytes; a wrong
 /// key or damaged boxes are refused saying what was wrong.
 /// </summary>
+[Trait("Kind", "Component")]
 public class TrackDecryptorTests(FlvClipFixture clip) : IClassFixture<FlvClipFixture>
 {
     private static readonly byte[] Pssh = ProtectionSystemHeader.Create(ProtectionSystemHeader.ClearKeySystemId, [EncryptedCmafTests.Kid], []);
