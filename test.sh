@@ -3,14 +3,19 @@
 # PostgreSQL cluster on loopback, and runs every test. Idempotent; safe to run again.
 #   ./test.sh          every test: the unit and component projects, the Docker checks and the end-to-end tests
 #   ./test.sh --fast   the developer's loop: the unit and component projects only (no Docker, no end-to-end)
+#   ./test.sh --units  --fast's set-up and build, then the unit tests alone: each of those projects run with
+#                      --filter "Kind!=Component", leaving out every class that starts a process (ffmpeg, Janus, psql,
+#                      a browser...), which carries [Trait("Kind", "Component")] (the rule: tests/Broadcast.Server.Tests/TestKindTests.cs)
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(pwd)
 FAST=0
+UNITS=0
 case "${1:-}" in
   "") ;;
   --fast) FAST=1 ;;
-  *) echo "usage: ./test.sh [--fast]" >&2; exit 2 ;;
+  --units) FAST=1; UNITS=1 ;;
+  *) echo "usage: ./test.sh [--fast|--units]" >&2; exit 2 ;;
 esac
 
 # docker.io, debootstrap and iproute2 are the Docker checks' (tests/docker/engine.sh): installed here, before those
@@ -102,12 +107,15 @@ if [[ $FAST -eq 0 ]]; then
   SOAK_PID=$!
 fi
 
-# One test project; its output is printed whole when it ends (two run at once), and a failure leaves a mark.
+# One test project (with --units, its unit tests alone); its output is printed whole when it ends (two run at once), and
+# a failure leaves a mark.
+UNIT_FILTER=()
+if [[ $UNITS -eq 1 ]]; then UNIT_FILTER=(--filter "Kind!=Component"); fi
 run_tests() { # project
   local project=$1
   local name; name=$(basename "$project")
   local start=$SECONDS
-  if ! dotnet_test "$project" >"$results/$name.log" 2>&1; then
+  if ! dotnet_test "$project" "" "${UNIT_FILTER[@]}" >"$results/$name.log" 2>&1; then
     touch "$results/$name.failed"
   fi
   flock "$results/print.lock" bash -c 'echo "== $1 ($2 s)"; cat "$3"' _ "$name" "$((SECONDS - start))" "$results/$name.log"
@@ -129,7 +137,11 @@ units_start=$SECONDS
 lane & lane_pid=$!
 lane
 wait "$lane_pid"
-echo "== unit and component projects: $((SECONDS - units_start)) s"
+if [[ $UNITS -eq 1 ]]; then
+  echo "== unit tests of the unit and component projects: $((SECONDS - units_start)) s"
+else
+  echo "== unit and component projects: $((SECONDS - units_start)) s"
+fi
 if [[ -n "$SOAK_PID" ]]; then
   soak_wait=$SECONDS
   wait "$SOAK_PID" || true
