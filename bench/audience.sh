@@ -15,7 +15,6 @@ source bench/lib.sh
 
 ROUNDS=${ROUNDS:-3}
 scripts/deps.sh ffmpeg chromium nginx janus >/dev/null
-(cd tests/players && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 if [[ "${BUILD:-1}" == 1 ]]; then
   log "building the end-to-end tests (Release)"
   dotnet build tests/Broadcast.EndToEnd.Tests -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null

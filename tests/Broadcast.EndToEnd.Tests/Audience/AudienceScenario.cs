@@ -264,7 +264,10 @@ internal static class AudienceScenario
             {
                 var stopped = new List<string>();
                 foreach (var w in watchers)
-                    if (await w.Player.GetStateAsync() != "playing") stopped.Add($"{w.Name} ({await w.Player.GetStateAsync()} at {await w.Player.GetCurrentTimeAsync():0.0} s)");
+                {
+                    string state = await w.Player.GetStateAsync();
+                    if (state != "playing") stopped.Add($"{w.Name} ({state} at {await w.Player.GetCurrentTimeAsync():0.0} s)");
+                }
                 output.WriteLine($"players not playing at the end: {(stopped.Count == 0 ? "none" : string.Join(", ", stopped))}");
             }
             var stalledOwn = new List<string>();
