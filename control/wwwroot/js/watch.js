@@ -119,7 +119,7 @@
             if (!resource || pc.signalingState !== 'stable') return false;
             pc.restartIce();
             await pc.setLocalDescription(await pc.createOffer());
-            await gathered(pc);
+            await gathered(pc, true);
             const lines = pc.localDescription.sdp.split('\r\n');
             const first = lines.findIndex((l) => l.startsWith('m='));
             const next = lines.findIndex((l, i) => i > first && l.startsWith('m='));
@@ -204,9 +204,10 @@
         };
         if (turn) renew(renewEvery());
         window.addEventListener('pagehide', end);
-        // A connection lost while playing: LL-HLS carries on. 'disconnected' often comes back by itself (consent checks lost
-        // for a moment on a busy path, a path switched by an ICE restart), so LL-HLS takes over only when it has not within 5 s;
-        // 'failed' hands over at once.
+        // A connection lost while playing ('disconnected': no answer to consent checks for a few seconds; 'failed') is
+        // first restarted: an ICE restart checks every path afresh with new credentials (RFC 8445 §2.4, RFC 9725 §4.3.2),
+        // which brings back a path that a moment's overload, a changed network or the media server's side of an earlier
+        // restart lost. LL-HLS takes over only when the connection has not come back within 8 s.
         let lost = null;
         const handOver = () => {
             clearTimeout(lost);
@@ -214,22 +215,35 @@
             video.srcObject = null;
             playHls('the real-time connection was lost');
         };
+        const recover = (tries) => {
+            if (pc.connectionState === 'connected' || pc.signalingState === 'closed') return;
+            restart().catch(() => false).then((done) => {
+                if (done && window.__watch && window.__watch.pc === pc) window.__watch.recoveries = (window.__watch.recoveries || 0) + 1;
+                // Not made now (a renewal under way, or one made less than a second ago): once more a little later.
+                if (!done && tries > 1) setTimeout(() => recover(tries - 1), 1500);
+            });
+        };
         pc.addEventListener('connectionstatechange', () => {
-            if (pc.connectionState === 'failed') return handOver();
-            if (pc.connectionState !== 'disconnected') {
+            if (pc.connectionState === 'connected') {
                 clearTimeout(lost);
                 lost = null;
                 return;
             }
-            if (!lost) lost = setTimeout(() => { if (pc.connectionState !== 'connected') handOver(); }, 5000);
+            if ((pc.connectionState !== 'disconnected' && pc.connectionState !== 'failed') || lost) return;
+            lost = setTimeout(() => { if (pc.connectionState !== 'connected') handOver(); }, 8000);
+            recover(3);
         });
     }
 
     // Until the ICE candidates are gathered (at most 2 s: a host candidate is enough where UDP reaches the media server).
-    function gathered(pc) {
+    // Right after restartIce() and the new offer the state still reads 'complete', from the last generation, and the offer
+    // holds no candidate (the new gathering starts in a later task): a restart waits for a candidate of its own, or its
+    // PATCH would carry none and the server could only learn the viewer's address from the viewer's own checks.
+    function gathered(pc, restarting = false) {
+        const done = () => pc.iceGatheringState === 'complete' && (!restarting || pc.localDescription.sdp.includes('\r\na=candidate:'));
         return new Promise((resolve) => {
-            if (pc.iceGatheringState === 'complete') return resolve();
-            pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+            if (done()) return resolve();
+            pc.addEventListener('icegatheringstatechange', () => { if (done()) resolve(); });
             setTimeout(resolve, 2000);
         });
     }

@@ -97,6 +97,7 @@ public sealed class WhepIceRestartTests(ServerFixture fixture, ITestOutputHelper
         {
             await page.GotoAsync(new Uri(Server.BaseUri, $"watch/{channel.Slug}?realtime=1").ToString());
             await WaitForPageAsync(page, "!!window.__watch && window.__watch.mode === 'webrtc' && window.__watch.video.currentTime > 0.5", "real-time playback");
+            await page.EvaluateAsync(RecordConnection);
             // Credentials of 30 s are renewed every 10 s: two renewals within 35 s, and the picture goes on.
             await WaitForPageAsync(page, "window.__watch.restarts >= 2", "two ICE restarts of the watch page", TimeSpan.FromSeconds(45));
             double time = await page.EvaluateAsync<double>("() => window.__watch.video.currentTime");
@@ -107,6 +108,24 @@ public sealed class WhepIceRestartTests(ServerFixture fixture, ITestOutputHelper
             await page.CloseAsync();
         }
     }
+
+    /// <summary>
+    /// The watch page's connection as a failure shows it: every state change, and each second the nominated pair's
+    /// checks sent and answered (a server that stops answering after an ICE restart shows as requests without responses).
+    /// </summary>
+    private const string RecordConnection = """
+        () => {
+          const pc = window.__watch.pc, t0 = performance.now(), seen = new Set();
+          window.__connection = [];
+          const note = (what) => window.__connection.push(`${Math.round(performance.now() - t0)} ms ${what}`);
+          for (const state of ['connectionState', 'iceConnectionState', 'iceGatheringState', 'signalingState'])
+            pc.addEventListener(`${state.toLowerCase()}change`, () => note(`${state} ${pc[state]}`));
+          setInterval(async () => (await pc.getStats()).forEach((r) => {
+            if (r.type === 'candidate-pair' && r.nominated) note(`pair ${r.state} ${r.localCandidateId}>${r.remoteCandidateId} sent ${r.requestsSent} answered ${r.responsesReceived}`);
+            if ((r.type === 'local-candidate' || r.type === 'remote-candidate') && !seen.has(r.id)) { seen.add(r.id); note(`${r.type} ${r.id} ${r.candidateType} ${r.address}:${r.port}`); }
+          }), 1000);
+        }
+        """;
 
     private async Task<HttpStatusCode> PatchAsync(string location, string body, string? ifMatch, string contentType = "application/trickle-ice-sdpfrag")
     {
@@ -126,8 +145,9 @@ public sealed class WhepIceRestartTests(ServerFixture fixture, ITestOutputHelper
         catch (Exception e) when (e is PlaywrightException or TimeoutException)
         {
             string state = await page.EvaluateAsync<string>("() => JSON.stringify(window.__whep || (window.__watch && { mode: window.__watch.mode, why: window.__watch.why, "
-                + "restarts: window.__watch.restarts, renewalsRetried: window.__watch.renewalsRetried }) || null)");
-            Assert.Fail($"{what}: {e.Message}; page state {state}{Environment.NewLine}{Diagnostics()}");
+                + "restarts: window.__watch.restarts, renewalsRetried: window.__watch.renewalsRetried, recoveries: window.__watch.recoveries }) || null)");
+            string connection = await page.EvaluateAsync<string>("() => (window.__connection || []).join('\\n')");
+            Assert.Fail($"{what}: {e.Message}; page state {state}{Environment.NewLine}{connection}{Environment.NewLine}{Diagnostics()}");
         }
     }
 }
