@@ -232,8 +232,14 @@ public sealed class CmcdAudience
                 if (isMedia && _firstMedia < 0)
                 {
                     _firstMedia = now;
-                    StartupMs = (int)Math.Min(int.MaxValue, (now - _firstSeen) * 1000 / frequency);
-                    slot.AddStartup(StartupMs);
+                    // A session whose first media here already has media buffered ('bl' above zero) and is not needed
+                    // urgently (no 'su') was playing before it reached this node: a load balancer or an edge moved it
+                    // from another origin, which counted its startup. Its wait here is no startup.
+                    if (data.Startup || data.BufferLengthMs <= 0)
+                    {
+                        StartupMs = (int)Math.Min(int.MaxValue, (now - _firstSeen) * 1000 / frequency);
+                        slot.AddStartup(StartupMs);
+                    }
                 }
 
                 bool recoversPlayedMedia = isMedia && data.Startup && (_played & KindOf(data.ObjectType)) != 0;

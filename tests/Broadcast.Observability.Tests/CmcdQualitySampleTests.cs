@@ -80,9 +80,9 @@ public sealed class CmcdQualitySampleTests : IAsyncLifetime
         cmcd.Record("news", Data("bl=4000,br=2500,mtp=9000,ot=v,sid=\"a\""), 1, isMedia: true);
         _clock.Advance(TimeSpan.FromSeconds(1));
         cmcd.Record("news", Data("bl=0,br=2500,bs,ot=v,sid=\"a\""), 1, isMedia: true);
-        // Session b (no sid: its client key): one media object at once; and a value the reader dropped as malformed.
+        // Session b (no sid: its client key): one media object at once (a start: 'su'); and a value the reader dropped as malformed.
         sessions.Touch("news", 77, ViewerDelivery.Dash);
-        cmcd.Record("news", Data("bl=6000,br=800,ot=v"), 77, isMedia: true);
+        cmcd.Record("news", Data("bl=0,br=800,ot=v,su"), 77, isMedia: true);
         var malformed = Data("br=fast,ot=v");
         Assert.Equal(1, malformed.MalformedValues);
         cmcd.Record("news", malformed, 77, isMedia: true);

@@ -23,7 +23,7 @@ public class PlaybackQualityStatusTests
         var audience = new CmcdAudience(Options.Create(new OriginOptions()), clock);
         foreach (var (text, client, media) in new[]
         {
-            ("ot=m,sid=\"a\",sf=h,st=l", 1UL, false), ("bl=2000,br=800,ot=v,sid=\"a\"", 1UL, true),
+            ("ot=m,sid=\"a\",sf=h,st=l", 1UL, false), ("bl=0,br=800,ot=v,sid=\"a\",su", 1UL, true),
             ("bl=0,bs,br=2400,ot=v,sid=\"a\"", 1UL, true), ("bl=6000,br=2400,mtp=9000,ot=v,sid=\"b\"", 2UL, true),
         })
         {

@@ -32,7 +32,8 @@ public sealed class CmcdAudienceTests
         audience.Record("ch", Data("bl=3900,br=128,ot=a,sid=\"a\""), 1, isMedia: true); // audio: no switch, not the bitrate
         clock.Advance(TimeSpan.FromSeconds(2));
         audience.Record("ch", Data("bl=0,br=2500,bs,ot=v,sid=\"a\""), 1, isMedia: true);
-        // Session b: no sid, so the client key; one media request.
+        // Session b: no sid, so the client key; one media request, with 6 s buffered and no 'su': it was playing before it
+        // reached this node (another origin counted its startup).
         audience.Record("ch", Data("bl=6000,br=800,ot=v"), 77, isMedia: true);
         // Another channel's figures stay its own.
         audience.Record("other", Data("bl=100,bs,br=400,ot=v,sid=\"a\""), 1, isMedia: true);
@@ -42,7 +43,7 @@ public sealed class CmcdAudienceTests
         Assert.Equal(1, q.StalledSessions);
         Assert.Equal(1, q.Stalls);
         Assert.Equal(1, q.RungSwitches);
-        Assert.Equal(1200, Math.Min(q.MedianStartupMs, 1200)); // a: 1200 ms; b: 0 ms (its first request was media)
+        Assert.Equal(1200, q.MedianStartupMs); // a's alone: b's first media here was no startup
         Assert.Equal((2500 + 800) / 2, q.MeanBitrateKbps);
         Assert.Equal(6000, q.MedianBufferMs); // of 0 (a) and 6000 (b), the upper median
         Assert.Equal(9000, q.MedianThroughputKbps);
@@ -53,6 +54,30 @@ public sealed class CmcdAudienceTests
         clock.Advance(TimeSpan.FromSeconds(31));
         var later = audience.Quality("ch")!;
         Assert.Equal((0, 0, 0), (later.Sessions, later.Stalls, later.RungSwitches));
+    }
+
+    /// <summary>
+    /// A viewer moved between origins (a load balancer, an edge's upstream) starts on the first node only: on the second
+    /// its first media comes with media buffered and without 'su'. A player that starts asks for its first media with
+    /// 'su' or with an empty buffer, and one that sends neither key is counted as before.
+    /// </summary>
+    [Theory]
+    [InlineData("bl=4000,br=800,ot=v", false)]
+    [InlineData("bl=4000,br=800,ot=v,su", true)] // a seek or a stall on arrival: a wait the viewer sees
+    [InlineData("bl=0,br=800,ot=v,su", true)]
+    [InlineData("bl=0,br=800,ot=v", true)]
+    [InlineData("br=800,ot=v", true)]
+    public void A_session_that_arrives_playing_counts_no_second_startup(string firstMedia, bool startup)
+    {
+        var clock = new ManualClock(Start);
+        var audience = new CmcdAudience(Options.Create(new OriginOptions()), clock);
+        audience.Record("ch", Data("ot=m,sf=h,st=l"), 1, isMedia: false);
+        clock.Advance(TimeSpan.FromMilliseconds(300));
+        audience.Record("ch", Data(firstMedia), 1, isMedia: true);
+
+        var sample = Assert.Single(audience.Sample(Start.ToUnixTimeSeconds()));
+        Assert.Equal(startup ? 1L : 0L, sample.Startups);
+        Assert.Equal(startup ? 300 : -1, audience.Quality("ch")!.MedianStartupMs);
     }
 
     /// <summary>
