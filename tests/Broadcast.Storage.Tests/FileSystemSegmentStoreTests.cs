@@ -3,7 +3,6 @@ using Broadcast.TestSupport;
 
 namespace Broadcast.Storage.Tests;
 
-[Trait("Kind", "Component")]
 public sealed class FileSystemSegmentStoreTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -193,26 +192,6 @@ public sealed class FileSystemSegmentStoreTests : IDisposable
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir.Path, "ch", "source"), "*.tmp"));
     }
 
-    [Fact]
-    public async Task A_rewritten_manifest_swaps_between_two_inodes_and_its_sibling_stays_out_of_listings()
-    {
-        var store = new FileSystemSegmentStore(_dir.Path);
-        const string key = "ch/source/index.m3u8";
-        string path = Path.Combine(_dir.Path, "ch", "source", "index.m3u8");
-        var inodes = new HashSet<string>();
-        for (int i = 0; i < 6; i++)
-        {
-            byte[] text = System.Text.Encoding.UTF8.GetBytes($"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:{i}\n");
-            await store.PutAsync(key, text, "application/vnd.apple.mpegurl", "max-age=1", default);
-            Assert.Equal(text, (await store.GetAsync(key, default))!.Data.ToArray());
-            inodes.Add(StoreFileFacts.Inode(path));
-        }
-        // Each update reuses the manifest's two inodes (renameat2 RENAME_EXCHANGE) instead of allocating a new one.
-        Assert.Equal(2, inodes.Count);
-        Assert.Equal([key], await StoreFileFacts.ToListAsync(store.ListAsync("ch/", default)));
-        await store.DeleteAsync([key], default);
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_dir.Path, "ch", "source")));
-    }
 
     [Fact]
     public async Task A_manifest_rewritten_shorter_and_longer_reads_back_exactly_each_time()

@@ -12,10 +12,9 @@ namespace Broadcast.Ingest.Tests.Rtmp;
 
 /// <summary>
 /// Hostile clients against a real RtmpServer on loopback: per-IP connection and handshake limits, slowloris,
-/// clients that never finish, stream-key guessing, and garbage next to a real ffmpeg publisher. A second source
-/// address is 127.0.0.2 (Linux routes all of 127.0.0.0/8 to loopback).
+/// clients that never finish, stream-key guessing (garbage next to a real ffmpeg publisher: <see cref="RtmpGarbageBesideFfmpegTests"/>).
+/// A second source address is 127.0.0.2 (Linux routes all of 127.0.0.0/8 to loopback).
 /// </summary>
-[Trait("Kind", "Component")]
 public sealed class RtmpLimitsTests(ITestOutputHelper output)
 {
     private const int TooManyFromAddressEvent = 1040;
@@ -335,67 +334,4 @@ public sealed class RtmpLimitsTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public async Task Garbage_connections_never_crash_the_server_while_ffmpeg_publishes()
-    {
-        using var dir = new Broadcast.TestSupport.TempDirectory("rtmp-limits");
-        string clip = Path.Combine(dir.Path, "clip.flv");
-        var (clipCode, clipOutput) = await FfmpegPublishTests.RunAsync("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
-            "-t", "8", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", clip);
-        Assert.True(clipCode == 0, clipOutput);
-
-        await using var host = await RtmpTestHost.StartAsync(new() { ["Rtmp:HandshakeTimeoutSeconds"] = "3" });
-        try
-        {
-            LiveStream? published = null;
-            host.Registry.Published += s => published = s;
-            var publisher = FfmpegPublishTests.RunAsync("ffmpeg", "-hide_banner", "-loglevel", "warning", "-re", "-i", clip,
-                "-c", "copy", "-f", "flv", $"rtmp://127.0.0.1:{host.EndPoint.Port}/live/{TestPublishAuthorizer.GoodKey}");
-
-            // Garbage from the second address while ffmpeg streams: mutated handshakes, and mutated chunk streams
-            // after a good handshake. Bounded: 80 connections, 4 at a time.
-            var handshakeSeeds = RtmpFuzzTests.HandshakeSeeds();
-            var chunkSeeds = RtmpFuzzTests.ChunkSeeds();
-            var mutator = new Mutator(8 * 1024);
-            await Parallel.ForAsync(0, 80, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, _) =>
-            {
-                var random = FuzzRandom.ForIteration(FuzzSettings.Seed, i);
-                await using var client = await RtmpTestClient.ConnectAsync(host.EndPoint, SecondAddress);
-                try
-                {
-                    if (i % 2 == 0)
-                    {
-                        await client.SendRawAsync(mutator.Mutate(random.Pick(handshakeSeeds), handshakeSeeds, random));
-                    }
-                    else
-                    {
-                        await client.HandshakeAsync();
-                        await client.SendRawAsync(mutator.Mutate(random.Pick(chunkSeeds), chunkSeeds, random));
-                    }
-                    client.ShutdownSend();
-                    await client.WaitClosedByServerAsync();
-                }
-                catch (IOException)
-                {
-                    // the server closed first: what garbage deserves
-                }
-            });
-
-            var (code, ffmpegOutput) = await publisher;
-            Assert.True(code == 0, ffmpegOutput);
-            Assert.NotNull(published);
-            Assert.True(await RtmpTestHost.EventuallyAsync(() => published!.IsCompleted));
-            Assert.True(published!.Statistics.VideoFrames >= 190, $"{published.Statistics.VideoFrames} video frames");
-            Assert.True(published.Statistics.AudioFrames > 0);
-            // No exception escaped a parser (event 1010 logs those at Error) and every garbage connection is gone.
-            Assert.DoesNotContain(host.Logs.Entries, e => e.Level >= LogLevel.Error);
-            Assert.True(await RtmpTestHost.EventuallyAsync(() => host.Connections.Count == 0));
-            Assert.True(host.Logs.Entries.Count(e => e.EventId == 1004) >= 40, "garbage was refused with logged reasons");
-        }
-        finally
-        {
-            DumpLog(host);
-        }
-    }
 }
