@@ -111,6 +111,7 @@
         let resource = null;
         let turn = null;
         let restarts = 0;
+        let ended = false;
         // An ICE restart over WHEP (RFC 9725 §4.3.2): new ICE credentials and the candidates gathered with the TURN servers
         // now set go out in a PATCH; the answer's credentials and candidates replace the old ones, and its Link headers
         // bring the next TURN credential. The media keeps its old path until the new one is checked.
@@ -130,6 +131,8 @@
             const response = await fetch(resource, { method: 'PATCH', headers: { 'Content-Type': 'application/trickle-ice-sdpfrag', 'If-Match': '*' }, body: fragment });
             if (response.status !== 200) {
                 await pc.setLocalDescription({ type: 'rollback' });
+                // 404: the server ended the session (its broadcast, its token, its node): nothing left to restart.
+                if (response.status === 404) ended = true;
                 return false;
             }
             const answer = (await response.text()).split('\r\n');
@@ -207,7 +210,8 @@
         // A connection lost while playing ('disconnected': no answer to consent checks for a few seconds; 'failed') is
         // first restarted: an ICE restart checks every path afresh with new credentials (RFC 8445 §2.4, RFC 9725 §4.3.2),
         // which brings back a path that a moment's overload, a changed network or the media server's side of an earlier
-        // restart lost. LL-HLS takes over only when the connection has not come back within 8 s.
+        // restart lost. LL-HLS takes over when the connection has not come back within 8 s, or at once when the server
+        // answers the restart with 404 (it ended the session).
         let lost = null;
         const handOver = () => {
             clearTimeout(lost);
@@ -219,6 +223,7 @@
             if (pc.connectionState === 'connected' || pc.signalingState === 'closed') return;
             restart().catch(() => false).then((done) => {
                 if (done && window.__watch && window.__watch.pc === pc) window.__watch.recoveries = (window.__watch.recoveries || 0) + 1;
+                if (!done && ended) return handOver();
                 // Not made now (a renewal under way, or one made less than a second ago): once more a little later.
                 if (!done && tries > 1) setTimeout(() => recover(tries - 1), 1500);
             });
