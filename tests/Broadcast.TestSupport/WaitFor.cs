@@ -63,6 +63,21 @@ public static class WaitFor
         }
     }
 
+    /// <summary>
+    /// Waits until the wall clock reaches <paramref name="instant"/>, for a condition that is the time itself: a credential
+    /// or token expiring, a scheduled start, a span of watching. Throws <see cref="TimeoutException"/> naming
+    /// <paramref name="what"/> at once when the instant lies more than <paramref name="bound"/> ahead.
+    /// </summary>
+    public static async Task UntilAsync(DateTimeOffset instant, TimeSpan bound, string what, CancellationToken cancellationToken = default)
+    {
+        var wait = instant - DateTimeOffset.UtcNow;
+        if (wait > bound)
+            throw new TimeoutException($"Waiting for {what}: {instant:O} is {wait.TotalSeconds:0.#} s away, more than the {bound.TotalSeconds:0.#} s allowed.");
+        if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+        // A timer may fire a little before the wall clock reads the instant.
+        while (DateTimeOffset.UtcNow < instant) await Task.Delay(TimeSpan.FromMilliseconds(10), cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Synchronous-condition overload.</summary>
     public static Task ConditionAsync(
         Func<bool> condition,

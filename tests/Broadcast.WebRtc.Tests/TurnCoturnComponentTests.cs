@@ -80,7 +80,7 @@ public sealed class TurnCoturnComponentTests(ITestOutputHelper output)
 
         // Past expiry coturn itself keeps the relay (it checked the expiry once, at the allocation)...
         long expiry = long.Parse(expiring.Username!.Split(':')[0], CultureInfo.InvariantCulture);
-        await WaitFor.ConditionAsync(() => Task.FromResult(DateTimeOffset.UtcNow.ToUnixTimeSeconds() > expiry + 1), Bound, "the credential to expire");
+        await WaitFor.UntilAsync(DateTimeOffset.FromUnixTimeSeconds(expiry + 2), Bound, "the credential to expire");
         Assert.Equal(2, (await cli.SessionsOfAsync(expiring.Username!, default)).Count);
 
         // ...and the sweeper, running as the node runs it, ends the expired credential's relays and no other.

@@ -246,8 +246,7 @@ internal static class AudienceScenario
             publisher.Process.Freeze();
             try
             {
-                await WaitFor.ConditionAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= pausedAt.AddSeconds(5)), TimeSpan.FromSeconds(10),
-                    "five seconds of a paused encoder");
+                await WaitFor.UntilAsync(pausedAt.AddSeconds(5), TimeSpan.FromSeconds(10), "five seconds of a paused encoder");
             }
             finally
             {
@@ -381,7 +380,7 @@ internal static class AudienceScenario
         if (!strict)
         {
             var until = DateTimeOffset.UtcNow.AddSeconds(seconds);
-            await WaitFor.ConditionAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= until), TimeSpan.FromSeconds(seconds + 5), $"{seconds} s of watching");
+            await WaitFor.UntilAsync(until, TimeSpan.FromSeconds(seconds + 5), $"{seconds} s of watching");
             return;
         }
         var from = new Dictionary<string, double>();

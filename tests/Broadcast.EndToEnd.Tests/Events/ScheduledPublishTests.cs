@@ -55,7 +55,7 @@ public sealed class ScheduledPublishTests
             "the refusal reason in the server log", Diagnostics);
 
         // In the window: accepted. Loop the clip so the encoder is still sending when the event ends.
-        await WaitFor.ConditionAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= startsAt), TimeSpan.FromSeconds(30), "the event start");
+        await WaitFor.UntilAsync(startsAt, TimeSpan.FromSeconds(30), "the event start");
         await using var publisher = FfmpegPublisher.Start(clip, server.RtmpUrl(key), loops: 5);
         await WaitFor.ConditionAsync(async () => await StateAsync(server, eventId) == "live", TimeSpan.FromSeconds(30), "the event to go live",
             () => Diagnostics() + Environment.NewLine + publisher.Log.Tail(20));

@@ -58,7 +58,7 @@ public sealed class WhepIceRestartTests(ServerFixture fixture, ITestOutputHelper
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, await PatchAsync(location, Restart + new string('a', 20 * 1024), ifMatch: "*"));
 
             // Well past the first credential's expiry (and coturn's refusal of it), through relays made with later ones.
-            await WaitFor.ConditionAsync(() => DateTimeOffset.UtcNow.ToUnixTimeSeconds() > firstExpiry + 12, TimeSpan.FromSeconds(50), "the first credential to be long expired", Diagnostics);
+            await WaitFor.UntilAsync(DateTimeOffset.FromUnixTimeSeconds(firstExpiry + 13), TimeSpan.FromSeconds(50), "the first credential to be long expired");
             int frames = await page.EvaluateAsync<int>("() => window.__whep.framesDecoded");
             await WaitForPageAsync(page, $"window.__whep.framesDecoded > {frames + 60}", "frames still decoded after the first credential expired");
             string state = await page.EvaluateAsync<string>("() => JSON.stringify(window.__whep)");

@@ -138,7 +138,7 @@ public sealed class PrivatePlaybackOriginTests
 
         // Expiry: a token that lives one second is refused once that second is over.
         var shortLived = await MintAsync(server, id, 1);
-        await WaitFor.ConditionAsync(() => Task.FromResult(DateTimeOffset.UtcNow >= shortLived.ExpiresAt), TimeSpan.FromSeconds(10), "the token's expiry");
+        await WaitFor.UntilAsync(shortLived.ExpiresAt, TimeSpan.FromSeconds(10), "the token's expiry");
         Assert.Equal(HttpStatusCode.Forbidden, await StatusAsync(server, "rotating", shortLived.Token));
 
         // Bad lifetimes are a 400 naming the field.
