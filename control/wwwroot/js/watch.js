@@ -213,7 +213,11 @@
         // restart lost. LL-HLS takes over when the connection has not come back within 8 s, or at once when the server
         // answers the restart with 404 (it ended the session).
         let lost = null;
+        let handedOver = false;
         const handOver = () => {
+            // Once: the 8 s timer and a restart answered 404 may both come.
+            if (handedOver) return;
+            handedOver = true;
             clearTimeout(lost);
             end();
             video.srcObject = null;
