@@ -12,18 +12,21 @@ using Xunit.Sdk;
 namespace Broadcast.EndToEnd.Tests;
 
 /// <summary>
-/// Starts the long collections first, so that the two lanes xunit runs at once end together. The shared server's
-/// collection runs its classes one after another in one lane (about 15 minutes); under xunit's default order (by a hash
-/// of each collection's id) it started after 7 minutes of the others, and the other lane then sat idle for its last
-/// 7 minutes (bench/RESULTS.md row 144, the CI of 5510479). After it come the longest classes of their own, then the
-/// rest in xunit's own order. The collections that run alone (DisableParallelization) still run after all of these, whatever their place.
+/// Starts the long collections first, so that the three lanes xunit runs at once (xunit.runner.json) end together. A
+/// shared server's collection runs its classes one after another in one lane (about 5 minutes each); under xunit's
+/// default order (by a hash of each collection's id) the one shared server of before started after 7 minutes of the
+/// others, and the other lane then sat idle for its last 7 minutes (bench/RESULTS.md row 144, the CI of 5510479). After
+/// them come the longest classes of their own, then the rest in xunit's own order. The collections that run alone
+/// (DisableParallelization) still run after all of these, whatever their place.
 /// </summary>
 public sealed class LongestFirstCollectionOrderer : ITestCollectionOrderer
 {
-    /// <summary>The shared server's collection, then the longest classes of their own (longest first, as last measured).</summary>
+    /// <summary>The shared servers' collections, then the longest classes of their own (longest first, as last measured).</summary>
     internal static readonly string[] LongestFirst =
     [
         ServerCollection.Name,
+        ViewerServerCollection.Name,
+        RealTimeServerCollection.Name,
         typeof(ChatBrowserTests).FullName!,
         typeof(FrameRateTests).FullName!,
         typeof(EncoderLadderTests).FullName!,

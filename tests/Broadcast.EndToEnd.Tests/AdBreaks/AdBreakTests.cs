@@ -15,7 +15,7 @@ namespace Broadcast.EndToEnd.Tests.AdBreaks;
 /// rendition's media playlist as an EXT-X-DATERANGE at a segment boundary (the segment after it starts at the START-DATE)
 /// and in the MPD as an SCTE-35 event, while hls.js plays on through the break.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(ViewerServerCollection.Name)]
 public sealed class AdBreakTests(ServerFixture fixture)
 {
     /// <summary>

@@ -15,7 +15,7 @@ namespace Broadcast.EndToEnd.Tests.Audience;
 /// twenty and two WHEP viewers on a server of their own, outside the suite (bench/audience.sh). The source is 480p, so the
 /// ladder adds a 360p rung, to which the throttled hls.js (1.2 Mb/s) moves down.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(ViewerServerCollection.Name)]
 public sealed class AudienceReportTests(ServerFixture fixture, ITestOutputHelper output)
 {
     [Fact]

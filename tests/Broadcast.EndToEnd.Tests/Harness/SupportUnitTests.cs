@@ -24,12 +24,13 @@ public sealed class SupportUnitTests
     }
 
     [Fact]
-    public void Collection_order_starts_the_shared_server_then_the_longest_classes_and_leaves_the_rest_after()
+    public void Collection_order_starts_the_shared_servers_then_the_longest_classes_and_leaves_the_rest_after()
     {
         var chat = typeof(Chat.ChatBrowserTests).FullName;
         Assert.Equal(0, LongestFirstCollectionOrderer.RankOf(Server.ServerCollection.Name));
-        Assert.Equal(1, LongestFirstCollectionOrderer.RankOf($"Test collection for {chat}"));
-        Assert.Equal(1, LongestFirstCollectionOrderer.RankOf($"Test collection for {chat} (id: 0123abcd)"));
+        Assert.Equal(2, LongestFirstCollectionOrderer.RankOf(Server.RealTimeServerCollection.Name));
+        Assert.Equal(3, LongestFirstCollectionOrderer.RankOf($"Test collection for {chat}"));
+        Assert.Equal(3, LongestFirstCollectionOrderer.RankOf($"Test collection for {chat} (id: 0123abcd)"));
         var rest = LongestFirstCollectionOrderer.LongestFirst.Length;
         Assert.Equal(rest, LongestFirstCollectionOrderer.RankOf($"Test collection for {chat}Extra"));
         Assert.Equal(rest, LongestFirstCollectionOrderer.RankOf("storage"));

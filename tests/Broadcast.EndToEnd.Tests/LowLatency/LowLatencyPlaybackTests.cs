@@ -238,7 +238,7 @@ public sealed class LowLatencyPlaybackTests(LowLatencyServerFixture fixture, ITe
 /// The latency tests measure time: they run one after another and alone (DisableParallelization), after the parallel
 /// collections, so a program's encoders or another server's ladder on the same two cores do not become their latency.
 /// A clean-clone run beside the program tests saw dash.js drift to 3.9 s with no stall. One server (and its edge and
-/// browser, started on first use) serves the collection.
+/// browser, started on first use) serves the collection; the contiguity walk starts a server of its own, with a ladder.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class LowLatencyCollection : ICollectionFixture<LowLatencyServerFixture>

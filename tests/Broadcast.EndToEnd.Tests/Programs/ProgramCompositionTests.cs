@@ -20,7 +20,7 @@ namespace Broadcast.EndToEnd.Tests.Programs;
 /// become placeholder cards and the program carries on, and it reappears when it publishes again. The program's playlist stays one broadcast
 /// with a contiguous media sequence and no discontinuity, and the player never stalls nor changes resolution.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(RealTimeServerCollection.Name)]
 public sealed partial class ProgramCompositionTests(ServerFixture fixture, ITestOutputHelper output)
 {
     private const int CanvasWidth = 640, CanvasHeight = 360, RedHz = 440, BlueHz = 1000;

@@ -14,7 +14,7 @@ namespace Broadcast.EndToEnd.Tests.Programs;
 /// is not there says "failed" with a reason while the program carries on; a file of sound alone is a music bed under the film.
 /// The program's own segments, decoded, show each.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(RealTimeServerCollection.Name)]
 public sealed class ProgramSourceTests(ServerFixture fixture)
 {
     private const int CanvasWidth = 640, CanvasHeight = 360;

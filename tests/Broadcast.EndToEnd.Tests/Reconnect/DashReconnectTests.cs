@@ -8,7 +8,7 @@ namespace Broadcast.EndToEnd.Tests.Reconnect;
 /// dash.js across an encoder reconnect on the shared server: the MPD gains a second Period at the join (the default
 /// 30 s grace covers the 5 s gap) and dash.js, playing throughout, keeps advancing past it without a fatal error.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(ViewerServerCollection.Name)]
 public sealed partial class DashReconnectTests(ServerFixture fixture)
 {
     // 320x240 stays below every ladder rung: the source and audio are packaged as published.

@@ -12,7 +12,7 @@ namespace Broadcast.EndToEnd.Tests.Reconnect;
 /// freeze and the media playlist moving again within 8 s, where the old connection used to hold the key until
 /// <c>Rtmp:IdleTimeoutSeconds</c> (30 s). RTMP and SRT.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(ViewerServerCollection.Name)]
 public sealed partial class PublisherTakeoverTests(ServerFixture fixture)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 320, Height = 240, Fps = 30, VideoBitrateKbps = 300 };

@@ -10,7 +10,7 @@ namespace Broadcast.EndToEnd.Tests.Reconnect;
 /// again 5 s later, every rendition continues with the next number behind one discontinuity, and no segment spans the
 /// gap (EXT-X-TARGETDURATION stays the 2 s target).
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(ViewerServerCollection.Name)]
 public sealed class ReconnectLadderTests(ServerFixture fixture)
 {
     private static readonly ClipSpec Clip = new() { Seconds = 10, Width = 640, Height = 480, Fps = 30, VideoBitrateKbps = 500 };

@@ -12,7 +12,7 @@ namespace Broadcast.EndToEnd.Tests.Reconnect;
 /// discontinuity with contiguous segment numbers. Expiry of the grace (ENDLIST) is covered by the packager's
 /// ReconnectJoinTests with a manual clock, so the shared server is not held for 30 s more.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(ViewerServerCollection.Name)]
 public sealed partial class ReconnectTests(ServerFixture fixture)
 {
     // 320x240 stays below every ladder rung: the source and audio are packaged as published.

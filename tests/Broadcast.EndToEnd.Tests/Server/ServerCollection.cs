@@ -3,11 +3,29 @@ using Broadcast.TestSupport;
 
 namespace Broadcast.EndToEnd.Tests.Server;
 
-/// <summary>One Broadcast.Server (and one browser, on first use) shared by every test against the server.</summary>
+/// <summary>
+/// One Broadcast.Server (and one browser, on first use) shared by the tests of ingest and playback. The tests against a
+/// shared server are three collections, each with a server of its own, so that they run in three lanes beside the other
+/// collections rather than one after another in one lane for 15 minutes (bench/RESULTS.md row 166).
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class ServerCollection : ICollectionFixture<ServerFixture>
 {
     public const string Name = "server";
+}
+
+/// <summary>A shared server for the real-time tests: WHEP viewers, rooms and the programs they compose.</summary>
+[CollectionDefinition(Name)]
+public sealed class RealTimeServerCollection : ICollectionFixture<ServerFixture>
+{
+    public const string Name = "server-real-time";
+}
+
+/// <summary>A shared server for what viewers get through a broadcast's events: ad breaks, reconnects, takeovers, the audience report.</summary>
+[CollectionDefinition(Name)]
+public sealed class ViewerServerCollection : ICollectionFixture<ServerFixture>
+{
+    public const string Name = "server-viewers";
 }
 
 public sealed class ServerFixture : IAsyncLifetime

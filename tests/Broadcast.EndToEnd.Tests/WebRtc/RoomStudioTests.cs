@@ -19,7 +19,7 @@ namespace Broadcast.EndToEnd.Tests.WebRtc;
 /// TURN credentials of their own, which the real TURN server (coturn) takes (each offer carries relay candidates). Then a viewer presses "Request to join" on the watch page, is admitted and appears in the show.
 /// Nobody publishes without a host's admission, and a banned guest cannot ask again.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(RealTimeServerCollection.Name)]
 public sealed class RoomStudioTests(ServerFixture fixture, ITestOutputHelper output)
 {
     private const int CanvasWidth = 640, CanvasHeight = 360;

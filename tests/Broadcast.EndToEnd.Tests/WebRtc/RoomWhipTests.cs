@@ -16,7 +16,7 @@ namespace Broadcast.EndToEnd.Tests.WebRtc;
 /// red alone again once the blue publisher DELETEs its session; a plain WHEP page plays the show in real time too. A
 /// wrong key, or none, is refused before Janus is asked.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(RealTimeServerCollection.Name)]
 public sealed class RoomWhipTests(ServerFixture fixture, ITestOutputHelper output)
 {
     private const int CanvasWidth = 640, CanvasHeight = 360;

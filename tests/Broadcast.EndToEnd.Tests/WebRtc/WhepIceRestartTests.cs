@@ -16,7 +16,7 @@ namespace Broadcast.EndToEnd.Tests.WebRtc;
 /// with the credential each answer brings: long after the first credential expired it still decodes frames through a
 /// relay that coturn allocated with a later one. The watch page renews its credential the same way on its own.
 /// </summary>
-[Collection(ServerCollection.Name)]
+[Collection(RealTimeServerCollection.Name)]
 public sealed class WhepIceRestartTests(ServerFixture fixture, ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
