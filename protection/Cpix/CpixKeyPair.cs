@@ -19,22 +19,10 @@ internal static class CpixKeyPair
     public static (byte[] Certificate, RSA PrivateKey) Load(string certificatePath, string privateKeyPath,
         string certificateSetting, string keySetting, string why)
     {
-        string certificatePem = Read(certificatePath, certificateSetting), privateKeyPem = Read(privateKeyPath, keySetting);
-        X509Certificate2 certificate;
-        try
+        using var certificate = LoadCertificate(certificatePath, certificateSetting, why);
+        string privateKeyPem = Read(privateKeyPath, keySetting);
+        using (var publicKey = certificate.GetRSAPublicKey()!)
         {
-            certificate = X509Certificate2.CreateFromPem(certificatePem);
-        }
-        catch (CryptographicException e)
-        {
-            throw new InvalidOperationException($"{certificateSetting}: '{certificatePath}' is not a PEM certificate ({e.GetType().Name})", e);
-        }
-        using (certificate)
-        using (var publicKey = certificate.GetRSAPublicKey())
-        {
-            if (publicKey is null) throw new InvalidOperationException($"{certificateSetting}: the certificate's key is not RSA ({why})");
-            if (publicKey.KeySize < MinKeyBits)
-                throw new InvalidOperationException($"{certificateSetting}: the certificate's RSA key is {publicKey.KeySize} bits, under {MinKeyBits}");
             var privateKey = RSA.Create();
             try
             {
@@ -58,6 +46,35 @@ internal static class CpixKeyPair
                 privateKey.Dispose();
                 throw;
             }
+        }
+    }
+
+    /// <summary>Loads and checks a PEM certificate alone: its key RSA of at least <see cref="MinKeyBits"/> bits (the
+    /// caller's to dispose). Also the key server's, whose answers' signatures it verifies (<see cref="CpixAnswerSignature"/>).</summary>
+    public static X509Certificate2 LoadCertificate(string certificatePath, string certificateSetting, string why)
+    {
+        string certificatePem = Read(certificatePath, certificateSetting);
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = X509Certificate2.CreateFromPem(certificatePem);
+        }
+        catch (CryptographicException e)
+        {
+            throw new InvalidOperationException($"{certificateSetting}: '{certificatePath}' is not a PEM certificate ({e.GetType().Name})", e);
+        }
+        try
+        {
+            using var publicKey = certificate.GetRSAPublicKey();
+            if (publicKey is null) throw new InvalidOperationException($"{certificateSetting}: the certificate's key is not RSA ({why})");
+            if (publicKey.KeySize < MinKeyBits)
+                throw new InvalidOperationException($"{certificateSetting}: the certificate's RSA key is {publicKey.KeySize} bits, under {MinKeyBits}");
+            return certificate;
+        }
+        catch
+        {
+            certificate.Dispose();
+            throw;
         }
     }
 

@@ -31,6 +31,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
     private readonly ILogger _logger;
     private readonly CpixRecipient? _recipient;
     private readonly CpixSigner? _signer;
+    private readonly CpixAnswerSignature? _answerSignature;
 
     public CpixKeyProvider(CpixOptions options, ILogger<CpixKeyProvider> logger)
     {
@@ -41,6 +42,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
         _systems = options.SystemIds();
         _recipient = options.Recipient();
         _signer = options.Signer();
+        _answerSignature = options.AnswerSignature();
         _logger = logger;
         // An operator's own URL, not a platform's: no outbound policy, but no redirect (a key server's answer is its
         // document, not another address), no cookies, and no proxy from the environment between us and the keys.
@@ -69,6 +71,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
             byte[] request = CpixRequest.Write(channel, kid, scheme, _systems, _recipient?.Certificate);
             if (_signer is not null) request = _signer.Sign(request);
             byte[] answer = await AskAsync(request, cancellationToken).ConfigureAwait(false);
+            if (_answerSignature is not null) answer = _answerSignature.Verify(answer);
             var keys = CpixAnswer.Read(answer, kid, scheme, _systems, _recipient);
             _logger.LogCpixKey(channel, kid.ToUuidString(), string.Join(", ", _systems.Select(KeyId.UuidText)),
                 (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -115,6 +118,7 @@ public sealed class CpixKeyProvider : IContentKeyProvider, IDisposable
         _http.Dispose();
         _recipient?.Dispose();
         _signer?.Dispose();
+        _answerSignature?.Dispose();
     }
 }
 

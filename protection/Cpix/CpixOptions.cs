@@ -59,6 +59,11 @@ public sealed class CpixOptions
     /// certificate.</summary>
     public string? SigningPrivateKeyPath { get; set; }
 
+    /// <summary>The PEM certificate of the key server's signing key: set, an answer is taken only signed as a whole by that
+    /// key (<see cref="CpixAnswerSignature"/>; CPIX 2.3 §"Digital Signature"), so that keys and pssh come from the key server
+    /// and not from whatever sits on the way to it. Unset: answers are trusted on the URL's https.</summary>
+    public string? KeyServerCertificatePath { get; set; }
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Url);
 
     /// <summary>The recipient key, loaded and checked; null when neither path is set.</summary>
@@ -105,13 +110,18 @@ public sealed class CpixOptions
         return ids;
     }
 
+    /// <summary>The check of the key server's answers' signature, its certificate loaded and checked; null when unset.</summary>
+    public CpixAnswerSignature? AnswerSignature() =>
+        KeyServerCertificatePath is null ? null : CpixAnswerSignature.Load(KeyServerCertificatePath);
+
     /// <summary>The settings checked at start, so a node with a wrong one does not start rather than refusing every broadcast:
-    /// <see cref="ValidateSettings"/>, and the key pairs loaded and checked.</summary>
+    /// <see cref="ValidateSettings"/>, and the key pairs and the key server's certificate loaded and checked.</summary>
     public Uri Validate()
     {
         var url = ValidateSettings();
         Recipient()?.Dispose();
         Signer()?.Dispose();
+        AnswerSignature()?.Dispose();
         return url;
     }
 

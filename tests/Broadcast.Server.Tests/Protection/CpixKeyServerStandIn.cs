@@ -31,6 +31,25 @@ public enum StandInBehaviour
     ServerError,
 }
 
+/// <summary>How the stand-in signs its answers, when it has an <see cref="CpixKeyServerStandIn.AnswerSigner"/>.</summary>
+public enum AnswerSigning
+{
+    /// <summary>As <see cref="CpixSigner"/> signs: the whole document, RSA with SHA-512.</summary>
+    Whole,
+
+    /// <summary>Signed whole, then a pssh byte changed.</summary>
+    ChangedAfter,
+
+    /// <summary>Signed whole, then a ContentKey of the asked KID with another key slipped into the signature's ds:Object.</summary>
+    KeySlippedIn,
+
+    /// <summary>RSA with SHA-1 and a SHA-1 digest.</summary>
+    Sha1,
+
+    /// <summary>Only the ContentKeyList, by its id (CPIX lets a document sign its lists one by one).</summary>
+    ListOnly,
+}
+
 /// <summary>
 /// A test-only stand-in for a DRM vendor's key server, on 127.0.0.1 with a free port: it answers a CPIX 2.3 request
 /// (SPEKE v2) by filling it in, a key for the asked KID (derived from the content ID and KID under the stand-in's own
@@ -63,6 +82,11 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
     /// <summary>The certificate whose key must have signed each request; null: requests need no signature.</summary>
     public X509Certificate2? TrustedSigner { get; set; }
 
+    /// <summary>The key and certificate that sign every answer, as <see cref="AnswerSigning"/> says; null: answers go unsigned.</summary>
+    public (RSA Key, X509Certificate2 Certificate)? AnswerSigner { get; set; }
+
+    public AnswerSigning AnswerSigning { get; set; }
+
     /// <summary>Why the last request's signature was refused, or null.</summary>
     public string? LastSignatureRefusal { get; private set; }
 
@@ -80,6 +104,9 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
     public string? LastRequest { get; private set; }
 
     public IReadOnlyDictionary<string, string>? LastHeaders { get; private set; }
+
+    /// <summary>The last answer's body, as sent.</summary>
+    public string? LastAnswer { get; private set; }
 
     public int Requests => Volatile.Read(ref _requests);
 
@@ -194,9 +221,63 @@ public sealed class CpixKeyServerStandIn : IAsyncDisposable
             system.Add(new XElement(Cpix + "ContentProtectionData", Convert.ToBase64String(Encoding.UTF8.GetBytes("<cenc:pssh>…</cenc:pssh>"))));
         }
         string answer = document.Declaration + document.ToString(SaveOptions.DisableFormatting);
+        if (AnswerSigner is { } answerSigner) answer = SignAnswer(answer, answerSigner.Key, answerSigner.Certificate, AnswerSigning);
         if (Behaviour == StandInBehaviour.MalformedXml) answer = answer[..(answer.Length * 2 / 3)];
+        LastAnswer = answer;
         await context.Response.WriteAsync(answer, context.RequestAborted);
     }
+
+    /// <summary>The answer signed with .NET's <see cref="SignedXml"/> as <paramref name="how"/> says (an enveloped signature,
+    /// the last child of cpix:CPIX, the certificate in its KeyInfo), and broken after signing where it says so.</summary>
+    private static string SignAnswer(string answer, RSA key, X509Certificate2 certificate, AnswerSigning how)
+    {
+        var xml = new XmlDocument { PreserveWhitespace = true, XmlResolver = null };
+        xml.LoadXml(answer);
+        var signed = new SignedXml(xml) { SigningKey = key };
+        signed.SignedInfo!.CanonicalizationMethod = SignedXml.XmlDsigExcC14NTransformUrl;
+        signed.SignedInfo.SignatureMethod = how == AnswerSigning.Sha1 ? SignedXml.XmlDsigRSASHA1Url : SignedXml.XmlDsigRSASHA512Url;
+        var cpix = new XmlNamespaceManager(xml.NameTable);
+        cpix.AddNamespace("cpix", CpixRequest.CpixNamespace);
+        var reference = new Reference { Uri = "", DigestMethod = how == AnswerSigning.Sha1 ? SignedXml.XmlDsigSHA1Url : SignedXml.XmlDsigSHA512Url };
+        if (how == AnswerSigning.ListOnly)
+        {
+            ((XmlElement)xml.SelectSingleNode("/cpix:CPIX/cpix:ContentKeyList", cpix)!).SetAttribute("id", "keys");
+            reference.Uri = "#keys";
+        }
+        else
+        {
+            reference.AddTransform(new XmlDsigEnvelopedSignatureTransform());
+        }
+        reference.AddTransform(new XmlDsigExcC14NTransform());
+        signed.AddReference(reference);
+        var keyInfo = new KeyInfo();
+        keyInfo.AddClause(new KeyInfoX509Data(certificate));
+        signed.KeyInfo = keyInfo;
+        signed.ComputeSignature();
+        var signature = (XmlElement)xml.DocumentElement!.AppendChild(xml.ImportNode(signed.GetXml(), deep: true))!;
+        switch (how)
+        {
+            case AnswerSigning.ChangedAfter:
+                var pssh = xml.SelectSingleNode("//cpix:PSSH", cpix)!;
+                var bytes = Convert.FromBase64String(pssh.InnerText);
+                bytes[^1] ^= 0x01;
+                pssh.InnerText = Convert.ToBase64String(bytes);
+                break;
+            case AnswerSigning.KeySlippedIn:
+                // Outside what the enveloped-signature transform leaves to digest, so the signature still verifies.
+                var kid = xml.SelectSingleNode("//cpix:ContentKey/@kid", cpix)!.Value!;
+                var slipped = xml.CreateElement("ds", "Object", CpixRequest.DsNamespace);
+                slipped.InnerXml = $"<cpix:ContentKeyList xmlns:cpix=\"{CpixRequest.CpixNamespace}\" xmlns:pskc=\"{CpixRequest.PskcNamespace}\">" +
+                    $"<cpix:ContentKey kid=\"{kid}\"><cpix:Data><pskc:Secret><pskc:PlainValue>{Convert.ToBase64String(SlippedKey)}</pskc:PlainValue>" +
+                    "</pskc:Secret></cpix:Data></cpix:ContentKey></cpix:ContentKeyList>";
+                signature.AppendChild(slipped);
+                break;
+        }
+        return xml.OuterXml;
+    }
+
+    /// <summary>The key <see cref="AnswerSigning.KeySlippedIn"/> slips in: never the stand-in's key for any KID.</summary>
+    public static readonly byte[] SlippedKey = Enumerable.Repeat((byte)0x5a, 16).ToArray();
 
     /// <summary>Why <paramref name="body"/> is not signed as a whole by <paramref name="signer"/>'s key, or null when it is.</summary>
     private static string? SignatureRefusal(string body, X509Certificate2 signer)
